@@ -1,0 +1,41 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "Provenant",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "provenant", targets: ["provenant"]),
+        .library(name: "ProvenantCore", targets: ["ProvenantCore"]),
+        .library(name: "Catalog", targets: ["Catalog"]),
+        .library(name: "SBOM", targets: ["SBOM"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.19"),
+    ],
+    targets: [
+        // Identity, purls, digests, findings: depends on nothing so everything can use it.
+        .target(name: "ProvenantCore"),
+        .target(name: "Catalog", dependencies: [
+            "ProvenantCore",
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Yams", package: "Yams"),
+            .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+        ]),
+        .target(name: "SBOM", dependencies: [
+            "ProvenantCore", "Catalog",
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+        .executableTarget(name: "provenant", dependencies: [
+            "ProvenantCore", "Catalog", "SBOM",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .testTarget(name: "ProvenantCoreTests", dependencies: ["ProvenantCore"]),
+        .testTarget(name: "CatalogTests", dependencies: ["Catalog", "ProvenantCore", "SBOM"],
+                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "SBOMTests", dependencies: ["SBOM", "Catalog", "ProvenantCore"]),
+    ]
+)

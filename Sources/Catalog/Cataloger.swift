@@ -1,0 +1,132 @@
+import Foundation
+import ProvenantCore
+
+/// Everything one scan found, sorted so the same input always gives the same inventory.
+public struct Inventory: Sendable, Codable {
+    public var target: String
+    public var mode: String
+    public var distro: Distro?
+    public var packages: [Package]
+    public var diagnostics: [Diagnostic]
+    /// Every file an extractor read, with the extractor's name, so coverage is auditable.
+    public var sources: [String: String]
+}
+
+public struct Cataloger: Sendable {
+    public var mode: ScanMode
+    public var includeDev: Bool
+    public var excludes: [Glob]
+    public var extractors: [any Extractor]
+
+    public init(mode: ScanMode = .auto, includeDev: Bool = false, excludes: [String] = [],
+                extractors: [any Extractor] = Cataloger.defaultExtractors) {
+        self.mode = mode; self.includeDev = includeDev
+        self.excludes = excludes.map(Glob.init); self.extractors = extractors
+    }
+
+    public static let defaultExtractors: [any Extractor] = [
+        DpkgExtractor(), ApkExtractor(),
+        GoModExtractor(), GoVendorExtractor(), GoBinaryExtractor(),
+        PythonInstalledExtractor(), RequirementsExtractor(), PipfileLockExtractor(),
+        PythonTOMLLockExtractor(.poetry), PythonTOMLLockExtractor(.uv), PythonTOMLLockExtractor(.pdm), PythonTOMLLockExtractor(.pylock),
+        NpmLockExtractor(), YarnLockExtractor(), PnpmLockExtractor(), BunLockExtractor(), NodeModulesExtractor(),
+        JarExtractor(), PomExtractor(), GradleLockExtractor(),
+        CargoLockExtractor(), GemfileLockExtractor(), ComposerLockExtractor(),
+        NuGetLockExtractor(), DotnetDepsExtractor(), SwiftResolvedExtractor(),
+    ]
+
+    /// An OS package database marks an unpacked root filesystem.
+    public static func looksInstalled(_ index: FileIndex) -> Bool {
+        index.files.contains { f in
+            f.path.hasSuffix("var/lib/dpkg/status") || f.path.hasSuffix("lib/apk/db/installed")
+                || f.path.contains("var/lib/dpkg/status.d/") || f.path.hasSuffix("usr/lib/opkg/status")
+        }
+    }
+
+    public func catalog(_ target: String) async throws -> Inventory {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: target, isDirectory: &isDir) else {
+            throw InputError("target does not exist", at: Location(target))
+        }
+        let index = isDir.boolValue ? FileIndex(root: target, excludes: excludes) : FileIndex(singleFile: target)
+        let resolvedMode: ScanMode = mode == .auto ? (Self.looksInstalled(index) ? .installed : .source) : mode
+        var distro: Distro?
+        for p in OSRelease.paths {
+            if let f = index.files.first(where: { $0.path == p || (!isDir.boolValue && $0.path == "os-release") }),
+               let data = FileManager.default.contents(atPath: index.absolute(f.path)),
+               let text = try? TextDecoding.string([UInt8](data)), let d = OSRelease.parse(text) {
+                distro = d; break
+            }
+        }
+        let context = ExtractContext(mode: resolvedMode, includeDev: includeDev, distro: distro)
+        // Pair files with extractors once; a single-file target runs whichever extractor claims it.
+        var jobs: [(Int, IndexedFile)] = []
+        for f in index.files {
+            let name = f.path.split(separator: "/").last.map(String.init) ?? f.path
+            for (i, e) in extractors.enumerated() where e.modes.contains(resolvedMode) && e.wants(f, fileName: name) {
+                jobs.append((i, f))
+            }
+        }
+        let extractors = self.extractors
+        var results: [(IndexedFile, String, Extraction)] = []
+        await withTaskGroup(of: (IndexedFile, String, Extraction).self) { group in
+            var next = 0
+            let width = max(2, ProcessInfo.processInfo.activeProcessorCount)
+            func add() {
+                guard next < jobs.count else { return }
+                let (ei, f) = jobs[next]; next += 1
+                group.addTask {
+                    let e = extractors[ei]
+                    let input = ExtractInput(file: f, index: index, context: context)
+                    do { return (f, e.name, try e.extract(input)) } catch {
+                        let pe = error as? ParseError
+                        let msg = pe?.message ?? "\(error)"
+                        return (f, e.name, Extraction([], diagnostics: [Diagnostic(Location(f.path, line: pe?.line), "\(e.name): \(msg)")]))
+                    }
+                }
+            }
+            for _ in 0..<width { add() }
+            while let r = await group.next() { results.append(r); add() }
+        }
+        var packages: [Package] = []
+        var diagnostics = index.diagnostics
+        var sources: [String: String] = [:]
+        for (f, en, x) in results {
+            packages += x.packages
+            diagnostics += x.diagnostics
+            if !x.packages.isEmpty { sources[f.path] = sources[f.path].map { $0 + "," + en } ?? en }
+        }
+        PythonInstalledLinker.link(&packages)
+        return Inventory(target: target, mode: resolvedMode.rawValue, distro: distro,
+                         packages: Self.merge(packages), diagnostics: Array(Set(diagnostics)).sorted(), sources: sources)
+    }
+
+    /// One component per purl: locations, digests and edges from every sighting are combined.
+    public static func merge(_ packages: [Package]) -> [Package] {
+        var byRef: [String: Package] = [:]
+        for p in packages {
+            guard var m = byRef[p.ref] else { byRef[p.ref] = p; continue }
+            m.locations += p.locations
+            m.digests += p.digests
+            m.dependsOn += p.dependsOn
+            m.dependenciesKnown = m.dependenciesKnown || p.dependenciesKnown
+            m.scope = min(m.scope, p.scope)
+            if let d = p.isDirect { m.isDirect = (m.isDirect ?? false) || d }
+            if m.licenses.isEmpty { m.licenses = p.licenses }
+            m.supplier = m.supplier ?? p.supplier
+            m.author = m.author ?? p.author
+            m.description = m.description ?? p.description
+            m.homepage = m.homepage ?? p.homepage
+            m.files += p.files
+            byRef[p.ref] = m
+        }
+        return byRef.values.map { p in
+            var p = p
+            p.locations = Array(Set(p.locations)).sorted()
+            p.digests = Array(Set(p.digests)).sorted()
+            p.dependsOn = Array(Set(p.dependsOn)).filter { $0 != p.ref && byRef[$0] != nil }.sorted()
+            p.files = Array(Set(p.files)).sorted()
+            return p
+        }.sorted { $0.ref < $1.ref }
+    }
+}

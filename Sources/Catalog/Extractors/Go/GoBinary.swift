@@ -1,0 +1,223 @@
+import Foundation
+import ProvenantCore
+
+/// The build information the Go linker embeds in ELF binaries: main module, dependencies,
+/// replacements and the toolchain, read from `.go.buildinfo` without loading the whole file.
+public struct GoBinaryExtractor: Extractor {
+    public let name = "go-binary"
+    public init() {}
+
+    public func wants(_ file: IndexedFile, fileName: String) -> Bool {
+        file.isExecutable && file.size > 4096 && !fileName.hasSuffix(".so") && !fileName.contains(".so.")
+            && !fileName.hasSuffix(".sh") && !fileName.hasSuffix(".py")
+    }
+
+    public func extract(_ input: ExtractInput) throws -> Extraction {
+        let abs = input.index.absolute(input.path)
+        guard let fh = FileHandle(forReadingAtPath: abs) else { return Extraction() }
+        defer { try? fh.close() }
+        guard let elf = ELFFile(RandomAccess(fh)), let info = try elf.goBuildInfo() else { return Extraction() }
+        var packages: [Package] = []
+        if let v = info.goVersion {
+            var p = Make.package(.golang, "stdlib", v, at: input.path, by: name)
+            p.isDirect = true
+            packages.append(p)
+        }
+        for d in info.deps {
+            var p = Make.package(.golang, d.effectivePath, d.effectiveVersion, at: input.path, by: name)
+            if let dg = Digest(goSum: d.effectiveSum) { p.digests = [dg] }
+            packages.append(p)
+        }
+        if let m = info.main {
+            // The binary is the main module's artifact, so its digest is the file's own.
+            var p = Make.package(.golang, m.path, m.version, at: input.path, by: name)
+            p.isDirect = true
+            p.digests = [try FileDigest.sha256(path: abs)]
+            p.dependsOn = packages.map(\.ref).sorted()
+            p.dependenciesKnown = true
+            packages.append(p)
+        }
+        return Extraction(packages)
+    }
+}
+
+extension Digest {
+    init?(goSum: String?) {
+        guard let s = goSum, s.hasPrefix("h1:") else { return nil }
+        self.init(.sha256, base64: String(s.dropFirst(3)))
+    }
+}
+
+struct GoModule: Equatable {
+    var path: String
+    var version: String
+    var sum: String?
+    var replacePath: String?
+    var replaceVersion: String?
+    var replaceSum: String?
+    var effectivePath: String { replacePath ?? path }
+    var effectiveVersion: String { replacePath == nil ? version : (replaceVersion ?? version) }
+    var effectiveSum: String? { replacePath == nil ? sum : replaceSum }
+}
+
+struct GoBuildInfo: Equatable {
+    var goVersion: String?
+    var main: GoModule?
+    var deps: [GoModule] = []
+
+    /// Parses the tab-separated module text that `runtime/debug.BuildInfo` prints.
+    static func parse(goVersion raw: String?, modInfo text: String) -> GoBuildInfo {
+        var info = GoBuildInfo()
+        if var v = raw, v.hasPrefix("go") {
+            v.removeFirst(2)
+            // `go1.22.1 X:loopvar` and `go1.21.0-custom` carry build notes after the version.
+            v = String(v.split(separator: " ").first ?? "")
+            v = String(v.split(separator: "-").first ?? "")
+            info.goVersion = v.isEmpty ? nil : v
+        }
+        for line in text.split(separator: "\n") {
+            let f = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+            guard f.count >= 2 else { continue }
+            switch f[0] {
+            case "mod":
+                info.main = GoModule(path: f[1], version: f.count > 2 && !f[2].isEmpty ? f[2] : "(devel)", sum: f.count > 3 ? f[3] : nil)
+            case "dep":
+                info.deps.append(GoModule(path: f[1], version: f.count > 2 ? f[2] : "", sum: f.count > 3 ? f[3] : nil))
+            case "=>":
+                if let last = info.deps.indices.last {
+                    info.deps[last].replacePath = f[1]
+                    info.deps[last].replaceVersion = f.count > 2 ? f[2] : nil
+                    info.deps[last].replaceSum = f.count > 3 ? f[3] : nil
+                } else if info.main != nil {
+                    info.main?.replacePath = f[1]
+                }
+            default: break
+            }
+        }
+        return info
+    }
+}
+
+/// Positioned reads, so a 100 MB binary costs a few small reads.
+struct RandomAccess {
+    let fh: FileHandle
+    init(_ fh: FileHandle) { self.fh = fh }
+    func read(_ offset: UInt64, _ count: Int) -> [UInt8]? {
+        guard count >= 0, count < 64 << 20 else { return nil }
+        do {
+            try fh.seek(toOffset: offset)
+            guard let d = try fh.read(upToCount: count), d.count == count else { return nil }
+            return [UInt8](d)
+        } catch { return nil }
+    }
+}
+
+struct ELFFile {
+    struct Section { var name: String; var type: UInt32; var addr: UInt64; var offset: UInt64; var size: UInt64 }
+    let r: RandomAccess
+    let is64: Bool
+    let little: Bool
+    var sections: [Section] = []
+
+    init?(_ r: RandomAccess) {
+        self.r = r
+        guard let h = r.read(0, 64), h[0] == 0x7F, h[1] == 0x45, h[2] == 0x4C, h[3] == 0x46,
+              h[4] == 1 || h[4] == 2, h[5] == 1 || h[5] == 2 else { return nil }
+        is64 = h[4] == 2
+        little = h[5] == 1
+        let shoff = is64 ? u64(h, 0x28) : UInt64(u32(h, 0x20))
+        let shentsize = Int(u16(h, is64 ? 0x3A : 0x2E))
+        let shnum = Int(u16(h, is64 ? 0x3C : 0x30))
+        let shstrndx = Int(u16(h, is64 ? 0x3E : 0x32))
+        guard shnum > 0, shnum < 10_000, shentsize >= (is64 ? 64 : 40), shstrndx < shnum,
+              let table = r.read(shoff, shnum * shentsize) else { return nil }
+        var raw: [(UInt32, Section)] = []
+        for i in 0..<shnum {
+            let b = Array(table[(i * shentsize)..<((i + 1) * shentsize)])
+            let nameOff = u32(b, 0), type = u32(b, 4)
+            let s = is64 ? Section(name: "", type: type, addr: u64(b, 16), offset: u64(b, 24), size: u64(b, 32))
+                         : Section(name: "", type: type, addr: UInt64(u32(b, 12)), offset: UInt64(u32(b, 16)), size: UInt64(u32(b, 20)))
+            raw.append((nameOff, s))
+        }
+        let strSec = raw[shstrndx].1
+        guard strSec.size < 1 << 20, let strtab = r.read(strSec.offset, Int(strSec.size)) else { return nil }
+        sections = raw.map { off, s in
+            var s = s
+            var end = Int(off)
+            while end < strtab.count, strtab[end] != 0 { end += 1 }
+            if Int(off) < strtab.count { s.name = String(decoding: strtab[Int(off)..<end], as: UTF8.self) }
+            return s
+        }
+    }
+
+    func u16(_ b: [UInt8], _ o: Int) -> UInt16 {
+        little ? UInt16(b[o]) | UInt16(b[o + 1]) << 8 : UInt16(b[o]) << 8 | UInt16(b[o + 1])
+    }
+    func u32(_ b: [UInt8], _ o: Int) -> UInt32 {
+        (0..<4).reduce(0) { acc, i in acc | UInt32(b[o + (little ? i : 3 - i)]) << (8 * UInt32(i)) }
+    }
+    func u64(_ b: [UInt8], _ o: Int) -> UInt64 {
+        (0..<8).reduce(0) { acc, i in acc | UInt64(b[o + (little ? i : 7 - i)]) << (8 * UInt64(i)) }
+    }
+
+    /// Reads `size` bytes at a virtual address through the section that maps it.
+    func readVirtual(_ addr: UInt64, _ size: Int) -> [UInt8]? {
+        guard let s = sections.first(where: { $0.type != 8 && $0.addr != 0 && addr >= $0.addr && addr < $0.addr &+ $0.size }),
+              addr + UInt64(size) <= s.addr + s.size else { return nil }
+        return r.read(s.offset + (addr - s.addr), size)
+    }
+
+    func goBuildInfo() throws -> GoBuildInfo? {
+        guard let sec = sections.first(where: { $0.name == ".go.buildinfo" }), sec.size >= 32 else { return nil }
+        guard let hdr = r.read(sec.offset, 32) else { return nil }
+        let magic: [UInt8] = [0xFF] + Array(" Go buildinf:".utf8)
+        guard Array(hdr[0..<14]) == magic else { return nil }
+        let ptrSize = Int(hdr[14]), flags = hdr[15]
+        if flags & 2 != 0 {
+            // Go 1.18+: two varint-prefixed strings inline after the header.
+            let want = Int(min(sec.size, 8 << 20))
+            guard let body = r.read(sec.offset, want) else { return nil }
+            var pos = 32
+            guard let vers = Self.varString(body, &pos), let mod = Self.varString(body, &pos) else {
+                throw ParseError("truncated Go build info")
+            }
+            return GoBuildInfo.parse(goVersion: vers, modInfo: Self.stripSentinels(mod))
+        }
+        // Older toolchains store pointers to Go string headers.
+        guard ptrSize == 4 || ptrSize == 8 else { return nil }
+        let bigEndian = flags & 1 != 0
+        func ptr(_ b: [UInt8], _ o: Int) -> UInt64 {
+            (0..<ptrSize).reduce(UInt64(0)) { acc, i in acc | UInt64(b[o + (bigEndian ? ptrSize - 1 - i : i)]) << (8 * UInt64(i)) }
+        }
+        func goString(_ addr: UInt64) -> String? {
+            guard let h = readVirtual(addr, ptrSize * 2) else { return nil }
+            let data = ptr(h, 0), len = ptr(h, ptrSize)
+            guard len < 8 << 20, let bytes = readVirtual(data, Int(len)) else { return nil }
+            return String(decoding: bytes, as: UTF8.self)
+        }
+        let vers = goString(ptr(hdr, 16))
+        let mod = goString(ptr(hdr, 16 + ptrSize)) ?? ""
+        return GoBuildInfo.parse(goVersion: vers, modInfo: Self.stripSentinels(mod))
+    }
+
+    static func varString(_ b: [UInt8], _ pos: inout Int) -> String? {
+        var len = 0, shift = 0
+        while pos < b.count {
+            let c = b[pos]; pos += 1
+            len |= Int(c & 0x7F) << shift
+            if c & 0x80 == 0 { break }
+            shift += 7
+            if shift > 35 { return nil }
+        }
+        guard len >= 0, pos + len <= b.count else { return nil }
+        defer { pos += len }
+        return String(decoding: b[pos..<pos + len], as: UTF8.self)
+    }
+
+    /// The module text is framed by 16-byte sentinels.
+    static func stripSentinels(_ s: String) -> String {
+        let u = Array(s.utf8)
+        guard u.count >= 33, u[u.count - 17] == 10 else { return s }
+        return String(decoding: u[16..<(u.count - 16)], as: UTF8.self)
+    }
+}

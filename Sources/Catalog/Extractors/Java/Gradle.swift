@@ -1,0 +1,34 @@
+import ProvenantCore
+
+/// gradle.lockfile: `group:artifact:version=configurations`.
+public struct GradleLockExtractor: Extractor {
+    public let name = "gradle-lock"
+    public init() {}
+    public func wants(_ file: IndexedFile, fileName: String) -> Bool {
+        fileName == "gradle.lockfile" || (fileName.hasSuffix(".lockfile") && file.path.contains("dependency-locks/"))
+    }
+
+    public func extract(_ input: ExtractInput) throws -> Extraction {
+        var out = Extraction()
+        for (n, l) in Lines(text: try input.text()) {
+            let t = l.trimmed
+            if t.isEmpty || t.hasPrefix("#") || t.hasPrefix("empty=") { continue }
+            let (coord, confs) = t.firstIndex(of: "=").map { (String(t[..<$0]), String(t[t.index(after: $0)...])) } ?? (t, "")
+            let parts = coord.split(separator: ":").map(String.init)
+            guard parts.count == 3, parts.allSatisfy({ !$0.isEmpty }) else {
+                out.diagnostics.append(Diagnostic(Location(input.path, line: n), "not a group:artifact:version line, skipped"))
+                continue
+            }
+            let configurations = confs.split(separator: ",").map { $0.lowercased() }
+            let testOnly = !configurations.isEmpty && configurations.allSatisfy {
+                $0.contains("test") || $0 == "annotationprocessor" || $0 == "developmentonly"
+            }
+            var p = Make.package(.maven, "\(parts[0]):\(parts[1])", parts[2], at: input.path, line: n, by: name,
+                                 scope: testOnly ? .dev : .required)
+            p.isDirect = nil
+            out.packages.append(p)
+        }
+        out.packages = out.packages.filteredForDev(input.context.includeDev)
+        return out
+    }
+}

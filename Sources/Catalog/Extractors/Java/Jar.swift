@@ -1,0 +1,123 @@
+import Foundation
+import ProvenantCore
+import ZIPFoundation
+
+/// JAR, WAR and EAR archives, including jars nested inside them: `pom.properties` and `MANIFEST.MF`.
+public struct JarExtractor: Extractor {
+    public let name = "java-archive"
+    public init() {}
+    static let extensions = [".jar", ".war", ".ear", ".jpi", ".hpi", ".par", ".sar", ".nar", ".kar"]
+
+    public func wants(_ file: IndexedFile, fileName: String) -> Bool {
+        Self.extensions.contains { fileName.hasSuffix($0) }
+    }
+
+    public func extract(_ input: ExtractInput) throws -> Extraction {
+        let bytes = try input.bytes()
+        var out = Extraction()
+        try scan(Data(bytes), label: input.path, fileName: input.fileName, depth: 0, into: &out)
+        return out
+    }
+
+    private func scan(_ data: Data, label: String, fileName: String, depth: Int, into out: inout Extraction) throws {
+        let archive: Archive
+        do { archive = try Archive(data: data, accessMode: .read) } catch {
+            throw ParseError("not a readable zip archive")
+        }
+        var poms: [[String: String]] = []
+        var manifest: [String: String] = [:]
+        var nested: [(String, Data)] = []
+        for entry in archive where entry.type == .file {
+            let p = entry.path
+            if p.hasPrefix("META-INF/maven/") && p.hasSuffix("/pom.properties") {
+                if let d = try? read(archive, entry) { poms.append(Self.properties(String(decoding: d, as: UTF8.self))) }
+            } else if p == "META-INF/MANIFEST.MF" {
+                if let d = try? read(archive, entry) { manifest = Self.manifest(String(decoding: d, as: UTF8.self)) }
+            } else if depth < 4, Self.extensions.contains(where: { p.hasSuffix($0) }), entry.uncompressedSize < 512 << 20 {
+                if let d = try? read(archive, entry) { nested.append((p, d)) }
+            }
+        }
+        let digest = FileDigest.sha1([UInt8](data))
+        let stem = (fileName as NSString).deletingPathExtension
+        var found: [Package] = []
+        for props in poms {
+            guard let g = props["groupId"], let a = props["artifactId"], let v = props["version"], !g.isEmpty, !a.isEmpty, !v.isEmpty else { continue }
+            found.append(Make.package(.maven, "\(g):\(a)", v, at: label, by: name))
+        }
+        // Shaded jars carry many pom.properties; the archive's own is the one matching its file name.
+        if found.count > 1, let own = found.firstIndex(where: { stem.hasPrefix(($0.name.split(separator: ":").last).map(String.init) ?? "") }) {
+            found[own].digests = [digest]
+        } else if found.count == 1 {
+            found[0].digests = [digest]
+        }
+        if found.isEmpty {
+            // No Maven metadata: fall back to the manifest, then to the file name.
+            let title = manifest["Implementation-Title"] ?? manifest["Bundle-SymbolicName"] ?? manifest["Specification-Title"]
+            let version = manifest["Implementation-Version"] ?? manifest["Bundle-Version"] ?? manifest["Specification-Version"]
+            let group = manifest["Implementation-Vendor-Id"] ?? manifest["Automatic-Module-Name"].map { name in
+                name.split(separator: ".").dropLast().joined(separator: ".")
+            }
+            let (fnName, fnVersion) = Self.splitFileName(stem)
+            let artifact = fnName.isEmpty ? (title?.split(separator: ";").first.map(String.init) ?? stem) : fnName
+            if let v = version ?? fnVersion, !v.isEmpty {
+                var p = Make.package(.maven, group.map { "\($0):\(artifact)" } ?? artifact, v, at: label, by: name)
+                if group == nil { p.purl = PackageURL(type: "maven", namespace: artifact, name: artifact, version: v) }
+                p.digests = [digest]
+                found.append(p)
+            } else {
+                out.diagnostics.append(Diagnostic(Location(label), "java archive without Maven metadata or version, not identified"))
+            }
+        }
+        if let lic = manifest["Bundle-License"], !lic.contains("://") {
+            for i in found.indices where found[i].digests.contains(digest) { found[i].licenses = [lic] }
+        }
+        if let vendor = manifest["Implementation-Vendor"] ?? manifest["Bundle-Vendor"] {
+            for i in found.indices where found[i].digests.contains(digest) { found[i].supplier = vendor }
+        }
+        out.packages += found
+        for (p, d) in nested {
+            do { try scan(d, label: label + "!/" + p, fileName: (p as NSString).lastPathComponent, depth: depth + 1, into: &out) }
+            catch { out.diagnostics.append(Diagnostic(Location(label + "!/" + p), "\(error)")) }
+        }
+    }
+
+    private func read(_ archive: Archive, _ entry: Entry) throws -> Data {
+        var d = Data()
+        _ = try archive.extract(entry, skipCRC32: true) { d.append($0) }
+        return d
+    }
+
+    static func properties(_ text: String) -> [String: String] {
+        var out: [String: String] = [:]
+        for (_, l) in Lines(text: text) {
+            let t = l.trimmed
+            guard !t.hasPrefix("#"), let eq = t.firstIndex(of: "=") else { continue }
+            out[String(t[..<eq]).trimmed] = String(t[t.index(after: eq)...]).trimmed
+        }
+        return out
+    }
+
+    /// MANIFEST.MF main section; continuation lines start with one space.
+    static func manifest(_ text: String) -> [String: String] {
+        var out: [String: String] = [:]
+        var last: String?
+        for (_, l) in Lines(text: text) {
+            if l.isEmpty { break }
+            if l.hasPrefix(" "), let k = last { out[k, default: ""] += l.dropFirst(); continue }
+            guard let c = l.firstIndex(of: ":") else { continue }
+            let k = String(l[..<c]).trimmed
+            out[k] = String(l[l.index(after: c)...]).trimmed
+            last = k
+        }
+        return out
+    }
+
+    /// `commons-lang3-3.12.0` → ("commons-lang3", "3.12.0").
+    static func splitFileName(_ stem: String) -> (String, String?) {
+        let parts = stem.split(separator: "-")
+        if let i = parts.firstIndex(where: { $0.first?.isNumber == true }), i > 0 {
+            return (parts[..<i].joined(separator: "-"), parts[i...].joined(separator: "-"))
+        }
+        return (stem, nil)
+    }
+}

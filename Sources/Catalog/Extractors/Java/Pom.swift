@@ -1,0 +1,117 @@
+import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
+import ProvenantCore
+
+/// pom.xml declared dependencies, with `${property}` substitution from the same file and
+/// versions filled in from its own `dependencyManagement`.
+public struct PomExtractor: Extractor {
+    public let name = "maven-pom"
+    public init() {}
+    public func wants(_ file: IndexedFile, fileName: String) -> Bool {
+        fileName == "pom.xml" || (fileName.hasSuffix(".pom") && !file.path.contains("META-INF/"))
+    }
+
+    struct Dep { var g = "", a = "", v = "", scope = "", type = "", classifier = "", line = 0 }
+
+    final class Reader: NSObject, XMLParserDelegate {
+        var stack: [String] = []
+        var text = ""
+        var props: [String: String] = [:]
+        var project: [String: String] = [:]
+        var deps: [Dep] = []
+        var managed: [Dep] = []
+        var cur: Dep?
+        var sawProject = false
+
+        func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?, attributes: [String: String] = [:]) {
+            if stack.isEmpty && name == "project" { sawProject = true }
+            stack.append(name)
+            text = ""
+            if name == "dependency" { cur = Dep(line: parser.lineNumber) }
+        }
+        func parser(_ parser: XMLParser, foundCharacters string: String) { text += string }
+        func parser(_ parser: XMLParser, didEndElement name: String, namespaceURI: String?, qualifiedName: String?) {
+            let path = stack.joined(separator: "/")
+            let value = text.trimmingCharacters(in: .whitespacesAndNewlines)
+            if stack.count == 3 && stack[1] == "properties" { props[name] = value }
+            if stack.count == 2 { project[name] = value }
+            if stack.count == 3 && stack[1] == "parent" { project["parent." + name] = value }
+            if cur != nil && stack.count >= 2 && stack[stack.count - 2] == "dependency" {
+                switch name {
+                case "groupId": cur?.g = value
+                case "artifactId": cur?.a = value
+                case "version": cur?.v = value
+                case "scope": cur?.scope = value
+                case "type": cur?.type = value
+                case "classifier": cur?.classifier = value
+                default: break
+                }
+            }
+            if name == "dependency", let d = cur {
+                if path == "project/dependencies/dependency" { deps.append(d) }
+                else if path == "project/dependencyManagement/dependencies/dependency" { managed.append(d) }
+                cur = nil
+            }
+            stack.removeLast()
+            text = ""
+        }
+    }
+
+    public func extract(_ input: ExtractInput) throws -> Extraction {
+        let bytes = try input.bytes()
+        if bytes.allSatisfy({ $0 == 32 || $0 == 10 || $0 == 13 || $0 == 9 }) { throw ParseError("empty file") }
+        let parser = XMLParser(data: Data(bytes))
+        let r = Reader()
+        parser.delegate = r
+        parser.shouldResolveExternalEntities = false
+        if !parser.parse() {
+            throw ParseError("invalid XML: \(parser.parserError.map { ($0 as NSError).localizedDescription } ?? "parse failed")",
+                             line: parser.lineNumber)
+        }
+        guard r.sawProject else { throw ParseError("not a Maven POM: the root element is not <project>") }
+        var vars = r.props
+        for (k, v) in r.project { vars["project." + k] = v; if k.hasPrefix("parent.") { vars["project." + k] = v } }
+        if vars["project.version"] == nil { vars["project.version"] = r.project["parent.version"] }
+        if vars["project.groupId"] == nil { vars["project.groupId"] = r.project["parent.groupId"] }
+        func subst(_ s: String) -> String? {
+            var out = s
+            for _ in 0..<8 {
+                guard let open = out.range(of: "${"), let close = out[open.upperBound...].firstIndex(of: "}") else { return out }
+                let key = String(out[open.upperBound..<close])
+                guard let v = vars[key] else { return nil }
+                out.replaceSubrange(open.lowerBound...close, with: v)
+            }
+            return out.contains("${") ? nil : out
+        }
+        var out = Extraction()
+        for d in r.deps {
+            let loc = Location(input.path, line: d.line)
+            guard let g = subst(d.g), let a = subst(d.a), !g.isEmpty, !a.isEmpty else {
+                out.diagnostics.append(Diagnostic(loc, "dependency with an unresolvable groupId or artifactId, skipped")); continue
+            }
+            var raw = d.v
+            if raw.isEmpty, let m = r.managed.first(where: { subst($0.g) == g && subst($0.a) == a }) { raw = m.v }
+            guard !raw.isEmpty else {
+                out.diagnostics.append(Diagnostic(loc, "unresolved dependency \(g):\(a): no version in this file")); continue
+            }
+            guard let v = subst(raw) else {
+                out.diagnostics.append(Diagnostic(loc, "unresolved dependency \(g):\(a): property in '\(raw)' is not defined in this file")); continue
+            }
+            if v.hasPrefix("[") || v.hasPrefix("(") || v.contains(",") {
+                out.diagnostics.append(Diagnostic(loc, "unresolved dependency \(g):\(a): version range '\(v)' is not a pinned version")); continue
+            }
+            let scope = d.scope.lowercased()
+            var q: [String: String] = [:]
+            if !d.type.isEmpty && d.type != "jar" { q["type"] = d.type }
+            if !d.classifier.isEmpty { q["classifier"] = d.classifier }
+            var p = Make.package(.maven, "\(g):\(a)", v, at: input.path, line: d.line, by: name,
+                                 scope: scope == "test" ? .dev : .required, qualifiers: q)
+            p.isDirect = true
+            out.packages.append(p)
+        }
+        out.packages = out.packages.filteredForDev(input.context.includeDev)
+        return out
+    }
+}

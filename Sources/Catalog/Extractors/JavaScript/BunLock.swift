@@ -1,0 +1,94 @@
+import ProvenantCore
+
+/// bun.lock: JSON with trailing commas; `packages` maps a nesting key to `[name@version, registry, info, integrity]`.
+public struct BunLockExtractor: Extractor {
+    public let name = "bun-lock"
+    public init() {}
+
+    public func wants(_ file: IndexedFile, fileName: String) -> Bool {
+        fileName == "bun.lock" && !file.path.contains("node_modules/")
+    }
+
+    public func extract(_ input: ExtractInput) throws -> Extraction {
+        let bytes = JSONC.strip(try input.bytes())
+        let doc = try JSON.object(bytes)
+        let lines = JSONKeyLines(bytes)
+        guard let pk = doc.obj("packages") else { return Extraction() }
+        var packages: [Package] = []
+        var keyIndex: [String: Int] = [:]
+        var rawDeps: [[String]] = []
+        var keys: [String] = []
+        var diags: [Diagnostic] = []
+        for key in pk.keys.sorted() {
+            guard let tuple = pk[key] as? [Any], let spec = tuple.first as? String else {
+                diags.append(Diagnostic(Location(input.path, line: lines.line(key)), "package '\(key)' is not a [name@version, …] tuple, skipped"))
+                continue
+            }
+            let body = spec.dropFirst()
+            guard let at = body.lastIndex(of: "@") else {
+                diags.append(Diagnostic(Location(input.path, line: lines.line(key)), "package '\(key)' has no version, skipped")); continue
+            }
+            let n = String(spec[..<at]), v = String(spec[spec.index(after: at)...])
+            if v.hasPrefix("workspace:") || v.hasPrefix("link:") || v.hasPrefix("file:") { continue }
+            var version = v
+            // Git and GitHub sources carry `github:owner/repo#sha`; keep the commit as the version.
+            if let hash = v.lastIndex(of: "#"), v.contains(":") { version = String(v[v.index(after: hash)...]) }
+            var p = Make.package(.npm, n, version, at: input.path, line: lines.line(key), by: name)
+            if tuple.count > 3, let i = tuple[3] as? String, let d = Digest(sri: i) { p.digests = [d] }
+            p.dependenciesKnown = true
+            let info = tuple.count > 2 ? tuple[2] as? [String: Any] : nil
+            var deps = Array((info?.obj("dependencies") ?? [:]).keys)
+            deps += (info?.obj("optionalDependencies") ?? [:]).keys
+            deps += (info?.obj("peerDependencies") ?? [:]).keys
+            keyIndex[key] = packages.count
+            packages.append(p); rawDeps.append(deps); keys.append(key)
+        }
+        for i in packages.indices {
+            packages[i].dependsOn = Array(Set(rawDeps[i].compactMap { d in
+                NodePath.resolveSlashed(d, from: keys[i], exists: { keyIndex[$0] != nil }).flatMap { keyIndex[$0] }.map { packages[$0].ref }
+            })).sorted()
+        }
+        if let ws = doc.obj("workspaces")?.obj("") {
+            func roots(_ f: String) -> Set<String> { Set((ws.obj(f) ?? [:]).keys.compactMap { keyIndex[$0].map { packages[$0].ref } }) }
+            let prod = roots("dependencies").union(roots("optionalDependencies")).union(roots("peerDependencies"))
+            Graph.applyRoots(&packages, prod: prod, dev: roots("devDependencies"))
+        }
+        return Extraction(packages.filteredForDev(input.context.includeDev), diagnostics: diags)
+    }
+}
+
+/// Removes comments and trailing commas so JSONC parses as JSON; strings are left alone.
+enum JSONC {
+    static func strip(_ b: [UInt8]) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(b.count)
+        var i = 0
+        var inString = false
+        while i < b.count {
+            let c = b[i]
+            if inString {
+                out.append(c)
+                if c == 92, i + 1 < b.count { out.append(b[i + 1]); i += 2; continue }
+                if c == 34 { inString = false }
+                i += 1; continue
+            }
+            if c == 34 { inString = true; out.append(c); i += 1; continue }
+            if c == 47, i + 1 < b.count, b[i + 1] == 47 {
+                while i < b.count, b[i] != 10 { i += 1 }
+                continue
+            }
+            if c == 47, i + 1 < b.count, b[i + 1] == 42 {
+                i += 2
+                while i + 1 < b.count, !(b[i] == 42 && b[i + 1] == 47) { if b[i] == 10 { out.append(10) }; i += 1 }
+                i += 2; continue
+            }
+            if c == 44 {
+                var j = i + 1
+                while j < b.count, b[j] == 32 || b[j] == 10 || b[j] == 13 || b[j] == 9 { j += 1 }
+                if j < b.count, b[j] == 125 || b[j] == 93 { i += 1; continue }
+            }
+            out.append(c); i += 1
+        }
+        return out
+    }
+}

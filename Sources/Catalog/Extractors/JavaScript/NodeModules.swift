@@ -1,0 +1,32 @@
+import ProvenantCore
+
+/// Installed packages: `node_modules/**/package.json` (installed mode).
+public struct NodeModulesExtractor: Extractor {
+    public let name = "node-modules"
+    public init() {}
+    public var modes: Set<ScanMode> { [.installed] }
+
+    public func wants(_ file: IndexedFile, fileName: String) -> Bool {
+        guard fileName == "package.json", let r = file.path.range(of: "node_modules/", options: .backwards) else { return false }
+        // Only the package's own manifest: node_modules/name/package.json or node_modules/@scope/name/package.json.
+        let rest = file.path[r.upperBound...].split(separator: "/")
+        return rest.count == 2 || (rest.count == 3 && rest[0].hasPrefix("@"))
+    }
+
+    public func extract(_ input: ExtractInput) throws -> Extraction {
+        let doc = try JSON.object(try input.bytes())
+        guard let n = doc.str("name"), !n.isEmpty, let v = doc.str("version"), !v.isEmpty else {
+            throw ParseError("package.json has no name or version")
+        }
+        var p = Make.package(.npm, n, v, at: input.path, by: name)
+        if let l = doc.str("license") { p.licenses = [l] }
+        else if let l = doc.obj("license")?.str("type") { p.licenses = [l] }
+        else if let ls = doc.arr("licenses") as? [[String: Any]] { p.licenses = ls.compactMap { $0.str("type") } }
+        if let a = doc.str("author") { p.author = a }
+        else if let a = doc.obj("author")?.str("name") { p.author = a }
+        p.supplier = p.author
+        p.description = doc.str("description")
+        p.homepage = doc.str("homepage")
+        return Extraction([p])
+    }
+}

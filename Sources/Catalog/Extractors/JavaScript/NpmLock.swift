@@ -1,0 +1,140 @@
+import ProvenantCore
+
+enum NodePath {
+    /// Node's resolution over npm lockfile keys: look in each enclosing `node_modules`, innermost first.
+    static func resolve(_ dep: String, from key: String, exists: (String) -> Bool) -> String? {
+        var base = key
+        while true {
+            let candidate = base.isEmpty ? "node_modules/" + dep : base + "/node_modules/" + dep
+            if exists(candidate) { return candidate }
+            if base.isEmpty { return nil }
+            if let r = base.range(of: "/node_modules/", options: .backwards) { base = String(base[..<r.lowerBound]) } else { base = "" }
+        }
+    }
+
+    /// The same over bun's keys, where nesting is `parent/child` and scopes take two components.
+    static func resolveSlashed(_ dep: String, from key: String, exists: (String) -> Bool) -> String? {
+        var comps: [String] = []
+        var pendingScope: String?
+        for c in key.split(separator: "/") {
+            if let s = pendingScope { comps.append(s + "/" + c); pendingScope = nil }
+            else if c.hasPrefix("@") { pendingScope = String(c) } else { comps.append(String(c)) }
+        }
+        for k in stride(from: comps.count, through: 0, by: -1) {
+            let candidate = (comps[0..<k] + [dep]).joined(separator: "/")
+            if exists(candidate) { return candidate }
+        }
+        return nil
+    }
+
+    /// `node_modules/a/node_modules/@s/b` → `@s/b`.
+    static func packageName(_ key: String) -> String {
+        guard let r = key.range(of: "node_modules/", options: .backwards) else { return key }
+        return String(key[r.upperBound...])
+    }
+}
+
+/// package-lock.json v1, v2 and v3, and npm-shrinkwrap.json.
+public struct NpmLockExtractor: Extractor {
+    public let name = "npm-lock"
+    public init() {}
+
+    public func wants(_ file: IndexedFile, fileName: String) -> Bool {
+        (fileName == "package-lock.json" || fileName == "npm-shrinkwrap.json") && !file.path.contains("node_modules/")
+    }
+
+    public func extract(_ input: ExtractInput) throws -> Extraction {
+        let bytes = try input.bytes()
+        let doc = try JSON.object(bytes)
+        let lines = JSONKeyLines(bytes)
+        var packages: [Package] = []
+        if let pk = doc.obj("packages"), !pk.isEmpty {
+            packages = v2(pk, lines: lines, path: input.path)
+        } else if let deps = doc.obj("dependencies") {
+            packages = v1(deps, lines: lines, path: input.path)
+        } else if doc["lockfileVersion"] == nil {
+            throw ParseError("not an npm lockfile: no lockfileVersion, packages or dependencies")
+        }
+        return Extraction(packages.filteredForDev(input.context.includeDev))
+    }
+
+    private func v2(_ pk: [String: Any], lines: JSONKeyLines, path: String) -> [Package] {
+        var keyToIndex: [String: Int] = [:]
+        var packages: [Package] = []
+        var rawDeps: [[String: Any]] = []
+        var keys: [String] = []
+        for key in pk.keys.sorted() where key.contains("node_modules/") {
+            guard let e = pk[key] as? [String: Any], e.bool("link") != true else { continue }
+            let n = e.str("name") ?? NodePath.packageName(key)
+            guard let v = e.str("version"), !v.isEmpty else { continue }
+            var p = Make.package(.npm, n, v, at: path, line: lines.line(key), by: name)
+            if e.bool("dev") == true { p.scope = .dev }
+            else if e.bool("optional") == true || e.bool("devOptional") == true { p.scope = .optional }
+            if let i = e.str("integrity"), let d = Digest(sri: i) { p.digests = [d] }
+            if let l = e.str("license") { p.licenses = [l] }
+            p.dependenciesKnown = true
+            keyToIndex[key] = packages.count
+            packages.append(p)
+            rawDeps.append(Self.depMap(e))
+            keys.append(key)
+        }
+        for (i, key) in keys.enumerated() {
+            packages[i].dependsOn = Array(Set(rawDeps[i].keys.compactMap { dep in
+                NodePath.resolve(dep, from: key, exists: { keyToIndex[$0] != nil })
+                    .flatMap { keyToIndex[$0] }.map { packages[$0].ref }
+            })).sorted()
+        }
+        if let root = pk[""] as? [String: Any] {
+            func refs(_ m: [String: Any]?) -> Set<String> {
+                Set((m ?? [:]).keys.compactMap { keyToIndex["node_modules/" + $0].map { packages[$0].ref } })
+            }
+            let prod = refs(root.obj("dependencies")).union(refs(root.obj("optionalDependencies"))).union(refs(root.obj("peerDependencies")))
+            let dev = refs(root.obj("devDependencies"))
+            for i in packages.indices { packages[i].isDirect = prod.contains(packages[i].ref) || dev.contains(packages[i].ref) }
+        }
+        return packages
+    }
+
+    static func depMap(_ e: [String: Any]) -> [String: Any] {
+        var m = e.obj("dependencies") ?? [:]
+        for (k, v) in e.obj("optionalDependencies") ?? [:] { m[k] = v }
+        for (k, v) in e.obj("peerDependencies") ?? [:] where m[k] == nil { m[k] = v }
+        return m
+    }
+
+    private func v1(_ deps: [String: Any], lines: JSONKeyLines, path: String) -> [Package] {
+        var packages: [Package] = []
+        // Flatten nested trees into path keys like npm v2 does, so resolution is shared.
+        var keyToIndex: [String: Int] = [:]
+        var requires: [(String, [String])] = []
+        func walk(_ m: [String: Any], prefix: String) {
+            for n in m.keys.sorted() {
+                guard let e = m[n] as? [String: Any] else { continue }
+                let key = prefix.isEmpty ? "node_modules/" + n : prefix + "/node_modules/" + n
+                if var v = e.str("version"), !v.isEmpty {
+                    var realName = n
+                    // Aliases: "npm:real-name@1.2.3".
+                    if v.hasPrefix("npm:"), let at = v.dropFirst(5).lastIndex(of: "@") {
+                        realName = String(v[v.index(v.startIndex, offsetBy: 4)..<at]); v = String(v[v.index(after: at)...])
+                    }
+                    var p = Make.package(.npm, realName, v, at: path, line: lines.line(n), by: name)
+                    if e.bool("dev") == true { p.scope = .dev } else if e.bool("optional") == true { p.scope = .optional }
+                    if let i = e.str("integrity"), let d = Digest(sri: i) { p.digests = [d] }
+                    p.dependenciesKnown = true
+                    keyToIndex[key] = packages.count
+                    packages.append(p)
+                    requires.append((key, Array((e.obj("requires") ?? [:]).keys)))
+                }
+                if let nested = e.obj("dependencies") { walk(nested, prefix: key) }
+            }
+        }
+        walk(deps, prefix: "")
+        for (i, (key, reqs)) in requires.enumerated() {
+            packages[i].dependsOn = Array(Set(reqs.compactMap { dep in
+                NodePath.resolve(dep, from: key, exists: { keyToIndex[$0] != nil })
+                    .flatMap { keyToIndex[$0] }.map { packages[$0].ref }
+            })).sorted()
+        }
+        return packages
+    }
+}

@@ -1,0 +1,132 @@
+import ProvenantCore
+import Yams
+
+/// pnpm-lock.yaml v5, v6 and v9.
+public struct PnpmLockExtractor: Extractor {
+    public let name = "pnpm-lock"
+    public init() {}
+
+    public func wants(_ file: IndexedFile, fileName: String) -> Bool {
+        fileName == "pnpm-lock.yaml" && !file.path.contains("node_modules/")
+    }
+
+    public func extract(_ input: ExtractInput) throws -> Extraction {
+        let text = try input.text()
+        let root: Node
+        do {
+            guard let r = try Yams.compose(yaml: text) else { return Extraction() }
+            root = r
+        } catch let e as YamlError {
+            throw ParseError("invalid YAML: \(Self.describe(e))", line: Self.line(of: e))
+        }
+        guard let doc = root.mapping else { throw ParseError("expected a YAML mapping at the top level") }
+        let version = doc["lockfileVersion"]?.string ?? ""
+        let major = Int(version.split(separator: ".").first ?? "") ?? 5
+        var packages: [Package] = []
+        var keyIndex: [String: Int] = [:]
+        var nameVersion: [String: Int] = [:]
+        var rawDeps: [[(String, String)]] = []
+        let packagesMap = doc["packages"]?.mapping
+        let snapshots = doc["snapshots"]?.mapping
+        var diags: [Diagnostic] = []
+        for (k, v) in packagesMap ?? [:] {
+            guard let key = k.string else { continue }
+            let entry = v.mapping
+            guard let (n, ver) = Self.parseKey(key, major: major, entry: entry) else {
+                diags.append(Diagnostic(Location(input.path, line: k.mark.map { $0.line }), "cannot read package key '\(key.prefix(80))', skipped"))
+                continue
+            }
+            var p = Make.package(.npm, n, ver, at: input.path, line: k.mark.map { $0.line }, by: name)
+            if entry?["dev"]?.bool == true { p.scope = .dev }
+            else if entry?["optional"]?.bool == true { p.scope = .optional }
+            if let i = entry?["resolution"]?.mapping?["integrity"]?.string, let d = Digest(sri: i) { p.digests = [d] }
+            p.dependenciesKnown = true
+            let depsNode = snapshots?[k]?.mapping ?? snapshots?[Node(key)]?.mapping ?? entry
+            var deps: [(String, String)] = []
+            for field in ["dependencies", "optionalDependencies"] {
+                for (dk, dv) in depsNode?[field]?.mapping ?? [:] {
+                    if let dn = dk.string, let vs = dv.string { deps.append((dn, vs)) }
+                }
+            }
+            keyIndex[key] = packages.count
+            nameVersion["\(n)@\(Self.stripPeers(ver))"] = packages.count
+            packages.append(p)
+            rawDeps.append(deps)
+        }
+        // v9 keeps snapshot keys with peer suffixes; dependencies name `version(peers)`.
+        func lookup(_ dep: String, _ ver: String) -> Int? {
+            if ver.hasPrefix("link:") { return nil }
+            let plain = Self.stripPeers(ver)
+            if let i = nameVersion["\(dep)@\(plain)"] { return i }
+            // Aliases and v5 paths: the version field holds a full key.
+            if let i = keyIndex[ver] ?? keyIndex["/" + ver] ?? keyIndex["/\(dep)/\(ver)"] ?? keyIndex["/\(dep)@\(ver)"] { return i }
+            if let (n, v) = Self.parseKey(ver, major: major, entry: nil) { return nameVersion["\(n)@\(Self.stripPeers(v))"] }
+            return nil
+        }
+        for i in packages.indices {
+            packages[i].dependsOn = Array(Set(rawDeps[i].compactMap { lookup($0.0, $0.1).map { packages[$0].ref } })).sorted()
+        }
+        // Direct dependencies come from the root importer (v6+, v5.4 workspaces) or top-level maps (v5).
+        let importer = doc["importers"]?.mapping?["."]?.mapping ?? doc
+        func roots(_ field: String) -> Set<String> {
+            var out = Set<String>()
+            for (k, v) in importer[field]?.mapping ?? [:] {
+                guard let n = k.string else { continue }
+                let ver = v.mapping?["version"]?.string ?? v.string ?? ""
+                if let i = lookup(n, ver) { out.insert(packages[i].ref) }
+            }
+            return out
+        }
+        let prod = roots("dependencies").union(roots("optionalDependencies"))
+        let dev = roots("devDependencies")
+        if !prod.isEmpty || !dev.isEmpty {
+            // v5 and v6 flag dev packages themselves; v9 leaves it to the importer's roots.
+            if packages.contains(where: { $0.scope == .dev }) {
+                for i in packages.indices { packages[i].isDirect = prod.contains(packages[i].ref) || dev.contains(packages[i].ref) }
+            } else {
+                Graph.applyRoots(&packages, prod: prod, dev: dev)
+            }
+        }
+        return Extraction(packages.filteredForDev(input.context.includeDev), diagnostics: diags)
+    }
+
+    static func stripPeers(_ v: String) -> String {
+        var s = v
+        if let p = s.firstIndex(of: "(") { s = String(s[..<p]) }
+        if let u = s.firstIndex(of: "_") { s = String(s[..<u]) }
+        return s
+    }
+
+    /// `/name/1.0.0_peer` (v5), `/name@1.0.0(peer)` (v6), `name@1.0.0` (v9); tarball keys use the entry's fields.
+    static func parseKey(_ key: String, major: Int, entry: Node.Mapping?) -> (String, String)? {
+        if let n = entry?["name"]?.string, let v = entry?["version"]?.string { return (n, v) }
+        var k = key.hasPrefix("/") ? String(key.dropFirst()) : key
+        if let p = k.firstIndex(of: "(") { k = String(k[..<p]) }
+        if k.contains("://") || k.hasPrefix("github.com/") || k.hasPrefix("file:") || k.contains(".tgz") { return nil }
+        if major < 6 && !(k.dropFirst().contains("@")) {
+            if let u = k.firstIndex(of: "_") { k = String(k[..<u]) }
+            guard let slash = k.lastIndex(of: "/") else { return nil }
+            let n = String(k[..<slash]), v = String(k[k.index(after: slash)...])
+            guard !n.isEmpty, !v.isEmpty, v.first?.isNumber == true else { return nil }
+            return (n, v)
+        }
+        let body = k.dropFirst()
+        guard let at = body.lastIndex(of: "@") else { return nil }
+        let n = String(k[..<at]), v = String(k[k.index(after: at)...])
+        guard !n.isEmpty, !v.isEmpty, v.first?.isNumber == true else { return nil }
+        return (n, v)
+    }
+
+    static func describe(_ e: YamlError) -> String {
+        switch e {
+        case .scanner(_, let problem, _, _), .parser(_, let problem, _, _): return problem
+        default: return "\(e)".split(separator: "\n").first.map(String.init) ?? "invalid YAML"
+        }
+    }
+    static func line(of e: YamlError) -> Int? {
+        switch e {
+        case .scanner(_, _, let mark, _), .parser(_, _, let mark, _): return mark.line
+        default: return nil
+        }
+    }
+}

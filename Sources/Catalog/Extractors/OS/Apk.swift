@@ -1,0 +1,77 @@
+import ProvenantCore
+
+/// Alpine's installed database, `lib/apk/db/installed`.
+public struct ApkExtractor: Extractor {
+    public let name = "apk"
+    public init() {}
+
+    public func wants(_ file: IndexedFile, fileName: String) -> Bool { file.path.hasSuffix("lib/apk/db/installed") }
+
+    public func extract(_ input: ExtractInput) throws -> Extraction {
+        let text = try input.text()
+        var packages: [Package] = []
+        var diags: [Diagnostic] = []
+        var provides: [String: Int] = [:]
+        var rawDeps: [[String]] = []
+        var record: [(Character, String)] = []
+        var startLine = 1
+        func flush() {
+            defer { record = [] }
+            guard !record.isEmpty else { return }
+            func f(_ k: Character) -> String? { record.first { $0.0 == k }?.1 }
+            guard let n = f("P"), !n.isEmpty else {
+                diags.append(Diagnostic(Location(input.path, line: startLine), "apk record without a package name (P:), skipped"))
+                return
+            }
+            guard let v = f("V"), !v.isEmpty else {
+                diags.append(Diagnostic(Location(input.path, line: startLine), "package '\(n)' has no version (V:), skipped"))
+                return
+            }
+            var q: [String: String] = [:]
+            if let a = f("A") { q["arch"] = a }
+            if let d = input.context.distro { q["distro"] = d.qualifier }
+            if let o = f("o"), o != n { q["upstream"] = o }
+            var p = Make.package(.apk, n, v, at: input.path, line: startLine, by: name, qualifiers: q,
+                                 namespace: input.context.distro?.id ?? "alpine")
+            if let l = f("L"), !l.isEmpty { p.licenses = [l] }
+            p.supplier = f("m")
+            p.description = f("T")
+            p.homepage = f("U")
+            if let c = f("C"), c.hasPrefix("Q1"), let d = Digest(.sha1, base64: String(c.dropFirst(2))) { p.digests = [d] }
+            var files: [PackageFile] = []
+            var dir = ""
+            for (k, val) in record {
+                if k == "F" { dir = val }
+                if k == "R" { files.append(PackageFile(path: "/" + (dir.isEmpty ? val : dir + "/" + val), digest: nil)) }
+                if k == "Z", !files.isEmpty, val.hasPrefix("Q1") {
+                    files[files.count - 1].digest = Digest(.sha1, base64: String(val.dropFirst(2)))
+                }
+            }
+            p.files = files
+            p.dependenciesKnown = true
+            let idx = packages.count
+            provides[n] = idx
+            for pv in (f("p") ?? "").split(separator: " ") {
+                let key = String(pv.split(whereSeparator: { "=<>~".contains($0) }).first ?? pv)
+                if provides[key] == nil { provides[key] = idx }
+            }
+            rawDeps.append((f("D") ?? "").split(separator: " ").compactMap { d in
+                if d.hasPrefix("!") { return nil }
+                return String(d.split(whereSeparator: { "=<>~".contains($0) }).first ?? d)
+            })
+            packages.append(p)
+        }
+        for (n, line) in Lines(text: text) {
+            if line.isEmpty { flush(); startLine = n + 1; continue }
+            let chars = Array(line.prefix(2))
+            guard chars.count == 2, chars[1] == ":" else { continue }
+            if record.isEmpty { startLine = n }
+            record.append((chars[0], String(line.dropFirst(2))))
+        }
+        flush()
+        for i in packages.indices {
+            packages[i].dependsOn = Array(Set(rawDeps[i].compactMap { provides[$0] }.filter { $0 != i }.map { packages[$0].ref })).sorted()
+        }
+        return Extraction(packages, diagnostics: diags)
+    }
+}

@@ -1,0 +1,100 @@
+import ProvenantCore
+
+/// dpkg's `status`, distroless `status.d/*`, and opkg's status, with per-file md5sums.
+public struct DpkgExtractor: Extractor {
+    public let name = "dpkg"
+    public init() {}
+
+    public func wants(_ file: IndexedFile, fileName: String) -> Bool {
+        let p = file.path
+        if p.hasSuffix("var/lib/dpkg/status") || p.hasSuffix("usr/lib/opkg/status") || p.hasSuffix("var/lib/opkg/status") { return true }
+        if let r = p.range(of: "var/lib/dpkg/status.d/"), !p[r.upperBound...].contains("/") {
+            return !fileName.hasSuffix(".md5sums")
+        }
+        return false
+    }
+
+    public func extract(_ input: ExtractInput) throws -> Extraction {
+        let text = try input.text()
+        let isOpkg = input.path.contains("opkg/")
+        let distro = input.context.distro
+        var packages: [Package] = []
+        var diags: [Diagnostic] = []
+        for st in Stanzas.rfc822(text) {
+            guard let pkgName = st.first("Package"), !pkgName.isEmpty else {
+                diags.append(Diagnostic(Location(input.path, line: st.line), "package record without a Package field, skipped"))
+                continue
+            }
+            if let status = st.first("Status"), !status.hasSuffix(" installed") { continue }
+            guard let version = st.first("Version"), !version.isEmpty else {
+                diags.append(Diagnostic(Location(input.path, line: st.line), "package '\(pkgName)' has no Version, skipped"))
+                continue
+            }
+            let arch = st.first("Architecture")
+            var q: [String: String] = [:]
+            if let a = arch { q["arch"] = a }
+            if let d = distro { q["distro"] = d.qualifier }
+            // Source packages are the unit advisories name; keep them when they differ.
+            if let src = st.first("Source") {
+                let srcName = src.split(separator: " ").first.map(String.init) ?? src
+                if srcName != pkgName { q["upstream"] = src.replacingOccurrences(of: " ", with: "") }
+            }
+            let ns = isOpkg ? (distro?.id ?? "openwrt") : (distro?.id ?? "debian")
+            var p = Make.package(.deb, pkgName, version, at: input.path, line: st.line, by: name,
+                                 qualifiers: q, namespace: ns)
+            p.supplier = st.first("Maintainer")
+            p.description = st.first("Description").map { String($0.split(separator: "\n").first ?? "") }
+            p.homepage = st.first("Homepage")
+            p.dependenciesKnown = true
+            p.files = md5sums(for: pkgName, arch: arch, input: input, diags: &diags)
+            p.dependsOn = Self.dependencyNames(st.first("Depends")) + Self.dependencyNames(st.first("Pre-Depends"))
+            packages.append(p)
+        }
+        // Depends lines name packages; resolve them to the purls of installed packages, also via Provides.
+        var byName: [String: String] = [:]
+        for p in packages { byName[p.name] = p.ref }
+        for st in Stanzas.rfc822(text) {
+            guard let n = st.first("Package"), let ref = byName[n] else { continue }
+            for prov in Self.dependencyNames(st.first("Provides")) where byName[prov] == nil { byName[prov] = ref }
+        }
+        for i in packages.indices {
+            packages[i].dependsOn = Array(Set(packages[i].dependsOn.compactMap { byName[$0] }.filter { $0 != packages[i].ref })).sorted()
+        }
+        return Extraction(packages, diagnostics: diags)
+    }
+
+    /// `a (>= 1) | b, c:any` → the first alternative of each clause, without version or arch.
+    static func dependencyNames(_ field: String?) -> [String] {
+        guard let f = field else { return [] }
+        return f.split(separator: ",").compactMap { clause in
+            let alt = clause.split(separator: "|").first ?? clause
+            let name = alt.trimmed.split(whereSeparator: { $0 == " " || $0 == "(" }).first.map(String.init) ?? ""
+            let bare = name.split(separator: ":").first.map(String.init) ?? name
+            return bare.isEmpty ? nil : bare
+        }
+    }
+
+    private func md5sums(for pkg: String, arch: String?, input: ExtractInput, diags: inout [Diagnostic]) -> [PackageFile] {
+        var candidates: [String] = []
+        if input.path.contains("status.d/") {
+            candidates.append(input.sibling(input.fileName + ".md5sums"))
+            candidates.append(input.sibling(pkg + ".md5sums"))
+        } else {
+            let info = input.sibling("info/")
+            if let a = arch { candidates.append(info + "\(pkg):\(a).md5sums") }
+            candidates.append(info + "\(pkg).md5sums")
+        }
+        guard let path = candidates.first(where: { input.index.contains($0) }) else { return [] }
+        guard let text = try? TextDecoding.string(input.readBytes(path)) else {
+            diags.append(Diagnostic(Location(path), "md5sums file is not readable text, skipped"))
+            return []
+        }
+        var files: [PackageFile] = []
+        for (_, line) in Lines(text: text) {
+            let parts = line.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
+            guard parts.count == 2 else { continue }
+            files.append(PackageFile(path: "/" + parts[1].trimmed, digest: Digest(.md5, hex: String(parts[0]))))
+        }
+        return files
+    }
+}

@@ -1,0 +1,172 @@
+import ProvenantCore
+
+/// composer.lock: `packages` and `packages-dev`, with `require` edges.
+public struct ComposerLockExtractor: Extractor {
+    public let name = "composer-lock"
+    public init() {}
+    public func wants(_ file: IndexedFile, fileName: String) -> Bool { fileName == "composer.lock" && !file.path.contains("vendor/") }
+
+    public func extract(_ input: ExtractInput) throws -> Extraction {
+        let bytes = try input.bytes()
+        let doc = try JSON.object(bytes)
+        var packages: [Package] = []
+        var rawDeps: [[String]] = []
+        var diags: [Diagnostic] = []
+        var lineCursor = LineCursor(bytes)
+        for (section, scope) in [("packages", Scope.required), ("packages-dev", Scope.dev)] {
+            for case let e as [String: Any] in doc.arr(section) ?? [] {
+                guard let n = e.str("name"), let v = e.str("version"), !n.isEmpty, !v.isEmpty else {
+                    diags.append(Diagnostic(Location(input.path), "\(section) entry without name or version, skipped")); continue
+                }
+                let line = lineCursor.next("\"name\": \"\(n.replacingOccurrences(of: "/", with: "\\/"))\"") ?? lineCursor.next("\"name\": \"\(n)\"")
+                var p = Make.package(.composer, n, v, at: input.path, line: line, by: name, scope: scope)
+                if let lic = e.arr("license") as? [String], !lic.isEmpty { p.licenses = [lic.count == 1 ? lic[0] : "(" + lic.joined(separator: " OR ") + ")"] }
+                if let shasum = e.obj("dist")?.str("shasum"), let d = Digest(.sha1, hex: shasum) { p.digests = [d] }
+                p.description = e.str("description")
+                p.homepage = e.str("homepage")
+                p.dependenciesKnown = true
+                packages.append(p)
+                rawDeps.append(Array((e.obj("require") ?? [:]).keys))
+            }
+        }
+        let byName = Dictionary(packages.enumerated().map { ($1.name.lowercased(), $0) }, uniquingKeysWith: { a, _ in a })
+        for i in packages.indices {
+            packages[i].dependsOn = Array(Set(rawDeps[i].compactMap { byName[$0.lowercased()].map { packages[$0].ref } })).sorted()
+        }
+        return Extraction(packages.filteredForDev(input.context.includeDev), diagnostics: diags)
+    }
+}
+
+/// Finds successive needles in a text, for formats whose entries repeat the same keys.
+struct LineCursor {
+    let bytes: [UInt8]
+    var pos = 0
+    var line = 1
+    init(_ bytes: [UInt8]) { self.bytes = bytes }
+    mutating func next(_ needle: String) -> Int? {
+        let n = Array(needle.utf8)
+        guard !n.isEmpty, bytes.count >= n.count else { return nil }
+        var i = pos, l = line
+        while i + n.count <= bytes.count {
+            if bytes[i] == n[0] && Array(bytes[i..<i + n.count]) == n { pos = i + n.count; line = l; return l }
+            if bytes[i] == 10 { l += 1 }
+            i += 1
+        }
+        return nil
+    }
+}
+
+/// NuGet `packages.lock.json`: per-framework maps with Direct/Transitive types and content hashes.
+public struct NuGetLockExtractor: Extractor {
+    public let name = "nuget-lock"
+    public init() {}
+    public func wants(_ file: IndexedFile, fileName: String) -> Bool { fileName == "packages.lock.json" }
+
+    public func extract(_ input: ExtractInput) throws -> Extraction {
+        let bytes = try input.bytes()
+        let doc = try JSON.object(bytes)
+        let lines = JSONKeyLines(bytes)
+        guard let frameworks = doc.obj("dependencies") else { throw ParseError("no 'dependencies' object") }
+        var byRef: [String: Package] = [:]
+        var rawDeps: [String: Set<String>] = [:]
+        for fw in frameworks.keys.sorted() {
+            guard let deps = frameworks[fw] as? [String: Any] else { continue }
+            for n in deps.keys.sorted() {
+                guard let e = deps[n] as? [String: Any], let v = e.str("resolved"), !v.isEmpty else { continue }
+                if e.str("type") == "Project" { continue }
+                var p = Make.package(.nuget, n, v, at: input.path, line: lines.line(n), by: name)
+                p.isDirect = e.str("type") == "Direct" || e.str("type") == "CentralTransitive" ? (e.str("type") == "Direct") : false
+                if let h = e.str("contentHash"), let d = Digest(.sha512, base64: h) { p.digests = [d] }
+                p.dependenciesKnown = true
+                if let old = byRef[p.ref] { p.isDirect = (old.isDirect ?? false) || (p.isDirect ?? false) }
+                byRef[p.ref] = p
+                rawDeps[p.ref, default: []].formUnion((e.obj("dependencies") ?? [:]).keys.map { $0.lowercased() })
+            }
+        }
+        var packages = byRef.values.sorted { $0.ref < $1.ref }
+        let byName = Dictionary(packages.map { ($0.name.lowercased(), $0.ref) }, uniquingKeysWith: { a, _ in a })
+        for i in packages.indices {
+            packages[i].dependsOn = Array(Set((rawDeps[packages[i].ref] ?? []).compactMap { byName[$0] })).sorted()
+        }
+        return Extraction(packages)
+    }
+}
+
+/// .NET `*.deps.json`: the `libraries` of type package, with edges from `targets`.
+public struct DotnetDepsExtractor: Extractor {
+    public let name = "dotnet-deps"
+    public init() {}
+    public func wants(_ file: IndexedFile, fileName: String) -> Bool { fileName.hasSuffix(".deps.json") }
+
+    public func extract(_ input: ExtractInput) throws -> Extraction {
+        let bytes = try input.bytes()
+        let doc = try JSON.object(bytes)
+        let lines = JSONKeyLines(bytes)
+        guard let libs = doc.obj("libraries") else { throw ParseError("no 'libraries' object") }
+        var packages: [Package] = []
+        var diags: [Diagnostic] = []
+        var projectDeps: [String] = []
+        var targetDeps: [String: [String]] = [:]
+        for (_, t) in doc.obj("targets") ?? [:] {
+            for (k, v) in (t as? [String: Any]) ?? [:] {
+                let deps = ((v as? [String: Any])?.obj("dependencies") ?? [:]).map { "\($0.key)/\($0.value)" }
+                targetDeps[k, default: []] += deps
+            }
+        }
+        for key in libs.keys.sorted() {
+            guard let e = libs[key] as? [String: Any] else { continue }
+            let parts = key.split(separator: "/", maxSplits: 1).map(String.init)
+            guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
+                diags.append(Diagnostic(Location(input.path, line: lines.line(key)), "library key '\(key.prefix(60))' is not name/version, skipped")); continue
+            }
+            if e.str("type") == "project" { projectDeps += targetDeps[key] ?? []; continue }
+            var p = Make.package(.nuget, parts[0], parts[1], at: input.path, line: lines.line(key), by: name)
+            if let h = e.str("sha512"), h.hasPrefix("sha512-"), let d = Digest(.sha512, base64: String(h.dropFirst(7))) { p.digests = [d] }
+            p.dependenciesKnown = targetDeps[key] != nil
+            p.dependsOn = (targetDeps[key] ?? []).map { PackageIdentity.purl(.nuget, name: String($0.split(separator: "/")[0]), version: String($0.split(separator: "/").last ?? "")).description }
+            packages.append(p)
+        }
+        let refs = Set(packages.map(\.ref))
+        let roots = Set(projectDeps.map { PackageIdentity.purl(.nuget, name: String($0.split(separator: "/")[0]), version: String($0.split(separator: "/").last ?? "")).description })
+        for i in packages.indices {
+            packages[i].dependsOn = packages[i].dependsOn.filter { refs.contains($0) }.sorted()
+            if !projectDeps.isEmpty { packages[i].isDirect = roots.contains(packages[i].ref) }
+        }
+        return Extraction(packages, diagnostics: diags)
+    }
+}
+
+/// SwiftPM `Package.resolved` v1, v2 and v3.
+public struct SwiftResolvedExtractor: Extractor {
+    public let name = "swift-resolved"
+    public init() {}
+    public func wants(_ file: IndexedFile, fileName: String) -> Bool { fileName == "Package.resolved" }
+
+    public func extract(_ input: ExtractInput) throws -> Extraction {
+        let bytes = try input.bytes()
+        let doc = try JSON.object(bytes)
+        let pins: [Any]
+        if let v1 = doc.obj("object")?.arr("pins") { pins = v1 }
+        else if let v2 = doc.arr("pins") { pins = v2 }
+        else { throw ParseError("no 'pins' in Package.resolved") }
+        var cursor = LineCursor(bytes)
+        var out = Extraction()
+        for case let pin as [String: Any] in pins {
+            let location = pin.str("location") ?? pin.str("repositoryURL") ?? ""
+            let state = pin.obj("state") ?? [:]
+            let line = cursor.next(location.replacingOccurrences(of: "/", with: "\\/")) ?? cursor.next(location)
+            guard let version = state.str("version") ?? state.str("revision"), !version.isEmpty, !location.isEmpty else {
+                out.diagnostics.append(Diagnostic(Location(input.path, line: line), "pin '\(pin.str("identity") ?? pin.str("package") ?? "?")' has no version or location, skipped"))
+                continue
+            }
+            var host = location
+            for prefix in ["https://", "http://", "ssh://", "git@"] where host.hasPrefix(prefix) { host = String(host.dropFirst(prefix.count)) }
+            host = host.replacingOccurrences(of: ":", with: "/")
+            if host.hasSuffix(".git") { host = String(host.dropLast(4)) }
+            var p = Make.package(.swift, host, version, at: input.path, line: line, by: name)
+            p.homepage = location
+            out.packages.append(p)
+        }
+        return out
+    }
+}

@@ -1,0 +1,130 @@
+import ProvenantCore
+
+/// poetry.lock, uv.lock, pdm.lock and PEP 751 pylock.toml share TOML and a `[[package]]` list.
+public struct PythonTOMLLockExtractor: Extractor {
+    public enum Flavor: String, Sendable { case poetry, uv, pdm, pylock }
+    public let flavor: Flavor
+    public var name: String { "python-\(flavor.rawValue)" }
+    public init(_ flavor: Flavor) { self.flavor = flavor }
+
+    public func wants(_ file: IndexedFile, fileName: String) -> Bool {
+        switch flavor {
+        case .poetry: return fileName == "poetry.lock"
+        case .uv: return fileName == "uv.lock"
+        case .pdm: return fileName == "pdm.lock"
+        case .pylock: return fileName == "pylock.toml" || (fileName.hasPrefix("pylock.") && fileName.hasSuffix(".toml"))
+        }
+    }
+
+    public func extract(_ input: ExtractInput) throws -> Extraction {
+        let doc = try TOMLParser.parse(try input.text())
+        let entries = doc.tables(flavor == .pylock ? "packages" : "package")
+        var packages: [Package] = []
+        var rawDeps: [[String]] = []
+        var prodRoots: Set<String> = [], devRoots: Set<String> = []
+        var rootDeps: (prod: [String], dev: [String])?
+        var diags: [Diagnostic] = []
+        for t in entries {
+            guard let n = t.str("name"), !n.isEmpty else {
+                diags.append(Diagnostic(Location(input.path, line: t.line), "package entry without a name, skipped")); continue
+            }
+            let source = t.table("source")
+            // uv records the project itself as a package with a virtual or editable source.
+            if flavor == .uv, let s = source, s.str("virtual") == "." || s.str("editable") == "." {
+                rootDeps = (t.tables("dependencies").compactMap { $0.str("name") },
+                            t.table("dev-dependencies")?.keys.flatMap { t.table("dev-dependencies")?.tables($0) ?? [] }
+                                .compactMap { $0.str("name") } ?? [])
+                continue
+            }
+            guard let v = t.str("version"), !v.isEmpty else {
+                diags.append(Diagnostic(Location(input.path, line: t.line), "package '\(n)' has no version, skipped")); continue
+            }
+            var p = Make.package(.pypi, n, v, at: input.path, line: t.line, by: name)
+            p.description = t.str("description") ?? t.str("summary")
+            p.dependenciesKnown = true
+            switch flavor {
+            case .poetry:
+                let groups = t["groups"]?.array?.compactMap(\.string)
+                if t.str("category") == "dev" || (groups.map { !$0.isEmpty && !$0.contains("main") } ?? false) { p.scope = .dev }
+                if case .bool(true)? = t["optional"] { p.scope = p.scope == .dev ? .dev : .optional }
+                rawDeps.append(t.table("dependencies")?.keys ?? [])
+                p.digests = Self.preferredHash(t["files"]?.tables.map { ($0.str("file") ?? "", $0.str("hash")) } ?? [])
+            case .uv:
+                rawDeps.append(t.tables("dependencies").compactMap { $0.str("name") })
+                var files = t.tables("wheels").map { ($0.str("url") ?? "", $0.str("hash")) }
+                if let sd = t.table("sdist") { files.append((sd.str("url") ?? "", sd.str("hash"))) }
+                p.digests = Self.preferredHash(files)
+            case .pdm:
+                let groups = t["groups"]?.array?.compactMap(\.string) ?? []
+                if !groups.isEmpty && !groups.contains("default") { p.scope = .dev }
+                rawDeps.append(t["dependencies"]?.array?.compactMap { $0.string.flatMap(Requirement.name(of:)) } ?? [])
+                p.digests = Self.preferredHash(t["files"]?.tables.map { ($0.str("file") ?? "", $0.str("hash")) } ?? [])
+            case .pylock:
+                rawDeps.append(t.tables("dependencies").compactMap { $0.str("name") })
+                var files: [(String, String?)] = t.tables("wheels").map { w in
+                    (w.str("name") ?? w.str("url") ?? "", w.table("hashes")?.str("sha256").map { "sha256:" + $0 })
+                }
+                if let sd = t.table("sdist") {
+                    files.append((sd.str("name") ?? sd.str("url") ?? "x.tar.gz", sd.table("hashes")?.str("sha256").map { "sha256:" + $0 }))
+                }
+                p.digests = Self.preferredHash(files)
+            }
+            packages.append(p)
+        }
+        let byName = Dictionary(packages.enumerated().map { (PackageIdentity.pep503($1.name), $0) }, uniquingKeysWith: { a, _ in a })
+        for i in packages.indices {
+            packages[i].dependsOn = Array(Set(rawDeps[i].compactMap { byName[PackageIdentity.pep503($0)].map { packages[$0].ref } })).sorted()
+        }
+        if let r = rootDeps {
+            prodRoots = Set(r.prod.compactMap { byName[PackageIdentity.pep503($0)].map { packages[$0].ref } })
+            devRoots = Set(r.dev.compactMap { byName[PackageIdentity.pep503($0)].map { packages[$0].ref } })
+            Graph.applyRoots(&packages, prod: prodRoots, dev: devRoots)
+        }
+        return Extraction(packages.filteredForDev(input.context.includeDev), diagnostics: diags)
+    }
+
+    /// Lockfiles list a hash per wheel; the sdist, or a sole file, identifies the release.
+    static func preferredHash(_ files: [(String, String?)]) -> [Digest] {
+        let hashed = files.compactMap { f, h -> (String, Digest)? in
+            guard let h, h.hasPrefix("sha256:"), let d = Digest(.sha256, hex: String(h.dropFirst(7))) else { return nil }
+            return (f, d)
+        }
+        if let sd = hashed.first(where: { $0.0.hasSuffix(".tar.gz") || $0.0.hasSuffix(".zip") }) { return [sd.1] }
+        return hashed.count == 1 ? [hashed[0].1] : []
+    }
+}
+
+/// Pipfile.lock: `default` and `develop` maps of name → pinned version and hashes.
+public struct PipfileLockExtractor: Extractor {
+    public let name = "python-pipfile-lock"
+    public init() {}
+    public func wants(_ file: IndexedFile, fileName: String) -> Bool { fileName == "Pipfile.lock" }
+
+    public func extract(_ input: ExtractInput) throws -> Extraction {
+        let bytes = try input.bytes()
+        let doc = try JSON.object(bytes)
+        let lines = JSONKeyLines(bytes)
+        var packages: [Package] = []
+        var diags: [Diagnostic] = []
+        for (section, scope) in [("default", Scope.required), ("develop", Scope.dev)] {
+            guard let sec = doc.obj(section) else { continue }
+            for key in sec.keys.sorted() {
+                guard let entry = sec[key] as? [String: Any] else { continue }
+                guard let v = entry.str("version"), v.hasPrefix("==") else {
+                    diags.append(Diagnostic(Location(input.path, line: lines.line(key)), "'\(key)' has no pinned version, skipped"))
+                    continue
+                }
+                var p = Make.package(.pypi, key, String(v.dropFirst(v.hasPrefix("===") ? 3 : 2)), at: input.path,
+                                     line: lines.line(key), by: name, scope: scope)
+                p.isDirect = nil
+                if let hs = entry.arr("hashes") as? [String], hs.count == 1, hs[0].hasPrefix("sha256:"),
+                   let d = Digest(.sha256, hex: String(hs[0].dropFirst(7))) { p.digests = [d] }
+                packages.append(p)
+            }
+        }
+        // A package in both sections is needed at run time.
+        let prodNames = Set(packages.filter { $0.scope == .required }.map(\.ref))
+        packages.removeAll { $0.scope == .dev && prodNames.contains($0.ref) }
+        return Extraction(packages.filteredForDev(input.context.includeDev), diagnostics: diags)
+    }
+}

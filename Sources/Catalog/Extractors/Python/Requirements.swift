@@ -1,0 +1,99 @@
+import ProvenantCore
+
+/// `requirements*.txt`: exact `==` pins become packages; anything else is reported as unresolved.
+public struct RequirementsExtractor: Extractor {
+    public let name = "python-requirements"
+    public init() {}
+
+    public func wants(_ file: IndexedFile, fileName: String) -> Bool {
+        fileName.hasSuffix(".txt") && (fileName.hasPrefix("requirements") || fileName.hasSuffix("requirements.txt")
+            || file.path.contains("requirements/"))
+    }
+
+    public func extract(_ input: ExtractInput) throws -> Extraction {
+        var seen: Set<String> = []
+        var out = Extraction()
+        try read(input.path, input: input, seen: &seen, into: &out, includedFrom: nil)
+        return out
+    }
+
+    private func read(_ path: String, input: ExtractInput, seen: inout Set<String>, into out: inout Extraction,
+                      includedFrom: Location?) throws {
+        guard seen.insert(path).inserted else { return }
+        let text: String
+        do { text = try TextDecoding.string(input.readBytes(path)) } catch {
+            if let from = includedFrom {
+                out.diagnostics.append(Diagnostic(from, "included requirements file '\(path)' not readable: \(error)"))
+                return
+            }
+            throw error
+        }
+        var logical: [(Int, String)] = []
+        var pending: (Int, String)?
+        for (n, raw) in Lines(text: text) {
+            var line = String(raw)
+            if let hash = Self.commentStart(line) { line = String(line[..<hash]) }
+            let continued = line.hasSuffix("\\")
+            if continued { line.removeLast() }
+            if var p = pending { p.1 += " " + line; pending = p } else { pending = (n, line) }
+            if !continued, let p = pending { logical.append(p); pending = nil }
+        }
+        if let p = pending { logical.append(p) }
+        let dir = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : ""
+        for (n, line) in logical {
+            let t = line.trimmed
+            if t.isEmpty { continue }
+            let loc = Location(path, line: n)
+            if t.hasPrefix("-r ") || t.hasPrefix("--requirement") {
+                let target = t.split(whereSeparator: { $0 == " " || $0 == "=" }).dropFirst().first.map(String.init) ?? ""
+                let rel = dir.isEmpty ? target : dir + "/" + target
+                try read(normalize(rel), input: input, seen: &seen, into: &out, includedFrom: loc)
+                continue
+            }
+            if t.hasPrefix("-") {
+                if !(t.hasPrefix("-c") || t.hasPrefix("--constraint") || t.hasPrefix("-i") || t.hasPrefix("--index-url")
+                     || t.hasPrefix("--extra-index-url") || t.hasPrefix("-f") || t.hasPrefix("--find-links")
+                     || t.hasPrefix("--trusted-host") || t.hasPrefix("--no-binary") || t.hasPrefix("--only-binary")
+                     || t.hasPrefix("--pre") || t.hasPrefix("-e") || t.hasPrefix("--editable")) {
+                    out.diagnostics.append(Diagnostic(loc, "unresolved requirement: unknown option '\(t.prefix(40))'"))
+                }
+                continue
+            }
+            // Per-requirement options (`--hash`, `-C`) follow the specifier.
+            var spec = t, hashes: [Digest] = []
+            if let opt = t.range(of: " -") {
+                spec = String(t[..<opt.lowerBound])
+                for tok in t[opt.lowerBound...].split(separator: " ") where tok.hasPrefix("--hash=sha256:") {
+                    if let d = Digest(.sha256, hex: String(tok.dropFirst(14))) { hashes.append(d) }
+                }
+            }
+            if let (n2, v) = Requirement.pinned(spec) {
+                var p = Make.package(.pypi, n2, v, at: path, line: n, by: name)
+                p.digests = Array(Set(hashes)).sorted()
+                p.isDirect = true
+                out.packages.append(p)
+            } else {
+                out.diagnostics.append(Diagnostic(loc, "unresolved requirement '\(spec.prefix(80))': not pinned with =="))
+            }
+        }
+    }
+
+    private static func commentStart(_ s: String) -> String.Index? {
+        var prev: Character = " "
+        for i in s.indices {
+            if s[i] == "#" && (prev == " " || prev == "\t") { return i }
+            prev = s[i]
+        }
+        return nil
+    }
+
+    private func normalize(_ path: String) -> String {
+        var parts: [Substring] = []
+        for c in path.split(separator: "/") {
+            if c == "." { continue }
+            if c == "..", !parts.isEmpty { parts.removeLast(); continue }
+            parts.append(c)
+        }
+        return parts.joined(separator: "/")
+    }
+}

@@ -1,0 +1,94 @@
+import Foundation
+import ProvenantCore
+
+public enum ScanMode: String, Sendable, CaseIterable {
+    case source, installed, auto
+}
+
+/// The distribution named by os-release; OS package purls carry it as the `distro` qualifier.
+public struct Distro: Sendable, Hashable, Codable {
+    public var id: String
+    public var versionID: String?
+    public var versionCodename: String?
+    public var prettyName: String?
+    public var qualifier: String { versionID.map { "\(id)-\($0)" } ?? id }
+}
+
+public struct ExtractContext: Sendable {
+    public var mode: ScanMode
+    public var includeDev: Bool
+    public var distro: Distro?
+    public init(mode: ScanMode, includeDev: Bool, distro: Distro? = nil) {
+        self.mode = mode; self.includeDev = includeDev; self.distro = distro
+    }
+}
+
+/// What an extractor sees of one file: its path, its bytes on demand, and the index for siblings.
+public struct ExtractInput: Sendable {
+    public let file: IndexedFile
+    public let index: FileIndex
+    public let context: ExtractContext
+    public var path: String { file.path }
+
+    /// Files larger than this are refused instead of being loaded whole.
+    public static let maxBytes = 1 << 30
+
+    public func bytes() throws -> [UInt8] { try readBytes(file.path) }
+    public func text() throws -> String { try TextDecoding.string(try bytes()) }
+
+    public func readBytes(_ rel: String) throws -> [UInt8] {
+        let abs = index.absolute(rel)
+        guard let fh = FileHandle(forReadingAtPath: abs) else {
+            throw ParseError("cannot open: \(String(cString: strerror(errno)))")
+        }
+        defer { try? fh.close() }
+        let data = try fh.readToEnd() ?? Data()
+        if data.count > Self.maxBytes { throw ParseError("file is larger than \(Self.maxBytes >> 20) MiB") }
+        return [UInt8](data)
+    }
+
+    /// The directory part of this file's path, "" for files at the root.
+    public var directory: String {
+        guard let slash = path.lastIndex(of: "/") else { return "" }
+        return String(path[..<slash])
+    }
+    public var fileName: String {
+        guard let slash = path.lastIndex(of: "/") else { return path }
+        return String(path[path.index(after: slash)...])
+    }
+    public func sibling(_ name: String) -> String { directory.isEmpty ? name : directory + "/" + name }
+}
+
+/// What one file yielded: packages, and problems worth reporting that did not stop the parse.
+public struct Extraction: Sendable {
+    public var packages: [Package]
+    public var diagnostics: [Diagnostic]
+    public init(_ packages: [Package] = [], diagnostics: [Diagnostic] = []) {
+        self.packages = packages; self.diagnostics = diagnostics
+    }
+}
+
+/// An extractor says which paths it wants, then parses one such file into packages.
+public protocol Extractor: Sendable {
+    var name: String { get }
+    /// Which scan modes this extractor runs in.
+    var modes: Set<ScanMode> { get }
+    func wants(_ file: IndexedFile, fileName: String) -> Bool
+    func extract(_ input: ExtractInput) throws -> Extraction
+}
+
+public extension Extractor {
+    var modes: Set<ScanMode> { [.source, .installed] }
+}
+
+public enum TextDecoding {
+    /// Lockfiles are UTF-8; a NUL byte means binary data where text was expected.
+    public static func string(_ bytes: [UInt8]) throws -> String {
+        if bytes.isEmpty { return "" }
+        var b = bytes[...]
+        if b.starts(with: [0xEF, 0xBB, 0xBF]) { b = b.dropFirst(3) }
+        if b.contains(0) { throw ParseError("binary data where text was expected") }
+        guard let s = String(validating: b, as: UTF8.self) else { throw ParseError("not valid UTF-8") }
+        return s
+    }
+}

@@ -1,0 +1,125 @@
+import Foundation
+import ProvenantCore
+
+/// One entry found by the walk. Paths are relative to the scan root, with '/' separators.
+public struct IndexedFile: Sendable, Hashable {
+    public var path: String
+    public var size: Int
+    public var isExecutable: Bool
+}
+
+/// The single walk of the target. Every extractor is fed from this index, so the tree is read once.
+public struct FileIndex: Sendable {
+    public let root: String
+    public private(set) var files: [IndexedFile] = []
+    public private(set) var diagnostics: [Diagnostic] = []
+    private var byPath: [String: Int] = [:]
+
+    /// Walks `root` without following symlinks, so link loops cannot trap the walk.
+    public init(root: String, excludes: [Glob] = []) {
+        self.root = root
+        var stack: [String] = [""]
+        let isFilesystemRoot = (root as NSString).standardizingPath == "/"
+        while let rel = stack.popLast() {
+            let abs = rel.isEmpty ? root : root + "/" + rel
+            guard let dir = opendir(abs) else {
+                diagnostics.append(Diagnostic(Location(rel.isEmpty ? "." : rel),
+                                              "directory not readable: \(String(cString: strerror(errno)))"))
+                continue
+            }
+            var children: [String] = []
+            while let ent = readdir(dir) {
+                let name = withUnsafeBytes(of: ent.pointee.d_name) { raw in
+                    String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
+                }
+                if name == "." || name == ".." { continue }
+                children.append(name)
+            }
+            closedir(dir)
+            for name in children.sorted() {
+                let childRel = rel.isEmpty ? name : rel + "/" + name
+                if excludes.contains(where: { $0.matches(childRel) }) { continue }
+                var st = stat()
+                guard lstat(abs + "/" + name, &st) == 0 else {
+                    diagnostics.append(Diagnostic(Location(childRel), "cannot stat: \(String(cString: strerror(errno)))"))
+                    continue
+                }
+                let kind = st.st_mode & S_IFMT
+                if kind == S_IFDIR {
+                    if name == ".git" { continue }
+                    if isFilesystemRoot && rel.isEmpty && ["proc", "sys", "dev", "run", "tmp"].contains(name) { continue }
+                    stack.append(childRel)
+                } else if kind == S_IFREG {
+                    byPath[childRel] = files.count
+                    files.append(IndexedFile(path: childRel, size: Int(st.st_size),
+                                             isExecutable: st.st_mode & 0o111 != 0))
+                }
+            }
+        }
+    }
+
+    /// An index of a single file given as the target.
+    public init(singleFile path: String) {
+        let url = URL(fileURLWithPath: path)
+        root = url.deletingLastPathComponent().path
+        var st = stat()
+        if lstat(path, &st) == 0 {
+            files = [IndexedFile(path: url.lastPathComponent, size: Int(st.st_size), isExecutable: st.st_mode & 0o111 != 0)]
+            byPath[url.lastPathComponent] = 0
+        } else {
+            diagnostics.append(Diagnostic(Location(path), "cannot stat: \(String(cString: strerror(errno)))"))
+        }
+    }
+
+    public func file(_ rel: String) -> IndexedFile? { byPath[rel].map { files[$0] } }
+    public func contains(_ rel: String) -> Bool { byPath[rel] != nil }
+    public func absolute(_ rel: String) -> String { root == "/" ? "/" + rel : root + "/" + rel }
+}
+
+/// Shell-style globs: `*` and `?` stay inside one path segment, `**` crosses segments.
+/// A pattern without '/' is also tried against every trailing part of the path, as gitignore does.
+public struct Glob: Sendable {
+    public let pattern: String
+    private let p: [UInt8]
+    public init(_ pattern: String) {
+        var pat = pattern
+        while pat.hasPrefix("./") { pat.removeFirst(2) }
+        self.pattern = pat
+        p = Array(pat.utf8)
+    }
+
+    public func matches(_ path: String) -> Bool {
+        let s = Array(path.utf8)
+        if Self.match(p[...], s[...]) { return true }
+        if !p.contains(UInt8(ascii: "/")) || pattern.hasPrefix("**/") {
+            for (i, c) in s.enumerated() where c == UInt8(ascii: "/") {
+                if Self.match(p[...], s[(i + 1)...]) { return true }
+            }
+        }
+        return false
+    }
+
+    private static func match(_ p: ArraySlice<UInt8>, _ s: ArraySlice<UInt8>) -> Bool {
+        guard let c = p.first else { return s.isEmpty }
+        let star = UInt8(ascii: "*"), slash = UInt8(ascii: "/")
+        if c == star {
+            let double = p.dropFirst().first == star
+            var rest = p.dropFirst(double ? 2 : 1)
+            if double, rest.first == slash {
+                // `**/` may match zero segments.
+                if match(rest.dropFirst(), s) { return true }
+                rest = p.dropFirst(2)
+            }
+            var i = s.startIndex
+            while true {
+                if match(rest, s[i...]) { return true }
+                if i == s.endIndex { return false }
+                if !double && s[i] == slash { return false }
+                i += 1
+            }
+        }
+        guard let h = s.first else { return false }
+        if c == UInt8(ascii: "?") ? h != slash : c == h { return match(p.dropFirst(), s.dropFirst()) }
+        return false
+    }
+}

@@ -1,0 +1,105 @@
+import Foundation
+import ProvenantCore
+
+/// Loose accessors over JSONSerialization output. Input shapes vary, so every read is optional.
+enum JSON {
+    static func parse(_ bytes: [UInt8]) throws -> Any {
+        if bytes.allSatisfy({ $0 == 32 || $0 == 10 || $0 == 13 || $0 == 9 }) { throw ParseError("empty file") }
+        if bytes.contains(0) { throw ParseError("binary data where JSON was expected") }
+        do {
+            return try JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed])
+        } catch {
+            let ns = error as NSError
+            let detail = (ns.userInfo[NSDebugDescriptionErrorKey] as? String) ?? "invalid JSON"
+            throw ParseError("invalid JSON: \(detail)")
+        }
+    }
+
+    static func object(_ bytes: [UInt8]) throws -> [String: Any] {
+        guard let o = try parse(bytes) as? [String: Any] else { throw ParseError("expected a JSON object at the top level") }
+        return o
+    }
+}
+
+extension Dictionary where Key == String, Value == Any {
+    func str(_ k: String) -> String? {
+        if let s = self[k] as? String { return s }
+        return nil
+    }
+    func obj(_ k: String) -> [String: Any]? { self[k] as? [String: Any] }
+    func arr(_ k: String) -> [Any]? { self[k] as? [Any] }
+    func bool(_ k: String) -> Bool? { self[k] as? Bool }
+}
+
+/// Finds the line of each object key in a JSON text in one pass, so components can cite
+/// `file:line` without a position-tracking parser. Only keys whose value is an object are kept.
+struct JSONKeyLines {
+    private var first: [String: Int] = [:]
+
+    init(_ bytes: [UInt8]) {
+        var line = 1
+        var i = 0
+        let n = bytes.count
+        bytes.withUnsafeBufferPointer { b in
+            while i < n {
+                let c = b[i]
+                if c == 10 { line += 1; i += 1; continue }
+                guard c == 34 else { i += 1; continue }
+                let start = i + 1
+                let keyLine = line
+                var j = start
+                var escaped = false
+                while j < n && b[j] != 34 {
+                    if b[j] == 92 { escaped = true; j += 1 }
+                    if j < n && b[j] == 10 { line += 1 }
+                    j += 1
+                }
+                if j >= n { return }
+                var k = j + 1
+                while k < n && (b[k] == 32 || b[k] == 9 || b[k] == 13 || b[k] == 10) {
+                    if b[k] == 10 { line += 1 }
+                    k += 1
+                }
+                if k < n && b[k] == 58 {
+                    var m = k + 1
+                    while m < n && (b[m] == 32 || b[m] == 9 || b[m] == 13 || b[m] == 10) { m += 1 }
+                    if m < n && b[m] == 123 {
+                        let raw = String(decoding: UnsafeBufferPointer(rebasing: b[start..<j]), as: UTF8.self)
+                        let key = escaped ? ((try? JSONSerialization.jsonObject(with: Data(("\"" + raw + "\"").utf8),
+                                                                                 options: [.fragmentsAllowed])) as? String ?? raw) : raw
+                        if first[key] == nil { first[key] = keyLine }
+                    }
+                }
+                i = j + 1
+            }
+        }
+    }
+
+    func line(_ key: String) -> Int? { first[key] }
+}
+
+/// Splits text into lines with 1-based numbers, keeping the work on Substrings.
+struct Lines: Sequence {
+    let text: String
+    func makeIterator() -> AnyIterator<(Int, Substring)> {
+        var n = 0
+        var it = text.split(separator: "\n", omittingEmptySubsequences: false).makeIterator()
+        return AnyIterator {
+            guard var l = it.next() else { return nil }
+            n += 1
+            if l.hasSuffix("\r") { l = l.dropLast() }
+            return (n, l)
+        }
+    }
+}
+
+extension StringProtocol {
+    var trimmed: String { trimmingCharacters(in: .whitespaces) }
+    func unquoted() -> String {
+        let t = trimmingCharacters(in: .whitespaces)
+        if t.count >= 2, (t.hasPrefix("\"") && t.hasSuffix("\"")) || (t.hasPrefix("'") && t.hasSuffix("'")) {
+            return String(t.dropFirst().dropLast())
+        }
+        return String(t)
+    }
+}

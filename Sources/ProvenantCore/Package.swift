@@ -1,0 +1,139 @@
+/// A digest stated by the input or computed over a file. Values are lowercase hex.
+public struct Digest: Sendable, Hashable, Codable, Comparable {
+    public enum Algorithm: String, Sendable, Codable, Comparable, CaseIterable {
+        case md5 = "MD5", sha1 = "SHA-1", sha256 = "SHA-256", sha384 = "SHA-384", sha512 = "SHA-512"
+        public static func < (a: Algorithm, b: Algorithm) -> Bool { a.rawValue < b.rawValue }
+        public var hexLength: Int {
+            switch self { case .md5: 32; case .sha1: 40; case .sha256: 64; case .sha384: 96; case .sha512: 128 }
+        }
+    }
+    public var algorithm: Algorithm
+    public var value: String
+
+    public init(_ algorithm: Algorithm, _ value: String) {
+        self.algorithm = algorithm
+        self.value = value.lowercased()
+    }
+
+    /// Accepts hex of the right length; anything else is not a digest.
+    public init?(_ algorithm: Algorithm, hex: String) {
+        guard hex.utf8.count == algorithm.hexLength, hex.utf8.allSatisfy(Self.isHex) else { return nil }
+        self.init(algorithm, hex)
+    }
+
+    /// Decodes base64 digests such as SRI `sha512-...`, apk `Q1...` and go.sum `h1:...`.
+    public init?(_ algorithm: Algorithm, base64: String) {
+        guard let bytes = Base64.decode(base64), bytes.count * 2 == algorithm.hexLength else { return nil }
+        self.init(algorithm, Hex.encode(bytes))
+    }
+
+    /// Subresource-integrity strings (`sha512-BASE64`), as npm, yarn, pnpm and bun write them.
+    public init?(sri: String) {
+        let first = sri.split(separator: " ").first.map(String.init) ?? sri
+        guard let dash = first.firstIndex(of: "-") else { return nil }
+        let alg: Algorithm
+        switch first[..<dash].lowercased() {
+        case "sha1": alg = .sha1
+        case "sha256": alg = .sha256
+        case "sha384": alg = .sha384
+        case "sha512": alg = .sha512
+        case "md5": alg = .md5
+        default: return nil
+        }
+        self.init(alg, base64: String(first[first.index(after: dash)...]))
+    }
+
+    static func isHex(_ b: UInt8) -> Bool {
+        (b >= 48 && b <= 57) || (b >= 97 && b <= 102) || (b >= 65 && b <= 70)
+    }
+
+    public static func < (a: Digest, b: Digest) -> Bool {
+        (a.algorithm, a.value) < (b.algorithm, b.value)
+    }
+}
+
+/// Where something was found: a path relative to the scan root, and a 1-based line when the format has one.
+public struct Location: Sendable, Hashable, Codable, Comparable, CustomStringConvertible {
+    public var path: String
+    public var line: Int?
+    public init(_ path: String, line: Int? = nil) { self.path = path; self.line = line }
+    public var description: String { line.map { "\(path):\($0)" } ?? path }
+    public static func < (a: Location, b: Location) -> Bool { (a.path, a.line ?? 0) < (b.path, b.line ?? 0) }
+}
+
+/// A file that belongs to a package, with the digest its package database records.
+public struct PackageFile: Sendable, Hashable, Codable, Comparable {
+    public var path: String
+    public var digest: Digest?
+    public init(path: String, digest: Digest?) { self.path = path; self.digest = digest }
+    public static func < (a: PackageFile, b: PackageFile) -> Bool { a.path < b.path }
+}
+
+/// One piece of software found in the target.
+public struct Package: Sendable, Hashable, Codable {
+    public var ecosystem: Ecosystem
+    public var name: String
+    public var version: String
+    public var purl: PackageURL
+    public var licenses: [String]
+    public var supplier: String?
+    public var author: String?
+    public var description: String?
+    public var homepage: String?
+    public var digests: [Digest]
+    public var locations: [Location]
+    public var scope: Scope
+    /// nil when the input does not say whether the dependency is direct.
+    public var isDirect: Bool?
+    /// purl strings of the packages this one depends on.
+    public var dependsOn: [String]
+    /// Whether the input recorded this package's dependencies at all (empty then means a leaf).
+    public var dependenciesKnown: Bool
+    public var files: [PackageFile]
+    /// Which extractor found it, for the inventory and debugging.
+    public var foundBy: String
+
+    public init(ecosystem: Ecosystem, name: String, version: String, purl: PackageURL,
+                licenses: [String] = [], supplier: String? = nil, author: String? = nil,
+                description: String? = nil, homepage: String? = nil,
+                digests: [Digest] = [], locations: [Location] = [], scope: Scope = .required,
+                isDirect: Bool? = nil, dependsOn: [String] = [], dependenciesKnown: Bool = false,
+                files: [PackageFile] = [], foundBy: String) {
+        self.ecosystem = ecosystem; self.name = name; self.version = version; self.purl = purl
+        self.licenses = licenses; self.supplier = supplier; self.author = author
+        self.description = description; self.homepage = homepage; self.digests = digests
+        self.locations = locations; self.scope = scope; self.isDirect = isDirect
+        self.dependsOn = dependsOn; self.dependenciesKnown = dependenciesKnown
+        self.files = files; self.foundBy = foundBy
+    }
+
+    /// The bom-ref and SPDX identity: the purl, which is stable across runs.
+    public var ref: String { purl.description }
+}
+
+/// A problem with one input file. The scan goes on; the SBOM lists it as a known unknown.
+public struct Diagnostic: Sendable, Hashable, Codable, Comparable, CustomStringConvertible {
+    public var location: Location
+    public var message: String
+    public init(_ location: Location, _ message: String) { self.location = location; self.message = message }
+    public var description: String { "\(location): \(message)" }
+    public static func < (a: Diagnostic, b: Diagnostic) -> Bool {
+        (a.location, a.message) < (b.location, b.message)
+    }
+}
+
+/// A parse failure that knows where it happened.
+public struct ParseError: Error, Sendable, CustomStringConvertible {
+    public var line: Int?
+    public var message: String
+    public init(_ message: String, line: Int? = nil) { self.message = message; self.line = line }
+    public var description: String { message }
+}
+
+/// Errors the CLI turns into exit code 2.
+public struct InputError: Error, Sendable, CustomStringConvertible {
+    public var location: Location?
+    public var message: String
+    public init(_ message: String, at location: Location? = nil) { self.message = message; self.location = location }
+    public var description: String { location.map { "\($0): \(message)" } ?? message }
+}

@@ -1,0 +1,97 @@
+/// A package URL (purl) built by the purl spec's canonical rules: lowercase type,
+/// percent-encoded components and qualifiers sorted by key.
+public struct PackageURL: Sendable, Hashable, Codable, Comparable, CustomStringConvertible {
+    public var type: String
+    public var namespace: String?
+    public var name: String
+    public var version: String?
+    public var qualifiers: [String: String]
+    public var subpath: String?
+
+    public init(type: String, namespace: String? = nil, name: String, version: String? = nil,
+                qualifiers: [String: String] = [:], subpath: String? = nil) {
+        self.type = type.lowercased()
+        self.namespace = namespace.flatMap { $0.isEmpty ? nil : $0 }
+        self.name = name
+        self.version = version.flatMap { $0.isEmpty ? nil : $0 }
+        self.qualifiers = qualifiers.filter { !$0.value.isEmpty }
+        self.subpath = subpath
+    }
+
+    public var description: String {
+        var s = "pkg:" + type + "/"
+        if let ns = namespace {
+            s += ns.split(separator: "/", omittingEmptySubsequences: true)
+                .map { Self.encode(String($0)) }.joined(separator: "/") + "/"
+        }
+        s += Self.encode(name)
+        if let v = version { s += "@" + Self.encode(v) }
+        if !qualifiers.isEmpty {
+            s += "?" + qualifiers.keys.sorted().map { "\($0.lowercased())=\(Self.encode(qualifiers[$0] ?? ""))" }
+                .joined(separator: "&")
+        }
+        if let sp = subpath, !sp.isEmpty {
+            s += "#" + sp.split(separator: "/").map { Self.encode(String($0)) }.joined(separator: "/")
+        }
+        return s
+    }
+
+    public static func < (a: PackageURL, b: PackageURL) -> Bool { a.description < b.description }
+
+    /// Percent-encodes everything outside the purl-safe set. ':' stays literal as the spec allows.
+    static func encode(_ s: String) -> String {
+        var out = ""
+        out.reserveCapacity(s.utf8.count)
+        for b in s.utf8 {
+            switch b {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+                 UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "."), UInt8(ascii: "-"),
+                 UInt8(ascii: "_"), UInt8(ascii: "~"), UInt8(ascii: ":"):
+                out.unicodeScalars.append(Unicode.Scalar(b))
+            default:
+                out += "%" + String(b >> 4, radix: 16, uppercase: true) + String(b & 0xF, radix: 16, uppercase: true)
+            }
+        }
+        return out
+    }
+
+    /// Parses a canonical or hand-written purl. Returns nil when it is not a purl.
+    public init?(parsing text: String) {
+        guard text.hasPrefix("pkg:") else { return nil }
+        var rest = Substring(text.dropFirst(4))
+        while rest.hasPrefix("/") { rest = rest.dropFirst() }
+        var subpath: String?
+        if let h = rest.firstIndex(of: "#") { subpath = Self.decode(rest[rest.index(after: h)...]); rest = rest[..<h] }
+        var quals: [String: String] = [:]
+        if let q = rest.firstIndex(of: "?") {
+            for pair in rest[rest.index(after: q)...].split(separator: "&") {
+                let kv = pair.split(separator: "=", maxSplits: 1)
+                if kv.count == 2 { quals[kv[0].lowercased()] = Self.decode(kv[1]) }
+            }
+            rest = rest[..<q]
+        }
+        guard let slash = rest.firstIndex(of: "/") else { return nil }
+        let type = String(rest[..<slash])
+        var path = rest[rest.index(after: slash)...]
+        var version: String?
+        if let at = path.lastIndex(of: "@") { version = Self.decode(path[path.index(after: at)...]); path = path[..<at] }
+        let parts = path.split(separator: "/").map { Self.decode($0) }
+        guard let name = parts.last, !type.isEmpty, !name.isEmpty else { return nil }
+        let ns = parts.dropLast().joined(separator: "/")
+        self.init(type: type, namespace: ns.isEmpty ? nil : ns, name: name, version: version,
+                  qualifiers: quals, subpath: subpath)
+    }
+
+    static func decode(_ s: Substring) -> String {
+        guard s.contains("%") else { return String(s) }
+        var bytes: [UInt8] = []
+        var it = Array(s.utf8)[...]
+        while let b = it.popFirst() {
+            if b == UInt8(ascii: "%"), it.count >= 2,
+               let v = UInt8(String(decoding: it.prefix(2), as: UTF8.self), radix: 16) {
+                bytes.append(v); it = it.dropFirst(2)
+            } else { bytes.append(b) }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}

@@ -1,0 +1,112 @@
+import ProvenantCore
+import Catalog
+
+/// CycloneDX 1.6 JSON.
+public enum CycloneDXWriter {
+    public static let specVersion = "1.6"
+
+    public static func document(_ inv: Inventory, info: DocumentInfo) -> JSONValue {
+        let rootRef = "root:" + inv.rootName
+        var meta = ObjectBuilder()
+        meta.add("timestamp", .string(info.isoTimestamp))
+        // Lockfiles describe what a build will pull in; an installed tree is what was deployed.
+        meta.add("lifecycles", .array([.object([("phase", .string(inv.mode == "installed" ? "operations" : "pre-build"))])]))
+        meta.add("tools", .object([("components", .array([.object([
+            ("type", .string("application")), ("author", .string("Provenant")),
+            ("name", .string(info.toolName)), ("version", .string(info.toolVersion)),
+        ])]))]))
+        meta.add("authors", .array([.object([("name", .string(info.author))])]))
+        var root = ObjectBuilder()
+        root.add("type", .string(inv.mode == "installed" && inv.distro != nil ? "operating-system" : "application"))
+        root.add("bom-ref", .string(rootRef))
+        root.add("name", .string(inv.distro?.id ?? inv.rootName))
+        root.add("version", inv.distro?.versionID)
+        root.add("description", inv.distro?.prettyName)
+        meta.add("component", root.value)
+        meta.add("properties", array: inv.diagnostics.map {
+            .object([("name", .string("provenant:known-unknown")), ("value", .string($0.description))])
+        })
+        var doc = ObjectBuilder()
+        doc.add("$schema", .string("http://cyclonedx.org/schema/bom-1.6.schema.json"))
+        doc.add("bomFormat", .string("CycloneDX"))
+        doc.add("specVersion", .string(specVersion))
+        doc.add("serialNumber", .string("urn:uuid:" + UUIDv5.make(inv.contentKey)))
+        doc.add("version", .int(1))
+        doc.add("metadata", meta.value)
+        doc.add("components", .array(inv.packages.map(component)))
+        var deps: [JSONValue] = [.object([("ref", .string(rootRef)), ("dependsOn", .array(inv.rootDependencies.map { .string($0) }))])]
+        for p in inv.packages {
+            deps.append(.object([("ref", .string(p.ref)), ("dependsOn", .array(p.dependsOn.map { .string($0) }))]))
+        }
+        doc.add("dependencies", .array(deps))
+        doc.add("compositions", .array(compositions(inv, rootRef: rootRef)))
+        return doc.value
+    }
+
+    static func compositions(_ inv: Inventory, rootRef: String) -> [JSONValue] {
+        var out: [JSONValue] = []
+        // The root's list is incomplete when any input could not be read.
+        out.append(.object([("aggregate", .string(inv.diagnostics.isEmpty ? "complete" : "incomplete")),
+                            ("dependencies", .array([.string(rootRef)]))]))
+        let known = inv.packages.filter(\.dependenciesKnown).map { JSONValue.string($0.ref) }
+        let unknown = inv.packages.filter { !$0.dependenciesKnown }.map { JSONValue.string($0.ref) }
+        if !known.isEmpty { out.append(.object([("aggregate", .string("complete")), ("dependencies", .array(known))])) }
+        if !unknown.isEmpty { out.append(.object([("aggregate", .string("unknown")), ("dependencies", .array(unknown))])) }
+        return out
+    }
+
+    static func component(_ p: Package) -> JSONValue {
+        var c = ObjectBuilder()
+        c.add("type", .string(p.ecosystem == .deb || p.ecosystem == .apk ? "library" : "library"))
+        c.add("bom-ref", .string(p.ref))
+        if let s = p.supplier { c.add("supplier", .object([("name", .string(s))])) }
+        if let a = p.author { c.add("authors", .array([.object([("name", .string(a))])])) }
+        c.add("group", p.purl.namespace.flatMap { p.ecosystem == .maven || p.ecosystem == .npm || p.ecosystem == .composer ? $0 : nil })
+        c.add("name", .string(p.ecosystem == .maven || p.ecosystem == .composer ? p.purl.name : p.name))
+        c.add("version", .string(p.version))
+        c.add("description", p.description)
+        c.add("scope", .string(p.scope == .dev ? "excluded" : p.scope == .optional ? "optional" : "required"))
+        c.add("hashes", array: p.digests.map { .object([("alg", .string($0.algorithm.rawValue)), ("content", .string($0.value))]) })
+        c.add("licenses", licenses(p.licenses))
+        c.add("purl", .string(p.purl.description))
+        if let h = p.homepage, h.hasPrefix("http") { c.add("externalReferences", .array([.object([("type", .string("website")), ("url", .string(h))])])) }
+        var props: [JSONValue] = [
+            .object([("name", .string("provenant:found-by")), ("value", .string(p.foundBy))]),
+            .object([("name", .string("provenant:scope")), ("value", .string(p.scope.rawValue))]),
+        ]
+        if let d = p.isDirect {
+            props.append(.object([("name", .string("provenant:dependency")), ("value", .string(d ? "direct" : "indirect"))]))
+        }
+        c.add("properties", .array(props))
+        c.add("evidence", .object([("occurrences", .array(p.locations.map { l in
+            var o = ObjectBuilder()
+            o.add("location", .string(l.path))
+            if let n = l.line { o.add("line", .int(n)) }
+            return o.value
+        }))]))
+        c.add("components", array: p.files.map { f in
+            var o = ObjectBuilder()
+            o.add("type", .string("file"))
+            o.add("name", .string(f.path))
+            if let d = f.digest { o.add("hashes", .array([.object([("alg", .string(d.algorithm.rawValue)), ("content", .string(d.value))])])) }
+            return o.value
+        })
+        return c.value
+    }
+
+    /// SPDX IDs become `license.id`, valid expressions `expression`, anything else `license.name`; never empty.
+    static func licenses(_ ls: [String]) -> JSONValue {
+        let kinds = ls.map(Licenses.classify)
+        if kinds.count == 1, case .expression(let e) = kinds[0] { return .array([.object([("expression", .string(e))])]) }
+        var out: [JSONValue] = []
+        for k in kinds {
+            switch k {
+            case .id(let id): out.append(.object([("license", .object([("id", .string(id))]))]))
+            case .name(let n): out.append(.object([("license", .object([("name", .string(n))]))]))
+            case .expression(let e): out.append(.object([("license", .object([("name", .string(e))]))]))
+            }
+        }
+        if out.isEmpty { out = [.object([("license", .object([("name", .string("NOASSERTION"))]))])] }
+        return .array(out)
+    }
+}

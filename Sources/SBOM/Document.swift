@@ -1,0 +1,68 @@
+import Crypto
+import Foundation
+import ProvenantCore
+import Catalog
+
+/// What every output format needs besides the inventory: who wrote it, with what, and when.
+public struct DocumentInfo: Sendable {
+    public var toolName = "provenant"
+    public var toolVersion: String
+    public var author: String
+    public var timestamp: Date
+
+    public init(toolVersion: String, author: String? = nil, environment: [String: String] = ProcessInfo.processInfo.environment) {
+        self.toolVersion = toolVersion
+        self.author = author ?? environment["PROVENANT_AUTHOR"] ?? "Provenant"
+        // SOURCE_DATE_EPOCH makes the timestamp, and so the whole document, reproducible.
+        if let e = environment["SOURCE_DATE_EPOCH"], let secs = TimeInterval(e) {
+            timestamp = Date(timeIntervalSince1970: secs)
+        } else {
+            timestamp = Date()
+        }
+    }
+
+    var isoTimestamp: String {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime]
+        f.timeZone = TimeZone(identifier: "UTC")
+        return f.string(from: timestamp)
+    }
+}
+
+enum UUIDv5 {
+    /// RFC 4122 name-based UUID (SHA-1) under the URL namespace.
+    static func make(_ name: String) -> String {
+        let ns: [UInt8] = [0x6b, 0xa7, 0xb8, 0x11, 0x9d, 0xad, 0x11, 0xd1, 0x80, 0xb4, 0x00, 0xc0, 0x4f, 0xd4, 0x30, 0xc8]
+        var h = Insecure.SHA1()
+        h.update(data: ns)
+        h.update(data: Array(name.utf8))
+        var b = Array(h.finalize().prefix(16))
+        b[6] = (b[6] & 0x0F) | 0x50
+        b[8] = (b[8] & 0x3F) | 0x80
+        let x = Hex.encode(b)
+        let c = Array(x)
+        return String(c[0..<8]) + "-" + String(c[8..<12]) + "-" + String(c[12..<16]) + "-" + String(c[16..<20]) + "-" + String(c[20..<32])
+    }
+}
+
+extension Inventory {
+    /// The scanned target's display name: a directory's base name.
+    var rootName: String {
+        let n = URL(fileURLWithPath: target).standardizedFileURL.lastPathComponent
+        return n.isEmpty || n == "/" ? "root" : n
+    }
+
+    /// Refs the root depends on: packages marked direct, plus those of unknown directness nothing else pulls in.
+    var rootDependencies: [String] {
+        var incoming = Set<String>()
+        for p in packages { incoming.formUnion(p.dependsOn) }
+        return packages.filter { $0.isDirect == true || ($0.isDirect == nil && !incoming.contains($0.ref)) }.map(\.ref)
+    }
+
+    /// A fingerprint of the content, for serial numbers and namespaces.
+    var contentKey: String {
+        var s = "\(rootName)|\(mode)|"
+        for p in packages { s += p.ref + "|" + p.dependsOn.joined(separator: ",") + "|" + p.digests.map(\.value).joined() + ";" }
+        return s
+    }
+}

@@ -1,0 +1,90 @@
+import Foundation
+/// Turns the license text a package states into an SPDX ID, an SPDX expression, or a free-text name.
+public enum LicenseKind: Equatable, Sendable {
+    case id(String), expression(String), name(String)
+}
+
+public enum Licenses {
+    static let ids: [String: String] = Dictionary(spdxLicenseIDList.map { ($0.lowercased(), $0) }, uniquingKeysWith: { a, _ in a })
+
+    /// Common spellings in package metadata that name exactly one SPDX license.
+    static let aliases: [String: String] = [
+        "mit license": "MIT", "the mit license": "MIT", "mit/x11": "MIT", "expat": "MIT",
+        "apache 2.0": "Apache-2.0", "apache-2": "Apache-2.0", "apache 2": "Apache-2.0", "apache2": "Apache-2.0",
+        "apache license 2.0": "Apache-2.0", "apache license, version 2.0": "Apache-2.0", "apache software license": "Apache-2.0",
+        "apache license version 2.0": "Apache-2.0", "the apache software license, version 2.0": "Apache-2.0",
+        "the apache license, version 2.0": "Apache-2.0", "asl 2.0": "Apache-2.0", "apache-2.0 license": "Apache-2.0",
+        "bsd-3": "BSD-3-Clause", "new bsd license": "BSD-3-Clause", "bsd 3-clause": "BSD-3-Clause", "3-clause bsd license": "BSD-3-Clause",
+        "modified bsd license": "BSD-3-Clause", "bsd-2": "BSD-2-Clause", "simplified bsd license": "BSD-2-Clause",
+        "isc license": "ISC", "isc license (iscl)": "ISC", "mozilla public license 2.0 (mpl 2.0)": "MPL-2.0", "mpl 2.0": "MPL-2.0",
+        "python software foundation license": "PSF-2.0", "psf": "PSF-2.0", "psfl": "PSF-2.0",
+        "the unlicense (unlicense)": "Unlicense", "public domain": "LicenseRef-Public-Domain",
+        "gplv2": "GPL-2.0-only", "gplv2+": "GPL-2.0-or-later", "gplv3": "GPL-3.0-only", "gplv3+": "GPL-3.0-or-later",
+        "gpl-2": "GPL-2.0-only", "gpl-3": "GPL-3.0-only", "gpl-2+": "GPL-2.0-or-later", "gpl-3+": "GPL-3.0-or-later",
+        "lgplv2": "LGPL-2.0-only", "lgplv2+": "LGPL-2.0-or-later", "lgplv3": "LGPL-3.0-only", "lgplv3+": "LGPL-3.0-or-later",
+        "gnu general public license v2 (gplv2)": "GPL-2.0-only", "gnu general public license v3 (gplv3)": "GPL-3.0-only",
+        "gnu lesser general public license v3 (lgplv3)": "LGPL-3.0-only", "eclipse public license 2.0": "EPL-2.0",
+        "eclipse public license - v 2.0": "EPL-2.0", "eclipse public license 1.0": "EPL-1.0", "zlib license": "Zlib",
+        "zlib/libpng": "Zlib", "cc0": "CC0-1.0", "0bsd": "0BSD", "artistic-2": "Artistic-2.0", "boost software license 1.0": "BSL-1.0",
+    ]
+
+    public static func canonicalID(_ s: String) -> String? {
+        let k = s.trimmingCharacters(in: .whitespaces).lowercased()
+        return ids[k] ?? aliases[k].flatMap { $0.hasPrefix("LicenseRef-") ? nil : $0 }
+    }
+
+    public static func classify(_ raw: String) -> LicenseKind {
+        let s = raw.trimmingCharacters(in: .whitespacesAndNewlines)
+        if let id = canonicalID(s) { return .id(id) }
+        if let e = expression(s) { return .expression(e) }
+        return .name(s)
+    }
+
+    /// Accepts `A OR (B AND C WITH X)` when every operand is a known ID, a `+` form, or a LicenseRef.
+    static func expression(_ s: String) -> String? {
+        var tokens: [String] = []
+        var cur = ""
+        for ch in s {
+            if ch == "(" || ch == ")" {
+                if !cur.isEmpty { tokens.append(cur); cur = "" }
+                tokens.append(String(ch))
+            } else if ch == " " || ch == "\t" {
+                if !cur.isEmpty { tokens.append(cur); cur = "" }
+            } else { cur.append(ch) }
+        }
+        if !cur.isEmpty { tokens.append(cur) }
+        guard tokens.count > 1 else { return nil }
+        var out: [String] = []
+        var depth = 0, expectOperand = true
+        for t in tokens {
+            let u = t.uppercased()
+            if t == "(" { guard expectOperand else { return nil }; depth += 1; out.append(t); continue }
+            if t == ")" { guard !expectOperand, depth > 0 else { return nil }; depth -= 1; out.append(t); continue }
+            if u == "AND" || u == "OR" || u == "WITH" {
+                guard !expectOperand else { return nil }
+                out.append(u); expectOperand = true; continue
+            }
+            guard expectOperand else { return nil }
+            let base = t.hasSuffix("+") ? String(t.dropLast()) : t
+            if let id = ids[base.lowercased()] { out.append(id + (t.hasSuffix("+") ? "+" : "")) }
+            else if t.hasPrefix("LicenseRef-") || t.hasPrefix("DocumentRef-") { out.append(t) }
+            else { return nil }
+            expectOperand = false
+        }
+        guard depth == 0, !expectOperand else { return nil }
+        return out.joined(separator: " ").replacingOccurrences(of: "( ", with: "(").replacingOccurrences(of: " )", with: ")")
+    }
+
+    /// A LicenseRef id for free text, stable for the same text.
+    public static func licenseRef(_ name: String) -> String {
+        var out = "LicenseRef-"
+        var lastDash = false
+        for ch in name.unicodeScalars {
+            if ch.isASCII && (ch.properties.isAlphabetic || ("0"..."9").contains(ch) || ch == ".") {
+                out.unicodeScalars.append(ch); lastDash = false
+            } else if !lastDash { out.append("-"); lastDash = true }
+        }
+        while out.hasSuffix("-") { out.removeLast() }
+        return out == "LicenseRef" ? "LicenseRef-unknown" : out
+    }
+}

@@ -1,0 +1,121 @@
+import Foundation
+import Crypto
+import ProvenantCore
+import Catalog
+
+/// SPDX 2.3 JSON.
+public enum SPDXWriter {
+    public static func document(_ inv: Inventory, info: DocumentInfo) -> JSONValue {
+        let uuid = UUIDv5.make(inv.contentKey)
+        let rootID = "SPDXRef-Root"
+        var extracted: [String: String] = [:]
+        var packages: [JSONValue] = []
+        var root = ObjectBuilder()
+        root.add("SPDXID", .string(rootID))
+        root.add("name", .string(inv.distro?.id ?? inv.rootName))
+        root.add("versionInfo", inv.distro?.versionID)
+        root.add("downloadLocation", .string("NOASSERTION"))
+        root.add("filesAnalyzed", .bool(false))
+        root.add("licenseConcluded", .string("NOASSERTION"))
+        root.add("licenseDeclared", .string("NOASSERTION"))
+        root.add("copyrightText", .string("NOASSERTION"))
+        root.add("primaryPackagePurpose", .string(inv.mode == "installed" && inv.distro != nil ? "OPERATING-SYSTEM" : "APPLICATION"))
+        packages.append(root.value)
+        for p in inv.packages { packages.append(package(p, extracted: &extracted)) }
+
+        var rels: [JSONValue] = [rel("SPDXRef-DOCUMENT", "DESCRIBES", rootID)]
+        let byRef = Dictionary(inv.packages.map { ($0.ref, $0) }, uniquingKeysWith: { a, _ in a })
+        for r in inv.rootDependencies {
+            if byRef[r]?.scope == .dev { rels.append(rel(spdxID(r), "DEV_DEPENDENCY_OF", rootID)) }
+            else { rels.append(rel(rootID, "DEPENDS_ON", spdxID(r))) }
+        }
+        for p in inv.packages {
+            for d in p.dependsOn { rels.append(rel(spdxID(p.ref), "DEPENDS_ON", spdxID(d))) }
+        }
+        var doc = ObjectBuilder()
+        doc.add("spdxVersion", .string("SPDX-2.3"))
+        doc.add("dataLicense", .string("CC0-1.0"))
+        doc.add("SPDXID", .string("SPDXRef-DOCUMENT"))
+        doc.add("name", .string(inv.rootName))
+        doc.add("documentNamespace", .string("https://provenant.dev/spdxdocs/\(Licenses.licenseRef(inv.rootName).dropFirst(11))-\(uuid)"))
+        doc.add("creationInfo", .object([
+            ("created", .string(info.isoTimestamp)),
+            ("creators", .array([.string("Tool: \(info.toolName)-\(info.toolVersion)"), .string("Organization: \(info.author)")])),
+        ]))
+        doc.add("packages", .array(packages))
+        doc.add("relationships", .array(rels))
+        doc.add("hasExtractedLicensingInfos", array: extracted.keys.sorted().map { id in
+            .object([("licenseId", .string(id)), ("extractedText", .string(extracted[id] ?? "")), ("name", .string(extracted[id] ?? ""))])
+        })
+        // Inputs that could not be read are recorded, so a consumer knows the list is not complete.
+        doc.add("annotations", array: inv.diagnostics.map { d in
+            .object([("annotationDate", .string(info.isoTimestamp)), ("annotationType", .string("OTHER")),
+                     ("annotator", .string("Tool: \(info.toolName)-\(info.toolVersion)")),
+                     ("comment", .string("known unknown: \(d.description)"))])
+        })
+        return doc.value
+    }
+
+    static func rel(_ a: String, _ type: String, _ b: String) -> JSONValue {
+        .object([("spdxElementId", .string(a)), ("relationshipType", .string(type)), ("relatedSpdxElement", .string(b))])
+    }
+
+    /// SPDX ids allow letters, digits, '.' and '-'; a short hash of the purl keeps them unique.
+    static func spdxID(_ ref: String) -> String {
+        var s = "SPDXRef-Package-"
+        var lastDash = false
+        for ch in ref.unicodeScalars.dropFirst(4) {
+            if ch.isASCII && (ch.properties.isAlphabetic || ("0"..."9").contains(ch) || ch == ".") { s.unicodeScalars.append(ch); lastDash = false }
+            else if !lastDash { s.append("-"); lastDash = true }
+        }
+        return s + "-" + Hex.encode(SHA256.hash(data: Array(ref.utf8)).prefix(4))
+    }
+
+    static func package(_ p: Package, extracted: inout [String: String]) -> JSONValue {
+        var o = ObjectBuilder()
+        o.add("SPDXID", .string(spdxID(p.ref)))
+        o.add("name", .string(p.name))
+        o.add("versionInfo", .string(p.version))
+        o.add("supplier", .string(p.supplier.map { "Organization: " + actor($0) } ?? "NOASSERTION"))
+        if let a = p.author { o.add("originator", .string("Person: " + actor(a))) }
+        o.add("downloadLocation", .string("NOASSERTION"))
+        o.add("filesAnalyzed", .bool(false))
+        o.add("checksums", array: p.digests.map {
+            .object([("algorithm", .string($0.algorithm.rawValue.replacingOccurrences(of: "-", with: ""))), ("checksumValue", .string($0.value))])
+        })
+        if let h = p.homepage, h.hasPrefix("http") { o.add("homepage", .string(h)) }
+        o.add("sourceInfo", .string("found by \(p.foundBy) in: " + p.locations.map(\.description).joined(separator: ", ")))
+        o.add("licenseConcluded", .string("NOASSERTION"))
+        o.add("licenseDeclared", .string(declared(p.licenses, extracted: &extracted)))
+        o.add("copyrightText", .string("NOASSERTION"))
+        o.add("description", p.description)
+        o.add("externalRefs", .array([.object([("referenceCategory", .string("PACKAGE-MANAGER")),
+                                               ("referenceType", .string("purl")), ("referenceLocator", .string(p.purl.description))])]))
+        o.add("primaryPackagePurpose", .string("LIBRARY"))
+        return o.value
+    }
+
+    /// Actors may not contain the parentheses SPDX uses for e-mail; `Name <mail>` becomes `Name (mail)`.
+    static func actor(_ s: String) -> String {
+        var t = s.replacingOccurrences(of: "(", with: "[").replacingOccurrences(of: ")", with: "]")
+        if let lt = t.firstIndex(of: "<"), let gt = t.lastIndex(of: ">"), lt < gt {
+            t = t[..<lt].trimmingCharacters(in: .whitespaces) + " (" + t[t.index(after: lt)..<gt] + ")"
+        }
+        return t.replacingOccurrences(of: "\n", with: " ")
+    }
+
+    static func declared(_ ls: [String], extracted: inout [String: String]) -> String {
+        let parts: [String] = ls.map { l in
+            switch Licenses.classify(l) {
+            case .id(let id): return id
+            case .expression(let e): return ls.count > 1 ? "(\(e))" : e
+            case .name(let n):
+                let ref = Licenses.licenseRef(n)
+                extracted[ref] = n
+                return ref
+            }
+        }
+        if parts.isEmpty { return "NOASSERTION" }
+        return Array(Set(parts)).sorted().joined(separator: " AND ")
+    }
+}

@@ -1,0 +1,55 @@
+import Foundation
+import ProvenantCore
+import Catalog
+
+/// The human view: one row per package, then a count per ecosystem and any problems.
+public enum TableWriter {
+    public static func render(_ inv: Inventory) -> String {
+        let header = ["ECOSYSTEM", "NAME", "VERSION", "SCOPE", "LOCATION"]
+        let rows = inv.packages.map { p in
+            [p.ecosystem.osvName, p.name, p.version, p.scope.rawValue,
+             (p.locations.first?.description ?? "") + (p.locations.count > 1 ? " (+\(p.locations.count - 1))" : "")]
+        }
+        var widths = header.map(\.count)
+        for r in rows { for (i, c) in r.enumerated() { widths[i] = max(widths[i], min(c.count, 60)) } }
+        func line(_ r: [String]) -> String {
+            r.enumerated().map { i, c in i == r.count - 1 ? c : c.padding(toLength: widths[i], withPad: " ", startingAt: 0) }
+                .joined(separator: "  ")
+        }
+        var out = line(header) + "\n"
+        for r in rows { out += line(r) + "\n" }
+        out += "\n"
+        var counts: [String: Int] = [:]
+        for p in inv.packages { counts[p.ecosystem.osvName, default: 0] += 1 }
+        for k in counts.keys.sorted() { out += "\(k): \(counts[k] ?? 0) packages\n" }
+        out += "total: \(inv.packages.count) packages"
+        if !inv.diagnostics.isEmpty { out += ", \(inv.diagnostics.count) inputs skipped or partly read (see warnings)" }
+        return out + "\n"
+    }
+}
+
+/// Provenant's own lossless inventory.
+public enum InventoryJSON {
+    public static func render(_ inv: Inventory, info: DocumentInfo) throws -> String {
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        struct Doc: Encodable {
+            var tool: String; var version: String; var timestamp: String; var inventory: Inventory
+        }
+        let d = try enc.encode(Doc(tool: info.toolName, version: info.toolVersion, timestamp: info.isoTimestamp, inventory: inv))
+        return String(decoding: d, as: UTF8.self) + "\n"
+    }
+}
+
+public enum OutputFormat: String, CaseIterable, Sendable {
+    case cyclonedxJSON = "cyclonedx-json", spdxJSON = "spdx-json", table, json
+
+    public func render(_ inv: Inventory, info: DocumentInfo) throws -> String {
+        switch self {
+        case .cyclonedxJSON: return CycloneDXWriter.document(inv, info: info).serialized()
+        case .spdxJSON: return SPDXWriter.document(inv, info: info).serialized()
+        case .table: return TableWriter.render(inv)
+        case .json: return try InventoryJSON.render(inv, info: info)
+        }
+    }
+}

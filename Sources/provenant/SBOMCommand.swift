@@ -1,0 +1,52 @@
+import ArgumentParser
+import Catalog
+import Foundation
+import ProvenantCore
+import SBOM
+
+struct SBOMCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sbom",
+        abstract: "Catalog a directory, root filesystem or single file into an SBOM.",
+        discussion: """
+        Problems with individual files are printed as warnings on stderr and listed in the SBOM as known \
+        unknowns; the scan goes on. Exit codes: 0 success, 2 usage or input error. SOURCE_DATE_EPOCH sets the timestamp.
+        """
+    )
+
+    @Argument(help: "A directory (source checkout or unpacked root filesystem) or a single file (lockfile, binary, archive).")
+    var target: String
+
+    @Option(name: .long, help: "Output format: cyclonedx-json, spdx-json, table or json (Provenant's lossless inventory).")
+    var format: String = "cyclonedx-json"
+
+    @Option(name: .shortAndLong, help: "Write the SBOM to this file instead of standard output.")
+    var output: String?
+
+    @Option(name: .long, help: "source: lockfiles and manifests; installed: OS and language package databases; auto: installed when an OS package database is present.")
+    var mode: String = "auto"
+
+    @Flag(name: .long, help: "Include development and test dependencies, marked with their scope.")
+    var includeDev = false
+
+    @Option(name: .long, parsing: .singleValue, help: "Skip paths matching this glob (repeatable); '**' crosses directories.")
+    var exclude: [String] = []
+
+    @Flag(name: .long, help: "Do not print per-file warnings on stderr.")
+    var quiet = false
+
+    func run() async throws {
+        guard let fmt = OutputFormat(rawValue: format) else {
+            throw ValidationError("unknown --format '\(format)'; use one of: \(OutputFormat.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        guard let m = ScanMode(rawValue: mode) else { throw ValidationError("unknown --mode '\(mode)'; use source, installed or auto") }
+        let cataloger = Cataloger(mode: m, includeDev: includeDev, excludes: exclude)
+        let inventory: Inventory
+        do { inventory = try await cataloger.catalog(target) } catch let e as InputError {
+            CLI.fail("error: \(e)")
+        }
+        if !quiet { for d in inventory.diagnostics { CLI.stderr("warning: \(d)") } }
+        let text = try fmt.render(inventory, info: DocumentInfo(toolVersion: Provenant.version))
+        try CLI.write(text, to: output)
+    }
+}
