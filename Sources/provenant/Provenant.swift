@@ -1,6 +1,6 @@
 import ArgumentParser
+import Foundation
 
-@main
 struct Provenant: AsyncParsableCommand {
     static let version = "0.1.0"
     static let configuration = CommandConfiguration(
@@ -9,4 +9,19 @@ struct Provenant: AsyncParsableCommand {
         version: version,
         subcommands: [SBOMCommand.self]
     )
+}
+
+/// Entry point: usage errors exit 2 (argument-parser's default is 64), help and --version exit 0.
+@main
+enum Main {
+    static func main() async {
+        do {
+            var command = try Provenant.parseAsRoot()
+            if var async = command as? AsyncParsableCommand { try await async.run() } else { try command.run() }
+        } catch {
+            if Provenant.exitCode(for: error) == .success { Provenant.exit(withError: error) }
+            CLI.stderr(Provenant.fullMessage(for: error))
+            exit(2)
+        }
+    }
 }

@@ -63,7 +63,8 @@ public struct GoModExtractor: Extractor {
             var p = Make.package(.golang, path, version, at: input.path, line: r.line, by: name)
             p.isDirect = !r.indirect
             if let h = sums["\(path) \(version)"] { p.digests = [h] }
-            packages.append(p)
+            // Two requirements replaced by the same module are one dependency.
+            if !packages.contains(where: { $0.ref == p.ref }) { packages.append(p) }
         }
         if let v = Self.stdlibVersion(toolchain: toolchain, go: goVersion) {
             var p = Make.package(.golang, "stdlib", v, at: input.path, by: name)

@@ -29,6 +29,13 @@ public struct PnpmLockExtractor: Extractor {
         let packagesMap = doc["packages"]?.mapping
         let snapshots = doc["snapshots"]?.mapping
         var diags: [Diagnostic] = []
+        // v9 snapshots are keyed with peer suffixes (`a@1.0.0(b@2.0.0)`); group them by the plain key.
+        var snapshotsByKey: [String: [Node.Mapping?]] = [:]
+        for (k, v) in snapshots ?? [:] {
+            guard let key = k.string else { continue }
+            let plain = key.firstIndex(of: "(").map { String(key[..<$0]) } ?? key
+            snapshotsByKey[plain, default: []].append(v.mapping)
+        }
         for (k, v) in packagesMap ?? [:] {
             guard let key = k.string else { continue }
             let entry = v.mapping
@@ -41,11 +48,12 @@ public struct PnpmLockExtractor: Extractor {
             else if entry?["optional"]?.bool == true { p.scope = .optional }
             if let i = entry?["resolution"]?.mapping?["integrity"]?.string, let d = Digest(sri: i) { p.digests = [d] }
             p.dependenciesKnown = true
-            let depsNode = snapshots?[k]?.mapping ?? snapshots?[Node(key)]?.mapping ?? entry
             var deps: [(String, String)] = []
-            for field in ["dependencies", "optionalDependencies"] {
-                for (dk, dv) in depsNode?[field]?.mapping ?? [:] {
-                    if let dn = dk.string, let vs = dv.string { deps.append((dn, vs)) }
+            for node in (snapshots == nil ? [entry] : snapshotsByKey[key] ?? []) {
+                for field in ["dependencies", "optionalDependencies"] {
+                    for (dk, dv) in node?[field]?.mapping ?? [:] {
+                        if let dn = dk.string, let vs = dv.string { deps.append((dn, vs)) }
+                    }
                 }
             }
             keyIndex[key] = packages.count
@@ -103,7 +111,8 @@ public struct PnpmLockExtractor: Extractor {
         var k = key.hasPrefix("/") ? String(key.dropFirst()) : key
         if let p = k.firstIndex(of: "(") { k = String(k[..<p]) }
         if k.contains("://") || k.hasPrefix("github.com/") || k.hasPrefix("file:") || k.contains(".tgz") { return nil }
-        if major < 6 && !(k.dropFirst().contains("@")) {
+        if major < 6 {
+            // v5 keys are `/name/version_peersuffix`; the suffix may itself contain '@'.
             if let u = k.firstIndex(of: "_") { k = String(k[..<u]) }
             guard let slash = k.lastIndex(of: "/") else { return nil }
             let n = String(k[..<slash]), v = String(k[k.index(after: slash)...])

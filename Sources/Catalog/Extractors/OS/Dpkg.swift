@@ -75,15 +75,11 @@ public struct DpkgExtractor: Extractor {
     }
 
     private func md5sums(for pkg: String, arch: String?, input: ExtractInput, diags: inout [Diagnostic]) -> [PackageFile] {
-        var candidates: [String] = []
-        if input.path.contains("status.d/") {
-            candidates.append(input.sibling(input.fileName + ".md5sums"))
-            candidates.append(input.sibling(pkg + ".md5sums"))
-        } else {
-            let info = input.sibling("info/")
-            if let a = arch { candidates.append(info + "\(pkg):\(a).md5sums") }
-            candidates.append(info + "\(pkg).md5sums")
-        }
+        // status.d keeps md5sums beside each record; the status file keeps them in info/.
+        var candidates = [input.sibling(input.fileName + ".md5sums"), input.sibling(pkg + ".md5sums")]
+        let info = input.sibling("info/")
+        if let a = arch { candidates.append(info + "\(pkg):\(a).md5sums") }
+        candidates.append(info + "\(pkg).md5sums")
         guard let path = candidates.first(where: { input.index.contains($0) }) else { return [] }
         guard let text = try? TextDecoding.string(input.readBytes(path)) else {
             diags.append(Diagnostic(Location(path), "md5sums file is not readable text, skipped"))

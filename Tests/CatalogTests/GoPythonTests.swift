@@ -1,0 +1,122 @@
+import Testing
+@testable import Catalog
+import ProvenantCore
+
+@Suite struct GoExtractorTests {
+    @Test func twoPackagesAndStdlib() throws {
+        let x = try Fixture.extract(GoModExtractor(), "lockfiles/golang-gomod/two-packages.mod")
+        #expect(Fixture.summary(x) == [
+            "pkg:golang/github.com/BurntSushi/toml@v1.0.0 required",
+            "pkg:golang/gopkg.in/yaml.v2@v2.4.0 required",
+            "pkg:golang/stdlib@1.17 required",
+        ])
+        #expect(x.packages.allSatisfy { $0.isDirect == true })
+    }
+
+    @Test func replaceDirectives() throws {
+        #expect(Fixture.summary(try Fixture.extract(GoModExtractor(), "lockfiles/golang-gomod/replace-one.mod"))
+                == ["pkg:golang/example.com/fork/net@v1.4.5 required"])
+        // A local directory replacement is source in the tree, not a module.
+        #expect(Fixture.summary(try Fixture.extract(GoModExtractor(), "lockfiles/golang-gomod/replace-local.mod"))
+                == ["pkg:golang/github.com/BurntSushi/toml@v1.0.0 required"])
+        #expect(Fixture.summary(try Fixture.extract(GoModExtractor(), "lockfiles/golang-gomod/replace-mixed.mod"))
+                == ["pkg:golang/example.com/fork/net@v1.4.5 required", "pkg:golang/golang.org/x/net@v0.5.6 required"])
+        #expect(Fixture.summary(try Fixture.extract(GoModExtractor(), "lockfiles/golang-gomod/replace-no-version.mod"))
+                == ["pkg:golang/example.com/fork/net@v1.4.5 required"])
+    }
+
+    @Test func toolchainBecomesStdlib() throws {
+        let x = try Fixture.extract(GoModExtractor(), "lockfiles/golang-gomod/toolchain-with-suffix.mod")
+        #expect(Fixture.summary(x).contains("pkg:golang/stdlib@1.23.6 required"))
+    }
+
+    @Test func indirectMarked() throws {
+        let x = try Fixture.extract(GoModExtractor(), "lockfiles/golang-gomod/indirect-1.23.mod")
+        let sys = try #require(x.packages.first { $0.name == "golang.org/x/sys" })
+        #expect(sys.isDirect == false)
+        #expect(x.packages.first { $0.name == "github.com/sirupsen/logrus" }?.isDirect == true)
+    }
+
+    @Test func notGoModIsAnError() {
+        #expect(throws: ParseError.self) { try Fixture.extract(GoModExtractor(), "lockfiles/golang-gomod/not-go-mod.mod") }
+    }
+
+    @Test func vendorModules() throws {
+        let x = try Fixture.extract(GoVendorExtractor(), "lockfiles/golang-vendormodules/valid/vendor/modules.txt")
+        let s = Fixture.summary(x)
+        #expect(s.contains("pkg:golang/github.com/BurntSushi/toml@v1.2.1 required"))
+        #expect(s.contains("pkg:golang/example.com/fork/net@v1.4.5 required"))
+        #expect(!s.contains { $0.contains("example.com/local") })
+    }
+
+    @Test func buildInfoText() {
+        let info = GoBuildInfo.parse(goVersion: "go1.22.1 X:loopvar", modInfo: "path\tex\nmod\texample.com/app\t(devel)\t\ndep\tgolang.org/x/net\tv0.1.0\th1:abc=\n=>\texample.com/net\tv0.2.0\t\n")
+        #expect(info.goVersion == "1.22.1")
+        #expect(info.main?.path == "example.com/app")
+        #expect(info.deps.first?.effectivePath == "example.com/net" && info.deps.first?.effectiveVersion == "v0.2.0")
+    }
+}
+
+@Suite struct PythonExtractorTests {
+    @Test func requirementsPinsAndUnresolved() throws {
+        let x = try Fixture.extract(RequirementsExtractor(), "lockfiles/python-requirements/with_versions.txt")
+        #expect(Fixture.summary(x) == [
+            "pkg:pypi/hy-phen@1.2 required", "pkg:pypi/nltk@3.2.2 required", "pkg:pypi/pkg-dot-name@5.0.0 required",
+            "pkg:pypi/qwerty@0.1 required", "pkg:pypi/tabulate@0.7.7 required", "pkg:pypi/under-score@1.3 required",
+            "pkg:pypi/yolo@1.0 required",
+        ])
+        // newspaper3k>=, asdf==0.7.*, the >= combination and pkg<= are not pins.
+        #expect(x.diagnostics.count == 4)
+        #expect(x.packages.first { $0.name == "qwerty" }?.locations.first?.line == 5)
+    }
+
+    @Test func requirementsIncludeLoopTerminates() throws {
+        let x = try Fixture.extract(RequirementsExtractor(), "lockfiles/python-requirements/loop.txt")
+        #expect(x.packages.isEmpty && x.diagnostics.isEmpty)
+        let ex = try Fixture.extract(RequirementsExtractor(), "lockfiles/python-requirements/example.txt")
+        #expect(Fixture.summary(ex) == ["pkg:pypi/docopt@0.6.1 required", "pkg:pypi/pandas@2.2.3 required"])
+    }
+
+    @Test func poetryEdges() throws {
+        let x = try Fixture.extract(PythonTOMLLockExtractor(.poetry), "lockfiles/python-poetrylock/two-packages.lock")
+        #expect(Fixture.summary(x) == ["pkg:pypi/proto-plus@1.22.0 required", "pkg:pypi/protobuf@4.21.5 required"])
+        #expect(Fixture.edges(x)["pkg:pypi/proto-plus@1.22.0"] == ["pkg:pypi/protobuf@4.21.5"])
+        #expect(Fixture.edges(x)["pkg:pypi/protobuf@4.21.5"] == [])
+    }
+
+    @Test func pdmDevGroup() throws {
+        let prod = try Fixture.extract(PythonTOMLLockExtractor(.pdm), "lockfiles/python-pdmlock/dev-dependency.toml")
+        #expect(Fixture.summary(prod) == ["pkg:pypi/toml@0.10.2 required"])
+        let all = try Fixture.extract(PythonTOMLLockExtractor(.pdm), "lockfiles/python-pdmlock/dev-dependency.toml", includeDev: true)
+        #expect(Fixture.summary(all) == ["pkg:pypi/pyroute2@0.7.11 dev", "pkg:pypi/toml@0.10.2 required", "pkg:pypi/win-inet-pton@1.1.0 dev"])
+        #expect(Fixture.edges(all)["pkg:pypi/pyroute2@0.7.11"] == ["pkg:pypi/win-inet-pton@1.1.0"])
+        // The sdist hash identifies the release.
+        #expect(all.packages.first { $0.name == "toml" }?.digests == [Digest(.sha256, "b3bda1d108d5dd99f4a20d24d9c348e91c4db7ab1b749200bded2f839ccbe68f")])
+    }
+
+    @Test func pylockExample() throws {
+        let x = try Fixture.extract(PythonTOMLLockExtractor(.pylock), "lockfiles/python-pylock/example.toml")
+        #expect(Fixture.summary(x) == ["pkg:pypi/attrs@25.1.0 required", "pkg:pypi/cattrs@24.1.2 required", "pkg:pypi/numpy@2.2.3 required"])
+        #expect(Fixture.edges(x)["pkg:pypi/cattrs@24.1.2"] == ["pkg:pypi/attrs@25.1.0"])
+    }
+
+    @Test func uvGroupsAndRoot() throws {
+        let x = try Fixture.extract(PythonTOMLLockExtractor(.uv), "lockfiles/python-uvlock/grouped-packages.lock", includeDev: true)
+        let black = try #require(x.packages.first { $0.name == "black" })
+        #expect(black.dependsOn.contains("pkg:pypi/click@8.1.7"))
+        #expect(x.packages.allSatisfy { $0.isDirect != nil })
+    }
+
+    @Test func pipfileDevSection() throws {
+        let x = try Fixture.extract(PipfileLockExtractor(), "lockfiles/python-pipfilelock/one-package-dev.json", includeDev: true)
+        #expect(x.packages.count == 1 && x.packages[0].scope == .dev)
+        #expect(try Fixture.extract(PipfileLockExtractor(), "lockfiles/python-pipfilelock/one-package-dev.json").packages.isEmpty)
+    }
+
+    @Test func distInfoMetadata() throws {
+        let x = try Fixture.extract(PythonInstalledExtractor(), "lockfiles/python-wheelegg/distinfo_meta")
+        #expect(Fixture.summary(x) == ["pkg:pypi/pip@22.2.2 required"])
+        #expect(x.packages[0].licenses == ["MIT"])
+        #expect(x.packages[0].author == "The pip developers")
+    }
+}

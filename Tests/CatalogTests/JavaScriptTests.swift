@@ -1,0 +1,94 @@
+import Testing
+@testable import Catalog
+import ProvenantCore
+
+@Suite struct JavaScriptExtractorTests {
+    @Test func npmV2AliasUsesRealName() throws {
+        let x = try Fixture.extract(NpmLockExtractor(), "lockfiles/javascript-packagelockjson/alias.v2.json")
+        #expect(Fixture.summary(x) == [
+            "pkg:npm/%40babel/code-frame@7.0.0 required",
+            "pkg:npm/string-width@4.2.0 required",
+            "pkg:npm/string-width@5.1.2 required",
+        ])
+        #expect(x.packages.allSatisfy { $0.isDirect == true })
+        #expect(x.packages.first { $0.version == "5.1.2" }?.digests.first?.algorithm == .sha512)
+    }
+
+    @Test func npmV2NestedResolvesInnermostCopy() throws {
+        let x = try Fixture.extract(NpmLockExtractor(), "lockfiles/javascript-packagelockjson/nested-dependencies-dup.v2.json")
+        // 36 nested copies of supports-color collapse to two versions.
+        #expect(Set(Fixture.summary(x)) == ["pkg:npm/supports-color@2.0.0 required", "pkg:npm/supports-color@6.1.0 required"])
+        #expect(x.packages.count == 36)
+    }
+
+    @Test func npmDevExcludedUnlessAsked() throws {
+        #expect(try Fixture.extract(NpmLockExtractor(), "lockfiles/javascript-packagelockjson/one-package-dev.v2.json").packages.isEmpty)
+        let all = try Fixture.extract(NpmLockExtractor(), "lockfiles/javascript-packagelockjson/one-package-dev.v2.json", includeDev: true)
+        #expect(Fixture.summary(all) == ["pkg:npm/wrappy@1.0.2 dev"])
+        let v1 = try Fixture.extract(NpmLockExtractor(), "lockfiles/javascript-packagelockjson/one-package-dev.v1.json", includeDev: true)
+        #expect(Fixture.summary(v1) == ["pkg:npm/wrappy@1.0.2 dev"])
+    }
+
+    @Test func npmNotJSONIsAnError() {
+        #expect(throws: ParseError.self) { try Fixture.extract(NpmLockExtractor(), "lockfiles/javascript-packagelockjson/not-json.txt") }
+    }
+
+    @Test func yarnV1() throws {
+        let x = try Fixture.extract(YarnLockExtractor(), "lockfiles/javascript-yarnlock/two-packages.v1.lock")
+        #expect(Fixture.summary(x) == ["pkg:npm/concat-map@0.0.1 required", "pkg:npm/concat-stream@1.6.2 required"])
+        #expect(x.packages.first { $0.name == "concat-map" }?.digests == [Digest(.sha1, "d8a96bd77fd68df7793a73036a3ba0d5405d477b")])
+    }
+
+    @Test func yarnBerryAliasesAndRoot() throws {
+        let x = try Fixture.extract(YarnLockExtractor(), "lockfiles/javascript-yarnlock/with-aliases.v2.lock")
+        #expect(Fixture.summary(x) == [
+            "pkg:npm/%40babel/helper-validator-identifier@7.22.20 required",
+            "pkg:npm/ansi-regex@5.0.1 required",
+            "pkg:npm/ansi-regex@6.0.1 required",
+        ])
+        #expect(x.packages.allSatisfy { $0.isDirect == true })
+    }
+
+    @Test func pnpmV5PeerSuffixAndEdges() throws {
+        let x = try Fixture.extract(PnpmLockExtractor(), "lockfiles/javascript-pnpmlock/peer-dependencies.yaml")
+        #expect(Fixture.summary(x) == ["pkg:npm/acorn-jsx@5.3.2 required", "pkg:npm/acorn@8.7.0 required"])
+        #expect(Fixture.edges(x)["pkg:npm/acorn-jsx@5.3.2"] == ["pkg:npm/acorn@8.7.0"])
+        #expect(x.packages.allSatisfy { $0.isDirect == true })
+    }
+
+    @Test func pnpmV9Snapshots() throws {
+        let x = try Fixture.extract(PnpmLockExtractor(), "lockfiles/javascript-pnpmlock/peer-dependencies.v9.yaml")
+        #expect(Fixture.summary(x) == ["pkg:npm/acorn-jsx@5.3.2 required", "pkg:npm/acorn@8.11.3 required"])
+        #expect(Fixture.edges(x)["pkg:npm/acorn-jsx@5.3.2"] == ["pkg:npm/acorn@8.11.3"])
+        #expect(x.packages.first { $0.name == "acorn-jsx" }?.isDirect == true)
+        #expect(x.packages.first { $0.name == "acorn" }?.isDirect == false)
+    }
+
+    @Test func bunNestedResolution() throws {
+        let x = try Fixture.extract(BunLockExtractor(), "lockfiles/javascript-bunlock/nested-dependencies.json5", includeDev: true)
+        let e = Fixture.edges(x)
+        #expect(e["pkg:npm/supports-color@5.5.0"] == ["pkg:npm/has-flag@3.0.0"])
+        #expect(e["pkg:npm/supports-color@7.2.0"] == ["pkg:npm/has-flag@4.0.0"])
+        #expect(e["pkg:npm/chalk@4.1.2"] == ["pkg:npm/ansi-styles@4.3.0", "pkg:npm/supports-color@7.2.0"])
+        #expect(x.packages.first { $0.name == "chalk" }?.scope == .dev)
+        #expect(x.packages.first { $0.name == "has-flag" && $0.version == "2.0.0" }?.isDirect == true)
+        let prodOnly = try Fixture.extract(BunLockExtractor(), "lockfiles/javascript-bunlock/nested-dependencies.json5")
+        #expect(!prodOnly.packages.contains { $0.name == "chalk" })
+    }
+
+    @Test func installedPackageJSON() throws {
+        let x = try Fixture.extract(NodeModulesExtractor(), "lockfiles/javascript-packagejson/deps/accepts/package.json", mode: .installed)
+        #expect(Fixture.summary(x) == ["pkg:npm/accepts@1.3.8 required"])
+        #expect(x.packages[0].licenses == ["MIT"])
+        // A manifest with an empty name identifies nothing.
+        #expect(throws: ParseError.self) {
+            try Fixture.extract(NodeModulesExtractor(), "lockfiles/javascript-packagejson/deps/acorn/package.json", mode: .installed)
+        }
+    }
+
+    @Test func lockfileInsideNodeModulesIsNotAnApplication() {
+        let f = IndexedFile(path: "app/node_modules/foo/package-lock.json", size: 10, isExecutable: false)
+        #expect(!NpmLockExtractor().wants(f, fileName: "package-lock.json"))
+        #expect(!YarnLockExtractor().wants(IndexedFile(path: "node_modules/x/yarn.lock", size: 1, isExecutable: false), fileName: "yarn.lock"))
+    }
+}
