@@ -33,7 +33,6 @@ let package = Package(
             "ProvenantCore", "Catalog", "SBOM",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .testTarget(name: "ProvenantCoreTests", dependencies: ["ProvenantCore"]),
         .testTarget(name: "CatalogTests", dependencies: ["Catalog", "ProvenantCore", "SBOM"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "SBOMTests", dependencies: ["SBOM", "Catalog", "ProvenantCore"]),

@@ -1,0 +1,149 @@
+import Foundation
+import Testing
+@testable import Catalog
+@testable import SBOM
+import ProvenantCore
+
+/// Builds a small agent-like tree: a Debian status file, a package-lock and a requirements file.
+func makeTree() throws -> String {
+    let root = FileManager.default.temporaryDirectory.appendingPathComponent("provenant-sbom-\(getpid())-\(UUID().uuidString)").path
+    let fm = FileManager.default
+    try fm.createDirectory(atPath: root + "/var/lib/dpkg/info", withIntermediateDirectories: true)
+    try fm.createDirectory(atPath: root + "/etc", withIntermediateDirectories: true)
+    try fm.createDirectory(atPath: root + "/app", withIntermediateDirectories: true)
+    try "ID=debian\nVERSION_ID=\"12\"\n".write(toFile: root + "/etc/os-release", atomically: true, encoding: .utf8)
+    try """
+    Package: libc6
+    Status: install ok installed
+    Architecture: amd64
+    Version: 2.36-9
+    Maintainer: GNU Libc Maintainers <debian-glibc@lists.debian.org>
+
+    Package: curl
+    Status: install ok installed
+    Architecture: amd64
+    Version: 7.88.1-10
+    Depends: libc6 (>= 2.34)
+
+    """.write(toFile: root + "/var/lib/dpkg/status", atomically: true, encoding: .utf8)
+    try "d41d8cd98f00b204e9800998ecf8427e  usr/bin/curl\n".write(toFile: root + "/var/lib/dpkg/info/curl.md5sums", atomically: true, encoding: .utf8)
+    try """
+    {"name": "app", "lockfileVersion": 3, "packages": {
+      "": {"dependencies": {"left-pad": "^1.3.0"}},
+      "node_modules/left-pad": {"version": "1.3.0", "license": "WTFPL",
+        "integrity": "sha512-XRcglhh3p2lHAu4gFg75i5owZ3/uttIZh11iKj+W2fqc4Iu8OvwIHkDSftaw4gURo0WA2fT2oguwTa4HChLwJw==",
+        "dependencies": {"wrappy": "1"}},
+      "node_modules/wrappy": {"version": "1.0.2", "license": "ISC"}
+    }}
+    """.write(toFile: root + "/app/package-lock.json", atomically: true, encoding: .utf8)
+    try "requests==2.31.0\nflask>=2\n".write(toFile: root + "/app/requirements.txt", atomically: true, encoding: .utf8)
+    return root
+}
+
+func render(_ inv: Inventory, _ f: OutputFormat) throws -> String {
+    try f.render(inv, info: DocumentInfo(toolVersion: "test", environment: ["SOURCE_DATE_EPOCH": "1700000000"]))
+}
+
+/// CI validates every SBOM the tests leave in PROVENANT_SBOM_OUT against the official schemas.
+func keep(_ text: String, as name: String) throws {
+    guard let dir = ProcessInfo.processInfo.environment["PROVENANT_SBOM_OUT"] else { return }
+    try text.write(toFile: dir + "/" + name, atomically: true, encoding: .utf8)
+}
+
+func json(_ s: String) throws -> [String: Any] {
+    try #require(try JSONSerialization.jsonObject(with: Data(s.utf8)) as? [String: Any])
+}
+
+@Suite struct SBOMTests {
+    @Test func cycloneDXCarriesMinimumElementsAndGraph() async throws {
+        let root = try makeTree()
+        let inv = try await Cataloger().catalog(root)
+        #expect(inv.mode == "installed")
+        let text = try render(inv, .cyclonedxJSON)
+        try keep(text, as: "tree.cdx.json")
+        let doc = try json(text)
+        #expect(doc["specVersion"] as? String == "1.6")
+        let meta = try #require(doc["metadata"] as? [String: Any])
+        #expect(meta["timestamp"] as? String == "2023-11-14T22:13:20Z")
+        #expect((meta["lifecycles"] as? [[String: String]])?.first?["phase"] == "operations")
+        let comps = try #require(doc["components"] as? [[String: Any]])
+        let purls = comps.compactMap { $0["purl"] as? String }.sorted()
+        #expect(purls == [
+            "pkg:deb/debian/curl@7.88.1-10?arch=amd64&distro=debian-12",
+            "pkg:deb/debian/libc6@2.36-9?arch=amd64&distro=debian-12",
+            "pkg:npm/left-pad@1.3.0", "pkg:npm/wrappy@1.0.2", "pkg:pypi/requests@2.31.0",
+        ])
+        // Licenses are never empty: unknown ones say NOASSERTION.
+        for c in comps { #expect(!((c["licenses"] as? [Any]) ?? []).isEmpty) }
+        let leftPad = try #require(comps.first { $0["name"] as? String == "left-pad" })
+        let occ = (leftPad["evidence"] as? [String: Any])?["occurrences"] as? [[String: Any]]
+        #expect(occ?.first?["location"] as? String == "app/package-lock.json")
+        #expect(occ?.first?["line"] as? Int == 3)
+        #expect((leftPad["hashes"] as? [[String: String]])?.first?["alg"] == "SHA-512")
+        let deps = try #require(doc["dependencies"] as? [[String: Any]])
+        func dependsOn(_ ref: String) -> [String]? { deps.first { $0["ref"] as? String == ref }?["dependsOn"] as? [String] }
+        #expect(dependsOn("pkg:npm/left-pad@1.3.0") == ["pkg:npm/wrappy@1.0.2"])
+        #expect(dependsOn("pkg:npm/wrappy@1.0.2") == [])
+        #expect(dependsOn("pkg:deb/debian/curl@7.88.1-10?arch=amd64&distro=debian-12") == ["pkg:deb/debian/libc6@2.36-9?arch=amd64&distro=debian-12"])
+        let rootDeps = try #require(dependsOn("root:" + URL(fileURLWithPath: root).lastPathComponent))
+        #expect(rootDeps.contains("pkg:npm/left-pad@1.3.0") && !rootDeps.contains("pkg:npm/wrappy@1.0.2"))
+        // The unpinned flask line is a known unknown, so the root's composition is incomplete.
+        let props = (meta["properties"] as? [[String: String]]) ?? []
+        #expect(props.contains { $0["value"]?.contains("flask") == true })
+        #expect(((doc["compositions"] as? [[String: Any]])?.first?["aggregate"] as? String) == "incomplete")
+    }
+
+    @Test func outputIsByteIdenticalAcrossRuns() async throws {
+        let root = try makeTree()
+        for f in [OutputFormat.cyclonedxJSON, .spdxJSON, .json, .table] {
+            let a = try render(try await Cataloger().catalog(root), f)
+            let b = try render(try await Cataloger().catalog(root), f)
+            #expect(a == b, "format \(f.rawValue) is not deterministic")
+        }
+        let cdx = try json(try render(try await Cataloger().catalog(root), .cyclonedxJSON))
+        #expect((cdx["serialNumber"] as? String)?.hasPrefix("urn:uuid:") == true)
+    }
+
+    @Test func spdxHasRelationshipsAndPurls() async throws {
+        let inv = try await Cataloger().catalog(try makeTree())
+        let text = try render(inv, .spdxJSON)
+        try keep(text, as: "tree.spdx.json")
+        let doc = try json(text)
+        #expect(doc["spdxVersion"] as? String == "SPDX-2.3")
+        let pkgs = try #require(doc["packages"] as? [[String: Any]])
+        #expect(pkgs.count == 6)
+        let rels = try #require(doc["relationships"] as? [[String: String]])
+        #expect(rels.contains { $0["relationshipType"] == "DESCRIBES" && $0["relatedSpdxElement"] == "SPDXRef-Root" })
+        #expect(rels.filter { $0["relationshipType"] == "DEPENDS_ON" }.count >= 4)
+        let leftPad = try #require(pkgs.first { $0["name"] as? String == "left-pad" })
+        #expect(leftPad["licenseDeclared"] as? String == "WTFPL")
+    }
+
+    @Test func sourceModeSBOMsOfTheFixtureCorpus() async throws {
+        let corpus = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("CatalogTests/Fixtures/lockfiles").path
+        let inv = try await Cataloger(mode: .source, includeDev: true).catalog(corpus)
+        #expect(inv.packages.count > 50)
+        let cdx = try render(inv, .cyclonedxJSON)
+        try keep(cdx, as: "lockfile-corpus.cdx.json")
+        try keep(try render(inv, .spdxJSON), as: "lockfile-corpus.spdx.json")
+        let meta = try json(cdx)["metadata"] as? [String: Any]
+        #expect((meta?["lifecycles"] as? [[String: String]])?.first?["phase"] == "pre-build")
+    }
+
+    @Test func licenseClassification() {
+        #expect(Licenses.classify("MIT") == .id("MIT"))
+        #expect(Licenses.classify("Apache 2.0") == .id("Apache-2.0"))
+        #expect(Licenses.classify("(MIT OR Apache-2.0)") == .expression("(MIT OR Apache-2.0)"))
+        #expect(Licenses.classify("GPL-2.0+ WITH Classpath-exception-2.0") == .expression("GPL-2.0+ WITH Classpath-exception-2.0"))
+        #expect(Licenses.classify("Some Custom License") == .name("Some Custom License"))
+        #expect(Licenses.licenseRef("Some Custom License") == "LicenseRef-Some-Custom-License")
+    }
+
+    @Test func purlEncoding() {
+        #expect(PackageIdentity.purl(.npm, name: "@Babel/Core", version: "7.0.0").description == "pkg:npm/%40babel/core@7.0.0")
+        #expect(PackageIdentity.purl(.pypi, name: "Zope.Interface_x", version: "1.0").description == "pkg:pypi/zope-interface-x@1.0")
+        #expect(PackageURL(parsing: "pkg:deb/debian/openssl@3.0.11-1~deb12u2?distro=debian-12&arch=amd64")?.description
+                == "pkg:deb/debian/openssl@3.0.11-1~deb12u2?arch=amd64&distro=debian-12")
+    }
+}
