@@ -1,7 +1,4 @@
 import Foundation
-#if canImport(FoundationXML)
-import FoundationXML
-#endif
 import ProvenantCore
 
 /// pom.xml declared dependencies, with `${property}` substitution from the same file and
@@ -15,7 +12,8 @@ public struct PomExtractor: Extractor {
 
     struct Dep { var g = "", a = "", v = "", scope = "", type = "", classifier = "", line = 0 }
 
-    final class Reader: NSObject, XMLParserDelegate {
+    /// Collects properties, project coordinates and dependencies from the element events.
+    struct Reader {
         var stack: [String] = []
         var text = ""
         var props: [String: String] = [:]
@@ -25,14 +23,14 @@ public struct PomExtractor: Extractor {
         var cur: Dep?
         var sawProject = false
 
-        func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?, attributes: [String: String] = [:]) {
+        mutating func start(_ name: String, line: Int) {
             if stack.isEmpty && name == "project" { sawProject = true }
             stack.append(name)
             text = ""
-            if name == "dependency" { cur = Dep(line: parser.lineNumber) }
+            if name == "dependency" { cur = Dep(line: line) }
         }
-        func parser(_ parser: XMLParser, foundCharacters string: String) { text += string }
-        func parser(_ parser: XMLParser, didEndElement name: String, namespaceURI: String?, qualifiedName: String?) {
+
+        mutating func end(_ name: String) {
             let path = stack.joined(separator: "/")
             let value = text.trimmingCharacters(in: .whitespacesAndNewlines)
             if stack.count == 3 && stack[1] == "properties" { props[name] = value }
@@ -62,14 +60,8 @@ public struct PomExtractor: Extractor {
     public func extract(_ input: ExtractInput) throws -> Extraction {
         let bytes = try input.bytes()
         if bytes.allSatisfy({ $0 == 32 || $0 == 10 || $0 == 13 || $0 == 9 }) { throw ParseError("empty file") }
-        let parser = XMLParser(data: Data(bytes))
-        let r = Reader()
-        parser.delegate = r
-        parser.shouldResolveExternalEntities = false
-        if !parser.parse() {
-            throw ParseError("invalid XML: \(parser.parserError.map { ($0 as NSError).localizedDescription } ?? "parse failed")",
-                             line: parser.lineNumber)
-        }
+        var r = Reader()
+        try MiniXML.parse(bytes, start: { r.start($0, line: $1) }, text: { r.text += $0 }, end: { r.end($0) })
         guard r.sawProject else { throw ParseError("not a Maven POM: the root element is not <project>") }
         var vars = r.props
         for (k, v) in r.project { vars["project." + k] = v; if k.hasPrefix("parent.") { vars["project." + k] = v } }

@@ -1,0 +1,119 @@
+import Foundation
+import Testing
+@testable import Catalog
+import ProvenantCore
+
+@Suite struct RobustnessTests {
+    /// Seeded so a failure reproduces.
+    struct SplitMix: RandomNumberGenerator {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E3779B97F4A7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58476D1CE4E5B9
+            z = (z ^ (z >> 27)) &* 0x94D049BB133111EB
+            return z ^ (z >> 31)
+        }
+    }
+
+    static func mutate(_ b: [UInt8], _ rng: inout SplitMix) -> [UInt8] {
+        var out = b
+        for _ in 0..<Int.random(in: 1...8, using: &rng) {
+            switch Int.random(in: 0..<6, using: &rng) {
+            case 0 where !out.isEmpty: out[Int.random(in: 0..<out.count, using: &rng)] = UInt8.random(in: 0...255, using: &rng)
+            case 1 where !out.isEmpty: out.removeSubrange(Int.random(in: 0..<out.count, using: &rng)...)
+            case 2: out.insert(contentsOf: [0x22, 0x7B, 0x5B, 0x0A, 0x3A, 0x00, 0xFF].shuffled(using: &rng).prefix(3), at: Int.random(in: 0...out.count, using: &rng))
+            case 3 where out.count > 2:
+                let i = Int.random(in: 0..<out.count, using: &rng), j = Int.random(in: i..<out.count, using: &rng)
+                out.insert(contentsOf: out[i..<min(j, i + 200)], at: Int.random(in: 0...out.count, using: &rng))
+            case 4 where !out.isEmpty: out.remove(at: Int.random(in: 0..<out.count, using: &rng))
+            default: out.append(contentsOf: "\n[[package]]\nname = \"x\"\n".utf8)
+            }
+        }
+        return out
+    }
+
+    /// 10,000 mutated fixtures, each fed to every extractor: any trap fails the whole test run.
+    @Test func fuzzEveryExtractor() throws {
+        let fm = FileManager.default
+        var seeds: [[UInt8]] = []
+        let base = Fixture.root + "/lockfiles"
+        let en = fm.enumerator(atPath: base)
+        while let rel = en?.nextObject() as? String {
+            var isDir: ObjCBool = false
+            guard fm.fileExists(atPath: base + "/" + rel, isDirectory: &isDir), !isDir.boolValue,
+                  let d = fm.contents(atPath: base + "/" + rel), d.count < 64 << 10 else { continue }
+            seeds.append([UInt8](d))
+        }
+        seeds.sort { $0.count < $1.count || ($0.count == $1.count && $0.lexicographicallyPrecedes($1)) }
+        #expect(seeds.count > 250)
+        let dir = fm.temporaryDirectory.appendingPathComponent("provenant-fuzz-\(getpid())").path
+        try? fm.removeItem(atPath: dir)
+        try fm.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let path = dir + "/input"
+        var rng = SplitMix(state: 20261129)
+        let extractors = Cataloger.defaultExtractors
+        var parsed = 0
+        for i in 0..<10_000 {
+            let bytes = Self.mutate(seeds[i % seeds.count], &rng)
+            try Data(bytes).write(to: URL(fileURLWithPath: path))
+            let index = FileIndex(root: dir)
+            let file = try #require(index.file("input"))
+            for e in extractors {
+                let ctx = ExtractContext(mode: .installed, includeDev: true)
+                if (try? e.extract(ExtractInput(file: file, index: index, context: ctx))) != nil { parsed += 1 }
+            }
+        }
+        // Some mutants still parse; most are rejected with an error rather than a trap.
+        #expect(parsed > 0)
+    }
+
+    @Test func badTreesAreReportedAndTheScanGoesOn() async throws {
+        let fm = FileManager.default
+        let root = fm.temporaryDirectory.appendingPathComponent("provenant-bad-\(getpid())").path
+        try? fm.removeItem(atPath: root)
+        try fm.createDirectory(atPath: root + "/a/b", withIntermediateDirectories: true)
+        // A symlink loop, binary data where JSON is expected, an empty lockfile, a truncated one, an unreadable one.
+        try fm.createSymbolicLink(atPath: root + "/a/b/loop", withDestinationPath: root + "/a")
+        try Data([0x00, 0x01, 0xFF, 0xFE, 0x00]).write(to: URL(fileURLWithPath: root + "/a/package-lock.json"))
+        try Data().write(to: URL(fileURLWithPath: root + "/a/b/Cargo.lock"))
+        try "{\"packages\": [{\"name\": \"x/y\", \"vers".write(toFile: root + "/composer.lock", atomically: true, encoding: .utf8)
+        try "[[package]]\nname = \"serde\"\nversion = \"1.0.0\"\nsource = \"registry+x\"\n".write(toFile: root + "/Cargo.lock", atomically: true, encoding: .utf8)
+        try "requests==2.0.0\n".write(toFile: root + "/requirements.txt", atomically: true, encoding: .utf8)
+        let unreadable = root + "/a/b/yarn.lock"
+        try "x@1:\n  version \"1\"\n".write(toFile: unreadable, atomically: true, encoding: .utf8)
+        chmod(unreadable, 0)
+        let inv = try await Cataloger().catalog(root)
+        let readable: Set<String> = getuid() == 0 ? ["pkg:npm/x@1"] : []
+        #expect(Set(inv.packages.map(\.purl.description)) == readable.union(["pkg:cargo/serde@1.0.0", "pkg:pypi/requests@2.0.0"]))
+        let paths = Set(inv.diagnostics.map(\.location.path))
+        #expect(paths.contains("a/package-lock.json"))
+        #expect(paths.contains("composer.lock"))
+        #expect(inv.diagnostics.first { $0.location.path == "a/package-lock.json" }?.message.contains("binary") == true)
+        // Running as root can read mode-0 files; otherwise the unreadable file must be reported.
+        if getuid() != 0 { #expect(paths.contains("a/b/yarn.lock")) }
+        // Each problem is reported once.
+        #expect(inv.diagnostics.count == Set(inv.diagnostics.map(\.location.path)).count)
+    }
+
+    @Test func hugeLockfileDoesNotTrap() throws {
+        // 100 MB of requirements: streamed through the parser without a crash.
+        let fm = FileManager.default
+        let dir = fm.temporaryDirectory.appendingPathComponent("provenant-huge-\(getpid())").path
+        try? fm.removeItem(atPath: dir)
+        try fm.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let hash = String(repeating: "a", count: 64)
+        var data = [UInt8]()
+        data.reserveCapacity(101 << 20)
+        var n = 0
+        while data.count < 100 << 20 {
+            data.append(contentsOf: "package-\(n)==1.0.0 --hash=sha256:\(hash)\n".utf8)
+            n += 1
+        }
+        try Data(data).write(to: URL(fileURLWithPath: dir + "/requirements.txt"))
+        let index = FileIndex(root: dir)
+        let x = try RequirementsExtractor().extract(ExtractInput(file: try #require(index.file("requirements.txt")), index: index,
+                                                                 context: ExtractContext(mode: .source, includeDev: false)))
+        #expect(x.packages.count == n)
+    }
+}
