@@ -69,6 +69,17 @@ public struct Cataloger: Sendable {
         }
         let extractors = self.extractors
         var results: [(IndexedFile, String, Extraction)] = []
+        // A single file with an unusual name (`prod.lock`) is tried against every format.
+        if !isDir.boolValue, jobs.isEmpty, let f = index.files.first {
+            let input = ExtractInput(file: f, index: index, context: context)
+            // The format that reads the file cleanly wins: fewest problems, then most packages.
+            let tried = extractors.compactMap { e in (try? e.extract(input)).flatMap { $0.packages.isEmpty ? nil : (e, $0) } }
+            if let (e, x) = tried.min(by: { ($0.1.diagnostics.count, -$0.1.packages.count) < ($1.1.diagnostics.count, -$1.1.packages.count) }) {
+                results.append((f, e.name, x))
+            } else {
+                results.append((f, "", Extraction([], diagnostics: [Diagnostic(Location(f.path), "no extractor recognises this file")])))
+            }
+        }
         await withTaskGroup(of: (IndexedFile, String, Extraction).self) { group in
             var next = 0
             let width = max(2, ProcessInfo.processInfo.activeProcessorCount)
