@@ -51,8 +51,8 @@ public struct Cataloger: Sendable {
         let index = isDir.boolValue ? FileIndex(root: target, excludes: excludes) : FileIndex(singleFile: target)
         let resolvedMode: ScanMode = mode == .auto ? (Self.looksInstalled(index) ? .installed : .source) : mode
         var distro: Distro?
-        for p in OSRelease.paths {
-            if let f = index.files.first(where: { $0.path == p || (!isDir.boolValue && $0.path == "os-release") }),
+        for p in isDir.boolValue ? OSRelease.paths : ["os-release"] {
+            if let f = index.file(p),
                let data = FileManager.default.contents(atPath: index.absolute(f.path)),
                let text = try? TextDecoding.string([UInt8](data)), let d = OSRelease.parse(text) {
                 distro = d; break
@@ -109,7 +109,7 @@ public struct Cataloger: Sendable {
         }
         PythonInstalledLinker.link(&packages)
         return Inventory(target: target, mode: resolvedMode.rawValue, distro: distro,
-                         packages: Self.merge(packages), diagnostics: Array(Set(diagnostics)).sorted(), sources: sources)
+                         packages: Self.merge(packages), diagnostics: diagnostics.uniqueSorted(), sources: sources)
     }
 
     /// One component per purl: locations, digests and edges from every sighting are combined.
@@ -133,10 +133,10 @@ public struct Cataloger: Sendable {
         }
         return byRef.values.map { p in
             var p = p
-            p.locations = Array(Set(p.locations)).sorted()
-            p.digests = Array(Set(p.digests)).sorted()
-            p.dependsOn = Array(Set(p.dependsOn)).filter { $0 != p.ref && byRef[$0] != nil }.sorted()
-            p.files = Array(Set(p.files)).sorted()
+            p.locations = p.locations.uniqueSorted()
+            p.digests = p.digests.uniqueSorted()
+            p.dependsOn = p.dependsOn.filter { $0 != p.ref && byRef[$0] != nil }.uniqueSorted()
+            p.files = p.files.uniqueSorted()
             return p
         }.sorted { $0.ref < $1.ref }
     }

@@ -57,7 +57,7 @@ public enum CycloneDXWriter {
 
     static func component(_ p: Package) -> JSONValue {
         var c = ObjectBuilder()
-        c.add("type", .string(p.ecosystem == .deb || p.ecosystem == .apk ? "library" : "library"))
+        c.add("type", .string("library"))
         c.add("bom-ref", .string(p.ref))
         if let s = p.supplier { c.add("supplier", .object([("name", .string(s))])) }
         if let a = p.author { c.add("authors", .array([.object([("name", .string(a))])])) }

@@ -8,24 +8,24 @@ public struct DocumentInfo: Sendable {
     public var toolName = "provenant"
     public var toolVersion: String
     public var author: String
-    public var timestamp: Date
+    public let timestamp: Date
+    /// RFC 3339 in UTC, as both formats write it; formatted once.
+    public let isoTimestamp: String
 
     public init(toolVersion: String, author: String? = nil, environment: [String: String] = ProcessInfo.processInfo.environment) {
         self.toolVersion = toolVersion
         self.author = author ?? environment["PROVENANT_AUTHOR"] ?? "Provenant"
         // SOURCE_DATE_EPOCH makes the timestamp, and so the whole document, reproducible.
-        if let e = environment["SOURCE_DATE_EPOCH"], let secs = TimeInterval(e) {
-            timestamp = Date(timeIntervalSince1970: secs)
-        } else {
-            timestamp = Date()
-        }
+        let t = environment["SOURCE_DATE_EPOCH"].flatMap(TimeInterval.init).map { Date(timeIntervalSince1970: $0) } ?? Date()
+        timestamp = t
+        isoTimestamp = Self.iso(t)
     }
 
-    var isoTimestamp: String {
+    static func iso(_ date: Date) -> String {
         let f = ISO8601DateFormatter()
         f.formatOptions = [.withInternetDateTime]
         f.timeZone = TimeZone(identifier: "UTC")
-        return f.string(from: timestamp)
+        return f.string(from: date)
     }
 }
 

@@ -10,6 +10,9 @@ public enum SPDXWriter {
         let rootID = "SPDXRef-Root"
         var extracted: [String: String] = [:]
         var packages: [JSONValue] = []
+        // One id per ref: relationships name the same packages many times over.
+        let ids = Dictionary(inv.packages.map { ($0.ref, spdxID($0.ref)) }, uniquingKeysWith: { a, _ in a })
+        func id(_ ref: String) -> String { ids[ref] ?? spdxID(ref) }
         var root = ObjectBuilder()
         root.add("SPDXID", .string(rootID))
         root.add("name", .string(inv.distro?.id ?? inv.rootName))
@@ -21,16 +24,16 @@ public enum SPDXWriter {
         root.add("copyrightText", .string("NOASSERTION"))
         root.add("primaryPackagePurpose", .string(inv.mode == "installed" && inv.distro != nil ? "OPERATING-SYSTEM" : "APPLICATION"))
         packages.append(root.value)
-        for p in inv.packages { packages.append(package(p, extracted: &extracted)) }
+        for p in inv.packages { packages.append(package(p, id: id(p.ref), extracted: &extracted)) }
 
         var rels: [JSONValue] = [rel("SPDXRef-DOCUMENT", "DESCRIBES", rootID)]
         let byRef = Dictionary(inv.packages.map { ($0.ref, $0) }, uniquingKeysWith: { a, _ in a })
         for r in inv.rootDependencies {
-            if byRef[r]?.scope == .dev { rels.append(rel(spdxID(r), "DEV_DEPENDENCY_OF", rootID)) }
-            else { rels.append(rel(rootID, "DEPENDS_ON", spdxID(r))) }
+            if byRef[r]?.scope == .dev { rels.append(rel(id(r), "DEV_DEPENDENCY_OF", rootID)) }
+            else { rels.append(rel(rootID, "DEPENDS_ON", id(r))) }
         }
         for p in inv.packages {
-            for d in p.dependsOn { rels.append(rel(spdxID(p.ref), "DEPENDS_ON", spdxID(d))) }
+            for d in p.dependsOn { rels.append(rel(id(p.ref), "DEPENDS_ON", id(d))) }
         }
         var doc = ObjectBuilder()
         doc.add("spdxVersion", .string("SPDX-2.3"))
@@ -71,9 +74,9 @@ public enum SPDXWriter {
         return s + "-" + Hex.encode(SHA256.hash(data: Array(ref.utf8)).prefix(4))
     }
 
-    static func package(_ p: Package, extracted: inout [String: String]) -> JSONValue {
+    static func package(_ p: Package, id: String, extracted: inout [String: String]) -> JSONValue {
         var o = ObjectBuilder()
-        o.add("SPDXID", .string(spdxID(p.ref)))
+        o.add("SPDXID", .string(id))
         o.add("name", .string(p.name))
         o.add("versionInfo", .string(p.version))
         o.add("supplier", .string(p.supplier.map { "Organization: " + actor($0) } ?? "NOASSERTION"))

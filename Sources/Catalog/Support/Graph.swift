@@ -1,8 +1,22 @@
 import ProvenantCore
 
-/// Scope and directness from the roots a lockfile records: whatever prod roots reach is required,
-/// whatever only dev roots reach is dev.
+/// Dependency edges and directness inside one lockfile, shared by every extractor.
 enum Graph {
+    /// Resolves each package's raw dependency keys (names, specs, paths) to package indices through
+    /// `lookup`, and stores the refs as unique, sorted edges without self-loops.
+    static func link<Key>(_ packages: inout [Package], _ raw: [[Key]], _ lookup: (Key) -> Int?) {
+        for i in packages.indices where i < raw.count {
+            packages[i].dependsOn = raw[i].compactMap(lookup).filter { $0 != i }.map { packages[$0].ref }.uniqueSorted()
+        }
+    }
+
+    /// Marks the packages the project itself names as direct, and all others as indirect.
+    static func markDirect(_ packages: inout [Package], roots: Set<String>) {
+        for i in packages.indices { packages[i].isDirect = roots.contains(packages[i].ref) }
+    }
+
+    /// Scope and directness from the roots a lockfile records: whatever prod roots reach is required,
+    /// whatever only dev roots reach is dev.
     static func applyRoots(_ packages: inout [Package], prod: Set<String>, dev: Set<String>) {
         var index: [String: Int] = [:]
         for (i, p) in packages.enumerated() where index[p.ref] == nil { index[p.ref] = i }
@@ -16,10 +30,14 @@ enum Graph {
             return seen
         }
         let prodReach = reach(prod), devReach = reach(dev)
-        for i in packages.indices {
-            let r = packages[i].ref
-            packages[i].isDirect = prod.contains(r) || dev.contains(r)
-            if devReach.contains(r) && !prodReach.contains(r) { packages[i].scope = .dev }
+        markDirect(&packages, roots: prod.union(dev))
+        for i in packages.indices where devReach.contains(packages[i].ref) && !prodReach.contains(packages[i].ref) {
+            packages[i].scope = .dev
         }
     }
+}
+
+extension Sequence where Element: Hashable & Comparable {
+    /// Deduplicated and sorted, the order every list in an SBOM is written in.
+    func uniqueSorted() -> [Element] { Array(Set(self)).sorted() }
 }

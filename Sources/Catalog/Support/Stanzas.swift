@@ -47,21 +47,6 @@ enum Make {
     }
 }
 
-/// Builds dependency edges inside one lockfile: names resolve to the purls that lockfile pins.
-struct EdgeResolver {
-    private var byName: [String: [Int]] = [:]
-    init(_ packages: [Package], key: (Package) -> String = { $0.name }) {
-        for (i, p) in packages.enumerated() { byName[key(p), default: []].append(i) }
-    }
-    /// The one package with this name, or the one whose version equals `version` when several exist.
-    func resolve(_ name: String, version: String? = nil, in packages: [Package]) -> String? {
-        guard let idx = byName[name], !idx.isEmpty else { return nil }
-        if idx.count == 1 { return packages[idx[0]].ref }
-        if let v = version, let hit = idx.first(where: { packages[$0].version == v }) { return packages[hit].ref }
-        return packages[idx[0]].ref
-    }
-}
-
 extension Array where Element == Package {
     /// Drops dev packages unless asked for; they stay marked with their scope when kept.
     func filteredForDev(_ includeDev: Bool) -> [Package] {

@@ -25,7 +25,6 @@ public struct GradleLockExtractor: Extractor {
             }
             var p = Make.package(.maven, "\(parts[0]):\(parts[1])", parts[2], at: input.path, line: n, by: name,
                                  scope: testOnly ? .dev : .required)
-            p.isDirect = nil
             out.packages.append(p)
         }
         out.packages = out.packages.filteredForDev(input.context.includeDev)

@@ -43,10 +43,8 @@ public struct BunLockExtractor: Extractor {
             keyIndex[key] = packages.count
             packages.append(p); rawDeps.append(deps); keys.append(key)
         }
-        for i in packages.indices {
-            packages[i].dependsOn = Array(Set(rawDeps[i].compactMap { d in
-                NodePath.resolveSlashed(d, from: keys[i], exists: { keyIndex[$0] != nil }).flatMap { keyIndex[$0] }.map { packages[$0].ref }
-            })).sorted()
+        Graph.link(&packages, zip(keys, rawDeps).map { key, deps in deps.map { (key, $0) } }) { key, dep in
+            NodePath.resolveSlashed(dep, from: key, exists: { keyIndex[$0] != nil }).flatMap { keyIndex[$0] }
         }
         if let ws = doc.obj("workspaces")?.obj("") {
             func roots(_ f: String) -> Set<String> { Set((ws.obj(f) ?? [:]).keys.compactMap { keyIndex[$0].map { packages[$0].ref } }) }

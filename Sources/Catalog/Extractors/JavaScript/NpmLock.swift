@@ -78,19 +78,16 @@ public struct NpmLockExtractor: Extractor {
             rawDeps.append(Self.depMap(e))
             keys.append(key)
         }
-        for (i, key) in keys.enumerated() {
-            packages[i].dependsOn = Array(Set(rawDeps[i].keys.compactMap { dep in
-                NodePath.resolve(dep, from: key, exists: { keyToIndex[$0] != nil })
-                    .flatMap { keyToIndex[$0] }.map { packages[$0].ref }
-            })).sorted()
+        let raw = zip(keys, rawDeps).map { key, deps in deps.keys.map { (key, $0) } }
+        Graph.link(&packages, raw) { key, dep in
+            NodePath.resolve(dep, from: key, exists: { keyToIndex[$0] != nil }).flatMap { keyToIndex[$0] }
         }
         if let root = pk[""] as? [String: Any] {
             func refs(_ m: [String: Any]?) -> Set<String> {
                 Set((m ?? [:]).keys.compactMap { keyToIndex["node_modules/" + $0].map { packages[$0].ref } })
             }
             let prod = refs(root.obj("dependencies")).union(refs(root.obj("optionalDependencies"))).union(refs(root.obj("peerDependencies")))
-            let dev = refs(root.obj("devDependencies"))
-            for i in packages.indices { packages[i].isDirect = prod.contains(packages[i].ref) || dev.contains(packages[i].ref) }
+            Graph.markDirect(&packages, roots: prod.union(refs(root.obj("devDependencies"))))
         }
         return packages
     }
@@ -129,11 +126,8 @@ public struct NpmLockExtractor: Extractor {
             }
         }
         walk(deps, prefix: "")
-        for (i, (key, reqs)) in requires.enumerated() {
-            packages[i].dependsOn = Array(Set(reqs.compactMap { dep in
-                NodePath.resolve(dep, from: key, exists: { keyToIndex[$0] != nil })
-                    .flatMap { keyToIndex[$0] }.map { packages[$0].ref }
-            })).sorted()
+        Graph.link(&packages, requires.map { key, reqs in reqs.map { (key, $0) } }) { key, dep in
+            NodePath.resolve(dep, from: key, exists: { keyToIndex[$0] != nil }).flatMap { keyToIndex[$0] }
         }
         return packages
     }

@@ -71,9 +71,7 @@ public struct PnpmLockExtractor: Extractor {
             if let (n, v) = Self.parseKey(ver, major: major, entry: nil) { return nameVersion["\(n)@\(Self.stripPeers(v))"] }
             return nil
         }
-        for i in packages.indices {
-            packages[i].dependsOn = Array(Set(rawDeps[i].compactMap { lookup($0.0, $0.1).map { packages[$0].ref } })).sorted()
-        }
+        Graph.link(&packages, rawDeps, lookup)
         // Direct dependencies come from the root importer (v6+, v5.4 workspaces) or top-level maps (v5).
         let importer = doc["importers"]?.mapping?["."]?.mapping ?? doc
         func roots(_ field: String) -> Set<String> {
@@ -90,7 +88,7 @@ public struct PnpmLockExtractor: Extractor {
         if !prod.isEmpty || !dev.isEmpty {
             // v5 and v6 flag dev packages themselves; v9 leaves it to the importer's roots.
             if packages.contains(where: { $0.scope == .dev }) {
-                for i in packages.indices { packages[i].isDirect = prod.contains(packages[i].ref) || dev.contains(packages[i].ref) }
+                Graph.markDirect(&packages, roots: prod.union(dev))
             } else {
                 Graph.applyRoots(&packages, prod: prod, dev: dev)
             }

@@ -66,14 +66,10 @@ public struct YarnLockExtractor: Extractor {
         func lookup(_ dep: (String, String)) -> Int? {
             specIndex["\(dep.0)@\(dep.1)"] ?? (berry ? specIndex["\(dep.0)@npm:\(dep.1)"] : nil)
         }
-        for i in packages.indices {
-            packages[i].dependsOn = Array(Set(rawDeps[i].compactMap { lookup($0).map { packages[$0].ref } })).sorted()
-        }
+        Graph.link(&packages, rawDeps, lookup)
         if !rootDeps.isEmpty {
-            let roots = Set(rootDeps.compactMap { lookup($0).map { packages[$0].ref } })
-            for i in packages.indices { packages[i].isDirect = roots.contains(packages[i].ref) }
+            Graph.markDirect(&packages, roots: Set(rootDeps.compactMap { lookup($0).map { packages[$0].ref } }))
         }
-        _ = berry
         return Extraction(packages, diagnostics: diags)
     }
 

@@ -69,9 +69,7 @@ public struct ApkExtractor: Extractor {
             record.append((chars[0], String(line.dropFirst(2))))
         }
         flush()
-        for i in packages.indices {
-            packages[i].dependsOn = Array(Set(rawDeps[i].compactMap { provides[$0] }.filter { $0 != i }.map { packages[$0].ref })).sorted()
-        }
+        Graph.link(&packages, rawDeps) { provides[$0] }
         return Extraction(packages, diagnostics: diags)
     }
 }

@@ -20,6 +20,8 @@ public struct DpkgExtractor: Extractor {
         let distro = input.context.distro
         var packages: [Package] = []
         var diags: [Diagnostic] = []
+        var raw: [[String]] = []
+        var provides: [(String, Int)] = []
         for st in Stanzas.rfc822(text) {
             guard let pkgName = st.first("Package"), !pkgName.isEmpty else {
                 diags.append(Diagnostic(Location(input.path, line: st.line), "package record without a Package field, skipped"))
@@ -47,19 +49,15 @@ public struct DpkgExtractor: Extractor {
             p.homepage = st.first("Homepage")
             p.dependenciesKnown = true
             p.files = md5sums(for: pkgName, arch: arch, input: input, diags: &diags)
-            p.dependsOn = Self.dependencyNames(st.first("Depends")) + Self.dependencyNames(st.first("Pre-Depends"))
+            raw.append(Self.dependencyNames(st.first("Depends")) + Self.dependencyNames(st.first("Pre-Depends")))
+            provides += Self.dependencyNames(st.first("Provides")).map { ($0, packages.count) }
             packages.append(p)
         }
-        // Depends lines name packages; resolve them to the purls of installed packages, also via Provides.
-        var byName: [String: String] = [:]
-        for p in packages { byName[p.name] = p.ref }
-        for st in Stanzas.rfc822(text) {
-            guard let n = st.first("Package"), let ref = byName[n] else { continue }
-            for prov in Self.dependencyNames(st.first("Provides")) where byName[prov] == nil { byName[prov] = ref }
-        }
-        for i in packages.indices {
-            packages[i].dependsOn = Array(Set(packages[i].dependsOn.compactMap { byName[$0] }.filter { $0 != packages[i].ref })).sorted()
-        }
+        // Depends lines name packages; resolve them to installed packages, real names before Provides.
+        var byName: [String: Int] = [:]
+        for (i, p) in packages.enumerated() { byName[p.name] = i }
+        for (name, i) in provides where byName[name] == nil { byName[name] = i }
+        Graph.link(&packages, raw) { byName[$0] }
         return Extraction(packages, diagnostics: diags)
     }
 

@@ -26,15 +26,18 @@ public struct CargoLockExtractor: Extractor {
             rawDeps.append(deps)
         }
         // Entries read `name` or `name version` (or `name version (source)`) when several versions exist.
-        func resolve(_ s: String) -> String? {
+        var byName: [String: [Int]] = [:]
+        for (i, p) in packages.enumerated() { byName[p.name, default: []].append(i) }
+        // A copy, so resolving does not read `packages` while Graph.link is writing it.
+        let versions = packages.map(\.version)
+        func resolve(_ s: String) -> Int? {
             let f = s.split(separator: " ").map(String.init)
-            let hits = packages.indices.filter { packages[$0].name == f[0] && (f.count < 2 || packages[$0].version == f[1]) }
-            return hits.first.map { packages[$0].ref }
+            guard let name = f.first else { return nil }
+            return byName[name]?.first { f.count < 2 || versions[$0] == f[1] }
         }
-        for i in packages.indices { packages[i].dependsOn = Array(Set(rawDeps[i].compactMap(resolve))).sorted() }
+        Graph.link(&packages, rawDeps, resolve)
         if !local.isEmpty {
-            let roots = Set(local.flatMap { $0.2 }.compactMap(resolve))
-            for i in packages.indices { packages[i].isDirect = roots.contains(packages[i].ref) }
+            Graph.markDirect(&packages, roots: Set(local.flatMap { $0.2 }.compactMap { resolve($0).map { packages[$0].ref } }))
         }
         return Extraction(packages, diagnostics: diags)
     }
@@ -94,10 +97,9 @@ public struct GemfileLockExtractor: Extractor {
             throw ParseError("not a Gemfile.lock: no GEM, GIT or PATH section")
         }
         let byName = Dictionary(packages.enumerated().map { ($1.name, $0) }, uniquingKeysWith: { a, _ in a })
-        for i in packages.indices { packages[i].dependsOn = Array(Set(rawDeps[i].compactMap { byName[$0].map { packages[$0].ref } })).sorted() }
+        Graph.link(&packages, rawDeps) { byName[$0] }
         if !direct.isEmpty {
-            let roots = Set(direct.compactMap { byName[$0].map { packages[$0].ref } })
-            for i in packages.indices { packages[i].isDirect = roots.contains(packages[i].ref) }
+            Graph.markDirect(&packages, roots: Set(direct.compactMap { byName[$0].map { packages[$0].ref } }))
         }
         return Extraction(packages)
     }

@@ -30,9 +30,7 @@ public struct ComposerLockExtractor: Extractor {
             }
         }
         let byName = Dictionary(packages.enumerated().map { ($1.name.lowercased(), $0) }, uniquingKeysWith: { a, _ in a })
-        for i in packages.indices {
-            packages[i].dependsOn = Array(Set(rawDeps[i].compactMap { byName[$0.lowercased()].map { packages[$0].ref } })).sorted()
-        }
+        Graph.link(&packages, rawDeps) { byName[$0.lowercased()] }
         return Extraction(packages.filteredForDev(input.context.includeDev), diagnostics: diags)
     }
 }
@@ -75,7 +73,7 @@ public struct NuGetLockExtractor: Extractor {
                 guard let e = deps[n] as? [String: Any], let v = e.str("resolved"), !v.isEmpty else { continue }
                 if e.str("type") == "Project" { continue }
                 var p = Make.package(.nuget, n, v, at: input.path, line: lines.line(n), by: name)
-                p.isDirect = e.str("type") == "Direct" || e.str("type") == "CentralTransitive" ? (e.str("type") == "Direct") : false
+                p.isDirect = e.str("type") == "Direct"
                 if let h = e.str("contentHash"), let d = Digest(.sha512, base64: h) { p.digests = [d] }
                 p.dependenciesKnown = true
                 if let old = byRef[p.ref] { p.isDirect = (old.isDirect ?? false) || (p.isDirect ?? false) }
@@ -86,7 +84,7 @@ public struct NuGetLockExtractor: Extractor {
         var packages = byRef.values.sorted { $0.ref < $1.ref }
         let byName = Dictionary(packages.map { ($0.name.lowercased(), $0.ref) }, uniquingKeysWith: { a, _ in a })
         for i in packages.indices {
-            packages[i].dependsOn = Array(Set((rawDeps[packages[i].ref] ?? []).compactMap { byName[$0] })).sorted()
+            packages[i].dependsOn = (rawDeps[packages[i].ref] ?? []).compactMap { byName[$0] }.uniqueSorted()
         }
         return Extraction(packages)
     }
@@ -128,10 +126,8 @@ public struct DotnetDepsExtractor: Extractor {
         }
         let refs = Set(packages.map(\.ref))
         let roots = Set(projectDeps.map { PackageIdentity.purl(.nuget, name: String($0.split(separator: "/")[0]), version: String($0.split(separator: "/").last ?? "")).description })
-        for i in packages.indices {
-            packages[i].dependsOn = packages[i].dependsOn.filter { refs.contains($0) }.sorted()
-            if !projectDeps.isEmpty { packages[i].isDirect = roots.contains(packages[i].ref) }
-        }
+        for i in packages.indices { packages[i].dependsOn = packages[i].dependsOn.filter { refs.contains($0) }.sorted() }
+        if !projectDeps.isEmpty { Graph.markDirect(&packages, roots: roots) }
         return Extraction(packages, diagnostics: diags)
     }
 }

@@ -67,7 +67,7 @@ enum PythonInstalledLinker {
         var byName: [String: String] = [:]
         for p in packages where p.foundBy == "python-installed" { byName[PackageIdentity.pep503(p.name)] = p.ref }
         for i in packages.indices where packages[i].foundBy == "python-installed" {
-            packages[i].dependsOn = Array(Set(packages[i].dependsOn.compactMap { byName[$0] })).sorted()
+            packages[i].dependsOn = packages[i].dependsOn.compactMap { byName[$0] }.uniqueSorted()
         }
     }
 }

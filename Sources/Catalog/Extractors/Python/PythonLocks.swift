@@ -72,9 +72,7 @@ public struct PythonTOMLLockExtractor: Extractor {
             packages.append(p)
         }
         let byName = Dictionary(packages.enumerated().map { (PackageIdentity.pep503($1.name), $0) }, uniquingKeysWith: { a, _ in a })
-        for i in packages.indices {
-            packages[i].dependsOn = Array(Set(rawDeps[i].compactMap { byName[PackageIdentity.pep503($0)].map { packages[$0].ref } })).sorted()
-        }
+        Graph.link(&packages, rawDeps) { byName[PackageIdentity.pep503($0)] }
         if let r = rootDeps {
             prodRoots = Set(r.prod.compactMap { byName[PackageIdentity.pep503($0)].map { packages[$0].ref } })
             devRoots = Set(r.dev.compactMap { byName[PackageIdentity.pep503($0)].map { packages[$0].ref } })
@@ -116,7 +114,6 @@ public struct PipfileLockExtractor: Extractor {
                 }
                 var p = Make.package(.pypi, key, String(v.dropFirst(v.hasPrefix("===") ? 3 : 2)), at: input.path,
                                      line: lines.line(key), by: name, scope: scope)
-                p.isDirect = nil
                 if let hs = entry.arr("hashes") as? [String], hs.count == 1, hs[0].hasPrefix("sha256:"),
                    let d = Digest(.sha256, hex: String(hs[0].dropFirst(7))) { p.digests = [d] }
                 packages.append(p)

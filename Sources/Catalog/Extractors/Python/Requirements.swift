@@ -69,7 +69,7 @@ public struct RequirementsExtractor: Extractor {
             }
             if let (n2, v) = Requirement.pinned(spec) {
                 var p = Make.package(.pypi, n2, v, at: path, line: n, by: name)
-                p.digests = Array(Set(hashes)).sorted()
+                p.digests = hashes.uniqueSorted()
                 p.isDirect = true
                 out.packages.append(p)
             } else {
