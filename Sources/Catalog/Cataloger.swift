@@ -67,6 +67,8 @@ public struct Cataloger: Sendable {
                 jobs.append((i, f))
             }
         }
+        // Largest files first, so one big lockfile does not start last and leave a core idle.
+        jobs.sort { ($0.1.size, $1.1.path, $1.0) > ($1.1.size, $0.1.path, $0.0) }
         let extractors = self.extractors
         var results: [(IndexedFile, String, Extraction)] = []
         // A single file with an unusual name (`prod.lock`) is tried against every format.
@@ -102,6 +104,8 @@ public struct Cataloger: Sendable {
         var packages: [Package] = []
         var diagnostics = index.diagnostics
         var sources: [String: String] = [:]
+        // Tasks finish in any order; merging in path order keeps "first sighting wins" deterministic.
+        results.sort { ($0.0.path, $0.1) < ($1.0.path, $1.1) }
         for (f, en, x) in results {
             packages += x.packages
             diagnostics += x.diagnostics
@@ -131,13 +135,14 @@ public struct Cataloger: Sendable {
             m.files += p.files
             byRef[p.ref] = m
         }
-        return byRef.values.map { p in
+        // Sorted by ref computed once per package: `ref` renders the purl on every call.
+        return byRef.map { ref, p in
             var p = p
             p.locations = p.locations.uniqueSorted()
             p.digests = p.digests.uniqueSorted()
             p.dependsOn = p.dependsOn.filter { $0 != p.ref && byRef[$0] != nil }.uniqueSorted()
             p.files = p.files.uniqueSorted()
-            return p
-        }.sorted { $0.ref < $1.ref }
+            return (ref, p)
+        }.sorted { $0.0 < $1.0 }.map(\.1)
     }
 }

@@ -12,7 +12,7 @@ public struct Digest: Sendable, Hashable, Codable, Comparable {
 
     public init(_ algorithm: Algorithm, _ value: String) {
         self.algorithm = algorithm
-        self.value = value.lowercased()
+        self.value = value.utf8.contains(where: { $0 >= 65 && $0 <= 90 }) ? value.lowercased() : value
     }
 
     /// Accepts hex of the right length; anything else is not a digest.
@@ -66,7 +66,10 @@ public struct PackageFile: Sendable, Hashable, Codable, Comparable {
     public var path: String
     public var digest: Digest?
     public init(path: String, digest: Digest?) { self.path = path; self.digest = digest }
-    public static func < (a: PackageFile, b: PackageFile) -> Bool { a.path < b.path }
+    /// Total over both fields, so the same input always sorts the same way.
+    public static func < (a: PackageFile, b: PackageFile) -> Bool {
+        (a.path, a.digest?.algorithm.rawValue ?? "", a.digest?.value ?? "") < (b.path, b.digest?.algorithm.rawValue ?? "", b.digest?.value ?? "")
+    }
 }
 
 /// One piece of software found in the target.

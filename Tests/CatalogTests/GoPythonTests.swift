@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import Catalog
 import ProvenantCore
@@ -118,5 +119,30 @@ import ProvenantCore
         #expect(Fixture.summary(x) == ["pkg:pypi/pip@22.2.2 required"])
         #expect(x.packages[0].licenses == ["MIT"])
         #expect(x.packages[0].author == "The pip developers")
+    }
+}
+
+@Suite struct LineEndingTests {
+    /// "\r\n" is one Character in Swift, so splitting on Character("\n") never split CRLF text:
+    /// such METADATA files were rejected as having no Name field.
+    @Test func crlfMetadataParses() throws {
+        let fm = FileManager.default
+        let dir = fm.temporaryDirectory.appendingPathComponent("provenant-crlf-\(getpid())/pkg-1.0.dist-info").path
+        try? fm.removeItem(atPath: dir)
+        try fm.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try "Metadata-Version: 2.1\r\nName: Some_Pkg\r\nVersion: 1.0\r\nLicense: MIT\r\n\r\nbody\r\n".write(toFile: dir + "/METADATA", atomically: true, encoding: .utf8)
+        try "some_pkg/__init__.py,sha256=47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU,0\r\n".write(toFile: dir + "/RECORD", atomically: true, encoding: .utf8)
+        let index = FileIndex(root: dir)
+        let x = try PythonInstalledExtractor().extract(ExtractInput(file: try #require(index.file("METADATA")), index: index,
+                                                                    context: ExtractContext(mode: .installed, includeDev: false)))
+        #expect(Fixture.summary(x) == ["pkg:pypi/some-pkg@1.0 required"])
+        #expect(x.packages[0].licenses == ["MIT"])
+        #expect(x.packages[0].files == [PackageFile(path: "some_pkg/__init__.py",
+                                                    digest: Digest(.sha256, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"))])
+    }
+
+    @Test func jarManifestWithCRLF() {
+        let m = JarExtractor.manifest("Manifest-Version: 1.0\r\nImplementation-Title: app\r\nImplementation-Version: 1.5\r\n\r\n")
+        #expect(m["Implementation-Version"] == "1.5")
     }
 }

@@ -38,6 +38,11 @@ enum Graph {
 }
 
 extension Sequence where Element: Hashable & Comparable {
-    /// Deduplicated and sorted, the order every list in an SBOM is written in.
-    func uniqueSorted() -> [Element] { Array(Set(self)).sorted() }
+    /// Deduplicated and sorted, the order every list in an SBOM is written in. Sorting first and
+    /// dropping neighbours avoids hashing: per-file lists run to tens of thousands of entries.
+    func uniqueSorted() -> [Element] {
+        var out: [Element] = []
+        for e in sorted() where out.last != e { out.append(e) }
+        return out
+    }
 }

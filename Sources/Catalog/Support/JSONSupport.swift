@@ -78,28 +78,47 @@ struct JSONKeyLines {
     func line(_ key: String) -> Int? { first[key] }
 }
 
-/// Splits text into lines with 1-based numbers, keeping the work on Substrings.
+/// Splits text into lines with 1-based numbers. Scans UTF-8 bytes for '\n' rather than
+/// Characters: this runs over every line of every text input.
 struct Lines: Sequence {
     let text: String
     func makeIterator() -> AnyIterator<(Int, Substring)> {
         var n = 0
-        var it = text.split(separator: "\n", omittingEmptySubsequences: false).makeIterator()
+        var rest: Substring? = text[...]
         return AnyIterator {
-            guard var l = it.next() else { return nil }
+            guard let r = rest else { return nil }
             n += 1
-            if l.hasSuffix("\r") { l = l.dropLast() }
-            return (n, l)
+            var line: Substring
+            if let nl = r.utf8.firstIndex(of: 10) {
+                line = r[..<nl]
+                rest = r[r.utf8.index(after: nl)...]
+            } else {
+                line = r
+                rest = nil
+            }
+            if line.utf8.last == 13 { line = line[..<line.utf8.index(before: line.endIndex)] }
+            return (n, line)
         }
     }
 }
 
 extension StringProtocol {
-    var trimmed: String { trimmingCharacters(in: .whitespaces) }
+    /// Trims spaces and tabs by bytes; Foundation's trimmingCharacters bridges through NSString
+    /// and was a fifth of a root-filesystem scan.
+    var trimmed: String {
+        let sub = Substring(self)
+        let u = sub.utf8
+        var s = u.startIndex, e = u.endIndex
+        while s < e, u[s] == 32 || u[s] == 9 { s = u.index(after: s) }
+        while e > s, case let c = u[u.index(before: e)], c == 32 || c == 9 { e = u.index(before: e) }
+        return String(sub[s..<e])
+    }
+
     func unquoted() -> String {
-        let t = trimmingCharacters(in: .whitespaces)
-        if t.count >= 2, (t.hasPrefix("\"") && t.hasSuffix("\"")) || (t.hasPrefix("'") && t.hasSuffix("'")) {
+        let t = trimmed
+        if t.utf8.count >= 2, (t.hasPrefix("\"") && t.hasSuffix("\"")) || (t.hasPrefix("'") && t.hasSuffix("'")) {
             return String(t.dropFirst().dropLast())
         }
-        return String(t)
+        return t
     }
 }

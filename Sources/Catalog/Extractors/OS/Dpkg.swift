@@ -84,10 +84,14 @@ public struct DpkgExtractor: Extractor {
             return []
         }
         var files: [PackageFile] = []
+        // `<32 hex>  <path>` per line, read by bytes: a root filesystem has ~100k of them.
         for (_, line) in Lines(text: text) {
-            let parts = line.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
-            guard parts.count == 2 else { continue }
-            files.append(PackageFile(path: "/" + parts[1].trimmed, digest: Digest(.md5, hex: String(parts[0]))))
+            let u = line.utf8
+            guard let sp = u.firstIndex(of: 32) else { continue }
+            var pathStart = sp
+            while pathStart < u.endIndex, u[pathStart] == 32 { pathStart = u.index(after: pathStart) }
+            guard pathStart < u.endIndex else { continue }
+            files.append(PackageFile(path: "/" + line[pathStart...], digest: Digest(.md5, hex: String(line[..<sp]))))
         }
         return files
     }

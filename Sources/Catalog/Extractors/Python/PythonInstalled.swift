@@ -74,6 +74,10 @@ enum PythonInstalledLinker {
 
 enum CSV {
     static func row(_ line: Substring) -> [String] {
+        // RECORD rows rarely quote; split on bytes unless they do.
+        if !line.utf8.contains(34) {
+            return line.utf8.split(separator: 44, omittingEmptySubsequences: false).map { String(Substring($0)) }
+        }
         var out: [String] = [], cur = "", quoted = false
         var it = line.makeIterator()
         while let c = it.next() {
