@@ -33,12 +33,12 @@ public enum CycloneDXWriter {
         doc.add("serialNumber", .string("urn:uuid:" + UUIDv5.make(inv.contentKey)))
         doc.add("version", .int(1))
         doc.add("metadata", meta.value)
-        doc.add("components", .array(inv.packages.map(component)))
-        var deps: [JSONValue] = [.object([("ref", .string(rootRef)), ("dependsOn", .array(inv.rootDependencies.map { .string($0) }))])]
-        for p in inv.packages {
-            deps.append(.object([("ref", .string(p.ref)), ("dependsOn", .array(p.dependsOn.map { .string($0) }))]))
-        }
-        doc.add("dependencies", .array(deps))
+        doc.add("components", .generated(count: inv.packages.count) { component(inv.packages[$0]) })
+        let rootDeps = inv.rootDependencies
+        doc.add("dependencies", .generated(count: inv.packages.count + 1) { i in
+            let (ref, on) = i == 0 ? (rootRef, rootDeps) : (inv.packages[i - 1].ref, inv.packages[i - 1].dependsOn)
+            return .object([("ref", .string(ref)), ("dependsOn", .array(on.map { .string($0) }))])
+        })
         doc.add("compositions", .array(compositions(inv, rootRef: rootRef)))
         return doc.value
     }

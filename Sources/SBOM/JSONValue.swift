@@ -1,7 +1,12 @@
 /// A JSON tree that keeps key order as written, so documents come out byte-identical every run.
-public indirect enum JSONValue: Sendable, Equatable {
+/// Not `indirect`: Array already gives the recursion its indirection, and boxing every case cost an
+/// allocation per value.
+public enum JSONValue: Sendable, Equatable {
     case string(String), int(Int), double(Double), bool(Bool), null
     case array([JSONValue]), object([(String, JSONValue)])
+    /// An array whose elements are built while it is written, so a large document never exists
+    /// as one tree: only the element being written does.
+    case generated(count: Int, element: @Sendable (Int) -> JSONValue)
 
     public static func == (a: JSONValue, b: JSONValue) -> Bool { a.serialized() == b.serialized() }
 
@@ -9,12 +14,23 @@ public indirect enum JSONValue: Sendable, Equatable {
     public func serialized(pretty: Bool = true) -> String {
         var out: [UInt8] = []
         out.reserveCapacity(1 << 16)
-        write(&out, indent: 0, pretty: pretty)
+        write(&out, indent: 0, pretty: pretty, flush: nil)
         if pretty { out.append(10) }
         return String(decoding: out, as: UTF8.self)
     }
 
-    private func write(_ o: inout [UInt8], indent: Int, pretty: Bool) {
+    /// Streams the document to `flush` in chunks of about a megabyte.
+    public func write(pretty: Bool = true, to flush: ([UInt8]) -> Void) {
+        var out: [UInt8] = []
+        out.reserveCapacity(Self.chunk + (1 << 16))
+        withoutActuallyEscaping(flush) { f in write(&out, indent: 0, pretty: pretty, flush: f) }
+        if pretty { out.append(10) }
+        flush(out)
+    }
+
+    static let chunk = 1 << 20
+
+    private func write(_ o: inout [UInt8], indent: Int, pretty: Bool, flush: (([UInt8]) -> Void)?) {
         switch self {
         case .string(let s): Self.escape(s, into: &o)
         case .int(let i): o.append(contentsOf: String(i).utf8)
@@ -27,7 +43,18 @@ public indirect enum JSONValue: Sendable, Equatable {
             for (i, v) in a.enumerated() {
                 if i > 0 { o.append(UInt8(ascii: ",")) }
                 Self.newline(&o, indent + 1, pretty)
-                v.write(&o, indent: indent + 1, pretty: pretty)
+                v.write(&o, indent: indent + 1, pretty: pretty, flush: flush)
+            }
+            Self.newline(&o, indent, pretty)
+            o.append(UInt8(ascii: "]"))
+        case .generated(let count, let element):
+            if count == 0 { o.append(contentsOf: "[]".utf8); return }
+            o.append(UInt8(ascii: "["))
+            for i in 0..<count {
+                if i > 0 { o.append(UInt8(ascii: ",")) }
+                Self.newline(&o, indent + 1, pretty)
+                element(i).write(&o, indent: indent + 1, pretty: pretty, flush: flush)
+                if let flush, o.count >= Self.chunk { flush(o); o.removeAll(keepingCapacity: true) }
             }
             Self.newline(&o, indent, pretty)
             o.append(UInt8(ascii: "]"))
@@ -39,7 +66,7 @@ public indirect enum JSONValue: Sendable, Equatable {
                 Self.newline(&o, indent + 1, pretty)
                 Self.escape(k, into: &o)
                 o.append(contentsOf: (pretty ? ": " : ":").utf8)
-                v.write(&o, indent: indent + 1, pretty: pretty)
+                v.write(&o, indent: indent + 1, pretty: pretty, flush: flush)
             }
             Self.newline(&o, indent, pretty)
             o.append(UInt8(ascii: "}"))
@@ -55,6 +82,12 @@ public indirect enum JSONValue: Sendable, Equatable {
     private static let hex = Array("0123456789abcdef".utf8)
     static func escape(_ s: String, into o: inout [UInt8]) {
         o.append(34)
+        // Almost every string is plain: copy it whole when nothing needs escaping.
+        if !s.utf8.contains(where: { $0 < 32 || $0 == 34 || $0 == 92 }) {
+            o.append(contentsOf: s.utf8)
+            o.append(34)
+            return
+        }
         for b in s.utf8 {
             switch b {
             case 34: o.append(contentsOf: [92, 34])

@@ -44,12 +44,19 @@ public enum InventoryJSON {
 public enum OutputFormat: String, CaseIterable, Sendable {
     case cyclonedxJSON = "cyclonedx-json", spdxJSON = "spdx-json", table, json
 
-    public func render(_ inv: Inventory, info: DocumentInfo) throws -> String {
+    /// Streams the document in chunks, so a large SBOM is never held whole in memory.
+    public func write(_ inv: Inventory, info: DocumentInfo, to flush: ([UInt8]) -> Void) throws {
         switch self {
-        case .cyclonedxJSON: return CycloneDXWriter.document(inv, info: info).serialized()
-        case .spdxJSON: return SPDXWriter.document(inv, info: info).serialized()
-        case .table: return TableWriter.render(inv)
-        case .json: return try InventoryJSON.render(inv, info: info)
+        case .cyclonedxJSON: CycloneDXWriter.document(inv, info: info).write(to: flush)
+        case .spdxJSON: SPDXWriter.document(inv, info: info).write(to: flush)
+        case .table: flush(Array(TableWriter.render(inv).utf8))
+        case .json: flush(Array(try InventoryJSON.render(inv, info: info).utf8))
         }
+    }
+
+    public func render(_ inv: Inventory, info: DocumentInfo) throws -> String {
+        var out: [UInt8] = []
+        try write(inv, info: info) { out += $0 }
+        return String(decoding: out, as: UTF8.self)
     }
 }

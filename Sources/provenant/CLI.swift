@@ -1,3 +1,4 @@
+import ProvenantCore
 import Foundation
 
 enum CLI {
@@ -9,10 +10,24 @@ enum CLI {
         exit(2)
     }
 
-    static func write(_ text: String, to path: String?) throws {
-        guard let path, path != "-" else { FileHandle.standardOutput.write(Data(text.utf8)); return }
-        do { try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
-            fail("error: \(path): cannot write output: \(error.localizedDescription)")
+    /// Hands `body` a chunk writer for stdout or for `path`. A file is written beside its final
+    /// name and renamed into place, so a failed run never leaves a half-written SBOM.
+    static func withOutput(_ path: String?, _ body: (([UInt8]) -> Void) throws -> Void) throws {
+        guard let path, path != "-" else {
+            try body { FileHandle.standardOutput.write(Data($0)) }
+            return
+        }
+        let tmp = path + ".tmp-\(getpid())"
+        guard FileManager.default.createFile(atPath: tmp, contents: nil), let fh = FileHandle(forWritingAtPath: tmp) else {
+            fail("error: \(path): cannot write output: \(String(cString: strerror(errno)))")
+        }
+        do {
+            try body { fh.write(Data($0)) }
+            try fh.close()
+            if rename(tmp, path) != 0 { throw InputError("cannot move output into place: \(String(cString: strerror(errno)))") }
+        } catch {
+            unlink(tmp)
+            fail("error: \(path): cannot write output: \(error)")
         }
     }
 }

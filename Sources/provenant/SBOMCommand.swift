@@ -46,7 +46,7 @@ struct SBOMCommand: AsyncParsableCommand {
             CLI.fail("error: \(e)")
         }
         if !quiet { for d in inventory.diagnostics { CLI.stderr("warning: \(d)") } }
-        let text = try fmt.render(inventory, info: DocumentInfo(toolVersion: Provenant.version))
-        try CLI.write(text, to: output)
+        let info = DocumentInfo(toolVersion: Provenant.version)
+        try CLI.withOutput(output) { sink in try fmt.write(inventory, info: info, to: sink) }
     }
 }
