@@ -1,12 +1,14 @@
 /// A package URL (purl) built by the purl spec's canonical rules: lowercase type,
 /// percent-encoded components and qualifiers sorted by key.
 public struct PackageURL: Sendable, Hashable, Codable, Comparable, CustomStringConvertible {
-    public var type: String
-    public var namespace: String?
-    public var name: String
-    public var version: String?
-    public var qualifiers: [String: String]
-    public var subpath: String?
+    public let type: String
+    public let namespace: String?
+    public let name: String
+    public let version: String?
+    public let qualifiers: [String: String]
+    public let subpath: String?
+    /// The canonical string, rendered once: it is every package's identity and is read constantly.
+    public let description: String
 
     public init(type: String, namespace: String? = nil, name: String, version: String? = nil,
                 qualifiers: [String: String] = [:], subpath: String? = nil) {
@@ -16,22 +18,38 @@ public struct PackageURL: Sendable, Hashable, Codable, Comparable, CustomStringC
         self.version = version.flatMap { $0.isEmpty ? nil : $0 }
         self.qualifiers = qualifiers.filter { !$0.value.isEmpty }
         self.subpath = subpath
+        description = Self.render(type: self.type, namespace: self.namespace, name: name, version: self.version,
+                                  qualifiers: self.qualifiers, subpath: subpath)
     }
 
-    public var description: String {
+    private enum CodingKeys: String, CodingKey { case type, namespace, name, version, qualifiers, subpath }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(type: try c.decode(String.self, forKey: .type), namespace: try c.decodeIfPresent(String.self, forKey: .namespace),
+                  name: try c.decode(String.self, forKey: .name), version: try c.decodeIfPresent(String.self, forKey: .version),
+                  qualifiers: try c.decodeIfPresent([String: String].self, forKey: .qualifiers) ?? [:],
+                  subpath: try c.decodeIfPresent(String.self, forKey: .subpath))
+    }
+
+    public static func == (a: PackageURL, b: PackageURL) -> Bool { a.description == b.description }
+    public func hash(into h: inout Hasher) { h.combine(description) }
+
+    private static func render(type: String, namespace: String?, name: String, version: String?,
+                               qualifiers: [String: String], subpath: String?) -> String {
         var s = "pkg:" + type + "/"
         if let ns = namespace {
             s += ns.split(separator: "/", omittingEmptySubsequences: true)
-                .map { Self.encode(String($0)) }.joined(separator: "/") + "/"
+                .map { encode(String($0)) }.joined(separator: "/") + "/"
         }
-        s += Self.encode(name)
-        if let v = version { s += "@" + Self.encode(v) }
+        s += encode(name)
+        if let v = version { s += "@" + encode(v) }
         if !qualifiers.isEmpty {
-            s += "?" + qualifiers.keys.sorted().map { "\($0.lowercased())=\(Self.encode(qualifiers[$0] ?? ""))" }
+            s += "?" + qualifiers.keys.sorted().map { "\($0.lowercased())=\(encode(qualifiers[$0] ?? ""))" }
                 .joined(separator: "&")
         }
         if let sp = subpath, !sp.isEmpty {
-            s += "#" + sp.split(separator: "/").map { Self.encode(String($0)) }.joined(separator: "/")
+            s += "#" + sp.split(separator: "/").map { encode(String($0)) }.joined(separator: "/")
         }
         return s
     }
