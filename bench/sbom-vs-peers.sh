@@ -61,21 +61,23 @@ results=()
 results+=("$(measure syft "$work/syft.json" "$tools/syft" scan "dir:$tree" -o cyclonedx-json -q)")
 results+=("$(measure trivy "$work/trivy.json" "$tools/trivy" fs --offline-scan --skip-db-update --skip-java-db-update --scanners license --format cyclonedx --quiet "$tree")")
 results+=("$(measure provenant "$work/provenant.json" "$prov" sbom "$tree" --quiet)")
+# Neither peer writes per-file components (md5sums, RECORD); this row shows their cost.
+results+=("$(measure provenant-nofiles "$work/provenant-nofiles.json" "$prov" sbom "$tree" --quiet --exclude '*.md5sums' --exclude RECORD)")
 
-printf '\n%-10s %16s %14s %11s\n' tool median_wall_s peak_MiB components
+printf '\n%-17s %14s %9s %11s\n' tool median_wall_s peak_MiB components
 for r in "${results[@]}"; do
   set -- $r
   n=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1])).get("components",[])))' "$work/$1.json")
-  printf '%-10s %16s %14s %11s\n' "$1" "$2" "$3" "$n"
+  printf '%-17s %14s %9s %11s\n' "$1" "$2" "$3" "$n"
 done
 echo; echo "components per purl type:"
-for t in syft trivy provenant; do
+for t in syft trivy provenant provenant-nofiles; do
   python3 - "$work/$t.json" "$t" <<'PY'
 import json, sys, collections
 d = json.load(open(sys.argv[1])); c = collections.Counter()
 for comp in d.get("components", []):
     p = comp.get("purl", "")
     c[p.split("/")[0][4:] if p.startswith("pkg:") else "(no purl)"] += 1
-print(f"{sys.argv[2]:10s}", ", ".join(f"{k}={v}" for k, v in sorted(c.items())))
+print(f"{sys.argv[2]:17s}", ", ".join(f"{k}={v}" for k, v in sorted(c.items())))
 PY
 done
