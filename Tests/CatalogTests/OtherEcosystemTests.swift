@@ -34,25 +34,31 @@ import ProvenantCore
         #expect(throws: ParseError.self) { try Fixture.extract(PomExtractor(), "lockfiles/java-pomxml/not-pom.txt") }
     }
 
-    @Test func jarWithNestedJar() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("provenant-jar-\(getpid())")
+    static func jar(_ url: URL, pom: String?, manifest: String, nested: (String, Data)? = nil) throws {
+        let a = try Archive(url: url, accessMode: .create)
+        func add(_ path: String, _ d: Data) throws {
+            try a.addEntry(with: path, type: .file, uncompressedSize: Int64(d.count), provider: { pos, size in
+                d.subdata(in: Int(pos)..<Int(pos) + size)
+            })
+        }
+        try add("META-INF/MANIFEST.MF", Data(manifest.utf8))
+        if let pom { try add("META-INF/maven/org.example/inner/pom.properties", Data(pom.utf8)) }
+        if let (p, d) = nested { try add(p, d) }
+    }
+
+    static func tempDir(_ name: String) throws -> URL {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("provenant-\(name)-\(getpid())")
         try? FileManager.default.removeItem(at: dir)
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        func jar(_ url: URL, pom: String?, manifest: String, nested: (String, Data)? = nil) throws {
-            let a = try Archive(url: url, accessMode: .create)
-            func add(_ path: String, _ d: Data) throws {
-                try a.addEntry(with: path, type: .file, uncompressedSize: Int64(d.count), provider: { pos, size in
-                    d.subdata(in: Int(pos)..<Int(pos) + size)
-                })
-            }
-            try add("META-INF/MANIFEST.MF", Data(manifest.utf8))
-            if let pom { try add("META-INF/maven/org.example/inner/pom.properties", Data(pom.utf8)) }
-            if let (p, d) = nested { try add(p, d) }
-        }
+        return dir
+    }
+
+    @Test func jarWithNestedJar() throws {
+        let dir = try Self.tempDir("jar")
         let inner = dir.appendingPathComponent("inner-2.0.jar")
-        try jar(inner, pom: "groupId=org.example\nartifactId=inner\nversion=2.0\n", manifest: "Manifest-Version: 1.0\n")
+        try Self.jar(inner, pom: "groupId=org.example\nartifactId=inner\nversion=2.0\n", manifest: "Manifest-Version: 1.0\n")
         let outer = dir.appendingPathComponent("app-1.5.jar")
-        try jar(outer, pom: nil, manifest: "Manifest-Version: 1.0\nImplementation-Title: app\nImplementation-Version: 1.5\nImplementation-Vendor-Id: com.acme\n",
+        try Self.jar(outer, pom: nil, manifest: "Manifest-Version: 1.0\nImplementation-Title: app\nImplementation-Version: 1.5\nImplementation-Vendor-Id: com.acme\n",
                 nested: ("BOOT-INF/lib/inner-2.0.jar", try Data(contentsOf: inner)))
         let index = FileIndex(root: dir.path)
         let x = try JarExtractor().extract(ExtractInput(file: try #require(index.file("app-1.5.jar")), index: index,
@@ -60,6 +66,20 @@ import ProvenantCore
         #expect(Fixture.summary(x) == ["pkg:maven/com.acme/app@1.5 required", "pkg:maven/org.example/inner@2.0 required"])
         #expect(x.packages.first { $0.name.hasSuffix("inner") }?.locations.first?.path == "app-1.5.jar!/BOOT-INF/lib/inner-2.0.jar")
         #expect(x.packages.allSatisfy { $0.digests.first?.algorithm == .sha1 })
+    }
+
+    /// A jar whose only pom.properties is a bundled dependency is still identified itself, from its manifest.
+    @Test func shadedJarIdentifiedFromManifest() throws {
+        let dir = try Self.tempDir("shaded")
+        try Self.jar(dir.appendingPathComponent("guice-4.2.3.jar"), pom: "groupId=cglib\nartifactId=cglib\nversion=3.2.12\n",
+                     manifest: "Manifest-Version: 1.0\r\nBundle-SymbolicName: com.google.inject\r\nBundle-Version: 4.2.3\r\n")
+        let index = FileIndex(root: dir.path)
+        let x = try JarExtractor().extract(ExtractInput(file: try #require(index.file("guice-4.2.3.jar")), index: index,
+                                                        context: ExtractContext(mode: .source, includeDev: false)))
+        #expect(Fixture.summary(x) == ["pkg:maven/cglib/cglib@3.2.12 required", "pkg:maven/com.google.inject/guice@4.2.3 required"])
+        // The archive's digest belongs to guice, not to the library it bundles.
+        #expect(x.packages.first { $0.purl.name == "guice" }?.digests.isEmpty == false)
+        #expect(x.packages.first { $0.purl.name == "cglib" }?.digests.isEmpty == true)
     }
 }
 

@@ -44,29 +44,18 @@ public struct JarExtractor: Extractor {
             guard let g = props["groupId"], let a = props["artifactId"], let v = props["version"], !g.isEmpty, !a.isEmpty, !v.isEmpty else { continue }
             found.append(Make.package(.maven, "\(g):\(a)", v, at: label, by: name))
         }
-        // Shaded jars carry many pom.properties; the archive's own is the one matching its file name.
-        if found.count > 1, let own = found.firstIndex(where: { stem.hasPrefix(($0.name.split(separator: ":").last).map(String.init) ?? "") }) {
+        // Shaded jars carry the pom.properties of what they bundle; the archive's own is the one
+        // matching its file name. Without one, the manifest names the archive.
+        let (fnName, fnVersion) = Self.splitFileName(stem)
+        if let own = found.firstIndex(where: { p in p.purl.name == fnName || stem.hasPrefix(p.purl.name) }) {
             found[own].digests = [digest]
+        } else if var p = Self.fromManifest(manifest, fileName: (fnName, fnVersion), stem: stem, label: label, by: name) {
+            p.digests = [digest]
+            found.append(p)
         } else if found.count == 1 {
             found[0].digests = [digest]
-        }
-        if found.isEmpty {
-            // No Maven metadata: fall back to the manifest, then to the file name.
-            let title = manifest["Implementation-Title"] ?? manifest["Bundle-SymbolicName"] ?? manifest["Specification-Title"]
-            let version = manifest["Implementation-Version"] ?? manifest["Bundle-Version"] ?? manifest["Specification-Version"]
-            let group = manifest["Implementation-Vendor-Id"] ?? manifest["Automatic-Module-Name"].map { name in
-                name.split(separator: ".").dropLast().joined(separator: ".")
-            }
-            let (fnName, fnVersion) = Self.splitFileName(stem)
-            let artifact = fnName.isEmpty ? (title?.split(separator: ";").first.map(String.init) ?? stem) : fnName
-            if let v = version ?? fnVersion, !v.isEmpty {
-                var p = Make.package(.maven, group.map { "\($0):\(artifact)" } ?? artifact, v, at: label, by: name)
-                if group == nil { p.purl = PackageURL(type: "maven", namespace: artifact, name: artifact, version: v) }
-                p.digests = [digest]
-                found.append(p)
-            } else {
-                out.diagnostics.append(Diagnostic(Location(label), "java archive without Maven metadata or version, not identified"))
-            }
+        } else if found.isEmpty {
+            out.diagnostics.append(Diagnostic(Location(label), "java archive without Maven metadata or version, not identified"))
         }
         if let lic = manifest["Bundle-License"], !lic.contains("://") {
             for i in found.indices where found[i].digests.contains(digest) { found[i].licenses = [lic] }
@@ -79,6 +68,25 @@ public struct JarExtractor: Extractor {
             do { try scan(d, label: label + "!/" + p, fileName: (p as NSString).lastPathComponent, depth: depth + 1, into: &out) }
             catch { out.diagnostics.append(Diagnostic(Location(label + "!/" + p), "\(error)")) }
         }
+    }
+
+    /// Coordinates from MANIFEST.MF, then the file name. The group comes from the vendor id, the OSGi
+    /// symbolic name (less a trailing artifact id), or the module name less its last component.
+    static func fromManifest(_ m: [String: String], fileName: (String, String?), stem: String, label: String, by extractor: String) -> Package? {
+        let title = m["Implementation-Title"] ?? m["Bundle-SymbolicName"] ?? m["Specification-Title"]
+        guard let version = m["Implementation-Version"] ?? m["Bundle-Version"] ?? m["Specification-Version"] ?? fileName.1,
+              !version.isEmpty else { return nil }
+        let artifact = fileName.0.isEmpty ? (title?.split(separator: ";").first.map(String.init) ?? stem) : fileName.0
+        let symbolic = m["Bundle-SymbolicName"].map { String($0.split(separator: ";").first ?? "").trimmed }
+        let group = m["Implementation-Vendor-Id"]
+            ?? symbolic.map { $0.hasSuffix("." + artifact) ? String($0.dropLast(artifact.count + 1)) : $0 }
+            ?? m["Automatic-Module-Name"].map { $0.split(separator: ".").dropLast().joined(separator: ".") }
+        guard let g = group, !g.isEmpty else {
+            var p = Make.package(.maven, artifact, version, at: label, by: extractor)
+            p.purl = PackageURL(type: "maven", namespace: artifact, name: artifact, version: version)
+            return p
+        }
+        return Make.package(.maven, "\(g):\(artifact)", version, at: label, by: extractor)
     }
 
     private func read(_ archive: Archive, _ entry: Entry) throws -> Data {
