@@ -7,6 +7,9 @@ public enum JSONValue: Sendable, Equatable {
     /// An array whose elements are built while it is written, so a large document never exists
     /// as one tree: only the element being written does.
     case generated(count: Int, element: @Sendable (Int) -> JSONValue)
+    /// Bytes written straight to the output at the given indent, for the hot spots (tens of
+    /// thousands of per-file records) where building a tree per element costs more than writing it.
+    case raw(@Sendable (inout [UInt8], _ indent: Int, _ pretty: Bool) -> Void)
 
     public static func == (a: JSONValue, b: JSONValue) -> Bool { a.serialized() == b.serialized() }
 
@@ -58,6 +61,7 @@ public enum JSONValue: Sendable, Equatable {
             }
             Self.newline(&o, indent, pretty)
             o.append(UInt8(ascii: "]"))
+        case .raw(let emit): emit(&o, indent, pretty)
         case .object(let kv):
             if kv.isEmpty { o.append(contentsOf: "{}".utf8); return }
             o.append(UInt8(ascii: "{"))
@@ -73,7 +77,7 @@ public enum JSONValue: Sendable, Equatable {
         }
     }
 
-    private static func newline(_ o: inout [UInt8], _ indent: Int, _ pretty: Bool) {
+    static func newline(_ o: inout [UInt8], _ indent: Int, _ pretty: Bool) {
         guard pretty else { return }
         o.append(10)
         o.append(contentsOf: repeatElement(UInt8(ascii: " "), count: indent * 2))
@@ -83,7 +87,10 @@ public enum JSONValue: Sendable, Equatable {
     static func escape(_ s: String, into o: inout [UInt8]) {
         o.append(34)
         // Almost every string is plain: copy it whole when nothing needs escaping.
-        if !s.utf8.contains(where: { $0 < 32 || $0 == 34 || $0 == 92 }) {
+        let plain = s.utf8.withContiguousStorageIfAvailable { buf in
+            !buf.contains(where: { $0 < 32 || $0 == 34 || $0 == 92 })
+        } ?? !s.utf8.contains(where: { $0 < 32 || $0 == 34 || $0 == 92 })
+        if plain {
             o.append(contentsOf: s.utf8)
             o.append(34)
             return

@@ -46,3 +46,13 @@ extension Sequence where Element: Hashable & Comparable {
         return out
     }
 }
+
+extension Array where Element: Hashable & Comparable {
+    /// Most lists (md5sums, RECORD, single sightings) arrive sorted and unique: check before sorting.
+    func uniqueSorted() -> [Element] {
+        if count < 2 || zip(self, dropFirst()).allSatisfy({ $0 < $1 }) { return self }
+        var out: [Element] = []
+        for e in sorted() where out.last != e { out.append(e) }
+        return out
+    }
+}

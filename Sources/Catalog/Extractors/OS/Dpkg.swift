@@ -79,19 +79,29 @@ public struct DpkgExtractor: Extractor {
         if let a = arch { candidates.append(info + "\(pkg):\(a).md5sums") }
         candidates.append(info + "\(pkg).md5sums")
         guard let path = candidates.first(where: { input.index.contains($0) }) else { return [] }
-        guard let text = try? TextDecoding.string(input.readBytes(path)) else {
+        guard let bytes = try? input.readBytes(path), !bytes.contains(0) else {
             diags.append(Diagnostic(Location(path), "md5sums file is not readable text, skipped"))
             return []
         }
         var files: [PackageFile] = []
         // `<32 hex>  <path>` per line, read by bytes: a root filesystem has ~100k of them.
-        for (_, line) in Lines(text: text) {
-            let u = line.utf8
-            guard let sp = u.firstIndex(of: 32) else { continue }
-            var pathStart = sp
-            while pathStart < u.endIndex, u[pathStart] == 32 { pathStart = u.index(after: pathStart) }
-            guard pathStart < u.endIndex else { continue }
-            files.append(PackageFile(path: "/" + line[pathStart...], digest: Digest(.md5, hex: String(line[..<sp]))))
+        var i = 0
+        let n = bytes.count
+        while i < n {
+            var e = i
+            while e < n, bytes[e] != 10 { e += 1 }
+            var end = e
+            if end > i, bytes[end - 1] == 13 { end -= 1 }
+            var sp = i
+            while sp < end, bytes[sp] != 32 { sp += 1 }
+            var ps = sp
+            while ps < end, bytes[ps] == 32 { ps += 1 }
+            if sp < end, ps < end {
+                let rel = String(decoding: bytes[ps..<end], as: UTF8.self)
+                let digest = Digest(.md5, hex: String(decoding: bytes[i..<sp], as: UTF8.self))
+                files.append(PackageFile(path: rel.hasPrefix("/") ? rel : "/" + rel, digest: digest))
+            }
+            i = e + 1
         }
         return files
     }
