@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "ProvenantCore", targets: ["ProvenantCore"]),
         .library(name: "Catalog", targets: ["Catalog"]),
         .library(name: "SBOM", targets: ["SBOM"]),
+        .library(name: "Advisories", targets: ["Advisories"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -29,12 +30,18 @@ let package = Package(
             "ProvenantCore", "Catalog",
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
-        .executableTarget(name: "provenant", dependencies: [
+        // OSV store, version schemes, matching, VEX and scan reports.
+        .target(name: "Advisories", dependencies: [
             "ProvenantCore", "Catalog", "SBOM",
+        ]),
+        .executableTarget(name: "provenant", dependencies: [
+            "ProvenantCore", "Catalog", "SBOM", "Advisories",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "CatalogTests", dependencies: ["Catalog", "ProvenantCore", "SBOM"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "SBOMTests", dependencies: ["SBOM", "Catalog", "ProvenantCore"]),
+        .testTarget(name: "AdvisoriesTests", dependencies: ["Advisories", "SBOM", "Catalog", "ProvenantCore"],
+                    resources: [.copy("Fixtures")]),
     ]
 )

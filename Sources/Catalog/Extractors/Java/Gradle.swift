@@ -23,7 +23,7 @@ public struct GradleLockExtractor: Extractor {
             let testOnly = !configurations.isEmpty && configurations.allSatisfy {
                 $0.contains("test") || $0 == "annotationprocessor" || $0 == "developmentonly"
             }
-            var p = Make.package(.maven, "\(parts[0]):\(parts[1])", parts[2], at: input.path, line: n, by: name,
+            let p = Make.package(.maven, "\(parts[0]):\(parts[1])", parts[2], at: input.path, line: n, by: name,
                                  scope: testOnly ? .dev : .required)
             out.packages.append(p)
         }

@@ -1,0 +1,89 @@
+/// Why a version string could not be read under a scheme.
+public struct VersionError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var version: String
+    public var scheme: String
+    public var reason: String
+    public init(_ version: String, _ scheme: String, _ reason: String) {
+        self.version = version; self.scheme = scheme; self.reason = reason
+    }
+    public var description: String { "invalid \(scheme) version '\(version)': \(reason)" }
+}
+
+/// One ecosystem's ordering rules. Parsing is separate from comparing so a matcher can parse a
+/// package's version once and compare it against every range event.
+public protocol VersionScheme: Sendable {
+    associatedtype Parsed: Sendable
+    var name: String { get }
+    func parse(_ s: String) throws(VersionError) -> Parsed
+    /// Negative, zero or positive, as `a` sorts before, equal to or after `b`.
+    func compare(_ a: Parsed, _ b: Parsed) -> Int
+}
+
+extension VersionScheme where Parsed: Comparable {
+    public func compare(_ a: Parsed, _ b: Parsed) -> Int { a < b ? -1 : (a == b ? 0 : 1) }
+}
+
+/// A scheme with its parsed type erased, so callers can pick one by ecosystem name at run time.
+public struct AnyVersionScheme: Sendable {
+    public let name: String
+    private let _compare: @Sendable (String, String) throws(VersionError) -> Int
+    private let _validate: @Sendable (String) throws(VersionError) -> Void
+
+    public init<S: VersionScheme>(_ s: S) {
+        name = s.name
+        _compare = { (a: String, b: String) throws(VersionError) -> Int in try s.compare(s.parse(a), s.parse(b)) }
+        _validate = { (v: String) throws(VersionError) in _ = try s.parse(v) }
+    }
+
+    public func compare(_ a: String, _ b: String) throws(VersionError) -> Int { try _compare(a, b) }
+    public func validate(_ v: String) throws(VersionError) { try _validate(v) }
+
+    /// The scheme for an OSV ecosystem name (`PyPI`, `Debian:12`, `Red Hat`…), or nil when OSV
+    /// defines no ordering for it.
+    public static func forEcosystem(_ ecosystem: String) -> AnyVersionScheme? {
+        let base = ecosystem.split(separator: ":", maxSplits: 1).first.map(String.init) ?? ecosystem
+        switch base {
+        case "npm", "crates.io", "Hex", "SwiftURL", "Bitnami": return AnyVersionScheme(SemVer())
+        case "Pub": return AnyVersionScheme(SemVer(buildOrders: true))
+        case "Go": return AnyVersionScheme(GoVersion())
+        case "PyPI": return AnyVersionScheme(PEP440())
+        case "Maven": return AnyVersionScheme(MavenVersion())
+        case "RubyGems": return AnyVersionScheme(RubyGemsVersion())
+        case "NuGet": return AnyVersionScheme(NuGetVersion())
+        case "Packagist": return AnyVersionScheme(PackagistVersion())
+        case "Debian", "Ubuntu": return AnyVersionScheme(DebianVersion())
+        case "Alpine", "Wolfi", "Chainguard": return AnyVersionScheme(AlpineVersion())
+        case "Red Hat", "Rocky Linux", "AlmaLinux", "openSUSE", "SUSE", "Mageia": return AnyVersionScheme(RPMVersion())
+        case "CRAN": return AnyVersionScheme(DottedVersion(name: "CRAN"))
+        case "Hackage": return AnyVersionScheme(DottedVersion(name: "Hackage"))
+        default: return nil
+        }
+    }
+}
+
+/// Decimal digit strings of any length, compared as numbers without overflow.
+enum Digits {
+    static func compare(_ a: Substring, _ b: Substring) -> Int {
+        let x = a.drop { $0 == "0" }, y = b.drop { $0 == "0" }
+        if x.utf8.count != y.utf8.count { return x.utf8.count < y.utf8.count ? -1 : 1 }
+        return x == y ? 0 : (x < y ? -1 : 1)
+    }
+    static func compare(_ a: String, _ b: String) -> Int { compare(a[...], b[...]) }
+    static func isDigits<S: StringProtocol>(_ s: S) -> Bool { !s.isEmpty && s.utf8.allSatisfy { $0 >= 48 && $0 <= 57 } }
+}
+
+/// Three-way comparison of byte strings, for identifiers compared in ASCII order.
+@inline(__always) func cmp<T: Comparable>(_ a: T, _ b: T) -> Int { a < b ? -1 : (a == b ? 0 : 1) }
+
+/// Lexicographic three-way comparison, for byte and code-point strings.
+func lex<S: Sequence, T: Sequence>(_ a: S, _ b: T) -> Int where S.Element: Comparable, S.Element == T.Element {
+    var x = a.makeIterator(), y = b.makeIterator()
+    while true {
+        switch (x.next(), y.next()) {
+        case (nil, nil): return 0
+        case (nil, _): return -1
+        case (_, nil): return 1
+        case let (p?, q?): if p != q { return p < q ? -1 : 1 }
+        }
+    }
+}

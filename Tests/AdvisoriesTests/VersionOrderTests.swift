@@ -1,0 +1,60 @@
+import Foundation
+import Testing
+@testable import Advisories
+
+/// osv-scalibr's version-ordering facts (Apache-2.0, see Fixtures/version-order/LICENSE.osv-scalibr):
+/// every `a < b`, `a = b` and `a > b` line must hold in both directions.
+@Suite struct VersionOrderTests {
+    static let files: [(String, String)] = [
+        ("alpine-versions.txt", "Alpine"), ("alpine-versions-generated.txt", "Alpine"),
+        ("cran-versions.txt", "CRAN"), ("cran-versions-generated.txt", "CRAN"),
+        ("debian-versions.txt", "Debian"), ("debian-versions-generated.txt", "Debian"),
+        ("hackage-versions.txt", "Hackage"),
+        ("maven-versions.txt", "Maven"), ("maven-versions-generated.txt", "Maven"),
+        ("nuget-versions.txt", "NuGet"),
+        ("packagist-versions.txt", "Packagist"), ("packagist-versions-generated.txt", "Packagist"),
+        ("pub-versions.txt", "Pub"),
+        ("pypi-versions.txt", "PyPI"), ("pypi-versions-generated.txt", "PyPI"),
+        ("redhat-versions.txt", "Red Hat"),
+        ("rubygems-versions.txt", "RubyGems"), ("rubygems-versions-generated.txt", "RubyGems"),
+        ("semver-versions.txt", "npm"),
+    ]
+
+    /// Returns the number of facts checked and the ones that failed, as readable lines.
+    static func check(_ file: String, _ ecosystem: String) throws -> (Int, [String]) {
+        let url = try #require(Bundle.module.url(forResource: "Fixtures/version-order/" + file, withExtension: nil))
+        let scheme = try #require(AnyVersionScheme.forEcosystem(ecosystem))
+        var checked = 0
+        var failures: [String] = []
+        for (n, line) in try String(contentsOf: url, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            if line.hasPrefix("#") || line.hasPrefix("//") || line.isEmpty { continue }
+            let parts = line.split(separator: " ")
+            guard parts.count == 3, let want = ["<": -1, "=": 0, ">": 1][String(parts[1])] else {
+                failures.append("\(file):\(n + 1): unreadable fact '\(line)'"); continue
+            }
+            checked += 1
+            do {
+                let got = try scheme.compare(String(parts[0]), String(parts[2]))
+                let back = try scheme.compare(String(parts[2]), String(parts[0]))
+                if got.signum() != want || back.signum() != -want {
+                    failures.append("\(file):\(n + 1): \(line) but got \(got.signum()) / reverse \(back.signum())")
+                }
+            } catch {
+                failures.append("\(file):\(n + 1): \(line): \(error)")
+            }
+        }
+        return (checked, failures)
+    }
+
+    @Test(arguments: files)
+    func factsHold(_ file: String, _ ecosystem: String) throws {
+        let (checked, failures) = try Self.check(file, ecosystem)
+        #expect(checked > 0)
+        #expect(failures.isEmpty, "\(failures.count) of \(checked) failed:\n\(failures.prefix(15).joined(separator: "\n"))")
+    }
+
+    @Test func totalFactCount() throws {
+        let total = try Self.files.reduce(0) { $0 + (try Self.check($1.0, $1.1)).0 }
+        #expect(total == 71_818)
+    }
+}
