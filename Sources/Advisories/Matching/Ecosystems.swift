@@ -1,0 +1,99 @@
+import ProvenantCore
+
+/// Where OSV and purls spell the same package differently, this is the one place that knows.
+public enum Ecosystems {
+    /// `Debian:12` → (`Debian`, `12`); `PyPI` → (`PyPI`, ``).
+    public static func split(_ osv: String) -> (String, String) {
+        guard let c = osv.firstIndex(of: ":") else { return (osv, "") }
+        return (String(osv[..<c]), String(osv[osv.index(after: c)...]))
+    }
+
+    /// The name as stored and looked up: PEP 503 for PyPI, lower case where the registry ignores
+    /// case, and exactly as written elsewhere (Go module paths, Maven `group:artifact`).
+    public static func canonicalName(_ ecosystem: String, _ name: String) -> String {
+        switch ecosystem {
+        case "PyPI": return PackageIdentity.pep503(name)
+        case "npm", "NuGet", "Packagist", "Hex", "Debian", "Ubuntu", "Alpine", "crates.io": return name.lowercased()
+        default: return name
+        }
+    }
+
+    /// What to look up for one package: the OSV ecosystem, its release for distributions, the
+    /// canonical name and the version to compare.
+    public struct Key: Sendable, Hashable {
+        public var ecosystem: String
+        public var release: String
+        public var name: String
+        public var version: String
+        /// `Debian:12` as OSV would write it, for reports.
+        public var osvEcosystem: String { release.isEmpty ? ecosystem : "\(ecosystem):\(release)" }
+    }
+
+    /// The OSV coordinates of a purl, or nil for types OSV has no database for.
+    public static func key(for purl: PackageURL) -> Key? {
+        guard let version = purl.version, !version.isEmpty else { return nil }
+        let ns = purl.namespace
+        func joined(_ sep: String) -> String { ns.map { $0 + sep + purl.name } ?? purl.name }
+        let eco: String, name: String
+        var release = ""
+        var v = version
+        switch purl.type {
+        case "pypi": eco = "PyPI"; name = purl.name
+        case "npm": eco = "npm"; name = joined("/")
+        case "golang": eco = "Go"; name = joined("/")
+        case "cargo": eco = "crates.io"; name = purl.name
+        case "maven": eco = "Maven"; name = joined(":")
+        case "gem": eco = "RubyGems"; name = purl.name
+        case "composer": eco = "Packagist"; name = joined("/")
+        case "nuget": eco = "NuGet"; name = purl.name
+        case "hex": eco = "Hex"; name = purl.name
+        case "pub": eco = "Pub"; name = purl.name
+        case "cran": eco = "CRAN"; name = purl.name
+        case "hackage": eco = "Hackage"; name = purl.name
+        case "swift": eco = "SwiftURL"; name = joined("/")
+        case "deb":
+            eco = ns?.lowercased() == "ubuntu" ? "Ubuntu" : "Debian"
+            // Debian advisories name source packages at their source version.
+            (name, v) = sourcePackage(purl.qualifiers["upstream"], binary: purl.name, version: version)
+            release = distroRelease(purl.qualifiers["distro"], ecosystem: eco)
+        case "apk":
+            eco = "Alpine"
+            (name, v) = sourcePackage(purl.qualifiers["upstream"], binary: purl.name, version: version)
+            release = distroRelease(purl.qualifiers["distro"], ecosystem: eco)
+        case "rpm":
+            switch ns?.lowercased() {
+            case "redhat": eco = "Red Hat"
+            case "rocky", "rocky-linux": eco = "Rocky Linux"
+            case "almalinux": eco = "AlmaLinux"
+            case "opensuse": eco = "openSUSE"
+            case "suse", "sles": eco = "SUSE"
+            default: return nil
+            }
+            name = purl.name
+            if let e = purl.qualifiers["epoch"], !e.isEmpty, !version.contains(":") { v = e + ":" + version }
+        default: return nil
+        }
+        return Key(ecosystem: eco, release: release, name: canonicalName(eco, name), version: v)
+    }
+
+    /// `openssl` or `openssl (3.0.11-1)` from the upstream qualifier.
+    static func sourcePackage(_ upstream: String?, binary: String, version: String) -> (String, String) {
+        guard let u = upstream, !u.isEmpty else { return (binary, version) }
+        if let open = u.firstIndex(of: "("), let close = u.lastIndex(of: ")"), open < close {
+            let name = u[..<open].trimmed
+            return (name.isEmpty ? binary : name, String(u[u.index(after: open)..<close]).trimmed)
+        }
+        return (u, version)
+    }
+
+    /// `debian-12` → `12`; `alpine-3.18.4` → `v3.18`, as OSV names Alpine releases.
+    static func distroRelease(_ distro: String?, ecosystem: String) -> String {
+        guard let d = distro, let dash = d.firstIndex(of: "-") else { return "" }
+        let v = String(d[d.index(after: dash)...])
+        if ecosystem == "Alpine" {
+            let parts = v.split(separator: ".")
+            return parts.count >= 2 ? "v\(parts[0]).\(parts[1])" : "v" + v
+        }
+        return v
+    }
+}

@@ -1,0 +1,114 @@
+import Foundation
+import ProvenantCore
+import ZIPFoundation
+
+/// Reads OSV records from files, directories and `all.zip`-style archives, then writes them to
+/// the store in one transaction.
+public enum AdvisoryImporter {
+    /// One record's raw bytes and where they came from (`all.zip:GO-2021-0159.json`).
+    struct Input: Sendable { var origin: String; var data: Data; var yaml: Bool }
+
+    public struct Loaded: Sendable {
+        public var records: [OSVRecord] = []
+        /// Records that could not be read, each with its file and reason; the import goes on.
+        public var skipped: [Diagnostic] = []
+        public var files = 0
+    }
+
+    public struct Report: Sendable {
+        public var loaded: Loaded
+        public var result: AdvisoryStore.ImportResult
+    }
+
+    public static func importPaths(_ paths: [String], into store: AdvisoryStore, willWrite: @Sendable () -> Void = {}) async throws(InputError) -> Report {
+        let loaded = try await load(paths)
+        let result = try store.write(loaded.records, willWrite: willWrite)
+        return Report(loaded: loaded, result: result)
+    }
+
+    public static func load(_ paths: [String]) async throws(InputError) -> Loaded {
+        var inputs: [Input] = []
+        for p in paths { inputs += try collect(p) }
+        return await decode(inputs)
+    }
+
+    static func isRecordName(_ name: String) -> (Bool, yaml: Bool) {
+        let l = name.lowercased()
+        if l.hasSuffix(".json") { return (true, false) }
+        if l.hasSuffix(".yaml") || l.hasSuffix(".yml") { return (true, true) }
+        return (false, false)
+    }
+
+    static func collect(_ path: String) throws(InputError) -> [Input] {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else { throw InputError("no such file or directory", at: Location(path)) }
+        if isDir.boolValue {
+            var out: [Input] = []
+            guard let walker = FileManager.default.enumerator(atPath: path) else { throw InputError("cannot list directory", at: Location(path)) }
+            var rel: [String] = []
+            while let r = walker.nextObject() as? String { rel.append(r) }
+            for r in rel.sorted() {
+                let full = path + "/" + r
+                if r.lowercased().hasSuffix(".zip") { out += try collect(full); continue }
+                let (ok, yaml) = isRecordName(r)
+                guard ok, let data = FileManager.default.contents(atPath: full) else { continue }
+                out.append(Input(origin: full, data: data, yaml: yaml))
+            }
+            return out
+        }
+        if path.lowercased().hasSuffix(".zip") { return try readZip(path) }
+        guard let data = FileManager.default.contents(atPath: path) else { throw InputError("cannot read file", at: Location(path)) }
+        let (_, yaml) = isRecordName(path)
+        return [Input(origin: path, data: data, yaml: yaml)]
+    }
+
+    static func readZip(_ path: String) throws(InputError) -> [Input] {
+        let archive: Archive
+        do { archive = try Archive(url: URL(fileURLWithPath: path), accessMode: .read) } catch {
+            throw InputError("not a readable zip archive (\(error))", at: Location(path))
+        }
+        var out: [Input] = []
+        for entry in archive where entry.type == .file {
+            let (ok, yaml) = isRecordName(entry.path)
+            guard ok else { continue }
+            var data = Data()
+            do { _ = try archive.extract(entry, skipCRC32: true) { data.append($0) } } catch {
+                throw InputError("damaged archive entry '\(entry.path)' (\(error))", at: Location(path))
+            }
+            out.append(Input(origin: path + ":" + entry.path, data: data, yaml: yaml))
+        }
+        return out.sorted { $0.origin < $1.origin }
+    }
+
+    /// Decodes on every core; results keep input order so the outcome never depends on scheduling.
+    static func decode(_ inputs: [Input]) async -> Loaded {
+        let width = max(2, ProcessInfo.processInfo.activeProcessorCount)
+        let chunk = max(1, (inputs.count + width * 4 - 1) / (width * 4))
+        let parts = await withTaskGroup(of: (Int, [Result<OSVRecord, Diagnostic>]).self) { group in
+            for (n, start) in stride(from: 0, to: inputs.count, by: chunk).enumerated() {
+                let slice = Array(inputs[start..<min(start + chunk, inputs.count)])
+                group.addTask { (n, slice.map(decodeOne)) }
+            }
+            var all: [(Int, [Result<OSVRecord, Diagnostic>])] = []
+            for await p in group { all.append(p) }
+            return all.sorted { $0.0 < $1.0 }.flatMap(\.1)
+        }
+        var loaded = Loaded()
+        loaded.files = inputs.count
+        for r in parts {
+            switch r {
+            case .success(let rec): loaded.records.append(rec)
+            case .failure(let d): loaded.skipped.append(d)
+            }
+        }
+        return loaded
+    }
+
+    static func decodeOne(_ input: Input) -> Result<OSVRecord, Diagnostic> {
+        do { return .success(try OSVRecord.decode(input.data, yaml: input.yaml)) } catch {
+            return .failure(Diagnostic(Location(input.origin), error.message))
+        }
+    }
+}
+
+extension Diagnostic: Error {}

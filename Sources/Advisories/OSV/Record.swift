@@ -1,0 +1,156 @@
+import Foundation
+import ProvenantCore
+import Yams
+
+/// The parts of an OSV record (schema 1.x) that matching and reporting use.
+public struct OSVRecord: Codable, Sendable, Equatable {
+    public var id: String
+    public var modified: String
+    public var published: String?
+    public var withdrawn: String?
+    public var aliases: [String]?
+    public var summary: String?
+    public var details: String?
+    public var severity: [Severity]?
+    public var affected: [Affected]?
+    public var references: [Reference]?
+    /// GHSA and others put a word (`HIGH`) here when there is no vector.
+    public var databaseSeverity: String?
+
+    public struct Severity: Codable, Sendable, Equatable {
+        public var type: String
+        public var score: String
+    }
+    public struct Package: Codable, Sendable, Equatable {
+        public var ecosystem: String
+        public var name: String
+        public var purl: String?
+    }
+    public struct Event: Codable, Sendable, Equatable {
+        public var introduced: String?
+        public var fixed: String?
+        public var lastAffected: String?
+        public var limit: String?
+        enum CodingKeys: String, CodingKey { case introduced, fixed, lastAffected = "last_affected", limit }
+    }
+    public struct Range: Codable, Sendable, Equatable {
+        public var type: String
+        public var repo: String?
+        public var events: [Event]
+    }
+    public struct Affected: Codable, Sendable, Equatable {
+        public var package: Package?
+        public var severity: [Severity]?
+        public var ranges: [Range]?
+        public var versions: [String]?
+    }
+    public struct Reference: Codable, Sendable, Equatable {
+        public var type: String
+        public var url: String
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, modified, published, withdrawn, aliases, summary, details, severity, affected, references
+        case databaseSpecific = "database_specific", databaseSeverity = "database_severity"
+    }
+    private struct DatabaseSpecific: Decodable { var severity: String? }
+
+    public init(from d: Decoder) throws {
+        let c = try d.container(keyedBy: CodingKeys.self)
+        id = try c.decode(String.self, forKey: .id)
+        modified = try c.decode(String.self, forKey: .modified)
+        published = try c.decodeIfPresent(String.self, forKey: .published)
+        withdrawn = try c.decodeIfPresent(String.self, forKey: .withdrawn)
+        aliases = try c.decodeIfPresent([String].self, forKey: .aliases)
+        summary = try c.decodeIfPresent(String.self, forKey: .summary)
+        details = try c.decodeIfPresent(String.self, forKey: .details)
+        severity = try c.decodeIfPresent([Severity].self, forKey: .severity)
+        affected = try c.decodeIfPresent([Affected].self, forKey: .affected)
+        // References and database_specific are free-form in practice; a bad one costs the field only.
+        references = try? c.decodeIfPresent([Reference].self, forKey: .references)
+        databaseSeverity = try c.decodeIfPresent(String.self, forKey: .databaseSeverity)
+            ?? (try? c.decodeIfPresent(DatabaseSpecific.self, forKey: .databaseSpecific))?.severity
+    }
+
+    public func encode(to e: Encoder) throws {
+        var c = e.container(keyedBy: CodingKeys.self)
+        try c.encode(id, forKey: .id)
+        try c.encode(modified, forKey: .modified)
+        try c.encodeIfPresent(published, forKey: .published)
+        try c.encodeIfPresent(withdrawn, forKey: .withdrawn)
+        try c.encodeIfPresent(aliases, forKey: .aliases)
+        try c.encodeIfPresent(summary, forKey: .summary)
+        try c.encodeIfPresent(details, forKey: .details)
+        try c.encodeIfPresent(severity, forKey: .severity)
+        try c.encodeIfPresent(affected, forKey: .affected)
+        try c.encodeIfPresent(references, forKey: .references)
+        try c.encodeIfPresent(databaseSeverity, forKey: .databaseSeverity)
+    }
+
+    /// Reads one record from OSV JSON or PyPA-style YAML, checking what matching relies on.
+    public static func decode(_ data: Data, yaml: Bool) throws(ParseError) -> OSVRecord {
+        let r: OSVRecord
+        do {
+            if yaml {
+                guard let text = String(data: data, encoding: .utf8) else { throw ParseError("not UTF-8 text") }
+                r = try YAMLDecoder().decode(OSVRecord.self, from: text)
+            } else {
+                r = try JSONDecoder().decode(OSVRecord.self, from: data)
+            }
+        } catch let e as ParseError { throw e } catch {
+            throw ParseError(Self.describe(error))
+        }
+        guard !r.id.isEmpty else { throw ParseError("empty id") }
+        guard Timestamp.valid(r.modified) else { throw ParseError("\(r.id): 'modified' is not an RFC 3339 time: '\(r.modified)'") }
+        for a in r.affected ?? [] {
+            for range in a.ranges ?? [] where range.type != "GIT" {
+                guard ["SEMVER", "ECOSYSTEM"].contains(range.type) else { throw ParseError("\(r.id): unknown range type '\(range.type)'") }
+                guard !range.events.isEmpty else { throw ParseError("\(r.id): range without events") }
+                for e in range.events where [e.introduced, e.fixed, e.lastAffected, e.limit].compactMap({ $0 }).count != 1 {
+                    throw ParseError("\(r.id): each range event needs exactly one of introduced, fixed, last_affected, limit")
+                }
+            }
+        }
+        return r
+    }
+
+    /// Decoding errors as one line: which field, and what was wrong with it.
+    static func describe(_ error: Error) -> String {
+        func path(_ ctx: DecodingError.Context) -> String {
+            ctx.codingPath.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined().trimmingPrefix(".").description
+        }
+        switch error {
+        case DecodingError.keyNotFound(let k, let ctx): return "missing field '\(path(ctx).isEmpty ? "" : path(ctx) + ".")\(k.stringValue)'"
+        case DecodingError.typeMismatch(_, let ctx), DecodingError.valueNotFound(_, let ctx):
+            return "field '\(path(ctx))' has the wrong type"
+        case DecodingError.dataCorrupted(let ctx):
+            return path(ctx).isEmpty ? "not valid JSON or YAML" : "field '\(path(ctx))' is malformed"
+        default: return "\(error)".split(separator: "\n").first.map(String.init) ?? "unreadable"
+        }
+    }
+}
+
+enum Timestamp {
+    /// RFC 3339 as OSV writes it: `2023-11-07T20:24:23.946863Z` or with an offset.
+    static func valid(_ s: String) -> Bool {
+        let u = Array(s.utf8)
+        guard u.count >= 20 else { return false }
+        func d(_ i: Int) -> Bool { u[i] >= 48 && u[i] <= 57 }
+        return d(0) && d(1) && d(2) && d(3) && u[4] == 45 && d(5) && d(6) && u[7] == 45 && d(8) && d(9)
+            && (u[10] == 84 || u[10] == 116 || u[10] == 32) && d(11) && d(12) && u[13] == 58 && d(14) && d(15) && u[16] == 58 && d(17) && d(18)
+    }
+}
+
+extension Timestamp {
+    /// A key that sorts RFC 3339 UTC times correctly whatever their fractional digits:
+    /// `…:23Z` and `…:23.5Z` become `…:23.000000000Z` and `…:23.500000000Z`.
+    static func sortKey(_ s: String) -> String {
+        guard valid(s), s.hasSuffix("Z") || s.hasSuffix("z") else { return s }
+        let body = s.dropLast()
+        let head = body.prefix(19)
+        var frac = body.dropFirst(19)
+        if frac.first == "." { frac = frac.dropFirst() }
+        let digits = String(frac.prefix(9))
+        return head + "." + digits + String(repeating: "0", count: 9 - digits.count) + "Z"
+    }
+}

@@ -1,0 +1,225 @@
+import Foundation
+import GRDB
+import ProvenantCore
+
+/// The offline advisory database: one SQLite file, written only inside transactions so a failed
+/// or killed import leaves the previous contents in place.
+public final class AdvisoryStore: Sendable {
+    public let path: String
+    let queue: DatabaseQueue
+
+    /// `PROVENANT_DB`, else `~/.cache/provenant/osv.sqlite` (or under `XDG_CACHE_HOME`).
+    public static func defaultPath(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
+        if let p = environment["PROVENANT_DB"], !p.isEmpty { return p }
+        let cache = environment["XDG_CACHE_HOME"].flatMap { $0.isEmpty ? nil : $0 }
+            ?? ((environment["HOME"] ?? NSHomeDirectory()) + "/.cache")
+        return cache + "/provenant/osv.sqlite"
+    }
+
+    public static func exists(at path: String) -> Bool { FileManager.default.fileExists(atPath: path) }
+
+    public init(path: String) throws(InputError) {
+        self.path = path
+        do {
+            try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            var config = Configuration()
+            config.busyMode = .timeout(10)
+            queue = try DatabaseQueue(path: path, configuration: config)
+            try Self.migrator.migrate(queue)
+            _ = try queue.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM advisory") }
+        } catch {
+            throw InputError("not a usable advisory database (\(Self.reason(error))); rebuild it with `provenant db import PATH` or `provenant db update`", at: Location(path))
+        }
+    }
+
+    static func reason(_ error: Error) -> String {
+        if let e = error as? DatabaseError { return e.message ?? "\(e.resultCode)" }
+        return "\(error)"
+    }
+
+    static var migrator: DatabaseMigrator {
+        var m = DatabaseMigrator()
+        m.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE advisory (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    modified TEXT NOT NULL,
+                    modified_key TEXT NOT NULL,
+                    withdrawn TEXT,
+                    record BLOB NOT NULL
+                );
+                CREATE TABLE affected (
+                    advisory_id TEXT NOT NULL REFERENCES advisory(id) ON DELETE CASCADE,
+                    ecosystem TEXT NOT NULL,
+                    release TEXT NOT NULL,
+                    name TEXT NOT NULL,
+                    entry BLOB NOT NULL
+                );
+                CREATE INDEX affected_by_package ON affected(ecosystem, name);
+                CREATE INDEX affected_by_advisory ON affected(advisory_id);
+                CREATE TABLE alias (
+                    alias TEXT NOT NULL,
+                    advisory_id TEXT NOT NULL REFERENCES advisory(id) ON DELETE CASCADE
+                );
+                CREATE INDEX alias_by_name ON alias(alias);
+                CREATE INDEX alias_by_advisory ON alias(advisory_id);
+                """)
+        }
+        return m
+    }
+
+    public struct ImportResult: Sendable, Equatable {
+        public var added = 0, updated = 0, unchanged = 0
+    }
+
+    /// Writes records in one transaction. A record replaces the stored one only when its
+    /// `modified` is newer, so importing the same data again changes nothing.
+    /// `willWrite` runs inside the transaction, before the first row is written.
+    public func write(_ records: [OSVRecord], willWrite: @Sendable () -> Void = {}) throws(InputError) -> ImportResult {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        do {
+            return try queue.write { db in
+                willWrite()
+                var result = ImportResult()
+                let existing = try Dictionary(
+                    Row.fetchAll(db, sql: "SELECT id, modified_key FROM advisory").map { ($0["id"] as String, $0["modified_key"] as String) },
+                    uniquingKeysWith: { a, _ in a })
+                let insertAdvisory = try db.makeStatement(sql: "INSERT OR REPLACE INTO advisory (id, modified, modified_key, withdrawn, record) VALUES (?, ?, ?, ?, ?)")
+                let insertAffected = try db.makeStatement(sql: "INSERT INTO affected (advisory_id, ecosystem, release, name, entry) VALUES (?, ?, ?, ?, ?)")
+                let insertAlias = try db.makeStatement(sql: "INSERT INTO alias (alias, advisory_id) VALUES (?, ?)")
+                // Within one import the newest copy of an id wins too.
+                var newest: [String: OSVRecord] = [:]
+                for r in records {
+                    if let seen = newest[r.id], Timestamp.sortKey(seen.modified) >= Timestamp.sortKey(r.modified) { continue }
+                    newest[r.id] = r
+                }
+                for id in newest.keys.sorted() {
+                    guard let r = newest[id] else { continue }
+                    let key = Timestamp.sortKey(r.modified)
+                    if let old = existing[id] {
+                        if old >= key { result.unchanged += 1; continue }
+                        try db.execute(sql: "DELETE FROM affected WHERE advisory_id = ?", arguments: [id])
+                        try db.execute(sql: "DELETE FROM alias WHERE advisory_id = ?", arguments: [id])
+                        result.updated += 1
+                    } else {
+                        result.added += 1
+                    }
+                    try insertAdvisory.execute(arguments: [id, r.modified, key, r.withdrawn, try encoder.encode(r)])
+                    for a in r.affected ?? [] {
+                        guard let pkg = a.package else { continue }
+                        let (eco, release) = Ecosystems.split(pkg.ecosystem)
+                        try insertAffected.execute(arguments: [id, eco, release, Ecosystems.canonicalName(eco, pkg.name), try encoder.encode(a)])
+                    }
+                    for alias in Set(r.aliases ?? []).sorted() { try insertAlias.execute(arguments: [alias, id]) }
+                }
+                return result
+            }
+        } catch {
+            throw InputError("import failed, database left as it was: \(Self.reason(error))", at: Location(path))
+        }
+    }
+
+    public struct EcosystemStatus: Sendable, Equatable {
+        public var ecosystem: String
+        public var records: Int
+        public var newestModified: String?
+    }
+
+    public struct Status: Sendable, Equatable {
+        public var path: String
+        public var records: Int
+        public var withdrawn: Int
+        public var newestModified: String?
+        public var ecosystems: [EcosystemStatus]
+    }
+
+    public func status() throws(InputError) -> Status {
+        do {
+            return try queue.read { db in
+                let total = try Int.fetchOne(db, sql: "SELECT count(*) FROM advisory") ?? 0
+                let withdrawn = try Int.fetchOne(db, sql: "SELECT count(*) FROM advisory WHERE withdrawn IS NOT NULL") ?? 0
+                let newest = try String.fetchOne(db, sql: "SELECT modified FROM advisory ORDER BY modified_key DESC LIMIT 1")
+                let rows = try Row.fetchAll(db, sql: """
+                    SELECT f.ecosystem AS eco, count(DISTINCT f.advisory_id) AS n,
+                           (SELECT a2.modified FROM advisory a2 JOIN affected f2 ON f2.advisory_id = a2.id
+                            WHERE f2.ecosystem = f.ecosystem ORDER BY a2.modified_key DESC LIMIT 1) AS newest
+                    FROM affected f GROUP BY f.ecosystem ORDER BY f.ecosystem
+                    """)
+                return Status(path: path, records: total, withdrawn: withdrawn, newestModified: newest,
+                              ecosystems: rows.map { EcosystemStatus(ecosystem: $0["eco"], records: $0["n"], newestModified: $0["newest"]) })
+            }
+        } catch {
+            throw InputError("cannot read the advisory database (\(Self.reason(error))); rebuild it with `provenant db import PATH`", at: Location(path))
+        }
+    }
+
+    /// One affected entry of a live (not withdrawn) advisory, for one package.
+    public struct Candidate: Sendable {
+        public var advisoryID: String
+        public var release: String
+        public var entry: OSVRecord.Affected
+    }
+
+    /// Affected entries for many packages of one ecosystem, keyed by canonical name.
+    public func candidates(ecosystem: String, names: Set<String>) throws(InputError) -> [String: [Candidate]] {
+        let decoder = JSONDecoder()
+        let all = names.sorted()
+        do {
+            return try queue.read { db in
+                var out: [String: [Candidate]] = [:]
+                var i = 0
+                while i < all.count {
+                    let chunk = Array(all[i..<min(i + 500, all.count)])
+                    i += chunk.count
+                    let marks = Array(repeating: "?", count: chunk.count).joined(separator: ",")
+                    let rows = try Row.fetchAll(db, sql: """
+                        SELECT f.advisory_id, f.release, f.name, f.entry FROM affected f JOIN advisory a ON a.id = f.advisory_id
+                        WHERE a.withdrawn IS NULL AND f.ecosystem = ? AND f.name IN (\(marks))
+                        ORDER BY f.advisory_id
+                        """, arguments: StatementArguments([ecosystem] + chunk))
+                    for r in rows {
+                        let entry = try decoder.decode(OSVRecord.Affected.self, from: r["entry"] as Data)
+                        out[r["name"], default: []].append(Candidate(advisoryID: r["advisory_id"], release: r["release"], entry: entry))
+                    }
+                }
+                return out
+            }
+        } catch {
+            throw InputError("cannot read the advisory database (\(Self.reason(error))); rebuild it with `provenant db import PATH`", at: Location(path))
+        }
+    }
+
+    public func records(ids: Set<String>) throws(InputError) -> [String: OSVRecord] {
+        let decoder = JSONDecoder()
+        let all = ids.sorted()
+        do {
+            return try queue.read { db in
+                var out: [String: OSVRecord] = [:]
+                var i = 0
+                while i < all.count {
+                    let chunk = Array(all[i..<min(i + 500, all.count)])
+                    i += chunk.count
+                    let marks = Array(repeating: "?", count: chunk.count).joined(separator: ",")
+                    for r in try Row.fetchAll(db, sql: "SELECT id, record FROM advisory WHERE id IN (\(marks))", arguments: StatementArguments(chunk)) {
+                        out[r["id"]] = try decoder.decode(OSVRecord.self, from: r["record"] as Data)
+                    }
+                }
+                return out
+            }
+        } catch {
+            throw InputError("cannot read the advisory database (\(Self.reason(error))); rebuild it with `provenant db import PATH`", at: Location(path))
+        }
+    }
+
+    /// Advisory ids known under an alias (a CVE or GHSA id).
+    public func ids(forAlias alias: String) throws(InputError) -> [String] {
+        do {
+            return try queue.read { db in
+                try String.fetchAll(db, sql: "SELECT advisory_id FROM alias WHERE alias = ? UNION SELECT id FROM advisory WHERE id = ? ORDER BY 1", arguments: [alias, alias])
+            }
+        } catch {
+            throw InputError("cannot read the advisory database (\(Self.reason(error)))", at: Location(path))
+        }
+    }
+}
