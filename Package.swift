@@ -37,7 +37,7 @@ let package = Package(
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Yams", package: "Yams"),
             .product(name: "ZIPFoundation", package: "ZIPFoundation"),
-        ]),
+        ], resources: [.copy("Resources")]),
         .executableTarget(name: "provenant", dependencies: [
             "ProvenantCore", "Catalog", "SBOM", "Advisories",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

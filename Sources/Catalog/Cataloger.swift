@@ -10,6 +10,11 @@ public struct Inventory: Sendable, Codable {
     public var diagnostics: [Diagnostic]
     /// Every file an extractor read, with the extractor's name, so coverage is auditable.
     public var sources: [String: String]
+
+    public init(target: String, mode: String, distro: Distro?, packages: [Package], diagnostics: [Diagnostic], sources: [String: String]) {
+        self.target = target; self.mode = mode; self.distro = distro
+        self.packages = packages; self.diagnostics = diagnostics; self.sources = sources
+    }
 }
 
 public struct Cataloger: Sendable {

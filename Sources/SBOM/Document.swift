@@ -29,9 +29,9 @@ public struct DocumentInfo: Sendable {
     }
 }
 
-enum UUIDv5 {
+public enum UUIDv5 {
     /// RFC 4122 name-based UUID (SHA-1) under the URL namespace.
-    static func make(_ name: String) -> String {
+    public static func make(_ name: String) -> String {
         let ns: [UInt8] = [0x6b, 0xa7, 0xb8, 0x11, 0x9d, 0xad, 0x11, 0xd1, 0x80, 0xb4, 0x00, 0xc0, 0x4f, 0xd4, 0x30, 0xc8]
         var h = Insecure.SHA1()
         h.update(data: ns)

@@ -111,10 +111,11 @@ public enum JSONValue: Sendable, Equatable {
 }
 
 /// Builds objects while dropping absent optional fields.
-struct ObjectBuilder {
-    var fields: [(String, JSONValue)] = []
-    mutating func add(_ k: String, _ v: JSONValue) { fields.append((k, v)) }
-    mutating func add(_ k: String, _ v: String?) { if let v, !v.isEmpty { fields.append((k, .string(v))) } }
-    mutating func add(_ k: String, array: [JSONValue]) { if !array.isEmpty { fields.append((k, .array(array))) } }
-    var value: JSONValue { .object(fields) }
+public struct ObjectBuilder {
+    public var fields: [(String, JSONValue)] = []
+    public init() {}
+    public mutating func add(_ k: String, _ v: JSONValue) { fields.append((k, v)) }
+    public mutating func add(_ k: String, _ v: String?) { if let v, !v.isEmpty { fields.append((k, .string(v))) } }
+    public mutating func add(_ k: String, array: [JSONValue]) { if !array.isEmpty { fields.append((k, .array(array))) } }
+    public var value: JSONValue { .object(fields) }
 }

@@ -7,7 +7,7 @@ struct Provenant: AsyncParsableCommand {
         commandName: "provenant",
         abstract: "Supply-chain security for software agents: know what is inside, and prove it.",
         version: version,
-        subcommands: [SBOMCommand.self]
+        subcommands: [ScanCommand.self, SBOMCommand.self, DBCommand.self, VersionCommand.self]
     )
 }
 
@@ -18,6 +18,8 @@ enum Main {
         do {
             var command = try Provenant.parseAsRoot()
             if var async = command as? AsyncParsableCommand { try await async.run() } else { try command.run() }
+        } catch let code as ExitCode {
+            exit(code.rawValue)
         } catch {
             if Provenant.exitCode(for: error) == .success { Provenant.exit(withError: error) }
             CLI.stderr(Provenant.fullMessage(for: error))

@@ -5,7 +5,16 @@ public enum SeverityLevel: Int, Sendable, Codable, Comparable, CaseIterable, Cus
     case unknown = 0, none, low, medium, high, critical
 
     public static func < (a: SeverityLevel, b: SeverityLevel) -> Bool { a.rawValue < b.rawValue }
-    public var description: String { String(describing: self) }
+    public var description: String {
+        switch self {
+        case .unknown: "unrated"
+        case .none: "none"
+        case .low: "low"
+        case .medium: "medium"
+        case .high: "high"
+        case .critical: "critical"
+        }
+    }
 
     /// CVSS bands: 0.1–3.9 low, 4.0–6.9 medium, 7.0–8.9 high, 9.0–10 critical.
     public init(score: Double) {

@@ -1,0 +1,40 @@
+import ProvenantCore
+
+/// One advisory that applies, or may apply, to one package.
+public struct Finding: Sendable, Codable, Equatable {
+    public enum Status: String, Sendable, Codable { case affected, unknown }
+
+    public var id: String
+    public var aliases: [String]
+    public var summary: String
+    public var severity: SeverityLevel
+    /// The CVSS base score computed from `vector`, when the advisory has one.
+    public var score: Double?
+    public var vector: String?
+    /// `CVSS_V4`, `CVSS_V3`, `database` (the advisory's own word) or `none`.
+    public var severitySource: String
+    public var package: String
+    /// The OSV ecosystem, with its release for distributions (`Debian:12`).
+    public var ecosystem: String
+    public var version: String
+    public var purl: String
+    public var locations: [String]
+    public var fixed: [String]
+    public var status: Status
+    /// Why the status is unknown: an unparsable version on either side.
+    public var note: String?
+    public var published: String?
+    public var modified: String
+
+    /// Severity first, so sorting puts the worst at the top.
+    var sortKey: (Int, String, String, String) { (-severity.rawValue, package, version, id) }
+
+    /// Whether `name` is this finding's id or one of its aliases.
+    public func isKnownAs(_ name: String) -> Bool { id == name || aliases.contains(name) }
+}
+
+/// A finding that a VEX statement or an ignore entry took out of the results, and which one.
+public struct Suppressed: Sendable, Codable, Equatable {
+    public var finding: Finding
+    public var by: String
+}

@@ -1,0 +1,241 @@
+import Catalog
+import Foundation
+import ProvenantCore
+import SBOM
+
+/// The outcome of one scan after suppression, ready to render.
+public struct ScanReport: Sendable {
+    public var target: String
+    public var database: AdvisoryStore.Status
+    public var findings: [Finding]
+    public var suppressed: [Suppressed]
+    /// Ignore entries past their expiry date: they no longer suppress anything.
+    public var expiredIgnores: [IgnoreFile.Entry]
+    public var packagesScanned: Int
+    public var packagesNotCovered: Int
+    public var diagnostics: [Diagnostic]
+
+    public init(target: String, database: AdvisoryStore.Status, result: Scanner.Result, vex: [VEXDocument],
+                ignore: IgnoreFile?, today: String, diagnostics: [Diagnostic]) {
+        self.target = target; self.database = database
+        packagesScanned = result.packagesScanned; packagesNotCovered = result.packagesNotCovered
+        self.diagnostics = diagnostics
+        var kept: [Finding] = [], out: [Suppressed] = []
+        for f in result.findings {
+            if let s = vex.lazy.compactMap({ $0.suppressing(f) }).first {
+                out.append(Suppressed(finding: f, by: "VEX \(s.origin) (\(s.status)\(s.justification.map { ": " + $0 } ?? ""))"))
+            } else if let e = ignore?.suppressing(f, today: today) {
+                out.append(Suppressed(finding: f, by: "ignore \(e.origin) (\(e.reason))"))
+            } else {
+                kept.append(f)
+            }
+        }
+        findings = kept; suppressed = out
+        expiredIgnores = ignore?.expired(today: today) ?? []
+    }
+
+    /// Whether any reported finding is at or above `level` (for `--fail-on`).
+    public func reaches(_ level: SeverityLevel) -> Bool { findings.contains { $0.severity != .unknown && $0.severity >= level } }
+
+    public var summaryLine: String {
+        let counts = SeverityLevel.allCases.reversed().compactMap { l -> String? in
+            let n = findings.filter { $0.severity == l }.count
+            return n == 0 ? nil : "\(n) \(l)"
+        }
+        let pkgs = Set(findings.map(\.purl)).count
+        var s = "\(findings.count) finding\(findings.count == 1 ? "" : "s")"
+        if !counts.isEmpty { s += " (" + counts.joined(separator: ", ") + ")" }
+        s += " in \(pkgs) package\(pkgs == 1 ? "" : "s") of \(packagesScanned) scanned"
+        let unknown = findings.filter { $0.status == .unknown }.count
+        if unknown > 0 { s += "; \(unknown) unknown (unparsable version)" }
+        if !suppressed.isEmpty { s += "; \(suppressed.count) suppressed" }
+        return s
+    }
+}
+
+public enum ScanFormat: String, CaseIterable, Sendable {
+    case table, json, sarif, cyclonedxJSON = "cyclonedx-json"
+}
+
+extension ScanReport {
+    public func render(_ format: ScanFormat, info: DocumentInfo, inventory: Inventory) -> String {
+        switch format {
+        case .table: return table()
+        case .json: return json(info: info).serialized()
+        case .sarif: return sarif(info: info).serialized()
+        case .cyclonedxJSON: return cyclonedx(inventory, info: info).serialized()
+        }
+    }
+
+    // MARK: table
+
+    /// Grouped by package, the package with the most severe finding first.
+    public func table() -> String {
+        var groups: [String: [Finding]] = [:]
+        for f in findings { groups[f.purl, default: []].append(f) }
+        let ordered = groups.values.map { $0.sorted { $0.sortKey < $1.sortKey } }
+            .sorted { ($0[0].sortKey.0, $0[0].package, $0[0].purl) < ($1[0].sortKey.0, $1[0].package, $1[0].purl) }
+        var rows: [[String]] = [["PACKAGE", "VERSION", "ECOSYSTEM", "ID", "SEVERITY", "SCORE", "FIXED IN", "SUMMARY"]]
+        for g in ordered {
+            for (i, f) in g.enumerated() {
+                let sev = f.status == .unknown ? "\(f.severity) (unknown: unparsable version)" : f.severity.description
+                rows.append([i == 0 ? f.package : "", i == 0 ? f.version : "", i == 0 ? f.ecosystem : "", f.id, sev,
+                             f.score.map { String(format: "%.1f", $0) } ?? "-", f.fixed.isEmpty ? "-" : f.fixed.joined(separator: ", "),
+                             f.summary.count > 70 ? String(f.summary.prefix(67)) + "..." : f.summary])
+            }
+        }
+        var out = ""
+        if findings.isEmpty { out += "No known vulnerabilities.\n" } else {
+            let widths = (0..<rows[0].count).map { c in rows.map { $0[c].count }.max() ?? 0 }
+            for r in rows {
+                out += r.enumerated().map { c, v in c == r.count - 1 ? v : v.padding(toLength: widths[c], withPad: " ", startingAt: 0) }
+                    .joined(separator: "  ").trimmingTrailingSpaces() + "\n"
+            }
+        }
+        out += "\n" + summaryLine + "\n"
+        for s in suppressed { out += "suppressed: \(s.finding.id) in \(s.finding.package) \(s.finding.version) by \(s.by)\n" }
+        for e in expiredIgnores { out += "expired ignore: \(e.id) at \(e.origin) expired on \(e.expires ?? "") and no longer suppresses\n" }
+        out += "advisories: \(database.records) records, newest \(database.newestModified ?? "none"), \(database.path)\n"
+        return out
+    }
+
+    // MARK: json
+
+    static func findingJSON(_ f: Finding) -> JSONValue {
+        var o = ObjectBuilder()
+        o.add("id", .string(f.id))
+        o.add("aliases", .array(f.aliases.map { .string($0) }))
+        o.add("summary", .string(f.summary))
+        o.add("severity", .string(f.severity.description))
+        o.add("score", f.score.map { .double($0) } ?? .null)
+        o.add("vector", f.vector.map { .string($0) } ?? .null)
+        o.add("severitySource", .string(f.severitySource))
+        o.add("status", .string(f.status.rawValue))
+        if let n = f.note { o.add("note", .string(n)) }
+        o.add("package", .object([("name", .string(f.package)), ("ecosystem", .string(f.ecosystem)), ("version", .string(f.version)),
+                                  ("purl", .string(f.purl)), ("locations", .array(f.locations.map { .string($0) }))]))
+        o.add("fixedVersions", .array(f.fixed.map { .string($0) }))
+        o.add("published", f.published.map { .string($0) } ?? .null)
+        o.add("modified", .string(f.modified))
+        return o.value
+    }
+
+    public func json(info: DocumentInfo) -> JSONValue {
+        var o = ObjectBuilder()
+        o.add("tool", .object([("name", .string(info.toolName)), ("version", .string(info.toolVersion))]))
+        o.add("timestamp", .string(info.isoTimestamp))
+        o.add("target", .string(target))
+        o.add("database", .object([("path", .string(database.path)), ("records", .int(database.records)),
+                                   ("newestModified", database.newestModified.map { .string($0) } ?? .null)]))
+        o.add("summary", .object([("packagesScanned", .int(packagesScanned)), ("packagesNotCovered", .int(packagesNotCovered)),
+                                  ("findings", .int(findings.count)), ("suppressed", .int(suppressed.count)),
+                                  ("unknown", .int(findings.filter { $0.status == .unknown }.count))]))
+        o.add("findings", .array(findings.map(Self.findingJSON)))
+        o.add("suppressed", .array(suppressed.map { .object([("by", .string($0.by)), ("finding", Self.findingJSON($0.finding))]) }))
+        o.add("expiredIgnores", .array(expiredIgnores.map { .object([("id", .string($0.id)), ("expires", .string($0.expires ?? "")), ("at", .string($0.origin))]) }))
+        o.add("warnings", .array(diagnostics.map { .string($0.description) }))
+        return o.value
+    }
+
+    // MARK: SARIF 2.1.0
+
+    public func sarif(info: DocumentInfo) -> JSONValue {
+        var ruleIndex: [String: Int] = [:]
+        var rules: [JSONValue] = []
+        for f in findings where ruleIndex[f.id] == nil {
+            ruleIndex[f.id] = rules.count
+            var r = ObjectBuilder()
+            r.add("id", .string(f.id))
+            r.add("shortDescription", .object([("text", .string(f.summary.isEmpty ? f.id : f.summary))]))
+            r.add("helpUri", .string("https://osv.dev/vulnerability/" + f.id))
+            var props: [(String, JSONValue)] = [("tags", .array([.string("security"), .string("vulnerability")]))]
+            // GitHub code scanning reads this number to rank alerts.
+            if let s = f.score { props.append(("security-severity", .string(String(format: "%.1f", s)))) }
+            r.add("properties", .object(props))
+            rules.append(r.value)
+        }
+        let results: [JSONValue] = findings.map { f in
+            var r = ObjectBuilder()
+            r.add("ruleId", .string(f.id))
+            r.add("ruleIndex", .int(ruleIndex[f.id] ?? 0))
+            r.add("level", .string(f.severity >= .high ? "error" : f.severity == .medium || f.status == .unknown ? "warning" : "note"))
+            var text = "\(f.package) \(f.version) (\(f.ecosystem)) is affected by \(f.id)"
+            if !f.aliases.isEmpty { text += " (\(f.aliases.joined(separator: ", ")))" }
+            text += f.fixed.isEmpty ? "; no fixed version is known." : "; fixed in \(f.fixed.joined(separator: ", "))."
+            if let n = f.note { text += " Status \(n)." }
+            r.add("message", .object([("text", .string(text))]))
+            let locs: [JSONValue] = f.locations.prefix(10).map { l in
+                let (path, line) = Self.splitLocation(l)
+                var phys: [(String, JSONValue)] = [("artifactLocation", .object([("uri", .string(Self.uri(path)))]))]
+                if let line { phys.append(("region", .object([("startLine", .int(line))]))) }
+                return .object([("physicalLocation", .object(phys))])
+            }
+            r.add("locations", array: locs)
+            r.add("partialFingerprints", .object([("provenant/v1", .string(UUIDv5.make("\(f.id)|\(f.purl)")))]))
+            r.add("properties", .object([("purl", .string(f.purl)), ("severity", .string(f.severity.description)), ("status", .string(f.status.rawValue))]))
+            return r.value
+        }
+        let driver: JSONValue = .object([("name", .string("Provenant")), ("version", .string(info.toolVersion)),
+                                         ("informationUri", .string("https://github.com/provenant/provenant")), ("rules", .array(rules))])
+        return .object([
+            ("$schema", .string("https://json.schemastore.org/sarif-2.1.0.json")),
+            ("version", .string("2.1.0")),
+            ("runs", .array([.object([("tool", .object([("driver", driver)])), ("results", .array(results))])])),
+        ])
+    }
+
+    /// `app/poetry.lock:12` → (`app/poetry.lock`, 12).
+    static func splitLocation(_ l: String) -> (String, Int?) {
+        if let c = l.lastIndex(of: ":"), let n = Int(l[l.index(after: c)...]) { return (String(l[..<c]), n) }
+        return (l, nil)
+    }
+
+    static func uri(_ path: String) -> String {
+        path.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? path
+    }
+
+    // MARK: CycloneDX
+
+    /// The inventory's BOM with a `vulnerabilities` section whose `affects` name its components.
+    public func cyclonedx(_ inv: Inventory, info: DocumentInfo) -> JSONValue {
+        guard case .object(var fields) = CycloneDXWriter.document(inv, info: info) else { return .null }
+        var vulns: [JSONValue] = []
+        var byID: [String: [Finding]] = [:]
+        for f in findings { byID[f.id, default: []].append(f) }
+        for id in byID.keys.sorted() {
+            guard let group = byID[id], let f = group.first else { continue }
+            var v = ObjectBuilder()
+            v.add("bom-ref", .string("vuln:" + id))
+            v.add("id", .string(id))
+            v.add("source", .object([("name", .string("OSV")), ("url", .string("https://osv.dev/vulnerability/" + id))]))
+            v.add("references", array: f.aliases.map { a in
+                .object([("id", .string(a)), ("source", .object([("name", .string(a.hasPrefix("CVE-") ? "NVD" : a.hasPrefix("GHSA-") ? "GitHub" : "OSV"))]))])
+            })
+            var rating = ObjectBuilder()
+            if let s = f.score { rating.add("score", .double(s)) }
+            rating.add("severity", .string(f.severity == .unknown ? "unknown" : f.severity.description))
+            if let vec = f.vector { rating.add("method", .string(vec.hasPrefix("CVSS:4") ? "CVSSv4" : vec.hasPrefix("CVSS:3.0") ? "CVSSv3" : "CVSSv31")); rating.add("vector", .string(vec)) }
+            else { rating.add("method", .string("other")) }
+            v.add("ratings", .array([rating.value]))
+            v.add("description", f.summary.isEmpty ? nil : f.summary)
+            let fixes = Set(group.flatMap(\.fixed)).sorted()
+            v.add("recommendation", fixes.isEmpty ? nil : "Upgrade to a fixed version: " + fixes.joined(separator: ", "))
+            v.add("published", f.published)
+            v.add("updated", f.modified)
+            v.add("affects", .array(group.map { g in
+                .object([("ref", .string(g.purl)), ("versions", .array([.object([("version", .string(g.version)), ("status", .string(g.status == .unknown ? "unknown" : "affected"))])]))])
+            }))
+            vulns.append(v.value)
+        }
+        fields.append(("vulnerabilities", .array(vulns)))
+        return .object(fields)
+    }
+}
+
+extension String {
+    func trimmingTrailingSpaces() -> String {
+        var s = self
+        while s.last == " " { s.removeLast() }
+        return s
+    }
+}

@@ -1,0 +1,67 @@
+import Foundation
+import ProvenantCore
+import Yams
+
+/// `.provenant-ignore.yaml`: advisories accepted for a reason, optionally until a date.
+///
+///     ignore:
+///       - id: GHSA-xxxx-xxxx-xxxx
+///         reason: only reachable through the disabled admin API
+///         expires: 2027-01-31
+///         package: pkg:pypi/requests   # optional: only this package
+public struct IgnoreFile: Sendable {
+    public struct Entry: Sendable, Equatable, Codable {
+        public var id: String
+        public var reason: String
+        /// `YYYY-MM-DD`; the entry stops suppressing after this day.
+        public var expires: String?
+        public var package: String?
+        public var line: Int
+        public var origin: String { "\(file):\(line)" }
+        public var file: String
+    }
+
+    public var entries: [Entry]
+
+    public static func load(_ path: String) throws(InputError) -> IgnoreFile {
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+            throw InputError("cannot read ignore file", at: Location(path))
+        }
+        let node: Node?
+        do { node = try Yams.compose(yaml: text) } catch {
+            throw InputError("not valid YAML: \(String(describing: error).split(separator: "\n").first ?? "")", at: Location(path))
+        }
+        guard let root = node else { return IgnoreFile(entries: []) }
+        guard let map = root.mapping, let list = map["ignore"] else {
+            throw InputError("expected a top-level 'ignore:' list", at: Location(path, line: root.mark?.line))
+        }
+        guard let seq = list.sequence else { throw InputError("'ignore' must be a list", at: Location(path, line: list.mark?.line)) }
+        var out: [Entry] = []
+        for item in seq {
+            let line = item.mark?.line
+            guard let m = item.mapping else { throw InputError("each ignore entry must be a mapping with id and reason", at: Location(path, line: line)) }
+            let known: Set<String> = ["id", "reason", "expires", "package"]
+            for k in m.keys { if let s = k.string, !known.contains(s) { throw InputError("unknown key '\(s)' (use id, reason, expires, package)", at: Location(path, line: k.mark?.line)) } }
+            guard let id = m["id"]?.string, !id.isEmpty else { throw InputError("ignore entry without an id", at: Location(path, line: line)) }
+            guard let reason = m["reason"]?.string, !reason.trimmed.isEmpty else { throw InputError("ignore entry '\(id)' gives no reason", at: Location(path, line: line)) }
+            let expires = m["expires"]?.string
+            if let e = expires, !Self.isDate(e) { throw InputError("expires '\(e)' is not a YYYY-MM-DD date", at: Location(path, line: m["expires"]?.mark?.line)) }
+            out.append(Entry(id: id, reason: reason, expires: expires, package: m["package"]?.string, line: line ?? 0, file: path))
+        }
+        return IgnoreFile(entries: out)
+    }
+
+    static func isDate(_ s: String) -> Bool {
+        let u = Array(s.utf8)
+        return u.count == 10 && u[4] == 45 && u[7] == 45 && u.enumerated().allSatisfy { $0.offset == 4 || $0.offset == 7 || ($0.element >= 48 && $0.element <= 57) }
+    }
+
+    /// Entries whose expiry day has passed on `today` (`YYYY-MM-DD`).
+    public func expired(today: String) -> [Entry] { entries.filter { ($0.expires ?? "9999-12-31") < today } }
+
+    public func suppressing(_ f: Finding, today: String) -> Entry? {
+        entries.first { e in
+            (e.expires ?? "9999-12-31") >= today && f.isKnownAs(e.id) && (e.package.map { VEXDocument.purlCovers($0, f.purl) } ?? true)
+        }
+    }
+}

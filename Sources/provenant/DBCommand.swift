@@ -1,0 +1,97 @@
+import Advisories
+import ArgumentParser
+import Foundation
+import ProvenantCore
+
+/// The `--db` option every database command shares.
+struct DatabaseOption: ParsableArguments {
+    @Option(name: .long, help: "Advisory database file. Default: $PROVENANT_DB, else ~/.cache/provenant/osv.sqlite.")
+    var db: String?
+
+    var path: String { db ?? AdvisoryStore.defaultPath() }
+}
+
+struct DBCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "db",
+        abstract: "Manage the offline OSV advisory database.",
+        subcommands: [DBImport.self, DBUpdate.self, DBStatus.self]
+    )
+}
+
+struct DBImport: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "import",
+        abstract: "Import OSV records from JSON or YAML files, directories of them, or all.zip archives.",
+        discussion: "The import is one transaction: if it fails or is interrupted, the previous database stays as it was. A record replaces a stored one only when its 'modified' is newer. Malformed records are skipped and counted."
+    )
+    @OptionGroup var database: DatabaseOption
+    @Argument(help: "OSV JSON or YAML files, directories, or .zip archives in OSV's all.zip layout.")
+    var paths: [String]
+
+    func run() async throws {
+        let store = try AdvisoryStore(path: database.path)
+        let report = try await AdvisoryImporter.importPaths(paths, into: store) {
+            CLI.stderr("writing to \(store.path)")
+        }
+        DBReport.print(report, path: store.path)
+    }
+}
+
+struct DBUpdate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "update",
+        abstract: "Download per-ecosystem OSV archives (<source>/<ecosystem>/all.zip) and import them."
+    )
+    @OptionGroup var database: DatabaseOption
+    @Option(name: .long, help: "Base URL laid out like OSV's export bucket.")
+    var source: String = AdvisoryUpdater.defaultSource
+    @Option(name: .long, parsing: .singleValue, help: "Ecosystem to download, as OSV spells it (repeatable). Default: those already in the database, else the ones Provenant catalogs.")
+    var ecosystem: [String] = []
+
+    func run() async throws {
+        let store = try AdvisoryStore(path: database.path)
+        var ecos = ecosystem
+        if ecos.isEmpty {
+            ecos = Array(Set(try store.status().ecosystems.map(\.ecosystem))).sorted()
+            if ecos.isEmpty { ecos = AdvisoryUpdater.defaultEcosystems }
+        }
+        let report = try await AdvisoryUpdater.update(store: store, source: source, ecosystems: ecos) { CLI.stderr($0) }
+        DBReport.print(report, path: store.path)
+    }
+}
+
+struct DBStatus: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "Print the database path, its ecosystems with record counts, and the newest 'modified' date."
+    )
+    @OptionGroup var database: DatabaseOption
+
+    func run() async throws {
+        guard AdvisoryStore.exists(at: database.path) else {
+            CLI.fail("error: \(database.path): no advisory database; `provenant scan` imports the bundled snapshot, or run `provenant db import PATH`")
+        }
+        let s = try AdvisoryStore(path: database.path).status()
+        var out = "database: \(s.path)\nrecords: \(s.records) (\(s.withdrawn) withdrawn, kept but never matched)\nnewest modified: \(s.newestModified ?? "none")\n"
+        let w = max(9, s.ecosystems.map(\.ecosystem.count).max() ?? 0)
+        out += "\n" + "ECOSYSTEM".padding(toLength: w, withPad: " ", startingAt: 0) + "  RECORDS  NEWEST MODIFIED\n"
+        for e in s.ecosystems {
+            out += e.ecosystem.padding(toLength: w, withPad: " ", startingAt: 0) + "  " + String(e.records).leftPad(7) + "  " + (e.newestModified ?? "-") + "\n"
+        }
+        print(out, terminator: "")
+    }
+}
+
+enum DBReport {
+    static func print(_ r: AdvisoryImporter.Report, path: String) {
+        let l = r.loaded
+        Swift.print("imported \(l.files) file\(l.files == 1 ? "" : "s") into \(path): \(r.result.added) added, \(r.result.updated) updated, \(r.result.unchanged) unchanged, \(l.skipped.count) skipped")
+        for d in l.skipped.prefix(5) { CLI.stderr("skipped: \(d)") }
+        if l.skipped.count > 5 { CLI.stderr("skipped: … and \(l.skipped.count - 5) more") }
+    }
+}
+
+extension String {
+    func leftPad(_ n: Int) -> String { count >= n ? self : String(repeating: " ", count: n - count) + self }
+}

@@ -1,0 +1,95 @@
+import Advisories
+import ArgumentParser
+import Catalog
+import Foundation
+import ProvenantCore
+import SBOM
+
+struct ScanCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "scan",
+        abstract: "Find known vulnerabilities in a directory, file or SBOM, offline.",
+        discussion: """
+        TARGET is catalogued as `provenant sbom` does, or read as an SBOM when it is a CycloneDX or SPDX \
+        JSON document (Provenant's, syft's, trivy's). The first scan without a database imports the bundled \
+        OSV snapshot. Exit codes: 0 success, 1 a finding reached --fail-on, 2 usage or input error.
+        """
+    )
+
+    @Argument(help: "A directory, a lockfile or binary, or a CycloneDX/SPDX JSON SBOM.")
+    var target: String
+
+    @Option(name: .long, help: "Output format: table, json, sarif (2.1.0) or cyclonedx-json (the BOM with a vulnerabilities section).")
+    var format: String = "table"
+
+    @Option(name: .shortAndLong, help: "Write the report to this file instead of standard output.")
+    var output: String?
+
+    @OptionGroup var database: DatabaseOption
+
+    @Option(name: .long, help: "Exit 1 when a finding is at or above this severity: low, medium, high or critical.")
+    var failOn: String?
+
+    @Option(name: .long, parsing: .singleValue, help: "OpenVEX or CycloneDX VEX file (repeatable); not_affected and fixed statements suppress findings.")
+    var vex: [String] = []
+
+    @Option(name: .long, help: "Ignore file. Default: .provenant-ignore.yaml in TARGET (a directory) or the current directory, when present.")
+    var ignoreFile: String?
+
+    @Option(name: .long, help: "Catalog mode for directories: source, installed or auto.")
+    var mode: String = "auto"
+
+    @Flag(name: .long, help: "Scan development and test dependencies too.")
+    var includeDev = false
+
+    @Option(name: .long, parsing: .singleValue, help: "Skip paths matching this glob (repeatable).")
+    var exclude: [String] = []
+
+    @Flag(name: .long, help: "Do not print per-file warnings on stderr.")
+    var quiet = false
+
+    func run() async throws {
+        guard let fmt = ScanFormat(rawValue: format) else {
+            throw ValidationError("unknown --format '\(format)'; use one of: \(ScanFormat.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        var threshold: SeverityLevel?
+        if let f = failOn {
+            guard let l = SeverityLevel(word: f), l >= .low else { throw ValidationError("unknown --fail-on '\(f)'; use low, medium, high or critical") }
+            threshold = l
+        }
+        guard let m = ScanMode(rawValue: mode) else { throw ValidationError("unknown --mode '\(mode)'; use source, installed or auto") }
+
+        let inventory = try await loadInventory(mode: m)
+        let vexDocs = try vex.map { path throws(InputError) in try VEXDocument.load(path) }
+        let ignore = try ignorePath().map { path throws(InputError) in try IgnoreFile.load(path) }
+        let store = try await Snapshot.openOrSeed(path: database.path) { CLI.stderr("note: \($0)") }
+        let result = try Scanner(store: store).scan(inventory.packages)
+        let info = DocumentInfo(toolVersion: Provenant.version)
+        let report = ScanReport(target: target, database: try store.status(), result: result, vex: vexDocs, ignore: ignore,
+                                today: String(info.isoTimestamp.prefix(10)), diagnostics: inventory.diagnostics)
+        if !quiet { for d in inventory.diagnostics { CLI.stderr("warning: \(d)") } }
+        for e in report.expiredIgnores { CLI.stderr("warning: \(e.origin): ignore entry for \(e.id) expired on \(e.expires ?? "") and no longer suppresses") }
+        let text = report.render(fmt, info: info, inventory: inventory)
+        try CLI.withOutput(output) { sink in sink(Array(text.utf8)) }
+        if let t = threshold, report.reaches(t) { throw ExitCode(1) }
+    }
+
+    func loadInventory(mode: ScanMode) async throws -> Inventory {
+        var isDir: ObjCBool = false
+        if FileManager.default.fileExists(atPath: target, isDirectory: &isDir), !isDir.boolValue,
+           let data = FileManager.default.contents(atPath: target), SBOMReader.detect(data) != nil {
+            return try SBOMReader.read(target)
+        }
+        do { return try await Cataloger(mode: mode, includeDev: includeDev, excludes: exclude).catalog(target) } catch let e as InputError {
+            CLI.fail("error: \(e)")
+        }
+    }
+
+    func ignorePath() -> String? {
+        if let p = ignoreFile { return p }
+        var isDir: ObjCBool = false
+        let base = FileManager.default.fileExists(atPath: target, isDirectory: &isDir) && isDir.boolValue ? target : FileManager.default.currentDirectoryPath
+        let p = base + "/.provenant-ignore.yaml"
+        return FileManager.default.fileExists(atPath: p) ? p : nil
+    }
+}
