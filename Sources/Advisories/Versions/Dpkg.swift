@@ -17,7 +17,12 @@ public struct DebianVersion: VersionScheme {
         var upstream = rest, revision: Substring = ""
         if let dash = rest.lastIndex(of: "-") { upstream = rest[..<dash]; revision = rest[rest.index(after: dash)...] }
         guard !upstream.isEmpty else { throw VersionError(raw, name, "empty upstream version") }
-        guard rest.allSatisfy({ $0.isASCII && !$0.isWhitespace }) else { throw VersionError(raw, name, "contains spaces or non-ASCII characters") }
+        guard upstream.first?.isNumber == true else { throw VersionError(raw, name, "upstream version must start with a digit") }
+        // Policy §5.6.12: alphanumerics and . + ~ (and - only before the revision).
+        func allowed(_ c: Character) -> Bool { c.isASCII && (c.isLetter || c.isNumber || ".+~-".contains(c)) }
+        guard upstream.allSatisfy(allowed), revision.allSatisfy({ allowed($0) && $0 != "-" }) else {
+            throw VersionError(raw, name, "only letters, digits and . + ~ - are allowed")
+        }
         return Parsed(epoch: epoch, upstream: Array(upstream.utf8), revision: Array(revision.utf8))
     }
 

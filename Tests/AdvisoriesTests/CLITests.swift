@@ -1,0 +1,191 @@
+import Foundation
+import Testing
+@testable import Advisories
+
+/// Runs the built `provenant` binary, as a user would.
+func provenant(_ args: [String], env: [String: String] = [:]) throws -> (code: Int32, out: String, err: String) {
+    let bin = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("provenant")
+    let p = Process()
+    p.executableURL = FileManager.default.fileExists(atPath: bin.path) ? bin
+        : URL(fileURLWithPath: FileManager.default.currentDirectoryPath + "/.build/debug/provenant")
+    p.arguments = args
+    var e = ProcessInfo.processInfo.environment
+    e["SOURCE_DATE_EPOCH"] = "1700000000"
+    for (k, v) in env { e[k] = v }
+    p.environment = e
+    let out = Pipe(), err = Pipe()
+    p.standardOutput = out; p.standardError = err
+    try p.run()
+    // Read before waiting so a large report cannot fill the pipe and stall the child.
+    let o = out.fileHandleForReading.readDataToEndOfFile()
+    let r = err.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: r, as: UTF8.self))
+}
+
+/// One database seeded from the bundled snapshot, shared by the CLI tests.
+let sharedDB: String = {
+    let dir = (try? tempDir("clidb")) ?? NSTemporaryDirectory()
+    let path = dir + "/osv.sqlite"
+    _ = try? provenant(["db", "import", Snapshot.archivePath ?? "", "--db", path])
+    return path
+}()
+
+/// A project with six pinned PyPI packages that have real advisories in the snapshot.
+func pinnedProject() throws -> String {
+    let dir = try tempDir("proj")
+    try write("urllib3==1.25.7\nrequests==2.22.0\npyyaml==5.1.2\nidna==2.8\ncertifi==2019.9.11\npy==1.8.0\n", to: dir + "/requirements.txt")
+    return dir
+}
+
+func keepOutput(_ text: String, as name: String) throws {
+    guard let dir = ProcessInfo.processInfo.environment["PROVENANT_SBOM_OUT"] else { return }
+    try text.write(toFile: dir + "/" + name, atomically: true, encoding: .utf8)
+}
+
+func jsonObject(_ s: String) throws -> [String: Any] {
+    try #require(try JSONSerialization.jsonObject(with: Data(s.utf8)) as? [String: Any])
+}
+
+@Suite(.serialized) struct CLITests {
+    @Test func versionCompareAnswersAndRejectsBadVersions() throws {
+        #expect(try provenant(["version", "compare", "PyPI", "1.0rc1", "1.0"]).out == "<\n")
+        #expect(try provenant(["version", "compare", "Debian:12", "1:1.0", "2.0"]).out == ">\n")
+        #expect(try provenant(["version", "compare", "Go", "1.19", "v1.19.0"]).out == "=\n")
+        #expect(try provenant(["version", "compare", "Red Hat", "1.0~rc1", "1.0"]).out == "<\n")
+        let bad = try provenant(["version", "compare", "Debian", "abc", "1.0"])
+        #expect(bad.code == 2 && bad.err.contains("start with a digit"))
+        #expect(try provenant(["version", "compare", "Nope", "1", "2"]).code == 2)
+    }
+
+    @Test func scanReportsFindingsAndFailOnSetsTheExitCode() throws {
+        let proj = try pinnedProject()
+        let table = try provenant(["scan", proj, "--db", sharedDB])
+        #expect(table.code == 0)
+        #expect(table.out.contains("urllib3") && table.out.contains("PYSEC-2023-192") && table.out.contains("1.26.17"))
+        // Grouped by package, most severe first: the high urllib3 finding precedes unrated ones.
+        let lines = table.out.split(separator: "\n")
+        #expect(lines.firstIndex { $0.contains("PYSEC-2023-192") }! < lines.firstIndex { $0.contains("PYSEC-2023-74") }!)
+        #expect(try provenant(["scan", proj, "--db", sharedDB, "--fail-on", "high"]).code == 1)
+        #expect(try provenant(["scan", proj, "--db", sharedDB, "--fail-on", "critical"]).code == 0)
+        #expect(try provenant(["scan", proj, "--db", sharedDB, "--fail-on", "severe"]).code == 2)
+        #expect(try provenant(["scan", proj + "/missing", "--db", sharedDB]).code == 2)
+    }
+
+    @Test func jsonIsDeterministicAndComplete() throws {
+        let proj = try pinnedProject()
+        let a = try provenant(["scan", proj, "--db", sharedDB, "--format", "json"])
+        let b = try provenant(["scan", proj, "--db", sharedDB, "--format", "json"])
+        #expect(a.out == b.out)
+        let doc = try jsonObject(a.out)
+        let findings = try #require(doc["findings"] as? [[String: Any]])
+        let hit = try #require(findings.first { $0["id"] as? String == "PYSEC-2023-192" })
+        #expect(hit["severity"] as? String == "high")
+        #expect(hit["score"] as? Double == 8.1)
+        #expect((hit["aliases"] as? [String])?.contains { $0.hasPrefix("CVE-") } == true)
+        let pkg = try #require(hit["package"] as? [String: Any])
+        #expect(pkg["version"] as? String == "1.25.7" && (pkg["locations"] as? [String])?.first?.hasSuffix("requirements.txt:1") == true)
+        #expect((hit["fixedVersions"] as? [String]) == ["1.26.17", "2.0.6"])
+    }
+
+    @Test func sarifAndCycloneDXCarryTheFindings() throws {
+        let proj = try pinnedProject()
+        let sarif = try provenant(["scan", proj, "--db", sharedDB, "--format", "sarif"]).out
+        try keepOutput(sarif, as: "scan.sarif")
+        let s = try jsonObject(sarif)
+        #expect(s["version"] as? String == "2.1.0")
+        let run = try #require((s["runs"] as? [[String: Any]])?.first)
+        let rules = try #require(((run["tool"] as? [String: Any])?["driver"] as? [String: Any])?["rules"] as? [[String: Any]])
+        let results = try #require(run["results"] as? [[String: Any]])
+        #expect(!results.isEmpty && results.allSatisfy { r in rules.contains { $0["id"] as? String == r["ruleId"] as? String } })
+        #expect(results.contains { $0["ruleId"] as? String == "PYSEC-2023-192" && $0["level"] as? String == "error" })
+
+        let cdx = try provenant(["scan", proj, "--db", sharedDB, "--format", "cyclonedx-json"]).out
+        try keepOutput(cdx, as: "scan.cdx.json")
+        let bom = try jsonObject(cdx)
+        let refs = Set(((bom["components"] as? [[String: Any]]) ?? []).compactMap { $0["bom-ref"] as? String })
+        let vulns = try #require(bom["vulnerabilities"] as? [[String: Any]])
+        #expect(vulns.contains { $0["id"] as? String == "PYSEC-2023-192" })
+        for v in vulns {
+            for a in (v["affects"] as? [[String: Any]]) ?? [] { #expect(refs.contains(a["ref"] as? String ?? ""), "affects must name a component") }
+        }
+    }
+
+    @Test func vexStatementsSuppressAndSayWhich() throws {
+        let proj = try pinnedProject()
+        let dir = try tempDir("vex")
+        try write("""
+            {"@context": "https://openvex.dev/ns/v0.2.0", "@id": "https://example.com/vex/1", "author": "sec", "timestamp": "2024-01-01T00:00:00Z", "version": 1,
+             "statements": [
+               {"vulnerability": {"name": "PYSEC-2023-192"}, "products": [{"@id": "pkg:pypi/urllib3@1.25.7"}], "status": "not_affected", "justification": "vulnerable_code_not_in_execute_path"},
+               {"vulnerability": {"name": "PYSEC-2023-212"}, "products": [{"@id": "pkg:pypi/urllib3"}], "status": "under_investigation"},
+               {"vulnerability": {"name": "PYSEC-2024-60"}, "products": [{"@id": "pkg:pypi/idna@9.9"}], "status": "not_affected"}
+             ]}
+            """, to: dir + "/open.vex.json")
+        // CycloneDX VEX, naming the advisory by its CVE alias and the package by bom-ref.
+        let cve = try #require(try jsonObject(try provenant(["scan", proj, "--db", sharedDB, "--format", "json"]).out)["findings"] as? [[String: Any]])
+            .first { $0["id"] as? String == "PYSEC-2023-74" }?["aliases"] as? [String]
+        let alias = try #require(cve?.first { $0.hasPrefix("CVE-") })
+        try write("""
+            {"bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1,
+             "components": [{"type": "library", "bom-ref": "req", "name": "requests", "version": "2.22.0", "purl": "pkg:pypi/requests@2.22.0"}],
+             "vulnerabilities": [{"id": "\(alias)", "analysis": {"state": "resolved"}, "affects": [{"ref": "req"}]}]}
+            """, to: dir + "/cdx.vex.json")
+        let r = try provenant(["scan", proj, "--db", sharedDB, "--format", "json", "--vex", dir + "/open.vex.json", "--vex", dir + "/cdx.vex.json"])
+        let doc = try jsonObject(r.out)
+        let suppressed = try #require(doc["suppressed"] as? [[String: Any]])
+        let by = Dictionary(uniqueKeysWithValues: suppressed.map { (($0["finding"] as? [String: Any])?["id"] as? String ?? "", $0["by"] as? String ?? "") })
+        #expect(by.keys.sorted() == ["PYSEC-2023-192", "PYSEC-2023-74"], "under_investigation and other versions do not suppress")
+        #expect(by["PYSEC-2023-192"]?.contains("open.vex.json#1") == true && by["PYSEC-2023-192"]?.contains("not_affected") == true)
+        #expect(by["PYSEC-2023-74"]?.contains("cdx.vex.json#1") == true)
+        let ids = ((doc["findings"] as? [[String: Any]]) ?? []).compactMap { $0["id"] as? String }
+        #expect(!ids.contains("PYSEC-2023-192") && ids.contains("PYSEC-2023-212") && ids.contains("PYSEC-2024-60"))
+        let table = try provenant(["scan", proj, "--db", sharedDB, "--vex", dir + "/open.vex.json"]).out
+        #expect(table.contains("1 suppressed") && table.contains("suppressed: PYSEC-2023-192"))
+    }
+
+    @Test func ignoreEntriesSuppressUntilTheyExpire() throws {
+        let proj = try pinnedProject()
+        // SOURCE_DATE_EPOCH=1700000000 makes today 2023-11-14.
+        try write("""
+            ignore:
+              - id: PYSEC-2024-60
+                reason: idna is only used on trusted input
+                expires: 2030-01-01
+              - id: PYSEC-2023-212
+                reason: accepted until the upgrade
+                expires: 2020-01-01
+            """, to: proj + "/.provenant-ignore.yaml")
+        let r = try provenant(["scan", proj, "--db", sharedDB])
+        #expect(r.out.contains("suppressed: PYSEC-2024-60") && r.out.contains("ignore " + proj + "/.provenant-ignore.yaml:2"))
+        #expect(r.out.contains("expired ignore: PYSEC-2023-212"))
+        #expect(r.err.contains("expired on 2020-01-01"))
+        #expect(r.out.split(separator: "\n").contains { $0.contains("PYSEC-2023-212") && $0.contains("medium") }, "an expired entry no longer suppresses")
+        try write("ignore:\n  - id: X\n", to: proj + "/.provenant-ignore.yaml")
+        let bad = try provenant(["scan", proj, "--db", sharedDB])
+        #expect(bad.code == 2 && bad.err.contains(".provenant-ignore.yaml:2") && bad.err.contains("gives no reason"))
+    }
+
+    @Test func peerSBOMsScanLikeTheDirectory() throws {
+        let dir = try #require(Bundle.module.url(forResource: "Fixtures/peer-sboms", withExtension: nil)).path
+        var counts: [String: Int] = [:]
+        for f in ["syft.cdx.json", "syft.spdx.json", "trivy.cdx.json", "trivy.spdx.json"] {
+            let r = try provenant(["scan", dir + "/" + f, "--db", sharedDB, "--format", "json"])
+            #expect(r.code == 0, "\(f): \(r.err)")
+            let findings = (try jsonObject(r.out)["findings"] as? [[String: Any]]) ?? []
+            counts[f] = findings.count
+            #expect(findings.contains { $0["id"] as? String == "PYSEC-2023-192" }, "\(f) finds urllib3's advisory")
+            #expect(findings.contains { ($0["package"] as? [String: Any])?["ecosystem"] as? String == "crates.io" }, "\(f) finds crate advisories")
+        }
+        #expect(Set(counts.values).count == 1, "all four SBOMs describe the same packages: \(counts)")
+    }
+
+    @Test func dbStatusListsEcosystemsAndCorruptDatabasesFailClearly() throws {
+        let s = try provenant(["db", "status", "--db", sharedDB])
+        #expect(s.code == 0 && s.out.contains("records: 8158") && s.out.contains("crates.io") && s.out.contains("newest modified: 2026-08-21"))
+        let dir = try tempDir("corrupt-cli")
+        try write(String(repeating: "x", count: 4096), to: dir + "/db.sqlite")
+        let r = try provenant(["scan", dir, "--db", dir + "/db.sqlite"])
+        #expect(r.code == 2 && r.err.contains("provenant db import"))
+    }
+}

@@ -1,0 +1,88 @@
+import Foundation
+import Testing
+import Catalog
+import ProvenantCore
+@testable import Advisories
+
+@Suite struct MatchingTests {
+    func eval(_ events: [[String: String]], _ version: String, eco: String = "PyPI", versions: [String]? = nil, type: String = "ECOSYSTEM") throws -> RangeEvaluator.Outcome {
+        let a = try affected(osv("T-1", ecosystem: eco, name: "p", events: events, versions: versions, rangeType: type))
+        return RangeEvaluator.evaluate(a, version: version, ecosystem: eco)
+    }
+
+    @Test func introducedAndFixedBoundTheRange() throws {
+        let ev = [["introduced": "1.0"], ["fixed": "1.5"]]
+        #expect(try eval(ev, "0.9") == .notAffected)
+        #expect(try eval(ev, "1.0") == .affected)
+        #expect(try eval(ev, "1.4.9") == .affected)
+        #expect(try eval(ev, "1.5") == .notAffected)
+        #expect(try eval(ev, "1.5rc1") == .affected, "a pre-release of the fix is still before it")
+    }
+
+    @Test func zeroPrecedesEveryVersionAndEventsAreSorted() throws {
+        // Out of order on purpose: evaluation sorts events first.
+        let ev = [["fixed": "2.5"], ["introduced": "2.0"], ["fixed": "1.5"], ["introduced": "0"]]
+        #expect(try eval(ev, "0.0.1") == .affected)
+        #expect(try eval(ev, "1.7") == .notAffected)
+        #expect(try eval(ev, "2.1") == .affected)
+        #expect(try eval(ev, "3.0") == .notAffected)
+    }
+
+    @Test func lastAffectedIsInclusive() throws {
+        let ev = [["introduced": "0"], ["last_affected": "2.0"]]
+        #expect(try eval(ev, "2.0") == .affected)
+        #expect(try eval(ev, "2.0.post1") == .notAffected)
+    }
+
+    @Test func limitStopsTheRange() throws {
+        let ev = [["introduced": "1.0"], ["limit": "1.8"]]
+        #expect(try eval(ev, "1.7") == .affected)
+        #expect(try eval(ev, "1.8") == .notAffected)
+        #expect(try eval([["introduced": "1.0"], ["limit": "*"]], "99") == .affected)
+    }
+
+    @Test func listedVersionsMatchEvenOutsideRanges() throws {
+        #expect(try eval([], "0.3.0", versions: ["0.1.0", "0.3.0"]) == .affected)
+        #expect(try eval([], "0.2.0", versions: ["0.1.0", "0.3.0"]) == .notAffected)
+    }
+
+    @Test func gitRangesAreSkippedAndOthersStillEvaluated() throws {
+        var rec = try OSVRecord.decode(Data(osv("T-2", ecosystem: "PyPI", name: "p", events: [["introduced": "0"], ["fixed": "2.0"]]).utf8), yaml: false)
+        rec.affected![0].ranges!.insert(OSVRecord.Range(type: "GIT", repo: "https://example.com/r", events: [.init(introduced: "abc123")]), at: 0)
+        #expect(RangeEvaluator.evaluate(rec.affected![0], version: "1.0", ecosystem: "PyPI") == .affected)
+        #expect(RangeEvaluator.evaluate(rec.affected![0], version: "2.0", ecosystem: "PyPI") == .notAffected)
+    }
+
+    @Test func unparsableVersionsGiveUnknownNeverNotAffected() throws {
+        guard case .unknown(let why) = try eval([["introduced": "0"], ["fixed": "1.0"]], "not a version!", eco: "Debian") else {
+            Issue.record("an unparsable package version must be unknown"); return
+        }
+        #expect(why.contains("unparsable version"))
+        guard case .unknown = try eval([["introduced": "0"], ["fixed": "1:x:y"]], "1.0", eco: "Debian") else {
+            Issue.record("an unparsable advisory version must be unknown"); return
+        }
+    }
+
+    @Test func semverRangesUseGoRulesForGo() throws {
+        let ev = [["introduced": "0"], ["fixed": "1.19.2"]]
+        #expect(try eval(ev, "1.19", eco: "Go", type: "SEMVER") == .affected, "1.19 is 1.19.0")
+        #expect(try eval(ev, "go1.19.2", eco: "Go", type: "SEMVER") == .notAffected)
+        #expect(try eval([["introduced": "0"], ["fixed": "0.0.0-20220101000000-abcdefabcdef"]], "v0.0.0-20210101000000-abcdefabcdef", eco: "Go", type: "SEMVER") == .affected)
+        #expect(try eval([["introduced": "2.0.0"]], "v2.1.0+incompatible", eco: "Go", type: "SEMVER") == .affected)
+    }
+
+    @Test func purlsMapToOSVCoordinates() throws {
+        func key(_ s: String) -> Ecosystems.Key? { PackageURL(parsing: s).flatMap(Ecosystems.key) }
+        #expect(key("pkg:pypi/Foo_Bar@1.0")?.name == "foo-bar")
+        #expect(key("pkg:maven/org.apache.logging.log4j/log4j-core@2.14.1")?.name == "org.apache.logging.log4j:log4j-core")
+        #expect(key("pkg:npm/%40babel/core@7.0.0")?.name == "@babel/core")
+        #expect(key("pkg:golang/github.com/gin-gonic/gin@v1.9.0")?.name == "github.com/gin-gonic/gin")
+        let deb = try #require(key("pkg:deb/debian/libssl3@3.0.11-1~deb12u2?arch=amd64&distro=debian-12&upstream=openssl"))
+        #expect(deb.osvEcosystem == "Debian:12")
+        #expect(deb.name == "openssl")
+        let src = try #require(key("pkg:deb/debian/libc6@2.36-9+deb12u4?distro=debian-12&upstream=glibc%282.36-9%2Bdeb12u3%29"))
+        #expect(src.name == "glibc" && src.version == "2.36-9+deb12u3", "the source package's own version is what advisories name")
+        #expect(key("pkg:apk/alpine/musl@1.2.4-r2?distro=alpine-3.18.4")?.osvEcosystem == "Alpine:v3.18")
+        #expect(key("pkg:generic/thing@1.0") == nil)
+    }
+}

@@ -1,0 +1,142 @@
+import Foundation
+import Testing
+import Catalog
+import ProvenantCore
+import ZIPFoundation
+@testable import Advisories
+
+@Suite struct StoreTests {
+    func pkg(_ purl: String) throws -> Package {
+        let p = try #require(PackageURL(parsing: purl))
+        return Package(ecosystem: Ecosystem(rawValue: p.type) ?? .generic, name: p.name, version: p.version ?? "", purl: p,
+                       locations: [Location("app/lock", line: 3)], foundBy: "test")
+    }
+
+    @Test func importingTheSameDataAgainChangesNothingAndNewestWins() async throws {
+        let dir = try tempDir("store")
+        try write(osv("PYSEC-1", modified: "2024-01-01T00:00:00Z", ecosystem: "PyPI", name: "demo", events: [["introduced": "0"], ["fixed": "1.0"]]), to: dir + "/a/PYSEC-1.json")
+        let store = try AdvisoryStore(path: dir + "/db.sqlite")
+        let first = try await AdvisoryImporter.importPaths([dir + "/a"], into: store)
+        #expect(first.result == .init(added: 1, updated: 0, unchanged: 0))
+        let again = try await AdvisoryImporter.importPaths([dir + "/a"], into: store)
+        #expect(again.result == .init(added: 0, updated: 0, unchanged: 1))
+        // An older copy does not replace a newer one; a newer one does.
+        try write(osv("PYSEC-1", modified: "2023-06-01T00:00:00Z", ecosystem: "PyPI", name: "demo", events: [["introduced": "0"], ["fixed": "9.0"]]), to: dir + "/old/PYSEC-1.json")
+        #expect(try await AdvisoryImporter.importPaths([dir + "/old"], into: store).result.unchanged == 1)
+        #expect(try Scanner(store: store).scan([pkg("pkg:pypi/demo@2.0")]).findings.isEmpty)
+        try write(osv("PYSEC-1", modified: "2024-01-01T00:00:00.5Z", ecosystem: "PyPI", name: "demo", events: [["introduced": "0"], ["fixed": "3.0"]]), to: dir + "/new/PYSEC-1.json")
+        #expect(try await AdvisoryImporter.importPaths([dir + "/new"], into: store).result.updated == 1)
+        let f = try Scanner(store: store).scan([pkg("pkg:pypi/demo@2.0")]).findings
+        #expect(f.map(\.id) == ["PYSEC-1"] && f.first?.fixed == ["3.0"])
+        #expect(try store.status().records == 1)
+    }
+
+    @Test func withdrawnRecordsAreKeptButNeverMatched() async throws {
+        let dir = try tempDir("withdrawn")
+        try write(osv("GHSA-w", ecosystem: "npm", name: "left-pad", events: [["introduced": "0"]], withdrawn: "2024-02-01T00:00:00Z"), to: dir + "/w.json")
+        let store = try AdvisoryStore(path: dir + "/db.sqlite")
+        _ = try await AdvisoryImporter.importPaths([dir + "/w.json"], into: store)
+        #expect(try store.status().withdrawn == 1)
+        #expect(try Scanner(store: store).scan([pkg("pkg:npm/left-pad@1.0.0")]).findings.isEmpty)
+    }
+
+    @Test func aliasesAreIndexedAndNamesCanonicalised() async throws {
+        let dir = try tempDir("alias")
+        try write(osv("PYSEC-9", ecosystem: "PyPI", name: "Django_Rest", events: [["introduced": "0"], ["fixed": "2.0"]], aliases: ["CVE-2024-0001", "GHSA-aaaa-bbbb-cccc"]), to: dir + "/p.json")
+        let store = try AdvisoryStore(path: dir + "/db.sqlite")
+        _ = try await AdvisoryImporter.importPaths([dir], into: store)
+        #expect(try store.ids(forAlias: "CVE-2024-0001") == ["PYSEC-9"])
+        let f = try Scanner(store: store).scan([pkg("pkg:pypi/django-rest@1.0")]).findings
+        #expect(f.first?.aliases == ["CVE-2024-0001", "GHSA-aaaa-bbbb-cccc"])
+    }
+
+    @Test func distroAdvisoriesMatchOnlyTheirRelease() async throws {
+        let dir = try tempDir("distro")
+        try write(osv("DSA-12", ecosystem: "Debian:12", name: "openssl", events: [["introduced": "0"], ["fixed": "3.0.11-1~deb12u2"]]), to: dir + "/a.json")
+        try write(osv("DSA-11", ecosystem: "Debian:11", name: "openssl", events: [["introduced": "0"], ["fixed": "9.9"]]), to: dir + "/b.json")
+        let store = try AdvisoryStore(path: dir + "/db.sqlite")
+        _ = try await AdvisoryImporter.importPaths([dir], into: store)
+        let f = try Scanner(store: store).scan([pkg("pkg:deb/debian/libssl3@3.0.11-1~deb12u1?arch=amd64&distro=debian-12&upstream=openssl")]).findings
+        #expect(f.map(\.id) == ["DSA-12"])
+        #expect(f.first?.ecosystem == "Debian:12")
+    }
+
+    @Test func malformedRecordsAreSkippedWithReasons() async throws {
+        let dir = try tempDir("bad")
+        try write("{not json", to: dir + "/broken.json")
+        try write(#"{"id": "X-1"}"#, to: dir + "/nomod.json")
+        try write(#"{"id": "X-2", "modified": "yesterday"}"#, to: dir + "/badtime.json")
+        try write(#"{"id": "X-3", "modified": "2024-01-01T00:00:00Z", "affected": [{"package": {"ecosystem": "PyPI", "name": "a"}, "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0", "fixed": "1"}]}]}]}"#, to: dir + "/twoevents.json")
+        try write(osv("GOOD-1", ecosystem: "PyPI", name: "a", events: [["introduced": "0"]]), to: dir + "/good.json")
+        let store = try AdvisoryStore(path: dir + "/db.sqlite")
+        let r = try await AdvisoryImporter.importPaths([dir], into: store)
+        #expect(r.result.added == 1)
+        #expect(r.loaded.skipped.count == 4)
+        let text = r.loaded.skipped.map(\.description).joined(separator: "\n")
+        #expect(text.contains("broken.json") && text.contains("not valid JSON"))
+        #expect(text.contains("nomod.json") && text.contains("missing field 'modified'"))
+        #expect(text.contains("badtime.json") && text.contains("RFC 3339"))
+        #expect(text.contains("twoevents.json") && text.contains("exactly one"))
+    }
+
+    @Test func zipArchivesAndYAMLRecordsImport() async throws {
+        let dir = try tempDir("zip")
+        let zipPath = dir + "/all.zip"
+        let archive = try Archive(url: URL(fileURLWithPath: zipPath), accessMode: .create)
+        for (name, text) in [("RUSTSEC-1.json", osv("RUSTSEC-1", ecosystem: "crates.io", name: "smallvec", events: [["introduced": "0"], ["fixed": "1.6.1"]])),
+                             ("README", "not a record")] {
+            let data = Data(text.utf8)
+            try archive.addEntry(with: name, type: .file, uncompressedSize: Int64(data.count), compressionMethod: .deflate) { pos, size in
+                data.subdata(in: Int(pos)..<Int(pos) + size)
+            }
+        }
+        try write("""
+            id: PYSEC-2020-1
+            modified: 2023-11-07T20:24:23.946863Z
+            aliases:
+            - CVE-2020-1
+            affected:
+            - package:
+                ecosystem: PyPI
+                name: pyyaml
+              ranges:
+              - type: ECOSYSTEM
+                events:
+                - introduced: "0"
+                - fixed: 5.4
+            """, to: dir + "/y/PYSEC-2020-1.yaml")
+        let store = try AdvisoryStore(path: dir + "/db.sqlite")
+        let r = try await AdvisoryImporter.importPaths([zipPath, dir + "/y"], into: store)
+        #expect(r.result.added == 2 && r.loaded.skipped.isEmpty)
+        let f = try Scanner(store: store).scan([pkg("pkg:cargo/smallvec@1.6.0"), pkg("pkg:pypi/PyYAML@5.3.1")]).findings
+        #expect(Set(f.map(\.id)) == ["RUSTSEC-1", "PYSEC-2020-1"])
+    }
+
+    @Test func aCorruptDatabaseNamesTheImportToRun() throws {
+        let dir = try tempDir("corrupt")
+        try write(String(repeating: "garbage ", count: 512), to: dir + "/db.sqlite")
+        do {
+            _ = try AdvisoryStore(path: dir + "/db.sqlite")
+            Issue.record("a corrupt database must be rejected")
+        } catch {
+            #expect(error.description.contains("db.sqlite"))
+            #expect(error.description.contains("provenant db import"))
+        }
+    }
+
+    @Test func theBundledSnapshotSeedsAMissingDatabase() async throws {
+        let dir = try tempDir("seed")
+        var notes: [String] = []
+        let store = try await Snapshot.openOrSeed(path: dir + "/db.sqlite") { notes.append($0) }
+        let s = try store.status()
+        #expect(s.records == 8158)
+        #expect(Set(s.ecosystems.map(\.ecosystem)) == ["Go", "PyPI", "crates.io"])
+        #expect(notes.count == 1 && notes[0].contains("bundled snapshot"))
+        // Real advisories match real packages: urllib3 1.25.7 has known fixes.
+        let f = try Scanner(store: store).scan([pkg("pkg:pypi/urllib3@1.25.7")]).findings
+        #expect(f.contains { $0.id == "PYSEC-2023-192" && $0.severity == .high && $0.fixed.contains("1.26.17") })
+        // A second open does not import again.
+        _ = try await Snapshot.openOrSeed(path: dir + "/db.sqlite") { notes.append($0) }
+        #expect(notes.count == 1)
+    }
+}
