@@ -112,6 +112,18 @@ import ZIPFoundation
         #expect(Set(f.map(\.id)) == ["RUSTSEC-1", "PYSEC-2020-1"])
     }
 
+    @Test func storedEntriesRoundTrip() throws {
+        let full = OSVRecord.Affected(
+            package: .init(ecosystem: "Debian:12", name: "openssl", purl: "pkg:deb/debian/openssl"),
+            severity: [.init(type: "CVSS_V3", score: "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H")],
+            ranges: [.init(type: "GIT", repo: "https://example.com/r", events: [.init(introduced: "abc")]),
+                     .init(type: "ECOSYSTEM", repo: nil, events: [.init(introduced: "0"), .init(fixed: "1:3.0-1"), .init(lastAffected: "2.0"), .init(limit: "*")])],
+            versions: ["1.0", "1.0 beta", ""])
+        #expect(EntryCodec.decode(EntryCodec.encode(full)) == full)
+        let bare = OSVRecord.Affected(package: nil, severity: nil, ranges: nil, versions: [])
+        #expect(EntryCodec.decode(EntryCodec.encode(bare)) == bare)
+    }
+
     @Test func aCorruptDatabaseNamesTheImportToRun() throws {
         let dir = try tempDir("corrupt")
         try write(String(repeating: "garbage ", count: 512), to: dir + "/db.sqlite")

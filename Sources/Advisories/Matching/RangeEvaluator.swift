@@ -1,3 +1,5 @@
+import Foundation
+
 /// Decides whether one version falls in one OSV `affected` entry, by the schema's evaluation rules.
 public enum RangeEvaluator {
     public enum Outcome: Sendable, Equatable {
@@ -7,25 +9,84 @@ public enum RangeEvaluator {
         case unknown(String)
     }
 
+    enum Kind { case introduced, fixed, lastAffected, limit }
+
+    /// One range with its events validated and sorted, ready for many versions.
+    struct PreparedRange {
+        var scheme: AnyVersionScheme?
+        var events: [(Kind, String)]
+        /// Why the range cannot be evaluated (an unparsable event, no known ordering).
+        var broken: String?
+    }
+
+    /// An `affected` entry prepared once and evaluated against every version of a package.
+    public struct PreparedEntry {
+        let listed: Set<String>
+        let listedInOrder: [String]
+        let ranges: [PreparedRange]
+        let ecoScheme: AnyVersionScheme?
+        let ecosystem: String
+    }
+
     /// `ecosystem` is the OSV base name; SEMVER ranges use SemVer (Go's flavour for Go), ECOSYSTEM
     /// ranges the ecosystem's own scheme, and GIT ranges are skipped.
-    public static func evaluate(_ entry: OSVRecord.Affected, version: String, ecosystem: String) -> Outcome {
-        if let listed = entry.versions, listed.contains(version) { return .affected }
-        let ecoScheme = AnyVersionScheme.forEcosystem(ecosystem)
+    public static func prepare(_ entry: OSVRecord.Affected, ecosystem: String, schemes: SchemeCache? = nil) -> PreparedEntry {
+        func scheme(_ eco: String) -> AnyVersionScheme? { schemes.map { $0.scheme(for: eco) } ?? AnyVersionScheme.forEcosystem(eco) }
+        let ecoScheme = scheme(ecosystem)
+        var ranges: [PreparedRange] = []
+        for range in entry.ranges ?? [] where range.type != "GIT" {
+            let s = range.type == "SEMVER" ? scheme(ecosystem == "Go" ? "Go" : "npm") : ecoScheme
+            guard let s else {
+                ranges.append(PreparedRange(scheme: nil, events: [], broken: "no version ordering known for \(ecosystem)"))
+                continue
+            }
+            var typed: [(Kind, String)] = []
+            for e in range.events {
+                if let v = e.introduced { typed.append((.introduced, v)) }
+                else if let v = e.fixed { typed.append((.fixed, v)) }
+                else if let v = e.lastAffected { typed.append((.lastAffected, v)) }
+                else if let v = e.limit { typed.append((.limit, v)) }
+            }
+            var broken: String?
+            for (_, v) in typed where v != "0" && v != "*" {
+                do { try s.validate(v) } catch { broken = "advisory has an unparsable version: \(error.reason)"; break }
+            }
+            if broken == nil {
+                // "0" precedes every version; ties keep the record's order.
+                func order(_ a: String, _ b: String) -> Int {
+                    if a == b { return 0 }
+                    if a == "0" { return -1 }
+                    if b == "0" { return 1 }
+                    return (try? s.compare(a, b)) ?? 0
+                }
+                typed = typed.enumerated().sorted { x, y in
+                    let c = order(x.element.1, y.element.1)
+                    return c != 0 ? c < 0 : x.offset < y.offset
+                }.map(\.element)
+            }
+            ranges.append(PreparedRange(scheme: s, events: typed, broken: broken))
+        }
+        let listed = entry.versions ?? []
+        return PreparedEntry(listed: Set(listed), listedInOrder: listed, ranges: ranges, ecoScheme: ecoScheme, ecosystem: ecosystem)
+    }
+
+    public static func evaluate(_ entry: OSVRecord.Affected, version: String, ecosystem: String, schemes: SchemeCache? = nil) -> Outcome {
+        evaluate(prepare(entry, ecosystem: ecosystem, schemes: schemes), version: version)
+    }
+
+    public static func evaluate(_ p: PreparedEntry, version: String) -> Outcome {
+        if p.listed.contains(version) { return .affected }
         var unknown: String?
-        // Listed versions may be spelled differently (`1.19` for `1.19.0`); compare them too.
-        if let s = ecoScheme, let listed = entry.versions, !listed.isEmpty {
+        // Without ranges, the list is all there is: compare under the scheme too, since it may spell
+        // a version differently (`1.19` for `1.19.0`). With ranges, the list enumerates them.
+        if p.ranges.isEmpty, let s = p.ecoScheme, !p.listedInOrder.isEmpty {
             do {
                 try s.validate(version)
-                for l in listed where (try? s.compare(version, l)) == 0 { return .affected }
+                for l in p.listedInOrder where (try? s.compare(version, l)) == 0 { return .affected }
             } catch { unknown = "unparsable version: \(error.reason)" }
         }
-        for range in entry.ranges ?? [] where range.type != "GIT" {
-            let scheme: AnyVersionScheme?
-            if range.type == "SEMVER" { scheme = ecosystem == "Go" ? AnyVersionScheme(GoVersion()) : AnyVersionScheme(SemVer()) }
-            else { scheme = ecoScheme }
-            guard let scheme else { unknown = unknown ?? "no version ordering known for \(ecosystem)"; continue }
-            switch evaluate(range.events, version: version, scheme: scheme) {
+        for range in p.ranges {
+            switch evaluate(range, version: version) {
             case .affected: return .affected
             case .unknown(let why): unknown = unknown ?? why
             case .notAffected: break
@@ -34,51 +95,39 @@ public enum RangeEvaluator {
         return unknown.map { .unknown($0) } ?? .notAffected
     }
 
-    static func evaluate(_ events: [OSVRecord.Event], version: String, scheme: AnyVersionScheme) -> Outcome {
-        do {
-            try scheme.validate(version)
-        } catch { return .unknown("unparsable version: \(error.reason)") }
-        enum Kind { case introduced, fixed, lastAffected, limit }
-        var typed: [(Kind, String)] = []
-        for e in events {
-            if let v = e.introduced { typed.append((.introduced, v)) }
-            else if let v = e.fixed { typed.append((.fixed, v)) }
-            else if let v = e.lastAffected { typed.append((.lastAffected, v)) }
-            else if let v = e.limit { typed.append((.limit, v)) }
+    static func evaluate(_ range: PreparedRange, version: String) -> Outcome {
+        if let broken = range.broken { return .unknown(broken) }
+        guard let scheme = range.scheme else { return .unknown("no version ordering known") }
+        do { try scheme.validate(version) } catch { return .unknown("unparsable version: \(error.reason)") }
+        // Every version was validated, so comparisons cannot fail here.
+        func cmp(_ v: String) -> Int { v == "0" ? 1 : (try? scheme.compare(version, v)) ?? 0 }
+        var affected = false
+        var limits: [String] = []
+        for (kind, v) in range.events {
+            switch kind {
+            case .introduced: if v == "0" || cmp(v) >= 0 { affected = true }
+            case .fixed: if cmp(v) >= 0 { affected = false }
+            case .lastAffected: if cmp(v) > 0 { affected = false }
+            case .limit: limits.append(v)
+            }
         }
-        do {
-            // "0" precedes every version; "*" as a limit means no limit.
-            func compareEvent(_ a: String, _ b: String) throws(VersionError) -> Int {
-                if a == b { return 0 }
-                if a == "0" { return -1 }
-                if b == "0" { return 1 }
-                return try scheme.compare(a, b)
-            }
-            for (_, v) in typed where v != "0" && v != "*" { try scheme.validate(v) }
-            // Every version was validated above, so comparisons here cannot fail.
-            let sorted = typed.enumerated().sorted { x, y in
-                let c = (try? compareEvent(x.element.1, y.element.1)) ?? 0
-                return c != 0 ? c < 0 : x.offset < y.offset
-            }.map(\.element)
-            func cmp(_ v: String) throws(VersionError) -> Int { v == "0" ? 1 : try scheme.compare(version, v) }
-            var affected = false
-            for (kind, v) in sorted {
-                switch kind {
-                case .introduced: if try v == "0" || cmp(v) >= 0 { affected = true }
-                case .fixed: if try cmp(v) >= 0 { affected = false }
-                case .lastAffected: if try cmp(v) > 0 { affected = false }
-                case .limit: break
-                }
-            }
-            let limits = sorted.filter { $0.0 == .limit }.map(\.1)
-            if affected, !limits.isEmpty, !limits.contains("*") {
-                var below = false
-                for l in limits where try cmp(l) < 0 { below = true }
-                affected = below
-            }
-            return affected ? .affected : .notAffected
-        } catch {
-            return .unknown("advisory has an unparsable version: \((error as? VersionError)?.reason ?? "\(error)")")
-        }
+        // A limit ends the range: the version must be below one of them ("*" is no limit).
+        if affected, !limits.isEmpty, !limits.contains("*") { affected = limits.contains { cmp($0) < 0 } }
+        return affected ? .affected : .notAffected
+    }
+}
+
+/// Memoizing schemes for one scan, created on first use per ecosystem.
+public final class SchemeCache: @unchecked Sendable {
+    private var schemes: [String: AnyVersionScheme?] = [:]
+    private let lock = NSLock()
+    public init() {}
+    func scheme(for ecosystem: String) -> AnyVersionScheme? {
+        let base = ecosystem.split(separator: ":", maxSplits: 1).first.map(String.init) ?? ecosystem
+        lock.lock(); defer { lock.unlock() }
+        if let s = schemes[base] { return s }
+        let s = AnyVersionScheme.forEcosystem(base, memoizing: true)
+        schemes[base] = s
+        return s
     }
 }

@@ -31,6 +31,9 @@ public struct OSVRecord: Codable, Sendable, Equatable {
         public var fixed: String?
         public var lastAffected: String?
         public var limit: String?
+        public init(introduced: String? = nil, fixed: String? = nil, lastAffected: String? = nil, limit: String? = nil) {
+            self.introduced = introduced; self.fixed = fixed; self.lastAffected = lastAffected; self.limit = limit
+        }
         enum CodingKeys: String, CodingKey { case introduced, fixed, lastAffected = "last_affected", limit }
     }
     public struct Range: Codable, Sendable, Equatable {

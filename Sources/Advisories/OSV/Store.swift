@@ -53,7 +53,7 @@ public final class AdvisoryStore: Sendable {
                     ecosystem TEXT NOT NULL,
                     release TEXT NOT NULL,
                     name TEXT NOT NULL,
-                    entry BLOB NOT NULL
+                    entry TEXT NOT NULL
                 );
                 CREATE INDEX affected_by_package ON affected(ecosystem, name);
                 CREATE INDEX affected_by_advisory ON affected(advisory_id);
@@ -105,11 +105,14 @@ public final class AdvisoryStore: Sendable {
                     } else {
                         result.added += 1
                     }
-                    try insertAdvisory.execute(arguments: [id, r.modified, key, r.withdrawn, try encoder.encode(r)])
+                    // The record is stored without its affected list, which lives in `affected`.
+                    var lean = r
+                    lean.affected = nil
+                    try insertAdvisory.execute(arguments: [id, r.modified, key, r.withdrawn, try encoder.encode(lean)])
                     for a in r.affected ?? [] {
                         guard let pkg = a.package else { continue }
                         let (eco, release) = Ecosystems.split(pkg.ecosystem)
-                        try insertAffected.execute(arguments: [id, eco, release, Ecosystems.canonicalName(eco, pkg.name), try encoder.encode(a)])
+                        try insertAffected.execute(arguments: [id, eco, release, Ecosystems.canonicalName(eco, pkg.name), EntryCodec.encode(a)])
                     }
                     for alias in Set(r.aliases ?? []).sorted() { try insertAlias.execute(arguments: [alias, id]) }
                 }
@@ -163,7 +166,6 @@ public final class AdvisoryStore: Sendable {
 
     /// Affected entries for many packages of one ecosystem, keyed by canonical name.
     public func candidates(ecosystem: String, names: Set<String>) throws(InputError) -> [String: [Candidate]] {
-        let decoder = JSONDecoder()
         let all = names.sorted()
         do {
             return try queue.read { db in
@@ -179,7 +181,7 @@ public final class AdvisoryStore: Sendable {
                         ORDER BY f.advisory_id
                         """, arguments: StatementArguments([ecosystem] + chunk))
                     for r in rows {
-                        let entry = try decoder.decode(OSVRecord.Affected.self, from: r["entry"] as Data)
+                        let entry = EntryCodec.decode(r["entry"] as String)
                         out[r["name"], default: []].append(Candidate(advisoryID: r["advisory_id"], release: r["release"], entry: entry))
                     }
                 }
@@ -221,5 +223,81 @@ public final class AdvisoryStore: Sendable {
         } catch {
             throw InputError("cannot read the advisory database (\(Self.reason(error)))", at: Location(path))
         }
+    }
+}
+
+/// A compact text form for `affected` entries. Scans read thousands of them, and JSON decoding
+/// was most of a scan's time. Control characters never occur in versions, so they separate:
+/// ranges by RS (0x1E), fields and events by US (0x1F), list items by GS (0x1D).
+enum EntryCodec {
+    static let rs: Character = "\u{1E}", us: Character = "\u{1F}", gs: Character = "\u{1D}"
+
+    static func encode(_ a: OSVRecord.Affected) -> String {
+        let ranges = (a.ranges ?? []).map { r -> String in
+            let events = r.events.map { e -> String in
+                if let v = e.introduced { return "i" + v }
+                if let v = e.fixed { return "f" + v }
+                if let v = e.lastAffected { return "l" + v }
+                return "m" + (e.limit ?? "")
+            }
+            return ([r.type, r.repo ?? ""] + events).joined(separator: String(us))
+        }.joined(separator: String(rs))
+        let versions = (a.versions ?? []).joined(separator: String(gs))
+        let severity = (a.severity ?? []).map { $0.type + String(us) + $0.score }.joined(separator: String(rs))
+        let pkg = a.package.map { [$0.ecosystem, $0.name, $0.purl ?? ""].joined(separator: String(us)) } ?? ""
+        // Flags say which optional lists were present, so decoding gives back nil, not [].
+        let flags = (a.ranges == nil ? "-" : "r") + (a.versions == nil ? "-" : "v") + (a.severity == nil ? "-" : "s")
+        return [flags, pkg, ranges, versions, severity].joined(separator: "\n")
+    }
+
+    /// Splits on an ASCII separator by bytes; Character splitting walks grapheme clusters and
+    /// was most of the decode.
+    static func split(_ s: Substring, _ sep: UInt8, max: Int = .max) -> [Substring] {
+        var out: [Substring] = []
+        var start = s.utf8.startIndex
+        var i = start
+        while i < s.utf8.endIndex, out.count < max {
+            if s.utf8[i] == sep {
+                out.append(Substring(s.utf8[start..<i]))
+                start = s.utf8.index(after: i)
+            }
+            i = s.utf8.index(after: i)
+        }
+        out.append(Substring(s.utf8[start...]))
+        return out
+    }
+
+    static func decode(_ s: String) -> OSVRecord.Affected {
+        let parts = split(s[...], 10)
+        func part(_ i: Int) -> Substring { i < parts.count ? parts[i] : "" }
+        let flags = Array(part(0).utf8)
+        func has(_ i: Int) -> Bool { i < flags.count && flags[i] != UInt8(ascii: "-") }
+        let pf = split(part(1), 0x1F).map(String.init)
+        let pkg = pf.count >= 2 ? OSVRecord.Package(ecosystem: pf[0], name: pf[1], purl: pf.count > 2 && !pf[2].isEmpty ? pf[2] : nil) : nil
+        var ranges: [OSVRecord.Range]?
+        if has(0) {
+            ranges = part(2).isEmpty ? [] : split(part(2), 0x1E).map { r in
+                let f = split(r, 0x1F)
+                let events = f.dropFirst(2).map { e -> OSVRecord.Event in
+                    let v = String(e.dropFirst())
+                    switch e.first {
+                    case "i": return .init(introduced: v)
+                    case "f": return .init(fixed: v)
+                    case "l": return .init(lastAffected: v)
+                    default: return .init(limit: v)
+                    }
+                }
+                return OSVRecord.Range(type: f.first.map(String.init) ?? "", repo: f.count > 1 && !f[1].isEmpty ? String(f[1]) : nil, events: events)
+            }
+        }
+        let versions: [String]? = has(1) ? (part(3).isEmpty ? [] : split(part(3), 0x1D).map(String.init)) : nil
+        var severity: [OSVRecord.Severity]?
+        if has(2) {
+            severity = part(4).isEmpty ? [] : split(part(4), 0x1E).compactMap { x in
+                let f = split(x, 0x1F, max: 1)
+                return f.count == 2 ? OSVRecord.Severity(type: String(f[0]), score: String(f[1])) : nil
+            }
+        }
+        return OSVRecord.Affected(package: pkg, severity: severity, ranges: ranges, versions: versions)
     }
 }

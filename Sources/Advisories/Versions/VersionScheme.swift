@@ -1,3 +1,5 @@
+import Foundation
+
 /// Why a version string could not be read under a scheme.
 public struct VersionError: Error, Sendable, Equatable, CustomStringConvertible {
     public var version: String
@@ -35,12 +37,49 @@ public struct AnyVersionScheme: Sendable {
         _validate = { (v: String) throws(VersionError) in _ = try s.parse(v) }
     }
 
+    /// Parses each distinct string once: a scan compares the same advisory versions against many
+    /// packages, and parsing costs far more than comparing.
+    public init<S: VersionScheme>(memoizing s: S) {
+        name = s.name
+        let memo = Memo<S.Parsed>()
+        let parse: @Sendable (String) throws(VersionError) -> S.Parsed = { (v: String) throws(VersionError) -> S.Parsed in
+            if let hit = memo.get(v) { return try hit.get() }
+            let r: Result<S.Parsed, VersionError>
+            do throws(VersionError) { r = .success(try s.parse(v)) } catch { r = .failure(error) }
+            memo.set(v, r)
+            return try r.get()
+        }
+        _compare = { (a: String, b: String) throws(VersionError) -> Int in try s.compare(parse(a), parse(b)) }
+        _validate = { (v: String) throws(VersionError) in _ = try parse(v) }
+    }
+
     public func compare(_ a: String, _ b: String) throws(VersionError) -> Int { try _compare(a, b) }
     public func validate(_ v: String) throws(VersionError) { try _validate(v) }
 
     /// The scheme for an OSV ecosystem name (`PyPI`, `Debian:12`, `Red Hat`…), or nil when OSV
     /// defines no ordering for it.
-    public static func forEcosystem(_ ecosystem: String) -> AnyVersionScheme? {
+    public static func forEcosystem(_ ecosystem: String, memoizing: Bool = false) -> AnyVersionScheme? {
+        guard memoizing else { return plain(ecosystem) }
+        let base = ecosystem.split(separator: ":", maxSplits: 1).first.map(String.init) ?? ecosystem
+        switch base {
+        case "npm", "crates.io", "Hex", "SwiftURL", "Bitnami": return AnyVersionScheme(memoizing: SemVer())
+        case "Pub": return AnyVersionScheme(memoizing: SemVer(buildOrders: true))
+        case "Go": return AnyVersionScheme(memoizing: GoVersion())
+        case "PyPI": return AnyVersionScheme(memoizing: PEP440())
+        case "Maven": return AnyVersionScheme(memoizing: MavenVersion())
+        case "RubyGems": return AnyVersionScheme(memoizing: RubyGemsVersion())
+        case "NuGet": return AnyVersionScheme(memoizing: NuGetVersion())
+        case "Packagist": return AnyVersionScheme(memoizing: PackagistVersion())
+        case "Debian", "Ubuntu": return AnyVersionScheme(memoizing: DebianVersion())
+        case "Alpine", "Wolfi", "Chainguard": return AnyVersionScheme(memoizing: AlpineVersion())
+        case "Red Hat", "Rocky Linux", "AlmaLinux", "openSUSE", "SUSE", "Mageia": return AnyVersionScheme(memoizing: RPMVersion())
+        case "CRAN": return AnyVersionScheme(memoizing: DottedVersion(name: "CRAN"))
+        case "Hackage": return AnyVersionScheme(memoizing: DottedVersion(name: "Hackage"))
+        default: return nil
+        }
+    }
+
+    private static func plain(_ ecosystem: String) -> AnyVersionScheme? {
         let base = ecosystem.split(separator: ":", maxSplits: 1).first.map(String.init) ?? ecosystem
         switch base {
         case "npm", "crates.io", "Hex", "SwiftURL", "Bitnami": return AnyVersionScheme(SemVer())
@@ -86,4 +125,12 @@ func lex<S: Sequence, T: Sequence>(_ a: S, _ b: T) -> Int where S.Element: Compa
         case let (p?, q?): if p != q { return p < q ? -1 : 1 }
         }
     }
+}
+
+/// A lock-guarded parse cache, so a memoizing scheme stays `Sendable`.
+final class Memo<P>: @unchecked Sendable {
+    private var map: [String: Result<P, VersionError>] = [:]
+    private let lock = NSLock()
+    func get(_ k: String) -> Result<P, VersionError>? { lock.lock(); defer { lock.unlock() }; return map[k] }
+    func set(_ k: String, _ v: Result<P, VersionError>) { lock.lock(); map[k] = v; lock.unlock() }
 }
