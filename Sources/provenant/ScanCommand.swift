@@ -69,8 +69,7 @@ struct ScanCommand: AsyncParsableCommand {
                                 today: String(info.isoTimestamp.prefix(10)), diagnostics: inventory.diagnostics)
         if !quiet { for d in inventory.diagnostics { CLI.stderr("warning: \(d)") } }
         for e in report.expiredIgnores { CLI.stderr("warning: \(e.origin): ignore entry for \(e.id) expired on \(e.expires ?? "") and no longer suppresses") }
-        let text = report.render(fmt, info: info, inventory: inventory)
-        try CLI.withOutput(output) { sink in sink(Array(text.utf8)) }
+        try CLI.withOutput(output) { sink in report.write(fmt, info: info, inventory: inventory, to: sink) }
         if let t = threshold, report.reaches(t) { throw ExitCode(1) }
     }
 

@@ -59,11 +59,18 @@ public enum ScanFormat: String, CaseIterable, Sendable {
 
 extension ScanReport {
     public func render(_ format: ScanFormat, info: DocumentInfo, inventory: Inventory) -> String {
+        var out: [UInt8] = []
+        write(format, info: info, inventory: inventory) { out += $0 }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Streams the report in chunks, so a large one is never held whole in memory.
+    public func write(_ format: ScanFormat, info: DocumentInfo, inventory: Inventory, to flush: ([UInt8]) -> Void) {
         switch format {
-        case .table: return table()
-        case .json: return json(info: info).serialized()
-        case .sarif: return sarif(info: info).serialized()
-        case .cyclonedxJSON: return cyclonedx(inventory, info: info).serialized()
+        case .table: flush(Array(table().utf8))
+        case .json: json(info: info).write(to: flush)
+        case .sarif: sarif(info: info).write(to: flush)
+        case .cyclonedxJSON: cyclonedx(inventory, info: info).write(to: flush)
         }
     }
 
@@ -86,10 +93,12 @@ extension ScanReport {
         }
         var out = ""
         if findings.isEmpty { out += "No known vulnerabilities.\n" } else {
-            let widths = (0..<rows[0].count).map { c in rows.map { $0[c].count }.max() ?? 0 }
+            // Widths in scalars, padded by hand: Foundation's padding was most of a large table.
+            let widths = (0..<rows[0].count).map { c in rows.map { $0[c].unicodeScalars.count }.max() ?? 0 }
             for r in rows {
-                out += r.enumerated().map { c, v in c == r.count - 1 ? v : v.padding(toLength: widths[c], withPad: " ", startingAt: 0) }
-                    .joined(separator: "  ").trimmingTrailingSpaces() + "\n"
+                out += r.enumerated().map { c, v in
+                    c == r.count - 1 ? v : v + String(repeating: " ", count: max(0, widths[c] - v.unicodeScalars.count))
+                }.joined(separator: "  ").trimmingTrailingSpaces() + "\n"
             }
         }
         out += "\n" + summaryLine + "\n"
@@ -130,7 +139,8 @@ extension ScanReport {
         o.add("summary", .object([("packagesScanned", .int(packagesScanned)), ("packagesNotCovered", .int(packagesNotCovered)),
                                   ("findings", .int(findings.count)), ("suppressed", .int(suppressed.count)),
                                   ("unknown", .int(findings.filter { $0.status == .unknown }.count))]))
-        o.add("findings", .array(findings.map(Self.findingJSON)))
+        let all = findings
+        o.add("findings", .generated(count: all.count) { Self.findingJSON(all[$0]) })
         o.add("suppressed", .array(suppressed.map { .object([("by", .string($0.by)), ("finding", Self.findingJSON($0.finding))]) }))
         o.add("expiredIgnores", .array(expiredIgnores.map { .object([("id", .string($0.id)), ("expires", .string($0.expires ?? "")), ("at", .string($0.origin))]) }))
         o.add("warnings", .array(diagnostics.map { .string($0.description) }))
