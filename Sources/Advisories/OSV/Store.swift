@@ -166,48 +166,43 @@ public final class AdvisoryStore: Sendable {
 
     /// Affected entries for many packages of one ecosystem, keyed by canonical name.
     public func candidates(ecosystem: String, names: Set<String>) throws(InputError) -> [String: [Candidate]] {
-        let all = names.sorted()
-        do {
-            return try queue.read { db in
-                var out: [String: [Candidate]] = [:]
-                var i = 0
-                while i < all.count {
-                    let chunk = Array(all[i..<min(i + 500, all.count)])
-                    i += chunk.count
-                    let marks = Array(repeating: "?", count: chunk.count).joined(separator: ",")
-                    let rows = try Row.fetchAll(db, sql: """
-                        SELECT f.advisory_id, f.release, f.name, f.entry FROM affected f JOIN advisory a ON a.id = f.advisory_id
-                        WHERE a.withdrawn IS NULL AND f.ecosystem = ? AND f.name IN (\(marks))
-                        ORDER BY f.advisory_id
-                        """, arguments: StatementArguments([ecosystem] + chunk))
-                    for r in rows {
-                        let entry = EntryCodec.decode(r["entry"] as String)
-                        out[r["name"], default: []].append(Candidate(advisoryID: r["advisory_id"], release: r["release"], entry: entry))
-                    }
-                }
-                return out
+        var out: [String: [Candidate]] = [:]
+        try inChunks(names) { db, chunk, marks in
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT f.advisory_id, f.release, f.name, f.entry FROM affected f JOIN advisory a ON a.id = f.advisory_id
+                WHERE a.withdrawn IS NULL AND f.ecosystem = ? AND f.name IN (\(marks))
+                ORDER BY f.advisory_id
+                """, arguments: StatementArguments([ecosystem] + chunk))
+            for r in rows {
+                out[r["name"], default: []].append(Candidate(advisoryID: r["advisory_id"], release: r["release"], entry: EntryCodec.decode(r["entry"] as String)))
             }
-        } catch {
-            throw InputError("cannot read the advisory database (\(Self.reason(error))); rebuild it with `provenant db import PATH`", at: Location(path))
         }
+        return out
     }
 
     public func records(ids: Set<String>) throws(InputError) -> [String: OSVRecord] {
         let decoder = JSONDecoder()
-        let all = ids.sorted()
+        var out: [String: OSVRecord] = [:]
+        try inChunks(ids) { db, chunk, marks in
+            for r in try Row.fetchAll(db, sql: "SELECT id, record FROM advisory WHERE id IN (\(marks))", arguments: StatementArguments(chunk)) {
+                out[r["id"]] = try decoder.decode(OSVRecord.self, from: r["record"] as Data)
+            }
+        }
+        return out
+    }
+
+    /// Runs `body` over sorted keys in chunks of 500, with the `?, ?, …` list for an `IN` clause,
+    /// inside one read transaction.
+    private func inChunks(_ keys: Set<String>, _ body: (Database, [String], String) throws -> Void) throws(InputError) {
+        let all = keys.sorted()
         do {
-            return try queue.read { db in
-                var out: [String: OSVRecord] = [:]
+            try queue.read { db in
                 var i = 0
                 while i < all.count {
                     let chunk = Array(all[i..<min(i + 500, all.count)])
                     i += chunk.count
-                    let marks = Array(repeating: "?", count: chunk.count).joined(separator: ",")
-                    for r in try Row.fetchAll(db, sql: "SELECT id, record FROM advisory WHERE id IN (\(marks))", arguments: StatementArguments(chunk)) {
-                        out[r["id"]] = try decoder.decode(OSVRecord.self, from: r["record"] as Data)
-                    }
+                    try body(db, chunk, Array(repeating: "?", count: chunk.count).joined(separator: ","))
                 }
-                return out
             }
         } catch {
             throw InputError("cannot read the advisory database (\(Self.reason(error))); rebuild it with `provenant db import PATH`", at: Location(path))

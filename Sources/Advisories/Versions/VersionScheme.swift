@@ -59,42 +59,22 @@ public struct AnyVersionScheme: Sendable {
     /// The scheme for an OSV ecosystem name (`PyPI`, `Debian:12`, `Red Hat`…), or nil when OSV
     /// defines no ordering for it.
     public static func forEcosystem(_ ecosystem: String, memoizing: Bool = false) -> AnyVersionScheme? {
-        guard memoizing else { return plain(ecosystem) }
+        func make<S: VersionScheme>(_ s: S) -> AnyVersionScheme { memoizing ? AnyVersionScheme(memoizing: s) : AnyVersionScheme(s) }
         let base = ecosystem.split(separator: ":", maxSplits: 1).first.map(String.init) ?? ecosystem
         switch base {
-        case "npm", "crates.io", "Hex", "SwiftURL", "Bitnami": return AnyVersionScheme(memoizing: SemVer())
-        case "Pub": return AnyVersionScheme(memoizing: SemVer(buildOrders: true))
-        case "Go": return AnyVersionScheme(memoizing: GoVersion())
-        case "PyPI": return AnyVersionScheme(memoizing: PEP440())
-        case "Maven": return AnyVersionScheme(memoizing: MavenVersion())
-        case "RubyGems": return AnyVersionScheme(memoizing: RubyGemsVersion())
-        case "NuGet": return AnyVersionScheme(memoizing: NuGetVersion())
-        case "Packagist": return AnyVersionScheme(memoizing: PackagistVersion())
-        case "Debian", "Ubuntu": return AnyVersionScheme(memoizing: DebianVersion())
-        case "Alpine", "Wolfi", "Chainguard": return AnyVersionScheme(memoizing: AlpineVersion())
-        case "Red Hat", "Rocky Linux", "AlmaLinux", "openSUSE", "SUSE", "Mageia": return AnyVersionScheme(memoizing: RPMVersion())
-        case "CRAN": return AnyVersionScheme(memoizing: DottedVersion(name: "CRAN"))
-        case "Hackage": return AnyVersionScheme(memoizing: DottedVersion(name: "Hackage"))
-        default: return nil
-        }
-    }
-
-    private static func plain(_ ecosystem: String) -> AnyVersionScheme? {
-        let base = ecosystem.split(separator: ":", maxSplits: 1).first.map(String.init) ?? ecosystem
-        switch base {
-        case "npm", "crates.io", "Hex", "SwiftURL", "Bitnami": return AnyVersionScheme(SemVer())
-        case "Pub": return AnyVersionScheme(SemVer(buildOrders: true))
-        case "Go": return AnyVersionScheme(GoVersion())
-        case "PyPI": return AnyVersionScheme(PEP440())
-        case "Maven": return AnyVersionScheme(MavenVersion())
-        case "RubyGems": return AnyVersionScheme(RubyGemsVersion())
-        case "NuGet": return AnyVersionScheme(NuGetVersion())
-        case "Packagist": return AnyVersionScheme(PackagistVersion())
-        case "Debian", "Ubuntu": return AnyVersionScheme(DebianVersion())
-        case "Alpine", "Wolfi", "Chainguard": return AnyVersionScheme(AlpineVersion())
-        case "Red Hat", "Rocky Linux", "AlmaLinux", "openSUSE", "SUSE", "Mageia": return AnyVersionScheme(RPMVersion())
-        case "CRAN": return AnyVersionScheme(DottedVersion(name: "CRAN"))
-        case "Hackage": return AnyVersionScheme(DottedVersion(name: "Hackage"))
+        case "npm", "crates.io", "Hex", "SwiftURL", "Bitnami": return make(SemVer())
+        case "Pub": return make(SemVer(buildOrders: true))
+        case "Go": return make(GoVersion())
+        case "PyPI": return make(PEP440())
+        case "Maven": return make(MavenVersion())
+        case "RubyGems": return make(RubyGemsVersion())
+        case "NuGet": return make(NuGetVersion())
+        case "Packagist": return make(PackagistVersion())
+        case "Debian", "Ubuntu": return make(DebianVersion())
+        case "Alpine", "Wolfi", "Chainguard": return make(AlpineVersion())
+        case "Red Hat", "Rocky Linux", "AlmaLinux", "openSUSE", "SUSE", "Mageia": return make(RPMVersion())
+        case "CRAN": return make(DottedVersion(name: "CRAN"))
+        case "Hackage": return make(DottedVersion(name: "Hackage"))
         default: return nil
         }
     }
