@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "Catalog", targets: ["Catalog"]),
         .library(name: "SBOM", targets: ["SBOM"]),
         .library(name: "Advisories", targets: ["Advisories"]),
+        .library(name: "Attestation", targets: ["Attestation"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -38,13 +39,20 @@ let package = Package(
             .product(name: "Yams", package: "Yams"),
             .product(name: "ZIPFoundation", package: "ZIPFoundation"),
         ], resources: [.copy("Resources")]),
+        // Keys, DSSE envelopes, in-toto statements and verification policies.
+        .target(name: "Attestation", dependencies: [
+            "ProvenantCore",
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "_CryptoExtras", package: "swift-crypto"),
+        ]),
         .executableTarget(name: "provenant", dependencies: [
-            "ProvenantCore", "Catalog", "SBOM", "Advisories",
+            "ProvenantCore", "Catalog", "SBOM", "Advisories", "Attestation",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "CatalogTests", dependencies: ["Catalog", "ProvenantCore", "SBOM"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "SBOMTests", dependencies: ["SBOM", "Catalog", "ProvenantCore"]),
+        .testTarget(name: "AttestationTests", dependencies: ["Attestation", "ProvenantCore"]),
         .testTarget(name: "AdvisoriesTests", dependencies: ["Advisories", "SBOM", "Catalog", "ProvenantCore"],
                     resources: [.copy("Fixtures")]),
     ]

@@ -1,0 +1,26 @@
+import ArgumentParser
+import Attestation
+import Foundation
+
+struct KeyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "key", abstract: "Manage signing keys.", subcommands: [KeyGenerate.self])
+}
+
+struct KeyGenerate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "generate",
+        abstract: "Write NAME.key (PKCS#8 PEM, mode 0600) and NAME.pub (SPKI PEM).",
+        discussion: "With PROVENANT_KEY_PASSWORD set, NAME.key is sealed with ChaCha20-Poly1305 under a key derived by scrypt (N=2^15, r=8, p=1) from the password. An existing NAME.key is never overwritten."
+    )
+    @Option(name: .long, help: "Key type: ecdsa-p256 or ed25519.")
+    var type: String = "ecdsa-p256"
+    @Option(name: .shortAndLong, help: "Base name of the two files to write.")
+    var output: String
+
+    func run() throws {
+        guard let t = SigningKey.KeyType(rawValue: type) else { throw ValidationError("unknown --type '\(type)'; use ecdsa-p256 or ed25519") }
+        let key = SigningKey.generate(t)
+        do { try key.write(to: output, password: ProcessInfo.processInfo.environment["PROVENANT_KEY_PASSWORD"]) } catch { CLI.fail("error: \(error)") }
+        print("wrote \(output).key and \(output).pub (\(t.rawValue), key id \(key.publicKey.keyID.prefix(16)))")
+    }
+}

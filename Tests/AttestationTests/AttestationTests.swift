@@ -1,0 +1,130 @@
+import Foundation
+import Testing
+@testable import Attestation
+
+func scratch(_ tag: String) throws -> String {
+    let d = FileManager.default.temporaryDirectory.appendingPathComponent("provenant-att-\(tag)-\(UUID().uuidString)").path
+    try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
+    return d
+}
+
+/// Runs a program and returns its exit status and combined output.
+func run(_ exe: String, _ args: [String], env: [String: String] = [:]) throws -> (Int32, String) {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: exe.hasPrefix("/") ? exe : "/usr/bin/env")
+    p.arguments = exe.hasPrefix("/") ? args : [exe] + args
+    p.environment = ProcessInfo.processInfo.environment.merging(env) { $1 }
+    let pipe = Pipe()
+    p.standardOutput = pipe; p.standardError = pipe
+    try p.run()
+    let out = pipe.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return (p.terminationStatus, String(decoding: out, as: UTF8.self))
+}
+
+var provenantBinary: String {
+    let bin = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("provenant").path
+    return FileManager.default.fileExists(atPath: bin) ? bin : FileManager.default.currentDirectoryPath + "/.build/debug/provenant"
+}
+
+@Suite struct AttestationTests {
+    @Test func paeIsTheDSSEEncoding() {
+        #expect(DSSEEnvelope.pae("http://example.com/HelloWorld", Data("hello world".utf8))
+                == Data("DSSEv1 29 http://example.com/HelloWorld 11 hello world".utf8))
+    }
+
+    @Test(arguments: SigningKey.KeyType.allCases)
+    func keysRoundTripThroughPEMAndSignaturesVerify(_ type: SigningKey.KeyType) throws {
+        let key = SigningKey.generate(type)
+        let again = try SigningKey.load(pem: key.pkcs8PEM, password: nil)
+        #expect(again.publicKey.spki == key.publicKey.spki)
+        let pub = try VerifyingKey.load(pem: key.publicKey.pem)
+        let env = try DSSEEnvelope.sign(payload: Data("{}".utf8), type: DSSEEnvelope.inTotoType, with: key)
+        #expect(env.verified(by: pub))
+        var tampered = env
+        tampered.payload = Data("{\"x\":1}".utf8)
+        #expect(!tampered.verified(by: pub))
+        #expect(!env.verified(by: SigningKey.generate(type).publicKey), "another key must not verify")
+    }
+
+    @Test func ecdsaSignaturesAreAcceptedRawAsWellAsDER() throws {
+        let key = SigningKey.generate(.ecdsaP256)
+        guard case .p256(let k) = key else { return }
+        let msg = DSSEEnvelope.pae(DSSEEnvelope.inTotoType, Data("{}".utf8))
+        let raw = try k.signature(for: msg).rawRepresentation
+        let env = DSSEEnvelope(payloadType: DSSEEnvelope.inTotoType, payload: Data("{}".utf8), signatures: [.init(keyid: "", sig: raw)])
+        #expect(env.verified(by: key.publicKey))
+    }
+
+    @Test func encryptedKeysNeedTheRightPassword() throws {
+        let dir = try scratch("enc")
+        let key = SigningKey.generate(.ed25519)
+        try key.write(to: dir + "/k", password: "correct horse")
+        let pem = try String(contentsOfFile: dir + "/k.key", encoding: .utf8)
+        #expect(pem.contains("BEGIN PROVENANT ENCRYPTED PRIVATE KEY") && !pem.contains("BEGIN PRIVATE KEY"))
+        let attrs = try FileManager.default.attributesOfItem(atPath: dir + "/k.key")
+        #expect((attrs[.posixPermissions] as? Int) == 0o600)
+        #expect(try SigningKey.load(pem: pem, password: "correct horse").publicKey.spki == key.publicKey.spki)
+        #expect(throws: (any Error).self) { try SigningKey.load(pem: pem, password: "wrong") }
+        #expect(throws: (any Error).self) { try SigningKey.load(pem: pem, password: nil) }
+        #expect(throws: (any Error).self, "an existing key is never overwritten") { try key.write(to: dir + "/k", password: nil) }
+    }
+
+    @Test func badEnvelopesAreRefusedWithReasons() {
+        func reason(_ obj: [String: Any]) -> String {
+            do { _ = try DSSEEnvelope.parse(obj); return "accepted" } catch { return error.message }
+        }
+        #expect(reason(["payload": "e30="]).contains("payloadType"))
+        #expect(reason(["payloadType": "x", "payload": "!!!", "signatures": [["sig": "AA=="]]]).contains("base64"))
+        #expect(reason(["payloadType": "x", "payload": "e30=", "signatures": []]).contains("no signatures"))
+        #expect(reason(["payloadType": "x", "payload": String(repeating: "A", count: (64 << 20) / 3 * 4 + 8), "signatures": [["sig": "AA=="]]]).contains("64 MiB"))
+    }
+
+    @Test func theCLISignsAndVerifiesAndFailsClosed() throws {
+        let dir = try scratch("cli")
+        let bin = provenantBinary
+        #expect(try run(bin, ["key", "generate", "-o", dir + "/k"]).0 == 0)
+        try "artifact\n".write(toFile: dir + "/a.bin", atomically: true, encoding: .utf8)
+        try #"{"runDetails":{"builder":{"id":"https://ci.example/b"}},"buildDefinition":{"externalParameters":{"source":"git+https://example.com/r@refs/heads/main"}}}"#
+            .write(toFile: dir + "/p.json", atomically: true, encoding: .utf8)
+        let signed = try run(bin, ["attest", "--subject", dir + "/a.bin", "--predicate-type", "slsaprovenance1", "--predicate", dir + "/p.json", "--key", dir + "/k.key", "-o", dir + "/a.intoto.json"])
+        #expect(signed.0 == 0, "\(signed.1)")
+        let ok = try run(bin, ["verify", dir + "/a.intoto.json", "--artifact", dir + "/a.bin", "--key", dir + "/k.pub", "--type", "slsaprovenance1",
+                               "--builder-id", "https://ci.example/b", "--source-uri", "git+https://example.com/r"])
+        #expect(ok.0 == 0 && ok.1.contains("✓ signature") && ok.1.contains("✓ builder id") && ok.1.contains("not checked: transparency log"))
+        let wrongType = try run(bin, ["verify", dir + "/a.intoto.json", "--artifact", dir + "/a.bin", "--key", dir + "/k.pub", "--type", "spdx"])
+        #expect(wrongType.0 == 1 && wrongType.1.contains("predicate type: expected https://spdx.dev/Document"))
+        let wrongDigest = try run(bin, ["verify", dir + "/a.intoto.json", "--digest", "sha256:" + String(repeating: "0", count: 64), "--key", dir + "/k.pub"])
+        #expect(wrongDigest.0 == 1 && wrongDigest.1.contains("subject digest"))
+        try "{not json".write(toFile: dir + "/bad.json", atomically: true, encoding: .utf8)
+        let bad = try run(bin, ["verify", dir + "/bad.json", "--artifact", dir + "/a.bin", "--key", dir + "/k.pub"])
+        #expect(bad.0 == 2 && bad.1.contains("malformed JSON") && !bad.1.contains("verified:"))
+        let keyless = try run(bin, ["verify", dir + "/a.intoto.json", "--artifact", dir + "/a.bin"])
+        #expect(keyless.0 == 2 && !keyless.1.contains("verified:"))
+    }
+
+    @Test func envelopesInteroperateWithPythonInToto() throws {
+        let script = FileManager.default.currentDirectoryPath + "/scripts/dsse_interop.py"
+        let dir = try scratch("interop")
+        // Provenant signs, securesystemslib verifies.
+        for type in SigningKey.KeyType.allCases {
+            let key = SigningKey.generate(type)
+            try key.write(to: dir + "/\(type.rawValue)", password: nil)
+            try "bits".write(toFile: dir + "/x.bin", atomically: true, encoding: .utf8)
+            let stmt = Statement(subjects: try Statement.subjects(files: [dir + "/x.bin"]), predicateType: "https://slsa.dev/provenance/v1", predicate: ["a": 1])
+            let env = try DSSEEnvelope.sign(payload: try stmt.payload(), type: DSSEEnvelope.inTotoType, with: key)
+            try env.json.write(toFile: dir + "/\(type.rawValue).intoto.json", atomically: true, encoding: .utf8)
+            let r = try run("python3", [script, "verify", dir + "/\(type.rawValue).intoto.json", dir + "/\(type.rawValue).pub"])
+            #expect(r.0 == 0, "securesystemslib rejected Provenant's \(type.rawValue) envelope: \(r.1)")
+        }
+        // securesystemslib signs, Provenant verifies (one envelope uses URL-safe base64).
+        let py = dir + "/py"
+        let s = try run("python3", [script, "sign", py])
+        #expect(s.0 == 0, "\(s.1)")
+        for name in ["ecdsa", "ed25519"] {
+            let v = try run(provenantBinary, ["verify", py + "/\(name).intoto.json", "--artifact", py + "/artifact.bin", "--key", py + "/\(name).pub",
+                                              "--type", "slsaprovenance1", "--builder-id", "https://python.example/builder"])
+            #expect(v.0 == 0, "\(name): \(v.1)")
+        }
+    }
+}
