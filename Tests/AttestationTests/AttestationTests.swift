@@ -128,3 +128,50 @@ var provenantBinary: String {
         }
     }
 }
+
+@Suite struct ProvenanceTests {
+    @Test func githubActionsVariablesFillTheSLSAFields() throws {
+        let env = ["GITHUB_ACTIONS": "true", "GITHUB_SERVER_URL": "https://github.com", "GITHUB_REPOSITORY": "acme/agent",
+                   "GITHUB_SHA": "0123456789abcdef0123456789abcdef01234567", "GITHUB_REF": "refs/heads/main",
+                   "GITHUB_WORKFLOW_REF": "acme/agent/.github/workflows/release.yml@refs/heads/main", "GITHUB_RUN_ID": "42", "GITHUB_RUN_ATTEMPT": "2"]
+        let b = ProvenanceBuilder(subjects: [.init(name: "agent", digest: ["sha256": "ab"])], builderID: nil, sourceDir: nil,
+                                  dependencies: [.init(uri: "pkg:pypi/requests@2.31.0", digest: [:])], environment: env, now: Date(timeIntervalSince1970: 1_700_000_000))
+        let p = try b.predicate()
+        let bd = try #require(p["buildDefinition"] as? [String: Any])
+        #expect(bd["buildType"] as? String == "https://provenant.dev/buildtypes/github-actions/v1")
+        let ext = try #require(bd["externalParameters"] as? [String: Any])
+        #expect(ext["source"] as? String == "git+https://github.com/acme/agent@refs/heads/main")
+        #expect(ext["commit"] as? String == "0123456789abcdef0123456789abcdef01234567")
+        let deps = try #require(bd["resolvedDependencies"] as? [[String: Any]])
+        #expect((deps.first?["digest"] as? [String: String])?["gitCommit"] == "0123456789abcdef0123456789abcdef01234567")
+        #expect(deps.contains { $0["uri"] as? String == "pkg:pypi/requests@2.31.0" })
+        let run = try #require(p["runDetails"] as? [String: Any])
+        #expect((run["builder"] as? [String: Any])?["id"] as? String == "https://github.com/acme/agent/.github/workflows/release.yml@refs/heads/main")
+        let meta = try #require(run["metadata"] as? [String: Any])
+        #expect(meta["invocationId"] as? String == "https://github.com/acme/agent/actions/runs/42/attempts/2")
+        #expect(meta["finishedOn"] as? String == "2023-11-14T22:13:20Z")
+        // The builder and source read back through the verifier's SLSA accessors.
+        #expect(SLSA.builderID(p) == "https://github.com/acme/agent/.github/workflows/release.yml@refs/heads/main")
+        #expect(SLSA.sourceURIs(p).contains("git+https://github.com/acme/agent@refs/heads/main"))
+    }
+
+    @Test func aLocalBuildReadsGitAndSignsEndToEnd() throws {
+        let dir = try scratch("prov")
+        for args in [["init", "-q", "-b", "main"], ["-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-q", "--allow-empty", "-m", "x"],
+                     ["remote", "add", "origin", "https://example.com/acme/agent.git"]] {
+            #expect(try run("git", ["-C", dir] + args).0 == 0)
+        }
+        try "bin".write(toFile: dir + "/out.bin", atomically: true, encoding: .utf8)
+        let bin = provenantBinary
+        let p = try run(bin, ["provenance", "--subject", dir + "/out.bin", "--source", dir, "-o", dir + "/prov.json"])
+        #expect(p.0 == 0, "\(p.1)")
+        #expect(try run(bin, ["key", "generate", "--type", "ed25519", "-o", dir + "/k"]).0 == 0)
+        #expect(try run(bin, ["attest", "--subject", dir + "/out.bin", "--predicate-type", "slsaprovenance1", "--predicate", dir + "/prov.json", "--key", dir + "/k.key", "-o", dir + "/out.intoto.json"]).0 == 0)
+        let v = try run(bin, ["verify", dir + "/out.intoto.json", "--artifact", dir + "/out.bin", "--key", dir + "/k.pub", "--type", "slsaprovenance1",
+                              "--builder-id", "https://provenant.dev/builders/local", "--source-uri", "git+https://example.com/acme/agent.git", "--format", "json"])
+        #expect(v.0 == 0, "\(v.1)")
+        #expect(v.1.contains("\"verified\" : true"))
+        let notGit = try run(bin, ["provenance", "--subject", dir + "/out.bin", "--source", FileManager.default.temporaryDirectory.path])
+        #expect(notGit.0 == 2 && notGit.1.contains("not a git checkout"))
+    }
+}

@@ -1,0 +1,48 @@
+import ArgumentParser
+import Attestation
+import Foundation
+import ProvenantCore
+import SBOM
+
+struct ProvenanceCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "provenance",
+        abstract: "Write a SLSA v1 provenance predicate for a local or CI build, for `provenant attest`.",
+        discussion: """
+        The source repository, ref and commit come from the CI variables (GitHub Actions, GitLab CI) when \
+        present, else from git in --source. With --sbom, the SBOM's components become resolvedDependencies. \
+        SOURCE_DATE_EPOCH sets finishedOn; PROVENANT_BUILD_STARTED_ON sets startedOn outside GitLab.
+        A CI step: `provenant provenance --subject dist/agent -o prov.json && provenant attest --subject \
+        dist/agent --predicate-type slsaprovenance1 --predicate prov.json --key $KEY -o agent.intoto.json`
+        """
+    )
+    @Option(name: .long, parsing: .singleValue, help: "An artifact the build produced (repeatable).")
+    var subject: [String] = []
+    @Option(name: .long, help: "Builder id URI. Default: derived from the CI system, or a local builder id.")
+    var builderId: String?
+    @Option(name: .long, help: "Source checkout to read the repository, ref and commit from.")
+    var source: String = "."
+    @Option(name: .long, help: "CycloneDX or SPDX JSON SBOM whose components are resolved dependencies.")
+    var sbom: String?
+    @Option(name: .shortAndLong, help: "Write the predicate here instead of stdout.")
+    var output: String?
+
+    func run() throws {
+        guard !subject.isEmpty else { throw ValidationError("at least one --subject is required") }
+        do throws(any Error) {
+            var deps: [ProvenanceBuilder.Dependency] = []
+            if let s = sbom {
+                let inv = try SBOMReader.read(s)
+                deps = inv.packages.map { p in
+                    ProvenanceBuilder.Dependency(uri: p.purl.description, digest: Dictionary(p.digests.map { ($0.algorithm.rawValue.lowercased().replacingOccurrences(of: "-", with: ""), $0.value) }, uniquingKeysWith: { a, _ in a }))
+                }
+            }
+            let env = ProcessInfo.processInfo.environment
+            let now = env["SOURCE_DATE_EPOCH"].flatMap(TimeInterval.init).map { Date(timeIntervalSince1970: $0) } ?? Date()
+            let builder = ProvenanceBuilder(subjects: try Statement.subjects(files: subject), builderID: builderId, sourceDir: source,
+                                            dependencies: deps, environment: env, now: now)
+            let data = try JSONSerialization.data(withJSONObject: try builder.predicate(), options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes])
+            try CLI.withOutput(output) { sink in sink(Array(data) + [10]) }
+        } catch let e as InputError { CLI.fail("error: \(e)") }
+    }
+}
