@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "SBOM", targets: ["SBOM"]),
         .library(name: "Advisories", targets: ["Advisories"]),
         .library(name: "Attestation", targets: ["Attestation"]),
+        .library(name: "Permissions", targets: ["Permissions"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -45,14 +46,20 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "_CryptoExtras", package: "swift-crypto"),
         ]),
+        // Pod Security Standards checks over Kubernetes workloads.
+        .target(name: "Permissions", dependencies: [
+            "ProvenantCore",
+            .product(name: "Yams", package: "Yams"),
+        ]),
         .executableTarget(name: "provenant", dependencies: [
-            "ProvenantCore", "Catalog", "SBOM", "Advisories", "Attestation",
+            "ProvenantCore", "Catalog", "SBOM", "Advisories", "Attestation", "Permissions",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "CatalogTests", dependencies: ["Catalog", "ProvenantCore", "SBOM"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "SBOMTests", dependencies: ["SBOM", "Catalog", "ProvenantCore"]),
         .testTarget(name: "AttestationTests", dependencies: ["Attestation", "ProvenantCore"]),
+        .testTarget(name: "PermissionsTests", dependencies: ["Permissions", "ProvenantCore"], resources: [.copy("Fixtures")]),
         .testTarget(name: "AdvisoriesTests", dependencies: ["Advisories", "SBOM", "Catalog", "ProvenantCore"],
                     resources: [.copy("Fixtures")]),
     ]

@@ -1,0 +1,52 @@
+import Foundation
+import ProvenantCore
+import Yams
+
+/// Finds pod specs in multi-document Kubernetes YAML.
+public enum Workloads {
+    /// Every pod spec in the file, with the documents that could not be read reported, not fatal.
+    public static func podSpecs(file: String) throws(InputError) -> (pods: [PodSecurity.PodSpec], problems: [Diagnostic]) {
+        guard let data = FileManager.default.contents(atPath: file), let text = String(data: data, encoding: .utf8) else {
+            throw InputError("cannot read file as UTF-8 text", at: Location(file))
+        }
+        var docs: [Node] = []
+        // Parsed document by document so a syntax error anywhere is an error, not a silent stop.
+        do {
+            let parser = try Parser(yaml: text)
+            while let node = try parser.nextRoot() { docs.append(node) }
+        } catch {
+            throw InputError("not valid YAML: \(String(describing: error).split(separator: "\n").first ?? "")", at: Location(file))
+        }
+        var pods: [PodSecurity.PodSpec] = []
+        var problems: [Diagnostic] = []
+        for doc in docs {
+            guard doc.mapping != nil else { continue }
+            let kind = doc["kind"]?.string ?? ""
+            let name = doc["metadata"]?["name"]?.string ?? "?"
+            let template: Node?
+            switch kind {
+            case "Pod": template = doc
+            case "Deployment", "DaemonSet", "StatefulSet", "ReplicaSet", "Job", "ReplicationController": template = doc["spec"]?["template"]
+            case "CronJob": template = doc["spec"]?["jobTemplate"]?["spec"]?["template"]
+            default: continue
+            }
+            guard let t = template, let spec = t["spec"], spec.mapping != nil else {
+                problems.append(Diagnostic(Location(file, line: doc.mark?.line), "\(kind) '\(name)' has no pod spec, skipped"))
+                continue
+            }
+            pods.append(PodSecurity.PodSpec(spec: spec, annotations: t["metadata"]?["annotations"], kind: kind, name: name, file: file))
+        }
+        return (pods, problems)
+    }
+
+    /// YAML files under a directory (or the file itself), sorted.
+    public static func files(_ path: String) -> [String] {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else { return [] }
+        guard isDir.boolValue else { return [path] }
+        let e = FileManager.default.enumerator(atPath: path)
+        var out: [String] = []
+        while let r = e?.nextObject() as? String { if r.hasSuffix(".yaml") || r.hasSuffix(".yml") { out.append(path + "/" + r) } }
+        return out.sorted()
+    }
+}

@@ -1,0 +1,59 @@
+import ArgumentParser
+import Foundation
+import Permissions
+import ProvenantCore
+
+struct PolicyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "policy", abstract: "Check deployments for least privilege.", subcommands: [PolicyCheck.self])
+}
+
+struct PolicyCheck: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check",
+        abstract: "Check Kubernetes workloads against the Pod Security Standards (v1.37).",
+        discussion: "Reads multi-document YAML: Pod, Deployment, DaemonSet, StatefulSet, ReplicaSet, Job and CronJob. Exit codes: 0 success, 1 a finding reached --fail-on, 2 usage or input error."
+    )
+    @Argument(help: "Kubernetes YAML files or directories of them.")
+    var paths: [String]
+    @Option(name: .long, help: "Pod Security Standards level: baseline or restricted.")
+    var level: String = "restricted"
+    @Option(name: .long, help: "Output format: table or json.")
+    var format: String = "table"
+    @Option(name: .long, help: "Exit 1 when a finding is at or above this severity: low, medium, high or critical.")
+    var failOn: String?
+
+    static let ranks = ["low": 1, "medium": 2, "high": 3, "critical": 4]
+
+    func run() throws {
+        guard let lvl = PodSecurity.Level(rawValue: level) else { throw ValidationError("unknown --level '\(level)'; use baseline or restricted") }
+        guard format == "table" || format == "json" else { throw ValidationError("unknown --format '\(format)'; use table or json") }
+        if let f = failOn, Self.ranks[f] == nil { throw ValidationError("unknown --fail-on '\(f)'; use low, medium, high or critical") }
+        var findings: [PolicyFinding] = []
+        var workloads = 0
+        for p in paths {
+            let files = Workloads.files(p)
+            if files.isEmpty { CLI.fail("error: \(p): no such file, or no .yaml files in it") }
+            for f in files {
+                do {
+                    let (pods, problems) = try Workloads.podSpecs(file: f)
+                    for d in problems { CLI.stderr("warning: \(d)") }
+                    workloads += pods.count
+                    for pod in pods { findings += PodSecurity.check(pod, level: lvl) }
+                } catch { CLI.fail("error: \(error)") }
+            }
+        }
+        findings.sort { ($0.location.path, $0.location.line ?? 0, $0.rule) < ($1.location.path, $1.location.line ?? 0, $1.rule) }
+        if format == "json" {
+            let enc = JSONEncoder()
+            enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            print(String(decoding: (try? enc.encode(findings)) ?? Data(), as: UTF8.self))
+        } else {
+            for f in findings {
+                print("\(f.location)  \(f.severity)  \(f.rule)  \(f.kind)/\(f.name)\(f.container.map { " container \($0)" } ?? "")")
+                print("    found: \(f.found)\n    allowed: \(f.allowed)\n    fix: \(f.fix)")
+            }
+            print("\(findings.count) finding\(findings.count == 1 ? "" : "s") in \(workloads) workload\(workloads == 1 ? "" : "s") at the \(lvl.rawValue) level")
+        }
+        if let f = failOn, let t = Self.ranks[f], findings.contains(where: { (Self.ranks[$0.severity] ?? 0) >= t }) { throw ExitCode(1) }
+    }
+}

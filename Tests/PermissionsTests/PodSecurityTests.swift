@@ -1,0 +1,98 @@
+import Foundation
+import Testing
+@testable import Permissions
+
+/// The Kubernetes pod-security-admission fixtures for v1.37 (Apache-2.0, see
+/// Fixtures/k8s-pod-security/LICENSE.pod-security-admission): each fail fixture yields exactly one
+/// control at its level, and each pass fixture yields no pss: finding. At the restricted level a
+/// baseline fixture yields the restricted control that replaces its baseline one: the restricted
+/// folder holds byte-identical files under both names (seccompprofile_baseline0 and
+/// seccompprofile_restricted1, hostpathvolumes1 and restrictedvolumes19), so one name per content
+/// is all a checker can give.
+@Suite struct PodSecurityTests {
+    static func fixtures() -> [(String, String, String)] {
+        guard let root = Bundle.module.url(forResource: "Fixtures/k8s-pod-security", withExtension: nil)?.path else { return [] }
+        var out: [(String, String, String)] = []
+        for level in ["baseline", "restricted"] {
+            for verdict in ["pass", "fail"] {
+                let dir = "\(root)/\(level)/v1.37/\(verdict)"
+                for f in ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).sorted() where f.hasSuffix(".yaml") {
+                    out.append((level, verdict, dir + "/" + f))
+                }
+            }
+        }
+        return out
+    }
+
+    /// pod-security-admission's overrides: the restricted control that supersedes a baseline one.
+    static let overrides = ["capabilities_baseline": "capabilities_restricted", "seccompprofile_baseline": "seccompprofile_restricted",
+                            "hostpathvolumes": "restrictedvolumes", "procmount": "procmount_restricted"]
+
+    @Test func allFixturesAreThere() { #expect(Self.fixtures().count == 148) }
+
+    @Test(arguments: fixtures())
+    func fixtureGivesItsVerdict(_ level: String, _ verdict: String, _ path: String) throws {
+        let (pods, problems) = try Workloads.podSpecs(file: path)
+        #expect(problems.isEmpty && pods.count == 1)
+        let lvl = try #require(PodSecurity.Level(rawValue: level))
+        let rules = Set(pods.flatMap { PodSecurity.check($0, level: lvl) }.map(\.rule))
+        if verdict == "pass" {
+            #expect(rules.isEmpty, "\(path): \(rules.sorted())")
+        } else {
+            let control = (path as NSString).lastPathComponent.replacingOccurrences(of: ".yaml", with: "").trimmingCharacters(in: .decimalDigits)
+            let replaced = level == "restricted" ? (Self.overrides[control] ?? control) : control
+            #expect(rules == ["pss:" + replaced], "\(path): \(rules.sorted())")
+        }
+    }
+}
+
+@Suite struct PolicyCheckCLITests {
+    @Test func findingsCarryFileLineAndSetTheExitCode() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("provenant-policy-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try """
+            apiVersion: apps/v1
+            kind: Deployment
+            metadata:
+              name: collector
+            spec:
+              template:
+                spec:
+                  hostNetwork: true
+                  containers:
+                  - name: agent
+                    image: example/agent:latest
+                    securityContext:
+                      capabilities:
+                        add: [SYS_ADMIN]
+            ---
+            apiVersion: v1
+            kind: ConfigMap
+            metadata:
+              name: settings
+            """.write(toFile: dir + "/deploy.yaml", atomically: true, encoding: .utf8)
+        let bin = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("provenant").path
+        func run(_ args: [String]) throws -> (Int32, String) {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: FileManager.default.fileExists(atPath: bin) ? bin : FileManager.default.currentDirectoryPath + "/.build/debug/provenant")
+            p.arguments = args
+            let pipe = Pipe()
+            p.standardOutput = pipe; p.standardError = pipe
+            try p.run()
+            let out = pipe.fileHandleForReading.readDataToEndOfFile()
+            p.waitUntilExit()
+            return (p.terminationStatus, String(decoding: out, as: UTF8.self))
+        }
+        let r = try run(["policy", "check", dir, "--level", "baseline", "--fail-on", "high"])
+        #expect(r.0 == 1)
+        #expect(r.1.contains("deploy.yaml:8  high  pss:hostnamespaces  Deployment/collector"))
+        #expect(r.1.contains("pss:capabilities_baseline") && r.1.contains("CAP_SYS_ADMIN grants most of root"))
+        #expect(r.1.contains("2 findings in 1 workload"))
+        #expect(try run(["policy", "check", dir, "--level", "baseline", "--fail-on", "critical"]).0 == 0)
+        let restricted = try run(["policy", "check", dir, "--format", "json"])
+        #expect(restricted.0 == 0 && restricted.1.contains("\"rule\" : \"pss:runasnonroot\""))
+        try "a: [unclosed".write(toFile: dir + "/bad.yaml", atomically: true, encoding: .utf8)
+        let bad = try run(["policy", "check", dir + "/bad.yaml"])
+        #expect(bad.0 == 2 && bad.1.contains("bad.yaml") && bad.1.contains("not valid YAML"))
+    }
+}
