@@ -58,9 +58,11 @@ let package = Package(
         .testTarget(name: "CatalogTests", dependencies: ["Catalog", "ProvenantCore", "SBOM"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "SBOMTests", dependencies: ["SBOM", "Catalog", "ProvenantCore"]),
-        .testTarget(name: "AttestationTests", dependencies: ["Attestation", "ProvenantCore"]),
-        .testTarget(name: "PermissionsTests", dependencies: ["Permissions", "ProvenantCore"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "AdvisoriesTests", dependencies: ["Advisories", "SBOM", "Catalog", "ProvenantCore"],
+        // Runs the built binary and other programs for the end-to-end tests.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "AttestationTests", dependencies: ["Attestation", "ProvenantCore", "TestSupport"]),
+        .testTarget(name: "PermissionsTests", dependencies: ["Permissions", "ProvenantCore", "TestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "AdvisoriesTests", dependencies: ["Advisories", "SBOM", "Catalog", "ProvenantCore", "TestSupport"],
                     resources: [.copy("Fixtures")]),
     ]
 )

@@ -1,26 +1,11 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import Advisories
 
-/// Runs the built `provenant` binary, as a user would.
+/// Runs the built `provenant` binary, as a user would, with a fixed SOURCE_DATE_EPOCH.
 func provenant(_ args: [String], env: [String: String] = [:]) throws -> (code: Int32, out: String, err: String) {
-    let bin = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("provenant")
-    let p = Process()
-    p.executableURL = FileManager.default.fileExists(atPath: bin.path) ? bin
-        : URL(fileURLWithPath: FileManager.default.currentDirectoryPath + "/.build/debug/provenant")
-    p.arguments = args
-    var e = ProcessInfo.processInfo.environment
-    e["SOURCE_DATE_EPOCH"] = "1700000000"
-    for (k, v) in env { e[k] = v }
-    p.environment = e
-    let out = Pipe(), err = Pipe()
-    p.standardOutput = out; p.standardError = err
-    try p.run()
-    // Read before waiting so a large report cannot fill the pipe and stall the child.
-    let o = out.fileHandleForReading.readDataToEndOfFile()
-    let r = err.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: r, as: UTF8.self))
+    try runProcess(provenantBinary, args, env: ["SOURCE_DATE_EPOCH": "1700000000"].merging(env) { $1 })
 }
 
 /// One database seeded from the bundled snapshot, shared by the CLI tests.

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 import ZIPFoundation
 @testable import Advisories
 
@@ -62,9 +63,8 @@ func makeAllZip(_ path: String, records: [(String, String)]) throws {
         for i in 0..<10_000 { records.append(("BULK-\(i)", osv("BULK-\(i)", ecosystem: "npm", name: "pkg-\(i)", events: [["introduced": "0"], ["fixed": "1.0.\(i)"]], aliases: ["CVE-2099-\(i)"]))) }
         try makeAllZip(dir + "/bulk/all.zip", records: records)
 
-        let bin = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("provenant")
         let p = Process()
-        p.executableURL = FileManager.default.fileExists(atPath: bin.path) ? bin : URL(fileURLWithPath: FileManager.default.currentDirectoryPath + "/.build/debug/provenant")
+        p.executableURL = URL(fileURLWithPath: provenantBinary)
         p.arguments = ["db", "import", dir + "/bulk/all.zip", "--db", db]
         let err = Pipe()
         p.standardError = err

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import Attestation
 
 func scratch(_ tag: String) throws -> String {
@@ -8,23 +9,10 @@ func scratch(_ tag: String) throws -> String {
     return d
 }
 
-/// Runs a program and returns its exit status and combined output.
+/// Exit status and both streams together, which is what these checks read.
 func run(_ exe: String, _ args: [String], env: [String: String] = [:]) throws -> (Int32, String) {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: exe.hasPrefix("/") ? exe : "/usr/bin/env")
-    p.arguments = exe.hasPrefix("/") ? args : [exe] + args
-    p.environment = ProcessInfo.processInfo.environment.merging(env) { $1 }
-    let pipe = Pipe()
-    p.standardOutput = pipe; p.standardError = pipe
-    try p.run()
-    let out = pipe.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    return (p.terminationStatus, String(decoding: out, as: UTF8.self))
-}
-
-var provenantBinary: String {
-    let bin = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("provenant").path
-    return FileManager.default.fileExists(atPath: bin) ? bin : FileManager.default.currentDirectoryPath + "/.build/debug/provenant"
+    let r = try runProcess(exe, args, env: env)
+    return (r.code, r.out + r.err)
 }
 
 @Suite struct AttestationTests {

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import Permissions
 
 /// The Kubernetes pod-security-admission fixtures for v1.37 (Apache-2.0, see
@@ -71,17 +72,9 @@ import Testing
             metadata:
               name: settings
             """.write(toFile: dir + "/deploy.yaml", atomically: true, encoding: .utf8)
-        let bin = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("provenant").path
         func run(_ args: [String]) throws -> (Int32, String) {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: FileManager.default.fileExists(atPath: bin) ? bin : FileManager.default.currentDirectoryPath + "/.build/debug/provenant")
-            p.arguments = args
-            let pipe = Pipe()
-            p.standardOutput = pipe; p.standardError = pipe
-            try p.run()
-            let out = pipe.fileHandleForReading.readDataToEndOfFile()
-            p.waitUntilExit()
-            return (p.terminationStatus, String(decoding: out, as: UTF8.self))
+            let r = try runProcess(provenantBinary, args)
+            return (r.code, r.out + r.err)
         }
         let r = try run(["policy", "check", dir, "--level", "baseline", "--fail-on", "high"])
         #expect(r.0 == 1)
