@@ -10,7 +10,7 @@ struct PolicyCommand: ParsableCommand {
 struct PolicyCheck: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
-        abstract: "Check Kubernetes workloads against the Pod Security Standards (v1.37).",
+        abstract: "Check Kubernetes workloads against the Pod Security Standards (v1.37) and common hygiene rules.",
         discussion: "Reads multi-document YAML: Pod, Deployment, DaemonSet, StatefulSet, ReplicaSet, Job and CronJob. Exit codes: 0 success, 1 a finding reached --fail-on, 2 usage or input error."
     )
     @Argument(help: "Kubernetes YAML files or directories of them.")
@@ -38,7 +38,7 @@ struct PolicyCheck: ParsableCommand {
                     let (pods, problems) = try Workloads.podSpecs(file: f)
                     for d in problems { CLI.stderr("warning: \(d)") }
                     workloads += pods.count
-                    for pod in pods { findings += PodSecurity.check(pod, level: lvl) }
+                    for pod in pods { findings += PodSecurity.check(pod, level: lvl) + Hygiene.check(pod) }
                 } catch { CLI.fail("error: \(error)") }
             }
         }

@@ -63,6 +63,9 @@ import TestSupport
                   containers:
                   - name: agent
                     image: example/agent:latest
+                    env:
+                    - name: API_TOKEN
+                      value: ghp_abcdefghijklmnopqrstuvwxyz0123456789
                     securityContext:
                       capabilities:
                         add: [SYS_ADMIN]
@@ -80,8 +83,9 @@ import TestSupport
         #expect(r.0 == 1)
         #expect(r.1.contains("deploy.yaml:8  high  pss:hostnamespaces  Deployment/collector"))
         #expect(r.1.contains("pss:capabilities_baseline") && r.1.contains("CAP_SYS_ADMIN grants most of root"))
-        #expect(r.1.contains("2 findings in 1 workload"))
-        #expect(try run(["policy", "check", dir, "--level", "baseline", "--fail-on", "critical"]).0 == 0)
+        #expect(r.1.contains("hygiene:image-latest") && r.1.contains("hygiene:cap-sys-admin") && r.1.contains("hygiene:writable-root-filesystem"))
+        #expect(r.1.contains("hygiene:plaintext-secret") && r.1.contains("ghp_… 40 characters") && !r.1.contains("abcdefghijklmnop"), "a secret is never printed")
+        #expect(try run(["policy", "check", dir, "--level", "baseline", "--fail-on", "critical"]).0 == 1, "CAP_SYS_ADMIN is critical")
         let restricted = try run(["policy", "check", dir, "--format", "json"])
         #expect(restricted.0 == 0 && restricted.1.contains("\"rule\" : \"pss:runasnonroot\""))
         try "a: [unclosed".write(toFile: dir + "/bad.yaml", atomically: true, encoding: .utf8)

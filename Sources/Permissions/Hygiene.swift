@@ -1,0 +1,60 @@
+import Foundation
+import ProvenantCore
+import Yams
+
+/// The checks every peer makes, whatever the Pod Security level: pinned images, CAP_SYS_ADMIN,
+/// a read-only root filesystem, and secrets written into the manifest in plain text.
+public enum Hygiene {
+    static let secretNames = ["PASSWORD", "PASSWD", "SECRET", "TOKEN", "API_KEY", "APIKEY", "ACCESS_KEY", "PRIVATE_KEY", "CREDENTIAL", "AUTH"]
+    static let secretPrefixes = ["AKIA", "ASIA", "ghp_", "gho_", "ghs_", "github_pat_", "glpat-", "xoxb-", "xoxp-", "sk_live_", "sk-", "-----BEGIN"]
+
+    public static func check(_ pod: PodSecurity.PodSpec) -> [PolicyFinding] {
+        var out: [PolicyFinding] = []
+        func add(_ rule: String, _ severity: String, _ node: Node?, container: String?, found: String, allowed: String, fix: String) {
+            out.append(PolicyFinding(rule: "hygiene:" + rule, severity: severity, kind: pod.kind, name: pod.name, container: container,
+                                     location: Location(pod.file, line: (node ?? pod.spec).mark?.line), found: found, allowed: allowed, fix: fix))
+        }
+        for c in PodSecurity.containers(pod.spec) {
+            let image = c.node["image"]?.string ?? ""
+            if !image.contains("@sha256:") {
+                let tag = Self.tag(image)
+                if tag == nil || tag == "latest" {
+                    add("image-latest", "high", c.node["image"], container: c.name, found: "image \(image) \(tag == nil ? "has no tag (latest)" : "uses :latest")",
+                        allowed: "an image pinned by digest", fix: "pin the image: \(image.split(separator: ":").first ?? "")@sha256:<digest>")
+                } else {
+                    add("image-not-pinned", "medium", c.node["image"], container: c.name, found: "image \(image) is pinned by tag only",
+                        allowed: "an image pinned by digest", fix: "append @sha256:<digest> to the image")
+                }
+            }
+            let sc = c.node["securityContext"]
+            if (sc?["capabilities"]?["add"]?.sequence?.compactMap(\.string) ?? []).contains(where: { $0 == "SYS_ADMIN" || $0 == "CAP_SYS_ADMIN" }) {
+                add("cap-sys-admin", "critical", sc?["capabilities"]?["add"], container: c.name,
+                    found: "CAP_SYS_ADMIN: it allows mounting filesystems, entering namespaces, loading BPF and most of what root can do",
+                    allowed: "almost never justified for an agent", fix: "remove SYS_ADMIN; grant the narrow capability the agent needs")
+            }
+            if sc?["readOnlyRootFilesystem"]?.bool != true {
+                add("writable-root-filesystem", "medium", sc ?? c.node, container: c.name, found: "readOnlyRootFilesystem is not true",
+                    allowed: "a read-only root filesystem with writable volumes for declared paths", fix: "set securityContext.readOnlyRootFilesystem: true")
+            }
+            for e in c.node["env"]?.sequence ?? [] {
+                guard let name = e["name"]?.string, let value = e["value"]?.string, !value.isEmpty else { continue }
+                let upper = name.uppercased()
+                if secretNames.contains(where: { upper.contains($0) }) || secretPrefixes.contains(where: { value.hasPrefix($0) }) {
+                    add("plaintext-secret", "high", e["value"], container: c.name, found: "env \(name) holds a literal secret (\(Self.mask(value)))",
+                        allowed: "secrets from a Secret via valueFrom.secretKeyRef", fix: "move the value into a Secret and reference it with valueFrom.secretKeyRef")
+                }
+            }
+        }
+        return out
+    }
+
+    /// The tag of an image reference, or nil when it has none (`registry:5000/app` has none).
+    static func tag(_ image: String) -> String? {
+        let last = image.split(separator: "/").last.map(String.init) ?? image
+        guard let colon = last.lastIndex(of: ":") else { return nil }
+        return String(last[last.index(after: colon)...])
+    }
+
+    /// Never the secret itself: its first characters and its length.
+    static func mask(_ s: String) -> String { "\(s.prefix(min(4, s.count / 4)))… \(s.count) characters" }
+}
