@@ -28,6 +28,7 @@ public enum PodSecurity {
         public var kind: String
         public var name: String
         public var file: String
+        public var namespace: String = "default"
     }
 
     struct Container { var node: Node; var name: String; var field: String }

@@ -6,6 +6,12 @@ import Yams
 public enum Workloads {
     /// Every pod spec in the file, with the documents that could not be read reported, not fatal.
     public static func podSpecs(file: String) throws(InputError) -> (pods: [PodSecurity.PodSpec], problems: [Diagnostic]) {
+        let r = try read(file)
+        return (r.pods, r.problems)
+    }
+
+    /// Pod specs, the problems met, and each Namespace's `environment` label.
+    public static func read(_ file: String) throws(InputError) -> (pods: [PodSecurity.PodSpec], problems: [Diagnostic], environments: [String: String]) {
         guard let data = FileManager.default.contents(atPath: file), let text = String(data: data, encoding: .utf8) else {
             throw InputError("cannot read file as UTF-8 text", at: Location(file))
         }
@@ -19,10 +25,12 @@ public enum Workloads {
         }
         var pods: [PodSecurity.PodSpec] = []
         var problems: [Diagnostic] = []
+        var environments: [String: String] = [:]
         for doc in docs {
             guard doc.mapping != nil else { continue }
             let kind = doc["kind"]?.string ?? ""
             let name = doc["metadata"]?["name"]?.string ?? "?"
+            if kind == "Namespace", let env = doc["metadata"]?["labels"]?["environment"]?.string { environments[name] = env }
             let template: Node?
             switch kind {
             case "Pod": template = doc
@@ -34,9 +42,10 @@ public enum Workloads {
                 problems.append(Diagnostic(Location(file, line: doc.mark?.line), "\(kind) '\(name)' has no pod spec, skipped"))
                 continue
             }
-            pods.append(PodSecurity.PodSpec(spec: spec, annotations: t["metadata"]?["annotations"], kind: kind, name: name, file: file))
+            pods.append(PodSecurity.PodSpec(spec: spec, annotations: t["metadata"]?["annotations"], kind: kind, name: name, file: file,
+                                            namespace: doc["metadata"]?["namespace"]?.string ?? "default"))
         }
-        return (pods, problems)
+        return (pods, problems, environments)
     }
 
     /// YAML files under a directory (or the file itself), sorted.

@@ -21,6 +21,8 @@ struct PolicyCheck: ParsableCommand {
     var format: String = "table"
     @Option(name: .long, help: "Exit 1 when a finding is at or above this severity: low, medium, high or critical.")
     var failOn: String?
+    @Option(name: .long, help: "Agent manifest to check against. Default: provenant.agent.yaml in the current directory, when present.")
+    var manifest: String?
 
     static let ranks = ["low": 1, "medium": 2, "high": 3, "critical": 4]
 
@@ -28,19 +30,31 @@ struct PolicyCheck: ParsableCommand {
         guard let lvl = PodSecurity.Level(rawValue: level) else { throw ValidationError("unknown --level '\(level)'; use baseline or restricted") }
         guard format == "table" || format == "json" else { throw ValidationError("unknown --format '\(format)'; use table or json") }
         if let f = failOn, Self.ranks[f] == nil { throw ValidationError("unknown --fail-on '\(f)'; use low, medium, high or critical") }
+        var agent: AgentManifest?
+        let manifestPath = manifest ?? (FileManager.default.fileExists(atPath: "provenant.agent.yaml") ? "provenant.agent.yaml" : nil)
+        if let mp = manifestPath {
+            do { agent = try AgentManifest.load(mp) } catch { CLI.fail("error: \(error)") }
+        }
         var findings: [PolicyFinding] = []
-        var workloads = 0
+        var pods: [PodSecurity.PodSpec] = []
+        var environments: [String: String] = [:]
         for p in paths {
             let files = Workloads.files(p)
             if files.isEmpty { CLI.fail("error: \(p): no such file, or no .yaml files in it") }
             for f in files {
                 do {
-                    let (pods, problems) = try Workloads.podSpecs(file: f)
-                    for d in problems { CLI.stderr("warning: \(d)") }
-                    workloads += pods.count
-                    for pod in pods { findings += PodSecurity.check(pod, level: lvl) + Hygiene.check(pod) }
+                    let r = try Workloads.read(f)
+                    for d in r.problems { CLI.stderr("warning: \(d)") }
+                    pods += r.pods
+                    environments.merge(r.environments) { a, _ in a }
                 } catch { CLI.fail("error: \(error)") }
             }
+        }
+        let workloads = pods.count
+        for pod in pods {
+            findings += PodSecurity.check(pod, level: lvl) + Hygiene.check(pod)
+            // A namespace without an environment label counts as production.
+            if let a = agent { findings += ManifestCheck.check(pod, manifest: a, environment: environments[pod.namespace] ?? "production") }
         }
         findings.sort { ($0.location.path, $0.location.line ?? 0, $0.rule) < ($1.location.path, $1.location.line ?? 0, $1.rule) }
         if format == "json" {

@@ -1,0 +1,119 @@
+import Foundation
+import Testing
+import ProvenantCore
+import TestSupport
+@testable import Permissions
+
+func tmpFile(_ name: String, _ text: String) throws -> String {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("provenant-manifest-\(UUID().uuidString)").path
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    try text.write(toFile: dir + "/" + name, atomically: true, encoding: .utf8)
+    return dir + "/" + name
+}
+
+@Suite struct ManifestTests {
+    static let manifest = """
+        apiVersion: provenant.dev/v1
+        kind: Agent
+        name: collector
+        filesystem:
+          read: [/etc/collector]
+          write: [/var/lib/collector]
+        capabilities: [NET_BIND_SERVICE]
+        user:
+          nonRoot: true
+          uid: 10001
+        secrets:
+          - secret: collector-creds
+            keys: [token]
+        scripts:
+          cleanup.sh: [test, staging]
+        """
+
+    static func workload(namespace: String, label: String?) -> String {
+        (label.map { "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: \(namespace)\n  labels:\n    environment: \($0)\n---\n" } ?? "") + """
+        apiVersion: batch/v1
+        kind: Job
+        metadata:
+          name: janitor
+          namespace: \(namespace)
+        spec:
+          template:
+            spec:
+              containers:
+              - name: run
+                image: ghcr.io/acme/collector@sha256:0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0
+                command: ["/bin/sh", "-c", "/opt/cleanup.sh --all"]
+                env:
+                - name: TOKEN
+                  valueFrom:
+                    secretKeyRef: {name: collector-creds, key: token}
+                - name: DB_PASSWORD
+                  valueFrom:
+                    secretKeyRef: {name: prod-db, key: password}
+                securityContext:
+                  runAsNonRoot: true
+                  runAsUser: 10001
+                  capabilities:
+                    add: [NET_BIND_SERVICE, NET_ADMIN]
+                volumeMounts:
+                - {name: data, mountPath: /var/lib/collector}
+                - {name: scratch, mountPath: /tmp/scratch}
+              volumes:
+              - {name: data, emptyDir: {}}
+              - {name: scratch, hostPath: {path: /var/run}}
+        """
+    }
+
+    func findings(namespace: String, label: String?) throws -> [PolicyFinding] {
+        let m = try AgentManifest.load(try tmpFile("provenant.agent.yaml", Self.manifest))
+        let r = try Workloads.read(try tmpFile("job.yaml", Self.workload(namespace: namespace, label: label)))
+        return r.pods.flatMap { ManifestCheck.check($0, manifest: m, environment: r.environments[$0.namespace] ?? "production") }
+    }
+
+    @Test func excessOverTheManifestIsReported() throws {
+        let f = try findings(namespace: "ops", label: nil)
+        let rules = f.map(\.rule).sorted()
+        #expect(rules == ["manifest:capability", "manifest:hostpath", "manifest:script-environment", "manifest:secret",
+                          "manifest:service-account-token", "manifest:writable-mount"], "\(rules)")
+        let script = try #require(f.first { $0.rule == "manifest:script-environment" })
+        #expect(script.severity == "critical" && script.found == "runs cleanup.sh in the production environment", "a missing label counts as production")
+        #expect(f.first { $0.rule == "manifest:capability" }?.found == "adds NET_ADMIN")
+        #expect(f.first { $0.rule == "manifest:secret" }?.found.contains("prod-db") == true)
+        #expect(f.first { $0.rule == "manifest:writable-mount" }?.found == "writable mount at /tmp/scratch")
+        #expect(f.allSatisfy { $0.location.line != nil && $0.location.path.hasSuffix("job.yaml") })
+    }
+
+    @Test func aScriptMayRunInItsDeclaredEnvironment() throws {
+        #expect(try !findings(namespace: "qa", label: "test").contains { $0.rule == "manifest:script-environment" })
+        #expect(try findings(namespace: "live", label: "production").contains { $0.rule == "manifest:script-environment" })
+    }
+
+    @Test func badManifestsAreRejectedWithFileAndLine() throws {
+        func error(_ text: String) -> String {
+            do { _ = try AgentManifest.load(try tmpFile("m.yaml", text)); return "accepted" } catch { return "\(error)" }
+        }
+        #expect(error("name: a\ncapabilities: [NET_RAW]\ncapabilities: [SYS_ADMIN]\n").contains("m.yaml:3: duplicate key 'capabilities' (first at line 2)"))
+        #expect(error("name: a\nnetwork: {}\n").contains("m.yaml:2: unknown field 'network'"))
+        #expect(error("name: a\nimages: [ghcr.io/acme/agent:1.0]\n").contains("not pinned by digest"))
+        #expect(error("name: a\negress:\n  - host: x.example\n    cidr: 10.0.0.0/8\n").contains("exactly one of host or cidr"))
+        #expect(error("kind: Agent\n").contains("missing field 'name'"))
+        #expect(error("name: [unclosed\n").contains("not valid YAML"))
+    }
+
+    @Test func theExampleManifestMatchesTheJSONSchema() throws {
+        let root = FileManager.default.currentDirectoryPath
+        _ = try AgentManifest.load(root + "/examples/provenant.agent.yaml")
+        let r = try runProcess("python3", ["-c", """
+            import json, sys, yaml, jsonschema
+            s = json.load(open(sys.argv[1])); jsonschema.Draft202012Validator.check_schema(s)
+            jsonschema.validate(yaml.safe_load(open(sys.argv[2])), s)
+            bad = {"name": "a", "capabilities": ["not a cap"]}
+            try:
+                jsonschema.validate(bad, s); sys.exit(3)
+            except jsonschema.ValidationError:
+                print("ok")
+            """, root + "/schemas/agent-manifest.schema.json", root + "/examples/provenant.agent.yaml"])
+        #expect(r.code == 0 && r.out.contains("ok"), "\(r.err)")
+    }
+}
