@@ -4,7 +4,7 @@ import Permissions
 import ProvenantCore
 
 struct PolicyCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "policy", abstract: "Check deployments for least privilege.", subcommands: [PolicyCheck.self])
+    static let configuration = CommandConfiguration(commandName: "policy", abstract: "Check deployments for least privilege.", subcommands: [PolicyCheck.self, PolicyGenerate.self])
 }
 
 struct PolicyCheck: ParsableCommand {
@@ -69,5 +69,29 @@ struct PolicyCheck: ParsableCommand {
             print("\(findings.count) finding\(findings.count == 1 ? "" : "s") in \(workloads) workload\(workloads == 1 ? "" : "s") at the \(lvl.rawValue) level")
         }
         if let f = failOn, let t = Self.ranks[f], findings.contains(where: { (Self.ranks[$0.severity] ?? 0) >= t }) { throw ExitCode(1) }
+    }
+}
+
+struct PolicyGenerate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "generate",
+        abstract: "Write least-privilege deployment configuration from an agent manifest.",
+        discussion: "For kubernetes: a Deployment with a non-root, read-only, drop-ALL, RuntimeDefault-seccomp securityContext and writable emptyDir volumes only for declared paths; a ServiceAccount; a NetworkPolicy allowing exactly the declared egress plus DNS; and a Role and RoleBinding with exactly the declared API access. For compose: a service with the same restrictions."
+    )
+    @Option(name: .long, help: "The agent manifest.")
+    var manifest: String = "provenant.agent.yaml"
+    @Option(name: .long, help: "Target: kubernetes or compose.")
+    var `for`: String = "kubernetes"
+    @Option(name: .long, help: "Kubernetes namespace for the generated objects.")
+    var namespace: String = "default"
+    @Option(name: .shortAndLong, help: "Write here instead of stdout.")
+    var output: String?
+
+    func run() throws {
+        guard ["kubernetes", "compose"].contains(self.for) else { throw ValidationError("unknown --for '\(self.for)'; use kubernetes or compose") }
+        let m: AgentManifest
+        do { m = try AgentManifest.load(manifest) } catch { CLI.fail("error: \(error)") }
+        let text = self.for == "kubernetes" ? PolicyGenerator.kubernetes(m, namespace: namespace) : PolicyGenerator.compose(m)
+        try CLI.withOutput(output) { $0(Array(text.utf8)) }
     }
 }

@@ -117,3 +117,37 @@ func tmpFile(_ name: String, _ text: String) throws -> String {
         #expect(r.code == 0 && r.out.contains("ok"), "\(r.err)")
     }
 }
+
+@Suite struct GenerateTests {
+    @Test func generatedKubernetesPassesRestrictedWithZeroFindings() throws {
+        let m = try AgentManifest.load(try tmpFile("provenant.agent.yaml", ManifestTests.manifest + "\nkubernetes:\n  - verbs: [get]\n    resources: [pods]\ndns: true\negress:\n  - cidr: 10.0.0.0/8\n    ports: [443]\n"))
+        let path = try tmpFile("generated.yaml", PolicyGenerator.kubernetes(m, namespace: "qa"))
+        let r = try Workloads.read(path)
+        #expect(r.pods.count == 1)
+        let pod = try #require(r.pods.first)
+        let findings = PodSecurity.check(pod, level: .restricted) + ManifestCheck.check(pod, manifest: m, environment: "test")
+        // The only hygiene finding left is the image, which this manifest does not pin.
+        let hygiene = Hygiene.check(pod).map(\.rule)
+        #expect(findings.isEmpty, "\(findings.map { "\($0.rule): \($0.found)" })")
+        #expect(hygiene == ["hygiene:image-latest"] || hygiene == ["hygiene:image-not-pinned"] || hygiene.isEmpty)
+        // Structure, not just the absence of findings: the restrictions sit where Kubernetes reads them.
+        let c = try #require(pod.spec["containers"]?.sequence?.first)
+        #expect(c["securityContext"]?["capabilities"]?["add"]?.sequence?.compactMap(\.string) == ["NET_BIND_SERVICE"])
+        #expect(c["securityContext"]?["readOnlyRootFilesystem"]?.bool == true)
+        #expect(c["volumeMounts"]?.sequence?.compactMap { $0["mountPath"]?.string } == ["/var/lib/collector", "/var/run/secrets/collector-creds"])
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        #expect(text.contains("kind: NetworkPolicy") && text.contains("cidr: 10.0.0.0/8") && text.contains("port: 53"))
+        #expect(text.contains("kind: Role") && text.contains("verbs: [get]") && text.contains("kind: RoleBinding"))
+    }
+
+    @Test func theCLIRoundTripsWithThePinnedExampleManifest() throws {
+        let root = FileManager.default.currentDirectoryPath
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("provenant-gen-\(UUID().uuidString).yaml").path
+        let g = try runProcess(provenantBinary, ["policy", "generate", "--manifest", root + "/examples/provenant.agent.yaml", "-o", out])
+        #expect(g.code == 0, "\(g.err)")
+        let c = try runProcess(provenantBinary, ["policy", "check", out, "--manifest", root + "/examples/provenant.agent.yaml", "--level", "restricted", "--fail-on", "low"])
+        #expect(c.code == 0 && c.out.contains("0 findings in 1 workload"), "\(c.out)\(c.err)")
+        let compose = try runProcess(provenantBinary, ["policy", "generate", "--manifest", root + "/examples/provenant.agent.yaml", "--for", "compose"])
+        #expect(compose.out.contains("cap_drop: [ALL]") && compose.out.contains("read_only: true") && compose.out.contains("no-new-privileges:true"))
+    }
+}
