@@ -29,6 +29,8 @@ public enum PodSecurity {
         public var name: String
         public var file: String
         public var namespace: String = "default"
+        /// The pod template's labels, which NetworkPolicies select on.
+        public var labels: Node?
     }
 
     struct Container { var node: Node; var name: String; var field: String }

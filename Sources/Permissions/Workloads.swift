@@ -12,6 +12,21 @@ public enum Workloads {
 
     /// Pod specs, the problems met, and each Namespace's `environment` label.
     public static func read(_ file: String) throws(InputError) -> (pods: [PodSecurity.PodSpec], problems: [Diagnostic], environments: [String: String]) {
+        let r = try readAll(file)
+        return (r.pods, r.problems, r.environments)
+    }
+
+    /// Access and networking objects, for the checks that span documents.
+    public struct Objects {
+        public struct Doc { public var node: Node; public var file: String }
+        public var roles: [Doc] = []          // Role and ClusterRole
+        public var bindings: [Doc] = []       // RoleBinding and ClusterRoleBinding
+        public var networkPolicies: [Doc] = []
+        public init() {}
+        public mutating func merge(_ o: Objects) { roles += o.roles; bindings += o.bindings; networkPolicies += o.networkPolicies }
+    }
+
+    public static func readAll(_ file: String) throws(InputError) -> (pods: [PodSecurity.PodSpec], problems: [Diagnostic], environments: [String: String], objects: Objects) {
         guard let data = FileManager.default.contents(atPath: file), let text = String(data: data, encoding: .utf8) else {
             throw InputError("cannot read file as UTF-8 text", at: Location(file))
         }
@@ -26,11 +41,18 @@ public enum Workloads {
         var pods: [PodSecurity.PodSpec] = []
         var problems: [Diagnostic] = []
         var environments: [String: String] = [:]
+        var objects = Objects()
         for doc in docs {
             guard doc.mapping != nil else { continue }
             let kind = doc["kind"]?.string ?? ""
             let name = doc["metadata"]?["name"]?.string ?? "?"
             if kind == "Namespace", let env = doc["metadata"]?["labels"]?["environment"]?.string { environments[name] = env }
+            switch kind {
+            case "Role", "ClusterRole": objects.roles.append(.init(node: doc, file: file))
+            case "RoleBinding", "ClusterRoleBinding": objects.bindings.append(.init(node: doc, file: file))
+            case "NetworkPolicy": objects.networkPolicies.append(.init(node: doc, file: file))
+            default: break
+            }
             let template: Node?
             switch kind {
             case "Pod": template = doc
@@ -43,9 +65,9 @@ public enum Workloads {
                 continue
             }
             pods.append(PodSecurity.PodSpec(spec: spec, annotations: t["metadata"]?["annotations"], kind: kind, name: name, file: file,
-                                            namespace: doc["metadata"]?["namespace"]?.string ?? "default"))
+                                            namespace: doc["metadata"]?["namespace"]?.string ?? "default", labels: t["metadata"]?["labels"]))
         }
-        return (pods, problems, environments)
+        return (pods, problems, environments, objects)
     }
 
     /// YAML files under a directory (or the file itself), sorted.

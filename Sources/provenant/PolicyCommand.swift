@@ -38,15 +38,17 @@ struct PolicyCheck: ParsableCommand {
         var findings: [PolicyFinding] = []
         var pods: [PodSecurity.PodSpec] = []
         var environments: [String: String] = [:]
+        var objects = Workloads.Objects()
         for p in paths {
             let files = Workloads.files(p)
             if files.isEmpty { CLI.fail("error: \(p): no such file, or no .yaml files in it") }
             for f in files {
                 do {
-                    let r = try Workloads.read(f)
+                    let r = try Workloads.readAll(f)
                     for d in r.problems { CLI.stderr("warning: \(d)") }
                     pods += r.pods
                     environments.merge(r.environments) { a, _ in a }
+                    objects.merge(r.objects)
                 } catch { CLI.fail("error: \(error)") }
             }
         }
@@ -54,7 +56,10 @@ struct PolicyCheck: ParsableCommand {
         for pod in pods {
             findings += PodSecurity.check(pod, level: lvl) + Hygiene.check(pod)
             // A namespace without an environment label counts as production.
-            if let a = agent { findings += ManifestCheck.check(pod, manifest: a, environment: environments[pod.namespace] ?? "production") }
+            if let a = agent {
+                findings += ManifestCheck.check(pod, manifest: a, environment: environments[pod.namespace] ?? "production")
+                    + AccessCheck.check(pod, manifest: a, objects: objects)
+            }
         }
         findings.sort { ($0.location.path, $0.location.line ?? 0, $0.rule) < ($1.location.path, $1.location.line ?? 0, $1.rule) }
         if format == "json" {

@@ -125,7 +125,9 @@ func tmpFile(_ name: String, _ text: String) throws -> String {
         let r = try Workloads.read(path)
         #expect(r.pods.count == 1)
         let pod = try #require(r.pods.first)
+        let all = try Workloads.readAll(path)
         let findings = PodSecurity.check(pod, level: .restricted) + ManifestCheck.check(pod, manifest: m, environment: "test")
+            + AccessCheck.check(pod, manifest: m, objects: all.objects)
         // The only hygiene finding left is the image, which this manifest does not pin.
         let hygiene = Hygiene.check(pod).map(\.rule)
         #expect(findings.isEmpty, "\(findings.map { "\($0.rule): \($0.found)" })")
@@ -149,5 +151,81 @@ func tmpFile(_ name: String, _ text: String) throws -> String {
         #expect(c.code == 0 && c.out.contains("0 findings in 1 workload"), "\(c.out)\(c.err)")
         let compose = try runProcess(provenantBinary, ["policy", "generate", "--manifest", root + "/examples/provenant.agent.yaml", "--for", "compose"])
         #expect(compose.out.contains("cap_drop: [ALL]") && compose.out.contains("read_only: true") && compose.out.contains("no-new-privileges:true"))
+    }
+}
+
+@Suite struct AccessCheckTests {
+    @Test func rbacAndEgressBeyondTheManifestAreFindings() throws {
+        let m = try AgentManifest.load(try tmpFile("m.yaml", "name: collector\nkubernetes:\n  - verbs: [get, list]\n    resources: [pods]\negress:\n  - cidr: 10.0.0.0/8\n    ports: [443]\n"))
+        let path = try tmpFile("cluster.yaml", """
+            apiVersion: apps/v1
+            kind: Deployment
+            metadata: {name: collector, namespace: ops}
+            spec:
+              template:
+                metadata:
+                  labels: {app: collector}
+                spec:
+                  serviceAccountName: collector
+                  containers:
+                  - {name: c, image: x@sha256:0000000000000000000000000000000000000000000000000000000000000000}
+            ---
+            apiVersion: rbac.authorization.k8s.io/v1
+            kind: Role
+            metadata: {name: collector, namespace: ops}
+            rules:
+            - apiGroups: [""]
+              resources: [pods, secrets]
+              verbs: [get, list]
+            - apiGroups: [""]
+              resources: [pods/exec]
+              verbs: [create]
+            ---
+            apiVersion: rbac.authorization.k8s.io/v1
+            kind: ClusterRole
+            metadata: {name: everything}
+            rules:
+            - apiGroups: ["*"]
+              resources: ["*"]
+              verbs: ["*"]
+            ---
+            apiVersion: rbac.authorization.k8s.io/v1
+            kind: RoleBinding
+            metadata: {name: collector, namespace: ops}
+            roleRef: {kind: Role, name: collector, apiGroup: rbac.authorization.k8s.io}
+            subjects: [{kind: ServiceAccount, name: collector}]
+            ---
+            apiVersion: rbac.authorization.k8s.io/v1
+            kind: ClusterRoleBinding
+            metadata: {name: collector-everything}
+            roleRef: {kind: ClusterRole, name: everything, apiGroup: rbac.authorization.k8s.io}
+            subjects: [{kind: ServiceAccount, name: collector, namespace: ops}]
+            ---
+            apiVersion: networking.k8s.io/v1
+            kind: NetworkPolicy
+            metadata: {name: collector, namespace: ops}
+            spec:
+              podSelector: {matchLabels: {app: collector}}
+              policyTypes: [Egress]
+              egress:
+              - to: [{ipBlock: {cidr: 10.0.0.0/8}}]
+                ports: [{port: 443}]
+              - to: [{ipBlock: {cidr: 0.0.0.0/0}}]
+            """)
+        let r = try Workloads.readAll(path)
+        let f = try #require(r.pods.first).map { AccessCheck.check($0, manifest: m, objects: r.objects) } ?? []
+        let found = f.map { "\($0.rule) \($0.found)" }.sorted()
+        #expect(found == [
+            "manifest:egress-excess egress to 0.0.0.0/0",
+            "manifest:rbac-exec Role collector grants create on pods/exec",
+            "manifest:rbac-secrets Role collector grants get on secrets",
+            "manifest:rbac-secrets Role collector grants list on secrets",
+            "manifest:rbac-wildcard ClusterRole everything grants [*] on [*]",
+        ], "\(found)")
+        #expect(f.allSatisfy { $0.location.line != nil })
+        // Without any NetworkPolicy, egress is unrestricted.
+        var none = r.objects
+        none.networkPolicies = []
+        #expect(try #require(r.pods.first).map { AccessCheck.check($0, manifest: m, objects: none) }?.contains { $0.rule == "manifest:egress-unrestricted" } == true)
     }
 }
