@@ -22,8 +22,9 @@ public enum Workloads {
         public var roles: [Doc] = []          // Role and ClusterRole
         public var bindings: [Doc] = []       // RoleBinding and ClusterRoleBinding
         public var networkPolicies: [Doc] = []
+        public var compose: [Doc] = []
         public init() {}
-        public mutating func merge(_ o: Objects) { roles += o.roles; bindings += o.bindings; networkPolicies += o.networkPolicies }
+        public mutating func merge(_ o: Objects) { roles += o.roles; bindings += o.bindings; networkPolicies += o.networkPolicies; compose += o.compose }
     }
 
     public static func readAll(_ file: String) throws(InputError) -> (pods: [PodSecurity.PodSpec], problems: [Diagnostic], environments: [String: String], objects: Objects) {
@@ -44,6 +45,7 @@ public enum Workloads {
         var objects = Objects()
         for doc in docs {
             guard doc.mapping != nil else { continue }
+            if RuntimeConfigs.isCompose(doc) { objects.compose.append(.init(node: doc, file: file)); continue }
             let kind = doc["kind"]?.string ?? ""
             let name = doc["metadata"]?["name"]?.string ?? "?"
             if kind == "Namespace", let env = doc["metadata"]?["labels"]?["environment"]?.string { environments[name] = env }
@@ -77,7 +79,9 @@ public enum Workloads {
         guard isDir.boolValue else { return [path] }
         let e = FileManager.default.enumerator(atPath: path)
         var out: [String] = []
-        while let r = e?.nextObject() as? String { if r.hasSuffix(".yaml") || r.hasSuffix(".yml") { out.append(path + "/" + r) } }
+        while let r = e?.nextObject() as? String {
+            if r.hasSuffix(".yaml") || r.hasSuffix(".yml") || (r as NSString).lastPathComponent == "config.json" { out.append(path + "/" + r) }
+        }
         return out.sorted()
     }
 }

@@ -11,7 +11,7 @@ struct PolicyCheck: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
         abstract: "Check Kubernetes workloads against the Pod Security Standards (v1.37) and common hygiene rules.",
-        discussion: "Reads multi-document YAML: Pod, Deployment, DaemonSet, StatefulSet, ReplicaSet, Job and CronJob. Exit codes: 0 success, 1 a finding reached --fail-on, 2 usage or input error."
+        discussion: "Reads multi-document Kubernetes YAML (Pod, Deployment, DaemonSet, StatefulSet, ReplicaSet, Job, CronJob, Namespace, Role, ClusterRole and their bindings, NetworkPolicy), docker-compose files, and OCI runtime config.json. Exit codes: 0 success, 1 a finding reached --fail-on, 2 usage or input error."
     )
     @Argument(help: "Kubernetes YAML files or directories of them.")
     var paths: [String]
@@ -39,10 +39,15 @@ struct PolicyCheck: ParsableCommand {
         var pods: [PodSecurity.PodSpec] = []
         var environments: [String: String] = [:]
         var objects = Workloads.Objects()
+        var workloadCount = 0
         for p in paths {
             let files = Workloads.files(p)
             if files.isEmpty { CLI.fail("error: \(p): no such file, or no .yaml files in it") }
             for f in files {
+                if f.hasSuffix(".json") {
+                    do { findings += try RuntimeConfigs.ociConfig(f); workloadCount += 1 } catch { CLI.fail("error: \(error)") }
+                    continue
+                }
                 do {
                     let r = try Workloads.readAll(f)
                     for d in r.problems { CLI.stderr("warning: \(d)") }
@@ -52,7 +57,12 @@ struct PolicyCheck: ParsableCommand {
                 } catch { CLI.fail("error: \(error)") }
             }
         }
-        let workloads = pods.count
+        for c in objects.compose {
+            let found = RuntimeConfigs.compose(c.node, file: c.file)
+            findings += found
+            workloadCount += c.node["services"]?.mapping?.count ?? 0
+        }
+        let workloads = pods.count + workloadCount
         for pod in pods {
             findings += PodSecurity.check(pod, level: lvl) + Hygiene.check(pod)
             // A namespace without an environment label counts as production.

@@ -229,3 +229,50 @@ func tmpFile(_ name: String, _ text: String) throws -> String {
         #expect(try #require(r.pods.first).map { AccessCheck.check($0, manifest: m, objects: none) }?.contains { $0.rule == "manifest:egress-unrestricted" } == true)
     }
 }
+
+@Suite struct RuntimeConfigTests {
+    @Test func composeServicesGetTheEquivalentControls() throws {
+        let path = try tmpFile("docker-compose.yml", """
+            services:
+              agent:
+                image: acme/agent:latest
+                privileged: true
+                network_mode: host
+                cap_add: [SYS_ADMIN]
+                volumes:
+                  - /var/run/docker.sock:/var/run/docker.sock
+                environment:
+                  API_TOKEN: ghp_abcdefghijklmnopqrstuvwxyz0123456789
+              safe:
+                image: acme/safe@sha256:0000000000000000000000000000000000000000000000000000000000000000
+                user: "10001:10001"
+                read_only: true
+                cap_drop: [ALL]
+                security_opt: ["no-new-privileges:true"]
+            """)
+        let r = try Workloads.readAll(path)
+        let f = r.objects.compose.flatMap { RuntimeConfigs.compose($0.node, file: $0.file) }
+        #expect(f.allSatisfy { $0.name == "agent" }, "the hardened service has no findings")
+        let byRule = Dictionary(grouping: f, by: \.rule)
+        for rule in ["pss:privileged", "pss:hostnamespaces", "pss:capabilities_baseline", "hygiene:cap-sys-admin", "pss:hostpathvolumes",
+                     "hygiene:plaintext-secret", "hygiene:image-latest", "pss:runasnonroot"] {
+            #expect(byRule[rule] != nil, "missing \(rule)")
+        }
+        #expect(byRule["pss:privileged"]?.first?.location.line == 4)
+        #expect(f.allSatisfy { !$0.found.contains("abcdefghijklmnop") })
+    }
+
+    @Test func ociRuntimeConfigsAreChecked() throws {
+        let path = try tmpFile("config.json", """
+            {"ociVersion": "1.0.2", "process": {"user": {"uid": 0}, "env": ["AWS_SECRET_ACCESS_KEY=abcd1234abcd1234abcd1234"],
+             "capabilities": {"bounding": ["CAP_CHOWN", "CAP_SYS_ADMIN"]}, "noNewPrivileges": false},
+             "root": {"path": "rootfs", "readonly": false},
+             "mounts": [{"destination": "/host", "type": "bind", "source": "/"}],
+             "linux": {"namespaces": [{"type": "pid"}, {"type": "network"}, {"type": "ipc"}, {"type": "mount"}]}}
+            """)
+        let rules = Set(try RuntimeConfigs.ociConfig(path).map(\.rule))
+        #expect(rules == ["pss:capabilities_baseline", "hygiene:cap-sys-admin", "pss:runasnonroot", "pss:allowprivilegeescalation",
+                          "hygiene:writable-root-filesystem", "pss:hostpathvolumes", "hygiene:plaintext-secret"], "\(rules.sorted())")
+        #expect(throws: (any Error).self) { try RuntimeConfigs.ociConfig(try tmpFile("config.json", "{\"not\": \"oci\"}")) }
+    }
+}

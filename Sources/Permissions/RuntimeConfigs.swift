@@ -1,0 +1,103 @@
+import Foundation
+import ProvenantCore
+import Yams
+
+/// docker-compose services and OCI runtime `config.json`, checked for the same controls as pods
+/// where they have an equivalent.
+public enum RuntimeConfigs {
+    static func finding(_ rule: String, _ sev: String, kind: String, name: String, file: String, line: Int?, found: String, allowed: String, fix: String) -> PolicyFinding {
+        PolicyFinding(rule: rule, severity: sev, kind: kind, name: name, container: nil, location: Location(file, line: line), found: found, allowed: allowed, fix: fix)
+    }
+
+    /// Whether a YAML document is a compose file: a `services` mapping and no Kubernetes `kind`.
+    public static func isCompose(_ doc: Node) -> Bool { doc["services"]?.mapping != nil && doc["kind"] == nil }
+
+    public static func compose(_ doc: Node, file: String) -> [PolicyFinding] {
+        var out: [PolicyFinding] = []
+        for (k, svc) in doc["services"]?.mapping ?? [:] {
+            let name = k.string ?? "?"
+            func add(_ rule: String, _ sev: String, _ n: Node?, _ found: String, _ allowed: String, _ fix: String) {
+                out.append(finding(rule, sev, kind: "compose service", name: name, file: file, line: (n ?? svc).mark?.line, found: found, allowed: allowed, fix: fix))
+            }
+            if svc["privileged"]?.bool == true { add("pss:privileged", "critical", svc["privileged"], "privileged: true", "not privileged", "remove privileged") }
+            for f in ["network_mode", "pid", "ipc"] where svc[f]?.string == "host" {
+                add("pss:hostnamespaces", "high", svc[f], "\(f): host", "the container's own namespace", "remove \(f): host")
+            }
+            let adds = (svc["cap_add"]?.sequence ?? []).compactMap(\.string).map { $0.hasPrefix("CAP_") ? String($0.dropFirst(4)) : $0 }
+            let beyond = adds.filter { !PodSecurity.baselineCapabilities.contains($0) }
+            if !beyond.isEmpty { add("pss:capabilities_baseline", "high", svc["cap_add"], "cap_add \(beyond.joined(separator: ", "))", "the baseline set", "remove them from cap_add") }
+            if adds.contains("SYS_ADMIN") || adds.contains("ALL") {
+                add("hygiene:cap-sys-admin", "critical", svc["cap_add"], "CAP_SYS_ADMIN: it allows mounting filesystems, entering namespaces, loading BPF and most of what root can do", "almost never justified for an agent", "remove SYS_ADMIN")
+            }
+            if !((svc["cap_drop"]?.sequence ?? []).compactMap(\.string).contains("ALL")) {
+                add("pss:capabilities_restricted", "medium", svc, "cap_drop does not include ALL", "cap_drop: [ALL]", "add cap_drop: [ALL]")
+            }
+            for v in svc["volumes"]?.sequence ?? [] {
+                let src = v.string.map { String($0.split(separator: ":").first ?? "") } ?? (v["type"]?.string == "bind" ? v["source"]?.string ?? "" : "")
+                if src.hasPrefix("/") || src.hasPrefix("./") || src.hasPrefix("~") {
+                    add("pss:hostpathvolumes", "high", v, "host path \(src) mounted", "named volumes or tmpfs", "use a named volume or tmpfs")
+                }
+            }
+            let user = svc["user"]?.string ?? svc["user"]?.int.map(String.init)
+            if user == nil || user == "root" || user?.hasPrefix("0") == true {
+                add("pss:runasnonroot", "high", svc["user"] ?? svc, user.map { "user: \($0)" } ?? "no user: runs as the image's user, often root", "a non-root uid", "set user: \"10001:10001\"")
+            }
+            if svc["read_only"]?.bool != true { add("hygiene:writable-root-filesystem", "medium", svc, "read_only is not true", "read_only: true", "set read_only: true and use tmpfs for writable paths") }
+            if !((svc["security_opt"]?.sequence ?? []).compactMap(\.string).contains { $0.hasPrefix("no-new-privileges") && !$0.hasSuffix("false") }) {
+                add("pss:allowprivilegeescalation", "medium", svc, "no-new-privileges is not set", "security_opt: [no-new-privileges:true]", "add security_opt: [\"no-new-privileges:true\"]")
+            }
+            if let image = svc["image"]?.string, !image.contains("@sha256:") {
+                let rule = Hygiene.tag(image).map { $0 == "latest" ? "hygiene:image-latest" : "hygiene:image-not-pinned" } ?? "hygiene:image-latest"
+                add(rule, rule == "hygiene:image-latest" ? "high" : "medium", svc["image"],
+                    "image \(image) is not pinned by digest", "an image pinned by digest", "append @sha256:<digest>")
+            }
+            var env: [(String, String, Node)] = []
+            if let m = svc["environment"]?.mapping { for (ek, ev) in m { if let n = ek.string, let v = ev.string { env.append((n, v, ev)) } } }
+            for e in svc["environment"]?.sequence ?? [] {
+                if let s = e.string, let eq = s.firstIndex(of: "=") { env.append((String(s[..<eq]), String(s[s.index(after: eq)...]), e)) }
+            }
+            for (n, v, node) in env where !v.isEmpty && (Hygiene.secretNames.contains { n.uppercased().contains($0) } || Hygiene.secretPrefixes.contains { v.hasPrefix($0) }) {
+                add("hygiene:plaintext-secret", "high", node, "environment \(n) holds a literal secret (\(Hygiene.mask(v)))", "secrets from files or a secret store", "use compose secrets: or an env_file kept out of the repository")
+            }
+        }
+        return out
+    }
+
+    /// An OCI runtime bundle's `config.json`.
+    public static func ociConfig(_ path: String) throws(InputError) -> [PolicyFinding] {
+        guard let data = FileManager.default.contents(atPath: path),
+              let obj = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else { throw InputError("not a readable JSON OCI runtime config", at: Location(path)) }
+        guard obj["ociVersion"] is String else { throw InputError("no ociVersion: not an OCI runtime config", at: Location(path)) }
+        var out: [PolicyFinding] = []
+        func add(_ rule: String, _ sev: String, _ found: String, _ allowed: String, _ fix: String) {
+            out.append(finding(rule, sev, kind: "OCI config", name: (path as NSString).lastPathComponent, file: path, line: nil, found: found, allowed: allowed, fix: fix))
+        }
+        let process = obj["process"] as? [String: Any] ?? [:]
+        let caps = process["capabilities"] as? [String: Any] ?? [:]
+        let granted = Set(["bounding", "effective", "permitted"].flatMap { (caps[$0] as? [String]) ?? [] }.map { $0.hasPrefix("CAP_") ? String($0.dropFirst(4)) : $0 })
+        let beyond = granted.subtracting(PodSecurity.baselineCapabilities)
+        if !beyond.isEmpty { add("pss:capabilities_baseline", "high", "capabilities \(beyond.sorted().joined(separator: ", "))", "the baseline set", "remove them from process.capabilities") }
+        if granted.contains("SYS_ADMIN") { add("hygiene:cap-sys-admin", "critical", "CAP_SYS_ADMIN in process.capabilities", "almost never justified for an agent", "remove CAP_SYS_ADMIN") }
+        if ((process["user"] as? [String: Any])?["uid"] as? Int ?? 0) == 0 { add("pss:runasnonroot", "high", "process.user.uid is 0", "a non-root uid", "set process.user.uid") }
+        if process["noNewPrivileges"] as? Bool != true { add("pss:allowprivilegeescalation", "medium", "noNewPrivileges is not true", "true", "set process.noNewPrivileges: true") }
+        if (obj["root"] as? [String: Any])?["readonly"] as? Bool != true { add("hygiene:writable-root-filesystem", "medium", "root.readonly is not true", "true", "set root.readonly: true") }
+        let namespaces = Set(((obj["linux"] as? [String: Any])?["namespaces"] as? [[String: Any]] ?? []).compactMap { $0["type"] as? String })
+        for ns in ["network", "pid", "ipc"] where !namespaces.contains(ns) {
+            add("pss:hostnamespaces", "high", "no \(ns) namespace: the host's is shared", "its own \(ns) namespace", "add {\"type\": \"\(ns)\"} to linux.namespaces")
+        }
+        for m in obj["mounts"] as? [[String: Any]] ?? [] where (m["type"] as? String == "bind" || (m["options"] as? [String] ?? []).contains("bind")) {
+            let src = m["source"] as? String ?? ""
+            if src.hasPrefix("/"), !(["/etc/resolv.conf", "/etc/hosts", "/etc/hostname"].contains(src)) {
+                add("pss:hostpathvolumes", "high", "bind mount of host path \(src)", "no host paths", "remove the bind mount")
+            }
+        }
+        for e in process["env"] as? [String] ?? [] {
+            guard let eq = e.firstIndex(of: "=") else { continue }
+            let n = String(e[..<eq]), v = String(e[e.index(after: eq)...])
+            if !v.isEmpty, Hygiene.secretNames.contains(where: { n.uppercased().contains($0) }) || Hygiene.secretPrefixes.contains(where: { v.hasPrefix($0) }) {
+                add("hygiene:plaintext-secret", "high", "env \(n) holds a literal secret (\(Hygiene.mask(v)))", "secrets from files", "mount the secret as a file")
+            }
+        }
+        return out
+    }
+}
