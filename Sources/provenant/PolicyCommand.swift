@@ -17,7 +17,7 @@ struct PolicyCheck: ParsableCommand {
     var paths: [String]
     @Option(name: .long, help: "Pod Security Standards level: baseline or restricted.")
     var level: String = "restricted"
-    @Option(name: .long, help: "Output format: table or json.")
+    @Option(name: .long, help: "Output format: table, json or sarif (2.1.0).")
     var format: String = "table"
     @Option(name: .long, help: "Exit 1 when a finding is at or above this severity: low, medium, high or critical.")
     var failOn: String?
@@ -28,7 +28,7 @@ struct PolicyCheck: ParsableCommand {
 
     func run() throws {
         guard let lvl = PodSecurity.Level(rawValue: level) else { throw ValidationError("unknown --level '\(level)'; use baseline or restricted") }
-        guard format == "table" || format == "json" else { throw ValidationError("unknown --format '\(format)'; use table or json") }
+        guard ["table", "json", "sarif"].contains(format) else { throw ValidationError("unknown --format '\(format)'; use table, json or sarif") }
         if let f = failOn, Self.ranks[f] == nil { throw ValidationError("unknown --fail-on '\(f)'; use low, medium, high or critical") }
         var agent: AgentManifest?
         let manifestPath = manifest ?? (FileManager.default.fileExists(atPath: "provenant.agent.yaml") ? "provenant.agent.yaml" : nil)
@@ -72,7 +72,9 @@ struct PolicyCheck: ParsableCommand {
             }
         }
         findings.sort { ($0.location.path, $0.location.line ?? 0, $0.rule) < ($1.location.path, $1.location.line ?? 0, $1.rule) }
-        if format == "json" {
+        if format == "sarif" {
+            print(PolicySARIF.render(findings, toolVersion: Provenant.version), terminator: "")
+        } else if format == "json" {
             let enc = JSONEncoder()
             enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
             print(String(decoding: (try? enc.encode(findings)) ?? Data(), as: UTF8.self))
