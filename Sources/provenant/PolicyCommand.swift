@@ -4,7 +4,7 @@ import Permissions
 import ProvenantCore
 
 struct PolicyCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "policy", abstract: "Check deployments for least privilege.", subcommands: [PolicyCheck.self, PolicyGenerate.self])
+    static let configuration = CommandConfiguration(commandName: "policy", abstract: "Check deployments for least privilege.", subcommands: [PolicyCheck.self, PolicyGenerate.self, PolicyInit.self])
 }
 
 struct PolicyCheck: ParsableCommand {
@@ -109,6 +109,37 @@ struct PolicyGenerate: ParsableCommand {
         let m: AgentManifest
         do { m = try AgentManifest.load(manifest) } catch { CLI.fail("error: \(error)") }
         let text = self.for == "kubernetes" ? PolicyGenerator.kubernetes(m, namespace: namespace) : PolicyGenerator.compose(m)
+        try CLI.withOutput(output) { $0(Array(text.utf8)) }
+    }
+}
+
+struct PolicyInit: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "init",
+        abstract: "Draft provenant.agent.yaml from existing Kubernetes deployments, recording what they hold today."
+    )
+    @Argument(help: "Kubernetes YAML files or directories of them.")
+    var paths: [String]
+    @Option(name: .shortAndLong, help: "Write the draft here instead of stdout (an existing file is not overwritten).")
+    var output: String?
+
+    func run() throws {
+        var pods: [PodSecurity.PodSpec] = []
+        var objects = Workloads.Objects()
+        var environments: [String: String] = [:]
+        for p in paths {
+            let files = Workloads.files(p).filter { !$0.hasSuffix(".json") }
+            if files.isEmpty { CLI.fail("error: \(p): no such file, or no .yaml files in it") }
+            for f in files {
+                do {
+                    let r = try Workloads.readAll(f)
+                    pods += r.pods; objects.merge(r.objects); environments.merge(r.environments) { a, _ in a }
+                } catch { CLI.fail("error: \(error)") }
+            }
+        }
+        guard !pods.isEmpty else { CLI.fail("error: no workloads found in \(paths.joined(separator: ", "))") }
+        if let o = output, FileManager.default.fileExists(atPath: o) { CLI.fail("error: \(o): exists; not overwritten") }
+        let text = ManifestDrafter.draft(pods: pods, objects: objects, environments: environments, sources: paths)
         try CLI.withOutput(output) { $0(Array(text.utf8)) }
     }
 }

@@ -276,3 +276,19 @@ func tmpFile(_ name: String, _ text: String) throws -> String {
         #expect(throws: (any Error).self) { try RuntimeConfigs.ociConfig(try tmpFile("config.json", "{\"not\": \"oci\"}")) }
     }
 }
+
+@Suite struct InitTests {
+    @Test func aDraftedManifestRecordsTheDeploymentAndChecksClean() throws {
+        let deploy = try #require(Bundle.module.url(forResource: "Fixtures/init-deployment", withExtension: "yaml")).path
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("provenant-init-\(UUID().uuidString).yaml").path
+        let i = try runProcess(provenantBinary, ["policy", "init", deploy, "-o", out])
+        #expect(i.code == 0, "\(i.err)")
+        let m = try AgentManifest.load(out)
+        #expect(m.capabilities == ["NET_BIND_SERVICE"] && m.write == ["/var/lib/collector"] && m.uid == 10001 && m.nonRoot == true)
+        #expect(m.scripts["cleanup.sh"] == ["test"] && m.dns && m.egress.first?.cidr == "10.0.0.0/8")
+        #expect(m.kubernetes.first?.resources == ["pods"] && m.secrets.first?.secret == "creds")
+        let c = try runProcess(provenantBinary, ["policy", "check", deploy, "--manifest", out, "--format", "json"])
+        #expect(!c.out.contains("\"manifest:"), "the draft records what exists, so nothing exceeds it: \(c.out)")
+        #expect(try runProcess(provenantBinary, ["policy", "init", deploy, "-o", out]).code == 2, "an existing file is not overwritten")
+    }
+}
