@@ -32,11 +32,7 @@ public struct AgentManifest: Sendable, Equatable {
             guard let n = try Yams.compose(yaml: text) else { throw InputError("empty manifest", at: Location(path)) }
             root = n
         } catch let e as InputError { throw e } catch {
-            let msg = String(describing: error)
-            if msg.contains("duplicated key"), let dup = Self.duplicateKeyLine(text) {
-                throw InputError("duplicate key '\(dup.key)' (first at line \(dup.first))", at: Location(path, line: dup.line))
-            }
-            throw InputError("not valid YAML: \(msg.split(separator: "\n").first ?? "")", at: Location(path))
+            throw YAMLInput.error(error, text: text, path: path)
         }
         try Self.rejectDuplicateKeys(root, path: path)
         func fail(_ msg: String, _ node: Node?) -> InputError { InputError(msg, at: Location(path, line: (node ?? root).mark?.line)) }
@@ -86,25 +82,6 @@ public struct AgentManifest: Sendable, Equatable {
             m.scripts[script] = try strings(v, "scripts.\(script)")
         }
         return m
-    }
-
-    /// Where a key repeats at the same indentation under the same parent, for the error's line
-    /// number (the YAML parser names the key but not the line).
-    static func duplicateKeyLine(_ text: String) -> (key: String, first: Int, line: Int)? {
-        var seen: [[String: Int]] = [[:]]   // one scope per indentation level in use
-        var indents: [Int] = [0]
-        for (i, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = raw.prefix { $0 != "#" }
-            let body = line.drop { $0 == " " }
-            guard !body.isEmpty, !body.hasPrefix("-"), let colon = body.firstIndex(of: ":") else { continue }
-            let key = body[..<colon].trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "\"'"))
-            let indent = line.count - body.count
-            while let last = indents.last, indent < last { indents.removeLast(); seen.removeLast() }
-            if indent > (indents.last ?? 0) { indents.append(indent); seen.append([:]) }
-            if let first = seen[seen.count - 1][key] { return (key, first, i + 1) }
-            seen[seen.count - 1][key] = i + 1
-        }
-        return nil
     }
 
     /// YAML allows a key twice and keeps the last; in a permission manifest that hides a grant.

@@ -13,7 +13,7 @@ public enum Workloads {
     /// Pod specs, the problems met, and each Namespace's `environment` label.
     public static func read(_ file: String) throws(InputError) -> (pods: [PodSecurity.PodSpec], problems: [Diagnostic], environments: [String: String]) {
         let r = try readAll(file)
-        return (r.pods, r.problems, r.environments)
+        return (r.pods, r.problems + r.rejected, r.environments)
     }
 
     /// Access and networking objects, for the checks that span documents.
@@ -27,7 +27,9 @@ public enum Workloads {
         public mutating func merge(_ o: Objects) { roles += o.roles; bindings += o.bindings; networkPolicies += o.networkPolicies; compose += o.compose }
     }
 
-    public static func readAll(_ file: String) throws(InputError) -> (pods: [PodSecurity.PodSpec], problems: [Diagnostic], environments: [String: String], objects: Objects) {
+    /// `problems` are notes (an unchecked kind); `rejected` are documents with wrongly typed fields,
+    /// which are not checked and make the run an input error.
+    public static func readAll(_ file: String) throws(InputError) -> (pods: [PodSecurity.PodSpec], problems: [Diagnostic], environments: [String: String], objects: Objects, rejected: [Diagnostic]) {
         guard let data = FileManager.default.contents(atPath: file), let text = String(data: data, encoding: .utf8) else {
             throw InputError("cannot read file as UTF-8 text", at: Location(file))
         }
@@ -37,12 +39,13 @@ public enum Workloads {
             let parser = try Parser(yaml: text)
             while let node = try parser.nextRoot() { docs.append(node) }
         } catch {
-            throw InputError("not valid YAML: \(String(describing: error).split(separator: "\n").first ?? "")", at: Location(file))
+            throw YAMLInput.error(error, text: text, path: file)
         }
         var pods: [PodSecurity.PodSpec] = []
         var problems: [Diagnostic] = []
         var environments: [String: String] = [:]
         var objects = Objects()
+        var rejected: [Diagnostic] = []
         for doc in docs {
             guard doc.mapping != nil else { continue }
             if RuntimeConfigs.isCompose(doc) { objects.compose.append(.init(node: doc, file: file)); continue }
@@ -60,16 +63,52 @@ public enum Workloads {
             case "Pod": template = doc
             case "Deployment", "DaemonSet", "StatefulSet", "ReplicaSet", "Job", "ReplicationController": template = doc["spec"]?["template"]
             case "CronJob": template = doc["spec"]?["jobTemplate"]?["spec"]?["template"]
-            default: continue
+            case "Namespace", "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding", "NetworkPolicy", "ServiceAccount": continue
+            default:
+                problems.append(Diagnostic(Location(file, line: doc.mark?.line), "kind '\(kind.isEmpty ? "(none)" : kind)' is not checked, skipped"))
+                continue
             }
             guard let t = template, let spec = t["spec"], spec.mapping != nil else {
                 problems.append(Diagnostic(Location(file, line: doc.mark?.line), "\(kind) '\(name)' has no pod spec, skipped"))
                 continue
             }
+            if let bad = Self.typeError(spec) {
+                rejected.append(Diagnostic(Location(file, line: bad.node.mark?.line), "\(kind) '\(name)': \(bad.message), skipped"))
+                continue
+            }
             pods.append(PodSecurity.PodSpec(spec: spec, annotations: t["metadata"]?["annotations"], kind: kind, name: name, file: file,
                                             namespace: doc["metadata"]?["namespace"]?.string ?? "default", labels: t["metadata"]?["labels"]))
         }
-        return (pods, problems, environments, objects)
+        return (pods, problems, environments, objects, rejected)
+    }
+
+    /// The first field the checks read whose type is wrong: a misread type would silently pass.
+    static func typeError(_ spec: Node) -> (node: Node, message: String)? {
+        func want(_ n: Node?, _ path: String, _ kind: String) -> (node: Node, message: String)? {
+            guard let n else { return nil }
+            let ok: Bool
+            switch kind {
+            case "bool": ok = n.bool != nil
+            case "int": ok = n.int != nil
+            case "list": ok = n.sequence != nil
+            case "map": ok = n.mapping != nil
+            default: ok = n.string != nil
+            }
+            return ok ? nil : (n, "\(path) must be a \(kind == "bool" ? "boolean" : kind == "int" ? "number" : kind == "list" ? "list" : kind == "map" ? "mapping" : "string")")
+        }
+        for f in ["hostNetwork", "hostPID", "hostIPC", "hostUsers", "automountServiceAccountToken"] { if let e = want(spec[f], f, "bool") { return e } }
+        for f in ["containers", "initContainers", "ephemeralContainers", "volumes"] { if let e = want(spec[f], f, "list") { return e } }
+        if let e = want(spec["securityContext"], "securityContext", "map") { return e }
+        let scFields: [(String, String)] = [("privileged", "bool"), ("allowPrivilegeEscalation", "bool"), ("runAsNonRoot", "bool"), ("readOnlyRootFilesystem", "bool"),
+                                            ("runAsUser", "int"), ("runAsGroup", "int"), ("capabilities", "map")]
+        for (f, k) in scFields { if let e = want(spec["securityContext"]?[f], "securityContext.\(f)", k) { return e } }
+        for c in PodSecurity.containers(spec) {
+            if let e = want(c.node["securityContext"], "\(c.name).securityContext", "map") { return e }
+            for (f, k) in scFields { if let e = want(c.node["securityContext"]?[f], "\(c.name).securityContext.\(f)", k) { return e } }
+            for f in ["add", "drop"] { if let e = want(c.node["securityContext"]?["capabilities"]?[f], "\(c.name).securityContext.capabilities.\(f)", "list") { return e } }
+            for p in c.node["ports"]?.sequence ?? [] { if let e = want(p["hostPort"], "\(c.name).ports.hostPort", "int") { return e } }
+        }
+        return nil
     }
 
     /// YAML files under a directory (or the file itself), sorted.

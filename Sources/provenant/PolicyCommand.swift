@@ -40,6 +40,7 @@ struct PolicyCheck: ParsableCommand {
         var environments: [String: String] = [:]
         var objects = Workloads.Objects()
         var workloadCount = 0
+        var rejectedInputs = 0
         for p in paths {
             let files = Workloads.files(p)
             if files.isEmpty { CLI.fail("error: \(p): no such file, or no .yaml files in it") }
@@ -51,6 +52,8 @@ struct PolicyCheck: ParsableCommand {
                 do {
                     let r = try Workloads.readAll(f)
                     for d in r.problems { CLI.stderr("warning: \(d)") }
+                    for d in r.rejected { CLI.stderr("error: \(d)") }
+                    rejectedInputs += r.rejected.count
                     pods += r.pods
                     environments.merge(r.environments) { a, _ in a }
                     objects.merge(r.objects)
@@ -85,6 +88,8 @@ struct PolicyCheck: ParsableCommand {
             }
             print("\(findings.count) finding\(findings.count == 1 ? "" : "s") in \(workloads) workload\(workloads == 1 ? "" : "s") at the \(lvl.rawValue) level")
         }
+        // Rejected inputs were not checked, so the run cannot vouch for them: an input error.
+        if rejectedInputs > 0 { throw ExitCode(2) }
         if let f = failOn, let t = Self.ranks[f], findings.contains(where: { (Self.ranks[$0.severity] ?? 0) >= t }) { throw ExitCode(1) }
     }
 }

@@ -98,3 +98,30 @@ import TestSupport
         #expect(bad.0 == 2 && bad.1.contains("bad.yaml") && bad.1.contains("not valid YAML"))
     }
 }
+
+@Suite struct PolicyBadInputTests {
+    func check(_ text: String) throws -> (Int32, String) {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("provenant-bad-\(UUID().uuidString).yaml").path
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        let r = try runProcess(provenantBinary, ["policy", "check", path])
+        return (r.code, r.err)
+    }
+
+    @Test func duplicateKeysAreErrorsNamingBothLines() throws {
+        let (code, err) = try check("apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  hostNetwork: false\n  containers:\n  - name: a\n    image: x\n  hostNetwork: true\n")
+        #expect(code == 2 && err.contains(".yaml:10: duplicate key 'hostNetwork' (first at line 6)"), "\(err)")
+        // Keys repeated in different list items are not duplicates.
+        let (ok, _) = try check("apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: a\n    image: x@sha256:00\n  - name: b\n    image: y@sha256:00\n")
+        #expect(ok == 0)
+    }
+
+    @Test func invalidYAMLWrongTypesAndUnknownKindsAreReported() throws {
+        let (c1, e1) = try check("a: [b\nc: d\n")
+        #expect(c1 == 2 && e1.contains(".yaml:2: not valid YAML"), "\(e1)")
+        let (c2, e2) = try check("apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: a\n    image: x\n    securityContext:\n      privileged: \"yes please\"\n---\nkind: Service\nmetadata:\n  name: s\n")
+        #expect(c2 == 2 && e2.contains(".yaml:10: Pod 'p': a.securityContext.privileged must be a boolean, skipped"), "\(e2)")
+        #expect(e2.contains("kind 'Service' is not checked, skipped"))
+        let (c3, _) = try check("apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers: {name: a}\n")
+        #expect(c3 == 2)
+    }
+}
