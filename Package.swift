@@ -61,7 +61,8 @@ let package = Package(
         // Runs the built binary and other programs for the end-to-end tests.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "AttestationTests", dependencies: ["Attestation", "ProvenantCore", "TestSupport"]),
-        .testTarget(name: "PermissionsTests", dependencies: ["Permissions", "ProvenantCore", "TestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "PermissionsTests", dependencies: ["Permissions", "ProvenantCore", "TestSupport", .product(name: "Yams", package: "Yams")],
+                    resources: [.copy("Fixtures")]),
         .testTarget(name: "AdvisoriesTests", dependencies: ["Advisories", "SBOM", "Catalog", "ProvenantCore", "TestSupport"],
                     resources: [.copy("Fixtures")]),
     ]

@@ -106,6 +106,8 @@ struct PolicyGenerate: ParsableCommand {
     var `for`: String = "kubernetes"
     @Option(name: .long, help: "Kubernetes namespace for the generated objects.")
     var namespace: String = "default"
+    @Option(name: .long, help: "An existing deployment file: print the smallest strategic-merge patch per workload instead.")
+    var patch: String?
     @Option(name: .shortAndLong, help: "Write here instead of stdout.")
     var output: String?
 
@@ -113,7 +115,10 @@ struct PolicyGenerate: ParsableCommand {
         guard ["kubernetes", "compose"].contains(self.for) else { throw ValidationError("unknown --for '\(self.for)'; use kubernetes or compose") }
         let m: AgentManifest
         do { m = try AgentManifest.load(manifest) } catch { CLI.fail("error: \(error)") }
-        let text = self.for == "kubernetes" ? PolicyGenerator.kubernetes(m, namespace: namespace) : PolicyGenerator.compose(m)
+        var text = self.for == "kubernetes" ? PolicyGenerator.kubernetes(m, namespace: namespace) : PolicyGenerator.compose(m)
+        if let p = patch {
+            do { text = PolicyPatch.patches(for: try Workloads.read(p).pods, manifest: m) } catch { CLI.fail("error: \(error)") }
+        }
         try CLI.withOutput(output) { $0(Array(text.utf8)) }
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import ProvenantCore
+import Yams
 import TestSupport
 @testable import Permissions
 
@@ -290,5 +291,24 @@ func tmpFile(_ name: String, _ text: String) throws -> String {
         let c = try runProcess(provenantBinary, ["policy", "check", deploy, "--manifest", out, "--format", "json"])
         #expect(!c.out.contains("\"manifest:"), "the draft records what exists, so nothing exceeds it: \(c.out)")
         #expect(try runProcess(provenantBinary, ["policy", "init", deploy, "-o", out]).code == 2, "an existing file is not overwritten")
+    }
+}
+
+@Suite struct PatchTests {
+    @Test func thePatchHoldsOnlyWhatDiffers() throws {
+        let deploy = try #require(Bundle.module.url(forResource: "Fixtures/init-deployment", withExtension: "yaml")).path
+        let root = FileManager.default.currentDirectoryPath
+        let r = try runProcess(provenantBinary, ["policy", "generate", "--manifest", root + "/examples/provenant.agent.yaml", "--patch", deploy])
+        #expect(r.code == 0, "\(r.err)")
+        let doc = try #require(try Yams.compose(yaml: r.out.split(separator: "\n").dropFirst().joined(separator: "\n")))
+        let spec = try #require(doc["spec"]?["template"]?["spec"])
+        // Already set in the deployment, so absent from the patch.
+        #expect(spec["securityContext"]?["runAsNonRoot"] == nil && spec["securityContext"]?["runAsUser"] == nil)
+        #expect(spec["securityContext"]?["seccompProfile"]?["type"]?.string == "RuntimeDefault")
+        let sc = try #require(spec["containers"]?.sequence?.first?["securityContext"])
+        #expect(sc["allowPrivilegeEscalation"]?.bool == false && sc["readOnlyRootFilesystem"]?.bool == true)
+        #expect(sc["capabilities"]?["drop"]?.sequence?.compactMap(\.string) == ["ALL"])
+        #expect(sc["capabilities"]?["add"]?.sequence?.isEmpty == true, "the manifest declares no capabilities")
+        #expect(r.out.contains("kubectl patch deployment collector -n qa --type strategic"))
     }
 }
