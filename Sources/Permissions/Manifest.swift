@@ -108,7 +108,10 @@ public struct AgentManifest: Sendable, Equatable {
 
 /// Findings for what a workload holds beyond its manifest.
 public enum ManifestCheck {
-    public static func check(_ pod: PodSecurity.PodSpec, manifest m: AgentManifest, environment: String) -> [PolicyFinding] {
+    /// `serviceAccounts` are the ServiceAccount objects read alongside, whose own
+    /// `automountServiceAccountToken` applies when the pod does not set it.
+    public static func check(_ pod: PodSecurity.PodSpec, manifest m: AgentManifest, environment: String,
+                             serviceAccounts: [Workloads.Objects.Doc] = []) -> [PolicyFinding] {
         var out: [PolicyFinding] = []
         let spec = pod.spec
         func add(_ rule: String, _ severity: String, _ node: Node?, container: String? = nil, found: String, allowed: String, fix: String) {
@@ -188,7 +191,11 @@ public enum ManifestCheck {
                 }
             }
         }
-        if m.kubernetes.isEmpty, spec["automountServiceAccountToken"]?.bool != false {
+        let saName = spec["serviceAccountName"]?.string ?? "default"
+        let saAutomount = serviceAccounts.first {
+            $0.node["metadata"]?["name"]?.string == saName && ($0.node["metadata"]?["namespace"]?.string ?? "default") == pod.namespace
+        }?.node["automountServiceAccountToken"]?.bool
+        if m.kubernetes.isEmpty, (spec["automountServiceAccountToken"]?.bool ?? saAutomount) != false {
             add("service-account-token", "medium", spec, found: "a service-account token is mounted", allowed: "no API access declared",
                 fix: "set automountServiceAccountToken: false")
         }

@@ -23,8 +23,11 @@ public enum Workloads {
         public var bindings: [Doc] = []       // RoleBinding and ClusterRoleBinding
         public var networkPolicies: [Doc] = []
         public var compose: [Doc] = []
+        public var serviceAccounts: [Doc] = []
         public init() {}
-        public mutating func merge(_ o: Objects) { roles += o.roles; bindings += o.bindings; networkPolicies += o.networkPolicies; compose += o.compose }
+        public mutating func merge(_ o: Objects) {
+            roles += o.roles; bindings += o.bindings; networkPolicies += o.networkPolicies; compose += o.compose; serviceAccounts += o.serviceAccounts
+        }
     }
 
     /// `problems` are notes (an unchecked kind); `rejected` are documents with wrongly typed fields,
@@ -56,6 +59,7 @@ public enum Workloads {
             case "Role", "ClusterRole": objects.roles.append(.init(node: doc, file: file))
             case "RoleBinding", "ClusterRoleBinding": objects.bindings.append(.init(node: doc, file: file))
             case "NetworkPolicy": objects.networkPolicies.append(.init(node: doc, file: file))
+            case "ServiceAccount": objects.serviceAccounts.append(.init(node: doc, file: file))
             default: break
             }
             let template: Node?

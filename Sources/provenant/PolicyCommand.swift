@@ -70,7 +70,7 @@ struct PolicyCheck: ParsableCommand {
             findings += PodSecurity.check(pod, level: lvl) + Hygiene.check(pod)
             // A namespace without an environment label counts as production.
             if let a = agent {
-                findings += ManifestCheck.check(pod, manifest: a, environment: environments[pod.namespace] ?? "production")
+                findings += ManifestCheck.check(pod, manifest: a, environment: environments[pod.namespace] ?? "production", serviceAccounts: objects.serviceAccounts)
                     + AccessCheck.check(pod, manifest: a, objects: objects)
             }
         }

@@ -85,6 +85,15 @@ func tmpFile(_ name: String, _ text: String) throws -> String {
         #expect(f.allSatisfy { $0.location.line != nil && $0.location.path.hasSuffix("job.yaml") })
     }
 
+    @Test func aServiceAccountThatDisablesTheTokenCounts() throws {
+        let m = try AgentManifest.load(try tmpFile("m.yaml", "name: a\n"))
+        let path = try tmpFile("sa.yaml", "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: quiet, namespace: ops}\nautomountServiceAccountToken: false\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: ops}\nspec:\n  serviceAccountName: quiet\n  containers: [{name: c, image: x}]\n")
+        let r = try Workloads.readAll(path)
+        let pod = try #require(r.pods.first)
+        #expect(!ManifestCheck.check(pod, manifest: m, environment: "test", serviceAccounts: r.objects.serviceAccounts).contains { $0.rule == "manifest:service-account-token" })
+        #expect(ManifestCheck.check(pod, manifest: m, environment: "test").contains { $0.rule == "manifest:service-account-token" })
+    }
+
     @Test func aScriptMayRunInItsDeclaredEnvironment() throws {
         #expect(try !findings(namespace: "qa", label: "test").contains { $0.rule == "manifest:script-environment" })
         #expect(try findings(namespace: "live", label: "production").contains { $0.rule == "manifest:script-environment" })
