@@ -86,6 +86,32 @@ public enum Workloads {
         return (pods, problems, environments, objects, rejected)
     }
 
+    /// Everything read from the paths a command was given.
+    public struct Collected {
+        public var pods: [PodSecurity.PodSpec] = []
+        public var objects = Objects()
+        public var environments: [String: String] = [:]
+        public var problems: [Diagnostic] = []
+        public var rejected: [Diagnostic] = []
+        /// OCI runtime `config.json` files, checked on their own.
+        public var ociConfigs: [String] = []
+    }
+
+    public static func collect(_ paths: [String]) throws(InputError) -> Collected {
+        var c = Collected()
+        for p in paths {
+            let found = files(p)
+            if found.isEmpty { throw InputError("no such file, or no .yaml files in it", at: Location(p)) }
+            for f in found {
+                if f.hasSuffix(".json") { c.ociConfigs.append(f); continue }
+                let r = try readAll(f)
+                c.pods += r.pods; c.objects.merge(r.objects); c.environments.merge(r.environments) { a, _ in a }
+                c.problems += r.problems; c.rejected += r.rejected
+            }
+        }
+        return c
+    }
+
     /// The first field the checks read whose type is wrong: a misread type would silently pass.
     static func typeError(_ spec: Node) -> (node: Node, message: String)? {
         func want(_ n: Node?, _ path: String, _ kind: String) -> (node: Node, message: String)? {

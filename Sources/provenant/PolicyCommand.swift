@@ -36,29 +36,14 @@ struct PolicyCheck: ParsableCommand {
             do { agent = try AgentManifest.load(mp) } catch { CLI.fail("error: \(error)") }
         }
         var findings: [PolicyFinding] = []
-        var pods: [PodSecurity.PodSpec] = []
-        var environments: [String: String] = [:]
-        var objects = Workloads.Objects()
-        var workloadCount = 0
-        var rejectedInputs = 0
-        for p in paths {
-            let files = Workloads.files(p)
-            if files.isEmpty { CLI.fail("error: \(p): no such file, or no .yaml files in it") }
-            for f in files {
-                if f.hasSuffix(".json") {
-                    do { findings += try RuntimeConfigs.ociConfig(f); workloadCount += 1 } catch { CLI.fail("error: \(error)") }
-                    continue
-                }
-                do {
-                    let r = try Workloads.readAll(f)
-                    for d in r.problems { CLI.stderr("warning: \(d)") }
-                    for d in r.rejected { CLI.stderr("error: \(d)") }
-                    rejectedInputs += r.rejected.count
-                    pods += r.pods
-                    environments.merge(r.environments) { a, _ in a }
-                    objects.merge(r.objects)
-                } catch { CLI.fail("error: \(error)") }
-            }
+        let input: Workloads.Collected
+        do { input = try Workloads.collect(paths) } catch { CLI.fail("error: \(error)") }
+        for d in input.problems { CLI.stderr("warning: \(d)") }
+        for d in input.rejected { CLI.stderr("error: \(d)") }
+        let (pods, objects, environments, rejectedInputs) = (input.pods, input.objects, input.environments, input.rejected.count)
+        var workloadCount = input.ociConfigs.count
+        for f in input.ociConfigs {
+            do { findings += try RuntimeConfigs.ociConfig(f) } catch { CLI.fail("error: \(error)") }
         }
         for c in objects.compose {
             let found = RuntimeConfigs.compose(c.node, file: c.file)
@@ -134,22 +119,12 @@ struct PolicyInit: ParsableCommand {
     var output: String?
 
     func run() throws {
-        var pods: [PodSecurity.PodSpec] = []
-        var objects = Workloads.Objects()
-        var environments: [String: String] = [:]
-        for p in paths {
-            let files = Workloads.files(p).filter { !$0.hasSuffix(".json") }
-            if files.isEmpty { CLI.fail("error: \(p): no such file, or no .yaml files in it") }
-            for f in files {
-                do {
-                    let r = try Workloads.readAll(f)
-                    pods += r.pods; objects.merge(r.objects); environments.merge(r.environments) { a, _ in a }
-                } catch { CLI.fail("error: \(error)") }
-            }
-        }
+        let input: Workloads.Collected
+        do { input = try Workloads.collect(paths) } catch { CLI.fail("error: \(error)") }
+        let pods = input.pods
         guard !pods.isEmpty else { CLI.fail("error: no workloads found in \(paths.joined(separator: ", "))") }
         if let o = output, FileManager.default.fileExists(atPath: o) { CLI.fail("error: \(o): exists; not overwritten") }
-        let text = ManifestDrafter.draft(pods: pods, objects: objects, environments: environments, sources: paths)
+        let text = ManifestDrafter.draft(pods: pods, objects: input.objects, environments: input.environments, sources: paths)
         try CLI.withOutput(output) { $0(Array(text.utf8)) }
     }
 }
