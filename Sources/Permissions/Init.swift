@@ -73,7 +73,7 @@ public enum ManifestDrafter {
         }
         y.append("dns: \(dns)")
         y.append("capabilities: \(list(caps))")
-        if root { y.append("user:\n  nonRoot: false") } else { y.append("user:\n  nonRoot: true" + (uids.count == 1 ? "\n  uid: \(uids.first!)" : "")) }
+        if root { y.append("user:\n  nonRoot: false") } else { y.append("user:\n  nonRoot: true" + (uids.count == 1 ? uids.first.map { "\n  uid: \($0)" } ?? "" : "")) }
         if !secrets.isEmpty {
             y.append("secrets:")
             for (s, keys) in secrets.sorted(by: { $0.key < $1.key }) {

@@ -54,7 +54,7 @@ struct VerifyCommand: ParsableCommand {
             let verifier = Verifier(policies: policies, notRequested: notRequested)
             // An .intoto.jsonl passes when one of its envelopes passes every check.
             let reports = envelopes.map { verifier.verify($0) }
-            let report = reports.first(where: \.verified) ?? reports.last!
+            guard let report = reports.first(where: \.verified) ?? reports.last else { throw InputError("no envelope found", at: Location(file)) }
             emit(report)
             if !report.verified { throw ExitCode(1) }
         } catch let e as InputError {

@@ -75,12 +75,17 @@ public enum CVSS {
                                               "S": ["U", "C"], "C": ["H", "L", "N"], "I": ["H", "L", "N"], "A": ["H", "L", "N"]]
         let m = try metrics(vector, allowed: allowed, required: ["AV", "AC", "PR", "UI", "S", "C", "I", "A"])
         let changed = m["S"] == "C"
-        let av = ["N": 0.85, "A": 0.62, "L": 0.55, "P": 0.2][m["AV"]!]!
-        let ac = ["L": 0.77, "H": 0.44][m["AC"]!]!
-        let pr = changed ? ["N": 0.85, "L": 0.68, "H": 0.5][m["PR"]!]! : ["N": 0.85, "L": 0.62, "H": 0.27][m["PR"]!]!
-        let ui = ["N": 0.85, "R": 0.62][m["UI"]!]!
+        // Every metric was checked against `allowed` above; a miss here is still an error, not a trap.
+        func w(_ metric: String, _ table: [String: Double]) throws(CVSSError) -> Double {
+            guard let v = m[metric], let x = table[v] else { throw CVSSError(vector: vector, reason: "bad \(metric)") }
+            return x
+        }
+        let av = try w("AV", ["N": 0.85, "A": 0.62, "L": 0.55, "P": 0.2])
+        let ac = try w("AC", ["L": 0.77, "H": 0.44])
+        let pr = try w("PR", changed ? ["N": 0.85, "L": 0.68, "H": 0.5] : ["N": 0.85, "L": 0.62, "H": 0.27])
+        let ui = try w("UI", ["N": 0.85, "R": 0.62])
         let cia = ["H": 0.56, "L": 0.22, "N": 0.0]
-        let iss = 1 - (1 - cia[m["C"]!]!) * (1 - cia[m["I"]!]!) * (1 - cia[m["A"]!]!)
+        let iss = 1 - (1 - (try w("C", cia))) * (1 - (try w("I", cia))) * (1 - (try w("A", cia)))
         let impact = changed ? 7.52 * (iss - 0.029) - 3.25 * pow(iss - 0.02, 15) : 6.42 * iss
         guard impact > 0 else { return 0 }
         let exploitability = 8.22 * av * ac * pr * ui

@@ -31,10 +31,13 @@ public struct PEP440: VersionScheme {
         var c = Cursor(Array(s.utf8))
         var k = Key()
         _ = c.eat("v")
-        var first = c.digits()
-        guard first != nil else { return nil }
-        if c.eat("!") { k.epoch = first!; first = c.digits(); guard first != nil else { return nil } }
-        k.release = [first!]
+        guard var first = c.digits() else { return nil }
+        if c.eat("!") {
+            k.epoch = first
+            guard let next = c.digits() else { return nil }
+            first = next
+        }
+        k.release = [first]
         while c.peek == UInt8(ascii: "."), let d = c.lookahead({ $0.skip(1); return $0.digits() }) { k.release.append(d) }
         // Pre-release: [-_.]?(alpha|a|beta|b|preview|pre|c|rc)[-_.]?N?
         if let (rank, n) = c.lookahead({ cur -> (Int, Substring)? in
