@@ -15,9 +15,10 @@ public struct PolicyFinding: Sendable, Equatable, Codable {
     public var fix: String
 }
 
-/// Pod Security Standards (Kubernetes v1.37), baseline and restricted. At the restricted level the
-/// restricted controls replace the baseline ones they tighten, as pod-security-admission's
-/// overrides do (capabilities, seccomp, procMount, volumes), so each violation is named once.
+/// Pod Security Standards (Kubernetes v1.37), baseline and restricted. Where a restricted control
+/// tightens a baseline one (capabilities, seccomp, procMount, volumes), a violation is named by the
+/// lowest level it breaks: adding NET_RAW is `capabilities_baseline` at either level, and only what
+/// baseline allows but restricted does not is the restricted control. Each violation is named once.
 public enum PodSecurity {
     public enum Level: String, Sendable, CaseIterable { case baseline, restricted }
 
@@ -72,7 +73,7 @@ public enum PodSecurity {
             }
             let adds = sc?["capabilities"]?["add"]?.sequence?.compactMap(\.string) ?? []
             let beyond = adds.filter { !baselineCapabilities.contains($0) }
-            if !beyond.isEmpty, !restricted {
+            if !beyond.isEmpty {
                 let why = beyond.contains("SYS_ADMIN") ? " (CAP_SYS_ADMIN grants most of root: mounts, namespaces, BPF)" : ""
                 add("capabilities_baseline", "high", sc?["capabilities"]?["add"], container: c.name, found: "adds \(beyond.joined(separator: ", "))\(why)",
                     allowed: "only " + baselineCapabilities.sorted().joined(separator: ", "), fix: "remove \(beyond.joined(separator: ", ")) from capabilities.add")
@@ -97,15 +98,15 @@ public enum PodSecurity {
                 }
             }
             if let pm = sc?["procMount"]?.string, pm != "Default" {
-                if restricted {
-                    add("procmount_restricted", "medium", sc?["procMount"], container: c.name, found: "procMount: \(pm)", allowed: "Default", fix: "remove procMount")
-                } else if spec["hostUsers"]?.bool != false {
+                if spec["hostUsers"]?.bool != false {
                     // Baseline allows Unmasked only for pods in their own user namespace.
                     add("procmount", "high", sc?["procMount"], container: c.name, found: "procMount: \(pm)", allowed: "Default (Unmasked only with hostUsers: false)", fix: "remove procMount")
+                } else if restricted {
+                    add("procmount_restricted", "medium", sc?["procMount"], container: c.name, found: "procMount: \(pm)", allowed: "Default", fix: "remove procMount")
                 }
             }
         }
-        for v in spec["volumes"]?.sequence ?? [] where v["hostPath"] != nil && !restricted {
+        for v in spec["volumes"]?.sequence ?? [] where v["hostPath"] != nil {
             add("hostpathvolumes", "high", v["hostPath"], found: "hostPath volume '\(v["name"]?.string ?? "")'", allowed: "no hostPath volumes", fix: "use an emptyDir, configMap or persistentVolumeClaim")
         }
         // AppArmor: the field or the legacy annotation, at pod and container level.
@@ -133,7 +134,7 @@ public enum PodSecurity {
         seLinux(podSC, container: nil)
         for c in containers { seLinux(c.node["securityContext"], container: c.name) }
         func unconfined(_ sc: Node?, container: String?) {
-            if !restricted, sc?["seccompProfile"]?["type"]?.string == "Unconfined" {
+            if sc?["seccompProfile"]?["type"]?.string == "Unconfined" {
                 add("seccompprofile_baseline", "high", sc?["seccompProfile"], container: container, found: "seccompProfile.type: Unconfined", allowed: "RuntimeDefault or Localhost", fix: "set seccompProfile.type: RuntimeDefault")
             }
         }
@@ -155,7 +156,8 @@ public enum PodSecurity {
         // Restricted
         for v in spec["volumes"]?.sequence ?? [] {
             let types = (v.mapping?.keys.compactMap(\.string) ?? []).filter { $0 != "name" }
-            let bad = types.filter { !restrictedVolumes.contains($0) }
+            // hostPath is baseline's finding.
+            let bad = types.filter { !restrictedVolumes.contains($0) && $0 != "hostPath" }
             if !bad.isEmpty {
                 add("restrictedvolumes", "medium", v, found: "\(bad.joined(separator: ", ")) volume '\(v["name"]?.string ?? "")'", allowed: restrictedVolumes.sorted().joined(separator: ", "), fix: "use one of the allowed volume types")
             }
@@ -192,7 +194,8 @@ public enum PodSecurity {
             guard let sc else { continue }
             let caps = sc["capabilities"]
             let drops = caps?["drop"]?.sequence?.compactMap(\.string) ?? []
-            let adds = (caps?["add"]?.sequence?.compactMap(\.string) ?? []).filter { $0 != "NET_BIND_SERVICE" }
+            // Capabilities outside the baseline set are baseline's finding.
+            let adds = (caps?["add"]?.sequence?.compactMap(\.string) ?? []).filter { $0 != "NET_BIND_SERVICE" && baselineCapabilities.contains($0) }
             if !drops.contains("ALL") || !adds.isEmpty {
                 let why = adds.contains("SYS_ADMIN") ? " (CAP_SYS_ADMIN grants most of root: mounts, namespaces, BPF)" : ""
                 add("capabilities_restricted", adds.contains { !baselineCapabilities.contains($0) } ? "high" : "medium", caps ?? c.node, container: c.name,
@@ -204,11 +207,9 @@ public enum PodSecurity {
         let podSeccomp = podSC?["seccompProfile"]?["type"]?.string
         for c in containers {
             let mine = c.node["securityContext"]?["seccompProfile"]?["type"]?.string
-            if let t = mine ?? podSeccomp, t == "Unconfined" {
-                add("seccompprofile_restricted", "high", c.node, container: c.name, found: "seccompProfile.type: Unconfined", allowed: "RuntimeDefault or Localhost", fix: "set seccompProfile.type: RuntimeDefault")
-            } else if mine == nil && podSeccomp == nil {
+            if mine == nil && podSeccomp == nil {
                 add("seccompprofile_restricted", "medium", c.node, container: c.name, found: "no seccompProfile", allowed: "RuntimeDefault or Localhost", fix: "set securityContext.seccompProfile.type: RuntimeDefault on the pod")
-            } else if let t = mine ?? podSeccomp, t != "RuntimeDefault", t != "Localhost" {
+            } else if let t = mine ?? podSeccomp, t != "RuntimeDefault", t != "Localhost", t != "Unconfined" {
                 add("seccompprofile_restricted", "medium", c.node, container: c.name, found: "seccompProfile.type: \(t)", allowed: "RuntimeDefault or Localhost", fix: "set seccompProfile.type: RuntimeDefault")
             }
         }
