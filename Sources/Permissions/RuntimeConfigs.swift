@@ -69,33 +69,36 @@ public enum RuntimeConfigs {
               let obj = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else { throw InputError("not a readable JSON OCI runtime config", at: Location(path)) }
         guard obj["ociVersion"] is String else { throw InputError("no ociVersion: not an OCI runtime config", at: Location(path)) }
         var out: [PolicyFinding] = []
-        func add(_ rule: String, _ sev: String, _ found: String, _ allowed: String, _ fix: String) {
-            out.append(finding(rule, sev, kind: "OCI config", name: (path as NSString).lastPathComponent, file: path, line: nil, found: found, allowed: allowed, fix: fix))
+        // JSON parsing keeps no positions; the line is that of the first occurrence of the key.
+        let lines = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+        func line(_ needle: String) -> Int? { lines.firstIndex { $0.contains(needle) }.map { $0 + 1 } }
+        func add(_ rule: String, _ sev: String, _ found: String, _ allowed: String, _ fix: String, at needle: String) {
+            out.append(finding(rule, sev, kind: "OCI config", name: (path as NSString).lastPathComponent, file: path, line: line(needle), found: found, allowed: allowed, fix: fix))
         }
         let process = obj["process"] as? [String: Any] ?? [:]
         let caps = process["capabilities"] as? [String: Any] ?? [:]
         let granted = Set(["bounding", "effective", "permitted"].flatMap { (caps[$0] as? [String]) ?? [] }.map { $0.hasPrefix("CAP_") ? String($0.dropFirst(4)) : $0 })
         let beyond = granted.subtracting(PodSecurity.baselineCapabilities)
-        if !beyond.isEmpty { add("pss:capabilities_baseline", "high", "capabilities \(beyond.sorted().joined(separator: ", "))", "the baseline set", "remove them from process.capabilities") }
-        if granted.contains("SYS_ADMIN") { add("hygiene:cap-sys-admin", "critical", "CAP_SYS_ADMIN in process.capabilities", "almost never justified for an agent", "remove CAP_SYS_ADMIN") }
-        if ((process["user"] as? [String: Any])?["uid"] as? Int ?? 0) == 0 { add("pss:runasnonroot", "high", "process.user.uid is 0", "a non-root uid", "set process.user.uid") }
-        if process["noNewPrivileges"] as? Bool != true { add("pss:allowprivilegeescalation", "medium", "noNewPrivileges is not true", "true", "set process.noNewPrivileges: true") }
-        if (obj["root"] as? [String: Any])?["readonly"] as? Bool != true { add("hygiene:writable-root-filesystem", "medium", "root.readonly is not true", "true", "set root.readonly: true") }
+        if !beyond.isEmpty { add("pss:capabilities_baseline", "high", "capabilities \(beyond.sorted().joined(separator: ", "))", "the baseline set", "remove them from process.capabilities", at: "\"capabilities\"") }
+        if granted.contains("SYS_ADMIN") { add("hygiene:cap-sys-admin", "critical", "CAP_SYS_ADMIN in process.capabilities", "almost never justified for an agent", "remove CAP_SYS_ADMIN", at: "SYS_ADMIN") }
+        if ((process["user"] as? [String: Any])?["uid"] as? Int ?? 0) == 0 { add("pss:runasnonroot", "high", "process.user.uid is 0", "a non-root uid", "set process.user.uid", at: "\"user\"") }
+        if process["noNewPrivileges"] as? Bool != true { add("pss:allowprivilegeescalation", "medium", "noNewPrivileges is not true", "true", "set process.noNewPrivileges: true", at: line("noNewPrivileges") != nil ? "noNewPrivileges" : "\"process\"") }
+        if (obj["root"] as? [String: Any])?["readonly"] as? Bool != true { add("hygiene:writable-root-filesystem", "medium", "root.readonly is not true", "true", "set root.readonly: true", at: "\"root\"") }
         let namespaces = Set(((obj["linux"] as? [String: Any])?["namespaces"] as? [[String: Any]] ?? []).compactMap { $0["type"] as? String })
         for ns in ["network", "pid", "ipc"] where !namespaces.contains(ns) {
-            add("pss:hostnamespaces", "high", "no \(ns) namespace: the host's is shared", "its own \(ns) namespace", "add {\"type\": \"\(ns)\"} to linux.namespaces")
+            add("pss:hostnamespaces", "high", "no \(ns) namespace: the host's is shared", "its own \(ns) namespace", "add {\"type\": \"\(ns)\"} to linux.namespaces", at: "\"namespaces\"")
         }
         for m in obj["mounts"] as? [[String: Any]] ?? [] where (m["type"] as? String == "bind" || (m["options"] as? [String] ?? []).contains("bind")) {
             let src = m["source"] as? String ?? ""
             if src.hasPrefix("/"), !(["/etc/resolv.conf", "/etc/hosts", "/etc/hostname"].contains(src)) {
-                add("pss:hostpathvolumes", "high", "bind mount of host path \(src)", "no host paths", "remove the bind mount")
+                add("pss:hostpathvolumes", "high", "bind mount of host path \(src)", "no host paths", "remove the bind mount", at: "\"source\": \"\(src)\"")
             }
         }
         for e in process["env"] as? [String] ?? [] {
             guard let eq = e.firstIndex(of: "=") else { continue }
             let n = String(e[..<eq]), v = String(e[e.index(after: eq)...])
             if !v.isEmpty, Hygiene.secretNames.contains(where: { n.uppercased().contains($0) }) || Hygiene.secretPrefixes.contains(where: { v.hasPrefix($0) }) {
-                add("hygiene:plaintext-secret", "high", "env \(n) holds a literal secret (\(Hygiene.mask(v)))", "secrets from files", "mount the secret as a file")
+                add("hygiene:plaintext-secret", "high", "env \(n) holds a literal secret (\(Hygiene.mask(v)))", "secrets from files", "mount the secret as a file", at: n + "=")
             }
         }
         return out

@@ -280,7 +280,11 @@ func tmpFile(_ name: String, _ text: String) throws -> String {
              "mounts": [{"destination": "/host", "type": "bind", "source": "/"}],
              "linux": {"namespaces": [{"type": "pid"}, {"type": "network"}, {"type": "ipc"}, {"type": "mount"}]}}
             """)
-        let rules = Set(try RuntimeConfigs.ociConfig(path).map(\.rule))
+        let findings = try RuntimeConfigs.ociConfig(path)
+        #expect(findings.allSatisfy { $0.location.line != nil }, "every finding names a line")
+        #expect(findings.first { $0.rule == "hygiene:plaintext-secret" }?.location.line == 1)
+        #expect(findings.first { $0.rule == "pss:hostpathvolumes" }?.location.line == 4)
+        let rules = Set(findings.map(\.rule))
         #expect(rules == ["pss:capabilities_baseline", "hygiene:cap-sys-admin", "pss:runasnonroot", "pss:allowprivilegeescalation",
                           "hygiene:writable-root-filesystem", "pss:hostpathvolumes", "hygiene:plaintext-secret"], "\(rules.sorted())")
         #expect(throws: (any Error).self) { try RuntimeConfigs.ociConfig(try tmpFile("config.json", "{\"not\": \"oci\"}")) }
