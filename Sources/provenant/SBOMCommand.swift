@@ -23,29 +23,14 @@ struct SBOMCommand: AsyncParsableCommand {
     @Option(name: .shortAndLong, help: "Write the SBOM to this file instead of standard output.")
     var output: String?
 
-    @Option(name: .long, help: "source: lockfiles and manifests; installed: OS and language package databases; auto: installed when an OS package database is present.")
-    var mode: String = "auto"
-
-    @Flag(name: .long, help: "Include development and test dependencies, marked with their scope.")
-    var includeDev = false
-
-    @Option(name: .long, parsing: .singleValue, help: "Skip paths matching this glob (repeatable); '**' crosses directories.")
-    var exclude: [String] = []
-
-    @Flag(name: .long, help: "Do not print per-file warnings on stderr.")
-    var quiet = false
+    @OptionGroup var catalog: CatalogOptions
 
     func run() async throws {
         guard let fmt = OutputFormat(rawValue: format) else {
             throw ValidationError("unknown --format '\(format)'; use one of: \(OutputFormat.allCases.map(\.rawValue).joined(separator: ", "))")
         }
-        guard let m = ScanMode(rawValue: mode) else { throw ValidationError("unknown --mode '\(mode)'; use source, installed or auto") }
-        let cataloger = Cataloger(mode: m, includeDev: includeDev, excludes: exclude)
-        let inventory: Inventory
-        do { inventory = try await cataloger.catalog(target) } catch let e as InputError {
-            CLI.fail("error: \(e)")
-        }
-        if !quiet { for d in inventory.diagnostics { CLI.stderr("warning: \(d)") } }
+        let inventory = await catalog.catalog(target)
+        catalog.warn(inventory)
         let info = DocumentInfo(toolVersion: Provenant.version)
         try CLI.withOutput(output) { sink in try fmt.write(inventory, info: info, to: sink) }
     }

@@ -36,17 +36,7 @@ struct ScanCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Ignore file. Default: .provenant-ignore.yaml in TARGET (a directory) or the current directory, when present.")
     var ignoreFile: String?
 
-    @Option(name: .long, help: "Catalog mode for directories: source, installed or auto.")
-    var mode: String = "auto"
-
-    @Flag(name: .long, help: "Scan development and test dependencies too.")
-    var includeDev = false
-
-    @Option(name: .long, parsing: .singleValue, help: "Skip paths matching this glob (repeatable).")
-    var exclude: [String] = []
-
-    @Flag(name: .long, help: "Do not print per-file warnings on stderr.")
-    var quiet = false
+    @OptionGroup var catalog: CatalogOptions
 
     func run() async throws {
         guard let fmt = ScanFormat(rawValue: format) else {
@@ -57,9 +47,7 @@ struct ScanCommand: AsyncParsableCommand {
             guard let l = SeverityLevel(word: f), l >= .low else { throw ValidationError("unknown --fail-on '\(f)'; use low, medium, high or critical") }
             threshold = l
         }
-        guard let m = ScanMode(rawValue: mode) else { throw ValidationError("unknown --mode '\(mode)'; use source, installed or auto") }
-
-        let inventory = try await loadInventory(mode: m)
+        let inventory = try await loadInventory()
         let vexDocs = try vex.map { path throws(InputError) in try VEXDocument.load(path) }
         let ignore = try ignorePath().map { path throws(InputError) in try IgnoreFile.load(path) }
         let store = try await Snapshot.openOrSeed(path: database.path) { CLI.stderr("note: \($0)") }
@@ -67,21 +55,19 @@ struct ScanCommand: AsyncParsableCommand {
         let info = DocumentInfo(toolVersion: Provenant.version)
         let report = ScanReport(target: target, database: try store.status(), result: result, vex: vexDocs, ignore: ignore,
                                 today: String(info.isoTimestamp.prefix(10)), diagnostics: inventory.diagnostics)
-        if !quiet { for d in inventory.diagnostics { CLI.stderr("warning: \(d)") } }
+        catalog.warn(inventory)
         for e in report.expiredIgnores { CLI.stderr("warning: \(e.origin): ignore entry for \(e.id) expired on \(e.expires ?? "") and no longer suppresses") }
         try CLI.withOutput(output) { sink in report.write(fmt, info: info, inventory: inventory, to: sink) }
         if let t = threshold, report.reaches(t) { throw ExitCode(1) }
     }
 
-    func loadInventory(mode: ScanMode) async throws -> Inventory {
+    func loadInventory() async throws -> Inventory {
         var isDir: ObjCBool = false
         if FileManager.default.fileExists(atPath: target, isDirectory: &isDir), !isDir.boolValue,
            let data = FileManager.default.contents(atPath: target), SBOMReader.detect(data) != nil {
             return try SBOMReader.read(target)
         }
-        do { return try await Cataloger(mode: mode, includeDev: includeDev, excludes: exclude).catalog(target) } catch let e as InputError {
-            CLI.fail("error: \(e)")
-        }
+        return await catalog.catalog(target)
     }
 
     func ignorePath() -> String? {

@@ -1,0 +1,35 @@
+import ArgumentParser
+import Catalog
+import ProvenantCore
+
+/// The cataloguing flags `sbom` and `scan` share, and the one way both turn them into an inventory.
+struct CatalogOptions: ParsableArguments {
+    @Option(name: .long, help: "source: lockfiles and manifests; installed: OS and language package databases; auto: installed when an OS package database is present.")
+    var mode: String = "auto"
+
+    @Flag(name: .long, help: "Include development and test dependencies, marked with their scope.")
+    var includeDev = false
+
+    @Option(name: .long, parsing: .singleValue, help: "Skip paths matching this glob (repeatable); '**' crosses directories.")
+    var exclude: [String] = []
+
+    @Flag(name: .long, help: "Do not print per-file warnings on stderr.")
+    var quiet = false
+
+    func validate() throws {
+        guard ScanMode(rawValue: mode) != nil else { throw ValidationError("unknown --mode '\(mode)'; use source, installed or auto") }
+    }
+
+    /// Catalogs `target`; an unusable target ends the run with exit 2.
+    func catalog(_ target: String) async -> Inventory {
+        let cataloger = Cataloger(mode: ScanMode(rawValue: mode) ?? .auto, includeDev: includeDev, excludes: exclude)
+        do { return try await cataloger.catalog(target) } catch {
+            CLI.fail("error: \(error)")
+        }
+    }
+
+    /// Per-file problems as warnings, unless --quiet.
+    func warn(_ inventory: Inventory) {
+        if !quiet { for d in inventory.diagnostics { CLI.stderr("warning: \(d)") } }
+    }
+}
