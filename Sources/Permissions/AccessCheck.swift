@@ -8,8 +8,7 @@ public enum AccessCheck {
     public static func check(_ pod: PodSecurity.PodSpec, manifest m: AgentManifest, objects: Workloads.Objects) -> [PolicyFinding] {
         var out: [PolicyFinding] = []
         func add(_ rule: String, _ severity: String, _ node: Node?, file: String? = nil, found: String, allowed: String, fix: String) {
-            out.append(PolicyFinding(rule: "manifest:" + rule, severity: severity, kind: pod.kind, name: pod.name, container: nil,
-                                     location: Location(file ?? pod.file, line: (node ?? pod.spec).mark?.line), found: found, allowed: allowed, fix: fix))
+            out.append(pod.finding("manifest:" + rule, severity, at: node, file: file, container: nil, found: found, allowed: allowed, fix: fix))
         }
         let sa = pod.spec["serviceAccountName"]?.string ?? pod.spec["serviceAccount"]?.string ?? "default"
         let declared = Set(m.kubernetes.flatMap { a in a.resources.flatMap { r in a.verbs.map { "\(r)|\($0)" } } })

@@ -11,8 +11,7 @@ public enum Hygiene {
     public static func check(_ pod: PodSecurity.PodSpec) -> [PolicyFinding] {
         var out: [PolicyFinding] = []
         func add(_ rule: String, _ severity: String, _ node: Node?, container: String?, found: String, allowed: String, fix: String) {
-            out.append(PolicyFinding(rule: "hygiene:" + rule, severity: severity, kind: pod.kind, name: pod.name, container: container,
-                                     location: Location(pod.file, line: (node ?? pod.spec).mark?.line), found: found, allowed: allowed, fix: fix))
+            out.append(pod.finding("hygiene:" + rule, severity, at: node, container: container, found: found, allowed: allowed, fix: fix))
         }
         for c in PodSecurity.containers(pod.spec) {
             let image = c.node["image"]?.string ?? ""
@@ -27,7 +26,7 @@ public enum Hygiene {
                 }
             }
             let sc = c.node["securityContext"]
-            if (sc?["capabilities"]?["add"]?.sequence?.compactMap(\.string) ?? []).contains(where: { $0 == "SYS_ADMIN" || $0 == "CAP_SYS_ADMIN" }) {
+            if (sc?["capabilities"]?["add"]?.sequence?.compactMap(\.string) ?? []).contains(where: { PodSecurity.bareCapability($0) == "SYS_ADMIN" }) {
                 add("cap-sys-admin", "critical", sc?["capabilities"]?["add"], container: c.name,
                     found: "CAP_SYS_ADMIN: it allows mounting filesystems, entering namespaces, loading BPF and most of what root can do",
                     allowed: "almost never justified for an agent", fix: "remove SYS_ADMIN; grant the narrow capability the agent needs")
@@ -38,14 +37,21 @@ public enum Hygiene {
             }
             for e in c.node["env"]?.sequence ?? [] {
                 guard let name = e["name"]?.string, let value = e["value"]?.string, !value.isEmpty else { continue }
-                let upper = name.uppercased()
-                if secretNames.contains(where: { upper.contains($0) }) || secretPrefixes.contains(where: { value.hasPrefix($0) }) {
+                if Self.looksSecret(name: name, value: value) {
                     add("plaintext-secret", "high", e["value"], container: c.name, found: "env \(name) holds a literal secret (\(Self.mask(value)))",
                         allowed: "secrets from a Secret via valueFrom.secretKeyRef", fix: "move the value into a Secret and reference it with valueFrom.secretKeyRef")
                 }
             }
         }
         return out
+    }
+
+    /// An environment variable whose name says it holds a secret, or whose value has a known
+    /// token prefix (AWS, GitHub, GitLab, Slack, Stripe, OpenAI, PEM).
+    static func looksSecret(name: String, value: String) -> Bool {
+        guard !value.isEmpty else { return false }
+        let upper = name.uppercased()
+        return secretNames.contains { upper.contains($0) } || secretPrefixes.contains { value.hasPrefix($0) }
     }
 
     /// The tag of an image reference, or nil when it has none (`registry:5000/app` has none).

@@ -17,7 +17,7 @@ public enum ManifestDrafter {
             for c in PodSecurity.containers(spec) {
                 if let i = c.node["image"]?.string { if i.contains("@sha256:") { images.insert(i) } else { unpinned.insert(i) } }
                 let sc = c.node["securityContext"]
-                for cap in sc?["capabilities"]?["add"]?.sequence?.compactMap(\.string) ?? [] { caps.insert(cap.hasPrefix("CAP_") ? String(cap.dropFirst(4)) : cap) }
+                for cap in sc?["capabilities"]?["add"]?.sequence?.compactMap(\.string) ?? [] { caps.insert(PodSecurity.bareCapability(cap)) }
                 let uid = sc?["runAsUser"]?.int ?? podSC?["runAsUser"]?.int
                 let nonRoot = sc?["runAsNonRoot"]?.bool ?? podSC?["runAsNonRoot"]?.bool
                 if let u = uid, u != 0 { uids.insert(u) }

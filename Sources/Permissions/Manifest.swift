@@ -65,7 +65,7 @@ public struct AgentManifest: Sendable, Equatable {
             m.egress.append(Egress(host: host, cidr: cidr, ports: ports, proto: proto))
         }
         m.dns = root["dns"]?.bool ?? false
-        m.capabilities = try strings(root["capabilities"], "capabilities").map { $0.hasPrefix("CAP_") ? String($0.dropFirst(4)) : $0 }
+        m.capabilities = try strings(root["capabilities"], "capabilities").map(PodSecurity.bareCapability)
         m.nonRoot = root["user"]?["nonRoot"]?.bool
         m.uid = root["user"]?["uid"]?.int
         if m.nonRoot == true, m.uid == 0 { throw fail("user.uid 0 contradicts nonRoot: true", root["user"]) }
@@ -115,8 +115,7 @@ public enum ManifestCheck {
         var out: [PolicyFinding] = []
         let spec = pod.spec
         func add(_ rule: String, _ severity: String, _ node: Node?, container: String? = nil, found: String, allowed: String, fix: String) {
-            out.append(PolicyFinding(rule: "manifest:" + rule, severity: severity, kind: pod.kind, name: pod.name, container: container,
-                                     location: Location(pod.file, line: (node ?? spec).mark?.line), found: found, allowed: allowed, fix: fix))
+            out.append(pod.finding("manifest:" + rule, severity, at: node, container: container, found: found, allowed: allowed, fix: fix))
         }
         let podSC = spec["securityContext"]
         var volumes: [String: Node] = [:]
@@ -129,7 +128,7 @@ public enum ManifestCheck {
         for c in PodSecurity.containers(spec) {
             let sc = c.node["securityContext"]
             for cap in sc?["capabilities"]?["add"]?.sequence?.compactMap(\.string) ?? [] {
-                let bare = cap.hasPrefix("CAP_") ? String(cap.dropFirst(4)) : cap
+                let bare = PodSecurity.bareCapability(cap)
                 if !m.capabilities.contains(bare) {
                     add("capability", bare == "SYS_ADMIN" ? "critical" : "high", sc?["capabilities"]?["add"], container: c.name, found: "adds \(bare)",
                         allowed: m.capabilities.isEmpty ? "no capabilities" : m.capabilities.joined(separator: ", "), fix: "remove \(bare) from capabilities.add")

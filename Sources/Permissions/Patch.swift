@@ -31,7 +31,7 @@ public enum PolicyPatch {
                     if sc?["allowPrivilegeEscalation"]?.bool != false { l.append("allowPrivilegeEscalation: false") }
                     if sc?["readOnlyRootFilesystem"]?.bool != true { l.append("readOnlyRootFilesystem: true") }
                     let drops = sc?["capabilities"]?["drop"]?.sequence?.compactMap(\.string) ?? []
-                    let adds = (sc?["capabilities"]?["add"]?.sequence?.compactMap(\.string) ?? []).map { $0.hasPrefix("CAP_") ? String($0.dropFirst(4)) : $0 }.sorted()
+                    let adds = (sc?["capabilities"]?["add"]?.sequence?.compactMap(\.string) ?? []).map(PodSecurity.bareCapability).sorted()
                     // Strategic merge replaces primitive lists, so these two become exactly the manifest's.
                     if !drops.contains("ALL") || adds != caps {
                         l.append("capabilities:\n  drop: [ALL]\n  add: [\(caps.joined(separator: ", "))]")

@@ -32,7 +32,17 @@ public enum PodSecurity {
         public var namespace: String = "default"
         /// The pod template's labels, which NetworkPolicies select on.
         public var labels: Node?
+
+        /// A finding about this workload, at `node`'s line (the pod spec's when nil).
+        func finding(_ rule: String, _ severity: String, at node: Node?, file: String? = nil, container: String?,
+                     found: String, allowed: String, fix: String) -> PolicyFinding {
+            PolicyFinding(rule: rule, severity: severity, kind: kind, name: name, container: container,
+                          location: Location(file ?? self.file, line: (node ?? spec).mark?.line), found: found, allowed: allowed, fix: fix)
+        }
     }
+
+    /// `CAP_SYS_ADMIN` and `SYS_ADMIN` name the same capability; Kubernetes spells it without the prefix.
+    static func bareCapability(_ c: String) -> String { c.hasPrefix("CAP_") ? String(c.dropFirst(4)) : c }
 
     struct Container { var node: Node; var name: String; var field: String }
 
@@ -51,8 +61,7 @@ public enum PodSecurity {
         var out: [PolicyFinding] = []
         let spec = pod.spec
         func add(_ rule: String, _ severity: String, _ node: Node?, container: String? = nil, found: String, allowed: String, fix: String) {
-            out.append(PolicyFinding(rule: "pss:" + rule, severity: severity, kind: pod.kind, name: pod.name, container: container,
-                                     location: Location(pod.file, line: (node ?? spec).mark?.line), found: found, allowed: allowed, fix: fix))
+            out.append(pod.finding("pss:" + rule, severity, at: node, container: container, found: found, allowed: allowed, fix: fix))
         }
         let containers = Self.containers(spec)
         let podSC = spec["securityContext"]

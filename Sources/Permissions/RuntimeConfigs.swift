@@ -23,7 +23,7 @@ public enum RuntimeConfigs {
             for f in ["network_mode", "pid", "ipc"] where svc[f]?.string == "host" {
                 add("pss:hostnamespaces", "high", svc[f], "\(f): host", "the container's own namespace", "remove \(f): host")
             }
-            let adds = (svc["cap_add"]?.sequence ?? []).compactMap(\.string).map { $0.hasPrefix("CAP_") ? String($0.dropFirst(4)) : $0 }
+            let adds = (svc["cap_add"]?.sequence ?? []).compactMap(\.string).map(PodSecurity.bareCapability)
             let beyond = adds.filter { !PodSecurity.baselineCapabilities.contains($0) }
             if !beyond.isEmpty { add("pss:capabilities_baseline", "high", svc["cap_add"], "cap_add \(beyond.joined(separator: ", "))", "the baseline set", "remove them from cap_add") }
             if adds.contains("SYS_ADMIN") || adds.contains("ALL") {
@@ -56,7 +56,7 @@ public enum RuntimeConfigs {
             for e in svc["environment"]?.sequence ?? [] {
                 if let s = e.string, let eq = s.firstIndex(of: "=") { env.append((String(s[..<eq]), String(s[s.index(after: eq)...]), e)) }
             }
-            for (n, v, node) in env where !v.isEmpty && (Hygiene.secretNames.contains { n.uppercased().contains($0) } || Hygiene.secretPrefixes.contains { v.hasPrefix($0) }) {
+            for (n, v, node) in env where Hygiene.looksSecret(name: n, value: v) {
                 add("hygiene:plaintext-secret", "high", node, "environment \(n) holds a literal secret (\(Hygiene.mask(v)))", "secrets from files or a secret store", "use compose secrets: or an env_file kept out of the repository")
             }
         }
@@ -77,7 +77,7 @@ public enum RuntimeConfigs {
         }
         let process = obj["process"] as? [String: Any] ?? [:]
         let caps = process["capabilities"] as? [String: Any] ?? [:]
-        let granted = Set(["bounding", "effective", "permitted"].flatMap { (caps[$0] as? [String]) ?? [] }.map { $0.hasPrefix("CAP_") ? String($0.dropFirst(4)) : $0 })
+        let granted = Set(["bounding", "effective", "permitted"].flatMap { (caps[$0] as? [String]) ?? [] }.map(PodSecurity.bareCapability))
         let beyond = granted.subtracting(PodSecurity.baselineCapabilities)
         if !beyond.isEmpty { add("pss:capabilities_baseline", "high", "capabilities \(beyond.sorted().joined(separator: ", "))", "the baseline set", "remove them from process.capabilities", at: "\"capabilities\"") }
         if granted.contains("SYS_ADMIN") { add("hygiene:cap-sys-admin", "critical", "CAP_SYS_ADMIN in process.capabilities", "almost never justified for an agent", "remove CAP_SYS_ADMIN", at: "SYS_ADMIN") }
@@ -97,7 +97,7 @@ public enum RuntimeConfigs {
         for e in process["env"] as? [String] ?? [] {
             guard let eq = e.firstIndex(of: "=") else { continue }
             let n = String(e[..<eq]), v = String(e[e.index(after: eq)...])
-            if !v.isEmpty, Hygiene.secretNames.contains(where: { n.uppercased().contains($0) }) || Hygiene.secretPrefixes.contains(where: { v.hasPrefix($0) }) {
+            if Hygiene.looksSecret(name: n, value: v) {
                 add("hygiene:plaintext-secret", "high", "env \(n) holds a literal secret (\(Hygiene.mask(v)))", "secrets from files", "mount the secret as a file", at: n + "=")
             }
         }
