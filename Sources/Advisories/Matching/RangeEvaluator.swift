@@ -123,7 +123,7 @@ public final class SchemeCache: @unchecked Sendable {
     private let lock = NSLock()
     public init() {}
     func scheme(for ecosystem: String) -> AnyVersionScheme? {
-        let base = ecosystem.split(separator: ":", maxSplits: 1).first.map(String.init) ?? ecosystem
+        let base = Ecosystems.split(ecosystem).0
         lock.lock(); defer { lock.unlock() }
         if let s = schemes[base] { return s }
         let s = AnyVersionScheme.forEcosystem(base, memoizing: true)

@@ -32,6 +32,11 @@ public final class AdvisoryStore: Sendable {
         }
     }
 
+    /// Every failed read names the database and the command that rebuilds it.
+    func readError(_ error: Error) -> InputError {
+        InputError("cannot read the advisory database (\(Self.reason(error))); rebuild it with `provenant db import PATH`", at: Location(path))
+    }
+
     static func reason(_ error: Error) -> String {
         if let e = error as? DatabaseError { return e.message ?? "\(e.resultCode)" }
         return "\(error)"
@@ -153,7 +158,7 @@ public final class AdvisoryStore: Sendable {
                               ecosystems: rows.map { EcosystemStatus(ecosystem: $0["eco"], records: $0["n"], newestModified: $0["newest"]) })
             }
         } catch {
-            throw InputError("cannot read the advisory database (\(Self.reason(error))); rebuild it with `provenant db import PATH`", at: Location(path))
+            throw readError(error)
         }
     }
 
@@ -205,7 +210,7 @@ public final class AdvisoryStore: Sendable {
                 }
             }
         } catch {
-            throw InputError("cannot read the advisory database (\(Self.reason(error))); rebuild it with `provenant db import PATH`", at: Location(path))
+            throw readError(error)
         }
     }
 
@@ -216,7 +221,7 @@ public final class AdvisoryStore: Sendable {
                 try String.fetchAll(db, sql: "SELECT advisory_id FROM alias WHERE alias = ? UNION SELECT id FROM advisory WHERE id = ? ORDER BY 1", arguments: [alias, alias])
             }
         } catch {
-            throw InputError("cannot read the advisory database (\(Self.reason(error)))", at: Location(path))
+            throw readError(error)
         }
     }
 }

@@ -60,8 +60,7 @@ public struct AnyVersionScheme: Sendable {
     /// defines no ordering for it.
     public static func forEcosystem(_ ecosystem: String, memoizing: Bool = false) -> AnyVersionScheme? {
         func make<S: VersionScheme>(_ s: S) -> AnyVersionScheme { memoizing ? AnyVersionScheme(memoizing: s) : AnyVersionScheme(s) }
-        let base = ecosystem.split(separator: ":", maxSplits: 1).first.map(String.init) ?? ecosystem
-        switch base {
+        switch Ecosystems.split(ecosystem).0 {
         case "npm", "crates.io", "Hex", "SwiftURL", "Bitnami": return make(SemVer())
         case "Pub": return make(SemVer(buildOrders: true))
         case "Go": return make(GoVersion())
