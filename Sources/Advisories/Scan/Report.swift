@@ -69,7 +69,7 @@ extension ScanReport {
         switch format {
         case .table: flush(Array(table().utf8))
         case .json: json(info: info).write(to: flush)
-        case .sarif: sarif(info: info).write(to: flush)
+        case .sarif: flush(Array(sarif(info: info).utf8))
         case .cyclonedxJSON: cyclonedx(inventory, info: info).write(to: flush)
         }
     }
@@ -149,59 +149,34 @@ extension ScanReport {
 
     // MARK: SARIF 2.1.0
 
-    public func sarif(info: DocumentInfo) -> JSONValue {
-        var ruleIndex: [String: Int] = [:]
-        var rules: [JSONValue] = []
-        for f in findings where ruleIndex[f.id] == nil {
-            ruleIndex[f.id] = rules.count
-            var r = ObjectBuilder()
-            r.add("id", .string(f.id))
-            r.add("shortDescription", .object([("text", .string(f.summary.isEmpty ? f.id : f.summary))]))
-            r.add("helpUri", .string("https://osv.dev/vulnerability/" + f.id))
-            var props: [(String, JSONValue)] = [("tags", .array([.string("security"), .string("vulnerability")]))]
+    public func sarif(info: DocumentInfo) -> String {
+        var seen = Set<String>()
+        let rules: [SARIF.Rule] = findings.compactMap { f in
+            guard seen.insert(f.id).inserted else { return nil }
+            var props: [String: Any] = ["tags": ["security", "vulnerability"]]
             // GitHub code scanning reads this number to rank alerts.
-            if let s = f.score { props.append(("security-severity", .string(String(format: "%.1f", s)))) }
-            r.add("properties", .object(props))
-            rules.append(r.value)
+            if let s = f.score { props["security-severity"] = String(format: "%.1f", s) }
+            return SARIF.Rule(id: f.id, description: f.summary.isEmpty ? f.id : f.summary, helpURI: "https://osv.dev/vulnerability/" + f.id, properties: props)
         }
-        let results: [JSONValue] = findings.map { f in
-            var r = ObjectBuilder()
-            r.add("ruleId", .string(f.id))
-            r.add("ruleIndex", .int(ruleIndex[f.id] ?? 0))
-            r.add("level", .string(f.severity >= .high ? "error" : f.severity == .medium || f.status == .unknown ? "warning" : "note"))
+        let results: [SARIF.Result] = findings.map { f in
             var text = "\(f.package) \(f.version) (\(f.ecosystem)) is affected by \(f.id)"
             if !f.aliases.isEmpty { text += " (\(f.aliases.joined(separator: ", ")))" }
             text += f.fixed.isEmpty ? "; no fixed version is known." : "; fixed in \(f.fixed.joined(separator: ", "))."
             if let n = f.note { text += " Status \(n)." }
-            r.add("message", .object([("text", .string(text))]))
-            let locs: [JSONValue] = f.locations.prefix(10).map { l in
-                let (path, line) = Self.splitLocation(l)
-                var phys: [(String, JSONValue)] = [("artifactLocation", .object([("uri", .string(Self.uri(path)))]))]
-                if let line { phys.append(("region", .object([("startLine", .int(line))]))) }
-                return .object([("physicalLocation", .object(phys))])
-            }
-            r.add("locations", array: locs)
-            r.add("partialFingerprints", .object([("provenant/v1", .string(UUIDv5.make("\(f.id)|\(f.purl)")))]))
-            r.add("properties", .object([("purl", .string(f.purl)), ("severity", .string(f.severity.description)), ("status", .string(f.status.rawValue))]))
-            return r.value
+            // An unknown status is at least a warning, whatever the advisory's severity.
+            let level = f.status == .unknown && f.severity < .medium ? "warning" : SARIF.level(forSeverity: f.severity.description)
+            return SARIF.Result(ruleID: f.id, level: level, message: text,
+                                locations: f.locations.prefix(10).map { Self.splitLocation($0) },
+                                fingerprint: UUIDv5.make("\(f.id)|\(f.purl)"),
+                                properties: ["purl": f.purl, "severity": f.severity.description, "status": f.status.rawValue])
         }
-        let driver: JSONValue = .object([("name", .string("Provenant")), ("version", .string(info.toolVersion)),
-                                         ("informationUri", .string("https://github.com/provenant/provenant")), ("rules", .array(rules))])
-        return .object([
-            ("$schema", .string("https://json.schemastore.org/sarif-2.1.0.json")),
-            ("version", .string("2.1.0")),
-            ("runs", .array([.object([("tool", .object([("driver", driver)])), ("results", .array(results))])])),
-        ])
+        return SARIF.render(toolVersion: info.toolVersion, rules: rules, results: results)
     }
 
     /// `app/poetry.lock:12` → (`app/poetry.lock`, 12).
     static func splitLocation(_ l: String) -> (String, Int?) {
         if let c = l.lastIndex(of: ":"), let n = Int(l[l.index(after: c)...]) { return (String(l[..<c]), n) }
         return (l, nil)
-    }
-
-    static func uri(_ path: String) -> String {
-        path.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? path
     }
 
     // MARK: CycloneDX
