@@ -4,18 +4,6 @@ import Yams
 
 /// Finds pod specs in multi-document Kubernetes YAML.
 public enum Workloads {
-    /// Every pod spec in the file, with the documents that could not be read reported, not fatal.
-    public static func podSpecs(file: String) throws(InputError) -> (pods: [PodSecurity.PodSpec], problems: [Diagnostic]) {
-        let r = try read(file)
-        return (r.pods, r.problems)
-    }
-
-    /// Pod specs, the problems met, and each Namespace's `environment` label.
-    public static func read(_ file: String) throws(InputError) -> (pods: [PodSecurity.PodSpec], problems: [Diagnostic], environments: [String: String]) {
-        let r = try readAll(file)
-        return (r.pods, r.problems + r.rejected, r.environments)
-    }
-
     /// Access and networking objects, for the checks that span documents.
     public struct Objects {
         public struct Doc { public var node: Node; public var file: String }
@@ -30,9 +18,18 @@ public enum Workloads {
         }
     }
 
-    /// `problems` are notes (an unchecked kind); `rejected` are documents with wrongly typed fields,
-    /// which are not checked and make the run an input error.
-    public static func readAll(_ file: String) throws(InputError) -> (pods: [PodSecurity.PodSpec], problems: [Diagnostic], environments: [String: String], objects: Objects, rejected: [Diagnostic]) {
+    /// What one file holds. `problems` are notes (an unchecked kind); `rejected` are documents with
+    /// wrongly typed fields, which are not checked and make the run an input error.
+    public struct FileContents {
+        public var pods: [PodSecurity.PodSpec]
+        public var problems: [Diagnostic]
+        /// Each Namespace's `environment` label.
+        public var environments: [String: String]
+        public var objects: Objects
+        public var rejected: [Diagnostic]
+    }
+
+    public static func read(_ file: String) throws(InputError) -> FileContents {
         guard let data = FileManager.default.contents(atPath: file), let text = String(data: data, encoding: .utf8) else {
             throw InputError("cannot read file as UTF-8 text", at: Location(file))
         }
@@ -83,7 +80,7 @@ public enum Workloads {
             pods.append(PodSecurity.PodSpec(spec: spec, annotations: t["metadata"]?["annotations"], kind: kind, name: name, file: file,
                                             namespace: doc["metadata"]?["namespace"]?.string ?? "default", labels: t["metadata"]?["labels"]))
         }
-        return (pods, problems, environments, objects, rejected)
+        return FileContents(pods: pods, problems: problems, environments: environments, objects: objects, rejected: rejected)
     }
 
     /// Everything read from the paths a command was given.
@@ -104,7 +101,7 @@ public enum Workloads {
             if found.isEmpty { throw InputError("no such file, or no .yaml files in it", at: Location(p)) }
             for f in found {
                 if f.hasSuffix(".json") { c.ociConfigs.append(f); continue }
-                let r = try readAll(f)
+                let r = try read(f)
                 c.pods += r.pods; c.objects.merge(r.objects); c.environments.merge(r.environments) { a, _ in a }
                 c.problems += r.problems; c.rejected += r.rejected
             }

@@ -88,7 +88,7 @@ func tmpFile(_ name: String, _ text: String) throws -> String {
     @Test func aServiceAccountThatDisablesTheTokenCounts() throws {
         let m = try AgentManifest.load(try tmpFile("m.yaml", "name: a\n"))
         let path = try tmpFile("sa.yaml", "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: quiet, namespace: ops}\nautomountServiceAccountToken: false\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: ops}\nspec:\n  serviceAccountName: quiet\n  containers: [{name: c, image: x}]\n")
-        let r = try Workloads.readAll(path)
+        let r = try Workloads.read(path)
         let pod = try #require(r.pods.first)
         #expect(!ManifestCheck.check(pod, manifest: m, environment: "test", serviceAccounts: r.objects.serviceAccounts).contains { $0.rule == "manifest:service-account-token" })
         #expect(ManifestCheck.check(pod, manifest: m, environment: "test").contains { $0.rule == "manifest:service-account-token" })
@@ -135,9 +135,8 @@ func tmpFile(_ name: String, _ text: String) throws -> String {
         let r = try Workloads.read(path)
         #expect(r.pods.count == 1)
         let pod = try #require(r.pods.first)
-        let all = try Workloads.readAll(path)
         let findings = PodSecurity.check(pod, level: .restricted) + ManifestCheck.check(pod, manifest: m, environment: "test")
-            + AccessCheck.check(pod, manifest: m, objects: all.objects)
+            + AccessCheck.check(pod, manifest: m, objects: r.objects)
         // The only hygiene finding left is the image, which this manifest does not pin.
         let hygiene = Hygiene.check(pod).map(\.rule)
         #expect(findings.isEmpty, "\(findings.map { "\($0.rule): \($0.found)" })")
@@ -222,7 +221,7 @@ func tmpFile(_ name: String, _ text: String) throws -> String {
                 ports: [{port: 443}]
               - to: [{ipBlock: {cidr: 0.0.0.0/0}}]
             """)
-        let r = try Workloads.readAll(path)
+        let r = try Workloads.read(path)
         let f = try #require(r.pods.first).map { AccessCheck.check($0, manifest: m, objects: r.objects) } ?? []
         let found = f.map { "\($0.rule) \($0.found)" }.sorted()
         #expect(found == [
@@ -260,7 +259,7 @@ func tmpFile(_ name: String, _ text: String) throws -> String {
                 cap_drop: [ALL]
                 security_opt: ["no-new-privileges:true"]
             """)
-        let r = try Workloads.readAll(path)
+        let r = try Workloads.read(path)
         let f = r.objects.compose.flatMap { RuntimeConfigs.compose($0.node, file: $0.file) }
         #expect(f.allSatisfy { $0.name == "agent" }, "the hardened service has no findings")
         let byRule = Dictionary(grouping: f, by: \.rule)

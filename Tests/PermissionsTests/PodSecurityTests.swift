@@ -35,7 +35,8 @@ import TestSupport
 
     @Test(arguments: fixtures())
     func fixtureGivesItsVerdict(_ level: String, _ verdict: String, _ path: String) throws {
-        let (pods, problems) = try Workloads.podSpecs(file: path)
+        let r = try Workloads.read(path)
+        let (pods, problems) = (r.pods, r.problems + r.rejected)
         #expect(problems.isEmpty && pods.count == 1)
         let lvl = try #require(PodSecurity.Level(rawValue: level))
         let rules = Set(pods.flatMap { PodSecurity.check($0, level: lvl) }.map(\.rule))
