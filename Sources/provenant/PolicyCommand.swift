@@ -24,12 +24,10 @@ struct PolicyCheck: ParsableCommand {
     @Option(name: .long, help: "Agent manifest to check against. Default: provenant.agent.yaml in the current directory, when present.")
     var manifest: String?
 
-    static let ranks = ["low": 1, "medium": 2, "high": 3, "critical": 4]
-
     func run() throws {
         guard let lvl = PodSecurity.Level(rawValue: level) else { throw ValidationError("unknown --level '\(level)'; use baseline or restricted") }
         guard ["table", "json", "sarif"].contains(format) else { throw ValidationError("unknown --format '\(format)'; use table, json or sarif") }
-        if let f = failOn, Self.ranks[f] == nil { throw ValidationError("unknown --fail-on '\(f)'; use low, medium, high or critical") }
+        if let f = failOn, SeverityLevel(threshold: f) == nil { throw ValidationError("unknown --fail-on '\(f)'; use low, medium, high or critical") }
         var agent: AgentManifest?
         let manifestPath = manifest ?? (FileManager.default.fileExists(atPath: "provenant.agent.yaml") ? "provenant.agent.yaml" : nil)
         if let mp = manifestPath {
@@ -75,7 +73,8 @@ struct PolicyCheck: ParsableCommand {
         }
         // Rejected inputs were not checked, so the run cannot vouch for them: an input error.
         if rejectedInputs > 0 { throw ExitCode(2) }
-        if let f = failOn, let t = Self.ranks[f], findings.contains(where: { (Self.ranks[$0.severity] ?? 0) >= t }) { throw ExitCode(1) }
+        if let f = failOn, let t = SeverityLevel(threshold: f),
+           findings.contains(where: { SeverityLevel(word: $0.severity).map { $0 >= t } ?? false }) { throw ExitCode(1) }
     }
 }
 

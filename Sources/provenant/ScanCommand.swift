@@ -44,7 +44,7 @@ struct ScanCommand: AsyncParsableCommand {
         }
         var threshold: SeverityLevel?
         if let f = failOn {
-            guard let l = SeverityLevel(word: f), l >= .low else { throw ValidationError("unknown --fail-on '\(f)'; use low, medium, high or critical") }
+            guard let l = SeverityLevel(threshold: f) else { throw ValidationError("unknown --fail-on '\(f)'; use low, medium, high or critical") }
             threshold = l
         }
         let inventory = try await loadInventory()

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import ProvenantCore
 @testable import Advisories
 
 @Suite struct CVSSTests {
