@@ -40,19 +40,13 @@ enum Graph {
 extension Sequence where Element: Hashable & Comparable {
     /// Deduplicated and sorted, the order every list in an SBOM is written in. Sorting first and
     /// dropping neighbours avoids hashing: per-file lists run to tens of thousands of entries.
+    /// Most lists (md5sums, RECORD, single sightings) arrive sorted and unique, so that is checked
+    /// first; `Array(self)` of an array shares its storage.
     func uniqueSorted() -> [Element] {
+        let all = Array(self)
+        if all.count < 2 || zip(all, all.dropFirst()).allSatisfy({ $0 < $1 }) { return all }
         var out: [Element] = []
-        for e in sorted() where out.last != e { out.append(e) }
-        return out
-    }
-}
-
-extension Array where Element: Hashable & Comparable {
-    /// Most lists (md5sums, RECORD, single sightings) arrive sorted and unique: check before sorting.
-    func uniqueSorted() -> [Element] {
-        if count < 2 || zip(self, dropFirst()).allSatisfy({ $0 < $1 }) { return self }
-        var out: [Element] = []
-        for e in sorted() where out.last != e { out.append(e) }
+        for e in all.sorted() where out.last != e { out.append(e) }
         return out
     }
 }
