@@ -19,6 +19,8 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.19"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        .package(url: "https://github.com/apple/swift-certificates", from: "1.10.0"),
+        .package(url: "https://github.com/apple/swift-asn1", from: "1.3.0"),
     ],
     targets: [
         // Identity, purls, digests, findings: depends on nothing so everything can use it.
@@ -40,12 +42,14 @@ let package = Package(
             .product(name: "Yams", package: "Yams"),
             .product(name: "ZIPFoundation", package: "ZIPFoundation"),
         ], resources: [.copy("Resources")]),
-        // Keys, DSSE envelopes, in-toto statements and verification policies.
+        // Keys, DSSE envelopes, in-toto statements, Sigstore bundles and verification policies.
         .target(name: "Attestation", dependencies: [
             "ProvenantCore",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "_CryptoExtras", package: "swift-crypto"),
-        ]),
+            .product(name: "X509", package: "swift-certificates"),
+            .product(name: "SwiftASN1", package: "swift-asn1"),
+        ], resources: [.copy("Resources")]),
         // Pod Security Standards checks over Kubernetes workloads.
         .target(name: "Permissions", dependencies: [
             "ProvenantCore",
@@ -60,7 +64,8 @@ let package = Package(
         .testTarget(name: "SBOMTests", dependencies: ["SBOM", "Catalog", "ProvenantCore"]),
         // Runs the built binary and other programs for the end-to-end tests.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
-        .testTarget(name: "AttestationTests", dependencies: ["Attestation", "ProvenantCore", "TestSupport"]),
+        .testTarget(name: "AttestationTests", dependencies: ["Attestation", "ProvenantCore", "TestSupport"],
+                    resources: [.copy("Fixtures")]),
         .testTarget(name: "PermissionsTests", dependencies: ["Permissions", "ProvenantCore", "TestSupport", .product(name: "Yams", package: "Yams")],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "AdvisoriesTests", dependencies: ["Advisories", "SBOM", "Catalog", "ProvenantCore", "TestSupport"],

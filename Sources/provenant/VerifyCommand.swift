@@ -6,10 +6,15 @@ import ProvenantCore
 struct VerifyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify",
-        abstract: "Verify a DSSE envelope or .intoto.jsonl attestation against a public key, offline.",
-        discussion: "Exit 0 when verified, 1 when verification failed, 2 for input errors. Keyless verification of Sigstore bundles is not part of this build: a bundle is refused with exit 2, never reported as verified."
+        abstract: "Verify a Sigstore bundle, DSSE envelope or .intoto.jsonl attestation, offline.",
+        discussion: """
+        Sigstore bundles (v0.1 to v0.3) are verified keylessly against the trusted root: the Fulcio chain, the SCT, \
+        the transparency-log entry with its inclusion proof, checkpoint and SET, RFC 3161 timestamps, the signature, \
+        and the certificate's identity and issuer. The Sigstore production trusted root is embedded and used by default. \
+        Bare envelopes are verified with --key. Exit 0 when verified, 1 when verification failed, 2 for input errors.
+        """
     )
-    @Argument(help: "A DSSE envelope (JSON) or a .intoto.jsonl file of envelopes.")
+    @Argument(help: "A Sigstore bundle, a DSSE envelope (JSON) or a .intoto.jsonl file of envelopes.")
     var file: String
     @Option(name: .long, help: "The artifact whose digest a subject must carry.")
     var artifact: String?
@@ -17,8 +22,16 @@ struct VerifyCommand: ParsableCommand {
     var digest: String?
     @Option(name: .long, help: "Required predicate type: a short name or a URI.")
     var type: String?
-    @Option(name: .long, help: "Public key (SPKI PEM) that must have signed the envelope.")
+    @Option(name: .long, help: "Public key (SPKI PEM) that must have signed the envelope, or a bundle's managed key.")
     var key: String?
+    @Option(name: .long, help: "Sigstore trusted root JSON to verify bundles against (default: the embedded production root).")
+    var trustedRoot: String?
+    @Option(name: .long, help: "Signer identity the certificate's SAN must equal (keyless bundles).")
+    var certificateIdentity: String?
+    @Option(name: .long, help: "Regular expression a SAN must match, anywhere unless anchored (keyless bundles).")
+    var certificateIdentityRegexp: String?
+    @Option(name: .long, help: "OIDC issuer the certificate must name (keyless bundles).")
+    var certificateOidcIssuer: String?
     @Option(name: .long, help: "Required SLSA builder id.")
     var builderId: String?
     @Option(name: .long, help: "Required SLSA source URI (a ref after '@' or '#' is allowed).")
@@ -29,21 +42,30 @@ struct VerifyCommand: ParsableCommand {
     func run() throws {
         guard format == "text" || format == "json" else { throw ValidationError("unknown --format '\(format)'; use text or json") }
         guard (artifact == nil) != (digest == nil) else { throw ValidationError("give exactly one of --artifact or --digest") }
+        guard certificateIdentity == nil || certificateIdentityRegexp == nil else {
+            throw ValidationError("give at most one of --certificate-identity and --certificate-identity-regexp")
+        }
         do {
+            let input = try artifactInput()
+            if let bundle = try Self.bundle(file) {
+                let request = BundleVerificationRequest(
+                    artifact: input, trustedRootPath: trustedRoot, keyPEM: try key.map(Self.readText),
+                    identity: certificateIdentity.map { .exact($0) } ?? certificateIdentityRegexp.map { .regex($0) },
+                    issuer: certificateOidcIssuer, predicateType: type, builderID: builderId, sourceURI: sourceUri)
+                let report: VerificationReport
+                do { report = try request.verify(bundle) } catch { throw InputError(error.message, at: error.location ?? Location(file)) }
+                emit(report)
+                if !report.verified { throw ExitCode(1) }
+                return
+            }
             guard let keyPath = key else {
-                throw InputError("no --key given: keyless (Sigstore certificate) verification is not available in this build")
+                throw InputError("a bare envelope has no certificate: pass the signer's public key with --key")
             }
-            guard let pem = try? String(contentsOfFile: keyPath, encoding: .utf8) else { throw InputError("cannot read key", at: Location(keyPath)) }
-            let pub = try VerifyingKey.load(pem: pem)
-            var digests: [String: String]
-            if let a = artifact { digests = try SubjectMatches.digests(ofFile: a) } else {
-                let parts = (digest ?? "").split(separator: ":", maxSplits: 1).map(String.init)
-                guard parts.count == 2, ["sha256", "sha512"].contains(parts[0].lowercased()),
-                      parts[1].count == (parts[0].lowercased() == "sha256" ? 64 : 128), parts[1].allSatisfy(\.isHexDigit) else {
-                    throw InputError("--digest must be sha256:<64 hex> or sha512:<128 hex>")
-                }
-                digests = [parts[0].lowercased(): parts[1].lowercased()]
+            if trustedRoot != nil || certificateIdentity != nil || certificateIdentityRegexp != nil || certificateOidcIssuer != nil {
+                throw InputError("--trusted-root and the certificate flags apply to Sigstore bundles; this is a bare envelope")
             }
+            let pub = try VerifyingKey.load(pem: try Self.readText(keyPath))
+            let digests = input.digests
             var policies: [any VerificationPolicy] = [SignedByKey(key: pub), IsInTotoStatement(), SubjectMatches(digests: digests)]
             var notRequested: [String] = []
             if let t = type { policies.append(PredicateTypeIs(try Statement.predicateType(t))) } else { notRequested.append("predicate type") }
@@ -62,6 +84,41 @@ struct VerifyCommand: ParsableCommand {
         }
     }
 
+    func artifactInput() throws(InputError) -> ArtifactInput {
+        if let a = artifact {
+            guard let data = FileManager.default.contents(atPath: a) else { throw InputError("cannot read artifact", at: Location(a)) }
+            return .bytes(data)
+        }
+        let parts = (digest ?? "").split(separator: ":", maxSplits: 1).map(String.init)
+        guard parts.count == 2, ["sha256", "sha512"].contains(parts[0].lowercased()),
+              parts[1].count == (parts[0].lowercased() == "sha256" ? 64 : 128), parts[1].allSatisfy(\.isHexDigit) else {
+            throw InputError("--digest must be sha256:<64 hex> or sha512:<128 hex>")
+        }
+        return .digests([parts[0].lowercased(): parts[1].lowercased()])
+    }
+
+    static func readText(_ path: String) throws(InputError) -> String {
+        guard let s = try? String(contentsOfFile: path, encoding: .utf8) else { throw InputError("cannot read file", at: Location(path)) }
+        return s
+    }
+
+    /// The file as a Sigstore bundle, or nil when it is not one (an envelope or JSON lines).
+    static func bundle(_ path: String) throws(InputError) -> SigstoreBundle? {
+        guard let attrs = try? FileManager.default.attributesOfItem(atPath: path) else { throw InputError("cannot read file", at: Location(path)) }
+        if let size = attrs[.size] as? Int, size > DSSEEnvelope.maxPayload * 2 { throw InputError("file is larger than 128 MiB; refused", at: Location(path)) }
+        guard let data = FileManager.default.contents(atPath: path) else { throw InputError("cannot read file", at: Location(path)) }
+        let parsed: Any
+        do { parsed = try JSONSerialization.jsonObject(with: data) } catch {
+            // Not one JSON document: JSON Lines are read later; anything else is malformed.
+            let lines = String(decoding: data, as: UTF8.self).split(separator: "\n").filter { !$0.allSatisfy(\.isWhitespace) }
+            if lines.count > 1, lines.allSatisfy({ (try? JSONSerialization.jsonObject(with: Data($0.utf8))) != nil }) { return nil }
+            throw InputError("malformed JSON: \((error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String ?? "\(error)")", at: Location(path, line: 1))
+        }
+        guard let obj = parsed as? [String: Any], obj["mediaType"] != nil else { return nil }
+        guard SigstoreBundle.isBundle(obj) else { throw InputError("unknown media type '\(obj["mediaType"] ?? "")'", at: Location(path)) }
+        do { return try SigstoreBundle.parse(obj) } catch { throw InputError(error.message, at: Location(path)) }
+    }
+
     static func envelopes(_ path: String) throws(InputError) -> [DSSEEnvelope] {
         guard let attrs = try? FileManager.default.attributesOfItem(atPath: path) else { throw InputError("cannot read file", at: Location(path)) }
         if let size = attrs[.size] as? Int, size > DSSEEnvelope.maxPayload * 2 { throw InputError("file is larger than 128 MiB; refused", at: Location(path)) }
@@ -75,9 +132,6 @@ struct VerifyCommand: ParsableCommand {
         for (line, doc) in docs {
             guard let obj = (try? JSONSerialization.jsonObject(with: Data(doc.utf8))) as? [String: Any] else {
                 throw InputError("malformed JSON", at: Location(path, line: line))
-            }
-            if obj["mediaType"] as? String != nil, (obj["mediaType"] as? String)?.contains("sigstore.bundle") == true {
-                throw InputError("a Sigstore bundle: keyless bundle verification is not available in this build", at: Location(path, line: line))
             }
             // cosign's .intoto.jsonl wraps the envelope fields directly; some tools nest them.
             let env = (obj["dsseEnvelope"] as? [String: Any]) ?? obj
@@ -95,7 +149,7 @@ struct VerifyCommand: ParsableCommand {
                 "notRequested": r.notRequested,
             ]
             if let f = r.failure { obj["failure"] = ["check": f.check, "reason": f.reason] }
-            let data = (try? JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys, .prettyPrinted])) ?? Data()
+            let data = (try? JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes])) ?? Data()
             print(String(decoding: data, as: UTF8.self))
             return
         }

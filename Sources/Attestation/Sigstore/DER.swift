@@ -1,0 +1,73 @@
+import Foundation
+import SwiftASN1
+
+/// Small readers over swift-asn1 nodes for the structures X509 does not model (CMS, TSTInfo, SCTs).
+enum DERNode {
+    struct Malformed: Error { var what: String }
+
+    static func parse(_ bytes: some Collection<UInt8>) throws(Malformed) -> ASN1Node {
+        do { return try DER.parse(Array(bytes)) } catch { throw Malformed(what: "not DER: \(error)") }
+    }
+
+    static func children(_ n: ASN1Node, _ what: String) throws(Malformed) -> [ASN1Node] {
+        guard case .constructed(let c) = n.content else { throw Malformed(what: "\(what) is not a constructed value") }
+        return Array(c)
+    }
+
+    static func primitive(_ n: ASN1Node, _ what: String) throws(Malformed) -> ArraySlice<UInt8> {
+        guard case .primitive(let b) = n.content else { throw Malformed(what: "\(what) is not a primitive value") }
+        return b
+    }
+
+    static func oid(_ n: ASN1Node, _ what: String) throws(Malformed) -> String {
+        guard n.identifier == .objectIdentifier else { throw Malformed(what: "\(what) is not an object identifier") }
+        do { return try ASN1ObjectIdentifier(derEncoded: n).description } catch { throw Malformed(what: "\(what): bad object identifier") }
+    }
+
+    static func int(_ n: ASN1Node, _ what: String) throws(Malformed) -> Int {
+        guard n.identifier == .integer else { throw Malformed(what: "\(what) is not an integer") }
+        do { return try Int(derEncoded: n) } catch { throw Malformed(what: "\(what): integer out of range") }
+    }
+
+    static func tagged(_ n: ASN1Node, _ number: UInt) -> Bool {
+        n.identifier.tagClass == .contextSpecific && n.identifier.tagNumber == number
+    }
+
+    /// A TLV with a short-form tag, for re-encoding edited structures.
+    static func tlv(_ tag: UInt8, _ content: some Collection<UInt8>) -> [UInt8] {
+        var out: [UInt8] = [tag]
+        let n = content.count
+        if n < 0x80 { out.append(UInt8(n)) } else {
+            var len: [UInt8] = []
+            var v = n
+            while v > 0 { len.insert(UInt8(v & 0xFF), at: 0); v >>= 8 }
+            out.append(0x80 | UInt8(len.count)); out += len
+        }
+        out += content
+        return out
+    }
+
+    /// GeneralizedTime `YYYYMMDDHHMMSS[.f*]Z`, as a Date.
+    static func generalizedTime(_ n: ASN1Node, _ what: String) throws(Malformed) -> Date {
+        guard n.identifier == .generalizedTime else { throw Malformed(what: "\(what) is not a GeneralizedTime") }
+        let s = String(decoding: try primitive(n, what), as: UTF8.self)
+        let digits = Array(s.utf8)
+        guard digits.count >= 15, digits.last == UInt8(ascii: "Z"), digits[0..<14].allSatisfy({ (48...57).contains($0) }) else {
+            throw Malformed(what: "\(what) '\(s)' is not a UTC GeneralizedTime")
+        }
+        func num(_ r: Range<Int>) -> Int { digits[r].reduce(0) { $0 * 10 + Int($1 - 48) } }
+        var c = DateComponents()
+        c.timeZone = TimeZone(identifier: "UTC")
+        (c.year, c.month, c.day, c.hour, c.minute, c.second) = (num(0..<4), num(4..<6), num(6..<8), num(8..<10), num(10..<12), num(12..<14))
+        var cal = Calendar(identifier: .gregorian)
+        cal.timeZone = TimeZone(identifier: "UTC") ?? cal.timeZone
+        guard let base = cal.date(from: c) else { throw Malformed(what: "\(what) '\(s)' is not a valid date") }
+        var frac = 0.0
+        if digits.count > 16, digits[14] == UInt8(ascii: ".") {
+            let f = digits[15..<(digits.count - 1)]
+            guard f.allSatisfy({ (48...57).contains($0) }) else { throw Malformed(what: "\(what) '\(s)' has a bad fraction") }
+            frac = Double("0." + String(decoding: f, as: UTF8.self)) ?? 0
+        }
+        return base.addingTimeInterval(frac)
+    }
+}

@@ -1,0 +1,174 @@
+@preconcurrency import Crypto
+import Foundation
+import Testing
+import ProvenantCore
+import TestSupport
+@testable import Attestation
+import X509
+
+/// The sigstore-conformance `bundle-verify` cases (Apache-2.0, see Fixtures/sigstore-conformance/NOTICE).
+enum Conformance {
+    static var dir: String { Bundle.module.resourceURL?.appendingPathComponent("Fixtures/sigstore-conformance").path ?? "" }
+    static var cases: [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: dir + "/bundle-verify")) ?? [])
+            .filter { FileManager.default.fileExists(atPath: dir + "/bundle-verify/\($0)/bundle.sigstore.json") }.sorted()
+    }
+    static let identity = "https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main"
+    static let issuer = "https://token.actions.githubusercontent.com"
+
+    /// The CLI arguments the suite's README prescribes for one case.
+    static func arguments(_ name: String) -> [String] {
+        let c = dir + "/bundle-verify/" + name
+        func file(_ f: String) -> String? { FileManager.default.fileExists(atPath: c + "/" + f) ? c + "/" + f : nil }
+        func text(_ f: String) -> String? { file(f).flatMap { try? String(contentsOfFile: $0, encoding: .utf8) }?.trimmingCharacters(in: .whitespacesAndNewlines) }
+        var args = ["verify", c + "/bundle.sigstore.json", "--artifact", file("artifact") ?? dir + "/a.txt"]
+        if let key = file("key.pub") { args += ["--key", key] } else {
+            args += ["--certificate-identity", text("identity") ?? identity, "--certificate-oidc-issuer", text("issuer") ?? issuer]
+        }
+        if let root = file("trusted_root.json") { args += ["--trusted-root", root] }
+        return args
+    }
+}
+
+@Suite struct SigstoreConformanceTests {
+    @Test func theSuiteHasAllSeventyCases() {
+        #expect(Conformance.cases.count == 70)
+        #expect(Conformance.cases.filter { $0.hasSuffix("_fail") }.count == 49)
+    }
+
+    /// Cases named `*_fail` must fail (exit 1 or 2, never "verified"); all others must verify.
+    @Test(arguments: Conformance.cases)
+    func bundleVerifiesAsTheSuiteExpects(_ name: String) throws {
+        let r = try runProcess(provenantBinary, Conformance.arguments(name))
+        if name.hasSuffix("_fail") {
+            #expect(r.code == 1 || r.code == 2, "\(name) exited \(r.code): \(r.out)")
+            #expect(!r.out.contains("verified:"))
+            #expect((r.out + r.err).split(separator: "\n").count == 1, "a failure is one line: \(r.out)\(r.err)")
+        } else {
+            #expect(r.code == 0, "\(name): \(r.out)\(r.err)")
+            #expect(r.out.contains("verified:") && r.out.contains("✓ transparency log") && r.out.contains("✓ signature"))
+        }
+    }
+
+    @Test func keylessSuccessNamesEveryCheckAndJSONSaysTheSame() throws {
+        let d = Conformance.dir + "/bundle-verify/happy-path-intoto-in-dsse-v3"
+        let base = ["verify", d + "/bundle.sigstore.json", "--artifact", Conformance.dir + "/a.txt",
+                    "--certificate-identity-regexp", "^https://github\\.com/sigstore-conformance/", "--certificate-oidc-issuer", Conformance.issuer]
+        let text = try runProcess(provenantBinary, base)
+        #expect(text.code == 0)
+        for check in ["transparency log", "verified time", "certificate chain", "certificate transparency", "signature", "identity", "OIDC issuer", "statement", "subject digest"] {
+            #expect(text.out.contains("✓ \(check):"), "missing \(check)")
+        }
+        #expect(text.out.contains("not checked: predicate type") && text.out.contains("not checked: RFC 3161 timestamps (none in the bundle)"))
+        let json = try runProcess(provenantBinary, base + ["--format", "json", "--type", "https://example.com/other"])
+        #expect(json.code == 1)
+        let obj = try #require(try JSONSerialization.jsonObject(with: Data(json.out.utf8)) as? [String: Any])
+        #expect(obj["verified"] as? Bool == false)
+        let failure = try #require(obj["failure"] as? [String: String])
+        #expect(failure["check"] == "predicate type" && failure["reason"]?.contains("expected https://example.com/other") == true)
+    }
+
+    @Test func keylessBundlesNeedIdentityAndIssuer() throws {
+        let d = Conformance.dir + "/bundle-verify/happy-path-v0.3"
+        let none = try runProcess(provenantBinary, ["verify", d + "/bundle.sigstore.json", "--artifact", Conformance.dir + "/a.txt"])
+        #expect(none.code == 2 && none.err.contains("--certificate-identity"))
+        let wrong = try runProcess(provenantBinary, ["verify", d + "/bundle.sigstore.json", "--artifact", Conformance.dir + "/a.txt",
+                                                     "--certificate-identity", "https://example.com/someone-else", "--certificate-oidc-issuer", Conformance.issuer])
+        #expect(wrong.code == 1 && wrong.out.contains("identity: expected https://example.com/someone-else"))
+        let sha = SHA256.hash(data: try Data(contentsOf: URL(fileURLWithPath: Conformance.dir + "/a.txt"))).map { String(format: "%02x", $0) }.joined()
+        let digestOnly = try runProcess(provenantBinary, ["verify", d + "/bundle.sigstore.json", "--digest", "sha256:" + sha,
+                                                          "--certificate-identity", Conformance.identity, "--certificate-oidc-issuer", Conformance.issuer])
+        #expect(digestOnly.code == 1 && digestOnly.out.contains("pass --artifact"))
+    }
+}
+
+@Suite struct SigstorePartsTests {
+    /// RFC 6962 tree hash and audit path, written from the RFC's recursive definitions.
+    static func mth(_ d: ArraySlice<Data>) -> Data {
+        if d.count == 1 { return Merkle.leafHash(d[d.startIndex]) }
+        var k = 1; while k * 2 < d.count { k *= 2 }
+        return Merkle.node(mth(d.prefix(k)), mth(d.dropFirst(k)))
+    }
+    static func path(_ m: Int, _ d: ArraySlice<Data>) -> [Data] {
+        if d.count == 1 { return [] }
+        var k = 1; while k * 2 < d.count { k *= 2 }
+        return m < k ? path(m, d.prefix(k)) + [mth(d.dropFirst(k))] : path(m - k, d.dropFirst(k)) + [mth(d.prefix(k))]
+    }
+
+    @Test func inclusionProofsCheckEveryLeafOfEveryTreeSize() {
+        let leaves = (0..<13).map { Data("leaf \($0)".utf8) }
+        for n in 1...leaves.count {
+            let tree = leaves.prefix(n)
+            let root = Self.mth(tree)
+            for i in 0..<n {
+                let p = Self.path(i, tree)
+                #expect(Merkle.root(leaf: Merkle.leafHash(leaves[i]), index: Int64(i), size: Int64(n), proof: p) == root)
+                if !p.isEmpty {
+                    var bad = p; bad[0][0] ^= 1
+                    #expect(Merkle.root(leaf: Merkle.leafHash(leaves[i]), index: Int64(i), size: Int64(n), proof: bad) != root)
+                }
+                #expect(Merkle.root(leaf: Merkle.leafHash(leaves[i]), index: Int64(i), size: Int64(n), proof: p + [root]) == nil)
+            }
+        }
+        #expect(Merkle.root(leaf: Data(), index: 5, size: 5, proof: []) == nil)
+    }
+
+    @Test func checkpointsNeedTheLogsOwnSignatureAndIgnoreWitnesses() throws {
+        let logKey = Curve25519.Signing.PrivateKey(), witness = Curve25519.Signing.PrivateKey()
+        let log = LogKey(baseURL: "https://log.example", logID: Data(SHA256.hash(data: Data("log".utf8))),
+                         key: Certificate.PublicKey(logKey.publicKey), validFor: TimeRange(start: .distantPast, end: nil))
+        let note = "log.example\n42\n\(Data(repeating: 7, count: 32).base64EncodedString())\n"
+        func line(_ name: String, _ hint: Data, _ key: Curve25519.Signing.PrivateKey) throws -> String {
+            "\u{2014} \(name) \((hint.prefix(4) + (try key.signature(for: Data(note.utf8)))).base64EncodedString())\n"
+        }
+        let witnessLine = try line("witness.example", Data([1, 2, 3, 4]), witness)
+        let good = try Checkpoint.parse(note + "\n" + witnessLine + (try line("log.example", log.logID, logKey)))
+        #expect(good.size == 42 && good.signed(by: log))
+        #expect(try !Checkpoint.parse(note + "\n" + witnessLine).signed(by: log))
+        #expect(try !Checkpoint.parse(note + "\n" + (try line("other.example", log.logID, logKey))).signed(by: log), "the signer must be the origin")
+        #expect(try !Checkpoint.parse(note + "\n" + (try line("log.example", Data([9, 9, 9, 9]), logKey))).signed(by: log), "the key hint must be the log's")
+        #expect(throws: Checkpoint.Malformed.self) { try Checkpoint.parse("42\n\(Data(count: 32).base64EncodedString())\n\n" + witnessLine) }
+        #expect(throws: Checkpoint.Malformed.self) { try Checkpoint.parse(note + "\n") }
+    }
+
+    @Test func trustedRootTimesAndUnusableEntries() throws {
+        let fractional = try #require(TrustedRoot.parseTime("2022-12-31T23:59:59.999000Z"))
+        #expect(abs(fractional.timeIntervalSince1970 - 1_672_531_199.999) < 0.000_01)
+        #expect(TrustedRoot.parseTime("2023-07-12T15:56:36Z") == Date(timeIntervalSince1970: 1_689_177_396))
+        #expect(TrustedRoot.parseTime("2023-07-12T15:56:36+02:00") == nil)
+        let range = try #require(TrustedRoot.timeRange(["start": "2023-01-01T00:00:00Z", "end": NSNull()]))
+        #expect(range.end == nil && range.contains(.distantFuture))
+        #expect(TrustedRoot.timeRange(["end": "2023-01-01T00:00:00Z"]) == nil, "a missing start is not an open range")
+        let closed = TimeRange(start: Date(timeIntervalSince1970: 10), end: Date(timeIntervalSince1970: 20))
+        #expect(closed.contains(Date(timeIntervalSince1970: 20)) && closed.contains(Date(timeIntervalSince1970: 10)) && !closed.contains(Date(timeIntervalSince1970: 20.001)))
+
+        let root = try TrustedRoot.production()
+        #expect(root.tlogs.count == 2 && root.certificateAuthorities.count == 2 && root.ctlogs.count == 2 && root.timestampAuthorities.count == 1)
+        let noKeys = #"{"tlogs":[{"baseUrl":"x","publicKey":{"rawBytes":"AAAA","validFor":{"start":"2021-01-01T00:00:00Z"}},"logId":{"keyId":"AAAA"}}]}"#
+        #expect(throws: InputError.self) { try TrustedRoot.parse(Data(noKeys.utf8), path: "root.json") }
+        do { _ = try TrustedRoot.parse(Data(noKeys.utf8), path: "root.json") } catch { #expect(error.description.contains("root.json: trusted root has no valid transparency log key")) }
+    }
+
+    @Test func badBundlesGetReasonsNeverAVerdict() throws {
+        let happy = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: Conformance.dir + "/bundle-verify/happy-path-v0.3/bundle.sigstore.json"))) as? [String: Any])
+        func reason(_ edit: (inout [String: Any]) -> Void) -> String {
+            var b = happy; edit(&b)
+            do { _ = try SigstoreBundle.parse(b); return "accepted" } catch { return error.message }
+        }
+        #expect(reason { _ in } == "accepted")
+        #expect(reason { $0["mediaType"] = "application/vnd.dev.sigstore.bundle.v9.9+json" }.contains("unsupported bundle version '9.9'"))
+        #expect(reason { $0["verificationMaterial"] = nil }.contains("no verificationMaterial"))
+        #expect(reason { $0["messageSignature"] = nil }.contains("neither messageSignature nor dsseEnvelope"))
+        #expect(reason { $0["verificationMaterial"] = ["certificate": ["rawBytes": Data("not a certificate".utf8).base64EncodedString()], "tlogEntries": []] }
+            .contains("does not parse as an X.509 certificate"))
+        #expect(reason { $0["messageSignature"] = ["signature": "@@@"] }.contains("not valid base64"))
+        let noKind = reason { b in
+            var vm = b["verificationMaterial"] as? [String: Any] ?? [:]
+            var e = (vm["tlogEntries"] as? [[String: Any]])?.first ?? [:]
+            e["kindVersion"] = nil; vm["tlogEntries"] = [e]; b["verificationMaterial"] = vm
+        }
+        #expect(noKind.contains("kindVersion is missing"))
+        #expect(reason { $0["messageSignature"] = nil; $0["dsseEnvelope"] = ["payloadType": "x", "payload": String(repeating: "A", count: (64 << 20) / 3 * 4 + 8), "signatures": [["sig": "AA=="]]] }
+            .contains("64 MiB"))
+    }
+}
