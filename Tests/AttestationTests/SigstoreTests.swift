@@ -172,3 +172,60 @@ enum Conformance {
             .contains("64 MiB"))
     }
 }
+
+@Suite struct SigstoreTamperingTests {
+    static func load(_ name: String) throws -> [String: Any] {
+        try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: Conformance.dir + "/bundle-verify/\(name)/bundle.sigstore.json"))) as? [String: Any])
+    }
+
+    static func verdict(_ obj: [String: Any], root: String?) -> Bool {
+        guard let b = try? SigstoreBundle.parse(obj), let a = FileManager.default.contents(atPath: Conformance.dir + "/a.txt") else { return false }
+        let req = BundleVerificationRequest(artifact: .bytes(a), trustedRootPath: root, identity: .exact(Conformance.identity), issuer: Conformance.issuer)
+        return (try? req.verify(b))?.verified ?? false
+    }
+
+    /// Every truncation and many bit flips of an RFC 3161 token, and of the SET and inclusion hashes,
+    /// end in a reasoned failure: never a crash, never "verified".
+    @Test func damagedBytesNeverVerify() throws {
+        let root = Conformance.dir + "/bundle-verify/rekor2-happy-path/trusted_root.json"
+        let happy = try Self.load("rekor2-happy-path")
+        #expect(Self.verdict(happy, root: root), "the untouched bundle verifies")
+        var vm = try #require(happy["verificationMaterial"] as? [String: Any])
+        var tvd = try #require(vm["timestampVerificationData"] as? [String: Any])
+        let encoded = try #require((tvd["rfc3161Timestamps"] as? [[String: String]])?.first?["signedTimestamp"])
+        let token = try #require(Data(base64Encoded: encoded))
+        func with(_ t: Data) -> [String: Any] {
+            tvd["rfc3161Timestamps"] = [["signedTimestamp": t.base64EncodedString()]]
+            vm["timestampVerificationData"] = tvd
+            var b = happy; b["verificationMaterial"] = vm; return b
+        }
+        var tried = 0
+        for cut in stride(from: 0, to: token.count, by: 7) { #expect(!Self.verdict(with(token.prefix(cut)), root: root)); tried += 1 }
+        // Offsets from `openssl asn1parse`: status 0 and 1 both grant (8), the digestAlgorithms SET (35..<50) is
+        // advisory and the embedded certificates (247..<782) are never trusted, so flips there may still verify.
+        // Everything else is signed or checked.
+        let unsigned = Set([8]).union(35..<50).union(247..<782)
+        var passedFlips: [Int] = []
+        for i in 0..<token.count {
+            var t = token; t[t.startIndex + i] ^= 0x01
+            if Self.verdict(with(t), root: root) { passedFlips.append(i) }
+            tried += 1
+        }
+        #expect(passedFlips.allSatisfy { unsigned.contains($0) }, "flips that still verified: \(passedFlips.filter { !unsigned.contains($0) })")
+        #expect(tried > 300)
+
+        let v1 = try Self.load("happy-path-v0.3")
+        #expect(Self.verdict(v1, root: nil))
+        var entries = try #require((v1["verificationMaterial"] as? [String: Any])?["tlogEntries"] as? [[String: Any]])
+        for field in ["integratedTime", "logIndex"] {
+            var e = entries[0]; e[field] = "1700000000"
+            var b = v1; var m = b["verificationMaterial"] as? [String: Any] ?? [:]; m["tlogEntries"] = [e]; b["verificationMaterial"] = m
+            #expect(!Self.verdict(b, root: nil), "a changed \(field) breaks the SET")
+        }
+        var proof = try #require(entries[0]["inclusionProof"] as? [String: Any])
+        var hashes = try #require(proof["hashes"] as? [String])
+        hashes.removeLast(); proof["hashes"] = hashes; entries[0]["inclusionProof"] = proof
+        var b = v1; var m = b["verificationMaterial"] as? [String: Any] ?? [:]; m["tlogEntries"] = entries; b["verificationMaterial"] = m
+        #expect(!Self.verdict(b, root: nil), "a shortened inclusion proof fails")
+    }
+}

@@ -14,6 +14,29 @@ enum DERNode {
         return Array(c)
     }
 
+    /// The children of a node that must be a SEQUENCE.
+    static func sequence(_ n: ASN1Node, _ what: String) throws(Malformed) -> [ASN1Node] {
+        guard n.identifier == .sequence else { throw Malformed(what: "\(what) is not a SEQUENCE") }
+        return try children(n, what)
+    }
+
+    /// The bytes of a node that must be an OCTET STRING.
+    static func octets(_ n: ASN1Node, _ what: String) throws(Malformed) -> ArraySlice<UInt8> {
+        guard n.identifier == .octetString else { throw Malformed(what: "\(what) is not an OCTET STRING") }
+        return try primitive(n, what)
+    }
+
+    /// The algorithm OID of an AlgorithmIdentifier SEQUENCE.
+    static func algorithm(_ n: ASN1Node, _ what: String) throws(Malformed) -> String {
+        guard let f = try sequence(n, what).first else { throw Malformed(what: "\(what) is empty") }
+        return try oid(f, what)
+    }
+
+    static func first(_ n: ASN1Node, _ what: String) throws(Malformed) -> ASN1Node {
+        guard let f = try children(n, what).first else { throw Malformed(what: "\(what) is empty") }
+        return f
+    }
+
     static func primitive(_ n: ASN1Node, _ what: String) throws(Malformed) -> ArraySlice<UInt8> {
         guard case .primitive(let b) = n.content else { throw Malformed(what: "\(what) is not a primitive value") }
         return b

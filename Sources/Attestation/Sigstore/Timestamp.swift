@@ -41,33 +41,50 @@ public struct RFC3161Timestamp: Sendable {
         }
     }
 
+    /// Whether a SignerInfo's sid (issuer and serial, or [0] subject key identifier) names `cert`.
+    static func names(_ sid: ASN1Node, _ cert: Certificate) throws(DERNode.Malformed) -> Bool {
+        if DERNode.tagged(sid, 0) {
+            guard let ski = try? cert.extensions.subjectKeyIdentifier else { return false }
+            return Array(try DERNode.primitive(sid, "subjectKeyIdentifier")) == Array(ski.keyIdentifier)
+        }
+        let parts = try DERNode.sequence(sid, "IssuerAndSerialNumber")
+        guard parts.count == 2, parts[1].identifier == .integer else { throw DERNode.Malformed(what: "IssuerAndSerialNumber is malformed") }
+        guard let issuer = try? DistinguishedName(derEncoded: parts[0]) else { throw DERNode.Malformed(what: "the SignerInfo issuer is not a Name") }
+        let serial = Array(try DERNode.primitive(parts[1], "serialNumber"))
+        return issuer == cert.issuer && serial == Array(cert.serialNumber.bytes)
+    }
+
     /// Verifies that `response` timestamps `signature` and was signed by a trusted TSA valid at that time.
     public static func verify(_ response: Data, signature: Data, root: TrustedRoot) throws(VerificationFailure) -> RFC3161Timestamp {
         func fail(_ why: String) -> VerificationFailure { VerificationFailure(check: "timestamp", reason: why) }
         do {
-            let resp = try DERNode.children(try DERNode.parse(response), "TimeStampResp")
-            guard resp.count >= 2, let status = try DERNode.children(resp[0], "PKIStatusInfo").first else { throw DERNode.Malformed(what: "the response carries no token") }
+            let resp = try DERNode.sequence(try DERNode.parse(response), "TimeStampResp")
+            guard resp.count >= 2, let status = try DERNode.sequence(resp[0], "PKIStatusInfo").first else { throw DERNode.Malformed(what: "the response carries no token") }
             let code = try DERNode.int(status, "PKIStatus")
             guard code == 0 || code == 1 else { throw fail("the timestamp authority refused the request (status \(code))") }
-            let ci = try DERNode.children(resp[1], "ContentInfo")
+            let ci = try DERNode.sequence(resp[1], "ContentInfo")
             guard ci.count == 2, try DERNode.oid(ci[0], "contentType") == OID.signedData, DERNode.tagged(ci[1], 0),
                   let sdNode = try DERNode.children(ci[1], "content").first else { throw DERNode.Malformed(what: "the token is not CMS SignedData") }
-            let sd = try DERNode.children(sdNode, "SignedData")
+            let sd = try DERNode.sequence(sdNode, "SignedData")
             guard sd.count >= 4 else { throw DERNode.Malformed(what: "SignedData is truncated") }
-            let encap = try DERNode.children(sd[2], "encapContentInfo")
+            guard [1, 3, 4, 5].contains(try DERNode.int(sd[0], "SignedData version")) else { throw DERNode.Malformed(what: "unknown SignedData version") }
+            let encap = try DERNode.sequence(sd[2], "encapContentInfo")
             guard encap.count == 2, try DERNode.oid(encap[0], "eContentType") == OID.tstInfo, DERNode.tagged(encap[1], 0),
                   let eContentNode = try DERNode.children(encap[1], "eContent").first else { throw DERNode.Malformed(what: "the token does not hold a TSTInfo") }
-            let tstBytes = try DERNode.primitive(eContentNode, "eContent")
+            let tstBytes = try DERNode.octets(eContentNode, "eContent")
             guard let signerSet = sd.last, signerSet.identifier == .set, let signer = try DERNode.children(signerSet, "signerInfos").first else {
                 throw DERNode.Malformed(what: "SignedData has no SignerInfo")
             }
-            let si = try DERNode.children(signer, "SignerInfo")
-            guard si.count >= 5 else { throw DERNode.Malformed(what: "SignerInfo is truncated") }
-            let digestOID = try DERNode.oid(try DERNode.children(si[2], "digestAlgorithm")[0], "digestAlgorithm")
+            let si = try DERNode.sequence(signer, "SignerInfo")
+            guard si.count >= 6 else { throw DERNode.Malformed(what: "SignerInfo is truncated") }
+            let sid = si[1]
+            // RFC 5652: version 1 with issuer and serial, 3 with a subject key identifier.
+            guard try DERNode.int(si[0], "SignerInfo version") == (DERNode.tagged(sid, 0) ? 3 : 1) else { throw DERNode.Malformed(what: "SignerInfo version does not fit its sid") }
+            let digestOID = try DERNode.algorithm(si[2], "digestAlgorithm")
             guard DERNode.tagged(si[3], 0) else { throw fail("the SignerInfo has no signed attributes") }
             let attrs = try DERNode.children(si[3], "signedAttrs")
-            let sigAlgOID = try DERNode.oid(try DERNode.children(si[4], "signatureAlgorithm")[0], "signatureAlgorithm")
-            let sigBytes = try DERNode.primitive(si[5], "signature")
+            let sigAlgOID = try DERNode.algorithm(si[4], "signatureAlgorithm")
+            let sigBytes = try DERNode.octets(si[5], "signature")
 
             // The signed attributes must bind the TSTInfo: content type and digest.
             var sawType = false, sawDigest = false
@@ -78,7 +95,7 @@ public struct RFC3161Timestamp: Sendable {
                 case OID.contentType: sawType = try DERNode.oid(v, "content type") == OID.tstInfo
                 case OID.messageDigest:
                     guard let want = digest(digestOID, tstBytes) else { throw fail("unsupported digest algorithm \(digestOID)") }
-                    sawDigest = Data(try DERNode.primitive(v, "message digest")) == want
+                    sawDigest = Data(try DERNode.octets(v, "message digest")) == want
                 default: break
                 }
             }
@@ -89,13 +106,13 @@ public struct RFC3161Timestamp: Sendable {
             signed[0] = 0x31
             guard let alg = signatureAlgorithm(sigAlgOID, digest: digestOID) else { throw fail("unsupported signature algorithm \(sigAlgOID)") }
 
-            let tst = try DERNode.children(try DERNode.parse(tstBytes), "TSTInfo")
+            let tst = try DERNode.sequence(try DERNode.parse(tstBytes), "TSTInfo")
             guard tst.count >= 5 else { throw DERNode.Malformed(what: "TSTInfo is truncated") }
-            let imprint = try DERNode.children(tst[2], "messageImprint")
+            let imprint = try DERNode.sequence(tst[2], "messageImprint")
             guard imprint.count == 2 else { throw DERNode.Malformed(what: "messageImprint is malformed") }
-            let imprintAlg = try DERNode.oid(try DERNode.children(imprint[0], "hashAlgorithm")[0], "hashAlgorithm")
+            let imprintAlg = try DERNode.algorithm(imprint[0], "hashAlgorithm")
             guard let expected = digest(imprintAlg, signature) else { throw fail("unsupported message imprint algorithm \(imprintAlg)") }
-            guard Data(try DERNode.primitive(imprint[1], "hashedMessage")) == expected else {
+            guard Data(try DERNode.octets(imprint[1], "hashedMessage")) == expected else {
                 throw fail("the timestamp covers a different signature (message imprint mismatch)")
             }
             let genTime = try DERNode.generalizedTime(tst[4], "genTime")
@@ -104,6 +121,7 @@ public struct RFC3161Timestamp: Sendable {
             var reasons: [String] = []
             for tsa in root.timestampAuthorities {
                 guard let leaf = tsa.chain.first, leaf.publicKey.isValidSignature(sigBytes, for: signed, signatureAlgorithm: alg) else { continue }
+                guard try names(sid, leaf) else { reasons.append("\(tsa.uri): the SignerInfo names a different certificate than the one whose key signed it"); continue }
                 guard tsa.validFor.contains(genTime) else { reasons.append("\(tsa.uri): time \(iso(genTime)) is outside the authority's validity \(describe(tsa.validFor))"); continue }
                 if let why = CertificateChain.problem(tsa.chain, at: genTime) { reasons.append("\(tsa.uri): \(why)"); continue }
                 if let eku = try? leaf.extensions.extendedKeyUsage, !eku.contains(.timeStamping) { reasons.append("\(tsa.uri): the TSA certificate lacks the timeStamping usage"); continue }
