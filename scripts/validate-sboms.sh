@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Validates every SBOM in DIR: *.cdx.json against the CycloneDX 1.6 JSON schema shipped in
-# cyclonedx-python-lib, *.spdx.json with spdx-tools, *.sarif with validate_sarif.py. Fails if a file
+# cyclonedx-python-lib, *.spdx.json with spdx-tools, *.sarif against the OASIS SARIF 2.1.0 schema (validate_sarif.py). Fails if a file
 # is invalid or none were written.
 set -euo pipefail
 dir="${1:?usage: validate-sboms.sh DIR}"
