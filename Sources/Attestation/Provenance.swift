@@ -125,12 +125,7 @@ public struct ProvenanceBuilder: Sendable {
         ]
     }
 
-    static func iso(_ d: Date) -> String {
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime]
-        f.timeZone = TimeZone(identifier: "UTC")
-        return f.string(from: d)
-    }
+    static func iso(_ d: Date) -> String { RFC3339.string(from: d) }
 }
 
 enum Git {

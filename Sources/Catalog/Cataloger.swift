@@ -124,6 +124,7 @@ public struct Cataloger: Sendable {
     /// One component per purl: locations, digests and edges from every sighting are combined.
     public static func merge(_ packages: [Package]) -> [Package] {
         var byRef: [String: Package] = [:]
+        byRef.reserveCapacity(packages.count)
         for p in packages {
             guard var m = byRef[p.ref] else { byRef[p.ref] = p; continue }
             m.locations += p.locations
@@ -143,10 +144,11 @@ public struct Cataloger: Sendable {
         // Sorted by ref computed once per package: `ref` renders the purl on every call.
         return byRef.map { ref, p in
             var p = p
-            p.locations = p.locations.uniqueSorted()
-            p.digests = p.digests.uniqueSorted()
-            p.dependsOn = p.dependsOn.filter { $0 != p.ref && byRef[$0] != nil }.uniqueSorted()
-            p.files = p.files.uniqueSorted()
+            // Most lists are empty or single: skip the work for them.
+            if p.locations.count > 1 { p.locations = p.locations.uniqueSorted() }
+            if p.digests.count > 1 { p.digests = p.digests.uniqueSorted() }
+            if !p.dependsOn.isEmpty { p.dependsOn = p.dependsOn.filter { $0 != ref && byRef[$0] != nil }.uniqueSorted() }
+            if p.files.count > 1 { p.files = p.files.uniqueSorted() }
             return (ref, p)
         }.sorted { $0.0 < $1.0 }.map(\.1)
     }

@@ -6,7 +6,7 @@ public enum PolicySARIF {
     public static func render(_ findings: [PolicyFinding], toolVersion: String) -> String {
         var seen = Set<String>()
         let rules: [SARIF.Rule] = findings.compactMap { f in
-            seen.insert(f.rule).inserted ? SARIF.Rule(id: f.rule, description: f.rule, help: f.fix, properties: ["tags": ["security", "least-privilege"]]) : nil
+            seen.insert(f.rule).inserted ? SARIF.Rule(id: f.rule, description: f.rule, help: f.fix, properties: ["tags": .array([.string("security"), .string("least-privilege")])]) : nil
         }
         let results: [SARIF.Result] = findings.map { f in
             let where_ = "\(f.kind)/\(f.name)" + (f.container.map { " container \($0)" } ?? "")

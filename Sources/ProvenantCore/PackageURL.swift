@@ -58,6 +58,15 @@ public struct PackageURL: Sendable, Hashable, Codable, Comparable, CustomStringC
 
     /// Percent-encodes everything outside the purl-safe set. ':' stays literal as the spec allows.
     static func encode(_ s: String) -> String {
+        func safe(_ b: UInt8) -> Bool {
+            switch b {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                 UInt8(ascii: "."), UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "~"), UInt8(ascii: ":"): return true
+            default: return false
+            }
+        }
+        // Nearly every component is already safe: return it as it is.
+        if s.utf8.allSatisfy(safe) { return s }
         var out = ""
         out.reserveCapacity(s.utf8.count)
         for b in s.utf8 {
@@ -75,33 +84,45 @@ public struct PackageURL: Sendable, Hashable, Codable, Comparable, CustomStringC
 
     /// Parses a canonical or hand-written purl. Returns nil when it is not a purl.
     public init?(parsing text: String) {
-        guard text.hasPrefix("pkg:") else { return nil }
-        var rest = Substring(text.dropFirst(4))
-        while rest.hasPrefix("/") { rest = rest.dropFirst() }
+        // Separators are ASCII, so they are found on the UTF-8 view, never by walking grapheme clusters.
+        guard text.utf8.starts(with: "pkg:".utf8) else { return nil }
+        var rest = text[text.utf8.index(text.startIndex, offsetBy: 4)...]
+        while rest.utf8.first == UInt8(ascii: "/") { rest = rest[rest.utf8.index(after: rest.startIndex)...] }
         var subpath: String?
-        if let h = rest.firstIndex(of: "#") { subpath = Self.decode(rest[rest.index(after: h)...]); rest = rest[..<h] }
+        if let h = rest.utf8.firstIndex(of: UInt8(ascii: "#")) { subpath = Self.decode(rest[rest.utf8.index(after: h)...]); rest = rest[..<h] }
         var quals: [String: String] = [:]
-        if let q = rest.firstIndex(of: "?") {
-            for pair in rest[rest.index(after: q)...].split(separator: "&") {
+        if let q = rest.utf8.firstIndex(of: UInt8(ascii: "?")) {
+            for pair in rest[rest.utf8.index(after: q)...].split(separator: "&") {
                 let kv = pair.split(separator: "=", maxSplits: 1)
                 if kv.count == 2 { quals[kv[0].lowercased()] = Self.decode(kv[1]) }
             }
             rest = rest[..<q]
         }
-        guard let slash = rest.firstIndex(of: "/") else { return nil }
+        guard let slash = rest.utf8.firstIndex(of: UInt8(ascii: "/")) else { return nil }
         let type = String(rest[..<slash])
-        var path = rest[rest.index(after: slash)...]
+        var path = rest[rest.utf8.index(after: slash)...]
         var version: String?
-        if let at = path.lastIndex(of: "@") { version = Self.decode(path[path.index(after: at)...]); path = path[..<at] }
-        let parts = path.split(separator: "/").map { Self.decode($0) }
+        if let at = path.utf8.lastIndex(of: UInt8(ascii: "@")) { version = Self.decode(path[path.utf8.index(after: at)...]); path = path[..<at] }
+        let parts = Self.splitSlashes(path).map { Self.decode($0) }
         guard let name = parts.last, !type.isEmpty, !name.isEmpty else { return nil }
         let ns = parts.dropLast().joined(separator: "/")
         self.init(type: type, namespace: ns.isEmpty ? nil : ns, name: name, version: version,
                   qualifiers: quals, subpath: subpath)
     }
 
+    static func splitSlashes(_ s: Substring) -> [Substring] {
+        var out: [Substring] = []
+        var start = s.startIndex
+        for i in s.utf8.indices where s.utf8[i] == UInt8(ascii: "/") {
+            if start < i { out.append(s[start..<i]) }
+            start = s.utf8.index(after: i)
+        }
+        if start < s.endIndex { out.append(s[start...]) }
+        return out
+    }
+
     static func decode(_ s: Substring) -> String {
-        guard s.contains("%") else { return String(s) }
+        guard s.utf8.contains(UInt8(ascii: "%")) else { return String(s) }
         var bytes: [UInt8] = []
         var it = Array(s.utf8)[...]
         while let b = it.popFirst() {

@@ -8,13 +8,14 @@ public enum SARIF {
         public var description: String
         public var helpURI: String?
         public var help: String?
-        public var properties: [String: Any]
-        public init(id: String, description: String, helpURI: String? = nil, help: String? = nil, properties: [String: Any] = [:]) {
+        /// Rule properties, written with their keys sorted.
+        public var properties: [String: JSONValue]
+        public init(id: String, description: String, helpURI: String? = nil, help: String? = nil, properties: [String: JSONValue] = [:]) {
             self.id = id; self.description = description; self.helpURI = helpURI; self.help = help; self.properties = properties
         }
     }
 
-    public struct Result {
+    public struct Result: Sendable {
         public var ruleID: String
         public var level: String
         public var message: String
@@ -33,36 +34,46 @@ public enum SARIF {
         s == "critical" || s == "high" ? "error" : s == "medium" ? "warning" : "note"
     }
 
-    /// The log as sorted-key JSON; rules are listed in the order given and results point at them.
+    /// The log as JSON with sorted keys; rules are listed in the order given and results point at them.
     public static func render(toolVersion: String, rules: [Rule], results: [Result]) -> String {
-        var index: [String: Int] = [:]
-        for (i, r) in rules.enumerated() where index[r.id] == nil { index[r.id] = i }
-        let ruleObjects: [[String: Any]] = rules.map { r in
-            var o: [String: Any] = ["id": r.id, "shortDescription": ["text": r.description]]
-            if let u = r.helpURI { o["helpUri"] = u }
-            if let h = r.help { o["help"] = ["text": h] }
-            if !r.properties.isEmpty { o["properties"] = r.properties }
-            return o
-        }
-        let resultObjects: [[String: Any]] = results.map { r in
-            var o: [String: Any] = ["ruleId": r.ruleID, "ruleIndex": index[r.ruleID] ?? 0, "level": r.level, "message": ["text": r.message]]
-            let locs: [[String: Any]] = r.locations.map { l in
-                var phys: [String: Any] = ["artifactLocation": ["uri": l.path.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? l.path]]
-                if let n = l.line { phys["region"] = ["startLine": n] }
-                return ["physicalLocation": phys]
-            }
-            if !locs.isEmpty { o["locations"] = locs }
-            if let f = r.fingerprint { o["partialFingerprints"] = ["provenant/v1": f] }
-            if !r.properties.isEmpty { o["properties"] = r.properties }
-            return o
-        }
-        let log: [String: Any] = [
-            "$schema": "https://json.schemastore.org/sarif-2.1.0.json", "version": "2.1.0",
-            "runs": [["tool": ["driver": ["name": "Provenant", "version": toolVersion, "informationUri": "https://github.com/provenant/provenant",
-                                          "rules": ruleObjects]],
-                      "results": resultObjects]],
-        ]
-        let data = (try? JSONSerialization.data(withJSONObject: log, options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes])) ?? Data()
-        return String(decoding: data, as: UTF8.self) + "\n"
+        var out: [UInt8] = []
+        write(toolVersion: toolVersion, rules: rules, results: results) { out += $0 }
+        return String(decoding: out, as: UTF8.self)
     }
+
+    /// Streams the log: results are built one at a time as they are written, so a scan with a
+    /// hundred thousand findings never holds the whole document.
+    public static func write(toolVersion: String, rules: [Rule], results: [Result], to flush: ([UInt8]) -> Void) {
+        var firstIndex: [String: Int] = [:]
+        for (i, r) in rules.enumerated() where firstIndex[r.id] == nil { firstIndex[r.id] = i }
+        let index = firstIndex
+        let ruleObjects: [JSONValue] = rules.map { r in
+            object([("id", .string(r.id)), ("shortDescription", text(r.description)), ("helpUri", r.helpURI.map { .string($0) }),
+                    ("help", r.help.map(text)), ("properties", props(r.properties))])
+        }
+        let resultValues = JSONValue.generated(count: results.count) { i in
+            let r = results[i]
+            let locs: [JSONValue] = r.locations.map { l in
+                let uri = l.path.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? l.path
+                return object([("physicalLocation", object([("artifactLocation", object([("uri", .string(uri))])),
+                                                           ("region", l.line.map { object([("startLine", .int($0))]) })]))])
+            }
+            return object([("ruleId", .string(r.ruleID)), ("ruleIndex", .int(index[r.ruleID] ?? 0)), ("level", .string(r.level)),
+                           ("message", text(r.message)), ("locations", locs.isEmpty ? nil : .array(locs)),
+                           ("partialFingerprints", r.fingerprint.map { .object([("provenant/v1", .string($0))]) }),
+                           ("properties", props(r.properties.mapValues { .string($0) }))])
+        }
+        let driver = object([("name", .string("Provenant")), ("version", .string(toolVersion)),
+                             ("informationUri", .string("https://github.com/provenant/provenant")), ("rules", .array(ruleObjects))])
+        let log = object([("$schema", .string("https://json.schemastore.org/sarif-2.1.0.json")), ("version", .string("2.1.0")),
+                          ("runs", .array([object([("tool", object([("driver", driver)])), ("results", resultValues)])]))])
+        log.write(to: flush)
+    }
+
+    /// An object with absent fields dropped and keys sorted.
+    static func object(_ fields: [(String, JSONValue?)]) -> JSONValue {
+        .object(fields.compactMap { k, v in v.map { (k, $0) } }.sorted { $0.0 < $1.0 })
+    }
+    static func text(_ s: String) -> JSONValue { .object([("text", .string(s))]) }
+    static func props(_ p: [String: JSONValue]) -> JSONValue? { p.isEmpty ? nil : .object(p.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }) }
 }

@@ -21,12 +21,7 @@ public struct DocumentInfo: Sendable {
         isoTimestamp = Self.iso(t)
     }
 
-    static func iso(_ date: Date) -> String {
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime]
-        f.timeZone = TimeZone(identifier: "UTC")
-        return f.string(from: date)
-    }
+    static func iso(_ date: Date) -> String { RFC3339.string(from: date) }
 }
 
 public enum UUIDv5 {

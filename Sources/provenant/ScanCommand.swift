@@ -53,7 +53,7 @@ struct ScanCommand: AsyncParsableCommand {
         let store = try await Snapshot.openOrSeed(path: database.path) { CLI.stderr("note: \($0)") }
         let result = try Scanner(store: store).scan(inventory.packages)
         let info = DocumentInfo(toolVersion: Provenant.version)
-        let report = ScanReport(target: target, database: try store.status(), result: result, vex: vexDocs, ignore: ignore,
+        let report = ScanReport(target: target, database: try store.status(perEcosystem: false), result: result, vex: vexDocs, ignore: ignore,
                                 today: String(info.isoTimestamp.prefix(10)), diagnostics: inventory.diagnostics)
         catalog.warn(inventory)
         for e in report.expiredIgnores { CLI.stderr("warning: \(e.origin): ignore entry for \(e.id) expired on \(e.expires ?? "") and no longer suppresses") }
@@ -64,8 +64,8 @@ struct ScanCommand: AsyncParsableCommand {
     func loadInventory() async throws -> Inventory {
         var isDir: ObjCBool = false
         if FileManager.default.fileExists(atPath: target, isDirectory: &isDir), !isDir.boolValue,
-           let data = FileManager.default.contents(atPath: target), SBOMReader.detect(data) != nil {
-            return try SBOMReader.read(target)
+           let inventory = try SBOMReader.readIfSBOM(target) {
+            return inventory
         }
         return await catalog.catalog(target)
     }

@@ -165,6 +165,30 @@ func jsonObject(_ s: String) throws -> [String: Any] {
         #expect(Set(counts.values).count == 1, "all four SBOMs describe the same packages: \(counts)")
     }
 
+    /// The typed fast path refuses a field of an unexpected type; the lenient reader must then read the
+    /// same packages, so an odd SBOM never loses findings.
+    @Test func sbomsWithOddFieldTypesReadLikeTheirCleanTwin() throws {
+        let dir = try #require(Bundle.module.url(forResource: "Fixtures/peer-sboms", withExtension: nil)).path
+        var doc = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/syft.cdx.json"))) as? [String: Any])
+        var comps = try #require(doc["components"] as? [[String: Any]])
+        let i = try #require(comps.firstIndex { $0["purl"] != nil })
+        comps[i]["version"] = 42          // a number where CycloneDX has a string
+        comps[i]["components"] = "none"   // a string where it has a list
+        doc["components"] = comps
+        let tmp = try tempDir("odd-sbom")
+        try JSONSerialization.data(withJSONObject: doc).write(to: URL(fileURLWithPath: tmp + "/odd.cdx.json"))
+        func findings(_ path: String) throws -> [String] {
+            let r = try provenant(["scan", path, "--db", sharedDB, "--format", "json"])
+            #expect(r.code == 0, "\(r.err)")
+            return ((try jsonObject(r.out)["findings"] as? [[String: Any]]) ?? []).compactMap { f in
+                (f["id"] as? String).map { $0 + " " + ((f["package"] as? [String: Any])?["purl"] as? String ?? "") }
+            }.sorted()
+        }
+        let clean = try findings(dir + "/syft.cdx.json")
+        #expect(!clean.isEmpty)
+        #expect(try findings(tmp + "/odd.cdx.json") == clean)
+    }
+
     @Test func dbStatusListsEcosystemsAndCorruptDatabasesFailClearly() throws {
         let s = try provenant(["db", "status", "--db", sharedDB])
         #expect(s.code == 0 && s.out.contains("records: 8158") && s.out.contains("crates.io") && s.out.contains("newest modified: 2026-08-21"))

@@ -92,7 +92,8 @@ import TestSupport
         #expect(try run(["policy", "check", dir, "--level", "baseline", "--fail-on", "critical"]).0 == 1, "CAP_SYS_ADMIN is critical")
         // Standard output only: warnings (the ConfigMap is not checked) go to standard error.
         let sarif = try runProcess(provenantBinary, ["policy", "check", dir, "--format", "sarif"])
-        #expect(sarif.code == 0 && sarif.out.contains("\"version\" : \"2.1.0\"") && sarif.out.contains("pss:hostnamespaces"))
+        let log = (try? JSONSerialization.jsonObject(with: Data(sarif.out.utf8))) as? [String: Any]
+        #expect(sarif.code == 0 && log?["version"] as? String == "2.1.0" && sarif.out.contains("pss:hostnamespaces"))
         #expect(sarif.err.contains("kind 'ConfigMap' is not checked"))
         #expect((try? JSONSerialization.jsonObject(with: Data(sarif.out.utf8))) != nil, "the SARIF log is one JSON document")
         if let out = ProcessInfo.processInfo.environment["PROVENANT_SBOM_OUT"] {

@@ -15,6 +15,8 @@ public enum RangeEvaluator {
     struct PreparedRange {
         var scheme: AnyVersionScheme?
         var events: [(Kind, String)]
+        /// Each event's version parsed once; nil for "0" and "*", which sort before everything and limit nothing.
+        var parsed: [ParsedVersion?] = []
         /// Why the range cannot be evaluated (an unparsable event, no known ordering).
         var broken: String?
     }
@@ -64,7 +66,8 @@ public enum RangeEvaluator {
                     return c != 0 ? c < 0 : x.offset < y.offset
                 }.map(\.element)
             }
-            ranges.append(PreparedRange(scheme: s, events: typed, broken: broken))
+            let parsed: [ParsedVersion?] = broken == nil ? typed.map { $0.1 == "0" || $0.1 == "*" ? nil : try? s.parsed($0.1) } : []
+            ranges.append(PreparedRange(scheme: s, events: typed, parsed: parsed, broken: broken))
         }
         let listed = entry.versions ?? []
         return PreparedEntry(listed: Set(listed), listedInOrder: listed, ranges: ranges, ecoScheme: ecoScheme, ecosystem: ecosystem)
@@ -98,21 +101,23 @@ public enum RangeEvaluator {
     static func evaluate(_ range: PreparedRange, version: String) -> Outcome {
         if let broken = range.broken { return .unknown(broken) }
         guard let scheme = range.scheme else { return .unknown("no version ordering known") }
-        do { try scheme.validate(version) } catch { return .unknown("unparsable version: \(error.reason)") }
-        // Every version was validated, so comparisons cannot fail here.
-        func cmp(_ v: String) -> Int { v == "0" ? 1 : (try? scheme.compare(version, v)) ?? 0 }
+        let mine: ParsedVersion
+        do { mine = try scheme.parsed(version) } catch { return .unknown("unparsable version: \(error.reason)") }
+        // Every event was parsed when the range was prepared; "0" sorts before any version.
+        func cmp(_ i: Int) -> Int { range.parsed[i].map { scheme.compare(mine, $0) } ?? 1 }
         var affected = false
-        var limits: [String] = []
-        for (kind, v) in range.events {
+        var limits: [Int] = []
+        var unlimited = false
+        for (i, (kind, v)) in range.events.enumerated() {
             switch kind {
-            case .introduced: if v == "0" || cmp(v) >= 0 { affected = true }
-            case .fixed: if cmp(v) >= 0 { affected = false }
-            case .lastAffected: if cmp(v) > 0 { affected = false }
-            case .limit: limits.append(v)
+            case .introduced: if v == "0" || cmp(i) >= 0 { affected = true }
+            case .fixed: if cmp(i) >= 0 { affected = false }
+            case .lastAffected: if cmp(i) > 0 { affected = false }
+            case .limit: if v == "*" { unlimited = true } else { limits.append(i) }
             }
         }
         // A limit ends the range: the version must be below one of them ("*" is no limit).
-        if affected, !limits.isEmpty, !limits.contains("*") { affected = limits.contains { cmp($0) < 0 } }
+        if affected, !limits.isEmpty, !unlimited { affected = limits.contains { cmp($0) < 0 } }
         return affected ? .affected : .notAffected
     }
 }

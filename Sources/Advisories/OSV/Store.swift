@@ -142,12 +142,15 @@ public final class AdvisoryStore: Sendable {
         public var ecosystems: [EcosystemStatus]
     }
 
-    public func status() throws(InputError) -> Status {
+    /// Counts and the newest `modified`; per-ecosystem figures only when asked, since they cost a
+    /// grouped scan of every affected entry and a scan report does not print them.
+    public func status(perEcosystem: Bool = true) throws(InputError) -> Status {
         do {
             return try queue.read { db in
                 let total = try Int.fetchOne(db, sql: "SELECT count(*) FROM advisory") ?? 0
                 let withdrawn = try Int.fetchOne(db, sql: "SELECT count(*) FROM advisory WHERE withdrawn IS NOT NULL") ?? 0
                 let newest = try String.fetchOne(db, sql: "SELECT modified FROM advisory ORDER BY modified_key DESC LIMIT 1")
+                guard perEcosystem else { return Status(path: path, records: total, withdrawn: withdrawn, newestModified: newest, ecosystems: []) }
                 let rows = try Row.fetchAll(db, sql: """
                     SELECT f.ecosystem AS eco, count(DISTINCT f.advisory_id) AS n,
                            (SELECT a2.modified FROM advisory a2 JOIN affected f2 ON f2.advisory_id = a2.id

@@ -69,7 +69,7 @@ extension ScanReport {
         switch format {
         case .table: flush(Array(table().utf8))
         case .json: json(info: info).write(to: flush)
-        case .sarif: flush(Array(sarif(info: info).utf8))
+        case .sarif: sarif(info: info, to: flush)
         case .cyclonedxJSON: cyclonedx(inventory, info: info).write(to: flush)
         }
     }
@@ -150,12 +150,18 @@ extension ScanReport {
     // MARK: SARIF 2.1.0
 
     public func sarif(info: DocumentInfo) -> String {
+        var out: [UInt8] = []
+        sarif(info: info) { out += $0 }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    public func sarif(info: DocumentInfo, to flush: ([UInt8]) -> Void) {
         var seen = Set<String>()
         let rules: [SARIF.Rule] = findings.compactMap { f in
             guard seen.insert(f.id).inserted else { return nil }
-            var props: [String: Any] = ["tags": ["security", "vulnerability"]]
+            var props: [String: JSONValue] = ["tags": .array([.string("security"), .string("vulnerability")])]
             // GitHub code scanning reads this number to rank alerts.
-            if let s = f.score { props["security-severity"] = String(format: "%.1f", s) }
+            if let s = f.score { props["security-severity"] = .string(String(format: "%.1f", s)) }
             return SARIF.Rule(id: f.id, description: f.summary.isEmpty ? f.id : f.summary, helpURI: "https://osv.dev/vulnerability/" + f.id, properties: props)
         }
         let results: [SARIF.Result] = findings.map { f in
@@ -170,7 +176,7 @@ extension ScanReport {
                                 fingerprint: UUIDv5.make("\(f.id)|\(f.purl)"),
                                 properties: ["purl": f.purl, "severity": f.severity.description, "status": f.status.rawValue])
         }
-        return SARIF.render(toolVersion: info.toolVersion, rules: rules, results: results)
+        SARIF.write(toolVersion: info.toolVersion, rules: rules, results: results, to: flush)
     }
 
     /// `app/poetry.lock:12` → (`app/poetry.lock`, 12).

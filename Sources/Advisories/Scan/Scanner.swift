@@ -28,12 +28,12 @@ public struct Scanner: Sendable {
             candidates[eco] = try store.candidates(ecosystem: eco, names: names)
         }
         let schemes = SchemeCache()
-        struct Hit { var package: Package; var key: Ecosystems.Key; var advisory: String; var entries: [OSVRecord.Affected]; var unknown: String? }
+        struct Hit { var packageIndex: Int; var package: Package; var key: Ecosystems.Key; var advisory: String; var entries: [OSVRecord.Affected]; var unknown: String? }
         var hits: [Hit] = []
         // Each candidate entry is prepared once and evaluated for every version of its package.
         struct Prepared { var advisory: String; var release: String; var entry: OSVRecord.Affected; var ready: RangeEvaluator.PreparedEntry }
         var prepared: [String: [Prepared]] = [:]
-        for (p, k) in keyed {
+        for (packageIndex, (p, k)) in keyed.enumerated() {
             let nameKey = k.ecosystem + "\u{0}" + k.name
             if prepared[nameKey] == nil {
                 prepared[nameKey] = (candidates[k.ecosystem]?[k.name] ?? []).map {
@@ -56,27 +56,76 @@ public struct Scanner: Sendable {
                     case .notAffected: break
                     }
                 }
-                if !affected.isEmpty { hits.append(Hit(package: p, key: k, advisory: id, entries: affected, unknown: nil)) }
-                else if let why = unknown { hits.append(Hit(package: p, key: k, advisory: id, entries: entries.map(\.entry), unknown: why)) }
+                if !affected.isEmpty { hits.append(Hit(packageIndex: packageIndex, package: p, key: k, advisory: id, entries: affected, unknown: nil)) }
+                else if let why = unknown { hits.append(Hit(packageIndex: packageIndex, package: p, key: k, advisory: id, entries: entries.map(\.entry), unknown: why)) }
             }
         }
         let records = try store.records(ids: Set(hits.map(\.advisory)))
+        // Per advisory, computed once: most hits share their record's summary, aliases and severity.
+        var perAdvisory: [String: (summary: String, aliases: [String])] = [:]
+        var recordSeverity: [String: (SeverityLevel, Double?, String?, String)] = [:]
         var findings: [Finding] = []
-        var summaries: [String: String] = [:]
+        findings.reserveCapacity(hits.count)
+        // Hits arrive grouped by package and sorted by id, so aliases collapse one package at a time.
+        var group: [Finding] = []
+        var groupPurls = Set<String>()
+        var mixed = false
+        var current: (purl: String, locations: [String]) = ("", [])
+        func flush() {
+            guard let purl = group.first?.purl else { return }
+            if !groupPurls.insert(purl).inserted { mixed = true }
+            findings += Self.collapseGroup(group)
+            group.removeAll(keepingCapacity: true)
+        }
+        var lastPackage = -1
         for h in hits {
             guard let r = records[h.advisory] else { continue }
-            let summary = summaries[r.id] ?? Self.summary(r)
-            summaries[r.id] = summary
-            let (level, score, vector, source) = Self.severity(r, entries: h.entries)
-            findings.append(Finding(
-                id: r.id, aliases: (r.aliases ?? []).sorted(), summary: summary, severity: level, score: score, vector: vector,
-                severitySource: source, package: h.package.name, ecosystem: h.key.osvEcosystem, version: h.package.version,
-                purl: h.package.purl.description, locations: h.package.locations.map(\.description).sorted(),
+            if h.packageIndex != lastPackage {
+                flush()
+                lastPackage = h.packageIndex
+                current = (h.package.purl.description, h.package.locations.map(\.description).sorted())
+            }
+            let adv = perAdvisory[r.id] ?? (Self.summary(r), (r.aliases ?? []).sorted())
+            perAdvisory[r.id] = adv
+            let sev: (SeverityLevel, Double?, String?, String)
+            if h.entries.allSatisfy({ $0.severity == nil }) {
+                if let cached = recordSeverity[r.id] { sev = cached } else { sev = Self.severity(r, entries: []); recordSeverity[r.id] = sev }
+            } else {
+                sev = Self.severity(r, entries: h.entries)
+            }
+            group.append(Finding(
+                id: r.id, aliases: adv.aliases, summary: adv.summary, severity: sev.0, score: sev.1, vector: sev.2,
+                severitySource: sev.3, package: h.package.name, ecosystem: h.key.osvEcosystem, version: h.package.version,
+                purl: current.purl, locations: current.locations,
                 fixed: Self.fixedVersions(h.entries), status: h.unknown == nil ? .affected : .unknown,
                 note: h.unknown.map { "unknown: \($0)" }, published: r.published, modified: r.modified))
         }
-        return Result(findings: Self.collapseAliases(findings).sorted { $0.sortKey < $1.sortKey },
+        flush()
+        // Two inventory packages with one purl (rare): collapse across them too.
+        if mixed { findings = Self.collapseAliases(findings) }
+        return Result(findings: Self.sortedForReport(findings),
                       packagesScanned: packages.count, packagesNotCovered: notCovered)
+    }
+
+    /// Most severe first, then package, version, id and purl (a total order once aliases are collapsed). Package and version are ranked once, so the
+    /// sort compares integers and short ids instead of copying and comparing whole findings.
+    static func sortedForReport(_ findings: [Finding]) -> [Finding] {
+        var pairs: [String: Int] = [:]
+        for f in findings { pairs[f.package + "\u{0}" + f.version] = 0 }
+        let ordered = pairs.keys.map { k -> (String, String, String) in
+            let parts = k.split(separator: "\u{0}", maxSplits: 1, omittingEmptySubsequences: false)
+            return (String(parts[0]), parts.count > 1 ? String(parts[1]) : "", k)
+        }.sorted { ($0.0, $0.1) < ($1.0, $1.1) }
+        for (i, p) in ordered.enumerated() { pairs[p.2] = i }
+        let keys = findings.indices.map { i in (-findings[i].severity.rawValue, pairs[findings[i].package + "\u{0}" + findings[i].version] ?? 0, i) }
+        let order = keys.sorted { a, b in
+            if a.0 != b.0 { return a.0 < b.0 }
+            if a.1 != b.1 { return a.1 < b.1 }
+            let x = findings[a.2], y = findings[b.2]
+            if x.id != y.id { return x.id < y.id }
+            return x.purl != y.purl ? x.purl < y.purl : a.2 < b.2
+        }
+        return order.map { findings[$0.2] }
     }
 
     static func summary(_ r: OSVRecord) -> String {
@@ -112,24 +161,32 @@ public struct Scanner: Sendable {
         var byPurl: [String: [Finding]] = [:]
         for f in findings { byPurl[f.purl, default: []].append(f) }
         var out: [Finding] = []
-        for purl in byPurl.keys.sorted() {
-            var kept: [Finding] = []
-            var index: [String: Int] = [:]   // id or alias → position in kept
-            for f in (byPurl[purl] ?? []).sorted(by: { $0.id < $1.id }) {
-                if let i = ([f.id] + f.aliases).lazy.compactMap({ index[$0] }).first {
-                    var keep = kept[i]
-                    keep.aliases = Array(Set(keep.aliases + f.aliases + [f.id]).subtracting([keep.id])).sorted()
-                    keep.fixed = Array(Set(keep.fixed + f.fixed)).sorted()
-                    if f.severity > keep.severity { keep.severity = f.severity; keep.score = f.score; keep.vector = f.vector; keep.severitySource = f.severitySource }
-                    kept[i] = keep
-                    for n in [f.id] + f.aliases { index[n] = index[n] ?? i }
-                } else {
-                    for n in [f.id] + f.aliases where index[n] == nil { index[n] = kept.count }
-                    kept.append(f)
-                }
-            }
-            out += kept
-        }
+        for purl in byPurl.keys.sorted() { out += collapseGroup(byPurl[purl] ?? []) }
         return out
+    }
+
+    /// One package's findings, merged where ids and aliases meet.
+    static func collapseGroup(_ group: [Finding]) -> [Finding] {
+        let inOrder = zip(group, group.dropFirst()).allSatisfy { $0.id <= $1.id }
+        var kept: [Finding] = []
+        var index: [String: Int] = [:]   // id or alias → position in kept
+        for f in inOrder ? group : group.sorted(by: { $0.id < $1.id }) {
+            var hit = index[f.id]
+            if hit == nil { for a in f.aliases { if let i = index[a] { hit = i; break } } }
+            if let i = hit {
+                var keep = kept[i]
+                keep.aliases = Array(Set(keep.aliases + f.aliases + [f.id]).subtracting([keep.id])).sorted()
+                keep.fixed = Array(Set(keep.fixed + f.fixed)).sorted()
+                if f.severity > keep.severity { keep.severity = f.severity; keep.score = f.score; keep.vector = f.vector; keep.severitySource = f.severitySource }
+                kept[i] = keep
+                if index[f.id] == nil { index[f.id] = i }
+                for a in f.aliases where index[a] == nil { index[a] = i }
+            } else {
+                if index[f.id] == nil { index[f.id] = kept.count }
+                for a in f.aliases where index[a] == nil { index[a] = kept.count }
+                kept.append(f)
+            }
+        }
+        return kept
     }
 }

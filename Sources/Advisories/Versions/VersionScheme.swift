@@ -30,12 +30,25 @@ public struct AnyVersionScheme: Sendable {
     public let name: String
     private let _compare: @Sendable (String, String) throws(VersionError) -> Int
     private let _validate: @Sendable (String) throws(VersionError) -> Void
+    private let _parsed: @Sendable (String) throws(VersionError) -> ParsedVersion
+    private let _compareParsed: @Sendable (ParsedVersion, ParsedVersion) -> Int
 
     public init<S: VersionScheme>(_ s: S) {
         name = s.name
         _compare = { (a: String, b: String) throws(VersionError) -> Int in try s.compare(s.parse(a), s.parse(b)) }
         _validate = { (v: String) throws(VersionError) in _ = try s.parse(v) }
+        _parsed = { (v: String) throws(VersionError) -> ParsedVersion in TypedVersion(try s.parse(v)) }
+        _compareParsed = Self.comparer(s)
     }
+
+    /// Both sides come from this scheme's `parsed`, so the downcast always holds.
+    private static func comparer<S: VersionScheme>(_ s: S) -> @Sendable (ParsedVersion, ParsedVersion) -> Int {
+        { a, b in s.compare(unsafeDowncast(a, to: TypedVersion<S.Parsed>.self).value, unsafeDowncast(b, to: TypedVersion<S.Parsed>.self).value) }
+    }
+
+    /// A version parsed once, to compare many times without parsing or looking it up again.
+    func parsed(_ v: String) throws(VersionError) -> ParsedVersion { try _parsed(v) }
+    func compare(_ a: ParsedVersion, _ b: ParsedVersion) -> Int { _compareParsed(a, b) }
 
     /// Parses each distinct string once: a scan compares the same advisory versions against many
     /// packages, and parsing costs far more than comparing.
@@ -51,6 +64,15 @@ public struct AnyVersionScheme: Sendable {
         }
         _compare = { (a: String, b: String) throws(VersionError) -> Int in try s.compare(parse(a), parse(b)) }
         _validate = { (v: String) throws(VersionError) in _ = try parse(v) }
+        let boxes = Memo<ParsedVersion>()
+        _parsed = { (v: String) throws(VersionError) -> ParsedVersion in
+            if let hit = boxes.get(v) { return try hit.get() }
+            let r: Result<ParsedVersion, VersionError>
+            do throws(VersionError) { r = .success(TypedVersion(try parse(v))) } catch { r = .failure(error) }
+            boxes.set(v, r)
+            return try r.get()
+        }
+        _compareParsed = Self.comparer(s)
     }
 
     public func compare(_ a: String, _ b: String) throws(VersionError) -> Int { try _compare(a, b) }
@@ -104,6 +126,13 @@ func lex<S: Sequence, T: Sequence>(_ a: S, _ b: T) -> Int where S.Element: Compa
         case let (p?, q?): if p != q { return p < q ? -1 : 1 }
         }
     }
+}
+
+/// A parsed version with its scheme's type erased; only that scheme compares it.
+class ParsedVersion: @unchecked Sendable {}
+final class TypedVersion<P>: ParsedVersion, @unchecked Sendable {
+    let value: P
+    init(_ v: P) { value = v }
 }
 
 /// A lock-guarded parse cache, so a memoizing scheme stays `Sendable`.

@@ -1,4 +1,5 @@
 import Foundation
+import ProvenantCore
 import SwiftASN1
 
 /// Small readers over swift-asn1 nodes for the structures X509 does not model (CMS, TSTInfo, SCTs).
@@ -79,12 +80,11 @@ enum DERNode {
             throw Malformed(what: "\(what) '\(s)' is not a UTC GeneralizedTime")
         }
         func num(_ r: Range<Int>) -> Int { digits[r].reduce(0) { $0 * 10 + Int($1 - 48) } }
-        var c = DateComponents()
-        c.timeZone = TimeZone(identifier: "UTC")
-        (c.year, c.month, c.day, c.hour, c.minute, c.second) = (num(0..<4), num(4..<6), num(6..<8), num(8..<10), num(10..<12), num(12..<14))
-        var cal = Calendar(identifier: .gregorian)
-        cal.timeZone = TimeZone(identifier: "UTC") ?? cal.timeZone
-        guard let base = cal.date(from: c) else { throw Malformed(what: "\(what) '\(s)' is not a valid date") }
+        let (mo, d, h, mi, sec) = (num(4..<6), num(6..<8), num(8..<10), num(10..<12), num(12..<14))
+        guard (1...12).contains(mo), d >= 1, d <= RFC3339.daysIn(month: mo, year: num(0..<4)), h < 24, mi < 60, sec < 61 else {
+            throw Malformed(what: "\(what) '\(s)' is not a valid date")
+        }
+        let base = RFC3339.date(year: num(0..<4), month: mo, day: d, hour: h, minute: mi, second: sec)
         var frac = 0.0
         if digits.count > 16, digits[14] == UInt8(ascii: ".") {
             let f = digits[15..<(digits.count - 1)]

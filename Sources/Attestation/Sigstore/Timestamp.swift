@@ -1,5 +1,6 @@
 @preconcurrency import Crypto
 import Foundation
+import ProvenantCore
 import SwiftASN1
 import X509
 
@@ -138,10 +139,7 @@ public struct RFC3161Timestamp: Sendable {
     }
 }
 
-func iso(_ d: Date) -> String {
-    let f = ISO8601DateFormatter()
-    return f.string(from: d)
-}
+func iso(_ d: Date) -> String { RFC3339.string(from: d) }
 
 func describe(_ r: TimeRange) -> String { "[\(iso(r.start)), \(r.end.map(iso) ?? "open")]" }
 

@@ -91,18 +91,7 @@ public struct TrustedRoot: Sendable {
     }
 
     /// RFC 3339 in UTC (`Z`) with any number of fractional digits, as protobuf JSON writes timestamps.
-    static func parseTime(_ s: String) -> Date? {
-        guard s.hasSuffix("Z") || s.hasSuffix("z") else { return nil }
-        var main = String(s.dropLast()), frac = 0.0
-        if let dot = main.firstIndex(of: ".") {
-            let f = main[main.index(after: dot)...]
-            guard !f.isEmpty, f.allSatisfy(\.isNumber), let v = Double("0." + f) else { return nil }
-            frac = v; main = String(main[..<dot])
-        }
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime]
-        return f.date(from: main + "Z")?.addingTimeInterval(frac)
-    }
+    static func parseTime(_ s: String) -> Date? { RFC3339.date(from: s) }
 }
 
 extension Certificate.PublicKey {

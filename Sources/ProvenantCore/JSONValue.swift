@@ -77,14 +77,14 @@ public enum JSONValue: Sendable, Equatable {
         }
     }
 
-    static func newline(_ o: inout [UInt8], _ indent: Int, _ pretty: Bool) {
+    public static func newline(_ o: inout [UInt8], _ indent: Int, _ pretty: Bool) {
         guard pretty else { return }
         o.append(10)
         o.append(contentsOf: repeatElement(UInt8(ascii: " "), count: indent * 2))
     }
 
     private static let hex = Array("0123456789abcdef".utf8)
-    static func escape(_ s: String, into o: inout [UInt8]) {
+    public static func escape(_ s: String, into o: inout [UInt8]) {
         o.append(34)
         // Almost every string is plain: copy it whole when nothing needs escaping.
         let plain = s.utf8.withContiguousStorageIfAvailable { buf in
