@@ -123,33 +123,43 @@ public struct Cataloger: Sendable {
 
     /// One component per purl: locations, digests and edges from every sighting are combined.
     public static func merge(_ packages: [Package]) -> [Package] {
-        var byRef: [String: Package] = [:]
-        byRef.reserveCapacity(packages.count)
-        for p in packages {
-            guard var m = byRef[p.ref] else { byRef[p.ref] = p; continue }
-            m.locations += p.locations
-            m.digests += p.digests
-            m.dependsOn += p.dependsOn
-            m.dependenciesKnown = m.dependenciesKnown || p.dependenciesKnown
-            m.scope = min(m.scope, p.scope)
-            if let d = p.isDirect { m.isDirect = (m.isDirect ?? false) || d }
-            if m.licenses.isEmpty { m.licenses = p.licenses }
-            m.supplier = m.supplier ?? p.supplier
-            m.author = m.author ?? p.author
-            m.description = m.description ?? p.description
-            m.homepage = m.homepage ?? p.homepage
-            m.files += p.files
-            byRef[p.ref] = m
-        }
-        // Sorted by ref computed once per package: `ref` renders the purl on every call.
-        return byRef.map { ref, p in
-            var p = p
+        // Sorted by ref computed once per package (`ref` is the rendered purl); packages with one ref
+        // are then adjacent, in input order, and fold into the first. No dictionary of whole packages.
+        let refs = packages.map(\.ref)
+        let order = refs.indices.sorted { refs[$0] != refs[$1] ? refs[$0] < refs[$1] : $0 < $1 }
+        let known: Set<String>? = packages.contains { !$0.dependsOn.isEmpty } ? Set(refs) : nil
+        var out: [Package] = []
+        out.reserveCapacity(packages.count)
+        var i = 0
+        while i < order.count {
+            let ref = refs[order[i]]
+            var m = packages[order[i]]
+            var j = i + 1
+            while j < order.count, refs[order[j]] == ref {
+                let p = packages[order[j]]
+                m.locations += p.locations
+                m.digests += p.digests
+                m.dependsOn += p.dependsOn
+                m.dependenciesKnown = m.dependenciesKnown || p.dependenciesKnown
+                m.scope = min(m.scope, p.scope)
+                if let d = p.isDirect { m.isDirect = (m.isDirect ?? false) || d }
+                if m.licenses.isEmpty { m.licenses = p.licenses }
+                m.supplier = m.supplier ?? p.supplier
+                m.author = m.author ?? p.author
+                m.description = m.description ?? p.description
+                m.homepage = m.homepage ?? p.homepage
+                m.files += p.files
+                j += 1
+            }
             // Most lists are empty or single: skip the work for them.
-            if p.locations.count > 1 { p.locations = p.locations.uniqueSorted() }
-            if p.digests.count > 1 { p.digests = p.digests.uniqueSorted() }
-            if !p.dependsOn.isEmpty { p.dependsOn = p.dependsOn.filter { $0 != ref && byRef[$0] != nil }.uniqueSorted() }
-            if p.files.count > 1 { p.files = p.files.uniqueSorted() }
-            return (ref, p)
-        }.sorted { $0.0 < $1.0 }.map(\.1)
+            if m.locations.count > 1 { m.locations = m.locations.uniqueSorted() }
+            if m.digests.count > 1 { m.digests = m.digests.uniqueSorted() }
+            if !m.dependsOn.isEmpty { m.dependsOn = m.dependsOn.filter { $0 != ref && known?.contains($0) == true }.uniqueSorted() }
+            if m.files.count > 1 { m.files = m.files.uniqueSorted() }
+            out.append(m)
+            i = j
+        }
+        return out
     }
+
 }
