@@ -35,7 +35,7 @@ public enum SBOMReader {
     }
 
     /// One SBOM entry that may be a package: its purl, name and version, and what the format calls it.
-    struct Listed { var purl: String?; var name: String?; var version: String?; var origin: String }
+    struct Listed: Sendable { var purl: String?; var name: String?; var version: String?; var origin: String }
 
     /// Types that contain packages rather than being one, when they carry no purl.
     static let cdxContainers: Set<String> = ["application", "file", "operating-system", "container", "platform"]

@@ -172,31 +172,58 @@ public final class AdvisoryStore: Sendable {
         public var entry: OSVRecord.Affected
     }
 
+    /// A candidate as stored, its entry still encoded: decoding is left to the caller, which may spread it over cores.
+    public struct RawCandidate: Sendable {
+        public var advisoryID: String
+        public var release: String
+        public var encodedEntry: String
+        public var decoded: Candidate { Candidate(advisoryID: advisoryID, release: release, entry: EntryCodec.decode(encodedEntry)) }
+    }
+
     /// Affected entries for many packages of one ecosystem, keyed by canonical name.
     public func candidates(ecosystem: String, names: Set<String>) throws(InputError) -> [String: [Candidate]] {
-        var out: [String: [Candidate]] = [:]
+        try candidateRows(ecosystem: ecosystem, names: names).mapValues { $0.map(\.decoded) }
+    }
+
+    public func candidateRows(ecosystem: String, names: Set<String>) throws(InputError) -> [String: [RawCandidate]] {
+        var out: [String: [RawCandidate]] = [:]
         try inChunks(names) { db, chunk, marks in
-            let rows = try Row.fetchAll(db, sql: """
+            let rows = try Row.fetchCursor(db, sql: """
                 SELECT f.advisory_id, f.release, f.name, f.entry FROM affected f JOIN advisory a ON a.id = f.advisory_id
                 WHERE a.withdrawn IS NULL AND f.ecosystem = ? AND f.name IN (\(marks))
                 ORDER BY f.advisory_id
                 """, arguments: StatementArguments([ecosystem] + chunk))
-            for r in rows {
-                out[r["name"], default: []].append(Candidate(advisoryID: r["advisory_id"], release: r["release"], entry: EntryCodec.decode(r["entry"] as String)))
+            while let r = try rows.next() {
+                out[r[2], default: []].append(RawCandidate(advisoryID: r[0], release: r[1], encodedEntry: r[3]))
             }
         }
         return out
     }
 
     public func records(ids: Set<String>) throws(InputError) -> [String: OSVRecord] {
-        let decoder = JSONDecoder()
-        var out: [String: OSVRecord] = [:]
+        var raw: [Data] = []
+        raw.reserveCapacity(ids.count)
         try inChunks(ids) { db, chunk, marks in
-            for r in try Row.fetchAll(db, sql: "SELECT id, record FROM advisory WHERE id IN (\(marks))", arguments: StatementArguments(chunk)) {
-                out[r["id"]] = try decoder.decode(OSVRecord.self, from: r["record"] as Data)
-            }
+            let rows = try Row.fetchCursor(db, sql: "SELECT record FROM advisory WHERE id IN (\(marks))", arguments: StatementArguments(chunk))
+            while let r = try rows.next() { raw.append(r[0]) }
         }
+        // Reading is serial; decoding is spread over the cores.
+        let width = Parallel.cores
+        let input = raw
+        let parts = Parallel.map(width: width) { w in
+            let decoder = JSONDecoder()
+            return stride(from: w, to: input.count, by: width).compactMap { try? decoder.decode(OSVRecord.self, from: input[$0]) }
+        }
+        var out: [String: OSVRecord] = [:]
+        out.reserveCapacity(raw.count)
+        for list in parts { for r in list { out[r.id] = r } }
+        guard out.count == raw.count else { throw readError(DecodeFailure(count: raw.count - out.count)) }
         return out
+    }
+
+    struct DecodeFailure: Error, CustomStringConvertible {
+        var count: Int
+        var description: String { "\(count) stored record(s) do not decode" }
     }
 
     /// Runs `body` over sorted keys in chunks of 500, with the `?, ?, …` list for an `IN` clause,

@@ -14,31 +14,23 @@ public struct Scanner: Sendable {
         public var packagesNotCovered: Int
     }
 
-    public func scan(_ packages: [Package]) throws(InputError) -> Result {
-        var keyed: [(Package, Ecosystems.Key)] = []
-        var notCovered = 0
-        for p in packages {
-            if let k = Ecosystems.key(for: p.purl) { keyed.append((p, k)) } else { notCovered += 1 }
-        }
-        // One batched lookup per ecosystem.
-        var byEco: [String: Set<String>] = [:]
-        for (_, k) in keyed { byEco[k.ecosystem, default: []].insert(k.name) }
-        var candidates: [String: [String: [AdvisoryStore.Candidate]]] = [:]
-        for (eco, names) in byEco.sorted(by: { $0.key < $1.key }) {
-            candidates[eco] = try store.candidates(ecosystem: eco, names: names)
-        }
+    struct Hit: Sendable { var packageIndex: Int; var package: Package; var key: Ecosystems.Key; var advisory: String; var entries: [OSVRecord.Affected]; var unknown: String? }
+
+    /// Evaluates the packages whose name `mine` accepts; each candidate entry is prepared once and
+    /// evaluated for every version of its package. Hits come out by package, then advisory id.
+    static func match(_ keyed: [(Package, Ecosystems.Key)], nameKeys: [String], rows: [String: [AdvisoryStore.RawCandidate]],
+                      mine: (String) -> Bool) -> [Hit] {
         let schemes = SchemeCache()
-        struct Hit { var packageIndex: Int; var package: Package; var key: Ecosystems.Key; var advisory: String; var entries: [OSVRecord.Affected]; var unknown: String? }
-        var hits: [Hit] = []
-        // Each candidate entry is prepared once and evaluated for every version of its package.
         struct Prepared { var advisory: String; var release: String; var entry: OSVRecord.Affected; var ready: RangeEvaluator.PreparedEntry }
         var prepared: [String: [Prepared]] = [:]
-        for (packageIndex, (p, k)) in keyed.enumerated() {
-            let nameKey = k.ecosystem + "\u{0}" + k.name
+        var hits: [Hit] = []
+        for (packageIndex, (p, k)) in keyed.enumerated() where mine(nameKeys[packageIndex]) {
+            let nameKey = nameKeys[packageIndex]
             if prepared[nameKey] == nil {
-                prepared[nameKey] = (candidates[k.ecosystem]?[k.name] ?? []).map {
-                    Prepared(advisory: $0.advisoryID, release: $0.release, entry: $0.entry,
-                             ready: RangeEvaluator.prepare($0.entry, ecosystem: k.ecosystem, schemes: schemes))
+                prepared[nameKey] = (rows[nameKey] ?? []).map { raw in
+                    let c = raw.decoded
+                    return Prepared(advisory: c.advisoryID, release: c.release, entry: c.entry,
+                                    ready: RangeEvaluator.prepare(c.entry, ecosystem: k.ecosystem, schemes: schemes))
                 }
             }
             // Entries of one advisory for this package, in the release that applies.
@@ -60,6 +52,33 @@ public struct Scanner: Sendable {
                 else if let why = unknown { hits.append(Hit(packageIndex: packageIndex, package: p, key: k, advisory: id, entries: entries.map(\.entry), unknown: why)) }
             }
         }
+        return hits
+    }
+
+    public func scan(_ packages: [Package]) throws(InputError) -> Result {
+        var keyed: [(Package, Ecosystems.Key)] = []
+        var notCovered = 0
+        for p in packages {
+            if let k = Ecosystems.key(for: p.purl) { keyed.append((p, k)) } else { notCovered += 1 }
+        }
+        // One batched lookup per ecosystem.
+        var byEco: [String: Set<String>] = [:]
+        for (_, k) in keyed { byEco[k.ecosystem, default: []].insert(k.name) }
+        var rows: [String: [AdvisoryStore.RawCandidate]] = [:]   // by ecosystem + NUL + name
+        for (eco, names) in byEco.sorted(by: { $0.key < $1.key }) {
+            for (name, list) in try store.candidateRows(ecosystem: eco, names: names) { rows[eco + "\u{0}" + name] = list }
+        }
+        // Names are dealt to workers, one per core; each decodes, prepares and evaluates its own names with
+        // its own parse caches, so nothing is shared but read-only input. Hits keep package order after.
+        let width = Parallel.cores
+        let nameKeys = keyed.map { $0.1.ecosystem + "\u{0}" + $0.1.name }
+        var worker: [String: Int] = [:]
+        for k in Set(nameKeys).sorted() { worker[k] = worker.count % width }
+        let inputs = (keyed: keyed, nameKeys: nameKeys, rows: rows, worker: worker)
+        var hits = Parallel.map(width: width) { w in
+            Self.match(inputs.keyed, nameKeys: inputs.nameKeys, rows: inputs.rows) { inputs.worker[$0] == w }
+        }.flatMap { $0 }
+        hits.sort { $0.packageIndex != $1.packageIndex ? $0.packageIndex < $1.packageIndex : $0.advisory < $1.advisory }
         let records = try store.records(ids: Set(hits.map(\.advisory)))
         // Per advisory, computed once: most hits share their record's summary, aliases and severity.
         var perAdvisory: [String: (summary: String, aliases: [String])] = [:]
