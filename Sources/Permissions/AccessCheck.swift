@@ -60,13 +60,58 @@ public enum AccessCheck {
                 && (np["spec"]?["policyTypes"]?.sequence?.compactMap(\.string).contains("Egress") ?? (np["spec"]?["egress"] != nil))
                 && (np["spec"]?["podSelector"]?["matchLabels"]?.mapping ?? [:]).allSatisfy { k, v in k.string.map { podLabels[$0] == v.string } ?? false }
         }
-        if selecting.isEmpty {
-            add("egress-unrestricted", "high", pod.spec, found: "no NetworkPolicy restricts this workload's egress",
+        // Cilium: endpointSelector labels may carry the `k8s:` source prefix.
+        let ciliumSelecting = objects.ciliumPolicies.filter { d in
+            let spec = d.node["spec"]
+            return (d.node["metadata"]?["namespace"]?.string ?? "default") == pod.namespace && spec?["egress"] != nil
+                && (spec?["endpointSelector"]?["matchLabels"]?.mapping ?? [:]).allSatisfy { k, v in
+                    k.string.map { podLabels[$0.hasPrefix("k8s:") ? String($0.dropFirst(4)) : $0] == v.string } ?? false
+                }
+        }
+        if selecting.isEmpty && ciliumSelecting.isEmpty {
+            add("egress-unrestricted", "high", pod.spec, found: "no NetworkPolicy or CiliumNetworkPolicy restricts this workload's egress",
                 allowed: m.egress.isEmpty ? "no egress" : m.egress.map { ($0.host ?? $0.cidr ?? "") + ($0.ports.isEmpty ? "" : ":" + $0.ports.map(String.init).joined(separator: ",")) }.joined(separator: "; "),
                 fix: "apply the NetworkPolicy from `provenant policy generate`")
         }
         let cidrs = Set(m.egress.compactMap(\.cidr))
+        let hosts = Set(m.egress.compactMap(\.host))
         let ports = Set(m.egress.flatMap(\.ports))
+        for d in ciliumSelecting {
+            let file = d.file
+            for rule in d.node["spec"]?["egress"]?.sequence ?? [] {
+                let rulePorts = (rule["toPorts"]?.sequence ?? []).flatMap { ($0["ports"]?.sequence ?? []).compactMap { $0["port"]?.string.flatMap { Int($0) } ?? $0["port"]?.int } }
+                let endpoints = rule["toEndpoints"]?.sequence ?? []
+                let toDNS = !endpoints.isEmpty && endpoints.allSatisfy { $0["matchLabels"]?["k8s-app"]?.string == "kube-dns" }
+                if toDNS, !rulePorts.isEmpty, rulePorts.allSatisfy({ $0 == 53 }) {
+                    if !m.dns { add("egress-excess", "medium", rule, file: file, found: "egress to kube-dns (DNS)", allowed: "no DNS", fix: "remove the DNS rule, or declare dns: true") }
+                    continue
+                }
+                let targets = ["toFQDNs", "toCIDR", "toCIDRSet", "toEndpoints", "toEntities", "toServices", "toGroups", "toRequires", "toNodes"].filter { rule[$0] != nil }
+                if targets.isEmpty {
+                    add("egress-excess", "high", rule, file: file, found: "an egress rule with no destination allows every address", allowed: "declared destinations", fix: "add toFQDNs or toCIDR with the declared destinations")
+                    continue
+                }
+                for f in rule["toFQDNs"]?.sequence ?? [] {
+                    if let n = f["matchName"]?.string, !hosts.contains(n) {
+                        add("egress-excess", "medium", f, file: file, found: "egress to \(n)", allowed: hosts.isEmpty ? "no host names" : hosts.sorted().joined(separator: ", "), fix: "remove \(n), or declare it under egress")
+                    } else if let p = f["matchPattern"]?.string, !hosts.contains(p) {
+                        add("egress-excess", p == "*" ? "high" : "medium", f, file: file, found: "egress to names matching \(p)", allowed: hosts.isEmpty ? "no host names" : hosts.sorted().joined(separator: ", "), fix: "use matchName for each declared host")
+                    }
+                }
+                let ruleCIDRs = (rule["toCIDR"]?.sequence ?? []).compactMap(\.string) + (rule["toCIDRSet"]?.sequence ?? []).compactMap { $0["cidr"]?.string }
+                for c in ruleCIDRs where !cidrs.contains(c) {
+                    add("egress-excess", c == "0.0.0.0/0" || c == "::/0" ? "high" : "medium", rule, file: file, found: "egress to \(c)", allowed: cidrs.isEmpty ? "no CIDRs" : cidrs.sorted().joined(separator: ", "), fix: "narrow toCIDR to a declared CIDR")
+                }
+                for t in targets where ["toEndpoints", "toEntities", "toServices", "toGroups", "toNodes"].contains(t) {
+                    let entities = (rule["toEntities"]?.sequence ?? []).compactMap(\.string)
+                    add("egress-excess", entities.contains { ["world", "all"].contains($0) } ? "high" : "medium", rule[t], file: file,
+                        found: t == "toEntities" ? "egress to entities \(entities.joined(separator: ", "))" : "egress by \(t)", allowed: "declared destinations", fix: "use toFQDNs or toCIDR for the declared destinations")
+                }
+                for p in rulePorts where !ports.isEmpty && !ports.contains(p) {
+                    add("egress-excess", "medium", rule, file: file, found: "egress to port \(p)", allowed: "ports " + ports.sorted().map(String.init).joined(separator: ", "), fix: "remove port \(p)")
+                }
+            }
+        }
         for npd in selecting {
             let np = npd.node, file = npd.file
             for rule in np["spec"]?["egress"]?.sequence ?? [] {

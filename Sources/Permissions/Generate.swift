@@ -2,9 +2,13 @@ import Foundation
 
 /// Least-privilege deployment configuration from an agent manifest.
 public enum PolicyGenerator {
-    /// A Deployment, ServiceAccount, NetworkPolicy and (when API access is declared) Role and
+    /// Which egress policy to write. Kubernetes NetworkPolicy selects by address only, so a declared
+    /// host name fails closed there (a placeholder that matches nothing); Cilium's policy names hosts.
+    public enum NetworkPolicyFlavor: String, Sendable, CaseIterable { case kubernetes, cilium }
+
+    /// A Deployment, ServiceAccount, egress policy and (when API access is declared) Role and
     /// RoleBinding, as multi-document YAML.
-    public static func kubernetes(_ m: AgentManifest, namespace: String = "default") -> String {
+    public static func kubernetes(_ m: AgentManifest, namespace: String = "default", networkPolicy: NetworkPolicyFlavor = .kubernetes) -> String {
         let name = m.name
         let uid = m.uid ?? 10001
         var docs: [String] = []
@@ -61,40 +65,7 @@ public enum PolicyGenerator {
                         drop: [ALL]\(caps.isEmpty ? "" : "\n            add: [\(caps.joined(separator: ", "))]")
             """ + (mounts.isEmpty ? "" : "\n        volumeMounts:\n" + mounts.joined(separator: "\n"))
             + (volumes.isEmpty ? "" : "\n      volumes:\n" + volumes.joined(separator: "\n")))
-        var egress: [String] = []
-        if m.dns {
-            egress.append("""
-                  - to:
-                    - namespaceSelector: {}
-                      podSelector:
-                        matchLabels:
-                          k8s-app: kube-dns
-                    ports:
-                    - {protocol: UDP, port: 53}
-                    - {protocol: TCP, port: 53}
-                """)
-        }
-        for e in m.egress {
-            // NetworkPolicy selects by address; a host name is resolved by the cluster admin into
-            // its CIDR, so it is written as a comment beside a placeholder that matches nothing.
-            let peer = e.cidr.map { "    - ipBlock:\n        cidr: \($0)" }
-                ?? "    - ipBlock:\n        cidr: 192.0.2.0/32  # \(e.host ?? ""): replace with its address range"
-            let ports = e.ports.map { "    - {protocol: \(e.proto), port: \($0)}" }.joined(separator: "\n")
-            egress.append("  - to:\n" + peer + (ports.isEmpty ? "" : "\n    ports:\n" + ports))
-        }
-        docs.append("""
-            apiVersion: networking.k8s.io/v1
-            kind: NetworkPolicy
-            metadata:
-              name: \(name)-egress
-              namespace: \(namespace)
-            spec:
-              podSelector:
-                matchLabels:
-                  app: \(name)
-              policyTypes: [Egress]
-              egress:\(egress.isEmpty ? " []" : "\n" + egress.joined(separator: "\n"))
-            """)
+        docs.append(networkPolicy == .cilium ? ciliumPolicy(m, name: name, namespace: namespace) : networkPolicyDoc(m, name: name, namespace: namespace))
         if !m.kubernetes.isEmpty {
             let rules = m.kubernetes.map { a in
                 "- apiGroups: [\"\"]\n  resources: [\(a.resources.joined(separator: ", "))]\n  verbs: [\(a.verbs.joined(separator: ", "))]"
@@ -125,6 +96,82 @@ public enum PolicyGenerator {
                 """)
         }
         return docs.joined(separator: "\n---\n") + "\n"
+    }
+
+    static func networkPolicyDoc(_ m: AgentManifest, name: String, namespace: String) -> String {
+        var egress: [String] = []
+        if m.dns {
+            egress.append("""
+                  - to:
+                    - namespaceSelector: {}
+                      podSelector:
+                        matchLabels:
+                          k8s-app: kube-dns
+                    ports:
+                    - {protocol: UDP, port: 53}
+                    - {protocol: TCP, port: 53}
+                """)
+        }
+        for e in m.egress {
+            // NetworkPolicy selects by address; a host name is written as a placeholder that matches
+            // nothing, so the policy fails closed until the address range is filled in (or use --network-policy cilium).
+            let peer = e.cidr.map { "    - ipBlock:\n        cidr: \($0)" }
+                ?? "    - ipBlock:\n        cidr: 192.0.2.0/32  # \(e.host ?? ""): replace with its address range"
+            let ports = e.ports.map { "    - {protocol: \(e.proto), port: \($0)}" }.joined(separator: "\n")
+            egress.append("  - to:\n" + peer + (ports.isEmpty ? "" : "\n    ports:\n" + ports))
+        }
+        return """
+            apiVersion: networking.k8s.io/v1
+            kind: NetworkPolicy
+            metadata:
+              name: \(name)-egress
+              namespace: \(namespace)
+            spec:
+              podSelector:
+                matchLabels:
+                  app: \(name)
+              policyTypes: [Egress]
+              egress:\(egress.isEmpty ? " []" : "\n" + egress.joined(separator: "\n"))
+            """
+    }
+
+    /// A CiliumNetworkPolicy (cilium.io/v2): host names by `toFQDNs`, CIDRs by `toCIDR`, and DNS to
+    /// kube-dns through Cilium's DNS proxy, which is how it learns the addresses the names resolve to.
+    static func ciliumPolicy(_ m: AgentManifest, name: String, namespace: String) -> String {
+        var egress: [String] = []
+        func ports(_ e: AgentManifest.Egress) -> String {
+            e.ports.isEmpty ? "" : "\n    toPorts:\n    - ports:\n" + e.ports.map { "      - {port: \"\($0)\", protocol: \(e.proto)}" }.joined(separator: "\n")
+        }
+        if m.dns {
+            egress.append("""
+                  - toEndpoints:
+                    - matchLabels:
+                        k8s:io.kubernetes.pod.namespace: kube-system
+                        k8s-app: kube-dns
+                    toPorts:
+                    - ports:
+                      - {port: "53", protocol: ANY}
+                      rules:
+                        dns:
+                        - matchPattern: "*"
+                """)
+        }
+        for e in m.egress {
+            if let h = e.host { egress.append("  - toFQDNs:\n    - matchName: \(h)" + ports(e)) }
+            if let c = e.cidr { egress.append("  - toCIDR:\n    - \(c)" + ports(e)) }
+        }
+        return """
+            apiVersion: cilium.io/v2
+            kind: CiliumNetworkPolicy
+            metadata:
+              name: \(name)-egress
+              namespace: \(namespace)
+            spec:
+              endpointSelector:
+                matchLabels:
+                  app: \(name)
+              egress:\(egress.isEmpty ? " []" : "\n" + egress.joined(separator: "\n"))
+            """
     }
 
     /// A docker-compose service with the same restrictions.

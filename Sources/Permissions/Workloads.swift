@@ -10,11 +10,12 @@ public enum Workloads {
         public var roles: [Doc] = []          // Role and ClusterRole
         public var bindings: [Doc] = []       // RoleBinding and ClusterRoleBinding
         public var networkPolicies: [Doc] = []
+        public var ciliumPolicies: [Doc] = []  // CiliumNetworkPolicy
         public var compose: [Doc] = []
         public var serviceAccounts: [Doc] = []
         public init() {}
         public mutating func merge(_ o: Objects) {
-            roles += o.roles; bindings += o.bindings; networkPolicies += o.networkPolicies; compose += o.compose; serviceAccounts += o.serviceAccounts
+            roles += o.roles; bindings += o.bindings; networkPolicies += o.networkPolicies; ciliumPolicies += o.ciliumPolicies; compose += o.compose; serviceAccounts += o.serviceAccounts
         }
     }
 
@@ -56,6 +57,7 @@ public enum Workloads {
             case "Role", "ClusterRole": objects.roles.append(.init(node: doc, file: file))
             case "RoleBinding", "ClusterRoleBinding": objects.bindings.append(.init(node: doc, file: file))
             case "NetworkPolicy": objects.networkPolicies.append(.init(node: doc, file: file))
+            case "CiliumNetworkPolicy": objects.ciliumPolicies.append(.init(node: doc, file: file))
             case "ServiceAccount": objects.serviceAccounts.append(.init(node: doc, file: file))
             default: break
             }
@@ -64,7 +66,7 @@ public enum Workloads {
             case "Pod": template = doc
             case "Deployment", "DaemonSet", "StatefulSet", "ReplicaSet", "Job", "ReplicationController": template = doc["spec"]?["template"]
             case "CronJob": template = doc["spec"]?["jobTemplate"]?["spec"]?["template"]
-            case "Namespace", "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding", "NetworkPolicy", "ServiceAccount": continue
+            case "Namespace", "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding", "NetworkPolicy", "CiliumNetworkPolicy", "ServiceAccount": continue
             default:
                 problems.append(Diagnostic(Location(file, line: doc.mark?.line), "kind '\(kind.isEmpty ? "(none)" : kind)' is not checked, skipped"))
                 continue

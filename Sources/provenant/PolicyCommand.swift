@@ -82,7 +82,7 @@ struct PolicyGenerate: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "generate",
         abstract: "Write least-privilege deployment configuration from an agent manifest.",
-        discussion: "For kubernetes: a Deployment with a non-root, read-only, drop-ALL, RuntimeDefault-seccomp securityContext and writable emptyDir volumes only for declared paths; a ServiceAccount; a NetworkPolicy allowing exactly the declared egress plus DNS; and a Role and RoleBinding with exactly the declared API access. For compose: a service with the same restrictions."
+        discussion: "For kubernetes: a Deployment with a non-root, read-only, drop-ALL, RuntimeDefault-seccomp securityContext and writable emptyDir volumes only for declared paths; a ServiceAccount; a NetworkPolicy allowing exactly the declared egress plus DNS (declared host names need --network-policy cilium, which writes a CiliumNetworkPolicy with toFQDNs: a plain NetworkPolicy can only name addresses, so there they fail closed); and a Role and RoleBinding with exactly the declared API access. For compose: a service with the same restrictions."
     )
     @Option(name: .long, help: "The agent manifest.")
     var manifest: String = "provenant.agent.yaml"
@@ -90,6 +90,8 @@ struct PolicyGenerate: ParsableCommand {
     var `for`: String = "kubernetes"
     @Option(name: .long, help: "Kubernetes namespace for the generated objects.")
     var namespace: String = "default"
+    @Option(name: .long, help: "Egress policy for kubernetes: kubernetes (NetworkPolicy; host names fail closed as a placeholder address) or cilium (CiliumNetworkPolicy that names hosts with toFQDNs).")
+    var networkPolicy: String = "kubernetes"
     @Option(name: .long, help: "An existing deployment file: print the smallest strategic-merge patch per workload instead.")
     var patch: String?
     @Option(name: .shortAndLong, help: "Write here instead of stdout.")
@@ -97,9 +99,10 @@ struct PolicyGenerate: ParsableCommand {
 
     func run() throws {
         guard ["kubernetes", "compose"].contains(self.for) else { throw ValidationError("unknown --for '\(self.for)'; use kubernetes or compose") }
+        guard let flavor = PolicyGenerator.NetworkPolicyFlavor(rawValue: networkPolicy) else { throw ValidationError("unknown --network-policy '\(networkPolicy)'; use kubernetes or cilium") }
         let m: AgentManifest
         do { m = try AgentManifest.load(manifest) } catch { CLI.fail("error: \(error)") }
-        var text = self.for == "kubernetes" ? PolicyGenerator.kubernetes(m, namespace: namespace) : PolicyGenerator.compose(m)
+        var text = self.for == "kubernetes" ? PolicyGenerator.kubernetes(m, namespace: namespace, networkPolicy: flavor) : PolicyGenerator.compose(m)
         if let p = patch {
             do { text = PolicyPatch.patches(for: try Workloads.read(p).pods, manifest: m) } catch { CLI.fail("error: \(error)") }
         }

@@ -163,6 +163,61 @@ func tmpFile(_ name: String, _ text: String) throws -> String {
     }
 }
 
+@Suite struct CiliumEgressTests {
+    static let manifest = ManifestTests.manifest + "\ndns: true\negress:\n  - host: api.example.com\n    ports: [443]\n  - cidr: 10.0.0.0/8\n    ports: [8443]\n"
+
+    /// Host names can only be enforced by a policy that names them: the Cilium flavour does, and what it
+    /// writes passes the check with zero findings.
+    @Test func ciliumPolicyNamesDeclaredHostsAndRoundTrips() throws {
+        let m = try AgentManifest.load(try tmpFile("provenant.agent.yaml", Self.manifest))
+        let text = PolicyGenerator.kubernetes(m, namespace: "qa", networkPolicy: .cilium)
+        #expect(text.contains("kind: CiliumNetworkPolicy") && text.contains("matchName: api.example.com") && text.contains("- 10.0.0.0/8"))
+        #expect(!text.contains("kind: NetworkPolicy") && !text.contains("192.0.2."), "no placeholder address when hosts are named")
+        let r = try Workloads.read(try tmpFile("cilium.yaml", text))
+        let pod = try #require(r.pods.first)
+        let findings = PodSecurity.check(pod, level: .restricted) + AccessCheck.check(pod, manifest: m, objects: r.objects)
+        #expect(findings.isEmpty, "\(findings.map { "\($0.rule): \($0.found)" })")
+        // The plain flavour fails closed for the host name: a placeholder, never an open rule.
+        let plain = PolicyGenerator.kubernetes(m, namespace: "qa")
+        #expect(plain.contains("cidr: 192.0.2.0/32  # api.example.com"))
+    }
+
+    @Test func ciliumRulesBeyondTheManifestAreFindings() throws {
+        let m = try AgentManifest.load(try tmpFile("provenant.agent.yaml", Self.manifest))
+        let generated = PolicyGenerator.kubernetes(m, namespace: "qa", networkPolicy: .cilium)
+        let deployment = generated.components(separatedBy: "\n---\n").filter { !$0.contains("CiliumNetworkPolicy") }.joined(separator: "\n---\n")
+        let wide = """
+            ---
+            apiVersion: cilium.io/v2
+            kind: CiliumNetworkPolicy
+            metadata: {name: wide, namespace: qa}
+            spec:
+              endpointSelector:
+                matchLabels: {"k8s:app": collector}
+              egress:
+              - toFQDNs:
+                - matchName: api.example.com
+                - matchName: exfil.example.net
+                - matchPattern: "*"
+                toPorts:
+                - ports: [{port: "443", protocol: TCP}, {port: "22", protocol: TCP}]
+              - toEntities: [world]
+              - toCIDR: [0.0.0.0/0]
+              - toPorts:
+                - ports: [{port: "443", protocol: TCP}]
+            """
+        let r = try Workloads.read(try tmpFile("wide.yaml", deployment + "\n" + wide))
+        let pod = try #require(r.pods.first)
+        let found = AccessCheck.check(pod, manifest: m, objects: r.objects).map { "\($0.severity) \($0.found)" }
+        for expected in ["medium egress to exfil.example.net", "high egress to names matching *", "medium egress to port 22",
+                         "high egress to entities world", "high egress to 0.0.0.0/0", "high an egress rule with no destination allows every address"] {
+            #expect(found.contains(expected), "missing '\(expected)' in \(found)")
+        }
+        #expect(!found.contains { $0.hasSuffix("egress to api.example.com") }, "a declared host is not excess")
+        #expect(!found.contains { $0.contains("no NetworkPolicy") }, "the Cilium policy counts as restricting egress")
+    }
+}
+
 @Suite struct AccessCheckTests {
     @Test func rbacAndEgressBeyondTheManifestAreFindings() throws {
         let m = try AgentManifest.load(try tmpFile("m.yaml", "name: collector\nkubernetes:\n  - verbs: [get, list]\n    resources: [pods]\negress:\n  - cidr: 10.0.0.0/8\n    ports: [443]\n"))
