@@ -23,7 +23,8 @@ public enum RangeEvaluator {
 
     /// An `affected` entry prepared once and evaluated against every version of a package.
     public struct PreparedEntry {
-        let listed: Set<String>
+        /// `versions[]` as listed. A scan evaluates each entry against a few versions at most, so a
+        /// linear search beats hashing hundreds of listed versions into a set first.
         let listedInOrder: [String]
         let ranges: [PreparedRange]
         let ecoScheme: AnyVersionScheme?
@@ -70,7 +71,7 @@ public enum RangeEvaluator {
             ranges.append(PreparedRange(scheme: s, events: typed, parsed: parsed, broken: broken))
         }
         let listed = entry.versions ?? []
-        return PreparedEntry(listed: Set(listed), listedInOrder: listed, ranges: ranges, ecoScheme: ecoScheme, ecosystem: ecosystem)
+        return PreparedEntry(listedInOrder: listed, ranges: ranges, ecoScheme: ecoScheme, ecosystem: ecosystem)
     }
 
     public static func evaluate(_ entry: OSVRecord.Affected, version: String, ecosystem: String, schemes: SchemeCache? = nil) -> Outcome {
@@ -78,7 +79,7 @@ public enum RangeEvaluator {
     }
 
     public static func evaluate(_ p: PreparedEntry, version: String) -> Outcome {
-        if p.listed.contains(version) { return .affected }
+        if p.listedInOrder.contains(version) { return .affected }
         var unknown: String?
         // Without ranges, the list is all there is: compare under the scheme too, since it may spell
         // a version differently (`1.19` for `1.19.0`). With ranges, the list enumerates them.

@@ -21,35 +21,40 @@ public struct Scanner: Sendable {
     static func match(_ keyed: [(Package, Ecosystems.Key)], nameKeys: [String], rows: [String: [AdvisoryStore.RawCandidate]],
                       mine: (String) -> Bool) -> [Hit] {
         let schemes = SchemeCache()
-        struct Prepared { var advisory: String; var release: String; var entry: OSVRecord.Affected; var ready: RangeEvaluator.PreparedEntry }
-        var prepared: [String: [Prepared]] = [:]
+        struct Prepared { var release: String; var entry: OSVRecord.Affected; var ready: RangeEvaluator.PreparedEntry }
+        // Per name, once: entries prepared and grouped by advisory, groups in id order.
+        var prepared: [String: [(advisory: String, entries: [Prepared])]] = [:]
         var hits: [Hit] = []
         for (packageIndex, (p, k)) in keyed.enumerated() where mine(nameKeys[packageIndex]) {
             let nameKey = nameKeys[packageIndex]
             if prepared[nameKey] == nil {
-                prepared[nameKey] = (rows[nameKey] ?? []).map { raw in
+                var groups: [String: [Prepared]] = [:]
+                for raw in rows[nameKey] ?? [] {
                     let c = raw.decoded
-                    return Prepared(advisory: c.advisoryID, release: c.release, entry: c.entry,
-                                    ready: RangeEvaluator.prepare(c.entry, ecosystem: k.ecosystem, schemes: schemes))
+                    groups[c.advisoryID, default: []].append(Prepared(release: c.release, entry: c.entry,
+                                                                     ready: RangeEvaluator.prepare(c.entry, ecosystem: k.ecosystem, schemes: schemes)))
                 }
+                prepared[nameKey] = groups.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
             }
-            // Entries of one advisory for this package, in the release that applies.
-            var byAdvisory: [String: [Prepared]] = [:]
-            for c in prepared[nameKey] ?? [] where c.release.isEmpty || k.release.isEmpty || c.release == k.release {
-                byAdvisory[c.advisory, default: []].append(c)
-            }
-            for (id, entries) in byAdvisory.sorted(by: { $0.key < $1.key }) {
+            for (id, all) in prepared[nameKey] ?? [] {
+                // Entries of this advisory in the release that applies.
                 var affected: [OSVRecord.Affected] = []
                 var unknown: String?
-                for e in entries {
+                var applicable = 0
+                for e in all where e.release.isEmpty || k.release.isEmpty || e.release == k.release {
+                    applicable += 1
                     switch RangeEvaluator.evaluate(e.ready, version: k.version) {
                     case .affected: affected.append(e.entry)
                     case .unknown(let why): unknown = unknown ?? why
                     case .notAffected: break
                     }
                 }
+                guard applicable > 0 else { continue }
                 if !affected.isEmpty { hits.append(Hit(packageIndex: packageIndex, package: p, key: k, advisory: id, entries: affected, unknown: nil)) }
-                else if let why = unknown { hits.append(Hit(packageIndex: packageIndex, package: p, key: k, advisory: id, entries: entries.map(\.entry), unknown: why)) }
+                else if let why = unknown {
+                    let entries = all.filter { $0.release.isEmpty || k.release.isEmpty || $0.release == k.release }.map(\.entry)
+                    hits.append(Hit(packageIndex: packageIndex, package: p, key: k, advisory: id, entries: entries, unknown: why))
+                }
             }
         }
         return hits
