@@ -31,6 +31,12 @@ public struct BundleContext: Sendable {
     public var envelope: VerificationSubject?
 
     public var leaf: Certificate? { if case .certificates(let c) = bundle.material { return c.first }; return nil }
+    /// The signing certificate, or a failure of `check`, which needs one.
+    func leaf(for check: String) throws(VerificationFailure) -> Certificate {
+        guard let leaf else { throw VerificationFailure(check: check, reason: "the bundle has no signing certificate to check") }
+        return leaf
+    }
+
     /// The key the content signature and log entries must use.
     public var signerKey: Certificate.PublicKey? { leaf?.publicKey ?? key }
 }
@@ -297,7 +303,7 @@ public struct CertificateTransparency: BundlePolicy {
     public var name: String { "certificate transparency" }
     public init() {}
     public func check(_ c: inout BundleContext) throws(VerificationFailure) -> String {
-        guard let leaf = c.leaf else { throw fail(name, "no signing certificate") }
+        let leaf = try c.leaf(for: name)
         let scts: [EmbeddedSCT.SCT]
         let tbs: [UInt8]
         do { scts = try EmbeddedSCT.list(in: leaf); tbs = try EmbeddedSCT.precertTBS(leaf) } catch { throw fail(name, "malformed SCT extension: \(error.what)") }
@@ -398,8 +404,7 @@ public struct IdentityIs: BundlePolicy {
     public var name: String { "identity" }
     public init(_ match: Match) { self.match = match }
     public func check(_ c: inout BundleContext) throws(VerificationFailure) -> String {
-        guard let leaf = c.leaf else { throw fail(name, "no signing certificate to read an identity from") }
-        let sans = FulcioIdentity.sans(leaf)
+        let sans = FulcioIdentity.sans(try c.leaf(for: name))
         switch match {
         case .exact(let want):
             if sans.contains(want) { return want }
@@ -417,8 +422,7 @@ public struct IssuerIs: BundlePolicy {
     public var name: String { "OIDC issuer" }
     public init(_ expected: String) { self.expected = expected }
     public func check(_ c: inout BundleContext) throws(VerificationFailure) -> String {
-        guard let leaf = c.leaf else { throw fail(name, "no signing certificate to read an issuer from") }
-        let got = FulcioIdentity.issuer(leaf)
+        let got = FulcioIdentity.issuer(try c.leaf(for: name))
         guard got == expected else { throw fail(name, "expected \(expected), got \(got ?? "no issuer extension")") }
         return expected
     }
