@@ -222,6 +222,14 @@ enum Conformance {
             var b = v1; var m = b["verificationMaterial"] as? [String: Any] ?? [:]; m["tlogEntries"] = [e]; b["verificationMaterial"] = m
             #expect(!Self.verdict(b, root: nil), "a changed \(field) breaks the SET")
         }
+        var hinted = v1
+        hinted["messageSignature"] = ["messageDigest": ["algorithm": "MD5", "digest": "AAAA"], "signature": (v1["messageSignature"] as? [String: Any])?["signature"] ?? ""]
+        #expect(!Self.verdict(hinted, root: nil), "an unknown message digest algorithm is refused, not skipped")
+        var v2 = happy
+        var v2m = try #require(v2["verificationMaterial"] as? [String: Any])
+        var v2e = try #require((v2m["tlogEntries"] as? [[String: Any]])?.first)
+        v2e["logIndex"] = "734"; v2m["tlogEntries"] = [v2e]; v2["verificationMaterial"] = v2m
+        #expect(!Self.verdict(v2, root: root), "a Rekor v2 entry's index must be the one its proof is for")
         var proof = try #require(entries[0]["inclusionProof"] as? [String: Any])
         var hashes = try #require(proof["hashes"] as? [String])
         hashes.removeLast(); proof["hashes"] = hashes; entries[0]["inclusionProof"] = proof

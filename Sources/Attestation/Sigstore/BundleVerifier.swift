@@ -121,6 +121,10 @@ public struct TransparencyLogEntries: BundlePolicy {
             }
             let v2 = Self.isRekorV2(kind: e.kind, version: e.kindVersion)
             try checkBody(e, c, at: at)
+            // Rekor v2 has no SET to bind the entry's index: it must be the index the proof is for.
+            if v2, let p = e.inclusionProof, p.logIndex != e.logIndex {
+                throw fail(name, "\(at): the entry's log index \(e.logIndex) is not the inclusion proof's \(p.logIndex)")
+            }
 
             // Inclusion: required from v0.2 on, and always for Rekor v2, which has no SET.
             if let p = e.inclusionProof {
@@ -339,8 +343,16 @@ public struct ContentSignature: BundlePolicy {
         switch c.bundle.content {
         case .messageSignature(let alg, let digest, let sig):
             guard case .bytes(let data) = c.artifact else { throw fail(name, "a message signature covers the artifact's bytes: pass --artifact, not --digest") }
-            if let digest, alg == nil || alg == "SHA2_256" {
-                guard digest == Data(SHA256.hash(data: data)) else { throw fail(name, "the bundle's message digest \(Hex.encode(digest).prefix(16))… is not the artifact's sha256 \(c.artifact.digests["sha256"]?.prefix(16) ?? "")…") }
+            // The digest is a hint, not signed; still, one that names another artifact is refused.
+            if let digest {
+                let actual: Data
+                switch alg ?? "SHA2_256" {
+                case "SHA2_256": actual = Data(SHA256.hash(data: data))
+                case "SHA2_384": actual = Data(SHA384.hash(data: data))
+                case "SHA2_512": actual = Data(SHA512.hash(data: data))
+                default: throw fail(name, "unsupported messageDigest algorithm '\(alg ?? "")'")
+                }
+                guard digest == actual else { throw fail(name, "the bundle's message digest \(Hex.encode(digest).prefix(16))… is not the artifact's \(Hex.encode(actual).prefix(16))…") }
             }
             guard key.verifies(sig, over: data) else { throw fail(name, "the signature does not verify over the artifact with the \(c.leaf != nil ? "certificate's" : "given") key") }
             return "message signature over the artifact (sha256 \(c.artifact.digests["sha256"]?.prefix(16) ?? "")…)"
