@@ -64,7 +64,8 @@ let package = Package(
         .testTarget(name: "SBOMTests", dependencies: ["SBOM", "Catalog", "ProvenantCore"]),
         // Runs the built binary and other programs for the end-to-end tests.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
-        .testTarget(name: "AttestationTests", dependencies: ["Attestation", "ProvenantCore", "TestSupport"],
+        .testTarget(name: "AttestationTests", dependencies: ["Attestation", "ProvenantCore", "TestSupport",
+                                                     .product(name: "X509", package: "swift-certificates"), .product(name: "SwiftASN1", package: "swift-asn1")],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "PermissionsTests", dependencies: ["Permissions", "ProvenantCore", "TestSupport", .product(name: "Yams", package: "Yams")],
                     resources: [.copy("Fixtures")]),

@@ -4,6 +4,7 @@ import Testing
 import ProvenantCore
 import TestSupport
 @testable import Attestation
+import SwiftASN1
 import X509
 
 /// The sigstore-conformance `bundle-verify` cases (Apache-2.0, see Fixtures/sigstore-conformance/NOTICE).
@@ -235,5 +236,43 @@ enum Conformance {
         hashes.removeLast(); proof["hashes"] = hashes; entries[0]["inclusionProof"] = proof
         var b = v1; var m = b["verificationMaterial"] as? [String: Any] ?? [:]; m["tlogEntries"] = entries; b["verificationMaterial"] = m
         #expect(!Self.verdict(b, root: nil), "a shortened inclusion proof fails")
+    }
+}
+
+@Suite struct FulcioIdentityTests {
+    static func certificate(_ extensions: [Certificate.Extension], sans: [GeneralName] = []) throws -> Certificate {
+        let key = P256.Signing.PrivateKey()
+        var all = extensions
+        if !sans.isEmpty { all.append(try Certificate.Extension(SubjectAlternativeNames(sans), critical: true)) }
+        let name = try DistinguishedName { CommonName("test") }
+        return try Certificate(version: .v3, serialNumber: .init(), publicKey: .init(key.publicKey), notValidBefore: Date(timeIntervalSince1970: 0),
+                               notValidAfter: Date(timeIntervalSince1970: 4_000_000_000), issuer: name, subject: name,
+                               signatureAlgorithm: .ecdsaWithSHA256, extensions: try Certificate.Extensions(all), issuerPrivateKey: .init(key))
+    }
+
+    /// Fulcio writes the issuer twice: 1.1 as raw bytes (deprecated) and 1.8 as a DER UTF8String. 1.8 wins.
+    @Test func issuerComesFromExtensionEightElseOne() throws {
+        let raw = Array("https://old.example".utf8)
+        var utf8 = DER.Serializer()
+        try utf8.serialize(ASN1UTF8String("https://new.example"))
+        let one = Certificate.Extension(oid: [1, 3, 6, 1, 4, 1, 57264, 1, 1], critical: false, value: raw[...])
+        let eight = Certificate.Extension(oid: [1, 3, 6, 1, 4, 1, 57264, 1, 8], critical: false, value: utf8.serializedBytes[...])
+        #expect(FulcioIdentity.issuer(try Self.certificate([one])) == "https://old.example")
+        #expect(FulcioIdentity.issuer(try Self.certificate([one, eight])) == "https://new.example")
+        #expect(FulcioIdentity.issuer(try Self.certificate([])) == nil)
+    }
+
+    @Test func identityMatchesExactlyOrByRegex() throws {
+        let cert = try Self.certificate([], sans: [.uniformResourceIdentifier("https://github.com/acme/agent/.github/workflows/release.yml@refs/heads/main"),
+                                                   .rfc822Name("builder@example.com")])
+        #expect(FulcioIdentity.sans(cert).contains("builder@example.com"))
+        let bundle = try SigstoreBundle.parse(try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: Conformance.dir + "/bundle-verify/happy-path-v0.3/bundle.sigstore.json"))) as? [String: Any]))
+        var c = BundleContext(bundle: bundle, root: try TrustedRoot.production(), artifact: .digests([:]), key: nil)
+        c.bundle.material = .certificates([cert])
+        #expect(throws: Never.self) { try IdentityIs(.regex("^https://github\\.com/acme/")).check(&c) }
+        #expect(throws: Never.self) { try IdentityIs(.exact("builder@example.com")).check(&c) }
+        #expect(throws: VerificationFailure.self) { try IdentityIs(.exact("https://github.com/acme/agent")).check(&c) }
+        #expect(throws: VerificationFailure.self) { try IdentityIs(.regex("^https://github\\.com/evil/")).check(&c) }
+        #expect(throws: VerificationFailure.self) { try IdentityIs(.regex("([")).check(&c) }
     }
 }
