@@ -5,16 +5,6 @@ import ProvenantCore
 /// Reads CycloneDX JSON and SPDX 2.x JSON SBOMs (Provenant's, syft's, trivy's…) back into an
 /// inventory, one package per component that carries a purl.
 public enum SBOMReader {
-    public enum Kind: String, Sendable { case cyclonedx = "CycloneDX", spdx = "SPDX" }
-
-    /// The SBOM format of a file, or nil when it is not a JSON SBOM.
-    public static func detect(_ data: Data) -> Kind? {
-        guard data.first(where: { !$0.isWhitespace }) == UInt8(ascii: "{"),
-              let obj = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
-        if obj["bomFormat"] as? String == "CycloneDX" { return .cyclonedx }
-        if obj["spdxVersion"] is String { return .spdx }
-        return nil
-    }
 
     public static func read(_ path: String) throws(InputError) -> Inventory {
         guard let data = FileManager.default.contents(atPath: path) else { throw InputError("cannot read file", at: Location(path)) }

@@ -180,11 +180,7 @@ public final class AdvisoryStore: Sendable {
         public var decoded: Candidate { Candidate(advisoryID: advisoryID, release: release, entry: EntryCodec.decode(encodedEntry)) }
     }
 
-    /// Affected entries for many packages of one ecosystem, keyed by canonical name.
-    public func candidates(ecosystem: String, names: Set<String>) throws(InputError) -> [String: [Candidate]] {
-        try candidateRows(ecosystem: ecosystem, names: names).mapValues { $0.map(\.decoded) }
-    }
-
+    /// Affected entries for many packages of one ecosystem, keyed by canonical name, still encoded.
     public func candidateRows(ecosystem: String, names: Set<String>) throws(InputError) -> [String: [RawCandidate]] {
         var out: [String: [RawCandidate]] = [:]
         try inChunks(names) { db, chunk, marks in

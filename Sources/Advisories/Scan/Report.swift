@@ -149,12 +149,6 @@ extension ScanReport {
 
     // MARK: SARIF 2.1.0
 
-    public func sarif(info: DocumentInfo) -> String {
-        var out: [UInt8] = []
-        sarif(info: info) { out += $0 }
-        return String(decoding: out, as: UTF8.self)
-    }
-
     public func sarif(info: DocumentInfo, to flush: ([UInt8]) -> Void) {
         var seen = Set<String>()
         let rules: [SARIF.Rule] = findings.compactMap { f in
