@@ -108,7 +108,7 @@ public struct ProvenanceBuilder: Sendable {
             if !d.digest.isEmpty { r["digest"] = d.digest }
             resolved.append(r)
         }
-        var metadata: [String: Any] = ["finishedOn": Self.iso(now)]
+        var metadata: [String: Any] = ["finishedOn": RFC3339.string(from: now)]
         if let i = invocation { metadata["invocationId"] = i }
         if let s = started ?? e["PROVENANT_BUILD_STARTED_ON"] { metadata["startedOn"] = s }
         return [
@@ -124,8 +124,6 @@ public struct ProvenanceBuilder: Sendable {
             ],
         ]
     }
-
-    static func iso(_ d: Date) -> String { RFC3339.string(from: d) }
 }
 
 enum Git {

@@ -18,10 +18,8 @@ public struct DocumentInfo: Sendable {
         // SOURCE_DATE_EPOCH makes the timestamp, and so the whole document, reproducible.
         let t = environment["SOURCE_DATE_EPOCH"].flatMap(TimeInterval.init).map { Date(timeIntervalSince1970: $0) } ?? Date()
         timestamp = t
-        isoTimestamp = Self.iso(t)
+        isoTimestamp = RFC3339.string(from: t)
     }
-
-    static func iso(_ date: Date) -> String { RFC3339.string(from: date) }
 }
 
 public enum UUIDv5 {

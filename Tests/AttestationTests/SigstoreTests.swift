@@ -133,10 +133,10 @@ enum Conformance {
     }
 
     @Test func trustedRootTimesAndUnusableEntries() throws {
-        let fractional = try #require(TrustedRoot.parseTime("2022-12-31T23:59:59.999000Z"))
+        let fractional = try #require(RFC3339.date(from: "2022-12-31T23:59:59.999000Z"))
         #expect(abs(fractional.timeIntervalSince1970 - 1_672_531_199.999) < 0.000_01)
-        #expect(TrustedRoot.parseTime("2023-07-12T15:56:36Z") == Date(timeIntervalSince1970: 1_689_177_396))
-        #expect(TrustedRoot.parseTime("2023-07-12T15:56:36+02:00") == nil)
+        #expect(RFC3339.date(from: "2023-07-12T15:56:36Z") == Date(timeIntervalSince1970: 1_689_177_396))
+        #expect(RFC3339.date(from: "2023-07-12T15:56:36+02:00") == nil)
         let range = try #require(TrustedRoot.timeRange(["start": "2023-01-01T00:00:00Z", "end": NSNull()]))
         #expect(range.end == nil && range.contains(.distantFuture))
         #expect(TrustedRoot.timeRange(["end": "2023-01-01T00:00:00Z"]) == nil, "a missing start is not an open range")

@@ -157,7 +157,7 @@ public struct TransparencyLogEntries: BundlePolicy {
                 let payload = #"{"body":"\#(e.body.base64EncodedString())","integratedTime":\#(t),"logID":"\#(Hex.encode(e.logID))","logIndex":\#(e.logIndex)}"#
                 guard log.key.verifies(set, over: Data(payload.utf8)) else { throw fail(name, "\(at): the signed entry timestamp does not verify with the log key") }
                 let time = Date(timeIntervalSince1970: TimeInterval(t))
-                guard log.validFor.contains(time) else { throw fail(name, "\(at): integrated time \(iso(time)) is outside the log key's validity \(describe(log.validFor))") }
+                guard log.validFor.contains(time) else { throw fail(name, "\(at): integrated time \(RFC3339.string(from: time)) is outside the log key's validity \(describe(log.validFor))") }
                 c.verifiedTimes.append(("integrated time (SET)", time))
             } else if e.inclusionProof == nil {
                 throw fail(name, "\(at): neither an inclusion proof nor a signed entry timestamp")
@@ -242,7 +242,7 @@ public struct SignedTimestamps: BundlePolicy {
         for t in c.bundle.timestamps {
             let ts = try RFC3161Timestamp.verify(t, signature: c.bundle.content.signature, root: c.root)
             c.verifiedTimes.append(("RFC 3161 timestamp from \(ts.authority)", ts.time))
-            out.append("\(iso(ts.time)) from \(ts.authority)")
+            out.append("\(RFC3339.string(from: ts.time)) from \(ts.authority)")
         }
         return out.joined(separator: "; ")
     }
@@ -259,16 +259,16 @@ public struct VerifiedTimes: BundlePolicy {
             guard !tsaTimes.isEmpty else { throw fail(name, "a Rekor entry without a signed integrated time needs an RFC 3161 timestamp, and the bundle has none") }
             for log in c.logKeysToCheckAtTimestamps {
                 for t in tsaTimes where !log.validFor.contains(t.time) {
-                    throw fail(name, "\(t.source) \(iso(t.time)) is outside the log key's validity \(describe(log.validFor))")
+                    throw fail(name, "\(t.source) \(RFC3339.string(from: t.time)) is outside the log key's validity \(describe(log.validFor))")
                 }
             }
         }
         if let leaf = c.leaf {
             for t in c.verifiedTimes where !(leaf.notValidBefore <= t.time && t.time <= leaf.notValidAfter) {
-                throw fail(name, "\(t.source) \(iso(t.time)) is outside the signing certificate's validity \(iso(leaf.notValidBefore)) to \(iso(leaf.notValidAfter))")
+                throw fail(name, "\(t.source) \(RFC3339.string(from: t.time)) is outside the signing certificate's validity \(RFC3339.string(from: leaf.notValidBefore)) to \(RFC3339.string(from: leaf.notValidAfter))")
             }
         }
-        return c.verifiedTimes.map { "\($0.source) \(iso($0.time))" }.joined(separator: "; ")
+        return c.verifiedTimes.map { "\($0.source) \(RFC3339.string(from: $0.time))" }.joined(separator: "; ")
     }
 }
 
@@ -293,7 +293,7 @@ public struct FulcioChain: BundlePolicy {
             guard let issuer = ca.chain.first, issuer.subject == leaf.issuer, issuer.publicKey.isValidSignature(leaf.signature, for: leaf) else { continue }
             var ok = true
             for t in c.verifiedTimes {
-                if !ca.validFor.contains(t.time) { reasons.append("\(ca.uri) is trusted \(describe(ca.validFor)), not at \(iso(t.time))"); ok = false; break }
+                if !ca.validFor.contains(t.time) { reasons.append("\(ca.uri) is trusted \(describe(ca.validFor)), not at \(RFC3339.string(from: t.time))"); ok = false; break }
                 if let why = CertificateChain.problem([leaf] + ca.chain, at: t.time) { reasons.append(why); ok = false; break }
             }
             if ok { return "issued by '\(issuer.subject)' (\(ca.uri)), valid at every verified time" }
@@ -323,9 +323,9 @@ public struct CertificateTransparency: BundlePolicy {
                 reasons.append("SCT from log \(sct.logID.base64EncodedString()) which is not a CT log in the trusted root"); continue
             }
             let when = Date(timeIntervalSince1970: TimeInterval(sct.timestamp) / 1000)
-            guard log.validFor.contains(when) else { reasons.append("SCT time \(iso(when)) is outside \(log.baseURL)'s validity"); continue }
+            guard log.validFor.contains(when) else { reasons.append("SCT time \(RFC3339.string(from: when)) is outside \(log.baseURL)'s validity"); continue }
             if log.key.verifies(sct.signature, over: EmbeddedSCT.signedData(sct, issuerKeyHash: issuerKeyHash, tbs: tbs)) {
-                return "SCT from \(log.baseURL) at \(iso(when))"
+                return "SCT from \(log.baseURL) at \(RFC3339.string(from: when))"
             }
             reasons.append("SCT from \(log.baseURL) does not verify with its key")
         }

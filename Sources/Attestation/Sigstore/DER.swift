@@ -71,26 +71,20 @@ enum DERNode {
         return out
     }
 
-    /// GeneralizedTime `YYYYMMDDHHMMSS[.f*]Z`, as a Date.
+    /// GeneralizedTime `YYYYMMDDHHMMSS[.f*]Z`, as a Date: rewritten into RFC 3339 so one parser checks both.
     static func generalizedTime(_ n: ASN1Node, _ what: String) throws(Malformed) -> Date {
         guard n.identifier == .generalizedTime else { throw Malformed(what: "\(what) is not a GeneralizedTime") }
-        let s = String(decoding: try primitive(n, what), as: UTF8.self)
-        let digits = Array(s.utf8)
-        guard digits.count >= 15, digits.last == UInt8(ascii: "Z"), digits[0..<14].allSatisfy({ (48...57).contains($0) }) else {
-            throw Malformed(what: "\(what) '\(s)' is not a UTC GeneralizedTime")
+        let b = Array(try primitive(n, what))
+        let s = String(decoding: b, as: UTF8.self)
+        guard b.count >= 15 else { throw Malformed(what: "\(what) '\(s)' is not a UTC GeneralizedTime") }
+        var rfc: [UInt8] = []
+        // YYYY-MM-DDTHH:MM:SS, then the seconds' fraction and the Z as they are.
+        for (i, sep) in [(4, UInt8(ascii: "-")), (6, UInt8(ascii: "-")), (8, UInt8(ascii: "T")), (10, UInt8(ascii: ":")), (12, UInt8(ascii: ":"))] {
+            rfc += b[(i == 4 ? 0 : i - 2)..<i]
+            rfc.append(sep)
         }
-        func num(_ r: Range<Int>) -> Int { digits[r].reduce(0) { $0 * 10 + Int($1 - 48) } }
-        let (mo, d, h, mi, sec) = (num(4..<6), num(6..<8), num(8..<10), num(10..<12), num(12..<14))
-        guard (1...12).contains(mo), d >= 1, d <= RFC3339.daysIn(month: mo, year: num(0..<4)), h < 24, mi < 60, sec < 61 else {
-            throw Malformed(what: "\(what) '\(s)' is not a valid date")
-        }
-        let base = RFC3339.date(year: num(0..<4), month: mo, day: d, hour: h, minute: mi, second: sec)
-        var frac = 0.0
-        if digits.count > 16, digits[14] == UInt8(ascii: ".") {
-            let f = digits[15..<(digits.count - 1)]
-            guard f.allSatisfy({ (48...57).contains($0) }) else { throw Malformed(what: "\(what) '\(s)' has a bad fraction") }
-            frac = Double("0." + String(decoding: f, as: UTF8.self)) ?? 0
-        }
-        return base.addingTimeInterval(frac)
+        rfc += b[12...]
+        guard let d = RFC3339.date(from: String(decoding: rfc, as: UTF8.self)) else { throw Malformed(what: "\(what) '\(s)' is not a valid UTC GeneralizedTime") }
+        return d
     }
 }

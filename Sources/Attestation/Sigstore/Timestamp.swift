@@ -123,7 +123,7 @@ public struct RFC3161Timestamp: Sendable {
             for tsa in root.timestampAuthorities {
                 guard let leaf = tsa.chain.first, leaf.publicKey.isValidSignature(sigBytes, for: signed, signatureAlgorithm: alg) else { continue }
                 guard try names(sid, leaf) else { reasons.append("\(tsa.uri): the SignerInfo names a different certificate than the one whose key signed it"); continue }
-                guard tsa.validFor.contains(genTime) else { reasons.append("\(tsa.uri): time \(iso(genTime)) is outside the authority's validity \(describe(tsa.validFor))"); continue }
+                guard tsa.validFor.contains(genTime) else { reasons.append("\(tsa.uri): time \(RFC3339.string(from: genTime)) is outside the authority's validity \(describe(tsa.validFor))"); continue }
                 if let why = CertificateChain.problem(tsa.chain, at: genTime) { reasons.append("\(tsa.uri): \(why)"); continue }
                 if let eku = try? leaf.extensions.extendedKeyUsage, !eku.contains(.timeStamping) { reasons.append("\(tsa.uri): the TSA certificate lacks the timeStamping usage"); continue }
                 return RFC3161Timestamp(time: genTime, authority: tsa.uri)
@@ -139,9 +139,7 @@ public struct RFC3161Timestamp: Sendable {
     }
 }
 
-func iso(_ d: Date) -> String { RFC3339.string(from: d) }
-
-func describe(_ r: TimeRange) -> String { "[\(iso(r.start)), \(r.end.map(iso) ?? "open")]" }
+func describe(_ r: TimeRange) -> String { "[\(RFC3339.string(from: r.start)), \(r.end.map(RFC3339.string(from:)) ?? "open")]" }
 
 /// Chain checks shared by Fulcio and TSA chains from the trusted root.
 enum CertificateChain {
@@ -149,7 +147,7 @@ enum CertificateChain {
     static func problem(_ chain: [Certificate], at t: Date) -> String? {
         for (i, c) in chain.enumerated() {
             guard c.notValidBefore <= t, t <= c.notValidAfter else {
-                return "certificate '\(c.subject)' is valid \(iso(c.notValidBefore)) to \(iso(c.notValidAfter)), not at \(iso(t))"
+                return "certificate '\(c.subject)' is valid \(RFC3339.string(from: c.notValidBefore)) to \(RFC3339.string(from: c.notValidAfter)), not at \(RFC3339.string(from: t))"
             }
             let issuer = i + 1 < chain.count ? chain[i + 1] : c
             guard issuer.publicKey.isValidSignature(c.signature, for: c) else { return "certificate '\(c.subject)' is not signed by '\(issuer.subject)'" }

@@ -85,13 +85,10 @@ public struct TrustedRoot: Sendable {
     }
 
     static func timeRange(_ v: Any?) -> TimeRange? {
-        guard let d = v as? [String: Any], let s = (d["start"] as? String).flatMap(parseTime) else { return nil }
-        if let e = d["end"], !(e is NSNull) { guard let end = (e as? String).flatMap(parseTime) else { return nil }; return TimeRange(start: s, end: end) }
+        guard let d = v as? [String: Any], let s = (d["start"] as? String).flatMap(RFC3339.date(from:)) else { return nil }
+        if let e = d["end"], !(e is NSNull) { guard let end = (e as? String).flatMap(RFC3339.date(from:)) else { return nil }; return TimeRange(start: s, end: end) }
         return TimeRange(start: s, end: nil)
     }
-
-    /// RFC 3339 in UTC (`Z`) with any number of fractional digits, as protobuf JSON writes timestamps.
-    static func parseTime(_ s: String) -> Date? { RFC3339.date(from: s) }
 }
 
 extension Certificate.PublicKey {
