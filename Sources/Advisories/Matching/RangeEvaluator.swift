@@ -14,9 +14,8 @@ public enum RangeEvaluator {
     /// One range with its events validated and sorted, ready for many versions.
     struct PreparedRange {
         var scheme: AnyVersionScheme?
-        var events: [(Kind, String)]
-        /// Each event's version parsed once; nil for "0" and "*", which sort before everything and limit nothing.
-        var parsed: [ParsedVersion?] = []
+        /// Each event with its version parsed once; nil for "0" and "*", which sort before everything and limit nothing.
+        var events: [(kind: Kind, version: String, parsed: ParsedVersion?)]
         /// Why the range cannot be evaluated (an unparsable event, no known ordering).
         var broken: String?
     }
@@ -43,32 +42,33 @@ public enum RangeEvaluator {
                 ranges.append(PreparedRange(scheme: nil, events: [], broken: "no version ordering known for \(ecosystem)"))
                 continue
             }
-            var typed: [(Kind, String)] = []
-            for e in range.events {
-                if let v = e.introduced { typed.append((.introduced, v)) }
-                else if let v = e.fixed { typed.append((.fixed, v)) }
-                else if let v = e.lastAffected { typed.append((.lastAffected, v)) }
-                else if let v = e.limit { typed.append((.limit, v)) }
-            }
+            var typed: [(kind: Kind, version: String, parsed: ParsedVersion?)] = []
             var broken: String?
-            for (_, v) in typed where v != "0" && v != "*" {
-                do { try s.validate(v) } catch { broken = "advisory has an unparsable version: \(error.reason)"; break }
+            for e in range.events {
+                let (kind, v): (Kind, String?) = e.introduced.map { (.introduced, $0) } ?? e.fixed.map { (.fixed, $0) }
+                    ?? e.lastAffected.map { (.lastAffected, $0) } ?? (.limit, e.limit)
+                guard let v else { continue }
+                var p: ParsedVersion?
+                if v != "0" && v != "*" {
+                    do { p = try s.parsed(v) } catch { broken = broken ?? "advisory has an unparsable version: \(error.reason)" }
+                }
+                typed.append((kind, v, p))
             }
             if broken == nil {
                 // "0" precedes every version; ties keep the record's order.
-                func order(_ a: String, _ b: String) -> Int {
-                    if a == b { return 0 }
-                    if a == "0" { return -1 }
-                    if b == "0" { return 1 }
-                    return (try? s.compare(a, b)) ?? 0
+                func order(_ a: (kind: Kind, version: String, parsed: ParsedVersion?), _ b: (kind: Kind, version: String, parsed: ParsedVersion?)) -> Int {
+                    if a.version == b.version { return 0 }
+                    if a.version == "0" { return -1 }
+                    if b.version == "0" { return 1 }
+                    guard let x = a.parsed, let y = b.parsed else { return 0 }
+                    return s.compare(x, y)
                 }
                 typed = typed.enumerated().sorted { x, y in
-                    let c = order(x.element.1, y.element.1)
+                    let c = order(x.element, y.element)
                     return c != 0 ? c < 0 : x.offset < y.offset
                 }.map(\.element)
             }
-            let parsed: [ParsedVersion?] = broken == nil ? typed.map { $0.1 == "0" || $0.1 == "*" ? nil : try? s.parsed($0.1) } : []
-            ranges.append(PreparedRange(scheme: s, events: typed, parsed: parsed, broken: broken))
+            ranges.append(PreparedRange(scheme: s, events: typed, broken: broken))
         }
         let listed = entry.versions ?? []
         return PreparedEntry(listedInOrder: listed, ranges: ranges, ecoScheme: ecoScheme, ecosystem: ecosystem)
@@ -105,16 +105,16 @@ public enum RangeEvaluator {
         let mine: ParsedVersion
         do { mine = try scheme.parsed(version) } catch { return .unknown("unparsable version: \(error.reason)") }
         // Every event was parsed when the range was prepared; "0" sorts before any version.
-        func cmp(_ i: Int) -> Int { range.parsed[i].map { scheme.compare(mine, $0) } ?? 1 }
+        func cmp(_ p: ParsedVersion?) -> Int { p.map { scheme.compare(mine, $0) } ?? 1 }
         var affected = false
-        var limits: [Int] = []
+        var limits: [ParsedVersion?] = []
         var unlimited = false
-        for (i, (kind, v)) in range.events.enumerated() {
+        for (kind, v, p) in range.events {
             switch kind {
-            case .introduced: if v == "0" || cmp(i) >= 0 { affected = true }
-            case .fixed: if cmp(i) >= 0 { affected = false }
-            case .lastAffected: if cmp(i) > 0 { affected = false }
-            case .limit: if v == "*" { unlimited = true } else { limits.append(i) }
+            case .introduced: if v == "0" || cmp(p) >= 0 { affected = true }
+            case .fixed: if cmp(p) >= 0 { affected = false }
+            case .lastAffected: if cmp(p) > 0 { affected = false }
+            case .limit: if v == "*" { unlimited = true } else { limits.append(p) }
             }
         }
         // A limit ends the range: the version must be below one of them ("*" is no limit).

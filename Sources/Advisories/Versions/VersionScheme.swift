@@ -54,25 +54,19 @@ public struct AnyVersionScheme: Sendable {
     /// packages, and parsing costs far more than comparing.
     public init<S: VersionScheme>(memoizing s: S) {
         name = s.name
-        let memo = Memo<S.Parsed>()
-        let parse: @Sendable (String) throws(VersionError) -> S.Parsed = { (v: String) throws(VersionError) -> S.Parsed in
+        let memo = Memo<ParsedVersion>()
+        let parsed: @Sendable (String) throws(VersionError) -> ParsedVersion = { (v: String) throws(VersionError) -> ParsedVersion in
             if let hit = memo.get(v) { return try hit.get() }
-            let r: Result<S.Parsed, VersionError>
-            do throws(VersionError) { r = .success(try s.parse(v)) } catch { r = .failure(error) }
+            let r: Result<ParsedVersion, VersionError>
+            do throws(VersionError) { r = .success(TypedVersion(try s.parse(v))) } catch { r = .failure(error) }
             memo.set(v, r)
             return try r.get()
         }
-        _compare = { (a: String, b: String) throws(VersionError) -> Int in try s.compare(parse(a), parse(b)) }
-        _validate = { (v: String) throws(VersionError) in _ = try parse(v) }
-        let boxes = Memo<ParsedVersion>()
-        _parsed = { (v: String) throws(VersionError) -> ParsedVersion in
-            if let hit = boxes.get(v) { return try hit.get() }
-            let r: Result<ParsedVersion, VersionError>
-            do throws(VersionError) { r = .success(TypedVersion(try parse(v))) } catch { r = .failure(error) }
-            boxes.set(v, r)
-            return try r.get()
-        }
-        _compareParsed = Self.comparer(s)
+        let compareParsed = Self.comparer(s)
+        _compare = { (a: String, b: String) throws(VersionError) -> Int in compareParsed(try parsed(a), try parsed(b)) }
+        _validate = { (v: String) throws(VersionError) in _ = try parsed(v) }
+        _parsed = parsed
+        _compareParsed = compareParsed
     }
 
     public func compare(_ a: String, _ b: String) throws(VersionError) -> Int { try _compare(a, b) }
