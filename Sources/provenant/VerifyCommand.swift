@@ -47,7 +47,8 @@ struct VerifyCommand: ParsableCommand {
         }
         do {
             let input = try artifactInput()
-            if let bundle = try Self.bundle(file) {
+            let docs = try Self.documents(file)
+            if let bundle = try Self.bundle(docs, path: file) {
                 let request = BundleVerificationRequest(
                     artifact: input, trustedRootPath: trustedRoot, keyPEM: try key.map(Self.readText),
                     identity: certificateIdentity.map { .exact($0) } ?? certificateIdentityRegexp.map { .regex($0) },
@@ -72,7 +73,7 @@ struct VerifyCommand: ParsableCommand {
             if let b = builderId { policies.append(BuilderIs(b)) } else { notRequested.append("builder id") }
             if let s = sourceUri { policies.append(SourceIs(s)) } else { notRequested.append("source uri") }
             notRequested += ["certificate identity and issuer (no certificate: key-based verification)", "transparency log"]
-            let envelopes = try Self.envelopes(file)
+            let envelopes = try Self.envelopes(docs, path: file)
             let verifier = Verifier(policies: policies, notRequested: notRequested)
             // An .intoto.jsonl passes when one of its envelopes passes every check.
             let reports = envelopes.map { verifier.verify($0) }
@@ -102,40 +103,41 @@ struct VerifyCommand: ParsableCommand {
         return s
     }
 
-    /// The file as a Sigstore bundle, or nil when it is not one (an envelope or JSON lines).
-    static func bundle(_ path: String) throws(InputError) -> SigstoreBundle? {
+    /// The file's JSON objects, read and parsed once: one document, or one per line (`.intoto.jsonl`),
+    /// each with its line number.
+    static func documents(_ path: String) throws(InputError) -> [(line: Int?, object: [String: Any])] {
         guard let attrs = try? FileManager.default.attributesOfItem(atPath: path) else { throw InputError("cannot read file", at: Location(path)) }
         if let size = attrs[.size] as? Int, size > DSSEEnvelope.maxPayload * 2 { throw InputError("file is larger than 128 MiB; refused", at: Location(path)) }
         guard let data = FileManager.default.contents(atPath: path) else { throw InputError("cannot read file", at: Location(path)) }
-        let parsed: Any
-        do { parsed = try JSONSerialization.jsonObject(with: data) } catch {
-            // Not one JSON document: JSON Lines are read later; anything else is malformed.
-            let lines = String(decoding: data, as: UTF8.self).split(separator: "\n").filter { !$0.allSatisfy(\.isWhitespace) }
-            if lines.count > 1, lines.allSatisfy({ (try? JSONSerialization.jsonObject(with: Data($0.utf8))) != nil }) { return nil }
-            throw InputError("malformed JSON: \((error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String ?? "\(error)")", at: Location(path, line: 1))
+        func reason(_ error: Error) -> String { (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String ?? "\(error)" }
+        let whole: Any
+        do { whole = try JSONSerialization.jsonObject(with: data) } catch {
+            let lines = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).enumerated()
+                .filter { !$0.element.allSatisfy(\.isWhitespace) }
+            guard lines.count > 1 else { throw InputError("malformed JSON: \(reason(error))", at: Location(path, line: 1)) }
+            return try lines.map { i, text throws(InputError) in
+                guard let obj = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] else {
+                    throw InputError("malformed JSON", at: Location(path, line: i + 1))
+                }
+                return (i + 1, obj)
+            }
         }
-        guard let obj = parsed as? [String: Any], obj["mediaType"] != nil else { return nil }
+        guard let obj = whole as? [String: Any] else { throw InputError("malformed JSON: not an object", at: Location(path, line: 1)) }
+        return [(nil, obj)]
+    }
+
+    /// The document as a Sigstore bundle, or nil when it is not one (an envelope).
+    static func bundle(_ docs: [(line: Int?, object: [String: Any])], path: String) throws(InputError) -> SigstoreBundle? {
+        guard docs.count == 1, let obj = docs.first?.object, obj["mediaType"] != nil else { return nil }
         guard SigstoreBundle.isBundle(obj) else { throw InputError("unknown media type '\(obj["mediaType"] ?? "")'", at: Location(path)) }
         do { return try SigstoreBundle.parse(obj) } catch { throw InputError(error.message, at: Location(path)) }
     }
 
-    static func envelopes(_ path: String) throws(InputError) -> [DSSEEnvelope] {
-        guard let attrs = try? FileManager.default.attributesOfItem(atPath: path) else { throw InputError("cannot read file", at: Location(path)) }
-        if let size = attrs[.size] as? Int, size > DSSEEnvelope.maxPayload * 2 { throw InputError("file is larger than 128 MiB; refused", at: Location(path)) }
-        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
-            throw InputError("cannot read file as UTF-8 text", at: Location(path))
-        }
+    static func envelopes(_ docs: [(line: Int?, object: [String: Any])], path: String) throws(InputError) -> [DSSEEnvelope] {
+        // cosign's .intoto.jsonl wraps the envelope fields directly; some tools nest them.
         var out: [DSSEEnvelope] = []
-        let lines = text.split(separator: "\n").filter { !$0.allSatisfy(\.isWhitespace) }
-        // A whole-file JSON object first; otherwise one envelope per line (.intoto.jsonl).
-        let docs: [(Int?, Substring)] = (try? JSONSerialization.jsonObject(with: data)) != nil ? [(nil, Substring(text))] : lines.enumerated().map { ($0.offset + 1, $0.element) }
-        for (line, doc) in docs {
-            guard let obj = (try? JSONSerialization.jsonObject(with: Data(doc.utf8))) as? [String: Any] else {
-                throw InputError("malformed JSON", at: Location(path, line: line))
-            }
-            // cosign's .intoto.jsonl wraps the envelope fields directly; some tools nest them.
-            let env = (obj["dsseEnvelope"] as? [String: Any]) ?? obj
-            do { out.append(try DSSEEnvelope.parse(env)) } catch { throw InputError(error.message, at: Location(path, line: line)) }
+        for (line, obj) in docs {
+            do { out.append(try DSSEEnvelope.parse((obj["dsseEnvelope"] as? [String: Any]) ?? obj)) } catch { throw InputError(error.message, at: Location(path, line: line)) }
         }
         guard !out.isEmpty else { throw InputError("no envelope found", at: Location(path)) }
         return out
