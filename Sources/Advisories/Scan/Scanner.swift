@@ -134,14 +134,13 @@ public struct Scanner: Sendable {
     /// Most severe first, then package, version, id and purl (a total order once aliases are collapsed). Package and version are ranked once, so the
     /// sort compares integers and short ids instead of copying and comparing whole findings.
     static func sortedForReport(_ findings: [Finding]) -> [Finding] {
-        var pairs: [String: Int] = [:]
-        for f in findings { pairs[f.package + "\u{0}" + f.version] = 0 }
-        let ordered = pairs.keys.map { k -> (String, String, String) in
-            let parts = k.split(separator: "\u{0}", maxSplits: 1, omittingEmptySubsequences: false)
-            return (String(parts[0]), parts.count > 1 ? String(parts[1]) : "", k)
-        }.sorted { ($0.0, $0.1) < ($1.0, $1.1) }
-        for (i, p) in ordered.enumerated() { pairs[p.2] = i }
-        let keys = findings.indices.map { i in (-findings[i].severity.rawValue, pairs[findings[i].package + "\u{0}" + findings[i].version] ?? 0, i) }
+        struct PackageVersion: Hashable { var package: String; var version: String }
+        let ordered = Set(findings.map { PackageVersion(package: $0.package, version: $0.version) })
+            .sorted { ($0.package, $0.version) < ($1.package, $1.version) }
+        let rank = Dictionary(uniqueKeysWithValues: ordered.enumerated().map { ($1, $0) })
+        let keys = findings.indices.map { i in
+            (-findings[i].severity.rawValue, rank[PackageVersion(package: findings[i].package, version: findings[i].version)] ?? 0, i)
+        }
         let order = keys.sorted { a, b in
             if a.0 != b.0 { return a.0 < b.0 }
             if a.1 != b.1 { return a.1 < b.1 }
