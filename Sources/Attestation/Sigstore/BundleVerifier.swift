@@ -76,8 +76,6 @@ public struct BundleVerifier: Sendable {
 
 private func fail(_ check: String, _ why: String) -> VerificationFailure { VerificationFailure(check: check, reason: why) }
 
-private func sameBytes(_ a: Data?, _ b: Data) -> Bool { a.map { $0 == b } ?? false }
-
 /// Certificate or public key named in a log entry body, as PEM text in base64 (Rekor v1) or raw DER (v2).
 private enum LoggedVerifier {
     case certificate(Certificate), key(Certificate.PublicKey)
@@ -181,43 +179,45 @@ public struct TransparencyLogEntries: BundlePolicy {
         guard body["kind"] as? String == e.kind, body["apiVersion"] as? String == e.kindVersion else {
             throw fail(name, "\(at): the body is \(body["kind"] ?? "?") \(body["apiVersion"] ?? "?"), the entry says \(e.kind) \(e.kindVersion)")
         }
-        let sig = c.bundle.content.signature
-        func mismatch(_ what: String) -> VerificationFailure { fail(name, "\(at): the log entry does not match the bundle: \(what) differs") }
+        // Each kind names the signature, the signer and a digest in its own fields; the comparisons are the same.
+        func bytes(_ v: Any?) -> Data? { (v as? String).flatMap { Data(base64Encoded: $0) } }
+        func object(_ v: Any?, _ path: String...) -> [String: Any]? { path.reduce(v as? [String: Any]) { $0?[$1] as? [String: Any] } }
+        let payloadHash: (Data) -> String = { Hex.encode(SHA256.hash(data: $0)) }
+        let logged: (signature: Data?, signer: LoggedVerifier?, digest: String, digestMatches: Bool)
         switch (e.kind, e.kindVersion, c.bundle.content) {
         case ("hashedrekord", "0.0.1", _):
-            let d = spec["data"] as? [String: Any], s = spec["signature"] as? [String: Any]
-            guard let hex = (d?["hash"] as? [String: Any])?["value"] as? String else { throw mismatch("the logged hash") }
-            guard sameBytes((s?["content"] as? String).flatMap { Data(base64Encoded: $0) }, sig) else { throw mismatch("the signature") }
-            guard LoggedVerifier.fromPEMBase64((s?["publicKey"] as? [String: Any])?["content"] as? String)?.matches(c) == true else { throw mismatch("the certificate or key") }
-            guard hex.lowercased() == contentDigestHex(c) else { throw mismatch("the artifact digest") }
+            let s = object(spec, "signature")
+            let hex = (object(spec, "data", "hash")?["value"] as? String)?.lowercased()
+            logged = (bytes(s?["content"]), .fromPEMBase64(object(s, "publicKey")?["content"] as? String),
+                      hex == nil ? "the logged hash" : "the artifact digest", hex != nil && hex == contentDigestHex(c))
         case ("hashedrekord", "0.0.2", _):
-            let h = spec["hashedRekordV002"] as? [String: Any]
-            let d = h?["data"] as? [String: Any], s = h?["signature"] as? [String: Any]
-            guard sameBytes((s?["content"] as? String).flatMap { Data(base64Encoded: $0) }, sig) else { throw mismatch("the signature") }
-            guard LoggedVerifier.fromV2(s?["verifier"] as? [String: Any])?.matches(c) == true else { throw mismatch("the certificate or key") }
-            guard let digest = (d?["digest"] as? String).flatMap({ Data(base64Encoded: $0) }), Hex.encode(digest) == contentDigestHex(c) else { throw mismatch("the artifact digest") }
+            let s = object(spec, "hashedRekordV002", "signature")
+            let digest = bytes(object(spec, "hashedRekordV002", "data")?["digest"]).map(Hex.encode)
+            logged = (bytes(s?["content"]), .fromV2(object(s, "verifier")), "the artifact digest", digest != nil && digest == contentDigestHex(c))
         case ("dsse", "0.0.1", .dsse(let env)):
-            guard (spec["payloadHash"] as? [String: Any])?["value"] as? String == Hex.encode(SHA256.hash(data: env.payload)) else { throw mismatch("the payload hash") }
             let sigs = (spec["signatures"] as? [[String: Any]]) ?? []
-            guard sigs.count == 1, sameBytes((sigs[0]["signature"] as? String).flatMap { Data(base64Encoded: $0) }, sig) else { throw mismatch("the envelope signature") }
-            guard LoggedVerifier.fromPEMBase64(sigs[0]["verifier"] as? String)?.matches(c) == true else { throw mismatch("the certificate or key") }
+            logged = (sigs.count == 1 ? bytes(sigs[0]["signature"]) : nil, .fromPEMBase64(sigs.first?["verifier"] as? String),
+                      "the payload hash", object(spec, "payloadHash")?["value"] as? String == payloadHash(env.payload))
         case ("dsse", "0.0.2", .dsse(let env)):
-            let h = spec["dsseV002"] as? [String: Any]
-            guard ((h?["payloadHash"] as? [String: Any])?["digest"] as? String).flatMap({ Data(base64Encoded: $0) }) == Data(SHA256.hash(data: env.payload)) else { throw mismatch("the payload hash") }
-            let sigs = (h?["signatures"] as? [[String: Any]]) ?? []
-            guard sigs.count == 1, sameBytes((sigs[0]["content"] as? String).flatMap { Data(base64Encoded: $0) }, sig) else { throw mismatch("the envelope signature") }
-            guard LoggedVerifier.fromV2(sigs[0]["verifier"] as? [String: Any])?.matches(c) == true else { throw mismatch("the certificate or key") }
+            let sigs = (object(spec, "dsseV002")?["signatures"] as? [[String: Any]]) ?? []
+            logged = (sigs.count == 1 ? bytes(sigs[0]["content"]) : nil, .fromV2(object(sigs.first, "verifier")),
+                      "the payload hash", bytes(object(spec, "dsseV002", "payloadHash")?["digest"]).map(Hex.encode) == payloadHash(env.payload))
         case ("intoto", "0.0.2", .dsse(let env)):
-            let content = spec["content"] as? [String: Any]
-            guard (content?["payloadHash"] as? [String: Any])?["value"] as? String == Hex.encode(SHA256.hash(data: env.payload)) else { throw mismatch("the payload hash") }
-            let sigs = ((content?["envelope"] as? [String: Any])?["signatures"] as? [[String: Any]]) ?? []
+            let sigs = (object(spec, "content", "envelope")?["signatures"] as? [[String: Any]]) ?? []
             // intoto v0.0.2 stores the signature base64-encoded twice.
-            let logged = (sigs.first?["sig"] as? String).flatMap { Data(base64Encoded: $0) }.flatMap { String(data: $0, encoding: .utf8) }.flatMap { Data(base64Encoded: $0) }
-            guard sigs.count == 1, sameBytes(logged, sig) else { throw mismatch("the envelope signature") }
-            guard LoggedVerifier.fromPEMBase64(sigs[0]["publicKey"] as? String)?.matches(c) == true else { throw mismatch("the certificate or key") }
+            let sig = bytes(sigs.first?["sig"]).flatMap { String(data: $0, encoding: .utf8) }.flatMap { Data(base64Encoded: $0) }
+            logged = (sigs.count == 1 ? sig : nil, .fromPEMBase64(sigs.first?["publicKey"] as? String),
+                      "the payload hash", object(spec, "content", "payloadHash")?["value"] as? String == payloadHash(env.payload))
         default:
             throw fail(name, "\(at): entry kind \(e.kind) \(e.kindVersion) does not fit a \(c.bundle.content.kindName) bundle")
         }
+        func mismatch(_ what: String) -> VerificationFailure { fail(name, "\(at): the log entry does not match the bundle: \(what) differs") }
+        // Envelope kinds are compared by payload first: a different statement is the clearer reason.
+        let envelope = e.kind != "hashedrekord"
+        if envelope, !logged.digestMatches { throw mismatch(logged.digest) }
+        guard logged.signature == c.bundle.content.signature else { throw mismatch(envelope ? "the envelope signature" : "the signature") }
+        guard logged.signer?.matches(c) == true else { throw mismatch("the certificate or key") }
+        guard logged.digestMatches else { throw mismatch(logged.digest) }
     }
 
     /// The digest a hashedrekord entry records: of the artifact, or of the DSSE PAE.
