@@ -29,7 +29,7 @@ public enum AdvisoryImporter {
     public static func load(_ paths: [String]) async throws(InputError) -> Loaded {
         var inputs: [Input] = []
         for p in paths { inputs += try collect(p) }
-        return await decode(inputs)
+        return decode(inputs)
     }
 
     static func isRecordName(_ name: String) -> (Bool, yaml: Bool) {
@@ -81,21 +81,13 @@ public enum AdvisoryImporter {
     }
 
     /// Decodes on every core; results keep input order so the outcome never depends on scheduling.
-    static func decode(_ inputs: [Input]) async -> Loaded {
-        let width = max(2, ProcessInfo.processInfo.activeProcessorCount)
-        let chunk = max(1, (inputs.count + width * 4 - 1) / (width * 4))
-        let parts = await withTaskGroup(of: (Int, [Result<OSVRecord, Diagnostic>]).self) { group in
-            for (n, start) in stride(from: 0, to: inputs.count, by: chunk).enumerated() {
-                let slice = Array(inputs[start..<min(start + chunk, inputs.count)])
-                group.addTask { (n, slice.map(decodeOne)) }
-            }
-            var all: [(Int, [Result<OSVRecord, Diagnostic>])] = []
-            for await p in group { all.append(p) }
-            return all.sorted { $0.0 < $1.0 }.flatMap(\.1)
-        }
+    static func decode(_ inputs: [Input]) -> Loaded {
+        let width = Parallel.cores
+        let parts = Parallel.map(width: width) { w in stride(from: w, to: inputs.count, by: width).map { ($0, decodeOne(inputs[$0])) } }
+        let decoded = parts.flatMap { $0 }.sorted { $0.0 < $1.0 }.map(\.1)
         var loaded = Loaded()
         loaded.files = inputs.count
-        for r in parts {
+        for r in decoded {
             switch r {
             case .success(let rec): loaded.records.append(rec)
             case .failure(let d): loaded.skipped.append(d)
