@@ -46,13 +46,17 @@ public enum SBOMReader {
         var documentDescribes: [String]?; var relationships: [Relationship]?; var packages: [SPDXPackage]?
     }
 
-    static func listing(_ data: Data) throws -> [Listed]? {
-        let doc = try JSONDecoder().decode(Doc.self, from: data)
+    static func listing(_ data: Data) throws -> [Listed]? { listing(try JSONDecoder().decode(Doc.self, from: data)) }
+
+    static func listing(_ obj: [String: Any]) -> [Listed]? { listing(Doc(lenient: obj)) }
+
+    static func listing(_ doc: Doc) -> [Listed]? {
         if doc.bomFormat == "CycloneDX" {
             var out: [Listed] = []
             var stack = (doc.components ?? []) + (doc.metadata?.component?.components ?? [])
             while let c = stack.popLast() {
                 stack += c.components ?? []
+                // Applications, files and images without a purl are containers of packages, not packages.
                 if c.purl == nil, let t = c.type, cdxContainers.contains(t) { continue }
                 out.append(Listed(purl: c.purl, name: c.name, version: c.version, origin: "component"))
             }
@@ -63,39 +67,10 @@ public enum SBOMReader {
         for r in doc.relationships ?? [] where r.relationshipType == "DESCRIBES" { if let t = r.relatedSpdxElement { described.insert(t) } }
         return (doc.packages ?? []).compactMap { p in
             let purl = (p.externalRefs ?? []).first { $0.referenceType == "purl" }?.referenceLocator
-            if purl == nil, let id = p.SPDXID, described.contains(id) || spdxContainers.contains(p.primaryPackagePurpose ?? "") { return nil }
-            return Listed(purl: purl, name: p.name, version: p.versionInfo, origin: "package")
-        }
-    }
-
-    static func listing(_ obj: [String: Any]) -> [Listed]? {
-        if obj["bomFormat"] as? String == "CycloneDX" {
-            var out: [Listed] = []
-            var stack = (obj["components"] as? [[String: Any]]) ?? []
-            if let meta = obj["metadata"] as? [String: Any], let root = meta["component"] as? [String: Any] {
-                stack += (root["components"] as? [[String: Any]]) ?? []
-            }
-            while let c = stack.popLast() {
-                stack += (c["components"] as? [[String: Any]]) ?? []
-                // Applications, files and images without a purl are containers of packages, not packages.
-                if c["purl"] == nil, let t = c["type"] as? String, cdxContainers.contains(t) { continue }
-                out.append(Listed(purl: c["purl"] as? String, name: c["name"] as? String, version: c["version"] as? String, origin: "component"))
-            }
-            return out
-        }
-        guard obj["spdxVersion"] is String else { return nil }
-        var described = Set((obj["documentDescribes"] as? [String]) ?? [])
-        for r in (obj["relationships"] as? [[String: Any]]) ?? [] where r["relationshipType"] as? String == "DESCRIBES" {
-            if let t = r["relatedSpdxElement"] as? String { described.insert(t) }
-        }
-        return ((obj["packages"] as? [[String: Any]]) ?? []).compactMap { p in
-            let refs = (p["externalRefs"] as? [[String: Any]]) ?? []
-            let purl = refs.first { ($0["referenceType"] as? String) == "purl" }?["referenceLocator"] as? String
             // SPDX documents describe their own root (a directory, an image, a lockfile) as a
             // package without a purl.
-            if purl == nil, let id = p["SPDXID"] as? String,
-               described.contains(id) || spdxContainers.contains(p["primaryPackagePurpose"] as? String ?? "") { return nil }
-            return Listed(purl: purl, name: p["name"] as? String, version: p["versionInfo"] as? String, origin: "package")
+            if purl == nil, let id = p.SPDXID, described.contains(id) || spdxContainers.contains(p.primaryPackagePurpose ?? "") { return nil }
+            return Listed(purl: purl, name: p.name, version: p.versionInfo, origin: "package")
         }
     }
 
@@ -128,4 +103,31 @@ extension Array where Element == Diagnostic {
 
 private extension UInt8 {
     var isWhitespace: Bool { self == 32 || self == 9 || self == 10 || self == 13 }
+}
+
+extension SBOMReader.Doc {
+    /// The same model read leniently from a JSON tree: a field of the wrong type is absent, except a
+    /// purl that is present but not a string, which stays present (empty) so it is reported, not skipped.
+    init(lenient o: [String: Any]) {
+        func list(_ v: Any?) -> [[String: Any]]? { v as? [[String: Any]] }
+        bomFormat = o["bomFormat"] as? String
+        spdxVersion = o["spdxVersion"] as? String
+        metadata = ((o["metadata"] as? [String: Any])?["component"] as? [String: Any]).map { Metadata(component: Component(lenient: $0)) }
+        components = list(o["components"])?.map(Component.init(lenient:))
+        documentDescribes = o["documentDescribes"] as? [String]
+        relationships = list(o["relationships"])?.map { Relationship(relationshipType: $0["relationshipType"] as? String, relatedSpdxElement: $0["relatedSpdxElement"] as? String) }
+        packages = list(o["packages"])?.map { p in
+            SPDXPackage(SPDXID: p["SPDXID"] as? String, name: p["name"] as? String, versionInfo: p["versionInfo"] as? String,
+                        primaryPackagePurpose: p["primaryPackagePurpose"] as? String,
+                        externalRefs: list(p["externalRefs"])?.map { Ref(referenceType: $0["referenceType"] as? String, referenceLocator: $0["referenceLocator"] as? String) })
+        }
+    }
+}
+
+extension SBOMReader.Doc.Component {
+    init(lenient c: [String: Any]) {
+        type = c["type"] as? String; name = c["name"] as? String; version = c["version"] as? String
+        purl = c["purl"].map { $0 as? String ?? "" }
+        components = (c["components"] as? [[String: Any]])?.map(Self.init(lenient:))
+    }
 }
