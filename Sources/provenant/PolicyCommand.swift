@@ -19,15 +19,13 @@ struct PolicyCheck: ParsableCommand {
     var level: String = "restricted"
     @Option(name: .long, help: "Output format: table, json or sarif (2.1.0).")
     var format: String = "table"
-    @Option(name: .long, help: "Exit 1 when a finding is at or above this severity: low, medium, high or critical.")
-    var failOn: String?
+    @OptionGroup var failOn: FailOnOption
     @Option(name: .long, help: "Agent manifest to check against. Default: provenant.agent.yaml in the current directory, when present.")
     var manifest: String?
 
     func run() throws {
         guard let lvl = PodSecurity.Level(rawValue: level) else { throw ValidationError("unknown --level '\(level)'; use baseline or restricted") }
         guard ["table", "json", "sarif"].contains(format) else { throw ValidationError("unknown --format '\(format)'; use table, json or sarif") }
-        if let f = failOn, SeverityLevel(threshold: f) == nil { throw ValidationError("unknown --fail-on '\(f)'; use low, medium, high or critical") }
         var agent: AgentManifest?
         let manifestPath = manifest ?? (FileManager.default.fileExists(atPath: "provenant.agent.yaml") ? "provenant.agent.yaml" : nil)
         if let mp = manifestPath {
@@ -73,7 +71,7 @@ struct PolicyCheck: ParsableCommand {
         }
         // Rejected inputs were not checked, so the run cannot vouch for them: an input error.
         if rejectedInputs > 0 { throw ExitCode(2) }
-        if let f = failOn, let t = SeverityLevel(threshold: f),
+        if let t = failOn.threshold,
            findings.contains(where: { SeverityLevel(word: $0.severity).map { $0 >= t } ?? false }) { throw ExitCode(1) }
     }
 }

@@ -27,8 +27,7 @@ struct ScanCommand: AsyncParsableCommand {
 
     @OptionGroup var database: DatabaseOption
 
-    @Option(name: .long, help: "Exit 1 when a finding is at or above this severity: low, medium, high or critical.")
-    var failOn: String?
+    @OptionGroup var failOn: FailOnOption
 
     @Option(name: .long, parsing: .singleValue, help: "OpenVEX or CycloneDX VEX file (repeatable); not_affected and fixed statements suppress findings.")
     var vex: [String] = []
@@ -42,11 +41,6 @@ struct ScanCommand: AsyncParsableCommand {
         guard let fmt = ScanFormat(rawValue: format) else {
             throw ValidationError("unknown --format '\(format)'; use one of: \(ScanFormat.allCases.map(\.rawValue).joined(separator: ", "))")
         }
-        var threshold: SeverityLevel?
-        if let f = failOn {
-            guard let l = SeverityLevel(threshold: f) else { throw ValidationError("unknown --fail-on '\(f)'; use low, medium, high or critical") }
-            threshold = l
-        }
         let inventory = try await loadInventory()
         let vexDocs = try vex.map { path throws(InputError) in try VEXDocument.load(path) }
         let ignore = try ignorePath().map { path throws(InputError) in try IgnoreFile.load(path) }
@@ -58,7 +52,7 @@ struct ScanCommand: AsyncParsableCommand {
         catalog.warn(inventory)
         for e in report.expiredIgnores { CLI.stderr("warning: \(e.origin): ignore entry for \(e.id) expired on \(e.expires ?? "") and no longer suppresses") }
         try CLI.withOutput(output) { sink in report.write(fmt, info: info, inventory: inventory, to: sink) }
-        if let t = threshold, report.reaches(t) { throw ExitCode(1) }
+        if let t = failOn.threshold, report.reaches(t) { throw ExitCode(1) }
     }
 
     func loadInventory() async throws -> Inventory {
