@@ -93,13 +93,13 @@ public struct TrustedRoot: Sendable {
 
 extension Certificate.PublicKey {
     /// Verifies `signature` over `message` with the hash this key type uses in Sigstore.
-    func verifies(_ signature: some DataProtocol, over message: some DataProtocol, rsaHash: Certificate.SignatureAlgorithm = .sha256WithRSAEncryption) -> Bool {
+    func verifies(_ signature: some DataProtocol, over message: some DataProtocol) -> Bool {
         let alg: Certificate.SignatureAlgorithm
         if P256.Signing.PublicKey(self) != nil { alg = .ecdsaWithSHA256 }
         else if P384.Signing.PublicKey(self) != nil { alg = .ecdsaWithSHA384 }
         else if P521.Signing.PublicKey(self) != nil { alg = .ecdsaWithSHA512 }
         else if Curve25519.Signing.PublicKey(self) != nil { alg = .ed25519 }
-        else { alg = rsaHash }
+        else { alg = .sha256WithRSAEncryption }
         return isValidSignature(signature, for: message, signatureAlgorithm: alg)
     }
 
