@@ -109,8 +109,8 @@ public struct Scanner: Sendable {
                 lastPackage = h.packageIndex
                 current = (h.package.purl.description, h.package.locations.map(\.description).sorted())
             }
-            let adv = perAdvisory[r.id] ?? (Self.summary(r), (r.aliases ?? []).sorted())
-            perAdvisory[r.id] = adv
+            let adv: (summary: String, aliases: [String])
+            if let cached = perAdvisory[r.id] { adv = cached } else { adv = (Self.summary(r), (r.aliases ?? []).sorted()); perAdvisory[r.id] = adv }
             let sev: (SeverityLevel, Double?, String?, String)
             if h.entries.allSatisfy({ $0.severity == nil }) {
                 if let cached = recordSeverity[r.id] { sev = cached } else { sev = Self.severity(r, entries: []); recordSeverity[r.id] = sev }
