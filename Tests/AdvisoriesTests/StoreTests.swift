@@ -124,6 +124,26 @@ import ZIPFoundation
         #expect(EntryCodec.decode(EntryCodec.encode(bare)) == bare)
     }
 
+    @Test func aDatabaseFromBeforeTheBriefColumnsIsFilledFromItsRecords() async throws {
+        let dir = try tempDir("migrate")
+        try write(osv("PYSEC-7", ecosystem: "PyPI", name: "demo", events: [["introduced": "0"], ["fixed": "2.0"]], aliases: ["GHSA-b", "CVE-a"],
+                      severity: "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H", summary: "  padded summary "), to: dir + "/a/p.json")
+        let path = dir + "/db.sqlite"
+        let store = try AdvisoryStore(path: path)
+        _ = try await AdvisoryImporter.importPaths([dir + "/a"], into: store)
+        let imported = try #require(try store.briefs(ids: ["PYSEC-7"])["PYSEC-7"])
+        #expect(imported.summary == "padded summary" && imported.aliases == ["CVE-a", "GHSA-b"] && imported.severity.count == 1)
+        // Turn the file back into the v1 layout: the columns gone and the migration not yet run.
+        try await store.queue.write { db in
+            for c in ["summary", "aliases", "severity", "database_severity", "published"] { try db.execute(sql: "ALTER TABLE advisory DROP COLUMN \(c)") }
+            try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier != 'v1'")
+        }
+        let reopened = try AdvisoryStore(path: path)
+        #expect(try reopened.briefs(ids: ["PYSEC-7"])["PYSEC-7"] == imported)
+        let f = try Scanner(store: reopened).scan([pkg("pkg:pypi/demo@1.0")]).findings
+        #expect(f.map(\.id) == ["PYSEC-7"] && f.first?.score == 9.8 && f.first?.summary == "padded summary")
+    }
+
     @Test func aCorruptDatabaseNamesTheImportToRun() throws {
         let dir = try tempDir("corrupt")
         try write(String(repeating: "garbage ", count: 512), to: dir + "/db.sqlite")

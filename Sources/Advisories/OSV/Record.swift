@@ -133,6 +133,35 @@ public struct OSVRecord: Codable, Sendable, Equatable {
     }
 }
 
+/// What a finding shows of its advisory. The store keeps it in columns beside the record.
+public struct AdvisoryBrief: Sendable, Equatable {
+    public var id: String
+    public var modified: String
+    public var published: String?
+    /// The summary, else the first line of the details, cut at 160 characters.
+    public var summary: String
+    /// Sorted.
+    public var aliases: [String]
+    public var severity: [OSVRecord.Severity]
+    public var databaseSeverity: String?
+
+    public init(id: String, modified: String, published: String?, summary: String, aliases: [String], severity: [OSVRecord.Severity], databaseSeverity: String?) {
+        self.id = id; self.modified = modified; self.published = published; self.summary = summary
+        self.aliases = aliases; self.severity = severity; self.databaseSeverity = databaseSeverity
+    }
+
+    public init(_ r: OSVRecord) {
+        var summary = r.summary?.trimmed ?? ""
+        if summary.isEmpty {
+            let details = r.details ?? ""
+            let firstLine = String(details[..<(details.firstIndex(of: "\n") ?? details.endIndex)]).trimmed
+            summary = firstLine.count > 160 ? String(firstLine.prefix(157)) + "..." : firstLine
+        }
+        self.init(id: r.id, modified: r.modified, published: r.published, summary: summary, aliases: (r.aliases ?? []).sorted(),
+                  severity: r.severity ?? [], databaseSeverity: r.databaseSeverity)
+    }
+}
+
 enum Timestamp {
     /// RFC 3339 as OSV writes it: `2023-11-07T20:24:23.946863Z` or with an offset.
     static func valid(_ s: String) -> Bool {

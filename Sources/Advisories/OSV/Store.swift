@@ -70,6 +70,22 @@ public final class AdvisoryStore: Sendable {
                 CREATE INDEX alias_by_advisory ON alias(advisory_id);
                 """)
         }
+        // What a finding shows of its advisory, in columns, so a scan decodes no record JSON
+        // (that decoding was a sixth of a scan). Older databases are filled from their records.
+        m.registerMigration("v2 brief columns") { db in
+            for column in ["summary", "aliases", "severity"] {
+                try db.execute(sql: "ALTER TABLE advisory ADD COLUMN \(column) TEXT NOT NULL DEFAULT ''")
+            }
+            try db.execute(sql: "ALTER TABLE advisory ADD COLUMN database_severity TEXT")
+            try db.execute(sql: "ALTER TABLE advisory ADD COLUMN published TEXT")
+            let update = try db.makeStatement(sql: "UPDATE advisory SET summary = ?, aliases = ?, severity = ?, database_severity = ?, published = ? WHERE id = ?")
+            let rows = try Row.fetchCursor(db, sql: "SELECT record FROM advisory")
+            let decoder = JSONDecoder()
+            while let row = try rows.next() {
+                let r = try decoder.decode(OSVRecord.self, from: row[0] as Data)
+                try update.execute(arguments: StatementArguments(AdvisoryBrief(r).columns + [r.id]))
+            }
+        }
         return m
     }
 
@@ -90,7 +106,10 @@ public final class AdvisoryStore: Sendable {
                 let existing = try Dictionary(
                     Row.fetchAll(db, sql: "SELECT id, modified_key FROM advisory").map { ($0["id"] as String, $0["modified_key"] as String) },
                     uniquingKeysWith: { a, _ in a })
-                let insertAdvisory = try db.makeStatement(sql: "INSERT OR REPLACE INTO advisory (id, modified, modified_key, withdrawn, record) VALUES (?, ?, ?, ?, ?)")
+                let insertAdvisory = try db.makeStatement(sql: """
+                    INSERT OR REPLACE INTO advisory (id, modified, modified_key, withdrawn, record, summary, aliases, severity, database_severity, published)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """)
                 let insertAffected = try db.makeStatement(sql: "INSERT INTO affected (advisory_id, ecosystem, release, name, entry) VALUES (?, ?, ?, ?, ?)")
                 let insertAlias = try db.makeStatement(sql: "INSERT INTO alias (alias, advisory_id) VALUES (?, ?)")
                 // Within one import the newest copy of an id wins too.
@@ -113,7 +132,7 @@ public final class AdvisoryStore: Sendable {
                     // The record is stored without its affected list, which lives in `affected`.
                     var lean = r
                     lean.affected = nil
-                    try insertAdvisory.execute(arguments: [id, r.modified, key, r.withdrawn, try encoder.encode(lean)])
+                    try insertAdvisory.execute(arguments: StatementArguments([id, r.modified, key, r.withdrawn, try encoder.encode(lean)] + AdvisoryBrief(r).columns))
                     for a in r.affected ?? [] {
                         guard let pkg = a.package else { continue }
                         let (eco, release) = Ecosystems.split(pkg.ecosystem)
@@ -196,30 +215,21 @@ public final class AdvisoryStore: Sendable {
         return out
     }
 
-    public func records(ids: Set<String>) throws(InputError) -> [String: OSVRecord] {
-        var raw: [Data] = []
-        raw.reserveCapacity(ids.count)
+    /// What findings show of these advisories, read from columns.
+    public func briefs(ids: Set<String>) throws(InputError) -> [String: AdvisoryBrief] {
+        var out: [String: AdvisoryBrief] = [:]
+        out.reserveCapacity(ids.count)
         try inChunks(ids) { db, chunk, marks in
-            let rows = try Row.fetchCursor(db, sql: "SELECT record FROM advisory WHERE id IN (\(marks))", arguments: StatementArguments(chunk))
-            while let r = try rows.next() { raw.append(r[0]) }
+            let rows = try Row.fetchCursor(db, sql: """
+                SELECT id, modified, published, summary, aliases, severity, database_severity FROM advisory WHERE id IN (\(marks))
+                """, arguments: StatementArguments(chunk))
+            while let r = try rows.next() {
+                let b = AdvisoryBrief(id: r[0], modified: r[1], published: r[2], summary: r[3], aliases: EntryCodec.list(r[4] as String),
+                                      severity: EntryCodec.severities(r[5] as String), databaseSeverity: r[6])
+                out[b.id] = b
+            }
         }
-        // Reading is serial; decoding is spread over the cores.
-        let width = Parallel.cores
-        let input = raw
-        let parts = Parallel.map(width: width) { w in
-            let decoder = JSONDecoder()
-            return stride(from: w, to: input.count, by: width).compactMap { try? decoder.decode(OSVRecord.self, from: input[$0]) }
-        }
-        var out: [String: OSVRecord] = [:]
-        out.reserveCapacity(raw.count)
-        for list in parts { for r in list { out[r.id] = r } }
-        guard out.count == raw.count else { throw readError(DecodeFailure(count: raw.count - out.count)) }
         return out
-    }
-
-    struct DecodeFailure: Error, CustomStringConvertible {
-        var count: Int
-        var description: String { "\(count) stored record(s) do not decode" }
     }
 
     /// Runs `body` over sorted keys in chunks of 500, with the `?, ?, …` list for an `IN` clause,
@@ -252,6 +262,13 @@ public final class AdvisoryStore: Sendable {
     }
 }
 
+extension AdvisoryBrief {
+    /// summary, aliases, severity, database_severity, published: the store's columns.
+    var columns: [(any DatabaseValueConvertible)?] {
+        [summary, EntryCodec.list(aliases), EntryCodec.severities(severity), databaseSeverity, published]
+    }
+}
+
 /// A compact text form for `affected` entries. Scans read thousands of them, and JSON decoding
 /// was most of a scan's time. Control characters never occur in versions, so they separate:
 /// ranges by RS (0x1E), fields and events by US (0x1F), list items by GS (0x1D).
@@ -268,8 +285,8 @@ enum EntryCodec {
             }
             return ([r.type, r.repo ?? ""] + events).joined(separator: String(us))
         }.joined(separator: String(rs))
-        let versions = (a.versions ?? []).joined(separator: String(gs))
-        let severity = (a.severity ?? []).map { $0.type + String(us) + $0.score }.joined(separator: String(rs))
+        let versions = list(a.versions ?? [])
+        let severity = severities(a.severity ?? [])
         let pkg = a.package.map { [$0.ecosystem, $0.name, $0.purl ?? ""].joined(separator: String(us)) } ?? ""
         // Flags say which optional lists were present, so decoding gives back nil, not [].
         let flags = (a.ranges == nil ? "-" : "r") + (a.versions == nil ? "-" : "v") + (a.severity == nil ? "-" : "s")
@@ -316,14 +333,19 @@ enum EntryCodec {
                 return OSVRecord.Range(type: f.first.map(String.init) ?? "", repo: f.count > 1 && !f[1].isEmpty ? String(f[1]) : nil, events: events)
             }
         }
-        let versions: [String]? = has(1) ? (part(3).isEmpty ? [] : split(part(3), 0x1D).map(String.init)) : nil
-        var severity: [OSVRecord.Severity]?
-        if has(2) {
-            severity = part(4).isEmpty ? [] : split(part(4), 0x1E).compactMap { x in
-                let f = split(x, 0x1F, max: 1)
-                return f.count == 2 ? OSVRecord.Severity(type: String(f[0]), score: String(f[1])) : nil
-            }
-        }
+        let versions: [String]? = has(1) ? list(part(3)) : nil
+        let severity: [OSVRecord.Severity]? = has(2) ? severities(part(4)) : nil
         return OSVRecord.Affected(package: pkg, severity: severity, ranges: ranges, versions: versions)
+    }
+
+    static func list(_ items: [String]) -> String { items.joined(separator: String(gs)) }
+    static func list(_ s: some StringProtocol) -> [String] { s.isEmpty ? [] : split(Substring(s), 0x1D).map(String.init) }
+
+    static func severities(_ list: [OSVRecord.Severity]) -> String { list.map { $0.type + String(us) + $0.score }.joined(separator: String(rs)) }
+    static func severities(_ s: some StringProtocol) -> [OSVRecord.Severity] {
+        s.isEmpty ? [] : split(Substring(s), 0x1E).compactMap { x in
+            let f = split(x, 0x1F, max: 1)
+            return f.count == 2 ? OSVRecord.Severity(type: String(f[0]), score: String(f[1])) : nil
+        }
     }
 }

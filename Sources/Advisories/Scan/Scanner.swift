@@ -84,9 +84,8 @@ public struct Scanner: Sendable {
             Self.match(inputs.keyed, nameKeys: inputs.nameKeys, rows: inputs.rows) { inputs.worker[$0] == w }
         }.flatMap { $0 }
         hits.sort { $0.packageIndex != $1.packageIndex ? $0.packageIndex < $1.packageIndex : $0.advisory < $1.advisory }
-        let records = try store.records(ids: Set(hits.map(\.advisory)))
-        // Per advisory, computed once: most hits share their record's summary, aliases and severity.
-        var perAdvisory: [String: (summary: String, aliases: [String])] = [:]
+        let records = try store.briefs(ids: Set(hits.map(\.advisory)))
+        // Per advisory, computed once: most hits share their record's severity.
         var recordSeverity: [String: (SeverityLevel, Double?, String?, String)] = [:]
         var findings: [Finding] = []
         findings.reserveCapacity(hits.count)
@@ -109,8 +108,6 @@ public struct Scanner: Sendable {
                 lastPackage = h.packageIndex
                 current = (h.package.purl.description, h.package.locations.map(\.description).sorted())
             }
-            let adv: (summary: String, aliases: [String])
-            if let cached = perAdvisory[r.id] { adv = cached } else { adv = (Self.summary(r), (r.aliases ?? []).sorted()); perAdvisory[r.id] = adv }
             let sev: (SeverityLevel, Double?, String?, String)
             if h.entries.allSatisfy({ $0.severity == nil }) {
                 if let cached = recordSeverity[r.id] { sev = cached } else { sev = Self.severity(r, entries: []); recordSeverity[r.id] = sev }
@@ -118,7 +115,7 @@ public struct Scanner: Sendable {
                 sev = Self.severity(r, entries: h.entries)
             }
             group.append(Finding(
-                id: r.id, aliases: adv.aliases, summary: adv.summary, severity: sev.0, score: sev.1, vector: sev.2,
+                id: r.id, aliases: r.aliases, summary: r.summary, severity: sev.0, score: sev.1, vector: sev.2,
                 severitySource: sev.3, package: h.package.name, ecosystem: h.key.osvEcosystem, version: h.package.version,
                 purl: current.purl, locations: current.locations,
                 fixed: Self.fixedVersions(h.entries), status: h.unknown == nil ? .affected : .unknown,
@@ -151,16 +148,9 @@ public struct Scanner: Sendable {
         return order.map { findings[$0.2] }
     }
 
-    static func summary(_ r: OSVRecord) -> String {
-        if let s = r.summary?.trimmed, !s.isEmpty { return s }
-        let details = r.details ?? ""
-        let firstLine = String(details[..<(details.firstIndex(of: "\n") ?? details.endIndex)]).trimmed
-        return firstLine.count > 160 ? String(firstLine.prefix(157)) + "..." : firstLine
-    }
-
     /// The package entry's own severity wins over the record's; v4 over v3; a vector over a word.
-    static func severity(_ r: OSVRecord, entries: [OSVRecord.Affected]) -> (SeverityLevel, Double?, String?, String) {
-        let lists = entries.compactMap(\.severity) + [r.severity ?? []]
+    static func severity(_ r: AdvisoryBrief, entries: [OSVRecord.Affected]) -> (SeverityLevel, Double?, String?, String) {
+        let lists = entries.compactMap(\.severity) + [r.severity]
         for list in lists {
             for type in ["CVSS_V4", "CVSS_V3"] {
                 for s in list where s.type == type {
