@@ -12,11 +12,11 @@ public struct PackageURL: Sendable, Hashable, Codable, Comparable, CustomStringC
 
     public init(type: String, namespace: String? = nil, name: String, version: String? = nil,
                 qualifiers: [String: String] = [:], subpath: String? = nil) {
-        self.type = type.lowercased()
+        self.type = Self.asciiLowercased(type)
         self.namespace = namespace.flatMap { $0.isEmpty ? nil : $0 }
         self.name = name
         self.version = version.flatMap { $0.isEmpty ? nil : $0 }
-        self.qualifiers = qualifiers.filter { !$0.value.isEmpty }
+        self.qualifiers = qualifiers.contains { $0.value.isEmpty } ? qualifiers.filter { !$0.value.isEmpty } : qualifiers
         self.subpath = subpath
         description = Self.render(type: self.type, namespace: self.namespace, name: name, version: self.version,
                                   qualifiers: self.qualifiers, subpath: subpath)
@@ -35,102 +35,145 @@ public struct PackageURL: Sendable, Hashable, Codable, Comparable, CustomStringC
     public static func == (a: PackageURL, b: PackageURL) -> Bool { a.description == b.description }
     public func hash(into h: inout Hasher) { h.combine(description) }
 
+    /// Built as bytes: string concatenation was most of the cost of reading a large SBOM.
     private static func render(type: String, namespace: String?, name: String, version: String?,
                                qualifiers: [String: String], subpath: String?) -> String {
-        var s = "pkg:" + type + "/"
+        var o: [UInt8] = []
+        o.reserveCapacity(16 + type.utf8.count + (namespace?.utf8.count ?? 0) + name.utf8.count + (version?.utf8.count ?? 0))
+        o.append(contentsOf: "pkg:".utf8)
+        o.append(contentsOf: type.utf8)
+        o.append(UInt8(ascii: "/"))
         if let ns = namespace {
-            s += ns.split(separator: "/", omittingEmptySubsequences: true)
-                .map { encode(String($0)) }.joined(separator: "/") + "/"
+            for segment in ns.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: true) {
+                encode(segment, into: &o)
+                o.append(UInt8(ascii: "/"))
+            }
         }
-        s += encode(name)
-        if let v = version { s += "@" + encode(v) }
+        encode(name.utf8, into: &o)
+        if let v = version { o.append(UInt8(ascii: "@")); encode(v.utf8, into: &o) }
         if !qualifiers.isEmpty {
-            s += "?" + qualifiers.keys.sorted().map { "\($0.lowercased())=\(encode(qualifiers[$0] ?? ""))" }
-                .joined(separator: "&")
+            var sep = UInt8(ascii: "?")
+            for key in qualifiers.keys.sorted() {
+                o.append(sep); sep = UInt8(ascii: "&")
+                o.append(contentsOf: asciiLowercased(key).utf8)
+                o.append(UInt8(ascii: "="))
+                encode((qualifiers[key] ?? "").utf8, into: &o)
+            }
         }
         if let sp = subpath, !sp.isEmpty {
-            s += "#" + sp.split(separator: "/").map { encode(String($0)) }.joined(separator: "/")
+            o.append(UInt8(ascii: "#"))
+            for (n, segment) in sp.utf8.split(separator: UInt8(ascii: "/")).enumerated() {
+                if n > 0 { o.append(UInt8(ascii: "/")) }
+                encode(segment, into: &o)
+            }
         }
-        return s
+        return String(decoding: o, as: UTF8.self)
+    }
+
+    /// Types and qualifier keys are ASCII by the spec; full Unicode lowercasing is not needed.
+    static func asciiLowercased(_ s: String) -> String {
+        guard s.utf8.contains(where: { $0 >= 65 && $0 <= 90 }) else { return s }
+        return String(decoding: s.utf8.map { $0 >= 65 && $0 <= 90 ? $0 + 32 : $0 }, as: UTF8.self)
     }
 
     public static func < (a: PackageURL, b: PackageURL) -> Bool { a.description < b.description }
 
     /// Percent-encodes everything outside the purl-safe set. ':' stays literal as the spec allows.
     static func encode(_ s: String) -> String {
-        func safe(_ b: UInt8) -> Bool {
+        var o: [UInt8] = []
+        encode(s.utf8, into: &o)
+        return String(decoding: o, as: UTF8.self)
+    }
+
+    static func encode(_ bytes: some Collection<UInt8>, into o: inout [UInt8]) {
+        let hex = Array("0123456789ABCDEF".utf8)
+        for b in bytes {
             switch b {
             case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-                 UInt8(ascii: "."), UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "~"), UInt8(ascii: ":"): return true
-            default: return false
-            }
-        }
-        // Nearly every component is already safe: return it as it is.
-        if s.utf8.allSatisfy(safe) { return s }
-        var out = ""
-        out.reserveCapacity(s.utf8.count)
-        for b in s.utf8 {
-            switch b {
-            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-                 UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "."), UInt8(ascii: "-"),
-                 UInt8(ascii: "_"), UInt8(ascii: "~"), UInt8(ascii: ":"):
-                out.unicodeScalars.append(Unicode.Scalar(b))
+                 UInt8(ascii: "."), UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "~"), UInt8(ascii: ":"):
+                o.append(b)
             default:
-                out += "%" + String(b >> 4, radix: 16, uppercase: true) + String(b & 0xF, radix: 16, uppercase: true)
+                o.append(UInt8(ascii: "%")); o.append(hex[Int(b >> 4)]); o.append(hex[Int(b & 0xF)])
             }
         }
-        return out
     }
 
     /// Parses a canonical or hand-written purl. Returns nil when it is not a purl.
     public init?(parsing text: String) {
-        // Separators are ASCII, so they are found on the UTF-8 view, never by walking grapheme clusters.
-        guard text.utf8.starts(with: "pkg:".utf8) else { return nil }
-        var rest = text[text.utf8.index(text.startIndex, offsetBy: 4)...]
-        while rest.utf8.first == UInt8(ascii: "/") { rest = rest[rest.utf8.index(after: rest.startIndex)...] }
+        var text = text
+        guard let p = text.withUTF8({ Self.parts(of: $0) }) else { return nil }
+        self.init(type: p.type, namespace: p.namespace, name: p.name, version: p.version, qualifiers: p.qualifiers, subpath: p.subpath)
+    }
+
+    private struct Parts { var type: String; var namespace: String?; var name: String; var version: String?; var qualifiers: [String: String]; var subpath: String? }
+
+    /// Splits by byte offsets: separators are ASCII, so nothing walks grapheme clusters.
+    private static func parts(of b: UnsafeBufferPointer<UInt8>) -> Parts? {
+        guard b.count > 4, b[0] == UInt8(ascii: "p"), b[1] == UInt8(ascii: "k"), b[2] == UInt8(ascii: "g"), b[3] == UInt8(ascii: ":") else { return nil }
+        var start = 4
+        while start < b.count, b[start] == UInt8(ascii: "/") { start += 1 }
+        var end = b.count
+        func first(_ c: Character, _ from: Int, _ to: Int) -> Int? {
+            let v = c.asciiValue ?? 0
+            var i = from
+            while i < to { if b[i] == v { return i }; i += 1 }
+            return nil
+        }
         var subpath: String?
-        if let h = rest.utf8.firstIndex(of: UInt8(ascii: "#")) { subpath = Self.decode(rest[rest.utf8.index(after: h)...]); rest = rest[..<h] }
+        if let h = first("#", start, end) { subpath = decode(b, h + 1, end); end = h }
         var quals: [String: String] = [:]
-        if let q = rest.utf8.firstIndex(of: UInt8(ascii: "?")) {
-            for pair in rest[rest.utf8.index(after: q)...].split(separator: "&") {
-                let kv = pair.split(separator: "=", maxSplits: 1)
-                if kv.count == 2 { quals[kv[0].lowercased()] = Self.decode(kv[1]) }
+        if let q = first("?", start, end) {
+            var i = q + 1
+            while i <= end {
+                let stop = first("&", i, end) ?? end
+                if let eq = first("=", i, stop), eq > i {
+                    quals[asciiLowercased(String(decoding: UnsafeBufferPointer(rebasing: b[i..<eq]), as: UTF8.self))] = decode(b, eq + 1, stop)
+                }
+                i = stop + 1
             }
-            rest = rest[..<q]
+            end = q
         }
-        guard let slash = rest.utf8.firstIndex(of: UInt8(ascii: "/")) else { return nil }
-        let type = String(rest[..<slash])
-        var path = rest[rest.utf8.index(after: slash)...]
+        guard let slash = first("/", start, end) else { return nil }
+        let type = String(decoding: UnsafeBufferPointer(rebasing: b[start..<slash]), as: UTF8.self)
+        var pathEnd = end
         var version: String?
-        if let at = path.utf8.lastIndex(of: UInt8(ascii: "@")) { version = Self.decode(path[path.utf8.index(after: at)...]); path = path[..<at] }
-        let parts = Self.splitSlashes(path).map { Self.decode($0) }
-        guard let name = parts.last, !type.isEmpty, !name.isEmpty else { return nil }
-        let ns = parts.dropLast().joined(separator: "/")
-        self.init(type: type, namespace: ns.isEmpty ? nil : ns, name: name, version: version,
-                  qualifiers: quals, subpath: subpath)
+        var at = end - 1
+        while at > slash, b[at] != UInt8(ascii: "@") { at -= 1 }
+        if at > slash { version = decode(b, at + 1, end); pathEnd = at }
+        var segments: [String] = []
+        var i = slash + 1
+        while i < pathEnd {
+            let stop = first("/", i, pathEnd) ?? pathEnd
+            if stop > i { segments.append(decode(b, i, stop)) }
+            i = stop + 1
+        }
+        guard let name = segments.last, !type.isEmpty, !name.isEmpty else { return nil }
+        let ns = segments.dropLast().joined(separator: "/")
+        return Parts(type: type, namespace: ns.isEmpty ? nil : ns, name: name, version: version, qualifiers: quals, subpath: subpath)
     }
 
-    static func splitSlashes(_ s: Substring) -> [Substring] {
-        var out: [Substring] = []
-        var start = s.startIndex
-        for i in s.utf8.indices where s.utf8[i] == UInt8(ascii: "/") {
-            if start < i { out.append(s[start..<i]) }
-            start = s.utf8.index(after: i)
+    /// Percent-decodes bytes `from..<to`; a `%` not followed by two hex digits stays as it is.
+    private static func decode(_ b: UnsafeBufferPointer<UInt8>, _ from: Int, _ to: Int) -> String {
+        let slice = UnsafeBufferPointer(rebasing: b[from..<to])
+        guard slice.contains(UInt8(ascii: "%")) else { return String(decoding: slice, as: UTF8.self) }
+        func hex(_ c: UInt8) -> UInt8? {
+            switch c {
+            case 48...57: return c - 48
+            case 65...70: return c - 55
+            case 97...102: return c - 87
+            default: return nil
+            }
         }
-        if start < s.endIndex { out.append(s[start...]) }
-        return out
-    }
-
-    static func decode(_ s: Substring) -> String {
-        guard s.utf8.contains(UInt8(ascii: "%")) else { return String(s) }
-        var bytes: [UInt8] = []
-        var it = Array(s.utf8)[...]
-        while let b = it.popFirst() {
-            if b == UInt8(ascii: "%"), it.count >= 2,
-               let v = UInt8(String(decoding: it.prefix(2), as: UTF8.self), radix: 16) {
-                bytes.append(v); it = it.dropFirst(2)
-            } else { bytes.append(b) }
+        var out: [UInt8] = []
+        out.reserveCapacity(slice.count)
+        var i = 0
+        while i < slice.count {
+            if slice[i] == UInt8(ascii: "%"), i + 2 < slice.count, let h = hex(slice[i + 1]), let l = hex(slice[i + 2]) {
+                out.append(h << 4 | l); i += 3
+            } else {
+                out.append(slice[i]); i += 1
+            }
         }
-        return String(decoding: bytes, as: UTF8.self)
+        return String(decoding: out, as: UTF8.self)
     }
 }
