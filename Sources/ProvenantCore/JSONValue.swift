@@ -33,6 +33,9 @@ public enum JSONValue: Sendable, Equatable {
 
     static let chunk = 1 << 20
 
+    /// This value's bytes at `indent`, for `JSONWriter`.
+    func write(into o: inout [UInt8], indent: Int, pretty: Bool) { write(&o, indent: indent, pretty: pretty, flush: nil) }
+
     private func write(_ o: inout [UInt8], indent: Int, pretty: Bool, flush: (([UInt8]) -> Void)?) {
         switch self {
         case .string(let s): Self.escape(s, into: &o)

@@ -110,23 +110,42 @@ extension ScanReport {
 
     // MARK: json
 
-    static func findingJSON(_ f: Finding) -> JSONValue {
-        var o = ObjectBuilder()
-        o.add("id", .string(f.id))
-        o.add("aliases", .array(f.aliases.map { .string($0) }))
-        o.add("summary", .string(f.summary))
-        o.add("severity", .string(f.severity.description))
-        o.add("score", f.score.map { .double($0) } ?? .null)
-        o.add("vector", f.vector.map { .string($0) } ?? .null)
-        o.add("severitySource", .string(f.severitySource))
-        o.add("status", .string(f.status.rawValue))
-        if let n = f.note { o.add("note", .string(n)) }
-        o.add("package", .object([("name", .string(f.package)), ("ecosystem", .string(f.ecosystem)), ("version", .string(f.version)),
-                                  ("purl", .string(f.purl)), ("locations", .array(f.locations.map { .string($0) }))]))
-        o.add("fixedVersions", .array(f.fixed.map { .string($0) }))
-        o.add("published", f.published.map { .string($0) } ?? .null)
-        o.add("modified", .string(f.modified))
-        return o.value
+    /// One finding, written straight to bytes: a report holds thousands.
+    static func write(_ f: Finding, to w: inout JSONWriter) {
+        w.object { w in
+            w.field("id", f.id)
+            w.field("aliases", strings: f.aliases)
+            w.field("summary", f.summary)
+            w.field("severity", f.severity.description)
+            w.key("score"); w.value(f.score.map { .double($0) } ?? .null)
+            w.field("vector", f.vector)
+            w.field("severitySource", f.severitySource)
+            w.field("status", f.status.rawValue)
+            if let n = f.note { w.field("note", n) }
+            w.key("package")
+            w.object { w in
+                w.field("name", f.package)
+                w.field("ecosystem", f.ecosystem)
+                w.field("version", f.version)
+                w.field("purl", f.purl)
+                w.field("locations", strings: f.locations)
+            }
+            w.field("fixedVersions", strings: f.fixed)
+            w.field("published", f.published)
+            w.field("modified", f.modified)
+        }
+    }
+
+    static func findingJSON(_ f: Finding, by: String? = nil) -> JSONValue {
+        .raw { o, indent, pretty in
+            JSONWriter.write(into: &o, indent: indent, pretty: pretty) { w in
+                guard let by else { return write(f, to: &w) }
+                w.object { w in
+                    w.field("by", by)
+                    w.key("finding"); write(f, to: &w)
+                }
+            }
+        }
     }
 
     public func json(info: DocumentInfo) -> JSONValue {
@@ -141,7 +160,7 @@ extension ScanReport {
                                   ("unknown", .int(findings.filter { $0.status == .unknown }.count))]))
         let all = findings
         o.add("findings", .generated(count: all.count) { Self.findingJSON(all[$0]) })
-        o.add("suppressed", .array(suppressed.map { .object([("by", .string($0.by)), ("finding", Self.findingJSON($0.finding))]) }))
+        o.add("suppressed", .array(suppressed.map { Self.findingJSON($0.finding, by: $0.by) }))
         o.add("expiredIgnores", .array(expiredIgnores.map { .object([("id", .string($0.id)), ("expires", .string($0.expires ?? "")), ("at", .string($0.origin))]) }))
         o.add("warnings", .array(diagnostics.map { .string($0.description) }))
         return o.value
