@@ -41,17 +41,23 @@ struct ScanCommand: AsyncParsableCommand {
         guard let fmt = ScanFormat(rawValue: format) else {
             throw ValidationError("unknown --format '\(format)'; use one of: \(ScanFormat.allCases.map(\.rawValue).joined(separator: ", "))")
         }
+        var timer = PhaseTimer()
         let inventory = try await loadInventory()
+        timer.lap("read inventory (\(inventory.packages.count) packages)")
         let vexDocs = try vex.map { path throws(InputError) in try VEXDocument.load(path) }
         let ignore = try ignorePath().map { path throws(InputError) in try IgnoreFile.load(path) }
         let store = try await Snapshot.openOrSeed(path: database.path) { CLI.stderr("note: \($0)") }
+        timer.lap("open database")
         let result = try Scanner(store: store).scan(inventory.packages)
+        timer.lap("scan")
         let info = DocumentInfo(toolVersion: Provenant.version)
         let report = ScanReport(target: target, database: try store.status(perEcosystem: false), result: result, vex: vexDocs, ignore: ignore,
                                 today: String(info.isoTimestamp.prefix(10)), diagnostics: inventory.diagnostics)
+        timer.lap("suppress and status")
         catalog.warn(inventory)
         for e in report.expiredIgnores { CLI.stderr("warning: \(e.origin): ignore entry for \(e.id) expired on \(e.expires ?? "") and no longer suppresses") }
         try CLI.withOutput(output) { sink in report.write(fmt, info: info, inventory: inventory, to: sink) }
+        timer.lap("write \(fmt.rawValue)")
         if let t = failOn.threshold, report.reaches(t) { throw ExitCode(1) }
     }
 

@@ -135,6 +135,7 @@ import ZIPFoundation
         #expect(imported.summary == "padded summary" && imported.aliases == ["CVE-a", "GHSA-b"] && imported.severity.count == 1)
         // Turn the file back into the v1 layout: the columns gone and the migration not yet run.
         try await store.queue.write { db in
+            for i in ["advisory_withdrawn", "advisory_by_modified"] { try db.execute(sql: "DROP INDEX \(i)") }
             for c in ["summary", "aliases", "severity", "database_severity", "published"] { try db.execute(sql: "ALTER TABLE advisory DROP COLUMN \(c)") }
             try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier != 'v1'")
         }

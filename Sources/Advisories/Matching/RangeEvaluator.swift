@@ -12,7 +12,7 @@ public enum RangeEvaluator {
     enum Kind { case introduced, fixed, lastAffected, limit }
 
     /// One range with its events validated and sorted, ready for many versions.
-    struct PreparedRange {
+    struct PreparedRange: Sendable {
         var scheme: AnyVersionScheme?
         /// Each event with its version parsed once; nil for "0" and "*", which sort before everything and limit nothing.
         var events: [(kind: Kind, version: String, parsed: ParsedVersion?)]
@@ -21,33 +21,51 @@ public enum RangeEvaluator {
     }
 
     /// An `affected` entry prepared once and evaluated against every version of a package.
-    public struct PreparedEntry {
-        /// `versions[]` as listed. A scan evaluates each entry against a few versions at most, so a
-        /// linear search beats hashing hundreds of listed versions into a set first.
-        let listedInOrder: [String]
+    public struct PreparedEntry: Sendable {
+        /// `versions[]` joined by GS (0x1D) and searched as bytes: lists run to hundreds of versions,
+        /// and a scan checks each against a few package versions at most.
+        let listed: String
         let ranges: [PreparedRange]
         let ecoScheme: AnyVersionScheme?
         let ecosystem: String
+        /// What a finding reports of the entry: the fixed versions of its non-GIT ranges, and its own severity.
+        let fixed: [String]
+        let severity: [OSVRecord.Severity]?
     }
+
+    /// One range as written: its type and its events in the record's order.
+    struct RawRange { var type: String; var events: [(kind: Kind, version: String)] }
 
     /// `ecosystem` is the OSV base name; SEMVER ranges use SemVer (Go's flavour for Go), ECOSYSTEM
     /// ranges the ecosystem's own scheme, and GIT ranges are skipped.
     public static func prepare(_ entry: OSVRecord.Affected, ecosystem: String, schemes: SchemeCache? = nil) -> PreparedEntry {
+        let ranges = (entry.ranges ?? []).map { r in
+            RawRange(type: r.type, events: r.events.compactMap { e -> (kind: Kind, version: String)? in
+                if let v = e.introduced { return (.introduced, v) }
+                if let v = e.fixed { return (.fixed, v) }
+                if let v = e.lastAffected { return (.lastAffected, v) }
+                return e.limit.map { (.limit, $0) }
+            })
+        }
+        return prepare(ranges: ranges, listed: EntryCodec.list(entry.versions ?? []), severity: entry.severity, ecosystem: ecosystem, schemes: schemes)
+    }
+
+    static func prepare(ranges raw: [RawRange], listed: String, severity: [OSVRecord.Severity]?, ecosystem: String, schemes: SchemeCache?) -> PreparedEntry {
         func scheme(_ eco: String) -> AnyVersionScheme? { schemes.map { $0.scheme(for: eco) } ?? AnyVersionScheme.forEcosystem(eco) }
         let ecoScheme = scheme(ecosystem)
         var ranges: [PreparedRange] = []
-        for range in entry.ranges ?? [] where range.type != "GIT" {
+        var fixed: [String] = []
+        for range in raw where range.type != "GIT" {
+            for e in range.events where e.kind == .fixed { fixed.append(e.version) }
             let s = range.type == "SEMVER" ? scheme(ecosystem == "Go" ? "Go" : "npm") : ecoScheme
             guard let s else {
                 ranges.append(PreparedRange(scheme: nil, events: [], broken: "no version ordering known for \(ecosystem)"))
                 continue
             }
             var typed: [(kind: Kind, version: String, parsed: ParsedVersion?)] = []
+            typed.reserveCapacity(range.events.count)
             var broken: String?
-            for e in range.events {
-                let (kind, v): (Kind, String?) = e.introduced.map { (.introduced, $0) } ?? e.fixed.map { (.fixed, $0) }
-                    ?? e.lastAffected.map { (.lastAffected, $0) } ?? (.limit, e.limit)
-                guard let v else { continue }
+            for (kind, v) in range.events {
                 var p: ParsedVersion?
                 if v != "0" && v != "*" {
                     do { p = try s.parsed(v) } catch { broken = broken ?? "advisory has an unparsable version: \(error.reason)" }
@@ -63,15 +81,18 @@ public enum RangeEvaluator {
                     guard let x = a.parsed, let y = b.parsed else { return 0 }
                     return s.compare(x, y)
                 }
-                typed = typed.enumerated().sorted { x, y in
-                    let c = order(x.element, y.element)
-                    return c != 0 ? c < 0 : x.offset < y.offset
-                }.map(\.element)
+                // Most ranges are written in order already.
+                let inOrder = zip(typed, typed.dropFirst()).allSatisfy { order($0, $1) <= 0 }
+                if !inOrder {
+                    typed = typed.enumerated().sorted { x, y in
+                        let c = order(x.element, y.element)
+                        return c != 0 ? c < 0 : x.offset < y.offset
+                    }.map(\.element)
+                }
             }
             ranges.append(PreparedRange(scheme: s, events: typed, broken: broken))
         }
-        let listed = entry.versions ?? []
-        return PreparedEntry(listedInOrder: listed, ranges: ranges, ecoScheme: ecoScheme, ecosystem: ecosystem)
+        return PreparedEntry(listed: listed, ranges: ranges, ecoScheme: ecoScheme, ecosystem: ecosystem, fixed: fixed, severity: severity)
     }
 
     public static func evaluate(_ entry: OSVRecord.Affected, version: String, ecosystem: String, schemes: SchemeCache? = nil) -> Outcome {
@@ -79,14 +100,14 @@ public enum RangeEvaluator {
     }
 
     public static func evaluate(_ p: PreparedEntry, version: String) -> Outcome {
-        if p.listedInOrder.contains(version) { return .affected }
+        if EntryCodec.listed(p.listed, contains: version) { return .affected }
         var unknown: String?
         // Without ranges, the list is all there is: compare under the scheme too, since it may spell
         // a version differently (`1.19` for `1.19.0`). With ranges, the list enumerates them.
-        if p.ranges.isEmpty, let s = p.ecoScheme, !p.listedInOrder.isEmpty {
+        if p.ranges.isEmpty, let s = p.ecoScheme, !p.listed.isEmpty {
             do {
                 try s.validate(version)
-                for l in p.listedInOrder where (try? s.compare(version, l)) == 0 { return .affected }
+                for l in EntryCodec.list(p.listed) where (try? s.compare(version, l)) == 0 { return .affected }
             } catch { unknown = "unparsable version: \(error.reason)" }
         }
         for range in p.ranges {

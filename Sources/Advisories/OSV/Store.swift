@@ -78,6 +78,10 @@ public final class AdvisoryStore: Sendable {
             }
             try db.execute(sql: "ALTER TABLE advisory ADD COLUMN database_severity TEXT")
             try db.execute(sql: "ALTER TABLE advisory ADD COLUMN published TEXT")
+            // Withdrawn records are few; a scan reads their ids instead of joining every candidate.
+            try db.execute(sql: "CREATE INDEX advisory_withdrawn ON advisory(id) WHERE withdrawn IS NOT NULL")
+            // The status line (counts, newest `modified`) then reads indexes, not every record.
+            try db.execute(sql: "CREATE INDEX advisory_by_modified ON advisory(modified_key)")
             let update = try db.makeStatement(sql: "UPDATE advisory SET summary = ?, aliases = ?, severity = ?, database_severity = ?, published = ? WHERE id = ?")
             let rows = try Row.fetchCursor(db, sql: "SELECT record FROM advisory")
             let decoder = JSONDecoder()
@@ -197,19 +201,28 @@ public final class AdvisoryStore: Sendable {
         public var release: String
         public var encodedEntry: String
         public var decoded: Candidate { Candidate(advisoryID: advisoryID, release: release, entry: EntryCodec.decode(encodedEntry)) }
+        func prepared(ecosystem: String, schemes: SchemeCache?) -> RangeEvaluator.PreparedEntry {
+            EntryCodec.prepare(encodedEntry, ecosystem: ecosystem, schemes: schemes)
+        }
     }
 
-    /// Affected entries for many packages of one ecosystem, keyed by canonical name, still encoded.
+    /// Affected entries of live advisories for many packages of one ecosystem, keyed by canonical
+    /// name, still encoded. Per name, entries keep the order they were stored in.
     public func candidateRows(ecosystem: String, names: Set<String>) throws(InputError) -> [String: [RawCandidate]] {
         var out: [String: [RawCandidate]] = [:]
+        let withdrawn: Set<String>
+        do { withdrawn = try queue.read { db in try Set(String.fetchAll(db, sql: "SELECT id FROM advisory WHERE withdrawn IS NOT NULL")) } } catch {
+            throw readError(error)
+        }
         try inChunks(names) { db, chunk, marks in
+            // No join and no ORDER BY: both cost more than the rest of the read together.
             let rows = try Row.fetchCursor(db, sql: """
-                SELECT f.advisory_id, f.release, f.name, f.entry FROM affected f JOIN advisory a ON a.id = f.advisory_id
-                WHERE a.withdrawn IS NULL AND f.ecosystem = ? AND f.name IN (\(marks))
-                ORDER BY f.advisory_id
+                SELECT advisory_id, release, name, entry FROM affected WHERE ecosystem = ? AND name IN (\(marks))
                 """, arguments: StatementArguments([ecosystem] + chunk))
             while let r = try rows.next() {
-                out[r[2], default: []].append(RawCandidate(advisoryID: r[0], release: r[1], encodedEntry: r[3]))
+                let id: String = r[0]
+                if withdrawn.contains(id) { continue }
+                out[r[2], default: []].append(RawCandidate(advisoryID: id, release: r[1], encodedEntry: r[3]))
             }
         }
         return out
@@ -336,6 +349,71 @@ enum EntryCodec {
         let versions: [String]? = has(1) ? list(part(3)) : nil
         let severity: [OSVRecord.Severity]? = has(2) ? severities(part(4)) : nil
         return OSVRecord.Affected(package: pkg, severity: severity, ranges: ranges, versions: versions)
+    }
+
+    /// Whether a GS-joined list holds `version`, compared as bytes without splitting the list.
+    static func listed(_ list: String, contains version: String) -> Bool {
+        guard !list.isEmpty else { return false }
+        var list = list, version = version
+        return list.withUTF8 { l in
+            version.withUTF8 { v in
+                var start = 0
+                while start <= l.count {
+                    var end = start
+                    while end < l.count, l[end] != 0x1D { end += 1 }
+                    if end - start == v.count, v.indices.allSatisfy({ l[start + $0] == v[$0] }) { return true }
+                    start = end + 1
+                }
+                return false
+            }
+        }
+    }
+
+    /// Decodes a stored entry straight into its prepared form: the hot path of a scan, which needs
+    /// neither the package fields nor the versions list split into strings.
+    static func prepare(_ encoded: String, ecosystem: String, schemes: SchemeCache?) -> RangeEvaluator.PreparedEntry {
+        var encoded = encoded
+        let (ranges, listed, severity) = encoded.withUTF8 { b -> ([RangeEvaluator.RawRange], String, [OSVRecord.Severity]?) in
+            func text(_ from: Int, _ to: Int) -> String { String(decoding: UnsafeBufferPointer(rebasing: b[from..<to]), as: UTF8.self) }
+            // The five newline-separated parts: flags, package, ranges, versions, severity.
+            var bounds: [(Int, Int)] = []
+            var start = 0
+            for i in 0..<b.count where b[i] == 10 && bounds.count < 4 { bounds.append((start, i)); start = i + 1 }
+            bounds.append((start, b.count))
+            while bounds.count < 5 { bounds.append((b.count, b.count)) }
+            let flags = bounds[0]
+            func has(_ k: Int) -> Bool { flags.0 + k < flags.1 && b[flags.0 + k] != UInt8(ascii: "-") }
+            var ranges: [RangeEvaluator.RawRange] = []
+            if has(0), bounds[2].0 < bounds[2].1 {
+                var r = bounds[2].0
+                while r <= bounds[2].1 {
+                    var rEnd = r
+                    while rEnd < bounds[2].1, b[rEnd] != 0x1E { rEnd += 1 }
+                    // Fields: type, repo, then one event per field, its kind in the first byte.
+                    var fields: [(Int, Int)] = []
+                    var f = r
+                    for i in r..<rEnd where b[i] == 0x1F { fields.append((f, i)); f = i + 1 }
+                    fields.append((f, rEnd))
+                    var events: [(kind: RangeEvaluator.Kind, version: String)] = []
+                    for (a, z) in fields.dropFirst(2) where a < z {
+                        let kind: RangeEvaluator.Kind
+                        switch b[a] {
+                        case UInt8(ascii: "i"): kind = .introduced
+                        case UInt8(ascii: "f"): kind = .fixed
+                        case UInt8(ascii: "l"): kind = .lastAffected
+                        default: kind = .limit
+                        }
+                        events.append((kind, text(a + 1, z)))
+                    }
+                    ranges.append(.init(type: text(fields[0].0, fields[0].1), events: events))
+                    r = rEnd + 1
+                }
+            }
+            let listed = has(1) ? text(bounds[3].0, bounds[3].1) : ""
+            let severity: [OSVRecord.Severity]? = has(2) ? severities(text(bounds[4].0, bounds[4].1)) : nil
+            return (ranges, listed, severity)
+        }
+        return RangeEvaluator.prepare(ranges: ranges, listed: listed, severity: severity, ecosystem: ecosystem, schemes: schemes)
     }
 
     static func list(_ items: [String]) -> String { items.joined(separator: String(gs)) }

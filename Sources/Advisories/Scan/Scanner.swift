@@ -14,14 +14,14 @@ public struct Scanner: Sendable {
         public var packagesNotCovered: Int
     }
 
-    struct Hit: Sendable { var packageIndex: Int; var package: Package; var key: Ecosystems.Key; var advisory: String; var entries: [OSVRecord.Affected]; var unknown: String? }
+    struct Hit: Sendable { var packageIndex: Int; var advisory: String; var entries: [RangeEvaluator.PreparedEntry]; var unknown: String? }
 
     /// Evaluates the packages whose name `mine` accepts; each candidate entry is prepared once and
     /// evaluated for every version of its package. Hits come out by package, then advisory id.
     static func match(_ keyed: [(Package, Ecosystems.Key)], nameKeys: [String], rows: [String: [AdvisoryStore.RawCandidate]],
                       mine: (String) -> Bool) -> [Hit] {
         let schemes = SchemeCache()
-        struct Prepared { var release: String; var entry: OSVRecord.Affected; var ready: RangeEvaluator.PreparedEntry }
+        struct Prepared { var release: String; var ready: RangeEvaluator.PreparedEntry }
         // Per name, once: entries prepared and grouped by advisory, groups in id order.
         var prepared: [String: [(advisory: String, entries: [Prepared])]] = [:]
         var hits: [Hit] = []
@@ -30,30 +30,28 @@ public struct Scanner: Sendable {
             if prepared[nameKey] == nil {
                 var groups: [String: [Prepared]] = [:]
                 for raw in rows[nameKey] ?? [] {
-                    let c = raw.decoded
-                    groups[c.advisoryID, default: []].append(Prepared(release: c.release, entry: c.entry,
-                                                                     ready: RangeEvaluator.prepare(c.entry, ecosystem: k.ecosystem, schemes: schemes)))
+                    groups[raw.advisoryID, default: []].append(Prepared(release: raw.release, ready: raw.prepared(ecosystem: k.ecosystem, schemes: schemes)))
                 }
                 prepared[nameKey] = groups.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
             }
             for (id, all) in prepared[nameKey] ?? [] {
                 // Entries of this advisory in the release that applies.
-                var affected: [OSVRecord.Affected] = []
+                var affected: [RangeEvaluator.PreparedEntry] = []
                 var unknown: String?
                 var applicable = 0
                 for e in all where e.release.isEmpty || k.release.isEmpty || e.release == k.release {
                     applicable += 1
                     switch RangeEvaluator.evaluate(e.ready, version: k.version) {
-                    case .affected: affected.append(e.entry)
+                    case .affected: affected.append(e.ready)
                     case .unknown(let why): unknown = unknown ?? why
                     case .notAffected: break
                     }
                 }
                 guard applicable > 0 else { continue }
-                if !affected.isEmpty { hits.append(Hit(packageIndex: packageIndex, package: p, key: k, advisory: id, entries: affected, unknown: nil)) }
+                if !affected.isEmpty { hits.append(Hit(packageIndex: packageIndex, advisory: id, entries: affected, unknown: nil)) }
                 else if let why = unknown {
-                    let entries = all.filter { $0.release.isEmpty || k.release.isEmpty || $0.release == k.release }.map(\.entry)
-                    hits.append(Hit(packageIndex: packageIndex, package: p, key: k, advisory: id, entries: entries, unknown: why))
+                    let entries = all.filter { $0.release.isEmpty || k.release.isEmpty || $0.release == k.release }.map(\.ready)
+                    hits.append(Hit(packageIndex: packageIndex, advisory: id, entries: entries, unknown: why))
                 }
             }
         }
@@ -61,6 +59,7 @@ public struct Scanner: Sendable {
     }
 
     public func scan(_ packages: [Package]) throws(InputError) -> Result {
+        var timer = PhaseTimer(indent: 1)
         var keyed: [(Package, Ecosystems.Key)] = []
         var notCovered = 0
         for p in packages {
@@ -73,6 +72,7 @@ public struct Scanner: Sendable {
         for (eco, names) in byEco.sorted(by: { $0.key < $1.key }) {
             for (name, list) in try store.candidateRows(ecosystem: eco, names: names) { rows[eco + "\u{0}" + name] = list }
         }
+        timer.lap("read candidates (\(rows.values.map(\.count).reduce(0, +)) entries for \(rows.count) names)")
         // Names are dealt to workers, one per core; each decodes, prepares and evaluates its own names with
         // its own parse caches, so nothing is shared but read-only input. Hits keep package order after.
         let width = Parallel.cores
@@ -84,7 +84,9 @@ public struct Scanner: Sendable {
             Self.match(inputs.keyed, nameKeys: inputs.nameKeys, rows: inputs.rows) { inputs.worker[$0] == w }
         }.flatMap { $0 }
         hits.sort { $0.packageIndex != $1.packageIndex ? $0.packageIndex < $1.packageIndex : $0.advisory < $1.advisory }
+        timer.lap("match (\(hits.count) hits)")
         let records = try store.briefs(ids: Set(hits.map(\.advisory)))
+        timer.lap("read advisories (\(records.count))")
         // Per advisory, computed once: most hits share their record's severity.
         var recordSeverity: [String: (SeverityLevel, Double?, String?, String)] = [:]
         var findings: [Finding] = []
@@ -93,7 +95,7 @@ public struct Scanner: Sendable {
         var group: [Finding] = []
         var groupPurls = Set<String>()
         var mixed = false
-        var current: (purl: String, locations: [String]) = ("", [])
+        var current = (purl: "", locations: [String](), name: "", version: "", ecosystem: "")
         func flush() {
             guard let purl = group.first?.purl else { return }
             if !groupPurls.insert(purl).inserted { mixed = true }
@@ -106,7 +108,8 @@ public struct Scanner: Sendable {
             if h.packageIndex != lastPackage {
                 flush()
                 lastPackage = h.packageIndex
-                current = (h.package.purl.description, h.package.locations.map(\.description).sorted())
+                let (p, k) = keyed[h.packageIndex]
+                current = (p.purl.description, p.locations.map(\.description).sorted(), p.name, p.version, k.osvEcosystem)
             }
             let sev: (SeverityLevel, Double?, String?, String)
             if h.entries.allSatisfy({ $0.severity == nil }) {
@@ -116,7 +119,7 @@ public struct Scanner: Sendable {
             }
             group.append(Finding(
                 id: r.id, aliases: r.aliases, summary: r.summary, severity: sev.0, score: sev.1, vector: sev.2,
-                severitySource: sev.3, package: h.package.name, ecosystem: h.key.osvEcosystem, version: h.package.version,
+                severitySource: sev.3, package: current.name, ecosystem: current.ecosystem, version: current.version,
                 purl: current.purl, locations: current.locations,
                 fixed: Self.fixedVersions(h.entries), status: h.unknown == nil ? .affected : .unknown,
                 note: h.unknown.map { "unknown: \($0)" }, published: r.published, modified: r.modified))
@@ -124,8 +127,10 @@ public struct Scanner: Sendable {
         flush()
         // Two inventory packages with one purl (rare): collapse across them too.
         if mixed { findings = Self.collapseAliases(findings) }
-        return Result(findings: Self.sortedForReport(findings),
-                      packagesScanned: packages.count, packagesNotCovered: notCovered)
+        timer.lap("build findings")
+        let sorted = Self.sortedForReport(findings)
+        timer.lap("sort findings")
+        return Result(findings: sorted, packagesScanned: packages.count, packagesNotCovered: notCovered)
     }
 
     /// Most severe first, then package, version, id and purl (a total order once aliases are collapsed). Package and version are ranked once, so the
@@ -149,7 +154,7 @@ public struct Scanner: Sendable {
     }
 
     /// The package entry's own severity wins over the record's; v4 over v3; a vector over a word.
-    static func severity(_ r: AdvisoryBrief, entries: [OSVRecord.Affected]) -> (SeverityLevel, Double?, String?, String) {
+    static func severity(_ r: AdvisoryBrief, entries: [RangeEvaluator.PreparedEntry]) -> (SeverityLevel, Double?, String?, String) {
         let lists = entries.compactMap(\.severity) + [r.severity]
         for list in lists {
             for type in ["CVSS_V4", "CVSS_V3"] {
@@ -162,10 +167,8 @@ public struct Scanner: Sendable {
         return (.unknown, nil, nil, "none")
     }
 
-    static func fixedVersions(_ entries: [OSVRecord.Affected]) -> [String] {
-        var out = Set<String>()
-        for e in entries { for r in e.ranges ?? [] where r.type != "GIT" { for ev in r.events { if let f = ev.fixed { out.insert(f) } } } }
-        return out.sorted()
+    static func fixedVersions(_ entries: [RangeEvaluator.PreparedEntry]) -> [String] {
+        entries.count == 1 && entries[0].fixed.count < 2 ? entries[0].fixed : Set(entries.flatMap(\.fixed)).sorted()
     }
 
     /// Advisories that name each other or a common alias (a PYSEC and its GHSA, both for one CVE)
