@@ -27,6 +27,9 @@ public struct PEP440: VersionScheme {
         return .legacy(Self.legacyKey(s))
     }
 
+    /// Longest spelling first, so `alpha` is not read as `a` followed by `lpha`.
+    static let preLabels: [(StaticString, Int)] = [("alpha", 0), ("a", 0), ("beta", 1), ("b", 1), ("preview", 2), ("pre", 2), ("rc", 2), ("c", 2)]
+
     static func strict(_ s: String) -> Key? {
         var c = Cursor(Array(s.utf8))
         var k = Key()
@@ -42,8 +45,7 @@ public struct PEP440: VersionScheme {
         // Pre-release: [-_.]?(alpha|a|beta|b|preview|pre|c|rc)[-_.]?N?
         if let (rank, n) = c.lookahead({ cur -> (Int, Substring)? in
             cur.sep()
-            let labels: [(String, Int)] = [("alpha", 0), ("a", 0), ("beta", 1), ("b", 1), ("preview", 2), ("pre", 2), ("rc", 2), ("c", 2)]
-            guard let r = labels.first(where: { cur.eat($0.0) })?.1 else { return nil }
+            guard let r = Self.preLabels.first(where: { cur.eat($0.0) })?.1 else { return nil }
             return (r, cur.number())
         }) { k.pre = (rank, n) }
         // Post-release: -N or [-_.]?(post|rev|r)[-_.]?N?
@@ -123,7 +125,7 @@ public struct PEP440: VersionScheme {
 
     private static func stripZeros(_ r: [Substring]) -> ArraySlice<Substring> {
         var r = r[...]
-        while let l = r.last, l.allSatisfy({ $0 == "0" }) { r = r.dropLast() }
+        while let l = r.last, l.utf8.allSatisfy({ $0 == 48 }) { r = r.dropLast() }
         return r
     }
 
@@ -171,11 +173,13 @@ struct Cursor {
     var atEnd: Bool { i >= bytes.count }
     var peek: UInt8? { i < bytes.count ? bytes[i] : nil }
     mutating func skip(_ n: Int) { i += n }
-    mutating func eat(_ s: String) -> Bool {
-        let u = Array(s.utf8)
-        guard i + u.count <= bytes.count, Array(bytes[i..<i + u.count]) == u else { return false }
-        i += u.count
-        return true
+    /// Consumes `s` when the bytes at the cursor spell it; compared in place, no copies.
+    mutating func eat(_ s: StaticString) -> Bool {
+        let n = s.utf8CodeUnitCount
+        guard i + n <= bytes.count else { return false }
+        let matches = s.withUTF8Buffer { u in (0..<n).allSatisfy { bytes[i + $0] == u[$0] } }
+        if matches { i += n }
+        return matches
     }
     mutating func digits() -> Substring? {
         let start = i

@@ -13,20 +13,28 @@ public struct SemVer: VersionScheme {
         var build: [Substring] = []
     }
 
-    public func parse(_ raw: String) throws(VersionError) -> Parsed {
-        var s = raw.trimmed[...]
-        if s.first == "v" || s.first == "V" { s = s.dropFirst() }
+    public func parse(_ raw: String) throws(VersionError) -> Parsed { try parse(raw.trimmed[...], raw: raw) }
+
+    /// The numbers are found on UTF-8 bytes; only the rarer pre-release test looks at Characters.
+    func parse(_ input: Substring, raw: String) throws(VersionError) -> Parsed {
+        var s = input
+        func isDigit(_ b: UInt8?) -> Bool { b.map { $0 >= 48 && $0 <= 57 } ?? false }
+        if s.utf8.first == UInt8(ascii: "v") || s.utf8.first == UInt8(ascii: "V") { s = s[s.utf8.index(after: s.startIndex)...] }
         var core: [Substring] = []
+        core.reserveCapacity(3)
         while core.count < 3 {
-            let digits = s.prefix { $0.isASCII && $0.isNumber }
-            guard !digits.isEmpty else {
+            let u = s.utf8
+            var end = u.startIndex
+            while end < u.endIndex, isDigit(u[end]) { end = u.index(after: end) }
+            guard end > u.startIndex else {
                 if core.isEmpty { throw VersionError(raw, name, "does not start with a number") }
                 break
             }
-            core.append(digits)
-            s = s.dropFirst(digits.count)
-            guard core.count < 3, s.first == ".", s.dropFirst().first?.isNumber == true else { break }
-            s = s.dropFirst()
+            core.append(s[..<end])
+            s = s[end...]
+            // A dot continues the core only before another number; anything else is left for below.
+            guard core.count < 3, s.utf8.first == UInt8(ascii: "."), isDigit(s.utf8.dropFirst().first) else { break }
+            s = s[s.utf8.index(after: s.startIndex)...]
         }
         while core.count < 3 { core.append("0") }
         var pre: [Substring] = []
@@ -76,9 +84,10 @@ public struct GoVersion: VersionScheme {
     public var name: String { "Go" }
     public init() {}
     public func parse(_ raw: String) throws(VersionError) -> SemVer.Parsed {
-        var s = raw.trimmed
-        if s.hasPrefix("go") { s = String(s.dropFirst(2)) }
-        do { return try SemVer().parse(s) } catch { throw VersionError(raw, name, error.reason) }
+        var s = raw.trimmed[...]
+        if s.utf8.starts(with: "go".utf8) { s = s.dropFirst(2) }
+        let rest = s.trimmed
+        do { return try SemVer().parse(rest[...], raw: rest) } catch { throw VersionError(raw, name, error.reason) }
     }
     public func compare(_ a: SemVer.Parsed, _ b: SemVer.Parsed) -> Int { SemVer().compare(a, b) }
 }

@@ -26,7 +26,8 @@ extension VersionScheme where Parsed: Comparable {
 }
 
 /// A scheme with its parsed type erased, so callers can pick one by ecosystem name at run time.
-public struct AnyVersionScheme: Sendable {
+/// A class: it is five closures, and a struct copy retained each of them.
+public final class AnyVersionScheme: Sendable {
     public let name: String
     private let _compare: @Sendable (String, String) throws(VersionError) -> Int
     private let _validate: @Sendable (String) throws(VersionError) -> Void
@@ -97,10 +98,16 @@ public struct AnyVersionScheme: Sendable {
 
 /// Decimal digit strings of any length, compared as numbers without overflow.
 enum Digits {
+    /// On UTF-8 bytes: the version schemes compare digit runs constantly, and walking
+    /// Characters was most of the cost.
     static func compare(_ a: Substring, _ b: Substring) -> Int {
-        let x = a.drop { $0 == "0" }, y = b.drop { $0 == "0" }
-        if x.utf8.count != y.utf8.count { return x.utf8.count < y.utf8.count ? -1 : 1 }
-        return x == y ? 0 : (x < y ? -1 : 1)
+        var x = a.utf8[...], y = b.utf8[...]
+        while x.first == 48 { x = x.dropFirst() }
+        while y.first == 48 { y = y.dropFirst() }
+        let nx = x.count, ny = y.count
+        if nx != ny { return nx < ny ? -1 : 1 }
+        for (p, q) in zip(x, y) where p != q { return p < q ? -1 : 1 }
+        return 0
     }
     static func compare(_ a: String, _ b: String) -> Int { compare(a[...], b[...]) }
     static func isDigits<S: StringProtocol>(_ s: S) -> Bool { !s.isEmpty && s.utf8.allSatisfy { $0 >= 48 && $0 <= 57 } }
