@@ -11,17 +11,22 @@ public enum RangeEvaluator {
 
     enum Kind { case introduced, fixed, lastAffected, limit }
 
-    /// One range with its events validated and sorted, ready for many versions.
-    struct PreparedRange: Sendable {
-        var scheme: AnyVersionScheme?
+    /// One range with its events validated and sorted, ready for many versions. A class, like the
+    /// entry: a scan hands each around tens of thousands of times, and a copy of a struct retained
+    /// every field.
+    final class PreparedRange: Sendable {
+        let scheme: AnyVersionScheme?
         /// Each event with its version parsed once; nil for "0" and "*", which sort before everything and limit nothing.
-        var events: [(kind: Kind, version: String, parsed: ParsedVersion?)]
+        let events: [(kind: Kind, version: String, parsed: ParsedVersion?)]
         /// Why the range cannot be evaluated (an unparsable event, no known ordering).
-        var broken: String?
+        let broken: String?
+        init(scheme: AnyVersionScheme?, events: [(kind: Kind, version: String, parsed: ParsedVersion?)], broken: String?) {
+            self.scheme = scheme; self.events = events; self.broken = broken
+        }
     }
 
     /// An `affected` entry prepared once and evaluated against every version of a package.
-    public struct PreparedEntry: Sendable {
+    public final class PreparedEntry: Sendable {
         /// `versions[]` joined by GS (0x1D) and searched as bytes: lists run to hundreds of versions,
         /// and a scan checks each against a few package versions at most.
         let listed: String
@@ -31,6 +36,10 @@ public enum RangeEvaluator {
         /// What a finding reports of the entry: the fixed versions of its non-GIT ranges, and its own severity.
         let fixed: [String]
         let severity: [OSVRecord.Severity]?
+        init(listed: String, ranges: [PreparedRange], ecoScheme: AnyVersionScheme?, ecosystem: String, fixed: [String], severity: [OSVRecord.Severity]?) {
+            self.listed = listed; self.ranges = ranges; self.ecoScheme = ecoScheme; self.ecosystem = ecosystem
+            self.fixed = fixed; self.severity = severity
+        }
     }
 
     /// One range as written: its type and its events in the record's order.
@@ -38,6 +47,19 @@ public enum RangeEvaluator {
 
     /// `ecosystem` is the OSV base name; SEMVER ranges use SemVer (Go's flavour for Go), ECOSYSTEM
     /// ranges the ecosystem's own scheme, and GIT ranges are skipped.
+    /// The orderings one ecosystem's entries use: its own for ECOSYSTEM ranges, and SemVer for
+    /// SEMVER ranges (Go's flavour for Go). Resolved once per ecosystem, not per entry.
+    public struct Schemes: Sendable {
+        let ecosystem: String
+        let own: AnyVersionScheme?
+        let semver: AnyVersionScheme?
+        public init(ecosystem: String, memoizing: Bool = false) {
+            self.ecosystem = ecosystem
+            own = AnyVersionScheme.forEcosystem(ecosystem, memoizing: memoizing)
+            semver = AnyVersionScheme.forEcosystem(ecosystem == "Go" ? "Go" : "npm", memoizing: memoizing)
+        }
+    }
+
     public static func prepare(_ entry: OSVRecord.Affected, ecosystem: String, schemes: SchemeCache? = nil) -> PreparedEntry {
         let ranges = (entry.ranges ?? []).map { r in
             RawRange(type: r.type, events: r.events.compactMap { e -> (kind: Kind, version: String)? in
@@ -47,17 +69,17 @@ public enum RangeEvaluator {
                 return e.limit.map { (.limit, $0) }
             })
         }
-        return prepare(ranges: ranges, listed: EntryCodec.list(entry.versions ?? []), severity: entry.severity, ecosystem: ecosystem, schemes: schemes)
+        return prepare(ranges: ranges, listed: EntryCodec.list(entry.versions ?? []), severity: entry.severity,
+                       schemes: schemes?.schemes(for: ecosystem) ?? Schemes(ecosystem: ecosystem))
     }
 
-    static func prepare(ranges raw: [RawRange], listed: String, severity: [OSVRecord.Severity]?, ecosystem: String, schemes: SchemeCache?) -> PreparedEntry {
-        func scheme(_ eco: String) -> AnyVersionScheme? { schemes.map { $0.scheme(for: eco) } ?? AnyVersionScheme.forEcosystem(eco) }
-        let ecoScheme = scheme(ecosystem)
+    static func prepare(ranges raw: [RawRange], listed: String, severity: [OSVRecord.Severity]?, schemes: Schemes) -> PreparedEntry {
+        let ecoScheme = schemes.own, ecosystem = schemes.ecosystem
         var ranges: [PreparedRange] = []
         var fixed: [String] = []
         for range in raw where range.type != "GIT" {
             for e in range.events where e.kind == .fixed { fixed.append(e.version) }
-            let s = range.type == "SEMVER" ? scheme(ecosystem == "Go" ? "Go" : "npm") : ecoScheme
+            let s = range.type == "SEMVER" ? schemes.semver : ecoScheme
             guard let s else {
                 ranges.append(PreparedRange(scheme: nil, events: [], broken: "no version ordering known for \(ecosystem)"))
                 continue
@@ -99,7 +121,29 @@ public enum RangeEvaluator {
         evaluate(prepare(entry, ecosystem: ecosystem, schemes: schemes), version: version)
     }
 
+    /// A package's version with its parse under each scheme kept, so checking it against many
+    /// entries parses it once per scheme (at most two: the ecosystem's and SemVer).
+    public struct Subject {
+        public let version: String
+        private var parsed: [(scheme: String, result: Result<ParsedVersion, VersionError>)] = []
+        public init(_ version: String) { self.version = version }
+
+        mutating func parsed(by scheme: AnyVersionScheme) -> Result<ParsedVersion, VersionError> {
+            for p in parsed where p.scheme == scheme.name { return p.result }
+            let r: Result<ParsedVersion, VersionError>
+            do throws(VersionError) { r = .success(try scheme.parsed(version)) } catch { r = .failure(error) }
+            parsed.append((scheme.name, r))
+            return r
+        }
+    }
+
     public static func evaluate(_ p: PreparedEntry, version: String) -> Outcome {
+        var subject = Subject(version)
+        return evaluate(p, &subject)
+    }
+
+    public static func evaluate(_ p: PreparedEntry, _ subject: inout Subject) -> Outcome {
+        let version = subject.version
         if EntryCodec.listed(p.listed, contains: version) { return .affected }
         var unknown: String?
         // Without ranges, the list is all there is: compare under the scheme too, since it may spell
@@ -111,7 +155,7 @@ public enum RangeEvaluator {
             } catch { unknown = "unparsable version: \(error.reason)" }
         }
         for range in p.ranges {
-            switch evaluate(range, version: version) {
+            switch evaluate(range, &subject) {
             case .affected: return .affected
             case .unknown(let why): unknown = unknown ?? why
             case .notAffected: break
@@ -120,11 +164,14 @@ public enum RangeEvaluator {
         return unknown.map { .unknown($0) } ?? .notAffected
     }
 
-    static func evaluate(_ range: PreparedRange, version: String) -> Outcome {
+    static func evaluate(_ range: PreparedRange, _ subject: inout Subject) -> Outcome {
         if let broken = range.broken { return .unknown(broken) }
         guard let scheme = range.scheme else { return .unknown("no version ordering known") }
         let mine: ParsedVersion
-        do { mine = try scheme.parsed(version) } catch { return .unknown("unparsable version: \(error.reason)") }
+        switch subject.parsed(by: scheme) {
+        case .success(let p): mine = p
+        case .failure(let error): return .unknown("unparsable version: \(error.reason)")
+        }
         // Every event was parsed when the range was prepared; "0" sorts before any version.
         func cmp(_ p: ParsedVersion?) -> Int { p.map { scheme.compare(mine, $0) } ?? 1 }
         var affected = false
@@ -132,7 +179,7 @@ public enum RangeEvaluator {
         var unlimited = false
         for (kind, v, p) in range.events {
             switch kind {
-            case .introduced: if v == "0" || cmp(p) >= 0 { affected = true }
+            case .introduced: if cmp(p) >= 0 { affected = true }
             case .fixed: if cmp(p) >= 0 { affected = false }
             case .lastAffected: if cmp(p) > 0 { affected = false }
             case .limit: if v == "*" { unlimited = true } else { limits.append(p) }
@@ -146,14 +193,14 @@ public enum RangeEvaluator {
 
 /// Memoizing schemes for one scan, created on first use per ecosystem.
 public final class SchemeCache: @unchecked Sendable {
-    private var schemes: [String: AnyVersionScheme?] = [:]
+    private var schemes: [String: RangeEvaluator.Schemes] = [:]
     private let lock = NSLock()
     public init() {}
-    func scheme(for ecosystem: String) -> AnyVersionScheme? {
+    func schemes(for ecosystem: String) -> RangeEvaluator.Schemes {
         let base = Ecosystems.split(ecosystem).0
         lock.lock(); defer { lock.unlock() }
         if let s = schemes[base] { return s }
-        let s = AnyVersionScheme.forEcosystem(base, memoizing: true)
+        let s = RangeEvaluator.Schemes(ecosystem: base, memoizing: true)
         schemes[base] = s
         return s
     }

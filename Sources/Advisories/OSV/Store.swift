@@ -201,9 +201,7 @@ public final class AdvisoryStore: Sendable {
         public var release: String
         public var encodedEntry: String
         public var decoded: Candidate { Candidate(advisoryID: advisoryID, release: release, entry: EntryCodec.decode(encodedEntry)) }
-        func prepared(ecosystem: String, schemes: SchemeCache?) -> RangeEvaluator.PreparedEntry {
-            EntryCodec.prepare(encodedEntry, ecosystem: ecosystem, schemes: schemes)
-        }
+        func prepared(_ schemes: RangeEvaluator.Schemes) -> RangeEvaluator.PreparedEntry { EntryCodec.prepare(encodedEntry, schemes) }
     }
 
     /// Affected entries of live advisories for many packages of one ecosystem, keyed by canonical
@@ -371,7 +369,7 @@ enum EntryCodec {
 
     /// Decodes a stored entry straight into its prepared form: the hot path of a scan, which needs
     /// neither the package fields nor the versions list split into strings.
-    static func prepare(_ encoded: String, ecosystem: String, schemes: SchemeCache?) -> RangeEvaluator.PreparedEntry {
+    static func prepare(_ encoded: String, _ schemes: RangeEvaluator.Schemes) -> RangeEvaluator.PreparedEntry {
         var encoded = encoded
         let (ranges, listed, severity) = encoded.withUTF8 { b -> ([RangeEvaluator.RawRange], String, [OSVRecord.Severity]?) in
             func text(_ from: Int, _ to: Int) -> String { String(decoding: UnsafeBufferPointer(rebasing: b[from..<to]), as: UTF8.self) }
@@ -413,7 +411,7 @@ enum EntryCodec {
             let severity: [OSVRecord.Severity]? = has(2) ? severities(text(bounds[4].0, bounds[4].1)) : nil
             return (ranges, listed, severity)
         }
-        return RangeEvaluator.prepare(ranges: ranges, listed: listed, severity: severity, ecosystem: ecosystem, schemes: schemes)
+        return RangeEvaluator.prepare(ranges: ranges, listed: listed, severity: severity, schemes: schemes)
     }
 
     static func list(_ items: [String]) -> String { items.joined(separator: String(gs)) }

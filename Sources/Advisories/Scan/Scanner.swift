@@ -16,32 +16,35 @@ public struct Scanner: Sendable {
 
     struct Hit: Sendable { var packageIndex: Int; var advisory: String; var entries: [RangeEvaluator.PreparedEntry]; var unknown: String? }
 
-    /// Evaluates the packages whose name `mine` accepts; each candidate entry is prepared once and
+    /// Evaluates the packages dealt to worker `me`; each candidate entry is prepared once and
     /// evaluated for every version of its package. Hits come out by package, then advisory id.
-    static func match(_ keyed: [(Package, Ecosystems.Key)], nameKeys: [String], rows: [String: [AdvisoryStore.RawCandidate]],
-                      mine: (String) -> Bool) -> [Hit] {
-        let schemes = SchemeCache()
+    static func match(keys: [Ecosystems.Key], nameKeys: [String], owner: [Int], me: Int, rows: [String: [AdvisoryStore.RawCandidate]]) -> [Hit] {
+        let cache = SchemeCache()
         struct Prepared { var release: String; var ready: RangeEvaluator.PreparedEntry }
         // Per name, once: entries prepared and grouped by advisory, groups in id order.
         var prepared: [String: [(advisory: String, entries: [Prepared])]] = [:]
         var hits: [Hit] = []
-        for (packageIndex, (p, k)) in keyed.enumerated() where mine(nameKeys[packageIndex]) {
-            let nameKey = nameKeys[packageIndex]
-            if prepared[nameKey] == nil {
-                var groups: [String: [Prepared]] = [:]
+        for packageIndex in keys.indices where owner[packageIndex] == me {
+            let k = keys[packageIndex], nameKey = nameKeys[packageIndex]
+            let groups: [(advisory: String, entries: [Prepared])]
+            if let known = prepared[nameKey] { groups = known } else {
+                let schemes = cache.schemes(for: k.ecosystem)
+                var byID: [String: [Prepared]] = [:]
                 for raw in rows[nameKey] ?? [] {
-                    groups[raw.advisoryID, default: []].append(Prepared(release: raw.release, ready: raw.prepared(ecosystem: k.ecosystem, schemes: schemes)))
+                    byID[raw.advisoryID, default: []].append(Prepared(release: raw.release, ready: raw.prepared(schemes)))
                 }
-                prepared[nameKey] = groups.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+                groups = byID.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+                prepared[nameKey] = groups
             }
-            for (id, all) in prepared[nameKey] ?? [] {
+            var subject = RangeEvaluator.Subject(k.version)
+            for (id, all) in groups {
                 // Entries of this advisory in the release that applies.
                 var affected: [RangeEvaluator.PreparedEntry] = []
                 var unknown: String?
                 var applicable = 0
                 for e in all where e.release.isEmpty || k.release.isEmpty || e.release == k.release {
                     applicable += 1
-                    switch RangeEvaluator.evaluate(e.ready, version: k.version) {
+                    switch RangeEvaluator.evaluate(e.ready, &subject) {
                     case .affected: affected.append(e.ready)
                     case .unknown(let why): unknown = unknown ?? why
                     case .notAffected: break
@@ -76,13 +79,13 @@ public struct Scanner: Sendable {
         // Names are dealt to workers, one per core; each decodes, prepares and evaluates its own names with
         // its own parse caches, so nothing is shared but read-only input. Hits keep package order after.
         let width = Parallel.cores
-        let nameKeys = keyed.map { $0.1.ecosystem + "\u{0}" + $0.1.name }
+        let keys = keyed.map(\.1)
+        let nameKeys = keys.map { $0.ecosystem + "\u{0}" + $0.name }
         var worker: [String: Int] = [:]
         for k in Set(nameKeys).sorted() { worker[k] = worker.count % width }
-        let inputs = (keyed: keyed, nameKeys: nameKeys, rows: rows, worker: worker)
-        var hits = Parallel.map(width: width) { w in
-            Self.match(inputs.keyed, nameKeys: inputs.nameKeys, rows: inputs.rows) { inputs.worker[$0] == w }
-        }.flatMap { $0 }
+        let owner = nameKeys.map { worker[$0] ?? 0 }
+        let candidates = rows
+        var hits = Parallel.map(width: width) { w in Self.match(keys: keys, nameKeys: nameKeys, owner: owner, me: w, rows: candidates) }.flatMap { $0 }
         hits.sort { $0.packageIndex != $1.packageIndex ? $0.packageIndex < $1.packageIndex : $0.advisory < $1.advisory }
         timer.lap("match (\(hits.count) hits)")
         let records = try store.briefs(ids: Set(hits.map(\.advisory)))
@@ -183,6 +186,7 @@ public struct Scanner: Sendable {
 
     /// One package's findings, merged where ids and aliases meet.
     static func collapseGroup(_ group: [Finding]) -> [Finding] {
+        if group.count < 2 { return group }
         let inOrder = zip(group, group.dropFirst()).allSatisfy { $0.id <= $1.id }
         var kept: [Finding] = []
         var index: [String: Int] = [:]   // id or alias → position in kept
