@@ -126,7 +126,7 @@ public struct Cataloger: Sendable {
         // Sorted by ref computed once per package (`ref` is the rendered purl); packages with one ref
         // are then adjacent, in input order, and fold into the first. No dictionary of whole packages.
         let refs = packages.map(\.ref)
-        let order = refs.indices.sorted { refs[$0] != refs[$1] ? refs[$0] < refs[$1] : $0 < $1 }
+        let order = refs.indices.sorted { refs[$0] < refs[$1] || (refs[$0] == refs[$1] && $0 < $1) }
         let known: Set<String>? = packages.contains { !$0.dependsOn.isEmpty } ? Set(refs) : nil
         var out: [Package] = []
         out.reserveCapacity(packages.count)

@@ -137,20 +137,26 @@ public enum JSONParser {
 
         /// At the opening quote. Plain strings (no escapes) are copied in one step.
         mutating func string() throws(Failure) -> String {
-            i += 1
-            let start = i
-            while i < b.count {
-                let c = b[i]
-                if c == UInt8(ascii: "\"") {
-                    let s = try utf8(start, i)
-                    i += 1
-                    return s
-                }
-                if c == UInt8(ascii: "\\") { break }
-                if c < 32 { throw fail("control character in a string") }
-                i += 1
+            let start = i + 1
+            // The scan runs on locals: through `self` every byte re-read the buffer's bounds.
+            let bytes = b
+            var j = start, ascii = true
+            while j < bytes.count {
+                let c = bytes[j]
+                if c == UInt8(ascii: "\"") || c == UInt8(ascii: "\\") || c < 32 { break }
+                ascii = ascii && c < 0x80
+                j += 1
             }
-            guard i < b.count else { throw fail("unterminated string") }
+            i = j
+            guard j < bytes.count else { throw fail("unterminated string") }
+            if bytes[j] == UInt8(ascii: "\"") {
+                let slice = UnsafeBufferPointer(rebasing: bytes[start..<j])
+                i = j + 1
+                if ascii { return String(decoding: slice, as: UTF8.self) }
+                guard let s = String(validating: slice, as: UTF8.self) else { throw fail("string is not valid UTF-8") }
+                return s
+            }
+            if bytes[j] < 32 { throw fail("control character in a string") }
             // Escapes: build the bytes, then validate once.
             var out = Array(UnsafeBufferPointer(rebasing: b[start..<i]))
             while i < b.count {
@@ -212,14 +218,6 @@ public enum JSONParser {
                 i += 1
             }
             return v
-        }
-
-        func utf8(_ from: Int, _ to: Int) throws(Failure) -> String {
-            let slice = UnsafeBufferPointer(rebasing: b[from..<to])
-            // ASCII, the common case, needs no validation.
-            if !slice.contains(where: { $0 >= 0x80 }) { return String(decoding: slice, as: UTF8.self) }
-            guard let s = String(validating: slice, as: UTF8.self) else { throw fail("string is not valid UTF-8") }
-            return s
         }
     }
 }
