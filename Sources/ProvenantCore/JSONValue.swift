@@ -32,6 +32,8 @@ public enum JSONValue: Sendable, Equatable {
     }
 
     static let chunk = 1 << 20
+    /// Elements of a generated array rendered per parallel step.
+    static let batch = 4096
 
     /// This value's bytes at `indent`, for `JSONWriter`.
     func write(into o: inout [UInt8], indent: Int, pretty: Bool) { write(&o, indent: indent, pretty: pretty, flush: nil) }
@@ -56,11 +58,32 @@ public enum JSONValue: Sendable, Equatable {
         case .generated(let count, let element):
             if count == 0 { o.append(contentsOf: "[]".utf8); return }
             o.append(UInt8(ascii: "["))
-            for i in 0..<count {
-                if i > 0 { o.append(UInt8(ascii: ",")) }
-                Self.newline(&o, indent + 1, pretty)
-                element(i).write(&o, indent: indent + 1, pretty: pretty, flush: flush)
-                if let flush, o.count >= Self.chunk { flush(o); o.removeAll(keepingCapacity: true) }
+            // Batches are built and rendered on every core, then appended in order: the bytes are
+            // the same as one at a time, and only one batch is in memory.
+            var start = 0, perElement = 256   // bytes, learnt from each batch to size the next
+            while start < count {
+                let (first, end) = (start, min(count, start + Self.batch))
+                let width = end - first < 256 ? 1 : Parallel.cores
+                let guess = perElement
+                let parts = Parallel.map(width: width) { w -> [UInt8] in
+                    var part: [UInt8] = []
+                    part.reserveCapacity(guess * (end - first) / width + 64)
+                    for i in (first + (end - first) * w / width)..<(first + (end - first) * (w + 1) / width) {
+                        if i > 0 { part.append(UInt8(ascii: ",")) }
+                        Self.newline(&part, indent + 1, pretty)
+                        element(i).write(&part, indent: indent + 1, pretty: pretty, flush: nil)
+                    }
+                    return part
+                }
+                perElement = max(64, parts.reduce(0) { $0 + $1.count } / (end - first) + 16)
+                // Streaming, each part goes out as it is; otherwise it joins the document.
+                if let flush {
+                    if !o.isEmpty { flush(o); o.removeAll(keepingCapacity: true) }
+                    for p in parts where !p.isEmpty { flush(p) }
+                } else {
+                    for p in parts { o.append(contentsOf: p) }
+                }
+                start = end
             }
             Self.newline(&o, indent, pretty)
             o.append(UInt8(ascii: "]"))
