@@ -20,17 +20,21 @@ public struct ScanReport: Sendable {
         self.target = target; self.database = database
         packagesScanned = result.packagesScanned; packagesNotCovered = result.packagesNotCovered
         self.diagnostics = diagnostics
-        var kept: [Finding] = [], out: [Suppressed] = []
-        for f in result.findings {
-            if let s = vex.lazy.compactMap({ $0.suppressing(f) }).first {
-                out.append(Suppressed(finding: f, by: "VEX \(s.origin) (\(s.status)\(s.justification.map { ": " + $0 } ?? ""))"))
-            } else if let e = ignore?.suppressing(f, today: today) {
-                out.append(Suppressed(finding: f, by: "ignore \(e.origin) (\(e.reason))"))
-            } else {
-                kept.append(f)
+        if vex.isEmpty && ignore == nil {
+            findings = result.findings; suppressed = []   // nothing can suppress: share, don't copy
+        } else {
+            var kept: [Finding] = [], out: [Suppressed] = []
+            for f in result.findings {
+                if let s = vex.lazy.compactMap({ $0.suppressing(f) }).first {
+                    out.append(Suppressed(finding: f, by: "VEX \(s.origin) (\(s.status)\(s.justification.map { ": " + $0 } ?? ""))"))
+                } else if let e = ignore?.suppressing(f, today: today) {
+                    out.append(Suppressed(finding: f, by: "ignore \(e.origin) (\(e.reason))"))
+                } else {
+                    kept.append(f)
+                }
             }
+            findings = kept; suppressed = out
         }
-        findings = kept; suppressed = out
         expiredIgnores = ignore?.expired(today: today) ?? []
     }
 

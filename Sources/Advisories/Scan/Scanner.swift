@@ -85,25 +85,76 @@ public struct Scanner: Sendable {
         for k in Set(nameKeys).sorted() { worker[k] = worker.count % width }
         let owner = nameKeys.map { worker[$0] ?? 0 }
         let candidates = rows
-        var hits = Parallel.map(width: width) { w in Self.match(keys: keys, nameKeys: nameKeys, owner: owner, me: w, rows: candidates) }.flatMap { $0 }
-        hits.sort { $0.packageIndex != $1.packageIndex ? $0.packageIndex < $1.packageIndex : $0.advisory < $1.advisory }
+        let perWorker = Parallel.map(width: width) { w in Self.match(keys: keys, nameKeys: nameKeys, owner: owner, me: w, rows: candidates) }
+        // Each package belongs to one worker, whose hits are in package order already: merge by index.
+        let hits = Self.mergeByPackage(perWorker)
         timer.lap("match (\(hits.count) hits)")
         let records = try store.briefs(ids: Set(hits.map(\.advisory)))
         timer.lap("read advisories (\(records.count))")
+        // Findings are built on every core, over slices that end at package boundaries.
+        var cuts = [0]
+        for w in 1..<width {
+            var c = max(cuts[w - 1], hits.count * w / width)
+            while c > 0, c < hits.count, hits[c].packageIndex == hits[c - 1].packageIndex { c += 1 }
+            cuts.append(c)
+        }
+        cuts.append(hits.count)
+        let (bounds, packages) = (cuts, keyed)
+        var parts = Parallel.map(width: width) { w in Self.findings(hits[bounds[w]..<bounds[w + 1]], keyed: packages, records: records) }
+        // Joined without copying the first part: a finding is a dozen references to retain.
+        var findings: [Finding] = [], purls: [String] = []
+        for i in parts.indices {
+            if findings.isEmpty { swap(&findings, &parts[i].findings) } else { findings.append(contentsOf: parts[i].findings) }
+            purls += parts[i].groupPurls
+        }
+        // Two inventory packages with one purl (rare): collapse across them too.
+        if Set(purls).count != purls.count { findings = Self.collapseAliases(findings) }
+        timer.lap("build findings")
+        Self.sortForReport(&findings)
+        timer.lap("sort findings")
+        return Result(findings: findings, packagesScanned: packages.count, packagesNotCovered: notCovered)
+    }
+
+    /// Concatenates per-worker hit lists, each in package order, into one list in package order.
+    static func mergeByPackage(_ lists: [[Hit]]) -> [Hit] {
+        var out: [Hit] = []
+        out.reserveCapacity(lists.reduce(0) { $0 + $1.count })
+        var next = Array(repeating: 0, count: lists.count)
+        while true {
+            var pick = -1
+            for (w, list) in lists.enumerated() where next[w] < list.count {
+                if pick < 0 || list[next[w]].packageIndex < lists[pick][next[pick]].packageIndex { pick = w }
+            }
+            guard pick >= 0 else { return out }
+            // Take the whole run of this package at once.
+            let list = lists[pick], p = list[next[pick]].packageIndex
+            var end = next[pick]
+            while end < list.count, list[end].packageIndex == p { end += 1 }
+            out.append(contentsOf: list[next[pick]..<end])
+            next[pick] = end
+        }
+    }
+
+    /// Findings for hits grouped by package and sorted by id, so aliases collapse one package at a
+    /// time; with the purl of each package group, to spot two packages sharing one.
+    static func findings(_ hits: ArraySlice<Hit>, keyed: [(Package, Ecosystems.Key)], records: [String: AdvisoryBrief])
+        -> (findings: [Finding], groupPurls: [String]) {
         // Per advisory, computed once: most hits share their record's severity.
         var recordSeverity: [String: (SeverityLevel, Double?, String?, String)] = [:]
+        var scores: [String: Double?] = [:]
         var findings: [Finding] = []
         findings.reserveCapacity(hits.count)
-        // Hits arrive grouped by package and sorted by id, so aliases collapse one package at a time.
-        var group: [Finding] = []
-        var groupPurls = Set<String>()
-        var mixed = false
+        var groupStart = 0
+        var groupPurls: [String] = []
         var current = (purl: "", locations: [String](), name: "", version: "", ecosystem: "")
+        // Each package's findings are appended in place and collapsed there when two or more meet.
         func flush() {
-            guard let purl = group.first?.purl else { return }
-            if !groupPurls.insert(purl).inserted { mixed = true }
-            findings += Self.collapseGroup(group)
-            group.removeAll(keepingCapacity: true)
+            guard groupStart < findings.count else { return }
+            groupPurls.append(findings[groupStart].purl)
+            if findings.count - groupStart > 1, let collapsed = collapsed(findings[groupStart...]) {
+                findings.replaceSubrange(groupStart..., with: collapsed)
+            }
+            groupStart = findings.count
         }
         var lastPackage = -1
         for h in hits {
@@ -116,29 +167,32 @@ public struct Scanner: Sendable {
             }
             let sev: (SeverityLevel, Double?, String?, String)
             if h.entries.allSatisfy({ $0.severity == nil }) {
-                if let cached = recordSeverity[r.id] { sev = cached } else { sev = Self.severity(r, entries: []); recordSeverity[r.id] = sev }
+                if let cached = recordSeverity[r.id] { sev = cached } else { sev = severity(r, entries: [], scores: &scores); recordSeverity[r.id] = sev }
             } else {
-                sev = Self.severity(r, entries: h.entries)
+                sev = severity(r, entries: h.entries, scores: &scores)
             }
-            group.append(Finding(
+            findings.append(Finding(
                 id: r.id, aliases: r.aliases, summary: r.summary, severity: sev.0, score: sev.1, vector: sev.2,
                 severitySource: sev.3, package: current.name, ecosystem: current.ecosystem, version: current.version,
                 purl: current.purl, locations: current.locations,
-                fixed: Self.fixedVersions(h.entries), status: h.unknown == nil ? .affected : .unknown,
+                fixed: fixedVersions(h.entries), status: h.unknown == nil ? .affected : .unknown,
                 note: h.unknown.map { "unknown: \($0)" }, published: r.published, modified: r.modified))
         }
         flush()
-        // Two inventory packages with one purl (rare): collapse across them too.
-        if mixed { findings = Self.collapseAliases(findings) }
-        timer.lap("build findings")
-        let sorted = Self.sortedForReport(findings)
-        timer.lap("sort findings")
-        return Result(findings: sorted, packagesScanned: packages.count, packagesNotCovered: notCovered)
+        return (findings, groupPurls)
     }
 
     /// Most severe first, then package, version, id and purl (a total order once aliases are collapsed). Package and version are ranked once, so the
     /// sort compares integers and short ids instead of copying and comparing whole findings.
     static func sortedForReport(_ findings: [Finding]) -> [Finding] {
+        var out = findings
+        sortForReport(&out)
+        return out
+    }
+
+    /// In place: the order is computed on small keys, then applied by swapping along its cycles,
+    /// so no finding is copied.
+    static func sortForReport(_ findings: inout [Finding]) {
         struct PackageVersion: Hashable { var package: String; var version: String }
         let ordered = Set(findings.map { PackageVersion(package: $0.package, version: $0.version) })
             .sorted { ($0.package, $0.version) < ($1.package, $1.version) }
@@ -146,23 +200,36 @@ public struct Scanner: Sendable {
         let keys = findings.indices.map { i in
             (-findings[i].severity.rawValue, rank[PackageVersion(package: findings[i].package, version: findings[i].version)] ?? 0, i)
         }
+        let all = findings
         let order = keys.sorted { a, b in
             if a.0 != b.0 { return a.0 < b.0 }
             if a.1 != b.1 { return a.1 < b.1 }
-            let x = findings[a.2], y = findings[b.2]
-            if x.id != y.id { return x.id < y.id }
-            return x.purl != y.purl ? x.purl < y.purl : a.2 < b.2
+            if all[a.2].id != all[b.2].id { return all[a.2].id < all[b.2].id }
+            return all[a.2].purl != all[b.2].purl ? all[a.2].purl < all[b.2].purl : a.2 < b.2
+        }.map(\.2)
+        var placed = [Bool](repeating: false, count: order.count)
+        for start in order.indices where !placed[start] {
+            var k = start
+            while true {
+                placed[k] = true
+                let source = order[k]
+                if source == start { break }
+                findings.swapAt(k, source)
+                k = source
+            }
         }
-        return order.map { findings[$0.2] }
     }
 
     /// The package entry's own severity wins over the record's; v4 over v3; a vector over a word.
-    static func severity(_ r: AdvisoryBrief, entries: [RangeEvaluator.PreparedEntry]) -> (SeverityLevel, Double?, String?, String) {
+    /// `scores` memoizes vectors: thousands of hits share a few hundred.
+    static func severity(_ r: AdvisoryBrief, entries: [RangeEvaluator.PreparedEntry], scores: inout [String: Double?]) -> (SeverityLevel, Double?, String?, String) {
         let lists = entries.compactMap(\.severity) + [r.severity]
         for list in lists {
             for type in ["CVSS_V4", "CVSS_V3"] {
                 for s in list where s.type == type {
-                    if let score = try? CVSS.baseScore(s.score) { return (SeverityLevel(score: score), score, s.score, type) }
+                    let score: Double?
+                    if let known = scores[s.score] { score = known } else { score = try? CVSS.baseScore(s.score); scores[s.score] = score }
+                    if let score { return (SeverityLevel(score: score), score, s.score, type) }
                 }
             }
         }
@@ -185,12 +252,26 @@ public struct Scanner: Sendable {
     }
 
     /// One package's findings, merged where ids and aliases meet.
-    static func collapseGroup(_ group: [Finding]) -> [Finding] {
-        if group.count < 2 { return group }
+    static func collapseGroup(_ group: [Finding]) -> [Finding] { collapsed(group[...]) ?? group }
+
+    /// The merged findings, or nil when nothing merges and the order already holds.
+    static func collapsed(_ group: ArraySlice<Finding>) -> [Finding]? {
+        if group.count < 2 { return nil }
         let inOrder = zip(group, group.dropFirst()).allSatisfy { $0.id <= $1.id }
+        if inOrder {
+            // Most groups merge nothing: find that out without copying a finding.
+            var seen = Set<String>()
+            var merges = false
+            for f in group {
+                if seen.contains(f.id) || f.aliases.contains(where: seen.contains) { merges = true; break }
+                seen.insert(f.id)
+                seen.formUnion(f.aliases)
+            }
+            if !merges { return nil }
+        }
         var kept: [Finding] = []
         var index: [String: Int] = [:]   // id or alias → position in kept
-        for f in inOrder ? group : group.sorted(by: { $0.id < $1.id }) {
+        for f in inOrder ? Array(group) : group.sorted(by: { $0.id < $1.id }) {
             var hit = index[f.id]
             if hit == nil { for a in f.aliases { if let i = index[a] { hit = i; break } } }
             if let i = hit {
