@@ -11,6 +11,22 @@ public enum Parallel {
         return slots.values
     }
 
+    /// Work items claimed a chunk at a time by whichever worker is free, so items of very uneven
+    /// cost still spread evenly. Which worker takes what varies; callers order results after.
+    public final class Claims: @unchecked Sendable {
+        private var next = 0
+        private let count: Int, chunk: Int
+        private let lock = NSLock()
+        public init(count: Int, chunk: Int) { self.count = count; self.chunk = max(1, chunk) }
+        public func claim() -> Range<Int>? {
+            lock.lock(); defer { lock.unlock() }
+            guard next < count else { return nil }
+            let r = next..<min(count, next + chunk)
+            next = r.upperBound
+            return r
+        }
+    }
+
     /// One slot per worker, each written once by its own worker.
     final class Slots<T: Sendable>: @unchecked Sendable {
         private var slots: [T?]

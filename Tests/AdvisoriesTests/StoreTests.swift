@@ -145,6 +145,31 @@ import ZIPFoundation
         #expect(f.map(\.id) == ["PYSEC-7"] && f.first?.score == 9.8 && f.first?.summary == "padded summary")
     }
 
+    /// Enough names that every core claims some: the result must not depend on which worker took what.
+    @Test func aLargeInventoryMatchesExactlyWhateverTheWorkSplit() async throws {
+        let dir = try tempDir("parallel")
+        // Name n is fixed in 1.<n % 7>; a second advisory on every third name has no fix at all.
+        for n in 0..<60 {
+            try write(osv("PYSEC-\(n)", ecosystem: "PyPI", name: "pkg\(n)", events: [["introduced": "0"], ["fixed": "1.\(n % 7)"]]), to: dir + "/a/\(n).json")
+            if n % 3 == 0 { try write(osv("GHSA-\(n)", ecosystem: "PyPI", name: "pkg\(n)", events: [["introduced": "0"]]), to: dir + "/a/g\(n).json") }
+        }
+        let store = try AdvisoryStore(path: dir + "/db.sqlite")
+        _ = try await AdvisoryImporter.importPaths([dir + "/a"], into: store)
+        var packages: [Package] = []
+        var expected = Set<String>()
+        for n in (0..<60).reversed() {
+            for minor in 0..<7 {
+                packages.append(try pkg("pkg:pypi/pkg\(n)@1.\(minor)"))
+                if minor < n % 7 { expected.insert("PYSEC-\(n) pkg\(n) 1.\(minor)") }
+                if n % 3 == 0 { expected.insert("GHSA-\(n) pkg\(n) 1.\(minor)") }
+            }
+        }
+        let first = try Scanner(store: store).scan(packages).findings
+        #expect(Set(first.map { "\($0.id) \($0.package) \($0.version)" }) == expected)
+        #expect(first.count == expected.count)
+        for _ in 0..<5 { #expect(try Scanner(store: store).scan(packages.shuffled()).findings == first) }
+    }
+
     @Test func aCorruptDatabaseNamesTheImportToRun() throws {
         let dir = try tempDir("corrupt")
         try write(String(repeating: "garbage ", count: 512), to: dir + "/db.sqlite")

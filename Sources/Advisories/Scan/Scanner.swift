@@ -16,49 +16,62 @@ public struct Scanner: Sendable {
 
     struct Hit: Sendable { var packageIndex: Int; var advisory: String; var entries: [RangeEvaluator.PreparedEntry]; var unknown: String? }
 
-    /// Evaluates the packages dealt to worker `me`; each candidate entry is prepared once and
-    /// evaluated for every version of its package. Hits come out by package, then advisory id.
-    static func match(keys: [Ecosystems.Key], nameKeys: [String], owner: [Int], me: Int, rows: [String: [AdvisoryStore.RawCandidate]]) -> [Hit] {
+    /// Evaluates names claimed from `claims`: each name's candidate entries are prepared once and
+    /// evaluated for every version of the name in the inventory. A package's hits come out
+    /// together, in advisory id order.
+    static func match(_ work: [(nameKey: String, packages: [Int])], keys: [Ecosystems.Key],
+                      rows: [String: [AdvisoryStore.RawCandidate]], claims: Parallel.Claims) -> [Hit] {
         let cache = SchemeCache()
         struct Prepared { var release: String; var ready: RangeEvaluator.PreparedEntry }
-        // Per name, once: entries prepared and grouped by advisory, groups in id order.
-        var prepared: [String: [(advisory: String, entries: [Prepared])]] = [:]
         var hits: [Hit] = []
-        for packageIndex in keys.indices where owner[packageIndex] == me {
-            let k = keys[packageIndex], nameKey = nameKeys[packageIndex]
-            let groups: [(advisory: String, entries: [Prepared])]
-            if let known = prepared[nameKey] { groups = known } else {
-                let schemes = cache.schemes(for: k.ecosystem)
+        while let claimed = claims.claim() {
+            for (nameKey, packageIndices) in work[claimed] {
+                guard let candidates = rows[nameKey], let first = packageIndices.first else { continue }
+                let schemes = cache.schemes(for: keys[first].ecosystem)
                 var byID: [String: [Prepared]] = [:]
-                for raw in rows[nameKey] ?? [] {
+                for raw in candidates {
                     byID[raw.advisoryID, default: []].append(Prepared(release: raw.release, ready: raw.prepared(schemes)))
                 }
-                groups = byID.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
-                prepared[nameKey] = groups
-            }
-            var subject = RangeEvaluator.Subject(k.version)
-            for (id, all) in groups {
-                // Entries of this advisory in the release that applies.
-                var affected: [RangeEvaluator.PreparedEntry] = []
-                var unknown: String?
-                var applicable = 0
-                for e in all where e.release.isEmpty || k.release.isEmpty || e.release == k.release {
-                    applicable += 1
-                    switch RangeEvaluator.evaluate(e.ready, &subject) {
-                    case .affected: affected.append(e.ready)
-                    case .unknown(let why): unknown = unknown ?? why
-                    case .notAffected: break
+                let groups = byID.sorted { $0.key < $1.key }
+                for packageIndex in packageIndices {
+                    let k = keys[packageIndex]
+                    var subject = RangeEvaluator.Subject(k.version)
+                    for (id, all) in groups {
+                        // Entries of this advisory in the release that applies.
+                        var affected: [RangeEvaluator.PreparedEntry] = []
+                        var unknown: String?
+                        var applicable = 0
+                        for e in all where e.release.isEmpty || k.release.isEmpty || e.release == k.release {
+                            applicable += 1
+                            switch RangeEvaluator.evaluate(e.ready, &subject) {
+                            case .affected: affected.append(e.ready)
+                            case .unknown(let why): unknown = unknown ?? why
+                            case .notAffected: break
+                            }
+                        }
+                        guard applicable > 0 else { continue }
+                        if !affected.isEmpty { hits.append(Hit(packageIndex: packageIndex, advisory: id, entries: affected, unknown: nil)) }
+                        else if let why = unknown {
+                            let entries = all.filter { $0.release.isEmpty || k.release.isEmpty || $0.release == k.release }.map(\.ready)
+                            hits.append(Hit(packageIndex: packageIndex, advisory: id, entries: entries, unknown: why))
+                        }
                     }
-                }
-                guard applicable > 0 else { continue }
-                if !affected.isEmpty { hits.append(Hit(packageIndex: packageIndex, advisory: id, entries: affected, unknown: nil)) }
-                else if let why = unknown {
-                    let entries = all.filter { $0.release.isEmpty || k.release.isEmpty || $0.release == k.release }.map(\.ready)
-                    hits.append(Hit(packageIndex: packageIndex, advisory: id, entries: entries, unknown: why))
                 }
             }
         }
         return hits
+    }
+
+    /// All hits in package order, each package's in the order they came: a counting sort, since
+    /// every package's hits arrive together from one worker.
+    static func byPackage(_ lists: [[Hit]], packages: Int) -> [Hit] {
+        let all = lists.flatMap { $0 }
+        var start = [Int](repeating: 0, count: packages + 1)
+        for h in all { start[h.packageIndex + 1] += 1 }
+        for i in 0..<packages { start[i + 1] += start[i] }
+        var order = [Int](repeating: 0, count: all.count)
+        for (i, h) in all.enumerated() { order[start[h.packageIndex]] = i; start[h.packageIndex] += 1 }
+        return order.map { all[$0] }
     }
 
     public func scan(_ packages: [Package]) throws(InputError) -> Result {
@@ -76,18 +89,16 @@ public struct Scanner: Sendable {
             for (name, list) in try store.candidateRows(ecosystem: eco, names: names) { rows[eco + "\u{0}" + name] = list }
         }
         timer.lap("read candidates (\(rows.values.map(\.count).reduce(0, +)) entries for \(rows.count) names)")
-        // Names are dealt to workers, one per core; each decodes, prepares and evaluates its own names with
-        // its own parse caches, so nothing is shared but read-only input. Hits keep package order after.
+        // Names are claimed by workers, one per core, a few at a time; each worker decodes, prepares
+        // and evaluates with its own parse caches, so nothing is shared but read-only input.
         let width = Parallel.cores
         let keys = keyed.map(\.1)
-        let nameKeys = keys.map { $0.ecosystem + "\u{0}" + $0.name }
-        var worker: [String: Int] = [:]
-        for k in Set(nameKeys).sorted() { worker[k] = worker.count % width }
-        let owner = nameKeys.map { worker[$0] ?? 0 }
-        let candidates = rows
-        let perWorker = Parallel.map(width: width) { w in Self.match(keys: keys, nameKeys: nameKeys, owner: owner, me: w, rows: candidates) }
-        // Each package belongs to one worker, whose hits are in package order already: merge by index.
-        let hits = Self.mergeByPackage(perWorker)
+        var byName: [String: [Int]] = [:]
+        for (i, k) in keys.enumerated() { byName[k.ecosystem + "\u{0}" + k.name, default: []].append(i) }
+        let work = byName.sorted { $0.key < $1.key }.map { (nameKey: $0.key, packages: $0.value) }
+        let (candidates, claims) = (rows, Parallel.Claims(count: work.count, chunk: 16))
+        let perWorker = Parallel.map(width: width) { _ in Self.match(work, keys: keys, rows: candidates, claims: claims) }
+        let hits = Self.byPackage(perWorker, packages: keys.count)
         timer.lap("match (\(hits.count) hits)")
         let records = try store.briefs(ids: Set(hits.map(\.advisory)))
         timer.lap("read advisories (\(records.count))")
@@ -113,26 +124,6 @@ public struct Scanner: Sendable {
         Self.sortForReport(&findings)
         timer.lap("sort findings")
         return Result(findings: findings, packagesScanned: packages.count, packagesNotCovered: notCovered)
-    }
-
-    /// Concatenates per-worker hit lists, each in package order, into one list in package order.
-    static func mergeByPackage(_ lists: [[Hit]]) -> [Hit] {
-        var out: [Hit] = []
-        out.reserveCapacity(lists.reduce(0) { $0 + $1.count })
-        var next = Array(repeating: 0, count: lists.count)
-        while true {
-            var pick = -1
-            for (w, list) in lists.enumerated() where next[w] < list.count {
-                if pick < 0 || list[next[w]].packageIndex < lists[pick][next[pick]].packageIndex { pick = w }
-            }
-            guard pick >= 0 else { return out }
-            // Take the whole run of this package at once.
-            let list = lists[pick], p = list[next[pick]].packageIndex
-            var end = next[pick]
-            while end < list.count, list[end].packageIndex == p { end += 1 }
-            out.append(contentsOf: list[next[pick]..<end])
-            next[pick] = end
-        }
     }
 
     /// Findings for hits grouped by package and sorted by id, so aliases collapse one package at a
