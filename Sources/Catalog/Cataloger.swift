@@ -122,11 +122,18 @@ public struct Cataloger: Sendable {
     }
 
     /// One component per purl: locations, digests and edges from every sighting are combined.
-    public static func merge(_ packages: [Package]) -> [Package] {
+    public static func merge(_ packages: consuming [Package]) -> [Package] {
         // Sorted by ref computed once per package (`ref` is the rendered purl); packages with one ref
         // are then adjacent, in input order, and fold into the first. No dictionary of whole packages.
         let refs = packages.map(\.ref)
-        let order = refs.indices.sorted { refs[$0] < refs[$1] || (refs[$0] == refs[$1] && $0 < $1) }
+        let order = Parallel.sortedIndices(refs.count) { refs[$0] < refs[$1] || (refs[$0] == refs[$1] && $0 < $1) }
+        // Nothing to fold or normalise (an SBOM read back, usually): put them in order, copying none.
+        if zip(order, order.dropFirst()).allSatisfy({ refs[$0] != refs[$1] }),
+           packages.allSatisfy({ $0.dependsOn.isEmpty && $0.locations.count < 2 && $0.digests.count < 2 && $0.files.count < 2 }) {
+            var sorted = consume packages
+            sorted.arrange(by: order)
+            return sorted
+        }
         let known: Set<String>? = packages.contains { !$0.dependsOn.isEmpty } ? Set(refs) : nil
         var out: [Package] = []
         out.reserveCapacity(packages.count)

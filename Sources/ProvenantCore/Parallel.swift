@@ -11,6 +11,24 @@ public enum Parallel {
         return slots.values
     }
 
+    /// `0..<count` sorted by `less`, which must be a strict total order: halves are sorted on two
+    /// cores and merged, for large inputs.
+    public static func sortedIndices(_ count: Int, by less: @Sendable (Int, Int) -> Bool) -> [Int] {
+        guard count >= 4096, cores > 1 else { return Array(0..<count).sorted(by: less) }
+        let mid = count / 2
+        let halves = map(width: 2) { w in Array(w == 0 ? 0..<mid : mid..<count).sorted(by: less) }
+        let (a, b) = (halves[0], halves[1])
+        var out: [Int] = []
+        out.reserveCapacity(count)
+        var i = 0, j = 0
+        while i < a.count, j < b.count {
+            if less(b[j], a[i]) { out.append(b[j]); j += 1 } else { out.append(a[i]); i += 1 }
+        }
+        out.append(contentsOf: a[i...])
+        out.append(contentsOf: b[j...])
+        return out
+    }
+
     /// Work items claimed a chunk at a time by whichever worker is free, so items of very uneven
     /// cost still spread evenly. Which worker takes what varies; callers order results after.
     public final class Claims: @unchecked Sendable {
@@ -34,5 +52,24 @@ public enum Parallel {
         init(count: Int) { slots = Array(repeating: nil, count: count) }
         func set(_ i: Int, _ v: T) { lock.lock(); slots[i] = v; lock.unlock() }
         var values: [T] { lock.lock(); defer { lock.unlock() }; return slots.compactMap { $0 } }
+    }
+}
+
+extension Array {
+    /// Puts `self[order[k]]` at position `k` for every `k` by swapping along the permutation's
+    /// cycles: no element is copied, which matters for structs of many references.
+    public mutating func arrange(by order: [Int]) {
+        precondition(order.count == count, "order must be a permutation of the indices")
+        var placed = [Bool](repeating: false, count: count)
+        for start in order.indices where !placed[start] {
+            var k = start
+            while true {
+                placed[k] = true
+                let source = order[k]
+                if source == start { break }
+                swapAt(k, source)
+                k = source
+            }
+        }
     }
 }

@@ -71,7 +71,7 @@ public enum SBOMReader {
     static func inventory(_ listed: [Listed], path: String) -> Inventory {
         // Purl parsing is most of the work; contiguous slices on each core keep the input order.
         let width = listed.count < 2_000 ? 1 : Parallel.cores
-        let slices = Parallel.map(width: width) { w -> ([Package], [Diagnostic]) in
+        var slices = Parallel.map(width: width) { w -> ([Package], [Diagnostic]) in
             var packages: [Package] = [], diags: [Diagnostic] = []
             let slice = listed[(listed.count * w / width)..<(listed.count * (w + 1) / width)]
             packages.reserveCapacity(slice.count)
@@ -91,8 +91,12 @@ public enum SBOMReader {
             }
             return (packages, diags)
         }
-        return Inventory(target: path, mode: "sbom", distro: nil, packages: Cataloger.merge(slices.flatMap(\.0)),
-                         diagnostics: slices.flatMap(\.1).uniqueSortedDiagnostics(), sources: [path: "sbom"])
+        // Joined without copying the first slice's packages.
+        let diagnostics = slices.flatMap(\.1).uniqueSortedDiagnostics()
+        var packages: [Package] = []
+        for i in slices.indices { if packages.isEmpty { swap(&packages, &slices[i].0) } else { packages += slices[i].0 } }
+        return Inventory(target: path, mode: "sbom", distro: nil, packages: Cataloger.merge(packages),
+                         diagnostics: diagnostics, sources: [path: "sbom"])
     }
 }
 

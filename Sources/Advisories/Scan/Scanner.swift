@@ -198,17 +198,7 @@ public struct Scanner: Sendable {
             if all[a.2].id != all[b.2].id { return all[a.2].id < all[b.2].id }
             return all[a.2].purl != all[b.2].purl ? all[a.2].purl < all[b.2].purl : a.2 < b.2
         }.map(\.2)
-        var placed = [Bool](repeating: false, count: order.count)
-        for start in order.indices where !placed[start] {
-            var k = start
-            while true {
-                placed[k] = true
-                let source = order[k]
-                if source == start { break }
-                findings.swapAt(k, source)
-                k = source
-            }
-        }
+        findings.arrange(by: order)
     }
 
     /// The package entry's own severity wins over the record's; v4 over v3; a vector over a word.
