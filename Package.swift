@@ -39,6 +39,8 @@ let package = Package(
         .target(name: "Advisories", dependencies: [
             "ProvenantCore", "Catalog", "SBOM",
             .product(name: "GRDB", package: "GRDB.swift"),
+            // The SQLite C API, for the two scan reads that step rows themselves.
+            .product(name: "GRDBSQLite", package: "GRDB.swift"),
             .product(name: "Yams", package: "Yams"),
             .product(name: "ZIPFoundation", package: "ZIPFoundation"),
         ], resources: [.copy("Resources")]),

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 import ProvenantCore
 
 /// The offline advisory database: one SQLite file, written only inside transactions so a failed
@@ -24,6 +25,9 @@ public final class AdvisoryStore: Sendable {
             try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
             var config = Configuration()
             config.busyMode = .timeout(10)
+            // Scans read a few megabytes scattered over the file: map it rather than copy each page
+            // through read(2) into a two-megabyte cache that they would overflow.
+            config.prepareDatabase { db in try db.execute(sql: "PRAGMA mmap_size = 1073741824") }
             queue = try DatabaseQueue(path: path, configuration: config)
             try Self.migrator.migrate(queue)
             _ = try queue.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM advisory") }
@@ -212,18 +216,48 @@ public final class AdvisoryStore: Sendable {
         do { withdrawn = try queue.read { db in try Set(String.fetchAll(db, sql: "SELECT id FROM advisory WHERE withdrawn IS NOT NULL")) } } catch {
             throw readError(error)
         }
+        var name = "", run: [RawCandidate] = []
+        func flush() { if !run.isEmpty { out[name, default: []] += run; run.removeAll(keepingCapacity: true) } }
         try inChunks(names) { db, chunk, marks in
-            // No join and no ORDER BY: both cost more than the rest of the read together.
-            let rows = try Row.fetchCursor(db, sql: """
-                SELECT advisory_id, release, name, entry FROM affected WHERE ecosystem = ? AND name IN (\(marks))
-                """, arguments: StatementArguments([ecosystem] + chunk))
-            while let r = try rows.next() {
-                let id: String = r[0]
-                if withdrawn.contains(id) { continue }
-                out[r[2], default: []].append(RawCandidate(advisoryID: id, release: r[1], encodedEntry: r[3]))
+            // No join and no ORDER BY: both cost more than the rest of the read together. Rows come
+            // in index order, so one name's rows are adjacent and the dictionary is hit once per name.
+            try Self.step(db, sql: "SELECT advisory_id, release, name, entry FROM affected WHERE ecosystem = ? AND name IN (\(marks))",
+                          [ecosystem] + chunk) { h in
+                guard let id = Self.text(h, 0), !withdrawn.contains(id) else { return }
+                let rowName = Self.text(h, 2) ?? ""
+                if rowName != name { flush(); name = rowName }
+                run.append(RawCandidate(advisoryID: id, release: Self.text(h, 1) ?? "", encodedEntry: Self.text(h, 3) ?? ""))
             }
+            flush()
         }
         return out
+    }
+
+    /// Steps a statement with text arguments through the C API, handing each row to `row`:
+    /// GRDB's rows cost more than SQLite's own work on these reads.
+    static func step(_ db: Database, sql: String, _ arguments: [String], row: (OpaquePointer) throws -> Void) throws {
+        let statement = try db.makeStatement(sql: sql)
+        let h = statement.sqliteStatement
+        sqlite3_reset(h)
+        sqlite3_clear_bindings(h)
+        let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+        for (i, a) in arguments.enumerated() {
+            let rc = a.utf8CString.withUnsafeBufferPointer { sqlite3_bind_text(h, Int32(i + 1), $0.baseAddress, Int32($0.count - 1), transient) }
+            guard rc == SQLITE_OK else { throw DatabaseError(resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(db.sqliteConnection))) }
+        }
+        defer { sqlite3_reset(h) }
+        while true {
+            let rc = sqlite3_step(h)
+            if rc == SQLITE_DONE { return }
+            guard rc == SQLITE_ROW else { throw DatabaseError(resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(db.sqliteConnection))) }
+            try row(h)
+        }
+    }
+
+    /// A text column, nil when NULL.
+    static func text(_ h: OpaquePointer, _ column: Int32) -> String? {
+        guard let p = sqlite3_column_text(h, column) else { return nil }
+        return String(decoding: UnsafeBufferPointer(start: p, count: Int(sqlite3_column_bytes(h, column))), as: UTF8.self)
     }
 
     /// What findings show of these advisories, read from columns.
@@ -231,13 +265,12 @@ public final class AdvisoryStore: Sendable {
         var out: [String: AdvisoryBrief] = [:]
         out.reserveCapacity(ids.count)
         try inChunks(ids) { db, chunk, marks in
-            let rows = try Row.fetchCursor(db, sql: """
-                SELECT id, modified, published, summary, aliases, severity, database_severity FROM advisory WHERE id IN (\(marks))
-                """, arguments: StatementArguments(chunk))
-            while let r = try rows.next() {
-                let b = AdvisoryBrief(id: r[0], modified: r[1], published: r[2], summary: r[3], aliases: EntryCodec.list(r[4] as String),
-                                      severity: EntryCodec.severities(r[5] as String), databaseSeverity: r[6])
-                out[b.id] = b
+            try Self.step(db, sql: "SELECT id, modified, published, summary, aliases, severity, database_severity FROM advisory WHERE id IN (\(marks))",
+                          chunk) { h in
+                guard let id = Self.text(h, 0) else { return }
+                out[id] = AdvisoryBrief(id: id, modified: Self.text(h, 1) ?? "", published: Self.text(h, 2), summary: Self.text(h, 3) ?? "",
+                                        aliases: EntryCodec.list(Self.text(h, 4) ?? ""), severity: EntryCodec.severities(Self.text(h, 5) ?? ""),
+                                        databaseSeverity: Self.text(h, 6))
             }
         }
         return out
