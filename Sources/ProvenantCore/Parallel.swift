@@ -56,19 +56,33 @@ public enum Parallel {
 }
 
 extension Array {
-    /// Puts `self[order[k]]` at position `k` for every `k` by swapping along the permutation's
-    /// cycles: no element is copied, which matters for structs of many references.
+    /// Puts `self[order[k]]` at position `k` for every `k`, moving elements along the
+    /// permutation's cycles: nothing is copied or retained, which matters for structs of many
+    /// references (a swap copied through a temporary and retained every field). Inlinable, so it
+    /// is specialised for the element type.
+    @inlinable
     public mutating func arrange(by order: [Int]) {
+        // The moves below are only sound for a permutation: check it before touching memory.
         precondition(order.count == count, "order must be a permutation of the indices")
         var placed = [Bool](repeating: false, count: count)
-        for start in order.indices where !placed[start] {
-            var k = start
-            while true {
-                placed[k] = true
-                let source = order[k]
-                if source == start { break }
-                swapAt(k, source)
-                k = source
+        for source in order {
+            precondition(source >= 0 && source < count && !placed[source], "order must be a permutation of the indices")
+            placed[source] = true
+        }
+        placed = [Bool](repeating: false, count: count)
+        withUnsafeMutableBufferPointer { buffer in
+            guard let base = buffer.baseAddress else { return }
+            for start in order.indices where !placed[start] {
+                // Lift the cycle's first element out, shift the rest along, drop it in the last hole.
+                let first = (base + start).move()
+                var k = start
+                while true {
+                    placed[k] = true
+                    let source = order[k]
+                    if source == start { (base + k).initialize(to: first); break }
+                    (base + k).moveInitialize(from: base + source, count: 1)
+                    k = source
+                }
             }
         }
     }

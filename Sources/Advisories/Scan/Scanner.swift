@@ -184,20 +184,24 @@ public struct Scanner: Sendable {
     /// In place: the order is computed on small keys, then applied by swapping along its cycles,
     /// so no finding is copied.
     static func sortForReport(_ findings: inout [Finding]) {
+        // Package, version and id become integer ranks first, so the sort compares integers; only
+        // findings equal on all of them (one id on two purls) compare strings.
         struct PackageVersion: Hashable { var package: String; var version: String }
         let ordered = Set(findings.map { PackageVersion(package: $0.package, version: $0.version) })
             .sorted { ($0.package, $0.version) < ($1.package, $1.version) }
         let rank = Dictionary(uniqueKeysWithValues: ordered.enumerated().map { ($1, $0) })
+        let idRank = Dictionary(uniqueKeysWithValues: Set(findings.map(\.id)).sorted().enumerated().map { ($1, $0) })
         let keys = findings.indices.map { i in
-            (-findings[i].severity.rawValue, rank[PackageVersion(package: findings[i].package, version: findings[i].version)] ?? 0, i)
+            (severity: -findings[i].severity.rawValue, package: rank[PackageVersion(package: findings[i].package, version: findings[i].version)] ?? 0,
+             id: idRank[findings[i].id] ?? 0, index: i)
         }
-        let all = findings
+        // No second reference to the array may live past here: `arrange` would copy it all.
         let order = keys.sorted { a, b in
-            if a.0 != b.0 { return a.0 < b.0 }
-            if a.1 != b.1 { return a.1 < b.1 }
-            if all[a.2].id != all[b.2].id { return all[a.2].id < all[b.2].id }
-            return all[a.2].purl != all[b.2].purl ? all[a.2].purl < all[b.2].purl : a.2 < b.2
-        }.map(\.2)
+            if a.severity != b.severity { return a.severity < b.severity }
+            if a.package != b.package { return a.package < b.package }
+            if a.id != b.id { return a.id < b.id }
+            return findings[a.index].purl != findings[b.index].purl ? findings[a.index].purl < findings[b.index].purl : a.index < b.index
+        }.map(\.index)
         findings.arrange(by: order)
     }
 
