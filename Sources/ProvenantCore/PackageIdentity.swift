@@ -2,15 +2,22 @@
 public enum PackageIdentity {
     /// PEP 503: lowercase, with runs of '-', '_' and '.' folded to one '-'.
     public static func pep503(_ name: String) -> String {
-        var out = ""
-        var lastSep = false
-        for ch in name.lowercased() {
-            if ch == "-" || ch == "_" || ch == "." {
-                if !lastSep { out.append("-") }
+        // By bytes: lower-case it, then fold each run of '-', '_' and '.' into one '-'.
+        let lower = name.lowercasedFast
+        var out: [UInt8] = []
+        out.reserveCapacity(lower.utf8.count)
+        var lastSep = false, changed = false
+        for b in lower.utf8 {
+            if b == UInt8(ascii: "-") || b == UInt8(ascii: "_") || b == UInt8(ascii: ".") {
+                if lastSep || b != UInt8(ascii: "-") { changed = true }
+                if !lastSep { out.append(UInt8(ascii: "-")) }
                 lastSep = true
-            } else { out.append(ch); lastSep = false }
+            } else {
+                out.append(b)
+                lastSep = false
+            }
         }
-        return out
+        return changed ? String(decoding: out, as: UTF8.self) : lower
     }
 
     /// Splits at the last '/', for Go module paths, npm scopes, composer vendors and Swift URLs.

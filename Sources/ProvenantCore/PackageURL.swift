@@ -12,7 +12,7 @@ public struct PackageURL: Sendable, Hashable, Codable, Comparable, CustomStringC
 
     public init(type: String, namespace: String? = nil, name: String, version: String? = nil,
                 qualifiers: [String: String] = [:], subpath: String? = nil) {
-        self.type = Self.asciiLowercased(type)
+        self.type = type.lowercasedFast
         self.namespace = namespace.flatMap { $0.isEmpty ? nil : $0 }
         self.name = name
         self.version = version.flatMap { $0.isEmpty ? nil : $0 }
@@ -55,7 +55,7 @@ public struct PackageURL: Sendable, Hashable, Codable, Comparable, CustomStringC
             var sep = UInt8(ascii: "?")
             for key in qualifiers.keys.sorted() {
                 o.append(sep); sep = UInt8(ascii: "&")
-                o.append(contentsOf: asciiLowercased(key).utf8)
+                o.append(contentsOf: key.lowercasedFast.utf8)
                 o.append(UInt8(ascii: "="))
                 encode((qualifiers[key] ?? "").utf8, into: &o)
             }
@@ -68,12 +68,6 @@ public struct PackageURL: Sendable, Hashable, Codable, Comparable, CustomStringC
             }
         }
         return String(decoding: o, as: UTF8.self)
-    }
-
-    /// Types and qualifier keys are ASCII by the spec; full Unicode lowercasing is not needed.
-    static func asciiLowercased(_ s: String) -> String {
-        guard s.utf8.contains(where: { $0 >= 65 && $0 <= 90 }) else { return s }
-        return String(decoding: s.utf8.map { $0 >= 65 && $0 <= 90 ? $0 + 32 : $0 }, as: UTF8.self)
     }
 
     public static func < (a: PackageURL, b: PackageURL) -> Bool { a.description < b.description }
@@ -127,7 +121,7 @@ public struct PackageURL: Sendable, Hashable, Codable, Comparable, CustomStringC
             while i <= end {
                 let stop = first("&", i, end) ?? end
                 if let eq = first("=", i, stop), eq > i {
-                    quals[asciiLowercased(String(decoding: UnsafeBufferPointer(rebasing: b[i..<eq]), as: UTF8.self))] = decode(b, eq + 1, stop)
+                    quals[String(decoding: UnsafeBufferPointer(rebasing: b[i..<eq]), as: UTF8.self).lowercasedFast] = decode(b, eq + 1, stop)
                 }
                 i = stop + 1
             }

@@ -10,3 +10,17 @@ extension StringProtocol {
         return String(sub[s..<e])
     }
 }
+
+extension String {
+    /// Lower case, by bytes when the text is ASCII (names and versions nearly always are);
+    /// unchanged text is returned as it is, without a copy.
+    public var lowercasedFast: String {
+        var upper = false
+        for b in utf8 {
+            if b >= 0x80 { return lowercased() }
+            if b >= 65 && b <= 90 { upper = true }
+        }
+        guard upper else { return self }
+        return String(decoding: utf8.map { $0 >= 65 && $0 <= 90 ? $0 + 32 : $0 }, as: UTF8.self)
+    }
+}

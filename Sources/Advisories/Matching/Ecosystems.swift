@@ -13,7 +13,7 @@ public enum Ecosystems {
     public static func canonicalName(_ ecosystem: String, _ name: String) -> String {
         switch ecosystem {
         case "PyPI": return PackageIdentity.pep503(name)
-        case "npm", "NuGet", "Packagist", "Hex", "Debian", "Ubuntu", "Alpine", "crates.io": return name.lowercased()
+        case "npm", "NuGet", "Packagist", "Hex", "Debian", "Ubuntu", "Alpine", "crates.io": return name.lowercasedFast
         default: return name
         }
     }

@@ -19,14 +19,14 @@ public struct Scanner: Sendable {
     /// Evaluates names claimed from `claims`: each name's candidate entries are prepared once and
     /// evaluated for every version of the name in the inventory. A package's hits come out
     /// together, in advisory id order.
-    static func match(_ work: [(nameKey: String, packages: [Int])], keys: [Ecosystems.Key],
-                      rows: [String: [AdvisoryStore.RawCandidate]], claims: Parallel.Claims) -> [Hit] {
+    static func match(_ work: [(ecosystem: String, name: String, packages: [Int])], keys: [Ecosystems.Key],
+                      rows: [String: [String: [AdvisoryStore.RawCandidate]]], claims: Parallel.Claims) -> [Hit] {
         let cache = SchemeCache()
         struct Prepared { var release: String; var ready: RangeEvaluator.PreparedEntry }
         var hits: [Hit] = []
         while let claimed = claims.claim() {
-            for (nameKey, packageIndices) in work[claimed] {
-                guard let candidates = rows[nameKey], let first = packageIndices.first else { continue }
+            for (ecosystem, name, packageIndices) in work[claimed] {
+                guard let candidates = rows[ecosystem]?[name], let first = packageIndices.first else { continue }
                 let schemes = cache.schemes(for: keys[first].ecosystem)
                 var byID: [String: [Prepared]] = [:]
                 for raw in candidates {
@@ -81,21 +81,20 @@ public struct Scanner: Sendable {
         for p in packages {
             if let k = Ecosystems.key(for: p.purl) { keyed.append((p, k)) } else { notCovered += 1 }
         }
-        // One batched lookup per ecosystem.
-        var byEco: [String: Set<String>] = [:]
-        for (_, k) in keyed { byEco[k.ecosystem, default: []].insert(k.name) }
-        var rows: [String: [AdvisoryStore.RawCandidate]] = [:]   // by ecosystem + NUL + name
-        for (eco, names) in byEco.sorted(by: { $0.key < $1.key }) {
-            for (name, list) in try store.candidateRows(ecosystem: eco, names: names) { rows[eco + "\u{0}" + name] = list }
-        }
-        timer.lap("read candidates (\(rows.values.map(\.count).reduce(0, +)) entries for \(rows.count) names)")
+        // Packages by ecosystem and name, once: the lookups go one batch per ecosystem, and each
+        // name is a unit of matching work.
+        var byName: [String: [String: [Int]]] = [:]
+        for (i, (_, k)) in keyed.enumerated() { byName[k.ecosystem, default: [:]][k.name, default: []].append(i) }
+        var rows: [String: [String: [AdvisoryStore.RawCandidate]]] = [:]
+        for (eco, names) in byName { rows[eco] = try store.candidateRows(ecosystem: eco, names: Set(names.keys)) }
+        timer.lap("read candidates (\(rows.values.reduce(0) { $0 + $1.values.reduce(0) { $0 + $1.count } }) entries for \(rows.values.reduce(0) { $0 + $1.count }) names)")
         // Names are claimed by workers, one per core, a few at a time; each worker decodes, prepares
         // and evaluates with its own parse caches, so nothing is shared but read-only input.
         let width = Parallel.cores
         let keys = keyed.map(\.1)
-        var byName: [String: [Int]] = [:]
-        for (i, k) in keys.enumerated() { byName[k.ecosystem + "\u{0}" + k.name, default: []].append(i) }
-        let work = byName.sorted { $0.key < $1.key }.map { (nameKey: $0.key, packages: $0.value) }
+        let work = byName.keys.sorted().flatMap { eco in
+            (byName[eco] ?? [:]).sorted { $0.key < $1.key }.map { (ecosystem: eco, name: $0.key, packages: $0.value) }
+        }
         let (candidates, claims) = (rows, Parallel.Claims(count: work.count, chunk: 16))
         let perWorker = Parallel.map(width: width) { _ in Self.match(work, keys: keys, rows: candidates, claims: claims) }
         let hits = Self.byPackage(perWorker, packages: keys.count)
