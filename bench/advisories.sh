@@ -98,3 +98,6 @@ for name in 10k current; do
   measure "scan $name SBOM" ":" "$prov" scan "$work/sbom-$name.cdx.json" --db "$db" --format json --quiet
   echo "  $("$prov" scan "$work/sbom-$name.cdx.json" --db "$db" --format json --quiet | python3 -c 'import json,sys; d=json.load(sys.stdin); print(len(d["findings"]), "findings in", d["summary"]["packagesScanned"], "packages")')"
 done
+# Where one everyday scan spends its time (PROVENANT_TIMINGS prints each phase on stderr).
+echo "phases of one 'current' scan:"
+PROVENANT_TIMINGS=1 "$prov" scan "$work/sbom-current.cdx.json" --db "$db" --format json --quiet 2>&1 >/dev/null | sed 's/^timing: /  /'
