@@ -33,7 +33,8 @@ public enum RangeEvaluator {
         let ranges: [PreparedRange]
         let ecoScheme: AnyVersionScheme?
         let ecosystem: String
-        /// What a finding reports of the entry: the fixed versions of its non-GIT ranges, and its own severity.
+        /// What a finding reports of the entry: the fixed versions of its non-GIT ranges (sorted, once),
+        /// and its own severity.
         let fixed: [String]
         let severity: [OSVRecord.Severity]?
         init(listed: String, ranges: [PreparedRange], ecoScheme: AnyVersionScheme?, ecosystem: String, fixed: [String], severity: [OSVRecord.Severity]?) {
@@ -114,7 +115,8 @@ public enum RangeEvaluator {
             }
             ranges.append(PreparedRange(scheme: s, events: typed, broken: broken))
         }
-        return PreparedEntry(listed: listed, ranges: ranges, ecoScheme: ecoScheme, ecosystem: ecosystem, fixed: fixed, severity: severity)
+        return PreparedEntry(listed: listed, ranges: ranges, ecoScheme: ecoScheme, ecosystem: ecosystem,
+                             fixed: fixed.count < 2 ? fixed : Array(Set(fixed)).sorted(), severity: severity)
     }
 
     public static func evaluate(_ entry: OSVRecord.Affected, version: String, ecosystem: String, schemes: SchemeCache? = nil) -> Outcome {

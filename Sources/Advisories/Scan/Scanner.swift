@@ -222,7 +222,7 @@ public struct Scanner: Sendable {
     }
 
     static func fixedVersions(_ entries: [RangeEvaluator.PreparedEntry]) -> [String] {
-        entries.count == 1 && entries[0].fixed.count < 2 ? entries[0].fixed : Set(entries.flatMap(\.fixed)).sorted()
+        entries.count == 1 ? entries[0].fixed : Set(entries.flatMap(\.fixed)).sorted()
     }
 
     /// Advisories that name each other or a common alias (a PYSEC and its GHSA, both for one CVE)
@@ -241,37 +241,39 @@ public struct Scanner: Sendable {
     /// The merged findings, or nil when nothing merges and the order already holds.
     static func collapsed(_ group: ArraySlice<Finding>) -> [Finding]? {
         if group.count < 2 { return nil }
-        let inOrder = zip(group, group.dropFirst()).allSatisfy { $0.id <= $1.id }
-        if inOrder {
-            // Most groups merge nothing: find that out without copying a finding.
-            var seen = Set<String>()
-            var merges = false
-            for f in group {
-                if seen.contains(f.id) || f.aliases.contains(where: seen.contains) { merges = true; break }
-                seen.insert(f.id)
-                seen.formUnion(f.aliases)
-            }
-            if !merges { return nil }
-        }
+        // Fields are read in place by index: iterating the findings would copy each one.
+        let inOrder = group.indices.dropFirst().allSatisfy { group[$0 - 1].id <= group[$0].id }
+        let ordered = inOrder ? group : group.sorted(by: { $0.id < $1.id })[...]
+        // Until the first merge every finding is kept as it is, so `kept` is only built then (and
+        // never, in the common case of nothing to merge).
         var kept: [Finding] = []
+        var built = !inOrder
+        if built { kept.reserveCapacity(ordered.count) }
+        var keptCount = 0
         var index: [String: Int] = [:]   // id or alias → position in kept
-        for f in inOrder ? Array(group) : group.sorted(by: { $0.id < $1.id }) {
-            var hit = index[f.id]
-            if hit == nil { for a in f.aliases { if let i = index[a] { hit = i; break } } }
+        index.reserveCapacity(ordered.count * 4)
+        for j in ordered.indices {
+            let id = ordered[j].id, aliases = ordered[j].aliases
+            var hit = index[id]
+            if hit == nil { for a in aliases { if let i = index[a] { hit = i; break } } }
             if let i = hit {
-                var keep = kept[i]
-                keep.aliases = Array(Set(keep.aliases + f.aliases + [f.id]).subtracting([keep.id])).sorted()
-                keep.fixed = Array(Set(keep.fixed + f.fixed)).sorted()
-                if f.severity > keep.severity { keep.severity = f.severity; keep.score = f.score; keep.vector = f.vector; keep.severitySource = f.severitySource }
-                kept[i] = keep
-                if index[f.id] == nil { index[f.id] = i }
-                for a in f.aliases where index[a] == nil { index[a] = i }
+                if !built { kept = Array(ordered.prefix(keptCount)); built = true }
+                let f = ordered[j]
+                kept[i].aliases = Array(Set(kept[i].aliases + f.aliases + [f.id]).subtracting([kept[i].id])).sorted()
+                kept[i].fixed = Array(Set(kept[i].fixed + f.fixed)).sorted()
+                if f.severity > kept[i].severity {
+                    kept[i].severity = f.severity; kept[i].score = f.score; kept[i].vector = f.vector; kept[i].severitySource = f.severitySource
+                }
+                if index[id] == nil { index[id] = i }
+                for a in aliases where index[a] == nil { index[a] = i }
             } else {
-                if index[f.id] == nil { index[f.id] = kept.count }
-                for a in f.aliases where index[a] == nil { index[a] = kept.count }
-                kept.append(f)
+                if index[id] == nil { index[id] = keptCount }
+                for a in aliases where index[a] == nil { index[a] = keptCount }
+                if built { kept.append(ordered[j]) }
+                keptCount += 1
             }
         }
+        guard built else { return nil }
         return kept
     }
 }
