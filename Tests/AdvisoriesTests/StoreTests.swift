@@ -50,6 +50,26 @@ import ZIPFoundation
         #expect(f.first?.aliases == ["CVE-2024-0001", "GHSA-aaaa-bbbb-cccc"])
     }
 
+    /// A GHSA and a PYSEC for one CVE are one finding: aliases joined, fixes joined, the higher
+    /// severity kept; an advisory sorted before them stays apart.
+    @Test func advisoriesSharingAnAliasCollapseIntoOneFinding() async throws {
+        let dir = try tempDir("collapse")
+        try write(osv("GHSA-a", ecosystem: "PyPI", name: "demo", events: [["introduced": "0"], ["fixed": "3.0"]], aliases: ["CVE-9"]), to: dir + "/a.json")
+        try write(osv("GHSA-x", ecosystem: "PyPI", name: "demo", events: [["introduced": "0"], ["fixed": "2.1"]], aliases: ["CVE-1"],
+                      severity: "CVSS:3.1/AV:N/AC:H/PR:H/UI:R/S:U/C:L/I:N/A:N"), to: dir + "/x.json")
+        try write(osv("PYSEC-1", ecosystem: "PyPI", name: "demo", events: [["introduced": "0"], ["fixed": "2.0"]], aliases: ["CVE-1"],
+                      severity: "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"), to: dir + "/p.json")
+        let store = try AdvisoryStore(path: dir + "/db.sqlite")
+        _ = try await AdvisoryImporter.importPaths([dir], into: store)
+        let f = try Scanner(store: store).scan([pkg("pkg:pypi/demo@1.0")]).findings
+        #expect(f.map(\.id).sorted() == ["GHSA-a", "GHSA-x"])
+        let merged = try #require(f.first { $0.id == "GHSA-x" })
+        #expect(merged.aliases == ["CVE-1", "PYSEC-1"])
+        #expect(merged.fixed == ["2.0", "2.1"])
+        #expect(merged.severity == .critical && merged.score == 9.8)
+        #expect(f.first { $0.id == "GHSA-a" }?.aliases == ["CVE-9"])
+    }
+
     @Test func distroAdvisoriesMatchOnlyTheirRelease() async throws {
         let dir = try tempDir("distro")
         try write(osv("DSA-12", ecosystem: "Debian:12", name: "openssl", events: [["introduced": "0"], ["fixed": "3.0.11-1~deb12u2"]]), to: dir + "/a.json")
