@@ -184,15 +184,24 @@ public struct Scanner: Sendable {
     /// so no finding is copied.
     static func sortForReport(_ findings: inout [Finding]) {
         // Package, version and id become integer ranks first, so the sort compares integers; only
-        // findings equal on all of them (one id on two purls) compare strings.
+        // findings equal on all of them (one id on two purls) compare strings. Findings of one purl
+        // are adjacent, so (package, version) is looked up once per purl, not per finding.
         struct PackageVersion: Hashable { var package: String; var version: String }
-        let ordered = Set(findings.map { PackageVersion(package: $0.package, version: $0.version) })
-            .sorted { ($0.package, $0.version) < ($1.package, $1.version) }
-        let rank = Dictionary(uniqueKeysWithValues: ordered.enumerated().map { ($1, $0) })
-        let idRank = Dictionary(uniqueKeysWithValues: Set(findings.map(\.id)).sorted().enumerated().map { ($1, $0) })
+        var pvNumber: [PackageVersion: Int] = [:], pvs: [PackageVersion] = []
+        var idNumber: [String: Int] = [:], ids: [String] = []
+        var pvOf = [Int](repeating: 0, count: findings.count), idOf = pvOf
+        for i in findings.indices {
+            if i > 0, findings[i].purl == findings[i - 1].purl { pvOf[i] = pvOf[i - 1] } else {
+                let key = PackageVersion(package: findings[i].package, version: findings[i].version)
+                if let n = pvNumber[key] { pvOf[i] = n } else { pvOf[i] = pvs.count; pvNumber[key] = pvs.count; pvs.append(key) }
+            }
+            if let n = idNumber[findings[i].id] { idOf[i] = n } else { idOf[i] = ids.count; idNumber[findings[i].id] = ids.count; ids.append(findings[i].id) }
+        }
+        var pvRank = [Int](repeating: 0, count: pvs.count), idRank = [Int](repeating: 0, count: ids.count)
+        for (r, n) in pvs.indices.sorted(by: { (pvs[$0].package, pvs[$0].version) < (pvs[$1].package, pvs[$1].version) }).enumerated() { pvRank[n] = r }
+        for (r, n) in ids.indices.sorted(by: { ids[$0] < ids[$1] }).enumerated() { idRank[n] = r }
         let keys = findings.indices.map { i in
-            (severity: -findings[i].severity.rawValue, package: rank[PackageVersion(package: findings[i].package, version: findings[i].version)] ?? 0,
-             id: idRank[findings[i].id] ?? 0, index: i)
+            (severity: -findings[i].severity.rawValue, package: pvRank[pvOf[i]], id: idRank[idOf[i]], index: i)
         }
         // No second reference to the array may live past here: `arrange` would copy it all.
         let order = keys.sorted { a, b in
