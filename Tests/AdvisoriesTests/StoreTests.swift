@@ -144,7 +144,7 @@ import ZIPFoundation
         #expect(EntryCodec.decode(EntryCodec.encode(bare)) == bare)
     }
 
-    @Test func aDatabaseFromBeforeTheBriefColumnsIsFilledFromItsRecords() async throws {
+    @Test func aDatabaseFromBeforeTheBriefTableIsFilledFromItsRecords() async throws {
         let dir = try tempDir("migrate")
         try write(osv("PYSEC-7", ecosystem: "PyPI", name: "demo", events: [["introduced": "0"], ["fixed": "2.0"]], aliases: ["GHSA-b", "CVE-a"],
                       severity: "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H", summary: "  padded summary "), to: dir + "/a/p.json")
@@ -153,10 +153,10 @@ import ZIPFoundation
         _ = try await AdvisoryImporter.importPaths([dir + "/a"], into: store)
         let imported = try #require(try store.briefs(ids: ["PYSEC-7"])["PYSEC-7"])
         #expect(imported.summary == "padded summary" && imported.aliases == ["CVE-a", "GHSA-b"] && imported.severity.count == 1)
-        // Turn the file back into the v1 layout: the columns gone and the migration not yet run.
+        // Turn the file back into the v1 layout: the brief table gone and the migration not yet run.
         try await store.queue.write { db in
             for i in ["advisory_withdrawn", "advisory_by_modified"] { try db.execute(sql: "DROP INDEX \(i)") }
-            for c in ["summary", "aliases", "severity", "database_severity", "published"] { try db.execute(sql: "ALTER TABLE advisory DROP COLUMN \(c)") }
+            try db.execute(sql: "DROP TABLE advisory_brief")
             try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier != 'v1'")
         }
         let reopened = try AdvisoryStore(path: path)

@@ -74,24 +74,30 @@ public final class AdvisoryStore: Sendable {
                 CREATE INDEX alias_by_advisory ON alias(advisory_id);
                 """)
         }
-        // What a finding shows of its advisory, in columns, so a scan decodes no record JSON
-        // (that decoding was a sixth of a scan). Older databases are filled from their records.
-        m.registerMigration("v2 brief columns") { db in
-            for column in ["summary", "aliases", "severity"] {
-                try db.execute(sql: "ALTER TABLE advisory ADD COLUMN \(column) TEXT NOT NULL DEFAULT ''")
-            }
-            try db.execute(sql: "ALTER TABLE advisory ADD COLUMN database_severity TEXT")
-            try db.execute(sql: "ALTER TABLE advisory ADD COLUMN published TEXT")
-            // Withdrawn records are few; a scan reads their ids instead of joining every candidate.
-            try db.execute(sql: "CREATE INDEX advisory_withdrawn ON advisory(id) WHERE withdrawn IS NOT NULL")
-            // The status line (counts, newest `modified`) then reads indexes, not every record.
-            try db.execute(sql: "CREATE INDEX advisory_by_modified ON advisory(modified_key)")
-            let update = try db.makeStatement(sql: "UPDATE advisory SET summary = ?, aliases = ?, severity = ?, database_severity = ?, published = ? WHERE id = ?")
+        // What a finding shows of its advisory, in a narrow table of its own, so a scan decodes no
+        // record JSON and never walks a record's overflow pages. Older databases are filled from
+        // their records.
+        m.registerMigration("v2 advisory briefs") { db in
+            try db.execute(sql: """
+                CREATE TABLE IF NOT EXISTS advisory_brief (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    modified TEXT NOT NULL,
+                    published TEXT,
+                    summary TEXT NOT NULL,
+                    aliases TEXT NOT NULL,
+                    severity TEXT NOT NULL,
+                    database_severity TEXT
+                ) WITHOUT ROWID;
+                -- Withdrawn records are few; a scan reads their ids instead of joining every candidate.
+                CREATE INDEX IF NOT EXISTS advisory_withdrawn ON advisory(id) WHERE withdrawn IS NOT NULL;
+                -- The status line (counts, newest `modified`) then reads indexes, not every record.
+                CREATE INDEX IF NOT EXISTS advisory_by_modified ON advisory(modified_key);
+                """)
+            let insert = try db.makeStatement(sql: Self.insertBrief)
             let rows = try Row.fetchCursor(db, sql: "SELECT record FROM advisory")
             let decoder = JSONDecoder()
             while let row = try rows.next() {
-                let r = try decoder.decode(OSVRecord.self, from: row[0] as Data)
-                try update.execute(arguments: StatementArguments(AdvisoryBrief(r).columns + [r.id]))
+                try insert.execute(arguments: AdvisoryBrief(try decoder.decode(OSVRecord.self, from: row[0] as Data)).arguments)
             }
         }
         return m
@@ -115,11 +121,11 @@ public final class AdvisoryStore: Sendable {
                     Row.fetchAll(db, sql: "SELECT id, modified_key FROM advisory").map { ($0["id"] as String, $0["modified_key"] as String) },
                     uniquingKeysWith: { a, _ in a })
                 let insertAdvisory = try db.makeStatement(sql: """
-                    INSERT OR REPLACE INTO advisory (id, modified, modified_key, withdrawn, record, summary, aliases, severity, database_severity, published)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    INSERT OR REPLACE INTO advisory (id, modified, modified_key, withdrawn, record) VALUES (?, ?, ?, ?, ?)
                     """)
                 let insertAffected = try db.makeStatement(sql: "INSERT INTO affected (advisory_id, ecosystem, release, name, entry) VALUES (?, ?, ?, ?, ?)")
                 let insertAlias = try db.makeStatement(sql: "INSERT INTO alias (alias, advisory_id) VALUES (?, ?)")
+                let insertBrief = try db.makeStatement(sql: Self.insertBrief)
                 // Within one import the newest copy of an id wins too.
                 var newest: [String: OSVRecord] = [:]
                 for r in records {
@@ -140,7 +146,8 @@ public final class AdvisoryStore: Sendable {
                     // The record is stored without its affected list, which lives in `affected`.
                     var lean = r
                     lean.affected = nil
-                    try insertAdvisory.execute(arguments: StatementArguments([id, r.modified, key, r.withdrawn, try encoder.encode(lean)] + AdvisoryBrief(r).columns))
+                    try insertAdvisory.execute(arguments: [id, r.modified, key, r.withdrawn, try encoder.encode(lean)])
+                    try insertBrief.execute(arguments: AdvisoryBrief(r).arguments)
                     for a in r.affected ?? [] {
                         guard let pkg = a.package else { continue }
                         let (eco, release) = Ecosystems.split(pkg.ecosystem)
@@ -265,7 +272,7 @@ public final class AdvisoryStore: Sendable {
         var out: [String: AdvisoryBrief] = [:]
         out.reserveCapacity(ids.count)
         try inChunks(ids) { db, chunk, marks in
-            try Self.step(db, sql: "SELECT id, modified, published, summary, aliases, severity, database_severity FROM advisory WHERE id IN (\(marks))",
+            try Self.step(db, sql: "SELECT id, modified, published, summary, aliases, severity, database_severity FROM advisory_brief WHERE id IN (\(marks))",
                           chunk) { h in
                 guard let id = Self.text(h, 0) else { return }
                 out[id] = AdvisoryBrief(id: id, modified: Self.text(h, 1) ?? "", published: Self.text(h, 2), summary: Self.text(h, 3) ?? "",
@@ -306,10 +313,16 @@ public final class AdvisoryStore: Sendable {
     }
 }
 
+extension AdvisoryStore {
+    static let insertBrief = """
+        INSERT OR REPLACE INTO advisory_brief (id, modified, published, summary, aliases, severity, database_severity) VALUES (?, ?, ?, ?, ?, ?, ?)
+        """
+}
+
 extension AdvisoryBrief {
-    /// summary, aliases, severity, database_severity, published: the store's columns.
-    var columns: [(any DatabaseValueConvertible)?] {
-        [summary, EntryCodec.list(aliases), EntryCodec.severities(severity), databaseSeverity, published]
+    /// In `AdvisoryStore.insertBrief`'s order.
+    var arguments: StatementArguments {
+        [id, modified, published, summary, EntryCodec.list(aliases), EntryCodec.severities(severity), databaseSeverity]
     }
 }
 
