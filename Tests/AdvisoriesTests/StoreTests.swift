@@ -132,16 +132,40 @@ import ZIPFoundation
         #expect(Set(f.map(\.id)) == ["RUSTSEC-1", "PYSEC-2020-1"])
     }
 
-    @Test func storedEntriesRoundTrip() throws {
-        let full = OSVRecord.Affected(
-            package: .init(ecosystem: "Debian:12", name: "openssl", purl: "pkg:deb/debian/openssl"),
-            severity: [.init(type: "CVSS_V3", score: "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H")],
-            ranges: [.init(type: "GIT", repo: "https://example.com/r", events: [.init(introduced: "abc")]),
-                     .init(type: "ECOSYSTEM", repo: nil, events: [.init(introduced: "0"), .init(fixed: "1:3.0-1"), .init(lastAffected: "2.0"), .init(limit: "*")])],
-            versions: ["1.0", "1.0 beta", ""])
-        #expect(EntryCodec.decode(EntryCodec.encode(full)) == full)
-        let bare = OSVRecord.Affected(package: nil, severity: nil, ranges: nil, versions: [])
-        #expect(EntryCodec.decode(EntryCodec.encode(bare)) == bare)
+    /// A stored entry, prepared straight from its encoding, decides and reports exactly as the
+    /// record it came from.
+    @Test func storedEntriesPrepareAsTheirRecords() throws {
+        let entries: [(String, OSVRecord.Affected)] = [
+            ("Debian", .init(package: .init(ecosystem: "Debian:12", name: "openssl", purl: "pkg:deb/debian/openssl"),
+                             severity: [.init(type: "CVSS_V3", score: "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H")],
+                             ranges: [.init(type: "GIT", repo: "https://example.com/r", events: [.init(introduced: "abc")]),
+                                      .init(type: "ECOSYSTEM", repo: nil, events: [.init(introduced: "0"), .init(fixed: "1:3.0-1"), .init(lastAffected: "2.0"), .init(limit: "*")])],
+                             versions: ["1.0", "1.0 beta", ""])),
+            ("PyPI", .init(package: nil, severity: nil,
+                           ranges: [.init(type: "ECOSYSTEM", repo: nil, events: [.init(introduced: "1.0"), .init(fixed: "1.5"), .init(fixed: "1.2")]),
+                                    .init(type: "SEMVER", repo: nil, events: [.init(introduced: "3.0.0"), .init(lastAffected: "3.1.0")])],
+                           versions: nil)),
+            ("Go", .init(package: nil, severity: [], ranges: nil, versions: ["1.19", "v1.20.1"])),
+            ("npm", .init(package: nil, severity: nil, ranges: nil, versions: [])),
+        ]
+        let probes = ["0.9", "1.0", "1.1", "1.2", "1.5", "2.0", "2.1", "3.0.0", "3.1.0", "3.1.1", "1.19.0", "v1.20.1", "1:3.0-1", "not a version", ""]
+        for (eco, entry) in entries {
+            let fromRecord = RangeEvaluator.prepare(entry, ecosystem: eco)
+            let fromStore = EntryCodec.prepare(EntryCodec.encode(entry), RangeEvaluator.Schemes(ecosystem: eco))
+            #expect(fromStore.fixed == fromRecord.fixed && fromStore.severity == fromRecord.severity && fromStore.listed == fromRecord.listed, "\(eco)")
+            for v in probes {
+                #expect(RangeEvaluator.evaluate(fromStore, version: v) == RangeEvaluator.evaluate(fromRecord, version: v), "\(eco) \(v)")
+            }
+        }
+        // And the decisions are the right ones, not merely the same.
+        let pypi = EntryCodec.prepare(EntryCodec.encode(entries[1].1), RangeEvaluator.Schemes(ecosystem: "PyPI"))
+        #expect(pypi.fixed == ["1.2", "1.5"])
+        #expect(RangeEvaluator.evaluate(pypi, version: "1.1") == .affected)
+        #expect(RangeEvaluator.evaluate(pypi, version: "1.2") == .notAffected)
+        #expect(RangeEvaluator.evaluate(pypi, version: "3.1.0") == .affected)
+        #expect(RangeEvaluator.evaluate(pypi, version: "3.1.1") == .notAffected)
+        let go = EntryCodec.prepare(EntryCodec.encode(entries[2].1), RangeEvaluator.Schemes(ecosystem: "Go"))
+        #expect(RangeEvaluator.evaluate(go, version: "v1.19.0") == .affected)
     }
 
     @Test func aDatabaseFromBeforeTheBriefTableIsFilledFromItsRecords() async throws {

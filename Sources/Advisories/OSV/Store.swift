@@ -199,19 +199,12 @@ public final class AdvisoryStore: Sendable {
         }
     }
 
-    /// One affected entry of a live (not withdrawn) advisory, for one package.
-    public struct Candidate: Sendable {
-        public var advisoryID: String
-        public var release: String
-        public var entry: OSVRecord.Affected
-    }
-
-    /// A candidate as stored, its entry still encoded: decoding is left to the caller, which may spread it over cores.
+    /// An affected entry of a live advisory as stored, still encoded: the caller prepares it, on
+    /// whichever core matches its package.
     public struct RawCandidate: Sendable {
         public var advisoryID: String
         public var release: String
         public var encodedEntry: String
-        public var decoded: Candidate { Candidate(advisoryID: advisoryID, release: release, entry: EntryCodec.decode(encodedEntry)) }
         func prepared(_ schemes: RangeEvaluator.Schemes) -> RangeEvaluator.PreparedEntry { EntryCodec.prepare(encodedEntry, schemes) }
     }
 
@@ -365,34 +358,6 @@ enum EntryCodec {
         }
         out.append(Substring(s.utf8[start...]))
         return out
-    }
-
-    static func decode(_ s: String) -> OSVRecord.Affected {
-        let parts = split(s[...], 10)
-        func part(_ i: Int) -> Substring { i < parts.count ? parts[i] : "" }
-        let flags = Array(part(0).utf8)
-        func has(_ i: Int) -> Bool { i < flags.count && flags[i] != UInt8(ascii: "-") }
-        let pf = split(part(1), 0x1F).map(String.init)
-        let pkg = pf.count >= 2 ? OSVRecord.Package(ecosystem: pf[0], name: pf[1], purl: pf.count > 2 && !pf[2].isEmpty ? pf[2] : nil) : nil
-        var ranges: [OSVRecord.Range]?
-        if has(0) {
-            ranges = part(2).isEmpty ? [] : split(part(2), 0x1E).map { r in
-                let f = split(r, 0x1F)
-                let events = f.dropFirst(2).map { e -> OSVRecord.Event in
-                    let v = String(e.dropFirst())
-                    switch e.first {
-                    case "i": return .init(introduced: v)
-                    case "f": return .init(fixed: v)
-                    case "l": return .init(lastAffected: v)
-                    default: return .init(limit: v)
-                    }
-                }
-                return OSVRecord.Range(type: f.first.map(String.init) ?? "", repo: f.count > 1 && !f[1].isEmpty ? String(f[1]) : nil, events: events)
-            }
-        }
-        let versions: [String]? = has(1) ? list(part(3)) : nil
-        let severity: [OSVRecord.Severity]? = has(2) ? severities(part(4)) : nil
-        return OSVRecord.Affected(package: pkg, severity: severity, ranges: ranges, versions: versions)
     }
 
     /// Whether a GS-joined list holds `version`, compared as bytes without splitting the list.

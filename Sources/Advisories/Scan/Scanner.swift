@@ -174,12 +174,6 @@ public struct Scanner: Sendable {
 
     /// Most severe first, then package, version, id and purl (a total order once aliases are collapsed). Package and version are ranked once, so the
     /// sort compares integers and short ids instead of copying and comparing whole findings.
-    static func sortedForReport(_ findings: [Finding]) -> [Finding] {
-        var out = findings
-        sortForReport(&out)
-        return out
-    }
-
     /// In place: the order is computed on small keys, then applied by swapping along its cycles,
     /// so no finding is copied.
     static func sortForReport(_ findings: inout [Finding]) {
