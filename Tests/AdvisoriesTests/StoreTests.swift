@@ -31,6 +31,18 @@ import ZIPFoundation
         #expect(try store.status().records == 1)
     }
 
+    /// Packages no OSV database covers still count as scanned, and are counted apart.
+    @Test func uncoveredPackagesCountAsScanned() async throws {
+        let dir = try tempDir("uncovered")
+        try write(osv("PYSEC-1", ecosystem: "PyPI", name: "demo", events: [["introduced": "0"], ["fixed": "2.0"]]), to: dir + "/a.json")
+        let store = try AdvisoryStore(path: dir + "/db.sqlite")
+        _ = try await AdvisoryImporter.importPaths([dir], into: store)
+        let r = try Scanner(store: store).scan([pkg("pkg:pypi/demo@1.0"), pkg("pkg:generic/tool@1.0"), pkg("pkg:pypi/unversioned")])
+        #expect(r.packagesScanned == 3)
+        #expect(r.packagesNotCovered == 2)
+        #expect(r.findings.map(\.id) == ["PYSEC-1"])
+    }
+
     @Test func withdrawnRecordsAreKeptButNeverMatched() async throws {
         let dir = try tempDir("withdrawn")
         try write(osv("GHSA-w", ecosystem: "npm", name: "left-pad", events: [["introduced": "0"]], withdrawn: "2024-02-01T00:00:00Z"), to: dir + "/w.json")

@@ -109,8 +109,8 @@ public struct Scanner: Sendable {
             cuts.append(c)
         }
         cuts.append(hits.count)
-        let (bounds, packages) = (cuts, keyed)
-        var parts = Parallel.map(width: width) { w in Self.findings(hits[bounds[w]..<bounds[w + 1]], keyed: packages, records: records) }
+        let (bounds, covered) = (cuts, keyed)
+        var parts = Parallel.map(width: width) { w in Self.findings(hits[bounds[w]..<bounds[w + 1]], keyed: covered, records: records) }
         // Joined without copying the first part: a finding is a dozen references to retain.
         var findings: [Finding] = [], purls: [String] = []
         for i in parts.indices {
