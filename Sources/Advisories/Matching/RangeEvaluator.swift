@@ -32,22 +32,18 @@ public enum RangeEvaluator {
         let listed: String
         let ranges: [PreparedRange]
         let ecoScheme: AnyVersionScheme?
-        let ecosystem: String
         /// What a finding reports of the entry: the fixed versions of its non-GIT ranges (sorted, once),
         /// and its own severity.
         let fixed: [String]
         let severity: [OSVRecord.Severity]?
-        init(listed: String, ranges: [PreparedRange], ecoScheme: AnyVersionScheme?, ecosystem: String, fixed: [String], severity: [OSVRecord.Severity]?) {
-            self.listed = listed; self.ranges = ranges; self.ecoScheme = ecoScheme; self.ecosystem = ecosystem
-            self.fixed = fixed; self.severity = severity
+        init(listed: String, ranges: [PreparedRange], ecoScheme: AnyVersionScheme?, fixed: [String], severity: [OSVRecord.Severity]?) {
+            self.listed = listed; self.ranges = ranges; self.ecoScheme = ecoScheme; self.fixed = fixed; self.severity = severity
         }
     }
 
     /// One range as written: its type and its events in the record's order.
     struct RawRange { var type: String; var events: [(kind: Kind, version: String)] }
 
-    /// `ecosystem` is the OSV base name; SEMVER ranges use SemVer (Go's flavour for Go), ECOSYSTEM
-    /// ranges the ecosystem's own scheme, and GIT ranges are skipped.
     /// The orderings one ecosystem's entries use: its own for ECOSYSTEM ranges, and SemVer for
     /// SEMVER ranges (Go's flavour for Go). Resolved once per ecosystem, not per entry.
     public struct Schemes: Sendable {
@@ -61,7 +57,9 @@ public enum RangeEvaluator {
         }
     }
 
-    public static func prepare(_ entry: OSVRecord.Affected, ecosystem: String, schemes: SchemeCache? = nil) -> PreparedEntry {
+    /// `ecosystem` is the OSV base name; SEMVER ranges use SemVer (Go's flavour for Go), ECOSYSTEM
+    /// ranges the ecosystem's own scheme, and GIT ranges are skipped.
+    public static func prepare(_ entry: OSVRecord.Affected, ecosystem: String) -> PreparedEntry {
         let ranges = (entry.ranges ?? []).map { r in
             RawRange(type: r.type, events: r.events.compactMap { e -> (kind: Kind, version: String)? in
                 if let v = e.introduced { return (.introduced, v) }
@@ -70,8 +68,7 @@ public enum RangeEvaluator {
                 return e.limit.map { (.limit, $0) }
             })
         }
-        return prepare(ranges: ranges, listed: EntryCodec.list(entry.versions ?? []), severity: entry.severity,
-                       schemes: schemes?.schemes(for: ecosystem) ?? Schemes(ecosystem: ecosystem))
+        return prepare(ranges: ranges, listed: EntryCodec.list(entry.versions ?? []), severity: entry.severity, schemes: Schemes(ecosystem: ecosystem))
     }
 
     static func prepare(ranges raw: [RawRange], listed: String, severity: [OSVRecord.Severity]?, schemes: Schemes) -> PreparedEntry {
@@ -115,12 +112,12 @@ public enum RangeEvaluator {
             }
             ranges.append(PreparedRange(scheme: s, events: typed, broken: broken))
         }
-        return PreparedEntry(listed: listed, ranges: ranges, ecoScheme: ecoScheme, ecosystem: ecosystem,
+        return PreparedEntry(listed: listed, ranges: ranges, ecoScheme: ecoScheme,
                              fixed: fixed.count < 2 ? fixed : Array(Set(fixed)).sorted(), severity: severity)
     }
 
-    public static func evaluate(_ entry: OSVRecord.Affected, version: String, ecosystem: String, schemes: SchemeCache? = nil) -> Outcome {
-        evaluate(prepare(entry, ecosystem: ecosystem, schemes: schemes), version: version)
+    public static func evaluate(_ entry: OSVRecord.Affected, version: String, ecosystem: String) -> Outcome {
+        evaluate(prepare(entry, ecosystem: ecosystem), version: version)
     }
 
     /// A package's version with its parse under each scheme kept, so checking it against many
@@ -151,10 +148,11 @@ public enum RangeEvaluator {
         // Without ranges, the list is all there is: compare under the scheme too, since it may spell
         // a version differently (`1.19` for `1.19.0`). With ranges, the list enumerates them.
         if p.ranges.isEmpty, let s = p.ecoScheme, !p.listed.isEmpty {
-            do {
-                try s.validate(version)
-                for l in EntryCodec.list(p.listed) where (try? s.compare(version, l)) == 0 { return .affected }
-            } catch { unknown = "unparsable version: \(error.reason)" }
+            switch subject.parsed(by: s) {
+            case .success(let mine):
+                for l in EntryCodec.list(p.listed) where (try? s.parsed(l)).map({ s.compare(mine, $0) }) == 0 { return .affected }
+            case .failure(let error): unknown = "unparsable version: \(error.reason)"
+            }
         }
         for range in p.ranges {
             switch evaluate(range, &subject) {
@@ -190,20 +188,5 @@ public enum RangeEvaluator {
         // A limit ends the range: the version must be below one of them ("*" is no limit).
         if affected, !limits.isEmpty, !unlimited { affected = limits.contains { cmp($0) < 0 } }
         return affected ? .affected : .notAffected
-    }
-}
-
-/// Memoizing schemes for one scan, created on first use per ecosystem.
-public final class SchemeCache: @unchecked Sendable {
-    private var schemes: [String: RangeEvaluator.Schemes] = [:]
-    private let lock = NSLock()
-    public init() {}
-    func schemes(for ecosystem: String) -> RangeEvaluator.Schemes {
-        let base = Ecosystems.split(ecosystem).0
-        lock.lock(); defer { lock.unlock() }
-        if let s = schemes[base] { return s }
-        let s = RangeEvaluator.Schemes(ecosystem: base, memoizing: true)
-        schemes[base] = s
-        return s
     }
 }

@@ -21,13 +21,15 @@ public struct Scanner: Sendable {
     /// together, in advisory id order.
     static func match(_ work: [(ecosystem: String, name: String, packages: [Int])], keys: [Ecosystems.Key],
                       rows: [String: [String: [AdvisoryStore.RawCandidate]]], claims: Parallel.Claims) -> [Hit] {
-        let cache = SchemeCache()
+        var schemesByEcosystem: [String: RangeEvaluator.Schemes] = [:]   // memoizing, this worker's own
         struct Prepared { var release: String; var ready: RangeEvaluator.PreparedEntry }
         var hits: [Hit] = []
         while let claimed = claims.claim() {
             for (ecosystem, name, packageIndices) in work[claimed] {
                 guard let candidates = rows[ecosystem]?[name], let first = packageIndices.first else { continue }
-                let schemes = cache.schemes(for: keys[first].ecosystem)
+                let ecosystem = keys[first].ecosystem
+                let schemes = schemesByEcosystem[ecosystem] ?? RangeEvaluator.Schemes(ecosystem: ecosystem, memoizing: true)
+                schemesByEcosystem[ecosystem] = schemes
                 var byID: [String: [Prepared]] = [:]
                 for raw in candidates {
                     byID[raw.advisoryID, default: []].append(Prepared(release: raw.release, ready: raw.prepared(schemes)))
@@ -36,12 +38,13 @@ public struct Scanner: Sendable {
                 for packageIndex in packageIndices {
                     let k = keys[packageIndex]
                     var subject = RangeEvaluator.Subject(k.version)
+                    // An entry applies when either side names no release, or both name the same.
+                    func applies(_ e: Prepared) -> Bool { e.release.isEmpty || k.release.isEmpty || e.release == k.release }
                     for (id, all) in groups {
-                        // Entries of this advisory in the release that applies.
                         var affected: [RangeEvaluator.PreparedEntry] = []
                         var unknown: String?
                         var applicable = 0
-                        for e in all where e.release.isEmpty || k.release.isEmpty || e.release == k.release {
+                        for e in all where applies(e) {
                             applicable += 1
                             switch RangeEvaluator.evaluate(e.ready, &subject) {
                             case .affected: affected.append(e.ready)
@@ -52,8 +55,7 @@ public struct Scanner: Sendable {
                         guard applicable > 0 else { continue }
                         if !affected.isEmpty { hits.append(Hit(packageIndex: packageIndex, advisory: id, entries: affected, unknown: nil)) }
                         else if let why = unknown {
-                            let entries = all.filter { $0.release.isEmpty || k.release.isEmpty || $0.release == k.release }.map(\.ready)
-                            hits.append(Hit(packageIndex: packageIndex, advisory: id, entries: entries, unknown: why))
+                            hits.append(Hit(packageIndex: packageIndex, advisory: id, entries: all.filter(applies).map(\.ready), unknown: why))
                         }
                     }
                 }
@@ -172,10 +174,9 @@ public struct Scanner: Sendable {
         return (findings, groupPurls)
     }
 
-    /// Most severe first, then package, version, id and purl (a total order once aliases are collapsed). Package and version are ranked once, so the
-    /// sort compares integers and short ids instead of copying and comparing whole findings.
-    /// In place: the order is computed on small keys, then applied by swapping along its cycles,
-    /// so no finding is copied.
+    /// Most severe first, then package, version, id and purl (a total order once aliases are
+    /// collapsed). In place: the order is computed on small keys and then applied by moving the
+    /// findings, so none is copied.
     static func sortForReport(_ findings: inout [Finding]) {
         // Package, version and id become integer ranks first, so the sort compares integers; only
         // findings equal on all of them (one id on two purls) compare strings. Findings of one purl

@@ -26,52 +26,41 @@ extension VersionScheme where Parsed: Comparable {
 }
 
 /// A scheme with its parsed type erased, so callers can pick one by ecosystem name at run time.
-/// A class: it is five closures, and a struct copy retained each of them.
+/// A class: it holds closures, and a struct copy retained each of them.
 public final class AnyVersionScheme: Sendable {
     public let name: String
-    private let _compare: @Sendable (String, String) throws(VersionError) -> Int
-    private let _validate: @Sendable (String) throws(VersionError) -> Void
     private let _parsed: @Sendable (String) throws(VersionError) -> ParsedVersion
     private let _compareParsed: @Sendable (ParsedVersion, ParsedVersion) -> Int
 
-    public init<S: VersionScheme>(_ s: S) {
+    private init<S: VersionScheme>(_ s: S, parsed: @escaping @Sendable (String) throws(VersionError) -> ParsedVersion) {
         name = s.name
-        _compare = { (a: String, b: String) throws(VersionError) -> Int in try s.compare(s.parse(a), s.parse(b)) }
-        _validate = { (v: String) throws(VersionError) in _ = try s.parse(v) }
-        _parsed = { (v: String) throws(VersionError) -> ParsedVersion in TypedVersion(try s.parse(v)) }
-        _compareParsed = Self.comparer(s)
+        _parsed = parsed
+        // Both sides come from this scheme's `parsed`, so the downcast always holds.
+        _compareParsed = { a, b in s.compare(unsafeDowncast(a, to: TypedVersion<S.Parsed>.self).value, unsafeDowncast(b, to: TypedVersion<S.Parsed>.self).value) }
     }
 
-    /// Both sides come from this scheme's `parsed`, so the downcast always holds.
-    private static func comparer<S: VersionScheme>(_ s: S) -> @Sendable (ParsedVersion, ParsedVersion) -> Int {
-        { a, b in s.compare(unsafeDowncast(a, to: TypedVersion<S.Parsed>.self).value, unsafeDowncast(b, to: TypedVersion<S.Parsed>.self).value) }
+    public convenience init<S: VersionScheme>(_ s: S) {
+        self.init(s) { (v: String) throws(VersionError) -> ParsedVersion in TypedVersion(try s.parse(v)) }
     }
-
-    /// A version parsed once, to compare many times without parsing or looking it up again.
-    func parsed(_ v: String) throws(VersionError) -> ParsedVersion { try _parsed(v) }
-    func compare(_ a: ParsedVersion, _ b: ParsedVersion) -> Int { _compareParsed(a, b) }
 
     /// Parses each distinct string once: a scan compares the same advisory versions against many
     /// packages, and parsing costs far more than comparing.
-    public init<S: VersionScheme>(memoizing s: S) {
-        name = s.name
+    public convenience init<S: VersionScheme>(memoizing s: S) {
         let memo = Memo<ParsedVersion>()
-        let parsed: @Sendable (String) throws(VersionError) -> ParsedVersion = { (v: String) throws(VersionError) -> ParsedVersion in
+        self.init(s) { (v: String) throws(VersionError) -> ParsedVersion in
             if let hit = memo.get(v) { return try hit.get() }
             let r: Result<ParsedVersion, VersionError>
             do throws(VersionError) { r = .success(TypedVersion(try s.parse(v))) } catch { r = .failure(error) }
             memo.set(v, r)
             return try r.get()
         }
-        let compareParsed = Self.comparer(s)
-        _compare = { (a: String, b: String) throws(VersionError) -> Int in compareParsed(try parsed(a), try parsed(b)) }
-        _validate = { (v: String) throws(VersionError) in _ = try parsed(v) }
-        _parsed = parsed
-        _compareParsed = compareParsed
     }
 
-    public func compare(_ a: String, _ b: String) throws(VersionError) -> Int { try _compare(a, b) }
-    public func validate(_ v: String) throws(VersionError) { try _validate(v) }
+    /// A version parsed once, to compare many times without parsing or looking it up again.
+    func parsed(_ v: String) throws(VersionError) -> ParsedVersion { try _parsed(v) }
+    func compare(_ a: ParsedVersion, _ b: ParsedVersion) -> Int { _compareParsed(a, b) }
+
+    public func compare(_ a: String, _ b: String) throws(VersionError) -> Int { compare(try parsed(a), try parsed(b)) }
 
     /// The scheme for an OSV ecosystem name (`PyPI`, `Debian:12`, `Red Hat`…), or nil when OSV
     /// defines no ordering for it.
