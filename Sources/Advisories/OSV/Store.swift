@@ -179,23 +179,19 @@ public final class AdvisoryStore: Sendable {
     /// Counts and the newest `modified`; per-ecosystem figures only when asked, since they cost a
     /// grouped scan of every affected entry and a scan report does not print them.
     public func status(perEcosystem: Bool = true) throws(InputError) -> Status {
-        do {
-            return try queue.read { db in
-                let total = try Int.fetchOne(db, sql: "SELECT count(*) FROM advisory") ?? 0
-                let withdrawn = try Int.fetchOne(db, sql: "SELECT count(*) FROM advisory WHERE withdrawn IS NOT NULL") ?? 0
-                let newest = try String.fetchOne(db, sql: "SELECT modified FROM advisory ORDER BY modified_key DESC LIMIT 1")
-                guard perEcosystem else { return Status(path: path, records: total, withdrawn: withdrawn, newestModified: newest, ecosystems: []) }
-                let rows = try Row.fetchAll(db, sql: """
-                    SELECT f.ecosystem AS eco, count(DISTINCT f.advisory_id) AS n,
-                           (SELECT a2.modified FROM advisory a2 JOIN affected f2 ON f2.advisory_id = a2.id
-                            WHERE f2.ecosystem = f.ecosystem ORDER BY a2.modified_key DESC LIMIT 1) AS newest
-                    FROM affected f GROUP BY f.ecosystem ORDER BY f.ecosystem
-                    """)
-                return Status(path: path, records: total, withdrawn: withdrawn, newestModified: newest,
-                              ecosystems: rows.map { EcosystemStatus(ecosystem: $0["eco"], records: $0["n"], newestModified: $0["newest"]) })
-            }
-        } catch {
-            throw readError(error)
+        try read { db in
+            let total = try Int.fetchOne(db, sql: "SELECT count(*) FROM advisory") ?? 0
+            let withdrawn = try Int.fetchOne(db, sql: "SELECT count(*) FROM advisory WHERE withdrawn IS NOT NULL") ?? 0
+            let newest = try String.fetchOne(db, sql: "SELECT modified FROM advisory ORDER BY modified_key DESC LIMIT 1")
+            guard perEcosystem else { return Status(path: path, records: total, withdrawn: withdrawn, newestModified: newest, ecosystems: []) }
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT f.ecosystem AS eco, count(DISTINCT f.advisory_id) AS n,
+                       (SELECT a2.modified FROM advisory a2 JOIN affected f2 ON f2.advisory_id = a2.id
+                        WHERE f2.ecosystem = f.ecosystem ORDER BY a2.modified_key DESC LIMIT 1) AS newest
+                FROM affected f GROUP BY f.ecosystem ORDER BY f.ecosystem
+                """)
+            return Status(path: path, records: total, withdrawn: withdrawn, newestModified: newest,
+                          ecosystems: rows.map { EcosystemStatus(ecosystem: $0["eco"], records: $0["n"], newestModified: $0["newest"]) })
         }
     }
 
@@ -208,29 +204,32 @@ public final class AdvisoryStore: Sendable {
         func prepared(_ schemes: RangeEvaluator.Schemes) -> RangeEvaluator.PreparedEntry { EntryCodec.prepare(encodedEntry, schemes) }
     }
 
-    /// Affected entries of live advisories for many packages of one ecosystem, keyed by canonical
-    /// name, still encoded. Per name, entries keep the order they were stored in.
-    public func candidateRows(ecosystem: String, names: Set<String>) throws(InputError) -> [String: [RawCandidate]] {
-        var out: [String: [RawCandidate]] = [:]
-        let withdrawn: Set<String>
-        do { withdrawn = try queue.read { db in try Set(String.fetchAll(db, sql: "SELECT id FROM advisory WHERE withdrawn IS NOT NULL")) } } catch {
-            throw readError(error)
-        }
-        var name = "", run: [RawCandidate] = []
-        func flush() { if !run.isEmpty { out[name, default: []] += run; run.removeAll(keepingCapacity: true) } }
-        try inChunks(names) { db, chunk, marks in
-            // No join and no ORDER BY: both cost more than the rest of the read together. Rows come
-            // in index order, so one name's rows are adjacent and the dictionary is hit once per name.
-            try Self.step(db, sql: "SELECT advisory_id, release, name, entry FROM affected WHERE ecosystem = ? AND name IN (\(marks))",
-                          [ecosystem] + chunk) { h in
-                guard let id = Self.text(h, 0), !withdrawn.contains(id) else { return }
-                let rowName = Self.text(h, 2) ?? ""
-                if rowName != name { flush(); name = rowName }
-                run.append(RawCandidate(advisoryID: id, release: Self.text(h, 1) ?? "", encodedEntry: Self.text(h, 3) ?? ""))
+    /// Affected entries of live advisories for many packages, by ecosystem and canonical name,
+    /// still encoded; one read. Per name, entries keep the order they were stored in.
+    public func candidateRows(_ names: [String: Set<String>]) throws(InputError) -> [String: [String: [RawCandidate]]] {
+        try read { db in
+            let withdrawn = try Set(String.fetchAll(db, sql: "SELECT id FROM advisory WHERE withdrawn IS NOT NULL"))
+            var out: [String: [String: [RawCandidate]]] = [:]
+            for (ecosystem, ecosystemNames) in names {
+                var found: [String: [RawCandidate]] = [:]
+                var name = "", run: [RawCandidate] = []
+                func flush() { if !run.isEmpty { found[name, default: []] += run; run.removeAll(keepingCapacity: true) } }
+                // No join and no ORDER BY: both cost more than the rest of the read together. Rows come
+                // in index order, so one name's rows are adjacent and the dictionary is hit once per name.
+                for (chunk, marks) in Self.chunks(ecosystemNames) {
+                    try Self.step(db, sql: "SELECT advisory_id, release, name, entry FROM affected WHERE ecosystem = ? AND name IN (\(marks))",
+                                  [ecosystem] + chunk) { h in
+                        guard let id = Self.text(h, 0), !withdrawn.contains(id) else { return }
+                        let rowName = Self.text(h, 2) ?? ""
+                        if rowName != name { flush(); name = rowName }
+                        run.append(RawCandidate(advisoryID: id, release: Self.text(h, 1) ?? "", encodedEntry: Self.text(h, 3) ?? ""))
+                    }
+                    flush()
+                }
+                out[ecosystem] = found
             }
-            flush()
+            return out
         }
-        return out
     }
 
     /// Steps a statement with text arguments through the C API, handing each row to `row`:
@@ -260,48 +259,42 @@ public final class AdvisoryStore: Sendable {
         return String(decoding: UnsafeBufferPointer(start: p, count: Int(sqlite3_column_bytes(h, column))), as: UTF8.self)
     }
 
-    /// What findings show of these advisories, read from columns.
+    /// What findings show of these advisories.
     public func briefs(ids: Set<String>) throws(InputError) -> [String: AdvisoryBrief] {
-        var out: [String: AdvisoryBrief] = [:]
-        out.reserveCapacity(ids.count)
-        try inChunks(ids) { db, chunk, marks in
-            try Self.step(db, sql: "SELECT id, modified, published, summary, aliases, severity, database_severity FROM advisory_brief WHERE id IN (\(marks))",
-                          chunk) { h in
-                guard let id = Self.text(h, 0) else { return }
-                out[id] = AdvisoryBrief(id: id, modified: Self.text(h, 1) ?? "", published: Self.text(h, 2), summary: Self.text(h, 3) ?? "",
-                                        aliases: EntryCodec.list(Self.text(h, 4) ?? ""), severity: EntryCodec.severities(Self.text(h, 5) ?? ""),
-                                        databaseSeverity: Self.text(h, 6))
-            }
-        }
-        return out
-    }
-
-    /// Runs `body` over sorted keys in chunks of 500, with the `?, ?, …` list for an `IN` clause,
-    /// inside one read transaction.
-    private func inChunks(_ keys: Set<String>, _ body: (Database, [String], String) throws -> Void) throws(InputError) {
-        let all = keys.sorted()
-        do {
-            try queue.read { db in
-                var i = 0
-                while i < all.count {
-                    let chunk = Array(all[i..<min(i + 500, all.count)])
-                    i += chunk.count
-                    try body(db, chunk, Array(repeating: "?", count: chunk.count).joined(separator: ","))
+        try read { db in
+            var out: [String: AdvisoryBrief] = [:]
+            out.reserveCapacity(ids.count)
+            for (chunk, marks) in Self.chunks(ids) {
+                try Self.step(db, sql: "SELECT id, modified, published, summary, aliases, severity, database_severity FROM advisory_brief WHERE id IN (\(marks))",
+                              chunk) { h in
+                    guard let id = Self.text(h, 0) else { return }
+                    out[id] = AdvisoryBrief(id: id, modified: Self.text(h, 1) ?? "", published: Self.text(h, 2), summary: Self.text(h, 3) ?? "",
+                                            aliases: EntryCodec.list(Self.text(h, 4) ?? ""), severity: EntryCodec.severities(Self.text(h, 5) ?? ""),
+                                            databaseSeverity: Self.text(h, 6))
                 }
             }
-        } catch {
-            throw readError(error)
+            return out
         }
+    }
+
+    /// Sorted keys in chunks of 500, each with the `?, ?, …` list for its `IN` clause.
+    static func chunks(_ keys: Set<String>) -> [(keys: [String], marks: String)] {
+        let all = keys.sorted()
+        return stride(from: 0, to: all.count, by: 500).map { i in
+            let chunk = Array(all[i..<min(i + 500, all.count)])
+            return (chunk, Array(repeating: "?", count: chunk.count).joined(separator: ","))
+        }
+    }
+
+    /// One read transaction; a failure names the database and the command that rebuilds it.
+    private func read<T>(_ body: (Database) throws -> T) throws(InputError) -> T {
+        do { return try queue.read(body) } catch { throw readError(error) }
     }
 
     /// Advisory ids known under an alias (a CVE or GHSA id).
     public func ids(forAlias alias: String) throws(InputError) -> [String] {
-        do {
-            return try queue.read { db in
-                try String.fetchAll(db, sql: "SELECT advisory_id FROM alias WHERE alias = ? UNION SELECT id FROM advisory WHERE id = ? ORDER BY 1", arguments: [alias, alias])
-            }
-        } catch {
-            throw readError(error)
+        try read { db in
+            try String.fetchAll(db, sql: "SELECT advisory_id FROM alias WHERE alias = ? UNION SELECT id FROM advisory WHERE id = ? ORDER BY 1", arguments: [alias, alias])
         }
     }
 }
@@ -383,46 +376,45 @@ enum EntryCodec {
     static func prepare(_ encoded: String, _ schemes: RangeEvaluator.Schemes) -> RangeEvaluator.PreparedEntry {
         var encoded = encoded
         let (ranges, listed, severity) = encoded.withUTF8 { b -> ([RangeEvaluator.RawRange], String, [OSVRecord.Severity]?) in
-            func text(_ from: Int, _ to: Int) -> String { String(decoding: UnsafeBufferPointer(rebasing: b[from..<to]), as: UTF8.self) }
+            func text(_ r: Range<Int>) -> String { String(decoding: UnsafeBufferPointer(rebasing: b[r]), as: UTF8.self) }
             // The five newline-separated parts: flags, package, ranges, versions, severity.
-            var bounds: [(Int, Int)] = []
-            var start = 0
-            for i in 0..<b.count where b[i] == 10 && bounds.count < 4 { bounds.append((start, i)); start = i + 1 }
-            bounds.append((start, b.count))
-            while bounds.count < 5 { bounds.append((b.count, b.count)) }
-            let flags = bounds[0]
-            func has(_ k: Int) -> Bool { flags.0 + k < flags.1 && b[flags.0 + k] != UInt8(ascii: "-") }
+            var parts = fields(b, 0..<b.count, 10, max: 5)
+            while parts.count < 5 { parts.append(b.count..<b.count) }
+            func has(_ k: Int) -> Bool { parts[0].count > k && b[parts[0].lowerBound + k] != UInt8(ascii: "-") }
             var ranges: [RangeEvaluator.RawRange] = []
-            if has(0), bounds[2].0 < bounds[2].1 {
-                var r = bounds[2].0
-                while r <= bounds[2].1 {
-                    var rEnd = r
-                    while rEnd < bounds[2].1, b[rEnd] != 0x1E { rEnd += 1 }
+            if has(0), !parts[2].isEmpty {
+                for range in fields(b, parts[2], 0x1E) {
                     // Fields: type, repo, then one event per field, its kind in the first byte.
-                    var fields: [(Int, Int)] = []
-                    var f = r
-                    for i in r..<rEnd where b[i] == 0x1F { fields.append((f, i)); f = i + 1 }
-                    fields.append((f, rEnd))
-                    var events: [(kind: RangeEvaluator.Kind, version: String)] = []
-                    for (a, z) in fields.dropFirst(2) where a < z {
+                    let f = fields(b, range, 0x1F)
+                    let events = f.dropFirst(2).filter { !$0.isEmpty }.map { e -> (kind: RangeEvaluator.Kind, version: String) in
                         let kind: RangeEvaluator.Kind
-                        switch b[a] {
+                        switch b[e.lowerBound] {
                         case UInt8(ascii: "i"): kind = .introduced
                         case UInt8(ascii: "f"): kind = .fixed
                         case UInt8(ascii: "l"): kind = .lastAffected
                         default: kind = .limit
                         }
-                        events.append((kind, text(a + 1, z)))
+                        return (kind, text(e.dropFirst()))
                     }
-                    ranges.append(.init(type: text(fields[0].0, fields[0].1), events: events))
-                    r = rEnd + 1
+                    ranges.append(.init(type: text(f[0]), events: events))
                 }
             }
-            let listed = has(1) ? text(bounds[3].0, bounds[3].1) : ""
-            let severity: [OSVRecord.Severity]? = has(2) ? severities(text(bounds[4].0, bounds[4].1)) : nil
-            return (ranges, listed, severity)
+            return (ranges, has(1) ? text(parts[3]) : "", has(2) ? severities(text(parts[4])) : nil)
         }
         return RangeEvaluator.prepare(ranges: ranges, listed: listed, severity: severity, schemes: schemes)
+    }
+
+    /// The byte ranges between `separator`s within `within`; at most `max` of them, the last
+    /// running to the end.
+    static func fields(_ b: UnsafeBufferPointer<UInt8>, _ within: Range<Int>, _ separator: UInt8, max: Int = .max) -> [Range<Int>] {
+        var out: [Range<Int>] = []
+        var start = within.lowerBound
+        for i in within where b[i] == separator && out.count < max - 1 {
+            out.append(start..<i)
+            start = i + 1
+        }
+        out.append(start..<within.upperBound)
+        return out
     }
 
     static func list(_ items: [String]) -> String { items.joined(separator: String(gs)) }

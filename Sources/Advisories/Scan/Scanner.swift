@@ -87,8 +87,7 @@ public struct Scanner: Sendable {
         // name is a unit of matching work.
         var byName: [String: [String: [Int]]] = [:]
         for (i, (_, k)) in keyed.enumerated() { byName[k.ecosystem, default: [:]][k.name, default: []].append(i) }
-        var rows: [String: [String: [AdvisoryStore.RawCandidate]]] = [:]
-        for (eco, names) in byName { rows[eco] = try store.candidateRows(ecosystem: eco, names: Set(names.keys)) }
+        let rows = try store.candidateRows(byName.mapValues { Set($0.keys) })
         timer.lap("read candidates (\(rows.values.reduce(0) { $0 + $1.values.reduce(0) { $0 + $1.count } }) entries for \(rows.values.reduce(0) { $0 + $1.count }) names)")
         // Names are claimed by workers, one per core, a few at a time; each worker decodes, prepares
         // and evaluates with its own parse caches, so nothing is shared but read-only input.
