@@ -68,7 +68,7 @@ public enum JSONValue: Sendable, Equatable {
                 let parts = Parallel.map(width: width) { w -> [UInt8] in
                     var part: [UInt8] = []
                     part.reserveCapacity(guess * (end - first) / width + 64)
-                    for i in (first + (end - first) * w / width)..<(first + (end - first) * (w + 1) / width) {
+                    for i in Parallel.share(w, of: width, first..<end) {
                         if i > 0 { part.append(UInt8(ascii: ",")) }
                         Self.newline(&part, indent + 1, pretty)
                         element(i).write(&part, indent: indent + 1, pretty: pretty, flush: nil)

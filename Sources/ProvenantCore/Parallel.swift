@@ -11,12 +11,25 @@ public enum Parallel {
         return slots.values
     }
 
+    /// Worker `w`'s contiguous share of `range` when `width` workers split it evenly; the shares
+    /// cover the range in order, so results joined in worker order keep the input order.
+    public static func share(_ w: Int, of width: Int, _ range: Range<Int>) -> Range<Int> {
+        (range.lowerBound + range.count * w / width)..<(range.lowerBound + range.count * (w + 1) / width)
+    }
+
+    /// Concatenates each worker's list, moving the first rather than copying it: the elements
+    /// here are structs of many references, and a copy retains every one.
+    public static func joined<T>(_ lists: inout [[T]]) -> [T] {
+        var out: [T] = []
+        for i in lists.indices { if out.isEmpty { swap(&out, &lists[i]) } else { out += lists[i] } }
+        return out
+    }
+
     /// `0..<count` sorted by `less`, which must be a strict total order: halves are sorted on two
     /// cores and merged, for large inputs.
     public static func sortedIndices(_ count: Int, by less: @Sendable (Int, Int) -> Bool) -> [Int] {
         guard count >= 4096, cores > 1 else { return Array(0..<count).sorted(by: less) }
-        let mid = count / 2
-        let halves = map(width: 2) { w in Array(w == 0 ? 0..<mid : mid..<count).sorted(by: less) }
+        let halves = map(width: 2) { w in Array(share(w, of: 2, 0..<count)).sorted(by: less) }
         let (a, b) = (halves[0], halves[1])
         var out: [Int] = []
         out.reserveCapacity(count)

@@ -71,9 +71,9 @@ public enum SBOMReader {
     static func inventory(_ listed: [Listed], path: String) -> Inventory {
         // Purl parsing is most of the work; contiguous slices on each core keep the input order.
         let width = listed.count < 2_000 ? 1 : Parallel.cores
-        var slices = Parallel.map(width: width) { w -> ([Package], [Diagnostic]) in
+        let slices = Parallel.map(width: width) { w -> ([Package], [Diagnostic]) in
             var packages: [Package] = [], diags: [Diagnostic] = []
-            let slice = listed[(listed.count * w / width)..<(listed.count * (w + 1) / width)]
+            let slice = listed[Parallel.share(w, of: width, listed.indices)]
             packages.reserveCapacity(slice.count)
             for l in slice {
                 guard let raw = l.purl, !raw.isEmpty else {
@@ -91,11 +91,10 @@ public enum SBOMReader {
             }
             return (packages, diags)
         }
-        // Joined without copying the first slice's packages.
         let diagnostics = slices.flatMap(\.1).uniqueSortedDiagnostics()
-        var packages: [Package] = []
-        for i in slices.indices { if packages.isEmpty { swap(&packages, &slices[i].0) } else { packages += slices[i].0 } }
-        return Inventory(target: path, mode: "sbom", distro: nil, packages: Cataloger.merge(packages),
+        var lists = slices.map(\.0)
+        _ = consume slices
+        return Inventory(target: path, mode: "sbom", distro: nil, packages: Cataloger.merge(Parallel.joined(&lists)),
                          diagnostics: diagnostics, sources: [path: "sbom"])
     }
 }

@@ -111,13 +111,11 @@ public struct Scanner: Sendable {
         }
         cuts.append(hits.count)
         let (bounds, covered) = (cuts, keyed)
-        var parts = Parallel.map(width: width) { w in Self.findings(hits[bounds[w]..<bounds[w + 1]], keyed: covered, records: records) }
-        // Joined without copying the first part: a finding is a dozen references to retain.
-        var findings: [Finding] = [], purls: [String] = []
-        for i in parts.indices {
-            if findings.isEmpty { swap(&findings, &parts[i].findings) } else { findings.append(contentsOf: parts[i].findings) }
-            purls += parts[i].groupPurls
-        }
+        let parts = Parallel.map(width: width) { w in Self.findings(hits[bounds[w]..<bounds[w + 1]], keyed: covered, records: records) }
+        let purls = parts.flatMap(\.groupPurls)
+        var lists = parts.map(\.findings)
+        _ = consume parts
+        var findings = Parallel.joined(&lists)
         // Two inventory packages with one purl (rare): collapse across them too.
         if Set(purls).count != purls.count { findings = Self.collapseAliases(findings) }
         timer.lap("build findings")
