@@ -6,6 +6,16 @@ public enum Hex {
         for b in bytes { out.append(digits[Int(b >> 4)]); out.append(digits[Int(b & 0xF)]) }
         return String(decoding: out, as: UTF8.self)
     }
+
+    /// The value of one hex digit, either case; nil for any other byte.
+    @inlinable public static func nibble(_ c: UInt8) -> UInt8? {
+        switch c {
+        case 48...57: return c - 48
+        case 65...70: return c - 55
+        case 97...102: return c - 87
+        default: return nil
+        }
+    }
 }
 
 /// Base64 decoding that accepts both the standard and the URL-safe alphabet, with or without padding.

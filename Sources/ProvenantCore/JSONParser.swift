@@ -206,14 +206,7 @@ public enum JSONParser {
             guard i + 4 <= b.count else { throw fail("short \\u escape") }
             var v: UInt32 = 0
             for _ in 0..<4 {
-                let c = b[i]
-                let d: UInt8
-                switch c {
-                case 48...57: d = c - 48
-                case 65...70: d = c - 55
-                case 97...102: d = c - 87
-                default: throw fail("invalid \\u escape")
-                }
+                guard let d = Hex.nibble(b[i]) else { throw fail("invalid \\u escape") }
                 v = v << 4 | UInt32(d)
                 i += 1
             }

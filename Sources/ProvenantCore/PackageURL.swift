@@ -150,19 +150,11 @@ public struct PackageURL: Sendable, Hashable, Codable, Comparable, CustomStringC
     private static func decode(_ b: UnsafeBufferPointer<UInt8>, _ from: Int, _ to: Int) -> String {
         let slice = UnsafeBufferPointer(rebasing: b[from..<to])
         guard slice.contains(UInt8(ascii: "%")) else { return String(decoding: slice, as: UTF8.self) }
-        func hex(_ c: UInt8) -> UInt8? {
-            switch c {
-            case 48...57: return c - 48
-            case 65...70: return c - 55
-            case 97...102: return c - 87
-            default: return nil
-            }
-        }
         var out: [UInt8] = []
         out.reserveCapacity(slice.count)
         var i = 0
         while i < slice.count {
-            if slice[i] == UInt8(ascii: "%"), i + 2 < slice.count, let h = hex(slice[i + 1]), let l = hex(slice[i + 2]) {
+            if slice[i] == UInt8(ascii: "%"), i + 2 < slice.count, let h = Hex.nibble(slice[i + 1]), let l = Hex.nibble(slice[i + 2]) {
                 out.append(h << 4 | l); i += 3
             } else {
                 out.append(slice[i]); i += 1
