@@ -72,22 +72,17 @@ public struct PackageURL: Sendable, Hashable, Codable, Comparable, CustomStringC
 
     public static func < (a: PackageURL, b: PackageURL) -> Bool { a.description < b.description }
 
-    /// Percent-encodes everything outside the purl-safe set. ':' stays literal as the spec allows.
-    static func encode(_ s: String) -> String {
-        var o: [UInt8] = []
-        encode(s.utf8, into: &o)
-        return String(decoding: o, as: UTF8.self)
-    }
+    private static let upperHex = Array("0123456789ABCDEF".utf8)
 
+    /// Percent-encodes everything outside the purl-safe set. ':' stays literal as the spec allows.
     static func encode(_ bytes: some Collection<UInt8>, into o: inout [UInt8]) {
-        let hex = Array("0123456789ABCDEF".utf8)
         for b in bytes {
             switch b {
             case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
                  UInt8(ascii: "."), UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "~"), UInt8(ascii: ":"):
                 o.append(b)
             default:
-                o.append(UInt8(ascii: "%")); o.append(hex[Int(b >> 4)]); o.append(hex[Int(b & 0xF)])
+                o.append(UInt8(ascii: "%")); o.append(upperHex[Int(b >> 4)]); o.append(upperHex[Int(b & 0xF)])
             }
         }
     }
