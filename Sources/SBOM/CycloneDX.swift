@@ -91,35 +91,23 @@ public enum CycloneDXWriter {
         return c.value
     }
 
-    /// The same bytes as `.array` of `{type, name, hashes}` objects would give, without the tree.
+    /// The same bytes as `.array` of `{type, name, hashes}` objects would give, without the tree:
+    /// packages can own tens of thousands of files.
     static func writeFiles(_ files: [PackageFile], into o: inout [UInt8], indent: Int, pretty: Bool) {
-        let sep = Array((pretty ? ": " : ":").utf8)
-        func key(_ k: String, _ level: Int) {
-            JSONValue.newline(&o, level, pretty)
-            JSONValue.escape(k, into: &o)
-            o.append(contentsOf: sep)
-        }
-        o.append(UInt8(ascii: "["))
-        for (i, f) in files.enumerated() {
-            if i > 0 { o.append(UInt8(ascii: ",")) }
-            JSONValue.newline(&o, indent + 1, pretty)
-            o.append(UInt8(ascii: "{"))
-            key("type", indent + 2); o.append(contentsOf: #""file""#.utf8); o.append(UInt8(ascii: ","))
-            key("name", indent + 2); JSONValue.escape(f.path, into: &o)
-            if let d = f.digest {
-                o.append(UInt8(ascii: ","))
-                key("hashes", indent + 2); o.append(UInt8(ascii: "["))
-                JSONValue.newline(&o, indent + 3, pretty); o.append(UInt8(ascii: "{"))
-                key("alg", indent + 4); JSONValue.escape(d.algorithm.rawValue, into: &o); o.append(UInt8(ascii: ","))
-                key("content", indent + 4); JSONValue.escape(d.value, into: &o)
-                JSONValue.newline(&o, indent + 3, pretty); o.append(UInt8(ascii: "}"))
-                JSONValue.newline(&o, indent + 2, pretty); o.append(UInt8(ascii: "]"))
+        JSONWriter.write(into: &o, indent: indent, pretty: pretty) { w in
+            w.array { w in
+                for f in files {
+                    w.object { w in
+                        w.field("type", "file")
+                        w.field("name", f.path)
+                        if let d = f.digest {
+                            w.key("hashes")
+                            w.array { w in w.object { w in w.field("alg", d.algorithm.rawValue); w.field("content", d.value) } }
+                        }
+                    }
+                }
             }
-            JSONValue.newline(&o, indent + 1, pretty)
-            o.append(UInt8(ascii: "}"))
         }
-        JSONValue.newline(&o, indent, pretty)
-        o.append(UInt8(ascii: "]"))
     }
 
     /// SPDX IDs become `license.id`, valid expressions `expression`, anything else `license.name`; never empty.
