@@ -118,7 +118,8 @@ public struct Package: Sendable, Hashable, Codable {
 public struct Diagnostic: Sendable, Hashable, Codable, Comparable, CustomStringConvertible {
     public var location: Location
     public var message: String
-    public init(_ location: Location, _ message: String) { self.location = location; self.message = message }
+    /// The message goes through `Redactor`: diagnostics quote input, and input may hold credentials.
+    public init(_ location: Location, _ message: String) { self.location = location; self.message = Redactor.redact(message) }
     public var description: String { "\(location): \(message)" }
     public static func < (a: Diagnostic, b: Diagnostic) -> Bool {
         (a.location, a.message) < (b.location, b.message)
@@ -129,7 +130,7 @@ public struct Diagnostic: Sendable, Hashable, Codable, Comparable, CustomStringC
 public struct ParseError: Error, Sendable, CustomStringConvertible {
     public var line: Int?
     public var message: String
-    public init(_ message: String, line: Int? = nil) { self.message = message; self.line = line }
+    public init(_ message: String, line: Int? = nil) { self.message = Redactor.redact(message); self.line = line }
     public var description: String { message }
 }
 
@@ -137,6 +138,6 @@ public struct ParseError: Error, Sendable, CustomStringConvertible {
 public struct InputError: Error, Sendable, CustomStringConvertible {
     public var location: Location?
     public var message: String
-    public init(_ message: String, at location: Location? = nil) { self.message = message; self.location = location }
+    public init(_ message: String, at location: Location? = nil) { self.message = Redactor.redact(message); self.location = location }
     public var description: String { location.map { "\($0): \(message)" } ?? message }
 }
