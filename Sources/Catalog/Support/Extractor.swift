@@ -36,15 +36,22 @@ public struct ExtractInput: Sendable {
     public func bytes() throws -> [UInt8] { try readBytes(file.path) }
     public func text() throws -> String { try TextDecoding.string(try bytes()) }
 
+    /// Reads a file of the target by its path relative to the root. Every read of every extractor
+    /// comes here: the path is resolved inside the root only (see `RootedDirectory`), its size is
+    /// checked before it is read, and a path that leaves the root is refused, never read.
     public func readBytes(_ rel: String) throws -> [UInt8] {
-        let abs = index.absolute(rel)
-        guard let fh = FileHandle(forReadingAtPath: abs) else {
-            throw ParseError("cannot open: \(String(cString: strerror(errno)))")
-        }
-        defer { try? fh.close() }
-        let data = try fh.readToEnd() ?? Data()
-        if data.count > Self.maxBytes { throw ParseError("file is larger than \(Self.maxBytes >> 20) MiB") }
-        return [UInt8](data)
+        do { return try index.directory.read(rel, limit: Self.maxBytes) } catch { throw ParseError(error.description) }
+    }
+
+    /// Resolves a path named inside this file (an include, a workspace member) against this file's
+    /// directory. Absolute paths and paths that climb out of the target throw `outsideRoot`.
+    public func resolve(_ named: String) throws(FileAccessError) -> String {
+        try RootPath.resolve(named, from: directory)
+    }
+
+    /// A handle on this file for readers that seek instead of loading it whole (ELF).
+    public func handle() throws -> FileHandle {
+        do { return try index.directory.handle(file.path) } catch { throw ParseError(error.description) }
     }
 
     /// The directory part of this file's path, "" for files at the root.

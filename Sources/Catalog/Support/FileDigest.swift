@@ -4,8 +4,8 @@ import ProvenantCore
 
 /// Streams a file through SHA-256 so large binaries and archives never sit whole in memory.
 public enum FileDigest {
-    public static func sha256(path: String) throws -> ProvenantCore.Digest {
-        guard let fh = FileHandle(forReadingAtPath: path) else { throw ParseError("cannot open for hashing") }
+    /// Hashes from the handle's current position to its end, then closes it.
+    public static func sha256(_ fh: FileHandle) throws -> ProvenantCore.Digest {
         defer { try? fh.close() }
         var h = SHA256()
         while let chunk = try fh.read(upToCount: 1 << 20), !chunk.isEmpty { h.update(data: chunk) }

@@ -73,7 +73,10 @@ public struct FileIndex: Sendable {
 
     public func file(_ rel: String) -> IndexedFile? { byPath[rel].map { files[$0] } }
     public func contains(_ rel: String) -> Bool { byPath[rel] != nil }
+    /// Absolute path of an indexed file, for messages and for tools run on it; reads go through `directory`.
     public func absolute(_ rel: String) -> String { root == "/" ? "/" + rel : root + "/" + rel }
+    /// The root-scoped reader every extractor reads through.
+    public var directory: RootedDirectory { RootedDirectory(root: root) }
 }
 
 /// Shell-style globs: `*` and `?` stay inside one path segment, `**` crosses segments.

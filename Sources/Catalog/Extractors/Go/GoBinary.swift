@@ -13,8 +13,7 @@ public struct GoBinaryExtractor: Extractor {
     }
 
     public func extract(_ input: ExtractInput) throws -> Extraction {
-        let abs = input.index.absolute(input.path)
-        guard let fh = FileHandle(forReadingAtPath: abs) else { return Extraction() }
+        guard let fh = try? input.handle() else { return Extraction() }
         defer { try? fh.close() }
         guard let elf = ELFFile(RandomAccess(fh)), let info = try elf.goBuildInfo() else { return Extraction() }
         var packages: [Package] = []
@@ -32,7 +31,7 @@ public struct GoBinaryExtractor: Extractor {
             // The binary is the main module's artifact, so its digest is the file's own.
             var p = Make.package(.golang, m.path, m.version, at: input.path, by: name)
             p.isDirect = true
-            p.digests = [try FileDigest.sha256(path: abs)]
+            p.digests = [try FileDigest.sha256(try input.handle())]
             p.dependsOn = packages.map(\.ref).sorted()
             p.dependenciesKnown = true
             packages.append(p)

@@ -39,15 +39,24 @@ public struct RequirementsExtractor: Extractor {
             if !continued, let p = pending { logical.append(p); pending = nil }
         }
         if let p = pending { logical.append(p) }
-        let dir = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : ""
         for (n, line) in logical {
             let t = line.trimmed
             if t.isEmpty { continue }
             let loc = Location(path, line: n)
             if t.hasPrefix("-r ") || t.hasPrefix("--requirement") {
                 let target = t.split(whereSeparator: { $0 == " " || $0 == "=" }).dropFirst().first.map(String.init) ?? ""
-                let rel = dir.isEmpty ? target : dir + "/" + target
-                try read(normalize(rel), input: input, seen: &seen, into: &out, includedFrom: loc)
+                if target.contains("://") {
+                    out.diagnostics.append(Diagnostic(loc, "included requirements file '\(target)' is a URL; not fetched"))
+                    continue
+                }
+                // Includes are resolved inside the target only; one that leaves it is reported, never read.
+                let dir = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : ""
+                let rel: String
+                do { rel = try RootPath.resolve(target, from: dir) } catch {
+                    out.diagnostics.append(Diagnostic(loc, "included requirements file: \(error)"))
+                    continue
+                }
+                try read(rel, input: input, seen: &seen, into: &out, includedFrom: loc)
                 continue
             }
             if t.hasPrefix("-") {
@@ -85,15 +94,5 @@ public struct RequirementsExtractor: Extractor {
             prev = s[i]
         }
         return nil
-    }
-
-    private func normalize(_ path: String) -> String {
-        var parts: [Substring] = []
-        for c in path.split(separator: "/") {
-            if c == "." { continue }
-            if c == "..", !parts.isEmpty { parts.removeLast(); continue }
-            parts.append(c)
-        }
-        return parts.joined(separator: "/")
     }
 }

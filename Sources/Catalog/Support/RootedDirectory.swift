@@ -1,0 +1,151 @@
+import Foundation
+import ProvenantCore
+
+/// Why a path inside a scan target could not be read. Every case names the path as the input gave it.
+public enum FileAccessError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The path, or a symbolic link on the way, leads outside the target. Nothing was read.
+    case outsideRoot(String)
+    case notFound(String)
+    /// A directory, device, FIFO or socket where a file was expected.
+    case notRegularFile(String)
+    case tooLarge(String, size: Int, limit: Int)
+    case tooManyLinks(String)
+    case unreadable(String, reason: String)
+
+    public var path: String {
+        switch self {
+        case .outsideRoot(let p), .notFound(let p), .notRegularFile(let p), .tooManyLinks(let p): p
+        case .tooLarge(let p, _, _), .unreadable(let p, _): p
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .outsideRoot(let p): "'\(Redactor.redact(p))' leaves the scan target; skipped, not read"
+        case .notFound(let p): "'\(Redactor.redact(p))' does not exist in the scan target"
+        case .notRegularFile(let p): "'\(Redactor.redact(p))' is not a regular file"
+        case .tooLarge(let p, let size, let limit): "'\(Redactor.redact(p))' is \(size) bytes, over the \(limit >> 20) MiB limit; not read"
+        case .tooManyLinks(let p): "'\(Redactor.redact(p))' goes through too many symbolic links"
+        case .unreadable(let p, let reason): "'\(Redactor.redact(p))' cannot be read: \(reason)"
+        }
+    }
+}
+
+/// Paths inside a scan target: relative, `/`-separated, with `.` and `..` resolved lexically.
+public enum RootPath {
+    /// Joins `path` onto the directory `base` (both relative to the root) and normalizes the result.
+    /// An absolute path, or one whose `..` climbs above the root, is `outsideRoot`.
+    public static func resolve(_ path: String, from base: String = "") throws(FileAccessError) -> String {
+        if path.hasPrefix("/") { throw .outsideRoot(path) }
+        var parts: [Substring] = base.split(separator: "/", omittingEmptySubsequences: true)
+        if parts.contains(where: { $0 == ".." }) { throw .outsideRoot(path) }
+        for c in path.split(separator: "/", omittingEmptySubsequences: true) {
+            if c == "." { continue }
+            if c == ".." {
+                guard !parts.isEmpty else { throw .outsideRoot(path) }
+                parts.removeLast()
+                continue
+            }
+            parts.append(c)
+        }
+        return parts.joined(separator: "/")
+    }
+}
+
+/// A directory that every read of a scan goes through. Paths are relative to the root; each is
+/// opened one component at a time with `O_NOFOLLOW`, and a symbolic link met on the way is resolved
+/// by this type, inside the root only: an absolute target starts again at the root (as in a chroot,
+/// which is right for unpacked root filesystems and images) and a `..` that would climb above the
+/// root is refused. Only regular files are read, and their size is checked before any byte is.
+public struct RootedDirectory: Sendable {
+    public let root: String
+    /// At most this many symbolic links are followed for one path, as the kernel's own limit.
+    public static let maxLinks = 40
+
+    public init(root: String) { self.root = root }
+
+    /// The bytes of the regular file at `path`, refusing files larger than `limit`.
+    public func read(_ path: String, limit: Int) throws(FileAccessError) -> [UInt8] {
+        let fd = try open(path)
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw .unreadable(path, reason: Self.errorText()) }
+        let size = Int(st.st_size)
+        if size > limit { throw .tooLarge(path, size: size, limit: limit) }
+        var out = [UInt8](repeating: 0, count: size)
+        var done = 0
+        while done < size {
+            let n = out.withUnsafeMutableBytes { Foundation.read(fd, $0.baseAddress! + done, size - done) }
+            if n < 0 { if errno == EINTR { continue }; throw .unreadable(path, reason: Self.errorText()) }
+            if n == 0 { break }
+            done += n
+        }
+        if done < size { out.removeLast(size - done) }
+        // A file that grew while being read is read up to the size it had, never past the limit.
+        return out
+    }
+
+    /// A handle on the regular file at `path`, for readers that seek instead of loading the whole file.
+    public func handle(_ path: String) throws(FileAccessError) -> FileHandle {
+        FileHandle(fileDescriptor: try open(path), closeOnDealloc: true)
+    }
+
+    /// Opens the regular file at `path` (relative to the root) for reading; the caller closes it.
+    public func open(_ path: String) throws(FileAccessError) -> Int32 {
+        var pending = try RootPath.resolve(path).split(separator: "/").map(String.init)
+        guard !pending.isEmpty else { throw .notRegularFile(path) }
+        pending.reverse()
+        var dirs: [Int32] = []
+        defer { for d in dirs { close(d) } }
+        let rootFD = Foundation.open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard rootFD >= 0 else { throw .unreadable(path, reason: "cannot open the scan root: \(Self.errorText())") }
+        dirs.append(rootFD)
+        var links = 0
+        while let name = pending.popLast() {
+            if name == "." || name.isEmpty { continue }
+            if name == ".." {
+                guard dirs.count > 1 else { throw .outsideRoot(path) }
+                close(dirs.removeLast())
+                continue
+            }
+            let isLast = pending.isEmpty
+            let flags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC | (isLast ? O_NONBLOCK : O_DIRECTORY)
+            let fd = openat(dirs.last!, name, flags)
+            if fd >= 0 {
+                if isLast {
+                    var st = stat()
+                    guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG else { close(fd); throw .notRegularFile(path) }
+                    return fd
+                }
+                dirs.append(fd)
+                continue
+            }
+            let err = errno
+            // O_NOFOLLOW fails with ELOOP on a link (ENOTDIR when O_DIRECTORY meets a link on some
+            // kernels); anything else is a real failure.
+            guard err == ELOOP || err == ENOTDIR || err == EMLINK, let target = Self.readLink(dirs.last!, name) else {
+                if err == ENOENT { throw .notFound(path) }
+                if err == ENOTDIR { throw .notFound(path) }
+                throw .unreadable(path, reason: String(cString: strerror(err)))
+            }
+            links += 1
+            if links > Self.maxLinks { throw .tooManyLinks(path) }
+            if target.hasPrefix("/") {
+                // Absolute targets resolve from the root, never from the host's `/`.
+                for d in dirs.dropFirst() { close(d) }
+                dirs.removeLast(dirs.count - 1)
+            }
+            for c in target.split(separator: "/", omittingEmptySubsequences: true).reversed() { pending.append(String(c)) }
+        }
+        throw .notRegularFile(path)
+    }
+
+    private static func readLink(_ dirFD: Int32, _ name: String) -> String? {
+        var buf = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let n = readlinkat(dirFD, name, &buf, buf.count - 1)
+        guard n > 0 else { return nil }
+        return String(decoding: buf[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    static func errorText() -> String { String(cString: strerror(errno)) }
+}
