@@ -10,10 +10,14 @@ public struct Inventory: Sendable, Codable {
     public var diagnostics: [Diagnostic]
     /// Every file an extractor read, with the extractor's name, so coverage is auditable.
     public var sources: [String: String]
+    /// The project the target is, when a manifest at its top names it (`package.json`, `go.mod`, …).
+    public var rootProject: RootProject?
 
-    public init(target: String, mode: String, distro: Distro?, packages: [Package], diagnostics: [Diagnostic], sources: [String: String]) {
+    public init(target: String, mode: String, distro: Distro?, packages: [Package], diagnostics: [Diagnostic],
+                sources: [String: String], rootProject: RootProject? = nil) {
         self.target = target; self.mode = mode; self.distro = distro
         self.packages = packages; self.diagnostics = diagnostics; self.sources = sources
+        self.rootProject = rootProject
     }
 }
 
@@ -58,8 +62,8 @@ public struct Cataloger: Sendable {
         var distro: Distro?
         for p in isDir.boolValue ? OSRelease.paths : ["os-release"] {
             if let f = index.file(p),
-               let data = FileManager.default.contents(atPath: index.absolute(f.path)),
-               let text = try? TextDecoding.string([UInt8](data)), let d = OSRelease.parse(text) {
+               let data = try? index.directory.read(f.path, limit: 1 << 20),
+               let text = try? TextDecoding.string(data), let d = OSRelease.parse(text) {
                 distro = d; break
             }
         }
@@ -117,8 +121,18 @@ public struct Cataloger: Sendable {
             if !x.packages.isEmpty { sources[f.path] = sources[f.path].map { $0 + "," + en } ?? en }
         }
         PythonInstalledLinker.link(&packages)
+        InputRedaction.scrub(&packages)
+        // Only a source tree is a project; an installed root filesystem is named by its distro.
+        var root = isDir.boolValue && resolvedMode == .source ? RootProjectDetector.detect(in: index) : nil
+        if var r = root {
+            r.name = Redactor.redact(r.name)
+            r.version = r.version.map(Redactor.redact)
+            r.purl = PackageURL(type: r.purl.type, namespace: r.purl.namespace, name: r.purl.name, version: r.version)
+            root = r
+        }
         return Inventory(target: target, mode: resolvedMode.rawValue, distro: distro,
-                         packages: Self.merge(packages), diagnostics: diagnostics.uniqueSorted(), sources: sources)
+                         packages: Self.merge(packages), diagnostics: diagnostics.uniqueSorted(), sources: sources,
+                         rootProject: root)
     }
 
     /// One component per purl: locations, digests and edges from every sighting are combined.

@@ -19,9 +19,17 @@ public enum CycloneDXWriter {
         var root = ObjectBuilder()
         root.add("type", .string(inv.mode == "installed" && inv.distro != nil ? "operating-system" : "application"))
         root.add("bom-ref", .string(rootRef))
-        root.add("name", .string(inv.distro?.id ?? inv.rootName))
-        root.add("version", inv.distro?.versionID)
-        root.add("description", inv.distro?.prettyName)
+        if let project = inv.rootProject {
+            // The agent itself, as its own manifest names it.
+            root.add("name", .string(project.name))
+            root.add("version", project.version)
+            root.add("purl", .string(project.purl.description))
+            root.add("properties", array: [.object([("name", .string("provenant:root-source")), ("value", .string(project.source.description))])])
+        } else {
+            root.add("name", .string(inv.distro?.id ?? inv.rootName))
+            root.add("version", inv.distro?.versionID)
+            root.add("description", inv.distro?.prettyName)
+        }
         meta.add("component", root.value)
         meta.add("properties", array: inv.diagnostics.map {
             .object([("name", .string("provenant:known-unknown")), ("value", .string($0.description))])

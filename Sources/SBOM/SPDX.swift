@@ -15,9 +15,14 @@ public enum SPDXWriter {
         func id(_ ref: String) -> String { ids[ref] ?? spdxID(ref) }
         var root = ObjectBuilder()
         root.add("SPDXID", .string(rootID))
-        root.add("name", .string(inv.distro?.id ?? inv.rootName))
-        root.add("versionInfo", inv.distro?.versionID)
+        root.add("name", .string(inv.rootProject?.name ?? inv.distro?.id ?? inv.rootName))
+        root.add("versionInfo", inv.rootProject.map { $0.version } ?? inv.distro?.versionID)
         root.add("downloadLocation", .string("NOASSERTION"))
+        if let project = inv.rootProject {
+            root.add("externalRefs", .array([.object([("referenceCategory", .string("PACKAGE-MANAGER")),
+                                                      ("referenceType", .string("purl")),
+                                                      ("referenceLocator", .string(project.purl.description))])]))
+        }
         root.add("filesAnalyzed", .bool(false))
         root.add("licenseConcluded", .string("NOASSERTION"))
         root.add("licenseDeclared", .string("NOASSERTION"))
