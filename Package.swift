@@ -63,7 +63,7 @@ let package = Package(
         ]),
         .testTarget(name: "CatalogTests", dependencies: ["Catalog", "ProvenantCore", "SBOM"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "SBOMTests", dependencies: ["SBOM", "Catalog", "ProvenantCore"]),
+        .testTarget(name: "SBOMTests", dependencies: ["SBOM", "Catalog", "ProvenantCore", "TestSupport"]),
         // Runs the built binary and other programs for the end-to-end tests.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "AttestationTests", dependencies: ["Attestation", "ProvenantCore", "TestSupport",

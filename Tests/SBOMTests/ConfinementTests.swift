@@ -1,0 +1,231 @@
+import Foundation
+import Testing
+@testable import Catalog
+@testable import SBOM
+import ProvenantCore
+import TestSupport
+
+/// Issue 11, defect 1: a scan reads only inside its target, and what it quotes from input is redacted.
+@Suite struct ConfinementTests {
+    static let token = "ghp_Zq8vN3xK1mP7rT2wY5bC9dF4gH6jL0sA1uE3"
+
+    /// `outside/creds.txt` beside the target `outside/app`, which holds the requirements file.
+    func makeTarget() throws -> (outside: String, app: String) {
+        let outside = FileManager.default.temporaryDirectory.appendingPathComponent("provenant-confine-\(UUID().uuidString)").path
+        let app = outside + "/app"
+        try FileManager.default.createDirectory(atPath: app + "/sub", withIntermediateDirectories: true)
+        try "\(Self.token)\n".write(toFile: outside + "/creds.txt", atomically: true, encoding: .utf8)
+        return (outside, app)
+    }
+
+    func sbom(_ target: String, format: String = "cyclonedx-json") throws -> (code: Int32, out: String, err: String) {
+        try runProcess(provenantBinary, ["sbom", target, "--format", format], env: ["SOURCE_DATE_EPOCH": "1700000000"])
+    }
+
+    @Test func includeThatLeavesTheTargetIsSkippedNotRead() throws {
+        let (outside, app) = try makeTarget()
+        defer { try? FileManager.default.removeItem(atPath: outside) }
+        try "-r ../creds.txt\n-r /\(outside.dropFirst())/creds.txt\nidna==2.8\n".write(toFile: app + "/requirements.txt", atomically: true, encoding: .utf8)
+        for format in ["cyclonedx-json", "spdx-json", "json", "table"] {
+            let r = try sbom(app, format: format)
+            #expect(r.code == 0)
+            #expect(!r.out.contains(Self.token), "the token outside the target leaked into \(format)")
+            #expect(!r.err.contains(Self.token))
+            #expect(!r.out.contains("ghp_Zq8v"))
+        }
+        let r = try sbom(app)
+        #expect(r.out.contains("pkg:pypi/idna@2.8"))
+        #expect(r.err.contains("leaves the scan target"), "the skipped include is reported: \(r.err)")
+    }
+
+    @Test func symlinkOutOfTheTargetIsNotFollowed() throws {
+        let (outside, app) = try makeTarget()
+        defer { try? FileManager.default.removeItem(atPath: outside) }
+        try FileManager.default.createSymbolicLink(atPath: app + "/inc.txt", withDestinationPath: "../creds.txt")
+        try FileManager.default.createSymbolicLink(atPath: app + "/sub/up", withDestinationPath: "../..")
+        try "-r inc.txt\n-r sub/up/creds.txt\n".write(toFile: app + "/requirements.txt", atomically: true, encoding: .utf8)
+        let r = try sbom(app, format: "json")
+        #expect(!r.out.contains(Self.token) && !r.err.contains(Self.token))
+        #expect(r.err.contains("leaves the scan target"))
+    }
+
+    @Test func symlinkInsideTheTargetIsFollowed() throws {
+        let (outside, app) = try makeTarget()
+        defer { try? FileManager.default.removeItem(atPath: outside) }
+        try "requests==2.31.0\n".write(toFile: app + "/sub/real.txt", atomically: true, encoding: .utf8)
+        try FileManager.default.createSymbolicLink(atPath: app + "/link.txt", withDestinationPath: "sub/real.txt")
+        try "-r link.txt\n".write(toFile: app + "/requirements.txt", atomically: true, encoding: .utf8)
+        let r = try sbom(app)
+        #expect(r.out.contains("pkg:pypi/requests@2.31.0"), "\(r.err)")
+    }
+
+    @Test func rootedDirectoryRefusesEveryWayOut() throws {
+        let (outside, app) = try makeTarget()
+        defer { try? FileManager.default.removeItem(atPath: outside) }
+        try FileManager.default.createSymbolicLink(atPath: app + "/abs", withDestinationPath: outside + "/creds.txt")
+        try FileManager.default.createSymbolicLink(atPath: app + "/loop", withDestinationPath: "loop")
+        try FileManager.default.createSymbolicLink(atPath: app + "/etc", withDestinationPath: "/etc")
+        let d = RootedDirectory(root: app)
+        #expect(throws: FileAccessError.outsideRoot("../creds.txt")) { try d.read("../creds.txt", limit: 1 << 20) }
+        #expect(throws: FileAccessError.outsideRoot("/etc/passwd")) { try d.read("/etc/passwd", limit: 1 << 20) }
+        #expect(throws: FileAccessError.outsideRoot("sub/../../creds.txt")) { try d.read("sub/../../creds.txt", limit: 1 << 20) }
+        #expect(throws: FileAccessError.tooManyLinks("loop")) { try d.read("loop", limit: 1 << 20) }
+        #expect(throws: FileAccessError.notRegularFile("sub")) { try d.read("sub", limit: 1 << 20) }
+        // An absolute link resolves from the target's root, as in a chroot: not to the host's file.
+        #expect(throws: FileAccessError.notFound("abs")) { try d.read("abs", limit: 1 << 20) }
+        // `etc -> /etc` inside the target names itself: a loop, not the host's /etc.
+        #expect(throws: FileAccessError.tooManyLinks("etc/passwd")) { try d.read("etc/passwd", limit: 1 << 20) }
+        try "0123456789".write(toFile: app + "/ten", atomically: true, encoding: .utf8)
+        #expect(throws: FileAccessError.tooLarge("ten", size: 10, limit: 9)) { try d.read("ten", limit: 9) }
+        #expect(try d.read("sub/../ten", limit: 10) == Array("0123456789".utf8))
+    }
+
+    @Test func deviceAndFIFOAreNotRead() throws {
+        let (outside, app) = try makeTarget()
+        defer { try? FileManager.default.removeItem(atPath: outside) }
+        #expect(mkfifo(app + "/fifo", 0o600) == 0)
+        try FileManager.default.createSymbolicLink(atPath: app + "/null", withDestinationPath: "/dev/null")
+        let d = RootedDirectory(root: app)
+        // Opening a FIFO must not block waiting for a writer.
+        #expect(throws: FileAccessError.notRegularFile("fifo")) { try d.read("fifo", limit: 1 << 20) }
+        #expect(throws: FileAccessError.notFound("null")) { try d.read("null", limit: 1 << 20) }
+    }
+
+    @Test func credentialsInRequirementsAreRedacted() throws {
+        let (outside, app) = try makeTarget()
+        defer { try? FileManager.default.removeItem(atPath: outside) }
+        try "pkg @ git+https://deploy:S3cretPassw0rd@git.example.com/x.git\nother==1.0 --index-url=https://u:hunter2hunter2@pypi.example.com/simple\n"
+            .write(toFile: app + "/requirements.txt", atomically: true, encoding: .utf8)
+        for format in ["cyclonedx-json", "spdx-json", "json"] {
+            let r = try sbom(app, format: format)
+            #expect(!r.out.contains("S3cretPassw0rd") && !r.err.contains("S3cretPassw0rd"), "\(format): \(r.out.prefix(400))")
+            #expect(!r.out.contains("hunter2hunter2") && !r.err.contains("hunter2hunter2"))
+        }
+        let r = try sbom(app, format: "json")
+        #expect(r.out.contains("git.example.com"), "the rest of the line is still reported")
+    }
+}
+
+/// Issue 11, defect 2: `-o` never replaces something that is not a regular file.
+@Suite struct OutputFileTests {
+    func tree() throws -> String {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("provenant-out-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir + "/t", withIntermediateDirectories: true)
+        try "idna==2.8\n".write(toFile: dir + "/t/requirements.txt", atomically: true, encoding: .utf8)
+        return dir
+    }
+
+    /// Reads a FIFO to its end on another thread, as a consumer of the output would.
+    func drain(_ path: String) {
+        Thread {
+            let fd = open(path, O_RDONLY)
+            guard fd >= 0 else { return }
+            var buf = [UInt8](repeating: 0, count: 65536)
+            while read(fd, &buf, buf.count) > 0 {}
+            close(fd)
+        }.start()
+    }
+
+    func kind(_ path: String) -> mode_t {
+        var st = stat()
+        return lstat(path, &st) == 0 ? st.st_mode & S_IFMT : 0
+    }
+
+    @Test func characterDeviceStaysADevice() throws {
+        let dir = try tree()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        // A private node with /dev/null's numbers, so a regression cannot damage the machine's own /dev/null.
+        let node = dir + "/null"
+        guard mknod(node, S_IFCHR | 0o666, dev_t(1 << 8 | 3)) == 0 else {
+            // Not root: a FIFO with a reader exercises the same path.
+            #expect(mkfifo(node, 0o600) == 0)
+            drain(node)
+            let r = try runProcess(provenantBinary, ["sbom", dir + "/t", "-o", node])
+            #expect(r.code == 0, "\(r.err)")
+            #expect(kind(node) == S_IFIFO)
+            return
+        }
+        let r = try runProcess(provenantBinary, ["sbom", dir + "/t", "-o", node])
+        #expect(r.code == 0, "\(r.err)")
+        #expect(kind(node) == S_IFCHR, "the device was replaced by a regular file")
+        let left = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.contains(".tmp-") }
+        #expect(left.isEmpty, "no temporary file is left behind: \(left)")
+    }
+
+    @Test func symlinkToDeviceIsWrittenThroughNotReplaced() throws {
+        let dir = try tree()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        #expect(mkfifo(dir + "/fifo", 0o600) == 0)
+        try FileManager.default.createSymbolicLink(atPath: dir + "/out", withDestinationPath: "fifo")
+        drain(dir + "/fifo")
+        let r = try runProcess(provenantBinary, ["sbom", dir + "/t", "-o", dir + "/out"])
+        #expect(r.code == 0, "\(r.err)")
+        #expect(kind(dir + "/out") == S_IFLNK && kind(dir + "/fifo") == S_IFIFO)
+    }
+
+    @Test func regularFileIsReplacedAtomicallyKeepingItsMode() throws {
+        let dir = try tree()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let out = dir + "/sbom.json"
+        try "old".write(toFile: out, atomically: true, encoding: .utf8)
+        chmod(out, 0o640)
+        let r = try runProcess(provenantBinary, ["sbom", dir + "/t", "-o", out])
+        #expect(r.code == 0)
+        var st = stat()
+        #expect(lstat(out, &st) == 0 && st.st_mode & 0o777 == 0o640)
+        #expect(try String(contentsOfFile: out, encoding: .utf8).contains("pkg:pypi/idna@2.8"))
+        // A new file gets the usual mode, not the temporary's 0600.
+        let fresh = dir + "/fresh.json"
+        _ = try runProcess(provenantBinary, ["sbom", dir + "/t", "-o", fresh])
+        #expect(lstat(fresh, &st) == 0 && st.st_mode & 0o044 != 0)
+        #expect(try runProcess(provenantBinary, ["sbom", dir + "/t", "-o", dir]).code == 2, "a directory is refused")
+    }
+
+    @Test func dashMeansStandardOutput() throws {
+        let dir = try tree()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let r = try runProcess(provenantBinary, ["sbom", dir + "/t", "-o", "-"])
+        #expect(r.code == 0 && r.out.contains("pkg:pypi/idna@2.8"))
+        #expect(!FileManager.default.fileExists(atPath: "-"))
+    }
+}
+
+@Suite struct RedactorTests {
+    @Test func userinfo() {
+        #expect(Redactor.redact("git+https://user:PASSWORD@host/x") == "git+https://REDACTED@host/x")
+        #expect(Redactor.redact("see postgres://app:pw@db:5432/x and https://host/y") == "see postgres://REDACTED@db:5432/x and https://host/y")
+        #expect(Redactor.redact("https://host/a@b") == "https://host/a@b", "an @ in the path is not userinfo")
+    }
+
+    @Test func assignments() {
+        #expect(Redactor.redact("password=hunter2") == "password=REDACTED")
+        #expect(Redactor.redact("DB_PASSWORD: 'x y z'") == "DB_PASSWORD: 'REDACTED'")
+        #expect(Redactor.redact("api_key = abc123, next") == "api_key = REDACTED, next")
+        #expect(Redactor.redact("token=${GITHUB_TOKEN}") == "token=${GITHUB_TOKEN}")
+        #expect(Redactor.redact("version=1.2.3") == "version=1.2.3")
+    }
+
+    @Test func tokens() {
+        #expect(!Redactor.redact("found ghp_Zq8vN3xK1mP7rT2wY5bC9dF4gH6jL0sA1uE3 here").contains("ghp_Zq8v"))
+        #expect(!Redactor.redact("AKIAIOSFODNN7EXAMPLE").contains("AKIAIOSFODNN7"))
+        #expect(!Redactor.redact("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U").contains("eyJzdWIi"))
+        #expect(!Redactor.redact("secret value wJalrXUtnFEMIK7MDENGbPxRfiCY9EXAMPLEKEY1").contains("wJalrXUtnFEMI"))
+        let pem = "x -----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY----- y"
+        #expect(!Redactor.redact(pem).contains("b3BlbnNzaC1rZXktdjEAAAAA"))
+    }
+
+    @Test func keepsWhatIsNotSecret() {
+        for s in ["pkg:npm/%40babel/core@7.22.5", "lib/python3.11/site-packages/urllib3-1.26.5.dist-info/METADATA",
+                  "sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+                  "unresolved requirement 'flask>=2': not pinned with ==", "invalid TOML: expected '=' after key",
+                  "github.com/prometheus/client_golang v1.19.0"] {
+            #expect(Redactor.redact(s) == s, "\(s)")
+        }
+    }
+
+    @Test func diagnosticsAreRedactedAtConstruction() {
+        let d = Diagnostic(Location("requirements.txt", line: 1), "unresolved requirement 'pkg @ git+https://u:tok@h/x'")
+        #expect(!d.message.contains("tok@"))
+        #expect(!ParseError("password=hunter2").message.contains("hunter2"))
+    }
+}
