@@ -33,7 +33,33 @@ import ProvenantCore
         return out
     }
 
-    /// 10,000 mutated fixtures, each fed to every extractor: any trap fails the whole test run.
+    /// Feeds `bytes` to every extractor as a file named `name`. Each either returns, or rejects the
+    /// input with a `ParseError` whose message is one non-empty line: any other error type, a
+    /// multi-line message or a trap fails the run. Returns how many extractors accepted it.
+    static func feed(_ bytes: [UInt8], as name: String, in dir: String) throws -> Int {
+        let path = dir + "/" + name
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        chmod(path, 0o755) // the Go binary reader only looks at executables
+        defer { unlink(path) }
+        let index = FileIndex(root: dir)
+        let file = try #require(index.file(name))
+        var accepted = 0
+        for e in Cataloger.defaultExtractors {
+            let ctx = ExtractContext(mode: .installed, includeDev: true)
+            do {
+                _ = try e.extract(ExtractInput(file: file, index: index, context: ctx))
+                accepted += 1
+            } catch let error as ParseError {
+                #expect(!error.message.isEmpty && !error.message.contains("\n"), "\(e.name): \(error.message)")
+            } catch {
+                Issue.record("\(e.name) threw \(type(of: error)), not a ParseError: \(error)")
+            }
+        }
+        return accepted
+    }
+
+    /// 10,000 mutated text fixtures and 600 mutated binaries (ELF with Go build info, nested jars),
+    /// each fed to every extractor: any trap fails the whole test run.
     @Test func fuzzEveryExtractor() throws {
         let fm = FileManager.default
         var seeds: [[UInt8]] = []
@@ -50,22 +76,23 @@ import ProvenantCore
         let dir = fm.temporaryDirectory.appendingPathComponent("provenant-fuzz-\(getpid())").path
         try? fm.removeItem(atPath: dir)
         try fm.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        let path = dir + "/input"
+        defer { try? fm.removeItem(atPath: dir) }
         var rng = SplitMix(state: 20261129)
-        let extractors = Cataloger.defaultExtractors
-        var parsed = 0
         for i in 0..<10_000 {
-            let bytes = Self.mutate(seeds[i % seeds.count], &rng)
-            try Data(bytes).write(to: URL(fileURLWithPath: path))
-            let index = FileIndex(root: dir)
-            let file = try #require(index.file("input"))
-            for e in extractors {
-                let ctx = ExtractContext(mode: .installed, includeDev: true)
-                if (try? e.extract(ExtractInput(file: file, index: index, context: ctx))) != nil { parsed += 1 }
-            }
+            _ = try Self.feed(Self.mutate(seeds[i % seeds.count], &rng), as: "input", in: dir)
         }
-        // Some mutants still parse; most are rejected with an error rather than a trap.
-        #expect(parsed > 0)
+        // The binary parsers are reached too: seeds that parse before mutation, then mutants.
+        let elf = SyntheticGoBinary.make(goVersion: "go1.22.1", modInfo: "path\texample.com/app\nmod\texample.com/app\t(devel)\t\ndep\tgolang.org/x/text\tv0.14.0\th1:ScX5w1eTa3QqT8oi6+ziP7dTV1S2+ALU0bI+0zXKWiQ=\n", padding: 64)
+        let jarURL = URL(fileURLWithPath: dir + "/seed.jar")
+        try JavaExtractorTests.jar(jarURL, pom: "groupId=org.example\nartifactId=inner\nversion=2.0\n", manifest: "Manifest-Version: 1.0\n")
+        let jar = [UInt8](try Data(contentsOf: jarURL))
+        try fm.removeItem(at: jarURL)
+        #expect(try Self.feed(elf, as: "app", in: dir) >= 1, "the ELF seed parses")
+        #expect(try Self.feed(jar, as: "lib.jar", in: dir) >= 1, "the jar seed parses")
+        for i in 0..<600 {
+            let (seed, name) = i.isMultiple(of: 2) ? (elf, "app") : (jar, "lib.jar")
+            _ = try Self.feed(Self.mutate(seed, &rng), as: name, in: dir)
+        }
     }
 
     @Test func badTreesAreReportedAndTheScanGoesOn() async throws {
@@ -73,6 +100,7 @@ import ProvenantCore
         let root = fm.temporaryDirectory.appendingPathComponent("provenant-bad-\(getpid())").path
         try? fm.removeItem(atPath: root)
         try fm.createDirectory(atPath: root + "/a/b", withIntermediateDirectories: true)
+        defer { try? fm.removeItem(atPath: root) }
         // A symlink loop, binary data where JSON is expected, an empty lockfile, a truncated one, an unreadable one.
         try fm.createSymbolicLink(atPath: root + "/a/b/loop", withDestinationPath: root + "/a")
         try Data([0x00, 0x01, 0xFF, 0xFE, 0x00]).write(to: URL(fileURLWithPath: root + "/a/package-lock.json"))
@@ -102,6 +130,8 @@ import ProvenantCore
         let dir = fm.temporaryDirectory.appendingPathComponent("provenant-huge-\(getpid())").path
         try? fm.removeItem(atPath: dir)
         try fm.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        // 100 MB must not be left behind in the temporary directory.
+        defer { try? fm.removeItem(atPath: dir) }
         let hash = String(repeating: "a", count: 64)
         var data = [UInt8]()
         data.reserveCapacity(101 << 20)
