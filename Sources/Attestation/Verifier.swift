@@ -129,7 +129,7 @@ public struct SourceIs: VerificationPolicy {
     public func check(_ s: inout VerificationSubject) throws(VerificationFailure) -> String {
         let got: String
         switch SLSA.buildSource(s.statement?.predicate) {
-        case .source(let uri): got = uri
+        case .source(let uri): got = URLUserinfo.stripped(uri)   // shown, so never with credentials
         case .undeterminable(let why): throw VerificationFailure(check: name, reason: "expected \(expected), but the build's source cannot be determined: \(why)")
         }
         guard let want = SourceLocator(expected), let have = SourceLocator(got) else {

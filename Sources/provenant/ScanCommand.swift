@@ -67,7 +67,11 @@ struct ScanCommand: AsyncParsableCommand {
         timer.lap("write \(fmt.rawValue)")
         if let t = failOn.threshold {
             // Fail closed: packages nobody checked are not a pass.
-            if report.reaches(t) || (report.packagesNotChecked > 0 && !allowUnchecked) { throw ExitCode(1) }
+            if report.reaches(t) { throw ExitCode(1) }
+            if report.packagesNotChecked > 0 && !allowUnchecked {
+                CLI.stderr("--fail-on: \(report.packagesNotChecked) package\(report.packagesNotChecked == 1 ? " was" : "s were") not checked; update the database, or pass --allow-unchecked to accept that")
+                throw ExitCode(1)
+            }
         }
     }
 

@@ -245,7 +245,8 @@ func jsonObject(_ s: String) throws -> [String: Any] {
         #expect(table.out.contains("1 npm package NOT CHECKED") && table.out.contains("provenant db update --ecosystem npm"))
         #expect(table.out.contains("1 NOT CHECKED (npm: 1)"))
         #expect(table.err.contains("warning: 1 npm package NOT CHECKED"))
-        #expect(try provenant(["scan", proj, "--db", sharedDB, "--fail-on", "critical"]).code == 1)
+        let failing = try provenant(["scan", proj, "--db", sharedDB, "--fail-on", "critical"])
+        #expect(failing.code == 1 && failing.err.contains("--fail-on: 1 package was not checked") && failing.err.contains("--allow-unchecked"))
         #expect(try provenant(["scan", proj, "--db", sharedDB, "--fail-on", "critical", "--allow-unchecked"]).code == 0)
 
         let doc = try jsonObject(try provenant(["scan", proj, "--db", sharedDB, "--format", "json"]).out)
