@@ -131,7 +131,14 @@ public struct ProvenanceBuilder: Sendable {
     /// `GITHUB_SERVER_URL`), a builder id or a dependency can carry it as well as the git remote.
     static func withoutUserinfo(_ value: Any) -> Any {
         switch value {
-        case let s as String: return URLUserinfo.stripped(s)
+        case let s as String:
+            // A purl's qualifiers (vcs_url, repository_url, download_url) are URLs too, written
+            // percent-encoded: strip them decoded.
+            if s.hasPrefix("pkg:"), let p = PackageURL(parsing: s), p.qualifiers.values.contains(where: URLUserinfo.hasUserinfo) {
+                return PackageURL(type: p.type, namespace: p.namespace, name: p.name, version: p.version,
+                                  qualifiers: p.qualifiers.mapValues(URLUserinfo.stripped), subpath: p.subpath).description
+            }
+            return URLUserinfo.stripped(s)
         case let d as [String: Any]: return d.mapValues(withoutUserinfo)
         case let a as [Any]: return a.map(withoutUserinfo)
         default: return value

@@ -182,9 +182,13 @@ func run(_ exe: String, _ args: [String], env: [String: String] = [:]) throws ->
                    "CI_COMMIT_REF_NAME": "main", "CI_SERVER_URL": "https://u:glpat-SECRET@gitlab.com", "CI_RUNNER_ID": "7",
                    "CI_JOB_URL": "https://u:glpat-SECRET@gitlab.com/acme/agent/-/jobs/1"]
         let b = ProvenanceBuilder(subjects: [.init(name: "agent", digest: ["sha256": "ab"])], builderID: nil, sourceDir: nil,
-                                  dependencies: [.init(uri: "git+https://x:y@example.com/dep.git", digest: [:])], environment: env, now: Date(timeIntervalSince1970: 0))
+                                  dependencies: [.init(uri: "git+https://x:y@example.com/dep.git", digest: [:]),
+                                                 .init(uri: "pkg:npm/dep@1.0.0?vcs_url=git%2Bhttps://bot:npm_SECRET%40github.com/acme/dep.git", digest: [:])],
+                                  environment: env, now: Date(timeIntervalSince1970: 0))
         let json = String(decoding: try JSONSerialization.data(withJSONObject: try b.predicate(), options: [.sortedKeys]), as: UTF8.self)
-        #expect(!json.contains("SECRET") && !json.contains("x:y@"), "\(json)")
+        #expect(!json.contains("SECRET") && !json.contains("x:y@") && !json.contains("bot:"), "\(json)")
+        let uris = (((try b.predicate()["buildDefinition"] as? [String: Any])?["resolvedDependencies"] as? [[String: Any]]) ?? []).compactMap { $0["uri"] as? String }
+        #expect(uris.contains("pkg:npm/dep@1.0.0?vcs_url=git%2Bhttps:%2F%2Fgithub.com%2Facme%2Fdep.git"), "the purl stays, without its credentials: \(uris)")
         #expect(SLSA.sourceURIs(try b.predicate()) == ["git+https://gitlab.com/acme/agent@refs/heads/main"])
     }
 
