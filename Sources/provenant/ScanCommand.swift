@@ -50,7 +50,9 @@ struct ScanCommand: AsyncParsableCommand {
         let inventory = try await loadInventory()
         timer.lap("read inventory (\(inventory.packages.count) packages)")
         let vexDocs = try vex.map { path throws(InputError) in try VEXDocument.load(path) }
-        for w in vexDocs.flatMap(\.warnings) { CLI.stderr("warning: \(w)") }
+        // Refused statements: said on stderr, and kept with the report's warnings.
+        let vexWarnings = zip(vex, vexDocs).flatMap { path, doc in doc.warnings.map { Diagnostic(Location(path), $0) } }
+        for w in vexWarnings { CLI.stderr("warning: \(w.message)") }
         let ignore = try ignorePath().map { path throws(InputError) in try IgnoreFile.load(path) }
         let store = try await Snapshot.openOrSeed(path: database.path) { CLI.stderr("note: \($0)") }
         timer.lap("open database")
@@ -58,7 +60,7 @@ struct ScanCommand: AsyncParsableCommand {
         timer.lap("scan")
         let info = DocumentInfo(toolVersion: Provenant.version)
         let report = ScanReport(target: target, database: try store.status(perEcosystem: false), result: result, vex: vexDocs, ignore: ignore,
-                                today: String(info.isoTimestamp.prefix(10)), diagnostics: inventory.diagnostics)
+                                today: String(info.isoTimestamp.prefix(10)), diagnostics: inventory.diagnostics + vexWarnings)
         timer.lap("suppress and status")
         catalog.warn(inventory)
         for n in report.notChecked { CLI.stderr("warning: " + n.message) }

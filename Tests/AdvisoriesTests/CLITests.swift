@@ -125,6 +125,9 @@ func jsonObject(_ s: String) throws -> [String: Any] {
         #expect(by["PYSEC-2023-74"]?.contains("cdx.vex.json#1") == true)
         let ids = ((doc["findings"] as? [[String: Any]]) ?? []).compactMap { $0["id"] as? String }
         #expect(!ids.contains("PYSEC-2023-192") && ids.contains("PYSEC-2023-212") && ids.contains("PYSEC-2024-60"))
+        // A not_affected without a justification is refused, in the JSON's warnings and on stderr.
+        #expect((doc["warnings"] as? [String])?.contains { $0.hasSuffix("open.vex.json: open.vex.json#3: not_affected without a justification or an impact_statement; refused, it suppresses nothing") } == true)
+        #expect(r.err.contains("warning: open.vex.json#3: not_affected without a justification"))
         let table = try provenant(["scan", proj, "--db", sharedDB, "--vex", dir + "/open.vex.json"]).out
         #expect(table.contains("1 suppressed") && table.contains("suppressed: PYSEC-2023-192"))
     }
