@@ -148,7 +148,7 @@ enum KeyEncryption {
         let b = [UInt8](blob)
         guard b.count > 4 + 3 + 16 + 12 + 16, Data(b[0..<4]) == magic else { throw InputError("not a Provenant encrypted key (PVK1)") }
         let (logN, r, p) = (Int(b[4]), Int(b[5]), Int(b[6]))
-        guard logN >= 10, logN <= 22, r > 0, p > 0 else { throw InputError("encrypted key has implausible scrypt parameters") }
+        try checkScrypt(logN: logN, r: r, p: p)
         let salt = Data(b[7..<23])
         do {
             let key = try KDF.Scrypt.deriveKey(from: Data(password.utf8), salt: salt, outputByteCount: 32, rounds: 1 << logN, blockSize: r, parallelism: p)
@@ -156,6 +156,20 @@ enum KeyEncryption {
             return try ChaChaPoly.open(box, using: key, authenticating: magic)
         } catch {
             throw InputError("cannot decrypt the key: wrong PROVENANT_KEY_PASSWORD or a damaged file")
+        }
+    }
+
+    /// The most a key file may ask of scrypt. Its parameters are read from the file before any
+    /// password is checked, so a crafted file could otherwise demand gigabytes and hours:
+    /// scrypt needs 128·N·r bytes per lane and time in proportion to N·r·p.
+    static let maxLogN = 20, maxR = 32, maxP = 16
+    static let maxWorkBytes = 256 << 20
+
+    static func checkScrypt(logN: Int, r: Int, p: Int) throws(InputError) {
+        let limits = "Provenant accepts N from 2^10 to 2^\(maxLogN), r up to \(maxR), p up to \(maxP), and 128·N·r·p up to \(maxWorkBytes >> 20) MiB"
+        guard logN >= 10, logN <= maxLogN, (1...maxR).contains(r), (1...maxP).contains(p),
+              128 * (1 << logN) * r * p <= maxWorkBytes else {
+            throw InputError("encrypted key asks for scrypt N = 2^\(logN), r = \(r), p = \(p), beyond what \(limits); refused")
         }
     }
 

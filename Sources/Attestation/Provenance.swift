@@ -51,7 +51,9 @@ public struct ProvenanceBuilder: Sendable {
         guard let commit = Git.run(["rev-parse", "HEAD"], in: dir) else {
             throw InputError("not a git checkout with a commit (git rev-parse HEAD failed)", at: Location(dir))
         }
-        let remote = Git.run(["remote", "get-url", "origin"], in: dir) ?? "file://" + URL(fileURLWithPath: dir).standardizedFileURL.path
+        // A remote may carry credentials (`https://ci:token@host/…`); they never enter a provenance.
+        let remote = Git.run(["remote", "get-url", "origin"], in: dir).map(URLUserinfo.stripped)
+            ?? "file://" + URL(fileURLWithPath: dir).standardizedFileURL.path
         let ref = Git.run(["symbolic-ref", "-q", "HEAD"], in: dir)
         return Source(uri: remote.hasPrefix("git+") ? remote : "git+" + remote, ref: ref, commit: commit)
     }
@@ -111,7 +113,7 @@ public struct ProvenanceBuilder: Sendable {
         var metadata: [String: Any] = ["finishedOn": RFC3339.string(from: now)]
         if let i = invocation { metadata["invocationId"] = i }
         if let s = started ?? e["PROVENANT_BUILD_STARTED_ON"] { metadata["startedOn"] = s }
-        return [
+        return Self.withoutUserinfo([
             "buildDefinition": [
                 "buildType": buildType,
                 "externalParameters": external,
@@ -122,7 +124,25 @@ public struct ProvenanceBuilder: Sendable {
                 "builder": ["id": builder ?? ""],
                 "metadata": metadata,
             ],
-        ]
+        ]) as? [String: Any] ?? [:]
+    }
+
+    /// Every string in a predicate with URL user info removed: CI variables (`CI_PROJECT_URL`,
+    /// `GITHUB_SERVER_URL`), a builder id or a dependency can carry it as well as the git remote.
+    static func withoutUserinfo(_ value: Any) -> Any {
+        switch value {
+        case let s as String:
+            // A purl's qualifiers (vcs_url, repository_url, download_url) are URLs too, written
+            // percent-encoded: strip them decoded.
+            if s.hasPrefix("pkg:"), let p = PackageURL(parsing: s), p.qualifiers.values.contains(where: URLUserinfo.hasUserinfo) {
+                return PackageURL(type: p.type, namespace: p.namespace, name: p.name, version: p.version,
+                                  qualifiers: p.qualifiers.mapValues(URLUserinfo.stripped), subpath: p.subpath).description
+            }
+            return URLUserinfo.stripped(s)
+        case let d as [String: Any]: return d.mapValues(withoutUserinfo)
+        case let a as [Any]: return a.map(withoutUserinfo)
+        default: return value
+        }
     }
 }
 

@@ -106,34 +106,6 @@ public struct SubjectMatches: VerificationPolicy {
     }
 }
 
-/// SLSA provenance fields, from v1 (`runDetails.builder.id`) or v0.2 (`builder.id`).
-public enum SLSA {
-    public static func builderID(_ predicate: Any?) -> String? {
-        let p = predicate as? [String: Any]
-        return ((p?["runDetails"] as? [String: Any])?["builder"] as? [String: Any])?["id"] as? String
-            ?? (p?["builder"] as? [String: Any])?["id"] as? String
-    }
-
-    /// Source URIs: v1 external parameters and resolved dependencies; v0.2 configSource and materials.
-    public static func sourceURIs(_ predicate: Any?) -> [String] {
-        guard let p = predicate as? [String: Any] else { return [] }
-        var out: [String] = []
-        if let bd = p["buildDefinition"] as? [String: Any] {
-            if let ext = bd["externalParameters"] as? [String: Any] {
-                for k in ["source", "repository"] {
-                    if let v = ext[k] as? String { out.append(v) }
-                    if let v = (ext[k] as? [String: Any])?["uri"] as? String { out.append(v) }
-                }
-                if let v = (ext["workflow"] as? [String: Any])?["repository"] as? String { out.append(v) }
-            }
-            for d in (bd["resolvedDependencies"] as? [[String: Any]]) ?? [] { if let u = d["uri"] as? String { out.append(u) } }
-        }
-        if let cs = (p["invocation"] as? [String: Any])?["configSource"] as? [String: Any], let u = cs["uri"] as? String { out.append(u) }
-        for m in (p["materials"] as? [[String: Any]]) ?? [] { if let u = m["uri"] as? String { out.append(u) } }
-        return out
-    }
-}
-
 public struct BuilderIs: VerificationPolicy {
     public let expected: String
     public var name: String { "builder id" }
@@ -145,14 +117,27 @@ public struct BuilderIs: VerificationPolicy {
     }
 }
 
-/// A source URI equals the expected one, or extends it with a ref (`@refs/heads/main`, `#…`).
+/// The build's own source is the expected repository (`github.com/acme/agent`,
+/// `https://github.com/acme/agent`, `git+https://github.com/acme/agent.git` all name one), and,
+/// when the expected value names a ref (`@refs/heads/main` or `#…`), that ref. What the build
+/// merely fetched (resolvedDependencies, materials) never counts, and a provenance whose source
+/// cannot be determined fails.
 public struct SourceIs: VerificationPolicy {
     public let expected: String
     public var name: String { "source uri" }
     public init(_ expected: String) { self.expected = expected }
     public func check(_ s: inout VerificationSubject) throws(VerificationFailure) -> String {
-        let uris = SLSA.sourceURIs(s.statement?.predicate)
-        if let hit = uris.first(where: { $0 == expected || $0.hasPrefix(expected + "@") || $0.hasPrefix(expected + "#") }) { return hit }
-        throw VerificationFailure(check: name, reason: "expected \(expected), got \(uris.isEmpty ? "none" : uris.joined(separator: ", "))")
+        let got: String
+        switch SLSA.buildSource(s.statement?.predicate) {
+        case .source(let uri): got = URLUserinfo.stripped(uri)   // shown, so never with credentials
+        case .undeterminable(let why): throw VerificationFailure(check: name, reason: "expected \(expected), but the build's source cannot be determined: \(why)")
+        }
+        guard let want = SourceLocator(expected), let have = SourceLocator(got) else {
+            throw VerificationFailure(check: name, reason: "expected \(expected), got \(got), which is not a repository URI")
+        }
+        guard want.repository == have.repository, want.ref == nil || want.ref == have.ref else {
+            throw VerificationFailure(check: name, reason: "expected \(expected), got \(got)")
+        }
+        return got
     }
 }

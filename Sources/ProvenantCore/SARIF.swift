@@ -22,10 +22,25 @@ public enum SARIF {
         public var locations: [(path: String, line: Int?)]
         public var fingerprint: String?
         public var properties: [String: String]
+        /// Set when the result was suppressed outside the code (a VEX statement, an ignore file):
+        /// written as one `suppressions` entry of kind `external`.
+        public var suppression: String?
         public init(ruleID: String, level: String, message: String, locations: [(path: String, line: Int?)],
-                    fingerprint: String? = nil, properties: [String: String] = [:]) {
+                    fingerprint: String? = nil, properties: [String: String] = [:], suppression: String? = nil) {
             self.ruleID = ruleID; self.level = level; self.message = message; self.locations = locations
-            self.fingerprint = fingerprint; self.properties = properties
+            self.fingerprint = fingerprint; self.properties = properties; self.suppression = suppression
+        }
+    }
+
+    /// A tool execution notification: something about the run itself (what it could not check),
+    /// not about one result.
+    public struct Notification: Sendable {
+        public var id: String
+        public var level: String
+        public var message: String
+        public var properties: [String: String]
+        public init(id: String, level: String, message: String, properties: [String: String] = [:]) {
+            self.id = id; self.level = level; self.message = message; self.properties = properties
         }
     }
 
@@ -43,7 +58,9 @@ public enum SARIF {
 
     /// Streams the log: results are built one at a time as they are written, so a scan with a
     /// hundred thousand findings never holds the whole document.
-    public static func write(toolVersion: String, rules: [Rule], results: [Result], to flush: ([UInt8]) -> Void) {
+    /// With `notifications`, the run gets one invocation that carries them.
+    public static func write(toolVersion: String, rules: [Rule], results: [Result], notifications: [Notification] = [],
+                             to flush: ([UInt8]) -> Void) {
         var firstIndex: [String: Int] = [:]
         for (i, r) in rules.enumerated() where firstIndex[r.id] == nil { firstIndex[r.id] = i }
         let index = firstIndex
@@ -61,12 +78,21 @@ public enum SARIF {
             return object([("ruleId", .string(r.ruleID)), ("ruleIndex", .int(index[r.ruleID] ?? 0)), ("level", .string(r.level)),
                            ("message", text(r.message)), ("locations", locs.isEmpty ? nil : .array(locs)),
                            ("partialFingerprints", r.fingerprint.map { .object([("provenant/v1", .string($0))]) }),
-                           ("properties", props(r.properties.mapValues { .string($0) }))])
+                           ("properties", props(r.properties.mapValues { .string($0) })),
+                           ("suppressions", r.suppression.map { .array([object([("kind", .string("external")),
+                                                                                  ("justification", .string($0))])]) })])
         }
+        let invocations: JSONValue? = notifications.isEmpty ? nil : .array([object([
+            ("executionSuccessful", .bool(true)),
+            ("toolExecutionNotifications", .array(notifications.map { n in
+                object([("descriptor", object([("id", .string(n.id))])), ("level", .string(n.level)), ("message", text(n.message)),
+                        ("properties", props(n.properties.mapValues { .string($0) }))])
+            })),
+        ])])
         let driver = object([("name", .string("Provenant")), ("version", .string(toolVersion)),
                              ("informationUri", .string("https://github.com/provenant/provenant")), ("rules", .array(ruleObjects))])
         let log = object([("$schema", .string("https://json.schemastore.org/sarif-2.1.0.json")), ("version", .string("2.1.0")),
-                          ("runs", .array([object([("tool", object([("driver", driver)])), ("results", resultValues)])]))])
+                          ("runs", .array([object([("tool", object([("driver", driver)])), ("invocations", invocations), ("results", resultValues)])]))])
         log.write(to: flush)
     }
 

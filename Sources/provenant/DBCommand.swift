@@ -48,15 +48,18 @@ struct DBUpdate: AsyncParsableCommand {
     var source: String = AdvisoryUpdater.defaultSource
     @Option(name: .long, parsing: .singleValue, help: "Ecosystem to download, as OSV spells it (repeatable). Default: those already in the database, else the ones Provenant catalogs.")
     var ecosystem: [String] = []
+    @Flag(name: .long, help: "Accept a plain http --source (only for a trusted local mirror; anyone on the path can rewrite advisories).")
+    var insecure = false
 
     func run() async throws {
+        do { try AdvisoryUpdater.checkSource(source, insecure: insecure) } catch { CLI.fail("error: \(error)") }
         let store = try AdvisoryStore(path: database.path)
         var ecos = ecosystem
         if ecos.isEmpty {
             ecos = Array(Set(try store.status().ecosystems.map(\.ecosystem))).sorted()
             if ecos.isEmpty { ecos = AdvisoryUpdater.defaultEcosystems }
         }
-        let report = try await AdvisoryUpdater.update(store: store, source: source, ecosystems: ecos) { CLI.stderr($0) }
+        let report = try await AdvisoryUpdater.update(store: store, source: source, ecosystems: ecos, insecure: insecure) { CLI.stderr($0) }
         DBReport.print(report, path: store.path)
     }
 }

@@ -12,7 +12,9 @@ struct ScanCommand: AsyncParsableCommand {
         discussion: """
         TARGET is catalogued as `provenant sbom` does, or read as an SBOM when it is a CycloneDX or SPDX \
         JSON document (Provenant's, syft's, trivy's). The first scan without a database imports the bundled \
-        OSV snapshot. Exit codes: 0 success, 1 a finding reached --fail-on, 2 usage or input error.
+        OSV snapshot. Packages of an ecosystem the database holds no advisories for are reported as NOT CHECKED, \
+        and fail --fail-on unless --allow-unchecked is given. Exit codes: 0 success, 1 a finding reached --fail-on \
+        (or packages went unchecked), 2 usage or input error.
         """
     )
 
@@ -29,8 +31,11 @@ struct ScanCommand: AsyncParsableCommand {
 
     @OptionGroup var failOn: FailOnOption
 
-    @Option(name: .long, parsing: .singleValue, help: "OpenVEX or CycloneDX VEX file (repeatable); not_affected and fixed statements suppress findings.")
+    @Option(name: .long, parsing: .singleValue, help: "OpenVEX or CycloneDX VEX file (repeatable). Per finding the newest statement across all files decides; not_affected (with a justification the spec lists) and fixed suppress.")
     var vex: [String] = []
+
+    @Flag(name: .long, help: "With --fail-on, do not fail because packages went unchecked (their ecosystem has no advisories in the database).")
+    var allowUnchecked = false
 
     @Option(name: .long, help: "Ignore file. Default: .provenant-ignore.yaml in TARGET (a directory) or the current directory, when present.")
     var ignoreFile: String?
@@ -45,6 +50,9 @@ struct ScanCommand: AsyncParsableCommand {
         let inventory = try await loadInventory()
         timer.lap("read inventory (\(inventory.packages.count) packages)")
         let vexDocs = try vex.map { path throws(InputError) in try VEXDocument.load(path) }
+        // Refused statements: said on stderr, and kept with the report's warnings.
+        let vexWarnings = zip(vex, vexDocs).flatMap { path, doc in doc.warnings.map { Diagnostic(Location(path), $0) } }
+        for w in vexWarnings { CLI.stderr("warning: \(w.message)") }
         let ignore = try ignorePath().map { path throws(InputError) in try IgnoreFile.load(path) }
         let store = try await Snapshot.openOrSeed(path: database.path) { CLI.stderr("note: \($0)") }
         timer.lap("open database")
@@ -52,13 +60,21 @@ struct ScanCommand: AsyncParsableCommand {
         timer.lap("scan")
         let info = DocumentInfo(toolVersion: Provenant.version)
         let report = ScanReport(target: target, database: try store.status(perEcosystem: false), result: result, vex: vexDocs, ignore: ignore,
-                                today: String(info.isoTimestamp.prefix(10)), diagnostics: inventory.diagnostics)
+                                today: String(info.isoTimestamp.prefix(10)), diagnostics: inventory.diagnostics + vexWarnings)
         timer.lap("suppress and status")
         catalog.warn(inventory)
+        for n in report.notChecked { CLI.stderr("warning: " + n.message) }
         for e in report.expiredIgnores { CLI.stderr("warning: \(e.origin): ignore entry for \(e.id) expired on \(e.expires ?? "") and no longer suppresses") }
         try CLI.withOutput(output) { sink in report.write(fmt, info: info, inventory: inventory, to: sink) }
         timer.lap("write \(fmt.rawValue)")
-        if let t = failOn.threshold, report.reaches(t) { throw ExitCode(1) }
+        if let t = failOn.threshold {
+            // Fail closed: packages nobody checked are not a pass.
+            if report.reaches(t) { throw ExitCode(1) }
+            if report.packagesNotChecked > 0 && !allowUnchecked {
+                CLI.stderr("--fail-on: \(report.packagesNotChecked) package\(report.packagesNotChecked == 1 ? " was" : "s were") not checked; update the database, or pass --allow-unchecked to accept that")
+                throw ExitCode(1)
+            }
+        }
     }
 
     func loadInventory() async throws -> Inventory {

@@ -45,6 +45,10 @@ struct VerifyCommand: ParsableCommand {
         guard certificateIdentity == nil || certificateIdentityRegexp == nil else {
             throw ValidationError("give at most one of --certificate-identity and --certificate-identity-regexp")
         }
+        if let re = certificateIdentityRegexp, !(re.hasPrefix("^") && re.hasSuffix("$")) {
+            // Unanchored, `github\.com/acme/` also matches https://evil.example/github.com/acme/….
+            CLI.stderr("warning: --certificate-identity-regexp '\(re)' is not anchored with ^…$, so it accepts any identity that merely contains a match; write '^\(re.hasPrefix("^") ? String(re.dropFirst()) : re)\(re.hasSuffix("$") ? "" : "$")' unless that is meant")
+        }
         do {
             let input = try artifactInput()
             let docs = try Self.documents(file)

@@ -125,8 +125,51 @@ func jsonObject(_ s: String) throws -> [String: Any] {
         #expect(by["PYSEC-2023-74"]?.contains("cdx.vex.json#1") == true)
         let ids = ((doc["findings"] as? [[String: Any]]) ?? []).compactMap { $0["id"] as? String }
         #expect(!ids.contains("PYSEC-2023-192") && ids.contains("PYSEC-2023-212") && ids.contains("PYSEC-2024-60"))
+        // A not_affected without a justification is refused, in the JSON's warnings and on stderr.
+        #expect((doc["warnings"] as? [String])?.contains { $0.hasSuffix("open.vex.json: open.vex.json#3: not_affected without a justification or an impact_statement; refused, it suppresses nothing") } == true)
+        #expect(r.err.contains("warning: open.vex.json#3: not_affected without a justification"))
         let table = try provenant(["scan", proj, "--db", sharedDB, "--vex", dir + "/open.vex.json"]).out
         #expect(table.contains("1 suppressed") && table.contains("suppressed: PYSEC-2023-192"))
+    }
+
+    /// Issue 11, item 12: SARIF lists suppressed findings, each with an external suppression
+    /// saying which statement took it out, as the README promises.
+    @Test func sarifListsSuppressedFindingsWithTheirSuppressions() throws {
+        let proj = try pinnedProject()
+        try write("""
+            {"@context": "https://openvex.dev/ns/v0.2.0", "@id": "https://example.com/vex/2", "author": "sec", "timestamp": "2024-01-01T00:00:00Z", "version": 1,
+             "statements": [{"vulnerability": {"name": "PYSEC-2023-192"}, "products": [{"@id": "pkg:pypi/urllib3@1.25.7"}],
+                             "status": "not_affected", "justification": "vulnerable_code_not_in_execute_path"}]}
+            """, to: proj + "/open.vex.json")
+        let r = try provenant(["scan", proj, "--db", sharedDB, "--format", "sarif", "--vex", proj + "/open.vex.json"])
+        #expect(r.code == 0)
+        try keepOutput(r.out, as: "scan-suppressed.sarif")
+        let run = try #require((try jsonObject(r.out)["runs"] as? [[String: Any]])?.first)
+        let results = try #require(run["results"] as? [[String: Any]])
+        let rules = try #require(((run["tool"] as? [String: Any])?["driver"] as? [String: Any])?["rules"] as? [[String: Any]])
+        let hit = try #require(results.first { $0["ruleId"] as? String == "PYSEC-2023-192" })
+        let sup = try #require((hit["suppressions"] as? [[String: Any]])?.first)
+        #expect(sup["kind"] as? String == "external")
+        #expect((sup["justification"] as? String)?.contains("open.vex.json#1") == true)
+        #expect((sup["justification"] as? String)?.contains("vulnerable_code_not_in_execute_path") == true)
+        #expect(rules.contains { $0["id"] as? String == "PYSEC-2023-192" })
+        #expect(results.filter { $0["suppressions"] != nil }.count == 1, "only the suppressed finding carries a suppression")
+    }
+
+    /// Issue 11, item 12: `--db osv.sqlite`, a bare relative name, works like `./osv.sqlite`.
+    @Test func aRelativeDatabasePathWorks() throws {
+        let dir = try tempDir("reldb")
+        try write(osv("PYSEC-REL", ecosystem: "PyPI", name: "demo", events: [["introduced": "0"], ["fixed": "2.0"]]), to: dir + "/rec/PYSEC-REL.json")
+        try write("demo==1.0\n", to: dir + "/proj/requirements.txt")
+        func inDir(_ args: String) throws -> (code: Int32, out: String, err: String) {
+            try runProcess("/bin/sh", ["-c", "cd \"$1\" && shift && exec \"$0\" \"$@\"", provenantBinary, dir] + args.split(separator: " ").map(String.init),
+                           env: ["SOURCE_DATE_EPOCH": "1700000000"])
+        }
+        let imported = try inDir("db import rec --db osv.sqlite")
+        #expect(imported.code == 0, "\(imported.err)")
+        #expect(FileManager.default.fileExists(atPath: dir + "/osv.sqlite"))
+        let scan = try inDir("scan proj --db osv.sqlite")
+        #expect(scan.code == 0 && scan.out.contains("PYSEC-REL"), "\(scan.err)")
     }
 
     @Test func ignoreEntriesSuppressUntilTheyExpire() throws {
@@ -187,6 +230,49 @@ func jsonObject(_ s: String) throws -> [String: Any] {
         let clean = try findings(dir + "/syft.cdx.json")
         #expect(!clean.isEmpty)
         #expect(try findings(tmp + "/odd.cdx.json") == clean)
+    }
+
+    /// Issue 11, item 7: lodash 4.17.15 against the bundled snapshot, which holds no npm
+    /// advisories, is NOT CHECKED in every format, never "No known vulnerabilities.", and
+    /// `--fail-on` fails on it unless `--allow-unchecked` is given.
+    @Test func packagesOfEcosystemsTheDatabaseCannotJudgeAreNotChecked() throws {
+        let proj = try tempDir("npm-unchecked")
+        try write("""
+            {"name": "app", "version": "1.0.0", "lockfileVersion": 3, "requires": true,
+             "packages": {"": {"name": "app", "version": "1.0.0", "dependencies": {"lodash": "4.17.15"}},
+                          "node_modules/lodash": {"version": "4.17.15", "resolved": "https://registry.npmjs.org/lodash/-/lodash-4.17.15.tgz"}}}
+            """, to: proj + "/package-lock.json")
+        let table = try provenant(["scan", proj, "--db", sharedDB])
+        #expect(table.code == 0)
+        #expect(!table.out.contains("No known vulnerabilities."), "\(table.out)")
+        #expect(table.out.contains("1 npm package NOT CHECKED") && table.out.contains("provenant db update --ecosystem npm"))
+        #expect(table.out.contains("1 NOT CHECKED (npm: 1)"))
+        #expect(table.err.contains("warning: 1 npm package NOT CHECKED"))
+        let failing = try provenant(["scan", proj, "--db", sharedDB, "--fail-on", "critical"])
+        #expect(failing.code == 1 && failing.err.contains("--fail-on: 1 package was not checked") && failing.err.contains("--allow-unchecked"))
+        #expect(try provenant(["scan", proj, "--db", sharedDB, "--fail-on", "critical", "--allow-unchecked"]).code == 0)
+
+        let doc = try jsonObject(try provenant(["scan", proj, "--db", sharedDB, "--format", "json"]).out)
+        #expect((doc["summary"] as? [String: Any])?["packagesNotChecked"] as? Int == 1)
+        let nc = try #require((doc["notChecked"] as? [[String: Any]])?.first)
+        #expect(nc["ecosystem"] as? String == "npm" && nc["packages"] as? Int == 1 && nc["command"] as? String == "provenant db update --ecosystem npm")
+        #expect(nc["purls"] as? [String] == ["pkg:npm/lodash@4.17.15"])
+
+        let sarif = try provenant(["scan", proj, "--db", sharedDB, "--format", "sarif"]).out
+        try keepOutput(sarif, as: "scan-not-checked.sarif")
+        let run = try #require((try jsonObject(sarif)["runs"] as? [[String: Any]])?.first)
+        let note = try #require(((run["invocations"] as? [[String: Any]])?.first?["toolExecutionNotifications"] as? [[String: Any]])?.first)
+        #expect((note["message"] as? [String: Any])?["text"] as? String == "1 npm package NOT CHECKED: the advisory database holds no npm advisories; run `provenant db update --ecosystem npm`")
+
+        let cdx = try provenant(["scan", proj, "--db", sharedDB, "--format", "cyclonedx-json"]).out
+        try keepOutput(cdx, as: "scan-not-checked.cdx.json")
+        let props = try #require((try jsonObject(cdx)["metadata"] as? [String: Any])?["properties"] as? [[String: Any]])
+        #expect(props.contains { $0["name"] as? String == "provenant:not-checked:npm" && $0["value"] as? String == "1" })
+        #expect(props.contains { $0["name"] as? String == "provenant:not-checked-fix:npm" && $0["value"] as? String == "provenant db update --ecosystem npm" })
+
+        // The PyPI project is fully covered by the snapshot: nothing unchecked, --fail-on as before.
+        let py = try provenant(["scan", try pinnedProject(), "--db", sharedDB, "--format", "json"])
+        #expect((try jsonObject(py.out)["notChecked"] as? [Any])?.isEmpty == true && !py.err.contains("NOT CHECKED"))
     }
 
     @Test func dbStatusListsEcosystemsAndCorruptDatabasesFailClearly() throws {

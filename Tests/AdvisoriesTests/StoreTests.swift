@@ -40,7 +40,35 @@ import ZIPFoundation
         let r = try Scanner(store: store).scan([pkg("pkg:pypi/demo@1.0"), pkg("pkg:generic/tool@1.0"), pkg("pkg:pypi/unversioned")])
         #expect(r.packagesScanned == 3)
         #expect(r.packagesNotCovered == 2)
+        #expect(r.notChecked.isEmpty, "PyPI has advisories: its package was checked")
         #expect(r.findings.map(\.id) == ["PYSEC-1"])
+    }
+
+    /// Fail closed: a package whose ecosystem, or distribution release, has no advisories in the
+    /// database is not checked, counted per ecosystem with the command that fixes it, never clean.
+    @Test func packagesOfEcosystemsWithoutAdvisoriesAreNotChecked() async throws {
+        let dir = try tempDir("unchecked")
+        try write(osv("PYSEC-1", ecosystem: "PyPI", name: "demo", events: [["introduced": "0"], ["fixed": "2.0"]]), to: dir + "/a.json")
+        try write(osv("DSA-1", ecosystem: "Debian:11", name: "openssl", events: [["introduced": "0"], ["fixed": "2.0"]]), to: dir + "/d.json")
+        try write(osv("GHSA-w", ecosystem: "npm", name: "left-pad", events: [["introduced": "0"]], withdrawn: "2024-02-01T00:00:00Z"), to: dir + "/w.json")
+        let store = try AdvisoryStore(path: dir + "/db.sqlite")
+        _ = try await AdvisoryImporter.importPaths([dir], into: store)
+        let r = try Scanner(store: store).scan([
+            pkg("pkg:pypi/demo@1.0"), pkg("pkg:npm/lodash@4.17.15"), pkg("pkg:npm/left-pad@1.0.0"), pkg("pkg:cargo/serde@1.0.0"),
+            pkg("pkg:deb/debian/openssl@1.0?distro=debian-11"), pkg("pkg:deb/debian/openssl@1.0?distro=debian-12"),
+        ])
+        #expect(r.packagesScanned == 6 && r.packagesNotCovered == 0)
+        // A withdrawn advisory matches nothing, so it does not make npm checkable either.
+        #expect(r.notChecked.map(\.ecosystem) == ["Debian:12", "crates.io", "npm"])
+        let npm = try #require(r.notChecked.last)
+        #expect(npm.packages == 2 && npm.purls == ["pkg:npm/left-pad@1.0.0", "pkg:npm/lodash@4.17.15"])
+        #expect(npm.command == "provenant db update --ecosystem npm")
+        #expect(r.notChecked.first?.command == "provenant db update --ecosystem Debian")
+        #expect(r.findings.map(\.id).sorted() == ["DSA-1", "PYSEC-1"])
+        // An entry naming no release covers every release of its distribution.
+        try write(osv("DEBIAN-ANY", ecosystem: "Debian", name: "zlib", events: [["introduced": "0"], ["fixed": "1.0"]]), to: dir + "/any/x.json")
+        _ = try await AdvisoryImporter.importPaths([dir + "/any"], into: store)
+        #expect(try Scanner(store: store).scan([pkg("pkg:deb/debian/openssl@1.0?distro=debian-12")]).notChecked.isEmpty)
     }
 
     @Test func withdrawnRecordsAreKeptButNeverMatched() async throws {

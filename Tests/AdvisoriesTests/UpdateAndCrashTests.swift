@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TestSupport
 import ZIPFoundation
+import ProvenantCore
 @testable import Advisories
 
 /// Writes an archive in the layout of OSV's per-ecosystem `all.zip`: one `<ID>.json` per record.
@@ -39,18 +40,32 @@ func makeAllZip(_ path: String, records: [(String, String)]) throws {
         }
         let port = try #require(line.split(separator: " ").firstIndex(of: "port").map { line.split(separator: " ")[$0 + 1] }.flatMap { Int($0) })
         let db = try tempDir("upd") + "/db.sqlite"
-        let r = try provenant(["db", "update", "--db", db, "--source", "http://127.0.0.1:\(port)", "--ecosystem", "PyPI", "--ecosystem", "crates.io"])
+        // Plain http is refused unless --insecure says the mirror is trusted (issue 11, item 9).
+        let plain = try provenant(["db", "update", "--db", db, "--source", "http://127.0.0.1:\(port)", "--ecosystem", "PyPI"])
+        #expect(plain.code == 2 && plain.err.contains("plain http") && plain.err.contains("--insecure"), "\(plain.err)")
+        #expect(!plain.err.contains("downloading"), "refused before anything is fetched")
+        #expect(!FileManager.default.fileExists(atPath: db), "and before the database is created")
+        let r = try provenant(["db", "update", "--db", db, "--source", "http://127.0.0.1:\(port)", "--insecure", "--ecosystem", "PyPI", "--ecosystem", "crates.io"])
         #expect(r.code == 0, "\(r.err)")
         #expect(r.out.contains("2 added"))
         #expect(r.err.contains("/crates.io/all.zip"))
         let status = try provenant(["db", "status", "--db", db]).out
         #expect(status.contains("records: 2") && status.contains("PyPI") && status.contains("crates.io"))
         // Without --ecosystem, an update refreshes what the database already holds.
-        let again = try provenant(["db", "update", "--db", db, "--source", "http://127.0.0.1:\(port)"])
+        let again = try provenant(["db", "update", "--db", db, "--source", "http://127.0.0.1:\(port)", "--insecure"])
         #expect(again.code == 0 && again.out.contains("0 added, 0 updated, 2 unchanged"))
-        let missing = try provenant(["db", "update", "--db", db, "--source", "http://127.0.0.1:\(port)", "--ecosystem", "npm"])
+        let missing = try provenant(["db", "update", "--db", db, "--source", "http://127.0.0.1:\(port)", "--insecure", "--ecosystem", "npm"])
         #expect(missing.code == 2 && missing.err.contains("HTTP 404"))
         #expect(try provenant(["db", "status", "--db", db]).out.contains("records: 2"), "a failed update leaves the database as it was")
+    }
+
+    @Test func updateSourcesMustBeHTTPSUnlessInsecure() throws {
+        #expect(throws: Never.self) { try AdvisoryUpdater.checkSource(AdvisoryUpdater.defaultSource, insecure: false) }
+        #expect(throws: Never.self) { try AdvisoryUpdater.checkSource("http://mirror.local/osv", insecure: true) }
+        #expect(throws: InputError.self) { try AdvisoryUpdater.checkSource("http://mirror.local/osv", insecure: false) }
+        #expect(throws: InputError.self) { try AdvisoryUpdater.checkSource("HTTP://mirror.local/osv", insecure: false) }
+        #expect(throws: InputError.self) { try AdvisoryUpdater.checkSource("ftp://mirror.local/osv", insecure: true) }
+        #expect(throws: InputError.self) { try AdvisoryUpdater.checkSource("/srv/osv", insecure: true) }
     }
 
     @Test func anImportKilledMidwayLeavesThePreviousDatabaseUsable() throws {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TestSupport
+import ProvenantCore
 @testable import Attestation
 
 func scratch(_ tag: String) throws -> String {
@@ -58,6 +59,25 @@ func run(_ exe: String, _ args: [String], env: [String: String] = [:]) throws ->
         #expect(throws: (any Error).self, "an existing key is never overwritten") { try key.write(to: dir + "/k", password: nil) }
     }
 
+    /// Issue 11, item 9: a key file's scrypt parameters are read before any password check, so
+    /// a crafted file must not be able to demand gigabytes or hours.
+    @Test func encryptedKeysWithExcessiveScryptParametersAreRefused() throws {
+        let dir = try scratch("scrypt")
+        try SigningKey.generate(.ed25519).write(to: dir + "/k", password: "pw")
+        let pem = try String(contentsOfFile: dir + "/k.key", encoding: .utf8)
+        let blob = try #require(PEM.decode(pem, label: KeyEncryption.label))
+        func with(_ logN: UInt8, _ r: UInt8, _ p: UInt8) -> String {
+            var b = [UInt8](blob); b[4] = logN; b[5] = r; b[6] = p
+            return PEM.encode(Data(b), label: KeyEncryption.label)
+        }
+        for (logN, r, p) in [(22, 8, 1), (16, 64, 1), (15, 8, 200), (18, 16, 1), (9, 8, 1), (15, 0, 1), (255, 255, 255)] as [(UInt8, UInt8, UInt8)] {
+            do { _ = try SigningKey.load(pem: with(logN, r, p), password: "pw"); Issue.record("accepted \(logN) \(r) \(p)") } catch {
+                #expect(error.message.contains("scrypt N = 2^\(logN), r = \(r), p = \(p)") && error.message.contains("refused"), "\(error.message)")
+            }
+        }
+        #expect(try SigningKey.load(pem: with(15, 8, 1), password: "pw").publicKey.spki.count > 0, "the parameters Provenant writes still load")
+    }
+
     @Test func badEnvelopesAreRefusedWithReasons() {
         func reason(_ obj: [String: Any]) -> String {
             do { _ = try DSSEEnvelope.parse(obj); return "accepted" } catch { return error.message }
@@ -73,7 +93,7 @@ func run(_ exe: String, _ args: [String], env: [String: String] = [:]) throws ->
         let bin = provenantBinary
         #expect(try run(bin, ["key", "generate", "-o", dir + "/k"]).0 == 0)
         try "artifact\n".write(toFile: dir + "/a.bin", atomically: true, encoding: .utf8)
-        try #"{"runDetails":{"builder":{"id":"https://ci.example/b"}},"buildDefinition":{"externalParameters":{"source":"git+https://example.com/r@refs/heads/main"}}}"#
+        try #"{"runDetails":{"builder":{"id":"https://ci.example/b"}},"buildDefinition":{"buildType":"https://provenant.dev/buildtypes/local/v1","externalParameters":{"source":"git+https://example.com/r@refs/heads/main"}}}"#
             .write(toFile: dir + "/p.json", atomically: true, encoding: .utf8)
         let signed = try run(bin, ["attest", "--subject", dir + "/a.bin", "--predicate-type", "slsaprovenance1", "--predicate", dir + "/p.json", "--key", dir + "/k.key", "-o", dir + "/a.intoto.json"])
         #expect(signed.0 == 0, "\(signed.1)")
@@ -141,6 +161,46 @@ func run(_ exe: String, _ args: [String], env: [String: String] = [:]) throws ->
         // The builder and source read back through the verifier's SLSA accessors.
         #expect(SLSA.builderID(p) == "https://github.com/acme/agent/.github/workflows/release.yml@refs/heads/main")
         #expect(SLSA.sourceURIs(p).contains("git+https://github.com/acme/agent@refs/heads/main"))
+    }
+
+    /// Issue 11, item 6: `git remote get-url origin` and CI URLs can carry `user:token@`; no
+    /// URL in a provenance keeps it.
+    @Test func gitCredentialsNeverReachTheProvenance() throws {
+        let dir = try scratch("creds")
+        for args in [["init", "-q", "-b", "main"], ["-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-q", "--allow-empty", "-m", "x"],
+                     ["remote", "add", "origin", "https://ci-bot:ghp_SECRET0123456789@example.com/acme/agent.git"]] {
+            #expect(try run("git", ["-C", dir] + args).0 == 0)
+        }
+        try "bin".write(toFile: dir + "/out.bin", atomically: true, encoding: .utf8)
+        let p = try run(provenantBinary, ["provenance", "--subject", dir + "/out.bin", "--source", dir, "-o", dir + "/prov.json"])
+        #expect(p.0 == 0, "\(p.1)")
+        let written = try String(contentsOfFile: dir + "/prov.json", encoding: .utf8)
+        #expect(!written.contains("ghp_SECRET") && !written.contains("ci-bot"), "\(written)")
+        #expect(written.contains("\"source\" : \"git+https://example.com/acme/agent.git@refs/heads/main\""), "\(written)")
+
+        let env = ["GITLAB_CI": "true", "CI_PROJECT_URL": "https://gitlab-ci-token:glpat-SECRET@gitlab.com/acme/agent", "CI_COMMIT_SHA": "abc",
+                   "CI_COMMIT_REF_NAME": "main", "CI_SERVER_URL": "https://u:glpat-SECRET@gitlab.com", "CI_RUNNER_ID": "7",
+                   "CI_JOB_URL": "https://u:glpat-SECRET@gitlab.com/acme/agent/-/jobs/1"]
+        let b = ProvenanceBuilder(subjects: [.init(name: "agent", digest: ["sha256": "ab"])], builderID: nil, sourceDir: nil,
+                                  dependencies: [.init(uri: "git+https://x:y@example.com/dep.git", digest: [:]),
+                                                 .init(uri: "pkg:npm/dep@1.0.0?vcs_url=git%2Bhttps://bot:npm_SECRET%40github.com/acme/dep.git", digest: [:])],
+                                  environment: env, now: Date(timeIntervalSince1970: 0))
+        let json = String(decoding: try JSONSerialization.data(withJSONObject: try b.predicate(), options: [.sortedKeys]), as: UTF8.self)
+        #expect(!json.contains("SECRET") && !json.contains("x:y@") && !json.contains("bot:"), "\(json)")
+        let uris = (((try b.predicate()["buildDefinition"] as? [String: Any])?["resolvedDependencies"] as? [[String: Any]]) ?? []).compactMap { $0["uri"] as? String }
+        #expect(uris.contains("pkg:npm/dep@1.0.0?vcs_url=git%2Bhttps:%2F%2Fgithub.com%2Facme%2Fdep.git"), "the purl stays, without its credentials: \(uris)")
+        #expect(SLSA.sourceURIs(try b.predicate()) == ["git+https://gitlab.com/acme/agent@refs/heads/main"])
+    }
+
+    @Test func urlUserinfoIsStrippedAndNothingElse() {
+        #expect(URLUserinfo.stripped("https://u:p@github.com/acme/agent.git") == "https://github.com/acme/agent.git")
+        #expect(URLUserinfo.stripped("git+https://ghp_x@github.com/acme/agent@refs/heads/main") == "git+https://github.com/acme/agent@refs/heads/main")
+        #expect(URLUserinfo.stripped("ssh://git@host:22/r") == "ssh://host:22/r")
+        #expect(URLUserinfo.stripped("https://a:b@c@host") == "https://host")
+        #expect(URLUserinfo.stripped("see https://u:p@h/x and http://v@k?q=@") == "see https://h/x and http://k?q=@")
+        for same in ["git@github.com:acme/agent.git", "pkg:npm/%40scope/x@1.0", "https://github.com/acme/agent@refs/heads/main", "file:///tmp/x", ""] {
+            #expect(URLUserinfo.stripped(same) == same)
+        }
     }
 
     @Test func aLocalBuildReadsGitAndSignsEndToEnd() throws {

@@ -22,7 +22,9 @@ public final class AdvisoryStore: Sendable {
     public init(path: String) throws(InputError) {
         self.path = path
         do {
-            try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            // A bare file name (`--db osv.sqlite`) lives in the current directory, which exists.
+            let dir = (path as NSString).deletingLastPathComponent
+            if !dir.isEmpty { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
             var config = Configuration()
             config.busyMode = .timeout(10)
             // Scans read a few megabytes scattered over the file: map it rather than copy each page
@@ -192,6 +194,31 @@ public final class AdvisoryStore: Sendable {
                 """)
             return Status(path: path, records: total, withdrawn: withdrawn, newestModified: newest,
                           ecosystems: rows.map { EcosystemStatus(ecosystem: $0["eco"], records: $0["n"], newestModified: $0["newest"]) })
+        }
+    }
+
+    /// Which of the asked ecosystem releases the database can judge: an ecosystem (release ``)
+    /// when it holds any live advisory for it, a distribution release when it holds an entry for
+    /// that release or one naming no release. One indexed probe per pair, so a scan pays a few
+    /// lookups, not a grouped pass over every entry.
+    public func coveredReleases(_ wanted: [String: Set<String>]) throws(InputError) -> [String: Set<String>] {
+        try read { db in
+            var out: [String: Set<String>] = [:]
+            for (ecosystem, releases) in wanted {
+                // Withdrawn advisories are never matched, so they cover nothing.
+                let live = "AND NOT EXISTS (SELECT 1 FROM advisory a WHERE a.id = f.advisory_id AND a.withdrawn IS NOT NULL)"
+                let any = try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM affected f WHERE f.ecosystem = ? \(live))", arguments: [ecosystem]) ?? false
+                guard any else { continue }
+                var covered: Set<String> = []
+                for release in releases {
+                    if release.isEmpty { covered.insert(release); continue }
+                    let hit = try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM affected f WHERE f.ecosystem = ? AND f.release IN (?, '') \(live))",
+                                                arguments: [ecosystem, release]) ?? false
+                    if hit { covered.insert(release) }
+                }
+                out[ecosystem] = covered
+            }
+            return out
         }
     }
 

@@ -13,19 +13,24 @@ public struct ScanReport: Sendable {
     public var expiredIgnores: [IgnoreFile.Entry]
     public var packagesScanned: Int
     public var packagesNotCovered: Int
+    /// Packages the database could not judge, by ecosystem: never reported as clean.
+    public var notChecked: [Scanner.NotChecked]
     public var diagnostics: [Diagnostic]
+
+    public var packagesNotChecked: Int { notChecked.reduce(0) { $0 + $1.packages } }
 
     public init(target: String, database: AdvisoryStore.Status, result: Scanner.Result, vex: [VEXDocument],
                 ignore: IgnoreFile?, today: String, diagnostics: [Diagnostic]) {
         self.target = target; self.database = database
         packagesScanned = result.packagesScanned; packagesNotCovered = result.packagesNotCovered
+        notChecked = result.notChecked
         self.diagnostics = diagnostics
         if vex.isEmpty && ignore == nil {
             findings = result.findings; suppressed = []   // nothing can suppress: share, don't copy
         } else {
             var kept: [Finding] = [], out: [Suppressed] = []
             for f in result.findings {
-                if let s = vex.lazy.compactMap({ $0.suppressing(f) }).first {
+                if !vex.isEmpty, let s = VEXDocument.suppressing(f, in: vex) {
                     out.append(Suppressed(finding: f, by: "VEX \(s.origin) (\(s.status)\(s.justification.map { ": " + $0 } ?? ""))"))
                 } else if let e = ignore?.suppressing(f, today: today) {
                     out.append(Suppressed(finding: f, by: "ignore \(e.origin) (\(e.reason))"))
@@ -53,6 +58,10 @@ public struct ScanReport: Sendable {
         let unknown = findings.filter { $0.status == .unknown }.count
         if unknown > 0 { s += "; \(unknown) unknown (unparsable version)" }
         if !suppressed.isEmpty { s += "; \(suppressed.count) suppressed" }
+        if packagesNotChecked > 0 {
+            s += "; \(packagesNotChecked) NOT CHECKED (" + notChecked.map { "\($0.ecosystem): \($0.packages)" }.joined(separator: ", ") + ")"
+        }
+        if packagesNotCovered > 0 { s += "; \(packagesNotCovered) of a type no advisory database covers" }
         return s
     }
 }
@@ -96,7 +105,11 @@ extension ScanReport {
             }
         }
         var out = ""
-        if findings.isEmpty { out += "No known vulnerabilities.\n" } else {
+        if findings.isEmpty {
+            // Only as strong as what was checked: never "none" when some packages were not.
+            out += notChecked.isEmpty ? "No known vulnerabilities.\n"
+                : "No known vulnerabilities in the checked packages; \(packagesNotChecked) package\(packagesNotChecked == 1 ? " was" : "s were") NOT CHECKED.\n"
+        } else {
             // Widths in scalars, padded by hand: Foundation's padding was most of a large table.
             let widths = (0..<rows[0].count).map { c in rows.map { $0[c].unicodeScalars.count }.max() ?? 0 }
             for r in rows {
@@ -106,6 +119,7 @@ extension ScanReport {
             }
         }
         out += "\n" + summaryLine + "\n"
+        for n in notChecked { out += n.message + "\n" }
         for s in suppressed { out += "suppressed: \(s.finding.id) in \(s.finding.package) \(s.finding.version) by \(s.by)\n" }
         for e in expiredIgnores { out += "expired ignore: \(e.id) at \(e.origin) expired on \(e.expires ?? "") and no longer suppresses\n" }
         out += "advisories: \(database.records) records, newest \(database.newestModified ?? "none"), \(database.path)\n"
@@ -161,7 +175,12 @@ extension ScanReport {
                                    ("newestModified", database.newestModified.map { .string($0) } ?? .null)]))
         o.add("summary", .object([("packagesScanned", .int(packagesScanned)), ("packagesNotCovered", .int(packagesNotCovered)),
                                   ("findings", .int(findings.count)), ("suppressed", .int(suppressed.count)),
-                                  ("unknown", .int(findings.filter { $0.status == .unknown }.count))]))
+                                  ("unknown", .int(findings.filter { $0.status == .unknown }.count)),
+                                  ("packagesNotChecked", .int(packagesNotChecked))]))
+        o.add("notChecked", .array(notChecked.map { n in
+            .object([("ecosystem", .string(n.ecosystem)), ("packages", .int(n.packages)), ("command", .string(n.command)),
+                     ("purls", .array(n.purls.map { .string($0) }))])
+        }))
         let all = findings
         o.add("findings", .generated(count: all.count) { Self.findingJSON(all[$0]) })
         o.add("suppressed", .array(suppressed.map { Self.findingJSON($0.finding, by: $0.by) }))
@@ -174,14 +193,16 @@ extension ScanReport {
 
     public func sarif(info: DocumentInfo, to flush: ([UInt8]) -> Void) {
         var seen = Set<String>()
-        let rules: [SARIF.Rule] = findings.compactMap { f in
+        // Suppressed findings are listed too, each with its suppression, as SARIF viewers expect.
+        let listed = findings.map { ($0, nil as String?) } + suppressed.map { ($0.finding, $0.by as String?) }
+        let rules: [SARIF.Rule] = listed.map(\.0).compactMap { f in
             guard seen.insert(f.id).inserted else { return nil }
             var props: [String: JSONValue] = ["tags": .array([.string("security"), .string("vulnerability")])]
             // GitHub code scanning reads this number to rank alerts.
             if let s = f.score { props["security-severity"] = .string(String(format: "%.1f", s)) }
             return SARIF.Rule(id: f.id, description: f.summary.isEmpty ? f.id : f.summary, helpURI: "https://osv.dev/vulnerability/" + f.id, properties: props)
         }
-        let results: [SARIF.Result] = findings.map { f in
+        let results: [SARIF.Result] = listed.map { f, by in
             var text = "\(f.package) \(f.version) (\(f.ecosystem)) is affected by \(f.id)"
             if !f.aliases.isEmpty { text += " (\(f.aliases.joined(separator: ", ")))" }
             text += f.fixed.isEmpty ? "; no fixed version is known." : "; fixed in \(f.fixed.joined(separator: ", "))."
@@ -191,9 +212,14 @@ extension ScanReport {
             return SARIF.Result(ruleID: f.id, level: level, message: text,
                                 locations: f.locations.prefix(10).map { Self.splitLocation($0) },
                                 fingerprint: UUIDv5.make("\(f.id)|\(f.purl)"),
-                                properties: ["purl": f.purl, "severity": f.severity.description, "status": f.status.rawValue])
+                                properties: ["purl": f.purl, "severity": f.severity.description, "status": f.status.rawValue],
+                                suppression: by)
         }
-        SARIF.write(toolVersion: info.toolVersion, rules: rules, results: results, to: flush)
+        let notifications = notChecked.map { n in
+            SARIF.Notification(id: "provenant/not-checked", level: "error", message: n.message,
+                               properties: ["ecosystem": n.ecosystem, "packages": String(n.packages), "command": n.command])
+        }
+        SARIF.write(toolVersion: info.toolVersion, rules: rules, results: results, notifications: notifications, to: flush)
     }
 
     /// `app/poetry.lock:12` → (`app/poetry.lock`, 12).
@@ -236,6 +262,19 @@ extension ScanReport {
             vulns.append(v.value)
         }
         fields.append(("vulnerabilities", .array(vulns)))
+        // What was not checked goes into the BOM's metadata, one count per ecosystem, so a reader
+        // of the BOM alone cannot mistake an empty vulnerabilities list for a clean bill.
+        if !notChecked.isEmpty, let m = fields.firstIndex(where: { $0.0 == "metadata" }), case .object(var meta) = fields[m].1 {
+            let at = meta.firstIndex { $0.0 == "properties" }
+            var props: [JSONValue] = []
+            if let at, case .array(let existing) = meta[at].1 { props = existing }
+            for n in notChecked {
+                props.append(.object([("name", .string("provenant:not-checked:" + n.ecosystem)), ("value", .string(String(n.packages)))]))
+                props.append(.object([("name", .string("provenant:not-checked-fix:" + n.ecosystem)), ("value", .string(n.command))]))
+            }
+            if let at { meta[at].1 = .array(props) } else { meta.append(("properties", .array(props))) }
+            fields[m].1 = .object(meta)
+        }
         return .object(fields)
     }
 }

@@ -12,6 +12,29 @@ public struct Scanner: Sendable {
         public var packagesScanned: Int
         /// Packages whose purl type no OSV database covers (`generic`, unversioned…).
         public var packagesNotCovered: Int
+        /// Packages of ecosystems (or distribution releases) the database holds no advisories
+        /// for: nothing could be said about them, so they are not checked, never clean. By
+        /// ecosystem, in ecosystem order.
+        public var notChecked: [NotChecked] = []
+    }
+
+    /// The packages of one ecosystem, or one distribution release, that the database cannot judge.
+    public struct NotChecked: Sendable, Equatable {
+        /// As OSV writes it, with the release for distributions (`npm`, `Debian:12`).
+        public var ecosystem: String
+        /// The ecosystem to download: `provenant db update --ecosystem <this>`.
+        public var updateEcosystem: String
+        public var packages: Int
+        /// Their purls, sorted and without repeats.
+        public var purls: [String]
+        public var command: String { "provenant db update --ecosystem \(updateEcosystem)" }
+        /// One line for reports and warnings.
+        public var message: String {
+            "\(packages) \(ecosystem) package\(packages == 1 ? "" : "s") NOT CHECKED: the advisory database holds no \(ecosystem) advisories; run `\(command)`"
+        }
+        public init(ecosystem: String, updateEcosystem: String, packages: Int, purls: [String]) {
+            self.ecosystem = ecosystem; self.updateEcosystem = updateEcosystem; self.packages = packages; self.purls = purls
+        }
     }
 
     struct Hit: Sendable { var packageIndex: Int; var advisory: String; var entries: [RangeEvaluator.PreparedEntry]; var unknown: String? }
@@ -78,10 +101,26 @@ public struct Scanner: Sendable {
 
     public func scan(_ packages: [Package]) throws(InputError) -> Result {
         var timer = PhaseTimer(indent: 1)
-        var keyed: [(Package, Ecosystems.Key)] = []
+        var withKeys: [(Package, Ecosystems.Key)] = []
         var notCovered = 0
         for p in packages {
-            if let k = Ecosystems.key(for: p.purl) { keyed.append((p, k)) } else { notCovered += 1 }
+            if let k = Ecosystems.key(for: p.purl) { withKeys.append((p, k)) } else { notCovered += 1 }
+        }
+        // Fail closed: a package of an ecosystem or release the database holds nothing for was
+        // not checked, and is said so, rather than matched against nothing and called clean.
+        var wanted: [String: Set<String>] = [:]
+        for (_, k) in withKeys { wanted[k.ecosystem, default: []].insert(k.release) }
+        let coverage = try store.coveredReleases(wanted)
+        var keyed: [(Package, Ecosystems.Key)] = []
+        keyed.reserveCapacity(withKeys.count)
+        var unchecked: [String: NotChecked] = [:]
+        for (p, k) in withKeys {
+            if coverage[k.ecosystem]?.contains(k.release) == true { keyed.append((p, k)); continue }
+            unchecked[k.osvEcosystem, default: NotChecked(ecosystem: k.osvEcosystem, updateEcosystem: k.ecosystem, packages: 0, purls: [])].packages += 1
+            unchecked[k.osvEcosystem]?.purls.append(p.purl.description)
+        }
+        let notChecked = unchecked.keys.sorted().compactMap { eco in
+            unchecked[eco].map { u in NotChecked(ecosystem: u.ecosystem, updateEcosystem: u.updateEcosystem, packages: u.packages, purls: Array(Set(u.purls)).sorted()) }
         }
         // Packages by ecosystem and name, once: the lookups go one batch per ecosystem, and each
         // name is a unit of matching work.
@@ -121,7 +160,7 @@ public struct Scanner: Sendable {
         timer.lap("build findings")
         Self.sortForReport(&findings)
         timer.lap("sort findings")
-        return Result(findings: findings, packagesScanned: packages.count, packagesNotCovered: notCovered)
+        return Result(findings: findings, packagesScanned: packages.count, packagesNotCovered: notCovered, notChecked: notChecked)
     }
 
     /// Findings for hits grouped by package and sorted by id, so aliases collapse one package at a

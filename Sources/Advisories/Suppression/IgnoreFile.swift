@@ -45,15 +45,13 @@ public struct IgnoreFile: Sendable {
             guard let id = m["id"]?.string, !id.isEmpty else { throw InputError("ignore entry without an id", at: Location(path, line: line)) }
             guard let reason = m["reason"]?.string, !reason.trimmed.isEmpty else { throw InputError("ignore entry '\(id)' gives no reason", at: Location(path, line: line)) }
             let expires = m["expires"]?.string
-            if let e = expires, !Self.isDate(e) { throw InputError("expires '\(e)' is not a YYYY-MM-DD date", at: Location(path, line: m["expires"]?.mark?.line)) }
+            // An impossible date (2099-99-99, 2099-02-30) would compare as a far future and ignore forever.
+            if let e = expires, !CalendarDate.isValid(e) {
+                throw InputError("expires '\(e)' is not a YYYY-MM-DD date that exists", at: Location(path, line: m["expires"]?.mark?.line))
+            }
             out.append(Entry(id: id, reason: reason, expires: expires, package: m["package"]?.string, line: line ?? 0, file: path))
         }
         return IgnoreFile(entries: out)
-    }
-
-    static func isDate(_ s: String) -> Bool {
-        let u = Array(s.utf8)
-        return u.count == 10 && u[4] == 45 && u[7] == 45 && u.enumerated().allSatisfy { $0.offset == 4 || $0.offset == 7 || ($0.element >= 48 && $0.element <= 57) }
     }
 
     /// Entries whose expiry day has passed on `today` (`YYYY-MM-DD`).

@@ -1,21 +1,59 @@
 import Foundation
 import ProvenantCore
 
-/// VEX statements that say a vulnerability does not apply to a product (`not_affected`) or has
-/// been fixed in it. OpenVEX and CycloneDX VEX documents are both read.
+/// VEX statements about whether a vulnerability applies to a product. OpenVEX and CycloneDX VEX
+/// documents are both read. Only a statement that is the newest for its finding suppresses, and
+/// only when it says `not_affected` (with a justification the spec lists) or `fixed`.
 public struct VEXDocument: Sendable {
+    /// A product a statement names, with the versions it speaks for (CycloneDX `affects[].versions`).
+    public struct Product: Sendable, Equatable {
+        /// A purl or a bom-ref.
+        public var id: String
+        /// Empty: every version `id` covers.
+        public var versions: [Versions]
+        public init(_ id: String, versions: [Versions] = []) { self.id = id; self.versions = versions }
+    }
+
+    /// One `affects[].versions[]` entry: a version or a `vers:` range, and its status.
+    public struct Versions: Sendable, Equatable {
+        public enum Match: Sendable, Equatable { case version(String), range(VersRange), unreadable(String) }
+        public var match: Match
+        /// `affected`, `unaffected` or `unknown`; CycloneDX's default is `affected`.
+        public var status: String
+    }
+
     public struct Statement: Sendable, Equatable {
         public var vulnerability: String
         public var aliases: [String]
-        /// purls (or bom-refs) the statement covers.
-        public var products: [String]
+        public var products: [Product]
         public var status: String
         public var justification: String?
+        /// The statement's own time, else its document's; nil when neither gives one.
+        public var timestamp: VEXTimestamp?
         /// `FILE#N`: the file and the statement's position, for the report.
         public var origin: String
+        /// Why the statement is refused: it is still the newest word on its findings, but it
+        /// suppresses nothing.
+        public var refusal: String?
+
+        /// Whether the statement, taken alone, would take a finding out.
+        public var suppresses: Bool { refusal == nil && (status == "not_affected" || status == "fixed") }
     }
 
     public var statements: [Statement]
+    /// One line per refused statement, `FILE#N: why`.
+    public var warnings: [String] { statements.compactMap { s in s.refusal.map { "\(s.origin): \($0)" } } }
+
+    /// OpenVEX v0.2.0's justification labels.
+    public static let openVEXJustifications: Set<String> = [
+        "component_not_present", "vulnerable_code_not_present", "vulnerable_code_not_in_execute_path",
+        "vulnerable_code_cannot_be_controlled_by_adversary", "inline_mitigations_already_exist",
+    ]
+    /// CycloneDX 1.4–1.6 `analysis.justification` values.
+    public static let cycloneDXJustifications: Set<String> = [
+        "code_not_present", "code_not_reachable", "requires_configuration", "requires_dependency", "requires_environment",
+        "protected_by_compiler", "protected_at_runtime", "protected_at_perimeter", "protected_by_mitigating_control",
+    ]
 
     public static func load(_ path: String) throws(InputError) -> VEXDocument {
         guard let data = FileManager.default.contents(atPath: path) else { throw InputError("cannot read VEX file", at: Location(path)) }
@@ -28,8 +66,22 @@ public struct VEXDocument: Sendable {
         throw InputError("neither an OpenVEX nor a CycloneDX VEX document", at: Location(path))
     }
 
+    /// The first of these timestamp fields present, nil when none is; an unreadable one is an
+    /// error, not a guess.
+    static func time(_ fields: [(value: Any?, what: String)], path: String) throws(InputError) -> VEXTimestamp? {
+        for (value, what) in fields {
+            guard let value else { continue }
+            guard let s = value as? String, let t = VEXTimestamp(s) else {
+                throw InputError("\(what) '\(value)' is not an RFC 3339 timestamp", at: Location(path))
+            }
+            return t
+        }
+        return nil
+    }
+
     static func openVEX(_ obj: [String: Any], name: String, path: String) throws(InputError) -> VEXDocument {
         guard let raw = obj["statements"] as? [[String: Any]] else { throw InputError("OpenVEX document without a 'statements' list", at: Location(path)) }
+        let documentTime = try time([(obj["last_updated"], "document last_updated"), (obj["timestamp"], "document timestamp")], path: path)
         var out: [Statement] = []
         for (i, s) in raw.enumerated() {
             // v0.2 writes {"name": …, "aliases": […]}; earlier drafts a bare string.
@@ -41,19 +93,31 @@ public struct VEXDocument: Sendable {
             }
             guard let vuln, !vuln.isEmpty else { throw InputError("statement \(i + 1) names no vulnerability", at: Location(path)) }
             guard let status = s["status"] as? String else { throw InputError("statement \(i + 1) has no status", at: Location(path)) }
-            var products: [String] = []
+            var products: [Product] = []
             for p in (s["products"] as? [Any]) ?? [] {
-                if let id = p as? String { products.append(id); continue }
+                if let id = p as? String { products.append(Product(id)); continue }
                 guard let d = p as? [String: Any] else { continue }
-                if let id = d["@id"] as? String { products.append(id) }
-                if let ids = d["identifiers"] as? [String: Any], let purl = ids["purl"] as? String { products.append(purl) }
+                if let id = d["@id"] as? String { products.append(Product(id)) }
+                if let ids = d["identifiers"] as? [String: Any], let purl = ids["purl"] as? String { products.append(Product(purl)) }
                 for sub in (d["subcomponents"] as? [[String: Any]]) ?? [] {
-                    if let id = sub["@id"] as? String { products.append(id) }
-                    if let ids = sub["identifiers"] as? [String: Any], let purl = ids["purl"] as? String { products.append(purl) }
+                    if let id = sub["@id"] as? String { products.append(Product(id)) }
+                    if let ids = sub["identifiers"] as? [String: Any], let purl = ids["purl"] as? String { products.append(Product(purl)) }
                 }
             }
-            out.append(Statement(vulnerability: vuln, aliases: aliases, products: products, status: status,
-                                 justification: s["justification"] as? String, origin: "\(name)#\(i + 1)"))
+            let stamp = try time([(s["last_updated"], "statement \(i + 1) last_updated"), (s["timestamp"], "statement \(i + 1) timestamp")], path: path)
+                ?? documentTime
+            let justification = s["justification"] as? String
+            var refusal: String?
+            if status == "not_affected" {
+                let impact = (s["impact_statement"] as? String)?.trimmed ?? ""
+                if let j = justification, !openVEXJustifications.contains(j) {
+                    refusal = "not_affected with justification '\(j)', which OpenVEX does not define (use one of \(openVEXJustifications.sorted().joined(separator: ", "))); refused, it suppresses nothing"
+                } else if justification == nil && impact.isEmpty {
+                    refusal = "not_affected without a justification or an impact_statement; refused, it suppresses nothing"
+                }
+            }
+            out.append(Statement(vulnerability: vuln, aliases: aliases, products: products, status: status, justification: justification,
+                                 timestamp: stamp, origin: "\(name)#\(i + 1)", refusal: refusal))
         }
         return VEXDocument(statements: out)
     }
@@ -66,6 +130,7 @@ public struct VEXDocument: Sendable {
             stack += (c["components"] as? [[String: Any]]) ?? []
             if let ref = c["bom-ref"] as? String, let purl = c["purl"] as? String { purlByRef[ref] = purl }
         }
+        let documentTime = try time([((obj["metadata"] as? [String: Any])?["timestamp"], "metadata.timestamp")], path: path)
         var out: [Statement] = []
         for (i, v) in ((obj["vulnerabilities"] as? [[String: Any]]) ?? []).enumerated() {
             guard let id = v["id"] as? String else { throw InputError("vulnerability \(i + 1) has no id", at: Location(path)) }
@@ -77,29 +142,102 @@ public struct VEXDocument: Sendable {
             case "resolved", "resolved_with_pedigree": status = "fixed"
             default: status = state
             }
-            var products: [String] = []
+            var products: [Product] = []
             for a in (v["affects"] as? [[String: Any]]) ?? [] {
                 guard var ref = a["ref"] as? String else { continue }
                 // BOM-Link: urn:cdx:serial/version#bom-ref
                 if ref.hasPrefix("urn:cdx:"), let h = ref.firstIndex(of: "#") { ref = String(ref[ref.index(after: h)...]).removingPercentEncoding ?? ref }
-                products.append(purlByRef[ref] ?? ref)
+                var versions: [Versions] = []
+                for e in (a["versions"] as? [[String: Any]]) ?? [] {
+                    // The schema's default status is `affected`: an entry without one never clears.
+                    let st = (e["status"] as? String) ?? "affected"
+                    if let r = e["range"] as? String {
+                        versions.append(Versions(match: VersRange(r).map { .range($0) } ?? .unreadable(r), status: st))
+                    } else if let ver = e["version"] as? String {
+                        versions.append(Versions(match: .version(ver), status: st))
+                    }
+                }
+                products.append(Product(purlByRef[ref] ?? ref, versions: versions))
             }
+            let unreadable = products.flatMap(\.versions).compactMap { v -> String? in if case .unreadable(let r) = v.match { return r }; return nil }
             let aliases = ((v["references"] as? [[String: Any]]) ?? []).compactMap { $0["id"] as? String }
-            out.append(Statement(vulnerability: id, aliases: aliases, products: products, status: status,
-                                 justification: analysis["justification"] as? String, origin: "\(name)#\(i + 1)"))
+            let stamp = try time([(analysis["lastUpdated"], "vulnerability \(i + 1) analysis.lastUpdated"),
+                                  (analysis["firstIssued"], "vulnerability \(i + 1) analysis.firstIssued"),
+                                  (v["updated"], "vulnerability \(i + 1) updated"), (v["published"], "vulnerability \(i + 1) published")], path: path)
+                ?? documentTime
+            let justification = analysis["justification"] as? String
+            var refusal: String?
+            // false_positive says the finding itself is wrong; not_affected must say why.
+            if let r = unreadable.first {
+                refusal = "affects[].versions range '\(r)' is not a vers: range; refused, it suppresses nothing"
+            } else if state == "not_affected" {
+                if let j = justification, !cycloneDXJustifications.contains(j) {
+                    refusal = "not_affected with justification '\(j)', which CycloneDX does not define (use one of \(cycloneDXJustifications.sorted().joined(separator: ", "))); refused, it suppresses nothing"
+                } else if justification == nil {
+                    refusal = "not_affected without an analysis.justification; refused, it suppresses nothing"
+                }
+            }
+            out.append(Statement(vulnerability: id, aliases: aliases, products: products, status: status, justification: justification,
+                                 timestamp: stamp, origin: "\(name)#\(i + 1)", refusal: refusal))
         }
         return VEXDocument(statements: out)
     }
 
-    /// The statement that takes this finding out, if any: same vulnerability (by id or alias),
-    /// a covered product, and a `not_affected` or `fixed` status.
-    public func suppressing(_ f: Finding) -> Statement? {
-        statements.first { s in
-            (s.status == "not_affected" || s.status == "fixed")
-                && ([s.vulnerability] + s.aliases).contains(where: f.isKnownAs)
-                && s.products.contains { Self.purlCovers($0, f.purl) }
+    /// Whether `s` speaks about this finding: the same vulnerability (by id or alias) and a
+    /// product that covers its package. `.suppressing` when what it says of the package's
+    /// version takes the finding out; `.notSuppressing` when it applies but keeps it (it says
+    /// affected, or its versions do, or they cannot be judged); nil when it does not apply.
+    enum Verdict { case suppressing, notSuppressing }
+
+    static func verdict(_ s: Statement, on f: Finding) -> Verdict? {
+        guard ([s.vulnerability] + s.aliases).contains(where: f.isKnownAs) else { return nil }
+        var applies = false, clears = false, keeps = false
+        for p in s.products where purlCovers(p.id, f.purl) {
+            guard !p.versions.isEmpty else { applies = true; clears = true; continue }
+            // Versions listed, none of them this one: this product entry says nothing about it.
+            for v in p.versions {
+                let hit: Bool?
+                switch v.match {
+                case .version(let ver): hit = sameVersion(ver, f.version, ecosystem: f.ecosystem)
+                case .range(let r): hit = r.contains(f.version, fallbackEcosystem: f.ecosystem)
+                case .unreadable: hit = nil
+                }
+                switch hit {
+                case true?: applies = true; if v.status == "unaffected" { clears = true } else { keeps = true }
+                case nil: applies = true; keeps = true   // a range that cannot be judged never clears
+                case false?: break
+                }
+            }
         }
+        guard applies else { return nil }
+        return s.suppresses && clears && !keeps ? .suppressing : .notSuppressing
     }
+
+    static func sameVersion(_ a: String, _ b: String, ecosystem: String) -> Bool? {
+        if a == b { return true }
+        guard let order = AnyVersionScheme.forEcosystem(ecosystem) else { return false }
+        return (try? order.compare(a, b)).map { $0 == 0 }
+    }
+
+    /// The statement that takes this finding out, if any. Of every statement in `documents`
+    /// that speaks about it, the newest decides (its own timestamp, else its document's; among
+    /// equals, or without times, the one read last); it suppresses only when it is valid and
+    /// says `not_affected` or `fixed`.
+    public static func suppressing(_ f: Finding, in documents: [VEXDocument]) -> Statement? {
+        var newest: (statement: Statement, verdict: Verdict)?
+        for d in documents {
+            for s in d.statements {
+                guard let v = verdict(s, on: f) else { continue }
+                if let n = newest, let a = n.statement.timestamp, s.timestamp.map({ $0 < a }) ?? true { continue }
+                newest = (s, v)
+            }
+        }
+        guard let newest, newest.verdict == .suppressing else { return nil }
+        return newest.statement
+    }
+
+    /// This document alone: `suppressing(f, in: [self])`.
+    public func suppressing(_ f: Finding) -> Statement? { Self.suppressing(f, in: [self]) }
 
     /// A statement's purl covers a package's when type, namespace and name agree, its version (if
     /// it names one) is the package's, and every qualifier it names has the same value.

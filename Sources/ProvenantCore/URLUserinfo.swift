@@ -1,0 +1,43 @@
+/// URL user info (`user:token@`) removed wherever a URL is written out: a git remote such as
+/// `https://ci:ghp_…@github.com/acme/agent.git` must never reach a provenance, SBOM or report.
+public enum URLUserinfo {
+    /// `text` with the user info of every `scheme://` authority in it removed:
+    /// `git+https://u:t@host/x@refs/heads/main` → `git+https://host/x@refs/heads/main`.
+    /// Text without `://` comes back unchanged; so does scp-style `git@host:path`, whose user
+    /// names the ssh account and holds no secret.
+    public static func stripped(_ text: String) -> String {
+        guard text.contains("://") else { return text }
+        let b = Array(text.utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(b.count)
+        var i = 0
+        while i < b.count {
+            // At "://": copy it, then the authority without anything up to its last "@".
+            if i + 2 < b.count, b[i] == 58, b[i + 1] == 47, b[i + 2] == 47 {
+                out += [58, 47, 47]
+                i += 3
+                var end = i
+                while end < b.count, !Self.endsAuthority(b[end]) { end += 1 }
+                var start = i
+                for j in i..<end where b[j] == 64 { start = j + 1 }
+                out += b[start..<end]
+                i = end
+                continue
+            }
+            out.append(b[i])
+            i += 1
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Whether `text` carries user info in some `scheme://` authority.
+    public static func hasUserinfo(_ text: String) -> Bool { stripped(text) != text }
+
+    /// `/`, `?`, `#` and whitespace end an authority; so does a quote or bracket in running text.
+    static func endsAuthority(_ c: UInt8) -> Bool {
+        switch c {
+        case 47, 63, 35, 32, 9, 10, 13, 34, 39, 60, 62, 41, 93, 125: return true
+        default: return false
+        }
+    }
+}

@@ -1,0 +1,130 @@
+import Foundation
+import Testing
+import ProvenantCore
+@testable import Advisories
+
+/// Issue 11, item 12: suppressions must never hide a finding that nothing valid clears.
+@Suite struct SuppressionTests {
+    func finding(_ id: String = "PYSEC-2024-60", package: String = "idna", version: String = "2.8", ecosystem: String = "PyPI") -> Finding {
+        Finding(id: id, aliases: ["CVE-2024-3651"], summary: "", severity: .medium, score: nil, vector: nil, severitySource: "none",
+                package: package, ecosystem: ecosystem, version: version, purl: "pkg:pypi/\(package)@\(version)", locations: [],
+                fixed: ["3.7"], status: .affected, note: nil, published: nil, modified: "2024-01-01T00:00:00Z")
+    }
+
+    func load(_ json: String, name: String = "vex.json") throws -> VEXDocument {
+        let dir = try tempDir("vex-unit")
+        try write(json, to: dir + "/" + name)
+        return try VEXDocument.load(dir + "/" + name)
+    }
+
+    func cdx(_ versions: String?, state: String = "not_affected", justification: String? = "code_not_reachable") throws -> VEXDocument {
+        let v = versions.map { #", "versions": \#($0)"# } ?? ""
+        let j = justification.map { #", "justification": "\#($0)""# } ?? ""
+        return try load("""
+            {"bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1,
+             "vulnerabilities": [{"id": "CVE-2024-3651", "analysis": {"state": "\(state)"\(j)}, "affects": [{"ref": "pkg:pypi/idna"\(v)}]}]}
+            """)
+    }
+
+    @Test func cycloneDXVersionsDecideWhichVersionsAStatementClears() throws {
+        let f = finding()
+        #expect(try cdx(nil).suppressing(f) != nil, "no versions: every version of the ref")
+        #expect(try cdx(#"[{"version": "2.8", "status": "affected"}]"#).suppressing(f) == nil, "2.8 is affected, says the statement")
+        #expect(try cdx(#"[{"range": "vers:pypi/>=3.0", "status": "unaffected"}]"#).suppressing(f) == nil, "only >=3.0 is cleared")
+        #expect(try cdx(#"[{"version": "2.8"}]"#).suppressing(f) == nil, "CycloneDX's default status is affected")
+        #expect(try cdx(#"[{"version": "2.8", "status": "unaffected"}]"#).suppressing(f) != nil)
+        #expect(try cdx(#"[{"range": "vers:pypi/>=2.0|<3.0", "status": "unaffected"}]"#).suppressing(f) != nil)
+        #expect(try cdx(#"[{"range": "vers:pypi/>=2.0|<3.0", "status": "unaffected"}, {"version": "2.8", "status": "affected"}]"#).suppressing(f) == nil,
+                "when the entries disagree, affected wins")
+        let bad = try cdx(#"[{"range": ">=2.0", "status": "unaffected"}]"#)
+        #expect(bad.suppressing(f) == nil && bad.warnings.first?.contains("not a vers: range") == true)
+    }
+
+    @Test func versRangesFollowTheVersSpec() throws {
+        func has(_ range: String, _ v: String, _ eco: String = "PyPI") throws -> Bool? { try #require(VersRange(range)).contains(v, fallbackEcosystem: eco) }
+        #expect(try has("vers:pypi/>=3.0", "2.8") == false)
+        #expect(try has("vers:pypi/>=3.0", "3.0") == true)
+        #expect(try has("vers:pypi/>=2.0|<3.0", "2.10") == true)
+        #expect(try has("vers:pypi/>=2.0|<3.0", "3.0") == false)
+        #expect(try has("vers:npm/1.2.3|>=2.0.0|<2.5.0", "1.2.3", "npm") == true)
+        #expect(try has("vers:npm/1.2.3|>=2.0.0|<2.5.0", "1.5.0", "npm") == false)
+        #expect(try has("vers:npm/<1.0.0|>=2.0.0|!=2.1.0", "2.1.0", "npm") == false)
+        #expect(try has("vers:npm/<1.0.0|>=2.0.0|!=2.1.0", "2.2.0", "npm") == true)
+        #expect(try has("vers:deb/*", "anything") == true)
+        #expect(try has("vers:deb/>=2.0", "abc") == nil, "a version the scheme cannot read")
+        #expect(VersRange("pypi/>=2.0") == nil && VersRange("vers:pypi/") == nil)
+    }
+
+    func openVEX(timestamp: String, _ statements: String) -> String {
+        """
+        {"@context": "https://openvex.dev/ns/v0.2.0", "@id": "https://example.com/vex/\(timestamp)", "author": "sec", "timestamp": "\(timestamp)", "version": 1,
+         "statements": [\(statements)]}
+        """
+    }
+    let notAffected = #"{"vulnerability": {"name": "PYSEC-2024-60"}, "products": [{"@id": "pkg:pypi/idna"}], "status": "not_affected", "justification": "vulnerable_code_not_in_execute_path"}"#
+    let affected = #"{"vulnerability": {"name": "CVE-2024-3651"}, "products": [{"@id": "pkg:pypi/idna@2.8"}], "status": "affected", "action_statement": "upgrade"}"#
+
+    @Test func theNewestOpenVEXStatementWinsAcrossFiles() throws {
+        let f = finding()
+        let old = try load(openVEX(timestamp: "2024-01-01T00:00:00Z", notAffected), name: "old.json")
+        let new = try load(openVEX(timestamp: "2024-02-01T00:00:00Z", affected), name: "new.json")
+        #expect(VEXDocument.suppressing(f, in: [old, new]) == nil, "a later affected overrides an earlier not_affected")
+        #expect(VEXDocument.suppressing(f, in: [new, old]) == nil, "whatever order the files come in")
+        // And the other way round: a later not_affected clears an earlier affected.
+        let later = try load(openVEX(timestamp: "2024-03-01T00:00:00Z", notAffected), name: "later.json")
+        #expect(VEXDocument.suppressing(f, in: [later, new])?.origin == "later.json#1")
+    }
+
+    @Test func theNewestOpenVEXStatementWinsWithinADocument() throws {
+        let f = finding()
+        func stamped(_ s: String, _ t: String) -> String { String(s.dropLast()) + #", "timestamp": "\#(t)"}"# }
+        // The statement's own timestamp beats the document's, and offsets are honoured:
+        // 10:00-06:00 is 16:00Z, after 15:00Z.
+        let a = try load(openVEX(timestamp: "2024-01-01T00:00:00Z",
+                                 stamped(notAffected, "2024-02-01T10:00:00-06:00") + "," + stamped(affected, "2024-02-01T15:00:00Z")))
+        #expect(a.suppressing(f)?.origin == "vex.json#1")
+        let b = try load(openVEX(timestamp: "2024-01-01T00:00:00Z",
+                                 stamped(notAffected, "2024-02-01T10:00:00-06:00") + "," + stamped(affected, "2024-02-01T17:00:00.5Z")))
+        #expect(b.suppressing(f) == nil)
+        // Without statement timestamps, the later statement of one document is the newer.
+        #expect(try load(openVEX(timestamp: "2024-01-01T00:00:00Z", notAffected + "," + affected)).suppressing(f) == nil)
+        #expect(try load(openVEX(timestamp: "2024-01-01T00:00:00Z", affected + "," + notAffected)).suppressing(f) != nil)
+        #expect(throws: InputError.self) { try load(openVEX(timestamp: "yesterday", notAffected)) }
+    }
+
+    @Test func notAffectedWithoutAValidJustificationIsRefused() throws {
+        let f = finding()
+        func statement(_ extra: String) -> String {
+            #"{"vulnerability": {"name": "PYSEC-2024-60"}, "products": [{"@id": "pkg:pypi/idna"}], "status": "not_affected"\#(extra)}"#
+        }
+        let bare = try load(openVEX(timestamp: "2024-01-01T00:00:00Z", statement("")))
+        #expect(bare.suppressing(f) == nil)
+        #expect(bare.warnings == ["vex.json#1: not_affected without a justification or an impact_statement; refused, it suppresses nothing"])
+        let made = try load(openVEX(timestamp: "2024-01-01T00:00:00Z", statement(#", "justification": "we_checked""#)))
+        #expect(made.suppressing(f) == nil && made.warnings.first?.contains("'we_checked', which OpenVEX does not define") == true)
+        let impact = try load(openVEX(timestamp: "2024-01-01T00:00:00Z", statement(#", "impact_statement": "idna only parses our own hostnames""#)))
+        #expect(impact.suppressing(f) != nil && impact.warnings.isEmpty)
+        // A refused statement is still the newest word: it does not let an older one through.
+        let older = try load(openVEX(timestamp: "2023-01-01T00:00:00Z", notAffected), name: "older.json")
+        #expect(VEXDocument.suppressing(f, in: [older, bare]) == nil)
+
+        #expect(try cdx(nil, justification: nil).suppressing(f) == nil)
+        #expect(try cdx(nil, justification: nil).warnings.first?.contains("without an analysis.justification") == true)
+        #expect(try cdx(nil, justification: "trust_me").suppressing(f) == nil)
+        #expect(try cdx(nil, state: "false_positive", justification: nil).suppressing(f) != nil, "false_positive needs no justification")
+    }
+
+    @Test func ignoreFilesRefuseDatesThatDoNotExist() throws {
+        let dir = try tempDir("ignore-dates")
+        func load(_ date: String) throws -> IgnoreFile {
+            try write("ignore:\n  - id: X\n    reason: accepted\n    expires: \(date)\n", to: dir + "/i.yaml")
+            return try IgnoreFile.load(dir + "/i.yaml")
+        }
+        for bad in ["2099-99-99", "2099-02-30", "2100-02-29", "2099-13-01", "2099-04-31", "2099-00-10", "0000-01-01"] {
+            #expect(throws: InputError.self, "\(bad)") { try load(bad) }
+            do { _ = try load(bad) } catch { #expect("\(error)".contains("i.yaml:4") && "\(error)".contains(bad)) }
+        }
+        #expect(try load("2028-02-29").entries.first?.expires == "2028-02-29")
+        #expect(try load("2000-02-29").entries.count == 1)
+    }
+}
