@@ -103,9 +103,58 @@ import ProvenantCore
 
     @Test func uvGroupsAndRoot() throws {
         let x = try Fixture.extract(PythonTOMLLockExtractor(.uv), "lockfiles/python-uvlock/grouped-packages.lock", includeDev: true)
-        let black = try #require(x.packages.first { $0.name == "black" })
-        #expect(black.dependsOn.contains("pkg:pypi/click@8.1.7"))
-        #expect(x.packages.allSatisfy { $0.isDirect != nil })
+        // The project itself (`source = { virtual = "." }`) is the root, not a dependency.
+        #expect(!x.packages.contains { $0.name == "uv-lockfiles" })
+        let byName = Dictionary(uniqueKeysWithValues: x.packages.map { ($0.name, $0) })
+        // emoji is the project's one unconditional dependency.
+        #expect(byName["emoji"]?.scope == .required && byName["emoji"]?.isDirect == true)
+        // Extras (`cli`, `dev`, `test` under optional-dependencies) are optional, and so is what only they reach.
+        for name in ["click", "black", "flake8"] {
+            #expect(byName[name]?.scope == .optional && byName[name]?.isDirect == true, "\(name)")
+        }
+        for name in ["colorama", "mccabe", "mypy-extensions", "packaging", "pathspec", "platformdirs", "pycodestyle", "pyflakes", "tomli", "typing-extensions"] {
+            #expect(byName[name]?.scope == .optional && byName[name]?.isDirect == false, "\(name)")
+        }
+        #expect(byName["black"]?.dependsOn == ["pkg:pypi/click@8.1.7", "pkg:pypi/mypy-extensions@1.0.0", "pkg:pypi/packaging@24.2",
+                                                "pkg:pypi/pathspec@0.12.1", "pkg:pypi/platformdirs@4.3.6", "pkg:pypi/tomli@2.2.1",
+                                                "pkg:pypi/typing-extensions@4.12.2"])
+        #expect(byName["flake8"]?.dependsOn == ["pkg:pypi/mccabe@0.7.0", "pkg:pypi/pycodestyle@2.12.1", "pkg:pypi/pyflakes@3.2.0"])
+        #expect(x.packages.count == 14)
+    }
+
+    @Test func uvDependencyGroupsAreDev() throws {
+        let fm = FileManager.default
+        let dir = fm.temporaryDirectory.appendingPathComponent("provenant-uvgroups-\(UUID().uuidString)").path
+        try fm.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? fm.removeItem(atPath: dir) }
+        try """
+        version = 1
+        [[package]]
+        name = "app"
+        version = "0.1.0"
+        source = { editable = "." }
+        dependencies = [{ name = "idna" }]
+        [package.dev-dependencies]
+        dev = [{ name = "pytest" }]
+
+        [[package]]
+        name = "idna"
+        version = "3.7"
+        source = { registry = "https://pypi.org/simple" }
+
+        [[package]]
+        name = "pytest"
+        version = "8.0.0"
+        source = { registry = "https://pypi.org/simple" }
+        dependencies = [{ name = "idna" }]
+        """.write(toFile: dir + "/uv.lock", atomically: true, encoding: .utf8)
+        let index = FileIndex(root: dir)
+        func run(_ dev: Bool) throws -> [String] {
+            Fixture.summary(try PythonTOMLLockExtractor(.uv).extract(ExtractInput(file: try #require(index.file("uv.lock")), index: index,
+                                                                                   context: ExtractContext(mode: .source, includeDev: dev))))
+        }
+        #expect(try run(true) == ["pkg:pypi/idna@3.7 required", "pkg:pypi/pytest@8.0.0 dev"])
+        #expect(try run(false) == ["pkg:pypi/idna@3.7 required"])
     }
 
     @Test func pipfileDevSection() throws {

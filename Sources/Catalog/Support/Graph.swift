@@ -16,8 +16,8 @@ enum Graph {
     }
 
     /// Scope and directness from the roots a lockfile records: whatever prod roots reach is required,
-    /// whatever only dev roots reach is dev.
-    static func applyRoots(_ packages: inout [Package], prod: Set<String>, dev: Set<String>) {
+    /// whatever only optional roots (extras) reach is optional, whatever only dev roots reach is dev.
+    static func applyRoots(_ packages: inout [Package], prod: Set<String>, dev: Set<String>, optional: Set<String> = []) {
         var index: [String: Int] = [:]
         for (i, p) in packages.enumerated() where index[p.ref] == nil { index[p.ref] = i }
         func reach(_ roots: Set<String>) -> Set<String> {
@@ -29,10 +29,11 @@ enum Graph {
             }
             return seen
         }
-        let prodReach = reach(prod), devReach = reach(dev)
-        markDirect(&packages, roots: prod.union(dev))
-        for i in packages.indices where devReach.contains(packages[i].ref) && !prodReach.contains(packages[i].ref) {
-            packages[i].scope = .dev
+        let prodReach = reach(prod), devReach = reach(dev), optionalReach = reach(optional)
+        markDirect(&packages, roots: prod.union(dev).union(optional))
+        for i in packages.indices where !prodReach.contains(packages[i].ref) {
+            if optionalReach.contains(packages[i].ref) { packages[i].scope = .optional }
+            else if devReach.contains(packages[i].ref) { packages[i].scope = .dev }
         }
     }
 }

@@ -22,7 +22,7 @@ public struct PythonTOMLLockExtractor: Extractor {
         var packages: [Package] = []
         var rawDeps: [[String]] = []
         var prodRoots: Set<String> = [], devRoots: Set<String> = []
-        var rootDeps: (prod: [String], dev: [String])?
+        var rootDeps: (prod: [String], dev: [String], optional: [String])?
         var diags: [Diagnostic] = []
         for t in entries {
             guard let n = t.str("name"), !n.isEmpty else {
@@ -31,9 +31,12 @@ public struct PythonTOMLLockExtractor: Extractor {
             let source = t.table("source")
             // uv records the project itself as a package with a virtual or editable source.
             if flavor == .uv, let s = source, s.str("virtual") == "." || s.str("editable") == "." {
-                rootDeps = (t.tables("dependencies").compactMap { $0.str("name") },
-                            t.table("dev-dependencies")?.keys.flatMap { t.table("dev-dependencies")?.tables($0) ?? [] }
-                                .compactMap { $0.str("name") } ?? [])
+                // Dependency groups (`dev-dependencies`) are development-only; extras
+                // (`optional-dependencies`) are optional features of the project.
+                func names(_ table: String) -> [String] {
+                    (t.table(table)?.keys ?? []).flatMap { t.table(table)?.tables($0) ?? [] }.compactMap { $0.str("name") }
+                }
+                rootDeps = (t.tables("dependencies").compactMap { $0.str("name") }, names("dev-dependencies"), names("optional-dependencies"))
                 continue
             }
             guard let v = t.str("version"), !v.isEmpty else {
@@ -76,7 +79,8 @@ public struct PythonTOMLLockExtractor: Extractor {
         if let r = rootDeps {
             prodRoots = Set(r.prod.compactMap { byName[PackageIdentity.pep503($0)].map { packages[$0].ref } })
             devRoots = Set(r.dev.compactMap { byName[PackageIdentity.pep503($0)].map { packages[$0].ref } })
-            Graph.applyRoots(&packages, prod: prodRoots, dev: devRoots)
+            let optionalRoots = Set(r.optional.compactMap { byName[PackageIdentity.pep503($0)].map { packages[$0].ref } })
+            Graph.applyRoots(&packages, prod: prodRoots, dev: devRoots, optional: optionalRoots)
         }
         return Extraction(packages.filteredForDev(input.context.includeDev), diagnostics: diags)
     }
