@@ -26,7 +26,9 @@ import ProvenantCore
         let noVersion = try Fixture.extract(DpkgExtractor(), "lockfiles/os-dpkg/dpkg/noversion")
         #expect(!noVersion.diagnostics.isEmpty)
         let noPackage = try Fixture.extract(DpkgExtractor(), "lockfiles/os-dpkg/dpkg/nopackage")
-        #expect(noPackage.packages.isEmpty == false || !noPackage.diagnostics.isEmpty)
+        // The stanza without a Package field is reported with its line; the others are still read.
+        #expect(noPackage.packages.map { "\($0.name)@\($0.version)" }.sorted() == ["bar@2.0", "foo@1.0"])
+        #expect(noPackage.diagnostics.map(\.location.line) == [5])
     }
 
     @Test func dpkgValidResolvesDependsEdges() throws {
