@@ -41,21 +41,47 @@ public struct AgentManifest: Sendable, Equatable {
         for k in map.keys { if let s = k.string, !known.contains(s) { throw fail("unknown field '\(s)'", k) } }
         if let k = root["kind"]?.string, k != "Agent" { throw fail("kind must be Agent, not '\(k)'", root["kind"]) }
         guard let name = root["name"]?.string, !name.isEmpty else { throw fail("missing field 'name'", root) }
+        // The name becomes object, container and label names in generated configuration.
+        guard FieldSyntax.isDNSLabel(name) else {
+            throw fail("name '\(printable(name))' is not a DNS-1123 label (lowercase letters, digits and '-', at most 63 characters)", root["name"])
+        }
         var m = AgentManifest(name: name)
         func strings(_ n: Node?, _ field: String) throws(InputError) -> [String] {
             guard let n else { return [] }
             guard let seq = n.sequence else { throw fail("'\(field)' must be a list", n) }
             var out: [String] = []
-            for x in seq { guard let s = x.string else { throw fail("'\(field)' entries must be strings", x) }; out.append(s) }
+            for x in seq { guard let s = x.string, x.scalar != nil else { throw fail("'\(field)' entries must be strings", x) }; out.append(s) }
             return out
         }
-        m.images = try strings(root["images"], "images")
-        for i in m.images where !i.contains("@sha256:") { throw fail("image '\(i)' is not pinned by digest (@sha256:…)", root["images"]) }
-        m.read = try strings(root["filesystem"]?["read"], "filesystem.read")
-        m.write = try strings(root["filesystem"]?["write"], "filesystem.write")
+        /// Strings of `field`, each checked by `valid`; the error names the entry's own line.
+        func checked(_ n: Node?, _ field: String, _ what: String, _ valid: (String) -> Bool) throws(InputError) -> [String] {
+            let values = try strings(n, field)
+            for (i, v) in values.enumerated() where !valid(v) { throw fail("\(field): '\(printable(v))' is not \(what)", n?.sequence?[i]) }
+            return values
+        }
+        func fields(_ n: Node?, _ field: String, _ allowed: Set<String>) throws(InputError) {
+            guard let n else { return }
+            guard let map = n.mapping else { throw fail("'\(field)' must be a mapping", n) }
+            for k in map.keys { if let s = k.string, !allowed.contains(s) { throw fail("unknown field '\(field).\(printable(s))'", k) } }
+        }
+        func bool(_ n: Node?, _ field: String) throws(InputError) -> Bool? {
+            guard let n else { return nil }
+            guard let b = n.bool else { throw fail("'\(field)' must be true or false", n) }
+            return b
+        }
+        m.images = try checked(root["images"], "images", "pinned by digest (name@sha256:<64 hex digits>)", FieldSyntax.isPinnedImage)
+        try fields(root["filesystem"], "filesystem", ["read", "write"])
+        let path = "an absolute, normalized path (no '.', '..', '//' or trailing '/')"
+        m.read = try checked(root["filesystem"]?["read"], "filesystem.read", path, FieldSyntax.isNormalizedAbsolutePath)
+        m.write = try checked(root["filesystem"]?["write"], "filesystem.write", path, FieldSyntax.isNormalizedAbsolutePath)
+        if let eg = root["egress"], eg.sequence == nil { throw fail("'egress' must be a list", eg) }
         for e in root["egress"]?.sequence ?? [] {
+            try fields(e, "egress", ["host", "cidr", "ports", "protocol"])
             let host = e["host"]?.string, cidr = e["cidr"]?.string
             guard (host == nil) != (cidr == nil) else { throw fail("each egress entry needs exactly one of host or cidr", e) }
+            if let host, !FieldSyntax.isHostName(host) { throw fail("egress host '\(printable(host))' is not a DNS host name", e["host"]) }
+            if let cidr, !FieldSyntax.isCIDR(cidr) { throw fail("egress cidr '\(printable(cidr))' is not an IPv4 or IPv6 CIDR with no host bits set", e["cidr"]) }
+            if let p = e["ports"], p.sequence == nil { throw fail("'egress.ports' must be a list", p) }
             let ports = try (e["ports"]?.sequence ?? []).map { p throws(InputError) -> Int in
                 guard let v = p.int, (1...65535).contains(v) else { throw fail("egress ports must be numbers from 1 to 65535", p) }
                 return v
@@ -64,21 +90,39 @@ public struct AgentManifest: Sendable, Equatable {
             guard ["TCP", "UDP", "SCTP"].contains(proto) else { throw fail("protocol must be TCP, UDP or SCTP", e["protocol"]) }
             m.egress.append(Egress(host: host, cidr: cidr, ports: ports, proto: proto))
         }
-        m.dns = root["dns"]?.bool ?? false
-        m.capabilities = try strings(root["capabilities"], "capabilities").map(PodSecurity.bareCapability)
-        m.nonRoot = root["user"]?["nonRoot"]?.bool
-        m.uid = root["user"]?["uid"]?.int
+        m.dns = try bool(root["dns"], "dns") ?? false
+        m.capabilities = try checked(root["capabilities"], "capabilities", "a Linux capability name (such as NET_BIND_SERVICE)") {
+            FieldSyntax.linuxCapabilities.contains(PodSecurity.bareCapability($0)) && $0 == $0.uppercased()
+        }.map(PodSecurity.bareCapability)
+        try fields(root["user"], "user", ["nonRoot", "uid"])
+        m.nonRoot = try bool(root["user"]?["nonRoot"], "user.nonRoot")
+        if let u = root["user"]?["uid"] {
+            guard let v = u.int, (0...2_147_483_647).contains(v) else { throw fail("user.uid must be a number from 0 to 2147483647", u) }
+            m.uid = v
+        }
         if m.nonRoot == true, m.uid == 0 { throw fail("user.uid 0 contradicts nonRoot: true", root["user"]) }
+        if let sq = root["secrets"], sq.sequence == nil { throw fail("'secrets' must be a list", sq) }
         for s in root["secrets"]?.sequence ?? [] {
-            let sec = Secret(secret: s["secret"]?.string, keys: try strings(s["keys"], "secrets.keys"), env: s["env"]?.string, file: s["file"]?.string)
+            try fields(s, "secrets", ["secret", "keys", "env", "file"])
+            let sec = Secret(secret: s["secret"]?.string, keys: try checked(s["keys"], "secrets.keys", "a Secret key", FieldSyntax.isSecretKey),
+                             env: s["env"]?.string, file: s["file"]?.string)
             guard [sec.secret, sec.env, sec.file].compactMap({ $0 }).count == 1 else { throw fail("each secret names exactly one of secret, env or file", s) }
+            if let n = sec.secret, !FieldSyntax.isDNSSubdomain(n) { throw fail("secret '\(printable(n))' is not a DNS-1123 subdomain", s["secret"]) }
+            if let n = sec.env, !FieldSyntax.isEnvName(n) { throw fail("env '\(printable(n))' is not an environment variable name", s["env"]) }
+            if let n = sec.file, !FieldSyntax.isNormalizedAbsolutePath(n) { throw fail("file '\(printable(n))' is not \(path)", s["file"]) }
             m.secrets.append(sec)
         }
+        if let k = root["kubernetes"], k.sequence == nil { throw fail("'kubernetes' must be a list", k) }
         for a in root["kubernetes"]?.sequence ?? [] {
-            m.kubernetes.append(APIAccess(verbs: try strings(a["verbs"], "kubernetes.verbs"), resources: try strings(a["resources"], "kubernetes.resources")))
+            try fields(a, "kubernetes", ["verbs", "resources"])
+            let verbs = try checked(a["verbs"], "kubernetes.verbs", "an RBAC verb (" + FieldSyntax.rbacVerbs.sorted().joined(separator: ", ") + ")") { FieldSyntax.rbacVerbs.contains($0) }
+            let resources = try checked(a["resources"], "kubernetes.resources", "a resource name (such as pods or pods/log)", FieldSyntax.isResource)
+            guard !verbs.isEmpty, !resources.isEmpty else { throw fail("each kubernetes entry needs verbs and resources", a) }
+            m.kubernetes.append(APIAccess(verbs: verbs, resources: resources))
         }
+        if let sc = root["scripts"], sc.mapping == nil { throw fail("'scripts' must be a mapping", sc) }
         for (k, v) in root["scripts"]?.mapping ?? [:] {
-            guard let script = k.string else { throw fail("script names must be strings", k) }
+            guard let script = k.string, !script.isEmpty, !script.unicodeScalars.contains(where: { $0.value < 0x20 }) else { throw fail("script names must be strings", k) }
             m.scripts[script] = try strings(v, "scripts.\(script)")
         }
         return m
@@ -98,6 +142,11 @@ public struct AgentManifest: Sendable, Equatable {
         } else if let seq = n.sequence {
             for x in seq { try rejectDuplicateKeys(x, path: path) }
         }
+    }
+
+    /// A value quoted in an error message: control characters escaped, so one error is one line.
+    static func printable(_ s: String) -> String {
+        String(s.unicodeScalars.prefix(120).map { $0.value < 0x20 || $0.value == 0x7f ? "\\u{\(String($0.value, radix: 16))}" : String($0) }.joined())
     }
 
     /// Whether `path` is one of `roots` or below one.

@@ -11,7 +11,7 @@ struct PolicyCheck: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
         abstract: "Check Kubernetes workloads against the Pod Security Standards (v1.37) and common hygiene rules.",
-        discussion: "Reads multi-document Kubernetes YAML (Pod, Deployment, DaemonSet, StatefulSet, ReplicaSet, Job, CronJob, Namespace, Role, ClusterRole and their bindings, NetworkPolicy), docker-compose files, and OCI runtime config.json. Exit codes: 0 success, 1 a finding reached --fail-on, 2 usage or input error."
+        discussion: "Reads multi-document Kubernetes YAML, and Kubernetes JSON as `kubectl get -o json` prints it (a List too), told from OCI config.json by content (Pod, Deployment, DaemonSet, StatefulSet, ReplicaSet, Job, CronJob, Namespace, Role, ClusterRole and their bindings, NetworkPolicy), docker-compose files, and OCI runtime config.json. Exit codes: 0 success, 1 a finding reached --fail-on, 2 usage or input error."
     )
     @Argument(help: "Kubernetes YAML files or directories of them.")
     var paths: [String]
@@ -98,6 +98,9 @@ struct PolicyGenerate: ParsableCommand {
     func run() throws {
         guard ["kubernetes", "compose"].contains(self.for) else { throw ValidationError("unknown --for '\(self.for)'; use kubernetes or compose") }
         guard let flavor = PolicyGenerator.NetworkPolicyFlavor(rawValue: networkPolicy) else { throw ValidationError("unknown --network-policy '\(networkPolicy)'; use kubernetes or cilium") }
+        guard PolicyGenerator.isNamespace(namespace) else {
+            throw ValidationError("--namespace '\(namespace)' is not a DNS-1123 label (lowercase letters, digits and '-', at most 63 characters)")
+        }
         let m: AgentManifest
         do { m = try AgentManifest.load(manifest) } catch { CLI.fail("error: \(error)") }
         var text = self.for == "kubernetes" ? PolicyGenerator.kubernetes(m, namespace: namespace, networkPolicy: flavor) : PolicyGenerator.compose(m)
