@@ -192,8 +192,11 @@ public enum PodSecurity {
         guard !windows else { return out }
         for c in containers {
             let sc = c.node["securityContext"]
-            // A privileged container escalates by definition: its finding is `privileged`.
-            if sc?["allowPrivilegeEscalation"]?.bool != false, sc?["privileged"]?.bool != true {
+            // A privileged container escalates by definition, and Kubernetes refuses it with
+            // allowPrivilegeEscalation: false, so an unset field is `privileged`'s finding alone. An
+            // explicit allowPrivilegeEscalation: true is a second control broken, and reported.
+            let sharedWithPrivileged = sc?["privileged"]?.bool == true && sc?["allowPrivilegeEscalation"] == nil
+            if sc?["allowPrivilegeEscalation"]?.bool != false, !sharedWithPrivileged {
                 let bare = sc == nil
                 add("allowprivilegeescalation", "medium", sc ?? c.node, container: c.name,
                     found: bare ? "no securityContext" : "allowPrivilegeEscalation not false", allowed: "false",

@@ -67,7 +67,9 @@ public enum RuntimeConfigs {
     public static func ociConfig(_ path: String) throws(InputError) -> [PolicyFinding] {
         guard let data = FileManager.default.contents(atPath: path),
               let obj = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else { throw InputError("not a readable JSON OCI runtime config", at: Location(path)) }
-        guard obj["ociVersion"] is String else { throw InputError("no ociVersion: not an OCI runtime config", at: Location(path)) }
+        guard obj["ociVersion"] is String || (obj["process"] is [String: Any] && obj["root"] is [String: Any]) else {
+            throw InputError("no ociVersion (nor process and root): not an OCI runtime config", at: Location(path))
+        }
         var out: [PolicyFinding] = []
         // JSON parsing keeps no positions; the line is that of the first occurrence of the key.
         let lines = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
