@@ -26,7 +26,7 @@ public enum Hygiene {
                 }
             }
             let sc = c.node["securityContext"]
-            if (sc?["capabilities"]?["add"]?.sequence?.compactMap(\.string) ?? []).contains(where: { PodSecurity.bareCapability($0) == "SYS_ADMIN" }) {
+            if (sc?["capabilities"]?["add"]?.sequence?.compactMap(\.string) ?? []).contains(where: { ["SYS_ADMIN", "ALL"].contains(PodSecurity.runtimeCapability($0)) }) {
                 add("cap-sys-admin", "critical", sc?["capabilities"]?["add"], container: c.name,
                     found: "CAP_SYS_ADMIN: it allows mounting filesystems, entering namespaces, loading BPF and most of what root can do",
                     allowed: "almost never justified for an agent", fix: "remove SYS_ADMIN; grant the narrow capability the agent needs")

@@ -169,26 +169,40 @@ public enum ManifestCheck {
         let podSC = spec["securityContext"]
         var volumes: [String: Node] = [:]
         for v in spec["volumes"]?.sequence ?? [] { if let n = v["name"]?.string { volumes[n] = v } }
-        for v in volumes.values {
-            if let p = v["hostPath"]?["path"]?.string, !AgentManifest.covered(p, by: m.read + m.write) {
-                add("hostpath", "high", v["hostPath"], found: "hostPath \(p)", allowed: "paths declared under filesystem", fix: "remove the hostPath volume or declare \(p) in the manifest")
+        for v in spec["volumes"]?.sequence ?? [] {
+            guard let p = v["hostPath"]?["path"]?.string else { continue }
+            // `..` is resolved before comparing: /etc/collector/../../root is /root.
+            if let n = FieldSyntax.normalizedPath(p) {
+                if !AgentManifest.covered(n, by: m.read + m.write) {
+                    add("hostpath", "high", v["hostPath"], found: "hostPath \(p)" + (n == p ? "" : " (\(n))"), allowed: "paths declared under filesystem",
+                        fix: "remove the hostPath volume or declare \(n) in the manifest")
+                }
+            } else {
+                add("hostpath", "high", v["hostPath"], found: "hostPath \(p) cannot be normalized to an absolute path", allowed: "paths declared under filesystem",
+                    fix: "write the hostPath as an absolute path without '..' above /")
             }
         }
         for c in PodSecurity.containers(spec) {
             let sc = c.node["securityContext"]
+            if !m.images.isEmpty, let image = c.node["image"]?.string, !m.images.contains(image) {
+                add("image", "high", c.node["image"], container: c.name, found: "image \(image)", allowed: m.images.joined(separator: ", "),
+                    fix: "run one of the images the manifest names, or add this one (pinned by digest)")
+            }
             for cap in sc?["capabilities"]?["add"]?.sequence?.compactMap(\.string) ?? [] {
-                let bare = PodSecurity.bareCapability(cap)
+                let bare = PodSecurity.runtimeCapability(cap)
                 if !m.capabilities.contains(bare) {
                     add("capability", bare == "SYS_ADMIN" ? "critical" : "high", sc?["capabilities"]?["add"], container: c.name, found: "adds \(bare)",
                         allowed: m.capabilities.isEmpty ? "no capabilities" : m.capabilities.joined(separator: ", "), fix: "remove \(bare) from capabilities.add")
                 }
             }
             for vm in c.node["volumeMounts"]?.sequence ?? [] {
-                guard let mp = vm["mountPath"]?.string, vm["readOnly"]?.bool != true else { continue }
+                guard let raw = vm["mountPath"]?.string, vm["readOnly"]?.bool != true else { continue }
                 // Secret and projected token volumes are read-only by nature; the rest must be declared writable.
                 let vol = vm["name"]?.string.flatMap { volumes[$0] }
                 if vol?["secret"] != nil || vol?["configMap"] != nil || vol?["projected"] != nil || vol?["downwardAPI"] != nil { continue }
-                if !AgentManifest.covered(mp, by: m.write) {
+                let mp = FieldSyntax.normalizedPath(raw)
+                if mp.map({ !AgentManifest.covered($0, by: m.write) }) ?? true {
+                    let mp = mp.map { $0 == raw ? raw : "\(raw) (\($0))" } ?? "\(raw), which cannot be normalized to an absolute path,"
                     add("writable-mount", "medium", vm, container: c.name, found: "writable mount at \(mp)", allowed: m.write.isEmpty ? "no writable paths" : m.write.joined(separator: ", "),
                         fix: "set readOnly: true on the mount, or declare \(mp) under filesystem.write")
                 }

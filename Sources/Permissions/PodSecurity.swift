@@ -13,6 +13,8 @@ public struct PolicyFinding: Sendable, Equatable, Codable {
     public var found: String
     public var allowed: String
     public var fix: String
+    /// Why the control exists: what the finding lets a workload do.
+    public var because: String? = nil
 }
 
 /// Pod Security Standards (Kubernetes v1.37), baseline and restricted. Where a restricted control
@@ -43,6 +45,10 @@ public enum PodSecurity {
 
     /// `CAP_SYS_ADMIN` and `SYS_ADMIN` name the same capability; Kubernetes spells it without the prefix.
     static func bareCapability(_ c: String) -> String { c.hasPrefix("CAP_") ? String(c.dropFirst(4)) : c }
+
+    /// A capability as the container runtime reads it: containerd and Docker accept any case and the
+    /// CAP_ prefix, so `sys_admin` is SYS_ADMIN. (Pod Security admission compares exactly; its controls do too.)
+    static func runtimeCapability(_ c: String) -> String { bareCapability(c.uppercased()) }
 
     struct Container { var node: Node; var name: String; var field: String }
 

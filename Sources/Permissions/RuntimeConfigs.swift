@@ -12,7 +12,52 @@ public enum RuntimeConfigs {
     /// Whether a YAML document is a compose file: a `services` mapping and no Kubernetes `kind`.
     public static func isCompose(_ doc: Node) -> Bool { doc["services"]?.mapping != nil && doc["kind"] == nil }
 
-    public static func compose(_ doc: Node, file: String) -> [PolicyFinding] {
+    /// One volume of a compose service, short (`SOURCE:TARGET:MODE`) or long form.
+    struct ComposeVolume {
+        var node: Node
+        /// The host path of a bind mount, as written; nil for named and anonymous volumes and tmpfs.
+        var bindSource: String?
+        var target: String?
+        var readOnly: Bool
+        var tmpfs = false
+
+        /// A short-form source is a host path when it looks like one: anything else names a volume.
+        static func isPath(_ s: String) -> Bool { s.hasPrefix("/") || s.hasPrefix(".") || s.hasPrefix("~") || s.hasPrefix("$") || s.contains("/") }
+
+        static func read(_ svc: Node) -> [ComposeVolume] {
+            var out: [ComposeVolume] = []
+            for v in svc["volumes"]?.sequence ?? [] {
+                if let short = v.string {
+                    let parts = short.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+                    if parts.count == 1 { out.append(ComposeVolume(node: v, bindSource: nil, target: parts[0], readOnly: false)); continue }
+                    let mode = parts.count > 2 ? parts[2].split(separator: ",").map(String.init) : []
+                    out.append(ComposeVolume(node: v, bindSource: isPath(parts[0]) ? parts[0] : nil, target: parts[1], readOnly: mode.contains("ro")))
+                } else {
+                    let type = v["type"]?.string ?? "volume"
+                    out.append(ComposeVolume(node: v, bindSource: type == "bind" ? (v["source"]?.string ?? "") : nil, target: v["target"]?.string,
+                                             readOnly: v["read_only"]?.bool == true, tmpfs: type == "tmpfs"))
+                }
+            }
+            let tmpfs: [Node] = svc["tmpfs"].map { n in n.sequence.map { Array($0) } ?? [n] } ?? []
+            for t in tmpfs {
+                guard let s = t.string else { continue }
+                out.append(ComposeVolume(node: t, bindSource: nil, target: String(s.split(separator: ":").first ?? ""), readOnly: false, tmpfs: true))
+            }
+            return out
+        }
+    }
+
+    /// A compose bind source as an absolute, normalized host path: relative sources are relative to
+    /// the compose file's directory, as compose reads them. nil for `~`, `$VAR` or what climbs above /.
+    static func hostPath(_ source: String, composeFile: String) -> String? {
+        if source.hasPrefix("/") { return FieldSyntax.normalizedPath(source) }
+        guard !source.hasPrefix("~"), !source.contains("$") else { return nil }
+        var dir = (composeFile as NSString).deletingLastPathComponent
+        if !dir.hasPrefix("/") { dir = FileManager.default.currentDirectoryPath + (dir.isEmpty ? "" : "/" + dir) }
+        return FieldSyntax.normalizedPath(dir + "/" + source)
+    }
+
+    public static func compose(_ doc: Node, file: String, manifest: AgentManifest? = nil) -> [PolicyFinding] {
         var out: [PolicyFinding] = []
         for (k, svc) in doc["services"]?.mapping ?? [:] {
             let name = k.string ?? "?"
@@ -23,22 +68,70 @@ public enum RuntimeConfigs {
             for f in ["network_mode", "pid", "ipc"] where svc[f]?.string == "host" {
                 add("pss:hostnamespaces", "high", svc[f], "\(f): host", "the container's own namespace", "remove \(f): host")
             }
-            let adds = (svc["cap_add"]?.sequence ?? []).compactMap(\.string).map(PodSecurity.bareCapability)
+            // Docker reads capability names in any case, with or without CAP_.
+            let adds = (svc["cap_add"]?.sequence ?? []).compactMap(\.string).map(PodSecurity.runtimeCapability)
             let beyond = adds.filter { !PodSecurity.baselineCapabilities.contains($0) }
             if !beyond.isEmpty { add("pss:capabilities_baseline", "high", svc["cap_add"], "cap_add \(beyond.joined(separator: ", "))", "the baseline set", "remove them from cap_add") }
             if adds.contains("SYS_ADMIN") || adds.contains("ALL") {
                 add("hygiene:cap-sys-admin", "critical", svc["cap_add"], "CAP_SYS_ADMIN: it allows mounting filesystems, entering namespaces, loading BPF and most of what root can do", "almost never justified for an agent", "remove SYS_ADMIN")
             }
-            if !((svc["cap_drop"]?.sequence ?? []).compactMap(\.string).contains("ALL")) {
+            if !((svc["cap_drop"]?.sequence ?? []).compactMap(\.string).map(PodSecurity.runtimeCapability).contains("ALL")) {
                 add("pss:capabilities_restricted", "medium", svc, "cap_drop does not include ALL", "cap_drop: [ALL]", "add cap_drop: [ALL]")
             }
-            for v in svc["volumes"]?.sequence ?? [] {
-                let src = v.string.map { String($0.split(separator: ":").first ?? "") } ?? (v["type"]?.string == "bind" ? v["source"]?.string ?? "" : "")
-                if src.hasPrefix("/") || src.hasPrefix("./") || src.hasPrefix("~") {
-                    add("pss:hostpathvolumes", "high", v, "host path \(src) mounted", "named volumes or tmpfs", "use a named volume or tmpfs")
+            let volumes = ComposeVolume.read(svc)
+            for v in volumes {
+                // Any bind mount is a host path, `../../etc` as much as `/etc`.
+                if let src = v.bindSource {
+                    add("pss:hostpathvolumes", "high", v.node, "host path \(src) mounted", "named volumes or tmpfs", "use a named volume or tmpfs")
                 }
             }
             let user = svc["user"]?.string ?? svc["user"]?.int.map(String.init)
+            if let m = manifest {
+                func declared(_ rule: String, _ sev: String, _ n: Node?, _ found: String, _ allowed: String, _ fix: String) {
+                    add("manifest:" + rule, sev, n, found, allowed, fix)
+                }
+                for cap in adds where !m.capabilities.contains(cap) {
+                    declared("capability", cap == "SYS_ADMIN" || cap == "ALL" ? "critical" : "high", svc["cap_add"], "cap_add \(cap)",
+                             m.capabilities.isEmpty ? "no capabilities" : m.capabilities.joined(separator: ", "), "remove \(cap) from cap_add")
+                }
+                let uid = user.map { String($0.split(separator: ":", omittingEmptySubsequences: false).first ?? "") }
+                if m.nonRoot != false, uid == nil || uid == "root" || uid.flatMap({ Int($0) }) == 0 {
+                    declared("root", "high", svc["user"] ?? svc, user.map { "user: \($0)" } ?? "no user: the image's user, often root",
+                             m.uid.map { "uid \($0), non-root" } ?? "non-root", "set user: \"\(m.uid ?? 10001):\(m.uid ?? 10001)\"")
+                } else if let want = m.uid, let uid, uid != String(want) {
+                    declared("uid", "medium", svc["user"], "user: \(user ?? "")", "uid \(want)", "set user: \"\(want):\(want)\"")
+                }
+                if !m.images.isEmpty, let image = svc["image"]?.string, !m.images.contains(image) {
+                    declared("image", "high", svc["image"], "image \(image)", m.images.joined(separator: ", "), "run one of the images the manifest names")
+                }
+                for v in volumes {
+                    if let src = v.bindSource {
+                        if let host = hostPath(src, composeFile: file) {
+                            if !AgentManifest.covered(host, by: m.read + m.write) {
+                                declared("hostpath", "high", v.node, "bind mount of \(src)" + (host == src ? "" : " (\(host))"), "paths declared under filesystem",
+                                         "remove the bind mount or declare \(host) in the manifest")
+                            }
+                        } else {
+                            declared("hostpath", "high", v.node, "bind mount of \(src), which cannot be normalized to an absolute path", "paths declared under filesystem",
+                                     "write the source as a path without ~, variables or '..' above /")
+                        }
+                    }
+                    guard !v.readOnly, let target = v.target else { continue }
+                    let t = FieldSyntax.normalizedPath(target)
+                    if t.map({ !AgentManifest.covered($0, by: m.write) }) ?? true {
+                        declared("writable-mount", "medium", v.node, "writable \(v.tmpfs ? "tmpfs" : "volume") at \(target)" + (t == nil ? ", which cannot be normalized" : t == target ? "" : " (\(t!))"),
+                                 m.write.isEmpty ? "no writable paths" : m.write.joined(separator: ", "), "mount it read-only (:ro), or declare it under filesystem.write")
+                    }
+                }
+                for sec in svc["secrets"]?.sequence ?? [] {
+                    let source = sec.string ?? sec["source"]?.string ?? ""
+                    let target = sec["target"]?.string ?? source
+                    let path = target.hasPrefix("/") ? target : "/run/secrets/" + target
+                    if !m.secrets.contains(where: { $0.secret == source || $0.file == path }) {
+                        declared("secret", "high", sec, "secret \(source) at \(path)", "secrets the manifest names", "name \(source) (or file \(path)) under secrets in the manifest")
+                    }
+                }
+            }
             if user == nil || user == "root" || user?.hasPrefix("0") == true {
                 add("pss:runasnonroot", "high", svc["user"] ?? svc, user.map { "user: \($0)" } ?? "no user: runs as the image's user, often root", "a non-root uid", "set user: \"10001:10001\"")
             }

@@ -31,31 +31,14 @@ struct PolicyCheck: ParsableCommand {
         if let mp = manifestPath {
             do { agent = try AgentManifest.load(mp) } catch { CLI.fail("error: \(error)") }
         }
-        var findings: [PolicyFinding] = []
         let input: Workloads.Collected
         do { input = try Workloads.collect(paths) } catch { CLI.fail("error: \(error)") }
         for d in input.problems { CLI.stderr("warning: \(d)") }
         for d in input.rejected { CLI.stderr("error: \(d)") }
-        let (pods, objects, environments, rejectedInputs) = (input.pods, input.objects, input.environments, input.rejected.count)
-        var workloadCount = input.ociConfigs.count
-        for f in input.ociConfigs {
-            do { findings += try RuntimeConfigs.ociConfig(f) } catch { CLI.fail("error: \(error)") }
-        }
-        for c in objects.compose {
-            let found = RuntimeConfigs.compose(c.node, file: c.file)
-            findings += found
-            workloadCount += c.node["services"]?.mapping?.count ?? 0
-        }
-        let workloads = pods.count + workloadCount
-        for pod in pods {
-            findings += PodSecurity.check(pod, level: lvl) + Hygiene.check(pod)
-            // A namespace without an environment label counts as production.
-            if let a = agent {
-                findings += ManifestCheck.check(pod, manifest: a, environment: environments[pod.namespace] ?? "production", serviceAccounts: objects.serviceAccounts)
-                    + AccessCheck.check(pod, manifest: a, objects: objects)
-            }
-        }
-        findings.sort { ($0.location.path, $0.location.line ?? 0, $0.rule) < ($1.location.path, $1.location.line ?? 0, $1.rule) }
+        let rejectedInputs = input.rejected.count
+        let result: PolicyRun.Result
+        do { result = try PolicyRun.check(input, level: lvl, manifest: agent) } catch { CLI.fail("error: \(error)") }
+        let (findings, workloads) = (result.findings, result.workloads)
         if format == "sarif" {
             print(PolicySARIF.render(findings, toolVersion: Provenant.version), terminator: "")
         } else if format == "json" {
@@ -66,6 +49,7 @@ struct PolicyCheck: ParsableCommand {
             for f in findings {
                 print("\(f.location)  \(f.severity)  \(f.rule)  \(f.kind)/\(f.name)\(f.container.map { " container \($0)" } ?? "")")
                 print("    found: \(f.found)\n    allowed: \(f.allowed)\n    fix: \(f.fix)")
+                if let why = f.because { print("    because: \(why)") }
             }
             print("\(findings.count) finding\(findings.count == 1 ? "" : "s") in \(workloads) workload\(workloads == 1 ? "" : "s") at the \(lvl.rawValue) level")
         }
