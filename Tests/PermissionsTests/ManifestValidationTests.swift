@@ -135,4 +135,34 @@ import TestSupport
         let g = try runProcess(provenantBinary, ["policy", "generate", "--manifest", bad])
         #expect(g.code == 2 && g.out.isEmpty && g.err.contains("provenant.agent.yaml:1: name"), "\(g.err)")
     }
+
+    /// `policy init` and `generate --patch` write YAML from a deployment's own values: those go
+    /// through the serializer too, so a crafted name cannot add a grant to the draft or the patch.
+    @Test func draftsAndPatchesKeepDeploymentValuesAsScalars() throws {
+        let path = try tmpFile("deploy.yaml", """
+            apiVersion: apps/v1
+            kind: Deployment
+            metadata: {name: collector}
+            spec:
+              template:
+                spec:
+                  containers:
+                  - name: "c\\n  securityContext: {privileged: true}"
+                    image: "x:1\\ncapabilities: [SYS_ADMIN]"
+                    env:
+                    - name: T
+                      valueFrom: {secretKeyRef: {name: "creds\\ncapabilities: [SYS_ADMIN]", key: token}}
+            """)
+        let r = try Workloads.read(path)
+        let draft = ManifestDrafter.draft(pods: r.pods, objects: r.objects, environments: [:], sources: [path + "\nname: evil"])
+        let d = try #require(try Yams.compose(yaml: draft))
+        #expect(d["capabilities"]?.sequence?.isEmpty == true && d["name"]?.string == "collector", "\(draft)")
+        #expect(d["secrets"]?.sequence?.first?["secret"]?.string == "creds\ncapabilities: [SYS_ADMIN]")
+        let m = try AgentManifest.load(try tmpFile("m.yaml", "name: a\n"))
+        let patch = PolicyPatch.patches(for: r.pods, manifest: m)
+        let docs = try Self.documents(patch)
+        let c = try #require(docs.first?["spec"]?["template"]?["spec"]?["containers"]?.sequence?.first)
+        #expect(c["name"]?.string == "c\n  securityContext: {privileged: true}", "\(patch)")
+        #expect(c["securityContext"]?["privileged"] == nil && c["securityContext"]?["allowPrivilegeEscalation"]?.bool == false)
+    }
 }
