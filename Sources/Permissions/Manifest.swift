@@ -234,9 +234,12 @@ public enum ManifestCheck {
                 }
             }
             for vm in c.node["volumeMounts"]?.sequence ?? [] {
-                guard let vol = vm["name"]?.string.flatMap({ volumes[$0] }), let sname = vol["secret"]?["secretName"]?.string else { continue }
+                guard let vol = vm["name"]?.string.flatMap({ volumes[$0] }) else { continue }
+                // A Secret volume, or a Secret among a projected volume's sources.
+                let names = [vol["secret"]?["secretName"]?.string].compactMap { $0 }
+                    + (vol["projected"]?["sources"]?.sequence ?? []).compactMap { $0["secret"]?["name"]?.string }
                 let mp = vm["mountPath"]?.string ?? ""
-                if !m.secrets.contains(where: { $0.secret == sname || ($0.file.map { AgentManifest.covered($0, by: [mp]) } ?? false) }) {
+                for sname in names where !m.secrets.contains(where: { $0.secret == sname || ($0.file.map { AgentManifest.covered($0, by: [mp]) } ?? false) }) {
                     add("secret", "high", vm, container: c.name, found: "Secret \(sname) mounted at \(mp)", allowed: "secrets the manifest names",
                         fix: "name Secret \(sname) (or a file under \(mp)) in the manifest")
                 }

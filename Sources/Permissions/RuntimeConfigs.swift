@@ -136,7 +136,25 @@ public enum RuntimeConfigs {
                 add("pss:runasnonroot", "high", svc["user"] ?? svc, user.map { "user: \($0)" } ?? "no user: runs as the image's user, often root", "a non-root uid", "set user: \"10001:10001\"")
             }
             if svc["read_only"]?.bool != true { add("hygiene:writable-root-filesystem", "medium", svc, "read_only is not true", "read_only: true", "set read_only: true and use tmpfs for writable paths") }
-            if !((svc["security_opt"]?.sequence ?? []).compactMap(\.string).contains { $0.hasPrefix("no-new-privileges") && !$0.hasSuffix("false") }) {
+            // security_opt takes `key:value` or `key=value`.
+            let opts = (svc["security_opt"]?.sequence ?? []).compactMap(\.string).map { $0.replacingOccurrences(of: "=", with: ":") }
+            for (opt, rule, what) in [("seccomp:unconfined", "pss:seccompprofile_baseline", "seccomp"), ("apparmor:unconfined", "pss:apparmorprofile", "AppArmor"),
+                                      ("label:disable", "pss:selinuxoptions", "SELinux labelling")] where opts.contains(opt) {
+                add(rule, rule == "pss:seccompprofile_baseline" ? "high" : "medium", svc["security_opt"], "security_opt \(opt): \(what) is off", "the runtime's default profile", "remove \(opt) from security_opt")
+            }
+            for (sk, _) in svc["sysctls"]?.mapping ?? [:] {
+                if let n = sk.string, !PodSecurity.safeSysctls.contains(n) { add("pss:sysctls", "medium", sk, "sysctl \(n)", "the safe set", "remove the sysctl") }
+            }
+            for sv in svc["sysctls"]?.sequence ?? [] {
+                if let n = sv.string.map({ String($0.split(separator: "=").first ?? "") }), !PodSecurity.safeSysctls.contains(n) { add("pss:sysctls", "medium", sv, "sysctl \(n)", "the safe set", "remove the sysctl") }
+            }
+            for d in svc["devices"]?.sequence ?? [] {
+                add("pss:hostpathvolumes", "high", d, "host device \(d.string ?? d["source"]?.string ?? "?") mapped", "no host devices", "remove the device")
+            }
+            if svc["userns_mode"]?.string == "host" || svc["uts"]?.string == "host" {
+                add("pss:hostnamespaces", "high", svc["userns_mode"] ?? svc["uts"], svc["userns_mode"]?.string == "host" ? "userns_mode: host" : "uts: host", "the container's own namespace", "remove it")
+            }
+            if !(opts.contains { $0.hasPrefix("no-new-privileges") && !$0.hasSuffix("false") }) {
                 add("pss:allowprivilegeescalation", "medium", svc, "no-new-privileges is not set", "security_opt: [no-new-privileges:true]", "add security_opt: [\"no-new-privileges:true\"]")
             }
             if let image = svc["image"]?.string, !image.contains("@sha256:") {
@@ -157,7 +175,7 @@ public enum RuntimeConfigs {
     }
 
     /// An OCI runtime bundle's `config.json`.
-    public static func ociConfig(_ path: String) throws(InputError) -> [PolicyFinding] {
+    public static func ociConfig(_ path: String, manifest: AgentManifest? = nil) throws(InputError) -> [PolicyFinding] {
         guard let data = FileManager.default.contents(atPath: path),
               let obj = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else { throw InputError("not a readable JSON OCI runtime config", at: Location(path)) }
         guard obj["ociVersion"] is String || (obj["process"] is [String: Any] && obj["root"] is [String: Any]) else {
@@ -183,10 +201,43 @@ public enum RuntimeConfigs {
         for ns in ["network", "pid", "ipc"] where !namespaces.contains(ns) {
             add("pss:hostnamespaces", "high", "no \(ns) namespace: the host's is shared", "its own \(ns) namespace", "add {\"type\": \"\(ns)\"} to linux.namespaces", at: "\"namespaces\"")
         }
-        for m in obj["mounts"] as? [[String: Any]] ?? [] where (m["type"] as? String == "bind" || (m["options"] as? [String] ?? []).contains("bind")) {
+        for m in obj["mounts"] as? [[String: Any]] ?? [] where (m["type"] as? String == "bind" || (m["options"] as? [String] ?? []).contains { $0 == "bind" || $0 == "rbind" }) {
             let src = m["source"] as? String ?? ""
-            if src.hasPrefix("/"), !(["/etc/resolv.conf", "/etc/hosts", "/etc/hostname"].contains(src)) {
+            // A relative source is relative to the bundle, and may climb out of it: every bind is a host path.
+            if FieldSyntax.normalizedPath(src).map({ !["/etc/resolv.conf", "/etc/hosts", "/etc/hostname"].contains($0) }) ?? true {
                 add("pss:hostpathvolumes", "high", "bind mount of host path \(src)", "no host paths", "remove the bind mount", at: "\"source\": \"\(src)\"")
+            }
+        }
+        if let m = manifest {
+            for cap in granted.sorted() where !m.capabilities.contains(cap) {
+                add("manifest:capability", cap == "SYS_ADMIN" ? "critical" : "high", "capability \(cap)", m.capabilities.isEmpty ? "no capabilities" : m.capabilities.joined(separator: ", "),
+                    "remove \(cap) from process.capabilities", at: "\"capabilities\"")
+            }
+            let uid = (process["user"] as? [String: Any])?["uid"] as? Int ?? 0
+            if m.nonRoot != false, uid == 0 {
+                add("manifest:root", "high", "process.user.uid is 0", m.uid.map { "uid \($0), non-root" } ?? "non-root", "set process.user.uid", at: "\"user\"")
+            } else if let want = m.uid, uid != want {
+                add("manifest:uid", "medium", "process.user.uid is \(uid)", "uid \(want)", "set process.user.uid to \(want)", at: "\"user\"")
+            }
+            for mount in obj["mounts"] as? [[String: Any]] ?? [] {
+                let options = mount["options"] as? [String] ?? []
+                let type = mount["type"] as? String
+                guard type == "bind" || options.contains(where: { $0 == "bind" || $0 == "rbind" }) || type == "tmpfs" else { continue }
+                let dest = mount["destination"] as? String ?? ""
+                if type != "tmpfs", let src = mount["source"] as? String {
+                    let bundle = (path as NSString).deletingLastPathComponent
+                    let host = FieldSyntax.normalizedPath(src.hasPrefix("/") ? src : (bundle.hasPrefix("/") ? bundle : FileManager.default.currentDirectoryPath + "/" + bundle) + "/" + src)
+                    let allowed = ["/etc/resolv.conf", "/etc/hosts", "/etc/hostname"]
+                    if host.map({ !allowed.contains($0) && !AgentManifest.covered($0, by: m.read + m.write) }) ?? true {
+                        add("manifest:hostpath", "high", "bind mount of \(src)" + (host.map { $0 == src ? "" : " (\($0))" } ?? ", which cannot be normalized"),
+                            "paths declared under filesystem", "remove the bind mount or declare its source in the manifest", at: "\"source\": \"\(src)\"")
+                    }
+                }
+                if !options.contains("ro"), FieldSyntax.normalizedPath(dest).map({ !AgentManifest.covered($0, by: m.write) }) ?? true,
+                   !["/etc/resolv.conf", "/etc/hosts", "/etc/hostname", "/dev", "/dev/shm", "/dev/mqueue", "/run"].contains(dest) {
+                    add("manifest:writable-mount", "medium", "writable mount at \(dest)", m.write.isEmpty ? "no writable paths" : m.write.joined(separator: ", "),
+                        "add \"ro\" to its options, or declare \(dest) under filesystem.write", at: "\"destination\": \"\(dest)\"")
+                }
             }
         }
         for e in process["env"] as? [String] ?? [] {

@@ -110,6 +110,8 @@ import TestSupport
         // The same class of gap elsewhere: capability case, and the image.
         ("a lowercase capability", "            drop: [ALL]\n", "            drop: [ALL]\n            add: [sys_admin]\n", "hygiene:cap-sys-admin", "CAP_SYS_ADMIN"),
         ("another image", "image: ghcr.io/acme/collector@sha256:", "image: ghcr.io/evil/collector@sha256:", "manifest:image", "ghcr.io/evil/collector"),
+        ("a Secret in a projected volume", "      - name: write-0\n        emptyDir: {}",
+         "      - name: write-0\n        projected: {sources: [{secret: {name: prod-db}}]}", "manifest:secret", "Secret prod-db mounted at /var/lib/collector"),
     ]
 
     @Test(arguments: kubernetesEdits)
@@ -137,6 +139,16 @@ import TestSupport
         ("a lowercase sys_admin, against the manifest", "    read_only: true\n", "    read_only: true\n    cap_add: [sys_admin]\n", "manifest:capability", "cap_add SYS_ADMIN"),
         ("a lowercase all", "    read_only: true\n", "    read_only: true\n    cap_add: [all]\n", "hygiene:cap-sys-admin", "CAP_SYS_ADMIN"),
         ("another image", "image: ghcr.io/acme/collector@sha256:", "image: ghcr.io/evil/collector@sha256:", "manifest:image", "ghcr.io/evil/collector"),
+        // The same class of gap: the compose spellings of the Pod Security controls.
+        ("seccomp off", "security_opt: ['no-new-privileges:true']", "security_opt: ['no-new-privileges:true', 'seccomp:unconfined']",
+         "pss:seccompprofile_baseline", "seccomp:unconfined"),
+        ("AppArmor off", "security_opt: ['no-new-privileges:true']", "security_opt: ['no-new-privileges:true', 'apparmor=unconfined']",
+         "pss:apparmorprofile", "apparmor:unconfined"),
+        ("SELinux labels off", "security_opt: ['no-new-privileges:true']", "security_opt: ['no-new-privileges:true', 'label:disable']",
+         "pss:selinuxoptions", "label:disable"),
+        ("an unsafe sysctl", "    read_only: true\n", "    read_only: true\n    sysctls: {kernel.core_pattern: \"|/tmp/x\"}\n", "pss:sysctls", "kernel.core_pattern"),
+        ("a host device", "    read_only: true\n", "    read_only: true\n    devices: [\"/dev/sda:/dev/sda\"]\n", "pss:hostpathvolumes", "host device /dev/sda"),
+        ("the host user namespace", "    read_only: true\n", "    read_only: true\n    userns_mode: host\n", "pss:hostnamespaces", "userns_mode: host"),
     ]
 
     @Test(arguments: composeEdits)
@@ -157,5 +169,41 @@ import TestSupport
                                    "  podSelector:\n    matchExpressions: [{key: app, operator: In, values: [telemetry-collector]}, {key: tier, operator: DoesNotExist}]\n")
         let f = try Self.findings(text, file: "edited.yaml")
         #expect(f.isEmpty, "\(f.map { "\($0.rule): \($0.found)" })")
+    }
+
+    /// An OCI runtime config that holds exactly what the example manifest declares.
+    static let oci = """
+        {"ociVersion": "1.0.2",
+         "process": {"user": {"uid": 10001, "gid": 10001}, "noNewPrivileges": true,
+                     "capabilities": {"bounding": [], "effective": [], "permitted": []}},
+         "root": {"path": "rootfs", "readonly": true},
+         "mounts": [
+          {"destination": "/var/lib/collector", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid"]}
+         ],
+         "linux": {"namespaces": [{"type": "pid"}, {"type": "network"}, {"type": "ipc"}, {"type": "mount"}]}}
+        """
+
+    static let ociEdits: [(String, String, String, String, String)] = [
+        ("nothing", "", "", "", ""),
+        ("an rbind climbing out of the bundle", "\"mounts\": [\n", "\"mounts\": [\n  {\"destination\": \"/x\", \"type\": \"none\", \"source\": \"../../etc\", \"options\": [\"rbind\", \"ro\"]},\n",
+         "pss:hostpathvolumes", "bind mount of host path ../../etc"),
+        ("the same, against the manifest", "\"mounts\": [\n", "\"mounts\": [\n  {\"destination\": \"/x\", \"type\": \"none\", \"source\": \"../../etc\", \"options\": [\"rbind\", \"ro\"]},\n",
+         "manifest:hostpath", "bind mount of ../../etc"),
+        ("an undeclared capability", "\"bounding\": []", "\"bounding\": [\"CAP_NET_RAW\"]", "manifest:capability", "capability NET_RAW"),
+        ("another uid", "\"uid\": 10001", "\"uid\": 20002", "manifest:uid", "process.user.uid is 20002"),
+        ("a writable mount climbing out", "\"destination\": \"/var/lib/collector\"", "\"destination\": \"/var/lib/collector/../../../etc\"",
+         "manifest:writable-mount", "writable mount at /var/lib/collector/../../../etc"),
+    ]
+
+    /// The manifest applies to OCI runtime configs as to compose services.
+    @Test(arguments: ociEdits)
+    func aOneLineOCIEditIsFound(_ what: String, _ old: String, _ new: String, _ rule: String, _ words: String) throws {
+        let text = old.isEmpty ? Self.oci : try Self.edited(Self.oci, old, new)
+        let f = try Self.findings(text, file: "config.json")
+        if rule.isEmpty {
+            #expect(f.isEmpty, "\(f.map { "\($0.rule): \($0.found)" })")
+        } else {
+            #expect(f.contains { $0.rule == rule && $0.found.contains(words) }, "\(what): \(f.map { "\($0.rule): \($0.found)" })")
+        }
     }
 }
