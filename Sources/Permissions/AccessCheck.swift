@@ -195,17 +195,23 @@ struct EgressPort {
     var endPort: Int?
     /// A named port, or any other value that is not a number.
     var named: String?
+    /// The protocols the entry allows: TCP when unset in a NetworkPolicy; in Cilium, unset or ANY is TCP and UDP.
+    var protocols: [String]
     var node: Node
 
     /// `ports` (NetworkPolicy) or `toPorts[].ports` (Cilium) entries. Cilium writes ports as strings, and port 0 means every port.
-    static func read(_ entries: [Node]) -> [EgressPort] {
+    static func read(_ entries: [Node], defaultProtocol: String) -> [EgressPort] {
         entries.map { e in
             let raw = e["port"]
             let n = raw?.int ?? raw?.string.flatMap { Int($0) }
+            let proto = (e["protocol"]?.string ?? defaultProtocol).uppercased()
             return EgressPort(port: n, endPort: e["endPort"]?.int ?? e["endPort"]?.string.flatMap { Int($0) },
-                              named: n == nil ? (raw?.string ?? "(none)") : nil, node: e)
+                              named: n == nil ? (raw?.string ?? "(none)") : nil, protocols: proto == "ANY" ? ["TCP", "UDP"] : [proto], node: e)
         }
     }
+
+    /// `443` for TCP alone, else `443/UDP`.
+    func label(_ n: Int) -> String { protocols == ["TCP"] ? "\(n)" : protocols.map { "\(n)/\($0)" }.joined(separator: ", ") }
 
     var isDNS: Bool { port == 53 && (endPort == nil || endPort == 53) }
 }
@@ -215,24 +221,25 @@ extension AccessContext {
     var declaredCIDRs: Set<String> { Set(manifest.egress.compactMap(\.cidr)) }
     var declaredHosts: Set<String> { Set(manifest.egress.compactMap(\.host)) }
 
-    /// The ports declared for destinations (nil when one of them allows every port).
-    func declaredPorts(cidrs: [String] = [], hosts: [String] = []) -> Set<Int>? {
+    /// The ports declared for destinations, as `PROTOCOL/port` (nil when one of them allows every port).
+    func declaredPorts(cidrs: [String] = [], hosts: [String] = []) -> Set<String>? {
         let entries = manifest.egress.filter { e in e.cidr.map(cidrs.contains) ?? e.host.map(hosts.contains) ?? false }
         if entries.contains(where: { $0.ports.isEmpty }) { return nil }
-        return Set(entries.flatMap(\.ports))
+        return Set(entries.flatMap { e in e.ports.map { "\(e.proto)/\($0)" } })
     }
 
     /// Ports of a rule to declared destinations, against the ports declared for them: a rule with no
     /// ports allows every port, `endPort` widens a port to a range, and a named port is not resolved.
-    func portFindings(_ ports: [EgressPort], allowed: Set<Int>?, rule: Node, file: String, destination: String) -> [PolicyFinding] {
-        guard let allowed else { return [] }
-        let list = allowed.isEmpty ? "no ports" : "ports " + allowed.sorted().map(String.init).joined(separator: ", ")
+    func portFindings(_ ports: [EgressPort], allowed declared: Set<String>?, rule: Node, file: String, destination: String) -> [PolicyFinding] {
+        guard let declared else { return [] }
+        let list = declared.isEmpty ? "no ports" : "ports " + declared.sorted().joined(separator: ", ")
         if ports.isEmpty {
             return [finding("egress-excess", "medium", rule, file: file, found: "egress to every port of \(destination)", allowed: list,
                             fix: "list the declared ports under the rule", because: "a rule without ports allows every port")]
         }
         var out: [PolicyFinding] = []
         for p in ports {
+            let allowed = { (n: Int) in p.protocols.allSatisfy { declared.contains("\($0)/\(n)") } }
             if let name = p.named {
                 out.append(finding("egress-excess", "medium", p.node, file: file, found: "egress to named port \(name)", allowed: list, fix: "write the port number",
                                    because: "a named port is resolved by each destination pod, so it can be any number"))
@@ -240,13 +247,13 @@ extension AccessContext {
                 out.append(finding("egress-excess", "medium", p.node, file: file, found: "egress to port 0 (every port)", allowed: list, fix: "write the declared port numbers",
                                    because: "port 0 allows every port"))
             } else if let n = p.port, let end = p.endPort, end != n {
-                if !(min(n, end)...max(n, end)).allSatisfy(allowed.contains) {
+                if !(min(n, end)...max(n, end)).allSatisfy(allowed) {
                     out.append(finding("egress-excess", "medium", p.node, file: file, found: "egress to ports \(n)-\(end)", allowed: list, fix: "remove endPort",
                                        because: "endPort widens the rule to a range of ports"))
                 }
-            } else if let n = p.port, !allowed.contains(n) {
-                out.append(finding("egress-excess", "medium", rule, file: file, found: "egress to port \(n)", allowed: list, fix: "remove port \(n)",
-                                   because: "the manifest does not declare port \(n) for \(destination)"))
+            } else if let n = p.port, !allowed(n) {
+                out.append(finding("egress-excess", "medium", rule, file: file, found: "egress to port \(p.label(n))", allowed: list, fix: "remove port \(p.label(n))",
+                                   because: "the manifest does not declare port \(p.label(n)) for \(destination)"))
             }
         }
         return out
@@ -282,7 +289,7 @@ struct NetworkPolicyEgress: AccessControl {
             let file = npd.file
             for rule in npd.node["spec"]?["egress"]?.sequence ?? [] {
                 let to = rule["to"]?.sequence ?? []
-                let ports = EgressPort.read(rule["ports"]?.sequence.map { Array($0) } ?? [])
+                let ports = EgressPort.read(rule["ports"]?.sequence.map { Array($0) } ?? [], defaultProtocol: "TCP")
                 if !ports.isEmpty && ports.allSatisfy(\.isDNS) {
                     if let f = c.dnsFinding(rule, file, "port 53") { out.append(f); continue }
                     if to.isEmpty {
@@ -328,7 +335,7 @@ struct CiliumEgress: AccessControl {
         for d in c.ciliumPolicies {
             let file = d.file
             for rule in d.node["spec"]?["egress"]?.sequence ?? [] {
-                let ports = EgressPort.read((rule["toPorts"]?.sequence ?? []).flatMap { p -> [Node] in p["ports"]?.sequence.map { Array($0) } ?? [] })
+                let ports = EgressPort.read((rule["toPorts"]?.sequence ?? []).flatMap { p -> [Node] in p["ports"]?.sequence.map { Array($0) } ?? [] }, defaultProtocol: "ANY")
                 let endpoints = rule["toEndpoints"]?.sequence ?? []
                 let toDNS = !endpoints.isEmpty && endpoints.allSatisfy { $0["matchLabels"]?["k8s-app"]?.string == "kube-dns" }
                 if toDNS, !ports.isEmpty, ports.allSatisfy(\.isDNS) {

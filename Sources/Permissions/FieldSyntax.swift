@@ -61,7 +61,7 @@ enum FieldSyntax {
 
     /// `name@sha256:<64 lowercase hex>`, with an optional registry host[:port] and tag.
     static func isPinnedImage(_ s: String) -> Bool {
-        guard let at = s.range(of: "@sha256:") else { return false }
+        guard s.utf8.count <= 1024, let at = s.range(of: "@sha256:") else { return false }
         let digest = s[at.upperBound...], name = s[..<at.lowerBound]
         guard digest.utf8.count == 64, digest.utf8.allSatisfy({ isHexLower($0) }), !name.isEmpty else { return false }
         let pattern = #"^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::[0-9]{1,5})?/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?$"#

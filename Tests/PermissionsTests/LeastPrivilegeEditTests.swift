@@ -70,6 +70,7 @@ import TestSupport
          "manifest:egress-excess", "egress to ports 443-65535"),
         ("a named port", "{protocol: TCP, port: 443}", "{protocol: TCP, port: https}", "manifest:egress-excess", "egress to named port https"),
         ("another destination's port", "{protocol: TCP, port: 443}", "{protocol: TCP, port: 4317}", "manifest:egress-excess", "egress to port 4317"),
+        ("another protocol", "{protocol: TCP, port: 443}", "{protocol: UDP, port: 443}", "manifest:egress-excess", "egress to port 443/UDP"),
         ("a DNS rule without to", "  - to:\n    - namespaceSelector: {}\n      podSelector:\n        matchLabels:\n          k8s-app: kube-dns\n    ports:\n",
          "  - ports:\n", "manifest:egress-excess", "port 53 to every address"),
         ("a DNS rule to every pod", "      podSelector:\n        matchLabels:\n          k8s-app: kube-dns\n", "", "manifest:egress-excess", "port 53 to pods other than kube-dns"),
@@ -200,6 +201,30 @@ import TestSupport
     func aOneLineOCIEditIsFound(_ what: String, _ old: String, _ new: String, _ rule: String, _ words: String) throws {
         let text = old.isEmpty ? Self.oci : try Self.edited(Self.oci, old, new)
         let f = try Self.findings(text, file: "config.json")
+        if rule.isEmpty {
+            #expect(f.isEmpty, "\(f.map { "\($0.rule): \($0.found)" })")
+        } else {
+            #expect(f.contains { $0.rule == rule && $0.found.contains(words) }, "\(what): \(f.map { "\($0.rule): \($0.found)" })")
+        }
+    }
+
+    static let ciliumEdits: [(String, String, String, String, String)] = [
+        ("nothing", "", "", "", ""),
+        ("a port with no protocol (ANY)", "{port: \"4317\", protocol: TCP}", "{port: \"4317\"}", "manifest:egress-excess", "egress to port 4317/TCP, 4317/UDP"),
+        ("endPort widening a declared port", "{port: \"443\", protocol: TCP}", "{port: \"443\", endPort: 65535, protocol: TCP}", "manifest:egress-excess", "egress to ports 443-65535"),
+        ("port 0", "{port: \"443\", protocol: TCP}", "{port: \"0\", protocol: TCP}", "manifest:egress-excess", "port 0 (every port)"),
+        ("a named port", "{port: \"443\", protocol: TCP}", "{port: https, protocol: TCP}", "manifest:egress-excess", "egress to named port https"),
+        ("a rule without toPorts", "    - 10.0.0.0/8\n    toPorts:\n    - ports:\n      - {port: \"443\", protocol: TCP}\n", "    - 10.0.0.0/8\n",
+         "manifest:egress-excess", "egress to every port of 10.0.0.0/8"),
+        ("an endpointSelector selecting no pod", "  endpointSelector:\n    matchLabels:\n      app: telemetry-collector\n",
+         "  endpointSelector:\n    matchExpressions: [{key: app, operator: In, values: [nobody]}]\n", "manifest:egress-unrestricted", "no NetworkPolicy"),
+    ]
+
+    /// The Cilium flavour of the generated output, edited the same way.
+    @Test(arguments: ciliumEdits)
+    func aOneLineCiliumEditIsFound(_ what: String, _ old: String, _ new: String, _ rule: String, _ words: String) throws {
+        let generated = PolicyGenerator.kubernetes(try Self.manifest(), networkPolicy: .cilium)
+        let f = try Self.findings(old.isEmpty ? generated : try Self.edited(generated, old, new), file: "cilium.yaml")
         if rule.isEmpty {
             #expect(f.isEmpty, "\(f.map { "\($0.rule): \($0.found)" })")
         } else {
