@@ -111,6 +111,8 @@ import TestSupport
         // The same class of gap elsewhere: capability case, and the image.
         ("a lowercase capability", "            drop: [ALL]\n", "            drop: [ALL]\n            add: [sys_admin]\n", "hygiene:cap-sys-admin", "CAP_SYS_ADMIN"),
         ("another image", "image: ghcr.io/acme/collector@sha256:", "image: ghcr.io/evil/collector@sha256:", "manifest:image", "ghcr.io/evil/collector"),
+        ("a script inside a command substitution", "        image: ghcr.io/acme/collector@sha256:",
+         "        command: [/bin/sh, -c, \"x=$(/opt/cleanup.sh)\"]\n        image: ghcr.io/acme/collector@sha256:", "manifest:script-environment", "runs cleanup.sh in the production environment"),
         ("a Secret in a projected volume", "      - name: write-0\n        emptyDir: {}",
          "      - name: write-0\n        projected: {sources: [{secret: {name: prod-db}}]}", "manifest:secret", "Secret prod-db mounted at /var/lib/collector"),
     ]
