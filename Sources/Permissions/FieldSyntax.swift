@@ -42,7 +42,7 @@ enum FieldSyntax {
     /// An IPv4 or IPv6 CIDR whose address has no bits set beyond the prefix (what NetworkPolicy and Cilium accept).
     static func isCIDR(_ s: String) -> Bool {
         let parts = s.split(separator: "/", omittingEmptySubsequences: false)
-        guard parts.count == 2, let bits = Int(parts[1]), parts[1].allSatisfy(\.isASCII) else { return false }
+        guard parts.count == 2, (1...3).contains(parts[1].count), parts[1].allSatisfy({ $0.isASCII && $0.isNumber }), let bits = Int(parts[1]) else { return false }
         let addr = String(parts[0])
         var bytes: [UInt8]
         if addr.contains(":") {

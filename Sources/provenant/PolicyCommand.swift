@@ -11,7 +11,7 @@ struct PolicyCheck: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
         abstract: "Check Kubernetes workloads against the Pod Security Standards (v1.37) and common hygiene rules.",
-        discussion: "Reads multi-document Kubernetes YAML, and Kubernetes JSON as `kubectl get -o json` prints it (a List too), told from OCI config.json by content (Pod, Deployment, DaemonSet, StatefulSet, ReplicaSet, Job, CronJob, Namespace, Role, ClusterRole and their bindings, NetworkPolicy), docker-compose files, and OCI runtime config.json. Exit codes: 0 success, 1 a finding reached --fail-on, 2 usage or input error."
+        discussion: "Reads multi-document Kubernetes YAML, and Kubernetes JSON as `kubectl get -o json` prints it (a List too), told from OCI config.json by content (Pod, Deployment, DaemonSet, StatefulSet, ReplicaSet, Job, CronJob, Namespace, Role, ClusterRole and their bindings, NetworkPolicy), docker-compose files, and OCI runtime config.json. With an agent manifest (--manifest), every workload kind is also checked against it: Kubernetes workloads with their RBAC and egress policies, compose services and OCI configs. Exit codes: 0 success, 1 a finding reached --fail-on, 2 usage or input error."
     )
     @Argument(help: "Kubernetes YAML files or directories of them.")
     var paths: [String]

@@ -32,6 +32,7 @@ import TestSupport
         ("name: a\nimages:\n  - \"a\\n  privileged: true@sha256:0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0\"\n", "m.yaml:3: images:"),
         ("name: a\negress:\n  - host: \"evil.example.com\\n  hostPID: true\"\n", "m.yaml:3: egress host 'evil.example.com\\u{a}  hostPID: true' is not a DNS host name"),
         ("name: a\negress:\n  - cidr: 10.0.0.1/8\n", "m.yaml:3: egress cidr '10.0.0.1/8' is not an IPv4 or IPv6 CIDR"),
+        ("name: a\negress:\n  - cidr: 10.0.0.0/+8\n", "m.yaml:3: egress cidr '10.0.0.0/+8' is not an IPv4 or IPv6 CIDR"),
         ("name: a\negress:\n  - cidr: 10.0.0.0/8\n    port: 443\n", "m.yaml:4: unknown field 'egress.port'"),
         ("name: a\nsecrets:\n  - secret: Bad_Name\n", "m.yaml:3: secret 'Bad_Name' is not a DNS-1123 subdomain"),
         ("name: a\nsecrets:\n  - file: /run/../etc/shadow\n", "m.yaml:3: file '/run/../etc/shadow' is not an absolute, normalized path"),
