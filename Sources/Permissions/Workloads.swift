@@ -43,6 +43,14 @@ public enum Workloads {
             throw YAMLInput.error(error, text: text, path: file)
         }
         var problems: [Diagnostic] = []
+        var rejected: [Diagnostic] = []
+        // Merge keys applied, within a budget: a document that exhausts it (aliases nested to blow up) is not checked.
+        var budget = 2_000_000
+        docs = docs.compactMap { d in
+            if let e = YAMLInput.expandingMerges(d, budget: &budget) { return e }
+            rejected.append(Diagnostic(Location(file, line: d.mark?.line), "too large once its aliases are expanded, skipped"))
+            return nil
+        }
         // `kubectl get -o yaml|json` prints a List (or a typed list such as PodList) whose items are the objects.
         docs = docs.flatMap { d -> [Node] in
             guard let kind = d["kind"]?.string, kind == "List" || (kind.hasSuffix("List") && d["apiVersion"] != nil) else { return [d] }
@@ -55,7 +63,6 @@ public enum Workloads {
         var pods: [PodSecurity.PodSpec] = []
         var environments: [String: String] = [:]
         var objects = Objects()
-        var rejected: [Diagnostic] = []
         for doc in docs {
             guard doc.mapping != nil else { continue }
             if RuntimeConfigs.isCompose(doc) { objects.compose.append(.init(node: doc, file: file)); continue }

@@ -75,4 +75,44 @@ enum YAMLInput {
         }
         return nil
     }
+
+    /// `doc` with YAML merge keys (`<<: *defaults`) applied, as Kubernetes' and compose's YAML
+    /// readers apply them: read without this, `<<: {privileged: true}` would hide the field from
+    /// every check. Keys written in a mapping win over merged ones, and earlier merged mappings over
+    /// later ones. Aliases are copies, so the walk has a budget of nodes; nil when it runs out.
+    static func expandingMerges(_ doc: Node, budget: inout Int) -> Node? {
+        budget -= 1
+        guard budget >= 0 else { return nil }
+        switch doc {
+        case .mapping(let map):
+            var own: [(Node, Node)] = [], merged: [(Node, Node)] = []
+            for (k, v) in map {
+                guard let value = expandingMerges(v, budget: &budget) else { return nil }
+                if let key = k.scalar, key.style == .plain, Resolver.default.resolveTag(of: k) == .merge {
+                    let sources = value.mapping.map { [$0] } ?? value.sequence?.compactMap(\.mapping) ?? []
+                    for src in sources { merged += src.map { ($0.key, $0.value) } }
+                } else {
+                    own.append((k, value))
+                }
+            }
+            guard !merged.isEmpty else { return .mapping(Node.Mapping(own, map.tag, map.style, map.mark)) }
+            var seen = Set(own.compactMap { $0.0.string })
+            var pairs = own
+            for (k, v) in merged {
+                guard let name = k.string, !seen.contains(name) else { continue }
+                seen.insert(name)
+                pairs.append((k, v))
+            }
+            return .mapping(Node.Mapping(pairs, map.tag, map.style, map.mark))
+        case .sequence(let seq):
+            var items: [Node] = []
+            for x in seq {
+                guard let e = expandingMerges(x, budget: &budget) else { return nil }
+                items.append(e)
+            }
+            return .sequence(Node.Sequence(items, seq.tag, seq.style, seq.mark))
+        default:
+            return doc
+        }
+    }
 }

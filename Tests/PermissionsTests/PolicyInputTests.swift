@@ -149,4 +149,41 @@ import TestSupport
             #expect("\(error)".contains("m.yaml:4: duplicate key 'dns' (first at line 2)"), "\(error)")
         }
     }
+
+    /// Kubernetes' and compose's YAML readers apply merge keys: a field merged in is a field set.
+    @Test func mergeKeysAreAppliedNotSkipped() throws {
+        let pod = try tmpFile("pod.yaml", """
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: p}
+            spec:
+              containers:
+              - name: a
+                image: x
+                securityContext:
+                  <<: [{privileged: true}, {privileged: false, runAsUser: 0}]
+                  runAsNonRoot: true
+            """)
+        let r = try Workloads.read(pod)
+        let rules = r.pods.flatMap { PodSecurity.check($0, level: .restricted) }.map(\.rule)
+        #expect(rules.contains("pss:privileged") && rules.contains("pss:runasuser"), "\(rules)")
+        #expect(r.pods.first?.spec["containers"]?.sequence?.first?["securityContext"]?["privileged"]?.mark?.line == 9)
+        let compose = try tmpFile("docker-compose.yml", """
+            x-base: &base
+              cap_add: [SYS_ADMIN]
+            services:
+              agent:
+                <<: *base
+                image: acme/agent@sha256:0000000000000000000000000000000000000000000000000000000000000000
+            """)
+        let c = try Workloads.read(compose)
+        #expect(c.objects.compose.flatMap { RuntimeConfigs.compose($0.node, file: $0.file) }.contains { $0.rule == "hygiene:cap-sys-admin" })
+        // Aliases nested to blow up are refused, not walked for minutes.
+        var lol = "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+        for (i, n) in "bcdefgh".enumerated() { lol += "\(n): &\(n) [" + Array(repeating: "*" + String(Array("abcdefgh")[i]), count: 10).joined(separator: ", ") + "]\n" }
+        let big = try Workloads.read(try tmpFile("lol.yaml", lol))
+        #expect(big.rejected.first?.message.contains("too large once its aliases are expanded") == true, "\(big.rejected)")
+        // The manifest has no merge keys: `<<` is an unknown field there.
+        #expect(throws: InputError.self) { try AgentManifest.load(try tmpFile("m.yaml", "name: a\n<<: {capabilities: [SYS_ADMIN]}\n")) }
+    }
 }
