@@ -27,7 +27,7 @@ enum YAMLInput {
         guard case let YamlError.duplicatedKeysInMapping(dups, context) = error, let key = dups.first else { return nil }
         let first = context.mark
         var marks = [first]
-        for _ in 0..<32 {
+        for _ in 0..<8 {
             guard let edited = marking(text, at: marks) else { break }
             do {
                 let parser = try Parser(yaml: edited)
