@@ -15,7 +15,7 @@ public enum ManifestDrafter {
             for v in volumes.values { if let p = v["hostPath"]?["path"]?.string { read.insert(p) } }
             let podSC = spec["securityContext"]
             for c in PodSecurity.containers(spec) {
-                if let i = c.node["image"]?.string { if i.contains("@sha256:") { images.insert(i) } else { unpinned.insert(i) } }
+                if let i = c.node["image"]?.string { if FieldSyntax.isPinnedImage(i) { images.insert(i) } else { unpinned.insert(i) } }
                 let sc = c.node["securityContext"]
                 for cap in sc?["capabilities"]?["add"]?.sequence?.compactMap(\.string) ?? [] { caps.insert(PodSecurity.bareCapability(cap)) }
                 let uid = sc?["runAsUser"]?.int ?? podSC?["runAsUser"]?.int

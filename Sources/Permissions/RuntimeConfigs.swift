@@ -157,7 +157,7 @@ public enum RuntimeConfigs {
             if !(opts.contains { $0.hasPrefix("no-new-privileges") && !$0.hasSuffix("false") }) {
                 add("pss:allowprivilegeescalation", "medium", svc, "no-new-privileges is not set", "security_opt: [no-new-privileges:true]", "add security_opt: [\"no-new-privileges:true\"]")
             }
-            if let image = svc["image"]?.string, !image.contains("@sha256:") {
+            if let image = svc["image"]?.string, !Hygiene.digestPinned(image) {
                 let rule = Hygiene.tag(image).map { $0 == "latest" ? "hygiene:image-latest" : "hygiene:image-not-pinned" } ?? "hygiene:image-latest"
                 add(rule, rule == "hygiene:image-latest" ? "high" : "medium", svc["image"],
                     "image \(image) is not pinned by digest", "an image pinned by digest", "append @sha256:<digest>")

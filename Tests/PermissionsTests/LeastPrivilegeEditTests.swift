@@ -113,6 +113,8 @@ import TestSupport
         ("another image", "image: ghcr.io/acme/collector@sha256:", "image: ghcr.io/evil/collector@sha256:", "manifest:image", "ghcr.io/evil/collector"),
         ("a script inside a command substitution", "        image: ghcr.io/acme/collector@sha256:",
          "        command: [/bin/sh, -c, \"x=$(/opt/cleanup.sh)\"]\n        image: ghcr.io/acme/collector@sha256:", "manifest:script-environment", "runs cleanup.sh in the production environment"),
+        ("a digest that is not one", "@sha256:0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0\n        securityContext", "@sha256:0f1e\n        securityContext",
+         "hygiene:image-not-pinned", "has a digest that is not sha256:<64 hex digits>"),
         ("a Secret in a projected volume", "      - name: write-0\n        emptyDir: {}",
          "      - name: write-0\n        projected: {sources: [{secret: {name: prod-db}}]}", "manifest:secret", "Secret prod-db mounted at /var/lib/collector"),
     ]
@@ -142,6 +144,7 @@ import TestSupport
         ("a lowercase sys_admin, against the manifest", "    read_only: true\n", "    read_only: true\n    cap_add: [sys_admin]\n", "manifest:capability", "cap_add SYS_ADMIN"),
         ("a lowercase all", "    read_only: true\n", "    read_only: true\n    cap_add: [all]\n", "hygiene:cap-sys-admin", "CAP_SYS_ADMIN"),
         ("another image", "image: ghcr.io/acme/collector@sha256:", "image: ghcr.io/evil/collector@sha256:", "manifest:image", "ghcr.io/evil/collector"),
+        ("a digest that is not one", "@sha256:0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0", "@sha256:0f1e", "hygiene:image-not-pinned", "not pinned by digest"),
         // The same class of gap: the compose spellings of the Pod Security controls.
         ("seccomp off", "security_opt: ['no-new-privileges:true']", "security_opt: ['no-new-privileges:true', 'seccomp:unconfined']",
          "pss:seccompprofile_baseline", "seccomp:unconfined"),
