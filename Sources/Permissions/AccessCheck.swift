@@ -3,137 +3,374 @@ import ProvenantCore
 import Yams
 
 /// What a workload's service account may do through RBAC, and where its pods may send traffic,
-/// compared with the manifest.
+/// compared with the manifest. Each control is one value; every control runs, so every excess is named.
 public enum AccessCheck {
-    public static func check(_ pod: PodSecurity.PodSpec, manifest m: AgentManifest, objects: Workloads.Objects) -> [PolicyFinding] {
-        var out: [PolicyFinding] = []
-        func add(_ rule: String, _ severity: String, _ node: Node?, file: String? = nil, found: String, allowed: String, fix: String) {
-            out.append(pod.finding("manifest:" + rule, severity, at: node, file: file, container: nil, found: found, allowed: allowed, fix: fix))
-        }
-        let sa = pod.spec["serviceAccountName"]?.string ?? pod.spec["serviceAccount"]?.string ?? "default"
-        let declared = Set(m.kubernetes.flatMap { a in a.resources.flatMap { r in a.verbs.map { "\(r)|\($0)" } } })
+    static let controls: [any AccessControl] = [RoleBindingGrants(), EgressRestricted(), NetworkPolicyEgress(), CiliumEgress()]
 
-        // Roles bound to this pod's service account, in its namespace or cluster-wide.
-        for bd in objects.bindings {
-            let b = bd.node
-            let subjects = b["subjects"]?.sequence ?? []
-            let bound = subjects.contains { s in
-                s["kind"]?.string == "ServiceAccount" && s["name"]?.string == sa
-                    && (s["namespace"]?.string ?? b["metadata"]?["namespace"]?.string ?? "default") == pod.namespace
+    public static func check(_ pod: PodSecurity.PodSpec, manifest m: AgentManifest, objects: Workloads.Objects) -> [PolicyFinding] {
+        let c = AccessContext(pod: pod, manifest: m, objects: objects)
+        return controls.flatMap { $0.findings(c) }
+    }
+}
+
+/// One access control: the findings for one workload, each with the reason it matters.
+protocol AccessControl: Sendable {
+    func findings(_ c: AccessContext) -> [PolicyFinding]
+}
+
+/// What the access controls read: the workload, its manifest, and the objects read alongside it.
+struct AccessContext {
+    var pod: PodSecurity.PodSpec
+    var manifest: AgentManifest
+    var objects: Workloads.Objects
+    var serviceAccount: String
+    var podLabels: [String: String]
+    /// Egress policies in the pod's namespace whose selector selects it.
+    var networkPolicies: [Workloads.Objects.Doc]
+    var ciliumPolicies: [Workloads.Objects.Doc]
+
+    init(pod: PodSecurity.PodSpec, manifest: AgentManifest, objects: Workloads.Objects) {
+        self.pod = pod; self.manifest = manifest; self.objects = objects
+        serviceAccount = pod.spec["serviceAccountName"]?.string ?? pod.spec["serviceAccount"]?.string ?? "default"
+        var labels: [String: String] = [:]
+        for (k, v) in pod.labels?.mapping ?? [:] { if let ks = k.string, let vs = v.string { labels[ks] = vs } }
+        podLabels = labels
+        let ns = pod.namespace
+        func inNamespace(_ d: Workloads.Objects.Doc) -> Bool { (d.node["metadata"]?["namespace"]?.string ?? "default") == ns }
+        networkPolicies = objects.networkPolicies.filter { d in
+            (d.node["spec"]?["policyTypes"]?.sequence?.compactMap(\.string).contains("Egress") ?? (d.node["spec"]?["egress"] != nil))
+                && inNamespace(d) && LabelSelector.selects(d.node["spec"]?["podSelector"], labels)
+        }
+        // Cilium selects by labels that may carry a source prefix, and knows the pod's namespace as a label.
+        var ciliumLabels = labels
+        ciliumLabels["io.kubernetes.pod.namespace"] = ns
+        ciliumPolicies = objects.ciliumPolicies.filter { d in
+            d.node["spec"]?["egress"] != nil && inNamespace(d) && LabelSelector.selects(d.node["spec"]?["endpointSelector"], ciliumLabels)
+        }
+    }
+
+    func finding(_ rule: String, _ severity: String, _ node: Node?, file: String? = nil, found: String, allowed: String, fix: String, because: String) -> PolicyFinding {
+        var f = pod.finding("manifest:" + rule, severity, at: node, file: file, container: nil, found: found, allowed: allowed, fix: fix)
+        f.because = because
+        return f
+    }
+
+    var declaredAccess: String {
+        manifest.kubernetes.isEmpty ? "no API access" : manifest.kubernetes.map { "\($0.verbs.joined(separator: ",")) on \($0.resources.joined(separator: ","))" }.joined(separator: "; ")
+    }
+}
+
+/// Kubernetes label selectors: `matchLabels` and `matchExpressions` (In, NotIn, Exists, DoesNotExist).
+/// An operator it does not know selects nothing, so a policy it cannot read never counts as restricting.
+enum LabelSelector {
+    /// Label keys as Cilium writes them may carry a source prefix (`k8s:app`).
+    static func bare(_ key: String) -> String {
+        for p in ["k8s:", "any:"] where key.hasPrefix(p) { return String(key.dropFirst(p.count)) }
+        return key
+    }
+
+    static func selects(_ selector: Node?, _ labels: [String: String]) -> Bool {
+        guard let selector else { return true }
+        guard selector.mapping != nil else { return false }
+        for (k, v) in selector["matchLabels"]?.mapping ?? [:] {
+            guard let key = k.string, let want = v.string, labels[bare(key)] == want else { return false }
+        }
+        if let exprs = selector["matchExpressions"], exprs.sequence == nil { return false }
+        for e in selector["matchExpressions"]?.sequence ?? [] {
+            guard let key = e["key"]?.string.map(bare), let op = e["operator"]?.string else { return false }
+            let values = e["values"]?.sequence?.compactMap(\.string) ?? []
+            let have = labels[key]
+            switch op {
+            case "In": guard let have, values.contains(have) else { return false }
+            case "NotIn": if let have, values.contains(have) { return false }
+            case "Exists": guard have != nil else { return false }
+            case "DoesNotExist": guard have == nil else { return false }
+            default: return false
             }
-            guard bound, let roleName = b["roleRef"]?["name"]?.string else { continue }
+        }
+        return true
+    }
+}
+
+/// RBAC bound to the pod's service account, directly, through a group that holds it, or through
+/// its user name; a binding to a role the checked files do not define cannot be checked, so it is
+/// a finding (cluster-admin, admin and edit are known to be broad).
+struct RoleBindingGrants: AccessControl {
+    static let builtIn: [String: (String, String)] = [
+        "cluster-admin": ("critical", "every verb on every resource in every namespace"),
+        "admin": ("high", "read and write of most namespaced resources, Secrets and pods/exec included, and RoleBindings"),
+        "edit": ("high", "read and write of most namespaced resources, Secrets and pods/exec included"),
+        "view": ("medium", "read of most namespaced resources"),
+    ]
+
+    /// How `subject` names the pod's service account, or nil when it does not.
+    static func names(_ s: Node, sa: String, namespace: String, bindingNamespace: String) -> String? {
+        let name = s["name"]?.string ?? ""
+        switch s["kind"]?.string {
+        case "ServiceAccount":
+            return name == sa && (s["namespace"]?.string ?? bindingNamespace) == namespace ? "ServiceAccount \(name)" : nil
+        case "User":
+            return name == "system:serviceaccount:\(namespace):\(sa)" ? "User \(name)" : nil
+        case "Group":
+            return ["system:serviceaccounts", "system:serviceaccounts:\(namespace)", "system:authenticated"].contains(name) ? "Group \(name)" : nil
+        default: return nil
+        }
+    }
+
+    func findings(_ c: AccessContext) -> [PolicyFinding] {
+        var out: [PolicyFinding] = []
+        let declared = Set(c.manifest.kubernetes.flatMap { a in a.resources.flatMap { r in a.verbs.map { "\(r)|\($0)" } } })
+        for bd in c.objects.bindings {
+            let b = bd.node
+            let bindingNS = b["metadata"]?["namespace"]?.string ?? "default"
+            let bindingName = "\(b["kind"]?.string ?? "RoleBinding") \(b["metadata"]?["name"]?.string ?? "?")"
+            guard let via = (b["subjects"]?.sequence ?? []).lazy.compactMap({ Self.names($0, sa: c.serviceAccount, namespace: c.pod.namespace, bindingNamespace: bindingNS) }).first,
+                  let roleName = b["roleRef"]?["name"]?.string else { continue }
             let roleKind = b["roleRef"]?["kind"]?.string ?? "Role"
-            let roles = objects.roles.filter { rd in
+            let roles = c.objects.roles.filter { rd in
                 let r = rd.node
-                return
-                r["kind"]?.string == roleKind && r["metadata"]?["name"]?.string == roleName
-                    && (roleKind == "ClusterRole" || (r["metadata"]?["namespace"]?.string ?? "default") == (b["metadata"]?["namespace"]?.string ?? "default"))
+                return r["kind"]?.string == roleKind && r["metadata"]?["name"]?.string == roleName
+                    && (roleKind == "ClusterRole" || (r["metadata"]?["namespace"]?.string ?? "default") == bindingNS)
+            }
+            let through = via.hasPrefix("ServiceAccount") ? "" : " (through \(via), which includes this workload's service account)"
+            if roles.isEmpty {
+                let known = roleKind == "ClusterRole" ? Self.builtIn[roleName] : nil
+                out.append(c.finding("rbac-unknown-role", known?.0 ?? "high", b["roleRef"], file: bd.file,
+                                     found: "\(bindingName) binds \(roleKind) \(roleName)\(through), which the checked files do not define",
+                                     allowed: c.declaredAccess, fix: "bind a Role that grants only the declared access, or check the file that defines \(roleName)",
+                                     because: known.map { "the built-in \(roleName) grants \($0.1)" } ?? "its grants cannot be checked, and what is not checked is not clean"))
+                continue
             }
             for rd in roles {
                 let role = rd.node, file = rd.file
+                if let agg = role["aggregationRule"] {
+                    out.append(c.finding("rbac-aggregated", "high", agg, file: file, found: "ClusterRole \(roleName) is aggregated\(through)",
+                                         allowed: c.declaredAccess, fix: "bind a ClusterRole with explicit rules",
+                                         because: "its rules are whatever ClusterRoles in the cluster match its selectors, now or later"))
+                }
                 for rule in role["rules"]?.sequence ?? [] {
                     let verbs = rule["verbs"]?.sequence?.compactMap(\.string) ?? []
                     let resources = rule["resources"]?.sequence?.compactMap(\.string) ?? []
                     let groups = rule["apiGroups"]?.sequence?.compactMap(\.string) ?? []
-                    let what = "\(roleKind) \(roleName) grants [\(verbs.joined(separator: ", "))] on [\(resources.joined(separator: ", "))]"
+                    let what = "\(roleKind) \(roleName) grants [\(verbs.joined(separator: ", "))] on [\(resources.joined(separator: ", "))]\(through)"
                     if verbs.contains("*") || resources.contains("*") || groups.contains("*") {
-                        add("rbac-wildcard", "high", rule, file: file, found: what, allowed: "the declared API access only", fix: "list the exact verbs, resources and apiGroups")
+                        out.append(c.finding("rbac-wildcard", "high", rule, file: file, found: what, allowed: "the declared API access only",
+                                             fix: "list the exact verbs, resources and apiGroups", because: "a wildcard grants every verb or resource, including ones added later"))
                         continue
+                    }
+                    for u in rule["nonResourceURLs"]?.sequence?.compactMap(\.string) ?? [] {
+                        out.append(c.finding("rbac-excess", "medium", rule, file: file, found: "\(roleKind) \(roleName) grants [\(verbs.joined(separator: ", "))] on URL \(u)\(through)",
+                                             allowed: c.declaredAccess, fix: "remove nonResourceURLs from the role", because: "the manifest declares no non-resource URLs"))
                     }
                     for r in resources {
                         for v in verbs where !declared.contains("\(r)|\(v)") {
                             let (id, sev) = r == "secrets" ? ("rbac-secrets", "high") : r == "pods/exec" ? ("rbac-exec", "high") : ("rbac-excess", "medium")
-                            add(id, sev, rule, file: file, found: "\(roleKind) \(roleName) grants \(v) on \(r)",
-                                allowed: m.kubernetes.isEmpty ? "no API access" : m.kubernetes.map { "\($0.verbs.joined(separator: ",")) on \($0.resources.joined(separator: ","))" }.joined(separator: "; "),
-                                fix: "remove \(v) on \(r) from the role, or declare it under kubernetes in the manifest")
+                            out.append(c.finding(id, sev, rule, file: file, found: "\(roleKind) \(roleName) grants \(v) on \(r)\(through)", allowed: c.declaredAccess,
+                                                 fix: "remove \(v) on \(r) from the role, or declare it under kubernetes in the manifest",
+                                                 because: "the manifest does not declare \(v) on \(r)"))
                         }
                     }
                 }
             }
         }
+        return out
+    }
+}
 
-        // Egress: a NetworkPolicy must select the pod and allow no more than the manifest declares.
-        let podLabels = Dictionary((pod.labels?.mapping ?? [:]).compactMap { k, v in k.string.flatMap { ks in v.string.map { (ks, $0) } } }, uniquingKeysWith: { a, _ in a })
-        // A policy applies when it is in the pod's namespace and its labels are a subset of the pod's
-        // (Cilium labels may carry the `k8s:` source prefix).
-        func applies(_ d: Workloads.Objects.Doc, _ selector: Node?) -> Bool {
-            (d.node["metadata"]?["namespace"]?.string ?? "default") == pod.namespace
-                && (selector?["matchLabels"]?.mapping ?? [:]).allSatisfy { k, v in
-                    k.string.map { podLabels[$0.hasPrefix("k8s:") ? String($0.dropFirst(4)) : $0] == v.string } ?? false
+/// Some egress policy must select the pod: without one, its egress is unrestricted.
+struct EgressRestricted: AccessControl {
+    func findings(_ c: AccessContext) -> [PolicyFinding] {
+        guard c.networkPolicies.isEmpty, c.ciliumPolicies.isEmpty else { return [] }
+        let m = c.manifest
+        return [c.finding("egress-unrestricted", "high", c.pod.spec, found: "no NetworkPolicy or CiliumNetworkPolicy restricts this workload's egress",
+                          allowed: m.egress.isEmpty ? "no egress" : m.egress.map { ($0.host ?? $0.cidr ?? "") + ($0.ports.isEmpty ? "" : ":" + $0.ports.map(String.init).joined(separator: ",")) }.joined(separator: "; "),
+                          fix: "apply the NetworkPolicy from `provenant policy generate`",
+                          because: "a policy selects a pod only when its podSelector's matchLabels and matchExpressions all hold for the pod's labels")]
+    }
+}
+
+/// One port entry of an egress rule.
+struct EgressPort {
+    var port: Int?
+    var endPort: Int?
+    /// A named port, or any other value that is not a number.
+    var named: String?
+    /// The protocols the entry allows: TCP when unset in a NetworkPolicy; in Cilium, unset or ANY is TCP and UDP.
+    var protocols: [String]
+    var node: Node
+
+    /// `ports` (NetworkPolicy) or `toPorts[].ports` (Cilium) entries. Cilium writes ports as strings, and port 0 means every port.
+    static func read(_ entries: [Node], defaultProtocol: String) -> [EgressPort] {
+        entries.map { e in
+            let raw = e["port"]
+            let n = raw?.int ?? raw?.string.flatMap { Int($0) }
+            let proto = (e["protocol"]?.string ?? defaultProtocol).uppercased()
+            return EgressPort(port: n, endPort: e["endPort"]?.int ?? e["endPort"]?.string.flatMap { Int($0) },
+                              named: n == nil ? (raw?.string ?? "(none)") : nil, protocols: proto == "ANY" ? ["TCP", "UDP"] : [proto], node: e)
+        }
+    }
+
+    /// `443` for TCP alone, else `443/UDP`.
+    func label(_ n: Int) -> String { protocols == ["TCP"] ? "\(n)" : protocols.map { "\(n)/\($0)" }.joined(separator: ", ") }
+
+    var isDNS: Bool { port == 53 && (endPort == nil || endPort == 53) }
+}
+
+/// Findings both egress policy kinds share: destinations and ports beyond what the manifest declares.
+extension AccessContext {
+    var declaredCIDRs: Set<String> { Set(manifest.egress.compactMap(\.cidr)) }
+    var declaredHosts: Set<String> { Set(manifest.egress.compactMap(\.host)) }
+
+    /// The ports declared for destinations, as `PROTOCOL/port` (nil when one of them allows every port).
+    func declaredPorts(cidrs: [String] = [], hosts: [String] = []) -> Set<String>? {
+        let entries = manifest.egress.filter { e in e.cidr.map(cidrs.contains) ?? e.host.map(hosts.contains) ?? false }
+        if entries.contains(where: { $0.ports.isEmpty }) { return nil }
+        return Set(entries.flatMap { e in e.ports.map { "\(e.proto)/\($0)" } })
+    }
+
+    /// Ports of a rule to declared destinations, against the ports declared for them: a rule with no
+    /// ports allows every port, `endPort` widens a port to a range, and a named port is not resolved.
+    func portFindings(_ ports: [EgressPort], allowed declared: Set<String>?, rule: Node, file: String, destination: String) -> [PolicyFinding] {
+        guard let declared else { return [] }
+        let list = declared.isEmpty ? "no ports" : "ports " + declared.sorted().joined(separator: ", ")
+        if ports.isEmpty {
+            return [finding("egress-excess", "medium", rule, file: file, found: "egress to every port of \(destination)", allowed: list,
+                            fix: "list the declared ports under the rule", because: "a rule without ports allows every port")]
+        }
+        var out: [PolicyFinding] = []
+        for p in ports {
+            let allowed = { (n: Int) in p.protocols.allSatisfy { declared.contains("\($0)/\(n)") } }
+            if let name = p.named {
+                out.append(finding("egress-excess", "medium", p.node, file: file, found: "egress to named port \(name)", allowed: list, fix: "write the port number",
+                                   because: "a named port is resolved by each destination pod, so it can be any number"))
+            } else if let n = p.port, n == 0 {
+                out.append(finding("egress-excess", "medium", p.node, file: file, found: "egress to port 0 (every port)", allowed: list, fix: "write the declared port numbers",
+                                   because: "port 0 allows every port"))
+            } else if let n = p.port, let end = p.endPort, end != n {
+                if !(min(n, end)...max(n, end)).allSatisfy(allowed) {
+                    out.append(finding("egress-excess", "medium", p.node, file: file, found: "egress to ports \(n)-\(end)", allowed: list, fix: "remove endPort",
+                                       because: "endPort widens the rule to a range of ports"))
                 }
-        }
-        let selecting = objects.networkPolicies.filter { d in
-            (d.node["spec"]?["policyTypes"]?.sequence?.compactMap(\.string).contains("Egress") ?? (d.node["spec"]?["egress"] != nil))
-                && applies(d, d.node["spec"]?["podSelector"])
-        }
-        let ciliumSelecting = objects.ciliumPolicies.filter { d in d.node["spec"]?["egress"] != nil && applies(d, d.node["spec"]?["endpointSelector"]) }
-        if selecting.isEmpty && ciliumSelecting.isEmpty {
-            add("egress-unrestricted", "high", pod.spec, found: "no NetworkPolicy or CiliumNetworkPolicy restricts this workload's egress",
-                allowed: m.egress.isEmpty ? "no egress" : m.egress.map { ($0.host ?? $0.cidr ?? "") + ($0.ports.isEmpty ? "" : ":" + $0.ports.map(String.init).joined(separator: ",")) }.joined(separator: "; "),
-                fix: "apply the NetworkPolicy from `provenant policy generate`")
-        }
-        let cidrs = Set(m.egress.compactMap(\.cidr))
-        let hosts = Set(m.egress.compactMap(\.host))
-        let ports = Set(m.egress.flatMap(\.ports))
-        // Findings both policy kinds share.
-        func dns(_ rule: Node, _ file: String, _ what: String) {
-            if !m.dns { add("egress-excess", "medium", rule, file: file, found: "egress to \(what) (DNS)", allowed: "no DNS", fix: "remove the DNS rule, or declare dns: true") }
-        }
-        func noDestination(_ rule: Node, _ file: String, fix: String) {
-            add("egress-excess", "high", rule, file: file, found: "an egress rule with no destination allows every address", allowed: "declared destinations", fix: fix)
-        }
-        func cidr(_ c: String, _ node: Node?, _ file: String, fix: String) {
-            guard !cidrs.contains(c) else { return }
-            add("egress-excess", c == "0.0.0.0/0" || c == "::/0" ? "high" : "medium", node, file: file, found: "egress to \(c)", allowed: cidrs.isEmpty ? "no CIDRs" : cidrs.sorted().joined(separator: ", "), fix: fix)
-        }
-        func undeclaredPorts(_ rulePorts: [Int], _ rule: Node, _ file: String) {
-            for p in rulePorts where !ports.isEmpty && !ports.contains(p) {
-                add("egress-excess", "medium", rule, file: file, found: "egress to port \(p)", allowed: "ports " + ports.sorted().map(String.init).joined(separator: ", "), fix: "remove port \(p)")
+            } else if let n = p.port, !allowed(n) {
+                out.append(finding("egress-excess", "medium", rule, file: file, found: "egress to port \(p.label(n))", allowed: list, fix: "remove port \(p.label(n))",
+                                   because: "the manifest does not declare port \(p.label(n)) for \(destination)"))
             }
         }
-        for d in ciliumSelecting {
+        return out
+    }
+
+    func cidrFinding(_ cidr: String, _ node: Node?, _ file: String, fix: String) -> PolicyFinding? {
+        guard !declaredCIDRs.contains(cidr) else { return nil }
+        return finding("egress-excess", cidr == "0.0.0.0/0" || cidr == "::/0" ? "high" : "medium", node, file: file, found: "egress to \(cidr)",
+                       allowed: declaredCIDRs.isEmpty ? "no CIDRs" : declaredCIDRs.sorted().joined(separator: ", "), fix: fix, because: "the manifest does not declare \(cidr)")
+    }
+
+    func dnsFinding(_ rule: Node, _ file: String, _ what: String) -> PolicyFinding? {
+        manifest.dns ? nil : finding("egress-excess", "medium", rule, file: file, found: "egress to \(what) (DNS)", allowed: "no DNS",
+                                     fix: "remove the DNS rule, or declare dns: true", because: "the manifest does not declare dns: true")
+    }
+
+    func noDestination(_ rule: Node, _ file: String, fix: String) -> PolicyFinding {
+        finding("egress-excess", "high", rule, file: file, found: "an egress rule with no destination allows every address", allowed: "declared destinations",
+                fix: fix, because: "a rule without destinations matches every address")
+    }
+}
+
+/// Egress rules of the NetworkPolicies that select the pod.
+struct NetworkPolicyEgress: AccessControl {
+    /// A `to` peer that selects cluster DNS: pods labelled k8s-app: kube-dns.
+    static func isKubeDNS(_ peer: Node) -> Bool {
+        peer["ipBlock"] == nil && peer["podSelector"]?["matchLabels"]?["k8s-app"]?.string == "kube-dns"
+    }
+
+    func findings(_ c: AccessContext) -> [PolicyFinding] {
+        var out: [PolicyFinding] = []
+        for npd in c.networkPolicies {
+            let file = npd.file
+            for rule in npd.node["spec"]?["egress"]?.sequence ?? [] {
+                let to = rule["to"]?.sequence ?? []
+                let ports = EgressPort.read(rule["ports"]?.sequence.map { Array($0) } ?? [], defaultProtocol: "TCP")
+                if !ports.isEmpty && ports.allSatisfy(\.isDNS) {
+                    if let f = c.dnsFinding(rule, file, "port 53") { out.append(f); continue }
+                    if to.isEmpty {
+                        out.append(c.finding("egress-excess", "high", rule, file: file, found: "port 53 to every address (a DNS rule with no `to`)", allowed: "DNS to kube-dns",
+                                             fix: "add `to:` selecting the kube-dns pods", because: "without `to`, the rule allows port 53 to the whole internet, a common exfiltration channel"))
+                    }
+                    for peer in to where !Self.isKubeDNS(peer) {
+                        if let cidr = peer["ipBlock"]?["cidr"]?.string {
+                            if let f = c.cidrFinding(cidr, peer, file, fix: "select the kube-dns pods instead") { out.append(f) }
+                        } else {
+                            out.append(c.finding("egress-excess", "medium", peer, file: file, found: "port 53 to pods other than kube-dns", allowed: "DNS to kube-dns",
+                                                 fix: "select the kube-dns pods with podSelector matchLabels k8s-app: kube-dns", because: "the peer selects more than the cluster's DNS"))
+                        }
+                    }
+                    continue
+                }
+                if to.isEmpty { out.append(c.noDestination(rule, file, fix: "add `to:` with the declared ipBlocks")); continue }
+                var declared: [String] = []
+                for peer in to {
+                    if let cidr = peer["ipBlock"]?["cidr"]?.string {
+                        // The placeholder `generate` writes for a host name matches nothing.
+                        if cidr == PolicyGenerator.placeholderCIDR { continue }
+                        if let f = c.cidrFinding(cidr, peer, file, fix: "narrow the ipBlock to a declared CIDR") { out.append(f) } else { declared.append(cidr) }
+                    } else {
+                        out.append(c.finding("egress-excess", "medium", peer, file: file, found: "egress to selected pods or namespaces", allowed: "declared destinations",
+                                             fix: "use ipBlocks for the declared destinations", because: "the manifest declares destinations by address"))
+                    }
+                }
+                if !declared.isEmpty {
+                    out += c.portFindings(ports, allowed: c.declaredPorts(cidrs: declared), rule: rule, file: file, destination: declared.joined(separator: ", "))
+                }
+            }
+        }
+        return out
+    }
+}
+
+/// Egress rules of the CiliumNetworkPolicies that select the pod.
+struct CiliumEgress: AccessControl {
+    func findings(_ c: AccessContext) -> [PolicyFinding] {
+        var out: [PolicyFinding] = []
+        let hosts = c.declaredHosts
+        for d in c.ciliumPolicies {
             let file = d.file
             for rule in d.node["spec"]?["egress"]?.sequence ?? [] {
-                let rulePorts = (rule["toPorts"]?.sequence ?? []).flatMap { ($0["ports"]?.sequence ?? []).compactMap { $0["port"]?.string.flatMap { Int($0) } ?? $0["port"]?.int } }
+                let ports = EgressPort.read((rule["toPorts"]?.sequence ?? []).flatMap { p -> [Node] in p["ports"]?.sequence.map { Array($0) } ?? [] }, defaultProtocol: "ANY")
                 let endpoints = rule["toEndpoints"]?.sequence ?? []
                 let toDNS = !endpoints.isEmpty && endpoints.allSatisfy { $0["matchLabels"]?["k8s-app"]?.string == "kube-dns" }
-                if toDNS, !rulePorts.isEmpty, rulePorts.allSatisfy({ $0 == 53 }) { dns(rule, file, "kube-dns"); continue }
+                if toDNS, !ports.isEmpty, ports.allSatisfy(\.isDNS) {
+                    if let f = c.dnsFinding(rule, file, "kube-dns") { out.append(f) }
+                    continue
+                }
                 let targets = ["toFQDNs", "toCIDR", "toCIDRSet", "toEndpoints", "toEntities", "toServices", "toGroups", "toRequires", "toNodes"].filter { rule[$0] != nil }
-                if targets.isEmpty { noDestination(rule, file, fix: "add toFQDNs or toCIDR with the declared destinations"); continue }
+                if targets.isEmpty { out.append(c.noDestination(rule, file, fix: "add toFQDNs or toCIDR with the declared destinations")); continue }
+                var declaredHosts: [String] = [], declaredCIDRs: [String] = []
                 for f in rule["toFQDNs"]?.sequence ?? [] {
-                    if let n = f["matchName"]?.string, !hosts.contains(n) {
-                        add("egress-excess", "medium", f, file: file, found: "egress to \(n)", allowed: hosts.isEmpty ? "no host names" : hosts.sorted().joined(separator: ", "), fix: "remove \(n), or declare it under egress")
-                    } else if let p = f["matchPattern"]?.string, !hosts.contains(p) {
-                        add("egress-excess", p == "*" ? "high" : "medium", f, file: file, found: "egress to names matching \(p)", allowed: hosts.isEmpty ? "no host names" : hosts.sorted().joined(separator: ", "), fix: "use matchName for each declared host")
+                    if let n = f["matchName"]?.string {
+                        if hosts.contains(n) { declaredHosts.append(n); continue }
+                        out.append(c.finding("egress-excess", "medium", f, file: file, found: "egress to \(n)", allowed: hosts.isEmpty ? "no host names" : hosts.sorted().joined(separator: ", "),
+                                             fix: "remove \(n), or declare it under egress", because: "the manifest does not declare \(n)"))
+                    } else if let p = f["matchPattern"]?.string {
+                        if hosts.contains(p) { declaredHosts.append(p); continue }
+                        out.append(c.finding("egress-excess", p == "*" ? "high" : "medium", f, file: file, found: "egress to names matching \(p)",
+                                             allowed: hosts.isEmpty ? "no host names" : hosts.sorted().joined(separator: ", "), fix: "use matchName for each declared host",
+                                             because: "a pattern matches names the manifest does not declare"))
                     }
                 }
                 let ruleCIDRs = (rule["toCIDR"]?.sequence ?? []).compactMap(\.string) + (rule["toCIDRSet"]?.sequence ?? []).compactMap { $0["cidr"]?.string }
-                for c in ruleCIDRs { cidr(c, rule, file, fix: "narrow toCIDR to a declared CIDR") }
-                for t in targets where ["toEndpoints", "toEntities", "toServices", "toGroups", "toNodes"].contains(t) {
+                for cidr in ruleCIDRs {
+                    if let f = c.cidrFinding(cidr, rule, file, fix: "narrow toCIDR to a declared CIDR") { out.append(f) } else { declaredCIDRs.append(cidr) }
+                }
+                for t in targets where ["toEndpoints", "toEntities", "toServices", "toGroups", "toNodes", "toRequires"].contains(t) {
                     let entities = (rule["toEntities"]?.sequence ?? []).compactMap(\.string)
-                    add("egress-excess", entities.contains { ["world", "all"].contains($0) } ? "high" : "medium", rule[t], file: file,
-                        found: t == "toEntities" ? "egress to entities \(entities.joined(separator: ", "))" : "egress by \(t)", allowed: "declared destinations", fix: "use toFQDNs or toCIDR for the declared destinations")
+                    out.append(c.finding("egress-excess", entities.contains { ["world", "all"].contains($0) } ? "high" : "medium", rule[t], file: file,
+                                         found: t == "toEntities" ? "egress to entities \(entities.joined(separator: ", "))" : "egress by \(t)", allowed: "declared destinations",
+                                         fix: "use toFQDNs or toCIDR for the declared destinations", because: "the manifest declares destinations by name or address"))
                 }
-                undeclaredPorts(rulePorts, rule, file)
-            }
-        }
-        for npd in selecting {
-            let np = npd.node, file = npd.file
-            for rule in np["spec"]?["egress"]?.sequence ?? [] {
-                let to = rule["to"]?.sequence ?? []
-                let rulePorts = (rule["ports"]?.sequence ?? []).compactMap { $0["port"]?.int }
-                let dnsOnly = !rulePorts.isEmpty && rulePorts.allSatisfy { $0 == 53 }
-                if dnsOnly { dns(rule, file, "port 53"); continue }
-                if to.isEmpty { noDestination(rule, file, fix: "add `to:` with the declared ipBlocks"); continue }
-                for peer in to {
-                    // 192.0.2.0/24 (TEST-NET-1) is the placeholder `generate` writes for a host name: it matches nothing.
-                    if let c = peer["ipBlock"]?["cidr"]?.string {
-                        if !c.hasPrefix("192.0.2.") { cidr(c, peer, file, fix: "narrow the ipBlock to a declared CIDR") }
-                    } else {
-                        add("egress-excess", "medium", peer, file: file, found: "egress to selected pods or namespaces", allowed: "declared destinations", fix: "use ipBlocks for the declared destinations")
-                    }
+                if !declaredHosts.isEmpty || !declaredCIDRs.isEmpty {
+                    out += c.portFindings(ports, allowed: c.declaredPorts(cidrs: declaredCIDRs, hosts: declaredHosts), rule: rule, file: file,
+                                          destination: (declaredHosts + declaredCIDRs).joined(separator: ", "))
                 }
-                undeclaredPorts(rulePorts, rule, file)
             }
         }
         return out

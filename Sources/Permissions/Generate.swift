@@ -1,187 +1,184 @@
 import Foundation
+import Yams
 
-/// Least-privilege deployment configuration from an agent manifest.
+/// Least-privilege deployment configuration from an agent manifest. Every document is a YAML node
+/// tree written by the YAML serializer: a manifest value is always one scalar, whatever characters
+/// it holds, and can never add a key.
 public enum PolicyGenerator {
     /// Which egress policy to write. Kubernetes NetworkPolicy selects by address only, so a declared
     /// host name fails closed there (a placeholder that matches nothing); Cilium's policy names hosts.
     public enum NetworkPolicyFlavor: String, Sendable, CaseIterable { case kubernetes, cilium }
+
+    /// Whether `namespace` can name a Kubernetes namespace (a DNS-1123 label).
+    public static func isNamespace(_ namespace: String) -> Bool { FieldSyntax.isDNSLabel(namespace) }
 
     /// A Deployment, ServiceAccount, egress policy and (when API access is declared) Role and
     /// RoleBinding, as multi-document YAML.
     public static func kubernetes(_ m: AgentManifest, namespace: String = "default", networkPolicy: NetworkPolicyFlavor = .kubernetes) -> String {
         let name = m.name
         let uid = m.uid ?? 10001
-        var docs: [String] = []
-        docs.append("""
-            apiVersion: v1
-            kind: ServiceAccount
-            metadata:
-              name: \(name)
-              namespace: \(namespace)
-            automountServiceAccountToken: \(m.kubernetes.isEmpty ? "false" : "true")
-            """)
-        var volumes: [String] = [], mounts: [String] = []
+        let automount = YAMLTree.bool(!m.kubernetes.isEmpty)
+        func metadata(_ n: String) -> Node { YAMLTree.map([("name", .str(n)), ("namespace", .str(namespace))]) }
+        var docs: [Node] = []
+        docs.append(YAMLTree.map([("apiVersion", .str("v1")), ("kind", .str("ServiceAccount")), ("metadata", metadata(name)),
+                                  ("automountServiceAccountToken", automount)]))
+        var volumes: [Node] = [], mounts: [Node] = []
         for (i, path) in m.write.enumerated() {
-            volumes.append("        - name: write-\(i)\n          emptyDir: {}")
-            mounts.append("        - name: write-\(i)\n          mountPath: \(path)")
+            volumes.append(YAMLTree.map([("name", .str("write-\(i)")), ("emptyDir", YAMLTree.map([], flow: true))]))
+            mounts.append(YAMLTree.map([("name", .str("write-\(i)")), ("mountPath", .str(path))]))
         }
         for (i, s) in m.secrets.enumerated() {
             guard let secret = s.secret else { continue }
-            volumes.append("        - name: secret-\(i)\n          secret:\n            secretName: \(secret)")
-            mounts.append("        - name: secret-\(i)\n          mountPath: /var/run/secrets/\(secret)\n          readOnly: true")
+            volumes.append(YAMLTree.map([("name", .str("secret-\(i)")), ("secret", YAMLTree.map([("secretName", .str(secret))]))]))
+            mounts.append(YAMLTree.map([("name", .str("secret-\(i)")), ("mountPath", .str("/var/run/secrets/" + secret)), ("readOnly", YAMLTree.bool(true))]))
         }
-        let caps = m.capabilities.sorted()
-        let image = m.images.first ?? "IMAGE@sha256:REPLACE_WITH_DIGEST"
-        docs.append("""
-            apiVersion: apps/v1
-            kind: Deployment
-            metadata:
-              name: \(name)
-              namespace: \(namespace)
-            spec:
-              selector:
-                matchLabels:
-                  app: \(name)
-              template:
-                metadata:
-                  labels:
-                    app: \(name)
-                spec:
-                  serviceAccountName: \(name)
-                  automountServiceAccountToken: \(m.kubernetes.isEmpty ? "false" : "true")
-                  securityContext:
-                    runAsNonRoot: true
-                    runAsUser: \(uid)
-                    runAsGroup: \(uid)
-                    seccompProfile:
-                      type: RuntimeDefault
-                  containers:
-                  - name: \(name)
-                    image: \(image)
-                    securityContext:
-                      allowPrivilegeEscalation: false
-                      readOnlyRootFilesystem: true
-                      capabilities:
-                        drop: [ALL]\(caps.isEmpty ? "" : "\n            add: [\(caps.joined(separator: ", "))]")
-            """ + (mounts.isEmpty ? "" : "\n        volumeMounts:\n" + mounts.joined(separator: "\n"))
-            + (volumes.isEmpty ? "" : "\n      volumes:\n" + volumes.joined(separator: "\n")))
+        var capabilities: [(String, Node)] = [("drop", YAMLTree.seq([.str("ALL")]))]
+        if !m.capabilities.isEmpty { capabilities.append(("add", YAMLTree.seq(m.capabilities.sorted().map { .str($0) }))) }
+        var container: [(String, Node)] = [
+            ("name", .str(name)),
+            ("image", .str(m.images.first ?? "IMAGE@sha256:REPLACE_WITH_DIGEST")),
+            ("securityContext", YAMLTree.map([("allowPrivilegeEscalation", YAMLTree.bool(false)), ("readOnlyRootFilesystem", YAMLTree.bool(true)),
+                                              ("capabilities", YAMLTree.map(capabilities))])),
+        ]
+        if !mounts.isEmpty { container.append(("volumeMounts", YAMLTree.seq(mounts, flow: false))) }
+        var podSpec: [(String, Node)] = [
+            ("serviceAccountName", .str(name)),
+            ("automountServiceAccountToken", automount),
+            ("securityContext", YAMLTree.map([("runAsNonRoot", YAMLTree.bool(true)), ("runAsUser", YAMLTree.int(uid)), ("runAsGroup", YAMLTree.int(uid)),
+                                              ("seccompProfile", YAMLTree.map([("type", .str("RuntimeDefault"))]))])),
+            ("containers", YAMLTree.seq([YAMLTree.map(container)], flow: false)),
+        ]
+        if !volumes.isEmpty { podSpec.append(("volumes", YAMLTree.seq(volumes, flow: false))) }
+        let labels = YAMLTree.map([("app", .str(name))])
+        docs.append(YAMLTree.map([
+            ("apiVersion", .str("apps/v1")), ("kind", .str("Deployment")), ("metadata", metadata(name)),
+            ("spec", YAMLTree.map([
+                ("selector", YAMLTree.map([("matchLabels", labels)])),
+                ("template", YAMLTree.map([("metadata", YAMLTree.map([("labels", labels)])), ("spec", YAMLTree.map(podSpec))])),
+            ])),
+        ]))
         docs.append(networkPolicy == .cilium ? ciliumPolicy(m, name: name, namespace: namespace) : networkPolicyDoc(m, name: name, namespace: namespace))
         if !m.kubernetes.isEmpty {
             let rules = m.kubernetes.map { a in
-                "- apiGroups: [\"\"]\n  resources: [\(a.resources.joined(separator: ", "))]\n  verbs: [\(a.verbs.joined(separator: ", "))]"
-            }.joined(separator: "\n")
-            docs.append("""
-                apiVersion: rbac.authorization.k8s.io/v1
-                kind: Role
-                metadata:
-                  name: \(name)
-                  namespace: \(namespace)
-                rules:
-                \(rules)
-                """)
-            docs.append("""
-                apiVersion: rbac.authorization.k8s.io/v1
-                kind: RoleBinding
-                metadata:
-                  name: \(name)
-                  namespace: \(namespace)
-                roleRef:
-                  apiGroup: rbac.authorization.k8s.io
-                  kind: Role
-                  name: \(name)
-                subjects:
-                - kind: ServiceAccount
-                  name: \(name)
-                  namespace: \(namespace)
-                """)
+                YAMLTree.map([("apiGroups", YAMLTree.seq([.str("")])), ("resources", YAMLTree.seq(a.resources.map { .str($0) })),
+                              ("verbs", YAMLTree.seq(a.verbs.map { .str($0) }))])
+            }
+            let rbac = "rbac.authorization.k8s.io/v1"
+            docs.append(YAMLTree.map([("apiVersion", .str(rbac)), ("kind", .str("Role")), ("metadata", metadata(name)), ("rules", YAMLTree.seq(rules, flow: false))]))
+            docs.append(YAMLTree.map([
+                ("apiVersion", .str(rbac)), ("kind", .str("RoleBinding")), ("metadata", metadata(name)),
+                ("roleRef", YAMLTree.map([("apiGroup", .str("rbac.authorization.k8s.io")), ("kind", .str("Role")), ("name", .str(name))])),
+                ("subjects", YAMLTree.seq([YAMLTree.map([("kind", .str("ServiceAccount")), ("name", .str(name)), ("namespace", .str(namespace))])], flow: false)),
+            ]))
         }
-        return docs.joined(separator: "\n---\n") + "\n"
+        return YAMLTree.documents(docs)
     }
 
-    static func networkPolicyDoc(_ m: AgentManifest, name: String, namespace: String) -> String {
-        var egress: [String] = []
+    /// The address `generate` writes for a declared host name in a plain NetworkPolicy: TEST-NET-1,
+    /// which matches nothing, so the policy fails closed until the address range is filled in.
+    static let placeholderCIDR = "192.0.2.0/32"
+
+    static func networkPolicyDoc(_ m: AgentManifest, name: String, namespace: String) -> Node {
+        var egress: [Node] = []
         if m.dns {
-            egress.append("""
-                  - to:
-                    - namespaceSelector: {}
-                      podSelector:
-                        matchLabels:
-                          k8s-app: kube-dns
-                    ports:
-                    - {protocol: UDP, port: 53}
-                    - {protocol: TCP, port: 53}
-                """)
+            egress.append(YAMLTree.map([
+                ("to", YAMLTree.seq([YAMLTree.map([("namespaceSelector", YAMLTree.map([], flow: true)),
+                                                   ("podSelector", YAMLTree.map([("matchLabels", YAMLTree.map([("k8s-app", .str("kube-dns"))]))]))])], flow: false)),
+                ("ports", YAMLTree.seq([YAMLTree.map([("protocol", .str("UDP")), ("port", YAMLTree.int(53))], flow: true),
+                                        YAMLTree.map([("protocol", .str("TCP")), ("port", YAMLTree.int(53))], flow: true)], flow: false)),
+            ]))
         }
+        var placeholders: [String] = []
         for e in m.egress {
-            // NetworkPolicy selects by address; a host name is written as a placeholder that matches
-            // nothing, so the policy fails closed until the address range is filled in (or use --network-policy cilium).
-            let peer = e.cidr.map { "    - ipBlock:\n        cidr: \($0)" }
-                ?? "    - ipBlock:\n        cidr: 192.0.2.0/32  # \(e.host ?? ""): replace with its address range"
-            let ports = e.ports.map { "    - {protocol: \(e.proto), port: \($0)}" }.joined(separator: "\n")
-            egress.append("  - to:\n" + peer + (ports.isEmpty ? "" : "\n    ports:\n" + ports))
+            if let h = e.host { placeholders.append(h) }
+            var rule: [(String, Node)] = [("to", YAMLTree.seq([YAMLTree.map([("ipBlock", YAMLTree.map([("cidr", .str(e.cidr ?? placeholderCIDR))]))])], flow: false))]
+            if !e.ports.isEmpty {
+                rule.append(("ports", YAMLTree.seq(e.ports.map { YAMLTree.map([("protocol", .str(e.proto)), ("port", YAMLTree.int($0))], flow: true) }, flow: false)))
+            }
+            egress.append(YAMLTree.map(rule))
         }
-        return """
-            apiVersion: networking.k8s.io/v1
-            kind: NetworkPolicy
-            metadata:
-              name: \(name)-egress
-              namespace: \(namespace)
-            spec:
-              podSelector:
-                matchLabels:
-                  app: \(name)
-              policyTypes: [Egress]
-              egress:\(egress.isEmpty ? " []" : "\n" + egress.joined(separator: "\n"))
-            """
+        var meta: [(String, Node)] = [("name", .str(name + "-egress")), ("namespace", .str(namespace))]
+        if !placeholders.isEmpty {
+            // A NetworkPolicy cannot name hosts: say which placeholder stands for which host.
+            meta.append(("annotations", YAMLTree.map([("provenant.dev/replace-placeholder",
+                .str("\(placeholderCIDR) stands for " + placeholders.joined(separator: ", ") + "; replace it with their address ranges, or use --network-policy cilium"))])))
+        }
+        return YAMLTree.map([
+            ("apiVersion", .str("networking.k8s.io/v1")), ("kind", .str("NetworkPolicy")), ("metadata", YAMLTree.map(meta)),
+            ("spec", YAMLTree.map([("podSelector", YAMLTree.map([("matchLabels", YAMLTree.map([("app", .str(name))]))])),
+                                   ("policyTypes", YAMLTree.seq([.str("Egress")])), ("egress", YAMLTree.seq(egress, flow: egress.isEmpty ? true : false))])),
+        ])
     }
 
     /// A CiliumNetworkPolicy (cilium.io/v2): host names by `toFQDNs`, CIDRs by `toCIDR`, and DNS to
     /// kube-dns through Cilium's DNS proxy, which is how it learns the addresses the names resolve to.
-    static func ciliumPolicy(_ m: AgentManifest, name: String, namespace: String) -> String {
-        var egress: [String] = []
-        func ports(_ e: AgentManifest.Egress) -> String {
-            e.ports.isEmpty ? "" : "\n    toPorts:\n    - ports:\n" + e.ports.map { "      - {port: \"\($0)\", protocol: \(e.proto)}" }.joined(separator: "\n")
+    static func ciliumPolicy(_ m: AgentManifest, name: String, namespace: String) -> Node {
+        var egress: [Node] = []
+        func ports(_ e: AgentManifest.Egress) -> [(String, Node)] {
+            e.ports.isEmpty ? [] : [("toPorts", YAMLTree.seq([YAMLTree.map([("ports", YAMLTree.seq(e.ports.map {
+                YAMLTree.map([("port", .str(String($0))), ("protocol", .str(e.proto))], flow: true)
+            }, flow: false))])], flow: false))]
         }
         if m.dns {
-            egress.append("""
-                  - toEndpoints:
-                    - matchLabels:
-                        k8s:io.kubernetes.pod.namespace: kube-system
-                        k8s-app: kube-dns
-                    toPorts:
-                    - ports:
-                      - {port: "53", protocol: ANY}
-                      rules:
-                        dns:
-                        - matchPattern: "*"
-                """)
+            egress.append(YAMLTree.map([
+                ("toEndpoints", YAMLTree.seq([YAMLTree.map([("matchLabels", YAMLTree.map([("k8s:io.kubernetes.pod.namespace", .str("kube-system")), ("k8s-app", .str("kube-dns"))]))])], flow: false)),
+                ("toPorts", YAMLTree.seq([YAMLTree.map([
+                    ("ports", YAMLTree.seq([YAMLTree.map([("port", .str("53")), ("protocol", .str("ANY"))], flow: true)], flow: false)),
+                    ("rules", YAMLTree.map([("dns", YAMLTree.seq([YAMLTree.map([("matchPattern", .str("*"))])], flow: false))])),
+                ])], flow: false)),
+            ]))
         }
         for e in m.egress {
-            if let h = e.host { egress.append("  - toFQDNs:\n    - matchName: \(h)" + ports(e)) }
-            if let c = e.cidr { egress.append("  - toCIDR:\n    - \(c)" + ports(e)) }
+            if let h = e.host { egress.append(YAMLTree.map([("toFQDNs", YAMLTree.seq([YAMLTree.map([("matchName", .str(h))])], flow: false))] + ports(e))) }
+            if let c = e.cidr { egress.append(YAMLTree.map([("toCIDR", YAMLTree.seq([.str(c)], flow: false))] + ports(e))) }
         }
-        return """
-            apiVersion: cilium.io/v2
-            kind: CiliumNetworkPolicy
-            metadata:
-              name: \(name)-egress
-              namespace: \(namespace)
-            spec:
-              endpointSelector:
-                matchLabels:
-                  app: \(name)
-              egress:\(egress.isEmpty ? " []" : "\n" + egress.joined(separator: "\n"))
-            """
+        return YAMLTree.map([
+            ("apiVersion", .str("cilium.io/v2")), ("kind", .str("CiliumNetworkPolicy")),
+            ("metadata", YAMLTree.map([("name", .str(name + "-egress")), ("namespace", .str(namespace))])),
+            ("spec", YAMLTree.map([("endpointSelector", YAMLTree.map([("matchLabels", YAMLTree.map([("app", .str(name))]))])),
+                                   ("egress", YAMLTree.seq(egress, flow: egress.isEmpty ? true : false))])),
+        ])
     }
 
     /// A docker-compose service with the same restrictions.
     public static func compose(_ m: AgentManifest) -> String {
         let uid = m.uid ?? 10001
-        var lines = ["services:", "  \(m.name):", "    image: \(m.images.first ?? "IMAGE@sha256:REPLACE_WITH_DIGEST")",
-                     "    user: \"\(uid):\(uid)\"", "    read_only: true", "    cap_drop: [ALL]"]
-        if !m.capabilities.isEmpty { lines.append("    cap_add: [\(m.capabilities.sorted().joined(separator: ", "))]") }
-        lines.append("    security_opt: [\"no-new-privileges:true\"]")
-        if !m.write.isEmpty { lines.append("    tmpfs:"); lines += m.write.map { "      - \($0)" } }
-        return lines.joined(separator: "\n") + "\n"
+        var svc: [(String, Node)] = [
+            ("image", .str(m.images.first ?? "IMAGE@sha256:REPLACE_WITH_DIGEST")),
+            ("user", .str("\(uid):\(uid)")),
+            ("read_only", YAMLTree.bool(true)),
+            ("cap_drop", YAMLTree.seq([.str("ALL")])),
+        ]
+        if !m.capabilities.isEmpty { svc.append(("cap_add", YAMLTree.seq(m.capabilities.sorted().map { .str($0) }))) }
+        svc.append(("security_opt", YAMLTree.seq([.str("no-new-privileges:true")])))
+        if !m.write.isEmpty { svc.append(("tmpfs", YAMLTree.seq(m.write.map { .str($0) }, flow: false))) }
+        return YAMLTree.documents([YAMLTree.map([("services", YAMLTree.map([(m.name, YAMLTree.map(svc))]))])])
     }
+}
+
+/// Building YAML node trees for the serializer. A string is always a string scalar: when its plain
+/// form would read back as something else (`true`, `10001`, `null`), it is quoted.
+enum YAMLTree {
+    static func str(_ s: String) -> Node {
+        let plain = Resolver.default.resolveTag(of: Node(s)) == .str
+        return Node(s, Tag(.str), plain ? .any : .doubleQuoted)
+    }
+    static func int(_ i: Int) -> Node { Node(String(i), Tag(.int)) }
+    static func bool(_ b: Bool) -> Node { Node(b ? "true" : "false", Tag(.bool)) }
+    static func map(_ pairs: [(String, Node)], flow: Bool = false) -> Node {
+        Node(pairs.map { (str($0.0), $0.1) }, Tag(.map), flow ? .flow : .block)
+    }
+    /// Lists of scalars are written in flow style (`[ALL]`), lists of mappings in block style.
+    static func seq(_ items: [Node], flow: Bool = true) -> Node { Node(items, Tag(.seq), flow ? .flow : .block) }
+
+    /// Documents separated by `---`, each through the serializer. A node tree built here always
+    /// serializes; should the emitter ever refuse, the output is an empty document, never raw text.
+    static func documents(_ docs: [Node]) -> String {
+        docs.map { (try? Yams.serialize(node: $0, width: -1)) ?? "{}\n" }.joined(separator: "---\n")
+    }
+}
+
+extension Node {
+    /// A string scalar (see `YAMLTree.str`).
+    static func str(_ s: String) -> Node { YAMLTree.str(s) }
 }

@@ -15,9 +15,12 @@ public enum Hygiene {
         }
         for c in PodSecurity.containers(pod.spec) {
             let image = c.node["image"]?.string ?? ""
-            if !image.contains("@sha256:") {
+            if !Self.digestPinned(image) {
                 let tag = Self.tag(image)
-                if tag == nil || tag == "latest" {
+                if image.contains("@") {
+                    add("image-not-pinned", "medium", c.node["image"], container: c.name, found: "image \(image) has a digest that is not sha256:<64 hex digits>",
+                        allowed: "an image pinned by digest", fix: "write the image's full sha256 digest")
+                } else if tag == nil || tag == "latest" {
                     add("image-latest", "high", c.node["image"], container: c.name, found: "image \(image) \(tag == nil ? "has no tag (latest)" : "uses :latest")",
                         allowed: "an image pinned by digest", fix: "pin the image: \(image.split(separator: ":").first ?? "")@sha256:<digest>")
                 } else {
@@ -26,7 +29,7 @@ public enum Hygiene {
                 }
             }
             let sc = c.node["securityContext"]
-            if (sc?["capabilities"]?["add"]?.sequence?.compactMap(\.string) ?? []).contains(where: { PodSecurity.bareCapability($0) == "SYS_ADMIN" }) {
+            if (sc?["capabilities"]?["add"]?.sequence?.compactMap(\.string) ?? []).contains(where: { ["SYS_ADMIN", "ALL"].contains(PodSecurity.runtimeCapability($0)) }) {
                 add("cap-sys-admin", "critical", sc?["capabilities"]?["add"], container: c.name,
                     found: "CAP_SYS_ADMIN: it allows mounting filesystems, entering namespaces, loading BPF and most of what root can do",
                     allowed: "almost never justified for an agent", fix: "remove SYS_ADMIN; grant the narrow capability the agent needs")
@@ -52,6 +55,14 @@ public enum Hygiene {
         guard !value.isEmpty else { return false }
         let upper = name.uppercased()
         return secretNames.contains { upper.contains($0) } || secretPrefixes.contains { value.hasPrefix($0) }
+    }
+
+    /// Whether an image reference ends in a well-formed sha256 digest: `x@sha256:00` and the
+    /// `@sha256:REPLACE_WITH_DIGEST` placeholder pin nothing.
+    static func digestPinned(_ image: String) -> Bool {
+        guard let at = image.range(of: "@sha256:", options: .backwards) else { return false }
+        let d = image[at.upperBound...]
+        return d.utf8.count == 64 && d.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }
     }
 
     /// The tag of an image reference, or nil when it has none (`registry:5000/app` has none).

@@ -15,7 +15,7 @@ public enum ManifestDrafter {
             for v in volumes.values { if let p = v["hostPath"]?["path"]?.string { read.insert(p) } }
             let podSC = spec["securityContext"]
             for c in PodSecurity.containers(spec) {
-                if let i = c.node["image"]?.string { if i.contains("@sha256:") { images.insert(i) } else { unpinned.insert(i) } }
+                if let i = c.node["image"]?.string { if FieldSyntax.isPinnedImage(i) { images.insert(i) } else { unpinned.insert(i) } }
                 let sc = c.node["securityContext"]
                 for cap in sc?["capabilities"]?["add"]?.sequence?.compactMap(\.string) ?? [] { caps.insert(PodSecurity.bareCapability(cap)) }
                 let uid = sc?["runAsUser"]?.int ?? podSC?["runAsUser"]?.int
@@ -60,35 +60,36 @@ public enum ManifestDrafter {
                 }
             }
         }
-        func list(_ s: some Collection<String>) -> String { "[" + s.sorted().joined(separator: ", ") + "]" }
-        var y = ["# Drafted by `provenant policy init` from \(sources.joined(separator: ", ")).",
-                 "# It records what the deployment holds today: tighten it, then check with `provenant policy check --manifest`.",
-                 "apiVersion: provenant.dev/v1", "kind: Agent", "name: \(pods.first?.name ?? "agent")"]
-        if !images.isEmpty { y.append("images:"); y += images.sorted().map { "  - \($0)" } }
-        for i in unpinned.sorted() { y.append("# TODO pin by digest and list under images: \(i)") }
-        y.append("filesystem:"); y.append("  read: \(list(read))"); y.append("  write: \(list(write))")
+        // Written through the serializer: a value read from a deployment stays one scalar in the draft.
+        func list(_ s: some Collection<String>) -> Node { YAMLTree.seq(s.sorted().map { .str($0) }) }
+        var header = ["# Drafted by `provenant policy init` from \(sources.map(AgentManifest.printable).joined(separator: ", ")).",
+                      "# It records what the deployment holds today: tighten it, then check with `provenant policy check --manifest`."]
+        for i in unpinned.sorted() { header.append("# TODO pin by digest and list under images: \(AgentManifest.printable(i))") }
+        var y: [(String, Node)] = [("apiVersion", .str("provenant.dev/v1")), ("kind", .str("Agent")), ("name", .str(pods.first?.name ?? "agent"))]
+        if !images.isEmpty { y.append(("images", YAMLTree.seq(images.sorted().map { .str($0) }, flow: false))) }
+        y.append(("filesystem", YAMLTree.map([("read", list(read)), ("write", list(write))])))
         if !cidrs.isEmpty {
-            y.append("egress:")
-            for (c, ports) in cidrs.sorted(by: { $0.key < $1.key }) { y.append("  - cidr: \(c)" + (ports.isEmpty ? "" : "\n    ports: \(list(ports.map(String.init)))")) }
+            y.append(("egress", YAMLTree.seq(cidrs.sorted(by: { $0.key < $1.key }).map { c, ports in
+                YAMLTree.map([("cidr", .str(c))] + (ports.isEmpty ? [] : [("ports", YAMLTree.seq(ports.sorted().map { YAMLTree.int($0) }))]))
+            }, flow: false)))
         }
-        y.append("dns: \(dns)")
-        y.append("capabilities: \(list(caps))")
-        if root { y.append("user:\n  nonRoot: false") } else { y.append("user:\n  nonRoot: true" + (uids.count == 1 ? uids.first.map { "\n  uid: \($0)" } ?? "" : "")) }
+        y.append(("dns", YAMLTree.bool(dns)))
+        y.append(("capabilities", list(caps)))
+        if root { y.append(("user", YAMLTree.map([("nonRoot", YAMLTree.bool(false))]))) } else {
+            y.append(("user", YAMLTree.map([("nonRoot", YAMLTree.bool(true))] + (uids.count == 1 ? uids.first.map { [("uid", YAMLTree.int($0))] } ?? [] : []))))
+        }
         if !secrets.isEmpty {
-            y.append("secrets:")
-            for (s, keys) in secrets.sorted(by: { $0.key < $1.key }) {
+            y.append(("secrets", YAMLTree.seq(secrets.sorted(by: { $0.key < $1.key }).map { s, keys in
                 let k = keys.filter { !$0.isEmpty }
-                y.append("  - secret: \(s)" + (k.isEmpty ? "" : "\n    keys: \(list(k))"))
-            }
+                return YAMLTree.map([("secret", .str(s))] + (k.isEmpty ? [] : [("keys", list(k))]))
+            }, flow: false)))
         }
         if !api.isEmpty {
-            y.append("kubernetes:")
-            for (r, verbs) in api.sorted(by: { $0.key < $1.key }) { y.append("  - verbs: \(list(verbs))\n    resources: [\(r)]") }
+            y.append(("kubernetes", YAMLTree.seq(api.sorted(by: { $0.key < $1.key }).map { r, verbs in
+                YAMLTree.map([("verbs", list(verbs)), ("resources", YAMLTree.seq([.str(r)]))])
+            }, flow: false)))
         }
-        if !scripts.isEmpty {
-            y.append("scripts:")
-            for (s, envs) in scripts.sorted(by: { $0.key < $1.key }) { y.append("  \(s): \(list(envs))") }
-        }
-        return y.joined(separator: "\n") + "\n"
+        if !scripts.isEmpty { y.append(("scripts", YAMLTree.map(scripts.sorted(by: { $0.key < $1.key }).map { ($0.key, list($0.value)) }))) }
+        return header.joined(separator: "\n") + "\n" + YAMLTree.documents([YAMLTree.map(y)])
     }
 }

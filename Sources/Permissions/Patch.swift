@@ -10,51 +10,49 @@ public enum PolicyPatch {
         let caps = m.capabilities.sorted()
         for pod in pods {
             let spec = pod.spec
-            var podLines: [String] = []
+            var podFields: [(String, Node)] = []
             let psc = spec["securityContext"]
-            var pscLines: [String] = []
-            if psc?["runAsNonRoot"]?.bool != true { pscLines.append("runAsNonRoot: true") }
-            if psc?["runAsUser"]?.int != uid { pscLines.append("runAsUser: \(uid)") }
+            var pscFields: [(String, Node)] = []
+            if psc?["runAsNonRoot"]?.bool != true { pscFields.append(("runAsNonRoot", YAMLTree.bool(true))) }
+            if psc?["runAsUser"]?.int != uid { pscFields.append(("runAsUser", YAMLTree.int(uid))) }
             if psc?["seccompProfile"]?["type"]?.string != "RuntimeDefault" && psc?["seccompProfile"]?["type"]?.string != "Localhost" {
-                pscLines.append("seccompProfile:\n  type: RuntimeDefault")
+                pscFields.append(("seccompProfile", YAMLTree.map([("type", .str("RuntimeDefault"))])))
             }
-            if !pscLines.isEmpty { podLines.append("securityContext:\n" + indent(pscLines.joined(separator: "\n"), 2)) }
-            if m.kubernetes.isEmpty, spec["automountServiceAccountToken"]?.bool != false { podLines.append("automountServiceAccountToken: false") }
-            for f in ["hostNetwork", "hostPID", "hostIPC"] where spec[f]?.bool == true { podLines.append("\(f): false") }
-            var containerLines: [String] = []
+            if !pscFields.isEmpty { podFields.append(("securityContext", YAMLTree.map(pscFields))) }
+            if m.kubernetes.isEmpty, spec["automountServiceAccountToken"]?.bool != false { podFields.append(("automountServiceAccountToken", YAMLTree.bool(false))) }
+            for f in ["hostNetwork", "hostPID", "hostIPC"] where spec[f]?.bool == true { podFields.append((f, YAMLTree.bool(false))) }
             for field in ["initContainers", "containers"] {
-                var items: [String] = []
+                var items: [Node] = []
                 for c in spec[field]?.sequence ?? [] {
                     let sc = c["securityContext"]
-                    var l: [String] = []
-                    if sc?["privileged"]?.bool == true { l.append("privileged: false") }
-                    if sc?["allowPrivilegeEscalation"]?.bool != false { l.append("allowPrivilegeEscalation: false") }
-                    if sc?["readOnlyRootFilesystem"]?.bool != true { l.append("readOnlyRootFilesystem: true") }
+                    var l: [(String, Node)] = []
+                    if sc?["privileged"]?.bool == true { l.append(("privileged", YAMLTree.bool(false))) }
+                    if sc?["allowPrivilegeEscalation"]?.bool != false { l.append(("allowPrivilegeEscalation", YAMLTree.bool(false))) }
+                    if sc?["readOnlyRootFilesystem"]?.bool != true { l.append(("readOnlyRootFilesystem", YAMLTree.bool(true))) }
                     let drops = sc?["capabilities"]?["drop"]?.sequence?.compactMap(\.string) ?? []
                     let adds = (sc?["capabilities"]?["add"]?.sequence?.compactMap(\.string) ?? []).map(PodSecurity.bareCapability).sorted()
                     // Strategic merge replaces primitive lists, so these two become exactly the manifest's.
                     if !drops.contains("ALL") || adds != caps {
-                        l.append("capabilities:\n  drop: [ALL]\n  add: [\(caps.joined(separator: ", "))]")
+                        l.append(("capabilities", YAMLTree.map([("drop", YAMLTree.seq([.str("ALL")])), ("add", YAMLTree.seq(caps.map { .str($0) }))])))
                     }
-                    if let pm = sc?["procMount"]?.string, pm != "Default" { l.append("procMount: Default") }
+                    if let pm = sc?["procMount"]?.string, pm != "Default" { l.append(("procMount", .str("Default"))) }
                     guard !l.isEmpty, let name = c["name"]?.string else { continue }
-                    items.append("- name: \(name)\n  securityContext:\n" + indent(l.joined(separator: "\n"), 4))
+                    items.append(YAMLTree.map([("name", .str(name)), ("securityContext", YAMLTree.map(l))]))
                 }
-                if !items.isEmpty { containerLines.append("\(field):\n" + items.joined(separator: "\n")) }
+                if !items.isEmpty { podFields.append((field, YAMLTree.seq(items, flow: false))) }
             }
-            let all = podLines + containerLines
-            guard !all.isEmpty else { out.append("# \(pod.kind)/\(pod.name) (\(pod.file)): already least-privilege, no change"); continue }
-            let body = all.joined(separator: "\n")
-            let wrapped = pod.kind == "Pod" ? "spec:\n" + indent(body, 2)
-                : pod.kind == "CronJob" ? "spec:\n  jobTemplate:\n    spec:\n      template:\n        spec:\n" + indent(body, 10)
-                : "spec:\n  template:\n    spec:\n" + indent(body, 6)
-            out.append("# \(pod.kind)/\(pod.name) (\(pod.file)): kubectl patch \(pod.kind.lowercased()) \(pod.name) -n \(pod.namespace) --type strategic --patch-file <this document>\n" + wrapped)
+            let header = "# \(comment(pod.kind))/\(comment(pod.name)) (\(comment(pod.file)))"
+            guard !podFields.isEmpty else { out.append(header + ": already least-privilege, no change\n"); continue }
+            let body = YAMLTree.map(podFields)
+            let wrapped = pod.kind == "Pod" ? YAMLTree.map([("spec", body)])
+                : pod.kind == "CronJob" ? YAMLTree.map([("spec", YAMLTree.map([("jobTemplate", YAMLTree.map([("spec", YAMLTree.map([("template", YAMLTree.map([("spec", body)]))]))]))]))])
+                : YAMLTree.map([("spec", YAMLTree.map([("template", YAMLTree.map([("spec", body)]))]))])
+            out.append(header + ": kubectl patch \(comment(pod.kind.lowercased())) \(comment(pod.name)) -n \(comment(pod.namespace)) --type strategic --patch-file <this document>\n"
+                       + YAMLTree.documents([wrapped]))
         }
-        return out.joined(separator: "\n---\n") + "\n"
+        return out.joined(separator: "---\n")
     }
 
-    static func indent(_ s: String, _ n: Int) -> String {
-        let pad = String(repeating: " ", count: n)
-        return s.split(separator: "\n", omittingEmptySubsequences: false).map { pad + $0 }.joined(separator: "\n")
-    }
+    /// Input text in a YAML comment: one line, control characters escaped.
+    static func comment(_ s: String) -> String { AgentManifest.printable(s) }
 }

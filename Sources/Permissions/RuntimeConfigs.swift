@@ -12,7 +12,52 @@ public enum RuntimeConfigs {
     /// Whether a YAML document is a compose file: a `services` mapping and no Kubernetes `kind`.
     public static func isCompose(_ doc: Node) -> Bool { doc["services"]?.mapping != nil && doc["kind"] == nil }
 
-    public static func compose(_ doc: Node, file: String) -> [PolicyFinding] {
+    /// One volume of a compose service, short (`SOURCE:TARGET:MODE`) or long form.
+    struct ComposeVolume {
+        var node: Node
+        /// The host path of a bind mount, as written; nil for named and anonymous volumes and tmpfs.
+        var bindSource: String?
+        var target: String?
+        var readOnly: Bool
+        var tmpfs = false
+
+        /// A short-form source is a host path when it looks like one: anything else names a volume.
+        static func isPath(_ s: String) -> Bool { s.hasPrefix("/") || s.hasPrefix(".") || s.hasPrefix("~") || s.hasPrefix("$") || s.contains("/") }
+
+        static func read(_ svc: Node) -> [ComposeVolume] {
+            var out: [ComposeVolume] = []
+            for v in svc["volumes"]?.sequence ?? [] {
+                if let short = v.string {
+                    let parts = short.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+                    if parts.count == 1 { out.append(ComposeVolume(node: v, bindSource: nil, target: parts[0], readOnly: false)); continue }
+                    let mode = parts.count > 2 ? parts[2].split(separator: ",").map(String.init) : []
+                    out.append(ComposeVolume(node: v, bindSource: isPath(parts[0]) ? parts[0] : nil, target: parts[1], readOnly: mode.contains("ro")))
+                } else {
+                    let type = v["type"]?.string ?? "volume"
+                    out.append(ComposeVolume(node: v, bindSource: type == "bind" ? (v["source"]?.string ?? "") : nil, target: v["target"]?.string,
+                                             readOnly: v["read_only"]?.bool == true, tmpfs: type == "tmpfs"))
+                }
+            }
+            let tmpfs: [Node] = svc["tmpfs"].map { n in n.sequence.map { Array($0) } ?? [n] } ?? []
+            for t in tmpfs {
+                guard let s = t.string else { continue }
+                out.append(ComposeVolume(node: t, bindSource: nil, target: String(s.split(separator: ":").first ?? ""), readOnly: false, tmpfs: true))
+            }
+            return out
+        }
+    }
+
+    /// A compose bind source as an absolute, normalized host path: relative sources are relative to
+    /// the compose file's directory, as compose reads them. nil for `~`, `$VAR` or what climbs above /.
+    static func hostPath(_ source: String, composeFile: String) -> String? {
+        if source.hasPrefix("/") { return FieldSyntax.normalizedPath(source) }
+        guard !source.hasPrefix("~"), !source.contains("$") else { return nil }
+        var dir = (composeFile as NSString).deletingLastPathComponent
+        if !dir.hasPrefix("/") { dir = FileManager.default.currentDirectoryPath + (dir.isEmpty ? "" : "/" + dir) }
+        return FieldSyntax.normalizedPath(dir + "/" + source)
+    }
+
+    public static func compose(_ doc: Node, file: String, manifest: AgentManifest? = nil) -> [PolicyFinding] {
         var out: [PolicyFinding] = []
         for (k, svc) in doc["services"]?.mapping ?? [:] {
             let name = k.string ?? "?"
@@ -23,30 +68,96 @@ public enum RuntimeConfigs {
             for f in ["network_mode", "pid", "ipc"] where svc[f]?.string == "host" {
                 add("pss:hostnamespaces", "high", svc[f], "\(f): host", "the container's own namespace", "remove \(f): host")
             }
-            let adds = (svc["cap_add"]?.sequence ?? []).compactMap(\.string).map(PodSecurity.bareCapability)
+            // Docker reads capability names in any case, with or without CAP_.
+            let adds = (svc["cap_add"]?.sequence ?? []).compactMap(\.string).map(PodSecurity.runtimeCapability)
             let beyond = adds.filter { !PodSecurity.baselineCapabilities.contains($0) }
             if !beyond.isEmpty { add("pss:capabilities_baseline", "high", svc["cap_add"], "cap_add \(beyond.joined(separator: ", "))", "the baseline set", "remove them from cap_add") }
             if adds.contains("SYS_ADMIN") || adds.contains("ALL") {
                 add("hygiene:cap-sys-admin", "critical", svc["cap_add"], "CAP_SYS_ADMIN: it allows mounting filesystems, entering namespaces, loading BPF and most of what root can do", "almost never justified for an agent", "remove SYS_ADMIN")
             }
-            if !((svc["cap_drop"]?.sequence ?? []).compactMap(\.string).contains("ALL")) {
+            if !((svc["cap_drop"]?.sequence ?? []).compactMap(\.string).map(PodSecurity.runtimeCapability).contains("ALL")) {
                 add("pss:capabilities_restricted", "medium", svc, "cap_drop does not include ALL", "cap_drop: [ALL]", "add cap_drop: [ALL]")
             }
-            for v in svc["volumes"]?.sequence ?? [] {
-                let src = v.string.map { String($0.split(separator: ":").first ?? "") } ?? (v["type"]?.string == "bind" ? v["source"]?.string ?? "" : "")
-                if src.hasPrefix("/") || src.hasPrefix("./") || src.hasPrefix("~") {
-                    add("pss:hostpathvolumes", "high", v, "host path \(src) mounted", "named volumes or tmpfs", "use a named volume or tmpfs")
+            let volumes = ComposeVolume.read(svc)
+            for v in volumes {
+                // Any bind mount is a host path, `../../etc` as much as `/etc`.
+                if let src = v.bindSource {
+                    add("pss:hostpathvolumes", "high", v.node, "host path \(src) mounted", "named volumes or tmpfs", "use a named volume or tmpfs")
                 }
             }
             let user = svc["user"]?.string ?? svc["user"]?.int.map(String.init)
+            if let m = manifest {
+                func declared(_ rule: String, _ sev: String, _ n: Node?, _ found: String, _ allowed: String, _ fix: String) {
+                    add("manifest:" + rule, sev, n, found, allowed, fix)
+                }
+                for cap in adds where !m.capabilities.contains(cap) {
+                    declared("capability", cap == "SYS_ADMIN" || cap == "ALL" ? "critical" : "high", svc["cap_add"], "cap_add \(cap)",
+                             m.capabilities.isEmpty ? "no capabilities" : m.capabilities.joined(separator: ", "), "remove \(cap) from cap_add")
+                }
+                let uid = user.map { String($0.split(separator: ":", omittingEmptySubsequences: false).first ?? "") }
+                if m.nonRoot != false, uid == nil || uid == "root" || uid.flatMap({ Int($0) }) == 0 {
+                    declared("root", "high", svc["user"] ?? svc, user.map { "user: \($0)" } ?? "no user: the image's user, often root",
+                             m.uid.map { "uid \($0), non-root" } ?? "non-root", "set user: \"\(m.uid ?? 10001):\(m.uid ?? 10001)\"")
+                } else if let want = m.uid, let uid, uid != String(want) {
+                    declared("uid", "medium", svc["user"], "user: \(user ?? "")", "uid \(want)", "set user: \"\(want):\(want)\"")
+                }
+                if !m.images.isEmpty, let image = svc["image"]?.string, !m.images.contains(image) {
+                    declared("image", "high", svc["image"], "image \(image)", m.images.joined(separator: ", "), "run one of the images the manifest names")
+                }
+                for v in volumes {
+                    if let src = v.bindSource {
+                        if let host = hostPath(src, composeFile: file) {
+                            if !AgentManifest.covered(host, by: m.read + m.write) {
+                                declared("hostpath", "high", v.node, "bind mount of \(src)" + (host == src ? "" : " (\(host))"), "paths declared under filesystem",
+                                         "remove the bind mount or declare \(host) in the manifest")
+                            }
+                        } else {
+                            declared("hostpath", "high", v.node, "bind mount of \(src), which cannot be normalized to an absolute path", "paths declared under filesystem",
+                                     "write the source as a path without ~, variables or '..' above /")
+                        }
+                    }
+                    guard !v.readOnly, let target = v.target else { continue }
+                    let t = FieldSyntax.normalizedPath(target)
+                    if t.map({ !AgentManifest.covered($0, by: m.write) }) ?? true {
+                        declared("writable-mount", "medium", v.node, "writable \(v.tmpfs ? "tmpfs" : "volume") at \(target)" + (t == nil ? ", which cannot be normalized" : t == target ? "" : " (\(t!))"),
+                                 m.write.isEmpty ? "no writable paths" : m.write.joined(separator: ", "), "mount it read-only (:ro), or declare it under filesystem.write")
+                    }
+                }
+                for sec in svc["secrets"]?.sequence ?? [] {
+                    let source = sec.string ?? sec["source"]?.string ?? ""
+                    let target = sec["target"]?.string ?? source
+                    let path = target.hasPrefix("/") ? target : "/run/secrets/" + target
+                    if !m.secrets.contains(where: { $0.secret == source || $0.file == path }) {
+                        declared("secret", "high", sec, "secret \(source) at \(path)", "secrets the manifest names", "name \(source) (or file \(path)) under secrets in the manifest")
+                    }
+                }
+            }
             if user == nil || user == "root" || user?.hasPrefix("0") == true {
                 add("pss:runasnonroot", "high", svc["user"] ?? svc, user.map { "user: \($0)" } ?? "no user: runs as the image's user, often root", "a non-root uid", "set user: \"10001:10001\"")
             }
             if svc["read_only"]?.bool != true { add("hygiene:writable-root-filesystem", "medium", svc, "read_only is not true", "read_only: true", "set read_only: true and use tmpfs for writable paths") }
-            if !((svc["security_opt"]?.sequence ?? []).compactMap(\.string).contains { $0.hasPrefix("no-new-privileges") && !$0.hasSuffix("false") }) {
+            // security_opt takes `key:value` or `key=value`.
+            let opts = (svc["security_opt"]?.sequence ?? []).compactMap(\.string).map { $0.replacingOccurrences(of: "=", with: ":") }
+            for (opt, rule, what) in [("seccomp:unconfined", "pss:seccompprofile_baseline", "seccomp"), ("apparmor:unconfined", "pss:apparmorprofile", "AppArmor"),
+                                      ("label:disable", "pss:selinuxoptions", "SELinux labelling")] where opts.contains(opt) {
+                add(rule, rule == "pss:seccompprofile_baseline" ? "high" : "medium", svc["security_opt"], "security_opt \(opt): \(what) is off", "the runtime's default profile", "remove \(opt) from security_opt")
+            }
+            for (sk, _) in svc["sysctls"]?.mapping ?? [:] {
+                if let n = sk.string, !PodSecurity.safeSysctls.contains(n) { add("pss:sysctls", "medium", sk, "sysctl \(n)", "the safe set", "remove the sysctl") }
+            }
+            for sv in svc["sysctls"]?.sequence ?? [] {
+                if let n = sv.string.map({ String($0.split(separator: "=").first ?? "") }), !PodSecurity.safeSysctls.contains(n) { add("pss:sysctls", "medium", sv, "sysctl \(n)", "the safe set", "remove the sysctl") }
+            }
+            for d in svc["devices"]?.sequence ?? [] {
+                add("pss:hostpathvolumes", "high", d, "host device \(d.string ?? d["source"]?.string ?? "?") mapped", "no host devices", "remove the device")
+            }
+            if svc["userns_mode"]?.string == "host" || svc["uts"]?.string == "host" {
+                add("pss:hostnamespaces", "high", svc["userns_mode"] ?? svc["uts"], svc["userns_mode"]?.string == "host" ? "userns_mode: host" : "uts: host", "the container's own namespace", "remove it")
+            }
+            if !(opts.contains { $0.hasPrefix("no-new-privileges") && !$0.hasSuffix("false") }) {
                 add("pss:allowprivilegeescalation", "medium", svc, "no-new-privileges is not set", "security_opt: [no-new-privileges:true]", "add security_opt: [\"no-new-privileges:true\"]")
             }
-            if let image = svc["image"]?.string, !image.contains("@sha256:") {
+            if let image = svc["image"]?.string, !Hygiene.digestPinned(image) {
                 let rule = Hygiene.tag(image).map { $0 == "latest" ? "hygiene:image-latest" : "hygiene:image-not-pinned" } ?? "hygiene:image-latest"
                 add(rule, rule == "hygiene:image-latest" ? "high" : "medium", svc["image"],
                     "image \(image) is not pinned by digest", "an image pinned by digest", "append @sha256:<digest>")
@@ -64,10 +175,12 @@ public enum RuntimeConfigs {
     }
 
     /// An OCI runtime bundle's `config.json`.
-    public static func ociConfig(_ path: String) throws(InputError) -> [PolicyFinding] {
+    public static func ociConfig(_ path: String, manifest: AgentManifest? = nil) throws(InputError) -> [PolicyFinding] {
         guard let data = FileManager.default.contents(atPath: path),
               let obj = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else { throw InputError("not a readable JSON OCI runtime config", at: Location(path)) }
-        guard obj["ociVersion"] is String else { throw InputError("no ociVersion: not an OCI runtime config", at: Location(path)) }
+        guard obj["ociVersion"] is String || (obj["process"] is [String: Any] && obj["root"] is [String: Any]) else {
+            throw InputError("no ociVersion (nor process and root): not an OCI runtime config", at: Location(path))
+        }
         var out: [PolicyFinding] = []
         // JSON parsing keeps no positions; the line is that of the first occurrence of the key.
         let lines = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
@@ -88,10 +201,43 @@ public enum RuntimeConfigs {
         for ns in ["network", "pid", "ipc"] where !namespaces.contains(ns) {
             add("pss:hostnamespaces", "high", "no \(ns) namespace: the host's is shared", "its own \(ns) namespace", "add {\"type\": \"\(ns)\"} to linux.namespaces", at: "\"namespaces\"")
         }
-        for m in obj["mounts"] as? [[String: Any]] ?? [] where (m["type"] as? String == "bind" || (m["options"] as? [String] ?? []).contains("bind")) {
+        for m in obj["mounts"] as? [[String: Any]] ?? [] where (m["type"] as? String == "bind" || (m["options"] as? [String] ?? []).contains { $0 == "bind" || $0 == "rbind" }) {
             let src = m["source"] as? String ?? ""
-            if src.hasPrefix("/"), !(["/etc/resolv.conf", "/etc/hosts", "/etc/hostname"].contains(src)) {
+            // A relative source is relative to the bundle, and may climb out of it: every bind is a host path.
+            if FieldSyntax.normalizedPath(src).map({ !["/etc/resolv.conf", "/etc/hosts", "/etc/hostname"].contains($0) }) ?? true {
                 add("pss:hostpathvolumes", "high", "bind mount of host path \(src)", "no host paths", "remove the bind mount", at: "\"source\": \"\(src)\"")
+            }
+        }
+        if let m = manifest {
+            for cap in granted.sorted() where !m.capabilities.contains(cap) {
+                add("manifest:capability", cap == "SYS_ADMIN" ? "critical" : "high", "capability \(cap)", m.capabilities.isEmpty ? "no capabilities" : m.capabilities.joined(separator: ", "),
+                    "remove \(cap) from process.capabilities", at: "\"capabilities\"")
+            }
+            let uid = (process["user"] as? [String: Any])?["uid"] as? Int ?? 0
+            if m.nonRoot != false, uid == 0 {
+                add("manifest:root", "high", "process.user.uid is 0", m.uid.map { "uid \($0), non-root" } ?? "non-root", "set process.user.uid", at: "\"user\"")
+            } else if let want = m.uid, uid != want {
+                add("manifest:uid", "medium", "process.user.uid is \(uid)", "uid \(want)", "set process.user.uid to \(want)", at: "\"user\"")
+            }
+            for mount in obj["mounts"] as? [[String: Any]] ?? [] {
+                let options = mount["options"] as? [String] ?? []
+                let type = mount["type"] as? String
+                guard type == "bind" || options.contains(where: { $0 == "bind" || $0 == "rbind" }) || type == "tmpfs" else { continue }
+                let dest = mount["destination"] as? String ?? ""
+                if type != "tmpfs", let src = mount["source"] as? String {
+                    let bundle = (path as NSString).deletingLastPathComponent
+                    let host = FieldSyntax.normalizedPath(src.hasPrefix("/") ? src : (bundle.hasPrefix("/") ? bundle : FileManager.default.currentDirectoryPath + "/" + bundle) + "/" + src)
+                    let allowed = ["/etc/resolv.conf", "/etc/hosts", "/etc/hostname"]
+                    if host.map({ !allowed.contains($0) && !AgentManifest.covered($0, by: m.read + m.write) }) ?? true {
+                        add("manifest:hostpath", "high", "bind mount of \(src)" + (host.map { $0 == src ? "" : " (\($0))" } ?? ", which cannot be normalized"),
+                            "paths declared under filesystem", "remove the bind mount or declare its source in the manifest", at: "\"source\": \"\(src)\"")
+                    }
+                }
+                if !options.contains("ro"), FieldSyntax.normalizedPath(dest).map({ !AgentManifest.covered($0, by: m.write) }) ?? true,
+                   !["/etc/resolv.conf", "/etc/hosts", "/etc/hostname", "/dev", "/dev/shm", "/dev/mqueue", "/run"].contains(dest) {
+                    add("manifest:writable-mount", "medium", "writable mount at \(dest)", m.write.isEmpty ? "no writable paths" : m.write.joined(separator: ", "),
+                        "add \"ro\" to its options, or declare \(dest) under filesystem.write", at: "\"destination\": \"\(dest)\"")
+                }
             }
         }
         for e in process["env"] as? [String] ?? [] {

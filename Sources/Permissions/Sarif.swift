@@ -11,7 +11,7 @@ public enum PolicySARIF {
         let results: [SARIF.Result] = findings.map { f in
             let where_ = "\(f.kind)/\(f.name)" + (f.container.map { " container \($0)" } ?? "")
             return SARIF.Result(ruleID: f.rule, level: SARIF.level(forSeverity: f.severity),
-                                message: "\(where_): \(f.found). Allowed: \(f.allowed). Fix: \(f.fix).",
+                                message: "\(where_): \(f.found). Allowed: \(f.allowed). Fix: \(f.fix)." + (f.because.map { " Because: \($0)." } ?? ""),
                                 locations: [(f.location.path, f.location.line)], properties: ["severity": f.severity])
         }
         return SARIF.render(toolVersion: toolVersion, rules: rules, results: results)

@@ -42,11 +42,27 @@ public enum Workloads {
         } catch {
             throw YAMLInput.error(error, text: text, path: file)
         }
-        var pods: [PodSecurity.PodSpec] = []
         var problems: [Diagnostic] = []
+        var rejected: [Diagnostic] = []
+        // Merge keys applied, within a budget: a document that exhausts it (aliases nested to blow up) is not checked.
+        var budget = 2_000_000
+        docs = docs.compactMap { d in
+            if let e = YAMLInput.expandingMerges(d, budget: &budget) { return e }
+            rejected.append(Diagnostic(Location(file, line: d.mark?.line), "too large once its aliases are expanded, skipped"))
+            return nil
+        }
+        // `kubectl get -o yaml|json` prints a List (or a typed list such as PodList) whose items are the objects.
+        docs = docs.flatMap { d -> [Node] in
+            guard let kind = d["kind"]?.string, kind == "List" || (kind.hasSuffix("List") && d["apiVersion"] != nil) else { return [d] }
+            guard let items = d["items"]?.sequence else {
+                problems.append(Diagnostic(Location(file, line: d.mark?.line), "\(kind) without an items list, skipped"))
+                return []
+            }
+            return Array(items)
+        }
+        var pods: [PodSecurity.PodSpec] = []
         var environments: [String: String] = [:]
         var objects = Objects()
-        var rejected: [Diagnostic] = []
         for doc in docs {
             guard doc.mapping != nil else { continue }
             if RuntimeConfigs.isCompose(doc) { objects.compose.append(.init(node: doc, file: file)); continue }
@@ -102,13 +118,40 @@ public enum Workloads {
             let found = files(p)
             if found.isEmpty { throw InputError("no such file, or no .yaml files in it", at: Location(p)) }
             for f in found {
-                if f.hasSuffix(".json") { c.ociConfigs.append(f); continue }
+                if f.hasSuffix(".json") {
+                    // JSON is told apart by content: `kubectl get -o json` prints Kubernetes objects, runc reads OCI configs.
+                    switch try jsonKind(f) {
+                    case .oci: c.ociConfigs.append(f); continue
+                    case .kubernetes: break
+                    case .other where f != p:
+                        c.problems.append(Diagnostic(Location(f), "neither a Kubernetes object (apiVersion and kind) nor an OCI runtime config (ociVersion), skipped"))
+                        continue
+                    case .other:
+                        throw InputError("neither a Kubernetes object (apiVersion and kind) nor an OCI runtime config (ociVersion, or process and root)", at: Location(f))
+                    }
+                }
                 let r = try read(f)
                 c.pods += r.pods; c.objects.merge(r.objects); c.environments.merge(r.environments) { a, _ in a }
                 c.problems += r.problems; c.rejected += r.rejected
             }
         }
         return c
+    }
+
+    enum JSONKind { case kubernetes, oci, other }
+
+    /// What a JSON file holds: an object with apiVersion and kind is Kubernetes (a List too); one with
+    /// ociVersion, or process and root, is an OCI runtime config.
+    static func jsonKind(_ file: String) throws(InputError) -> JSONKind {
+        guard let data = FileManager.default.contents(atPath: file), let text = String(data: data, encoding: .utf8) else {
+            throw InputError("cannot read file as UTF-8 text", at: Location(file))
+        }
+        let root: Node?
+        do { root = try Yams.compose(yaml: text) } catch { throw YAMLInput.error(error, text: text, path: file) }
+        guard let root, root.mapping != nil else { return .other }
+        if root["apiVersion"]?.string != nil, root["kind"]?.string != nil { return .kubernetes }
+        if root["ociVersion"] != nil || (root["process"]?.mapping != nil && root["root"]?.mapping != nil) { return .oci }
+        return .other
     }
 
     /// The first field the checks read whose type is wrong: a misread type would silently pass.
@@ -148,7 +191,7 @@ public enum Workloads {
         let e = FileManager.default.enumerator(atPath: path)
         var out: [String] = []
         while let r = e?.nextObject() as? String {
-            if r.hasSuffix(".yaml") || r.hasSuffix(".yml") || (r as NSString).lastPathComponent == "config.json" { out.append(path + "/" + r) }
+            if r.hasSuffix(".yaml") || r.hasSuffix(".yml") || r.hasSuffix(".json") { out.append(path + "/" + r) }
         }
         return out.sorted()
     }

@@ -11,7 +11,7 @@ struct PolicyCheck: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
         abstract: "Check Kubernetes workloads against the Pod Security Standards (v1.37) and common hygiene rules.",
-        discussion: "Reads multi-document Kubernetes YAML (Pod, Deployment, DaemonSet, StatefulSet, ReplicaSet, Job, CronJob, Namespace, Role, ClusterRole and their bindings, NetworkPolicy), docker-compose files, and OCI runtime config.json. Exit codes: 0 success, 1 a finding reached --fail-on, 2 usage or input error."
+        discussion: "Reads multi-document Kubernetes YAML, and Kubernetes JSON as `kubectl get -o json` prints it (a List too), told from OCI config.json by content (Pod, Deployment, DaemonSet, StatefulSet, ReplicaSet, Job, CronJob, Namespace, Role, ClusterRole and their bindings, NetworkPolicy), docker-compose files, and OCI runtime config.json. With an agent manifest (--manifest), every workload kind is also checked against it: Kubernetes workloads with their RBAC and egress policies, compose services and OCI configs. Exit codes: 0 success, 1 a finding reached --fail-on, 2 usage or input error."
     )
     @Argument(help: "Kubernetes YAML files or directories of them.")
     var paths: [String]
@@ -31,31 +31,14 @@ struct PolicyCheck: ParsableCommand {
         if let mp = manifestPath {
             do { agent = try AgentManifest.load(mp) } catch { CLI.fail("error: \(error)") }
         }
-        var findings: [PolicyFinding] = []
         let input: Workloads.Collected
         do { input = try Workloads.collect(paths) } catch { CLI.fail("error: \(error)") }
         for d in input.problems { CLI.stderr("warning: \(d)") }
         for d in input.rejected { CLI.stderr("error: \(d)") }
-        let (pods, objects, environments, rejectedInputs) = (input.pods, input.objects, input.environments, input.rejected.count)
-        var workloadCount = input.ociConfigs.count
-        for f in input.ociConfigs {
-            do { findings += try RuntimeConfigs.ociConfig(f) } catch { CLI.fail("error: \(error)") }
-        }
-        for c in objects.compose {
-            let found = RuntimeConfigs.compose(c.node, file: c.file)
-            findings += found
-            workloadCount += c.node["services"]?.mapping?.count ?? 0
-        }
-        let workloads = pods.count + workloadCount
-        for pod in pods {
-            findings += PodSecurity.check(pod, level: lvl) + Hygiene.check(pod)
-            // A namespace without an environment label counts as production.
-            if let a = agent {
-                findings += ManifestCheck.check(pod, manifest: a, environment: environments[pod.namespace] ?? "production", serviceAccounts: objects.serviceAccounts)
-                    + AccessCheck.check(pod, manifest: a, objects: objects)
-            }
-        }
-        findings.sort { ($0.location.path, $0.location.line ?? 0, $0.rule) < ($1.location.path, $1.location.line ?? 0, $1.rule) }
+        let rejectedInputs = input.rejected.count
+        let result: PolicyRun.Result
+        do { result = try PolicyRun.check(input, level: lvl, manifest: agent) } catch { CLI.fail("error: \(error)") }
+        let (findings, workloads) = (result.findings, result.workloads)
         if format == "sarif" {
             print(PolicySARIF.render(findings, toolVersion: Provenant.version), terminator: "")
         } else if format == "json" {
@@ -66,6 +49,7 @@ struct PolicyCheck: ParsableCommand {
             for f in findings {
                 print("\(f.location)  \(f.severity)  \(f.rule)  \(f.kind)/\(f.name)\(f.container.map { " container \($0)" } ?? "")")
                 print("    found: \(f.found)\n    allowed: \(f.allowed)\n    fix: \(f.fix)")
+                if let why = f.because { print("    because: \(why)") }
             }
             print("\(findings.count) finding\(findings.count == 1 ? "" : "s") in \(workloads) workload\(workloads == 1 ? "" : "s") at the \(lvl.rawValue) level")
         }
@@ -98,6 +82,9 @@ struct PolicyGenerate: ParsableCommand {
     func run() throws {
         guard ["kubernetes", "compose"].contains(self.for) else { throw ValidationError("unknown --for '\(self.for)'; use kubernetes or compose") }
         guard let flavor = PolicyGenerator.NetworkPolicyFlavor(rawValue: networkPolicy) else { throw ValidationError("unknown --network-policy '\(networkPolicy)'; use kubernetes or cilium") }
+        guard PolicyGenerator.isNamespace(namespace) else {
+            throw ValidationError("--namespace '\(namespace)' is not a DNS-1123 label (lowercase letters, digits and '-', at most 63 characters)")
+        }
         let m: AgentManifest
         do { m = try AgentManifest.load(manifest) } catch { CLI.fail("error: \(error)") }
         var text = self.for == "kubernetes" ? PolicyGenerator.kubernetes(m, namespace: namespace, networkPolicy: flavor) : PolicyGenerator.compose(m)

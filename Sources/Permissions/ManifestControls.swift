@@ -1,0 +1,218 @@
+import Foundation
+import ProvenantCore
+import Yams
+
+/// Findings for what a workload holds beyond its manifest: one control value per kind of grant,
+/// each run on its own, each finding saying why it matters.
+public enum ManifestCheck {
+    static let controls: [any ManifestControl] = [
+        DeclaredHostPaths(), DeclaredImages(), DeclaredCapabilities(), DeclaredWritablePaths(), DeclaredUser(), DeclaredSecrets(),
+        ScriptEnvironments(), ServiceAccountToken(),
+    ]
+
+    /// `serviceAccounts` are the ServiceAccount objects read alongside, whose own
+    /// `automountServiceAccountToken` applies when the pod does not set it.
+    public static func check(_ pod: PodSecurity.PodSpec, manifest m: AgentManifest, environment: String,
+                             serviceAccounts: [Workloads.Objects.Doc] = []) -> [PolicyFinding] {
+        let c = ManifestContext(pod: pod, manifest: m, environment: environment, serviceAccounts: serviceAccounts)
+        return controls.flatMap { $0.findings(c) }
+    }
+}
+
+/// One comparison of a workload with its manifest.
+protocol ManifestControl: Sendable {
+    /// What exceeding the manifest here lets the workload do.
+    var because: String { get }
+    func findings(_ c: ManifestContext) -> [PolicyFinding]
+}
+
+/// What the manifest controls read.
+struct ManifestContext {
+    var pod: PodSecurity.PodSpec
+    var manifest: AgentManifest
+    var environment: String
+    var serviceAccounts: [Workloads.Objects.Doc]
+    var spec: Node { pod.spec }
+    var containers: [PodSecurity.Container]
+    var volumes: [String: Node]
+
+    init(pod: PodSecurity.PodSpec, manifest: AgentManifest, environment: String, serviceAccounts: [Workloads.Objects.Doc]) {
+        self.pod = pod; self.manifest = manifest; self.environment = environment; self.serviceAccounts = serviceAccounts
+        containers = PodSecurity.containers(pod.spec)
+        var v: [String: Node] = [:]
+        for n in pod.spec["volumes"]?.sequence ?? [] { if let name = n["name"]?.string { v[name] = n } }
+        volumes = v
+    }
+
+    func finding(_ control: some ManifestControl, _ rule: String, _ severity: String, _ node: Node?, container: String? = nil,
+                 found: String, allowed: String, fix: String) -> PolicyFinding {
+        var f = pod.finding("manifest:" + rule, severity, at: node, container: container, found: found, allowed: allowed, fix: fix)
+        f.because = control.because
+        return f
+    }
+}
+
+/// hostPath volumes under the declared paths, `..` resolved first.
+struct DeclaredHostPaths: ManifestControl {
+    var because: String { "a host path the manifest does not declare gives the agent files of the node it was not meant to touch" }
+    func findings(_ c: ManifestContext) -> [PolicyFinding] {
+        let m = c.manifest
+        return (c.spec["volumes"]?.sequence ?? []).compactMap { v in
+            guard let p = v["hostPath"]?["path"]?.string else { return nil }
+            // /etc/collector/../../root is /root.
+            guard let n = FieldSyntax.normalizedPath(p) else {
+                return c.finding(self, "hostpath", "high", v["hostPath"], found: "hostPath \(p) cannot be normalized to an absolute path",
+                                 allowed: "paths declared under filesystem", fix: "write the hostPath as an absolute path without '..' above /")
+            }
+            guard !AgentManifest.covered(n, by: m.read + m.write) else { return nil }
+            return c.finding(self, "hostpath", "high", v["hostPath"], found: "hostPath \(p)" + (n == p ? "" : " (\(n))"), allowed: "paths declared under filesystem",
+                             fix: "remove the hostPath volume or declare \(n) in the manifest")
+        }
+    }
+}
+
+struct DeclaredImages: ManifestControl {
+    var because: String { "an image the manifest does not name is code nobody declared" }
+    func findings(_ c: ManifestContext) -> [PolicyFinding] {
+        let m = c.manifest
+        guard !m.images.isEmpty else { return [] }
+        return c.containers.compactMap { k in
+            guard let image = k.node["image"]?.string, !m.images.contains(image) else { return nil }
+            return c.finding(self, "image", "high", k.node["image"], container: k.name, found: "image \(image)", allowed: m.images.joined(separator: ", "),
+                             fix: "run one of the images the manifest names, or add this one (pinned by digest)")
+        }
+    }
+}
+
+/// Added capabilities, in any case and with or without CAP_, as the runtime reads them.
+struct DeclaredCapabilities: ManifestControl {
+    var because: String { "each capability is a piece of root the manifest did not grant" }
+    func findings(_ c: ManifestContext) -> [PolicyFinding] {
+        let m = c.manifest
+        return c.containers.flatMap { k in
+            let add = k.node["securityContext"]?["capabilities"]?["add"]
+            return (add?.sequence?.compactMap(\.string) ?? []).map(PodSecurity.runtimeCapability).filter { !m.capabilities.contains($0) }.map { bare in
+                c.finding(self, "capability", bare == "SYS_ADMIN" || bare == "ALL" ? "critical" : "high", add, container: k.name, found: "adds \(bare)",
+                          allowed: m.capabilities.isEmpty ? "no capabilities" : m.capabilities.joined(separator: ", "), fix: "remove \(bare) from capabilities.add")
+            }
+        }
+    }
+}
+
+/// Writable mounts under filesystem.write, `..` resolved first. Secret, configMap, projected and
+/// downwardAPI volumes are read-only by nature.
+struct DeclaredWritablePaths: ManifestControl {
+    var because: String { "a writable path the manifest does not declare lets the agent change what it should only read" }
+    func findings(_ c: ManifestContext) -> [PolicyFinding] {
+        let m = c.manifest
+        return c.containers.flatMap { k in
+            (k.node["volumeMounts"]?.sequence ?? []).compactMap { vm -> PolicyFinding? in
+                guard let raw = vm["mountPath"]?.string, vm["readOnly"]?.bool != true else { return nil }
+                let vol = vm["name"]?.string.flatMap { c.volumes[$0] }
+                if vol?["secret"] != nil || vol?["configMap"] != nil || vol?["projected"] != nil || vol?["downwardAPI"] != nil { return nil }
+                let mp = FieldSyntax.normalizedPath(raw)
+                guard mp.map({ !AgentManifest.covered($0, by: m.write) }) ?? true else { return nil }
+                let shown = mp.map { $0 == raw ? raw : "\(raw) (\($0))" } ?? "\(raw), which cannot be normalized to an absolute path,"
+                return c.finding(self, "writable-mount", "medium", vm, container: k.name, found: "writable mount at \(shown)",
+                                 allowed: m.write.isEmpty ? "no writable paths" : m.write.joined(separator: ", "),
+                                 fix: "set readOnly: true on the mount, or declare \(mp ?? raw) under filesystem.write")
+            }
+        }
+    }
+}
+
+/// The user each container runs as: the container's runAsNonRoot/runAsUser, else the pod's.
+struct DeclaredUser: ManifestControl {
+    var because: String { "the manifest fixes who the agent runs as" }
+    func findings(_ c: ManifestContext) -> [PolicyFinding] {
+        let m = c.manifest
+        let podSC = c.spec["securityContext"]
+        return c.containers.compactMap { k in
+            let sc = k.node["securityContext"]
+            let nonRoot = sc?["runAsNonRoot"]?.bool ?? podSC?["runAsNonRoot"]?.bool
+            let uid = sc?["runAsUser"]?.int ?? podSC?["runAsUser"]?.int
+            if m.nonRoot != false, uid == 0 || (nonRoot != true && uid == nil) {
+                return c.finding(self, "root", "high", sc ?? k.node, container: k.name, found: uid == 0 ? "runAsUser: 0" : "may run as root (no runAsNonRoot or runAsUser)",
+                                 allowed: m.uid.map { "uid \($0), non-root" } ?? "non-root", fix: "set runAsNonRoot: true and runAsUser: \(m.uid ?? 10001)")
+            }
+            if let want = m.uid, let got = uid, got != want {
+                return c.finding(self, "uid", "medium", sc?["runAsUser"] ?? podSC?["runAsUser"], container: k.name, found: "runAsUser: \(got)", allowed: "uid \(want)",
+                                 fix: "set runAsUser: \(want)")
+            }
+            return nil
+        }
+    }
+}
+
+/// Secrets read through env, envFrom, a Secret volume or a projected volume's Secret sources.
+struct DeclaredSecrets: ManifestControl {
+    var because: String { "a Secret the manifest does not name is a credential the agent was not meant to hold" }
+    func findings(_ c: ManifestContext) -> [PolicyFinding] {
+        let m = c.manifest
+        var out: [PolicyFinding] = []
+        for k in c.containers {
+            for e in k.node["env"]?.sequence ?? [] {
+                guard let ref = e["valueFrom"]?["secretKeyRef"], let sname = ref["name"]?.string else { continue }
+                let key = ref["key"]?.string ?? ""
+                let envName = e["name"]?.string ?? ""
+                if !m.secrets.contains(where: { s in (s.secret == sname && (s.keys.isEmpty || s.keys.contains(key))) || s.env == envName }) {
+                    out.append(c.finding(self, "secret", "high", ref, container: k.name, found: "env \(envName) reads Secret \(sname) key \(key)",
+                                         allowed: "secrets the manifest names", fix: "remove it, or name Secret \(sname) key \(key) in the manifest"))
+                }
+            }
+            for ef in k.node["envFrom"]?.sequence ?? [] {
+                if let sname = ef["secretRef"]?["name"]?.string, !m.secrets.contains(where: { $0.secret == sname }) {
+                    out.append(c.finding(self, "secret", "high", ef, container: k.name, found: "envFrom injects every key of Secret \(sname)", allowed: "secrets the manifest names",
+                                         fix: "name Secret \(sname) in the manifest, or reference only the keys needed"))
+                }
+            }
+            for vm in k.node["volumeMounts"]?.sequence ?? [] {
+                guard let vol = vm["name"]?.string.flatMap({ c.volumes[$0] }) else { continue }
+                let names = [vol["secret"]?["secretName"]?.string].compactMap { $0 }
+                    + (vol["projected"]?["sources"]?.sequence ?? []).compactMap { $0["secret"]?["name"]?.string }
+                let mp = vm["mountPath"]?.string ?? ""
+                for sname in names where !m.secrets.contains(where: { $0.secret == sname || ($0.file.map { AgentManifest.covered($0, by: [mp]) } ?? false) }) {
+                    out.append(c.finding(self, "secret", "high", vm, container: k.name, found: "Secret \(sname) mounted at \(mp)", allowed: "secrets the manifest names",
+                                         fix: "name Secret \(sname) (or a file under \(mp)) in the manifest"))
+                }
+            }
+        }
+        return out
+    }
+}
+
+/// Scripts bound to environments: `cleanup.sh: [test]` must not run on production.
+struct ScriptEnvironments: ManifestControl {
+    var because: String { "the manifest allows this script only in other environments" }
+    func findings(_ c: ManifestContext) -> [PolicyFinding] {
+        let m = c.manifest
+        var out: [PolicyFinding] = []
+        for k in c.containers {
+            // Words of the command line, split wherever a shell would end a file name: `x=$(cleanup.sh)` runs cleanup.sh.
+            let words = ((k.node["command"]?.sequence ?? []) + (k.node["args"]?.sequence ?? [])).compactMap(\.string)
+                .flatMap { $0.split(whereSeparator: { " \t\n;&|()`$'\"<>=,{}".contains($0) }).map(String.init) }
+            for (script, envs) in m.scripts.sorted(by: { $0.key < $1.key }) {
+                guard words.contains(where: { $0 == script || $0.hasSuffix("/" + script) }), !envs.contains(c.environment) else { continue }
+                out.append(c.finding(self, "script-environment", "critical", k.node["command"] ?? k.node["args"], container: k.name,
+                                     found: "runs \(script) in the \(c.environment) environment", allowed: "\(script) only in \(envs.joined(separator: ", "))",
+                                     fix: "remove \(script) from this \(c.environment) workload, or deploy it only to \(envs.joined(separator: ", "))"))
+            }
+        }
+        return out
+    }
+}
+
+/// No declared API access, no token: the pod's field, else its ServiceAccount's.
+struct ServiceAccountToken: ManifestControl {
+    var because: String { "a mounted token lets anyone in the pod call the Kubernetes API as its service account" }
+    func findings(_ c: ManifestContext) -> [PolicyFinding] {
+        guard c.manifest.kubernetes.isEmpty else { return [] }
+        let saName = c.spec["serviceAccountName"]?.string ?? c.spec["serviceAccount"]?.string ?? "default"
+        let saAutomount = c.serviceAccounts.first {
+            $0.node["metadata"]?["name"]?.string == saName && ($0.node["metadata"]?["namespace"]?.string ?? "default") == c.pod.namespace
+        }?.node["automountServiceAccountToken"]?.bool
+        guard (c.spec["automountServiceAccountToken"]?.bool ?? saAutomount) != false else { return [] }
+        return [c.finding(self, "service-account-token", "medium", c.spec, found: "a service-account token is mounted", allowed: "no API access declared",
+                          fix: "set automountServiceAccountToken: false")]
+    }
+}

@@ -1,0 +1,239 @@
+import Foundation
+import Testing
+import ProvenantCore
+import Yams
+import TestSupport
+@testable import Permissions
+
+/// Issue 11, item 11: start from what `policy generate` writes for the example manifest, which
+/// checks clean against it, change one thing, and the check must name that change.
+@Suite struct LeastPrivilegeEditTests {
+    static let root = FileManager.default.currentDirectoryPath
+    static func manifest() throws -> AgentManifest { try AgentManifest.load(root + "/examples/provenant.agent.yaml") }
+
+    static func findings(_ text: String, file: String) throws -> [PolicyFinding] {
+        let path = try tmpFile(file, text)
+        return try PolicyRun.check(try Workloads.collect([path]), level: .restricted, manifest: manifest()).findings
+    }
+
+    static func edited(_ text: String, _ old: String, _ new: String) throws -> String {
+        if old.isEmpty { return text + "---\n" + new }
+        try #require(text.contains(old), "the generated output no longer holds \(old)")
+        return text.replacingOccurrences(of: old, with: new)
+    }
+
+    static func kubernetes() throws -> String { PolicyGenerator.kubernetes(try manifest()) }
+    static func compose() throws -> String { PolicyGenerator.compose(try manifest()) }
+
+    @Test func theGeneratedOutputChecksClean() throws {
+        let k = try Self.findings(Self.kubernetes(), file: "generated.yaml")
+        #expect(k.isEmpty, "\(k.map { "\($0.rule): \($0.found)" })")
+        let c = try Self.findings(Self.compose(), file: "docker-compose.yml")
+        #expect(c.isEmpty, "\(c.map { "\($0.rule): \($0.found)" })")
+    }
+
+    static let roleOnSecrets = """
+        apiVersion: rbac.authorization.k8s.io/v1
+        kind: ClusterRole
+        metadata: {name: reader}
+        rules:
+        - apiGroups: [""]
+          resources: [secrets]
+          verbs: [get]
+        ---
+        apiVersion: rbac.authorization.k8s.io/v1
+        kind: ClusterRoleBinding
+        metadata: {name: reader}
+        roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: reader}
+
+        """
+
+    /// (what the edit is, text replaced (empty: a document appended), replacement, rule, words of the finding)
+    static let kubernetesEdits: [(String, String, String, String, String)] = [
+        // Paths: `..` is resolved before comparing.
+        ("hostPath climbing out of a declared path", "      - name: write-0\n        emptyDir: {}", "      - name: write-0\n        hostPath: {path: /etc/collector/../../root}",
+         "manifest:hostpath", "(/root)"),
+        ("hostPath that cannot be normalized", "      - name: write-0\n        emptyDir: {}", "      - name: write-0\n        hostPath: {path: etc/collector}",
+         "manifest:hostpath", "cannot be normalized"),
+        ("mountPath climbing out of a declared path", "mountPath: /var/lib/collector\n", "mountPath: /var/lib/collector/../../../etc\n",
+         "manifest:writable-mount", "(/etc)"),
+        // NetworkPolicy.
+        ("podSelector In selecting no pod", "  podSelector:\n    matchLabels:\n      app: telemetry-collector\n",
+         "  podSelector:\n    matchExpressions: [{key: app, operator: In, values: [nobody]}]\n", "manifest:egress-unrestricted", "no NetworkPolicy"),
+        ("podSelector NotIn excluding the pod", "  podSelector:\n    matchLabels:\n      app: telemetry-collector\n",
+         "  podSelector:\n    matchExpressions: [{key: app, operator: NotIn, values: [telemetry-collector]}]\n", "manifest:egress-unrestricted", "no NetworkPolicy"),
+        ("podSelector Exists on a label the pod lacks", "  podSelector:\n    matchLabels:\n      app: telemetry-collector\n",
+         "  podSelector:\n    matchLabels:\n      app: telemetry-collector\n    matchExpressions: [{key: tier, operator: Exists}]\n", "manifest:egress-unrestricted", "no NetworkPolicy"),
+        ("a rule without ports", "        cidr: 10.0.0.0/8\n    ports:\n    - {protocol: TCP, port: 443}\n", "        cidr: 10.0.0.0/8\n",
+         "manifest:egress-excess", "egress to every port of 10.0.0.0/8"),
+        ("endPort widening a declared port", "{protocol: TCP, port: 443}", "{protocol: TCP, port: 443, endPort: 65535}",
+         "manifest:egress-excess", "egress to ports 443-65535"),
+        ("a named port", "{protocol: TCP, port: 443}", "{protocol: TCP, port: https}", "manifest:egress-excess", "egress to named port https"),
+        ("another destination's port", "{protocol: TCP, port: 443}", "{protocol: TCP, port: 4317}", "manifest:egress-excess", "egress to port 4317"),
+        ("another protocol", "{protocol: TCP, port: 443}", "{protocol: UDP, port: 443}", "manifest:egress-excess", "egress to port 443/UDP"),
+        ("a DNS rule without to", "  - to:\n    - namespaceSelector: {}\n      podSelector:\n        matchLabels:\n          k8s-app: kube-dns\n    ports:\n",
+         "  - ports:\n", "manifest:egress-excess", "port 53 to every address"),
+        ("a DNS rule to every pod", "      podSelector:\n        matchLabels:\n          k8s-app: kube-dns\n", "", "manifest:egress-excess", "port 53 to pods other than kube-dns"),
+        // RBAC: subjects that hold the service account, and roles the file does not define.
+        ("Group system:serviceaccounts", "", roleOnSecrets + "subjects: [{kind: Group, name: system:serviceaccounts, apiGroup: rbac.authorization.k8s.io}]\n",
+         "manifest:rbac-secrets", "through Group system:serviceaccounts"),
+        ("Group system:serviceaccounts:<ns>", "", roleOnSecrets + "subjects: [{kind: Group, name: \"system:serviceaccounts:default\"}]\n",
+         "manifest:rbac-secrets", "through Group system:serviceaccounts:default"),
+        ("Group system:authenticated", "", roleOnSecrets + "subjects: [{kind: Group, name: system:authenticated}]\n",
+         "manifest:rbac-secrets", "through Group system:authenticated"),
+        ("the service account as a User", "", roleOnSecrets + "subjects: [{kind: User, name: \"system:serviceaccount:default:telemetry-collector\"}]\n",
+         "manifest:rbac-secrets", "through User system:serviceaccount:default:telemetry-collector"),
+        ("binding cluster-admin", "  kind: Role\n  name: telemetry-collector\nsubjects", "  kind: ClusterRole\n  name: cluster-admin\nsubjects",
+         "manifest:rbac-unknown-role", "binds ClusterRole cluster-admin"),
+        ("binding admin", "  kind: Role\n  name: telemetry-collector\nsubjects", "  kind: ClusterRole\n  name: admin\nsubjects",
+         "manifest:rbac-unknown-role", "binds ClusterRole admin"),
+        ("binding edit", "  kind: Role\n  name: telemetry-collector\nsubjects", "  kind: ClusterRole\n  name: edit\nsubjects",
+         "manifest:rbac-unknown-role", "binds ClusterRole edit"),
+        ("binding a Role defined elsewhere", "  kind: Role\n  name: telemetry-collector\nsubjects", "  kind: Role\n  name: elsewhere\nsubjects",
+         "manifest:rbac-unknown-role", "binds Role elsewhere"),
+        ("an aggregated ClusterRole", "", """
+            apiVersion: rbac.authorization.k8s.io/v1
+            kind: ClusterRole
+            metadata: {name: monitoring}
+            aggregationRule:
+              clusterRoleSelectors: [{matchLabels: {rbac.example.com/aggregate-to-monitoring: "true"}}]
+            rules: []
+            ---
+            apiVersion: rbac.authorization.k8s.io/v1
+            kind: ClusterRoleBinding
+            metadata: {name: monitoring}
+            roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: monitoring}
+            subjects: [{kind: ServiceAccount, name: telemetry-collector, namespace: default}]
+
+            """, "manifest:rbac-aggregated", "ClusterRole monitoring is aggregated"),
+        ("a non-resource URL", "  verbs: [get, list, watch]\n", "  verbs: [get, list, watch]\n- nonResourceURLs: [/metrics]\n  verbs: [get]\n",
+         "manifest:rbac-excess", "on URL /metrics"),
+        // The same class of gap elsewhere: capability case, and the image.
+        ("a lowercase capability", "            drop: [ALL]\n", "            drop: [ALL]\n            add: [sys_admin]\n", "hygiene:cap-sys-admin", "CAP_SYS_ADMIN"),
+        ("another image", "image: ghcr.io/acme/collector@sha256:", "image: ghcr.io/evil/collector@sha256:", "manifest:image", "ghcr.io/evil/collector"),
+        ("a script inside a command substitution", "        image: ghcr.io/acme/collector@sha256:",
+         "        command: [/bin/sh, -c, \"x=$(/opt/cleanup.sh)\"]\n        image: ghcr.io/acme/collector@sha256:", "manifest:script-environment", "runs cleanup.sh in the production environment"),
+        ("a digest that is not one", "@sha256:0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0\n        securityContext", "@sha256:0f1e\n        securityContext",
+         "hygiene:image-not-pinned", "has a digest that is not sha256:<64 hex digits>"),
+        ("a Secret in a projected volume", "      - name: write-0\n        emptyDir: {}",
+         "      - name: write-0\n        projected: {sources: [{secret: {name: prod-db}}]}", "manifest:secret", "Secret prod-db mounted at /var/lib/collector"),
+    ]
+
+    @Test(arguments: kubernetesEdits)
+    func aOneLineKubernetesEditIsFound(_ what: String, _ old: String, _ new: String, _ rule: String, _ words: String) throws {
+        let text = try Self.edited(Self.kubernetes(), old, new)
+        let f = try Self.findings(text, file: "edited.yaml")
+        #expect(f.contains { $0.rule == rule && $0.found.contains(words) }, "\(what): \(f.map { "\($0.rule): \($0.found)" })")
+    }
+
+    static let composeEdits: [(String, String, String, String, String)] = [
+        ("a short bind mount climbing out with ..", "    read_only: true\n", "    read_only: true\n    volumes:\n    - ../../../../etc:/var/lib/collector/x\n",
+         "pss:hostpathvolumes", "host path ../../../../etc"),
+        ("the same bind, checked against the manifest", "    read_only: true\n", "    read_only: true\n    volumes:\n    - ../../../../etc:/var/lib/collector/x\n",
+         "manifest:hostpath", "bind mount of ../../../../etc"),
+        ("a long-form bind mount climbing out with ..", "    read_only: true\n",
+         "    read_only: true\n    volumes:\n    - {type: bind, source: ../../../../etc, target: /var/lib/collector/x, read_only: true}\n",
+         "manifest:hostpath", "bind mount of ../../../../etc"),
+        ("an undeclared cap_add", "    read_only: true\n", "    read_only: true\n    cap_add: [CHOWN]\n", "manifest:capability", "cap_add CHOWN"),
+        ("another user", "user: 10001:10001", "user: 20002:20002", "manifest:uid", "user: 20002:20002"),
+        ("root", "user: 10001:10001", "user: \"0\"", "manifest:root", "user: 0"),
+        ("an undeclared secret", "    read_only: true\n", "    read_only: true\n    secrets: [prod-db]\n", "manifest:secret", "secret prod-db"),
+        ("an undeclared writable volume", "    read_only: true\n", "    read_only: true\n    volumes: [\"data:/srv/data\"]\n", "manifest:writable-mount", "writable volume at /srv/data"),
+        ("an undeclared tmpfs", "    - /var/lib/collector\n", "    - /var/lib/collector\n    - /etc\n", "manifest:writable-mount", "writable tmpfs at /etc"),
+        ("a lowercase sys_admin", "    read_only: true\n", "    read_only: true\n    cap_add: [sys_admin]\n", "hygiene:cap-sys-admin", "CAP_SYS_ADMIN"),
+        ("a lowercase sys_admin, against the manifest", "    read_only: true\n", "    read_only: true\n    cap_add: [sys_admin]\n", "manifest:capability", "cap_add SYS_ADMIN"),
+        ("a lowercase all", "    read_only: true\n", "    read_only: true\n    cap_add: [all]\n", "hygiene:cap-sys-admin", "CAP_SYS_ADMIN"),
+        ("another image", "image: ghcr.io/acme/collector@sha256:", "image: ghcr.io/evil/collector@sha256:", "manifest:image", "ghcr.io/evil/collector"),
+        ("a digest that is not one", "@sha256:0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0", "@sha256:0f1e", "hygiene:image-not-pinned", "not pinned by digest"),
+        // The same class of gap: the compose spellings of the Pod Security controls.
+        ("seccomp off", "security_opt: ['no-new-privileges:true']", "security_opt: ['no-new-privileges:true', 'seccomp:unconfined']",
+         "pss:seccompprofile_baseline", "seccomp:unconfined"),
+        ("AppArmor off", "security_opt: ['no-new-privileges:true']", "security_opt: ['no-new-privileges:true', 'apparmor=unconfined']",
+         "pss:apparmorprofile", "apparmor:unconfined"),
+        ("SELinux labels off", "security_opt: ['no-new-privileges:true']", "security_opt: ['no-new-privileges:true', 'label:disable']",
+         "pss:selinuxoptions", "label:disable"),
+        ("an unsafe sysctl", "    read_only: true\n", "    read_only: true\n    sysctls: {kernel.core_pattern: \"|/tmp/x\"}\n", "pss:sysctls", "kernel.core_pattern"),
+        ("a host device", "    read_only: true\n", "    read_only: true\n    devices: [\"/dev/sda:/dev/sda\"]\n", "pss:hostpathvolumes", "host device /dev/sda"),
+        ("the host user namespace", "    read_only: true\n", "    read_only: true\n    userns_mode: host\n", "pss:hostnamespaces", "userns_mode: host"),
+    ]
+
+    @Test(arguments: composeEdits)
+    func aOneLineComposeEditIsFound(_ what: String, _ old: String, _ new: String, _ rule: String, _ words: String) throws {
+        let f = try Self.findings(try Self.edited(Self.compose(), old, new), file: "docker-compose.yml")
+        #expect(f.contains { $0.rule == rule && $0.found.contains(words) }, "\(what): \(f.map { "\($0.rule): \($0.found)" })")
+    }
+
+    /// Docker reads `all` as ALL: dropping it is dropping everything, not a finding.
+    @Test func aLowercaseDropAllCounts() throws {
+        let f = try Self.findings(try Self.edited(Self.compose(), "cap_drop: [ALL]", "cap_drop: [all]"), file: "docker-compose.yml")
+        #expect(f.isEmpty, "\(f.map { "\($0.rule): \($0.found)" })")
+    }
+
+    /// A policy whose selector holds for the pod still restricts it.
+    @Test func matchExpressionsThatHoldSelectThePod() throws {
+        let text = try Self.edited(Self.kubernetes(), "  podSelector:\n    matchLabels:\n      app: telemetry-collector\n",
+                                   "  podSelector:\n    matchExpressions: [{key: app, operator: In, values: [telemetry-collector]}, {key: tier, operator: DoesNotExist}]\n")
+        let f = try Self.findings(text, file: "edited.yaml")
+        #expect(f.isEmpty, "\(f.map { "\($0.rule): \($0.found)" })")
+    }
+
+    /// An OCI runtime config that holds exactly what the example manifest declares.
+    static let oci = """
+        {"ociVersion": "1.0.2",
+         "process": {"user": {"uid": 10001, "gid": 10001}, "noNewPrivileges": true,
+                     "capabilities": {"bounding": [], "effective": [], "permitted": []}},
+         "root": {"path": "rootfs", "readonly": true},
+         "mounts": [
+          {"destination": "/var/lib/collector", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid"]}
+         ],
+         "linux": {"namespaces": [{"type": "pid"}, {"type": "network"}, {"type": "ipc"}, {"type": "mount"}]}}
+        """
+
+    static let ociEdits: [(String, String, String, String, String)] = [
+        ("nothing", "", "", "", ""),
+        ("an rbind climbing out of the bundle", "\"mounts\": [\n", "\"mounts\": [\n  {\"destination\": \"/x\", \"type\": \"none\", \"source\": \"../../etc\", \"options\": [\"rbind\", \"ro\"]},\n",
+         "pss:hostpathvolumes", "bind mount of host path ../../etc"),
+        ("the same, against the manifest", "\"mounts\": [\n", "\"mounts\": [\n  {\"destination\": \"/x\", \"type\": \"none\", \"source\": \"../../etc\", \"options\": [\"rbind\", \"ro\"]},\n",
+         "manifest:hostpath", "bind mount of ../../etc"),
+        ("an undeclared capability", "\"bounding\": []", "\"bounding\": [\"CAP_NET_RAW\"]", "manifest:capability", "capability NET_RAW"),
+        ("another uid", "\"uid\": 10001", "\"uid\": 20002", "manifest:uid", "process.user.uid is 20002"),
+        ("a writable mount climbing out", "\"destination\": \"/var/lib/collector\"", "\"destination\": \"/var/lib/collector/../../../etc\"",
+         "manifest:writable-mount", "writable mount at /var/lib/collector/../../../etc"),
+    ]
+
+    /// The manifest applies to OCI runtime configs as to compose services.
+    @Test(arguments: ociEdits)
+    func aOneLineOCIEditIsFound(_ what: String, _ old: String, _ new: String, _ rule: String, _ words: String) throws {
+        let text = old.isEmpty ? Self.oci : try Self.edited(Self.oci, old, new)
+        let f = try Self.findings(text, file: "config.json")
+        if rule.isEmpty {
+            #expect(f.isEmpty, "\(f.map { "\($0.rule): \($0.found)" })")
+        } else {
+            #expect(f.contains { $0.rule == rule && $0.found.contains(words) }, "\(what): \(f.map { "\($0.rule): \($0.found)" })")
+        }
+    }
+
+    static let ciliumEdits: [(String, String, String, String, String)] = [
+        ("nothing", "", "", "", ""),
+        ("a port with no protocol (ANY)", "{port: \"4317\", protocol: TCP}", "{port: \"4317\"}", "manifest:egress-excess", "egress to port 4317/TCP, 4317/UDP"),
+        ("endPort widening a declared port", "{port: \"443\", protocol: TCP}", "{port: \"443\", endPort: 65535, protocol: TCP}", "manifest:egress-excess", "egress to ports 443-65535"),
+        ("port 0", "{port: \"443\", protocol: TCP}", "{port: \"0\", protocol: TCP}", "manifest:egress-excess", "port 0 (every port)"),
+        ("a named port", "{port: \"443\", protocol: TCP}", "{port: https, protocol: TCP}", "manifest:egress-excess", "egress to named port https"),
+        ("a rule without toPorts", "    - 10.0.0.0/8\n    toPorts:\n    - ports:\n      - {port: \"443\", protocol: TCP}\n", "    - 10.0.0.0/8\n",
+         "manifest:egress-excess", "egress to every port of 10.0.0.0/8"),
+        ("an endpointSelector selecting no pod", "  endpointSelector:\n    matchLabels:\n      app: telemetry-collector\n",
+         "  endpointSelector:\n    matchExpressions: [{key: app, operator: In, values: [nobody]}]\n", "manifest:egress-unrestricted", "no NetworkPolicy"),
+    ]
+
+    /// The Cilium flavour of the generated output, edited the same way.
+    @Test(arguments: ciliumEdits)
+    func aOneLineCiliumEditIsFound(_ what: String, _ old: String, _ new: String, _ rule: String, _ words: String) throws {
+        let generated = PolicyGenerator.kubernetes(try Self.manifest(), networkPolicy: .cilium)
+        let f = try Self.findings(old.isEmpty ? generated : try Self.edited(generated, old, new), file: "cilium.yaml")
+        if rule.isEmpty {
+            #expect(f.isEmpty, "\(f.map { "\($0.rule): \($0.found)" })")
+        } else {
+            #expect(f.contains { $0.rule == rule && $0.found.contains(words) }, "\(what): \(f.map { "\($0.rule): \($0.found)" })")
+        }
+    }
+}

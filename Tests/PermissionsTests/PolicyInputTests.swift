@@ -1,0 +1,189 @@
+import Foundation
+import Testing
+import ProvenantCore
+import Yams
+import TestSupport
+@testable import Permissions
+
+/// Issue 11, item 10 and the YAMLInput bullet of item 9: `policy check` reads real-world
+/// manifests (JSON as kubectl prints it), names every control a workload breaks, and blames the
+/// right key when one repeats.
+@Suite struct PolicyInputTests {
+    func dir() throws -> String {
+        let d = FileManager.default.temporaryDirectory.appendingPathComponent("provenant-input-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
+        return d
+    }
+
+    static let deploymentJSON = """
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {
+                "name": "collector",
+                "namespace": "ops"
+            },
+            "spec": {
+                "template": {
+                    "spec": {
+                        "hostNetwork": true,
+                        "containers": [
+                            {
+                                "name": "agent",
+                                "image": "example/agent@sha256:0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0"
+                            }
+                        ]
+                    }
+                }
+            }
+        }
+        """
+
+    @Test func kubernetesJSONIsReadNotRefusedAsOCI() throws {
+        let d = try dir()
+        try Self.deploymentJSON.write(toFile: d + "/deploy.json", atomically: true, encoding: .utf8)
+        let r = try runProcess(provenantBinary, ["policy", "check", d + "/deploy.json", "--level", "baseline", "--fail-on", "high"])
+        #expect(r.code == 1 && r.out.contains("deploy.json:11  high  pss:hostnamespaces  Deployment/collector"), "\(r.out)\(r.err)")
+        #expect(!r.err.contains("OCI"))
+    }
+
+    /// `kubectl get pods,sa -o json` prints a List whose items are the objects.
+    @Test func aKubectlListIsReadItemByItem() throws {
+        let d = try dir()
+        try """
+            {"apiVersion": "v1", "kind": "List", "metadata": {"resourceVersion": ""},
+             "items": [
+              {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "ops"},
+               "spec": {"containers": [{"name": "c", "image": "x@sha256:0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0",
+                                        "securityContext": {"privileged": true}}]}},
+              {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "p", "namespace": "ops"}}
+             ]}
+            """.write(toFile: d + "/list.json", atomically: true, encoding: .utf8)
+        let r = try Workloads.collect([d + "/list.json"])
+        #expect(r.pods.count == 1 && r.objects.serviceAccounts.count == 1 && r.ociConfigs.isEmpty && r.problems.isEmpty, "\(r.problems)")
+        let rules = r.pods.flatMap { PodSecurity.check($0, level: .baseline) }
+        #expect(rules.map(\.rule) == ["pss:privileged"] && rules.first?.location.line == 5)
+        // The same as YAML (`kubectl get -o yaml`).
+        try "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Pod\n  metadata: {name: q}\n  spec:\n    hostPID: true\n    containers: [{name: c, image: x}]\n"
+            .write(toFile: d + "/list.yaml", atomically: true, encoding: .utf8)
+        let y = try Workloads.read(d + "/list.yaml")
+        #expect(y.pods.map(\.name) == ["q"] && y.problems.isEmpty)
+    }
+
+    @Test func jsonIsToldApartByContent() throws {
+        let d = try dir()
+        // An OCI config named otherwise, with no ociVersion: process and root make it one.
+        try #"{"process": {"user": {"uid": 0}, "noNewPrivileges": true}, "root": {"path": "rootfs", "readonly": true}, "linux": {"namespaces": [{"type": "pid"}, {"type": "network"}, {"type": "ipc"}]}}"#
+            .write(toFile: d + "/bundle.json", atomically: true, encoding: .utf8)
+        try Self.deploymentJSON.write(toFile: d + "/deploy.json", atomically: true, encoding: .utf8)
+        try #"{"name": "left-pad", "version": "1.0.0"}"#.write(toFile: d + "/package.json", atomically: true, encoding: .utf8)
+        let c = try Workloads.collect([d])
+        #expect(c.ociConfigs.map { ($0 as NSString).lastPathComponent } == ["bundle.json"])
+        #expect(c.pods.map(\.name) == ["collector"])
+        #expect(c.problems.contains { $0.description.contains("package.json") && $0.description.contains("neither a Kubernetes object") })
+        #expect(try RuntimeConfigs.ociConfig(d + "/bundle.json").map(\.rule) == ["pss:runasnonroot"])
+        // Named on the command line, an unknown JSON file is an input error.
+        let r = try runProcess(provenantBinary, ["policy", "check", d + "/package.json"])
+        #expect(r.code == 2 && r.err.contains("package.json: neither a Kubernetes object"), "\(r.err)")
+    }
+
+    /// Kubernetes admission names every control a container breaks: privileged and an explicit
+    /// allowPrivilegeEscalation: true are two. A privileged container that leaves the field unset
+    /// (Kubernetes refuses false there) breaks one thing, named once.
+    @Test func everyControlAWorkloadBreaksIsReported() throws {
+        func rules(_ sc: String, _ level: PodSecurity.Level) throws -> [String] {
+            let path = try tmpFile("pod.yaml", """
+                apiVersion: v1
+                kind: Pod
+                metadata: {name: p}
+                spec:
+                  securityContext: {runAsNonRoot: true, seccompProfile: {type: RuntimeDefault}}
+                  containers:
+                  - name: c
+                    image: x
+                    securityContext: {\(sc)}
+                """)
+            return try Workloads.read(path).pods.flatMap { PodSecurity.check($0, level: level) }.map(\.rule).sorted()
+        }
+        #expect(try rules("privileged: true, allowPrivilegeEscalation: true, capabilities: {drop: [ALL]}", .restricted) == ["pss:allowprivilegeescalation", "pss:privileged"])
+        #expect(try rules("privileged: true, allowPrivilegeEscalation: true, capabilities: {drop: [ALL]}", .baseline) == ["pss:privileged"], "at the level being checked")
+        #expect(try rules("privileged: true, capabilities: {drop: [ALL]}", .restricted) == ["pss:privileged"], "one violation, named once")
+        #expect(try rules("allowPrivilegeEscalation: true, capabilities: {add: [SYS_ADMIN], drop: [ALL]}", .restricted)
+                == ["pss:allowprivilegeescalation", "pss:capabilities_baseline"])
+    }
+
+    /// The repeated key is found by the parser's nodes, not by reading indentation: lines inside a
+    /// block scalar that look like a repeated key are text.
+    @Test func aDuplicateKeyAfterABlockScalarIsBlamedRight() throws {
+        let text = """
+            apiVersion: v1
+            kind: Pod
+            metadata:
+              name: p
+              annotations:
+                script: |
+                  retries: 1
+                  retries: 2
+            spec:
+              hostNetwork: false
+              containers: [{name: a, image: x}]
+              hostNetwork: true
+
+            """
+        let path = try tmpFile("pod.yaml", text)
+        #expect(throws: InputError.self) { try Workloads.read(path) }
+        do { _ = try Workloads.read(path) } catch {
+            #expect("\(error)".contains("pod.yaml:12: duplicate key 'hostNetwork' (first at line 10)"), "\(error)")
+        }
+        // In a flow mapping, in a list item, and three times over.
+        let flow = try tmpFile("m.yaml", "name: a\nuser: {nonRoot: true, uid: 1,\n  uid: 0}\n")
+        do { _ = try AgentManifest.load(flow); Issue.record("accepted") } catch {
+            #expect("\(error)".contains("m.yaml:3: duplicate key 'uid' (first at line 2)"), "\(error)")
+        }
+        let items = try tmpFile("m.yaml", "name: a\nsecrets:\n  - secret: x\n    keys: |\n      env: 1\n      env: 2\n  - env: A\n    env: B\n")
+        do { _ = try AgentManifest.load(items); Issue.record("accepted") } catch {
+            #expect("\(error)".contains("m.yaml:8: duplicate key 'env' (first at line 7)"), "\(error)")
+        }
+        let thrice = try tmpFile("m.yaml", "name: a\ndns: false\ncapabilities: []\ndns: false\ndns: true\n")
+        do { _ = try AgentManifest.load(thrice); Issue.record("accepted") } catch {
+            #expect("\(error)".contains("m.yaml:4: duplicate key 'dns' (first at line 2)"), "\(error)")
+        }
+    }
+
+    /// Kubernetes' and compose's YAML readers apply merge keys: a field merged in is a field set.
+    @Test func mergeKeysAreAppliedNotSkipped() throws {
+        let pod = try tmpFile("pod.yaml", """
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: p}
+            spec:
+              containers:
+              - name: a
+                image: x
+                securityContext:
+                  <<: [{privileged: true}, {privileged: false, runAsUser: 0}]
+                  runAsNonRoot: true
+            """)
+        let r = try Workloads.read(pod)
+        let rules = r.pods.flatMap { PodSecurity.check($0, level: .restricted) }.map(\.rule)
+        #expect(rules.contains("pss:privileged") && rules.contains("pss:runasuser"), "\(rules)")
+        #expect(r.pods.first?.spec["containers"]?.sequence?.first?["securityContext"]?["privileged"]?.mark?.line == 9)
+        let compose = try tmpFile("docker-compose.yml", """
+            x-base: &base
+              cap_add: [SYS_ADMIN]
+            services:
+              agent:
+                <<: *base
+                image: acme/agent@sha256:0000000000000000000000000000000000000000000000000000000000000000
+            """)
+        let c = try Workloads.read(compose)
+        #expect(c.objects.compose.flatMap { RuntimeConfigs.compose($0.node, file: $0.file) }.contains { $0.rule == "hygiene:cap-sys-admin" })
+        // Aliases nested to blow up are refused, not walked for minutes.
+        var lol = "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+        for (i, n) in "bcdefgh".enumerated() { lol += "\(n): &\(n) [" + Array(repeating: "*" + String(Array("abcdefgh")[i]), count: 10).joined(separator: ", ") + "]\n" }
+        let big = try Workloads.read(try tmpFile("lol.yaml", lol))
+        #expect(big.rejected.first?.message.contains("too large once its aliases are expanded") == true, "\(big.rejected)")
+        // The manifest has no merge keys: `<<` is an unknown field there.
+        #expect(throws: InputError.self) { try AgentManifest.load(try tmpFile("m.yaml", "name: a\n<<: {capabilities: [SYS_ADMIN]}\n")) }
+    }
+}
