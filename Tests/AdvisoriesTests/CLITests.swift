@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TestSupport
+import ProvenantCore
 @testable import Advisories
 
 /// Runs the built `provenant` binary, as a user would, with a fixed SOURCE_DATE_EPOCH.
@@ -8,13 +9,18 @@ func provenant(_ args: [String], env: [String: String] = [:]) throws -> (code: I
     try runProcess(provenantBinary, args, env: ["SOURCE_DATE_EPOCH": "1700000000"].merging(env) { $1 })
 }
 
-/// One database seeded from the bundled snapshot, shared by the CLI tests.
-let sharedDB: String = {
-    let dir = (try? tempDir("clidb")) ?? NSTemporaryDirectory()
+/// One database seeded from the bundled snapshot, shared by the CLI tests. A failed import is an
+/// error in every test that uses it: dropping it would let `scan` quietly seed its own database.
+let sharedDBResult: Result<String, any Error> = Result {
+    let dir = try tempDir("clidb")
     let path = dir + "/osv.sqlite"
-    _ = try? provenant(["db", "import", Snapshot.archivePath ?? "", "--db", path])
+    guard let archive = Snapshot.archivePath else { throw ParseError("the bundled snapshot is missing from this build") }
+    let r = try provenant(["db", "import", archive, "--db", path])
+    guard r.code == 0 else { throw ParseError("db import of the bundled snapshot failed (exit \(r.code)): \(r.err)") }
     return path
-}()
+}
+
+var sharedDB: String { get throws { try sharedDBResult.get() } }
 
 /// A project with six pinned PyPI packages that have real advisories in the snapshot.
 func pinnedProject() throws -> String {
