@@ -185,14 +185,19 @@ extension SigningKey {
         }
         let keyPath = base + ".key"
         // Created with 0600 from the start, so the key is never readable by others, even briefly.
-        let fd = open(keyPath, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+        // O_NOFOLLOW: a planted symlink at the key's path must not redirect the private key elsewhere.
+        let fd = open(keyPath, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw InputError("cannot create key file: \(String(cString: strerror(errno)))", at: Location(keyPath)) }
-        let bytes = Array(keyPEM.utf8)
-        let written = bytes.withUnsafeBytes { Foundation.write(fd, $0.baseAddress, $0.count) }
+        let failure = OutputFile.writeAll(fd, Array(keyPEM.utf8))
         close(fd)
-        guard written == bytes.count else { throw InputError("cannot write key file", at: Location(keyPath)) }
-        do { try publicKey.pem.write(toFile: base + ".pub", atomically: true, encoding: .utf8) } catch {
-            throw InputError("cannot write public key (\(error))", at: Location(base + ".pub"))
+        if let failure { unlink(keyPath); throw InputError("cannot write key file: \(failure)", at: Location(keyPath)) }
+        // The public key goes through the same writer as every other output: never replacing a device.
+        do {
+            let out = try OutputFile(base + ".pub")
+            out.write(Array(publicKey.pem.utf8))
+            try out.commit()
+        } catch {
+            throw InputError("cannot write public key: \(error.reason)", at: Location(base + ".pub"))
         }
     }
 }
