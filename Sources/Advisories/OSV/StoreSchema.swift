@@ -1,0 +1,77 @@
+import Foundation
+import GRDB
+import ProvenantCore
+
+/// The database's tables and migrations, and the one insert statement whose column order the
+/// stored briefs follow. `AdvisoryStore` opens the file; this is what is inside it.
+extension AdvisoryStore {
+    static var migrator: DatabaseMigrator {
+        var m = DatabaseMigrator()
+        m.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE advisory (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    modified TEXT NOT NULL,
+                    modified_key TEXT NOT NULL,
+                    withdrawn TEXT,
+                    record BLOB NOT NULL
+                );
+                CREATE TABLE affected (
+                    advisory_id TEXT NOT NULL REFERENCES advisory(id) ON DELETE CASCADE,
+                    ecosystem TEXT NOT NULL,
+                    release TEXT NOT NULL,
+                    name TEXT NOT NULL,
+                    entry TEXT NOT NULL
+                );
+                CREATE INDEX affected_by_package ON affected(ecosystem, name);
+                CREATE INDEX affected_by_advisory ON affected(advisory_id);
+                CREATE TABLE alias (
+                    alias TEXT NOT NULL,
+                    advisory_id TEXT NOT NULL REFERENCES advisory(id) ON DELETE CASCADE
+                );
+                CREATE INDEX alias_by_name ON alias(alias);
+                CREATE INDEX alias_by_advisory ON alias(advisory_id);
+                """)
+        }
+        // What a finding shows of its advisory, in a narrow table of its own, so a scan decodes no
+        // record JSON and never walks a record's overflow pages. Older databases are filled from
+        // their records.
+        m.registerMigration("v2 advisory briefs") { db in
+            try db.execute(sql: """
+                CREATE TABLE IF NOT EXISTS advisory_brief (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    modified TEXT NOT NULL,
+                    published TEXT,
+                    summary TEXT NOT NULL,
+                    aliases TEXT NOT NULL,
+                    severity TEXT NOT NULL,
+                    database_severity TEXT
+                ) WITHOUT ROWID;
+                -- Withdrawn records are few; a scan reads their ids instead of joining every candidate.
+                CREATE INDEX IF NOT EXISTS advisory_withdrawn ON advisory(id) WHERE withdrawn IS NOT NULL;
+                -- The status line (counts, newest `modified`) then reads indexes, not every record.
+                CREATE INDEX IF NOT EXISTS advisory_by_modified ON advisory(modified_key);
+                """)
+            let insert = try db.makeStatement(sql: Self.insertBrief)
+            let rows = try Row.fetchCursor(db, sql: "SELECT record FROM advisory")
+            let decoder = JSONDecoder()
+            while let row = try rows.next() {
+                try insert.execute(arguments: AdvisoryBrief(try decoder.decode(OSVRecord.self, from: row[0] as Data)).arguments)
+            }
+        }
+        return m
+    }
+}
+
+extension AdvisoryStore {
+    static let insertBrief = """
+        INSERT OR REPLACE INTO advisory_brief (id, modified, published, summary, aliases, severity, database_severity) VALUES (?, ?, ?, ?, ?, ?, ?)
+        """
+}
+
+extension AdvisoryBrief {
+    /// In `AdvisoryStore.insertBrief`'s order.
+    var arguments: StatementArguments {
+        [id, modified, published, summary, EntryCodec.list(aliases), EntryCodec.severities(severity), databaseSeverity]
+    }
+}
