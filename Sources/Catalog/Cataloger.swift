@@ -125,9 +125,9 @@ public struct Cataloger: Sendable {
         // Only a source tree is a project; an installed root filesystem is named by its distro.
         var root = isDir.boolValue && resolvedMode == .source ? RootProjectDetector.detect(in: index) : nil
         if var r = root {
-            r.name = Redactor.redact(r.name)
-            r.version = r.version.map(Redactor.redact)
-            r.purl = PackageURL(type: r.purl.type, namespace: r.purl.namespace, name: r.purl.name, version: r.version)
+            r.name = Redactor.redactField(r.name)
+            r.version = r.version.map(Redactor.redactField)
+            r.purl = InputRedaction.scrub(r.purl)
             root = r
         }
         return Inventory(target: target, mode: resolvedMode.rawValue, distro: distro,

@@ -119,7 +119,9 @@ public struct Diagnostic: Sendable, Hashable, Codable, Comparable, CustomStringC
     public var location: Location
     public var message: String
     /// The message goes through `Redactor`: diagnostics quote input, and input may hold credentials.
-    public init(_ location: Location, _ message: String) { self.location = location; self.message = Redactor.redact(message) }
+    public init(_ location: Location, _ message: String) {
+        self.location = location; self.message = Redactor.escapeControls(Redactor.redact(message))
+    }
     public var description: String { "\(location): \(message)" }
     public static func < (a: Diagnostic, b: Diagnostic) -> Bool {
         (a.location, a.message) < (b.location, b.message)
@@ -130,7 +132,7 @@ public struct Diagnostic: Sendable, Hashable, Codable, Comparable, CustomStringC
 public struct ParseError: Error, Sendable, CustomStringConvertible {
     public var line: Int?
     public var message: String
-    public init(_ message: String, line: Int? = nil) { self.message = Redactor.redact(message); self.line = line }
+    public init(_ message: String, line: Int? = nil) { self.message = Redactor.escapeControls(Redactor.redact(message)); self.line = line }
     public var description: String { message }
 }
 

@@ -23,8 +23,55 @@ public enum Redactor {
         out = redactPrivateKeys(out)
         out = redactUserinfo(out)
         out = redactAssignments(out)
-        out = redactTokens(out)
+        out = redactTokens(out, generic: true)
         return String(decoding: out, as: UTF8.self)
+    }
+
+    /// For identity fields quoted from input (package names, versions, purl qualifiers, licenses):
+    /// the same rules without the generic high-entropy one, which random-looking but public values
+    /// such as Go pseudo-versions (`v0.0.0-20210913185402-3e247af027bc`) would trip. Userinfo in a
+    /// field without a scheme (`user:token@github.com/acme/x`, as Package.resolved locations become
+    /// names) is removed outright, so the field still names the package.
+    public static func redactField(_ text: String) -> String {
+        let bytes = Array(text.utf8)
+        guard mayNeedRedaction(bytes) else { return text }
+        var out = stripSchemelessUserinfo(bytes)
+        out = redactPrivateKeys(out)
+        out = redactUserinfo(out)
+        out = redactAssignments(out)
+        out = redactTokens(out, generic: false)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// `user:secret@host/path` at the start of a field: the part before `@` holds a `:` and no `/`.
+    private static func stripSchemelessUserinfo(_ b: [UInt8]) -> [UInt8] {
+        guard let at = b.firstIndex(of: UInt8(ascii: "@")), at > 0,
+              let colon = b[..<at].firstIndex(of: UInt8(ascii: ":")),
+              !b[..<at].contains(UInt8(ascii: "/")), !b[..<at].contains(UInt8(ascii: " ")),
+              colon > 0, at + 1 < b.count else { return b }
+        return Array(b[(at + 1)...])
+    }
+
+    /// Control characters in quoted input (terminal escapes, carriage returns) shown as `\u{1B}`,
+    /// so a crafted file cannot rewrite the lines a user reads.
+    public static func escapeControls(_ text: String) -> String {
+        guard text.utf8.contains(where: { $0 < 0x20 && $0 != 0x09 || $0 == 0x7F }) else { return text }
+        var out = ""
+        for u in text.unicodeScalars {
+            if (u.value < 0x20 && u.value != 0x09) || u.value == 0x7F {
+                out += "\\u{" + String(u.value, radix: 16, uppercase: true) + "}"
+            } else {
+                out.unicodeScalars.append(u)
+            }
+        }
+        return out
+    }
+
+    /// Input quoted into a message, redacted first and then cut to `max` characters: cutting first
+    /// could cut a URL before its `@` and leave half a password that no rule recognises.
+    public static func quote(_ text: some StringProtocol, max: Int) -> String {
+        let clean = redact(String(text))
+        return clean.count > max ? String(clean.prefix(max)) + "…" : clean
     }
 
     /// Whether `text` holds anything the redactor would change.
@@ -136,9 +183,18 @@ public enum Redactor {
             var ks = k
             while ks > 0, isAlnum(b[ks - 1]) || b[ks - 1] == UInt8(ascii: "_") || b[ks - 1] == UInt8(ascii: "-") || b[ks - 1] == UInt8(ascii: ".") { ks -= 1 }
             let key = b[ks..<k].map(lower)
+            // The key must be the secret word itself, or end in it after `_` or `.` (DB_PASSWORD,
+            // client.secret) or after a lower-to-upper step (githubToken). A `-` before it marks a
+            // name such as `google-auth` rather than a credential's key, except in `api-key` forms.
+            let original = Array(b[ks..<k])
             let isSecretKey = !key.isEmpty && secretKeys.contains { name in
-                key.count >= name.count && Array(key.suffix(name.count)) == name
-                    && (key.count == name.count || !isAlnum(key[key.count - name.count - 1]) || name.count >= 5)
+                guard key.count >= name.count, Array(key.suffix(name.count)) == name else { return false }
+                if key.count == name.count { return true }
+                let before = original[original.count - name.count - 1]
+                let first = original[original.count - name.count]
+                if before == UInt8(ascii: "_") || before == UInt8(ascii: ".") { return true }
+                if before >= 97 && before <= 122 && first >= 65 && first <= 90 { return true }
+                return false
             }
             // `://` is a URL, not an assignment.
             let isURL = c == UInt8(ascii: ":") && i + 1 < b.count && b[i + 1] == UInt8(ascii: "/")
@@ -149,7 +205,10 @@ public enum Redactor {
             var quote: UInt8?
             if v < b.count, b[v] == UInt8(ascii: "\"") || b[v] == UInt8(ascii: "'") { quote = b[v]; out.append(b[v]); v += 1 }
             var e = v
+            // An Authorization value is a scheme and a credential (`Basic dXNlcjpwYXNz`): to the line's end.
+            let wholeLine = key.count >= 4 && Array(key.suffix(13)) == Array("authorization".utf8)
             if let q = quote { while e < b.count, b[e] != q, b[e] != 10 { e += 1 } }
+            else if wholeLine { while e < b.count, b[e] != 10, b[e] != 13 { e += 1 } }
             else { while e < b.count, b[e] > 32, b[e] != UInt8(ascii: ","), b[e] != UInt8(ascii: ";"), b[e] != UInt8(ascii: "&") { e += 1 } }
             let value = b[v..<e]
             // Empty values and references to another variable (`${VAR}`, `$VAR`) carry no secret.
@@ -169,8 +228,8 @@ public enum Redactor {
         "AKIA", "ASIA", "AIza", "npm_", "pypi-", "hf_", "dop_v1_", "shpat_", "SG.", "eyJ",
     ].map { Array($0.utf8) }
 
-    /// Long, random-looking runs of token characters, and runs with a credential prefix.
-    private static func redactTokens(_ b: [UInt8]) -> [UInt8] {
+    /// Long, random-looking runs of token characters (when `generic`), and runs with a credential prefix.
+    private static func redactTokens(_ b: [UInt8], generic: Bool) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(b.count)
         var i = 0
@@ -182,29 +241,58 @@ public enum Redactor {
             while e < b.count, isTokenByte(b[e]) || (dotted && b[e] == UInt8(ascii: ".")) { e += 1 }
             if e == i { out.append(b[i]); i += 1; continue }
             let run = b[i..<e]
-            if isCredential(run) { out += Array(mark.utf8) } else { out += run }
+            if isCredential(run, generic: generic) { out += Array(mark.utf8) } else { out += run }
             i = e
         }
         return out
     }
 
-    private static func isCredential(_ run: ArraySlice<UInt8>) -> Bool {
+    private static let digestPrefixes: [[UInt8]] = ["sha1-", "sha256-", "sha384-", "sha512-", "md5-"].map { Array($0.utf8) }
+
+    private static func isCredential(_ run: ArraySlice<UInt8>, generic: Bool) -> Bool {
         if run.elementsEqual(mark.utf8) { return false }
-        // Strip the separators a token is usually quoted between (`/path/TOKEN`, `=TOKEN`).
-        let core = run.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: true)
-        for piece in core + [run] {
-            if let p = prefixes.first(where: { piece.starts(with: $0) }), piece.count >= p.count + 12 { return true }
+        // Subresource-integrity digests (`sha512-…`) are published on purpose.
+        if digestPrefixes.contains(where: { run.starts(with: $0) }) { return false }
+        // A run with slashes is usually a path or URL path; judge each segment, unless the whole run
+        // has base64's padding or `+` (a secret key with `/` in it).
+        let whole = run.contains(UInt8(ascii: "+")) || run.last == UInt8(ascii: "=") || run.count == 40
+        let pieces: [ArraySlice<UInt8>] = whole || !run.contains(UInt8(ascii: "/"))
+            ? [run] : run.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: true)
+        // A prefix counts at the start of a piece or after a separator (`agent-ghp_…`, `token=sk-…`).
+        for piece in pieces {
+            var i = piece.startIndex
+            while i < piece.endIndex {
+                let atBoundary = i == piece.startIndex || [UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "=")].contains(piece[i - 1])
+                if atBoundary, let p = prefixes.first(where: { piece[i...].starts(with: $0) }), prefixedToken(piece[(i + p.count)...]) { return true }
+                i += 1
+            }
         }
+        guard generic else { return false }
+        return pieces.contains(where: randomLooking)
+    }
+
+    /// What follows a credential prefix: at least 12 token characters, with a digit and a letter,
+    /// so that names such as `sk-learn-helpers` or `pypi-simple` are not taken for keys.
+    private static func prefixedToken(_ rest: ArraySlice<UInt8>) -> Bool {
+        guard rest.count >= 12 else { return false }
+        var digit = false, letter = false
+        for c in rest {
+            if c >= 48 && c <= 57 { digit = true } else if isAlnum(c) { letter = true }
+        }
+        return digit && letter && entropy(rest) >= 3.0
+    }
+
+    /// A long run of mixed upper case, lower case and digits with high entropy: a key or token.
+    private static func randomLooking(_ run: ArraySlice<UInt8>) -> Bool {
         guard run.count >= 20 else { return false }
         // Digests are published on purpose.
         let isHex = run.allSatisfy { ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) || ($0 >= 65 && $0 <= 70) }
-        if isHex && [32, 40, 64, 96, 128].contains(run.count) { return false }
+        if isHex { return false }
         var upper = false, lowerCase = false, digit = false
         for c in run {
             if c >= 65 && c <= 90 { upper = true } else if c >= 97 && c <= 122 { lowerCase = true } else if c >= 48 && c <= 57 { digit = true }
         }
-        let classes = (upper ? 1 : 0) + (lowerCase ? 1 : 0) + (digit ? 1 : 0)
-        guard digit, classes >= 2 || isHex else { return false }
+        guard upper && lowerCase && digit else { return false }
         // Paths and dashed names are words between separators; keys and tokens are long random runs.
         let separators = run.filter { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") }.count
         var longest = 0, current = 0

@@ -94,7 +94,10 @@ public enum SBOMReader {
         let diagnostics = slices.flatMap(\.1).uniqueSortedDiagnostics()
         var lists = slices.map(\.0)
         _ = consume slices
-        return Inventory(target: path, mode: "sbom", distro: nil, packages: Cataloger.merge(Parallel.joined(&lists)),
+        // An SBOM from elsewhere is input like any other: what it says is redacted before it is echoed.
+        var packages = Parallel.joined(&lists)
+        InputRedaction.scrub(&packages)
+        return Inventory(target: path, mode: "sbom", distro: nil, packages: Cataloger.merge(packages),
                          diagnostics: diagnostics, sources: [path: "sbom"])
     }
 }

@@ -1,10 +1,12 @@
 import ProvenantCore
 
 /// Package fields are quoted from the input into SBOMs and reports, so they pass through the one
-/// `Redactor` before they leave the catalog: a version that is a git URL with a token, a homepage
-/// with userinfo, a `vcs_url` qualifier. Renamed purls are followed in every dependency edge.
-enum InputRedaction {
-    static func scrub(_ packages: inout [Package]) {
+/// `Redactor` before they leave the catalog (or an SBOM read back): a version that is a git URL with
+/// a token, a name derived from a location with userinfo, a homepage, a `vcs_url` qualifier, a
+/// license string. Identity fields use `Redactor.redactField`, which leaves public random-looking
+/// values such as Go pseudo-versions alone. Renamed purls are followed in every dependency edge.
+public enum InputRedaction {
+    public static func scrub(_ packages: inout [Package]) {
         var renamed: [String: String] = [:]
         for i in packages.indices {
             let old = packages[i].ref
@@ -18,18 +20,24 @@ enum InputRedaction {
         }
     }
 
-    static func scrub(_ p: inout Package) {
-        func clean(_ s: String?) -> String? { s.map(Redactor.redact) }
-        p.homepage = clean(p.homepage)
-        p.description = clean(p.description)
-        p.author = clean(p.author)
-        p.supplier = clean(p.supplier)
-        let version = Redactor.redact(p.version)
-        let qualifiers = p.purl.qualifiers.mapValues(Redactor.redact)
-        if version != p.version || qualifiers != p.purl.qualifiers {
-            p.version = version
-            p.purl = PackageURL(type: p.purl.type, namespace: p.purl.namespace, name: p.purl.name,
-                                version: p.purl.version.map(Redactor.redact), qualifiers: qualifiers, subpath: p.purl.subpath)
-        }
+    public static func scrub(_ p: inout Package) {
+        func text(_ s: String?) -> String? { s.map(Redactor.redact) }
+        p.homepage = text(p.homepage)
+        p.description = text(p.description)
+        p.author = text(p.author)
+        p.supplier = text(p.supplier)
+        p.licenses = p.licenses.map(Redactor.redactField)
+        p.name = Redactor.redactField(p.name)
+        p.version = Redactor.redactField(p.version)
+        p.purl = scrub(p.purl)
+    }
+
+    public static func scrub(_ purl: PackageURL) -> PackageURL {
+        let namespace = purl.namespace.map(Redactor.redactField), name = Redactor.redactField(purl.name)
+        let version = purl.version.map(Redactor.redactField), subpath = purl.subpath.map(Redactor.redactField)
+        let qualifiers = purl.qualifiers.mapValues(Redactor.redactField)
+        guard namespace != purl.namespace || name != purl.name || version != purl.version || subpath != purl.subpath
+                || qualifiers != purl.qualifiers else { return purl }
+        return PackageURL(type: purl.type, namespace: namespace, name: name, version: version, qualifiers: qualifiers, subpath: subpath)
     }
 }

@@ -155,7 +155,8 @@ public struct SwiftResolvedExtractor: Extractor {
                 out.diagnostics.append(Diagnostic(Location(input.path, line: line), "pin '\(pin.str("identity") ?? pin.str("package") ?? "?")' has no version or location, skipped"))
                 continue
             }
-            var host = location
+            // The name is derived from the location, so credentials in it must go before it is.
+            var host = URLUserinfo.stripped(location)
             for prefix in ["https://", "http://", "ssh://", "git@"] where host.hasPrefix(prefix) { host = String(host.dropFirst(prefix.count)) }
             host = host.replacingOccurrences(of: ":", with: "/")
             if host.hasSuffix(".git") { host = String(host.dropLast(4)) }
