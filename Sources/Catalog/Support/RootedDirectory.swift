@@ -91,7 +91,17 @@ public struct RootedDirectory: Sendable {
     }
 
     /// Opens the regular file at `path` (relative to the root) for reading; the caller closes it.
-    public func open(_ path: String) throws(FileAccessError) -> Int32 {
+    public func open(_ path: String) throws(FileAccessError) -> Int32 { try openResolved(path).fd }
+
+    /// Where `path` really leads inside the root once every `..` and symbolic link is resolved:
+    /// the one name under which a file can be recognised, however an include spells it.
+    public func canonicalPath(_ path: String) throws(FileAccessError) -> String {
+        let (fd, canonical) = try openResolved(path)
+        close(fd)
+        return canonical
+    }
+
+    private func openResolved(_ path: String) throws(FileAccessError) -> (fd: Int32, canonical: String) {
         var pending = try RootPath.resolve(path).split(separator: "/").map(String.init)
         guard !pending.isEmpty else { throw .notRegularFile(path) }
         pending.reverse()
@@ -100,12 +110,15 @@ public struct RootedDirectory: Sendable {
         let rootFD = Foundation.open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard rootFD >= 0 else { throw .unreadable(path, reason: "cannot open the scan root: \(Self.errorText())") }
         dirs.append(rootFD)
+        // The names of the directories in `dirs` below the root, for the canonical path.
+        var names: [String] = []
         var links = 0
         while let name = pending.popLast() {
             if name == "." || name.isEmpty { continue }
             if name == ".." {
                 guard dirs.count > 1 else { throw .outsideRoot(path) }
                 close(dirs.removeLast())
+                names.removeLast()
                 continue
             }
             let isLast = pending.isEmpty
@@ -115,9 +128,10 @@ public struct RootedDirectory: Sendable {
                 if isLast {
                     var st = stat()
                     guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG else { close(fd); throw .notRegularFile(path) }
-                    return fd
+                    return (fd, (names + [name]).joined(separator: "/"))
                 }
                 dirs.append(fd)
+                names.append(name)
                 continue
             }
             let err = errno
@@ -134,6 +148,7 @@ public struct RootedDirectory: Sendable {
                 // Absolute targets resolve from the root, never from the host's `/`.
                 for d in dirs.dropFirst() { close(d) }
                 dirs.removeLast(dirs.count - 1)
+                names.removeAll()
             }
             for c in target.split(separator: "/", omittingEmptySubsequences: true).reversed() { pending.append(String(c)) }
         }

@@ -10,15 +10,19 @@ public struct RequirementsExtractor: Extractor {
             || file.path.contains("requirements/"))
     }
 
+    /// Includes nest at most this deep, and one file pulls in at most this many: a chain or a web
+    /// of includes (through links to `.`) must neither exhaust the stack nor run for ever.
+    static let maxIncludeDepth = 16, maxIncludes = 256
+
     public func extract(_ input: ExtractInput) throws -> Extraction {
         var seen: Set<String> = []
         var out = Extraction()
-        try read(input.path, input: input, seen: &seen, into: &out, includedFrom: nil)
+        try read(input.path, input: input, seen: &seen, into: &out, includedFrom: nil, depth: 0)
         return out
     }
 
     private func read(_ path: String, input: ExtractInput, seen: inout Set<String>, into out: inout Extraction,
-                      includedFrom: Location?) throws {
+                      includedFrom: Location?, depth: Int) throws {
         guard seen.insert(path).inserted else { return }
         let text: String
         do { text = try TextDecoding.string(input.readBytes(path)) } catch {
@@ -50,13 +54,29 @@ public struct RequirementsExtractor: Extractor {
                     continue
                 }
                 // Includes are resolved inside the target only; one that leaves it is reported, never read.
+                // Links are followed to the file's one canonical name, which must be a file the walk
+                // indexed (so not under .git, not excluded, not a sibling of a single-file target).
                 let dir = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : ""
                 let rel: String
-                do { rel = try RootPath.resolve(target, from: dir) } catch {
+                do {
+                    rel = try input.index.directory.canonicalPath(try RootPath.resolve(target, from: dir))
+                } catch {
                     out.diagnostics.append(Diagnostic(loc, "included requirements file: \(error)"))
                     continue
                 }
-                try read(rel, input: input, seen: &seen, into: &out, includedFrom: loc)
+                guard input.index.contains(rel) else {
+                    out.diagnostics.append(Diagnostic(loc, "included requirements file '\(target)' is not among the scanned files; skipped, not read"))
+                    continue
+                }
+                guard depth < Self.maxIncludeDepth else {
+                    out.diagnostics.append(Diagnostic(loc, "includes nest deeper than \(Self.maxIncludeDepth); '\(target)' skipped"))
+                    continue
+                }
+                guard seen.count < Self.maxIncludes else {
+                    out.diagnostics.append(Diagnostic(loc, "more than \(Self.maxIncludes) included files; '\(target)' skipped"))
+                    continue
+                }
+                try read(rel, input: input, seen: &seen, into: &out, includedFrom: loc, depth: depth + 1)
                 continue
             }
             if t.hasPrefix("-") {
@@ -64,7 +84,7 @@ public struct RequirementsExtractor: Extractor {
                      || t.hasPrefix("--extra-index-url") || t.hasPrefix("-f") || t.hasPrefix("--find-links")
                      || t.hasPrefix("--trusted-host") || t.hasPrefix("--no-binary") || t.hasPrefix("--only-binary")
                      || t.hasPrefix("--pre") || t.hasPrefix("-e") || t.hasPrefix("--editable")) {
-                    out.diagnostics.append(Diagnostic(loc, "unresolved requirement: unknown option '\(t.prefix(40))'"))
+                    out.diagnostics.append(Diagnostic(loc, "unresolved requirement: unknown option '\(Redactor.quote(t, max: 60))'"))
                 }
                 continue
             }
@@ -82,7 +102,7 @@ public struct RequirementsExtractor: Extractor {
                 p.isDirect = true
                 out.packages.append(p)
             } else {
-                out.diagnostics.append(Diagnostic(loc, "unresolved requirement '\(spec.prefix(80))': not pinned with =="))
+                out.diagnostics.append(Diagnostic(loc, "unresolved requirement '\(Redactor.quote(spec, max: 80))': not pinned with =="))
             }
         }
     }
