@@ -14,7 +14,9 @@ import Darwin
 ///   less the umask.
 /// - Anything else that already exists (a character device such as `/dev/null`, a FIFO, a
 ///   socket, a terminal) is opened and written as it is, never unlinked or renamed over.
-/// - A symbolic link is followed to what it names, and that is treated by the rules above.
+/// - A symbolic link to a device, FIFO or socket is written through; a link to a regular file is
+///   refused, so a link planted where the output goes cannot send it somewhere else.
+/// - `/dev/stdout` and `/dev/stderr` (and their `/proc/self/fd` names) write to the stream itself.
 public final class OutputFile {
     public struct Failure: Error, CustomStringConvertible {
         public let path: String
@@ -32,25 +34,38 @@ public final class OutputFile {
 
     public init(_ path: String) throws(Failure) {
         self.path = path
-        var target = path
-        var st = stat()
-        // Follow links ourselves so a dangling or looping link is reported, not written through blindly.
-        var hops = 0
-        while lstat(target, &st) == 0, st.st_mode & S_IFMT == S_IFLNK {
-            hops += 1
-            guard hops <= 40, let next = Self.readLink(target) else {
-                throw Failure(path: path, reason: "cannot resolve symbolic link")
-            }
-            target = next.hasPrefix("/") ? next : Self.directory(of: target) + "/" + next
+        self.target = path
+        // The process's own streams, by any of their names: written through the descriptor we hold,
+        // so `-o /dev/stdout >> log` appends to the log instead of replacing it.
+        if let fd = Self.standardStream(path) {
+            let copy = dup(fd)
+            guard copy >= 0 else { throw Failure(path: path, reason: Self.errorText()) }
+            self.fd = copy
+            self.temporary = nil
+            return
         }
-        self.target = target
-        if lstat(target, &st) == 0 {
+        var st = stat()
+        if lstat(path, &st) == 0 {
             let kind = st.st_mode & S_IFMT
             if kind == S_IFDIR { throw Failure(path: path, reason: "is a directory") }
             if kind != S_IFREG {
+                var target = stat()
+                guard stat(path, &target) == 0 else { throw Failure(path: path, reason: "is a symbolic link that leads nowhere (\(Self.errorText()))") }
+                if kind == S_IFLNK {
+                    let targetKind = target.st_mode & S_IFMT
+                    // A link to a file (one checked into a scanned repository, say) would make the output
+                    // land wherever it points: refused. A link to a device or FIFO is written through.
+                    if targetKind == S_IFREG { throw Failure(path: path, reason: "is a symbolic link to a file; name the file itself") }
+                    if targetKind == S_IFDIR { throw Failure(path: path, reason: "is a symbolic link to a directory") }
+                }
                 // Devices, FIFOs and sockets are written in place; O_TRUNC is meaningless for them.
-                let fd = open(target, O_WRONLY | O_NOCTTY | O_CLOEXEC)
+                let fd = open(path, O_WRONLY | O_NOCTTY | O_CLOEXEC)
                 guard fd >= 0 else { throw Failure(path: path, reason: Self.errorText()) }
+                var opened = stat()
+                // Opened what was checked, not a regular file swapped in since.
+                guard fstat(fd, &opened) == 0, opened.st_mode & S_IFMT != S_IFREG else {
+                    close(fd); throw Failure(path: path, reason: "changed while being opened")
+                }
                 self.fd = fd
                 self.temporary = nil
                 return
@@ -136,11 +151,13 @@ public final class OutputFile {
         return String(path[path.index(after: slash)...])
     }
 
-    private static func readLink(_ path: String) -> String? {
-        var buf = [CChar](repeating: 0, count: 4096)
-        let n = readlink(path, &buf, buf.count - 1)
-        guard n > 0 else { return nil }
-        return String(decoding: buf[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    /// 1 or 2 when `path` names standard output or standard error.
+    private static func standardStream(_ path: String) -> Int32? {
+        switch path {
+        case "/dev/stdout", "/proc/self/fd/1", "/dev/fd/1": return STDOUT_FILENO
+        case "/dev/stderr", "/proc/self/fd/2", "/dev/fd/2": return STDERR_FILENO
+        default: return nil
+        }
     }
 
     private static func randomSuffix() -> String {
