@@ -106,6 +106,98 @@ import TestSupport
     }
 }
 
+/// What the independent review found after the first round, each pinned.
+@Suite struct ConfinementReviewTests {
+    func dir() throws -> String {
+        let d = FileManager.default.temporaryDirectory.appendingPathComponent("provenant-review-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
+        return d
+    }
+
+    func sbom(_ target: String, _ format: String = "cyclonedx-json") throws -> (code: Int32, out: String, err: String) {
+        try runProcess(provenantBinary, ["sbom", target, "--format", format], env: ["SOURCE_DATE_EPOCH": "1700000000"])
+    }
+
+    @Test func goPseudoVersionsAreNotTakenForTokens() throws {
+        let d = try dir()
+        defer { try? FileManager.default.removeItem(atPath: d) }
+        try "module example.com/m\n\ngo 1.21\n\nrequire golang.org/x/sys v0.0.0-20210913185402-3e247af027bc\n"
+            .write(toFile: d + "/go.mod", atomically: true, encoding: .utf8)
+        let r = try sbom(d)
+        #expect(r.out.contains("pkg:golang/golang.org/x/sys@v0.0.0-20210913185402-3e247af027bc"), "\(r.out.prefix(600))")
+        #expect(!r.out.contains("REDACTED"))
+    }
+
+    @Test func credentialsInNamesAndPurlsAreRemoved() throws {
+        let d = try dir()
+        defer { try? FileManager.default.removeItem(atPath: d) }
+        let token = "ghs_16C7e42F292c6912E7710c838347Ae178B4a"
+        try """
+        {"pins": [{"identity": "foo", "kind": "remoteSourceControl",
+                   "location": "https://x-access-token:\(token)@github.com/acme/foo.git",
+                   "state": {"revision": "abc", "version": "1.2.0"}}], "version": 2}
+        """.write(toFile: d + "/Package.resolved", atomically: true, encoding: .utf8)
+        for format in ["cyclonedx-json", "spdx-json", "table", "json"] {
+            let r = try sbom(d, format)
+            #expect(!r.out.contains("ghs_16C7") && !r.err.contains("ghs_16C7"), "\(format)")
+        }
+        #expect(try sbom(d).out.contains("pkg:swift/github.com/acme/foo@1.2.0"))
+    }
+
+    @Test func includeChainsAndLinkWebsEndQuickly() throws {
+        let d = try dir()
+        defer { try? FileManager.default.removeItem(atPath: d) }
+        // A chain of 2,000 includes (the recursion used to overflow the stack) ...
+        for i in 0..<2000 { try "-r r\(i + 1).txt\n".write(toFile: d + "/r\(i).txt", atomically: true, encoding: .utf8) }
+        try "idna==2.8\n".write(toFile: d + "/r2000.txt", atomically: true, encoding: .utf8)
+        try "-r r0.txt\n".write(toFile: d + "/requirements.txt", atomically: true, encoding: .utf8)
+        let chain = try sbom(d)
+        #expect(chain.code == 0 && chain.err.contains("nest deeper"), "\(chain.err.suffix(300))")
+        // ... and two links to `.` that made every include reachable under ever longer names.
+        let web = try dir()
+        defer { try? FileManager.default.removeItem(atPath: web) }
+        try FileManager.default.createSymbolicLink(atPath: web + "/a", withDestinationPath: ".")
+        try FileManager.default.createSymbolicLink(atPath: web + "/b", withDestinationPath: ".")
+        try "-r a/requirements.txt\n-r b/requirements.txt\nidna==2.8\n".write(toFile: web + "/requirements.txt", atomically: true, encoding: .utf8)
+        let r = try sbom(web, "table")
+        #expect(r.code == 0 && r.out.contains("idna"))
+    }
+
+    @Test func includesReachOnlyScannedFiles() throws {
+        let d = try dir()
+        defer { try? FileManager.default.removeItem(atPath: d) }
+        try FileManager.default.createDirectory(atPath: d + "/.git", withIntermediateDirectories: true)
+        try "[http]\n\textraheader = AUTHORIZATION: basic Ym9iOmh1bnRlcjI=\n".write(toFile: d + "/.git/config", atomically: true, encoding: .utf8)
+        try "-r .git/config\n".write(toFile: d + "/requirements.txt", atomically: true, encoding: .utf8)
+        let r = try sbom(d)
+        #expect(!r.out.contains("Ym9iOmh1bnRlcjI") && !r.err.contains("Ym9iOmh1bnRlcjI"))
+        #expect(r.err.contains("not among the scanned files"))
+        // A single-file target's siblings are not part of the target either.
+        try "secret-notes-line\n".write(toFile: d + "/notes.txt", atomically: true, encoding: .utf8)
+        try "-r notes.txt\n".write(toFile: d + "/requirements.txt", atomically: true, encoding: .utf8)
+        let single = try sbom(d + "/requirements.txt")
+        #expect(!single.out.contains("secret-notes-line") && !single.err.contains("secret-notes-line"))
+    }
+
+    @Test func longCredentialsAreRedactedBeforeTheyAreCut() throws {
+        let d = try dir()
+        defer { try? FileManager.default.removeItem(atPath: d) }
+        try "somepackage @ git+https://deploy-user:correct-horse-battery-staple-very-long-passphrase@git.example.com/x.git\n--foo https://admin:correct-horse-battery@x.example/\n"
+            .write(toFile: d + "/requirements.txt", atomically: true, encoding: .utf8)
+        let r = try sbom(d)
+        #expect(!r.out.contains("correct-horse") && !r.err.contains("correct-horse"), "\(r.err)")
+    }
+
+    @Test func terminalEscapesInInputAreShownNotObeyed() throws {
+        let d = try dir()
+        defer { try? FileManager.default.removeItem(atPath: d) }
+        try "foo\u{1B}[2K\r\u{1B}[32mall good\u{1B}[0m\n".write(toFile: d + "/requirements.txt", atomically: true, encoding: .utf8)
+        let r = try sbom(d)
+        #expect(!r.err.contains("\u{1B}") && !r.err.contains("\r"))
+        #expect(r.err.contains("\\u{1B}"))
+    }
+}
+
 /// Issue 11, defect 2: `-o` never replaces something that is not a regular file.
 @Suite struct OutputFileTests {
     func tree() throws -> String {
@@ -181,6 +273,32 @@ import TestSupport
         #expect(try runProcess(provenantBinary, ["sbom", dir + "/t", "-o", dir]).code == 2, "a directory is refused")
     }
 
+    @Test func symlinkToAFileIsRefusedNotFollowed() throws {
+        let dir = try tree()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        // A link checked into a scanned repository must not send the output somewhere else.
+        try "keep me".write(toFile: dir + "/victim", atomically: true, encoding: .utf8)
+        try FileManager.default.createSymbolicLink(atPath: dir + "/sbom.json", withDestinationPath: "victim")
+        let r = try runProcess(provenantBinary, ["sbom", dir + "/t", "-o", dir + "/sbom.json"])
+        #expect(r.code == 2 && r.err.contains("symbolic link"), "\(r.err)")
+        #expect(try String(contentsOfFile: dir + "/victim", encoding: .utf8) == "keep me")
+        #expect(kind(dir + "/sbom.json") == S_IFLNK)
+    }
+
+    @Test func devStdoutWritesTheStreamItself() throws {
+        let dir = try tree()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        // `-o /dev/stdout >> log` appends to the log, as the shell redirection asks, and works into a pipe.
+        let log = dir + "/log"
+        try "previous line\n".write(toFile: log, atomically: true, encoding: .utf8)
+        let r = try runProcess("/bin/sh", ["-c", "exec \"$0\" sbom \"$1\" --format table -o /dev/stdout >> \"$2\"", provenantBinary, dir + "/t", log])
+        #expect(r.code == 0, "\(r.err)")
+        let text = try String(contentsOfFile: log, encoding: .utf8)
+        #expect(text.hasPrefix("previous line\n") && text.contains("idna"))
+        let piped = try runProcess("/bin/sh", ["-c", "\"$0\" sbom \"$1\" --format table -o /dev/stdout | cat", provenantBinary, dir + "/t"])
+        #expect(piped.code == 0 && piped.out.contains("idna"), "\(piped.err)")
+    }
+
     @Test func dashMeansStandardOutput() throws {
         let dir = try tree()
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -218,9 +336,25 @@ import TestSupport
         for s in ["pkg:npm/%40babel/core@7.22.5", "lib/python3.11/site-packages/urllib3-1.26.5.dist-info/METADATA",
                   "sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
                   "unresolved requirement 'flask>=2': not pinned with ==", "invalid TOML: expected '=' after key",
-                  "github.com/prometheus/client_golang v1.19.0"] {
+                  "github.com/prometheus/client_golang v1.19.0",
+                  "unresolved requirement 'google-auth': not pinned with ==", "https://github.com/acme/agent/commit/3e247af027bc9d8e1f0a2b3c4d5e6f7a8b9c0d1e",
+                  "sha512-Zq8vN3xK1mP7rT2wY5bC9dF4gH6jL0sA1uE3Zq8vN3xK1mP7rT2wY5bC9dF4gH6jL0sA1uE3Zq8vN3xK1mP7rT2wY5bC9dQ==",
+                  "/nix/store/0c7ak8h3nzx2y9k4d5b6mfvqjw1rl3pa-openssl-3.0.8", "sk-learn-helpers", "pypi-simple-index",
+                  "v0.0.0-20210913185402-3e247af027bc"] {
             #expect(Redactor.redact(s) == s, "\(s)")
         }
+    }
+
+    @Test func authorizationHeadersAreRedactedToTheLineEnd() {
+        #expect(!Redactor.redact("extraheader = AUTHORIZATION: basic Ym9iOmh1bnRlcjI=").contains("Ym9iOmh1bnRlcjI"))
+        #expect(!Redactor.redact("Authorization: Bearer abc.def.ghi").contains("abc.def"))
+    }
+
+    @Test func fieldsKeepPublicValuesAndLoseCredentials() {
+        #expect(Redactor.redactField("v0.0.0-20220811171246-fbc7d0a398ab") == "v0.0.0-20220811171246-fbc7d0a398ab")
+        #expect(Redactor.redactField("x-access-token:ghs_16C7e42F292c6912E7710c838347Ae178B4a@github.com/acme/foo") == "github.com/acme/foo")
+        #expect(!Redactor.redactField("git+https://u:tok123456@host/x").contains("tok123456"))
+        #expect(!Redactor.redactField("agent-ghp_Zq8vN3xK1mP7rT2wY5bC9dF4gH6jL0sA1uE3").contains("ghp_Zq8v"))
     }
 
     @Test func diagnosticsAreRedactedAtConstruction() {
