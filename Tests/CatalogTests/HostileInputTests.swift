@@ -134,6 +134,18 @@ import ZIPFoundation
         #expect(x.packages.contains { $0.purl.description == "pkg:golang/example.com/fork7@v2.0.0" })
     }
 
+    /// Foundation's JSON reader stops at 512 levels on its own; its error now carries the line.
+    @Test func deeplyNestedJSONNamesItsLine() async throws {
+        let dir = try Self.tempDir("json")
+        let deep = 100_000
+        try Self.write(Array(("{\n\"lockfileVersion\": 3,\n\"packages\": " + String(repeating: "[", count: deep) + String(repeating: "]", count: deep) + "}\n").utf8),
+                       dir + "/package-lock.json")
+        let inv = try await Self.catalogWithHealthyNeighbour(dir)
+        let d = try #require(inv.diagnostics.first { $0.location.path == "package-lock.json" })
+        #expect(d.message.contains("Too many nested arrays or dictionaries"))
+        #expect(d.location.line == 3)
+    }
+
     // MARK: YAML
 
     @Test func deeplyNestedPnpmLockIsRefusedBeforeYamsRecurses() async throws {
