@@ -61,7 +61,8 @@ let package = Package(
             "ProvenantCore", "Catalog", "SBOM", "Advisories", "Attestation", "Permissions",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .testTarget(name: "CatalogTests", dependencies: ["Catalog", "ProvenantCore", "SBOM"],
+        .testTarget(name: "CatalogTests", dependencies: ["Catalog", "ProvenantCore", "SBOM",
+                                                  .product(name: "ZIPFoundation", package: "ZIPFoundation")],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "SBOMTests", dependencies: ["SBOM", "Catalog", "ProvenantCore", "TestSupport"]),
         // Runs the built binary and other programs for the end-to-end tests.

@@ -4,8 +4,10 @@ import Foundation
 /// which cost ~30 ms of every short command.
 public enum RFC3339 {
     /// `2024-03-19T17:26:26Z`, whole seconds, rounded down.
+    /// Dates outside years 0001 to 9999 (and NaN) are clamped to those bounds rather than trapping.
     public static func string(from date: Date) -> String {
-        let secs = Int(date.timeIntervalSince1970.rounded(.down))
+        let t = date.timeIntervalSince1970
+        let secs = t.isNaN ? 0 : Int(min(max(t, Double(minimumSeconds)), Double(maximumSeconds)).rounded(.down))
         let days = secs >= 0 ? secs / 86_400 : (secs - 86_399) / 86_400
         let rem = secs - days * 86_400
         let (y, m, d) = civil(days)
@@ -27,13 +29,21 @@ public enum RFC3339 {
               (1...12).contains(mo), d >= 1, d <= daysIn(month: mo, year: y), h < 24, mi < 60, sec < 61 else { return nil }
         var frac = 0.0
         if b.count > 20 {
-            guard b[19] == 46, b.count > 21, let f = num(20..<(b.count - 1)) else { return nil }
-            frac = Double(f) / pow(10, Double(b.count - 21))
+            // Any number of fraction digits is valid; only the first nine (nanoseconds) can matter
+            // to a Double, so the rest are checked to be digits but never accumulated.
+            let digits = 20..<(b.count - 1)
+            guard b[19] == 46, !digits.isEmpty, digits.allSatisfy({ (48...57).contains(b[$0]) }),
+                  let f = num(20..<min(b.count - 1, 29)) else { return nil }
+            frac = Double(f) / pow(10, Double(min(digits.count, 9)))
         } else if b.count != 20 { return nil }
         return date(year: y, month: mo, day: d, hour: h, minute: mi, second: sec, fraction: frac)
     }
 
-    static func date(year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int, fraction: Double = 0) -> Date {
+    /// 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z, the range four year digits can write.
+    static let minimumSeconds = -62_135_596_800, maximumSeconds = 253_402_300_799
+
+    /// A UTC date from calendar fields the caller has already range-checked (month 1...12, day within the month).
+    public static func date(year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int, fraction: Double = 0) -> Date {
         let secs = days(year: year, month: month, day: day) * 86_400 + hour * 3600 + minute * 60 + second
         return Date(timeIntervalSince1970: TimeInterval(secs) + fraction)
     }

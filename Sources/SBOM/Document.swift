@@ -12,11 +12,12 @@ public struct DocumentInfo: Sendable {
     /// RFC 3339 in UTC, as both formats write it; formatted once.
     public let isoTimestamp: String
 
-    public init(toolVersion: String, author: String? = nil, environment: [String: String] = ProcessInfo.processInfo.environment) {
+    /// Throws when SOURCE_DATE_EPOCH is set but is not a whole number of seconds (see `SourceDateEpoch`).
+    public init(toolVersion: String, author: String? = nil, environment: [String: String] = ProcessInfo.processInfo.environment) throws(InputError) {
         self.toolVersion = toolVersion
         self.author = author ?? environment["PROVENANT_AUTHOR"] ?? "Provenant"
         // SOURCE_DATE_EPOCH makes the timestamp, and so the whole document, reproducible.
-        let t = environment["SOURCE_DATE_EPOCH"].flatMap(TimeInterval.init).map { Date(timeIntervalSince1970: $0) } ?? Date()
+        let t = try SourceDateEpoch.date(from: environment) ?? Date()
         timestamp = t
         isoTimestamp = RFC3339.string(from: t)
     }

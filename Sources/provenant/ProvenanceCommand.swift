@@ -38,7 +38,7 @@ struct ProvenanceCommand: ParsableCommand {
                 }
             }
             let env = ProcessInfo.processInfo.environment
-            let now = env["SOURCE_DATE_EPOCH"].flatMap(TimeInterval.init).map { Date(timeIntervalSince1970: $0) } ?? Date()
+            let now = try SourceDateEpoch.date(from: env) ?? Date()
             let builder = ProvenanceBuilder(subjects: try Statement.subjects(files: subject), builderID: builderId, sourceDir: source,
                                             dependencies: deps, environment: env, now: now)
             let data = try JSONSerialization.data(withJSONObject: try builder.predicate(), options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes])

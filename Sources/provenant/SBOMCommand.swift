@@ -29,9 +29,10 @@ struct SBOMCommand: AsyncParsableCommand {
         guard let fmt = OutputFormat(rawValue: format) else {
             throw ValidationError("unknown --format '\(format)'; use one of: \(OutputFormat.allCases.map(\.rawValue).joined(separator: ", "))")
         }
+        // A bad SOURCE_DATE_EPOCH is refused before the scan, not after it.
+        let info = try DocumentInfo(toolVersion: Provenant.version)
         let inventory = await catalog.catalog(target)
         catalog.warn(inventory)
-        let info = DocumentInfo(toolVersion: Provenant.version)
         try CLI.withOutput(output) { sink in try fmt.write(inventory, info: info, to: sink) }
     }
 }

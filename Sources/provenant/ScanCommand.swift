@@ -58,7 +58,7 @@ struct ScanCommand: AsyncParsableCommand {
         timer.lap("open database")
         let result = try Scanner(store: store).scan(inventory.packages)
         timer.lap("scan")
-        let info = DocumentInfo(toolVersion: Provenant.version)
+        let info = try DocumentInfo(toolVersion: Provenant.version)
         let report = ScanReport(target: target, database: try store.status(perEcosystem: false), result: result, vex: vexDocs, ignore: ignore,
                                 today: String(info.isoTimestamp.prefix(10)), diagnostics: inventory.diagnostics + vexWarnings)
         timer.lap("suppress and status")

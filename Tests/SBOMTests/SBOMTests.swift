@@ -41,7 +41,7 @@ func makeTree() throws -> String {
 }
 
 func render(_ inv: Inventory, _ f: OutputFormat) throws -> String {
-    try f.render(inv, info: DocumentInfo(toolVersion: "test", environment: ["SOURCE_DATE_EPOCH": "1700000000"]))
+    try f.render(inv, info: try DocumentInfo(toolVersion: "test", environment: ["SOURCE_DATE_EPOCH": "1700000000"]))
 }
 
 /// CI validates every SBOM the tests leave in PROVENANT_SBOM_OUT against the official schemas.

@@ -71,20 +71,16 @@ enum DERNode {
         return out
     }
 
-    /// GeneralizedTime `YYYYMMDDHHMMSS[.f*]Z`, as a Date: rewritten into RFC 3339 so one parser checks both.
+    /// GeneralizedTime `YYYYMMDDHHMMSS[.f*]Z`, as a Date, read and range-checked by swift-asn1: any
+    /// number of fraction digits, and only the DER form (UTC, no trailing zeros in the fraction).
     static func generalizedTime(_ n: ASN1Node, _ what: String) throws(Malformed) -> Date {
         guard n.identifier == .generalizedTime else { throw Malformed(what: "\(what) is not a GeneralizedTime") }
-        let b = Array(try primitive(n, what))
-        let s = String(decoding: b, as: UTF8.self)
-        guard b.count >= 15 else { throw Malformed(what: "\(what) '\(s)' is not a UTC GeneralizedTime") }
-        var rfc: [UInt8] = []
-        // YYYY-MM-DDTHH:MM:SS, then the seconds' fraction and the Z as they are.
-        for (i, sep) in [(4, UInt8(ascii: "-")), (6, UInt8(ascii: "-")), (8, UInt8(ascii: "T")), (10, UInt8(ascii: ":")), (12, UInt8(ascii: ":"))] {
-            rfc += b[(i == 4 ? 0 : i - 2)..<i]
-            rfc.append(sep)
+        let t: GeneralizedTime
+        do { t = try GeneralizedTime(derEncoded: n) } catch {
+            let raw = String(decoding: (try? primitive(n, what))?.prefix(40) ?? [], as: UTF8.self)
+            throw Malformed(what: "\(what) '\(raw.filter { $0.isASCII && !$0.isNewline })' is not a valid UTC GeneralizedTime")
         }
-        rfc += b[12...]
-        guard let d = RFC3339.date(from: String(decoding: rfc, as: UTF8.self)) else { throw Malformed(what: "\(what) '\(s)' is not a valid UTC GeneralizedTime") }
-        return d
+        return RFC3339.date(year: t.year, month: t.month, day: t.day, hour: t.hours, minute: t.minutes, second: t.seconds,
+                            fraction: t.fractionalSeconds)
     }
 }

@@ -11,8 +11,19 @@ enum JSON {
         } catch {
             let ns = error as NSError
             let detail = (ns.userInfo[NSDebugDescriptionErrorKey] as? String) ?? "invalid JSON"
-            throw ParseError("invalid JSON: \(detail)")
+            throw ParseError("invalid JSON: \(detail)", line: line(ofCharacterIn: detail, bytes))
         }
+    }
+
+    /// Foundation names where JSON went wrong as "around character N" (including when nesting passes its
+    /// depth limit); the line of that offset, so the diagnostic points at it like every other parser's.
+    static func line(ofCharacterIn detail: String, _ bytes: [UInt8]) -> Int? {
+        guard let r = detail.range(of: "around character ") else { return nil }
+        let digits = detail[r.upperBound...].prefix { $0.isASCII && $0.isNumber }
+        guard !digits.isEmpty, digits.count < 19, let offset = Int(digits) else { return nil }
+        var line = 1
+        for b in bytes[..<min(offset, bytes.count)] where b == 10 { line += 1 }
+        return line
     }
 
     static func object(_ bytes: [UInt8]) throws -> [String: Any] {

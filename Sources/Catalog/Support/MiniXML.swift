@@ -3,6 +3,10 @@ import ProvenantCore
 /// A small, strict XML reader for manifests. Foundation's XMLParser traps on some malformed
 /// input on Linux, and bad input must never crash a scan.
 enum MiniXML {
+    /// Elements nest at most this deep. Manifests use under twenty levels; the limit keeps callers'
+    /// per-element work bounded, so a file of 300,000 nested elements fails at once instead of stalling.
+    static let maxDepth = 256
+
     static func parse(_ b: [UInt8], start: (String, Int) -> Void, text: (String) -> Void, end: (String) -> Void) throws {
         var i = 0, line = 1
         var open: [String] = []
@@ -71,7 +75,10 @@ enum MiniXML {
                 if open.isEmpty && sawRoot { throw fail("more than one root element") }
                 sawRoot = true
                 start(name, line)
-                if selfClosing { end(name) } else { open.append(name) }
+                if selfClosing { end(name) } else {
+                    guard open.count < maxDepth else { throw fail("elements nested deeper than \(maxDepth) levels") }
+                    open.append(name)
+                }
             }
         }
         if let o = open.last { throw fail("element <\(o.prefix(40))> is never closed") }

@@ -31,6 +31,11 @@ struct TOMLTable: Sendable {
 
 /// A TOML 1.0 reader sufficient for every lockfile format, with errors that carry the line.
 struct TOMLParser {
+    /// Arrays and inline tables nest at most this deep, and a dotted key or table header has at most
+    /// this many parts: the reader and the table walks recurse once per level, so hostile input such as
+    /// `a = [[[[…` must stop with an error instead of exhausting the stack. Real lockfiles use under ten.
+    static let maxDepth = 128
+
     private let s: [UInt8]
     private var i = 0
     private var line = 1
@@ -68,9 +73,42 @@ struct TOMLParser {
         }
     }
 
+    /// A table while the document is read: a reference, so headers and keys edit it in place. Values
+    /// were first kept in the final value types, and every header or key then copied the whole array
+    /// or table it edited: quadratic over a file of many `[[package]]` entries.
+    private final class Builder {
+        enum Slot { case value(TOMLValue), table(Builder), tables(TableArray) }
+        final class TableArray { var items: [Builder] = [] }
+        var line: Int
+        var defined: Bool
+        var keys: [String] = []
+        var slots: [String: Slot] = [:]
+        init(line: Int, defined: Bool) { self.line = line; self.defined = defined }
+
+        func set(_ k: String, _ v: Slot) {
+            if slots.updateValue(v, forKey: k) == nil { keys.append(k) }
+        }
+
+        /// The finished value. Recursion is bounded: headers and keys have at most `maxDepth` parts.
+        func freeze() -> TOMLTable {
+            var t = TOMLTable(line: line, defined: defined)
+            t.keys = keys
+            t.values.reserveCapacity(keys.count)
+            for (k, slot) in slots {
+                switch slot {
+                case .value(let v): t.values[k] = v
+                case .table(let b): t.values[k] = .table(b.freeze())
+                case .tables(let a): t.values[k] = .array(a.items.map { .table($0.freeze()) })
+                }
+            }
+            return t
+        }
+    }
+
     private mutating func document() throws -> TOMLTable {
-        var root = TOMLTable(line: 1, defined: true)
-        var current: [String] = []
+        let root = Builder(line: 1, defined: true)
+        var current = root
+        var currentDepth = 0
         while true {
             skipAll()
             guard let c = peek else { break }
@@ -88,100 +126,86 @@ struct TOMLParser {
                 }
                 let hdrLine = line
                 try endOfLine()
-                try Self.open(&root, key[...], isArray: isArray, line: hdrLine, err: { self.fail($0) })
-                current = key
+                current = try Self.open(root, key, isArray: isArray, line: hdrLine, err: { ParseError("invalid TOML: \($0)", line: hdrLine) })
+                currentDepth = key.count
             } else {
                 let key = try keyPath()
                 skipSpace()
                 guard peek == UInt8(ascii: "=") else { throw fail("expected '=' after key") }
                 i += 1; skipSpace()
-                let v = try value()
+                let valueLine = line
+                // Depth counts every table the value sits in, header and dotted key included.
+                let v = try value(depth: currentDepth + key.count)
                 try endOfLine()
-                try Self.assign(&root, current[...], key[...], v, line: line, err: { self.fail($0) })
+                try Self.assign(current, key, v, line: valueLine, err: { ParseError("invalid TOML: \($0)", line: valueLine) })
             }
         }
-        return root
+        return root.freeze()
     }
 
-    /// Opens `[a.b]` or `[[a.b]]`, walking into the last element of arrays of tables on the way.
-    private static func open(_ t: inout TOMLTable, _ key: ArraySlice<String>, isArray: Bool, line: Int,
-                             err: (String) -> ParseError) throws {
-        guard let head = key.first else { return }
-        let rest = key.dropFirst()
-        if rest.isEmpty {
-            if isArray {
-                var arr: [TOMLValue]
-                switch t.values[head] {
-                case nil: arr = []
-                case .array(let a)?: arr = a
-                default: throw err("'\(head)' is already defined as a non-array")
-                }
-                arr.append(.table(TOMLTable(line: line, defined: true)))
-                t.set(head, .array(arr))
-            } else {
-                switch t.values[head] {
-                case nil: t.set(head, .table(TOMLTable(line: line, defined: true)))
-                case .table(var sub)?:
-                    if sub.defined { throw err("table '\(head)' is defined twice") }
-                    sub.defined = true; sub.line = line
-                    t.values[head] = .table(sub)
-                default: throw err("'\(head)' is already defined as a value")
-                }
+    /// Opens `[a.b]` or `[[a.b]]` and returns the table that keys below it fill, walking into the
+    /// last element of arrays of tables on the way.
+    private static func open(_ root: Builder, _ key: [String], isArray: Bool, line: Int,
+                             err: (String) -> ParseError) throws -> Builder {
+        var t = root
+        for head in key.dropLast() {
+            switch t.slots[head] {
+            case nil:
+                let sub = Builder(line: line, defined: false)
+                t.set(head, .table(sub)); t = sub
+            case .table(let sub)?: t = sub
+            case .tables(let arr)?:
+                guard let last = arr.items.last else { throw err("'\(head)' is not a table") }
+                t = last
+            case .value?: throw err("'\(head)' is already defined as a value")
             }
-            return
         }
-        switch t.values[head] {
+        guard let head = key.last else { throw err("empty table name") }
+        let opened = Builder(line: line, defined: true)
+        if isArray {
+            switch t.slots[head] {
+            case nil:
+                let arr = Builder.TableArray()
+                arr.items.append(opened)
+                t.set(head, .tables(arr))
+            case .tables(let arr)?: arr.items.append(opened)
+            default: throw err("'\(head)' is already defined as a non-array")
+            }
+            return opened
+        }
+        switch t.slots[head] {
         case nil:
-            var sub = TOMLTable(line: line)
-            try open(&sub, rest, isArray: isArray, line: line, err: err)
-            t.set(head, .table(sub))
-        case .table(var sub)?:
-            try open(&sub, rest, isArray: isArray, line: line, err: err)
-            t.values[head] = .table(sub)
-        case .array(var arr)?:
-            guard case .table(var last)? = arr.last else { throw err("'\(head)' is not a table") }
-            try open(&last, rest, isArray: isArray, line: line, err: err)
-            arr[arr.count - 1] = .table(last)
-            t.values[head] = .array(arr)
+            t.set(head, .table(opened))
+            return opened
+        case .table(let sub)?:
+            if sub.defined { throw err("table '\(head)' is defined twice") }
+            sub.defined = true; sub.line = line
+            return sub
         default: throw err("'\(head)' is already defined as a value")
         }
     }
 
-    private static func assign(_ t: inout TOMLTable, _ path: ArraySlice<String>, _ key: ArraySlice<String>,
-                               _ v: TOMLValue, line: Int, err: (String) -> ParseError) throws {
-        if let head = path.first {
-            switch t.values[head] {
-            case .table(var sub)?:
-                try assign(&sub, path.dropFirst(), key, v, line: line, err: err)
-                t.values[head] = .table(sub)
-            case .array(var arr)?:
-                guard case .table(var last)? = arr.last else { throw err("'\(head)' is not a table") }
-                try assign(&last, path.dropFirst(), key, v, line: line, err: err)
-                arr[arr.count - 1] = .table(last)
-                t.values[head] = .array(arr)
-            default: throw err("'\(head)' is not a table")
+    /// Sets `a.b.c = v` in `t`, creating the tables a dotted key implies.
+    private static func assign(_ t: Builder, _ key: [String], _ v: TOMLValue, line: Int, err: (String) -> ParseError) throws {
+        var t = t
+        for head in key.dropLast() {
+            switch t.slots[head] {
+            case nil:
+                let sub = Builder(line: line, defined: false)
+                t.set(head, .table(sub)); t = sub
+            case .table(let sub)?: t = sub
+            default: throw err("'\(head)' is already defined as a value")
             }
-            return
         }
-        guard let k = key.first else { return }
-        if key.count == 1 {
-            if t.values[k] != nil { throw err("key '\(k)' is defined twice") }
-            t.set(k, v)
-            return
-        }
-        var sub: TOMLTable
-        switch t.values[k] {
-        case nil: sub = TOMLTable(line: line)
-        case .table(let x)?: sub = x
-        default: throw err("'\(k)' is already defined as a value")
-        }
-        try assign(&sub, [], key.dropFirst(), v, line: line, err: err)
-        t.set(k, .table(sub))
+        guard let k = key.last else { return }
+        if t.slots[k] != nil { throw err("key '\(k)' is defined twice") }
+        t.set(k, .value(v))
     }
 
     private mutating func keyPath() throws -> [String] {
         var parts: [String] = []
         while true {
+            guard parts.count < Self.maxDepth else { throw fail("key has more than \(Self.maxDepth) dotted parts") }
             skipSpace()
             guard let c = peek else { throw fail("unexpected end of file in key") }
             if c == UInt8(ascii: "\"") { parts.append(try basicString()) }
@@ -201,8 +225,11 @@ struct TOMLParser {
         (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c == 45 || c == 95
     }
 
-    private mutating func value() throws -> TOMLValue {
+    private mutating func value(depth: Int) throws -> TOMLValue {
         guard let c = peek else { throw fail("missing value") }
+        if c == UInt8(ascii: "[") || c == UInt8(ascii: "{") {
+            guard depth < Self.maxDepth else { throw fail("arrays and inline tables nested deeper than \(Self.maxDepth) levels") }
+        }
         switch c {
         case UInt8(ascii: "\""):
             if peek(1) == 34 && peek(2) == 34 { return .string(try multiline(quote: 34)) }
@@ -216,7 +243,7 @@ struct TOMLParser {
             while true {
                 skipAll()
                 if peek == UInt8(ascii: "]") { i += 1; return .array(items) }
-                items.append(try value())
+                items.append(try value(depth: depth + 1))
                 skipAll()
                 if peek == UInt8(ascii: ",") { i += 1; continue }
                 if peek == UInt8(ascii: "]") { i += 1; return .array(items) }
@@ -224,19 +251,19 @@ struct TOMLParser {
             }
         case UInt8(ascii: "{"):
             i += 1
-            var t = TOMLTable(line: line, defined: true)
+            let t = Builder(line: line, defined: true)
             skipSpace()
-            if peek == UInt8(ascii: "}") { i += 1; return .table(t) }
+            if peek == UInt8(ascii: "}") { i += 1; return .table(t.freeze()) }
             while true {
                 let k = try keyPath()
                 skipSpace()
                 guard peek == UInt8(ascii: "=") else { throw fail("expected '=' in inline table") }
                 i += 1; skipSpace()
-                let v = try value()
-                try Self.assign(&t, [], k[...], v, line: line, err: { self.fail($0) })
+                let v = try value(depth: depth + k.count)
+                try Self.assign(t, k, v, line: line, err: { self.fail($0) })
                 skipSpace()
                 if peek == UInt8(ascii: ",") { i += 1; skipSpace(); continue }
-                if peek == UInt8(ascii: "}") { i += 1; return .table(t) }
+                if peek == UInt8(ascii: "}") { i += 1; return .table(t.freeze()) }
                 throw fail("expected ',' or '}' in inline table")
             }
         default:

@@ -15,7 +15,7 @@ public struct GoBinaryExtractor: Extractor {
     public func extract(_ input: ExtractInput) throws -> Extraction {
         guard let fh = try? input.handle() else { return Extraction() }
         defer { try? fh.close() }
-        guard let elf = ELFFile(RandomAccess(fh)), let info = try elf.goBuildInfo() else { return Extraction() }
+        guard let ra = RandomAccess(fh), let elf = try ELFFile(ra), let info = try elf.goBuildInfo() else { return Extraction() }
         var packages: [Package] = []
         if let v = info.goVersion {
             var p = Make.package(.golang, "stdlib", v, at: input.path, by: name)
@@ -97,12 +97,21 @@ struct GoBuildInfo: Equatable {
     }
 }
 
-/// Positioned reads, so a 100 MB binary costs a few small reads.
+/// Positioned reads, so a 100 MB binary costs a few small reads. Every offset and size comes from
+/// the file itself, so each read is checked against the file's length before seeking: an offset past
+/// the end (or past Int64.max, which FileHandle would trap on) is a failed read, not a crash.
 struct RandomAccess {
     let fh: FileHandle
-    init(_ fh: FileHandle) { self.fh = fh }
+    let size: UInt64
+    init?(_ fh: FileHandle) {
+        guard let end = try? fh.seekToEnd() else { return nil }
+        self.fh = fh
+        size = end
+    }
     func read(_ offset: UInt64, _ count: Int) -> [UInt8]? {
         guard count >= 0, count < 64 << 20 else { return nil }
+        let (end, overflow) = offset.addingReportingOverflow(UInt64(count))
+        guard !overflow, end <= size else { return nil }
         do {
             try fh.seek(toOffset: offset)
             guard let d = try fh.read(upToCount: count), d.count == count else { return nil }
@@ -118,7 +127,9 @@ struct ELFFile {
     let little: Bool
     var sections: [Section] = []
 
-    init?(_ r: RandomAccess) {
+    /// nil when the file is not ELF or has no section table; throws when it claims to be ELF but its
+    /// section table or section names lie outside the file.
+    init?(_ r: RandomAccess) throws(ParseError) {
         self.r = r
         guard let h = r.read(0, 64), h[0] == 0x7F, h[1] == 0x45, h[2] == 0x4C, h[3] == 0x46,
               h[4] == 1 || h[4] == 2, h[5] == 1 || h[5] == 2 else { return nil }
@@ -128,8 +139,13 @@ struct ELFFile {
         let shentsize = Int(u16(h, is64 ? 0x3A : 0x2E))
         let shnum = Int(u16(h, is64 ? 0x3C : 0x30))
         let shstrndx = Int(u16(h, is64 ? 0x3E : 0x32))
-        guard shnum > 0, shnum < 10_000, shentsize >= (is64 ? 64 : 40), shstrndx < shnum,
-              let table = r.read(shoff, shnum * shentsize) else { return nil }
+        guard shnum > 0 else { return nil }
+        guard shnum < 10_000, shentsize >= (is64 ? 64 : 40), shstrndx < shnum else {
+            throw ParseError("damaged ELF header: \(shnum) section headers of \(shentsize) bytes, names in section \(shstrndx)")
+        }
+        guard let table = r.read(shoff, shnum * shentsize) else {
+            throw ParseError("damaged ELF header: the section header table at offset \(shoff) lies outside the \(r.size)-byte file")
+        }
         var raw: [(UInt32, Section)] = []
         for i in 0..<shnum {
             let b = Array(table[(i * shentsize)..<((i + 1) * shentsize)])
@@ -139,7 +155,9 @@ struct ELFFile {
             raw.append((nameOff, s))
         }
         let strSec = raw[shstrndx].1
-        guard strSec.size < 1 << 20, let strtab = r.read(strSec.offset, Int(strSec.size)) else { return nil }
+        guard strSec.size < 1 << 20, let strtab = r.read(strSec.offset, Int(strSec.size)) else {
+            throw ParseError("damaged ELF file: the section name table (offset \(strSec.offset), \(strSec.size) bytes) lies outside the \(r.size)-byte file")
+        }
         sections = raw.map { off, s in
             var s = s
             var end = Int(off)
@@ -159,23 +177,35 @@ struct ELFFile {
         (0..<8).reduce(0) { acc, i in acc | UInt64(b[o + (little ? i : 7 - i)]) << (8 * UInt64(i)) }
     }
 
-    /// Reads `size` bytes at a virtual address through the section that maps it.
+    /// Reads `size` bytes at a virtual address through the section that maps it. Addresses, sizes and
+    /// offsets are the file's own claims, so all arithmetic on them is checked: a section whose end
+    /// wraps around, or a read that would, maps nothing.
     func readVirtual(_ addr: UInt64, _ size: Int) -> [UInt8]? {
-        guard let s = sections.first(where: { $0.type != 8 && $0.addr != 0 && addr >= $0.addr && addr < $0.addr &+ $0.size }),
-              addr + UInt64(size) <= s.addr + s.size else { return nil }
-        return r.read(s.offset + (addr - s.addr), size)
+        guard size >= 0 else { return nil }
+        let (want, o1) = addr.addingReportingOverflow(UInt64(size))
+        guard !o1, let s = sections.first(where: { sec in
+            let (end, o) = sec.addr.addingReportingOverflow(sec.size)
+            return sec.type != 8 && sec.addr != 0 && !o && addr >= sec.addr && addr < end
+        }), want <= s.addr + s.size else { return nil }
+        let (offset, o2) = s.offset.addingReportingOverflow(addr - s.addr)
+        guard !o2 else { return nil }
+        return r.read(offset, size)
     }
 
     func goBuildInfo() throws -> GoBuildInfo? {
         guard let sec = sections.first(where: { $0.name == ".go.buildinfo" }), sec.size >= 32 else { return nil }
-        guard let hdr = r.read(sec.offset, 32) else { return nil }
+        guard let hdr = r.read(sec.offset, 32) else {
+            throw ParseError("damaged Go build info: section .go.buildinfo at offset \(sec.offset) lies outside the \(r.size)-byte file")
+        }
         let magic: [UInt8] = [0xFF] + Array(" Go buildinf:".utf8)
         guard Array(hdr[0..<14]) == magic else { return nil }
         let ptrSize = Int(hdr[14]), flags = hdr[15]
         if flags & 2 != 0 {
             // Go 1.18+: two varint-prefixed strings inline after the header.
             let want = Int(min(sec.size, 8 << 20))
-            guard let body = r.read(sec.offset, want) else { return nil }
+            guard let body = r.read(sec.offset, want) else {
+                throw ParseError("damaged Go build info: section .go.buildinfo (offset \(sec.offset), \(sec.size) bytes) runs past the end of the \(r.size)-byte file")
+            }
             var pos = 32
             guard let vers = Self.varString(body, &pos), let mod = Self.varString(body, &pos) else {
                 throw ParseError("truncated Go build info")
@@ -188,14 +218,18 @@ struct ELFFile {
         func ptr(_ b: [UInt8], _ o: Int) -> UInt64 {
             (0..<ptrSize).reduce(UInt64(0)) { acc, i in acc | UInt64(b[o + (bigEndian ? ptrSize - 1 - i : i)]) << (8 * UInt64(i)) }
         }
-        func goString(_ addr: UInt64) -> String? {
-            guard let h = readVirtual(addr, ptrSize * 2) else { return nil }
+        func goString(_ addr: UInt64, _ what: String) throws(ParseError) -> String {
+            func bad(_ a: UInt64, _ n: UInt64) -> ParseError {
+                ParseError("damaged Go build info: the \(what) string (\(n) bytes at address 0x\(String(a, radix: 16))) is not inside any section of the file")
+            }
+            guard let h = readVirtual(addr, ptrSize * 2) else { throw bad(addr, UInt64(ptrSize * 2)) }
             let data = ptr(h, 0), len = ptr(h, ptrSize)
-            guard len < 8 << 20, let bytes = readVirtual(data, Int(len)) else { return nil }
+            if len == 0 { return "" }
+            guard len < 8 << 20, let bytes = readVirtual(data, Int(len)) else { throw bad(data, len) }
             return String(decoding: bytes, as: UTF8.self)
         }
-        let vers = goString(ptr(hdr, 16))
-        let mod = goString(ptr(hdr, 16 + ptrSize)) ?? ""
+        let vers = try goString(ptr(hdr, 16), "Go version")
+        let mod = try goString(ptr(hdr, 16 + ptrSize), "module")
         return GoBuildInfo.parse(goVersion: vers, modInfo: Self.stripSentinels(mod))
     }
 

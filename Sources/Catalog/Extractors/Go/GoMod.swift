@@ -52,9 +52,14 @@ public struct GoModExtractor: Extractor {
         }
         let sums = goSum(input)
         var packages: [Package] = []
+        // Replacements by module path, in file order, and refs already taken: looked up per
+        // requirement, so a go.mod of many requires and replaces stays linear.
+        var replacesByPath: [String: [Replace]] = [:]
+        for r in replaces { replacesByPath[r.oldPath, default: []].append(r) }
+        var seen: Set<String> = []
         for r in requires {
             var path = r.path, version = r.version
-            if let rep = replaces.first(where: { $0.oldPath == r.path && ($0.oldVersion == nil || $0.oldVersion == r.version) }) {
+            if let rep = replacesByPath[r.path]?.first(where: { $0.oldVersion == nil || $0.oldVersion == r.version }) {
                 // A local directory replacement is source in the tree, not a module to inventory.
                 if rep.newPath.hasPrefix(".") || rep.newPath.hasPrefix("/") { continue }
                 path = rep.newPath
@@ -64,7 +69,7 @@ public struct GoModExtractor: Extractor {
             p.isDirect = !r.indirect
             if let h = sums["\(path) \(version)"] { p.digests = [h] }
             // Two requirements replaced by the same module are one dependency.
-            if !packages.contains(where: { $0.ref == p.ref }) { packages.append(p) }
+            if seen.insert(p.ref).inserted { packages.append(p) }
         }
         if let v = Self.stdlibVersion(toolchain: toolchain, go: goVersion) {
             var p = Make.package(.golang, "stdlib", v, at: input.path, by: name)

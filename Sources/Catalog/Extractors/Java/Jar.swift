@@ -1,11 +1,12 @@
 import Foundation
 import ProvenantCore
-import ZIPFoundation
 
 /// JAR, WAR and EAR archives, including jars nested inside them: `pom.properties` and `MANIFEST.MF`.
+/// Each top-level archive is read within `ArchiveLimits`: a zip bomb ends in a diagnostic, not a stall.
 public struct JarExtractor: Extractor {
     public let name = "java-archive"
-    public init() {}
+    public let limits: ArchiveLimits
+    public init(limits: ArchiveLimits = ArchiveLimits()) { self.limits = limits }
     static let extensions = [".jar", ".war", ".ear", ".jpi", ".hpi", ".par", ".sar", ".nar", ".kar"]
 
     public func wants(_ file: IndexedFile, fileName: String) -> Bool {
@@ -15,29 +16,38 @@ public struct JarExtractor: Extractor {
     public func extract(_ input: ExtractInput) throws -> Extraction {
         let bytes = try input.bytes()
         var out = Extraction()
-        try scan(Data(bytes), label: input.path, fileName: input.fileName, depth: 0, into: &out)
+        var budget = InflateBudget(limits)
+        do { try scan(bytes, label: input.path, fileName: input.fileName, depth: 0, budget: &budget, into: &out) }
+        catch let e as InflateBudget.Exhausted {
+            // What was found before the budget ran out stays; the rest of the archive is reported unread.
+            out.diagnostics.append(Diagnostic(Location(input.path), "\(name): \(e)"))
+        }
         return out
     }
 
-    private func scan(_ data: Data, label: String, fileName: String, depth: Int, into out: inout Extraction) throws {
-        let archive: Archive
-        do { archive = try Archive(data: data, accessMode: .read) } catch {
-            throw ParseError("not a readable zip archive")
-        }
+    private func scan(_ data: [UInt8], label: String, fileName: String, depth: Int, budget: inout InflateBudget,
+                      into out: inout Extraction) throws {
+        let archive = try ZipArchive(data)
         var poms: [[String: String]] = []
         var manifest: [String: String] = [:]
-        var nested: [(String, Data)] = []
-        for entry in archive where entry.type == .file {
+        var nested: [(String, [UInt8])] = []
+        for entry in archive.entries where !entry.isDirectory {
             let p = entry.path
-            if p.hasPrefix("META-INF/maven/") && p.hasSuffix("/pom.properties") {
-                if let d = try? read(archive, entry) { poms.append(Self.properties(String(decoding: d, as: UTF8.self))) }
-            } else if p == "META-INF/MANIFEST.MF" {
-                if let d = try? read(archive, entry) { manifest = Self.manifest(String(decoding: d, as: UTF8.self)) }
-            } else if depth < 4, Self.extensions.contains(where: { p.hasSuffix($0) }), entry.uncompressedSize < 512 << 20 {
-                if let d = try? read(archive, entry) { nested.append((p, d)) }
+            let isPom = p.hasPrefix("META-INF/maven/") && p.hasSuffix("/pom.properties")
+            let isNested = Self.extensions.contains(where: { p.hasSuffix($0) })
+            guard isPom || p == "META-INF/MANIFEST.MF" || isNested else { continue }
+            if isNested && depth + 1 > limits.maxNesting {
+                out.diagnostics.append(Diagnostic(Location(label + "!/" + p), "\(name): archive nested more than \(limits.maxNesting) levels deep, not read"))
+                continue
             }
+            let d: [UInt8]
+            do { d = try archive.read(entry, budget: &budget) }
+            catch let e as ParseError { out.diagnostics.append(Diagnostic(Location(label + "!/" + p), "\(name): \(e.message)")); continue }
+            if isPom { poms.append(Self.properties(String(decoding: d, as: UTF8.self))) }
+            else if isNested { nested.append((p, d)) }
+            else { manifest = Self.manifest(String(decoding: d, as: UTF8.self)) }
         }
-        let digest = FileDigest.sha1([UInt8](data))
+        let digest = FileDigest.sha1(data)
         let stem = (fileName as NSString).deletingPathExtension
         var found: [Package] = []
         for props in poms {
@@ -65,7 +75,8 @@ public struct JarExtractor: Extractor {
         }
         out.packages += found
         for (p, d) in nested {
-            do { try scan(d, label: label + "!/" + p, fileName: (p as NSString).lastPathComponent, depth: depth + 1, into: &out) }
+            do { try scan(d, label: label + "!/" + p, fileName: (p as NSString).lastPathComponent, depth: depth + 1, budget: &budget, into: &out) }
+            catch let e as InflateBudget.Exhausted { throw e }
             catch { out.diagnostics.append(Diagnostic(Location(label + "!/" + p), "\(error)")) }
         }
     }
@@ -87,12 +98,6 @@ public struct JarExtractor: Extractor {
             return p
         }
         return Make.package(.maven, "\(g):\(artifact)", version, at: label, by: extractor)
-    }
-
-    private func read(_ archive: Archive, _ entry: Entry) throws -> Data {
-        var d = Data()
-        _ = try archive.extract(entry, skipCRC32: true) { d.append($0) }
-        return d
     }
 
     static func properties(_ text: String) -> [String: String] {

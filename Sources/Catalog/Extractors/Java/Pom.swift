@@ -31,7 +31,6 @@ public struct PomExtractor: Extractor {
         }
 
         mutating func end(_ name: String) {
-            let path = stack.joined(separator: "/")
             let value = text.trimmingCharacters(in: .whitespacesAndNewlines)
             if stack.count == 3 && stack[1] == "properties" { props[name] = value }
             if stack.count == 2 { project[name] = value }
@@ -48,8 +47,9 @@ public struct PomExtractor: Extractor {
                 }
             }
             if name == "dependency", let d = cur {
-                if path == "project/dependencies/dependency" { deps.append(d) }
-                else if path == "project/dependencyManagement/dependencies/dependency" { managed.append(d) }
+                // Compared by position, not by joining the whole stack, so each element costs O(1).
+                if stack.count == 3 && stack[0] == "project" && stack[1] == "dependencies" { deps.append(d) }
+                else if stack.count == 4 && stack[0] == "project" && stack[1] == "dependencyManagement" && stack[2] == "dependencies" { managed.append(d) }
                 cur = nil
             }
             stack.removeLast()
@@ -77,6 +77,13 @@ public struct PomExtractor: Extractor {
             }
             return out.contains("${") ? nil : out
         }
+        // Managed versions by coordinates, first entry wins, built once: a search per dependency
+        // would be quadratic in a POM with many dependencies.
+        var managed: [String: String] = [:]
+        for m in r.managed {
+            guard let g = subst(m.g), let a = subst(m.a), managed[g + "\u{0}" + a] == nil else { continue }
+            managed[g + "\u{0}" + a] = m.v
+        }
         var out = Extraction()
         for d in r.deps {
             let loc = Location(input.path, line: d.line)
@@ -84,7 +91,7 @@ public struct PomExtractor: Extractor {
                 out.diagnostics.append(Diagnostic(loc, "dependency with an unresolvable groupId or artifactId, skipped")); continue
             }
             var raw = d.v
-            if raw.isEmpty, let m = r.managed.first(where: { subst($0.g) == g && subst($0.a) == a }) { raw = m.v }
+            if raw.isEmpty, let m = managed[g + "\u{0}" + a] { raw = m }
             guard !raw.isEmpty else {
                 out.diagnostics.append(Diagnostic(loc, "unresolved dependency \(g):\(a): no version in this file")); continue
             }

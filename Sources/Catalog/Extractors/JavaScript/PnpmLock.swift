@@ -12,6 +12,7 @@ public struct PnpmLockExtractor: Extractor {
 
     public func extract(_ input: ExtractInput) throws -> Extraction {
         let text = try input.text()
+        try YAMLNesting.check(text)
         let root: Node
         do {
             guard let r = try Yams.compose(yaml: text) else { return Extraction() }

@@ -1,0 +1,192 @@
+import ProvenantCore
+#if canImport(CZlib)
+import CZlib
+#elseif canImport(zlib)
+import zlib
+#endif
+
+/// What one top-level archive may cost, against zip bombs: a total of inflated bytes shared by every
+/// entry and every nested archive, a compression-ratio cap per entry, and a nesting limit.
+public struct ArchiveLimits: Sendable {
+    /// Inflated bytes, summed over all entries read from one top-level archive and the archives inside it.
+    public var totalInflatedBytes: UInt64 = 512 << 20
+    /// An entry that inflates past `ratioCheckedAbove` bytes may not exceed this many times its compressed size.
+    public var maxRatio: UInt64 = 200
+    public var ratioCheckedAbove: UInt64 = 1 << 20
+    /// Archives inside archives are read this many levels deep; deeper ones are reported, not read.
+    public var maxNesting = 4
+    public init() {}
+}
+
+/// The inflated bytes still allowed for one top-level archive; shared by the archives nested in it.
+struct InflateBudget {
+    let limits: ArchiveLimits
+    var remaining: UInt64
+    init(_ limits: ArchiveLimits) { self.limits = limits; remaining = limits.totalInflatedBytes }
+
+    /// Thrown when the archive as a whole has inflated more than its budget: reading it stops.
+    struct Exhausted: Error, CustomStringConvertible {
+        var limit: UInt64
+        var description: String { "archive inflates to more than \(limit >> 20) MiB; stopped reading it (zip bomb?)" }
+    }
+}
+
+/// A zip archive held in memory, read from its central directory with every offset and size checked
+/// against the bytes actually present, and inflated against an `InflateBudget`. Nothing declared in a
+/// header is trusted: sizes are counted as the data inflates, and a deflate stream must end inside
+/// its entry's compressed bytes.
+struct ZipArchive {
+    struct Entry {
+        var path: String
+        var method: UInt16
+        var compressedSize: UInt64
+        var uncompressedSize: UInt64
+        /// Where the entry's (compressed) bytes start in the archive; `dataStart + compressedSize` is in range.
+        var dataStart: Int
+        var isDirectory: Bool { path.hasSuffix("/") }
+    }
+
+    let bytes: [UInt8]
+    private(set) var entries: [Entry] = []
+
+    private static func u16(_ b: [UInt8], _ o: Int) -> UInt16 { UInt16(b[o]) | UInt16(b[o + 1]) << 8 }
+    private static func u32(_ b: [UInt8], _ o: Int) -> UInt32 { (0..<4).reduce(0) { $0 | UInt32(b[o + $1]) << (8 * UInt32($1)) } }
+    private static func u64(_ b: [UInt8], _ o: Int) -> UInt64 { (0..<8).reduce(0) { $0 | UInt64(b[o + $1]) << (8 * UInt64($1)) } }
+
+    /// `start + length` when it fits inside the archive, else nil (also on overflow).
+    private func range(_ start: UInt64, _ length: UInt64) -> Range<Int>? {
+        let (end, o) = start.addingReportingOverflow(length)
+        guard !o, end <= UInt64(bytes.count) else { return nil }
+        return Int(start)..<Int(end)
+    }
+
+    init(_ bytes: [UInt8]) throws(ParseError) {
+        self.bytes = bytes
+        func bad(_ why: String) -> ParseError { ParseError("not a readable zip archive: \(why)") }
+        // The end-of-central-directory record: the last signature within the final 64 KiB + 22 bytes.
+        guard bytes.count >= 22 else { throw bad("too short") }
+        var eocd = -1
+        var p = bytes.count - 22
+        while p >= max(0, bytes.count - 22 - 0xFFFF) {
+            if Self.u32(bytes, p) == 0x0605_4B50 { eocd = p; break }
+            p -= 1
+        }
+        guard eocd >= 0 else { throw bad("no end of central directory record") }
+        var count = UInt64(Self.u16(bytes, eocd + 10))
+        var cdSize = UInt64(Self.u32(bytes, eocd + 12))
+        var cdOffset = UInt64(Self.u32(bytes, eocd + 16))
+        // ZIP64: a locator right before the record points at the 64-bit record.
+        if eocd >= 20, Self.u32(bytes, eocd - 20) == 0x0706_4B50 {
+            guard let r = range(Self.u64(bytes, eocd - 20 + 8), 56), Self.u32(bytes, r.lowerBound) == 0x0606_4B50 else {
+                throw bad("the ZIP64 end of central directory record lies outside the file")
+            }
+            count = Self.u64(bytes, r.lowerBound + 32)
+            cdSize = Self.u64(bytes, r.lowerBound + 40)
+            cdOffset = Self.u64(bytes, r.lowerBound + 48)
+        }
+        guard let cd = range(cdOffset, cdSize) else { throw bad("the central directory (offset \(cdOffset), \(cdSize) bytes) lies outside the \(bytes.count)-byte file") }
+        // Each record takes at least 46 bytes, so the count cannot claim more than the directory holds.
+        guard count <= UInt64(cd.count / 46) else { throw bad("the central directory claims \(count) entries in \(cd.count) bytes") }
+        var at = cd.lowerBound
+        for n in 0..<Int(count) {
+            guard at + 46 <= cd.upperBound, Self.u32(bytes, at) == 0x0201_4B50 else { throw bad("central directory record \(n + 1) is damaged") }
+            let method = Self.u16(bytes, at + 10)
+            var csize = UInt64(Self.u32(bytes, at + 20)), usize = UInt64(Self.u32(bytes, at + 24))
+            let nameLen = Int(Self.u16(bytes, at + 28)), extraLen = Int(Self.u16(bytes, at + 30)), commentLen = Int(Self.u16(bytes, at + 32))
+            var local = UInt64(Self.u32(bytes, at + 42))
+            let nameStart = at + 46, extraStart = nameStart + nameLen, next = extraStart + extraLen + commentLen
+            guard next <= cd.upperBound else { throw bad("central directory record \(n + 1) runs past the directory") }
+            // ZIP64 extended information replaces, in order, each 32-bit field that is all ones.
+            var e = extraStart
+            while e + 4 <= extraStart + extraLen {
+                let id = Self.u16(bytes, e), len = Int(Self.u16(bytes, e + 2))
+                guard e + 4 + len <= extraStart + extraLen else { break }
+                if id == 0x0001 {
+                    var f = e + 4
+                    func take(_ v: inout UInt64) {
+                        guard v == 0xFFFF_FFFF, f + 8 <= e + 4 + len else { return }
+                        v = Self.u64(bytes, f); f += 8
+                    }
+                    take(&usize); take(&csize); take(&local)
+                }
+                e += 4 + len
+            }
+            let path = String(decoding: bytes[nameStart..<extraStart], as: UTF8.self)
+            guard let header = range(local, 30), Self.u32(bytes, header.lowerBound) == 0x0403_4B50 else {
+                throw bad("the local header of '\(path.prefix(80))' lies outside the file")
+            }
+            let skip = 30 + UInt64(Self.u16(bytes, header.lowerBound + 26)) + UInt64(Self.u16(bytes, header.lowerBound + 28))
+            guard let data = range(local, skip).flatMap({ range(UInt64($0.upperBound), csize) }) else {
+                throw bad("the data of '\(path.prefix(80))' (\(csize) bytes) runs past the end of the file")
+            }
+            entries.append(Entry(path: path, method: method, compressedSize: csize, uncompressedSize: usize, dataStart: data.lowerBound))
+            at = next
+        }
+    }
+
+    /// The entry's content, inflated while counting against `budget`. Throws `InflateBudget.Exhausted`
+    /// when the archive as a whole is over budget, and `ParseError` for this entry alone otherwise.
+    func read(_ e: Entry, budget: inout InflateBudget) throws -> [UInt8] {
+        let limits = budget.limits
+        func count(_ produced: UInt64, total: UInt64) throws {
+            guard produced <= budget.remaining else {
+                budget.remaining = 0
+                throw InflateBudget.Exhausted(limit: limits.totalInflatedBytes)
+            }
+            budget.remaining -= produced
+            let (cap, o) = e.compressedSize.multipliedReportingOverflow(by: limits.maxRatio)
+            if total > limits.ratioCheckedAbove, !o, total > cap {
+                throw ParseError("'\(e.path.prefix(120))' inflates more than \(limits.maxRatio) times its \(e.compressedSize) compressed bytes; not read (zip bomb?)")
+            }
+        }
+        let src = e.dataStart..<(e.dataStart + Int(e.compressedSize))
+        switch e.method {
+        case 0:
+            try count(UInt64(src.count), total: UInt64(src.count))
+            return Array(bytes[src])
+        case 8:
+            return try inflate(src, e.path) { try count($0, total: $1) }
+        default:
+            throw ParseError("'\(e.path.prefix(120))' uses compression method \(e.method), which is not supported")
+        }
+    }
+
+    /// Raw deflate over exactly `src`; `step(produced, total)` sees every chunk before it is kept.
+    private func inflate(_ src: Range<Int>, _ path: String, step: (UInt64, UInt64) throws -> Void) throws -> [UInt8] {
+        func corrupt(_ why: String) -> ParseError { ParseError("'\(path.prefix(120))' has damaged deflate data: \(why)") }
+        guard src.count <= Int(UInt32.max) else { throw corrupt("compressed entry larger than 4 GiB") }
+        var stream = z_stream()
+        guard inflateInit2_(&stream, -MAX_WBITS, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+            throw corrupt("zlib could not start")
+        }
+        defer { inflateEnd(&stream) }
+        var out: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 64 << 10)
+        var total: UInt64 = 0
+        try bytes.withUnsafeBufferPointer { all in
+            stream.next_in = UnsafeMutablePointer(mutating: all.baseAddress.map { $0 + src.lowerBound })
+            stream.avail_in = UInt32(src.count)
+            while true {
+                var rc: Int32 = Z_OK
+                let produced = chunk.withUnsafeMutableBufferPointer { buf -> Int in
+                    stream.next_out = buf.baseAddress
+                    stream.avail_out = UInt32(buf.count)
+                    rc = CZlibInflate(&stream)
+                    return buf.count - Int(stream.avail_out)
+                }
+                guard rc == Z_OK || rc == Z_STREAM_END || rc == Z_BUF_ERROR else { throw corrupt("zlib error \(rc)") }
+                total += UInt64(produced)
+                try step(UInt64(produced), total)
+                out += chunk[0..<produced]
+                if rc == Z_STREAM_END { return }
+                // Every pass either makes output (bounded by the budget) or ends here: a stream that
+                // stops before its end marker cannot spin.
+                if produced == 0 { throw corrupt("the stream ends before its last block") }
+            }
+        }
+        return out
+    }
+}
+
+/// `inflate` with no flush, named so the call reads the same whichever zlib module provides it.
+@inline(__always) private func CZlibInflate(_ s: inout z_stream) -> Int32 { inflate(&s, Z_NO_FLUSH) }

@@ -1,0 +1,324 @@
+import Foundation
+import Testing
+@testable import Catalog
+import ProvenantCore
+import ZIPFoundation
+
+/// Crafted files that used to crash (stack overflow, arithmetic trap) or stall a whole scan. Each must
+/// now end in a one-line diagnostic naming the file (and line, where there is one) while the rest of
+/// the scan goes on.
+@Suite struct HostileInputTests {
+    static func tempDir(_ tag: String) throws -> String {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("provenant-hostile-\(tag)-\(getpid())").path
+        try? FileManager.default.removeItem(atPath: dir)
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        return dir
+    }
+
+    static func write(_ bytes: [UInt8], _ path: String, executable: Bool = false) throws {
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        if executable { chmod(path, 0o755) }
+    }
+
+    /// Runs one extractor on `name` inside `dir`.
+    static func extract(_ e: any Extractor, _ dir: String, _ name: String) throws -> Extraction {
+        let index = FileIndex(root: dir)
+        let file = try #require(index.file(name))
+        return try e.extract(ExtractInput(file: file, index: index, context: ExtractContext(mode: .source, includeDev: false)))
+    }
+
+    /// Catalogs `dir`, which also holds a healthy requirements.txt: its package must survive whatever the hostile file does.
+    static func catalogWithHealthyNeighbour(_ dir: String) async throws -> Inventory {
+        try write(Array("requests==2.31.0\n".utf8), dir + "/requirements.txt")
+        let inv = try await Cataloger(mode: .source).catalog(dir)
+        #expect(inv.packages.contains { $0.purl.description == "pkg:pypi/requests@2.31.0" }, "the healthy file next to the hostile one is still read")
+        return inv
+    }
+
+    static func parseError(_ body: () throws -> Void) -> ParseError? {
+        do { try body(); return nil } catch let e as ParseError { return e } catch { return ParseError("\(error)") }
+    }
+
+    // MARK: TOML
+
+    @Test func tomlNestingIsLimitedInsteadOfOverflowingTheStack() throws {
+        let deep = 100_000
+        let cases = [
+            "a = " + String(repeating: "[", count: deep),
+            "[package]\nname = \"x\"\nb = " + String(repeating: "{c = ", count: deep),
+            String(repeating: "a.", count: deep) + "b = 1",
+            "[" + String(repeating: "a.", count: deep) + "b]",
+            // Nesting built from dotted keys inside inline tables adds up across levels.
+            "a = " + String(repeating: "{" + String(repeating: "k.", count: 60) + "k = ", count: 40),
+        ]
+        for (i, text) in cases.enumerated() {
+            let e = try #require(Self.parseError { _ = try TOMLParser.parse(text) }, "case \(i) must be refused")
+            #expect(e.message.contains("deeper than \(TOMLParser.maxDepth)") || e.message.contains("more than \(TOMLParser.maxDepth) dotted parts"), "case \(i): \(e.message)")
+            #expect(e.line != nil)
+        }
+        // Ordinary nesting still reads.
+        let ok = try TOMLParser.parse("a = [[1, 2], [3, {x = [4]}]]\n[b.c.d]\ne = {f.g = 1}\n")
+        #expect(ok["a"]?.array?.count == 2)
+        #expect(ok.table("b")?.table("c")?.table("d")?.table("e")?.table("f")?["g"] != nil)
+    }
+
+    @Test func deeplyNestedCargoLockIsADiagnosticAndTheScanGoesOn() async throws {
+        let dir = try Self.tempDir("cargo")
+        try Self.write(Array(("version = 3\n\na = " + String(repeating: "[", count: 100_000)).utf8), dir + "/Cargo.lock")
+        let inv = try await Self.catalogWithHealthyNeighbour(dir)
+        let d = try #require(inv.diagnostics.first { $0.location.path == "Cargo.lock" })
+        #expect(d.location.line == 3)
+        #expect(d.message.contains("nested deeper than"))
+        #expect(!d.description.contains("\n"))
+    }
+
+    /// 50,000 `[[package]]` entries with sub-tables: each header and key used to copy the whole array
+    /// it edited, quadratic in the number of packages (20,000 took 54 s in a debug build, this ~6 minutes;
+    /// now ~6 s).
+    @Test(.timeLimit(.minutes(1))) func manyArrayTablesParseInLinearTime() throws {
+        let n = 50_000
+        var text = ""
+        for i in 0..<n { text += "[[package]]\nname = \"p\(i)\"\n[package.dependencies]\nx = \"1\"\n" }
+        let doc = try TOMLParser.parse(text)
+        #expect(doc.tables("package").count == n)
+        #expect(doc.tables("package").last?.str("name") == "p\(n - 1)")
+        #expect(doc.tables("package").last?.table("dependencies")?.str("x") == "1")
+    }
+
+    // MARK: XML
+
+    /// 300,000 nested elements: before, every closing tag joined the whole open-element stack, so
+    /// the parse was quadratic (hours in a debug build); now nesting stops at `MiniXML.maxDepth`.
+    @Test(.timeLimit(.minutes(1))) func deeplyNestedPomFailsFastWithItsLine() throws {
+        let dir = try Self.tempDir("pom")
+        let n = 300_000
+        var xml = "<?xml version=\"1.0\"?>\n<project>\n"
+        xml += String(repeating: "<a>", count: n) + String(repeating: "</a>", count: n) + "\n</project>\n"
+        try Self.write(Array(xml.utf8), dir + "/pom.xml")
+        let e = try #require(Self.parseError { _ = try Self.extract(PomExtractor(), dir, "pom.xml") })
+        #expect(e.message.contains("nested deeper than \(MiniXML.maxDepth) levels"))
+        #expect(e.line == 3)
+    }
+
+    /// Many dependencies whose versions come from dependencyManagement: before, each looked through
+    /// every managed entry, quadratic in the file's size.
+    @Test(.timeLimit(.minutes(1))) func managedVersionsResolveInLinearTime() throws {
+        let dir = try Self.tempDir("pom-managed")
+        let n = 20_000
+        var xml = "<project><groupId>g</groupId><artifactId>root</artifactId><version>1</version><dependencyManagement><dependencies>\n"
+        for i in 0..<n { xml += "<dependency><groupId>org.m</groupId><artifactId>a\(i)</artifactId><version>1.\(i)</version></dependency>\n" }
+        xml += "</dependencies></dependencyManagement><dependencies>\n"
+        for i in 0..<n { xml += "<dependency><groupId>org.m</groupId><artifactId>a\(n - 1 - i)</artifactId></dependency>\n" }
+        xml += "</dependencies></project>\n"
+        try Self.write(Array(xml.utf8), dir + "/pom.xml")
+        let x = try Self.extract(PomExtractor(), dir, "pom.xml")
+        #expect(x.packages.count == n)
+        #expect(x.diagnostics.isEmpty)
+        #expect(x.packages.contains { $0.purl.description == "pkg:maven/org.m/a7@1.7" })
+    }
+
+    /// go.mod with many requires and replaces: each require searched every replace and every package
+    /// taken so far, quadratic in the file's size (40,000 of each ran past 400 s in a debug build; now ~7 s).
+    @Test(.timeLimit(.minutes(1))) func goModWithManyRequiresIsLinear() throws {
+        let dir = try Self.tempDir("gomod")
+        let n = 40_000
+        var text = "module example.com/m\n\ngo 1.22\n\nrequire (\n"
+        for i in 0..<n { text += "\texample.com/d\(i) v1.0.\(i)\n" }
+        text += ")\n\nreplace (\n"
+        for i in 0..<n { text += "\texample.com/d\(i) => example.com/fork\(i % (n / 2)) v2.0.0\n" }
+        text += ")\n"
+        try Self.write(Array(text.utf8), dir + "/go.mod")
+        let x = try Self.extract(GoModExtractor(), dir, "go.mod")
+        // Two requirements replaced by the same module are one dependency.
+        #expect(x.packages.filter { $0.name != "stdlib" }.count == n / 2)
+        #expect(x.packages.contains { $0.purl.description == "pkg:golang/example.com/fork7@v2.0.0" })
+    }
+
+    /// Foundation's JSON reader stops at 512 levels on its own; its error now carries the line.
+    @Test func deeplyNestedJSONNamesItsLine() async throws {
+        let dir = try Self.tempDir("json")
+        let deep = 100_000
+        try Self.write(Array(("{\n\"lockfileVersion\": 3,\n\"packages\": " + String(repeating: "[", count: deep) + String(repeating: "]", count: deep) + "}\n").utf8),
+                       dir + "/package-lock.json")
+        let inv = try await Self.catalogWithHealthyNeighbour(dir)
+        let d = try #require(inv.diagnostics.first { $0.location.path == "package-lock.json" })
+        #expect(d.message.contains("Too many nested arrays or dictionaries"))
+        #expect(d.location.line == 3)
+    }
+
+    // MARK: YAML
+
+    @Test func deeplyNestedPnpmLockIsRefusedBeforeYamsRecurses() async throws {
+        let dir = try Self.tempDir("pnpm")
+        // libyaml itself stops at 1,000 levels; below that Yams' node builder recursed once per level.
+        let deep = 900
+        try Self.write(Array(("lockfileVersion: '9.0'\n\nsettings: " + String(repeating: "[", count: deep) + String(repeating: "]", count: deep) + "\n").utf8), dir + "/pnpm-lock.yaml")
+        let inv = try await Self.catalogWithHealthyNeighbour(dir)
+        let d = try #require(inv.diagnostics.first { $0.location.path == "pnpm-lock.yaml" })
+        #expect(d.message.contains("nested deeper than \(YAMLNesting.maxDepth) levels"))
+        #expect(d.location.line == 3)
+        // Block sequences nest too: `- - - …` on one line.
+        #expect(throws: ParseError.self) { try YAMLNesting.check(String(repeating: "- ", count: deep) + "x\n") }
+        try YAMLNesting.check("a:\n  b: [1, {c: [2]}]\n")
+    }
+
+    // MARK: Go binaries
+
+    /// An ELF64 file: header, `body` at offset 64, then the section headers. Sections name their
+    /// strings by index into the generated name table.
+    static func elf(body: [UInt8], sections: [(name: String, type: UInt32, addr: UInt64, offset: UInt64, size: UInt64)],
+                    shoff: UInt64? = nil) -> [UInt8] {
+        func le<T: FixedWidthInteger>(_ v: T) -> [UInt8] { withUnsafeBytes(of: v.littleEndian) { Array($0) } }
+        var names: [UInt8] = [0]
+        var nameOffsets: [UInt32] = []
+        for s in sections + [(".shstrtab", 3, 0, 0, 0)] { nameOffsets.append(UInt32(names.count)); names += Array(s.0.utf8) + [0] }
+        let strOffset = 64 + body.count
+        let tableOffset = strOffset + names.count
+        var f: [UInt8] = [0x7F, 0x45, 0x4C, 0x46, 2, 1, 1, 0] + [UInt8](repeating: 0, count: 8)
+        f += le(UInt16(2)) + le(UInt16(0x3E)) + le(UInt32(1)) + le(UInt64(0)) + le(UInt64(0)) + le(shoff ?? UInt64(tableOffset))
+        f += le(UInt32(0)) + le(UInt16(64)) + le(UInt16(56)) + le(UInt16(0)) + le(UInt16(64))
+        f += le(UInt16(sections.count + 2)) + le(UInt16(sections.count + 1))
+        f += body + names
+        func header(_ name: UInt32, _ type: UInt32, _ addr: UInt64, _ off: UInt64, _ size: UInt64) -> [UInt8] {
+            le(name) + le(type) + le(UInt64(0)) + le(addr) + le(off) + le(size) + le(UInt32(0)) + le(UInt32(0)) + le(UInt64(1)) + le(UInt64(0))
+        }
+        f += header(0, 0, 0, 0, 0)
+        for (i, s) in sections.enumerated() { f += header(nameOffsets[i], s.type, s.addr, s.offset, s.size) }
+        f += header(nameOffsets[sections.count], 3, 0, UInt64(strOffset), UInt64(names.count))
+        return f + [UInt8](repeating: 0, count: 4096)
+    }
+
+    /// A pre-1.18 `.go.buildinfo` header (flags 0, 8-byte pointers) whose version-string pointer is `ptr`.
+    static func oldBuildInfo(pointingAt ptr: UInt64) -> [UInt8] {
+        var h: [UInt8] = [0xFF] + Array(" Go buildinf:".utf8) + [8, 0]
+        h += withUnsafeBytes(of: ptr.littleEndian) { Array($0) }
+        h += [UInt8](repeating: 0, count: 32 - h.count)
+        return h
+    }
+
+    @Test func craftedELFOffsetsAreDiagnosticsNotTraps() async throws {
+        let dir = try Self.tempDir("elf")
+        let top = UInt64.max
+        let cases: [(String, [UInt8], String)] = [
+            // The section header table claimed past Int64.max: seeking there trapped.
+            ("shoff", Self.elf(body: [], sections: [], shoff: 0xFFFF_FFFF_FFFF_FF00), "section header table"),
+            // A pointer two bytes below the top of a section that ends at 2^64 - 1: `addr + size` overflowed.
+            ("addr", Self.elf(body: Self.oldBuildInfo(pointingAt: top - 1),
+                              sections: [(".go.buildinfo", 1, 0, 64, 32), (".data", 1, top - 0x100, 64, 0x100)]), "damaged Go build info"),
+            // A section whose file offset is near 2^64: `offset + (addr - s.addr)` overflowed.
+            ("offset", Self.elf(body: Self.oldBuildInfo(pointingAt: 0x1100),
+                                sections: [(".go.buildinfo", 1, 0, 64, 32), (".data", 1, 0x1000, top - 8, 0x1000)]), "damaged Go build info"),
+            // A section that wraps around the address space.
+            ("wrap", Self.elf(body: Self.oldBuildInfo(pointingAt: top - 0x10),
+                              sections: [(".go.buildinfo", 1, 0, 64, 32), (".data", 1, top - 0x20, 64, 0x1000)]), "damaged Go build info"),
+        ]
+        for (name, bytes, _) in cases { try Self.write(bytes, dir + "/" + name, executable: true) }
+        for (name, _, want) in cases {
+            let e = try #require(Self.parseError { _ = try Self.extract(GoBinaryExtractor(), dir, name) }, "\(name) must be refused")
+            #expect(e.message.contains(want), "\(name): \(e.message)")
+        }
+        let inv = try await Self.catalogWithHealthyNeighbour(dir)
+        for (name, _, _) in cases {
+            #expect(inv.diagnostics.contains { $0.location.path == name && $0.message.hasPrefix("go-binary: damaged") }, "\(name) is reported")
+        }
+    }
+
+    // MARK: Jars and zips
+
+    /// A zip written by hand, so headers can lie: stored or raw-deflate `data` per entry, as given.
+    static func zip(_ entries: [(name: String, method: UInt16, data: [UInt8], usize: UInt32)], zip64CDOffset: UInt64? = nil) -> [UInt8] {
+        func le<T: FixedWidthInteger>(_ v: T) -> [UInt8] { withUnsafeBytes(of: v.littleEndian) { Array($0) } }
+        var out: [UInt8] = [], cd: [UInt8] = []
+        for e in entries {
+            let off = UInt32(out.count), name = Array(e.name.utf8)
+            out += le(UInt32(0x0403_4B50)) + le(UInt16(20)) + le(UInt16(0)) + le(e.method) + le(UInt32(0)) + le(UInt32(0))
+                + le(UInt32(e.data.count)) + le(e.usize) + le(UInt16(name.count)) + le(UInt16(0)) + name + e.data
+            cd += le(UInt32(0x0201_4B50)) + le(UInt16(20)) + le(UInt16(20)) + le(UInt16(0)) + le(e.method) + le(UInt32(0)) + le(UInt32(0))
+                + le(UInt32(e.data.count)) + le(e.usize) + le(UInt16(name.count)) + le(UInt16(0)) + le(UInt16(0)) + le(UInt16(0))
+                + le(UInt16(0)) + le(UInt32(0)) + le(off) + name
+        }
+        let cdOffset = out.count
+        out += cd
+        if let z = zip64CDOffset {
+            let rec = out.count
+            out += le(UInt32(0x0606_4B50)) + le(UInt64(44)) + le(UInt16(45)) + le(UInt16(45)) + le(UInt32(0)) + le(UInt32(0))
+                + le(UInt64(entries.count)) + le(UInt64(entries.count)) + le(UInt64(cd.count)) + le(z)
+            out += le(UInt32(0x0706_4B50)) + le(UInt32(0)) + le(UInt64(rec)) + le(UInt32(1))
+        }
+        out += le(UInt32(0x0605_4B50)) + le(UInt16(0)) + le(UInt16(0)) + le(UInt16(entries.count)) + le(UInt16(entries.count))
+            + le(UInt32(cd.count)) + le(UInt32(zip64CDOffset == nil ? UInt32(cdOffset) : 0xFFFF_FFFF)) + le(UInt16(0))
+        return out
+    }
+
+    /// A real deflated zip of one entry of `size` zero bytes, written by ZIPFoundation.
+    static func zeros(_ name: String, size: Int) throws -> [UInt8] {
+        let archive = try Archive(accessMode: .create)
+        try archive.addEntry(with: name, type: .file, uncompressedSize: Int64(size), compressionMethod: .deflate) { pos, n in
+            Data(count: min(n, size - Int(pos)))
+        }
+        return [UInt8](try #require(archive.data))
+    }
+
+    static let manifest = Array("Manifest-Version: 1.0\nImplementation-Title: lib\nImplementation-Version: 1.0\nImplementation-Vendor-Id: org.ok\n".utf8)
+
+    @Test(.timeLimit(.minutes(2))) func zipBombEntryIsCutOffByTheRatioCap() async throws {
+        let dir = try Self.tempDir("bomb")
+        // 64 MiB of zeros deflate to about 64 KiB: a ratio near 1000:1. Before, all of it was inflated
+        // (and a 4 GiB one would have been too), with no word about it.
+        try Self.write(try Self.zeros("META-INF/MANIFEST.MF", size: 64 << 20), dir + "/bomb-1.0.jar")
+        let x = try Self.extract(JarExtractor(), dir, "bomb-1.0.jar")
+        #expect(x.diagnostics.contains { $0.location.path == "bomb-1.0.jar!/META-INF/MANIFEST.MF" && $0.message.contains("inflates more than 200 times") },
+                "\(x.diagnostics)")
+        let inv = try await Self.catalogWithHealthyNeighbour(dir)
+        #expect(inv.diagnostics.contains { $0.message.contains("zip bomb") })
+    }
+
+    @Test func totalInflatedBytesAreBudgetedAcrossEntriesAndNestedJars() throws {
+        let dir = try Self.tempDir("budget")
+        var limits = ArchiveLimits()
+        limits.totalInflatedBytes = 1 << 20
+        // Stored (ratio 1) entries: the ratio cap never fires, only the shared budget does.
+        let inner = Self.zip([("META-INF/MANIFEST.MF", 0, Self.manifest, UInt32(Self.manifest.count)),
+                              ("lib/pad-1.jar", 0, [UInt8](repeating: 7, count: 700 << 10), 700 << 10)])
+        let outer = Self.zip([("META-INF/MANIFEST.MF", 0, Self.manifest, UInt32(Self.manifest.count)),
+                              ("lib/inner-1.0.jar", 0, inner, UInt32(inner.count))])
+        try Self.write(outer, dir + "/outer-1.0.jar")
+        let x = try Self.extract(JarExtractor(limits: limits), dir, "outer-1.0.jar")
+        #expect(x.diagnostics.contains { $0.location.path == "outer-1.0.jar" && $0.message.contains("more than 1 MiB") }, "\(x.diagnostics)")
+        // What was read before the budget ran out is kept.
+        #expect(x.packages.contains { $0.purl.description == "pkg:maven/org.ok/outer@1.0" })
+    }
+
+    @Test func nestingDeeperThanTheLimitIsReportedNotRead() throws {
+        let dir = try Self.tempDir("nest")
+        var jar = Self.zip([("META-INF/MANIFEST.MF", 0, Self.manifest, UInt32(Self.manifest.count))])
+        for level in (1...6).reversed() { jar = Self.zip([("lib/l\(level)-1.0.jar", 0, jar, UInt32(jar.count))]) }
+        try Self.write(jar, dir + "/top-1.0.jar")
+        let x = try Self.extract(JarExtractor(), dir, "top-1.0.jar")
+        #expect(x.diagnostics.contains { $0.location.path == "top-1.0.jar!/lib/l1-1.0.jar!/lib/l2-1.0.jar!/lib/l3-1.0.jar!/lib/l4-1.0.jar!/lib/l5-1.0.jar"
+            && $0.message.contains("nested more than 4 levels deep") }, "\(x.diagnostics)")
+    }
+
+    @Test(.timeLimit(.minutes(1))) func damagedZipStructuresFailCleanly() async throws {
+        let dir = try Self.tempDir("zip")
+        // A deflate stream that ends before its last block: it used to be dropped without a word.
+        let unfinished: [UInt8] = [0x00, 0xE8, 0x03, 0x17, 0xFC] + Array("short".utf8)
+        try Self.write(Self.zip([("META-INF/MANIFEST.MF", 8, unfinished, 1000)]), dir + "/stall-1.0.jar")
+        // A ZIP64 central directory offset past Int64.max: ZIPFoundation trapped converting it to off_t.
+        try Self.write(Self.zip([("META-INF/MANIFEST.MF", 0, Self.manifest, UInt32(Self.manifest.count))], zip64CDOffset: 1 << 63), dir + "/zip64-1.0.jar")
+        // A local header offset past the end of the file.
+        var far = Self.zip([("META-INF/MANIFEST.MF", 0, Self.manifest, UInt32(Self.manifest.count))])
+        let cd = far.count - 22 - (46 + 20)
+        far.replaceSubrange((cd + 42)..<(cd + 46), with: [0xF0, 0xFF, 0xFF, 0x7F])
+        try Self.write(far, dir + "/far-1.0.jar")
+
+        let stall = try Self.extract(JarExtractor(), dir, "stall-1.0.jar")
+        #expect(stall.diagnostics.contains { $0.message.contains("damaged deflate data") }, "\(stall.diagnostics)")
+        let e1 = try #require(Self.parseError { _ = try Self.extract(JarExtractor(), dir, "zip64-1.0.jar") })
+        #expect(e1.message.contains("central directory"))
+        let e2 = try #require(Self.parseError { _ = try Self.extract(JarExtractor(), dir, "far-1.0.jar") })
+        #expect(e2.message.contains("local header"))
+        let inv = try await Self.catalogWithHealthyNeighbour(dir)
+        #expect(Set(inv.diagnostics.map(\.location.path)).isSuperset(of: ["zip64-1.0.jar", "far-1.0.jar", "stall-1.0.jar!/META-INF/MANIFEST.MF"]))
+    }
+}
