@@ -64,6 +64,7 @@ import ZIPFoundation
 
     @Test func deeplyNestedCargoLockIsADiagnosticAndTheScanGoesOn() async throws {
         let dir = try Self.tempDir("cargo")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
         try Self.write(Array(("version = 3\n\na = " + String(repeating: "[", count: 100_000)).utf8), dir + "/Cargo.lock")
         let inv = try await Self.catalogWithHealthyNeighbour(dir)
         let d = try #require(inv.diagnostics.first { $0.location.path == "Cargo.lock" })
@@ -91,6 +92,7 @@ import ZIPFoundation
     /// the parse was quadratic (hours in a debug build); now nesting stops at `MiniXML.maxDepth`.
     @Test(.timeLimit(.minutes(1))) func deeplyNestedPomFailsFastWithItsLine() throws {
         let dir = try Self.tempDir("pom")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
         let n = 300_000
         var xml = "<?xml version=\"1.0\"?>\n<project>\n"
         xml += String(repeating: "<a>", count: n) + String(repeating: "</a>", count: n) + "\n</project>\n"
@@ -104,6 +106,7 @@ import ZIPFoundation
     /// every managed entry, quadratic in the file's size.
     @Test(.timeLimit(.minutes(1))) func managedVersionsResolveInLinearTime() throws {
         let dir = try Self.tempDir("pom-managed")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
         let n = 20_000
         var xml = "<project><groupId>g</groupId><artifactId>root</artifactId><version>1</version><dependencyManagement><dependencies>\n"
         for i in 0..<n { xml += "<dependency><groupId>org.m</groupId><artifactId>a\(i)</artifactId><version>1.\(i)</version></dependency>\n" }
@@ -121,6 +124,7 @@ import ZIPFoundation
     /// taken so far, quadratic in the file's size (40,000 of each ran past 400 s in a debug build; now ~7 s).
     @Test(.timeLimit(.minutes(1))) func goModWithManyRequiresIsLinear() throws {
         let dir = try Self.tempDir("gomod")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
         let n = 40_000
         var text = "module example.com/m\n\ngo 1.22\n\nrequire (\n"
         for i in 0..<n { text += "\texample.com/d\(i) v1.0.\(i)\n" }
@@ -137,6 +141,7 @@ import ZIPFoundation
     /// Foundation's JSON reader stops at 512 levels on its own; its error now carries the line.
     @Test func deeplyNestedJSONNamesItsLine() async throws {
         let dir = try Self.tempDir("json")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
         let deep = 100_000
         try Self.write(Array(("{\n\"lockfileVersion\": 3,\n\"packages\": " + String(repeating: "[", count: deep) + String(repeating: "]", count: deep) + "}\n").utf8),
                        dir + "/package-lock.json")
@@ -150,6 +155,7 @@ import ZIPFoundation
 
     @Test func deeplyNestedPnpmLockIsRefusedBeforeYamsRecurses() async throws {
         let dir = try Self.tempDir("pnpm")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
         // libyaml itself stops at 1,000 levels; below that Yams' node builder recursed once per level.
         let deep = 900
         try Self.write(Array(("lockfileVersion: '9.0'\n\nsettings: " + String(repeating: "[", count: deep) + String(repeating: "]", count: deep) + "\n").utf8), dir + "/pnpm-lock.yaml")
@@ -198,6 +204,7 @@ import ZIPFoundation
 
     @Test func craftedELFOffsetsAreDiagnosticsNotTraps() async throws {
         let dir = try Self.tempDir("elf")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
         let top = UInt64.max
         let cases: [(String, [UInt8], String)] = [
             // The section header table claimed past Int64.max: seeking there trapped.
@@ -263,6 +270,7 @@ import ZIPFoundation
 
     @Test(.timeLimit(.minutes(2))) func zipBombEntryIsCutOffByTheRatioCap() async throws {
         let dir = try Self.tempDir("bomb")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
         // 64 MiB of zeros deflate to about 64 KiB: a ratio near 1000:1. Before, all of it was inflated
         // (and a 4 GiB one would have been too), with no word about it.
         try Self.write(try Self.zeros("META-INF/MANIFEST.MF", size: 64 << 20), dir + "/bomb-1.0.jar")
@@ -275,6 +283,7 @@ import ZIPFoundation
 
     @Test func totalInflatedBytesAreBudgetedAcrossEntriesAndNestedJars() throws {
         let dir = try Self.tempDir("budget")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
         var limits = ArchiveLimits()
         limits.totalInflatedBytes = 1 << 20
         // Stored (ratio 1) entries: the ratio cap never fires, only the shared budget does.
@@ -291,6 +300,7 @@ import ZIPFoundation
 
     @Test func nestingDeeperThanTheLimitIsReportedNotRead() throws {
         let dir = try Self.tempDir("nest")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
         var jar = Self.zip([("META-INF/MANIFEST.MF", 0, Self.manifest, UInt32(Self.manifest.count))])
         for level in (1...6).reversed() { jar = Self.zip([("lib/l\(level)-1.0.jar", 0, jar, UInt32(jar.count))]) }
         try Self.write(jar, dir + "/top-1.0.jar")
@@ -301,6 +311,7 @@ import ZIPFoundation
 
     @Test(.timeLimit(.minutes(1))) func damagedZipStructuresFailCleanly() async throws {
         let dir = try Self.tempDir("zip")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
         // A deflate stream that ends before its last block: it used to be dropped without a word.
         let unfinished: [UInt8] = [0x00, 0xE8, 0x03, 0x17, 0xFC] + Array("short".utf8)
         try Self.write(Self.zip([("META-INF/MANIFEST.MF", 8, unfinished, 1000)]), dir + "/stall-1.0.jar")

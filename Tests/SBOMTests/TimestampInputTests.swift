@@ -31,6 +31,7 @@ import TestSupport
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("provenant-sde-\(getpid())").path
         try? FileManager.default.removeItem(atPath: dir)
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
         try Data("requests==2.31.0\n".utf8).write(to: URL(fileURLWithPath: dir + "/requirements.txt"))
         for value in ["nan", "-5", "1e400", "17000000000000000000000"] {
             for args in [["sbom", dir], ["provenance", "--subject", dir + "/requirements.txt"]] {
