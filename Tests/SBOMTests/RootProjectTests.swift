@@ -58,13 +58,13 @@ import ProvenantCore
     @Test func fallsBackToTheDirectoryName() async throws {
         let inv = try await catalog(["requirements.txt": "idna==2.8\n"])
         #expect(inv.rootProject == nil)
-        let doc = CycloneDXWriter.document(inv, info: DocumentInfo(toolVersion: "t", environment: [:])).serialized(pretty: false)
+        let doc = CycloneDXWriter.document(inv, info: try DocumentInfo(toolVersion: "t", environment: [:])).serialized(pretty: false)
         #expect(doc.contains("\"bom-ref\":\"root:provenant-root-"))
     }
 
     @Test func cycloneDXAndSPDXCarryThePurl() async throws {
         let inv = try await catalog(["package.json": #"{"name": "collector", "version": "1.2.3"}"#, "requirements.txt": "idna==2.8\n"])
-        let info = DocumentInfo(toolVersion: "t", environment: ["SOURCE_DATE_EPOCH": "1"])
+        let info = try DocumentInfo(toolVersion: "t", environment: ["SOURCE_DATE_EPOCH": "1"])
         let cdx = try JSONSerialization.jsonObject(with: Data(CycloneDXWriter.document(inv, info: info).serialized().utf8)) as! [String: Any]
         let component = (cdx["metadata"] as! [String: Any])["component"] as! [String: Any]
         #expect(component["purl"] as? String == "pkg:npm/collector@1.2.3")

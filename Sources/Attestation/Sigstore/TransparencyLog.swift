@@ -1,4 +1,5 @@
 @preconcurrency import Crypto
+import ProvenantCore
 import Foundation
 import X509
 
@@ -58,7 +59,7 @@ public struct Checkpoint: Sendable {
         for line in text[sep.upperBound...].split(separator: "\n") {
             let parts = line.split(separator: " ")
             guard parts.count == 3, parts[0] == "\u{2014}", let b = Data(base64Encoded: String(parts[2])), b.count > 4 else {
-                throw Malformed(description: "signature line '\(line.prefix(40))' is malformed")
+                throw Malformed(description: "signature line '\(Redactor.quote(line, max: 40))' is malformed")
             }
             sigs.append(Signature(name: String(parts[1]), keyHint: b.prefix(4), bytes: b.dropFirst(4)))
         }

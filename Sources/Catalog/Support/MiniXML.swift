@@ -65,10 +65,10 @@ enum MiniXML {
                 else if c == UInt8(ascii: "<") { throw fail("'<' inside a tag") }
                 i += 1
             }
-            guard i < b.count else { throw fail("unterminated tag <\(name.prefix(40))>") }
+            guard i < b.count else { throw fail("unterminated tag <\(Redactor.quote(name, max: 40))>") }
             i += 1
             if closing {
-                guard open.last == name else { throw fail("</\(name.prefix(40))> does not close <\(open.last ?? "")>") }
+                guard open.last == name else { throw fail("</\(Redactor.quote(name, max: 40))> does not close <\(open.last ?? "")>") }
                 open.removeLast()
                 end(name)
             } else {
@@ -81,7 +81,7 @@ enum MiniXML {
                 }
             }
         }
-        if let o = open.last { throw fail("element <\(o.prefix(40))> is never closed") }
+        if let o = open.last { throw fail("element <\(Redactor.quote(o, max: 40))> is never closed") }
         if !sawRoot { throw fail("no root element") }
     }
 

@@ -280,7 +280,7 @@ struct TOMLParser {
             if let d = Double(digits) { return .float(d) }
             if ["inf", "+inf", "-inf", "nan", "+nan", "-nan"].contains(raw) { return .float(.nan) }
             if let f = raw.first, f.isNumber, raw.contains("-") || raw.contains(":") { return .datetime(raw) }
-            throw fail("invalid value '\(raw.prefix(40))'")
+            throw fail("invalid value '\(Redactor.quote(raw, max: 40))'")
         }
     }
 

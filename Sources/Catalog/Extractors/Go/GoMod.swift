@@ -46,8 +46,8 @@ public struct GoModExtractor: Extractor {
                                         newPath: fields[arrow + 1], newVersion: arrow + 2 < fields.count ? fields[arrow + 2] : nil))
             case "exclude", "retract", "godebug", "tool", "ignore": sawDirective = true
             default:
-                if !sawDirective { throw ParseError("not a go.mod file: unknown directive '\(fields[0].prefix(40))'", line: n) }
-                diags.append(Diagnostic(Location(input.path, line: n), "unknown go.mod directive '\(fields[0].prefix(40))'"))
+                if !sawDirective { throw ParseError("not a go.mod file: unknown directive '\(Redactor.quote(fields[0], max: 40))'", line: n) }
+                diags.append(Diagnostic(Location(input.path, line: n), "unknown go.mod directive '\(Redactor.quote(fields[0], max: 40))'"))
             }
         }
         let sums = goSum(input)

@@ -115,7 +115,7 @@ public struct DotnetDepsExtractor: Extractor {
             guard let e = libs[key] as? [String: Any] else { continue }
             let parts = key.split(separator: "/", maxSplits: 1).map(String.init)
             guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
-                diags.append(Diagnostic(Location(input.path, line: lines.line(key)), "library key '\(key.prefix(60))' is not name/version, skipped")); continue
+                diags.append(Diagnostic(Location(input.path, line: lines.line(key)), "library key '\(Redactor.quote(key, max: 60))' is not name/version, skipped")); continue
             }
             if e.str("type") == "project" { projectDeps += targetDeps[key] ?? []; continue }
             var p = Make.package(.nuget, parts[0], parts[1], at: input.path, line: lines.line(key), by: name)
