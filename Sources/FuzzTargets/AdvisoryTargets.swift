@@ -13,17 +13,17 @@ enum AdvisoryTargets {
             _ = AdvisoryBrief(r)
         },
         FuzzTarget("osv-archive", "an OSV zip archive (all.zip), through AdvisoryImporter.load") { bytes in
-            let path = Scratch.write(bytes, target: "osv-archive", as: "all.zip")
-            runBlocking { _ = try? await AdvisoryImporter.load([path]) }
+            Scratch.withFile(bytes, target: "osv-archive", as: "all.zip") { path, _ in
+                runBlocking { _ = try? await AdvisoryImporter.load([path]) }
+            }
         },
         FuzzTarget("vex", "an OpenVEX or CycloneDX VEX document (--vex)") { bytes in
-            let path = Scratch.write(bytes, target: "vex", as: "statements.vex.json")
-            _ = try? VEXDocument.load(path)
+            Scratch.withFile(bytes, target: "vex", as: "statements.vex.json") { path, _ in _ = try? VEXDocument.load(path) }
         },
         FuzzTarget("ignore-file", "the ignore file (.provenant-ignore.yaml)") { bytes in
-            let path = Scratch.write(bytes, target: "ignore-file", as: ".provenant-ignore.yaml")
-            guard let ignore = try? IgnoreFile.load(path) else { return }
-            _ = ignore.expired(today: "2026-01-01")
+            Scratch.withFile(bytes, target: "ignore-file", as: ".provenant-ignore.yaml") { path, _ in
+                _ = (try? IgnoreFile.load(path))?.expired(today: "2026-01-01")
+            }
         },
     ]
 }

@@ -44,12 +44,12 @@ enum ExtractorTargets {
         return FuzzTarget(name, "\(relative) through the \(name) extractor") { bytes in
             var input = bytes
             if executable, input.count < goBinaryMinimum { input += [UInt8](repeating: 0, count: goBinaryMinimum - input.count) }
-            _ = Scratch.write(input, target: name, as: relative, executable: executable)
-            let dir = (Scratch.root as NSString).appendingPathComponent(name)
             let cataloger = Cataloger(mode: mode, includeDev: true, excludes: [], extractors: [extractor])
-            runBlocking {
-                // A thrown error is a rejected input; only crashes, hangs and leaks are findings.
-                _ = try? await cataloger.catalog(dir)
+            Scratch.withFile(input, target: name, as: relative, executable: executable) { _, dir in
+                runBlocking {
+                    // A thrown error is a rejected input; only crashes, hangs and leaks are findings.
+                    _ = try? await cataloger.catalog(dir)
+                }
             }
         }
     }

@@ -18,8 +18,7 @@ enum FormatTargets {
             _ = value.serialized(pretty: true)
         },
         FuzzTarget("sbom", "a CycloneDX or SPDX document read back as scan input (SBOMReader)") { bytes in
-            let path = Scratch.write(bytes, target: "sbom", as: "bom.json")
-            _ = try? SBOMReader.readIfSBOM(path)
+            Scratch.withFile(bytes, target: "sbom", as: "bom.json") { path, _ in _ = try? SBOMReader.readIfSBOM(path) }
         },
         FuzzTarget("os-release", "/etc/os-release, which names the distro for OS packages") { bytes in
             guard let text = try? TextDecoding.string(bytes) else { return }

@@ -5,20 +5,21 @@ import Permissions
 enum PermissionTargets {
     static let all: [FuzzTarget] = [
         FuzzTarget("agent-manifest", "provenant.agent.yaml, then `policy generate` from it") { bytes in
-            let path = Scratch.write(bytes, target: "agent-manifest", as: "provenant.agent.yaml")
-            guard let m = try? AgentManifest.load(path) else { return }
+            guard let m = Scratch.withFile(bytes, target: "agent-manifest", as: "provenant.agent.yaml", { path, _ in
+                try? AgentManifest.load(path)
+            }) else { return }
             _ = PolicyGenerator.kubernetes(m, namespace: "default", networkPolicy: .kubernetes)
             _ = PolicyGenerator.kubernetes(m, namespace: "default", networkPolicy: .cilium)
             _ = PolicyGenerator.compose(m)
         },
         FuzzTarget("k8s", "Kubernetes YAML, with every `policy check` and `policy patch` check") { bytes in
-            check(Scratch.write(bytes, target: "k8s", as: "workload.yaml"))
+            Scratch.withFile(bytes, target: "k8s", as: "workload.yaml") { path, _ in check(path) }
         },
         FuzzTarget("compose", "a docker-compose file, with every `policy check` check") { bytes in
-            check(Scratch.write(bytes, target: "compose", as: "compose.yaml"))
+            Scratch.withFile(bytes, target: "compose", as: "compose.yaml") { path, _ in check(path) }
         },
         FuzzTarget("oci-config", "an OCI runtime config.json") { bytes in
-            _ = try? RuntimeConfigs.ociConfig(Scratch.write(bytes, target: "oci-config", as: "config.json"))
+            Scratch.withFile(bytes, target: "oci-config", as: "config.json") { path, _ in _ = try? RuntimeConfigs.ociConfig(path) }
         },
     ]
 
@@ -68,7 +69,8 @@ enum PermissionTargets {
               cleanup.sh: [test, staging]
 
             """
-        let path = Scratch.write(Array(text.utf8), target: "fixed-manifest", as: "provenant.agent.yaml")
-        return try? AgentManifest.load(path)
+        return Scratch.withFile(Array(text.utf8), target: "fixed-manifest", as: "provenant.agent.yaml") { path, _ in
+            try? AgentManifest.load(path)
+        }
     }()
 }

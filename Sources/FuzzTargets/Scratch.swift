@@ -12,24 +12,22 @@ enum Scratch {
         return dir
     }()
 
-    /// The directory owned by one harness, emptied and recreated on every call so no earlier input
-    /// is visible to the next.
-    static func directory(_ target: String) -> String {
-        let dir = (root as NSString).appendingPathComponent(target)
-        try? FileManager.default.removeItem(atPath: dir)
-        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        return dir
-    }
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var counter = 0
 
-    /// Writes `bytes` at `relative` inside the harness's directory and returns the absolute path.
-    static func write(_ bytes: [UInt8], target: String, as relative: String, executable: Bool = false) -> String {
-        let dir = directory(target)
+    /// Writes `bytes` at `relative` inside a fresh directory of its own, runs `body` with the file's
+    /// path and the directory, then removes the directory. A directory per call keeps concurrent
+    /// replays of one harness (the test runner's) from seeing each other's files.
+    static func withFile<T>(_ bytes: [UInt8], target: String, as relative: String, executable: Bool = false,
+                            _ body: (_ path: String, _ directory: String) -> T) -> T {
+        let n: Int = lock.withLock { counter += 1; return counter }
+        let dir = (root as NSString).appendingPathComponent("\(target)-\(n)")
         let path = (dir as NSString).appendingPathComponent(relative)
-        let parent = (path as NSString).deletingLastPathComponent
-        try? FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
+        try? FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         FileManager.default.createFile(atPath: path, contents: Data(bytes),
                                        attributes: [.posixPermissions: executable ? 0o700 : 0o600])
-        return path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        return body(path, dir)
     }
 }
 
