@@ -61,6 +61,12 @@ let package = Package(
             "ProvenantCore", "Catalog", "SBOM", "Advisories", "Attestation", "Permissions",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        // One harness per parser entry point, shared by the libFuzzer binary and the replay tests.
+        .target(name: "FuzzTargets", dependencies: [
+            "ProvenantCore", "Catalog", "SBOM", "Advisories", "Attestation", "Permissions",
+        ]),
+        // `scripts/fuzz` builds this with -sanitize=fuzzer,address; a plain build replays input files.
+        .executableTarget(name: "provenant-fuzz", dependencies: ["FuzzTargets"]),
         .testTarget(name: "CatalogTests", dependencies: ["Catalog", "ProvenantCore", "SBOM",
                                                   .product(name: "ZIPFoundation", package: "ZIPFoundation")],
                     resources: [.copy("Fixtures")]),
@@ -74,5 +80,7 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "AdvisoriesTests", dependencies: ["Advisories", "SBOM", "Catalog", "ProvenantCore", "TestSupport"],
                     resources: [.copy("Fixtures")]),
+        // Every input the fuzzers found (and every seed) replayed through the harnesses.
+        .testTarget(name: "FuzzReplayTests", dependencies: ["FuzzTargets"], resources: [.copy("Fixtures")]),
     ]
 )

@@ -1,0 +1,39 @@
+import Attestation
+import Foundation
+
+/// What `provenant verify` reads: DSSE envelopes, Sigstore bundles (and the RFC 3161 tokens and
+/// checkpoints inside them), and trusted roots.
+enum AttestationTargets {
+    static let all: [FuzzTarget] = [
+        FuzzTarget("dsse", "a DSSE envelope and its in-toto statement, verified against a key") { bytes in
+            guard let obj = (try? JSONSerialization.jsonObject(with: Data(bytes))) as? [String: Any],
+                  let envelope = try? DSSEEnvelope.parse((obj["dsseEnvelope"] as? [String: Any]) ?? obj) else { return }
+            _ = try? Statement.parse(envelope.payload)
+            _ = envelopeVerifier.verify(envelope)
+        },
+        FuzzTarget("sigstore-bundle", "a Sigstore bundle, parsed and verified against the production root") { bytes in
+            guard let obj = (try? JSONSerialization.jsonObject(with: Data(bytes))) as? [String: Any],
+                  SigstoreBundle.isBundle(obj), let bundle = try? SigstoreBundle.parse(obj) else { return }
+            let request = BundleVerificationRequest(artifact: .digests(["sha256": String(repeating: "0", count: 64)]))
+            _ = try? request.verify(bundle)
+        },
+        FuzzTarget("rfc3161", "an RFC 3161 timestamp response (DER), checked against the production root") { bytes in
+            guard let root = productionRoot else { return }
+            _ = try? RFC3161Timestamp.verify(Data(bytes), signature: Data("signature".utf8), root: root)
+        },
+        FuzzTarget("checkpoint", "a transparency-log checkpoint (signed note)") { bytes in
+            _ = try? Checkpoint.parse(String(decoding: bytes, as: UTF8.self))
+        },
+        FuzzTarget("trusted-root", "a Sigstore trusted_root.json (--trusted-root)") { bytes in
+            _ = try? TrustedRoot.parse(Data(bytes), path: "trusted_root.json")
+        },
+    ]
+
+    /// A key no fuzzed envelope is signed with: every check before and after the signature still runs its parser.
+    static let envelopeVerifier = Verifier(
+        policies: [SignedByKey(key: SigningKey.generate(.ecdsaP256).publicKey), IsInTotoStatement(),
+                   SubjectMatches(digests: ["sha256": String(repeating: "0", count: 64)])],
+        notRequested: [])
+
+    static let productionRoot: TrustedRoot? = try? TrustedRoot.production()
+}
