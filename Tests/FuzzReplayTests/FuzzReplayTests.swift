@@ -32,18 +32,16 @@ func onOwnThread(_ body: @escaping @Sendable () -> Void) async {
 }
 
 @Suite struct FuzzReplayTests {
-    /// A slow input is a finding like a crash: libFuzzer's -timeout is 10 s.
-    static let limit: TimeInterval = 10
-
+    /// A crash or trap in a harness ends the test process, which fails the run. Hangs are the fuzzer's
+    /// to find (`-timeout=10` in `scripts/fuzz`); this test makes no timing assertion, because a
+    /// loaded machine is not a defect.
     @Test(arguments: ReplayInputs.all)
-    func replaysWithoutCrashOrStall(_ input: String) async throws {
+    func replaysWithoutCrash(_ input: String) async throws {
         let name = String(input.split(separator: "/")[0])
         let target = try #require(FuzzTargets.named(name), "Fixtures/\(name) names no harness")
         let bytes = try #require(FileManager.default.contents(atPath: ReplayInputs.root + "/" + input))
-        let start = Date()
+        #expect(!bytes.isEmpty || input.contains("empty"), "\(input) is an empty fixture")
         await onOwnThread { target.run([UInt8](bytes)) }
-        let elapsed = Date().timeIntervalSince(start)
-        #expect(elapsed < Self.limit, "\(input) took \(elapsed) s")
     }
 
     /// Each harness reaches its parser on empty and trivial input without crashing, so a harness
