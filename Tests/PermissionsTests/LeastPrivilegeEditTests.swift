@@ -155,12 +155,64 @@ import TestSupport
         ("an unsafe sysctl", "    read_only: true\n", "    read_only: true\n    sysctls: {kernel.core_pattern: \"|/tmp/x\"}\n", "pss:sysctls", "kernel.core_pattern"),
         ("a host device", "    read_only: true\n", "    read_only: true\n    devices: [\"/dev/sda:/dev/sda\"]\n", "pss:hostpathvolumes", "host device /dev/sda"),
         ("the host user namespace", "    read_only: true\n", "    read_only: true\n    userns_mode: host\n", "pss:hostnamespaces", "userns_mode: host"),
+        // Compose reads string booleans and interpolates `${…}`: the check reads the same value.
+        ("privileged as a string", "    read_only: true\n", "    read_only: true\n    privileged: 'true'\n", "pss:privileged", "privileged: true"),
+        ("privileged as yes", "    read_only: true\n", "    read_only: true\n    privileged: \"yes\"\n", "pss:privileged", "privileged: yes"),
+        ("privileged from a default", "    read_only: true\n", "    read_only: true\n    privileged: ${PRIV:-true}\n", "pss:privileged", "privileged: true"),
+        ("network_mode from a default", "    read_only: true\n", "    read_only: true\n    network_mode: ${NET:-host}\n", "pss:hostnamespaces", "network_mode: host"),
+        ("privileged from the environment", "    read_only: true\n", "    read_only: true\n    privileged: ${PRIV}\n", "compose:unresolved-interpolation", "privileged holds ${PRIV}"),
+        ("network_mode required from the environment", "    read_only: true\n", "    read_only: true\n    network_mode: ${NET:?set it}\n",
+         "compose:unresolved-interpolation", "network_mode holds ${NET:?set it}"),
+        ("a nested default", "    read_only: true\n", "    read_only: true\n    pid: ${A:-${B:-host}}\n", "pss:hostnamespaces", "pid: host"),
+        ("privileged that is no boolean", "    read_only: true\n", "    read_only: true\n    privileged: maybe\n", "pss:privileged", "not a boolean"),
+        // References to other files and services.
+        ("extends another file", "    read_only: true\n", "    read_only: true\n    extends: {file: base.yaml, service: base}\n", "compose:not-checked", "extends another file"),
+        ("extends a service the file lacks", "    read_only: true\n", "    read_only: true\n    extends: {service: nowhere}\n", "compose:not-checked", "which this file does not define"),
+        ("volumes_from", "    read_only: true\n", "    read_only: true\n    volumes_from: [other]\n", "pss:hostpathvolumes", "volumes_from other"),
+        ("the host cgroup namespace", "    read_only: true\n", "    read_only: true\n    cgroup: host\n", "pss:hostnamespaces", "cgroup: host"),
+        ("another container's network", "    read_only: true\n", "    read_only: true\n    network_mode: container:x\n", "pss:hostnamespaces", "network_mode: container:x"),
+        ("another service's network", "    read_only: true\n", "    read_only: true\n    network_mode: service:x\n", "pss:hostnamespaces", "network_mode: service:x"),
+        ("another service's pids", "    read_only: true\n", "    read_only: true\n    pid: service:x\n", "pss:hostnamespaces", "pid: service:x"),
+        ("another container's pids", "    read_only: true\n", "    read_only: true\n    pid: container:x\n", "pss:hostnamespaces", "pid: container:x"),
+        ("the host IPC", "    read_only: true\n", "    read_only: true\n    ipc: host\n", "pss:hostnamespaces", "ipc: host"),
+        ("another container's IPC", "    read_only: true\n", "    read_only: true\n    ipc: container:x\n", "pss:hostnamespaces", "ipc: container:x"),
+        ("another service's IPC", "    read_only: true\n", "    read_only: true\n    ipc: service:x\n", "pss:hostnamespaces", "ipc: service:x"),
+        ("a local build", "image: ghcr.io/acme/collector@sha256:0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0", "build: .",
+         "hygiene:image-not-pinned", "built locally"),
+        ("a local build, against the manifest", "image: ghcr.io/acme/collector@sha256:0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0", "build: .",
+         "manifest:image", "built locally"),
+        ("a device cgroup rule", "    read_only: true\n", "    read_only: true\n    device_cgroup_rules: ['a *:* rwm']\n", "pss:hostpathvolumes", "device cgroup rule 'a *:* rwm'"),
+        ("a named volume the local driver binds", "services:\n",
+         "volumes:\n  data:\n    driver_opts: {type: none, o: bind, device: /etc}\nservices:\n  other:\n    volumes: ['data:/x']\n", "pss:hostpathvolumes", "host path /etc"),
     ]
 
     @Test(arguments: composeEdits)
     func aOneLineComposeEditIsFound(_ what: String, _ old: String, _ new: String, _ rule: String, _ words: String) throws {
         let f = try Self.findings(try Self.edited(Self.compose(), old, new), file: "docker-compose.yml")
         #expect(f.contains { $0.rule == rule && $0.found.contains(words) }, "\(what): \(f.map { "\($0.rule): \($0.found)" })")
+    }
+
+    /// A service that extends another in the same file is checked with what it inherits.
+    @Test func extendsInTheSameFileIsMerged() throws {
+        let text = try Self.edited(Self.compose(), "    read_only: true\n", "    read_only: true\n    extends: {service: base}\n") + "  base:\n    privileged: true\n    cap_add: [NET_RAW]\n"
+        let f = try Self.findings(text, file: "docker-compose.yml").filter { $0.name == "telemetry-collector" }
+        #expect(f.contains { $0.rule == "pss:privileged" } && f.contains { $0.rule == "manifest:capability" && $0.found.contains("NET_RAW") }, "\(f.map { "\($0.rule): \($0.found)" })")
+    }
+
+    /// A named volume bound from the host, used by the generated service.
+    @Test func aNamedBindVolumeIsAHostPath() throws {
+        let text = try Self.edited(Self.compose(), "    read_only: true\n", "    read_only: true\n    volumes: ['data:/var/lib/collector/x:ro']\n")
+            + "volumes:\n  data:\n    driver_opts: {type: none, o: bind, device: /etc}\n"
+        let f = try Self.findings(text, file: "docker-compose.yml")
+        #expect(f.contains { $0.rule == "manifest:hostpath" && $0.found.contains("bind mount of /etc") }, "\(f.map { "\($0.rule): \($0.found)" })")
+    }
+
+    /// A default that is safe, and string booleans that say no, are not findings.
+    @Test func safeDefaultsAndFalseStringsCheckClean() throws {
+        var text = try Self.edited(Self.compose(), "    read_only: true\n", "    read_only: 'yes'\n    privileged: 'false'\n    network_mode: ${NET:-bridge}\n")
+        text = try Self.edited(text, "user: 10001:10001", "user: ${U:-10001:10001}")
+        let f = try Self.findings(text, file: "docker-compose.yml")
+        #expect(f.isEmpty, "\(f.map { "\($0.rule): \($0.found)" })")
     }
 
     /// Docker reads `all` as ALL: dropping it is dropping everything, not a finding.
