@@ -127,19 +127,21 @@ import TestSupport
     }
 
     static let composeEdits: [(String, String, String, String, String)] = [
-        ("a short bind mount climbing out with ..", "    read_only: true\n", "    read_only: true\n    volumes:\n    - ../../../../etc:/var/lib/collector/x\n",
+        ("a short bind mount climbing out with ..", "    volumes:\n", "    volumes:\n    - ../../../../etc:/var/lib/collector/x\n",
          "pss:hostpathvolumes", "host path ../../../../etc"),
-        ("the same bind, checked against the manifest", "    read_only: true\n", "    read_only: true\n    volumes:\n    - ../../../../etc:/var/lib/collector/x\n",
+        ("the same bind, checked against the manifest", "    volumes:\n", "    volumes:\n    - ../../../../etc:/var/lib/collector/x\n",
          "manifest:hostpath", "bind mount of ../../../../etc"),
-        ("a long-form bind mount climbing out with ..", "    read_only: true\n",
-         "    read_only: true\n    volumes:\n    - {type: bind, source: ../../../../etc, target: /var/lib/collector/x, read_only: true}\n",
+        ("a long-form bind mount climbing out with ..", "    volumes:\n",
+         "    volumes:\n    - {type: bind, source: ../../../../etc, target: /var/lib/collector/x, read_only: true}\n",
          "manifest:hostpath", "bind mount of ../../../../etc"),
         ("an undeclared cap_add", "    read_only: true\n", "    read_only: true\n    cap_add: [CHOWN]\n", "manifest:capability", "cap_add CHOWN"),
         ("another user", "user: 10001:10001", "user: 20002:20002", "manifest:uid", "user: 20002:20002"),
         ("root", "user: 10001:10001", "user: \"0\"", "manifest:root", "user: 0"),
         ("an undeclared secret", "    read_only: true\n", "    read_only: true\n    secrets: [prod-db]\n", "manifest:secret", "secret prod-db"),
-        ("an undeclared writable volume", "    read_only: true\n", "    read_only: true\n    volumes: [\"data:/srv/data\"]\n", "manifest:writable-mount", "writable volume at /srv/data"),
-        ("an undeclared tmpfs", "    - /var/lib/collector\n", "    - /var/lib/collector\n    - /etc\n", "manifest:writable-mount", "writable tmpfs at /etc"),
+        ("an undeclared writable volume", "    volumes:\n", "    volumes:\n    - data:/srv/data\n", "manifest:writable-mount", "writable volume at /srv/data"),
+        ("an undeclared tmpfs", "    - {type: tmpfs, target: /var/lib/collector}\n", "    - {type: tmpfs, target: /var/lib/collector}\n    - {type: tmpfs, target: /etc}\n",
+         "manifest:writable-mount", "writable tmpfs at /etc"),
+        ("an undeclared short-form tmpfs", "    read_only: true\n", "    read_only: true\n    tmpfs: [/etc]\n", "manifest:writable-mount", "writable tmpfs at /etc"),
         ("a lowercase sys_admin", "    read_only: true\n", "    read_only: true\n    cap_add: [sys_admin]\n", "hygiene:cap-sys-admin", "CAP_SYS_ADMIN"),
         ("a lowercase sys_admin, against the manifest", "    read_only: true\n", "    read_only: true\n    cap_add: [sys_admin]\n", "manifest:capability", "cap_add SYS_ADMIN"),
         ("a lowercase all", "    read_only: true\n", "    read_only: true\n    cap_add: [all]\n", "hygiene:cap-sys-admin", "CAP_SYS_ADMIN"),
@@ -201,7 +203,7 @@ import TestSupport
 
     /// A named volume bound from the host, used by the generated service.
     @Test func aNamedBindVolumeIsAHostPath() throws {
-        let text = try Self.edited(Self.compose(), "    read_only: true\n", "    read_only: true\n    volumes: ['data:/var/lib/collector/x:ro']\n")
+        let text = try Self.edited(Self.compose(), "    volumes:\n", "    volumes:\n    - data:/var/lib/collector/x:ro\n")
             + "volumes:\n  data:\n    driver_opts: {type: none, o: bind, device: /etc}\n"
         let f = try Self.findings(text, file: "docker-compose.yml")
         #expect(f.contains { $0.rule == "manifest:hostpath" && $0.found.contains("bind mount of /etc") }, "\(f.map { "\($0.rule): \($0.found)" })")
