@@ -228,16 +228,46 @@ public enum RuntimeConfigs {
         }
         let process = obj["process"] as? [String: Any] ?? [:]
         let caps = process["capabilities"] as? [String: Any] ?? [:]
-        let granted = Set(["bounding", "effective", "permitted"].flatMap { (caps[$0] as? [String]) ?? [] }.map(PodSecurity.bareCapability))
+        // A capability set that is not a list of names is not read by runc: it cannot be checked, so it is a finding.
+        if process["capabilities"] != nil, !(process["capabilities"] is [String: Any]) {
+            add("pss:capabilities_baseline", "high", "process.capabilities is not an object of capability lists: not checked", "lists of capability names", "write process.capabilities as an object of lists", at: "\"capabilities\"")
+        }
+        for set in ["bounding", "effective", "permitted", "inheritable", "ambient"] where caps[set] != nil && !(caps[set] is [String]) {
+            add("pss:capabilities_baseline", "high", "process.capabilities.\(set) is not a list of names: not checked", "a list of capability names", "write \(set) as a list of names", at: "\"\(set)\"")
+        }
+        let granted = Set(["bounding", "effective", "permitted", "inheritable", "ambient"].flatMap { (caps[$0] as? [String]) ?? [] }.map(PodSecurity.bareCapability))
         let beyond = granted.subtracting(PodSecurity.baselineCapabilities)
         if !beyond.isEmpty { add("pss:capabilities_baseline", "high", "capabilities \(beyond.sorted().joined(separator: ", "))", "the baseline set", "remove them from process.capabilities", at: "\"capabilities\"") }
         if granted.contains("SYS_ADMIN") { add("hygiene:cap-sys-admin", "critical", "CAP_SYS_ADMIN in process.capabilities", "almost never justified for an agent", "remove CAP_SYS_ADMIN", at: "SYS_ADMIN") }
         if ((process["user"] as? [String: Any])?["uid"] as? Int ?? 0) == 0 { add("pss:runasnonroot", "high", "process.user.uid is 0", "a non-root uid", "set process.user.uid", at: "\"user\"") }
         if process["noNewPrivileges"] as? Bool != true { add("pss:allowprivilegeescalation", "medium", "noNewPrivileges is not true", "true", "set process.noNewPrivileges: true", at: line("noNewPrivileges") != nil ? "noNewPrivileges" : "\"process\"") }
         if (obj["root"] as? [String: Any])?["readonly"] as? Bool != true { add("hygiene:writable-root-filesystem", "medium", "root.readonly is not true", "true", "set root.readonly: true", at: "\"root\"") }
-        let namespaces = Set(((obj["linux"] as? [String: Any])?["namespaces"] as? [[String: Any]] ?? []).compactMap { $0["type"] as? String })
-        for ns in ["network", "pid", "ipc"] where !namespaces.contains(ns) {
+        let linux = obj["linux"] as? [String: Any] ?? [:]
+        let nsEntries = linux["namespaces"] as? [[String: Any]] ?? []
+        // A namespace entry with a path joins that existing namespace (`/proc/1/ns/net` is the host's): it is not followed.
+        let namespaces = Set(nsEntries.filter { $0["path"] == nil }.compactMap { $0["type"] as? String })
+        for e in nsEntries {
+            if let type = e["type"] as? String, let p = e["path"] {
+                add("pss:hostnamespaces", "high", "the \(type) namespace joins \(p as? String ?? "?"), another process's namespace, which this check does not follow",
+                    "a namespace of its own", "remove the path from the \(type) namespace", at: (p as? String).map { "\"\($0)\"" } ?? "\"namespaces\"")
+            }
+        }
+        for ns in ["network", "pid", "ipc", "mount", "uts", "cgroup"] where !namespaces.contains(ns) && !nsEntries.contains(where: { $0["type"] as? String == ns }) {
             add("pss:hostnamespaces", "high", "no \(ns) namespace: the host's is shared", "its own \(ns) namespace", "add {\"type\": \"\(ns)\"} to linux.namespaces", at: "\"namespaces\"")
+        }
+        for d in linux["devices"] as? [[String: Any]] ?? [] {
+            add("pss:hostpathvolumes", "high", "host device \(d["path"] as? String ?? "?") created in the container", "no host devices", "remove it from linux.devices", at: "\"devices\"")
+        }
+        for r in (linux["resources"] as? [String: Any])?["devices"] as? [[String: Any]] ?? [] where r["allow"] as? Bool != false {
+            add("pss:hostpathvolumes", "high", "device cgroup rule allows \(r["access"] as? String ?? "rwm") on \(r["type"] as? String ?? "a") \(r["major"].map { "\($0)" } ?? "*"):\(r["minor"].map { "\($0)" } ?? "*")",
+                "no host devices", "remove the allow rule from linux.resources.devices", at: "\"allow\"")
+        }
+        // Hooks run programs on the host, outside every restriction the container has.
+        for (stage, list) in (obj["hooks"] as? [String: Any] ?? [:]).sorted(by: { $0.key < $1.key }) {
+            for h in list as? [[String: Any]] ?? [[:]] {
+                add("hygiene:host-hooks", "high", "hooks.\(stage) runs \(h["path"] as? String ?? "a program") on the host", "no hooks",
+                    "remove the hook, or check the program it runs", at: "\"\(stage)\"")
+            }
         }
         for m in obj["mounts"] as? [[String: Any]] ?? [] where (m["type"] as? String == "bind" || (m["options"] as? [String] ?? []).contains { $0 == "bind" || $0 == "rbind" }) {
             let src = m["source"] as? String ?? ""

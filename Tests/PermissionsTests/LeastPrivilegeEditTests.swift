@@ -240,7 +240,7 @@ import TestSupport
          "mounts": [
           {"destination": "/var/lib/collector", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid"]}
          ],
-         "linux": {"namespaces": [{"type": "pid"}, {"type": "network"}, {"type": "ipc"}, {"type": "mount"}]}}
+         "linux": {"namespaces": [{"type": "pid"}, {"type": "network"}, {"type": "ipc"}, {"type": "mount"}, {"type": "uts"}, {"type": "cgroup"}]}}
         """
 
     static let ociEdits: [(String, String, String, String, String)] = [
@@ -250,6 +250,16 @@ import TestSupport
         ("the same, against the manifest", "\"mounts\": [\n", "\"mounts\": [\n  {\"destination\": \"/x\", \"type\": \"none\", \"source\": \"../../etc\", \"options\": [\"rbind\", \"ro\"]},\n",
          "manifest:hostpath", "bind mount of ../../etc"),
         ("an undeclared capability", "\"bounding\": []", "\"bounding\": [\"CAP_NET_RAW\"]", "manifest:capability", "capability NET_RAW"),
+        // References to what the config does not hold, and types runc would not read.
+        ("joining the host's network namespace", "{\"type\": \"network\"}", "{\"type\": \"network\", \"path\": \"/proc/1/ns/net\"}", "pss:hostnamespaces", "joins /proc/1/ns/net"),
+        ("no mount namespace", ", {\"type\": \"mount\"}", "", "pss:hostnamespaces", "no mount namespace"),
+        ("no uts namespace", ", {\"type\": \"uts\"}", "", "pss:hostnamespaces", "no uts namespace"),
+        ("no cgroup namespace", ", {\"type\": \"cgroup\"}", "", "pss:hostnamespaces", "no cgroup namespace"),
+        ("a capability set as a string", "\"bounding\": []", "\"bounding\": \"CAP_SYS_ADMIN\"", "pss:capabilities_baseline", "bounding is not a list"),
+        ("an ambient capability", "\"permitted\": []", "\"permitted\": [], \"ambient\": [\"CAP_NET_RAW\"]", "manifest:capability", "capability NET_RAW"),
+        ("a host device", "\"linux\": {", "\"linux\": {\"devices\": [{\"path\": \"/dev/sda\", \"type\": \"b\", \"major\": 8, \"minor\": 0}], ", "pss:hostpathvolumes", "host device /dev/sda"),
+        ("a device cgroup rule", "\"linux\": {", "\"linux\": {\"resources\": {\"devices\": [{\"allow\": true, \"access\": \"rwm\"}]}, ", "pss:hostpathvolumes", "device cgroup rule allows rwm"),
+        ("a prestart hook", "\"root\": {", "\"hooks\": {\"prestart\": [{\"path\": \"/usr/bin/fix-perms\"}]},\n \"root\": {", "hygiene:host-hooks", "runs /usr/bin/fix-perms on the host"),
         ("another uid", "\"uid\": 10001", "\"uid\": 20002", "manifest:uid", "process.user.uid is 20002"),
         ("a writable mount climbing out", "\"destination\": \"/var/lib/collector\"", "\"destination\": \"/var/lib/collector/../../../etc\"",
          "manifest:writable-mount", "writable mount at /var/lib/collector/../../../etc"),
