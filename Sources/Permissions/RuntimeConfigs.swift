@@ -65,6 +65,13 @@ public enum RuntimeConfigs {
         var services: [String: Node] = [:]
         for (k, v) in doc["services"]?.mapping ?? [:] { if let n = k.string { services[n] = v } }
         let bindVolumes = ComposeModel.bindVolumes(doc)
+        // `include` brings in services from other files, which are not read.
+        for inc in doc["include"].map({ $0.sequence.map(Array.init) ?? [$0] }) ?? [] {
+            let what = inc.string ?? inc["path"]?.string ?? inc["path"]?.sequence?.compactMap(\.string).joined(separator: ", ") ?? "?"
+            out.append(finding("compose:not-checked", "high", kind: "compose file", name: (file as NSString).lastPathComponent, file: file, line: inc.mark?.line,
+                               found: "not checked: include of \(what), another file whose services are not read", allowed: "a file the check can read whole",
+                               fix: "check the merged file (`docker compose config`), or check the included file too"))
+        }
         for (k, written) in doc["services"]?.mapping ?? [:] {
             let name = k.string ?? "?"
             // The service as compose runs it: what it extends merged in, then interpolated.

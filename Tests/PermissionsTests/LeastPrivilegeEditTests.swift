@@ -184,6 +184,7 @@ import TestSupport
         ("a local build, against the manifest", "image: ghcr.io/acme/collector@sha256:0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0", "build: .",
          "manifest:image", "built locally"),
         ("a device cgroup rule", "    read_only: true\n", "    read_only: true\n    device_cgroup_rules: ['a *:* rwm']\n", "pss:hostpathvolumes", "device cgroup rule 'a *:* rwm'"),
+        ("an include of another file", "services:\n", "include: [other-compose.yml]\nservices:\n", "compose:not-checked", "include of other-compose.yml"),
         ("a named volume the local driver binds", "services:\n",
          "volumes:\n  data:\n    driver_opts: {type: none, o: bind, device: /etc}\nservices:\n  other:\n    volumes: ['data:/x']\n", "pss:hostpathvolumes", "host path /etc"),
     ]
