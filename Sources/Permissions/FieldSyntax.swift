@@ -101,8 +101,18 @@ enum FieldSyntax {
         return "/" + parts.joined(separator: "/")
     }
 
-    /// Whether a manifest path is already in normal form (what `normalizedPath` would give).
-    static func isNormalizedAbsolutePath(_ s: String) -> Bool { normalizedPath(s) == s }
+    /// Whether a manifest path is already in normal form (what `normalizedPath` would give), and holds
+    /// none of the characters compose or Kubernetes read as syntax in a mount (`:` separates source,
+    /// target and options, `,` options, `$` starts an interpolation, `=` a key, quotes and `\\`
+    /// escape), nor whitespace or control characters. A path is then only ever a path.
+    static func isNormalizedAbsolutePath(_ s: String) -> Bool {
+        normalizedPath(s) == s && s.utf8.count <= 4096 && !s.unicodeScalars.contains(where: isPathSyntax)
+    }
+
+    static func isPathSyntax(_ u: Unicode.Scalar) -> Bool {
+        u.value < 0x20 || (0x7f...0x9f).contains(u.value) || u.properties.isWhitespace || u.properties.generalCategory == .format
+            || ":,$=\"'`\\".unicodeScalars.contains(u)
+    }
 
     private static func isAlnumLower(_ c: UInt8) -> Bool { (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) }
     private static func isAlnum(_ c: UInt8) -> Bool { isAlnumLower(c) || (c >= 0x41 && c <= 0x5a) }

@@ -151,7 +151,10 @@ public enum PolicyGenerator {
         ]
         if !m.capabilities.isEmpty { svc.append(("cap_add", YAMLTree.seq(m.capabilities.sorted().map { .str($0) }))) }
         svc.append(("security_opt", YAMLTree.seq([.str("no-new-privileges:true")])))
-        if !m.write.isEmpty { svc.append(("tmpfs", YAMLTree.seq(m.write.map { .str($0) }, flow: false))) }
+        // The long form: a path is only ever the target, never a place for tmpfs options.
+        if !m.write.isEmpty {
+            svc.append(("volumes", YAMLTree.seq(m.write.map { YAMLTree.map([("type", .str("tmpfs")), ("target", .str($0))], flow: true) }, flow: false)))
+        }
         return YAMLTree.documents([YAMLTree.map([("services", YAMLTree.map([(m.name, YAMLTree.map(svc))]))])])
     }
 }

@@ -71,7 +71,7 @@ public struct AgentManifest: Sendable, Equatable {
         }
         m.images = try checked(root["images"], "images", "pinned by digest (name@sha256:<64 hex digits>)", FieldSyntax.isPinnedImage)
         try fields(root["filesystem"], "filesystem", ["read", "write"])
-        let path = "an absolute, normalized path (no '.', '..', '//' or trailing '/')"
+        let path = "an absolute, normalized path (no '.', '..', '//' or trailing '/'; no whitespace, control characters or any of : , $ = ' \" ` \\)"
         m.read = try checked(root["filesystem"]?["read"], "filesystem.read", path, FieldSyntax.isNormalizedAbsolutePath)
         m.write = try checked(root["filesystem"]?["write"], "filesystem.write", path, FieldSyntax.isNormalizedAbsolutePath)
         if let eg = root["egress"], eg.sequence == nil { throw fail("'egress' must be a list", eg) }

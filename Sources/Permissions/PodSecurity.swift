@@ -3,18 +3,36 @@ import ProvenantCore
 import Yams
 
 /// A problem found in a deployment, with where it is and how to fix it.
+///
+/// Every text field can hold input text (names, images, paths, values), so each passes through
+/// `Redactor.redact` whenever it is set, here and nowhere else: the table, JSON and SARIF renderers
+/// can then never echo a credential an input holds.
 public struct PolicyFinding: Sendable, Equatable, Codable {
     public var rule: String
     public var severity: String
-    public var kind: String
-    public var name: String
-    public var container: String?
+    public var kind: String { didSet { kind = Redactor.redact(kind) } }
+    public var name: String { didSet { name = Redactor.redact(name) } }
+    public var container: String? { didSet { container = container.map(Redactor.redact) } }
     public var location: Location
-    public var found: String
-    public var allowed: String
-    public var fix: String
+    public var found: String { didSet { found = Redactor.redact(found) } }
+    public var allowed: String { didSet { allowed = Redactor.redact(allowed) } }
+    public var fix: String { didSet { fix = Redactor.redact(fix) } }
     /// Why the control exists: what the finding lets a workload do.
-    public var because: String? = nil
+    public var because: String? = nil { didSet { because = because.map(Redactor.redact) } }
+
+    public init(rule: String, severity: String, kind: String, name: String, container: String?, location: Location,
+                found: String, allowed: String, fix: String, because: String? = nil) {
+        self.rule = rule
+        self.severity = severity
+        self.kind = Redactor.redact(kind)
+        self.name = Redactor.redact(name)
+        self.container = container.map(Redactor.redact)
+        self.location = location
+        self.found = Redactor.redact(found)
+        self.allowed = Redactor.redact(allowed)
+        self.fix = Redactor.redact(fix)
+        self.because = because.map(Redactor.redact)
+    }
 }
 
 /// Pod Security Standards (Kubernetes v1.37), baseline and restricted. Where a restricted control

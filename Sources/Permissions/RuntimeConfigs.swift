@@ -24,18 +24,21 @@ public enum RuntimeConfigs {
         /// A short-form source is a host path when it looks like one: anything else names a volume.
         static func isPath(_ s: String) -> Bool { s.hasPrefix("/") || s.hasPrefix(".") || s.hasPrefix("~") || s.hasPrefix("$") || s.contains("/") }
 
-        static func read(_ svc: Node) -> [ComposeVolume] {
+        static func read(_ svc: Node, bindVolumes: [String: (device: String, node: Node)] = [:]) -> [ComposeVolume] {
             var out: [ComposeVolume] = []
             for v in svc["volumes"]?.sequence ?? [] {
                 if let short = v.string {
                     let parts = short.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
                     if parts.count == 1 { out.append(ComposeVolume(node: v, bindSource: nil, target: parts[0], readOnly: false)); continue }
                     let mode = parts.count > 2 ? parts[2].split(separator: ",").map(String.init) : []
-                    out.append(ComposeVolume(node: v, bindSource: isPath(parts[0]) ? parts[0] : nil, target: parts[1], readOnly: mode.contains("ro")))
+                    // A named volume the local driver binds from the host is a host path.
+                    out.append(ComposeVolume(node: v, bindSource: isPath(parts[0]) ? parts[0] : bindVolumes[parts[0]]?.device, target: parts[1],
+                                             readOnly: mode.contains("ro") || mode.contains("readonly")))
                 } else {
                     let type = v["type"]?.string ?? "volume"
-                    out.append(ComposeVolume(node: v, bindSource: type == "bind" ? (v["source"]?.string ?? "") : nil, target: v["target"]?.string,
-                                             readOnly: v["read_only"]?.bool == true, tmpfs: type == "tmpfs"))
+                    let named = type == "volume" ? v["source"]?.string.flatMap { bindVolumes[$0]?.device } : nil
+                    out.append(ComposeVolume(node: v, bindSource: type == "bind" ? (v["source"]?.string ?? "") : named, target: v["target"]?.string,
+                                             readOnly: ComposeModel.bool(v["read_only"]) == true, tmpfs: type == "tmpfs"))
                 }
             }
             let tmpfs: [Node] = svc["tmpfs"].map { n in n.sequence.map { Array($0) } ?? [n] } ?? []
@@ -59,14 +62,59 @@ public enum RuntimeConfigs {
 
     public static func compose(_ doc: Node, file: String, manifest: AgentManifest? = nil) -> [PolicyFinding] {
         var out: [PolicyFinding] = []
-        for (k, svc) in doc["services"]?.mapping ?? [:] {
+        var services: [String: Node] = [:]
+        for (k, v) in doc["services"]?.mapping ?? [:] { if let n = k.string { services[n] = v } }
+        let bindVolumes = ComposeModel.bindVolumes(doc)
+        // `include` brings in services from other files, which are not read.
+        for inc in doc["include"].map({ $0.sequence.map(Array.init) ?? [$0] }) ?? [] {
+            let what = inc.string ?? inc["path"]?.string ?? inc["path"]?.sequence?.compactMap(\.string).joined(separator: ", ") ?? "?"
+            out.append(finding("compose:not-checked", "high", kind: "compose file", name: (file as NSString).lastPathComponent, file: file, line: inc.mark?.line,
+                               found: "not checked: include of \(what), another file whose services are not read", allowed: "a file the check can read whole",
+                               fix: "check the merged file (`docker compose config`), or check the included file too"))
+        }
+        for (k, written) in doc["services"]?.mapping ?? [:] {
             let name = k.string ?? "?"
+            // The service as compose runs it: what it extends merged in, then interpolated.
+            let (merged, notChecked) = ComposeModel.extended(written, services: services, seen: [name])
+            let (svc, unresolved) = ComposeModel.interpolatedService(merged)
             func add(_ rule: String, _ sev: String, _ n: Node?, _ found: String, _ allowed: String, _ fix: String) {
-                out.append(finding(rule, sev, kind: "compose service", name: name, file: file, line: (n ?? svc).mark?.line, found: found, allowed: allowed, fix: fix))
+                out.append(finding(rule, sev, kind: "compose service", name: name, file: file, line: (n ?? written).mark?.line, found: found, allowed: allowed, fix: fix))
             }
-            if svc["privileged"]?.bool == true { add("pss:privileged", "critical", svc["privileged"], "privileged: true", "not privileged", "remove privileged") }
-            for f in ["network_mode", "pid", "ipc"] where svc[f]?.string == "host" {
-                add("pss:hostnamespaces", "high", svc[f], "\(f): host", "the container's own namespace", "remove \(f): host")
+            for n in notChecked { add("compose:not-checked", "high", n.node, n.found, "a service the check can read whole", n.fix) }
+            for (field, n) in unresolved {
+                add("compose:unresolved-interpolation", "high", n, "not checked: \(field) holds \(n.string ?? "an interpolation") with no value the file determines (it comes from the environment at deploy time)",
+                    "a value written in the file", "write the value, or give the variable a safe default (${VAR:-value})")
+            }
+            if let p = svc["privileged"] {
+                switch ComposeModel.bool(p) {
+                case true?: add("pss:privileged", "critical", p, "privileged: \(p.string ?? "true")", "not privileged", "remove privileged")
+                case false?: break
+                case nil: add("pss:privileged", "critical", p, "privileged: \(p.string ?? "?") is not a boolean compose reads: not checked", "privileged: false or absent", "remove privileged")
+                }
+            }
+            // Another container's namespace is as open as that container: it is not followed.
+            for f in ["network_mode", "pid", "ipc", "cgroup", "uts", "userns_mode"] {
+                guard let v = svc[f]?.string else { continue }
+                if v == "host" {
+                    add("pss:hostnamespaces", "high", svc[f], "\(f): host", "the container's own namespace", "remove \(f): host")
+                } else if v.hasPrefix("container:") || v.hasPrefix("service:") {
+                    add("pss:hostnamespaces", "high", svc[f], "\(f): \(v) joins another container's namespace, which this check does not follow",
+                        "the container's own namespace", "remove \(f)")
+                }
+            }
+            for v in svc["volumes_from"]?.sequence ?? [] {
+                add("pss:hostpathvolumes", "high", v, "volumes_from \(v.string ?? "?") mounts every volume of another container, which this check does not follow",
+                    "volumes declared on the service itself", "declare the volumes on this service")
+            }
+            for r in svc["device_cgroup_rules"]?.sequence ?? [] {
+                add("pss:hostpathvolumes", "high", r, "device cgroup rule '\(r.string ?? "?")' lets the container use host devices", "no host devices", "remove device_cgroup_rules")
+            }
+            if svc["build"] != nil, svc["image"] == nil {
+                add("hygiene:image-not-pinned", "medium", svc["build"], "build: the image is built locally, and no digest pins it", "an image pinned by digest",
+                    "build and push the image, then name it by digest under image")
+                if let m = manifest, !m.images.isEmpty {
+                    add("manifest:image", "high", svc["build"], "image built locally from build:", m.images.joined(separator: ", "), "run one of the images the manifest names")
+                }
             }
             // Docker reads capability names in any case, with or without CAP_.
             let adds = (svc["cap_add"]?.sequence ?? []).compactMap(\.string).map(PodSecurity.runtimeCapability)
@@ -78,7 +126,7 @@ public enum RuntimeConfigs {
             if !((svc["cap_drop"]?.sequence ?? []).compactMap(\.string).map(PodSecurity.runtimeCapability).contains("ALL")) {
                 add("pss:capabilities_restricted", "medium", svc, "cap_drop does not include ALL", "cap_drop: [ALL]", "add cap_drop: [ALL]")
             }
-            let volumes = ComposeVolume.read(svc)
+            let volumes = ComposeVolume.read(svc, bindVolumes: bindVolumes)
             for v in volumes {
                 // Any bind mount is a host path, `../../etc` as much as `/etc`.
                 if let src = v.bindSource {
@@ -135,7 +183,7 @@ public enum RuntimeConfigs {
             if user == nil || user == "root" || user?.hasPrefix("0") == true {
                 add("pss:runasnonroot", "high", svc["user"] ?? svc, user.map { "user: \($0)" } ?? "no user: runs as the image's user, often root", "a non-root uid", "set user: \"10001:10001\"")
             }
-            if svc["read_only"]?.bool != true { add("hygiene:writable-root-filesystem", "medium", svc, "read_only is not true", "read_only: true", "set read_only: true and use tmpfs for writable paths") }
+            if ComposeModel.bool(svc["read_only"]) != true { add("hygiene:writable-root-filesystem", "medium", svc, "read_only is not true", "read_only: true", "set read_only: true and use tmpfs for writable paths") }
             // security_opt takes `key:value` or `key=value`.
             let opts = (svc["security_opt"]?.sequence ?? []).compactMap(\.string).map { $0.replacingOccurrences(of: "=", with: ":") }
             for (opt, rule, what) in [("seccomp:unconfined", "pss:seccompprofile_baseline", "seccomp"), ("apparmor:unconfined", "pss:apparmorprofile", "AppArmor"),
@@ -150,9 +198,6 @@ public enum RuntimeConfigs {
             }
             for d in svc["devices"]?.sequence ?? [] {
                 add("pss:hostpathvolumes", "high", d, "host device \(d.string ?? d["source"]?.string ?? "?") mapped", "no host devices", "remove the device")
-            }
-            if svc["userns_mode"]?.string == "host" || svc["uts"]?.string == "host" {
-                add("pss:hostnamespaces", "high", svc["userns_mode"] ?? svc["uts"], svc["userns_mode"]?.string == "host" ? "userns_mode: host" : "uts: host", "the container's own namespace", "remove it")
             }
             if !(opts.contains { $0.hasPrefix("no-new-privileges") && !$0.hasSuffix("false") }) {
                 add("pss:allowprivilegeescalation", "medium", svc, "no-new-privileges is not set", "security_opt: [no-new-privileges:true]", "add security_opt: [\"no-new-privileges:true\"]")
@@ -190,16 +235,46 @@ public enum RuntimeConfigs {
         }
         let process = obj["process"] as? [String: Any] ?? [:]
         let caps = process["capabilities"] as? [String: Any] ?? [:]
-        let granted = Set(["bounding", "effective", "permitted"].flatMap { (caps[$0] as? [String]) ?? [] }.map(PodSecurity.bareCapability))
+        // A capability set that is not a list of names is not read by runc: it cannot be checked, so it is a finding.
+        if process["capabilities"] != nil, !(process["capabilities"] is [String: Any]) {
+            add("pss:capabilities_baseline", "high", "process.capabilities is not an object of capability lists: not checked", "lists of capability names", "write process.capabilities as an object of lists", at: "\"capabilities\"")
+        }
+        for set in ["bounding", "effective", "permitted", "inheritable", "ambient"] where caps[set] != nil && !(caps[set] is [String]) {
+            add("pss:capabilities_baseline", "high", "process.capabilities.\(set) is not a list of names: not checked", "a list of capability names", "write \(set) as a list of names", at: "\"\(set)\"")
+        }
+        let granted = Set(["bounding", "effective", "permitted", "inheritable", "ambient"].flatMap { (caps[$0] as? [String]) ?? [] }.map(PodSecurity.bareCapability))
         let beyond = granted.subtracting(PodSecurity.baselineCapabilities)
         if !beyond.isEmpty { add("pss:capabilities_baseline", "high", "capabilities \(beyond.sorted().joined(separator: ", "))", "the baseline set", "remove them from process.capabilities", at: "\"capabilities\"") }
         if granted.contains("SYS_ADMIN") { add("hygiene:cap-sys-admin", "critical", "CAP_SYS_ADMIN in process.capabilities", "almost never justified for an agent", "remove CAP_SYS_ADMIN", at: "SYS_ADMIN") }
         if ((process["user"] as? [String: Any])?["uid"] as? Int ?? 0) == 0 { add("pss:runasnonroot", "high", "process.user.uid is 0", "a non-root uid", "set process.user.uid", at: "\"user\"") }
         if process["noNewPrivileges"] as? Bool != true { add("pss:allowprivilegeescalation", "medium", "noNewPrivileges is not true", "true", "set process.noNewPrivileges: true", at: line("noNewPrivileges") != nil ? "noNewPrivileges" : "\"process\"") }
         if (obj["root"] as? [String: Any])?["readonly"] as? Bool != true { add("hygiene:writable-root-filesystem", "medium", "root.readonly is not true", "true", "set root.readonly: true", at: "\"root\"") }
-        let namespaces = Set(((obj["linux"] as? [String: Any])?["namespaces"] as? [[String: Any]] ?? []).compactMap { $0["type"] as? String })
-        for ns in ["network", "pid", "ipc"] where !namespaces.contains(ns) {
+        let linux = obj["linux"] as? [String: Any] ?? [:]
+        let nsEntries = linux["namespaces"] as? [[String: Any]] ?? []
+        // A namespace entry with a path joins that existing namespace (`/proc/1/ns/net` is the host's): it is not followed.
+        let namespaces = Set(nsEntries.filter { $0["path"] == nil }.compactMap { $0["type"] as? String })
+        for e in nsEntries {
+            if let type = e["type"] as? String, let p = e["path"] {
+                add("pss:hostnamespaces", "high", "the \(type) namespace joins \(p as? String ?? "?"), another process's namespace, which this check does not follow",
+                    "a namespace of its own", "remove the path from the \(type) namespace", at: (p as? String).map { "\"\($0)\"" } ?? "\"namespaces\"")
+            }
+        }
+        for ns in ["network", "pid", "ipc", "mount", "uts", "cgroup"] where !namespaces.contains(ns) && !nsEntries.contains(where: { $0["type"] as? String == ns }) {
             add("pss:hostnamespaces", "high", "no \(ns) namespace: the host's is shared", "its own \(ns) namespace", "add {\"type\": \"\(ns)\"} to linux.namespaces", at: "\"namespaces\"")
+        }
+        for d in linux["devices"] as? [[String: Any]] ?? [] {
+            add("pss:hostpathvolumes", "high", "host device \(d["path"] as? String ?? "?") created in the container", "no host devices", "remove it from linux.devices", at: "\"devices\"")
+        }
+        for r in (linux["resources"] as? [String: Any])?["devices"] as? [[String: Any]] ?? [] where r["allow"] as? Bool != false {
+            add("pss:hostpathvolumes", "high", "device cgroup rule allows \(r["access"] as? String ?? "rwm") on \(r["type"] as? String ?? "a") \(r["major"].map { "\($0)" } ?? "*"):\(r["minor"].map { "\($0)" } ?? "*")",
+                "no host devices", "remove the allow rule from linux.resources.devices", at: "\"allow\"")
+        }
+        // Hooks run programs on the host, outside every restriction the container has.
+        for (stage, list) in (obj["hooks"] as? [String: Any] ?? [:]).sorted(by: { $0.key < $1.key }) {
+            for h in list as? [[String: Any]] ?? [[:]] {
+                add("hygiene:host-hooks", "high", "hooks.\(stage) runs \(h["path"] as? String ?? "a program") on the host", "no hooks",
+                    "remove the hook, or check the program it runs", at: "\"\(stage)\"")
+            }
         }
         for m in obj["mounts"] as? [[String: Any]] ?? [] where (m["type"] as? String == "bind" || (m["options"] as? [String] ?? []).contains { $0 == "bind" || $0 == "rbind" }) {
             let src = m["source"] as? String ?? ""

@@ -174,9 +174,14 @@ public enum Workloads {
         let scFields: [(String, String)] = [("privileged", "bool"), ("allowPrivilegeEscalation", "bool"), ("runAsNonRoot", "bool"), ("readOnlyRootFilesystem", "bool"),
                                             ("runAsUser", "int"), ("runAsGroup", "int"), ("capabilities", "map")]
         for (f, k) in scFields { if let e = want(spec["securityContext"]?[f], "securityContext.\(f)", k) { return e } }
+        // Kubernetes reads YAML 1.1, where `y` and `n` are booleans and Yams reads strings: a field the
+        // controls read as a boolean must be one, or the workload is not checked.
+        if let e = want(spec["securityContext"]?["windowsOptions"]?["hostProcess"], "securityContext.windowsOptions.hostProcess", "bool") { return e }
+        if let e = want(spec["shareProcessNamespace"], "shareProcessNamespace", "bool") { return e }
         for c in PodSecurity.containers(spec) {
             if let e = want(c.node["securityContext"], "\(c.name).securityContext", "map") { return e }
             for (f, k) in scFields { if let e = want(c.node["securityContext"]?[f], "\(c.name).securityContext.\(f)", k) { return e } }
+            if let e = want(c.node["securityContext"]?["windowsOptions"]?["hostProcess"], "\(c.name).securityContext.windowsOptions.hostProcess", "bool") { return e }
             for f in ["add", "drop"] { if let e = want(c.node["securityContext"]?["capabilities"]?[f], "\(c.name).securityContext.capabilities.\(f)", "list") { return e } }
             for p in c.node["ports"]?.sequence ?? [] { if let e = want(p["hostPort"], "\(c.name).ports.hostPort", "int") { return e } }
         }

@@ -127,19 +127,21 @@ import TestSupport
     }
 
     static let composeEdits: [(String, String, String, String, String)] = [
-        ("a short bind mount climbing out with ..", "    read_only: true\n", "    read_only: true\n    volumes:\n    - ../../../../etc:/var/lib/collector/x\n",
+        ("a short bind mount climbing out with ..", "    volumes:\n", "    volumes:\n    - ../../../../etc:/var/lib/collector/x\n",
          "pss:hostpathvolumes", "host path ../../../../etc"),
-        ("the same bind, checked against the manifest", "    read_only: true\n", "    read_only: true\n    volumes:\n    - ../../../../etc:/var/lib/collector/x\n",
+        ("the same bind, checked against the manifest", "    volumes:\n", "    volumes:\n    - ../../../../etc:/var/lib/collector/x\n",
          "manifest:hostpath", "bind mount of ../../../../etc"),
-        ("a long-form bind mount climbing out with ..", "    read_only: true\n",
-         "    read_only: true\n    volumes:\n    - {type: bind, source: ../../../../etc, target: /var/lib/collector/x, read_only: true}\n",
+        ("a long-form bind mount climbing out with ..", "    volumes:\n",
+         "    volumes:\n    - {type: bind, source: ../../../../etc, target: /var/lib/collector/x, read_only: true}\n",
          "manifest:hostpath", "bind mount of ../../../../etc"),
         ("an undeclared cap_add", "    read_only: true\n", "    read_only: true\n    cap_add: [CHOWN]\n", "manifest:capability", "cap_add CHOWN"),
         ("another user", "user: 10001:10001", "user: 20002:20002", "manifest:uid", "user: 20002:20002"),
         ("root", "user: 10001:10001", "user: \"0\"", "manifest:root", "user: 0"),
         ("an undeclared secret", "    read_only: true\n", "    read_only: true\n    secrets: [prod-db]\n", "manifest:secret", "secret prod-db"),
-        ("an undeclared writable volume", "    read_only: true\n", "    read_only: true\n    volumes: [\"data:/srv/data\"]\n", "manifest:writable-mount", "writable volume at /srv/data"),
-        ("an undeclared tmpfs", "    - /var/lib/collector\n", "    - /var/lib/collector\n    - /etc\n", "manifest:writable-mount", "writable tmpfs at /etc"),
+        ("an undeclared writable volume", "    volumes:\n", "    volumes:\n    - data:/srv/data\n", "manifest:writable-mount", "writable volume at /srv/data"),
+        ("an undeclared tmpfs", "    - {type: tmpfs, target: /var/lib/collector}\n", "    - {type: tmpfs, target: /var/lib/collector}\n    - {type: tmpfs, target: /etc}\n",
+         "manifest:writable-mount", "writable tmpfs at /etc"),
+        ("an undeclared short-form tmpfs", "    read_only: true\n", "    read_only: true\n    tmpfs: [/etc]\n", "manifest:writable-mount", "writable tmpfs at /etc"),
         ("a lowercase sys_admin", "    read_only: true\n", "    read_only: true\n    cap_add: [sys_admin]\n", "hygiene:cap-sys-admin", "CAP_SYS_ADMIN"),
         ("a lowercase sys_admin, against the manifest", "    read_only: true\n", "    read_only: true\n    cap_add: [sys_admin]\n", "manifest:capability", "cap_add SYS_ADMIN"),
         ("a lowercase all", "    read_only: true\n", "    read_only: true\n    cap_add: [all]\n", "hygiene:cap-sys-admin", "CAP_SYS_ADMIN"),
@@ -155,12 +157,65 @@ import TestSupport
         ("an unsafe sysctl", "    read_only: true\n", "    read_only: true\n    sysctls: {kernel.core_pattern: \"|/tmp/x\"}\n", "pss:sysctls", "kernel.core_pattern"),
         ("a host device", "    read_only: true\n", "    read_only: true\n    devices: [\"/dev/sda:/dev/sda\"]\n", "pss:hostpathvolumes", "host device /dev/sda"),
         ("the host user namespace", "    read_only: true\n", "    read_only: true\n    userns_mode: host\n", "pss:hostnamespaces", "userns_mode: host"),
+        // Compose reads string booleans and interpolates `${…}`: the check reads the same value.
+        ("privileged as a string", "    read_only: true\n", "    read_only: true\n    privileged: 'true'\n", "pss:privileged", "privileged: true"),
+        ("privileged as yes", "    read_only: true\n", "    read_only: true\n    privileged: \"yes\"\n", "pss:privileged", "privileged: yes"),
+        ("privileged from a default", "    read_only: true\n", "    read_only: true\n    privileged: ${PRIV:-true}\n", "pss:privileged", "privileged: true"),
+        ("network_mode from a default", "    read_only: true\n", "    read_only: true\n    network_mode: ${NET:-host}\n", "pss:hostnamespaces", "network_mode: host"),
+        ("privileged from the environment", "    read_only: true\n", "    read_only: true\n    privileged: ${PRIV}\n", "compose:unresolved-interpolation", "privileged holds ${PRIV}"),
+        ("network_mode required from the environment", "    read_only: true\n", "    read_only: true\n    network_mode: ${NET:?set it}\n",
+         "compose:unresolved-interpolation", "network_mode holds ${NET:?set it}"),
+        ("a nested default", "    read_only: true\n", "    read_only: true\n    pid: ${A:-${B:-host}}\n", "pss:hostnamespaces", "pid: host"),
+        ("privileged that is no boolean", "    read_only: true\n", "    read_only: true\n    privileged: maybe\n", "pss:privileged", "not a boolean"),
+        // References to other files and services.
+        ("extends another file", "    read_only: true\n", "    read_only: true\n    extends: {file: base.yaml, service: base}\n", "compose:not-checked", "extends another file"),
+        ("extends a service the file lacks", "    read_only: true\n", "    read_only: true\n    extends: {service: nowhere}\n", "compose:not-checked", "which this file does not define"),
+        ("volumes_from", "    read_only: true\n", "    read_only: true\n    volumes_from: [other]\n", "pss:hostpathvolumes", "volumes_from other"),
+        ("the host cgroup namespace", "    read_only: true\n", "    read_only: true\n    cgroup: host\n", "pss:hostnamespaces", "cgroup: host"),
+        ("another container's network", "    read_only: true\n", "    read_only: true\n    network_mode: container:x\n", "pss:hostnamespaces", "network_mode: container:x"),
+        ("another service's network", "    read_only: true\n", "    read_only: true\n    network_mode: service:x\n", "pss:hostnamespaces", "network_mode: service:x"),
+        ("another service's pids", "    read_only: true\n", "    read_only: true\n    pid: service:x\n", "pss:hostnamespaces", "pid: service:x"),
+        ("another container's pids", "    read_only: true\n", "    read_only: true\n    pid: container:x\n", "pss:hostnamespaces", "pid: container:x"),
+        ("the host IPC", "    read_only: true\n", "    read_only: true\n    ipc: host\n", "pss:hostnamespaces", "ipc: host"),
+        ("another container's IPC", "    read_only: true\n", "    read_only: true\n    ipc: container:x\n", "pss:hostnamespaces", "ipc: container:x"),
+        ("another service's IPC", "    read_only: true\n", "    read_only: true\n    ipc: service:x\n", "pss:hostnamespaces", "ipc: service:x"),
+        ("a local build", "image: ghcr.io/acme/collector@sha256:0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0", "build: .",
+         "hygiene:image-not-pinned", "built locally"),
+        ("a local build, against the manifest", "image: ghcr.io/acme/collector@sha256:0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0", "build: .",
+         "manifest:image", "built locally"),
+        ("a device cgroup rule", "    read_only: true\n", "    read_only: true\n    device_cgroup_rules: ['a *:* rwm']\n", "pss:hostpathvolumes", "device cgroup rule 'a *:* rwm'"),
+        ("an include of another file", "services:\n", "include: [other-compose.yml]\nservices:\n", "compose:not-checked", "include of other-compose.yml"),
+        ("a named volume the local driver binds", "services:\n",
+         "volumes:\n  data:\n    driver_opts: {type: none, o: bind, device: /etc}\nservices:\n  other:\n    volumes: ['data:/x']\n", "pss:hostpathvolumes", "host path /etc"),
     ]
 
     @Test(arguments: composeEdits)
     func aOneLineComposeEditIsFound(_ what: String, _ old: String, _ new: String, _ rule: String, _ words: String) throws {
         let f = try Self.findings(try Self.edited(Self.compose(), old, new), file: "docker-compose.yml")
         #expect(f.contains { $0.rule == rule && $0.found.contains(words) }, "\(what): \(f.map { "\($0.rule): \($0.found)" })")
+    }
+
+    /// A service that extends another in the same file is checked with what it inherits.
+    @Test func extendsInTheSameFileIsMerged() throws {
+        let text = try Self.edited(Self.compose(), "    read_only: true\n", "    read_only: true\n    extends: {service: base}\n") + "  base:\n    privileged: true\n    cap_add: [NET_RAW]\n"
+        let f = try Self.findings(text, file: "docker-compose.yml").filter { $0.name == "telemetry-collector" }
+        #expect(f.contains { $0.rule == "pss:privileged" } && f.contains { $0.rule == "manifest:capability" && $0.found.contains("NET_RAW") }, "\(f.map { "\($0.rule): \($0.found)" })")
+    }
+
+    /// A named volume bound from the host, used by the generated service.
+    @Test func aNamedBindVolumeIsAHostPath() throws {
+        let text = try Self.edited(Self.compose(), "    volumes:\n", "    volumes:\n    - data:/var/lib/collector/x:ro\n")
+            + "volumes:\n  data:\n    driver_opts: {type: none, o: bind, device: /etc}\n"
+        let f = try Self.findings(text, file: "docker-compose.yml")
+        #expect(f.contains { $0.rule == "manifest:hostpath" && $0.found.contains("bind mount of /etc") }, "\(f.map { "\($0.rule): \($0.found)" })")
+    }
+
+    /// A default that is safe, and string booleans that say no, are not findings.
+    @Test func safeDefaultsAndFalseStringsCheckClean() throws {
+        var text = try Self.edited(Self.compose(), "    read_only: true\n", "    read_only: 'yes'\n    privileged: 'false'\n    network_mode: ${NET:-bridge}\n")
+        text = try Self.edited(text, "user: 10001:10001", "user: ${U:-10001:10001}")
+        let f = try Self.findings(text, file: "docker-compose.yml")
+        #expect(f.isEmpty, "\(f.map { "\($0.rule): \($0.found)" })")
     }
 
     /// Docker reads `all` as ALL: dropping it is dropping everything, not a finding.
@@ -186,7 +241,7 @@ import TestSupport
          "mounts": [
           {"destination": "/var/lib/collector", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid"]}
          ],
-         "linux": {"namespaces": [{"type": "pid"}, {"type": "network"}, {"type": "ipc"}, {"type": "mount"}]}}
+         "linux": {"namespaces": [{"type": "pid"}, {"type": "network"}, {"type": "ipc"}, {"type": "mount"}, {"type": "uts"}, {"type": "cgroup"}]}}
         """
 
     static let ociEdits: [(String, String, String, String, String)] = [
@@ -196,6 +251,16 @@ import TestSupport
         ("the same, against the manifest", "\"mounts\": [\n", "\"mounts\": [\n  {\"destination\": \"/x\", \"type\": \"none\", \"source\": \"../../etc\", \"options\": [\"rbind\", \"ro\"]},\n",
          "manifest:hostpath", "bind mount of ../../etc"),
         ("an undeclared capability", "\"bounding\": []", "\"bounding\": [\"CAP_NET_RAW\"]", "manifest:capability", "capability NET_RAW"),
+        // References to what the config does not hold, and types runc would not read.
+        ("joining the host's network namespace", "{\"type\": \"network\"}", "{\"type\": \"network\", \"path\": \"/proc/1/ns/net\"}", "pss:hostnamespaces", "joins /proc/1/ns/net"),
+        ("no mount namespace", ", {\"type\": \"mount\"}", "", "pss:hostnamespaces", "no mount namespace"),
+        ("no uts namespace", ", {\"type\": \"uts\"}", "", "pss:hostnamespaces", "no uts namespace"),
+        ("no cgroup namespace", ", {\"type\": \"cgroup\"}", "", "pss:hostnamespaces", "no cgroup namespace"),
+        ("a capability set as a string", "\"bounding\": []", "\"bounding\": \"CAP_SYS_ADMIN\"", "pss:capabilities_baseline", "bounding is not a list"),
+        ("an ambient capability", "\"permitted\": []", "\"permitted\": [], \"ambient\": [\"CAP_NET_RAW\"]", "manifest:capability", "capability NET_RAW"),
+        ("a host device", "\"linux\": {", "\"linux\": {\"devices\": [{\"path\": \"/dev/sda\", \"type\": \"b\", \"major\": 8, \"minor\": 0}], ", "pss:hostpathvolumes", "host device /dev/sda"),
+        ("a device cgroup rule", "\"linux\": {", "\"linux\": {\"resources\": {\"devices\": [{\"allow\": true, \"access\": \"rwm\"}]}, ", "pss:hostpathvolumes", "device cgroup rule allows rwm"),
+        ("a prestart hook", "\"root\": {", "\"hooks\": {\"prestart\": [{\"path\": \"/usr/bin/fix-perms\"}]},\n \"root\": {", "hygiene:host-hooks", "runs /usr/bin/fix-perms on the host"),
         ("another uid", "\"uid\": 10001", "\"uid\": 20002", "manifest:uid", "process.user.uid is 20002"),
         ("a writable mount climbing out", "\"destination\": \"/var/lib/collector\"", "\"destination\": \"/var/lib/collector/../../../etc\"",
          "manifest:writable-mount", "writable mount at /var/lib/collector/../../../etc"),

@@ -343,7 +343,7 @@ func tmpFile(_ name: String, _ text: String) throws -> String {
              "capabilities": {"bounding": ["CAP_CHOWN", "CAP_SYS_ADMIN"]}, "noNewPrivileges": false},
              "root": {"path": "rootfs", "readonly": false},
              "mounts": [{"destination": "/host", "type": "bind", "source": "/"}],
-             "linux": {"namespaces": [{"type": "pid"}, {"type": "network"}, {"type": "ipc"}, {"type": "mount"}]}}
+             "linux": {"namespaces": [{"type": "pid"}, {"type": "network"}, {"type": "ipc"}, {"type": "mount"}, {"type": "uts"}, {"type": "cgroup"}]}}
             """)
         let findings = try RuntimeConfigs.ociConfig(path)
         #expect(findings.allSatisfy { $0.location.line != nil }, "every finding names a line")

@@ -13,6 +13,17 @@ import TestSupport
         do { _ = try AgentManifest.load(try tmpFile("m.yaml", text)); return "accepted" } catch { return "\(error)" }
     }
 
+    /// Even a path that bypassed validation is only ever a tmpfs target: the long form has no options string.
+    @Test func generatedTmpfsIsTheLongForm() throws {
+        var m = AgentManifest(name: "a")
+        m.write = ["/var/lib/collector:exec,suid,mode=4777,uid=0"]
+        let doc = try #require(try Yams.compose(yaml: PolicyGenerator.compose(m)))
+        let svc = try #require(doc["services"]?["a"])
+        #expect(svc["tmpfs"] == nil)
+        let v = try #require(svc["volumes"]?.sequence?.first)
+        #expect(v["type"]?.string == "tmpfs" && v["target"]?.string == "/var/lib/collector:exec,suid,mode=4777,uid=0" && v.mapping?.count == 2)
+    }
+
     @Test func aNameCarryingYAMLIsRefused() {
         let e = error("name: \"x\\n  hostPID: true\"\n")
         #expect(e.contains("m.yaml:1: name 'x\\u{a}  hostPID: true' is not a DNS-1123 label"), "\(e)")
@@ -23,6 +34,14 @@ import TestSupport
         ("name: a\nfilesystem:\n  read: [/etc/collector, /etc/../root]\n", "m.yaml:3: filesystem.read: '/etc/../root' is not an absolute, normalized path"),
         ("name: a\nfilesystem:\n  write:\n    - var/lib\n", "m.yaml:4: filesystem.write: 'var/lib' is not an absolute, normalized path"),
         ("name: a\nfilesystem:\n  write: [/var/lib/]\n", "m.yaml:3: filesystem.write: '/var/lib/' is not an absolute"),
+        // Characters compose and Kubernetes read as mount syntax: a path could carry tmpfs options or a second mount.
+        ("name: a\nfilesystem:\n  write: [\"/var/lib/collector:exec,suid,mode=4777,uid=0\"]\n",
+         "m.yaml:3: filesystem.write: '/var/lib/collector:exec,suid,mode=4777,uid=0' is not an absolute, normalized path"),
+        ("name: a\nfilesystem:\n  write:\n    - /data,ro\n", "m.yaml:4: filesystem.write: '/data,ro' is not an absolute, normalized path"),
+        ("name: a\nfilesystem:\n  read: [\"/etc/a b\"]\n", "m.yaml:3: filesystem.read: '/etc/a b' is not an absolute, normalized path"),
+        ("name: a\nfilesystem:\n  read: [\"/etc/a\\tb\"]\n", "m.yaml:3: filesystem.read: '/etc/a\\u{9}b' is not an absolute, normalized path"),
+        ("name: a\nfilesystem:\n  write: [\"/data/${HOME}\"]\n", "m.yaml:3: filesystem.write: '/data/${HOME}' is not an absolute, normalized path"),
+        ("name: a\nsecrets:\n  - file: \"/run/s:/etc/shadow\"\n", "m.yaml:3: file '/run/s:/etc/shadow' is not an absolute, normalized path"),
         ("name: a\ncapabilities: [NET_BIND_SERVICE, SYS_ADMN]\n", "m.yaml:2: capabilities: 'SYS_ADMN' is not a Linux capability name"),
         ("name: a\ncapabilities: [sys_admin]\n", "m.yaml:2: capabilities: 'sys_admin' is not a Linux capability name"),
         ("name: a\ncapabilities: [ALL]\n", "m.yaml:2: capabilities: 'ALL' is not a Linux capability name"),
@@ -113,15 +132,17 @@ import TestSupport
         let compose = try Self.documents(PolicyGenerator.compose(m))
         #expect(compose.count == 1 && Set(Self.keys(compose[0])).isDisjoint(with: forbidden))
         let svc = try #require(compose[0]["services"]?[m.name])
-        #expect(svc["tmpfs"]?.sequence?.compactMap(\.string) == m.write && svc["user"]?.string == "10001:10001")
+        #expect(svc["volumes"]?.sequence?.compactMap { $0["target"]?.string } == m.write && svc["user"]?.string == "10001:10001")
     }
 
-    /// A value that passes validation may still hold quotes, colons and `#`: through `load` and
-    /// `generate`, it stays the path it was.
-    @Test func aValidPathWithQuotesAndColonsStaysOnePath() throws {
+    /// A path holding quotes, colons and `#` is refused (compose reads `:` as mount syntax); one
+    /// built past validation still stays the path it was through `generate`.
+    @Test func aPathWithQuotesAndColonsIsRefusedAndStaysOnePath() throws {
         let path = "/data/\"q\": {hostPID: true} # x"
-        let m = try AgentManifest.load(try tmpFile("m.yaml", "name: a\nfilesystem:\n  write: ['/data/\"q\": {hostPID: true} # x']\n"))
-        #expect(m.write == [path])
+        let e = error("name: a\nfilesystem:\n  write: ['/data/\"q\": {hostPID: true} # x']\n")
+        #expect(e.contains("m.yaml:3: filesystem.write: '/data/\"q\": {hostPID: true} # x' is not an absolute, normalized path"), "\(e)")
+        var m = AgentManifest(name: "a")
+        m.write = [path]
         let docs = try Self.documents(PolicyGenerator.kubernetes(m))
         #expect(!docs.flatMap { Self.keys($0) }.contains("hostPID"))
         let mount = docs.compactMap { $0["spec"]?["template"]?["spec"]?["containers"]?.sequence?.first?["volumeMounts"]?.sequence?.first?["mountPath"]?.string }

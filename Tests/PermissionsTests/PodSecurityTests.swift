@@ -131,5 +131,10 @@ import TestSupport
         #expect(e2.contains("kind 'Service' is not checked, skipped"))
         let (c3, _) = try check("apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers: {name: a}\n")
         #expect(c3 == 2)
+        // kubectl reads `y` as true (YAML 1.1); a hostProcess the check would read as a string is not checked, so refused.
+        let (c4, e4) = try check("apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: a\n    image: x\n    securityContext:\n      windowsOptions: {hostProcess: y}\n")
+        #expect(c4 == 2 && e4.contains(".yaml:10: Pod 'p': a.securityContext.windowsOptions.hostProcess must be a boolean"), "\(e4)")
+        let (c5, e5) = try check("apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  securityContext:\n    windowsOptions:\n      hostProcess: \"true\"\n  containers:\n  - name: a\n    image: x\n")
+        #expect(c5 == 2 && e5.contains("securityContext.windowsOptions.hostProcess must be a boolean"), "\(e5)")
     }
 }

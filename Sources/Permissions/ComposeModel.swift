@@ -1,0 +1,168 @@
+import Foundation
+import Yams
+
+/// How docker compose reads a service before it runs it: `${…}` interpolation, string booleans,
+/// `extends`, and named volumes that are bind mounts. The checks read the service as compose
+/// would; what the file alone cannot determine is reported, never taken as clean.
+enum ComposeModel {
+    /// Something in a service the check could not follow, with the node it is written at.
+    struct NotChecked { var node: Node?; var found: String; var fix: String }
+
+    // MARK: Booleans
+
+    /// A boolean as compose reads it: YAML true/false, or the strings compose converts
+    /// (`y`, `yes`, `true`, `on` and their negations, in any case). nil for anything else.
+    static func bool(_ n: Node?) -> Bool? {
+        guard let s = n?.scalar?.string else { return nil }
+        switch s.lowercased() {
+        case "y", "yes", "true", "on": return true
+        case "n", "no", "false", "off": return false
+        default: return nil
+        }
+    }
+
+    // MARK: Interpolation
+
+    /// `s` with `$$` read as `$` and each `${VAR:-default}` / `${VAR-default}` read as its default;
+    /// nil when a variable has no default (`$VAR`, `${VAR}`, `${VAR:?err}`, `${VAR:+alt}`): its
+    /// value comes from the environment at deploy time.
+    static func interpolate(_ s: String, depth: Int = 0) -> String? {
+        guard depth < 8, s.utf8.count <= 65536 else { return nil }
+        let c = Array(s.unicodeScalars)
+        var out = String.UnicodeScalarView()
+        var i = 0
+        func isNameStart(_ u: Unicode.Scalar) -> Bool { u == "_" || (u.isASCII && u.properties.isAlphabetic) }
+        func isName(_ u: Unicode.Scalar) -> Bool { isNameStart(u) || ("0"..."9").contains(u) }
+        while i < c.count {
+            guard c[i] == "$", i + 1 < c.count else { out.append(c[i]); i += 1; continue }
+            let next = c[i + 1]
+            if next == "$" { out.append("$"); i += 2; continue }
+            if isNameStart(next) { return nil }
+            guard next == "{" else { out.append(c[i]); i += 1; continue }
+            // The matching brace, counting nested `${`.
+            var j = i + 2, level = 1
+            while j < c.count {
+                if c[j] == "$", j + 1 < c.count, c[j + 1] == "{" { level += 1; j += 2; continue }
+                if c[j] == "}" { level -= 1; if level == 0 { break } }
+                j += 1
+            }
+            guard j < c.count else { return nil }
+            var k = i + 2
+            while k < j, isName(c[k]) { k += 1 }
+            guard k > i + 2 else { return nil }
+            let rest = String(String.UnicodeScalarView(c[k..<j]))
+            let value: String
+            if rest.hasPrefix(":-") || rest.hasPrefix("-") {
+                guard let d = interpolate(String(rest.dropFirst(rest.hasPrefix(":-") ? 2 : 1)), depth: depth + 1) else { return nil }
+                value = d
+            } else {
+                return nil
+            }
+            out.append(contentsOf: value.unicodeScalars)
+            i = j + 1
+        }
+        return String(out)
+    }
+
+    /// A copy of `n` with every scalar interpolated. A scalar with no determinable value is kept as
+    /// written and listed in `unresolved`.
+    static func interpolated(_ n: Node, unresolved: inout [Node], depth: Int = 0) -> Node {
+        guard depth < 64 else { unresolved.append(n); return n }
+        switch n {
+        case .scalar(let s):
+            guard s.string.contains("$") else { return n }
+            guard let v = interpolate(s.string) else { unresolved.append(n); return n }
+            return .scalar(Node.Scalar(v, s.tag, s.style, s.mark))
+        case .mapping(let m):
+            return .mapping(Node.Mapping(m.map { ($0.key, interpolated($0.value, unresolved: &unresolved, depth: depth + 1)) }, m.tag, m.style, m.mark))
+        case .sequence(let q):
+            return .sequence(Node.Sequence(q.map { interpolated($0, unresolved: &unresolved, depth: depth + 1) }, q.tag, q.style, q.mark))
+        default:
+            return n
+        }
+    }
+
+    /// Service fields whose value decides what the container may do: an interpolation there that
+    /// has no value the file determines is a finding.
+    static let securityFields: Set<String> = [
+        "privileged", "network_mode", "pid", "ipc", "cgroup", "uts", "userns_mode", "user", "read_only", "cap_add", "cap_drop",
+        "security_opt", "volumes", "volumes_from", "devices", "device_cgroup_rules", "image", "build", "extends", "tmpfs", "sysctls", "secrets",
+    ]
+
+    /// The service interpolated, with each security field whose value the file does not determine.
+    static func interpolatedService(_ svc: Node) -> (Node, [(field: String, node: Node)]) {
+        guard let m = svc.mapping else { return (svc, []) }
+        var pairs: [(Node, Node)] = [], open: [(String, Node)] = []
+        for (k, v) in m {
+            var unresolved: [Node] = []
+            pairs.append((k, interpolated(v, unresolved: &unresolved)))
+            if let f = k.string, securityFields.contains(f) { open += unresolved.map { (f, $0) } }
+        }
+        return (.mapping(Node.Mapping(pairs, m.tag, m.style, m.mark)), open)
+    }
+
+    // MARK: extends
+
+    /// The service with what it `extends` in the same file merged in (its own values win, lists are
+    /// joined), and what could not be merged: another file, a missing service, a cycle.
+    static func extended(_ svc: Node, services: [String: Node], depth: Int = 0, seen: Set<String> = []) -> (Node, [NotChecked]) {
+        guard let ext = svc["extends"] else { return (svc, []) }
+        let baseName = ext.string ?? ext["service"]?.string
+        if let other = ext["file"] {
+            return (svc, [NotChecked(node: ext, found: "not checked: extends another file (\(other.string ?? "?"), service \(baseName ?? "?")), which is not read",
+                                     fix: "check the merged file (`docker compose config`), or copy the base service's fields into this one")])
+        }
+        guard let baseName, let base = services[baseName] else {
+            return (svc, [NotChecked(node: ext, found: "not checked: extends service \(baseName ?? "?"), which this file does not define", fix: "define the service it extends")])
+        }
+        guard depth < 16, !seen.contains(baseName) else {
+            return (svc, [NotChecked(node: ext, found: "not checked: extends \(baseName) in a cycle or too deep a chain", fix: "break the cycle")])
+        }
+        let (resolvedBase, notes) = extended(base, services: services, depth: depth + 1, seen: seen.union([baseName]))
+        return (merge(resolvedBase, svc), notes)
+    }
+
+    /// `child` over `base`: mappings merged key by key, lists joined, scalars from `child`.
+    /// `extends`, `volumes_from`, `depends_on` and `links` are never taken from the base.
+    static func merge(_ base: Node, _ child: Node, depth: Int = 0) -> Node {
+        guard depth < 32, let b = base.mapping, let c = child.mapping else { return child }
+        let notInherited: Set<String> = depth == 0 ? ["extends", "volumes_from", "depends_on", "links"] : []
+        var pairs: [(Node, Node)] = []
+        var own: [String: Node] = [:]
+        for (k, v) in c { if let s = k.string { own[s] = v } }
+        for (k, v) in c {
+            if depth == 0, k.string == "extends" { continue }
+            guard let s = k.string, !notInherited.contains(s), let bv = base[s] else { pairs.append((k, v)); continue }
+            if let bs = bv.sequence, let cs = v.sequence {
+                pairs.append((k, .sequence(Node.Sequence(Array(bs) + Array(cs), cs.tag, cs.style, cs.mark))))
+            } else if bv.mapping != nil, v.mapping != nil {
+                pairs.append((k, merge(bv, v, depth: depth + 1)))
+            } else {
+                pairs.append((k, v))
+            }
+        }
+        for (k, v) in b {
+            guard let s = k.string, own[s] == nil, !notInherited.contains(s) else { continue }
+            pairs.append((k, v))
+        }
+        return .mapping(Node.Mapping(pairs, c.tag, c.style, c.mark))
+    }
+
+    // MARK: Named volumes
+
+    /// Top-level named volumes that the local driver mounts from a host path
+    /// (`driver_opts: {type: none, o: bind, device: /etc}`): name → host path and its node.
+    static func bindVolumes(_ doc: Node) -> [String: (device: String, node: Node)] {
+        var out: [String: (device: String, node: Node)] = [:]
+        for (k, raw) in doc["volumes"]?.mapping ?? [:] {
+            guard let name = k.string, let opts = raw["driver_opts"] else { continue }
+            var unresolved: [Node] = []
+            let o = interpolated(opts, unresolved: &unresolved)
+            let options = (o["o"]?.string ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            let isBind = options.contains("bind") || options.contains("rbind") || o["type"]?.string == "none"
+            // Options the file does not determine could name a bind: fail closed.
+            if isBind || (!unresolved.isEmpty && o["device"] != nil) { out[name] = (o["device"]?.string ?? "", o["device"] ?? opts) }
+        }
+        return out
+    }
+}
