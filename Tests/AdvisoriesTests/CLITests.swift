@@ -281,6 +281,45 @@ func jsonObject(_ s: String) throws -> [String: Any] {
         #expect((try jsonObject(py.out)["notChecked"] as? [Any])?.isEmpty == true && !py.err.contains("NOT CHECKED"))
     }
 
+    /// A package whose purl no advisory database covers (`pkg:generic`, `pkg:rpm/amazon`) could
+    /// not be judged: NOT CHECKED in every format, never "No known vulnerabilities.", and
+    /// `--fail-on` fails on it unless `--allow-unchecked`; no update command is offered.
+    @Test func packagesNoDatabaseCoversAreNotCheckedInEveryFormat() throws {
+        let dir = try tempDir("generic-unchecked")
+        let sbom = dir + "/bom.cdx.json"
+        try write("""
+            {"bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1,
+             "components": [{"type": "library", "name": "log4j", "version": "2.14.1", "purl": "pkg:generic/log4j@2.14.1"},
+                            {"type": "library", "name": "openssl", "version": "1.0.2k", "purl": "pkg:rpm/amazon/openssl@1.0.2k"}]}
+            """, to: sbom)
+        let table = try provenant(["scan", sbom, "--db", sharedDB])
+        #expect(table.code == 0, "\(table.err)")
+        #expect(!table.out.contains("No known vulnerabilities."), "\(table.out)")
+        #expect(table.out.contains("2 packages were NOT CHECKED"))
+        #expect(table.out.contains("1 pkg:generic package NOT CHECKED: no advisory database covers pkg:generic; no `provenant db update` can fix this"))
+        #expect(table.out.contains("2 NOT CHECKED (pkg:generic: 1, pkg:rpm/amazon: 1)"))
+        #expect(table.err.contains("warning: 1 pkg:rpm/amazon package NOT CHECKED"))
+        let failing = try provenant(["scan", sbom, "--db", sharedDB, "--fail-on", "critical"])
+        #expect(failing.code == 1 && failing.err.contains("--fail-on: 2 packages were not checked"))
+        #expect(try provenant(["scan", sbom, "--db", sharedDB, "--fail-on", "critical", "--allow-unchecked"]).code == 0)
+
+        let doc = try jsonObject(try provenant(["scan", sbom, "--db", sharedDB, "--format", "json"]).out)
+        #expect((doc["summary"] as? [String: Any])?["packagesNotChecked"] as? Int == 2)
+        let nc = try #require(doc["notChecked"] as? [[String: Any]])
+        #expect(nc.map { $0["ecosystem"] as? String } == ["pkg:generic", "pkg:rpm/amazon"])
+        #expect(nc.first?["command"] is NSNull && nc.first?["reason"] as? String == "no advisory database covers pkg:generic")
+
+        let sarif = try jsonObject(try provenant(["scan", sbom, "--db", sharedDB, "--format", "sarif"]).out)
+        let run = try #require((sarif["runs"] as? [[String: Any]])?.first)
+        let notes = try #require((run["invocations"] as? [[String: Any]])?.first?["toolExecutionNotifications"] as? [[String: Any]])
+        #expect(notes.count == 2 && notes.allSatisfy { (($0["message"] as? [String: Any])?["text"] as? String)?.contains("NOT CHECKED") == true })
+
+        let cdx = try provenant(["scan", sbom, "--db", sharedDB, "--format", "cyclonedx-json"]).out
+        let props = try #require((try jsonObject(cdx)["metadata"] as? [String: Any])?["properties"] as? [[String: Any]])
+        #expect(props.contains { $0["name"] as? String == "provenant:not-checked:pkg:generic" && $0["value"] as? String == "1" })
+        #expect(props.contains { $0["name"] as? String == "provenant:not-checked-reason:pkg:rpm/amazon" && $0["value"] as? String == "no advisory database covers pkg:rpm/amazon" })
+    }
+
     @Test func dbStatusListsEcosystemsAndCorruptDatabasesFailClearly() throws {
         let s = try provenant(["db", "status", "--db", sharedDB])
         #expect(s.code == 0 && s.out.contains("records: 8158") && s.out.contains("crates.io") && s.out.contains("newest modified: 2026-08-21"))

@@ -31,17 +31,29 @@ import ZIPFoundation
         #expect(try store.status().records == 1)
     }
 
-    /// Packages no OSV database covers still count as scanned, and are counted apart.
-    @Test func uncoveredPackagesCountAsScanned() async throws {
+    /// Packages no OSV database covers still count as scanned, and are NOT CHECKED (never clean):
+    /// grouped by purl type (with the namespace for OS packages), with the reason, and no update
+    /// command, since no download can help.
+    @Test func uncoveredPackagesCountAsScannedAndNotChecked() async throws {
         let dir = try tempDir("uncovered")
         try write(osv("PYSEC-1", ecosystem: "PyPI", name: "demo", events: [["introduced": "0"], ["fixed": "2.0"]]), to: dir + "/a.json")
         let store = try AdvisoryStore(path: dir + "/db.sqlite")
         _ = try await AdvisoryImporter.importPaths([dir], into: store)
-        let r = try Scanner(store: store).scan([pkg("pkg:pypi/demo@1.0"), pkg("pkg:generic/tool@1.0"), pkg("pkg:pypi/unversioned")])
-        #expect(r.packagesScanned == 3)
-        #expect(r.packagesNotCovered == 2)
-        #expect(r.notChecked.isEmpty, "PyPI has advisories: its package was checked")
+        let r = try Scanner(store: store).scan([
+            pkg("pkg:pypi/demo@1.0"), pkg("pkg:generic/tool@1.0"), pkg("pkg:pypi/unversioned"),
+            pkg("pkg:generic/log4j@2.14.1"), pkg("pkg:rpm/amazon/openssl@1.0.2k"), pkg("pkg:rpm/centos/bash@4.2"),
+        ])
+        #expect(r.packagesScanned == 6)
+        #expect(r.packagesNotCovered == 5)
         #expect(r.findings.map(\.id) == ["PYSEC-1"])
+        #expect(r.notChecked.map(\.ecosystem) == ["pkg:generic", "pkg:pypi", "pkg:rpm/amazon", "pkg:rpm/centos"])
+        #expect(r.notChecked.reduce(0) { $0 + $1.packages } == 5)
+        let generic = try #require(r.notChecked.first)
+        #expect(generic.packages == 2 && generic.purls == ["pkg:generic/log4j@2.14.1", "pkg:generic/tool@1.0"])
+        #expect(generic.command == nil && generic.reason == "no advisory database covers pkg:generic")
+        #expect(generic.message == "2 pkg:generic packages NOT CHECKED: no advisory database covers pkg:generic; no `provenant db update` can fix this")
+        #expect(r.notChecked[1].reason.contains("no version") && r.notChecked[1].purls == ["pkg:pypi/unversioned"])
+        #expect(r.notChecked[2].reason == "no advisory database covers pkg:rpm/amazon")
     }
 
     /// Fail closed: a package whose ecosystem, or distribution release, has no advisories in the

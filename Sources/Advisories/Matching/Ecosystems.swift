@@ -76,6 +76,19 @@ public enum Ecosystems {
         return Key(ecosystem: eco, release: release, name: canonicalName(eco, name), version: v)
     }
 
+    /// Why a purl has no OSV coordinates (`key(for:)` is nil): the group it is reported under
+    /// as not checked (`pkg:generic`, `pkg:rpm/amazon`) and the reason. A purl of a type OSV
+    /// covers but without a version has nothing to compare; any other type has no database.
+    public static func uncovered(_ purl: PackageURL) -> (label: String, reason: String) {
+        let versioned = PackageURL(type: purl.type, namespace: purl.namespace, name: purl.name, version: "0",
+                                   qualifiers: purl.qualifiers, subpath: purl.subpath)
+        // OS package types are covered per distribution, so the namespace names the group.
+        let byNamespace: Set<String> = ["rpm", "deb", "apk", "alpm", "ebuild"]
+        let label = "pkg:" + purl.type + (byNamespace.contains(purl.type) ? purl.namespace.map { "/" + $0.lowercased() } ?? "" : "")
+        if key(for: versioned) != nil { return (label, "its purl names no version to compare with advisories") }
+        return (label, "no advisory database covers \(label)")
+    }
+
     /// `openssl` or `openssl (3.0.11-1)` from the upstream qualifier.
     static func sourcePackage(_ upstream: String?, binary: String, version: String) -> (String, String) {
         guard let u = upstream, !u.isEmpty else { return (binary, version) }

@@ -12,8 +12,9 @@ public struct ScanReport: Sendable {
     /// Ignore entries past their expiry date: they no longer suppress anything.
     public var expiredIgnores: [IgnoreFile.Entry]
     public var packagesScanned: Int
+    /// Packages whose purl no advisory database covers; they are in `notChecked` too.
     public var packagesNotCovered: Int
-    /// Packages the database could not judge, by ecosystem: never reported as clean.
+    /// Packages that could not be judged, by ecosystem or purl type: never reported as clean.
     public var notChecked: [Scanner.NotChecked]
     public var diagnostics: [Diagnostic]
 
@@ -61,7 +62,6 @@ public struct ScanReport: Sendable {
         if packagesNotChecked > 0 {
             s += "; \(packagesNotChecked) NOT CHECKED (" + notChecked.map { "\($0.ecosystem): \($0.packages)" }.joined(separator: ", ") + ")"
         }
-        if packagesNotCovered > 0 { s += "; \(packagesNotCovered) of a type no advisory database covers" }
         return s
     }
 }
@@ -178,7 +178,8 @@ extension ScanReport {
                                   ("unknown", .int(findings.filter { $0.status == .unknown }.count)),
                                   ("packagesNotChecked", .int(packagesNotChecked))]))
         o.add("notChecked", .array(notChecked.map { n in
-            .object([("ecosystem", .string(n.ecosystem)), ("packages", .int(n.packages)), ("command", .string(n.command)),
+            .object([("ecosystem", .string(n.ecosystem)), ("packages", .int(n.packages)), ("reason", .string(n.reason)),
+                     ("command", n.command.map { .string($0) } ?? .null),
                      ("purls", .array(n.purls.map { .string($0) }))])
         }))
         let all = findings
@@ -217,7 +218,8 @@ extension ScanReport {
         }
         let notifications = notChecked.map { n in
             SARIF.Notification(id: "provenant/not-checked", level: "error", message: n.message,
-                               properties: ["ecosystem": n.ecosystem, "packages": String(n.packages), "command": n.command])
+                               properties: ["ecosystem": n.ecosystem, "packages": String(n.packages), "reason": n.reason,
+                                            "command": n.command ?? "none"])
         }
         SARIF.write(toolVersion: info.toolVersion, rules: rules, results: results, notifications: notifications, to: flush)
     }
@@ -270,7 +272,8 @@ extension ScanReport {
             if let at, case .array(let existing) = meta[at].1 { props = existing }
             for n in notChecked {
                 props.append(.object([("name", .string("provenant:not-checked:" + n.ecosystem)), ("value", .string(String(n.packages)))]))
-                props.append(.object([("name", .string("provenant:not-checked-fix:" + n.ecosystem)), ("value", .string(n.command))]))
+                props.append(.object([("name", .string("provenant:not-checked-reason:" + n.ecosystem)), ("value", .string(n.reason))]))
+                props.append(.object([("name", .string("provenant:not-checked-fix:" + n.ecosystem)), ("value", .string(n.command ?? "none"))]))
             }
             if let at { meta[at].1 = .array(props) } else { meta.append(("properties", .array(props))) }
             fields[m].1 = .object(meta)
