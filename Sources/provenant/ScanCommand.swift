@@ -60,7 +60,7 @@ struct ScanCommand: AsyncParsableCommand {
         timer.lap("scan")
         let info = DocumentInfo(toolVersion: Provenant.version)
         let report = ScanReport(target: target, database: try store.status(perEcosystem: false), result: result, vex: vexDocs, ignore: ignore,
-                                today: String(info.isoTimestamp.prefix(10)), diagnostics: inventory.diagnostics + vexWarnings)
+                                today: CalendarDate.utcDay(), diagnostics: inventory.diagnostics + vexWarnings)
         timer.lap("suppress and status")
         catalog.warn(inventory)
         for n in report.notChecked { CLI.stderr("warning: " + n.message) }

@@ -180,12 +180,12 @@ func jsonObject(_ s: String) throws -> [String: Any] {
 
     @Test func ignoreEntriesSuppressUntilTheyExpire() throws {
         let proj = try pinnedProject()
-        // SOURCE_DATE_EPOCH=1700000000 makes today 2023-11-14.
+        // Expiry is judged on the wall clock, whatever SOURCE_DATE_EPOCH says.
         try write("""
             ignore:
               - id: PYSEC-2024-60
                 reason: idna is only used on trusted input
-                expires: 2030-01-01
+                expires: 2099-01-01
               - id: PYSEC-2023-212
                 reason: accepted until the upgrade
                 expires: 2020-01-01
@@ -195,6 +195,14 @@ func jsonObject(_ s: String) throws -> [String: Any] {
         #expect(r.out.contains("expired ignore: PYSEC-2023-212"))
         #expect(r.err.contains("expired on 2020-01-01"))
         #expect(r.out.split(separator: "\n").contains { $0.contains("PYSEC-2023-212") && $0.contains("medium") }, "an expired entry no longer suppresses")
+        // SOURCE_DATE_EPOCH only dates the documents written: set to 2017, it must not bring the
+        // entry that expired on 2020-01-01 back.
+        let reproducible = try provenant(["scan", proj, "--db", sharedDB, "--format", "json"], env: ["SOURCE_DATE_EPOCH": "1500000000"])
+        let doc = try jsonObject(reproducible.out)
+        #expect((doc["timestamp"] as? String)?.hasPrefix("2017-07-14") == true)
+        #expect((doc["expiredIgnores"] as? [[String: Any]])?.map { $0["id"] as? String } == ["PYSEC-2023-212"])
+        #expect((doc["findings"] as? [[String: Any]])?.contains { $0["id"] as? String == "PYSEC-2023-212" } == true, "an expired entry no longer suppresses")
+        #expect((doc["suppressed"] as? [[String: Any]])?.count == 1)
         try write("ignore:\n  - id: X\n", to: proj + "/.provenant-ignore.yaml")
         let bad = try provenant(["scan", proj, "--db", sharedDB])
         #expect(bad.code == 2 && bad.err.contains(".provenant-ignore.yaml:2") && bad.err.contains("gives no reason"))

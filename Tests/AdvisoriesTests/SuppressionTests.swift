@@ -127,4 +127,14 @@ import ProvenantCore
         #expect(try load("2028-02-29").entries.first?.expires == "2028-02-29")
         #expect(try load("2000-02-29").entries.count == 1)
     }
+
+    /// Ignore entries expire on the wall clock's UTC day; SOURCE_DATE_EPOCH plays no part.
+    @Test func theUTCDayIsTheCivilDate() {
+        #expect(CalendarDate.utcDay(Date(timeIntervalSince1970: 0)) == "1970-01-01")
+        #expect(CalendarDate.utcDay(Date(timeIntervalSince1970: 1_700_000_000)) == "2023-11-14")
+        #expect(CalendarDate.utcDay(Date(timeIntervalSince1970: 951_868_799)) == "2000-02-29")
+        #expect(CalendarDate.utcDay(Date(timeIntervalSince1970: 951_868_800)) == "2000-03-01")
+        #expect(CalendarDate.utcDay(Date(timeIntervalSince1970: -1)) == "1969-12-31")
+        #expect(CalendarDate.utcDay() >= "2026-01-01")
+    }
 }
