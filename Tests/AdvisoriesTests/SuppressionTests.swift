@@ -114,6 +114,35 @@ import ProvenantCore
         #expect(try cdx(nil, state: "false_positive", justification: nil).suppressing(f) != nil, "false_positive needs no justification")
     }
 
+    /// A list or mapping where the ignore file wants a string used to read as absent: `expires:
+    /// [2020-01-01]` suppressed forever, `package: {purl: …}` for every package. Each is now an
+    /// error naming the file and line, and so is a package that is not a purl.
+    @Test func ignoreFileFieldsThatAreNotStringsAreErrors() throws {
+        let dir = try tempDir("ignore-shapes")
+        func error(_ field: String) throws -> String? {
+            try write("ignore:\n  - id: PYSEC-2024-60\n    reason: accepted\n\(field)\n", to: dir + "/i.yaml")
+            do { _ = try IgnoreFile.load(dir + "/i.yaml"); return nil } catch { return "\(error)" }
+        }
+        let expiresList = try error("    expires: [2020-01-01]")
+        #expect(expiresList?.contains("i.yaml:4") == true && expiresList?.contains("'expires' must be a single value, not a list") == true, "\(expiresList ?? "accepted")")
+        let packageMap = try error("    package: {purl: pkg:pypi/idna}")
+        #expect(packageMap?.contains("i.yaml:4") == true && packageMap?.contains("'package' must be a single value, not a mapping") == true, "\(packageMap ?? "accepted")")
+        let packageBlock = try error("    package:\n      - pkg:pypi/idna")
+        #expect(packageBlock?.contains("i.yaml:5") == true && packageBlock?.contains("not a list") == true, "\(packageBlock ?? "accepted")")
+        let notPurl = try error("    package: idna")
+        #expect(notPurl?.contains("i.yaml:4") == true && notPurl?.contains("package 'idna' is not a purl") == true, "\(notPurl ?? "accepted")")
+        #expect(try error("    reason2: x")?.contains("unknown key 'reason2'") == true)
+        // The entries that stay valid still load, and suppress only what they name.
+        #expect(try error("    package: pkg:pypi/idna\n    expires: 2099-01-01") == nil)
+        let ok = try IgnoreFile.load(dir + "/i.yaml")
+        #expect(ok.suppressing(finding(), today: "2026-01-01") != nil)
+        #expect(ok.suppressing(finding(package: "requests"), today: "2026-01-01") == nil)
+        try write("ignore:\n  - id: [PYSEC-2024-60]\n    reason: accepted\n", to: dir + "/i.yaml")
+        #expect(throws: InputError.self) { try IgnoreFile.load(dir + "/i.yaml") }
+        try write("ignore:\n  - id: PYSEC-2024-60\n    reason: {why: accepted}\n", to: dir + "/i.yaml")
+        do { _ = try IgnoreFile.load(dir + "/i.yaml"); Issue.record("a mapping reason was accepted") } catch { #expect("\(error)".contains("i.yaml:3")) }
+    }
+
     @Test func ignoreFilesRefuseDatesThatDoNotExist() throws {
         let dir = try tempDir("ignore-dates")
         func load(_ date: String) throws -> IgnoreFile {
