@@ -64,6 +64,7 @@ struct ScanCommand: AsyncParsableCommand {
         timer.lap("suppress and status")
         catalog.warn(inventory)
         for n in report.notChecked { CLI.stderr("warning: " + n.message) }
+        for w in report.suppressionWarnings { CLI.stderr("warning: " + w) }
         for e in report.expiredIgnores { CLI.stderr("warning: \(e.origin): ignore entry for \(e.id) expired on \(e.expires ?? "") and no longer suppresses") }
         try CLI.withOutput(output) { sink in report.write(fmt, info: info, inventory: inventory, to: sink) }
         timer.lap("write \(fmt.rawValue)")

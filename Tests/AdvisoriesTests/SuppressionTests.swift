@@ -92,6 +92,40 @@ import ProvenantCore
         #expect(throws: InputError.self) { try load(openVEX(timestamp: "yesterday", notAffected)) }
     }
 
+    /// An undated `affected` used to lose to any dated `not_affected`. When statements on one
+    /// finding disagree and any lacks a time, the newest cannot be known: the finding is kept and
+    /// the conflict is named.
+    @Test func disagreeingStatementsWithoutATimeKeepTheFinding() throws {
+        let f = finding()
+        let dated = try load(openVEX(timestamp: "2024-01-01T00:00:00Z", notAffected), name: "dated.json")
+        let undatedAffected = try load("""
+            {"bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1,
+             "vulnerabilities": [{"id": "CVE-2024-3651", "analysis": {"state": "exploitable"}, "affects": [{"ref": "pkg:pypi/idna"}]}]}
+            """, name: "undated.json")
+        #expect(undatedAffected.statements.first?.timestamp == nil)
+        for order in [[dated, undatedAffected], [undatedAffected, dated]] {
+            let d = VEXDocument.decide(f, in: order)
+            #expect(d.suppressing == nil, "an undated affected is not overridden by a dated not_affected")
+            #expect(d.conflict?.contains("dated.json#1 (not_affected, 2024-01-01T00:00:00Z)") == true && d.conflict?.contains("undated.json#1 (exploitable, undated)") == true,
+                    "\(d.conflict ?? "no warning")")
+        }
+        // Within one document with no document time: a dated not_affected and an undated affected.
+        let mixed = try load(#"""
+            {"@context": "https://openvex.dev/ns/v0.2.0", "@id": "https://example.com/vex/m", "author": "sec", "version": 1,
+             "statements": [\#(String(notAffected.dropLast()) + #", "timestamp": "2024-05-01T00:00:00Z"}"#), \#(affected)]}
+            """#, name: "mixed.json")
+        #expect(mixed.suppressing(f) == nil && VEXDocument.decide(f, in: [mixed]).conflict != nil)
+        // Statements that agree need no order: an undated not_affected beside a dated one still suppresses.
+        let undatedClear = try cdx(nil)
+        #expect(undatedClear.statements.first?.timestamp == nil)
+        let agree = VEXDocument.decide(f, in: [dated, undatedClear])
+        #expect(agree.suppressing != nil && agree.conflict == nil)
+        // And dated statements that disagree still go by time, without a warning.
+        let newer = try load(openVEX(timestamp: "2024-02-01T00:00:00Z", affected), name: "newer.json")
+        let byTime = VEXDocument.decide(f, in: [newer, dated])
+        #expect(byTime.suppressing == nil && byTime.conflict == nil)
+    }
+
     @Test func notAffectedWithoutAValidJustificationIsRefused() throws {
         let f = finding()
         func statement(_ extra: String) -> String {

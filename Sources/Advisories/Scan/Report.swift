@@ -17,6 +17,8 @@ public struct ScanReport: Sendable {
     /// Packages that could not be judged, by ecosystem or purl type: never reported as clean.
     public var notChecked: [Scanner.NotChecked]
     public var diagnostics: [Diagnostic]
+    /// Findings kept because the VEX statements about them disagree and cannot be ordered.
+    public var suppressionWarnings: [String] = []
 
     public var packagesNotChecked: Int { notChecked.reduce(0) { $0 + $1.packages } }
 
@@ -29,9 +31,11 @@ public struct ScanReport: Sendable {
         if vex.isEmpty && ignore == nil {
             findings = result.findings; suppressed = []   // nothing can suppress: share, don't copy
         } else {
-            var kept: [Finding] = [], out: [Suppressed] = []
+            var kept: [Finding] = [], out: [Suppressed] = [], warnings: [String] = []
             for f in result.findings {
-                if !vex.isEmpty, let s = VEXDocument.suppressing(f, in: vex) {
+                let decision = vex.isEmpty ? VEXDocument.Decision(suppressing: nil, conflict: nil) : VEXDocument.decide(f, in: vex)
+                if let c = decision.conflict { warnings.append(c) }   // and no VEX statement suppresses it
+                if let s = decision.suppressing {
                     out.append(Suppressed(finding: f, by: "VEX \(s.origin) (\(s.status)\(s.justification.map { ": " + $0 } ?? ""))"))
                 } else if let e = ignore?.suppressing(f, today: today) {
                     out.append(Suppressed(finding: f, by: "ignore \(e.origin) (\(e.reason))"))
@@ -39,7 +43,7 @@ public struct ScanReport: Sendable {
                     kept.append(f)
                 }
             }
-            findings = kept; suppressed = out
+            findings = kept; suppressed = out; suppressionWarnings = warnings
         }
         expiredIgnores = ignore?.expired(today: today) ?? []
     }
@@ -120,6 +124,7 @@ extension ScanReport {
         }
         out += "\n" + summaryLine + "\n"
         for n in notChecked { out += n.message + "\n" }
+        for w in suppressionWarnings { out += "warning: \(w)\n" }
         for s in suppressed { out += "suppressed: \(s.finding.id) in \(s.finding.package) \(s.finding.version) by \(s.by)\n" }
         for e in expiredIgnores { out += "expired ignore: \(e.id) at \(e.origin) expired on \(e.expires ?? "") and no longer suppresses\n" }
         out += "advisories: \(database.records) records, newest \(database.newestModified ?? "none"), \(database.path)\n"
@@ -186,7 +191,7 @@ extension ScanReport {
         o.add("findings", .generated(count: all.count) { Self.findingJSON(all[$0]) })
         o.add("suppressed", .array(suppressed.map { Self.findingJSON($0.finding, by: $0.by) }))
         o.add("expiredIgnores", .array(expiredIgnores.map { .object([("id", .string($0.id)), ("expires", .string($0.expires ?? "")), ("at", .string($0.origin))]) }))
-        o.add("warnings", .array(diagnostics.map { .string($0.description) }))
+        o.add("warnings", .array(diagnostics.map { .string($0.description) } + suppressionWarnings.map { .string($0) }))
         return o.value
     }
 
