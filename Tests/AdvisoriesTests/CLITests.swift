@@ -336,4 +336,22 @@ func jsonObject(_ s: String) throws -> [String: Any] {
         let r = try provenant(["scan", dir, "--db", dir + "/db.sqlite"])
         #expect(r.code == 2 && r.err.contains("provenant db import"))
     }
+
+    /// Issue: an Ubuntu LTS root could never be checked, because OSV names the release
+    /// `Ubuntu:22.04:LTS` and os-release says `22.04`.
+    @Test func anUbuntuLTSRootIsCheckedAgainstOSVsUbuntuLTSAdvisories() throws {
+        let root = try tempDir("ubuntu-root")
+        try write("ID=ubuntu\nVERSION_ID=\"22.04\"\n", to: root + "/etc/os-release")
+        try write("Package: openssl\nStatus: install ok installed\nArchitecture: amd64\nVersion: 3.0.2-0ubuntu1.6\n\n", to: root + "/var/lib/dpkg/status")
+        let dbDir = try tempDir("ubuntu-db")
+        try write(osv("USN-6000-1", ecosystem: "Ubuntu:22.04:LTS", name: "openssl", events: [["introduced": "0"], ["fixed": "3.0.2-0ubuntu1.10"]]),
+                  to: dbDir + "/in/USN-6000-1.json")
+        #expect(try provenant(["db", "import", dbDir + "/in", "--db", dbDir + "/osv.sqlite"]).code == 0)
+        let r = try provenant(["scan", root, "--db", dbDir + "/osv.sqlite", "--format", "json", "--fail-on", "critical"])
+        #expect(r.code == 0, "checked, and nothing reaches critical: \(r.err)")
+        let doc = try jsonObject(r.out)
+        #expect((doc["notChecked"] as? [Any])?.isEmpty == true, "\(r.out)")
+        let f = try #require((doc["findings"] as? [[String: Any]])?.first)
+        #expect(f["id"] as? String == "USN-6000-1" && (f["package"] as? [String: Any])?["ecosystem"] as? String == "Ubuntu:22.04:LTS")
+    }
 }

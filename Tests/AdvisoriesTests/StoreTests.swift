@@ -83,6 +83,29 @@ import ZIPFoundation
         #expect(try Scanner(store: store).scan([pkg("pkg:deb/debian/openssl@1.0?distro=debian-12")]).notChecked.isEmpty)
     }
 
+    /// OSV writes Ubuntu LTS releases `Ubuntu:22.04:LTS` (and ESM ones `Ubuntu:Pro:18.04:LTS`)
+    /// where os-release says `22.04`: an Ubuntu 22.04 package is checked against them.
+    @Test func ubuntuReleasesAreLookedUpByOSVsNames() async throws {
+        let dir = try tempDir("ubuntu")
+        try write(osv("USN-1", ecosystem: "Ubuntu:22.04:LTS", name: "openssl", events: [["introduced": "0"], ["fixed": "3.0.2-0ubuntu1.10"]]), to: dir + "/a.json")
+        try write(osv("USN-2", ecosystem: "Ubuntu:Pro:18.04:LTS", name: "curl", events: [["introduced": "0"], ["fixed": "7.58.0-2ubuntu3.24+esm1"]]), to: dir + "/b.json")
+        try write(osv("USN-3", ecosystem: "Ubuntu:24.10", name: "zlib", events: [["introduced": "0"], ["fixed": "1:1.3.dfsg-3.1ubuntu3"]]), to: dir + "/c.json")
+        try write(osv("USN-4", ecosystem: "Ubuntu:Pro:FIPS-updates:20.04:LTS", name: "openssl", events: [["introduced": "0"], ["fixed": "9.9"]]), to: dir + "/d.json")
+        let store = try AdvisoryStore(path: dir + "/db.sqlite")
+        _ = try await AdvisoryImporter.importPaths([dir], into: store)
+        let r = try Scanner(store: store).scan([
+            pkg("pkg:deb/ubuntu/openssl@3.0.2-0ubuntu1.6?distro=ubuntu-22.04"),
+            pkg("pkg:deb/ubuntu/curl@7.58.0-2ubuntu3.16?distro=ubuntu-18.04"),
+            pkg("pkg:deb/ubuntu/zlib@1:1.3.dfsg-3.1ubuntu2?distro=ubuntu-24.10"),
+            pkg("pkg:deb/ubuntu/openssl@1.1.1f-1ubuntu2?distro=ubuntu-20.04"),
+        ])
+        #expect(r.findings.map(\.id).sorted() == ["USN-1", "USN-2", "USN-3"])
+        #expect(r.findings.first { $0.id == "USN-1" }?.ecosystem == "Ubuntu:22.04:LTS")
+        // A FIPS stream's builds are not the archive's: 20.04 stays not checked.
+        #expect(r.notChecked.map(\.ecosystem) == ["Ubuntu:20.04:LTS"])
+        #expect(Ecosystems.ubuntuRelease("22.04") == "22.04:LTS" && Ecosystems.ubuntuRelease("23.04") == "23.04" && Ecosystems.ubuntuRelease("24.10") == "24.10")
+    }
+
     @Test func withdrawnRecordsAreKeptButNeverMatched() async throws {
         let dir = try tempDir("withdrawn")
         try write(osv("GHSA-w", ecosystem: "npm", name: "left-pad", events: [["introduced": "0"]], withdrawn: "2024-02-01T00:00:00Z"), to: dir + "/w.json")

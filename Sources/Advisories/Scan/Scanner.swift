@@ -76,7 +76,9 @@ public struct Scanner: Sendable {
                     let k = keys[packageIndex]
                     var subject = RangeEvaluator.Subject(k.version)
                     // An entry applies when either side names no release, or both name the same.
-                    func applies(_ e: Prepared) -> Bool { e.release.isEmpty || k.release.isEmpty || e.release == k.release }
+                    func applies(_ e: Prepared) -> Bool {
+                        e.release.isEmpty || k.release.isEmpty || Ecosystems.releaseMatches(ecosystem: k.ecosystem, stored: e.release, wanted: k.release)
+                    }
                     for (id, all) in groups {
                         var affected: [RangeEvaluator.PreparedEntry] = []
                         var unknown: String?
