@@ -12,8 +12,8 @@ struct ScanCommand: AsyncParsableCommand {
         discussion: """
         TARGET is catalogued as `provenant sbom` does, or read as an SBOM when it is a CycloneDX or SPDX \
         JSON document (Provenant's, syft's, trivy's). The first scan without a database imports the bundled \
-        OSV snapshot. Packages of an ecosystem the database holds no advisories for are reported as NOT CHECKED, \
-        and fail --fail-on unless --allow-unchecked is given. Exit codes: 0 success, 1 a finding reached --fail-on \
+        OSV snapshot. Packages of an ecosystem the database holds no advisories for, and packages whose purl no \
+        advisory database covers (pkg:generic, unversioned), are reported as NOT CHECKED, and fail --fail-on unless --allow-unchecked is given. Exit codes: 0 success, 1 a finding reached --fail-on \
         (or packages went unchecked), 2 usage or input error.
         """
     )
@@ -34,7 +34,7 @@ struct ScanCommand: AsyncParsableCommand {
     @Option(name: .long, parsing: .singleValue, help: "OpenVEX or CycloneDX VEX file (repeatable). Per finding the newest statement across all files decides; not_affected (with a justification the spec lists) and fixed suppress.")
     var vex: [String] = []
 
-    @Flag(name: .long, help: "With --fail-on, do not fail because packages went unchecked (their ecosystem has no advisories in the database).")
+    @Flag(name: .long, help: "With --fail-on, do not fail because packages went unchecked (their ecosystem has no advisories in the database, or no database covers their purl).")
     var allowUnchecked = false
 
     @Option(name: .long, help: "Ignore file. Default: .provenant-ignore.yaml in TARGET (a directory) or the current directory, when present.")
@@ -60,10 +60,11 @@ struct ScanCommand: AsyncParsableCommand {
         timer.lap("scan")
         let info = try DocumentInfo(toolVersion: Provenant.version)
         let report = ScanReport(target: target, database: try store.status(perEcosystem: false), result: result, vex: vexDocs, ignore: ignore,
-                                today: String(info.isoTimestamp.prefix(10)), diagnostics: inventory.diagnostics + vexWarnings)
+                                today: CalendarDate.utcDay(), diagnostics: inventory.diagnostics + vexWarnings)
         timer.lap("suppress and status")
         catalog.warn(inventory)
         for n in report.notChecked { CLI.stderr("warning: " + n.message) }
+        for w in report.suppressionWarnings { CLI.stderr("warning: " + w) }
         for e in report.expiredIgnores { CLI.stderr("warning: \(e.origin): ignore entry for \(e.id) expired on \(e.expires ?? "") and no longer suppresses") }
         try CLI.withOutput(output) { sink in report.write(fmt, info: info, inventory: inventory, to: sink) }
         timer.lap("write \(fmt.rawValue)")
@@ -71,7 +72,8 @@ struct ScanCommand: AsyncParsableCommand {
             // Fail closed: packages nobody checked are not a pass.
             if report.reaches(t) { throw ExitCode(1) }
             if report.packagesNotChecked > 0 && !allowUnchecked {
-                CLI.stderr("--fail-on: \(report.packagesNotChecked) package\(report.packagesNotChecked == 1 ? " was" : "s were") not checked; update the database, or pass --allow-unchecked to accept that")
+                let fix = report.notChecked.contains { $0.command != nil } ? "update the database as the warnings say, or" : "no database update can check them;"
+                CLI.stderr("--fail-on: \(report.packagesNotChecked) package\(report.packagesNotChecked == 1 ? " was" : "s were") not checked; \(fix) pass --allow-unchecked to accept that")
                 throw ExitCode(1)
             }
         }

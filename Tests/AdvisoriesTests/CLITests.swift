@@ -180,12 +180,12 @@ func jsonObject(_ s: String) throws -> [String: Any] {
 
     @Test func ignoreEntriesSuppressUntilTheyExpire() throws {
         let proj = try pinnedProject()
-        // SOURCE_DATE_EPOCH=1700000000 makes today 2023-11-14.
+        // Expiry is judged on the wall clock, whatever SOURCE_DATE_EPOCH says.
         try write("""
             ignore:
               - id: PYSEC-2024-60
                 reason: idna is only used on trusted input
-                expires: 2030-01-01
+                expires: 2099-01-01
               - id: PYSEC-2023-212
                 reason: accepted until the upgrade
                 expires: 2020-01-01
@@ -195,6 +195,14 @@ func jsonObject(_ s: String) throws -> [String: Any] {
         #expect(r.out.contains("expired ignore: PYSEC-2023-212"))
         #expect(r.err.contains("expired on 2020-01-01"))
         #expect(r.out.split(separator: "\n").contains { $0.contains("PYSEC-2023-212") && $0.contains("medium") }, "an expired entry no longer suppresses")
+        // SOURCE_DATE_EPOCH only dates the documents written: set to 2017, it must not bring the
+        // entry that expired on 2020-01-01 back.
+        let reproducible = try provenant(["scan", proj, "--db", sharedDB, "--format", "json"], env: ["SOURCE_DATE_EPOCH": "1500000000"])
+        let doc = try jsonObject(reproducible.out)
+        #expect((doc["timestamp"] as? String)?.hasPrefix("2017-07-14") == true)
+        #expect((doc["expiredIgnores"] as? [[String: Any]])?.map { $0["id"] as? String } == ["PYSEC-2023-212"])
+        #expect((doc["findings"] as? [[String: Any]])?.contains { $0["id"] as? String == "PYSEC-2023-212" } == true, "an expired entry no longer suppresses")
+        #expect((doc["suppressed"] as? [[String: Any]])?.count == 1)
         try write("ignore:\n  - id: X\n", to: proj + "/.provenant-ignore.yaml")
         let bad = try provenant(["scan", proj, "--db", sharedDB])
         #expect(bad.code == 2 && bad.err.contains(".provenant-ignore.yaml:2") && bad.err.contains("gives no reason"))
@@ -281,6 +289,45 @@ func jsonObject(_ s: String) throws -> [String: Any] {
         #expect((try jsonObject(py.out)["notChecked"] as? [Any])?.isEmpty == true && !py.err.contains("NOT CHECKED"))
     }
 
+    /// A package whose purl no advisory database covers (`pkg:generic`, `pkg:rpm/amazon`) could
+    /// not be judged: NOT CHECKED in every format, never "No known vulnerabilities.", and
+    /// `--fail-on` fails on it unless `--allow-unchecked`; no update command is offered.
+    @Test func packagesNoDatabaseCoversAreNotCheckedInEveryFormat() throws {
+        let dir = try tempDir("generic-unchecked")
+        let sbom = dir + "/bom.cdx.json"
+        try write("""
+            {"bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1,
+             "components": [{"type": "library", "name": "log4j", "version": "2.14.1", "purl": "pkg:generic/log4j@2.14.1"},
+                            {"type": "library", "name": "openssl", "version": "1.0.2k", "purl": "pkg:rpm/amazon/openssl@1.0.2k"}]}
+            """, to: sbom)
+        let table = try provenant(["scan", sbom, "--db", sharedDB])
+        #expect(table.code == 0, "\(table.err)")
+        #expect(!table.out.contains("No known vulnerabilities."), "\(table.out)")
+        #expect(table.out.contains("2 packages were NOT CHECKED"))
+        #expect(table.out.contains("1 pkg:generic package NOT CHECKED: no advisory database covers pkg:generic; no `provenant db update` can fix this"))
+        #expect(table.out.contains("2 NOT CHECKED (pkg:generic: 1, pkg:rpm/amazon: 1)"))
+        #expect(table.err.contains("warning: 1 pkg:rpm/amazon package NOT CHECKED"))
+        let failing = try provenant(["scan", sbom, "--db", sharedDB, "--fail-on", "critical"])
+        #expect(failing.code == 1 && failing.err.contains("--fail-on: 2 packages were not checked"))
+        #expect(try provenant(["scan", sbom, "--db", sharedDB, "--fail-on", "critical", "--allow-unchecked"]).code == 0)
+
+        let doc = try jsonObject(try provenant(["scan", sbom, "--db", sharedDB, "--format", "json"]).out)
+        #expect((doc["summary"] as? [String: Any])?["packagesNotChecked"] as? Int == 2)
+        let nc = try #require(doc["notChecked"] as? [[String: Any]])
+        #expect(nc.map { $0["ecosystem"] as? String } == ["pkg:generic", "pkg:rpm/amazon"])
+        #expect(nc.first?["command"] is NSNull && nc.first?["reason"] as? String == "no advisory database covers pkg:generic")
+
+        let sarif = try jsonObject(try provenant(["scan", sbom, "--db", sharedDB, "--format", "sarif"]).out)
+        let run = try #require((sarif["runs"] as? [[String: Any]])?.first)
+        let notes = try #require((run["invocations"] as? [[String: Any]])?.first?["toolExecutionNotifications"] as? [[String: Any]])
+        #expect(notes.count == 2 && notes.allSatisfy { (($0["message"] as? [String: Any])?["text"] as? String)?.contains("NOT CHECKED") == true })
+
+        let cdx = try provenant(["scan", sbom, "--db", sharedDB, "--format", "cyclonedx-json"]).out
+        let props = try #require((try jsonObject(cdx)["metadata"] as? [String: Any])?["properties"] as? [[String: Any]])
+        #expect(props.contains { $0["name"] as? String == "provenant:not-checked:pkg:generic" && $0["value"] as? String == "1" })
+        #expect(props.contains { $0["name"] as? String == "provenant:not-checked-reason:pkg:rpm/amazon" && $0["value"] as? String == "no advisory database covers pkg:rpm/amazon" })
+    }
+
     @Test func dbStatusListsEcosystemsAndCorruptDatabasesFailClearly() throws {
         let s = try provenant(["db", "status", "--db", sharedDB])
         #expect(s.code == 0 && s.out.contains("records: 8158") && s.out.contains("crates.io") && s.out.contains("newest modified: 2026-08-21"))
@@ -288,5 +335,23 @@ func jsonObject(_ s: String) throws -> [String: Any] {
         try write(String(repeating: "x", count: 4096), to: dir + "/db.sqlite")
         let r = try provenant(["scan", dir, "--db", dir + "/db.sqlite"])
         #expect(r.code == 2 && r.err.contains("provenant db import"))
+    }
+
+    /// Issue: an Ubuntu LTS root could never be checked, because OSV names the release
+    /// `Ubuntu:22.04:LTS` and os-release says `22.04`.
+    @Test func anUbuntuLTSRootIsCheckedAgainstOSVsUbuntuLTSAdvisories() throws {
+        let root = try tempDir("ubuntu-root")
+        try write("ID=ubuntu\nVERSION_ID=\"22.04\"\n", to: root + "/etc/os-release")
+        try write("Package: openssl\nStatus: install ok installed\nArchitecture: amd64\nVersion: 3.0.2-0ubuntu1.6\n\n", to: root + "/var/lib/dpkg/status")
+        let dbDir = try tempDir("ubuntu-db")
+        try write(osv("USN-6000-1", ecosystem: "Ubuntu:22.04:LTS", name: "openssl", events: [["introduced": "0"], ["fixed": "3.0.2-0ubuntu1.10"]]),
+                  to: dbDir + "/in/USN-6000-1.json")
+        #expect(try provenant(["db", "import", dbDir + "/in", "--db", dbDir + "/osv.sqlite"]).code == 0)
+        let r = try provenant(["scan", root, "--db", dbDir + "/osv.sqlite", "--format", "json", "--fail-on", "critical"])
+        #expect(r.code == 0, "checked, and nothing reaches critical: \(r.err)")
+        let doc = try jsonObject(r.out)
+        #expect((doc["notChecked"] as? [Any])?.isEmpty == true, "\(r.out)")
+        let f = try #require((doc["findings"] as? [[String: Any]])?.first)
+        #expect(f["id"] as? String == "USN-6000-1" && (f["package"] as? [String: Any])?["ecosystem"] as? String == "Ubuntu:22.04:LTS")
     }
 }

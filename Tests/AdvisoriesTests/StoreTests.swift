@@ -31,17 +31,29 @@ import ZIPFoundation
         #expect(try store.status().records == 1)
     }
 
-    /// Packages no OSV database covers still count as scanned, and are counted apart.
-    @Test func uncoveredPackagesCountAsScanned() async throws {
+    /// Packages no OSV database covers still count as scanned, and are NOT CHECKED (never clean):
+    /// grouped by purl type (with the namespace for OS packages), with the reason, and no update
+    /// command, since no download can help.
+    @Test func uncoveredPackagesCountAsScannedAndNotChecked() async throws {
         let dir = try tempDir("uncovered")
         try write(osv("PYSEC-1", ecosystem: "PyPI", name: "demo", events: [["introduced": "0"], ["fixed": "2.0"]]), to: dir + "/a.json")
         let store = try AdvisoryStore(path: dir + "/db.sqlite")
         _ = try await AdvisoryImporter.importPaths([dir], into: store)
-        let r = try Scanner(store: store).scan([pkg("pkg:pypi/demo@1.0"), pkg("pkg:generic/tool@1.0"), pkg("pkg:pypi/unversioned")])
-        #expect(r.packagesScanned == 3)
-        #expect(r.packagesNotCovered == 2)
-        #expect(r.notChecked.isEmpty, "PyPI has advisories: its package was checked")
+        let r = try Scanner(store: store).scan([
+            pkg("pkg:pypi/demo@1.0"), pkg("pkg:generic/tool@1.0"), pkg("pkg:pypi/unversioned"),
+            pkg("pkg:generic/log4j@2.14.1"), pkg("pkg:rpm/amazon/openssl@1.0.2k"), pkg("pkg:rpm/centos/bash@4.2"),
+        ])
+        #expect(r.packagesScanned == 6)
+        #expect(r.packagesNotCovered == 5)
         #expect(r.findings.map(\.id) == ["PYSEC-1"])
+        #expect(r.notChecked.map(\.ecosystem) == ["pkg:generic", "pkg:pypi", "pkg:rpm/amazon", "pkg:rpm/centos"])
+        #expect(r.notChecked.reduce(0) { $0 + $1.packages } == 5)
+        let generic = try #require(r.notChecked.first)
+        #expect(generic.packages == 2 && generic.purls == ["pkg:generic/log4j@2.14.1", "pkg:generic/tool@1.0"])
+        #expect(generic.command == nil && generic.reason == "no advisory database covers pkg:generic")
+        #expect(generic.message == "2 pkg:generic packages NOT CHECKED: no advisory database covers pkg:generic; no `provenant db update` can fix this")
+        #expect(r.notChecked[1].reason.contains("no version") && r.notChecked[1].purls == ["pkg:pypi/unversioned"])
+        #expect(r.notChecked[2].reason == "no advisory database covers pkg:rpm/amazon")
     }
 
     /// Fail closed: a package whose ecosystem, or distribution release, has no advisories in the
@@ -69,6 +81,29 @@ import ZIPFoundation
         try write(osv("DEBIAN-ANY", ecosystem: "Debian", name: "zlib", events: [["introduced": "0"], ["fixed": "1.0"]]), to: dir + "/any/x.json")
         _ = try await AdvisoryImporter.importPaths([dir + "/any"], into: store)
         #expect(try Scanner(store: store).scan([pkg("pkg:deb/debian/openssl@1.0?distro=debian-12")]).notChecked.isEmpty)
+    }
+
+    /// OSV writes Ubuntu LTS releases `Ubuntu:22.04:LTS` (and ESM ones `Ubuntu:Pro:18.04:LTS`)
+    /// where os-release says `22.04`: an Ubuntu 22.04 package is checked against them.
+    @Test func ubuntuReleasesAreLookedUpByOSVsNames() async throws {
+        let dir = try tempDir("ubuntu")
+        try write(osv("USN-1", ecosystem: "Ubuntu:22.04:LTS", name: "openssl", events: [["introduced": "0"], ["fixed": "3.0.2-0ubuntu1.10"]]), to: dir + "/a.json")
+        try write(osv("USN-2", ecosystem: "Ubuntu:Pro:18.04:LTS", name: "curl", events: [["introduced": "0"], ["fixed": "7.58.0-2ubuntu3.24+esm1"]]), to: dir + "/b.json")
+        try write(osv("USN-3", ecosystem: "Ubuntu:24.10", name: "zlib", events: [["introduced": "0"], ["fixed": "1:1.3.dfsg-3.1ubuntu3"]]), to: dir + "/c.json")
+        try write(osv("USN-4", ecosystem: "Ubuntu:Pro:FIPS-updates:20.04:LTS", name: "openssl", events: [["introduced": "0"], ["fixed": "9.9"]]), to: dir + "/d.json")
+        let store = try AdvisoryStore(path: dir + "/db.sqlite")
+        _ = try await AdvisoryImporter.importPaths([dir], into: store)
+        let r = try Scanner(store: store).scan([
+            pkg("pkg:deb/ubuntu/openssl@3.0.2-0ubuntu1.6?distro=ubuntu-22.04"),
+            pkg("pkg:deb/ubuntu/curl@7.58.0-2ubuntu3.16?distro=ubuntu-18.04"),
+            pkg("pkg:deb/ubuntu/zlib@1:1.3.dfsg-3.1ubuntu2?distro=ubuntu-24.10"),
+            pkg("pkg:deb/ubuntu/openssl@1.1.1f-1ubuntu2?distro=ubuntu-20.04"),
+        ])
+        #expect(r.findings.map(\.id).sorted() == ["USN-1", "USN-2", "USN-3"])
+        #expect(r.findings.first { $0.id == "USN-1" }?.ecosystem == "Ubuntu:22.04:LTS")
+        // A FIPS stream's builds are not the archive's: 20.04 stays not checked.
+        #expect(r.notChecked.map(\.ecosystem) == ["Ubuntu:20.04:LTS"])
+        #expect(Ecosystems.ubuntuRelease("22.04") == "22.04:LTS" && Ecosystems.ubuntuRelease("23.04") == "23.04" && Ecosystems.ubuntuRelease("24.10") == "24.10")
     }
 
     @Test func withdrawnRecordsAreKeptButNeverMatched() async throws {

@@ -92,6 +92,40 @@ import ProvenantCore
         #expect(throws: InputError.self) { try load(openVEX(timestamp: "yesterday", notAffected)) }
     }
 
+    /// An undated `affected` used to lose to any dated `not_affected`. When statements on one
+    /// finding disagree and any lacks a time, the newest cannot be known: the finding is kept and
+    /// the conflict is named.
+    @Test func disagreeingStatementsWithoutATimeKeepTheFinding() throws {
+        let f = finding()
+        let dated = try load(openVEX(timestamp: "2024-01-01T00:00:00Z", notAffected), name: "dated.json")
+        let undatedAffected = try load("""
+            {"bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1,
+             "vulnerabilities": [{"id": "CVE-2024-3651", "analysis": {"state": "exploitable"}, "affects": [{"ref": "pkg:pypi/idna"}]}]}
+            """, name: "undated.json")
+        #expect(undatedAffected.statements.first?.timestamp == nil)
+        for order in [[dated, undatedAffected], [undatedAffected, dated]] {
+            let d = VEXDocument.decide(f, in: order)
+            #expect(d.suppressing == nil, "an undated affected is not overridden by a dated not_affected")
+            #expect(d.conflict?.contains("dated.json#1 (not_affected, 2024-01-01T00:00:00Z)") == true && d.conflict?.contains("undated.json#1 (exploitable, undated)") == true,
+                    "\(d.conflict ?? "no warning")")
+        }
+        // Within one document with no document time: a dated not_affected and an undated affected.
+        let mixed = try load(#"""
+            {"@context": "https://openvex.dev/ns/v0.2.0", "@id": "https://example.com/vex/m", "author": "sec", "version": 1,
+             "statements": [\#(String(notAffected.dropLast()) + #", "timestamp": "2024-05-01T00:00:00Z"}"#), \#(affected)]}
+            """#, name: "mixed.json")
+        #expect(mixed.suppressing(f) == nil && VEXDocument.decide(f, in: [mixed]).conflict != nil)
+        // Statements that agree need no order: an undated not_affected beside a dated one still suppresses.
+        let undatedClear = try cdx(nil)
+        #expect(undatedClear.statements.first?.timestamp == nil)
+        let agree = VEXDocument.decide(f, in: [dated, undatedClear])
+        #expect(agree.suppressing != nil && agree.conflict == nil)
+        // And dated statements that disagree still go by time, without a warning.
+        let newer = try load(openVEX(timestamp: "2024-02-01T00:00:00Z", affected), name: "newer.json")
+        let byTime = VEXDocument.decide(f, in: [newer, dated])
+        #expect(byTime.suppressing == nil && byTime.conflict == nil)
+    }
+
     @Test func notAffectedWithoutAValidJustificationIsRefused() throws {
         let f = finding()
         func statement(_ extra: String) -> String {
@@ -114,6 +148,35 @@ import ProvenantCore
         #expect(try cdx(nil, state: "false_positive", justification: nil).suppressing(f) != nil, "false_positive needs no justification")
     }
 
+    /// A list or mapping where the ignore file wants a string used to read as absent: `expires:
+    /// [2020-01-01]` suppressed forever, `package: {purl: …}` for every package. Each is now an
+    /// error naming the file and line, and so is a package that is not a purl.
+    @Test func ignoreFileFieldsThatAreNotStringsAreErrors() throws {
+        let dir = try tempDir("ignore-shapes")
+        func error(_ field: String) throws -> String? {
+            try write("ignore:\n  - id: PYSEC-2024-60\n    reason: accepted\n\(field)\n", to: dir + "/i.yaml")
+            do { _ = try IgnoreFile.load(dir + "/i.yaml"); return nil } catch { return "\(error)" }
+        }
+        let expiresList = try error("    expires: [2020-01-01]")
+        #expect(expiresList?.contains("i.yaml:4") == true && expiresList?.contains("'expires' must be a single value, not a list") == true, "\(expiresList ?? "accepted")")
+        let packageMap = try error("    package: {purl: pkg:pypi/idna}")
+        #expect(packageMap?.contains("i.yaml:4") == true && packageMap?.contains("'package' must be a single value, not a mapping") == true, "\(packageMap ?? "accepted")")
+        let packageBlock = try error("    package:\n      - pkg:pypi/idna")
+        #expect(packageBlock?.contains("i.yaml:5") == true && packageBlock?.contains("not a list") == true, "\(packageBlock ?? "accepted")")
+        let notPurl = try error("    package: idna")
+        #expect(notPurl?.contains("i.yaml:4") == true && notPurl?.contains("package 'idna' is not a purl") == true, "\(notPurl ?? "accepted")")
+        #expect(try error("    reason2: x")?.contains("unknown key 'reason2'") == true)
+        // The entries that stay valid still load, and suppress only what they name.
+        #expect(try error("    package: pkg:pypi/idna\n    expires: 2099-01-01") == nil)
+        let ok = try IgnoreFile.load(dir + "/i.yaml")
+        #expect(ok.suppressing(finding(), today: "2026-01-01") != nil)
+        #expect(ok.suppressing(finding(package: "requests"), today: "2026-01-01") == nil)
+        try write("ignore:\n  - id: [PYSEC-2024-60]\n    reason: accepted\n", to: dir + "/i.yaml")
+        #expect(throws: InputError.self) { try IgnoreFile.load(dir + "/i.yaml") }
+        try write("ignore:\n  - id: PYSEC-2024-60\n    reason: {why: accepted}\n", to: dir + "/i.yaml")
+        do { _ = try IgnoreFile.load(dir + "/i.yaml"); Issue.record("a mapping reason was accepted") } catch { #expect("\(error)".contains("i.yaml:3")) }
+    }
+
     @Test func ignoreFilesRefuseDatesThatDoNotExist() throws {
         let dir = try tempDir("ignore-dates")
         func load(_ date: String) throws -> IgnoreFile {
@@ -126,5 +189,15 @@ import ProvenantCore
         }
         #expect(try load("2028-02-29").entries.first?.expires == "2028-02-29")
         #expect(try load("2000-02-29").entries.count == 1)
+    }
+
+    /// Ignore entries expire on the wall clock's UTC day; SOURCE_DATE_EPOCH plays no part.
+    @Test func theUTCDayIsTheCivilDate() {
+        #expect(CalendarDate.utcDay(Date(timeIntervalSince1970: 0)) == "1970-01-01")
+        #expect(CalendarDate.utcDay(Date(timeIntervalSince1970: 1_700_000_000)) == "2023-11-14")
+        #expect(CalendarDate.utcDay(Date(timeIntervalSince1970: 951_868_799)) == "2000-02-29")
+        #expect(CalendarDate.utcDay(Date(timeIntervalSince1970: 951_868_800)) == "2000-03-01")
+        #expect(CalendarDate.utcDay(Date(timeIntervalSince1970: -1)) == "1969-12-31")
+        #expect(CalendarDate.utcDay() >= "2026-01-01")
     }
 }

@@ -76,6 +76,19 @@ public enum Ecosystems {
         return Key(ecosystem: eco, release: release, name: canonicalName(eco, name), version: v)
     }
 
+    /// Why a purl has no OSV coordinates (`key(for:)` is nil): the group it is reported under
+    /// as not checked (`pkg:generic`, `pkg:rpm/amazon`) and the reason. A purl of a type OSV
+    /// covers but without a version has nothing to compare; any other type has no database.
+    public static func uncovered(_ purl: PackageURL) -> (label: String, reason: String) {
+        let versioned = PackageURL(type: purl.type, namespace: purl.namespace, name: purl.name, version: "0",
+                                   qualifiers: purl.qualifiers, subpath: purl.subpath)
+        // OS package types are covered per distribution, so the namespace names the group.
+        let byNamespace: Set<String> = ["rpm", "deb", "apk", "alpm", "ebuild"]
+        let label = "pkg:" + purl.type + (byNamespace.contains(purl.type) ? purl.namespace.map { "/" + $0.lowercased() } ?? "" : "")
+        if key(for: versioned) != nil { return (label, "its purl names no version to compare with advisories") }
+        return (label, "no advisory database covers \(label)")
+    }
+
     /// `openssl` or `openssl (3.0.11-1)` from the upstream qualifier.
     static func sourcePackage(_ upstream: String?, binary: String, version: String) -> (String, String) {
         guard let u = upstream, !u.isEmpty else { return (binary, version) }
@@ -86,7 +99,8 @@ public enum Ecosystems {
         return (u, version)
     }
 
-    /// `debian-12` → `12`; `alpine-3.18.4` → `v3.18`, as OSV names Alpine releases.
+    /// `debian-12` → `12`; `alpine-3.18.4` → `v3.18`; `ubuntu-22.04` → `22.04:LTS`, as OSV
+    /// names Alpine and Ubuntu releases.
     static func distroRelease(_ distro: String?, ecosystem: String) -> String {
         guard let d = distro, let dash = d.firstIndex(of: "-") else { return "" }
         let v = String(d[d.index(after: dash)...])
@@ -94,6 +108,42 @@ public enum Ecosystems {
             let parts = v.split(separator: ".")
             return parts.count >= 2 ? "v\(parts[0]).\(parts[1])" : "v" + v
         }
+        if ecosystem == "Ubuntu" { return ubuntuRelease(v) }
         return v
+    }
+
+    /// OSV writes an Ubuntu LTS release `22.04:LTS` (os-release says `22.04`): every April
+    /// release of an even year since 6.06 is LTS. Others (`24.10`) are written as they are.
+    static func ubuntuRelease(_ versionID: String) -> String {
+        let base = ubuntuBase(versionID)
+        let parts = base.split(separator: ".")
+        guard parts.count == 2, let year = Int(parts[0]), parts[1] == "04", year >= 8, year % 2 == 0 else { return base }
+        return base + ":LTS"
+    }
+
+    /// The release number an Ubuntu release name is about: `Pro:22.04:LTS` and `22.04:LTS`
+    /// are both `22.04`. FIPS streams (`Pro:FIPS-updates:22.04:LTS`) keep their stream name:
+    /// their packages are other builds, not the archive's.
+    static func ubuntuBase(_ release: String) -> String {
+        var r = Substring(release)
+        if r.hasPrefix("Pro:") { r = r.dropFirst(4) }
+        if r.hasSuffix(":LTS") { r = r.dropLast(4) }
+        return String(r)
+    }
+
+    /// Whether an entry stored for `stored` (`ecosystem`'s release, as OSV writes it) speaks for a
+    /// package of release `wanted`. Ubuntu's archive, LTS and Pro (ESM) names for one release
+    /// are one release: an installed package is judged by all of them.
+    public static func releaseMatches(ecosystem: String, stored: String, wanted: String) -> Bool {
+        if stored == wanted { return true }
+        guard ecosystem == "Ubuntu" else { return false }
+        return ubuntuBase(stored) == ubuntuBase(wanted)
+    }
+
+    /// Every spelling under which OSV stores entries for `release`, for lookups by release.
+    public static func releaseSpellings(ecosystem: String, release: String) -> [String] {
+        guard ecosystem == "Ubuntu", !release.isEmpty else { return [release] }
+        let b = ubuntuBase(release)
+        return [b, b + ":LTS", "Pro:" + b, "Pro:" + b + ":LTS"]
     }
 }

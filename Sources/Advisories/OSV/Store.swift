@@ -155,8 +155,11 @@ public final class AdvisoryStore: Sendable {
                 var covered: Set<String> = []
                 for release in releases {
                     if release.isEmpty { covered.insert(release); continue }
-                    let hit = try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM affected f WHERE f.ecosystem = ? AND f.release IN (?, '') \(live))",
-                                                arguments: [ecosystem, release]) ?? false
+                    // Ubuntu writes one release several ways (`22.04:LTS`, `Pro:22.04:LTS`).
+                    let spellings = Ecosystems.releaseSpellings(ecosystem: ecosystem, release: release)
+                    let marks = Array(repeating: "?", count: spellings.count).joined(separator: ", ")
+                    let hit = try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM affected f WHERE f.ecosystem = ? AND f.release IN (\(marks), '') \(live))",
+                                                arguments: StatementArguments([ecosystem] + spellings)) ?? false
                     if hit { covered.insert(release) }
                 }
                 out[ecosystem] = covered

@@ -12,10 +12,13 @@ public struct ScanReport: Sendable {
     /// Ignore entries past their expiry date: they no longer suppress anything.
     public var expiredIgnores: [IgnoreFile.Entry]
     public var packagesScanned: Int
+    /// Packages whose purl no advisory database covers; they are in `notChecked` too.
     public var packagesNotCovered: Int
-    /// Packages the database could not judge, by ecosystem: never reported as clean.
+    /// Packages that could not be judged, by ecosystem or purl type: never reported as clean.
     public var notChecked: [Scanner.NotChecked]
     public var diagnostics: [Diagnostic]
+    /// Findings kept because the VEX statements about them disagree and cannot be ordered.
+    public var suppressionWarnings: [String] = []
 
     public var packagesNotChecked: Int { notChecked.reduce(0) { $0 + $1.packages } }
 
@@ -28,9 +31,11 @@ public struct ScanReport: Sendable {
         if vex.isEmpty && ignore == nil {
             findings = result.findings; suppressed = []   // nothing can suppress: share, don't copy
         } else {
-            var kept: [Finding] = [], out: [Suppressed] = []
+            var kept: [Finding] = [], out: [Suppressed] = [], warnings: [String] = []
             for f in result.findings {
-                if !vex.isEmpty, let s = VEXDocument.suppressing(f, in: vex) {
+                let decision = vex.isEmpty ? VEXDocument.Decision(suppressing: nil, conflict: nil) : VEXDocument.decide(f, in: vex)
+                if let c = decision.conflict { warnings.append(c) }   // and no VEX statement suppresses it
+                if let s = decision.suppressing {
                     out.append(Suppressed(finding: f, by: "VEX \(s.origin) (\(s.status)\(s.justification.map { ": " + $0 } ?? ""))"))
                 } else if let e = ignore?.suppressing(f, today: today) {
                     out.append(Suppressed(finding: f, by: "ignore \(e.origin) (\(e.reason))"))
@@ -38,7 +43,7 @@ public struct ScanReport: Sendable {
                     kept.append(f)
                 }
             }
-            findings = kept; suppressed = out
+            findings = kept; suppressed = out; suppressionWarnings = warnings
         }
         expiredIgnores = ignore?.expired(today: today) ?? []
     }
@@ -61,7 +66,6 @@ public struct ScanReport: Sendable {
         if packagesNotChecked > 0 {
             s += "; \(packagesNotChecked) NOT CHECKED (" + notChecked.map { "\($0.ecosystem): \($0.packages)" }.joined(separator: ", ") + ")"
         }
-        if packagesNotCovered > 0 { s += "; \(packagesNotCovered) of a type no advisory database covers" }
         return s
     }
 }
@@ -120,6 +124,7 @@ extension ScanReport {
         }
         out += "\n" + summaryLine + "\n"
         for n in notChecked { out += n.message + "\n" }
+        for w in suppressionWarnings { out += "warning: \(w)\n" }
         for s in suppressed { out += "suppressed: \(s.finding.id) in \(s.finding.package) \(s.finding.version) by \(s.by)\n" }
         for e in expiredIgnores { out += "expired ignore: \(e.id) at \(e.origin) expired on \(e.expires ?? "") and no longer suppresses\n" }
         out += "advisories: \(database.records) records, newest \(database.newestModified ?? "none"), \(database.path)\n"
@@ -178,14 +183,15 @@ extension ScanReport {
                                   ("unknown", .int(findings.filter { $0.status == .unknown }.count)),
                                   ("packagesNotChecked", .int(packagesNotChecked))]))
         o.add("notChecked", .array(notChecked.map { n in
-            .object([("ecosystem", .string(n.ecosystem)), ("packages", .int(n.packages)), ("command", .string(n.command)),
+            .object([("ecosystem", .string(n.ecosystem)), ("packages", .int(n.packages)), ("reason", .string(n.reason)),
+                     ("command", n.command.map { .string($0) } ?? .null),
                      ("purls", .array(n.purls.map { .string($0) }))])
         }))
         let all = findings
         o.add("findings", .generated(count: all.count) { Self.findingJSON(all[$0]) })
         o.add("suppressed", .array(suppressed.map { Self.findingJSON($0.finding, by: $0.by) }))
         o.add("expiredIgnores", .array(expiredIgnores.map { .object([("id", .string($0.id)), ("expires", .string($0.expires ?? "")), ("at", .string($0.origin))]) }))
-        o.add("warnings", .array(diagnostics.map { .string($0.description) }))
+        o.add("warnings", .array(diagnostics.map { .string($0.description) } + suppressionWarnings.map { .string($0) }))
         return o.value
     }
 
@@ -217,7 +223,8 @@ extension ScanReport {
         }
         let notifications = notChecked.map { n in
             SARIF.Notification(id: "provenant/not-checked", level: "error", message: n.message,
-                               properties: ["ecosystem": n.ecosystem, "packages": String(n.packages), "command": n.command])
+                               properties: ["ecosystem": n.ecosystem, "packages": String(n.packages), "reason": n.reason,
+                                            "command": n.command ?? "none"])
         }
         SARIF.write(toolVersion: info.toolVersion, rules: rules, results: results, notifications: notifications, to: flush)
     }
@@ -270,7 +277,8 @@ extension ScanReport {
             if let at, case .array(let existing) = meta[at].1 { props = existing }
             for n in notChecked {
                 props.append(.object([("name", .string("provenant:not-checked:" + n.ecosystem)), ("value", .string(String(n.packages)))]))
-                props.append(.object([("name", .string("provenant:not-checked-fix:" + n.ecosystem)), ("value", .string(n.command))]))
+                props.append(.object([("name", .string("provenant:not-checked-reason:" + n.ecosystem)), ("value", .string(n.reason))]))
+                props.append(.object([("name", .string("provenant:not-checked-fix:" + n.ecosystem)), ("value", .string(n.command ?? "none"))]))
             }
             if let at { meta[at].1 = .array(props) } else { meta.append(("properties", .array(props))) }
             fields[m].1 = .object(meta)

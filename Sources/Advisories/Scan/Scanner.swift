@@ -10,30 +10,44 @@ public struct Scanner: Sendable {
     public struct Result: Sendable {
         public var findings: [Finding]
         public var packagesScanned: Int
-        /// Packages whose purl type no OSV database covers (`generic`, unversioned…).
+        /// Packages whose purl no OSV database can judge (`generic`, `rpm/amazon`, unversioned…).
+        /// They are counted in `notChecked` too: never clean.
         public var packagesNotCovered: Int
-        /// Packages of ecosystems (or distribution releases) the database holds no advisories
-        /// for: nothing could be said about them, so they are not checked, never clean. By
-        /// ecosystem, in ecosystem order.
+        /// Packages nothing could be said about, by group, in group order: those of ecosystems (or
+        /// distribution releases) the database holds no advisories for, and those whose purl no
+        /// advisory database covers. Not checked, never clean.
         public var notChecked: [NotChecked] = []
     }
 
-    /// The packages of one ecosystem, or one distribution release, that the database cannot judge.
+    /// The packages of one group that could not be judged: an OSV ecosystem or distribution
+    /// release the database holds nothing for (`npm`, `Debian:12`), or a purl type (with its
+    /// namespace for OS packages) no advisory database covers (`pkg:generic`, `pkg:rpm/amazon`).
     public struct NotChecked: Sendable, Equatable {
-        /// As OSV writes it, with the release for distributions (`npm`, `Debian:12`).
+        /// The group: as OSV writes it, with the release for distributions (`npm`, `Debian:12`),
+        /// or `pkg:TYPE[/NAMESPACE]` when OSV has no ecosystem for the purl.
         public var ecosystem: String
-        /// The ecosystem to download: `provenant db update --ecosystem <this>`.
-        public var updateEcosystem: String
+        /// The ecosystem to download: `provenant db update --ecosystem <this>`; nil when no
+        /// download can help.
+        public var updateEcosystem: String?
+        /// Why these packages were not checked.
+        public var reason: String
         public var packages: Int
         /// Their purls, sorted and without repeats.
         public var purls: [String]
-        public var command: String { "provenant db update --ecosystem \(updateEcosystem)" }
+        /// The command that fixes it, when one exists.
+        public var command: String? { updateEcosystem.map { "provenant db update --ecosystem \($0)" } }
         /// One line for reports and warnings.
         public var message: String {
-            "\(packages) \(ecosystem) package\(packages == 1 ? "" : "s") NOT CHECKED: the advisory database holds no \(ecosystem) advisories; run `\(command)`"
+            "\(packages) \(ecosystem) package\(packages == 1 ? "" : "s") NOT CHECKED: \(reason); "
+                + (command.map { "run `\($0)`" } ?? "no `provenant db update` can fix this")
         }
+        /// Packages of an ecosystem the database holds no advisories for.
         public init(ecosystem: String, updateEcosystem: String, packages: Int, purls: [String]) {
-            self.ecosystem = ecosystem; self.updateEcosystem = updateEcosystem; self.packages = packages; self.purls = purls
+            self.init(ecosystem: ecosystem, updateEcosystem: updateEcosystem, reason: "the advisory database holds no \(ecosystem) advisories",
+                      packages: packages, purls: purls)
+        }
+        public init(ecosystem: String, updateEcosystem: String?, reason: String, packages: Int, purls: [String]) {
+            self.ecosystem = ecosystem; self.updateEcosystem = updateEcosystem; self.reason = reason; self.packages = packages; self.purls = purls
         }
     }
 
@@ -62,7 +76,9 @@ public struct Scanner: Sendable {
                     let k = keys[packageIndex]
                     var subject = RangeEvaluator.Subject(k.version)
                     // An entry applies when either side names no release, or both name the same.
-                    func applies(_ e: Prepared) -> Bool { e.release.isEmpty || k.release.isEmpty || e.release == k.release }
+                    func applies(_ e: Prepared) -> Bool {
+                        e.release.isEmpty || k.release.isEmpty || Ecosystems.releaseMatches(ecosystem: k.ecosystem, stored: e.release, wanted: k.release)
+                    }
                     for (id, all) in groups {
                         var affected: [RangeEvaluator.PreparedEntry] = []
                         var unknown: String?
@@ -103,8 +119,14 @@ public struct Scanner: Sendable {
         var timer = PhaseTimer(indent: 1)
         var withKeys: [(Package, Ecosystems.Key)] = []
         var notCovered = 0
+        var unchecked: [String: NotChecked] = [:]
         for p in packages {
-            if let k = Ecosystems.key(for: p.purl) { withKeys.append((p, k)) } else { notCovered += 1 }
+            if let k = Ecosystems.key(for: p.purl) { withKeys.append((p, k)); continue }
+            // Fail closed: a purl no database can judge is not checked, never clean.
+            notCovered += 1
+            let (label, reason) = Ecosystems.uncovered(p.purl)
+            unchecked[label, default: NotChecked(ecosystem: label, updateEcosystem: nil, reason: reason, packages: 0, purls: [])].packages += 1
+            unchecked[label]?.purls.append(p.purl.description)
         }
         // Fail closed: a package of an ecosystem or release the database holds nothing for was
         // not checked, and is said so, rather than matched against nothing and called clean.
@@ -113,14 +135,13 @@ public struct Scanner: Sendable {
         let coverage = try store.coveredReleases(wanted)
         var keyed: [(Package, Ecosystems.Key)] = []
         keyed.reserveCapacity(withKeys.count)
-        var unchecked: [String: NotChecked] = [:]
         for (p, k) in withKeys {
             if coverage[k.ecosystem]?.contains(k.release) == true { keyed.append((p, k)); continue }
             unchecked[k.osvEcosystem, default: NotChecked(ecosystem: k.osvEcosystem, updateEcosystem: k.ecosystem, packages: 0, purls: [])].packages += 1
             unchecked[k.osvEcosystem]?.purls.append(p.purl.description)
         }
         let notChecked = unchecked.keys.sorted().compactMap { eco in
-            unchecked[eco].map { u in NotChecked(ecosystem: u.ecosystem, updateEcosystem: u.updateEcosystem, packages: u.packages, purls: Array(Set(u.purls)).sorted()) }
+            unchecked[eco].map { u in var u = u; u.purls = Array(Set(u.purls)).sorted(); return u }
         }
         // Packages by ecosystem and name, once: the lookups go one batch per ecosystem, and each
         // name is a unit of matching work.

@@ -41,15 +41,32 @@ public struct IgnoreFile: Sendable {
             let line = item.mark?.line
             guard let m = item.mapping else { throw InputError("each ignore entry must be a mapping with id and reason", at: Location(path, line: line)) }
             let known: Set<String> = ["id", "reason", "expires", "package"]
-            for k in m.keys { if let s = k.string, !known.contains(s) { throw InputError("unknown key '\(s)' (use id, reason, expires, package)", at: Location(path, line: k.mark?.line)) } }
-            guard let id = m["id"]?.string, !id.isEmpty else { throw InputError("ignore entry without an id", at: Location(path, line: line)) }
-            guard let reason = m["reason"]?.string, !reason.trimmed.isEmpty else { throw InputError("ignore entry '\(id)' gives no reason", at: Location(path, line: line)) }
-            let expires = m["expires"]?.string
+            for k in m.keys {
+                guard let s = k.scalar?.string else { throw InputError("a key that is not a plain word (use id, reason, expires, package)", at: Location(path, line: k.mark?.line)) }
+                if !known.contains(s) { throw InputError("unknown key '\(s)' (use id, reason, expires, package)", at: Location(path, line: k.mark?.line)) }
+            }
+            // A list or a mapping where a string belongs would otherwise read as absent, and an
+            // absent expires or package widens what the entry suppresses.
+            var fields: [String: String] = [:]
+            for key in known.sorted() {
+                guard let v = m[key] else { continue }
+                guard let scalar = v.scalar else {
+                    throw InputError("'\(key)' must be a single value, not a \(v.sequence != nil ? "list" : "mapping")", at: Location(path, line: v.mark?.line ?? line))
+                }
+                fields[key] = scalar.string
+            }
+            guard let id = fields["id"], !id.isEmpty else { throw InputError("ignore entry without an id", at: Location(path, line: line)) }
+            guard let reason = fields["reason"], !reason.trimmed.isEmpty else { throw InputError("ignore entry '\(id)' gives no reason", at: Location(path, line: line)) }
+            let expires = fields["expires"]
             // An impossible date (2099-99-99, 2099-02-30) would compare as a far future and ignore forever.
             if let e = expires, !CalendarDate.isValid(e) {
                 throw InputError("expires '\(e)' is not a YYYY-MM-DD date that exists", at: Location(path, line: m["expires"]?.mark?.line))
             }
-            out.append(Entry(id: id, reason: reason, expires: expires, package: m["package"]?.string, line: line ?? 0, file: path))
+            // A package that is not a purl would match nothing, or, read leniently, everything.
+            if let p = fields["package"], PackageURL(parsing: p) == nil {
+                throw InputError("package '\(p)' is not a purl (pkg:TYPE/NAME[@VERSION])", at: Location(path, line: m["package"]?.mark?.line))
+            }
+            out.append(Entry(id: id, reason: reason, expires: expires, package: fields["package"], line: line ?? 0, file: path))
         }
         return IgnoreFile(entries: out)
     }

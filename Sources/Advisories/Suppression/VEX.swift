@@ -219,22 +219,41 @@ public struct VEXDocument: Sendable {
         return (try? order.compare(a, b)).map { $0 == 0 }
     }
 
-    /// The statement that takes this finding out, if any. Of every statement in `documents`
-    /// that speaks about it, the newest decides (its own timestamp, else its document's; among
-    /// equals, or without times, the one read last); it suppresses only when it is valid and
-    /// says `not_affected` or `fixed`.
-    public static func suppressing(_ f: Finding, in documents: [VEXDocument]) -> Statement? {
+    /// What the VEX documents say of one finding: the statement that takes it out, if any, and
+    /// a warning when the statements that speak about it disagree but cannot be ordered.
+    public struct Decision: Sendable, Equatable {
+        public var suppressing: Statement?
+        public var conflict: String?
+    }
+
+    /// Of every statement in `documents` that speaks about `f`, the newest decides (its own
+    /// timestamp, else its document's; among equals, the one read last); it suppresses only when
+    /// it is valid and says `not_affected` or `fixed`. When the statements disagree and one of
+    /// them has no time, which is newest cannot be known: the finding is kept (fail closed) and
+    /// the conflict named.
+    public static func decide(_ f: Finding, in documents: [VEXDocument]) -> Decision {
         var newest: (statement: Statement, verdict: Verdict)?
+        var verdicts: Set<Bool> = [], undated: [Statement] = [], all: [Statement] = []
         for d in documents {
             for s in d.statements {
                 guard let v = verdict(s, on: f) else { continue }
-                if let n = newest, let a = n.statement.timestamp, s.timestamp.map({ $0 < a }) ?? true { continue }
+                verdicts.insert(v == .suppressing); all.append(s)
+                if s.timestamp == nil { undated.append(s) }
+                if let n = newest, let a = n.statement.timestamp, let t = s.timestamp, t < a { continue }
                 newest = (s, v)
             }
         }
-        guard let newest, newest.verdict == .suppressing else { return nil }
-        return newest.statement
+        if verdicts.count > 1, !undated.isEmpty {
+            let said = all.map { "\($0.origin) (\($0.status)\($0.timestamp.map { ", " + $0.description } ?? ", undated"))" }
+            return Decision(suppressing: nil, conflict: "VEX statements on \(f.id) in \(f.purl) disagree and not all are dated, so the newest "
+                + "cannot be known: \(said.joined(separator: "; ")); the finding is kept")
+        }
+        guard let newest, newest.verdict == .suppressing else { return Decision(suppressing: nil, conflict: nil) }
+        return Decision(suppressing: newest.statement, conflict: nil)
     }
+
+    /// The statement that takes this finding out, if any: `decide(f, in: documents).suppressing`.
+    public static func suppressing(_ f: Finding, in documents: [VEXDocument]) -> Statement? { decide(f, in: documents).suppressing }
 
     /// This document alone: `suppressing(f, in: [self])`.
     public func suppressing(_ f: Finding) -> Statement? { Self.suppressing(f, in: [self]) }
