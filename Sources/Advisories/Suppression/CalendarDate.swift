@@ -1,4 +1,5 @@
 import Foundation
+import ProvenantCore
 
 /// Proleptic Gregorian calendar arithmetic for `YYYY-MM-DD` dates.
 public enum CalendarDate {
@@ -19,34 +20,13 @@ public enum CalendarDate {
     /// SOURCE_DATE_EPOCH, which only sets the timestamps written into documents: a reproducible
     /// build must not bring expired ignore entries back.
     public static func utcDay(_ date: Date = Date()) -> String {
-        let z = Int((date.timeIntervalSince1970 / 86_400).rounded(.down)) + 719_468   // H. Hinnant's civil_from_days
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let d = doy - (153 * mp + 2) / 5 + 1
-        let m = mp < 10 ? mp + 3 : mp - 9
-        let y = yoe + era * 400 + (m <= 2 ? 1 : 0)
+        let (y, m, d) = RFC3339.civil(Int((date.timeIntervalSince1970 / 86_400).rounded(.down)))
         func pad(_ n: Int, _ w: Int) -> String { let s = String(n); return String(repeating: "0", count: max(0, w - s.count)) + s }
         return "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2))"
     }
 
-    public static func daysIn(month: Int, year: Int) -> Int {
-        switch month {
-        case 2: return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
-        case 4, 6, 9, 11: return 30
-        default: return 31
-        }
-    }
+    public static func daysIn(month: Int, year: Int) -> Int { RFC3339.daysIn(month: month, year: year) }
 
-    /// Days since 1970-01-01 (H. Hinnant's days_from_civil).
-    static func days(year: Int, month: Int, day: Int) -> Int {
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let doy = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        return era * 146_097 + doe - 719_468
-    }
+    /// Days since 1970-01-01.
+    static func days(year: Int, month: Int, day: Int) -> Int { RFC3339.days(year: year, month: month, day: day) }
 }
