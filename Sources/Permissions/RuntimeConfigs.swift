@@ -219,6 +219,20 @@ public enum RuntimeConfigs {
         return out
     }
 
+    /// Mount types that the kernel provides, rather than reading from a host path or device.
+    static let kernelMountTypes: Set<String> = ["proc", "tmpfs", "mqueue", "devpts", "cgroup", "cgroup2"]
+
+    /// Whether a path is relative and, `..` resolved, stays inside the directory it is relative to.
+    static func staysInside(_ path: String) -> Bool {
+        guard !path.isEmpty, !path.hasPrefix("/") else { return false }
+        var depth = 0
+        for c in path.split(separator: "/") where c != "." {
+            depth += c == ".." ? -1 : 1
+            if depth < 0 { return false }
+        }
+        return true
+    }
+
     /// An OCI runtime bundle's `config.json`.
     public static func ociConfig(_ path: String, manifest: AgentManifest? = nil) throws(InputError) -> [PolicyFinding] {
         guard let data = FileManager.default.contents(atPath: path),
@@ -276,12 +290,76 @@ public enum RuntimeConfigs {
                     "remove the hook, or check the program it runs", at: "\"\(stage)\"")
             }
         }
-        for m in obj["mounts"] as? [[String: Any]] ?? [] where (m["type"] as? String == "bind" || (m["options"] as? [String] ?? []).contains { $0 == "bind" || $0 == "rbind" }) {
+        for m in obj["mounts"] as? [[String: Any]] ?? [] {
             let src = m["source"] as? String ?? ""
-            // A relative source is relative to the bundle, and may climb out of it: every bind is a host path.
-            if FieldSyntax.normalizedPath(src).map({ !["/etc/resolv.conf", "/etc/hosts", "/etc/hostname"].contains($0) }) ?? true {
-                add("pss:hostpathvolumes", "high", "bind mount of host path \(src)", "no host paths", "remove the bind mount", at: "\"source\": \"\(src)\"")
+            let type = m["type"] as? String ?? ""
+            let options = m["options"] as? [String] ?? []
+            let at = m["source"] is String ? "\"source\": \"\(src)\"" : "\"destination\": \"\(m["destination"] as? String ?? "")\""
+            if type == "bind" || options.contains(where: { $0 == "bind" || $0 == "rbind" }) {
+                // A relative source is relative to the bundle, and may climb out of it: every bind is a host path.
+                if FieldSyntax.normalizedPath(src).map({ !["/etc/resolv.conf", "/etc/hosts", "/etc/hostname"].contains($0) }) ?? true {
+                    add("pss:hostpathvolumes", "high", "bind mount of host path \(src)", "no host paths", "remove the bind mount", at: at)
+                }
+            } else if type == "sysfs" {
+                if !options.contains("ro") {
+                    add("pss:hostpathvolumes", "high", "sysfs mounted writable at \(m["destination"] as? String ?? "?"): the host's /sys", "sysfs with the ro option",
+                        "add \"ro\" to the sysfs mount's options", at: at)
+                }
+            } else if !RuntimeConfigs.kernelMountTypes.contains(type) {
+                // Every other filesystem reads from the host: a block device (ext4 on /dev/sda1), or
+                // host directories (overlay's lowerdir=/...). Its contents are not checked.
+                let dirs = options.filter { o in ["lowerdir=", "upperdir=", "workdir="].contains { o.hasPrefix($0) } }
+                add("pss:hostpathvolumes", "high", "\(type.isEmpty ? "untyped" : type) mount of host \(dirs.isEmpty ? src : dirs.joined(separator: ","))", "no host paths",
+                    "remove the mount, or use tmpfs", at: at)
             }
+        }
+        // A filter that allows every syscall by default is no filter.
+        if let sc = linux["seccomp"] {
+            let action = (sc as? [String: Any])?["defaultAction"] as? String
+            if action == nil || ["SCMP_ACT_ALLOW", "SCMP_ACT_LOG"].contains(action!) {
+                add("pss:seccompprofile_baseline", "high", "linux.seccomp.defaultAction is \(action ?? "not a string"): syscalls are not filtered", "a defaultAction that refuses (SCMP_ACT_ERRNO)",
+                    "use the runtime's default seccomp profile", at: line("defaultAction") != nil ? "defaultAction" : "\"seccomp\"")
+            }
+        } else {
+            add("pss:seccompprofile_baseline", "high", "no linux.seccomp: syscalls are not filtered", "the runtime's default seccomp profile", "add the runtime's default profile as linux.seccomp",
+                at: "\"linux\"")
+        }
+        if let aa = process["apparmorProfile"] as? String, aa == "unconfined" {
+            add("pss:apparmorprofile", "medium", "process.apparmorProfile is unconfined: AppArmor is off", "the runtime's default profile", "remove apparmorProfile", at: "apparmorProfile")
+        }
+        if let label = process["selinuxLabel"] {
+            // user:role:type[:level]; the type decides what the process may do.
+            let parts = (label as? String ?? "").split(separator: ":", maxSplits: 3, omittingEmptySubsequences: false).map(String.init)
+            let type = parts.count > 2 ? parts[2] : nil
+            if type.map({ !PodSecurity.seLinuxTypes.contains($0) }) ?? true {
+                add("pss:selinuxoptions", "medium", "process.selinuxLabel \(label as? String ?? "?") has type \(type ?? "?"), not a container type",
+                    "a label of type " + PodSecurity.seLinuxTypes.filter { !$0.isEmpty }.sorted().joined(separator: ", "), "remove selinuxLabel, or use container_t", at: "selinuxLabel")
+            }
+        }
+        // Without masked and read-only paths /proc and /sys expose the host's kernel interfaces, as procMount: Unmasked.
+        for key in ["maskedPaths", "readonlyPaths"] where ((linux[key] as? [String]) ?? []).isEmpty {
+            add("pss:procmount", "high", "linux.\(key) is \(linux[key] == nil ? "absent" : "empty or not a list"): /proc is unmasked (as procMount: Unmasked)",
+                "the runtime's default \(key)", "add the runtime's default linux.\(key)", at: line("\"\(key)\"") != nil ? "\"\(key)\"" : "\"linux\"")
+        }
+        for name in (linux["sysctl"] as? [String: Any] ?? [:]).keys.sorted() where !PodSecurity.safeSysctls.contains(name) {
+            add("pss:sysctls", "medium", "sysctl \(name)", "the safe set", "remove it from linux.sysctl", at: "\"\(name)\"")
+        }
+        if linux["sysctl"] != nil, !(linux["sysctl"] is [String: Any]) {
+            add("pss:sysctls", "medium", "linux.sysctl is not an object: not checked", "an object of sysctl names", "write linux.sysctl as an object", at: "\"sysctl\"")
+        }
+        // The root filesystem is the bundle's: an absolute path or one climbing out of it is the host's.
+        let rootPath = (obj["root"] as? [String: Any])?["path"] as? String
+        if rootPath.map({ !RuntimeConfigs.staysInside($0) }) ?? true {
+            add("pss:hostpathvolumes", "high", "root.path \(rootPath ?? "is not a string"): the root filesystem is outside the bundle", "a relative path inside the bundle (rootfs)",
+                "set root.path to rootfs", at: "\"root\"")
+        }
+        let user = process["user"] as? [String: Any] ?? [:]
+        // runc sets gid 0 when none is given.
+        if (user["gid"] as? Int ?? 0) == 0 {
+            add("hygiene:root-group", "medium", "process.user.gid is 0: the root group owns files root made group-writable", "a non-zero gid", "set process.user.gid", at: "\"user\"")
+        }
+        if (user["additionalGids"] as? [Any] ?? []).contains(where: { ($0 as? Int) == 0 }) {
+            add("hygiene:root-group", "medium", "process.user.additionalGids holds 0, the root group", "non-zero gids", "remove 0 from additionalGids", at: "additionalGids")
         }
         if let m = manifest {
             for cap in granted.sorted() where !m.capabilities.contains(cap) {

@@ -241,7 +241,10 @@ import TestSupport
          "mounts": [
           {"destination": "/var/lib/collector", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid"]}
          ],
-         "linux": {"namespaces": [{"type": "pid"}, {"type": "network"}, {"type": "ipc"}, {"type": "mount"}, {"type": "uts"}, {"type": "cgroup"}]}}
+         "linux": {"seccomp": {"defaultAction": "SCMP_ACT_ERRNO", "architectures": ["SCMP_ARCH_X86_64"]},
+                   "maskedPaths": ["/proc/kcore", "/proc/keys", "/sys/firmware"],
+                   "readonlyPaths": ["/proc/bus", "/proc/fs", "/proc/sys"],
+                   "namespaces": [{"type": "pid"}, {"type": "network"}, {"type": "ipc"}, {"type": "mount"}, {"type": "uts"}, {"type": "cgroup"}]}}
         """
 
     static let ociEdits: [(String, String, String, String, String)] = [
@@ -264,7 +267,50 @@ import TestSupport
         ("another uid", "\"uid\": 10001", "\"uid\": 20002", "manifest:uid", "process.user.uid is 20002"),
         ("a writable mount climbing out", "\"destination\": \"/var/lib/collector\"", "\"destination\": \"/var/lib/collector/../../../etc\"",
          "manifest:writable-mount", "writable mount at /var/lib/collector/../../../etc"),
+        // Confinement the runtime applies only when the config asks for it.
+        ("no seccomp filter", "\"seccomp\": {\"defaultAction\": \"SCMP_ACT_ERRNO\", \"architectures\": [\"SCMP_ARCH_X86_64\"]},", "",
+         "pss:seccompprofile_baseline", "no linux.seccomp"),
+        ("a seccomp filter allowing everything", "SCMP_ACT_ERRNO", "SCMP_ACT_ALLOW", "pss:seccompprofile_baseline", "defaultAction is SCMP_ACT_ALLOW"),
+        ("AppArmor unconfined", "\"noNewPrivileges\": true", "\"noNewPrivileges\": true, \"apparmorProfile\": \"unconfined\"", "pss:apparmorprofile", "unconfined"),
+        ("SELinux spc_t", "\"noNewPrivileges\": true", "\"noNewPrivileges\": true, \"selinuxLabel\": \"system_u:system_r:spc_t:s0\"", "pss:selinuxoptions", "type spc_t"),
+        ("SELinux unconfined_t", "\"noNewPrivileges\": true", "\"noNewPrivileges\": true, \"selinuxLabel\": \"unconfined_u:unconfined_r:unconfined_t:s0\"",
+         "pss:selinuxoptions", "type unconfined_t"),
+        ("no masked paths", "\"maskedPaths\": [\"/proc/kcore\", \"/proc/keys\", \"/sys/firmware\"],", "", "pss:procmount", "linux.maskedPaths is absent"),
+        ("masked paths emptied", "\"maskedPaths\": [\"/proc/kcore\", \"/proc/keys\", \"/sys/firmware\"]", "\"maskedPaths\": []", "pss:procmount", "linux.maskedPaths is empty"),
+        ("read-only paths emptied", "\"readonlyPaths\": [\"/proc/bus\", \"/proc/fs\", \"/proc/sys\"]", "\"readonlyPaths\": []", "pss:procmount", "linux.readonlyPaths is empty"),
+        ("an unsafe sysctl", "\"linux\": {", "\"linux\": {\"sysctl\": {\"kernel.core_pattern\": \"|/tmp/x\"}, ", "pss:sysctls", "sysctl kernel.core_pattern"),
+        // Mounts that read from the host without being binds.
+        ("a block device", "\"mounts\": [\n", "\"mounts\": [\n  {\"destination\": \"/x\", \"type\": \"ext4\", \"source\": \"/dev/sda1\", \"options\": [\"ro\"]},\n",
+         "pss:hostpathvolumes", "ext4 mount of host /dev/sda1"),
+        ("an overlay of the host root", "\"mounts\": [\n",
+         "\"mounts\": [\n  {\"destination\": \"/x\", \"type\": \"overlay\", \"source\": \"overlay\", \"options\": [\"lowerdir=/\", \"ro\"]},\n",
+         "pss:hostpathvolumes", "overlay mount of host lowerdir=/"),
+        ("a bind by type", "\"mounts\": [\n", "\"mounts\": [\n  {\"destination\": \"/x\", \"type\": \"bind\", \"source\": \"/etc\", \"options\": [\"ro\"]},\n",
+         "pss:hostpathvolumes", "bind mount of host path /etc"),
+        ("a writable sysfs", "\"mounts\": [\n", "\"mounts\": [\n  {\"destination\": \"/sys\", \"type\": \"sysfs\", \"source\": \"sysfs\", \"options\": [\"nosuid\"]},\n",
+         "pss:hostpathvolumes", "sysfs mounted writable"),
+        ("the host root as root.path", "\"path\": \"rootfs\"", "\"path\": \"/\"", "pss:hostpathvolumes", "root.path /"),
+        ("root.path climbing out of the bundle", "\"path\": \"rootfs\"", "\"path\": \"../..\"", "pss:hostpathvolumes", "root.path ../.."),
+        ("gid 0", "\"gid\": 10001", "\"gid\": 0", "hygiene:root-group", "process.user.gid is 0"),
+        ("an additional gid 0", "\"gid\": 10001", "\"gid\": 10001, \"additionalGids\": [10001, 0]", "hygiene:root-group", "additionalGids holds 0"),
     ]
+
+    /// Kernel filesystems the runtime sets up are not host paths; a read-only sysfs is not either.
+    @Test func kernelMountsCheckClean() throws {
+        let mounts = """
+            "mounts": [
+              {"destination": "/proc", "type": "proc", "source": "proc"},
+              {"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]},
+              {"destination": "/dev/pts", "type": "devpts", "source": "devpts", "options": ["nosuid", "noexec", "newinstance"]},
+              {"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue", "options": ["nosuid", "noexec", "nodev"]},
+              {"destination": "/sys", "type": "sysfs", "source": "sysfs", "options": ["nosuid", "noexec", "nodev", "ro"]},
+              {"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup", "options": ["nosuid", "noexec", "nodev", "relatime", "ro"]},
+              {"destination": "/etc/resolv.conf", "type": "bind", "source": "/etc/resolv.conf", "options": ["rbind", "ro"]},
+
+            """
+        let f = try Self.findings(try Self.edited(Self.oci, "\"mounts\": [\n", mounts), file: "config.json").filter { $0.rule.hasPrefix("pss:") }
+        #expect(f.isEmpty, "\(f.map { "\($0.rule): \($0.found)" })")
+    }
 
     /// The manifest applies to OCI runtime configs as to compose services.
     @Test(arguments: ociEdits)

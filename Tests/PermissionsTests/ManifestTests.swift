@@ -351,7 +351,9 @@ func tmpFile(_ name: String, _ text: String) throws -> String {
         #expect(findings.first { $0.rule == "pss:hostpathvolumes" }?.location.line == 4)
         let rules = Set(findings.map(\.rule))
         #expect(rules == ["pss:capabilities_baseline", "hygiene:cap-sys-admin", "pss:runasnonroot", "pss:allowprivilegeescalation",
-                          "hygiene:writable-root-filesystem", "pss:hostpathvolumes", "hygiene:plaintext-secret"], "\(rules.sorted())")
+                          "hygiene:writable-root-filesystem", "pss:hostpathvolumes", "hygiene:plaintext-secret",
+                          // No seccomp filter, no masked paths, and gid 0 by default.
+                          "pss:seccompprofile_baseline", "pss:procmount", "hygiene:root-group"], "\(rules.sorted())")
         #expect(throws: (any Error).self) { try RuntimeConfigs.ociConfig(try tmpFile("config.json", "{\"not\": \"oci\"}")) }
     }
 }
