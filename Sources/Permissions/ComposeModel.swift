@@ -87,6 +87,7 @@ enum ComposeModel {
     static let securityFields: Set<String> = [
         "privileged", "network_mode", "pid", "ipc", "cgroup", "uts", "userns_mode", "user", "read_only", "cap_add", "cap_drop",
         "security_opt", "volumes", "volumes_from", "devices", "device_cgroup_rules", "image", "build", "extends", "tmpfs", "sysctls", "secrets",
+        "group_add", "gpus", "runtime", "deploy",
     ]
 
     /// The service interpolated, with each security field whose value the file does not determine.
@@ -150,8 +151,8 @@ enum ComposeModel {
 
     // MARK: Named volumes
 
-    /// Top-level named volumes that the local driver mounts from a host path
-    /// (`driver_opts: {type: none, o: bind, device: /etc}`): name → host path and its node.
+    /// Top-level named volumes that the local driver mounts from a host path or device
+    /// (`driver_opts: {type: none, o: bind, device: /etc}`, `{type: ext4, device: /dev/sda1}`): name → host path and its node.
     static func bindVolumes(_ doc: Node) -> [String: (device: String, node: Node)] {
         var out: [String: (device: String, node: Node)] = [:]
         for (k, raw) in doc["volumes"]?.mapping ?? [:] {
@@ -161,7 +162,9 @@ enum ComposeModel {
             let options = (o["o"]?.string ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
             let isBind = options.contains("bind") || options.contains("rbind") || o["type"]?.string == "none"
             // Options the file does not determine could name a bind: fail closed.
-            if isBind || (!unresolved.isEmpty && o["device"] != nil) { out[name] = (o["device"]?.string ?? "", o["device"] ?? opts) }
+            // A device that is a path (`{type: ext4, device: /dev/sda1}`) is the host's, bound or mounted.
+            let hostDevice = o["device"]?.string?.hasPrefix("/") == true
+            if isBind || hostDevice || (!unresolved.isEmpty && o["device"] != nil) { out[name] = (o["device"]?.string ?? "", o["device"] ?? opts) }
         }
         return out
     }

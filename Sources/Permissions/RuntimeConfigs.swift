@@ -72,6 +72,24 @@ public enum RuntimeConfigs {
                                found: "not checked: include of \(what), another file whose services are not read", allowed: "a file the check can read whole",
                                fix: "check the merged file (`docker compose config`), or check the included file too"))
         }
+        // Top-level configs and secrets read from `file:` are host files given to the containers.
+        if let m = manifest {
+            for section in ["configs", "secrets"] {
+                for (k, v) in doc[section]?.mapping ?? [:] {
+                    guard let fileNode = v["file"] else { continue }
+                    let name = k.string ?? "?"
+                    let written = fileNode.string ?? ""
+                    let host = ComposeModel.interpolate(written).flatMap { hostPath($0, composeFile: file) }
+                    let ok = host.map { h in AgentManifest.covered(h, by: m.read) || (section == "secrets" && m.secrets.contains { $0.file == h }) } ?? false
+                    if !ok {
+                        out.append(finding("manifest:hostpath", "high", kind: section == "configs" ? "compose config" : "compose secret", name: name, file: file, line: fileNode.mark?.line,
+                                           found: "\(section.dropLast()) \(name) reads host file \(written)" + (host.map { $0 == written ? "" : " (\($0))" } ?? ", which cannot be normalized to an absolute path"),
+                                           allowed: "paths declared under filesystem.read" + (section == "secrets" ? " or as a secret's file" : ""),
+                                           fix: "declare \(host ?? written) under filesystem.read, or remove the \(section.dropLast())"))
+                    }
+                }
+            }
+        }
         for (k, written) in doc["services"]?.mapping ?? [:] {
             let name = k.string ?? "?"
             // The service as compose runs it: what it extends merged in, then interpolated.
@@ -189,6 +207,47 @@ public enum RuntimeConfigs {
             for (opt, rule, what) in [("seccomp:unconfined", "pss:seccompprofile_baseline", "seccomp"), ("apparmor:unconfined", "pss:apparmorprofile", "AppArmor"),
                                       ("label:disable", "pss:selinuxoptions", "SELinux labelling")] where opts.contains(opt) {
                 add(rule, rule == "pss:seccompprofile_baseline" ? "high" : "medium", svc["security_opt"], "security_opt \(opt): \(what) is off", "the runtime's default profile", "remove \(opt) from security_opt")
+            }
+            // `systempaths=unconfined` lifts the masks on /proc and /sys, as procMount: Unmasked.
+            if opts.contains("systempaths:unconfined") {
+                add("pss:procmount", "high", svc["security_opt"], "security_opt systempaths:unconfined: /proc and /sys are unmasked", "the runtime's masked paths",
+                    "remove systempaths=unconfined from security_opt")
+            }
+            // `label=type:T` (or `label:type:T`) runs the process with another SELinux type; user and role may not be set.
+            for opt in opts where opt.hasPrefix("label:") && opt != "label:disable" {
+                let rest = String(opt.dropFirst("label:".count))
+                if rest.hasPrefix("type:") {
+                    let type = String(rest.dropFirst("type:".count))
+                    guard !PodSecurity.seLinuxTypes.contains(type) else { continue }
+                    add("pss:selinuxoptions", "medium", svc["security_opt"], "security_opt label:type:\(type): SELinux type \(type), not a container type",
+                        "container_t, container_init_t, container_kvm_t or container_engine_t", "remove the label option")
+                } else if rest.hasPrefix("level:") || rest == "nested" {
+                    continue
+                } else {
+                    add("pss:selinuxoptions", "medium", svc["security_opt"], "security_opt \(opt): sets the SELinux \(rest.split(separator: ":").first ?? "label")",
+                        "the default SELinux user and role", "remove the label option")
+                }
+            }
+            // The root group (gid 0) owns what root made group-writable.
+            let gid = user.flatMap { u in u.firstIndex(of: ":").map { String(u[u.index(after: $0)...]) } }
+            if let gid, gid == "root" || Int(gid) == 0 {
+                add("hygiene:root-group", "medium", svc["user"], "user: \(user ?? ""): gid 0, the root group", "a non-zero gid", "set user: \"10001:10001\"")
+            }
+            for g in svc["group_add"]?.sequence ?? [] {
+                let v = g.string ?? g.int.map(String.init) ?? ""
+                if v == "root" || Int(v) == 0 { add("hygiene:root-group", "medium", g, "group_add \(v): the root group", "non-zero groups", "remove \(v) from group_add") }
+            }
+            if let gpus = svc["gpus"] {
+                add("pss:hostpathvolumes", "high", gpus, "gpus: \(gpus.string ?? "…"): host GPU devices in the container", "no host devices", "remove gpus")
+            }
+            for d in svc["deploy"]?["resources"]?["reservations"]?["devices"]?.sequence ?? [] {
+                let what = (d["capabilities"]?.sequence ?? []).compactMap(\.string).joined(separator: ", ")
+                add("pss:hostpathvolumes", "high", d, "deploy reserves host devices (\(what.isEmpty ? "?" : what))", "no host devices", "remove the device reservation")
+            }
+            // Another runtime (nvidia, kata, runsc…) applies its own rules, which this check does not know.
+            if let rt = svc["runtime"], rt.string != "runc" {
+                add("hygiene:container-runtime", "medium", rt, "runtime \(rt.string ?? "?") is not the default runc: what it allows is not checked", "runc",
+                    "remove runtime, or check what that runtime grants")
             }
             for (sk, _) in svc["sysctls"]?.mapping ?? [:] {
                 if let n = sk.string, !PodSecurity.safeSysctls.contains(n) { add("pss:sysctls", "medium", sk, "sysctl \(n)", "the safe set", "remove the sysctl") }

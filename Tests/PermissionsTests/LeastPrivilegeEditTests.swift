@@ -187,11 +187,29 @@ import TestSupport
         ("an include of another file", "services:\n", "include: [other-compose.yml]\nservices:\n", "compose:not-checked", "include of other-compose.yml"),
         ("a named volume the local driver binds", "services:\n",
          "volumes:\n  data:\n    driver_opts: {type: none, o: bind, device: /etc}\nservices:\n  other:\n    volumes: ['data:/x']\n", "pss:hostpathvolumes", "host path /etc"),
+        // Review of issue 11: what else unmasks, relabels, or reaches the host.
+        ("system paths unmasked", "security_opt: ['no-new-privileges:true']", "security_opt: ['no-new-privileges:true', 'systempaths=unconfined']",
+         "pss:procmount", "systempaths:unconfined"),
+        ("the SELinux type spc_t", "security_opt: ['no-new-privileges:true']", "security_opt: ['no-new-privileges:true', 'label=type:spc_t']",
+         "pss:selinuxoptions", "label:type:spc_t"),
+        ("the SELinux type unconfined_t, colon form", "security_opt: ['no-new-privileges:true']", "security_opt: ['no-new-privileges:true', 'label:type:unconfined_t']",
+         "pss:selinuxoptions", "label:type:unconfined_t"),
+        ("a named volume on a block device", "    volumes:\n", "    volumes:\n    - disk:/var/lib/collector/x:ro\n",
+         "pss:hostpathvolumes", "host path /dev/sda1"),
+        ("an undeclared config file", "services:\n", "configs:\n  conf:\n    file: /etc/shadow\nservices:\n", "manifest:hostpath", "config conf reads host file /etc/shadow"),
+        ("an undeclared secret file", "services:\n", "secrets:\n  token:\n    file: /root/token.txt\nservices:\n", "manifest:hostpath", "secret token reads host file /root/token.txt"),
+        ("the root group added", "    read_only: true\n", "    read_only: true\n    group_add: [0]\n", "hygiene:root-group", "group_add 0"),
+        ("the root group added by name", "    read_only: true\n", "    read_only: true\n    group_add: [root]\n", "hygiene:root-group", "group_add root"),
+        ("gid 0", "user: 10001:10001", "user: '10001:0'", "hygiene:root-group", "gid 0"),
+        ("host GPUs", "    read_only: true\n", "    read_only: true\n    gpus: all\n", "pss:hostpathvolumes", "gpus: all"),
+        ("another runtime", "    read_only: true\n", "    read_only: true\n    runtime: nvidia\n", "hygiene:container-runtime", "runtime nvidia"),
     ]
 
     @Test(arguments: composeEdits)
     func aOneLineComposeEditIsFound(_ what: String, _ old: String, _ new: String, _ rule: String, _ words: String) throws {
-        let f = try Self.findings(try Self.edited(Self.compose(), old, new), file: "docker-compose.yml")
+        var text = try Self.edited(Self.compose(), old, new)
+        if text.contains("- disk:") { text += "volumes:\n  disk:\n    driver_opts: {type: ext4, device: /dev/sda1}\n" }
+        let f = try Self.findings(text, file: "docker-compose.yml")
         #expect(f.contains { $0.rule == rule && $0.found.contains(words) }, "\(what): \(f.map { "\($0.rule): \($0.found)" })")
     }
 
@@ -214,6 +232,15 @@ import TestSupport
     @Test func safeDefaultsAndFalseStringsCheckClean() throws {
         var text = try Self.edited(Self.compose(), "    read_only: true\n", "    read_only: 'yes'\n    privileged: 'false'\n    network_mode: ${NET:-bridge}\n")
         text = try Self.edited(text, "user: 10001:10001", "user: ${U:-10001:10001}")
+        let f = try Self.findings(text, file: "docker-compose.yml")
+        #expect(f.isEmpty, "\(f.map { "\($0.rule): \($0.found)" })")
+    }
+
+    /// A config file under a declared read path, a container SELinux type, and runc are not findings.
+    @Test func declaredConfigsAndDefaultsCheckClean() throws {
+        var text = try Self.edited(Self.compose(), "security_opt: ['no-new-privileges:true']", "security_opt: ['no-new-privileges:true', 'label=type:container_t']")
+        text = try Self.edited(text, "    read_only: true\n", "    read_only: true\n    runtime: runc\n")
+        text = try Self.edited(text, "services:\n", "configs:\n  conf:\n    file: /etc/collector/collector.yaml\nservices:\n")
         let f = try Self.findings(text, file: "docker-compose.yml")
         #expect(f.isEmpty, "\(f.map { "\($0.rule): \($0.found)" })")
     }
