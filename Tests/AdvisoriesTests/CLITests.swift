@@ -401,6 +401,12 @@ func jsonObject(_ s: String) throws -> [String: Any] {
         let doc = try jsonObject(try provenant(["scan", dir, "--db", sharedDB, "--format", "json"]).out)
         let nc = try #require((doc["notChecked"] as? [[String: Any]])?.first)
         #expect(nc["ecosystem"] as? String == "inputs not read" && nc["purls"] as? [String] == ["Cargo.lock", "lib/app.jar"], "\(nc)")
+
+        // A single file no extractor recognises was not read either.
+        let odd = try tempDir("inputs-odd") + "/deps.txt"
+        try write("nothing anyone can read\n", to: odd)
+        let single = try provenant(["scan", odd, "--db", sharedDB, "--fail-on", "low"])
+        #expect(single.code == 1 && single.out.contains("1 input file NOT CHECKED (inputs not read)") && !single.out.contains("No known vulnerabilities."), "\(single.out)\n\(single.err)")
     }
 
     @Test func dbStatusListsEcosystemsAndCorruptDatabasesFailClearly() throws {

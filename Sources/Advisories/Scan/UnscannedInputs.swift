@@ -10,6 +10,9 @@ enum UnscannedInputs {
     /// Names of the extractors whose whole-file failures the cataloger writes as `<name>: <why>`.
     static let extractorNames: Set<String> = Set(Cataloger.defaultExtractors.map(\.name))
 
+    /// What the cataloger says of a single-file target that no extractor reads.
+    static let unrecognised = "no extractor recognises this file"
+
     /// The NOT CHECKED groups for `diagnostics`, in a fixed order: "inputs not read", "no purl",
     /// "unreadable purl"; empty groups left out.
     static func groups(_ diagnostics: [Diagnostic]) -> [Scanner.NotChecked] {
@@ -20,6 +23,8 @@ enum UnscannedInputs {
                 noPurl.insert(String(m.dropLast(SBOMReader.noPurl.count + 1)))
             } else if let r = m.range(of: " " + SBOMReader.unreadablePurl + " '") {
                 badPurl.insert(String(m[..<r.lowerBound]))
+            } else if m == unrecognised {
+                unread.insert(d.location.path)   // a single-file target no format could read
             } else if let colon = m.range(of: ": "), extractorNames.contains(String(m[..<colon.lowerBound])) {
                 // A file (or a member of an archive) its extractor could not read: the input file is
                 // the part of the location before any `!/` into an archive.
