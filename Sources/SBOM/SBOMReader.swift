@@ -23,6 +23,12 @@ public enum SBOMReader {
         return inventory(listed, path: path)
     }
 
+    /// How the inventory's diagnostics name an SBOM entry that could not be scanned, so a scan can
+    /// count it as not checked: `<origin> '<name>' has no purl, not scanned`.
+    public static let noPurl = "has no purl, not scanned"
+    /// `<origin> '<name>' has an unreadable purl '<purl>', not scanned`.
+    public static let unreadablePurl = "has an unreadable purl"
+
     /// One SBOM entry that may be a package: its purl, name and version, and what the format calls it.
     struct Listed: Sendable { var purl: String?; var name: String?; var version: String?; var origin: String }
 
@@ -77,11 +83,11 @@ public enum SBOMReader {
             packages.reserveCapacity(slice.count)
             for l in slice {
                 guard let raw = l.purl, !raw.isEmpty else {
-                    diags.append(Diagnostic(Location(path), "\(l.origin) '\(l.name ?? "?")' has no purl, not scanned"))
+                    diags.append(Diagnostic(Location(path), "\(l.origin) '\(l.name ?? "?")' " + noPurl))
                     continue
                 }
                 guard let purl = PackageURL(parsing: raw) else {
-                    diags.append(Diagnostic(Location(path), "\(l.origin) '\(l.name ?? "?")' has an unreadable purl '\(raw)', not scanned"))
+                    diags.append(Diagnostic(Location(path), "\(l.origin) '\(l.name ?? "?")' " + unreadablePurl + " '\(raw)', not scanned"))
                     continue
                 }
                 let eco = Ecosystem(rawValue: purl.type) ?? .generic

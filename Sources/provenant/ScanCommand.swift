@@ -13,7 +13,8 @@ struct ScanCommand: AsyncParsableCommand {
         TARGET is catalogued as `provenant sbom` does, or read as an SBOM when it is a CycloneDX or SPDX \
         JSON document (Provenant's, syft's, trivy's). The first scan without a database imports the bundled \
         OSV snapshot. Packages of an ecosystem the database holds no advisories for, and packages whose purl no \
-        advisory database covers (pkg:generic, unversioned), are reported as NOT CHECKED, and fail --fail-on unless --allow-unchecked is given. Exit codes: 0 success, 1 a finding reached --fail-on \
+        advisory database covers (pkg:generic, unversioned), SBOM components without a readable purl, and input files \
+        that could not be read (a lockfile that fails to parse, a damaged archive) are reported as NOT CHECKED, and fail --fail-on unless --allow-unchecked is given. Exit codes: 0 success, 1 a finding reached --fail-on \
         (or packages went unchecked), 2 usage or input error.
         """
     )

@@ -328,6 +328,87 @@ func jsonObject(_ s: String) throws -> [String: Any] {
         #expect(props.contains { $0["name"] as? String == "provenant:not-checked-reason:pkg:rpm/amazon" && $0["value"] as? String == "no advisory database covers pkg:rpm/amazon" })
     }
 
+    /// Review: an SBOM component without a purl (log4j-core named only by a CPE), or with one that
+    /// cannot be read, was a warning only, so `--fail-on low` passed and the table said "No known
+    /// vulnerabilities.". Such components are NOT CHECKED in every format, CycloneDX and SPDX alike.
+    @Test func sbomComponentsWithoutAUsablePurlAreNotChecked() throws {
+        let dir = try tempDir("no-purl")
+        let cdx = dir + "/bom.json"
+        try write("""
+            {"bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1,
+             "components": [{"type": "library", "name": "log4j-core", "version": "2.14.1",
+                             "cpe": "cpe:2.3:a:apache:log4j:2.14.1:*:*:*:*:*:*:*"},
+                            {"type": "library", "name": "oddity", "version": "1.0", "purl": "not a purl"}]}
+            """, to: cdx)
+        let table = try provenant(["scan", cdx, "--db", sharedDB])
+        #expect(table.code == 0, "\(table.err)")
+        #expect(!table.out.contains("No known vulnerabilities."), "\(table.out)")
+        #expect(table.out.contains("1 component NOT CHECKED (no purl)") && table.out.contains("1 component NOT CHECKED (unreadable purl)"), "\(table.out)")
+        #expect(table.out.contains("no `provenant db update` can fix this"))
+        let failing = try provenant(["scan", cdx, "--db", sharedDB, "--fail-on", "low"])
+        #expect(failing.code == 1 && failing.err.contains("--fail-on: 2 packages were not checked"), "\(failing.err)")
+        #expect(try provenant(["scan", cdx, "--db", sharedDB, "--fail-on", "low", "--allow-unchecked"]).code == 0)
+
+        let doc = try jsonObject(try provenant(["scan", cdx, "--db", sharedDB, "--format", "json"]).out)
+        #expect((doc["summary"] as? [String: Any])?["packagesNotChecked"] as? Int == 2)
+        let nc = try #require(doc["notChecked"] as? [[String: Any]])
+        #expect(nc.map { $0["ecosystem"] as? String } == ["no purl", "unreadable purl"])
+        #expect(nc.first?["command"] is NSNull && (nc.first?["purls"] as? [String]) == ["component 'log4j-core'"])
+
+        let sarif = try jsonObject(try provenant(["scan", cdx, "--db", sharedDB, "--format", "sarif"]).out)
+        let run = try #require((sarif["runs"] as? [[String: Any]])?.first)
+        let notes = try #require((run["invocations"] as? [[String: Any]])?.first?["toolExecutionNotifications"] as? [[String: Any]])
+        #expect(notes.count == 2 && notes.allSatisfy { (($0["message"] as? [String: Any])?["text"] as? String)?.contains("NOT CHECKED") == true })
+
+        let bom = try provenant(["scan", cdx, "--db", sharedDB, "--format", "cyclonedx-json"]).out
+        let props = try #require((try jsonObject(bom)["metadata"] as? [String: Any])?["properties"] as? [[String: Any]])
+        #expect(props.contains { $0["name"] as? String == "provenant:not-checked:no purl" && $0["value"] as? String == "1" })
+        #expect(props.contains { $0["name"] as? String == "provenant:not-checked:unreadable purl" && $0["value"] as? String == "1" })
+
+        let spdx = dir + "/bom.spdx.json"
+        try write("""
+            {"spdxVersion": "SPDX-2.3", "SPDXID": "SPDXRef-DOCUMENT", "name": "x", "documentDescribes": ["SPDXRef-root"],
+             "packages": [{"SPDXID": "SPDXRef-root", "name": "root"},
+                          {"SPDXID": "SPDXRef-log4j", "name": "log4j-core", "versionInfo": "2.14.1",
+                           "externalRefs": [{"referenceCategory": "SECURITY", "referenceType": "cpe23Type",
+                                             "referenceLocator": "cpe:2.3:a:apache:log4j:2.14.1:*:*:*:*:*:*:*"}]}]}
+            """, to: spdx)
+        let s = try provenant(["scan", spdx, "--db", sharedDB, "--fail-on", "low"])
+        #expect(s.code == 1 && s.out.contains("1 component NOT CHECKED (no purl)") && !s.out.contains("No known vulnerabilities."), "\(s.out)")
+    }
+
+    /// Review: a lockfile or archive its extractor could not read (a Cargo.lock nested too deep, a
+    /// jar that is not a zip) made `scan DIR --fail-on low` say "No known vulnerabilities." and exit
+    /// 0. Each such file is a NOT CHECKED input; a benign per-line diagnostic (an unpinned
+    /// requirement) is not.
+    @Test func inputsThatCouldNotBeReadAreNotChecked() throws {
+        let healthy = try tempDir("inputs-healthy")
+        try write("six==1.16.0\nflask>=2.0\n", to: healthy + "/requirements.txt")
+        let clean = try provenant(["scan", healthy, "--db", sharedDB, "--fail-on", "low"])
+        #expect(clean.code == 0 && clean.out.contains("No known vulnerabilities."), "\(clean.out)\n\(clean.err)")
+
+        let dir = try tempDir("inputs-broken")
+        try write("six==1.16.0\n", to: dir + "/requirements.txt")
+        try write("version = 3\n\na = " + String(repeating: "[", count: 10_000), to: dir + "/Cargo.lock")
+        try write("this is not a zip archive", to: dir + "/lib/app.jar")
+        let table = try provenant(["scan", dir, "--db", sharedDB])
+        #expect(table.code == 0)
+        #expect(!table.out.contains("No known vulnerabilities."), "\(table.out)")
+        #expect(table.out.contains("2 input files NOT CHECKED (inputs not read)"), "\(table.out)")
+        let failing = try provenant(["scan", dir, "--db", sharedDB, "--fail-on", "low"])
+        #expect(failing.code == 1 && failing.err.contains("--fail-on: 2 packages were not checked"), "\(failing.err)")
+        #expect(try provenant(["scan", dir, "--db", sharedDB, "--fail-on", "low", "--allow-unchecked"]).code == 0)
+        let doc = try jsonObject(try provenant(["scan", dir, "--db", sharedDB, "--format", "json"]).out)
+        let nc = try #require((doc["notChecked"] as? [[String: Any]])?.first)
+        #expect(nc["ecosystem"] as? String == "inputs not read" && nc["purls"] as? [String] == ["Cargo.lock", "lib/app.jar"], "\(nc)")
+
+        // A single file no extractor recognises was not read either.
+        let odd = try tempDir("inputs-odd") + "/deps.txt"
+        try write("nothing anyone can read\n", to: odd)
+        let single = try provenant(["scan", odd, "--db", sharedDB, "--fail-on", "low"])
+        #expect(single.code == 1 && single.out.contains("1 input file NOT CHECKED (inputs not read)") && !single.out.contains("No known vulnerabilities."), "\(single.out)\n\(single.err)")
+    }
+
     @Test func dbStatusListsEcosystemsAndCorruptDatabasesFailClearly() throws {
         let s = try provenant(["db", "status", "--db", sharedDB])
         #expect(s.code == 0 && s.out.contains("records: 8158") && s.out.contains("crates.io") && s.out.contains("newest modified: 2026-08-21"))

@@ -85,4 +85,20 @@ import ProvenantCore
         #expect(key("pkg:apk/alpine/musl@1.2.4-r2?distro=alpine-3.18.4")?.osvEcosystem == "Alpine:v3.18")
         #expect(key("pkg:generic/thing@1.0") == nil)
     }
+
+    /// Review: every `pkg:deb/<namespace>` but ubuntu was judged against Debian's advisories,
+    /// though a derivative (kali, raspbian, openwrt) builds its own packages. Only debian and
+    /// ubuntu are covered; the others are NOT CHECKED under their own label.
+    @Test func onlyDebianAndUbuntuDebPackagesMapToOSV() throws {
+        func key(_ s: String) -> Ecosystems.Key? { PackageURL(parsing: s).flatMap(Ecosystems.key) }
+        #expect(key("pkg:deb/debian/openssl@3.0.11-1?distro=debian-12")?.osvEcosystem == "Debian:12")
+        #expect(key("pkg:deb/ubuntu/openssl@3.0.2-0ubuntu1.6?distro=ubuntu-22.04")?.osvEcosystem == "Ubuntu:22.04:LTS")
+        for ns in ["kali", "raspbian", "openwrt"] {
+            let purl = try #require(PackageURL(parsing: "pkg:deb/\(ns)/openssl@3.0.11-1?distro=\(ns)-1"))
+            #expect(Ecosystems.key(for: purl) == nil, "\(ns)")
+            let u = Ecosystems.uncovered(purl)
+            #expect(u.label == "pkg:deb/\(ns)" && u.reason == "no advisory database covers pkg:deb/\(ns)")
+        }
+        #expect(key("pkg:deb/openssl@3.0.11-1") == nil, "no namespace: no distribution to judge it by")
+    }
 }

@@ -55,6 +55,20 @@ import ProvenantCore
         #expect(VersRange("pypi/>=2.0") == nil && VersRange("vers:pypi/") == nil)
     }
 
+    /// Review: `vers:pypi/!=3.0` was read as containing no version; per the vers spec it holds
+    /// every version but 3.0, with or without an ordering for the scheme.
+    @Test func aNotEqualOnlyRangeHoldsEveryOtherVersion() throws {
+        func has(_ range: String, _ v: String, _ eco: String = "PyPI") throws -> Bool? { try #require(VersRange(range)).contains(v, fallbackEcosystem: eco) }
+        #expect(try has("vers:pypi/!=3.0", "2.9") == true)
+        #expect(try has("vers:pypi/!=3.0", "3.0") == false)
+        #expect(try has("vers:pypi/!=3.0|!=3.1", "3.1") == false)
+        #expect(try has("vers:pypi/!=3.0|!=3.1", "4.0") == true)
+        #expect(try has("vers:pypi/3.0", "3.1") == false, "= alone still holds only what it names")
+        // A scheme Provenant cannot order: only = and != are judged, by string.
+        #expect(try has("vers:unknownscheme/!=1.0", "2.0", "unknown-eco") == true)
+        #expect(try has("vers:unknownscheme/!=1.0", "1.0", "unknown-eco") == false)
+    }
+
     func openVEX(timestamp: String, _ statements: String) -> String {
         """
         {"@context": "https://openvex.dev/ns/v0.2.0", "@id": "https://example.com/vex/\(timestamp)", "author": "sec", "timestamp": "\(timestamp)", "version": 1,

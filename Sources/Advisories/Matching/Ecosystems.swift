@@ -52,7 +52,13 @@ public enum Ecosystems {
         case "hackage": eco = "Hackage"; name = purl.name
         case "swift": eco = "SwiftURL"; name = joined("/")
         case "deb":
-            eco = ns?.lowercased() == "ubuntu" ? "Ubuntu" : "Debian"
+            // Only Debian's and Ubuntu's own packages: a derivative (kali, raspbian…) builds its
+            // own, which Debian's advisories do not describe; they are not covered.
+            switch ns?.lowercased() {
+            case "debian": eco = "Debian"
+            case "ubuntu": eco = "Ubuntu"
+            default: return nil
+            }
             // Debian advisories name source packages at their source version.
             (name, v) = sourcePackage(purl.qualifiers["upstream"], binary: purl.name, version: version)
             release = distroRelease(purl.qualifiers["distro"], ecosystem: eco)

@@ -26,7 +26,9 @@ public struct ScanReport: Sendable {
                 ignore: IgnoreFile?, today: String, diagnostics: [Diagnostic]) {
         self.target = target; self.database = database
         packagesScanned = result.packagesScanned; packagesNotCovered = result.packagesNotCovered
-        notChecked = result.notChecked
+        // Fail closed: input files that could not be read and SBOM components without a usable purl
+        // yielded no packages to match, so they are not checked, never clean.
+        notChecked = result.notChecked + UnscannedInputs.groups(diagnostics)
         self.diagnostics = diagnostics
         if vex.isEmpty && ignore == nil {
             findings = result.findings; suppressed = []   // nothing can suppress: share, don't copy

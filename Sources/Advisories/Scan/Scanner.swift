@@ -34,11 +34,14 @@ public struct Scanner: Sendable {
         public var packages: Int
         /// Their purls, sorted and without repeats.
         public var purls: [String]
+        /// What is counted: packages, or input files and SBOM components that yielded none.
+        public var noun = "package"
         /// The command that fixes it, when one exists.
         public var command: String? { updateEcosystem.map { "provenant db update --ecosystem \($0)" } }
         /// One line for reports and warnings.
         public var message: String {
-            "\(packages) \(ecosystem) package\(packages == 1 ? "" : "s") NOT CHECKED: \(reason); "
+            (noun == "package" ? "\(packages) \(ecosystem) package\(packages == 1 ? "" : "s") NOT CHECKED: "
+                : "\(packages) \(noun)\(packages == 1 ? "" : "s") NOT CHECKED (\(ecosystem)): ") + "\(reason); "
                 + (command.map { "run `\($0)`" } ?? "no `provenant db update` can fix this")
         }
         /// Packages of an ecosystem the database holds no advisories for.
@@ -46,8 +49,9 @@ public struct Scanner: Sendable {
             self.init(ecosystem: ecosystem, updateEcosystem: updateEcosystem, reason: "the advisory database holds no \(ecosystem) advisories",
                       packages: packages, purls: purls)
         }
-        public init(ecosystem: String, updateEcosystem: String?, reason: String, packages: Int, purls: [String]) {
+        public init(ecosystem: String, updateEcosystem: String?, reason: String, packages: Int, purls: [String], noun: String = "package") {
             self.ecosystem = ecosystem; self.updateEcosystem = updateEcosystem; self.reason = reason; self.packages = packages; self.purls = purls
+            self.noun = noun
         }
     }
 

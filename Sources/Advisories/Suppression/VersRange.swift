@@ -75,7 +75,8 @@ public struct VersRange: Sendable, Equatable {
             // Without an ordering only `=` and `!=` can be judged.
             guard constraints.allSatisfy({ $0.comparator == .eq || $0.comparator == .ne }) else { return nil }
             if constraints.contains(where: { $0.comparator == .ne && $0.version == version }) { return false }
-            return constraints.contains { $0.comparator == .eq && $0.version == version }
+            // `!=V` holds every version but V, so one the `!=` constraints did not exclude is in.
+            return constraints.contains { ($0.comparator == .eq && $0.version == version) || $0.comparator == .ne }
         }
         do throws(VersionError) {
             let v = try order.parsed(version)
@@ -96,7 +97,9 @@ public struct VersRange: Sendable, Equatable {
                 case .ne: return r != 0
                 }
             }
-            guard let first = bounds.first, let last = bounds.last else { return false }
+            // Only `=` and `!=`: a `!=V` contains every version but V (vers spec), and V was
+            // ruled out above; `=` alone contains just the versions named.
+            guard let first = bounds.first, let last = bounds.last else { return parsed.contains { $0.0.comparator == .ne } }
             if (first.0.comparator == .lt || first.0.comparator == .le), holds(first.0.comparator, first.1) { return true }
             if (last.0.comparator == .gt || last.0.comparator == .ge), holds(last.0.comparator, last.1) { return true }
             for (a, b) in zip(bounds, bounds.dropFirst()) {
