@@ -298,6 +298,44 @@ import ZIPFoundation
         #expect(x.packages.contains { $0.purl.description == "pkg:maven/org.ok/outer@1.0" })
     }
 
+    @Test func packagesReadBeforeTheBudgetRanOutAreKept() throws {
+        let dir = try Self.tempDir("kept")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var limits = ArchiveLimits()
+        limits.totalInflatedBytes = 1 << 20
+        // log4j's coordinates come first; the next entry, a stored jar, exhausts the budget.
+        let pom = Array("groupId=org.apache.logging.log4j\nartifactId=log4j-core\nversion=2.14.1\n".utf8)
+        let jar = Self.zip([("META-INF/maven/org.apache.logging.log4j/log4j-core/pom.properties", 0, pom, UInt32(pom.count)),
+                            ("lib/pad-1.jar", 0, [UInt8](repeating: 7, count: 2 << 20), 2 << 20)])
+        try Self.write(jar, dir + "/log4j-core-2.14.1.jar")
+        let x = try Self.extract(JarExtractor(limits: limits), dir, "log4j-core-2.14.1.jar")
+        #expect(x.packages.map(\.purl.description) == ["pkg:maven/org.apache.logging.log4j/log4j-core@2.14.1"], "\(x.diagnostics)")
+        #expect(x.diagnostics.contains { $0.message.contains("stopped reading") })
+    }
+
+    @Test func entriesSharingCompressedDataAreRefused() throws {
+        let dir = try Self.tempDir("overlap")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let a = Array("groupId=a\nartifactId=a\nversion=1\n".utf8)
+        var bytes = Self.zip([("META-INF/maven/a/a/pom.properties", 0, a, UInt32(a.count)),
+                              ("META-INF/maven/b/b/pom.properties", 0, a, UInt32(a.count))])
+        // Point the second central-directory record at the first entry's local header and data.
+        var records: [Int] = []
+        for i in 0..<(bytes.count - 4) where bytes[i] == 0x50 && bytes[i + 1] == 0x4B && bytes[i + 2] == 0x01 && bytes[i + 3] == 0x02 { records.append(i) }
+        try #require(records.count == 2)
+        for k in 0..<4 { bytes[records[1] + 42 + k] = bytes[records[0] + 42 + k] }
+        try Self.write(bytes, dir + "/a-1.jar")
+        #expect { try Self.extract(JarExtractor(), dir, "a-1.jar") } throws: { ($0 as? ParseError)?.message.contains("share compressed data") == true }
+    }
+
+    @Test func aSmallArchiveGetsASmallBudget() {
+        let small = InflateBudget(ArchiveLimits(), archiveSize: 48 << 10)
+        #expect(small.limit == 16 << 20, "48 KiB × 256 is under the 16 MiB floor")
+        let large = InflateBudget(ArchiveLimits(), archiveSize: 1 << 30)
+        #expect(large.limit == 512 << 20, "the absolute cap still holds")
+        #expect(InflateBudget(ArchiveLimits(), archiveSize: 1 << 20).limit == 256 << 20)
+    }
+
     @Test func nestingDeeperThanTheLimitIsReportedNotRead() throws {
         let dir = try Self.tempDir("nest")
         defer { try? FileManager.default.removeItem(atPath: dir) }

@@ -10,6 +10,10 @@ import zlib
 public struct ArchiveLimits: Sendable {
     /// Inflated bytes, summed over all entries read from one top-level archive and the archives inside it.
     public var totalInflatedBytes: UInt64 = 512 << 20
+    /// The same total may also not exceed this many times the top-level archive's own size (with a
+    /// floor of `smallArchiveAllowance`), so a small file cannot make a large amount of work.
+    public var maxTotalRatio: UInt64 = 256
+    public var smallArchiveAllowance: UInt64 = 16 << 20
     /// An entry that inflates past `ratioCheckedAbove` bytes may not exceed this many times its compressed size.
     public var maxRatio: UInt64 = 200
     public var ratioCheckedAbove: UInt64 = 1 << 20
@@ -22,12 +26,19 @@ public struct ArchiveLimits: Sendable {
 struct InflateBudget {
     let limits: ArchiveLimits
     var remaining: UInt64
-    init(_ limits: ArchiveLimits) { self.limits = limits; remaining = limits.totalInflatedBytes }
+    init(_ limits: ArchiveLimits, archiveSize: Int = .max) {
+        self.limits = limits
+        let (scaled, o) = UInt64(max(0, archiveSize)).multipliedReportingOverflow(by: limits.maxTotalRatio)
+        remaining = min(limits.totalInflatedBytes, o ? .max : max(scaled, limits.smallArchiveAllowance))
+        limit = remaining
+    }
+    /// What this archive may inflate in all.
+    let limit: UInt64
 
     /// Thrown when the archive as a whole has inflated more than its budget: reading it stops.
     struct Exhausted: Error, CustomStringConvertible {
         var limit: UInt64
-        var description: String { "archive inflates to more than \(limit >> 20) MiB; stopped reading it (zip bomb?)" }
+        var description: String { "archive inflates to more than \(limit >> 20) MiB; stopped reading it, packages found before the limit are kept (zip bomb?)" }
     }
 }
 
@@ -122,6 +133,13 @@ struct ZipArchive {
             entries.append(Entry(path: path, method: method, compressedSize: csize, uncompressedSize: usize, dataStart: data.lowerBound))
             at = next
         }
+        // Entries never share bytes in a real archive; many records pointing at one compressed blob
+        // would make a small file inflate the same data over and over.
+        let spans = entries.filter { $0.compressedSize > 0 }.map { $0.dataStart..<($0.dataStart + Int($0.compressedSize)) }
+            .sorted { $0.lowerBound < $1.lowerBound }
+        for (a, b) in zip(spans, spans.dropFirst()) where b.lowerBound < a.upperBound {
+            throw bad("entries share compressed data (at offset \(b.lowerBound)); refused as a zip bomb")
+        }
     }
 
     /// The entry's content, inflated while counting against `budget`. Throws `InflateBudget.Exhausted`
@@ -131,7 +149,7 @@ struct ZipArchive {
         func count(_ produced: UInt64, total: UInt64) throws {
             guard produced <= budget.remaining else {
                 budget.remaining = 0
-                throw InflateBudget.Exhausted(limit: limits.totalInflatedBytes)
+                throw InflateBudget.Exhausted(limit: budget.limit)
             }
             budget.remaining -= produced
             let (cap, o) = e.compressedSize.multipliedReportingOverflow(by: limits.maxRatio)

@@ -16,7 +16,7 @@ public struct JarExtractor: Extractor {
     public func extract(_ input: ExtractInput) throws -> Extraction {
         let bytes = try input.bytes()
         var out = Extraction()
-        var budget = InflateBudget(limits)
+        var budget = InflateBudget(limits, archiveSize: bytes.count)
         do { try scan(bytes, label: input.path, fileName: input.fileName, depth: 0, budget: &budget, into: &out) }
         catch let e as InflateBudget.Exhausted {
             // What was found before the budget ran out stays; the rest of the archive is reported unread.
@@ -31,6 +31,9 @@ public struct JarExtractor: Extractor {
         var poms: [[String: String]] = []
         var manifest: [String: String] = [:]
         var nested: [(String, [UInt8])] = []
+        // When the budget runs out mid-archive, what was read so far is still identified, then the
+        // exhaustion goes up to the top level, which reports the archive as partly read.
+        var exhausted: InflateBudget.Exhausted?
         for entry in archive.entries where !entry.isDirectory {
             let p = entry.path
             let isPom = p.hasPrefix("META-INF/maven/") && p.hasSuffix("/pom.properties")
@@ -43,6 +46,7 @@ public struct JarExtractor: Extractor {
             let d: [UInt8]
             do { d = try archive.read(entry, budget: &budget) }
             catch let e as ParseError { out.diagnostics.append(Diagnostic(Location(label + "!/" + p), "\(name): \(e.message)")); continue }
+            catch let e as InflateBudget.Exhausted { exhausted = e; break }
             if isPom { poms.append(Self.properties(String(decoding: d, as: UTF8.self))) }
             else if isNested { nested.append((p, d)) }
             else { manifest = Self.manifest(String(decoding: d, as: UTF8.self)) }
@@ -74,6 +78,7 @@ public struct JarExtractor: Extractor {
             for i in found.indices where found[i].digests.contains(digest) { found[i].supplier = vendor }
         }
         out.packages += found
+        if let exhausted { throw exhausted }
         for (p, d) in nested {
             do { try scan(d, label: label + "!/" + p, fileName: (p as NSString).lastPathComponent, depth: depth + 1, budget: &budget, into: &out) }
             catch let e as InflateBudget.Exhausted { throw e }
