@@ -88,7 +88,7 @@ public struct Cataloger: Sendable {
             if let (e, x) = tried.min(by: { ($0.1.diagnostics.count, -$0.1.packages.count) < ($1.1.diagnostics.count, -$1.1.packages.count) }) {
                 results.append((f, e.name, x))
             } else {
-                results.append((f, "", Extraction([], diagnostics: [Diagnostic(Location(f.path), "no extractor recognises this file")])))
+                results.append((f, "", Extraction([], diagnostics: [Diagnostic(Location(f.path), "no extractor recognises this file", unscanned: .input)])))
             }
         }
         await withTaskGroup(of: (IndexedFile, String, Extraction).self) { group in
@@ -103,7 +103,7 @@ public struct Cataloger: Sendable {
                     do { return (f, e.name, try e.extract(input)) } catch {
                         let pe = error as? ParseError
                         let msg = pe?.message ?? "\(error)"
-                        return (f, e.name, Extraction([], diagnostics: [Diagnostic(Location(f.path, line: pe?.line), "\(e.name): \(msg)")]))
+                        return (f, e.name, Extraction([], diagnostics: [Diagnostic(Location(f.path, line: pe?.line), "\(e.name): \(msg)", unscanned: .input)]))
                     }
                 }
             }

@@ -118,9 +118,28 @@ public struct Package: Sendable, Hashable, Codable {
 public struct Diagnostic: Sendable, Hashable, Codable, Comparable, CustomStringConvertible {
     public var location: Location
     public var message: String
+    /// Set when the problem means something was not read at all, so nothing in it was matched against
+    /// advisories: a scan reports it as NOT CHECKED, never as clean. Not part of the serialized form.
+    public var unscanned: Unscanned?
+
+    /// What was left unread, as a scan groups it.
+    public enum Unscanned: Sendable, Hashable {
+        /// A whole input file (or a member of an archive) that its reader refused.
+        case input
+        /// An SBOM component, named as the SBOM names it, without a purl or with one that cannot be read.
+        case componentWithoutPurl(String), componentWithUnreadablePurl(String)
+    }
+
+    private enum CodingKeys: String, CodingKey { case location, message }
+
     /// The message goes through `Redactor`: diagnostics quote input, and input may hold credentials.
-    public init(_ location: Location, _ message: String) {
+    public init(_ location: Location, _ message: String, unscanned: Unscanned? = nil) {
         self.location = location; self.message = Redactor.escapeControls(Redactor.redact(message))
+        switch unscanned {
+        case .componentWithoutPurl(let name): self.unscanned = .componentWithoutPurl(Redactor.escapeControls(Redactor.redact(name)))
+        case .componentWithUnreadablePurl(let name): self.unscanned = .componentWithUnreadablePurl(Redactor.escapeControls(Redactor.redact(name)))
+        default: self.unscanned = unscanned
+        }
     }
     public var description: String { "\(location): \(message)" }
     public static func < (a: Diagnostic, b: Diagnostic) -> Bool {

@@ -23,11 +23,11 @@ public enum SBOMReader {
         return inventory(listed, path: path)
     }
 
-    /// How the inventory's diagnostics name an SBOM entry that could not be scanned, so a scan can
-    /// count it as not checked: `<origin> '<name>' has no purl, not scanned`.
-    public static let noPurl = "has no purl, not scanned"
+    /// How a warning names an SBOM entry that could not be scanned (`<origin> '<name>' has no purl,
+    /// not scanned`); the diagnostic also carries `unscanned`, which is what a scan counts.
+    static let noPurl = "has no purl, not scanned"
     /// `<origin> '<name>' has an unreadable purl '<purl>', not scanned`.
-    public static let unreadablePurl = "has an unreadable purl"
+    static let unreadablePurl = "has an unreadable purl"
 
     /// One SBOM entry that may be a package: its purl, name and version, and what the format calls it.
     struct Listed: Sendable { var purl: String?; var name: String?; var version: String?; var origin: String }
@@ -83,11 +83,13 @@ public enum SBOMReader {
             packages.reserveCapacity(slice.count)
             for l in slice {
                 guard let raw = l.purl, !raw.isEmpty else {
-                    diags.append(Diagnostic(Location(path), "\(l.origin) '\(l.name ?? "?")' " + noPurl))
+                    diags.append(Diagnostic(Location(path), "\(l.origin) '\(l.name ?? "?")' " + noPurl,
+                                            unscanned: .componentWithoutPurl("\(l.origin) '\(l.name ?? "?")'")))
                     continue
                 }
                 guard let purl = PackageURL(parsing: raw) else {
-                    diags.append(Diagnostic(Location(path), "\(l.origin) '\(l.name ?? "?")' " + unreadablePurl + " '\(raw)', not scanned"))
+                    diags.append(Diagnostic(Location(path), "\(l.origin) '\(l.name ?? "?")' " + unreadablePurl + " '\(raw)', not scanned",
+                                            unscanned: .componentWithUnreadablePurl("\(l.origin) '\(l.name ?? "?")'")))
                     continue
                 }
                 let eco = Ecosystem(rawValue: purl.type) ?? .generic

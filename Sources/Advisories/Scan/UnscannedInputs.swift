@@ -7,29 +7,19 @@ import SBOM
 /// without a usable purl, and input files an extractor failed on. None of it was matched against
 /// an advisory, so none of it may be reported clean: each becomes a NOT CHECKED group.
 enum UnscannedInputs {
-    /// Names of the extractors whose whole-file failures the cataloger writes as `<name>: <why>`.
-    static let extractorNames: Set<String> = Set(Cataloger.defaultExtractors.map(\.name))
-
-    /// What the cataloger says of a single-file target that no extractor reads.
-    static let unrecognised = "no extractor recognises this file"
-
     /// The NOT CHECKED groups for `diagnostics`, in a fixed order: "inputs not read", "no purl",
-    /// "unreadable purl"; empty groups left out.
+    /// "unreadable purl"; empty groups left out. Readers mark what they could not read
+    /// (`Diagnostic.unscanned`); nothing here depends on a message's wording.
     static func groups(_ diagnostics: [Diagnostic]) -> [Scanner.NotChecked] {
         var unread = Set<String>(), noPurl = Set<String>(), badPurl = Set<String>()
         for d in diagnostics {
-            let m = d.message
-            if m.hasSuffix(" " + SBOMReader.noPurl) {
-                noPurl.insert(String(m.dropLast(SBOMReader.noPurl.count + 1)))
-            } else if let r = m.range(of: " " + SBOMReader.unreadablePurl + " '") {
-                badPurl.insert(String(m[..<r.lowerBound]))
-            } else if m == unrecognised {
-                unread.insert(d.location.path)   // a single-file target no format could read
-            } else if let colon = m.range(of: ": "), extractorNames.contains(String(m[..<colon.lowerBound])) {
-                // A file (or a member of an archive) its extractor could not read: the input file is
-                // the part of the location before any `!/` into an archive.
-                let path = d.location.path.components(separatedBy: "!/").first ?? d.location.path
-                unread.insert(path)
+            switch d.unscanned {
+            case .input?:
+                // The input file is the part of the location before any `!/` into an archive.
+                unread.insert(d.location.path.components(separatedBy: "!/").first ?? d.location.path)
+            case .componentWithoutPurl(let name)?: noPurl.insert(name)
+            case .componentWithUnreadablePurl(let name)?: badPurl.insert(name)
+            case nil: break
             }
         }
         var out: [Scanner.NotChecked] = []

@@ -20,7 +20,7 @@ public struct JarExtractor: Extractor {
         do { try scan(bytes, label: input.path, fileName: input.fileName, depth: 0, budget: &budget, into: &out) }
         catch let e as InflateBudget.Exhausted {
             // What was found before the budget ran out stays; the rest of the archive is reported unread.
-            out.diagnostics.append(Diagnostic(Location(input.path), "\(name): \(e)"))
+            out.diagnostics.append(Diagnostic(Location(input.path), "\(name): \(e)", unscanned: .input))
         }
         return out
     }
@@ -40,12 +40,12 @@ public struct JarExtractor: Extractor {
             let isNested = Self.extensions.contains(where: { p.hasSuffix($0) })
             guard isPom || p == "META-INF/MANIFEST.MF" || isNested else { continue }
             if isNested && depth + 1 > limits.maxNesting {
-                out.diagnostics.append(Diagnostic(Location(label + "!/" + p), "\(name): archive nested more than \(limits.maxNesting) levels deep, not read"))
+                out.diagnostics.append(Diagnostic(Location(label + "!/" + p), "\(name): archive nested more than \(limits.maxNesting) levels deep, not read", unscanned: .input))
                 continue
             }
             let d: [UInt8]
             do { d = try archive.read(entry, budget: &budget) }
-            catch let e as ParseError { out.diagnostics.append(Diagnostic(Location(label + "!/" + p), "\(name): \(e.message)")); continue }
+            catch let e as ParseError { out.diagnostics.append(Diagnostic(Location(label + "!/" + p), "\(name): \(e.message)", unscanned: .input)); continue }
             catch let e as InflateBudget.Exhausted { exhausted = e; break }
             if isPom { poms.append(Self.properties(String(decoding: d, as: UTF8.self))) }
             else if isNested { nested.append((p, d)) }
@@ -82,7 +82,7 @@ public struct JarExtractor: Extractor {
         for (p, d) in nested {
             do { try scan(d, label: label + "!/" + p, fileName: (p as NSString).lastPathComponent, depth: depth + 1, budget: &budget, into: &out) }
             catch let e as InflateBudget.Exhausted { throw e }
-            catch { out.diagnostics.append(Diagnostic(Location(label + "!/" + p), "\(error)")) }
+            catch { out.diagnostics.append(Diagnostic(Location(label + "!/" + p), "\(error)", unscanned: .input)) }
         }
     }
 
