@@ -26,15 +26,13 @@ public final class OutputFile {
 
     public let path: String
     private let fd: Int32
-    /// Set when writing to a temporary file that is renamed onto `target` on commit.
+    /// Set when writing to a temporary file that is renamed onto `path` on commit.
     private let temporary: String?
-    private let target: String
     private var failure: String?
     private var finished = false
 
     public init(_ path: String) throws(Failure) {
         self.path = path
-        self.target = path
         // The process's own streams, by any of their names: written through the descriptor we hold,
         // so `-o /dev/stdout >> log` appends to the log instead of replacing it.
         if let fd = Self.standardStream(path) {
@@ -45,6 +43,8 @@ public final class OutputFile {
             return
         }
         var st = stat()
+        // The mode of the regular file being replaced, kept for the new one.
+        var existingMode: mode_t?
         if lstat(path, &st) == 0 {
             let kind = st.st_mode & S_IFMT
             if kind == S_IFDIR { throw Failure(path: path, reason: "is a directory") }
@@ -70,14 +70,14 @@ public final class OutputFile {
                 self.temporary = nil
                 return
             }
+            existingMode = st.st_mode & 0o7777
         } else if errno != ENOENT {
             throw Failure(path: path, reason: Self.errorText())
         }
-        let existingMode: mode_t? = lstat(target, &st) == 0 ? st.st_mode & 0o7777 : nil
-        let dir = Self.directory(of: target)
+        let dir = Self.directory(of: path)
         var made: (Int32, String)?
         for _ in 0..<16 {
-            let name = dir + "/." + Self.baseName(of: target) + ".tmp-" + Self.randomSuffix()
+            let name = dir + "/." + Self.baseName(of: path) + ".tmp-" + Self.randomSuffix()
             let fd = open(name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
             if fd >= 0 { made = (fd, name); break }
             if errno != EEXIST { throw Failure(path: path, reason: "cannot create a temporary file beside it: \(Self.errorText())") }
@@ -106,7 +106,7 @@ public final class OutputFile {
         var failure = self.failure
         if close(fd) != 0, failure == nil { failure = Self.errorText() }
         if let temporary {
-            if failure == nil, rename(temporary, target) != 0 { failure = "cannot move output into place: \(Self.errorText())" }
+            if failure == nil, rename(temporary, path) != 0 { failure = "cannot move output into place: \(Self.errorText())" }
             if failure != nil { unlink(temporary) }
         }
         if let failure { throw Failure(path: path, reason: failure) }
