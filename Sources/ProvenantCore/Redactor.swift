@@ -16,10 +16,9 @@ public enum Redactor {
     public static let mark = "REDACTED"
 
     public static func redact(_ text: String) -> String {
-        // Fast path: nothing that could need redacting (most diagnostics).
-        let bytes = Array(text.utf8)
-        guard mayNeedRedaction(bytes) else { return text }
-        var out = bytes
+        // Fast path, without copying the text: nothing that could need redacting (most diagnostics).
+        guard mayNeedRedaction(text.utf8) else { return text }
+        var out = Array(text.utf8)
         out = redactPrivateKeys(out)
         out = redactUserinfo(out)
         out = redactAssignments(out)
@@ -33,9 +32,8 @@ public enum Redactor {
     /// field without a scheme (`user:token@github.com/acme/x`, as Package.resolved locations become
     /// names) is removed outright, so the field still names the package.
     public static func redactField(_ text: String) -> String {
-        let bytes = Array(text.utf8)
-        guard mayNeedRedaction(bytes) else { return text }
-        var out = stripSchemelessUserinfo(bytes)
+        guard mayNeedRedaction(text.utf8) else { return text }
+        var out = stripSchemelessUserinfo(Array(text.utf8))
         out = redactPrivateKeys(out)
         out = redactUserinfo(out)
         out = redactAssignments(out)
@@ -79,7 +77,7 @@ public enum Redactor {
 
     // MARK: - Pieces
 
-    private static func mayNeedRedaction(_ b: [UInt8]) -> Bool {
+    private static func mayNeedRedaction(_ b: String.UTF8View) -> Bool {
         // Userinfo needs '@', assignments '=' or ':', tokens a run of 16+ token characters.
         var run = 0
         for c in b {
