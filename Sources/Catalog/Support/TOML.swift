@@ -143,23 +143,31 @@ struct TOMLParser {
         return root.freeze()
     }
 
-    /// Opens `[a.b]` or `[[a.b]]` and returns the table that keys below it fill, walking into the
-    /// last element of arrays of tables on the way.
-    private static func open(_ root: Builder, _ key: [String], isArray: Bool, line: Int,
-                             err: (String) -> ParseError) throws -> Builder {
-        var t = root
-        for head in key.dropLast() {
+    /// The table `path` names below `t`, creating implicit tables on the way. A table header may walk
+    /// into the last element of an array of tables (`intoArrays`); a dotted key may not.
+    private static func descend(_ t: Builder, _ path: ArraySlice<String>, intoArrays: Bool, line: Int,
+                                err: (String) -> ParseError) throws -> Builder {
+        var t = t
+        for head in path {
             switch t.slots[head] {
             case nil:
                 let sub = Builder(line: line, defined: false)
                 t.set(head, .table(sub)); t = sub
             case .table(let sub)?: t = sub
-            case .tables(let arr)?:
+            case .tables(let arr)? where intoArrays:
                 guard let last = arr.items.last else { throw err("'\(head)' is not a table") }
                 t = last
-            case .value?: throw err("'\(head)' is already defined as a value")
+            default: throw err("'\(head)' is already defined as a value")
             }
         }
+        return t
+    }
+
+    /// Opens `[a.b]` or `[[a.b]]` and returns the table that keys below it fill, walking into the
+    /// last element of arrays of tables on the way.
+    private static func open(_ root: Builder, _ key: [String], isArray: Bool, line: Int,
+                             err: (String) -> ParseError) throws -> Builder {
+        let t = try descend(root, key.dropLast(), intoArrays: true, line: line, err: err)
         guard let head = key.last else { throw err("empty table name") }
         let opened = Builder(line: line, defined: true)
         if isArray {
@@ -187,16 +195,7 @@ struct TOMLParser {
 
     /// Sets `a.b.c = v` in `t`, creating the tables a dotted key implies.
     private static func assign(_ t: Builder, _ key: [String], _ v: TOMLValue, line: Int, err: (String) -> ParseError) throws {
-        var t = t
-        for head in key.dropLast() {
-            switch t.slots[head] {
-            case nil:
-                let sub = Builder(line: line, defined: false)
-                t.set(head, .table(sub)); t = sub
-            case .table(let sub)?: t = sub
-            default: throw err("'\(head)' is already defined as a value")
-            }
-        }
+        let t = try descend(t, key.dropLast(), intoArrays: false, line: line, err: err)
         guard let k = key.last else { return }
         if t.slots[k] != nil { throw err("key '\(k)' is defined twice") }
         t.set(k, .value(v))
