@@ -20,7 +20,7 @@ public enum Redactor {
         guard mayNeedRedaction(text.utf8) else { return text }
         var out = Array(text.utf8)
         out = redactPrivateKeys(out)
-        out = redactUserinfo(out)
+        out = URLUserinfo.replacing(out, with: Array((mark + "@").utf8))
         out = redactAssignments(out)
         out = redactTokens(out, generic: true)
         return String(decoding: out, as: UTF8.self)
@@ -35,7 +35,7 @@ public enum Redactor {
         guard mayNeedRedaction(text.utf8) else { return text }
         var out = stripSchemelessUserinfo(Array(text.utf8))
         out = redactPrivateKeys(out)
-        out = redactUserinfo(out)
+        out = URLUserinfo.replacing(out, with: Array((mark + "@").utf8))
         out = redactAssignments(out)
         out = redactTokens(out, generic: false)
         return String(decoding: out, as: UTF8.self)
@@ -124,38 +124,6 @@ public enum Redactor {
             }
         }
         return out
-    }
-
-    /// `scheme://user[:pass]@host`: everything between `//` and the last `@` before the host's end.
-    private static func redactUserinfo(_ b: [UInt8]) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(b.count)
-        var i = 0
-        while i < b.count {
-            if i + 2 < b.count, b[i] == UInt8(ascii: ":"), b[i + 1] == UInt8(ascii: "/"), b[i + 2] == UInt8(ascii: "/") {
-                out += b[i...(i + 2)]
-                let start = i + 3
-                // The authority ends at '/', '?', '#', whitespace or a quote.
-                var end = start
-                while end < b.count, !isAuthorityEnd(b[end]) { end += 1 }
-                if let at = b[start..<end].lastIndex(of: UInt8(ascii: "@")), at > start {
-                    out += Array(mark.utf8)
-                    out += b[at..<end]
-                } else {
-                    out += b[start..<end]
-                }
-                i = end
-                continue
-            }
-            out.append(b[i]); i += 1
-        }
-        return out
-    }
-
-    private static func isAuthorityEnd(_ c: UInt8) -> Bool {
-        c == UInt8(ascii: "/") || c == UInt8(ascii: "?") || c == UInt8(ascii: "#") || c <= 32
-            || c == UInt8(ascii: "\"") || c == UInt8(ascii: "'") || c == UInt8(ascii: "`") || c == UInt8(ascii: ">")
-            || c == UInt8(ascii: "<") || c == UInt8(ascii: ")") || c == UInt8(ascii: "]")
     }
 
     /// Key names whose assigned value is a credential. Matched case-insensitively as the end of

@@ -7,7 +7,12 @@ public enum URLUserinfo {
     /// names the ssh account and holds no secret.
     public static func stripped(_ text: String) -> String {
         guard text.contains("://") else { return text }
-        let b = Array(text.utf8)
+        return String(decoding: replacing(Array(text.utf8), with: []), as: UTF8.self)
+    }
+
+    /// `bytes` with the user info of every `scheme://` authority, up to and including its last `@`,
+    /// replaced by `replacement`: empty to strip it, `REDACTED@` for `Redactor`.
+    static func replacing(_ b: [UInt8], with replacement: [UInt8]) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(b.count)
         var i = 0
@@ -20,6 +25,7 @@ public enum URLUserinfo {
                 while end < b.count, !Self.endsAuthority(b[end]) { end += 1 }
                 var start = i
                 for j in i..<end where b[j] == 64 { start = j + 1 }
+                if start > i { out += replacement }
                 out += b[start..<end]
                 i = end
                 continue
@@ -27,16 +33,17 @@ public enum URLUserinfo {
             out.append(b[i])
             i += 1
         }
-        return String(decoding: out, as: UTF8.self)
+        return out
     }
 
     /// Whether `text` carries user info in some `scheme://` authority.
     public static func hasUserinfo(_ text: String) -> Bool { stripped(text) != text }
 
-    /// `/`, `?`, `#` and whitespace end an authority; so does a quote or bracket in running text.
+    /// `/`, `?`, `#`, whitespace and control characters end an authority; so does a quote or
+    /// bracket in running text.
     static func endsAuthority(_ c: UInt8) -> Bool {
         switch c {
-        case 47, 63, 35, 32, 9, 10, 13, 34, 39, 60, 62, 41, 93, 125: return true
+        case 0...32, 47, 63, 35, 34, 39, 96, 60, 62, 41, 93, 125: return true
         default: return false
         }
     }
