@@ -381,6 +381,17 @@ func jsonObject(_ s: String) throws -> [String: Any] {
     /// jar that is not a zip) made `scan DIR --fail-on low` say "No known vulnerabilities." and exit
     /// 0. Each such file is a NOT CHECKED input; a benign per-line diagnostic (an unpinned
     /// requirement) is not.
+    @Test func requirementsIncludesThatWereSkippedAreNotChecked() throws {
+        let outside = try tempDir("includes-skipped")
+        try write("urllib3==1.25.7\n", to: outside + "/other.txt")
+        let dir = outside + "/app"
+        try write("six==1.16.0\n-r ../other.txt\n", to: dir + "/requirements.txt")
+        // What the skipped file pins (a vulnerable urllib3) is unknown, so the scan is not clean.
+        let r = try provenant(["scan", dir, "--db", sharedDB, "--fail-on", "low"])
+        #expect(r.code == 1 && !r.out.contains("No known vulnerabilities."), "\(r.out)\n\(r.err)")
+        #expect(r.out.contains("1 input file NOT CHECKED (inputs not read)"), "\(r.out)")
+    }
+
     @Test func inputsThatCouldNotBeReadAreNotChecked() throws {
         let healthy = try tempDir("inputs-healthy")
         try write("six==1.16.0\nflask>=2.0\n", to: healthy + "/requirements.txt")

@@ -27,7 +27,7 @@ public struct RequirementsExtractor: Extractor {
         let text: String
         do { text = try TextDecoding.string(input.readBytes(path)) } catch {
             if let from = includedFrom {
-                out.diagnostics.append(Diagnostic(from, "included requirements file '\(path)' not readable: \(error)"))
+                out.diagnostics.append(Diagnostic(from, "included requirements file '\(path)' not readable: \(error)", unscanned: .input))
                 return
             }
             throw error
@@ -43,37 +43,39 @@ public struct RequirementsExtractor: Extractor {
             if !continued, let p = pending { logical.append(p); pending = nil }
         }
         if let p = pending { logical.append(p) }
+        let dir = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : ""
         for (n, line) in logical {
             let t = line.trimmed
             if t.isEmpty { continue }
             let loc = Location(path, line: n)
             if t.hasPrefix("-r ") || t.hasPrefix("--requirement") {
                 let target = t.split(whereSeparator: { $0 == " " || $0 == "=" }).dropFirst().first.map(String.init) ?? ""
+                // Whatever an include holds is unknown when it is not read: the scan counts each of
+                // these skips as an input not read, never as clean.
                 if target.contains("://") {
-                    out.diagnostics.append(Diagnostic(loc, "included requirements file '\(target)' is a URL; not fetched"))
+                    out.diagnostics.append(Diagnostic(loc, "included requirements file '\(target)' is a URL; not fetched", unscanned: .input))
+                    continue
+                }
+                guard depth < Self.maxIncludeDepth else {
+                    out.diagnostics.append(Diagnostic(loc, "includes nest deeper than \(Self.maxIncludeDepth); '\(target)' skipped", unscanned: .input))
+                    continue
+                }
+                guard seen.count < Self.maxIncludes else {
+                    out.diagnostics.append(Diagnostic(loc, "more than \(Self.maxIncludes) included files; '\(target)' skipped", unscanned: .input))
                     continue
                 }
                 // Includes are resolved inside the target only; one that leaves it is reported, never read.
                 // Links are followed to the file's one canonical name, which must be a file the walk
                 // indexed (so not under .git, not excluded, not a sibling of a single-file target).
-                let dir = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : ""
                 let rel: String
                 do {
                     rel = try input.index.directory.canonicalPath(try RootPath.resolve(target, from: dir))
                 } catch {
-                    out.diagnostics.append(Diagnostic(loc, "included requirements file: \(error)"))
+                    out.diagnostics.append(Diagnostic(loc, "included requirements file: \(error)", unscanned: .input))
                     continue
                 }
                 guard input.index.contains(rel) else {
-                    out.diagnostics.append(Diagnostic(loc, "included requirements file '\(target)' is not among the scanned files; skipped, not read"))
-                    continue
-                }
-                guard depth < Self.maxIncludeDepth else {
-                    out.diagnostics.append(Diagnostic(loc, "includes nest deeper than \(Self.maxIncludeDepth); '\(target)' skipped"))
-                    continue
-                }
-                guard seen.count < Self.maxIncludes else {
-                    out.diagnostics.append(Diagnostic(loc, "more than \(Self.maxIncludes) included files; '\(target)' skipped"))
+                    out.diagnostics.append(Diagnostic(loc, "included requirements file '\(target)' is not among the scanned files; skipped, not read", unscanned: .input))
                     continue
                 }
                 try read(rel, input: input, seen: &seen, into: &out, includedFrom: loc, depth: depth + 1)
