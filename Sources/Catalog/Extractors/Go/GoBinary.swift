@@ -13,7 +13,9 @@ public struct GoBinaryExtractor: Extractor {
     }
 
     public func extract(_ input: ExtractInput) throws -> Extraction {
-        guard let fh = try? input.handle() else { return Extraction() }
+        // A file that cannot be opened (a link out of the target, say) is an error the scan reports
+        // as not read; only a readable file that is not a Go binary yields nothing.
+        let fh = try input.handle()
         defer { try? fh.close() }
         guard let ra = RandomAccess(fh), let elf = try ELFFile(ra), let info = try elf.goBuildInfo() else { return Extraction() }
         var packages: [Package] = []
