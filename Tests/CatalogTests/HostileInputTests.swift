@@ -328,6 +328,19 @@ import ZIPFoundation
         #expect { try Self.extract(JarExtractor(), dir, "a-1.jar") } throws: { ($0 as? ParseError)?.message.contains("share compressed data") == true }
     }
 
+    @Test func entryNamesAreRedactedBeforeTheyAreCut() throws {
+        let dir = try Self.tempDir("zipname")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        // The '@' that marks the password comes after the first 120 characters of the name.
+        let password = String(repeating: "p", count: 130)
+        let name = "lib/https://deploy:" + password + "@host.example/x.jar"
+        let jar = Self.zip([(name, 99, [1, 2, 3], 3)])
+        try Self.write(jar, dir + "/app-1.0.jar")
+        let x = try Self.extract(JarExtractor(), dir, "app-1.0.jar")
+        #expect(!x.diagnostics.isEmpty)
+        #expect(!x.diagnostics.contains { $0.message.contains("pppppppppp") }, "\(x.diagnostics)")
+    }
+
     @Test func aSmallArchiveGetsASmallBudget() {
         let small = InflateBudget(ArchiveLimits(), archiveSize: 48 << 10)
         #expect(small.limit == 16 << 20, "48 KiB × 256 is under the 16 MiB floor")

@@ -124,11 +124,11 @@ struct ZipArchive {
             }
             let path = String(decoding: bytes[nameStart..<extraStart], as: UTF8.self)
             guard let header = range(local, 30), Self.u32(bytes, header.lowerBound) == 0x0403_4B50 else {
-                throw bad("the local header of '\(path.prefix(80))' lies outside the file")
+                throw bad("the local header of '\(Redactor.quote(path, max: 80))' lies outside the file")
             }
             let skip = 30 + UInt64(Self.u16(bytes, header.lowerBound + 26)) + UInt64(Self.u16(bytes, header.lowerBound + 28))
             guard let data = range(local, skip).flatMap({ range(UInt64($0.upperBound), csize) }) else {
-                throw bad("the data of '\(path.prefix(80))' (\(csize) bytes) runs past the end of the file")
+                throw bad("the data of '\(Redactor.quote(path, max: 80))' (\(csize) bytes) runs past the end of the file")
             }
             entries.append(Entry(path: path, method: method, compressedSize: csize, uncompressedSize: usize, dataStart: data.lowerBound))
             at = next
@@ -154,7 +154,7 @@ struct ZipArchive {
             budget.remaining -= produced
             let (cap, o) = e.compressedSize.multipliedReportingOverflow(by: limits.maxRatio)
             if total > limits.ratioCheckedAbove, !o, total > cap {
-                throw ParseError("'\(e.path.prefix(120))' inflates more than \(limits.maxRatio) times its \(e.compressedSize) compressed bytes; not read (zip bomb?)")
+                throw ParseError("'\(Redactor.quote(e.path, max: 120))' inflates more than \(limits.maxRatio) times its \(e.compressedSize) compressed bytes; not read (zip bomb?)")
             }
         }
         let src = e.dataStart..<(e.dataStart + Int(e.compressedSize))
@@ -165,13 +165,13 @@ struct ZipArchive {
         case 8:
             return try inflate(src, e.path) { try count($0, total: $1) }
         default:
-            throw ParseError("'\(e.path.prefix(120))' uses compression method \(e.method), which is not supported")
+            throw ParseError("'\(Redactor.quote(e.path, max: 120))' uses compression method \(e.method), which is not supported")
         }
     }
 
     /// Raw deflate over exactly `src`; `step(produced, total)` sees every chunk before it is kept.
     private func inflate(_ src: Range<Int>, _ path: String, step: (UInt64, UInt64) throws -> Void) throws -> [UInt8] {
-        func corrupt(_ why: String) -> ParseError { ParseError("'\(path.prefix(120))' has damaged deflate data: \(why)") }
+        func corrupt(_ why: String) -> ParseError { ParseError("'\(Redactor.quote(path, max: 120))' has damaged deflate data: \(why)") }
         guard src.count <= Int(UInt32.max) else { throw corrupt("compressed entry larger than 4 GiB") }
         var stream = z_stream()
         guard inflateInit2_(&stream, -MAX_WBITS, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
