@@ -208,6 +208,14 @@ public enum RuntimeConfigs {
                                       ("label:disable", "pss:selinuxoptions", "SELinux labelling")] where opts.contains(opt) {
                 add(rule, rule == "pss:seccompprofile_baseline" ? "high" : "medium", svc["security_opt"], "security_opt \(opt): \(what) is off", "the runtime's default profile", "remove \(opt) from security_opt")
             }
+            // A profile of the user's own (`seccomp:./allow-all.json`, `apparmor:my-profile`) lives
+            // outside this file and is not read: not checked, never clean.
+            for opt in opts where opt.hasPrefix("seccomp:") || opt.hasPrefix("apparmor:") {
+                let value = String(opt[opt.index(after: opt.firstIndex(of: ":")!)...])
+                guard !["unconfined", "builtin", "default", "docker-default", "runtime/default"].contains(value) else { continue }
+                add("compose:not-checked", "high", svc["security_opt"], "not checked: security_opt \(opt) names a profile that is not read",
+                    "the runtime's default profile", "remove \(opt) from security_opt, or check the profile itself")
+            }
             // `systempaths=unconfined` lifts the masks on /proc and /sys, as procMount: Unmasked.
             if opts.contains("systempaths:unconfined") {
                 add("pss:procmount", "high", svc["security_opt"], "security_opt systempaths:unconfined: /proc and /sys are unmasked", "the runtime's masked paths",

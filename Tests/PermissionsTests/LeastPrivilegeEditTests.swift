@@ -190,6 +190,10 @@ import TestSupport
         // Review of issue 11: what else unmasks, relabels, or reaches the host.
         ("system paths unmasked", "security_opt: ['no-new-privileges:true']", "security_opt: ['no-new-privileges:true', 'systempaths=unconfined']",
          "pss:procmount", "systempaths:unconfined"),
+        ("a seccomp profile from a file that is not read", "security_opt: ['no-new-privileges:true']",
+         "security_opt: ['no-new-privileges:true', 'seccomp=./allow-all.json']", "compose:not-checked", "seccomp:./allow-all.json"),
+        ("an AppArmor profile of the user's own", "security_opt: ['no-new-privileges:true']",
+         "security_opt: ['no-new-privileges:true', 'apparmor=my-profile']", "compose:not-checked", "apparmor:my-profile"),
         ("the SELinux type spc_t", "security_opt: ['no-new-privileges:true']", "security_opt: ['no-new-privileges:true', 'label=type:spc_t']",
          "pss:selinuxoptions", "label:type:spc_t"),
         ("the SELinux type unconfined_t, colon form", "security_opt: ['no-new-privileges:true']", "security_opt: ['no-new-privileges:true', 'label:type:unconfined_t']",
