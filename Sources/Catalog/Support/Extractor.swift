@@ -43,12 +43,6 @@ public struct ExtractInput: Sendable {
         do { return try index.directory.read(rel, limit: Self.maxBytes) } catch { throw ParseError(error.description) }
     }
 
-    /// Resolves a path named inside this file (an include, a workspace member) against this file's
-    /// directory. Absolute paths and paths that climb out of the target throw `outsideRoot`.
-    public func resolve(_ named: String) throws(FileAccessError) -> String {
-        try RootPath.resolve(named, from: directory)
-    }
-
     /// A handle on this file for readers that seek instead of loading it whole (ELF).
     public func handle() throws -> FileHandle {
         do { return try index.directory.handle(file.path) } catch { throw ParseError(error.description) }
