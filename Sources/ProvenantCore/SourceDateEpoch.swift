@@ -19,7 +19,7 @@ public enum SourceDateEpoch {
     public static func seconds(_ raw: String) throws(InputError) -> Int64 {
         func bad(_ why: String) -> InputError {
             let shown = raw.unicodeScalars.count > 32 ? String(String.UnicodeScalarView(raw.unicodeScalars.prefix(32))) + "…" : raw
-            return InputError("\(variable) '\(shown.debugDescriptionEscaped)' is invalid: \(why)")
+            return InputError("\(variable) '\(Redactor.escapeControls(shown))' is invalid: \(why)")
         }
         guard !raw.isEmpty else { throw bad("it is empty; set it to whole seconds since 1970-01-01T00:00:00Z or unset it") }
         var value: Int64 = 0
@@ -29,16 +29,5 @@ public enum SourceDateEpoch {
             guard value <= maximum else { throw bad("it is past 9999-12-31T23:59:59Z (\(maximum))") }
         }
         return value
-    }
-}
-
-private extension String {
-    /// Control characters escaped, so a hostile value cannot break the one-line message.
-    var debugDescriptionEscaped: String {
-        var out = ""
-        for s in unicodeScalars {
-            if s.value < 0x20 || s.value == 0x7F { out += "\\u{" + String(s.value, radix: 16) + "}" } else { out.unicodeScalars.append(s) }
-        }
-        return out
     }
 }
