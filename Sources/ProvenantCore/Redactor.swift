@@ -1,3 +1,5 @@
+import Foundation
+
 /// The one redactor that every piece of input text passes through before Provenant echoes it
 /// into a diagnostic, an SBOM or a report.
 ///
@@ -280,11 +282,6 @@ public enum Redactor {
         return h
     }
 
-    private static func log2(_ x: Double) -> Double {
-        // ProvenantCore imports nothing; ln via the series is not needed, Double has it.
-        x.log2()
-    }
-
     private static func find(_ needle: [UInt8], in hay: [UInt8], from: Int) -> Int? {
         guard needle.count <= hay.count, from <= hay.count - needle.count else { return nil }
         var i = from
@@ -293,22 +290,5 @@ public enum Redactor {
             i += 1
         }
         return nil
-    }
-}
-
-private extension Double {
-    /// Base-2 logarithm by frexp-style decomposition and a short series; accurate to well under
-    /// 1e-6, which is ample for an entropy threshold, and needs no Foundation.
-    func log2() -> Double {
-        guard self > 0 else { return -.infinity }
-        let e = Double(self.exponent)
-        let m = self.significand // in [1, 2)
-        // ln(m) via atanh series: ln(m) = 2 * atanh((m-1)/(m+1)).
-        let y = (m - 1) / (m + 1)
-        let y2 = y * y
-        var term = y, sum = 0.0
-        var k = 1.0
-        for _ in 0..<12 { sum += term / k; term *= y2; k += 2 }
-        return e + 2 * sum / 0.6931471805599453
     }
 }
