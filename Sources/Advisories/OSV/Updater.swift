@@ -36,7 +36,8 @@ public enum AdvisoryUpdater {
         }
         var files: [String] = []
         for eco in ecosystems {
-            guard let url = archiveURL(base: source, ecosystem: eco), ["http", "https"].contains(url.scheme?.lowercased()) else {
+            // checkSource has already required https (or http with --insecure).
+            guard let url = archiveURL(base: source, ecosystem: eco) else {
                 throw InputError("--source must be an http(s) URL, got '\(URLUserinfo.stripped(source))'")
             }
             // Shown without any user info a mirror URL carries.
