@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "Advisories", targets: ["Advisories"]),
         .library(name: "Attestation", targets: ["Attestation"]),
         .library(name: "Permissions", targets: ["Permissions"]),
+        .library(name: "Secrets", targets: ["Secrets"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -57,8 +58,15 @@ let package = Package(
             "ProvenantCore",
             .product(name: "Yams", package: "Yams"),
         ]),
+        // The secret engine: rules, keyword prefilter, generic and known-secret detectors, and the
+        // scans of files, archives and git history built on it.
+        .target(name: "Secrets", dependencies: [
+            "ProvenantCore", "Catalog",
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Yams", package: "Yams"),
+        ], exclude: ["Rules/Catalog/FORMAT.md", "Rules/Catalog/README.md"]),
         .executableTarget(name: "provenant", dependencies: [
-            "ProvenantCore", "Catalog", "SBOM", "Advisories", "Attestation", "Permissions",
+            "ProvenantCore", "Catalog", "SBOM", "Advisories", "Attestation", "Permissions", "Secrets",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // One harness per parser entry point, shared by the libFuzzer binary and the replay tests.
@@ -81,6 +89,8 @@ let package = Package(
         .testTarget(name: "AdvisoriesTests", dependencies: ["Advisories", "SBOM", "Catalog", "ProvenantCore", "TestSupport"],
                     resources: [.copy("Fixtures")]),
         // Every input the fuzzers found (and every seed) replayed through the harnesses.
+        .testTarget(name: "SecretsTests", dependencies: ["Secrets", "Catalog", "ProvenantCore", "TestSupport"],
+                    resources: [.copy("Fixtures")]),
         .testTarget(name: "FuzzReplayTests", dependencies: ["FuzzTargets"], resources: [.copy("Fixtures")]),
     ]
 )

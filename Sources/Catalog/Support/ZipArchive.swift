@@ -23,22 +23,22 @@ public struct ArchiveLimits: Sendable {
 }
 
 /// The inflated bytes still allowed for one top-level archive; shared by the archives nested in it.
-struct InflateBudget {
-    let limits: ArchiveLimits
-    var remaining: UInt64
-    init(_ limits: ArchiveLimits, archiveSize: Int = .max) {
+public struct InflateBudget: Sendable {
+    public let limits: ArchiveLimits
+    public var remaining: UInt64
+    public init(_ limits: ArchiveLimits, archiveSize: Int = .max) {
         self.limits = limits
         let (scaled, o) = UInt64(max(0, archiveSize)).multipliedReportingOverflow(by: limits.maxTotalRatio)
         remaining = min(limits.totalInflatedBytes, o ? .max : max(scaled, limits.smallArchiveAllowance))
         limit = remaining
     }
     /// What this archive may inflate in all.
-    let limit: UInt64
+    public let limit: UInt64
 
     /// Thrown when the archive as a whole has inflated more than its budget: reading it stops.
-    struct Exhausted: Error, CustomStringConvertible {
-        var limit: UInt64
-        var description: String { "archive inflates to more than \(limit >> 20) MiB; stopped reading it, packages found before the limit are kept (zip bomb?)" }
+    public struct Exhausted: Error, CustomStringConvertible {
+        public var limit: UInt64
+        public var description: String { "archive inflates to more than \(limit >> 20) MiB; stopped reading it, packages found before the limit are kept (zip bomb?)" }
     }
 }
 
@@ -46,19 +46,19 @@ struct InflateBudget {
 /// against the bytes actually present, and inflated against an `InflateBudget`. Nothing declared in a
 /// header is trusted: sizes are counted as the data inflates, and a deflate stream must end inside
 /// its entry's compressed bytes.
-struct ZipArchive {
-    struct Entry {
-        var path: String
+public struct ZipArchive {
+    public struct Entry {
+        public var path: String
         var method: UInt16
         var compressedSize: UInt64
         var uncompressedSize: UInt64
         /// Where the entry's (compressed) bytes start in the archive; `dataStart + compressedSize` is in range.
         var dataStart: Int
-        var isDirectory: Bool { path.hasSuffix("/") }
+        public var isDirectory: Bool { path.hasSuffix("/") }
     }
 
     let bytes: [UInt8]
-    private(set) var entries: [Entry] = []
+    public private(set) var entries: [Entry] = []
 
     private static func u16(_ b: [UInt8], _ o: Int) -> UInt16 { UInt16(b[o]) | UInt16(b[o + 1]) << 8 }
     private static func u32(_ b: [UInt8], _ o: Int) -> UInt32 { (0..<4).reduce(0) { $0 | UInt32(b[o + $1]) << (8 * UInt32($1)) } }
@@ -71,7 +71,12 @@ struct ZipArchive {
         return Int(start)..<Int(end)
     }
 
-    init(_ bytes: [UInt8]) throws(ParseError) {
+    /// True when `b` starts with a local file header or an empty archive's end record.
+    public static func isZip(_ b: [UInt8]) -> Bool {
+        b.count >= 4 && b[0] == 0x50 && b[1] == 0x4B && ((b[2] == 3 && b[3] == 4) || (b[2] == 5 && b[3] == 6))
+    }
+
+    public init(_ bytes: [UInt8]) throws(ParseError) {
         self.bytes = bytes
         func bad(_ why: String) -> ParseError { ParseError("not a readable zip archive: \(why)") }
         // The end-of-central-directory record: the last signature within the final 64 KiB + 22 bytes.
@@ -144,7 +149,7 @@ struct ZipArchive {
 
     /// The entry's content, inflated while counting against `budget`. Throws `InflateBudget.Exhausted`
     /// when the archive as a whole is over budget, and `ParseError` for this entry alone otherwise.
-    func read(_ e: Entry, budget: inout InflateBudget) throws -> [UInt8] {
+    public func read(_ e: Entry, budget: inout InflateBudget) throws -> [UInt8] {
         let limits = budget.limits
         func count(_ produced: UInt64, total: UInt64) throws {
             guard produced <= budget.remaining else {
@@ -163,18 +168,23 @@ struct ZipArchive {
             try count(UInt64(src.count), total: UInt64(src.count))
             return Array(bytes[src])
         case 8:
-            return try inflate(src, e.path) { try count($0, total: $1) }
+            return try Inflate.run(bytes, src, windowBits: -MAX_WBITS, path: e.path) { try count($0, total: $1) }
         default:
             throw ParseError("'\(Redactor.quote(e.path, max: 120))' uses compression method \(e.method), which is not supported")
         }
     }
 
-    /// Raw deflate over exactly `src`; `step(produced, total)` sees every chunk before it is kept.
-    private func inflate(_ src: Range<Int>, _ path: String, step: (UInt64, UInt64) throws -> Void) throws -> [UInt8] {
+}
+
+/// zlib inflation of an in-memory stream, counted chunk by chunk so a budget can stop it.
+enum Inflate {
+    /// Inflates exactly `src` of `bytes`: raw deflate with `windowBits` -15, gzip with 31.
+    /// `step(produced, total)` sees every chunk before it is kept.
+    static func run(_ bytes: [UInt8], _ src: Range<Int>, windowBits: Int32, path: String, step: (UInt64, UInt64) throws -> Void) throws -> [UInt8] {
         func corrupt(_ why: String) -> ParseError { ParseError("'\(Redactor.quote(path, max: 120))' has damaged deflate data: \(why)") }
         guard src.count <= Int(UInt32.max) else { throw corrupt("compressed entry larger than 4 GiB") }
         var stream = z_stream()
-        guard inflateInit2_(&stream, -MAX_WBITS, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+        guard inflateInit2_(&stream, windowBits, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
             throw corrupt("zlib could not start")
         }
         defer { inflateEnd(&stream) }
@@ -203,6 +213,22 @@ struct ZipArchive {
             }
         }
         return out
+    }
+}
+
+/// A gzip file (one member, as `tar.gz` writes it), inflated against a budget.
+public enum Gzip {
+    public static func isGzip(_ b: [UInt8]) -> Bool { b.count >= 3 && b[0] == 0x1f && b[1] == 0x8b && b[2] == 8 }
+
+    /// Throws `InflateBudget.Exhausted` when the budget runs out, `ParseError` when the data is damaged.
+    public static func decompress(_ bytes: [UInt8], name: String, budget: inout InflateBudget) throws -> [UInt8] {
+        var remaining = budget.remaining
+        let limit = budget.limit
+        defer { budget.remaining = remaining }
+        return try Inflate.run(bytes, 0..<bytes.count, windowBits: 16 + MAX_WBITS, path: name) { produced, _ in
+            guard produced <= remaining else { remaining = 0; throw InflateBudget.Exhausted(limit: limit) }
+            remaining -= produced
+        }
     }
 }
 

@@ -1,0 +1,108 @@
+import ProvenantCore
+
+/// A tar archive held in memory: ustar, GNU long names (`L`) and pax `path` records. Every size is read
+/// with checked arithmetic and checked against the bytes present; only regular files are listed.
+public struct TarArchive {
+    public struct Entry: Sendable {
+        public var path: String
+        public var data: Range<Int>
+    }
+    public let bytes: [UInt8]
+    public private(set) var entries: [Entry] = []
+    /// Entries that could not be read, one line each; reading goes on after them where it can.
+    public private(set) var problems: [String] = []
+
+    /// At most this many entries are listed, against archives of millions of empty files.
+    public static let maxEntries = 200_000
+
+    /// True when `b` carries the ustar magic (or an old-style header with a valid checksum).
+    public static func isTar(_ b: [UInt8]) -> Bool {
+        guard b.count >= 512 else { return false }
+        if b[257..<262].elementsEqual("ustar".utf8) { return true }
+        return checksumMatches(b, 0)
+    }
+
+    static func checksumMatches(_ b: [UInt8], _ at: Int) -> Bool {
+        guard let stored = octal(b, at + 148, 8) else { return false }
+        var sum = 0
+        for i in 0..<512 { sum += (i >= 148 && i < 156) ? 32 : Int(b[at + i]) }
+        return sum == stored && sum != 8 * 32
+    }
+
+    /// A numeric field: octal text, or GNU base-256 when the top bit is set. Nil when malformed or huge.
+    static func octal(_ b: [UInt8], _ at: Int, _ width: Int) -> Int? {
+        let field = b[at..<(at + width)]
+        if let first = field.first, first & 0x80 != 0 {
+            var v = Int(first & 0x7f)
+            for c in field.dropFirst() {
+                let (m, o1) = v.multipliedReportingOverflow(by: 256)
+                if o1 || m > Int(Int32.max) * 1024 { return nil }
+                v = m + Int(c)
+            }
+            return v
+        }
+        var v = 0, seen = false
+        for c in field {
+            if c == 0 || c == 32 { if seen { break } else { continue } }
+            guard c >= 48 && c <= 55 else { return nil }
+            let (m, o) = v.multipliedReportingOverflow(by: 8)
+            if o { return nil }
+            v = m + Int(c - 48); seen = true
+        }
+        return v
+    }
+
+    public init(_ bytes: [UInt8]) {
+        self.bytes = bytes
+        var at = 0
+        var longName: String?
+        var paxPath: String?
+        while at + 512 <= bytes.count, entries.count < Self.maxEntries {
+            if bytes[at..<(at + 512)].allSatisfy({ $0 == 0 }) { break }
+            guard Self.checksumMatches(bytes, at) else { problems.append("header at offset \(at) has a bad checksum; stopped reading"); break }
+            guard let size = Self.octal(bytes, at + 124, 12) else { problems.append("header at offset \(at) has an unreadable size; stopped reading"); break }
+            let dataStart = at + 512
+            let (padded, o) = size.addingReportingOverflow(511)
+            guard !o, dataStart + size <= bytes.count else { problems.append("entry at offset \(at) claims \(size) bytes, past the end of the archive; stopped reading"); break }
+            let next = dataStart + (padded / 512) * 512
+            let type = bytes[at + 156]
+            let data = dataStart..<(dataStart + size)
+            switch type {
+            case UInt8(ascii: "L"):
+                longName = Self.cString(bytes[data])
+            case UInt8(ascii: "x"):
+                paxPath = Self.paxPath(bytes[data]) ?? paxPath
+            case UInt8(ascii: "0"), 0, UInt8(ascii: "7"):
+                var name = Self.cString(bytes[at..<(at + 100)])
+                if bytes[(at + 257)..<(at + 262)].elementsEqual("ustar".utf8) {
+                    let prefix = Self.cString(bytes[(at + 345)..<(at + 500)])
+                    if !prefix.isEmpty { name = prefix + "/" + name }
+                }
+                if let l = longName { name = l }
+                if let p = paxPath { name = p }
+                entries.append(Entry(path: name, data: data))
+                longName = nil; paxPath = nil
+            default:
+                longName = nil; paxPath = nil
+            }
+            at = next
+        }
+    }
+
+    public func content(_ e: Entry) -> ArraySlice<UInt8> { bytes[e.data] }
+
+    static func cString(_ s: ArraySlice<UInt8>) -> String {
+        String(decoding: s.prefix(while: { $0 != 0 }), as: UTF8.self)
+    }
+
+    /// The `path` record of a pax header: lines `LEN key=value\n`.
+    static func paxPath(_ s: ArraySlice<UInt8>) -> String? {
+        var found: String?
+        for line in s.split(separator: 10) {
+            guard let space = line.firstIndex(of: 32) else { continue }
+            let kv = line[(space + 1)...]
+            if kv.starts(with: "path=".utf8) { found = String(decoding: kv.dropFirst(5), as: UTF8.self) }
+        }
+        return found
+    }
+}

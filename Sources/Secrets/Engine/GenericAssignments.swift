@@ -1,0 +1,197 @@
+import ProvenantCore
+
+/// The generic detector: `password = "…"`, `secret: …`, `API_TOKEN=…`, `Authorization: Bearer …`.
+///
+/// It is keyed on the name being assigned, then scores the value by its shape: long enough, random
+/// enough, mixing character classes, not a placeholder, not a word, a path, an expression or an id.
+/// No regex runs: each keyword hit costs a few byte comparisons.
+enum GenericAssignments {
+    /// The prefilter keywords, lowercased. `bearer` is the Authorization scheme; the rest are name parts.
+    static let keywords = ["pass", "pwd", "secret", "token", "key", "cred", "auth", "bearer"]
+
+    enum Family { case password, secret, token, key, credential, bearer }
+
+    static func family(of keyword: String) -> Family? {
+        switch keyword {
+        case "pass", "pwd": .password
+        case "secret": .secret
+        case "token": .token
+        case "key": .key
+        case "cred", "auth": .credential
+        case "bearer": .bearer
+        default: nil
+        }
+    }
+
+    struct Hit { var value: Range<Int>; var match: Range<Int>; var ruleID: String; var confidence: Confidence }
+
+    @inline(__always) static func isIdent(_ b: UInt8) -> Bool {
+        (b >= 97 && b <= 122) || (b >= 65 && b <= 90) || (b >= 48 && b <= 57) || b == 95 || b == 45 || b == 46
+    }
+    @inline(__always) static func lower(_ b: UInt8) -> UInt8 { b >= 65 && b <= 90 ? b + 32 : b }
+
+    /// Name endings that hold a credential, by family: the identifier, lowercased, with `_`, `-` and `.`
+    /// removed and trailing digits dropped, must end with one of these.
+    static let endings: [[UInt8]] = [
+        "password", "passwd", "passphrase", "pass", "pwd", "secret", "secretkey", "clientsecret", "token",
+        "accesstoken", "authtoken", "apitoken", "refreshtoken", "apikey", "accesskey", "secretaccesskey",
+        "privatekey", "authkey", "clientkey", "masterkey", "signingkey", "encryptionkey", "appkey", "licensekey",
+        "credential", "credentials", "authorization", "auth", "key",
+    ].map { Array($0.utf8) }
+    /// Endings that look secret but name something else.
+    static let innocentEndings: [[UInt8]] = [
+        "sortkey", "cachekey", "primarykey", "foreignkey", "dictkey", "hotkey", "keykey", "publickey", "pubkey",
+        "partitionkey", "rowkey", "hashkey", "lookupkey", "mapkey", "idempotencykey", "objectkey", "s3key",
+        "bypass", "compass", "subpass", "firstpass", "onepass", "nopass", "renderpass", "tokentype", "csrftoken",
+        "nexttoken", "pagetoken", "continuationtoken", "paginationtoken", "starttoken", "marker", "eventtoken",
+        "oauth", "noauth", "keyid", "accesskeyid",
+    ].map { Array($0.utf8) }
+
+    /// Looks for an assignment around the keyword ending at `end` in `b` (`n` bytes).
+    /// `identEnd` receives where the identifier ends, so the caller looks at each name once even when
+    /// several keywords occur in it (`secret_token`).
+    static func detect(_ b: UnsafePointer<UInt8>, _ n: Int, keyword: Int, end: Int, identEnd: inout Int) -> Hit? {
+        let word = keywords[keyword]
+        guard let fam = family(of: word) else { return nil }
+        if fam == .bearer { return bearer(b, n, end: end) }
+        // The identifier around the keyword.
+        var s = end - word.utf8.count
+        var t = end
+        var steps = 0
+        while s > 0, isIdent(b[s - 1]), steps < 64 { s -= 1; steps += 1 }
+        steps = 0
+        while t < n, isIdent(b[t]), steps < 64 { t += 1; steps += 1 }
+        identEnd = t
+        guard s >= 0, t - s <= 96 else { return nil }
+        // Normalised name: lowercase, separators removed, trailing digits dropped.
+        var name: [UInt8] = []
+        name.reserveCapacity(t - s)
+        for i in s..<t where b[i] != 95 && b[i] != 45 && b[i] != 46 { name.append(lower(b[i])) }
+        while let last = name.last, last >= 48 && last <= 57 { name.removeLast() }
+        guard endings.contains(where: { name.hasSuffix($0) }), !innocentEndings.contains(where: { name.hasSuffix($0) }) else { return nil }
+        // The bare word `key` (or `auth`) names too many things; it needs a qualifier in front.
+        if name == Array("key".utf8) || name == Array("auth".utf8) || name == Array("pass".utf8) { return nil }
+
+        // The assignment: optional closing quote of a quoted key, spaces, then `=`, `:`, `:=` or `=>`.
+        var i = t
+        if i < n, b[i] == 34 || b[i] == 39 { i += 1 }
+        if i < n, b[i] == 93 { i += 1 } // ]
+        while i < n, b[i] == 32 || b[i] == 9 { i += 1 }
+        guard i < n else { return nil }
+        if b[i] == 58 { // :
+            i += 1; if i < n, b[i] == 61 { i += 1 }
+        } else if b[i] == 61 { // =
+            i += 1
+            if i < n, b[i] == 61 || b[i] == 126 { return nil } // == and =~ compare
+            if i < n, b[i] == 62 { i += 1 } // =>
+        } else { return nil }
+        if s > 0, b[s - 1] == 33 || b[s - 1] == 60 || b[s - 1] == 62 { return nil }
+        while i < n, b[i] == 32 || b[i] == 9 { i += 1 }
+        guard i < n else { return nil }
+        // The value: a quoted literal anywhere, or a bare value on a line that starts with the name
+        // (.env, YAML, properties, INI), where it cannot be an expression.
+        var v0 = i, v1 = i
+        if (b[i] == 98 || b[i] == 114 || b[i] == 117) && i + 1 < n && (b[i + 1] == 34 || b[i + 1] == 39) { i += 1; v0 = i } // b"…", r'…'
+        if b[i] == 34 || b[i] == 39 || b[i] == 96 {
+            let q = b[i]
+            v0 = i + 1; v1 = v0
+            while v1 < n, b[v1] != q, b[v1] != 10, v1 - v0 <= 512 { if b[v1] == 92 { return nil }; v1 += 1 }
+            guard v1 < n, b[v1] == q else { return nil }
+        } else {
+            guard startsLine(b, s) else { return nil }
+            v0 = i; v1 = i
+            while v1 < n, b[v1] != 10, b[v1] != 13, b[v1] != 32, b[v1] != 9, b[v1] != 35, b[v1] != 59, b[v1] != 44, v1 - v0 <= 512 { v1 += 1 }
+        }
+        guard v1 > v0 else { return nil }
+        let value = UnsafeBufferPointer(start: b + v0, count: v1 - v0)
+        guard let confidence = score(value, family: fam, name: name) else { return nil }
+        let rule: String
+        switch fam {
+        case .password: rule = "generic-password"
+        case .secret: rule = "generic-secret"
+        case .token: rule = "generic-token"
+        case .key: rule = "generic-api-key"
+        case .credential, .bearer: rule = "generic-credential"
+        }
+        return Hit(value: v0..<v1, match: s..<min(n, v1 + 1), ruleID: rule, confidence: confidence)
+    }
+
+    private static func startsLine(_ b: UnsafePointer<UInt8>, _ s: Int) -> Bool {
+        var j = s - 1
+        while j >= 0, b[j] == 32 || b[j] == 9 { j -= 1 }
+        if j < 0 || b[j] == 10 { return true }
+        // `export NAME=…` and `- NAME=…` (compose environment lists).
+        if j >= 5, b[j] == 116, b[j - 1] == 114, b[j - 2] == 111, b[j - 3] == 112, b[j - 4] == 120, b[j - 5] == 101 { return j - 6 < 0 || b[j - 6] == 10 || b[j - 6] == 32 }
+        if b[j] == 45 { return j == 0 || b[j - 1] == 32 || b[j - 1] == 10 }
+        return false
+    }
+
+    static func score(_ v: UnsafeBufferPointer<UInt8>, family: Family, name: [UInt8]) -> Confidence? {
+        let count = v.count
+        guard count >= 8, count <= 200 else { return nil }
+        var digits = 0, letters = 0, upper = 0, spaces = 0, slashes = 0, dots = 0
+        for c in v {
+            switch c {
+            case 48...57: digits += 1
+            case 65...90: letters += 1; upper += 1
+            case 97...122: letters += 1
+            case 32: spaces += 1
+            case 47: slashes += 1
+            case 46: dots += 1
+            default: break
+            }
+        }
+        // Sentences, paths, expressions, templates and dotted names are not secrets.
+        if spaces > 0 || slashes > 1 { return nil }
+        if let first = v.first, first == 36 || first == 37 || first == 123 || first == 40 { return nil } // $VAR, %(x)s, {x}, (expr)
+        if ValueShape.isPlaceholder(v, strict: true) { return nil }
+        let lowered = v.map(lower)
+        if lowered.elementsEqual(name) || (name.count >= 4 && ValueShape.contains(lowered, name)) { return nil }
+        if isUUID(v) && family != .password && family != .secret { return nil }
+        if letters == count - dots - tally(v, 95) - tally(v, 45) { return nil } // only letters and separators: a word or identifier
+        let entropy = ValueShape.entropy(v)
+        let classes = ValueShape.classes(v)
+        switch family {
+        case .password:
+            guard count >= 8, entropy >= 2.8, classes >= 3 else { return nil }
+        default:
+            guard count >= 16, entropy >= 3.3, digits > 0, letters > 0, classes >= 2 else { return nil }
+            if dots >= 2 && digits * 2 < count { return nil } // a dotted name or version
+        }
+        if entropy >= 4.0 && count >= 24 && classes >= 3 { return .medium }
+        return .low
+    }
+
+    private static func tally(_ v: UnsafeBufferPointer<UInt8>, _ c: UInt8) -> Int { v.reduce(0) { $0 + ($1 == c ? 1 : 0) } }
+
+    static func isUUID(_ v: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard v.count == 36 else { return false }
+        for (i, c) in v.enumerated() {
+            if i == 8 || i == 13 || i == 18 || i == 23 { if c != 45 { return false } }
+            else if !((c >= 48 && c <= 57) || (c >= 97 && c <= 102) || (c >= 65 && c <= 70)) { return false }
+        }
+        return true
+    }
+
+    /// `Bearer <token>`: a long, random, token-charset run after the scheme word.
+    static func bearer(_ b: UnsafePointer<UInt8>, _ n: Int, end: Int) -> Hit? {
+        var i = end
+        guard i < n, b[i] == 32 else { return nil }
+        while i < n, b[i] == 32 { i += 1 }
+        let v0 = i
+        while i < n, i - v0 < 4096 {
+            let c = b[i]
+            let ok = (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c == 45 || c == 46 || c == 95 || c == 126 || c == 43 || c == 47 || c == 61
+            if !ok { break }
+            i += 1
+        }
+        let value = UnsafeBufferPointer(start: b + v0, count: i - v0)
+        guard value.count >= 20, ValueShape.entropy(value) >= 3.5, ValueShape.classes(value) >= 3,
+              !ValueShape.isPlaceholder(value, strict: true) else { return nil }
+        return Hit(value: v0..<i, match: (end - 6)..<i, ruleID: "generic-bearer-token", confidence: .medium)
+    }
+}
+
+extension Array where Element == UInt8 {
+    func hasSuffix(_ s: [UInt8]) -> Bool { count >= s.count && self[(count - s.count)...].elementsEqual(s) }
+}

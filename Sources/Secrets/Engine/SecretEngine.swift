@@ -1,0 +1,167 @@
+import Foundation
+import ProvenantCore
+
+/// One thing the engine found in a buffer: byte offsets into that buffer.
+public struct SecretMatch: Sendable, Equatable {
+    public var ruleID: String
+    public var title: String
+    public var severity: SeverityLevel
+    public var confidence: Confidence
+    /// The secret itself.
+    public var value: Range<Int>
+    /// The whole match, context included.
+    public var match: Range<Int>
+    /// The rule id of a nearby match that confirms this one (an AWS key id beside its secret).
+    public var pairedWith: String?
+}
+
+/// A rule pattern that did not compile, reported once instead of silently finding nothing.
+public struct BrokenRule: Error, Sendable, CustomStringConvertible {
+    public var id: String, origin: String, reason: String
+    public var description: String { "rule \(id) (\(origin)): \(reason)" }
+}
+
+/// The secret engine: a keyword prefilter over the bytes, rule patterns run only on candidate windows,
+/// the generic assignment detector, and the known-secret matcher. Immutable and shared by every worker.
+public final class SecretEngine: Sendable {
+    public let rules: [Rule]
+    let regexes: [NSRegularExpression]
+    let automaton: KeywordAutomaton
+    /// For each keyword id: the rules it triggers (index into `rules`), or a negative number for the
+    /// generic detector's keyword `-1 - i`.
+    let targets: [[Int32]]
+    let pairTarget: [Int?]
+    let longestWindow: Int
+    public let known: KnownSecrets?
+    public let generic: Bool
+
+    /// Bytes of context a streaming caller must keep around a chunk boundary so no match is cut.
+    public var overlap: Int { max(longestWindow + 512, (known?.longest ?? 0) * 6 + 64, 4096) }
+
+    public init(rules: [Rule], known: KnownSecrets? = nil, generic: Bool = true) throws(BrokenRule) {
+        var regexes: [NSRegularExpression] = []
+        for r in rules {
+            do { regexes.append(try NSRegularExpression(pattern: r.pattern)) }
+            catch { throw BrokenRule(id: r.id, origin: r.origin, reason: "pattern does not compile") }
+        }
+        self.rules = rules
+        self.regexes = regexes
+        self.known = known
+        self.generic = generic
+        var words: [String] = []
+        var targets: [[Int32]] = []
+        var index: [String: Int] = [:]
+        func add(_ w: String, _ t: Int32) {
+            if let i = index[w] { if !targets[i].contains(t) { targets[i].append(t) }; return }
+            index[w] = words.count; words.append(w); targets.append([t])
+        }
+        for (i, r) in rules.enumerated() { for k in r.keywords { add(k, Int32(i)) } }
+        if generic { for (i, k) in GenericAssignments.keywords.enumerated() { add(k, Int32(-1 - i)) } }
+        self.automaton = KeywordAutomaton(keywords: words)
+        self.targets = targets
+        let ids = Dictionary(rules.enumerated().map { ($1.id, $0) }, uniquingKeysWith: { a, _ in a })
+        self.pairTarget = rules.map { $0.pair.flatMap { ids[$0] } }
+        self.longestWindow = rules.map { $0.window + 256 }.max() ?? 256
+    }
+
+    /// The engine with Provenant's own rules.
+    public static func standard(known: KnownSecrets? = nil) throws -> SecretEngine {
+        try SecretEngine(rules: RuleCatalog.load(), known: known)
+    }
+
+    /// Every match in `bytes`, sorted by position, overlaps resolved in favour of the surest rule.
+    public func scan(_ bytes: UnsafeRawBufferPointer) -> [SecretMatch] {
+        guard let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), bytes.count > 0 else { return [] }
+        let n = bytes.count
+        var found: [SecretMatch] = []
+        // 1. Keyword hits -> per-rule windows (merged when they overlap) and generic candidates.
+        var pendingStart = [Int](repeating: -1, count: rules.count)
+        var pendingEnd = [Int](repeating: 0, count: rules.count)
+        var windows: [(rule: Int, range: Range<Int>)] = []
+        var identEnd = -1
+        automaton.scan(bytes) { kw, end in
+            for t in targets[kw] {
+                if t < 0 {
+                    guard end > identEnd else { continue }
+                    if let h = GenericAssignments.detect(base, n, keyword: Int(-1 - t), end: end, identEnd: &identEnd) {
+                        found.append(SecretMatch(ruleID: h.ruleID, title: "Generic credential assignment", severity: .medium,
+                                                 confidence: h.confidence, value: h.value, match: h.match))
+                    }
+                    continue
+                }
+                let r = Int(t)
+                let start = max(0, end - automaton.keywords[kw].count - 256)
+                let stop = min(n, end + rules[r].window)
+                if pendingStart[r] >= 0 && start <= pendingEnd[r] {
+                    pendingEnd[r] = max(pendingEnd[r], stop)
+                } else {
+                    if pendingStart[r] >= 0 { windows.append((r, pendingStart[r]..<pendingEnd[r])) }
+                    pendingStart[r] = start; pendingEnd[r] = stop
+                }
+            }
+        }
+        for r in 0..<rules.count where pendingStart[r] >= 0 { windows.append((r, pendingStart[r]..<pendingEnd[r])) }
+        // 2. Patterns on the windows.
+        for w in windows { match(rule: w.rule, window: w.range, base: base, into: &found) }
+        // 3. Known secrets, in every encoding.
+        if let known { found += known.scan(bytes) }
+        return resolve(found)
+    }
+
+    private func match(rule r: Int, window: Range<Int>, base: UnsafePointer<UInt8>, into found: inout [SecretMatch]) {
+        // The window as ASCII: bytes above 0x7f become SUB, so UTF-16 offsets equal byte offsets.
+        var ascii = [UInt8](UnsafeBufferPointer(start: base + window.lowerBound, count: window.count))
+        for i in ascii.indices where ascii[i] >= 0x80 { ascii[i] = 0x1A }
+        let text = String(decoding: ascii, as: UTF8.self)
+        let rule = rules[r]
+        let regex = regexes[r]
+        let ns = NSRange(location: 0, length: ascii.count)
+        for m in regex.matches(in: text, range: ns) {
+            var v = m.range
+            if m.numberOfRanges > 1, m.range(at: 1).location != NSNotFound { v = m.range(at: 1) }
+            guard v.length > 0 else { continue }
+            let value = ascii[v.location..<(v.location + v.length)]
+            if rule.minEntropy > 0, ValueShape.entropy(value) < rule.minEntropy { continue }
+            if ValueShape.isPlaceholder(value) { continue }
+            let lo = window.lowerBound
+            found.append(SecretMatch(ruleID: rule.id, title: rule.title, severity: rule.severity, confidence: rule.confidence,
+                                     value: (lo + v.location)..<(lo + v.location + v.length),
+                                     match: (lo + m.range.location)..<(lo + m.range.location + m.range.length)))
+        }
+    }
+
+    /// One finding per secret: where matches overlap, the surest (confidence, then severity, then the
+    /// named rule over the generic one) wins; paired rules are confirmed by their partner nearby.
+    func resolve(_ all: [SecretMatch]) -> [SecretMatch] {
+        guard !all.isEmpty else { return [] }
+        func rank(_ m: SecretMatch) -> (Int, Int, Int, Int) {
+            (m.ruleID.hasPrefix("known:") ? 1 : 0, m.ruleID.hasPrefix("generic-") ? 0 : 1, m.confidence.rawValue, m.severity.rawValue)
+        }
+        let sorted = all.sorted { a, b in
+            if a.value.lowerBound != b.value.lowerBound { return a.value.lowerBound < b.value.lowerBound }
+            if rank(a) != rank(b) { return rank(a) > rank(b) }
+            if a.value.count != b.value.count { return a.value.count > b.value.count }
+            return a.ruleID < b.ruleID
+        }
+        var kept: [SecretMatch] = []
+        for m in sorted {
+            // Kept matches are sorted and disjoint, so only the last can overlap a later one.
+            if let last = kept.last, last.value.overlaps(m.value) {
+                if rank(m) > rank(last) { kept[kept.count - 1] = m }
+                continue
+            }
+            kept.append(m)
+        }
+        // Pairs: a rule naming a partner is confirmed (high confidence) when the partner is within 1 KiB.
+        let index = Dictionary(rules.enumerated().map { ($1.id, $0) }, uniquingKeysWith: { a, _ in a })
+        for i in kept.indices {
+            guard let r = index[kept[i].ruleID], let p = pairTarget[r] else { continue }
+            let partner = rules[p].id
+            if kept.contains(where: { $0.ruleID == partner && abs($0.value.lowerBound - kept[i].value.lowerBound) <= 1024 }) {
+                kept[i].pairedWith = partner
+                kept[i].confidence = .high
+            }
+        }
+        return kept
+    }
+}

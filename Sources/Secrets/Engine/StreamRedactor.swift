@@ -1,0 +1,32 @@
+/// `secrets redact`: copies a stream, replacing each detected or known secret with `[REDACTED:<rule>]`.
+/// Memory stays at one chunk plus the engine's overlap, and a secret split between two reads is still
+/// replaced, because `ChunkedScan` only settles bytes once their trailing context has been read.
+public struct StreamRedactor {
+    public let engine: SecretEngine
+    public var chunkSize: Int
+
+    public init(engine: SecretEngine, chunkSize: Int = 4 << 20) { self.engine = engine; self.chunkSize = chunkSize }
+
+    /// Returns how many secrets were replaced.
+    @discardableResult
+    public func run<E: Error>(read: (inout [UInt8], Int) throws(E) -> Int, write: ([UInt8]) throws(E) -> Void) throws(E) -> Int {
+        var replaced = 0
+        var failure: E?
+        try ChunkedScan(engine: engine, chunkSize: chunkSize).run(read: read) { buffer, _, done, matches in
+            guard failure == nil else { return }
+            var out: [UInt8] = []
+            out.reserveCapacity(done.count + matches.count * 24)
+            var at = done.lowerBound
+            for m in matches where m.value.lowerBound >= at {
+                out += buffer[at..<m.value.lowerBound]
+                out += Array("[REDACTED:\(m.ruleID)]".utf8)
+                at = m.value.upperBound
+                replaced += 1
+            }
+            if at < done.upperBound { out += buffer[at..<done.upperBound] }
+            do throws(E) { try write(out) } catch { failure = error }
+        }
+        if let failure { throw failure }
+        return replaced
+    }
+}

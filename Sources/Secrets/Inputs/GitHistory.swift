@@ -1,0 +1,141 @@
+import Foundation
+import ProvenantCore
+
+/// `--git`: the lines each commit added, read through the `git` CLI, scanned per commit and file.
+///
+/// git runs with external diff drivers, text conversion and pagers off, and without system config,
+/// so a hostile repository's configuration cannot make the scan run its commands.
+public struct GitHistory {
+    public let repository: String
+    public init(repository: String) { self.repository = repository }
+
+    /// One file's added lines in one commit: the text (lines joined by newlines) and each line's number
+    /// in the new file.
+    public struct Addition {
+        public var commit: String
+        public var path: String
+        public var text: [UInt8] = []
+        public var lines: [Int] = []
+    }
+
+    /// Calls `visit` for every (commit, file) with added lines, newest commit first, all refs.
+    public func additions(_ visit: (Addition) -> Void) throws(InputError) {
+        try withoutActuallyEscaping(visit) { (visit) throws(InputError) in try run(visit) }
+    }
+
+    private func run(_ visit: @escaping (Addition) -> Void) throws(InputError) {
+        let git = Process()
+        git.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        git.arguments = ["git", "-c", "core.quotePath=false", "-c", "core.fsmonitor=false", "-c", "diff.external=",
+                         "--no-pager", "-C", repository, "log", "--all", "-p", "-U0", "--no-color", "--no-ext-diff",
+                         "--no-textconv", "--no-renames", "--diff-filter=AM", "--format=%x01%H"]
+        var env = ProcessInfo.processInfo.environment
+        env["GIT_CONFIG_NOSYSTEM"] = "1"
+        env["GIT_PAGER"] = "cat"
+        env["GIT_TERMINAL_PROMPT"] = "0"
+        git.environment = env
+        let out = Pipe(), err = Pipe()
+        git.standardOutput = out
+        git.standardError = err
+        git.standardInput = FileHandle.nullDevice
+        do { try git.run() } catch {
+            throw InputError("--git: cannot run git: \(error.localizedDescription)")
+        }
+        // Collected while git runs, so a full stderr pipe cannot block it.
+        let errData = ErrorCollector(err.fileHandleForReading)
+        var parser = DiffParser(visit: visit)
+        let handle = out.fileHandleForReading
+        while true {
+            let chunk = handle.availableData
+            if chunk.isEmpty { break }
+            parser.feed(chunk)
+        }
+        parser.finish()
+        git.waitUntilExit()
+        let message = errData.text()
+        guard git.terminationStatus == 0 else {
+            let first = message.split(separator: "\n").first.map(String.init) ?? "exit \(git.terminationStatus)"
+            throw InputError("--git: git log failed in \(Redactor.quote(repository, max: 200)): \(Redactor.quote(first, max: 200))")
+        }
+    }
+
+    final class ErrorCollector: @unchecked Sendable {
+        private var data = Data()
+        private let lock = NSLock()
+        private let done = DispatchSemaphore(value: 0)
+        init(_ h: FileHandle) {
+            Thread.detachNewThread { [self] in
+                let d = h.readDataToEndOfFile()
+                lock.lock(); data = d; lock.unlock()
+                done.signal()
+            }
+        }
+        func text() -> String { done.wait(); lock.lock(); defer { lock.unlock() }; return String(decoding: data.prefix(4096), as: UTF8.self) }
+    }
+
+    /// Splits `git log -p -U0` output into additions as it arrives.
+    struct DiffParser {
+        let visit: (Addition) -> Void
+        var pending: [UInt8] = []
+        var commit = ""
+        var current: Addition?
+        var nextLine = 0
+        /// Added text kept per file before it is scanned in pieces, so one huge diff stays bounded.
+        static let maxPiece = 8 << 20
+
+        mutating func feed(_ data: Data) {
+            pending += data
+            var start = 0
+            while let nl = pending[start...].firstIndex(of: 10) {
+                line(pending[start..<nl])
+                start = nl + 1
+            }
+            pending.removeFirst(start)
+        }
+
+        mutating func finish() {
+            if !pending.isEmpty { line(pending[...]); pending = [] }
+            flush()
+        }
+
+        mutating func flush() {
+            if let c = current, !c.lines.isEmpty { visit(c) }
+            current = nil
+        }
+
+        mutating func line(_ l: ArraySlice<UInt8>) {
+            if l.first == 1 {
+                flush()
+                commit = String(decoding: l.dropFirst(), as: UTF8.self)
+                return
+            }
+            if l.starts(with: "diff --git ".utf8) { flush(); return }
+            if l.starts(with: "+++ ".utf8) {
+                flush()
+                var path = String(decoding: l.dropFirst(4), as: UTF8.self)
+                if path == "/dev/null" { return }
+                if path.hasPrefix("b/") { path.removeFirst(2) }
+                current = Addition(commit: commit, path: path)
+                return
+            }
+            if l.starts(with: "@@ ".utf8) {
+                // @@ -a,b +c,d @@ : added lines are numbered from c.
+                let text = String(decoding: l, as: UTF8.self)
+                if let plus = text.split(separator: " ").first(where: { $0.hasPrefix("+") }) {
+                    nextLine = Int(plus.dropFirst().split(separator: ",").first ?? "") ?? 0
+                }
+                return
+            }
+            guard current != nil, l.first == UInt8(ascii: "+") else { return }
+            current!.text += l.dropFirst()
+            current!.text.append(10)
+            current!.lines.append(nextLine)
+            nextLine += 1
+            if current!.text.count >= Self.maxPiece {
+                let c = current!
+                visit(c)
+                current = Addition(commit: c.commit, path: c.path)
+            }
+        }
+    }
+}

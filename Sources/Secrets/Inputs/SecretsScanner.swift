@@ -1,0 +1,244 @@
+import Catalog
+import Foundation
+import ProvenantCore
+
+/// What `secrets scan` reads and how far it goes into archives.
+public struct SecretsScanOptions: Sendable {
+    public var excludes: [Glob] = []
+    public var archiveLimits = ArchiveLimits()
+    /// Archives larger than this are not opened (their bytes are still scanned as a file would be).
+    public var maxArchiveBytes = 256 << 20
+    public init() {}
+}
+
+/// The outcome of one scan: findings, and one-line warnings for what was skipped or only partly read.
+public struct SecretsScanResult: Sendable {
+    public var findings: [SecretFinding] = []
+    public var warnings: [String] = []
+    public var filesScanned = 0
+    public var bytesScanned = 0
+    public var skippedBinary = 0
+    public var unreadable = 0
+    public init() {}
+
+    mutating func merge(_ o: SecretsScanResult) {
+        findings += o.findings; warnings += o.warnings; filesScanned += o.filesScanned; bytesScanned += o.bytesScanned
+        skippedBinary += o.skippedBinary; unreadable += o.unreadable
+    }
+}
+
+/// Walks files, directories and archives and runs the engine over every text it finds.
+public struct SecretsScanner: Sendable {
+    public let engine: SecretEngine
+    public var options: SecretsScanOptions
+
+    public init(engine: SecretEngine, options: SecretsScanOptions = SecretsScanOptions()) {
+        self.engine = engine; self.options = options
+    }
+
+    /// Scans each target: a file, a directory (every regular file below it, symbolic links not
+    /// followed, `.git` left to `--git`), in parallel; results sorted.
+    public func scan(targets: [String]) -> SecretsScanResult {
+        var jobs: [(dir: RootedDirectory, rel: String, display: String)] = []
+        var result = SecretsScanResult()
+        for target in targets {
+            var st = stat()
+            guard stat(target, &st) == 0 else {
+                result.warnings.append("\(Redactor.quote(target, max: 200)): cannot read: \(String(cString: strerror(errno)))")
+                result.unreadable += 1
+                continue
+            }
+            if st.st_mode & S_IFMT == S_IFDIR {
+                let index = FileIndex(root: target, excludes: options.excludes)
+                for d in index.diagnostics { result.warnings.append(Redactor.escapeControls(Redactor.redact(d.description))) }
+                let prefix = target.hasSuffix("/") ? target : target + "/"
+                for f in index.files { jobs.append((index.directory, f.path, prefix == "./" ? f.path : prefix + f.path)) }
+            } else {
+                let parent = (target as NSString).deletingLastPathComponent
+                jobs.append((RootedDirectory(root: parent.isEmpty ? "." : parent), (target as NSString).lastPathComponent, target))
+            }
+        }
+        let claims = Parallel.Claims(count: jobs.count, chunk: 8)
+        let jobsCopy = jobs
+        let partials = Parallel.map { _ -> SecretsScanResult in
+            var part = SecretsScanResult()
+            while let range = claims.claim() {
+                for i in range { scanFile(jobsCopy[i].dir, jobsCopy[i].rel, display: jobsCopy[i].display, into: &part) }
+            }
+            return part
+        }
+        for p in partials { result.merge(p) }
+        result.findings.sort(by: SecretFinding.order)
+        result.warnings.sort()
+        return result
+    }
+
+    func scanFile(_ dir: RootedDirectory, _ rel: String, display: String, into result: inout SecretsScanResult) {
+        let shown = Redactor.escapeControls(Redactor.redact(display))
+        let fd: Int32
+        do { fd = try dir.open(rel) } catch {
+            result.unreadable += 1
+            result.warnings.append("\(shown): not read: \(error)")
+            return
+        }
+        defer { close(fd) }
+        var head = [UInt8]()
+        do { _ = try Self.readSome(fd, into: &head, max: 8192) } catch {
+            result.unreadable += 1
+            result.warnings.append("\(shown): not read: \(error)")
+            return
+        }
+        if Self.isArchive(head) {
+            var st = stat()
+            if fstat(fd, &st) == 0, Int(st.st_size) <= options.maxArchiveBytes {
+                var all = head
+                do {
+                    while try Self.readSome(fd, into: &all, max: 1 << 20) > 0 {}
+                } catch {
+                    result.unreadable += 1
+                    result.warnings.append("\(shown): not read: \(error)")
+                    return
+                }
+                var budget = InflateBudget(options.archiveLimits, archiveSize: all.count)
+                scanArchive(all, display: shown, depth: 0, budget: &budget, into: &result)
+                return
+            }
+            result.warnings.append("\(shown): archive larger than \(options.maxArchiveBytes >> 20) MiB; scanned as bytes, not opened")
+        }
+        if Self.isBinary(head) { result.skippedBinary += 1; return }
+        if !Self.isUTF8(head) { result.warnings.append("\(shown): not valid UTF-8; scanned as bytes") }
+        var pending = head
+        do {
+            try scanStream(display: shown, into: &result) { (buffer: inout [UInt8], max: Int) throws(FileAccessError) -> Int in
+                if !pending.isEmpty {
+                    let n = min(max, pending.count)
+                    buffer += pending[0..<n]
+                    pending.removeFirst(n)
+                    return n
+                }
+                return try Self.readSome(fd, into: &buffer, max: max)
+            }
+        } catch {
+            result.unreadable += 1
+            result.warnings.append("\(shown): read stopped: \(error)")
+        }
+    }
+
+    /// Runs the chunked engine over one stream and appends its findings under `display`.
+    public func scanStream<E: Error>(display: String, commit: String? = nil, lineNumbers: [Int]? = nil, into result: inout SecretsScanResult,
+                                     read: (inout [UInt8], Int) throws(E) -> Int) throws(E) {
+        var lines = LineCounter()
+        var total = 0
+        result.filesScanned += 1
+        try ChunkedScan(engine: engine).run(read: read) { buffer, base, done, matches in
+            for m in matches {
+                lines.advance(buffer, base: base, to: base + m.value.lowerBound)
+                let (line, column) = lines.position(of: base + m.value.lowerBound)
+                let mapped = lineNumbers.flatMap { line - 1 < $0.count ? $0[line - 1] : nil } ?? line
+                let value = UnsafeRawBufferPointer(rebasing: buffer[m.value])
+                result.findings.append(SecretFinding(ruleID: m.ruleID, title: m.title, severity: m.severity, confidence: m.confidence,
+                                                     path: display, line: mapped, column: column, secret: MaskedSecret(value),
+                                                     commit: commit, pairedWith: m.pairedWith))
+            }
+            lines.advance(buffer, base: base, to: base + done.upperBound)
+            total = base + done.upperBound
+        }
+        result.bytesScanned += total
+    }
+
+    /// Scans what is inside a zip/jar, tar or gzip held in memory, nested archives included up to the limit.
+    func scanArchive(_ bytes: [UInt8], display: String, depth: Int, budget: inout InflateBudget, into result: inout SecretsScanResult) {
+        guard depth < options.archiveLimits.maxNesting else {
+            result.warnings.append("\(display): archive nested more than \(options.archiveLimits.maxNesting) deep; not opened")
+            return
+        }
+        func entry(_ data: [UInt8], _ name: String) {
+            let shown = display + "!" + Redactor.escapeControls(Redactor.redact(name))
+            if Self.isArchive(data) { scanArchive(data, display: shown, depth: depth + 1, budget: &budget, into: &result); return }
+            if Self.isBinary(Array(data.prefix(8192))) { result.skippedBinary += 1; return }
+            var offset = 0
+            scanStream(display: shown, into: &result) { (buffer: inout [UInt8], max: Int) -> Int in
+                let n = min(max, data.count - offset)
+                buffer += data[offset..<(offset + n)]
+                offset += n
+                return n
+            }
+        }
+        do {
+            if Gzip.isGzip(bytes) {
+                let inner = try Gzip.decompress(bytes, name: display, budget: &budget)
+                let name = display.hasSuffix(".gz") ? String(display.dropLast(3)) : display
+                if TarArchive.isTar(inner) { scanArchive(inner, display: name, depth: depth, budget: &budget, into: &result) }
+                else { entry(inner, "") }
+            } else if ZipArchive.isZip(bytes) {
+                let zip = try ZipArchive(bytes)
+                for e in zip.entries where !e.isDirectory {
+                    do { entry(try zip.read(e, budget: &budget), e.path) }
+                    catch let stop as InflateBudget.Exhausted { throw stop }
+                    catch { result.warnings.append("\(display)!\(Redactor.quote(e.path, max: 120)): not read: \(error)") }
+                }
+            } else {
+                let tar = TarArchive(bytes)
+                for p in tar.problems { result.warnings.append("\(display): \(p)") }
+                for e in tar.entries { entry(Array(tar.content(e)), e.path) }
+            }
+        } catch {
+            result.warnings.append("\(display): \(error)")
+        }
+    }
+
+    /// `--git`: every added line in the repository's history, findings naming their commit.
+    public func scanHistory(repository: String, into result: inout SecretsScanResult) throws(InputError) {
+        let prefix = repository.hasSuffix("/") ? repository : repository + "/"
+        try GitHistory(repository: repository).additions { a in
+            let shown = Redactor.escapeControls(Redactor.redact(prefix == "./" ? a.path : prefix + a.path))
+            var offset = 0
+            let text = a.text
+            scanStream(display: shown, commit: a.commit, lineNumbers: a.lines, into: &result) { (buffer: inout [UInt8], max: Int) -> Int in
+                let n = Swift.min(max, text.count - offset)
+                buffer += text[offset..<(offset + n)]
+                offset += n
+                return n
+            }
+        }
+    }
+
+    static func isArchive(_ head: [UInt8]) -> Bool { ZipArchive.isZip(head) || Gzip.isGzip(head) || TarArchive.isTar(head) }
+
+    /// Binary when the first 8 KiB hold a NUL byte (UTF-16 text included, as git does).
+    static func isBinary(_ head: [UInt8]) -> Bool { head.contains(0) }
+
+    /// Valid UTF-8, allowing a sequence cut at the end of the sample.
+    static func isUTF8(_ head: [UInt8]) -> Bool {
+        var i = 0
+        while i < head.count {
+            let b = head[i]
+            let need: Int
+            if b < 0x80 { i += 1; continue } else if b & 0xE0 == 0xC0 { need = 1 } else if b & 0xF0 == 0xE0 { need = 2 } else if b & 0xF8 == 0xF0 { need = 3 } else { return false }
+            if i + need >= head.count { return true }
+            for k in 1...need where head[i + k] & 0xC0 != 0x80 { return false }
+            i += need + 1
+        }
+        return true
+    }
+
+    /// Appends up to `max` bytes read from `fd`; 0 at the end of the file.
+    public static func readFD(_ fd: Int32, into buffer: inout [UInt8], max: Int) throws(FileAccessError) -> Int {
+        try readSome(fd, into: &buffer, max: max)
+    }
+
+    static func readSome(_ fd: Int32, into buffer: inout [UInt8], max: Int) throws(FileAccessError) -> Int {
+        let old = buffer.count
+        buffer.append(contentsOf: repeatElement(0, count: max))
+        while true {
+            let n = buffer.withUnsafeMutableBytes { Foundation.read(fd, $0.baseAddress! + old, max) }
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 {
+                buffer.removeLast(max)
+                throw FileAccessError.unreadable("", reason: String(cString: strerror(errno)))
+            }
+            buffer.removeLast(max - n)
+            return n
+        }
+    }
+}

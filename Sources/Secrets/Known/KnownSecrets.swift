@@ -1,0 +1,123 @@
+import Crypto
+import Foundation
+import ProvenantCore
+
+/// The agent's own secret values, recognised wherever they appear, in any common encoding, while only
+/// salted hashes and lengths stay in memory.
+///
+/// Each value is expanded into its encoded forms (plain; hex; base64 and URL-safe base64 at the three
+/// byte alignments a value can have inside a longer payload; URL-encoded; JSON- and unicode-escaped).
+/// For each form the matcher keeps its length, a salted 64-bit hash of its first 8 bytes (the anchor,
+/// tested at every position through a bitset), and a salted SHA-256 of the whole form, checked when the
+/// anchor hits. So a value shorter than 8 bytes cannot be anchored, and is refused.
+public final class KnownSecrets: Sendable {
+    public struct Name: Sendable, Hashable { public var source: String; public var key: String
+        public var ruleID: String { "known:\(source)/\(key)" }
+    }
+    struct Form: Sendable { var length: Int; var digest: [UInt8]; var name: Int; var encoding: String }
+
+    public static let minimumLength = 8
+    public let names: [Name]
+    let forms: [Form]
+    let byAnchor: [UInt64: [Int32]]
+    let bits: [UInt64]
+    static let bitsLog2 = 20
+    let salt: [UInt8]
+    let anchorSalt: UInt64
+    public let longest: Int
+
+    public struct Value { public var name: Name; public var bytes: [UInt8]
+        public init(name: Name, bytes: [UInt8]) { self.name = name; self.bytes = bytes }
+    }
+
+    /// Fails when a value is shorter than `minimumLength` bytes.
+    public init(_ values: [Value]) throws(KnownSecretsError) {
+        var salt = [UInt8](repeating: 0, count: 32)
+        var rng = SystemRandomNumberGenerator()
+        for i in salt.indices { salt[i] = rng.next() }
+        self.salt = salt
+        self.anchorSalt = rng.next() | 1
+        var names: [Name] = []
+        var forms: [Form] = []
+        var byAnchor: [UInt64: [Int32]] = [:]
+        var bits = [UInt64](repeating: 0, count: (1 << Self.bitsLog2) / 64)
+        var longest = 0
+        for v in values {
+            guard v.bytes.count >= Self.minimumLength else {
+                throw KnownSecretsError(path: v.name.source, line: 0, reason: "known secret \(v.name.ruleID) is \(v.bytes.count) bytes; at least \(Self.minimumLength) are needed, since a shorter value would match unrelated text")
+            }
+            let nameIndex: Int
+            if let i = names.firstIndex(of: v.name) { nameIndex = i } else { nameIndex = names.count; names.append(v.name) }
+            var seen = Set<[UInt8]>()
+            for (encoding, form) in KnownEncodings.forms(of: v.bytes) where form.count >= Self.minimumLength && seen.insert(form).inserted {
+                let anchor = Self.mix(Self.load(form, 0), anchorSalt)
+                bits[Int(anchor >> UInt64(64 - Self.bitsLog2)) >> 6] |= 1 << (anchor >> UInt64(64 - Self.bitsLog2) & 63)
+                byAnchor[anchor, default: []].append(Int32(forms.count))
+                forms.append(Form(length: form.count, digest: Self.digest(salt, form[...]), name: nameIndex, encoding: encoding))
+                longest = max(longest, form.count)
+            }
+        }
+        self.names = names; self.forms = forms; self.byAnchor = byAnchor; self.bits = bits; self.longest = longest
+    }
+
+    public var isEmpty: Bool { forms.isEmpty }
+
+    @inline(__always) static func load(_ b: [UInt8], _ i: Int) -> UInt64 {
+        var x: UInt64 = 0
+        for k in 0..<8 { x |= UInt64(b[i + k]) << (8 * UInt64(k)) }
+        return x
+    }
+    @inline(__always) static func mix(_ x: UInt64, _ salt: UInt64) -> UInt64 {
+        var h = (x ^ salt) &* 0x9E37_79B9_7F4A_7C15
+        h ^= h >> 31
+        h &*= 0xBF58_476D_1CE4_E5B9
+        h ^= h >> 29
+        return h
+    }
+    static func digest(_ salt: [UInt8], _ bytes: ArraySlice<UInt8>) -> [UInt8] {
+        var h = SHA256()
+        h.update(data: salt)
+        h.update(data: bytes)
+        return Array(h.finalize())
+    }
+
+    /// Every occurrence of a known value's form in `bytes`.
+    public func scan(_ bytes: UnsafeRawBufferPointer) -> [SecretMatch] {
+        let n = bytes.count
+        guard n >= 8, !forms.isEmpty, let base = bytes.baseAddress else { return [] }
+        var found: [SecretMatch] = []
+        let shift = UInt64(64 - Self.bitsLog2)
+        bits.withUnsafeBufferPointer { bitset in
+            var i = 0
+            let last = n - 8
+            while i <= last {
+                let x = base.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+                let h = Self.mix(UInt64(littleEndian: x), anchorSalt)
+                let slot = Int(h >> shift)
+                if bitset[slot >> 6] & (1 << UInt64(slot & 63)) != 0, let candidates = byAnchor[h] {
+                    for c in candidates {
+                        let f = forms[Int(c)]
+                        guard i + f.length <= n else { continue }
+                        let window = UnsafeRawBufferPointer(start: base + i, count: f.length)
+                        var hasher = SHA256()
+                        hasher.update(data: salt)
+                        hasher.update(bufferPointer: window)
+                        if Array(hasher.finalize()) == f.digest {
+                            let name = names[f.name]
+                            found.append(SecretMatch(ruleID: name.ruleID, title: "Known secret (\(f.encoding))", severity: .critical,
+                                                     confidence: .high, value: i..<(i + f.length), match: i..<(i + f.length)))
+                        }
+                    }
+                }
+                i += 1
+            }
+        }
+        return found
+    }
+}
+
+/// A known-secrets file that could not be read, or a value that cannot be matched safely.
+public struct KnownSecretsError: Error, Sendable, CustomStringConvertible {
+    public var path: String, line: Int, reason: String
+    public var description: String { line > 0 ? "\(path):\(line): \(reason)" : "\(path): \(reason)" }
+}

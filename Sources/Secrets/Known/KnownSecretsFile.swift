@@ -1,0 +1,85 @@
+import Foundation
+import ProvenantCore
+import Yams
+
+/// Reads `--known FILE`: a Kubernetes Secret manifest (`data`, base64, and `stringData`), a `.env` file,
+/// or a flat JSON object of strings. The source name is the Secret's `metadata.name`, else the file's
+/// name without its extension (`agent-creds.env` -> `agent-creds`).
+public enum KnownSecretsFile {
+    public static func read(path: String) throws(KnownSecretsError) -> [KnownSecrets.Value] {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw KnownSecretsError(path: path, line: 0, reason: "cannot read the file")
+        }
+        guard data.count <= 16 << 20 else { throw KnownSecretsError(path: path, line: 0, reason: "larger than 16 MiB; not a secrets file") }
+        let text = String(decoding: data, as: UTF8.self)
+        let stem = sourceName(path)
+        let trimmed = text.drop(while: { $0.isWhitespace })
+        if trimmed.hasPrefix("{") { return try json(text, path: path, source: stem) }
+        if text.range(of: #"(?m)^kind:\s*Secret\s*$"#, options: .regularExpression) != nil { return try kubernetes(text, path: path) }
+        return try dotenv(text, path: path, source: stem)
+    }
+
+    static func sourceName(_ path: String) -> String {
+        var name = (path as NSString).lastPathComponent
+        if name.hasPrefix(".") { name.removeFirst() }
+        if let dot = name.firstIndex(of: "."), dot != name.startIndex { name = String(name[..<dot]) }
+        return name.isEmpty ? "known" : name
+    }
+
+    static func json(_ text: String, path: String, source: String) throws(KnownSecretsError) -> [KnownSecrets.Value] {
+        let value: JSONValue
+        do { value = try JSONParser.parse(Array(text.utf8)) } catch {
+            throw KnownSecretsError(path: path, line: 0, reason: "not valid JSON: \(Redactor.escapeControls(String(describing: error)))")
+        }
+        guard case .object(let members) = value else { throw KnownSecretsError(path: path, line: 1, reason: "expected a flat JSON object of strings") }
+        var out: [KnownSecrets.Value] = []
+        for (k, v) in members {
+            guard case .string(let s) = v else { continue }
+            out.append(.init(name: .init(source: source, key: k), bytes: Array(s.utf8)))
+        }
+        return out.sorted { $0.name.key < $1.name.key }
+    }
+
+    static func dotenv(_ text: String, path: String, source: String) throws(KnownSecretsError) -> [KnownSecrets.Value] {
+        var out: [KnownSecrets.Value] = []
+        var number = 0
+        for raw in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            number += 1
+            var line = raw.trimmingCharacters(in: .whitespaces)
+            if line.hasSuffix("\r") { line.removeLast() }
+            if line.isEmpty || line.hasPrefix("#") { continue }
+            if line.hasPrefix("export ") { line = String(line.dropFirst(7)).trimmingCharacters(in: .whitespaces) }
+            guard let eq = line.firstIndex(of: "="), eq != line.startIndex else {
+                throw KnownSecretsError(path: path, line: number, reason: "expected NAME=value")
+            }
+            let key = line[..<eq].trimmingCharacters(in: .whitespaces)
+            var value = line[line.index(after: eq)...].trimmingCharacters(in: .whitespaces)
+            if value.count >= 2, let f = value.first, f == "\"" || f == "'", value.last == f { value = String(value.dropFirst().dropLast()) }
+            out.append(.init(name: .init(source: source, key: key), bytes: Array(value.utf8)))
+        }
+        return out
+    }
+
+    static func kubernetes(_ text: String, path: String) throws(KnownSecretsError) -> [KnownSecrets.Value] {
+        var out: [KnownSecrets.Value] = []
+        let docs: [Any?]
+        do { docs = Array(try Yams.load_all(yaml: text)) } catch {
+            throw KnownSecretsError(path: path, line: 0, reason: "not valid YAML: \(Redactor.escapeControls(String(describing: error)).prefix(200))")
+        }
+        for case let doc as [String: Any] in docs where (doc["kind"] as? String) == "Secret" {
+            let meta = doc["metadata"] as? [String: Any]
+            let source = (meta?["name"] as? String) ?? sourceName(path)
+            for (k, v) in (doc["data"] as? [String: Any] ?? [:]).sorted(by: { $0.key < $1.key }) {
+                guard let s = v as? String, let bytes = Data(base64Encoded: s.filter { !$0.isWhitespace }) else {
+                    throw KnownSecretsError(path: path, line: 0, reason: "data.\(k) of Secret \(source) is not base64")
+                }
+                out.append(.init(name: .init(source: source, key: k), bytes: Array(bytes)))
+            }
+            for (k, v) in (doc["stringData"] as? [String: Any] ?? [:]).sorted(by: { $0.key < $1.key }) {
+                guard let s = v as? String else { continue }
+                out.append(.init(name: .init(source: source, key: k), bytes: Array(s.utf8)))
+            }
+        }
+        return out
+    }
+}

@@ -1,0 +1,83 @@
+import Foundation
+import ProvenantCore
+
+/// The report of `secrets scan` in the three formats. No format carries a secret value: only its
+/// first 4 characters, its length and its SHA-256 fingerprint.
+public struct SecretsReport: Sendable {
+    public var findings: [SecretFinding]
+    public var suppressed: [SecretFinding]
+    public var goneFromBaseline: [SecretsBaseline.Entry]
+    public var result: SecretsScanResult
+    public var rules: [Rule]
+
+    public init(findings: [SecretFinding], suppressed: [SecretFinding] = [], goneFromBaseline: [SecretsBaseline.Entry] = [],
+                result: SecretsScanResult, rules: [Rule]) {
+        self.findings = findings; self.suppressed = suppressed; self.goneFromBaseline = goneFromBaseline
+        self.result = result; self.rules = rules
+    }
+
+    static func findingJSON(_ f: SecretFinding) -> JSONValue {
+        var o: [(String, JSONValue)] = [
+            ("rule", .string(f.ruleID)), ("title", .string(f.title)), ("severity", .string(f.severity.description)),
+            ("confidence", .string(f.confidence.description)), ("path", .string(f.path)), ("line", .int(f.line)),
+            ("column", .int(f.column)),
+            ("secret", .object([("prefix", .string(f.secret.prefix)), ("length", .int(f.secret.length)),
+                                ("fingerprint", .string(f.secret.fingerprint))])),
+        ]
+        if let c = f.commit { o.append(("commit", .string(c))) }
+        if let p = f.pairedWith { o.append(("pairedWith", .string(p))) }
+        return .object(o)
+    }
+
+    public var json: JSONValue {
+        .object([
+            ("findings", .array(findings.map(Self.findingJSON))),
+            ("suppressed", .array(suppressed.map(Self.findingJSON))),
+            ("baselineEntriesNotFound", .array(goneFromBaseline.map { .object([("rule", .string($0.rule)), ("path", .string($0.path)), ("fingerprint", .string($0.fingerprint))]) })),
+            ("summary", .object([
+                ("files", .int(result.filesScanned)), ("bytes", .int(result.bytesScanned)),
+                ("skippedBinary", .int(result.skippedBinary)), ("unreadable", .int(result.unreadable)),
+                ("findings", .int(findings.count)), ("suppressed", .int(suppressed.count)),
+            ])),
+            ("warnings", .array(result.warnings.map { .string($0) })),
+        ])
+    }
+
+    public var table: String {
+        var out = ""
+        if findings.isEmpty { out += "No secrets found.\n" }
+        for f in findings {
+            var where_ = "\(f.path):\(f.line):\(f.column)"
+            if let c = f.commit { where_ += " (commit \(c.prefix(12)))" }
+            out += "\(f.severity.description.uppercased().padding(toLength: 8, withPad: " ", startingAt: 0)) \(f.ruleID)  \(where_)\n"
+            out += "         \(f.title); \(f.secret); confidence \(f.confidence)"
+            if let p = f.pairedWith { out += "; paired with \(p)" }
+            out += "\n"
+        }
+        if !suppressed.isEmpty { out += "\n\(suppressed.count) finding(s) suppressed by the baseline.\n" }
+        for g in goneFromBaseline { out += "baseline entry no longer found: \(g.rule) in \(g.path) (sha256:\(g.fingerprint.prefix(16)))\n" }
+        out += "\n\(result.filesScanned) file(s), \(result.bytesScanned) bytes scanned; \(result.skippedBinary) binary skipped; \(result.unreadable) unreadable; \(findings.count) finding(s).\n"
+        return out
+    }
+
+    /// The SARIF log; the fingerprint is the value's SHA-256, so code-scanning tools track a secret across moves.
+    public func sarif(toolVersion: String, to flush: ([UInt8]) -> Void) {
+        let used = Set(findings.map(\.ruleID))
+        var sarifRules: [SARIF.Rule] = rules.filter { used.contains($0.id) }.map {
+            SARIF.Rule(id: $0.id, description: $0.title, properties: ["security-severity-level": .string($0.severity.description)])
+        }
+        let named = Set(sarifRules.map(\.id))
+        for id in used.subtracting(named).sorted() {
+            sarifRules.append(SARIF.Rule(id: id, description: findings.first { $0.ruleID == id }?.title ?? id))
+        }
+        sarifRules.sort { $0.id < $1.id }
+        let results = findings.map { f in
+            SARIF.Result(ruleID: f.ruleID, level: SARIF.level(forSeverity: f.severity.description),
+                         message: "\(f.title): \(f.secret)\(f.commit.map { " in commit \($0)" } ?? "")",
+                         locations: [(f.path, f.line)], fingerprint: f.secret.fingerprint,
+                         properties: ["confidence": f.confidence.description, "column": String(f.column)])
+        }
+        let notes = result.warnings.prefix(1000).map { SARIF.Notification(id: "secrets/not-scanned", level: "warning", message: $0) }
+        SARIF.write(toolVersion: toolVersion, rules: sarifRules, results: results, notifications: Array(notes), to: flush)
+    }
+}

@@ -1,0 +1,32 @@
+/// Provenant's own rules, written as text in `Catalog/*.swift` (one static property per group).
+public enum RuleCatalog {
+    /// Every group, named for error messages. Adding a group means adding its line here.
+    static var groups: [(name: String, text: String)] {
+        [
+            ("CloudRules.swift", cloud),
+            ("SourceControlRules.swift", sourceControl),
+            ("MessagingPaymentsRules.swift", messagingPayments),
+            ("AIAndRegistryRules.swift", aiAndRegistries),
+            ("KeysAndConnectionRules.swift", keysAndConnections),
+            ("ProvidersAtoC.swift", providersAtoC),
+            ("ProvidersDtoF.swift", providersDtoF),
+            ("ProvidersFtoK.swift", providersFtoK),
+            ("ProvidersLtoP.swift", providersLtoP),
+            ("ProvidersPtoS.swift", providersPtoS),
+            ("ProvidersTtoZ.swift", providersTtoZ),
+        ]
+    }
+
+    /// All rules, parsed. A malformed record is a programming error caught by the rule tests, so the
+    /// throwing form is what tests use; the engine uses `all`.
+    public static func load() throws(RuleTextError) -> [Rule] {
+        var rules: [Rule] = []
+        for g in groups { rules += try RuleText.parse(g.text, file: g.name) }
+        var seen: [String: String] = [:]
+        for r in rules {
+            if let first = seen[r.id] { throw RuleTextError(file: r.origin, line: 0, reason: "rule id '\(r.id)' already used at \(first)") }
+            seen[r.id] = r.origin
+        }
+        return rules
+    }
+}

@@ -1,0 +1,27 @@
+import ArgumentParser
+import Catalog
+import Foundation
+import ProvenantCore
+import Secrets
+
+struct SecretsRedactCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "redact",
+        abstract: "Copy standard input to standard output with every detected or known secret replaced by [REDACTED:<rule>].",
+        discussion: "A streaming filter for an agent's logs before they leave the host: memory stays bounded, and a secret split between two reads is still caught. Exit codes: 0 success, 2 usage or input error."
+    )
+    @OptionGroup var known: KnownSecretsOption
+
+    func run() throws {
+        let engine = SecretsEngineLoader.engine(known: known.known)
+        do {
+            try StreamRedactor(engine: engine).run(read: { (buffer: inout [UInt8], max: Int) throws(FileAccessError) -> Int in
+                try SecretsScanner.readFD(STDIN_FILENO, into: &buffer, max: max)
+            }, write: { (bytes: [UInt8]) throws(FileAccessError) in
+                if let e = CLI.writeAll(STDOUT_FILENO, bytes) { throw FileAccessError.unreadable("-", reason: "cannot write standard output: \(e)") }
+            })
+        } catch {
+            CLI.fail("error: \(error)")
+        }
+    }
+}

@@ -1,0 +1,92 @@
+import ArgumentParser
+import Catalog
+import Foundation
+import ProvenantCore
+import Secrets
+
+struct SecretsScanCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "scan",
+        abstract: "Scan files, directories, archives and git history for credentials.",
+        discussion: "Reads every regular file below each PATH (symbolic links are not followed), and inside zip, jar, tar and tar.gz archives up to 4 levels deep with a budget on inflated bytes; binary files are skipped. `-` reads standard input. Findings show the rule, file:line:column, the value's first 4 characters, its length and its SHA-256 fingerprint; the full value is never printed. Exit codes: 0 success, 1 a finding reached --fail-on, 2 usage or input error."
+    )
+    @Argument(help: "Files or directories to scan, or - for standard input.")
+    var paths: [String]
+    @Option(name: .long, help: "Output format: table, json or sarif (2.1.0).")
+    var format: String = "table"
+    @Option(name: .shortAndLong, help: "Write the report here instead of stdout.")
+    var output: String?
+    @OptionGroup var failOn: FailOnOption
+    @OptionGroup var known: KnownSecretsOption
+    @Option(name: .long, help: "Suppress the findings recorded in this baseline (from --write-baseline).")
+    var baseline: String?
+    @Option(name: .long, help: "Record this run's findings (rule, path, fingerprint; never a value) as a baseline.")
+    var writeBaseline: String?
+    @Flag(name: .long, help: "Also scan the lines added by every commit of each PATH's git history.")
+    var git = false
+    @Option(name: .long, help: "Skip paths matching this glob (repeatable).")
+    var exclude: [String] = []
+
+    func validate() throws {
+        guard ["table", "json", "sarif"].contains(format) else { throw ValidationError("unknown --format '\(format)'; use table, json or sarif") }
+    }
+
+    func run() throws {
+        let engine = SecretsEngineLoader.engine(known: known.known)
+        let previous: SecretsBaseline?
+        do { previous = try baseline.map(SecretsBaseline.read(path:)) } catch { CLI.fail("error: \(error)") }
+        var options = SecretsScanOptions()
+        options.excludes = exclude.map(Glob.init)
+        let scanner = SecretsScanner(engine: engine, options: options)
+        var result = SecretsScanResult()
+        let files = paths.filter { $0 != "-" }
+        if !files.isEmpty { result = scanner.scan(targets: files) }
+        if paths.contains("-") {
+            var stdinResult = SecretsScanResult()
+            scanner.scanStream(display: "-", into: &stdinResult) { (buffer: inout [UInt8], max: Int) -> Int in
+                (try? SecretsScanner.readFD(STDIN_FILENO, into: &buffer, max: max)) ?? 0
+            }
+            result.findings += stdinResult.findings
+            result.filesScanned += stdinResult.filesScanned
+            result.bytesScanned += stdinResult.bytesScanned
+        }
+        if git {
+            for p in files {
+                do { try scanner.scanHistory(repository: p, into: &result) } catch { CLI.fail("error: \(error)") }
+            }
+        }
+        result.findings.sort(by: SecretFinding.order)
+        for w in result.warnings { CLI.stderr("warning: \(w)") }
+        if let path = writeBaseline {
+            let doc = SecretsBaseline(findings: result.findings).json
+            try CLI.withOutput(path) { write in doc.write(to: write) }
+        }
+        let (new, suppressed, gone) = previous?.apply(result.findings) ?? (result.findings, [], [])
+        let report = SecretsReport(findings: new, suppressed: suppressed, goneFromBaseline: gone, result: result, rules: engine.rules)
+        try CLI.withOutput(output) { write in
+            switch format {
+            case "json": report.json.write(to: write)
+            case "sarif": report.sarif(toolVersion: Provenant.version, to: write)
+            default: write(Array(report.table.utf8))
+            }
+        }
+        if let t = failOn.threshold, new.contains(where: { $0.severity >= t }) { throw ExitCode(1) }
+    }
+}
+
+/// Builds the engine with Provenant's rules and the `--known` files, or exits 2 saying which file or
+/// rule is wrong.
+enum SecretsEngineLoader {
+    static func engine(known files: [String]) -> SecretEngine {
+        var values: [KnownSecrets.Value] = []
+        for f in files {
+            do { values += try KnownSecretsFile.read(path: f) } catch { CLI.fail("error: --known \(error)") }
+        }
+        do {
+            let known = values.isEmpty ? nil : try KnownSecrets(values)
+            return try SecretEngine.standard(known: known)
+        } catch {
+            CLI.fail("error: \(error)")
+        }
+    }
+}

@@ -1,0 +1,97 @@
+import Foundation
+import ProvenantCore
+import Testing
+@testable import Secrets
+
+@Suite struct EngineTests {
+    static let engine: SecretEngine = try! SecretEngine.standard()
+
+    static func scan(_ text: String, _ engine: SecretEngine = engine) -> [SecretMatch] {
+        Array(text.utf8).withUnsafeBytes { engine.scan($0) }
+    }
+    static func value(_ text: String, _ m: SecretMatch) -> String { String(decoding: Array(text.utf8)[m.value], as: UTF8.self) }
+
+    @Test func genericAssignmentsAreScoredByNameAndShape() {
+        let real: [(String, String)] = [
+            (#"db_password = "Xk9#mQ2$vL7p!w""#, "Xk9#mQ2$vL7p!w"),
+            ("export SERVICE_API_KEY=f3Kq8ZpT1xW7nB4mR9sD2vL6", "f3Kq8ZpT1xW7nB4mR9sD2vL6"),
+            (#"{"client_secret": "q8Z3n1Xv7T4mK9pB2wR6sL0d"}"#, "q8Z3n1Xv7T4mK9pB2wR6sL0d"),
+            ("auth_token: 9fQ2xL7vK3mN8pR1tW5zB0cD4", "9fQ2xL7vK3mN8pR1tW5zB0cD4"),
+            ("Authorization: Bearer eyZ0b2tlbi1hYmMxMjM0NTY3ODkwLXh5eg9Q8w7E", "eyZ0b2tlbi1hYmMxMjM0NTY3ODkwLXh5eg9Q8w7E"),
+        ]
+        for (text, secret) in real {
+            let found = Self.scan(text)
+            #expect(found.map { Self.value(text, $0) } == [secret], "\(text)")
+        }
+        let innocent = [
+            #"password = "password""#, "password = getpass.getpass()", #"PASSWORD = "FORCE_CHANGE_PASSWORD""#,
+            #"api_key = "${API_KEY}""#, #"token = "<your-token>""#, "secret: changeme", #"if password == "Xk9#mQ2$vL7p!w":"#,
+            #"key = "Ec2SubnetIds""#, #"sort_key = "a8f3k2m9x7q1w5e4r6t""#, #"token = "1a2b3c4d-5e6f-7a8b-9c0d-1e2f3a4b5c6d""#,
+            #"password_file = "/etc/app/secret.txt""#, #"tokenizer = "bert-base-uncased-v2""#, "secret_key = os.environ['SECRET_KEY']",
+            #"api_key = "xxxxxxxxxxxxxxxxxxxxxxxx""#, #"password: "" "#,
+        ]
+        for text in innocent { #expect(Self.scan(text).isEmpty, "flagged: \(text)") }
+    }
+
+    @Test func documentationExamplesAndPlaceholdersAreNotFound() {
+        #expect(Self.scan("aws_access_key_id = AKIAIOSFODNN7EXAMPLE").isEmpty)
+        #expect(Self.scan("ghp_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx").isEmpty)
+    }
+
+    @Test func keywordsAreFoundInAnyCaseAndAcrossTheWholeBuffer() {
+        let a = KeywordAutomaton(keywords: ["ghp_", "he", "she", "hers"])
+        var hits: [(String, Int)] = []
+        Array("uSHErs ghp_".utf8).withUnsafeBytes { buf in a.scan(buf) { hits.append((String(decoding: a.keywords[$0], as: UTF8.self), $1)) } }
+        #expect(hits.map(\.0) == ["she", "he", "hers", "ghp_"])
+        #expect(hits.map(\.1) == [4, 4, 6, 11])
+    }
+
+    @Test func aSecretCutByEveryReadBoundaryIsStillFound() throws {
+        let token = "ghp_R7wQ2bX9kLm4Np8sT1vY6zC3dF5gH0jK2mQe"
+        let engine = Self.engine
+        for pad in stride(from: 4000, to: 4200, by: 3) {
+            let text = Array((String(repeating: "a", count: pad) + " token " + token + " tail\n").utf8)
+            var offset = 0
+            var found: [SecretMatch] = []
+            ChunkedScan(engine: engine, chunkSize: 4096).run(read: { (buf: inout [UInt8], max: Int) -> Int in
+                let n = min(max, 7, text.count - offset)   // tiny reads: every cut position is exercised
+                buf += text[offset..<(offset + n)]; offset += n
+                return n
+            }) { _, base, _, matches in found += matches.map { var m = $0; m.value = (base + m.value.lowerBound)..<(base + m.value.upperBound); return m } }
+            #expect(found.count == 1, "pad \(pad): \(found.map(\.ruleID))")
+            #expect(found.first.map { String(decoding: text[$0.value], as: UTF8.self) } == token)
+        }
+    }
+
+    @Test func redactionReplacesSecretsSplitBetweenReads() throws {
+        let token = "ghp_R7wQ2bX9kLm4Np8sT1vY6zC3dF5gH0jK2mQe"
+        var text = ""
+        for i in 0..<2000 { text += "line \(i) user=bob\n"; if i % 97 == 0 { text += "auth ok token \(token)\n" } }
+        let input = Array(text.utf8)
+        for chunk in [4096, 5000] {
+            var offset = 0
+            var out: [UInt8] = []
+            let n = StreamRedactor(engine: Self.engine, chunkSize: chunk).run(read: { (buf: inout [UInt8], max: Int) -> Int in
+                let k = min(max, 333, input.count - offset)
+                buf += input[offset..<(offset + k)]; offset += k
+                return k
+            }, write: { out += $0 })
+            let result = String(decoding: out, as: UTF8.self)
+            #expect(!result.contains(token))
+            #expect(n == 21)
+            #expect(result == text.replacingOccurrences(of: token, with: "[REDACTED:github-pat-classic]"))
+        }
+    }
+
+    @Test func awsSecretIsPairedWithItsKeyIDNearby() throws {
+        let text = """
+        [default]
+        aws_access_key_id = AKIAZ4X7Q2MN5PLR3KW6
+        aws_secret_access_key = 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
+        """
+        let found = Self.scan(text)
+        let secret = try #require(found.first { Self.value(text, $0) == "wJ8rXUtnF3MI/K7QDENG+bPxRfiCYz2kLm9Tq4Vs" })
+        #expect(secret.pairedWith == "aws-access-key-id")
+        #expect(secret.confidence == .high)
+    }
+}

@@ -1,0 +1,71 @@
+import Foundation
+import ProvenantCore
+import Testing
+@testable import Secrets
+
+@Suite struct KnownSecretsTests {
+    static let secret = "s3cr3t-Agent/Token+42?&x"   // has characters every encoding changes
+
+    static func engine(_ values: [(String, String)] = [("token", secret)]) throws -> SecretEngine {
+        let known = try KnownSecrets(values.map { .init(name: .init(source: "agent-creds", key: $0.0), bytes: Array($0.1.utf8)) })
+        return try SecretEngine(rules: [], known: known, generic: false)
+    }
+
+    static func found(_ text: String, _ engine: SecretEngine) -> [String] {
+        Array(text.utf8).withUnsafeBytes { engine.scan($0) }.map(\.ruleID)
+    }
+
+    @Test func aKnownValueIsFoundInEveryEncoding() throws {
+        let e = try Self.engine()
+        let v = Array(Self.secret.utf8)
+        var texts = [
+            "log: " + Self.secret + " end",
+            "hex " + v.map { String(format: "%02x", $0) }.joined(),
+            "HEX " + v.map { String(format: "%02X", $0) }.joined(),
+            "url " + Self.secret.addingPercentEncoding(withAllowedCharacters: CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~"))!,
+            "q=" + Self.secret.addingPercentEncoding(withAllowedCharacters: CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~/"))! + "&x=1",
+            #"{"t":"s3cr3t-Agent\/Token+42?\u0026x"}"#,
+            String(Self.secret.utf16.map { String(format: "\\u%04x", $0) }.joined()),
+        ]
+        // Base64 and URL-safe base64 inside a longer payload, at each of the three byte alignments.
+        for lead in ["", "a", "ab", "abc", "abcd"] {
+            let payload = Data((#"{"user":"x","pad":"\#(lead)","key":"\#(Self.secret)","n":1}"#).utf8)
+            texts.append("body=" + payload.base64EncodedString())
+            texts.append("body=" + payload.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_"))
+        }
+        for t in texts { #expect(Self.found(t, e) == ["known:agent-creds/token"], "\(t)") }
+        #expect(Self.found("s3cr3t-Agent/Token+41?&x and other text", e).isEmpty)
+    }
+
+    @Test func valuesShorterThanEightBytesAreRefused() {
+        #expect(throws: KnownSecretsError.self) { try Self.engine([("pin", "1234567")]) }
+    }
+
+    @Test func secretFilesOfEachKindAreRead() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("known-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let k8s = dir.appendingPathComponent("secret.yaml")
+        try """
+        apiVersion: v1
+        kind: Secret
+        metadata:
+          name: agent-creds
+        data:
+          token: \(Data("tok-1234567890".utf8).base64EncodedString())
+        stringData:
+          password: "pa55-word-xyz"
+        """.write(to: k8s, atomically: true, encoding: .utf8)
+        let env = dir.appendingPathComponent("agent.env")
+        try "# comment\nexport API_TOKEN=\"abcdefgh12345\"\nDB_PASS='zz-top-secret-1'\n".write(to: env, atomically: true, encoding: .utf8)
+        let json = dir.appendingPathComponent("creds.json")
+        try #"{"key": "json-value-123456", "n": 3}"#.write(to: json, atomically: true, encoding: .utf8)
+        let values = try KnownSecretsFile.read(path: k8s.path) + KnownSecretsFile.read(path: env.path) + KnownSecretsFile.read(path: json.path)
+        #expect(values.map(\.name.ruleID) == ["known:agent-creds/token", "known:agent-creds/password", "known:agent/API_TOKEN",
+                                              "known:agent/DB_PASS", "known:creds/key"])
+        #expect(values.map { String(decoding: $0.bytes, as: UTF8.self) } == ["tok-1234567890", "pa55-word-xyz", "abcdefgh12345", "zz-top-secret-1", "json-value-123456"])
+        let short = dir.appendingPathComponent("short.env")
+        try "PIN=1234\n".write(to: short, atomically: true, encoding: .utf8)
+        #expect(throws: KnownSecretsError.self) { try KnownSecrets(try KnownSecretsFile.read(path: short.path)) }
+    }
+}
