@@ -170,12 +170,12 @@ id: fxmarket-api-key
 title: FXMarket API key
 severity: high
 keywords: fxmarket
-pattern: (?i)\b(?:fxmarket)[^\n\r]{0,30}?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9_-]{20})(?![\w-])
+pattern: (?i)\b(?:fxmarket)[^\n\r]{0,30}?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b((?=[A-Za-z_.+/=-]{0,300}\d)[A-Za-z0-9_-]{20})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export FXMARKET_API_KEY="_t87O75KULXO1RtMqIIM"
-positive: fxmarket_token: 'YN7UotPZoksNqj1Z464Y'
-positive: {"fxmarket_secret": "YoKNRIl_wWWbOVJBDt-O"}
+positive: export FXMARKET_API_KEY="YN7UotPZoksNqj1Z464Y"
+positive: fxmarket_token: 'BTBACxinFZuVC70CVzlJ'
+positive: {"fxmarket_secret": "wIVVexrc33Up_BCL3UY3"}
 negative: export FXMARKET_API_KEY="xxxxxxxxxxxxxxxxxxxx"
 negative: fxmarket_token = os.environ["FXMARKET_TOKEN"]
 negative: FXMARKET_SECRET=${FXMARKET_SECRET}
@@ -464,7 +464,7 @@ id: gumroad-api-key
 title: Gumroad access token
 severity: high
 keywords: gumroad
-pattern: (?i)\b(?:gumroad)[^\n\r]{0,30}?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9_-]{40,50})(?![\w-])
+pattern: (?i)\b(?:gumroad)[^\n\r]{0,30}?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b((?=[A-Za-z_.+/=-]{0,300}\d)[A-Za-z0-9_-]{40,50})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export GUMROAD_API_KEY="1fFXXe6XmBk8sv1nuTqEdoGqhX8L7htrlnbH1Z44tnb"
@@ -478,7 +478,7 @@ id: gyazo-api-token
 title: Gyazo access token
 severity: high
 keywords: gyazo
-pattern: (?i)\b(?:gyazo)[^\n\r]{0,30}?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9_-]{43,51})(?![\w-])
+pattern: (?i)\b(?:gyazo)[^\n\r]{0,30}?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b((?=[A-Za-z_.+/=-]{0,300}\d)[A-Za-z0-9_-]{43,51})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export GYAZO_API_KEY="ESwllwRdzA-erLSMIp7YKnodWjP2mrBZoO0j3_JsKYk"
@@ -569,7 +569,7 @@ id: hereapi-api-key
 title: HERE API key
 severity: high
 keywords: hereapi here_api here.com
-pattern: (?i)\b(?:hereapi|here_api|here\.com)[^\n\r]{0,30}?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9_-]{42,46})(?![\w-])
+pattern: (?i)\b(?:hereapi|here_api|here\.com)[^\n\r]{0,30}?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b((?=[A-Za-z_.+/=-]{0,300}\d)[A-Za-z0-9_-]{42,46})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export HEREAPI_API_KEY="AsU8s9VEsxex8v_RPZCt89N24VkfJw81mjAKH-a8KvQ"
@@ -720,7 +720,7 @@ id: ibm-cloud-api-key
 title: IBM Cloud API key
 severity: high
 keywords: ibm
-pattern: (?i)\b(?:ibm(?:cloud|_cloud|-cloud)?)[^\n\r]{0,20}?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,20}?\b([A-Za-z0-9_-]{43,44})(?![\w-])
+pattern: (?i)\b(?:ibm(?:cloud|_cloud|-cloud)?)[^\n\r]{0,20}?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,20}?\b((?=[A-Za-z_.+/=-]{0,300}\d)[A-Za-z0-9_-]{43,44})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export IBM_API_KEY="oRUtcYZs9jH29Od9XR0rJF23hVU5QX8u5FeldcjIEcS7"
@@ -783,7 +783,7 @@ entropy: 3.0
 confidence: medium
 positive: export IMAGGA_API_KEY="z8KILkQA556kWgOji0XY/DNxiULJeQ5qJ0z3GWAAITZGc8VE6ZYpPk4z0UaCXjEKriFotKkxyeE5"
 positive: imagga_token: 'EucNeODro/FfQ1J/RLRsJV3HkpudFQD/X4Ew/oHK5Uz+kkgVaP8afs0hZTfwmyV23f6OeJogZnQw'
-positive: {"imagga_secret": "/RCecXfC3H06kLfeXHwtLdT/4en4IEVB3y1+5p2pTNdTBa99oVdi3MupHoudrPf2rmzj0xfskjd3"}
+positive: {"imagga_secret": "1NXZAn4pUIrA0hjyt6QI7Xe4AwQPF+hB/nHgevBssTYOoi/+vS3lD+zhfh7mDng5YcJDlG0j7qSI"}
 negative: export IMAGGA_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: imagga_token = os.environ["IMAGGA_TOKEN"]
 negative: IMAGGA_SECRET=${IMAGGA_SECRET}
@@ -1008,12 +1008,13 @@ id: jira-cloud-domain
 title: Jira / Atlassian Cloud site domain
 severity: low
 keywords: atlassian.net
-pattern: \b([a-z0-9][a-z0-9-]{1,60}\.atlassian\.net)\b
+pattern: (?:^|[^\w.-])(?!(?:www|developer|developers|status|community|support|your-?domain|your-?site|your-?company|example|yourcompany|mycompany)\.)([a-z0-9][a-z0-9-]{1,60}\.atlassian\.net)\b
 confidence: low
 positive: JIRA_URL=https://acme-eng.atlassian.net/rest/api/3
 positive: jira.baseUrl = "https://globex-corp.atlassian.net"
 negative: https://www.atlassian.com/software/jira
 negative: api.atlassian.com
+negative: https://your-domain.atlassian.net/wiki
 
 id: jira-api-token
 title: Jira / Atlassian API token
