@@ -15,12 +15,13 @@ positive: {"flightlabs_secret": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOi
 negative: export FLIGHTLABS_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: flightlabs_token = os.environ["FLIGHTLABS_TOKEN"]
 negative: FLIGHTLABS_SECRET=${FLIGHTLABS_SECRET}
+negative: flightlabs_api_key: "<your-flightlabs-api-key>"
 
 id: float-api-key
 title: Float API access token
 severity: high
-keywords: float
-pattern: (?i)\b(?:float)[_.-]?(?:api[_.-]?)?(?:access[_.-]?|secret[_.-]?|private[_.-]?|auth[_.-]?)?(?:key|token|secret)[\w.-]{0,10}?["\']?\s{0,3}[:=]{1,2}\s{0,3}["\']?\b([A-Za-z0-9._-]{40,80}={0,2})(?![\w+/=-])
+keywords: float_ float- float. floatapi floatkey floattoken floatsecret floataccess
+pattern: (?i)\b(?:float(?=[_.-]|api|key|token|secret|access))[_.-]?(?:api[_.-]?)?(?:access[_.-]?|secret[_.-]?|private[_.-]?|auth[_.-]?)?(?:key|token|secret)[\w.-]{0,10}?["\']?\s{0,3}[:=]{1,2}\s{0,3}["\']?\b([A-Za-z0-9._-]{40,80}={0,2})(?![\w+/=-])
 entropy: 3.5
 confidence: medium
 positive: export FLOAT_API_KEY="kXPV6Xn2rGvcvndWHoJfRWYfCo28_TbErCIqkAKOSzlS_jZd5BrNhSKj7OHk"
@@ -29,6 +30,7 @@ positive: {"float_secret": "k8SO__4GPODBhJDc9wjb8BUP1TXaxdWGK9bexwix0fxqeWj5wmd4
 negative: export FLOAT_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: float_token = os.environ["FLOAT_TOKEN"]
 negative: FLOAT_SECRET=${FLOAT_SECRET}
+negative: float_api_key: "<your-float-api-key>"
 
 id: formbucket-api-key
 title: FormBucket API key
@@ -44,6 +46,7 @@ positive: {"formbucket_secret": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOi
 negative: export FORMBUCKET_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: formbucket_token = os.environ["FORMBUCKET_TOKEN"]
 negative: FORMBUCKET_SECRET=${FORMBUCKET_SECRET}
+negative: formbucket_api_key: "<your-formbucket-api-key>"
 
 id: formcraft-api-key
 title: FormCraft API key
@@ -58,6 +61,7 @@ positive: {"formcraft_secret": "T6RoWQ8MQdZGcVGD"}
 negative: export FORMCRAFT_API_KEY="xxxxxxxxxxxxxxxx"
 negative: formcraft_token = os.environ["FORMCRAFT_TOKEN"]
 negative: FORMCRAFT_SECRET=${FORMCRAFT_SECRET}
+negative: formcraft_api_key: "<your-formcraft-api-key>"
 
 id: formio-api-key
 title: Form.io API key or JWT
@@ -73,6 +77,7 @@ positive: {"formio_secret": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiI0ek
 negative: export FORMIO_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: formio_token = os.environ["FORMIO_TOKEN"]
 negative: FORMIO_SECRET=${FORMIO_SECRET}
+negative: formio_api_key: "<your-formio-api-key>"
 
 id: foursquare-api-key
 title: Foursquare client secret or API key
@@ -87,6 +92,7 @@ positive: {"foursquare_secret": "9D2TLYHLFGNTI22RNBISRQKTU3OVJ4RLZTL4RLCPUTEBID2
 negative: export FOURSQUARE_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: foursquare_token = os.environ["FOURSQUARE_TOKEN"]
 negative: FOURSQUARE_SECRET=${FOURSQUARE_SECRET}
+negative: foursquare_api_key: "<your-foursquare-api-key>"
 
 id: frame-io-api-token
 title: Frame.io developer token
@@ -113,6 +119,7 @@ positive: {"front_secret": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiI3QlR
 negative: export FRONT_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: front_token = os.environ["FRONT_TOKEN"]
 negative: FRONT_SECRET=${FRONT_SECRET}
+negative: front_api_key: "<your-front-api-key>"
 
 id: ftp-url-password
 title: Password in an FTP URL
@@ -140,6 +147,7 @@ positive: {"fulcrum_secret": "fdc1b82ae66b8fa3b9c5bb78603e25dbbe8f595bdde3e84d66
 negative: export FULCRUM_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: fulcrum_token = os.environ["FULCRUM_TOKEN"]
 negative: FULCRUM_SECRET=${FULCRUM_SECRET}
+negative: fulcrum_api_key: "<your-fulcrum-api-key>"
 
 id: fullstory-api-key
 title: FullStory API key
@@ -154,6 +162,7 @@ positive: {"fullstory_secret": "ydAYF+QokgTAwn0sE8W10ukhSJ07L1HaHaHkthCioM59eLtd
 negative: export FULLSTORY_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: fullstory_token = os.environ["FULLSTORY_TOKEN"]
 negative: FULLSTORY_SECRET=${FULLSTORY_SECRET}
+negative: fullstory_api_key: "<your-fullstory-api-key>"
 
 id: fullstory-api-key-na1
 title: FullStory API key (na1. prefix)
@@ -179,6 +188,7 @@ positive: {"fxmarket_secret": "wIVVexrc33Up_BCL3UY3"}
 negative: export FXMARKET_API_KEY="xxxxxxxxxxxxxxxxxxxx"
 negative: fxmarket_token = os.environ["FXMARKET_TOKEN"]
 negative: FXMARKET_SECRET=${FXMARKET_SECRET}
+negative: fxmarket_api_key: "<your-fxmarket-api-key>"
 
 id: geckoboard-api-key
 title: Geckoboard API key
@@ -193,6 +203,7 @@ positive: {"geckoboard_secret": "6bEmsOlSILHQ0zCU/2t3JVwoPBgHVaR5bQuPqqfNb6zA"}
 negative: export GECKOBOARD_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: geckoboard_token = os.environ["GECKOBOARD_TOKEN"]
 negative: GECKOBOARD_SECRET=${GECKOBOARD_SECRET}
+negative: geckoboard_api_key: "<your-geckoboard-api-key>"
 
 id: geoapify-api-key
 title: Geoapify API key
@@ -207,6 +218,7 @@ positive: {"geoapify_secret": "590439269c5ee9bd2db3cbe844f0df4e"}
 negative: export GEOAPIFY_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: geoapify_token = os.environ["GEOAPIFY_TOKEN"]
 negative: GEOAPIFY_SECRET=${GEOAPIFY_SECRET}
+negative: geoapify_api_key: "<your-geoapify-api-key>"
 
 id: geocode-api-key
 title: Geocode (geocode.xyz / geocode.maps.co) API key
@@ -221,6 +233,7 @@ positive: {"geocode_secret": "vh6rm4qju1iwzt9xvhfiwpu98y5e"}
 negative: export GEOCODE_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: geocode_token = os.environ["GEOCODE_TOKEN"]
 negative: GEOCODE_SECRET=${GEOCODE_SECRET}
+negative: geocode_api_key: "<your-geocode-api-key>"
 
 id: geocodify-api-key
 title: Geocodify API key
@@ -235,6 +248,7 @@ positive: {"geocodify_secret": "d0769286832d8636b42047dd8029caf0181a38fb"}
 negative: export GEOCODIFY_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: geocodify_token = os.environ["GEOCODIFY_TOKEN"]
 negative: GEOCODIFY_SECRET=${GEOCODIFY_SECRET}
+negative: geocodify_api_key: "<your-geocodify-api-key>"
 
 id: geoipifi-api-key
 title: GeoIPify (ipify) API key
@@ -249,6 +263,7 @@ positive: {"ipifi_secret": "UbVMf2jplouyNpZcCUtlj604mDNpHHCv"}
 negative: export IPIFI_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: ipifi_token = os.environ["IPIFI_TOKEN"]
 negative: IPIFI_SECRET=${IPIFI_SECRET}
+negative: ipifi_api_key: "<your-ipifi-api-key>"
 
 id: getemail-api-key
 title: GetEmail.io API key
@@ -263,6 +278,7 @@ positive: {"getemail_secret": "HO5kjcoACyrFy67VZp2H"}
 negative: export GETEMAIL_API_KEY="xxxxxxxxxxxxxxxxxxxx"
 negative: getemail_token = os.environ["GETEMAIL_TOKEN"]
 negative: GETEMAIL_SECRET=${GETEMAIL_SECRET}
+negative: getemail_api_key: "<your-getemail-api-key>"
 
 id: getgeoapi-api-key
 title: GetGeoAPI key
@@ -277,6 +293,7 @@ positive: {"getgeoapi_secret": "0ac86961c573ed54c0302a39d02ed0485c7fa687"}
 negative: export GETGEOAPI_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: getgeoapi_token = os.environ["GETGEOAPI_TOKEN"]
 negative: GETGEOAPI_SECRET=${GETGEOAPI_SECRET}
+negative: getgeoapi_api_key: "<your-getgeoapi-api-key>"
 
 id: getgist-api-key
 title: Gist (getgist) API key
@@ -291,6 +308,7 @@ positive: {"getgist_secret": "B5514ohufG+4UEPtasSIHn9b9BmUYKeHVHKgYEa9Bmc62bo5K7
 negative: export GETGIST_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: getgist_token = os.environ["GETGIST_TOKEN"]
 negative: GETGIST_SECRET=${GETGIST_SECRET}
+negative: getgist_api_key: "<your-getgist-api-key>"
 
 id: getresponse-api-key
 title: GetResponse API key
@@ -305,6 +323,7 @@ positive: {"getresponse_secret": "3d5ltqtjfxc2kiqi5r1lzc71k23bd3yb"}
 negative: export GETRESPONSE_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: getresponse_token = os.environ["GETRESPONSE_TOKEN"]
 negative: GETRESPONSE_SECRET=${GETRESPONSE_SECRET}
+negative: getresponse_api_key: "<your-getresponse-api-key>"
 
 id: gitter-api-token
 title: Gitter API token
@@ -319,6 +338,7 @@ positive: {"gitter_secret": "1a570b621545d6f2da111980f5c9d794bb245e54"}
 negative: export GITTER_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: gitter_token = os.environ["GITTER_TOKEN"]
 negative: GITTER_SECRET=${GITTER_SECRET}
+negative: gitter_api_key: "<your-gitter-api-key>"
 
 id: glassnode-api-key
 title: Glassnode API key
@@ -333,6 +353,7 @@ positive: {"glassnode_secret": "fs2Gl59VGpw6bbbnUsm3KbVKWab"}
 negative: export GLASSNODE_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: glassnode_token = os.environ["GLASSNODE_TOKEN"]
 negative: GLASSNODE_SECRET=${GLASSNODE_SECRET}
+negative: glassnode_api_key: "<your-glassnode-api-key>"
 
 id: gocardless-api-token
 title: GoCardless access token
@@ -347,6 +368,7 @@ positive: {"gocardless_secret": "live_j79GsAvyko-lKEBO-JUaDkcxqkEVXAOw4C6zekpp"}
 negative: export GOCARDLESS_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: gocardless_token = os.environ["GOCARDLESS_TOKEN"]
 negative: GOCARDLESS_SECRET=${GOCARDLESS_SECRET}
+negative: gocardless_api_key: "<your-gocardless-api-key>"
 
 id: goodday-api-key
 title: GoodDay API token
@@ -361,6 +383,7 @@ positive: {"goodday_secret": "8939eedb5ac6b245b2d77fe219383206"}
 negative: export GOODDAY_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: goodday_token = os.environ["GOODDAY_TOKEN"]
 negative: GOODDAY_SECRET=${GOODDAY_SECRET}
+negative: goodday_api_key: "<your-goodday-api-key>"
 
 id: gradle-credentials-password
 title: Hard-coded password in a Gradle credentials block
@@ -416,6 +439,7 @@ positive: {"graphhopper_secret": "33b6a852-ee89-e50c-09b0-bc2c4ae6d854"}
 negative: export GRAPHHOPPER_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: graphhopper_token = os.environ["GRAPHHOPPER_TOKEN"]
 negative: GRAPHHOPPER_SECRET=${GRAPHHOPPER_SECRET}
+negative: graphhopper_api_key: "<your-graphhopper-api-key>"
 
 id: groovehq-api-token
 title: GrooveHQ API access token
@@ -431,6 +455,7 @@ positive: curl "https://api.groovehq.com/v1/tickets?access_token=ff0c849950bcba9
 negative: export GROOVE_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: groove_token = os.environ["GROOVE_TOKEN"]
 negative: GROOVE_SECRET=${GROOVE_SECRET}
+negative: groove_api_key: "<your-groove-api-key>"
 
 id: gtmetrix-api-key
 title: GTmetrix API key
@@ -445,6 +470,7 @@ positive: {"gtmetrix_secret": "51a3420c5c3132658159c962a7a20313"}
 negative: export GTMETRIX_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: gtmetrix_token = os.environ["GTMETRIX_TOKEN"]
 negative: GTMETRIX_SECRET=${GTMETRIX_SECRET}
+negative: gtmetrix_api_key: "<your-gtmetrix-api-key>"
 
 id: guardian-api-key
 title: The Guardian open platform API key
@@ -459,6 +485,7 @@ positive: {"guardian_secret": "95715814-c358-cf74-65e8-d9892e553d4a"}
 negative: export GUARDIAN_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: guardian_token = os.environ["GUARDIAN_TOKEN"]
 negative: GUARDIAN_SECRET=${GUARDIAN_SECRET}
+negative: guardian_api_key: "<your-guardian-api-key>"
 
 id: gumroad-api-key
 title: Gumroad access token
@@ -473,6 +500,7 @@ positive: {"gumroad_secret": "5if-AfdKRGU3nHzxEybIfs2O39llbQkLxo-TYz-4u7v"}
 negative: export GUMROAD_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: gumroad_token = os.environ["GUMROAD_TOKEN"]
 negative: GUMROAD_SECRET=${GUMROAD_SECRET}
+negative: gumroad_api_key: "<your-gumroad-api-key>"
 
 id: gyazo-api-token
 title: Gyazo access token
@@ -487,6 +515,7 @@ positive: {"gyazo_secret": "TO8ukS4Ig9i_nRO_NpqF_Ow4RmlywaaFVliiGIHtNt9"}
 negative: export GYAZO_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: gyazo_token = os.environ["GYAZO_TOKEN"]
 negative: GYAZO_SECRET=${GYAZO_SECRET}
+negative: gyazo_api_key: "<your-gyazo-api-key>"
 
 id: happyscribe-api-key
 title: Happy Scribe API key
@@ -501,6 +530,7 @@ positive: {"happyscribe_secret": "Vpo73LymVql88TxIyqPavcmc"}
 negative: export HAPPYSCRIBE_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxx"
 negative: happyscribe_token = os.environ["HAPPYSCRIBE_TOKEN"]
 negative: HAPPYSCRIBE_SECRET=${HAPPYSCRIBE_SECRET}
+negative: happyscribe_api_key: "<your-happyscribe-api-key>"
 
 id: krb5-asrep-hash
 title: Kerberos 5 AS-REP roastable hash (etype 23)
@@ -535,6 +565,7 @@ positive: {"hellosign_secret": "f5739010c045f02a413bebb564104b63bf99ab0d8bfef632
 negative: export HELLOSIGN_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: hellosign_token = os.environ["HELLOSIGN_TOKEN"]
 negative: HELLOSIGN_SECRET=${HELLOSIGN_SECRET}
+negative: hellosign_api_key: "<your-hellosign-api-key>"
 
 id: helpcrunch-api-key
 title: HelpCrunch API key
@@ -550,6 +581,7 @@ positive: {"helpcrunch_secret": "cN6BWO/WeDFzLcHWy3f7PUEmj8llCs9l1CZXw9jwhh7YgSm
 negative: export HELPCRUNCH_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: helpcrunch_token = os.environ["HELPCRUNCH_TOKEN"]
 negative: HELPCRUNCH_SECRET=${HELPCRUNCH_SECRET}
+negative: helpcrunch_api_key: "<your-helpcrunch-api-key>"
 
 id: helpscout-api-key
 title: Help Scout API key or app secret
@@ -564,6 +596,7 @@ positive: {"helpscout_secret": "5043e888f9e13fb6095d78c57c3df88736332311"}
 negative: export HELPSCOUT_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: helpscout_token = os.environ["HELPSCOUT_TOKEN"]
 negative: HELPSCOUT_SECRET=${HELPSCOUT_SECRET}
+negative: helpscout_api_key: "<your-helpscout-api-key>"
 
 id: hereapi-api-key
 title: HERE API key
@@ -578,6 +611,7 @@ positive: {"hereapi_secret": "aRNmC0F_9Onpk-3iPZzNrrCpbKTvGewzu_-ghlyqapN"}
 negative: export HEREAPI_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: hereapi_token = os.environ["HEREAPI_TOKEN"]
 negative: HEREAPI_SECRET=${HEREAPI_SECRET}
+negative: hereapi_api_key: "<your-hereapi-api-key>"
 
 id: hiveage-api-key
 title: Hiveage API key
@@ -592,6 +626,7 @@ positive: {"hiveage_secret": "JJwNn0iwurFoLv529ZuZ"}
 negative: export HIVEAGE_API_KEY="xxxxxxxxxxxxxxxxxxxx"
 negative: hiveage_token = os.environ["HIVEAGE_TOKEN"]
 negative: HIVEAGE_SECRET=${HIVEAGE_SECRET}
+negative: hiveage_api_key: "<your-hiveage-api-key>"
 
 id: holidayapi-api-key
 title: Holiday API key
@@ -606,6 +641,7 @@ positive: {"holidayapi_secret": "561eda49-6f4f-a021-723f-868b98fa6b2a"}
 negative: export HOLIDAYAPI_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: holidayapi_token = os.environ["HOLIDAYAPI_TOKEN"]
 negative: HOLIDAYAPI_SECRET=${HOLIDAYAPI_SECRET}
+negative: holidayapi_api_key: "<your-holidayapi-api-key>"
 
 id: holistic-api-key
 title: Holistic API key
@@ -620,6 +656,7 @@ positive: {"holistic_secret": "db4064ed8e3cd9f1c7d2de7e4d2402cbc1147f0fbd9111830
 negative: export HOLISTIC_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: holistic_token = os.environ["HOLISTIC_TOKEN"]
 negative: HOLISTIC_SECRET=${HOLISTIC_SECRET}
+negative: holistic_api_key: "<your-holistic-api-key>"
 
 id: honeycomb-api-key
 title: Honeycomb API / ingest key
@@ -634,6 +671,7 @@ positive: {"honeycomb_secret": "TpoX0MASaYpz1ceqDq3ErP"}
 negative: export HONEYCOMB_API_KEY="xxxxxxxxxxxxxxxxxxxxxx"
 negative: honeycomb_token = os.environ["HONEYCOMB_TOKEN"]
 negative: HONEYCOMB_SECRET=${HONEYCOMB_SECRET}
+negative: honeycomb_api_key: "<your-honeycomb-api-key>"
 
 id: html2pdf-api-key
 title: html2pdf.app API key
@@ -648,6 +686,7 @@ positive: {"html2pdf_secret": "3zCtU7kaNDzlVjkvLbBly9KQHa2WCTYgAs9cqeBlECZ1VoJsm
 negative: export HTML2PDF_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: html2pdf_token = os.environ["HTML2PDF_TOKEN"]
 negative: HTML2PDF_SECRET=${HTML2PDF_SECRET}
+negative: html2pdf_api_key: "<your-html2pdf-api-key>"
 
 id: hubspot-private-app-token
 title: HubSpot private app access token
@@ -663,15 +702,17 @@ id: hubspot-api-key
 title: HubSpot legacy API key (hapikey)
 severity: high
 keywords: hubspot hapikey
-pattern: (?i)\b(?:hubspot|hapikey)[^\n\r]{0,40}?\b([a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12})(?![\w-])
+pattern: (?i)\b(?:hubspot|hapi(?=key))[^\n\r]{0,30}?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export HUBSPOT_API_KEY="87b9413b-740f-78f1-478a-f58316451b29"
 positive: hubspot_token: 'd35714ed-752f-33e0-7f7f-337613c62ad5'
 positive: {"hubspot_secret": "8c67eca0-a304-77b9-000c-1db5683bdc70"}
+positive: requests.get(url, params={"hapikey": "8bf3951c-b344-9e71-8bf7-d87dfc4431b2"})
 negative: export HUBSPOT_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: hubspot_token = os.environ["HUBSPOT_TOKEN"]
 negative: HUBSPOT_SECRET=${HUBSPOT_SECRET}
+negative: hubspot_api_key: "<your-hubspot-api-key>"
 negative: hubspot_portal = "how-to-set-up-hubspot"
 
 id: humanity-api-key
@@ -687,6 +728,7 @@ positive: {"humanity_secret": "7942fe7844ad7ffc437c625d92de9df9d63864fb"}
 negative: export HUMANITY_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: humanity_token = os.environ["HUMANITY_TOKEN"]
 negative: HUMANITY_SECRET=${HUMANITY_SECRET}
+negative: humanity_api_key: "<your-humanity-api-key>"
 
 id: hunter-api-key
 title: Hunter.io API key
@@ -701,6 +743,7 @@ positive: {"hunter_secret": "7fff0cb0989ebe466207ab00efbe4bf867495662"}
 negative: export HUNTER_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: hunter_token = os.environ["HUNTER_TOKEN"]
 negative: HUNTER_SECRET=${HUNTER_SECRET}
+negative: hunter_api_key: "<your-hunter-api-key>"
 
 id: hybiscus-api-key
 title: Hybiscus API key
@@ -715,6 +758,7 @@ positive: {"hybiscus_secret": "2qLBG5Gcw6YNrSTyCr9afb5q57NbL6yxRGnfXQWOic6knBIi"
 negative: export HYBISCUS_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: hybiscus_token = os.environ["HYBISCUS_TOKEN"]
 negative: HYBISCUS_SECRET=${HYBISCUS_SECRET}
+negative: hybiscus_api_key: "<your-hybiscus-api-key>"
 
 id: ibm-cloud-api-key
 title: IBM Cloud API key
@@ -731,6 +775,7 @@ positive: ibm_platform_key= 2zCr2i4nfkwpKhrbL9lRvY1QnAl3vTD9x2I4sL4JjEYf
 negative: export IBM_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: ibm_token = os.environ["IBM_TOKEN"]
 negative: IBM_SECRET=${IBM_SECRET}
+negative: ibm_api_key: "<your-ibm-api-key>"
 
 id: iconfinder-api-key
 title: Iconfinder API key
@@ -745,6 +790,7 @@ positive: {"iconfinder_secret": "Ej9ynJw77heQIDSItrDcqTVXBM72Kx0LiR8h4i4b2WLUlEv
 negative: export ICONFINDER_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: iconfinder_token = os.environ["ICONFINDER_TOKEN"]
 negative: ICONFINDER_SECRET=${ICONFINDER_SECRET}
+negative: iconfinder_api_key: "<your-iconfinder-api-key>"
 
 id: iexcloud-api-token
 title: IEX Cloud API token
@@ -759,6 +805,7 @@ positive: {"iexcloud_secret": "sk_dfa5870bb442c143ee167e8202d065f0"}
 negative: export IEXCLOUD_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: iexcloud_token = os.environ["IEXCLOUD_TOKEN"]
 negative: IEXCLOUD_SECRET=${IEXCLOUD_SECRET}
+negative: iexcloud_api_key: "<your-iexcloud-api-key>"
 
 id: imagekit-private-key
 title: ImageKit private API key
@@ -773,6 +820,7 @@ positive: {"imagekit_secret": "private_4ZyX38v7a0T1E//Lfu+Rgf7EaY19="}
 negative: export IMAGEKIT_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: imagekit_token = os.environ["IMAGEKIT_TOKEN"]
 negative: IMAGEKIT_SECRET=${IMAGEKIT_SECRET}
+negative: imagekit_api_key: "<your-imagekit-api-key>"
 
 id: imagga-api-key
 title: Imagga API key / secret
@@ -787,6 +835,7 @@ positive: {"imagga_secret": "1NXZAn4pUIrA0hjyt6QI7Xe4AwQPF+hB/nHgevBssTYOoi/+vS3
 negative: export IMAGGA_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: imagga_token = os.environ["IMAGGA_TOKEN"]
 negative: IMAGGA_SECRET=${IMAGGA_SECRET}
+negative: imagga_api_key: "<your-imagga-api-key>"
 
 id: impala-api-key
 title: Impala API key
@@ -801,6 +850,7 @@ positive: {"impala_secret": "qlYZNozTzoVuN8VDUCVLhYV634UZlg33Zbfkm0GvuBNl3S4E"}
 negative: export IMPALA_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: impala_token = os.environ["IMPALA_TOKEN"]
 negative: IMPALA_SECRET=${IMPALA_SECRET}
+negative: impala_api_key: "<your-impala-api-key>"
 
 id: infura-api-key
 title: Infura project id / secret
@@ -815,6 +865,7 @@ positive: {"infura_secret": "d39ec889b6607092163bb01af1158193"}
 negative: export INFURA_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: infura_token = os.environ["INFURA_TOKEN"]
 negative: INFURA_SECRET=${INFURA_SECRET}
+negative: infura_api_key: "<your-infura-api-key>"
 
 id: insightly-api-key
 title: Insightly API key
@@ -829,6 +880,7 @@ positive: {"insightly_secret": "85576a26-aac8-ad8a-77c3-612cd09d7f28"}
 negative: export INSIGHTLY_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: insightly_token = os.environ["INSIGHTLY_TOKEN"]
 negative: INSIGHTLY_SECRET=${INSIGHTLY_SECRET}
+negative: insightly_api_key: "<your-insightly-api-key>"
 
 id: instabot-api-key
 title: Instabot API key
@@ -843,6 +895,7 @@ positive: {"instabot_secret": "Q8JpT9ic65BaJk/pYbReyVxZuKdTlM/mhbKhdQ1fBS+a"}
 negative: export INSTABOT_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: instabot_token = os.environ["INSTABOT_TOKEN"]
 negative: INSTABOT_SECRET=${INSTABOT_SECRET}
+negative: instabot_api_key: "<your-instabot-api-key>"
 
 id: intercom-access-token
 title: Intercom access token
@@ -867,6 +920,7 @@ positive: {"intercom_secret": "BBo2DggAFUl+XRRrwoWsibjWCxj7HOjvybqGVRyzJpqwtMsPT
 negative: export INTERCOM_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: intercom_token = os.environ["INTERCOM_TOKEN"]
 negative: INTERCOM_SECRET=${INTERCOM_SECRET}
+negative: intercom_api_key: "<your-intercom-api-key>"
 
 id: interseller-api-key
 title: Interseller API key
@@ -881,6 +935,7 @@ positive: {"interseller_secret": "cda6f7a3-30d7-21cb-c9d6-6da6e267dbd8"}
 negative: export INTERSELLER_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: interseller_token = os.environ["INTERSELLER_TOKEN"]
 negative: INTERSELLER_SECRET=${INTERSELLER_SECRET}
+negative: interseller_api_key: "<your-interseller-api-key>"
 
 id: intrinio-api-key
 title: Intrinio API key
@@ -895,6 +950,7 @@ positive: {"intrinio_secret": "3VqrJh5nLexjJxsIe2rzaXuTgKk1WLBPemPNDS6s8qHM"}
 negative: export INTRINIO_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: intrinio_token = os.environ["INTRINIO_TOKEN"]
 negative: INTRINIO_SECRET=${INTRINIO_SECRET}
+negative: intrinio_api_key: "<your-intrinio-api-key>"
 
 id: ionic-api-token
 title: Ionic Appflow personal access token
@@ -919,6 +975,7 @@ positive: {"ip2location_secret": "ELVK179TXRFSXO8S9S021Z86051JUVO9"}
 negative: export IP2LOCATION_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: ip2location_token = os.environ["IP2LOCATION_TOKEN"]
 negative: IP2LOCATION_SECRET=${IP2LOCATION_SECRET}
+negative: ip2location_api_key: "<your-ip2location-api-key>"
 
 id: ipapi-api-key
 title: ipapi access key
@@ -933,6 +990,7 @@ positive: {"ipapi_secret": "b14e4341ceadbe01e2cae8616529814b"}
 negative: export IPAPI_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: ipapi_token = os.environ["IPAPI_TOKEN"]
 negative: IPAPI_SECRET=${IPAPI_SECRET}
+negative: ipapi_api_key: "<your-ipapi-api-key>"
 
 id: ipgeolocation-api-key
 title: IPGeolocation API key
@@ -947,6 +1005,7 @@ positive: {"ipgeolocation_secret": "2325d6509233ff4c5b676b97c2ac852a"}
 negative: export IPGEOLOCATION_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: ipgeolocation_token = os.environ["IPGEOLOCATION_TOKEN"]
 negative: IPGEOLOCATION_SECRET=${IPGEOLOCATION_SECRET}
+negative: ipgeolocation_api_key: "<your-ipgeolocation-api-key>"
 
 id: ipinfo-api-token
 title: IPinfo access token
@@ -961,6 +1020,7 @@ positive: {"ipinfo_secret": "d9f0288f076558"}
 negative: export IPINFO_API_KEY="xxxxxxxxxxxxxx"
 negative: ipinfo_token = os.environ["IPINFO_TOKEN"]
 negative: IPINFO_SECRET=${IPINFO_SECRET}
+negative: ipinfo_api_key: "<your-ipinfo-api-key>"
 
 id: ipinfodb-api-key
 title: IPInfoDB API key
@@ -975,6 +1035,7 @@ positive: {"ipinfodb_secret": "75ace94623f8ab6a316b366acf381aaa2ed9ba4f443259e1f
 negative: export IPINFODB_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: ipinfodb_token = os.environ["IPINFODB_TOKEN"]
 negative: IPINFODB_SECRET=${IPINFODB_SECRET}
+negative: ipinfodb_api_key: "<your-ipinfodb-api-key>"
 
 id: ipqualityscore-api-key
 title: IPQualityScore API key
@@ -989,6 +1050,7 @@ positive: {"ipquality_secret": "jZDhSzuM2WZeHbzOAp6aCjb25tJNEplC"}
 negative: export IPQUALITY_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: ipquality_token = os.environ["IPQUALITY_TOKEN"]
 negative: IPQUALITY_SECRET=${IPQUALITY_SECRET}
+negative: ipquality_api_key: "<your-ipquality-api-key>"
 
 id: ipstack-api-key
 title: ipstack access key
@@ -1003,6 +1065,7 @@ positive: {"ipstack_secret": "8b80366dee0af293539f24e35c621059"}
 negative: export IPSTACK_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: ipstack_token = os.environ["IPSTACK_TOKEN"]
 negative: IPSTACK_SECRET=${IPSTACK_SECRET}
+negative: ipstack_api_key: "<your-ipstack-api-key>"
 
 id: jira-cloud-domain
 title: Jira / Atlassian Cloud site domain
@@ -1030,6 +1093,7 @@ positive: Here is my Jira token: qTcZIDsGavEigqgfyPjjr5pe
 negative: export JIRA_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxx"
 negative: jira_token = os.environ["JIRA_TOKEN"]
 negative: JIRA_SECRET=${JIRA_SECRET}
+negative: jira_api_key: "<your-jira-api-key>"
 
 id: jotform-api-key
 title: JotForm API key
@@ -1044,6 +1108,7 @@ positive: {"jotform_secret": "17852a0f904bb9153b413f70c13ff535"}
 negative: export JOTFORM_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: jotform_token = os.environ["JOTFORM_TOKEN"]
 negative: JOTFORM_SECRET=${JOTFORM_SECRET}
+negative: jotform_api_key: "<your-jotform-api-key>"
 
 id: jumpcloud-api-key
 title: JumpCloud API key
@@ -1058,6 +1123,7 @@ positive: {"jumpcloud_secret": "cc1f690675d52c789790ceea899946bec34f7c8a"}
 negative: export JUMPCLOUD_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: jumpcloud_token = os.environ["JUMPCLOUD_TOKEN"]
 negative: JUMPCLOUD_SECRET=${JUMPCLOUD_SECRET}
+negative: jumpcloud_api_key: "<your-jumpcloud-api-key>"
 
 id: jupiterone-api-key
 title: JupiterOne API key
@@ -1072,6 +1138,7 @@ positive: {"jupiterone_secret": "Xg5gZZ5ek0UVgs4XNF2xGPbgzzovcLbcvwxVT7FpMKIRN9C
 negative: export JUPITERONE_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: jupiterone_token = os.environ["JUPITERONE_TOKEN"]
 negative: JUPITERONE_SECRET=${JUPITERONE_SECRET}
+negative: jupiterone_api_key: "<your-jupiterone-api-key>"
 
 id: juro-api-key
 title: Juro API key
@@ -1086,6 +1153,7 @@ positive: {"juro_secret": "TP3tV1qFLui1yQ2b9QvtBub97uEHjkzFGIJEOZ2w"}
 negative: export JURO_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: juro_token = os.environ["JURO_TOKEN"]
 negative: JURO_SECRET=${JURO_SECRET}
+negative: juro_api_key: "<your-juro-api-key>"
 
 id: karmacrm-api-key
 title: KarmaCRM API key
@@ -1100,6 +1168,7 @@ positive: {"karma_secret": "HGzTsjOlSOeiJYjqnEFR"}
 negative: export KARMA_API_KEY="xxxxxxxxxxxxxxxxxxxx"
 negative: karma_token = os.environ["KARMA_TOKEN"]
 negative: KARMA_SECRET=${KARMA_SECRET}
+negative: karma_api_key: "<your-karma-api-key>"
 
 id: kickbox-api-key
 title: Kickbox API key
@@ -1114,6 +1183,7 @@ positive: {"kickbox_secret": "live_a0d4f1adf8ad99666c32de6d42d67a0c947ae34a52658
 negative: export KICKBOX_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: kickbox_token = os.environ["KICKBOX_TOKEN"]
 negative: KICKBOX_SECRET=${KICKBOX_SECRET}
+negative: kickbox_api_key: "<your-kickbox-api-key>"
 
 id: klaviyo-private-api-key
 title: Klaviyo private API key
@@ -1128,6 +1198,7 @@ positive: {"klaviyo_secret": "pk_c9fc77316e7dff6e9f56493397fa5b804e"}
 negative: export KLAVIYO_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: klaviyo_token = os.environ["KLAVIYO_TOKEN"]
 negative: KLAVIYO_SECRET=${KLAVIYO_SECRET}
+negative: klaviyo_api_key: "<your-klaviyo-api-key>"
 
 id: klipfolio-api-key
 title: Klipfolio API key
@@ -1142,6 +1213,7 @@ positive: {"klipfolio_secret": "e179e0e0c6a026d8e2482f12cd0b22f498071c30"}
 negative: export KLIPFOLIO_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: klipfolio_token = os.environ["KLIPFOLIO_TOKEN"]
 negative: KLIPFOLIO_SECRET=${KLIPFOLIO_SECRET}
+negative: klipfolio_api_key: "<your-klipfolio-api-key>"
 
 id: knapsackpro-api-token
 title: Knapsack Pro API token
@@ -1156,6 +1228,7 @@ positive: {"knapsackpro_secret": "39879782571c9e8a7dd04ac6b95981ba"}
 negative: export KNAPSACKPRO_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: knapsackpro_token = os.environ["KNAPSACKPRO_TOKEN"]
 negative: KNAPSACKPRO_SECRET=${KNAPSACKPRO_SECRET}
+negative: knapsackpro_api_key: "<your-knapsackpro-api-key>"
 
 id: kontent-api-key
 title: Kontent.ai API key / project id
@@ -1170,6 +1243,7 @@ positive: {"kontent_secret": "6ad8c73f-40c7-d357-4d8b-8b9bf8343378"}
 negative: export KONTENT_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: kontent_token = os.environ["KONTENT_TOKEN"]
 negative: KONTENT_SECRET=${KONTENT_SECRET}
+negative: kontent_api_key: "<your-kontent-api-key>"
 
 id: kylas-api-key
 title: Kylas API key
@@ -1184,5 +1258,6 @@ positive: {"kylas_secret": "8a812e79-f002-b0d2-a398-eae87648af7c"}
 negative: export KYLAS_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: kylas_token = os.environ["KYLAS_TOKEN"]
 negative: KYLAS_SECRET=${KYLAS_SECRET}
+negative: kylas_api_key: "<your-kylas-api-key>"
 """#
 }
