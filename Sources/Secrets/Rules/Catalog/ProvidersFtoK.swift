@@ -355,17 +355,32 @@ negative: glassnode_token = os.environ["GLASSNODE_TOKEN"]
 negative: GLASSNODE_SECRET=${GLASSNODE_SECRET}
 negative: glassnode_api_key: "<your-glassnode-api-key>"
 
-id: gocardless-api-token
-title: GoCardless access token
+id: gocardless-live-access-token
+title: GoCardless live access token
 severity: critical
 keywords: gocardless go_cardless
-pattern: (?i)\b(?:gocardless|go_cardless)[^\n\r]{0,30}?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b((?:live|sandbox)_[A-Za-z0-9_=-]{38,44})(?![\w-])
+pattern: (?i)\b(?:gocardless|go_cardless)[^\n\r]{0,30}?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b(live_[A-Za-z0-9_=-]{38,44})(?![\w-])
 entropy: 3.5
 confidence: medium
-positive: export GOCARDLESS_API_KEY="live_te4YbjpYZdj3Pb=e6a729VgvOgvwRkXz_yFIsNw_"
-positive: gocardless_token: 'live_f5PzdctDQ2tsvkz4KK-EntV=cmdakJ4lZ-3B-j=q'
-positive: {"gocardless_secret": "live_j79GsAvyko-lKEBO-JUaDkcxqkEVXAOw4C6zekpp"}
+positive: export GOCARDLESS_API_KEY="live_v5qB7w5A8Et==LHgFUTZFUiB3ajmlTFiaLH1RKc6"
+positive: gocardless_token: 'live_oHyMfhEYzW0HBTQ7oJTNpHJKztbNuf-6GqsR17-N'
+positive: {"gocardless_secret": "live_HHa-iv3nrDHSBwZzqarb_rS1JFBcWj2l-oIv6bND"}
 negative: export GOCARDLESS_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+negative: gocardless_token = os.environ["GOCARDLESS_TOKEN"]
+negative: GOCARDLESS_SECRET=${GOCARDLESS_SECRET}
+negative: gocardless_api_key: "<your-gocardless-api-key>"
+
+id: gocardless-sandbox-access-token
+title: GoCardless sandbox access token
+severity: medium
+keywords: gocardless go_cardless
+pattern: (?i)\b(?:gocardless|go_cardless)[^\n\r]{0,30}?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b(sandbox_[A-Za-z0-9_=-]{38,44})(?![\w-])
+entropy: 3.5
+confidence: medium
+positive: export GOCARDLESS_API_KEY="sandbox_VBYQtTkKXaJ6dNxBp9kbOen32IyLVyyiLGsv5Rrr"
+positive: gocardless_token: 'sandbox_erOvkFfZrFGTCYQwJHef-asTqJ_iTx1e4d0lob6s'
+positive: {"gocardless_secret": "sandbox_CeRsM_MAYFKWBS1CHs6ltI8Hk-YvGNrySJFPuF39"}
+negative: export GOCARDLESS_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: gocardless_token = os.environ["GOCARDLESS_TOKEN"]
 negative: GOCARDLESS_SECRET=${GOCARDLESS_SECRET}
 negative: gocardless_api_key: "<your-gocardless-api-key>"

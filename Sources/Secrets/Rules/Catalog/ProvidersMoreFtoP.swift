@@ -225,16 +225,27 @@ negative: packagecloud_token = os.environ["PACKAGECLOUD_TOKEN"]
 negative: PACKAGECLOUD_SECRET=${PACKAGECLOUD_SECRET}
 negative: packagecloud_api_key: "<your-packagecloud-api-key>"
 
-id: pagarme-api-key
-title: Pagar.me API key
+id: pagarme-api-key-live
+title: Pagar.me live API key
 severity: critical
-keywords: ak_live_ ak_test_
-pattern: \b(ak_(?:live|test)_[A-Za-z0-9]{30})\b
+keywords: ak_live_
+pattern: \b(ak_live_[A-Za-z0-9]{30})\b
 entropy: 3.0
 positive: PAGARME_API_KEY=ak_live_aLpJJfOVmUJYopVtQIJW6vUDSohBFG
-positive: api_key: 'ak_test_KqoqVVVXTEQLEWKZ4V0gaWagvAPwCW'
+positive: api_key: 'ak_live_JNdJqBfMaLwoZeR1LSg6EWd5wyF3fz'
 negative: ak_live_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
 negative: ak_live_<key>
+negative: ak_test_4aCmD23Kt0UlYUVoD38r5bEuGChJMX
+
+id: pagarme-api-key-test
+title: Pagar.me test API key
+severity: medium
+keywords: ak_test_
+pattern: \b(ak_test_[A-Za-z0-9]{30})\b
+entropy: 3.0
+positive: api_key: 'ak_test_KqoqVVVXTEQLEWKZ4V0gaWagvAPwCW'
+negative: ak_test_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
+negative: ak_test_<key>
 
 id: pagerduty-api-key
 title: PagerDuty API / user token
