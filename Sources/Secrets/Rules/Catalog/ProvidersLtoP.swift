@@ -5,11 +5,11 @@ id: languagelayer-api-key
 title: languagelayer access key
 severity: high
 keywords: languagelayer
-pattern: (?i)\b(?:languagelayer)[^\n\r]{0,30}?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
+pattern: (?i)\b(?:languagelayer)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export LANGUAGELAYER_API_KEY="1550f974f5e7f790c8820abdad60418b"
-positive: languagelayer_token: '985ad1c51dd612a5240fd4b441680eb9'
+positive: languagelayer:\n  api_token: '985ad1c51dd612a5240fd4b441680eb9'
 positive: {"languagelayer_secret": "0accd763dcae7a536520662a4bb196d2"}
 negative: export LANGUAGELAYER_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: languagelayer_token = os.environ["LANGUAGELAYER_TOKEN"]
@@ -20,11 +20,11 @@ id: launchdarkly-access-token
 title: LaunchDarkly API / SDK key
 severity: high
 keywords: launchdarkly launch_darkly ldclient
-pattern: (?i)\b(?:launchdarkly|launch_darkly|ldclient)[^\n\r]{0,30}?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b((?:(?:api|sdk|mob)-)?[a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12})(?![\w-])
+pattern: (?i)\b(?:launchdarkly|launch_darkly|ldclient)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b((?:(?:api|sdk|mob)-)?[a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export LAUNCHDARKLY_API_KEY="sdk-d224ef2c-5953-1148-cc7f-808f4e403d44"
-positive: launchdarkly_token: 'sdk-a65dcaa0-6278-d21f-8da5-351d980edca3'
+positive: launchdarkly:\n  api_token: 'sdk-a65dcaa0-6278-d21f-8da5-351d980edca3'
 positive: {"launchdarkly_secret": "sdk-ddb63e1d-31a1-6c15-5d72-69fccfb84a67"}
 negative: export LAUNCHDARKLY_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: launchdarkly_token = os.environ["LAUNCHDARKLY_TOKEN"]
@@ -35,11 +35,11 @@ id: leadfeeder-api-key
 title: Leadfeeder API token
 severity: high
 keywords: leadfeeder
-pattern: (?i)\b(?:leadfeeder)[^\n\r]{0,30}?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b((?=[A-Za-z_.+/=-]{0,300}\d)[A-Za-z0-9_-]{40,64})(?![\w-])
+pattern: (?i)\b(?:leadfeeder)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b((?=[A-Za-z_.+/=-]{0,300}\d)[A-Za-z0-9_-]{40,64})(?![\w-])
 entropy: 3.5
 confidence: medium
 positive: export LEADFEEDER_API_KEY="HYQkAwwunruVObzcqs0wHiuQ7es4hzQFuXv3rwh0FdQrpyVt"
-positive: leadfeeder_token: '5evEnPbiik1iiXWceRtDzZ9ZqmAogEm96TUXnMaF7dcm8xeX'
+positive: leadfeeder:\n  api_token: '5evEnPbiik1iiXWceRtDzZ9ZqmAogEm96TUXnMaF7dcm8xeX'
 positive: {"leadfeeder_secret": "s8GjS-KpeoM21suXdM0KRO5qx6vnvwH0npeyFnKiKWfMrNwu"}
 negative: export LEADFEEDER_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: leadfeeder_token = os.environ["LEADFEEDER_TOKEN"]
@@ -50,11 +50,11 @@ id: lemlist-api-key
 title: lemlist API key
 severity: high
 keywords: lemlist
-pattern: (?i)\b(?:lemlist)[^\n\r]{0,30}?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
+pattern: (?i)\b(?:lemlist)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export LEMLIST_API_KEY="009f2a8048a4399e2f9a0f360ae0a421"
-positive: lemlist_token: '51d0f1dade0f5152620360faa7b9145c'
+positive: lemlist:\n  api_token: '51d0f1dade0f5152620360faa7b9145c'
 positive: {"lemlist_secret": "3a4664bb48d0f79ff7228202d5a7084a"}
 negative: export LEMLIST_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: lemlist_token = os.environ["LEMLIST_TOKEN"]
@@ -65,12 +65,12 @@ id: lemonsqueezy-api-key
 title: Lemon Squeezy API key (JWT)
 severity: high
 keywords: lemonsqueezy lemon_squeezy
-pattern: (?i)\b(?:lemonsqueezy|lemon_squeezy)[^\n\r]{0,30}?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b(eyJ[A-Za-z0-9_-]{10,600}\.[A-Za-z0-9_-]{10,2000}(?:\.[A-Za-z0-9_-]{5,600})?)(?![\w-])
+pattern: (?i)\b(?:lemonsqueezy|lemon_squeezy)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b(eyJ[A-Za-z0-9_-]{10,600}\.[A-Za-z0-9_-]{10,2000}(?:\.[A-Za-z0-9_-]{5,600})?)(?![\w-])
 entropy: 3.0
 window: 2048
 confidence: medium
 positive: export LEMONSQUEEZY_API_KEY="eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJmUXlJRUExT1ZlZUtMTFpBRGdiZDZ5dzYiLCJpYXQiOjE3Mjg2MzQyNDR9.Fpd6wQHe-32z4N_G1pBCFwVIIAtp3fFw3Z1HfopifzA"
-positive: lemonsqueezy_token: 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJVUXFJOUN0V0d0Q3QzOEFhbkJiWFNNTU4iLCJpYXQiOjE2NTM3NTQ1NzN9.Bp6iMnpS1I-cdbm54gseA2bxYUHRi8e5i6Sf2sZPYUU'
+positive: lemonsqueezy:\n  api_token: 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJVUXFJOUN0V0d0Q3QzOEFhbkJiWFNNTU4iLCJpYXQiOjE2NTM3NTQ1NzN9.Bp6iMnpS1I-cdbm54gseA2bxYUHRi8e5i6Sf2sZPYUU'
 positive: {"lemonsqueezy_secret": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiI0WHBQMlpINlhPNFgxVUo0ZWlhak1yVEQiLCJpYXQiOjE2NDg1OTE5NjB9.3AMwIyPKRFrTYW67-rFlH4-77g9mHQEOEX5pThTZYTN"}
 negative: export LEMONSQUEEZY_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: lemonsqueezy_token = os.environ["LEMONSQUEEZY_TOKEN"]
@@ -81,12 +81,12 @@ id: lendflow-api-key
 title: Lendflow API token
 severity: high
 keywords: lendflow
-pattern: (?i)\b(?:lendflow)[^\n\r]{0,30}?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9_-]{10,600}\.[A-Za-z0-9_-]{20,2000}\.[A-Za-z0-9_-]{10,1200})(?![\w-])
+pattern: (?i)\b(?:lendflow)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9_-]{10,600}\.[A-Za-z0-9_-]{20,2000}\.[A-Za-z0-9_-]{10,1200})(?![\w-])
 entropy: 3.5
 window: 2048
 confidence: medium
 positive: export LENDFLOW_API_KEY="eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJONDZzYlZyZXF1R0h2cVF3dFZpaUpRQ3QiLCJpYXQiOjE2OTk0NTg3NzZ9.VqjmWdMl-iPEF3fKb84ZbaHeEr8tQ4u5_Fd5YLctQlk"
-positive: lendflow_token: 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJnbnVUZDVteTY0WFQ1OFB6Wlp3cVUwTzUiLCJpYXQiOjE2NTc1NzgzMTZ9.l0pKz6esbkpg-CwZiFlNwgdVh91-JR2KtvbzJLKr2zt'
+positive: lendflow:\n  api_token: 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJnbnVUZDVteTY0WFQ1OFB6Wlp3cVUwTzUiLCJpYXQiOjE2NTc1NzgzMTZ9.l0pKz6esbkpg-CwZiFlNwgdVh91-JR2KtvbzJLKr2zt'
 positive: {"lendflow_secret": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIzUVlTUW4yTDZkTTNzTlN4NTdnck94SmwiLCJpYXQiOjE3MTAyMTQ3Mzh9.z1QmN9pSS8CPnWAymQJCem2SHwQj4XI8DrP5bJH-yMn"}
 negative: export LENDFLOW_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: lendflow_token = os.environ["LENDFLOW_TOKEN"]
@@ -97,11 +97,11 @@ id: lessannoyingcrm-api-key
 title: Less Annoying CRM API key
 severity: high
 keywords: lessannoying lacrm less-secret less_secret less-api less_api
-pattern: (?i)\b(?:lessannoying(?:crm)?|lacrm|less(?=[_-](?:secret|api)[_-]?key))[^\n\r]{0,30}?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9-]{40,80})(?![\w-])
+pattern: (?i)\b(?:lessannoying(?:crm)?|lacrm|less(?=[_-](?:secret|api)[_-]?key))[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9-]{40,80})(?![\w-])
 entropy: 3.5
 confidence: medium
 positive: export LESSANNOYINGCRM_API_KEY="Z1JM2JJ-X4HEwIZWVaeGgr5p4qr5IQA4y8RZcHvznL5mT4Sg8IMl0fk5UO"
-positive: lessannoyingcrm_token: 'KK9450C-6IWfK1rAGXRB6LI0HVoqy3NBrtssJXPJ2Y3dG3YbED5kldARwz'
+positive: lessannoyingcrm:\n  api_token: 'KK9450C-6IWfK1rAGXRB6LI0HVoqy3NBrtssJXPJ2Y3dG3YbED5kldARwz'
 positive: {"lessannoyingcrm_secret": "Y1JN9C2-4bvfmOK9BWrInPcEq9wVi2DQUlGLW5mLP5BjkwnKU7RfKd5Ik7"}
 negative: export LESSANNOYINGCRM_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: lessannoyingcrm_token = os.environ["LESSANNOYINGCRM_TOKEN"]
@@ -112,12 +112,12 @@ id: lexigram-api-key
 title: Lexigram API key
 severity: high
 keywords: lexigram
-pattern: (?i)\b(?:lexigram)[^\n\r]{0,30}?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9._-]{100,600})(?![\w-])
+pattern: (?i)\b(?:lexigram)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9._-]{100,600})(?![\w-])
 entropy: 3.5
 window: 1024
 confidence: medium
 positive: export LEXIGRAM_API_KEY="eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJzd29EczRMbjQ1NjYzYUJ5eWVWTU5hQXYiLCJpYXQiOjE3OTgyMzM0Njd9._oIKDj9yr1RkUJUpY2zocqaRK4vmH4_ePXqQy-N7OiX"
-positive: lexigram_token: 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJVcm04dEpkM1pmS3VqQUwwQk9GT2FEa0ciLCJpYXQiOjE3NzQxMDQwNzJ9.CDE6_GXlWwAg84QYQmYyXGJpYxa9Eioleu0RhFMuW26'
+positive: lexigram:\n  api_token: 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJVcm04dEpkM1pmS3VqQUwwQk9GT2FEa0ciLCJpYXQiOjE3NzQxMDQwNzJ9.CDE6_GXlWwAg84QYQmYyXGJpYxa9Eioleu0RhFMuW26'
 positive: {"lexigram_secret": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJtTGtVSlB1TnFzZGxzMndBZDBFbjB2dGgiLCJpYXQiOjE2MTEyNzE2ODB9.CQiZvV6zhGvLExvIa0GWMpMtT5VOeqErw41U1Tf_OBk"}
 negative: export LEXIGRAM_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: lexigram_token = os.environ["LEXIGRAM_TOKEN"]
@@ -179,11 +179,11 @@ id: linkedin-client-id
 title: LinkedIn OAuth client id
 severity: low
 keywords: linkedin linked_in
-pattern: (?i)\b(?:linkedin|linked_in)[^\n\r]{0,15}?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,15}?\b([a-z0-9]{12,14})(?![\w-])
+pattern: (?i)\b(?:linkedin|linked_in)[^\n\r]{0,15}?(?:\r?\n[^\n\r]{0,15}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,15}?\b([a-z0-9]{12,14})(?![\w-])
 entropy: 2.8
 confidence: medium
 positive: export LINKEDIN_API_KEY="izj6eil3zs6t1j"
-positive: linkedin_token: 'ei1y0f2axvo20i'
+positive: linkedin:\n  api_token: 'ei1y0f2axvo20i'
 positive: {"linkedin_secret": "wc1r1gfcj0jafz"}
 negative: export LINKEDIN_API_KEY="xxxxxxxxxxxxxx"
 negative: linkedin_token = os.environ["LINKEDIN_TOKEN"]
@@ -195,11 +195,11 @@ id: linkedin-client-secret
 title: LinkedIn OAuth client secret
 severity: high
 keywords: linkedin linked_in
-pattern: (?i)\b(?:linkedin|linked_in)[^\n\r]{0,15}?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,15}?\b([A-Za-z0-9]{16})(?![\w-])
+pattern: (?i)\b(?:linkedin|linked_in)[^\n\r]{0,15}?(?:\r?\n[^\n\r]{0,15}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,15}?\b([A-Za-z0-9]{16})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export LINKEDIN_API_KEY="f5r44xLPOcs4Wprf"
-positive: linkedin_token: '7vq7ydwwmNfeKiaJ'
+positive: linkedin:\n  api_token: '7vq7ydwwmNfeKiaJ'
 positive: {"linkedin_secret": "LdixdPE7j3wXaUZ4"}
 negative: export LINKEDIN_API_KEY="xxxxxxxxxxxxxxxx"
 negative: linkedin_token = os.environ["LINKEDIN_TOKEN"]
@@ -210,11 +210,11 @@ id: linkpreview-api-key
 title: LinkPreview API key
 severity: high
 keywords: linkpreview
-pattern: (?i)\b(?:linkpreview)[^\n\r]{0,30}?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
+pattern: (?i)\b(?:linkpreview)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export LINKPREVIEW_API_KEY="bb36cca4264babee520cd9c6d1ef66fc"
-positive: linkpreview_token: 'ba21e3b47e7701ed22a2f4e21c0e1c58'
+positive: linkpreview:\n  api_token: 'ba21e3b47e7701ed22a2f4e21c0e1c58'
 positive: {"linkpreview_secret": "cd352dd4fa0cdc08df2adeb9966891cb"}
 negative: export LINKPREVIEW_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: linkpreview_token = os.environ["LINKPREVIEW_TOKEN"]
@@ -225,12 +225,12 @@ id: livestorm-api-key
 title: Livestorm API token (JWT)
 severity: high
 keywords: livestorm
-pattern: (?i)\b(?:livestorm)[^\n\r]{0,30}?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b(eyJ[A-Za-z0-9_-]{10,600}\.[A-Za-z0-9_-]{10,2000}(?:\.[A-Za-z0-9_-]{5,600})?)(?![\w-])
+pattern: (?i)\b(?:livestorm)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b(eyJ[A-Za-z0-9_-]{10,600}\.[A-Za-z0-9_-]{10,2000}(?:\.[A-Za-z0-9_-]{5,600})?)(?![\w-])
 entropy: 3.0
 window: 2048
 confidence: medium
 positive: export LIVESTORM_API_KEY="eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiI0eWZpcFViQUl5V3VKZWUzdUhQODIzVkYiLCJpYXQiOjE3NjY5MzMyMDd9.m8Tyh_ik6VPKr3ze-Athr6zEyymJfD9YI51aQgdZvws"
-positive: livestorm_token: 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJmZFAxNW1uOGlpbXhsaG9pbm9QVmlhc0wiLCJpYXQiOjE3ODczMzMwMzZ9.Th907ZU28tTqSWrOMXtKNVCi5XKI657WeAB5scZNDVA'
+positive: livestorm:\n  api_token: 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJmZFAxNW1uOGlpbXhsaG9pbm9QVmlhc0wiLCJpYXQiOjE3ODczMzMwMzZ9.Th907ZU28tTqSWrOMXtKNVCi5XKI657WeAB5scZNDVA'
 positive: {"livestorm_secret": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJLSDRKQ1c5d1V0SWQ4cGZtbGxPZ3VvMkQiLCJpYXQiOjE2NDAzODU1NjJ9.QTQ2sxw91oLrt4tAMBtFG9vhIIZrv8RXVAZrW9OYEIz"}
 negative: export LIVESTORM_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: livestorm_token = os.environ["LIVESTORM_TOKEN"]
@@ -241,11 +241,11 @@ id: loadmill-api-key
 title: Loadmill API token
 severity: high
 keywords: loadmill
-pattern: (?i)\b(?:loadmill)[^\n\r]{0,30}?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{40})(?![\w-])
+pattern: (?i)\b(?:loadmill)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{40})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export LOADMILL_API_KEY="a40092bcf7749a5fff720f6a413205db6b9b33c0"
-positive: loadmill_token: 'e6f84c51c2043bf980bd6c391f6a40e253678394'
+positive: loadmill:\n  api_token: 'e6f84c51c2043bf980bd6c391f6a40e253678394'
 positive: {"loadmill_secret": "c468e714afad941995d980c0a80903f0683721fe"}
 negative: export LOADMILL_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: loadmill_token = os.environ["LOADMILL_TOKEN"]
@@ -271,11 +271,11 @@ id: loginradius-api-key
 title: LoginRadius API key / secret
 severity: high
 keywords: loginradius login_radius
-pattern: (?i)\b(?:loginradius|login_radius)[^\n\r]{0,30}?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12})(?![\w-])
+pattern: (?i)\b(?:loginradius|login_radius)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export LOGINRADIUS_API_KEY="c4e0f01c-bf37-4cfe-7f14-6d7da763de34"
-positive: loginradius_token: '1bc996d8-5309-ba0c-3937-0847b7e7bf7f'
+positive: loginradius:\n  api_token: '1bc996d8-5309-ba0c-3937-0847b7e7bf7f'
 positive: {"loginradius_secret": "12c3924b-694e-c2e5-cd07-b763e44feb04"}
 negative: export LOGINRADIUS_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: loginradius_token = os.environ["LOGINRADIUS_TOKEN"]
@@ -286,11 +286,11 @@ id: logzio-api-token
 title: Logz.io API / shipping token
 severity: high
 keywords: logz
-pattern: (?i)\b(?:logz(?:io|\.io|_io)?)[^\n\r]{0,30}?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12}|[A-Za-z]{32})(?![\w-])
+pattern: (?i)\b(?:logz(?:io|\.io|_io)?)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12}|[A-Za-z]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export LOGZIO_API_KEY="cc51df70-7635-1a39-64d7-f029a8acd4ca"
-positive: logzio_token: '40f6c311-868c-2fba-18ce-37dd5f928b66'
+positive: logzio:\n  api_token: '40f6c311-868c-2fba-18ce-37dd5f928b66'
 positive: {"logzio_secret": "7c7c8c13-3349-3a34-0b93-f096fdd94dd9"}
 negative: export LOGZIO_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: logzio_token = os.environ["LOGZIO_TOKEN"]
@@ -301,11 +301,11 @@ id: lokalise-api-token
 title: Lokalise API token
 severity: high
 keywords: lokalise
-pattern: (?i)\b(?:lokalise)[^\n\r]{0,30}?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{40})(?![\w-])
+pattern: (?i)\b(?:lokalise)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{40})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export LOKALISE_API_KEY="0f2482006ba07f46702610e0b8839d240cce9773"
-positive: lokalise_token: '80f184817c7c56ffd382c6d2a9ec84f40c556079'
+positive: lokalise:\n  api_token: '80f184817c7c56ffd382c6d2a9ec84f40c556079'
 positive: {"lokalise_secret": "bbb91d2bcf0a891a6fa6a134640de332739d0255"}
 negative: export LOKALISE_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: lokalise_token = os.environ["LOKALISE_TOKEN"]
@@ -316,11 +316,11 @@ id: loyverse-api-key
 title: Loyverse access token
 severity: high
 keywords: loyverse
-pattern: (?i)\b(?:loyverse)[^\n\r]{0,30}?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
+pattern: (?i)\b(?:loyverse)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export LOYVERSE_API_KEY="99ea9c95e234b4e359c4ca5bbe9ac639"
-positive: loyverse_token: 'cf7f141c2db97a05c33cf9be65e42165'
+positive: loyverse:\n  api_token: 'cf7f141c2db97a05c33cf9be65e42165'
 positive: {"loyverse_secret": "b207b8f5524c80c5bc41567976f29026"}
 negative: export LOYVERSE_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: loyverse_token = os.environ["LOYVERSE_TOKEN"]
@@ -331,11 +331,11 @@ id: lunchmoney-api-key
 title: Lunch Money access token
 severity: high
 keywords: lunchmoney lunch_money
-pattern: (?i)\b(?:lunchmoney|lunch_money)[^\n\r]{0,30}?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([a-f0-9]{50})(?![\w-])
+pattern: (?i)\b(?:lunchmoney|lunch_money)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([a-f0-9]{50})(?![\w-])
 entropy: 2.8
 confidence: medium
 positive: export LUNCHMONEY_API_KEY="3a0c087d6dc16764181cce0ca7267156b4bda3130f31631778"
-positive: lunchmoney_token: '05b434b43b78f40c30a8d9444e6b97eed5053474d1d6a35658'
+positive: lunchmoney:\n  api_token: '05b434b43b78f40c30a8d9444e6b97eed5053474d1d6a35658'
 positive: {"lunchmoney_secret": "cf51382a756497451cf4459bd5635d08b954def2634f8ce1fb"}
 negative: export LUNCHMONEY_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: lunchmoney_token = os.environ["LUNCHMONEY_TOKEN"]
@@ -346,11 +346,11 @@ id: madkudu-api-key
 title: MadKudu API key
 severity: high
 keywords: madkudu
-pattern: (?i)\b(?:madkudu)[^\n\r]{0,30}?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
+pattern: (?i)\b(?:madkudu)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export MADKUDU_API_KEY="20991ee797bdec85f68f721f7be10f66"
-positive: madkudu_token: 'b4f3295aa52b5f8ce0d051ccb398180b'
+positive: madkudu:\n  api_token: 'b4f3295aa52b5f8ce0d051ccb398180b'
 positive: {"madkudu_secret": "35e622b0436ce400d95b76274b7d7f2d"}
 negative: export MADKUDU_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: madkudu_token = os.environ["MADKUDU_TOKEN"]
@@ -376,11 +376,11 @@ id: mailboxlayer-api-key
 title: mailboxlayer access key
 severity: high
 keywords: mailboxlayer
-pattern: (?i)\b(?:mailboxlayer)[^\n\r]{0,30}?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
+pattern: (?i)\b(?:mailboxlayer)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export MAILBOXLAYER_API_KEY="6e28aebd7f4d2898fd4298d3a9f1c6ba"
-positive: mailboxlayer_token: 'fe552db9ca30583774bcc1a20393d6bc'
+positive: mailboxlayer:\n  api_token: 'fe552db9ca30583774bcc1a20393d6bc'
 positive: {"mailboxlayer_secret": "6b16f88d768c7c5d8c77614bb479ec50"}
 negative: export MAILBOXLAYER_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: mailboxlayer_token = os.environ["MAILBOXLAYER_TOKEN"]
@@ -406,11 +406,11 @@ id: mailjet-basic-auth
 title: Mailjet Basic auth credentials (base64 key:secret)
 severity: high
 keywords: mailjet
-pattern: (?i)\b(?:mailjet)[^\n\r]{0,30}?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9+/]{80,90}={0,2})(?![\w+/=-])
+pattern: (?i)\b(?:mailjet)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9+/]{80,90}={0,2})(?![\w+/=-])
 entropy: 3.5
 confidence: medium
 positive: export MAILJET_API_KEY="Y2RiNmRkMWEzMzFmNjM4YWM5MzZmNTRmOTk0ZTlhMjY6ZWMxMWRkZWVlMWZlODBjZThiMmM4MGFhODE0OWFjMDI="
-positive: mailjet_token: 'MDg4NzYwZWU1YTNkNjc1MGYxMzA0OGUyMzc5OTczNTE6YWM1ZDY1YmM3OTA4MDczYjk2Mzc0YTBkNGY0YTA4ZDI='
+positive: mailjet:\n  api_token: 'MDg4NzYwZWU1YTNkNjc1MGYxMzA0OGUyMzc5OTczNTE6YWM1ZDY1YmM3OTA4MDczYjk2Mzc0YTBkNGY0YTA4ZDI='
 positive: {"mailjet_secret": "YjE3MTIyMjcyODM4NDA1NzZhZjMzMTdlMjUwMDdkMTI6NWU1MTU4OWE3NDE1NmZlZGRjMmI2YTIwMWQ5NjIyN2Q="}
 negative: export MAILJET_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: mailjet_token = os.environ["MAILJET_TOKEN"]
@@ -436,11 +436,11 @@ id: mailmodo-api-key
 title: Mailmodo API key
 severity: high
 keywords: mailmodo
-pattern: (?i)\b(?:mailmodo)[^\n\r]{0,30}?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Z0-9]{7}-[A-Z0-9]{7}-[A-Z0-9]{7}-[A-Z0-9]{7})(?![\w-])
+pattern: (?i)\b(?:mailmodo)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Z0-9]{7}-[A-Z0-9]{7}-[A-Z0-9]{7}-[A-Z0-9]{7})(?![\w-])
 entropy: 2.8
 confidence: medium
 positive: export MAILMODO_API_KEY="EI13NYS-ZEHIW25-9EP4EGA-V2ZI1FF"
-positive: mailmodo_token: '0AH29Z3-K6WITKM-VCWUWHP-Y3Z3UNP'
+positive: mailmodo:\n  api_token: '0AH29Z3-K6WITKM-VCWUWHP-Y3Z3UNP'
 positive: {"mailmodo_secret": "UKMMYMM-2JW1158-WV4VDM2-Q89G3ZV"}
 negative: export MAILMODO_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: mailmodo_token = os.environ["MAILMODO_TOKEN"]
@@ -451,11 +451,11 @@ id: mailsac-api-key
 title: Mailsac API key
 severity: high
 keywords: mailsac
-pattern: (?i)\b(?:mailsac)[^\n\r]{0,30}?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b(k_[A-Za-z0-9]{30,60})(?![\w-])
+pattern: (?i)\b(?:mailsac)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b(k_[A-Za-z0-9]{30,60})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export MAILSAC_API_KEY="k_fEwqTkqy53nvwIrYcfTzNi6QH730ChK75kHnK1nJ"
-positive: mailsac_token: 'k_ICPMkscI8A1pJl9mTftEppi92bDoRDxSGaoggng7'
+positive: mailsac:\n  api_token: 'k_ICPMkscI8A1pJl9mTftEppi92bDoRDxSGaoggng7'
 positive: {"mailsac_secret": "k_Bd0qzyH2cWdJxX9V6FNjOctg7b9U432dkxLG53FV"}
 negative: export MAILSAC_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: mailsac_token = os.environ["MAILSAC_TOKEN"]
@@ -466,11 +466,11 @@ id: mandrill-api-key
 title: Mandrill (Mailchimp Transactional) API key
 severity: high
 keywords: mandrill
-pattern: (?i)\b(?:mandrill)[^\n\r]{0,30}?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b((?:md-)?[A-Za-z0-9_-]{22})(?![\w-])
+pattern: (?i)\b(?:mandrill)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b((?:md-)?[A-Za-z0-9_-]{22})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export MANDRILL_API_KEY="0uFrUV2kWSsI5lGMLPGvOR"
-positive: mandrill_token: '2YDghRRjsv8bT7nRPI2uRx'
+positive: mandrill:\n  api_token: '2YDghRRjsv8bT7nRPI2uRx'
 positive: {"mandrill_secret": "0SOCww6mqGNyZE_nrFV0L5"}
 negative: export MANDRILL_API_KEY="xxxxxxxxxxxxxxxxxxxxxx"
 negative: mandrill_token = os.environ["MANDRILL_TOKEN"]
@@ -511,11 +511,11 @@ id: mapquest-api-key
 title: MapQuest API key
 severity: high
 keywords: mapquest
-pattern: (?i)\b(?:mapquest)[^\n\r]{0,30}?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
+pattern: (?i)\b(?:mapquest)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export MAPQUEST_API_KEY="AXwDq7m9HdVPqevaGZzt17FnRYEvdon2"
-positive: mapquest_token: 'RkJHWW5a2qRjjyivab2ksksKLpaNXDEF'
+positive: mapquest:\n  api_token: 'RkJHWW5a2qRjjyivab2ksksKLpaNXDEF'
 positive: {"mapquest_secret": "QUaOjxC2bgQvEgADe3n8l4dHjV8EXiOp"}
 negative: export MAPQUEST_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: mapquest_token = os.environ["MAPQUEST_TOKEN"]
@@ -526,11 +526,11 @@ id: marketstack-api-key
 title: marketstack access key
 severity: high
 keywords: marketstack
-pattern: (?i)\b(?:marketstack)[^\n\r]{0,30}?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
+pattern: (?i)\b(?:marketstack)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export MARKETSTACK_API_KEY="7583cb3930afc9545541ff22cc4ad425"
-positive: marketstack_token: '2005dba4fd84735c5a7ec6337b66cb43'
+positive: marketstack:\n  api_token: '2005dba4fd84735c5a7ec6337b66cb43'
 positive: {"marketstack_secret": "2e2032f34dec12dbd2305ade0c8cb5a2"}
 negative: export MARKETSTACK_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: marketstack_token = os.environ["MARKETSTACK_TOKEN"]
@@ -541,11 +541,11 @@ id: mavenlink-api-token
 title: Mavenlink (Kantata) API token
 severity: high
 keywords: mavenlink kantata
-pattern: (?i)\b(?:mavenlink|kantata)[^\n\r]{0,30}?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{64})(?![\w-])
+pattern: (?i)\b(?:mavenlink|kantata)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{64})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export MAVENLINK_API_KEY="f766ac52575149c31a8dc73ce712f9f1cf0809559f0e52c8a1b0d9ba821225b1"
-positive: mavenlink_token: '420aa8fcbc11484d76a6ac4490b5a9210371d441d7a940d69e1696ed5c85a382'
+positive: mavenlink:\n  api_token: '420aa8fcbc11484d76a6ac4490b5a9210371d441d7a940d69e1696ed5c85a382'
 positive: {"mavenlink_secret": "a887c91d1add57ffee11715fbdc18a6986bd03f40699c84d10e17ee0d3ced44a"}
 negative: export MAVENLINK_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: mavenlink_token = os.environ["MAVENLINK_TOKEN"]
@@ -567,11 +567,11 @@ id: maxmind-license-key-legacy
 title: MaxMind legacy license key
 severity: medium
 keywords: maxmind geoip geoipupdate
-pattern: (?i)\b(?:maxmind|geoip_?license|geoipupdate)[^\n\r]{0,30}?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{12,16})(?![\w-])
+pattern: (?i)\b(?:maxmind|geoip_?license|geoipupdate)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{12,16})(?![\w-])
 entropy: 2.7
 confidence: medium
 positive: export MAXMIND_API_KEY="vdzFR8T04zoNEvq7"
-positive: maxmind_token: '84WZ6iKjCXp7x6AQ'
+positive: maxmind:\n  api_token: '84WZ6iKjCXp7x6AQ'
 positive: {"maxmind_secret": "y4EycAwgFIWiuXVW"}
 negative: export MAXMIND_API_KEY="xxxxxxxxxxxxxxxx"
 negative: maxmind_token = os.environ["MAXMIND_TOKEN"]
@@ -582,11 +582,11 @@ id: mediastack-api-key
 title: mediastack access key
 severity: high
 keywords: mediastack
-pattern: (?i)\b(?:mediastack)[^\n\r]{0,30}?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
+pattern: (?i)\b(?:mediastack)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export MEDIASTACK_API_KEY="2ff6f779064a5cc2d13ba7dfffa47898"
-positive: mediastack_token: '1a7682e6872510e3c8c51e1571c81ad9'
+positive: mediastack:\n  api_token: '1a7682e6872510e3c8c51e1571c81ad9'
 positive: {"mediastack_secret": "daa321fa58f93cef453fd82372520842"}
 negative: export MEDIASTACK_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: mediastack_token = os.environ["MEDIASTACK_TOKEN"]
@@ -597,11 +597,11 @@ id: meistertask-api-key
 title: MeisterTask API token
 severity: high
 keywords: meistertask meister_task
-pattern: (?i)\b(?:meistertask|meister_task)[^\n\r]{0,30}?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{43})(?![\w-])
+pattern: (?i)\b(?:meistertask|meister_task)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{43})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export MEISTERTASK_API_KEY="0G16lxZ0GlWo9fBtBNhmH1poriYnjrDnzjqvZ6mwfHs"
-positive: meistertask_token: '1M0JWzY40BHVIyvCXfrM30NxHNjM9HQsRFBq1ew0znj'
+positive: meistertask:\n  api_token: '1M0JWzY40BHVIyvCXfrM30NxHNjM9HQsRFBq1ew0znj'
 positive: {"meistertask_secret": "hP3gusML8ElpDgiZSAWlyp06DcUWD1XnteLRVlPgz76"}
 negative: export MEISTERTASK_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: meistertask_token = os.environ["MEISTERTASK_TOKEN"]
@@ -612,11 +612,11 @@ id: mesibo-api-key
 title: Mesibo app token
 severity: high
 keywords: mesibo
-pattern: (?i)\b(?:mesibo)[^\n\r]{0,30}?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{64})(?![\w-])
+pattern: (?i)\b(?:mesibo)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{64})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export MESIBO_API_KEY="65ukzu9tyc6v6dhcy4ffs1dn375vjar7y2qzrwed37j3ks9ekoi6vlt7wrkcjyq9"
-positive: mesibo_token: 'r03c2loeff4qfhnn6gwkcgzcrvdsppnor3y3kz28fs9sosstzfttn46gk3sxanxh'
+positive: mesibo:\n  api_token: 'r03c2loeff4qfhnn6gwkcgzcrvdsppnor3y3kz28fs9sosstzfttn46gk3sxanxh'
 positive: {"mesibo_secret": "5dshlih528crvh4cem76o6s9opb98cl9vxfkr4akn4wle6dklhalmdmn2z4w67m8"}
 negative: export MESIBO_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: mesibo_token = os.environ["MESIBO_TOKEN"]
@@ -627,11 +627,11 @@ id: messagebird-api-key
 title: MessageBird (Bird) API key
 severity: high
 keywords: messagebird message_bird
-pattern: (?i)\b(?:messagebird|message_bird)[^\n\r]{0,30}?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{25})(?![\w-])
+pattern: (?i)\b(?:messagebird|message_bird)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{25})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export MESSAGEBIRD_API_KEY="ZxGOhQ4LW9fSLphPqGnf5NHtX"
-positive: messagebird_token: '0c8FMoYxRxMLQwgV4qAcv0VL7'
+positive: messagebird:\n  api_token: '0c8FMoYxRxMLQwgV4qAcv0VL7'
 positive: {"messagebird_secret": "QxVpMKXq2fPoJP2KgZcx2TjTf"}
 negative: export MESSAGEBIRD_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: messagebird_token = os.environ["MESSAGEBIRD_TOKEN"]
@@ -642,11 +642,11 @@ id: metrilo-api-key
 title: Metrilo API token
 severity: high
 keywords: metrilo
-pattern: (?i)\b(?:metrilo)[^\n\r]{0,30}?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{16})(?![\w-])
+pattern: (?i)\b(?:metrilo)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{16})(?![\w-])
 entropy: 2.5
 confidence: medium
 positive: export METRILO_API_KEY="9f984ced0e6769f7"
-positive: metrilo_token: '2b8f99d2f57e6371'
+positive: metrilo:\n  api_token: '2b8f99d2f57e6371'
 positive: {"metrilo_secret": "5c4dc03e9ff50890"}
 negative: export METRILO_API_KEY="xxxxxxxxxxxxxxxx"
 negative: metrilo_token = os.environ["METRILO_TOKEN"]
@@ -667,11 +667,11 @@ id: mindmeister-api-key
 title: MindMeister API token
 severity: high
 keywords: mindmeister
-pattern: (?i)\b(?:mindmeister)[^\n\r]{0,30}?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{43})(?![\w-])
+pattern: (?i)\b(?:mindmeister)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{43})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export MINDMEISTER_API_KEY="64i1gaEetZ0pAql6OXoU7rzaTe59Ib10DVMx3SCEVlc"
-positive: mindmeister_token: 'S5pSE7FvXPn3RvvHWreqn9SmlhDRV11foeu3KCJSa2B'
+positive: mindmeister:\n  api_token: 'S5pSE7FvXPn3RvvHWreqn9SmlhDRV11foeu3KCJSa2B'
 positive: {"mindmeister_secret": "uU485gaUG7O6rJ4sDgUaxzlR02G5Gub0YW0a9QyOdrY"}
 negative: export MINDMEISTER_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: mindmeister_token = os.environ["MINDMEISTER_TOKEN"]
@@ -682,11 +682,11 @@ id: miro-api-token
 title: Miro access token
 severity: high
 keywords: miro
-pattern: (?i)\b(?:miro(?=[_.\s-]|secret|access|token|key|api|private|auth|app))[^\n\r]{0,30}?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b((?=[A-Za-z_.+/=-]{0,300}\d)[A-Za-z0-9_-]{26,40})(?![\w-])
+pattern: (?i)\b(?:miro(?=[_.\s:="\'-]|secret|access|token|key|api|private|auth|app))[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b((?=[A-Za-z_.+/=-]{0,300}\d)[A-Za-z0-9_-]{26,40})(?![\w-])
 entropy: 3.2
 confidence: medium
 positive: export MIRO_API_KEY="MxEWR7VtbyqLKHfJY1Fzdxw1mdtgr3ar"
-positive: miro_token: 'IqDcSXA1Xm9zB7wGMZRcI9Cuifmf_NQS'
+positive: miro:\n  api_token: 'IqDcSXA1Xm9zB7wGMZRcI9Cuifmf_NQS'
 positive: {"miro_secret": "Q3F0uhJz_QXgOwmpuI89tvfTFENP6Laf"}
 negative: export MIRO_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: miro_token = os.environ["MIRO_TOKEN"]
@@ -697,11 +697,11 @@ id: mixmax-api-key
 title: Mixmax API token
 severity: high
 keywords: mixmax
-pattern: (?i)\b(?:mixmax)[^\n\r]{0,30}?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9-]{36})(?![\w-])
+pattern: (?i)\b(?:mixmax)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9-]{36})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export MIXMAX_API_KEY="11e53093-8001-b086-8c13-088778383fe5"
-positive: mixmax_token: 'db8162b4-16ae-d7c6-44b8-7ecc021d5485'
+positive: mixmax:\n  api_token: 'db8162b4-16ae-d7c6-44b8-7ecc021d5485'
 positive: {"mixmax_secret": "e411736b-257e-f21c-5561-56965489cc62"}
 negative: export MIXMAX_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: mixmax_token = os.environ["MIXMAX_TOKEN"]
@@ -712,11 +712,11 @@ id: mockaroo-api-key
 title: Mockaroo API key
 severity: high
 keywords: mockaroo
-pattern: (?i)\b(?:mockaroo)[^\n\r]{0,30}?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([a-f0-9]{8})(?![\w-])
+pattern: (?i)\b(?:mockaroo)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([a-f0-9]{8})(?![\w-])
 entropy: 2.4
 confidence: medium
 positive: export MOCKAROO_API_KEY="d55582cf"
-positive: mockaroo_token: '07c1f5d9'
+positive: mockaroo:\n  api_token: '07c1f5d9'
 positive: {"mockaroo_secret": "f1753beb"}
 negative: export MOCKAROO_API_KEY="xxxxxxxx"
 negative: mockaroo_token = os.environ["MOCKAROO_TOKEN"]
@@ -743,12 +743,12 @@ id: monday-api-token
 title: monday.com API token (JWT)
 severity: high
 keywords: monday
-pattern: (?i)\b(?:monday(?:\.com|_com)?)[^\n\r]{0,30}?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b(eyJ[A-Za-z0-9_-]{10,600}\.[A-Za-z0-9_-]{10,2000}(?:\.[A-Za-z0-9_-]{5,600})?)(?![\w-])
+pattern: (?i)\b(?:monday(?:\.com|_com)?)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b(eyJ[A-Za-z0-9_-]{10,600}\.[A-Za-z0-9_-]{10,2000}(?:\.[A-Za-z0-9_-]{5,600})?)(?![\w-])
 entropy: 3.0
 window: 1024
 confidence: medium
 positive: export MONDAY_API_KEY="eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJlNWcyblhka2Vqamdsb1lXenhwUDhhaW0iLCJpYXQiOjE2ODg1MDUxOTN9.LxwyPMpB-b7Wzfqv29-DNYB1aAHhWqiVGA4u33WrvjB"
-positive: monday_token: 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJLTDhmMUJsRktBeTdGeURtU1RlTEZWY1IiLCJpYXQiOjE3NzU0Njk3NDZ9.VlpeTwSo3UI6FwNolGkFilLFtGCTN5Muoc6zLPzDB14'
+positive: monday:\n  api_token: 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJLTDhmMUJsRktBeTdGeURtU1RlTEZWY1IiLCJpYXQiOjE3NzU0Njk3NDZ9.VlpeTwSo3UI6FwNolGkFilLFtGCTN5Muoc6zLPzDB14'
 positive: {"monday_secret": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJXakdrWG54a0FhOTNvZ1Q4M0w0WFJqaVoiLCJpYXQiOjE2NTY4MTU0Njd9.IbHE4msgMM-vBPcAi3aaVmoWNoEBbMZF0h3CKjRuUTx"}
 negative: export MONDAY_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: monday_token = os.environ["MONDAY_TOKEN"]
@@ -759,11 +759,11 @@ id: monkeylearn-api-key
 title: MonkeyLearn API key
 severity: high
 keywords: monkeylearn
-pattern: (?i)\b(?:monkeylearn)[^\n\r]{0,30}?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{40})(?![\w-])
+pattern: (?i)\b(?:monkeylearn)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{40})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export MONKEYLEARN_API_KEY="aa0823170b5d13ca47ab8edc2875eae19fa8f5e2"
-positive: monkeylearn_token: '745e1e8b247f12963414d469c8f008b22cbe5227'
+positive: monkeylearn:\n  api_token: '745e1e8b247f12963414d469c8f008b22cbe5227'
 positive: {"monkeylearn_secret": "9fb48227ac6b3e1aca6329d4870833b09bda8559"}
 negative: export MONKEYLEARN_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: monkeylearn_token = os.environ["MONKEYLEARN_TOKEN"]
@@ -774,11 +774,11 @@ id: moonclerk-api-key
 title: MoonClerk API key
 severity: high
 keywords: moonclerk
-pattern: (?i)\b(?:moonclerk)[^\n\r]{0,30}?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
+pattern: (?i)\b(?:moonclerk)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export MOONCLERK_API_KEY="65e47b1db8e87b1e60f51bb9772d9360"
-positive: moonclerk_token: '909d4678e7042d16da9e9cf35db2359f'
+positive: moonclerk:\n  api_token: '909d4678e7042d16da9e9cf35db2359f'
 positive: {"moonclerk_secret": "115cf6f0a7e8ed090b7cfbd4d89a0d8c"}
 negative: export MOONCLERK_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: moonclerk_token = os.environ["MOONCLERK_TOKEN"]
@@ -789,11 +789,11 @@ id: moosend-api-key
 title: Moosend API key
 severity: high
 keywords: moosend
-pattern: (?i)\b(?:moosend)[^\n\r]{0,30}?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12})(?![\w-])
+pattern: (?i)\b(?:moosend)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export MOOSEND_API_KEY="5abf36dd-191a-8ac9-4d34-f50dbe74e9e8"
-positive: moosend_token: '247c8c99-095e-f2fd-ae38-f02190d6d4b7'
+positive: moosend:\n  api_token: '247c8c99-095e-f2fd-ae38-f02190d6d4b7'
 positive: {"moosend_secret": "2baf63f1-98de-60ce-524f-c8b57d9c6c38"}
 negative: export MOOSEND_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: moosend_token = os.environ["MOOSEND_TOKEN"]
@@ -804,11 +804,11 @@ id: moralis-api-key
 title: Moralis API key
 severity: high
 keywords: moralis
-pattern: (?i)\b(?:moralis)[^\n\r]{0,30}?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{64})(?![\w-])
+pattern: (?i)\b(?:moralis)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{64})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export MORALIS_API_KEY="fX86G0jGSguYHtpXj4DngykEzs1bB8YjWrIrvJhqpSuSnBMID94V37A7MeWipuNM"
-positive: moralis_token: '7ZROzgoa6NUQHWC0Jnai4WTJF8sYczyHm0TD8MlVHjXkWeQLdMqQplkbXdg7MAWh'
+positive: moralis:\n  api_token: '7ZROzgoa6NUQHWC0Jnai4WTJF8sYczyHm0TD8MlVHjXkWeQLdMqQplkbXdg7MAWh'
 positive: {"moralis_secret": "AgJO0PcvBe95HINymRzo2BoHmryEwDeQHXvIJEqH9HO7erY4NtkRzaUYDmIjPLcY"}
 negative: export MORALIS_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: moralis_token = os.environ["MORALIS_TOKEN"]
@@ -819,11 +819,11 @@ id: myintervals-api-key
 title: MyIntervals API key
 severity: high
 keywords: myintervals my_intervals
-pattern: (?i)\b(?:myintervals|my_intervals)[^\n\r]{0,30}?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{11})(?![\w-])
+pattern: (?i)\b(?:myintervals|my_intervals)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{11})(?![\w-])
 entropy: 2.8
 confidence: medium
 positive: export MYINTERVALS_API_KEY="6most8q60to"
-positive: myintervals_token: 'mc22pt6z9m9'
+positive: myintervals:\n  api_token: 'mc22pt6z9m9'
 positive: {"myintervals_secret": "a8sazuxhwxs"}
 negative: export MYINTERVALS_API_KEY="xxxxxxxxxxx"
 negative: myintervals_token = os.environ["MYINTERVALS_TOKEN"]
@@ -834,11 +834,11 @@ id: nasdaqdatalink-api-key
 title: Nasdaq Data Link (Quandl) API key
 severity: high
 keywords: nasdaq quandl
-pattern: (?i)\b(?:nasdaq(?:datalink|_data_link)?|quandl)[^\n\r]{0,30}?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b((?=[A-Za-z_.+/=-]{0,300}\d)[A-Za-z0-9_-]{20})(?![\w-])
+pattern: (?i)\b(?:nasdaq(?:datalink|_data_link)?|quandl)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b((?=[A-Za-z_.+/=-]{0,300}\d)[A-Za-z0-9_-]{20})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export NASDAQDATALINK_API_KEY="VJe9Ggm3gYpcJnBE93dx"
-positive: nasdaqdatalink_token: 'IevmCJrFMYKS2coots3I'
+positive: nasdaqdatalink:\n  api_token: 'IevmCJrFMYKS2coots3I'
 positive: {"nasdaqdatalink_secret": "0e4m87n69o-E9rvcqljC"}
 negative: export NASDAQDATALINK_API_KEY="xxxxxxxxxxxxxxxxxxxx"
 negative: nasdaqdatalink_token = os.environ["NASDAQDATALINK_TOKEN"]
@@ -849,11 +849,11 @@ id: netlify-access-token
 title: Netlify personal access token
 severity: high
 keywords: netlify
-pattern: (?i)\b(?:netlify)[^\n\r]{0,30}?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9_-]{43,45}|[a-f0-9]{64})(?![\w-])
+pattern: (?i)\b(?:netlify)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9_-]{43,45}|[a-f0-9]{64})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export NETLIFY_API_KEY="gp2KDW9MyHRkNp6jnNqSiJc1S_hX3jKeC-Lwh2UBdWb"
-positive: netlify_token: 'Y-6yRrJyd4n6qEc17EQL8btnmbNBgPj1HM_H6krwd8U'
+positive: netlify:\n  api_token: 'Y-6yRrJyd4n6qEc17EQL8btnmbNBgPj1HM_H6krwd8U'
 positive: {"netlify_secret": "9TWxtwXFzkmqbbYSSAAyGmKtZ5-AOtP-4AgaXO_Sg-R"}
 negative: export NETLIFY_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: netlify_token = os.environ["NETLIFY_TOKEN"]
@@ -874,11 +874,12 @@ id: netrc-credentials
 title: Password in a .netrc machine entry
 severity: high
 keywords: machine
-pattern: (?i)\bmachine\s{1,10}[A-Za-z0-9][\w.-]{1,100}\s{1,40}login\s{1,10}\S{1,100}\s{1,40}password\s{1,10}(?![$<{*])(\S{3,200})
+pattern: (?i)\bmachine\s{1,10}[A-Za-z0-9][\w.-]{1,100}\s{1,40}login\s{1,10}\S{1,100}\s{1,40}password\s{1,10}(?![$<{*])(?!(?:password|passwd|secret|changeme|xxx+)\s)(\S{3,200})
 confidence: medium
 positive: machine api.heroku.com\n  login ops@example.org\n  password ccf58631c7cf7b78666307c882e2db5579bc
 positive: machine nexus.corp.local login deploy password wRH5CwiNNiY2HWm77pNe
 negative: machine example.com login USER password $NETRC_PASSWORD
+negative: machine git.example login username password password\n
 negative: machine <host> login <user> password <pass>
 negative: the machine login screen asks for a password
 
@@ -925,11 +926,11 @@ id: newrelic-api-key
 title: New Relic API key (context)
 severity: high
 keywords: newrelic new_relic nr_api
-pattern: (?i)\b(?:new_?relic|nr_api)[^\n\r]{0,30}?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{4}-[A-Za-z0-9]{27,47})(?![\w-])
+pattern: (?i)\b(?:new_?relic|nr_api)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{4}-[A-Za-z0-9]{27,47})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export NEWRELIC_API_KEY="NRAK-87T9RXFE3NZC1S5FMAVLJ9ZR4IG"
-positive: newrelic_token: 'NRAK-B65JI7OVBT01Q5M9OMDXJJVRD2F'
+positive: newrelic:\n  api_token: 'NRAK-B65JI7OVBT01Q5M9OMDXJJVRD2F'
 positive: {"newrelic_secret": "NRAK-N9RIVHEE1HQXL9QZA9X2P347T20"}
 negative: export NEWRELIC_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: newrelic_token = os.environ["NEWRELIC_TOKEN"]
@@ -940,11 +941,11 @@ id: newsapi-api-key
 title: NewsAPI key
 severity: high
 keywords: newsapi news_api
-pattern: (?i)\b(?:newsapi|news_api)[^\n\r]{0,30}?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
+pattern: (?i)\b(?:newsapi|news_api)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export NEWSAPI_API_KEY="addd2156404ef439007d46a3dad43930"
-positive: newsapi_token: '7f90a691b49718ed88c4cf28abc992a4'
+positive: newsapi:\n  api_token: '7f90a691b49718ed88c4cf28abc992a4'
 positive: {"newsapi_secret": "f322b1fc4724f661401f1fb59b33e31b"}
 negative: export NEWSAPI_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: newsapi_token = os.environ["NEWSAPI_TOKEN"]
@@ -955,11 +956,11 @@ id: newscatcher-api-key
 title: NewsCatcher API key
 severity: high
 keywords: newscatcher
-pattern: (?i)\b(?:newscatcher)[^\n\r]{0,30}?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b((?=[A-Za-z_.+/=-]{0,300}\d)[A-Za-z0-9_-]{43})(?![\w-])
+pattern: (?i)\b(?:newscatcher)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b((?=[A-Za-z_.+/=-]{0,300}\d)[A-Za-z0-9_-]{43})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export NEWSCATCHER_API_KEY="68i7ttMOsJzDQGkhwZK-Cdd6r9ySVRUKzMLzay_ZBNn"
-positive: newscatcher_token: 'ureQX_j6WA6QIY1KfRQ0ptCpUSEPjOFFFfbDbRYwER9'
+positive: newscatcher:\n  api_token: 'ureQX_j6WA6QIY1KfRQ0ptCpUSEPjOFFFfbDbRYwER9'
 positive: {"newscatcher_secret": "RiLjQ9EGQMTlx3ZlJczRrsFghq1CdGaXQVNTCgi3Wc4"}
 negative: export NEWSCATCHER_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: newscatcher_token = os.environ["NEWSCATCHER_TOKEN"]
@@ -970,11 +971,11 @@ id: nftport-api-key
 title: NFTPort API key
 severity: high
 keywords: nftport
-pattern: (?i)\b(?:nftport)[^\n\r]{0,30}?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12})(?![\w-])
+pattern: (?i)\b(?:nftport)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export NFTPORT_API_KEY="239c88d5-844a-3717-c4d7-ac44ea7832e8"
-positive: nftport_token: '1fbbfc3b-bac8-e723-1492-daad0b145d8b'
+positive: nftport:\n  api_token: '1fbbfc3b-bac8-e723-1492-daad0b145d8b'
 positive: {"nftport_secret": "85c3c771-bee3-bc69-695b-a24ad60111c6"}
 negative: export NFTPORT_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: nftport_token = os.environ["NFTPORT_TOKEN"]
@@ -1025,11 +1026,11 @@ id: nimble-api-key
 title: Nimble CRM API key
 severity: high
 keywords: nimble
-pattern: (?i)\b(?:nimble)[^\n\r]{0,30}?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{30})(?![\w-])
+pattern: (?i)\b(?:nimble)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{30})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export NIMBLE_API_KEY="gn7wzoFSq4Oe9VsO8NKQLxl0TFZ2im"
-positive: nimble_token: 'dwoEB6UNtV3Fm6r0IcSZbRqOVYkn1O'
+positive: nimble:\n  api_token: 'dwoEB6UNtV3Fm6r0IcSZbRqOVYkn1O'
 positive: {"nimble_secret": "z1gn6eugWB3iSGK4qmxjvX6tZkkTgc"}
 negative: export NIMBLE_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: nimble_token = os.environ["NIMBLE_TOKEN"]
@@ -1090,11 +1091,11 @@ id: numverify-api-key
 title: numverify access key
 severity: high
 keywords: numverify
-pattern: (?i)\b(?:numverify)[^\n\r]{0,30}?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
+pattern: (?i)\b(?:numverify)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export NUMVERIFY_API_KEY="c5467e574ef0bee4440baf58678d8b32"
-positive: numverify_token: '7cdb6872cb7181f511f0f71055c8133b'
+positive: numverify:\n  api_token: '7cdb6872cb7181f511f0f71055c8133b'
 positive: {"numverify_secret": "7f64cd2639da293986ece790b1f44f91"}
 negative: export NUMVERIFY_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: numverify_token = os.environ["NUMVERIFY_TOKEN"]
@@ -1115,11 +1116,11 @@ id: nylas-api-key
 title: Nylas API key / access token
 severity: high
 keywords: nylas
-pattern: (?i)\b(?:nylas)[^\n\r]{0,30}?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{30}|nyk_v0_[A-Za-z0-9_]{40,80})(?![\w-])
+pattern: (?i)\b(?:nylas)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{30}|nyk_v0_[A-Za-z0-9_]{40,80})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export NYLAS_API_KEY="8mzp7v0jie961wco0o3ysgz8wlxlgb"
-positive: nylas_token: 'f3vb5l3jqipq0rq75exm1qn71dvshi'
+positive: nylas:\n  api_token: 'f3vb5l3jqipq0rq75exm1qn71dvshi'
 positive: {"nylas_secret": "2j8mob5i1r3255ihfmnlhm1zhwcjg0"}
 negative: export NYLAS_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: nylas_token = os.environ["NYLAS_TOKEN"]

@@ -5,11 +5,11 @@ id: oanda-api-token
 title: OANDA API access token
 severity: high
 keywords: oanda
-pattern: (?i)\b(?:oanda)[^\n\r]{0,30}?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([a-f0-9]{32}-[a-f0-9]{32}|[A-Za-z0-9]{24})(?![\w-])
+pattern: (?i)\b(?:oanda)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([a-f0-9]{32}-[a-f0-9]{32}|[A-Za-z0-9]{24})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export OANDA_API_KEY="ea012726613be166c94318341f385a1f-4c765b978a2f7285d62b2b676ab0eceb"
-positive: oanda_token: '3698dd8e71dad048c0e6498b5f6f4fae-cf7d17b8089782c13fd485663b8af093'
+positive: oanda:\n  api_token: '3698dd8e71dad048c0e6498b5f6f4fae-cf7d17b8089782c13fd485663b8af093'
 positive: {"oanda_secret": "d54c656f6be63ae71124318c7da4c79b-8bd436a5b0051e68e0896739d01bb623"}
 negative: export OANDA_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: oanda_token = os.environ["OANDA_TOKEN"]
@@ -47,11 +47,11 @@ id: omnisend-api-key
 title: Omnisend API key
 severity: high
 keywords: omnisend
-pattern: (?i)\b(?:omnisend)[^\n\r]{0,30}?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b((?=[A-Za-z_.+/=-]{0,300}\d)[A-Za-z0-9_-]{60,80})(?![\w-])
+pattern: (?i)\b(?:omnisend)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b((?=[A-Za-z_.+/=-]{0,300}\d)[A-Za-z0-9_-]{60,80})(?![\w-])
 entropy: 3.5
 confidence: medium
 positive: export OMNISEND_API_KEY="211729ed2f1de126421cf41c-t86X2py6Q5sypNRBY9uoCkztGbZkYQCPPDxGUM2n8jPO4Om6jj"
-positive: omnisend_token: 'db13a85ca06a1d31d4870f7d-kDRJ4Z7GZGaL1xmkQ7O6GS8KsMN8AJ63wjSxnN26AcYuQmGGcH'
+positive: omnisend:\n  api_token: 'db13a85ca06a1d31d4870f7d-kDRJ4Z7GZGaL1xmkQ7O6GS8KsMN8AJ63wjSxnN26AcYuQmGGcH'
 positive: {"omnisend_secret": "fda37db9cbc715d28170093b-drQtX3FlMxXIhDVfrnxbohgFn6bF3efYosyAt6D7suQdlOxL6H"}
 negative: export OMNISEND_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: omnisend_token = os.environ["OMNISEND_TOKEN"]
@@ -62,11 +62,11 @@ id: onesignal-api-key
 title: OneSignal REST API key / app id
 severity: high
 keywords: onesignal one_signal
-pattern: (?i)\b(?:onesignal|one_signal)[^\n\r]{0,30}?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12}|os_v2_(?:app|org)_[a-z0-9]{50,200})(?![\w-])
+pattern: (?i)\b(?:onesignal|one_signal)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12}|os_v2_(?:app|org)_[a-z0-9]{50,200})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export ONESIGNAL_API_KEY="981140a6-02d7-77ae-f53e-f169d7001f44"
-positive: onesignal_token: '2a008237-9052-d2ce-68bb-ce04bcf29b87'
+positive: onesignal:\n  api_token: '2a008237-9052-d2ce-68bb-ce04bcf29b87'
 positive: {"onesignal_secret": "6a69b3f8-d820-9c1e-ce3d-dce3a0514905"}
 negative: export ONESIGNAL_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: onesignal_token = os.environ["ONESIGNAL_TOKEN"]
@@ -77,11 +77,11 @@ id: onfleet-api-key
 title: Onfleet API key
 severity: high
 keywords: onfleet
-pattern: (?i)\b(?:onfleet)[^\n\r]{0,30}?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
+pattern: (?i)\b(?:onfleet)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export ONFLEET_API_KEY="87940eb98471516d68b0873cc0329719"
-positive: onfleet_token: '06fa62330c4b53dbd957466883419789'
+positive: onfleet:\n  api_token: '06fa62330c4b53dbd957466883419789'
 positive: {"onfleet_secret": "6fd779390d9c3e8d1b377a7feca53c29"}
 negative: export ONFLEET_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: onfleet_token = os.environ["ONFLEET_TOKEN"]
@@ -92,11 +92,11 @@ id: oopspam-api-key
 title: OOPSpam API key
 severity: high
 keywords: oopspam
-pattern: (?i)\b(?:oopspam)[^\n\r]{0,30}?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{40})(?![\w-])
+pattern: (?i)\b(?:oopspam)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{40})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export OOPSPAM_API_KEY="ufSotw1IFhDLkPcOFHF05YvM8f7GHlUjUZ1p480u"
-positive: oopspam_token: 'DsR7YG78HdsHD8XCafTlFgnsV8l3g24p8dyh7VRd'
+positive: oopspam:\n  api_token: 'DsR7YG78HdsHD8XCafTlFgnsV8l3g24p8dyh7VRd'
 positive: {"oopspam_secret": "ffBX66xRb1XWEdK8UGHPkr8v2moJNSzm7zzWLuQr"}
 negative: export OOPSPAM_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: oopspam_token = os.environ["OOPSPAM_TOKEN"]
@@ -122,11 +122,11 @@ id: openuv-api-key
 title: OpenUV API key
 severity: high
 keywords: openuv
-pattern: (?i)\b(?:openuv)[^\n\r]{0,30}?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
+pattern: (?i)\b(?:openuv)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export OPENUV_API_KEY="AhctFV8FKrS3JKfMUy3kchmhkbun1X8k"
-positive: openuv_token: 'pFKhVgjGd58xyJDLuwrErcm7vjzzhyhq'
+positive: openuv:\n  api_token: 'pFKhVgjGd58xyJDLuwrErcm7vjzzhyhq'
 positive: {"openuv_secret": "fBDWn8cbcj1CEBMjBH7DswhK4lKanA90"}
 negative: export OPENUV_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: openuv_token = os.environ["OPENUV_TOKEN"]
@@ -154,11 +154,11 @@ id: opsgenie-api-key
 title: Opsgenie API key
 severity: high
 keywords: opsgenie ops_genie
-pattern: (?i)\b(?:opsgenie|ops_genie)[^\n\r]{0,30}?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12})(?![\w-])
+pattern: (?i)\b(?:opsgenie|ops_genie)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export OPSGENIE_API_KEY="66af7199-4894-86ef-8ecf-cc8154a508d7"
-positive: opsgenie_token: 'ecd2138d-c39e-653d-42fd-734996063ac4'
+positive: opsgenie:\n  api_token: 'ecd2138d-c39e-653d-42fd-734996063ac4'
 positive: {"opsgenie_secret": "150c6966-7e6e-72a9-efdc-3e8ae62d0905"}
 negative: export OPSGENIE_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: opsgenie_token = os.environ["OPSGENIE_TOKEN"]
@@ -169,11 +169,11 @@ id: optimizely-api-token
 title: Optimizely API token
 severity: high
 keywords: optimizely
-pattern: (?i)\b(?:optimizely)[^\n\r]{0,30}?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9][A-Za-z0-9:_-]{30,80})(?![\w-])
+pattern: (?i)\b(?:optimizely)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9][A-Za-z0-9:_-]{30,80})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export OPTIMIZELY_API_KEY="2:SydrMTpZnJi_yuvHjk74cAAOl40vnumc3RlYRKVJJbq-j1"
-positive: optimizely_token: '2:6xj3Xj_Q-FsC7axiRFZ3dtLS5K3CEfmuLf-QErByqjrFcW'
+positive: optimizely:\n  api_token: '2:6xj3Xj_Q-FsC7axiRFZ3dtLS5K3CEfmuLf-QErByqjrFcW'
 positive: {"optimizely_secret": "2:u_iwGd17RTU8AtiDl1Rc6MCk0D0UXgioC1trOIhKWPhk4Z"}
 negative: export OPTIMIZELY_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: optimizely_token = os.environ["OPTIMIZELY_TOKEN"]
@@ -184,11 +184,11 @@ id: overloop-api-key
 title: Overloop API key
 severity: high
 keywords: overloop
-pattern: (?i)\b(?:overloop)[^\n\r]{0,30}?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b((?=[A-Za-z_.+/=-]{0,300}\d)[A-Za-z0-9_-]{50,60})(?![\w-])
+pattern: (?i)\b(?:overloop)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b((?=[A-Za-z_.+/=-]{0,300}\d)[A-Za-z0-9_-]{50,60})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export OVERLOOP_API_KEY="4TXDbfT6Y0Goeu4nOI2FrUTXnv5Q9mEAkQXLEWl_0aZfodfsS9pd5j"
-positive: overloop_token: 'GMaVgauFenMUdwrv9pKgk-sPtMQDmTSoOrm5eaprvBr5sQvYKV2Rsh'
+positive: overloop:\n  api_token: 'GMaVgauFenMUdwrv9pKgk-sPtMQDmTSoOrm5eaprvBr5sQvYKV2Rsh'
 positive: {"overloop_secret": "Ugew-cq8WEEdE_gWdPKltjaWCkIBATR2Cp7bBKFIBH49GjfiONiE8s"}
 negative: export OVERLOOP_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: overloop_token = os.environ["OVERLOOP_TOKEN"]
@@ -199,11 +199,11 @@ id: owlbot-api-key
 title: Owlbot API token
 severity: high
 keywords: owlbot
-pattern: (?i)\b(?:owlbot)[^\n\r]{0,30}?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{40})(?![\w-])
+pattern: (?i)\b(?:owlbot)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{40})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export OWLBOT_API_KEY="6bcc8a9ec3a1633da3e8e7d1b20764c4138f64fc"
-positive: owlbot_token: '5564bb089b7b7aee6ac587d7ced34ef6afcd4313'
+positive: owlbot:\n  api_token: '5564bb089b7b7aee6ac587d7ced34ef6afcd4313'
 positive: {"owlbot_secret": "8aef6080c432f94b6de85d4a41bf32ab5d36ba89"}
 negative: export OWLBOT_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: owlbot_token = os.environ["OWLBOT_TOKEN"]
@@ -214,11 +214,11 @@ id: packagecloud-api-token
 title: packagecloud API token
 severity: high
 keywords: packagecloud
-pattern: (?i)\b(?:packagecloud)[^\n\r]{0,30}?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{48})(?![\w-])
+pattern: (?i)\b(?:packagecloud)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{48})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export PACKAGECLOUD_API_KEY="6ff5a562df80b380b18ff51cd10e49e6fd1d575c1589203f"
-positive: packagecloud_token: '92b2366f61d1542437043203617b357878ab3ccd463d46e4'
+positive: packagecloud:\n  api_token: '92b2366f61d1542437043203617b357878ab3ccd463d46e4'
 positive: {"packagecloud_secret": "fb400be7e43f60f40eacae8f5969da3ef9a6ebac238d7294"}
 negative: export PACKAGECLOUD_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: packagecloud_token = os.environ["PACKAGECLOUD_TOKEN"]
@@ -251,11 +251,11 @@ id: pagerduty-api-key
 title: PagerDuty API / user token
 severity: high
 keywords: pagerduty pager_duty pd_api pd_key pd_token pd_user
-pattern: (?i)\b(?:pagerduty|pager_duty|pd(?=_(?:api|key|token|user)))[^\n\r]{0,30}?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b((?=[A-Za-z_.+/=-]{0,300}\d)[A-Za-z0-9_+-]{20})(?![\w-])
+pattern: (?i)\b(?:pagerduty|pager_duty|pd(?=_(?:api|key|token|user)))[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b((?=[A-Za-z_.+/=-]{0,300}\d)[A-Za-z0-9_+-]{20})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export PAGERDUTY_API_KEY="u+AUClh5boSUycgjJmK8"
-positive: pagerduty_token: 'u+jT2QCIozczHQvJQI_l'
+positive: pagerduty:\n  api_token: 'u+jT2QCIozczHQvJQI_l'
 positive: {"pagerduty_secret": "u+6_n65eHI6ftc5kJUPz"}
 negative: export PAGERDUTY_API_KEY="xxxxxxxxxxxxxxxxxxxx"
 negative: pagerduty_token = os.environ["PAGERDUTY_TOKEN"]
@@ -266,11 +266,11 @@ id: pandadoc-api-key
 title: PandaDoc API key
 severity: high
 keywords: pandadoc
-pattern: (?i)\b(?:pandadoc)[^\n\r]{0,30}?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{40})(?![\w-])
+pattern: (?i)\b(?:pandadoc)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{40})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export PANDADOC_API_KEY="f16951bc7867cbf8a4b4f5c84556c9bfc30e8a20"
-positive: pandadoc_token: '1619196ab346f4742a391778e7e94d573957e62e'
+positive: pandadoc:\n  api_token: '1619196ab346f4742a391778e7e94d573957e62e'
 positive: {"pandadoc_secret": "fff87088832b21312bb54144c4a3af1d57c2969f"}
 negative: export PANDADOC_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: pandadoc_token = os.environ["PANDADOC_TOKEN"]
@@ -281,11 +281,11 @@ id: pandascore-api-token
 title: PandaScore API token
 severity: high
 keywords: pandascore
-pattern: (?i)\b(?:pandascore)[^\n\r]{0,30}?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b((?=[A-Za-z_.+/=-]{0,300}\d)[A-Za-z0-9_-]{40,70})(?![\w-])
+pattern: (?i)\b(?:pandascore)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b((?=[A-Za-z_.+/=-]{0,300}\d)[A-Za-z0-9_-]{40,70})(?![\w-])
 entropy: 3.5
 confidence: medium
 positive: export PANDASCORE_API_KEY="p2yAmazD3EroPSR-qnG-9FGdW_qF2bf7noX-0Csz_DUYa2Ockq"
-positive: pandascore_token: '3cZ1dqj5Be0iTLN9ty4UOy9hnki0H1XXwMu6uyzfsRIWK2ykTJ'
+positive: pandascore:\n  api_token: '3cZ1dqj5Be0iTLN9ty4UOy9hnki0H1XXwMu6uyzfsRIWK2ykTJ'
 positive: {"pandascore_secret": "uy_ZT0kTRr7sxcBqT9HJ-4yIpTih1yO0kp-WcLgbfGIKpFie_E"}
 negative: export PANDASCORE_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: pandascore_token = os.environ["PANDASCORE_TOKEN"]
@@ -296,12 +296,12 @@ id: paperform-api-key
 title: Paperform API key
 severity: high
 keywords: paperform
-pattern: (?i)\b(?:paperform)[^\n\r]{0,30}?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9._-]{200,1500})(?![\w-])
+pattern: (?i)\b(?:paperform)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9._-]{200,1500})(?![\w-])
 entropy: 3.5
 window: 2048
 confidence: medium
 positive: export PAPERFORM_API_KEY="eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJxZVozSjM0SXNORW1PRWtMaVZTVkFZMloiLCJpYXQiOjE3ODQzMzQwNzJ9.FH957b4Yykita83DFA4vHwWfaSLkSLQB8NK2ydgcJYpDVrZtwdUhAu1MEr8cmweDSd39Ry3goOkemdcyl2-4g31PBV7sDdrL8-FGhsdb-40oJAJwWVdO0TkStE0kzqLwq2LwIyQyyY25Qy-"
-positive: paperform_token: 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJWZlUzeUE1NFc5OTJreHBKM2U2OXNwbG8iLCJpYXQiOjE3NjQwOTM2NTl9.Cz6EQc_-WLC-rEckiNkc4kw4s5n-y1SlwRNJmgS-5qbwxLsiPEjQcSCVnrsF-d7fnIIiQn2WRdyLhj-UMsIMxLzFY2oXuBjZ57k9i8yAWHPLHD5nPXBRD1fFc4iQ6bssFDF0qsf-3rp9cn3'
+positive: paperform:\n  api_token: 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJWZlUzeUE1NFc5OTJreHBKM2U2OXNwbG8iLCJpYXQiOjE3NjQwOTM2NTl9.Cz6EQc_-WLC-rEckiNkc4kw4s5n-y1SlwRNJmgS-5qbwxLsiPEjQcSCVnrsF-d7fnIIiQn2WRdyLhj-UMsIMxLzFY2oXuBjZ57k9i8yAWHPLHD5nPXBRD1fFc4iQ6bssFDF0qsf-3rp9cn3'
 positive: {"paperform_secret": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiI2azE2QWtZQUxqQllEc2l0and1VzV4aXAiLCJpYXQiOjE3NTI5MTEzNTN9.SbFxOZ2IsJ0fp7hBJkAhu9TXLEdeEwWCCuisNOBgWEz0b9BB1HIsWK2aRdDBEg_8XqDMFQODdfDmMJ_0YR4ErrtAtn60Jl0-dW9t6LnC7Gpubgiu-OwU9I8CmpJnytoLHRnmuQiGqUBb_rK"}
 negative: export PAPERFORM_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: paperform_token = os.environ["PAPERFORM_TOKEN"]
@@ -312,11 +312,11 @@ id: paralleldots-api-key
 title: ParallelDots API key
 severity: high
 keywords: paralleldots
-pattern: (?i)\b(?:paralleldots)[^\n\r]{0,30}?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{43})(?![\w-])
+pattern: (?i)\b(?:paralleldots)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{43})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export PARALLELDOTS_API_KEY="xIrpkPXnZYCLc38jvyQBraFvacopxSd5sAtovCJmqZx"
-positive: paralleldots_token: '8kgek7SoxHHsRnQj1A4KTWYhJbcvcPAMz5e97h0FTkT'
+positive: paralleldots:\n  api_token: '8kgek7SoxHHsRnQj1A4KTWYhJbcvcPAMz5e97h0FTkT'
 positive: {"paralleldots_secret": "G6HcndRAkDJ8U8V2RyhQOh6szsIyaKo3HrbVAqB6K9z"}
 negative: export PARALLELDOTS_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: paralleldots_token = os.environ["PARALLELDOTS_TOKEN"]
@@ -360,11 +360,11 @@ id: partnerstack-api-key
 title: PartnerStack API key
 severity: high
 keywords: partnerstack
-pattern: (?i)\b(?:partnerstack)[^\n\r]{0,30}?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{64})(?![\w-])
+pattern: (?i)\b(?:partnerstack)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{64})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export PARTNERSTACK_API_KEY="UnKAyxZYn8FZMnF0qlkIZ9Hq1NB9gthBXoQMaXPWZpv3N5HJ8ShtfwGMIaNfisXM"
-positive: partnerstack_token: 'ajOthD4gwzlxYQ7XtkN5wCBxzHjCaonAIdadpY23PhzzfHqnfD00JKNhOzVPKGYs'
+positive: partnerstack:\n  api_token: 'ajOthD4gwzlxYQ7XtkN5wCBxzHjCaonAIdadpY23PhzzfHqnfD00JKNhOzVPKGYs'
 positive: {"partnerstack_secret": "Irs4e4RhsqlDe0IpxtI0pO5Z5EidzTrf93RrHsiM1m8Blps3JeXLwz2gDBeARr4w"}
 negative: export PARTNERSTACK_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: partnerstack_token = os.environ["PARTNERSTACK_TOKEN"]
@@ -375,11 +375,11 @@ id: pastebin-api-key
 title: Pastebin developer API key
 severity: high
 keywords: pastebin
-pattern: (?i)\b(?:pastebin)[^\n\r]{0,30}?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b((?=[A-Za-z_.+/=-]{0,300}\d)[A-Za-z0-9_-]{32})(?![\w-])
+pattern: (?i)\b(?:pastebin)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b((?=[A-Za-z_.+/=-]{0,300}\d)[A-Za-z0-9_-]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export PASTEBIN_API_KEY="B7h2UliD0U2D46cntLs0WupwHiiWRZ4b"
-positive: pastebin_token: 'OnKStDIOEfpIBDo0LOu-B4XuDpEqjDec'
+positive: pastebin:\n  api_token: 'OnKStDIOEfpIBDo0LOu-B4XuDpEqjDec'
 positive: {"pastebin_secret": "fNd_EU5-6jgZBGRoNhkungC6oaNeGAsa"}
 negative: export PASTEBIN_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: pastebin_token = os.environ["PASTEBIN_TOKEN"]
@@ -390,11 +390,11 @@ id: paydirtapp-api-key
 title: PayDirt API key
 severity: high
 keywords: paydirt
-pattern: (?i)\b(?:paydirt(?:app)?)[^\n\r]{0,30}?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
+pattern: (?i)\b(?:paydirt(?:app)?)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export PAYDIRTAPP_API_KEY="832edd7cb4456c960f1756e7c72ae9fb"
-positive: paydirtapp_token: '54f6c59d3ed7bc897a720d5dbae87b54'
+positive: paydirtapp:\n  api_token: '54f6c59d3ed7bc897a720d5dbae87b54'
 positive: {"paydirtapp_secret": "40522ef9c15271e6fdc471983d438211"}
 negative: export PAYDIRTAPP_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: paydirtapp_token = os.environ["PAYDIRTAPP_TOKEN"]
@@ -405,11 +405,11 @@ id: paymoapp-api-key
 title: Paymo API key
 severity: high
 keywords: paymo
-pattern: (?i)\b(?:paymo(?:app)?)[^\n\r]{0,30}?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{44})(?![\w-])
+pattern: (?i)\b(?:paymo(?:app)?)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{44})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export PAYMOAPP_API_KEY="BIPmJt06KFyuW1a8utY5KamHupcmxck5ivJqLimh5BLO"
-positive: paymoapp_token: 'eE7hmaKIRt7mqZt3LJwClt10S09SVZSFGGacxOQl1NRs'
+positive: paymoapp:\n  api_token: 'eE7hmaKIRt7mqZt3LJwClt10S09SVZSFGGacxOQl1NRs'
 positive: {"paymoapp_secret": "w8kS7xlLAGQGlyGLbjbjmPPGO94P5OhDtBYcnxqlvMkV"}
 negative: export PAYMOAPP_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: paymoapp_token = os.environ["PAYMOAPP_TOKEN"]
@@ -420,11 +420,11 @@ id: paymongo-api-key
 title: PayMongo secret key
 severity: critical
 keywords: paymongo
-pattern: (?i)\b(?:paymongo)[^\n\r]{0,30}?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b((?:sk|pk)_(?:live|test)_[A-Za-z0-9]{24}|[A-Za-z0-9]{32})(?![\w-])
+pattern: (?i)\b(?:paymongo)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b((?:sk|pk)_(?:live|test)_[A-Za-z0-9]{24}|[A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export PAYMONGO_API_KEY="sk_live_pWMfTJLIvoqA5xMSd1Yz41o9"
-positive: paymongo_token: 'sk_live_1R2E2o0ZsfKkUgCWrQgsCKVT'
+positive: paymongo:\n  api_token: 'sk_live_1R2E2o0ZsfKkUgCWrQgsCKVT'
 positive: {"paymongo_secret": "sk_live_jYYvmWG2hvQ5cuEM2EDQjBiD"}
 negative: export PAYMONGO_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: paymongo_token = os.environ["PAYMONGO_TOKEN"]
@@ -450,11 +450,11 @@ id: paypal-client-secret
 title: PayPal OAuth client secret
 severity: critical
 keywords: paypal
-pattern: (?i)\b(?:paypal)[^\n\r]{0,30}?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b(E[A-Za-z0-9_-]{55,85})(?![\w-])
+pattern: (?i)\b(?:paypal)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b(E[A-Za-z0-9_-]{55,85})(?![\w-])
 entropy: 3.5
 confidence: medium
 positive: export PAYPAL_API_KEY="EG7yXFYVAoHpfF6RmieTNfARyk0oLYjHtz1fZVgSNd26Tt3aXo8VfLQ89uqay--e8qMYaKbw6j5Dgn2R"
-positive: paypal_token: 'EpMenROKnjxAkZNbjXVHHiWPgWzT0btq-V8T3GZ9U-gyAXxmVRnemV6XkKP1xY_vKT1baqYxKA1rPQkp'
+positive: paypal:\n  api_token: 'EpMenROKnjxAkZNbjXVHHiWPgWzT0btq-V8T3GZ9U-gyAXxmVRnemV6XkKP1xY_vKT1baqYxKA1rPQkp'
 positive: {"paypal_secret": "EON2-WyAlh2PG6Y3JL-yuC2i_L9BiX6cgZECQfdv0u51LtvbVHVRMl7ryQvBHYM-Etl07DeoAYshUzEP"}
 negative: export PAYPAL_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: paypal_token = os.environ["PAYPAL_TOKEN"]
@@ -493,11 +493,11 @@ id: pdflayer-api-key
 title: pdflayer access key
 severity: high
 keywords: pdflayer
-pattern: (?i)\b(?:pdflayer)[^\n\r]{0,30}?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
+pattern: (?i)\b(?:pdflayer)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export PDFLAYER_API_KEY="b961fd7d19926fa497732f54a7db2025"
-positive: pdflayer_token: 'b627c50ba3ac408f34ffc73c24242e84'
+positive: pdflayer:\n  api_token: 'b627c50ba3ac408f34ffc73c24242e84'
 positive: {"pdflayer_secret": "72ebaa4ff4aaa9daa0878240112474cf"}
 negative: export PDFLAYER_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: pdflayer_token = os.environ["PDFLAYER_TOKEN"]
@@ -543,11 +543,11 @@ id: peopledatalabs-api-key
 title: People Data Labs API key
 severity: high
 keywords: peopledatalabs people_data_labs pdl_api
-pattern: (?i)\b(?:peopledatalabs|people_data_labs|pdl_api)[^\n\r]{0,30}?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{64})(?![\w-])
+pattern: (?i)\b(?:peopledatalabs|people_data_labs|pdl_api)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{64})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export PEOPLEDATALABS_API_KEY="818e3c7b659d740c96afbfd1b68fddc1067c674b3c134b5898b320d75d5dd275"
-positive: peopledatalabs_token: '5fa2c9f5d9d9b6c890859fe88586a1272177223c7484fb5f820c1b9b3fe25131'
+positive: peopledatalabs:\n  api_token: '5fa2c9f5d9d9b6c890859fe88586a1272177223c7484fb5f820c1b9b3fe25131'
 positive: {"peopledatalabs_secret": "a3437911ca40bbd912ee48c15b63845ef0841b73bd22a5fcfa9a22424826f649"}
 negative: export PEOPLEDATALABS_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: peopledatalabs_token = os.environ["PEOPLEDATALABS_TOKEN"]
@@ -574,11 +574,11 @@ id: pipedream-api-key
 title: Pipedream API key
 severity: high
 keywords: pipedream
-pattern: (?i)\b(?:pipedream)[^\n\r]{0,30}?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
+pattern: (?i)\b(?:pipedream)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export PIPEDREAM_API_KEY="daf76d92a71ba29bbec3cad4f05619b5"
-positive: pipedream_token: '06dddc59c49ab472da85f7bafb82eb43'
+positive: pipedream:\n  api_token: '06dddc59c49ab472da85f7bafb82eb43'
 positive: {"pipedream_secret": "9bc1448e845507d4abccd91efa99c5d4"}
 negative: export PIPEDREAM_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: pipedream_token = os.environ["PIPEDREAM_TOKEN"]
@@ -589,11 +589,11 @@ id: pipedrive-api-token
 title: Pipedrive API token
 severity: high
 keywords: pipedrive
-pattern: (?i)\b(?:pipedrive)[^\n\r]{0,30}?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{40})(?![\w-])
+pattern: (?i)\b(?:pipedrive)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{40})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export PIPEDRIVE_API_KEY="68d326a9c3755378266445171b5db106a0cabea1"
-positive: pipedrive_token: 'bb2f85edbcf030531670a849fcd8c2977fdda257'
+positive: pipedrive:\n  api_token: 'bb2f85edbcf030531670a849fcd8c2977fdda257'
 positive: {"pipedrive_secret": "705611c5bf0bc5da80d9cc4c8058b732a59700c6"}
 negative: export PIPEDRIVE_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: pipedrive_token = os.environ["PIPEDRIVE_TOKEN"]
@@ -604,11 +604,11 @@ id: pixabay-api-key
 title: Pixabay API key
 severity: high
 keywords: pixabay
-pattern: (?i)\b(?:pixabay)[^\n\r]{0,30}?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b(\d{7,9}-[a-f0-9]{25}|[A-Za-z0-9]{40})(?![\w-])
+pattern: (?i)\b(?:pixabay)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b(\d{7,9}-[a-f0-9]{25}|[A-Za-z0-9]{40})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export PIXABAY_API_KEY="09770889-387b9ec192daf2ffebfd8be9f"
-positive: pixabay_token: '25224922-de59dc18c41fe028c55f055fa'
+positive: pixabay:\n  api_token: '25224922-de59dc18c41fe028c55f055fa'
 positive: {"pixabay_secret": "82218892-22499ef48307e892c2c109391"}
 negative: export PIXABAY_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: pixabay_token = os.environ["PIXABAY_TOKEN"]
@@ -652,11 +652,11 @@ id: planyo-api-key
 title: Planyo API key
 severity: high
 keywords: planyo
-pattern: (?i)\b(?:planyo)[^\n\r]{0,30}?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{60,64})(?![\w-])
+pattern: (?i)\b(?:planyo)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{60,64})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export PLANYO_API_KEY="JpwoRxVchM89hSDeyZItiHYHagPLIdhui5dVKPnm1yENl7BXKadXXTNrxYzAto"
-positive: planyo_token: 'rSLmzF8leRlngf1Vd325GftDiwOwIF8Mjva24aFXdIqx5rC21RVme62yqvsXui'
+positive: planyo:\n  api_token: 'rSLmzF8leRlngf1Vd325GftDiwOwIF8Mjva24aFXdIqx5rC21RVme62yqvsXui'
 positive: {"planyo_secret": "7FnquCoWZLXEG4XVxD9PVjiruglBeZAHrAF8VjWekdmymFEhW5SH0abL8xMj4h"}
 negative: export PLANYO_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: planyo_token = os.environ["PLANYO_TOKEN"]
@@ -667,11 +667,11 @@ id: podio-api-key
 title: Podio client secret / token
 severity: high
 keywords: podio
-pattern: (?i)\b(?:podio)[^\n\r]{0,30}?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{32}|[A-Za-z0-9]{64})(?![\w-])
+pattern: (?i)\b(?:podio)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{32}|[A-Za-z0-9]{64})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export PODIO_API_KEY="o2A4esUS8a3cHZudqyQKxdZX1bQmdUY9"
-positive: podio_token: 'fcqJ1ZNQVqgxfei1rKMQw7bsbdeeIWX3'
+positive: podio:\n  api_token: 'fcqJ1ZNQVqgxfei1rKMQw7bsbdeeIWX3'
 positive: {"podio_secret": "X2cNoVHWow6f8pMuVKVjZqm6XoAXfCXR"}
 negative: export PODIO_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: podio_token = os.environ["PODIO_TOKEN"]
@@ -682,11 +682,11 @@ id: pollsapi-api-key
 title: PollsAPI key
 severity: high
 keywords: pollsapi polls_api
-pattern: (?i)\b(?:pollsapi|polls_api)[^\n\r]{0,30}?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{28})(?![\w-])
+pattern: (?i)\b(?:pollsapi|polls_api)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{28})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export POLLSAPI_API_KEY="CN5ZYR2VEK35021844C2QL5FNLLA"
-positive: pollsapi_token: '5AZ5ULG3D6DUILIOAPPTIXRIB25B'
+positive: pollsapi:\n  api_token: '5AZ5ULG3D6DUILIOAPPTIXRIB25B'
 positive: {"pollsapi_secret": "YK8N61X62Z8TCLOHBZZZI6SGN5G1"}
 negative: export POLLSAPI_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: pollsapi_token = os.environ["POLLSAPI_TOKEN"]
@@ -697,11 +697,11 @@ id: polygon-api-key
 title: Polygon.io API key
 severity: high
 keywords: polygon
-pattern: (?i)\b(?:polygon(?:io|_io|\.io)?)[^\n\r]{0,20}?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,20}?\b([A-Za-z0-9]{32})(?![\w-])
+pattern: (?i)\b(?:polygon(?:io|_io|\.io)?)[^\n\r]{0,20}?(?:\r?\n[^\n\r]{0,20}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,20}?\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.5
 confidence: medium
 positive: export POLYGON_API_KEY="muurtHHlPxIf2ySKCEgVjzNromhJdDij"
-positive: polygon_token: 'Uhikjhrs7bJx1sQsKioh8BcJRv1rIMlU'
+positive: polygon:\n  api_token: 'Uhikjhrs7bJx1sQsKioh8BcJRv1rIMlU'
 positive: {"polygon_secret": "w5UCm4Xj5mAwO76y4zp0bbyjGU20tLSa"}
 negative: export POLYGON_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: polygon_token = os.environ["POLYGON_TOKEN"]
@@ -712,11 +712,11 @@ id: positionstack-api-key
 title: positionstack access key
 severity: high
 keywords: positionstack
-pattern: (?i)\b(?:positionstack)[^\n\r]{0,30}?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
+pattern: (?i)\b(?:positionstack)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export POSITIONSTACK_API_KEY="a67d58bfad1347936a224e969ed56ac2"
-positive: positionstack_token: 'fccb77199f9f77cb3d147c209af8f701'
+positive: positionstack:\n  api_token: 'fccb77199f9f77cb3d147c209af8f701'
 positive: {"positionstack_secret": "fba230cefcbde50c4e7598ec9612d5f6"}
 negative: export POSITIONSTACK_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: positionstack_token = os.environ["POSITIONSTACK_TOKEN"]
@@ -727,11 +727,11 @@ id: postageapp-api-key
 title: PostageApp API key
 severity: high
 keywords: postageapp postage_app
-pattern: (?i)\b(?:postageapp|postage_app)[^\n\r]{0,30}?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
+pattern: (?i)\b(?:postageapp|postage_app)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export POSTAGEAPP_API_KEY="1JCNkqoDxqq9xPrrTpaeqPugKyqgbhwe"
-positive: postageapp_token: 'BKFHgNhaSVv8GDNgsL7RgAAs2zfoT89M'
+positive: postageapp:\n  api_token: 'BKFHgNhaSVv8GDNgsL7RgAAs2zfoT89M'
 positive: {"postageapp_secret": "N5eB1FKSeGkHobr6CIPGoyvDGUyuBsty"}
 negative: export POSTAGEAPP_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: postageapp_token = os.environ["POSTAGEAPP_TOKEN"]
@@ -770,11 +770,11 @@ id: postmark-server-token
 title: Postmark server / account token
 severity: high
 keywords: postmark
-pattern: (?i)\b(?:postmark)[^\n\r]{0,30}?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12})(?![\w-])
+pattern: (?i)\b(?:postmark)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export POSTMARK_API_KEY="8c60db21-a612-3cb1-a7e0-fa2b7c9b45fd"
-positive: postmark_token: '4da681a7-a782-a5c4-0e65-56cc58e95c46'
+positive: postmark:\n  api_token: '4da681a7-a782-a5c4-0e65-56cc58e95c46'
 positive: {"postmark_secret": "561149a1-93cb-db14-47c7-7217cfd52a32"}
 negative: export POSTMARK_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: postmark_token = os.environ["POSTMARK_TOKEN"]
@@ -785,11 +785,11 @@ id: powrbot-api-key
 title: PowrBot API key
 severity: high
 keywords: powrbot
-pattern: (?i)\b(?:powrbot)[^\n\r]{0,30}?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{50})(?![\w-])
+pattern: (?i)\b(?:powrbot)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{50})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export POWRBOT_API_KEY="5iIrwgzpcyZCPsZcYiRZrvXStT0w7YtaP5i8AU4w3kqIDKfRXG"
-positive: powrbot_token: 'BjOR3fTm7cHUlN2Xs9niHdkXAHwK5FEN0mYXYHtTqjXp7qBN0e'
+positive: powrbot:\n  api_token: 'BjOR3fTm7cHUlN2Xs9niHdkXAHwK5FEN0mYXYHtTqjXp7qBN0e'
 positive: {"powrbot_secret": "XN9eKpSUFLruA0yFsrdbkQLjEzKD00YJQJeeGhbfl5anboC6FV"}
 negative: export POWRBOT_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: powrbot_token = os.environ["POWRBOT_TOKEN"]
