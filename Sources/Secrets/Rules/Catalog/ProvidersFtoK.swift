@@ -125,7 +125,7 @@ id: ftp-url-password
 title: Password in an FTP URL
 severity: high
 keywords: ftp:// ftps:// sftp://
-pattern: (?i)\b(?:s?ftps?)://[^\s:@/\"'<>{}$]{1,64}:([^\s:@/\"'<>{}$*]{3,128})@[A-Za-z0-9][\w.-]{0,253}
+pattern: (?i)\b(?:s?ftps?)://[^\s:@/\"'<>\{\}\$]{1,64}:([^\s:@/\"'<>\{\}\$*]{3,128})@[A-Za-z0-9][\w.-]{0,253}
 confidence: medium
 positive: urllib.request.urlopen("ftp://deploy:VELlZeWMpMhwIJ@files.internal.example.org/pub/build.tgz")
 positive: MIRROR=sftp://backup:EKJ5i4rG2XlszoVwrM@10.0.4.12/srv
@@ -404,7 +404,7 @@ id: gradle-credentials-password
 title: Hard-coded password in a Gradle credentials block
 severity: high
 keywords: credentials
-pattern: credentials\s{0,10}\{(?:[^}]{0,300}?)\busername\s{0,10}[=(]?\s{0,10}[\"'][^\"'\n]{1,100}[\"']\s{0,5}\)?\s{0,300}?\bpassword\s{0,10}[=(]?\s{0,10}[\"']([^\"'$\n]{1,128})[\"']
+pattern: credentials\s{0,10}\{(?:[^\}]{0,300}?)\busername\s{0,10}[=(]?\s{0,10}[\"'][^\"'\n]{1,100}[\"']\s{0,5}\)?\s{0,300}?\bpassword\s{0,10}[=(]?\s{0,10}[\"']([^\"'\$\n]{1,128})[\"']
 window: 1024
 confidence: medium
 positive: repositories {\n  maven {\n    url 'https://nexus.corp.local/repository/releases'\n    credentials {\n      username 'ci-deployer'\n      password 'WRKFVMx1WVbkdAPJ'\n    }\n  }\n}
@@ -551,7 +551,7 @@ id: krb5-asrep-hash
 title: Kerberos 5 AS-REP roastable hash (etype 23)
 severity: high
 keywords: $krb5asrep$
-pattern: (\$krb5asrep\$(?:23|17|18)\$(?:[^$\s:]{1,128}:)?[a-f0-9]{32}\$[a-f0-9]{64,8192})
+pattern: (\$krb5asrep\$(?:23|17|18)\$(?:[^\$\s:]{1,128}:)?[a-f0-9]{32}\$[a-f0-9]{64,8192})
 window: 8192
 positive: $krb5asrep$23$svc_sql@CORP.LOCAL:4e91bd64530989cd676fe01f28b6ad1a$a43f53733029ce351be08381167fe14d19aa7865965f16a58c001479e5dd7ed3264672759c00eb6e540b943cce78726f9d63d8b8d39f58e0112200303f80a88581ce5564380f358d8aa6aaf698a8ef64dd89d1187544a4415437c3a5d76f0edd571ddcf856c8e5f57a33d7271c0113036c8c15b838eeb0f5bcba338c122b0c868d378ad53c5d8ca20523a17f88a4a2d9f5d46f9fbc3d
 negative: $krb5asrep$23$user@domain:hash

@@ -874,7 +874,7 @@ id: netrc-credentials
 title: Password in a .netrc machine entry
 severity: high
 keywords: machine
-pattern: (?i)\bmachine\s{1,10}[A-Za-z0-9][\w.-]{1,100}\s{1,40}login\s{1,10}\S{1,100}\s{1,40}password\s{1,10}(?![$<{*])(?!(?:password|passwd|secret|changeme|xxx+)\s)(\S{3,200})
+pattern: (?i)\bmachine\s{1,10}[A-Za-z0-9][\w.-]{1,100}\s{1,40}login\s{1,10}\S{1,100}\s{1,40}password\s{1,10}(?![\$<\{*])(?!(?:password|passwd|secret|changeme|xxx+)\s)(\S{3,200})
 confidence: medium
 positive: machine api.heroku.com\n  login ops@example.org\n  password ccf58631c7cf7b78666307c882e2db5579bc
 positive: machine nexus.corp.local login deploy password wRH5CwiNNiY2HWm77pNe
