@@ -5,7 +5,7 @@ id: flightlabs-api-key
 title: FlightLabs API access key (JWT)
 severity: high
 keywords: flightlabs flight-labs goflightlabs
-pattern: (?i)\b(?:flightlabs|flight-labs|goflightlabs)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b(eyJ[A-Za-z0-9_-]{10,600}\.[A-Za-z0-9_-]{10,2000}(?:\.[A-Za-z0-9_-]{5,600})?)(?![\w-])
+pattern: (?i)\b(?:flightlabs|flight-labs|goflightlabs)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b(eyJ[A-Za-z0-9_-]{10,600}\.[A-Za-z0-9_-]{10,2000}(?:\.[A-Za-z0-9_-]{5,600})?)(?![\w-])
 entropy: 3.0
 window: 2048
 confidence: medium
@@ -16,6 +16,7 @@ negative: export FLIGHTLABS_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
 negative: flightlabs_token = os.environ["FLIGHTLABS_TOKEN"]
 negative: FLIGHTLABS_SECRET=${FLIGHTLABS_SECRET}
 negative: flightlabs_api_key: "<your-flightlabs-api-key>"
+negative: "resolved": "https://registry.npmjs.org/flightlabs-auth/-/flightlabs-auth-1.2.0.tgz#xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 
 id: float-api-key
 title: Float API access token
@@ -31,12 +32,13 @@ negative: export FLOAT_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
 negative: float_token = os.environ["FLOAT_TOKEN"]
 negative: FLOAT_SECRET=${FLOAT_SECRET}
 negative: float_api_key: "<your-float-api-key>"
+negative: "resolved": "https://registry.npmjs.org/float-auth/-/float-auth-1.2.0.tgz#11554d49f103761c3f823a673f298798f856e83ee22fc75563ae972fc33e"
 
 id: formbucket-api-key
 title: FormBucket API key
 severity: high
 keywords: formbucket
-pattern: (?i)\b(?:formbucket)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9_-]{6,300}\.[A-Za-z0-9_-]{6,600}\.[A-Za-z0-9_-]{3,300})(?![\w-])
+pattern: (?i)\b(?:formbucket)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([A-Za-z0-9_-]{6,300}\.[A-Za-z0-9_-]{6,600}\.[A-Za-z0-9_-]{3,300})(?![\w-])
 entropy: 3.0
 window: 1024
 confidence: medium
@@ -47,12 +49,13 @@ negative: export FORMBUCKET_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
 negative: formbucket_token = os.environ["FORMBUCKET_TOKEN"]
 negative: FORMBUCKET_SECRET=${FORMBUCKET_SECRET}
 negative: formbucket_api_key: "<your-formbucket-api-key>"
+negative: "resolved": "https://registry.npmjs.org/formbucket-auth/-/formbucket-auth-1.2.0.tgz#xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 
 id: formcraft-api-key
 title: FormCraft API key
 severity: high
 keywords: formcraft
-pattern: (?i)\b(?:formcraft)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{16})(?![\w-])
+pattern: (?i)\b(?:formcraft)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([A-Za-z0-9]{16})(?![\w-])
 entropy: 2.7
 confidence: medium
 positive: export FORMCRAFT_API_KEY="nXrRuJ8WjreifNCa"
@@ -62,12 +65,13 @@ negative: export FORMCRAFT_API_KEY="xxxxxxxxxxxxxxxx"
 negative: formcraft_token = os.environ["FORMCRAFT_TOKEN"]
 negative: FORMCRAFT_SECRET=${FORMCRAFT_SECRET}
 negative: formcraft_api_key: "<your-formcraft-api-key>"
+negative: "resolved": "https://registry.npmjs.org/formcraft-auth/-/formcraft-auth-1.2.0.tgz#44b51a15f9de911b"
 
 id: formio-api-key
 title: Form.io API key or JWT
 severity: high
 keywords: formio form.io
-pattern: (?i)\b(?:formio|form\.io)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b(eyJ[A-Za-z0-9_-]{10,600}\.[A-Za-z0-9_-]{10,2000}(?:\.[A-Za-z0-9_-]{5,600})?)(?![\w-])
+pattern: (?i)\b(?:formio|form\.io)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b(eyJ[A-Za-z0-9_-]{10,600}\.[A-Za-z0-9_-]{10,2000}(?:\.[A-Za-z0-9_-]{5,600})?)(?![\w-])
 entropy: 3.0
 window: 2048
 confidence: medium
@@ -78,12 +82,13 @@ negative: export FORMIO_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
 negative: formio_token = os.environ["FORMIO_TOKEN"]
 negative: FORMIO_SECRET=${FORMIO_SECRET}
 negative: formio_api_key: "<your-formio-api-key>"
+negative: "resolved": "https://registry.npmjs.org/formio-auth/-/formio-auth-1.2.0.tgz#xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 
 id: foursquare-api-key
 title: Foursquare client secret or API key
 severity: high
 keywords: foursquare 4sq
-pattern: (?i)\b(?:foursquare|4sq)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{48})(?![\w-])
+pattern: (?i)\b(?:foursquare|4sq)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([A-Za-z0-9]{48})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export FOURSQUARE_API_KEY="0KVEFUDPNTH81IE6BUVIVF8890JH0E5VPBD8SNO2EZXQGDZ9"
@@ -93,6 +98,7 @@ negative: export FOURSQUARE_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
 negative: foursquare_token = os.environ["FOURSQUARE_TOKEN"]
 negative: FOURSQUARE_SECRET=${FOURSQUARE_SECRET}
 negative: foursquare_api_key: "<your-foursquare-api-key>"
+negative: "resolved": "https://registry.npmjs.org/foursquare-auth/-/foursquare-auth-1.2.0.tgz#5a758ca2766b2a026fb71059400356a36ec26ea9170dc46d"
 
 id: frame-io-api-token
 title: Frame.io developer token
@@ -109,7 +115,7 @@ id: front-api-token
 title: Front API token
 severity: high
 keywords: front
-pattern: (?i)\b(?:front(?:app)?)[^\n\r]{0,12}?(?:\r?\n[^\n\r]{0,12}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,12}?\b([A-Za-z0-9_-]{20,600}\.[A-Za-z0-9_-]{40,1500}(?:\.[A-Za-z0-9_.-]{10,600})?)(?![\w-])
+pattern: (?i)\b(?:front(?:app)?)[^\n\r#]{0,12}?(?:\r?\n[^\n\r#]{0,12}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,12}?\b([A-Za-z0-9_-]{20,600}\.[A-Za-z0-9_-]{40,1500}(?:\.[A-Za-z0-9_.-]{10,600})?)(?![\w-])
 entropy: 3.5
 window: 2048
 confidence: medium
@@ -120,6 +126,7 @@ negative: export FRONT_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
 negative: front_token = os.environ["FRONT_TOKEN"]
 negative: FRONT_SECRET=${FRONT_SECRET}
 negative: front_api_key: "<your-front-api-key>"
+negative: "resolved": "https://registry.npmjs.org/front-auth/-/front-auth-1.2.0.tgz#xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 
 id: ftp-url-password
 title: Password in an FTP URL
@@ -138,7 +145,7 @@ id: fulcrum-api-key
 title: Fulcrum API token
 severity: high
 keywords: fulcrum
-pattern: (?i)\b(?:fulcrum)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{80})(?![\w-])
+pattern: (?i)\b(?:fulcrum)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([A-Za-z0-9]{80})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export FULCRUM_API_KEY="8b23dec33e1c515260e8862e2ca19caebdb20f3c327553c2b591aef3bd0aadc5324be92ed342593c"
@@ -148,12 +155,13 @@ negative: export FULCRUM_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
 negative: fulcrum_token = os.environ["FULCRUM_TOKEN"]
 negative: FULCRUM_SECRET=${FULCRUM_SECRET}
 negative: fulcrum_api_key: "<your-fulcrum-api-key>"
+negative: "resolved": "https://registry.npmjs.org/fulcrum-auth/-/fulcrum-auth-1.2.0.tgz#xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 
 id: fullstory-api-key
 title: FullStory API key
 severity: high
 keywords: fullstory full_story
-pattern: (?i)\b(?:fullstory|full_story)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b((?:na1\.)?[A-Za-z0-9+/]{60,140}={0,2})(?![\w+/=-])
+pattern: (?i)\b(?:fullstory|full_story)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b((?:na1\.)?[A-Za-z0-9+/]{60,140}={0,2})(?![\w+/=-])
 entropy: 3.0
 confidence: medium
 positive: export FULLSTORY_API_KEY="zYq3xBM17DGH9cc0EHlDXqcOBNwTfq9qjj/Ectga2Mt/I1glrBPsKoJ2Rw4prZ9ZnmVABB/2yGp3pVb39yN1vZ464YR4kf1y"
@@ -163,6 +171,7 @@ negative: export FULLSTORY_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
 negative: fullstory_token = os.environ["FULLSTORY_TOKEN"]
 negative: FULLSTORY_SECRET=${FULLSTORY_SECRET}
 negative: fullstory_api_key: "<your-fullstory-api-key>"
+negative: "resolved": "https://registry.npmjs.org/fullstory-auth/-/fullstory-auth-1.2.0.tgz#xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 
 id: fullstory-api-key-na1
 title: FullStory API key (na1. prefix)
@@ -179,7 +188,7 @@ id: fxmarket-api-key
 title: FXMarket API key
 severity: high
 keywords: fxmarket
-pattern: (?i)\b(?:fxmarket)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b((?=[A-Za-z_.+/=-]{0,300}\d)[A-Za-z0-9_-]{20})(?![\w-])
+pattern: (?i)\b(?:fxmarket)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b((?=[A-Za-z_.+/=-]{0,300}\d)[A-Za-z0-9_-]{20})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export FXMARKET_API_KEY="YN7UotPZoksNqj1Z464Y"
@@ -189,12 +198,13 @@ negative: export FXMARKET_API_KEY="xxxxxxxxxxxxxxxxxxxx"
 negative: fxmarket_token = os.environ["FXMARKET_TOKEN"]
 negative: FXMARKET_SECRET=${FXMARKET_SECRET}
 negative: fxmarket_api_key: "<your-fxmarket-api-key>"
+negative: "resolved": "https://registry.npmjs.org/fxmarket-auth/-/fxmarket-auth-1.2.0.tgz#ed7ca7ee6a5f2d868774"
 
 id: geckoboard-api-key
 title: Geckoboard API key
 severity: high
 keywords: geckoboard
-pattern: (?i)\b(?:geckoboard)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9+/]{32,48}={0,2})(?![\w+/=-])
+pattern: (?i)\b(?:geckoboard)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([A-Za-z0-9+/]{32,48}={0,2})(?![\w+/=-])
 entropy: 3.0
 confidence: medium
 positive: export GECKOBOARD_API_KEY="AZbZT/WljDwWzb4/bgVQq+2VGwl4dDgyhGDBxjQkD/b4"
@@ -204,12 +214,13 @@ negative: export GECKOBOARD_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
 negative: geckoboard_token = os.environ["GECKOBOARD_TOKEN"]
 negative: GECKOBOARD_SECRET=${GECKOBOARD_SECRET}
 negative: geckoboard_api_key: "<your-geckoboard-api-key>"
+negative: "resolved": "https://registry.npmjs.org/geckoboard-auth/-/geckoboard-auth-1.2.0.tgz#8f2a1cba4f67c2cb23129501ba1f55ef2a8a4fc2b823"
 
 id: geoapify-api-key
 title: Geoapify API key
 severity: high
 keywords: geoapify
-pattern: (?i)\b(?:geoapify)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
+pattern: (?i)\b(?:geoapify)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export GEOAPIFY_API_KEY="938bf8eaa1892a054e3241684368222e"
@@ -219,12 +230,13 @@ negative: export GEOAPIFY_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: geoapify_token = os.environ["GEOAPIFY_TOKEN"]
 negative: GEOAPIFY_SECRET=${GEOAPIFY_SECRET}
 negative: geoapify_api_key: "<your-geoapify-api-key>"
+negative: "resolved": "https://registry.npmjs.org/geoapify-auth/-/geoapify-auth-1.2.0.tgz#5da5dc98246078c4faa5759dc1fe9b16"
 
 id: geocode-api-key
 title: Geocode (geocode.xyz / geocode.maps.co) API key
 severity: high
 keywords: geocode
-pattern: (?i)\b(?:geocode(?!r)(?:xyz|_xyz|maps)?)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{28})(?![\w-])
+pattern: (?i)\b(?:geocode(?!r)(?:xyz|_xyz|maps)?)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([A-Za-z0-9]{28})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export GEOCODE_API_KEY="fhy07m69yne1t73f448bmrkgnlp8"
@@ -234,12 +246,13 @@ negative: export GEOCODE_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: geocode_token = os.environ["GEOCODE_TOKEN"]
 negative: GEOCODE_SECRET=${GEOCODE_SECRET}
 negative: geocode_api_key: "<your-geocode-api-key>"
+negative: "resolved": "https://registry.npmjs.org/geocode-auth/-/geocode-auth-1.2.0.tgz#93089818a71bfc2fa047f90ec8e8"
 
 id: geocodify-api-key
 title: Geocodify API key
 severity: high
 keywords: geocodify
-pattern: (?i)\b(?:geocodify)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{40})(?![\w-])
+pattern: (?i)\b(?:geocodify)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([A-Za-z0-9]{40})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export GEOCODIFY_API_KEY="bf7a3baaa588384f6d22653fc33735cc6cd15c66"
@@ -249,12 +262,13 @@ negative: export GEOCODIFY_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: geocodify_token = os.environ["GEOCODIFY_TOKEN"]
 negative: GEOCODIFY_SECRET=${GEOCODIFY_SECRET}
 negative: geocodify_api_key: "<your-geocodify-api-key>"
+negative: "resolved": "https://registry.npmjs.org/geocodify-auth/-/geocodify-auth-1.2.0.tgz#525eb6d498b69e39d3bedbff00478bad97f366bc"
 
 id: geoipifi-api-key
 title: GeoIPify (ipify) API key
 severity: high
 keywords: ipifi ipify
-pattern: (?i)\b(?:(?:geo)?ipifi|(?:geo)?ipify)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b((?:at_)?[A-Za-z0-9]{32})(?![\w-])
+pattern: (?i)\b(?:(?:geo)?ipifi|(?:geo)?ipify)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b((?:at_)?[A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export IPIFI_API_KEY="AnYl748KJ5xVVicIrzN2i1rYThHe7yik"
@@ -264,12 +278,13 @@ negative: export IPIFI_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: ipifi_token = os.environ["IPIFI_TOKEN"]
 negative: IPIFI_SECRET=${IPIFI_SECRET}
 negative: ipifi_api_key: "<your-ipifi-api-key>"
+negative: "resolved": "https://registry.npmjs.org/ipifi-auth/-/ipifi-auth-1.2.0.tgz#94ee607b0f1e879cf405805007040723"
 
 id: getemail-api-key
 title: GetEmail.io API key
 severity: high
 keywords: getemail
-pattern: (?i)\b(?:getemail)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{20})(?![\w-])
+pattern: (?i)\b(?:getemail)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([A-Za-z0-9]{20})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export GETEMAIL_API_KEY="tvYZFrli41YJn9IACRxn"
@@ -279,12 +294,13 @@ negative: export GETEMAIL_API_KEY="xxxxxxxxxxxxxxxxxxxx"
 negative: getemail_token = os.environ["GETEMAIL_TOKEN"]
 negative: GETEMAIL_SECRET=${GETEMAIL_SECRET}
 negative: getemail_api_key: "<your-getemail-api-key>"
+negative: "resolved": "https://registry.npmjs.org/getemail-auth/-/getemail-auth-1.2.0.tgz#512036be883fe3f90573"
 
 id: getgeoapi-api-key
 title: GetGeoAPI key
 severity: high
 keywords: getgeoapi
-pattern: (?i)\b(?:getgeoapi)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{40})(?![\w-])
+pattern: (?i)\b(?:getgeoapi)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([A-Za-z0-9]{40})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export GETGEOAPI_API_KEY="15760d0baf4e0c15f07a0e5c21d599890eda905e"
@@ -294,12 +310,13 @@ negative: export GETGEOAPI_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: getgeoapi_token = os.environ["GETGEOAPI_TOKEN"]
 negative: GETGEOAPI_SECRET=${GETGEOAPI_SECRET}
 negative: getgeoapi_api_key: "<your-getgeoapi-api-key>"
+negative: "resolved": "https://registry.npmjs.org/getgeoapi-auth/-/getgeoapi-auth-1.2.0.tgz#6d05972f508a51ff04e1d3e7bd2af7d5357d91e5"
 
 id: getgist-api-key
 title: Gist (getgist) API key
 severity: high
 keywords: getgist
-pattern: (?i)\b(?:getgist)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9+/]{60,90}={0,2})(?![\w+/=-])
+pattern: (?i)\b(?:getgist)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([A-Za-z0-9+/]{60,90}={0,2})(?![\w+/=-])
 entropy: 3.0
 confidence: medium
 positive: export GETGIST_API_KEY="z6LpAjJCuI/3+0nF4G0UZo+ojT+myGnH0dKq9mZ65eA2cKqKH6fT+3XHaa4RdyGBICLV"
@@ -309,12 +326,13 @@ negative: export GETGIST_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
 negative: getgist_token = os.environ["GETGIST_TOKEN"]
 negative: GETGIST_SECRET=${GETGIST_SECRET}
 negative: getgist_api_key: "<your-getgist-api-key>"
+negative: "resolved": "https://registry.npmjs.org/getgist-auth/-/getgist-auth-1.2.0.tgz#xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 
 id: getresponse-api-key
 title: GetResponse API key
 severity: high
 keywords: getresponse
-pattern: (?i)\b(?:getresponse)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
+pattern: (?i)\b(?:getresponse)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export GETRESPONSE_API_KEY="7s5tfcnh0arsrzwt2bcxnqfgllwkto0v"
@@ -324,12 +342,13 @@ negative: export GETRESPONSE_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: getresponse_token = os.environ["GETRESPONSE_TOKEN"]
 negative: GETRESPONSE_SECRET=${GETRESPONSE_SECRET}
 negative: getresponse_api_key: "<your-getresponse-api-key>"
+negative: "resolved": "https://registry.npmjs.org/getresponse-auth/-/getresponse-auth-1.2.0.tgz#ab8e560071286109817c2d3eb2bb5a91"
 
 id: gitter-api-token
 title: Gitter API token
 severity: high
 keywords: gitter
-pattern: (?i)\b(?:gitter)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{40})(?![\w-])
+pattern: (?i)\b(?:gitter)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([A-Za-z0-9]{40})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export GITTER_API_KEY="c2a1b31f3a837994bdcdb27fa40bfa2080ee907b"
@@ -339,12 +358,13 @@ negative: export GITTER_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: gitter_token = os.environ["GITTER_TOKEN"]
 negative: GITTER_SECRET=${GITTER_SECRET}
 negative: gitter_api_key: "<your-gitter-api-key>"
+negative: "resolved": "https://registry.npmjs.org/gitter-auth/-/gitter-auth-1.2.0.tgz#74232e9fc74e39e976382308a4c4983a0376ce8c"
 
 id: glassnode-api-key
 title: Glassnode API key
 severity: high
 keywords: glassnode
-pattern: (?i)\b(?:glassnode)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{25,30})(?![\w-])
+pattern: (?i)\b(?:glassnode)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([A-Za-z0-9]{25,30})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export GLASSNODE_API_KEY="TRhMF2MmpGBo7dYBkCAcWISQiGj"
@@ -354,12 +374,13 @@ negative: export GLASSNODE_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: glassnode_token = os.environ["GLASSNODE_TOKEN"]
 negative: GLASSNODE_SECRET=${GLASSNODE_SECRET}
 negative: glassnode_api_key: "<your-glassnode-api-key>"
+negative: "resolved": "https://registry.npmjs.org/glassnode-auth/-/glassnode-auth-1.2.0.tgz#2fe3677f1a33257768de80f31e0"
 
 id: gocardless-live-access-token
 title: GoCardless live access token
 severity: critical
 keywords: gocardless go_cardless
-pattern: (?i)\b(?:gocardless|go_cardless)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b(live_[A-Za-z0-9_=-]{38,44})(?![\w-])
+pattern: (?i)\b(?:gocardless|go_cardless)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b(live_[A-Za-z0-9_=-]{38,44})(?![\w-])
 entropy: 3.5
 confidence: medium
 positive: export GOCARDLESS_API_KEY="live_v5qB7w5A8Et==LHgFUTZFUiB3ajmlTFiaLH1RKc6"
@@ -369,12 +390,13 @@ negative: export GOCARDLESS_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
 negative: gocardless_token = os.environ["GOCARDLESS_TOKEN"]
 negative: GOCARDLESS_SECRET=${GOCARDLESS_SECRET}
 negative: gocardless_api_key: "<your-gocardless-api-key>"
+negative: "resolved": "https://registry.npmjs.org/gocardless-auth/-/gocardless-auth-1.2.0.tgz#975afb312474f986998d8db0d089d2a69d16d66a2b687"
 
 id: gocardless-sandbox-access-token
 title: GoCardless sandbox access token
 severity: medium
 keywords: gocardless go_cardless
-pattern: (?i)\b(?:gocardless|go_cardless)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b(sandbox_[A-Za-z0-9_=-]{38,44})(?![\w-])
+pattern: (?i)\b(?:gocardless|go_cardless)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b(sandbox_[A-Za-z0-9_=-]{38,44})(?![\w-])
 entropy: 3.5
 confidence: medium
 positive: export GOCARDLESS_API_KEY="sandbox_VBYQtTkKXaJ6dNxBp9kbOen32IyLVyyiLGsv5Rrr"
@@ -384,12 +406,13 @@ negative: export GOCARDLESS_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
 negative: gocardless_token = os.environ["GOCARDLESS_TOKEN"]
 negative: GOCARDLESS_SECRET=${GOCARDLESS_SECRET}
 negative: gocardless_api_key: "<your-gocardless-api-key>"
+negative: "resolved": "https://registry.npmjs.org/gocardless-auth/-/gocardless-auth-1.2.0.tgz#f839e600d10906521433789942cd980877119d906421895c"
 
 id: goodday-api-key
 title: GoodDay API token
 severity: high
 keywords: goodday
-pattern: (?i)\b(?:goodday)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
+pattern: (?i)\b(?:goodday)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export GOODDAY_API_KEY="9f46dae9f9853d949c020f078fd8b239"
@@ -399,6 +422,7 @@ negative: export GOODDAY_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: goodday_token = os.environ["GOODDAY_TOKEN"]
 negative: GOODDAY_SECRET=${GOODDAY_SECRET}
 negative: goodday_api_key: "<your-goodday-api-key>"
+negative: "resolved": "https://registry.npmjs.org/goodday-auth/-/goodday-auth-1.2.0.tgz#6fa8196960e55126648a3d8c1cef9478"
 
 id: gradle-credentials-password
 title: Hard-coded password in a Gradle credentials block
@@ -445,7 +469,7 @@ id: graphhopper-api-key
 title: GraphHopper API key
 severity: high
 keywords: graphhopper
-pattern: (?i)\b(?:graphhopper)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12,14})(?![\w-])
+pattern: (?i)\b(?:graphhopper)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12,14})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export GRAPHHOPPER_API_KEY="40a71971-3ad5-ea8c-f63c-ea90c7b6a5f6"
@@ -455,12 +479,13 @@ negative: export GRAPHHOPPER_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: graphhopper_token = os.environ["GRAPHHOPPER_TOKEN"]
 negative: GRAPHHOPPER_SECRET=${GRAPHHOPPER_SECRET}
 negative: graphhopper_api_key: "<your-graphhopper-api-key>"
+negative: "resolved": "https://registry.npmjs.org/graphhopper-auth/-/graphhopper-auth-1.2.0.tgz#950da3178d8cf7d2eaaef44806f46dbfb35b"
 
 id: groovehq-api-token
 title: GrooveHQ API access token
 severity: high
 keywords: groove
-pattern: (?i)\b(?:groovehq|groove)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([a-f0-9]{64})(?![\w-])
+pattern: (?i)\b(?:groovehq|groove)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([a-f0-9]{64})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export GROOVE_API_KEY="5a32c884ea960c727435a9c4a4d8d42f4482e1cf64b9d259d19c660e55219954"
@@ -471,12 +496,13 @@ negative: export GROOVE_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
 negative: groove_token = os.environ["GROOVE_TOKEN"]
 negative: GROOVE_SECRET=${GROOVE_SECRET}
 negative: groove_api_key: "<your-groove-api-key>"
+negative: "resolved": "https://registry.npmjs.org/groove-auth/-/groove-auth-1.2.0.tgz#5ef66d75877049f498badf3d5f59e101f013c296622abcc4394d37e3acdad89f"
 
 id: gtmetrix-api-key
 title: GTmetrix API key
 severity: high
 keywords: gtmetrix
-pattern: (?i)\b(?:gtmetrix)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([a-f0-9]{32})(?![\w-])
+pattern: (?i)\b(?:gtmetrix)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([a-f0-9]{32})(?![\w-])
 entropy: 2.8
 confidence: medium
 positive: export GTMETRIX_API_KEY="c811a7a4a68265d28cdda5566c91e448"
@@ -486,12 +512,13 @@ negative: export GTMETRIX_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: gtmetrix_token = os.environ["GTMETRIX_TOKEN"]
 negative: GTMETRIX_SECRET=${GTMETRIX_SECRET}
 negative: gtmetrix_api_key: "<your-gtmetrix-api-key>"
+negative: "resolved": "https://registry.npmjs.org/gtmetrix-auth/-/gtmetrix-auth-1.2.0.tgz#71a911844298047ceaaf6dc9b489b085"
 
 id: guardian-api-key
 title: The Guardian open platform API key
 severity: high
 keywords: guardian
-pattern: (?i)\b(?:guardian(?:api|_api|-api|apis)?)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12})(?![\w-])
+pattern: (?i)\b(?:guardian(?:api|_api|-api|apis)?)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export GUARDIAN_API_KEY="194fa992-6ce0-8141-1fa6-1fe94a064435"
@@ -501,12 +528,13 @@ negative: export GUARDIAN_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: guardian_token = os.environ["GUARDIAN_TOKEN"]
 negative: GUARDIAN_SECRET=${GUARDIAN_SECRET}
 negative: guardian_api_key: "<your-guardian-api-key>"
+negative: "resolved": "https://registry.npmjs.org/guardian-auth/-/guardian-auth-1.2.0.tgz#214b0c04efc3e09f17fb49560a645e1950c0"
 
 id: gumroad-api-key
 title: Gumroad access token
 severity: high
 keywords: gumroad
-pattern: (?i)\b(?:gumroad)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b((?=[A-Za-z_.+/=-]{0,300}\d)[A-Za-z0-9_-]{40,50})(?![\w-])
+pattern: (?i)\b(?:gumroad)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b((?=[A-Za-z_.+/=-]{0,300}\d)[A-Za-z0-9_-]{40,50})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export GUMROAD_API_KEY="1fFXXe6XmBk8sv1nuTqEdoGqhX8L7htrlnbH1Z44tnb"
@@ -516,12 +544,13 @@ negative: export GUMROAD_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: gumroad_token = os.environ["GUMROAD_TOKEN"]
 negative: GUMROAD_SECRET=${GUMROAD_SECRET}
 negative: gumroad_api_key: "<your-gumroad-api-key>"
+negative: "resolved": "https://registry.npmjs.org/gumroad-auth/-/gumroad-auth-1.2.0.tgz#8e38365facbc0666f27a26198592807386cdec6d5db"
 
 id: gyazo-api-token
 title: Gyazo access token
 severity: high
 keywords: gyazo
-pattern: (?i)\b(?:gyazo)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b((?=[A-Za-z_.+/=-]{0,300}\d)[A-Za-z0-9_-]{43,51})(?![\w-])
+pattern: (?i)\b(?:gyazo)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b((?=[A-Za-z_.+/=-]{0,300}\d)[A-Za-z0-9_-]{43,51})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export GYAZO_API_KEY="ESwllwRdzA-erLSMIp7YKnodWjP2mrBZoO0j3_JsKYk"
@@ -531,12 +560,13 @@ negative: export GYAZO_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: gyazo_token = os.environ["GYAZO_TOKEN"]
 negative: GYAZO_SECRET=${GYAZO_SECRET}
 negative: gyazo_api_key: "<your-gyazo-api-key>"
+negative: "resolved": "https://registry.npmjs.org/gyazo-auth/-/gyazo-auth-1.2.0.tgz#34a6e3c8efab030e3c0ba0bd0045f93f1fc7423bb4f"
 
 id: happyscribe-api-key
 title: Happy Scribe API key
 severity: high
 keywords: happyscribe happy_scribe
-pattern: (?i)\b(?:happyscribe|happy_scribe)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{24,28})(?![\w-])
+pattern: (?i)\b(?:happyscribe|happy_scribe)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([A-Za-z0-9]{24,28})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export HAPPYSCRIBE_API_KEY="fnUClUdq7gwCN3YwfVeaqCbe"
@@ -546,6 +576,7 @@ negative: export HAPPYSCRIBE_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxx"
 negative: happyscribe_token = os.environ["HAPPYSCRIBE_TOKEN"]
 negative: HAPPYSCRIBE_SECRET=${HAPPYSCRIBE_SECRET}
 negative: happyscribe_api_key: "<your-happyscribe-api-key>"
+negative: "resolved": "https://registry.npmjs.org/happyscribe-auth/-/happyscribe-auth-1.2.0.tgz#8def6338bd15d6b563831ff4"
 
 id: krb5-asrep-hash
 title: Kerberos 5 AS-REP roastable hash (etype 23)
@@ -571,7 +602,7 @@ id: hellosign-api-key
 title: HelloSign / Dropbox Sign API key
 severity: high
 keywords: hellosign hello_sign dropboxsign
-pattern: (?i)\b(?:hellosign|hello_sign|dropboxsign)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9+/_-]{40,100}={0,2})(?![\w+/=-])
+pattern: (?i)\b(?:hellosign|hello_sign|dropboxsign)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([A-Za-z0-9+/_-]{40,100}={0,2})(?![\w+/=-])
 entropy: 3.5
 confidence: medium
 positive: export HELLOSIGN_API_KEY="f9bec56c6501eb19a3f684971fde26a11c4d3d2ea8a5167bc89364eba961bad0"
@@ -581,12 +612,13 @@ negative: export HELLOSIGN_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
 negative: hellosign_token = os.environ["HELLOSIGN_TOKEN"]
 negative: HELLOSIGN_SECRET=${HELLOSIGN_SECRET}
 negative: hellosign_api_key: "<your-hellosign-api-key>"
+negative: "resolved": "https://registry.npmjs.org/hellosign-auth/-/hellosign-auth-1.2.0.tgz#e7b3e9b6b51a39a2f58a49b608a7ad62ba1f024c40ec60e5bef0c1fa2e203b7d"
 
 id: helpcrunch-api-key
 title: HelpCrunch API key
 severity: high
 keywords: helpcrunch
-pattern: (?i)\b(?:helpcrunch)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9+/_.-]{200,2000}={0,2})(?![\w+/=-])
+pattern: (?i)\b(?:helpcrunch)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([A-Za-z0-9+/_.-]{200,2000}={0,2})(?![\w+/=-])
 entropy: 2.5
 window: 2048
 confidence: medium
@@ -597,12 +629,13 @@ negative: export HELPCRUNCH_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
 negative: helpcrunch_token = os.environ["HELPCRUNCH_TOKEN"]
 negative: HELPCRUNCH_SECRET=${HELPCRUNCH_SECRET}
 negative: helpcrunch_api_key: "<your-helpcrunch-api-key>"
+negative: "resolved": "https://registry.npmjs.org/helpcrunch-auth/-/helpcrunch-auth-1.2.0.tgz#xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 
 id: helpscout-api-key
 title: Help Scout API key or app secret
 severity: high
 keywords: helpscout help_scout
-pattern: (?i)\b(?:helpscout|help_scout)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{32,40})(?![\w-])
+pattern: (?i)\b(?:helpscout|help_scout)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([A-Za-z0-9]{32,40})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export HELPSCOUT_API_KEY="b53bd0869cdce5f48db7b7fe79029431080b11df"
@@ -612,12 +645,13 @@ negative: export HELPSCOUT_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: helpscout_token = os.environ["HELPSCOUT_TOKEN"]
 negative: HELPSCOUT_SECRET=${HELPSCOUT_SECRET}
 negative: helpscout_api_key: "<your-helpscout-api-key>"
+negative: "resolved": "https://registry.npmjs.org/helpscout-auth/-/helpscout-auth-1.2.0.tgz#74320be54aae7fa983c8e1e1278bfb0b6161cd3b"
 
 id: hereapi-api-key
 title: HERE API key
 severity: high
 keywords: hereapi here_api here.com
-pattern: (?i)\b(?:hereapi|here_api|here\.com)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b((?=[A-Za-z_.+/=-]{0,300}\d)[A-Za-z0-9_-]{42,46})(?![\w-])
+pattern: (?i)\b(?:hereapi|here_api|here\.com)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b((?=[A-Za-z_.+/=-]{0,300}\d)[A-Za-z0-9_-]{42,46})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export HEREAPI_API_KEY="AsU8s9VEsxex8v_RPZCt89N24VkfJw81mjAKH-a8KvQ"
@@ -627,12 +661,13 @@ negative: export HEREAPI_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: hereapi_token = os.environ["HEREAPI_TOKEN"]
 negative: HEREAPI_SECRET=${HEREAPI_SECRET}
 negative: hereapi_api_key: "<your-hereapi-api-key>"
+negative: "resolved": "https://registry.npmjs.org/hereapi-auth/-/hereapi-auth-1.2.0.tgz#33b2f857db589d6b2d15bb26cdac82b7ca9f6507ab3"
 
 id: hiveage-api-key
 title: Hiveage API key
 severity: high
 keywords: hiveage
-pattern: (?i)\b(?:hiveage)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{20,24})(?![\w-])
+pattern: (?i)\b(?:hiveage)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([A-Za-z0-9]{20,24})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export HIVEAGE_API_KEY="6RL8HUy5HWRc7iuALqNl"
@@ -642,12 +677,13 @@ negative: export HIVEAGE_API_KEY="xxxxxxxxxxxxxxxxxxxx"
 negative: hiveage_token = os.environ["HIVEAGE_TOKEN"]
 negative: HIVEAGE_SECRET=${HIVEAGE_SECRET}
 negative: hiveage_api_key: "<your-hiveage-api-key>"
+negative: "resolved": "https://registry.npmjs.org/hiveage-auth/-/hiveage-auth-1.2.0.tgz#5f09d1c6de8dd2317489"
 
 id: holidayapi-api-key
 title: Holiday API key
 severity: high
 keywords: holidayapi holiday_api
-pattern: (?i)\b(?:holidayapi|holiday_api)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12})(?![\w-])
+pattern: (?i)\b(?:holidayapi|holiday_api)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export HOLIDAYAPI_API_KEY="6820b8d2-0478-ad94-7e7e-a4d2f59608b9"
@@ -657,12 +693,13 @@ negative: export HOLIDAYAPI_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: holidayapi_token = os.environ["HOLIDAYAPI_TOKEN"]
 negative: HOLIDAYAPI_SECRET=${HOLIDAYAPI_SECRET}
 negative: holidayapi_api_key: "<your-holidayapi-api-key>"
+negative: "resolved": "https://registry.npmjs.org/holidayapi-auth/-/holidayapi-auth-1.2.0.tgz#8d1015aaaf1dcd51208543c97d78c61bd59b"
 
 id: holistic-api-key
 title: Holistic API key
 severity: high
 keywords: holistic
-pattern: (?i)\b(?:holistic)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{64,84})(?![\w-])
+pattern: (?i)\b(?:holistic)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([A-Za-z0-9]{64,84})(?![\w-])
 entropy: 2.5
 confidence: medium
 positive: export HOLISTIC_API_KEY="098a6f0a00804a52d040950c28a12cb7662f1af6398d552ac0592edcc4519986"
@@ -672,12 +709,13 @@ negative: export HOLISTIC_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
 negative: holistic_token = os.environ["HOLISTIC_TOKEN"]
 negative: HOLISTIC_SECRET=${HOLISTIC_SECRET}
 negative: holistic_api_key: "<your-holistic-api-key>"
+negative: "resolved": "https://registry.npmjs.org/holistic-auth/-/holistic-auth-1.2.0.tgz#4ed78b5b1d79e3dd142e8754bf210f2a5c4479cc897a90bb1b5bbfd21e20c0e8"
 
 id: honeycomb-api-key
 title: Honeycomb API / ingest key
 severity: high
 keywords: honeycomb
-pattern: (?i)\b(?:honeycomb)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([a-f0-9]{32}|[A-Za-z0-9]{22})(?![\w-])
+pattern: (?i)\b(?:honeycomb)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([a-f0-9]{32}|[A-Za-z0-9]{22})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export HONEYCOMB_API_KEY="vFUJrHtZZP0a6fVG71ockR"
@@ -687,12 +725,13 @@ negative: export HONEYCOMB_API_KEY="xxxxxxxxxxxxxxxxxxxxxx"
 negative: honeycomb_token = os.environ["HONEYCOMB_TOKEN"]
 negative: HONEYCOMB_SECRET=${HONEYCOMB_SECRET}
 negative: honeycomb_api_key: "<your-honeycomb-api-key>"
+negative: "resolved": "https://registry.npmjs.org/honeycomb-auth/-/honeycomb-auth-1.2.0.tgz#3d5e30610f09fc049f5559"
 
 id: html2pdf-api-key
 title: html2pdf.app API key
 severity: high
 keywords: html2pdf
-pattern: (?i)\b(?:html2pdf)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{64})(?![\w-])
+pattern: (?i)\b(?:html2pdf)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([A-Za-z0-9]{64})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export HTML2PDF_API_KEY="Cd6QMfjeP4HRACA6SDxYJW9EUFV9Ee9mbCRrWkewtilXhHUWptl4X0Bfd1z6zedm"
@@ -702,6 +741,7 @@ negative: export HTML2PDF_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
 negative: html2pdf_token = os.environ["HTML2PDF_TOKEN"]
 negative: HTML2PDF_SECRET=${HTML2PDF_SECRET}
 negative: html2pdf_api_key: "<your-html2pdf-api-key>"
+negative: "resolved": "https://registry.npmjs.org/html2pdf-auth/-/html2pdf-auth-1.2.0.tgz#f91c0cfecc2e03f50f3a35265ff51b35c9323d74fe1e6fa35dd162f41646d1c1"
 
 id: hubspot-private-app-token
 title: HubSpot private app access token
@@ -717,7 +757,7 @@ id: hubspot-api-key
 title: HubSpot legacy API key (hapikey)
 severity: high
 keywords: hubspot hapikey
-pattern: (?i)\b(?:hubspot|hapi(?=key))[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12})(?![\w-])
+pattern: (?i)\b(?:hubspot|hapi(?=key))[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export HUBSPOT_API_KEY="87b9413b-740f-78f1-478a-f58316451b29"
@@ -728,6 +768,7 @@ negative: export HUBSPOT_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: hubspot_token = os.environ["HUBSPOT_TOKEN"]
 negative: HUBSPOT_SECRET=${HUBSPOT_SECRET}
 negative: hubspot_api_key: "<your-hubspot-api-key>"
+negative: "resolved": "https://registry.npmjs.org/hubspot-auth/-/hubspot-auth-1.2.0.tgz#741ddd2d3d4e00aa5da16aaebc690046809e"
 negative: hubspot_portal = "how-to-set-up-hubspot"
 
 id: humanity-api-key
@@ -744,6 +785,7 @@ negative: export HUMANITY_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: humanity_token = os.environ["HUMANITY_TOKEN"]
 negative: HUMANITY_SECRET=${HUMANITY_SECRET}
 negative: humanity_api_key: "<your-humanity-api-key>"
+negative: "resolved": "https://registry.npmjs.org/humanity-auth/-/humanity-auth-1.2.0.tgz#54f99135cbe4272de7284fa12d1b815bac638c68"
 
 id: hunter-api-key
 title: Hunter.io API key
@@ -759,12 +801,13 @@ negative: export HUNTER_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: hunter_token = os.environ["HUNTER_TOKEN"]
 negative: HUNTER_SECRET=${HUNTER_SECRET}
 negative: hunter_api_key: "<your-hunter-api-key>"
+negative: "resolved": "https://registry.npmjs.org/hunter-auth/-/hunter-auth-1.2.0.tgz#2bf33cb2458e06705c8dbe57d2f4b7335cca7fad"
 
 id: hybiscus-api-key
 title: Hybiscus API key
 severity: high
 keywords: hybiscus
-pattern: (?i)\b(?:hybiscus)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{40,60})(?![\w-])
+pattern: (?i)\b(?:hybiscus)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([A-Za-z0-9]{40,60})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export HYBISCUS_API_KEY="4yxT4zZBgOOlt7hcmaE8QSTggOkU82tey8vHs74WDnWvrHqF"
@@ -774,12 +817,13 @@ negative: export HYBISCUS_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
 negative: hybiscus_token = os.environ["HYBISCUS_TOKEN"]
 negative: HYBISCUS_SECRET=${HYBISCUS_SECRET}
 negative: hybiscus_api_key: "<your-hybiscus-api-key>"
+negative: "resolved": "https://registry.npmjs.org/hybiscus-auth/-/hybiscus-auth-1.2.0.tgz#94ffd5c7cbbd132cd7e87b50624c9a249b072d497e6035ba"
 
 id: ibm-cloud-api-key
 title: IBM Cloud API key
 severity: high
 keywords: ibm
-pattern: (?i)\b(?:ibm(?:cloud|_cloud|-cloud)?)[^\n\r]{0,20}?(?:\r?\n[^\n\r]{0,20}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,20}?\b((?=[A-Za-z_.+/=-]{0,300}\d)[A-Za-z0-9_-]{43,44})(?![\w-])
+pattern: (?i)\b(?:ibm(?:cloud|_cloud|-cloud)?)[^\n\r#]{0,20}?(?:\r?\n[^\n\r#]{0,20}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,20}?\b((?=[A-Za-z_.+/=-]{0,300}\d)[A-Za-z0-9_-]{43,44})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export IBM_API_KEY="oRUtcYZs9jH29Od9XR0rJF23hVU5QX8u5FeldcjIEcS7"
@@ -791,12 +835,13 @@ negative: export IBM_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: ibm_token = os.environ["IBM_TOKEN"]
 negative: IBM_SECRET=${IBM_SECRET}
 negative: ibm_api_key: "<your-ibm-api-key>"
+negative: "resolved": "https://registry.npmjs.org/ibm-auth/-/ibm-auth-1.2.0.tgz#9c3c74933aae000c9103939d486d5c78ffdcb5e763c7"
 
 id: iconfinder-api-key
 title: Iconfinder API key
 severity: high
 keywords: iconfinder
-pattern: (?i)\b(?:iconfinder)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{64})(?![\w-])
+pattern: (?i)\b(?:iconfinder)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([A-Za-z0-9]{64})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export ICONFINDER_API_KEY="mKzuq9OJIIboTaatv6DOEffDOPtDMUQ60LHmYQnyGMhvs1oXmh8TwisYsDviVCxE"
@@ -806,12 +851,13 @@ negative: export ICONFINDER_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
 negative: iconfinder_token = os.environ["ICONFINDER_TOKEN"]
 negative: ICONFINDER_SECRET=${ICONFINDER_SECRET}
 negative: iconfinder_api_key: "<your-iconfinder-api-key>"
+negative: "resolved": "https://registry.npmjs.org/iconfinder-auth/-/iconfinder-auth-1.2.0.tgz#6521636d06bd0f72a50e2f8697ae4c1f1e3be478197dc7377385810cf9598c1c"
 
 id: iexcloud-api-token
 title: IEX Cloud API token
 severity: high
 keywords: iexcloud iexapis iex_cloud iex_api
-pattern: (?i)\b(?:iexcloud|iexapis|iex_cloud|iex_api)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b((?:[ST]?[sp]k_[A-Za-z0-9]{32}|[A-Za-z0-9]{35}))(?![\w-])
+pattern: (?i)\b(?:iexcloud|iexapis|iex_cloud|iex_api)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b((?:[ST]?[sp]k_[A-Za-z0-9]{32}|[A-Za-z0-9]{35}))(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export IEXCLOUD_API_KEY="sk_290ab7a9fcea73b89b7c14f84a56cc01"
@@ -821,12 +867,13 @@ negative: export IEXCLOUD_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: iexcloud_token = os.environ["IEXCLOUD_TOKEN"]
 negative: IEXCLOUD_SECRET=${IEXCLOUD_SECRET}
 negative: iexcloud_api_key: "<your-iexcloud-api-key>"
+negative: "resolved": "https://registry.npmjs.org/iexcloud-auth/-/iexcloud-auth-1.2.0.tgz#4e4c24f8eeb3c292777903e8217e25765fd"
 
 id: imagekit-private-key
 title: ImageKit private API key
 severity: high
 keywords: imagekit
-pattern: (?i)\b(?:imagekit)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b((?:private_)?[A-Za-z0-9+/]{28,40}={0,2})(?![\w+/=-])
+pattern: (?i)\b(?:imagekit)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b((?:private_)?[A-Za-z0-9+/]{28,40}={0,2})(?![\w+/=-])
 entropy: 3.0
 confidence: medium
 positive: export IMAGEKIT_API_KEY="private_JsqCW2P8L3fOVScnUoabttQtkLho="
@@ -836,12 +883,13 @@ negative: export IMAGEKIT_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: imagekit_token = os.environ["IMAGEKIT_TOKEN"]
 negative: IMAGEKIT_SECRET=${IMAGEKIT_SECRET}
 negative: imagekit_api_key: "<your-imagekit-api-key>"
+negative: "resolved": "https://registry.npmjs.org/imagekit-auth/-/imagekit-auth-1.2.0.tgz#80a5dd868e6cf4c111fdc433297099d890adc"
 
 id: imagga-api-key
 title: Imagga API key / secret
 severity: high
 keywords: imagga
-pattern: (?i)\b(?:imagga)[^\n\r]{0,40}?\b([A-Za-z0-9+/=]{60,100}|acc_[a-f0-9]{15}|[a-f0-9]{32})(?![\w+/=-])
+pattern: (?i)\b(?:imagga)[^\n\r#]{0,40}?\b([A-Za-z0-9+/=]{60,100}|acc_[a-f0-9]{15}|[a-f0-9]{32})(?![\w+/=-])
 entropy: 3.0
 confidence: medium
 positive: export IMAGGA_API_KEY="z8KILkQA556kWgOji0XY/DNxiULJeQ5qJ0z3GWAAITZGc8VE6ZYpPk4z0UaCXjEKriFotKkxyeE5"
@@ -851,6 +899,7 @@ negative: export IMAGGA_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
 negative: imagga_token = os.environ["IMAGGA_TOKEN"]
 negative: IMAGGA_SECRET=${IMAGGA_SECRET}
 negative: imagga_api_key: "<your-imagga-api-key>"
+negative: "resolved": "https://registry.npmjs.org/imagga-auth/-/imagga-auth-1.2.0.tgz#xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 
 id: impala-api-key
 title: Impala API key
@@ -866,12 +915,13 @@ negative: export IMPALA_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
 negative: impala_token = os.environ["IMPALA_TOKEN"]
 negative: IMPALA_SECRET=${IMPALA_SECRET}
 negative: impala_api_key: "<your-impala-api-key>"
+negative: "resolved": "https://registry.npmjs.org/impala-auth/-/impala-auth-1.2.0.tgz#e86ede5a784698fffb307635df3ce2b194992dd1bc6f685a"
 
 id: infura-api-key
 title: Infura project id / secret
 severity: high
 keywords: infura
-pattern: (?i)\b(?:infura)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([a-f0-9]{32})(?![\w-])
+pattern: (?i)\b(?:infura)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([a-f0-9]{32})(?![\w-])
 entropy: 2.8
 confidence: medium
 positive: export INFURA_API_KEY="9089a5d0148cd42edc42afc88e8a9dee"
@@ -881,12 +931,13 @@ negative: export INFURA_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: infura_token = os.environ["INFURA_TOKEN"]
 negative: INFURA_SECRET=${INFURA_SECRET}
 negative: infura_api_key: "<your-infura-api-key>"
+negative: "resolved": "https://registry.npmjs.org/infura-auth/-/infura-auth-1.2.0.tgz#334f035369ced09cbb0493f10b83a16f"
 
 id: insightly-api-key
 title: Insightly API key
 severity: high
 keywords: insightly
-pattern: (?i)\b(?:insightly)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12})(?![\w-])
+pattern: (?i)\b(?:insightly)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export INSIGHTLY_API_KEY="213dc360-59bc-d7bd-8a43-350ee5a68c57"
@@ -896,12 +947,13 @@ negative: export INSIGHTLY_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: insightly_token = os.environ["INSIGHTLY_TOKEN"]
 negative: INSIGHTLY_SECRET=${INSIGHTLY_SECRET}
 negative: insightly_api_key: "<your-insightly-api-key>"
+negative: "resolved": "https://registry.npmjs.org/insightly-auth/-/insightly-auth-1.2.0.tgz#a988cf51b38ce7bd3249e0ff553105b5073a"
 
 id: instabot-api-key
 title: Instabot API key
 severity: high
 keywords: instabot
-pattern: (?i)\b(?:instabot)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9+/]{32,64}={0,2})(?![\w+/=-])
+pattern: (?i)\b(?:instabot)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([A-Za-z0-9+/]{32,64}={0,2})(?![\w+/=-])
 entropy: 3.0
 confidence: medium
 positive: export INSTABOT_API_KEY="vQ+w5ssqmT8Wvjplm8p4cf7+aVBEIokQy6aqKfx48SL4"
@@ -911,6 +963,7 @@ negative: export INSTABOT_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: instabot_token = os.environ["INSTABOT_TOKEN"]
 negative: INSTABOT_SECRET=${INSTABOT_SECRET}
 negative: instabot_api_key: "<your-instabot-api-key>"
+negative: "resolved": "https://registry.npmjs.org/instabot-auth/-/instabot-auth-1.2.0.tgz#4bc798d0bf9e743229c4161ce0d02bd164e54cc26c2f"
 
 id: intercom-access-token
 title: Intercom access token
@@ -926,7 +979,7 @@ id: intercom-api-key
 title: Intercom API key (context)
 severity: high
 keywords: intercom
-pattern: (?i)\b(?:intercom)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9+/]{56,64}={0,2})(?![\w+/=-])
+pattern: (?i)\b(?:intercom)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([A-Za-z0-9+/]{56,64}={0,2})(?![\w+/=-])
 entropy: 3.0
 confidence: medium
 positive: export INTERCOM_API_KEY="Ho5gu5kDLDqahrA57dQSuiSxUzej2kG5cNFibHXOTvt0NkNmzbRDaUKY4R6R"
@@ -936,12 +989,13 @@ negative: export INTERCOM_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
 negative: intercom_token = os.environ["INTERCOM_TOKEN"]
 negative: INTERCOM_SECRET=${INTERCOM_SECRET}
 negative: intercom_api_key: "<your-intercom-api-key>"
+negative: "resolved": "https://registry.npmjs.org/intercom-auth/-/intercom-auth-1.2.0.tgz#73180177e21d19a6b004152c9be1f2fd716bb34ad6e40581995361d49e0f"
 
 id: interseller-api-key
 title: Interseller API key
 severity: high
 keywords: interseller
-pattern: (?i)\b(?:interseller)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12})(?![\w-])
+pattern: (?i)\b(?:interseller)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export INTERSELLER_API_KEY="386ac3c8-b4e4-d6a6-7d78-8b3f81a926c5"
@@ -951,12 +1005,13 @@ negative: export INTERSELLER_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: interseller_token = os.environ["INTERSELLER_TOKEN"]
 negative: INTERSELLER_SECRET=${INTERSELLER_SECRET}
 negative: interseller_api_key: "<your-interseller-api-key>"
+negative: "resolved": "https://registry.npmjs.org/interseller-auth/-/interseller-auth-1.2.0.tgz#29abadf53b5de60cb5d57ce2dc88238607e8"
 
 id: intrinio-api-key
 title: Intrinio API key
 severity: high
 keywords: intrinio
-pattern: (?i)\b(?:intrinio)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{44})(?![\w-])
+pattern: (?i)\b(?:intrinio)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([A-Za-z0-9]{44})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export INTRINIO_API_KEY="eQZlXFzxjpqf7jDUhreNfrZVIL2WDHg2V6SKnTbFfnAQ"
@@ -966,6 +1021,7 @@ negative: export INTRINIO_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: intrinio_token = os.environ["INTRINIO_TOKEN"]
 negative: INTRINIO_SECRET=${INTRINIO_SECRET}
 negative: intrinio_api_key: "<your-intrinio-api-key>"
+negative: "resolved": "https://registry.npmjs.org/intrinio-auth/-/intrinio-auth-1.2.0.tgz#e52fffa400d3384330943098b488efcdc50c45053f47"
 
 id: ionic-api-token
 title: Ionic Appflow personal access token
@@ -981,7 +1037,7 @@ id: ip2location-api-key
 title: IP2Location API key
 severity: high
 keywords: ip2location
-pattern: (?i)\b(?:ip2location)[^\n\r]{0,40}?\b([A-Za-z0-9]{32})(?![\w-])
+pattern: (?i)\b(?:ip2location)[^\n\r#]{0,40}?\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export IP2LOCATION_API_KEY="ZATMZLRH3YSQG69TBXL9AWD9OS7F09U3"
@@ -991,12 +1047,13 @@ negative: export IP2LOCATION_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: ip2location_token = os.environ["IP2LOCATION_TOKEN"]
 negative: IP2LOCATION_SECRET=${IP2LOCATION_SECRET}
 negative: ip2location_api_key: "<your-ip2location-api-key>"
+negative: "resolved": "https://registry.npmjs.org/ip2location-auth/-/ip2location-auth-1.2.0.tgz#3af71d7a20b6a3af2da66d26f5a33bc1"
 
 id: ipapi-api-key
 title: ipapi access key
 severity: high
 keywords: ipapi
-pattern: (?i)\b(?:ipapi(?!fy)|ipapi_com)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
+pattern: (?i)\b(?:ipapi(?!fy)|ipapi_com)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export IPAPI_API_KEY="16daecdf71832d7348ade11c1df26ec6"
@@ -1006,12 +1063,13 @@ negative: export IPAPI_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: ipapi_token = os.environ["IPAPI_TOKEN"]
 negative: IPAPI_SECRET=${IPAPI_SECRET}
 negative: ipapi_api_key: "<your-ipapi-api-key>"
+negative: "resolved": "https://registry.npmjs.org/ipapi-auth/-/ipapi-auth-1.2.0.tgz#9809bed77ca5e5416fba77226fad4585"
 
 id: ipgeolocation-api-key
 title: IPGeolocation API key
 severity: high
 keywords: ipgeolocation
-pattern: (?i)\b(?:ipgeolocation)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
+pattern: (?i)\b(?:ipgeolocation)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export IPGEOLOCATION_API_KEY="a894e44c4ce8382a3b418b35ecd60c01"
@@ -1021,12 +1079,13 @@ negative: export IPGEOLOCATION_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: ipgeolocation_token = os.environ["IPGEOLOCATION_TOKEN"]
 negative: IPGEOLOCATION_SECRET=${IPGEOLOCATION_SECRET}
 negative: ipgeolocation_api_key: "<your-ipgeolocation-api-key>"
+negative: "resolved": "https://registry.npmjs.org/ipgeolocation-auth/-/ipgeolocation-auth-1.2.0.tgz#6f1b86cca6bfdf3c0c5d2b5b03413948"
 
 id: ipinfo-api-token
 title: IPinfo access token
 severity: high
 keywords: ipinfo
-pattern: (?i)\b(?:ipinfo(?!db)(?:\.io)?)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([a-f0-9]{14})(?![\w-])
+pattern: (?i)\b(?:ipinfo(?!db)(?:\.io)?)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([a-f0-9]{14})(?![\w-])
 entropy: 2.7
 confidence: medium
 positive: export IPINFO_API_KEY="3eabc546861648"
@@ -1036,12 +1095,13 @@ negative: export IPINFO_API_KEY="xxxxxxxxxxxxxx"
 negative: ipinfo_token = os.environ["IPINFO_TOKEN"]
 negative: IPINFO_SECRET=${IPINFO_SECRET}
 negative: ipinfo_api_key: "<your-ipinfo-api-key>"
+negative: "resolved": "https://registry.npmjs.org/ipinfo-auth/-/ipinfo-auth-1.2.0.tgz#a720b15dace697"
 
 id: ipinfodb-api-key
 title: IPInfoDB API key
 severity: high
 keywords: ipinfodb
-pattern: (?i)\b(?:ipinfodb)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([a-f0-9]{64})(?![\w-])
+pattern: (?i)\b(?:ipinfodb)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([a-f0-9]{64})(?![\w-])
 entropy: 2.8
 confidence: medium
 positive: export IPINFODB_API_KEY="ae00a315cb27867040bde91e70b9a18467c9172e9159ca36b38fc0580bc30cd1"
@@ -1051,12 +1111,13 @@ negative: export IPINFODB_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
 negative: ipinfodb_token = os.environ["IPINFODB_TOKEN"]
 negative: IPINFODB_SECRET=${IPINFODB_SECRET}
 negative: ipinfodb_api_key: "<your-ipinfodb-api-key>"
+negative: "resolved": "https://registry.npmjs.org/ipinfodb-auth/-/ipinfodb-auth-1.2.0.tgz#931069308878e7950092e92426bd0c86fadea71522d1e9262633435b5b0ef642"
 
 id: ipqualityscore-api-key
 title: IPQualityScore API key
 severity: high
 keywords: ipquality ipqs
-pattern: (?i)\b(?:ipqualityscore|ipquality|ipqs)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
+pattern: (?i)\b(?:ipqualityscore|ipquality|ipqs)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export IPQUALITY_API_KEY="B6oPSsJydkNqzsLeDzbs1YgXlpOg37co"
@@ -1066,12 +1127,13 @@ negative: export IPQUALITY_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: ipquality_token = os.environ["IPQUALITY_TOKEN"]
 negative: IPQUALITY_SECRET=${IPQUALITY_SECRET}
 negative: ipquality_api_key: "<your-ipquality-api-key>"
+negative: "resolved": "https://registry.npmjs.org/ipquality-auth/-/ipquality-auth-1.2.0.tgz#bed50eccfbfdfb4749a2285fb6e3f5e9"
 
 id: ipstack-api-key
 title: ipstack access key
 severity: high
 keywords: ipstack
-pattern: (?i)\b(?:ipstack)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
+pattern: (?i)\b(?:ipstack)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export IPSTACK_API_KEY="b187d04a99a7d18e97ffa0895f0866af"
@@ -1081,6 +1143,7 @@ negative: export IPSTACK_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: ipstack_token = os.environ["IPSTACK_TOKEN"]
 negative: IPSTACK_SECRET=${IPSTACK_SECRET}
 negative: ipstack_api_key: "<your-ipstack-api-key>"
+negative: "resolved": "https://registry.npmjs.org/ipstack-auth/-/ipstack-auth-1.2.0.tgz#64e276d968ae31c334d78665a0614eb3"
 
 id: jira-cloud-domain
 title: Jira / Atlassian Cloud site domain
@@ -1098,7 +1161,7 @@ id: jira-api-token
 title: Jira / Atlassian API token
 severity: high
 keywords: jira atlassian
-pattern: (?i)\b(?:jira|atlassian)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{24})(?![\w-])
+pattern: (?i)\b(?:jira|atlassian)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([A-Za-z0-9]{24})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export JIRA_API_KEY="elBVoAIg4fuDo2ncXw8PN8je"
@@ -1109,12 +1172,13 @@ negative: export JIRA_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxx"
 negative: jira_token = os.environ["JIRA_TOKEN"]
 negative: JIRA_SECRET=${JIRA_SECRET}
 negative: jira_api_key: "<your-jira-api-key>"
+negative: "resolved": "https://registry.npmjs.org/jira-auth/-/jira-auth-1.2.0.tgz#a97c2ac2697468456be37b1f"
 
 id: jotform-api-key
 title: JotForm API key
 severity: high
 keywords: jotform
-pattern: (?i)\b(?:jotform)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
+pattern: (?i)\b(?:jotform)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export JOTFORM_API_KEY="7445bdd0ab500460a4c7cd09590025ac"
@@ -1124,12 +1188,13 @@ negative: export JOTFORM_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: jotform_token = os.environ["JOTFORM_TOKEN"]
 negative: JOTFORM_SECRET=${JOTFORM_SECRET}
 negative: jotform_api_key: "<your-jotform-api-key>"
+negative: "resolved": "https://registry.npmjs.org/jotform-auth/-/jotform-auth-1.2.0.tgz#183389dfaf5ca3cbb072b4b337886ac5"
 
 id: jumpcloud-api-key
 title: JumpCloud API key
 severity: high
 keywords: jumpcloud
-pattern: (?i)\b(?:jumpcloud)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{40})(?![\w-])
+pattern: (?i)\b(?:jumpcloud)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([A-Za-z0-9]{40})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export JUMPCLOUD_API_KEY="e167c3ecf33c0f4962308a16e203c8a35d2b6aa4"
@@ -1139,12 +1204,13 @@ negative: export JUMPCLOUD_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: jumpcloud_token = os.environ["JUMPCLOUD_TOKEN"]
 negative: JUMPCLOUD_SECRET=${JUMPCLOUD_SECRET}
 negative: jumpcloud_api_key: "<your-jumpcloud-api-key>"
+negative: "resolved": "https://registry.npmjs.org/jumpcloud-auth/-/jumpcloud-auth-1.2.0.tgz#4e733b664d479d82abb1ee12abb6f6787bd4ffd9"
 
 id: jupiterone-api-key
 title: JupiterOne API key
 severity: high
 keywords: jupiterone jupiter_one
-pattern: (?i)\b(?:jupiterone|jupiter_one)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{76,80})(?![\w-])
+pattern: (?i)\b(?:jupiterone|jupiter_one)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([A-Za-z0-9]{76,80})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export JUPITERONE_API_KEY="ZSrWlsqxtrkVxvIWgbyleyNTErDwi8S3Yj28I0X4v9p01D3W8bYCLQvfiWm74cZTFJdxJPTwQZOA"
@@ -1154,6 +1220,7 @@ negative: export JUPITERONE_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
 negative: jupiterone_token = os.environ["JUPITERONE_TOKEN"]
 negative: JUPITERONE_SECRET=${JUPITERONE_SECRET}
 negative: jupiterone_api_key: "<your-jupiterone-api-key>"
+negative: "resolved": "https://registry.npmjs.org/jupiterone-auth/-/jupiterone-auth-1.2.0.tgz#xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 
 id: juro-api-key
 title: Juro API key
@@ -1169,12 +1236,13 @@ negative: export JURO_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: juro_token = os.environ["JURO_TOKEN"]
 negative: JURO_SECRET=${JURO_SECRET}
 negative: juro_api_key: "<your-juro-api-key>"
+negative: "resolved": "https://registry.npmjs.org/juro-auth/-/juro-auth-1.2.0.tgz#59e05b07ee34698a0db2d15dd4dafa6fab12eb39"
 
 id: karmacrm-api-key
 title: KarmaCRM API key
 severity: high
 keywords: karma
-pattern: (?i)\b(?:karmacrm|karma_crm|karma)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{20})(?![\w-])
+pattern: (?i)\b(?:karmacrm|karma_crm|karma)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([A-Za-z0-9]{20})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export KARMA_API_KEY="FzXsNo3LWGZ8YxyKabpP"
@@ -1184,12 +1252,13 @@ negative: export KARMA_API_KEY="xxxxxxxxxxxxxxxxxxxx"
 negative: karma_token = os.environ["KARMA_TOKEN"]
 negative: KARMA_SECRET=${KARMA_SECRET}
 negative: karma_api_key: "<your-karma-api-key>"
+negative: "resolved": "https://registry.npmjs.org/karma-auth/-/karma-auth-1.2.0.tgz#0188ac5fd717bfc778ae"
 
 id: kickbox-api-key
 title: Kickbox API key
 severity: high
 keywords: kickbox
-pattern: (?i)\b(?:kickbox)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b((?:test|live)_[A-Za-z0-9]{60,70})(?![\w-])
+pattern: (?i)\b(?:kickbox)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b((?:test|live)_[A-Za-z0-9]{60,70})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export KICKBOX_API_KEY="live_8dfa84167bafd7bbda2802496677a354b79985ff7bea5f0c3d0694d844c6052b"
@@ -1199,12 +1268,13 @@ negative: export KICKBOX_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
 negative: kickbox_token = os.environ["KICKBOX_TOKEN"]
 negative: KICKBOX_SECRET=${KICKBOX_SECRET}
 negative: kickbox_api_key: "<your-kickbox-api-key>"
+negative: "resolved": "https://registry.npmjs.org/kickbox-auth/-/kickbox-auth-1.2.0.tgz#xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 
 id: klaviyo-private-api-key
 title: Klaviyo private API key
 severity: high
 keywords: klaviyo
-pattern: (?i)\b(?:klaviyo)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b(pk_[A-Za-z0-9]{34})(?![\w-])
+pattern: (?i)\b(?:klaviyo)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b(pk_[A-Za-z0-9]{34})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export KLAVIYO_API_KEY="pk_5f5eab42bdb232dc38fa08f5468f2f9067"
@@ -1214,12 +1284,13 @@ negative: export KLAVIYO_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: klaviyo_token = os.environ["KLAVIYO_TOKEN"]
 negative: KLAVIYO_SECRET=${KLAVIYO_SECRET}
 negative: klaviyo_api_key: "<your-klaviyo-api-key>"
+negative: "resolved": "https://registry.npmjs.org/klaviyo-auth/-/klaviyo-auth-1.2.0.tgz#121ae479d55173f6d2e84b2d145c702183fbb"
 
 id: klipfolio-api-key
 title: Klipfolio API key
 severity: high
 keywords: klipfolio
-pattern: (?i)\b(?:klipfolio)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{40})(?![\w-])
+pattern: (?i)\b(?:klipfolio)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([A-Za-z0-9]{40})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export KLIPFOLIO_API_KEY="43b2b878e264624b752b3bba94b7a6c2b917261d"
@@ -1229,12 +1300,13 @@ negative: export KLIPFOLIO_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: klipfolio_token = os.environ["KLIPFOLIO_TOKEN"]
 negative: KLIPFOLIO_SECRET=${KLIPFOLIO_SECRET}
 negative: klipfolio_api_key: "<your-klipfolio-api-key>"
+negative: "resolved": "https://registry.npmjs.org/klipfolio-auth/-/klipfolio-auth-1.2.0.tgz#ef2ed3dbc624bff9b7bc65738084b02e93316f4c"
 
 id: knapsackpro-api-token
 title: Knapsack Pro API token
 severity: high
 keywords: knapsack
-pattern: (?i)\b(?:knapsack_?pro)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
+pattern: (?i)\b(?:knapsack_?pro)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export KNAPSACKPRO_API_KEY="a4d6b38be81dd34b9bc284d0446d223c"
@@ -1244,12 +1316,13 @@ negative: export KNAPSACKPRO_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: knapsackpro_token = os.environ["KNAPSACKPRO_TOKEN"]
 negative: KNAPSACKPRO_SECRET=${KNAPSACKPRO_SECRET}
 negative: knapsackpro_api_key: "<your-knapsackpro-api-key>"
+negative: "resolved": "https://registry.npmjs.org/knapsackpro-auth/-/knapsackpro-auth-1.2.0.tgz#24c2a08ac6c7824701cd35d5cf5884f4"
 
 id: kontent-api-key
 title: Kontent.ai API key / project id
 severity: high
 keywords: kontent kentico
-pattern: (?i)\b(?:kontent|kentico)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12})(?![\w-])
+pattern: (?i)\b(?:kontent|kentico)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export KONTENT_API_KEY="556c6e18-f52a-236c-6d80-08a82eaa9202"
@@ -1259,12 +1332,13 @@ negative: export KONTENT_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: kontent_token = os.environ["KONTENT_TOKEN"]
 negative: KONTENT_SECRET=${KONTENT_SECRET}
 negative: kontent_api_key: "<your-kontent-api-key>"
+negative: "resolved": "https://registry.npmjs.org/kontent-auth/-/kontent-auth-1.2.0.tgz#82a1c28f291a1c145a93f8f4b56ab3feb7fb"
 
 id: kylas-api-key
 title: Kylas API key
 severity: high
 keywords: kylas
-pattern: (?i)\b(?:kylas)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12})(?![\w-])
+pattern: (?i)\b(?:kylas)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export KYLAS_API_KEY="8e04bdd0-4d5f-880a-be7e-6300b87fe9c0"
@@ -1274,5 +1348,6 @@ negative: export KYLAS_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: kylas_token = os.environ["KYLAS_TOKEN"]
 negative: KYLAS_SECRET=${KYLAS_SECRET}
 negative: kylas_api_key: "<your-kylas-api-key>"
+negative: "resolved": "https://registry.npmjs.org/kylas-auth/-/kylas-auth-1.2.0.tgz#509583c81b2321fe9183e117673535bbf9dd"
 """#
 }

@@ -5,7 +5,7 @@ id: languagelayer-api-key
 title: languagelayer access key
 severity: high
 keywords: languagelayer
-pattern: (?i)\b(?:languagelayer)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
+pattern: (?i)\b(?:languagelayer)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export LANGUAGELAYER_API_KEY="1550f974f5e7f790c8820abdad60418b"
@@ -15,12 +15,13 @@ negative: export LANGUAGELAYER_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: languagelayer_token = os.environ["LANGUAGELAYER_TOKEN"]
 negative: LANGUAGELAYER_SECRET=${LANGUAGELAYER_SECRET}
 negative: languagelayer_api_key: "<your-languagelayer-api-key>"
+negative: "resolved": "https://registry.npmjs.org/languagelayer-auth/-/languagelayer-auth-1.2.0.tgz#7abacf6fe23568c21b2f2aec9e5149f1"
 
 id: launchdarkly-access-token
 title: LaunchDarkly API / SDK key
 severity: high
 keywords: launchdarkly launch_darkly ldclient
-pattern: (?i)\b(?:launchdarkly|launch_darkly|ldclient)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b((?:(?:api|sdk|mob)-)?[a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12})(?![\w-])
+pattern: (?i)\b(?:launchdarkly|launch_darkly|ldclient)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b((?:(?:api|sdk|mob)-)?[a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export LAUNCHDARKLY_API_KEY="sdk-d224ef2c-5953-1148-cc7f-808f4e403d44"
@@ -30,12 +31,13 @@ negative: export LAUNCHDARKLY_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: launchdarkly_token = os.environ["LAUNCHDARKLY_TOKEN"]
 negative: LAUNCHDARKLY_SECRET=${LAUNCHDARKLY_SECRET}
 negative: launchdarkly_api_key: "<your-launchdarkly-api-key>"
+negative: "resolved": "https://registry.npmjs.org/launchdarkly-auth/-/launchdarkly-auth-1.2.0.tgz#d93818982e925abc197438ce79b8012a052a097c"
 
 id: leadfeeder-api-key
 title: Leadfeeder API token
 severity: high
 keywords: leadfeeder
-pattern: (?i)\b(?:leadfeeder)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b((?=[A-Za-z_.+/=-]{0,300}\d)[A-Za-z0-9_-]{40,64})(?![\w-])
+pattern: (?i)\b(?:leadfeeder)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b((?=[A-Za-z_.+/=-]{0,300}\d)[A-Za-z0-9_-]{40,64})(?![\w-])
 entropy: 3.5
 confidence: medium
 positive: export LEADFEEDER_API_KEY="HYQkAwwunruVObzcqs0wHiuQ7es4hzQFuXv3rwh0FdQrpyVt"
@@ -45,12 +47,13 @@ negative: export LEADFEEDER_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
 negative: leadfeeder_token = os.environ["LEADFEEDER_TOKEN"]
 negative: LEADFEEDER_SECRET=${LEADFEEDER_SECRET}
 negative: leadfeeder_api_key: "<your-leadfeeder-api-key>"
+negative: "resolved": "https://registry.npmjs.org/leadfeeder-auth/-/leadfeeder-auth-1.2.0.tgz#6b7395750d6a078edfbde95256ea2588b893596965cb9aec"
 
 id: lemlist-api-key
 title: lemlist API key
 severity: high
 keywords: lemlist
-pattern: (?i)\b(?:lemlist)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
+pattern: (?i)\b(?:lemlist)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export LEMLIST_API_KEY="009f2a8048a4399e2f9a0f360ae0a421"
@@ -60,12 +63,13 @@ negative: export LEMLIST_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: lemlist_token = os.environ["LEMLIST_TOKEN"]
 negative: LEMLIST_SECRET=${LEMLIST_SECRET}
 negative: lemlist_api_key: "<your-lemlist-api-key>"
+negative: "resolved": "https://registry.npmjs.org/lemlist-auth/-/lemlist-auth-1.2.0.tgz#892062d04e3eb828c715cf38df5dc7f5"
 
 id: lemonsqueezy-api-key
 title: Lemon Squeezy API key (JWT)
 severity: high
 keywords: lemonsqueezy lemon_squeezy
-pattern: (?i)\b(?:lemonsqueezy|lemon_squeezy)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b(eyJ[A-Za-z0-9_-]{10,600}\.[A-Za-z0-9_-]{10,2000}(?:\.[A-Za-z0-9_-]{5,600})?)(?![\w-])
+pattern: (?i)\b(?:lemonsqueezy|lemon_squeezy)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b(eyJ[A-Za-z0-9_-]{10,600}\.[A-Za-z0-9_-]{10,2000}(?:\.[A-Za-z0-9_-]{5,600})?)(?![\w-])
 entropy: 3.0
 window: 2048
 confidence: medium
@@ -76,12 +80,13 @@ negative: export LEMONSQUEEZY_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
 negative: lemonsqueezy_token = os.environ["LEMONSQUEEZY_TOKEN"]
 negative: LEMONSQUEEZY_SECRET=${LEMONSQUEEZY_SECRET}
 negative: lemonsqueezy_api_key: "<your-lemonsqueezy-api-key>"
+negative: "resolved": "https://registry.npmjs.org/lemonsqueezy-auth/-/lemonsqueezy-auth-1.2.0.tgz#xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 
 id: lendflow-api-key
 title: Lendflow API token
 severity: high
 keywords: lendflow
-pattern: (?i)\b(?:lendflow)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9_-]{10,600}\.[A-Za-z0-9_-]{20,2000}\.[A-Za-z0-9_-]{10,1200})(?![\w-])
+pattern: (?i)\b(?:lendflow)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([A-Za-z0-9_-]{10,600}\.[A-Za-z0-9_-]{20,2000}\.[A-Za-z0-9_-]{10,1200})(?![\w-])
 entropy: 3.5
 window: 2048
 confidence: medium
@@ -92,12 +97,13 @@ negative: export LENDFLOW_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
 negative: lendflow_token = os.environ["LENDFLOW_TOKEN"]
 negative: LENDFLOW_SECRET=${LENDFLOW_SECRET}
 negative: lendflow_api_key: "<your-lendflow-api-key>"
+negative: "resolved": "https://registry.npmjs.org/lendflow-auth/-/lendflow-auth-1.2.0.tgz#xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 
 id: lessannoyingcrm-api-key
 title: Less Annoying CRM API key
 severity: high
 keywords: lessannoying lacrm less-secret less_secret less-api less_api
-pattern: (?i)\b(?:lessannoying(?:crm)?|lacrm|less(?=[_-](?:secret|api)[_-]?key))[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9-]{40,80})(?![\w-])
+pattern: (?i)\b(?:lessannoying(?:crm)?|lacrm|less(?=[_-](?:secret|api)[_-]?key))[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([A-Za-z0-9-]{40,80})(?![\w-])
 entropy: 3.5
 confidence: medium
 positive: export LESSANNOYINGCRM_API_KEY="Z1JM2JJ-X4HEwIZWVaeGgr5p4qr5IQA4y8RZcHvznL5mT4Sg8IMl0fk5UO"
@@ -107,12 +113,13 @@ negative: export LESSANNOYINGCRM_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
 negative: lessannoyingcrm_token = os.environ["LESSANNOYINGCRM_TOKEN"]
 negative: LESSANNOYINGCRM_SECRET=${LESSANNOYINGCRM_SECRET}
 negative: lessannoyingcrm_api_key: "<your-lessannoyingcrm-api-key>"
+negative: "resolved": "https://registry.npmjs.org/lessannoyingcrm-auth/-/lessannoyingcrm-auth-1.2.0.tgz#88cfb569bc8f31637de3bd5f72216fbb974dec91db8aaf15f3a1b89a1c"
 
 id: lexigram-api-key
 title: Lexigram API key
 severity: high
 keywords: lexigram
-pattern: (?i)\b(?:lexigram)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9._-]{100,600})(?![\w-])
+pattern: (?i)\b(?:lexigram)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([A-Za-z0-9._-]{100,600})(?![\w-])
 entropy: 3.5
 window: 1024
 confidence: medium
@@ -123,12 +130,13 @@ negative: export LEXIGRAM_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
 negative: lexigram_token = os.environ["LEXIGRAM_TOKEN"]
 negative: LEXIGRAM_SECRET=${LEXIGRAM_SECRET}
 negative: lexigram_api_key: "<your-lexigram-api-key>"
+negative: "resolved": "https://registry.npmjs.org/lexigram-auth/-/lexigram-auth-1.2.0.tgz#xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 
 id: line-messaging-api-token
 title: LINE Messaging API channel access token
 severity: high
 keywords: line_token line-token linetoken line_channel line-channel linechannel line_access line_bot linebot line_messaging channel_access_token channel-access-token channelaccesstoken
-pattern: (?i)\b(?:line[_-]?(?:bot[_-]?)?(?:messaging[_-]?)?(?:channel[_-]?)?(?:access[_-]?)?(?:token|secret)|channel[_-]?access[_-]?token)[^\n\r]{0,20}?\b([A-Za-z0-9+/]{140,200}={0,2})(?![\w+/=-])
+pattern: (?i)\b(?:line[_-]?(?:bot[_-]?)?(?:messaging[_-]?)?(?:channel[_-]?)?(?:access[_-]?)?(?:token|secret)|channel[_-]?access[_-]?token)[^\n\r#]{0,20}?\b([A-Za-z0-9+/]{140,200}={0,2})(?![\w+/=-])
 entropy: 4.0
 confidence: medium
 positive: export LINE_CHANNEL_ACCESS_TOKEN_API_KEY="E1xXAWbkForBmdWq6Vy9h4mWsalFiAqNPpgcce0qOEMtDaabGzS6Q0WUM2auDWANvfLgt2LWGJJZrNZnJago38ZaNiO/Mw0qZh4k13woCP7eeFd8dghCBu52diq97N+vZuBF74l5M+j80PsBzt26IT9BWtbgnv4/p9EmVzC8xVT="
@@ -138,6 +146,7 @@ negative: export LINE_CHANNEL_ACCESS_TOKEN_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxx
 negative: line_channel_access_token_token = os.environ["LINE_CHANNEL_ACCESS_TOKEN_TOKEN"]
 negative: LINE_CHANNEL_ACCESS_TOKEN_SECRET=${LINE_CHANNEL_ACCESS_TOKEN_SECRET}
 negative: line_channel_access_token_api_key: "<your-line_channel_access_token-api-key>"
+negative: "resolved": "https://registry.npmjs.org/line_channel_access_token-auth/-/line_channel_access_token-auth-1.2.0.tgz#xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 
 id: linear-api-key
 title: Linear personal API key
@@ -164,7 +173,7 @@ id: notify-line-notify-token
 title: LINE Notify access token
 severity: high
 keywords: linenotify line_notify line-notify
-pattern: (?i)\b(?:line[_-]?notify)[^\n\r]{0,30}?\b([A-Za-z0-9]{43,53})(?![\w-])
+pattern: (?i)\b(?:line[_-]?notify)[^\n\r#]{0,30}?\b([A-Za-z0-9]{43,53})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export LINENOTIFY_API_KEY="Lnw3xiUtiTBFCihXbL7cvdJTsG0R3IX6cFm464jUPoX"
@@ -174,12 +183,13 @@ negative: export LINENOTIFY_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
 negative: linenotify_token = os.environ["LINENOTIFY_TOKEN"]
 negative: LINENOTIFY_SECRET=${LINENOTIFY_SECRET}
 negative: linenotify_api_key: "<your-linenotify-api-key>"
+negative: "resolved": "https://registry.npmjs.org/linenotify-auth/-/linenotify-auth-1.2.0.tgz#ddcde9bdb5120ab45371dff8e99ba2affe5da8b4fcc"
 
 id: linkedin-client-id
 title: LinkedIn OAuth client id
 severity: low
 keywords: linkedin linked_in
-pattern: (?i)\b(?:linkedin|linked_in)[^\n\r]{0,15}?(?:\r?\n[^\n\r]{0,15}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,15}?\b([a-z0-9]{12,14})(?![\w-])
+pattern: (?i)\b(?:linkedin|linked_in)[^\n\r#]{0,15}?(?:\r?\n[^\n\r#]{0,15}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,15}?\b([a-z0-9]{12,14})(?![\w-])
 entropy: 2.8
 confidence: medium
 positive: export LINKEDIN_API_KEY="izj6eil3zs6t1j"
@@ -189,13 +199,14 @@ negative: export LINKEDIN_API_KEY="xxxxxxxxxxxxxx"
 negative: linkedin_token = os.environ["LINKEDIN_TOKEN"]
 negative: LINKEDIN_SECRET=${LINKEDIN_SECRET}
 negative: linkedin_api_key: "<your-linkedin-api-key>"
+negative: "resolved": "https://registry.npmjs.org/linkedin-auth/-/linkedin-auth-1.2.0.tgz#43c086aa4da5c0"
 negative: linkedin_profile_url = "https://linkedin.com/in/someone"
 
 id: linkedin-client-secret
 title: LinkedIn OAuth client secret
 severity: high
 keywords: linkedin linked_in
-pattern: (?i)\b(?:linkedin|linked_in)[^\n\r]{0,15}?(?:\r?\n[^\n\r]{0,15}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,15}?\b([A-Za-z0-9]{16})(?![\w-])
+pattern: (?i)\b(?:linkedin|linked_in)[^\n\r#]{0,15}?(?:\r?\n[^\n\r#]{0,15}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,15}?\b([A-Za-z0-9]{16})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export LINKEDIN_API_KEY="f5r44xLPOcs4Wprf"
@@ -205,12 +216,13 @@ negative: export LINKEDIN_API_KEY="xxxxxxxxxxxxxxxx"
 negative: linkedin_token = os.environ["LINKEDIN_TOKEN"]
 negative: LINKEDIN_SECRET=${LINKEDIN_SECRET}
 negative: linkedin_api_key: "<your-linkedin-api-key>"
+negative: "resolved": "https://registry.npmjs.org/linkedin-auth/-/linkedin-auth-1.2.0.tgz#a14df3142fe11814"
 
 id: linkpreview-api-key
 title: LinkPreview API key
 severity: high
 keywords: linkpreview
-pattern: (?i)\b(?:linkpreview)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
+pattern: (?i)\b(?:linkpreview)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export LINKPREVIEW_API_KEY="bb36cca4264babee520cd9c6d1ef66fc"
@@ -220,12 +232,13 @@ negative: export LINKPREVIEW_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: linkpreview_token = os.environ["LINKPREVIEW_TOKEN"]
 negative: LINKPREVIEW_SECRET=${LINKPREVIEW_SECRET}
 negative: linkpreview_api_key: "<your-linkpreview-api-key>"
+negative: "resolved": "https://registry.npmjs.org/linkpreview-auth/-/linkpreview-auth-1.2.0.tgz#5000aacb454c19c3ecac20901d880e4c"
 
 id: livestorm-api-key
 title: Livestorm API token (JWT)
 severity: high
 keywords: livestorm
-pattern: (?i)\b(?:livestorm)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b(eyJ[A-Za-z0-9_-]{10,600}\.[A-Za-z0-9_-]{10,2000}(?:\.[A-Za-z0-9_-]{5,600})?)(?![\w-])
+pattern: (?i)\b(?:livestorm)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b(eyJ[A-Za-z0-9_-]{10,600}\.[A-Za-z0-9_-]{10,2000}(?:\.[A-Za-z0-9_-]{5,600})?)(?![\w-])
 entropy: 3.0
 window: 2048
 confidence: medium
@@ -236,12 +249,13 @@ negative: export LIVESTORM_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
 negative: livestorm_token = os.environ["LIVESTORM_TOKEN"]
 negative: LIVESTORM_SECRET=${LIVESTORM_SECRET}
 negative: livestorm_api_key: "<your-livestorm-api-key>"
+negative: "resolved": "https://registry.npmjs.org/livestorm-auth/-/livestorm-auth-1.2.0.tgz#xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 
 id: loadmill-api-key
 title: Loadmill API token
 severity: high
 keywords: loadmill
-pattern: (?i)\b(?:loadmill)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{40})(?![\w-])
+pattern: (?i)\b(?:loadmill)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([A-Za-z0-9]{40})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export LOADMILL_API_KEY="a40092bcf7749a5fff720f6a413205db6b9b33c0"
@@ -251,6 +265,7 @@ negative: export LOADMILL_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: loadmill_token = os.environ["LOADMILL_TOKEN"]
 negative: LOADMILL_SECRET=${LOADMILL_SECRET}
 negative: loadmill_api_key: "<your-loadmill-api-key>"
+negative: "resolved": "https://registry.npmjs.org/loadmill-auth/-/loadmill-auth-1.2.0.tgz#21c1374300f632cfe4cc30f2931bc449ede17a9c"
 
 id: lob-api-key
 title: Lob API key
@@ -266,12 +281,13 @@ negative: export LOB_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: lob_token = os.environ["LOB_TOKEN"]
 negative: LOB_SECRET=${LOB_SECRET}
 negative: lob_api_key: "<your-lob-api-key>"
+negative: "resolved": "https://registry.npmjs.org/lob-auth/-/lob-auth-1.2.0.tgz#978789951ff1c132236cd9f27cd9e1af486c9f88"
 
 id: loginradius-api-key
 title: LoginRadius API key / secret
 severity: high
 keywords: loginradius login_radius
-pattern: (?i)\b(?:loginradius|login_radius)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12})(?![\w-])
+pattern: (?i)\b(?:loginradius|login_radius)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export LOGINRADIUS_API_KEY="c4e0f01c-bf37-4cfe-7f14-6d7da763de34"
@@ -281,12 +297,13 @@ negative: export LOGINRADIUS_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: loginradius_token = os.environ["LOGINRADIUS_TOKEN"]
 negative: LOGINRADIUS_SECRET=${LOGINRADIUS_SECRET}
 negative: loginradius_api_key: "<your-loginradius-api-key>"
+negative: "resolved": "https://registry.npmjs.org/loginradius-auth/-/loginradius-auth-1.2.0.tgz#98801547d78cd79218114c470a274decbbd6"
 
 id: logzio-api-token
 title: Logz.io API / shipping token
 severity: high
 keywords: logz
-pattern: (?i)\b(?:logz(?:io|\.io|_io)?)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12}|[A-Za-z]{32})(?![\w-])
+pattern: (?i)\b(?:logz(?:io|\.io|_io)?)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12}|[A-Za-z]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export LOGZIO_API_KEY="cc51df70-7635-1a39-64d7-f029a8acd4ca"
@@ -296,12 +313,13 @@ negative: export LOGZIO_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: logzio_token = os.environ["LOGZIO_TOKEN"]
 negative: LOGZIO_SECRET=${LOGZIO_SECRET}
 negative: logzio_api_key: "<your-logzio-api-key>"
+negative: "resolved": "https://registry.npmjs.org/logzio-auth/-/logzio-auth-1.2.0.tgz#5d0993478606f397c077ae3277cec820d064"
 
 id: lokalise-api-token
 title: Lokalise API token
 severity: high
 keywords: lokalise
-pattern: (?i)\b(?:lokalise)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{40})(?![\w-])
+pattern: (?i)\b(?:lokalise)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([A-Za-z0-9]{40})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export LOKALISE_API_KEY="0f2482006ba07f46702610e0b8839d240cce9773"
@@ -311,12 +329,13 @@ negative: export LOKALISE_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: lokalise_token = os.environ["LOKALISE_TOKEN"]
 negative: LOKALISE_SECRET=${LOKALISE_SECRET}
 negative: lokalise_api_key: "<your-lokalise-api-key>"
+negative: "resolved": "https://registry.npmjs.org/lokalise-auth/-/lokalise-auth-1.2.0.tgz#cf3ec845cd18f3f861e70e7d22d3121462d3a16f"
 
 id: loyverse-api-key
 title: Loyverse access token
 severity: high
 keywords: loyverse
-pattern: (?i)\b(?:loyverse)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
+pattern: (?i)\b(?:loyverse)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export LOYVERSE_API_KEY="99ea9c95e234b4e359c4ca5bbe9ac639"
@@ -326,12 +345,13 @@ negative: export LOYVERSE_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: loyverse_token = os.environ["LOYVERSE_TOKEN"]
 negative: LOYVERSE_SECRET=${LOYVERSE_SECRET}
 negative: loyverse_api_key: "<your-loyverse-api-key>"
+negative: "resolved": "https://registry.npmjs.org/loyverse-auth/-/loyverse-auth-1.2.0.tgz#4d586c75666197ae456a765bc0a5a467"
 
 id: lunchmoney-api-key
 title: Lunch Money access token
 severity: high
 keywords: lunchmoney lunch_money
-pattern: (?i)\b(?:lunchmoney|lunch_money)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([a-f0-9]{50})(?![\w-])
+pattern: (?i)\b(?:lunchmoney|lunch_money)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([a-f0-9]{50})(?![\w-])
 entropy: 2.8
 confidence: medium
 positive: export LUNCHMONEY_API_KEY="3a0c087d6dc16764181cce0ca7267156b4bda3130f31631778"
@@ -341,12 +361,13 @@ negative: export LUNCHMONEY_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
 negative: lunchmoney_token = os.environ["LUNCHMONEY_TOKEN"]
 negative: LUNCHMONEY_SECRET=${LUNCHMONEY_SECRET}
 negative: lunchmoney_api_key: "<your-lunchmoney-api-key>"
+negative: "resolved": "https://registry.npmjs.org/lunchmoney-auth/-/lunchmoney-auth-1.2.0.tgz#fe1115891dfe2a6b9d1638f98dbd539ab50f7b6387649fb1e2"
 
 id: madkudu-api-key
 title: MadKudu API key
 severity: high
 keywords: madkudu
-pattern: (?i)\b(?:madkudu)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
+pattern: (?i)\b(?:madkudu)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export MADKUDU_API_KEY="20991ee797bdec85f68f721f7be10f66"
@@ -356,6 +377,7 @@ negative: export MADKUDU_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: madkudu_token = os.environ["MADKUDU_TOKEN"]
 negative: MADKUDU_SECRET=${MADKUDU_SECRET}
 negative: madkudu_api_key: "<your-madkudu-api-key>"
+negative: "resolved": "https://registry.npmjs.org/madkudu-auth/-/madkudu-auth-1.2.0.tgz#a8bb823c3801d2aca2b4cd590f9cc61a"
 
 id: magnetic-api-token
 title: Magnetic API token
@@ -371,12 +393,13 @@ negative: export MAGNETIC_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: magnetic_token = os.environ["MAGNETIC_TOKEN"]
 negative: MAGNETIC_SECRET=${MAGNETIC_SECRET}
 negative: magnetic_api_key: "<your-magnetic-api-key>"
+negative: "resolved": "https://registry.npmjs.org/magnetic-auth/-/magnetic-auth-1.2.0.tgz#ccfe0e956fecce66a1dbfe52da057867f00f"
 
 id: mailboxlayer-api-key
 title: mailboxlayer access key
 severity: high
 keywords: mailboxlayer
-pattern: (?i)\b(?:mailboxlayer)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
+pattern: (?i)\b(?:mailboxlayer)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export MAILBOXLAYER_API_KEY="6e28aebd7f4d2898fd4298d3a9f1c6ba"
@@ -386,12 +409,13 @@ negative: export MAILBOXLAYER_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: mailboxlayer_token = os.environ["MAILBOXLAYER_TOKEN"]
 negative: MAILBOXLAYER_SECRET=${MAILBOXLAYER_SECRET}
 negative: mailboxlayer_api_key: "<your-mailboxlayer-api-key>"
+negative: "resolved": "https://registry.npmjs.org/mailboxlayer-auth/-/mailboxlayer-auth-1.2.0.tgz#92946fd7c2649d868923f72d9acc5622"
 
 id: mailerlite-api-key
 title: MailerLite API key
 severity: high
 keywords: mailerlite
-pattern: (?i)\b(?:mailerlite)[^\n\r]{0,40}?\b([A-Za-z0-9]{32})(?![\w-])
+pattern: (?i)\b(?:mailerlite)[^\n\r#]{0,40}?\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export MAILERLITE_API_KEY="4a930d9ccedf9d65dcc3f42528ac59e2"
@@ -401,12 +425,13 @@ negative: export MAILERLITE_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: mailerlite_token = os.environ["MAILERLITE_TOKEN"]
 negative: MAILERLITE_SECRET=${MAILERLITE_SECRET}
 negative: mailerlite_api_key: "<your-mailerlite-api-key>"
+negative: "resolved": "https://registry.npmjs.org/mailerlite-auth/-/mailerlite-auth-1.2.0.tgz#9bc6a65b7025e1ea64a1fb69ce6d4101"
 
 id: mailjet-basic-auth
 title: Mailjet Basic auth credentials (base64 key:secret)
 severity: high
 keywords: mailjet
-pattern: (?i)\b(?:mailjet)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9+/]{80,90}={0,2})(?![\w+/=-])
+pattern: (?i)\b(?:mailjet)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([A-Za-z0-9+/]{80,90}={0,2})(?![\w+/=-])
 entropy: 3.5
 confidence: medium
 positive: export MAILJET_API_KEY="Y2RiNmRkMWEzMzFmNjM4YWM5MzZmNTRmOTk0ZTlhMjY6ZWMxMWRkZWVlMWZlODBjZThiMmM4MGFhODE0OWFjMDI="
@@ -416,12 +441,13 @@ negative: export MAILJET_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
 negative: mailjet_token = os.environ["MAILJET_TOKEN"]
 negative: MAILJET_SECRET=${MAILJET_SECRET}
 negative: mailjet_api_key: "<your-mailjet-api-key>"
+negative: "resolved": "https://registry.npmjs.org/mailjet-auth/-/mailjet-auth-1.2.0.tgz#xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 
 id: mailjetsms-api-key
 title: Mailjet API key, secret or SMS token
 severity: high
 keywords: mailjet
-pattern: (?i)\b(?:mailjet)[^\n\r]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
+pattern: (?i)\b(?:mailjet)[^\n\r#]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export MAILJET_API_KEY="86726aab677f8a334ad461cc6e71df60"
@@ -431,12 +457,13 @@ negative: export MAILJET_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: mailjet_token = os.environ["MAILJET_TOKEN"]
 negative: MAILJET_SECRET=${MAILJET_SECRET}
 negative: mailjet_api_key: "<your-mailjet-api-key>"
+negative: "resolved": "https://registry.npmjs.org/mailjet-auth/-/mailjet-auth-1.2.0.tgz#5a9f979ee523d1fa6f29422147508b6a"
 
 id: mailmodo-api-key
 title: Mailmodo API key
 severity: high
 keywords: mailmodo
-pattern: (?i)\b(?:mailmodo)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Z0-9]{7}-[A-Z0-9]{7}-[A-Z0-9]{7}-[A-Z0-9]{7})(?![\w-])
+pattern: (?i)\b(?:mailmodo)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([A-Z0-9]{7}-[A-Z0-9]{7}-[A-Z0-9]{7}-[A-Z0-9]{7})(?![\w-])
 entropy: 2.8
 confidence: medium
 positive: export MAILMODO_API_KEY="EI13NYS-ZEHIW25-9EP4EGA-V2ZI1FF"
@@ -446,12 +473,13 @@ negative: export MAILMODO_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: mailmodo_token = os.environ["MAILMODO_TOKEN"]
 negative: MAILMODO_SECRET=${MAILMODO_SECRET}
 negative: mailmodo_api_key: "<your-mailmodo-api-key>"
+negative: "resolved": "https://registry.npmjs.org/mailmodo-auth/-/mailmodo-auth-1.2.0.tgz#513148bb4b95a2c7faecd4fe4e91320"
 
 id: mailsac-api-key
 title: Mailsac API key
 severity: high
 keywords: mailsac
-pattern: (?i)\b(?:mailsac)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b(k_[A-Za-z0-9]{30,60})(?![\w-])
+pattern: (?i)\b(?:mailsac)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b(k_[A-Za-z0-9]{30,60})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export MAILSAC_API_KEY="k_fEwqTkqy53nvwIrYcfTzNi6QH730ChK75kHnK1nJ"
@@ -461,12 +489,13 @@ negative: export MAILSAC_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: mailsac_token = os.environ["MAILSAC_TOKEN"]
 negative: MAILSAC_SECRET=${MAILSAC_SECRET}
 negative: mailsac_api_key: "<your-mailsac-api-key>"
+negative: "resolved": "https://registry.npmjs.org/mailsac-auth/-/mailsac-auth-1.2.0.tgz#0110c6effeeec27a804ce60f3a27495957755a02a7"
 
 id: mandrill-api-key
 title: Mandrill (Mailchimp Transactional) API key
 severity: high
 keywords: mandrill
-pattern: (?i)\b(?:mandrill)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b((?:md-)?[A-Za-z0-9_-]{22})(?![\w-])
+pattern: (?i)\b(?:mandrill)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b((?:md-)?[A-Za-z0-9_-]{22})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export MANDRILL_API_KEY="0uFrUV2kWSsI5lGMLPGvOR"
@@ -476,6 +505,7 @@ negative: export MANDRILL_API_KEY="xxxxxxxxxxxxxxxxxxxxxx"
 negative: mandrill_token = os.environ["MANDRILL_TOKEN"]
 negative: MANDRILL_SECRET=${MANDRILL_SECRET}
 negative: mandrill_api_key: "<your-mandrill-api-key>"
+negative: "resolved": "https://registry.npmjs.org/mandrill-auth/-/mandrill-auth-1.2.0.tgz#1b92f87acdb2458efc6831"
 
 id: mapbox-public-token
 title: Mapbox public access token
@@ -511,7 +541,7 @@ id: mapquest-api-key
 title: MapQuest API key
 severity: high
 keywords: mapquest
-pattern: (?i)\b(?:mapquest)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
+pattern: (?i)\b(?:mapquest)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export MAPQUEST_API_KEY="AXwDq7m9HdVPqevaGZzt17FnRYEvdon2"
@@ -521,12 +551,13 @@ negative: export MAPQUEST_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: mapquest_token = os.environ["MAPQUEST_TOKEN"]
 negative: MAPQUEST_SECRET=${MAPQUEST_SECRET}
 negative: mapquest_api_key: "<your-mapquest-api-key>"
+negative: "resolved": "https://registry.npmjs.org/mapquest-auth/-/mapquest-auth-1.2.0.tgz#1b7534c8b9345e654a43fd53e668c3a6"
 
 id: marketstack-api-key
 title: marketstack access key
 severity: high
 keywords: marketstack
-pattern: (?i)\b(?:marketstack)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
+pattern: (?i)\b(?:marketstack)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export MARKETSTACK_API_KEY="7583cb3930afc9545541ff22cc4ad425"
@@ -536,12 +567,13 @@ negative: export MARKETSTACK_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: marketstack_token = os.environ["MARKETSTACK_TOKEN"]
 negative: MARKETSTACK_SECRET=${MARKETSTACK_SECRET}
 negative: marketstack_api_key: "<your-marketstack-api-key>"
+negative: "resolved": "https://registry.npmjs.org/marketstack-auth/-/marketstack-auth-1.2.0.tgz#85ffe2965ea8b1473899a15aef53e3ee"
 
 id: mavenlink-api-token
 title: Mavenlink (Kantata) API token
 severity: high
 keywords: mavenlink kantata
-pattern: (?i)\b(?:mavenlink|kantata)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{64})(?![\w-])
+pattern: (?i)\b(?:mavenlink|kantata)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([A-Za-z0-9]{64})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export MAVENLINK_API_KEY="f766ac52575149c31a8dc73ce712f9f1cf0809559f0e52c8a1b0d9ba821225b1"
@@ -551,6 +583,7 @@ negative: export MAVENLINK_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
 negative: mavenlink_token = os.environ["MAVENLINK_TOKEN"]
 negative: MAVENLINK_SECRET=${MAVENLINK_SECRET}
 negative: mavenlink_api_key: "<your-mavenlink-api-key>"
+negative: "resolved": "https://registry.npmjs.org/mavenlink-auth/-/mavenlink-auth-1.2.0.tgz#163f3b7c7a4e13216861f9d7a2eca38a2e0ac0e970c9a01a038b7cdd93689b64"
 
 id: maxmind-license-key
 title: MaxMind license key
@@ -567,7 +600,7 @@ id: maxmind-license-key-legacy
 title: MaxMind legacy license key
 severity: medium
 keywords: maxmind geoip geoipupdate
-pattern: (?i)\b(?:maxmind|geoip_?license|geoipupdate)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{12,16})(?![\w-])
+pattern: (?i)\b(?:maxmind|geoip_?license|geoipupdate)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([A-Za-z0-9]{12,16})(?![\w-])
 entropy: 2.7
 confidence: medium
 positive: export MAXMIND_API_KEY="vdzFR8T04zoNEvq7"
@@ -577,12 +610,13 @@ negative: export MAXMIND_API_KEY="xxxxxxxxxxxxxxxx"
 negative: maxmind_token = os.environ["MAXMIND_TOKEN"]
 negative: MAXMIND_SECRET=${MAXMIND_SECRET}
 negative: maxmind_api_key: "<your-maxmind-api-key>"
+negative: "resolved": "https://registry.npmjs.org/maxmind-auth/-/maxmind-auth-1.2.0.tgz#9a51f15be2150117"
 
 id: mediastack-api-key
 title: mediastack access key
 severity: high
 keywords: mediastack
-pattern: (?i)\b(?:mediastack)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
+pattern: (?i)\b(?:mediastack)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export MEDIASTACK_API_KEY="2ff6f779064a5cc2d13ba7dfffa47898"
@@ -592,12 +626,13 @@ negative: export MEDIASTACK_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: mediastack_token = os.environ["MEDIASTACK_TOKEN"]
 negative: MEDIASTACK_SECRET=${MEDIASTACK_SECRET}
 negative: mediastack_api_key: "<your-mediastack-api-key>"
+negative: "resolved": "https://registry.npmjs.org/mediastack-auth/-/mediastack-auth-1.2.0.tgz#de9b9c5e6a41dfe97c283f0d7b945b4a"
 
 id: meistertask-api-key
 title: MeisterTask API token
 severity: high
 keywords: meistertask meister_task
-pattern: (?i)\b(?:meistertask|meister_task)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{43})(?![\w-])
+pattern: (?i)\b(?:meistertask|meister_task)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([A-Za-z0-9]{43})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export MEISTERTASK_API_KEY="0G16lxZ0GlWo9fBtBNhmH1poriYnjrDnzjqvZ6mwfHs"
@@ -607,12 +642,13 @@ negative: export MEISTERTASK_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
 negative: meistertask_token = os.environ["MEISTERTASK_TOKEN"]
 negative: MEISTERTASK_SECRET=${MEISTERTASK_SECRET}
 negative: meistertask_api_key: "<your-meistertask-api-key>"
+negative: "resolved": "https://registry.npmjs.org/meistertask-auth/-/meistertask-auth-1.2.0.tgz#25c734d38f73e29dcd2f690e2f01271a6d9b26ba11b"
 
 id: mesibo-api-key
 title: Mesibo app token
 severity: high
 keywords: mesibo
-pattern: (?i)\b(?:mesibo)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{64})(?![\w-])
+pattern: (?i)\b(?:mesibo)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([A-Za-z0-9]{64})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export MESIBO_API_KEY="65ukzu9tyc6v6dhcy4ffs1dn375vjar7y2qzrwed37j3ks9ekoi6vlt7wrkcjyq9"
@@ -622,12 +658,13 @@ negative: export MESIBO_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
 negative: mesibo_token = os.environ["MESIBO_TOKEN"]
 negative: MESIBO_SECRET=${MESIBO_SECRET}
 negative: mesibo_api_key: "<your-mesibo-api-key>"
+negative: "resolved": "https://registry.npmjs.org/mesibo-auth/-/mesibo-auth-1.2.0.tgz#7842e596f15107d8474ad0334e63c942fdf70ccdb2d4088128b9b885fbcd2a27"
 
 id: messagebird-api-key
 title: MessageBird (Bird) API key
 severity: high
 keywords: messagebird message_bird
-pattern: (?i)\b(?:messagebird|message_bird)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{25})(?![\w-])
+pattern: (?i)\b(?:messagebird|message_bird)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([A-Za-z0-9]{25})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export MESSAGEBIRD_API_KEY="ZxGOhQ4LW9fSLphPqGnf5NHtX"
@@ -637,12 +674,13 @@ negative: export MESSAGEBIRD_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: messagebird_token = os.environ["MESSAGEBIRD_TOKEN"]
 negative: MESSAGEBIRD_SECRET=${MESSAGEBIRD_SECRET}
 negative: messagebird_api_key: "<your-messagebird-api-key>"
+negative: "resolved": "https://registry.npmjs.org/messagebird-auth/-/messagebird-auth-1.2.0.tgz#dc6b7fbe54ad10abcc2d41e1d"
 
 id: metrilo-api-key
 title: Metrilo API token
 severity: high
 keywords: metrilo
-pattern: (?i)\b(?:metrilo)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{16})(?![\w-])
+pattern: (?i)\b(?:metrilo)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([A-Za-z0-9]{16})(?![\w-])
 entropy: 2.5
 confidence: medium
 positive: export METRILO_API_KEY="9f984ced0e6769f7"
@@ -652,6 +690,7 @@ negative: export METRILO_API_KEY="xxxxxxxxxxxxxxxx"
 negative: metrilo_token = os.environ["METRILO_TOKEN"]
 negative: METRILO_SECRET=${METRILO_SECRET}
 negative: metrilo_api_key: "<your-metrilo-api-key>"
+negative: "resolved": "https://registry.npmjs.org/metrilo-auth/-/metrilo-auth-1.2.0.tgz#461f59d3c18e76ab"
 
 id: msteams-incoming-webhook
 title: Microsoft Teams incoming webhook URL (outlook.office.com)
@@ -667,7 +706,7 @@ id: mindmeister-api-key
 title: MindMeister API token
 severity: high
 keywords: mindmeister
-pattern: (?i)\b(?:mindmeister)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{43})(?![\w-])
+pattern: (?i)\b(?:mindmeister)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([A-Za-z0-9]{43})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export MINDMEISTER_API_KEY="64i1gaEetZ0pAql6OXoU7rzaTe59Ib10DVMx3SCEVlc"
@@ -677,12 +716,13 @@ negative: export MINDMEISTER_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
 negative: mindmeister_token = os.environ["MINDMEISTER_TOKEN"]
 negative: MINDMEISTER_SECRET=${MINDMEISTER_SECRET}
 negative: mindmeister_api_key: "<your-mindmeister-api-key>"
+negative: "resolved": "https://registry.npmjs.org/mindmeister-auth/-/mindmeister-auth-1.2.0.tgz#89f5e91addeda22f343d6405eb12183fc6b42768f3d"
 
 id: miro-api-token
 title: Miro access token
 severity: high
 keywords: miro
-pattern: (?i)\b(?:miro(?=[_.\s:="\'-]|secret|access|token|key|api|private|auth|app))[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b((?=[A-Za-z_.+/=-]{0,300}\d)[A-Za-z0-9_-]{26,40})(?![\w-])
+pattern: (?i)\b(?:miro(?=[_.\s:="\'-]|secret|access|token|key|api|private|auth|app))[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b((?=[A-Za-z_.+/=-]{0,300}\d)[A-Za-z0-9_-]{26,40})(?![\w-])
 entropy: 3.2
 confidence: medium
 positive: export MIRO_API_KEY="MxEWR7VtbyqLKHfJY1Fzdxw1mdtgr3ar"
@@ -692,12 +732,13 @@ negative: export MIRO_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: miro_token = os.environ["MIRO_TOKEN"]
 negative: MIRO_SECRET=${MIRO_SECRET}
 negative: miro_api_key: "<your-miro-api-key>"
+negative: "resolved": "https://registry.npmjs.org/miro-auth/-/miro-auth-1.2.0.tgz#b35bc7cfa75d5d9a7d01fbd71e7b70ff"
 
 id: mixmax-api-key
 title: Mixmax API token
 severity: high
 keywords: mixmax
-pattern: (?i)\b(?:mixmax)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9-]{36})(?![\w-])
+pattern: (?i)\b(?:mixmax)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([A-Za-z0-9-]{36})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export MIXMAX_API_KEY="11e53093-8001-b086-8c13-088778383fe5"
@@ -707,12 +748,13 @@ negative: export MIXMAX_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: mixmax_token = os.environ["MIXMAX_TOKEN"]
 negative: MIXMAX_SECRET=${MIXMAX_SECRET}
 negative: mixmax_api_key: "<your-mixmax-api-key>"
+negative: "resolved": "https://registry.npmjs.org/mixmax-auth/-/mixmax-auth-1.2.0.tgz#a47b08b72978331ac645c2a84e72ea3ec8c6"
 
 id: mockaroo-api-key
 title: Mockaroo API key
 severity: high
 keywords: mockaroo
-pattern: (?i)\b(?:mockaroo)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([a-f0-9]{8})(?![\w-])
+pattern: (?i)\b(?:mockaroo)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([a-f0-9]{8})(?![\w-])
 entropy: 2.4
 confidence: medium
 positive: export MOCKAROO_API_KEY="d55582cf"
@@ -722,6 +764,7 @@ negative: export MOCKAROO_API_KEY="xxxxxxxx"
 negative: mockaroo_token = os.environ["MOCKAROO_TOKEN"]
 negative: MOCKAROO_SECRET=${MOCKAROO_SECRET}
 negative: mockaroo_api_key: "<your-mockaroo-api-key>"
+negative: "resolved": "https://registry.npmjs.org/mockaroo-auth/-/mockaroo-auth-1.2.0.tgz#4e4eeb56"
 
 id: moderation-api-key
 title: Moderation API token
@@ -738,12 +781,13 @@ negative: export MODERATION_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
 negative: moderation_token = os.environ["MODERATION_TOKEN"]
 negative: MODERATION_SECRET=${MODERATION_SECRET}
 negative: moderation_api_key: "<your-moderation-api-key>"
+negative: "resolved": "https://registry.npmjs.org/moderation-auth/-/moderation-auth-1.2.0.tgz#xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 
 id: monday-api-token
 title: monday.com API token (JWT)
 severity: high
 keywords: monday
-pattern: (?i)\b(?:monday(?:\.com|_com)?)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b(eyJ[A-Za-z0-9_-]{10,600}\.[A-Za-z0-9_-]{10,2000}(?:\.[A-Za-z0-9_-]{5,600})?)(?![\w-])
+pattern: (?i)\b(?:monday(?:\.com|_com)?)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b(eyJ[A-Za-z0-9_-]{10,600}\.[A-Za-z0-9_-]{10,2000}(?:\.[A-Za-z0-9_-]{5,600})?)(?![\w-])
 entropy: 3.0
 window: 1024
 confidence: medium
@@ -754,12 +798,13 @@ negative: export MONDAY_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
 negative: monday_token = os.environ["MONDAY_TOKEN"]
 negative: MONDAY_SECRET=${MONDAY_SECRET}
 negative: monday_api_key: "<your-monday-api-key>"
+negative: "resolved": "https://registry.npmjs.org/monday-auth/-/monday-auth-1.2.0.tgz#xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 
 id: monkeylearn-api-key
 title: MonkeyLearn API key
 severity: high
 keywords: monkeylearn
-pattern: (?i)\b(?:monkeylearn)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{40})(?![\w-])
+pattern: (?i)\b(?:monkeylearn)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([A-Za-z0-9]{40})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export MONKEYLEARN_API_KEY="aa0823170b5d13ca47ab8edc2875eae19fa8f5e2"
@@ -769,12 +814,13 @@ negative: export MONKEYLEARN_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: monkeylearn_token = os.environ["MONKEYLEARN_TOKEN"]
 negative: MONKEYLEARN_SECRET=${MONKEYLEARN_SECRET}
 negative: monkeylearn_api_key: "<your-monkeylearn-api-key>"
+negative: "resolved": "https://registry.npmjs.org/monkeylearn-auth/-/monkeylearn-auth-1.2.0.tgz#edc2073c2971f79244e18d19c9c001cd6ded13bc"
 
 id: moonclerk-api-key
 title: MoonClerk API key
 severity: high
 keywords: moonclerk
-pattern: (?i)\b(?:moonclerk)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
+pattern: (?i)\b(?:moonclerk)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export MOONCLERK_API_KEY="65e47b1db8e87b1e60f51bb9772d9360"
@@ -784,12 +830,13 @@ negative: export MOONCLERK_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: moonclerk_token = os.environ["MOONCLERK_TOKEN"]
 negative: MOONCLERK_SECRET=${MOONCLERK_SECRET}
 negative: moonclerk_api_key: "<your-moonclerk-api-key>"
+negative: "resolved": "https://registry.npmjs.org/moonclerk-auth/-/moonclerk-auth-1.2.0.tgz#af92c7ee81ec86de9e466ace2cf131ba"
 
 id: moosend-api-key
 title: Moosend API key
 severity: high
 keywords: moosend
-pattern: (?i)\b(?:moosend)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12})(?![\w-])
+pattern: (?i)\b(?:moosend)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export MOOSEND_API_KEY="5abf36dd-191a-8ac9-4d34-f50dbe74e9e8"
@@ -799,12 +846,13 @@ negative: export MOOSEND_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: moosend_token = os.environ["MOOSEND_TOKEN"]
 negative: MOOSEND_SECRET=${MOOSEND_SECRET}
 negative: moosend_api_key: "<your-moosend-api-key>"
+negative: "resolved": "https://registry.npmjs.org/moosend-auth/-/moosend-auth-1.2.0.tgz#6904962d91b7c9034ac6971335f60da99b6b"
 
 id: moralis-api-key
 title: Moralis API key
 severity: high
 keywords: moralis
-pattern: (?i)\b(?:moralis)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{64})(?![\w-])
+pattern: (?i)\b(?:moralis)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([A-Za-z0-9]{64})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export MORALIS_API_KEY="fX86G0jGSguYHtpXj4DngykEzs1bB8YjWrIrvJhqpSuSnBMID94V37A7MeWipuNM"
@@ -814,12 +862,13 @@ negative: export MORALIS_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
 negative: moralis_token = os.environ["MORALIS_TOKEN"]
 negative: MORALIS_SECRET=${MORALIS_SECRET}
 negative: moralis_api_key: "<your-moralis-api-key>"
+negative: "resolved": "https://registry.npmjs.org/moralis-auth/-/moralis-auth-1.2.0.tgz#d685011c920a7672a4fec50f38f2ee3d146db684682b35be94796fa86ec7b0f5"
 
 id: myintervals-api-key
 title: MyIntervals API key
 severity: high
 keywords: myintervals my_intervals
-pattern: (?i)\b(?:myintervals|my_intervals)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{11})(?![\w-])
+pattern: (?i)\b(?:myintervals|my_intervals)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([A-Za-z0-9]{11})(?![\w-])
 entropy: 2.8
 confidence: medium
 positive: export MYINTERVALS_API_KEY="6most8q60to"
@@ -829,12 +878,13 @@ negative: export MYINTERVALS_API_KEY="xxxxxxxxxxx"
 negative: myintervals_token = os.environ["MYINTERVALS_TOKEN"]
 negative: MYINTERVALS_SECRET=${MYINTERVALS_SECRET}
 negative: myintervals_api_key: "<your-myintervals-api-key>"
+negative: "resolved": "https://registry.npmjs.org/myintervals-auth/-/myintervals-auth-1.2.0.tgz#389a3364fba"
 
 id: nasdaqdatalink-api-key
 title: Nasdaq Data Link (Quandl) API key
 severity: high
 keywords: nasdaq quandl
-pattern: (?i)\b(?:nasdaq(?:datalink|_data_link)?|quandl)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b((?=[A-Za-z_.+/=-]{0,300}\d)[A-Za-z0-9_-]{20})(?![\w-])
+pattern: (?i)\b(?:nasdaq(?:datalink|_data_link)?|quandl)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b((?=[A-Za-z_.+/=-]{0,300}\d)[A-Za-z0-9_-]{20})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export NASDAQDATALINK_API_KEY="VJe9Ggm3gYpcJnBE93dx"
@@ -844,12 +894,13 @@ negative: export NASDAQDATALINK_API_KEY="xxxxxxxxxxxxxxxxxxxx"
 negative: nasdaqdatalink_token = os.environ["NASDAQDATALINK_TOKEN"]
 negative: NASDAQDATALINK_SECRET=${NASDAQDATALINK_SECRET}
 negative: nasdaqdatalink_api_key: "<your-nasdaqdatalink-api-key>"
+negative: "resolved": "https://registry.npmjs.org/nasdaqdatalink-auth/-/nasdaqdatalink-auth-1.2.0.tgz#fecd2a4b1040f70236ab"
 
 id: netlify-access-token
 title: Netlify personal access token
 severity: high
 keywords: netlify
-pattern: (?i)\b(?:netlify)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9_-]{43,45}|[a-f0-9]{64})(?![\w-])
+pattern: (?i)\b(?:netlify)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([A-Za-z0-9_-]{43,45}|[a-f0-9]{64})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export NETLIFY_API_KEY="gp2KDW9MyHRkNp6jnNqSiJc1S_hX3jKeC-Lwh2UBdWb"
@@ -859,6 +910,7 @@ negative: export NETLIFY_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: netlify_token = os.environ["NETLIFY_TOKEN"]
 negative: NETLIFY_SECRET=${NETLIFY_SECRET}
 negative: netlify_api_key: "<your-netlify-api-key>"
+negative: "resolved": "https://registry.npmjs.org/netlify-auth/-/netlify-auth-1.2.0.tgz#0d5215dd9c626394791108c22349f4146016f7e6b45"
 
 id: netlify-access-token-prefixed
 title: Netlify access token (nfp_/nfc_/nfo_ prefix)
@@ -926,7 +978,7 @@ id: newrelic-api-key
 title: New Relic API key (context)
 severity: high
 keywords: newrelic new_relic nr_api
-pattern: (?i)\b(?:new_?relic|nr_api)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{4}-[A-Za-z0-9]{27,47})(?![\w-])
+pattern: (?i)\b(?:new_?relic|nr_api)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([A-Za-z0-9]{4}-[A-Za-z0-9]{27,47})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export NEWRELIC_API_KEY="NRAK-87T9RXFE3NZC1S5FMAVLJ9ZR4IG"
@@ -936,12 +988,13 @@ negative: export NEWRELIC_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: newrelic_token = os.environ["NEWRELIC_TOKEN"]
 negative: NEWRELIC_SECRET=${NEWRELIC_SECRET}
 negative: newrelic_api_key: "<your-newrelic-api-key>"
+negative: "resolved": "https://registry.npmjs.org/newrelic-auth/-/newrelic-auth-1.2.0.tgz#03851c0885deebfaca91af2372e52049"
 
 id: newsapi-api-key
 title: NewsAPI key
 severity: high
 keywords: newsapi news_api
-pattern: (?i)\b(?:newsapi|news_api)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
+pattern: (?i)\b(?:newsapi|news_api)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export NEWSAPI_API_KEY="addd2156404ef439007d46a3dad43930"
@@ -951,12 +1004,13 @@ negative: export NEWSAPI_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: newsapi_token = os.environ["NEWSAPI_TOKEN"]
 negative: NEWSAPI_SECRET=${NEWSAPI_SECRET}
 negative: newsapi_api_key: "<your-newsapi-api-key>"
+negative: "resolved": "https://registry.npmjs.org/newsapi-auth/-/newsapi-auth-1.2.0.tgz#bd9f8eccfa66a2ecd7ef2f111b0596e9"
 
 id: newscatcher-api-key
 title: NewsCatcher API key
 severity: high
 keywords: newscatcher
-pattern: (?i)\b(?:newscatcher)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b((?=[A-Za-z_.+/=-]{0,300}\d)[A-Za-z0-9_-]{43})(?![\w-])
+pattern: (?i)\b(?:newscatcher)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b((?=[A-Za-z_.+/=-]{0,300}\d)[A-Za-z0-9_-]{43})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export NEWSCATCHER_API_KEY="68i7ttMOsJzDQGkhwZK-Cdd6r9ySVRUKzMLzay_ZBNn"
@@ -966,12 +1020,13 @@ negative: export NEWSCATCHER_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
 negative: newscatcher_token = os.environ["NEWSCATCHER_TOKEN"]
 negative: NEWSCATCHER_SECRET=${NEWSCATCHER_SECRET}
 negative: newscatcher_api_key: "<your-newscatcher-api-key>"
+negative: "resolved": "https://registry.npmjs.org/newscatcher-auth/-/newscatcher-auth-1.2.0.tgz#fd1c288bb2522af2eadb800753bb47476eabb4e46fb"
 
 id: nftport-api-key
 title: NFTPort API key
 severity: high
 keywords: nftport
-pattern: (?i)\b(?:nftport)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12})(?![\w-])
+pattern: (?i)\b(?:nftport)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export NFTPORT_API_KEY="239c88d5-844a-3717-c4d7-ac44ea7832e8"
@@ -981,12 +1036,13 @@ negative: export NFTPORT_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: nftport_token = os.environ["NFTPORT_TOKEN"]
 negative: NFTPORT_SECRET=${NFTPORT_SECRET}
 negative: nftport_api_key: "<your-nftport-api-key>"
+negative: "resolved": "https://registry.npmjs.org/nftport-auth/-/nftport-auth-1.2.0.tgz#cc36c41a2c7401df9cad99fb7ba2e27f89b6"
 
 id: ngrok-auth-token
 title: ngrok authtoken / API key
 severity: high
 keywords: ngrok
-pattern: (?i)\b(?:ngrok)[^\n\r]{0,40}?\b([1-9][A-Za-z0-9]{25,27}_[1-9A-Za-z][A-Za-z0-9]{19,21})(?![\w-])
+pattern: (?i)\b(?:ngrok)[^\n\r#]{0,40}?\b([1-9][A-Za-z0-9]{25,27}_[1-9A-Za-z][A-Za-z0-9]{19,21})(?![\w-])
 entropy: 3.5
 confidence: medium
 positive: export NGROK_API_KEY="2niIZRKGamg29PoSmeVIgkbRZ1P_wAIPjWpn8VXwtzsAw314p"
@@ -996,12 +1052,13 @@ negative: export NGROK_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
 negative: ngrok_token = os.environ["NGROK_TOKEN"]
 negative: NGROK_SECRET=${NGROK_SECRET}
 negative: ngrok_api_key: "<your-ngrok-api-key>"
+negative: "resolved": "https://registry.npmjs.org/ngrok-auth/-/ngrok-auth-1.2.0.tgz#8539b045f2890f4f177b9585921942aadaef058833266e6ee"
 
 id: nicereply-api-key
 title: Nicereply API key
 severity: high
 keywords: nicereply
-pattern: (?i)\b(?:nicereply)[^\n\r]{0,40}?\b([A-Za-z0-9]{40})(?![\w-])
+pattern: (?i)\b(?:nicereply)[^\n\r#]{0,40}?\b([A-Za-z0-9]{40})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export NICEREPLY_API_KEY="f17c711f9e9e6af4c73ae910342766c69ec8fb8e"
@@ -1011,6 +1068,7 @@ negative: export NICEREPLY_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: nicereply_token = os.environ["NICEREPLY_TOKEN"]
 negative: NICEREPLY_SECRET=${NICEREPLY_SECRET}
 negative: nicereply_api_key: "<your-nicereply-api-key>"
+negative: "resolved": "https://registry.npmjs.org/nicereply-auth/-/nicereply-auth-1.2.0.tgz#51bcde99c76e851856d02b737cbdd3da81e9eca9"
 
 id: nightfall-api-key
 title: Nightfall API key
@@ -1026,7 +1084,7 @@ id: nimble-api-key
 title: Nimble CRM API key
 severity: high
 keywords: nimble
-pattern: (?i)\b(?:nimble)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{30})(?![\w-])
+pattern: (?i)\b(?:nimble)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([A-Za-z0-9]{30})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export NIMBLE_API_KEY="gn7wzoFSq4Oe9VsO8NKQLxl0TFZ2im"
@@ -1036,12 +1094,13 @@ negative: export NIMBLE_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: nimble_token = os.environ["NIMBLE_TOKEN"]
 negative: NIMBLE_SECRET=${NIMBLE_SECRET}
 negative: nimble_api_key: "<your-nimble-api-key>"
+negative: "resolved": "https://registry.npmjs.org/nimble-auth/-/nimble-auth-1.2.0.tgz#8984addd90f0299b7be17ee716d016"
 
 id: noticeable-api-key
 title: Noticeable API key
 severity: high
 keywords: noticeable
-pattern: (?i)\b(?:noticeable)[^\n\r]{0,30}?\b((?=[a-z]{0,19}\d)(?=\d{0,19}[a-z])[a-z0-9]{20})(?![\w-])
+pattern: (?i)\b(?:noticeable)[^\n\r#]{0,30}?\b((?=[a-z]{0,19}\d)(?=\d{0,19}[a-z])[a-z0-9]{20})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export NOTICEABLE_API_KEY="JB840GcmcOlS6kH8W8YY"
@@ -1051,6 +1110,7 @@ negative: export NOTICEABLE_API_KEY="xxxxxxxxxxxxxxxxxxxx"
 negative: noticeable_token = os.environ["NOTICEABLE_TOKEN"]
 negative: NOTICEABLE_SECRET=${NOTICEABLE_SECRET}
 negative: noticeable_api_key: "<your-noticeable-api-key>"
+negative: "resolved": "https://registry.npmjs.org/noticeable-auth/-/noticeable-auth-1.2.0.tgz#f4cf8fe50224323d4543"
 negative: There was a noticeable improvementsinperformance today
 
 id: notion-integration-token
@@ -1076,7 +1136,7 @@ id: nozbe-api-key
 title: Nozbe Teams API token
 severity: high
 keywords: nozbe
-pattern: (?i)\b(?:nozbe(?:teams|_teams)?)[^\n\r]{0,40}?\b([A-Za-z0-9]{16}_[A-Za-z0-9_=-]{40,90})(?![\w-])
+pattern: (?i)\b(?:nozbe(?:teams|_teams)?)[^\n\r#]{0,40}?\b([A-Za-z0-9]{16}_[A-Za-z0-9_=-]{40,90})(?![\w-])
 entropy: 3.5
 confidence: medium
 positive: export NOZBE_API_KEY="87j5r5vAFVwPZBJu_8_BmGq2mjQPa9Ej5ZgeXQYiHMoJBssYHSrtHQjnG0_miKjGQLnrLRh97iWs57MmW"
@@ -1086,12 +1146,13 @@ negative: export NOZBE_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
 negative: nozbe_token = os.environ["NOZBE_TOKEN"]
 negative: NOZBE_SECRET=${NOZBE_SECRET}
 negative: nozbe_api_key: "<your-nozbe-api-key>"
+negative: "resolved": "https://registry.npmjs.org/nozbe-auth/-/nozbe-auth-1.2.0.tgz#xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 
 id: numverify-api-key
 title: numverify access key
 severity: high
 keywords: numverify
-pattern: (?i)\b(?:numverify)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
+pattern: (?i)\b(?:numverify)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export NUMVERIFY_API_KEY="c5467e574ef0bee4440baf58678d8b32"
@@ -1101,6 +1162,7 @@ negative: export NUMVERIFY_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: numverify_token = os.environ["NUMVERIFY_TOKEN"]
 negative: NUMVERIFY_SECRET=${NUMVERIFY_SECRET}
 negative: numverify_api_key: "<your-numverify-api-key>"
+negative: "resolved": "https://registry.npmjs.org/numverify-auth/-/numverify-auth-1.2.0.tgz#200c37e041f2ba2c342fae325c098db3"
 
 id: nvapi-api-key
 title: NVIDIA API key (nvapi-)
@@ -1116,7 +1178,7 @@ id: nylas-api-key
 title: Nylas API key / access token
 severity: high
 keywords: nylas
-pattern: (?i)\b(?:nylas)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{30}|nyk_v0_[A-Za-z0-9_]{40,80})(?![\w-])
+pattern: (?i)\b(?:nylas)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([A-Za-z0-9]{30}|nyk_v0_[A-Za-z0-9_]{40,80})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export NYLAS_API_KEY="8mzp7v0jie961wco0o3ysgz8wlxlgb"
@@ -1126,5 +1188,6 @@ negative: export NYLAS_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: nylas_token = os.environ["NYLAS_TOKEN"]
 negative: NYLAS_SECRET=${NYLAS_SECRET}
 negative: nylas_api_key: "<your-nylas-api-key>"
+negative: "resolved": "https://registry.npmjs.org/nylas-auth/-/nylas-auth-1.2.0.tgz#4c728b2aafb7f1a8a77b2644cf75e4"
 """#
 }

@@ -5,7 +5,7 @@ id: oanda-api-token
 title: OANDA API access token
 severity: high
 keywords: oanda
-pattern: (?i)\b(?:oanda)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([a-f0-9]{32}-[a-f0-9]{32}|[A-Za-z0-9]{24})(?![\w-])
+pattern: (?i)\b(?:oanda)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([a-f0-9]{32}-[a-f0-9]{32}|[A-Za-z0-9]{24})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export OANDA_API_KEY="ea012726613be166c94318341f385a1f-4c765b978a2f7285d62b2b676ab0eceb"
@@ -15,12 +15,13 @@ negative: export OANDA_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
 negative: oanda_token = os.environ["OANDA_TOKEN"]
 negative: OANDA_SECRET=${OANDA_SECRET}
 negative: oanda_api_key: "<your-oanda-api-key>"
+negative: "resolved": "https://registry.npmjs.org/oanda-auth/-/oanda-auth-1.2.0.tgz#xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 
 id: okta-api-token
 title: Okta API token
 severity: high
 keywords: okta ssws
-pattern: (?i)\b(?:(?:[a-z0-9]{1,20}_)?okta|ssws)[\s\S]{0,40}?\b(00[A-Za-z0-9_-]{40})(?![\w-])
+pattern: (?i)\b(?:(?:[a-z0-9]{1,20}_)?okta|ssws)[^#]{0,40}?\b(00[A-Za-z0-9_-]{40})(?![\w-])
 entropy: 3.5
 confidence: medium
 positive: export OKTA_API_KEY="00Qy1cqxK4AHeu_fiYQJZPiVMFEB1jT58Cd0dvjz_M"
@@ -31,6 +32,7 @@ negative: export OKTA_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: okta_token = os.environ["OKTA_TOKEN"]
 negative: OKTA_SECRET=${OKTA_SECRET}
 negative: okta_api_key: "<your-okta-api-key>"
+negative: "resolved": "https://registry.npmjs.org/okta-auth/-/okta-auth-1.2.0.tgz#cb421d881d02e7f4a6d86b3c4b5701a94e9a428dfd"
 
 id: okta-domain
 title: Okta organization domain
@@ -47,7 +49,7 @@ id: omnisend-api-key
 title: Omnisend API key
 severity: high
 keywords: omnisend
-pattern: (?i)\b(?:omnisend)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b((?=[A-Za-z_.+/=-]{0,300}\d)[A-Za-z0-9_-]{60,80})(?![\w-])
+pattern: (?i)\b(?:omnisend)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b((?=[A-Za-z_.+/=-]{0,300}\d)[A-Za-z0-9_-]{60,80})(?![\w-])
 entropy: 3.5
 confidence: medium
 positive: export OMNISEND_API_KEY="211729ed2f1de126421cf41c-t86X2py6Q5sypNRBY9uoCkztGbZkYQCPPDxGUM2n8jPO4Om6jj"
@@ -57,12 +59,13 @@ negative: export OMNISEND_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
 negative: omnisend_token = os.environ["OMNISEND_TOKEN"]
 negative: OMNISEND_SECRET=${OMNISEND_SECRET}
 negative: omnisend_api_key: "<your-omnisend-api-key>"
+negative: "resolved": "https://registry.npmjs.org/omnisend-auth/-/omnisend-auth-1.2.0.tgz#xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 
 id: onesignal-api-key
 title: OneSignal REST API key / app id
 severity: high
 keywords: onesignal one_signal
-pattern: (?i)\b(?:onesignal|one_signal)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12}|os_v2_(?:app|org)_[a-z0-9]{50,200})(?![\w-])
+pattern: (?i)\b(?:onesignal|one_signal)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12}|os_v2_(?:app|org)_[a-z0-9]{50,200})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export ONESIGNAL_API_KEY="981140a6-02d7-77ae-f53e-f169d7001f44"
@@ -72,12 +75,13 @@ negative: export ONESIGNAL_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: onesignal_token = os.environ["ONESIGNAL_TOKEN"]
 negative: ONESIGNAL_SECRET=${ONESIGNAL_SECRET}
 negative: onesignal_api_key: "<your-onesignal-api-key>"
+negative: "resolved": "https://registry.npmjs.org/onesignal-auth/-/onesignal-auth-1.2.0.tgz#22c99b367db0eba4bedcd2b3024b02f55a41"
 
 id: onfleet-api-key
 title: Onfleet API key
 severity: high
 keywords: onfleet
-pattern: (?i)\b(?:onfleet)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
+pattern: (?i)\b(?:onfleet)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export ONFLEET_API_KEY="87940eb98471516d68b0873cc0329719"
@@ -87,12 +91,13 @@ negative: export ONFLEET_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: onfleet_token = os.environ["ONFLEET_TOKEN"]
 negative: ONFLEET_SECRET=${ONFLEET_SECRET}
 negative: onfleet_api_key: "<your-onfleet-api-key>"
+negative: "resolved": "https://registry.npmjs.org/onfleet-auth/-/onfleet-auth-1.2.0.tgz#1338bb64fc85d731ca667f2d38b8839d"
 
 id: oopspam-api-key
 title: OOPSpam API key
 severity: high
 keywords: oopspam
-pattern: (?i)\b(?:oopspam)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{40})(?![\w-])
+pattern: (?i)\b(?:oopspam)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([A-Za-z0-9]{40})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export OOPSPAM_API_KEY="ufSotw1IFhDLkPcOFHF05YvM8f7GHlUjUZ1p480u"
@@ -102,12 +107,13 @@ negative: export OOPSPAM_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: oopspam_token = os.environ["OOPSPAM_TOKEN"]
 negative: OOPSPAM_SECRET=${OOPSPAM_SECRET}
 negative: oopspam_api_key: "<your-oopspam-api-key>"
+negative: "resolved": "https://registry.npmjs.org/oopspam-auth/-/oopspam-auth-1.2.0.tgz#32f5f70e25fe653b8f36dc896809de9e73a23dc2"
 
 id: opencagedata-api-key
 title: OpenCage geocoder API key
 severity: high
 keywords: opencage
-pattern: (?i)\b(?:opencage(?:data)?)[^\n\r]{0,40}?\b([A-Za-z0-9]{32})(?![\w-])
+pattern: (?i)\b(?:opencage(?:data)?)[^\n\r#]{0,40}?\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export OPENCAGEDATA_API_KEY="fdf0bc6dbc60bdaf86210a74ef5e4a82"
@@ -117,12 +123,13 @@ negative: export OPENCAGEDATA_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: opencagedata_token = os.environ["OPENCAGEDATA_TOKEN"]
 negative: OPENCAGEDATA_SECRET=${OPENCAGEDATA_SECRET}
 negative: opencagedata_api_key: "<your-opencagedata-api-key>"
+negative: "resolved": "https://registry.npmjs.org/opencagedata-auth/-/opencagedata-auth-1.2.0.tgz#1e1dd912ec06fd52c28d35e07f0fa918"
 
 id: openuv-api-key
 title: OpenUV API key
 severity: high
 keywords: openuv
-pattern: (?i)\b(?:openuv)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
+pattern: (?i)\b(?:openuv)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export OPENUV_API_KEY="AhctFV8FKrS3JKfMUy3kchmhkbun1X8k"
@@ -132,12 +139,13 @@ negative: export OPENUV_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: openuv_token = os.environ["OPENUV_TOKEN"]
 negative: OPENUV_SECRET=${OPENUV_SECRET}
 negative: openuv_api_key: "<your-openuv-api-key>"
+negative: "resolved": "https://registry.npmjs.org/openuv-auth/-/openuv-auth-1.2.0.tgz#1b539a868a0db8c1d7777a1369207b53"
 
 id: openweather-api-key
 title: OpenWeatherMap API key
 severity: high
 keywords: openweather open_weather pyowm owm
-pattern: (?i)\b(?:openweather(?:map)?|open_weather(?:_map)?|(?:py)?owm(?:_api)?)[^\n\r]{0,35}?\b([A-Za-z0-9]{32})(?![\w-])
+pattern: (?i)\b(?:openweather(?:map)?|open_weather(?:_map)?|(?:py)?owm(?:_api)?)[^\n\r#]{0,35}?\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export OPENWEATHER_API_KEY="1414232be3f110794d8cb2605a6a92c3"
@@ -149,12 +157,13 @@ negative: export OPENWEATHER_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: openweather_token = os.environ["OPENWEATHER_TOKEN"]
 negative: OPENWEATHER_SECRET=${OPENWEATHER_SECRET}
 negative: openweather_api_key: "<your-openweather-api-key>"
+negative: "resolved": "https://registry.npmjs.org/openweather-auth/-/openweather-auth-1.2.0.tgz#6af7045891d00d890ddd5b72b66eef23"
 
 id: opsgenie-api-key
 title: Opsgenie API key
 severity: high
 keywords: opsgenie ops_genie
-pattern: (?i)\b(?:opsgenie|ops_genie)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12})(?![\w-])
+pattern: (?i)\b(?:opsgenie|ops_genie)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export OPSGENIE_API_KEY="66af7199-4894-86ef-8ecf-cc8154a508d7"
@@ -164,12 +173,13 @@ negative: export OPSGENIE_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: opsgenie_token = os.environ["OPSGENIE_TOKEN"]
 negative: OPSGENIE_SECRET=${OPSGENIE_SECRET}
 negative: opsgenie_api_key: "<your-opsgenie-api-key>"
+negative: "resolved": "https://registry.npmjs.org/opsgenie-auth/-/opsgenie-auth-1.2.0.tgz#ac19279a8334414271c72a1e4d01917478ae"
 
 id: optimizely-api-token
 title: Optimizely API token
 severity: high
 keywords: optimizely
-pattern: (?i)\b(?:optimizely)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9][A-Za-z0-9:_-]{30,80})(?![\w-])
+pattern: (?i)\b(?:optimizely)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([A-Za-z0-9][A-Za-z0-9:_-]{30,80})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export OPTIMIZELY_API_KEY="2:SydrMTpZnJi_yuvHjk74cAAOl40vnumc3RlYRKVJJbq-j1"
@@ -179,12 +189,13 @@ negative: export OPTIMIZELY_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
 negative: optimizely_token = os.environ["OPTIMIZELY_TOKEN"]
 negative: OPTIMIZELY_SECRET=${OPTIMIZELY_SECRET}
 negative: optimizely_api_key: "<your-optimizely-api-key>"
+negative: "resolved": "https://registry.npmjs.org/optimizely-auth/-/optimizely-auth-1.2.0.tgz#1b62c56236951e274e15512cd0fb6bbcc392fd05097a5bf1"
 
 id: overloop-api-key
 title: Overloop API key
 severity: high
 keywords: overloop
-pattern: (?i)\b(?:overloop)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b((?=[A-Za-z_.+/=-]{0,300}\d)[A-Za-z0-9_-]{50,60})(?![\w-])
+pattern: (?i)\b(?:overloop)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b((?=[A-Za-z_.+/=-]{0,300}\d)[A-Za-z0-9_-]{50,60})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export OVERLOOP_API_KEY="4TXDbfT6Y0Goeu4nOI2FrUTXnv5Q9mEAkQXLEWl_0aZfodfsS9pd5j"
@@ -194,12 +205,13 @@ negative: export OVERLOOP_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
 negative: overloop_token = os.environ["OVERLOOP_TOKEN"]
 negative: OVERLOOP_SECRET=${OVERLOOP_SECRET}
 negative: overloop_api_key: "<your-overloop-api-key>"
+negative: "resolved": "https://registry.npmjs.org/overloop-auth/-/overloop-auth-1.2.0.tgz#7f14e0abad73a7e2ec82c8d08b4c8998ab80b691ed74cc46892ac2"
 
 id: owlbot-api-key
 title: Owlbot API token
 severity: high
 keywords: owlbot
-pattern: (?i)\b(?:owlbot)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{40})(?![\w-])
+pattern: (?i)\b(?:owlbot)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([A-Za-z0-9]{40})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export OWLBOT_API_KEY="6bcc8a9ec3a1633da3e8e7d1b20764c4138f64fc"
@@ -209,12 +221,13 @@ negative: export OWLBOT_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: owlbot_token = os.environ["OWLBOT_TOKEN"]
 negative: OWLBOT_SECRET=${OWLBOT_SECRET}
 negative: owlbot_api_key: "<your-owlbot-api-key>"
+negative: "resolved": "https://registry.npmjs.org/owlbot-auth/-/owlbot-auth-1.2.0.tgz#8ba896f7c83b56e2d6cd5c60047b9f1eabdd07a2"
 
 id: packagecloud-api-token
 title: packagecloud API token
 severity: high
 keywords: packagecloud
-pattern: (?i)\b(?:packagecloud)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{48})(?![\w-])
+pattern: (?i)\b(?:packagecloud)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([A-Za-z0-9]{48})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export PACKAGECLOUD_API_KEY="6ff5a562df80b380b18ff51cd10e49e6fd1d575c1589203f"
@@ -224,6 +237,7 @@ negative: export PACKAGECLOUD_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
 negative: packagecloud_token = os.environ["PACKAGECLOUD_TOKEN"]
 negative: PACKAGECLOUD_SECRET=${PACKAGECLOUD_SECRET}
 negative: packagecloud_api_key: "<your-packagecloud-api-key>"
+negative: "resolved": "https://registry.npmjs.org/packagecloud-auth/-/packagecloud-auth-1.2.0.tgz#5d7e2d22629bf0542d51f0f0535054cbed764fbfe0906c0f"
 
 id: pagarme-api-key-live
 title: Pagar.me live API key
@@ -251,7 +265,7 @@ id: pagerduty-api-key
 title: PagerDuty API / user token
 severity: high
 keywords: pagerduty pager_duty pd_api pd_key pd_token pd_user
-pattern: (?i)\b(?:pagerduty|pager_duty|pd(?=_(?:api|key|token|user)))[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b((?=[A-Za-z_.+/=-]{0,300}\d)[A-Za-z0-9_+-]{20})(?![\w-])
+pattern: (?i)\b(?:pagerduty|pager_duty|pd(?=_(?:api|key|token|user)))[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b((?=[A-Za-z_.+/=-]{0,300}\d)[A-Za-z0-9_+-]{20})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export PAGERDUTY_API_KEY="u+AUClh5boSUycgjJmK8"
@@ -261,12 +275,13 @@ negative: export PAGERDUTY_API_KEY="xxxxxxxxxxxxxxxxxxxx"
 negative: pagerduty_token = os.environ["PAGERDUTY_TOKEN"]
 negative: PAGERDUTY_SECRET=${PAGERDUTY_SECRET}
 negative: pagerduty_api_key: "<your-pagerduty-api-key>"
+negative: "resolved": "https://registry.npmjs.org/pagerduty-auth/-/pagerduty-auth-1.2.0.tgz#dbbeb3994a6cae717d90"
 
 id: pandadoc-api-key
 title: PandaDoc API key
 severity: high
 keywords: pandadoc
-pattern: (?i)\b(?:pandadoc)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{40})(?![\w-])
+pattern: (?i)\b(?:pandadoc)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([A-Za-z0-9]{40})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export PANDADOC_API_KEY="f16951bc7867cbf8a4b4f5c84556c9bfc30e8a20"
@@ -276,12 +291,13 @@ negative: export PANDADOC_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: pandadoc_token = os.environ["PANDADOC_TOKEN"]
 negative: PANDADOC_SECRET=${PANDADOC_SECRET}
 negative: pandadoc_api_key: "<your-pandadoc-api-key>"
+negative: "resolved": "https://registry.npmjs.org/pandadoc-auth/-/pandadoc-auth-1.2.0.tgz#836f0311d9b24375094aaf54ae4de3d8e74966a6"
 
 id: pandascore-api-token
 title: PandaScore API token
 severity: high
 keywords: pandascore
-pattern: (?i)\b(?:pandascore)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b((?=[A-Za-z_.+/=-]{0,300}\d)[A-Za-z0-9_-]{40,70})(?![\w-])
+pattern: (?i)\b(?:pandascore)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b((?=[A-Za-z_.+/=-]{0,300}\d)[A-Za-z0-9_-]{40,70})(?![\w-])
 entropy: 3.5
 confidence: medium
 positive: export PANDASCORE_API_KEY="p2yAmazD3EroPSR-qnG-9FGdW_qF2bf7noX-0Csz_DUYa2Ockq"
@@ -291,12 +307,13 @@ negative: export PANDASCORE_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
 negative: pandascore_token = os.environ["PANDASCORE_TOKEN"]
 negative: PANDASCORE_SECRET=${PANDASCORE_SECRET}
 negative: pandascore_api_key: "<your-pandascore-api-key>"
+negative: "resolved": "https://registry.npmjs.org/pandascore-auth/-/pandascore-auth-1.2.0.tgz#eb64337e3cd492c96328b2a6fa127688199d4a38f1e3381571"
 
 id: paperform-api-key
 title: Paperform API key
 severity: high
 keywords: paperform
-pattern: (?i)\b(?:paperform)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9._-]{200,1500})(?![\w-])
+pattern: (?i)\b(?:paperform)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([A-Za-z0-9._-]{200,1500})(?![\w-])
 entropy: 3.5
 window: 2048
 confidence: medium
@@ -307,12 +324,13 @@ negative: export PAPERFORM_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
 negative: paperform_token = os.environ["PAPERFORM_TOKEN"]
 negative: PAPERFORM_SECRET=${PAPERFORM_SECRET}
 negative: paperform_api_key: "<your-paperform-api-key>"
+negative: "resolved": "https://registry.npmjs.org/paperform-auth/-/paperform-auth-1.2.0.tgz#xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 
 id: paralleldots-api-key
 title: ParallelDots API key
 severity: high
 keywords: paralleldots
-pattern: (?i)\b(?:paralleldots)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{43})(?![\w-])
+pattern: (?i)\b(?:paralleldots)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([A-Za-z0-9]{43})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export PARALLELDOTS_API_KEY="xIrpkPXnZYCLc38jvyQBraFvacopxSd5sAtovCJmqZx"
@@ -322,12 +340,13 @@ negative: export PARALLELDOTS_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
 negative: paralleldots_token = os.environ["PARALLELDOTS_TOKEN"]
 negative: PARALLELDOTS_SECRET=${PARALLELDOTS_SECRET}
 negative: paralleldots_api_key: "<your-paralleldots-api-key>"
+negative: "resolved": "https://registry.npmjs.org/paralleldots-auth/-/paralleldots-auth-1.2.0.tgz#8eb2b5f864eda9b49352b67195232f2ffdac21cb874"
 
 id: parseur-api-key
 title: Parseur API key
 severity: high
 keywords: parseur
-pattern: (?i)\b(?:parseur)[^\n\r]{0,40}?\b([A-Za-z0-9]{40})(?![\w-])
+pattern: (?i)\b(?:parseur)[^\n\r#]{0,40}?\b([A-Za-z0-9]{40})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export PARSEUR_API_KEY="e1692f3122b7ff74617f72314eb529467d8c57f2"
@@ -337,6 +356,7 @@ negative: export PARSEUR_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: parseur_token = os.environ["PARSEUR_TOKEN"]
 negative: PARSEUR_SECRET=${PARSEUR_SECRET}
 negative: parseur_api_key: "<your-parseur-api-key>"
+negative: "resolved": "https://registry.npmjs.org/parseur-auth/-/parseur-auth-1.2.0.tgz#90dc0615dee95160536fdfc07b1ff78816e516bc"
 
 id: particleio-access-token
 title: Particle.io access token
@@ -360,7 +380,7 @@ id: partnerstack-api-key
 title: PartnerStack API key
 severity: high
 keywords: partnerstack
-pattern: (?i)\b(?:partnerstack)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{64})(?![\w-])
+pattern: (?i)\b(?:partnerstack)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([A-Za-z0-9]{64})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export PARTNERSTACK_API_KEY="UnKAyxZYn8FZMnF0qlkIZ9Hq1NB9gthBXoQMaXPWZpv3N5HJ8ShtfwGMIaNfisXM"
@@ -370,12 +390,13 @@ negative: export PARTNERSTACK_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
 negative: partnerstack_token = os.environ["PARTNERSTACK_TOKEN"]
 negative: PARTNERSTACK_SECRET=${PARTNERSTACK_SECRET}
 negative: partnerstack_api_key: "<your-partnerstack-api-key>"
+negative: "resolved": "https://registry.npmjs.org/partnerstack-auth/-/partnerstack-auth-1.2.0.tgz#2442062ad2b4b525a7af29ccb8ecfce6432dd9e0d51427122b7d58f124babfe3"
 
 id: pastebin-api-key
 title: Pastebin developer API key
 severity: high
 keywords: pastebin
-pattern: (?i)\b(?:pastebin)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b((?=[A-Za-z_.+/=-]{0,300}\d)[A-Za-z0-9_-]{32})(?![\w-])
+pattern: (?i)\b(?:pastebin)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b((?=[A-Za-z_.+/=-]{0,300}\d)[A-Za-z0-9_-]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export PASTEBIN_API_KEY="B7h2UliD0U2D46cntLs0WupwHiiWRZ4b"
@@ -385,12 +406,13 @@ negative: export PASTEBIN_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: pastebin_token = os.environ["PASTEBIN_TOKEN"]
 negative: PASTEBIN_SECRET=${PASTEBIN_SECRET}
 negative: pastebin_api_key: "<your-pastebin-api-key>"
+negative: "resolved": "https://registry.npmjs.org/pastebin-auth/-/pastebin-auth-1.2.0.tgz#ffd1eb9a187429cc561d104dfc5cf125"
 
 id: paydirtapp-api-key
 title: PayDirt API key
 severity: high
 keywords: paydirt
-pattern: (?i)\b(?:paydirt(?:app)?)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
+pattern: (?i)\b(?:paydirt(?:app)?)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export PAYDIRTAPP_API_KEY="832edd7cb4456c960f1756e7c72ae9fb"
@@ -400,12 +422,13 @@ negative: export PAYDIRTAPP_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: paydirtapp_token = os.environ["PAYDIRTAPP_TOKEN"]
 negative: PAYDIRTAPP_SECRET=${PAYDIRTAPP_SECRET}
 negative: paydirtapp_api_key: "<your-paydirtapp-api-key>"
+negative: "resolved": "https://registry.npmjs.org/paydirtapp-auth/-/paydirtapp-auth-1.2.0.tgz#5079d394c24c3b79774dbe649f5d8b4a"
 
 id: paymoapp-api-key
 title: Paymo API key
 severity: high
 keywords: paymo
-pattern: (?i)\b(?:paymo(?:app)?)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{44})(?![\w-])
+pattern: (?i)\b(?:paymo(?:app)?)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([A-Za-z0-9]{44})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export PAYMOAPP_API_KEY="BIPmJt06KFyuW1a8utY5KamHupcmxck5ivJqLimh5BLO"
@@ -415,12 +438,13 @@ negative: export PAYMOAPP_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: paymoapp_token = os.environ["PAYMOAPP_TOKEN"]
 negative: PAYMOAPP_SECRET=${PAYMOAPP_SECRET}
 negative: paymoapp_api_key: "<your-paymoapp-api-key>"
+negative: "resolved": "https://registry.npmjs.org/paymoapp-auth/-/paymoapp-auth-1.2.0.tgz#d8c510716fc6488e52f645df83e350bbcdd48d6aecf3"
 
 id: paymongo-api-key
 title: PayMongo secret key
 severity: critical
 keywords: paymongo
-pattern: (?i)\b(?:paymongo)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b((?:sk|pk)_(?:live|test)_[A-Za-z0-9]{24}|[A-Za-z0-9]{32})(?![\w-])
+pattern: (?i)\b(?:paymongo)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b((?:sk|pk)_(?:live|test)_[A-Za-z0-9]{24}|[A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export PAYMONGO_API_KEY="sk_live_pWMfTJLIvoqA5xMSd1Yz41o9"
@@ -430,12 +454,13 @@ negative: export PAYMONGO_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: paymongo_token = os.environ["PAYMONGO_TOKEN"]
 negative: PAYMONGO_SECRET=${PAYMONGO_SECRET}
 negative: paymongo_api_key: "<your-paymongo-api-key>"
+negative: "resolved": "https://registry.npmjs.org/paymongo-auth/-/paymongo-auth-1.2.0.tgz#eace637a4ef5ce40ee71e57581d4216e"
 
 id: paypal-client-id
 title: PayPal OAuth client id
 severity: medium
 keywords: paypal
-pattern: (?i)\b(?:paypal)[^\n\r]{0,30}?\b(A[A-Za-z0-9_-]{55,85})(?![\w-])
+pattern: (?i)\b(?:paypal)[^\n\r#]{0,30}?\b(A[A-Za-z0-9_-]{55,85})(?![\w-])
 entropy: 3.5
 confidence: medium
 positive: export PAYPAL_API_KEY="AomEVkWX1dwxBukwOJ2HOq-o1hgOj9H6swm_PmqhtZKAQBBqhs9Rxu_WTvN5zr57kYTtNUYajRUzRmS7"
@@ -445,12 +470,13 @@ negative: export PAYPAL_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
 negative: paypal_token = os.environ["PAYPAL_TOKEN"]
 negative: PAYPAL_SECRET=${PAYPAL_SECRET}
 negative: paypal_api_key: "<your-paypal-api-key>"
+negative: "resolved": "https://registry.npmjs.org/paypal-auth/-/paypal-auth-1.2.0.tgz#xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 
 id: paypal-client-secret
 title: PayPal OAuth client secret
 severity: critical
 keywords: paypal
-pattern: (?i)\b(?:paypal)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b(E[A-Za-z0-9_-]{55,85})(?![\w-])
+pattern: (?i)\b(?:paypal)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b(E[A-Za-z0-9_-]{55,85})(?![\w-])
 entropy: 3.5
 confidence: medium
 positive: export PAYPAL_API_KEY="EG7yXFYVAoHpfF6RmieTNfARyk0oLYjHtz1fZVgSNd26Tt3aXo8VfLQ89uqay--e8qMYaKbw6j5Dgn2R"
@@ -460,6 +486,7 @@ negative: export PAYPAL_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
 negative: paypal_token = os.environ["PAYPAL_TOKEN"]
 negative: PAYPAL_SECRET=${PAYPAL_SECRET}
 negative: paypal_api_key: "<your-paypal-api-key>"
+negative: "resolved": "https://registry.npmjs.org/paypal-auth/-/paypal-auth-1.2.0.tgz#xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 
 id: paypal-braintree-access-token
 title: PayPal Braintree access token
@@ -493,7 +520,7 @@ id: pdflayer-api-key
 title: pdflayer access key
 severity: high
 keywords: pdflayer
-pattern: (?i)\b(?:pdflayer)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
+pattern: (?i)\b(?:pdflayer)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export PDFLAYER_API_KEY="b961fd7d19926fa497732f54a7db2025"
@@ -503,12 +530,13 @@ negative: export PDFLAYER_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: pdflayer_token = os.environ["PDFLAYER_TOKEN"]
 negative: PDFLAYER_SECRET=${PDFLAYER_SECRET}
 negative: pdflayer_api_key: "<your-pdflayer-api-key>"
+negative: "resolved": "https://registry.npmjs.org/pdflayer-auth/-/pdflayer-auth-1.2.0.tgz#2daf97cdadfb99f35bbd66eeb544ab9f"
 
 id: pdfshift-api-key
 title: PDFShift API key
 severity: high
 keywords: pdfshift
-pattern: (?i)\b(?:pdfshift)[^\n\r]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
+pattern: (?i)\b(?:pdfshift)[^\n\r#]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export PDFSHIFT_API_KEY="ba7def1d13ce7fc2c5021a2165ba3a1b"
@@ -518,6 +546,7 @@ negative: export PDFSHIFT_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: pdfshift_token = os.environ["PDFSHIFT_TOKEN"]
 negative: PDFSHIFT_SECRET=${PDFSHIFT_SECRET}
 negative: pdfshift_api_key: "<your-pdfshift-api-key>"
+negative: "resolved": "https://registry.npmjs.org/pdfshift-auth/-/pdfshift-auth-1.2.0.tgz#5eed1b84fd0f875768d153deb8dc1adf"
 
 id: pem-private-key
 title: PEM-encoded private key
@@ -543,7 +572,7 @@ id: peopledatalabs-api-key
 title: People Data Labs API key
 severity: high
 keywords: peopledatalabs people_data_labs pdl_api
-pattern: (?i)\b(?:peopledatalabs|people_data_labs|pdl_api)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{64})(?![\w-])
+pattern: (?i)\b(?:peopledatalabs|people_data_labs|pdl_api)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([A-Za-z0-9]{64})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export PEOPLEDATALABS_API_KEY="818e3c7b659d740c96afbfd1b68fddc1067c674b3c134b5898b320d75d5dd275"
@@ -553,12 +582,13 @@ negative: export PEOPLEDATALABS_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
 negative: peopledatalabs_token = os.environ["PEOPLEDATALABS_TOKEN"]
 negative: PEOPLEDATALABS_SECRET=${PEOPLEDATALABS_SECRET}
 negative: peopledatalabs_api_key: "<your-peopledatalabs-api-key>"
+negative: "resolved": "https://registry.npmjs.org/peopledatalabs-auth/-/peopledatalabs-auth-1.2.0.tgz#922489242216dfda811278ad9a159908ef6677d972dff0057db6ac68341b5858"
 
 id: pepipost-api-key
 title: Pepipost (Netcore Email) API key
 severity: high
 keywords: pepipost netcore
-pattern: (?i)\b(?:pepipost|netcore(?=[_-]?(?:api|email|mail|smtp|pepipost)))[^\n\r]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
+pattern: (?i)\b(?:pepipost|netcore(?=[_-]?(?:api|email|mail|smtp|pepipost)))[^\n\r#]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export PEPIPOST_API_KEY="cffff06ba8ee248b1c6476b53576649f"
@@ -568,13 +598,14 @@ negative: export PEPIPOST_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: pepipost_token = os.environ["PEPIPOST_TOKEN"]
 negative: PEPIPOST_SECRET=${PEPIPOST_SECRET}
 negative: pepipost_api_key: "<your-pepipost-api-key>"
+negative: "resolved": "https://registry.npmjs.org/pepipost-auth/-/pepipost-auth-1.2.0.tgz#116abcdfdc8f30f53425b03eec9c0e8c"
 negative: <TargetFramework>netcoreapp3.1</TargetFramework> <!-- a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6 -->
 
 id: pipedream-api-key
 title: Pipedream API key
 severity: high
 keywords: pipedream
-pattern: (?i)\b(?:pipedream)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
+pattern: (?i)\b(?:pipedream)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export PIPEDREAM_API_KEY="daf76d92a71ba29bbec3cad4f05619b5"
@@ -584,12 +615,13 @@ negative: export PIPEDREAM_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: pipedream_token = os.environ["PIPEDREAM_TOKEN"]
 negative: PIPEDREAM_SECRET=${PIPEDREAM_SECRET}
 negative: pipedream_api_key: "<your-pipedream-api-key>"
+negative: "resolved": "https://registry.npmjs.org/pipedream-auth/-/pipedream-auth-1.2.0.tgz#8aca3895c404a5d17b85c89cb56d5cd5"
 
 id: pipedrive-api-token
 title: Pipedrive API token
 severity: high
 keywords: pipedrive
-pattern: (?i)\b(?:pipedrive)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{40})(?![\w-])
+pattern: (?i)\b(?:pipedrive)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([A-Za-z0-9]{40})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export PIPEDRIVE_API_KEY="68d326a9c3755378266445171b5db106a0cabea1"
@@ -599,12 +631,13 @@ negative: export PIPEDRIVE_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: pipedrive_token = os.environ["PIPEDRIVE_TOKEN"]
 negative: PIPEDRIVE_SECRET=${PIPEDRIVE_SECRET}
 negative: pipedrive_api_key: "<your-pipedrive-api-key>"
+negative: "resolved": "https://registry.npmjs.org/pipedrive-auth/-/pipedrive-auth-1.2.0.tgz#bd081091d042edc3e51bc084cecb0ebcf742a09b"
 
 id: pixabay-api-key
 title: Pixabay API key
 severity: high
 keywords: pixabay
-pattern: (?i)\b(?:pixabay)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b(\d{7,9}-[a-f0-9]{25}|[A-Za-z0-9]{40})(?![\w-])
+pattern: (?i)\b(?:pixabay)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b(\d{7,9}-[a-f0-9]{25}|[A-Za-z0-9]{40})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export PIXABAY_API_KEY="09770889-387b9ec192daf2ffebfd8be9f"
@@ -614,6 +647,7 @@ negative: export PIXABAY_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: pixabay_token = os.environ["PIXABAY_TOKEN"]
 negative: PIXABAY_SECRET=${PIXABAY_SECRET}
 negative: pixabay_api_key: "<your-pixabay-api-key>"
+negative: "resolved": "https://registry.npmjs.org/pixabay-auth/-/pixabay-auth-1.2.0.tgz#9d819b10f127051b69b3045ea3ddc87d15"
 
 id: planetscale-api-token
 title: PlanetScale service token
@@ -637,7 +671,7 @@ id: planetscale-username
 title: PlanetScale database username / service token id
 severity: low
 keywords: pscale planetscale planet_scale
-pattern: (?i)\b(?:pscale|planetscale|planet_scale)[^\n\r]{0,30}?\b([a-z0-9]{12})(?![\w-])
+pattern: (?i)\b(?:pscale|planetscale|planet_scale)[^\n\r#]{0,30}?\b([a-z0-9]{12})(?![\w-])
 entropy: 2.8
 confidence: medium
 positive: export PLANETSCALE_API_KEY="w6cxel1vtdih"
@@ -647,12 +681,13 @@ negative: export PLANETSCALE_API_KEY="xxxxxxxxxxxx"
 negative: planetscale_token = os.environ["PLANETSCALE_TOKEN"]
 negative: PLANETSCALE_SECRET=${PLANETSCALE_SECRET}
 negative: planetscale_api_key: "<your-planetscale-api-key>"
+negative: "resolved": "https://registry.npmjs.org/planetscale-auth/-/planetscale-auth-1.2.0.tgz#25a6e8bfcc3f"
 
 id: planyo-api-key
 title: Planyo API key
 severity: high
 keywords: planyo
-pattern: (?i)\b(?:planyo)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{60,64})(?![\w-])
+pattern: (?i)\b(?:planyo)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([A-Za-z0-9]{60,64})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export PLANYO_API_KEY="JpwoRxVchM89hSDeyZItiHYHagPLIdhui5dVKPnm1yENl7BXKadXXTNrxYzAto"
@@ -662,12 +697,13 @@ negative: export PLANYO_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
 negative: planyo_token = os.environ["PLANYO_TOKEN"]
 negative: PLANYO_SECRET=${PLANYO_SECRET}
 negative: planyo_api_key: "<your-planyo-api-key>"
+negative: "resolved": "https://registry.npmjs.org/planyo-auth/-/planyo-auth-1.2.0.tgz#8a7e520d66f511648d066057a7e7c809b94e4f37e01c0bb3155cac3f75c817"
 
 id: podio-api-key
 title: Podio client secret / token
 severity: high
 keywords: podio
-pattern: (?i)\b(?:podio)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{32}|[A-Za-z0-9]{64})(?![\w-])
+pattern: (?i)\b(?:podio)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([A-Za-z0-9]{32}|[A-Za-z0-9]{64})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export PODIO_API_KEY="o2A4esUS8a3cHZudqyQKxdZX1bQmdUY9"
@@ -677,12 +713,13 @@ negative: export PODIO_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: podio_token = os.environ["PODIO_TOKEN"]
 negative: PODIO_SECRET=${PODIO_SECRET}
 negative: podio_api_key: "<your-podio-api-key>"
+negative: "resolved": "https://registry.npmjs.org/podio-auth/-/podio-auth-1.2.0.tgz#a6708a643f0baa7c53190cdbbb486ce4"
 
 id: pollsapi-api-key
 title: PollsAPI key
 severity: high
 keywords: pollsapi polls_api
-pattern: (?i)\b(?:pollsapi|polls_api)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{28})(?![\w-])
+pattern: (?i)\b(?:pollsapi|polls_api)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([A-Za-z0-9]{28})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export POLLSAPI_API_KEY="CN5ZYR2VEK35021844C2QL5FNLLA"
@@ -692,12 +729,13 @@ negative: export POLLSAPI_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: pollsapi_token = os.environ["POLLSAPI_TOKEN"]
 negative: POLLSAPI_SECRET=${POLLSAPI_SECRET}
 negative: pollsapi_api_key: "<your-pollsapi-api-key>"
+negative: "resolved": "https://registry.npmjs.org/pollsapi-auth/-/pollsapi-auth-1.2.0.tgz#61d4f16b5632a8f7dd6971bf841b"
 
 id: polygon-api-key
 title: Polygon.io API key
 severity: high
 keywords: polygon
-pattern: (?i)\b(?:polygon(?:io|_io|\.io)?)[^\n\r]{0,20}?(?:\r?\n[^\n\r]{0,20}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,20}?\b([A-Za-z0-9]{32})(?![\w-])
+pattern: (?i)\b(?:polygon(?:io|_io|\.io)?)[^\n\r#]{0,20}?(?:\r?\n[^\n\r#]{0,20}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,20}?\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.5
 confidence: medium
 positive: export POLYGON_API_KEY="muurtHHlPxIf2ySKCEgVjzNromhJdDij"
@@ -707,12 +745,13 @@ negative: export POLYGON_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: polygon_token = os.environ["POLYGON_TOKEN"]
 negative: POLYGON_SECRET=${POLYGON_SECRET}
 negative: polygon_api_key: "<your-polygon-api-key>"
+negative: "resolved": "https://registry.npmjs.org/polygon-auth/-/polygon-auth-1.2.0.tgz#299696e0cc3be044a89d829bace4ba01"
 
 id: positionstack-api-key
 title: positionstack access key
 severity: high
 keywords: positionstack
-pattern: (?i)\b(?:positionstack)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
+pattern: (?i)\b(?:positionstack)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export POSITIONSTACK_API_KEY="a67d58bfad1347936a224e969ed56ac2"
@@ -722,12 +761,13 @@ negative: export POSITIONSTACK_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: positionstack_token = os.environ["POSITIONSTACK_TOKEN"]
 negative: POSITIONSTACK_SECRET=${POSITIONSTACK_SECRET}
 negative: positionstack_api_key: "<your-positionstack-api-key>"
+negative: "resolved": "https://registry.npmjs.org/positionstack-auth/-/positionstack-auth-1.2.0.tgz#05c60eae7dc393f85d9184fc7cb1b0a8"
 
 id: postageapp-api-key
 title: PostageApp API key
 severity: high
 keywords: postageapp postage_app
-pattern: (?i)\b(?:postageapp|postage_app)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
+pattern: (?i)\b(?:postageapp|postage_app)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export POSTAGEAPP_API_KEY="1JCNkqoDxqq9xPrrTpaeqPugKyqgbhwe"
@@ -737,6 +777,7 @@ negative: export POSTAGEAPP_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: postageapp_token = os.environ["POSTAGEAPP_TOKEN"]
 negative: POSTAGEAPP_SECRET=${POSTAGEAPP_SECRET}
 negative: postageapp_api_key: "<your-postageapp-api-key>"
+negative: "resolved": "https://registry.npmjs.org/postageapp-auth/-/postageapp-auth-1.2.0.tgz#46309ce1987080c268136ea3995dc838"
 
 id: posthog-personal-api-key
 title: PostHog personal API key
@@ -770,7 +811,7 @@ id: postmark-server-token
 title: Postmark server / account token
 severity: high
 keywords: postmark
-pattern: (?i)\b(?:postmark)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12})(?![\w-])
+pattern: (?i)\b(?:postmark)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export POSTMARK_API_KEY="8c60db21-a612-3cb1-a7e0-fa2b7c9b45fd"
@@ -780,12 +821,13 @@ negative: export POSTMARK_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: postmark_token = os.environ["POSTMARK_TOKEN"]
 negative: POSTMARK_SECRET=${POSTMARK_SECRET}
 negative: postmark_api_key: "<your-postmark-api-key>"
+negative: "resolved": "https://registry.npmjs.org/postmark-auth/-/postmark-auth-1.2.0.tgz#bd3e64ad57e6939f955d64b5de7392335cc3"
 
 id: powrbot-api-key
 title: PowrBot API key
 severity: high
 keywords: powrbot
-pattern: (?i)\b(?:powrbot)[^\n\r]{0,30}?(?:\r?\n[^\n\r]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r]{0,30}?\b([A-Za-z0-9]{50})(?![\w-])
+pattern: (?i)\b(?:powrbot)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([A-Za-z0-9]{50})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export POWRBOT_API_KEY="5iIrwgzpcyZCPsZcYiRZrvXStT0w7YtaP5i8AU4w3kqIDKfRXG"
@@ -795,6 +837,7 @@ negative: export POWRBOT_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
 negative: powrbot_token = os.environ["POWRBOT_TOKEN"]
 negative: POWRBOT_SECRET=${POWRBOT_SECRET}
 negative: powrbot_api_key: "<your-powrbot-api-key>"
+negative: "resolved": "https://registry.npmjs.org/powrbot-auth/-/powrbot-auth-1.2.0.tgz#e56d14899f53f7d52f5eaa84cbfe217b424bc253e5dc3543db"
 
 id: prefect-api-key
 title: Prefect Cloud API key
@@ -820,5 +863,6 @@ negative: export PRIVACY_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: privacy_token = os.environ["PRIVACY_TOKEN"]
 negative: PRIVACY_SECRET=${PRIVACY_SECRET}
 negative: privacy_api_key: "<your-privacy-api-key>"
+negative: "resolved": "https://registry.npmjs.org/privacy-auth/-/privacy-auth-1.2.0.tgz#fc4f1b549744899c8d4216f777ea613a3aa7"
 """#
 }
