@@ -727,6 +727,16 @@ negative: HONEYCOMB_SECRET=${HONEYCOMB_SECRET}
 negative: honeycomb_api_key: "<your-honeycomb-api-key>"
 negative: "resolved": "https://registry.npmjs.org/honeycomb-auth/-/honeycomb-auth-1.2.0.tgz#3d5e30610f09fc049f5559"
 
+id: honeycomb-ingest-key
+title: Honeycomb ingest / management key (hcaik_, hcxik_ prefixes)
+severity: high
+keywords: hcaik_ hcxik_ hcamk_ hcxmk_
+pattern: \b(hc[ax][im]k_[a-z0-9]{50,64})\b
+entropy: 3.5
+positive: HONEYCOMB_API_KEY=hcaik_01sv3osgwehmvjqv00iyzfz5u4qctrlryeu805568usdqb3qp9rnidxuw5
+negative: hcaik_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
+negative: hcaik_<ingest key>
+
 id: html2pdf-api-key
 title: html2pdf.app API key
 severity: high
@@ -1161,7 +1171,7 @@ id: jira-api-token
 title: Jira / Atlassian API token
 severity: high
 keywords: jira atlassian
-pattern: (?i)\b(?:jira|atlassian)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b([A-Za-z0-9]{24})(?![\w-])
+pattern: (?i)\b(?:jira|atlassian)[^\n\r#]{0,30}?(?:\r?\n[^\n\r#]{0,30}?)?(?:key|token|tkn|secret|access|private|auth|pass(?:word)?|pwd|credential|apikey|bearer)[^\n\r#]{0,30}?\b(ATATT3[A-Za-z0-9_=-]{150,250}|[A-Za-z0-9]{24})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export JIRA_API_KEY="elBVoAIg4fuDo2ncXw8PN8je"
