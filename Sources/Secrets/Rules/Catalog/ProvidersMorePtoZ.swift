@@ -5,7 +5,7 @@ id: sslmate-api-key
 title: SSLMate API key
 severity: high
 keywords: ssl-mate ssl.mate ssl_mate sslmate
-pattern: (?i)(?:\b|_)(?:ssl[_\-.]?mate)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9]{36})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:ssl[_\-.]?mate)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9]{36})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export SSLMATE_API_KEY="h9fiGSDmIIPQAxnxjbG00qNXRXxM8ENAmH6k"
@@ -29,7 +29,7 @@ id: statuscake-api-key
 title: StatusCake API key
 severity: medium
 keywords: status-cake status.cake status_cake statuscake
-pattern: (?i)(?:\b|_)(?:status[_\-.]?cake)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9]{20})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:status[_\-.]?cake)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9]{20})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export STATUSCAKE_API_KEY="K6sUoZQvt704EBQhBcl9"
@@ -42,7 +42,7 @@ id: statuspage-api-key
 title: Atlassian Statuspage API key
 severity: high
 keywords: status-page status.page status_page statuspage
-pattern: (?i)(?:\b|_)(?:status[_\-.]?page)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b((?:[a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12}|[a-f0-9]{32}))(?![\w\-])
+pattern: (?i)(?:\b|_)(?:status[_\-.]?page)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b((?:[a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12}|[a-f0-9]{32}))(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export STATUSPAGE_API_KEY="d2d02a10-e124-bdd8-9d78-0f3611f44a2b"
@@ -55,7 +55,7 @@ id: statuspal-api-key
 title: Statuspal API key
 severity: medium
 keywords: status-pal status.pal status_pal statuspal
-pattern: (?i)(?:\b|_)(?:status[_\-.]?pal)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-f0-9]{32})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:status[_\-.]?pal)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-f0-9]{32})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export STATUSPAL_API_KEY="4304661a265405e1ab6f6221a5f66d65"
@@ -68,7 +68,7 @@ id: stitchdata-api-token
 title: Stitch (stitchdata) API token
 severity: high
 keywords: stitch-data stitch.data stitch_data stitchdata
-pattern: (?i)(?:\b|_)(?:stitch[_\-.]?data)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9]{35,40})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:stitch[_\-.]?data)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9]{35,40})(?![\w\-])
 entropy: 2.5
 confidence: medium
 positive: export STITCHDATA_API_TOKEN="cg8h9nnezkpnp4gig6udsvqmqhvsq94544t9"
@@ -81,7 +81,7 @@ id: stockdata-api-token
 title: StockData API token
 severity: medium
 keywords: stock-data stock.data stock_data stockdata
-pattern: (?i)(?:\b|_)(?:stock[_\-.]?data)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9]{40})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:stock[_\-.]?data)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9]{40})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export STOCKDATA_API_TOKEN="DLD0tLpBvQnrYsFeasOJl4AvTX1lGoqo3vAFSeoc"
@@ -94,7 +94,7 @@ id: storecove-api-key
 title: Storecove API key
 severity: high
 keywords: storecove
-pattern: (?i)(?:\b|_)(?:storecove)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b((?:storecove_)?[a-z0-9]{30,50})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:storecove)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b((?:storecove_)?[a-z0-9]{30,50})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export STORECOVE_API_KEY="Sbj3V40o75BustqhQpmMQl4Sxr47IFxmZvIiPaIc"
@@ -107,7 +107,7 @@ id: stormboard-api-key
 title: Stormboard API key
 severity: medium
 keywords: stormboard
-pattern: (?i)(?:\b|_)(?:stormboard)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-f0-9]{40})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:stormboard)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-f0-9]{40})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export STORMBOARD_API_KEY="ae1164860df4f44d66dada001cdb1b6fb686b481"
@@ -120,7 +120,7 @@ id: stormglass-api-key
 title: Stormglass API key
 severity: medium
 keywords: storm-glass storm.glass storm_glass stormglass
-pattern: (?i)(?:\b|_)(?:storm[_\-.]?glass)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9]{8}(?:-[a-z0-9]{4}){3}-[a-z0-9]{12}(?:-?(?:[a-z0-9]{8}(?:-[a-z0-9]{4}){3}-[a-z0-9]{12}|[a-z0-9]{8,60}))?)(?![\w\-])
+pattern: (?i)(?:\b|_)(?:storm[_\-.]?glass)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9]{8}(?:-[a-z0-9]{4}){3}-[a-z0-9]{12}(?:-?(?:[a-z0-9]{8}(?:-[a-z0-9]{4}){3}-[a-z0-9]{12}|[a-z0-9]{8,60}))?)(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export STORMGLASS_API_KEY="38f248df-f76d-4ae4-0200-2c2b3f787a0d-c09d86f2-f713-e88f-bcf2-473109784d9b"
@@ -133,7 +133,7 @@ id: storyblok-access-token
 title: Storyblok access token
 severity: high
 keywords: storyblok
-pattern: (?i)(?:\b|_)(?:storyblok)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9]{22}tt)(?![\w\-])
+pattern: (?i)(?:\b|_)(?:storyblok)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9]{22}tt)(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export STORYBLOK_ACCESS_TOKEN="ZQyogtFshHHNz3abnKhnRttt"
@@ -146,7 +146,7 @@ id: storychief-api-key
 title: StoryChief API key (JWT)
 severity: high
 keywords: story-chief story.chief story_chief storychief
-pattern: (?i)(?:\b|_)(?:story[_\-.]?chief)[\w.\-\s\"':=,{}]{0,40}?\b(eyJ[a-z0-9_\-]{10,1000}\.[a-z0-9_\-]{10,4000}(?:\.[a-z0-9_\-]{10,1000})?)(?![\w\-])
+pattern: (?i)(?:\b|_)(?:story[_\-.]?chief)[\w.\-\s"':=,\{\}]{0,40}?\b(eyJ[a-z0-9_\-]{10,1000}\.[a-z0-9_\-]{10,4000}(?:\.[a-z0-9_\-]{10,1000})?)(?![\w\-])
 entropy: 3.5
 window: 4096
 confidence: medium
@@ -160,7 +160,7 @@ id: streak-api-key
 title: Streak CRM API key
 severity: high
 keywords: streak
-pattern: (?i)(?:\b|_)(?:streak)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-f0-9]{32})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:streak)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-f0-9]{32})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export STREAK_API_KEY="30d5c0d661cf45317fd0585d174b061f"
@@ -173,7 +173,7 @@ id: stripo-api-token
 title: Stripo API token (JWT)
 severity: high
 keywords: stripo
-pattern: (?i)(?:\b|_)(?:stripo)[\w.\-\s\"':=,{}]{0,40}?\b(eyJ[a-z0-9_\-]{10,1000}\.[a-z0-9_\-]{10,4000}(?:\.[a-z0-9_\-]{10,1000})?)(?![\w\-])
+pattern: (?i)(?:\b|_)(?:stripo)[\w.\-\s"':=,\{\}]{0,40}?\b(eyJ[a-z0-9_\-]{10,1000}\.[a-z0-9_\-]{10,4000}(?:\.[a-z0-9_\-]{10,1000})?)(?![\w\-])
 entropy: 3.5
 window: 4096
 confidence: medium
@@ -198,7 +198,7 @@ id: supernotes-api-key
 title: Supernotes API key
 severity: high
 keywords: super-notes super.notes super_notes supernotes
-pattern: (?i)(?:\b|_)(?:super[_\-.]?notes)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b((?:supernotes_sk-)?[a-z0-9]{40,45})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:super[_\-.]?notes)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b((?:supernotes_sk-)?[a-z0-9]{40,45})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export SUPERNOTES_API_KEY="supernotes_sk-phiEOIYbbAjlqfCLfrQa7dshKUOcSolpDwpyeB7qaxB"
@@ -211,7 +211,7 @@ id: surveybot-api-key
 title: SurveyBot API key
 severity: medium
 keywords: survey-bot survey.bot survey_bot surveybot
-pattern: (?i)(?:\b|_)(?:survey[_\-.]?bot)[\w.\-\s\"':=,{}]{0,40}?\b([a-z0-9]{80})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:survey[_\-.]?bot)[\w.\-\s"':=,\{\}]{0,40}?\b([a-z0-9]{80})(?![\w\-])
 entropy: 3.2
 confidence: medium
 positive: export SURVEYBOT_API_KEY="ECMBxZO7MeyVnIVqhM5QPHNXX2Q35TR3JNFfwIbYW6UZQlgffxbvYEEjcfpIY4uPUTFQKhkWwUbdtUt6"
@@ -224,7 +224,7 @@ id: surveysparrow-api-token
 title: SurveySparrow API token
 severity: high
 keywords: survey-sparrow survey.sparrow survey_sparrow surveysparrow
-pattern: (?i)(?:\b|_)(?:survey[_\-.]?sparrow)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9_\-]{40,120})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:survey[_\-.]?sparrow)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9_\-]{40,120})(?![\w\-])
 entropy: 3.5
 confidence: medium
 positive: export SURVEYSPARROW_API_TOKEN="tzVFtXQNEvkkpanfkZkUmFuj0RQ6Dpgy2PGRaqCFodMD3bIeEZE4Zpc8n3XU3C29"
@@ -237,7 +237,7 @@ id: survicate-api-key
 title: Survicate API key
 severity: medium
 keywords: survicate
-pattern: (?i)(?:\b|_)(?:survicate)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-f0-9]{32})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:survicate)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-f0-9]{32})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export SURVICATE_API_KEY="7a5c48169a77067a5dcf0b5a36b70af0"
@@ -250,7 +250,7 @@ id: swiftype-api-key
 title: Swiftype API key
 severity: high
 keywords: swiftype
-pattern: (?i)(?:\b|_)(?:swiftype)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9_\-]{20})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:swiftype)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9_\-]{20})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export SWIFTYPE_API_KEY="Ct9gFInxIZcwvIQDr5Ew"

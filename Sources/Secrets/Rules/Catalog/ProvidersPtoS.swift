@@ -5,7 +5,7 @@ id: prodpad-api-key
 title: ProdPad API key
 severity: high
 keywords: prodpad
-pattern: (?i)(?:\b|_)(?:prodpad)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-f0-9]{64})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:prodpad)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-f0-9]{64})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export PRODPAD_API_KEY="d40cca85f0f54f30445a3577e18a0a5abcca95bf8e2f8559f823cdef7f73edd7"
@@ -18,7 +18,7 @@ id: prospectcrm-api-key
 title: ProspectCRM API key
 severity: high
 keywords: prospect
-pattern: (?i)(?:\b|_)(?:prospect(?:[_\-.]?crm)?)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-f0-9]{32})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:prospect(?:[_\-.]?crm)?)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-f0-9]{32})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export PROSPECTCRM_API_KEY="e58d656ec4f3378c19cd5840f1aec544"
@@ -31,7 +31,7 @@ id: protocolsio-api-key
 title: protocols.io API access token
 severity: high
 keywords: protocols
-pattern: (?i)(?:\b|_)(?:protocols(?:[_\-.]?io)?)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9]{64})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:protocols(?:[_\-.]?io)?)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9]{64})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export PROTOCOLS_IO_ACCESS_TOKEN="c481ee214e69886dd9078d3fe0a0887bee1afbfa45289e0082c358452358902f"
@@ -44,7 +44,7 @@ id: proxycrawl-api-token
 title: ProxyCrawl / Crawlbase API token
 severity: high
 keywords: crawlbase proxycrawl
-pattern: (?i)(?:\b|_)(?:proxycrawl|crawlbase)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9_]{22})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:proxycrawl|crawlbase)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9_]{22})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export PROXYCRAWL_TOKEN="77R9RFAP6VGYqLZdwMg4ix"
@@ -57,7 +57,7 @@ id: psexec-credentials
 title: Password on a PsExec command line (-u user -p password)
 severity: high
 keywords: psexec
-pattern: (?i)\bpsexec(?:64)?(?:\.exe)?\b[^\r\n]{0,200}?\s-u\s+(?:\"[^\"\r\n]{1,64}\"|[^\s\"]{1,64})\s+-p\s+\"?([^\s\"]{1,64})
+pattern: (?i)\bpsexec(?:64)?(?:\.exe)?\b[^\r\n]{0,200}?\s-u\s+(?:"[^"\r\n]{1,64}"|[^\s"]{1,64})\s+-p\s+"?([^\s"]{1,64})
 confidence: medium
 positive: psexec.exe \\\\10.1.2.3 -u CORP\\svc_backup -p JH3tkMQzhOYM cmd /c whoami
 positive: PsExec64 \\\\srv01 -accepteula -u "Administrator" -p "1SpwupXoLA" ipconfig
@@ -112,7 +112,7 @@ id: pushbullet-access-token
 title: Pushbullet access token
 severity: high
 keywords: pushbullet
-pattern: (?i)(?:\b|_)(?:pushbullet)[\w.\-\s\"':=,{}]{0,40}?\b((?:o\.[a-z0-9]{32}|[a-z0-9]{34}))(?![\w\-])
+pattern: (?i)(?:\b|_)(?:pushbullet)[\w.\-\s"':=,\{\}]{0,40}?\b((?:o\.[a-z0-9]{32}|[a-z0-9]{34}))(?![\w\-])
 entropy: 3.2
 confidence: medium
 positive: export PUSHBULLET_ACCESS_TOKEN="o.A9XrTPtx9HE0mVICYRV7g0XdzQZafTMc"
@@ -125,7 +125,7 @@ id: qase-api-token
 title: Qase API token
 severity: high
 keywords: qase
-pattern: (?i)(?:\b|_)(?:qase)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9]{40})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:qase)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9]{40})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export QASE_API_TOKEN="34bb8831b5bd5a03d76e82f142f51d1c30ea8385"
@@ -138,7 +138,7 @@ id: qualaroo-api-key
 title: Qualaroo API key
 severity: high
 keywords: qualaroo
-pattern: (?i)(?:\b|_)(?:qualaroo)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9]{64})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:qualaroo)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9]{64})(?![\w\-])
 entropy: 3.2
 confidence: medium
 positive: export QUALAROO_API_KEY="csONUggbjrqkCCPsVdj8F0dY7UitOZEqThxXlvQLYDPbr7D1YtQHBEbxgXE1Jdhb"
@@ -151,7 +151,7 @@ id: qubole-api-token
 title: Qubole API token
 severity: high
 keywords: qubole
-pattern: (?i)(?:\b|_)(?:qubole)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-f0-9]{64})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:qubole)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-f0-9]{64})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export QUBOLE_API_TOKEN="76a9e28becdcb820372c310f04040699f0c60d9df89af707b1de74f1f7144a62"
@@ -164,7 +164,7 @@ id: rapidapi-key
 title: RapidAPI key
 severity: high
 keywords: rapid-api rapid.api rapid_api rapidapi
-pattern: (?i)(?:\b|_)(?:rapid[_\-.]?api)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9_\-]{50})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:rapid[_\-.]?api)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9_\-]{50})(?![\w\-])
 entropy: 3.5
 confidence: medium
 positive: export RAPIDAPI_KEY="SVdNl2NKGi4idaYZk2aLzkxEqIpPhnJeAE7bItukAGoXgjpHvU"
@@ -177,7 +177,7 @@ id: raven-api-key
 title: Raven Tools API key
 severity: medium
 keywords: raven
-pattern: (?i)(?:\b|_)(?:raven(?:[_\-.]?tools)?)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9]{8}-?[a-z0-9]{8})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:raven(?:[_\-.]?tools)?)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9]{8}-?[a-z0-9]{8})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export RAVEN_API_KEY="Q2W5945D-Y7BG6WX9"
@@ -190,7 +190,7 @@ id: rawg-api-key
 title: RAWG video games API key
 severity: medium
 keywords: rawg
-pattern: (?i)(?:\b|_)(?:rawg)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-f0-9]{32}(?:[a-f0-9]{2})?)(?![\w\-])
+pattern: (?i)(?:\b|_)(?:rawg)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-f0-9]{32}(?:[a-f0-9]{2})?)(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export RAWG_API_KEY="38d18288ae22ce7cacb013b22d5f6388"
@@ -203,7 +203,7 @@ id: reachmail-api-token
 title: ReachMail API token
 severity: high
 keywords: reach-mail reach.mail reach_mail reachmail
-pattern: (?i)(?:\b|_)(?:reach[_\-.]?mail)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9+/]{40,200}={0,2})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:reach[_\-.]?mail)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9+/]{40,200}={0,2})(?![\w\-])
 entropy: 3.5
 confidence: medium
 positive: export REACHMAIL_API_TOKEN="dFltEEWKipsbjQlBIz6OdyvSphM1SXUS2HdCPjj4IBIIBWo2aTgALwg1fRqWU4UIQb872WClStSEoOffPj6Z4tVgoMiKdD6m"
@@ -216,7 +216,7 @@ id: reactapp-password
 title: Password in a React app environment variable (REACT_APP_*PASS*)
 severity: high
 keywords: react_app_
-pattern: \bREACT_APP_(?:[A-Z0-9]+_){0,6}?(?:PASS|PASSWORD|PASSWD|PWD)\s{0,3}=\s{0,3}[\"']?(?![$%<{])([^\s\"'#$]{3,64})
+pattern: \bREACT_APP_(?:[A-Z0-9]+_){0,6}?(?:PASS|PASSWORD|PASSWD|PWD)\s{0,3}=\s{0,3}["']?(?![\$%<\{])([^\s"'#\$]{3,64})
 confidence: medium
 positive: REACT_APP_ADMIN_PASSWORD=KYVyyC174ymK
 positive: # REACT_APP_DB_PASS="FFXWzc0btR"
@@ -228,7 +228,7 @@ id: reactapp-username
 title: Username in a React app environment variable (REACT_APP_*USER*)
 severity: low
 keywords: react_app_
-pattern: \bREACT_APP_(?:[A-Z0-9]+_){0,6}?(?:USER|USERNAME|USER_NAME)\s{0,3}=\s{0,3}[\"']?(?![$%<{])([^\s\"'#$]{2,64})
+pattern: \bREACT_APP_(?:[A-Z0-9]+_){0,6}?(?:USER|USERNAME|USER_NAME)\s{0,3}=\s{0,3}["']?(?![\$%<\{])([^\s"'#\$]{2,64})
 confidence: medium
 positive: REACT_APP_ADMIN_USERNAME=uuertrcs
 positive: REACT_APP_DB_USER="rqsuab"
@@ -251,7 +251,7 @@ id: rebrandly-api-key
 title: Rebrandly API key
 severity: medium
 keywords: rebrandly
-pattern: (?i)(?:\b|_)(?:rebrandly)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9_]{32,40})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:rebrandly)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9_]{32,40})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export REBRANDLY_API_KEY="a5bfd6d448e34e6ff404da55431a692a"
@@ -264,7 +264,7 @@ id: recaptcha-secret-key
 title: Google reCAPTCHA secret key
 severity: medium
 keywords: re-captcha re.captcha re_captcha recaptcha
-pattern: (?i)(?:\b|_)(?:re[_\-.]?captcha)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b(6L[a-z0-9_\-]{38})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:re[_\-.]?captcha)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b(6L[a-z0-9_\-]{38})(?![\w\-])
 entropy: 1.5
 confidence: medium
 positive: export RECAPTCHA_SECRET_KEY="6LhYy5FtBRYoBd3B5574YrPVbPk0zRxoLF-uKCTM"
@@ -277,7 +277,7 @@ id: refiner-api-key
 title: Refiner API key
 severity: high
 keywords: refiner
-pattern: (?i)(?:\b|_)(?:refiner)[\w.\-\s\"':=,{}]{0,40}?\b([a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:refiner)[\w.\-\s"':=,\{\}]{0,40}?\b([a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export REFINER_API_KEY="2bb8d7c9-25f4-7fae-3463-ab8de06ebcfd"
@@ -290,7 +290,7 @@ id: rentman-api-token
 title: Rentman API token (JWT)
 severity: high
 keywords: rentman
-pattern: (?i)(?:\b|_)(?:rentman)[\w.\-\s\"':=,{}]{0,40}?\b(eyJ[a-z0-9_\-]{10,1000}\.[a-z0-9_\-]{10,4000}(?:\.[a-z0-9_\-]{10,1000})?)(?![\w\-])
+pattern: (?i)(?:\b|_)(?:rentman)[\w.\-\s"':=,\{\}]{0,40}?\b(eyJ[a-z0-9_\-]{10,1000}\.[a-z0-9_\-]{10,4000}(?:\.[a-z0-9_\-]{10,1000})?)(?![\w\-])
 entropy: 3.5
 window: 4096
 confidence: medium
@@ -304,7 +304,7 @@ id: replyio-api-key
 title: Reply.io API key
 severity: high
 keywords: reply-io reply.io reply_io replyio
-pattern: (?i)(?:\b|_)(?:reply[_\-.]?io)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9]{24})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:reply[_\-.]?io)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9]{24})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export REPLYIO_API_KEY="nD42IKqPMcFgVlbu3jx6G9Ty"
@@ -317,7 +317,7 @@ id: requestfinance-api-key
 title: Request Finance API key
 severity: high
 keywords: request-finance request.finance request_finance requestfinance
-pattern: (?i)(?:\b|_)(?:request[_\-.]?finance)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9]{7}-[a-z0-9]{7}-[a-z0-9]{7}-[a-z0-9]{7})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:request[_\-.]?finance)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9]{7}-[a-z0-9]{7}-[a-z0-9]{7}-[a-z0-9]{7})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export REQUESTFINANCE_API_KEY="PG5QQ9X-026KGQH-ELZ6ILM-UTSEBKS"
@@ -330,7 +330,7 @@ id: restpack-api-token
 title: Restpack API token
 severity: high
 keywords: restpack
-pattern: (?i)(?:\b|_)(?:restpack)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9]{48,50})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:restpack)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9]{48,50})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export RESTPACK_API_TOKEN="zuQqOgXRI0arEHhS7QRvX5e4IANl1x7pI8UWsBVith3aDWsc"
@@ -343,7 +343,7 @@ id: ritekit-api-key
 title: RiteKit API key
 severity: high
 keywords: ritekit
-pattern: (?i)(?:\b|_)(?:ritekit)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-f0-9]{44})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:ritekit)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-f0-9]{44})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export RITEKIT_CLIENT_SECRET="99e01ee8cefe06785df9b925437f3d08a74a6aabd1a3"
@@ -356,7 +356,7 @@ id: rocketreach-api-key
 title: RocketReach API key
 severity: high
 keywords: rocket-reach rocket.reach rocket_reach rocketreach
-pattern: (?i)(?:\b|_)(?:rocket[_\-.]?reach)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b((?:[a-z0-9]{8}(?:-[a-z0-9]{4}){3,7}|[a-f0-9]{36,42}))(?![\w\-])
+pattern: (?i)(?:\b|_)(?:rocket[_\-.]?reach)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b((?:[a-z0-9]{8}(?:-[a-z0-9]{4}){3,7}|[a-f0-9]{36,42}))(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export ROCKETREACH_API_KEY="9451ccd1dba7041ae33aaff711271961e13e801"
@@ -369,7 +369,7 @@ id: rockset-api-key
 title: Rockset API key
 severity: high
 keywords: rockset
-pattern: (?i)(?:\b|_)(?:rockset)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9]{64})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:rockset)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9]{64})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export ROCKSET_API_KEY="Ksj1iF16CUXtYmjyf0odVmMKQ5NAKIVEp6lfFrE7nHqyb1dqq8JdnL6PEYaxTIMb"
@@ -382,7 +382,7 @@ id: route4me-api-key
 title: Route4Me API key
 severity: high
 keywords: route4me
-pattern: (?i)(?:\b|_)(?:route4me)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9]{32})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:route4me)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9]{32})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export ROUTE4ME_API_KEY="IDU82TKQR98129QMP4KOFDBRS01UFKKA"
@@ -395,7 +395,7 @@ id: salesblink-api-key
 title: SalesBlink API key
 severity: high
 keywords: sales-blink sales.blink sales_blink salesblink
-pattern: (?i)(?:\b|_)(?:sales[_\-.]?blink)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b((?:key-)?[a-f0-9]{64})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:sales[_\-.]?blink)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b((?:key-)?[a-f0-9]{64})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export SALESBLINK_API_KEY="key-f05b1ecd86ec75da34e62dfdce6db4920bed4277eda4e10e35a7765bca964e10"
@@ -408,7 +408,7 @@ id: salescookie-api-key
 title: Salescookie API key
 severity: high
 keywords: sales-cookie sales.cookie sales_cookie salescookie
-pattern: (?i)(?:\b|_)(?:sales[_\-.]?cookie)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9]{32})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:sales[_\-.]?cookie)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9]{32})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export SALESCOOKIE_API_KEY="w27xc8s4KfaTg7n0QPyKYZLPdYUXPhAs"
@@ -421,7 +421,7 @@ id: salesflare-api-key
 title: Salesflare API key
 severity: high
 keywords: sales-flare sales.flare sales_flare salesflare
-pattern: (?i)(?:\b|_)(?:sales[_\-.]?flare)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9]{45})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:sales[_\-.]?flare)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9]{45})(?![\w\-])
 entropy: 3.2
 confidence: medium
 positive: export SALESFLARE_API_KEY="2EBc9yALv4RSfFrTTnszAfKBcf5HYsKVFx0z1fgKuyF8V"
@@ -467,7 +467,7 @@ id: scaleway-secret-key
 title: Scaleway secret key
 severity: critical
 keywords: scaleway scw
-pattern: (?i)(?:\b|_)(?:scaleway|scw)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:scaleway|scw)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export SCW_SECRET_KEY="a158e501-5952-34ac-084a-85c6badad19f"
@@ -480,7 +480,7 @@ id: scrapeowl-api-key
 title: ScrapeOwl API key
 severity: medium
 keywords: scrape-owl scrape.owl scrape_owl scrapeowl
-pattern: (?i)(?:\b|_)(?:scrape[_\-.]?owl)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9]{30})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:scrape[_\-.]?owl)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9]{30})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export SCRAPEOWL_API_KEY="54ihau2tauq156zhtu8q6xdu9s5w93"
@@ -493,7 +493,7 @@ id: scraperapi-api-key
 title: ScraperAPI key
 severity: medium
 keywords: scraper-api scraper.api scraper_api scraperapi
-pattern: (?i)(?:\b|_)(?:scraper[_\-.]?api)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9]{32})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:scraper[_\-.]?api)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9]{32})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export SCRAPERAPI_KEY="e12db43d10ccdddeeab5d802f065ba06"
@@ -506,7 +506,7 @@ id: scraperbox-api-token
 title: ScraperBox API token
 severity: medium
 keywords: scraper-box scraper.box scraper_box scraperbox
-pattern: (?i)(?:\b|_)(?:scraper[_\-.]?box)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9]{32})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:scraper[_\-.]?box)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9]{32})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export SCRAPERBOX_API_TOKEN="6HE6ACX2FAI6385Q8BR03M6Q1LLSB1W4"
@@ -519,7 +519,7 @@ id: scrapestack-access-key
 title: scrapestack access key
 severity: medium
 keywords: scrape-stack scrape.stack scrape_stack scrapestack
-pattern: (?i)(?:\b|_)(?:scrape[_\-.]?stack)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9]{32})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:scrape[_\-.]?stack)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9]{32})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export SCRAPESTACK_ACCESS_KEY="bb8a52b6119d5386822dafea9d69475f"
@@ -532,7 +532,7 @@ id: scrapfly-api-key
 title: Scrapfly API key
 severity: medium
 keywords: scrap-fly scrap.fly scrap_fly scrapfly
-pattern: (?i)(?:\b|_)(?:scrap[_\-.]?fly)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b((?:scp-(?:live|test)-)?[a-f0-9]{32})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:scrap[_\-.]?fly)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b((?:scp-(?:live|test)-)?[a-f0-9]{32})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export SCRAPFLY_KEY="dc702602f55135780cace112e4789769"
@@ -556,7 +556,7 @@ id: scrapingant-api-key
 title: ScrapingAnt API key
 severity: medium
 keywords: scraping-ant scraping.ant scraping_ant scrapingant
-pattern: (?i)(?:\b|_)(?:scraping[_\-.]?ant)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9]{32})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:scraping[_\-.]?ant)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9]{32})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export SCRAPINGANT_API_KEY="3f76741bf54cde455eb960853ddf9cc6"
@@ -569,7 +569,7 @@ id: scrapingbee-api-key
 title: ScrapingBee API key
 severity: medium
 keywords: scraping-bee scraping.bee scraping_bee scrapingbee
-pattern: (?i)(?:\b|_)(?:scraping[_\-.]?bee)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9]{80})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:scraping[_\-.]?bee)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9]{80})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export SCRAPINGBEE_API_KEY="XX8AQ5F6CT6O8Y781PFX9KF0S2LR0HD0AOYMRHCTJ1OCG22RPUG4FP7L9ENNZUDP75SH28VXJG93UKDO"
@@ -582,7 +582,7 @@ id: screenshotapi-api-key
 title: ScreenshotAPI key
 severity: medium
 keywords: screenshot-api screenshot.api screenshot_api screenshotapi
-pattern: (?i)(?:\b|_)(?:screenshot[_\-.]?api)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9]{7}-[a-z0-9]{7}-[a-z0-9]{7}-[a-z0-9]{7})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:screenshot[_\-.]?api)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9]{7}-[a-z0-9]{7}-[a-z0-9]{7}-[a-z0-9]{7})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export SCREENSHOTAPI_KEY="OY49JN5-73FON7H-4N8J5XH-1F2MPA5"
@@ -595,7 +595,7 @@ id: screenshotlayer-access-key
 title: screenshotlayer access key
 severity: medium
 keywords: screenshot-layer screenshot.layer screenshot_layer screenshotlayer
-pattern: (?i)(?:\b|_)(?:screenshot[_\-.]?layer)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9]{32,34})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:screenshot[_\-.]?layer)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9]{32,34})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export SCREENSHOTLAYER_ACCESS_KEY="317aa9e27597eb6d7def58cc4ae39094"
@@ -608,7 +608,7 @@ id: scrutinizerci-access-token
 title: Scrutinizer CI access token
 severity: high
 keywords: scrutinizer
-pattern: (?i)(?:\b|_)(?:scrutinizer(?:[_\-.]?ci)?)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-f0-9]{64})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:scrutinizer(?:[_\-.]?ci)?)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-f0-9]{64})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export SCRUTINIZER_ACCESS_TOKEN="b473a96770fbe938c7928f2c4f571d1da14ddddb9f0575d8ea31062579639d33"
@@ -621,7 +621,7 @@ id: securitytrails-api-key
 title: SecurityTrails API key
 severity: high
 keywords: security-trails security.trails security_trails securitytrails
-pattern: (?i)(?:\b|_)(?:security[_\-.]?trails)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9]{32})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:security[_\-.]?trails)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9]{32})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export SECURITYTRAILS_API_KEY="kPZEoFqcYU8b4rGHHVcJc21xdPirNUcl"
@@ -634,7 +634,7 @@ id: segment-api-token
 title: Segment (Twilio) API token
 severity: high
 keywords: segment
-pattern: (?i)(?:\b|_)(?:segment)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9_\-]{43}\.[a-z0-9_\-]{43})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:segment)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9_\-]{43}\.[a-z0-9_\-]{43})(?![\w\-])
 entropy: 3.5
 confidence: medium
 positive: export SEGMENT_API_TOKEN="v_TpcZLSgiYPE6VQsNinh0v66-uJ1X5ZQHUtnF6w7jm.NRGbyFtZasIiEL_iMl8_sH5T-T7aUguJvaS47_XMQsk"
@@ -658,7 +658,7 @@ id: selectpdf-api-key
 title: SelectPdf API key
 severity: medium
 keywords: select-pdf select.pdf select_pdf selectpdf
-pattern: (?i)(?:\b|_)(?:select[_\-.]?pdf)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}(?:-[a-z0-9]{4})?-[a-z0-9]{12})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:select[_\-.]?pdf)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}(?:-[a-z0-9]{4})?-[a-z0-9]{12})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export SELECTPDF_API_KEY="c5929574-3a75-0471-99e3-6c43bf642e2d"
@@ -671,7 +671,7 @@ id: semaphore-api-token
 title: Semaphore CI API token
 severity: high
 keywords: semaphore
-pattern: (?i)(?:\b|_)(?:semaphore(?:[_\-.]?ci)?)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9]{32})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:semaphore(?:[_\-.]?ci)?)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9]{32})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export SEMAPHORE_API_TOKEN="d89d1c541f9ff769a81e0b2f51ae7874"
@@ -684,7 +684,7 @@ id: sendbird-api-token
 title: Sendbird API token
 severity: high
 keywords: sendbird
-pattern: (?i)(?:\b|_)(?:sendbird)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-f0-9]{24}(?:[a-f0-9]{16})?)(?![\w\-])
+pattern: (?i)(?:\b|_)(?:sendbird)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-f0-9]{24}(?:[a-f0-9]{16})?)(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export SENDBIRD_API_TOKEN="3c0a208adbcdb341999a1ec795fde4ad53ffb1db"
@@ -719,7 +719,7 @@ id: sentry-auth-token
 title: Sentry auth token (legacy hex)
 severity: high
 keywords: sentry
-pattern: (?i)(?:\b|_)(?:sentry)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-f0-9]{64})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:sentry)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-f0-9]{64})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export SENTRY_AUTH_TOKEN="755624025a4ea09b80722fab5a938ae06e1b568d845b462b6d7efb3ededab7d5"
@@ -754,7 +754,7 @@ id: serphouse-api-key
 title: SERPHouse API key
 severity: medium
 keywords: serp-house serp.house serp_house serphouse
-pattern: (?i)(?:\b|_)(?:serp[_\-.]?house)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9]{60,64})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:serp[_\-.]?house)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9]{60,64})(?![\w\-])
 entropy: 3.2
 confidence: medium
 positive: export SERPHOUSE_API_KEY="ZbEaiSjEBTNyQe8hls4ubk013Ti1dC84wAfFaLHtNuRFWTtIkNWldALibQhD6B"
@@ -767,7 +767,7 @@ id: serpstack-access-key
 title: serpstack access key
 severity: medium
 keywords: serp-stack serp.stack serp_stack serpstack
-pattern: (?i)(?:\b|_)(?:serp[_\-.]?stack)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9]{32})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:serp[_\-.]?stack)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9]{32})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export SERPSTACK_ACCESS_KEY="ced3ba126b5f7f617a8d5194b2706059"
@@ -780,7 +780,7 @@ id: sherpadesk-api-key
 title: SherpaDesk API key
 severity: high
 keywords: sherpa-desk sherpa.desk sherpa_desk sherpadesk
-pattern: (?i)(?:\b|_)(?:sherpa[_\-.]?desk)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9]{32})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:sherpa[_\-.]?desk)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9]{32})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export SHERPADESK_API_KEY="oxyjh0dnyr2vmg964wrbp57c1doex0ng"
@@ -793,7 +793,7 @@ id: shipday-api-key
 title: Shipday API key
 severity: high
 keywords: ship-day ship.day ship_day shipday
-pattern: (?i)(?:\b|_)(?:ship[_\-.]?day)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b((?=[a-z0-9.]{25,60}(?![\w.]))[a-z0-9]{3,20}(?:\.[a-z0-9]{3,40}){1,2})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:ship[_\-.]?day)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b((?=[a-z0-9.]{25,60}(?![\w.]))[a-z0-9]{3,20}(?:\.[a-z0-9]{3,40}){1,2})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export SHIPDAY_API_KEY="6p7EFqcfz4.KzjBq4jq5GtK2QDDC6Bs"
@@ -817,7 +817,7 @@ id: shodan-api-key
 title: Shodan API key
 severity: high
 keywords: shodan
-pattern: (?i)(?:\b|_)(?:shodan)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9]{32})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:shodan)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9]{32})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export SHODAN_API_KEY="l2XwyxBtyD4SnfBYgMSEHWfLKuIzRyJW"
@@ -830,7 +830,7 @@ id: shortcut-api-token
 title: Shortcut (Clubhouse) API token
 severity: high
 keywords: clubhouse shortcut
-pattern: (?i)(?:\b|_)(?:shortcut|clubhouse)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:shortcut|clubhouse)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export SHORTCUT_API_TOKEN="dcf94cfa-cdc8-9a39-32e2-25c437929760"
@@ -843,7 +843,7 @@ id: shotstack-api-key
 title: Shotstack API key
 severity: high
 keywords: shot-stack shot.stack shot_stack shotstack
-pattern: (?i)(?:\b|_)(?:shot[_\-.]?stack)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9]{40})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:shot[_\-.]?stack)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9]{40})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export SHOTSTACK_API_KEY="kixKH20QXAv9a0VJh5aGev9a6C8iDmMXtToJTwpo"
@@ -856,7 +856,7 @@ id: shutterstock-oauth-token
 title: Shutterstock OAuth access token
 severity: high
 keywords: shutterstock
-pattern: (?i)(?:\b|_)(?:shutterstock)[\w.\-\s\"':=,{}]{0,40}?\b(v2/[a-z0-9_\-+/]{100,1000}={0,2})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:shutterstock)[\w.\-\s"':=,\{\}]{0,40}?\b(v2/[a-z0-9_\-+/]{100,1000}={0,2})(?![\w\-])
 entropy: 3.5
 window: 4096
 confidence: medium
@@ -870,7 +870,7 @@ id: signaturit-access-token
 title: Signaturit access token
 severity: high
 keywords: signaturit
-pattern: (?i)(?:\b|_)(?:signaturit)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9]{86})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:signaturit)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9]{86})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export SIGNATURIT_ACCESS_TOKEN="dkjPatNdPgOQW9b0IErK18etqFot3nLdmH76zggyZmbRveBiRVjJNSmDPYleMRVMV141EF0lJ1SI2DOcKJQNVD"
@@ -883,7 +883,7 @@ id: signupgenius-api-key
 title: SignUpGenius API key
 severity: high
 keywords: sign-up-genius sign-up.genius sign-up_genius sign-upgenius sign.up-genius sign.up.genius sign.up_genius sign.upgenius sign_up-genius sign_up.genius sign_up_genius sign_upgenius signup-genius signup.genius signup_genius signupgenius
-pattern: (?i)(?:\b|_)(?:sign[_\-.]?up[_\-.]?genius)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9]{32})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:sign[_\-.]?up[_\-.]?genius)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9]{32})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export SIGNUPGENIUS_API_KEY="9b4c6f18027e401880f180f2e5ed3c1b"
@@ -896,7 +896,7 @@ id: sigopt-api-token
 title: SigOpt API token
 severity: high
 keywords: sigopt
-pattern: (?i)(?:\b|_)(?:sigopt)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9]{48})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:sigopt)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9]{48})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export SIGOPT_API_TOKEN="LPSXZP008AZO9MOHD92Y2CRQC1HR5KKL3C3SVJDJQ5EKGWHH"
@@ -909,7 +909,7 @@ id: simfin-api-key
 title: SimFin API key
 severity: medium
 keywords: simfin
-pattern: (?i)(?:\b|_)(?:simfin)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9]{32})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:simfin)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9]{32})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export SIMFIN_API_KEY="n676rrmtMaIaPqjR7dAPIR5jAKqUh2rM"
@@ -922,7 +922,7 @@ id: simplesat-api-key
 title: Simplesat API key
 severity: high
 keywords: simple-sat simple.sat simple_sat simplesat
-pattern: (?i)(?:\b|_)(?:simple[_\-.]?sat)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9]{40})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:simple[_\-.]?sat)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9]{40})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export SIMPLESAT_API_KEY="9ef2c0d3193c88ed0d84a2fa6e6202284976a8f3"
@@ -935,7 +935,7 @@ id: simplynoted-api-key
 title: SimplyNoted API key
 severity: high
 keywords: simply-noted simply.noted simply_noted simplynoted
-pattern: (?i)(?:\b|_)(?:simply[_\-.]?noted)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9_\-]{30,2000}(?:\.[a-z0-9_\-]{10,2000}){0,3})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:simply[_\-.]?noted)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9_\-]{30,2000}(?:\.[a-z0-9_\-]{10,2000}){0,3})(?![\w\-])
 entropy: 4.0
 window: 4096
 confidence: medium
@@ -949,7 +949,7 @@ id: simvoly-api-key
 title: Simvoly API key
 severity: high
 keywords: simvoly
-pattern: (?i)(?:\b|_)(?:simvoly)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9]{33})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:simvoly)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9]{33})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export SIMVOLY_API_KEY="aw03lfd1g3jusnehy4uf4ujwba0l14snz"
@@ -962,7 +962,7 @@ id: skrappio-api-key
 title: Skrapp.io API key
 severity: high
 keywords: skrapp
-pattern: (?i)(?:\b|_)(?:skrapp(?:[_\-.]?io)?)[\w.\-\s\"':=,{}]{0,40}?\b([a-z0-9]{42})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:skrapp(?:[_\-.]?io)?)[\w.\-\s"':=,\{\}]{0,40}?\b([a-z0-9]{42})(?![\w\-])
 entropy: 3.5
 confidence: medium
 positive: export SKRAPP_API_KEY="kU25RmVGzyBl15EjuMDEuXKMxd6H1fiSwqzkQBLS0F"
@@ -975,7 +975,7 @@ id: smartsheets-api-token
 title: Smartsheet API access token
 severity: high
 keywords: smartsheet
-pattern: (?i)(?:\b|_)(?:smartsheets?)[\w.\-\s\"':=,{}]{0,40}?\b((?:[a-z0-9]{37}|[a-z0-9]{26}))(?![\w\-])
+pattern: (?i)(?:\b|_)(?:smartsheets?)[\w.\-\s"':=,\{\}]{0,40}?\b((?:[a-z0-9]{37}|[a-z0-9]{26}))(?![\w\-])
 entropy: 3.2
 confidence: medium
 positive: export SMARTSHEET_ACCESS_TOKEN="XSjnmcXWf9eaoR4UhwZvbrLFsuxbwVsFYQMo4"
@@ -988,7 +988,7 @@ id: snipcart-api-key
 title: Snipcart secret API key
 severity: high
 keywords: snipcart
-pattern: (?i)(?:\b|_)(?:snipcart)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9_\-]{60,100})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:snipcart)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9_\-]{60,100})(?![\w\-])
 entropy: 3.5
 confidence: medium
 positive: export SNIPCART_SECRET_API_KEY="LNZEz2Va2QAzEFhTWKuR1lpRU25vjZy2468ssLmGbsAFoaRpOT0TL8n5jC5FKZz4kUNORPn3g7f"
@@ -1001,7 +1001,7 @@ id: snowflake-account-identifier
 title: Snowflake account identifier
 severity: low
 keywords: snowflake
-pattern: (?i)(?:\b|_)snowflake[_.\-\s]?account(?:[_.\-]?(?:id|name|identifier|locator))?[\"']?\s{0,3}[:=]\s{0,3}[\"']?([a-z0-9]{3,20}-[a-z0-9_]{3,40}|[a-z]{2}\d{5}(?:\.[a-z0-9\-]{2,20}){0,2})(?![\w.\-])
+pattern: (?i)(?:\b|_)snowflake[_.\-\s]?account(?:[_.\-]?(?:id|name|identifier|locator))?["']?\s{0,3}[=:]\s{0,3}["']?([a-z0-9]{3,20}-[a-z0-9_]{3,40}|[a-z]{2}\d{5}(?:\.[a-z0-9\-]{2,20}){0,2})(?![\w.\-])
 confidence: medium
 positive: SNOWFLAKE_ACCOUNT=acmecorp-snvwfro
 positive: snowflake_account: "xy84747.us-east-1"
@@ -1012,7 +1012,7 @@ id: snowflake-password
 title: Snowflake password
 severity: high
 keywords: snowflake
-pattern: (?i)(?:\b|_)snowflake[_.\-\s]?(?:password|passwd|pass|pwd)[\"']?\s{0,3}[:=]\s{0,3}[\"']?(?![$%<{*]|os\.|env|self\.|config|settings|getenv|none\b|null\b)([^\s\"'`()\[\],;]{6,64})(?![^\s\"'`,;])
+pattern: (?i)(?:\b|_)snowflake[_.\-\s]?(?:password|passwd|pass|pwd)["']?\s{0,3}[=:]\s{0,3}["']?(?![\$%<\{*]|os\.|env|self\.|config|settings|getenv|none\b|null\b)([^\s"'`\(\)\[\],;]{6,64})(?![^\s"'`,;])
 entropy: 2.5
 confidence: medium
 positive: SNOWFLAKE_PASSWORD="Ouzmtl#9epOQMA@#"
@@ -1025,7 +1025,7 @@ id: snowflake-username
 title: Snowflake username
 severity: low
 keywords: snowflake
-pattern: (?i)(?:\b|_)snowflake[_.\-\s]?(?:user|username|user_name|login)[\"']?\s{0,3}[:=]\s{0,3}[\"']?(?![$%<{*]|os\.|env)([a-z0-9_.@\-]{3,64})[\"']?(?![\w(\[])
+pattern: (?i)(?:\b|_)snowflake[_.\-\s]?(?:user|username|user_name|login)["']?\s{0,3}[=:]\s{0,3}["']?(?![\$%<\{*]|os\.|env)([a-z0-9_.@\-]{3,64})["']?(?![\w\(\[])
 confidence: medium
 positive: SNOWFLAKE_USER="svc_b6322c0d"
 positive: snowflake_username: etl_108xvo
@@ -1036,7 +1036,7 @@ id: snyk-api-token
 title: Snyk API token
 severity: high
 keywords: snyk
-pattern: (?i)(?:\b|_)(?:snyk)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:snyk)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export SNYK_TOKEN="b7196609-1133-3a17-0382-d3b066217694"
@@ -1049,7 +1049,7 @@ id: sonarcloud-api-token
 title: SonarCloud API token
 severity: high
 keywords: sonar
-pattern: (?i)(?:\b|_)sonar(?:cloud)?[_.\-]?(?:api[_.\-]?)?token[\"']?\s{0,3}[,:=]\s{0,3}[\"']?([a-f0-9]{40})\b
+pattern: (?i)(?:\b|_)sonar(?:cloud)?[_.\-]?(?:api[_.\-]?)?token["']?\s{0,3}[,:=]\s{0,3}["']?([a-f0-9]{40})\b
 entropy: 3.0
 confidence: medium
 positive: SONAR_TOKEN=33259695a5d14147490930b5df54cfb0fee63a9c
@@ -1061,7 +1061,7 @@ id: sonarqube-host-url
 title: SonarQube server URL (sonar.host)
 severity: low
 keywords: sonar
-pattern: (?i)(?:\b|_)sonar[_.\-]?host(?:[_.\-]?url)?[\"']?\s{0,3}[:=]\s{0,3}[\"']?(https?://[a-z0-9][a-z0-9.\-]{2,100}(?::\d{2,5})?)
+pattern: (?i)(?:\b|_)sonar[_.\-]?host(?:[_.\-]?url)?["']?\s{0,3}[=:]\s{0,3}["']?(https?://[a-z0-9][a-z0-9.\-]{2,100}(?::\d{2,5})?)
 confidence: medium
 positive: sonar.host.url=https://sonar.fphzcf.internal:9000
 positive: SONAR_HOST_URL: "https://sonarqube.xub04qfk.com"
@@ -1072,7 +1072,7 @@ id: sonarqube-login-token
 title: SonarQube legacy login token (sonar.login)
 severity: high
 keywords: sonar
-pattern: (?i)sonar(?:qube)?[_.\-]?login[\"']?\s{0,3}[,:=]\s{0,3}[\"']?([a-f0-9]{40})\b
+pattern: (?i)sonar(?:qube)?[_.\-]?login["']?\s{0,3}[,:=]\s{0,3}["']?([a-f0-9]{40})\b
 entropy: 3.0
 confidence: medium
 positive: mvn sonar:sonar -Dsonar.login=8ae70b89b9344e0abe16a37c031cb4f9e754e804
@@ -1117,7 +1117,7 @@ id: sparkpost-api-key
 title: SparkPost API key
 severity: high
 keywords: spark-post spark.post spark_post sparkpost
-pattern: (?i)(?:\b|_)(?:spark[_\-.]?post)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9]{40})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:spark[_\-.]?post)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9]{40})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export SPARKPOST_API_KEY="caa6321fe0aa6700ea8e1ee577bba873ca8697f5"
@@ -1130,7 +1130,7 @@ id: speechtextai-api-key
 title: SpeechText.AI API key
 severity: medium
 keywords: speech-text speech.text speech_text speechtext
-pattern: (?i)(?:\b|_)(?:speech[_\-.]?text(?:[_\-.]?ai)?)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-f0-9]{32})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:speech[_\-.]?text(?:[_\-.]?ai)?)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-f0-9]{32})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export SPEECHTEXT_API_KEY="2c62655475202409d9d5c70835a4fafa"
@@ -1143,7 +1143,7 @@ id: splunk-hec-token
 title: Splunk HTTP Event Collector token
 severity: high
 keywords: splunk
-pattern: (?i)(?:\bsplunk\s+|(?:\b|_)splunk[\w.\-]{0,20}?(?:hec|token)[\w.\-]{0,20}?[\"']?\s{0,3}[:=]\s{0,3}[\"']?)([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\b
+pattern: (?i)(?:\bsplunk\s+|(?:\b|_)splunk[\w.\-]{0,20}?(?:hec|token)[\w.\-]{0,20}?["']?\s{0,3}[=:]\s{0,3}["']?)([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\b
 entropy: 3.0
 confidence: medium
 positive: curl -k https://splunk.local:8088/services/collector -H "Authorization: Splunk 1efc933e-c2c5-f862-112c-5ad4a73f311e"
@@ -1155,7 +1155,7 @@ id: splunk-observability-token
 title: Splunk Observability access token
 severity: high
 keywords: splunk
-pattern: (?i)(?:\b|_)(?:splunk)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9]{22})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:splunk)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9]{22})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export SPLUNK_ACCESS_TOKEN="M2M04d6sxu1u8t74KhXMah"
@@ -1168,7 +1168,7 @@ id: spoonacular-api-key
 title: Spoonacular API key
 severity: medium
 keywords: spoonacular
-pattern: (?i)(?:\b|_)(?:spoonacular)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-f0-9]{32})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:spoonacular)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-f0-9]{32})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export SPOONACULAR_API_KEY="a927c9019e1c6a76691bb4061ab3ae2f"
@@ -1181,7 +1181,7 @@ id: sportsmonk-api-token
 title: Sportmonks API token
 severity: medium
 keywords: sportmonk sportsmonk
-pattern: (?i)(?:\b|_)(?:sports?monks?)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9]{60,64})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:sports?monks?)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9]{60,64})(?![\w\-])
 entropy: 3.2
 confidence: medium
 positive: export SPORTMONKS_API_TOKEN="V4oRyvzavAhdZ9euMnbRDKO05vwKfndlBfk9NWQaJbKCgNoO4YcJCLRUBdBj"
@@ -1194,7 +1194,7 @@ id: spotify-client-id
 title: Spotify client ID
 severity: low
 keywords: spotify
-pattern: (?i)(?:\b|_)(?:spotify)[\w.\-\s\"':=,{}]{0,30}?(?:client[_\-.]?id|app[_\-.]?id)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9]{32})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:spotify)[\w.\-\s"':=,\{\}]{0,30}?(?:client[_\-.]?id|app[_\-.]?id)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9]{32})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export SPOTIFY_CLIENT_ID="b3d9d5f917d52e38e5b38f2e591efe27"
@@ -1207,7 +1207,7 @@ id: spotify-client-secret
 title: Spotify client secret
 severity: high
 keywords: spotify
-pattern: (?i)(?:\b|_)(?:spotify)[\w.\-\s\"':=,{}]{0,30}?(?:secret|key|token)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9]{32})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:spotify)[\w.\-\s"':=,\{\}]{0,30}?(?:secret|key|token)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9]{32})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export SPOTIFY_CLIENT_SECRET="be52259edefd5b8d95066c9554c84c8e"
@@ -1253,7 +1253,7 @@ id: squarespace-api-key
 title: Squarespace API key
 severity: high
 keywords: square-space square.space square_space squarespace
-pattern: (?i)(?:\b|_)(?:square[_\-.]?space)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:square[_\-.]?space)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export SQUARESPACE_API_KEY="c4734b6c-f93b-01d3-e81d-a8971c7597d6"

@@ -16,7 +16,7 @@ id: tallyfy-api-token
 title: Tallyfy API token
 severity: high
 keywords: tallyfy
-pattern: (?i)(?:\b|_)(?:tallyfy)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9_\-]{30,2000}(?:\.[a-z0-9_\-]{10,2000}){0,3})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:tallyfy)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9_\-]{30,2000}(?:\.[a-z0-9_\-]{10,2000}){0,3})(?![\w\-])
 entropy: 4.0
 window: 4096
 confidence: medium
@@ -30,7 +30,7 @@ id: tatumio-api-key
 title: Tatum API key
 severity: high
 keywords: tatum
-pattern: (?i)(?:\b|_)(?:tatum(?:[_\-.]?io)?)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:tatum(?:[_\-.]?io)?)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export TATUM_API_KEY="e0a9117f-dc3b-3809-3a5c-935016dab297"
@@ -43,7 +43,7 @@ id: taxjar-api-token
 title: TaxJar API token
 severity: high
 keywords: tax-jar tax.jar tax_jar taxjar
-pattern: (?i)(?:\b|_)(?:tax[_\-.]?jar)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9]{32})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:tax[_\-.]?jar)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9]{32})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export TAXJAR_API_TOKEN="768784ff93de561aff5285fc16da84b1"
@@ -67,7 +67,7 @@ id: technicalanalysisapi-api-key
 title: Technical Analysis API key
 severity: medium
 keywords: technical-analysis-api technical-analysis.api technical-analysis_api technical-analysisapi technical.analysis-api technical.analysis.api technical.analysis_api technical.analysisapi technical_analysis-api technical_analysis.api technical_analysis_api technical_analysisapi technicalanalysis-api technicalanalysis.api technicalanalysis_api technicalanalysisapi
-pattern: (?i)(?:\b|_)(?:technical[_\-.]?analysis[_\-.]?api)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9]{48})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:technical[_\-.]?analysis[_\-.]?api)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9]{48})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export TECHNICALANALYSISAPI_KEY="ANRXHZU4LTWLGHKMBH5JBZL2XZSRY5QM87CMAZXPDKCRA8A9"
@@ -80,7 +80,7 @@ id: tefter-api-token
 title: Tefter API token
 severity: medium
 keywords: tefter
-pattern: (?i)(?:\b|_)(?:tefter)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9]{20})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:tefter)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9]{20})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export TEFTER_API_TOKEN="sf3ppjo0dhp2lnos3iky"
@@ -93,7 +93,7 @@ id: telegram-bot-token
 title: Telegram bot API token
 severity: high
 keywords: telegram tgram
-pattern: (?i)(?:\b|_)(?:telegram|tgram)[\w.\-\s\"':=/]{0,40}?\b(?:bot)?(\d{5,12}:[a-z0-9_\-]{35})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:telegram|tgram)[\w.\-\s"':=/]{0,40}?\b(?:bot)?(\d{5,12}:[a-z0-9_\-]{35})(?![\w\-])
 entropy: 3.5
 confidence: medium
 positive: TELEGRAM_BOT_TOKEN=1207231110:AACHd2NB9c4rjF9o_CWoazblU6Rbe49lqhc
@@ -105,7 +105,7 @@ id: teletype-api-key
 title: Teletype API key
 severity: high
 keywords: teletype
-pattern: (?i)(?:\b|_)(?:teletype)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12,60})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:teletype)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12,60})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export TELETYPE_API_KEY="28b8952f-9c2f-7d22-b964-4e6f2cedd15b"
@@ -118,7 +118,7 @@ id: telnyx-api-key
 title: Telnyx API v2 key
 severity: high
 keywords: telnyx
-pattern: (?i)(?:\b|_)(?:telnyx)[\w.\-\s\"':=,{}]{0,40}?\b(KEY[a-z0-9_\-]{50,60})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:telnyx)[\w.\-\s"':=,\{\}]{0,40}?\b(KEY[a-z0-9_\-]{50,60})(?![\w\-])
 entropy: 3.5
 confidence: medium
 positive: export TELNYX_API_KEY="KEY8SXJ9JWGQS2OEY8WMGCDB4SFX846NKYK_RBhjcun0kaubPmc6JzLVEy"
@@ -142,7 +142,7 @@ id: theoddsapi-api-key
 title: The Odds API key
 severity: medium
 keywords: the-odds-api the-odds.api the-odds_api the-oddsapi the.odds-api the.odds.api the.odds_api the.oddsapi the_odds-api the_odds.api the_odds_api the_oddsapi theodds-api theodds.api theodds_api theoddsapi
-pattern: (?i)(?:\b|_)(?:the[_\-.]?odds[_\-.]?api)[\w.\-\s\"':=,{}]{0,40}?\b([a-f0-9]{32})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:the[_\-.]?odds[_\-.]?api)[\w.\-\s"':=,\{\}]{0,40}?\b([a-f0-9]{32})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export THE_ODDS_API_KEY="d0f733e2c2daf5ce1cec056ac2f8d5e1"
@@ -167,7 +167,7 @@ id: thingsboard-provision-device-key
 title: ThingsBoard provision device key
 severity: medium
 keywords: provisiondevicekey
-pattern: (?i)provisionDeviceKey[\"']?\s{0,3}[:=]\s{0,3}[\"']?([a-z0-9]{20})\b
+pattern: (?i)provisionDeviceKey["']?\s{0,3}[=:]\s{0,3}["']?([a-z0-9]{20})\b
 entropy: 3.0
 confidence: medium
 positive: {"deviceName": "sensor-1", "provisionDeviceKey": "54fjvyevyhu6uwdip8wc"}
@@ -179,7 +179,7 @@ id: thingsboard-provision-device-secret
 title: ThingsBoard provision device secret
 severity: high
 keywords: provisiondevicesecret
-pattern: (?i)provisionDeviceSecret[\"']?\s{0,3}[:=]\s{0,3}[\"']?([a-z0-9]{20})\b
+pattern: (?i)provisionDeviceSecret["']?\s{0,3}[=:]\s{0,3}["']?([a-z0-9]{20})\b
 entropy: 3.0
 confidence: medium
 positive: {"provisionDeviceKey": "k", "provisionDeviceSecret": "jd7oj9mmbycuuiscwhjn"}
@@ -191,7 +191,7 @@ id: ticketmaster-api-key
 title: Ticketmaster API key
 severity: high
 keywords: ticket-master ticket.master ticket_master ticketmaster
-pattern: (?i)(?:\b|_)(?:ticket[_\-.]?master)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9]{32})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:ticket[_\-.]?master)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9]{32})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export TICKETMASTER_API_KEY="jT3FjoZ0wCl6pmDTd49hLzze0MsOUwrg"
@@ -204,7 +204,7 @@ id: tickettailor-api-key
 title: Ticket Tailor API key
 severity: high
 keywords: ticket-tailor ticket.tailor ticket_tailor tickettailor
-pattern: (?i)(?:\b|_)(?:ticket[_\-.]?tailor)[\w.\-\s\"':=,{}]{0,40}?\b(sk_\d{2,8}_\d{2,10}_[a-f0-9]{30,40})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:ticket[_\-.]?tailor)[\w.\-\s"':=,\{\}]{0,40}?\b(sk_\d{2,8}_\d{2,10}_[a-f0-9]{30,40})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export TICKETTAILOR_API_KEY="sk_4300_428857_23ef8f07ba0a0643883f64ae01ac7026"
@@ -217,7 +217,7 @@ id: tiingo-api-token
 title: Tiingo API token
 severity: medium
 keywords: tiingo
-pattern: (?i)(?:\b|_)(?:tiingo)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9]{40})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:tiingo)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9]{40})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export TIINGO_API_TOKEN="ff108dac01a51ffe3af21448eb434db25665daa7"
@@ -230,7 +230,7 @@ id: timecamp-api-token
 title: TimeCamp API token
 severity: medium
 keywords: time-camp time.camp time_camp timecamp
-pattern: (?i)(?:\b|_)(?:time[_\-.]?camp)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9]{26})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:time[_\-.]?camp)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9]{26})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export TIMECAMP_API_TOKEN="e6316703664c407b2c47ad437c"
@@ -243,7 +243,7 @@ id: timezoneapi-api-token
 title: TimezoneAPI token
 severity: medium
 keywords: timezone-api timezone.api timezone_api timezoneapi
-pattern: (?i)(?:\b|_)(?:timezone[_\-.]?api)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9]{20})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:timezone[_\-.]?api)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9]{20})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export TIMEZONEAPI_TOKEN="UqBvZ47YEBPwVfttZ0W3"
@@ -266,7 +266,7 @@ id: tly-api-token
 title: T.LY URL shortener API token
 severity: medium
 keywords: t.ly tly
-pattern: (?i)(?:\b|_)(?:t\.?ly)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9]{60})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:t\.?ly)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9]{60})(?![\w\-])
 entropy: 3.5
 confidence: medium
 positive: export TLY_API_TOKEN="KnautxNmST9sdSW6y0JDRYlmpSJQXofCxSP0kdJMOjd7BhTQ7QoxC8dSfY7u"
@@ -279,7 +279,7 @@ id: tmetric-api-token
 title: TMetric API token
 severity: high
 keywords: tmetric
-pattern: (?i)(?:\b|_)(?:tmetric)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9]{64})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:tmetric)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9]{64})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export TMETRIC_API_TOKEN="0LWD53NH4707HOAL0TIRB319KDZC1WW7WWLEKEET51ZUTS5D4C0X6JPKTTXQM053"
@@ -292,7 +292,7 @@ id: todoist-api-token
 title: Todoist API token
 severity: high
 keywords: todoist
-pattern: (?i)(?:\b|_)(?:todoist)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-f0-9]{40})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:todoist)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-f0-9]{40})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export TODOIST_API_TOKEN="5b455c7bd0b67666d808d7cdf81c63a7ef180d42"
@@ -305,7 +305,7 @@ id: toggltrack-api-token
 title: Toggl Track API token
 severity: high
 keywords: toggl
-pattern: (?i)(?:\b|_)(?:toggl(?:[_\-.]?track)?)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9]{32,36})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:toggl(?:[_\-.]?track)?)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9]{32,36})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export TOGGL_API_TOKEN="3a2e21e2c898e5da13b3fd790a605479"
@@ -318,7 +318,7 @@ id: tomtom-api-key
 title: TomTom API key
 severity: medium
 keywords: tom-tom tom.tom tom_tom tomtom
-pattern: (?i)(?:\b|_)(?:tom[_\-.]?tom)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9]{32})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:tom[_\-.]?tom)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9]{32})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export TOMTOM_API_KEY="bq6QvQIfpRChkTauapwwDxwLhwjRK8zQ"
@@ -331,7 +331,7 @@ id: tradier-access-token
 title: Tradier access token
 severity: critical
 keywords: tradier
-pattern: (?i)(?:\b|_)(?:tradier)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9]{28})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:tradier)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9]{28})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export TRADIER_ACCESS_TOKEN="ZcSykcIIvl81DXgLSnC5JHMznPx3"
@@ -344,7 +344,7 @@ id: transferwise-api-token
 title: Wise (TransferWise) API token
 severity: critical
 keywords: transfer-wise transfer.wise transfer_wise transferwise
-pattern: (?i)(?:\b|_)(?:transfer[_\-.]?wise)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:transfer[_\-.]?wise)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export TRANSFERWISE_API_TOKEN="9672e386-c1c1-6486-72fa-6eb03ea5c401"
@@ -357,7 +357,7 @@ id: travelpayouts-api-token
 title: Travelpayouts API token
 severity: medium
 keywords: travel-payouts travel.payouts travel_payouts travelpayouts
-pattern: (?i)(?:\b|_)(?:travel[_\-.]?payouts)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-f0-9]{32})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:travel[_\-.]?payouts)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-f0-9]{32})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export TRAVELPAYOUTS_TOKEN="6d12729aa08c0a2546d5426daf711354"
@@ -370,7 +370,7 @@ id: trello-api-key
 title: Trello API key
 severity: medium
 keywords: trello
-pattern: (?i)(?:\b|_)(?:trello)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9]{32})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:trello)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9]{32})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export TRELLO_API_KEY="a8d5b6df3c7f4a166aa66a60e581ef94"
@@ -383,7 +383,7 @@ id: trello-api-token
 title: Trello API token (legacy 64-hex)
 severity: high
 keywords: trello
-pattern: (?i)(?:\b|_)(?:trello)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9]{64})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:trello)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9]{64})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export TRELLO_API_TOKEN="61bbdc7aee256758d1c382b78f7accd864cb19200b46ea1c09dc2d743a09c12e"
@@ -418,7 +418,7 @@ id: truenas-api-key-websocket
 title: TrueNAS API key (WebSocket login)
 severity: critical
 keywords: login_with_api_key
-pattern: (?i)login_with_api_key[\"']?[^\]]{0,80}?[\"'](\d{1,5}-[a-z0-9]{64})[\"']
+pattern: (?i)login_with_api_key["']?[^\]]{0,80}?["'](\d{1,5}-[a-z0-9]{64})["']
 entropy: 3.5
 confidence: medium
 positive: {"id": "1", "msg": "method", "method": "auth.login_with_api_key", "params": ["57-I69LfjlpGBjqVuG5OwhPE8gUDJe7i7x7hOHY9vy0h502j0NlvfekjNllDXDwQPgP"]}
@@ -430,7 +430,7 @@ id: twelvedata-api-key
 title: Twelve Data API key
 severity: medium
 keywords: twelve-data twelve.data twelve_data twelvedata
-pattern: (?i)(?:\b|_)(?:twelve[_\-.]?data)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9]{32})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:twelve[_\-.]?data)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9]{32})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export TWELVEDATA_API_KEY="b3e96a63084bc512f2924b057dda75e0"
@@ -443,7 +443,7 @@ id: twitch-access-token
 title: Twitch access token / client secret
 severity: high
 keywords: twitch
-pattern: (?i)(?:\b|_)(?:twitch)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9]{30})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:twitch)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9]{30})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export TWITCH_ACCESS_TOKEN="uy3kxk4yry4efmogbbf0fmo51j0ft5"
@@ -456,7 +456,7 @@ id: twitter-access-token
 title: Twitter (X) user access token
 severity: high
 keywords: twitter
-pattern: (?i)(?:\b|_)twitter[_\-.]?(?:oauth[_\-.]?)?access[_\-.]?token(?:[_\-.]?key)?[\"']?\s{0,3}[:=]{1,2}\s{0,3}[\"']?(\d{5,20}-[a-z0-9]{20,50})(?![\w\-])
+pattern: (?i)(?:\b|_)twitter[_\-.]?(?:oauth[_\-.]?)?access[_\-.]?token(?:[_\-.]?key)?["']?\s{0,3}[=:]{1,2}\s{0,3}["']?(\d{5,20}-[a-z0-9]{20,50})(?![\w\-])
 entropy: 3.5
 confidence: medium
 positive: TWITTER_ACCESS_TOKEN="235098894653756293-UoXNJZSax5iOLHfFveObM8ZfalB4iCxFbNRSp9h5"
@@ -479,7 +479,7 @@ id: twitter-bearer-token-context
 title: Twitter (X) bearer token (URL-encoded, in Twitter context)
 severity: high
 keywords: twitter
-pattern: (?i)(?:\b|_)twitter[\w.\-]{0,20}?(?:token|secret|bearer)[\w.\-\s\"':=]{0,10}?\b([a-z0-9]{10,40}%[a-z0-9%]{30,150})(?![\w%])
+pattern: (?i)(?:\b|_)twitter[\w.\-]{0,20}?(?:token|secret|bearer)[\w.\-\s"':=]{0,10}?\b([a-z0-9]{10,40}%[a-z0-9%]{30,150})(?![\w%])
 entropy: 3.5
 confidence: medium
 positive: TWITTER_BEARER_TOKEN="hOoLrmaiigaV4N2IlFWf%2BHCMwRoI8BEEpXP6qzpah%3D6XiVqrByzqoIPd9ZX68qmLX8q315vCRBaJodzn1c"
@@ -491,7 +491,7 @@ id: twitter-consumer-key
 title: Twitter (X) API consumer key / client ID
 severity: medium
 keywords: twitter
-pattern: (?i)(?:\b|_)twitter[_\-.]?(?:api[_\-.]?|consumer[_\-.]?|client[_\-.]?|app[_\-.]?|oauth[_\-.]?)?(?:id|key)[\"']?\s{0,20}[:=]{1,2}\s{0,20}[\"']?([a-z0-9]{18,25})(?![\w\-])
+pattern: (?i)(?:\b|_)twitter[_\-.]?(?:api[_\-.]?|consumer[_\-.]?|client[_\-.]?|app[_\-.]?|oauth[_\-.]?)?(?:id|key)["']?\s{0,20}[=:]{1,2}\s{0,20}["']?([a-z0-9]{18,25})(?![\w\-])
 entropy: 3.2
 confidence: medium
 positive: TWITTER_CONSUMER_KEY="ttQrcFEIj8VDTmaHcjsGu8iXJ"
@@ -503,7 +503,7 @@ id: twitter-consumer-secret
 title: Twitter (X) API consumer secret
 severity: high
 keywords: twitter
-pattern: (?i)(?:\b|_)twitter[_\-.]?(?:api[_\-.]?|consumer[_\-.]?|client[_\-.]?|app[_\-.]?|oauth[_\-.]?|access[_\-.]?token[_\-.]?)?secret(?:[_\-.]?key)?[\"']?\s{0,3}[:=]{1,2}\s{0,3}[\"']?([a-z0-9]{35,50})(?![\w\-])
+pattern: (?i)(?:\b|_)twitter[_\-.]?(?:api[_\-.]?|consumer[_\-.]?|client[_\-.]?|app[_\-.]?|oauth[_\-.]?|access[_\-.]?token[_\-.]?)?secret(?:[_\-.]?key)?["']?\s{0,3}[=:]{1,2}\s{0,3}["']?([a-z0-9]{35,50})(?![\w\-])
 entropy: 3.5
 confidence: medium
 positive: TWITTER_CONSUMER_SECRET="0NmgL2BsxFWIJ9iFMEezvuDBxoF8HYntdMX7HQLmyJNDjA1edy"
@@ -515,7 +515,7 @@ id: tyntec-api-key
 title: tyntec API key
 severity: high
 keywords: tyntec
-pattern: (?i)(?:\b|_)(?:tyntec)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9]{32})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:tyntec)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9]{32})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export TYNTEC_API_KEY="3759e93129f81a386d52a555dd06bb6e"
@@ -550,7 +550,7 @@ id: uclassify-api-key
 title: uClassify API key
 severity: medium
 keywords: u-classify u.classify u_classify uclassify
-pattern: (?i)(?:\b|_)(?:u[_\-.]?classify)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9]{12})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:u[_\-.]?classify)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9]{12})(?![\w\-])
 entropy: 2.5
 confidence: medium
 positive: export UCLASSIFY_READ_KEY="d0Jqp9OB78QJ"
@@ -563,7 +563,7 @@ id: unplugg-api-key
 title: Unplugg API key
 severity: medium
 keywords: unplu
-pattern: (?i)(?:\b|_)(?:unplu(?:gg?)?)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-f0-9]{64})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:unplu(?:gg?)?)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-f0-9]{64})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export UNPLUGG_API_KEY="351e05a0f0ee4ee172c1943b530246dd4c5dcb356b3ec6f3531dea0329262d17"
@@ -576,7 +576,7 @@ id: unsplash-access-key
 title: Unsplash access key
 severity: medium
 keywords: unsplash
-pattern: (?i)(?:\b|_)(?:unsplash)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9_\-]{43})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:unsplash)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9_\-]{43})(?![\w\-])
 entropy: 3.5
 confidence: medium
 positive: export UNSPLASH_ACCESS_KEY="AacFI0hy3jLo6tefTYHeU7VBnSXB07V9_52TqJPqOMp"
@@ -589,7 +589,7 @@ id: upcdatabase-api-key
 title: UPCDatabase API key
 severity: medium
 keywords: upc-database upc.database upc_database upcdatabase
-pattern: (?i)(?:\b|_)(?:upc[_\-.]?database)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9]{32})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:upc[_\-.]?database)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9]{32})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export UPCDATABASE_API_KEY="FNNNVYHM6N33Z9MHWBH6IGX583UR2EYW"
@@ -602,7 +602,7 @@ id: uplead-api-key
 title: UpLead API key
 severity: high
 keywords: uplead
-pattern: (?i)(?:\b|_)(?:uplead)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9]{32})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:uplead)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9]{32})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export UPLEAD_API_KEY="e812g3bioc89a9wmk78of8gywl10oecb"
@@ -615,7 +615,7 @@ id: uptimerobot-api-key
 title: UptimeRobot API key
 severity: high
 keywords: uptime-robot uptime.robot uptime_robot uptimerobot
-pattern: (?i)(?:\b|_)(?:uptime[_\-.]?robot)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9]{7,10}-[a-z0-9]{20,30})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:uptime[_\-.]?robot)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9]{7,10}-[a-z0-9]{20,30})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export UPTIMEROBOT_API_KEY="u3874397-335fcc9d4be2ac6f20dec0be"
@@ -628,7 +628,7 @@ id: upwave-api-token
 title: Upwave API token
 severity: medium
 keywords: upwave
-pattern: (?i)(?:\b|_)(?:upwave)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9]{32})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:upwave)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9]{32})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export UPWAVE_API_TOKEN="9c8f5e613d69f1000753b28a9781cf40"
@@ -641,7 +641,7 @@ id: uri-basic-auth-credentials
 title: Password embedded in a URL (user:password@host)
 severity: high
 keywords: http:// https:// ftp:// ftps:// sftp:// ssh:// git:// smb:// ldap:// ldaps:// webdav://
-pattern: (?i)\b(?:https?|ftps?|sftp|ssh|git|smb|ldaps?|webdav)://[a-z0-9._~%!$&*+=\-]{1,64}:(?!(?:pass(?:word)?|passwd|pwd|x+|\*+)@)([a-z0-9._~%!&*+=\-]{3,80})@[a-z0-9][a-z0-9\-.]{1,200}
+pattern: (?i)\b(?:https?|ftps?|sftp|ssh|git|smb|ldaps?|webdav)://[a-z0-9._~%!\$\&*+=\-]{1,64}:(?!(?:pass(?:word)?|passwd|pwd|x+|\*+)@)([a-z0-9._~%!\&*+=\-]{3,80})@[a-z0-9][a-z0-9\-.]{1,200}
 entropy: 2.0
 confidence: low
 positive: git clone https://deploy:tHRvYW1RZsDDKkQZcujx@git.example.org/team/repo.git
@@ -655,7 +655,7 @@ id: urlscan-api-key
 title: urlscan.io API key
 severity: medium
 keywords: urlscan
-pattern: (?i)(?:\b|_)(?:urlscan(?:[_\-.]?io)?)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:urlscan(?:[_\-.]?io)?)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export URLSCAN_API_KEY="c864d495-c683-bb2e-08fa-70cbba0bfe46"
@@ -668,7 +668,7 @@ id: userflow-api-key
 title: Userflow API key
 severity: high
 keywords: userflow
-pattern: (?i)(?:\b|_)(?:userflow)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9_]{26,32})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:userflow)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9_]{26,32})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export USERFLOW_API_KEY="ak_t2rk8l05tu5asqc5z1h5b2erew"
@@ -681,7 +681,7 @@ id: userstack-access-key
 title: userstack access key
 severity: medium
 keywords: user-stack user.stack user_stack userstack
-pattern: (?i)(?:\b|_)(?:user[_\-.]?stack)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9]{32})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:user[_\-.]?stack)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9]{32})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export USERSTACK_ACCESS_KEY="91597575e82497402fa9800724418d8b"
@@ -694,7 +694,7 @@ id: vatlayer-access-key
 title: vatlayer access key
 severity: medium
 keywords: vat-layer vat.layer vat_layer vatlayer
-pattern: (?i)(?:\b|_)(?:vat[_\-.]?layer)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9]{32})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:vat[_\-.]?layer)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9]{32})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export VATLAYER_ACCESS_KEY="a162fa35487895a1e1f7fd96cf9f2d60"
@@ -707,7 +707,7 @@ id: vbout-api-key
 title: VBOUT API key
 severity: high
 keywords: vbout
-pattern: (?i)(?:\b|_)(?:vbout)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9]{25})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:vbout)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9]{25})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export VBOUT_API_KEY="M5YX7vpsHc76dGvybjTi3CS8x"
@@ -720,7 +720,7 @@ id: vercel-api-token
 title: Vercel API token (legacy)
 severity: high
 keywords: vercel
-pattern: (?i)(?:\b|_)(?:vercel)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9]{24})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:vercel)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9]{24})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export VERCEL_TOKEN="jKbQLWJYWXlIjnFc0WryUTRq"
@@ -733,7 +733,7 @@ id: verimail-api-key
 title: Verimail API key
 severity: medium
 keywords: verimail
-pattern: (?i)(?:\b|_)(?:verimail)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9]{32})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:verimail)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9]{32})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export VERIMAIL_API_KEY="SEQW9A4DQWXX1LHZS6QQ8EH42NUPEPMQ"
@@ -746,7 +746,7 @@ id: veriphone-api-key
 title: Veriphone API key
 severity: medium
 keywords: veriphone
-pattern: (?i)(?:\b|_)(?:veriphone)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9]{32})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:veriphone)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9]{32})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export VERIPHONE_API_KEY="AM7ZUEX6WIJKQOQTMOTT5Z6EJGMDA4FM"
@@ -759,7 +759,7 @@ id: versioneye-api-key
 title: VersionEye API key
 severity: medium
 keywords: version-eye version.eye version_eye versioneye
-pattern: (?i)(?:\b|_)(?:version[_\-.]?eye)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9]{40})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:version[_\-.]?eye)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9]{40})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export VERSIONEYE_API_KEY="26691d117df67f73688a062be06cdde078ad4c71"
@@ -772,7 +772,7 @@ id: viewneo-api-token
 title: viewneo API token
 severity: high
 keywords: viewneo
-pattern: (?i)(?:\b|_)(?:viewneo)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9_\-]{30,2000}(?:\.[a-z0-9_\-]{10,2000}){0,3})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:viewneo)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9_\-]{30,2000}(?:\.[a-z0-9_\-]{10,2000}){0,3})(?![\w\-])
 entropy: 4.0
 window: 4096
 confidence: medium
@@ -786,7 +786,7 @@ id: virustotal-api-key
 title: VirusTotal API key
 severity: high
 keywords: virus-total virus.total virus_total virustotal vt-api vt_api
-pattern: (?i)(?:\b|_)(?:virus[_\-.]?total|\bvt[_\-]api)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-f0-9]{64})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:virus[_\-.]?total|\bvt[_\-]api)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-f0-9]{64})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export VIRUSTOTAL_API_KEY="b4bde89e69bf3c2b74a159a9ab5824d7e2e2fd9619847882477476e684177cf5"
@@ -799,7 +799,7 @@ id: visualcrossing-api-key
 title: Visual Crossing weather API key
 severity: medium
 keywords: visual-crossing visual.crossing visual_crossing visualcrossing
-pattern: (?i)(?:\b|_)(?:visual[_\-.]?crossing)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9]{25})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:visual[_\-.]?crossing)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9]{25})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export VISUALCROSSING_API_KEY="D51IDYF4LB8ZE1FGBY6YNYDM8"
@@ -823,7 +823,7 @@ id: voicegain-api-token
 title: Voicegain API token
 severity: high
 keywords: voicegain
-pattern: (?i)(?:\b|_)(?:voicegain)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9_\-]{30,2000}(?:\.[a-z0-9_\-]{10,2000}){0,3})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:voicegain)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9_\-]{30,2000}(?:\.[a-z0-9_\-]{10,2000}){0,3})(?![\w\-])
 entropy: 4.0
 window: 4096
 confidence: medium
@@ -837,7 +837,7 @@ id: voodoosms-api-key
 title: VoodooSMS API key
 severity: high
 keywords: voodoo-sms voodoo.sms voodoo_sms voodoosms
-pattern: (?i)(?:\b|_)(?:voodoo[_\-.]?sms)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9]{40,50})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:voodoo[_\-.]?sms)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9]{40,50})(?![\w\-])
 entropy: 3.2
 confidence: medium
 positive: export VOODOOSMS_API_KEY="avubdy9FHqwA5KtX2TJsgyl6mHjqE6ktHDZ7GQRCJTnFoz"
@@ -850,7 +850,7 @@ id: vpnapi-api-key
 title: vpnapi.io API key
 severity: medium
 keywords: vpn-api vpn.api vpn_api vpnapi
-pattern: (?i)(?:\b|_)(?:vpn[_\-.]?api(?:[_\-.]?io)?)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9]{32})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:vpn[_\-.]?api(?:[_\-.]?io)?)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9]{32})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export VPNAPI_KEY="8a99718b13a07ece6ceff81bede67d22"
@@ -863,7 +863,7 @@ id: vultr-api-key
 title: Vultr API key
 severity: critical
 keywords: vultr
-pattern: (?i)(?:\b|_)(?:vultr)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9]{36})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:vultr)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9]{36})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export VULTR_API_KEY="DLQDOXVX2E446OH5U8GMZRZNRGR064TMZKXF"
@@ -876,7 +876,7 @@ id: vyte-api-key
 title: Vyte API key
 severity: medium
 keywords: vyte
-pattern: (?i)(?:\b|_)(?:vyte)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9]{50})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:vyte)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9]{50})(?![\w\-])
 entropy: 3.2
 confidence: medium
 positive: export VYTE_API_KEY="5iieidxwl2t394jbs88oxx2okd5s2wzre2f9fvdt59eefvk94p"
@@ -889,7 +889,7 @@ id: walkscore-api-key
 title: Walk Score API key
 severity: medium
 keywords: walk-score walk.score walk_score walkscore
-pattern: (?i)(?:\b|_)(?:walk[_\-.]?score)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-f0-9]{32})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:walk[_\-.]?score)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-f0-9]{32})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export WALKSCORE_API_KEY="c59182ca3bbc8d8d2c7b52afb495b2f8"
@@ -902,7 +902,7 @@ id: wandb-api-key
 title: Weights & Biases API key
 severity: high
 keywords: wandb biases
-pattern: (?i)(?:\b|_)(?:wandb|weights[_\-.\s]{0,3}(?:and|&)[_\-.\s]{0,3}biases)[\w.\-\s\"':=,{}]{0,40}?\b([a-f0-9]{40})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:wandb|weights[_\-.\s]{0,3}(?:and|&)[_\-.\s]{0,3}biases)[\w.\-\s"':=,\{\}]{0,40}?\b([a-f0-9]{40})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export WANDB_API_KEY="35367d94352923665c5a40a786bde5d3f37fb76c"
@@ -915,7 +915,7 @@ id: weatherbit-api-key
 title: Weatherbit API key
 severity: medium
 keywords: weather-bit weather.bit weather_bit weatherbit
-pattern: (?i)(?:\b|_)(?:weather[_\-.]?bit)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-f0-9]{32})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:weather[_\-.]?bit)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-f0-9]{32})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export WEATHERBIT_API_KEY="190d1486b0581f4566172ac3a517f477"
@@ -928,7 +928,7 @@ id: weatherstack-access-key
 title: weatherstack access key
 severity: medium
 keywords: weather-stack weather.stack weather_stack weatherstack
-pattern: (?i)(?:\b|_)(?:weather[_\-.]?stack)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9]{32})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:weather[_\-.]?stack)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9]{32})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export WEATHERSTACK_ACCESS_KEY="f61846d93c95ec7625a77eed83c998a4"
@@ -941,7 +941,7 @@ id: web3storage-api-token
 title: web3.storage API token (JWT)
 severity: high
 keywords: web3
-pattern: (?i)(?:\b|_)(?:web3(?:[_\-.]?storage)?)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b(eyJ[a-z0-9_\-]{10,1000}\.[a-z0-9_\-]{10,4000}(?:\.[a-z0-9_\-]{10,1000})?)(?![\w\-])
+pattern: (?i)(?:\b|_)(?:web3(?:[_\-.]?storage)?)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b(eyJ[a-z0-9_\-]{10,1000}\.[a-z0-9_\-]{10,4000}(?:\.[a-z0-9_\-]{10,1000})?)(?![\w\-])
 entropy: 3.5
 window: 4096
 confidence: medium
@@ -955,7 +955,7 @@ id: webflow-api-token
 title: Webflow API token
 severity: high
 keywords: webflow
-pattern: (?i)(?:\b|_)(?:webflow)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-f0-9]{64})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:webflow)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-f0-9]{64})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export WEBFLOW_API_TOKEN="e2c39c98f19e5b1f542a3b144cba00c4d96e902b7d6ff48b23fb221f5cb7e701"
@@ -968,7 +968,7 @@ id: webscraper-api-token
 title: WebScraper.io API token
 severity: medium
 keywords: web-scraper web.scraper web_scraper webscraper
-pattern: (?i)(?:\b|_)(?:web[_\-.]?scraper(?:[_\-.]?io)?)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9]{60})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:web[_\-.]?scraper(?:[_\-.]?io)?)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9]{60})(?![\w\-])
 entropy: 3.2
 confidence: medium
 positive: export WEBSCRAPER_API_TOKEN="XVar3EfLDsTjU8VCoeBFLjmDFCZhIyvu9zWsl8aFE4OgI83E5fxVip4HHoDG"
@@ -981,7 +981,7 @@ id: webscraping-api-key
 title: WebScraping.AI API key
 severity: medium
 keywords: web-scraping web.scraping web_scraping webscraping
-pattern: (?i)(?:\b|_)(?:web[_\-.]?scraping(?:[_\-.]?ai)?)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9]{32})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:web[_\-.]?scraping(?:[_\-.]?ai)?)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9]{32})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export WEBSCRAPING_AI_API_KEY="a58516b0dd2cccfb6f6af1c7a8916c84"
@@ -994,7 +994,7 @@ id: whoxy-api-key
 title: Whoxy API key
 severity: medium
 keywords: whoxy
-pattern: (?i)(?:\b|_)(?:whoxy)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9]{32,34})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:whoxy)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9]{32,34})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export WHOXY_API_KEY="ndtphv2asyo8azoptxblk6fuqkjvwp30h"
@@ -1031,7 +1031,7 @@ id: wistia-api-token
 title: Wistia API token
 severity: high
 keywords: wistia
-pattern: (?i)(?:\b|_)(?:wistia)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-f0-9]{64})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:wistia)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-f0-9]{64})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export WISTIA_API_TOKEN="23ed2cc30265c5b67f4a7cea6bf8644f2695447d91c3548e835e77ca87233ad3"
@@ -1044,7 +1044,7 @@ id: worksnaps-api-token
 title: Worksnaps API token
 severity: medium
 keywords: worksnaps
-pattern: (?i)(?:\b|_)(?:worksnaps)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9]{40})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:worksnaps)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9]{40})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export WORKSNAPS_API_TOKEN="RY6lZA6SBpiBELAgWrSwmehaE1fMM5YdZIqUzhFv"
@@ -1057,7 +1057,7 @@ id: workstack-api-token
 title: Workstack API token
 severity: medium
 keywords: workstack
-pattern: (?i)(?:\b|_)(?:workstack)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9]{56,64})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:workstack)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9]{56,64})(?![\w\-])
 entropy: 3.2
 confidence: medium
 positive: export WORKSTACK_API_TOKEN="xDTAgjlKkARw87u6vu6fAfaFdq9j800zgJjK40LzHe3HwSqmzFqrbmX5aJBP"
@@ -1070,7 +1070,7 @@ id: worldcoinindex-api-key
 title: WorldCoinIndex API key
 severity: medium
 keywords: world-coin-index world-coin.index world-coin_index world-coinindex world.coin-index world.coin.index world.coin_index world.coinindex world_coin-index world_coin.index world_coin_index world_coinindex worldcoin-index worldcoin.index worldcoin_index worldcoinindex
-pattern: (?i)(?:\b|_)(?:world[_\-.]?coin[_\-.]?index)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9]{35,36})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:world[_\-.]?coin[_\-.]?index)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9]{35,36})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export WORLDCOININDEX_API_KEY="l4wlmYoaPedvJpe9ZNVEBbVkEH6mN9MFeM1"
@@ -1083,7 +1083,7 @@ id: worldweather-api-key
 title: World Weather Online API key
 severity: medium
 keywords: world-weather world.weather world_weather worldweather
-pattern: (?i)(?:\b|_)(?:world[_\-.]?weather(?:[_\-.]?online)?)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9]{31,32})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:world[_\-.]?weather(?:[_\-.]?online)?)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9]{31,32})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export WORLDWEATHERONLINE_API_KEY="6bd2791cd338baa1be6c214baade481"
@@ -1096,7 +1096,7 @@ id: wrike-api-token
 title: Wrike permanent access token
 severity: high
 keywords: wrike
-pattern: (?i)(?:\b|_)(?:wrike)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9_\-]{30,2000}(?:\.[a-z0-9_\-]{10,2000}){0,3})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:wrike)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9_\-]{30,2000}(?:\.[a-z0-9_\-]{10,2000}){0,3})(?![\w\-])
 entropy: 4.0
 window: 4096
 confidence: medium
@@ -1110,7 +1110,7 @@ id: yandex-api-key
 title: Yandex Cloud / API key
 severity: high
 keywords: yandex
-pattern: (?i)(?:\b|_)(?:yandex)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9_\-]{39,100})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:yandex)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9_\-]{39,100})(?![\w\-])
 entropy: 3.5
 confidence: medium
 positive: export YANDEX_API_KEY="AQVNp31yF7QO39I1AYn2pdC-Lh2diqk6Ox-QC6Yl"
@@ -1145,7 +1145,7 @@ id: yelp-api-key
 title: Yelp Fusion API key
 severity: medium
 keywords: yelp
-pattern: (?i)(?:\b|_)(?:yelp)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9_\-]{128})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:yelp)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9_\-]{128})(?![\w\-])
 entropy: 3.5
 confidence: medium
 positive: export YELP_API_KEY="8HFJARvblUPRljumSta1I6PwSqENvusEDcGBssbbKpQ6pU0gZGsW0fFTGMX3C6Fknuh4xuAcePYtuiex2v11FkOIvhNVRYjmNS9IpDZnqXG-aBr3nAJwjmMhnUk_YUQ-"
@@ -1158,7 +1158,7 @@ id: youneedabudget-access-token
 title: YNAB (You Need A Budget) personal access token
 severity: high
 keywords: youneedabudget you_need_a_budget ynab
-pattern: (?i)(?:\b|_)(?:youneedabudget|you_need_a_budget|ynab)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-f0-9]{64})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:youneedabudget|you_need_a_budget|ynab)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-f0-9]{64})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export YNAB_ACCESS_TOKEN="504601f1e893f72e8ec5f5fa1eabc11c2b4c7ce2185f4f030cec2a5d52762e03"
@@ -1171,7 +1171,7 @@ id: yousign-api-key
 title: Yousign API key
 severity: high
 keywords: yousign
-pattern: (?i)(?:\b|_)(?:yousign)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9]{32})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:yousign)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9]{32})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export YOUSIGN_API_KEY="42417a8298e8e4632ce9c7a09da1d5d2"
@@ -1184,7 +1184,7 @@ id: youtube-api-key
 title: YouTube Data API key
 severity: medium
 keywords: youtube
-pattern: (?i)(?:\b|_)(?:youtube)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9_\-]{39})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:youtube)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9_\-]{39})(?![\w\-])
 entropy: 3.5
 confidence: medium
 positive: export YOUTUBE_API_KEY="AIzaVui52_69AwZCtmgGw--zIaWigYrKf5aRNFq"
@@ -1207,7 +1207,7 @@ id: zenkit-api-key
 title: Zenkit API key
 severity: high
 keywords: zenkit
-pattern: (?i)(?:\b|_)(?:zenkit)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9]{8}-[a-z0-9]{32})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:zenkit)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9]{8}-[a-z0-9]{32})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export ZENKIT_API_KEY="t3clfmu7-ryYBI8VSQDzRStLj9z3scxWIuC3e7Dap"
@@ -1220,7 +1220,7 @@ id: zenrows-api-key
 title: ZenRows API key
 severity: medium
 keywords: zenrows
-pattern: (?i)(?:\b|_)(?:zenrows)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9]{40})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:zenrows)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9]{40})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export ZENROWS_API_KEY="70969e79329c3b8f4ecc49483597c8d93fb9101e"
@@ -1233,7 +1233,7 @@ id: zenscrape-api-key
 title: Zenscrape API key
 severity: medium
 keywords: zenscrape
-pattern: (?i)(?:\b|_)(?:zenscrape)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:zenscrape)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export ZENSCRAPE_API_KEY="997c6ad9-9ab3-83f8-4335-309f225df2e8"
@@ -1246,7 +1246,7 @@ id: zeplin-access-token
 title: Zeplin personal access token
 severity: high
 keywords: zeplin
-pattern: (?i)(?:\b|_)(?:zeplin)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9_\-]{30,2000}(?:\.[a-z0-9_\-]{10,2000}){0,3})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:zeplin)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9_\-]{30,2000}(?:\.[a-z0-9_\-]{10,2000}){0,3})(?![\w\-])
 entropy: 4.0
 window: 4096
 confidence: medium
@@ -1260,7 +1260,7 @@ id: zerobounce-api-key
 title: ZeroBounce API key
 severity: medium
 keywords: zero-bounce zero.bounce zero_bounce zerobounce
-pattern: (?i)(?:\b|_)(?:zero[_\-.]?bounce)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9]{32})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:zero[_\-.]?bounce)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9]{32})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export ZEROBOUNCE_API_KEY="161d2779868eba9ad93dc4ee9c68949f"
@@ -1273,7 +1273,7 @@ id: zerotier-api-token
 title: ZeroTier Central API token
 severity: high
 keywords: zero-tier zero.tier zero_tier zerotier
-pattern: (?i)(?:\b|_)(?:zero[_\-.]?tier)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9]{32})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:zero[_\-.]?tier)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9]{32})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export ZEROTIER_API_TOKEN="Gu1hYdjgWw7RPJqFRB7SCbnRm62ys17X"
@@ -1286,7 +1286,7 @@ id: zipcodeapi-api-key
 title: ZipCodeAPI key
 severity: medium
 keywords: zip-code-api zip-code.api zip-code_api zip-codeapi zip.code-api zip.code.api zip.code_api zip.codeapi zip_code-api zip_code.api zip_code_api zip_codeapi zipcode-api zipcode.api zipcode_api zipcodeapi
-pattern: (?i)(?:\b|_)(?:zip[_\-.]?code[_\-.]?api)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9]{64})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:zip[_\-.]?code[_\-.]?api)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9]{64})(?![\w\-])
 entropy: 3.2
 confidence: medium
 positive: export ZIPCODEAPI_KEY="zYDrS2Q81HbfHlWQNYZNgsW8o1boPMndvcbJwaUfcvgXcQ05ZpD1oGSS4GHfwh5u"
@@ -1299,7 +1299,7 @@ id: zipcodebase-api-key
 title: Zipcodebase API key
 severity: medium
 keywords: zip-code-base zip-code.base zip-code_base zip-codebase zip.code-base zip.code.base zip.code_base zip.codebase zip_code-base zip_code.base zip_code_base zip_codebase zipcode-base zipcode.base zipcode_base zipcodebase
-pattern: (?i)(?:\b|_)(?:zip[_\-.]?code[_\-.]?base)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:zip[_\-.]?code[_\-.]?base)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export ZIPCODEBASE_API_KEY="a0418615-78d3-497e-0f28-c283d043b9a4"
@@ -1323,7 +1323,7 @@ id: zonkafeedback-api-token
 title: Zonka Feedback API token
 severity: medium
 keywords: zonka
-pattern: (?i)(?:\b|_)(?:zonka(?:[_\-.]?feedback)?)[\w.\-\s\"':=,{}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s\"':=,{}]{0,30}?\b([a-z0-9]{36})(?![\w\-])
+pattern: (?i)(?:\b|_)(?:zonka(?:[_\-.]?feedback)?)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9]{36})(?![\w\-])
 entropy: 3.0
 confidence: medium
 positive: export ZONKA_API_TOKEN="6KO57VQFUQBSK5H3IEBMTTUFZMDKA7OJNZX3"
