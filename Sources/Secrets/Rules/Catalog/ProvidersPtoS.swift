@@ -654,6 +654,19 @@ positive: Authorization: Bearer sgp_MqKOwuj9fNGRXLiELiyEggdPhkw5qseXmi6VG4zQbBly
 negative: SEGMENT_PUBLIC_API_TOKEN=sgp_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
 negative: sgp_LPUraheOvbJdlbLNhNsgei9f9LB32P
 
+id: segment-write-key
+title: Segment source write key
+severity: medium
+keywords: segment
+pattern: (?i)(?:\b|_)(?:segment)[\w.\-\s"':=,\{\}]{0,30}?write[_\-.]?key[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9]{32})(?![\w\-])
+entropy: 3.0
+confidence: medium
+positive: export SEGMENT_WRITE_KEY="w02zKur20ryhBOnAK6ed15dBSvljIYgT"
+positive: {"segment_write_key": "tX0vHWlbvqo11QL70Vm6N6AnPF7q5GWK"}
+negative: export SEGMENT_WRITE_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+negative: SEGMENT_WRITE_KEY=${SEGMENT_WRITE_KEY}
+negative: segment_write_key: "w02zKur20r"
+
 id: selectpdf-api-key
 title: SelectPdf API key
 severity: medium

@@ -265,8 +265,8 @@ negative: https://www.tines.com/docs/actions/types/webhook
 id: tly-api-token
 title: T.LY URL shortener API token
 severity: medium
-keywords: t.ly tly
-pattern: (?i)(?:\b|_)(?:t\.?ly)[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9]{60})(?![\w\-])
+keywords: t.ly tly- tly_
+pattern: (?i)(?:\b|_)(?:t\.ly|tly[_\-])[\w.\-\s"':=,\{\}]{0,30}?(?:key|token|secret|access|private|auth|api|pass|credential|tkn|bearer)[\w.\-\s"':=,\{\}]{0,30}?\b([a-z0-9]{60})(?![\w\-])
 entropy: 3.5
 confidence: medium
 positive: export TLY_API_TOKEN="KnautxNmST9sdSW6y0JDRYlmpSJQXofCxSP0kdJMOjd7BhTQ7QoxC8dSfY7u"
