@@ -410,7 +410,7 @@ negative: {"auths": {"ghcr.io": {"auth": ""}}}
 id: docker-login-password
 title: Password passed to docker login on the command line
 severity: high
-keywords: docker login
+keywords: docker
 pattern: (?i)docker\s{1,3}login\b[^\n]{0,160}?\s(?:-p|--password)[ =]\s{0,2}["']?((?![$%{<*])[^\s"']{6,200})
 entropy: 3.0
 confidence: medium

@@ -33,6 +33,18 @@ negative: aws_secret_access_key = xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
 negative: aws_secret_access_key = os.environ["AWS_SECRET_ACCESS_KEY"]
 negative: aws_secret_access_key = gruTssWRD90oKzZAIr1oyLXWOmF1/0/njbOJp9s9ZmJDEkfnoe
 
+id: aws-secret-access-key-near-id
+title: AWS secret access key next to its access key ID
+severity: critical
+keywords: akia asia
+pattern: \b(?:AKIA|ASIA)[A-Z2-7]{16}\b(?:["']\s{0,3},\s{0,3}["']|[\s\S]{0,200}?secret[\w.-]{0,20}?[\\"']{0,3}\s{0,3}(?:[:=]{1,2}|=>)\s{0,3}[\\"']{0,3})(?!wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY)([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])
+entropy: 4.0
+pair: aws-access-key-id
+positive: provider "aws" {\n  access_key = "AKIAE7C4PJ44YLSUTTSU"\n  secret_key = "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"\n}
+positive: AWSCredentials creds = new BasicAWSCredentials("AKIAWAQ2B7SLC6BAJAWS", "g2NYKs6WOJU4oSItOSYychnTT31DjLMhHRP2MKM0");
+negative: access_key = "AKIAIOSFODNN7EXAMPLE"\nsecret_key = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+negative: access_key = "AKIAH2GYVCAAX6I7IH6E"\nsecret_key = var.secret_key
+
 id: aws-session-token
 title: AWS temporary session token
 severity: high
