@@ -411,7 +411,7 @@ id: docker-login-password
 title: Password passed to docker login on the command line
 severity: high
 keywords: docker
-pattern: (?i)docker\s{1,3}login\b[^\n]{0,160}?\s(?:-p|--password)[ =]\s{0,2}["']?((?![$%{<*])[^\s"']{6,200})
+pattern: (?i)docker\s{1,3}login\b[^\n]{0,160}?\s(?:-p|--password)[ =]\s{0,2}["']?((?![$%{<*])(?!(?:my|your)?[_-]?(?:password|passwd|pass|token)["'\s])[^\s"']{6,200})
 entropy: 3.0
 confidence: medium
 positive: docker login -u deploy -p QWoKhiT3qnW14aZ1 registry.acme.io
@@ -419,5 +419,6 @@ positive: docker login --username ci --password "aJlx38l9ab6fjTtaIzBj" ghcr.io
 negative: docker login -u "$DOCKER_USER" -p "$DOCKER_PASS"
 negative: docker login --password-stdin -u ci
 negative: docker login -u ci -p ${{ secrets.DOCKERHUB_TOKEN }}
+negative: docker login -u myuser -p mypassword registry.example.com
 """#
 }

@@ -19,7 +19,7 @@ id: aws-secret-access-key
 title: AWS secret access key
 severity: critical
 keywords: aws secretaccesskey secret_access_key secret-access-key
-pattern: (?i)(?:aws[\w.-]{0,20}?secret|secret_?-?access_?-?key)[\w.-]{0,20}?[\\"']{0,3}\s{0,3}(?:[:=]{1,2}|=>)\s{0,3}[\\"']{0,3}(?!wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY)([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])
+pattern: (?i)(?:aws[\w.-]{0,20}?secret|secret_?-?access_?-?key)[\w.-]{0,20}?[\\"']{0,3}\s{0,3}(?:[:=]{1,2}|=>)\s{0,3}[\\"']{0,3}(?![A-Za-z0-9/+]{30}EXAMPLEKEY)([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])
 entropy: 4.0
 confidence: medium
 pair: aws-access-key-id
@@ -37,7 +37,7 @@ id: aws-secret-access-key-near-id
 title: AWS secret access key next to its access key ID
 severity: critical
 keywords: akia asia
-pattern: \b(?:AKIA|ASIA)[A-Z2-7]{16}\b(?:["']\s{0,3},\s{0,3}["']|[\s\S]{0,200}?secret[\w.-]{0,20}?[\\"']{0,3}\s{0,3}(?:[:=]{1,2}|=>)\s{0,3}[\\"']{0,3})(?!wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY)([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])
+pattern: \b(?:AKIA|ASIA)[A-Z2-7]{16}\b(?:["']\s{0,3},\s{0,3}["']|[\s\S]{0,200}?secret[\w.-]{0,20}?[\\"']{0,3}\s{0,3}(?:[:=]{1,2}|=>)\s{0,3}[\\"']{0,3})(?![A-Za-z0-9/+]{30}EXAMPLEKEY)([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])
 entropy: 4.0
 pair: aws-access-key-id
 positive: provider "aws" {\n  access_key = "AKIAE7C4PJ44YLSUTTSU"\n  secret_key = "U5dpIPLODGjKmGBYT9HR1abdt6giCv4mJ0A7CIqq"\n}
@@ -213,13 +213,14 @@ id: azure-storage-account-key
 title: Azure storage account key in a connection string
 severity: critical
 keywords: accountkey
-pattern: (?i)\bAccountKey\s{0,2}=\s{0,2}(?!Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq)([A-Za-z0-9+/]{40,100}={0,2})
+pattern: (?i)\bAccountKey\s{0,2}=\s{0,2}(?!Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq|C2y6yDjf5/R\+ob0N8A7Cgv30VRDJIWEHLM\+4QDU5DE2nQ9nDuVTqobD4b8mGGyPMbIZnqyMsEcaGQy67XIw)([A-Za-z0-9+/]{40,100}={0,2})
 entropy: 3.5
 positive: DefaultEndpointsProtocol=https;AccountName=prodlogs640;AccountKey=p7eZB2VkVUA82244sFRbXP90xPbeVNauhRA0P1Ckaip5pCaEMTZHbiqoJ6hagtYPK3CCpFGdeUUMCDRbO4SB9f==;EndpointSuffix=core.windows.net
 positive: "AccountEndpoint=https://cosmos-xvpqmz.documents.azure.com:443/;AccountKey=44IjZMGt1aveZomK+YRSEtYnjrs8tFEPqNuNRAj3/ssoIVrz6LVCToGk0JLiloB9QCFf0LhpzqzKjTNeEiFkT8==;"
 negative: DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;
 negative: AccountKey=<account-key>;
 negative: AccountKey={key};EndpointSuffix=core.windows.net
+negative: AccountEndpoint=https://localhost:8081/;AccountKey=C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DE2nQ9nDuVTqobD4b8mGGyPMbIZnqyMsEcaGQy67XIw/Jw==
 
 id: azure-storage-key-context
 title: Azure storage account key (context)
@@ -258,11 +259,22 @@ id: azure-sas-token
 title: Azure shared access signature (SAS) token
 severity: high
 keywords: sig= sv=20
-pattern: (?i)\bsv=20\d\d-\d\d-\d\d&[\w&=%:.,/+-]{0,300}?\bsig=([A-Za-z0-9%+/]{30,120}(?:%3D|=){0,2})
+pattern: (?i)\bsv=20\d\d-\d\d-\d\d&[\w\&=%:.,/+-]{0,300}?\bsig=([A-Za-z0-9%+/]{30,120}(?:%3D|=){0,2})
 entropy: 3.5
 positive: https://backup3t6l.blob.core.windows.net/dumps?sv=2022-11-02&ss=b&srt=sco&sp=rwdlac&se=2026-05-01T00:00:00Z&st=2025-05-01T00:00:00Z&spr=https&sig=i4pWsTueX5q3/5Hd7jcqj89tX8nLbR1vDwkpNkPp%2BXgT%3D
 negative: ?sv=2022-11-02&ss=b&srt=sco&sp=rl&sig=<signature>
 negative: def verify(sig=None, sv=2):
+
+id: azure-shared-access-signature
+title: Azure IoT Hub / Service Bus / Event Hubs shared access signature
+severity: high
+keywords: sharedaccesssignature
+pattern: (?i)SharedAccessSignature\s{1,3}(?:\w{2,4}=[^\&\s"';]{1,200}\&){0,4}?sig=([A-Za-z0-9%+/]{30,120}(?:%3D|=){0,2})
+entropy: 3.5
+positive: Authorization: SharedAccessSignature sr=acme-t1z5.azure-devices.net%2Fdevices%2Fsensor01&sig=MIKcpQi6xlda0pd83JqV33kpd4Upx0bM894GJo9T%2FJ2v%3D&se=1767225600
+positive: SharedAccessSignature=SharedAccessSignature sr=sb%3a%2f%2fns.servicebus.windows.net%2f&sig=hYNIyUaHeLgX4uKs9bzJH6LeSgdHT9TsdkOrjnr0HAz%3d&se=1767225600&skn=RootManageSharedAccessKey
+negative: SharedAccessSignature sr={resourceUri}&sig={signature}&se={expiry}
+negative: SharedAccessSignature sr=x&sig=<signature>&se=1
 
 id: azure-ad-client-secret
 title: Azure AD (Entra ID) application client secret
@@ -279,7 +291,7 @@ id: azure-client-secret-context
 title: Azure service principal client secret (context)
 severity: high
 keywords: azure arm_client_secret aad_client
-pattern: (?i)(?:azure|arm|aad)[\w.-]{0,20}?client[_-]?secret[\\"']{0,3}\s{0,3}(?:[:=]{1,2}|=>)\s{0,3}[\\"']{0,3}([A-Za-z0-9_~.+/=-]{32,44})(?![\w~.+/=-])
+pattern: (?i)(?:azure|\barm|_arm|aad)[\w.-]{0,20}?client[_-]?secret[\\"']{0,3}\s{0,3}(?:[:=]{1,2}|=>)\s{0,3}[\\"']{0,3}([A-Za-z0-9_~.+/=-]{32,44})(?![\w~.+/=-])
 entropy: 3.8
 confidence: medium
 positive: export ARM_CLIENT_SECRET="eiSpUalGdAMV20Q5kf7A3n5wM7G7yM9DBnF3/yQG"
@@ -324,7 +336,7 @@ id: azure-functions-key
 title: Azure Functions access key in a function URL
 severity: high
 keywords: azurewebsites.net
-pattern: (?i)\.azurewebsites\.net/api/[\w/-]{1,80}\?(?:[\w=&.-]{0,100}&)?code=([A-Za-z0-9_/+-]{40,60}={0,2})
+pattern: (?i)\.azurewebsites\.net/api/[\w/-]{1,80}\?(?:[\w=\&.-]{0,100}&)?code=([A-Za-z0-9_/+-]{40,60}={0,2})
 entropy: 3.5
 positive: WEBHOOK=https://ingest-g0sye.azurewebsites.net/api/HttpTrigger1?code=9y3f8qK66zY_r6JSk6Q4yHmpBfUviAODB6LMvnuAO-iHhcVZSpDaH7==
 negative: https://app.azurewebsites.net/api/HttpTrigger1?code=<your-function-key>
@@ -407,7 +419,7 @@ id: digitalocean-spaces-secret
 title: DigitalOcean Spaces secret key (context)
 severity: high
 keywords: spaces digitalocean
-pattern: (?i)(?:spaces|digitalocean|\bdo)[\w.-]{0,20}?secret[\w.-]{0,15}?[\\"']{0,3}\s{0,3}(?:[:=]{1,2}|=>)\s{0,3}[\\"']{0,3}([A-Za-z0-9+/]{43})(?![A-Za-z0-9+/=])
+pattern: (?i)(?:\bspaces|_spaces|digitalocean|\bdo_)[\w.-]{0,20}?secret[\w.-]{0,15}?[\\"']{0,3}\s{0,3}(?:[:=]{1,2}|=>)\s{0,3}[\\"']{0,3}([A-Za-z0-9+/]{43})(?![A-Za-z0-9+/=])
 entropy: 4.0
 confidence: medium
 positive: SPACES_SECRET_ACCESS_KEY=XVd8Sra8RLkEMPz+0Bvxcf+Y5Li1Ji8HIFcsQLSJqIG

@@ -142,7 +142,7 @@ id: json-web-token
 title: JSON Web Token
 severity: medium
 keywords: eyj
-pattern: \b(eyJ[A-Za-z0-9_-]{8,2000}\.eyJ[A-Za-z0-9_-]{8,6000}\.[A-Za-z0-9_-]{16,1000})(?![A-Za-z0-9_.-])
+pattern: \b(eyJ[A-Za-z0-9_-]{8,2000}\.eyJ[A-Za-z0-9_-]{8,6000}\.(?!SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c)[A-Za-z0-9_-]{16,1000})(?![A-Za-z0-9_.-])
 entropy: 3.5
 window: 8192
 positive: Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIw4vnwunSNy3ao1_0YwndDSyLoeym7HAhgIO_xMgOP2YRh1nYXYuAV0hrIBDU.rd14xfkZ5LCN7hXirAW7lFXkJT1Du_ssD6gMgi_AKoU
@@ -150,12 +150,13 @@ positive: SUPABASE_ANON_KEY=eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJpc3MiDDaezzF
 negative: 'eyJhbGciOiJIUzI1NiJ9..BI5Vh7Tiz77lmeWoUCJbHds7AMbcQVF_RqBO4V9G4Y9'
 negative: token = "eyJ...eyJ...sig"
 negative: eyJhbGciOiJub25lIn0.eyJzdWIiOiIxMjM0NTY3ODkwIn0.
+negative: eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c
 
 id: postgres-uri-password
 title: PostgreSQL connection URI with a password
 severity: high
 keywords: postgres postgis pgsql
-pattern: (?i)\b(?:postgres(?:ql)?(?:\+[a-z0-9]{1,20})?|postgis|pgsql)://[^:/?#@\s'"]{0,64}:((?![$%{<*\[(@#]|(?:password|passwd|pass|pwd|\*+|x{3,}|\.\.\.)@)[^/?#\s'"]{1,128}?)@(?=[\w.-]{1,253}(?::\d{1,5})?(?![\w.@-]))
+pattern: (?i)\b(?:postgres(?:ql)?(?:\+[a-z0-9]{1,20})?|postgis|pgsql)://[^:/?#@\s'"]{0,64}:((?![$%{<*\[(@#]|(?:password|passwd|pass|pwd|tiger|guest|\*+|x{3,}|\.\.\.)@)[^/?#\s'"]{1,128}?)@(?=[\w.-]{1,253}(?::\d{1,5})?(?![\w.@-]))
 confidence: medium
 positive: DATABASE_URL=postgres://app:Ptz8s8ksWuSH1nhu@db.internal:5432/app
 positive: engine = create_engine("postgresql+psycopg2://etl:RwagJQxC@k2H@10.0.3.7/warehouse")
@@ -173,7 +174,7 @@ id: mysql-uri-password
 title: MySQL / MariaDB connection URI with a password
 severity: high
 keywords: mysql mariadb
-pattern: (?i)\b(?:mysql(?:x|\+[a-z0-9]{1,20})?|mariadb(?:\+[a-z0-9]{1,20})?)://[^:/?#@\s'"]{0,64}:((?![$%{<*\[(@#]|(?:password|passwd|pass|pwd|\*+|x{3,}|\.\.\.)@)[^/?#\s'"]{1,128}?)@(?=[\w.-]{1,253}(?::\d{1,5})?(?![\w.@-]))
+pattern: (?i)\b(?:mysql(?:x|\+[a-z0-9]{1,20})?|mariadb(?:\+[a-z0-9]{1,20})?)://[^:/?#@\s'"]{0,64}:((?![$%{<*\[(@#]|(?:password|passwd|pass|pwd|tiger|guest|\*+|x{3,}|\.\.\.)@)[^/?#\s'"]{1,128}?)@(?=[\w.-]{1,253}(?::\d{1,5})?(?![\w.@-]))
 confidence: medium
 positive: DATABASE_URL=mysql://shop:kyc91dJvoMQJv9@mysql.internal:3306/shop
 positive: SQLALCHEMY_DATABASE_URI = "mysql+pymysql://root:rkwuSt9wp5!@127.0.0.1/app"
@@ -190,11 +191,12 @@ id: mongodb-uri-password
 title: MongoDB connection URI with a password
 severity: high
 keywords: mongodb
-pattern: (?i)\bmongodb(?:\+srv)?://[^:/?#@\s'"]{0,64}:((?![$%{<*\[(@#]|(?:password|passwd|pass|pwd|\*+|x{3,}|\.\.\.)@)[^/?#\s'"]{1,128}?)@(?=[\w.-]{1,253}(?::\d{1,5})?(?![\w.@-]))
+pattern: (?i)\bmongodb(?:\+srv)?://[^:/?#@\s'"]{0,64}:((?![$%{<*\[(@#]|(?:password|passwd|pass|pwd|tiger|guest|\*+|x{3,}|\.\.\.)@)[^/?#\s'"]{1,128}?)@(?=[\w.-]{1,253}(?::\d{1,5})?(?![\w.@-]))
 confidence: medium
 positive: MONGO_URL=mongodb+srv://svc:08LRwJ4ZCWCMxhAl@cluster0.6lp6w.mongodb.net/app?retryWrites=true
 positive: mongodb://admin:i5UEjt1rU8St@mongo-0:27017,mongo-1:27017/?replicaSet=rs0
 negative: mongodb://localhost:27017/test
+negative: engine = create_engine("mongodb://scott:tiger@localhost/test")
 negative: mongodb://user:password@localhost/db
 negative: mongodb://user:${DB_PASSWORD}@localhost/db
 negative: mongodb://user:*****@localhost/db
@@ -207,7 +209,7 @@ id: redis-uri-password
 title: Redis connection URI with a password
 severity: high
 keywords: redis
-pattern: (?i)\brediss?://[^:/?#@\s'"]{0,64}:((?![$%{<*\[(@#]|(?:password|passwd|pass|pwd|\*+|x{3,}|\.\.\.)@)[^/?#\s'"]{1,128}?)@(?=[\w.-]{1,253}(?::\d{1,5})?(?![\w.@-]))
+pattern: (?i)\brediss?://[^:/?#@\s'"]{0,64}:((?![$%{<*\[(@#]|(?:password|passwd|pass|pwd|tiger|guest|\*+|x{3,}|\.\.\.)@)[^/?#\s'"]{1,128}?)@(?=[\w.-]{1,253}(?::\d{1,5})?(?![\w.@-]))
 confidence: medium
 positive: REDIS_URL=redis://:0obGcH6WPfZUesDVRhFiAEy6@redis.internal:6379/0
 positive: CACHE = "rediss://default:XWq4BrlpF8QNxWVV4vh9@cache.acme.io:6380"
@@ -224,11 +226,12 @@ id: amqp-uri-password
 title: AMQP (RabbitMQ) connection URI with a password
 severity: high
 keywords: amqp
-pattern: (?i)\bamqps?://[^:/?#@\s'"]{0,64}:((?![$%{<*\[(@#]|(?:password|passwd|pass|pwd|\*+|x{3,}|\.\.\.)@)[^/?#\s'"]{1,128}?)@(?=[\w.-]{1,253}(?::\d{1,5})?(?![\w.@-]))
+pattern: (?i)\bamqps?://[^:/?#@\s'"]{0,64}:((?![$%{<*\[(@#]|(?:password|passwd|pass|pwd|tiger|guest|\*+|x{3,}|\.\.\.)@)[^/?#\s'"]{1,128}?)@(?=[\w.-]{1,253}(?::\d{1,5})?(?![\w.@-]))
 confidence: medium
 positive: BROKER_URL=amqp://celery:5kKAKSbz6zfj0V@rabbitmq.internal:5672/vhost
 positive: amqps://admin:HDmcyz@192.168.1.10:5671/prod
 negative: amqp://guest@localhost//
+negative: BROKER_URL = "amqp://guest:guest@localhost:5672//"
 negative: amqp://user:password@localhost/db
 negative: amqp://user:${DB_PASSWORD}@localhost/db
 negative: amqp://user:*****@localhost/db
@@ -241,7 +244,7 @@ id: mssql-uri-password
 title: SQL Server connection URI with a password
 severity: high
 keywords: mssql sqlserver
-pattern: (?i)\b(?:mssql(?:\+[a-z0-9]{1,20})?|sqlserver)://[^:/?#@\s'"]{0,64}:((?![$%{<*\[(@#]|(?:password|passwd|pass|pwd|\*+|x{3,}|\.\.\.)@)[^/?#\s'"]{1,128}?)@(?=[\w.-]{1,253}(?::\d{1,5})?(?![\w.@-]))
+pattern: (?i)\b(?:mssql(?:\+[a-z0-9]{1,20})?|sqlserver)://[^:/?#@\s'"]{0,64}:((?![$%{<*\[(@#]|(?:password|passwd|pass|pwd|tiger|guest|\*+|x{3,}|\.\.\.)@)[^/?#\s'"]{1,128}?)@(?=[\w.-]{1,253}(?::\d{1,5})?(?![\w.@-]))
 confidence: medium
 positive: DB = "mssql+pyodbc://sa:n7jQi8ro3FZ5k5@sql01.internal:1433/erp?driver=ODBC+Driver+18+for+SQL+Server"
 positive: sqlserver://app:z39KIzEHwB4I@db:1433?database=erp
@@ -258,7 +261,7 @@ id: jdbc-url-password
 title: Password parameter in a JDBC URL
 severity: high
 keywords: jdbc:
-pattern: (?i)\bjdbc:[a-z0-9:]{2,30}://[^\s'"]{1,200}?[?&;]password=((?![$%{<*\[(@#]|(?:password|\*+)(?:[&;'"\s]|$))[^&;\s'"]{1,128})
+pattern: (?i)\bjdbc:[a-z0-9:]{2,30}://[^\s'"]{1,200}?[?\&;]password=((?![$%{<*\[(@#]|(?:password|\*+)(?:[\&;'"\s]|$))[^\&;\s'"]{1,128})
 confidence: medium
 positive: spring.datasource.url=jdbc:mysql://db.internal:3306/app?user=app&password=5ZWDQ7QURSVN1c&useSSL=true
 positive: jdbc:sqlserver://sql01:1433;databaseName=erp;user=etl;password=55kVqqe6m9WV;encrypt=true

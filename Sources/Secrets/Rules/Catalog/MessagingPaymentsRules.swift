@@ -124,12 +124,12 @@ id: stripe-test-secret-key
 title: Stripe test secret or restricted key
 severity: medium
 keywords: sk_test_ rk_test_
-pattern: \b([rs]k_test_(?![A-Za-z0-9]{0,240}(?:[Xx]{5}|YOUR|[Yy]our|HERE|[Hh]ere|EXAMPLE|[Ee]xample))[A-Za-z0-9]{20,247})\b
+pattern: \b([rs]k_test_(?![A-Za-z0-9]{0,240}(?:[Xx]{5}|YOUR|[Yy]our|HERE|[Hh]ere|EXAMPLE|[Ee]xample))(?!4eC39HqLyjWDarjtT1zdp7dc)[A-Za-z0-9]{20,247})\b
 entropy: 3.0
 positive: STRIPE_SECRET_KEY=sk_test_51my76yYc5y7HX4h0Zpxbxrc0tnNItJszBfQjelN6w6wNhYjNQ5AUEnpkDVCaGQNwrvuwbBYltDKQRELNQkmJ8iQOrpZmvoWXwH
 positive: stripe.api_key = 'rk_test_C3Q3ilqQbS6z08hrw7Y5kiXr'
 negative: sk_test_xxxxxxxxxxxxxxxxxxxxxxxx
-negative: sk_test_4eC39HqLyjWDarjtT1zdp7dcEXAMPLE
+negative: Stripe.api_key = "sk_test_4eC39HqLyjWDarjtT1zdp7dc"
 negative: sk_test_...
 
 id: stripe-live-publishable-key
@@ -218,7 +218,7 @@ id: mailgun-private-key
 title: Mailgun private API key (key- prefix)
 severity: high
 keywords: key-
-pattern: \b(key-(?=[a-z0-9]{0,31}[g-z])[a-z0-9]{32})\b
+pattern: \b(key-(?=[a-z0-9]{0,31}[g-z])(?=[a-z0-9]{0,31}[0-9][a-z0-9]{0,30}[0-9])[a-z0-9]{32})\b
 entropy: 3.5
 confidence: medium
 positive: api_key = "key-ssxa9uqklx8vbskusm2oo18btls4idjn"

@@ -74,7 +74,7 @@ id: github-oauth-app-secret
 title: GitHub OAuth app client secret or legacy 40-hex token (context)
 severity: high
 keywords: github
-pattern: (?i)github[\w.-]{0,25}?(?:secret|token|pat|key|passw\w{0,4})[\w.-]{0,10}?[\\"']{0,3}\s{0,3}(?:[:=]{1,2}|=>)\s{0,3}[\\"']{0,3}([a-f0-9]{40})\b
+pattern: (?i)github[\w.-]{0,25}?(?:secret|token|pat(?![a-z])|key|passw\w{0,4})[\w.-]{0,10}?[\\"']{0,3}\s{0,3}(?:[:=]{1,2}|=>)\s{0,3}[\\"']{0,3}([a-f0-9]{40})\b
 entropy: 3.0
 confidence: medium
 positive: GITHUB_CLIENT_SECRET=537fb12dcee854d64c45170fa3caca6c5d250422
