@@ -305,8 +305,8 @@ negative: NPM_TOKEN=00000000-0000-0000-0000-000000000000
 id: npmrc-basic-auth
 title: npm registry basic auth (_auth in .npmrc)
 severity: high
-keywords: _auth
-pattern: (?:^|\n)\s{0,4}(?://[\w.:/-]{1,100}:)?_auth\s{0,3}=\s{0,3}["']?([A-Za-z0-9+/]{12,300}={0,2})["']?\s{0,3}(?:\r?\n|$)
+keywords: _auth=
+pattern: (?:^|\n)\s{0,4}(?://[\w.:/-]{1,100}:)?_auth=["']?([A-Za-z0-9+/]{12,300}={0,2})["']?\s{0,3}(?:\r?\n|$)
 entropy: 3.5
 confidence: medium
 positive: registry=https://npm.acme.internal/\n_auth=Cq8KerUD/R81HioROzhFUKs/EoLf0a8gdG1f7Ffw\nalways-auth=true
@@ -420,5 +420,16 @@ negative: docker login -u "$DOCKER_USER" -p "$DOCKER_PASS"
 negative: docker login --password-stdin -u ci
 negative: docker login -u ci -p ${{ secrets.DOCKERHUB_TOKEN }}
 negative: docker login -u myuser -p mypassword registry.example.com
+
+id: rubygems-legacy-api-key
+title: RubyGems API key (legacy 32-hex, credentials file)
+severity: high
+keywords: rubygems_api_key
+pattern: (?i):?rubygems_api_key:?\s{0,3}[\\"']?([a-f0-9]{32})\b
+entropy: 3.0
+confidence: medium
+positive: ---\n:rubygems_api_key: 33fc7ddb9749d9b37814d5d4888610f9\n
+negative: ---\n:rubygems_api_key: rubygems_d9fe5576e4f6600e682cc6210c430e3515bc18bfe8c0feec\n
+negative: :rubygems_api_key: 00000000000000000000000000000000
 """#
 }

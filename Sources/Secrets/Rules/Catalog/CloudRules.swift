@@ -418,8 +418,8 @@ negative: DO00YGFGFTY8
 id: digitalocean-spaces-secret
 title: DigitalOcean Spaces secret key (context)
 severity: high
-keywords: spaces digitalocean
-pattern: (?i)(?:\bspaces|_spaces|digitalocean|\bdo_)[\w.-]{0,20}?secret[\w.-]{0,15}?[\\"']{0,3}\s{0,3}(?:[:=]{1,2}|=>)\s{0,3}[\\"']{0,3}([A-Za-z0-9+/]{43})(?![A-Za-z0-9+/=])
+keywords: spaces_ spaces- spaces. digitalocean
+pattern: (?i)(?:\bspaces|_spaces|digitalocean)[\w.-]{0,20}?secret[\w.-]{0,15}?[\\"']{0,3}\s{0,3}(?:[:=]{1,2}|=>)\s{0,3}[\\"']{0,3}([A-Za-z0-9+/]{43})(?![A-Za-z0-9+/=])
 entropy: 4.0
 confidence: medium
 positive: SPACES_SECRET_ACCESS_KEY=XVd8Sra8RLkEMPz+0Bvxcf+Y5Li1Ji8HIFcsQLSJqIG
@@ -448,5 +448,46 @@ positive: HEROKU_API_KEY: f35d55c9-0165-4477-bddd-b901be51867a
 positive: export HEROKU_AUTH_TOKEN="3232df39-bf11-4ab1-92cc-2678ae45f4eb"
 negative: curl https://kolkrabbi.heroku.com/apps/d62c4382-fa9e-4516-83a9-d9c9c3ccc191/github/push
 negative: HEROKU_API_KEY: 00000000-0000-0000-0000-000000000000
+
+id: aws-appsync-api-key
+title: AWS AppSync API key
+severity: medium
+keywords: da2-
+pattern: \b(da2-[a-z0-9]{26})\b
+entropy: 3.5
+positive: "aws_appsync_apiKey": "da2-kt35s9bywuw8jt3ugi4bvbudtu"
+negative: "aws_appsync_apiKey": "da2-xxxxxxxxxxxxxxxxxxxxxxxxxx"
+negative: da2-to37fu6v27
+
+id: google-recaptcha-secret
+title: Google reCAPTCHA secret key (context)
+severity: medium
+keywords: recaptcha
+pattern: (?i)recaptcha[\w.-]{0,20}?secret[\w.-]{0,10}?[\\"']{0,3}\s{0,3}(?:[:=]{1,2}|=>)\s{0,3}[\\"']{0,3}(?!6LeIxAcTAAAAAGG-vFI1TnRWxMZNFuojJ4WifJWe)(6L[0-9A-Za-z_-]{38})(?![0-9A-Za-z_-])
+entropy: 3.5
+confidence: medium
+positive: RECAPTCHA_SECRET_KEY=6LGxJLZsEcapnHEfy5u-Is9Sp1Asg1tE7y5zkBbw
+negative: RECAPTCHA_SECRET_KEY=6LeIxAcTAAAAAGG-vFI1TnRWxMZNFuojJ4WifJWe
+negative: RECAPTCHA_SECRET_KEY=${RECAPTCHA_SECRET}
+negative: recaptcha_secret = "6Lxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+
+id: azure-access-key-connection-string
+title: Azure Communication Services / SignalR / Web PubSub access key
+severity: high
+keywords: accesskey=
+pattern: (?i)(?:\.communication\.azure\.com|\.service\.signalr\.net|\.webpubsub\.azure\.com)/?;\s{0,2}AccessKey=([A-Za-z0-9+/]{40,90}={0,2})
+entropy: 3.5
+positive: endpoint=https://acs-eylu4.communication.azure.com/;accesskey=i39pf/ULtVvdKjhuK+EhGhTPfEr6yZUX9/TX5xQJG54gCq/ak0HGYnW8UoECtq6a0xpjZSs/WSC9CLh5Mc16wE==
+positive: Endpoint=https://chat-ohh6.service.signalr.net;AccessKey=fh9szxIo/gV4nvCE+3vj567D5r86FRvVHaGo8Ud1x5N=;Version=1.0;
+negative: Endpoint=https://chat.service.signalr.net;AccessKey=<access-key>;Version=1.0;
+
+id: azure-cache-redis-key
+title: Azure Cache for Redis access key
+severity: high
+keywords: redis.cache.windows.net
+pattern: (?i)\.redis\.cache\.windows\.net(?::\d{1,5})?,\s{0,2}password=([A-Za-z0-9+/]{43}=)
+entropy: 3.5
+positive: REDIS="cache-t8liq.redis.cache.windows.net:6380,password=E8c2VK1x7HymAZMurpM2T8epv/nizksQtXC5OglwSHW=,ssl=True,abortConnect=False"
+negative: cache.redis.cache.windows.net:6380,password={key},ssl=True
 """#
 }

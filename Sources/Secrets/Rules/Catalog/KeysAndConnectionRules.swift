@@ -257,6 +257,24 @@ negative: mssql://user:<password>@localhost/db
 negative: mssql://user:@localhost/db
 negative: mssql://user:$password@localhost/db
 
+id: database-uri-password
+title: Database connection URI with a password (Oracle, CockroachDB, ClickHouse, Cassandra, CouchDB, Neo4j and others)
+severity: high
+keywords: oracle:// cockroach clickhouse cassandra:// couchdb:// couchbase:// neo4j bolt:// bolt+s:// db2:// db2+ ibm_db_sa:// sybase:// firebird:// influxdb://
+pattern: (?i)\b(?:oracle(?:\+[a-z0-9_]{1,20})?|cockroachdb|cockroach|clickhouse(?:\+[a-z0-9]{1,20})?|cassandra|couchdb|couchbase|neo4j(?:\+s{1,2}c?)?|bolt(?:\+s)?|db2(?:\+[a-z0-9_]{1,20})?|ibm_db_sa|sybase|firebird|influxdb)://[^:/?#@\s'"]{0,64}:((?![$%{<*\[(@#]|(?:password|passwd|pass|pwd|tiger|guest|\*+|x{3,}|\.\.\.)@)[^/?#\s'"]{1,128}?)@(?=[\w.-]{1,253}(?::\d{1,5})?(?![\w.@-]))
+confidence: medium
+positive: ORACLE_URL = "oracle+cx_oracle://app:zOxtigslMkZFaj@ora01.internal:1521/?service_name=ORCLPDB1"
+positive: NEO4J_URI=neo4j+s://neo4j:04cAvL65U6x5DLjr@bzk0fu3s.databases.neo4j.io
+positive: clickhouse://default:YdeZjjRVlZ4H@ch.internal:9000/analytics
+negative: oracle://ora01.internal:1521/ORCL
+negative: cockroachdb://user:password@localhost/db
+negative: cockroachdb://user:${DB_PASSWORD}@localhost/db
+negative: cockroachdb://user:*****@localhost/db
+negative: cockroachdb://{user}:{password}@{host}/db
+negative: cockroachdb://user:<password>@localhost/db
+negative: cockroachdb://user:@localhost/db
+negative: cockroachdb://user:$password@localhost/db
+
 id: jdbc-url-password
 title: Password parameter in a JDBC URL
 severity: high

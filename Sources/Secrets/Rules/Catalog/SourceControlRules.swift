@@ -411,5 +411,14 @@ entropy: 3.0
 confidence: medium
 positive: GITEA_TOKEN=026beb9b80e95fcbd3ae75ecfcc7aad60827761a
 negative: GITEA_TOKEN=<token>
+
+id: gitlab-session-cookie
+title: GitLab session cookie
+severity: medium
+keywords: _gitlab_session
+pattern: \b_gitlab_session=([0-9a-f]{32})\b
+entropy: 3.0
+positive: curl -H "Cookie: _gitlab_session=d25c0702b8cfd970d1a51652c3f0a341" https://gitlab.acme.io/api/v4/user
+negative: Cookie: _gitlab_session=<session>
 """#
 }
