@@ -7,6 +7,7 @@ severity: high
 keywords: sk-proj-
 pattern: \b(sk-proj-[A-Za-z0-9_-]{40,250})(?![A-Za-z0-9_-])
 entropy: 4.0
+window: 512
 positive: OPENAI_API_KEY=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
 positive: client = OpenAI(api_key="sk-proj-RjIutAusp8X2uWmK9QzXWLVxcsgRnPP2aLxDw2BMeyDAvYew")
 negative: OPENAI_API_KEY=sk-proj-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
@@ -19,6 +20,7 @@ severity: high
 keywords: sk-svcacct-
 pattern: \b(sk-svcacct-[A-Za-z0-9_-]{40,250})(?![A-Za-z0-9_-])
 entropy: 4.0
+window: 512
 positive: OPENAI_API_KEY="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"
 negative: sk-svcacct-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
 negative: sk-svcacct-52gjEXg5cU
@@ -29,6 +31,7 @@ severity: critical
 keywords: sk-admin-
 pattern: \b(sk-admin-[A-Za-z0-9_-]{40,250})(?![A-Za-z0-9_-])
 entropy: 4.0
+window: 512
 positive: OPENAI_ADMIN_KEY=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
 negative: OPENAI_ADMIN_KEY=sk-admin-...
 negative: sk-admin-MfDawb8MCx
@@ -321,6 +324,7 @@ severity: critical
 keywords: pypi-ageichlwas5vcmc
 pattern: \b(pypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{50,500})(?![A-Za-z0-9_-])
 entropy: 3.5
+window: 1024
 positive: [pypi]\nusername = __token__\npassword = pypi-AgEIcHlwaS5vcmcCJg5_017ZjARAq4GQk1pqowjJo3iduyEX2TtVuJ0A_nynxW8_ghZiDrXTcdguO6HvGADHGsdwxyLHyEaRHF0pPhWo6LwKwl7hYQUBw7JFj6jsFZC3O0n8EfgbDyW4LZUV6g5AMbBE-37oyGJFKAiG9i7
 negative: password = pypi-AgEIcHlwaS5vcmc1d5MOWwwuA
 negative: password = pypi-AgEIcHlwaS5vcmcxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
@@ -331,6 +335,7 @@ severity: medium
 keywords: pypi-agendgvzdc5wexbplm9yzw
 pattern: \b(pypi-AgENdGVzdC5weXBpLm9yZw[A-Za-z0-9_-]{50,500})(?![A-Za-z0-9_-])
 entropy: 3.5
+window: 1024
 positive: TEST_PYPI_TOKEN=pypi-AgENdGVzdC5weXBpLm9yZwIk-WTz0TTkbq-_d91r2DqREUw2pzC0tau_rk3uU-apayuslQSjhk1CV2nR0ljAf8bf0DnmT8u9_v3ViWbLNcQLCucJnN3H09R-wKazG2i9Mmb5WaBUZkJ1veSVxenpS1gJ6DZaxIQI00OVnyGUgtWpmg
 negative: pypi-AgENdGVzdC5weXBpLm9yZwkkfDaWn7X-
 
@@ -403,6 +408,7 @@ severity: high
 keywords: "auths"
 pattern: (?i)"auths"\s{0,3}:\s{0,3}\{[\s\S]{0,300}?"auth"\s{0,3}:\s{0,3}"([A-Za-z0-9+/]{8,400}={0,2})"
 entropy: 3.0
+window: 1024
 positive: {\n  "auths": {\n    "https://index.docker.io/v1/": {\n      "auth": "k3sPz05ijv+hCCaJWOVJLdh/55UuxtPm617WtZzq"\n    }\n  }\n}
 negative: {"auths": {"https://index.docker.io/v1/": {}}, "credsStore": "desktop"}
 negative: {"auths": {"ghcr.io": {"auth": ""}}}
@@ -413,6 +419,7 @@ severity: high
 keywords: docker
 pattern: (?i)docker\s{1,3}login\b[^\n]{0,160}?\s(?:-p|--password)[ =]\s{0,2}["']?((?![$%{<*])(?!(?:my|your)?[_-]?(?:password|passwd|pass|token)["'\s])[^\s"']{6,200})
 entropy: 3.0
+window: 512
 confidence: medium
 positive: docker login -u deploy -p QWoKhiT3qnW14aZ1 registry.acme.io
 positive: docker login --username ci --password "aJlx38l9ab6fjTtaIzBj" ghcr.io

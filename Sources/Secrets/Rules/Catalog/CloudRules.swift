@@ -39,6 +39,7 @@ severity: critical
 keywords: akia asia
 pattern: \b(?:AKIA|ASIA)[A-Z2-7]{16}\b(?:["']\s{0,3},\s{0,3}["']|[\s\S]{0,200}?secret[\w.-]{0,20}?[\\"']{0,3}\s{0,3}(?:[:=]{1,2}|=>)\s{0,3}[\\"']{0,3})(?![A-Za-z0-9/+]{30}EXAMPLEKEY)([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])
 entropy: 4.0
+window: 512
 pair: aws-access-key-id
 positive: provider "aws" {\n  access_key = "AKIAE7C4PJ44YLSUTTSU"\n  secret_key = "U5dpIPLODGjKmGBYT9HR1abdt6giCv4mJ0A7CIqq"\n}
 positive: AWSCredentials creds = new BasicAWSCredentials("AKIAWAQ2B7SLC6BAJAWS", "g2NYKs6WOJU4oSItOSYychnTT31DjLMhHRP2MKM0");
@@ -83,6 +84,7 @@ title: Amazon Bedrock long-term API key
 severity: high
 keywords: absk
 pattern: \b(ABSKQmVkcm9ja0FQSUtleS[A-Za-z0-9+/]{60,300}={0,2})
+window: 512
 positive: AWS_BEARER_TOKEN_BEDROCK=ABSKQmVkcm9ja0FQSUtleS++ku1CdhuoIa3vBXR0EHnr8Cykr4Pv3Wu44vSNpTouilKLBPJI1gNTrPzsgCnP6lE+9n1Vk4d06XeFb8xXs7CmEEaMG8YsJ2K+qInFaq4odi
 negative: AWS_BEARER_TOKEN_BEDROCK=ABSKQmVkcm9ja0FQSUtleS
 
@@ -111,6 +113,7 @@ severity: high
 keywords: service_account
 pattern: "type"\s{0,3}:\s{0,3}"service_account"[\s\S]{0,300}?"private_key_id"\s{0,3}:\s{0,3}"([0-9a-f]{40})"
 entropy: 3.0
+window: 512
 positive: {"type": "service_account", "project_id": "etl-04403", "private_key_id": "3416b024270143444112976804aababecc63fa33", "private_key": "<redacted>"}
 negative: {"type": "service_account", "private_key_id": "0000000000000000000000000000000000000000"}
 negative: {"type": "service_account", "private_key_id": "<key-id>"}
@@ -213,7 +216,7 @@ id: azure-storage-account-key
 title: Azure storage account key in a connection string
 severity: critical
 keywords: accountkey
-pattern: (?i)\bAccountKey\s{0,2}=\s{0,2}(?!Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq|C2y6yDjf5/R\+ob0N8A7Cgv30VRDJIWEHLM\+4QDU5DE2nQ9nDuVTqobD4b8mGGyPMbIZnqyMsEcaGQy67XIw)([A-Za-z0-9+/]{40,100}={0,2})
+pattern: (?i)\bAccountKey\s{0,2}=\s{0,2}(?!Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50|C2y6yDjf5/R\+ob0N8A7Cgv30VRDJIWEHLM\+4QDU5)([A-Za-z0-9+/]{40,100}={0,2})
 entropy: 3.5
 positive: DefaultEndpointsProtocol=https;AccountName=prodlogs640;AccountKey=p7eZB2VkVUA82244sFRbXP90xPbeVNauhRA0P1Ckaip5pCaEMTZHbiqoJ6hagtYPK3CCpFGdeUUMCDRbO4SB9f==;EndpointSuffix=core.windows.net
 positive: "AccountEndpoint=https://cosmos-xvpqmz.documents.azure.com:443/;AccountKey=44IjZMGt1aveZomK+YRSEtYnjrs8tFEPqNuNRAj3/ssoIVrz6LVCToGk0JLiloB9QCFf0LhpzqzKjTNeEiFkT8==;"
@@ -251,6 +254,7 @@ severity: high
 keywords: azconfig.io
 pattern: (?i)\.azconfig\.io[\w/.:-]{0,40};\s{0,2}Id=[^;\s]{1,80};\s{0,2}Secret=([A-Za-z0-9+/]{42,43}=)
 entropy: 3.5
+window: 512
 positive: APP_CONFIG="Endpoint=https://cfg-lx9myf.azconfig.io;Id=EFH7-l0-s0:VaXdwmALg7aEnmJSzUHx;Secret=KXu/t3/04BkfAzA0ugSCIE0mgrTJlJh/HqPu9Pt8KUB="
 negative: az appconfig kv list --connection-string Endpoint=https://contoso.azconfig.io;Id=xxx;Secret=xxx
 negative: Endpoint=https://a.azconfig.io;Id=abc;Secret=<secret>
@@ -261,6 +265,7 @@ severity: high
 keywords: sig= sv=20
 pattern: (?i)\bsv=20\d\d-\d\d-\d\d&[\w\&=%:.,/+-]{0,300}?\bsig=([A-Za-z0-9%+/]{30,120}(?:%3D|=){0,2})
 entropy: 3.5
+window: 1024
 positive: https://backup3t6l.blob.core.windows.net/dumps?sv=2022-11-02&ss=b&srt=sco&sp=rwdlac&se=2026-05-01T00:00:00Z&st=2025-05-01T00:00:00Z&spr=https&sig=i4pWsTueX5q3/5Hd7jcqj89tX8nLbR1vDwkpNkPp%2BXgT%3D
 negative: ?sv=2022-11-02&ss=b&srt=sco&sp=rl&sig=<signature>
 negative: def verify(sig=None, sv=2):
@@ -271,6 +276,7 @@ severity: high
 keywords: sharedaccesssignature
 pattern: (?i)SharedAccessSignature\s{1,3}(?:\w{2,4}=[^\&\s"';]{1,200}\&){0,4}?sig=([A-Za-z0-9%+/]{30,120}(?:%3D|=){0,2})
 entropy: 3.5
+window: 1024
 positive: Authorization: SharedAccessSignature sr=acme-t1z5.azure-devices.net%2Fdevices%2Fsensor01&sig=MIKcpQi6xlda0pd83JqV33kpd4Upx0bM894GJo9T%2FJ2v%3D&se=1767225600
 positive: SharedAccessSignature=SharedAccessSignature sr=sb%3a%2f%2fns.servicebus.windows.net%2f&sig=hYNIyUaHeLgX4uKs9bzJH6LeSgdHT9TsdkOrjnr0HAz%3d&se=1767225600&skn=RootManageSharedAccessKey
 negative: SharedAccessSignature sr={resourceUri}&sig={signature}&se={expiry}
@@ -338,6 +344,7 @@ severity: high
 keywords: azurewebsites.net
 pattern: (?i)\.azurewebsites\.net/api/[\w/-]{1,80}\?(?:[\w=\&.-]{0,100}&)?code=([A-Za-z0-9_/+-]{40,60}={0,2})
 entropy: 3.5
+window: 512
 positive: WEBHOOK=https://ingest-g0sye.azurewebsites.net/api/HttpTrigger1?code=9y3f8qK66zY_r6JSk6Q4yHmpBfUviAODB6LMvnuAO-iHhcVZSpDaH7==
 negative: https://app.azurewebsites.net/api/HttpTrigger1?code=<your-function-key>
 
@@ -368,7 +375,7 @@ id: azure-cosmosdb-key-context
 title: Azure Cosmos DB account key (context)
 severity: critical
 keywords: cosmos documentdb
-pattern: (?i)(?:cosmos|documentdb)[\w.-]{0,25}?(?:key|token|secret)[\w.-]{0,10}?[\\"']{0,3}\s{0,3}(?:[:=]{1,2}|=>)\s{0,3}[\\"']{0,3}(?!C2y6yDjf5/R\+ob0N8A7Cgv30VRDJIWEHLM\+4QDU5DE2nQ9nDuVTqobD4b8mGGyPMbIZnqyMsEcaGQy67XIw/Jw==)([A-Za-z0-9+/]{86}==)
+pattern: (?i)(?:cosmos|documentdb)[\w.-]{0,25}?(?:key|token|secret)[\w.-]{0,10}?[\\"']{0,3}\s{0,3}(?:[:=]{1,2}|=>)\s{0,3}[\\"']{0,3}(?!C2y6yDjf5/R\+ob0N8A7Cgv30VRDJIWEHLM\+4QDU5)([A-Za-z0-9+/]{86}==)
 entropy: 4.0
 confidence: medium
 positive: COSMOS_KEY="l3hNvAwf0UoEY++eI1QJf7k+2321XGPscLiWiaXgA12NxXa+6wNFvTp+v8ddCU89GX0y9bN/fZ2lebqk3+DnkG=="

@@ -157,6 +157,7 @@ title: PostgreSQL connection URI with a password
 severity: high
 keywords: postgres postgis pgsql
 pattern: (?i)\b(?:postgres(?:ql)?(?:\+[a-z0-9]{1,20})?|postgis|pgsql)://[^:/?#@\s'"]{0,64}:((?![$%{<*\[(@#]|(?:password|passwd|pass|pwd|tiger|guest|\*+|x{3,}|\.\.\.)@)[^/?#\s'"]{1,128}?)@(?=[\w.-]{1,253}(?::\d{1,5})?(?![\w.@-]))
+window: 512
 confidence: medium
 positive: DATABASE_URL=postgres://app:Ptz8s8ksWuSH1nhu@db.internal:5432/app
 positive: engine = create_engine("postgresql+psycopg2://etl:RwagJQxC@k2H@10.0.3.7/warehouse")
@@ -175,6 +176,7 @@ title: MySQL / MariaDB connection URI with a password
 severity: high
 keywords: mysql mariadb
 pattern: (?i)\b(?:mysql(?:x|\+[a-z0-9]{1,20})?|mariadb(?:\+[a-z0-9]{1,20})?)://[^:/?#@\s'"]{0,64}:((?![$%{<*\[(@#]|(?:password|passwd|pass|pwd|tiger|guest|\*+|x{3,}|\.\.\.)@)[^/?#\s'"]{1,128}?)@(?=[\w.-]{1,253}(?::\d{1,5})?(?![\w.@-]))
+window: 512
 confidence: medium
 positive: DATABASE_URL=mysql://shop:kyc91dJvoMQJv9@mysql.internal:3306/shop
 positive: SQLALCHEMY_DATABASE_URI = "mysql+pymysql://root:rkwuSt9wp5!@127.0.0.1/app"
@@ -192,6 +194,7 @@ title: MongoDB connection URI with a password
 severity: high
 keywords: mongodb
 pattern: (?i)\bmongodb(?:\+srv)?://[^:/?#@\s'"]{0,64}:((?![$%{<*\[(@#]|(?:password|passwd|pass|pwd|tiger|guest|\*+|x{3,}|\.\.\.)@)[^/?#\s'"]{1,128}?)@(?=[\w.-]{1,253}(?::\d{1,5})?(?![\w.@-]))
+window: 512
 confidence: medium
 positive: MONGO_URL=mongodb+srv://svc:08LRwJ4ZCWCMxhAl@cluster0.6lp6w.mongodb.net/app?retryWrites=true
 positive: mongodb://admin:i5UEjt1rU8St@mongo-0:27017,mongo-1:27017/?replicaSet=rs0
@@ -210,6 +213,7 @@ title: Redis connection URI with a password
 severity: high
 keywords: redis
 pattern: (?i)\brediss?://[^:/?#@\s'"]{0,64}:((?![$%{<*\[(@#]|(?:password|passwd|pass|pwd|tiger|guest|\*+|x{3,}|\.\.\.)@)[^/?#\s'"]{1,128}?)@(?=[\w.-]{1,253}(?::\d{1,5})?(?![\w.@-]))
+window: 512
 confidence: medium
 positive: REDIS_URL=redis://:0obGcH6WPfZUesDVRhFiAEy6@redis.internal:6379/0
 positive: CACHE = "rediss://default:XWq4BrlpF8QNxWVV4vh9@cache.acme.io:6380"
@@ -227,6 +231,7 @@ title: AMQP (RabbitMQ) connection URI with a password
 severity: high
 keywords: amqp
 pattern: (?i)\bamqps?://[^:/?#@\s'"]{0,64}:((?![$%{<*\[(@#]|(?:password|passwd|pass|pwd|tiger|guest|\*+|x{3,}|\.\.\.)@)[^/?#\s'"]{1,128}?)@(?=[\w.-]{1,253}(?::\d{1,5})?(?![\w.@-]))
+window: 512
 confidence: medium
 positive: BROKER_URL=amqp://celery:5kKAKSbz6zfj0V@rabbitmq.internal:5672/vhost
 positive: amqps://admin:HDmcyz@192.168.1.10:5671/prod
@@ -245,6 +250,7 @@ title: SQL Server connection URI with a password
 severity: high
 keywords: mssql sqlserver
 pattern: (?i)\b(?:mssql(?:\+[a-z0-9]{1,20})?|sqlserver)://[^:/?#@\s'"]{0,64}:((?![$%{<*\[(@#]|(?:password|passwd|pass|pwd|tiger|guest|\*+|x{3,}|\.\.\.)@)[^/?#\s'"]{1,128}?)@(?=[\w.-]{1,253}(?::\d{1,5})?(?![\w.@-]))
+window: 512
 confidence: medium
 positive: DB = "mssql+pyodbc://sa:n7jQi8ro3FZ5k5@sql01.internal:1433/erp?driver=ODBC+Driver+18+for+SQL+Server"
 positive: sqlserver://app:z39KIzEHwB4I@db:1433?database=erp
@@ -262,6 +268,7 @@ title: Database connection URI with a password (Oracle, CockroachDB, ClickHouse,
 severity: high
 keywords: oracle:// cockroach clickhouse cassandra:// couchdb:// couchbase:// neo4j bolt:// bolt+s:// db2:// db2+ ibm_db_sa:// sybase:// firebird:// influxdb://
 pattern: (?i)\b(?:oracle(?:\+[a-z0-9_]{1,20})?|cockroachdb|cockroach|clickhouse(?:\+[a-z0-9]{1,20})?|cassandra|couchdb|couchbase|neo4j(?:\+s{1,2}c?)?|bolt(?:\+s)?|db2(?:\+[a-z0-9_]{1,20})?|ibm_db_sa|sybase|firebird|influxdb)://[^:/?#@\s'"]{0,64}:((?![$%{<*\[(@#]|(?:password|passwd|pass|pwd|tiger|guest|\*+|x{3,}|\.\.\.)@)[^/?#\s'"]{1,128}?)@(?=[\w.-]{1,253}(?::\d{1,5})?(?![\w.@-]))
+window: 512
 confidence: medium
 positive: ORACLE_URL = "oracle+cx_oracle://app:zOxtigslMkZFaj@ora01.internal:1521/?service_name=ORCLPDB1"
 positive: NEO4J_URI=neo4j+s://neo4j:04cAvL65U6x5DLjr@bzk0fu3s.databases.neo4j.io
@@ -280,6 +287,7 @@ title: Password parameter in a JDBC URL
 severity: high
 keywords: jdbc:
 pattern: (?i)\bjdbc:[a-z0-9:]{2,30}://[^\s'"]{1,200}?[?\&;]password=((?![$%{<*\[(@#]|(?:password|\*+)(?:[\&;'"\s]|$))[^\&;\s'"]{1,128})
+window: 512
 confidence: medium
 positive: spring.datasource.url=jdbc:mysql://db.internal:3306/app?user=app&password=5ZWDQ7QURSVN1c&useSSL=true
 positive: jdbc:sqlserver://sql01:1433;databaseName=erp;user=etl;password=55kVqqe6m9WV;encrypt=true
@@ -302,6 +310,7 @@ title: Password in an ODBC / ADO.NET connection string
 severity: high
 keywords: server= source= provider= driver= dsn= database= catalog= uid= host= pwd= password=
 pattern: (?i)\b(?:server|data source|host|provider|driver|dsn|database|initial catalog|user id|uid|address|addr)\s{0,2}=[^;\n]{0,200};(?:[^;\n]{0,200};){0,8}?[^;\n]{0,40}?\b(?:password|pwd)\s{0,2}=\s{0,2}((?![#$%{<*\[(@]|(?:password|\*+)\s{0,2}(?:;|$))[^;"'\s]{1,128})
+window: 1024
 confidence: medium
 positive: "ConnectionStrings": {"Default": "Server=sql01.internal;Database=erp;User Id=erp_app;Password=yEFbrqNSBj45WZ;TrustServerCertificate=true"}
 positive: Driver={ODBC Driver 18 for SQL Server};Server=tcp:acme.database.windows.net,1433;Uid=etl;Pwd=X7Rm1OV7!TB01;Encrypt=yes;
@@ -316,6 +325,7 @@ title: Password in a libpq key=value connection string
 severity: high
 keywords: dbname= host=
 pattern: (?i)\b(?:host|dbname)=[\w.-]{1,100}\s(?:[^\n'"]{0,200}?\s)?password=((?![#$%{<*\[(@]|(?:password|\*+)(?:\s|'|"|$))[^\s'"]{1,128})
+window: 512
 confidence: medium
 positive: conn = psycopg2.connect("host=db.internal port=5432 dbname=app user=app password=bF1OesLCHu7ILY")
 negative: 'host=db_host port=3306 user=apache password=###### dbname=apache_auth'
@@ -478,6 +488,7 @@ title: Database password in a PHP connection block
 severity: high
 keywords: $database $dbname $db_name $db_host $dbhost $db_user $dbuser
 pattern: (?i)\$(?:database|db_?name|db_?host|db_?user)\s{0,3}=\s{0,3}["'][^"'\n]{1,100}["']\s{0,3};[\s\S]{0,200}?\$(?:password|passwd|pass|pwd|db_?pass(?:word|wd)?)\s{0,3}=\s{0,3}["']?((?![$%{<*\[(@]|(?:password|\*+)["';])[^"'\s;]{1,128})["']?\s{0,3};
+window: 512
 confidence: medium
 positive: <?php\n$db_host = "mysql.internal";\n$db_name = "shop";\n$db_user = "shop";\n$db_pass = "fEwm83710jSIzQ";\n
 positive: $database = "crm"; $user = "crm"; $password = '9hoQBS0iA1';

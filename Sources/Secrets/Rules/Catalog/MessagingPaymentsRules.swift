@@ -103,6 +103,7 @@ severity: critical
 keywords: sk_live_
 pattern: \b(sk_live_(?![A-Za-z0-9]{0,240}(?:[Xx]{5}|YOUR|[Yy]our|HERE|[Hh]ere|EXAMPLE|[Ee]xample))[A-Za-z0-9]{10,247})\b
 entropy: 3.0
+window: 512
 positive: STRIPE_SECRET_KEY=sk_live_7dwJHAbO6DytoU8OvlMiQbS1
 positive: Stripe.api_key = "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"
 negative: STRIPE_SECRET_KEY=sk_live_xxxxxxxxxxxxxxxxxxxxxxxx
@@ -116,6 +117,7 @@ severity: critical
 keywords: rk_live_
 pattern: \b(rk_live_(?![A-Za-z0-9]{0,240}(?:[Xx]{5}|YOUR|[Yy]our|HERE|[Hh]ere|EXAMPLE|[Ee]xample))[A-Za-z0-9]{20,247})\b
 entropy: 3.0
+window: 512
 positive: STRIPE_RESTRICTED_KEY=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
 negative: rk_live_xxxxxxxxxxxxxxxxxxxxxxxx
 negative: rk_live_...
@@ -126,6 +128,7 @@ severity: medium
 keywords: sk_test_ rk_test_
 pattern: \b([rs]k_test_(?![A-Za-z0-9]{0,240}(?:[Xx]{5}|YOUR|[Yy]our|HERE|[Hh]ere|EXAMPLE|[Ee]xample))(?!4eC39HqLyjWDarjtT1zdp7dc)[A-Za-z0-9]{20,247})\b
 entropy: 3.0
+window: 512
 positive: STRIPE_SECRET_KEY=sk_test_51my76yYc5y7HX4h0Zpxbxrc0tnNItJszBfQjelN6w6wNhYjNQ5AUEnpkDVCaGQNwrvuwbBYltDKQRELNQkmJ8iQOrpZmvoWXwH
 positive: stripe.api_key = 'rk_test_C3Q3ilqQbS6z08hrw7Y5kiXr'
 negative: sk_test_xxxxxxxxxxxxxxxxxxxxxxxx
@@ -138,6 +141,7 @@ severity: low
 keywords: pk_live_
 pattern: \b(pk_live_(?![A-Za-z0-9]{0,240}(?:[Xx]{5}|YOUR|[Yy]our|HERE|[Hh]ere|EXAMPLE|[Ee]xample))[A-Za-z0-9]{20,247})\b
 entropy: 3.0
+window: 512
 confidence: high
 positive: const stripe = Stripe("pk_live_51nptPpug58tQG2EnlBizDTaoMfJ8EYKQInwNl5D6wbmICAUNNipnDFrwddKJyynj4f0j1Rxt9WkCt09SPNsU7rRNzgfNj4MN7r");
 negative: pk_live_xxxxxxxxxxxxxxxxxxxxxxxx
