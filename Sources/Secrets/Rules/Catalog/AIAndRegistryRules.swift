@@ -377,7 +377,7 @@ id: nuget-config-password
 title: Cleartext password in NuGet.config
 severity: high
 keywords: cleartextpassword
-pattern: (?i)key\s{0,2}=\s{0,2}"ClearTextPassword"\s{1,5}value\s{0,2}=\s{0,2}"((?![$%{]|password")[^"]{4,200})"
+pattern: (?i)key\s{0,2}=\s{0,2}"ClearTextPassword"\s{1,5}value\s{0,2}=\s{0,2}"((?![$%\{]|password")[^"]{4,200})"
 positive: <packageSourceCredentials><acme><add key="Username" value="ci" /><add key="ClearTextPassword" value="esUbIc0Qbun5Myarxtdf" /></acme></packageSourceCredentials>
 negative: <add key="ClearTextPassword" value="%FEED_PASSWORD%" />
 negative: <add key="ClearTextPassword" value="$(FeedPassword)" />
@@ -417,7 +417,7 @@ id: docker-login-password
 title: Password passed to docker login on the command line
 severity: high
 keywords: docker
-pattern: (?i)docker\s{1,3}login\b[^\n]{0,160}?\s(?:-p|--password)[ =]\s{0,2}["']?((?![$%{<*])(?!(?:my|your)?[_-]?(?:password|passwd|pass|token)["'\s])[^\s"']{6,200})
+pattern: (?i)docker\s{1,3}login\b[^\n]{0,160}?\s(?:-p|--password)[ =]\s{0,2}["']?((?![$%\{<*])(?!(?:my|your)?[_-]?(?:password|passwd|pass|token)["'\s])[^\s"']{6,200})
 entropy: 3.0
 window: 512
 confidence: medium

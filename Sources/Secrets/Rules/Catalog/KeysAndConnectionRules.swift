@@ -156,7 +156,7 @@ id: postgres-uri-password
 title: PostgreSQL connection URI with a password
 severity: high
 keywords: postgres postgis pgsql
-pattern: (?i)\b(?:postgres(?:ql)?(?:\+[a-z0-9]{1,20})?|postgis|pgsql)://[^:/?#@\s'"]{0,64}:((?![$%{<*\[(@#]|(?:password|passwd|pass|pwd|tiger|guest|\*+|x{3,}|\.\.\.)@)[^/?#\s'"]{1,128}?)@(?=[\w.-]{1,253}(?::\d{1,5})?(?![\w.@-]))
+pattern: (?i)\b(?:postgres(?:ql)?(?:\+[a-z0-9]{1,20})?|postgis|pgsql)://[^:/?#@\s'"]{0,64}:((?![$%\{<*\[(@#]|(?:password|passwd|pass|pwd|tiger|guest|\*+|x{3,}|\.\.\.)@)[^/?#\s'"]{1,128}?)@(?=[\w.-]{1,253}(?::\d{1,5})?(?![\w.@-]))
 window: 512
 confidence: medium
 positive: DATABASE_URL=postgres://app:Ptz8s8ksWuSH1nhu@db.internal:5432/app
@@ -175,7 +175,7 @@ id: mysql-uri-password
 title: MySQL / MariaDB connection URI with a password
 severity: high
 keywords: mysql mariadb
-pattern: (?i)\b(?:mysql(?:x|\+[a-z0-9]{1,20})?|mariadb(?:\+[a-z0-9]{1,20})?)://[^:/?#@\s'"]{0,64}:((?![$%{<*\[(@#]|(?:password|passwd|pass|pwd|tiger|guest|\*+|x{3,}|\.\.\.)@)[^/?#\s'"]{1,128}?)@(?=[\w.-]{1,253}(?::\d{1,5})?(?![\w.@-]))
+pattern: (?i)\b(?:mysql(?:x|\+[a-z0-9]{1,20})?|mariadb(?:\+[a-z0-9]{1,20})?)://[^:/?#@\s'"]{0,64}:((?![$%\{<*\[(@#]|(?:password|passwd|pass|pwd|tiger|guest|\*+|x{3,}|\.\.\.)@)[^/?#\s'"]{1,128}?)@(?=[\w.-]{1,253}(?::\d{1,5})?(?![\w.@-]))
 window: 512
 confidence: medium
 positive: DATABASE_URL=mysql://shop:kyc91dJvoMQJv9@mysql.internal:3306/shop
@@ -193,7 +193,7 @@ id: mongodb-uri-password
 title: MongoDB connection URI with a password
 severity: high
 keywords: mongodb
-pattern: (?i)\bmongodb(?:\+srv)?://[^:/?#@\s'"]{0,64}:((?![$%{<*\[(@#]|(?:password|passwd|pass|pwd|tiger|guest|\*+|x{3,}|\.\.\.)@)[^/?#\s'"]{1,128}?)@(?=[\w.-]{1,253}(?::\d{1,5})?(?![\w.@-]))
+pattern: (?i)\bmongodb(?:\+srv)?://[^:/?#@\s'"]{0,64}:((?![$%\{<*\[(@#]|(?:password|passwd|pass|pwd|tiger|guest|\*+|x{3,}|\.\.\.)@)[^/?#\s'"]{1,128}?)@(?=[\w.-]{1,253}(?::\d{1,5})?(?![\w.@-]))
 window: 512
 confidence: medium
 positive: MONGO_URL=mongodb+srv://svc:08LRwJ4ZCWCMxhAl@cluster0.6lp6w.mongodb.net/app?retryWrites=true
@@ -212,7 +212,7 @@ id: redis-uri-password
 title: Redis connection URI with a password
 severity: high
 keywords: redis
-pattern: (?i)\brediss?://[^:/?#@\s'"]{0,64}:((?![$%{<*\[(@#]|(?:password|passwd|pass|pwd|tiger|guest|\*+|x{3,}|\.\.\.)@)[^/?#\s'"]{1,128}?)@(?=[\w.-]{1,253}(?::\d{1,5})?(?![\w.@-]))
+pattern: (?i)\brediss?://[^:/?#@\s'"]{0,64}:((?![$%\{<*\[(@#]|(?:password|passwd|pass|pwd|tiger|guest|\*+|x{3,}|\.\.\.)@)[^/?#\s'"]{1,128}?)@(?=[\w.-]{1,253}(?::\d{1,5})?(?![\w.@-]))
 window: 512
 confidence: medium
 positive: REDIS_URL=redis://:0obGcH6WPfZUesDVRhFiAEy6@redis.internal:6379/0
@@ -230,7 +230,7 @@ id: amqp-uri-password
 title: AMQP (RabbitMQ) connection URI with a password
 severity: high
 keywords: amqp
-pattern: (?i)\bamqps?://[^:/?#@\s'"]{0,64}:((?![$%{<*\[(@#]|(?:password|passwd|pass|pwd|tiger|guest|\*+|x{3,}|\.\.\.)@)[^/?#\s'"]{1,128}?)@(?=[\w.-]{1,253}(?::\d{1,5})?(?![\w.@-]))
+pattern: (?i)\bamqps?://[^:/?#@\s'"]{0,64}:((?![$%\{<*\[(@#]|(?:password|passwd|pass|pwd|tiger|guest|\*+|x{3,}|\.\.\.)@)[^/?#\s'"]{1,128}?)@(?=[\w.-]{1,253}(?::\d{1,5})?(?![\w.@-]))
 window: 512
 confidence: medium
 positive: BROKER_URL=amqp://celery:5kKAKSbz6zfj0V@rabbitmq.internal:5672/vhost
@@ -249,7 +249,7 @@ id: mssql-uri-password
 title: SQL Server connection URI with a password
 severity: high
 keywords: mssql sqlserver
-pattern: (?i)\b(?:mssql(?:\+[a-z0-9]{1,20})?|sqlserver)://[^:/?#@\s'"]{0,64}:((?![$%{<*\[(@#]|(?:password|passwd|pass|pwd|tiger|guest|\*+|x{3,}|\.\.\.)@)[^/?#\s'"]{1,128}?)@(?=[\w.-]{1,253}(?::\d{1,5})?(?![\w.@-]))
+pattern: (?i)\b(?:mssql(?:\+[a-z0-9]{1,20})?|sqlserver)://[^:/?#@\s'"]{0,64}:((?![$%\{<*\[(@#]|(?:password|passwd|pass|pwd|tiger|guest|\*+|x{3,}|\.\.\.)@)[^/?#\s'"]{1,128}?)@(?=[\w.-]{1,253}(?::\d{1,5})?(?![\w.@-]))
 window: 512
 confidence: medium
 positive: DB = "mssql+pyodbc://sa:n7jQi8ro3FZ5k5@sql01.internal:1433/erp?driver=ODBC+Driver+18+for+SQL+Server"
@@ -267,7 +267,7 @@ id: database-uri-password
 title: Database connection URI with a password (Oracle, CockroachDB, ClickHouse, Cassandra, CouchDB, Neo4j and others)
 severity: high
 keywords: oracle:// cockroach clickhouse cassandra:// couchdb:// couchbase:// neo4j bolt:// bolt+s:// db2:// db2+ ibm_db_sa:// sybase:// firebird:// influxdb://
-pattern: (?i)\b(?:oracle(?:\+[a-z0-9_]{1,20})?|cockroachdb|cockroach|clickhouse(?:\+[a-z0-9]{1,20})?|cassandra|couchdb|couchbase|neo4j(?:\+s{1,2}c?)?|bolt(?:\+s)?|db2(?:\+[a-z0-9_]{1,20})?|ibm_db_sa|sybase|firebird|influxdb)://[^:/?#@\s'"]{0,64}:((?![$%{<*\[(@#]|(?:password|passwd|pass|pwd|tiger|guest|\*+|x{3,}|\.\.\.)@)[^/?#\s'"]{1,128}?)@(?=[\w.-]{1,253}(?::\d{1,5})?(?![\w.@-]))
+pattern: (?i)\b(?:oracle(?:\+[a-z0-9_]{1,20})?|cockroachdb|cockroach|clickhouse(?:\+[a-z0-9]{1,20})?|cassandra|couchdb|couchbase|neo4j(?:\+s{1,2}c?)?|bolt(?:\+s)?|db2(?:\+[a-z0-9_]{1,20})?|ibm_db_sa|sybase|firebird|influxdb)://[^:/?#@\s'"]{0,64}:((?![$%\{<*\[(@#]|(?:password|passwd|pass|pwd|tiger|guest|\*+|x{3,}|\.\.\.)@)[^/?#\s'"]{1,128}?)@(?=[\w.-]{1,253}(?::\d{1,5})?(?![\w.@-]))
 window: 512
 confidence: medium
 positive: ORACLE_URL = "oracle+cx_oracle://app:zOxtigslMkZFaj@ora01.internal:1521/?service_name=ORCLPDB1"
@@ -286,7 +286,7 @@ id: jdbc-url-password
 title: Password parameter in a JDBC URL
 severity: high
 keywords: jdbc:
-pattern: (?i)\bjdbc:[a-z0-9:]{2,30}://[^\s'"]{1,200}?[?\&;]password=((?![$%{<*\[(@#]|(?:password|\*+)(?:[\&;'"\s]|$))[^\&;\s'"]{1,128})
+pattern: (?i)\bjdbc:[a-z0-9:]{2,30}://[^\s'"]{1,200}?[?\&;]password=((?![$%\{<*\[(@#]|(?:password|\*+)(?:[\&;'"\s]|$))[^\&;\s'"]{1,128})
 window: 512
 confidence: medium
 positive: spring.datasource.url=jdbc:mysql://db.internal:3306/app?user=app&password=5ZWDQ7QURSVN1c&useSSL=true
@@ -299,7 +299,7 @@ id: jdbc-oracle-thin-password
 title: Password in an Oracle thin JDBC URL
 severity: high
 keywords: jdbc:oracle
-pattern: (?i)\bjdbc:oracle:thin:[\w$#.]{1,30}/((?![$%{<*\[(@]|(?:password|\*+)@)[^@\s'"/]{1,64})@
+pattern: (?i)\bjdbc:oracle:thin:[\w$#.]{1,30}/((?![$%\{<*\[(@]|(?:password|\*+)@)[^@\s'"/]{1,64})@
 confidence: medium
 positive: url = "jdbc:oracle:thin:scott/j9W8yCjb5t@db01.internal:1521:ORCL"
 negative: jdbc:oracle:thin:@db01:1521:ORCL
@@ -309,7 +309,7 @@ id: odbc-connection-string-password
 title: Password in an ODBC / ADO.NET connection string
 severity: high
 keywords: server= source= provider= driver= dsn= database= catalog= uid= host= pwd= password=
-pattern: (?i)\b(?:server|data source|host|provider|driver|dsn|database|initial catalog|user id|uid|address|addr)\s{0,2}=[^;\n]{0,200};(?:[^;\n]{0,200};){0,8}?[^;\n]{0,40}?\b(?:password|pwd)\s{0,2}=\s{0,2}((?![#$%{<*\[(@]|(?:password|\*+)\s{0,2}(?:;|$))[^;"'\s]{1,128})
+pattern: (?i)\b(?:server|data source|host|provider|driver|dsn|database|initial catalog|user id|uid|address|addr)\s{0,2}=[^;\n]{0,200};(?:[^;\n]{0,200};){0,8}?[^;\n]{0,40}?\b(?:password|pwd)\s{0,2}=\s{0,2}((?![#$%\{<*\[(@]|(?:password|\*+)\s{0,2}(?:;|$))[^;"'\s]{1,128})
 window: 1024
 confidence: medium
 positive: "ConnectionStrings": {"Default": "Server=sql01.internal;Database=erp;User Id=erp_app;Password=yEFbrqNSBj45WZ;TrustServerCertificate=true"}
@@ -324,7 +324,7 @@ id: postgres-conninfo-password
 title: Password in a libpq key=value connection string
 severity: high
 keywords: dbname= host=
-pattern: (?i)\b(?:host|dbname)=[\w.-]{1,100}\s(?:[^\n'"]{0,200}?\s)?password=((?![#$%{<*\[(@]|(?:password|\*+)(?:\s|'|"|$))[^\s'"]{1,128})
+pattern: (?i)\b(?:host|dbname)=[\w.-]{1,100}\s(?:[^\n'"]{0,200}?\s)?password=((?![#$%\{<*\[(@]|(?:password|\*+)(?:\s|'|"|$))[^\s'"]{1,128})
 window: 512
 confidence: medium
 positive: conn = psycopg2.connect("host=db.internal port=5432 dbname=app user=app password=bF1OesLCHu7ILY")
@@ -487,7 +487,7 @@ id: php-database-password
 title: Database password in a PHP connection block
 severity: high
 keywords: $database $dbname $db_name $db_host $dbhost $db_user $dbuser
-pattern: (?i)\$(?:database|db_?name|db_?host|db_?user)\s{0,3}=\s{0,3}["'][^"'\n]{1,100}["']\s{0,3};[\s\S]{0,200}?\$(?:password|passwd|pass|pwd|db_?pass(?:word|wd)?)\s{0,3}=\s{0,3}["']?((?![$%{<*\[(@]|(?:password|\*+)["';])[^"'\s;]{1,128})["']?\s{0,3};
+pattern: (?i)\$(?:database|db_?name|db_?host|db_?user)\s{0,3}=\s{0,3}["'][^"'\n]{1,100}["']\s{0,3};[\s\S]{0,200}?\$(?:password|passwd|pass|pwd|db_?pass(?:word|wd)?)\s{0,3}=\s{0,3}["']?((?![$%\{<*\[(@]|(?:password|\*+)["';])[^"'\s;]{1,128})["']?\s{0,3};
 window: 512
 confidence: medium
 positive: <?php\n$db_host = "mysql.internal";\n$db_name = "shop";\n$db_user = "shop";\n$db_pass = "fEwm83710jSIzQ";\n

@@ -101,7 +101,7 @@ id: git-credential-url
 title: Password or token in a GitHub / GitLab / Bitbucket remote URL
 severity: high
 keywords: @github.com @gitlab.com @bitbucket.org
-pattern: (?i)https?://[\w.%-]{1,60}:((?![$%{<*\[]|(?:password|passwd|pass|token|x-oauth-basic|\*+)@)[^@\s:/'"]{6,100})@(?:github\.com|gitlab\.com|bitbucket\.org)
+pattern: (?i)https?://[\w.%-]{1,60}:((?![$%\{<*\[]|(?:password|passwd|pass|token|x-oauth-basic|\*+)@)[^@\s:/'"]{6,100})@(?:github\.com|gitlab\.com|bitbucket\.org)
 entropy: 2.5
 confidence: medium
 positive: git clone https://deploy:e14vzB!V4tTi9nn0w@gitlab.com/acme/infra.git
