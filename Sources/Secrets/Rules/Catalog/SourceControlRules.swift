@@ -234,16 +234,6 @@ positive: https://gitlab.com/dashboard/issues.atom?feed_token=glft-QjnF0Pngu-u2s
 negative: glft-xxxxxxxxxxxxxxxxxxxx
 negative: glft-<token>
 
-id: gitlab-kubernetes-agent-token
-title: GitLab cluster agent token
-severity: medium
-keywords: glcat-
-pattern: \b(glcat-[A-Za-z0-9_-]{20,64})(?![A-Za-z0-9_-])
-entropy: 3.0
-positive: glcat-AWxMla2mPA4VltK4eOTqQnck
-negative: glcat-xxxxxxxxxxxxxxxxxxxx
-negative: glcat-<token>
-
 id: bitbucket-app-password
 title: Bitbucket / Atlassian app password
 severity: high
