@@ -496,5 +496,18 @@ pattern: (?i)\.redis\.cache\.windows\.net(?::\d{1,5})?,\s{0,2}password=([A-Za-z0
 entropy: 3.5
 positive: REDIS="cache-t8liq.redis.cache.windows.net:6380,password=E8c2VK1x7HymAZMurpM2T8epv/nizksQtXC5OglwSHW=,ssl=True,abortConnect=False"
 negative: cache.redis.cache.windows.net:6380,password={key},ssl=True
+
+id: azure-bot-app-password
+title: Microsoft Bot Framework app password (context)
+severity: high
+keywords: microsoftapppassword
+pattern: (?i)MicrosoftAppPassword[\\"']{0,3}\s{0,3}(?:[:=]{1,2}|=>)\s{0,3}[\\"']{0,3}((?![$%\{<*\[(@#])[^\s"',;]{16,64})
+entropy: 3.5
+confidence: medium
+positive: "MicrosoftAppPassword": "KiyGHO2naYwVwKSbLHIderMSDzrH1XaictfBloZi"
+positive: MicrosoftAppPassword=ITq8Q~yJuBqNAsrpdTLd3vx9Gmc_yL_dhne07wxJ
+negative: "MicrosoftAppPassword": ""
+negative: "MicrosoftAppPassword": "<your-app-password>"
+negative: MicrosoftAppPassword=${BOT_PASSWORD}
 """#
 }

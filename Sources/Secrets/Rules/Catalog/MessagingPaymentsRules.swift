@@ -310,5 +310,16 @@ positive: shopify_app_secret: "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"
 negative: shpss_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
 negative: shpss_02fe340d8c9cd196
 negative: shpss_00000000000000000000000000000000
+
+id: slack-session-token
+title: Slack browser session token or cookie (xoxc, xoxd)
+severity: high
+keywords: xoxc- xoxd-
+pattern: \b(xox[cd]-[A-Za-z0-9%/+=_-]{30,400})(?![A-Za-z0-9%/+=_-])
+entropy: 3.5
+positive: SLACK_XOXC=xoxc-327821530181-801360371921-3573765972825-ddb0e6cbbba9c0f99238535dbb04cd94ac5a82cb9fd322f1a31488ee8cdf2d23
+positive: Cookie: d=xoxd-BSWYXCd6uHvUUqAbRz9NkY2YynNTFCwcVSKeScTR%2FaCqIhQ6Mi8vK3RL36vVgn74EcaQnCI%3D%3D
+negative: token = "xoxc-..."
+negative: xoxd-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
 """#
 }

@@ -73,14 +73,15 @@ negative: github_pat_xxxxxxxxxxxxxxxxxxxxxx_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
 id: github-oauth-app-secret
 title: GitHub OAuth app client secret or legacy 40-hex token (context)
 severity: high
-keywords: github
-pattern: (?i)github[\w.-]{0,25}?(?:secret|token|pat(?![a-z])|key|passw\w{0,4})[\w.-]{0,10}?[\\"']{0,3}\s{0,3}(?:[:=]{1,2}|=>)\s{0,3}[\\"']{0,3}([a-f0-9]{40})\b
+keywords: github gh_
+pattern: (?i)(?:github|\bgh_)[\w.-]{0,25}?(?:secret|token|pat(?![a-z])|key|passw\w{0,4})[\w.-]{0,10}?[\\"']{0,3}\s{0,3}(?:[:=]{1,2}|=>)\s{0,3}[\\"']{0,3}([a-f0-9]{40})\b
 entropy: 3.0
 confidence: medium
 positive: GITHUB_CLIENT_SECRET=537fb12dcee854d64c45170fa3caca6c5d250422
 positive: github_token: "ac0edd840fa3290bda1bf4c577aba5fbaa3b6711"
 positive: GITHUB_SECRET=5e808fc45f6676d08258ae2529ae14493f9d472f
-negative: GITHUB_SHA=b5704cd27a97f21ae5aa270e49718ba2340a2e39
+positive: export GH_TOKEN=b5704cd27a97f21ae5aa270e49718ba2340a2e39
+negative: GITHUB_SHA=d3bf96b13afa12ec4f755497542a882db74804db
 negative: github_token: "0000000000000000000000000000000000000000"
 negative: GITHUB_TOKEN=${{ secrets.GITHUB_TOKEN }}
 
@@ -410,5 +411,15 @@ pattern: \b_gitlab_session=([0-9a-f]{32})\b
 entropy: 3.0
 positive: curl -H "Cookie: _gitlab_session=d25c0702b8cfd970d1a51652c3f0a341" https://gitlab.acme.io/api/v4/user
 negative: Cookie: _gitlab_session=<session>
+
+id: composer-github-oauth
+title: GitHub token in Composer auth.json
+severity: high
+keywords: github-oauth
+pattern: "github-oauth"\s{0,3}:\s{0,3}\{\s{0,20}"github\.com"\s{0,3}:\s{0,3}"([a-f0-9]{40}|gh[pousr]_[A-Za-z0-9]{36})"
+entropy: 3.0
+positive: {\n    "github-oauth": {\n        "github.com": "a137a344ddb301e22e2caa1f37fb40663d32ae07"\n    }\n}
+negative: {"github-oauth": {"github.com": "<token>"}}
+negative: {"github-oauth": {"github.com": "0000000000000000000000000000000000000000"}}
 """#
 }
