@@ -509,5 +509,16 @@ positive: MicrosoftAppPassword=ITq8Q~yJuBqNAsrpdTLd3vx9Gmc_yL_dhne07wxJ
 negative: "MicrosoftAppPassword": ""
 negative: "MicrosoftAppPassword": "<your-app-password>"
 negative: MicrosoftAppPassword=${BOT_PASSWORD}
+
+id: azure-terraform-client-secret
+title: Azure client secret in a Terraform azurerm provider block
+severity: high
+keywords: azurerm
+pattern: provider\s{1,3}"azurerm"\s{0,3}\{[\s\S]{0,400}?client_secret\s{0,3}=\s{0,3}"((?![$%\{<*\[(@#])[^"\s]{16,64})"
+entropy: 3.5
+window: 512
+positive: provider "azurerm" {\n  features {}\n  subscription_id = "307649b8-c312-4f8c-adac-5f2df98681a5"\n  client_id       = "464e5cd1-9a4d-4452-be08-3507451408a5"\n  client_secret   = "p6S8Q~Szfou82DlZhzG5mnmEejHgr-vDaLfXa3b2"\n  tenant_id       = "4da236b9-1c9f-4407-bb11-b0502f94154c"\n}
+negative: provider "azurerm" {\n  features {}\n  client_secret = var.client_secret\n}
+negative: provider "azurerm" {\n  client_secret = "${var.client_secret}"\n}
 """#
 }
