@@ -239,7 +239,7 @@ else
   (cd "$repo" && swift build -c release --product provenant >"$work/provenant-build.log" 2>&1) \
     || echo "provenant: build failed, see $work/provenant-build.log" >&2
 fi
-if ! { [ -x "$prov" ] && "$prov" --help 2>/dev/null | grep -qE '^ +secrets( |$)'; }; then
+if ! { [ -x "$prov" ] && "$prov" --help 2>/dev/null | grep -E '^ +secrets( |$)' >/dev/null; }; then
   echo "provenant: not built ($prov has no secrets command); the log and its ground truth are in $work"
   exit 0
 fi

@@ -51,7 +51,7 @@ else
     || echo "provenant: build failed, see $work/provenant-build.log" >&2
 fi
 have_prov=0
-if [ -x "$prov" ] && "$prov" --help 2>/dev/null | grep -qE '^ +secrets( |$)'; then have_prov=1
+if [ -x "$prov" ] && "$prov" --help 2>/dev/null | grep -E '^ +secrets( |$)' >/dev/null; then have_prov=1
 else echo "provenant: not built ($prov has no secrets command)"; fi
 
 export TRIVY_CACHE_DIR="$work/trivy-cache" KF_RULE_CACHE_DIR="$work/kingfisher-rule-cache"
