@@ -274,6 +274,7 @@ if [ "$big_runs" -gt 0 ]; then
   echo
   if r="$(redact_runs "$big" "$bigred" "$big_runs")"; then
     report "redact ${big_mb} MB single line, $big_runs run(s)" "$(stat -c %s "$big")" "$r"
+    echo "(peak RSS target on the single line: below 200 MiB)"
     python3 "$py" check "$bigtruth" "$bigred" output
   fi
   rm -f "$big" "$bigred"
