@@ -8,8 +8,8 @@
 # (120 each of GitHub ghp_, AWS AKIA, Slack xoxb-, Stripe sk_live_, and 20 PEM private key blocks). The
 # ground truth (counts per kind and the literal form of each plant) goes to bench/out/agent-log-truth.json.
 # Then times RUNS (default 5) runs of `provenant secrets redact --known bench/out/agent-creds.env < log >
-# redacted`, and reports median MB/s, median peak RSS, how many planted secrets are still readable in the
-# output (per kind; should be 0) and how many `[REDACTED:` markers it holds. Last, the same on a BIG_MB
+# redacted`, and reports median MB/s, median CPU seconds, median peak RSS, how many planted secrets are
+# still readable in the output (per kind; should be 0) and how many `[REDACTED:` markers it holds. Last, the same on a BIG_MB
 # (default 1000) file that is one single line (no newline; PEM blocks as JSON-escaped text), written to
 # bench/out and deleted afterwards, for the peak RSS of a line that never ends (target: below 200 MiB).
 # It reports; it never fails on speed. It fails only when the generated log does not hold exactly its plants.
@@ -245,21 +245,21 @@ if ! { [ -x "$prov" ] && "$prov" --help 2>/dev/null | grep -E '^ +secrets( |$)' 
 fi
 
 median() { sort -n | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}'; }
-redact_runs() { # input, output, runs: prints "median_wall_s min-max median_peak_KiB", or returns 1
-  local in="$1" out="$2" n="$3" rc times=() mems=()
+redact_runs() { # input, output, runs: prints "median_wall_s min-max median_peak_KiB median_cpu_s", or returns 1
+  local in="$1" out="$2" n="$3" rc t m u s times=() mems=() cpus=()
   for _ in $(seq "$n"); do
     rc=0
-    /usr/bin/time -f "%e %M" -o "$work/time.txt" "$prov" secrets redact --known "$env_file" \
+    /usr/bin/time -f "%e %M %U %S" -o "$work/time.txt" "$prov" secrets redact --known "$env_file" \
       <"$in" >"$out" 2>"$work/secrets-redact.stderr" || rc=$?
     if [ "$rc" -gt 1 ]; then echo "provenant secrets redact: exit $rc; see $work/secrets-redact.stderr" >&2; return 1; fi
-    read -r t m < <(tail -1 "$work/time.txt"); times+=("$t"); mems+=("$m")
+    read -r t m u s < <(tail -1 "$work/time.txt"); times+=("$t"); mems+=("$m"); cpus+=("$(awk -v u="$u" -v s="$s" 'BEGIN{print u + s}')")
   done
-  echo "$(printf '%s\n' "${times[@]}" | median) $(printf '%s\n' "${times[@]}" | sort -n | sed -n '1p;$p' | paste -sd- -) $(printf '%s\n' "${mems[@]}" | median)"
+  echo "$(printf '%s\n' "${times[@]}" | median) $(printf '%s\n' "${times[@]}" | sort -n | sed -n '1p;$p' | paste -sd- -) $(printf '%s\n' "${mems[@]}" | median) $(printf '%s\n' "${cpus[@]}" | median)"
 }
-report() { # label, bytes, "median min-max peakKiB"
+report() { # label, bytes, "median min-max peakKiB cpu"
   set -- "$1" "$2" $3
-  awk -v l="$1" -v b="$2" -v t="$3" -v s="$4" -v m="$5" 'BEGIN{
-    printf "%s: median %.2f s (min-max %s), %.0f MB/s, peak RSS %.0f MiB\n", l, t, s, (t > 0) ? b / 1e6 / t : 0, m / 1024}'
+  awk -v l="$1" -v b="$2" -v t="$3" -v s="$4" -v m="$5" -v c="$6" 'BEGIN{
+    printf "%s: median %.2f s (min-max %s), %.0f MB/s, cpu %.2f s, peak RSS %.0f MiB\n", l, t, s, (t > 0) ? b / 1e6 / t : 0, c, m / 1024}'
 }
 
 echo

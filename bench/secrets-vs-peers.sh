@@ -4,12 +4,13 @@
 # (`secrets scan`), betterleaks 2.0, kingfisher 2.14 (validation and update check off) and trivy 0.59.1
 # (secret scanner only, offline). Each tool runs once untimed (warm-up: page cache, kingfisher's compiled
 # rule cache), then RUNS times (default 5). Prints a markdown table of median wall seconds, their spread,
-# median peak RSS, findings and each median's ratio to betterleaks', plus Provenant/betterleaks ratios
-# taken pair by pair from alternated runs. Each tool's findings (rule, path:line) go to
+# median CPU seconds, median peak RSS, findings and each median's ratio to betterleaks', plus
+# Provenant/betterleaks ratios taken pair by pair from alternated runs. Each tool's findings (rule, path:line) go to
 # bench/out/secrets-<tool>-findings.txt for review. On a clean corpus every finding is a false positive
 # or a test fixture. It reports; it never fails on speed.
 # Environment: RUNS, WARMUP (default 1), PAIRS (default RUNS; 0 skips the paired ratio), PROVENANT (a
-# provenant binary to use instead of building one), CORPUS (an existing corpus directory to use as is).
+# provenant binary to use instead of building one), CORPUS (an existing corpus directory to use as is),
+# TOOLS (default "provenant betterleaks kingfisher trivy").
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"; repo="$(dirname "$here")"
 runs="${RUNS:-5}"; warmup="${WARMUP:-1}"; pairs="${PAIRS:-$runs}"
@@ -73,14 +74,15 @@ ok_exit() { # tool, exit code: the codes that mean "ran" (findings are not failu
     *) return 1 ;;
   esac
 }
-run_once() { # tool, output file; prints "wall_s peak_KiB" or returns 1 when the tool failed
+run_once() { # tool, output file; prints "wall_s peak_KiB cpu_s" or returns 1 when the tool failed
   local cmd=() rc=0
   cmd_for "$1" "$2"; rm -f "$2"
-  /usr/bin/time -f "%e %M" -o "$work/time.txt" "${cmd[@]}" >"$work/secrets-$1.stdout" 2>"$work/secrets-$1.stderr" || rc=$?
+  /usr/bin/time -f "%e %M %U %S" -o "$work/time.txt" "${cmd[@]}" >"$work/secrets-$1.stdout" 2>"$work/secrets-$1.stderr" || rc=$?
   if ! ok_exit "$1" "$rc" || [ ! -s "$2" ]; then
     echo "$1: exit $rc, no usable output; see $work/secrets-$1.stderr" >&2; return 1
   fi
-  tail -1 "$work/time.txt"   # /usr/bin/time writes "Command exited with non-zero status N" first
+  # /usr/bin/time writes "Command exited with non-zero status N" first; user + system is the CPU time.
+  tail -1 "$work/time.txt" | awk '{printf "%s %s %.2f\n", $1, $2, $3 + $4}'
 }
 median() { sort -n | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}'; }
 
@@ -92,27 +94,32 @@ own_time() { # tool, output file, stderr file: the scan time the tool reports it
   esac
 }
 
-tools_run=(); [ "$have_prov" = 1 ] && tools_run+=(provenant)
-tools_run+=(betterleaks kingfisher trivy)
-declare -A med spread peak nfind own failed
+tools_run=()
+for t in ${TOOLS:-provenant betterleaks kingfisher trivy}; do
+  [ "$t" = provenant ] && [ "$have_prov" = 0 ] && continue
+  tools_run+=("$t")
+done
+declare -A med spread cpu peak nfind own failed
 for t in "${tools_run[@]}"; do
   out="$work/secrets-$t.json"
-  [ "$t" = kingfisher ] && rm -rf "$KF_RULE_CACHE_DIR"   # so the warm-up shows the cold rule compile once
+  # An empty rule cache before the warm-up shows kingfisher's one-time rule compile, outside the timed runs.
+  [ "$t" = kingfisher ] && [ "$warmup" -gt 0 ] && rm -rf "$KF_RULE_CACHE_DIR"
   failed[$t]=0
   for i in $(seq "$warmup"); do
     if ! r="$(run_once "$t" "$out")"; then failed[$t]=1; break; fi
     [ "$t" = kingfisher ] && [ "$i" = 1 ] && kf_cold="${r%% *}"
   done
   [ "${failed[$t]}" = 1 ] && continue
-  times=(); mems=(); owns=()
+  times=(); mems=(); cpus=(); owns=()
   for _ in $(seq "$runs"); do
     if ! r="$(run_once "$t" "$out")"; then failed[$t]=1; break; fi
-    times+=("${r%% *}"); mems+=("${r##* }")
+    read -r w m c <<<"$r"; times+=("$w"); mems+=("$m"); cpus+=("$c")
     o="$(own_time "$t" "$out" "$work/secrets-$t.stderr" || true)"; [ -n "$o" ] && owns+=("$o")
   done
   [ "${failed[$t]}" = 1 ] && continue
   med[$t]="$(printf '%s\n' "${times[@]}" | median)"
   spread[$t]="$(printf '%s\n' "${times[@]}" | sort -n | sed -n '1p;$p' | paste -sd- -)"
+  cpu[$t]="$(printf '%s\n' "${cpus[@]}" | median)"
   peak[$t]="$(printf '%s\n' "${mems[@]}" | median | awk '{printf "%.0f", $1/1024}')"
   own[$t]="-"; [ "${#owns[@]}" -gt 0 ] && own[$t]="$(printf '%s\n' "${owns[@]}" | median | awk '{printf "%.2f", $1}')"
   # Findings as "rule path:line", paths relative to the corpus, sorted, for review and for the count.
@@ -156,7 +163,7 @@ done
 
 # Provenant / betterleaks pair by pair: alternated runs cancel the machine's drift out of each ratio.
 pair_line=""
-if [ "$have_prov" = 1 ] && [ "${failed[provenant]}" = 0 ] && [ "${failed[betterleaks]}" = 0 ] && [ "$pairs" -gt 0 ]; then
+if [ "${failed[provenant]:-1}" = 0 ] && [ "${failed[betterleaks]:-1}" = 0 ] && [ "$pairs" -gt 0 ]; then
   ratios=()
   for _ in $(seq "$pairs"); do
     a="$(run_once provenant "$work/secrets-provenant.json")" && b="$(run_once betterleaks "$work/secrets-betterleaks.json")" || break
@@ -169,15 +176,16 @@ if [ "$have_prov" = 1 ] && [ "${failed[provenant]}" = 0 ] && [ "${failed[betterl
 fi
 
 base="${med[betterleaks]:-}"
-printf '\n| tool | median wall s | min-max s | peak MiB | findings | x betterleaks | own scan s |\n'
-printf '|---|---:|---:|---:|---:|---:|---:|\n'
+printf '\n| tool | median wall s | min-max s | cpu s | peak MiB | findings | x betterleaks | own scan s |\n'
+printf '|---|---:|---:|---:|---:|---:|---:|---:|\n'
 for t in "${tools_run[@]}"; do
-  if [ "${failed[$t]}" = 1 ]; then printf '| %s | failed | | | | | |\n' "$t"; continue; fi
+  if [ "${failed[$t]}" = 1 ]; then printf '| %s | failed | | | | | | |\n' "$t"; continue; fi
   ratio="-"; [ -n "$base" ] && ratio="$(awk -v a="${med[$t]}" -v b="$base" 'BEGIN{printf (b > 0) ? "%.2f" : "-", a/b}')"
-  printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$t" "${med[$t]}" "${spread[$t]}" "${peak[$t]}" "${nfind[$t]}" "$ratio" "${own[$t]}"
+  printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' "$t" "${med[$t]}" "${spread[$t]}" "${cpu[$t]}" "${peak[$t]}" "${nfind[$t]}" "$ratio" "${own[$t]}"
 done
 echo
-echo "runs: $runs timed after $warmup warm-up; 'own scan s' is the scan time the tool reports itself (median)."
+echo "runs: $runs timed after $warmup warm-up; cpu s is the median user + system time (steadier than wall on a"
+echo "busy machine); 'own scan s' is the scan time the tool reports itself (median)."
 [ -n "${kf_cold:-}" ] && echo "kingfisher first run with an empty rule cache (compiles its rule database): ${kf_cold} s"
 [ -n "$pair_line" ] && echo "$pair_line"
 echo "findings lists: $work/secrets-<tool>-findings.txt"
