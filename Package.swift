@@ -55,7 +55,7 @@ let package = Package(
         ], resources: [.copy("Resources")]),
         // Pod Security Standards checks over Kubernetes workloads.
         .target(name: "Permissions", dependencies: [
-            "ProvenantCore",
+            "ProvenantCore", "Secrets",
             .product(name: "Yams", package: "Yams"),
         ]),
         // The secret engine: rules, keyword prefilter, generic and known-secret detectors, and the

@@ -78,7 +78,7 @@ def main():
         w = r["_where"]
         for req in ("id", "title", "severity", "keywords", "pattern"):
             if req not in r: errors.append(f"{w}: missing {req}")
-        if errors: continue
+        if any(e.startswith(w + ":") for e in errors): continue
         if not re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", r["id"]): errors.append(f"{w}: bad id {r['id']}")
         if r["id"] in ids: errors.append(f"{w}: id {r['id']} already used at {ids[r['id']]}")
         ids[r["id"]] = w

@@ -1,12 +1,12 @@
 import Foundation
 import ProvenantCore
+import Secrets
 import Yams
 
 /// The checks every peer makes, whatever the Pod Security level: pinned images, CAP_SYS_ADMIN,
 /// a read-only root filesystem, and secrets written into the manifest in plain text.
 public enum Hygiene {
     static let secretNames = ["PASSWORD", "PASSWD", "SECRET", "TOKEN", "API_KEY", "APIKEY", "ACCESS_KEY", "PRIVATE_KEY", "CREDENTIAL", "AUTH"]
-    static let secretPrefixes = ["AKIA", "ASIA", "ghp_", "gho_", "ghs_", "github_pat_", "glpat-", "xoxb-", "xoxp-", "sk_live_", "sk-", "-----BEGIN"]
 
     public static func check(_ pod: PodSecurity.PodSpec) -> [PolicyFinding] {
         var out: [PolicyFinding] = []
@@ -49,13 +49,20 @@ public enum Hygiene {
         return out
     }
 
-    /// An environment variable whose name says it holds a secret, or whose value has a known
-    /// token prefix (AWS, GitHub, GitLab, Slack, Stripe, OpenAI, PEM).
+    /// An environment variable whose name says it holds a secret (a literal there is plaintext, however
+    /// weak), or whose value the secrets engine recognises as a credential, under any name.
     static func looksSecret(name: String, value: String) -> Bool {
         guard !value.isEmpty else { return false }
         let upper = name.uppercased()
-        return secretNames.contains { upper.contains($0) } || secretPrefixes.contains { value.hasPrefix($0) }
+        if secretNames.contains(where: { upper.contains($0) }) { return true }
+        guard let engine = Self.engine else { return false }
+        let text = Array("\(name)=\(value)\n".utf8)
+        let valueStart = name.utf8.count + 1
+        return text.withUnsafeBytes { engine.scan($0) }.contains { $0.value.lowerBound >= valueStart }
     }
+
+    /// The secrets engine with Provenant's rules, built on first use.
+    static let engine: SecretEngine? = try? SecretEngine.standard()
 
     /// Whether an image reference ends in a well-formed sha256 digest: `x@sha256:00` and the
     /// `@sha256:REPLACE_WITH_DIGEST` placeholder pin nothing.

@@ -19,13 +19,21 @@ public enum Redactor {
 
     public static func redact(_ text: String) -> String {
         // Fast path, without copying the text: nothing that could need redacting (most diagnostics).
-        guard mayNeedRedaction(text.utf8) else { return text }
+        guard mayNeedRedaction(text.utf8) else { return spotted(text) }
         var out = Array(text.utf8)
         out = redactPrivateKeys(out)
         out = URLUserinfo.replacing(out, with: Array((mark + "@").utf8))
         out = redactAssignments(out)
         out = redactTokens(out, generic: true)
-        return String(decoding: out, as: UTF8.self)
+        return String(decoding: applySpotter(out), as: UTF8.self)
+    }
+
+    /// The text after the installed spotter (the secrets engine), when there is one.
+    private static func spotted(_ text: String, identityField: Bool = false) -> String {
+        guard installedSpotter != nil else { return text }
+        let bytes = Array(text.utf8)
+        let out = applySpotter(bytes, identityField: identityField)
+        return out == bytes ? text : String(decoding: out, as: UTF8.self)
     }
 
     /// For identity fields quoted from input (package names, versions, purl qualifiers, licenses):
@@ -34,13 +42,13 @@ public enum Redactor {
     /// field without a scheme (`user:token@github.com/acme/x`, as Package.resolved locations become
     /// names) is removed outright, so the field still names the package.
     public static func redactField(_ text: String) -> String {
-        guard mayNeedRedaction(text.utf8) else { return text }
+        guard mayNeedRedaction(text.utf8) else { return spotted(text, identityField: true) }
         var out = stripSchemelessUserinfo(Array(text.utf8))
         out = redactPrivateKeys(out)
         out = URLUserinfo.replacing(out, with: Array((mark + "@").utf8))
         out = redactAssignments(out)
         out = redactTokens(out, generic: false)
-        return String(decoding: out, as: UTF8.self)
+        return String(decoding: applySpotter(out, identityField: true), as: UTF8.self)
     }
 
     /// `user:secret@host/path` at the start of a field: the part before `@` holds a `:` and no `/`.

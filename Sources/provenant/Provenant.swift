@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import ProvenantCore
+import Secrets
 
 struct Provenant: AsyncParsableCommand {
     static let version = "0.1.0"
@@ -15,6 +17,8 @@ struct Provenant: AsyncParsableCommand {
 @main
 enum Main {
     static func main() async {
+        // Every echo of input text goes through the redactor; with this, it also uses the secrets engine.
+        Redactor.install(EngineSpotter())
         do {
             var command = try Provenant.parseAsRoot()
             if var async = command as? AsyncParsableCommand { try await async.run() } else { try command.run() }

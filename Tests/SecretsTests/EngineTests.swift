@@ -79,7 +79,7 @@ import Testing
             let result = String(decoding: out, as: UTF8.self)
             #expect(!result.contains(token))
             #expect(n == 21)
-            #expect(result == text.replacingOccurrences(of: token, with: "[REDACTED:github-pat-classic]"))
+            #expect(result == text.replacingOccurrences(of: token, with: "[REDACTED:github-personal-access-token]"))
         }
     }
 

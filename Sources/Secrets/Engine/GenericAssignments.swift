@@ -70,7 +70,7 @@ enum GenericAssignments {
         while let last = name.last, last >= 48 && last <= 57 { name.removeLast() }
         guard endings.contains(where: { name.hasSuffix($0) }), !innocentEndings.contains(where: { name.hasSuffix($0) }) else { return nil }
         // The bare word `key` (or `auth`) names too many things; it needs a qualifier in front.
-        if name == Array("key".utf8) || name == Array("auth".utf8) || name == Array("pass".utf8) { return nil }
+        if name == Array("key".utf8) || name == Array("auth".utf8) { return nil }
 
         // The assignment: optional closing quote of a quoted key, spaces, then `=`, `:`, `:=` or `=>`.
         var i = t
@@ -101,6 +101,14 @@ enum GenericAssignments {
             guard startsLine(b, s) else { return nil }
             v0 = i; v1 = i
             while v1 < n, b[v1] != 10, b[v1] != 13, b[v1] != 32, b[v1] != 9, b[v1] != 35, b[v1] != 59, b[v1] != 44, v1 - v0 <= 512 { v1 += 1 }
+            // An unquoted value with brackets, or a dotted name, is code: `getpass.getpass()`, `cfg.token`.
+            var dotted = true
+            for k in v0..<v1 {
+                let c = b[k]
+                if c == 40 || c == 41 || c == 91 || c == 93 || c == 123 || c == 125 { return nil }
+                if !(isIdent(c) && c != 45) { dotted = false }
+            }
+            if dotted && (v0..<v1).contains(where: { b[$0] == 46 }) { return nil }
         }
         guard v1 > v0 else { return nil }
         let value = UnsafeBufferPointer(start: b + v0, count: v1 - v0)
@@ -153,7 +161,7 @@ enum GenericAssignments {
         let classes = ValueShape.classes(v)
         switch family {
         case .password:
-            guard count >= 8, entropy >= 2.8, classes >= 3 else { return nil }
+            guard count >= 8, entropy >= 2.8, classes >= 2 else { return nil }
         default:
             guard count >= 16, entropy >= 3.3, digits > 0, letters > 0, classes >= 2 else { return nil }
             if dots >= 2 && digits * 2 < count { return nil } // a dotted name or version

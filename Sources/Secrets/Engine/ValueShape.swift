@@ -34,15 +34,17 @@ public enum ValueShape {
         if v.isEmpty { return true }
         for w in placeholderMarkers where contains(v, w) { return true }
         if strict { for w in placeholderWords where contains(v, w) { return true } }
-        // One byte making up most of the value, or eight of the same in a row.
         var counts = [Int](repeating: 0, count: 256)
         var run = 1, longest = 1
         for (i, b) in v.enumerated() {
             counts[Int(b)] += 1
             if i > 0 { run = v[i - 1] == b ? run + 1 : 1; longest = max(longest, run) }
         }
-        if longest >= 8 || (counts.max() ?? 0) * 2 > v.count { return true }
+        // One byte making up most of the value; for free-form values also eight alike in a row
+        // (real formats have long runs: Twitter bearer tokens, OpenSSH keys start with AAAA…).
+        if (counts.max() ?? 0) * 2 > v.count { return true }
         guard strict, v.count >= 2 else { return false }
+        if longest >= 8 { return true }
         // Ascending or descending sequences (abcdef, 123456) covering half the value.
         var seq = 1, longestSeq = 1
         for i in 1..<v.count {

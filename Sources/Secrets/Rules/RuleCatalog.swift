@@ -12,7 +12,9 @@ public enum RuleCatalog {
             ("ProvidersDtoF.swift", providersDtoF),
             ("ProvidersFtoK.swift", providersFtoK),
             ("ProvidersLtoP.swift", providersLtoP),
+            ("ProvidersMoreFtoP.swift", providersMoreFtoP),
             ("ProvidersPtoS.swift", providersPtoS),
+            ("ProvidersMorePtoZ.swift", providersMorePtoZ),
             ("ProvidersTtoZ.swift", providersTtoZ),
         ]
     }

@@ -491,7 +491,7 @@ negative: MAILSAC_SECRET=${MAILSAC_SECRET}
 negative: mailsac_api_key: "<your-mailsac-api-key>"
 negative: "resolved": "https://registry.npmjs.org/mailsac-auth/-/mailsac-auth-1.2.0.tgz#0110c6effeeec27a804ce60f3a27495957755a02a7"
 
-id: mandrill-api-key
+id: mandrill-api-key-nearby
 title: Mandrill (Mailchimp Transactional) API key
 severity: high
 keywords: mandrill

@@ -901,7 +901,7 @@ negative: export WALKSCORE_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: WALKSCORE_API_KEY=${WALKSCORE_API_KEY}
 negative: walkscore_api_key: "16d2abe699"
 
-id: wandb-api-key
+id: wandb-api-key-nearby
 title: Weights & Biases API key
 severity: high
 keywords: wandb biases

@@ -1,0 +1,137 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// `provenant secrets` end to end, through the built binary.
+@Suite struct SecretsCommandTests {
+    static let token = "ghp_R7wQ2bX9kLm4Np8sT1vY6zC3dF5gH0jK2mQe"
+    static let slack = "xoxb-2048123456-1234567890123-Qz8xK2mN7pR4tV1wY6bC3dF9"
+
+    static func tree(_ files: [String: String]) throws -> URL {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("secrets-cli-\(UUID().uuidString)")
+        for (path, text) in files {
+            let url = dir.appendingPathComponent(path)
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try text.write(to: url, atomically: true, encoding: .utf8)
+        }
+        return dir
+    }
+
+    static func sh(_ script: String, in dir: URL) throws -> (code: Int32, out: String, err: String) {
+        try runProcess("/bin/sh", ["-c", "cd '\(dir.path)' && \(script)"], env: ["PROVENANT": provenantBinary])
+    }
+
+    @Test func noFormatEverCarriesTheValueAndExitCodesFollowFailOn() throws {
+        let dir = try Self.tree(["app/config.yaml": "github:\n  token: \(Self.token)\n", "README.md": "nothing here\n"])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        for format in ["table", "json", "sarif"] {
+            let r = try runProcess(provenantBinary, ["secrets", "scan", dir.path, "--format", format])
+            #expect(r.code == 0, "\(format): \(r.err)")
+            #expect(r.out.contains("ghp_"), "\(format) shows the first four characters")
+            #expect(!r.out.contains(Self.token) && !r.out.contains(String(Self.token.dropFirst(4))), "\(format) printed the secret")
+            #expect(!r.err.contains(String(Self.token.dropFirst(4))))
+        }
+        let json = try runProcess(provenantBinary, ["secrets", "scan", dir.path, "--format", "json"]).out
+        #expect(json.contains("\"path\" : \"\(dir.path)/app/config.yaml\"") || json.contains("\"path\": \"\(dir.path)/app/config.yaml\""))
+        #expect(json.contains("\"line\": 2") || json.contains("\"line\" : 2"))
+        #expect(try runProcess(provenantBinary, ["secrets", "scan", dir.path, "--fail-on", "critical"]).code == 1)
+        #expect(try runProcess(provenantBinary, ["secrets", "scan", dir.appendingPathComponent("README.md").path, "--fail-on", "low"]).code == 0)
+        #expect(try runProcess(provenantBinary, ["secrets", "scan", dir.path, "--format", "xml"]).code == 2)
+    }
+
+    @Test func aBaselineSuppressesWhatItRecordsAndNamesWhatIsGone() throws {
+        let dir = try Self.tree(["a.env": "SLACK=\(Self.slack)\n", "b.txt": "t \(Self.token)\n"])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let base = dir.appendingPathComponent("baseline.json").path
+        let first = try runProcess(provenantBinary, ["secrets", "scan", dir.appendingPathComponent("a.env").path, dir.appendingPathComponent("b.txt").path, "--write-baseline", base])
+        #expect(first.code == 0)
+        let baseline = try String(contentsOfFile: base, encoding: .utf8)
+        #expect(!baseline.contains(Self.token) && !baseline.contains(Self.slack) && baseline.contains("fingerprint"))
+        try "t nothing now\n".write(to: dir.appendingPathComponent("b.txt"), atomically: true, encoding: .utf8)
+        let second = try runProcess(provenantBinary, ["secrets", "scan", dir.appendingPathComponent("a.env").path, dir.appendingPathComponent("b.txt").path,
+                                                      "--baseline", base, "--format", "json", "--fail-on", "low"])
+        #expect(second.code == 0, "suppressed findings do not fail the run")
+        let doc = try #require(try JSONSerialization.jsonObject(with: Data(second.out.utf8)) as? [String: Any])
+        #expect((doc["findings"] as? [Any])?.count == 0)
+        #expect((doc["suppressed"] as? [Any])?.count == 1)
+        #expect((doc["baselineEntriesNotFound"] as? [[String: Any]])?.first?["rule"] as? String == "github-personal-access-token")
+    }
+
+    @Test func archivesAreOpenedWithinLimitsAndBinariesSkipped() throws {
+        let dir = try Self.tree([:])
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let make = """
+        import io, tarfile, zipfile, sys
+        tok = sys.argv[1]
+        with zipfile.ZipFile('app.jar', 'w', zipfile.ZIP_DEFLATED) as z:
+            z.writestr('META-INF/app.properties', 'github.token=' + tok + '\\n')
+        inner = io.BytesIO()
+        with zipfile.ZipFile(inner, 'w') as z: z.writestr('deep/creds.txt', 'x ' + tok)
+        with tarfile.open('bundle.tar.gz', 'w:gz') as t:
+            data = inner.getvalue(); info = tarfile.TarInfo('lib/inner.zip'); info.size = len(data); t.addfile(info, io.BytesIO(data))
+        # Nested five deep: past the limit, reported and not opened.
+        data = ('y ' + tok).encode()
+        for i in range(6):
+            b = io.BytesIO()
+            with zipfile.ZipFile(b, 'w') as z: z.writestr(f'level{i}', data)
+            data = b.getvalue()
+        open('deep.zip', 'wb').write(data)
+        # A bomb: 64 MiB of zeros in about 64 KiB, past the 16 MiB a small archive may inflate.
+        with zipfile.ZipFile('bomb.zip', 'w', zipfile.ZIP_DEFLATED) as z:
+            z.writestr('zeros.txt', b'0' * (64 << 20))
+        open('blob.bin', 'wb').write(b'\\x00\\x01' + tok.encode())
+        """
+        try make.write(to: dir.appendingPathComponent("make.py"), atomically: true, encoding: .utf8)
+        let made = try Self.sh("python3 make.py \(Self.token) && rm make.py", in: dir)
+        #expect(made.code == 0, "\(made.err)")
+        let r = try runProcess(provenantBinary, ["secrets", "scan", dir.path, "--format", "json"])
+        #expect(r.code == 0, "\(r.err)")
+        let doc = try #require(try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any])
+        let paths = ((doc["findings"] as? [[String: Any]]) ?? []).map { ($0["path"] as? String ?? "").replacingOccurrences(of: dir.path + "/", with: "") }
+        #expect(paths == ["app.jar!META-INF/app.properties", "bundle.tar!lib/inner.zip!deep/creds.txt"])
+        #expect(r.err.contains("deep.zip") && r.err.contains("nested more than 4 deep"))
+        #expect(r.err.contains("bomb.zip") && r.err.contains("zip bomb"))
+        #expect(((doc["summary"] as? [String: Any])?["skippedBinary"] as? Int) == 1)
+    }
+
+    @Test func gitHistoryFindsATokenThatWasLaterRemovedAndNamesTheCommit() throws {
+        let dir = try Self.tree(["README.md": "hello\n"])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let setup = """
+        git init -q . && git config user.email t@example.com && git config user.name t && git add . && git commit -qm init &&
+        printf 'deploy:\\n  token: \(Self.token)\\n' > ci.yaml && git add ci.yaml && git commit -qm 'add ci' &&
+        git rev-parse HEAD > /tmp/leak-commit-$$ && cat /tmp/leak-commit-$$ && rm /tmp/leak-commit-$$ &&
+        printf 'deploy:\\n  token: ${TOKEN}\\n' > ci.yaml && git commit -qam 'use a variable'
+        """
+        let s = try Self.sh(setup, in: dir)
+        #expect(s.code == 0, "\(s.err)")
+        let leak = s.out.trimmingCharacters(in: .whitespacesAndNewlines)
+        let plain = try runProcess(provenantBinary, ["secrets", "scan", dir.path, "--format", "json"])
+        #expect(!plain.out.contains("github-personal-access-token"), "the working tree no longer has it")
+        let r = try runProcess(provenantBinary, ["secrets", "scan", dir.path, "--git", "--format", "json", "--fail-on", "high"])
+        #expect(r.code == 1, "\(r.err)")
+        let doc = try #require(try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any])
+        let f = try #require((doc["findings"] as? [[String: Any]])?.first { $0["rule"] as? String == "github-personal-access-token" })
+        #expect(f["commit"] as? String == leak)
+        #expect(f["line"] as? Int == 2)
+        #expect((f["path"] as? String)?.hasSuffix("/ci.yaml") == true)
+    }
+
+    @Test func redactFiltersAStreamAndKnownValuesShorterThanEightBytesAreRefused() throws {
+        let dir = try Self.tree(["creds.env": "API_TOKEN=agent-Secret-Value-123\n", "short.env": "PIN=1234\n"])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let payload = Data(#"{"k":"agent-Secret-Value-123"}"#.utf8).base64EncodedString()
+        let log = "user=bob token=\(Self.token)\nbody=\(payload)\nplain agent-Secret-Value-123 end\n"
+        try log.write(to: dir.appendingPathComponent("in.log"), atomically: true, encoding: .utf8)
+        let r = try Self.sh("\"$PROVENANT\" secrets redact --known creds.env < in.log", in: dir)
+        #expect(r.code == 0, "\(r.err)")
+        #expect(!r.out.contains(Self.token) && !r.out.contains("agent-Secret-Value-123"))
+        #expect(r.out.contains("[REDACTED:github-personal-access-token]"))
+        #expect(r.out.contains("plain [REDACTED:known:creds/API_TOKEN] end"))
+        #expect(!r.out.contains(payload) && r.out.contains("body="))
+        let short = try Self.sh("\"$PROVENANT\" secrets redact --known short.env < in.log", in: dir)
+        #expect(short.code == 2)
+        #expect(short.err.contains("known:short/PIN") && short.err.contains("at least 8"))
+    }
+}
