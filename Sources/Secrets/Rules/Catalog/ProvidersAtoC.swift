@@ -335,6 +335,17 @@ positive: jfrog rt dl --apikey=AKCpxfSg5J7eoD1t5KpVWncLvXTw9I5fj9UdQtds2HpTkdbNc
 negative: AKCpxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
 negative: AKCpShort123
 
+id: artifactory-reference-token
+title: JFrog Artifactory reference token
+severity: high
+keywords: cmvmdgtuojaxoj
+pattern: \b(cmVmdGtuOjAxOj[A-Za-z0-9]{50})\b
+entropy: 3.0
+positive: export JFROG_ACCESS_TOKEN=cmVmdGtuOjAxOjDvnovpsrPp0Vq6Fn1rNPe0AIMURIPbGltRIKnTHZ6WItphBQYz
+positive: Authorization: Bearer cmVmdGtuOjAxOjaaBwN3dArAhobxSeol6KzZBhv3MtvGTcyQGc2u4FCXPBWqFkrO
+negative: cmVmdGtuOjAxOjxxxxxxxx
+negative: cmVmdGtuOjAxOjAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA
+
 id: artifactory-jfrog-host
 title: JFrog cloud instance host
 severity: low
@@ -351,10 +362,10 @@ keywords: asana
 pattern: (?i)(?:\b|_)(?:asana)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([0-9]{16})(?![\w-])
 entropy: 2.5
 confidence: medium
-positive: export ASANA_API_KEY="7533534434734916"
-positive: asana:\n  token: 8248938843166960
+positive: export ASANA_API_KEY="5398236006122263"
+positive: asana:\n  token: 7463197201173689
 negative: export ASANA_API_KEY="0000000000000000"
-negative: export ASANA_API_KEY="61594580680577"
+negative: export ASANA_API_KEY="26863114162304"
 negative: export ASANA_API_KEY="${ASANA_API_KEY}"
 
 id: asana-client-secret
@@ -364,10 +375,10 @@ keywords: asana
 pattern: (?i)(?:\b|_)(?:asana)[\w.-]{0,20}?[\s:'"=>,-]{1,6}\b([A-Za-z0-9]{32,35})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: asana=gb1OFBgeQAlLs1dYbzzCcJK1q5z8GKGd2uZ
-positive: ASANA CdU0TW2RFWYGzvrOEILPDU6qB2ELqSrf
+positive: asana=GrdIQGUU6YWXnHxDidEGGhmIE446MimMRB
+positive: ASANA QBHIvJTtbaUat7WGewj0LGiTDNj3B6o1Um
 negative: asana=xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
-negative: asana=ZDk6ceh8CpyHMBChdHxH5ViINmMHg8
+negative: asana=gbwp3zOY03Bjp0v9USjrRWTxBkZX4t
 negative: asana=${ASANA_API_KEY}
 
 id: asana-access-token
@@ -377,10 +388,10 @@ keywords: asana
 pattern: (?i)(?:\b|_)asana[\w\s.:'"=-]{0,30}?\b([0-2]/(?:[0-9]{16}:[a-f0-9]{32}|[a-f0-9]{32}|[a-z0-9/]{40,60}))(?![\w/:])
 entropy: 2.8
 confidence: medium
-positive: asana_pat = 1/1053662352456240:b1a08a7275eed868890587600e0479e3
-positive: ASANA_TOKEN="0/f760dc2c7e1a342b058eb9d09e075743"
+positive: asana_pat = 1/7704301984806750:331677be6433316102896e8bb3aa944f
+positive: ASANA_TOKEN="0/eb1a08a7275eed868890587600e0479e"
 negative: asana_pat = 1/1234
-negative: asana_pat = 9/aa3c5ee8e7108c242ed60ec4558d7316
+negative: asana_pat = 9/e9d746304fb04e8e906beac884090428
 
 id: assemblyai-api-key
 title: AssemblyAI API key
@@ -389,10 +400,10 @@ keywords: assemblyai
 pattern: (?i)(?:\b|_)(?:assemblyai)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export ASSEMBLYAI_API_KEY="dACvf356VaZjxq745sG5JhPGHLPEVpo9"
-positive: assemblyai:\n  token: NqxhWinXEUGW8Z2TGwYZ3MMFc5iS5Fio
+positive: export ASSEMBLYAI_API_KEY="oWA3sYKw4phWNGsPHGhnK4UDtJwuFXqx"
+positive: assemblyai:\n  token: s9fyoAlWUgPI8eztDxyVQG9yXzKw0aOj
 negative: export ASSEMBLYAI_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export ASSEMBLYAI_API_KEY="heU1JKXUWz16Ugf0KICtD0qdh8APKY"
+negative: export ASSEMBLYAI_API_KEY="OKrfdh5exKfgP6qOSmW1DqtiOSPLVY"
 negative: export ASSEMBLYAI_API_KEY="${ASSEMBLYAI_API_KEY}"
 
 id: atera-api-key
@@ -402,10 +413,10 @@ keywords: atera
 pattern: (?i)(?:\b|_)(?:atera)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export ATERA_API_KEY="QTrI4oRvANt63QHFmiPKKXBiuHc2XRn8"
-positive: atera:\n  token: IXloWA3sYKw4phWNGsPHGhnK4UDtJwuF
+positive: export ATERA_API_KEY="w8ECXEBX6wAH9mUK2UqwFDB5Z3bpFo9V"
+positive: atera:\n  token: xG8XOKqGUdOMGlcm1Vkb8DmTl0QiDpKh
 negative: export ATERA_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export ATERA_API_KEY="OjVSKfu8Asr109cniQm95sPoKNEXbS"
+negative: export ATERA_API_KEY="Bdsdo7rl0rX1ALCDhmObTV7xJ1vuJv"
 negative: export ATERA_API_KEY="${ATERA_API_KEY}"
 
 id: atlassian-api-token
@@ -415,10 +426,10 @@ keywords: atlassian jira confluence
 pattern: (?i)(?:\b|_)(?:atlassian|jira|confluence)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{24})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export ATLASSIAN_API_KEY="IFlSTOKrfdh5exKfgP6qOSmW"
-positive: atlassian:\n  token: qtiOSPLVYvw8ECXEBX6wAH9m
+positive: export ATLASSIAN_API_KEY="neXRy4qqN211oO04b7PDJAcs"
+positive: atlassian:\n  token: I9wHXS6DwkTrRYSgkW0NvZWm
 negative: export ATLASSIAN_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export ATLASSIAN_API_KEY="OMGlcm1Vkb8DmTl0QiDpKh"
+negative: export ATLASSIAN_API_KEY="RCLy2jc4W65Lm0hj3e8eX9"
 negative: export ATLASSIAN_API_KEY="${ATLASSIAN_API_KEY}"
 
 id: atlassian-api-token-v2
@@ -427,7 +438,7 @@ severity: high
 keywords: atatt3
 pattern: \b(ATATT3[A-Za-z0-9_=-]{150,250})(?![\w=-])
 entropy: 3.5
-positive: JIRA_API_TOKEN=ATATT3t7MuybMf2AibU0zqcXLsR9d8oKUZZKODBdsdo7rl0rX1ALCDhmObTV7xJ1vuJvrneXRy4qqN211oO04b7PDJAcsCI9wHXS6DwkTrRYSgkW0NvZWmYB88neiJog0BW1QgOBD1ClqCtNRCLy2jc4W65Lm0hj3e8eX9fcEL038QnGfOLN3CLPoP=1cc44f55
+positive: JIRA_API_TOKEN=ATATT3cEL038QnGfOLN3CLPoPjToe4WWZ3evvl90w8GxOTW7lKZ4KUWZGHYqEZB2Kk7w1WANPvZFJHpPHDQKJNRjsc5tTzoFpmhcpPwWbPvBEyAgeIz7aZagJy9aetbuJvRQpoCOL8wSr05nqokDkrRc6y5NXh60mJPmNZlMeftr7yzgpQ2j0gyWau=1c841cf4
 negative: JIRA_API_TOKEN=ATATT3xxxx
 
 id: audd-api-key
@@ -437,10 +448,10 @@ keywords: audd
 pattern: (?i)(?:\b|_)(?:audd)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export AUDD_API_KEY="6cxlbqrum8mmgvhcQjuR3USrPkNft09q"
-positive: audd:\n  token: mZY93l1KrLQvJU337bay1nDW6mnaFDWf
+positive: export AUDD_API_KEY="kkZ3qy5ltrZwj7fmDrq0HyEBRc49knX8"
+positive: audd:\n  token: Q2aclBp0pBlsPCfj3iBihWYfVOC0pu5p
 negative: export AUDD_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export AUDD_API_KEY="Dc3PfUP7xF6HXydR7wCFM7VwNwae9Y"
+negative: export AUDD_API_KEY="q2A5YSy38hKCvzNvERfmi1mJlMCned"
 negative: export AUDD_API_KEY="${AUDD_API_KEY}"
 
 id: auth0-client-id
@@ -450,10 +461,10 @@ keywords: auth0
 pattern: (?i)(?:\b|_)(?:auth0)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{32,40})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export AUTH0_API_KEY="XIJtCIU9IUFHVQ6dqWlHzRjdAkkZ3qy5lt"
-positive: auth0:\n  token: Zwj7fmDrq0HyEBRc49knX8gQ2aclBp0pBlsP
+positive: export AUTH0_API_KEY="sDaAsnMHcYBWbVGgQQrb1jKra0MaMBiCAQkqyRcX"
+positive: auth0:\n  token: LEO5biBWZ48Zet1QDyCbb7Z2OBlbuQIhLqsr
 negative: export AUTH0_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export AUTH0_API_KEY="BNqMURwffokzcgHq2A5YSy38hKCvzN"
+negative: export AUTH0_API_KEY="rMPwKPGLutVZWVb9jVVTsADP1DAo88"
 negative: export AUTH0_API_KEY="${AUTH0_API_KEY}"
 
 id: auth0-client-secret
@@ -463,10 +474,10 @@ keywords: auth0
 pattern: (?i)(?:\b|_)(?:auth0)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9_-]{64})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export AUTH0_API_KEY="ERfmi1mJlMCnedIsDaAsnMHcYBWbVGgQQrb1jKra0MaMBiCAQkqyRcXsLEO5biBW"
-positive: auth0:\n  token: t1QDyCbb7Z2OBlbuQIhLqsrMJ7ZtOVugklqUTzdShn7x7vz3GVgzeIJz13BZNedh
+positive: export AUTH0_API_KEY="P2k6ntI5O9tHsk33kspffIFmAlh9d7rlG2ubVlvksSnGJEZliWh8GJm23LzQ7omL"
+positive: auth0:\n  token: FcKglwhI1URDhrfwmdqwhnctey75S66u3yhj49jqZhwzUoQ8vjuqtcCDmt139Ivo
 negative: export AUTH0_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export AUTH0_API_KEY="G2ubVlvksSnGJEZliWh8GJm23LzQ7omL7xFcKglwhI1URDhrfwmdqwhnctey75"
+negative: export AUTH0_API_KEY="cDdthjWph4i8raTl7prMeLjZG96FmWsSsJ7mmWOvwVStteqYGFtvRe92H4sz2f"
 negative: export AUTH0_API_KEY="${AUTH0_API_KEY}"
 
 id: auth0-domain
@@ -486,10 +497,10 @@ keywords: autoklose
 pattern: (?i)(?:\b|_)(?:autoklose)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export AUTOKLOSE_API_KEY="3yhj49jqZhwzUoQ8vjuqtcCDmt139Ivo"
-positive: autoklose:\n  token: skaANuiTxlNhj1rjVV56cDrzTxSu0Chn
+positive: export AUTOKLOSE_API_KEY="XxLNEz2GFkKHF7wexfyCPOMAvsXUYxAK"
+positive: autoklose:\n  token: mGKuKSQg2QtwOmf9739LPUgEg6GJofJR
 negative: export AUTOKLOSE_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export AUTOKLOSE_API_KEY="DdthjWph4i8raTl7prMeLjZG96FmWs"
+negative: export AUTOKLOSE_API_KEY="xMRRDMIgnzJWYiOyju3IqrcskXLZne"
 negative: export AUTOKLOSE_API_KEY="${AUTOKLOSE_API_KEY}"
 
 id: autopilot-api-key
@@ -499,10 +510,10 @@ keywords: autopilot
 pattern: (?i)(?:\b|_)(?:autopilot)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{33})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export AUTOPILOT_API_KEY="J7mmWOvwVStteqYGFtvRe92H4sz2flXxL"
-positive: autopilot:\n  token: z2GFkKHF7wexfyCPOMAvsXUYxAKPLymGK
+positive: export AUTOPILOT_API_KEY="SVmKinLZ9GulDtDkvlrVl8urh3TbaUDWU"
+positive: autopilot:\n  token: 7C7tU9qTQbY5mXh8qGWEQ31u2M0nfFcfn
 negative: export AUTOPILOT_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export AUTOPILOT_API_KEY="6wqfQ7aYhSGNrIohBOb2fTpI65Q6Bqx"
+negative: export AUTOPILOT_API_KEY="SvzabTnz4hTndDwN7uoRC3BFPfnZdQL"
 negative: export AUTOPILOT_API_KEY="${AUTOPILOT_API_KEY}"
 
 id: avaza-personal-access-token
@@ -512,10 +523,10 @@ keywords: avaza
 pattern: (?i)(?:\b|_)(?:avaza)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([0-9]{1,7}-[A-Za-z0-9]{40})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export AVAZA_API_KEY="79813-JWYiOyju3IqrcskXLZnedSVmKinLZ9GulDtDkvlr"
-positive: avaza:\n  token: 254100-WUA7C7tU9qTQbY5mXh8qGWEQ31u2M0nfFcfngugp
+positive: export AVAZA_API_KEY="7670-aztSWU74vWH42PpB2t4Xz8Ptag7NxK1QwYNa1U9V"
+positive: avaza:\n  token: 3-fFtgMVMd34BOLwLx7bzrz8VFsuCcJcKMsFZ6WQfB
 negative: export AVAZA_API_KEY="0-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export AVAZA_API_KEY="5-oRC3BFPfnZdQLEDAUPC1ccaztSWU74vWH42PpB"
+negative: export AVAZA_API_KEY="7-EWpi0RA3KsLUpBwopiDbIMSS1Zi93B5wi3FIhF"
 negative: export AVAZA_API_KEY="${AVAZA_API_KEY}"
 
 id: aviationstack-api-key
@@ -525,10 +536,10 @@ keywords: aviationstack
 pattern: (?i)(?:\b|_)(?:aviationstack)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export AVIATIONSTACK_API_KEY="4Xz8Ptag7NxK1QwYNa1U9VaXmjfFtgMV"
-positive: aviationstack:\n  token: 34BOLwLx7bzrz8VFsuCcJcKMsFZ6WQfB
+positive: export AVIATIONSTACK_API_KEY="jK2hwotkQH41S4SJpdyYXVLLwEnypR9t"
+positive: aviationstack:\n  token: I6EZdaiZfClHr2CZDOr5q37RZIvPaW5H
 negative: export AVIATIONSTACK_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export AVIATIONSTACK_API_KEY="8JHJyfJtzEGimnOQDEWpi0RA3KsLUp"
+negative: export AVIATIONSTACK_API_KEY="hLNh61s1poL51dTvw8XG7ewtMdXDUF"
 negative: export AVIATIONSTACK_API_KEY="${AVIATIONSTACK_API_KEY}"
 
 id: axonaut-api-key
@@ -538,10 +549,10 @@ keywords: axonaut
 pattern: (?i)(?:\b|_)(?:axonaut)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export AXONAUT_API_KEY="wopiDbIMSS1Zi93B5wi3FIhFzjK2hwot"
-positive: axonaut:\n  token: QH41S4SJpdyYXVLLwEnypR9toI6EZdai
+positive: export AXONAUT_API_KEY="dm9jM0v8icnY1wOS79dlnVlAI28lTG8K"
+positive: axonaut:\n  token: h25crPLBZTbmJB1O20oNxhzoYge7ymlf
 negative: export AXONAUT_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export AXONAUT_API_KEY="2swnQdLiaIPrxP660tZbIh7J24IhLN"
+negative: export AXONAUT_API_KEY="qUesUn8tl2CR3y5Tfe1LwTlFEl6IHL"
 negative: export AXONAUT_API_KEY="${AXONAUT_API_KEY}"
 
 id: ayrshare-api-key
@@ -551,10 +562,10 @@ keywords: ayrshare
 pattern: (?i)(?:\b|_)(?:ayrshare)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Z0-9]{8}-[A-Z0-9]{8}-[A-Z0-9]{8}-[A-Z0-9]{8})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export AYRSHARE_API_KEY="SPODVW6E-TD35NDMJ-ICNWDLNL-8L6XHCR1"
-positive: ayrshare:\n  token: M91OXHZO-EYMLF9T1-4S9XYK2L-8GUVD2WK
+positive: export AYRSHARE_API_KEY="R5ZZLI7I-C7U5L0FY-1BDWYOMT-FL5EFLB7"
+positive: ayrshare:\n  token: XBJRLI8Q-SIPHOU1W-KZX21GCD-6EFCRY2N
 negative: export AYRSHARE_API_KEY="xxxxxxxx-xxxxxxxx-xxxxxxxx-xxxxxxxx"
-negative: export AYRSHARE_API_KEY="L1BDWY-OMT2FL5E-FLB7XXBJ-RLI8QDSI"
+negative: export AYRSHARE_API_KEY="4QUMOP-3LEJI2WG-M7XVMW9D-ARTIV9QI"
 negative: export AYRSHARE_API_KEY="${AYRSHARE_API_KEY}"
 
 id: azureopenai-api-key
@@ -564,10 +575,10 @@ keywords: azure_openai azureopenai azure-openai openai_azure
 pattern: (?i)(?:\b|_)(?:azure_openai|azureopenai|azure-openai|openai_azure)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export AZURE_OPENAI_API_KEY="0hMouBVK91wuVN5k7zxCNBgVcdWbG4ef"
-positive: azure_openai:\n  token: PryMCnGgmfxwBnsw0ucV3ORqVzOtMNcl
+positive: export AZURE_OPENAI_API_KEY="8mKGBrCxnElrL33Z3AFsYYoR1rHW0pM8"
+positive: azure_openai:\n  token: 2v14e74LDg3CkvJsbAHDHY5CiiuwImj2
 negative: export AZURE_OPENAI_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export AZURE_OPENAI_API_KEY="S0NR2Z2WuCNOwToZhDNxNEqumo004p"
+negative: export AZURE_OPENAI_API_KEY="zC5i7Ic5xUcEKa9Dnyz1uMBVDoeze5"
 negative: export AZURE_OPENAI_API_KEY="${AZURE_OPENAI_API_KEY}"
 
 id: azureopenai-host
@@ -586,10 +597,10 @@ keywords: azure_search azuresearch azure-search search_service
 pattern: (?i)(?:\b|_)(?:azure_search|azuresearch|azure-search|search_service)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{52})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export AZURE_SEARCH_API_KEY="lejiW6Cw3gmWHxUvmw39JXda1Lrti4vJqit8mKGBrCxnElrL33Z3"
-positive: azure_search:\n  token: FsYYoR1rHW0pM8WTe2v14e74LDg3CkvJsbAHDHY5CiiuwImj22Al
+positive: export AZURE_SEARCH_API_KEY="dvUZC5OyKLIYMiOoNGfjULUbbtk0R7qzIskyLHzcmYbrdOlNhIzZ"
+positive: azure_search:\n  token: onkf47RxTtsLD5JWCKcoKZnuvDvCxmYTjd0VIR0YrSQWCVYsN96M
 negative: export AZURE_SEARCH_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export AZURE_SEARCH_API_KEY="BVDoeze5jdvUZC5OyKLIYMiOoNGfjULUbbtk0R7qzIskyLHzcm"
+negative: export AZURE_SEARCH_API_KEY="YKmYn576LJASoCURp8mkukqjUrplnyfOwZSVwjYwD38lWcUVe0"
 negative: export AZURE_SEARCH_API_KEY="${AZURE_SEARCH_API_KEY}"
 
 id: azuresearch-url
@@ -628,7 +639,7 @@ severity: critical
 keywords: accountkey=
 pattern: (?i)accountkey=([A-Za-z0-9+/]{80,110}={0,2})(?![A-Za-z0-9+/=])
 entropy: 4.0
-positive: DefaultEndpointsProtocol=https;AccountName=contoso;AccountKey=rdOlNhIzZOConkf47RxTtsLD5JWCKcoKZnuvDvCxmYTjd0VIR0YrSQWCVYsN96MlTXmUDYy8PFpVLbOASO2yyw==;EndpointSuffix=core.windows.net
+positive: DefaultEndpointsProtocol=https;AccountName=contoso;AccountKey=umtezf2sf6uIe0FDkOszSq1nIbIZO9LnfzgArdMR7GSaVYk0PwAtIdah860srIIUHvWOLKPHTxnnwHMrJTBSAW==;EndpointSuffix=core.windows.net
 negative: AccountKey=xxxxxxxx;
 negative: AccountKey=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==
 
@@ -639,10 +650,10 @@ keywords: bannerbear
 pattern: (?i)(?:\b|_)(?:bannerbear)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{24})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export BANNERBEAR_API_KEY="KZXQlIGU2l9KfnLA1eKjXmaC"
-positive: bannerbear:\n  token: FHYase0Socm8BdKN2xTsjt3C
+positive: export BANNERBEAR_API_KEY="PTnRIBrIW4O1W6Csce9UypgY"
+positive: bannerbear:\n  token: PLqTG4w2CjIZL5r21qE0lk64
 negative: export BANNERBEAR_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export BANNERBEAR_API_KEY="RuLQ0njl0YILNNN2QuKXv7"
+negative: export BANNERBEAR_API_KEY="IscgkxnDej8KPqj1IoEbrh"
 negative: export BANNERBEAR_API_KEY="${BANNERBEAR_API_KEY}"
 
 id: baremetrics-api-key
@@ -652,10 +663,10 @@ keywords: baremetrics
 pattern: (?i)(?:\b|_)(?:baremetrics)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{25})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export BAREMETRICS_API_KEY="1dapMb26n3HId0SFm8GR1V1NP"
-positive: baremetrics:\n  token: DpP2RTGjlRPsvwQUaqRkjpnLl
+positive: export BAREMETRICS_API_KEY="ALMe6UKMyPI9gTQ2Y0Tu5UF3d"
+positive: baremetrics:\n  token: GKBnK8nUXZkVSHQpiodS68F0f
 negative: export BAREMETRICS_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export BAREMETRICS_API_KEY="W6Csce9UypgYMUnPLqTG4w2"
+negative: export BAREMETRICS_API_KEY="62YrnA2Ss32djiFOJatSLaU"
 negative: export BAREMETRICS_API_KEY="${BAREMETRICS_API_KEY}"
 
 id: beamer-api-key
@@ -665,10 +676,10 @@ keywords: beamer
 pattern: (?i)(?:\b|_)(?:beamer)[\w.-]{0,20}?[\s:'"=>,-]{1,6}\b(b_[A-Za-z0-9]{44})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: beamer=b_jIZL5r21qE0lk64BrDVjcUC3r4eVTC9S6FBxAOvQIscg
-positive: BEAMER b_xnDej8KPqj1IoEbrhN8RSV9mALMe6UKMyPI9gTQ2Y0Tu
+positive: beamer=b_l6kebYpq5shELz46v5mQ7hT82auwdcLsdYgjKsPdv0Ie
+positive: BEAMER b_YeLPo3L56vz7DVuWawK8k65Un7gMlYuSQhzLXJO2g6pZ
 negative: beamer=b_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
-negative: beamer=b_P8NET8jmmhq62YrnA2Ss32djiFOJatSLaUfl6kebYp
+negative: beamer=b_FkptzRIlrYAJLsUyVCbB9sLroK6JLQukJ8QV7WlL4q
 negative: beamer=${BEAMER_API_KEY}
 
 id: beebole-api-key
@@ -678,10 +689,10 @@ keywords: beebole
 pattern: (?i)(?:\b|_)(?:beebole)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{40,42})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export BEEBOLE_API_KEY="5shELz46v5mQ7hT82auwdcLsdYgjKsPdv0IeGAYeL"
-positive: beebole:\n  token: o3L56vz7DVuWawK8k65Un7gMlYuSQhzLXJO2g6pZVj
+positive: export BEEBOLE_API_KEY="PROczhorzQCRayogVesWoTrLqRoXk4yzdGecrorPY"
+positive: beebole:\n  token: XhxDbkee4kFbU6gnKqizkBOX0Iwk6oaUctR58nmMTR
 negative: export BEEBOLE_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export BEEBOLE_API_KEY="pQsFkptzRIlrYAJLsUyVCbB9sLroK6JLQukJ8Q"
+negative: export BEEBOLE_API_KEY="JmbuWAY78VzZO8CI0DlfoWRjxWkYyZ4qIPHnOp"
 negative: export BEEBOLE_API_KEY="${BEEBOLE_API_KEY}"
 
 id: besnappy-api-key
@@ -691,10 +702,10 @@ keywords: besnappy
 pattern: (?i)(?:\b|_)(?:besnappy)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{64})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export BESNAPPY_API_KEY="L4qqPROczhorzQCRayogVesWoTrLqRoXk4yzdGecrorPYNXhxDbkee4kFbU6gnKq"
-positive: besnappy:\n  token: zkBOX0Iwk6oaUctR58nmMTRNgaEKXMwfLYZQYrTVpkzBJozpgHEMxCtJqsoC1TVB
+positive: export BESNAPPY_API_KEY="j9hfGlbTd2wY8MsluTyeuYkgz7IUonn6ETbXHd2sg0ugil6jpcVop4i4QOGwnBVq"
+positive: besnappy:\n  token: UjHaPYPxgVz2WqvIS34mxjC2z9stptV98A9qb4S91fSLoZLk7DNXz3KAoWWvHdkO
 negative: export BESNAPPY_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export BESNAPPY_API_KEY="z7IUonn6ETbXHd2sg0ugil6jpcVop4i4QOGwnBVqyUjHaPYPxgVz2WqvIS34mx"
+negative: export BESNAPPY_API_KEY="hlTZTK8zEmmylnzPUJ54IiiPd230kgR1Rde4mJ6a0slOYS0dXAo6mwUHQVfGHN"
 negative: export BESNAPPY_API_KEY="${BESNAPPY_API_KEY}"
 
 id: besttime-api-key
@@ -704,10 +715,10 @@ keywords: besttime
 pattern: (?i)(?:\b|_)(?:besttime)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{36})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export BESTTIME_API_KEY="C2z9stptV98A9qb4S91fSLoZLk7DNXz3KAoW"
-positive: besttime:\n  token: HdkOZq9jKDelZY15IWt1R1AvZuyXnw847Vkv
+positive: export BESTTIME_API_KEY="bmQrDk1ZbXrq7FG2i0vTw7ZmkAMpYgS88lrE"
+positive: besttime:\n  token: YWZMKYxTSxCy9bfMBoI7qUD5DTarL0MC7ZzJ
 negative: export BESTTIME_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export BESTTIME_API_KEY="TK8zEmmylnzPUJ54IiiPd230kgR1Rde4mJ"
+negative: export BESTTIME_API_KEY="1rsD5q31uI8mX3FpJyIpD7nqs7Oeop7MVr"
 negative: export BESTTIME_API_KEY="${BESTTIME_API_KEY}"
 
 id: betterstack-api-token
@@ -717,10 +728,10 @@ keywords: betterstack betteruptime logtail
 pattern: (?i)(?:\b|_)(?:betterstack|betteruptime|logtail)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{24})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export BETTERSTACK_API_KEY="0slOYS0dXAo6mwUHQVfGHNfb"
-positive: betterstack:\n  token: QrDk1ZbXrq7FG2i0vTw7ZmkA
+positive: export BETTERSTACK_API_KEY="FSXZEvR0LZXNqWwdkuLUILyY"
+positive: betterstack:\n  token: qyjMBKj85rTfPuM5U501YwHq
 negative: export BETTERSTACK_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export BETTERSTACK_API_KEY="MBoI7qUD5DTarL0MC7ZzJF"
+negative: export BETTERSTACK_API_KEY="pt6FuhuaonkAlXkxMqGJAL"
 negative: export BETTERSTACK_API_KEY="${BETTERSTACK_API_KEY}"
 
 id: bitbar-api-key
@@ -730,10 +741,10 @@ keywords: bitbar
 pattern: (?i)(?:\b|_)(?:bitbar)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export BITBAR_API_KEY="xxg3KIQCiQq6YP2NyW7DOuC0BLqNZu8a"
-positive: bitbar:\n  token: sD5q31uI8mX3FpJyIpD7nqs7Oeop7MVr
+positive: export BITBAR_API_KEY="4FqdntdqME1TtPe9QmGKs8oSnb3OEqBq"
+positive: bitbar:\n  token: Hz8GwylPH1Mc4VfAis2BW9FtVAFFke3N
 negative: export BITBAR_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export BITBAR_API_KEY="85rTfPuM5U501YwHqJdl1SJ7KME2sw"
+negative: export BITBAR_API_KEY="pPXgpb9dwOL4ctLjF8F1ZGYAW51VAe"
 negative: export BITBAR_API_KEY="${BITBAR_API_KEY}"
 
 id: bitcoinaverage-api-key
@@ -743,10 +754,10 @@ keywords: bitcoinaverage
 pattern: (?i)(?:\b|_)(?:bitcoinaverage)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{43})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export BITCOINAVERAGE_API_KEY="7vWofF3084rHpt6FuhuaonkAlXkxMqGJALl4Fqdntdq"
-positive: bitcoinaverage:\n  token: 1TtPe9QmGKs8oSnb3OEqBqDHz8GwylPH1Mc4VfAis2B
+positive: export BITCOINAVERAGE_API_KEY="n1Pm9PKA63rqTeLAgDYlLNHHtMbWUZJ7Hwyu7tOsjaP"
+positive: bitcoinaverage:\n  token: a3hObxRM8e6Vho2zRRjHUkTSAHT7tTpd1MN8VnxlG6n
 negative: export BITCOINAVERAGE_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export BITCOINAVERAGE_API_KEY="PXgpb9dwOL4ctLjF8F1ZGYAW51VAe8dn1Pm9PKA63"
+negative: export BITCOINAVERAGE_API_KEY="25OhkQj3S6nBQKmQH8s3nqDbt8GBFBhtUwIicoICz"
 negative: export BITCOINAVERAGE_API_KEY="${BITCOINAVERAGE_API_KEY}"
 
 id: bitly-access-token
@@ -756,10 +767,10 @@ keywords: bitly
 pattern: (?i)(?:\b|_)(?:bitly)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{40})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export BITLY_API_KEY="qTeLAgDYlLNHHtMbWUZJ7Hwyu7tOsjaPpa3hObxR"
-positive: bitly:\n  token: 6Vho2zRRjHUkTSAHT7tTpd1MN8VnxlG6n5OwvIkN
+positive: export BITLY_API_KEY="52JsfAl4b5GS0LS2ddnnPzWLKOhEmHHrSmXnClPH"
+positive: bitly:\n  token: SyRZSNkyCD1JGsaMSr0URxjNjy4v4z6GKN4JXCFO
 negative: export BITLY_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export BITLY_API_KEY="j3S6nBQKmQH8s3nqDbt8GBFBhtUwIicoICzx52"
+negative: export BITLY_API_KEY="D302dJ0C81T1TlWpnXZhZsMicYkgIQl9aO0CtL"
 negative: export BITLY_API_KEY="${BITLY_API_KEY}"
 
 id: blazemeter-api-key
@@ -769,10 +780,10 @@ keywords: blazemeter runscope
 pattern: (?i)(?:\b|_)(?:blazemeter|runscope)[\w.-]{0,20}?[\s:'"=>,-]{1,6}\b([a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: blazemeter=c7fabb00-d902-08ff-f688-a25ee6468938
-positive: BLAZEMETER 8c52961a-ac50-1a8b-f10d-ebfdfa83ad4d
+positive: blazemeter=d4d84faa-985e-0a3f-8df7-ffbb812790aa
+positive: BLAZEMETER 9da01a4b-4280-4ddd-34db-36e510cd98fc
 negative: blazemeter=xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx
-negative: blazemeter=01a4b742-80e4-ddde-34db-e36e510cd9
+negative: blazemeter=7ed7bc10-562f-0a85-25cc-ba728e42cd
 negative: blazemeter=${BLAZEMETER_API_KEY}
 
 id: blitapp-api-key
@@ -782,10 +793,10 @@ keywords: blitapp
 pattern: (?i)(?:\b|_)(?:blitapp)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9_-]{38,42})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export BLITAPP_API_KEY="Mlf3baNTaPwNeQ2ab5eQyPcebyLZzMd0Ycx7OvD8a"
-positive: blitapp:\n  token: cIYzhLxwHxfvKzkLZBbUg8aJuwA0M4JjhQMBTd
+positive: export BLITAPP_API_KEY="QllQr8dz23DnmV2j05FfLG1KablQkYEw874Ghy"
+positive: blitapp:\n  token: 8jCvTwDj3QHHOhG8x0qBQZOHQYbDU69LeTQGDKFm
 negative: export BLITAPP_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export BLITAPP_API_KEY="DjOvq4N8fh1gQllQr8dz23DnmV2j05FfLG1K"
+negative: export BLITAPP_API_KEY="hXWQGSSGnqpnJ6NRYrVQQTf72HJxi2cD7XrD"
 negative: export BLITAPP_API_KEY="${BLITAPP_API_KEY}"
 
 id: blocknative-api-key
@@ -795,10 +806,10 @@ keywords: blocknative
 pattern: (?i)(?:\b|_)(?:blocknative)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export BLOCKNATIVE_API_KEY="aff95d63-8458-d527-8c89-5412ee069051"
-positive: blocknative:\n  token: 8f5215d0-102c-eb82-4c0d-8e2456def618
+positive: export BLOCKNATIVE_API_KEY="c0dd8e24-6def-18f7-074b-6dffafb2cbfc"
+positive: blocknative:\n  token: d36f8bfa-8088-435b-cf89-5621ecb4cbe5
 negative: export BLOCKNATIVE_API_KEY="xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx"
-negative: export BLOCKNATIVE_API_KEY="5b5cf894-5621-ecb4-cbe5-25f6cea592"
+negative: export BLOCKNATIVE_API_KEY="200fb2b7-0659-b7df-34a8-ceb47a16f2"
 negative: export BLOCKNATIVE_API_KEY="${BLOCKNATIVE_API_KEY}"
 
 id: blogger-api-key
@@ -808,10 +819,10 @@ keywords: blogger
 pattern: (?i)(?:\b|_)(?:blogger)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{35,50})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export BLOGGER_API_KEY="4tbeCHiSTEdA411kdx3K3C7hhiZu9VY4f5q1K8pv"
-positive: blogger:\n  token: PNfb3MCMrArmmZ6OZJJI6l3QcWrcH6Bnz11Nw1Ed9AI
+positive: export BLOGGER_API_KEY="jjAonNPiCjq0X6lcIoTSLv6x3weDvI6Sgff562zHr"
+positive: blogger:\n  token: E7wjOjnFA3x0Siyy2eNHD70zen2jUpOD3psk
 negative: export BLOGGER_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export BLOGGER_API_KEY="du09WV02U0IBaNoNzk93qmjjAonNPiCjq"
+negative: export BLOGGER_API_KEY="NTS9gqB1zV5uVaqlYhKAQSC9cLjQUxh54"
 negative: export BLOGGER_API_KEY="${BLOGGER_API_KEY}"
 
 id: blynk-device-token
@@ -820,7 +831,7 @@ severity: high
 keywords: blynk.cloud
 pattern: (?i)blynk\.cloud/external/api/[\w/.-]{0,40}\?(?:[\w=&.-]{0,80}&)?token=([A-Za-z0-9_-]{32})(?![\w-])
 entropy: 3.0
-positive: curl "https://ny3.blynk.cloud/external/api/get?token=cIoTSLv6x3weDvI6Sgff562zHrOdE7wj&v2"
+positive: curl "https://ny3.blynk.cloud/external/api/get?token=y8jCXVsJtRSN0TjtUoTOpwC6Ltb4cvSR&v2"
 negative: curl "https://blynk.cloud/external/api/get?token=YOUR_TOKEN&V1"
 
 id: blynk-organization-token
@@ -829,8 +840,8 @@ severity: high
 keywords: blynk.cloud
 pattern: (?i)(?:blynk\.cloud/api/[\s\S]{0,120}?Bearer\s+|Bearer\s+(?=[A-Za-z0-9_-]{40}["'\s\\]{1,8}(?:https://)?[a-z0-9.]{0,12}blynk\.cloud))([A-Za-z0-9_-]{40})(?:["'\s\\]{1,8}(?:https://)?[a-z0-9.]{0,12}blynk\.cloud)?
 entropy: 3.0
-positive: curl https://sgp1.blynk.cloud/api/organization/profile -H "Authorization: Bearer mobYFWNz5yqJDl1TjT04hSWi1nXlHrz0wlBnISEE"
-positive: curl -H "Authorization: Bearer NTS9gqB1zV5uVaqlYhKAQSC9cLjQUxh54fy8jCXV" https://ny3.blynk.cloud/api/organization/profile
+positive: curl https://sgp1.blynk.cloud/api/organization/profile -H "Authorization: Bearer AaOrPouMXJcsYMWhuqBuWnvKBMlA6vAl3Nb1J5te"
+positive: curl -H "Authorization: Bearer xJWOcoNwhRyPlMUnnrCPImBfWctAob3mxkau3MJN" https://ny3.blynk.cloud/api/organization/profile
 negative: curl https://sgp1.blynk.cloud/api/organization/profile -H "Authorization: Bearer <token>"
 
 id: blynk-client-secret
@@ -839,7 +850,7 @@ severity: high
 keywords: oa2-client-id_
 pattern: \boa2-client-id_[A-Za-z0-9_-]{32}(?::|&client_secret=)([A-Za-z0-9_-]{40})(?![\w-])
 entropy: 3.0
-positive: curl -X POST -u oa2-client-id_wXYr6WKc5VURygDaFMxAaOrPouMXJcsY:uqBuWnvKBMlA6vAl3Nb1J5teexJWOcoNwhRyPlMU https://sgp1.blynk.cloud/oauth2/token
+positive: curl -X POST -u oa2-client-id_WP1v7Ta66aeaJRVvJ4Ow1v4BI8X90FwQ:tzMreb2Y58xz9qyOaAzrOtkbY0bIGb6mb2BIerms https://sgp1.blynk.cloud/oauth2/token
 negative: -u oa2-client-id_abc:secret
 
 id: bombbomb-api-key
@@ -849,10 +860,10 @@ keywords: bombbomb
 pattern: (?i)(?:\b|_)(?:bombbomb)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9+/]{80,100}[=]{0,2})(?![\w=-])
 entropy: 3.0
 confidence: medium
-positive: export BOMBBOMB_API_KEY="T6qnB6u50KhVx6MFinNdTntbiWP1v7Ta66aeaJRVvJ4Ow1v4BI8X90FwQGltzMreb2Y58xz9qyOaAzrO="
-positive: bombbomb:\n  token: Y0bIGb6mb2BIermspld1zIlbYTbscj6RidyWOR1sdtNp56lOhCqSb2rliKFwKsFLVkZQaHeqpeRrTLPb
+positive: export BOMBBOMB_API_KEY="FwKsFLVkZQaHeqpeRrTLPbZf35Q9tGugtojKqk6emm0sAlStdhJ7syiqvSXo4SGXy0HYyE7LrBVSmvBF13gTDDf4C4B5KnoqE5"
+positive: bombbomb:\n  token: 8ncpHyeoHMCPnXjHrHQelJVWVtJJ3u1rMhicr7os0XgxKVxk81fIqIWqYjwFOYmLTOL3ONitw2QrnDAZjLGbFnUFhtQiie=
 negative: export BOMBBOMB_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export BOMBBOMB_API_KEY="JVWVtJJ3u1rMhicr7os0XgxKVxk81fIqIWqYjwFOYmLTOL3ONitw2QrnDAZjLGbFnUFhtQiiese3dO"
+negative: export BOMBBOMB_API_KEY="zAGHS4as5M1UzH5g5WS2YlPVFLYrWDDWDMqRRxgGLDjKYs1uJWf80L5Ya9gpwySeutjh5ofVffGKAX"
 negative: export BOMBBOMB_API_KEY="${BOMBBOMB_API_KEY}"
 
 id: boostnote-api-key
@@ -862,10 +873,10 @@ keywords: boostnote
 pattern: (?i)(?:\b|_)(?:boostnote)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{64})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export BOOSTNOTE_API_KEY="rkkdPLKezR24v95lw2ByYkvVqEUlmJmnf9xFMdOd8w1oJaM00xlm3wfHANyP5F22"
-positive: boostnote:\n  token: xk5nZJljrSwzizAGHS4as5M1UzH5g5WS2YlPVFLYrWDDWDMqRRxgGLDjKYs1uJWf
+positive: export BOOSTNOTE_API_KEY="2Atf2P7JOJCauPNL0lDMAvzMRRr5OuxHIbmu3O6TjJsqqWQa2EyzRcjOxeMHTFOV"
+positive: boostnote:\n  token: OTtPUehY3Egv9IIbwxOlVPVnIkKPdvoduCPP0igWkN2bAbB9W9IklkSMgwhDJJE4
 negative: export BOOSTNOTE_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export BOOSTNOTE_API_KEY="sqqWQa2EyzRcjOxeMHTFOVnOTtPUehY3Egv9IIbwxOlVPVnIkKPdvoduCPP0ig"
+negative: export BOOSTNOTE_API_KEY="lybAiBeoiXGKJPJe9cXs9VCwFyXilHJcVSxTYzOf5fkC3ES7Akq4I7KLq31BQH"
 negative: export BOOSTNOTE_API_KEY="${BOOSTNOTE_API_KEY}"
 
 id: borgbase-api-token
@@ -876,10 +887,10 @@ pattern: (?i)(?:\b|_)(?:borgbase)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|priva
 entropy: 3.0
 window: 1024
 confidence: medium
-positive: export BORGBASE_API_KEY="kN2bAbB9W9IklkSMgwhDJJE49XM8OBcLLkFWo49Gx8JmUVvtYer4gDjboCn8nSRRXYWD6YCJrE0azq2koe9KF4QbcaVANjlybAiBeoiXGKJPJe9cXs9VCwFyXilHJcVSxTYzOf5fkC3ES7Akq4I7KLq31BQHU9sSFVbd1qqhkGDexHn7EgMfCmhUiKWEB6DkSSU4WQaV7nCtydSpy3qusKLXXSfceBHr1aGuST2Zfdtn8yNCfUgEPlhWtAnqUs1r1v8EdEWTMfzpPus1zia7ZYW2tzX6FYd6dOhzrW1tySAJTBKrU9gYiGsuzrawRZuzDE8I2gShkYlffGJ9Mx5ugZnZjjltJ2BTvIfJsHO8ePBYLqI5CNq1jZDhQHSC7TCAXZo1L9lIhsk7aDwpSfMyXYoKPQHuObTfu3iECfmw1RiGKPvglm1Ls3TsdgmvgKTbtGwW33GHU3kNwRJvqYPLJmqTQvloN9acJHA2waznTDPOrMeQpCLkZyOUddwjkR1HagJTzkpHp2wng5BkPHwHhxNBlR5Ppk3yzlYrMTCVE71U1CQN1C8q0kcSlHwi5qMKr3k9DqYUkZ0Sk322nOg3wiMG5bsOrwyZSrnsA8p1WJkdPq86DdOLQFwt2VpuORLMYlxYiZ5Z0EIrOBKMsh2ltxjGkwaYbUgUhetH8z6FTTFZsYET9KsanDd9fS1YajD3fuIpHkLhUZkSaS9xWanysnILyCncmcHQJcfOAjBky1vyBFa397qVFDf39HMOOapUwkSRNrHuQoXspzgd3XjfLnqIDy4GRUzGGojEOdZ2EcseToy2q9jFxhzCMzgAT2KuILuIcmSw8DkmjknOBiiQw9112hJG4xkir5tJnT9Syk8i2r"
-positive: borgbase:\n  token: iLM1zVYl4P5btAPhTKHkivIzZmzaRGKmsh2PIEb6Hc2FvWejWOx3DSuJlmyafVtCIXBezaW3y6D8zDyr3M1Vt8k3yy2t8ApbYwyPvVeHlYmc1GoQxnmWjPGGpxYDqm2DecxqKAHsB9Gqg4sIrVxW9O9Xe2KZk5XcpLneELWVpsktDHQ1TNnni3ETdea4TAUMSkhrUhMBtufPxeV7ALiQgVScvHQ1aBMPGwPj1kOcVgneszHcCKslaVyJGnb9oJEkUSKOH6r8Hh8xeXi0nSnOQJLLB3au1HYvN5a2vHijO4prpzHyjq1ClZQOgbj4i5QWGjIxlaLQZR9enyH6F3R380NVtIWa9P2eRlyFEMaQRsuTm2u
+positive: export BORGBASE_API_KEY="9sSFVbd1qqhkGDexHn7EgMfCmhUiKWEB6DkSSU4WQaV7nCtydSpy3qusKLXXSfceBHr1aGuST2Zfdtn8yNCfUgEPlhWtAnqUs1r1v8EdEWTMfzpPus1zia7ZYW2tzX6FYd6dOhzrW1tySAJTBKrU9gYiGsuzrawRZuzDE8I2gShkYlffGJ9Mx5ugZnZjjltJ2BTvIfJsHO8ePBYLqI5CNq1jZDhQHSC7TCAXZo1L9lIhsk7aDwpSfMyXYoKPQHuObTfu3iECfmw1RiGKPvglm1Ls3TsdgmvgKTbtGwW33GHU3kNwRJvqYPLJmqTQvloN9acJHA2waznTDPOrMeQpCLkZyOUddwjkR1HagJTzkpHp2wng5BkPHwHhxNBlR5Ppk3yzlYrMTCVE71U1CQN1C8q0kcSlHwi5qMKr3k9DqYUkZ0Sk322nOg3wiMG5bsOrwyZSrnsA8p1WJkdPq86DdOLQFwt2VpuORLMYlxYiZ5Z0EIrOBKMsh2ltxjGkwaYbUgUhetH8z6FTTFZsYET9KsanDd9fS1YajD3fuIpHkLhUZkSaS9xWanysnILyCncmcHQJcfOAjBky1vyBFa397qVFDf39HMOOapUwkSRNrHuQoXspzgd3XjfLnqIDy4GRUzGGojEOdZ2EcseToy2q9jFxhzCMzgAT2KuILuIcmSw8DkmjknOBiiQw9112hJG4xkir5tJnT9Syk8i2rqiLM1zVYl4P5btAPhTKHkivIzZmzaRGKmsh2PIEb6Hc2FvWejWOx3DSuJlmyafVtCIXBezaW3y6D8zDyr3M1Vt8k3yy2t8ApbYwyPvVeHlYmc1GoQxnmWjPG"
+positive: borgbase:\n  token: pxYDqm2DecxqKAHsB9Gqg4sIrVxW9O9Xe2KZk5XcpLneELWVpsktDHQ1TNnni3ETdea4TAUMSkhrUhMBtufPxeV7ALiQgVScvHQ1aBMPGwPj1kOcVgneszHcCKslaVyJGnb9oJEkUSKOH6r8Hh8xeXi0nSnOQJLLB3au1HYvN5a2vHijO4prpzHyjq1ClZQOgbj4i5QWGjIxlaLQZR9enyH6F3R380NVtIWa9P2eRlyFEMaQRsuTm2uXRMLtRrutj1O3r7a9VhQSpgUNljNMOtvHjtdRL53XfkgiRp0SKipob1DosIQkYqTQvVpWs0HPdi6nfJC9ofHlTlcv0LGRGlWgUewQxhqRcY2Ds4sstYYT4QWBayxG92XaTBXbZccCXTnwynbq7tC6HcEVQ1YNA98dytmfAyCxuqvFx8OHgquhsJzFl5BBj4PZMG6LiN8sUhZxnBP2Od3s0XSrONLjP5aWcMfyu5kUCKEH9VlIY8yVMtgACzCbLBHSAJJOvWQf71J3Yfthw17z9VX4EPAlZ8SSNboSPWZMW1Q8Qnvc7ZGjqCrWGv8yGbKye5vrVDxquvjizwhlAW1y5leThgjQB1BMSMQHi7jGdNDvIWQD1
 negative: export BORGBASE_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export BORGBASE_API_KEY="t6QJxmPJoWKA9azzBJtgBoAQhCPGf7CGmZfWe7LS10gS1lER6SbG0gIz19UH3AC35rmawKvdfnW7CGl9zSWbgYkL6SNBfdxSSS"
+negative: export BORGBASE_API_KEY="Ui4032O3jJ79VAVUwbDW2ulROLryrluQM1PL79La3Jj4hR3GLew9kvtJ8d3FIrRNHldNDAyj6xRv2A1UL6J7gDaojsZtuicYLZ"
 negative: export BORGBASE_API_KEY="${BORGBASE_API_KEY}"
 
 id: box-api-key
@@ -889,10 +900,10 @@ keywords: box box.com
 pattern: (?i)(?:\b|_)(?:box|box\.com)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export BOX_API_KEY="dLWdlNa9DClh5Y4uM3m3JRqohrDHqQJx"
-positive: box:\n  token: 5rFBKKrbJJMKbs9V4pvRNmjQtLvwoYcd
+positive: export BOX_API_KEY="lhj2lMIIiPfZFPRRAoZwzIkcc4CtgmBN"
+positive: box:\n  token: W78PhlVkZje1p8i9TSQiMina1sodEHYn
 negative: export BOX_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export BOX_API_KEY="nuBSjj22mWja6o9POFTYrDWLH9qr4M"
+negative: export BOX_API_KEY="2keAq3BP9nzveVPhD67Kj04Dgd7pvI"
 negative: export BOX_API_KEY="${BOX_API_KEY}"
 
 id: brandfetch-api-key
@@ -902,10 +913,10 @@ keywords: brandfetch
 pattern: (?i)(?:\b|_)(?:brandfetch)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{40})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export BRANDFETCH_API_KEY="ZQIQT8poNriZ6AnwlffpPHhvvWzxGkppd5yzbUG5"
-positive: brandfetch:\n  token: yBt3et3ZmeWLXR9M3FCQMbtLkqb3BAfgNRfCn0Ap
+positive: export BRANDFETCH_API_KEY="bHOHMblBl8P7qIewMKelPN0eLVpK4lkMyBt6l9ti"
+positive: brandfetch:\n  token: Cgq3k99yxTiLbiAjEwxKWIPV3JvnIBUMSj7WruaZ
 negative: export BRANDFETCH_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export BRANDFETCH_API_KEY="vKhAKjiriG8QNf6jwoSgIxblnzYWXXwwdk4Qbv"
+negative: export BRANDFETCH_API_KEY="QFDjNdXI37ORyHssGPs25AueRmXBMw3m9BPz7Q"
 negative: export BRANDFETCH_API_KEY="${BRANDFETCH_API_KEY}"
 
 id: browshot-api-key
@@ -915,10 +926,10 @@ keywords: browshot
 pattern: (?i)(?:\b|_)(?:browshot)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{28})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export BROWSHOT_API_KEY="izj7bbDSlbhmSNgMFdhNExXjFUR1"
-positive: browshot:\n  token: Y7iMSuOxnWIQnxvch86vOtRTEq51
+positive: export BROWSHOT_API_KEY="SpQSuzylHOncbQHbh1m5WLML1a64"
+positive: browshot:\n  token: kyhze1O2JH998F4JpCTSlrnqW4GN
 negative: export BROWSHOT_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export BROWSHOT_API_KEY="wbDW2ulROLryrluQM1PL79La3J"
+negative: export BROWSHOT_API_KEY="55bYhRD009QuJsygwp5jclHnzF"
 negative: export BROWSHOT_API_KEY="${BROWSHOT_API_KEY}"
 
 id: bscscan-api-key
@@ -928,10 +939,10 @@ keywords: bscscan
 pattern: (?i)(?:\b|_)(?:bscscan)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{34})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export BSCSCAN_API_KEY="4hR3GLew9kvtJ8d3FIrRNHldNDAyj6xRv2"
-positive: bscscan:\n  token: 1UL6J7gDaojsZtuicYLZIMglhj2lMIIiPf
+positive: export BSCSCAN_API_KEY="Qy8qQILKZtjh6klqtvdzv5m8c0wZNgF46x"
+positive: bscscan:\n  token: my9yL5PNhQTLazUMMaM0Lgd3BT3MSdpPhG
 negative: export BSCSCAN_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export BSCSCAN_API_KEY="p8i9TSQiMina1sodEHYnEc5HNbbmK8hK"
+negative: export BSCSCAN_API_KEY="9ykDXeGUxADfPXvtH6hQE4okGPhC2OfF"
 negative: export BSCSCAN_API_KEY="${BSCSCAN_API_KEY}"
 
 id: buddyns-api-key
@@ -941,10 +952,10 @@ keywords: buddyns
 pattern: (?i)(?:\b|_)(?:buddyns)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{40})(?![\w-])
 entropy: 2.5
 confidence: medium
-positive: export BUDDYNS_API_KEY="ob5a6Huh2BPG0q1he5FF2keAq3BP9nzveVPhD67K"
-positive: buddyns:\n  token: 04Dgd7pvIG6YRNnbHOHMblBl8P7qIewMKelPN0eL
+positive: export BUDDYNS_API_KEY="Jpu9mcN06CCedUu5FzNQC7grXPOIznrpj9P15MUx"
+positive: buddyns:\n  token: Lxvw4aIuYQh9sny8x9b24uYSVJpdKwNaUhzc8r3g
 negative: export BUDDYNS_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export BUDDYNS_API_KEY="vnIBUMSj7WruaZ2mci7NhyQyPlZKOs8j0Fw1cJ"
+negative: export BUDDYNS_API_KEY="eZOAUsk7HX8cg3llzL42pzoUfG1j2HGdLKcuDz"
 negative: export BUDDYNS_API_KEY="${BUDDYNS_API_KEY}"
 
 id: budibase-api-key
@@ -955,10 +966,10 @@ pattern: (?i)(?:\b|_)(?:budibase)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|priva
 entropy: 3.0
 window: 512
 confidence: medium
-positive: export BUDIBASE_API_KEY="ElyVZzcvuOWnu07uQFDjNdXI37ORyHss-Ps25AueRmXBMw3m9BPz7QaSpQSuzylHOncbQHbh1m5WLML1a64WSlkyhze1O2JH998F4JpCTSlrnqW4GNGDNmsEsiuzg"
-positive: budibase:\n  token: 1mDy9pLuPkapKiOi3155bYhRD009QuJs-gwp5jclHnzFCQy8qQILKZtjh6klqtvdzv5m8c0wZNgF46xPBmy9yL5PNhQTLazUMMaM0Lgd3BT3MSdpPhGr2
+positive: export BUDIBASE_API_KEY="MOWPw2A6QKOp3yD16y93QHsSmS2jSei9-VRD2viuLzKJBqf5Sj4lEGi3fatYRGzoYi4d3AiGqapxCI14MMyzICxQUSgJOP5j"
+positive: budibase:\n  token: PlG404Taq8DvviewGXezQDumvSf0YBkx-kpiGcFcwAI1o1Z3nmtgMg1HcZUTnG2MV8JDJXWKeWQhwYHYYUhkQwdUmV5EhkeoszA3gSN6cW8wcu
 negative: export BUDIBASE_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export BUDIBASE_API_KEY="9sny8x9b24uYSVJpdKwNaUhzc8r3gkN6-tnOCyWNspeToWnMNuuxp9fyUpuWx2ogIJaMMs2eZOAUsk7HX8cg3llzL42"
+negative: export BUDIBASE_API_KEY="OjwDja2y2JD2bCSJeKIOlt329UEGmGiD-TgYsXldbGEzD1AsR8vzxCvLF4OBrxWM6ZxCZ7xFfIbSOA9ICboW1MaRhtm"
 negative: export BUDIBASE_API_KEY="${BUDIBASE_API_KEY}"
 
 id: bugherd-api-key
@@ -968,10 +979,10 @@ keywords: bugherd
 pattern: (?i)(?:\b|_)(?:bugherd)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{22})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export BUGHERD_API_KEY="zoUfG1j2HGdLKcuDzpMOWP"
-positive: bugherd:\n  token: 2A6QKOp3yD16y93QHsSmS2
+positive: export BUGHERD_API_KEY="oxvyJzQPElwV5oFtZzDlCz"
+positive: bugherd:\n  token: I80pAbJ9N36NAxxgVXrSjN
 negative: export BUGHERD_API_KEY="xxxxxxxxxxxxxxxxxxxxxx"
-negative: export BUGHERD_API_KEY="4lEGi3fatYRGzoYi4d3A"
+negative: export BUGHERD_API_KEY="SCX1ghUeFIE13Z4nEYUc"
 negative: export BUGHERD_API_KEY="${BUGHERD_API_KEY}"
 
 id: bugsnag-api-key
@@ -981,10 +992,10 @@ keywords: bugsnag
 pattern: (?i)(?:\b|_)(?:bugsnag)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export BUGSNAG_API_KEY="2a158668-decf-2844-c5c6-404c7f52f1eb"
-positive: bugsnag:\n  token: b571003d-b08c-5df5-09df-1367db5b46bc
+positive: export BUGSNAG_API_KEY="9c4eeae2-da66-0f92-4a37-96b866a15f03"
+positive: bugsnag:\n  token: 359de63c-35d8-22f6-6961-ee48f1a80b99
 negative: export BUGSNAG_API_KEY="xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx"
-negative: export BUGSNAG_API_KEY="6ff5adaf-1546-38bf-a095-0141b5033e"
+negative: export BUGSNAG_API_KEY="5bdbc6d1-d8a6-b594-1c00-15f2b72470"
 negative: export BUGSNAG_API_KEY="${BUGSNAG_API_KEY}"
 
 id: bugsnag-notifier-key
@@ -994,10 +1005,10 @@ keywords: bugsnag
 pattern: (?i)(?:\b|_)(?:bugsnag)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([a-f0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export BUGSNAG_API_KEY="93b4e58ea68a8cf390e8d3fba9687346"
-positive: bugsnag:\n  token: 8497255859ca78a1ad30c154669f5193
+positive: export BUGSNAG_API_KEY="f539177bd80b1ada635adc1dd2217bf7"
+positive: bugsnag:\n  token: 7fcb35656312f395441fa852360f6462
 negative: export BUGSNAG_API_KEY="00000000000000000000000000000000"
-negative: export BUGSNAG_API_KEY="09b09c4eeae26da6610f9204a37596"
+negative: export BUGSNAG_API_KEY="b4fe0e91023c70dbe18dee2c12c075"
 negative: export BUGSNAG_API_KEY="${BUGSNAG_API_KEY}"
 
 id: bulbul-api-key
@@ -1007,10 +1018,10 @@ keywords: bulbul
 pattern: (?i)(?:\b|_)(?:bulbul)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export BULBUL_API_KEY="Dy6Qy294Jb2VpZK4xlORnNsfsxFVhIiy"
-positive: bulbul:\n  token: 3T0TetsWT6HwhP3LDZcrHTUqlzhUyEzL
+positive: export BULBUL_API_KEY="x0V4OXl1futmQZc6oOFvUrlOZQDvSJuB"
+positive: bulbul:\n  token: 1gjtc1uvgNyjB8OpVB55WCYov9yMj6oy
 negative: export BULBUL_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export BULBUL_API_KEY="NkLtTAw7gZLLwO4HzH77pRx1uwbVqX"
+negative: export BULBUL_API_KEY="Inja6tnQVxMaQPQ0S86eS8nypDduTv"
 negative: export BULBUL_API_KEY="${BULBUL_API_KEY}"
 
 id: buttercms-api-key
@@ -1020,10 +1031,10 @@ keywords: buttercms
 pattern: (?i)(?:\b|_)(?:buttercms)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{40})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export BUTTERCMS_API_KEY="NZMp1L89KgmKeHArmo76UsObdYK6igSS2EcEgBaP"
-positive: buttercms:\n  token: LY5wdg98GdSezGh8phDbz6dxQMFuOpfmnpxkrcGB
+positive: export BUTTERCMS_API_KEY="6OFoLTJ8uOHMKAJGR1E0WsFAWgxQJMRfbrhF81Jk"
+positive: buttercms:\n  token: 4bHHJLsJWZHaU9OozvP2xnRU3Z6GCwsUZJgQalVE
 negative: export BUTTERCMS_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export BUTTERCMS_API_KEY="zYsxNbI1PgfpZXgShqr9WJoBclArAkectOwzx4"
+negative: export BUTTERCMS_API_KEY="xbCppA8WXdoV4D88bYvEl7bdZYcYoPfGyVXfnm"
 negative: export BUTTERCMS_API_KEY="${BUTTERCMS_API_KEY}"
 
 id: caflou-api-key
@@ -1034,10 +1045,10 @@ pattern: (?i)(?:\b|_)(?:caflou)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private
 entropy: 3.0
 window: 1024
 confidence: medium
-positive: export CAFLOU_API_KEY="tK2prltSF4xPWvVvpkUXJRbCxGrtTyKOSn6lzu9Mz1qOioDzIFvqfXBEn5jKvKfRGdqkg1mSAFaUQZOAXo9J6aKNogH5ThjPNUB2ZWKE9EgdK22SXulZJj4m8HGiEpmqte9XBmhQdioChjiqY2MPeo97Pr150fUm0HH2AMw6Uix0V4OXl1futmQZc6oOFvUrlOZQDvSJuBQc1gjtc1uvgNyjB8OpVB55WCYov9yMj6oy29EH3lUeq7WBVd9eBfkNthVLv2hAEQ6wV8dInja6tnQVxMaQPQ0S86eS8nypDduTvm6OFoLTJ8uOHMKAJGR1E0WsFAWgxQJMRfbrhF81Jkh4bHHJLsJWZHaU9OozvP2xnRU3Z6GCwsUZJgQalVErqloFgOl8D2t9mqUXo4uCNrzYh4403T2IE3jY9TWpxbCppA8WXdoV4D88bYvEl7bdZYcYoPfGyVXfnm6ikLAwgZKxhZfXbygqnsgpWtoH71T6oaURwQqygVz9kqj6nMNDvHA"
-positive: caflou:\n  token: GtYIIBodhadiXcu6YvDW5HT8BomNkJUHEdsjcluqiyJoswKOxZ3cgF3YUuJGfqDY3NaAam8gfHwsZCfIN5fLRlUPofxoTbCHQKLTI1wrMNQoxgKCDQ9gO8M5aSm5ActzW2Zpz6napdtC8Knb1g1NIMaNNRSY3bMlHAdtIPF6hzZwmLWdIWMeyWM7ONsZYUPzWzWO4REKlkyXchZSur4S4tNU5frwv1O4wepEdOcmlaPMUd0rb0rl0QraHI0Hh1i7WdyRWMfJshvphdmderDZOKrIe6d94SKhcKJmKjTGhFnK1zwu1jmNaZik8JdBrAHmbc4QZxZvFhJZckJXptvKG8mDJTRYGkzbpQsvKrFytB4RFl5NYIkucfjL3LcM4zATm8HTraHlm3evWoE0nMp6CI5xpDVRPVL6PNbFyrN2DQGgZdManL0XhGsToKJB0LiQg3bB45q9kyM5IrisqH5o4Os5ATblkrPQdq4ib4b3CvCA9yFNh8PFcrROOBk5SxjDF7hG0g3Yc1lAykozaciZux6Uq0KTYRx25XjJ88ZMU5Wid0OfpnoUJ97COlAj8VwoyHqhlPq58R8bbZ7HpyEThhd4PLH77dxek9iElJDkbfYIfDE4VL1ptvfcRVfCywzvXLRWOOeLbVY7T0vHaMjO8vDNWe01ZqAbJu6psBTR1ThcHKhyoazWjNRmHDfaLl8T01UXAfOOmSr4oLz702QbKAxWIvEWVaBavP4YJ85sZdGypJn8UutMUAxJLaQMK1D4aGOerUBszSOr5q4KmmA8cT7pMTMedFC7K1DOz8pUnBPQofJWvvss5iUxfg2PqQiD7Td6FHhbTy3hgVhZH1OjmWn
+positive: export CAFLOU_API_KEY="kLAwgZKxhZfXbygqnsgpWtoH71T6oaURwQqygVz9kqj6nMNDvHAVGtYIIBodhadiXcu6YvDW5HT8BomNkJUHEdsjcluqiyJoswKOxZ3cgF3YUuJGfqDY3NaAam8gfHwsZCfIN5fLRlUPofxoTbCHQKLTI1wrMNQoxgKCDQ9gO8M5aSm5ActzW2Zpz6napdtC8Knb1g1NIMaNNRSY3bMlHAdtIPF6hzZwmLWdIWMeyWM7ONs"
+positive: caflou:\n  token: YUPzWzWO4REKlkyXchZSur4S4tNU5frwv1O4wepEdOcmlaPMUd0rb0rl0QraHI0Hh1i7WdyRWMfJshvphdmderDZOKrIe6d94SKhcKJmKjTGhFnK1zwu1jmNaZik8JdBrAHmbc4QZxZvFhJZckJXptvKG8mDJTRYGkzbpQsvKrFytB4RFl5NYIkucfjL3LcM4zATm8HTraHlm3evWoE0nMp6CI5xpDVRPVL6PNbFyrN2DQGgZdManL0XhGsToKJB0LiQg3bB45q9kyM5IrisqH5o4Os5ATblkrPQdq4ib4b3CvCA9yFNh8PFcrROOBk5SxjDF7hG0g3Yc1lAykozaciZux6Uq0KTYRx25XjJ88ZMU5Wid0OfpnoUJ97COlAj8VwoyHqhlPq58R8bbZ7HpyEThhd4PLH77dxek9iElJDkbfYIfDE4VL1ptvfcRVfCywzvXLRWOOeLbVY7T0vHaMjO8vDNWe01ZqAbJu6psBTR1ThcHKhyoazWjNRmHDfaLl8T01UXAfOOmSr4oLz702QbKAxWIvEWVaBavP4YJ85sZdGypJn8UutMUAxJLaQMK1D4aGOerUBszSOr5q4KmmA8cT7pMTMedFC7K1DOz8pUnBPQofJWvvss5iUxfg2PqQiD7Td6FHhbTy3hgVhZH1OjmWnKC8ogWNXmLJfZk7XEkWNoZQ6KjhDrVWdQq1aVogQdq3ymRIVkJuyTmUDG0VNak9QGf3JeA9cZmanr6RJV48KkWR4DNcuGqq6YjvMy7PfcDZiX8VQjsyW22UPqAsjN0I07fmcOpXYQooCZIZaOJsrstwHeZNF7VK2diKGEtuSbEuWsSyChx8W5w4BK3D08SezmcJwRmH99LBYtORanHp7NkCP05tB7IMN9PHvhGdrZN8eKpqjrmoYgqliPYsqTR5EKcK4Qpj
 negative: export CAFLOU_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export CAFLOU_API_KEY="Dixi55PofZ63DbrwBnmODzX5Gfn3yqtNxlD7SApj8G6FzpMAXaklPIY1sUs6APtCmgfaXqF7kG4qyWxgxACAmj4zTnZ7RI9SBl"
+negative: export CAFLOU_API_KEY="y2baeuIMJv9DzrkVQ6fF3i3qwZm9d3thUIn0uN0sCj5OSc1pPbiHUuZ4qgmievISWwWkecRgX5fr2hudSySEqUKKkDDCDuWlzd"
 negative: export CAFLOU_API_KEY="${CAFLOU_API_KEY}"
 
 id: calendarific-api-key
@@ -1047,10 +1058,10 @@ keywords: calendarific
 pattern: (?i)(?:\b|_)(?:calendarific)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 2.5
 confidence: medium
-positive: export CALENDARIFIC_API_KEY="34WRU7WezMk42mmhho08Sz4a1MUFDSiJ"
-positive: calendarific:\n  token: o6b3NjajeL0aJbgL7jC2Xdfk3rvG0n7P
+positive: export CALENDARIFIC_API_KEY="M7eMURUppS3tRoUfSJaz1ZMAnajv72qC"
+positive: calendarific:\n  token: a1DdAlTNUgDW1tcKWaclw2RQQ2UxtNYg
 negative: export CALENDARIFIC_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export CALENDARIFIC_API_KEY="fYpJz9ajn02yv3OhEudc4SdysCRKC1"
+negative: export CALENDARIFIC_API_KEY="kzji9RzEXntbDixi55PofZ63DbrwBn"
 negative: export CALENDARIFIC_API_KEY="${CALENDARIFIC_API_KEY}"
 
 id: calendly-api-token
@@ -1061,10 +1072,10 @@ pattern: (?i)(?:\b|_)(?:calendly)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|priva
 entropy: 3.0
 window: 2048
 confidence: medium
-positive: export CALENDLY_API_KEY="eyJYjNncVilLggeszydxqEC9TfwseHZGfVx4Y3IWf3G9WBikONGnfCYXsOOGiI8LBmyAU5u2TqftspKyyU2sFb3gDQKOkgk61x6rpwOJ9WXnQuVFNOSaz0eXiK5B1zQodCsOC2pEIpuL9GWjwIB0knAdRQlQDW5x4vg4WrooFUpeFRwQ8QRaoiz545YugIlswGO6DAFnAi3IZcNQm3c9yrObmHEQ2Pj0rUzY1OXvJzl2Jglby3JZLLcQ2pSgSzmJ6Bs1VBXmJ8fVIq4qXwluvKIsbLup2mSYWFdxqhZENkr4S4KmHbIe2y8R42eVP5spUk4W0BD7dvSRDkJ0a02cVSiyYSUNKnIAFQamxVZV3sdWOCLREVLmJ9aWV1PwQxa50eX0prfWOYMMhrjk3MYi25cxhG5VJ7x6eJ7yCURRRZMJCcKrPwyBqIs2PGYfVXnnwMlMco7FxnXnb1q4qpEux9M064pmLcF4vRCN3wCYZ5z6GH54EdZD6H3zKFAqkwlpvvnApg5vb2JcEfbfFTBnZ2EdEappcp79BXzJTj3vC8N4qebJI3x00uEOE3wVIHN2uRS287lrifKcbAawdWhfnkQ23insyWjwKYZuiLY3r9a2WHizgud1G43C3TdeRHI6cnyb792Cn1RYUNnIwmfSs9H6aafchzjJjfCPHX5FrTsvzt6sm9bR1pW72MOv1w0GprH7QuXER3Hsrsmg02cdU7FFjhCfstghOokiY49Dil5AQz3DAvfPj3q0Ugfq3VhbOPljGxHOuxljaZMN5Vo1jdNki9O1332MoGeQfIbcVUAoFNfJ7MvZWmsxV9vyq3Z1gtSxkObkUSkcsSxx9MKW30vBLKcMswyAJJd50uy8H3bXMcZ0tKowkAR5KTrWhum05CmxIaf3L2P4Ig0r2TSKC41LwaCLXxyMWPC5zdCPECRrgojlgWaz4VceKAhMIUKLnzlbo9ZagqGf89qyK2MzPNsy8WVOvA6iuuH2TSrxcCBGhKKLUBTjErj2MbK7upD386z5sI1HhGrxNsbPHWdNp1z0g2WXx1cDgEDIHnxOvJCteHzK8RyOOAei0AkztBDWrhBhOFkX8UvaVHZrccgGU0y4HKgMkSLlvID9j7ByA66O1kc3pCc8WEkE3ekIZgBB2doTGj0yJuKhMRcWnhlLDeCCeTTnJQBYEsyE6MHFeCbsXiegIPMytWCRXaElkRglKDVOA4geVVkREABPvGH7BssQ6Zm8EPq7ZNgslxFVCcoVZ1htU9QM6T10hVVJ9o39gwjX3SVjNHkV5nr24maxQHH7VaGCO1je3TpmxYo7wnP8Q6uqfoQhWI4p93ztbwymYG96yUJOovyfEbI70jIZZFuAfx0wIAA6ooAXvngJ2ld1JsDI4pNMiIAsRJ8XnFw1KJVadBotZ4MRLaVzUD9P8HgQ69JSzGnXQvWQVPus8id5gabXXFLutnnJEm55ZYCVjxPn0t5FmRmTIeLe2h14aLFVEY"
-positive: calendly:\n  token: eyJPDys6dvUypCFKk3OYP3uuQkSzxGBIugdxYdqxxLA10fwaoWyw0YLpkQ9ZEtdhH4eoagCu1uzAYi0PGhJoAIRqy4G6I392DcLwiP3mHSp5UfwotwMAZkGXytoREJbUUdxjxpr20b2l8cPZPf4VLFPAjsIOyo8IGzKlmyGLxm9bcYpoNmIuOlsMQ76sRxPRlreca8iPM8Td5rkrx7FC4p3bbCzX7M2ihrAMPlTkRcYJPd1pGT6AFT4oorBAd1Y7fb6AuA85eegS6jTqExLDRhM9Vn1ZwqyoF7pleGBbUxuDQ2SmSe4FM8LoCVMT6BStwB8OqQkV0oRDfoTJNRYPHQSd0aq390UrBB5d844PooNkti5WfCaz5Oycjpp2B5MEk81wEfaTErDHNVsOv74h5CCjLPVxvvCVNpKbeiBgW8LiB9ZssgqHpFabyLyFVpWNMmi7bgV2gBp607mYLappA6cQtLJJYSPpZkgg6duvJnoPtCWWgPV2FQooFH8i1gH6Nesc5OXKGaaKtlQkBZ09EE1877xVWBHKlTW0fq08UWu0BdhzR3GFcsTwfURROyPH62P1fXrB5fmZ512JtI66Yquu7S3y5inpyBEcROKfNNJ8emGa8zeR1Rzc6S7Gm4vQNusGU7GU4yZpBilVeECHD4mwh1wr7rk0RGyHKuuETuK40BFCcYoB81PhqB50X0PaJFcNFyudBgRDbeVvoV0MfZd0JNfn5SDS7XZqS0ywqNh5LcNRFhG0zti9Auw9u01vaNVaZ4EBtJDUEabpdkTgPKp2EXmcG41foMuutO1ia3eZJLBPHQfSafTSXPSzlZjMNo9x6c6gCQTmSqcHektLv9dGVatsX5VRmySKTS
+positive: export CALENDLY_API_KEY="eyJODzX5Gfn3yqtNxlD7SApj8G6FzpMAXaklPIY1sUs6APtCmgfaXqF7kG4qyWxgxACAmj4zTnZ7RI9SBlLj34WRU7WezMk42mmhho08Sz4a1MUFDSiJFo6b3NjajeL0aJbgL7jC2Xdfk3rvG0n7PRibGmOAOOXcL9Qw4NYUzMtFNQFWEe0ARslfYpJz9ajn02yv3OhEudc4SdysCRKC1TYjNncVilLggeszydxqEC9TfwseHZGfVx4Y3IWf3G9WBikONGnfCYXsOOGiI8LBmyAU5u2TqftspKyyU2sFb3gDQKOkgk61x6rpwOJ9WXnQuVFNOSaz0eXiK5B1zQodCsOC2pEIpuL9GWjwIB0knAdRQlQDW5x4vg4WrooFUpeFRwQ8QRaoiz545YugIlswGO6DAFnAi3IZcNQm3c9yrObmHEQ2Pj0rUzY1OXvJzl2"
+positive: calendly:\n  token: eyJglby3JZLLcQ2pSgSzmJ6Bs1VBXmJ8fVIq4qXwluvKIsbLup2mSYWFdxqhZENkr4S4KmHbIe2y8R42eVP5spUk4W0BD7dvSRDkJ0a02cVSiyYSUNKnIAFQamxVZV3sdWOCLREVLmJ9aWV1PwQxa50eX0prfWOYMMhrjk3MYi25cxhG5VJ7x6eJ7yCURRRZMJCcKrPwyBqIs2PGYfVXnnwMlMco7FxnXnb1q4qpEux9M064pmLcF4vRCN3wCYZ5z6GH54EdZD6H3zKFAqkwlpvvnApg5vb2JcEfbfFTBnZ2EdEappcp79BXzJTj3vC8N4qebJI3x00uEOE3wVIHN2uRS287lrifKcbAawdWhfnkQ23insyWjwKYZuiLY3r9a2WHizgud1G43C3TdeRHI6cnyb792Cn1RYUNnIwmfSs9H6aafchzjJjfCPHX5FrTsvzt6sm9bR1pW72MOv1w0GprH7QuXER3Hsrsmg02cdU7FFjhCfstghOokiY49Dil5AQz3DAvfPj3q0Ugfq3VhbOPljGxHOuxljaZMN5Vo1jdNki9O1332MoGeQfIbcVUAoFNfJ7MvZWmsxV9vyq3Z1gtSxkObkUSkcsSxx9MKW30vBLKcMswyAJJd50uy8H3bXMcZ0tKowkAR5KTrWhum05CmxIaf3L2P4Ig0r2TSKC41LwaCLXxyMWPC5zdCPECRrgojlgWaz4VceKAhMIUKLnzlbo9ZagqGf89qyK2MzPNsy8WVOvA6iuuH2TSrxcCBGhKKLUBTjErj2MbK7upD386z5sI1HhGrxNsbPHWdNp1z0g2WXx1cDgEDIHnxOvJCteHzK8RyOOAei0AkztBDWrhBhOFkX8UvaVHZrccgGU0y4HKgMkSLlvID9j7ByA66O1kc3pCc8WEkE3ekIZgBB2doTGj0yJuKhMRcWnhlLDeCCeTTnJQBYEsyE6MHFeCbsXiegIPMytWCRXaElkRglKDVOA4geVVkREABPvGH7BssQ6Zm8EPq7ZNgslxFVCcoVZ1htU9QM6T10hVVJ9o39gwjX3SVjNHkV5nr24maxQHH7VaGCO1je3TpmxYo7wnP8Q6uqfoQhWI4p93ztbwymYG96yUJOovyfEbI70jIZZFuAfx0wIAA6ooAXvngJ2ld1JsDI4pNMiIAsRJ8XnFw1KJVadBotZ4MRLaVz
 negative: export CALENDLY_API_KEY="eyJxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export CALENDLY_API_KEY="eyJqCSLfTvGPL7Hqu8Kr4QcqfCwhilRt7UFDziEeswvLHHkcWwK"
+negative: export CALENDLY_API_KEY="eyJFtCi3ENSt2rvaCvc7H0ebI4dRcICGk2CbM5X01LkoZonq8V6"
 negative: export CALENDLY_API_KEY="${CALENDLY_API_KEY}"
 
 id: calorieninja-api-key
@@ -1074,10 +1085,10 @@ keywords: calorieninja
 pattern: (?i)(?:\b|_)(?:calorieninja)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{40})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export CALORIENINJA_API_KEY="6M1IHzHWTOrISu6VrjKvzCHNT7l2e9FJYem7U6JH"
-positive: calorieninja:\n  token: QNm7G6ywXR7szBB1yHPaJPfYKNflhjyQO572ebf7
+positive: export CALORIENINJA_API_KEY="M7GfjYioQdMKWX3x6xwq1DiAI8tny0ksmXYP9K6y"
+positive: calorieninja:\n  token: KpjM7oJ18aj8LpTpzeT0pDjqm25mBpRmgugQj6rN
 negative: export CALORIENINJA_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export CALORIENINJA_API_KEY="bfIOXuwW5o1zCgsjGI8SRJ61FxKvH7ta8SQkmP"
+negative: export CALORIENINJA_API_KEY="kRjn7f9tpEFX5qgZDvyJYoxmDR0LQYtn6b8lw1"
 negative: export CALORIENINJA_API_KEY="${CALORIENINJA_API_KEY}"
 
 id: campayn-api-key
@@ -1087,10 +1098,10 @@ keywords: campayn
 pattern: (?i)(?:\b|_)(?:campayn)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{64})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export CAMPAYN_API_KEY="ngPx0NGxNPGZN0E3IFoaQjSQ5FeWNOhkIMcKN3Dyc036KisB2k5ophXkuqiG06lk"
-positive: campayn:\n  token: zOqV90uSSDCX15CZ5JLKpLJpjWg8ICy1wc5eq86gSCXQLF2wT5LdjXdsgsOn11xP
+positive: export CAMPAYN_API_KEY="SW4pr3CzzD9AEQfgXXnVmvkd89Ql3DREo97Vcs4A9WMEP4IGrzdeYIV7vgEiZBJ0"
+positive: campayn:\n  token: GfYHq0t5ike6Cr9VPRFj5fpXcBqXoRIHQeja7WcGv12J6CWV9Ed8gUbRuzAMie6R
 negative: export CAMPAYN_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export CAMPAYN_API_KEY="Um3DyUxMUzbI7lNocfQL8Ezv50jR5XSRyMrugWe2LLqJWJENCsyislrdZVn7u7"
+negative: export CAMPAYN_API_KEY="HnH2K3HKlzAH3bTF8iUtQjnJvDr9Zoou13PdjrEZLYTltkITzBGYnixCp8Peug"
 negative: export CAMPAYN_API_KEY="${CAMPAYN_API_KEY}"
 
 id: cannyio-api-key
@@ -1100,10 +1111,10 @@ keywords: canny
 pattern: (?i)(?:\b|_)(?:canny)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export CANNY_API_KEY="7d2e990f-c7b8-979a-496e-8467f95c8555"
-positive: canny:\n  token: 2e33ca2c-fcbe-98b2-0ac7-847f52ba230e
+positive: export CANNY_API_KEY="d8b8ba41-4faa-48bf-319b-772c60f9409c"
+positive: canny:\n  token: 67b3fd74-6afb-a411-ef7c-7b95304f2657
 negative: export CANNY_API_KEY="xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx"
-negative: export CANNY_API_KEY="0b06185f-e861-6f05-dabe-634a6acbde"
+negative: export CANNY_API_KEY="9c2973d4-151d-d6ed-8810-459a26dbee"
 negative: export CANNY_API_KEY="${CANNY_API_KEY}"
 
 id: capsulecrm-api-token
@@ -1113,10 +1124,10 @@ keywords: capsulecrm capsule_crm
 pattern: (?i)(?:\b|_)(?:capsulecrm|capsule_crm)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9_-]{60,80})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export CAPSULECRM_API_KEY="pSFGHOSjOaKy0gmMXwrVuQr1Ch7Jm9Q3C0juyZ8EPcg0sU5lJwfl4eN8sGx3toYxAkZthtehAXkHt3e"
-positive: capsulecrm:\n  token: 5G1QfR4HzXVGC2CYFPWRMSmyoE5p1mb3PvyHgVkGkLSPmNbB62XAlNZWGaBHHw
+positive: export CAPSULECRM_API_KEY="EmOXoOcu0NfKYAqI0pyBJhrG3uuqNsReFYQkODkjeMpoY3MhxsqXUf28VVo7wgRXAd1QlO2swpHIv9"
+positive: capsulecrm:\n  token: dzN4VzqvArsyWtR7r6f7Og7E5PvgR4NkxipLkw1An7DZ7QZDaKPkD7kqALECs
 negative: export CAPSULECRM_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export CAPSULECRM_API_KEY="cx4fnZUEod0HRprjc7LqjCNF4nR8sT7cvzCHS1AIjcGkAMPuR9L18EN7od"
+negative: export CAPSULECRM_API_KEY="pvp42MddbPORSHztCr4CUTjkUpnCvFDHM7yPbAzktAOM30d2xTYNI1hliR"
 negative: export CAPSULECRM_API_KEY="${CAPSULECRM_API_KEY}"
 
 id: carboninterface-api-key
@@ -1126,10 +1137,10 @@ keywords: carboninterface
 pattern: (?i)(?:\b|_)(?:carboninterface)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{21})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export CARBONINTERFACE_API_KEY="Fi7suRaAoDCAnWrPMTm82"
-positive: carboninterface:\n  token: qj1zAwo30NwoYSSpC7Uh8
+positive: export CARBONINTERFACE_API_KEY="IunJuQAbBxGq2cc1aELsy"
+positive: carboninterface:\n  token: 4VjnQSk8QCdykuVf2VPvg
 negative: export CARBONINTERFACE_API_KEY="xxxxxxxxxxxxxxxxxxxxx"
-negative: export CARBONINTERFACE_API_KEY="HYho2FXxn5hiEB3A2YW"
+negative: export CARBONINTERFACE_API_KEY="5gOVzLRtR08xf4FoL4A"
 negative: export CARBONINTERFACE_API_KEY="${CARBONINTERFACE_API_KEY}"
 
 id: centralstationcrm-api-key
@@ -1139,10 +1150,10 @@ keywords: centralstationcrm centralstation
 pattern: (?i)(?:\b|_)(?:centralstationcrm|centralstation)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{30})(?![\w-])
 entropy: 2.5
 confidence: medium
-positive: export CENTRALSTATIONCRM_API_KEY="rv5OaXF3CLzR6wlKdOETNRzcXLmu6F"
-positive: centralstationcrm:\n  token: WLKkIKf1FvI3o2P3snYm1EbLa1kDfk
+positive: export CENTRALSTATIONCRM_API_KEY="3MrmM3VvaUofIR99Tje4Tcy07deuXa"
+positive: centralstationcrm:\n  token: JnQcnb6xKlIwTtO7vdqO5nmuQfoOi5
 negative: export CENTRALSTATIONCRM_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export CENTRALSTATIONCRM_API_KEY="zZQf1kSlnmvWzQaJu91b1KpDCLe9"
+negative: export CENTRALSTATIONCRM_API_KEY="MTDWvebqqT41CbmuOYSoPlXeOnqh"
 negative: export CENTRALSTATIONCRM_API_KEY="${CENTRALSTATIONCRM_API_KEY}"
 
 id: chartmogul-api-key
@@ -1152,10 +1163,10 @@ keywords: chartmogul
 pattern: (?i)(?:\b|_)(?:chartmogul)[\w.-]{0,20}?[\s:'"=>,-]{1,6}\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: chartmogul=RPKtnubOAxUetOREHgRYzqh7xmfOkjKz
-positive: CHARTMOGUL fYXzTrCGGVKGczTaTrNTB0Yk0v3texnq
+positive: chartmogul=wESyV9OE4XdK62HwvQQ7DOeuKdAGJh54
+positive: CHARTMOGUL LZHQuj3qCSLfTvGPL7Hqu8Kr4QcqfCwh
 negative: chartmogul=xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
-negative: chartmogul=VoOeKUYFFWW7AxvRWn6F3mCl0yp0gT
+negative: chartmogul=OrISu6VrjKvzCHNT7l2e9FJYem7U6J
 negative: chartmogul=${CHARTMOGUL_API_KEY}
 
 id: chatbot-api-key
@@ -1165,10 +1176,10 @@ keywords: chatbot
 pattern: (?i)(?:\b|_)(?:chatbot)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9_]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export CHATBOT_API_KEY="VfxgRtnaDGkoJmagZCMbLf8TbgCLoRMG"
-positive: chatbot:\n  token: q5xr5HkNwNCbHg619waGVVU10WVf1dhY
+positive: export CHATBOT_API_KEY="QNm7G6ywXR7szBB1yHPaJPfYKNflhjyQ"
+positive: chatbot:\n  token: bf7Q1mkr2H7SFGvBOYGFyR5BUvnF70Ob
 negative: export CHATBOT_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export CHATBOT_API_KEY="GUkoyi40Y6clnRORQ0l1Ag3uq73dMR"
+negative: export CHATBOT_API_KEY="J61FxKvH7ta8SQkmP9hngPx0NGxNPG"
 negative: export CHATBOT_API_KEY="${CHATBOT_API_KEY}"
 
 id: chatfuel-api-key
@@ -1178,10 +1189,10 @@ keywords: chatfuel
 pattern: (?i)(?:\b|_)(?:chatfuel)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{128})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export CHATFUEL_API_KEY="I0pQqAMB5ngd2coPxRb45msuW3byIjtn96zoV6uAoyBf0Gm5OVRxnMFUVbZGpgiQ83CdsLP68UhDUGqjn7A5NxSkiUcZyet4B8FOw7T46wBMwevCPDDddeGJFsfKoZNc"
-positive: chatfuel:\n  token: i6LYcLD7bwGbWG2QG7ykqiMUHdIbn2VICsVJLVCnsq1ZkxRKiY3CeC6HmIZGqZmrb4DOHNcZjjJBaZHNpdXZi5VzPLjZMiizSzgEhjecdbrvPFR2TCxauuLx8psaYT3S
+positive: export CHATFUEL_API_KEY="3IFoaQjSQ5FeWNOhkIMcKN3Dyc036KisB2k5ophXkuqiG06lk3hzOqV90uSSDCX15CZ5JLKpLJpjWg8ICy1wc5eq86gSCXQLF2wT5LdjXdsgsOn11xPQvm9N7NNDAMRU"
+positive: chatfuel:\n  token: sJjG4AKFxZJ2vixaXAvAWnodLxZGxSkDIOSE8m1Di7rkNqYpQjsoUm3DyUxMUzbI7lNocfQL8Ezv50jR5XSRyMrugWe2LLqJWJENCsyislrdZVn7u7bIBXhr03XTiEEm
 negative: export CHATFUEL_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export CHATFUEL_API_KEY="z8XAaiAjRfGd9x61omIMp5IN3wi4cllZzRMOBZFCimd17wT7ulgKNnc2F4g5X5sXu8b8JjmfrSSK98psaGqm3Ei7MN8yVenE5byG94sKKLNtxqpCPNCojiZgHLcuG1"
+negative: export CHATFUEL_API_KEY="qoBGTO1bgQU7mEIW8bnKpCfYjCgntwaKGY8SmkviBEcvPXNT2IfLS2DFTsHlLUFmNm34WUX4XdnIzpC3U2x6JRkjCQzpPTy55kmSxg767IW4RM7RJLVXK5Qbc6iyZt"
 negative: export CHATFUEL_API_KEY="${CHATFUEL_API_KEY}"
 
 id: checio-api-key
@@ -1191,10 +1202,10 @@ keywords: checio chec.io
 pattern: (?i)(?:\b|_)(?:checio|chec\.io)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b(pk_[A-Za-z0-9]{40,50})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export CHECIO_API_KEY="pk_8dtgtrotdYl3Yt3vr2Sj0IJtveuW1cMjSmXievKj"
-positive: checio:\n  token: pk_7XmxW4N0uco60g8bRIFQtLCrWyhJxU2MifUOqsloGlFwhxK8bA
+positive: export CHECIO_API_KEY="pk_JNaHzb3edgQSiUMpSFGHOSjOaKy0gmMXwrVuQr1Ch7Jm9"
+positive: checio:\n  token: pk_3C0juyZ8EPcg0sU5lJwfl4eN8sGx3toYxAkZthtehAXkHt3ef5
 negative: export CHECIO_API_KEY="pk_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export CHECIO_API_KEY="pk_d0bqRRp3hYZU5HEqT9weTVS1ehfxypy3qUJUVf"
+negative: export CHECIO_API_KEY="pk_XAlNZWGaBHHwFco0xsBigDVEQFlEaiAFlGcPT9"
 negative: export CHECIO_API_KEY="${CHECIO_API_KEY}"
 
 id: checklyhq-api-key
@@ -1204,10 +1215,10 @@ keywords: checklyhq checkly
 pattern: (?i)(?:\b|_)(?:checklyhq|checkly)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export CHECKLYHQ_API_KEY="Xy2Ko8paFsYXDbYzHyE74nffYMqbklbq"
-positive: checklyhq:\n  token: JWnKLyvUoPzaInfc0TQAveMT7bHBKrk5
+positive: export CHECKLYHQ_API_KEY="J3D7jjPOJrfT98pzf5fLkB1AExFblXAU"
+positive: checklyhq:\n  token: PsG8Sy2ZeYBcx4fnZUEod0HRprjc7Lqj
 negative: export CHECKLYHQ_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export CHECKLYHQ_API_KEY="mDhSiLvg4qa9jb2LdQvfICRRT8IAkf"
+negative: export CHECKLYHQ_API_KEY="N7odkFi7suRaAoDCAnWrPMTm82Fqj1"
 negative: export CHECKLYHQ_API_KEY="${CHECKLYHQ_API_KEY}"
 
 id: cicero-api-key
@@ -1217,10 +1228,10 @@ keywords: cicero
 pattern: (?i)(?:\b|_)(?:cicero)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{40})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export CICERO_API_KEY="3uK8L07xvpAAvm1ueEJIppyQtPJPKhKaeQbUEGAp"
-positive: cicero:\n  token: uUR2qQn2kPsoqTR2nnU2vDP9l1rx6cUkK7zig3Mf
+positive: export CICERO_API_KEY="Awo30NwoYSSpC7Uh8tYRbnylRG4YjkNSxYgHb96H"
+positive: cicero:\n  token: o2FXxn5hiEB3A2YWYWJIrrv5OaXF3CLzR6wlKdOE
 negative: export CICERO_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export CICERO_API_KEY="FgmM5Zm2Hc3oxpxe3SyuOdpkIRu4I5sCsPrvGV"
+negative: export CICERO_API_KEY="vdVTd3aKlIUsdxV5BmcaQGzsQDaDtzZQf1kSln"
 negative: export CICERO_API_KEY="${CICERO_API_KEY}"
 
 id: clarifai-api-key
@@ -1230,10 +1241,10 @@ keywords: clarifai
 pattern: (?i)(?:\b|_)(?:clarifai)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export CLARIFAI_API_KEY="WoLaoyTdiSrCOB90gxvG8DhN9yFOqynI"
-positive: clarifai:\n  token: vooYVUdA7F0gYe8ILKMUzG2WSWZERB4F
+positive: export CLARIFAI_API_KEY="vWzQaJu91b1KpDCLe99PqRPKtnubOAxU"
+positive: clarifai:\n  token: tOREHgRYzqh7xmfOkjKzbfYXzTrCGGVK
 negative: export CLARIFAI_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export CLARIFAI_API_KEY="EfwXbP7e4Zmtpf7JyoUVnK2gPdRcLF"
+negative: export CLARIFAI_API_KEY="BZUUqv6yoG26OXCND9AaVoOeKUYFFW"
 negative: export CLARIFAI_API_KEY="${CLARIFAI_API_KEY}"
 
 id: clearbit-api-key
@@ -1243,10 +1254,10 @@ keywords: clearbit
 pattern: (?i)(?:\b|_)(?:clearbit)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{35})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export CLEARBIT_API_KEY="WTPH4BtQoeWIHgsA5wz6c23p5Fj9Io12cSO"
-positive: clearbit:\n  token: QxnF7sSr0mW8iER3P9efgYswS3CKl62fEBm
+positive: export CLEARBIT_API_KEY="xvRWn6F3mCl0yp0gTLwVfxgRtnaDGkoJmag"
+positive: clearbit:\n  token: MbLf8TbgCLoRMGLaq5xr5HkNwNCbHg619wa
 negative: export CLEARBIT_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export CLEARBIT_API_KEY="vgMfu4k3UgWcV1qyes6Z28ED41wIjeNtc"
+negative: export CLEARBIT_API_KEY="UzGUkoyi40Y6clnRORQ0l1Ag3uq73dMRC"
 negative: export CLEARBIT_API_KEY="${CLEARBIT_API_KEY}"
 
 id: clickup-personal-token
@@ -1255,10 +1266,10 @@ severity: high
 keywords: pk_
 pattern: \b(pk_[0-9]{5,10}_[A-Z0-9]{32})\b
 entropy: 3.0
-positive: CLICKUP_TOKEN=pk_08082262_AVMTQX4B58G2KIMYSPCGT2JQC4KRODPK
-positive: headers = {"Authorization": "pk_52369188_QU045MJO8F4OZNDPXW23OU3DRF2I9ZWC"}
+positive: CLICKUP_TOKEN=pk_83127049_36QJN0XKICYET15WW1WEV233DDE695SF
+positive: headers = {"Authorization": "pk_90802909_BW6B66YKQI7D8BN82S92NSQKXI2E27M8"}
 negative: pk_1234567_XXXXXXXX
-negative: pk_test_CIV97UODUWDH04PBMINJWQ5R4GWPGFVC
+negative: pk_test_Q01NGDCOXBMSUBY8JTNZOU0OY1F6MXN5
 
 id: cliengo-api-key
 title: Cliengo API key
@@ -1267,10 +1278,10 @@ keywords: cliengo
 pattern: (?i)(?:\b|_)(?:cliengo)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export CLIENGO_API_KEY="1d9eecb0-a428-69d4-3f9a-912ad8236717"
-positive: cliengo:\n  token: cbcbf21d-a290-c9cb-8134-1f56536f5340
+positive: export CLIENGO_API_KEY="91d10ef8-995f-34bb-7afa-03b3a144f67a"
+positive: cliengo:\n  token: 7ecb5101-ebff-798e-b54f-0b9d34ae0c21
 negative: export CLIENGO_API_KEY="xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx"
-negative: export CLIENGO_API_KEY="aabf35bc-7d7c-1efb-a5d9-17cbd9547a"
+negative: export CLIENGO_API_KEY="2e34c4be-0ec4-e054-b1da-93826d5ec2"
 negative: export CLIENGO_API_KEY="${CLIENGO_API_KEY}"
 
 id: clockify-api-key
@@ -1280,10 +1291,10 @@ keywords: clockify
 pattern: (?i)(?:\b|_)(?:clockify)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{48})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export CLOCKIFY_API_KEY="9fpJWQyjhdBEdiEIA4MYJJnHiLxCUsGJ0fU9RG6mNOp5QOC4"
-positive: clockify:\n  token: PWrGkXKJzmfflZiyLcQAXeHbPYuCOmoLNx4LvkQVKMiQIHPC
+positive: export CLOCKIFY_API_KEY="loGlFwhxK8bA5Zo6gVtazZoU994epNG2iZvrFE6nc8O89hj8"
+positive: clockify:\n  token: 6F956OXDd0bqRRp3hYZU5HEqT9weTVS1ehfxypy3qUJUVfeX
 negative: export CLOCKIFY_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export CLOCKIFY_API_KEY="BFpIcHwMrmncIqmboW9cM1p9u0ZMZtRNxuMvZ1s8XqmJtB"
+negative: export CLOCKIFY_API_KEY="c0TQAveMT7bHBKrk54aNIL8H74wroLlExehVlWCafIRrug"
 negative: export CLOCKIFY_API_KEY="${CLOCKIFY_API_KEY}"
 
 id: closecrm-api-key
@@ -1293,10 +1304,10 @@ keywords: closecrm close_crm close.com
 pattern: (?i)(?:\b|_)(?:closecrm|close_crm|close\.com)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b(api_[A-Za-z0-9.]{30,60})(?![\w.-])
 entropy: 3.0
 confidence: medium
-positive: export CLOSECRM_API_KEY="api_XAQPsBnQkACP94wPG93eq6NiB9EqVXYw3Hc0DzchXDHmQ3446cO1PVkb"
-positive: closecrm:\n  token: api_67Uzp5sO4dcAA53sPRcLUv1ZkwtHZmpd3KC6ARLNsX
+positive: export CLOSECRM_API_KEY="api_KZmpmDhSiLvg4qa9jb2LdQvfICRRT8IAkfNE3uK8L07xvpAAvm1ueEJIppy"
+positive: closecrm:\n  token: api_tPJPKhKaeQbUEGApfuUR2qQn2kPsoqTR2nnU2vDP9l1rx6cUkK7
 negative: export CLOSECRM_API_KEY="api_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export CLOSECRM_API_KEY="api_yJAocyMkIj6Qh9VAIu7wUSF0FyrM"
+negative: export CLOSECRM_API_KEY="api_WND30FgmM5Zm2Hc3oxpxe3SyuOdp"
 negative: export CLOSECRM_API_KEY="${CLOSECRM_API_KEY}"
 
 id: cloudconvert-api-key
@@ -1307,10 +1318,10 @@ pattern: (?i)(?:\b|_)(?:cloudconvert)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|p
 entropy: 3.0
 window: 2048
 confidence: medium
-positive: export CLOUDCONVERT_API_KEY="xv2EhRvbNSavhGw1U0CiM7vggk9ccDsCzWlzMjLgHbG5Gi1bahPf9ZD8SuVl2O5pXBth4QwGN0c7d4D9X3UDUzPGu5utzI9XwqeBWDr9RuJDT0BHERYUnvycUor1DwejnJT1V9AlNyOFtxNNzT6EMuwH5R1sfUsh3WD9mOJSK1EpDijMhdihKwl0HOgwyJtaeVV3eC82cAFipPMR3VBcZkxOboQtWNjrEcjKodYFq53svM4BWiE25FBUMx4aEVkWTUkEN7ErOTd2nxwV2ME7xXmgju5qt0BQoe4sx0H3Ap8rsAh3FV6WrjcMxCibdkPDys6NhIdHtFcvzvLrsrDvteiaDUVurMeikdtKtcZ3Fps8tN44uWTC3wSdA9Nvx"
-positive: cloudconvert:\n  token: xuWDjdok4o9pM324jHOoPWvMmgGLuf8nv93RCrzWKvr05XpLrirjLJtDRjyAjqcRddfuwHQmmPYUFpUbt5RsToqgufGtWInxoHl0WNGiZCFECo5jII12booKT6nfLwuRNYuXvDJAtG5nl5qf52v4MgOhWvEQJQfVec6dT9kbmWG9P7qiNoV9xDuvYT0gmI9IkHwU0vgbVsYIJbMQRCKFZWQxgp59X4dtnv2EzkEpJO2SsJAtfbBaBr0CzIoZJ0TNpMfkcoB3QYD6FDaTWPcZ34Kj6EF1ThXdbisUxDx1k4lPLCEdxJ2D2PNfX9uxhujhV8QFQHquZbpBlwrkccEJvLwcdP2ZyXYygsm16XXU3rdUgURMiDqCMumD8THYj9FVfTEypCYV4JshLF0Yu2JxGwWIZiQ0YdqYUFiA3i7IyMlbQA4COwgi7srnFSTO4I5MqjYfSjTCjeae4PqwpKrG7ZFghrwLkk3J5n3KJsNCff7LKQIgcbFRsFczodGF5BLJDNdMTP20YK6p6gt63FYcJhyBTswOFQjKvbdZAPjRVYvnnPW1nHnLWYdsK2sqcwsFpoQogZoN7FH9uEHBSjMOIfGnsG0vtTJCm81yp2Hd5riufAe4YotZqkHUjwLFeasIlgZBD3OEDIZOnhs3W0I5Ko4d5ZddYBDueYvoqnyE4ME6eiFmaYiDgGmVkE3KxcTj8cVv3M9Zdil3fxrsdcU935kFQBl2MRcpDTBiLEIh07QoZYqLU6LbZw4mq4iy2Pxjc9UrtTncg6InVTkUC7z2Mnz39RNmlpUYxBS0Z2DHK1unrs8zC0QfMDZ6Pxwgylab8WYv6m0MrZHlSqIQL91Zxs9gq2jXHbbf23A2oOhRXiucCTpnDyQpotBKueAWfZj0YF9KmhPQCLsG2i6AeZYWqmp0vNpvjcllG3eo56tOYwFFEqAY7INKCXqMqOGyjjnZUjMZVqOcSCrmgQg9BFj7P6W2ssgViHvii92NjVLcQfBMJQiSUqWWmbiYZYqsmvre0IrqLvl5GI6864DwykLWwHJQV6bB6VsYRns5Y4tsU5ndX0me0pohiYss6DIgloxfga6nUoGYhcgLSkzlB2PPrKRrDBFLrOjzpgyRzo53CVrpsb0v9I9Zuw3H93Zheevso3LoaaqDPKU8YX5R9ychKvENM
+positive: export CLOUDCONVERT_API_KEY="IRu4I5sCsPrvGVaWoLaoyTdiSrCOB90gxvG8DhN9yFOqynIW4TRwvooYVUdA7F0gYe8ILKMUzG2WSWZERB4FV79bYfKTjbXMS7CpesvZp5nhpo6SL0dIw6X3EfwXbP7e4Zmtpf7JyoUVnK2gPdRcLFoWTPH4BtQoeWIHgsA5wz6c23p5Fj9Io12cSOzQxnF7sSr0mW8iER3P9efgYswS3CKl62fEBmkvR92HOAhWu2V2PFJM04DGMfNvNczxswafP9vgMfu4k3UgWcV1qyes6Z28ED41wIjeNtcNQV9bVcivJV5NHu7oduwdhVWAEpZNQbmi3TnUW5RjwqFPYrEgUSwpT0gfvcj6RdYGaJklSVA0j5t2QavSmt30qS0xEbP9FIgMCkimUyspPPNLcgtW3Cjq2c1TEP7krodp1kNiXwi5oA1KgJ7V8JyquAERFYmLjoRI1fEXURoz6YOOTnd7QU1VpxU"
+positive: cloudconvert:\n  token: CDouDdrfMC1iJzwNcqpncsswAHoe5XcBIqA5RG1tWpbs2A6Axz3PWmnhVOwxjbsCHla5a7O7KIVZccPKmsuUJHSFe9aevkeSFXZxP2pMbXIiBO9RRcKfk04VDo2jCKlmcOVuMCJtDSV6dD9HRPUxMi508YuGm1VXnxJOoYgENSjjfdO7O1nDJb5Mu5qCl7JHzEgu8HIKUzIs0Sk9FUaJwJF8QN8T6GMoIQSrbThRDrVOszOL7KAJMpBy4f867GWdGeZH1cWTlGqVph8YcIbZOrQEnkfFHRecDVCWp1OWOKsvFMpl401w5QJzxJ6WtykLQZxItumaW4mg9x4YxfJhZepncqZNlwZhx2pHNOJqSm5gTXAr8TCzVwfBkY5fmQKuf0Kq2egfJnbZ0bdltSSxLcIf5X1AMhGAQJHeHojTkKcMMaR3OxgF8oAO7fdH7HJhFwuSAaOLHB9fpJWQyjhdBEdiEIA4MYJJnHiLxCUsGJ0fU9RG6mNOp5QOC4zPWrGkXKJzmfflZiyLcQAXeHbPYuCOmoLNx4LvkQVKMiQIHPCN0KluwdIAWNq0AJBRrPPVKYqu3DeAz7WgvG0Hs5SKv11SRLer4vcBFpIcHwMrmncIqmboW9cM1p9u0ZMZtRNxuMvZ1s8XqmJtB1XAQPsBnQkACP
 negative: export CLOUDCONVERT_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export CLOUDCONVERT_API_KEY="C8k2ffIi6WF0WupOfHFEf8EwOfwbcP6zYjr8UhlXc6KAWMvtRGQMuxyJVhhqH8aE71RV9pHyfzPYzlxuhQzcjORIjUuaJMbwgTbb2UMZI33XyGklW2VhKARMbrtvClF2hBx87X40GqrpNGyvzZwVo0T0uJwAdfbgcGtzHPx4mGMptgaYxKJB4pN1njZjOZHshsgxRxw5MlzSte5cuKOwUansz1qAvhfb8IhXLutC7GqvIJg5VxIfPhG30TmIKajrRk1xv5iwSHPXXbDvbSxivE7fGdTNHHgpYt4c0qkDie"
+negative: export CLOUDCONVERT_API_KEY="fLwuRNYuXvDJAtG5nl5qf52v4MgOhWvEQJQfVec6dT9kbmWG9P7qiNoV9xDuvYT0gmI9IkHwU0vgbVsYIJbMQRCKFZWQxgp59X4dtnv2EzkEpJO2SsJAtfbBaBr0CzIoZJ0TNpMfkcoB3QYD6FDaTWPcZ34Kj6EF1ThXdbisUxDx1k4lPLCEdxJ2D2PNfX9uxhujhV8QFQHquZbpBlwrkccEJvLwcdP2ZyXYygsm16XXU3rdUgURMiDqCMumD8THYj9FVfTEypCYV4JshLF0Yu2JxGwWIZiQ0YdqYUFiA3"
 negative: export CLOUDCONVERT_API_KEY="${CLOUDCONVERT_API_KEY}"
 
 id: cloudflare-api-token
@@ -1320,10 +1331,10 @@ keywords: cloudflare
 pattern: (?i)(?:\b|_)(?:cloudflare)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9_-]{40})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export CLOUDFLARE_API_KEY="AgFWvF5rNl7REVgtgnLqvkhAfqPauw20RY49sCbM"
-positive: cloudflare:\n  token: pDoKV9HKQgbIQWGATS6YsdVKliBGEXe0NzN3YayN
+positive: export CLOUDFLARE_API_KEY="7IyMlbQA4COwgi7srnFSTO4I5MqjYfSjTCjeae4P"
+positive: cloudflare:\n  token: wpKrG7ZFghrwLkk3J5n3KJsNCff7LKQIgcbFRsFc
 negative: export CLOUDFLARE_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export CLOUDFLARE_API_KEY="e4cv6mDuQFMn3Ayzd7LoLSnNBgdaB2njZ84SoI"
+negative: export CLOUDFLARE_API_KEY="vbdZAPjRVYvnnPW1nHnLWYdsK2sqcwsFpoQogZ"
 negative: export CLOUDFLARE_API_KEY="${CLOUDFLARE_API_KEY}"
 
 id: cloudflare-global-api-key
@@ -1333,10 +1344,10 @@ keywords: cloudflare
 pattern: (?i)(?:\b|_)(?:cloudflare)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([a-f0-9]{37})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export CLOUDFLARE_API_KEY="73f1ec9ab51cd99efffaddaea36ccc5d19780"
-positive: cloudflare:\n  token: 5f4ac4a27addcb1e740191381ae2f1c2d4f04
+positive: export CLOUDFLARE_API_KEY="9497ec03438061b2e4c7c132fe59ca3fd7898"
+positive: cloudflare:\n  token: d31bbb784c4120699ce90ae8d0f95beb4befc
 negative: export CLOUDFLARE_API_KEY="0000000000000000000000000000000000000"
-negative: export CLOUDFLARE_API_KEY="7d2cb3553ae55f83965db5a275cf40d41c5"
+negative: export CLOUDFLARE_API_KEY="0f1578402368c855d6faa402f253d2eaac7"
 negative: export CLOUDFLARE_API_KEY="${CLOUDFLARE_API_KEY}"
 
 id: cloudflare-origin-ca-key
@@ -1345,7 +1356,7 @@ severity: high
 keywords: v1.0-
 pattern: \b(v1\.0-[a-f0-9]{24,64}-[a-f0-9]{100,200}(?:-[a-f0-9]{64})?)\b
 entropy: 3.0
-positive: X-Auth-User-Service-Key: v1.0-ef40299cd6315f980eaf720e8bb30030951e45de0a8299d8b344734c19fb411c-5e606ef79cf387abfbe953a03e56576900b1cc9bea73e4ca1ac7111f200cda9f72a4e85bcace87e3ca7f95dcfc0fb2b37dd8511850f3bac96ea3d18dc2ef94676b781cdd285c8a7b8b
+positive: X-Auth-User-Service-Key: v1.0-de4b8108611374c7ce90d83e7c201414ebffc135999278226ee0e2b820dd79e3-de4eeebc7e20ae23042c224f856f5a7303330b0c11de338df15cda01dbdf6f7228792e61d6618213a445dcc4311aa286bd49c4c3313bfb8ffa8752426c764d97f14dd1b227045175d8
 negative: version = "v1.0-beta"
 negative: v1.0-abcdef
 
@@ -1356,10 +1367,10 @@ keywords: cloudimage
 pattern: (?i)(?:\b|_)(?:cloudimage)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{30})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export CLOUDIMAGE_API_KEY="D7kfPrVqyVfB0VnKC2tWIiHwzisyfu"
-positive: cloudimage:\n  token: 7hxqCfeguwszzBxpQENfRokCPHXsT0
+positive: export CLOUDIMAGE_API_KEY="iO2JaszQ2fe11fxgo9E3BOCXm4AxUV"
+positive: cloudimage:\n  token: vHbfJvHbqBb8hhVOJ09J35fRPYcojA
 negative: export CLOUDIMAGE_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export CLOUDIMAGE_API_KEY="XuNIEQ23oURgWecKfkKKyoySEbWa"
+negative: export CLOUDIMAGE_API_KEY="5uyjG1QYSIHZbXeN2inJtBNTQW0K"
 negative: export CLOUDIMAGE_API_KEY="${CLOUDIMAGE_API_KEY}"
 
 id: cloudmersive-api-key
@@ -1369,10 +1380,10 @@ keywords: cloudmersive
 pattern: (?i)(?:\b|_)(?:cloudmersive)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export CLOUDMERSIVE_API_KEY="72f14c4f-1a43-fd58-dadb-40c8b643dee5"
-positive: cloudmersive:\n  token: d0666ca8-aa14-cebe-6799-c7a3147e72ca
+positive: export CLOUDMERSIVE_API_KEY="da691137-292a-67c9-2288-baa057d2cb35"
+positive: cloudmersive:\n  token: 3ae55f83-65db-a275-f40d-1c57ef40299c
 negative: export CLOUDMERSIVE_API_KEY="xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx"
-negative: export CLOUDMERSIVE_API_KEY="37c9fdf8-37c2-2de1-cd0c-ddb12370b8"
+negative: export CLOUDMERSIVE_API_KEY="9d8b3447-34c1-9fb4-11cf-5e606ef79c"
 negative: export CLOUDMERSIVE_API_KEY="${CLOUDMERSIVE_API_KEY}"
 
 id: cloudplan-api-key
@@ -1382,10 +1393,10 @@ keywords: cloudplan
 pattern: (?i)(?:\b|_)(?:cloudplan)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export CLOUDPLAN_API_KEY="n5grMBeDlQdiwJmb11I0Bt4FPur0ibrP"
-positive: cloudplan:\n  token: M8A9MCfjmL9SnVWbxRRk9zBnloOd98VR
+positive: export CLOUDPLAN_API_KEY="tUD6YSVAb15VdkIUJYcjVSExta45n5GK"
+positive: cloudplan:\n  token: j0xyxByFImUVTncMoeeERdiZbNYBL2IJ
 negative: export CLOUDPLAN_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export CLOUDPLAN_API_KEY="xEPLz1bXskbW8j2XDwwPJjCy8y1fB0"
+negative: export CLOUDPLAN_API_KEY="aviCw5IUSWMZY0de1M4LZa0NeQRjRD"
 negative: export CLOUDPLAN_API_KEY="${CLOUDPLAN_API_KEY}"
 
 id: cloudsight-api-key
@@ -1395,10 +1406,10 @@ keywords: cloudsight
 pattern: (?i)(?:\b|_)(?:cloudsight)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{20,30})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export CLOUDSIGHT_API_KEY="zmZSzPS9hzKIoZgNpV7d7Scz"
-positive: cloudsight:\n  token: eVIezMbqHmZCjEfUR8oKVlL3DuhNI
+positive: export CLOUDSIGHT_API_KEY="j7tYJfaVVRAlJ4EwI554hVelem"
+positive: cloudsight:\n  token: 7crcsAQ4OQgL8gDwooD6Pw
 negative: export CLOUDSIGHT_API_KEY="xxxxxxxxxxxxxxxxxxxx"
-negative: export CLOUDSIGHT_API_KEY="sAXE2LrUO0tUExrckQ"
+negative: export CLOUDSIGHT_API_KEY="as1hJpCgW93eqPilES"
 negative: export CLOUDSIGHT_API_KEY="${CLOUDSIGHT_API_KEY}"
 
 id: cloudsmith-api-key
@@ -1408,10 +1419,10 @@ keywords: cloudsmith
 pattern: (?i)(?:\b|_)(?:cloudsmith)[\w.-]{0,20}?[\s:'"=>,-]{1,6}\b([A-Za-z0-9]{40})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: cloudsmith=f61Yi8Xib5CavLZlVggYP6pFUkBMLiBem7OYk1Kx
-positive: CLOUDSMITH U3sujPq5irWOqX5eVirw9zSKxN0Q4OFkG4AYvZS9
+positive: cloudsmith=HV6RyAzQcBC8pUJehIgHOqTCwMeCbTR22SAdD2dN
+positive: CLOUDSMITH DyPOuwWESjsFwydRFLZBfJXubB1h31A3XVLg9Dtb
 negative: cloudsmith=xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
-negative: cloudsmith=udjuumjLgYbGTZRsrA6D85SOfUZtR5rUv0UukQ
+negative: cloudsmith=EnuQPOAJYt3ikelKLVaNLzw7a4lnQcbMyK6pez
 negative: cloudsmith=${CLOUDSMITH_API_KEY}
 
 id: cloverly-api-key
@@ -1421,10 +1432,10 @@ keywords: cloverly
 pattern: (?i)(?:\b|_)(?:cloverly)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9_]{28,29})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export CLOVERLY_API_KEY="UNV8US4LTICKbUXDAuWLTw0j2Dvn"
-positive: cloverly:\n  token: dD3ZqvVxfJaahtG0Jd0Hum7GDBfHd
+positive: export CLOVERLY_API_KEY="G2GDkzLCcDbTjC3wAkGtNTgX5Hi8"
+positive: cloverly:\n  token: 9vlAN1dJYRAauviJvGI35x0OdaXw
 negative: export CLOVERLY_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export CLOVERLY_API_KEY="Yx8KlrWpQWTIchCP087FqTeWaP"
+negative: export CLOVERLY_API_KEY="NO1FPlrH7u5ejX8YB0b9Ivv1MW"
 negative: export CLOVERLY_API_KEY="${CLOVERLY_API_KEY}"
 
 id: clustdoc-api-key
@@ -1434,10 +1445,10 @@ keywords: clustdoc
 pattern: (?i)(?:\b|_)(?:clustdoc)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{64})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export CLUSTDOC_API_KEY="NjHYW7gSnFOVY9WZ2NzlwooPFjgpmAGrCslhz1z5GyqsYQTh96rGdRQroZiiHZoN"
-positive: clustdoc:\n  token: 4f4laxqlZIP6XVw09ncDINE6AmncuP3dT8vl2lTgFQqkcgDXIduCxop4wQJtECN1
+positive: export CLUSTDOC_API_KEY="ME1WzJEMD5cr8peijLmNQa2fNfhiHXoHURTwGNUPd7cMnMqpk03O01806B0MigoP"
+positive: clustdoc:\n  token: ksdrfIWF2UJqhWgJseBeqkd2TVrpkpMWV6xss6w68JNSXex3Qsst3FaaRlH9RI6z
 negative: export CLUSTDOC_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export CLUSTDOC_API_KEY="ztJKyU86LTntGALLQ3QrHeS2tpgyEGpwxia4TEiYO36VFjK5DnNcsTDjKnAdii"
+negative: export CLUSTDOC_API_KEY="kGVPfwqLcEyLpu6KjcMNJl8p36lUPFvonQU5zPs3yZT1txXzMTFhR0eOCykolU"
 negative: export CLUSTDOC_API_KEY="${CLUSTDOC_API_KEY}"
 """#
 }

@@ -8,10 +8,10 @@ keywords: d7network d7networks d7sms
 pattern: (?i)(?:\b|_)(?:d7network|d7networks|d7sms)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9+/_=-]{20,30})(?![\w+/=-])
 entropy: 3.0
 confidence: medium
-positive: export D7NETWORK_API_KEY="yhfBXbtnbPDzTLKypEaRf0QjfSmvX"
-positive: d7network:\n  token: mIcRe99d83l5cFlp7HumQz2Y2Dcvq0
+positive: export D7NETWORK_API_KEY="yKU17fws1bcEIlvUW2Q59iyhDYhohW"
+positive: d7network:\n  token: tqZJMiGSURfjv9nTOJejwJp2ICioA
 negative: export D7NETWORK_API_KEY="xxxxxxxxxxxxxxxxxxxx"
-negative: export D7NETWORK_API_KEY="HcEb0FRQPa4eLXCwLv"
+negative: export D7NETWORK_API_KEY="jICCZ69tsFe6LY9ifk"
 negative: export D7NETWORK_API_KEY="${D7NETWORK_API_KEY}"
 
 id: dailyco-api-key
@@ -21,10 +21,10 @@ keywords: daily dailyco daily.co
 pattern: (?i)(?:\b|_)(?:daily|dailyco|daily\.co)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{64})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export DAILY_API_KEY="zPXitD5IUEGzzAlIwrvsWhyWf6teVuWRvhJxwEZzg8QIZSmUq2EZlaWMO3XsThqk"
-positive: daily:\n  token: FPZ78N3WekE4H7lmxIBjZNP3yGEcdtDuUH7GpVNkbBmYP8nY9CJvIQtAFl9ygqtR
+positive: export DAILY_API_KEY="mvW9Mq34h5R19UGcIcztaPH0NZlREVtQN7GAHU7zc4o3XIC8sPn5pGAQ9fTANzCv"
+positive: daily:\n  token: E0m7018Km0Rz5zfqGreBcWxTN1wSQptvANCF3dwVCTAMyc61pIsmVgAtSEp7Z42L
 negative: export DAILY_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export DAILY_API_KEY="j5QWzZOCTDH5b7AHz1uxpboyWs1yBOO4QhH8Xfd5DppJqzbRw4J5Lq7TCrWOmJ"
+negative: export DAILY_API_KEY="wL7uWW2rKbmCRaMUAjojvJbHk3VWqMfuUpaexgHRK1rIiYh5vjsDU2TRm9x0wm"
 negative: export DAILY_API_KEY="${DAILY_API_KEY}"
 
 id: dandelion-api-token
@@ -34,10 +34,10 @@ keywords: dandelion
 pattern: (?i)(?:\b|_)(?:dandelion)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export DANDELION_API_KEY="gCaP14qxbaMOuRUH1np46ZY6Ql9rYZhG"
-positive: dandelion:\n  token: aRfD2UoelUQH7G1gEyk4kRbBAfZlTVHA
+positive: export DANDELION_API_KEY="cfAPGglIRxXNboPBMn76VG29tMFkDMXt"
+positive: dandelion:\n  token: v5CM35QNNjhQF5LAlfQ0dbqBymSlFgrK
 negative: export DANDELION_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export DANDELION_API_KEY="idbYXaXaGq7hKzRFuJ65i34fdsdczy"
+negative: export DANDELION_API_KEY="49EKQuVOgekvYdziSw4ytyDGMU3mEr"
 negative: export DANDELION_API_KEY="${DANDELION_API_KEY}"
 
 id: dareboost-api-key
@@ -47,10 +47,10 @@ keywords: dareboost
 pattern: (?i)(?:\b|_)(?:dareboost)[\w.-]{0,20}?[\s:'"=>,-]{1,6}\b([A-Za-z0-9]{55,65})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: dareboost=dSzfh68yDUPaif0OFg4PI06OdnyJlm7J6eanpXFbWU1ZHXtFIPX7P7qkp
-positive: DAREBOOST efYkftDcKr9jWiA28ryA4CHJp1TcTGcWHLX9JJfFN7MEKE9Bnx27Qc3rMd
+positive: dareboost=LIWSHprgFy8EsyIgYg9w989rd0EWwNcJ9npXF5Z5jlqZghXjHGLeexZ6
+positive: DAREBOOST c7YbTn5xxoS2O2tjt5oDb3iKbEsL3pPzhp2VgOoTRlj1yQUePkBiTnhhVqc
 negative: dareboost=xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
-negative: dareboost=5XD85x8tBCvHnQp56Kuj7uC7SL1WLOdcRUy6jqDx4D02nb2HLcCj8
+negative: dareboost=lc8nJrAy1qfRSMjjpv9k8ESLkZuffNCiC4carEET3N6uYoeVjBf28
 negative: dareboost=${DAREBOOST_API_KEY}
 
 id: databox-api-token
@@ -60,10 +60,10 @@ keywords: databox
 pattern: (?i)(?:\b|_)(?:databox)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{21,22})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export DATABOX_API_KEY="gF0qUcOy4f7NAzyanEEGBp"
-positive: databox:\n  token: tz3LFFMnwiADdwNGT9QVkw
+positive: export DATABOX_API_KEY="7Ztge6lcIksDzu8Q3mMBH4"
+positive: databox:\n  token: aEQevDW6xrmzQWGGYYRELv
 negative: export DATABOX_API_KEY="xxxxxxxxxxxxxxxxxxxxx"
-negative: export DATABOX_API_KEY="PbC8tN7aKvnEx3TGLpN"
+negative: export DATABOX_API_KEY="5KHd8qf9in7YhEbKbYz"
 negative: export DATABOX_API_KEY="${DATABOX_API_KEY}"
 
 id: databricks-api-token
@@ -72,10 +72,10 @@ severity: high
 keywords: dapi
 pattern: \b(dapi[a-f0-9]{32}(?:-[0-9])?)\b
 entropy: 3.0
-positive: DATABRICKS_TOKEN=dapiae158adce29b14a3ba541dc945eedad1
-positive: databricks configure --token dapi300f6367e7459f8622b551b20c57e58c-2
+positive: DATABRICKS_TOKEN=dapi1a8393713169058a1f217ca1905d7d33
+positive: databricks configure --token dapi3118e51b88c3e11c6dc7a30a86619ace-2
 negative: dapixxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
-negative: dapia74bd25290c6b0d197b1
+negative: dapi3c388d525f2214497aec
 
 id: databricks-workspace-host
 title: Databricks workspace host
@@ -94,8 +94,8 @@ keywords: datadog dd-api dd_api ddapi
 pattern: (?i)(?:datadog|\bdd[_-]?api)[\w\s.:'"=/>,-]{0,25}?(?:api|key|token|secret)[\w\s.:'"=/>,-]{0,20}?\b([a-f0-9]{32})\b
 entropy: 3.0
 confidence: medium
-positive: DD_API_KEY=63b86458269b65937759a06176a43ab8
-positive: datadog:\n  api_key: "cc1e4a6233e009502a1a8edea1905b31"
+positive: DD_API_KEY=c3c44d5596d029fa3d2fc9cf9f057e69
+positive: datadog:\n  api_key: "b3841fa70084379f6d231f9876ab85bd"
 negative: DD_API_KEY=xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
 negative: DATADOG_API_KEY=<your-api-key>
 
@@ -106,10 +106,10 @@ keywords: datadog dd_app dd-app dd_secret ddapp
 pattern: (?i)(?:datadog|\bdd[_-]?(?:app|secret))[\w\s.:'"=/>,-]{0,25}?(?:key|token|secret)[\w\s.:'"=/>,-]{0,20}?\b([A-Za-z0-9]{40})\b
 entropy: 3.0
 confidence: medium
-positive: DD_APP_KEY=394a27bef77cc000399d3803d0fc6db193bf882f
-positive: datadog_application_key = "723170418d227284e162e285f5d99230ccf0f819"
+positive: DD_APP_KEY=ebaaa2d694ecb3bb66fb6cd68aec9db06f0ca019
+positive: datadog_application_key = "392f10ccfc38b2ee726781bbc999705b2b4ceb5f"
 negative: DD_APP_KEY=xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
-negative: DD_APP_KEY=e4417567369e98732dee2da0961b3191
+negative: DD_APP_KEY=1cfd96ffa77cf7e94950c5164161b190
 
 id: datagov-api-key
 title: api.data.gov API key
@@ -118,10 +118,10 @@ keywords: data.gov data_gov datagov
 pattern: (?i)(?:\b|_)(?:data\.gov|data_gov|datagov)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{40})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export DATA_GOV_API_KEY="G5BiGcnuqZFaTLsmBSLV8pgKOzqxcEgwciDnGbYu"
-positive: data.gov:\n  token: IIJD3d8ui1ZUUr44SdRlsM6roaLWC2PVM45GPFNk
+positive: export DATA_GOV_API_KEY="XSP6dzV7HHYKDAyhpDn7PbC8tN7aKvnEx3TGLpNh"
+positive: data.gov:\n  token: AuZT6ch8NrMxrEmfzcKn2hpFAdoWsbjo27K2wDb0
 negative: export DATA_GOV_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export DATA_GOV_API_KEY="8TEznnMDShML4icLIznUatZINcA7QZZDf3PUtQ"
+negative: export DATA_GOV_API_KEY="QXb6hpesUYmnZlU40zt671zBQRi66JP6B6ux6E"
 negative: export DATA_GOV_API_KEY="${DATA_GOV_API_KEY}"
 
 id: debounce-api-key
@@ -131,10 +131,10 @@ keywords: debounce
 pattern: (?i)(?:\b|_)(?:debounce)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{13})(?![\w-])
 entropy: 2.5
 confidence: medium
-positive: export DEBOUNCE_API_KEY="o69RjhbENki4C"
-positive: debounce:\n  token: y8Hl1ZMKggTbK
+positive: export DEBOUNCE_API_KEY="P4UCyULqqcwHx"
+positive: debounce:\n  token: crS1ne3wA8STN
 negative: export DEBOUNCE_API_KEY="xxxxxxxxxxxxx"
-negative: export DEBOUNCE_API_KEY="Ij52wimG6hT"
+negative: export DEBOUNCE_API_KEY="RU7XfBz6gx2"
 negative: export DEBOUNCE_API_KEY="${DEBOUNCE_API_KEY}"
 
 id: deepai-api-key
@@ -144,10 +144,10 @@ keywords: deepai
 pattern: (?i)(?:\b|_)(?:deepai)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12,14})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export DEEPAI_API_KEY="qsts6bz2-rw3p-vnux-49t9-kwkhsktksg7mj6"
-positive: deepai:\n  token: rpizff0h-nf1q-afry-ljba-3gbsdk64vul4ha
+positive: export DEEPAI_API_KEY="rx4arwcj-2nxp-0qnp-hpaj-7pht8izxbquo0"
+positive: deepai:\n  token: kzweqcb2-x89c-j07b-4njy-0965ysc92zv88x
 negative: export DEEPAI_API_KEY="xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx"
-negative: export DEEPAI_API_KEY="azs0eq4s-dxrb-86l0-jcn1-o4j93s0xap"
+negative: export DEEPAI_API_KEY="ttim7m5x-6nqa-pb38-jhjb-p5nw7d6tos"
 negative: export DEEPAI_API_KEY="${DEEPAI_API_KEY}"
 
 id: deepgram-api-key
@@ -157,10 +157,10 @@ keywords: deepgram
 pattern: (?i)(?:\b|_)(?:deepgram)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{40})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export DEEPGRAM_API_KEY="dBoenDtIOBcI9cSBbp38CeQV9nGcwMXsN8PGVeUv"
-positive: deepgram:\n  token: O1H0jbN2O9T137vbwFWaShCUULBM4e0C4cQnqOYU
+positive: export DEEPGRAM_API_KEY="CFvusUOhPAwMo2LJw8oEGBuXDZUB5iOLud9lPKlt"
+positive: deepgram:\n  token: aoEdCGnTdz3bNs8YWZ1NBc8qVFzbLqgBkY9jEsRr
 negative: export DEEPGRAM_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export DEEPGRAM_API_KEY="91r14wSZqrzJlDVxNJHN1aIj0QSDwjdTHYoSBy"
+negative: export DEEPGRAM_API_KEY="A46x8zHSAKM0O1O1s6zEONWOjXTEDBtrgiiYqh"
 negative: export DEEPGRAM_API_KEY="${DEEPGRAM_API_KEY}"
 
 id: delighted-api-key
@@ -170,10 +170,10 @@ keywords: delighted
 pattern: (?i)(?:\b|_)(?:delighted)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export DELIGHTED_API_KEY="mV0SXrqwUt4rHKXk6OnibnNjLOn6SsIs"
-positive: delighted:\n  token: lVfco69aYzpB5VresuGKsqop4y9OS4uF
+positive: export DELIGHTED_API_KEY="mY4IEKMzodspM7E5o8GEsZFuHRaUJZPW"
+positive: delighted:\n  token: AcilAAfNZfmnHn4t3JFEgtTL96NDRmsK
 negative: export DELIGHTED_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export DELIGHTED_API_KEY="jgTpOKP0dJ1xaeEYaRF7zexq7VIeqY"
+negative: export DELIGHTED_API_KEY="pBVnvoCgHr6IqB1qOL420JCvjXoXyq"
 negative: export DELIGHTED_API_KEY="${DELIGHTED_API_KEY}"
 
 id: dtrack-api-key
@@ -182,10 +182,10 @@ severity: high
 keywords: odt_
 pattern: \b(odt_[A-Za-z0-9]{32,40})\b
 entropy: 3.0
-positive: X-Api-Key: odt_2ViRXCtrAqufphUSqXYgCR9cPVqE5hog
-positive: DTRACK_API_KEY=odt_HyfT75U1Cb2xswGXk4UmWXXLKjxBtXVu
+positive: X-Api-Key: odt_2FUYQ8FGO3R5T69ZrQsYnZffY2OkmGlD
+positive: DTRACK_API_KEY=odt_EJJfZQcpY35VwnBdJysTVtMYAA52s2Jj
 negative: odt_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
-negative: odt_j6u2qCgfoBsP
+negative: odt_r5S4CX1xNlHw
 
 id: detectify-api-key
 title: Detectify API key
@@ -194,10 +194,10 @@ keywords: detectify
 pattern: (?i)(?:\b|_)(?:detectify)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export DETECTIFY_API_KEY="17fARMhe4Ehbnjxy8Lg8H7ZVFTg2pVLJ"
-positive: detectify:\n  token: F23EFgeKIsGA9JjjcEGeKYE9Bxkz8Jc7
+positive: export DETECTIFY_API_KEY="Qlm8VR6sRxFVcR9CVDGxKFaiI8MSMizp"
+positive: detectify:\n  token: wTtHfcaRjd6QX9tEgR2PluGvbyG5BiGc
 negative: export DETECTIFY_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export DETECTIFY_API_KEY="4HoLhe4TgIJny6USXwUyAeRshSn7vw"
+negative: export DETECTIFY_API_KEY="uIlIIJD3d8ui1ZUUr44SdRlsM6roaL"
 negative: export DETECTIFY_API_KEY="${DETECTIFY_API_KEY}"
 
 id: detectlanguage-api-key
@@ -207,10 +207,10 @@ keywords: detectlanguage
 pattern: (?i)(?:\b|_)(?:detectlanguage)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export DETECTLANGUAGE_API_KEY="nhP821G8upRia4ztlBGVVhyxDBmdFstY"
-positive: detectlanguage:\n  token: uWmePNCDR22qdOuTy3Oq6f8FpBOaZNNY
+positive: export DETECTLANGUAGE_API_KEY="2PVM45GPFNkqn1jgJ51AOuIQ3Qc4ILRz"
+positive: detectlanguage:\n  token: uqhWlOG4poBMt9a96bj8TEznnMDShML4
 negative: export DETECTLANGUAGE_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export DETECTLANGUAGE_API_KEY="OeYFGkXEfMt4T5taSWk8lCkEXGIAyk"
+negative: export DETECTLANGUAGE_API_KEY="bENki4Cay8Hl1ZMKggTbKR06LHiLFg"
 negative: export DETECTLANGUAGE_API_KEY="${DETECTLANGUAGE_API_KEY}"
 
 id: dfuse-api-key
@@ -220,9 +220,9 @@ keywords: web_
 pattern: \b(web_[a-f0-9]{32})\b
 entropy: 3.0
 confidence: medium
-positive: DFUSE_API_KEY=web_1871c0f1db920c25939fb842794a2041
+positive: DFUSE_API_KEY=web_93f5fd3f3f3d0e721e6cc7d50c72cac2
 negative: web_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
-negative: web_server_56f56b9addeb4618e9782e515d21197e
+negative: web_server_6986b9037e5e0d12333a68f2581e4045
 
 id: diffbot-api-token
 title: Diffbot API token
@@ -231,10 +231,10 @@ keywords: diffbot
 pattern: (?i)(?:\b|_)(?:diffbot)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export DIFFBOT_API_KEY="WhQISuRbKuRxCRZxlLpQRIPbiw99KhOI"
-positive: diffbot:\n  token: GAVVXTlxWbazFTHnJkiwYGUKfS8hMYtE
+positive: export DIFFBOT_API_KEY="I7GlA98jLRcnBoVERPjUY97LQXJD8sA2"
+positive: diffbot:\n  token: aQ7pcdBoenDtIOBcI9cSBbp38CeQV9nG
 negative: export DIFFBOT_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export DIFFBOT_API_KEY="tSpdg2x4pUBpp4cJnQZzOurOrLFMgV"
+negative: export DIFFBOT_API_KEY="aShCUULBM4e0C4cQnqOYUxaA7OYgwd"
 negative: export DIFFBOT_API_KEY="${DIFFBOT_API_KEY}"
 
 id: diggernaut-api-key
@@ -244,10 +244,10 @@ keywords: diggernaut
 pattern: (?i)(?:\b|_)(?:diggernaut)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{40})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export DIGGERNAUT_API_KEY="9apGFYgGvsPR83ucMJfOgwtkBjpP7Sw15tX1R7ot"
-positive: diggernaut:\n  token: mFlNqaxq8AbFqrrjddG0Nx61aC3odnPtiFmO5OTO
+positive: export DIGGERNAUT_API_KEY="5MdN8diCfeOY6yN0tmLbRoPl8alLNU91r14wSZqr"
+positive: diggernaut:\n  token: JlDVxNJHN1aIj0QSDwjdTHYoSByumV0SXrqwUt4r
 negative: export DIGGERNAUT_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export DIGGERNAUT_API_KEY="sBLIkouu2VyHnroYreXyIaoZGGCv0EdDNhREdF"
+negative: export DIGGERNAUT_API_KEY="p4y9OS4uFZPBfccSe4xhPoCVTOWtMm9aZMEmmo"
 negative: export DIGGERNAUT_API_KEY="${DIGGERNAUT_API_KEY}"
 
 id: discord-webhook-url
@@ -256,7 +256,7 @@ severity: high
 keywords: discord.com/api/webhooks discordapp.com/api/webhooks
 pattern: (?i)\b(https://(?:(?:ptb|canary)\.)?discord(?:app)?\.com/api/webhooks/[0-9]{17,20}/[A-Za-z0-9_-]{60,70})(?![\w-])
 entropy: 3.0
-positive: WEBHOOK = "https://discord.com/api/webhooks/779233317573962434/qPcupT8krjkOztorH2oqUghkEN6ymoIp1sgnjbMI3FYJvbPmSYLAit2WeUB5ZIIeUp7g"
+positive: WEBHOOK = "https://discord.com/api/webhooks/462139085017076154/qYLrj6u2qCgfoBsPy2ViRXCtrAqufphUSqXYgCR9cPVqE5hogTNpHyfT75U1Cb2xswGX"
 negative: https://discord.com/api/webhooks/123/abc
 negative: https://discord.com/api/webhooks/{id}/{token}
 
@@ -266,8 +266,8 @@ severity: high
 keywords: discord bot_token bottoken apikey api_key token
 pattern: (?i)(?:discord|bot|token|api_?key)[\w.-]{0,25}?["']?\s{0,3}[:=]{1,2}\s{0,3}["']?([MNO][\w-]{23,27}\.[\w-]{6}\.[\w-]{27,40})(?![\w-])
 entropy: 3.5
-positive: DISCORD_BOT_TOKEN=MTOrP1TvXkXzo67koG2shdwAx.z7T5s7.y5tZnUGGdhBNGoIeWlrrst0yY4FoGCDOFfLQWK
-positive: bot.run(token="MTAfLlCMvhC5uqhaiYg6tugwJ.vvzp4I.BfUjonOzlB4SQLnYIN4BG0rP7ruPygRORL0UAP")
+positive: DISCORD_BOT_TOKEN=MT9Bxkz8Jc7Ik5mEvpFazQBEl.AzsH96.rswYnjXBgHKl4HoLhe4TgIJny6USXwUyAeRshS
+positive: bot.run(token="MT7vw3QsnhP821G8upRia4ztl.GVVhyx.BmdFstYKH5uuWmePNCDR22qdOuTy3Oq6f8FpBO")
 negative: DISCORD_BOT_TOKEN=MTIz.abc.def
 negative: token = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.abcdefghijklmnopqrstuvwxyz0123"
 
@@ -278,8 +278,8 @@ keywords: discord bot_id botid
 pattern: (?i)(?:discord[\w.-]{0,20}?|\bbot_?id)["']?\s{0,3}[:=]{1,2}\s{0,3}["']?\b([0-9]{17,19})\b
 entropy: 2.5
 confidence: medium
-positive: DISCORD_CLIENT_ID=155838104479232461
-positive: bot_id: "013865359437491053"
+positive: DISCORD_CLIENT_ID=148271465065012920
+positive: bot_id: "759467508435347345"
 negative: DISCORD_CLIENT_ID=123
 negative: discord = 00000000000000000
 
@@ -290,10 +290,10 @@ keywords: disqus
 pattern: (?i)(?:\b|_)(?:disqus)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{64})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export DISQUS_API_KEY="Rf0uALS5zZuqS4m2mf9JvD9Oi3NUYV9PbbiDjCnz9WBndW2I7OlTFg5mAMz3SCu0"
-positive: disqus:\n  token: gRYjLtf72eBCoTTg8XMeegvEn4EgkGd9Xtf1q9NZbgB8erHv5AOfpJiwgiCfOde6
+positive: export DISQUS_API_KEY="jlGjggNS5eBFbCxEBWhQISuRbKuRxCRZxlLpQRIPbiw99KhOI2RgGAVVXTlxWbaz"
+positive: disqus:\n  token: THnJkiwYGUKfS8hMYtEMGNPVdFECIjA2JAsruliLzqYUiJB4IX8oaINY0tSpdg2x
 negative: export DISQUS_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export DISQUS_API_KEY="vBMUVZgqUibxKBeCz4YE5GgUTIUz9d1cUgAgcrO6yMj3P90G1v90KdBejVryvx"
+negative: export DISQUS_API_KEY="0smFlNqaxq8AbFqrrjddG0Nx61aC3odnPtiFmO5OTOfgFuHqJoNUW1tiZkR1nk"
 negative: export DISQUS_API_KEY="${DISQUS_API_KEY}"
 
 id: ditto-api-key
@@ -303,10 +303,10 @@ keywords: ditto
 pattern: (?i)(?:\b|_)(?:ditto)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12}\.[A-Za-z0-9]{40})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export DITTO_API_KEY="4ff735c8-a11b-77cb-4c15-3b9d0c3e35fc.SJWrphFBXx7uCfFkUavkS4LmRta4r7YqzAw9yfge"
-positive: ditto:\n  token: b6fa440d-c4cc-6e17-1447-b41eed6294b7.7hwZf9XJYgXHLOvIzvMr1tt28fzYoquqlg5iShyd
+positive: export DITTO_API_KEY="f30660c0-7f14-6021-c6a1-49b8d9b9b88f.oo6gTEQu3D7pKyi0ro1rwqPcupT8krjkOztorH2o"
+positive: ditto:\n  token: ddf96011-d0ea-4a07-3c7c-d75cdc77619d.GieVhrtKYT1vuzbFc3lduClt41lxb6pWpisARbUX
 negative: export DITTO_API_KEY="xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx.xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export DITTO_API_KEY="5c1e6ed3-d8d9-921b-112d-c185c0d93baf.9c7hlgGKRmZcV9oPdeiHPEVNZuPkKYCqzYFQDr"
+negative: export DITTO_API_KEY="71cf2233-6918-89c0-7cf8-4d842daed34d.wJ1Hyvvzp4IBBfUjonOzlB4SQLnYIN4BG0rP7r"
 negative: export DITTO_API_KEY="${DITTO_API_KEY}"
 
 id: django-secret-key
@@ -317,7 +317,7 @@ pattern: (?i)(?:\b|_)django[\w.-]{0,10}?secret[_-]?key["']?\s{0,3}[:=,]{1,2}\s{0
 entropy: 3.5
 confidence: medium
 positive: os.environ.get('DJANGO_SECRET_KEY', 'q7#vn!2k$e9f@x0p*h6w&z3m^r8t(a1s)d5g%j4l+b_c-y=u')
-positive: DJANGO_SECRET_KEY = "MRGJi5Wam1Wp8ivQoVmaTtLar1641MOMlHoFTEU9DS5byQPgEA"
+positive: DJANGO_SECRET_KEY = "5EEPHoUFuIa5zvz6UL9z17JDluXqIvX1mvQwg4oBNgFxWeqOEA"
 negative: DJANGO_SECRET_KEY = "changeme"
 negative: DJANGO_SECRET_KEY = os.environ['DJANGO_SECRET_KEY']
 
@@ -327,7 +327,7 @@ severity: medium
 keywords: django-insecure-
 pattern: \b(django-insecure-[^\s'"]{40,70})
 entropy: 3.5
-positive: SECRET_KEY = 'django-insecure-CzK55yNYcmqLncrkDsnYw0yGnvXhKm2pKvfnZYV368qz9zd2SE'
+positive: SECRET_KEY = 'django-insecure-CsKOfX0a8xoXARNMSACGiEaQdg2LQOSa1Lsd50NiqIVz62gcpy'
 negative: SECRET_KEY = 'django-insecure-xxxxxxxx'
 
 id: docparser-api-key
@@ -337,10 +337,10 @@ keywords: docparser
 pattern: (?i)(?:\b|_)(?:docparser)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{40})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export DOCPARSER_API_KEY="Rvx17f7SGHhBINFWtjsxFlYmRNd4mRjRaG5St4uo"
-positive: docparser:\n  token: kQvxsrZW418BeWydRuuY850irxMd0fEHgASmaLLB
+positive: export DOCPARSER_API_KEY="ZuqS4m2mf9JvD9Oi3NUYV9PbbiDjCnz9WBndW2I7"
+positive: docparser:\n  token: TFg5mAMz3SCu0SigRYjLtf72eBCoTTg8XMeegvEn
 negative: export DOCPARSER_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export DOCPARSER_API_KEY="lXRKG4xEnqoNkisYUOyksh2kVWkXumrTIYX0GL"
+negative: export DOCPARSER_API_KEY="ReLMPi5zSoSW1Gfr8jYcIwl6qG8alJ82jRroB7"
 negative: export DOCPARSER_API_KEY="${DOCPARSER_API_KEY}"
 
 id: doppler-cli-token
@@ -349,7 +349,7 @@ severity: high
 keywords: dp.ct.
 pattern: \b(dp\.ct\.[A-Za-z0-9]{40,44})\b
 entropy: 3.0
-positive: DOPPLER_TOKEN=dp.ct.LMKBOqUE9oSoqAIls8GAVnqj6pM6xvNwTna0d44f6cW
+positive: DOPPLER_TOKEN=dp.ct.0XzqBafuauOlvFzMd79TtHvBMUVZgqUibxKBeCz4YE5
 negative: DOPPLER_TOKEN=dp.ct.xxxx
 negative: DOPPLER_TOKEN=dp.ct.xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
 
@@ -359,7 +359,7 @@ severity: high
 keywords: dp.pt.
 pattern: \b(dp\.pt\.[A-Za-z0-9]{40,44})\b
 entropy: 3.0
-positive: DOPPLER_TOKEN=dp.pt.vAdVamAXdwIzCfJIXfUDZu5cnQs8uZb6k6MJ501RjOw
+positive: DOPPLER_TOKEN=dp.pt.oxttdWV8U3GFg57P2InY840Pe888ti87tGxkf53ySJW
 negative: DOPPLER_TOKEN=dp.pt.xxxx
 negative: DOPPLER_TOKEN=dp.pt.xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
 
@@ -369,7 +369,7 @@ severity: high
 keywords: dp.sa.
 pattern: \b(dp\.sa\.[A-Za-z0-9]{40,44})\b
 entropy: 3.0
-positive: DOPPLER_TOKEN=dp.sa.Fr8lmAMBi4qdxKx54p185BJbQo26dqjrxglZDzx1kSd
+positive: DOPPLER_TOKEN=dp.sa.v11oj8iN14Q9g5GyLRrFucBi7hwZf9XJYgXHLOvIzvM
 negative: DOPPLER_TOKEN=dp.sa.xxxx
 negative: DOPPLER_TOKEN=dp.sa.xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
 
@@ -379,7 +379,7 @@ severity: high
 keywords: dp.scim.
 pattern: \b(dp\.scim\.[A-Za-z0-9]{40,44})\b
 entropy: 3.0
-positive: DOPPLER_TOKEN=dp.scim.BxGdAUlRKjt1vjcYWkkqWYFMldDNgc6oKjCAdYjkKWt
+positive: DOPPLER_TOKEN=dp.scim.RNnpMi4mYZnhtNwHib7LeleH3jklfvTd9F2Pw0fG6oi
 negative: DOPPLER_TOKEN=dp.scim.xxxx
 negative: DOPPLER_TOKEN=dp.scim.xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
 
@@ -389,7 +389,7 @@ severity: high
 keywords: dp.audit.
 pattern: \b(dp\.audit\.[A-Za-z0-9]{40,44})\b
 entropy: 3.0
-positive: DOPPLER_TOKEN=dp.audit.iNCwU0eMb6VA9JPffyl2GEVK0vHzi3l3jUjFwCMsWDD
+positive: DOPPLER_TOKEN=dp.audit.lT51b2nH73Jcm63KWgD7VsQV1p7qPolSX7NgXxRKzVY
 negative: DOPPLER_TOKEN=dp.audit.xxxx
 negative: DOPPLER_TOKEN=dp.audit.xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
 
@@ -399,8 +399,8 @@ severity: high
 keywords: dp.st.
 pattern: \b(dp\.st\.(?:[a-z0-9_-]{2,35}\.)?[A-Za-z0-9]{40,44})\b
 entropy: 3.0
-positive: DOPPLER_TOKEN=dp.st.prd.dITEfStWjaNML2NQuBzwfrRpDLheYehrLskp75LLot9
-positive: DOPPLER_TOKEN=dp.st.YxgLelO1jCEG2bt2c1foU3r7vmjrbf5KR8G84yOfobF
+positive: DOPPLER_TOKEN=dp.st.prd.y8Zv9LzyD5tzq8rQYyP3wwMt98aCzK55yNYcmqLncrk
+positive: DOPPLER_TOKEN=dp.st.zu0MrBIWXw7UCSK2LQPwAUUIF9nRhiL4FHbE4EcldeE
 negative: DOPPLER_TOKEN=dp.st.prd.xxxx
 
 id: dronahq-api-key
@@ -410,10 +410,10 @@ keywords: dronahq
 pattern: (?i)(?:\b|_)(?:dronahq)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{50})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export DRONAHQ_API_KEY="mTIiBX79G2Ne6AzmD1Qpvl5lWVDjwuuCpglZWBJkVFfZzt5dA4"
-positive: dronahq:\n  token: ft055qKR3Ubxla0UKbCyHwGD3qPGwFsbFwN7f6PqJ8gtnDS4rM
+positive: export DRONAHQ_API_KEY="Rvx17f7SGHhBINFWtjsxFlYmRNd4mRjRaG5St4uoakQvxsrZW4"
+positive: dronahq:\n  token: eWydRuuY850irxMd0fEHgASmaLLBwxoJexQC5HTuei8DBIaCAX
 negative: export DRONAHQ_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export DRONAHQ_API_KEY="vhSk7onL5AgDqXTlOMefRm8SdYH0sDwRwauQUUCRGsGTgmys"
+negative: export DRONAHQ_API_KEY="YX0GLmLMKBOqUE9oSoqAIls8GAVnqj6pM6xvNwTna0d44f6c"
 negative: export DRONAHQ_API_KEY="${DRONAHQ_API_KEY}"
 
 id: droneci-access-token
@@ -423,10 +423,10 @@ keywords: droneci drone_token drone-token
 pattern: (?i)(?:\b|_)(?:droneci|drone_token|drone-token)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export DRONECI_API_KEY="sNxbkQESC2g7W1KEY4j48QkhzlzkpR4A"
-positive: droneci:\n  token: dQlxUlsBnqAj0g7l79eLa6xemQAAY2C0
+positive: export DRONECI_API_KEY="CG7DSFVTORvruMhaz0qQ1kbs3HAKk2z1"
+positive: droneci:\n  token: c6J9eWW6Lhw6OHxifRsOCYS8L12IpH1L
 negative: export DRONECI_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export DRONECI_API_KEY="yfVOBnMVvXR7gslfovtcHxwM2O2fWy"
+negative: export DRONECI_API_KEY="wIzCfJIXfUDZu5cnQs8uZb6k6MJ501"
 negative: export DRONECI_API_KEY="${DRONECI_API_KEY}"
 
 id: dropbox-access-token
@@ -436,9 +436,9 @@ keywords: sl.
 pattern: \b(sl\.(?:u\.)?[A-Za-z0-9_-]{130,1400})(?![\w-])
 entropy: 3.5
 window: 2048
-positive: curl -H "Authorization: Bearer sl.jMwYR1vReZAilwjxG6pQlIHT6wy6GwGNII5EOA06cWpNrZzx4nLwnaTl0ocbr4bCANbTVKAs6iySE9Erv9VTxE7kjHRurSpaRWyR3snjlRioFB7vJVy0bmellIW5TgCvt82HTeGW6a" https://api.dropboxapi.com/2/users/get_current_account
+positive: curl -H "Authorization: Bearer sl.TuqCQs6itasJ0PWM3VnWtDFTrVL7JLA3FLmy1KlDQvHhpX6YGUYhZ9aZgKeTXWgleIuJJsDxVQhDWhOS2Pk5JHOeBxGdAUlRKjt1vjcYWkkqWYFMldDNgc6oKjCAdYjkKWtqNFopRW" https://api.dropboxapi.com/2/users/get_current_account
 negative: sl.xxxxxxxxxx
-negative: ssl.wgveLvloEAAtllpZCXXFEN2onJD4xEDqUJmmcSHlsDBoyo8Anv7uwaAap1qrbT6yIX1nYVW85CyGgIPSCrNDIT32tpDd2i7jBnjtYCEL6MvQZeTRfhdlrSp2roRlK8yFyiRzC0C4LpA1
+negative: ssl.OwMC83YuL5ACPr9KBMKQwTtY2hnQ2bgsNUhoSp0zDviYUe81XnNL9cV4oDWswWHt2XOROMIFu0XMBCFile8LrpvLToVXEMyFr8lmAMBi4qdxKx54p185BJbQo26dqjrxglZDzx1kSdD8
 
 id: dynalist-api-token
 title: Dynalist API token
@@ -447,10 +447,10 @@ keywords: dynalist
 pattern: (?i)(?:\b|_)(?:dynalist)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{128})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export DYNALIST_API_KEY="ejbKhyKJSK87EXMm0ADzj7zshUXlGC7pOJCXXXWNxv3we3g0xXvXCqtj54X7MSgxE9Azpa4HJNyIF1MPg51Aajq9H126ZnEAu4Zbu5tl8NtR60b3c9zqLmyPmXhw1jZ4"
-positive: dynalist:\n  token: 2Zbes8pge9QBUTyqsgOuxeeBcL64KGkl5mrwwVo2cPgjvVlbkxP0gZRnI30P6xFgWeP4LjZp8FGoYGjpdMeGsironHt39ZcaqpErWs670lWTslhaX5EbhGgUGRY4M2kO
+positive: export DYNALIST_API_KEY="zwfrRpDLheYehrLskp75LLot9EwBeFAgEGidZtBI1ATwlh82tvJRcIYxe68q3RBtPKKRPH9YY6xZ1zyhh5uvfDcPKnilSwmxqscE76lX80lPYNYjQ77hzFtmTIiBX79G"
+positive: dynalist:\n  token: 6AzmD1Qpvl5lWVDjwuuCpglZWBJkVFfZzt5dA4dft055qKR3Ubxla0UKbCyHwGD3qPGwFsbFwN7f6PqJ8gtnDS4rMdLOnKeSj3Qk1tBm3IyF8CGZa7uGhYFeqcrEaeZw
 negative: export DYNALIST_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export DYNALIST_API_KEY="taEOueD733dnEpg3jUeVAPUOWLgHuYbg42ZnuSsbwUAdYrKkY7mJBu81jCoCrtJ3B3EpGgvfThtKZBVQyKmF5GDESLYN2qO4LD6qnGjUuqu6I6Jn7L9vqQlFHJJ1tm"
+negative: export DYNALIST_API_KEY="9AEsYbpy5ZSAR5CCR2by7meAG2OejGjeyfVOBnMVvXR7gslfovtcHxwM2O2fWy5kwgveLvloEAAtllpZCXXFEN2onJD4xEDqUJmmcSHlsDBoyo8Anv7uwaAap1qrbT"
 negative: export DYNALIST_API_KEY="${DYNALIST_API_KEY}"
 
 id: dynatrace-api-token
@@ -459,7 +459,7 @@ severity: high
 keywords: dt0c0 dt0s0
 pattern: \b(dt0[cs]0[0-9]\.[A-Z0-9]{24}\.[A-Z0-9]{64})\b
 entropy: 3.0
-positive: apiToken: dt0c01.CB3RXXGW5L61Z68IJ10IHDST.J64CCPUVMQOUSCEHHHN8F4LRVKQW22VO3F7TGQZP6W2F5O6C7WPG4JU6KCDE8Z55
+positive: apiToken: dt0c01.8N2Y6G82R38TP3DIJ1NJT24V.FHDLRPROLY5YIZ22P0NJWVE0ILWJX6PL87WY6W68840CPRZXNWNALOCBRB20B0SI
 negative: apiToken: dt0c01.XXXX
 negative: dt0c01.AAAAAAAAAAAAAAAAAAAAAAAA.BBBBBBBBBBBBBBBBBBBB
 
@@ -470,10 +470,10 @@ keywords: dyspatch
 pattern: (?i)(?:\b|_)(?:dyspatch)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{52})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export DYSPATCH_API_KEY="CdMypI691jwlJOxdZL8B9RCce71gQmfGJ7eSssNuQD45qX766zyy"
-positive: dyspatch:\n  token: uWCGNxuFNhGjvBo1ka5n1XqrTmpV6Caj4GdJaSuEfgLYguqRVrzD
+positive: export DYSPATCH_API_KEY="th444tMI0qMxmMbiMoQyeqtI5d2VjejbKhyKJSK87EXMm0ADzj7z"
+positive: dyspatch:\n  token: hUXlGC7pOJCXXXWNxv3we3g0xXvXCqtj54X7MSgxE9Azpa4HJNyI
 negative: export DYSPATCH_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export DYSPATCH_API_KEY="XFORSZuDDxz8SA40YNmCmQltoNbDKNrYsxN8i1d3dF1k9CivHu"
+negative: export DYSPATCH_API_KEY="2Zbes8pge9QBUTyqsgOuxeeBcL64KGkl5mrwwVo2cPgjvVlbkx"
 negative: export DYSPATCH_API_KEY="${DYSPATCH_API_KEY}"
 
 id: eagleeyenetworks-api-key
@@ -483,10 +483,10 @@ keywords: eagleeyenetworks eagleeye
 pattern: (?i)(?:\b|_)(?:eagleeyenetworks|eagleeye)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{15})(?![\w-])
 entropy: 2.5
 confidence: medium
-positive: export EAGLEEYENETWORKS_API_KEY="a256zNrj3bBIi4y"
-positive: eagleeyenetworks:\n  token: 1zzvWCrdJzpCGca
+positive: export EAGLEEYENETWORKS_API_KEY="ZRnI30P6xFgWeP4"
+positive: eagleeyenetworks:\n  token: Zp8FGoYGjpdMeGs
 negative: export EAGLEEYENETWORKS_API_KEY="xxxxxxxxxxxxxxx"
-negative: export EAGLEEYENETWORKS_API_KEY="3lk4qdgMonz8g"
+negative: export EAGLEEYENETWORKS_API_KEY="s670lWTslhaX5"
 negative: export EAGLEEYENETWORKS_API_KEY="${EAGLEEYENETWORKS_API_KEY}"
 
 id: eagleeyenetworks-email
@@ -504,9 +504,9 @@ severity: high
 keywords: ezak eztk
 pattern: \b(EZ[AT]K[A-Za-z0-9]{54})\b
 entropy: 3.0
-positive: EASYPOST_API_KEY=EZAKjzN8ObceG0uv5RkTvmPzzIPBO4Ab3AQTCdB2QfvZYQa6aUPj6otLfo
+positive: EASYPOST_API_KEY=EZAKzxQXGFQzCIarCJI0xbj8MtgfLJNptN3AjKeAlN1NMxZwFqL14Viivl
 negative: EZAKxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
-negative: EZAKGx63qyFlqdcvofHBqQJr
+negative: EZAKbhGgUGRY4M2kO5PJZOgS
 
 id: ecostruxureit-api-key
 title: EcoStruxure IT API key
@@ -515,10 +515,10 @@ keywords: ecostruxureit ecostruxure
 pattern: (?i)(?:\b|_)(?:ecostruxureit|ecostruxure)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b(AK1[A-Za-z0-9]{45,55})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export ECOSTRUXUREIT_API_KEY="AK1RfJD5LnpRTt3qIVmmUi6CONXHAK3QuV2iJRdI4IWspoS6uhEzaHbX"
-positive: ecostruxureit:\n  token: AK1dLjm3lnIxeQqMJ9ylkDTfK444a20Cf0jNpEpk5vc4atsr4WKWehQ
+positive: export ECOSTRUXUREIT_API_KEY="AK1KkY7mJBu81jCoCrtJ3B3EpGgvfThtKZBVQyKmF5GDESLYN2qO"
+positive: ecostruxureit:\n  token: AK1D6qnGjUuqu6I6Jn7L9vqQlFHJJ1tmdcYb1Drxxg4wFlGNW2B5zTSG1
 negative: export ECOSTRUXUREIT_API_KEY="AK1xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export ECOSTRUXUREIT_API_KEY="AK1AqQTvpMtZz2mY04KBcq3BrUfwmeThhF3vRXdntEs4fv"
+negative: export ECOSTRUXUREIT_API_KEY="AK1hKQTnIfElrv2kq4wS90CCv7oDYfHPtgqzPpGwOQYNC0"
 negative: export ECOSTRUXUREIT_API_KEY="${ECOSTRUXUREIT_API_KEY}"
 
 id: edenai-api-key
@@ -529,10 +529,10 @@ pattern: (?i)(?:\b|_)(?:edenai|eden_ai)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret
 entropy: 3.0
 window: 1024
 confidence: medium
-positive: export EDENAI_API_KEY="Jhe3U0Rx8blRIhmEgY4agwAZERtHMNEestGWghtFFdyZUOt09w5XvM5B0qNoUWQdYRL9zvtZng4Dyg8GJFrg7QE6xZxWYAZQXCUD3gFjVYcrjodMwJi40df7JJizWDKh91RUxMv9LgMU6zWPkc9NsKqDx39cL5q6CWnRtQvl2HPbhYQqqD2G45t8cjtUwJrOXPi7IbMOKpaAgNlxBAx5wpLUyd0WwfhjwgBLk965UauvPBQoTyZZYzn2U"
-positive: edenai:\n  token: 14CPTf6y98W0XZJ7KP3OJKBfKe0aSDAM1Ve1FzzUbvPsEyPRv1VJvHu1XjFnLf7JF4RVOAi8nDG468g7WRrn6svGaK3pOmrfvfcsXwq8zG4da1Ir2i2TcpjHgMa6wJcM7uKuZFToEAjkqaQbExHdit7TLDzyseX1zvOBqgEyMCHKcHC8U9lpSYYTEBKamNghLdXSOZeBpjUlrqFQZe5AqLvMxEPOwaU22rGga40p7KSiWrBaDySZ35SnhdeAacoRECCBrm5TfZsfmDF0cyoFWtPaVmXSiTU2UJvB29j71fUtF9Nbszz0n2WAY3AqMMqePwTT0kjJbKOzbA5RKaeHWLFH5me3cmg9Oo3C4qjtXxQijvv6uyKZWdSfvI9k41cOOfIF1CLbdKixqY2S9LW2AYsg51u0lI2NqN0riZkw6sNJawRYkLhDEW30cNLrtZGAlaojankAm60YpInjL9PbPA5Khy9p81Bq1AxdrRXV9Xh06pbAjZpOMKShy8N2sR6w1Bnrl2UzFT1WuK1gZH3QjceaEvFxnGemGz3iHqg
+positive: export EDENAI_API_KEY="TRFoGRcHPwp6LgEjZuG1MkcdLeYITzFNFGYAN61wJQ4igvNecPgcZGdwbIFNbwZGQh6tI89CTejo05miAWTOwvP3bKoUlngIt36FceR4b4xu55C81LxhL07qce962DY3hfOtd69MqhJ7NkD"
+positive: edenai:\n  token: 4t8yaoug84TqHL4zcjchyrsvSfXPM55b9hu3pVMoYkEVcSFFKhQJKxxewENZg016gpbDWfHfMvOrV9EAEskN5NYPoiBEgHO3XOZr4SNeLcAfJSBGnTgcz74C4NWmfXDffeOE0ZSDs5OEL0T5Fr7ZoC0WIQVPnMQJTQPIdeDj3NetW0IoTdiuOCgusRpWk5w4KIvlddVe0XmQqhZsOnTJXmgMbz1CCdMypI691jwlJOxdZL8B9RCce71gQmfGJ7eSssNuQD45qX766zyytuWCGNxuFNhGjvBo1ka5n1XqrTmpV6Caj4GdJaSuEfgLYguqRVrzDYWx1FZT860pRALn57R7vgVK6QmBmmaj2kvwC3BFTXaplFwJSLGhP1jBXFORSZuDDxz8SA40YNmCmQltoNbDKNrYsxN8i1d3dF1k9CivHuYviWegFFwnuygsxcha256zNrj3bBIi4yWV04Ym1zzvWCrdJ
 negative: export EDENAI_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export EDENAI_API_KEY="G7MDWFEHdlNfYpxpfdowqJoZ8YBTgpuJMKAXbmwR1KszDUOYsKZsmLBeKfEgBLODlrAHKRQ5oMy1Ebl0nX9iEVUa7dOh0zpeeq"
+negative: export EDENAI_API_KEY="nIxeQqMJ9ylkDTfK444a20Cf0jNpEpk5vc4atsr4WKWehQbEAVEyL1PqqQNJF2xUMoq9ed3eHzja8h2FvQz8TxmVC94FAqQTvp"
 negative: export EDENAI_API_KEY="${EDENAI_API_KEY}"
 
 id: elasticemail-api-key
@@ -542,10 +542,10 @@ keywords: elasticemail elastic_email elastic
 pattern: (?i)(?:\b|_)(?:elasticemail|elastic_email|elastic)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9_]{90,100})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export ELASTICEMAIL_API_KEY="WWqmBxeWq5kjXRLgGIF1bBgnNZhBk1kHCHbaDp4H8lJkmEMEnMBnr8LeLHn15eckBAZqzYS8BlPCkQydpGp4yQAMwWOP9U"
-positive: elasticemail:\n  token: TgrS1cIFdwDxQnlVWZbwKUgJI6B0yfeSbdsVyg2Nus0Tu0tO5I0suaqWnYLDyEhgKBtQqdJ1sLIpHeWx8bwJOvk1qlL1iEIe8
+positive: export ELASTICEMAIL_API_KEY="tZz2mY04KBcq3BrUfwmeThhF3vRXdntEs4fvsJhe3U0Rx8blRIhmEgY4agwAZERtHMNEestGWghtFFdyZUOt09w5XvM5B0qNoUW"
+positive: elasticemail:\n  token: dYRL9zvtZng4Dyg8GJFrg7QE6xZxWYAZQXCUD3gFjVYcrjodMwJi40df7JJizWDKh91RUxMv9LgMU6zWPkc9NsKqDx39cL5q6CWn
 negative: export ELASTICEMAIL_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export ELASTICEMAIL_API_KEY="w9xFfAJi7j0GLMJJaRS0TO5FA0ctC3oTUqgwY4BAtHQNMPKv577qfFLtqzJEMAuRW5S5mpZCq65km2nNtomxjxNZ"
+negative: export ELASTICEMAIL_API_KEY="J7KP3OJKBfKe0aSDAM1Ve1FzzUbvPsEyPRv1VJvHu1XjFnLf7JF4RVOAi8nDG468g7WRrn6svGaK3pOmrfvfcsXw"
 negative: export ELASTICEMAIL_API_KEY="${ELASTICEMAIL_API_KEY}"
 
 id: elevenlabs-api-key
@@ -554,10 +554,10 @@ severity: high
 keywords: sk_
 pattern: \b(sk_[a-f0-9]{48})\b
 entropy: 3.0
-positive: ELEVENLABS_API_KEY=sk_5bc95cfdc6bbde97595519eec87b0e2c1ef19fff88d016a6
-positive: client = ElevenLabs(api_key="sk_e63530c370df3aaa5c9927ad1b4d7fafc690d86dcabad512")
+positive: ELEVENLABS_API_KEY=sk_ddbc71ef229c724595a2da1e27a860dbc7ab1988720c3c08
+positive: client = ElevenLabs(api_key="sk_b6193a0e47ec39a36607722c5fea6a7ac90cb0d182e35ee4")
 negative: sk_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
-negative: task_765276c4c8ecde417380ab7225b687020bacbd8187abe8f4
+negative: task_6ba2eb1eda5b449197ef2aa95be38663c6472d968b8f197a
 
 id: enigma-api-key
 title: Enigma API key
@@ -566,10 +566,10 @@ keywords: enigma
 pattern: (?i)(?:\b|_)(?:enigma)[\w.-]{0,20}?[\s:'"=>,-]{1,6}\b([A-Za-z0-9]{40})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: enigma=mvSxnhTJEvki9wMWP2ebKUV29zAccTPPIKbUlS6l
-positive: ENIGMA X8VpyjkrZNJ0nKAo0MYfsfSHJBRj2XDY5urFK5Lg
+positive: enigma=SuGxGqbrCy5ro821JjPMrlP0IJmYDZAbJFt2vyOP
+positive: ENIGMA g5hdnSo9WIa8KWfpgz1BjGNNZ7yzYXTTiIZiKGfx
 negative: enigma=xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
-negative: enigma=SAwvGGaavW5OsbPMZoL21K4L4avasaLpJyIf3l
+negative: enigma=SddfaIsb52zh0iRV7fDtYkCT88Wpy6Pd49QgUz
 negative: enigma=${ENIGMA_API_KEY}
 
 id: envoy-api-key
@@ -580,10 +580,10 @@ pattern: (?i)(?:\b|_)(?:envoy)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|
 entropy: 3.0
 window: 1024
 confidence: medium
-positive: export ENVOY_API_KEY="zgCEc0pzgWyt8HAAltEW3EsNToKjQI9jEE9u4BflGjhUhn7a1ExJOSB1YI5O1Eg2buwOlNNA3yjeATE862lJcU5BKSl5nRKl8ViDHkz6mx6IkHlLji5tH9eTjAlmZco1H5fG5XWFLaDQGRU7ynKiXOvqgGccEq7cG8eCpW30KNdcTgUaPDimGCZKv4TI5Q1DI7"
-positive: envoy:\n  token: wdHQPS1Cmy2gonrpD2Uuo3XWlmZ42dIwMR6rGLhWsw2G35s5bgOHJ15SNvRSWLuyk5o7dKntEgpkNRGnFMoA0kMxFN7msypgLqKBFWo5pKLVaqhuAxWaGtVsDzHbVsABxkJzfHT9YAoTRKYTShc8hv2FcsnbWsd5luXMkqh0Hljg2U9NO
+positive: export ENVOY_API_KEY="8A2N0QBhwxEeYYswHmLsOgMYHflDcVFCZBRFrv5WLxsOw7gQQqwnZtp275bbbRuIaFLmWJYLyCgGuwqsut3wS684a4fw45bSGzv4zVWeE6EmTfIbfEg0sh6JKltEZyG7MDWFEHdlNfYpxpfdowqJoZ8YBTgpuJMKAXbmwR1KszDUOYsKZsmLBeKfEgBLODlrAHKRQ5oMy1Ebl0nX9iEVUa7dOh0zpeeqqWWqmBxeWq5kjXRLg"
+positive: envoy:\n  token: IF1bBgnNZhBk1kHCHbaDp4H8lJkmEMEnMBnr8LeLHn15eckBAZqzYS8BlPCkQydpGp4yQAMwWOP9UCTgrS1cIFdwDxQnlVWZbwKUgJI6B0yfeSbdsVyg2Nus0Tu0tO5I0suaqWnYLDyEhgKBtQqdJ1sLIpHeWx8bwJOvk1qlL1iEIe8OYjIWBJXRwnRHazJa3HjnOjaUCiCB2eAY13D5u1g
 negative: export ENVOY_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export ENVOY_API_KEY="3FQf3UinmFDRcpQmQghEeCj4alYV1Tv4uvwBISQB5KwZhN5qU1lsfzgGKlEPpoBnqphwwTC3nD3V8g7HP2WM0q3euv9cKoK8GEh2dJVWPeha92tY8BOgLbdjvTADEq4gzI8i53vLHykppO7iiVlw"
+negative: export ENVOY_API_KEY="OBr3rHx6dRzDRBmqn3IKIdbHec8hHCHVoCAaciCl4vz6wQOceExfY8KLYkPPSheyZ2Y4YL9dPLZGSORWc1Xg6jFB8RxFxxo1O0FiifCBdnireHoilWoEW2IGMlllOCDhNnpRz7UW1by74DGPS30O"
 negative: export ENVOY_API_KEY="${ENVOY_API_KEY}"
 
 id: eraser-api-token
@@ -593,10 +593,10 @@ keywords: eraser
 pattern: (?i)(?:\b|_)(?:eraser)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{22})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export ERASER_API_KEY="u0EdBzzFrCmlOe7RqARkWE"
-positive: eraser:\n  token: wZ1r5jEHtHgFPJwhVPFiRy
+positive: export ERASER_API_KEY="ztwSZW45tmetWB9mh5Nlsa"
+positive: eraser:\n  token: TaSw7fK94EFrAaVhX6odLR
 negative: export ERASER_API_KEY="xxxxxxxxxxxxxxxxxxxxxx"
-negative: export ERASER_API_KEY="eyTIZCxXNRQ2ZnqdeJs3"
+negative: export ERASER_API_KEY="eIbGJdahwpqbYXOy0dCB"
 negative: export ERASER_API_KEY="${ERASER_API_KEY}"
 
 id: etherscan-api-key
@@ -606,10 +606,10 @@ keywords: etherscan
 pattern: (?i)(?:\b|_)(?:etherscan)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{34})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export ETHERSCAN_API_KEY="9m5Gw1UMxwDRi6cHsoG1Yw25aWsUFF3dQf"
-positive: etherscan:\n  token: x7GY1khK346cLwyEO37hkLCwqfyoMZLMOQ
+positive: export ETHERSCAN_API_KEY="m0EU7RDScycQv0DvW1qqiicQVjGtBWNRxQ"
+positive: etherscan:\n  token: JHWv7yPZxpmUMV3EYW0Wzj8gQ9Tz18GCgT
 negative: export ETHERSCAN_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export ETHERSCAN_API_KEY="R4gYGVxV92rZtnjUgmnYmu9BoWtjq9qa"
+negative: export ETHERSCAN_API_KEY="lME1ax3tHletZauSdy57DuOva1lcThjS"
 negative: export ETHERSCAN_API_KEY="${ETHERSCAN_API_KEY}"
 
 id: ethplorer-api-key
@@ -619,10 +619,10 @@ keywords: ethplorer
 pattern: (?i)(?:\b|_)(?:ethplorer)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{22})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export ETHPLORER_API_KEY="fOt9W2uoUdpW9SkwAJKPF7"
-positive: ethplorer:\n  token: MQB6Ysqmd4oVzO5LKatYZy
+positive: export ETHPLORER_API_KEY="hvOey9DyfCrCebS5PgsxwA"
+positive: ethplorer:\n  token: xatmvSxnhTJEvki9wMWP2e
 negative: export ETHPLORER_API_KEY="xxxxxxxxxxxxxxxxxxxxxx"
-negative: export ETHPLORER_API_KEY="3IAM6SAANk8xLndgDHsF"
+negative: export ETHPLORER_API_KEY="0vX8VpyjkrZNJ0nKAo0M"
 negative: export ETHPLORER_API_KEY="${ETHPLORER_API_KEY}"
 
 id: eventbrite-api-token
@@ -632,10 +632,10 @@ keywords: eventbrite
 pattern: (?i)(?:\b|_)(?:eventbrite)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Z0-9]{20})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export EVENTBRITE_API_KEY="UCV6UNB3XTAP916P6RG7"
-positive: eventbrite:\n  token: L66IJTUFZDFAXLGX1BNF
+positive: export EVENTBRITE_API_KEY="SF791J3UR5G14APPHBWX"
+positive: eventbrite:\n  token: G2EKGJRZ5PN7O32JKG0W
 negative: export EVENTBRITE_API_KEY="xxxxxxxxxxxxxxxxxxxx"
-negative: export EVENTBRITE_API_KEY="KBDQ79JOSCKST59YYZ"
+negative: export EVENTBRITE_API_KEY="ZG24CPZGYT700LT44S"
 negative: export EVENTBRITE_API_KEY="${EVENTBRITE_API_KEY}"
 
 id: everhour-api-key
@@ -645,10 +645,10 @@ keywords: everhour
 pattern: (?i)(?:\b|_)(?:everhour)[\w.-]{0,20}?[\s:'"=>,-]{1,6}\b([A-Za-z0-9]{4}-[A-Za-z0-9]{4}-[A-Za-z0-9]{6}-[A-Za-z0-9]{6}-[A-Za-z0-9]{8})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: everhour=jzPj-UtHD-xpgawq-yKKxbn-3oyrJMtX
-positive: EVERHOUR 6LoN-31bX-Wawj0A-7Ruh7b-A3iBi31u
+positive: everhour=KjQI-EE9u-flGjhU-n7a1Ex-1YI5O1Eg
+positive: EVERHOUR uwOl-3yje-TE862l-U5BKSl-RKl8ViDH
 negative: everhour=xxxx-xxxx-xxxxxx-xxxxxx-xxxxxxxx
-negative: everhour=Ns0l-P41A-m3s7be-wTBOkS-iUvFu0
+negative: everhour=QGRU-7ynK-iXOvqg-GccEq7-cG8eCp
 negative: everhour=${EVERHOUR_API_KEY}
 
 id: exchangerateapi-api-key
@@ -658,10 +658,10 @@ keywords: exchangerate exchangerate-api exchangerateapi
 pattern: (?i)(?:\b|_)(?:exchangerate|exchangerate-api|exchangerateapi)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{24})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export EXCHANGERATE_API_KEY="jRtV9rxUUCzKzPNKMq0rF1Yg"
-positive: exchangerate:\n  token: N1dxJTR9VLJv6gdhzhlktUMc
+positive: export EXCHANGERATE_API_KEY="cTgUaPDimGCZKv4TI5Q1DI7n"
+positive: exchangerate:\n  token: dHQPS1Cmy2gonrpD2Uuo3XWl
 negative: export EXCHANGERATE_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export EXCHANGERATE_API_KEY="BAbtA3e6GxG7ZVuJ5WaDXF"
+negative: export EXCHANGERATE_API_KEY="OHJ15SNvRSWLuyk5o7dKnt"
 negative: export EXCHANGERATE_API_KEY="${EXCHANGERATE_API_KEY}"
 
 id: exchangeratesapi-api-key
@@ -671,10 +671,10 @@ keywords: exchangerates exchangeratesapi
 pattern: (?i)(?:\b|_)(?:exchangerates|exchangeratesapi)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export EXCHANGERATES_API_KEY="tcLSOuNWTOsKUFduqk8HFFf7pn69GkxR"
-positive: exchangerates:\n  token: WywrU215cqrvRwxCXyIA1jKK9uUESQ1D
+positive: export EXCHANGERATES_API_KEY="gpkNRGnFMoA0kMxFN7msypgLqKBFWo5p"
+positive: exchangerates:\n  token: qhuAxWaGtVsDzHbVsABxkJzfHT9YAoTR
 negative: export EXCHANGERATES_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export EXCHANGERATES_API_KEY="lvsPqAFz5BHPtGv34JaoxqH2ymwOQB"
+negative: export EXCHANGERATES_API_KEY="oe8k4oipu6UDbNf4Q3LWG0Cychwxh0"
 negative: export EXCHANGERATES_API_KEY="${EXCHANGERATES_API_KEY}"
 
 id: extractorapi-api-key
@@ -684,10 +684,10 @@ keywords: extractorapi
 pattern: (?i)(?:\b|_)(?:extractorapi)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{40})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export EXTRACTORAPI_API_KEY="b9swuUK2vVi1EXnpxrjj3nEqiBEAuG6bHola9Lsx"
-positive: extractorapi:\n  token: BiJ9SrsHovunzOjfcnhbVco5lyj1alCevN6Ia7N2
+positive: export EXTRACTORAPI_API_KEY="gR00ZspF0x4AQOPp0JIUxCOKhgx30p3vk4vr3UL3"
+positive: extractorapi:\n  token: 29YXfOydYplojuzt3n8TWate6fOsPUVbM9XnzxSf
 negative: export EXTRACTORAPI_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export EXTRACTORAPI_API_KEY="EiSPS0ftzi8TBTNEIabZ8KxLEdocKPl35MIPC2"
+negative: export EXTRACTORAPI_API_KEY="Tk78G2ABD5PQ2Lqsah2Uxt43FQf3UinmFDRcpQ"
 negative: export EXTRACTORAPI_API_KEY="${EXTRACTORAPI_API_KEY}"
 
 id: facebook-app-id
@@ -697,8 +697,8 @@ keywords: facebook fb_app fbapp fb-app
 pattern: (?i)(?:facebook|\bfb[_-]?app)[\w\s.:'"=-]{0,25}?(?:app(?:lication)?[_-]?)?id["']?\s{0,3}[:=]{1,2}\s{0,3}["']?\b([0-9]{15,16})\b
 entropy: 2.5
 confidence: medium
-positive: FACEBOOK_APP_ID=225635815107825
-positive: fb_app_id: "1654696565162947"
+positive: FACEBOOK_APP_ID=202567741682598
+positive: fb_app_id: "1233222515706667"
 negative: FACEBOOK_APP_ID=123
 negative: FACEBOOK_APP_ID=000000000000000
 
@@ -709,8 +709,8 @@ keywords: facebook fbapi fb_api fb_app fbapp fb_secret fbsecret fb-app
 pattern: (?i)(?:facebook|\bfb[_-]?(?:api|app|secret))[\w\s.:'"=-]{0,25}?(?:secret|key)["']?\s{0,20}[:=]{1,2}\s{0,20}["']?\b([a-f0-9]{32})\b
 entropy: 3.0
 confidence: medium
-positive: FACEBOOK_APP_SECRET=7d5f4717501f6a89f01741efa506f0e2
-positive: var fbApiKey = '2f630c42c62080fb4887131ffeec2ed1';
+positive: FACEBOOK_APP_SECRET=80fc27f9a52e93d95d9e66e376ecdb17
+positive: var fbApiKey = 'c68502bc3f05558eb315a399bcf5fdb5';
 negative: FACEBOOK_APP_SECRET=xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
 negative: FACEBOOK_APP_SECRET=ffffffffffffffffffffffffffffffff
 
@@ -720,8 +720,8 @@ severity: high
 keywords: eaa
 pattern: \b(EAA[A-Za-z0-9]{30,300})\b
 entropy: 3.5
-positive: FB_ACCESS_TOKEN=EAACAPP1kAWTmsUSUn82FEf0bRcm7WLAXPHV2UEKEOQ4GrdDyvMjoSZrDgRTaOFSOOD8BorN7Mt6daguzDslMiiGe1kpKN00ibLHT9RYy5dbaW5t0CEZC7YH8XPE
-positive: https://graph.facebook.com/me?access_token=EAACeFEGez7AClivMPWn4bP3bOrh0VfAm58CACmh99S1mqisj19I24cC2B5bOAwHXG8VFCpLCqGFz1CgOplw5cWLrMxB0E9S8cneEq3u77aBL3ismjtrHyEuWCfd
+positive: FB_ACCESS_TOKEN=EAACYZyyYpwJqArRQtPAlxzxaDKQd83IAM6SAANk8xLndgDHsFIhucvG34Su8nb8RDZT8xt18ZaYpJBKGpKG9T4rgHMqlKGGij8LTt8uUf1zdfa6KxlgxXTZBbVn
+positive: https://graph.facebook.com/me?access_token=EAACmtYTjW8qUFmvvqSlNRTK99dVRcgyc3GcVnXYaq6VMik16bdqH9JjoTSs6Kc78188kQstSFU3RJyy87zdjzPjCUtHD1VLFxpgawqlyKKxbnZRe3oyrJMtXk6L
 negative: EAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA
 negative: EAABxxxxxxxxxx
 
@@ -732,10 +732,10 @@ keywords: fastforex
 pattern: (?i)(?:\b|_)(?:fastforex)[\w.-]{0,20}?[\s:'"=>,-]{1,6}\b([A-Za-z0-9]{28})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: fastforex=asXEw80Ar8ZuGpBOnrckSeihcEaM
-positive: FASTFOREX 3PVo83KdEzuLXFHt4Svo7PR5clnT
+positive: fastforex=RNfWywrU215cqrvRwxCXyIA1jKK9
+positive: FASTFOREX UESQ1D3H6MBC3OSTFojozaOSW2hS
 negative: fastforex=xxxxxxxxxxxxxxxxxxxxxxxxxxxx
-negative: fastforex=0Kkk8oyZiNm9plae22DIpmKFz9
+negative: fastforex=JaoxqH2ymwOQBNSYwb9swuUK2v
 negative: fastforex=${FASTFOREX_API_KEY}
 
 id: fastly-api-token
@@ -745,10 +745,10 @@ keywords: fastly
 pattern: (?i)(?:\b|_)(?:fastly)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9_-]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export FASTLY_API_KEY="twb3Vig3OhjhSw0DNxavXych1pxbwjbX"
-positive: fastly:\n  token: 9NZLC4f0K1fCXGryTuNvRIYItsqtJyBy
+positive: export FASTLY_API_KEY="1EXnpxrjj3nEqiBEAuG6bHola9LsxyBi"
+positive: fastly:\n  token: sHovunzOjfcnhbVco5lyj1alCevN6Ia7
 negative: export FASTLY_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export FASTLY_API_KEY="HSn7KGhFIw6t2QIL9jQj3Zucj3UQBg"
+negative: export FASTLY_API_KEY="6FMjpjQjEiSPS0ftzi8TBTNEIabZ8K"
 negative: export FASTLY_API_KEY="${FASTLY_API_KEY}"
 
 id: feedier-api-key
@@ -758,10 +758,10 @@ keywords: feedier
 pattern: (?i)(?:\b|_)(?:feedier)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export FEEDIER_API_KEY="3iKWyt38pLOGVDXSafk48JfC05e1ITLY"
-positive: feedier:\n  token: 64GXwWIAS2xh2r4Qo5KAFFz0RwQRJd88
+positive: export FEEDIER_API_KEY="LEdocKPl35MIPC2qL17kKQXNSlBitZOp"
+positive: feedier:\n  token: Fh0IyMlOivgoQGwd82sHLY8Hg381NV2j
 negative: export FEEDIER_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export FEEDIER_API_KEY="fzL5fWl9sIJfjbKdGfxhIMf4IBjQ7j"
+negative: export FEEDIER_API_KEY="iGUnBFBXIJ3voflvApVxIf3wfaC4Gk"
 negative: export FEEDIER_API_KEY="${FEEDIER_API_KEY}"
 
 id: fetchrss-api-key
@@ -771,10 +771,10 @@ keywords: fetchrss
 pattern: (?i)(?:\b|_)(?:fetchrss)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{40})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export FETCHRSS_API_KEY="3nEkhaNo0x0smqSYf51PYGC9pmaXHuhF3Y9h7eik"
-positive: fetchrss:\n  token: 5HFqZtvIlc1nzisJezRbarTc1v6qNXw8qrUTg2oG
+positive: export FETCHRSS_API_KEY="C6QSZ6AwQ9tBMBZvBxfA4WkKqCMP4y3BhxYk8QVv"
+positive: fetchrss:\n  token: 74LpBZ5wRmJoVXOlyYaCEHZ1lUQnNoBvo3SiLGlG
 negative: export FETCHRSS_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export FETCHRSS_API_KEY="Rd8oVmCfIFGoUirRHWnfzD6bUJaZTG4dByUhZi"
+negative: export FETCHRSS_API_KEY="S37PcU0uQW0CDQBotXpllHjPYUJjfIqOiJhUWY"
 negative: export FETCHRSS_API_KEY="${FETCHRSS_API_KEY}"
 
 id: figma-personal-access-token
@@ -783,8 +783,8 @@ severity: high
 keywords: figd_
 pattern: \b(figd_[A-Za-z0-9_-]{38,44})(?![\w-])
 entropy: 3.0
-positive: FIGMA_TOKEN=figd_qhTMQtsyPay79QBkYpe2XQT0fXjRUy5Gp1QUkFmK
-positive: headers = {"X-Figma-Token": "figd_qD2Mns3Jc35455WNHGta29p7OYT7Q0ZQ67pORxyN"}
+positive: FIGMA_TOKEN=figd_OuYU6Z9udRBc4ZUfW2jX69aZOvPy48BiE4WWFrR7
+positive: headers = {"X-Figma-Token": "figd_9xVlrcLhuM0HGKeCPT02qyaezglat5fBsbLeiWi4"}
 negative: figd_xxxx
 negative: figd_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
 
@@ -795,7 +795,7 @@ keywords: figma
 pattern: (?i)figma[\w\s.:'"=-]{0,30}?\b([0-9]{4,6}-[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12})\b
 entropy: 3.0
 confidence: medium
-positive: --header='X-Figma-Token: 0906-edc9055a-d194-7831-812c-bae285903969'
+positive: --header='X-Figma-Token: 8797-b864e128-a987-23ba-4683-eecf1ea6baa3'
 negative: X-Figma-Token: 0000-00000000-0000-0000-0000-000000000000
 
 id: fileio-api-key
@@ -805,10 +805,10 @@ keywords: fileio file.io
 pattern: (?i)(?:\b|_)(?:fileio|file\.io)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{40})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export FILEIO_API_KEY="PV8jQnmrFbGnfBZ2krDk4gfy2AfbCfOo91gUp9q6"
-positive: fileio:\n  token: 8b8SSQB4HYxW0xtCy58WoNN5rv9ftPf5Y9ehMCxn
+positive: export FILEIO_API_KEY="LCqGFz1CgOplw5cWLrMxB0E9S8cneEq3u77aBL3i"
+positive: fileio:\n  token: mjtrHyEuWCfd3AUhXnYL9QTWvxoY1MjKUTTSGjB6
 negative: export FILEIO_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export FILEIO_API_KEY="uxnJtWDKqh0ceNnmgBLV46wqMh5B9iIb3hkOX1"
+negative: export FILEIO_API_KEY="bf9799Ij1KA4862KcIAoKkWnOq7fAOzzbmtk0b"
 negative: export FILEIO_API_KEY="${FILEIO_API_KEY}"
 
 id: finage-api-key
@@ -818,10 +818,10 @@ keywords: finage
 pattern: (?i)(?:\b|_)(?:finage)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export FINAGE_API_KEY="qpUVnXQJvia0ZwA0Pp6Q6V4PEkTpVsJH"
-positive: finage:\n  token: i1mUVduR3UncFcrDi9iiL85EvthtB7i7
+positive: export FINAGE_API_KEY="JUdWfsDKpWsQAPWELyx2Fo5X60FOapzy"
+positive: finage:\n  token: vskn6j3JMj8IjJGqFDHVePZUWk5VsEIl
 negative: export FINAGE_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export FINAGE_API_KEY="i5J1GxVbCaj9pDBZw7pTSEUwsE9YKL"
+negative: export FINAGE_API_KEY="MkBkfjbeHyoxg5YG6gdyZ8MLhojQUi"
 negative: export FINAGE_API_KEY="${FINAGE_API_KEY}"
 
 id: financialmodelingprep-api-key
@@ -831,10 +831,10 @@ keywords: financialmodelingprep
 pattern: (?i)(?:\b|_)(?:financialmodelingprep)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export FINANCIALMODELINGPREP_API_KEY="8wQC99ZdDrKBvXhnu1JUyjvucG7e4C4t"
-positive: financialmodelingprep:\n  token: a6OgSXo6guGAQVUqJZKmeL0jnDsXuFWt
+positive: export FINANCIALMODELINGPREP_API_KEY="bBRczuasXEw80Ar8ZuGpBOnrckSeihcE"
+positive: financialmodelingprep:\n  token: Mu3PVo83KdEzuLXFHt4Svo7PR5clnT0j
 negative: export FINANCIALMODELINGPREP_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export FINANCIALMODELINGPREP_API_KEY="SprERj9LH4rGftird2iBUrKKIvmOjL"
+negative: export FINANCIALMODELINGPREP_API_KEY="oyZiNm9plae22DIpmKFz9MWttwb3Vi"
 negative: export FINANCIALMODELINGPREP_API_KEY="${FINANCIALMODELINGPREP_API_KEY}"
 
 id: findl-api-key
@@ -844,10 +844,10 @@ keywords: findl
 pattern: (?i)(?:\b|_)(?:findl)[\w.-]{0,20}?[\s:'"=>,-]{1,6}\b([a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: findl=c2db0e04-9c61-5e1d-c361-18ad255380dd
-positive: FINDL 9ac12380-a7ee-4cf6-b832-25197d29d955
+positive: findl=ded585a4-bd15-5ea4-cc82-443323676c10
+positive: FINDL 11f9bd08-4586-0d95-ee4b-7dce6318acfc
 negative: findl=xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx
-negative: findl=4ebb01bf-6f5e-2bd6-3c4f-14f6fdd1e9
+negative: findl=eabc5dc7-ee90-9fda-1530-2c810a4d9d
 negative: findl=${FINDL_API_KEY}
 
 id: finicity-api-token
@@ -857,10 +857,10 @@ keywords: finicity
 pattern: (?i)(?:\b|_)(?:finicity)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export FINICITY_API_KEY="6ljQqz9pvg6vbzH5uthyMNRUPsm8X7iP"
-positive: finicity:\n  token: LGQT7CHYPgbAvsHI9MtJIFycRmf4TPvq
+positive: export FINICITY_API_KEY="ikb5HFqZtvIlc1nzisJezRbarTc1v6qN"
+positive: finicity:\n  token: 8qrUTg2oG4AqpBXnciPuvgCUImn7u3KK
 negative: export FINICITY_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export FINICITY_API_KEY="r4J0vKSImswAaaf7nxEk3zX8d4aukc"
+negative: export FINICITY_API_KEY="rRHWnfzD6bUJaZTG4dByUhZi2jqhTM"
 negative: export FINICITY_API_KEY="${FINICITY_API_KEY}"
 
 id: finicity-client-secret
@@ -870,10 +870,10 @@ keywords: finicity
 pattern: (?i)(?:\b|_)(?:finicity)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{20})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export FINICITY_API_KEY="GLPpeJcI7zeJXQIoxqL5"
-positive: finicity:\n  token: Ixq82Zh0M1JWIL0WAfuA
+positive: export FINICITY_API_KEY="syPay79QBkYpe2XQT0fX"
+positive: finicity:\n  token: RUy5Gp1QUkFmKdqD2Mns
 negative: export FINICITY_API_KEY="xxxxxxxxxxxxxxxxxxxx"
-negative: export FINICITY_API_KEY="YAQTpOO90DbViGgvsS"
+negative: export FINICITY_API_KEY="0ZQ67pORxyNRcYHSY1"
 negative: export FINICITY_API_KEY="${FINICITY_API_KEY}"
 
 id: finnhub-api-key
@@ -883,10 +883,10 @@ keywords: finnhub
 pattern: (?i)(?:\b|_)(?:finnhub)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{20})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export FINNHUB_API_KEY="qVK6tNURE2JPxNuimfo3"
-positive: finnhub:\n  token: GDY7LQKCxhS7wWbL4DMk
+positive: export FINNHUB_API_KEY="ELmffSaHT3zgZR4FcCV7"
+positive: finnhub:\n  token: BeOamYlWXeeRV97tDQFf
 negative: export FINNHUB_API_KEY="xxxxxxxxxxxxxxxxxxxx"
-negative: export FINNHUB_API_KEY="3NJHX188yGYnrbInoi"
+negative: export FINNHUB_API_KEY="TlFD7G36taaJD1aK0S"
 negative: export FINNHUB_API_KEY="${FINNHUB_API_KEY}"
 
 id: fixerio-api-key
@@ -896,10 +896,10 @@ keywords: fixer fixerio fixer.io
 pattern: (?i)(?:\b|_)(?:fixer|fixerio|fixer\.io)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export FIXER_API_KEY="YSlWSGQVzEb8r3uXLMcvvC2dEpd6zA2y"
-positive: fixer:\n  token: UMzxGLE3Qhh9HHcugwtr92U18eWY8xNc
+positive: export FIXER_API_KEY="zqjNh6eEmxMxSafgpFHvzBCt8opYD9IL"
+positive: fixer:\n  token: reWfcTai9PrDxEU7MnsY5Fz5NFDLvBia
 negative: export FIXER_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export FIXER_API_KEY="XRrcJf7AgJTa1U4PPGuqzcUOIpw0x7"
+negative: export FIXER_API_KEY="fg2wuTUAk5aWvGltvfGAkczoS2S0rl"
 negative: export FIXER_API_KEY="${FIXER_API_KEY}"
 
 id: flatio-api-key
@@ -910,10 +910,10 @@ pattern: (?i)(?:\b|_)(?:flat|flatio|flat\.io)[\w\s.:'"=/>,-]{0,30}?(?:key|token|
 entropy: 3.0
 window: 512
 confidence: medium
-positive: export FLAT_API_KEY="Ov0ipsJmiIG8e96W8QxURCiNGoGvBzD2WghdiWN6lXZ0Fu212CS0uuWe64kVoOOERaFIi2m7POPDnw6MI9z1ce55nXQklE0PgWkE1XMSO214aZOT9N8d3e9KAEXUQxo1"
-positive: flat:\n  token: crJZNaETbUCSNaln59dwZeRPxBytmTY5jd8n05M9Vnio2tcGkzoUP7Vpbx3f0Nw54xS2v37WLVZSLbVY9Kt2uKoaKwapnFB4XyukM6OJy9jYmjAtVNLnn3PH71kf2CKe
+positive: export FLAT_API_KEY="PV8jQnmrFbGnfBZ2krDk4gfy2AfbCfOo91gUp9q6l8b8SSQB4HYxW0xtCy58WoNN5rv9ftPf5Y9ehMCxntJIjti8CvGuQPJfUW5rnKAkiCvnZuT5jNJU6VM5FDcXqbLQ"
+positive: flat:\n  token: BpXOznOrPkKQLclhpRemttboPhlmYQJuxnJtWDKqh0ceNnmgBLV46wqMh5B9iIb3hkOX18xqpUVnXQJvia0ZwA0Pp6Q6V4PEkTpVsJHBi1mUVduR3UncFcrDi9iiL85E
 negative: export FLAT_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export FLAT_API_KEY="c19V9P5e0OFSAShdPACV4mC8haEipoo3bAb16RP6METtlE2P8fbRN5EVwCnV5i2hXQoKfHGKohZX4UsKbk1OyGxZMbVzBTF5hiNcD8GtBcV5j4kmi8u7T4S8GosBN5"
+negative: export FLAT_API_KEY="jnDsXuFWtQv6uRgW4h2cGxZSj1i5L5DwYjh8YadMjpzSprERj9LH4rGftird2iBUrKKIvmOjLKweL1qh0Jdm0jHQnQvjFeype9TxWiVIRpgQDNeGtzpupCO0b3hLrw"
 negative: export FLAT_API_KEY="${FLAT_API_KEY}"
 
 id: fleetbase-api-key
@@ -922,9 +922,9 @@ severity: high
 keywords: flb_live_ flb_test_
 pattern: \b(flb_(?:live|test)_[A-Za-z0-9]{20,40})\b
 entropy: 3.0
-positive: FLEETBASE_API_KEY=flb_live_IHeb6at7EYrX0TSQ6FLM
+positive: FLEETBASE_API_KEY=flb_live_ea7HBijgYvSPeSSRXly5
 negative: flb_live_xxxx
-negative: flb_prod_MOOTIuhPQYwiKNA6WfBB
+negative: flb_prod_tWCUYnggoF6be1o7q5tC
 
 id: flexport-api-key
 title: Flexport API key
@@ -932,7 +932,7 @@ severity: high
 keywords: shltm_
 pattern: \b(shltm_[A-Za-z0-9_-]{40})(?![\w-])
 entropy: 3.0
-positive: FLEXPORT_API_KEY=shltm_f8jLRw524meJsXT1t1G2Az4PSDFH2aRLKx9yJfCX
+positive: FLEXPORT_API_KEY=shltm_eegPQIetp0NQ0ZkormU4rTmNYlt2GXy5r9VUpxfR
 negative: shltm_xxxx
 negative: shltm_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
 
@@ -943,10 +943,10 @@ keywords: flickr
 pattern: (?i)(?:\b|_)(?:flickr)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export FLICKR_API_KEY="pqhHJ1jhX2QOSr1ObuYlXDzfNKPsT8GN"
-positive: flickr:\n  token: QCh9cuLUZhEjb3sVTFSnJegL5GoekpCG
+positive: export FLICKR_API_KEY="m8X7iPcLGQT7CHYPgbAvsHI9MtJIFycR"
+positive: flickr:\n  token: f4TPvqKarLKxZ8NmFTo1Z5SImUrORsJL
 negative: export FLICKR_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export FLICKR_API_KEY="ubvhJkHV0gJUR9u0NXQZzx15yfFg7Z"
+negative: export FLICKR_API_KEY="4aukcgGLPpeJcI7zeJXQIoxqL5wIxq"
 negative: export FLICKR_API_KEY="${FLICKR_API_KEY}"
 
 id: flightapi-api-key
@@ -956,10 +956,10 @@ keywords: flightapi
 pattern: (?i)(?:\b|_)(?:flightapi)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{24})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export FLIGHTAPI_API_KEY="0jhrNRGEUnL7gcQHpQfQga3E"
-positive: flightapi:\n  token: L3RTP3e6TAoljEPPiuSdVB5J
+positive: export FLIGHTAPI_API_KEY="0M1JWIL0WAfuAqNRynQBVdiZ"
+positive: flightapi:\n  token: qCM0Q2j5uYAQTpOO90DbViGg
 negative: export FLIGHTAPI_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export FLIGHTAPI_API_KEY="Q42uQJ56AYFYqGR8bzugr6"
+negative: export FLIGHTAPI_API_KEY="2iGDY7LQKCxhS7wWbL4DMk"
 negative: export FLIGHTAPI_API_KEY="${FLIGHTAPI_API_KEY}"
 """#
 }

@@ -8,10 +8,10 @@ keywords: coda
 pattern: (?i)(?:\b|_)(?:coda)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export CODA_API_KEY="d7530795-1f86-ae0f-1007-77d9b991e643"
-positive: coda:\n  token: 37567d50-fb96-17b4-5c6a-ec467176ec3d
+positive: export CODA_API_KEY="5b3d395a-7eb1-1b09-e907-1217eec0c34d"
+positive: coda:\n  token: 8bad0ab1-34d9-c367-85ce-b8ff1a5af276
 negative: export CODA_API_KEY="xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx"
-negative: export CODA_API_KEY="ec8f9d34-44ab-4570-68fe-56db142f04"
+negative: export CODA_API_KEY="388c183c-96b3-f22a-b6a8-923e590e8a"
 negative: export CODA_API_KEY="${CODA_API_KEY}"
 
 id: codacy-api-token
@@ -21,10 +21,10 @@ keywords: codacy
 pattern: (?i)(?:\b|_)(?:codacy)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{20})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export CODACY_API_KEY="xXnxZIRPMCvQhFyt3CrL"
-positive: codacy:\n  token: GJ10HLEAc3hG5kP6W1OD
+positive: export CODACY_API_KEY="dHo3cPis5yIGPrkhd1Vm"
+positive: codacy:\n  token: BvISnLW1ENErW3Ck44f9
 negative: export CODACY_API_KEY="xxxxxxxxxxxxxxxxxxxx"
-negative: export CODACY_API_KEY="RUf3ceqixIuYxFV5O4"
+negative: export CODACY_API_KEY="daq4IHKAP0HaJ0rxMr"
 negative: export CODACY_API_KEY="${CODACY_API_KEY}"
 
 id: codeclimate-reporter-id
@@ -34,10 +34,10 @@ keywords: codeclimate cc_test_reporter_id
 pattern: (?i)(?:\b|_)(?:codeclimate|cc_test_reporter_id)[\w.-]{0,20}?[\s:'"=>,-]{1,6}\b([A-Za-z0-9]{64})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: codeclimate=koCc2NYyva1korRLv7pd8ZWUSwmemPwF9A77wFDSspnUXFZa1ihs82NQc8wFtnIT
-positive: CODECLIMATE M6QjZckIHnXUBHglAR8im52IjqJod6ZGttLZxhLWYEWZWS2joc490ttkJnzarhFA
+positive: codeclimate=D7kfPrVqyVfB0VnKC2tWIiHwzisyfuYJWk7hxqCfeguwszzBxpQENfRokCPHXsT0
+positive: CODECLIMATE OpVLfBEH2TkL6g1y8Wm2FAotH2coE6XuNIEQ23oURgWecKfkKKyoySEbWawUVA3q
 negative: codeclimate=xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
-negative: codeclimate=Z2jFzA13KPS09NBfexRXstqawQxpN8OFvRPheI3c6EsgipobjNgcQJTDJLItDW
+negative: codeclimate=gmzIyy2fUbL5UQDHk0aGZa21pG4uSr6eKjTcVYSjG4rSyY4UVO7NB9ENJ8FH29
 negative: codeclimate=${CODECLIMATE_API_KEY}
 
 id: codemagic-api-token
@@ -47,10 +47,10 @@ keywords: codemagic
 pattern: (?i)(?:\b|_)(?:codemagic)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9_]{40,60})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export CODEMAGIC_API_KEY="CaQnsXrnP8Plmysb0WlsE3B4y9zVjdImY9EJiajo07e81WrjVZ8Mi0I"
-positive: codemagic:\n  token: 1VXFfty8XeT6xCQyzf60GFg9DXOHTzcAkobINWJTWageZwqlDptwCR
+positive: export CODEMAGIC_API_KEY="eAasouBiBr3fXaoeATate3q5EfaIriU8vU6KPw3o8X"
+positive: codemagic:\n  token: 1ZKP23BBHI9MlfPk98fD57JIo1yl4cgxZalSrK4Q0POoZQC9b5
 negative: export CODEMAGIC_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export CODEMAGIC_API_KEY="tE9AzWQtsjuk5f9qf9KuizA6U7Xau9XNus84IJ"
+negative: export CODEMAGIC_API_KEY="ghOc380oqsL3RANU4mZ3c4OQONDEn5grMBeDlQ"
 negative: export CODEMAGIC_API_KEY="${CODEMAGIC_API_KEY}"
 
 id: codequiry-api-key
@@ -60,10 +60,10 @@ keywords: codequiry
 pattern: (?i)(?:\b|_)(?:codequiry)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{64})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export CODEQUIRY_API_KEY="ANK19MMtdF83pdvNQzyJ3ABUAVECliG3qqKz1oIhCoJPzesR0Cq60eDRh4LB6XS9"
-positive: codequiry:\n  token: itNoD52GKW9k45UnEy3w8LCQrbjp55d144r0DzLya9qWCDviLb1iHKNh4tp4I84Q
+positive: export CODEQUIRY_API_KEY="iwJmb11I0Bt4FPur0ibrPoM8A9MCfjmL9SnVWbxRRk9zBnloOd98VRYAKT7IGc4K"
+positive: codequiry:\n  token: edX5eA9xoycYBDpNq22yQuSxEPLz1bXskbW8j2XDwwPJjCy8y1fB0szmZSzPS9hz
 negative: export CODEQUIRY_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export CODEQUIRY_API_KEY="83ljoIT7RsLJgTOnC5U8ndiCb2P9IxEVTatNTuIi73kGOYLBdBrnlB33K9a75q"
+negative: export CODEQUIRY_API_KEY="VazstJwjJCHGQxCmIcelbbsAXE2LrUO0tUExrckQwf61Yi8Xib5CavLZlVggYP"
 negative: export CODEQUIRY_API_KEY="${CODEQUIRY_API_KEY}"
 
 id: coinapi-api-key
@@ -73,10 +73,10 @@ keywords: coinapi
 pattern: (?i)(?:\b|_)(?:coinapi)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export COINAPI_API_KEY="7fcbb98f-3773-07d4-ca04-a4b03a0d7478"
-positive: coinapi:\n  token: 1785738d-d645-a0b8-8304-0f22f38524dd
+positive: export COINAPI_API_KEY="9f7e7c0f-d34e-e22c-2565-f74298f81f83"
+positive: coinapi:\n  token: 964be440-da32-8c32-4ff8-8745e8405b82
 negative: export COINAPI_API_KEY="xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx"
-negative: export COINAPI_API_KEY="3bcfc802-c377-d587-b873-c57d8a5935"
+negative: export COINAPI_API_KEY="92ca7ed0-96f5-119e-d107-283fd66623"
 negative: export COINAPI_API_KEY="${COINAPI_API_KEY}"
 
 id: coinbase-api-key
@@ -86,10 +86,10 @@ keywords: coinbase
 pattern: (?i)(?:\b|_)(?:coinbase)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export COINBASE_API_KEY="aQnd5rM7z62QN2na5xf0d8c0c7cjHkfV"
-positive: coinbase:\n  token: WQZ5pflbAgZUGYkCNDw5f7a0pZ5XKxaN
+positive: export COINBASE_API_KEY="96rGdRQroZiiHZoNq4f4laxqlZIP6XVw"
+positive: coinbase:\n  token: cDINE6AmncuP3dT8vl2lTgFQqkcgDXId
 negative: export COINBASE_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export COINBASE_API_KEY="wZ9wxkRZyau2HK53z6MHI3OS4ESAfe"
+negative: export COINBASE_API_KEY="WWdFhjrISnI2HcN6KIn3rddYcXrreO"
 negative: export COINBASE_API_KEY="${COINBASE_API_KEY}"
 
 id: coinlayer-api-key
@@ -99,10 +99,10 @@ keywords: coinlayer
 pattern: (?i)(?:\b|_)(?:coinlayer)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export COINLAYER_API_KEY="0T7MmLtSc3Cbsr12FEND1MXmK2VQrIWx"
-positive: coinlayer:\n  token: ScpT4ZAw3jDYAa3PVjJW0y5HKCQfMFtB
+positive: export COINLAYER_API_KEY="Gc5hLuyerLwms6EFpztJKyU86LTntGAL"
+positive: coinlayer:\n  token: HeS2tpgyEGpwxia4TEiYO36VFjK5DnNc
 negative: export COINLAYER_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export COINLAYER_API_KEY="PpyNdth9563Es9vaIlsMMjhZeKdSaw"
+negative: export COINLAYER_API_KEY="CzCajmkbo2nm58AMP7eS2XQA74BgEd"
 negative: export COINLAYER_API_KEY="${COINLAYER_API_KEY}"
 
 id: coinlib-api-key
@@ -112,10 +112,10 @@ keywords: coinlib
 pattern: (?i)(?:\b|_)(?:coinlib)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{16})(?![\w-])
 entropy: 2.5
 confidence: medium
-positive: export COINLIB_API_KEY="PbTZeK705IFEQibh"
-positive: coinlib:\n  token: JZGRqlBrs6etMIMJ
+positive: export COINLIB_API_KEY="EXoOjyNu7seYJXsB"
+positive: coinlib:\n  token: VzKM0YUBhGwmxl9S
 negative: export COINLIB_API_KEY="xxxxxxxxxxxxxxxx"
-negative: export COINLIB_API_KEY="29GmgfQnYDE4cU"
+negative: export COINLIB_API_KEY="W9JweJy8aTgjfu"
 negative: export COINLIB_API_KEY="${COINLIB_API_KEY}"
 
 id: collect2-api-key
@@ -125,10 +125,10 @@ keywords: collect2
 pattern: (?i)(?:\b|_)(?:collect2)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export COLLECT2_API_KEY="751ee9c1-d133-7937-1e7c-2ae37b632e17"
-positive: collect2:\n  token: f2772e09-2516-0ca3-df2e-3f7695d138ee
+positive: export COLLECT2_API_KEY="7176ec3d-c217-b980-b309-95e1d5dd95fd"
+positive: collect2:\n  token: 827e8b85-c8f9-3444-b457-68fe56db142f
 negative: export COLLECT2_API_KEY="xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx"
-negative: export COLLECT2_API_KEY="871d1a5d-8b44-a24c-00d1-db08d8f1d1"
+negative: export COLLECT2_API_KEY="4593f18b-64af-1241-b50c-9aed3b5930"
 negative: export COLLECT2_API_KEY="${COLLECT2_API_KEY}"
 
 id: column-api-key
@@ -138,9 +138,9 @@ keywords: column
 pattern: (?i)(?:\b|_)column[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret)[\w\s.:'"=/>,-]{0,30}?\b((?:live|test)_[A-Za-z0-9]{26,40})\b
 entropy: 3.0
 confidence: medium
-positive: COLUMN_API_KEY="live_ywzmdGHZe28ill1jxxL0CWLp5b5D5Kpv"
+positive: COLUMN_API_KEY="live_tLZxhLWYEWZWS2joc490ttkJnzarhFAQ"
 negative: COLUMN_API_KEY="live_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: COLUMN_API_KEY="demo_xBrCHkKbpDPpc5UOT885QNa380EuglNX"
+negative: COLUMN_API_KEY="demo_M6QjZckIHnXUBHglAR8im52IjqJod6ZG"
 
 id: commercejs-secret-key
 title: Commerce.js secret key
@@ -149,10 +149,10 @@ keywords: commercejs commerce.js
 pattern: (?i)(?:\b|_)(?:commercejs|commerce\.js)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{48})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export COMMERCEJS_API_KEY="gMqrVyzXxCPUBaUi8q5KEVj5QIiHzuGzqQ6Ff3rxWSgStcMc"
-positive: commercejs:\n  token: yPCwEthemCgc1LFAQgk14Y9AYaoEjoxztmu19ilW4SN4bSQJ
+positive: export COMMERCEJS_API_KEY="FzA13KPS09NBfexRXstqawQxpN8OFvRPheI3c6EsgipobjNg"
+positive: commercejs:\n  token: QJTDJLItDW2FCaQnsXrnP8Plmysb0WlsE3B4y9zVjdImY9EJ
 negative: export COMMERCEJS_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export COMMERCEJS_API_KEY="uQWgoHOSzuE8psLt52UzcxL1mIMtxxC8Bi6WpsguX0O9b2"
+negative: export COMMERCEJS_API_KEY="zcAkobINWJTWageZwqlDptwCRCNcfJUCuxFiYXglQ8QLBy"
 negative: export COMMERCEJS_API_KEY="${COMMERCEJS_API_KEY}"
 
 id: confluent-client-id
@@ -162,10 +162,10 @@ keywords: confluent kafka
 pattern: (?i)(?:\b|_)(?:confluent|kafka)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Z0-9]{16})(?![\w-])
 entropy: 2.5
 confidence: medium
-positive: export CONFLUENT_API_KEY="T7EEXOBC3YUAF8H1"
-positive: confluent:\n  token: 3M598GKG3RRCMSFX
+positive: export CONFLUENT_API_KEY="XCD0FSUHG1WZQMPO"
+positive: confluent:\n  token: SBT40ZTSJUKFQFUI
 negative: export CONFLUENT_API_KEY="xxxxxxxxxxxxxxxx"
-negative: export CONFLUENT_API_KEY="1Y8AST4009ZTTI"
+negative: export CONFLUENT_API_KEY="Y901042LI6QQZO"
 negative: export CONFLUENT_API_KEY="${CONFLUENT_API_KEY}"
 
 id: confluent-api-secret
@@ -175,10 +175,10 @@ keywords: confluent kafka
 pattern: (?i)(?:\b|_)(?:confluent|kafka)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{64,66})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export CONFLUENT_API_KEY="SQXm5V94uMCsl9g522PQUx8Et90rgYpNO1bSfoNhDfEqs6m3KzjV0yhbt9TxNrWxT"
-positive: confluent:\n  token: a9dZuO7POT3bWdEE03CAWSJLh8xFEKm7FkDvvTkayom5kywgMOb8GmEsrsa4jZ2c9V
+positive: export CONFLUENT_API_KEY="hCoJPzesR0Cq60eDRh4LB6XS97mitNoD52GKW9k45UnEy3w8LCQrbjp55d144r0DzL"
+positive: confluent:\n  token: a9qWCDviLb1iHKNh4tp4I84Q68HdkfcyCRifdSiOfJLMFnzyOZ9WG7QNmVxLbF5xS
 negative: export CONFLUENT_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export CONFLUENT_API_KEY="Ce7JTdRi4TD477QV7VUzYJsPukn693PbyP4JEPnyCoDj9V60eCRi7S0pGszLOg"
+negative: export CONFLUENT_API_KEY="i73kGOYLBdBrnlB33K9a75qFBkJecdF6DXkutIAB7tt6mUOAWguKfJfUXbmLu3"
 negative: export CONFLUENT_API_KEY="${CONFLUENT_API_KEY}"
 
 id: contentful-personal-access-token
@@ -187,7 +187,7 @@ severity: high
 keywords: cfpat-
 pattern: \b(CFPAT-[A-Za-z0-9_-]{43,64})(?![\w-])
 entropy: 3.0
-positive: CONTENTFUL_MANAGEMENT_TOKEN=CFPAT-88IxvpHc60KgsIhGXdp5fOmiajGgjdOXkXMLAjurXpo
+positive: CONTENTFUL_MANAGEMENT_TOKEN=CFPAT-avZIcJnINXJt9anNSZgAJuADn8p02BDwB53tTC6J7ht
 negative: CFPAT-xxxx
 negative: CFPAT-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
 
@@ -199,10 +199,10 @@ pattern: (?i)(?:\b|_)(?:conversiontools)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secre
 entropy: 3.0
 window: 1024
 confidence: medium
-positive: export CONVERSIONTOOLS_API_KEY="eyJo3eI2xs3IZPo3Z8nPqTw4urN60uBHnS8n0OmMwkIqY5ub6pO1w94v3WrdrXZGZUCX4YPf5dR3wUHHafbqhbXBKFmb5eo4rzz4sToAExNQqxwrA2DNfG8MkDbncFZJzXvsfseWhzTIZhmAt2bD6R4f0Srwv07g2QySo1WKcazTIRn3ZTXBkOFKXtsGKe3JfhqIuvKoMP7AGJpKroS3JkY5tKtIgEssC0cuxZs9idYYXuLRWNTePnc4ovOeD6YGvEAoE34VvJ9dCImvtFsvD5upCkGZKIVqsv1qL1fhZTp83CjExelpE7BmUlDpUJvhnUas5nEeOeEQaFXoiQ8W13Hj7KJkYiQ0pr0VXssuYgZwALkjslnxIwaSNkXIRMGNZfgKKmhLElnzKflSqMYNmO59nXOvHrSYy8d1DOU7sugt1wE38JNmkeaErfdhpJSiVi6L5gJj8S7mWe3JdM4xOEX1Mkr1R39q8QsfljxYUkf66nGSDVDy95H9W"
-positive: conversiontools:\n  token: eyJE0VCAm7lALpa59ddB0E1rkwSt4oq9jNHtqGGM5PVz5WR8j5L6eBsDQ7f33dMhMqzKD9BYmRsBJXEcl901QXEYBklAN6a08aHjA7jQ01xLV3ypIRymObM6KYeC64c79KsTujeNR1fmtF4fhe9ONz7jzavqctzui294OYXGxUtbT0e3lXAoOXBnwOzNRjx7HR1TylEuIBb7ebOm3X12SoVF398h8Eur86OfT5hI0UEGjmBLbMtQ5vafmgyG8S4UzTkDiXIzDn5
+positive: export CONVERSIONTOOLS_API_KEY="eyJk1xfyCZbzRjtNMd1MZgcSrQEtdekMf3K3DnXrfZtAA2QNhMxRLDA8UIGcCMBseKxALhCQ4PTbQ0x2FsxraQnd5rM7z62QN2na5xf0d8c0c7cjHkfVzWQZ5pflbAgZUGYkCNDw5f7a0pZ5XKxaNx5pbzML4QZCgnuxsUbdOrRdu2XYfClLaWwZ9wxkRZyau2HK53z6MHI3OS4ESAfeg0T7MmLtSc3Cbsr12FEND1MXmK2VQrIWxGAScpT4ZAw3jDYAa3PVjJW0y5HKCQfMFtBYwLiMEUPOP8r18vsZ0j3798lhUAdIh3FpGPpyNdth9563Es9vaIlsMMjhZeKdSawT41jPbTZeK705IFEQibhQkJZGRqlBrs6etMIMJ2NPKl61P7F55O2Jc5EX5829GmgfQnYDE4cUBA2S4xoVNjjF6PfToih2Y4oXsGJtV6QwAGE1sBxpjAehqaZj4s1AcQZzQtrj5oAcVlrBBSTqUWjmF0P6WZdRXqKxPpz6AnfatIGBhQlrjwslB3yJExVVRJhGHRIpHJtY1CQjiFylHaqfSnqi17ik3Nr02nwqfuPUDHcyQk8xT3EMjKoOmdtOjuXY"
+positive: conversiontools:\n  token: eyJBKTIKwGZOHg5iErDBXphpRbL2wOhC6JcvuIbquV5UXenmhph676OcmCYhDk5Yph5ofxBrCHkKbpDPpc5UOT885QNa380EuglNXaywzmdGHZe28ill1jxxL0CWLp5b5D5KpvmGt7hsggf8VbLrwtOF3BIUHwjukeHgSDwvvUtC7ArK590KkuyKcdpytdRI65cxBcl0zgMqrVyzXxCPUBaUi8q5KEVj5QIiHzuGzq
 negative: export CONVERSIONTOOLS_API_KEY="eyJxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export CONVERSIONTOOLS_API_KEY="eyJ96miM2gVIbvPfbp8cRQp4wSSFdeO"
+negative: export CONVERSIONTOOLS_API_KEY="eyJS0pGszLOg4y88IxvpHc60KgsIhGX"
 negative: export CONVERSIONTOOLS_API_KEY="${CONVERSIONTOOLS_API_KEY}"
 
 id: convertapi-api-key
@@ -212,10 +212,10 @@ keywords: convertapi
 pattern: (?i)(?:\b|_)(?:convertapi)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{16})(?![\w-])
 entropy: 2.5
 confidence: medium
-positive: export CONVERTAPI_API_KEY="yGfHa5457us7cwDB"
-positive: convertapi:\n  token: BGef4olbjCEsztex
+positive: export CONVERTAPI_API_KEY="p5fOmiajGgjdOXkX"
+positive: convertapi:\n  token: jurXpom3of2qTrBe
 negative: export CONVERTAPI_API_KEY="xxxxxxxxxxxxxxxx"
-negative: export CONVERTAPI_API_KEY="LI4wyaIRfCCbZU"
+negative: export CONVERTAPI_API_KEY="Kc6p2KXw8uNN55"
 negative: export CONVERTAPI_API_KEY="${CONVERTAPI_API_KEY}"
 
 id: convertkit-api-key
@@ -225,10 +225,10 @@ keywords: convertkit
 pattern: (?i)(?:\b|_)(?:convertkit)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{22})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export CONVERTKIT_API_KEY="lD443dKbUYzeCoDiVvH3Ym"
-positive: convertkit:\n  token: GSXnTiogaAhril6Bh6hJh6
+positive: export CONVERTKIT_API_KEY="aqGJvj8UHos367ODo3eI2x"
+positive: convertkit:\n  token: 3IZPo3Z8nPqTw4urN60uBH
 negative: export CONVERTKIT_API_KEY="xxxxxxxxxxxxxxxxxxxxxx"
-negative: export CONVERTKIT_API_KEY="PKmQidAzz8xTrQfa2ViF"
+negative: export CONVERTKIT_API_KEY="v3WrdrXZGZUCX4YPf5dR"
 negative: export CONVERTKIT_API_KEY="${CONVERTKIT_API_KEY}"
 
 id: countrylayer-api-key
@@ -238,10 +238,10 @@ keywords: countrylayer
 pattern: (?i)(?:\b|_)(?:countrylayer)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export COUNTRYLAYER_API_KEY="X3AtbHfwBMQ9VFkdfVyUqKOXRsbPGxCX"
-positive: countrylayer:\n  token: qPKvwp4LrcCvTrVSjmONNOnGRjN086IV
+positive: export COUNTRYLAYER_API_KEY="UHHafbqhbXBKFmb5eo4rzz4sToAExNQq"
+positive: countrylayer:\n  token: wrA2DNfG8MkDbncFZJzXvsfseWhzTIZh
 negative: export COUNTRYLAYER_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export COUNTRYLAYER_API_KEY="sHD64fKYC7CeA9NZSMLwarqW2mSzcp"
+negative: export COUNTRYLAYER_API_KEY="3ZTXBkOFKXtsGKe3JfhqIuvKoMP7AG"
 negative: export COUNTRYLAYER_API_KEY="${COUNTRYLAYER_API_KEY}"
 
 id: courier-api-key
@@ -250,9 +250,9 @@ severity: high
 keywords: pk_prod_ pk_test_
 pattern: \b(pk_(?:prod|test)_[A-Z0-9]{28})\b
 entropy: 3.0
-positive: COURIER_AUTH_TOKEN=pk_prod_WIEFWV669N4V9R3XR0SZA8H89FD7
+positive: COURIER_AUTH_TOKEN=pk_prod_DUENCOVE36V40O4V9D28MVT5SV3U
 negative: pk_prod_XXXXXXXXXXXXXXXXXXXXXXXXXXXX
-negative: pk_test_dHxDmkeVuyJ8q4HewyGj3MWx
+negative: pk_test_KroS3JkY5tKtIgEssC0cuxZs
 
 id: coveralls-repo-token
 title: Coveralls repo token
@@ -261,10 +261,10 @@ keywords: coveralls
 pattern: (?i)(?:\b|_)(?:coveralls)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{37})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export COVERALLS_API_KEY="CpJaTrFX0jYlVULKf1A15JHy7JmGAsKVAVD9s"
-positive: coveralls:\n  token: hfLa1E9aGV8tAjf6yUwIahS3Ac8RobbQHkNmv
+positive: export COVERALLS_API_KEY="IwaSNkXIRMGNZfgKKmhLElnzKflSqMYNmO59n"
+positive: coveralls:\n  token: HrSYy8d1DOU7sugt1wE38JNmkeaErfdhpJSiV
 negative: export COVERALLS_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export COVERALLS_API_KEY="PZMqtCIHT0Gz60mfBDnkM5sUugSUX0WKhIk"
+negative: export COVERALLS_API_KEY="YUkf66nGSDVDy95H9WT3oE0VCAm7lALpa59"
 negative: export COVERALLS_API_KEY="${COVERALLS_API_KEY}"
 
 id: craftmypdf-api-key
@@ -274,10 +274,10 @@ keywords: craftmypdf
 pattern: (?i)(?:\b|_)(?:craftmypdf)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{35})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export CRAFTMYPDF_API_KEY="DyosXuwptH5twFrY5kSnpA9kPDY3OQv8ykg"
-positive: craftmypdf:\n  token: lmSmhAdQaEP7hl3RoVQzu78v52BARskBHZP
+positive: export CRAFTMYPDF_API_KEY="dB0E1rkwSt4oq9jNHtqGGM5PVz5WR8j5L6e"
+positive: craftmypdf:\n  token: sDQ7f33dMhMqzKD9BYmRsBJXEcl901QXEYB
 negative: export CRAFTMYPDF_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export CRAFTMYPDF_API_KEY="sTbu6XdoS13hNSq9FjGhobJWlci8tlpAI"
+negative: export CRAFTMYPDF_API_KEY="4c79KsTujeNR1fmtF4fhe9ONz7jzavqct"
 negative: export CRAFTMYPDF_API_KEY="${CRAFTMYPDF_API_KEY}"
 
 id: cratesio-api-token
@@ -286,10 +286,10 @@ severity: high
 keywords: cio
 pattern: \b(cio[A-Za-z0-9]{32})\b
 entropy: 3.0
-positive: CARGO_REGISTRY_TOKEN=cioWeSrp7D9AC6YjcekiytsXuxXYzQChNrP
-positive: [registry]\ntoken = "cioTbe4QbWJD2GknY3AjdP2YH6hFGYqA4Sn"
+positive: CARGO_REGISTRY_TOKEN=ciolEuIBb7ebOm3X12SoVF398h8Eur86OfT
+positive: [registry]\ntoken = "cioI0UEGjmBLbMtQ5vafmgyG8S4UzTkDiXI"
 negative: CARGO_REGISTRY_TOKEN=cioxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
-negative: precioussQFNe2PBVBkw7Kag4nMpEd7ixmknSJZx
+negative: preciousui294OYXGxUtbT0e3lXAoOXBnwOzNRjx
 
 id: credentials-in-url
 title: Password in a URL
@@ -298,8 +298,8 @@ keywords: ://
 pattern: (?i)\b[a-z][a-z0-9+.-]{1,15}://[A-Za-z0-9._%~-]{2,64}:([A-Za-z0-9._%~!*+=-]{3,100})@[A-Za-z0-9-]
 entropy: 2.9
 confidence: medium
-positive: DATABASE_URL=postgres://app:Q0YEvf228m9fhY0m@db.internal:5432/app
-positive: amqp://svc_ingest:Br24ar86f42Ijaq3@rabbit-01
+positive: DATABASE_URL=postgres://app:vPfbp8cRQp4wSSFd@db.internal:5432/app
+positive: amqp://svc_ingest:OlyGfHa5457us7cw@rabbit-01
 negative: http://user:password@example.com
 negative: redis://default:${REDIS_PASSWORD}@cache:6379
 negative: https://user:pass@host
@@ -311,10 +311,10 @@ keywords: crowdin
 pattern: (?i)(?:\b|_)(?:crowdin)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{80,90})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export CROWDIN_API_KEY="UipiIFUdBKD59ioFbpfOS0i5GPI2TTxHY2ebSekXRVwoASCovHN6ai6M8c8r58tBZeC1uMkjnbsYCawLJ59xLJfu"
-positive: crowdin:\n  token: F7YzdKnsLqdAufDbRKlRh6SYv8yvzI0m3bcAjblviwUr62eDnsseet6rSo7HW41ubJOVk4x4XdpDOAPnBjvtA
+positive: export CROWDIN_API_KEY="lD443dKbUYzeCoDiVvH3YmbGSXnTiogaAhril6Bh6hJh6rcl4xs5MTWXITPDTO0FQayQPKmQidAzz8xTrQfa2Vi"
+positive: crowdin:\n  token: VqX3AtbHfwBMQ9VFkdfVyUqKOXRsbPGxCXjqPKvwp4LrcCvTrVSjmONNOnGRjN086IVgYgNjG8eh8Pf07IzcN1N
 negative: export CROWDIN_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export CROWDIN_API_KEY="iGSURfjv9nTOJejwJp2ICioA6KXs8gYkDYU9w4LxVqVpsP84tNsIbtcjICCZ69tsFe6LY9ifkkmvW9"
+negative: export CROWDIN_API_KEY="TENYvQJUPUrDL1xrAK7sQzaIYhI9J3fdUHvgaR8GO8j0mQkCivrGQ4gXiA1RBbrep3SIHL0SkH4IWj"
 negative: export CROWDIN_API_KEY="${CROWDIN_API_KEY}"
 
 id: cryptocompare-api-key
@@ -324,10 +324,10 @@ keywords: cryptocompare
 pattern: (?i)(?:\b|_)(?:cryptocompare)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{64})(?![\w-])
 entropy: 2.9
 confidence: medium
-positive: export CRYPTOCOMPARE_API_KEY="34h5R19UGcIcztaPH0NZlREVtQN7GAHU7zc4o3XIC8sPn5pGAQ9fTANzCvlE0m70"
-positive: cryptocompare:\n  token: 0Rz5zfqGreBcWxTN1wSQptvANCF3dwVCTAMyc61pIsmVgAtSEp7Z42L5RJtq9JsE
+positive: export CRYPTOCOMPARE_API_KEY="0w7tG4L5Iij0SpIiCqkXDrdT8Tg8t02C1syuh3ltH8fQ5LnHjDil7GhCpJaTrFX0"
+positive: cryptocompare:\n  token: YlVULKf1A15JHy7JmGAsKVAVD9sdhfLa1E9aGV8tAjf6yUwIahS3Ac8RobbQHkNm
 negative: export CRYPTOCOMPARE_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export CRYPTOCOMPARE_API_KEY="bmCRaMUAjojvJbHk3VWqMfuUpaexgHRK1rIiYh5vjsDU2TRm9x0wmWYAcfAPGg"
+negative: export CRYPTOCOMPARE_API_KEY="SUX0WKhIk53aDyosXuwptH5twFrY5kSnpA9kPDY3OQv8ykgMwlmSmhAdQaEP7h"
 negative: export CRYPTOCOMPARE_API_KEY="${CRYPTOCOMPARE_API_KEY}"
 
 id: currencyfreaks-api-key
@@ -337,10 +337,10 @@ keywords: currencyfreaks
 pattern: (?i)(?:\b|_)(?:currencyfreaks)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export CURRENCYFREAKS_API_KEY="IRxXNboPBMn76VG29tMFkDMXtmv5CM35"
-positive: currencyfreaks:\n  token: hQF5LAlfQ0dbqBymSlFgrKx1N6VBmpgF
+positive: export CURRENCYFREAKS_API_KEY="3RoVQzu78v52BARskBHZPkalx1poPVky"
+positive: currencyfreaks:\n  token: oOKhGlthTbZ1TnYJZjQQFsTbu6XdoS13
 negative: export CURRENCYFREAKS_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export CURRENCYFREAKS_API_KEY="kvYdziSw4ytyDGMU3mErhLIWSHprgF"
+negative: export CURRENCYFREAKS_API_KEY="kw7Kag4nMpEd7ixmknSJZxcWeSrp7D"
 negative: export CURRENCYFREAKS_API_KEY="${CURRENCYFREAKS_API_KEY}"
 
 id: currencylayer-api-key
@@ -350,10 +350,10 @@ keywords: currencylayer
 pattern: (?i)(?:\b|_)(?:currencylayer)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export CURRENCYLAYER_API_KEY="8EsyIgYg9w989rd0EWwNcJ9npXF5Z5jl"
-positive: currencylayer:\n  token: ZghXjHGLeexZ6tc7YbTn5xxoS2O2tjt5
+positive: export CURRENCYLAYER_API_KEY="C6YjcekiytsXuxXYzQChNrP3T0TsTbe4"
+positive: currencylayer:\n  token: WJD2GknY3AjdP2YH6hFGYqA4SnvpkPvh
 negative: export CURRENCYLAYER_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export CURRENCYLAYER_API_KEY="iTnhhVqcKYASkBIrsVCBq7QpRCNbuE"
+negative: export CURRENCYLAYER_API_KEY="RzKPZBBrCt5spoEScb9gsUihrguQ0Y"
 negative: export CURRENCYLAYER_API_KEY="${CURRENCYLAYER_API_KEY}"
 
 id: currencyscoop-api-key
@@ -363,10 +363,10 @@ keywords: currencyscoop
 pattern: (?i)(?:\b|_)(?:currencyscoop)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export CURRENCYSCOOP_API_KEY="roqus8mn9FGbL5QzFwmMoI0vStRMUc3r"
-positive: currencyscoop:\n  token: KGEcuZ7jlc8nJrAy1qfRSMjjpv9k8ESL
+positive: export CURRENCYSCOOP_API_KEY="vf228m9fhY0mOaBr24ar86f42Ijaq3Mc"
+positive: currencyscoop:\n  token: rh1kSVcZzghl3fxemlZnBKESeJYGOPKC
 negative: export CURRENCYSCOOP_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export CURRENCYSCOOP_API_KEY="ge6lcIksDzu8Q3mMBH4sMWDiPHmAeq"
+negative: export CURRENCYSCOOP_API_KEY="GUipiIFUdBKD59ioFbpfOS0i5GPI2T"
 negative: export CURRENCYSCOOP_API_KEY="${CURRENCYSCOOP_API_KEY}"
 
 id: currentsapi-api-key
@@ -376,10 +376,10 @@ keywords: currentsapi
 pattern: (?i)(?:\b|_)(?:currentsapi)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9+/_=-]{48})(?![\w+/=-])
 entropy: 3.0
 confidence: medium
-positive: export CURRENTSAPI_API_KEY="AnxdiUElaKHaEQevDW6xrmzQWGGYYRELvz09QCCtIsaF3M07"
-positive: currentsapi:\n  token: x2knmzL5KHd8qf9in7YhEbKbYzR2Gjte8tRUDCh7x6UY1Orx
+positive: export CURRENTSAPI_API_KEY="HY2ebSekXRVwoASCovHN6ai6M8c8r58tBZeC1uMkjnbsYCaw"
+positive: currentsapi:\n  token: LJfuxF7YzdKnsLqdAufDbRKlRh6SYv8yvzI0m3bcAjblviwU
 negative: export CURRENTSAPI_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export CURRENTSAPI_API_KEY="0nP2xgGOBgStsc0t0T867opJD6ixo0dDSVXYZCft3jZppf"
+negative: export CURRENTSAPI_API_KEY="23kjn122AFuPX23wNjMznZ8u3Sxa5fpTJd6SJkpiwz1HJ5"
 negative: export CURRENTSAPI_API_KEY="${CURRENTSAPI_API_KEY}"
 """#
 }
