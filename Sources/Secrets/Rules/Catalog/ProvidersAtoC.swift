@@ -65,7 +65,7 @@ id: airtable-personal-access-token
 title: Airtable personal access token
 severity: high
 keywords: pat
-pattern: \b(pat[A-Za-z0-9]{14}\.[a-f0-9]{64})\b
+pattern: (?:^|[^A-Za-z0-9+/_-])(pat[A-Za-z0-9]{14}\.[a-f0-9]{64})\b
 entropy: 3.0
 positive: AIRTABLE_PAT=patll9KOVkyqwGUWJ.38af558e65271e476b6f736bbee012dd5d92e175959a4cc5d3da875cf93c1916
 positive: const token = "patjlxzwhJAReMvB8.7b593de909824db2310b1dc425183ea51e7bcac5a61cc8bbde0cdb59274f30bb";
@@ -139,7 +139,7 @@ id: alibabacloud-access-key-id
 title: Alibaba Cloud AccessKey ID
 severity: critical
 keywords: ltai
-pattern: \b(LTAI[A-Za-z0-9]{12,20})\b
+pattern: (?:^|[^A-Za-z0-9+/_-])(LTAI[A-Za-z0-9]{12,20})\b
 entropy: 3.0
 positive: ALIBABA_CLOUD_ACCESS_KEY_ID=LTAI17SsKs4P0jfBhw5iUqnb
 positive: access_key_id: "LTAIm22AjyyKZFlUIm0J7YWh"
@@ -328,7 +328,7 @@ id: artifactory-api-key
 title: JFrog Artifactory API key
 severity: high
 keywords: akcp
-pattern: \b(AKCp[A-Za-z0-9]{69})\b
+pattern: (?:^|[^A-Za-z0-9+/_-])(AKCp[A-Za-z0-9]{69})\b
 entropy: 3.0
 positive: export ARTIFACTORY_API_TOKEN=AKCpo5QefOGqFt3gU45pQixl7NLApkF9AtzaNOZ0UVz2VtIO0C0cUcrjyX03FXaaiHZCXna13
 positive: jfrog rt dl --apikey=AKCpxfSg5J7eoD1t5KpVWncLvXTw9I5fj9UdQtds2HpTkdbNcUeOGTYiTgBkgTe8QpapQDqWv repo/file

@@ -502,7 +502,7 @@ id: easypost-api-key
 title: EasyPost API key
 severity: high
 keywords: ezak eztk
-pattern: \b(EZ[AT]K[A-Za-z0-9]{54})\b
+pattern: (?:^|[^A-Za-z0-9+/_-])(EZ[AT]K[A-Za-z0-9]{54})\b
 entropy: 3.0
 positive: EASYPOST_API_KEY=EZAKzxQXGFQzCIarCJI0xbj8MtgfLJNptN3AjKeAlN1NMxZwFqL14Viivl
 negative: EZAKxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
@@ -718,12 +718,13 @@ id: facebook-access-token
 title: Facebook (Meta) access token
 severity: high
 keywords: eaa
-pattern: \b(EAA[A-Za-z0-9]{30,300})\b
-entropy: 3.5
+pattern: (?:^|[^A-Za-z0-9+/_-])(EAA[A-Za-z0-9]{30,300})(?![A-Za-z0-9+/=_-])
+entropy: 4.2
 positive: FB_ACCESS_TOKEN=EAACYZyyYpwJqArRQtPAlxzxaDKQd83IAM6SAANk8xLndgDHsFIhucvG34Su8nb8RDZT8xt18ZaYpJBKGpKG9T4rgHMqlKGGij8LTt8uUf1zdfa6KxlgxXTZBbVn
 positive: https://graph.facebook.com/me?access_token=EAACmtYTjW8qUFmvvqSlNRTK99dVRcgyc3GcVnXYaq6VMik16bdqH9JjoTSs6Kc78188kQstSFU3RJyy87zdjzPjCUtHD1VLFxpgawqlyKKxbnZRe3oyrJMtXk6L
 negative: EAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA
 negative: EAABxxxxxxxxxx
+negative: data = "EAAAoBUAACMUAACJEgAAixQAAE0VAADUEQAAzxQAABAYAADJFgAA3BYAAMERAADgFwAAuxQAAHQUAAB8FQAA5RQAAAgXAAAfEAAA"
 
 id: fastforex-api-key
 title: fastFOREX API key
@@ -732,10 +733,10 @@ keywords: fastforex
 pattern: (?i)(?:\b|_)(?:fastforex)[\w.-]{0,20}?[\s:'"=>,-]{1,6}\b([A-Za-z0-9]{28})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: fastforex=RNfWywrU215cqrvRwxCXyIA1jKK9
-positive: FASTFOREX UESQ1D3H6MBC3OSTFojozaOSW2hS
+positive: fastforex=pxrjj3nEqiBEAuG6bHola9LsxyBi
+positive: FASTFOREX sHovunzOjfcnhbVco5lyj1alCevN
 negative: fastforex=xxxxxxxxxxxxxxxxxxxxxxxxxxxx
-negative: fastforex=JaoxqH2ymwOQBNSYwb9swuUK2v
+negative: fastforex=JuJqkD8q6FMjpjQjEiSPS0ftzi
 negative: fastforex=${FASTFOREX_API_KEY}
 
 id: fastly-api-token
@@ -745,10 +746,10 @@ keywords: fastly
 pattern: (?i)(?:\b|_)(?:fastly)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9_-]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export FASTLY_API_KEY="1EXnpxrjj3nEqiBEAuG6bHola9LsxyBi"
-positive: fastly:\n  token: sHovunzOjfcnhbVco5lyj1alCevN6Ia7
+positive: export FASTLY_API_KEY="TNEIabZ8KxLEdocKPl35MIPC2qL17kKQ"
+positive: fastly:\n  token: BitZOp6CFh0IyMlOivgoQGwd82sHLY8H
 negative: export FASTLY_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export FASTLY_API_KEY="6FMjpjQjEiSPS0ftzi8TBTNEIabZ8K"
+negative: export FASTLY_API_KEY="4JPHrLhmCFiGUnBFBXIJ3voflvApVx"
 negative: export FASTLY_API_KEY="${FASTLY_API_KEY}"
 
 id: feedier-api-key
@@ -758,10 +759,10 @@ keywords: feedier
 pattern: (?i)(?:\b|_)(?:feedier)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export FEEDIER_API_KEY="LEdocKPl35MIPC2qL17kKQXNSlBitZOp"
-positive: feedier:\n  token: Fh0IyMlOivgoQGwd82sHLY8Hg381NV2j
+positive: export FEEDIER_API_KEY="3wfaC4Gk5xC6QSZ6AwQ9tBMBZvBxfA4W"
+positive: feedier:\n  token: KqCMP4y3BhxYk8QVvB74LpBZ5wRmJoVX
 negative: export FEEDIER_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export FEEDIER_API_KEY="iGUnBFBXIJ3voflvApVxIf3wfaC4Gk"
+negative: export FEEDIER_API_KEY="xnI6z9ILKlLmjGrXqHq1lz5tmHfvJq"
 negative: export FEEDIER_API_KEY="${FEEDIER_API_KEY}"
 
 id: fetchrss-api-key
@@ -771,10 +772,10 @@ keywords: fetchrss
 pattern: (?i)(?:\b|_)(?:fetchrss)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{40})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export FETCHRSS_API_KEY="C6QSZ6AwQ9tBMBZvBxfA4WkKqCMP4y3BhxYk8QVv"
-positive: fetchrss:\n  token: 74LpBZ5wRmJoVXOlyYaCEHZ1lUQnNoBvo3SiLGlG
+positive: export FETCHRSS_API_KEY="yqnWCnlS37PcU0uQW0CDQBotXpllHjPYUJjfIqOi"
+positive: fetchrss:\n  token: UWYpOuYU6Z9udRBc4ZUfW2jX69aZOvPy48BiE4WW
 negative: export FETCHRSS_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export FETCHRSS_API_KEY="S37PcU0uQW0CDQBotXpllHjPYUJjfIqOiJhUWY"
+negative: export FETCHRSS_API_KEY="iWi4S5IS7tfT3nkySBN97v4qUJT5mfj7yov5zP"
 negative: export FETCHRSS_API_KEY="${FETCHRSS_API_KEY}"
 
 id: figma-personal-access-token
@@ -783,8 +784,8 @@ severity: high
 keywords: figd_
 pattern: \b(figd_[A-Za-z0-9_-]{38,44})(?![\w-])
 entropy: 3.0
-positive: FIGMA_TOKEN=figd_OuYU6Z9udRBc4ZUfW2jX69aZOvPy48BiE4WWFrR7
-positive: headers = {"X-Figma-Token": "figd_9xVlrcLhuM0HGKeCPT02qyaezglat5fBsbLeiWi4"}
+positive: FIGMA_TOKEN=figd_ZIC1DSRm8dDPmQbfUFLWLiK4qAPP1kAWTmsUSUn8
+positive: headers = {"X-Figma-Token": "figd_Ef0bRcm7WLAXPHV2UEKEOQ4GrdDyvMjoSZrDgRTa"}
 negative: figd_xxxx
 negative: figd_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
 
@@ -795,7 +796,7 @@ keywords: figma
 pattern: (?i)figma[\w\s.:'"=-]{0,30}?\b([0-9]{4,6}-[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12})\b
 entropy: 3.0
 confidence: medium
-positive: --header='X-Figma-Token: 8797-b864e128-a987-23ba-4683-eecf1ea6baa3'
+positive: --header='X-Figma-Token: 4116-8780d02e-eb87-7598-8296-d1f5b2579b0c'
 negative: X-Figma-Token: 0000-00000000-0000-0000-0000-000000000000
 
 id: fileio-api-key
@@ -805,10 +806,10 @@ keywords: fileio file.io
 pattern: (?i)(?:\b|_)(?:fileio|file\.io)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{40})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export FILEIO_API_KEY="LCqGFz1CgOplw5cWLrMxB0E9S8cneEq3u77aBL3i"
-positive: fileio:\n  token: mjtrHyEuWCfd3AUhXnYL9QTWvxoY1MjKUTTSGjB6
+positive: export FILEIO_API_KEY="SowvXQrZoV5wbf9799Ij1KA4862KcIAoKkWnOq7f"
+positive: fileio:\n  token: Ozzbmtk0bfJUdWfsDKpWsQAPWELyx2Fo5X60FOap
 negative: export FILEIO_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export FILEIO_API_KEY="bf9799Ij1KA4862KcIAoKkWnOq7fAOzzbmtk0b"
+negative: export FILEIO_API_KEY="iG3AUmNkS1YtHJdUNYRMnzaj98hd8MkBkfjbeH"
 negative: export FILEIO_API_KEY="${FILEIO_API_KEY}"
 
 id: finage-api-key
@@ -818,10 +819,10 @@ keywords: finage
 pattern: (?i)(?:\b|_)(?:finage)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export FINAGE_API_KEY="JUdWfsDKpWsQAPWELyx2Fo5X60FOapzy"
-positive: finage:\n  token: vskn6j3JMj8IjJGqFDHVePZUWk5VsEIl
+positive: export FINAGE_API_KEY="oxg5YG6gdyZ8MLhojQUivbBRczuasXEw"
+positive: finage:\n  token: r8ZuGpBOnrckSeihcEaMu3PVo83KdEzu
 negative: export FINAGE_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export FINAGE_API_KEY="MkBkfjbeHyoxg5YG6gdyZ8MLhojQUi"
+negative: export FINAGE_API_KEY="i5oy8mE6rPfd0Kkk8oyZiNm9plae22"
 negative: export FINAGE_API_KEY="${FINAGE_API_KEY}"
 
 id: financialmodelingprep-api-key
@@ -831,10 +832,10 @@ keywords: financialmodelingprep
 pattern: (?i)(?:\b|_)(?:financialmodelingprep)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export FINANCIALMODELINGPREP_API_KEY="bBRczuasXEw80Ar8ZuGpBOnrckSeihcE"
-positive: financialmodelingprep:\n  token: Mu3PVo83KdEzuLXFHt4Svo7PR5clnT0j
+positive: export FINANCIALMODELINGPREP_API_KEY="IpmKFz9MWttwb3Vig3OhjhSw0DNxavXy"
+positive: financialmodelingprep:\n  token: h1pxbwjbXv9NZLC4f0K1fCXGryTuNvRI
 negative: export FINANCIALMODELINGPREP_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export FINANCIALMODELINGPREP_API_KEY="oyZiNm9plae22DIpmKFz9MWttwb3Vi"
+negative: export FINANCIALMODELINGPREP_API_KEY="1wCzPr5VHSn7KGhFIw6t2QIL9jQj3Z"
 negative: export FINANCIALMODELINGPREP_API_KEY="${FINANCIALMODELINGPREP_API_KEY}"
 
 id: findl-api-key
@@ -844,10 +845,10 @@ keywords: findl
 pattern: (?i)(?:\b|_)(?:findl)[\w.-]{0,20}?[\s:'"=>,-]{1,6}\b([a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: findl=ded585a4-bd15-5ea4-cc82-443323676c10
-positive: FINDL 11f9bd08-4586-0d95-ee4b-7dce6318acfc
+positive: findl=be7dce63-8acf-8c25-5d21-9965bcf04384
+positive: FINDL 0b46b2f8-6cf3-eabc-dc7e-909fda15302c
 negative: findl=xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx
-negative: findl=eabc5dc7-ee90-9fda-1530-2c810a4d9d
+negative: findl=170be44d-8004-ccc9-d23c-db108c91e2
 negative: findl=${FINDL_API_KEY}
 
 id: finicity-api-token
@@ -857,10 +858,10 @@ keywords: finicity
 pattern: (?i)(?:\b|_)(?:finicity)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export FINICITY_API_KEY="ikb5HFqZtvIlc1nzisJezRbarTc1v6qN"
-positive: finicity:\n  token: 8qrUTg2oG4AqpBXnciPuvgCUImn7u3KK
+positive: export FINICITY_API_KEY="fzD6bUJaZTG4dByUhZi2jqhTMQtsyPay"
+positive: finicity:\n  token: kYpe2XQT0fXjRUy5Gp1QUkFmKdqD2Mns
 negative: export FINICITY_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export FINICITY_API_KEY="rRHWnfzD6bUJaZTG4dByUhZi2jqhTM"
+negative: export FINICITY_API_KEY="cYHSY1uELmffSaHT3zgZR4FcCV7CBe"
 negative: export FINICITY_API_KEY="${FINICITY_API_KEY}"
 
 id: finicity-client-secret
@@ -870,10 +871,10 @@ keywords: finicity
 pattern: (?i)(?:\b|_)(?:finicity)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{20})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export FINICITY_API_KEY="syPay79QBkYpe2XQT0fX"
-positive: finicity:\n  token: RUy5Gp1QUkFmKdqD2Mns
+positive: export FINICITY_API_KEY="mYlWXeeRV97tDQFf9WWC"
+positive: finicity:\n  token: tmImKDJbVtWrr2cTlFD7
 negative: export FINICITY_API_KEY="xxxxxxxxxxxxxxxxxxxx"
-negative: export FINICITY_API_KEY="0ZQ67pORxyNRcYHSY1"
+negative: export FINICITY_API_KEY="MxSafgpFHvzBCt8opY"
 negative: export FINICITY_API_KEY="${FINICITY_API_KEY}"
 
 id: finnhub-api-key
@@ -883,10 +884,10 @@ keywords: finnhub
 pattern: (?i)(?:\b|_)(?:finnhub)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{20})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export FINNHUB_API_KEY="ELmffSaHT3zgZR4FcCV7"
-positive: finnhub:\n  token: BeOamYlWXeeRV97tDQFf
+positive: export FINNHUB_API_KEY="9ILoreWfcTai9PrDxEU7"
+positive: finnhub:\n  token: sY5Fz5NFDLvBiaL5PE7h
 negative: export FINNHUB_API_KEY="xxxxxxxxxxxxxxxxxxxx"
-negative: export FINNHUB_API_KEY="TlFD7G36taaJD1aK0S"
+negative: export FINNHUB_API_KEY="MpAhYuHKXfg2wuTUAk"
 negative: export FINNHUB_API_KEY="${FINNHUB_API_KEY}"
 
 id: fixerio-api-key
@@ -896,10 +897,10 @@ keywords: fixer fixerio fixer.io
 pattern: (?i)(?:\b|_)(?:fixer|fixerio|fixer\.io)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export FIXER_API_KEY="zqjNh6eEmxMxSafgpFHvzBCt8opYD9IL"
-positive: fixer:\n  token: reWfcTai9PrDxEU7MnsY5Fz5NFDLvBia
+positive: export FIXER_API_KEY="WvGltvfGAkczoS2S0rlQsPV8jQnmrFbG"
+positive: fixer:\n  token: fBZ2krDk4gfy2AfbCfOo91gUp9q6l8b8
 negative: export FIXER_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export FIXER_API_KEY="fg2wuTUAk5aWvGltvfGAkczoS2S0rl"
+negative: export FIXER_API_KEY="ntJIjti8CvGuQPJfUW5rnKAkiCvnZu"
 negative: export FIXER_API_KEY="${FIXER_API_KEY}"
 
 id: flatio-api-key
@@ -910,10 +911,10 @@ pattern: (?i)(?:\b|_)(?:flat|flatio|flat\.io)[\w\s.:'"=/>,-]{0,30}?(?:key|token|
 entropy: 3.0
 window: 512
 confidence: medium
-positive: export FLAT_API_KEY="PV8jQnmrFbGnfBZ2krDk4gfy2AfbCfOo91gUp9q6l8b8SSQB4HYxW0xtCy58WoNN5rv9ftPf5Y9ehMCxntJIjti8CvGuQPJfUW5rnKAkiCvnZuT5jNJU6VM5FDcXqbLQ"
-positive: flat:\n  token: BpXOznOrPkKQLclhpRemttboPhlmYQJuxnJtWDKqh0ceNnmgBLV46wqMh5B9iIb3hkOX18xqpUVnXQJvia0ZwA0Pp6Q6V4PEkTpVsJHBi1mUVduR3UncFcrDi9iiL85E
+positive: export FLAT_API_KEY="NJU6VM5FDcXqbLQeBpXOznOrPkKQLclhpRemttboPhlmYQJuxnJtWDKqh0ceNnmgBLV46wqMh5B9iIb3hkOX18xqpUVnXQJvia0ZwA0Pp6Q6V4PEkTpVsJHBi1mUVduR"
+positive: flat:\n  token: cFcrDi9iiL85EvthtB7i7hwSZT3HYRalje8Cgmzg3v2bYcy8Csf4ivi5J1GxVbCaj9pDBZw7pTSEUwsE9YKLD8wQC99ZdDrKBvXhnu1JUyjvucG7e4C4tXfa6OgSXo6g
 negative: export FLAT_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export FLAT_API_KEY="jnDsXuFWtQv6uRgW4h2cGxZSj1i5L5DwYjh8YadMjpzSprERj9LH4rGftird2iBUrKKIvmOjLKweL1qh0Jdm0jHQnQvjFeype9TxWiVIRpgQDNeGtzpupCO0b3hLrw"
+negative: export FLAT_API_KEY="upCO0b3hLrwwtWCUYnggoF6be1o7q5tCGnea7HBijgYvSPeSSRXly5hc6QDKtJLqCqxoEAhrFh6UFwZwZ9luAxvItmRkupIwzfeegPQIetp0NQ0ZkormU4rTmNYlt2"
 negative: export FLAT_API_KEY="${FLAT_API_KEY}"
 
 id: fleetbase-api-key
@@ -922,9 +923,9 @@ severity: high
 keywords: flb_live_ flb_test_
 pattern: \b(flb_(?:live|test)_[A-Za-z0-9]{20,40})\b
 entropy: 3.0
-positive: FLEETBASE_API_KEY=flb_live_ea7HBijgYvSPeSSRXly5
+positive: FLEETBASE_API_KEY=flb_live_cn3oGcSky3lR3QwMj4U8
 negative: flb_live_xxxx
-negative: flb_prod_tWCUYnggoF6be1o7q5tC
+negative: flb_prod_5r9VUpxfRATwBsCuj3NJ
 
 id: flexport-api-key
 title: Flexport API key
@@ -932,7 +933,7 @@ severity: high
 keywords: shltm_
 pattern: \b(shltm_[A-Za-z0-9_-]{40})(?![\w-])
 entropy: 3.0
-positive: FLEXPORT_API_KEY=shltm_eegPQIetp0NQ0ZkormU4rTmNYlt2GXy5r9VUpxfR
+positive: FLEXPORT_API_KEY=shltm_thyMNRUPsm8X7iPcLGQT7CHYPgbAvsHI9MtJIFyc
 negative: shltm_xxxx
 negative: shltm_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
 
@@ -943,10 +944,10 @@ keywords: flickr
 pattern: (?i)(?:\b|_)(?:flickr)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export FLICKR_API_KEY="m8X7iPcLGQT7CHYPgbAvsHI9MtJIFycR"
-positive: flickr:\n  token: f4TPvqKarLKxZ8NmFTo1Z5SImUrORsJL
+positive: export FLICKR_API_KEY="JXQIoxqL5wIxq82Zh0M1JWIL0WAfuAqN"
+positive: flickr:\n  token: nQBVdiZqqCM0Q2j5uYAQTpOO90DbViGg
 negative: export FLICKR_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export FLICKR_API_KEY="4aukcgGLPpeJcI7zeJXQIoxqL5wIxq"
+negative: export FLICKR_API_KEY="KCxhS7wWbL4DMkShekaBB6uw8gCHef"
 negative: export FLICKR_API_KEY="${FLICKR_API_KEY}"
 
 id: flightapi-api-key
@@ -956,10 +957,10 @@ keywords: flightapi
 pattern: (?i)(?:\b|_)(?:flightapi)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{24})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export FLIGHTAPI_API_KEY="0M1JWIL0WAfuAqNRynQBVdiZ"
-positive: flightapi:\n  token: qCM0Q2j5uYAQTpOO90DbViGg
+positive: export FLIGHTAPI_API_KEY="GPOIT3NJHX188yGYnrbInoiy"
+positive: flightapi:\n  token: WSGQVzEb8r3uXLMcvvC2dEpd
 negative: export FLIGHTAPI_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export FLIGHTAPI_API_KEY="2iGDY7LQKCxhS7wWbL4DMk"
+negative: export FLIGHTAPI_API_KEY="r92U18eWY8xNcuh18Euepq"
 negative: export FLIGHTAPI_API_KEY="${FLIGHTAPI_API_KEY}"
 """#
 }

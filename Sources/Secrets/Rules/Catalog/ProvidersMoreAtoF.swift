@@ -284,7 +284,7 @@ id: cratesio-api-token
 title: crates.io API token
 severity: high
 keywords: cio
-pattern: \b(cio[A-Za-z0-9]{32})\b
+pattern: (?:^|[^A-Za-z0-9+/_-])(cio[A-Za-z0-9]{32})\b
 entropy: 3.0
 positive: CARGO_REGISTRY_TOKEN=ciolEuIBb7ebOm3X12SoVF398h8Eur86OfT
 positive: [registry]\ntoken = "cioI0UEGjmBLbMtQ5vafmgyG8S4UzTkDiXI"
