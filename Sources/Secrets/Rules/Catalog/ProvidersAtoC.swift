@@ -1340,15 +1340,14 @@ negative: export CLOUDFLARE_API_KEY="${CLOUDFLARE_API_KEY}"
 id: cloudflare-global-api-key
 title: Cloudflare global API key
 severity: critical
-keywords: cloudflare
-pattern: (?i)(?:\b|_)(?:cloudflare)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([a-f0-9]{37})(?![\w-])
+keywords: cloudflare x-auth-key
+pattern: (?i)(?:(?:\b|_)cloudflare[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|auth)|x-auth-key)[\w\s.:'"=/>,-]{0,30}?\b([a-f0-9]{37})\b
 entropy: 3.0
 confidence: medium
-positive: export CLOUDFLARE_API_KEY="9497ec03438061b2e4c7c132fe59ca3fd7898"
-positive: cloudflare:\n  token: d31bbb784c4120699ce90ae8d0f95beb4befc
-negative: export CLOUDFLARE_API_KEY="0000000000000000000000000000000000000"
-negative: export CLOUDFLARE_API_KEY="0f1578402368c855d6faa402f253d2eaac7"
-negative: export CLOUDFLARE_API_KEY="${CLOUDFLARE_API_KEY}"
+positive: CLOUDFLARE_API_KEY=9497ec03438061b2e4c7c132fe59ca3fd7898
+positive: curl -H 'X-Auth-Email: ops@contoso.com' -H 'X-Auth-Key: d31bbb784c4120699ce90ae8d0f95beb4befc' https://api.cloudflare.com/client/v4/zones
+negative: CLOUDFLARE_API_KEY=xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
+negative: X-Auth-Key: <api-key>
 
 id: cloudflare-origin-ca-key
 title: Cloudflare Origin CA key
@@ -1356,7 +1355,7 @@ severity: high
 keywords: v1.0-
 pattern: \b(v1\.0-[a-f0-9]{24,64}-[a-f0-9]{100,200}(?:-[a-f0-9]{64})?)\b
 entropy: 3.0
-positive: X-Auth-User-Service-Key: v1.0-de4b8108611374c7ce90d83e7c201414ebffc135999278226ee0e2b820dd79e3-de4eeebc7e20ae23042c224f856f5a7303330b0c11de338df15cda01dbdf6f7228792e61d6618213a445dcc4311aa286bd49c4c3313bfb8ffa8752426c764d97f14dd1b227045175d8
+positive: X-Auth-User-Service-Key: v1.0-b8108611374c7ce90d83e7c201414ebffc135999278226ee0e2b820dd79e33de-eeebc7e20ae23042c224f856f5a7303330b0c11de338df15cda01dbdf6f7228792e61d6618213a445dcc4311aa286bd49c4c3313bfb8ffa8752426c764d97f14dd1b227045175d885b
 negative: version = "v1.0-beta"
 negative: v1.0-abcdef
 
@@ -1367,10 +1366,10 @@ keywords: cloudimage
 pattern: (?i)(?:\b|_)(?:cloudimage)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{30})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export CLOUDIMAGE_API_KEY="iO2JaszQ2fe11fxgo9E3BOCXm4AxUV"
-positive: cloudimage:\n  token: vHbfJvHbqBb8hhVOJ09J35fRPYcojA
+positive: export CLOUDIMAGE_API_KEY="zQ2fe11fxgo9E3BOCXm4AxUVLlvHbf"
+positive: cloudimage:\n  token: HbqBb8hhVOJ09J35fRPYcojA50vnMp
 negative: export CLOUDIMAGE_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export CLOUDIMAGE_API_KEY="5uyjG1QYSIHZbXeN2inJtBNTQW0K"
+negative: export CLOUDIMAGE_API_KEY="G1QYSIHZbXeN2inJtBNTQW0Kjgbz"
 negative: export CLOUDIMAGE_API_KEY="${CLOUDIMAGE_API_KEY}"
 
 id: cloudmersive-api-key
@@ -1380,10 +1379,10 @@ keywords: cloudmersive
 pattern: (?i)(?:\b|_)(?:cloudmersive)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export CLOUDMERSIVE_API_KEY="da691137-292a-67c9-2288-baa057d2cb35"
-positive: cloudmersive:\n  token: 3ae55f83-65db-a275-f40d-1c57ef40299c
+positive: export CLOUDMERSIVE_API_KEY="1137a292-367c-d228-bbaa-57d2cb3553ae"
+positive: cloudmersive:\n  token: 5f83965d-5a27-cf40-41c5-ef40299cd631
 negative: export CLOUDMERSIVE_API_KEY="xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx"
-negative: export CLOUDMERSIVE_API_KEY="9d8b3447-34c1-9fb4-11cf-5e606ef79c"
+negative: export CLOUDMERSIVE_API_KEY="344734c1-9fb4-11cf-5e60-6ef79cf387"
 negative: export CLOUDMERSIVE_API_KEY="${CLOUDMERSIVE_API_KEY}"
 
 id: cloudplan-api-key
@@ -1393,10 +1392,10 @@ keywords: cloudplan
 pattern: (?i)(?:\b|_)(?:cloudplan)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export CLOUDPLAN_API_KEY="tUD6YSVAb15VdkIUJYcjVSExta45n5GK"
-positive: cloudplan:\n  token: j0xyxByFImUVTncMoeeERdiZbNYBL2IJ
+positive: export CLOUDPLAN_API_KEY="15VdkIUJYcjVSExta45n5GKQTZTsj0xy"
+positive: cloudplan:\n  token: ByFImUVTncMoeeERdiZbNYBL2IJ8sjve
 negative: export CLOUDPLAN_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export CLOUDPLAN_API_KEY="aviCw5IUSWMZY0de1M4LZa0NeQRjRD"
+negative: export CLOUDPLAN_API_KEY="w5IUSWMZY0de1M4LZa0NeQRjRDAj7t"
 negative: export CLOUDPLAN_API_KEY="${CLOUDPLAN_API_KEY}"
 
 id: cloudsight-api-key
@@ -1406,10 +1405,10 @@ keywords: cloudsight
 pattern: (?i)(?:\b|_)(?:cloudsight)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{20,30})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export CLOUDSIGHT_API_KEY="j7tYJfaVVRAlJ4EwI554hVelem"
-positive: cloudsight:\n  token: 7crcsAQ4OQgL8gDwooD6Pw
+positive: export CLOUDSIGHT_API_KEY="faVVRAlJ4EwI554hVeleml7crcsA"
+positive: cloudsight:\n  token: 4OQgL8gDwooD6PwnRltcPNZbKS6eKH
 negative: export CLOUDSIGHT_API_KEY="xxxxxxxxxxxxxxxxxxxx"
-negative: export CLOUDSIGHT_API_KEY="as1hJpCgW93eqPilES"
+negative: export CLOUDSIGHT_API_KEY="7OuHV6RyAzQcBC8pUJ"
 negative: export CLOUDSIGHT_API_KEY="${CLOUDSIGHT_API_KEY}"
 
 id: cloudsmith-api-key
@@ -1419,10 +1418,10 @@ keywords: cloudsmith
 pattern: (?i)(?:\b|_)(?:cloudsmith)[\w.-]{0,20}?[\s:'"=>,-]{1,6}\b([A-Za-z0-9]{40})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: cloudsmith=HV6RyAzQcBC8pUJehIgHOqTCwMeCbTR22SAdD2dN
-positive: CLOUDSMITH DyPOuwWESjsFwydRFLZBfJXubB1h31A3XVLg9Dtb
+positive: cloudsmith=hIgHOqTCwMeCbTR22SAdD2dNkDyPOuwWESjsFwyd
+positive: CLOUDSMITH LZBfJXubB1h31A3XVLg9DtbZ0il0ZX8HeMqvKvjG
 negative: cloudsmith=xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
-negative: cloudsmith=EnuQPOAJYt3ikelKLVaNLzw7a4lnQcbMyK6pez
+negative: cloudsmith=KLVaNLzw7a4lnQcbMyK6pezMaG2GDkzLCcDbTj
 negative: cloudsmith=${CLOUDSMITH_API_KEY}
 
 id: cloverly-api-key
@@ -1432,10 +1431,10 @@ keywords: cloverly
 pattern: (?i)(?:\b|_)(?:cloverly)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9_]{28,29})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export CLOVERLY_API_KEY="G2GDkzLCcDbTjC3wAkGtNTgX5Hi8"
-positive: cloverly:\n  token: 9vlAN1dJYRAauviJvGI35x0OdaXw
+positive: export CLOVERLY_API_KEY="3wAkGtNTgX5Hi8NSg9vlAN1dJYRAa"
+positive: cloverly:\n  token: viJvGI35x0OdaXw9rjAtZIMR7BZXC
 negative: export CLOVERLY_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export CLOVERLY_API_KEY="NO1FPlrH7u5ejX8YB0b9Ivv1MW"
+negative: export CLOVERLY_API_KEY="8YB0b9Ivv1MWhME1WzJEMD5cr8"
 negative: export CLOVERLY_API_KEY="${CLOVERLY_API_KEY}"
 
 id: clustdoc-api-key
@@ -1445,10 +1444,10 @@ keywords: clustdoc
 pattern: (?i)(?:\b|_)(?:clustdoc)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{64})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export CLUSTDOC_API_KEY="ME1WzJEMD5cr8peijLmNQa2fNfhiHXoHURTwGNUPd7cMnMqpk03O01806B0MigoP"
-positive: clustdoc:\n  token: ksdrfIWF2UJqhWgJseBeqkd2TVrpkpMWV6xss6w68JNSXex3Qsst3FaaRlH9RI6z
+positive: export CLUSTDOC_API_KEY="eijLmNQa2fNfhiHXoHURTwGNUPd7cMnMqpk03O01806B0MigoPbksdrfIWF2UJqh"
+positive: clustdoc:\n  token: JseBeqkd2TVrpkpMWV6xss6w68JNSXex3Qsst3FaaRlH9RI6zHTKSbShGOw1ZwXs
 negative: export CLUSTDOC_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export CLUSTDOC_API_KEY="kGVPfwqLcEyLpu6KjcMNJl8p36lUPFvonQU5zPs3yZT1txXzMTFhR0eOCykolU"
+negative: export CLUSTDOC_API_KEY="pu6KjcMNJl8p36lUPFvonQU5zPs3yZT1txXzMTFhR0eOCykolURZA0T3xWUdtg"
 negative: export CLUSTDOC_API_KEY="${CLUSTDOC_API_KEY}"
 """#
 }

@@ -8,10 +8,10 @@ keywords: d7network d7networks d7sms
 pattern: (?i)(?:\b|_)(?:d7network|d7networks|d7sms)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9+/_=-]{20,30})(?![\w+/=-])
 entropy: 3.0
 confidence: medium
-positive: export D7NETWORK_API_KEY="yKU17fws1bcEIlvUW2Q59iyhDYhohW"
-positive: d7network:\n  token: tqZJMiGSURfjv9nTOJejwJp2ICioA
+positive: export D7NETWORK_API_KEY="9VFkdfVyUqKOXRsbPGxCXjqPKvwp4L"
+positive: d7network:\n  token: cCvTrVSjmONNOnGRjN086IVg
 negative: export D7NETWORK_API_KEY="xxxxxxxxxxxxxxxxxxxx"
-negative: export D7NETWORK_API_KEY="jICCZ69tsFe6LY9ifk"
+negative: export D7NETWORK_API_KEY="UQ0SvNyHBsHD64fKYC"
 negative: export D7NETWORK_API_KEY="${D7NETWORK_API_KEY}"
 
 id: dailyco-api-key
@@ -21,10 +21,10 @@ keywords: daily dailyco daily.co
 pattern: (?i)(?:\b|_)(?:daily|dailyco|daily\.co)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{64})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export DAILY_API_KEY="mvW9Mq34h5R19UGcIcztaPH0NZlREVtQN7GAHU7zc4o3XIC8sPn5pGAQ9fTANzCv"
-positive: daily:\n  token: E0m7018Km0Rz5zfqGreBcWxTN1wSQptvANCF3dwVCTAMyc61pIsmVgAtSEp7Z42L
+positive: export DAILY_API_KEY="eA9NZSMLwarqW2mSzcpgdHxDmkeVuyJ8q4HewyGj3MWx0oZwiN8ef8wvQZPGGJ0Q"
+positive: daily:\n  token: TENYvQJUPUrDL1xrAK7sQzaIYhI9J3fdUHvgaR8GO8j0mQkCivrGQ4gXiA1RBbre
 negative: export DAILY_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export DAILY_API_KEY="wL7uWW2rKbmCRaMUAjojvJbHk3VWqMfuUpaexgHRK1rIiYh5vjsDU2TRm9x0wm"
+negative: export DAILY_API_KEY="il7GhCpJaTrFX0jYlVULKf1A15JHy7JmGAsKVAVD9sdhfLa1E9aGV8tAjf6yUw"
 negative: export DAILY_API_KEY="${DAILY_API_KEY}"
 
 id: dandelion-api-token
@@ -34,10 +34,10 @@ keywords: dandelion
 pattern: (?i)(?:\b|_)(?:dandelion)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export DANDELION_API_KEY="cfAPGglIRxXNboPBMn76VG29tMFkDMXt"
-positive: dandelion:\n  token: v5CM35QNNjhQF5LAlfQ0dbqBymSlFgrK
+positive: export DANDELION_API_KEY="hS3Ac8RobbQHkNmvwfItvaSmpT3UwVMa"
+positive: dandelion:\n  token: SPVQH8onyfbrXu22T4Sk2PZMqtCIHT0G
 negative: export DANDELION_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export DANDELION_API_KEY="49EKQuVOgekvYdziSw4ytyDGMU3mEr"
+negative: export DANDELION_API_KEY="wptH5twFrY5kSnpA9kPDY3OQv8ykgM"
 negative: export DANDELION_API_KEY="${DANDELION_API_KEY}"
 
 id: dareboost-api-key
@@ -47,10 +47,10 @@ keywords: dareboost
 pattern: (?i)(?:\b|_)(?:dareboost)[\w.-]{0,20}?[\s:'"=>,-]{1,6}\b([A-Za-z0-9]{55,65})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: dareboost=LIWSHprgFy8EsyIgYg9w989rd0EWwNcJ9npXF5Z5jlqZghXjHGLeexZ6
-positive: DAREBOOST c7YbTn5xxoS2O2tjt5oDb3iKbEsL3pPzhp2VgOoTRlj1yQUePkBiTnhhVqc
+positive: dareboost=lmSmhAdQaEP7hl3RoVQzu78v52BARskBHZPkalx1poPVkySL1AoOKhGlthTb
+positive: DAREBOOST YJZjQQFsTbu6XdoS13hNSq9FjGhobJWlci8tlpAIqsQFNe2PBVBkw7Kag4
 negative: dareboost=xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
-negative: dareboost=lc8nJrAy1qfRSMjjpv9k8ESLkZuffNCiC4carEET3N6uYoeVjBf28
+negative: dareboost=WJD2GknY3AjdP2YH6hFGYqA4SnvpkPvhRc8H0ef6FoeS7e0TBXP9f
 negative: dareboost=${DAREBOOST_API_KEY}
 
 id: databox-api-token
@@ -60,10 +60,10 @@ keywords: databox
 pattern: (?i)(?:\b|_)(?:databox)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{21,22})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export DATABOX_API_KEY="7Ztge6lcIksDzu8Q3mMBH4"
-positive: databox:\n  token: aEQevDW6xrmzQWGGYYRELv
+positive: export DATABOX_API_KEY="9plns6ZwyMhRzKPZBBrCt"
+positive: databox:\n  token: poEScb9gsUihrguQ0YEvf2
 negative: export DATABOX_API_KEY="xxxxxxxxxxxxxxxxxxxxx"
-negative: export DATABOX_API_KEY="5KHd8qf9in7YhEbKbYz"
+negative: export DATABOX_API_KEY="aq3Mcwrh1kSVcZzghl3"
 negative: export DATABOX_API_KEY="${DATABOX_API_KEY}"
 
 id: databricks-api-token
@@ -72,10 +72,10 @@ severity: high
 keywords: dapi
 pattern: \b(dapi[a-f0-9]{32}(?:-[0-9])?)\b
 entropy: 3.0
-positive: DATABRICKS_TOKEN=dapi1a8393713169058a1f217ca1905d7d33
-positive: databricks configure --token dapi3118e51b88c3e11c6dc7a30a86619ace-2
+positive: DATABRICKS_TOKEN=dapifc2fee0f31fe1e9b78e19a1ce5cacf51
+positive: databricks configure --token dapi814aeb237c84fe0a38a55c4596b032b7-2
 negative: dapixxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
-negative: dapi3c388d525f2214497aec
+negative: dapi5c0f079c8160543e8b51
 
 id: databricks-workspace-host
 title: Databricks workspace host
@@ -94,8 +94,8 @@ keywords: datadog dd-api dd_api ddapi
 pattern: (?i)(?:datadog|\bdd[_-]?api)[\w\s.:'"=/>,-]{0,25}?(?:api|key|token|secret)[\w\s.:'"=/>,-]{0,20}?\b([a-f0-9]{32})\b
 entropy: 3.0
 confidence: medium
-positive: DD_API_KEY=c3c44d5596d029fa3d2fc9cf9f057e69
-positive: datadog:\n  api_key: "b3841fa70084379f6d231f9876ab85bd"
+positive: DD_API_KEY=66c53ab9f4e6d8d1d32ece40ce518e17
+positive: datadog:\n  api_key: "df85521333a3be88339cecff042dbb63"
 negative: DD_API_KEY=xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
 negative: DATADOG_API_KEY=<your-api-key>
 
@@ -106,10 +106,10 @@ keywords: datadog dd_app dd-app dd_secret ddapp
 pattern: (?i)(?:datadog|\bdd[_-]?(?:app|secret))[\w\s.:'"=/>,-]{0,25}?(?:key|token|secret)[\w\s.:'"=/>,-]{0,20}?\b([A-Za-z0-9]{40})\b
 entropy: 3.0
 confidence: medium
-positive: DD_APP_KEY=ebaaa2d694ecb3bb66fb6cd68aec9db06f0ca019
-positive: datadog_application_key = "392f10ccfc38b2ee726781bbc999705b2b4ceb5f"
+positive: DD_APP_KEY=a7e1e4af2c41ac5d2ed4e3805507bc7df5a17039
+positive: datadog_application_key = "83048ed97fcba2760f9d25701d961b980600dbe0"
 negative: DD_APP_KEY=xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
-negative: DD_APP_KEY=1cfd96ffa77cf7e94950c5164161b190
+negative: DD_APP_KEY=4e2cbccbc4d4e733ecfb7764a95542a0
 
 id: datagov-api-key
 title: api.data.gov API key
@@ -118,10 +118,10 @@ keywords: data.gov data_gov datagov
 pattern: (?i)(?:\b|_)(?:data\.gov|data_gov|datagov)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{40})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export DATA_GOV_API_KEY="XSP6dzV7HHYKDAyhpDn7PbC8tN7aKvnEx3TGLpNh"
-positive: data.gov:\n  token: AuZT6ch8NrMxrEmfzcKn2hpFAdoWsbjo27K2wDb0
+positive: export DATA_GOV_API_KEY="BIrsVCBq7QpRCNbuEVwroqus8mn9FGbL5QzFwmMo"
+positive: data.gov:\n  token: StRMUc3rgKGEcuZ7jlc8nJrAy1qfRSMjjpv9k8ES
 negative: export DATA_GOV_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export DATA_GOV_API_KEY="QXb6hpesUYmnZlU40zt671zBQRi66JP6B6ux6E"
+negative: export DATA_GOV_API_KEY="Dzu8Q3mMBH4sMWDiPHmAeqsAnxdiUElaKHaEQe"
 negative: export DATA_GOV_API_KEY="${DATA_GOV_API_KEY}"
 
 id: debounce-api-key
@@ -131,10 +131,10 @@ keywords: debounce
 pattern: (?i)(?:\b|_)(?:debounce)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{13})(?![\w-])
 entropy: 2.5
 confidence: medium
-positive: export DEBOUNCE_API_KEY="P4UCyULqqcwHx"
-positive: debounce:\n  token: crS1ne3wA8STN
+positive: export DEBOUNCE_API_KEY="DW6xrmzQWGGYY"
+positive: debounce:\n  token: Lvz09QCCtIsaF
 negative: export DEBOUNCE_API_KEY="xxxxxxxxxxxxx"
-negative: export DEBOUNCE_API_KEY="RU7XfBz6gx2"
+negative: export DEBOUNCE_API_KEY="f9in7YhEbKb"
 negative: export DEBOUNCE_API_KEY="${DEBOUNCE_API_KEY}"
 
 id: deepai-api-key
@@ -144,10 +144,10 @@ keywords: deepai
 pattern: (?i)(?:\b|_)(?:deepai)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12,14})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export DEEPAI_API_KEY="rx4arwcj-2nxp-0qnp-hpaj-7pht8izxbquo0"
-positive: deepai:\n  token: kzweqcb2-x89c-j07b-4njy-0965ysc92zv88x
+positive: export DEEPAI_API_KEY="6jtet32h-rxlq-ouu4-aiea-9b2t4s1psoz4"
+positive: deepai:\n  token: w27aplqo-eao5-xg61-tsct-op93ixod32ftjp
 negative: export DEEPAI_API_KEY="xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx"
-negative: export DEEPAI_API_KEY="ttim7m5x-6nqa-pb38-jhjb-p5nw7d6tos"
+negative: export DEEPAI_API_KEY="qqa4xvbv-12md-vjy0-7ufr-zzece7c4b5"
 negative: export DEEPAI_API_KEY="${DEEPAI_API_KEY}"
 
 id: deepgram-api-key
@@ -157,10 +157,10 @@ keywords: deepgram
 pattern: (?i)(?:\b|_)(?:deepgram)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{40})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export DEEPGRAM_API_KEY="CFvusUOhPAwMo2LJw8oEGBuXDZUB5iOLud9lPKlt"
-positive: deepgram:\n  token: aoEdCGnTdz3bNs8YWZ1NBc8qVFzbLqgBkY9jEsRr
+positive: export DEEPGRAM_API_KEY="4eLXCwLvWQ6pzPXitD5IUEGzzAlIwrvsWhyWf6te"
+positive: deepgram:\n  token: WRvhJxwEZzg8QIZSmUq2EZlaWMO3XsThqkeFPZ78
 negative: export DEEPGRAM_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export DEEPGRAM_API_KEY="A46x8zHSAKM0O1O1s6zEONWOjXTEDBtrgiiYqh"
+negative: export DEEPGRAM_API_KEY="CJvIQtAFl9ygqtRolFYRCB5zL3SUac1DwdhD2A"
 negative: export DEEPGRAM_API_KEY="${DEEPGRAM_API_KEY}"
 
 id: delighted-api-key
@@ -170,10 +170,10 @@ keywords: delighted
 pattern: (?i)(?:\b|_)(?:delighted)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export DELIGHTED_API_KEY="mY4IEKMzodspM7E5o8GEsZFuHRaUJZPW"
-positive: delighted:\n  token: AcilAAfNZfmnHn4t3JFEgtTL96NDRmsK
+positive: export DELIGHTED_API_KEY="rJR4Yp0PKGKGt4GNJb8aBeH5zQLorIXR"
+positive: delighted:\n  token: yGDzijW3j5QWzZOCTDH5b7AHz1uxpboy
 negative: export DELIGHTED_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export DELIGHTED_API_KEY="pBVnvoCgHr6IqB1qOL420JCvjXoXyq"
+negative: export DELIGHTED_API_KEY="WOmJrgCaP14qxbaMOuRUH1np46ZY6Q"
 negative: export DELIGHTED_API_KEY="${DELIGHTED_API_KEY}"
 
 id: dtrack-api-key
@@ -182,10 +182,10 @@ severity: high
 keywords: odt_
 pattern: \b(odt_[A-Za-z0-9]{32,40})\b
 entropy: 3.0
-positive: X-Api-Key: odt_2FUYQ8FGO3R5T69ZrQsYnZffY2OkmGlD
-positive: DTRACK_API_KEY=odt_EJJfZQcpY35VwnBdJysTVtMYAA52s2Jj
+positive: X-Api-Key: odt_D2UoelUQH7G1gEyk4kRbBAfZlTVHAiFv
+positive: DTRACK_API_KEY=odt_xmeIxoTzHupypI1HdS7pEnQ0JXoYHidb
 negative: odt_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
-negative: odt_r5S4CX1xNlHw
+negative: odt_9rYZhGTS0caR
 
 id: detectify-api-key
 title: Detectify API key
@@ -194,10 +194,10 @@ keywords: detectify
 pattern: (?i)(?:\b|_)(?:detectify)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export DETECTIFY_API_KEY="Qlm8VR6sRxFVcR9CVDGxKFaiI8MSMizp"
-positive: detectify:\n  token: wTtHfcaRjd6QX9tEgR2PluGvbyG5BiGc
+positive: export DETECTIFY_API_KEY="FIPX7P7qkpnefYkftDcKr9jWiA28ryA4"
+positive: detectify:\n  token: HJp1TcTGcWHLX9JJfFN7MEKE9Bnx27Qc
 negative: export DETECTIFY_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export DETECTIFY_API_KEY="uIlIIJD3d8ui1ZUUr44SdRlsM6roaL"
+negative: export DETECTIFY_API_KEY="GaHr4VM2zwEpeJFNzNnscwjf9bgAXv"
 negative: export DETECTIFY_API_KEY="${DETECTIFY_API_KEY}"
 
 id: detectlanguage-api-key
@@ -207,10 +207,10 @@ keywords: detectlanguage
 pattern: (?i)(?:\b|_)(?:detectlanguage)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export DETECTLANGUAGE_API_KEY="2PVM45GPFNkqn1jgJ51AOuIQ3Qc4ILRz"
-positive: detectlanguage:\n  token: uqhWlOG4poBMt9a96bj8TEznnMDShML4
+positive: export DETECTLANGUAGE_API_KEY="2Z5XD85x8tBCvHnQp56Kuj7uC7SL1WLO"
+positive: detectlanguage:\n  token: cRUy6jqDx4D02nb2HLcCj8P3AgF0qUcO
 negative: export DETECTLANGUAGE_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export DETECTLANGUAGE_API_KEY="bENki4Cay8Hl1ZMKggTbKR06LHiLFg"
+negative: export DETECTLANGUAGE_API_KEY="NGT9QVkw3nqXSP6dzV7HHYKDAyhpDn"
 negative: export DETECTLANGUAGE_API_KEY="${DETECTLANGUAGE_API_KEY}"
 
 id: dfuse-api-key
@@ -220,9 +220,9 @@ keywords: web_
 pattern: \b(web_[a-f0-9]{32})\b
 entropy: 3.0
 confidence: medium
-positive: DFUSE_API_KEY=web_93f5fd3f3f3d0e721e6cc7d50c72cac2
+positive: DFUSE_API_KEY=web_58adce29b14a3ba541dc945eedad1c30
 negative: web_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
-negative: web_server_6986b9037e5e0d12333a68f2581e4045
+negative: web_server_83a40951da74bd25290c6b0d197b13ae
 
 id: diffbot-api-token
 title: Diffbot API token
@@ -231,10 +231,10 @@ keywords: diffbot
 pattern: (?i)(?:\b|_)(?:diffbot)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export DIFFBOT_API_KEY="I7GlA98jLRcnBoVERPjUY97LQXJD8sA2"
-positive: diffbot:\n  token: aQ7pcdBoenDtIOBcI9cSBbp38CeQV9nG
+positive: export DIFFBOT_API_KEY="z9xbKquoAZqTTWkzUweVqc2bQ3KOOC0o"
+positive: diffbot:\n  token: IOJ7UcnYjAZHbgSEn77jyGAJV8L3GF7y
 negative: export DIFFBOT_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export DIFFBOT_API_KEY="aShCUULBM4e0C4cQnqOYUxaA7OYgwd"
+negative: export DIFFBOT_API_KEY="L1zpBTyauYsbcHDK8hJfepi5uayLr2"
 negative: export DIFFBOT_API_KEY="${DIFFBOT_API_KEY}"
 
 id: diggernaut-api-key
@@ -244,10 +244,10 @@ keywords: diggernaut
 pattern: (?i)(?:\b|_)(?:diggernaut)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{40})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export DIGGERNAUT_API_KEY="5MdN8diCfeOY6yN0tmLbRoPl8alLNU91r14wSZqr"
-positive: diggernaut:\n  token: JlDVxNJHN1aIj0QSDwjdTHYoSByumV0SXrqwUt4r
+positive: export DIGGERNAUT_API_KEY="NtiRmHm3Fx994YY6Gnqapb1DIKj0h9jbY1pVFnLw"
+positive: diggernaut:\n  token: GtNos863KzCFvusUOhPAwMo2LJw8oEGBuXDZUB5i
 negative: export DIGGERNAUT_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export DIGGERNAUT_API_KEY="p4y9OS4uFZPBfccSe4xhPoCVTOWtMm9aZMEmmo"
+negative: export DIGGERNAUT_API_KEY="BkY9jEsRrLePIKHTGDMFiOBhZZ7OsiBt3yr2cz"
 negative: export DIGGERNAUT_API_KEY="${DIGGERNAUT_API_KEY}"
 
 id: discord-webhook-url
@@ -256,7 +256,7 @@ severity: high
 keywords: discord.com/api/webhooks discordapp.com/api/webhooks
 pattern: (?i)\b(https://(?:(?:ptb|canary)\.)?discord(?:app)?\.com/api/webhooks/[0-9]{17,20}/[A-Za-z0-9_-]{60,70})(?![\w-])
 entropy: 3.0
-positive: WEBHOOK = "https://discord.com/api/webhooks/462139085017076154/qYLrj6u2qCgfoBsPy2ViRXCtrAqufphUSqXYgCR9cPVqE5hogTNpHyfT75U1Cb2xswGX"
+positive: WEBHOOK = "https://discord.com/api/webhooks/352255365686994679/XTEDBtrgiiYqhNObmY4IEKMzodspM7E5o8GEsZFuHRaUJZPWrAcilAAfNZfmnHn4t3JF"
 negative: https://discord.com/api/webhooks/123/abc
 negative: https://discord.com/api/webhooks/{id}/{token}
 
@@ -266,8 +266,8 @@ severity: high
 keywords: discord bot_token bottoken apikey api_key token
 pattern: (?i)(?:discord|bot|token|api_?key)[\w.-]{0,25}?["']?\s{0,3}[:=]{1,2}\s{0,3}["']?([MNO][\w-]{23,27}\.[\w-]{6}\.[\w-]{27,40})(?![\w-])
 entropy: 3.5
-positive: DISCORD_BOT_TOKEN=MT9Bxkz8Jc7Ik5mEvpFazQBEl.AzsH96.rswYnjXBgHKl4HoLhe4TgIJny6USXwUyAeRshS
-positive: bot.run(token="MT7vw3QsnhP821G8upRia4ztl.GVVhyx.BmdFstYKH5uuWmePNCDR22qdOuTy3Oq6f8FpBO")
+positive: DISCORD_BOT_TOKEN=MTY35VwnBdJysTVtMYAA52s2J.slY2wF.8qsSWMKlqZ4cQAsluxhWPLiqnPiGomLWs7UhGi
+positive: bot.run(token="MTc4bNg0oSTpiNpdFzd4SZHaQ.m8VR6s.FVcR9CVDGxKFaiI8MSMizpFwTtHfcaRjd6QX9t")
 negative: DISCORD_BOT_TOKEN=MTIz.abc.def
 negative: token = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.abcdefghijklmnopqrstuvwxyz0123"
 
@@ -278,8 +278,8 @@ keywords: discord bot_id botid
 pattern: (?i)(?:discord[\w.-]{0,20}?|\bbot_?id)["']?\s{0,3}[:=]{1,2}\s{0,3}["']?\b([0-9]{17,19})\b
 entropy: 2.5
 confidence: medium
-positive: DISCORD_CLIENT_ID=148271465065012920
-positive: bot_id: "759467508435347345"
+positive: DISCORD_CLIENT_ID=135517848252142492
+positive: bot_id: "210792270682991109"
 negative: DISCORD_CLIENT_ID=123
 negative: discord = 00000000000000000
 
@@ -290,10 +290,10 @@ keywords: disqus
 pattern: (?i)(?:\b|_)(?:disqus)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{64})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export DISQUS_API_KEY="jlGjggNS5eBFbCxEBWhQISuRbKuRxCRZxlLpQRIPbiw99KhOI2RgGAVVXTlxWbaz"
-positive: disqus:\n  token: THnJkiwYGUKfS8hMYtEMGNPVdFECIjA2JAsruliLzqYUiJB4IX8oaINY0tSpdg2x
+positive: export DISQUS_API_KEY="g8HmjV0GAr17piKz9fLfUAhwUn6fPWBMYqOeaf2ryrOljWbaHDgbYsdkGZEvO6uP"
+positive: disqus:\n  token: EOhM6S5a1ep4oiiUQ90z0XDxnwuSthaHNc49xs3ouUNrsxql7z26amF0IiafuizB
 negative: export DISQUS_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export DISQUS_API_KEY="0smFlNqaxq8AbFqrrjddG0Nx61aC3odnPtiFmO5OTOfgFuHqJoNUW1tiZkR1nk"
+negative: export DISQUS_API_KEY="BcI9cSBbp38CeQV9nGcwMXsN8PGVeUvaO1H0jbN2O9T137vbwFWaShCUULBM4e"
 negative: export DISQUS_API_KEY="${DISQUS_API_KEY}"
 
 id: ditto-api-key
@@ -303,10 +303,10 @@ keywords: ditto
 pattern: (?i)(?:\b|_)(?:ditto)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12}\.[A-Za-z0-9]{40})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export DITTO_API_KEY="f30660c0-7f14-6021-c6a1-49b8d9b9b88f.oo6gTEQu3D7pKyi0ro1rwqPcupT8krjkOztorH2o"
-positive: ditto:\n  token: ddf96011-d0ea-4a07-3c7c-d75cdc77619d.GieVhrtKYT1vuzbFc3lduClt41lxb6pWpisARbUX
+positive: export DITTO_API_KEY="b025a7d5-abbe-cc63-a1fa-25226f85ae85.dTHYoSByumV0SXrqwUt4rHKXk6OnibnNjLOn6SsI"
+positive: ditto:\n  token: efcb1a61-2c34-2116-97cb-c5d1830a9001.syjgTpOKP0dJ1xaeEYaRF7zexq7VIeqYLrj6u2qC
 negative: export DITTO_API_KEY="xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx.xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export DITTO_API_KEY="71cf2233-6918-89c0-7cf8-4d842daed34d.wJ1Hyvvzp4IBBfUjonOzlB4SQLnYIN4BG0rP7r"
+negative: export DITTO_API_KEY="caf08393-d5aa-4abf-83c7-dc9da0e56d9d.2pVLJXBF23EFgeKIsGA9JjjcEGeKYE9Bxkz8Jc"
 negative: export DITTO_API_KEY="${DITTO_API_KEY}"
 
 id: django-secret-key
@@ -317,7 +317,7 @@ pattern: (?i)(?:\b|_)django[\w.-]{0,10}?secret[_-]?key["']?\s{0,3}[:=,]{1,2}\s{0
 entropy: 3.5
 confidence: medium
 positive: os.environ.get('DJANGO_SECRET_KEY', 'q7#vn!2k$e9f@x0p*h6w&z3m^r8t(a1s)d5g%j4l+b_c-y=u')
-positive: DJANGO_SECRET_KEY = "5EEPHoUFuIa5zvz6UL9z17JDluXqIvX1mvQwg4oBNgFxWeqOEA"
+positive: DJANGO_SECRET_KEY = "AeRshSn7vw3QsnhP821G8upRia4ztlBGVVhyxDBmdFstYKH5uu"
 negative: DJANGO_SECRET_KEY = "changeme"
 negative: DJANGO_SECRET_KEY = os.environ['DJANGO_SECRET_KEY']
 
@@ -327,7 +327,7 @@ severity: medium
 keywords: django-insecure-
 pattern: \b(django-insecure-[^\s'"]{40,70})
 entropy: 3.5
-positive: SECRET_KEY = 'django-insecure-CsKOfX0a8xoXARNMSACGiEaQdg2LQOSa1Lsd50NiqIVz62gcpy'
+positive: SECRET_KEY = 'django-insecure-N3cFaTg72hiduTz6oC52iX4FBC5riQx1LMURWpwGhXQqopMPEB'
 negative: SECRET_KEY = 'django-insecure-xxxxxxxx'
 
 id: docparser-api-key
@@ -337,10 +337,10 @@ keywords: docparser
 pattern: (?i)(?:\b|_)(?:docparser)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{40})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export DOCPARSER_API_KEY="ZuqS4m2mf9JvD9Oi3NUYV9PbbiDjCnz9WBndW2I7"
-positive: docparser:\n  token: TFg5mAMz3SCu0SigRYjLtf72eBCoTTg8XMeegvEn
+positive: export DOCPARSER_API_KEY="EubGqYmupq0FoquWcuQvf1eruBIg0zsVr3a1tUBI"
+positive: docparser:\n  token: i9aOQtV4qxanE2bRI5GdjpTRR4mki5D5NlsGjRR0
 negative: export DOCPARSER_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export DOCPARSER_API_KEY="ReLMPi5zSoSW1Gfr8jYcIwl6qG8alJ82jRroB7"
+negative: export DOCPARSER_API_KEY="SuRbKuRxCRZxlLpQRIPbiw99KhOI2RgGAVVXTl"
 negative: export DOCPARSER_API_KEY="${DOCPARSER_API_KEY}"
 
 id: doppler-cli-token
@@ -349,7 +349,7 @@ severity: high
 keywords: dp.ct.
 pattern: \b(dp\.ct\.[A-Za-z0-9]{40,44})\b
 entropy: 3.0
-positive: DOPPLER_TOKEN=dp.ct.0XzqBafuauOlvFzMd79TtHvBMUVZgqUibxKBeCz4YE5
+positive: DOPPLER_TOKEN=dp.ct.WbazFTHnJkiwYGUKfS8hMYtEMGNPVdFECIjA2JAsrul
 negative: DOPPLER_TOKEN=dp.ct.xxxx
 negative: DOPPLER_TOKEN=dp.ct.xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
 
@@ -359,7 +359,7 @@ severity: high
 keywords: dp.pt.
 pattern: \b(dp\.pt\.[A-Za-z0-9]{40,44})\b
 entropy: 3.0
-positive: DOPPLER_TOKEN=dp.pt.oxttdWV8U3GFg57P2InY840Pe888ti87tGxkf53ySJW
+positive: DOPPLER_TOKEN=dp.pt.MT0smFlNqaxq8AbFqrrjddG0Nx61aC3odnPtiFmO5OT
 negative: DOPPLER_TOKEN=dp.pt.xxxx
 negative: DOPPLER_TOKEN=dp.pt.xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
 
@@ -369,7 +369,7 @@ severity: high
 keywords: dp.sa.
 pattern: \b(dp\.sa\.[A-Za-z0-9]{40,44})\b
 entropy: 3.0
-positive: DOPPLER_TOKEN=dp.sa.v11oj8iN14Q9g5GyLRrFucBi7hwZf9XJYgXHLOvIzvM
+positive: DOPPLER_TOKEN=dp.sa.6gTEQu3D7pKyi0ro1rwqPcupT8krjkOztorH2oqUghk
 negative: DOPPLER_TOKEN=dp.sa.xxxx
 negative: DOPPLER_TOKEN=dp.sa.xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
 
@@ -379,7 +379,7 @@ severity: high
 keywords: dp.scim.
 pattern: \b(dp\.scim\.[A-Za-z0-9]{40,44})\b
 entropy: 3.0
-positive: DOPPLER_TOKEN=dp.scim.RNnpMi4mYZnhtNwHib7LeleH3jklfvTd9F2Pw0fG6oi
+positive: DOPPLER_TOKEN=dp.scim.c3lduClt41lxb6pWpisARbUXAZRoZdrwuTHSgJj80gU
 negative: DOPPLER_TOKEN=dp.scim.xxxx
 negative: DOPPLER_TOKEN=dp.scim.xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
 
@@ -389,7 +389,7 @@ severity: high
 keywords: dp.audit.
 pattern: \b(dp\.audit\.[A-Za-z0-9]{40,44})\b
 entropy: 3.0
-positive: DOPPLER_TOKEN=dp.audit.lT51b2nH73Jcm63KWgD7VsQV1p7qPolSX7NgXxRKzVY
+positive: DOPPLER_TOKEN=dp.audit.NGoIeWlrrst0yY4FoGCDOFfLQWKmAfLlCMvhC5uqhai
 negative: DOPPLER_TOKEN=dp.audit.xxxx
 negative: DOPPLER_TOKEN=dp.audit.xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
 
@@ -399,8 +399,8 @@ severity: high
 keywords: dp.st.
 pattern: \b(dp\.st\.(?:[a-z0-9_-]{2,35}\.)?[A-Za-z0-9]{40,44})\b
 entropy: 3.0
-positive: DOPPLER_TOKEN=dp.st.prd.y8Zv9LzyD5tzq8rQYyP3wwMt98aCzK55yNYcmqLncrk
-positive: DOPPLER_TOKEN=dp.st.zu0MrBIWXw7UCSK2LQPwAUUIF9nRhiL4FHbE4EcldeE
+positive: DOPPLER_TOKEN=dp.st.prd.4oBNgFxWeqOEAD9tCSNjAFe7bAZ6ixvq1Bs4Tts5zVS
+positive: DOPPLER_TOKEN=dp.st.IKV87Wi5EEPHoUFuIa5zvz6UL9z17JDluXqIvX1mvQw
 negative: DOPPLER_TOKEN=dp.st.prd.xxxx
 
 id: dronahq-api-key
@@ -410,10 +410,10 @@ keywords: dronahq
 pattern: (?i)(?:\b|_)(?:dronahq)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{50})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export DRONAHQ_API_KEY="Rvx17f7SGHhBINFWtjsxFlYmRNd4mRjRaG5St4uoakQvxsrZW4"
-positive: dronahq:\n  token: eWydRuuY850irxMd0fEHgASmaLLBwxoJexQC5HTuei8DBIaCAX
+positive: export DRONAHQ_API_KEY="CGiEaQdg2LQOSa1Lsd50NiqIVz62gcpyHWGYuuysxcrCPhoix3"
+positive: dronahq:\n  token: O3vTRv9H6mIhdt7tCMjolsOz5h2lRf0uALS5zZuqS4m2mf9JvD
 negative: export DRONAHQ_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export DRONAHQ_API_KEY="YX0GLmLMKBOqUE9oSoqAIls8GAVnqj6pM6xvNwTna0d44f6c"
+negative: export DRONAHQ_API_KEY="eBCoTTg8XMeegvEn4EgkGd9Xtf1q9NZbgB8erHv5AOfpJiwg"
 negative: export DRONAHQ_API_KEY="${DRONAHQ_API_KEY}"
 
 id: droneci-access-token
@@ -423,10 +423,10 @@ keywords: droneci drone_token drone-token
 pattern: (?i)(?:\b|_)(?:droneci|drone_token|drone-token)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export DRONECI_API_KEY="CG7DSFVTORvruMhaz0qQ1kbs3HAKk2z1"
-positive: droneci:\n  token: c6J9eWW6Lhw6OHxifRsOCYS8L12IpH1L
+positive: export DRONECI_API_KEY="CfOde6RuLReLMPi5zSoSW1Gfr8jYcIwl"
+positive: droneci:\n  token: G8alJ82jRroB7GQf0XzqBafuauOlvFzM
 negative: export DRONECI_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export DRONECI_API_KEY="wIzCfJIXfUDZu5cnQs8uZb6k6MJ501"
+negative: export DRONECI_API_KEY="z9d1cUgAgcrO6yMj3P90G1v90KdBej"
 negative: export DRONECI_API_KEY="${DRONECI_API_KEY}"
 
 id: dropbox-access-token
@@ -436,9 +436,9 @@ keywords: sl.
 pattern: \b(sl\.(?:u\.)?[A-Za-z0-9_-]{130,1400})(?![\w-])
 entropy: 3.5
 window: 2048
-positive: curl -H "Authorization: Bearer sl.TuqCQs6itasJ0PWM3VnWtDFTrVL7JLA3FLmy1KlDQvHhpX6YGUYhZ9aZgKeTXWgleIuJJsDxVQhDWhOS2Pk5JHOeBxGdAUlRKjt1vjcYWkkqWYFMldDNgc6oKjCAdYjkKWtqNFopRW" https://api.dropboxapi.com/2/users/get_current_account
+positive: curl -H "Authorization: Bearer sl.zl1M2b8534vuM4mgOZqHeuZffpyjpBRGZ9tSpUuOuJ7AOZ2EMdv11oj8iN14Q9g5GyLRrFucBi7hwZf9XJYgXHLOvIzvMr1tt28fzYoquqlg5iShydOuw0pXl7LwHDCSEpBN2OOb5z" https://api.dropboxapi.com/2/users/get_current_account
 negative: sl.xxxxxxxxxx
-negative: ssl.OwMC83YuL5ACPr9KBMKQwTtY2hnQ2bgsNUhoSp0zDviYUe81XnNL9cV4oDWswWHt2XOROMIFu0XMBCFile8LrpvLToVXEMyFr8lmAMBi4qdxKx54p185BJbQo26dqjrxglZDzx1kSdD8
+negative: ssl.yvxJwvklZ1AKtZNIUKYYwe0DbVKRZboVWocIFNAAe8N0Ncj6vH0JWOQRQUfoxttdWV8U3GFg57P2InY840Pe888ti87tGxkf53ySJWrphFBXx7uCfFkUavkS4LmRta4r7YqzAw9yfgeb
 
 id: dynalist-api-token
 title: Dynalist API token
@@ -447,10 +447,10 @@ keywords: dynalist
 pattern: (?i)(?:\b|_)(?:dynalist)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{128})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export DYNALIST_API_KEY="zwfrRpDLheYehrLskp75LLot9EwBeFAgEGidZtBI1ATwlh82tvJRcIYxe68q3RBtPKKRPH9YY6xZ1zyhh5uvfDcPKnilSwmxqscE76lX80lPYNYjQ77hzFtmTIiBX79G"
-positive: dynalist:\n  token: 6AzmD1Qpvl5lWVDjwuuCpglZWBJkVFfZzt5dA4dft055qKR3Ubxla0UKbCyHwGD3qPGwFsbFwN7f6PqJ8gtnDS4rMdLOnKeSj3Qk1tBm3IyF8CGZa7uGhYFeqcrEaeZw
+positive: export DYNALIST_API_KEY="cSc0JB8CGZfc4BPXHTPELAh34A30d4pr0IHdzu0MrBIWXw7UCSK2LQPwAUUIF9nRhiL4FHbE4EcldeE3ay8Zv9LzyD5tzq8rQYyP3wwMt98aCzK55yNYcmqLncrkDsnY"
+positive: dynalist:\n  token: 0yGnvXhKm2pKvfnZYV368qz9zd2SEZCQiR75FyRbz85aeq0kQqEWa842IVLZBoxsjVIwHC36rGQmzVULg90wRvx17f7SGHhBINFWtjsxFlYmRNd4mRjRaG5St4uoakQv
 negative: export DYNALIST_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export DYNALIST_API_KEY="9AEsYbpy5ZSAR5CCR2by7meAG2OejGjeyfVOBnMVvXR7gslfovtcHxwM2O2fWy5kwgveLvloEAAtllpZCXXFEN2onJD4xEDqUJmmcSHlsDBoyo8Anv7uwaAap1qrbT"
+negative: export DYNALIST_API_KEY="qAIls8GAVnqj6pM6xvNwTna0d44f6cWxCG7DSFVTORvruMhaz0qQ1kbs3HAKk2z11S95Dc6J9eWW6Lhw6OHxifRsOCYS8L12IpH1LCSagrBhtPA4FaKkB4InF1GXov"
 negative: export DYNALIST_API_KEY="${DYNALIST_API_KEY}"
 
 id: dynatrace-api-token
@@ -459,7 +459,7 @@ severity: high
 keywords: dt0c0 dt0s0
 pattern: \b(dt0[cs]0[0-9]\.[A-Z0-9]{24}\.[A-Z0-9]{64})\b
 entropy: 3.0
-positive: apiToken: dt0c01.8N2Y6G82R38TP3DIJ1NJT24V.FHDLRPROLY5YIZ22P0NJWVE0ILWJX6PL87WY6W68840CPRZXNWNALOCBRB20B0SI
+positive: apiToken: dt0c01.DAM0DW8Z2F98F3UCNSUBK9JW.U02R1WTHNBGSHOPZ3VIENCO3SW7T85U125ILERPVO4Y5RLM01IQDXXP19BODQJRX
 negative: apiToken: dt0c01.XXXX
 negative: dt0c01.AAAAAAAAAAAAAAAAAAAAAAAA.BBBBBBBBBBBBBBBBBBBB
 
@@ -470,10 +470,10 @@ keywords: dyspatch
 pattern: (?i)(?:\b|_)(?:dyspatch)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{52})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export DYSPATCH_API_KEY="th444tMI0qMxmMbiMoQyeqtI5d2VjejbKhyKJSK87EXMm0ADzj7z"
-positive: dyspatch:\n  token: hUXlGC7pOJCXXXWNxv3we3g0xXvXCqtj54X7MSgxE9Azpa4HJNyI
+positive: export DYSPATCH_API_KEY="BSNPjQ1rHMlI0DvHirNwLQb9Ewk5PgzGdyt4jqsUmlTuQoKq5VtY"
+positive: dyspatch:\n  token: gLelO1jCEG2bt2c1foU3r7vmjrbf5KR8G84yOfobFvdITEfStWja
 negative: export DYSPATCH_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export DYSPATCH_API_KEY="2Zbes8pge9QBUTyqsgOuxeeBcL64KGkl5mrwwVo2cPgjvVlbkx"
+negative: export DYSPATCH_API_KEY="RcIYxe68q3RBtPKKRPH9YY6xZ1zyhh5uvfDcPKnilSwmxqscE7"
 negative: export DYSPATCH_API_KEY="${DYSPATCH_API_KEY}"
 
 id: eagleeyenetworks-api-key
@@ -483,10 +483,10 @@ keywords: eagleeyenetworks eagleeye
 pattern: (?i)(?:\b|_)(?:eagleeyenetworks|eagleeye)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{15})(?![\w-])
 entropy: 2.5
 confidence: medium
-positive: export EAGLEEYENETWORKS_API_KEY="ZRnI30P6xFgWeP4"
-positive: eagleeyenetworks:\n  token: Zp8FGoYGjpdMeGs
+positive: export EAGLEEYENETWORKS_API_KEY="X80lPYNYjQ77hzF"
+positive: eagleeyenetworks:\n  token: mTIiBX79G2Ne6Az
 negative: export EAGLEEYENETWORKS_API_KEY="xxxxxxxxxxxxxxx"
-negative: export EAGLEEYENETWORKS_API_KEY="s670lWTslhaX5"
+negative: export EAGLEEYENETWORKS_API_KEY="zt5dA4dft055q"
 negative: export EAGLEEYENETWORKS_API_KEY="${EAGLEEYENETWORKS_API_KEY}"
 
 id: eagleeyenetworks-email
@@ -504,9 +504,9 @@ severity: high
 keywords: ezak eztk
 pattern: (?:^|[^A-Za-z0-9+/_-])(EZ[AT]K[A-Za-z0-9]{54})\b
 entropy: 3.0
-positive: EASYPOST_API_KEY=EZAKzxQXGFQzCIarCJI0xbj8MtgfLJNptN3AjKeAlN1NMxZwFqL14Viivl
+positive: EASYPOST_API_KEY=EZAKFwN7f6PqJ8gtnDS4rMdLOnKeSj3Qk1tBm3IyF8CGZa7uGhYFeqcrEa
 negative: EZAKxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
-negative: EZAKbhGgUGRY4M2kO5PJZOgS
+negative: EZAKxla0UKbCyHwGD3qPGwFs
 
 id: ecostruxureit-api-key
 title: EcoStruxure IT API key
@@ -515,10 +515,10 @@ keywords: ecostruxureit ecostruxure
 pattern: (?i)(?:\b|_)(?:ecostruxureit|ecostruxure)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b(AK1[A-Za-z0-9]{45,55})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export ECOSTRUXUREIT_API_KEY="AK1KkY7mJBu81jCoCrtJ3B3EpGgvfThtKZBVQyKmF5GDESLYN2qO"
-positive: ecostruxureit:\n  token: AK1D6qnGjUuqu6I6Jn7L9vqQlFHJJ1tmdcYb1Drxxg4wFlGNW2B5zTSG1
+positive: export ECOSTRUXUREIT_API_KEY="AK179eLa6xemQAAY2C0MKz9AEsYbpy5ZSAR5CCR2by7meAG2Oe"
+positive: ecostruxureit:\n  token: AK1GjeyfVOBnMVvXR7gslfovtcHxwM2O2fWy5kwgveLvloEAAt
 negative: export ECOSTRUXUREIT_API_KEY="AK1xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export ECOSTRUXUREIT_API_KEY="AK1hKQTnIfElrv2kq4wS90CCv7oDYfHPtgqzPpGwOQYNC0"
+negative: export ECOSTRUXUREIT_API_KEY="AK1bT6yIX1nYVW85CyGgIPSCrNDIT32tpDd2i7jBnjtYCE"
 negative: export ECOSTRUXUREIT_API_KEY="${ECOSTRUXUREIT_API_KEY}"
 
 id: edenai-api-key
@@ -529,10 +529,10 @@ pattern: (?i)(?:\b|_)(?:edenai|eden_ai)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret
 entropy: 3.0
 window: 1024
 confidence: medium
-positive: export EDENAI_API_KEY="TRFoGRcHPwp6LgEjZuG1MkcdLeYITzFNFGYAN61wJQ4igvNecPgcZGdwbIFNbwZGQh6tI89CTejo05miAWTOwvP3bKoUlngIt36FceR4b4xu55C81LxhL07qce962DY3hfOtd69MqhJ7NkD"
-positive: edenai:\n  token: 4t8yaoug84TqHL4zcjchyrsvSfXPM55b9hu3pVMoYkEVcSFFKhQJKxxewENZg016gpbDWfHfMvOrV9EAEskN5NYPoiBEgHO3XOZr4SNeLcAfJSBGnTgcz74C4NWmfXDffeOE0ZSDs5OEL0T5Fr7ZoC0WIQVPnMQJTQPIdeDj3NetW0IoTdiuOCgusRpWk5w4KIvlddVe0XmQqhZsOnTJXmgMbz1CCdMypI691jwlJOxdZL8B9RCce71gQmfGJ7eSssNuQD45qX766zyytuWCGNxuFNhGjvBo1ka5n1XqrTmpV6Caj4GdJaSuEfgLYguqRVrzDYWx1FZT860pRALn57R7vgVK6QmBmmaj2kvwC3BFTXaplFwJSLGhP1jBXFORSZuDDxz8SA40YNmCmQltoNbDKNrYsxN8i1d3dF1k9CivHuYviWegFFwnuygsxcha256zNrj3bBIi4yWV04Ym1zzvWCrdJ
+positive: export EDENAI_API_KEY="6MvQZeTRfhdlrSp2roRlK8yFyiRzC0C4LpA1PnjMwYR1vReZAilwjxG6pQlIHT6wy6GwGNII5EOA06cWpNrZzx4nLwnaTl0ocbr4bCANbTVKAs6iySE9Erv9VTxE7kjHRurSpaRWyR3snjlRioFB7vJVy0bmellIW5TgCvt82HTeGW6ac0RHFPKAPvEnbibhWSnXEBDZZcpTAPDpQsvREKJwr28TgkesPSU2UE9xg9Fs0kdb51Sqogm9DOjiEhKBdSuEDK9ocWOnwgg8OMMTpUGOLe7AEkyBqzmsnu9rrj1PZlES5LUb4B7gaclwhK6AVJ17tofwNaVLS2I9D2QS8BH3gb6p8DLPeLcAB8cmeN1K2KPm51UbjoqQdPvT0o1yuuPakTSEDsbGdgM8"
+positive: edenai:\n  token: 5BUXCfTFmIxjoqYM1hq6tHL3Rdth444tMI0qMxmMbiMoQyeqtI5d2VjejbKhyKJSK87EXMm0ADzj7zshUXlGC7pOJCXXXWNxv3we3g0xXvXCqtj54X7MSgxE9Azpa4HJNyIF1MPg51Aajq9H126ZnEAu4Zbu5tl8NtR60b3c9zqLmyPmXhw1jZ4c2Zbes8pge9QBUTyqsgOuxeeBcL64KGkl5mrwwVo2cPgjvVlbkxP0gZRnI30P6xFgWeP4LjZp8FGoYGjpdMeGsironHt39ZcaqpErWs670lWTslhaX5EbhGgUGRY4M2kO5PJZOgST26xzxQXGFQzCIarCJI0xbj8MtgfLJNptN3AjKeAlN1NMxZwFqL14ViivlIX8VfUofYqtt6
 negative: export EDENAI_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export EDENAI_API_KEY="nIxeQqMJ9ylkDTfK444a20Cf0jNpEpk5vc4atsr4WKWehQbEAVEyL1PqqQNJF2xUMoq9ed3eHzja8h2FvQz8TxmVC94FAqQTvp"
+negative: export EDENAI_API_KEY="4LD6qnGjUuqu6I6Jn7L9vqQlFHJJ1tmdcYb1Drxxg4wFlGNW2B5zTSG1IYYZi73j9BATihdsPXtwjM2G3EZ0ccXpu8vm20q954"
 negative: export EDENAI_API_KEY="${EDENAI_API_KEY}"
 
 id: elasticemail-api-key
@@ -542,10 +542,10 @@ keywords: elasticemail elastic_email elastic
 pattern: (?i)(?:\b|_)(?:elasticemail|elastic_email|elastic)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9_]{90,100})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export ELASTICEMAIL_API_KEY="tZz2mY04KBcq3BrUfwmeThhF3vRXdntEs4fvsJhe3U0Rx8blRIhmEgY4agwAZERtHMNEestGWghtFFdyZUOt09w5XvM5B0qNoUW"
-positive: elasticemail:\n  token: dYRL9zvtZng4Dyg8GJFrg7QE6xZxWYAZQXCUD3gFjVYcrjodMwJi40df7JJizWDKh91RUxMv9LgMU6zWPkc9NsKqDx39cL5q6CWn
+positive: export ELASTICEMAIL_API_KEY="uscOehL9VUhhKQTnIfElrv2kq4wS90CCv7oDYfHPtgqzPpGwOQYNC0fTRFoGRcHPwp6LgEjZuG1MkcdLeYITzFNFGYAN6"
+positive: elasticemail:\n  token: JQ4igvNecPgcZGdwbIFNbwZGQh6tI89CTejo05miAWTOwvP3bKoUlngIt36FceR4b4xu55C81LxhL07qce962DY3hfOtd69
 negative: export ELASTICEMAIL_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export ELASTICEMAIL_API_KEY="J7KP3OJKBfKe0aSDAM1Ve1FzzUbvPsEyPRv1VJvHu1XjFnLf7JF4RVOAi8nDG468g7WRrn6svGaK3pOmrfvfcsXw"
+negative: export ELASTICEMAIL_API_KEY="EgHO3XOZr4SNeLcAfJSBGnTgcz74C4NWmfXDffeOE0ZSDs5OEL0T5Fr7ZoC0WIQVPnMQJTQPIdeDj3NetW0IoTdi"
 negative: export ELASTICEMAIL_API_KEY="${ELASTICEMAIL_API_KEY}"
 
 id: elevenlabs-api-key
@@ -554,10 +554,10 @@ severity: high
 keywords: sk_
 pattern: \b(sk_[a-f0-9]{48})\b
 entropy: 3.0
-positive: ELEVENLABS_API_KEY=sk_ddbc71ef229c724595a2da1e27a860dbc7ab1988720c3c08
-positive: client = ElevenLabs(api_key="sk_b6193a0e47ec39a36607722c5fea6a7ac90cb0d182e35ee4")
+positive: ELEVENLABS_API_KEY=sk_8549de471fa022018aeba49cdd42268591704d0700aef458
+positive: client = ElevenLabs(api_key="sk_9a1f95de79488567080f31a8235ebb9f8e444ecd995046d3")
 negative: sk_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
-negative: task_6ba2eb1eda5b449197ef2aa95be38663c6472d968b8f197a
+negative: task_8d431f54fbbc02d300da688b61e5f5b78bcd0cc334826663
 
 id: enigma-api-key
 title: Enigma API key
@@ -566,10 +566,10 @@ keywords: enigma
 pattern: (?i)(?:\b|_)(?:enigma)[\w.-]{0,20}?[\s:'"=>,-]{1,6}\b([A-Za-z0-9]{40})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: enigma=SuGxGqbrCy5ro821JjPMrlP0IJmYDZAbJFt2vyOP
-positive: ENIGMA g5hdnSo9WIa8KWfpgz1BjGNNZ7yzYXTTiIZiKGfx
+positive: enigma=9FysvU9m7PESSRVFgJOpIaFEccXSFoZ2Yy0awg8Z
+positive: ENIGMA axGzMXyCkNG3bVZMnib3HkiTEhOVvg0uUu4yWPRG
 negative: enigma=xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
-negative: enigma=SddfaIsb52zh0iRV7fDtYkCT88Wpy6Pd49QgUz
+negative: enigma=HAK3QuV2iJRdI4IWspoS6uhEzaHbX198YCdLjm
 negative: enigma=${ENIGMA_API_KEY}
 
 id: envoy-api-key
@@ -580,10 +580,10 @@ pattern: (?i)(?:\b|_)(?:envoy)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|
 entropy: 3.0
 window: 1024
 confidence: medium
-positive: export ENVOY_API_KEY="8A2N0QBhwxEeYYswHmLsOgMYHflDcVFCZBRFrv5WLxsOw7gQQqwnZtp275bbbRuIaFLmWJYLyCgGuwqsut3wS684a4fw45bSGzv4zVWeE6EmTfIbfEg0sh6JKltEZyG7MDWFEHdlNfYpxpfdowqJoZ8YBTgpuJMKAXbmwR1KszDUOYsKZsmLBeKfEgBLODlrAHKRQ5oMy1Ebl0nX9iEVUa7dOh0zpeeqqWWqmBxeWq5kjXRLg"
-positive: envoy:\n  token: IF1bBgnNZhBk1kHCHbaDp4H8lJkmEMEnMBnr8LeLHn15eckBAZqzYS8BlPCkQydpGp4yQAMwWOP9UCTgrS1cIFdwDxQnlVWZbwKUgJI6B0yfeSbdsVyg2Nus0Tu0tO5I0suaqWnYLDyEhgKBtQqdJ1sLIpHeWx8bwJOvk1qlL1iEIe8OYjIWBJXRwnRHazJa3HjnOjaUCiCB2eAY13D5u1g
+positive: export ENVOY_API_KEY="lnIxeQqMJ9ylkDTfK444a20Cf0jNpEpk5vc4atsr4WKWehQbEAVEyL1PqqQNJF2xUMoq9ed3eHzja8h2FvQz8TxmVC94FAqQTvpMtZz2mY04KBcq3BrUfwmeThhF3vRXdntEs4fvsJhe3U0Rx8blRIhmEgY4agwAZERtHMNEestGWghtFFdyZUOt09w5XvM5B0qNoUWQdYRL9zvtZng4Dyg8GJFrg7QE6xZxWYAZQXCUD3gFjVYcrjodMwJi40df7JJi"
+positive: envoy:\n  token: WDKh91RUxMv9LgMU6zWPkc9NsKqDx39cL5q6CWnRtQvl2HPbhYQqqD2G45t8cjtUwJrOXPi7IbMOKpaAgNlxBAx5wpLUyd0WwfhjwgBLk965UauvPBQoTyZZYzn2U414CPTf6y98W0XZJ7KP3OJKBfKe0aSDAM1Ve1FzzUbvPsEyPRv1VJvHu1XjFnLf7JF4RVOAi8nD
 negative: export ENVOY_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export ENVOY_API_KEY="OBr3rHx6dRzDRBmqn3IKIdbHec8hHCHVoCAaciCl4vz6wQOceExfY8KLYkPPSheyZ2Y4YL9dPLZGSORWc1Xg6jFB8RxFxxo1O0FiifCBdnireHoilWoEW2IGMlllOCDhNnpRz7UW1by74DGPS30O"
+negative: export ENVOY_API_KEY="JvB29j71fUtF9Nbszz0n2WAY3AqMMqePwTT0kjJbKOzbA5RKaeHWLFH5me3cmg9Oo3C4qjtXxQijvv6uyKZWdSfvI9k41cOOfIF1CLbdKixqY2S9LW2AYsg51u0lI2NqN0riZkw6sNJawRYkLhDE"
 negative: export ENVOY_API_KEY="${ENVOY_API_KEY}"
 
 id: eraser-api-token
@@ -593,10 +593,10 @@ keywords: eraser
 pattern: (?i)(?:\b|_)(?:eraser)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{22})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export ERASER_API_KEY="ztwSZW45tmetWB9mh5Nlsa"
-positive: eraser:\n  token: TaSw7fK94EFrAaVhX6odLR
+positive: export ERASER_API_KEY="NLrtZGAlaojankAm60YpIn"
+positive: eraser:\n  token: L9PbPA5Khy9p81Bq1AxdrR
 negative: export ERASER_API_KEY="xxxxxxxxxxxxxxxxxxxxxx"
-negative: export ERASER_API_KEY="eIbGJdahwpqbYXOy0dCB"
+negative: export ERASER_API_KEY="Bnrl2UzFT1WuK1gZH3Qj"
 negative: export ERASER_API_KEY="${ERASER_API_KEY}"
 
 id: etherscan-api-key
@@ -606,10 +606,10 @@ keywords: etherscan
 pattern: (?i)(?:\b|_)(?:etherscan)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{34})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export ETHERSCAN_API_KEY="m0EU7RDScycQv0DvW1qqiicQVjGtBWNRxQ"
-positive: etherscan:\n  token: JHWv7yPZxpmUMV3EYW0Wzj8gQ9Tz18GCgT
+positive: export ETHERSCAN_API_KEY="eaEvFxnGemGz3iHqgzX400VI4BvpWFfSuG"
+positive: etherscan:\n  token: GqbrCy5ro821JjPMrlP0IJmYDZAbJFt2vy
 negative: export ETHERSCAN_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export ETHERSCAN_API_KEY="lME1ax3tHletZauSdy57DuOva1lcThjS"
+negative: export ETHERSCAN_API_KEY="ZiKGfxHJRyVkTyWHxODWGsMKtCZ0wNo5"
 negative: export ETHERSCAN_API_KEY="${ETHERSCAN_API_KEY}"
 
 id: ethplorer-api-key
@@ -619,10 +619,10 @@ keywords: ethplorer
 pattern: (?i)(?:\b|_)(?:ethplorer)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{22})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export ETHPLORER_API_KEY="hvOey9DyfCrCebS5PgsxwA"
-positive: ethplorer:\n  token: xatmvSxnhTJEvki9wMWP2e
+positive: export ETHPLORER_API_KEY="OsFRgXaNsyiEfZ2ASddfaI"
+positive: ethplorer:\n  token: b52zh0iRV7fDtYkCT88Wpy
 negative: export ETHPLORER_API_KEY="xxxxxxxxxxxxxxxxxxxxxx"
-negative: export ETHPLORER_API_KEY="0vX8VpyjkrZNJ0nKAo0M"
+negative: export ETHPLORER_API_KEY="Frv5WLxsOw7gQQqwnZtp"
 negative: export ETHPLORER_API_KEY="${ETHPLORER_API_KEY}"
 
 id: eventbrite-api-token
@@ -632,10 +632,10 @@ keywords: eventbrite
 pattern: (?i)(?:\b|_)(?:eventbrite)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Z0-9]{20})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export EVENTBRITE_API_KEY="SF791J3UR5G14APPHBWX"
-positive: eventbrite:\n  token: G2EKGJRZ5PN7O32JKG0W
+positive: export EVENTBRITE_API_KEY="BBU8A5M9Y2G6UWQSUTWA"
+positive: eventbrite:\n  token: WB6ZVZE44MF8BF4GSH9L
 negative: export EVENTBRITE_API_KEY="xxxxxxxxxxxxxxxxxxxx"
-negative: export EVENTBRITE_API_KEY="ZG24CPZGYT700LT44S"
+negative: export EVENTBRITE_API_KEY="1GPU90BMWSZ3SSM1EF"
 negative: export EVENTBRITE_API_KEY="${EVENTBRITE_API_KEY}"
 
 id: everhour-api-key
@@ -645,10 +645,10 @@ keywords: everhour
 pattern: (?i)(?:\b|_)(?:everhour)[\w.-]{0,20}?[\s:'"=>,-]{1,6}\b([A-Za-z0-9]{4}-[A-Za-z0-9]{4}-[A-Za-z0-9]{6}-[A-Za-z0-9]{6}-[A-Za-z0-9]{8})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: everhour=KjQI-EE9u-flGjhU-n7a1Ex-1YI5O1Eg
-positive: EVERHOUR uwOl-3yje-TE862l-U5BKSl-RKl8ViDH
+positive: everhour=gBLO-lrAH-My1Ebl-X9iEVU-7dOh0zpe
+positive: EVERHOUR qqWW-mBxe-5kjXRL-GIF1bB-nNZhBk1k
 negative: everhour=xxxx-xxxx-xxxxxx-xxxxxx-xxxxxxxx
-negative: everhour=QGRU-7ynK-iXOvqg-GccEq7-cG8eCp
+negative: everhour=qzYS-8BlP-CkQydp-Gp4yQA-MwWOP9
 negative: everhour=${EVERHOUR_API_KEY}
 
 id: exchangerateapi-api-key
@@ -658,10 +658,10 @@ keywords: exchangerate exchangerate-api exchangerateapi
 pattern: (?i)(?:\b|_)(?:exchangerate|exchangerate-api|exchangerateapi)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{24})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export EXCHANGERATE_API_KEY="cTgUaPDimGCZKv4TI5Q1DI7n"
-positive: exchangerate:\n  token: dHQPS1Cmy2gonrpD2Uuo3XWl
+positive: export EXCHANGERATE_API_KEY="TgrS1cIFdwDxQnlVWZbwKUgJ"
+positive: exchangerate:\n  token: 0yfeSbdsVyg2Nus0Tu0tO5I0
 negative: export EXCHANGERATE_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export EXCHANGERATE_API_KEY="OHJ15SNvRSWLuyk5o7dKnt"
+negative: export EXCHANGERATE_API_KEY="HeWx8bwJOvk1qlL1iEIe8O"
 negative: export EXCHANGERATE_API_KEY="${EXCHANGERATE_API_KEY}"
 
 id: exchangeratesapi-api-key
@@ -671,10 +671,10 @@ keywords: exchangerates exchangeratesapi
 pattern: (?i)(?:\b|_)(?:exchangerates|exchangeratesapi)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export EXCHANGERATES_API_KEY="gpkNRGnFMoA0kMxFN7msypgLqKBFWo5p"
-positive: exchangerates:\n  token: qhuAxWaGtVsDzHbVsABxkJzfHT9YAoTR
+positive: export EXCHANGERATES_API_KEY="IWBJXRwnRHazJa3HjnOjaUCiCB2eAY13"
+positive: exchangerates:\n  token: 5u1g5yuALNvwkgBCjkWU82kEcUdefGhJ
 negative: export EXCHANGERATES_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export EXCHANGERATES_API_KEY="oe8k4oipu6UDbNf4Q3LWG0Cychwxh0"
+negative: export EXCHANGERATES_API_KEY="w9xFfAJi7j0GLMJJaRS0TO5FA0ctC3"
 negative: export EXCHANGERATES_API_KEY="${EXCHANGERATES_API_KEY}"
 
 id: extractorapi-api-key
@@ -684,10 +684,10 @@ keywords: extractorapi
 pattern: (?i)(?:\b|_)(?:extractorapi)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{40})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export EXTRACTORAPI_API_KEY="gR00ZspF0x4AQOPp0JIUxCOKhgx30p3vk4vr3UL3"
-positive: extractorapi:\n  token: 29YXfOydYplojuzt3n8TWate6fOsPUVbM9XnzxSf
+positive: export EXTRACTORAPI_API_KEY="TUqgwY4BAtHQNMPKv577qfFLtqzJEMAuRW5S5mpZ"
+positive: extractorapi:\n  token: q65km2nNtomxjxNZYXiByUW4wOqAHIy3fJZUIuOX
 negative: export EXTRACTORAPI_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export EXTRACTORAPI_API_KEY="Tk78G2ABD5PQ2Lqsah2Uxt43FQf3UinmFDRcpQ"
+negative: export EXTRACTORAPI_API_KEY="Bmqn3IKIdbHec8hHCHVoCAaciCl4vz6wQOceEx"
 negative: export EXTRACTORAPI_API_KEY="${EXTRACTORAPI_API_KEY}"
 
 id: facebook-app-id
@@ -697,8 +697,8 @@ keywords: facebook fb_app fbapp fb-app
 pattern: (?i)(?:facebook|\bfb[_-]?app)[\w\s.:'"=-]{0,25}?(?:app(?:lication)?[_-]?)?id["']?\s{0,3}[:=]{1,2}\s{0,3}["']?\b([0-9]{15,16})\b
 entropy: 2.5
 confidence: medium
-positive: FACEBOOK_APP_ID=202567741682598
-positive: fb_app_id: "1233222515706667"
+positive: FACEBOOK_APP_ID=292408005197746
+positive: fb_app_id: "1130951620281697"
 negative: FACEBOOK_APP_ID=123
 negative: FACEBOOK_APP_ID=000000000000000
 
@@ -709,8 +709,8 @@ keywords: facebook fbapi fb_api fb_app fbapp fb_secret fbsecret fb-app
 pattern: (?i)(?:facebook|\bfb[_-]?(?:api|app|secret))[\w\s.:'"=-]{0,25}?(?:secret|key)["']?\s{0,20}[:=]{1,2}\s{0,20}["']?\b([a-f0-9]{32})\b
 entropy: 3.0
 confidence: medium
-positive: FACEBOOK_APP_SECRET=80fc27f9a52e93d95d9e66e376ecdb17
-positive: var fbApiKey = 'c68502bc3f05558eb315a399bcf5fdb5';
+positive: FACEBOOK_APP_SECRET=d86dcabad512a6b870098b6b48422eeb
+positive: var fbApiKey = '375b4651096ed68db873327803daf9bb';
 negative: FACEBOOK_APP_SECRET=xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
 negative: FACEBOOK_APP_SECRET=ffffffffffffffffffffffffffffffff
 
@@ -720,8 +720,8 @@ severity: high
 keywords: eaa
 pattern: (?:^|[^A-Za-z0-9+/_-])(EAA[A-Za-z0-9]{30,300})(?![A-Za-z0-9+/=_-])
 entropy: 4.2
-positive: FB_ACCESS_TOKEN=EAACYZyyYpwJqArRQtPAlxzxaDKQd83IAM6SAANk8xLndgDHsFIhucvG34Su8nb8RDZT8xt18ZaYpJBKGpKG9T4rgHMqlKGGij8LTt8uUf1zdfa6KxlgxXTZBbVn
-positive: https://graph.facebook.com/me?access_token=EAACmtYTjW8qUFmvvqSlNRTK99dVRcgyc3GcVnXYaq6VMik16bdqH9JjoTSs6Kc78188kQstSFU3RJyy87zdjzPjCUtHD1VLFxpgawqlyKKxbnZRe3oyrJMtXk6L
+positive: FB_ACCESS_TOKEN=EAACyjkrZNJ0nKAo0MYfsfSHJBRj2XDY5urFK5LgBEapLphbwVxk8gKKCek74N6gjrzFpUnVHoDC3jkgUSAwvGGaavW5OsbPMZoL21K4L4avasaLpJyIf3lwzgCE
+positive: https://graph.facebook.com/me?access_token=EAAC0pzgWyt8HAAltEW3EsNToKjQI9jEE9u4BflGjhUhn7a1ExJOSB1YI5O1Eg2buwOlNNA3yjeATE862lJcU5BKSl5nRKl8ViDHkz6mx6IkHlLji5tH9eTjAlmZ
 negative: EAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA
 negative: EAABxxxxxxxxxx
 negative: data = "EAAAoBUAACMUAACJEgAAixQAAE0VAADUEQAAzxQAABAYAADJFgAA3BYAAMERAADgFwAAuxQAAHQUAAB8FQAA5RQAAAgXAAAfEAAA"
@@ -733,10 +733,10 @@ keywords: fastforex
 pattern: (?i)(?:\b|_)(?:fastforex)[\w.-]{0,20}?[\s:'"=>,-]{1,6}\b([A-Za-z0-9]{28})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: fastforex=pxrjj3nEqiBEAuG6bHola9LsxyBi
-positive: FASTFOREX sHovunzOjfcnhbVco5lyj1alCevN
+positive: fastforex=Gy9oatDCrXuuQupAzibMCm1uVjwC
+positive: FASTFOREX w6Tk78G2ABD5PQ2Lqsah2Uxt43FQ
 negative: fastforex=xxxxxxxxxxxxxxxxxxxxxxxxxxxx
-negative: fastforex=JuJqkD8q6FMjpjQjEiSPS0ftzi
+negative: fastforex=uvwBISQB5KwZhN5qU1lsfzgGKl
 negative: fastforex=${FASTFOREX_API_KEY}
 
 id: fastly-api-token
@@ -746,10 +746,10 @@ keywords: fastly
 pattern: (?i)(?:\b|_)(?:fastly)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9_-]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export FASTLY_API_KEY="TNEIabZ8KxLEdocKPl35MIPC2qL17kKQ"
-positive: fastly:\n  token: BitZOp6CFh0IyMlOivgoQGwd82sHLY8H
+positive: export FASTLY_API_KEY="PpoBnqphwwTC3nD3V8g7HP2WM0q3euv9"
+positive: fastly:\n  token: KoK8GEh2dJVWPeha92tY8BOgLbdjvTAD
 negative: export FASTLY_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export FASTLY_API_KEY="4JPHrLhmCFiGUnBFBXIJ3voflvApVx"
+negative: export FASTLY_API_KEY="rCmlOe7RqARkWEGawZ1r5jEHtHgFPJ"
 negative: export FASTLY_API_KEY="${FASTLY_API_KEY}"
 
 id: feedier-api-key
@@ -759,10 +759,10 @@ keywords: feedier
 pattern: (?i)(?:\b|_)(?:feedier)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export FEEDIER_API_KEY="3wfaC4Gk5xC6QSZ6AwQ9tBMBZvBxfA4W"
-positive: feedier:\n  token: KqCMP4y3BhxYk8QVvB74LpBZ5wRmJoVX
+positive: export FEEDIER_API_KEY="hVPFiRyQy5MjsXIA4RGzifgdRWZp0ABe"
+positive: feedier:\n  token: TIZCxXNRQ2ZnqdeJs3NZl9m5Gw1UMxwD
 negative: export FEEDIER_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export FEEDIER_API_KEY="xnI6z9ILKlLmjGrXqHq1lz5tmHfvJq"
+negative: export FEEDIER_API_KEY="K346cLwyEO37hkLCwqfyoMZLMOQ5tu"
 negative: export FEEDIER_API_KEY="${FEEDIER_API_KEY}"
 
 id: fetchrss-api-key
@@ -772,10 +772,10 @@ keywords: fetchrss
 pattern: (?i)(?:\b|_)(?:fetchrss)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{40})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export FETCHRSS_API_KEY="yqnWCnlS37PcU0uQW0CDQBotXpllHjPYUJjfIqOi"
-positive: fetchrss:\n  token: UWYpOuYU6Z9udRBc4ZUfW2jX69aZOvPy48BiE4WW
+positive: export FETCHRSS_API_KEY="nMBqejPQhWJMiYdH9KidBdaaNbR4gYGVxV92rZtn"
+positive: fetchrss:\n  token: UgmnYmu9BoWtjq9qaTxfOt9W2uoUdpW9SkwAJKPF
 negative: export FETCHRSS_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export FETCHRSS_API_KEY="iWi4S5IS7tfT3nkySBN97v4qUJT5mfj7yov5zP"
+negative: export FETCHRSS_API_KEY="DKQd83IAM6SAANk8xLndgDHsFIhucvG34Su8nb"
 negative: export FETCHRSS_API_KEY="${FETCHRSS_API_KEY}"
 
 id: figma-personal-access-token
@@ -784,8 +784,8 @@ severity: high
 keywords: figd_
 pattern: \b(figd_[A-Za-z0-9_-]{38,44})(?![\w-])
 entropy: 3.0
-positive: FIGMA_TOKEN=figd_ZIC1DSRm8dDPmQbfUFLWLiK4qAPP1kAWTmsUSUn8
-positive: headers = {"X-Figma-Token": "figd_Ef0bRcm7WLAXPHV2UEKEOQ4GrdDyvMjoSZrDgRTa"}
+positive: FIGMA_TOKEN=figd_ZT8xt18ZaYpJBKGpKG9T4rgHMqlKGGij8LTt8uUf
+positive: headers = {"X-Figma-Token": "figd_dfa6KxlgxXTZBbVn6L6fmtYTjW8qUFmvvqSlNRTK"}
 negative: figd_xxxx
 negative: figd_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
 
@@ -796,7 +796,7 @@ keywords: figma
 pattern: (?i)figma[\w\s.:'"=-]{0,30}?\b([0-9]{4,6}-[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12})\b
 entropy: 3.0
 confidence: medium
-positive: --header='X-Figma-Token: 4116-8780d02e-eb87-7598-8296-d1f5b2579b0c'
+positive: --header='X-Figma-Token: 1364-f1ca8a5e-a4da-7e7e-a728-feb59a095a74'
 negative: X-Figma-Token: 0000-00000000-0000-0000-0000-000000000000
 
 id: fileio-api-key
@@ -806,10 +806,10 @@ keywords: fileio file.io
 pattern: (?i)(?:\b|_)(?:fileio|file\.io)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{40})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export FILEIO_API_KEY="SowvXQrZoV5wbf9799Ij1KA4862KcIAoKkWnOq7f"
-positive: fileio:\n  token: Ozzbmtk0bfJUdWfsDKpWsQAPWELyx2Fo5X60FOap
+positive: export FILEIO_API_KEY="UMcHPx9usar8PwY5Vt7UFrAwdV1xR7BAbtA3e6Gx"
+positive: fileio:\n  token: J5WaDXFxtcLSOuNWTOsKUFduqk8HFFf7pn69GkxR
 negative: export FILEIO_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export FILEIO_API_KEY="iG3AUmNkS1YtHJdUNYRMnzaj98hd8MkBkfjbeH"
+negative: export FILEIO_API_KEY="STFojozaOSW2hSSUWpWOis2nzB82dlvsPqAFz5"
 negative: export FILEIO_API_KEY="${FILEIO_API_KEY}"
 
 id: finage-api-key
@@ -819,10 +819,10 @@ keywords: finage
 pattern: (?i)(?:\b|_)(?:finage)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export FINAGE_API_KEY="oxg5YG6gdyZ8MLhojQUivbBRczuasXEw"
-positive: finage:\n  token: r8ZuGpBOnrckSeihcEaMu3PVo83KdEzu
+positive: export FINAGE_API_KEY="HPtGv34JaoxqH2ymwOQBNSYwb9swuUK2"
+positive: finage:\n  token: Vi1EXnpxrjj3nEqiBEAuG6bHola9Lsxy
 negative: export FINAGE_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export FINAGE_API_KEY="i5oy8mE6rPfd0Kkk8oyZiNm9plae22"
+negative: export FINAGE_API_KEY="N6Ia7N2hYDn1cMrg9sjTk0BYIouprY"
 negative: export FINAGE_API_KEY="${FINAGE_API_KEY}"
 
 id: financialmodelingprep-api-key
@@ -832,10 +832,10 @@ keywords: financialmodelingprep
 pattern: (?i)(?:\b|_)(?:financialmodelingprep)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export FINANCIALMODELINGPREP_API_KEY="IpmKFz9MWttwb3Vig3OhjhSw0DNxavXy"
-positive: financialmodelingprep:\n  token: h1pxbwjbXv9NZLC4f0K1fCXGryTuNvRI
+positive: export FINANCIALMODELINGPREP_API_KEY="FJuJqkD8q6FMjpjQjEiSPS0ftzi8TBTN"
+positive: financialmodelingprep:\n  token: IabZ8KxLEdocKPl35MIPC2qL17kKQXNS
 negative: export FINANCIALMODELINGPREP_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export FINANCIALMODELINGPREP_API_KEY="1wCzPr5VHSn7KGhFIw6t2QIL9jQj3Z"
+negative: export FINANCIALMODELINGPREP_API_KEY="g381NV2j4LD5D6VlpbEbglUWyNkYqJ"
 negative: export FINANCIALMODELINGPREP_API_KEY="${FINANCIALMODELINGPREP_API_KEY}"
 
 id: findl-api-key
@@ -845,10 +845,10 @@ keywords: findl
 pattern: (?i)(?:\b|_)(?:findl)[\w.-]{0,20}?[\s:'"=>,-]{1,6}\b([a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: findl=be7dce63-8acf-8c25-5d21-9965bcf04384
-positive: FINDL 0b46b2f8-6cf3-eabc-dc7e-909fda15302c
+positive: findl=2d089e07-741c-4715-5ca8-5875377475c7
+positive: FINDL 2867d5f4-1750-f6a8-f017-1efa506f0e22
 negative: findl=xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx
-negative: findl=170be44d-8004-ccc9-d23c-db108c91e2
+negative: findl=cea467e9-9245-f2bd-4c82-6ac6dfa3c7
 negative: findl=${FINDL_API_KEY}
 
 id: finicity-api-token
@@ -858,10 +858,10 @@ keywords: finicity
 pattern: (?i)(?:\b|_)(?:finicity)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export FINICITY_API_KEY="fzD6bUJaZTG4dByUhZi2jqhTMQtsyPay"
-positive: finicity:\n  token: kYpe2XQT0fXjRUy5Gp1QUkFmKdqD2Mns
+positive: export FINICITY_API_KEY="bLeiWi4S5IS7tfT3nkySBN97v4qUJT5m"
+positive: finicity:\n  token: j7yov5zPZUxZIC1DSRm8dDPmQbfUFLWL
 negative: export FINICITY_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export FINICITY_API_KEY="cYHSY1uELmffSaHT3zgZR4FcCV7CBe"
+negative: export FINICITY_API_KEY="PHV2UEKEOQ4GrdDyvMjoSZrDgRTaOF"
 negative: export FINICITY_API_KEY="${FINICITY_API_KEY}"
 
 id: finicity-client-secret
@@ -871,10 +871,10 @@ keywords: finicity
 pattern: (?i)(?:\b|_)(?:finicity)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{20})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export FINICITY_API_KEY="mYlWXeeRV97tDQFf9WWC"
-positive: finicity:\n  token: tmImKDJbVtWrr2cTlFD7
+positive: export FINICITY_API_KEY="8BorN7Mt6daguzDslMii"
+positive: finicity:\n  token: 1kpKN00ibLHT9RYy5dba
 negative: export FINICITY_API_KEY="xxxxxxxxxxxxxxxxxxxx"
-negative: export FINICITY_API_KEY="MxSafgpFHvzBCt8opY"
+negative: export FINICITY_API_KEY="7AClivMPWn4bP3bOrh"
 negative: export FINICITY_API_KEY="${FINICITY_API_KEY}"
 
 id: finnhub-api-key
@@ -884,10 +884,10 @@ keywords: finnhub
 pattern: (?i)(?:\b|_)(?:finnhub)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{20})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export FINNHUB_API_KEY="9ILoreWfcTai9PrDxEU7"
-positive: finnhub:\n  token: sY5Fz5NFDLvBiaL5PE7h
+positive: export FINNHUB_API_KEY="Am58CACmh99S1mqisj19"
+positive: finnhub:\n  token: C2B5bOAwHXG8VFCpLCqG
 negative: export FINNHUB_API_KEY="xxxxxxxxxxxxxxxxxxxx"
-negative: export FINNHUB_API_KEY="MpAhYuHKXfg2wuTUAk"
+negative: export FINNHUB_API_KEY="8cneEq3u77aBL3ismj"
 negative: export FINNHUB_API_KEY="${FINNHUB_API_KEY}"
 
 id: fixerio-api-key
@@ -897,10 +897,10 @@ keywords: fixer fixerio fixer.io
 pattern: (?i)(?:\b|_)(?:fixer|fixerio|fixer\.io)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export FIXER_API_KEY="WvGltvfGAkczoS2S0rlQsPV8jQnmrFbG"
-positive: fixer:\n  token: fBZ2krDk4gfy2AfbCfOo91gUp9q6l8b8
+positive: export FIXER_API_KEY="rHyEuWCfd3AUhXnYL9QTWvxoY1MjKUTT"
+positive: fixer:\n  token: B6nkBVDvCFe3I46k7oSLUADtMvzH5ftS
 negative: export FIXER_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export FIXER_API_KEY="ntJIjti8CvGuQPJfUW5rnKAkiCvnZu"
+negative: export FIXER_API_KEY="WnOq7fAOzzbmtk0bfJUdWfsDKpWsQA"
 negative: export FIXER_API_KEY="${FIXER_API_KEY}"
 
 id: flatio-api-key
@@ -911,10 +911,10 @@ pattern: (?i)(?:\b|_)(?:flat|flatio|flat\.io)[\w\s.:'"=/>,-]{0,30}?(?:key|token|
 entropy: 3.0
 window: 512
 confidence: medium
-positive: export FLAT_API_KEY="NJU6VM5FDcXqbLQeBpXOznOrPkKQLclhpRemttboPhlmYQJuxnJtWDKqh0ceNnmgBLV46wqMh5B9iIb3hkOX18xqpUVnXQJvia0ZwA0Pp6Q6V4PEkTpVsJHBi1mUVduR"
-positive: flat:\n  token: cFcrDi9iiL85EvthtB7i7hwSZT3HYRalje8Cgmzg3v2bYcy8Csf4ivi5J1GxVbCaj9pDBZw7pTSEUwsE9YKLD8wQC99ZdDrKBvXhnu1JUyjvucG7e4C4tXfa6OgSXo6g
+positive: export FLAT_API_KEY="Lyx2Fo5X60FOapzyvvskn6j3JMj8IjJGqFDHVePZUWk5VsEIlWOd3NJiG3AUmNkS1YtHJdUNYRMnzaj98hd8MkBkfjbeHyoxg5YG6gdyZ8MLhojQUivbBRczuasXEw80"
+positive: flat:\n  token: r8ZuGpBOnrckSeihcEaMu3PVo83KdEzuLXFHt4Svo7PR5clnT0jFfKE2J73nARlezsii5oy8mE6rPfd0Kkk8oyZiNm9plae22DIpmKFz9MWttwb3Vig3OhjhSw0DNxav
 negative: export FLAT_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export FLAT_API_KEY="upCO0b3hLrwwtWCUYnggoF6be1o7q5tCGnea7HBijgYvSPeSSRXly5hc6QDKtJLqCqxoEAhrFh6UFwZwZ9luAxvItmRkupIwzfeegPQIetp0NQ0ZkormU4rTmNYlt2"
+negative: export FLAT_API_KEY="8JfC05e1ITLYr64GXwWIAS2xh2r4Qo5KAFFz0RwQRJd88Q56fkn6uTtC7vMVvXm36Qd1NuydqPKk50ZDLfzL5fWl9sIJfjbKdGfxhIMf4IBjQ7jF3nEkhaNo0x0smq"
 negative: export FLAT_API_KEY="${FLAT_API_KEY}"
 
 id: fleetbase-api-key
@@ -923,9 +923,9 @@ severity: high
 keywords: flb_live_ flb_test_
 pattern: \b(flb_(?:live|test)_[A-Za-z0-9]{20,40})\b
 entropy: 3.0
-positive: FLEETBASE_API_KEY=flb_live_cn3oGcSky3lR3QwMj4U8
+positive: FLEETBASE_API_KEY=flb_live_ikb5HFqZtvIlc1nzisJe
 negative: flb_live_xxxx
-negative: flb_prod_5r9VUpxfRATwBsCuj3NJ
+negative: flb_prod_51PYGC9pmaXHuhF3Y9h7
 
 id: flexport-api-key
 title: Flexport API key
@@ -933,7 +933,7 @@ severity: high
 keywords: shltm_
 pattern: \b(shltm_[A-Za-z0-9_-]{40})(?![\w-])
 entropy: 3.0
-positive: FLEXPORT_API_KEY=shltm_thyMNRUPsm8X7iPcLGQT7CHYPgbAvsHI9MtJIFyc
+positive: FLEXPORT_API_KEY=shltm_3KKeefPVUZFNhrsTIehKNIRd8oVmCfIFGoUirRHW
 negative: shltm_xxxx
 negative: shltm_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
 
@@ -944,10 +944,10 @@ keywords: flickr
 pattern: (?i)(?:\b|_)(?:flickr)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export FLICKR_API_KEY="JXQIoxqL5wIxq82Zh0M1JWIL0WAfuAqN"
-positive: flickr:\n  token: nQBVdiZqqCM0Q2j5uYAQTpOO90DbViGg
+positive: export FLICKR_API_KEY="ORxyNRcYHSY1uELmffSaHT3zgZR4FcCV"
+positive: flickr:\n  token: BeOamYlWXeeRV97tDQFf9WWCQPGIgtmI
 negative: export FLICKR_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export FLICKR_API_KEY="KCxhS7wWbL4DMkShekaBB6uw8gCHef"
+negative: export FLICKR_API_KEY="jNh6eEmxMxSafgpFHvzBCt8opYD9IL"
 negative: export FLICKR_API_KEY="${FLICKR_API_KEY}"
 
 id: flightapi-api-key
@@ -957,10 +957,10 @@ keywords: flightapi
 pattern: (?i)(?:\b|_)(?:flightapi)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{24})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export FLIGHTAPI_API_KEY="GPOIT3NJHX188yGYnrbInoiy"
-positive: flightapi:\n  token: WSGQVzEb8r3uXLMcvvC2dEpd
+positive: export FLIGHTAPI_API_KEY="reWfcTai9PrDxEU7MnsY5Fz5"
+positive: flightapi:\n  token: DLvBiaL5PE7huDRdXBa09l8w
 negative: export FLIGHTAPI_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export FLIGHTAPI_API_KEY="r92U18eWY8xNcuh18Euepq"
+negative: export FLIGHTAPI_API_KEY="WvGltvfGAkczoS2S0rlQsP"
 negative: export FLIGHTAPI_API_KEY="${FLIGHTAPI_API_KEY}"
 """#
 }
