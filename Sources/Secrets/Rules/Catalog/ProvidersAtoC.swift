@@ -16,7 +16,7 @@ id: adobe-io-api-key
 title: Adobe IO API key
 severity: high
 keywords: adobe
-pattern: (?i)(?:\b|_)(?:adobe)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
+pattern: (?i)(?:\b|_)(?:adobe)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export ADOBE_API_KEY="xpxbB4r6bSr0pFBOPCWBRDFOxEzf5FJt"
@@ -52,7 +52,7 @@ id: airbrake-user-key
 title: Airbrake user key
 severity: high
 keywords: airbrake
-pattern: (?i)(?:\b|_)(?:airbrake)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{40})(?![\w-])
+pattern: (?i)(?:\b|_)(?:airbrake)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9]{40})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export AIRBRAKE_API_KEY="MPqayL86nKISEgBCm2NyEN5qBHLVar1uFJtGed4G"
@@ -87,7 +87,7 @@ id: aiven-api-token
 title: Aiven API token
 severity: high
 keywords: aiven
-pattern: (?i)(?:\b|_)(?:aiven)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9+/]{300,400}[=]{0,2})(?![\w=-])
+pattern: (?i)(?:\b|_)(?:aiven)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9+/]{300,400}[=]{0,2})(?![\w=-])
 entropy: 3.0
 window: 1024
 confidence: medium
@@ -101,7 +101,7 @@ id: alchemy-api-key
 title: Alchemy API key
 severity: high
 keywords: alchemy
-pattern: (?i)(?:\b|_)(?:alchemy)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9_]{32})(?![\w-])
+pattern: (?i)(?:\b|_)(?:alchemy)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9_]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export ALCHEMY_API_KEY="PIQ02LlMju9rYJJpN4s9v120nqhKF0Ck"
@@ -114,7 +114,7 @@ id: algolia-admin-api-key
 title: Algolia admin API key
 severity: high
 keywords: algolia
-pattern: (?i)(?:\b|_)(?:algolia)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
+pattern: (?i)(?:\b|_)(?:algolia)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export ALGOLIA_API_KEY="UoUJPDKKCR0m9dWUHqpoLFJtvGUmJyQ3"
@@ -150,7 +150,7 @@ id: alibabacloud-access-key-secret
 title: Alibaba Cloud AccessKey secret
 severity: critical
 keywords: alibaba aliyun
-pattern: (?i)(?:\b|_)(?:alibaba|aliyun)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{30})(?![\w-])
+pattern: (?i)(?:\b|_)(?:alibaba|aliyun)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9]{30})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export ALIBABA_API_KEY="7jde7sv2fZvQvoLoot2iuezLmmcYqN"
@@ -163,7 +163,7 @@ id: anypoint-api-key
 title: MuleSoft Anypoint API key
 severity: high
 keywords: anypoint
-pattern: (?i)(?:\b|_)(?:anypoint)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12})(?![\w-])
+pattern: (?i)(?:\b|_)(?:anypoint)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12})(?![\w-])
 entropy: 2.3
 confidence: medium
 positive: export ANYPOINT_API_KEY="b47a0b9f-6ff9-be16-203a-63875919f8d6"
@@ -188,7 +188,7 @@ id: apifonica-api-key
 title: Apifonica API key
 severity: high
 keywords: apifonica
-pattern: (?i)(?:\b|_)(?:apifonica)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([a-z0-9]{8,11}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12})(?![\w-])
+pattern: (?i)(?:\b|_)(?:apifonica)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([a-z0-9]{8,11}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export APIFONICA_API_KEY="5dxw6a7db-8pvv-0i1f-a7os-paft1bb0ejn3"
@@ -201,7 +201,7 @@ id: apify-api-key
 title: Apify API token
 severity: high
 keywords: apify
-pattern: (?i)(?:\b|_)(?:apify)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{36})(?![\w-])
+pattern: (?i)(?:\b|_)(?:apify)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9]{36})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export APIFY_API_KEY="uLxEWgwqNHXpZEfUtcYEcdWxmdSBhnX7iCoi"
@@ -223,7 +223,7 @@ id: apilayer-api-key
 title: APILayer API key
 severity: high
 keywords: apilayer
-pattern: (?i)(?:\b|_)(?:apilayer)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
+pattern: (?i)(?:\b|_)(?:apilayer)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export APILAYER_API_KEY="dMbmRDnCajspFsw1wv5JuKFzMeEEMiaE"
@@ -236,7 +236,7 @@ id: apimetrics-api-key
 title: APImetrics API key
 severity: high
 keywords: apimetrics
-pattern: (?i)(?:\b|_)(?:apimetrics)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
+pattern: (?i)(?:\b|_)(?:apimetrics)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export APIMETRICS_API_KEY="rKE05FZQNnUraHlDJcT4Ngs99P37A92t"
@@ -249,7 +249,7 @@ id: apitemplate-api-key
 title: APITemplate.io API key
 severity: high
 keywords: apitemplate
-pattern: (?i)(?:\b|_)(?:apitemplate)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{39})(?![\w-])
+pattern: (?i)(?:\b|_)(?:apitemplate)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9]{39})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export APITEMPLATE_API_KEY="YwGANR89sG6ahxS71MBMgFmHUAoYXkT7sbgj6pj"
@@ -262,7 +262,7 @@ id: apollo-api-key
 title: Apollo.io API key
 severity: high
 keywords: apollo
-pattern: (?i)(?:\b|_)(?:apollo)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{22})(?![\w-])
+pattern: (?i)(?:\b|_)(?:apollo)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9]{22})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export APOLLO_API_KEY="7Lao86VF4rm7DOXlrcIUDi"
@@ -275,7 +275,7 @@ id: appfollow-api-token
 title: AppFollow API token
 severity: high
 keywords: appfollow
-pattern: (?i)(?:\b|_)(?:appfollow)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b(eyJ[A-Za-z0-9_-]{10,100}\.[A-Za-z0-9_-]{10,400}\.[A-Za-z0-9_-]{10,200})(?![\w-])
+pattern: (?i)(?:\b|_)(?:appfollow)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b(eyJ[A-Za-z0-9_-]{10,100}\.[A-Za-z0-9_-]{10,400}\.[A-Za-z0-9_-]{10,200})(?![\w-])
 entropy: 3.0
 window: 1024
 confidence: medium
@@ -289,7 +289,7 @@ id: appointedd-api-key
 title: Appointedd API key
 severity: high
 keywords: appointedd
-pattern: (?i)(?:\b|_)(?:appointedd)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9+/]{80,100}[=]{0,2})(?![\w=-])
+pattern: (?i)(?:\b|_)(?:appointedd)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9+/]{80,100}[=]{0,2})(?![\w=-])
 entropy: 3.0
 confidence: medium
 positive: export APPOINTEDD_API_KEY="Q3RPWAXxuHLWH5qxYPgKEPlcgLrwVrL6ANVD2mrdjjXbidg4S2vU1fCCBdRbXwOYeUlhjhiOwpEmyrKx57SE="
@@ -302,7 +302,7 @@ id: appoptics-api-token
 title: AppOptics API token
 severity: high
 keywords: appoptics
-pattern: (?i)(?:\b|_)(?:appoptics)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{64,80})(?![\w-])
+pattern: (?i)(?:\b|_)(?:appoptics)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9]{64,80})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export APPOPTICS_API_KEY="btzRJuA4eSgjSAjifuA0Mf22R4s7t9cqdMVd8Q2SSR0BnUnYCsHKwhHpEDHtyARtOwzvQXi"
@@ -315,7 +315,7 @@ id: appsynergy-api-key
 title: AppSynergy API key
 severity: high
 keywords: appsynergy
-pattern: (?i)(?:\b|_)(?:appsynergy)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{64})(?![\w-])
+pattern: (?i)(?:\b|_)(?:appsynergy)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9]{64})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export APPSYNERGY_API_KEY="okyIGjO3YjgBtDuFtzEsZRdij4qqarjR0zmwWOjSw7RpDuEuogAZXi6Rz08fgcdb"
@@ -359,7 +359,7 @@ id: asana-client-id
 title: Asana client id
 severity: medium
 keywords: asana
-pattern: (?i)(?:\b|_)(?:asana)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([0-9]{16})(?![\w-])
+pattern: (?i)(?:\b|_)(?:asana)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([0-9]{16})(?![\w-])
 entropy: 2.5
 confidence: medium
 positive: export ASANA_API_KEY="5398236006122263"
@@ -397,7 +397,7 @@ id: assemblyai-api-key
 title: AssemblyAI API key
 severity: high
 keywords: assemblyai
-pattern: (?i)(?:\b|_)(?:assemblyai)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
+pattern: (?i)(?:\b|_)(?:assemblyai)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export ASSEMBLYAI_API_KEY="oWA3sYKw4phWNGsPHGhnK4UDtJwuFXqx"
@@ -410,7 +410,7 @@ id: atera-api-key
 title: Atera API key
 severity: high
 keywords: atera
-pattern: (?i)(?:\b|_)(?:atera)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
+pattern: (?i)(?:\b|_)(?:atera)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export ATERA_API_KEY="w8ECXEBX6wAH9mUK2UqwFDB5Z3bpFo9V"
@@ -423,7 +423,7 @@ id: atlassian-api-token
 title: Atlassian API token
 severity: high
 keywords: atlassian jira confluence
-pattern: (?i)(?:\b|_)(?:atlassian|jira|confluence)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{24})(?![\w-])
+pattern: (?i)(?:\b|_)(?:atlassian|jira|confluence)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9]{24})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export ATLASSIAN_API_KEY="neXRy4qqN211oO04b7PDJAcs"
@@ -445,7 +445,7 @@ id: audd-api-key
 title: AudD API key
 severity: high
 keywords: audd
-pattern: (?i)(?:\b|_)(?:audd)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
+pattern: (?i)(?:\b|_)(?:audd)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export AUDD_API_KEY="kkZ3qy5ltrZwj7fmDrq0HyEBRc49knX8"
@@ -458,7 +458,7 @@ id: auth0-client-id
 title: Auth0 client id
 severity: medium
 keywords: auth0
-pattern: (?i)(?:\b|_)(?:auth0)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{32,40})(?![\w-])
+pattern: (?i)(?:\b|_)(?:auth0)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9]{32,40})(?![\w-])
 entropy: 3.0
 confidence: medium
 positive: export AUTH0_API_KEY="sDaAsnMHcYBWbVGgQQrb1jKra0MaMBiCAQkqyRcX"
@@ -466,18 +466,19 @@ positive: auth0:\n  token: LEO5biBWZ48Zet1QDyCbb7Z2OBlbuQIhLqsr
 negative: export AUTH0_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 negative: export AUTH0_API_KEY="rMPwKPGLutVZWVb9jVVTsADP1DAo88"
 negative: export AUTH0_API_KEY="${AUTH0_API_KEY}"
+negative: Merge pull request #12 from auth0/token-refresh\n    commit f0333ff31cc907fdb2f4af4f309fed061059bdf5
 
 id: auth0-client-secret
 title: Auth0 client secret
 severity: high
 keywords: auth0
-pattern: (?i)(?:\b|_)(?:auth0)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9_-]{64})(?![\w-])
+pattern: (?i)(?:\b|_)(?:auth0)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9_-]{64})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export AUTH0_API_KEY="P2k6ntI5O9tHsk33kspffIFmAlh9d7rlG2ubVlvksSnGJEZliWh8GJm23LzQ7omL"
-positive: auth0:\n  token: FcKglwhI1URDhrfwmdqwhnctey75S66u3yhj49jqZhwzUoQ8vjuqtcCDmt139Ivo
+positive: export AUTH0_API_KEY="I1URDhrfwmdqwhnctey75S66u3yhj49jqZhwzUoQ8vjuqtcCDmt139IvoXDskaAN"
+positive: auth0:\n  token: iTxlNhj1rjVV56cDrzTxSu0ChnfXntq3Z73rXqzGHeKXxoVFGp678fX7uHcDdthj
 negative: export AUTH0_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export AUTH0_API_KEY="cDdthjWph4i8raTl7prMeLjZG96FmWsSsJ7mmWOvwVStteqYGFtvRe92H4sz2f"
+negative: export AUTH0_API_KEY="kKHF7wexfyCPOMAvsXUYxAKPLymGKuKSQg2QtwOmf9739LPUgEg6GJofJRJ1AU"
 negative: export AUTH0_API_KEY="${AUTH0_API_KEY}"
 
 id: auth0-domain
@@ -494,91 +495,91 @@ id: autoklose-api-token
 title: Autoklose API token
 severity: high
 keywords: autoklose
-pattern: (?i)(?:\b|_)(?:autoklose)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
+pattern: (?i)(?:\b|_)(?:autoklose)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export AUTOKLOSE_API_KEY="XxLNEz2GFkKHF7wexfyCPOMAvsXUYxAK"
-positive: autoklose:\n  token: mGKuKSQg2QtwOmf9739LPUgEg6GJofJR
+positive: export AUTOKLOSE_API_KEY="6wqfQ7aYhSGNrIohBOb2fTpI65Q6BqxM"
+positive: autoklose:\n  token: MIgnzJWYiOyju3IqrcskXLZnedSVmKin
 negative: export AUTOKLOSE_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export AUTOKLOSE_API_KEY="xMRRDMIgnzJWYiOyju3IqrcskXLZne"
+negative: export AUTOKLOSE_API_KEY="bY5mXh8qGWEQ31u2M0nfFcfngugpGz"
 negative: export AUTOKLOSE_API_KEY="${AUTOKLOSE_API_KEY}"
 
 id: autopilot-api-key
 title: Autopilot API key
 severity: high
 keywords: autopilot
-pattern: (?i)(?:\b|_)(?:autopilot)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{33})(?![\w-])
+pattern: (?i)(?:\b|_)(?:autopilot)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9]{33})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export AUTOPILOT_API_KEY="SVmKinLZ9GulDtDkvlrVl8urh3TbaUDWU"
-positive: autopilot:\n  token: 7C7tU9qTQbY5mXh8qGWEQ31u2M0nfFcfn
+positive: export AUTOPILOT_API_KEY="cvnvlQtTUzG8P2eXHDp6oGhQeXCSvzabT"
+positive: autopilot:\n  token: z4hTndDwN7uoRC3BFPfnZdQLEDAUPC1cc
 negative: export AUTOPILOT_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export AUTOPILOT_API_KEY="SvzabTnz4hTndDwN7uoRC3BFPfnZdQL"
+negative: export AUTOPILOT_API_KEY="Na1U9VaXmjfFtgMVMd34BOLwLx7bzrz"
 negative: export AUTOPILOT_API_KEY="${AUTOPILOT_API_KEY}"
 
 id: avaza-personal-access-token
 title: Avaza personal access token
 severity: high
 keywords: avaza
-pattern: (?i)(?:\b|_)(?:avaza)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([0-9]{1,7}-[A-Za-z0-9]{40})(?![\w-])
+pattern: (?i)(?:\b|_)(?:avaza)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([0-9]{1,7}-[A-Za-z0-9]{40})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export AVAZA_API_KEY="7670-aztSWU74vWH42PpB2t4Xz8Ptag7NxK1QwYNa1U9V"
-positive: avaza:\n  token: 3-fFtgMVMd34BOLwLx7bzrz8VFsuCcJcKMsFZ6WQfB
+positive: export AVAZA_API_KEY="745708-KMsFZ6WQfBn4K5Y1f9EREvJkpuMtRClftJYF8Oi0"
+positive: avaza:\n  token: 688861-zEGimnOQDEWpi0RA3KsLUpBwopiDbIMSS1Zi93B5
 negative: export AVAZA_API_KEY="0-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export AVAZA_API_KEY="7-EWpi0RA3KsLUpBwopiDbIMSS1Zi93B5wi3FIhF"
+negative: export AVAZA_API_KEY="0-iZfClHr2CZDOr5q37RZIvPaW5H15LnBvw6V2sw"
 negative: export AVAZA_API_KEY="${AVAZA_API_KEY}"
 
 id: aviationstack-api-key
 title: Aviationstack API key
 severity: high
 keywords: aviationstack
-pattern: (?i)(?:\b|_)(?:aviationstack)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
+pattern: (?i)(?:\b|_)(?:aviationstack)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export AVIATIONSTACK_API_KEY="jK2hwotkQH41S4SJpdyYXVLLwEnypR9t"
-positive: aviationstack:\n  token: I6EZdaiZfClHr2CZDOr5q37RZIvPaW5H
+positive: export AVIATIONSTACK_API_KEY="QdLiaIPrxP660tZbIh7J24IhLNh61s1p"
+positive: aviationstack:\n  token: L51dTvw8XG7ewtMdXDUFQndm9jM0v8ic
 negative: export AVIATIONSTACK_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export AVIATIONSTACK_API_KEY="hLNh61s1poL51dTvw8XG7ewtMdXDUF"
+negative: export AVIATIONSTACK_API_KEY="TbmJB1O20oNxhzoYge7ymlfJXtKBgE"
 negative: export AVIATIONSTACK_API_KEY="${AVIATIONSTACK_API_KEY}"
 
 id: axonaut-api-key
 title: Axonaut API key
 severity: high
 keywords: axonaut
-pattern: (?i)(?:\b|_)(?:axonaut)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
+pattern: (?i)(?:\b|_)(?:axonaut)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export AXONAUT_API_KEY="dm9jM0v8icnY1wOS79dlnVlAI28lTG8K"
-positive: axonaut:\n  token: h25crPLBZTbmJB1O20oNxhzoYge7ymlf
+positive: export AXONAUT_API_KEY="JXxyRkR9C0lu7PILguvKdCw0kEqUesUn"
+positive: axonaut:\n  token: l2CR3y5Tfe1LwTlFEl6IHLMtrOFzzZ9l
 negative: export AXONAUT_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export AXONAUT_API_KEY="qUesUn8tl2CR3y5Tfe1LwTlFEl6IHL"
+negative: export AXONAUT_API_KEY="wyo73mtC0f9lFefl1X6PbQHYUxxLbj"
 negative: export AXONAUT_API_KEY="${AXONAUT_API_KEY}"
 
 id: ayrshare-api-key
 title: Ayrshare API key
 severity: high
 keywords: ayrshare
-pattern: (?i)(?:\b|_)(?:ayrshare)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Z0-9]{8}-[A-Z0-9]{8}-[A-Z0-9]{8}-[A-Z0-9]{8})(?![\w-])
+pattern: (?i)(?:\b|_)(?:ayrshare)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Z0-9]{8}-[A-Z0-9]{8}-[A-Z0-9]{8}-[A-Z0-9]{8})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export AYRSHARE_API_KEY="R5ZZLI7I-C7U5L0FY-1BDWYOMT-FL5EFLB7"
-positive: ayrshare:\n  token: XBJRLI8Q-SIPHOU1W-KZX21GCD-6EFCRY2N
+positive: export AYRSHARE_API_KEY="LI8QDSIP-OU1WUKZX-1GCDB6EF-RY2N6GMF"
+positive: ayrshare:\n  token: W1NSWUCQ-TCLGGXTM-FRC2M5PU-WOH3X4QU
 negative: export AYRSHARE_API_KEY="xxxxxxxx-xxxxxxxx-xxxxxxxx-xxxxxxxx"
-negative: export AYRSHARE_API_KEY="4QUMOP-3LEJI2WG-M7XVMW9D-ARTIV9QI"
+negative: export AYRSHARE_API_KEY="LR05SO-R7PEVE3G-2KV9SB07-372IIUW8"
 negative: export AYRSHARE_API_KEY="${AYRSHARE_API_KEY}"
 
 id: azureopenai-api-key
 title: Azure OpenAI API key
 severity: high
 keywords: azure_openai azureopenai azure-openai openai_azure
-pattern: (?i)(?:\b|_)(?:azure_openai|azureopenai|azure-openai|openai_azure)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
+pattern: (?i)(?:\b|_)(?:azure_openai|azureopenai|azure-openai|openai_azure)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export AZURE_OPENAI_API_KEY="8mKGBrCxnElrL33Z3AFsYYoR1rHW0pM8"
-positive: azure_openai:\n  token: 2v14e74LDg3CkvJsbAHDHY5CiiuwImj2
+positive: export AZURE_OPENAI_API_KEY="j22AlhlBetIkcv2R88ndhJbpPi7AZjxB"
+positive: azure_openai:\n  token: CcxzC5i7Ic5xUcEKa9Dnyz1uMBVDoeze
 negative: export AZURE_OPENAI_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export AZURE_OPENAI_API_KEY="zC5i7Ic5xUcEKa9Dnyz1uMBVDoeze5"
+negative: export AZURE_OPENAI_API_KEY="IskyLHzcmYbrdOlNhIzZOConkf47Rx"
 negative: export AZURE_OPENAI_API_KEY="${AZURE_OPENAI_API_KEY}"
 
 id: azureopenai-host
@@ -594,13 +595,13 @@ id: azuresearch-query-key
 title: Azure AI Search key
 severity: high
 keywords: azure_search azuresearch azure-search search_service
-pattern: (?i)(?:\b|_)(?:azure_search|azuresearch|azure-search|search_service)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{52})(?![\w-])
+pattern: (?i)(?:\b|_)(?:azure_search|azuresearch|azure-search|search_service)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9]{52})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export AZURE_SEARCH_API_KEY="dvUZC5OyKLIYMiOoNGfjULUbbtk0R7qzIskyLHzcmYbrdOlNhIzZ"
-positive: azure_search:\n  token: onkf47RxTtsLD5JWCKcoKZnuvDvCxmYTjd0VIR0YrSQWCVYsN96M
+positive: export AZURE_SEARCH_API_KEY="sLD5JWCKcoKZnuvDvCxmYTjd0VIR0YrSQWCVYsN96MlTXmUDYy8P"
+positive: azure_search:\n  token: pVLbOASO2yywx4ingok8OLWQRmFIjHaifxMbQNGToiYKmYn576LJ
 negative: export AZURE_SEARCH_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export AZURE_SEARCH_API_KEY="YKmYn576LJASoCURp8mkukqjUrplnyfOwZSVwjYwD38lWcUVe0"
+negative: export AZURE_SEARCH_API_KEY="e0FDkOszSq1nIbIZO9LnfzgArdMR7GSaVYk0PwAtIdah860srI"
 negative: export AZURE_SEARCH_API_KEY="${AZURE_SEARCH_API_KEY}"
 
 id: azuresearch-url
@@ -639,7 +640,7 @@ severity: critical
 keywords: accountkey=
 pattern: (?i)accountkey=([A-Za-z0-9+/]{80,110}={0,2})(?![A-Za-z0-9+/=])
 entropy: 4.0
-positive: DefaultEndpointsProtocol=https;AccountName=contoso;AccountKey=umtezf2sf6uIe0FDkOszSq1nIbIZO9LnfzgArdMR7GSaVYk0PwAtIdah860srIIUHvWOLKPHTxnnwHMrJTBSAW==;EndpointSuffix=core.windows.net
+positive: DefaultEndpointsProtocol=https;AccountName=contoso;AccountKey=WOLKPHTxnnwHMrJTBSAWqX1DK03pHjKZXQlIGU2l9KfnLA1eKjXmaCKxFHYase0Socm8BdKN2xTsjt3CYDSSAI==;EndpointSuffix=core.windows.net
 negative: AccountKey=xxxxxxxx;
 negative: AccountKey=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==
 
@@ -647,26 +648,26 @@ id: bannerbear-api-key
 title: Bannerbear API key
 severity: high
 keywords: bannerbear
-pattern: (?i)(?:\b|_)(?:bannerbear)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{24})(?![\w-])
+pattern: (?i)(?:\b|_)(?:bannerbear)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9]{24})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export BANNERBEAR_API_KEY="PTnRIBrIW4O1W6Csce9UypgY"
-positive: bannerbear:\n  token: PLqTG4w2CjIZL5r21qE0lk64
+positive: export BANNERBEAR_API_KEY="9S6FBxAOvQIscgkxnDej8KPq"
+positive: bannerbear:\n  token: 1IoEbrhN8RSV9mALMe6UKMyP
 negative: export BANNERBEAR_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export BANNERBEAR_API_KEY="IscgkxnDej8KPqj1IoEbrh"
+negative: export BANNERBEAR_API_KEY="VSHQpiodS68F0f4ep5C7fn"
 negative: export BANNERBEAR_API_KEY="${BANNERBEAR_API_KEY}"
 
 id: baremetrics-api-key
 title: Baremetrics API key
 severity: high
 keywords: baremetrics
-pattern: (?i)(?:\b|_)(?:baremetrics)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{25})(?![\w-])
+pattern: (?i)(?:\b|_)(?:baremetrics)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9]{25})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export BAREMETRICS_API_KEY="ALMe6UKMyPI9gTQ2Y0Tu5UF3d"
-positive: baremetrics:\n  token: GKBnK8nUXZkVSHQpiodS68F0f
+positive: export BAREMETRICS_API_KEY="SxMjY2NP8NET8jmmhq62YrnA2"
+positive: baremetrics:\n  token: 32djiFOJatSLaUfl6kebYpq5s
 negative: export BAREMETRICS_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export BAREMETRICS_API_KEY="62YrnA2Ss32djiFOJatSLaU"
+negative: export BAREMETRICS_API_KEY="KsPdv0IeGAYeLPo3L56vz7D"
 negative: export BAREMETRICS_API_KEY="${BAREMETRICS_API_KEY}"
 
 id: beamer-api-key
@@ -676,101 +677,101 @@ keywords: beamer
 pattern: (?i)(?:\b|_)(?:beamer)[\w.-]{0,20}?[\s:'"=>,-]{1,6}\b(b_[A-Za-z0-9]{44})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: beamer=b_l6kebYpq5shELz46v5mQ7hT82auwdcLsdYgjKsPdv0Ie
-positive: BEAMER b_YeLPo3L56vz7DVuWawK8k65Un7gMlYuSQhzLXJO2g6pZ
+positive: beamer=b_WawK8k65Un7gMlYuSQhzLXJO2g6pZVjbGiRMRc7bHon0
+positive: BEAMER b_lU7tcm22xdS6WL75dBhZbtJFMpQsFkptzRIlrYAJLsUy
 negative: beamer=b_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
-negative: beamer=b_FkptzRIlrYAJLsUyVCbB9sLroK6JLQukJ8QV7WlL4q
+negative: beamer=b_WoTrLqRoXk4yzdGecrorPYNXhxDbkee4kFbU6gnKqi
 negative: beamer=${BEAMER_API_KEY}
 
 id: beebole-api-key
 title: Beebole API key
 severity: high
 keywords: beebole
-pattern: (?i)(?:\b|_)(?:beebole)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{40,42})(?![\w-])
+pattern: (?i)(?:\b|_)(?:beebole)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9]{40,42})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export BEEBOLE_API_KEY="PROczhorzQCRayogVesWoTrLqRoXk4yzdGecrorPY"
-positive: beebole:\n  token: XhxDbkee4kFbU6gnKqizkBOX0Iwk6oaUctR58nmMTR
+positive: export BEEBOLE_API_KEY="kBOX0Iwk6oaUctR58nmMTRNgaEKXMwfLYZQYrTVpk"
+positive: beebole:\n  token: BJozpgHEMxCtJqsoC1TVBTvJmbuWAY78VzZO8CI0D
 negative: export BEEBOLE_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export BEEBOLE_API_KEY="JmbuWAY78VzZO8CI0DlfoWRjxWkYyZ4qIPHnOp"
+negative: export BEEBOLE_API_KEY="euYkgz7IUonn6ETbXHd2sg0ugil6jpcVop4i4Q"
 negative: export BEEBOLE_API_KEY="${BEEBOLE_API_KEY}"
 
 id: besnappy-api-key
 title: BeSnappy API key
 severity: high
 keywords: besnappy
-pattern: (?i)(?:\b|_)(?:besnappy)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{64})(?![\w-])
+pattern: (?i)(?:\b|_)(?:besnappy)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9]{64})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export BESNAPPY_API_KEY="j9hfGlbTd2wY8MsluTyeuYkgz7IUonn6ETbXHd2sg0ugil6jpcVop4i4QOGwnBVq"
-positive: besnappy:\n  token: UjHaPYPxgVz2WqvIS34mxjC2z9stptV98A9qb4S91fSLoZLk7DNXz3KAoWWvHdkO
+positive: export BESNAPPY_API_KEY="nBVqyUjHaPYPxgVz2WqvIS34mxjC2z9stptV98A9qb4S91fSLoZLk7DNXz3KAoWW"
+positive: besnappy:\n  token: HdkOZq9jKDelZY15IWt1R1AvZuyXnw847Vkv8ngMNqAFh9MPuS4R3N7WAAFxypBX
 negative: export BESNAPPY_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export BESNAPPY_API_KEY="hlTZTK8zEmmylnzPUJ54IiiPd230kgR1Rde4mJ6a0slOYS0dXAo6mwUHQVfGHN"
+negative: export BESNAPPY_API_KEY="HNfbmQrDk1ZbXrq7FG2i0vTw7ZmkAMpYgS88lrEkYWZMKYxTSxCy9bfMBoI7qU"
 negative: export BESNAPPY_API_KEY="${BESNAPPY_API_KEY}"
 
 id: besttime-api-key
 title: BestTime API key
 severity: high
 keywords: besttime
-pattern: (?i)(?:\b|_)(?:besttime)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{36})(?![\w-])
+pattern: (?i)(?:\b|_)(?:besttime)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9]{36})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export BESTTIME_API_KEY="bmQrDk1ZbXrq7FG2i0vTw7ZmkAMpYgS88lrE"
-positive: besttime:\n  token: YWZMKYxTSxCy9bfMBoI7qUD5DTarL0MC7ZzJ
+positive: export BESTTIME_API_KEY="5DTarL0MC7ZzJFUNsxxg3KIQCiQq6YP2NyW7"
+positive: besttime:\n  token: OuC0BLqNZu8a21rsD5q31uI8mX3FpJyIpD7n
 negative: export BESTTIME_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export BESTTIME_API_KEY="1rsD5q31uI8mX3FpJyIpD7nqs7Oeop7MVr"
+negative: export BESTTIME_API_KEY="qyjMBKj85rTfPuM5U501YwHqJdl1SJ7KME"
 negative: export BESTTIME_API_KEY="${BESTTIME_API_KEY}"
 
 id: betterstack-api-token
 title: Better Stack API token
 severity: high
 keywords: betterstack betteruptime logtail
-pattern: (?i)(?:\b|_)(?:betterstack|betteruptime|logtail)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{24})(?![\w-])
+pattern: (?i)(?:\b|_)(?:betterstack|betteruptime|logtail)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9]{24})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export BETTERSTACK_API_KEY="FSXZEvR0LZXNqWwdkuLUILyY"
-positive: betterstack:\n  token: qyjMBKj85rTfPuM5U501YwHq
+positive: export BETTERSTACK_API_KEY="wj7vWofF3084rHpt6Fuhuaon"
+positive: betterstack:\n  token: AlXkxMqGJALl4FqdntdqME1T
 negative: export BETTERSTACK_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export BETTERSTACK_API_KEY="pt6FuhuaonkAlXkxMqGJAL"
+negative: export BETTERSTACK_API_KEY="wylPH1Mc4VfAis2BW9FtVA"
 negative: export BETTERSTACK_API_KEY="${BETTERSTACK_API_KEY}"
 
 id: bitbar-api-key
 title: BitBar API key
 severity: high
 keywords: bitbar
-pattern: (?i)(?:\b|_)(?:bitbar)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
+pattern: (?i)(?:\b|_)(?:bitbar)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export BITBAR_API_KEY="4FqdntdqME1TtPe9QmGKs8oSnb3OEqBq"
-positive: bitbar:\n  token: Hz8GwylPH1Mc4VfAis2BW9FtVAFFke3N
+positive: export BITBAR_API_KEY="Fke3Nb5i3N2l9wzdK1v8ZCCoyGQCiz3Z"
+positive: bitbar:\n  token: 0PXMpPXgpb9dwOL4ctLjF8F1ZGYAW51V
 negative: export BITBAR_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export BITBAR_API_KEY="pPXgpb9dwOL4ctLjF8F1ZGYAW51VAe"
+negative: export BITBAR_API_KEY="ZJ7Hwyu7tOsjaPpa3hObxRM8e6Vho2"
 negative: export BITBAR_API_KEY="${BITBAR_API_KEY}"
 
 id: bitcoinaverage-api-key
 title: BitcoinAverage API key
 severity: high
 keywords: bitcoinaverage
-pattern: (?i)(?:\b|_)(?:bitcoinaverage)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{43})(?![\w-])
+pattern: (?i)(?:\b|_)(?:bitcoinaverage)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9]{43})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export BITCOINAVERAGE_API_KEY="n1Pm9PKA63rqTeLAgDYlLNHHtMbWUZJ7Hwyu7tOsjaP"
-positive: bitcoinaverage:\n  token: a3hObxRM8e6Vho2zRRjHUkTSAHT7tTpd1MN8VnxlG6n
+positive: export BITCOINAVERAGE_API_KEY="RRjHUkTSAHT7tTpd1MN8VnxlG6n5OwvIkNQ4I0wHvmW"
+positive: bitcoinaverage:\n  token: DVjvrJazhHKZITGzpjMiRQPIsmmVC25OhkQj3S6nBQK
 negative: export BITCOINAVERAGE_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export BITCOINAVERAGE_API_KEY="25OhkQj3S6nBQKmQH8s3nqDbt8GBFBhtUwIicoICz"
+negative: export BITCOINAVERAGE_API_KEY="ddnnPzWLKOhEmHHrSmXnClPHQGWkSyRZSNkyCD1JG"
 negative: export BITCOINAVERAGE_API_KEY="${BITCOINAVERAGE_API_KEY}"
 
 id: bitly-access-token
 title: Bitly access token
 severity: high
 keywords: bitly
-pattern: (?i)(?:\b|_)(?:bitly)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{40})(?![\w-])
+pattern: (?i)(?:\b|_)(?:bitly)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9]{40})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export BITLY_API_KEY="52JsfAl4b5GS0LS2ddnnPzWLKOhEmHHrSmXnClPH"
-positive: bitly:\n  token: SyRZSNkyCD1JGsaMSr0URxjNjy4v4z6GKN4JXCFO
+positive: export BITLY_API_KEY="aMSr0URxjNjy4v4z6GKN4JXCFOtDuDePw2r6VW0F"
+positive: bitly:\n  token: 9G9W0MVGpbiaYXewn1HP71epbUD302dJ0C81T1Tl
 negative: export BITLY_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export BITLY_API_KEY="D302dJ0C81T1TlWpnXZhZsMicYkgIQl9aO0CtL"
+negative: export BITLY_API_KEY="xL3i0VknT0Yask6vGDhlMAfkYlQ0dcCHpr5KBL"
 negative: export BITLY_API_KEY="${BITLY_API_KEY}"
 
 id: blazemeter-api-key
@@ -780,49 +781,49 @@ keywords: blazemeter runscope
 pattern: (?i)(?:\b|_)(?:blazemeter|runscope)[\w.-]{0,20}?[\s:'"=>,-]{1,6}\b([a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: blazemeter=d4d84faa-985e-0a3f-8df7-ffbb812790aa
-positive: BLAZEMETER 9da01a4b-4280-4ddd-34db-36e510cd98fc
+positive: blazemeter=0aa79da0-a4b7-280e-ddde-4dbe36e510cd
+positive: BLAZEMETER 8fcaaa5c-ac6b-a66b-548a-b6d555c46f7a
 negative: blazemeter=xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx
-negative: blazemeter=7ed7bc10-562f-0a85-25cc-ba728e42cd
+negative: blazemeter=2b6800e9-caaf-f95d-63e8-458ed527a8
 negative: blazemeter=${BLAZEMETER_API_KEY}
 
 id: blitapp-api-key
 title: Blitapp API key
 severity: high
 keywords: blitapp
-pattern: (?i)(?:\b|_)(?:blitapp)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9_-]{38,42})(?![\w-])
+pattern: (?i)(?:\b|_)(?:blitapp)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9_-]{38,42})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export BLITAPP_API_KEY="QllQr8dz23DnmV2j05FfLG1KablQkYEw874Ghy"
-positive: blitapp:\n  token: 8jCvTwDj3QHHOhG8x0qBQZOHQYbDU69LeTQGDKFm
+positive: export BLITAPP_API_KEY="eTQGDKFmNSwMuSUpqLUjJinG7VJ9zG7F1m7H93xoZa"
+positive: blitapp:\n  token: lxqoLwhXWQGSSGnqpnJ6NRYrVQQTf72HJxi2cD7Xr
 negative: export BLITAPP_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export BLITAPP_API_KEY="hXWQGSSGnqpnJ6NRYrVQQTf72HJxi2cD7XrD"
+negative: export BLITAPP_API_KEY="mAuWcCzgkkZaU6PKlTcQqfS33dJl9eigsWU9"
 negative: export BLITAPP_API_KEY="${BLITAPP_API_KEY}"
 
 id: blocknative-api-key
 title: Blocknative API key
 severity: high
 keywords: blocknative
-pattern: (?i)(?:\b|_)(?:blocknative)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12})(?![\w-])
+pattern: (?i)(?:\b|_)(?:blocknative)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export BLOCKNATIVE_API_KEY="c0dd8e24-6def-18f7-074b-6dffafb2cbfc"
-positive: blocknative:\n  token: d36f8bfa-8088-435b-cf89-5621ecb4cbe5
+positive: export BLOCKNATIVE_API_KEY="f8bfa580-8843-b5cf-9456-1ecb4cbe525f"
+positive: blocknative:\n  token: cea592f3-c8e9-7fb5-dde4-2142ca827200
 negative: export BLOCKNATIVE_API_KEY="xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx"
-negative: export BLOCKNATIVE_API_KEY="200fb2b7-0659-b7df-34a8-ceb47a16f2"
+negative: export BLOCKNATIVE_API_KEY="0ee710e8-e2fb-1455-c84d-cc62b95ee0"
 negative: export BLOCKNATIVE_API_KEY="${BLOCKNATIVE_API_KEY}"
 
 id: blogger-api-key
 title: Blogger API key
 severity: high
 keywords: blogger
-pattern: (?i)(?:\b|_)(?:blogger)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{35,50})(?![\w-])
+pattern: (?i)(?:\b|_)(?:blogger)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9]{35,50})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export BLOGGER_API_KEY="jjAonNPiCjq0X6lcIoTSLv6x3weDvI6Sgff562zHr"
-positive: blogger:\n  token: E7wjOjnFA3x0Siyy2eNHD70zen2jUpOD3psk
+positive: export BLOGGER_API_KEY="A3x0Siyy2eNHD70zen2jUpOD3pskN3nmobYFWNz5yqJDl1TjT0"
+positive: blogger:\n  token: SWi1nXlHrz0wlBnISEEyNTS9gqB1zV5uVaqlYh
 negative: export BLOGGER_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export BLOGGER_API_KEY="NTS9gqB1zV5uVaqlYhKAQSC9cLjQUxh54"
+negative: export BLOGGER_API_KEY="D17OEbqgA2sfkrwXYr6WKc5VURygDaFMx"
 negative: export BLOGGER_API_KEY="${BLOGGER_API_KEY}"
 
 id: blynk-device-token
@@ -831,7 +832,7 @@ severity: high
 keywords: blynk.cloud
 pattern: (?i)blynk\.cloud/external/api/[\w/.-]{0,40}\?(?:[\w=&.-]{0,80}&)?token=([A-Za-z0-9_-]{32})(?![\w-])
 entropy: 3.0
-positive: curl "https://ny3.blynk.cloud/external/api/get?token=y8jCXVsJtRSN0TjtUoTOpwC6Ltb4cvSR&v2"
+positive: curl "https://ny3.blynk.cloud/external/api/get?token=aOrPouMXJcsYMWhuqBuWnvKBMlA6vAl3&v2"
 negative: curl "https://blynk.cloud/external/api/get?token=YOUR_TOKEN&V1"
 
 id: blynk-organization-token
@@ -840,8 +841,8 @@ severity: high
 keywords: blynk.cloud
 pattern: (?i)(?:blynk\.cloud/api/[\s\S]{0,120}?Bearer\s+|Bearer\s+(?=[A-Za-z0-9_-]{40}["'\s\\]{1,8}(?:https://)?[a-z0-9.]{0,12}blynk\.cloud))([A-Za-z0-9_-]{40})(?:["'\s\\]{1,8}(?:https://)?[a-z0-9.]{0,12}blynk\.cloud)?
 entropy: 3.0
-positive: curl https://sgp1.blynk.cloud/api/organization/profile -H "Authorization: Bearer AaOrPouMXJcsYMWhuqBuWnvKBMlA6vAl3Nb1J5te"
-positive: curl -H "Authorization: Bearer xJWOcoNwhRyPlMUnnrCPImBfWctAob3mxkau3MJN" https://ny3.blynk.cloud/api/organization/profile
+positive: curl https://sgp1.blynk.cloud/api/organization/profile -H "Authorization: Bearer Aob3mxkau3MJNqeNVDCEwLZjXxpWmaT6qnB6u50K"
+positive: curl -H "Authorization: Bearer Vx6MFinNdTntbiWP1v7Ta66aeaJRVvJ4Ow1v4BI8" https://ny3.blynk.cloud/api/organization/profile
 negative: curl https://sgp1.blynk.cloud/api/organization/profile -H "Authorization: Bearer <token>"
 
 id: blynk-client-secret
@@ -850,310 +851,311 @@ severity: high
 keywords: oa2-client-id_
 pattern: \boa2-client-id_[A-Za-z0-9_-]{32}(?::|&client_secret=)([A-Za-z0-9_-]{40})(?![\w-])
 entropy: 3.0
-positive: curl -X POST -u oa2-client-id_WP1v7Ta66aeaJRVvJ4Ow1v4BI8X90FwQ:tzMreb2Y58xz9qyOaAzrOtkbY0bIGb6mb2BIerms https://sgp1.blynk.cloud/oauth2/token
+positive: curl -X POST -u oa2-client-id_rmspld1zIlbYTbscj6RidyWOR1sdtNp5:OhCqSb2rliKFwKsFLVkZQaHeqpeRrTLPbZf35Q9t https://sgp1.blynk.cloud/oauth2/token
 negative: -u oa2-client-id_abc:secret
 
 id: bombbomb-api-key
 title: BombBomb API key
 severity: high
 keywords: bombbomb
-pattern: (?i)(?:\b|_)(?:bombbomb)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9+/]{80,100}[=]{0,2})(?![\w=-])
+pattern: (?i)(?:\b|_)(?:bombbomb)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9+/]{80,100}[=]{0,2})(?![\w=-])
 entropy: 3.0
 confidence: medium
-positive: export BOMBBOMB_API_KEY="FwKsFLVkZQaHeqpeRrTLPbZf35Q9tGugtojKqk6emm0sAlStdhJ7syiqvSXo4SGXy0HYyE7LrBVSmvBF13gTDDf4C4B5KnoqE5"
-positive: bombbomb:\n  token: 8ncpHyeoHMCPnXjHrHQelJVWVtJJ3u1rMhicr7os0XgxKVxk81fIqIWqYjwFOYmLTOL3ONitw2QrnDAZjLGbFnUFhtQiie=
+positive: export BOMBBOMB_API_KEY="rBVSmvBF13gTDDf4C4B5KnoqE5gD8ncpHyeoHMCPnXjHrHQelJVWVtJJ3u1rMhicr7os0XgxKVxk81fIqIWqYjwFOYmLTOL3ON"
+positive: bombbomb:\n  token: w2QrnDAZjLGbFnUFhtQiiese3dOgrkkdPLKezR24v95lw2ByYkvVqEUlmJmnf9xFMdOd8w1oJaM00xlm3wfHANyP5=
 negative: export BOMBBOMB_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export BOMBBOMB_API_KEY="zAGHS4as5M1UzH5g5WS2YlPVFLYrWDDWDMqRRxgGLDjKYs1uJWf80L5Ya9gpwySeutjh5ofVffGKAX"
+negative: export BOMBBOMB_API_KEY="f2P7JOJCauPNL0lDMAvzMRRr5OuxHIbmu3O6TjJsqqWQa2EyzRcjOxeMHTFOVnOTtPUehY3Egv9IIb"
 negative: export BOMBBOMB_API_KEY="${BOMBBOMB_API_KEY}"
 
 id: boostnote-api-key
 title: BoostNote API key
 severity: high
 keywords: boostnote
-pattern: (?i)(?:\b|_)(?:boostnote)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{64})(?![\w-])
+pattern: (?i)(?:\b|_)(?:boostnote)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9]{64})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export BOOSTNOTE_API_KEY="2Atf2P7JOJCauPNL0lDMAvzMRRr5OuxHIbmu3O6TjJsqqWQa2EyzRcjOxeMHTFOV"
-positive: boostnote:\n  token: OTtPUehY3Egv9IIbwxOlVPVnIkKPdvoduCPP0igWkN2bAbB9W9IklkSMgwhDJJE4
+positive: export BOOSTNOTE_API_KEY="xOlVPVnIkKPdvoduCPP0igWkN2bAbB9W9IklkSMgwhDJJE49XM8OBcLLkFWo49Gx"
+positive: boostnote:\n  token: UVvtYer4gDjboCn8nSRRXYWD6YCJrE0azq2koe9KF4QbcaVANjlybAiBeoiXGKJP
 negative: export BOOSTNOTE_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export BOOSTNOTE_API_KEY="lybAiBeoiXGKJPJe9cXs9VCwFyXilHJcVSxTYzOf5fkC3ES7Akq4I7KLq31BQH"
+negative: export BOOSTNOTE_API_KEY="n7EgMfCmhUiKWEB6DkSSU4WQaV7nCtydSpy3qusKLXXSfceBHr1aGuST2Zfdtn"
 negative: export BOOSTNOTE_API_KEY="${BOOSTNOTE_API_KEY}"
 
 id: borgbase-api-token
 title: BorgBase API token
 severity: high
 keywords: borgbase
-pattern: (?i)(?:\b|_)(?:borgbase)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9_.-]{100,1000})(?![\w.-])
+pattern: (?i)(?:\b|_)(?:borgbase)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9_.-]{100,1000})(?![\w.-])
 entropy: 3.0
 window: 1024
 confidence: medium
-positive: export BORGBASE_API_KEY="9sSFVbd1qqhkGDexHn7EgMfCmhUiKWEB6DkSSU4WQaV7nCtydSpy3qusKLXXSfceBHr1aGuST2Zfdtn8yNCfUgEPlhWtAnqUs1r1v8EdEWTMfzpPus1zia7ZYW2tzX6FYd6dOhzrW1tySAJTBKrU9gYiGsuzrawRZuzDE8I2gShkYlffGJ9Mx5ugZnZjjltJ2BTvIfJsHO8ePBYLqI5CNq1jZDhQHSC7TCAXZo1L9lIhsk7aDwpSfMyXYoKPQHuObTfu3iECfmw1RiGKPvglm1Ls3TsdgmvgKTbtGwW33GHU3kNwRJvqYPLJmqTQvloN9acJHA2waznTDPOrMeQpCLkZyOUddwjkR1HagJTzkpHp2wng5BkPHwHhxNBlR5Ppk3yzlYrMTCVE71U1CQN1C8q0kcSlHwi5qMKr3k9DqYUkZ0Sk322nOg3wiMG5bsOrwyZSrnsA8p1WJkdPq86DdOLQFwt2VpuORLMYlxYiZ5Z0EIrOBKMsh2ltxjGkwaYbUgUhetH8z6FTTFZsYET9KsanDd9fS1YajD3fuIpHkLhUZkSaS9xWanysnILyCncmcHQJcfOAjBky1vyBFa397qVFDf39HMOOapUwkSRNrHuQoXspzgd3XjfLnqIDy4GRUzGGojEOdZ2EcseToy2q9jFxhzCMzgAT2KuILuIcmSw8DkmjknOBiiQw9112hJG4xkir5tJnT9Syk8i2rqiLM1zVYl4P5btAPhTKHkivIzZmzaRGKmsh2PIEb6Hc2FvWejWOx3DSuJlmyafVtCIXBezaW3y6D8zDyr3M1Vt8k3yy2t8ApbYwyPvVeHlYmc1GoQxnmWjPG"
-positive: borgbase:\n  token: pxYDqm2DecxqKAHsB9Gqg4sIrVxW9O9Xe2KZk5XcpLneELWVpsktDHQ1TNnni3ETdea4TAUMSkhrUhMBtufPxeV7ALiQgVScvHQ1aBMPGwPj1kOcVgneszHcCKslaVyJGnb9oJEkUSKOH6r8Hh8xeXi0nSnOQJLLB3au1HYvN5a2vHijO4prpzHyjq1ClZQOgbj4i5QWGjIxlaLQZR9enyH6F3R380NVtIWa9P2eRlyFEMaQRsuTm2uXRMLtRrutj1O3r7a9VhQSpgUNljNMOtvHjtdRL53XfkgiRp0SKipob1DosIQkYqTQvVpWs0HPdi6nfJC9ofHlTlcv0LGRGlWgUewQxhqRcY2Ds4sstYYT4QWBayxG92XaTBXbZccCXTnwynbq7tC6HcEVQ1YNA98dytmfAyCxuqvFx8OHgquhsJzFl5BBj4PZMG6LiN8sUhZxnBP2Od3s0XSrONLjP5aWcMfyu5kUCKEH9VlIY8yVMtgACzCbLBHSAJJOvWQf71J3Yfthw17z9VX4EPAlZ8SSNboSPWZMW1Q8Qnvc7ZGjqCrWGv8yGbKye5vrVDxquvjizwhlAW1y5leThgjQB1BMSMQHi7jGdNDvIWQD1
+positive: export BORGBASE_API_KEY="NCfUgEPlhWtAnqUs1r1v8EdEWTMfzpPus1zia7ZYW2tzX6FYd6dOhzrW1tySAJTBKrU9gYiGsuzrawRZuzDE8I2gShkYlffGJ9Mx5ugZnZjjltJ2BTvIfJsHO8ePBYLqI5CNq1jZDhQHSC7TCAXZo1L9lIhsk7aDwpSfMyXYoKPQHuObTfu3iECfmw1RiGKPvglm1Ls3TsdgmvgKTbtGwW33GHU3kNwRJvqYPLJmqTQvloN9acJHA2waznTDPOrMeQpCLkZyOUddwjkR1HagJTzkpHp2wng5BkPHwHhxNBlR5Ppk3yzlYrMTCVE71U1CQN1C8q0kcSlHwi5qMKr3k9DqYUkZ0Sk322nOg3wiMG5bsOrwyZSrnsA8p1WJkdPq86DdOLQFwt2VpuORLMYlxYiZ5Z0EIrOBKMsh2ltxjGkwaYbUgUhetH8z6FTTFZsYET9KsanDd9fS1YajD3fuIpHkLhUZkSaS9xWanysnILyCn"
+positive: borgbase:\n  token: mcHQJcfOAjBky1vyBFa397qVFDf39HMOOapUwkSRNrHuQoXspzgd3XjfLnqIDy4GRUzGGojEOdZ2EcseToy2q9jFxhzCMzgAT2KuILuIcmSw8DkmjknOBiiQw9112hJG4xkir5tJn
 negative: export BORGBASE_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export BORGBASE_API_KEY="Ui4032O3jJ79VAVUwbDW2ulROLryrluQM1PL79La3Jj4hR3GLew9kvtJ8d3FIrRNHldNDAyj6xRv2A1UL6J7gDaojsZtuicYLZ"
+negative: export BORGBASE_API_KEY="3LM94wWhV9exSSKQyrB5M8wROThq7Lg400GEgIn409l6HTLlmAcSn6179GypAM65cxNIi4Nm1S3dCgb6HdUoFaeAVQogKFvvMS"
 negative: export BORGBASE_API_KEY="${BORGBASE_API_KEY}"
 
 id: box-api-key
 title: Box API key or developer token
 severity: high
 keywords: box box.com
-pattern: (?i)(?:\b|_)(?:box|box\.com)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
+pattern: (?i)(?:\b|_)(?:box|box\.com)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export BOX_API_KEY="lhj2lMIIiPfZFPRRAoZwzIkcc4CtgmBN"
-positive: box:\n  token: W78PhlVkZje1p8i9TSQiMina1sodEHYn
+positive: export BOX_API_KEY="AztM5Oiy1sqUES19YfCbOmxGb0W9jhzI"
+positive: box:\n  token: yVgjdtddkTDyTd6Br4xl7wROnxqf6l5K
 negative: export BOX_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export BOX_API_KEY="2keAq3BP9nzveVPhD67Kj04Dgd7pvI"
+negative: export BOX_API_KEY="3UdXpmnlnb4SB1U6P3DcUWofztfnNE"
 negative: export BOX_API_KEY="${BOX_API_KEY}"
+negative: self.checkbox_key = "ofRSJvZmDErbqfRJoC0mNhy9gcZ1O9Cz"
 
 id: brandfetch-api-key
 title: Brandfetch API key
 severity: high
 keywords: brandfetch
-pattern: (?i)(?:\b|_)(?:brandfetch)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{40})(?![\w-])
+pattern: (?i)(?:\b|_)(?:brandfetch)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9]{40})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export BRANDFETCH_API_KEY="bHOHMblBl8P7qIewMKelPN0eLVpK4lkMyBt6l9ti"
-positive: brandfetch:\n  token: Cgq3k99yxTiLbiAjEwxKWIPV3JvnIBUMSj7WruaZ
+positive: export BRANDFETCH_API_KEY="ZJHkAQVIp3pI4r3K7CYktwhlYcFWo7nMU9ouoeR7"
+positive: brandfetch:\n  token: cBZrR0RfwpMCVM8XmxxYedAywBk5BWEFs3pwm2Oo
 negative: export BRANDFETCH_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export BRANDFETCH_API_KEY="QFDjNdXI37ORyHssGPs25AueRmXBMw3m9BPz7Q"
+negative: export BRANDFETCH_API_KEY="Vdz1yt1wDi5K7AnLUNw0oFQKwx7cN1dnlrexCO"
 negative: export BRANDFETCH_API_KEY="${BRANDFETCH_API_KEY}"
 
 id: browshot-api-key
 title: Browshot API key
 severity: high
 keywords: browshot
-pattern: (?i)(?:\b|_)(?:browshot)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{28})(?![\w-])
+pattern: (?i)(?:\b|_)(?:browshot)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9]{28})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export BROWSHOT_API_KEY="SpQSuzylHOncbQHbh1m5WLML1a64"
-positive: browshot:\n  token: kyhze1O2JH998F4JpCTSlrnqW4GN
+positive: export BROWSHOT_API_KEY="VEj6r4wJDqqTrYnt6QJxmPJoWKA9"
+positive: browshot:\n  token: zzBJtgBoAQhCPGf7CGmZfWe7LS10
 negative: export BROWSHOT_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export BROWSHOT_API_KEY="55bYhRD009QuJsygwp5jclHnzF"
+negative: export BROWSHOT_API_KEY="dfnW7CGl9zSWbgYkL6SNBfdxSS"
 negative: export BROWSHOT_API_KEY="${BROWSHOT_API_KEY}"
 
 id: bscscan-api-key
 title: BscScan API key
 severity: high
 keywords: bscscan
-pattern: (?i)(?:\b|_)(?:bscscan)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{34})(?![\w-])
+pattern: (?i)(?:\b|_)(?:bscscan)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9]{34})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export BSCSCAN_API_KEY="Qy8qQILKZtjh6klqtvdzv5m8c0wZNgF46x"
-positive: bscscan:\n  token: my9yL5PNhQTLazUMMaM0Lgd3BT3MSdpPhG
+positive: export BSCSCAN_API_KEY="dLWdlNa9DClh5Y4uM3m3JRqohrDHqQJxw5"
+positive: bscscan:\n  token: FBKKrbJJMKbs9V4pvRNmjQtLvwoYcd9Bte
 negative: export BSCSCAN_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export BSCSCAN_API_KEY="9ykDXeGUxADfPXvtH6hQE4okGPhC2OfF"
+negative: export BSCSCAN_API_KEY="22mWja6o9POFTYrDWLH9qr4MTnZQIQT8"
 negative: export BSCSCAN_API_KEY="${BSCSCAN_API_KEY}"
 
 id: buddyns-api-key
 title: BuddyNS API key
 severity: high
 keywords: buddyns
-pattern: (?i)(?:\b|_)(?:buddyns)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{40})(?![\w-])
+pattern: (?i)(?:\b|_)(?:buddyns)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9]{40})(?![\w-])
 entropy: 2.5
 confidence: medium
-positive: export BUDDYNS_API_KEY="Jpu9mcN06CCedUu5FzNQC7grXPOIznrpj9P15MUx"
-positive: buddyns:\n  token: Lxvw4aIuYQh9sny8x9b24uYSVJpdKwNaUhzc8r3g
+positive: export BUDDYNS_API_KEY="oNriZ6AnwlffpPHhvvWzxGkppd5yzbUG5KayBt3e"
+positive: buddyns:\n  token: 3ZmeWLXR9M3FCQMbtLkqb3BAfgNRfCn0Apl65Bb2
 negative: export BUDDYNS_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export BUDDYNS_API_KEY="eZOAUsk7HX8cg3llzL42pzoUfG1j2HGdLKcuDz"
+negative: export BUDDYNS_API_KEY="iriG8QNf6jwoSgIxblnzYWXXwwdk4Qbvrizj7b"
 negative: export BUDDYNS_API_KEY="${BUDDYNS_API_KEY}"
 
 id: budibase-api-key
 title: Budibase API key
 severity: high
 keywords: budibase
-pattern: (?i)(?:\b|_)(?:budibase)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{32}-[A-Za-z0-9]{60,100})(?![\w-])
+pattern: (?i)(?:\b|_)(?:budibase)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9]{32}-[A-Za-z0-9]{60,100})(?![\w-])
 entropy: 3.0
 window: 512
 confidence: medium
-positive: export BUDIBASE_API_KEY="MOWPw2A6QKOp3yD16y93QHsSmS2jSei9-VRD2viuLzKJBqf5Sj4lEGi3fatYRGzoYi4d3AiGqapxCI14MMyzICxQUSgJOP5j"
-positive: budibase:\n  token: PlG404Taq8DvviewGXezQDumvSf0YBkx-kpiGcFcwAI1o1Z3nmtgMg1HcZUTnG2MV8JDJXWKeWQhwYHYYUhkQwdUmV5EhkeoszA3gSN6cW8wcu
+positive: export BUDIBASE_API_KEY="DSlbhmSNgMFdhNExXjFUR1PaY7iMSuOx-WIQnxvch86vOtRTEq51CUwKQDmwlKrgiUi4032O3jJ79VAVUwbDW2ulROLryrluQM1PL79La3"
+positive: budibase:\n  token: 4hR3GLew9kvtJ8d3FIrRNHldNDAyj6xR-2A1UL6J7gDaojsZtuicYLZIMglhj2lMIIiPfZFPRRAoZwzIkcc4CtgmBNO6xW78PhlVkZje1p8i9TSQiM
 negative: export BUDIBASE_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export BUDIBASE_API_KEY="OjwDja2y2JD2bCSJeKIOlt329UEGmGiD-TgYsXldbGEzD1AsR8vzxCvLF4OBrxWM6ZxCZ7xFfIbSOA9ICboW1MaRhtm"
+negative: export BUDIBASE_API_KEY="Cgq3k99yxTiLbiAjEwxKWIPV3JvnIBUM-Sj7WruaZ2mci7NhyQyPlZKOs8j0Fw1cJHhElyVZzcvuOWnu07uQFDjNdXI"
 negative: export BUDIBASE_API_KEY="${BUDIBASE_API_KEY}"
 
 id: bugherd-api-key
 title: BugHerd API key
 severity: high
 keywords: bugherd
-pattern: (?i)(?:\b|_)(?:bugherd)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{22})(?![\w-])
+pattern: (?i)(?:\b|_)(?:bugherd)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9]{22})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export BUGHERD_API_KEY="oxvyJzQPElwV5oFtZzDlCz"
-positive: bugherd:\n  token: I80pAbJ9N36NAxxgVXrSjN
+positive: export BUGHERD_API_KEY="HssGPs25AueRmXBMw3m9BP"
+positive: bugherd:\n  token: 7QaSpQSuzylHOncbQHbh1m
 negative: export BUGHERD_API_KEY="xxxxxxxxxxxxxxxxxxxxxx"
-negative: export BUGHERD_API_KEY="SCX1ghUeFIE13Z4nEYUc"
+negative: export BUGHERD_API_KEY="CTSlrnqW4GNGDNmsEsiu"
 negative: export BUGHERD_API_KEY="${BUGHERD_API_KEY}"
 
 id: bugsnag-api-key
 title: Bugsnag API key
 severity: high
 keywords: bugsnag
-pattern: (?i)(?:\b|_)(?:bugsnag)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12})(?![\w-])
+pattern: (?i)(?:\b|_)(?:bugsnag)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export BUGSNAG_API_KEY="9c4eeae2-da66-0f92-4a37-96b866a15f03"
-positive: bugsnag:\n  token: 359de63c-35d8-22f6-6961-ee48f1a80b99
+positive: export BUGSNAG_API_KEY="d308614f-1eea-8436-51eb-0698623edff2"
+positive: bugsnag:\n  token: 4b640b5d-5706-da6a-b7b1-288ec71aa443
 negative: export BUGSNAG_API_KEY="xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx"
-negative: export BUGSNAG_API_KEY="5bdbc6d1-d8a6-b594-1c00-15f2b72470"
+negative: export BUGSNAG_API_KEY="6021e535-45a4-d306-5a41-b5ad6b2df3"
 negative: export BUGSNAG_API_KEY="${BUGSNAG_API_KEY}"
 
 id: bugsnag-notifier-key
 title: Bugsnag notifier API key
 severity: high
 keywords: bugsnag
-pattern: (?i)(?:\b|_)(?:bugsnag)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([a-f0-9]{32})(?![\w-])
+pattern: (?i)(?:\b|_)(?:bugsnag)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([a-f0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export BUGSNAG_API_KEY="f539177bd80b1ada635adc1dd2217bf7"
-positive: bugsnag:\n  token: 7fcb35656312f395441fa852360f6462
+positive: export BUGSNAG_API_KEY="8631c104451c61451da3c73fbdff6161"
+positive: bugsnag:\n  token: ebb486157168630eceb84e4672cef9ec
 negative: export BUGSNAG_API_KEY="00000000000000000000000000000000"
-negative: export BUGSNAG_API_KEY="b4fe0e91023c70dbe18dee2c12c075"
+negative: export BUGSNAG_API_KEY="04c7f52f1eb9b571003ddb08cd5df5"
 negative: export BUGSNAG_API_KEY="${BUGSNAG_API_KEY}"
 
 id: bulbul-api-key
 title: Bulbul API key
 severity: high
 keywords: bulbul
-pattern: (?i)(?:\b|_)(?:bulbul)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
+pattern: (?i)(?:\b|_)(?:bulbul)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export BULBUL_API_KEY="x0V4OXl1futmQZc6oOFvUrlOZQDvSJuB"
-positive: bulbul:\n  token: 1gjtc1uvgNyjB8OpVB55WCYov9yMj6oy
+positive: export BULBUL_API_KEY="UmV5EhkeoszA3gSN6cW8wcuz2cfuWuEn"
+positive: bulbul:\n  token: bSsZPttCOYoQaEztzbhWaL80tXnyMAek
 negative: export BULBUL_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export BULBUL_API_KEY="Inja6tnQVxMaQPQ0S86eS8nypDduTv"
+negative: export BULBUL_API_KEY="ahbUkX2pxvzsPCRd17k0bm2ESxVKno"
 negative: export BULBUL_API_KEY="${BULBUL_API_KEY}"
 
 id: buttercms-api-key
 title: ButterCMS API key
 severity: high
 keywords: buttercms
-pattern: (?i)(?:\b|_)(?:buttercms)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{40})(?![\w-])
+pattern: (?i)(?:\b|_)(?:buttercms)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9]{40})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export BUTTERCMS_API_KEY="6OFoLTJ8uOHMKAJGR1E0WsFAWgxQJMRfbrhF81Jk"
-positive: buttercms:\n  token: 4bHHJLsJWZHaU9OozvP2xnRU3Z6GCwsUZJgQalVE
+positive: export BUTTERCMS_API_KEY="oXZOXJcMwXSnXtQtiaEQsdvOjwDja2y2JD2bCSJe"
+positive: buttercms:\n  token: t329UEGmGiDTgYsXldbGEzD1AsR8vzxCvLF4OBrx
 negative: export BUTTERCMS_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export BUTTERCMS_API_KEY="xbCppA8WXdoV4D88bYvEl7bdZYcYoPfGyVXfnm"
+negative: export BUTTERCMS_API_KEY="FtZzDlCzMO5nI80pAbJ9N36NAxxgVXrSjNS7Hl"
 negative: export BUTTERCMS_API_KEY="${BUTTERCMS_API_KEY}"
 
 id: caflou-api-key
 title: Caflou API key
 severity: high
 keywords: caflou
-pattern: (?i)(?:\b|_)(?:caflou)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9_.-]{100,1000})(?![\w.-])
+pattern: (?i)(?:\b|_)(?:caflou)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9_.-]{100,1000})(?![\w.-])
 entropy: 3.0
 window: 1024
 confidence: medium
-positive: export CAFLOU_API_KEY="kLAwgZKxhZfXbygqnsgpWtoH71T6oaURwQqygVz9kqj6nMNDvHAVGtYIIBodhadiXcu6YvDW5HT8BomNkJUHEdsjcluqiyJoswKOxZ3cgF3YUuJGfqDY3NaAam8gfHwsZCfIN5fLRlUPofxoTbCHQKLTI1wrMNQoxgKCDQ9gO8M5aSm5ActzW2Zpz6napdtC8Knb1g1NIMaNNRSY3bMlHAdtIPF6hzZwmLWdIWMeyWM7ONs"
-positive: caflou:\n  token: YUPzWzWO4REKlkyXchZSur4S4tNU5frwv1O4wepEdOcmlaPMUd0rb0rl0QraHI0Hh1i7WdyRWMfJshvphdmderDZOKrIe6d94SKhcKJmKjTGhFnK1zwu1jmNaZik8JdBrAHmbc4QZxZvFhJZckJXptvKG8mDJTRYGkzbpQsvKrFytB4RFl5NYIkucfjL3LcM4zATm8HTraHlm3evWoE0nMp6CI5xpDVRPVL6PNbFyrN2DQGgZdManL0XhGsToKJB0LiQg3bB45q9kyM5IrisqH5o4Os5ATblkrPQdq4ib4b3CvCA9yFNh8PFcrROOBk5SxjDF7hG0g3Yc1lAykozaciZux6Uq0KTYRx25XjJ88ZMU5Wid0OfpnoUJ97COlAj8VwoyHqhlPq58R8bbZ7HpyEThhd4PLH77dxek9iElJDkbfYIfDE4VL1ptvfcRVfCywzvXLRWOOeLbVY7T0vHaMjO8vDNWe01ZqAbJu6psBTR1ThcHKhyoazWjNRmHDfaLl8T01UXAfOOmSr4oLz702QbKAxWIvEWVaBavP4YJ85sZdGypJn8UutMUAxJLaQMK1D4aGOerUBszSOr5q4KmmA8cT7pMTMedFC7K1DOz8pUnBPQofJWvvss5iUxfg2PqQiD7Td6FHhbTy3hgVhZH1OjmWnKC8ogWNXmLJfZk7XEkWNoZQ6KjhDrVWdQq1aVogQdq3ymRIVkJuyTmUDG0VNak9QGf3JeA9cZmanr6RJV48KkWR4DNcuGqq6YjvMy7PfcDZiX8VQjsyW22UPqAsjN0I07fmcOpXYQooCZIZaOJsrstwHeZNF7VK2diKGEtuSbEuWsSyChx8W5w4BK3D08SezmcJwRmH99LBYtORanHp7NkCP05tB7IMN9PHvhGdrZN8eKpqjrmoYgqliPYsqTR5EKcK4Qpj
+positive: export CAFLOU_API_KEY="0DMr6gC7F2ACYLtIlHuSSCX1ghUeFIE13Z4nEYUcn66NF2fvi5jb89i5rUJYzgaMVOyQR2yYHGGonlFrmvbZPsAxRE03yJdDy6Qy294Jb2VpZK4xlORnNsfsxFVhIiyt3T0TetsWT6HwhP3LDZcrHTUqlzhUyEzL4pSOUKFUZjVi6v0CSZk1YoQaLCnc0EEafiNkLtTAw7gZLLwO4HzH77pRx1uwbVqXOjNZMp1L89KgmKeHArmo76UsObdYK6igSS2EcEgBaPyLY5wdg98GdSezGh8phDbz6dxQMFuOpfmnpxkrcGB0RYqSvBn8G2Oplx8TPs4YFIpABGNdgUCncWSPNpVbNgazYsxNbI1PgfpZXgShqr"
+positive: caflou:\n  token: JoBclArAkectOwzx4ztK2prltSF4xPWvVvpkUXJRbCxGrtTyKOSn6lzu9Mz1qOioDzIFvqfXBEn5jKvKfRGdqkg1mSAFaUQZOAXo9J6aKNogH5ThjPNUB2ZWKE9EgdK22SXulZJj4m8HGiEpmqte9XBmhQdioChjiqY2MPeo97Pr150fUm0HH2AMw6Uix0V4OXl1futmQZc6oOFvUrlOZQDvSJuBQc1gjtc1uvgNyjB8OpVB55WCYov9yMj6oy29EH3lUeq7WBVd9eBfkNthVLv2hAEQ6wV8dInja6tnQVxMaQPQ0S86eS8nypDduTvm6OFoLTJ8uOHMKAJGR1E0WsFAWgxQJMRfbrhF81Jkh4bHHJLsJWZHaU9OozvP2xnRU3Z6GCwsUZJgQalVErqloFgOl8D2t9mqUXo4uCNrzYh4403T2IE3jY9TWpxbCppA8WXdoV4D88bYvEl7bdZYcYoPfGyVXfnm6ikLAwgZKxhZfXbygqnsgpWtoH71T6oaURwQqygVz9kqj6nMNDvHAVGtYIIBodhadiXcu6YvDW5HT8BomNkJUHEdsjcluqiyJoswKOxZ3cgF3YUuJGfqDY3NaAam8gfHwsZCfIN5fLRlUPofxoTbCHQKLTI1wrMNQoxgKCDQ9gO8M5aSm5ActzW2Zpz6napdtC8Knb1g1NIMaNNRSY3bMlHAdtIPF6hzZwmLWdIWMeyWM7ONsZYUPzWzWO4REKlkyXchZSur4S4tNU5frwv1O4wepEdOcmlaPMUd0rb0rl0QraHI0Hh1i7WdyRWMfJshvphdmderDZOKrIe6d94SKhcKJmKjTGhFnK1zwu1jmNaZik8JdBrAHmbc4QZxZvFhJZckJXptvKG8mDJT
 negative: export CAFLOU_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export CAFLOU_API_KEY="y2baeuIMJv9DzrkVQ6fF3i3qwZm9d3thUIn0uN0sCj5OSc1pPbiHUuZ4qgmievISWwWkecRgX5fr2hudSySEqUKKkDDCDuWlzd"
+negative: export CAFLOU_API_KEY="Ba4t2BurV7ifRCfTmjJyTmwN52kfgvAJMOGaoOa3RPhw0rSQrMLiQDjGqL7OPYV2dgOW5BLbJWSNcyheIMnkPfaxoAjBrl16Nf"
 negative: export CAFLOU_API_KEY="${CAFLOU_API_KEY}"
 
 id: calendarific-api-key
 title: Calendarific API key
 severity: high
 keywords: calendarific
-pattern: (?i)(?:\b|_)(?:calendarific)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
+pattern: (?i)(?:\b|_)(?:calendarific)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 2.5
 confidence: medium
-positive: export CALENDARIFIC_API_KEY="M7eMURUppS3tRoUfSJaz1ZMAnajv72qC"
-positive: calendarific:\n  token: a1DdAlTNUgDW1tcKWaclw2RQQ2UxtNYg
+positive: export CALENDARIFIC_API_KEY="5y794RVYkFohTFwobpWyKNbNnCofMbBA"
+positive: calendarific:\n  token: Gw28nOesR4bNuHxkVm8Dp9XRhr64rTdn
 negative: export CALENDARIFIC_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export CALENDARIFIC_API_KEY="kzji9RzEXntbDixi55PofZ63DbrwBn"
+negative: export CALENDARIFIC_API_KEY="uIMJv9DzrkVQ6fF3i3qwZm9d3thUIn"
 negative: export CALENDARIFIC_API_KEY="${CALENDARIFIC_API_KEY}"
 
 id: calendly-api-token
 title: Calendly API token
 severity: high
 keywords: calendly
-pattern: (?i)(?:\b|_)(?:calendly)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b(eyJ[A-Za-z0-9_.-]{50,1500})(?![\w.-])
+pattern: (?i)(?:\b|_)(?:calendly)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b(eyJ[A-Za-z0-9_.-]{50,1500})(?![\w.-])
 entropy: 3.0
 window: 2048
 confidence: medium
-positive: export CALENDLY_API_KEY="eyJODzX5Gfn3yqtNxlD7SApj8G6FzpMAXaklPIY1sUs6APtCmgfaXqF7kG4qyWxgxACAmj4zTnZ7RI9SBlLj34WRU7WezMk42mmhho08Sz4a1MUFDSiJFo6b3NjajeL0aJbgL7jC2Xdfk3rvG0n7PRibGmOAOOXcL9Qw4NYUzMtFNQFWEe0ARslfYpJz9ajn02yv3OhEudc4SdysCRKC1TYjNncVilLggeszydxqEC9TfwseHZGfVx4Y3IWf3G9WBikONGnfCYXsOOGiI8LBmyAU5u2TqftspKyyU2sFb3gDQKOkgk61x6rpwOJ9WXnQuVFNOSaz0eXiK5B1zQodCsOC2pEIpuL9GWjwIB0knAdRQlQDW5x4vg4WrooFUpeFRwQ8QRaoiz545YugIlswGO6DAFnAi3IZcNQm3c9yrObmHEQ2Pj0rUzY1OXvJzl2"
-positive: calendly:\n  token: eyJglby3JZLLcQ2pSgSzmJ6Bs1VBXmJ8fVIq4qXwluvKIsbLup2mSYWFdxqhZENkr4S4KmHbIe2y8R42eVP5spUk4W0BD7dvSRDkJ0a02cVSiyYSUNKnIAFQamxVZV3sdWOCLREVLmJ9aWV1PwQxa50eX0prfWOYMMhrjk3MYi25cxhG5VJ7x6eJ7yCURRRZMJCcKrPwyBqIs2PGYfVXnnwMlMco7FxnXnb1q4qpEux9M064pmLcF4vRCN3wCYZ5z6GH54EdZD6H3zKFAqkwlpvvnApg5vb2JcEfbfFTBnZ2EdEappcp79BXzJTj3vC8N4qebJI3x00uEOE3wVIHN2uRS287lrifKcbAawdWhfnkQ23insyWjwKYZuiLY3r9a2WHizgud1G43C3TdeRHI6cnyb792Cn1RYUNnIwmfSs9H6aafchzjJjfCPHX5FrTsvzt6sm9bR1pW72MOv1w0GprH7QuXER3Hsrsmg02cdU7FFjhCfstghOokiY49Dil5AQz3DAvfPj3q0Ugfq3VhbOPljGxHOuxljaZMN5Vo1jdNki9O1332MoGeQfIbcVUAoFNfJ7MvZWmsxV9vyq3Z1gtSxkObkUSkcsSxx9MKW30vBLKcMswyAJJd50uy8H3bXMcZ0tKowkAR5KTrWhum05CmxIaf3L2P4Ig0r2TSKC41LwaCLXxyMWPC5zdCPECRrgojlgWaz4VceKAhMIUKLnzlbo9ZagqGf89qyK2MzPNsy8WVOvA6iuuH2TSrxcCBGhKKLUBTjErj2MbK7upD386z5sI1HhGrxNsbPHWdNp1z0g2WXx1cDgEDIHnxOvJCteHzK8RyOOAei0AkztBDWrhBhOFkX8UvaVHZrccgGU0y4HKgMkSLlvID9j7ByA66O1kc3pCc8WEkE3ekIZgBB2doTGj0yJuKhMRcWnhlLDeCCeTTnJQBYEsyE6MHFeCbsXiegIPMytWCRXaElkRglKDVOA4geVVkREABPvGH7BssQ6Zm8EPq7ZNgslxFVCcoVZ1htU9QM6T10hVVJ9o39gwjX3SVjNHkV5nr24maxQHH7VaGCO1je3TpmxYo7wnP8Q6uqfoQhWI4p93ztbwymYG96yUJOovyfEbI70jIZZFuAfx0wIAA6ooAXvngJ2ld1JsDI4pNMiIAsRJ8XnFw1KJVadBotZ4MRLaVz
+positive: export CALENDLY_API_KEY="eyJN0sCj5OSc1pPbiHUuZ4qgmievISWwWkecRgX5fr2hudSySEqUKKkDDCDuWlzdYoM7eMURUppS3tRoUfSJaz1ZMAnajv72qC43ca1DdAlTNUgDW1tcKWaclw2RQQ2UxtNYgijUIFKa3PRj9C4qNq7S3cAeStDEmCNIfYkzji9RzEXntbDixi55PofZ63DbrwBnmODzX5Gfn3yqtNxlD7SApj8G6FzpMAXaklPIY1sUs6APtCmgfaXqF7kG4qyWxgxACAmj4zTnZ7RI9SBlLj34WRU7WezMk42mmhho08Sz4a1MUFDSiJFo6b3NjajeL0aJbgL7jC2Xdfk3rvG0n7PRibGmOAOOXcL9Qw4NYUzMtFNQFWEe0ARslfYpJz9ajn02yv3OhEudc4SdysCRKC1TYjNncVilLggeszydxqEC9TfwseHZGfVx4Y3IWf3G9WBikONGnfCYXsOOGiI8LBmyAU5u2TqftspKyyU2sFb3gDQKOkgk61x6rpwOJ9WXnQuVFNOSaz0eXiK5B1zQodCsOC2pEIpuL9GWjwIB0knAdRQlQDW5x4vg4WrooFUpeFRwQ8QRaoiz545YugIlswGO6DAFnAi3IZcNQm3c9yrObmHEQ2Pj0rUzY1OXvJzl2Jglby3JZLLcQ2pSgSzmJ6Bs1VBXmJ8fVIq4qXwluvKIsbLup2mSYW"
+positive: calendly:\n  token: eyJdxqhZENkr4S4KmHbIe2y8R42eVP5spUk4W0BD7dvSRDkJ0a02cVSiyYSUNKnIAFQamxVZV3sdWOCLREVLmJ9aWV1PwQxa50eX0prfWOYMMhrjk3MYi25cxhG5VJ7x6eJ7yCURRRZMJCcKrPwyBqIs2PGYfVXnnwMlMco7FxnXnb1q4qpEux9M064pmLcF4vRCN3wCYZ5z6GH54EdZD6H3zKFAqkwlpvvnApg5vb2JcEfbfFTBnZ2EdEappcp79BXzJTj3vC8N4qebJI3x00uEOE3wVIHN2uRS287lrifKcbAawdWhfnkQ23insyWjwKYZuiLY3r9a2WHizgud1G43C3TdeRHI6cnyb792Cn1RYUNnIwmfSs9H6aafchzjJjfCPHX5FrTsvzt6sm9bR1pW72MOv1w0GprH7QuXER3Hsrsmg02cdU7FFjhCfstghOokiY49Dil5AQz3DAvfPj3q0Ugfq3VhbOPljGxHOuxljaZMN5Vo1jdNki9O1332MoGeQfIbcVUAoFNfJ7MvZWmsxV9vyq3Z1gtSxkObkUSkcsSxx9MKW30vBLKcMswyAJJd50uy8H3bXMcZ0tKowkAR5KTrWhum05CmxIaf3L2P4Ig0r2TSKC41LwaCLXxyMWPC5zdCPECRrgojlgWaz4VceKAhMIUKLnzlbo9ZagqGf89qyK2MzPNsy8WVOvA6iuuH2TSrxcCBGhKKLUBTjErj2MbK7upD386z5sI1HhGrxNsbPHWdNp1z0g2WXx1cDgEDIHnxOvJCteHzK8RyOOAei0AkztBDWrhBhOFkX8UvaVHZrccgGU0y4HKgMkSLlvID9j7ByA66O1kc3pCc8WEkE3ekIZgBB2doTGj0yJuKhMRcWnhlLDeCCeTTnJQBYEsyE6MHFeCbsXiegIPMytWCRXaElkRglKDVOA4geVVkREABPvGH7BssQ6Zm8EPq7ZNgslxFVCcoVZ1htU9QM6T10hVVJ9o39gwjX3SVjNHkV5nr24maxQHH7VaGCO1je3TpmxYo7wnP8Q6uqfoQhWI4p93ztbwymYG96y
 negative: export CALENDLY_API_KEY="eyJxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export CALENDLY_API_KEY="eyJFtCi3ENSt2rvaCvc7H0ebI4dRcICGk2CbM5X01LkoZonq8V6"
+negative: export CALENDLY_API_KEY="eyJT0pDjqm25mBpRmgugQj6rN1zUmOGNg1eMFg4GnymrheJeIdH"
 negative: export CALENDLY_API_KEY="${CALENDLY_API_KEY}"
 
 id: calorieninja-api-key
 title: CalorieNinjas API key
 severity: high
 keywords: calorieninja
-pattern: (?i)(?:\b|_)(?:calorieninja)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{40})(?![\w-])
+pattern: (?i)(?:\b|_)(?:calorieninja)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9]{40})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export CALORIENINJA_API_KEY="M7GfjYioQdMKWX3x6xwq1DiAI8tny0ksmXYP9K6y"
-positive: calorieninja:\n  token: KpjM7oJ18aj8LpTpzeT0pDjqm25mBpRmgugQj6rN
+positive: export CALORIENINJA_API_KEY="Pib8zlpNEVx0uQkRjn7f9tpEFX5qgZDvyJYoxmDR"
+positive: calorieninja:\n  token: n6b8lw1vSW4pr3CzzD9AEQfgXXnVmvkd89Ql3DRE
 negative: export CALORIENINJA_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export CALORIENINJA_API_KEY="kRjn7f9tpEFX5qgZDvyJYoxmDR0LQYtn6b8lw1"
+negative: export CALORIENINJA_API_KEY="5ike6Cr9VPRFj5fpXcBqXoRIHQeja7WcGv12J6"
 negative: export CALORIENINJA_API_KEY="${CALORIENINJA_API_KEY}"
 
 id: campayn-api-key
 title: Campayn API key
 severity: high
 keywords: campayn
-pattern: (?i)(?:\b|_)(?:campayn)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{64})(?![\w-])
+pattern: (?i)(?:\b|_)(?:campayn)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9]{64})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export CAMPAYN_API_KEY="SW4pr3CzzD9AEQfgXXnVmvkd89Ql3DREo97Vcs4A9WMEP4IGrzdeYIV7vgEiZBJ0"
-positive: campayn:\n  token: GfYHq0t5ike6Cr9VPRFj5fpXcBqXoRIHQeja7WcGv12J6CWV9Ed8gUbRuzAMie6R
+positive: export CAMPAYN_API_KEY="WV9Ed8gUbRuzAMie6RucTpt5FDN3iZlf3YK60FswmrXeUZmvEcepEykBbSACpDJ2"
+positive: campayn:\n  token: WIGLAgyPBeHDe3MkLHnH2K3HKlzAH3bTF8iUtQjnJvDr9Zoou13PdjrEZLYTltkI
 negative: export CAMPAYN_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export CAMPAYN_API_KEY="HnH2K3HKlzAH3bTF8iUtQjnJvDr9Zoou13PdjrEZLYTltkITzBGYnixCp8Peug"
+negative: export CAMPAYN_API_KEY="ZDRdSlSTssNoFdcBBrfznkVQKF1vUXmTEOfBzB2TNctULkQ5gAvj8zbldZcIbv"
 negative: export CAMPAYN_API_KEY="${CAMPAYN_API_KEY}"
 
 id: cannyio-api-key
 title: Canny API key
 severity: high
 keywords: canny
-pattern: (?i)(?:\b|_)(?:canny)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12})(?![\w-])
+pattern: (?i)(?:\b|_)(?:canny)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export CANNY_API_KEY="d8b8ba41-4faa-48bf-319b-772c60f9409c"
-positive: canny:\n  token: 67b3fd74-6afb-a411-ef7c-7b95304f2657
+positive: export CANNY_API_KEY="17ef7c87-9530-f265-991f-09de83fb8f7f"
+positive: canny:\n  token: 5833f995-8f1c-d6c8-9c29-3d4151dd6ed8
 negative: export CANNY_API_KEY="xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx"
-negative: export CANNY_API_KEY="9c2973d4-151d-d6ed-8810-459a26dbee"
+negative: export CANNY_API_KEY="11d532c1-5d7b-f351-4bb6-624723632c"
 negative: export CANNY_API_KEY="${CANNY_API_KEY}"
 
 id: capsulecrm-api-token
 title: Capsule CRM API token
 severity: high
 keywords: capsulecrm capsule_crm
-pattern: (?i)(?:\b|_)(?:capsulecrm|capsule_crm)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9_-]{60,80})(?![\w-])
+pattern: (?i)(?:\b|_)(?:capsulecrm|capsule_crm)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9_-]{60,80})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export CAPSULECRM_API_KEY="EmOXoOcu0NfKYAqI0pyBJhrG3uuqNsReFYQkODkjeMpoY3MhxsqXUf28VVo7wgRXAd1QlO2swpHIv9"
-positive: capsulecrm:\n  token: dzN4VzqvArsyWtR7r6f7Og7E5PvgR4NkxipLkw1An7DZ7QZDaKPkD7kqALECs
+positive: export CAPSULECRM_API_KEY="g7E5PvgR4NkxipLkw1An7DZ7QZDaKPkD7kqALECs3GH8jWN9dXsXPvon8gPbeje9GTGjgWkUwWfolPxv"
+positive: capsulecrm:\n  token: TOYozfcblnjJoMolDRtCUfBuy17QkCd1OSHpvp42MddbPORSHztCr4CUTjkUpnCvF
 negative: export CAPSULECRM_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export CAPSULECRM_API_KEY="pvp42MddbPORSHztCr4CUTjkUpnCvFDHM7yPbAzktAOM30d2xTYNI1hliR"
+negative: export CAPSULECRM_API_KEY="q88ynnok2Te6pVS5C3WF4i5gOVzLRtR08xf4FoL4AT0Ww3MrmM3VvaUofI"
 negative: export CAPSULECRM_API_KEY="${CAPSULECRM_API_KEY}"
 
 id: carboninterface-api-key
 title: Carbon Interface API key
 severity: high
 keywords: carboninterface
-pattern: (?i)(?:\b|_)(?:carboninterface)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{21})(?![\w-])
+pattern: (?i)(?:\b|_)(?:carboninterface)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9]{21})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export CARBONINTERFACE_API_KEY="IunJuQAbBxGq2cc1aELsy"
-positive: carboninterface:\n  token: 4VjnQSk8QCdykuVf2VPvg
+positive: export CARBONINTERFACE_API_KEY="e4Tcy07deuXafJnQcnb6x"
+positive: carboninterface:\n  token: IwTtO7vdqO5nmuQfoOi55
 negative: export CARBONINTERFACE_API_KEY="xxxxxxxxxxxxxxxxxxxxx"
-negative: export CARBONINTERFACE_API_KEY="5gOVzLRtR08xf4FoL4A"
+negative: export CARBONINTERFACE_API_KEY="yPMn2J5AtMTDWvebqqT"
 negative: export CARBONINTERFACE_API_KEY="${CARBONINTERFACE_API_KEY}"
 
 id: centralstationcrm-api-key
 title: CentralStationCRM API key
 severity: high
 keywords: centralstationcrm centralstation
-pattern: (?i)(?:\b|_)(?:centralstationcrm|centralstation)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{30})(?![\w-])
+pattern: (?i)(?:\b|_)(?:centralstationcrm|centralstation)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9]{30})(?![\w-])
 entropy: 2.5
 confidence: medium
-positive: export CENTRALSTATIONCRM_API_KEY="3MrmM3VvaUofIR99Tje4Tcy07deuXa"
-positive: centralstationcrm:\n  token: JnQcnb6xKlIwTtO7vdqO5nmuQfoOi5
+positive: export CENTRALSTATIONCRM_API_KEY="bmuOYSoPlXeOnqhGswESyV9OE4XdK6"
+positive: centralstationcrm:\n  token: vQQ7DOeuKdAGJh54iLZHQuj3qCSLfT
 negative: export CENTRALSTATIONCRM_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export CENTRALSTATIONCRM_API_KEY="MTDWvebqqT41CbmuOYSoPlXeOnqh"
+negative: export CENTRALSTATIONCRM_API_KEY="swvLHHkcWwKp6M1IHzHWTOrISu6V"
 negative: export CENTRALSTATIONCRM_API_KEY="${CENTRALSTATIONCRM_API_KEY}"
 
 id: chartmogul-api-key
@@ -1163,101 +1165,101 @@ keywords: chartmogul
 pattern: (?i)(?:\b|_)(?:chartmogul)[\w.-]{0,20}?[\s:'"=>,-]{1,6}\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: chartmogul=wESyV9OE4XdK62HwvQQ7DOeuKdAGJh54
-positive: CHARTMOGUL LZHQuj3qCSLfTvGPL7Hqu8Kr4QcqfCwh
+positive: chartmogul=jKvzCHNT7l2e9FJYem7U6JH0tQNm7G6y
+positive: CHARTMOGUL XR7szBB1yHPaJPfYKNflhjyQO572ebf7
 negative: chartmogul=xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
-negative: chartmogul=OrISu6VrjKvzCHNT7l2e9FJYem7U6J
+negative: chartmogul=2PBCuosVbfIOXuwW5o1zCgsjGI8SRJ
 negative: chartmogul=${CHARTMOGUL_API_KEY}
 
 id: chatbot-api-key
 title: ChatBot.com API token
 severity: high
 keywords: chatbot
-pattern: (?i)(?:\b|_)(?:chatbot)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9_]{32})(?![\w-])
+pattern: (?i)(?:\b|_)(?:chatbot)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9_]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export CHATBOT_API_KEY="QNm7G6ywXR7szBB1yHPaJPfYKNflhjyQ"
-positive: chatbot:\n  token: bf7Q1mkr2H7SFGvBOYGFyR5BUvnF70Ob
+positive: export CHATBOT_API_KEY="xKvH7ta8SQkmP9hngPx0NGxNPGZN0E3I"
+positive: chatbot:\n  token: oaQjSQ5FeWNOhkIMcKN3Dyc036KisB2k
 negative: export CHATBOT_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export CHATBOT_API_KEY="J61FxKvH7ta8SQkmP9hngPx0NGxNPG"
+negative: export CHATBOT_API_KEY="LKpLJpjWg8ICy1wc5eq86gSCXQLF2w"
 negative: export CHATBOT_API_KEY="${CHATBOT_API_KEY}"
 
 id: chatfuel-api-key
 title: Chatfuel API key
 severity: high
 keywords: chatfuel
-pattern: (?i)(?:\b|_)(?:chatfuel)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{128})(?![\w-])
+pattern: (?i)(?:\b|_)(?:chatfuel)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9]{128})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export CHATFUEL_API_KEY="3IFoaQjSQ5FeWNOhkIMcKN3Dyc036KisB2k5ophXkuqiG06lk3hzOqV90uSSDCX15CZ5JLKpLJpjWg8ICy1wc5eq86gSCXQLF2wT5LdjXdsgsOn11xPQvm9N7NNDAMRU"
-positive: chatfuel:\n  token: sJjG4AKFxZJ2vixaXAvAWnodLxZGxSkDIOSE8m1Di7rkNqYpQjsoUm3DyUxMUzbI7lNocfQL8Ezv50jR5XSRyMrugWe2LLqJWJENCsyislrdZVn7u7bIBXhr03XTiEEm
+positive: export CHATFUEL_API_KEY="jXdsgsOn11xPQvm9N7NNDAMRUnsJjG4AKFxZJ2vixaXAvAWnodLxZGxSkDIOSE8m1Di7rkNqYpQjsoUm3DyUxMUzbI7lNocfQL8Ezv50jR5XSRyMrugWe2LLqJWJENCs"
+positive: chatfuel:\n  token: islrdZVn7u7bIBXhr03XTiEEm1NlNUCeMA0dKKDz2ESZAOEbJKGkZKY8uFYzSjwCvTNzTBkF3JU1xeCOwPxxUArVj5UssfbNrNfKpkZOedjj71HUFCXdZrCTmaeA2KSz
 negative: export CHATFUEL_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export CHATFUEL_API_KEY="qoBGTO1bgQU7mEIW8bnKpCfYjCgntwaKGY8SmkviBEcvPXNT2IfLS2DFTsHlLUFmNm34WUX4XdnIzpC3U2x6JRkjCQzpPTy55kmSxg767IW4RM7RJLVXK5Qbc6iyZt"
+negative: export CHATFUEL_API_KEY="767IW4RM7RJLVXK5Qbc6iyZtuJNaHzb3edgQSiUMpSFGHOSjOaKy0gmMXwrVuQr1Ch7Jm9Q3C0juyZ8EPcg0sU5lJwfl4eN8sGx3toYxAkZthtehAXkHt3ef5G1QfR"
 negative: export CHATFUEL_API_KEY="${CHATFUEL_API_KEY}"
 
 id: checio-api-key
 title: Chec (Commerce.js) API key
 severity: high
 keywords: checio chec.io
-pattern: (?i)(?:\b|_)(?:checio|chec\.io)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b(pk_[A-Za-z0-9]{40,50})(?![\w-])
+pattern: (?i)(?:\b|_)(?:checio|chec\.io)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b(pk_[A-Za-z0-9]{40,50})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export CHECIO_API_KEY="pk_JNaHzb3edgQSiUMpSFGHOSjOaKy0gmMXwrVuQr1Ch7Jm9"
-positive: checio:\n  token: pk_3C0juyZ8EPcg0sU5lJwfl4eN8sGx3toYxAkZthtehAXkHt3ef5
+positive: export CHECIO_API_KEY="pk_zXVGC2CYFPWRMSmyoE5p1mb3PvyHgVkGkLSPmNbB62XAlNZW"
+positive: checio:\n  token: pk_aBHHwFco0xsBigDVEQFlEaiAFlGcPT9ML0KYqJ3D7jjPOJrf
 negative: export CHECIO_API_KEY="pk_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export CHECIO_API_KEY="pk_XAlNZWGaBHHwFco0xsBigDVEQFlEaiAFlGcPT9"
+negative: export CHECIO_API_KEY="pk_rjc7LqjCNF4nR8sT7cvzCHS1AIjcGkAMPuR9L1"
 negative: export CHECIO_API_KEY="${CHECIO_API_KEY}"
 
 id: checklyhq-api-key
 title: Checkly API key
 severity: high
 keywords: checklyhq checkly
-pattern: (?i)(?:\b|_)(?:checklyhq|checkly)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
+pattern: (?i)(?:\b|_)(?:checklyhq|checkly)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export CHECKLYHQ_API_KEY="J3D7jjPOJrfT98pzf5fLkB1AExFblXAU"
-positive: checklyhq:\n  token: PsG8Sy2ZeYBcx4fnZUEod0HRprjc7Lqj
+positive: export CHECKLYHQ_API_KEY="N7odkFi7suRaAoDCAnWrPMTm82Fqj1zA"
+positive: checklyhq:\n  token: o30NwoYSSpC7Uh8tYRbnylRG4YjkNSxY
 negative: export CHECKLYHQ_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export CHECKLYHQ_API_KEY="N7odkFi7suRaAoDCAnWrPMTm82Fqj1"
+negative: export CHECKLYHQ_API_KEY="aXF3CLzR6wlKdOETNRzcXLmu6FaWLK"
 negative: export CHECKLYHQ_API_KEY="${CHECKLYHQ_API_KEY}"
 
 id: cicero-api-key
 title: Cicero API key
 severity: high
 keywords: cicero
-pattern: (?i)(?:\b|_)(?:cicero)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{40})(?![\w-])
+pattern: (?i)(?:\b|_)(?:cicero)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9]{40})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export CICERO_API_KEY="Awo30NwoYSSpC7Uh8tYRbnylRG4YjkNSxYgHb96H"
-positive: cicero:\n  token: o2FXxn5hiEB3A2YWYWJIrrv5OaXF3CLzR6wlKdOE
+positive: export CICERO_API_KEY="IKf1FvI3o2P3snYm1EbLa1kDfkCmvdVTd3aKlIUs"
+positive: cicero:\n  token: xV5BmcaQGzsQDaDtzZQf1kSlnmvWzQaJu91b1KpD
 negative: export CICERO_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export CICERO_API_KEY="vdVTd3aKlIUsdxV5BmcaQGzsQDaDtzZQf1kSln"
+negative: export CICERO_API_KEY="YXzTrCGGVKGczTaTrNTB0Yk0v3texnqx89F4yU"
 negative: export CICERO_API_KEY="${CICERO_API_KEY}"
 
 id: clarifai-api-key
 title: Clarifai API key
 severity: high
 keywords: clarifai
-pattern: (?i)(?:\b|_)(?:clarifai)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
+pattern: (?i)(?:\b|_)(?:clarifai)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export CLARIFAI_API_KEY="vWzQaJu91b1KpDCLe99PqRPKtnubOAxU"
-positive: clarifai:\n  token: tOREHgRYzqh7xmfOkjKzbfYXzTrCGGVK
+positive: export CLARIFAI_API_KEY="MvBZUUqv6yoG26OXCND9AaVoOeKUYFFW"
+positive: clarifai:\n  token: xvRWn6F3mCl0yp0gTLwVfxgRtnaDGkoJ
 negative: export CLARIFAI_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export CLARIFAI_API_KEY="BZUUqv6yoG26OXCND9AaVoOeKUYFFW"
+negative: export CLARIFAI_API_KEY="Hg619waGVVU10WVf1dhYc3BgXghJ9i"
 negative: export CLARIFAI_API_KEY="${CLARIFAI_API_KEY}"
 
 id: clearbit-api-key
 title: Clearbit API key
 severity: high
 keywords: clearbit
-pattern: (?i)(?:\b|_)(?:clearbit)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{35})(?![\w-])
+pattern: (?i)(?:\b|_)(?:clearbit)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9]{35})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export CLEARBIT_API_KEY="xvRWn6F3mCl0yp0gTLwVfxgRtnaDGkoJmag"
-positive: clearbit:\n  token: MbLf8TbgCLoRMGLaq5xr5HkNwNCbHg619wa
+positive: export CLEARBIT_API_KEY="CJ0vB9Q3DC7ii12VBWUzGUkoyi40Y6clnRO"
+positive: clearbit:\n  token: 1Ag3uq73dMRCI0pQqAMB5ngd2coPxRb45ms
 negative: export CLEARBIT_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export CLEARBIT_API_KEY="UzGUkoyi40Y6clnRORQ0l1Ag3uq73dMRC"
+negative: export CLEARBIT_API_KEY="GpgiQ83CdsLP68UhDUGqjn7A5NxSkiUcZ"
 negative: export CLEARBIT_API_KEY="${CLEARBIT_API_KEY}"
 
 id: clickup-personal-token
@@ -1266,86 +1268,86 @@ severity: high
 keywords: pk_
 pattern: \b(pk_[0-9]{5,10}_[A-Z0-9]{32})\b
 entropy: 3.0
-positive: CLICKUP_TOKEN=pk_83127049_36QJN0XKICYET15WW1WEV233DDE695SF
-positive: headers = {"Authorization": "pk_90802909_BW6B66YKQI7D8BN82S92NSQKXI2E27M8"}
+positive: CLICKUP_TOKEN=pk_24298080_82S92NSQKXI2E27M86QMRB37CJJ91A7P
+positive: headers = {"Authorization": "pk_26929226_G4HJECDBRV52XAUUXPSATSETJYBRKZP3"}
 negative: pk_1234567_XXXXXXXX
-negative: pk_test_Q01NGDCOXBMSUBY8JTNZOU0OY1F6MXN5
+negative: pk_test_ET15WW1WEV233DDE695SFOC9AIC3BW6B
 
 id: cliengo-api-key
 title: Cliengo API key
 severity: high
 keywords: cliengo
-pattern: (?i)(?:\b|_)(?:cliengo)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12})(?![\w-])
+pattern: (?i)(?:\b|_)(?:cliengo)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export CLIENGO_API_KEY="91d10ef8-995f-34bb-7afa-03b3a144f67a"
-positive: cliengo:\n  token: 7ecb5101-ebff-798e-b54f-0b9d34ae0c21
+positive: export CLIENGO_API_KEY="f6798e0b-4fd0-9d34-e0c2-3a209e6c09a6"
+positive: cliengo:\n  token: 3521881e-db4b-3d32-3bf3-2e34c4be0ec4
 negative: export CLIENGO_API_KEY="xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx"
-negative: export CLIENGO_API_KEY="2e34c4be-0ec4-e054-b1da-93826d5ec2"
+negative: export CLIENGO_API_KEY="42990bde-398b-a21d-925c-cdc56162cc"
 negative: export CLIENGO_API_KEY="${CLIENGO_API_KEY}"
 
 id: clockify-api-key
 title: Clockify API key
 severity: high
 keywords: clockify
-pattern: (?i)(?:\b|_)(?:clockify)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{48})(?![\w-])
+pattern: (?i)(?:\b|_)(?:clockify)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9]{48})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export CLOCKIFY_API_KEY="loGlFwhxK8bA5Zo6gVtazZoU994epNG2iZvrFE6nc8O89hj8"
-positive: clockify:\n  token: 6F956OXDd0bqRRp3hYZU5HEqT9weTVS1ehfxypy3qUJUVfeX
+positive: export CLOCKIFY_API_KEY="2Ko8paFsYXDbYzHyE74nffYMqbklbq06oJWnKLyvUoPzaInf"
+positive: clockify:\n  token: 0TQAveMT7bHBKrk54aNIL8H74wroLlExehVlWCafIRrug6KZ
 negative: export CLOCKIFY_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export CLOCKIFY_API_KEY="c0TQAveMT7bHBKrk54aNIL8H74wroLlExehVlWCafIRrug"
+negative: export CLOCKIFY_API_KEY="ueEJIppyQtPJPKhKaeQbUEGApfuUR2qQn2kPsoqTR2nnU2"
 negative: export CLOCKIFY_API_KEY="${CLOCKIFY_API_KEY}"
 
 id: closecrm-api-key
 title: Close CRM API key
 severity: high
 keywords: closecrm close_crm close.com
-pattern: (?i)(?:\b|_)(?:closecrm|close_crm|close\.com)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b(api_[A-Za-z0-9.]{30,60})(?![\w.-])
+pattern: (?i)(?:\b|_)(?:closecrm|close_crm|close\.com)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b(api_[A-Za-z0-9.]{30,60})(?![\w.-])
 entropy: 3.0
 confidence: medium
-positive: export CLOSECRM_API_KEY="api_KZmpmDhSiLvg4qa9jb2LdQvfICRRT8IAkfNE3uK8L07xvpAAvm1ueEJIppy"
-positive: closecrm:\n  token: api_tPJPKhKaeQbUEGApfuUR2qQn2kPsoqTR2nnU2vDP9l1rx6cUkK7
+positive: export CLOSECRM_API_KEY="api_DP9l1rx6cUkK7zig3MfSCiJZFjxary3ba4l6qVev"
+positive: closecrm:\n  token: api_F13USxDlC8Ao4DQWND30FgmM5Zm2Hc3o
 negative: export CLOSECRM_API_KEY="api_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export CLOSECRM_API_KEY="api_WND30FgmM5Zm2Hc3oxpxe3SyuOdp"
+negative: export CLOSECRM_API_KEY="api_0gxvG8DhN9yFOqynIW4TRwvooYVU"
 negative: export CLOSECRM_API_KEY="${CLOSECRM_API_KEY}"
 
 id: cloudconvert-api-key
 title: CloudConvert API key
 severity: high
 keywords: cloudconvert
-pattern: (?i)(?:\b|_)(?:cloudconvert)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9_.+=/-]{300,1200})(?![\w+/=.-])
+pattern: (?i)(?:\b|_)(?:cloudconvert)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9_.+=/-]{300,1200})(?![\w+/=.-])
 entropy: 3.0
 window: 2048
 confidence: medium
-positive: export CLOUDCONVERT_API_KEY="IRu4I5sCsPrvGVaWoLaoyTdiSrCOB90gxvG8DhN9yFOqynIW4TRwvooYVUdA7F0gYe8ILKMUzG2WSWZERB4FV79bYfKTjbXMS7CpesvZp5nhpo6SL0dIw6X3EfwXbP7e4Zmtpf7JyoUVnK2gPdRcLFoWTPH4BtQoeWIHgsA5wz6c23p5Fj9Io12cSOzQxnF7sSr0mW8iER3P9efgYswS3CKl62fEBmkvR92HOAhWu2V2PFJM04DGMfNvNczxswafP9vgMfu4k3UgWcV1qyes6Z28ED41wIjeNtcNQV9bVcivJV5NHu7oduwdhVWAEpZNQbmi3TnUW5RjwqFPYrEgUSwpT0gfvcj6RdYGaJklSVA0j5t2QavSmt30qS0xEbP9FIgMCkimUyspPPNLcgtW3Cjq2c1TEP7krodp1kNiXwi5oA1KgJ7V8JyquAERFYmLjoRI1fEXURoz6YOOTnd7QU1VpxU"
-positive: cloudconvert:\n  token: CDouDdrfMC1iJzwNcqpncsswAHoe5XcBIqA5RG1tWpbs2A6Axz3PWmnhVOwxjbsCHla5a7O7KIVZccPKmsuUJHSFe9aevkeSFXZxP2pMbXIiBO9RRcKfk04VDo2jCKlmcOVuMCJtDSV6dD9HRPUxMi508YuGm1VXnxJOoYgENSjjfdO7O1nDJb5Mu5qCl7JHzEgu8HIKUzIs0Sk9FUaJwJF8QN8T6GMoIQSrbThRDrVOszOL7KAJMpBy4f867GWdGeZH1cWTlGqVph8YcIbZOrQEnkfFHRecDVCWp1OWOKsvFMpl401w5QJzxJ6WtykLQZxItumaW4mg9x4YxfJhZepncqZNlwZhx2pHNOJqSm5gTXAr8TCzVwfBkY5fmQKuf0Kq2egfJnbZ0bdltSSxLcIf5X1AMhGAQJHeHojTkKcMMaR3OxgF8oAO7fdH7HJhFwuSAaOLHB9fpJWQyjhdBEdiEIA4MYJJnHiLxCUsGJ0fU9RG6mNOp5QOC4zPWrGkXKJzmfflZiyLcQAXeHbPYuCOmoLNx4LvkQVKMiQIHPCN0KluwdIAWNq0AJBRrPPVKYqu3DeAz7WgvG0Hs5SKv11SRLer4vcBFpIcHwMrmncIqmboW9cM1p9u0ZMZtRNxuMvZ1s8XqmJtB1XAQPsBnQkACP
+positive: export CLOUDCONVERT_API_KEY="A7F0gYe8ILKMUzG2WSWZERB4FV79bYfKTjbXMS7CpesvZp5nhpo6SL0dIw6X3EfwXbP7e4Zmtpf7JyoUVnK2gPdRcLFoWTPH4BtQoeWIHgsA5wz6c23p5Fj9Io12cSOzQxnF7sSr0mW8iER3P9efgYswS3CKl62fEBmkvR92HOAhWu2V2PFJM04DGMfNvNczxswafP9vgMfu4k3UgWcV1qyes6Z28ED41wIjeNtcNQV9bVcivJV5NHu7oduwdhVWAEpZNQbmi3TnUW5RjwqFPYrEgUSwpT0gfvcj6RdYGaJklSVA0j5t2QavSmt30qS0xEbP9FIgMCkimUyspPPNLcgtW3Cjq2c1TEP7krodp1"
+positive: cloudconvert:\n  token: NiXwi5oA1KgJ7V8JyquAERFYmLjoRI1fEXURoz6YOOTnd7QU1VpxUwCDouDdrfMC1iJzwNcqpncsswAHoe5XcBIqA5RG1tWpbs2A6Axz3PWmnhVOwxjbsCHla5a7O7KIVZccPKmsuUJHSFe9aevkeSFXZxP2pMbXIiBO9RRcKfk04VDo2jCKlmcOVuMCJtDSV6dD9HRPUxMi508YuGm1VXnxJOoYgENSjjfdO7O1nDJb5Mu5qCl7JHzEgu8HIKUzIs0Sk9FUaJwJF8QN8T6GMoIQSrbThRDrVOszOL7KAJMpBy4f867GWdGeZH1cWTlGqVph8YcIbZOrQEnkfFHRecDVCWp1OWOKsvFMpl401w5QJzxJ6WtykLQZxItumaW4mg9x4YxfJhZepncqZNlwZhx2pHNOJqSm5gTXAr8TCzVwfBkY5fmQKuf0Kq2egfJnbZ0bdltSSxLcIf5X1AMhGAQJHeH
 negative: export CLOUDCONVERT_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export CLOUDCONVERT_API_KEY="fLwuRNYuXvDJAtG5nl5qf52v4MgOhWvEQJQfVec6dT9kbmWG9P7qiNoV9xDuvYT0gmI9IkHwU0vgbVsYIJbMQRCKFZWQxgp59X4dtnv2EzkEpJO2SsJAtfbBaBr0CzIoZJ0TNpMfkcoB3QYD6FDaTWPcZ34Kj6EF1ThXdbisUxDx1k4lPLCEdxJ2D2PNfX9uxhujhV8QFQHquZbpBlwrkccEJvLwcdP2ZyXYygsm16XXU3rdUgURMiDqCMumD8THYj9FVfTEypCYV4JshLF0Yu2JxGwWIZiQ0YdqYUFiA3"
+negative: export CLOUDCONVERT_API_KEY="nJT1V9AlNyOFtxNNzT6EMuwH5R1sfUsh3WD9mOJSK1EpDijMhdihKwl0HOgwyJtaeVV3eC82cAFipPMR3VBcZkxOboQtWNjrEcjKodYFq53svM4BWiE25FBUMx4aEVkWTUkEN7ErOTd2nxwV2ME7xXmgju5qt0BQoe4sx0H3Ap8rsAh3FV6WrjcMxCibdkPDys6NhIdHtFcvzvLrsrDvteiaDUVurMeikdtKtcZ3Fps8tN44uWTC3wSdA9Nvx2xuWDjdok4o9pM324jHOoPWvMmgGLuf8nv93RCrzWKvr0"
 negative: export CLOUDCONVERT_API_KEY="${CLOUDCONVERT_API_KEY}"
 
 id: cloudflare-api-token
 title: Cloudflare API token
 severity: high
 keywords: cloudflare
-pattern: (?i)(?:\b|_)(?:cloudflare)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9_-]{40})(?![\w-])
+pattern: (?i)(?:\b|_)(?:cloudflare)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9_-]{40})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export CLOUDFLARE_API_KEY="7IyMlbQA4COwgi7srnFSTO4I5MqjYfSjTCjeae4P"
-positive: cloudflare:\n  token: wpKrG7ZFghrwLkk3J5n3KJsNCff7LKQIgcbFRsFc
+positive: export CLOUDFLARE_API_KEY="LrirjLJtDRjyAjqcRddfuwHQmmPYUFpUbt5RsToq"
+positive: cloudflare:\n  token: ufGtWInxoHl0WNGiZCFECo5jII12booKT6nfLwuR
 negative: export CLOUDFLARE_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export CLOUDFLARE_API_KEY="vbdZAPjRVYvnnPW1nHnLWYdsK2sqcwsFpoQogZ"
+negative: export CLOUDFLARE_API_KEY="9P7qiNoV9xDuvYT0gmI9IkHwU0vgbVsYIJbMQR"
 negative: export CLOUDFLARE_API_KEY="${CLOUDFLARE_API_KEY}"
 
 id: cloudflare-global-api-key
 title: Cloudflare global API key
 severity: critical
 keywords: cloudflare x-auth-key
-pattern: (?i)(?:(?:\b|_)cloudflare[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|auth)|x-auth-key)[\w\s.:'"=/>,-]{0,30}?\b([a-f0-9]{37})\b
+pattern: (?i)(?:(?:\b|_)cloudflare[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|auth)|x-auth-key)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([a-f0-9]{37})\b
 entropy: 3.0
 confidence: medium
-positive: CLOUDFLARE_API_KEY=9497ec03438061b2e4c7c132fe59ca3fd7898
-positive: curl -H 'X-Auth-Email: ops@contoso.com' -H 'X-Auth-Key: d31bbb784c4120699ce90ae8d0f95beb4befc' https://api.cloudflare.com/client/v4/zones
+positive: CLOUDFLARE_API_KEY=95d1b30496f91373ca7a728611cfb17898abe
+positive: curl -H 'X-Auth-Email: ops@contoso.com' -H 'X-Auth-Key: 9dbae3585ff89b58c45d4ed924a17f52fbb94' https://api.cloudflare.com/client/v4/zones
 negative: CLOUDFLARE_API_KEY=xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
 negative: X-Auth-Key: <api-key>
 
@@ -1355,7 +1357,7 @@ severity: high
 keywords: v1.0-
 pattern: \b(v1\.0-[a-f0-9]{24,64}-[a-f0-9]{100,200}(?:-[a-f0-9]{64})?)\b
 entropy: 3.0
-positive: X-Auth-User-Service-Key: v1.0-b8108611374c7ce90d83e7c201414ebffc135999278226ee0e2b820dd79e33de-eeebc7e20ae23042c224f856f5a7303330b0c11de338df15cda01dbdf6f7228792e61d6618213a445dcc4311aa286bd49c4c3313bfb8ffa8752426c764d97f14dd1b227045175d885b
+positive: X-Auth-User-Service-Key: v1.0-a939b61b978b1d39bd67359e4ab7e40000b332b539111d19497ec03438061b2e-c7c132fe59ca3fd78980d31bbb784c4120699ce90ae8d0f95beb4befc523bbf97fb187e9d12a502e65eb230bd0f86060f1578402368c855d6faa402f253d2eaac71de4b8108611374c
 negative: version = "v1.0-beta"
 negative: v1.0-abcdef
 
@@ -1363,52 +1365,52 @@ id: cloudimage-api-key
 title: Cloudimage API key
 severity: high
 keywords: cloudimage
-pattern: (?i)(?:\b|_)(?:cloudimage)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{30})(?![\w-])
+pattern: (?i)(?:\b|_)(?:cloudimage)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9]{30})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export CLOUDIMAGE_API_KEY="zQ2fe11fxgo9E3BOCXm4AxUVLlvHbf"
-positive: cloudimage:\n  token: HbqBb8hhVOJ09J35fRPYcojA50vnMp
+positive: export CLOUDIMAGE_API_KEY="Vo0T0uJwAdfbgcGtzHPx4mGMptgaYx"
+positive: cloudimage:\n  token: 4pN1njZjOZHshsgxRxw5MlzSte5cuK
 negative: export CLOUDIMAGE_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export CLOUDIMAGE_API_KEY="G1QYSIHZbXeN2inJtBNTQW0Kjgbz"
+negative: export CLOUDIMAGE_API_KEY="IfPhG30TmIKajrRk1xv5iwSHPXXb"
 negative: export CLOUDIMAGE_API_KEY="${CLOUDIMAGE_API_KEY}"
 
 id: cloudmersive-api-key
 title: Cloudmersive API key
 severity: high
 keywords: cloudmersive
-pattern: (?i)(?:\b|_)(?:cloudmersive)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12})(?![\w-])
+pattern: (?i)(?:\b|_)(?:cloudmersive)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export CLOUDMERSIVE_API_KEY="1137a292-367c-d228-bbaa-57d2cb3553ae"
-positive: cloudmersive:\n  token: 5f83965d-5a27-cf40-41c5-ef40299cd631
+positive: export CLOUDMERSIVE_API_KEY="4a5e49cb-13b2-8ec5-d949-f9d3d024fd7c"
+positive: cloudmersive:\n  token: a4538aa1-1da7-bfe7-c6a6-f224bd2bf8f9
 negative: export CLOUDMERSIVE_API_KEY="xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx"
-negative: export CLOUDMERSIVE_API_KEY="344734c1-9fb4-11cf-5e60-6ef79cf387"
+negative: export CLOUDMERSIVE_API_KEY="c9ab51cd-99ef-ffad-daea-36ccc5d197"
 negative: export CLOUDMERSIVE_API_KEY="${CLOUDMERSIVE_API_KEY}"
 
 id: cloudplan-api-key
 title: Cloudplan API key
 severity: high
 keywords: cloudplan
-pattern: (?i)(?:\b|_)(?:cloudplan)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{32})(?![\w-])
+pattern: (?i)(?:\b|_)(?:cloudplan)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export CLOUDPLAN_API_KEY="15VdkIUJYcjVSExta45n5GKQTZTsj0xy"
-positive: cloudplan:\n  token: ByFImUVTncMoeeERdiZbNYBL2IJ8sjve
+positive: export CLOUDPLAN_API_KEY="Xm4AxUVLlvHbfJvHbqBb8hhVOJ09J35f"
+positive: cloudplan:\n  token: ojA50vnMpFoSsDZpVajVWr0Ylpfr7hvl
 negative: export CLOUDPLAN_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export CLOUDPLAN_API_KEY="w5IUSWMZY0de1M4LZa0NeQRjRDAj7t"
+negative: export CLOUDPLAN_API_KEY="bz0VFPYopsA0bqF48YQIqatzOBOeQF"
 negative: export CLOUDPLAN_API_KEY="${CLOUDPLAN_API_KEY}"
 
 id: cloudsight-api-key
 title: CloudSight API key
 severity: high
 keywords: cloudsight
-pattern: (?i)(?:\b|_)(?:cloudsight)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{20,30})(?![\w-])
+pattern: (?i)(?:\b|_)(?:cloudsight)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9]{20,30})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export CLOUDSIGHT_API_KEY="faVVRAlJ4EwI554hVeleml7crcsA"
-positive: cloudsight:\n  token: 4OQgL8gDwooD6PwnRltcPNZbKS6eKH
+positive: export CLOUDSIGHT_API_KEY="MSq8qDU2CNcWdObamxBhL"
+positive: cloudsight:\n  token: fdXsKwKRxJt4bj3x5GP9xWlD
 negative: export CLOUDSIGHT_API_KEY="xxxxxxxxxxxxxxxxxxxx"
-negative: export CLOUDSIGHT_API_KEY="7OuHV6RyAzQcBC8pUJ"
+negative: export CLOUDSIGHT_API_KEY="1exB2ilum5r9WEVJEe"
 negative: export CLOUDSIGHT_API_KEY="${CLOUDSIGHT_API_KEY}"
 
 id: cloudsmith-api-key
@@ -1418,36 +1420,36 @@ keywords: cloudsmith
 pattern: (?i)(?:\b|_)(?:cloudsmith)[\w.-]{0,20}?[\s:'"=>,-]{1,6}\b([A-Za-z0-9]{40})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: cloudsmith=hIgHOqTCwMeCbTR22SAdD2dNkDyPOuwWESjsFwyd
-positive: CLOUDSMITH LZBfJXubB1h31A3XVLg9DtbZ0il0ZX8HeMqvKvjG
+positive: cloudsmith=ysUV8HpwN9kLEXR8QRDn2iak6ArLXniCPUcN3csL
+positive: CLOUDSMITH 8nUUsn5EwT03pi0uUG0XwZPginY3NZaUNODr4ZFU
 negative: cloudsmith=xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
-negative: cloudsmith=KLVaNLzw7a4lnQcbMyK6pezMaG2GDkzLCcDbTj
+negative: cloudsmith=JXxjWzmzYjkBE6Se6S1ltUD6YSVAb15VdkIUJY
 negative: cloudsmith=${CLOUDSMITH_API_KEY}
 
 id: cloverly-api-key
 title: Cloverly API key
 severity: high
 keywords: cloverly
-pattern: (?i)(?:\b|_)(?:cloverly)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9_]{28,29})(?![\w-])
+pattern: (?i)(?:\b|_)(?:cloverly)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9_]{28,29})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export CLOVERLY_API_KEY="3wAkGtNTgX5Hi8NSg9vlAN1dJYRAa"
-positive: cloverly:\n  token: viJvGI35x0OdaXw9rjAtZIMR7BZXC
+positive: export CLOVERLY_API_KEY="jVSExta45n5GKQTZTsj0xyxByFIm"
+positive: cloverly:\n  token: cMoeeERdiZbNYBL2IJ8sjveapafY
 negative: export CLOVERLY_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export CLOVERLY_API_KEY="8YB0b9Ivv1MWhME1WzJEMD5cr8"
+negative: export CLOVERLY_API_KEY="IUSWMZY0de1M4LZa0NeQRjRDAj"
 negative: export CLOVERLY_API_KEY="${CLOVERLY_API_KEY}"
 
 id: clustdoc-api-key
 title: Clustdoc API key
 severity: high
 keywords: clustdoc
-pattern: (?i)(?:\b|_)(?:clustdoc)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w\s.:'"=/>,-]{0,30}?\b([A-Za-z0-9]{64})(?![\w-])
+pattern: (?i)(?:\b|_)(?:clustdoc)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9]{64})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export CLUSTDOC_API_KEY="eijLmNQa2fNfhiHXoHURTwGNUPd7cMnMqpk03O01806B0MigoPbksdrfIWF2UJqh"
-positive: clustdoc:\n  token: JseBeqkd2TVrpkpMWV6xss6w68JNSXex3Qsst3FaaRlH9RI6zHTKSbShGOw1ZwXs
+positive: export CLUSTDOC_API_KEY="YJfaVVRAlJ4EwI554hVeleml7crcsAQ4OQgL8gDwooD6PwnRltcPNZbKS6eKHNF8"
+positive: clustdoc:\n  token: 3ZjMas1hJpCgW93eqPilESJO17OuHV6RyAzQcBC8pUJehIgHOqTCwMeCbTR22SAd
 negative: export CLUSTDOC_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export CLUSTDOC_API_KEY="pu6KjcMNJl8p36lUPFvonQU5zPs3yZT1txXzMTFhR0eOCykolURZA0T3xWUdtg"
+negative: export CLUSTDOC_API_KEY="boDfUKykX7q0hjf1dQ0AXRBEnuQPOAJYt3ikelKLVaNLzw7a4lnQcbMyK6pezM"
 negative: export CLUSTDOC_API_KEY="${CLUSTDOC_API_KEY}"
 """#
 }
