@@ -221,7 +221,7 @@ negative: APIFY_TOKEN=apify_api_xxxx
 
 id: apilayer-api-key
 title: APILayer API key
-severity: high
+severity: medium
 keywords: apilayer
 pattern: (?i)(?:\b|_)(?:apilayer)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
@@ -532,7 +532,7 @@ negative: export AVAZA_API_KEY="${AVAZA_API_KEY}"
 
 id: aviationstack-api-key
 title: Aviationstack API key
-severity: high
+severity: medium
 keywords: aviationstack
 pattern: (?i)(?:\b|_)(?:aviationstack)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
@@ -711,7 +711,7 @@ negative: export BESNAPPY_API_KEY="${BESNAPPY_API_KEY}"
 
 id: besttime-api-key
 title: BestTime API key
-severity: high
+severity: medium
 keywords: besttime
 pattern: (?i)(?:\b|_)(?:besttime)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9]{36})(?![\w-])
 entropy: 3.0
@@ -750,7 +750,7 @@ negative: export BITBAR_API_KEY="${BITBAR_API_KEY}"
 
 id: bitcoinaverage-api-key
 title: BitcoinAverage API key
-severity: high
+severity: medium
 keywords: bitcoinaverage
 pattern: (?i)(?:\b|_)(?:bitcoinaverage)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9]{43})(?![\w-])
 entropy: 3.0
@@ -936,7 +936,7 @@ negative: export BROWSHOT_API_KEY="${BROWSHOT_API_KEY}"
 
 id: bscscan-api-key
 title: BscScan API key
-severity: high
+severity: medium
 keywords: bscscan
 pattern: (?i)(?:\b|_)(?:bscscan)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9]{34})(?![\w-])
 entropy: 3.0
@@ -1055,7 +1055,7 @@ negative: export CAFLOU_API_KEY="${CAFLOU_API_KEY}"
 
 id: calendarific-api-key
 title: Calendarific API key
-severity: high
+severity: medium
 keywords: calendarific
 pattern: (?i)(?:\b|_)(?:calendarific)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 2.5
@@ -1082,7 +1082,7 @@ negative: export CALENDLY_API_KEY="${CALENDLY_API_KEY}"
 
 id: calorieninja-api-key
 title: CalorieNinjas API key
-severity: high
+severity: medium
 keywords: calorieninja
 pattern: (?i)(?:\b|_)(?:calorieninja)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9]{40})(?![\w-])
 entropy: 3.0
@@ -1134,7 +1134,7 @@ negative: export CAPSULECRM_API_KEY="${CAPSULECRM_API_KEY}"
 
 id: carboninterface-api-key
 title: Carbon Interface API key
-severity: high
+severity: medium
 keywords: carboninterface
 pattern: (?i)(?:\b|_)(?:carboninterface)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9]{21})(?![\w-])
 entropy: 3.0
@@ -1363,7 +1363,7 @@ negative: v1.0-abcdef
 
 id: cloudimage-api-key
 title: Cloudimage API key
-severity: high
+severity: medium
 keywords: cloudimage
 pattern: (?i)(?:\b|_)(?:cloudimage)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9]{30})(?![\w-])
 entropy: 3.0

@@ -113,7 +113,7 @@ negative: DD_APP_KEY=4a4780b4e674c266cbcb9a9ac85416e3
 
 id: datagov-api-key
 title: api.data.gov API key
-severity: high
+severity: medium
 keywords: data.gov data_gov datagov
 pattern: (?i)(?:\b|_)(?:data\.gov|data_gov|datagov)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9]{40})(?![\w-])
 entropy: 3.0
@@ -202,7 +202,7 @@ negative: export DETECTIFY_API_KEY="${DETECTIFY_API_KEY}"
 
 id: detectlanguage-api-key
 title: Detect Language API key
-severity: high
+severity: medium
 keywords: detectlanguage
 pattern: (?i)(?:\b|_)(?:detectlanguage)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
@@ -601,7 +601,7 @@ negative: export ERASER_API_KEY="${ERASER_API_KEY}"
 
 id: etherscan-api-key
 title: Etherscan API key
-severity: high
+severity: medium
 keywords: etherscan
 pattern: (?i)(?:\b|_)(?:etherscan)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9]{34})(?![\w-])
 entropy: 3.0
@@ -614,7 +614,7 @@ negative: export ETHERSCAN_API_KEY="${ETHERSCAN_API_KEY}"
 
 id: ethplorer-api-key
 title: Ethplorer API key
-severity: high
+severity: medium
 keywords: ethplorer
 pattern: (?i)(?:\b|_)(?:ethplorer)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9]{22})(?![\w-])
 entropy: 3.0
@@ -653,7 +653,7 @@ negative: everhour=${EVERHOUR_API_KEY}
 
 id: exchangerateapi-api-key
 title: ExchangeRate-API key
-severity: high
+severity: medium
 keywords: exchangerate exchangerate-api exchangerateapi
 pattern: (?i)(?:\b|_)(?:exchangerate|exchangerate-api|exchangerateapi)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9]{24})(?![\w-])
 entropy: 3.0
@@ -666,7 +666,7 @@ negative: export EXCHANGERATE_API_KEY="${EXCHANGERATE_API_KEY}"
 
 id: exchangeratesapi-api-key
 title: Exchangerates API key
-severity: high
+severity: medium
 keywords: exchangerates exchangeratesapi
 pattern: (?i)(?:\b|_)(?:exchangerates|exchangeratesapi)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
@@ -728,7 +728,7 @@ negative: data = "EAAAoBUAACMUAACJEgAAixQAAE0VAADUEQAAzxQAABAYAADJFgAA3BYAAMERAA
 
 id: fastforex-api-key
 title: fastFOREX API key
-severity: high
+severity: medium
 keywords: fastforex
 pattern: (?i)(?:\b|_)(?:fastforex)[\w.-]{0,20}?[\s:'"=>,-]{1,6}\b([A-Za-z0-9]{28})(?![\w-])
 entropy: 3.0
@@ -814,7 +814,7 @@ negative: export FILEIO_API_KEY="${FILEIO_API_KEY}"
 
 id: finage-api-key
 title: Finage API key
-severity: high
+severity: medium
 keywords: finage
 pattern: (?i)(?:\b|_)(?:finage)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
@@ -827,7 +827,7 @@ negative: export FINAGE_API_KEY="${FINAGE_API_KEY}"
 
 id: financialmodelingprep-api-key
 title: Financial Modeling Prep API key
-severity: high
+severity: medium
 keywords: financialmodelingprep
 pattern: (?i)(?:\b|_)(?:financialmodelingprep)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
@@ -879,7 +879,7 @@ negative: export FINICITY_API_KEY="${FINICITY_API_KEY}"
 
 id: finnhub-api-key
 title: Finnhub API key
-severity: high
+severity: medium
 keywords: finnhub
 pattern: (?i)(?:\b|_)(?:finnhub)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9]{20})(?![\w-])
 entropy: 3.0
@@ -892,7 +892,7 @@ negative: export FINNHUB_API_KEY="${FINNHUB_API_KEY}"
 
 id: fixerio-api-key
 title: Fixer API key
-severity: high
+severity: medium
 keywords: fixer fixerio fixer.io
 pattern: (?i)(?:\b|_)(?:fixer|fixerio|fixer\.io)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
@@ -952,7 +952,7 @@ negative: export FLICKR_API_KEY="${FLICKR_API_KEY}"
 
 id: flightapi-api-key
 title: FlightAPI key
-severity: high
+severity: medium
 keywords: flightapi
 pattern: (?i)(?:\b|_)(?:flightapi)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9]{24})(?![\w-])
 entropy: 3.0

@@ -68,7 +68,7 @@ negative: export CODEQUIRY_API_KEY="${CODEQUIRY_API_KEY}"
 
 id: coinapi-api-key
 title: CoinAPI key
-severity: high
+severity: medium
 keywords: coinapi
 pattern: (?i)(?:\b|_)(?:coinapi)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12})(?![\w-])
 entropy: 3.0
@@ -94,7 +94,7 @@ negative: export COINBASE_API_KEY="${COINBASE_API_KEY}"
 
 id: coinlayer-api-key
 title: coinlayer API key
-severity: high
+severity: medium
 keywords: coinlayer
 pattern: (?i)(?:\b|_)(?:coinlayer)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
@@ -107,7 +107,7 @@ negative: export COINLAYER_API_KEY="${COINLAYER_API_KEY}"
 
 id: coinlib-api-key
 title: Coinlib API key
-severity: high
+severity: medium
 keywords: coinlib
 pattern: (?i)(?:\b|_)(?:coinlib)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9]{16})(?![\w-])
 entropy: 2.5
@@ -233,7 +233,7 @@ negative: export CONVERTKIT_API_KEY="${CONVERTKIT_API_KEY}"
 
 id: countrylayer-api-key
 title: countrylayer API key
-severity: high
+severity: medium
 keywords: countrylayer
 pattern: (?i)(?:\b|_)(?:countrylayer)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
@@ -319,7 +319,7 @@ negative: export CROWDIN_API_KEY="${CROWDIN_API_KEY}"
 
 id: cryptocompare-api-key
 title: CryptoCompare API key
-severity: high
+severity: medium
 keywords: cryptocompare
 pattern: (?i)(?:\b|_)(?:cryptocompare)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9]{64})(?![\w-])
 entropy: 2.9
@@ -332,7 +332,7 @@ negative: export CRYPTOCOMPARE_API_KEY="${CRYPTOCOMPARE_API_KEY}"
 
 id: currencyfreaks-api-key
 title: CurrencyFreaks API key
-severity: high
+severity: medium
 keywords: currencyfreaks
 pattern: (?i)(?:\b|_)(?:currencyfreaks)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
@@ -345,7 +345,7 @@ negative: export CURRENCYFREAKS_API_KEY="${CURRENCYFREAKS_API_KEY}"
 
 id: currencylayer-api-key
 title: currencylayer API key
-severity: high
+severity: medium
 keywords: currencylayer
 pattern: (?i)(?:\b|_)(?:currencylayer)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
@@ -358,7 +358,7 @@ negative: export CURRENCYLAYER_API_KEY="${CURRENCYLAYER_API_KEY}"
 
 id: currencyscoop-api-key
 title: CurrencyScoop API key
-severity: high
+severity: medium
 keywords: currencyscoop
 pattern: (?i)(?:\b|_)(?:currencyscoop)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
@@ -371,7 +371,7 @@ negative: export CURRENCYSCOOP_API_KEY="${CURRENCYSCOOP_API_KEY}"
 
 id: currentsapi-api-key
 title: Currents API key
-severity: high
+severity: medium
 keywords: currentsapi
 pattern: (?i)(?:\b|_)(?:currentsapi)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9+/_=-]{48})(?![\w+/=-])
 entropy: 3.0
