@@ -263,11 +263,12 @@ negative: https://discord.com/api/webhooks/{id}/{token}
 id: discord-bot-token
 title: Discord bot token
 severity: high
-keywords: discord bot_token bottoken apikey api_key token
-pattern: (?i)(?:discord|bot|token|api_?key)[\w.-]{0,25}?["']?\s{0,3}[:=]{1,2}\s{0,3}["']?([MNO][\w-]{23,27}\.[\w-]{6}\.[\w-]{27,40})(?![\w-])
+keywords: discord bot_token bottoken apikey api_key token bot.run client.run
+pattern: (?i)(?:discord|bot|token|api_?key|client\.run)[\w.-]{0,25}?["']?\s{0,3}[:=(]{1,2}\s{0,3}["']?([MNO][\w-]{23,27}\.[\w-]{6}\.[\w-]{27,40})(?![\w-])
 entropy: 3.5
 positive: DISCORD_BOT_TOKEN=MTLOn6SsIsjlVfco69aYzpB5V.esuGKs.op4y9OS4uFZPBfccSe4xhPoCVTOWtMm9aZMEmm
 positive: bot.run(token="MT1QLAsyjgTpOKP0dJ1xaeEYa.7zexq7.qYLrj6u2qCgfoBsPy2ViRXCtrAqufphUSqXYgC")
+positive: client.run('MTPVqE5hogTNpHyfT75U1Cb2x.wGXk4U.WXXLKjxBtXVulBf8Sjd3vKRqEiA1pxxUv4INuT')
 negative: DISCORD_BOT_TOKEN=MTIz.abc.def
 negative: token = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.abcdefghijklmnopqrstuvwxyz0123"
 
@@ -278,8 +279,8 @@ keywords: discord bot_id botid
 pattern: (?i)(?:discord[\w.-]{0,20}?|\bbot_?id)["']?\s{0,3}[:=]{1,2}\s{0,3}["']?\b([0-9]{17,19})\b
 entropy: 2.5
 confidence: medium
-positive: DISCORD_CLIENT_ID=132064268165763074
-positive: bot_id: "652680823753706672"
+positive: DISCORD_CLIENT_ID=137589178271944022
+positive: bot_id: "206426816576307449"
 negative: DISCORD_CLIENT_ID=123
 negative: discord = 00000000000000000
 
@@ -290,10 +291,10 @@ keywords: disqus
 pattern: (?i)(?:\b|_)(?:disqus)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9]{64})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export DISQUS_API_KEY="YKH5uuWmePNCDR22qdOuTy3Oq6f8FpBOaZNNYlnNenCQ2RfuDklW3KdF6kHnDL4k"
-positive: disqus:\n  token: DxIM2OeYFGkXEfMt4T5taSWk8lCkEXGIAyk5v7xylwH2GzN3cFaTg72hiduTz6oC
+positive: export DISQUS_API_KEY="kEXGIAyk5v7xylwH2GzN3cFaTg72hiduTz6oC52iX4FBC5riQx1LMURWpwGhXQqo"
+positive: disqus:\n  token: MPEB1i3moDBoHfnI71k3Kohc9WE8q7NnfZUIIqPxFK5sElQ13cCuWMYqAEubGqYm
 negative: export DISQUS_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export DISQUS_API_KEY="xFK5sElQ13cCuWMYqAEubGqYmupq0FoquWcuQvf1eruBIg0zsVr3a1tUBIHOdi"
+negative: export DISQUS_API_KEY="5D5NlsGjRR0FYgqV0AucAuZdfZkKkbxjlGjggNS5eBFbCxEBWhQISuRbKuRxCR"
 negative: export DISQUS_API_KEY="${DISQUS_API_KEY}"
 
 id: ditto-api-key
@@ -303,10 +304,10 @@ keywords: ditto
 pattern: (?i)(?:\b|_)(?:ditto)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12}\.[A-Za-z0-9]{40})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export DITTO_API_KEY="325a09ab-10fe-f3e9-274b-4bcffa5efedd.BFbCxEBWhQISuRbKuRxCRZxlLpQRIPbiw99KhOI2"
-positive: ditto:\n  token: 7f5aa690-e5cd-9b99-e773-4fe62e71a31b.2x4pUBpp4cJnQZzOurOrLFMgVD9apGFYgGvsPR83
+positive: export DITTO_API_KEY="f1ae5dd7-5aa6-0fe5-d39b-98e77324fe62.JB4IX8oaINY0tSpdg2x4pUBpp4cJnQZzOurOrLFM"
+positive: ditto:\n  token: 8a19d434-cd53-7e15-1330-f2a527a9222e.dG0Nx61aC3odnPtiFmO5OTOfgFuHqJoNUW1tiZkR
 negative: export DITTO_API_KEY="xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx.xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export DITTO_API_KEY="660c037f-1446-0212-c6a1-849b8d9b9b88.Kkmoo6gTEQu3D7pKyi0ro1rwqPcupT8krjkOzt"
+negative: export DITTO_API_KEY="12ddf960-113d-0ea9-4a07-e3c7c1d75cdc.38AJAXL6yRpF83ZQgvGieVhrtKYT1vuzbFc3ld"
 negative: export DITTO_API_KEY="${DITTO_API_KEY}"
 
 id: django-secret-key
@@ -317,7 +318,7 @@ pattern: (?i)(?:\b|_)django[\w.-]{0,10}?secret[_-]?key["']?\s{0,3}[:=,]{1,2}\s{0
 entropy: 3.5
 confidence: medium
 positive: os.environ.get('DJANGO_SECRET_KEY', 'q7#vn!2k$e9f@x0p*h6w&z3m^r8t(a1s)d5g%j4l+b_c-y=u')
-positive: DJANGO_SECRET_KEY = "7gLBwU6f89K4hf38AJAXL6yRpF83ZQgvGieVhrtKYT1vuzbFc3"
+positive: DJANGO_SECRET_KEY = "XiPmq7Nrcmrm23xJ9tMzFFOmjnF7fDULA7ITjeOrP1TvXkXzo6"
 negative: DJANGO_SECRET_KEY = "changeme"
 negative: DJANGO_SECRET_KEY = os.environ['DJANGO_SECRET_KEY']
 
@@ -327,7 +328,7 @@ severity: medium
 keywords: django-insecure-
 pattern: \b(django-insecure-[^\s'"]{40,70})
 entropy: 3.5
-positive: SECRET_KEY = 'django-insecure-67koG2shdwAxGEz7T5s7fy5tZnUGGdhBNGoIeWlrrst0yY4FoG'
+positive: SECRET_KEY = 'django-insecure-YIN4BG0rP7ruPygRORL0UAPdEw5fOXOobvP0cwIdB2BXrwy44K'
 negative: SECRET_KEY = 'django-insecure-xxxxxxxx'
 
 id: docparser-api-key
@@ -337,10 +338,10 @@ keywords: docparser
 pattern: (?i)(?:\b|_)(?:docparser)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9]{40})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export DOCPARSER_API_KEY="B4SQLnYIN4BG0rP7ruPygRORL0UAPdEw5fOXOobv"
-positive: docparser:\n  token: wIdB2BXrwy44K4g6a9MmvIKV87Wi5EEPHoUFuIa5
+positive: export DOCPARSER_API_KEY="BNgFxWeqOEAD9tCSNjAFe7bAZ6ixvq1Bs4Tts5zV"
+positive: docparser:\n  token: tBWGcB46M8QZYIWF97kMAUavr7fz0CUu4BJlEtXD
 negative: export DOCPARSER_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export DOCPARSER_API_KEY="CSNjAFe7bAZ6ixvq1Bs4Tts5zVSQetBWGcB46M"
+negative: export DOCPARSER_API_KEY="8xoXARNMSACGiEaQdg2LQOSa1Lsd50NiqIVz62"
 negative: export DOCPARSER_API_KEY="${DOCPARSER_API_KEY}"
 
 id: doppler-cli-token
@@ -349,7 +350,7 @@ severity: high
 keywords: dp.ct.
 pattern: \b(dp\.ct\.[A-Za-z0-9]{40,44})\b
 entropy: 3.0
-positive: DOPPLER_TOKEN=dp.ct.97kMAUavr7fz0CUu4BJlEtXDeiCJgBfz1wbB6dhnHAS
+positive: DOPPLER_TOKEN=dp.ct.cpyHWGYuuysxcrCPhoix3xO3vTRv9H6mIhdt7tCMjol
 negative: DOPPLER_TOKEN=dp.ct.xxxx
 negative: DOPPLER_TOKEN=dp.ct.xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
 
@@ -359,7 +360,7 @@ severity: high
 keywords: dp.pt.
 pattern: \b(dp\.pt\.[A-Za-z0-9]{40,44})\b
 entropy: 3.0
-positive: DOPPLER_TOKEN=dp.pt.Ihdt7tCMjolsOz5h2lRf0uALS5zZuqS4m2mf9JvD9Oi
+positive: DOPPLER_TOKEN=dp.pt.8XMeegvEn4EgkGd9Xtf1q9NZbgB8erHv5AOfpJiwgiC
 negative: DOPPLER_TOKEN=dp.pt.xxxx
 negative: DOPPLER_TOKEN=dp.pt.xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
 
@@ -369,7 +370,7 @@ severity: high
 keywords: dp.sa.
 pattern: \b(dp\.sa\.[A-Za-z0-9]{40,44})\b
 entropy: 3.0
-positive: DOPPLER_TOKEN=dp.sa.wgiCfOde6RuLReLMPi5zSoSW1Gfr8jYcIwl6qG8alJ8
+positive: DOPPLER_TOKEN=dp.sa.5GgUTIUz9d1cUgAgcrO6yMj3P90G1v90KdBejVryvxJ
 negative: DOPPLER_TOKEN=dp.sa.xxxx
 negative: DOPPLER_TOKEN=dp.sa.xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
 
@@ -379,7 +380,7 @@ severity: high
 keywords: dp.scim.
 pattern: \b(dp\.scim\.[A-Za-z0-9]{40,44})\b
 entropy: 3.0
-positive: DOPPLER_TOKEN=dp.scim.yvxJwvklZ1AKtZNIUKYYwe0DbVKRZboVWocIFNAAe8N
+positive: DOPPLER_TOKEN=dp.scim.kf53ySJWrphFBXx7uCfFkUavkS4LmRta4r7YqzAw9yf
 negative: DOPPLER_TOKEN=dp.scim.xxxx
 negative: DOPPLER_TOKEN=dp.scim.xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
 
@@ -389,7 +390,7 @@ severity: high
 keywords: dp.audit.
 pattern: \b(dp\.audit\.[A-Za-z0-9]{40,44})\b
 entropy: 3.0
-positive: DOPPLER_TOKEN=dp.audit.fgebdzl1M2b8534vuM4mgOZqHeuZffpyjpBRGZ9tSpU
+positive: DOPPLER_TOKEN=dp.audit.IzvMr1tt28fzYoquqlg5iShydOuw0pXl7LwHDCSEpBN
 negative: DOPPLER_TOKEN=dp.audit.xxxx
 negative: DOPPLER_TOKEN=dp.audit.xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
 
@@ -399,8 +400,8 @@ severity: high
 keywords: dp.st.
 pattern: \b(dp\.st\.(?:[a-z0-9_-]{2,35}\.)?[A-Za-z0-9]{40,44})\b
 entropy: 3.0
-positive: DOPPLER_TOKEN=dp.st.prd.lsvpWSbRNnpMi4mYZnhtNwHib7LeleH3jklfvTd9F2P
-positive: DOPPLER_TOKEN=dp.st.pBN2OOb5zumro70bxezjWxhbABIHwgQPA4YShquuDkp
+positive: DOPPLER_TOKEN=dp.st.prd.s8cak9c7hlgGKRmZcV9oPdeiHPEVNZuPkKYCqzYFQDr
+positive: DOPPLER_TOKEN=dp.st.jRhsPIgCgHPEPESqoN9c0NPoMpWqLhfS9Zo3CwVfmgU
 negative: DOPPLER_TOKEN=dp.st.prd.xxxx
 
 id: dronahq-api-key
@@ -410,10 +411,10 @@ keywords: dronahq
 pattern: (?i)(?:\b|_)(?:dronahq)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9]{50})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export DRONAHQ_API_KEY="zYFQDrklT51b2nH73Jcm63KWgD7VsQV1p7qPolSX7NgXxRKzVY"
-positive: dronahq:\n  token: LuJzrMRGJi5Wam1Wp8ivQoVmaTtLar1641MOMlHoFTEU9DS5by
+positive: export DRONAHQ_API_KEY="S5byQPgEAbcSc0JB8CGZfc4BPXHTPELAh34A30d4pr0IHdzu0M"
+positive: dronahq:\n  token: BIWXw7UCSK2LQPwAUUIF9nRhiL4FHbE4EcldeE3ay8Zv9LzyD5
 negative: export DRONAHQ_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export DRONAHQ_API_KEY="UCSK2LQPwAUUIF9nRhiL4FHbE4EcldeE3ay8Zv9LzyD5tzq8"
+negative: export DRONAHQ_API_KEY="fnZYV368qz9zd2SEZCQiR75FyRbz85aeq0kQqEWa842IVLZB"
 negative: export DRONAHQ_API_KEY="${DRONAHQ_API_KEY}"
 
 id: droneci-access-token
@@ -423,10 +424,10 @@ keywords: droneci drone_token drone-token
 pattern: (?i)(?:\b|_)(?:droneci|drone_token|drone-token)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export DRONECI_API_KEY="QYyP3wwMt98aCzK55yNYcmqLncrkDsnY"
-positive: droneci:\n  token: 0yGnvXhKm2pKvfnZYV368qz9zd2SEZCQ
+positive: export DRONECI_API_KEY="xsjVIwHC36rGQmzVULg90wRvx17f7SGH"
+positive: droneci:\n  token: BINFWtjsxFlYmRNd4mRjRaG5St4uoakQ
 negative: export DRONECI_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export DRONECI_API_KEY="VIwHC36rGQmzVULg90wRvx17f7SGHh"
+negative: export DRONECI_API_KEY="maLLBwxoJexQC5HTuei8DBIaCAXOgv"
 negative: export DRONECI_API_KEY="${DRONECI_API_KEY}"
 
 id: dropbox-access-token
@@ -436,9 +437,9 @@ keywords: sl.
 pattern: \b(sl\.(?:u\.)?[A-Za-z0-9_-]{130,1400})(?![\w-])
 entropy: 3.5
 window: 2048
-positive: curl -H "Authorization: Bearer sl.TIYX0GLmLMKBOqUE9oSoqAIls8GAVnqj6pM6xvNwTna0d44f6cWxCG7DSFVTORvruMhaz0qQ1kbs3HAKk2z11S95Dc6J9eWW6Lhw6OHxifRsOCYS8L12IpH1LCSagrBhtPA4FaKkB4" https://api.dropboxapi.com/2/users/get_current_account
+positive: curl -H "Authorization: Bearer sl.w6OHxifRsOCYS8L12IpH1LCSagrBhtPA4FaKkB4InF1GXovAdVamAXdwIzCfJIXfUDZu5cnQs8uZb6k6MJ501RjOwMC83YuL5ACPr9KBMKQwTtY2hnQ2bgsNUhoSp0zDviYUe81XnN" https://api.dropboxapi.com/2/users/get_current_account
 negative: sl.xxxxxxxxxx
-negative: ssl.INFWtjsxFlYmRNd4mRjRaG5St4uoakQvxsrZW418BeWydRuuY850irxMd0fEHgASmaLLBwxoJexQC5HTuei8DBIaCAXOgvJgv2ijfNrNKw3OVblXRKG4xEnqoNkisYUOyksh2kVWkXum
+negative: ssl.v2ijfNrNKw3OVblXRKG4xEnqoNkisYUOyksh2kVWkXumrTIYX0GLmLMKBOqUE9oSoqAIls8GAVnqj6pM6xvNwTna0d44f6cWxCG7DSFVTORvruMhaz0qQ1kbs3HAKk2z11S95Dc6J9eW
 
 id: dynalist-api-token
 title: Dynalist API token
@@ -447,10 +448,10 @@ keywords: dynalist
 pattern: (?i)(?:\b|_)(?:dynalist)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9]{128})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export DYNALIST_API_KEY="AUlRKjt1vjcYWkkqWYFMldDNgc6oKjCAdYjkKWtqNFopRWYDT0U5VSa9YQzDv9g8hp471cwnN4Kd5YttLBCx3YEJRhU3cRzrHXXtGZY0HIyGa7AbidZbvF6LiPVWYm6f"
-positive: dynalist:\n  token: NCwU0eMb6VA9JPffyl2GEVK0vHzi3l3jUjFwCMsWDDHUbFhqzYNGUqejKBURKbH5FuH3BdoIKMlKHml7ErMjBSNPjQ1rHMlI0DvHirNwLQb9Ewk5PgzGdyt4jqsUmlTu
+positive: export DYNALIST_API_KEY="GZY0HIyGa7AbidZbvF6LiPVWYm6fiNCwU0eMb6VA9JPffyl2GEVK0vHzi3l3jUjFwCMsWDDHUbFhqzYNGUqejKBURKbH5FuH3BdoIKMlKHml7ErMjBSNPjQ1rHMlI0Dv"
+positive: dynalist:\n  token: rNwLQb9Ewk5PgzGdyt4jqsUmlTuQoKq5VtYxgLelO1jCEG2bt2c1foU3r7vmjrbf5KR8G84yOfobFvdITEfStWjaNML2NQuBzwfrRpDLheYehrLskp75LLot9EwBeFAg
 negative: export DYNALIST_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export DYNALIST_API_KEY="RBtPKKRPH9YY6xZ1zyhh5uvfDcPKnilSwmxqscE76lX80lPYNYjQ77hzFtmTIiBX79G2Ne6AzmD1Qpvl5lWVDjwuuCpglZWBJkVFfZzt5dA4dft055qKR3Ubxla0UK"
+negative: export DYNALIST_API_KEY="fZzt5dA4dft055qKR3Ubxla0UKbCyHwGD3qPGwFsbFwN7f6PqJ8gtnDS4rMdLOnKeSj3Qk1tBm3IyF8CGZa7uGhYFeqcrEaeZwnpaAJV72QRVqvhSk7onL5AgDqXTl"
 negative: export DYNALIST_API_KEY="${DYNALIST_API_KEY}"
 
 id: dynatrace-api-token
@@ -459,7 +460,7 @@ severity: high
 keywords: dt0c0 dt0s0
 pattern: \b(dt0[cs]0[0-9]\.[A-Z0-9]{24}\.[A-Z0-9]{64})\b
 entropy: 3.0
-positive: apiToken: dt0c01.2Y7W63Q6W5SB5WFQ9GTN3RDN.JKT1M8Y526AU6H5EQCR4AEWNPA09QVHKON0G3QLEFMD7S3WWAU26S6GMYSYSXBK4
+positive: apiToken: dt0c01.FMD7S3WWAU26S6GMYSYSXBK4.G4JKHZLZKP0IDLXLS1NQ0JGLEAXEM002Z04SBPY022BYME06EJ6JEYF1NVGSLFOV
 negative: apiToken: dt0c01.XXXX
 negative: dt0c01.AAAAAAAAAAAAAAAAAAAAAAAA.BBBBBBBBBBBBBBBBBBBB
 
@@ -470,10 +471,10 @@ keywords: dyspatch
 pattern: (?i)(?:\b|_)(?:dyspatch)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9]{52})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export DYSPATCH_API_KEY="y6GwGNII5EOA06cWpNrZzx4nLwnaTl0ocbr4bCANbTVKAs6iySE9"
-positive: dyspatch:\n  token: rv9VTxE7kjHRurSpaRWyR3snjlRioFB7vJVy0bmellIW5TgCvt82
+positive: export DYSPATCH_API_KEY="82HTeGW6ac0RHFPKAPvEnbibhWSnXEBDZZcpTAPDpQsvREKJwr28"
+positive: dyspatch:\n  token: kesPSU2UE9xg9Fs0kdb51Sqogm9DOjiEhKBdSuEDK9ocWOnwgg8O
 negative: export DYSPATCH_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export DYSPATCH_API_KEY="PSU2UE9xg9Fs0kdb51Sqogm9DOjiEhKBdSuEDK9ocWOnwgg8OM"
+negative: export DYSPATCH_API_KEY="aVLS2I9D2QS8BH3gb6p8DLPeLcAB8cmeN1K2KPm51UbjoqQdPv"
 negative: export DYSPATCH_API_KEY="${DYSPATCH_API_KEY}"
 
 id: eagleeyenetworks-api-key
@@ -483,10 +484,10 @@ keywords: eagleeyenetworks eagleeye
 pattern: (?i)(?:\b|_)(?:eagleeyenetworks|eagleeye)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9]{15})(?![\w-])
 entropy: 2.5
 confidence: medium
-positive: export EAGLEEYENETWORKS_API_KEY="UGOLe7AEkyBqzms"
-positive: eagleeyenetworks:\n  token: u9rrj1PZlES5LUb
+positive: export EAGLEEYENETWORKS_API_KEY="1yuuPakTSEDsbGd"
+positive: eagleeyenetworks:\n  token: M8K5BUXCfTFmIxj
 negative: export EAGLEEYENETWORKS_API_KEY="xxxxxxxxxxxxxxx"
-negative: export EAGLEEYENETWORKS_API_KEY="ofwNaVLS2I9D2"
+negative: export EAGLEEYENETWORKS_API_KEY="444tMI0qMxmMb"
 negative: export EAGLEEYENETWORKS_API_KEY="${EAGLEEYENETWORKS_API_KEY}"
 
 id: eagleeyenetworks-email
@@ -504,9 +505,9 @@ severity: high
 keywords: ezak eztk
 pattern: (?:^|[^A-Za-z0-9+/_-])(EZ[AT]K[A-Za-z0-9]{54})\b
 entropy: 3.0
-positive: EASYPOST_API_KEY=EZAK51UbjoqQdPvT0o1yuuPakTSEDsbGdgM8K5BUXCfTFmIxjoqYM1hq6t
+positive: EASYPOST_API_KEY=EZAKXMm0ADzj7zshUXlGC7pOJCXXXWNxv3we3g0xXvXCqtj54X7MSgxE9A
 negative: EZAKxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
-negative: EZAKH3gb6p8DLPeLcAB8cmeN
+negative: EZAKMoQyeqtI5d2VjejbKhyK
 
 id: ecostruxureit-api-key
 title: EcoStruxure IT API key
@@ -515,10 +516,10 @@ keywords: ecostruxureit ecostruxure
 pattern: (?i)(?:\b|_)(?:ecostruxureit|ecostruxure)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b(AK1[A-Za-z0-9]{45,55})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export ECOSTRUXUREIT_API_KEY="AK1ajq9H126ZnEAu4Zbu5tl8NtR60b3c9zqLmyPmXhw1jZ4c2Zbes8"
-positive: ecostruxureit:\n  token: AK1ge9QBUTyqsgOuxeeBcL64KGkl5mrwwVo2cPgjvVlbkxP0gZR
+positive: export ECOSTRUXUREIT_API_KEY="AK1xP0gZRnI30P6xFgWeP4LjZp8FGoYGjpdMeGsironHt39Zca"
+positive: ecostruxureit:\n  token: AK1pErWs670lWTslhaX5EbhGgUGRY4M2kO5PJZOgST26xzxQXGFQ
 negative: export ECOSTRUXUREIT_API_KEY="AK1xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export ECOSTRUXUREIT_API_KEY="AK10lWTslhaX5EbhGgUGRY4M2kO5PJZOgST26xzxQXGFQz"
+negative: export ECOSTRUXUREIT_API_KEY="AK1UofYqtt6g8SL68puGbedOl54RLGZiDKvEcgG6PAugfa"
 negative: export ECOSTRUXUREIT_API_KEY="${ECOSTRUXUREIT_API_KEY}"
 
 id: edenai-api-key
@@ -529,10 +530,10 @@ pattern: (?i)(?:\b|_)(?:edenai|eden_ai)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret
 entropy: 3.0
 window: 1024
 confidence: medium
-positive: export EDENAI_API_KEY="IarCJI0xbj8MtgfLJNptN3AjKeAlN1NMxZwFqL14ViivlIX8VfUofYqtt6g8SL68puGbedOl54RLGZiDKvEcgG6PAugfaijFt0uUq83RrJKZLLQeXItaEOueD733dnEpg3jUeVAPUOWLgHuYbg42ZnuSsbwUAdYrKkY7mJBu81jCoCrtJ3B3EpGgvfThtKZBVQyKmF5GDESLYN2qO4LD6qnGjUuqu6I6Jn7L9vqQlFHJJ1tmdcYb1Drxxg4wFlGNW2B5zTSG1IYYZi73j9BATihdsPXtwjM2G3EZ0ccXpu8vm20q954ouscOehL9VUhhKQTnIf"
-positive: edenai:\n  token: lrv2kq4wS90CCv7oDYfHPtgqzPpGwOQYNC0fTRFoGRcHPwp6LgEjZuG1MkcdLeYITzFNFGYAN61wJQ4igvNecPgcZGdwbIFNbwZGQh6tI89CTejo05miAWTOwvP3bKoUlngIt36FceR4b4xu55C81LxhL07qce962DY3hfOtd69MqhJ7NkDV4t8yaoug84TqHL4zcjchyrsvSfXPM55b9hu3pVMoYkEVcSFFKhQJKxxewENZg016gpbDWfHfMvOrV9EAEskN5NYPoiBEgHO3XOZr4SNeLcAfJSBGnTgcz74C4NWmfXDffeOE0ZSDs5OEL0T5Fr7ZoC0WIQVPnMQJT
+positive: export EDENAI_API_KEY="jFt0uUq83RrJKZLLQeXItaEOueD733dnEpg3jUeVAPUOWLgHuYbg42ZnuSsbwUAdYrKkY7mJBu81jCoCrtJ3B3EpGgvfThtKZBVQyKmF5GDESLYN2qO4LD6qnGjUuqu6I6Jn7L9vqQlFHJJ1tmdcYb1Drxxg4wFlGNW2B5zTS"
+positive: edenai:\n  token: 1IYYZi73j9BATihdsPXtwjM2G3EZ0ccXpu8vm20q954ouscOehL9VUhhKQTnIfElrv2kq4wS90CCv7oDYfHPtgqzPpGwOQYNC0fTRFoGRcHPwp6LgEjZuG1MkcdLeYITzFNFGYAN61wJQ4igvNecPgcZGdwbIFNbwZGQh6tI89CTejo05miAWTOwvP3bKoUlngIt36FceR4b4xu55C81LxhL07qce962DY3hfOtd69MqhJ7NkDV4t8yaoug84TqHL4zcjchyrsvSfXPM55b9hu3pVMoYkEVcSFFKhQJKxxewENZg016gpbDWfHfMvOrV9EAEskN5NYPoiBEgHO3XOZr4SNeLcAfJSBGnTgc
 negative: export EDENAI_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export EDENAI_API_KEY="foU5wS5VvcMUPZFRp9FysvU9m7PESSRVFgJOpIaFEccXSFoZ2Yy0awg8ZEaxGzMXyCkNG3bVZMnib3HkiTEhOVvg0uUu4yWPRG"
+negative: export EDENAI_API_KEY="k9CivHuYviWegFFwnuygsxcha256zNrj3bBIi4yWV04Ym1zzvWCrdJzpCGcadc1yhalDaYD0StzWpJSoAbkSbToYL3lk4qdgMo"
 negative: export EDENAI_API_KEY="${EDENAI_API_KEY}"
 
 id: elasticemail-api-key
@@ -542,10 +543,10 @@ keywords: elasticemail elastic_email elastic
 pattern: (?i)(?:\b|_)(?:elasticemail|elastic_email|elastic)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9_]{90,100})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export ELASTICEMAIL_API_KEY="30c99GUg9hvDyEMIRfJD5LnpRTt3qIVmmUi6CONXHAK3QuV2iJRdI4IWspoS6uhEzaHbX198YCdLjm3lnIxeQqMJ9ylk"
-positive: elasticemail:\n  token: TfK444a20Cf0jNpEpk5vc4atsr4WKWehQbEAVEyL1PqqQNJF2xUMoq9ed3eHzja8h2FvQz8TxmVC94FAqQTvpMtZz2mY04KBc
+positive: export ELASTICEMAIL_API_KEY="z8gOWQBGx63qyFlqdcvofHBqQJrzjzN8ObceG0uv5RkTvmPzzIPBO4Ab3AQTCdB2QfvZYQa6aUPj6otLfoU5wS5VvcMUP"
+positive: elasticemail:\n  token: Rp9FysvU9m7PESSRVFgJOpIaFEccXSFoZ2Yy0awg8ZEaxGzMXyCkNG3bVZMnib3HkiTEhOVvg0uUu4yWPRGk30c99GUg9hvDy
 negative: export ELASTICEMAIL_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export ELASTICEMAIL_API_KEY="vtZng4Dyg8GJFrg7QE6xZxWYAZQXCUD3gFjVYcrjodMwJi40df7JJizWDKh91RUxMv9LgMU6zWPkc9NsKqDx39cL"
+negative: export ELASTICEMAIL_API_KEY="5vc4atsr4WKWehQbEAVEyL1PqqQNJF2xUMoq9ed3eHzja8h2FvQz8TxmVC94FAqQTvpMtZz2mY04KBcq3BrUfwme"
 negative: export ELASTICEMAIL_API_KEY="${ELASTICEMAIL_API_KEY}"
 
 id: elevenlabs-api-key
@@ -554,10 +555,10 @@ severity: high
 keywords: sk_
 pattern: \b(sk_[a-f0-9]{48})\b
 entropy: 3.0
-positive: ELEVENLABS_API_KEY=sk_67cca87c966a4396444e90c97e08d2034a102c4cb3526ba2
-positive: client = ElevenLabs(api_key="sk_b1eda5b449197ef2aa95be38663c6472d968b8f197a0ddbc")
+positive: ELEVENLABS_API_KEY=sk_86d92d955788d9eb2e1b5ebce68d54d6fb3285b28034fad2
+positive: client = ElevenLabs(api_key="sk_83be352ea1a7df5775516b5cde5d7fa44716608c67cca87c")
 negative: sk_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
-negative: task_8034fad2283be352ea1a7df5775516b5cde5d7fa44716608
+negative: task_d94b0393c43dc5afd09dad57939c33dd399b6354721b6430
 
 id: enigma-api-key
 title: Enigma API key
@@ -566,10 +567,10 @@ keywords: enigma
 pattern: (?i)(?:\b|_)(?:enigma)[\w.-]{0,20}?[\s:'"=>,-]{1,6}\b([A-Za-z0-9]{40})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: enigma=I9k41cOOfIF1CLbdKixqY2S9LW2AYsg51u0lI2Nq
-positive: ENIGMA iZkw6sNJawRYkLhDEW30cNLrtZGAlaojankAm60Y
+positive: enigma=LvMxEPOwaU22rGga40p7KSiWrBaDySZ35SnhdeAa
+positive: ENIGMA oRECCBrm5TfZsfmDF0cyoFWtPaVmXSiTU2UJvB29
 negative: enigma=xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
-negative: enigma=KShy8N2sR6w1Bnrl2UzFT1WuK1gZH3QjceaEvF
+negative: enigma=RKaeHWLFH5me3cmg9Oo3C4qjtXxQijvv6uyKZW
 negative: enigma=${ENIGMA_API_KEY}
 
 id: envoy-api-key
@@ -580,10 +581,10 @@ pattern: (?i)(?:\b|_)(?:envoy)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|
 entropy: 3.0
 window: 1024
 confidence: medium
-positive: export ENVOY_API_KEY="nGemGz3iHqgzX400VI4BvpWFfSuGxGqbrCy5ro821JjPMrlP0IJmYDZAbJFt2vyOPTEg5hdnSo9WIa8KWfpgz1BjGNNZ7yzYXTTiIZiKGfxHJRyVkTyWHxODWGsMKtCZ0wNo5SDOsFRgXaNsyiEfZ2ASddfaIsb52zh0iRV7fDtYkCT88Wpy6Pd49QgUzT8A2N0Q"
-positive: envoy:\n  token: hwxEeYYswHmLsOgMYHflDcVFCZBRFrv5WLxsOw7gQQqwnZtp275bbbRuIaFLmWJYLyCgGuwqsut3wS684a4fw45bSGzv4zVWeE6EmTfIbfEg0sh6JKltEZyG7MDWFEHdlNfYpxpfdowqJoZ8YBTgpuJMKAXbmwR1KszDUOYsKZsmLBeKfEgBLODlrAHKRQ5oMy1Ebl0nX9iEV
+positive: export ENVOY_API_KEY="SfvI9k41cOOfIF1CLbdKixqY2S9LW2AYsg51u0lI2NqN0riZkw6sNJawRYkLhDEW30cNLrtZGAlaojankAm60YpInjL9PbPA5Khy9p81Bq1AxdrRXV9Xh06pbAjZpOMKShy8N2sR6w1Bnrl2UzFT1WuK1gZH3"
+positive: envoy:\n  token: jceaEvFxnGemGz3iHqgzX400VI4BvpWFfSuGxGqbrCy5ro821JjPMrlP0IJmYDZAbJFt2vyOPTEg5hdnSo9WIa8KWfpgz1BjGNNZ7yzYXTTiIZiKGfxHJRyVkTyWHxODWGsMKtCZ0wNo5SDOsFRgXaNsyiEfZ2ASddfaIsb52zh0iRV7fDtYkCT88Wpy6Pd49QgUzT8A2N0QBhwxEeYYswHmLsOgMYHflDcVFCZBRF
 negative: export ENVOY_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export ENVOY_API_KEY="1g5yuALNvwkgBCjkWU82kEcUdefGhJmMSQKCUDEriBMux0UdpFCb8QQBhYe680Ow9xFfAJi7j0GLMJJaRS0TO5FA0ctC3oTUqgwY4BAtHQNMPKv577qfFLtqzJEMAuRW5S5mpZCq65km2nNtomxj"
+negative: export ENVOY_API_KEY="eqqWWqmBxeWq5kjXRLgGIF1bBgnNZhBk1kHCHbaDp4H8lJkmEMEnMBnr8LeLHn15eckBAZqzYS8BlPCkQydpGp4yQAMwWOP9UCTgrS1cIFdwDxQnlVWZbwKUgJI6B0yfeSbdsVyg2Nus0Tu0tO5I"
 negative: export ENVOY_API_KEY="${ENVOY_API_KEY}"
 
 id: eraser-api-token
@@ -593,10 +594,10 @@ keywords: eraser
 pattern: (?i)(?:\b|_)(?:eraser)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9]{22})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export ERASER_API_KEY="NZYXiByUW4wOqAHIy3fJZU"
-positive: eraser:\n  token: OXfCQjf56Ig0Ui1UuPpJAH
+positive: export ERASER_API_KEY="uaqWnYLDyEhgKBtQqdJ1sL"
+positive: eraser:\n  token: HeWx8bwJOvk1qlL1iEIe8O
 negative: export ERASER_API_KEY="xxxxxxxxxxxxxxxxxxxxxx"
-negative: export ERASER_API_KEY="qn3IKIdbHec8hHCHVoCA"
+negative: export ERASER_API_KEY="CiCB2eAY13D5u1g5yuAL"
 negative: export ERASER_API_KEY="${ERASER_API_KEY}"
 
 id: etherscan-api-key
@@ -606,10 +607,10 @@ keywords: etherscan
 pattern: (?i)(?:\b|_)(?:etherscan)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9]{34})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export ETHERSCAN_API_KEY="ciCl4vz6wQOceExfY8KLYkPPSheyZ2Y4YL"
-positive: etherscan:\n  token: PLZGSORWc1Xg6jFB8RxFxxo1O0FiifCBdn
+positive: export ETHERSCAN_API_KEY="wkgBCjkWU82kEcUdefGhJmMSQKCUDEriBM"
+positive: etherscan:\n  token: x0UdpFCb8QQBhYe680Ow9xFfAJi7j0GLMJ
 negative: export ETHERSCAN_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export ETHERSCAN_API_KEY="DGPS30O7jztwSZW45tmetWB9mh5Nlsa6"
+negative: export ETHERSCAN_API_KEY="qfFLtqzJEMAuRW5S5mpZCq65km2nNtom"
 negative: export ETHERSCAN_API_KEY="${ETHERSCAN_API_KEY}"
 
 id: ethplorer-api-key
@@ -619,10 +620,10 @@ keywords: ethplorer
 pattern: (?i)(?:\b|_)(?:ethplorer)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9]{22})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export ETHPLORER_API_KEY="TaSw7fK94EFrAaVhX6odLR"
-positive: ethplorer:\n  token: g3TBkblIezK3F6ngHC2zHh
+positive: export ETHPLORER_API_KEY="jxNZYXiByUW4wOqAHIy3fJ"
+positive: ethplorer:\n  token: OXfCQjf56Ig0Ui1UuPpJAH
 negative: export ETHPLORER_API_KEY="xxxxxxxxxxxxxxxxxxxxxx"
-negative: export ETHPLORER_API_KEY="EU7RDScycQv0DvW1qqii"
+negative: export ETHPLORER_API_KEY="qn3IKIdbHec8hHCHVoCA"
 negative: export ETHPLORER_API_KEY="${ETHPLORER_API_KEY}"
 
 id: eventbrite-api-token
@@ -632,10 +633,10 @@ keywords: eventbrite
 pattern: (?i)(?:\b|_)(?:eventbrite)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Z0-9]{20})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export EVENTBRITE_API_KEY="J6T1XD97VYXPM4ZJGZ62"
-positive: eventbrite:\n  token: 6C31STQ092NTHBL57CD2
+positive: export EVENTBRITE_API_KEY="CI2LVZWCE4XFKHEYD6CG"
+positive: eventbrite:\n  token: 51X5XXO5IIF21DNIRE7O
 negative: export EVENTBRITE_API_KEY="xxxxxxxxxxxxxxxxxxxx"
-negative: export EVENTBRITE_API_KEY="CHJQHVEY3YF2R2EBGS"
+negative: export EVENTBRITE_API_KEY="TWTMET1MHLSA8AAWF4"
 negative: export EVENTBRITE_API_KEY="${EVENTBRITE_API_KEY}"
 
 id: everhour-api-key
@@ -645,10 +646,10 @@ keywords: everhour
 pattern: (?i)(?:\b|_)(?:everhour)[\w.-]{0,20}?[\s:'"=>,-]{1,6}\b([A-Za-z0-9]{4}-[A-Za-z0-9]{4}-[A-Za-z0-9]{6}-[A-Za-z0-9]{6}-[A-Za-z0-9]{8})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: everhour=wADx-tmvS-nhTJEv-i9wMWP-bKUV29zA
-positive: EVERHOUR cTPP-UlS6-I40vX8-yjkrZN-KAo0MYfs
+positive: everhour=rAaV-X6od-g3TBkb-IezK3F-gHC2zHhe
+positive: EVERHOUR GJda-wpqb-0dCBnm-U7RDSc-cQv0DvW1
 negative: everhour=xxxx-xxxx-xxxxxx-xxxxxx-xxxxxxxx
-negative: everhour=Cek7-4N6g-jrzFpU-nVHoDC-3jkgUS
+negative: everhour=Q9Tz-18GC-gTGcDB-ZRstqA-JCnthZ
 negative: everhour=${EVERHOUR_API_KEY}
 
 id: exchangerateapi-api-key
@@ -658,10 +659,10 @@ keywords: exchangerate exchangerate-api exchangerateapi
 pattern: (?i)(?:\b|_)(?:exchangerate|exchangerate-api|exchangerateapi)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9]{24})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export EXCHANGERATE_API_KEY="wvGGaavW5OsbPMZoL21K4L4a"
-positive: exchangerate:\n  token: asaLpJyIf3lwzgCEc0pzgWyt
+positive: export EXCHANGERATE_API_KEY="MlQ3FH9ScWd6C7CAFlME1ax3"
+positive: exchangerate:\n  token: HletZauSdy57DuOva1lcThjS
 negative: export EXCHANGERATE_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export EXCHANGERATE_API_KEY="lGjhUhn7a1ExJOSB1YI5O1"
+negative: export EXCHANGERATE_API_KEY="atmvSxnhTJEvki9wMWP2eb"
 negative: export EXCHANGERATE_API_KEY="${EXCHANGERATE_API_KEY}"
 
 id: exchangeratesapi-api-key
@@ -671,10 +672,10 @@ keywords: exchangerates exchangeratesapi
 pattern: (?i)(?:\b|_)(?:exchangerates|exchangeratesapi)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export EXCHANGERATES_API_KEY="g2buwOlNNA3yjeATE862lJcU5BKSl5nR"
-positive: exchangerates:\n  token: 8ViDHkz6mx6IkHlLji5tH9eTjAlmZco1
+positive: export EXCHANGERATES_API_KEY="AccTPPIKbUlS6lI40vX8VpyjkrZNJ0nK"
+positive: exchangerates:\n  token: o0MYfsfSHJBRj2XDY5urFK5LgBEapLph
 negative: export EXCHANGERATES_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export EXCHANGERATES_API_KEY="CpW30KNdcTgUaPDimGCZKv4TI5Q1DI"
+negative: export EXCHANGERATES_API_KEY="USAwvGGaavW5OsbPMZoL21K4L4avas"
 negative: export EXCHANGERATES_API_KEY="${EXCHANGERATES_API_KEY}"
 
 id: extractorapi-api-key
@@ -684,10 +685,10 @@ keywords: extractorapi
 pattern: (?i)(?:\b|_)(?:extractorapi)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9]{40})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export EXTRACTORAPI_API_KEY="wdHQPS1Cmy2gonrpD2Uuo3XWlmZ42dIwMR6rGLhW"
-positive: extractorapi:\n  token: w2G35s5bgOHJ15SNvRSWLuyk5o7dKntEgpkNRGnF
+positive: export EXTRACTORAPI_API_KEY="LpJyIf3lwzgCEc0pzgWyt8HAAltEW3EsNToKjQI9"
+positive: extractorapi:\n  token: EE9u4BflGjhUhn7a1ExJOSB1YI5O1Eg2buwOlNNA
 negative: export EXTRACTORAPI_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export EXTRACTORAPI_API_KEY="bVsABxkJzfHT9YAoTRKYTShc8hv2FcsnbWsd5l"
+negative: export EXTRACTORAPI_API_KEY="5tH9eTjAlmZco1H5fG5XWFLaDQGRU7ynKiXOvq"
 negative: export EXTRACTORAPI_API_KEY="${EXTRACTORAPI_API_KEY}"
 
 id: facebook-app-id
@@ -697,8 +698,8 @@ keywords: facebook fb_app fbapp fb-app
 pattern: (?i)(?:facebook|\bfb[_-]?app)[\w\s.:'"=-]{0,25}?(?:app(?:lication)?[_-]?)?id["']?\s{0,3}[:=]{1,2}\s{0,3}["']?\b([0-9]{15,16})\b
 entropy: 2.5
 confidence: medium
-positive: FACEBOOK_APP_ID=241140936512460
-positive: fb_app_id: "1086304774555366"
+positive: FACEBOOK_APP_ID=223093471329837
+positive: fb_app_id: "1629579346319496"
 negative: FACEBOOK_APP_ID=123
 negative: FACEBOOK_APP_ID=000000000000000
 
@@ -709,8 +710,8 @@ keywords: facebook fbapi fb_api fb_app fbapp fb_secret fbsecret fb-app
 pattern: (?i)(?:facebook|\bfb[_-]?(?:api|app|secret))[\w\s.:'"=-]{0,25}?(?:secret|key)["']?\s{0,20}[:=]{1,2}\s{0,20}["']?\b([a-f0-9]{32})\b
 entropy: 3.0
 confidence: medium
-positive: FACEBOOK_APP_SECRET=a804e58e5f77823ad539ce0098b10dd9
-positive: var fbApiKey = '8eaf4445775d2f3c6df9117021d55808';
+positive: FACEBOOK_APP_SECRET=11a2d475a3386a3775f6c71dbd49b30a
+positive: var fbApiKey = 'bf4f2dfed1cf1e148ac86bd55dad3195';
 negative: FACEBOOK_APP_SECRET=xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
 negative: FACEBOOK_APP_SECRET=ffffffffffffffffffffffffffffffff
 
@@ -720,8 +721,8 @@ severity: high
 keywords: eaa
 pattern: (?:^|[^A-Za-z0-9+/_-])(EAA[A-Za-z0-9]{30,300})(?![A-Za-z0-9+/=_-])
 entropy: 4.2
-positive: FB_ACCESS_TOKEN=EAAC5MjsXIA4RGzifgdRWZp0ABeyTIZCxXNRQ2ZnqdeJs3NZl9m5Gw1UMxwDRi6cHsoG1Yw25aWsUFF3dQf1RXkx7GY1khK346cLwyEO37hkLCwqfyoMZLMOQ5tu
-positive: https://graph.facebook.com/me?access_token=EAACnMBqejPQhWJMiYdH9KidBdaaNbR4gYGVxV92rZtnjUgmnYmu9BoWtjq9qaTxfOt9W2uoUdpW9SkwAJKPF7lMQB6Ysqmd4oVzO5LKatYZyyYpwJqArRQtPAlx
+positive: FB_ACCESS_TOKEN=EAAC5PQ2Lqsah2Uxt43FQf3UinmFDRcpQmQghEeCj4alYV1Tv4uvwBISQB5KwZhN5qU1lsfzgGKlEPpoBnqphwwTC3nD3V8g7HP2WM0q3euv9cKoK8GEh2dJVWPe
+positive: https://graph.facebook.com/me?access_token=EAACa92tY8BOgLbdjvTADEq4gzI8i53vLHykppO7iiVlwhu0EdBzzFrCmlOe7RqARkWEGawZ1r5jEHtHgFPJwhVPFiRyQy5MjsXIA4RGzifgdRWZp0ABeyTIZCxX
 negative: EAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA
 negative: EAABxxxxxxxxxx
 negative: data = "EAAAoBUAACMUAACJEgAAixQAAE0VAADUEQAAzxQAABAYAADJFgAA3BYAAMERAADgFwAAuxQAAHQUAAB8FQAA5RQAAAgXAAAfEAAA"
@@ -733,10 +734,10 @@ keywords: fastforex
 pattern: (?i)(?:\b|_)(?:fastforex)[\w.-]{0,20}?[\s:'"=>,-]{1,6}\b([A-Za-z0-9]{28})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: fastforex=N1dxJTR9VLJv6gdhzhlktUMcHPx9
-positive: FASTFOREX sar8PwY5Vt7UFrAwdV1xR7BAbtA3
+positive: fastforex=TSs6Kc78188kQstSFU3RJyy87zdj
+positive: FASTFOREX PjCUtHD1VLFxpgawqlyKKxbnZRe3
 negative: fastforex=xxxxxxxxxxxxxxxxxxxxxxxxxxxx
-negative: fastforex=UFduqk8HFFf7pn69GkxRNfWywr
+negative: fastforex=wj0A2b7Ruh7bMXbA3iBi31ubL7
 negative: fastforex=${FASTFOREX_API_KEY}
 
 id: fastly-api-token
@@ -746,10 +747,10 @@ keywords: fastly
 pattern: (?i)(?:\b|_)(?:fastly)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9_-]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export FASTLY_API_KEY="qrvRwxCXyIA1jKK9uUESQ1D3H6MBC3OS"
-positive: fastly:\n  token: ojozaOSW2hSSUWpWOis2nzB82dlvsPqA
+positive: export FASTLY_API_KEY="qRSM3DDkSHj7dxZEbnF7x3bAu0VoKhNt"
+positive: fastly:\n  token: 0lP41Am3s7bewTBOkSiUvFu0M3MOX26l
 negative: export FASTLY_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export FASTLY_API_KEY="UK2vVi1EXnpxrjj3nEqiBEAuG6bHol"
+negative: export FASTLY_API_KEY="9VLJv6gdhzhlktUMcHPx9usar8PwY5"
 negative: export FASTLY_API_KEY="${FASTLY_API_KEY}"
 
 id: feedier-api-key
@@ -759,10 +760,10 @@ keywords: feedier
 pattern: (?i)(?:\b|_)(?:feedier)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export FEEDIER_API_KEY="9LsxyBiJ9SrsHovunzOjfcnhbVco5lyj"
-positive: feedier:\n  token: lCevN6Ia7N2hYDn1cMrg9sjTk0BYIoup
+positive: export FEEDIER_API_KEY="7UFrAwdV1xR7BAbtA3e6GxG7ZVuJ5WaD"
+positive: feedier:\n  token: xtcLSOuNWTOsKUFduqk8HFFf7pn69Gkx
 negative: export FEEDIER_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export FEEDIER_API_KEY="TNEIabZ8KxLEdocKPl35MIPC2qL17k"
+negative: export FEEDIER_API_KEY="3H6MBC3OSTFojozaOSW2hSSUWpWOis"
 negative: export FEEDIER_API_KEY="${FEEDIER_API_KEY}"
 
 id: fetchrss-api-key
@@ -772,10 +773,10 @@ keywords: fetchrss
 pattern: (?i)(?:\b|_)(?:fetchrss)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9]{40})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export FETCHRSS_API_KEY="BitZOp6CFh0IyMlOivgoQGwd82sHLY8Hg381NV2j"
-positive: fetchrss:\n  token: 5D6VlpbEbglUWyNkYqJ49k4JPHrLhmCFiGUnBFBX
+positive: export FETCHRSS_API_KEY="zB82dlvsPqAFz5BHPtGv34JaoxqH2ymwOQBNSYwb"
+positive: fetchrss:\n  token: wuUK2vVi1EXnpxrjj3nEqiBEAuG6bHola9LsxyBi
 negative: export FETCHRSS_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export FETCHRSS_API_KEY="4WkKqCMP4y3BhxYk8QVvB74LpBZ5wRmJoVXOly"
+negative: export FETCHRSS_API_KEY="Mrg9sjTk0BYIouprYnFJuJqkD8q6FMjpjQjEiS"
 negative: export FETCHRSS_API_KEY="${FETCHRSS_API_KEY}"
 
 id: figma-personal-access-token
@@ -784,8 +785,8 @@ severity: high
 keywords: figd_
 pattern: \b(figd_[A-Za-z0-9_-]{38,44})(?![\w-])
 entropy: 3.0
-positive: FIGMA_TOKEN=figd_CEHZ1lUQnNoBvo3SiLGlG2GKJIb6RxnI6z9ILKlL
-positive: headers = {"X-Figma-Token": "figd_jGrXqHq1lz5tmHfvJqeyqnWCnlS37PcU0uQW0CDQ"}
+positive: FIGMA_TOKEN=figd_tzi8TBTNEIabZ8KxLEdocKPl35MIPC2qL17kKQXN
+positive: headers = {"X-Figma-Token": "figd_BitZOp6CFh0IyMlOivgoQGwd82sHLY8Hg381NV2j"}
 negative: figd_xxxx
 negative: figd_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
 
@@ -796,7 +797,7 @@ keywords: figma
 pattern: (?i)figma[\w\s.:'"=-]{0,30}?\b([0-9]{4,6}-[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12})\b
 entropy: 3.0
 confidence: medium
-positive: --header='X-Figma-Token: 6016-fa3c73ac-e3c0-6742-ce61-65880b80ac9e'
+positive: --header='X-Figma-Token: 9479-7d5f4717-01f6-89f0-741e-a506f0e222f6'
 negative: X-Figma-Token: 0000-00000000-0000-0000-0000-000000000000
 
 id: fileio-api-key
@@ -806,10 +807,10 @@ keywords: fileio file.io
 pattern: (?i)(?:\b|_)(?:fileio|file\.io)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9]{40})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export FILEIO_API_KEY="Ge1kpKN00ibLHT9RYy5dbaW5t0CEZC7YH8XPEHqe"
-positive: fileio:\n  token: EGez7AClivMPWn4bP3bOrh0VfAm58CACmh99S1mq
+positive: export FILEIO_API_KEY="4WWFrR7v9xVlrcLhuM0HGKeCPT02qyaezglat5fB"
+positive: fileio:\n  token: bLeiWi4S5IS7tfT3nkySBN97v4qUJT5mfj7yov5z
 negative: export FILEIO_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export FILEIO_API_KEY="LrMxB0E9S8cneEq3u77aBL3ismjtrHyEuWCfd3"
+negative: export FILEIO_API_KEY="2FEf0bRcm7WLAXPHV2UEKEOQ4GrdDyvMjoSZrD"
 negative: export FILEIO_API_KEY="${FILEIO_API_KEY}"
 
 id: finage-api-key
@@ -819,10 +820,10 @@ keywords: finage
 pattern: (?i)(?:\b|_)(?:finage)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export FINAGE_API_KEY="UhXnYL9QTWvxoY1MjKUTTSGjB6nkBVDv"
-positive: finage:\n  token: Fe3I46k7oSLUADtMvzH5ftSowvXQrZoV
+positive: export FINAGE_API_KEY="RTaOFSOOD8BorN7Mt6daguzDslMiiGe1"
+positive: finage:\n  token: pKN00ibLHT9RYy5dbaW5t0CEZC7YH8XP
 negative: export FINAGE_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export FINAGE_API_KEY="bmtk0bfJUdWfsDKpWsQAPWELyx2Fo5"
+negative: export FINAGE_API_KEY="8CACmh99S1mqisj19I24cC2B5bOAwH"
 negative: export FINAGE_API_KEY="${FINAGE_API_KEY}"
 
 id: financialmodelingprep-api-key
@@ -832,10 +833,10 @@ keywords: financialmodelingprep
 pattern: (?i)(?:\b|_)(?:financialmodelingprep)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export FINANCIALMODELINGPREP_API_KEY="Oapzyvvskn6j3JMj8IjJGqFDHVePZUWk"
-positive: financialmodelingprep:\n  token: EIlWOd3NJiG3AUmNkS1YtHJdUNYRMnza
+positive: export FINANCIALMODELINGPREP_API_KEY="CpLCqGFz1CgOplw5cWLrMxB0E9S8cneE"
+positive: financialmodelingprep:\n  token: 3u77aBL3ismjtrHyEuWCfd3AUhXnYL9Q
 negative: export FINANCIALMODELINGPREP_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export FINANCIALMODELINGPREP_API_KEY="QUivbBRczuasXEw80Ar8ZuGpBOnrck"
+negative: export FINANCIALMODELINGPREP_API_KEY="LUADtMvzH5ftSowvXQrZoV5wbf9799"
 negative: export FINANCIALMODELINGPREP_API_KEY="${FINANCIALMODELINGPREP_API_KEY}"
 
 id: findl-api-key
@@ -845,10 +846,10 @@ keywords: findl
 pattern: (?i)(?:\b|_)(?:findl)[\w.-]{0,20}?[\s:'"=>,-]{1,6}\b([a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: findl=edb9a41b-6493-1bf0-9c90-fc63ee16092c
-positive: FINDL ff16e01f-c810-6335-edde-585a46bd15a5
+positive: findl=7b71f02c-66a0-facb-3813-965919a16644
+positive: FINDL f0eee298-f39f-e70f-b06a-dbf7fceac615
 negative: findl=xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx
-negative: findl=d953ee4b-e7dc-e631-8acf-c8c2575d21
+negative: findl=649341bf-0e9c-907f-c63e-e16092cbff
 negative: findl=${FINDL_API_KEY}
 
 id: finicity-api-token
@@ -858,10 +859,10 @@ keywords: finicity
 pattern: (?i)(?:\b|_)(?:finicity)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export FINICITY_API_KEY="FFz0RwQRJd88Q56fkn6uTtC7vMVvXm36"
-positive: finicity:\n  token: 1NuydqPKk50ZDLfzL5fWl9sIJfjbKdGf
+positive: export FINICITY_API_KEY="yZiNm9plae22DIpmKFz9MWttwb3Vig3O"
+positive: finicity:\n  token: jhSw0DNxavXych1pxbwjbXv9NZLC4f0K
 negative: export FINICITY_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export FINICITY_API_KEY="YGC9pmaXHuhF3Y9h7eikb5HFqZtvIl"
+negative: export FINICITY_API_KEY="PgOn70OVWUDLtu1wCzPr5VHSn7KGhF"
 negative: export FINICITY_API_KEY="${FINICITY_API_KEY}"
 
 id: finicity-client-secret
@@ -871,10 +872,10 @@ keywords: finicity
 pattern: (?i)(?:\b|_)(?:finicity)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9]{20})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export FINICITY_API_KEY="1nzisJezRbarTc1v6qNX"
-positive: finicity:\n  token: 8qrUTg2oG4AqpBXnciPu
+positive: export FINICITY_API_KEY="6t2QIL9jQj3Zucj3UQBg"
+positive: finicity:\n  token: 3iKWyt38pLOGVDXSafk4
 negative: export FINICITY_API_KEY="xxxxxxxxxxxxxxxxxxxx"
-negative: export FINICITY_API_KEY="hrsTIehKNIRd8oVmCf"
+negative: export FINICITY_API_KEY="xh2r4Qo5KAFFz0RwQR"
 negative: export FINICITY_API_KEY="${FINICITY_API_KEY}"
 
 id: finnhub-api-key
@@ -884,10 +885,10 @@ keywords: finnhub
 pattern: (?i)(?:\b|_)(?:finnhub)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9]{20})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export FINNHUB_API_KEY="GoUirRHWnfzD6bUJaZTG"
-positive: finnhub:\n  token: ByUhZi2jqhTMQtsyPay7
+positive: export FINNHUB_API_KEY="88Q56fkn6uTtC7vMVvXm"
+positive: finnhub:\n  token: 1NuydqPKk50ZDLfzL5fW
 negative: export FINNHUB_API_KEY="xxxxxxxxxxxxxxxxxxxx"
-negative: export FINNHUB_API_KEY="UkFmKdqD2Mns3Jc354"
+negative: export FINNHUB_API_KEY="Q7jF3nEkhaNo0x0smq"
 negative: export FINNHUB_API_KEY="${FINNHUB_API_KEY}"
 
 id: fixerio-api-key
@@ -897,10 +898,10 @@ keywords: fixer fixerio fixer.io
 pattern: (?i)(?:\b|_)(?:fixer|fixerio|fixer\.io)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export FIXER_API_KEY="a29p7OYT7Q0ZQ67pORxyNRcYHSY1uELm"
-positive: fixer:\n  token: fSaHT3zgZR4FcCV7CBeOamYlWXeeRV97
+positive: export FIXER_API_KEY="51PYGC9pmaXHuhF3Y9h7eikb5HFqZtvI"
+positive: fixer:\n  token: c1nzisJezRbarTc1v6qNXw8qrUTg2oG4
 negative: export FIXER_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export FIXER_API_KEY="7G36taaJD1aK0SdzqjNh6eEmxMxSaf"
+negative: export FIXER_API_KEY="sTIehKNIRd8oVmCfIFGoUirRHWnfzD"
 negative: export FIXER_API_KEY="${FIXER_API_KEY}"
 
 id: flatio-api-key
@@ -911,10 +912,10 @@ pattern: (?i)(?:\b|_)(?:flat|flatio|flat\.io)[\w\s.:'"=/>,-]{0,30}?(?:key|token|
 entropy: 3.0
 window: 512
 confidence: medium
-positive: export FLAT_API_KEY="pFHvzBCt8opYD9ILoreWfcTai9PrDxEU7MnsY5Fz5NFDLvBiaL5PE7huDRdXBa09l8wVPVIzvMviMpAhYuHKXfg2wuTUAk5aWvGltvfGAkczoS2S0rlQsPV8jQnmrFbG"
-positive: flat:\n  token: fBZ2krDk4gfy2AfbCfOo91gUp9q6l8b8SSQB4HYxW0xtCy58WoNN5rv9ftPf5Y9ehMCxntJIjti8CvGuQPJfUW5rnKAkiCvnZuT5jNJU6VM5FDcXqbLQeBpXOznOrPkK
+positive: export FLAT_API_KEY="UJaZTG4dByUhZi2jqhTMQtsyPay79QBkYpe2XQT0fXjRUy5Gp1QUkFmKdqD2Mns3Jc35455WNHGta29p7OYT7Q0ZQ67pORxyNRcYHSY1uELmffSaHT3zgZR4FcCV7CBe"
+positive: flat:\n  token: mYlWXeeRV97tDQFf9WWCQPGIgtmImKDJbVtWrr2cTlFD7G36taaJD1aK0SdzqjNh6eEmxMxSafgpFHvzBCt8opYD9ILoreWfcTai9PrDxEU7MnsY5Fz5NFDLvBiaL5PE
 negative: export FLAT_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export FLAT_API_KEY="HYRalje8Cgmzg3v2bYcy8Csf4ivi5J1GxVbCaj9pDBZw7pTSEUwsE9YKLD8wQC99ZdDrKBvXhnu1JUyjvucG7e4C4tXfa6OgSXo6guGAQVUqJZKmeL0jnDsXuFWtQv"
+negative: export FLAT_API_KEY="v9ftPf5Y9ehMCxntJIjti8CvGuQPJfUW5rnKAkiCvnZuT5jNJU6VM5FDcXqbLQeBpXOznOrPkKQLclhpRemttboPhlmYQJuxnJtWDKqh0ceNnmgBLV46wqMh5B9iIb"
 negative: export FLAT_API_KEY="${FLAT_API_KEY}"
 
 id: fleetbase-api-key
@@ -923,9 +924,9 @@ severity: high
 keywords: flb_live_ flb_test_
 pattern: \b(flb_(?:live|test)_[A-Za-z0-9]{20,40})\b
 entropy: 3.0
-positive: FLEETBASE_API_KEY=flb_live_h8YadMjpzSprERj9LH4r
+positive: FLEETBASE_API_KEY=flb_live_0Pp6Q6V4PEkTpVsJHBi1
 negative: flb_live_xxxx
-negative: flb_prod_RgW4h2cGxZSj1i5L5DwY
+negative: flb_prod_kOX18xqpUVnXQJvia0Zw
 
 id: flexport-api-key
 title: Flexport API key
@@ -933,7 +934,7 @@ severity: high
 keywords: shltm_
 pattern: \b(shltm_[A-Za-z0-9_-]{40})(?![\w-])
 entropy: 3.0
-positive: FLEXPORT_API_KEY=shltm_WiVIRpgQDNeGtzpupCO0b3hLrwwtWCUYnggoF6be
+positive: FLEXPORT_API_KEY=shltm_8Cgmzg3v2bYcy8Csf4ivi5J1GxVbCaj9pDBZw7pT
 negative: shltm_xxxx
 negative: shltm_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
 
@@ -944,10 +945,10 @@ keywords: flickr
 pattern: (?i)(?:\b|_)(?:flickr)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9]{32})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export FLICKR_API_KEY="ormU4rTmNYlt2GXy5r9VUpxfRATwBsCu"
-positive: flickr:\n  token: 3NJXccn3oGcSky3lR3QwMj4U8qcg0ytf
+positive: export FLICKR_API_KEY="2cGxZSj1i5L5DwYjh8YadMjpzSprERj9"
+positive: flickr:\n  token: Gftird2iBUrKKIvmOjLKweL1qh0Jdm0j
 negative: export FLICKR_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export FLICKR_API_KEY="H5uthyMNRUPsm8X7iPcLGQT7CHYPgb"
+negative: export FLICKR_API_KEY="3hLrwwtWCUYnggoF6be1o7q5tCGnea"
 negative: export FLICKR_API_KEY="${FLICKR_API_KEY}"
 
 id: flightapi-api-key
@@ -957,10 +958,10 @@ keywords: flightapi
 pattern: (?i)(?:\b|_)(?:flightapi)[\w\s.:'"=/>,-]{0,30}?(?:key|token|secret|private|access|auth|pat|pass|pwd|credential|client|bearer)[\w.-]{0,25}?[\s"':=>,-]{1,8}\b([A-Za-z0-9]{24})(?![\w-])
 entropy: 3.0
 confidence: medium
-positive: export FLIGHTAPI_API_KEY="vsHI9MtJIFycRmf4TPvqKarL"
-positive: flightapi:\n  token: Z8NmFTo1Z5SImUrORsJLs55W
+positive: export FLIGHTAPI_API_KEY="ijgYvSPeSSRXly5hc6QDKtJL"
+positive: flightapi:\n  token: CqxoEAhrFh6UFwZwZ9luAxvI
 negative: export FLIGHTAPI_API_KEY="xxxxxxxxxxxxxxxxxxxxxxxx"
-negative: export FLIGHTAPI_API_KEY="X8d4aukcgGLPpeJcI7zeJX"
+negative: export FLIGHTAPI_API_KEY="ormU4rTmNYlt2GXy5r9VUp"
 negative: export FLIGHTAPI_API_KEY="${FLIGHTAPI_API_KEY}"
 """#
 }
