@@ -71,7 +71,7 @@ let package = Package(
         ]),
         // One harness per parser entry point, shared by the libFuzzer binary and the replay tests.
         .target(name: "FuzzTargets", dependencies: [
-            "ProvenantCore", "Catalog", "SBOM", "Advisories", "Attestation", "Permissions",
+            "ProvenantCore", "Catalog", "SBOM", "Advisories", "Attestation", "Permissions", "Secrets",
         ]),
         // `scripts/fuzz` builds this with -sanitize=fuzzer,address; a plain build replays input files.
         .executableTarget(name: "provenant-fuzz", dependencies: ["FuzzTargets"]),

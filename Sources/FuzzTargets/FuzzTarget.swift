@@ -17,6 +17,7 @@ public enum FuzzTargets {
     /// Every harness, in a fixed order: extractors first, then formats, advisories, attestation, permissions.
     public static let all: [FuzzTarget] =
         ExtractorTargets.all + FormatTargets.all + AdvisoryTargets.all + AttestationTargets.all + PermissionTargets.all
+        + SecretTargets.all
 
     public static func named(_ name: String) -> FuzzTarget? { all.first { $0.name == name } }
 }

@@ -30,6 +30,11 @@ import TestSupport
             #expect(r.out.contains("ghp_"), "\(format) shows the first four characters")
             #expect(!r.out.contains(Self.token) && !r.out.contains(String(Self.token.dropFirst(4))), "\(format) printed the secret")
             #expect(!r.err.contains(String(Self.token.dropFirst(4))))
+            // scripts/test validates every SARIF log left here against the OASIS schema.
+            if format == "sarif", let out = ProcessInfo.processInfo.environment["PROVENANT_SBOM_OUT"] {
+                try? FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+                try r.out.write(toFile: out + "/secrets-scan.sarif", atomically: true, encoding: .utf8)
+            }
         }
         let json = try runProcess(provenantBinary, ["secrets", "scan", dir.path, "--format", "json"]).out
         #expect(json.contains("\"path\" : \"\(dir.path)/app/config.yaml\"") || json.contains("\"path\": \"\(dir.path)/app/config.yaml\""))

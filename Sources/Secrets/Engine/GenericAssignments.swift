@@ -164,6 +164,8 @@ enum GenericAssignments {
             guard count >= 8, entropy >= 2.8, classes >= 2 else { return nil }
         default:
             guard count >= 16, entropy >= 3.3, digits > 0, letters > 0, classes >= 2 else { return nil }
+            // Hex shorter than 128 bits is an id or a short hash (`"ApiKey": "48205d4ffd7feba3"`).
+            if count < 32 && v.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) || ($0 >= 65 && $0 <= 70) }) { return nil }
             if dots >= 2 && digits * 2 < count { return nil } // a dotted name or version
         }
         if entropy >= 4.0 && count >= 24 && classes >= 3 { return .medium }

@@ -227,7 +227,9 @@ public struct SecretsScanner: Sendable {
         try readSome(fd, into: &buffer, max: max)
     }
 
-    static func readSome(_ fd: Int32, into buffer: inout [UInt8], max: Int) throws(FileAccessError) -> Int {
+    static func readSome(_ fd: Int32, into buffer: inout [UInt8], max wanted: Int) throws(FileAccessError) -> Int {
+        // At most 64 KiB a call: the buffer is zero-filled before the read, and most files are small.
+        let max = Swift.min(wanted, 64 << 10)
         let old = buffer.count
         buffer.append(contentsOf: repeatElement(0, count: max))
         while true {

@@ -12,6 +12,7 @@ import ProvenantCore
 /// anchor hits. So a value shorter than 8 bytes cannot be anchored, and is refused.
 public final class KnownSecrets: Sendable {
     public struct Name: Sendable, Hashable { public var source: String; public var key: String
+        public init(source: String, key: String) { self.source = source; self.key = key }
         public var ruleID: String { "known:\(source)/\(key)" }
     }
     struct Form: Sendable { var length: Int; var digest: [UInt8]; var name: Int; var encoding: String }

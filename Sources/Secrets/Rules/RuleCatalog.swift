@@ -9,6 +9,7 @@ public enum RuleCatalog {
             ("AIAndRegistryRules.swift", aiAndRegistries),
             ("KeysAndConnectionRules.swift", keysAndConnections),
             ("ProvidersAtoC.swift", providersAtoC),
+            ("ProvidersMoreAtoF.swift", providersMoreAtoF),
             ("ProvidersDtoF.swift", providersDtoF),
             ("ProvidersFtoK.swift", providersFtoK),
             ("ProvidersLtoP.swift", providersLtoP),

@@ -1,0 +1,43 @@
+import Catalog
+import Foundation
+import Secrets
+
+/// What `provenant secrets` reads: any bytes through the engine (rules, generic and known-secret
+/// detectors) and through the archive readers, the `--known` files, and the baseline.
+enum SecretTargets {
+    /// Built once: the engine with every rule and a few known values.
+    static let engine: SecretEngine? = {
+        let known = try? KnownSecrets([.init(name: .init(source: "fuzz", key: "token"), bytes: Array("fuzz-known-value-1".utf8))])
+        return try? SecretEngine.standard(known: known)
+    }()
+
+    static let all: [FuzzTarget] = [
+        FuzzTarget("secrets-engine", "any bytes through the secrets engine, whole and in small chunks, and through redaction") { bytes in
+            guard let engine else { return }
+            _ = bytes.withUnsafeBytes { engine.scan($0) }
+            var offset = 0
+            _ = StreamRedactor(engine: engine, chunkSize: 4096).run(read: { (buf: inout [UInt8], max: Int) -> Int in
+                let n = Swift.min(max, 1000, bytes.count - offset)
+                buf += bytes[offset..<(offset + n)]; offset += n
+                return n
+            }, write: { _ in })
+        },
+        FuzzTarget("secrets-archive", "a file as `secrets scan` opens it: zip/jar, tar, tar.gz or text, nested archives included") { bytes in
+            guard let engine else { return }
+            Scratch.withFile(bytes, target: "secrets-archive", as: "input.bin") { _, dir in
+                _ = SecretsScanner(engine: engine).scan(targets: [dir])
+            }
+        },
+        FuzzTarget("known-secrets", "a --known file: Kubernetes Secret YAML, .env or flat JSON") { bytes in
+            Scratch.withFile(bytes, target: "known-secrets", as: "creds.env") { path, _ in
+                guard let values = try? KnownSecretsFile.read(path: path) else { return }
+                _ = try? KnownSecrets(values)
+            }
+        },
+        FuzzTarget("secrets-baseline", "a --baseline file") { bytes in
+            Scratch.withFile(bytes, target: "secrets-baseline", as: "baseline.json") { path, _ in
+                _ = try? SecretsBaseline.read(path: path)
+            }
+        },
+    ]
+}

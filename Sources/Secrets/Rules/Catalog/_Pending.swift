@@ -1,4 +1,0 @@
-extension RuleCatalog {
-    static let providersAtoC = ""
-    static let providersDtoF = ""
-}
