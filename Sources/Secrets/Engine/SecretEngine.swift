@@ -25,12 +25,14 @@ public struct BrokenRule: Error, Sendable, CustomStringConvertible {
 /// the generic assignment detector, and the known-secret matcher. Immutable and shared by every worker.
 public final class SecretEngine: Sendable {
     public let rules: [Rule]
-    let regexes: [NSRegularExpression]
+    let patterns: [RulePattern]
     let automaton: KeywordAutomaton
     /// For each keyword id: the rules it triggers (index into `rules`), or a negative number for the
     /// generic detector's keyword `-1 - i`.
     let targets: [[Int32]]
     let pairTarget: [Int?]
+    /// For each keyword id: the rules whose every match starts with that keyword (tried anchored).
+    let anchoredKeyword: [Set<Int32>]
     let longestWindow: Int
     public let known: KnownSecrets?
     public let generic: Bool
@@ -39,13 +41,8 @@ public final class SecretEngine: Sendable {
     public var overlap: Int { max(longestWindow + 512, (known?.longest ?? 0) * 6 + 64, 4096) }
 
     public init(rules: [Rule], known: KnownSecrets? = nil, generic: Bool = true) throws(BrokenRule) {
-        var regexes: [NSRegularExpression] = []
-        for r in rules {
-            do { regexes.append(try NSRegularExpression(pattern: r.pattern)) }
-            catch { throw BrokenRule(id: r.id, origin: r.origin, reason: "pattern does not compile") }
-        }
         self.rules = rules
-        self.regexes = regexes
+        self.patterns = rules.map { RulePattern($0.pattern, keywords: $0.keywords) }
         self.known = known
         self.generic = generic
         var words: [String] = []
@@ -59,6 +56,10 @@ public final class SecretEngine: Sendable {
         if generic { for (i, k) in GenericAssignments.keywords.enumerated() { add(k, Int32(-1 - i)) } }
         self.automaton = KeywordAutomaton(keywords: words)
         self.targets = targets
+        let patterns = self.patterns
+        self.anchoredKeyword = words.enumerated().map { (i, w) in
+            Set(targets[i].filter { $0 >= 0 && patterns[Int($0)].anchoredKeywords.contains(w) })
+        }
         let ids = Dictionary(rules.enumerated().map { ($1.id, $0) }, uniquingKeysWith: { a, _ in a })
         self.pairTarget = rules.map { $0.pair.flatMap { ids[$0] } }
         self.longestWindow = rules.map { $0.window + 256 }.max() ?? 256
@@ -78,6 +79,7 @@ public final class SecretEngine: Sendable {
         var pendingStart = [Int](repeating: -1, count: rules.count)
         var pendingEnd = [Int](repeating: 0, count: rules.count)
         var windows: [(rule: Int, range: Range<Int>)] = []
+        var anchored: [(rule: Int, at: Int)] = []
         var identEnd = -1
         automaton.scan(bytes) { kw, end in
             for t in targets[kw] {
@@ -90,7 +92,12 @@ public final class SecretEngine: Sendable {
                     continue
                 }
                 let r = Int(t)
-                let start = max(0, end - automaton.keywords[kw].count - 256)
+                let keyword = automaton.keywords[kw]
+                if anchoredKeyword[kw].contains(Int32(r)) {
+                    anchored.append((r, end - keyword.count))
+                    continue
+                }
+                let start = max(0, end - keyword.count - 256)
                 let stop = min(n, end + rules[r].window)
                 if pendingStart[r] >= 0 && start <= pendingEnd[r] {
                     pendingEnd[r] = max(pendingEnd[r], stop)
@@ -103,24 +110,35 @@ public final class SecretEngine: Sendable {
         for r in 0..<rules.count where pendingStart[r] >= 0 { windows.append((r, pendingStart[r]..<pendingEnd[r])) }
         // 2. Patterns on the windows.
         for w in windows { match(rule: w.rule, window: w.range, base: base, into: &found) }
+        for a in anchored {
+            let back = (a.at > 0 ? 1 : 0)
+            let from = a.at - back
+            let to = min(n, a.at + rules[a.rule].window)
+            match(rule: a.rule, window: from..<to, searchFrom: patterns[a.rule].startsOneBefore ? 0 : back, base: base, into: &found)
+        }
         // 3. Known secrets, in every encoding.
         if let known { found += known.scan(bytes) }
         return resolve(found)
     }
 
-    private func match(rule r: Int, window: Range<Int>, base: UnsafePointer<UInt8>, into found: inout [SecretMatch]) {
-        // The window as ASCII: bytes above 0x7f become SUB, so UTF-16 offsets equal byte offsets.
-        var ascii = [UInt8](UnsafeBufferPointer(start: base + window.lowerBound, count: window.count))
-        for i in ascii.indices where ascii[i] >= 0x80 { ascii[i] = 0x1A }
-        let text = String(decoding: ascii, as: UTF8.self)
+    /// Runs rule `r` over `window`. With `searchFrom`, the match must start at that offset of the window
+    /// (the bytes before it are context for `\b` only): the anchored form used for prefix rules.
+    private func match(rule r: Int, window: Range<Int>, searchFrom: Int? = nil, base: UnsafePointer<UInt8>, into found: inout [SecretMatch]) {
+        guard let regex = patterns[r].regex else { return }
+        // The window as ASCII text: bytes above 0x7f become SUB, so UTF-16 offsets are byte offsets.
+        let ascii = UnsafeBufferPointer(start: base + window.lowerBound, count: window.count)
+        let text = ascii.contains(where: { $0 >= 0x80 })
+            ? String(decoding: ascii.map { $0 < 0x80 ? $0 : 0x1A }, as: UTF8.self)
+            : String(decoding: ascii, as: UTF8.self)
         let rule = rules[r]
-        let regex = regexes[r]
-        let ns = NSRange(location: 0, length: ascii.count)
-        for m in regex.matches(in: text, range: ns) {
+        let from = searchFrom ?? 0
+        let ns = NSRange(location: from, length: window.count - from)
+        let options: NSRegularExpression.MatchingOptions = searchFrom == nil ? [] : [.anchored, .withTransparentBounds]
+        for m in regex.matches(in: text, options: options, range: ns) {
             var v = m.range
             if m.numberOfRanges > 1, m.range(at: 1).location != NSNotFound { v = m.range(at: 1) }
             guard v.length > 0 else { continue }
-            let value = ascii[v.location..<(v.location + v.length)]
+            let value = UnsafeBufferPointer(rebasing: ascii[v.location..<(v.location + v.length)])
             if rule.minEntropy > 0, ValueShape.entropy(value) < rule.minEntropy { continue }
             if ValueShape.isPlaceholder(value) { continue }
             let lo = window.lowerBound
