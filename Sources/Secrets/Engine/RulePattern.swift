@@ -5,21 +5,27 @@ import Foundation
 /// match can begin.
 final class RulePattern: @unchecked Sendable {
     let source: String
-    /// Keywords (lowercased) that every match starts with: a hit of one of them is tried only at the
-    /// hit itself (an anchored match), not across a window.
+    /// Keywords (lowercased) that matches start with: when set, every match begins at a hit of one of
+    /// them (or one byte before), so each hit is tried there only (an anchored match), not across a window.
     let anchoredKeywords: Set<String>
-    /// The pattern opens with a one-character boundary group `(?:^|[...])`, so an anchored match starts
-    /// one byte before the keyword.
+    /// The pattern opens with a boundary group (`(?:^|[...])`, `(?:\b|_)`) that may take the byte before
+    /// the keyword, so an anchored match is also tried one byte earlier.
     let startsOneBefore: Bool
     private let lock = NSLock()
     private var compiled: NSRegularExpression??
 
     init(_ source: String, keywords: [String]) {
         self.source = source
-        let (literal, oneBefore) = Self.leadingLiteral(source)
+        let (literals, oneBefore) = Self.leadingLiterals(source)
         startsOneBefore = oneBefore
-        let lowered = literal.lowercased()
-        anchoredKeywords = lowered.isEmpty ? [] : Set(keywords.filter { lowered.hasPrefix($0) })
+        let lowered = literals.map { $0.lowercased() }
+        // Anchoring is sound only when every leading literal starts with a keyword: then each match
+        // begins at (or one byte before) a keyword hit, which the prefilter reports.
+        if !lowered.isEmpty, lowered.allSatisfy({ l in keywords.contains { l.hasPrefix($0) } }) {
+            anchoredKeywords = Set(keywords.filter { k in lowered.contains { $0.hasPrefix(k) } })
+        } else {
+            anchoredKeywords = []
+        }
     }
 
     /// The compiled expression, or nil when the pattern does not compile (the rule tests catch that).
@@ -32,28 +38,46 @@ final class RulePattern: @unchecked Sendable {
         return r
     }
 
-    /// The literal every match of `p` starts with, after `(?i)`, `\b` and groups without alternation;
-    /// empty when a match may start otherwise (a top-level `|`, a class, a quantified first character).
-    static func leadingLiteral(_ p: String) -> (String, oneBefore: Bool) {
+    /// The literals one of which every match of `p` starts with, after `(?i)`, `\b`, a leading
+    /// boundary group (`(?:\b|_)`, `(?:^|[...])`, which may take the one byte before), and groups whose
+    /// alternatives are plain literals; empty when a match may start otherwise (a top-level `|`, a class,
+    /// a quantified first character, an alternative without a literal start).
+    static func leadingLiterals(_ p: String) -> ([String], oneBefore: Bool) {
         let c = Array(p)
-        if hasTopLevelAlternation(c) { return ("", false) }
+        if hasTopLevelAlternation(c) { return ([], false) }
         var i = 0
         var oneBefore = false
         while i < c.count {
             if c[i...].starts(with: "(?i)") { i += 4; continue }
             if c[i...].starts(with: "\\b") { i += 2; continue }
+            if !oneBefore, c[i...].starts(with: "(?:\\b|_)") { oneBefore = true; i += 8; continue }
             if !oneBefore, c[i...].starts(with: "(?:^|["), let close = groupEnd(c, i), !c[(i + 6)..<close].contains("|"),
                c[close - 1] == "]" {
                 oneBefore = true; i = close + 1; continue
             }
             if c[i] == "(" {
-                guard let close = groupEnd(c, i), !c[i..<close].contains("|") else { return ("", false) }
-                if c[i...].starts(with: "(?:") { i += 3; continue }
-                if i + 1 < c.count, c[i + 1] == "?" { return ("", false) }
-                i += 1; continue
+                guard let close = groupEnd(c, i) else { return ([], false) }
+                var inner = i + 1
+                if c[i...].starts(with: "(?:") { inner = i + 3 } else if i + 1 < c.count, c[i + 1] == "?" { return ([], false) }
+                let body = Array(c[inner..<close])
+                if hasTopLevelAlternation(body) {
+                    // Alternatives of literals: each must start with one.
+                    let alternatives = splitTopLevel(body).map { literal(Array($0), from: 0) }
+                    guard !alternatives.contains(where: \.isEmpty) else { return ([], false) }
+                    return (alternatives, oneBefore)
+                }
+                i = inner; continue
             }
             break
         }
+        let lit = literal(c, from: i)
+        return (lit.isEmpty ? [] : [lit], oneBefore)
+    }
+
+    /// The literal text at `from`; a quantifier after it makes its last character optional, so that
+    /// character is left out.
+    static func literal(_ c: [Character], from start: Int) -> String {
+        var i = start
         var literal: [Character] = []
         while i < c.count {
             let ch = c[i]
@@ -63,9 +87,25 @@ final class RulePattern: @unchecked Sendable {
                 literal.append(c[i + 1]); i += 2
             } else { break }
         }
-        // A quantifier after the literal applies to its last character, which may then be absent.
         if i < c.count, "?*{".contains(c[i]), !literal.isEmpty { literal.removeLast() }
-        return (String(literal), oneBefore)
+        return String(literal)
+    }
+
+    static func splitTopLevel(_ c: [Character]) -> [ArraySlice<Character>] {
+        var parts: [ArraySlice<Character>] = []
+        var depth = 0, i = 0, inClass = false, start = 0
+        while i < c.count {
+            let ch = c[i]
+            if ch == "\\" { i += 2; continue }
+            if inClass { if ch == "]" { inClass = false } }
+            else if ch == "[" { inClass = true }
+            else if ch == "(" { depth += 1 }
+            else if ch == ")" { depth -= 1 }
+            else if ch == "|" && depth == 0 { parts.append(c[start..<i]); start = i + 1 }
+            i += 1
+        }
+        parts.append(c[start..<c.count])
+        return parts
     }
 
     static func groupEnd(_ c: [Character], _ open: Int) -> Int? {

@@ -33,6 +33,8 @@ public final class SecretEngine: Sendable {
     let pairTarget: [Int?]
     /// For each keyword id: the rules whose every match starts with that keyword (tried anchored).
     let anchoredKeyword: [Set<Int32>]
+    /// Rules tried only at their keyword hits.
+    let anchoredRules: Set<Int>
     let longestWindow: Int
     public let known: KnownSecrets?
     public let generic: Bool
@@ -57,6 +59,7 @@ public final class SecretEngine: Sendable {
         self.automaton = KeywordAutomaton(keywords: words)
         self.targets = targets
         let patterns = self.patterns
+        self.anchoredRules = Set(patterns.indices.filter { !patterns[$0].anchoredKeywords.isEmpty })
         self.anchoredKeyword = words.enumerated().map { (i, w) in
             Set(targets[i].filter { $0 >= 0 && patterns[Int($0)].anchoredKeywords.contains(w) })
         }
@@ -93,8 +96,13 @@ public final class SecretEngine: Sendable {
                 }
                 let r = Int(t)
                 let keyword = automaton.keywords[kw]
-                if anchoredKeyword[kw].contains(Int32(r)) {
-                    anchored.append((r, end - keyword.count))
+                if anchoredRules.contains(r) {
+                    // Hits of other keywords of an anchored rule never start a match.
+                    if anchoredKeyword[kw].contains(Int32(r)) {
+                        let at = end - keyword.count
+                        if patterns[r].startsOneBefore && at > 0 { anchored.append((r, at - 1)) }
+                        anchored.append((r, at))
+                    }
                     continue
                 }
                 let start = max(0, end - keyword.count - 256)
@@ -114,7 +122,7 @@ public final class SecretEngine: Sendable {
             let back = (a.at > 0 ? 1 : 0)
             let from = a.at - back
             let to = min(n, a.at + rules[a.rule].window)
-            match(rule: a.rule, window: from..<to, searchFrom: patterns[a.rule].startsOneBefore ? 0 : back, base: base, into: &found)
+            match(rule: a.rule, window: from..<to, searchFrom: back, base: base, into: &found)
         }
         // 3. Known secrets, in every encoding.
         if let known { found += known.scan(bytes) }

@@ -18,7 +18,7 @@ negative: ASIAPACIFIC region list
 id: aws-secret-access-key
 title: AWS secret access key
 severity: critical
-keywords: aws secretaccesskey secret_access_key secret-access-key
+keywords: secret secretaccesskey
 pattern: (?i)(?:aws[\w.-]{0,20}?secret|secret_?-?access_?-?key)[\w.-]{0,20}?[\\"']{0,3}\s{0,3}(?:[:=]{1,2}|=>)\s{0,3}[\\"']{0,3}(?![A-Za-z0-9/+]{30}EXAMPLEKEY)([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])
 entropy: 4.0
 confidence: medium
