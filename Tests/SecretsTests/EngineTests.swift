@@ -95,3 +95,29 @@ import Testing
         #expect(secret.confidence == .high)
     }
 }
+
+@Suite struct RulePatternTests {
+    @Test func matchesStartingWithAKeywordAreTriedOnlyAtItsHits() {
+        #expect(RulePattern(#"\b(ghp_[A-Za-z0-9]{36})\b"#, keywords: ["ghp_"]).anchoredKeywords == ["ghp_"])
+        let provider = RulePattern(#"(?i)(?:\b|_)(?:box|box\.com)[\w.-]{0,30}?key\s*=\s*([A-Za-z0-9]{32})"#, keywords: ["box", "box.com"])
+        #expect(provider.anchoredKeywords == ["box", "box.com"] && provider.startsOneBefore)
+        let boundary = RulePattern(#"(?:^|[^A-Za-z0-9+/_-])(EAA[A-Za-z0-9]{30,300})"#, keywords: ["eaa"])
+        #expect(boundary.anchoredKeywords == ["eaa"] && boundary.startsOneBefore)
+        // A match may start with text that is no keyword: such rules keep their windows.
+        #expect(RulePattern(#"(?i)(?:aws[\w.-]{0,20}?secret|secret_?-?access_?-?key)=(\w{40})"#, keywords: ["secret"]).anchoredKeywords.isEmpty)
+        #expect(RulePattern(#"(?i)(?:discord|bot|token)[\w.-]{0,25}=([MNO]\w{23})"#, keywords: ["discord", "token", "bot_token"]).anchoredKeywords.isEmpty)
+        #expect(RulePattern(#"ab|ghp_\w+"#, keywords: ["ghp_"]).anchoredKeywords.isEmpty)
+        #expect(RulePattern(#"[A-Z]{4}ghp_"#, keywords: ["ghp_"]).anchoredKeywords.isEmpty)
+    }
+
+    @Test func aStartOfTextAnchorDoesNotMatchInsideABase64Run() throws {
+        let rule = Rule(id: "meta", title: "t", severity: .high, keywords: ["eaa"], pattern: #"(?:^|[^A-Za-z0-9+/_-])(EAA[A-Za-z0-9]{30,300})(?![A-Za-z0-9+/=_-])"#)
+        let engine = try SecretEngine(rules: [rule], generic: false)
+        let token = "EAAB" + String(repeating: "x7Kq9", count: 8)
+        let inside = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUg" + token + "AAAAElFTkSuQmCC"
+        #expect(Array(inside.utf8).withUnsafeBytes { engine.scan($0) }.isEmpty)
+        for text in [token, "t=" + token, String(repeating: "-", count: 300) + " " + token] {
+            #expect(Array(text.utf8).withUnsafeBytes { engine.scan($0) }.count == 1, "\(text.prefix(20))")
+        }
+    }
+}

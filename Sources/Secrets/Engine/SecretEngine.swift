@@ -117,31 +117,33 @@ public final class SecretEngine: Sendable {
         }
         for r in 0..<rules.count where pendingStart[r] >= 0 { windows.append((r, pendingStart[r]..<pendingEnd[r])) }
         // 2. Patterns on the windows.
-        for w in windows { match(rule: w.rule, window: w.range, base: base, into: &found) }
+        for w in windows { match(rule: w.rule, window: w.range, base: base, n: n, into: &found) }
         for a in anchored {
-            let back = (a.at > 0 ? 1 : 0)
-            let from = a.at - back
-            let to = min(n, a.at + rules[a.rule].window)
-            match(rule: a.rule, window: from..<to, searchFrom: back, base: base, into: &found)
+            match(rule: a.rule, window: a.at..<min(n, a.at + rules[a.rule].window), anchored: true, base: base, n: n, into: &found)
         }
         // 3. Known secrets, in every encoding.
         if let known { found += known.scan(bytes) }
         return resolve(found)
     }
 
-    /// Runs rule `r` over `window`. With `searchFrom`, the match must start at that offset of the window
-    /// (the bytes before it are context for `\b` only): the anchored form used for prefix rules.
-    private func match(rule r: Int, window: Range<Int>, searchFrom: Int? = nil, base: UnsafePointer<UInt8>, into found: inout [SecretMatch]) {
+    /// Runs rule `r` over `window` of the `n` bytes at `base`; with `anchored`, a match must start at the
+    /// window's first byte. One byte on each side is passed along as context only, so `\b`, `^` and `$`
+    /// see the real neighbours, never the window's edges.
+    private func match(rule r: Int, window: Range<Int>, anchored: Bool = false, base: UnsafePointer<UInt8>, n: Int,
+                       into found: inout [SecretMatch]) {
         guard let regex = patterns[r].regex else { return }
-        // The window as ASCII text: bytes above 0x7f become SUB, so UTF-16 offsets are byte offsets.
-        let ascii = UnsafeBufferPointer(start: base + window.lowerBound, count: window.count)
+        let pre = window.lowerBound > 0 ? 1 : 0
+        let post = window.upperBound < n ? 1 : 0
+        let lo = window.lowerBound - pre
+        // The text as ASCII: bytes above 0x7f become SUB, so UTF-16 offsets are byte offsets.
+        let ascii = UnsafeBufferPointer(start: base + lo, count: window.count + pre + post)
         let text = ascii.contains(where: { $0 >= 0x80 })
             ? String(decoding: ascii.map { $0 < 0x80 ? $0 : 0x1A }, as: UTF8.self)
             : String(decoding: ascii, as: UTF8.self)
         let rule = rules[r]
-        let from = searchFrom ?? 0
-        let ns = NSRange(location: from, length: window.count - from)
-        let options: NSRegularExpression.MatchingOptions = searchFrom == nil ? [] : [.anchored, .withTransparentBounds]
+        let ns = NSRange(location: pre, length: window.count)
+        var options: NSRegularExpression.MatchingOptions = [.withTransparentBounds, .withoutAnchoringBounds]
+        if anchored { options.insert(.anchored) }
         for m in regex.matches(in: text, options: options, range: ns) {
             var v = m.range
             if m.numberOfRanges > 1, m.range(at: 1).location != NSNotFound { v = m.range(at: 1) }
@@ -149,7 +151,6 @@ public final class SecretEngine: Sendable {
             let value = UnsafeBufferPointer(rebasing: ascii[v.location..<(v.location + v.length)])
             if rule.minEntropy > 0, ValueShape.entropy(value) < rule.minEntropy { continue }
             if ValueShape.isPlaceholder(value) { continue }
-            let lo = window.lowerBound
             found.append(SecretMatch(ruleID: rule.id, title: rule.title, severity: rule.severity, confidence: rule.confidence,
                                      value: (lo + v.location)..<(lo + v.location + v.length),
                                      match: (lo + m.range.location)..<(lo + m.range.location + m.range.length)))
