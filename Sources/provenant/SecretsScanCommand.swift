@@ -82,6 +82,8 @@ enum SecretsEngineLoader {
         for f in files {
             do { values += try KnownSecretsFile.read(path: f) } catch { CLI.fail("error: --known \(error)") }
         }
+        // Without known values, the engine the redactor already uses: the rules are parsed once a run.
+        if values.isEmpty, let shared = EngineSpotter.shared { return shared }
         do {
             let known = values.isEmpty ? nil : try KnownSecrets(values)
             return try SecretEngine.standard(known: known)

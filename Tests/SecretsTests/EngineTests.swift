@@ -121,3 +121,24 @@ import Testing
         }
     }
 }
+
+import Catalog
+
+@Suite struct DirectoryOpenTests {
+    /// The fast open (one openat in a held directory) must not follow a link that replaced a file
+    /// after the walk: the link is resolved inside the root, where /etc/passwd does not exist.
+    @Test func aFileSwappedForALinkOutsideTheRootIsNotRead() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("rooted-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: root.appendingPathComponent("sub"), withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: root) }
+        try "ok\n".write(to: root.appendingPathComponent("sub/plain.txt"), atomically: true, encoding: .utf8)
+        try FileManager.default.createSymbolicLink(atPath: root.appendingPathComponent("sub/link.txt").path, withDestinationPath: "/etc/passwd")
+        let dir = RootedDirectory(root: root.path)
+        let fd = try dir.openDirectory("sub")
+        defer { close(fd) }
+        let plain = try dir.open("plain.txt", in: fd, fullPath: "sub/plain.txt")
+        close(plain)
+        #expect(throws: FileAccessError.self) { try dir.open("link.txt", in: fd, fullPath: "sub/link.txt") }
+        #expect(throws: FileAccessError.self) { try dir.openDirectory("../..") }
+    }
+}

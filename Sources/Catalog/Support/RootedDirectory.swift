@@ -93,6 +93,32 @@ public struct RootedDirectory: Sendable {
     /// Opens the regular file at `path` (relative to the root) for reading; the caller closes it.
     public func open(_ path: String) throws(FileAccessError) -> Int32 { try openResolved(path).fd }
 
+    /// Opens the directory at `path` (relative to the root; "" is the root), resolved like `open`, for
+    /// a caller that reads many files from one directory with `open(_:in:)`; the caller closes it.
+    public func openDirectory(_ path: String) throws(FileAccessError) -> Int32 {
+        if path.isEmpty || path == "." {
+            let fd = Foundation.open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            guard fd >= 0 else { throw .unreadable(path, reason: "cannot open the scan root: \(Self.errorText())") }
+            return fd
+        }
+        return try openResolved(path, directory: true).fd
+    }
+
+    /// Opens `name`, a regular file directly inside the directory `dirFD` (from `openDirectory`), without
+    /// following a link. A link there is resolved the slow way, through `open(fullPath)`, inside the root.
+    public func open(_ name: String, in dirFD: Int32, fullPath: String) throws(FileAccessError) -> Int32 {
+        let fd = openat(dirFD, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
+        if fd < 0 {
+            let err = errno
+            if err == ELOOP || err == EMLINK { return try open(fullPath) }
+            if err == ENOENT { throw .notFound(fullPath) }
+            throw .unreadable(fullPath, reason: String(cString: strerror(err)))
+        }
+        var st = stat()
+        guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG else { close(fd); throw .notRegularFile(fullPath) }
+        return fd
+    }
+
     /// Where `path` really leads inside the root once every `..` and symbolic link is resolved:
     /// the one name under which a file can be recognised, however an include spells it.
     public func canonicalPath(_ path: String) throws(FileAccessError) -> String {
@@ -101,7 +127,7 @@ public struct RootedDirectory: Sendable {
         return canonical
     }
 
-    private func openResolved(_ path: String) throws(FileAccessError) -> (fd: Int32, canonical: String) {
+    private func openResolved(_ path: String, directory: Bool = false) throws(FileAccessError) -> (fd: Int32, canonical: String) {
         var pending = try RootPath.resolve(path).split(separator: "/").map(String.init)
         guard !pending.isEmpty else { throw .notRegularFile(path) }
         pending.reverse()
@@ -122,9 +148,10 @@ public struct RootedDirectory: Sendable {
                 continue
             }
             let isLast = pending.isEmpty
-            let flags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC | (isLast ? O_NONBLOCK : O_DIRECTORY)
+            let flags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC | (isLast && !directory ? O_NONBLOCK : O_DIRECTORY)
             let fd = openat(dirs.last!, name, flags)
             if fd >= 0 {
+                if isLast && directory { return (fd, (names + [name]).joined(separator: "/")) }
                 if isLast {
                     var st = stat()
                     guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG else { close(fd); throw .notRegularFile(path) }

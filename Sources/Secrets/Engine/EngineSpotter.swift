@@ -3,8 +3,9 @@ import ProvenantCore
 /// The secrets engine as the redactor's spotter (`Redactor.install(EngineSpotter())`): every
 /// diagnostic, SBOM field and report line is checked with the same rules as `secrets scan`.
 public struct EngineSpotter: SecretSpotter {
-    /// Built on first use, so commands that never echo input pay nothing for it.
-    static let shared: SecretEngine? = try? SecretEngine.standard()
+    /// Built on first use, so commands that never echo input pay nothing for it; `secrets` commands
+    /// without `--known` use this same engine.
+    public static let shared: SecretEngine? = try? SecretEngine.standard()
 
     public init() {}
 

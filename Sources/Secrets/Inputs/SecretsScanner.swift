@@ -62,8 +62,26 @@ public struct SecretsScanner: Sendable {
         let jobsCopy = jobs
         let partials = Parallel.map { _ -> SecretsScanResult in
             var part = SecretsScanResult()
+            // The directory last read from, kept open: files come sorted, so most opens are one openat.
+            var opened: (root: String, dir: String, fd: Int32)?
+            defer { if let o = opened { close(o.fd) } }
             while let range = claims.claim() {
-                for i in range { scanFile(jobsCopy[i].dir, jobsCopy[i].rel, display: jobsCopy[i].display, into: &part) }
+                for i in range {
+                    let job = jobsCopy[i]
+                    let slash = job.rel.lastIndex(of: "/")
+                    let dir = slash.map { String(job.rel[..<$0]) } ?? ""
+                    let name = slash.map { String(job.rel[job.rel.index(after: $0)...]) } ?? job.rel
+                    if opened == nil || opened!.root != job.dir.root || opened!.dir != dir {
+                        if let o = opened { close(o.fd); opened = nil }
+                        if let fd = try? job.dir.openDirectory(dir) { opened = (job.dir.root, dir, fd) }
+                    }
+                    let dirFD = opened?.fd
+                    let open = { () throws(FileAccessError) -> Int32 in
+                        if let dirFD { return try job.dir.open(name, in: dirFD, fullPath: job.rel) }
+                        return try job.dir.open(job.rel)
+                    }
+                    scanFile(open, display: job.display, into: &part)
+                }
             }
             return part
         }
@@ -73,11 +91,11 @@ public struct SecretsScanner: Sendable {
         return result
     }
 
-    func scanFile(_ dir: RootedDirectory, _ rel: String, display: String, into result: inout SecretsScanResult) {
+    func scanFile(_ open: () throws(FileAccessError) -> Int32, display: String, into result: inout SecretsScanResult) {
         // Shown only with a finding or a warning; redacting every path of a tree up front cost a tenth of a scan.
         lazy var shown = Redactor.escapeControls(Redactor.redact(display))
         let fd: Int32
-        do { fd = try dir.open(rel) } catch {
+        do { fd = try open() } catch {
             result.unreadable += 1
             result.warnings.append("\(shown): not read: \(error)")
             return
