@@ -142,3 +142,18 @@ import Catalog
         #expect(throws: FileAccessError.self) { try dir.openDirectory("../..") }
     }
 }
+
+@Suite struct RuleGuardTests {
+    @Test func theClassAfterALiteralRejectsHitsCheaply() {
+        func may(_ r: RulePattern, _ s: String) -> Bool { Array(s.utf8).withUnsafeBufferPointer { r.mayMatch($0.baseAddress!, $0.count, at: 0) } }
+        let p = RulePattern(#"(?:^|[^A-Za-z0-9+/_-])(pat[A-Za-z0-9]{14}\.[a-f0-9]{64})\b"#, keywords: ["pat"])
+        #expect(p.startsOneBefore && !may(p, "path = os.path.join(a, b)      ") && may(p, "patAbCdEfGhIjKlMn.0123"))
+        let q = RulePattern(#"\b(ion_[A-Za-z0-9]{42})\b"#, keywords: ["ion_"])
+        #expect(may(q, "ion_" + String(repeating: "a", count: 42)))
+        #expect(!may(q, "ion_name = 1" + String(repeating: " ", count: 40)))
+        #expect(!may(q, "ion_abc"))
+        let ci = RulePattern(#"(?i)\bglpat-[\w-]{20}"#, keywords: ["glpat-"])
+        #expect(may(ci, "GLPAT-abcdefghij0123456789"))
+        #expect(!may(ci, "glpat-short"))
+    }
+}

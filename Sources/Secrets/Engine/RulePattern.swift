@@ -14,9 +14,27 @@ final class RulePattern: @unchecked Sendable {
     private let lock = NSLock()
     private var compiled: NSRegularExpression??
 
+    /// For a rule with one leading literal: the literal (lowercased), whether case is ignored, and the
+    /// byte class (with its minimum count, at most 16) that must follow it. A hit that fails this is
+    /// rejected without running the expression: `pat` in `path` never reaches ICU.
+    let guardLiteral: [UInt8]
+    let guardClass: [Bool]
+    let guardCount: Int
+    let caseInsensitive: Bool
+
     init(_ source: String, keywords: [String]) {
         self.source = source
+        caseInsensitive = source.hasPrefix("(?i)")
         let (literals, oneBefore) = Self.leadingLiterals(source)
+        if literals.count == 1, let (cls, count) = Self.classAfterLiteral(source, literal: literals[0]) {
+            guardLiteral = Array(literals[0].lowercased().utf8)
+            var table = cls
+            if caseInsensitive { for c in 65...90 where table[c] || table[c + 32] { table[c] = true; table[c + 32] = true } }
+            guardClass = table
+            guardCount = min(count, 16)
+        } else {
+            guardLiteral = []; guardClass = []; guardCount = 0
+        }
         startsOneBefore = oneBefore
         let lowered = literals.map { $0.lowercased() }
         // Anchoring is sound only when every leading literal starts with a keyword: then each match
@@ -26,6 +44,83 @@ final class RulePattern: @unchecked Sendable {
         } else {
             anchoredKeywords = []
         }
+    }
+
+    /// False when the bytes at `at` cannot start a match: the literal, then `guardCount` bytes of the class.
+    @inline(__always)
+    func mayMatch(_ b: UnsafePointer<UInt8>, _ n: Int, at: Int) -> Bool {
+        guard guardCount > 0 else { return true }
+        let end = at + guardLiteral.count + guardCount
+        guard end <= n else { return false }
+        for (k, l) in guardLiteral.enumerated() {
+            let c = b[at + k]
+            let folded = c >= 65 && c <= 90 ? c + 32 : c
+            if caseInsensitive ? folded != l : (c != l && folded != l) { return false }
+        }
+        var i = at + guardLiteral.count
+        while i < end { if !guardClass[Int(b[i])] { return false }; i += 1 }
+        return true
+    }
+
+    /// The byte class right after `literal` in `p` and its minimum count: `pat[A-Za-z0-9]{14}` gives
+    /// (A-Za-z0-9, 14). Nil when what follows is anything else.
+    static func classAfterLiteral(_ p: String, literal: String) -> ([Bool], Int)? {
+        let c = Array(p)
+        // Find where the literal ends in the pattern text (escapes written as \. count one character).
+        var i = 0, matched = 0
+        let lit = Array(literal)
+        while i < c.count && matched < lit.count {
+            if c[i] == "\\", i + 1 < c.count, c[i + 1] == lit[matched] { i += 2; matched += 1; continue }
+            if c[i] == lit[matched] { i += 1; matched += 1; continue }
+            // Skip the prefix tokens leadingLiterals skipped.
+            if matched == 0 {
+                if c[i...].starts(with: "(?i)") { i += 4; continue }
+                if c[i...].starts(with: "(?:\\b|_)") { i += 8; continue }
+                if c[i...].starts(with: "(?:^|["), let close = groupEnd(c, i) { i = close + 1; continue }
+                if c[i...].starts(with: "\\b") { i += 2; continue }
+                if c[i...].starts(with: "(?:") { i += 3; continue }
+                if c[i] == "(" { i += 1; continue }
+            }
+            return nil
+        }
+        guard matched == lit.count, i < c.count else { return nil }
+        var table = [Bool](repeating: false, count: 256)
+        func word() { for b in 0..<256 where (b >= 48 && b <= 57) || (b >= 65 && b <= 90) || (b >= 97 && b <= 122) || b == 95 { table[b] = true } }
+        if c[i] == "\\", i + 1 < c.count, c[i + 1] == "w" { word(); i += 2 }
+        else if c[i] == "\\", i + 1 < c.count, c[i + 1] == "d" { for b in 48...57 { table[b] = true }; i += 2 }
+        else if c[i] == "[" {
+            i += 1
+            if i < c.count, c[i] == "^" { return nil }
+            var prev: UInt8?
+            while i < c.count && c[i] != "]" {
+                var ch: Character = c[i]
+                if ch == "\\" {
+                    guard i + 1 < c.count else { return nil }
+                    let e = c[i + 1]
+                    if e == "w" { word(); i += 2; prev = nil; continue }
+                    if e == "d" { for b in 48...57 { table[b] = true }; i += 2; prev = nil; continue }
+                    guard !e.isLetter else { return nil }
+                    ch = e; i += 1
+                } else if ch == "-", let lo = prev, i + 1 < c.count, c[i + 1] != "]" {
+                    guard let hi = c[i + 1].asciiValue, hi >= lo else { return nil }
+                    for b in lo...hi { table[Int(b)] = true }
+                    i += 2; prev = nil; continue
+                }
+                guard let v = ch.asciiValue else { return nil }
+                table[Int(v)] = true; prev = v; i += 1
+            }
+            guard i < c.count else { return nil }
+            i += 1
+        } else { return nil }
+        // The quantifier: {m}, {m,n}, + (one or more).
+        guard i < c.count else { return nil }
+        if c[i] == "+" { return (table, 1) }
+        guard c[i] == "{" else { return nil }
+        var m = 0
+        i += 1
+        while i < c.count, let d = c[i].wholeNumberValue { m = m * 10 + d; i += 1 }
+        guard i < c.count, c[i] == "}" || c[i] == "," else { return nil }
+        return m > 0 ? (table, m) : nil
     }
 
     /// The compiled expression, or nil when the pattern does not compile (the rule tests catch that).

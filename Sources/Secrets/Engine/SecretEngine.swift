@@ -100,8 +100,11 @@ public final class SecretEngine: Sendable {
                     // Hits of other keywords of an anchored rule never start a match.
                     if anchoredKeyword[kw].contains(Int32(r)) {
                         let at = end - keyword.count
-                        if patterns[r].startsOneBefore && at > 0 { anchored.append((r, at - 1)) }
-                        anchored.append((r, at))
+                        // Every match has the literal at the hit, whichever byte it starts from.
+                        if patterns[r].mayMatch(base, n, at: at) {
+                            if patterns[r].startsOneBefore && at > 0 { anchored.append((r, at - 1)) }
+                            anchored.append((r, at))
+                        }
                     }
                     continue
                 }
