@@ -157,3 +157,42 @@ import Catalog
         #expect(!may(ci, "glpat-short"))
     }
 }
+
+import TestSupport
+
+@Suite struct PolicySecretTests {
+    /// `policy check` asks the secrets engine about every literal env value, whatever its name: an Adafruit
+    /// IO key (a prefix the old hand-kept list lacked) under NOTIFY_HOOK is plaintext, a build flag is not.
+    @Test func aCredentialUnderAnInnocentNameIsAPlaintextSecret() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("policy-secret-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try """
+        apiVersion: v1
+        kind: Pod
+        metadata:
+          name: agent
+        spec:
+          containers:
+          - name: agent
+            image: registry.example.com/agent@sha256:\(String(repeating: "a", count: 64))
+            env:
+            - name: NOTIFY_HOOK
+              value: "aio_Hq4Zt8Lm2Rx7Vn3Kc9Wb5Yd1Pf6J"
+            - name: BUILD_FLAVOR
+              value: "release-2024-amd64"
+        """.write(to: dir.appendingPathComponent("pod.yaml"), atomically: true, encoding: .utf8)
+        let r = try runProcess(provenantBinary, ["policy", "check", dir.path, "--level", "baseline", "--format", "json"])
+        let hits = r.out.components(separatedBy: "hygiene:plaintext-secret").count - 1
+        #expect(hits == 1, "\(r.out)")
+        #expect(r.out.contains("NOTIFY_HOOK") && !r.out.contains("Hq4Zt8Lm2Rx7Vn3Kc9Wb5Yd1Pf6J"))
+    }
+
+    @Test func theSpotterReportsOnlySureFindingsInIdentityFields() {
+        let text = Array("pkg 1.0 token xoxb-2048123456-1234567890123-Qz8xK2mN7pR4tV1wY6bC3dF9 and password = 'Xk9#mQ2$vL7p!w'".utf8)
+        let all = EngineSpotter().secretRanges(in: text, identityField: false)
+        let sure = EngineSpotter().secretRanges(in: text, identityField: true)
+        #expect(all.count == 2 && sure.count == 1)
+        #expect(String(decoding: text[sure[0]], as: UTF8.self).hasPrefix("xoxb-"))
+    }
+}
