@@ -186,49 +186,52 @@ final class RulePattern: @unchecked Sendable {
         return String(literal)
     }
 
-    static func splitTopLevel(_ c: [Character]) -> [ArraySlice<Character>] {
-        var parts: [ArraySlice<Character>] = []
-        var depth = 0, i = 0, inClass = false, start = 0
-        while i < c.count {
+    /// Walks pattern text outside escapes and character classes, calling `visit(index, character,
+    /// depth)` for each `(`, `)` and `|` with the group depth after an opening or before a closing
+    /// parenthesis; `visit` returns false to stop.
+    static func structure(_ c: ArraySlice<Character>, _ visit: (Int, Character, Int) -> Bool) {
+        var depth = 0, i = c.startIndex, inClass = false
+        while i < c.endIndex {
             let ch = c[i]
             if ch == "\\" { i += 2; continue }
             if inClass { if ch == "]" { inClass = false } }
             else if ch == "[" { inClass = true }
-            else if ch == "(" { depth += 1 }
-            else if ch == ")" { depth -= 1 }
-            else if ch == "|" && depth == 0 { parts.append(c[start..<i]); start = i + 1 }
+            else if ch == "(" { depth += 1; if !visit(i, ch, depth) { return } }
+            else if ch == ")" { if !visit(i, ch, depth) { return }; depth -= 1 }
+            else if ch == "|" { if !visit(i, ch, depth) { return } }
             i += 1
+        }
+    }
+
+    /// The index of the `)` closing the group opened at `open`.
+    static func groupEnd(_ c: [Character], _ open: Int) -> Int? {
+        var end: Int?
+        structure(c[open...]) { i, ch, depth in
+            if ch == ")" && depth == 1 { end = i; return false }
+            return true
+        }
+        return end
+    }
+
+    static func hasTopLevelAlternation<C: Collection>(_ c: C) -> Bool where C.Element == Character {
+        var found = false
+        structure(ArraySlice(c)) { _, ch, depth in
+            if ch == "|" && depth == 0 { found = true; return false }
+            return true
+        }
+        return found
+    }
+
+    static func splitTopLevel(_ c: [Character]) -> [ArraySlice<Character>] {
+        var parts: [ArraySlice<Character>] = []
+        var start = 0
+        structure(c[...]) { i, ch, depth in
+            if ch == "|" && depth == 0 { parts.append(c[start..<i]); start = i + 1 }
+            return true
         }
         parts.append(c[start..<c.count])
         return parts
     }
 
-    static func groupEnd(_ c: [Character], _ open: Int) -> Int? {
-        var depth = 0, i = open, inClass = false
-        while i < c.count {
-            let ch = c[i]
-            if ch == "\\" { i += 2; continue }
-            if inClass { if ch == "]" { inClass = false } }
-            else if ch == "[" { inClass = true }
-            else if ch == "(" { depth += 1 }
-            else if ch == ")" { depth -= 1; if depth == 0 { return i } }
-            i += 1
-        }
-        return nil
-    }
 
-    static func hasTopLevelAlternation(_ c: [Character]) -> Bool {
-        var depth = 0, i = 0, inClass = false
-        while i < c.count {
-            let ch = c[i]
-            if ch == "\\" { i += 2; continue }
-            if inClass { if ch == "]" { inClass = false } }
-            else if ch == "[" { inClass = true }
-            else if ch == "(" { depth += 1 }
-            else if ch == ")" { depth -= 1 }
-            else if ch == "|" && depth == 0 { return true }
-            i += 1
-        }
-        return false
-    }
 }
