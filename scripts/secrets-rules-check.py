@@ -6,7 +6,7 @@ With --examples JSONL (kingfisher-examples format) it reports which labelled exa
 matches. The Swift test suite runs the same checks through the real engine; this is the quick loop."""
 import argparse, glob, json, math, re, sys, collections, os
 
-FIELDS = {"id", "title", "severity", "keywords", "pattern", "entropy", "window", "confidence", "pair", "positive", "negative"}
+FIELDS = {"id", "title", "severity", "keywords", "pattern", "entropy", "window", "confidence", "pair", "near", "positive", "negative"}
 
 def unescape(s):
     out, i = [], 0
@@ -57,6 +57,9 @@ def matches(rule, text):
             i = low.find(kw, start)
             if i < 0: break
             a, b = max(0, i - 256), min(len(text), i + len(kw) + rule["_window"])
+            if "near" in rule and rule["near"] not in text[a:b]:
+                start = i + 1
+                continue
             for m in rx.finditer(text, a, b):
                 val = m.group(1) if rx.groups >= 1 and m.group(1) is not None else m.group(0)
                 if entropy(val) < rule["_entropy"]: continue

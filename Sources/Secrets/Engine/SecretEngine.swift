@@ -31,6 +31,8 @@ public final class SecretEngine: Sendable {
     /// generic detector's keyword `-1 - i`.
     let targets: [[Int32]]
     let pairTarget: [Int?]
+    /// Each rule's `near` literal, as bytes.
+    let nearBytes: [[UInt8]?]
     /// For each keyword id: the rules whose every match starts with that keyword (tried anchored).
     let anchoredKeyword: [Set<Int32>]
     /// Rules tried only at their keyword hits.
@@ -65,12 +67,29 @@ public final class SecretEngine: Sendable {
         }
         let ids = Dictionary(rules.enumerated().map { ($1.id, $0) }, uniquingKeysWith: { a, _ in a })
         self.pairTarget = rules.map { $0.pair.flatMap { ids[$0] } }
+        self.nearBytes = rules.map { $0.near.map { Array($0.utf8) } }
         self.longestWindow = rules.map { $0.window + 256 }.max() ?? 256
     }
 
     /// The engine with Provenant's own rules.
     public static func standard(known: KnownSecrets? = nil) throws -> SecretEngine {
         try SecretEngine(rules: RuleCatalog.load(), known: known)
+    }
+
+    /// Whether `needle` occurs in `b[from..<to]`.
+    static func contains(_ b: UnsafePointer<UInt8>, _ from: Int, _ to: Int, _ needle: [UInt8]) -> Bool {
+        guard let first = needle.first, to - from >= needle.count else { return false }
+        var i = from
+        let last = to - needle.count
+        while i <= last {
+            if b[i] == first {
+                var k = 1
+                while k < needle.count && b[i + k] == needle[k] { k += 1 }
+                if k == needle.count { return true }
+            }
+            i += 1
+        }
+        return false
     }
 
     /// Every match in `bytes`, sorted by position, overlaps resolved in favour of the surest rule.
@@ -110,6 +129,11 @@ public final class SecretEngine: Sendable {
                 }
                 let start = max(0, end - keyword.count - 256)
                 let stop = min(n, end + rules[r].window)
+                if let near = nearBytes[r], stop > pendingEnd[r] || pendingStart[r] < 0 {
+                    // Only the part of the window not already pending needs the literal for this hit to count.
+                    let from = pendingStart[r] >= 0 && start <= pendingEnd[r] ? max(start, pendingEnd[r] - near.count) : start
+                    if !Self.contains(base, from, stop, near) { continue }
+                }
                 if pendingStart[r] >= 0 && start <= pendingEnd[r] {
                     pendingEnd[r] = max(pendingEnd[r], stop)
                 } else {

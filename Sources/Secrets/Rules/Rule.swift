@@ -26,16 +26,19 @@ public struct Rule: Sendable {
     public var window: Int
     /// A rule whose match nearby confirms this one (an AWS secret beside its key id).
     public var pair: String?
+    /// A literal every match contains: a keyword hit with no such literal in its window is dropped
+    /// before the pattern runs (`@` for credentials in URLs, which logs are full of).
+    public var near: String?
     public var positives: [String]
     public var negatives: [String]
     /// Where the rule was written, for error messages: `CloudRules.swift:12`.
     public var origin: String
 
     public init(id: String, title: String, severity: SeverityLevel, confidence: Confidence = .high, keywords: [String],
-                pattern: String, minEntropy: Double = 0, window: Int = 256, pair: String? = nil,
+                pattern: String, minEntropy: Double = 0, window: Int = 256, pair: String? = nil, near: String? = nil,
                 positives: [String] = [], negatives: [String] = [], origin: String = "") {
         self.id = id; self.title = title; self.severity = severity; self.confidence = confidence
         self.keywords = keywords; self.pattern = pattern; self.minEntropy = minEntropy; self.window = window
-        self.pair = pair; self.positives = positives; self.negatives = negatives; self.origin = origin
+        self.pair = pair; self.near = near; self.positives = positives; self.negatives = negatives; self.origin = origin
     }
 }

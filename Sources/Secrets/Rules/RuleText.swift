@@ -12,7 +12,7 @@ public struct RuleTextError: Error, Sendable, CustomStringConvertible {
 /// blank line, `#` comments, repeated `positive:`/`negative:` lines whose `\n`, `\t`, `\\` are unescaped.
 public enum RuleText {
     static let fields: Set<String> = ["id", "title", "severity", "keywords", "pattern", "entropy", "window",
-                                      "confidence", "pair", "positive", "negative"]
+                                      "confidence", "pair", "near", "positive", "negative"]
 
     public static func parse(_ text: String, file: String) throws(RuleTextError) -> [Rule] {
         var rules: [Rule] = []
@@ -49,7 +49,7 @@ public enum RuleText {
                 window = v
             }
             rules.append(Rule(id: id, title: record["title"]!, severity: severity, confidence: confidence, keywords: keywords,
-                              pattern: record["pattern"]!, minEntropy: entropy, window: window, pair: record["pair"],
+                              pattern: record["pattern"]!, minEntropy: entropy, window: window, pair: record["pair"], near: record["near"],
                               positives: positives, negatives: negatives, origin: "\(file):\(start)"))
         }
         var number = 0

@@ -310,6 +310,7 @@ title: Password in an ODBC / ADO.NET connection string
 severity: high
 keywords: server= source= provider= driver= dsn= database= catalog= uid= host= pwd= password=
 pattern: (?i)\b(?:server|data source|host|provider|driver|dsn|database|initial catalog|user id|uid|address|addr)\s{0,2}=[^;\n]{0,200};(?:[^;\n]{0,200};){0,8}?[^;\n]{0,40}?\b(?:password|pwd)\s{0,2}=\s{0,2}((?![#$%\{<*\[(@]|(?:password|\*+)\s{0,2}(?:;|$))[^;"'\s]{1,128})
+near: ;
 window: 1024
 confidence: medium
 positive: "ConnectionStrings": {"Default": "Server=sql01.internal;Database=erp;User Id=erp_app;Password=yEFbrqNSBj45WZ;TrustServerCertificate=true"}

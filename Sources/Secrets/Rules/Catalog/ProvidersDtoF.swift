@@ -263,11 +263,11 @@ negative: https://discord.com/api/webhooks/{id}/{token}
 id: discord-bot-token
 title: Discord bot token
 severity: high
-keywords: discord bot_token bottoken apikey api_key token bot.run client.run
+keywords: discord bot_token bottoken apikey api_key bot.run client.run
 pattern: (?i)(?:discord|bot|token|api_?key|client\.run)[\w.-]{0,25}?["']?\s{0,3}[:=(]{1,2}\s{0,3}["']?([MNO][\w-]{23,27}\.[\w-]{6}\.[\w-]{27,40})(?![\w-])
 entropy: 3.5
 positive: DISCORD_BOT_TOKEN=MTLOn6SsIsjlVfco69aYzpB5V.esuGKs.op4y9OS4uFZPBfccSe4xhPoCVTOWtMm9aZMEmm
-positive: bot.run(token="MT1QLAsyjgTpOKP0dJ1xaeEYa.7zexq7.qYLrj6u2qCgfoBsPy2ViRXCtrAqufphUSqXYgC")
+positive: bot_token = "MT1QLAsyjgTpOKP0dJ1xaeEYa.7zexq7.qYLrj6u2qCgfoBsPy2ViRXCtrAqufphUSqXYgC"
 positive: client.run('MTPVqE5hogTNpHyfT75U1Cb2x.wGXk4U.WXXLKjxBtXVulBf8Sjd3vKRqEiA1pxxUv4INuT')
 negative: DISCORD_BOT_TOKEN=MTIz.abc.def
 negative: token = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.abcdefghijklmnopqrstuvwxyz0123"

@@ -296,6 +296,7 @@ title: Password in a URL
 severity: high
 keywords: ://
 pattern: (?i)\b[a-z][a-z0-9+.-]{1,15}://[A-Za-z0-9._%~-]{2,64}:([A-Za-z0-9._%~!*+=-]{3,100})@[A-Za-z0-9-]
+near: @
 entropy: 2.9
 confidence: medium
 positive: DATABASE_URL=postgres://app:9BYmRsBJXEcl901Q@db.internal:5432/app

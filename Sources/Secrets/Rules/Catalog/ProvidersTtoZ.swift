@@ -643,6 +643,7 @@ title: Password embedded in a URL (user:password@host)
 severity: high
 keywords: http:// https:// ftp:// ftps:// sftp:// ssh:// git:// smb:// ldap:// ldaps:// webdav://
 pattern: (?i)\b(?:https?|ftps?|sftp|ssh|git|smb|ldaps?|webdav)://[a-z0-9._~%!\$\&*+=\-]{1,64}:(?!(?:pass(?:word)?|passwd|pwd|x+|\*+)@)([a-z0-9._~%!\&*+=\-]{3,80})@[a-z0-9][a-z0-9\-.]{1,200}
+near: @
 entropy: 2.0
 confidence: low
 positive: git clone https://deploy:yzqoIPd9ZX68qmLX8q31@git.example.org/team/repo.git
