@@ -8,12 +8,14 @@ struct SecretsRedactCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "redact",
         abstract: "Copy standard input to standard output with every detected or known secret replaced by [REDACTED:<rule>].",
-        discussion: "A streaming filter for an agent's logs before they leave the host: memory stays bounded, and a secret split between two reads is still caught. Exit codes: 0 success, 2 usage or input error."
+        discussion: "A streaming filter for an agent's logs before they leave the host: memory stays bounded, and a secret split between two reads is still caught. It applies the known values (--known), the high-confidence rules (distinctive prefixes and formats) and the generic assignment detector; the context rules that need a provider name nearby are left to `secrets scan`. Exit codes: 0 success, 2 usage or input error."
     )
     @OptionGroup var known: KnownSecretsOption
 
     func run() throws {
-        let engine = SecretsEngineLoader.engine(known: known.known)
+        // Logs stream through at hundreds of MB/s: high-confidence rules, known values and the generic
+        // detector; the context rules (medium and low confidence) are left to `secrets scan` at rest.
+        let engine = SecretsEngineLoader.engine(known: known.known, minimumConfidence: .high)
         do {
             try StreamRedactor(engine: engine).run(read: { (buffer: inout [UInt8], max: Int) throws(FileAccessError) -> Int in
                 try SecretsScanner.readFD(STDIN_FILENO, into: &buffer, max: max)

@@ -77,16 +77,16 @@ struct SecretsScanCommand: ParsableCommand {
 /// Builds the engine with Provenant's rules and the `--known` files, or exits 2 saying which file or
 /// rule is wrong.
 enum SecretsEngineLoader {
-    static func engine(known files: [String]) -> SecretEngine {
+    static func engine(known files: [String], minimumConfidence: Confidence = .low) -> SecretEngine {
         var values: [KnownSecrets.Value] = []
         for f in files {
             do { values += try KnownSecretsFile.read(path: f) } catch { CLI.fail("error: --known \(error)") }
         }
         // Without known values, the engine the redactor already uses: the rules are parsed once a run.
-        if values.isEmpty, let shared = EngineSpotter.shared { return shared }
+        if values.isEmpty, minimumConfidence == .low, let shared = EngineSpotter.shared { return shared }
         do {
             let known = values.isEmpty ? nil : try KnownSecrets(values)
-            return try SecretEngine.standard(known: known)
+            return try SecretEngine.standard(known: known, minimumConfidence: minimumConfidence)
         } catch {
             CLI.fail("error: \(error)")
         }

@@ -71,9 +71,11 @@ public final class SecretEngine: Sendable {
         self.longestWindow = rules.map { $0.window + 256 }.max() ?? 256
     }
 
-    /// The engine with Provenant's own rules.
-    public static func standard(known: KnownSecrets? = nil) throws -> SecretEngine {
-        try SecretEngine(rules: RuleCatalog.load(), known: known)
+    /// The engine with Provenant's own rules; `minimumConfidence: .high` keeps the prefix and checksum
+    /// rules only, for streams (`secrets redact`, the egress guard) where context rules cost the most
+    /// and a miss is caught at rest by `secrets scan`.
+    public static func standard(known: KnownSecrets? = nil, minimumConfidence: Confidence = .low) throws -> SecretEngine {
+        try SecretEngine(rules: RuleCatalog.load().filter { $0.confidence >= minimumConfidence }, known: known)
     }
 
     /// Whether `needle` occurs in `b[from..<to]`.

@@ -266,6 +266,7 @@ severity: high
 keywords: discord bot_token bottoken apikey api_key bot.run client.run
 pattern: (?i)(?:discord|bot|token|api_?key|client\.run)[\w.-]{0,25}?["']?\s{0,3}[:=(]{1,2}\s{0,3}["']?([MNO][\w-]{23,27}\.[\w-]{6}\.[\w-]{27,40})(?![\w-])
 entropy: 3.5
+confidence: medium
 positive: DISCORD_BOT_TOKEN=MTLOn6SsIsjlVfco69aYzpB5V.esuGKs.op4y9OS4uFZPBfccSe4xhPoCVTOWtMm9aZMEmm
 positive: bot_token = "MT1QLAsyjgTpOKP0dJ1xaeEYa.7zexq7.qYLrj6u2qCgfoBsPy2ViRXCtrAqufphUSqXYgC"
 positive: client.run('MTPVqE5hogTNpHyfT75U1Cb2x.wGXk4U.WXXLKjxBtXVulBf8Sjd3vKRqEiA1pxxUv4INuT')
