@@ -1,15 +1,41 @@
+import ProvenantCore
+
 /// Runs the engine over a stream in bounded chunks, correct across read boundaries.
 ///
 /// Each round scans the unhandled bytes plus `engine.overlap` bytes of context on both sides, and
 /// accepts only the matches that start before the trailing context: a secret cut by one read is
 /// found whole in the next round, and memory stays at one chunk plus the context.
-public struct ChunkedScan {
+public struct ChunkedScan: Sendable {
     public let engine: SecretEngine
     public var chunkSize: Int
 
     public init(engine: SecretEngine, chunkSize: Int = 4 << 20) {
         self.engine = engine
         self.chunkSize = max(1 << 12, chunkSize)
+    }
+
+    /// The matches starting in `range` of `raw`, found by scanning it in parallel segments of about one
+    /// chunk, each with `overlap` bytes of context on both sides (so a match is found whole by the
+    /// segment it starts in), then resolved across segment edges.
+    func scanSegments(_ raw: UnsafeRawBufferPointer, _ range: Range<Int>, overlap: Int) -> [SecretMatch] {
+        let segments = max(1, min(Parallel.cores, range.count / max(1, chunkSize / 2)))
+        if segments == 1 {
+            return engine.scan(raw).filter { range.contains($0.value.lowerBound) }
+        }
+        nonisolated(unsafe) let shared = raw
+        let step = (range.count + segments - 1) / segments
+        let parts = Parallel.map(width: segments) { k -> [SecretMatch] in
+            let accept = (range.lowerBound + k * step)..<min(range.upperBound, range.lowerBound + (k + 1) * step)
+            guard !accept.isEmpty else { return [] }
+            let lo = max(0, accept.lowerBound - overlap), hi = min(shared.count, accept.upperBound + overlap)
+            return engine.scan(UnsafeRawBufferPointer(rebasing: shared[lo..<hi])).compactMap { m in
+                var m = m
+                m.value = (m.value.lowerBound + lo)..<(m.value.upperBound + lo)
+                m.match = (m.match.lowerBound + lo)..<(m.match.upperBound + lo)
+                return accept.contains(m.value.lowerBound) ? m : nil
+            }
+        }
+        return engine.resolve(parts.flatMap { $0 })
     }
 
     /// `read` appends up to `max` bytes to its argument and returns how many (0 at the end).
@@ -33,7 +59,7 @@ public struct ChunkedScan {
             let limit = atEnd ? buffer.count : max(handled, buffer.count - overlap)
             var cut = limit
             buffer.withUnsafeBytes { raw in
-                let matches = engine.scan(raw).filter { $0.value.lowerBound >= handled && $0.value.lowerBound < limit }
+                let matches = scanSegments(raw, handled..<limit, overlap: overlap)
                 for m in matches { cut = max(cut, m.value.upperBound) }
                 visit(raw, base, handled..<cut, matches)
             }

@@ -57,8 +57,10 @@ public struct KeywordAutomaton: Sendable {
                 queue.append(Int(t))
             }
         }
+        // A target state with outputs is stored negated (-1 - state), so the scan loop tests the sign
+        // instead of loading the output range for every byte.
         var next = [Int32](); next.reserveCapacity(goto.count * classes)
-        for row in goto { next += row }
+        for row in goto { next += row.map { ends[Int($0)].isEmpty ? $0 : -1 - $0 } }
         self.next = next
         var start = [Int32](); var outs = [Int32]()
         for e in ends { start.append(Int32(outs.count)); outs += e }
@@ -80,9 +82,11 @@ public struct KeywordAutomaton: Sendable {
                         let width = classCount
                         var i = 0
                         while i < n {
-                            s = Int(table[s &* width &+ Int(cls[Int(base[i])])])
-                            let a = Int(os[s]), b = Int(os[s &+ 1])
-                            if a != b { for k in a..<b { hit(Int(out[k]), i &+ 1) } }
+                            let t = Int(table[s &* width &+ Int(cls[Int(base[i])])])
+                            if t >= 0 { s = t } else {
+                                s = -1 - t
+                                for k in Int(os[s])..<Int(os[s &+ 1]) { hit(Int(out[k]), i &+ 1) }
+                            }
                             i &+= 1
                         }
                     }
