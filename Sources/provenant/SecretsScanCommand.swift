@@ -43,8 +43,12 @@ struct SecretsScanCommand: ParsableCommand {
         if !files.isEmpty { result = scanner.scan(targets: files) }
         if paths.contains("-") {
             var stdinResult = SecretsScanResult()
-            scanner.scanStream(display: "-", into: &stdinResult) { (buffer: inout [UInt8], max: Int) -> Int in
-                (try? SecretsScanner.readFD(STDIN_FILENO, into: &buffer, max: max)) ?? 0
+            do {
+                try scanner.scanStream(display: "-", into: &stdinResult) { (buffer: inout [UInt8], max: Int) throws(FileAccessError) -> Int in
+                    try SecretsScanner.readFD(STDIN_FILENO, into: &buffer, max: max)
+                }
+            } catch {
+                CLI.fail("error: standard input: read stopped: \(error)")
             }
             result.findings += stdinResult.findings
             result.filesScanned += stdinResult.filesScanned

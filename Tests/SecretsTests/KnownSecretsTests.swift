@@ -35,6 +35,11 @@ import Testing
         }
         for t in texts { #expect(Self.found(t, e) == ["known:agent-creds/token"], "\(t)") }
         #expect(Self.found("s3cr3t-Agent/Token+41?&x and other text", e).isEmpty)
+        // JavaScript's encodeURIComponent keeps !*'() as they are; Python's json.dumps escapes only non-ASCII.
+        let js = try Self.engine([("token", "agent token!(v1)*x y")])
+        #expect(Self.found("GET /cb?q=agent%20token!(v1)*x%20y&z=1", js) == ["known:agent-creds/token"])
+        let accented = try Self.engine([("token", "pässwörd-1234")])
+        #expect(Self.found(#"{"p": "p\u00e4ssw\u00f6rd-1234"}"#, accented) == ["known:agent-creds/token"])
     }
 
     @Test func valuesShorterThanEightBytesAreRefused() {
@@ -59,11 +64,24 @@ import Testing
         let env = dir.appendingPathComponent("agent.env")
         try "# comment\nexport API_TOKEN=\"abcdefgh12345\"\nDB_PASS='zz-top-secret-1'\n".write(to: env, atomically: true, encoding: .utf8)
         let json = dir.appendingPathComponent("creds.json")
-        try #"{"key": "json-value-123456", "n": 3}"#.write(to: json, atomically: true, encoding: .utf8)
+        try #"{"key": "json-value-123456"}"#.write(to: json, atomically: true, encoding: .utf8)
         let values = try KnownSecretsFile.read(path: k8s.path) + KnownSecretsFile.read(path: env.path) + KnownSecretsFile.read(path: json.path)
         #expect(values.map(\.name.ruleID) == ["known:agent-creds/token", "known:agent-creds/password", "known:agent/API_TOKEN",
                                               "known:agent/DB_PASS", "known:creds/key"])
         #expect(values.map { String(decoding: $0.bytes, as: UTF8.self) } == ["tok-1234567890", "pa55-word-xyz", "abcdefgh12345", "zz-top-secret-1", "json-value-123456"])
+        // What cannot be read as values is an error, never a file that silently protects less.
+        let nested = dir.appendingPathComponent("nested.json")
+        try #"{"key": "json-value-123456", "more": {"a": "b"}}"#.write(to: nested, atomically: true, encoding: .utf8)
+        #expect(throws: KnownSecretsError.self) { try KnownSecretsFile.read(path: nested.path) }
+        let empty = dir.appendingPathComponent("empty.env")
+        try "# nothing\n".write(to: empty, atomically: true, encoding: .utf8)
+        #expect(throws: KnownSecretsError.self) { try KnownSecretsFile.read(path: empty.path) }
+        let laughs = dir.appendingPathComponent("laughs.yaml")
+        try "kind: Secret\nmetadata: {name: x}\nstringData:\n  a: &a abcdefghij\n  b: *a\n".write(to: laughs, atomically: true, encoding: .utf8)
+        #expect(throws: KnownSecretsError.self) { try KnownSecretsFile.read(path: laughs.path) }
+        let commented = dir.appendingPathComponent("commented.env")
+        try "TOKEN=abcdefgh12345 # rotated monthly\n".write(to: commented, atomically: true, encoding: .utf8)
+        #expect(try KnownSecretsFile.read(path: commented.path).map { String(decoding: $0.bytes, as: UTF8.self) } == ["abcdefgh12345"])
         let short = dir.appendingPathComponent("short.env")
         try "PIN=1234\n".write(to: short, atomically: true, encoding: .utf8)
         #expect(throws: KnownSecretsError.self) { try KnownSecrets(try KnownSecretsFile.read(path: short.path)) }

@@ -140,3 +140,60 @@ import TestSupport
         #expect(short.err.contains("known:short/PIN") && short.err.contains("at least 8"))
     }
 }
+
+@Suite struct SecretsHistoryHardeningTests {
+    /// A scanned repository's own config must not run anything: log.showSignature with a gpg.program
+    /// on a (fake) signed commit would, if git checked signatures.
+    @Test func gitHistoryNeverRunsTheRepositorysSignaturePrograms() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("git-sig-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let marker = dir.appendingPathComponent("ran").path
+        let script = """
+        git init -q . && git config user.email t@example.com && git config user.name t &&
+        printf '#!/bin/sh\\ntouch %s\\nexit 1\\n' '\(marker)' > prog.sh && chmod +x prog.sh &&
+        printf 'token: \(SecretsCommandTests.token)\\n' > a.yaml && git add a.yaml && git commit -qm one &&
+        tree=$(git rev-parse HEAD^{tree}) &&
+        c=$(printf 'tree %s\\nauthor t <t@example.com> 1 +0000\\ncommitter t <t@example.com> 1 +0000\\ngpgsig -----BEGIN PGP SIGNATURE-----\\n \\n AAAA\\n -----END PGP SIGNATURE-----\\n\\nsigned\\n' "$tree" | git hash-object -t commit -w --stdin) &&
+        git update-ref refs/heads/signed "$c" &&
+        git config log.showSignature true && git config gpg.program "$PWD/prog.sh" && git config core.pager "$PWD/prog.sh"
+        """
+        let s = try runProcess("/bin/sh", ["-c", "cd '\(dir.path)' && \(script)"])
+        #expect(s.code == 0, "\(s.err)")
+        let r = try runProcess(provenantBinary, ["secrets", "scan", dir.path, "--git", "--format", "json"])
+        #expect(r.code == 0, "\(r.err)")
+        #expect(!FileManager.default.fileExists(atPath: marker), "git ran the repository's program")
+        #expect(r.out.contains("github-personal-access-token"))
+    }
+
+    /// Lines that are easy to lose: one added by a merge, and one that itself starts with "++ ".
+    @Test func mergesAndPlusPlusLinesAreScanned() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("git-merge-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let slack = SecretsCommandTests.slack
+        let script = """
+        git init -q -b main . && git config user.email t@example.com && git config user.name t &&
+        echo base > base.txt && git add . && git commit -qm base &&
+        git checkout -qb side && echo side > side.txt && git add . && git commit -qm side &&
+        git checkout -q main && echo other > other.txt && git add . && git commit -qm other &&
+        git merge -q --no-ff --no-commit side && printf 'hook: \(slack)\\n' > merged.txt && git add merged.txt && git commit -qm merge &&
+        printf '++ \(SecretsCommandTests.token)\\n' > plus.txt && git add plus.txt && git commit -qm plus && rm merged.txt plus.txt && git commit -qam gone
+        """
+        let s = try runProcess("/bin/sh", ["-c", "cd '\(dir.path)' && \(script)"])
+        #expect(s.code == 0, "\(s.err)")
+        let r = try runProcess(provenantBinary, ["secrets", "scan", dir.path, "--git", "--format", "json"])
+        let doc = try #require(try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any])
+        let paths = ((doc["findings"] as? [[String: Any]]) ?? []).compactMap { ($0["path"] as? String).map { ($0 as NSString).lastPathComponent } }
+        #expect(Set(paths) == ["merged.txt", "plus.txt"], "\(paths)")
+    }
+
+    @Test func aKnownValueInAFileNameIsNotPrinted() throws {
+        let dir = try SecretsCommandTests.tree(["creds.env": "T=correct-horse-battery-staple-42\n", "logs/correct-horse-battery-staple-42.txt": "x \(SecretsCommandTests.token)\n"])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        for format in ["table", "json", "sarif"] {
+            let r = try runProcess(provenantBinary, ["secrets", "scan", dir.appendingPathComponent("logs").path, "--known", dir.appendingPathComponent("creds.env").path, "--format", format])
+            #expect(r.code == 0 && r.out.contains("REDACTED") && !r.out.contains("battery-staple") && !r.err.contains("battery-staple"), "\(format)")
+        }
+    }
+}

@@ -38,7 +38,7 @@ public struct InflateBudget: Sendable {
     /// Thrown when the archive as a whole has inflated more than its budget: reading it stops.
     public struct Exhausted: Error, CustomStringConvertible {
         public var limit: UInt64
-        public var description: String { "archive inflates to more than \(limit >> 20) MiB; stopped reading it, packages found before the limit are kept (zip bomb?)" }
+        public var description: String { "archive inflates to more than \(limit >> 20) MiB; stopped reading it, what was read before the limit is kept (zip bomb?)" }
     }
 }
 

@@ -121,8 +121,10 @@ public final class SecretEngine: Sendable {
                     // Hits of other keywords of an anchored rule never start a match.
                     if anchoredKeyword[kw].contains(Int32(r)) {
                         let at = end - keyword.count
-                        // Every match has the literal at the hit, whichever byte it starts from.
-                        if patterns[r].mayMatch(base, n, at: at) {
+                        // Every match has the literal at the hit, whichever byte it starts from,
+                        // and the rule's `near` literal within its window.
+                        if patterns[r].mayMatch(base, n, at: at),
+                           nearBytes[r].map({ Self.contains(base, at, min(n, at + rules[r].window), $0) }) ?? true {
                             if patterns[r].startsOneBefore && at > 0 { anchored.append((r, at - 1)) }
                             anchored.append((r, at))
                         }

@@ -26,9 +26,15 @@ public struct GitHistory {
     private func run(_ visit: @escaping (Addition) -> Void) throws(InputError) {
         let git = Process()
         git.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        // No signature checks (log.showSignature would run the repository's gpg.program), no external
+        // diff or text conversion, every file as text (a `-diff` attribute cannot hide history), merge
+        // commits against their first parent, and added, modified and type-changed files.
         git.arguments = ["git", "-c", "core.quotePath=false", "-c", "core.fsmonitor=false", "-c", "diff.external=",
+                         "-c", "log.showSignature=false", "-c", "gpg.program=false", "-c", "gpg.ssh.program=false",
+                         "-c", "gpg.x509.program=false", "-c", "core.attributesFile=/dev/null",
                          "--no-pager", "-C", repository, "log", "--all", "-p", "-U0", "--no-color", "--no-ext-diff",
-                         "--no-textconv", "--no-renames", "--diff-filter=AM", "--format=%x01%H"]
+                         "--no-textconv", "--no-show-signature", "--text", "--diff-merges=first-parent", "--no-renames",
+                         "--diff-filter=AMT", "--format=%x01%H", "--end-of-options"]
         var env = ProcessInfo.processInfo.environment
         env["GIT_CONFIG_NOSYSTEM"] = "1"
         env["GIT_PAGER"] = "cat"
@@ -80,17 +86,31 @@ public struct GitHistory {
         var commit = ""
         var current: Addition?
         var nextLine = 0
+        var expectHeader = false
         /// Added text kept per file before it is scanned in pieces, so one huge diff stays bounded.
         static let maxPiece = 8 << 20
+
+        /// How far `pending` has been searched for a newline, so a long line is not searched again on
+        /// every read.
+        var searched = 0
+        /// A line longer than this is cut there: added text is scanned in pieces anyway.
+        static let maxLine = 16 << 20
 
         mutating func feed(_ data: Data) {
             pending += data
             var start = 0
-            while let nl = pending[start...].firstIndex(of: 10) {
+            while true {
+                guard let nl = pending[max(start, searched)...].firstIndex(of: 10) else {
+                    if pending.count - start >= Self.maxLine {
+                        line(pending[start...]); start = pending.count
+                    }
+                    break
+                }
                 line(pending[start..<nl])
                 start = nl + 1
             }
             pending.removeFirst(start)
+            searched = pending.count
         }
 
         mutating func finish() {
@@ -109,8 +129,11 @@ public struct GitHistory {
                 commit = String(decoding: l.dropFirst(), as: UTF8.self)
                 return
             }
-            if l.starts(with: "diff --git ".utf8) { flush(); return }
-            if l.starts(with: "+++ ".utf8) {
+            if l.starts(with: "diff --git ".utf8) { flush(); expectHeader = true; return }
+            // `+++ path` is a header only between `diff --git` and the first hunk; inside a hunk it is
+            // an added line that starts with "++ ".
+            if l.starts(with: "@@ ".utf8) { expectHeader = false }
+            if expectHeader, l.starts(with: "+++ ".utf8) {
                 flush()
                 var path = String(decoding: l.dropFirst(4), as: UTF8.self)
                 if path == "/dev/null" { return }

@@ -5,7 +5,9 @@ import ProvenantCore
 /// What `secrets scan` reads and how far it goes into archives.
 public struct SecretsScanOptions: Sendable {
     public var excludes: [Glob] = []
-    public var archiveLimits = ArchiveLimits()
+    /// Archives are held in memory while their entries are scanned, so a lower budget than the
+    /// catalog's: 128 MiB inflated per top-level archive.
+    public var archiveLimits: ArchiveLimits = { var l = ArchiveLimits(); l.totalInflatedBytes = 128 << 20; return l }()
     /// Archives larger than this are not opened (their bytes are still scanned as a file would be).
     public var maxArchiveBytes = 256 << 20
     public init() {}
@@ -93,7 +95,7 @@ public struct SecretsScanner: Sendable {
 
     func scanFile(_ open: () throws(FileAccessError) -> Int32, display: String, into result: inout SecretsScanResult) {
         // Shown only with a finding or a warning; redacting every path of a tree up front cost a tenth of a scan.
-        lazy var shown = Redactor.escapeControls(Redactor.redact(display))
+        lazy var shown = shownPath(display)
         let fd: Int32
         do { fd = try open() } catch {
             result.unreadable += 1
@@ -174,7 +176,7 @@ public struct SecretsScanner: Sendable {
             return
         }
         func entry(_ data: [UInt8], _ name: String) {
-            let shown = display + "!" + Redactor.escapeControls(Redactor.redact(name))
+            let shown = display + "!" + shownPath(name)
             if Self.isArchive(data) { scanArchive(data, display: shown, depth: depth + 1, budget: &budget, into: &result); return }
             if Self.isBinary(Array(data.prefix(8192))) { result.skippedBinary += 1; return }
             var offset = 0
@@ -212,7 +214,7 @@ public struct SecretsScanner: Sendable {
     public func scanHistory(repository: String, into result: inout SecretsScanResult) throws(InputError) {
         let prefix = repository.hasSuffix("/") ? repository : repository + "/"
         try GitHistory(repository: repository).additions { a in
-            let shown = Redactor.escapeControls(Redactor.redact(prefix == "./" ? a.path : prefix + a.path))
+            let shown = shownPath(prefix == "./" ? a.path : prefix + a.path)
             var offset = 0
             let text = a.text
             scanStream(display: shown, commit: a.commit, lineNumbers: a.lines, into: &result) { (buffer: inout [UInt8], max: Int) -> Int in
@@ -222,6 +224,18 @@ public struct SecretsScanner: Sendable {
                 return n
             }
         }
+    }
+
+    /// A path as reports show it: through the redactor, and through this engine too, whose known values
+    /// (`--known`) the redactor does not have.
+    func shownPath(_ path: String) -> String {
+        let bytes = Array(path.utf8)
+        let ranges = bytes.withUnsafeBytes { engine.scan($0) }.map(\.value)
+        var out: [UInt8] = []
+        var at = 0
+        for r in ranges where r.lowerBound >= at { out += bytes[at..<r.lowerBound]; out += Array(Redactor.mark.utf8); at = r.upperBound }
+        out += bytes[at...]
+        return Redactor.escapeControls(Redactor.redact(String(decoding: out, as: UTF8.self)))
     }
 
     static func isArchive(_ head: [UInt8]) -> Bool { ZipArchive.isZip(head) || Gzip.isGzip(head) || TarArchive.isTar(head) }

@@ -15,11 +15,14 @@ enum KnownEncodings {
             out.append(("url-encoded", pct))
             out.append(("url-encoded", percent(v, upper: false)))
             if v.contains(32) { out.append(("url-encoded", percent(v, upper: true, plusForSpace: true))) }
+            // JavaScript's encodeURIComponent keeps !*'() as well.
+            out.append(("url-encoded", percent(v, upper: true, keep: Array("!*'()".utf8))))
             // Python's quote() keeps '/' by default.
             if v.contains(47) { out.append(("url-encoded", percent(v, upper: true, keepSlash: true))) }
         }
         for (name, form) in [("json-escaped", json(v, slash: false, html: false)), ("json-escaped", json(v, slash: true, html: false)),
                              ("json-escaped", json(v, slash: false, html: true)), ("json-escaped", json(v, slash: true, html: true)),
+                             ("json-escaped", jsonASCII(v)),
                              ("unicode-escaped", unicodeEscaped(v, upper: false)),
                              ("unicode-escaped", unicodeEscaped(v, upper: true))] where form != v {
             out.append((name, form))
@@ -59,11 +62,11 @@ enum KnownEncodings {
         return Array(chars[first..<end])
     }
 
-    static func percent(_ v: [UInt8], upper: Bool, plusForSpace: Bool = false, keepSlash: Bool = false) -> [UInt8] {
+    static func percent(_ v: [UInt8], upper: Bool, plusForSpace: Bool = false, keepSlash: Bool = false, keep: [UInt8] = []) -> [UInt8] {
         let d = upper ? digitsUpper : digitsLower
         var out: [UInt8] = []
         for b in v {
-            let unreserved = (b >= 48 && b <= 57) || (b >= 65 && b <= 90) || (b >= 97 && b <= 122) || b == 45 || b == 46 || b == 95 || b == 126 || (keepSlash && b == 47)
+            let unreserved = (b >= 48 && b <= 57) || (b >= 65 && b <= 90) || (b >= 97 && b <= 122) || b == 45 || b == 46 || b == 95 || b == 126 || (keepSlash && b == 47) || keep.contains(b)
             if unreserved { out.append(b) } else if plusForSpace && b == 32 { out.append(43) } else { out += [37, d[Int(b >> 4)], d[Int(b & 15)]] }
         }
         return out
@@ -83,6 +86,17 @@ enum KnownEncodings {
             case 0..<32: out += Array("\\u00".utf8) + [digitsLower[Int(b >> 4)], digitsLower[Int(b & 15)]]
             default: out.append(b)
             }
+        }
+        return out
+    }
+
+    /// JSON as Python's json.dumps writes it by default: the minimal escapes, and every non-ASCII
+    /// character as `\uXXXX`.
+    static func jsonASCII(_ v: [UInt8]) -> [UInt8] {
+        var out: [UInt8] = []
+        for unit in String(decoding: v, as: UTF8.self).utf16 {
+            if unit < 0x80 { out += json([UInt8(unit)], slash: false, html: false) }
+            else { out += [92, 117, digitsLower[Int(unit >> 12)], digitsLower[Int((unit >> 8) & 15)], digitsLower[Int((unit >> 4) & 15)], digitsLower[Int(unit & 15)]] }
         }
         return out
     }

@@ -14,9 +14,13 @@ public enum KnownSecretsFile {
         let text = String(decoding: data, as: UTF8.self)
         let stem = sourceName(path)
         let trimmed = text.drop(while: { $0.isWhitespace })
-        if trimmed.hasPrefix("{") { return try json(text, path: path, source: stem) }
-        if text.range(of: #"(?m)^kind:\s*Secret\s*$"#, options: .regularExpression) != nil { return try kubernetes(text, path: path) }
-        return try dotenv(text, path: path, source: stem)
+        let values: [KnownSecrets.Value]
+        if trimmed.hasPrefix("{") { values = try json(text, path: path, source: stem) }
+        else if text.range(of: #"(?m)^\s*kind:"#, options: .regularExpression) != nil { values = try kubernetes(text, path: path) }
+        else { values = try dotenv(text, path: path, source: stem) }
+        // A file that yields nothing protects nothing: say so rather than scan as if it had.
+        guard !values.isEmpty else { throw KnownSecretsError(path: path, line: 0, reason: "holds no secret values (expected a Kubernetes Secret, a .env file or a flat JSON object of strings)") }
+        return values
     }
 
     static func sourceName(_ path: String) -> String {
@@ -34,8 +38,11 @@ public enum KnownSecretsFile {
         guard case .object(let members) = value else { throw KnownSecretsError(path: path, line: 1, reason: "expected a flat JSON object of strings") }
         var out: [KnownSecrets.Value] = []
         for (k, v) in members {
-            guard case .string(let s) = v else { continue }
-            out.append(.init(name: .init(source: source, key: k), bytes: Array(s.utf8)))
+            switch v {
+            case .string(let s): out.append(.init(name: .init(source: source, key: k), bytes: Array(s.utf8)))
+            case .int(let i): out.append(.init(name: .init(source: source, key: k), bytes: Array(String(i).utf8)))
+            default: throw KnownSecretsError(path: path, line: 0, reason: "\(Redactor.quote(k, max: 80)) is not a string; a --known JSON file is a flat object of strings")
+            }
         }
         return out.sorted { $0.name.key < $1.name.key }
     }
@@ -55,6 +62,7 @@ public enum KnownSecretsFile {
             let key = line[..<eq].trimmingCharacters(in: .whitespaces)
             var value = line[line.index(after: eq)...].trimmingCharacters(in: .whitespaces)
             if value.count >= 2, let f = value.first, f == "\"" || f == "'", value.last == f { value = String(value.dropFirst().dropLast()) }
+            else if let hash = value.range(of: " #") { value = value[..<hash.lowerBound].trimmingCharacters(in: .whitespaces) } // KEY=v # comment
             out.append(.init(name: .init(source: source, key: key), bytes: Array(value.utf8)))
         }
         return out
@@ -62,6 +70,10 @@ public enum KnownSecretsFile {
 
     static func kubernetes(_ text: String, path: String) throws(KnownSecretsError) -> [KnownSecrets.Value] {
         var out: [KnownSecrets.Value] = []
+        // Anchors and aliases can expand a small file into gigabytes ("billion laughs"); a Secret needs none.
+        if text.range(of: #"(^|[\s:\[,-])[&*][A-Za-z0-9_-]+"#, options: .regularExpression) != nil {
+            throw KnownSecretsError(path: path, line: 0, reason: "YAML anchors and aliases are not accepted in a --known file")
+        }
         let docs: [Any?]
         do { docs = Array(try Yams.load_all(yaml: text)) } catch {
             throw KnownSecretsError(path: path, line: 0, reason: "not valid YAML: \(Redactor.escapeControls(String(describing: error)).prefix(200))")
@@ -76,7 +88,10 @@ public enum KnownSecretsFile {
                 out.append(.init(name: .init(source: source, key: k), bytes: Array(bytes)))
             }
             for (k, v) in (doc["stringData"] as? [String: Any] ?? [:]).sorted(by: { $0.key < $1.key }) {
-                guard let s = v as? String else { continue }
+                let s: String
+                if let str = v as? String { s = str } else if let i = v as? Int { s = String(i) } else {
+                    throw KnownSecretsError(path: path, line: 0, reason: "stringData.\(Redactor.quote(k, max: 80)) of Secret \(source) is not a string")
+                }
                 out.append(.init(name: .init(source: source, key: k), bytes: Array(s.utf8)))
             }
         }

@@ -11,7 +11,9 @@ public struct MaskedSecret: Sendable, Hashable, CustomStringConvertible {
 
     public init<C: Collection>(_ value: C) where C.Element == UInt8 {
         let bytes = Array(value)
-        let head = bytes.prefix(4).map { $0 >= 0x20 && $0 < 0x7f ? $0 : UInt8(ascii: "?") }
+        // The first 4 characters, but never more than a quarter of the value, so a short one keeps most
+        // of its characters hidden.
+        let head = bytes.prefix(min(4, bytes.count / 4)).map { $0 >= 0x20 && $0 < 0x7f ? $0 : UInt8(ascii: "?") }
         prefix = String(decoding: head, as: UTF8.self)
         length = bytes.count
         fingerprint = SHA256.hash(data: bytes).map { String(format2: $0) }.joined()

@@ -6,6 +6,7 @@ title: RSA private key (PEM)
 severity: critical
 keywords: -----begin
 pattern: (-----BEGIN RSA PRIVATE KEY-----(?:[A-Za-z0-9+/=\s:,.\-]|\\[nr]){32,8000}?-----END RSA PRIVATE KEY-----)
+near: -----END RSA PRIVATE KEY-----
 entropy: 4.0
 window: 8192
 positive: -----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA0iWuKPB+7LZhiktbwyw1TLicHLANJe8ADG0+EVsL+bpi6sdExJ9Y5nsFvpvOylEz\nW3IlOZCR6MLR/O/HF7uCJ9l7WT/J3Q5Il20U+SujTTpMx7POECy/UnhEz5E3DgWD\nYitFUhsawvPly/V5wYgHltiy9O75B3wFrpGC141rVdLm7+LVnfzrxiziTXheMmPd\n9p3uuEb4zvHh620hupT2mFWDMaPURIK4wKhWjwkOQzmnu6Vl07C9oBQK1Nhkn17g\nXPQPlc9yTJKHfexhJFRjaaGWZG0s3bDybyfJpJ60aPj3OHtIHcuUIs54nXR0ngY5\nPQ33xc9RcknIVFyEQe5Loh9e5KmJtm4F6mSR4NrTT1/Tb3Ms+FdH8OLwWBrBvFVJ\nIeX99TRCt2UhM4C1DcappdFCbX/ZqqOmDgVFDHPU3Mwe8lnfMNQ3Unr4qzuVBsK9\n7HVypmWbFsEhcrlEvCDPdqj6QWPEufxyOKPBZhGJLV3cn+GP73HxMz9UgnHPSwT/\nVLEURJyvhsD8TTziMQRViJpfavAZH2g7LrcIAuP+1BBC3GKlOHUGbESROqB6HOe+\nd4udeT4UVBp9SCIElFCzp+XG9dOW9wTNtSco3Nlq58I8rXYPCFDEbybt5bbcbRk/\nW94fySWTAusjAn0h5KoNmA2VS3PhPYTJ2DsxcWbVP3OJe6Ayv0+Bft/XrCD+QhR5\nAOifiCDWmNIFb5YaY+T5bCMjIn5PTFwKqtwb8rxmxOhCehiaYU6FM5Q097VO/tQV\ncys2r6s9UH3ZeAvICTi8VEnA4CEJufhcgE9Ya+vbTgFZUTj7yLUWt0Vl/kxcGmrU\nMxMgrCgkuxbsNdVuYKkSMcyUoEmApuW3xEHVQ4ehfOE3JhDRGvja6H1itAah5ucq\nvmQPN3fqiiOEDPGDd65IVBdylUkY+kHx/NgpnaJFiMPu/GphYRcHJMNgldToB7IA\nwEOZiNF7DEgo8vlNUBTQr0a2/pSvSqzU/Jj3Z22FGg7gaSXTRGHyz7RHCXYg74LE\nAUUSwIc47ZrVJ+JC8O8zIfkjEjvQrFo6JyJrTZflwwQcndw9ZRkKQSG+KO6G+Dki\nLiz5ElLERYXZaA5B1+ZZ1STYe9twMTGZAUEdP1J3a8UlDEwuK9QSpYQKDQ2+2ZiO\nvPRm8Yz++wl1BCGSqsmVh3CuFla/MiLnWZS4KqCmPxG37WQ3BdMlSmHNQOfNVjxc\neEISY2bq9er1VoxOTTqTBnY/irrfukXtTlLDUNsHtWu3+6vHYLnEqS1ddZWG1KxK\nI39Ir1ri/BJPjTDb/Qs/7hI2v2o2xlD5lmO/0kga8M/VUi7tIIko1/7a5nc10Rlc\n-----END RSA PRIVATE KEY-----\n
@@ -19,6 +20,7 @@ title: EC private key (PEM)
 severity: critical
 keywords: -----begin
 pattern: (-----BEGIN EC PRIVATE KEY-----(?:[A-Za-z0-9+/=\s:,.\-]|\\[nr]){32,8000}?-----END EC PRIVATE KEY-----)
+near: -----END EC PRIVATE KEY-----
 entropy: 4.0
 window: 8192
 positive: -----BEGIN EC PRIVATE KEY-----\nMHcCAQEEI4pO0SRBS174PlausHsoc7d7Mgq56ZLaMHKMt74PIrr6KnTSSGgH28Y53ZHIN0A3y\nJ49PGEXPEYXxYeXK0BoQZnNkeh7EbxtrmCrZcxsj\n-----END EC PRIVATE KEY-----
@@ -31,6 +33,7 @@ title: DSA private key (PEM)
 severity: critical
 keywords: -----begin
 pattern: (-----BEGIN DSA PRIVATE KEY-----(?:[A-Za-z0-9+/=\s:,.\-]|\\[nr]){32,8000}?-----END DSA PRIVATE KEY-----)
+near: -----END DSA PRIVATE KEY-----
 entropy: 4.0
 window: 8192
 positive: -----BEGIN DSA PRIVATE KEY-----\nMIIBuwIBAAKBgQgeHbm3trSTqLDnvVea6itJvPcyRMybtE1obR3APDiYwM+jgVxqT49pPf+Y5o/Ef6\nwC8ZwCu23BmcUadTmQhjSgi3owNXkB71o8kpigl3SCSv1POSTqb5yMS3hLOOQhKK\n6fSdJglRfXpLYNlbga1Ox6U0wDAhHLzkJMTCGhMlsVvfvrrcEY/vpdaOxlYdmoui\n6s4992Y7Q+g1RPh3JK+YrhQ5i6cd4eyaucGE68x5Jb/Y0/2agx1ftDRWIMYZlVE5\nodkO9HiBJtP9mYthrvJswvw8X5UeSOcGvdr0RFYQGDtXSrExEzWqSACAYlsn2l6p\nydPNk9fAlaRI4pPR+fHeaeFaW9ADKUmZstlU7eO64w2bjrZn6KZCUZL4Ur6kAgck\n3q5cpFLCXSeAz2VZQfbDHgKsDo/RkJiFYlu8dIMvSMtE0fv9Vh+vZ0iAlUF56n3O\nHUHgHG9PT4o3/3iaLet3wU7dWGwPimk/KT6AwZkFU/qwawrVT0wwxmLXp8xbCoKB\n-----END DSA PRIVATE KEY-----
@@ -43,6 +46,7 @@ title: PKCS #8 private key (PEM)
 severity: critical
 keywords: -----begin
 pattern: (-----BEGIN PRIVATE KEY-----(?:[A-Za-z0-9+/=\s:,.\-]|\\[nr]){32,8000}?-----END PRIVATE KEY-----)
+near: -----END PRIVATE KEY-----
 entropy: 4.0
 window: 8192
 positive: -----BEGIN PRIVATE KEY-----\nMIIEvgIBADANBgkqhkiG9w0BAQEFAASCWlyItEAKNZW19sd/yb2WMfT6zWiLL8uCisog9eT+MV0bG1pQXJm+F2xVGepGAsE1\nbpb/VbE1om3kPOW8Zi3MQYQpMvbRVeUdxGi3MI4dWOXR1z8z98QcGDghpfBI8DN7\ny93jYDca+guolvJvIxnS6qmOsiDlPqTL2zDvCOYzIHlj9no7vxoOQGtW3koVI4/p\nJga3LWAmeeI+aFk02kTRhV1LFTFI9rDGEkGHHR4+SLnq1i+gcvFgFUk4GtFcB7de\nDB50PNSFm+JlpzotURxZpreA5xpPuybnOXuS6C5JJ+RWaYbQB01Nmp3bh5WUGhU8\nL2pmpocGMziYR8f72k99DJLN8rwAt/IGxEC/234O/pMCqjr7oEvQGHcwbohsZRDB\nExJnC3VIMz5eWvSj8HOAshafMxx9DrZ3m3PcTYk8GMrP1CWcFLMDri63h5wgkzmW\nxBl9c+WS1n8et66RRPxUaAtKY3CZr7cqJCGz9tNo99rOHKgbmg+eVYETkgsr+5Bf\n0sQ6PEAYi0Tx6SypR6urxRvi9JIhtCzCQE0pbxh7rKhM+Qjpf5JX6TNjCFv1GWF7\nc16u6MBMHiQPNpBWkile3QxLIQQ48c5ShBuDz+R/DwseQFHD+yTl+Xvuwc7YJyZm\nQAIcJY8REq1uiBFN/rhff05ayjuGKqn87HNIazx7mPhCS5wJp26GCS/OVS8F/MUa\n5ffbnR3mEUsu8u4kv2Wj50gT+WAaSWgA2In+hMU9O41ZQ8IBXT55Nup/IAeEeA9C\n-----END PRIVATE KEY-----
@@ -56,6 +60,7 @@ title: Encrypted PKCS #8 private key (PEM)
 severity: critical
 keywords: -----begin
 pattern: (-----BEGIN ENCRYPTED PRIVATE KEY(?: BLOCK)?-----(?:[A-Za-z0-9+/=\s:,.\-]|\\[nr]){32,8000}?-----END ENCRYPTED PRIVATE KEY(?: BLOCK)?-----)
+near: -----END
 entropy: 4.0
 window: 8192
 positive: -----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIFHDBOBgkqhkiG9w0BBQ0wQTApBgkqhkiG9w0BBQwwHAQI5YKCLTE4AzV7rbEOIIV11EM+b+WigGtwl/MlnebfoMjVzR4cjkBl84QsiYGctgs9\nLEFo8LAtUVwDpSjglluH23hTaYIuf3fBNcGZ/q1TvJvwjHEA+B4CKZpAdtg5eR0P\nBRH59v2bW+4YTN+ojBZBk5j+D2uKV1QCytjIB1axiEzD0phU0A/tFvYOoMrLDUUn\n6Tc/98meH0tmX8pNNpkByuaD8SBDkBu+Q2ONs6rtWCNEP7hxSUpHlKn+KsuJmJe2\nFf3hxNjnu0nVrx8mStSOWJe+5R4kRNvZiSHGyTghcfh3V2DLqc4iA34F+/jCz4ez\n2C/d4TMvUzZW9nky0tdNWkTzeGQmft9jXOl5/2yovI7174bNTrgJx4BA4V/9NUx9\ntwEc3cbM18Unp6f2M2ywRO/qlNX8XsQc7tyEZEIc/aO5G23GI3NWJ+Z+T6t6AIvF\nS8RfVO4/HEpqz3GZEZslzmrNMjcVNt1qwUujRPIkblMbfATRiPwE0vm1MwlMB67i\nJSfn09mXJW0HTxvATfsPYFLVLbd4kkVIznuoPVcw6hInguN3OTn7v8kUecf6NRwQ\nCTttm58HFVX8ffl6V3Xxi0k7ZsffO8TYq1SS53dCPWMvrL6Ow1QL6+Qll0eTsPvt\n-----END ENCRYPTED PRIVATE KEY-----
@@ -68,6 +73,7 @@ title: OpenSSH private key
 severity: critical
 keywords: -----begin
 pattern: (-----BEGIN OPENSSH PRIVATE KEY-----(?:[A-Za-z0-9+/=\s:,.\-]|\\[nr]){32,8000}?-----END OPENSSH PRIVATE KEY-----)
+near: -----END OPENSSH PRIVATE KEY-----
 entropy: 4.0
 window: 8192
 positive: -----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW\n7j4ejtc3s+ve3vzR5Sn0UEsmfdTqZWIDKxckZgQhhr2iDN+5QaPJqq4EdbVf9hre\nKVpmwu2vZmE/ETyNNl/ZeR3yc5r2iHXsOvastSsv1fuw/C06cUheBsz1Kl/QM/Pq\nXmU7pX+urH1UOHBK0JhsRAwlQLn3+cEYV1Nqn0Jnul5PUaj+CAPwICxE1JcgNZ/7\njuFNa+Ovr1QSMy+bXOIIRbT8finZpTgyIgIu+Uj96j2wTOURnRYX560KmC1dOxM3\n+6U7S3VQoAhEqJmkN8qyv+FJmtPe6bzq0yUUGVu3FE35H3wT0BVs/DmY2NS3u9c4\n-----END OPENSSH PRIVATE KEY-----
@@ -81,6 +87,7 @@ title: PGP private key block
 severity: critical
 keywords: -----begin
 pattern: (-----BEGIN PGP PRIVATE KEY BLOCK-----[\s\S]{64,8000}?-----END PGP PRIVATE KEY BLOCK-----)
+near: -----END PGP PRIVATE KEY BLOCK-----
 entropy: 4.0
 window: 8192
 positive: -----BEGIN PGP PRIVATE KEY BLOCK-----\nVersion: GnuPG v2\n\nlQOYBFhUkYaoGXpygV0nb7GxX4VU/H8aZxbkJtEeO8fD5B7ze8gEqWhD+RYCWRXzsWj+BY\nZ/Hw91w9oXlV1bGTpk84u+NEHDo7NUk/NtS1MXyP2CuGhlobMQTwc8pyZr/IJL+B\ngyjoCGsWMAOF6cL8A9hBQ3fULm4Gk8gRWU8Ua4WtJpKfWzGSy+1e5h3OS0lm8hQc\n2wmy1LUkiSppAU/hkB1zL9tlZyeRbiymZBO0Zxa3dA9XGRXhJuTSjUa4mZqzVT3H\ne60E01AJD/gkySPdFqsVa5H530p+bopQ2+XIQQhhu/e84P2wDgIVYqJTP5uTMTdu\nnu7OIIdQTAHoICVLX+zrdMmtZWPBbMB41XxbSpufPCbken8v3oGU5BVTrm/qE87r\nzcJdV+ugJMkTeTWcouJYqL14mwEte+OYLYh4bm4BxS9pXcaZt3gmimzQY/SViEfO\nFBhIxEscLQor/XJVnViwb5W6hNTMPLpUKXYNG0rozwBHEwHpD+zyMsBDnYcz8jSR\n/XvMOyqgZV4H5GsZu1oS60hb1Jb8IycdBsEYbX4Z3Ysar/197itZjQJdiJrqzQur\n2btq24FgyxtepVIrcFbiscsgOhXJAbtgh0nhSJcHN222KUXE8Lg9l4wDsRln5pU7\ngXata5k+qYYutN+FHJuzeysIfM1JENgL3MGzzVbdbwncvlOCPAcRY1UxTv92q86r\nHZKySc4QN43tKhnbcOH3/gRV/YsKHA1VGhGBPS5IBH3beJr4/cbrugZMM7KqFWv9\n=MBEw\n-----END PGP PRIVATE KEY BLOCK-----
