@@ -39,11 +39,16 @@ import Testing
     }
 
     @Test func keywordsAreFoundInAnyCaseAndAcrossTheWholeBuffer() {
-        let a = KeywordAutomaton(keywords: ["ghp_", "he", "she", "hers"])
+        let a = KeywordAutomaton(keywords: ["ghp_", "she", "shed", "hers", "ers"])
         var hits: [(String, Int)] = []
-        Array("uSHErs ghp_".utf8).withUnsafeBytes { buf in a.scan(buf) { hits.append((String(decoding: a.keywords[$0], as: UTF8.self), $1)) } }
-        #expect(hits.map(\.0) == ["she", "he", "hers", "ghp_"])
-        #expect(hits.map(\.1) == [4, 4, 6, 11])
+        Array("uSHErs ghp_ shed".utf8).withUnsafeBytes { buf in a.scan(buf) { hits.append((String(decoding: a.keywords[$0], as: UTF8.self), $1)) } }
+        #expect(hits.map(\.0) == ["she", "hers", "ers", "ghp_", "she", "shed"])
+        #expect(hits.map(\.1) == [4, 6, 6, 11, 15, 16])
+        // A keyword at the very end, and input shorter than any keyword.
+        var tail: [Int] = []
+        Array("xGHP_".utf8).withUnsafeBytes { buf in a.scan(buf) { tail.append($1) } }
+        #expect(tail == [5])
+        Array("gh".utf8).withUnsafeBytes { buf in a.scan(buf) { _, _ in Issue.record("hit in 2 bytes") } }
     }
 
     @Test func aSecretCutByEveryReadBoundaryIsStillFound() throws {

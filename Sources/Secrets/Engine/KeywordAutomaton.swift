@@ -1,93 +1,78 @@
-/// Aho–Corasick over ASCII-case-folded bytes: one pass finds every occurrence of every keyword.
+/// Finds every occurrence of every keyword (ASCII case-insensitive, each at least 3 bytes) in one pass.
 ///
-/// The transition table is dense over byte classes (the distinct folded bytes that occur in some
-/// keyword, plus one class for all others), so it stays small enough for the cache while each input
-/// byte costs one table load.
+/// Each position's first three folded bytes are hashed into a 64 Ki-bit set that fits the L1 cache;
+/// only where the set says a keyword may start are the candidates with those three bytes compared.
+/// Unlike an automaton walk, positions do not depend on each other, so the processor overlaps them:
+/// a state-machine table of a thousand keywords missed the cache on most bytes.
 public struct KeywordAutomaton: Sendable {
     /// The keywords, lowercased, in the order given.
     public let keywords: [[UInt8]]
-    private let classOf: [UInt8]          // 256 entries: folded byte -> class
-    private let classCount: Int
-    private let next: [Int32]             // state * classCount + class -> state
-    /// Keyword ids ending at each state (its own and its dictionary suffixes'), as a range into `outputs`.
-    private let outputStart: [Int32]
-    private let outputs: [Int32]
+    private let fold: [UInt8]
+    private let bits: [UInt64]
+    /// Candidates per hash bucket: `start[h]..<start[h+1]` in `entries`.
+    private let start: [Int32]
+    private let entryKey: [UInt32]
+    private let entryKeyword: [Int32]
+    static let hashBits = 16
 
     public init(keywords: [String]) {
         let words = keywords.map { Array($0.lowercased().utf8) }
+        precondition(words.allSatisfy { $0.count >= 3 }, "keywords need at least 3 bytes")
         self.keywords = words
-        var classOf = [UInt8](repeating: 0, count: 256)
-        var classes = 1
-        for w in words { for b in w where classOf[Int(b)] == 0 { classOf[Int(b)] = UInt8(classes); classes += 1 } }
-        // Upper-case ASCII letters fold to their lower-case class.
-        for u in UInt8(65)...UInt8(90) { classOf[Int(u)] = classOf[Int(u + 32)] }
-        precondition(classes <= 255, "too many distinct keyword bytes")
-        self.classOf = classOf
-        self.classCount = classes
-
-        // The trie.
-        var goto: [[Int32]] = [[Int32](repeating: -1, count: classes)]
-        var ends: [[Int32]] = [[]]
+        var fold = [UInt8](0...255)
+        for u in 65...90 { fold[u] = UInt8(u + 32) }
+        self.fold = fold
+        var buckets = [[(UInt32, Int32)]](repeating: [], count: 1 << Self.hashBits)
+        var bits = [UInt64](repeating: 0, count: (1 << Self.hashBits) / 64)
         for (id, w) in words.enumerated() {
-            var s = 0
-            for b in w {
-                let c = Int(classOf[Int(b)])
-                if goto[s][c] < 0 {
-                    goto[s][c] = Int32(goto.count)
-                    goto.append([Int32](repeating: -1, count: classes)); ends.append([])
-                }
-                s = Int(goto[s][c])
-            }
-            ends[s].append(Int32(id))
+            let key = UInt32(w[0]) | UInt32(w[1]) << 8 | UInt32(w[2]) << 16
+            let h = Self.hash(key)
+            buckets[h].append((key, Int32(id)))
+            bits[h >> 6] |= 1 << UInt64(h & 63)
         }
-        // Breadth-first failure links, completing the table into a DFA.
-        var fail = [Int32](repeating: 0, count: goto.count)
-        var queue: [Int] = []
-        for c in 0..<classes {
-            if goto[0][c] < 0 { goto[0][c] = 0 } else { fail[Int(goto[0][c])] = 0; queue.append(Int(goto[0][c])) }
+        var start: [Int32] = [], keys: [UInt32] = [], ids: [Int32] = []
+        for b in buckets {
+            start.append(Int32(keys.count))
+            for (k, id) in b { keys.append(k); ids.append(id) }
         }
-        var head = 0
-        while head < queue.count {
-            let s = queue[head]; head += 1
-            ends[s] += ends[Int(fail[s])]
-            for c in 0..<classes {
-                let t = goto[s][c]
-                if t < 0 { goto[s][c] = goto[Int(fail[s])][c]; continue }
-                fail[Int(t)] = goto[Int(fail[s])][c]
-                queue.append(Int(t))
-            }
-        }
-        // A target state with outputs is stored negated (-1 - state), so the scan loop tests the sign
-        // instead of loading the output range for every byte.
-        var next = [Int32](); next.reserveCapacity(goto.count * classes)
-        for row in goto { next += row.map { ends[Int($0)].isEmpty ? $0 : -1 - $0 } }
-        self.next = next
-        var start = [Int32](); var outs = [Int32]()
-        for e in ends { start.append(Int32(outs.count)); outs += e }
-        start.append(Int32(outs.count))
-        self.outputStart = start
-        self.outputs = outs
+        start.append(Int32(keys.count))
+        self.bits = bits; self.start = start; self.entryKey = keys; self.entryKeyword = ids
     }
 
-    /// Calls `hit(keywordID, endOffset)` for every occurrence, in order of where it ends.
+    @inline(__always) static func hash(_ key: UInt32) -> Int { Int((key &* 0x9E37_79B1) >> UInt32(32 - hashBits)) }
+
+    /// Calls `hit(keywordID, endOffset)` for every occurrence, in order of where it starts.
     @inline(__always)
     public func scan(_ bytes: UnsafeRawBufferPointer, _ hit: (Int, Int) -> Void) {
-        guard let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), !next.isEmpty else { return }
+        guard let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), bytes.count >= 3 else { return }
         let n = bytes.count
-        classOf.withUnsafeBufferPointer { cls in
-            next.withUnsafeBufferPointer { table in
-                outputStart.withUnsafeBufferPointer { os in
-                    outputs.withUnsafeBufferPointer { out in
-                        var s = 0
-                        let width = classCount
-                        var i = 0
-                        while i < n {
-                            let t = Int(table[s &* width &+ Int(cls[Int(base[i])])])
-                            if t >= 0 { s = t } else {
-                                s = -1 - t
-                                for k in Int(os[s])..<Int(os[s &+ 1]) { hit(Int(out[k]), i &+ 1) }
+        fold.withUnsafeBufferPointer { f in
+            bits.withUnsafeBufferPointer { set in
+                start.withUnsafeBufferPointer { st in
+                    entryKey.withUnsafeBufferPointer { ek in
+                        entryKeyword.withUnsafeBufferPointer { ew in
+                            keywords.withUnsafeBufferPointer { words in
+                                var key = UInt32(f[Int(base[0])]) | UInt32(f[Int(base[1])]) << 8
+                                var i = 0
+                                let last = n - 3
+                                while i <= last {
+                                    key = (key & 0xFFFF) | UInt32(f[Int(base[i &+ 2])]) << 16
+                                    let h = Self.hash(key)
+                                    if set[h >> 6] & (1 << UInt64(h & 63)) != 0 {
+                                        for e in Int(st[h])..<Int(st[h &+ 1]) where ek[e] == key {
+                                            let id = Int(ew[e])
+                                            let w = words[id]
+                                            if i &+ w.count <= n {
+                                                var k = 3
+                                                while k < w.count && f[Int(base[i &+ k])] == w[k] { k &+= 1 }
+                                                if k == w.count { hit(id, i &+ w.count) }
+                                            }
+                                        }
+                                    }
+                                    key >>= 8
+                                    i &+= 1
+                                }
                             }
-                            i &+= 1
                         }
                     }
                 }
