@@ -62,7 +62,7 @@ import Testing
                 let n = min(max, 7, text.count - offset)   // tiny reads: every cut position is exercised
                 buf += text[offset..<(offset + n)]; offset += n
                 return n
-            }) { _, base, _, matches in found += matches.map { var m = $0; m.value = (base + m.value.lowerBound)..<(base + m.value.upperBound); return m } }
+            }) { _, base, _, matches in found += matches.map { var m = $0; m.value = (base + m.value.lowerBound)..<(base + m.value.upperBound); return m }; return true }
             #expect(found.count == 1, "pad \(pad): \(found.map(\.ruleID))")
             #expect(found.first.map { String(decoding: text[$0.value], as: UTF8.self) } == token)
         }

@@ -197,3 +197,18 @@ import TestSupport
         }
     }
 }
+
+@Suite struct SecretsVolumeTests {
+    /// A file of tokens cannot hold a run's memory and time: past 1,000 findings an input is reported as
+    /// partly scanned, with a warning naming it.
+    @Test func oneInputYieldsAtMostAThousandFindings() throws {
+        let line = "t \(SecretsCommandTests.token)\n"
+        let dir = try SecretsCommandTests.tree(["many.txt": String(repeating: line, count: 1500)])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let r = try runProcess(provenantBinary, ["secrets", "scan", dir.path, "--format", "json"])
+        let doc = try #require(try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any])
+        #expect((doc["findings"] as? [Any])?.count == 1000)
+        #expect(((doc["summary"] as? [String: Any])?["partlyScanned"] as? Int) == 1)
+        #expect(r.err.contains("many.txt: more than 1000 findings; the rest of this input was not scanned"))
+    }
+}

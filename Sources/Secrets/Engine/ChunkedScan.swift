@@ -42,9 +42,9 @@ public struct ChunkedScan: Sendable {
     /// `visit(buffer, base, done, matches)` sees the bytes whose handling is now final: `done` is the
     /// range of `buffer` (at absolute offset `base`) newly final, and `matches` those starting in it,
     /// sorted, with offsets relative to `buffer`. A match may end past `done`; the next `done` then
-    /// starts after it.
+    /// starts after it. `visit` returns false to stop reading.
     public func run<E: Error>(read: (inout [UInt8], Int) throws(E) -> Int,
-                              visit: (UnsafeRawBufferPointer, _ base: Int, _ done: Range<Int>, [SecretMatch]) -> Void) throws(E) {
+                              visit: (UnsafeRawBufferPointer, _ base: Int, _ done: Range<Int>, [SecretMatch]) -> Bool) throws(E) {
         let overlap = engine.overlap
         var buffer: [UInt8] = []
         buffer.reserveCapacity(chunkSize + 2 * overlap)
@@ -58,12 +58,12 @@ public struct ChunkedScan: Sendable {
             }
             let limit = atEnd ? buffer.count : max(handled, buffer.count - overlap)
             var cut = limit
-            buffer.withUnsafeBytes { raw in
+            let goOn = buffer.withUnsafeBytes { raw in
                 let matches = scanSegments(raw, handled..<limit, overlap: overlap)
                 for m in matches { cut = max(cut, m.value.upperBound) }
-                visit(raw, base, handled..<cut, matches)
+                return visit(raw, base, handled..<cut, matches)
             }
-            if atEnd && cut >= buffer.count { return }
+            if !goOn || (atEnd && cut >= buffer.count) { return }
             let keepFrom = max(0, cut - overlap)
             buffer.removeFirst(keepFrom)
             base += keepFrom

@@ -13,7 +13,7 @@ public struct StreamRedactor {
         var replaced = 0
         var failure: E?
         try ChunkedScan(engine: engine, chunkSize: chunkSize).run(read: read) { buffer, _, done, matches in
-            guard failure == nil else { return }
+            guard failure == nil else { return false }
             var out: [UInt8] = []
             out.reserveCapacity(done.count + matches.count * 24)
             var at = done.lowerBound
@@ -25,6 +25,7 @@ public struct StreamRedactor {
             }
             if at < done.upperBound { out += buffer[at..<done.upperBound] }
             do throws(E) { try write(out) } catch { failure = error }
+            return failure == nil
         }
         if let failure { throw failure }
         return replaced

@@ -21,11 +21,13 @@ public struct SecretsScanResult: Sendable {
     public var bytesScanned = 0
     public var skippedBinary = 0
     public var unreadable = 0
+    /// Inputs whose scan stopped early (too many findings in one).
+    public var partial = 0
     public init() {}
 
     mutating func merge(_ o: SecretsScanResult) {
         findings += o.findings; warnings += o.warnings; filesScanned += o.filesScanned; bytesScanned += o.bytesScanned
-        skippedBinary += o.skippedBinary; unreadable += o.unreadable
+        skippedBinary += o.skippedBinary; unreadable += o.unreadable; partial += o.partial
     }
 }
 
@@ -33,6 +35,10 @@ public struct SecretsScanResult: Sendable {
 public struct SecretsScanner: Sendable {
     public let engine: SecretEngine
     public var options: SecretsScanOptions
+
+    /// One input yields at most this many findings; past that it is reported as only partly scanned,
+    /// so a file of millions of tokens cannot hold the run's memory and time.
+    public static let maxFindingsPerFile = 1000
 
     public init(engine: SecretEngine, options: SecretsScanOptions = SecretsScanOptions()) {
         self.engine = engine; self.options = options
@@ -151,9 +157,11 @@ public struct SecretsScanner: Sendable {
         var lines = LineCounter()
         var total = 0
         var shown: String?
+        var found = 0
         result.filesScanned += 1
         try ChunkedScan(engine: engine).run(read: read) { buffer, base, done, matches in
-            for m in matches {
+            for m in matches where found < Self.maxFindingsPerFile {
+                found += 1
                 if shown == nil { shown = display() }
                 lines.advance(buffer, base: base, to: base + m.value.lowerBound)
                 let (line, column) = lines.position(of: base + m.value.lowerBound)
@@ -165,6 +173,12 @@ public struct SecretsScanner: Sendable {
             }
             lines.advance(buffer, base: base, to: base + done.upperBound)
             total = base + done.upperBound
+            if found >= Self.maxFindingsPerFile {
+                result.warnings.append("\(shown ?? display()): more than \(Self.maxFindingsPerFile) findings; the rest of this input was not scanned")
+                result.partial += 1
+                return false
+            }
+            return true
         }
         result.bytesScanned += total
     }

@@ -37,6 +37,7 @@ public struct SecretsReport: Sendable {
             ("summary", .object([
                 ("files", .int(result.filesScanned)), ("bytes", .int(result.bytesScanned)),
                 ("skippedBinary", .int(result.skippedBinary)), ("unreadable", .int(result.unreadable)),
+                ("partlyScanned", .int(result.partial)),
                 ("findings", .int(findings.count)), ("suppressed", .int(suppressed.count)),
             ])),
             ("warnings", .array(result.warnings.map { .string($0) })),
@@ -56,7 +57,7 @@ public struct SecretsReport: Sendable {
         }
         if !suppressed.isEmpty { out += "\n\(suppressed.count) finding(s) suppressed by the baseline.\n" }
         for g in goneFromBaseline { out += "baseline entry no longer found: \(g.rule) in \(g.path) (sha256:\(g.fingerprint.prefix(16)))\n" }
-        out += "\n\(result.filesScanned) file(s), \(result.bytesScanned) bytes scanned; \(result.skippedBinary) binary skipped; \(result.unreadable) unreadable; \(findings.count) finding(s).\n"
+        out += "\n\(result.filesScanned) file(s), \(result.bytesScanned) bytes scanned; \(result.skippedBinary) binary skipped; \(result.unreadable) unreadable; \(result.partial) partly scanned; \(findings.count) finding(s).\n"
         return out
     }
 
