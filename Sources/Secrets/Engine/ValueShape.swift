@@ -56,18 +56,10 @@ public enum ValueShape {
     }
 
     static func contains(_ hay: [UInt8], _ needle: [UInt8]) -> Bool {
-        guard needle.count <= hay.count else { return false }
-        let first = needle[0]
-        var i = 0
-        while i <= hay.count - needle.count {
-            if hay[i] == first {
-                var j = 1
-                while j < needle.count && hay[i + j] == needle[j] { j += 1 }
-                if j == needle.count { return true }
-            }
-            i += 1
+        hay.withUnsafeBufferPointer { h in
+            guard let base = h.baseAddress else { return false }
+            return SecretEngine.contains(base, 0, h.count, needle)
         }
-        return false
     }
 
     /// Character classes present: lower, upper, digit, other.
