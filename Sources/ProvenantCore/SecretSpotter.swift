@@ -20,11 +20,15 @@ extension Redactor {
     /// `bytes` with every range the installed spotter reports replaced by the mark.
     static func applySpotter(_ bytes: [UInt8], identityField: Bool = false) -> [UInt8] {
         guard let s = installedSpotter else { return bytes }
-        let ranges = s.secretRanges(in: bytes, identityField: identityField).sorted { $0.lowerBound < $1.lowerBound }
+        return masking(bytes, s.secretRanges(in: bytes, identityField: identityField))
+    }
+
+    /// `bytes` with each of `ranges` (in any order; overlapping ones skipped) replaced by the mark.
+    public static func masking(_ bytes: [UInt8], _ ranges: [Range<Int>]) -> [UInt8] {
         guard !ranges.isEmpty else { return bytes }
         var out: [UInt8] = []
         var at = 0
-        for r in ranges where r.lowerBound >= at && r.upperBound <= bytes.count {
+        for r in ranges.sorted(by: { $0.lowerBound < $1.lowerBound }) where r.lowerBound >= at && r.upperBound <= bytes.count {
             out += bytes[at..<r.lowerBound]
             out += Array(mark.utf8)
             at = r.upperBound

@@ -31,6 +31,8 @@ public final class SecretEngine: Sendable {
     /// generic detector's keyword `-1 - i`.
     let targets: [[Int32]]
     let pairTarget: [Int?]
+    /// Rule id to index, for the pair check.
+    let ruleIndex: [String: Int]
     /// Each rule's `near` literal, as bytes.
     let nearBytes: [[UInt8]?]
     /// For each keyword id: the rules whose every match starts with that keyword (tried anchored).
@@ -66,6 +68,7 @@ public final class SecretEngine: Sendable {
             Set(targets[i].filter { $0 >= 0 && patterns[Int($0)].anchoredKeywords.contains(w) })
         }
         let ids = Dictionary(rules.enumerated().map { ($1.id, $0) }, uniquingKeysWith: { a, _ in a })
+        self.ruleIndex = ids
         self.pairTarget = rules.map { $0.pair.flatMap { ids[$0] } }
         self.nearBytes = rules.map { $0.near.map { Array($0.utf8) } }
         self.longestWindow = rules.map { $0.window + 256 }.max() ?? 256
@@ -211,9 +214,8 @@ public final class SecretEngine: Sendable {
             kept.append(m)
         }
         // Pairs: a rule naming a partner is confirmed (high confidence) when the partner is within 1 KiB.
-        let index = Dictionary(rules.enumerated().map { ($1.id, $0) }, uniquingKeysWith: { a, _ in a })
         for i in kept.indices {
-            guard let r = index[kept[i].ruleID], let p = pairTarget[r] else { continue }
+            guard let r = ruleIndex[kept[i].ruleID], let p = pairTarget[r] else { continue }
             let partner = rules[p].id
             if kept.contains(where: { $0.ruleID == partner && abs($0.value.lowerBound - kept[i].value.lowerBound) <= 1024 }) {
                 kept[i].pairedWith = partner

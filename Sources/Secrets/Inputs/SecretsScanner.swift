@@ -244,11 +244,7 @@ public struct SecretsScanner: Sendable {
     /// (`--known`) the redactor does not have.
     func shownPath(_ path: String) -> String {
         let bytes = Array(path.utf8)
-        let ranges = bytes.withUnsafeBytes { engine.scan($0) }.map(\.value)
-        var out: [UInt8] = []
-        var at = 0
-        for r in ranges where r.lowerBound >= at { out += bytes[at..<r.lowerBound]; out += Array(Redactor.mark.utf8); at = r.upperBound }
-        out += bytes[at...]
+        let out = Redactor.masking(bytes, bytes.withUnsafeBytes { engine.scan($0) }.map(\.value))
         return Redactor.escapeControls(Redactor.redact(String(decoding: out, as: UTF8.self)))
     }
 

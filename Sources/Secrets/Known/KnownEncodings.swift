@@ -1,9 +1,12 @@
+import ProvenantCore
+
 /// The encoded forms a secret value takes when a program serialises it: each named, for findings.
 enum KnownEncodings {
     static func forms(of v: [UInt8]) -> [(String, [UInt8])] {
         var out: [(String, [UInt8])] = [("plain", v)]
-        out.append(("hex", hex(v, upper: false)))
-        out.append(("hex", hex(v, upper: true)))
+        let hex = Hex.encode(v)
+        out.append(("hex", Array(hex.utf8)))
+        out.append(("hex", Array(hex.uppercased().utf8)))
         for align in 0..<3 {
             let std = base64Inner(v, align: align)
             out.append(("base64", std))
@@ -32,13 +35,6 @@ enum KnownEncodings {
 
     private static let digitsLower = Array("0123456789abcdef".utf8)
     private static let digitsUpper = Array("0123456789ABCDEF".utf8)
-
-    static func hex(_ v: [UInt8], upper: Bool) -> [UInt8] {
-        let d = upper ? digitsUpper : digitsLower
-        var out: [UInt8] = []; out.reserveCapacity(v.count * 2)
-        for b in v { out.append(d[Int(b >> 4)]); out.append(d[Int(b & 15)]) }
-        return out
-    }
 
     private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
 

@@ -16,18 +16,11 @@ public struct MaskedSecret: Sendable, Hashable, CustomStringConvertible {
         let head = bytes.prefix(min(4, bytes.count / 4)).map { $0 >= 0x20 && $0 < 0x7f ? $0 : UInt8(ascii: "?") }
         prefix = String(decoding: head, as: UTF8.self)
         length = bytes.count
-        fingerprint = SHA256.hash(data: bytes).map { String(format2: $0) }.joined()
+        fingerprint = Hex.encode(SHA256.hash(data: bytes))
     }
 
     public var shortFingerprint: String { String(fingerprint.prefix(16)) }
     public var description: String { "\(prefix)… (\(length) chars, sha256:\(shortFingerprint))" }
-}
-
-extension String {
-    init(format2 byte: UInt8) {
-        let d = Array("0123456789abcdef".utf8)
-        self = String(decoding: [d[Int(byte >> 4)], d[Int(byte & 15)]], as: UTF8.self)
-    }
 }
 
 /// One finding of `secrets scan`.
