@@ -58,6 +58,8 @@ public struct SecretsScanner: Sendable {
             }
             if st.st_mode & S_IFMT == S_IFDIR {
                 let index = FileIndex(root: target, excludes: options.excludes)
+                // A directory that could not be listed is input not read, not a clean one.
+                result.unreadable += index.diagnostics.count
                 for d in index.diagnostics { result.warnings.append(Redactor.escapeControls(Redactor.redact(d.description))) }
                 let prefix = target.hasSuffix("/") ? target : target + "/"
                 for f in index.files { jobs.append((index.directory, f.path, prefix == "./" ? f.path : prefix + f.path)) }
@@ -186,6 +188,7 @@ public struct SecretsScanner: Sendable {
     /// Scans what is inside a zip/jar, tar or gzip held in memory, nested archives included up to the limit.
     func scanArchive(_ bytes: [UInt8], display: String, depth: Int, budget: inout InflateBudget, into result: inout SecretsScanResult) {
         guard depth < options.archiveLimits.maxNesting else {
+            result.partial += 1
             result.warnings.append("\(display): archive nested more than \(options.archiveLimits.maxNesting) deep; not opened")
             return
         }
@@ -212,14 +215,17 @@ public struct SecretsScanner: Sendable {
                 for e in zip.entries where !e.isDirectory {
                     do { entry(try zip.read(e, budget: &budget), e.path) }
                     catch let stop as InflateBudget.Exhausted { throw stop }
-                    catch { result.warnings.append("\(display)!\(Redactor.quote(e.path, max: 120)): not read: \(error)") }
+                    catch { result.unreadable += 1; result.warnings.append("\(display)!\(Redactor.quote(e.path, max: 120)): not read: \(error)") }
                 }
             } else {
                 let tar = TarArchive(bytes)
+                result.partial += tar.problems.isEmpty ? 0 : 1
                 for p in tar.problems { result.warnings.append("\(display): \(p)") }
                 for e in tar.entries { entry(Array(tar.content(e)), e.path) }
             }
         } catch {
+            // Budget exhausted or a damaged archive: what follows in it was not scanned.
+            result.partial += 1
             result.warnings.append("\(display): \(error)")
         }
     }
