@@ -185,6 +185,17 @@ public struct SecretsScanner: Sendable {
         result.bytesScanned += total
     }
 
+    /// `scanStream` over bytes already in memory (an archive entry, a commit's added lines).
+    func scanBytes(_ data: [UInt8], display: String, commit: String? = nil, lineNumbers: [Int]? = nil, into result: inout SecretsScanResult) {
+        var offset = 0
+        scanStream(display: display, commit: commit, lineNumbers: lineNumbers, into: &result) { (buffer: inout [UInt8], max: Int) -> Int in
+            let n = Swift.min(max, data.count - offset)
+            buffer += data[offset..<(offset + n)]
+            offset += n
+            return n
+        }
+    }
+
     /// Scans what is inside a zip/jar, tar or gzip held in memory, nested archives included up to the limit.
     func scanArchive(_ bytes: [UInt8], display: String, depth: Int, budget: inout InflateBudget, into result: inout SecretsScanResult) {
         guard depth < options.archiveLimits.maxNesting else {
@@ -196,13 +207,7 @@ public struct SecretsScanner: Sendable {
             let shown = display + "!" + shownPath(name)
             if Self.isArchive(data) { scanArchive(data, display: shown, depth: depth + 1, budget: &budget, into: &result); return }
             if Self.isBinary(Array(data.prefix(8192))) { result.skippedBinary += 1; return }
-            var offset = 0
-            scanStream(display: shown, into: &result) { (buffer: inout [UInt8], max: Int) -> Int in
-                let n = min(max, data.count - offset)
-                buffer += data[offset..<(offset + n)]
-                offset += n
-                return n
-            }
+            scanBytes(data, display: shown, into: &result)
         }
         do {
             if Gzip.isGzip(bytes) {
@@ -235,14 +240,7 @@ public struct SecretsScanner: Sendable {
         let prefix = repository.hasSuffix("/") ? repository : repository + "/"
         try GitHistory(repository: repository).additions { a in
             let shown = shownPath(prefix == "./" ? a.path : prefix + a.path)
-            var offset = 0
-            let text = a.text
-            scanStream(display: shown, commit: a.commit, lineNumbers: a.lines, into: &result) { (buffer: inout [UInt8], max: Int) -> Int in
-                let n = Swift.min(max, text.count - offset)
-                buffer += text[offset..<(offset + n)]
-                offset += n
-                return n
-            }
+            scanBytes(a.text, display: shown, commit: a.commit, lineNumbers: a.lines, into: &result)
         }
     }
 
