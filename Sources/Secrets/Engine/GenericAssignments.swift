@@ -23,6 +23,10 @@ enum GenericAssignments {
         }
     }
 
+    /// Each keyword's family and length, by keyword index: looked up per hit, so no string is compared.
+    static let families: [Family] = keywords.map { family(of: $0)! }
+    static let keywordLengths: [Int] = keywords.map { $0.utf8.count }
+
     struct Hit { var value: Range<Int>; var match: Range<Int>; var ruleID: String; var confidence: Confidence }
 
     @inline(__always) static func isIdent(_ b: UInt8) -> Bool {
@@ -51,11 +55,10 @@ enum GenericAssignments {
     /// `identEnd` receives where the identifier ends, so the caller looks at each name once even when
     /// several keywords occur in it (`secret_token`).
     static func detect(_ b: UnsafePointer<UInt8>, _ n: Int, keyword: Int, end: Int, identEnd: inout Int) -> Hit? {
-        let word = keywords[keyword]
-        guard let fam = family(of: word) else { return nil }
+        let fam = families[keyword]
         if fam == .bearer { return bearer(b, n, end: end) }
         // The identifier around the keyword.
-        var s = end - word.utf8.count
+        var s = end - keywordLengths[keyword]
         var t = end
         var steps = 0
         while s > 0, isIdent(b[s - 1]), steps < 64 { s -= 1; steps += 1 }
@@ -63,15 +66,7 @@ enum GenericAssignments {
         while t < n, isIdent(b[t]), steps < 64 { t += 1; steps += 1 }
         identEnd = t
         guard s >= 0, t - s <= 96 else { return nil }
-        // Normalised name: lowercase, separators removed, trailing digits dropped.
-        var name: [UInt8] = []
-        name.reserveCapacity(t - s)
-        for i in s..<t where b[i] != 95 && b[i] != 45 && b[i] != 46 { name.append(lower(b[i])) }
-        while let last = name.last, last >= 48 && last <= 57 { name.removeLast() }
-        guard endings.contains(where: { name.hasSuffix($0) }), !innocentEndings.contains(where: { name.hasSuffix($0) }) else { return nil }
-        // The bare word `key` (or `auth`) names too many things; it needs a qualifier in front.
-        if name == Array("key".utf8) || name == Array("auth".utf8) { return nil }
-
+        // The cheap test first: most keyword hits in text are not followed by an assignment.
         // The assignment: optional closing quote of a quoted key, spaces, then `=`, `:`, `:=` or `=>`.
         var i = t
         if i < n, b[i] == 34 || b[i] == 39 { i += 1 }
@@ -111,6 +106,14 @@ enum GenericAssignments {
             if dotted && (v0..<v1).contains(where: { b[$0] == 46 }) { return nil }
         }
         guard v1 > v0 else { return nil }
+        // Normalised name: lowercase, separators removed, trailing digits dropped.
+        var name: [UInt8] = []
+        name.reserveCapacity(t - s)
+        for i in s..<t where b[i] != 95 && b[i] != 45 && b[i] != 46 { name.append(lower(b[i])) }
+        while let last = name.last, last >= 48 && last <= 57 { name.removeLast() }
+        guard endings.contains(where: { name.hasSuffix($0) }), !innocentEndings.contains(where: { name.hasSuffix($0) }) else { return nil }
+        // The bare word `key` (or `auth`) names too many things; it needs a qualifier in front.
+        if name == Array("key".utf8) || name == Array("auth".utf8) { return nil }
         let value = UnsafeBufferPointer(start: b + v0, count: v1 - v0)
         guard let confidence = score(value, family: fam, name: name) else { return nil }
         let rule: String
