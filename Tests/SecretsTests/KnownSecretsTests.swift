@@ -42,6 +42,34 @@ import Testing
         #expect(Self.found(#"{"p": "p\u00e4ssw\u00f6rd-1234"}"#, accented) == ["known:agent-creds/token"])
     }
 
+    /// The engine finds known forms during its keyword pass, only where the prefilter passes; that must
+    /// find exactly what testing every position finds, on noise full of near-misses and plants.
+    @Test func theKeywordPassFindsWhatAFullPassFinds() throws {
+        let values: [(String, String)] = [("token", Self.secret), ("db", "correct horse battery"), ("api", "AbCdEfGh12345678")]
+        let known = try KnownSecrets(values.map { .init(name: .init(source: "s", key: $0.0), bytes: Array($0.1.utf8)) })
+        var rng = SystemRandomNumberGenerator()
+        let alphabet = Array("abcdefghABCDEFGH0123456789+/=-_%\\ \n".utf8)
+        for rules in [[Rule](), try RuleCatalog.load().filter { $0.confidence >= .high }] {
+            let engine = try SecretEngine(rules: rules, known: known, generic: false)
+            var text = (0..<200_000).map { _ in alphabet[Int(rng.next() % UInt64(alphabet.count))] }
+            var planted = 0
+            for (_, v) in values {
+                for (_, form) in KnownEncodings.forms(of: Array(v.utf8)) where form.count >= 8 {
+                    let at = Int(rng.next() % UInt64(text.count - form.count))
+                    text.replaceSubrange(at..<(at + form.count), with: form)
+                    planted += 1
+                    // A near-miss: the form with its last byte changed.
+                    let miss = Int(rng.next() % UInt64(text.count - form.count))
+                    text.replaceSubrange(miss..<(miss + form.count), with: form.dropLast() + [form.last! ^ 1])
+                }
+            }
+            let full = text.withUnsafeBytes { engine.resolve(known.scan($0)) }
+            let fused = text.withUnsafeBytes { engine.scan($0) }.filter { $0.ruleID.hasPrefix("known:") }
+            #expect(fused == full)
+            #expect(full.count >= planted / 2, "most plants survive the later plants written over them")
+        }
+    }
+
     @Test func valuesShorterThanEightBytesAreRefused() {
         #expect(throws: KnownSecretsError.self) { try Self.engine([("pin", "1234567")]) }
     }

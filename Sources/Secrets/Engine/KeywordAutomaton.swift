@@ -1,21 +1,27 @@
 /// Finds every occurrence of every keyword (ASCII case-insensitive, each at least 3 bytes) in one pass.
 ///
-/// Each position's first three folded bytes are hashed into a 64 Ki-bit set that fits the L1 cache;
-/// only where the set says a keyword may start are the candidates with those three bytes compared.
-/// Unlike an automaton walk, positions do not depend on each other, so the processor overlaps them:
-/// a state-machine table of a thousand keywords missed the cache on most bytes.
+/// Each position's next three bytes, as they are, are hashed into a 256 Ki-bit set (32 KiB, the L1
+/// cache) that holds every upper/lower-case spelling of every keyword's first three bytes; only where
+/// the set says a keyword may start are the bytes folded and the candidates with those three bytes
+/// compared. No position depends on the one before (no rolling state, no fold table in the hot loop),
+/// so the processor overlaps them: a state-machine table of a thousand keywords missed the cache on
+/// most bytes, and a rolling folded key made each byte wait for the last.
 public struct KeywordAutomaton: Sendable {
     /// The keywords, lowercased, in the order given.
     public let keywords: [[UInt8]]
     private let fold: [UInt8]
+    /// The prefilter, indexed by `prefilterSlot` of the raw three bytes.
     private let bits: [UInt64]
     /// Candidates per hash bucket: `start[h]..<start[h+1]` in `entries`.
     private let start: [Int32]
     private let entryKey: [UInt32]
     private let entryKeyword: [Int32]
     static let hashBits = 16
+    static let prefilterBits = 18
 
-    public init(keywords: [String]) {
+    /// `extraSlots` are further prefilter slots (of `prefilterSlot`) whose positions `scan` also
+    /// reports to its `candidate` callback: where a known secret's encoded form may start.
+    public init(keywords: [String], extraSlots: [Int] = []) {
         let words = keywords.map { Array($0.lowercased().utf8) }
         precondition(words.allSatisfy { $0.count >= 3 }, "keywords need at least 3 bytes")
         self.keywords = words
@@ -23,13 +29,19 @@ public struct KeywordAutomaton: Sendable {
         for u in 65...90 { fold[u] = UInt8(u + 32) }
         self.fold = fold
         var buckets = [[(UInt32, Int32)]](repeating: [], count: 1 << Self.hashBits)
-        var bits = [UInt64](repeating: 0, count: (1 << Self.hashBits) / 64)
+        var bits = [UInt64](repeating: 0, count: (1 << Self.prefilterBits) / 64)
         for (id, w) in words.enumerated() {
             let key = UInt32(w[0]) | UInt32(w[1]) << 8 | UInt32(w[2]) << 16
             let h = Self.hash(key)
             buckets[h].append((key, Int32(id)))
-            bits[h >> 6] |= 1 << UInt64(h & 63)
+            // Every spelling of the first three bytes that folds to them.
+            let spellings = w[0..<3].map { c -> [UInt8] in (97...122).contains(c) ? [c, c - 32] : [c] }
+            for a in spellings[0] { for b in spellings[1] { for c in spellings[2] {
+                let p = Self.prefilterSlot(UInt32(a) | UInt32(b) << 8 | UInt32(c) << 16)
+                bits[p >> 6] |= 1 << UInt64(p & 63)
+            } } }
         }
+        for p in extraSlots where p >= 0 && p < 1 << Self.prefilterBits { bits[p >> 6] |= 1 << UInt64(p & 63) }
         var start: [Int32] = [], keys: [UInt32] = [], ids: [Int32] = []
         for b in buckets {
             start.append(Int32(keys.count))
@@ -40,10 +52,28 @@ public struct KeywordAutomaton: Sendable {
     }
 
     @inline(__always) static func hash(_ key: UInt32) -> Int { Int((key &* 0x9E37_79B1) >> UInt32(32 - hashBits)) }
+    @inline(__always) static func prefilterSlot(_ raw: UInt32) -> Int { Int((raw &* 0x9E37_79B1) >> UInt32(32 - prefilterBits)) }
 
-    /// Calls `hit(keywordID, endOffset)` for every occurrence, in order of where it starts.
+    /// The first position in `from...through` whose raw three bytes pass the prefilter, or `through + 1`.
+    /// A function of its own so that the hot loop keeps its four values in registers: inlined into the
+    /// caller, it shared them with the confirmation's and spilled the position to the stack.
+    @inline(never)
+    static func nextCandidate(_ base: UnsafePointer<UInt8>, from: Int, through last: Int, _ set: UnsafePointer<UInt64>) -> Int {
+        var i = from
+        while i <= last {
+            let raw = UInt32(littleEndian: UnsafeRawPointer(base + i).loadUnaligned(as: UInt32.self)) & 0xFF_FFFF
+            let p = prefilterSlot(raw)
+            if set[p >> 6] & (1 << UInt64(p & 63)) != 0 { return i }
+            i &+= 1
+        }
+        return i
+    }
+
+    /// Calls `hit(keywordID, endOffset)` for every occurrence, in order of where it starts, and
+    /// `candidate(offset)` at every position the prefilter passes (a superset of where an extra slot's
+    /// bytes start).
     @inline(__always)
-    public func scan(_ bytes: UnsafeRawBufferPointer, _ hit: (Int, Int) -> Void) {
+    public func scan(_ bytes: UnsafeRawBufferPointer, candidate: (Int) -> Void = { _ in }, _ hit: (Int, Int) -> Void) {
         guard let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), bytes.count >= 3 else { return }
         let n = bytes.count
         fold.withUnsafeBufferPointer { f in
@@ -52,25 +82,33 @@ public struct KeywordAutomaton: Sendable {
                     entryKey.withUnsafeBufferPointer { ek in
                         entryKeyword.withUnsafeBufferPointer { ew in
                             keywords.withUnsafeBufferPointer { words in
-                                var key = UInt32(f[Int(base[0])]) | UInt32(f[Int(base[1])]) << 8
-                                var i = 0
-                                let last = n - 3
-                                while i <= last {
-                                    key = (key & 0xFFFF) | UInt32(f[Int(base[i &+ 2])]) << 16
+                                // Where the prefilter passes: fold the three bytes, compare the candidates.
+                                @inline(__always) func confirm(_ i: Int) {
+                                    candidate(i)
+                                    let key = UInt32(f[Int(base[i])]) | UInt32(f[Int(base[i &+ 1])]) << 8 | UInt32(f[Int(base[i &+ 2])]) << 16
                                     let h = Self.hash(key)
-                                    if set[h >> 6] & (1 << UInt64(h & 63)) != 0 {
-                                        for e in Int(st[h])..<Int(st[h &+ 1]) where ek[e] == key {
-                                            let id = Int(ew[e])
-                                            let w = words[id]
-                                            if i &+ w.count <= n {
-                                                var k = 3
-                                                while k < w.count && f[Int(base[i &+ k])] == w[k] { k &+= 1 }
-                                                if k == w.count { hit(id, i &+ w.count) }
-                                            }
+                                    for e in Int(st[h])..<Int(st[h &+ 1]) where ek[e] == key {
+                                        let id = Int(ew[e])
+                                        let w = words[id]
+                                        if i &+ w.count <= n {
+                                            var k = 3
+                                            while k < w.count && f[Int(base[i &+ k])] == w[k] { k &+= 1 }
+                                            if k == w.count { hit(id, i &+ w.count) }
                                         }
                                     }
-                                    key >>= 8
+                                }
+                                var i = 0
+                                // Four bytes are read at a time while there is room, the top one dropped.
+                                let wide = n - 4
+                                while true {
+                                    i = Self.nextCandidate(base, from: i, through: wide, set.baseAddress!)
+                                    if i > wide { break }
+                                    confirm(i)
                                     i &+= 1
+                                }
+                                if i == n - 3 {
+                                    let p = Self.prefilterSlot(UInt32(base[i]) | UInt32(base[i &+ 1]) << 8 | UInt32(base[i &+ 2]) << 16)
+                                    if set[p >> 6] & (1 << UInt64(p & 63)) != 0 { confirm(i) }
                                 }
                             }
                         }

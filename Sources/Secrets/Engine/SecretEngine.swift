@@ -60,7 +60,7 @@ public final class SecretEngine: Sendable {
         }
         for (i, r) in rules.enumerated() { for k in r.keywords { add(k, Int32(i)) } }
         if generic { for (i, k) in GenericAssignments.keywords.enumerated() { add(k, Int32(-1 - i)) } }
-        self.automaton = KeywordAutomaton(keywords: words)
+        self.automaton = KeywordAutomaton(keywords: words, extraSlots: known?.startSlots ?? [])
         self.targets = targets
         let patterns = self.patterns
         self.anchoredRules = Set(patterns.indices.filter { !patterns[$0].anchoredKeywords.isEmpty })
@@ -108,7 +108,10 @@ public final class SecretEngine: Sendable {
         var windows: [(rule: Int, range: Range<Int>)] = []
         var anchored: [(rule: Int, at: Int)] = []
         var identEnd = -1
-        automaton.scan(bytes) { kw, end in
+        // The keyword pass also finds where a known secret's form may start (3. below).
+        var knownFound: [SecretMatch] = []
+        let known = self.known
+        automaton.scan(bytes, candidate: { at in known?.match(at: at, base, n, into: &knownFound) }) { kw, end in
             for t in targets[kw] {
                 if t < 0 {
                     guard end > identEnd else { continue }
@@ -155,8 +158,8 @@ public final class SecretEngine: Sendable {
         for a in anchored {
             match(rule: a.rule, window: a.at..<min(n, a.at + rules[a.rule].window), anchored: true, base: base, n: n, into: &found)
         }
-        // 3. Known secrets, in every encoding.
-        if let known { found += known.scan(bytes) }
+        // 3. Known secrets, in every encoding, found during the keyword pass.
+        found += knownFound
         return resolve(found)
     }
 

@@ -7,9 +7,10 @@ import ProvenantCore
 ///
 /// Each value is expanded into its encoded forms (plain; hex; base64 and URL-safe base64 at the three
 /// byte alignments a value can have inside a longer payload; URL-encoded; JSON- and unicode-escaped).
-/// For each form the matcher keeps its length, a salted 64-bit hash of its first 8 bytes (the anchor,
-/// tested at every position through a bitset), and a salted SHA-256 of the whole form, checked when the
-/// anchor hits. So a value shorter than 8 bytes cannot be anchored, and is refused.
+/// For each form the matcher keeps its length, a salted 64-bit hash of its first 8 bytes (the anchor),
+/// and a salted SHA-256 of the whole form. At every position one multiply of the next 8 bytes picks a
+/// bit in an 8 KiB set that stays in the L1 cache; only where it is set is the anchor hashed and looked
+/// up, and the SHA-256 checked when the anchor hits. So a value shorter than 8 bytes cannot be anchored, and is refused.
 public final class KnownSecrets: Sendable {
     public struct Name: Sendable, Hashable { public var source: String; public var key: String
         public init(source: String, key: String) { self.source = source; self.key = key }
@@ -22,10 +23,14 @@ public final class KnownSecrets: Sendable {
     let forms: [Form]
     let byAnchor: [UInt64: [Int32]]
     let bits: [UInt64]
-    static let bitsLog2 = 20
+    static let bitsLog2 = 16
     let salt: [UInt8]
     let anchorSalt: UInt64
     public let longest: Int
+    /// The keyword prefilter's slot (`KeywordAutomaton.prefilterSlot`) of each form's first three bytes,
+    /// so that the engine's one pass over the bytes also finds where a form may start. A lossy 18-bit
+    /// hash, like the rest never the bytes themselves.
+    let startSlots: [Int]
 
     public struct Value { public var name: Name; public var bytes: [UInt8]
         public init(name: Name, bytes: [UInt8]) { self.name = name; self.bytes = bytes }
@@ -43,6 +48,7 @@ public final class KnownSecrets: Sendable {
         var byAnchor: [UInt64: [Int32]] = [:]
         var bits = [UInt64](repeating: 0, count: (1 << Self.bitsLog2) / 64)
         var longest = 0
+        var startSlots = Set<Int>()
         for v in values {
             guard v.bytes.count >= Self.minimumLength else {
                 throw KnownSecretsError(path: v.name.source, line: 0, reason: "known secret \(v.name.ruleID) is \(v.bytes.count) bytes; at least \(Self.minimumLength) are needed, since a shorter value would match unrelated text")
@@ -51,14 +57,18 @@ public final class KnownSecrets: Sendable {
             if let i = names.firstIndex(of: v.name) { nameIndex = i } else { nameIndex = names.count; names.append(v.name) }
             var seen = Set<[UInt8]>()
             for (encoding, form) in KnownEncodings.forms(of: v.bytes) where form.count >= Self.minimumLength && seen.insert(form).inserted {
-                let anchor = Self.mix(Self.load(form, 0), anchorSalt)
-                bits[Int(anchor >> UInt64(64 - Self.bitsLog2)) >> 6] |= 1 << (anchor >> UInt64(64 - Self.bitsLog2) & 63)
+                let first8 = Self.load(form, 0)
+                let anchor = Self.mix(first8, anchorSalt)
+                let slot = Self.slot(first8, anchorSalt)
+                startSlots.insert(KeywordAutomaton.prefilterSlot(UInt32(form[0]) | UInt32(form[1]) << 8 | UInt32(form[2]) << 16))
+                bits[slot >> 6] |= 1 << UInt64(slot & 63)
                 byAnchor[anchor, default: []].append(Int32(forms.count))
                 forms.append(Form(length: form.count, digest: Self.digest(salt, form[...]), name: nameIndex, encoding: encoding))
                 longest = max(longest, form.count)
             }
         }
         self.names = names; self.forms = forms; self.byAnchor = byAnchor; self.bits = bits; self.longest = longest
+        self.startSlots = startSlots.sorted()
     }
 
     public var isEmpty: Bool { forms.isEmpty }
@@ -75,6 +85,10 @@ public final class KnownSecrets: Sendable {
         h ^= h >> 29
         return h
     }
+    /// The prefilter bit for the 8 bytes `x`: one multiply, the top bits kept.
+    @inline(__always) static func slot(_ x: UInt64, _ salt: UInt64) -> Int {
+        Int(((x ^ salt) &* 0x9E37_79B9_7F4A_7C15) >> UInt64(64 - bitsLog2))
+    }
     static func digest(_ salt: [UInt8], _ bytes: ArraySlice<UInt8>) -> [UInt8] {
         var h = SHA256()
         h.update(data: salt)
@@ -82,38 +96,50 @@ public final class KnownSecrets: Sendable {
         return Array(h.finalize())
     }
 
-    /// Every occurrence of a known value's form in `bytes`.
+    /// Every occurrence of a known value's form in `bytes`, testing every position. The engine instead
+    /// calls `match(at:)` where its keyword pass says a form may start.
     public func scan(_ bytes: UnsafeRawBufferPointer) -> [SecretMatch] {
         let n = bytes.count
         guard n >= 8, !forms.isEmpty, let base = bytes.baseAddress else { return [] }
         var found: [SecretMatch] = []
-        let shift = UInt64(64 - Self.bitsLog2)
+        let key = anchorSalt
         bits.withUnsafeBufferPointer { bitset in
             var i = 0
             let last = n - 8
             while i <= last {
-                let x = base.loadUnaligned(fromByteOffset: i, as: UInt64.self)
-                let h = Self.mix(UInt64(littleEndian: x), anchorSalt)
-                let slot = Int(h >> shift)
-                if bitset[slot >> 6] & (1 << UInt64(slot & 63)) != 0, let candidates = byAnchor[h] {
-                    for c in candidates {
-                        let f = forms[Int(c)]
-                        guard i + f.length <= n else { continue }
-                        let window = UnsafeRawBufferPointer(start: base + i, count: f.length)
-                        var hasher = SHA256()
-                        hasher.update(data: salt)
-                        hasher.update(bufferPointer: window)
-                        if Array(hasher.finalize()) == f.digest {
-                            let name = names[f.name]
-                            found.append(SecretMatch(ruleID: name.ruleID, title: "Known secret (\(f.encoding))", severity: .critical,
-                                                     confidence: .high, value: i..<(i + f.length), match: i..<(i + f.length)))
-                        }
-                    }
-                }
+                let x = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+                let slot = Self.slot(x, key)
+                if bitset[slot >> 6] & (1 << UInt64(slot & 63)) != 0 { confirm(x, at: i, base, n, into: &found) }
                 i += 1
             }
         }
         return found
+    }
+
+    /// Appends the forms that occur at offset `i` of the `n` bytes at `base`.
+    @inline(__always)
+    func match(at i: Int, _ base: UnsafeRawPointer, _ n: Int, into found: inout [SecretMatch]) {
+        guard i <= n - 8 else { return }
+        let x = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+        let slot = Self.slot(x, anchorSalt)
+        guard bits[slot >> 6] & (1 << UInt64(slot & 63)) != 0 else { return }
+        confirm(x, at: i, base, n, into: &found)
+    }
+
+    /// The anchor lookup and the SHA-256 check at `i`, whose first 8 bytes are `x`.
+    private func confirm(_ x: UInt64, at i: Int, _ base: UnsafeRawPointer, _ n: Int, into found: inout [SecretMatch]) {
+        guard let candidates = byAnchor[Self.mix(x, anchorSalt)] else { return }
+        for c in candidates {
+            let f = forms[Int(c)]
+            guard i + f.length <= n else { continue }
+            var hasher = SHA256()
+            hasher.update(data: salt)
+            hasher.update(bufferPointer: UnsafeRawBufferPointer(start: base + i, count: f.length))
+            if Array(hasher.finalize()) == f.digest {
+                found.append(SecretMatch(ruleID: names[f.name].ruleID, title: "Known secret (\(f.encoding))", severity: .critical,
+                                         confidence: .high, value: i..<(i + f.length), match: i..<(i + f.length)))
+            }
+        }
     }
 }
 
