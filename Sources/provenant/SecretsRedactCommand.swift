@@ -16,13 +16,18 @@ struct SecretsRedactCommand: ParsableCommand {
         // Logs stream through at hundreds of MB/s: high-confidence rules, known values and the generic
         // detector; the context rules (medium and low confidence) are left to `secrets scan` at rest.
         let engine = SecretsEngineLoader.engine(known: known.known, minimumConfidence: .high)
-        do {
-            try StreamRedactor(engine: engine).run(read: { (buffer: inout [UInt8], max: Int) throws(FileAccessError) -> Int in
-                try SecretsScanner.readFD(STDIN_FILENO, into: &buffer, max: max)
-            }, write: { (bytes: [UInt8]) throws(FileAccessError) in
-                if let e = CLI.writeAll(STDOUT_FILENO, bytes) { throw FileAccessError.unreadable("-", reason: "cannot write standard output: \(e)") }
+        // Reading ahead and writing behind on their own threads overlap the kernel's copies with the scan.
+        let input = ReadAhead(fd: STDIN_FILENO, name: "standard input")
+        let output = WriteBehind(fd: STDOUT_FILENO, name: "standard output")
+        do throws(StreamIOError) {
+            try StreamRedactor(engine: engine).run(read: { (buffer: inout [UInt8], max: Int) throws(StreamIOError) -> Int in
+                try input.read(into: &buffer, max: max)
+            }, write: { (bytes: [UInt8]) throws(StreamIOError) in
+                try output.write(bytes)
             })
+            try output.finish()
         } catch {
+            input.stop()
             CLI.fail("error: \(error)")
         }
     }
