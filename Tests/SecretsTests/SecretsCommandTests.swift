@@ -139,6 +139,38 @@ import TestSupport
         #expect(short.code == 2)
         #expect(short.err.contains("known:short/PIN") && short.err.contains("at least 8"))
     }
+
+    /// Several megabytes through a pipe (short reads) and from a file: secrets placed across the read-ahead
+    /// blocks (1 MiB) and the scan chunks (4 MiB) are replaced, every other byte comes through unchanged,
+    /// and a write error ends the run with exit 2 and a message instead of a silent truncation.
+    @Test func redactStreamsMegabytesUnchangedExceptTheSecrets() throws {
+        let dir = try Self.tree(["creds.env": "API_TOKEN=agent-Secret-Value-123\n"])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var input = "", expected = ""
+        let filler = "2026-11-30T10:00:00Z info request id=7f3a path=/v1/items status=200 bytes=913\n"
+        let edges = [1 << 20, 2 << 20, 4 << 20, 8 << 20]
+        var next = 0
+        while input.utf8.count < 9 << 20 {
+            if next < edges.count, input.utf8.count + 120 >= edges[next] {
+                // Start the secret a few bytes before the edge, so it straddles it.
+                let pad = String(repeating: "x", count: max(0, edges[next] - input.utf8.count - 10)) + " "
+                let secretLine = next % 2 == 0 ? "auth \(Self.token) ok\n" : "plain agent-Secret-Value-123 end\n"
+                let redacted = next % 2 == 0 ? "auth [REDACTED:github-personal-access-token] ok\n" : "plain [REDACTED:known:creds/API_TOKEN] end\n"
+                input += pad + secretLine; expected += pad + redacted
+                next += 1
+            } else { input += filler; expected += filler }
+        }
+        try input.write(to: dir.appendingPathComponent("in.log"), atomically: true, encoding: .utf8)
+        for command in ["cat in.log | \"$PROVENANT\" secrets redact --known creds.env", "\"$PROVENANT\" secrets redact --known creds.env < in.log"] {
+            let r = try Self.sh(command + " > out.log", in: dir)
+            #expect(r.code == 0, "\(r.err)")
+            let out = try String(contentsOf: dir.appendingPathComponent("out.log"), encoding: .utf8)
+            #expect(out.utf8.count == expected.utf8.count && out == expected, "\(command)")
+        }
+        let closed = try Self.sh("\"$PROVENANT\" secrets redact < in.log >&-", in: dir)
+        #expect(closed.code == 2)
+        #expect(closed.err.contains("cannot write standard output"), "\(closed.err)")
+    }
 }
 
 @Suite struct SecretsHistoryHardeningTests {
