@@ -86,6 +86,9 @@ import TestSupport
         with zipfile.ZipFile('bomb.zip', 'w', zipfile.ZIP_DEFLATED) as z:
             z.writestr('zeros.txt', b'0' * (64 << 20))
         open('blob.bin', 'wb').write(b'\\x00\\x01' + tok.encode())
+        # Two gzip members back to back (rotated logs concatenated): the secret is in the second.
+        import gzip
+        open('two.log.gz', 'wb').write(gzip.compress(b'first member\\n') + gzip.compress(('second ' + tok + '\\n').encode()))
         """
         try make.write(to: dir.appendingPathComponent("make.py"), atomically: true, encoding: .utf8)
         let made = try Self.sh("python3 make.py \(Self.token) && rm make.py", in: dir)
@@ -94,7 +97,7 @@ import TestSupport
         #expect(r.code == 0, "\(r.err)")
         let doc = try #require(try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any])
         let paths = ((doc["findings"] as? [[String: Any]]) ?? []).map { ($0["path"] as? String ?? "").replacingOccurrences(of: dir.path + "/", with: "") }
-        #expect(paths == ["app.jar!META-INF/app.properties", "bundle.tar!lib/inner.zip!deep/creds.txt"])
+        #expect(paths == ["app.jar!META-INF/app.properties", "bundle.tar!lib/inner.zip!deep/creds.txt", "two.log.gz"])
         #expect(r.err.contains("deep.zip") && r.err.contains("nested more than 4 deep"))
         #expect(r.err.contains("bomb.zip") && r.err.contains("zip bomb"))
         #expect(((doc["summary"] as? [String: Any])?["skippedBinary"] as? Int) == 1)

@@ -179,8 +179,10 @@ public struct ZipArchive {
 /// zlib inflation of an in-memory stream, counted chunk by chunk so a budget can stop it.
 enum Inflate {
     /// Inflates exactly `src` of `bytes`: raw deflate with `windowBits` -15, gzip with 31.
-    /// `step(produced, total)` sees every chunk before it is kept.
-    static func run(_ bytes: [UInt8], _ src: Range<Int>, windowBits: Int32, path: String, step: (UInt64, UInt64) throws -> Void) throws -> [UInt8] {
+    /// `step(produced, total)` sees every chunk before it is kept. With `members`, gzip members that
+    /// follow one another (`cat a.gz b.gz`, what `gzip` itself reads as one file) are all inflated.
+    static func run(_ bytes: [UInt8], _ src: Range<Int>, windowBits: Int32, path: String, members: Bool = false,
+                    step: (UInt64, UInt64) throws -> Void) throws -> [UInt8] {
         func corrupt(_ why: String) -> ParseError { ParseError("'\(Redactor.quote(path, max: 120))' has damaged deflate data: \(why)") }
         guard src.count <= Int(UInt32.max) else { throw corrupt("compressed entry larger than 4 GiB") }
         var stream = z_stream()
@@ -206,7 +208,12 @@ enum Inflate {
                 total += UInt64(produced)
                 try step(UInt64(produced), total)
                 out += chunk[0..<produced]
-                if rc == Z_STREAM_END { return }
+                if rc == Z_STREAM_END {
+                    guard members, stream.avail_in >= 3, let next = stream.next_in,
+                          next[0] == 0x1f, next[1] == 0x8b, next[2] == 8 else { return }
+                    guard inflateReset(&stream) == Z_OK else { throw corrupt("zlib could not restart for the next member") }
+                    continue
+                }
                 // Every pass either makes output (bounded by the budget) or ends here: a stream that
                 // stops before its end marker cannot spin.
                 if produced == 0 { throw corrupt("the stream ends before its last block") }
@@ -216,7 +223,7 @@ enum Inflate {
     }
 }
 
-/// A gzip file (one member, as `tar.gz` writes it), inflated against a budget.
+/// A gzip file (every member, one after another, as `gzip -d` reads it), inflated against a budget.
 public enum Gzip {
     public static func isGzip(_ b: [UInt8]) -> Bool { b.count >= 3 && b[0] == 0x1f && b[1] == 0x8b && b[2] == 8 }
 
@@ -225,7 +232,7 @@ public enum Gzip {
         var remaining = budget.remaining
         let limit = budget.limit
         defer { budget.remaining = remaining }
-        return try Inflate.run(bytes, 0..<bytes.count, windowBits: 16 + MAX_WBITS, path: name) { produced, _ in
+        return try Inflate.run(bytes, 0..<bytes.count, windowBits: 16 + MAX_WBITS, path: name, members: true) { produced, _ in
             guard produced <= remaining else { remaining = 0; throw InflateBudget.Exhausted(limit: limit) }
             remaining -= produced
         }

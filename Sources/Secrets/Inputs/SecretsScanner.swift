@@ -214,7 +214,10 @@ public struct SecretsScanner: Sendable {
                 let inner = try Gzip.decompress(bytes, name: display, budget: &budget)
                 let name = display.hasSuffix(".gz") ? String(display.dropLast(3)) : display
                 if TarArchive.isTar(inner) { scanArchive(inner, display: name, depth: depth, budget: &budget, into: &result) }
-                else { entry(inner, "") }
+                else if Self.isArchive(inner) { scanArchive(inner, display: name, depth: depth + 1, budget: &budget, into: &result) }
+                else if Self.isBinary(Array(inner.prefix(8192))) { result.skippedBinary += 1 }
+                // A compressed file (`app.log.gz`) is named as itself, its lines those of its content, as zgrep does.
+                else { scanBytes(inner, display: display, into: &result) }
             } else if ZipArchive.isZip(bytes) {
                 let zip = try ZipArchive(bytes)
                 for e in zip.entries where !e.isDirectory {
