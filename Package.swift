@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "Attestation", targets: ["Attestation"]),
         .library(name: "Permissions", targets: ["Permissions"]),
         .library(name: "Secrets", targets: ["Secrets"]),
+        .library(name: "Guard", targets: ["Guard"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -65,13 +66,17 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Yams", package: "Yams"),
         ], exclude: ["Rules/Catalog/FORMAT.md", "Rules/Catalog/README.md"]),
+        // Runtime enforcement of the agent manifest: egress decisions and the proxy, the exec launcher.
+        .target(name: "Guard", dependencies: [
+            "ProvenantCore", "Permissions", "Secrets",
+        ]),
         .executableTarget(name: "provenant", dependencies: [
-            "ProvenantCore", "Catalog", "SBOM", "Advisories", "Attestation", "Permissions", "Secrets",
+            "ProvenantCore", "Catalog", "SBOM", "Advisories", "Attestation", "Permissions", "Secrets", "Guard",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // One harness per parser entry point, shared by the libFuzzer binary and the replay tests.
         .target(name: "FuzzTargets", dependencies: [
-            "ProvenantCore", "Catalog", "SBOM", "Advisories", "Attestation", "Permissions", "Secrets",
+            "ProvenantCore", "Catalog", "SBOM", "Advisories", "Attestation", "Permissions", "Secrets", "Guard",
         ]),
         // `scripts/fuzz` builds this with -sanitize=fuzzer,address; a plain build replays input files.
         .executableTarget(name: "provenant-fuzz", dependencies: ["FuzzTargets"]),
@@ -90,6 +95,8 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         // Every input the fuzzers found (and every seed) replayed through the harnesses.
         .testTarget(name: "SecretsTests", dependencies: ["Secrets", "Catalog", "ProvenantCore", "TestSupport"],
+                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "GuardTests", dependencies: ["Guard", "Permissions", "ProvenantCore", "TestSupport"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "FuzzReplayTests", dependencies: ["FuzzTargets"], resources: [.copy("Fixtures")]),
     ]

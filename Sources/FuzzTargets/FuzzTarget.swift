@@ -18,6 +18,7 @@ public enum FuzzTargets {
     public static let all: [FuzzTarget] =
         ExtractorTargets.all + FormatTargets.all + AdvisoryTargets.all + AttestationTargets.all + PermissionTargets.all
         + SecretTargets.all
+        + GuardTargets.all
 
     public static func named(_ name: String) -> FuzzTarget? { all.first { $0.name == name } }
 }

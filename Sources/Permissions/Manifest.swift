@@ -4,7 +4,10 @@ import Yams
 
 /// `provenant.agent.yaml`: what an agent may touch. The JSON Schema is `schemas/agent-manifest.schema.json`.
 public struct AgentManifest: Sendable, Equatable {
-    public struct Egress: Sendable, Equatable { public var host: String?; public var cidr: String?; public var ports: [Int]; public var proto: String }
+    public struct Egress: Sendable, Equatable {
+        public var host: String?; public var cidr: String?; public var ports: [Int]; public var proto: String
+        public init(host: String?, cidr: String?, ports: [Int], proto: String) { self.host = host; self.cidr = cidr; self.ports = ports; self.proto = proto }
+    }
     public struct Secret: Sendable, Equatable { public var secret: String?; public var keys: [String]; public var env: String?; public var file: String? }
     public struct APIAccess: Sendable, Equatable { public var verbs: [String]; public var resources: [String] }
 
@@ -22,6 +25,8 @@ public struct AgentManifest: Sendable, Equatable {
     public var kubernetes: [APIAccess] = []
     /// Script or command → the environments it may run in.
     public var scripts: [String: [String]] = [:]
+
+    public init(name: String) { self.name = name }
 
     public static func load(_ path: String) throws(InputError) -> AgentManifest {
         guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
