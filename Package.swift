@@ -23,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
         .package(url: "https://github.com/apple/swift-certificates", from: "1.10.0"),
         .package(url: "https://github.com/apple/swift-asn1", from: "1.3.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
     ],
     targets: [
         // Identity, purls, digests, findings: depends on nothing so everything can use it.
@@ -69,6 +70,9 @@ let package = Package(
         // Runtime enforcement of the agent manifest: egress decisions and the proxy, the exec launcher.
         .target(name: "Guard", dependencies: [
             "ProvenantCore", "Permissions", "Secrets",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
         .executableTarget(name: "provenant", dependencies: [
             "ProvenantCore", "Catalog", "SBOM", "Advisories", "Attestation", "Permissions", "Secrets", "Guard",

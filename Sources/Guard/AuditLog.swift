@@ -1,0 +1,93 @@
+import Foundation
+import ProvenantCore
+
+/// One decision the guard made, as a JSON line: what was asked, what was decided and by which rule,
+/// never a secret's value.
+public struct AuditRecord: Sendable {
+    public var time: Date
+    public var client: String
+    public var method: String
+    public var host: String
+    public var port: Int
+    public var address: String?
+    public var decision: String
+    public var rule: String
+    public var reason: String
+    public var bytesUp: Int = 0
+    public var bytesDown: Int = 0
+    public var duration: Double = 0
+
+    public init(time: Date, client: String, method: String, host: String, port: Int, address: String? = nil,
+                decision: String, rule: String, reason: String) {
+        self.time = time; self.client = client; self.method = method; self.host = host; self.port = port
+        self.address = address; self.decision = decision; self.rule = rule; self.reason = reason
+    }
+
+    /// The record as one line of JSON with its keys in a fixed order; every string from the client
+    /// passes through the redactor first.
+    public var jsonLine: String {
+        func s(_ v: String) -> String { Self.quote(Redactor.redact(v)) }
+        let stamp = ISO8601DateFormatter.string(from: time, timeZone: TimeZone(identifier: "UTC")!,
+                                                formatOptions: [.withInternetDateTime, .withFractionalSeconds])
+        var fields = ["\"time\":\(s(stamp))", "\"client\":\(s(client))", "\"method\":\(s(method))", "\"host\":\(s(host))", "\"port\":\(port)"]
+        fields.append("\"address\":" + (address.map(s) ?? "null"))
+        fields += ["\"decision\":\(s(decision))", "\"rule\":\(s(rule))", "\"reason\":\(s(reason))",
+                   "\"bytesUp\":\(bytesUp)", "\"bytesDown\":\(bytesDown)", "\"durationMs\":\(Int((duration * 1000).rounded()))"]
+        return "{" + fields.joined(separator: ",") + "}"
+    }
+
+    /// A JSON string literal: quotes, backslashes and control characters escaped.
+    static func quote(_ v: String) -> String {
+        var out = "\""
+        for u in v.unicodeScalars {
+            switch u {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where u.value < 0x20 || u.value == 0x7F || u.value == 0x2028 || u.value == 0x2029:
+                out += String(format: "\\u%04x", u.value)
+            default: out.unicodeScalars.append(u)
+            }
+        }
+        return out + "\""
+    }
+}
+
+/// Where audit lines go: a file opened for appending (mode 0600), or standard output. Lines from many
+/// connections are written whole, one `write` each, under a lock.
+public final class AuditLog: @unchecked Sendable {
+    private let fd: Int32
+    private let owned: Bool
+    private let lock = NSLock()
+
+    /// `path` "-" is standard output.
+    public init(path: String) throws(InputError) {
+        if path == "-" { fd = STDOUT_FILENO; owned = false; return }
+        let f = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        guard f >= 0 else { throw InputError("cannot open the audit log: \(String(cString: strerror(errno)))", at: Location(path)) }
+        var st = stat()
+        guard fstat(f, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
+            close(f)
+            throw InputError("the audit log is not a regular file", at: Location(path))
+        }
+        fd = f; owned = true
+    }
+
+    deinit { if owned { close(fd) } }
+
+    public func record(_ r: AuditRecord) {
+        let line = Array((r.jsonLine + "\n").utf8)
+        lock.lock(); defer { lock.unlock() }
+        line.withUnsafeBytes { raw in
+            var at = 0
+            while at < raw.count {
+                let n = write(fd, raw.baseAddress! + at, raw.count - at)
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 { return }
+                at += n
+            }
+        }
+    }
+}

@@ -1,0 +1,138 @@
+import Foundation
+import NIOCore
+import NIOPosix
+import Permissions
+import ProvenantCore
+import Secrets
+
+/// What `guard proxy` was told: where to listen and its limits.
+public struct ProxyOptions: Sendable {
+    public var host = "127.0.0.1"
+    public var port = 3128
+    public var maxConnections = 1024
+    /// A client must send its whole request head (and body) within this.
+    public var headerTimeout: TimeAmount = .seconds(10)
+    /// A connection or tunnel with no bytes either way for this long is closed.
+    public var idleTimeout: TimeAmount = .seconds(300)
+    public var connectTimeout: TimeAmount = .seconds(10)
+    /// The largest request body held for the leak check; a larger one is refused (413), not passed unread.
+    public var maxBody = 8 << 20
+    /// How long SIGTERM waits for open connections before closing them.
+    public var drainTimeout: TimeAmount = .seconds(10)
+    public init() {}
+}
+
+/// What every connection shares: the policy (replaced whole on SIGHUP), the leak engine, the
+/// resolver, the audit log and the connection count.
+final class ProxyShared: @unchecked Sendable {
+    private let lock = NSLock()
+    private var _policy: EgressPolicy
+    private var _open = 0
+    let engine: SecretEngine
+    let resolver: AddressResolver
+    let audit: AuditLog?
+    let options: ProxyOptions
+    let threadPool: NIOThreadPool
+
+    init(policy: EgressPolicy, engine: SecretEngine, resolver: AddressResolver, audit: AuditLog?, options: ProxyOptions, threadPool: NIOThreadPool) {
+        _policy = policy; self.engine = engine; self.resolver = resolver; self.audit = audit; self.options = options; self.threadPool = threadPool
+    }
+
+    var policy: EgressPolicy {
+        get { lock.lock(); defer { lock.unlock() }; return _policy }
+        set { lock.lock(); _policy = newValue; lock.unlock() }
+    }
+    var openConnections: Int { lock.lock(); defer { lock.unlock() }; return _open }
+
+    /// Counts a new connection in; false when the limit is reached.
+    func admitConnection() -> Bool {
+        lock.lock(); defer { lock.unlock() }
+        guard _open < options.maxConnections else { return false }
+        _open += 1
+        return true
+    }
+    func releaseConnection() { lock.lock(); _open -= 1; lock.unlock() }
+}
+
+/// `provenant guard proxy`: an HTTP/1.1 forward proxy and CONNECT tunnel that lets through only what
+/// the agent manifest declares, dials exactly the address it checked, and blocks plaintext requests that
+/// carry a secret before any byte goes upstream.
+public final class EgressProxy: @unchecked Sendable {
+    let shared: ProxyShared
+    let manifestPath: String
+    let group: MultiThreadedEventLoopGroup
+    private var server: Channel?
+
+    public init(manifestPath: String, engine: SecretEngine, resolver: AddressResolver, audit: AuditLog?, options: ProxyOptions) throws(InputError) {
+        let manifest = try AgentManifest.load(manifestPath)
+        let pool = NIOThreadPool(numberOfThreads: 2)
+        pool.start()
+        self.manifestPath = manifestPath
+        self.group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
+        self.shared = ProxyShared(policy: EgressPolicy(manifest: manifest), engine: engine, resolver: resolver, audit: audit,
+                                  options: options, threadPool: pool)
+    }
+
+    /// Binds the listening socket; returns the bound address (the port may have been 0).
+    public func start() throws -> SocketAddress {
+        let shared = self.shared
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 1024)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.allowRemoteHalfClosure, value: true)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(IdleStateHandler(allTimeout: shared.options.idleTimeout))
+                    try channel.pipeline.syncOperations.addHandler(ProxyConnection(shared: shared))
+                }
+            }
+        let ch = try bootstrap.bind(host: shared.options.host, port: shared.options.port).wait()
+        server = ch
+        guard let local = ch.localAddress else { throw ProxyStartError(description: "no local address") }
+        return local
+    }
+
+    /// Reads the manifest again and swaps the policy in; open tunnels keep running. A manifest that no
+    /// longer loads leaves the old policy in force.
+    @discardableResult
+    public func reload() -> Result<Void, InputError> {
+        do throws(InputError) {
+            let m = try AgentManifest.load(manifestPath)
+            shared.policy = EgressPolicy(manifest: m)
+            return .success(())
+        } catch { return .failure(error) }
+    }
+
+    public var openConnections: Int { shared.openConnections }
+
+    /// Stops accepting, waits up to the drain timeout for open connections, then closes everything.
+    public func shutdown() {
+        try? server?.close().wait()
+        let deadline = NIODeadline.now() + shared.options.drainTimeout
+        while shared.openConnections > 0 && NIODeadline.now() < deadline { usleep(20_000) }
+        try? group.syncShutdownGracefully()
+        try? shared.threadPool.syncShutdownGracefully()
+    }
+
+    /// Blocks until SIGTERM or SIGINT (graceful shutdown); SIGHUP reloads the manifest.
+    public func runUntilSignalled(onReload: @escaping @Sendable (Result<Void, InputError>) -> Void) {
+        let queue = DispatchQueue(label: "provenant-guard-signals")
+        let done = DispatchSemaphore(value: 0)
+        var sources: [DispatchSourceSignal] = []
+        for sig in [SIGTERM, SIGINT, SIGHUP] {
+            signal(sig, SIG_IGN)
+            let s = DispatchSource.makeSignalSource(signal: sig, queue: queue)
+            s.setEventHandler { [self] in
+                if sig == SIGHUP { onReload(self.reload()) } else { done.signal() }
+            }
+            s.resume()
+            sources.append(s)
+        }
+        done.wait()
+        shutdown()
+        sources.forEach { $0.cancel() }
+    }
+}
+
+struct ProxyStartError: Error, CustomStringConvertible { var description: String }

@@ -1,0 +1,385 @@
+import Foundation
+import NIOCore
+import NIOPosix
+import ProvenantCore
+import Secrets
+
+/// One client connection: read and check the request, refuse it or dial the checked address, then
+/// relay. Runs on the client channel's event loop; the upstream channel shares that loop, so the two
+/// handlers talk without locks.
+final class ProxyConnection: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    enum State { case head, body(ProxyRequest, ProxyTarget, Int), dialing, hello(ProxyTarget), relaying, finished }
+
+    let shared: ProxyShared
+    var state = State.head
+    var pending: [UInt8] = []
+    var record = AuditRecord(time: Date(), client: "", method: "", host: "", port: 0, decision: "deny", rule: "incomplete", reason: "the client closed before a decision")
+    var started = NIODeadline.now()
+    var headerTimer: Scheduled<Void>?
+    var upstream: Channel?
+    var counted = false
+    var audited = false
+    var clientInputClosed = false
+    var upstreamInputClosed = false
+    /// The client sent more than one request head: the second is not proxied (one request a connection).
+    var isTunnel = false
+
+    init(shared: ProxyShared) { self.shared = shared }
+
+    func channelActive(context: ChannelHandlerContext) {
+        record.time = Date()
+        started = .now()
+        record.client = context.remoteAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "?"
+        guard shared.admitConnection() else {
+            record.rule = "max-connections"; record.reason = "the connection limit (\(shared.options.maxConnections)) is reached"
+            refuse(context, ProxyRefusal(status: 503, rule: "max-connections", reason: record.reason))
+            return
+        }
+        counted = true
+        let loop = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        headerTimer = context.eventLoop.scheduleTask(in: shared.options.headerTimeout) {
+            let (me, ctx) = loop.value
+            switch me.state {
+            case .head, .body, .hello:
+                me.refuse(ctx, ProxyRefusal(status: 408, rule: "header-timeout", reason: "the request did not arrive in time"))
+            default: break
+            }
+        }
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        headerTimer?.cancel()
+        upstream?.close(promise: nil)
+        upstream = nil
+        if counted { shared.releaseConnection(); counted = false }
+        writeAudit()
+        state = .finished
+        context.fireChannelInactive()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is IdleStateHandler.IdleStateEvent {
+            context.close(promise: nil)
+            return
+        }
+        if let e = event as? ChannelEvent, e == .inputClosed {
+            clientInputClosed = true
+            switch state {
+            case .finished:
+                context.close(promise: nil)
+            case .relaying where isTunnel:
+                // Half-close: the client is done sending; the upstream may still answer.
+                upstream?.close(mode: .output, promise: nil)
+                if upstreamInputClosed { context.close(promise: nil) }
+            case .relaying, .dialing: break
+            default: context.close(promise: nil)
+            }
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        context.close(promise: nil)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var buf = unwrapInboundIn(data)
+        switch state {
+        case .relaying:
+            record.bytesUp += buf.readableBytes
+            if isTunnel, let up = upstream { up.writeAndFlush(buf, promise: nil) }
+            return
+        case .finished:
+            return
+        default:
+            break
+        }
+        pending += buf.readBytes(length: buf.readableBytes) ?? []
+        advance(context)
+    }
+
+    /// Moves the state machine on with what `pending` holds.
+    func advance(_ context: ChannelHandlerContext) {
+        switch state {
+        case .head:
+            switch ProxyRequest.parse(pending) {
+            case .needMore: return
+            case .invalid(let status, let reason):
+                refuse(context, ProxyRefusal(status: status, rule: "malformed-request", reason: reason))
+            case .request(let r):
+                begin(context, r)
+            }
+        case .body(let r, let t, let length):
+            guard pending.count >= r.headLength + length else { return }
+            forward(context, r, t, length)
+        case .hello(let t):
+            checkHello(context, t)
+        case .dialing:
+            // Bytes that arrive while dialing wait in `pending` (bounded: a tunnel's first flight).
+            if pending.count > TLSClientHello.maxHello + 1024 { refuse(context, ProxyRefusal(status: 400, rule: "too-early", reason: "too many bytes before the tunnel opened")) }
+        case .relaying, .finished:
+            return
+        }
+    }
+
+    func begin(_ context: ChannelHandlerContext, _ r: ProxyRequest) {
+        record.method = r.method
+        let target: ProxyTarget
+        switch ProxyTarget.of(r) {
+        case .failure(let e):
+            record.host = r.target
+            refuse(context, e); return
+        case .success(let t): target = t
+        }
+        record.host = target.host
+        record.port = target.port
+        let decision = shared.policy.check(target.destination, port: target.port)
+        guard decision.allowed else {
+            refuse(context, ProxyRefusal(status: 403, rule: decision.rule, reason: decision.reason)); return
+        }
+        record.rule = decision.rule
+        if r.method == "CONNECT" {
+            isTunnel = true
+            pending.removeFirst(r.headLength)
+            // The tunnel is acknowledged first: the client sends its ClientHello only then.
+            state = .hello(target)
+            var ok = context.channel.allocator.buffer(capacity: 64)
+            ok.writeString("HTTP/1.1 200 Connection Established\r\n\r\n")
+            context.writeAndFlush(wrapOutboundOut(ok), promise: nil)
+            checkHello(context, target)
+            return
+        }
+        switch r.bodyLength() {
+        case .failure(let e): refuse(context, e)
+        case .success(let n):
+            guard n <= shared.options.maxBody else {
+                refuse(context, ProxyRefusal(status: 413, rule: "body-too-large", reason: "a body over \(shared.options.maxBody >> 20) MiB cannot be checked for secrets"))
+                return
+            }
+            state = .body(r, target, n)
+            advance(context)
+        }
+    }
+
+    /// CONNECT: the ClientHello's server name must be the CONNECT host (a name with no SNI is denied).
+    func checkHello(_ context: ChannelHandlerContext, _ t: ProxyTarget) {
+        switch TLSClientHello.parse(pending) {
+        case .needMore:
+            if pending.count > TLSClientHello.maxHello + 1024 { deny(context, "tls", "the ClientHello is too large") }
+        case .invalid(let why):
+            deny(context, "not-tls", "the tunnel did not start with a TLS ClientHello: \(why)")
+        case .noServerName:
+            if case .name = t.destination { deny(context, "no-sni", "a tunnel to a host name must name it in the ClientHello (SNI)") }
+            else { dial(context, t, first: pending) }
+        case .serverName(let sni):
+            guard let d = try? Destination.parse(sni), d == t.destination else {
+                deny(context, "sni-mismatch", "the ClientHello names another host than the CONNECT request")
+                return
+            }
+            dial(context, t, first: pending)
+        }
+    }
+
+    /// Plain HTTP: the whole request is checked for secrets, then sent upstream in origin-form.
+    func forward(_ context: ChannelHandlerContext, _ r: ProxyRequest, _ t: ProxyTarget, _ length: Int) {
+        let whole = pending[0..<(r.headLength + length)]
+        let hits = whole.withUnsafeBytes { shared.engine.scan($0) }
+        if let hit = hits.first {
+            refuse(context, ProxyRefusal(status: 403, rule: "leak:\(hit.ruleID)", reason: "the request carries a secret (\(hit.ruleID)); nothing was sent"))
+            return
+        }
+        var head = "\(r.method) \(t.path) HTTP/1.1\r\n"
+        let connectionTokens = Set(r.header("connection").flatMap { $0.lowercased().split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } })
+        let hopByHop: Set<String> = ["connection", "proxy-connection", "keep-alive", "proxy-authorization", "proxy-authenticate", "te", "trailer", "transfer-encoding", "upgrade"]
+        for (name, value) in r.headers {
+            let n = name.lowercased()
+            if hopByHop.contains(n) || connectionTokens.contains(n) { continue }
+            head += "\(name): \(value)\r\n"
+        }
+        head += "Connection: close\r\n\r\n"
+        let body = Array(pending[r.headLength..<(r.headLength + length)])
+        pending = Array(head.utf8) + body
+        dial(context, t, first: pending)
+    }
+
+    /// Resolves (once) and admits each address, then connects to the first admitted one: the address
+    /// checked is the address dialled.
+    func dial(_ context: ChannelHandlerContext, _ t: ProxyTarget, first: [UInt8]) {
+        state = .dialing
+        headerTimer?.cancel()
+        let loop = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        let policy = shared.policy
+        let resolver = shared.resolver
+        let addresses: EventLoopFuture<[IPAddress]>
+        switch t.destination {
+        case .address(let a): addresses = context.eventLoop.makeSucceededFuture([a])
+        case .name(let n): addresses = shared.threadPool.runIfActive(eventLoop: context.eventLoop) { resolver.resolve(n) }
+        case .nonCanonicalIPv4: addresses = context.eventLoop.makeSucceededFuture([])
+        }
+        addresses.whenComplete { result in
+            let (me, ctx) = loop.value
+            guard case .dialing = me.state else { return }
+            let found = (try? result.get()) ?? []
+            guard !found.isEmpty else { me.refuse(ctx, ProxyRefusal(status: 502, rule: "unresolved", reason: "\(t.host) does not resolve")); return }
+            var chosen: IPAddress?
+            var firstDenial: EgressPolicy.Decision?
+            for a in found {
+                let d: EgressPolicy.Decision
+                if case .name(let n) = t.destination { d = policy.admit(a, name: n, port: t.port) } else { d = policy.check(.address(a), port: t.port) }
+                if d.allowed { chosen = a; me.record.rule = d.rule; break }
+                if firstDenial == nil { firstDenial = d }
+            }
+            guard let address = chosen else {
+                let d = firstDenial!
+                me.record.address = found.first?.description
+                me.refuse(ctx, ProxyRefusal(status: 403, rule: d.rule, reason: d.reason))
+                return
+            }
+            me.record.address = address.description
+            me.connect(ctx, address, t.port, first: first)
+        }
+    }
+
+    func connect(_ context: ChannelHandlerContext, _ address: IPAddress, _ port: Int, first: [UInt8]) {
+        let socket: SocketAddress
+        do { socket = try SocketAddress(ipAddress: address.description, port: port) }
+        catch { refuse(context, ProxyRefusal(status: 502, rule: "address", reason: "cannot use \(address)")); return }
+        let client = context.channel
+        let loop = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        ClientBootstrap(group: context.eventLoop)
+            .connectTimeout(shared.options.connectTimeout)
+            .channelOption(.allowRemoteHalfClosure, value: true)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { ch in
+                ch.eventLoop.makeCompletedFuture {
+                    try ch.pipeline.syncOperations.addHandler(IdleStateHandler(allTimeout: loop.value.0.shared.options.idleTimeout))
+                    try ch.pipeline.syncOperations.addHandler(UpstreamRelay(connection: loop.value.0, client: client))
+                }
+            }
+            .connect(to: socket)
+            .whenComplete { result in
+                let (me, ctx) = loop.value
+                switch result {
+                case .failure(let e):
+                    me.refuse(ctx, ProxyRefusal(status: 502, rule: "upstream-unreachable", reason: "cannot connect to \(address) port \(port): \(e)"))
+                case .success(let up):
+                    guard ctx.channel.isActive else { up.close(promise: nil); return }
+                    me.upstream = up
+                    me.state = .relaying
+                    me.record.decision = "allow"
+                    me.record.reason = me.isTunnel ? "tunnel opened" : "forwarded"
+                    me.record.bytesUp += first.count
+                    var b = up.allocator.buffer(capacity: first.count)
+                    b.writeBytes(first)
+                    me.pending = []
+                    up.writeAndFlush(b, promise: nil)
+                    if me.clientInputClosed && me.isTunnel { up.close(mode: .output, promise: nil) }
+                }
+            }
+    }
+
+    /// The upstream finished sending.
+    func upstreamInputEnded() {
+        upstreamInputClosed = true
+    }
+
+    /// Closes a tunnel after its ClientHello was refused: the 200 has been sent, so no 403 can follow.
+    func deny(_ context: ChannelHandlerContext, _ rule: String, _ reason: String) {
+        record.decision = "deny"; record.rule = rule; record.reason = reason
+        state = .finished
+        context.close(promise: nil)
+    }
+
+    /// Answers with `status`, a reason header and a short body, then closes.
+    func refuse(_ context: ChannelHandlerContext, _ r: ProxyRefusal) {
+        guard context.channel.isActive else { state = .finished; return }
+        record.decision = "deny"; record.rule = r.rule; record.reason = r.reason
+        state = .finished
+        let reason = Self.headerSafe("\(r.rule): \(r.reason)")
+        let body = "provenant guard: denied: \(reason)\n"
+        var b = context.channel.allocator.buffer(capacity: 256 + body.utf8.count)
+        b.writeString("HTTP/1.1 \(r.status) \(Self.phrase(r.status))\r\nX-Provenant-Decision: deny\r\nX-Provenant-Reason: \(reason)\r\n")
+        b.writeString("Content-Type: text/plain; charset=utf-8\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)")
+        record.bytesDown += b.readableBytes
+        // A lingering close: stop sending, keep reading (and dropping) what the client still sends for a
+        // moment, so the kernel does not reset the connection and discard the answer before it is read.
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(b)).whenComplete { _ in
+            channel.close(mode: .output, promise: nil)
+            channel.eventLoop.scheduleTask(in: .seconds(2)) { channel.close(promise: nil) }
+        }
+    }
+
+    func writeAudit() {
+        guard !audited else { return }
+        audited = true
+        record.duration = Double((NIODeadline.now() - started).nanoseconds) / 1e9
+        shared.audit?.record(record)
+    }
+
+    /// Printable ASCII only, and redacted: a header value that cannot split the response or carry a secret.
+    static func headerSafe(_ s: String) -> String {
+        String(String(decoding: Array(Redactor.redact(s).utf8).map { $0 >= 32 && $0 < 127 ? $0 : 63 }, as: UTF8.self).prefix(300))
+    }
+
+    static func phrase(_ status: Int) -> String {
+        switch status {
+        case 400: "Bad Request"
+        case 403: "Forbidden"
+        case 408: "Request Timeout"
+        case 411: "Length Required"
+        case 413: "Content Too Large"
+        case 431: "Request Header Fields Too Large"
+        case 502: "Bad Gateway"
+        case 503: "Service Unavailable"
+        case 505: "HTTP Version Not Supported"
+        default: "Error"
+        }
+    }
+}
+
+/// The upstream side of a relay: every byte goes to the client; the end of the upstream's data ends
+/// the client's (a half-close in a tunnel, the whole connection after a plain request).
+final class UpstreamRelay: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = ByteBuffer
+    let connection: ProxyConnection
+    let client: Channel
+
+    init(connection: ProxyConnection, client: Channel) { self.connection = connection; self.client = client }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let buf = unwrapInboundIn(data)
+        connection.record.bytesDown += buf.readableBytes
+        client.writeAndFlush(buf, promise: nil)
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is IdleStateHandler.IdleStateEvent { context.close(promise: nil); client.close(promise: nil); return }
+        if let e = event as? ChannelEvent, e == .inputClosed {
+            connection.upstreamInputEnded()
+            if connection.isTunnel && !connection.clientInputClosed {
+                client.close(mode: .output, promise: nil)
+            } else {
+                context.close(promise: nil)
+                client.close(promise: nil)
+            }
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        client.close(promise: nil)
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        context.close(promise: nil)
+        client.close(promise: nil)
+    }
+}

@@ -1,0 +1,89 @@
+/// The server name a TLS ClientHello asks for (RFC 8446 §4.1.2, RFC 6066 §3), read from the first
+/// bytes a client sends into a CONNECT tunnel. Nothing is decrypted: the ClientHello is plaintext.
+public enum TLSClientHello {
+    public enum Outcome: Sendable, Equatable {
+        /// More bytes are needed to see the whole ClientHello.
+        case needMore
+        /// The hello carries this server name (lowercase, as sent).
+        case serverName(String)
+        /// A well-formed hello with no server_name extension.
+        case noServerName
+        /// Not a TLS ClientHello, or a malformed one.
+        case invalid(String)
+    }
+
+    /// The largest ClientHello read: a hello split over several records is reassembled up to this.
+    public static let maxHello = 64 << 10
+
+    public static func parse(_ bytes: [UInt8]) -> Outcome {
+        // Reassemble handshake bytes from consecutive handshake records (type 22).
+        var handshake: [UInt8] = []
+        var at = 0
+        while true {
+            guard bytes.count >= at + 5 else { return .needMore }
+            guard bytes[at] == 22 else { return .invalid(at == 0 ? "not a TLS handshake record" : "a non-handshake record inside the ClientHello") }
+            guard bytes[at + 1] == 3 else { return .invalid("unknown TLS record version") }
+            let length = Int(bytes[at + 3]) << 8 | Int(bytes[at + 4])
+            guard length > 0, length <= 16_384 + 256 else { return .invalid("bad TLS record length") }
+            guard bytes.count >= at + 5 + length else { return .needMore }
+            handshake += bytes[(at + 5)..<(at + 5 + length)]
+            at += 5 + length
+            guard handshake.count <= maxHello else { return .invalid("ClientHello larger than \(maxHello) bytes") }
+            if complete(handshake) { return finish(handshake) }
+        }
+    }
+
+    /// Whether the handshake message is all there: type byte and a 24-bit length.
+    static func complete(_ h: [UInt8]) -> Bool {
+        guard h.count >= 4 else { return false }
+        let length = Int(h[1]) << 16 | Int(h[2]) << 8 | Int(h[3])
+        return h.count >= 4 + length
+    }
+
+    static func finish(_ h: [UInt8]) -> Outcome {
+        guard h[0] == 1 else { return .invalid("the first handshake message is not a ClientHello") }
+        let length = Int(h[1]) << 16 | Int(h[2]) << 8 | Int(h[3])
+        guard length <= maxHello else { return .invalid("ClientHello larger than \(maxHello) bytes") }
+        var r = Reader(bytes: h, at: 4, end: 4 + length)
+        // legacy_version, random, session id, cipher suites, compression methods.
+        guard r.skip(2 + 32), let sid = r.u8(), r.skip(Int(sid)), let suites = r.u16(), r.skip(Int(suites)),
+              let methods = r.u8(), r.skip(Int(methods)) else { return .invalid("truncated ClientHello") }
+        if r.at == r.end { return .noServerName }
+        guard let extLength = r.u16(), r.at + Int(extLength) <= r.end else { return .invalid("truncated extensions") }
+        var ext = Reader(bytes: h, at: r.at, end: r.at + Int(extLength))
+        var seen = Set<UInt16>()
+        while ext.at < ext.end {
+            guard let type = ext.u16(), let len = ext.u16(), ext.at + Int(len) <= ext.end else { return .invalid("truncated extension") }
+            // A repeated extension is forbidden (RFC 8446 §4.2); two server names could be read two ways.
+            guard seen.insert(type).inserted else { return .invalid("extension \(type) repeated") }
+            if type == 0 {
+                var sni = Reader(bytes: h, at: ext.at, end: ext.at + Int(len))
+                guard let listLength = sni.u16(), sni.at + Int(listLength) == sni.end else { return .invalid("bad server_name list") }
+                var name: String?
+                while sni.at < sni.end {
+                    guard let kind = sni.u8(), let n = sni.u16(), sni.at + Int(n) <= sni.end, n > 0 else { return .invalid("bad server_name entry") }
+                    if kind == 0 {
+                        guard name == nil else { return .invalid("two host names in server_name") }
+                        let raw = h[sni.at..<(sni.at + Int(n))]
+                        guard raw.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else { return .invalid("server name with bytes a host name cannot hold") }
+                        name = String(decoding: raw, as: UTF8.self).lowercased()
+                    }
+                    _ = sni.skip(Int(n))
+                }
+                guard let name else { return .invalid("server_name without a host name") }
+                return .serverName(name)
+            }
+            _ = ext.skip(Int(len))
+        }
+        return .noServerName
+    }
+
+    struct Reader {
+        let bytes: [UInt8]
+        var at: Int
+        let end: Int
+        mutating func u8() -> UInt8? { guard at < end else { return nil }; defer { at += 1 }; return bytes[at] }
+        mutating func u16() -> UInt16? { guard at + 2 <= end else { return nil }; defer { at += 2 }; return UInt16(bytes[at]) << 8 | UInt16(bytes[at + 1]) }
+        mutating func skip(_ n: Int) -> Bool { guard n >= 0, at + n <= end else { return false }; at += n; return true }
+    }
+}

@@ -1,0 +1,101 @@
+"""Talks to the proxy the way agents and attackers do, over real sockets, and prints one JSON object
+per probe: {"probe": name, "status": int|None, "reason": header, "body": text, "echo": bool, ...}.
+Usage: client.py PROXY_PORT HTTP_PORT ECHO_PORT KNOWN_SECRET"""
+import base64, json, socket, ssl, sys
+
+proxy, http_port, echo_port, known = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+
+def exchange(raw, read_all=True, timeout=5):
+    s = socket.create_connection(("127.0.0.1", proxy), timeout=timeout)
+    try:
+        s.sendall(raw)
+    except OSError:
+        pass  # the proxy may answer and stop reading before a huge request is all sent
+    data = b""
+    try:
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    except (socket.timeout, ConnectionResetError):
+        pass
+    s.close()
+    return data
+
+def parse(data):
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1]) if lines and lines[0].startswith("HTTP/") else None
+    headers = {}
+    for l in lines[1:]:
+        k, _, v = l.partition(":")
+        headers[k.strip().lower()] = v.strip()
+    return status, headers.get("x-provenant-reason", ""), body.decode("utf-8", "replace")
+
+def probe(name, raw):
+    status, reason, body = parse(exchange(raw))
+    print(json.dumps({"probe": name, "status": status, "reason": reason, "body": body}), flush=True)
+
+def get(host, port, path="/x", extra=b"", hosthdr=None, method=b"GET", body=b""):
+    hh = (hosthdr or f"{host}:{port}").encode()
+    return (method + b" http://" + f"{host}:{port}".encode() + path.encode() + b" HTTP/1.1\r\nHost: " + hh +
+            b"\r\n" + extra + (b"Content-Length: " + str(len(body)).encode() + b"\r\n" if body else b"") + b"\r\n" + body)
+
+probe("allowed", get("api.example.test", http_port, "/v1/items?q=1", extra=b"Proxy-Connection: keep-alive\r\n"))
+probe("undeclared-host", get("evil.example.test", http_port))
+probe("undeclared-port", get("api.example.test", 9))
+probe("host-mismatch", get("api.example.test", http_port, hosthdr="evil.example.test"))
+probe("rebinding", get("rebind.example.test", http_port))
+probe("metadata", get("meta.example.test", http_port))
+probe("integer-literal", get("2130706433", http_port))
+probe("userinfo", b"GET http://user:pw@api.example.test:" + str(http_port).encode() + b"/ HTTP/1.1\r\nHost: api.example.test\r\n\r\n")
+payload = base64.b64encode(json.dumps({"user": "bob", "note": "sync", "key": known}).encode())
+probe("known-secret-base64", get("api.example.test", http_port, "/upload", method=b"POST", body=b"data=" + payload))
+probe("github-token-header", get("api.example.test", http_port, extra=b"Authorization: token ghp_R7wQ2bX9kLm4Np8sT1vY6zC3dF5gH0jK2mQe\r\n"))
+probe("malformed", b"GET\r\n\r\n")
+probe("bare-lf", b"GET http://api.example.test/ HTTP/1.1\nHost: api.example.test\n\n")
+probe("huge-header", b"GET http://api.example.test:" + str(http_port).encode() + b"/ HTTP/1.1\r\nHost: api.example.test\r\nX-Big: " + b"a" * (1 << 20) + b"\r\n\r\n")
+probe("chunked", get("api.example.test", http_port, extra=b"Transfer-Encoding: chunked\r\n"))
+probe("after-abuse", get("api.example.test", http_port, "/still-serving"))
+
+def hello(sni):
+    ctx = ssl.create_default_context()
+    i, o = ssl.MemoryBIO(), ssl.MemoryBIO()
+    obj = ctx.wrap_bio(i, o, server_hostname=sni)
+    try:
+        obj.do_handshake()
+    except ssl.SSLWantReadError:
+        pass
+    return o.read()
+
+def tunnel(name, authority, first):
+    s = socket.create_connection(("127.0.0.1", proxy), timeout=5)
+    s.sendall(b"CONNECT " + authority.encode() + b" HTTP/1.1\r\nHost: " + authority.encode() + b"\r\n\r\n")
+    head = b""
+    while b"\r\n\r\n" not in head:
+        c = s.recv(1)
+        if not c:
+            break
+        head += c
+    status = int(head.split()[1]) if head.startswith(b"HTTP/") else None
+    echoed = b""
+    if status == 200:
+        s.sendall(first)
+        s.shutdown(socket.SHUT_WR)  # half-close: the echo must still come back
+        try:
+            while True:
+                c = s.recv(65536)
+                if not c:
+                    break
+                echoed += c
+        except (socket.timeout, ConnectionResetError):
+            pass
+    s.close()
+    print(json.dumps({"probe": name, "status": status, "echo": echoed == first and len(first) > 0,
+                      "reason": head.decode("latin-1")}), flush=True)
+
+tunnel("tunnel-ok", f"api.example.test:{echo_port}", hello("api.example.test"))
+tunnel("tunnel-sni-mismatch", f"api.example.test:{echo_port}", hello("evil.example.test"))
+tunnel("tunnel-no-tls", f"api.example.test:{echo_port}", b"GET / HTTP/1.1\r\n\r\n")
+tunnel("tunnel-undeclared", f"evil.example.test:{echo_port}", hello("evil.example.test"))

@@ -1,0 +1,48 @@
+"""Loopback upstreams for the proxy tests: an HTTP server that answers every request with what it
+received (method, path, headers, body length) and counts requests, and a TCP echo server for tunnels.
+Prints 'http=PORT echo=PORT' once both listen, then serves until killed."""
+import http.server, json, socket, socketserver, sys, threading
+
+count = 0
+lock = threading.Lock()
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def do_any(self):
+        global count
+        with lock:
+            count += 1
+            n = count
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        out = json.dumps({"n": n, "method": self.command, "path": self.path,
+                          "headers": {k.lower(): v for k, v in self.headers.items()}, "body": len(body)}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(out)))
+        self.end_headers()
+        self.wfile.write(out)
+    do_GET = do_POST = do_PUT = do_any
+    def log_message(self, *a): pass
+
+class Echo(socketserver.BaseRequestHandler):
+    def handle(self):
+        while True:
+            data = self.request.recv(65536)
+            if not data:
+                break
+            self.request.sendall(data)
+        self.request.shutdown(socket.SHUT_WR)
+
+class ThreadingHTTP(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    daemon_threads = True
+class ThreadingTCP(socketserver.ThreadingMixIn, socketserver.TCPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+h = ThreadingHTTP(("127.0.0.1", 0), Handler)
+e = ThreadingTCP(("127.0.0.1", 0), Echo)
+threading.Thread(target=h.serve_forever, daemon=True).start()
+threading.Thread(target=e.serve_forever, daemon=True).start()
+print(f"http={h.server_address[1]} echo={e.server_address[1]}", flush=True)
+threading.Event().wait()

@@ -1,0 +1,155 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// The real `provenant guard proxy` over real loopback sockets, against real upstreams (Python's HTTP
+/// server and a TCP echo server), probed by a client that speaks raw HTTP and real TLS ClientHellos.
+@Suite(.serialized) struct ProxyTests {
+    static let known = "agent-Secret-Value-123/xyz"
+
+    /// A started process with its standard error collected; `line(containing:)` waits for a line.
+    /// A started process whose output and errors go to a file (a pipe read on Linux could block to its
+    /// end); `waitFor` polls the file for a line.
+    final class Running: @unchecked Sendable {
+        let process = Process()
+        let log: String
+        init(_ path: String, _ args: [String], log: String) throws {
+            self.log = log
+            FileManager.default.createFile(atPath: log, contents: nil)
+            let h = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+            process.executableURL = URL(fileURLWithPath: path)
+            process.arguments = args
+            process.standardError = h
+            process.standardOutput = h
+            try process.run()
+        }
+        var output: String { (try? String(contentsOfFile: log, encoding: .utf8)) ?? "" }
+        /// The first line holding `text`, waiting up to `seconds`.
+        func waitFor(_ text: String, seconds: Double = 30) -> String? {
+            let end = Date().addingTimeInterval(seconds)
+            while Date() < end {
+                if let l = output.split(separator: "\n").first(where: { $0.contains(text) }) { return String(l) }
+                usleep(50_000)
+            }
+            return nil
+        }
+        /// SIGTERM, then SIGKILL after two seconds: a child may inherit a signal mask that blocks SIGTERM.
+        func stop() {
+            guard process.isRunning else { return }
+            process.terminate()
+            let end = Date().addingTimeInterval(2)
+            while process.isRunning && Date() < end { usleep(20_000) }
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+            process.waitUntilExit()
+        }
+    }
+
+    static func fixture(_ name: String) throws -> String {
+        try #require(Bundle.module.url(forResource: "Fixtures/proxy/\(name)", withExtension: "py")).path
+    }
+
+    static func manifest(httpPort: Int, echoPort: Int, api: Bool = true) -> String {
+        """
+        apiVersion: provenant.dev/v1
+        kind: Agent
+        name: agent
+        egress:
+        \(api ? "  - host: api.example.test\n    ports: [\(httpPort), \(echoPort)]\n" : "")\
+          - host: meta.example.test
+            ports: [\(httpPort)]
+          - host: rebind.example.test
+            ports: [\(httpPort)]
+          - cidr: 127.0.0.1/32
+            ports: [\(httpPort), \(echoPort)]
+        """
+    }
+
+    @Test func decisionsOverRealSocketsWithAuditLines() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("guard-proxy-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let upstream = try Running("/usr/bin/env", ["python3", "-u", try Self.fixture("upstream")], log: dir.appendingPathComponent("upstream.log").path)
+        defer { upstream.stop() }
+        let ready = try #require(upstream.waitFor("http="), "\(upstream.output)")
+        let ports = ready.split(separator: " ").compactMap { Int($0.split(separator: "=").last ?? "") }
+        try #require(ports.count == 2)
+        let (httpPort, echoPort) = (ports[0], ports[1])
+        let manifestPath = dir.appendingPathComponent("agent.yaml").path
+        try Self.manifest(httpPort: httpPort, echoPort: echoPort).write(toFile: manifestPath, atomically: true, encoding: .utf8)
+        try "AGENT_KEY=\(Self.known)\n".write(toFile: dir.appendingPathComponent("creds.env").path, atomically: true, encoding: .utf8)
+        let auditPath = dir.appendingPathComponent("audit.jsonl").path
+        let proxy = try Running(provenantBinary, ["guard", "proxy", "--manifest", manifestPath, "--listen", "127.0.0.1:0",
+                                                  "--known", dir.appendingPathComponent("creds.env").path, "--audit", auditPath,
+                                                  "--resolve", "api.example.test=127.0.0.1", "--resolve", "rebind.example.test=10.0.0.1",
+                                                  "--resolve", "meta.example.test=169.254.169.254", "--header-timeout", "3"],
+                                log: dir.appendingPathComponent("proxy.log").path)
+        defer { proxy.stop() }
+        let listening = try #require(proxy.waitFor("listening on"), "\(proxy.output)")
+        let proxyPort = try #require(Int(listening.split(separator: ":").last ?? ""))
+
+        let client = try runProcess("/usr/bin/env", ["python3", try Self.fixture("client"), "\(proxyPort)", "\(httpPort)", "\(echoPort)", Self.known])
+        #expect(client.code == 0, "\(client.err)")
+        var probes: [String: [String: Any]] = [:]
+        for line in client.out.split(separator: "\n") {
+            if let o = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], let p = o["probe"] as? String { probes[p] = o }
+        }
+        func status(_ p: String) -> Int? { probes[p]?["status"] as? Int }
+        func reason(_ p: String) -> String { probes[p]?["reason"] as? String ?? "" }
+
+        // Allowed: forwarded in origin-form, hop-by-hop headers dropped.
+        #expect(status("allowed") == 200, "\(probes["allowed"] ?? [:])")
+        let echoed = try #require(try JSONSerialization.jsonObject(with: Data((probes["allowed"]?["body"] as? String ?? "").utf8)) as? [String: Any])
+        #expect(echoed["path"] as? String == "/v1/items?q=1")
+        #expect((echoed["headers"] as? [String: String])?["proxy-connection"] == nil)
+        // Denied, each with its reason.
+        #expect(status("undeclared-host") == 403 && reason("undeclared-host").hasPrefix("undeclared-host"))
+        #expect(status("undeclared-port") == 403 && reason("undeclared-port").hasPrefix("undeclared-port"))
+        #expect(status("host-mismatch") == 403 && reason("host-mismatch").hasPrefix("host-mismatch"))
+        #expect(status("rebinding") == 403 && reason("rebinding").hasPrefix("private"), "\(reason("rebinding"))")
+        #expect(status("metadata") == 403 && reason("metadata").hasPrefix("link-local"))
+        #expect(status("integer-literal") == 403 && reason("integer-literal").hasPrefix("non-canonical-ipv4-literal"))
+        #expect(status("userinfo") == 403 && reason("userinfo").hasPrefix("userinfo"))
+        #expect(status("known-secret-base64") == 403 && reason("known-secret-base64").hasPrefix("leak:known:creds/AGENT_KEY"))
+        #expect(status("github-token-header") == 403 && reason("github-token-header").hasPrefix("leak:github"))
+        #expect(!reason("known-secret-base64").contains(Self.known))
+        #expect(status("malformed") == 400 && status("bare-lf") == 400)
+        #expect(status("huge-header") == 431)
+        #expect(status("chunked") == 411)
+        #expect(status("after-abuse") == 200)
+        // Tunnels: the ClientHello must name the CONNECT host; half-closed tunnels still carry the answer.
+        #expect(status("tunnel-ok") == 200 && probes["tunnel-ok"]?["echo"] as? Bool == true, "\(probes["tunnel-ok"] ?? [:])")
+        #expect(probes["tunnel-sni-mismatch"]?["echo"] as? Bool == false)
+        #expect(probes["tunnel-no-tls"]?["echo"] as? Bool == false)
+        #expect(status("tunnel-undeclared") == 403)
+        // Only the two allowed plain requests reached the upstream: the blocked ones sent nothing.
+        let count = try #require(try JSONSerialization.jsonObject(with: Data((probes["after-abuse"]?["body"] as? String ?? "").utf8)) as? [String: Any])
+        #expect(count["n"] as? Int == 2)
+
+        // The audit log: one line per connection, the decision and rule, never the secret.
+        usleep(300_000)
+        let audit = try String(contentsOfFile: auditPath, encoding: .utf8)
+        #expect(!audit.contains(Self.known) && !audit.contains("ghp_R7wQ2bX9"))
+        let lines = audit.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        #expect(lines.count >= probes.count, "\(lines.count) audit lines for \(probes.count) probes")
+        let allowed = try #require(lines.first { $0["decision"] as? String == "allow" && $0["method"] as? String == "GET" })
+        #expect(allowed["address"] as? String == "127.0.0.1" && allowed["host"] as? String == "api.example.test")
+        #expect((allowed["bytesDown"] as? Int ?? 0) > 0)
+        #expect(lines.contains { $0["rule"] as? String == "sni-mismatch" })
+        #expect(lines.contains { $0["rule"] as? String == "private" && $0["address"] as? String == "10.0.0.1" })
+
+        // SIGHUP reloads: with api.example.test gone from the manifest, the same request is denied.
+        try Self.manifest(httpPort: httpPort, echoPort: echoPort, api: false).write(toFile: manifestPath, atomically: true, encoding: .utf8)
+        kill(proxy.process.processIdentifier, SIGHUP)
+        #expect(proxy.waitFor("manifest reloaded") != nil)
+        let again = try runProcess("/usr/bin/env", ["python3", "-c", """
+            import socket; s = socket.create_connection(('127.0.0.1', \(proxyPort)))
+            s.sendall(b'GET http://api.example.test:\(httpPort)/ HTTP/1.1\\r\\nHost: api.example.test:\(httpPort)\\r\\n\\r\\n')
+            print(s.recv(200).split(b'\\r\\n')[0].decode())
+            """])
+        #expect(again.out.contains("403"), "\(again.out) \(again.err)")
+        // SIGTERM: drains and exits 0.
+        proxy.process.terminate()
+        proxy.process.waitUntilExit()
+        #expect(proxy.process.terminationStatus == 0)
+    }
+}
