@@ -1,0 +1,291 @@
+import CGuardSys
+import Crypto
+import Foundation
+import Permissions
+
+/// `--proxy HOST:PORT`: where the guard's egress proxy listens.
+public struct ProxyAddress: Sendable, Equatable {
+    public var host: String
+    public var port: Int
+    /// `host:port`, `[v6]:port`; nil for anything else.
+    public static func parse(_ s: String) -> ProxyAddress? {
+        guard let colon = s.lastIndex(of: ":"), let port = Int(s[s.index(after: colon)...]), (1...65535).contains(port) else { return nil }
+        let host = String(s[..<colon])
+        if host.hasPrefix("[") { guard host.hasSuffix("]"), host.count > 2, !host.dropFirst().dropLast().contains("]") else { return nil } }
+        else if host.isEmpty || host.contains(":") { return nil }
+        guard host.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7f && !"/@?#\"'\\".unicodeScalars.contains($0) }) else { return nil }
+        return ProxyAddress(host: host, port: port)
+    }
+    public var url: String { "http://\(host):\(port)" }
+}
+
+/// What to run and under which rules.
+public struct ExecRequest: Sendable {
+    public var manifest: AgentManifest
+    public var environment: ExecEnvironment
+    public var argv: [String]
+    public var proxy: ProxyAddress?
+    public var allowUnconfined: Bool
+    public init(manifest: AgentManifest, environment: ExecEnvironment, argv: [String], proxy: ProxyAddress?, allowUnconfined: Bool) {
+        self.manifest = manifest; self.environment = environment; self.argv = argv; self.proxy = proxy; self.allowUnconfined = allowUnconfined
+    }
+}
+
+/// The launcher: decides, confines the calling thread and replaces the process with the command.
+///
+/// Time of check and time of use: the command (and the script an interpreter runs) is opened once;
+/// its digest is computed through that descriptor, the Landlock execute rule is added on it, and the
+/// kernel executes it through it (`execveat(fd, "", cgs_at_empty_path)`; an interpreter is handed
+/// `/proc/self/fd/N` for the script). Renaming or replacing the path after the check therefore changes
+/// nothing. What remains: a writer of the same file (the same inode) can still change its bytes between
+/// the hash and the read; declare scripts in read-only locations (an image layer, a read-only mount).
+/// A script run this way sees `$0` (or `sys.argv[0]`) as `/proc/self/fd/N`, not its path.
+public enum ExecLauncher {
+    /// Why the command did not run: the exit status and the one line for standard error.
+    public struct Failure: Error, Sendable {
+        public var code: Int32
+        public var message: String
+    }
+
+    /// Executables for the loader, the shells and the tools scripts call: read and execute. Distribution
+    /// files, no secrets; `/usr/local` and `/opt` are not included and go in `filesystem.read` when needed.
+    public static let systemExecutable = ["/bin", "/sbin", "/usr/bin", "/usr/sbin", "/lib", "/lib64", "/usr/lib", "/usr/lib64", "/usr/lib32", "/usr/libexec"]
+    /// Read only: what the loader, libc's name service, TLS and locales read. A short list of /etc, not
+    /// /etc itself (it holds shadow, keys and credentials); /proc for a process's own status (other
+    /// processes' secrets there are behind ptrace checks, which Landlock tightens).
+    public static let systemRead = [
+        "/usr/share", "/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/nsswitch.conf", "/etc/passwd", "/etc/group",
+        "/etc/hosts", "/etc/host.conf", "/etc/resolv.conf", "/etc/gai.conf", "/etc/services", "/etc/protocols", "/etc/localtime",
+        "/etc/ssl/certs", "/etc/ssl/openssl.cnf", "/etc/ca-certificates", "/etc/mime.types", "/proc",
+    ]
+    /// Devices every program may use: the sinks and sources of nothing and randomness, and the terminal.
+    public static let devices: [(String, UInt64)] = [
+        ("/dev/null", Landlock.readFile | Landlock.writeFile | Landlock.truncate), ("/dev/zero", Landlock.readFile),
+        ("/dev/full", Landlock.readFile | Landlock.writeFile), ("/dev/random", Landlock.readFile), ("/dev/urandom", Landlock.readFile),
+        ("/dev/tty", Landlock.readFile | Landlock.writeFile),
+    ]
+
+    /// The Landlock rules for `manifest`: the declared reads (with execute: a file one may read one can
+    /// run through an interpreter anyway) and writes (without execute), the declared secret files, the
+    /// command and script, and the system paths above. TCP connects: only the proxy's port with
+    /// `--proxy`; else the TCP ports the egress entries declare (and 53 with `dns: true`), unless an entry
+    /// declares none, which allows every port. Landlock sees ports, not addresses: the port of the
+    /// proxy on any host is reachable, which is why the proxy, not this rule, decides destinations.
+    public static func ruleset(abi: Int, manifest: AgentManifest, executables: [String], proxy: ProxyAddress?) -> Landlock.Ruleset {
+        var r = Landlock.Ruleset(abi: abi)
+        for p in systemExecutable { r.paths.append(.init(p, Landlock.read | Landlock.execute)) }
+        for p in systemRead { r.paths.append(.init(p, Landlock.read)) }
+        for (p, a) in devices { r.paths.append(.init(p, a)) }
+        for p in manifest.read { r.paths.append(.init(p, Landlock.read | Landlock.execute)) }
+        for p in manifest.write { r.paths.append(.init(p, Landlock.write)) }
+        for p in manifest.secrets.compactMap(\.file) { r.paths.append(.init(p, Landlock.readFile)) }
+        for p in executables { r.paths.append(.init(p, Landlock.readFile | Landlock.execute)) }
+        if let proxy {
+            r.connectPorts = [proxy.port]
+        } else {
+            let tcp = manifest.egress.filter { $0.proto == "TCP" }
+            if !tcp.contains(where: { $0.ports.isEmpty }) {
+                r.connectPorts = Array(Set(tcp.flatMap(\.ports) + (manifest.dns ? [53] : []))).sorted()
+            }
+        }
+        return r
+    }
+
+    /// The file `command` names: a path (relative to the working directory) when it has a `/`, else the
+    /// first executable regular file of that name on `searchPath`, as execvp looks.
+    public static func resolve(_ command: String, searchPath: String?) -> String? {
+        func executable(_ p: String) -> Bool {
+            var st = stat()
+            return stat(p, &st) == 0 && st.st_mode & S_IFMT == S_IFREG && access(p, X_OK) == 0
+        }
+        if command.contains("/") { return executable(command) ? absolute(command) : nil }
+        guard !command.isEmpty else { return nil }
+        for dir in (searchPath ?? "/usr/local/bin:/usr/bin:/bin").split(separator: ":", omittingEmptySubsequences: false) {
+            let p = (dir.isEmpty ? "." : String(dir)) + "/" + command
+            if executable(p) { return absolute(p) }
+        }
+        return nil
+    }
+
+    static func absolute(_ p: String) -> String {
+        let full = p.hasPrefix("/") ? p : FileManager.default.currentDirectoryPath + "/" + p
+        return URL(fileURLWithPath: full).standardized.path
+    }
+
+    static func realPath(_ p: String) -> String? {
+        guard let r = realpath(p, nil) else { return nil }
+        defer { free(r) }
+        return String(cString: r)
+    }
+
+    static func basename(_ p: String) -> String { (p as NSString).lastPathComponent }
+
+    /// SHA-256 of the file behind `fd`, read from its start with pread (the offset is left alone).
+    static func sha256(_ fd: Int32) -> String? {
+        var h = SHA256()
+        var buf = [UInt8](repeating: 0, count: 1 << 16)
+        var off: off_t = 0
+        while true {
+            let n = buf.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, off) }
+            if n < 0 { if errno == EINTR { continue }; return nil }
+            if n == 0 { break }
+            h.update(data: buf[..<n])
+            off += off_t(n)
+        }
+        return h.finalize().map { String(format: "%02x", $0) }.joined()
+    }
+
+    static func startsWithShebang(_ fd: Int32) -> Bool {
+        var b: [UInt8] = [0, 0]
+        return b.withUnsafeMutableBytes { pread(fd, $0.baseAddress, 2, 0) } == 2 && b == [0x23, 0x21]
+    }
+
+    static func keepAcrossExec(_ fd: Int32) {
+        let flags = fcntl(fd, F_GETFD)
+        if flags >= 0 { _ = fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC) }
+    }
+
+    /// Opens for hashing and executing; an execute-only file (no read permission) is opened O_PATH,
+    /// which executes but cannot be hashed.
+    static func openForExec(_ p: String) -> Int32 {
+        let fd = open(p, O_RDONLY | O_CLOEXEC)
+        return fd >= 0 || errno != EACCES ? fd : open(p, cgs_o_path | O_CLOEXEC)
+    }
+
+    /// Decides, confines and executes. Returns only when the command does not run: refused (126),
+    /// not found (127), or failed to execute. `record` receives the audit record of every decision;
+    /// `notice` the warnings a person should see (running unconfined).
+    /// Everything from the capability drop to execveat runs on the calling thread, without suspension:
+    /// capabilities, no_new_privs and Landlock domains belong to the thread that sets them, and execve
+    /// makes that thread's the process's.
+    public static func launch(_ request: ExecRequest, scrub: EnvironmentScrub, record: (ExecAuditRecord) -> Void, notice: (String) -> Void) -> Failure {
+        var audit = ExecAuditRecord(command: request.argv, environment: request.environment)
+        func refuse(_ reason: String, code: Int32 = 126) -> Failure {
+            audit.decision = "refuse"
+            audit.reason = reason
+            record(audit)
+            return Failure(code: code, message: "refused: \(reason)")
+        }
+        var argv = request.argv
+        guard let command = argv.first else { return refuse("no command", code: 2) }
+        let inherited = EnvironmentScrub.current()
+        let searchPath = inherited.lazy.compactMap { e -> String? in
+            e.starts(with: Array("PATH=".utf8)) ? String(decoding: e.dropFirst(5), as: UTF8.self) : nil
+        }.first
+        guard let program = resolve(command, searchPath: searchPath) else {
+            return refuse("'\(command)' is not an executable file\(command.contains("/") ? "" : " on PATH")", code: 127)
+        }
+        audit.program = program
+        let real = realPath(program) ?? program
+        let programFD = openForExec(program)
+        guard programFD >= 0 else { return refuse("cannot open \(program): \(String(cString: strerror(errno)))") }
+
+        // The script, its descriptor (to hash and run), and its index in argv when an interpreter runs it.
+        var names = [basename(command)]
+        if basename(real) != names[0] { names.append(basename(real)) }
+        var script: ExecPolicy.Script
+        var scriptFD: Int32? = programFD
+        var scriptArgument: (index: Int, path: String, fd: Int32)?
+        switch ScriptReference.of(argv, names: names) {
+        case .command:
+            script = .init(name: names[0], paths: [program, real])
+        case .inline(let how):
+            // The interpreter stands for its inline code: declaring it allows what it is given.
+            audit.inline = how
+            script = .init(name: names[0], paths: [program, real])
+        case .module(let module):
+            script = .init(name: module)
+            scriptFD = nil
+        case .file(let index, let searchPATH):
+            let written = argv[index]
+            guard let path = searchPATH ? resolve(written, searchPath: searchPath) : absolute(written) else {
+                return refuse("'\(written)' is not an executable file on PATH", code: 127)
+            }
+            let fd = searchPATH ? openForExec(path) : open(path, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else { return refuse("cannot open the script \(path): \(String(cString: strerror(errno)))") }
+            script = .init(name: basename(written), paths: [path, realPath(path) ?? path])
+            scriptFD = fd
+            scriptArgument = (index, path, fd)
+        }
+        audit.script = script.name
+
+        let policy = ExecPolicy(manifest: request.manifest)
+        if policy.wantsDigest(script), let fd = scriptFD {
+            script.sha256 = sha256(fd)
+            audit.sha256 = script.sha256
+        }
+        let decision = policy.decide(script, in: request.environment)
+        audit.declaredAs = decision.declaredAs
+        guard decision.allowed else { return refuse(audit.inline.map { "\($0): " + decision.reason } ?? decision.reason) }
+        audit.reason = decision.reason
+
+        // Execute through the descriptors that were checked.
+        var executables = [program]
+        var fds = [program: programFD]
+        if let s = scriptArgument {
+            keepAcrossExec(s.fd)
+            argv[s.index] = "/proc/self/fd/\(s.fd)"
+            executables.append(s.path)
+            fds[s.path] = s.fd
+        }
+        // A `#!` script executed through its descriptor is handed to its interpreter as /dev/fd/N,
+        // which must stay open across exec.
+        if startsWithShebang(programFD) { keepAcrossExec(programFD) }
+
+        var env = scrub.scrub(inherited)
+        audit.removedEnvironment = env.removed
+        if let proxy = request.proxy {
+            // All HTTP(S) goes to the proxy: no variable may send some of it around.
+            let replaced: Set<String> = ["HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"]
+            env.kept.removeAll { e in replaced.contains(String(decoding: e.prefix { $0 != UInt8(ascii: "=") }, as: UTF8.self)) }
+            for name in ["HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"] { env.kept.append(Array("\(name)=\(proxy.url)".utf8)) }
+        }
+
+        guard let declared = Capabilities.mask(request.manifest.capabilities) else { return refuse("the manifest names an unknown capability") }
+        var ruleset: Landlock.Ruleset?
+        switch Landlock.abi() {
+        case .success(let abi):
+            let r = Self.ruleset(abi: abi, manifest: request.manifest, executables: executables, proxy: request.proxy)
+            ruleset = r
+            audit.confinement = "landlock ABI \(abi)"
+            if let n = r.tcpNote { audit.notes.append(n) }
+        case .failure(let e):
+            let why = "Landlock is not available in this kernel (\(e))"
+            guard request.allowUnconfined else { return refuse("\(why); refusing to run unconfined without --allow-unconfined") }
+            audit.confinement = "unconfined: \(why)"
+            notice("warning: \(why): running UNCONFINED by --allow-unconfined (no file or TCP limits; capabilities, no_new_privs and the environment scrub still apply)")
+        }
+
+        do throws(ConfinementError) {
+            audit.capabilities = Capabilities.names(in: try Capabilities.confine(to: declared))
+            let r = cgs_set_no_new_privs()
+            guard r == 0 else { throw ConfinementError("PR_SET_NO_NEW_PRIVS", errno: -r) }
+            if let ruleset { try Landlock.restrict(ruleset, fds: fds) }
+        } catch {
+            return refuse("confinement failed, not running the command: \(error)")
+        }
+
+        audit.decision = "allow"
+        record(audit)
+        let r = execute(programFD, argv: argv, environment: env.kept)
+        audit.notes.append("execveat failed: \(String(cString: strerror(-r)))")
+        return refuse("cannot execute \(program): \(String(cString: strerror(-r)))", code: r == -ENOENT ? 127 : 126)
+    }
+
+    /// execveat(fd, "", argv, envp, cgs_at_empty_path); returns -errno, only on failure.
+    static func execute(_ fd: Int32, argv: [String], environment: [[UInt8]]) -> Int32 {
+        func cStrings(_ items: [[UInt8]]) -> [UnsafeMutablePointer<CChar>?] {
+            items.map { bytes in
+                let p = UnsafeMutablePointer<CChar>.allocate(capacity: bytes.count + 1)
+                for (i, b) in bytes.enumerated() { p[i] = CChar(bitPattern: b) }
+                p[bytes.count] = 0
+                return p
+            } + [nil]
+        }
+        let cArgv = cStrings(argv.map { Array($0.utf8) }), cEnv = cStrings(environment)
+        defer { for p in cArgv + cEnv { p?.deallocate() } }
+        return cArgv.withUnsafeBufferPointer { a in
+            cEnv.withUnsafeBufferPointer { e in cgs_execveat(fd, "", a.baseAddress, e.baseAddress, cgs_at_empty_path) }
+        }
+    }
+}
