@@ -44,21 +44,24 @@ public enum Capabilities {
     /// that up. The bounding set matters for root: execve recomputes a root process's permitted set from
     /// it (file capabilities of a root exec are "all"), so a capability left there would come back.
     /// A non-root process keeps capabilities across execve only as ambient ones, which are raised last.
+    /// Without CAP_SETPCAP (a non-root launcher, usually) the bounding set cannot shrink; the
+    /// capabilities left there are listed in `boundingKept` and are still never regained, because the
+    /// launcher sets no_new_privs before execve, which caps the new permitted set at the old one (keep).
     /// Must run on the thread that then calls execve: capabilities belong to the thread.
-    public static func confine(to declared: UInt64) throws(ConfinementError) -> UInt64 {
+    public static func confine(to declared: UInt64) throws(ConfinementError) -> (kept: UInt64, boundingKept: UInt64) {
         var eff: UInt64 = 0, prm: UInt64 = 0, inh: UInt64 = 0
         var r = cgs_capget(&eff, &prm, &inh)
         guard r == 0 else { throw ConfinementError("capget", errno: -r) }
         // What was never held cannot be granted.
         let keep = declared & prm
+        var boundingKept: UInt64 = 0
         for cap in 0...lastCapability() where keep & (1 << UInt64(cap)) == 0 {
             let held = cgs_capbset_read(Int32(cap))
             if held == -EINVAL { break }  // past the kernel's last capability
             guard held == 1 else { continue }
             r = cgs_capbset_drop(Int32(cap))
-            // Without CAP_SETPCAP the bounding set cannot shrink; a capability we do not hold is then
-            // still never gained, because no_new_privs caps the permitted set across execve.
-            if r != 0 && prm & (1 << UInt64(cap)) != 0 { throw ConfinementError("dropping \(name(cap)) from the bounding set", errno: -r) }
+            if r == -EPERM { boundingKept |= 1 << UInt64(cap); continue }
+            guard r == 0 else { throw ConfinementError("dropping \(name(cap)) from the bounding set", errno: -r) }
         }
         r = cgs_ambient_clear_all()
         if r != 0 && r != -EINVAL { throw ConfinementError("clearing the ambient capabilities", errno: -r) }
@@ -75,7 +78,7 @@ public enum Capabilities {
         // Trust, but verify: the sets the kernel reports now.
         r = cgs_capget(&eff, &prm, &inh)
         guard r == 0, prm == keep, eff == keep else { throw ConfinementError("capabilities after capset differ from the declared ones", errno: r == 0 ? 0 : -r) }
-        return keep
+        return (keep, boundingKept)
     }
 
     static func name(_ cap: Int) -> String { cap < names.count ? "CAP_" + names[cap] : "capability \(cap)" }

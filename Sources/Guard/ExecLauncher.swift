@@ -257,7 +257,12 @@ public enum ExecLauncher {
         }
 
         do throws(ConfinementError) {
-            audit.capabilities = Capabilities.names(in: try Capabilities.confine(to: declared))
+            let caps = try Capabilities.confine(to: declared)
+            audit.capabilities = Capabilities.names(in: caps.kept)
+            if caps.boundingKept != 0 {
+                // Said, not hidden: the sets that matter are empty of them and no_new_privs keeps them so.
+                audit.notes.append("without CAP_SETPCAP the bounding set keeps \(Capabilities.names(in: caps.boundingKept).joined(separator: ", ")); no_new_privs stops them being regained")
+            }
             let r = cgs_set_no_new_privs()
             guard r == 0 else { throw ConfinementError("PR_SET_NO_NEW_PRIVS", errno: -r) }
             if let ruleset { try Landlock.restrict(ruleset, fds: fds) }

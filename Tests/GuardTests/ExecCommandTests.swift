@@ -89,6 +89,29 @@ import TestSupport
         #expect(try Self.capabilities(none) == ["CapInh": zero, "CapPrm": zero, "CapEff": zero, "CapBnd": zero, "CapAmb": zero, "NoNewPrivs": "1"])
     }
 
+    /// A non-root launcher keeps declared capabilities across execve only as ambient ones: run it as
+    /// nobody holding NET_BIND_SERVICE and KILL (setpriv, util-linux), with only the first declared.
+    @Test func aNonRootLauncherPassesOnlyTheDeclaredCapabilitiesAsAmbient() throws {
+        let s = try Scratch(manifest: "name: agent\ncapabilities: [NET_BIND_SERVICE]\n")
+        defer { s.remove() }
+        chmod(s.dir, 0o755)
+        let r = try runProcess("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups",
+                                                    "--inh-caps=+net_bind_service,+kill", "--ambient-caps=+net_bind_service,+kill",
+                                                    provenantBinary, "guard", "exec", "--manifest", s.dir + "/m.yaml", "--environment", "test",
+                                                    "--audit", "-", "--", "/bin/cat", "/proc/self/status"])
+        #expect(r.code == 0, "\(r.err)")
+        var caps: [String: String] = [:]
+        for line in r.out.split(separator: "\n") where line.hasPrefix("Cap") || line.hasPrefix("Uid") {
+            let f = line.split(separator: ":").map { $0.trimmingCharacters(in: .whitespaces) }
+            caps[f[0]] = f[1]
+        }
+        #expect(caps["Uid"]?.hasPrefix("65534") == true)
+        let want = "0000000000000400"
+        #expect(caps["CapPrm"] == want && caps["CapEff"] == want && caps["CapAmb"] == want && caps["CapInh"] == want, "\(caps)")
+        // Without CAP_SETPCAP the bounding set cannot shrink; the audit record says so.
+        #expect(r.err.contains("without CAP_SETPCAP the bounding set keeps"))
+    }
+
     @Test func anUndeclaredScriptIsRefusedInProduction() throws {
         let s = try Scratch(manifest: "name: agent\nscripts:\n  cleanup.sh: [test]\n", files: ["undeclared.sh": Self.cleanup])
         defer { s.remove() }
