@@ -23,7 +23,11 @@ public struct ExecEnvironment: Sendable, Equatable {
     /// Empty values count as unset (an empty `PROVENANT_ENVIRONMENT=` in a pod spec names nothing).
     public static func resolve(option: String?, variable: String?, labelsFile: String?) -> ExecEnvironment {
         if let option, !option.isEmpty { return ExecEnvironment(name: option, source: "--environment") }
-        if let variable, !variable.isEmpty { return ExecEnvironment(name: variable, source: Self.variable) }
+        if let variable, !variable.isEmpty {
+            // The issue orders the variable before the file; say so when both were given.
+            return ExecEnvironment(name: variable, source: Self.variable,
+                                   note: labelsFile.map { "\(Self.variable) is set, so --environment-file \($0) was not read" })
+        }
         guard let labelsFile else { return ExecEnvironment(name: production, source: "default", note: "no environment given") }
         let source = "--environment-file \(labelsFile)"
         guard let labels = DownwardAPILabels.read(labelsFile) else {

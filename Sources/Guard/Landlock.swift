@@ -84,6 +84,8 @@ public enum Landlock {
     /// execute), so the rule lands on the very file that runs, not on whatever the path names now.
     public static func restrict(_ ruleset: Ruleset, fds: [String: Int32] = [:]) throws(ConfinementError) {
         let fs = handledFilesystem(abi: ruleset.abi)
+        // Connects only. Binding is left alone: the manifest declares no listening ports, an agent that
+        // serves (a collector's receiver) must keep binding, and a bind sends nothing out.
         let net = ruleset.abi >= 4 && ruleset.connectPorts != nil ? connectTCP : 0
         let scoped = ruleset.abi >= 6 ? scopeAbstractUnixSocket | scopeSignal : 0
         let rs = cgs_landlock_create_ruleset(fs, net, scoped)

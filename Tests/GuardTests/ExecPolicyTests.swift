@@ -88,7 +88,9 @@ import Testing
         let labels = dir + "/labels"
         try "app=\"x\"\nenvironment=\"test\"\n".write(toFile: labels, atomically: true, encoding: .utf8)
         #expect(ExecEnvironment.resolve(option: "staging", variable: "test", labelsFile: labels).name == "staging")
-        #expect(ExecEnvironment.resolve(option: nil, variable: "staging", labelsFile: labels) == ExecEnvironment(name: "staging", source: "PROVENANT_ENVIRONMENT"))
+        #expect(ExecEnvironment.resolve(option: nil, variable: "staging", labelsFile: nil) == ExecEnvironment(name: "staging", source: "PROVENANT_ENVIRONMENT"))
+        let both = ExecEnvironment.resolve(option: nil, variable: "staging", labelsFile: labels)
+        #expect(both.name == "staging" && both.note == "PROVENANT_ENVIRONMENT is set, so --environment-file \(labels) was not read")
         #expect(ExecEnvironment.resolve(option: nil, variable: "", labelsFile: labels) == ExecEnvironment(name: "test", source: "--environment-file \(labels)"))
         let none = ExecEnvironment.resolve(option: nil, variable: nil, labelsFile: nil)
         #expect(none.name == "production" && none.isProduction && none.source == "default")
