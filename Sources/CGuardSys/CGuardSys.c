@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <stddef.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -107,6 +108,14 @@ int cgs_capset(uint64_t effective, uint64_t permitted, uint64_t inheritable) {
     data[0].permitted = (uint32_t)permitted;     data[1].permitted = (uint32_t)(permitted >> 32);
     data[0].inheritable = (uint32_t)inheritable; data[1].inheritable = (uint32_t)(inheritable >> 32);
     return result(syscall(SYS_capset, &header, data));
+}
+
+int cgs_memfd_create_sealable(const char *name) {
+    return result(memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING));
+}
+
+int cgs_memfd_seal(int fd) {
+    return result(fcntl(fd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE));
 }
 
 int cgs_execveat(int dirfd, const char *path, char *const argv[], char *const envp[], int flags) {

@@ -35,11 +35,15 @@ public struct ExecRequest: Sendable {
 ///
 /// Time of check and time of use: the command (and the script an interpreter runs) is opened once;
 /// its digest is computed through that descriptor, the Landlock execute rule is added on it, and the
-/// kernel executes it through it (`execveat(fd, "", cgs_at_empty_path)`; an interpreter is handed
+/// kernel executes it through it (`execveat(fd, "", AT_EMPTY_PATH)`; an interpreter is handed
 /// `/proc/self/fd/N` for the script). Renaming or replacing the path after the check therefore changes
-/// nothing. What remains: a writer of the same file (the same inode) can still change its bytes between
-/// the hash and the read; declare scripts in read-only locations (an image layer, a read-only mount).
-/// A script run this way sees `$0` (or `sys.argv[0]`) as `/proc/self/fd/N`, not its path.
+/// nothing. A script whose digest is declared goes further: it is copied into a sealed memfd, hashed as
+/// copied, and the interpreter (the one on the command line, or the one its `#!` line names, which the
+/// launcher then runs itself) reads the copy, so not even a write into the same file can change what
+/// runs. What remains: a binary with a declared digest is hashed in place, and a writer of that very
+/// file could change it between the hash and execve (execve makes it read-only only once it runs);
+/// declare binaries in read-only locations (an image layer, a read-only mount).
+/// A script run this way sees `$0` (or `sys.argv[0]`) as `/proc/self/fd/N` or `/dev/fd/N`, not its path.
 public enum ExecLauncher {
     /// Why the command did not run: the exit status and the one line for standard error.
     public struct Failure: Error, Sendable {
@@ -135,6 +139,56 @@ public enum ExecLauncher {
         return h.finalize().map { String(format: "%02x", $0) }.joined()
     }
 
+    /// Scripts larger than this are hashed in place rather than copied into memory.
+    static let sealedCopyLimit = 64 << 20
+
+    /// A sealed in-memory copy (memfd) of the file behind `fd`, and the SHA-256 of exactly the bytes
+    /// copied: an interpreter reading the copy reads what was checked, whatever happens to the file.
+    /// nil when the copy cannot be made (the caller then hashes the file in place).
+    static func sealedCopy(_ fd: Int32) -> (fd: Int32, sha256: String)? {
+        let m = cgs_memfd_create_sealable("provenant-script")
+        guard m >= 0 else { return nil }
+        var h = SHA256()
+        var buf = [UInt8](repeating: 0, count: 1 << 16)
+        var off: off_t = 0
+        while true {
+            let n = buf.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, off) }
+            if n < 0 && errno == EINTR { continue }
+            guard n >= 0, off + off_t(n) <= sealedCopyLimit else { close(m); return nil }
+            if n == 0 { break }
+            var done = 0
+            while done < n {
+                let w = buf.withUnsafeBytes { write(m, $0.baseAddress! + done, n - done) }
+                if w < 0 && errno == EINTR { continue }
+                guard w > 0 else { close(m); return nil }
+                done += w
+            }
+            h.update(data: buf[..<n])
+            off += off_t(n)
+        }
+        guard cgs_memfd_seal(m) == 0 else { close(m); return nil }
+        return (m, h.finalize().map { String(format: "%02x", $0) }.joined())
+    }
+
+    struct Shebang: Equatable { var interpreter: String; var argument: String? }
+
+    /// The `#!` line as the kernel reads it (binfmt_script): within the first 256 bytes, the
+    /// interpreter up to the first blank, and the rest of the line, trimmed, as one optional argument.
+    static func shebang(_ fd: Int32) -> (interpreter: String, argument: String?)? {
+        var b = [UInt8](repeating: 0, count: 256)
+        let n = b.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
+        guard n > 2, b[0] == 0x23, b[1] == 0x21 else { return nil }
+        let line = b[2..<n].prefix { $0 != 0x0a }
+        func blank(_ c: UInt8) -> Bool { c == 0x20 || c == 0x09 }
+        let rest = line.drop(while: blank)
+        let interp = rest.prefix { !blank($0) }
+        guard !interp.isEmpty, !interp.contains(0), let path = String(validating: interp, as: UTF8.self) else { return nil }
+        var arg = Array(rest.dropFirst(interp.count).drop(while: blank))
+        while let last = arg.last, blank(last) { arg.removeLast() }
+        guard !arg.contains(0) else { return nil }
+        return (path, arg.isEmpty ? nil : String(decoding: arg, as: UTF8.self))
+    }
+
     static func startsWithShebang(_ fd: Int32) -> Bool {
         var b: [UInt8] = [0, 0]
         return b.withUnsafeMutableBytes { pread(fd, $0.baseAddress, 2, 0) } == 2 && b == [0x23, 0x21]
@@ -186,7 +240,8 @@ public enum ExecLauncher {
         var script: ExecPolicy.Script
         var scriptFD: Int32? = programFD
         var scriptArgument: (index: Int, path: String, fd: Int32)?
-        switch ScriptReference.of(argv, names: names) {
+        let reference = ScriptReference.of(argv, names: names)
+        switch reference {
         case .command:
             script = .init(name: names[0], paths: [program, real])
         case .inline(let how):
@@ -209,9 +264,24 @@ public enum ExecLauncher {
         }
         audit.script = script.name
 
+        // A script whose digest is declared runs from a sealed copy of the bytes that were hashed, when
+        // it is read by an interpreter: one named on the command line, or the `#!` line's. A binary (or
+        // a command env looks up) is hashed in place and executed through the same descriptor.
         let policy = ExecPolicy(manifest: request.manifest)
+        var sealed: Int32?
         if policy.wantsDigest(script), let fd = scriptFD {
-            script.sha256 = sha256(fd)
+            let interpreted: Bool
+            switch reference {
+            case .file(_, let searchPATH): interpreted = !searchPATH
+            case .command: interpreted = startsWithShebang(fd)
+            default: interpreted = false
+            }
+            if interpreted, let copy = sealedCopy(fd) {
+                sealed = copy.fd
+                script.sha256 = copy.sha256
+            } else {
+                script.sha256 = sha256(fd)
+            }
             audit.sha256 = script.sha256
         }
         let decision = policy.decide(script, in: request.environment)
@@ -222,15 +292,30 @@ public enum ExecLauncher {
         // Execute through the descriptors that were checked.
         var executables = [program]
         var fds = [program: programFD]
+        var execFD = programFD
         if let s = scriptArgument {
-            keepAcrossExec(s.fd)
-            argv[s.index] = "/proc/self/fd/\(s.fd)"
+            let runFrom = sealed ?? s.fd
+            keepAcrossExec(runFrom)
+            argv[s.index] = "/proc/self/fd/\(runFrom)"
             executables.append(s.path)
             fds[s.path] = s.fd
+        } else if let sealed {
+            // Do what the kernel does with a `#!` script, on the sealed copy.
+            guard let line = shebang(sealed) else { return refuse("\(program) has no interpreter on its #! line") }
+            let interpreter = absolute(line.interpreter)
+            let fd = openForExec(interpreter)
+            guard fd >= 0 else { return refuse("cannot open \(interpreter), the interpreter of \(program): \(String(cString: strerror(errno)))") }
+            keepAcrossExec(sealed)
+            argv = [line.interpreter] + (line.argument.map { [$0] } ?? []) + ["/proc/self/fd/\(sealed)"] + argv.dropFirst()
+            executables.append(interpreter)
+            fds[interpreter] = fd
+            execFD = fd
+            audit.notes.append("runs a sealed copy of \(program) through \(interpreter)")
+        } else if startsWithShebang(programFD) {
+            // A `#!` script executed through its descriptor is handed to its interpreter as /dev/fd/N,
+            // which must stay open across exec.
+            keepAcrossExec(programFD)
         }
-        // A `#!` script executed through its descriptor is handed to its interpreter as /dev/fd/N,
-        // which must stay open across exec.
-        if startsWithShebang(programFD) { keepAcrossExec(programFD) }
 
         var env = scrub.scrub(inherited)
         audit.removedEnvironment = env.removed
@@ -272,12 +357,12 @@ public enum ExecLauncher {
 
         audit.decision = "allow"
         record(audit)
-        let r = execute(programFD, argv: argv, environment: env.kept)
+        let r = execute(execFD, argv: argv, environment: env.kept)
         audit.notes.append("execveat failed: \(String(cString: strerror(-r)))")
         return refuse("cannot execute \(program): \(String(cString: strerror(-r)))", code: r == -ENOENT ? 127 : 126)
     }
 
-    /// execveat(fd, "", argv, envp, cgs_at_empty_path); returns -errno, only on failure.
+    /// execveat(fd, "", argv, envp, AT_EMPTY_PATH); returns -errno, only on failure.
     static func execute(_ fd: Int32, argv: [String], environment: [[UInt8]]) -> Int32 {
         func cStrings(_ items: [[UInt8]]) -> [UnsafeMutablePointer<CChar>?] {
             items.map { bytes in

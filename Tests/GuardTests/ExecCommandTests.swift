@@ -166,6 +166,26 @@ import TestSupport
         }
     }
 
+    /// A script with a declared digest runs from a sealed in-memory copy of the bytes that were hashed:
+    /// writing into the file (here even allowed by the manifest) cannot change what runs.
+    @Test func aScriptWithADigestRunsFromTheSealedCopyThatWasHashed() throws {
+        let text = "#!/bin/sh -e\ncase $- in *e*) echo errexit;; esac\nreadlink \"$0\"\necho tampered >> \"$0\" && echo appended || echo append-refused\n"
+        let s = try Scratch(manifest: "name: agent\n", files: ["rotate.sh": text])
+        defer { s.remove() }
+        let fd = open(s.dir + "/rotate.sh", O_RDONLY)
+        let digest = try #require(ExecLauncher.sha256(fd))
+        close(fd)
+        try "name: agent\nfilesystem:\n  write: [\(s.dir)]\nscripts:\n  rotate.sh: {environments: [production], sha256: \(digest)}\n".write(toFile: s.dir + "/m.yaml", atomically: false, encoding: .utf8)
+        for command in [[s.dir + "/rotate.sh"], ["/bin/sh", s.dir + "/rotate.sh"]] {
+            let r = try s.exec(["--environment", "production"], command)
+            #expect(r.code == 0, "\(r.err)")
+            let lines = r.out.split(separator: "\n").map(String.init)
+            #expect(lines.contains("/memfd:provenant-script (deleted)") && lines.last == "append-refused", "\(r.out) \(r.err)")
+            if command.count == 1 { #expect(lines.first == "errexit", "the #! line's argument is passed: \(r.out)") }
+        }
+        #expect(try String(contentsOfFile: s.dir + "/rotate.sh", encoding: .utf8) == text)
+    }
+
     @Test func theEnvironmentComesFromTheDownwardAPIFile() throws {
         let s = try Scratch(manifest: "name: agent\nscripts:\n  cleanup.sh: [test]\n",
                             files: ["cleanup.sh": Self.cleanup, "labels-test": "app=\"agent\"\nenvironment=\"test\"\n", "labels-prod": "environment=\"production\"\n"])

@@ -160,6 +160,21 @@ import Testing
         #expect(Landlock.handledFilesystem(abi: 1) == 0x1fff && Landlock.handledFilesystem(abi: 3) == 0x7fff && Landlock.handledFilesystem(abi: 7) == 0xffff)
     }
 
+    @Test func theShebangLineIsReadAsTheKernelReadsIt() throws {
+        func line(_ text: String) throws -> ExecLauncher.Shebang? {
+            let p = FileManager.default.temporaryDirectory.appendingPathComponent("shebang-\(UUID().uuidString)").path
+            try text.write(toFile: p, atomically: false, encoding: .utf8)
+            defer { try? FileManager.default.removeItem(atPath: p) }
+            let fd = open(p, O_RDONLY)
+            defer { close(fd) }
+            return ExecLauncher.shebang(fd).map { ExecLauncher.Shebang(interpreter: $0.interpreter, argument: $0.argument) }
+        }
+        #expect(try line("#!/usr/bin/env  python3 -u \t\nprint(1)\n") == .init(interpreter: "/usr/bin/env", argument: "python3 -u"))
+        #expect(try line("#! /bin/sh\n") == .init(interpreter: "/bin/sh", argument: nil))
+        #expect(try line("#!\n") == nil)
+        #expect(try line("echo no\n") == nil)
+    }
+
     @Test func capabilityNamesMapToTheKernelsNumbers() {
         #expect(Capabilities.names.count == 41)
         #expect(Capabilities.number("NET_BIND_SERVICE") == 10 && Capabilities.number("CAP_NET_BIND_SERVICE") == 10)

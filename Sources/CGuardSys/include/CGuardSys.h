@@ -38,6 +38,11 @@ int cgs_capset(uint64_t effective, uint64_t permitted, uint64_t inheritable);
 extern const int cgs_o_path;
 extern const int cgs_at_empty_path;
 
+/// A sealable, close-on-exec memfd; -errno on failure.
+int cgs_memfd_create_sealable(const char *name);
+/// Seals the memfd against every change (write, grow, shrink, further seals).
+int cgs_memfd_seal(int fd);
+
 /// execveat(2); returns only on failure.
 int cgs_execveat(int dirfd, const char *path, char *const argv[], char *const envp[], int flags);
 
