@@ -67,12 +67,15 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Yams", package: "Yams"),
         ], exclude: ["Rules/Catalog/FORMAT.md", "Rules/Catalog/README.md"]),
+        // The Linux system calls the exec launcher makes (Landlock, prctl, capabilities, execveat):
+        // Swift cannot call the variadic syscall(2) and prctl(2) itself.
+        .target(name: "CGuardSys"),
         // Runtime enforcement of the agent manifest: egress decisions and the proxy, the exec launcher.
         .target(name: "Guard", dependencies: [
-            "ProvenantCore", "Permissions", "Secrets",
+            "ProvenantCore", "Permissions", "Secrets", "CGuardSys",
+            .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
-            .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
         .executableTarget(name: "provenant", dependencies: [
             "ProvenantCore", "Catalog", "SBOM", "Advisories", "Attestation", "Permissions", "Secrets", "Guard",

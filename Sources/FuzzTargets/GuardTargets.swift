@@ -1,12 +1,23 @@
+import Foundation
 import Guard
 
 /// What `provenant guard` reads from clients: a destination host as written in a URL, a `Host`
-/// header or a CONNECT authority.
+/// header or a CONNECT authority; and what `guard exec` reads: a downward-API labels file, a command line.
 enum GuardTargets {
     static let all: [FuzzTarget] = [
         FuzzTarget("guard-destination", "a destination host: names (IDN too), IPv4 in every form, bracketed IPv6 with zones") { bytes in
             guard let host = String(validating: bytes, as: UTF8.self), let d = try? Destination.parse(host) else { return }
             if case .address(let a) = d { _ = a.classification; _ = a.description }
+        },
+        FuzzTarget("guard-downward-labels", "a Kubernetes downward-API labels file (key=\"Go-quoted value\" lines), and the environment read from it") { bytes in
+            let labels = DownwardAPILabels(parsing: bytes)
+            _ = labels.labels["environment"]
+        },
+        FuzzTarget("guard-exec-argv", "the command line `guard exec` finds the script in (NUL-separated words): interpreters' options, env") { bytes in
+            let words = bytes.split(separator: 0, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
+            guard let first = words.first else { return }
+            let name = (first as NSString).lastPathComponent
+            if case .file(let i, _) = ScriptReference.of(words, names: [name]) { precondition(words.indices.contains(i)) }
         },
     ]
 }

@@ -8,7 +8,10 @@ public struct AgentManifest: Sendable, Equatable {
         public var host: String?; public var cidr: String?; public var ports: [Int]; public var proto: String
         public init(host: String?, cidr: String?, ports: [Int], proto: String) { self.host = host; self.cidr = cidr; self.ports = ports; self.proto = proto }
     }
-    public struct Secret: Sendable, Equatable { public var secret: String?; public var keys: [String]; public var env: String?; public var file: String? }
+    public struct Secret: Sendable, Equatable {
+        public var secret: String?; public var keys: [String]; public var env: String?; public var file: String?
+        public init(secret: String?, keys: [String], env: String?, file: String?) { self.secret = secret; self.keys = keys; self.env = env; self.file = file }
+    }
     public struct APIAccess: Sendable, Equatable { public var verbs: [String]; public var resources: [String] }
 
     public var name: String
@@ -25,6 +28,9 @@ public struct AgentManifest: Sendable, Equatable {
     public var kubernetes: [APIAccess] = []
     /// Script or command → the environments it may run in.
     public var scripts: [String: [String]] = [:]
+    /// Script → the SHA-256 its file must have (64 lowercase hex digits), for the scripts that declare
+    /// one (`{environments: [...], sha256: ...}`); `provenant guard exec` refuses a file that differs.
+    public var scriptDigests: [String: String] = [:]
 
     public init(name: String) { self.name = name }
 
@@ -128,9 +134,29 @@ public struct AgentManifest: Sendable, Equatable {
         if let sc = root["scripts"], sc.mapping == nil { throw fail("'scripts' must be a mapping", sc) }
         for (k, v) in root["scripts"]?.mapping ?? [:] {
             guard let script = k.string, !script.isEmpty, !script.unicodeScalars.contains(where: { $0.value < 0x20 }) else { throw fail("script names must be strings", k) }
-            m.scripts[script] = try strings(v, "scripts.\(script)")
+            // The short form is the list of environments; the long form adds the file's digest.
+            if v.mapping != nil {
+                let field = "scripts.\(printable(script))"
+                try fields(v, field, ["environments", "sha256"])
+                // A digest with no environments would declare a script that may run nowhere.
+                guard v["environments"] != nil else { throw fail("\(field) needs 'environments'", v) }
+                m.scripts[script] = try strings(v["environments"], field + ".environments")
+                if let d = v["sha256"] {
+                    guard let hex = d.string, d.scalar != nil, Self.isSHA256(hex) else {
+                        throw fail("\(field).sha256 must be 64 lowercase hexadecimal digits", d)
+                    }
+                    m.scriptDigests[script] = hex
+                }
+            } else {
+                m.scripts[script] = try strings(v, "scripts.\(script)")
+            }
         }
         return m
+    }
+
+    /// A SHA-256 digest as the manifest writes it: 64 lowercase hexadecimal digits, nothing else.
+    public static func isSHA256(_ s: String) -> Bool {
+        s.utf8.count == 64 && s.utf8.allSatisfy { (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }
     }
 
     /// YAML allows a key twice and keeps the last; in a permission manifest that hides a grant.

@@ -1,0 +1,99 @@
+import Foundation
+
+/// A Kubernetes downward-API labels file: one `key="value"` a line, the value quoted and escaped as
+/// Go's `strconv.Quote` writes it (`\"`, `\\`, `\n`, `\t`, `\xNN`, `\u{NNNN}` as `\uNNNN`, ...).
+///
+/// The guard reads the `environment` label from it to decide which scripts may run, so the parser
+/// is strict where it matters: a line it cannot read gives no label, and a label written twice is
+/// ambiguous and gives none either. Callers treat a missing label as production.
+public struct DownwardAPILabels: Sendable, Equatable {
+    /// Labels read cleanly, each written exactly once.
+    public private(set) var labels: [String: String] = [:]
+    /// Keys that appeared more than once: their values are withheld.
+    public private(set) var ambiguous: Set<String> = []
+
+    /// A file larger than this is not a labels file; the guard does not read further.
+    public static let maximumSize = 1 << 20
+
+    public init(parsing bytes: [UInt8]) {
+        var seen: [String: String] = [:]
+        for line in bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: true) {
+            guard let (key, value) = Self.parseLine(Array(line)) else { continue }
+            if seen[key] != nil || ambiguous.contains(key) { ambiguous.insert(key); seen[key] = nil; continue }
+            seen[key] = value
+        }
+        labels = seen
+    }
+
+    /// Reads `path`; nil when it cannot be read or is too large to be a labels file.
+    public static func read(_ path: String) -> DownwardAPILabels? {
+        guard let h = FileHandle(forReadingAtPath: path) else { return nil }
+        defer { try? h.close() }
+        guard let data = try? h.read(upToCount: maximumSize + 1), data.count <= maximumSize else { return nil }
+        return DownwardAPILabels(parsing: [UInt8](data))
+    }
+
+    /// `key="value"`; nil for anything else (no `=`, an empty key, an unquoted or badly escaped value,
+    /// trailing bytes after the closing quote).
+    static func parseLine(_ line: [UInt8]) -> (String, String)? {
+        var line = line
+        if line.last == UInt8(ascii: "\r") { line.removeLast() }
+        guard let eq = line.firstIndex(of: UInt8(ascii: "=")), eq > 0,
+              let key = String(validating: line[..<eq], as: UTF8.self),
+              key.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value != 0x7f && $0 != "\"" }) else { return nil }
+        let rest = Array(line[(eq + 1)...])
+        guard rest.count >= 2, rest.first == UInt8(ascii: "\""), rest.last == UInt8(ascii: "\"") else { return nil }
+        guard let value = unquote(Array(rest[1..<(rest.count - 1)])) else { return nil }
+        return (key, value)
+    }
+
+    /// The inside of a Go-quoted string; nil on a bare `"`, a dangling `\`, an unknown escape or bytes
+    /// that are not UTF-8.
+    static func unquote(_ b: [UInt8]) -> String? {
+        var out: [UInt8] = []
+        var i = 0
+        func hex(_ n: Int) -> UInt32? {
+            guard i + n <= b.count else { return nil }
+            var v: UInt32 = 0
+            for k in 0..<n {
+                let c = b[i + k]
+                let d: UInt32
+                switch c {
+                case 0x30...0x39: d = UInt32(c - 0x30)
+                case 0x61...0x66: d = UInt32(c - 0x61 + 10)
+                case 0x41...0x46: d = UInt32(c - 0x41 + 10)
+                default: return nil
+                }
+                v = v << 4 | d
+            }
+            i += n
+            return v
+        }
+        while i < b.count {
+            let c = b[i]
+            if c == UInt8(ascii: "\"") { return nil }
+            guard c == UInt8(ascii: "\\") else { out.append(c); i += 1; continue }
+            guard i + 1 < b.count else { return nil }
+            let e = b[i + 1]
+            i += 2
+            switch e {
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "'"): out.append(e)
+            case UInt8(ascii: "n"): out.append(0x0a)
+            case UInt8(ascii: "t"): out.append(0x09)
+            case UInt8(ascii: "r"): out.append(0x0d)
+            case UInt8(ascii: "a"): out.append(0x07)
+            case UInt8(ascii: "b"): out.append(0x08)
+            case UInt8(ascii: "f"): out.append(0x0c)
+            case UInt8(ascii: "v"): out.append(0x0b)
+            case UInt8(ascii: "x"):
+                guard let v = hex(2) else { return nil }
+                out.append(UInt8(v))
+            case UInt8(ascii: "u"), UInt8(ascii: "U"):
+                guard let v = hex(e == UInt8(ascii: "u") ? 4 : 8), let s = Unicode.Scalar(v) else { return nil }
+                out.append(contentsOf: Array(String(s).utf8))
+            default: return nil
+            }
+        }
+        return String(validating: out, as: UTF8.self)
+    }
+}

@@ -1,0 +1,64 @@
+import Foundation
+import Secrets
+
+/// The environment the command is given: the launcher's own, less every variable that holds a secret
+/// the manifest does not name (`secrets[].env`). A variable is a secret when its name says so
+/// (TOKEN, SECRET, PASSWORD, ... as a part of the name) or when the secret engine's high-confidence
+/// rules find one in `NAME=value`. Entries are bytes: a value need not be UTF-8, and is passed on as it was.
+public struct EnvironmentScrub: Sendable {
+    /// Variables the manifest names: kept whatever they hold.
+    public let named: Set<String>
+    let engine: SecretEngine?
+
+    public init(named: Set<String>, engine: SecretEngine?) { self.named = named; self.engine = engine }
+
+    public struct Result: Sendable, Equatable {
+        /// `NAME=value` entries, in their original order.
+        public var kept: [[UInt8]]
+        /// Names only: values are never reported.
+        public var removed: [String]
+    }
+
+    /// Name parts that mark a secret (`GITHUB_TOKEN`, `DB_PASSWORD`, `AWS_SECRET_ACCESS_KEY`).
+    static let secretParts: Set<String> = [
+        "TOKEN", "TOKENS", "SECRET", "SECRETS", "PASSWORD", "PASSWORDS", "PASSWD", "PASSPHRASE",
+        "CREDENTIAL", "CREDENTIALS", "CREDS", "AUTH", "AUTHORIZATION", "APIKEY", "PRIVATEKEY", "COOKIE",
+    ]
+    /// Adjacent parts that mark one (`OPENAI_API_KEY`, `SSH_PRIVATE_KEY`).
+    static let secretPairs: Set<String> = ["API_KEY", "PRIVATE_KEY", "ACCESS_KEY", "SIGNING_KEY", "ENCRYPTION_KEY", "MASTER_KEY", "CLIENT_KEY", "ACCOUNT_KEY"]
+    /// Endings of a single part (`GHTOKEN`, `DBPASSWORD`). AUTH only as a whole part: as a fragment it
+    /// is in GIT_AUTHOR_NAME, which a commit needs and which is no secret.
+    static let secretSuffixes = ["TOKEN", "SECRET", "PASSWORD", "PASSWD", "APIKEY"]
+
+    public static func nameLooksSecret(_ name: String) -> Bool {
+        let parts = name.uppercased().split(whereSeparator: { !$0.isLetter && !$0.isNumber }).map(String.init)
+        for (i, p) in parts.enumerated() {
+            if secretParts.contains(p) || secretSuffixes.contains(where: { p.hasSuffix($0) }) { return true }
+            if i + 1 < parts.count, secretPairs.contains(p + "_" + parts[i + 1]) { return true }
+        }
+        return false
+    }
+
+    public func scrub(_ entries: [[UInt8]]) -> Result {
+        var kept: [[UInt8]] = [], removed: [String] = []
+        for entry in entries {
+            let eq = entry.firstIndex(of: UInt8(ascii: "=")) ?? entry.endIndex
+            let name = String(decoding: entry[..<eq], as: UTF8.self)
+            if named.contains(name) { kept.append(entry); continue }
+            let flagged = Self.nameLooksSecret(name) || (engine.map { e in entry.withUnsafeBytes { !e.scan($0).isEmpty } } ?? false)
+            if flagged { removed.append(name) } else { kept.append(entry) }
+        }
+        return Result(kept: kept, removed: removed)
+    }
+
+    /// `NAME=value` entries of this process's environment, as the kernel gave them.
+    public static func current() -> [[UInt8]] {
+        var out: [[UInt8]] = []
+        var p = environ
+        while let s = p.pointee {
+            out.append(Array(UnsafeBufferPointer(start: UnsafeRawPointer(s).assumingMemoryBound(to: UInt8.self), count: strlen(s))))
+            p += 1
+        }
+        return out
+    }
+}

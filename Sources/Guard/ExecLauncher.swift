@@ -1,0 +1,381 @@
+import CGuardSys
+import Crypto
+import Foundation
+import Permissions
+
+/// `--proxy HOST:PORT`: where the guard's egress proxy listens.
+public struct ProxyAddress: Sendable, Equatable {
+    public var host: String
+    public var port: Int
+    /// `host:port`, `[v6]:port`; nil for anything else.
+    public static func parse(_ s: String) -> ProxyAddress? {
+        guard let colon = s.lastIndex(of: ":"), let port = Int(s[s.index(after: colon)...]), (1...65535).contains(port) else { return nil }
+        let host = String(s[..<colon])
+        if host.hasPrefix("[") { guard host.hasSuffix("]"), host.count > 2, !host.dropFirst().dropLast().contains("]") else { return nil } }
+        else if host.isEmpty || host.contains(":") { return nil }
+        guard host.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7f && !"/@?#\"'\\".unicodeScalars.contains($0) }) else { return nil }
+        return ProxyAddress(host: host, port: port)
+    }
+    public var url: String { "http://\(host):\(port)" }
+}
+
+/// What to run and under which rules.
+public struct ExecRequest: Sendable {
+    public var manifest: AgentManifest
+    public var environment: ExecEnvironment
+    public var argv: [String]
+    public var proxy: ProxyAddress?
+    public var allowUnconfined: Bool
+    public init(manifest: AgentManifest, environment: ExecEnvironment, argv: [String], proxy: ProxyAddress?, allowUnconfined: Bool) {
+        self.manifest = manifest; self.environment = environment; self.argv = argv; self.proxy = proxy; self.allowUnconfined = allowUnconfined
+    }
+}
+
+/// The launcher: decides, confines the calling thread and replaces the process with the command.
+///
+/// Time of check and time of use: the command (and the script an interpreter runs) is opened once;
+/// its digest is computed through that descriptor, the Landlock execute rule is added on it, and the
+/// kernel executes it through it (`execveat(fd, "", AT_EMPTY_PATH)`; an interpreter is handed
+/// `/proc/self/fd/N` for the script). Renaming or replacing the path after the check therefore changes
+/// nothing. A script whose digest is declared goes further: it is copied into a sealed memfd, hashed as
+/// copied, and the interpreter (the one on the command line, or the one its `#!` line names, which the
+/// launcher then runs itself) reads the copy, so not even a write into the same file can change what
+/// runs. What remains: a binary with a declared digest is hashed in place, and a writer of that very
+/// file could change it between the hash and execve (execve makes it read-only only once it runs);
+/// declare binaries in read-only locations (an image layer, a read-only mount).
+/// A script run this way sees `$0` (or `sys.argv[0]`) as `/proc/self/fd/N` or `/dev/fd/N`, not its path.
+public enum ExecLauncher {
+    /// Why the command did not run: the exit status and the one line for standard error.
+    public struct Failure: Error, Sendable {
+        public var code: Int32
+        public var message: String
+    }
+
+    /// Executables for the loader, the shells and the tools scripts call: read and execute. Distribution
+    /// files, no secrets; `/usr/local` and `/opt` are not included and go in `filesystem.read` when needed.
+    public static let systemExecutable = ["/bin", "/sbin", "/usr/bin", "/usr/sbin", "/lib", "/lib64", "/usr/lib", "/usr/lib64", "/usr/lib32", "/usr/libexec"]
+    /// Read only: what the loader, libc's name service, TLS and locales read. A short list of /etc, not
+    /// /etc itself (it holds shadow, keys and credentials); /proc for a process's own status (other
+    /// processes' secrets there are behind ptrace checks, which Landlock tightens).
+    public static let systemRead = [
+        "/usr/share", "/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/nsswitch.conf", "/etc/passwd", "/etc/group",
+        "/etc/hosts", "/etc/host.conf", "/etc/resolv.conf", "/etc/gai.conf", "/etc/services", "/etc/protocols", "/etc/localtime",
+        "/etc/ssl/certs", "/etc/ssl/openssl.cnf", "/etc/ca-certificates", "/etc/mime.types", "/proc",
+    ]
+    /// Devices every program may use: the sinks and sources of nothing and randomness, and the terminal.
+    public static let devices: [(String, UInt64)] = [
+        ("/dev/null", Landlock.readFile | Landlock.writeFile | Landlock.truncate), ("/dev/zero", Landlock.readFile),
+        ("/dev/full", Landlock.readFile | Landlock.writeFile), ("/dev/random", Landlock.readFile), ("/dev/urandom", Landlock.readFile),
+        ("/dev/tty", Landlock.readFile | Landlock.writeFile),
+    ]
+
+    /// The Landlock rules for `manifest`: the declared reads (with execute: a file one may read one can
+    /// run through an interpreter anyway) and writes (without execute), the declared secret files, the
+    /// command and script, and the system paths above. TCP connects: only the proxy's port with
+    /// `--proxy`; else the TCP ports the egress entries declare (and 53 with `dns: true`), unless an entry
+    /// declares none, which allows every port. Landlock sees ports, not addresses: the port of the
+    /// proxy on any host is reachable, which is why the proxy, not this rule, decides destinations.
+    public static func ruleset(abi: Int, manifest: AgentManifest, executables: [String], proxy: ProxyAddress?) -> Landlock.Ruleset {
+        var r = Landlock.Ruleset(abi: abi)
+        for p in systemExecutable { r.paths.append(.init(p, Landlock.read | Landlock.execute)) }
+        for p in systemRead { r.paths.append(.init(p, Landlock.read)) }
+        for (p, a) in devices { r.paths.append(.init(p, a)) }
+        for p in manifest.read { r.paths.append(.init(p, Landlock.read | Landlock.execute)) }
+        for p in manifest.write { r.paths.append(.init(p, Landlock.write)) }
+        for p in manifest.secrets.compactMap(\.file) { r.paths.append(.init(p, Landlock.readFile)) }
+        for p in executables { r.paths.append(.init(p, Landlock.readFile | Landlock.execute)) }
+        if let proxy {
+            r.connectPorts = [proxy.port]
+        } else {
+            let tcp = manifest.egress.filter { $0.proto == "TCP" }
+            if !tcp.contains(where: { $0.ports.isEmpty }) {
+                r.connectPorts = Array(Set(tcp.flatMap(\.ports) + (manifest.dns ? [53] : []))).sorted()
+            }
+        }
+        return r
+    }
+
+    /// The file `command` names: a path (relative to the working directory) when it has a `/`, else the
+    /// first executable regular file of that name on `searchPath`, as execvp looks.
+    public static func resolve(_ command: String, searchPath: String?) -> String? {
+        func executable(_ p: String) -> Bool {
+            var st = stat()
+            return stat(p, &st) == 0 && st.st_mode & S_IFMT == S_IFREG && access(p, X_OK) == 0
+        }
+        if command.contains("/") { return executable(command) ? absolute(command) : nil }
+        guard !command.isEmpty else { return nil }
+        for dir in (searchPath ?? "/usr/local/bin:/usr/bin:/bin").split(separator: ":", omittingEmptySubsequences: false) {
+            let p = (dir.isEmpty ? "." : String(dir)) + "/" + command
+            if executable(p) { return absolute(p) }
+        }
+        return nil
+    }
+
+    static func absolute(_ p: String) -> String {
+        let full = p.hasPrefix("/") ? p : FileManager.default.currentDirectoryPath + "/" + p
+        return URL(fileURLWithPath: full).standardized.path
+    }
+
+    static func realPath(_ p: String) -> String? {
+        guard let r = realpath(p, nil) else { return nil }
+        defer { free(r) }
+        return String(cString: r)
+    }
+
+    static func basename(_ p: String) -> String { (p as NSString).lastPathComponent }
+
+    /// SHA-256 of the file behind `fd`, read from its start with pread (the offset is left alone).
+    static func sha256(_ fd: Int32) -> String? {
+        var h = SHA256()
+        var buf = [UInt8](repeating: 0, count: 1 << 16)
+        var off: off_t = 0
+        while true {
+            let n = buf.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, off) }
+            if n < 0 { if errno == EINTR { continue }; return nil }
+            if n == 0 { break }
+            h.update(data: buf[..<n])
+            off += off_t(n)
+        }
+        return h.finalize().map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// Scripts larger than this are hashed in place rather than copied into memory.
+    static let sealedCopyLimit = 64 << 20
+
+    /// A sealed in-memory copy (memfd) of the file behind `fd`, and the SHA-256 of exactly the bytes
+    /// copied: an interpreter reading the copy reads what was checked, whatever happens to the file.
+    /// nil when the copy cannot be made (the caller then hashes the file in place).
+    static func sealedCopy(_ fd: Int32) -> (fd: Int32, sha256: String)? {
+        let m = cgs_memfd_create_sealable("provenant-script")
+        guard m >= 0 else { return nil }
+        var h = SHA256()
+        var buf = [UInt8](repeating: 0, count: 1 << 16)
+        var off: off_t = 0
+        while true {
+            let n = buf.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, off) }
+            if n < 0 && errno == EINTR { continue }
+            guard n >= 0, off + off_t(n) <= sealedCopyLimit else { close(m); return nil }
+            if n == 0 { break }
+            var done = 0
+            while done < n {
+                let w = buf.withUnsafeBytes { write(m, $0.baseAddress! + done, n - done) }
+                if w < 0 && errno == EINTR { continue }
+                guard w > 0 else { close(m); return nil }
+                done += w
+            }
+            h.update(data: buf[..<n])
+            off += off_t(n)
+        }
+        guard cgs_memfd_seal(m) == 0 else { close(m); return nil }
+        return (m, h.finalize().map { String(format: "%02x", $0) }.joined())
+    }
+
+    struct Shebang: Equatable { var interpreter: String; var argument: String? }
+
+    /// The `#!` line as the kernel reads it (binfmt_script): within the first 256 bytes, the
+    /// interpreter up to the first blank, and the rest of the line, trimmed, as one optional argument.
+    static func shebang(_ fd: Int32) -> (interpreter: String, argument: String?)? {
+        var b = [UInt8](repeating: 0, count: 256)
+        let n = b.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
+        guard n > 2, b[0] == 0x23, b[1] == 0x21 else { return nil }
+        let line = b[2..<n].prefix { $0 != 0x0a }
+        func blank(_ c: UInt8) -> Bool { c == 0x20 || c == 0x09 }
+        let rest = line.drop(while: blank)
+        let interp = rest.prefix { !blank($0) }
+        guard !interp.isEmpty, !interp.contains(0), let path = String(validating: interp, as: UTF8.self) else { return nil }
+        var arg = Array(rest.dropFirst(interp.count).drop(while: blank))
+        while let last = arg.last, blank(last) { arg.removeLast() }
+        guard !arg.contains(0) else { return nil }
+        return (path, arg.isEmpty ? nil : String(decoding: arg, as: UTF8.self))
+    }
+
+    static func startsWithShebang(_ fd: Int32) -> Bool {
+        var b: [UInt8] = [0, 0]
+        return b.withUnsafeMutableBytes { pread(fd, $0.baseAddress, 2, 0) } == 2 && b == [0x23, 0x21]
+    }
+
+    static func keepAcrossExec(_ fd: Int32) {
+        let flags = fcntl(fd, F_GETFD)
+        if flags >= 0 { _ = fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC) }
+    }
+
+    /// Opens for hashing and executing; an execute-only file (no read permission) is opened O_PATH,
+    /// which executes but cannot be hashed.
+    static func openForExec(_ p: String) -> Int32 {
+        let fd = open(p, O_RDONLY | O_CLOEXEC)
+        return fd >= 0 || errno != EACCES ? fd : open(p, cgs_o_path | O_CLOEXEC)
+    }
+
+    /// Decides, confines and executes. Returns only when the command does not run: refused (126),
+    /// not found (127), or failed to execute. `record` receives the audit record of every decision;
+    /// `notice` the warnings a person should see (running unconfined).
+    /// Everything from the capability drop to execveat runs on the calling thread, without suspension:
+    /// capabilities, no_new_privs and Landlock domains belong to the thread that sets them, and execve
+    /// makes that thread's the process's.
+    public static func launch(_ request: ExecRequest, scrub: EnvironmentScrub, record: (ExecAuditRecord) -> Void, notice: (String) -> Void) -> Failure {
+        var audit = ExecAuditRecord(command: request.argv, environment: request.environment)
+        func refuse(_ reason: String, code: Int32 = 126) -> Failure {
+            audit.decision = "refuse"
+            audit.reason = reason
+            record(audit)
+            return Failure(code: code, message: "refused: \(reason)")
+        }
+        var argv = request.argv
+        guard let command = argv.first else { return refuse("no command", code: 2) }
+        let inherited = EnvironmentScrub.current()
+        let searchPath = inherited.lazy.compactMap { e -> String? in
+            e.starts(with: Array("PATH=".utf8)) ? String(decoding: e.dropFirst(5), as: UTF8.self) : nil
+        }.first
+        guard let program = resolve(command, searchPath: searchPath) else {
+            return refuse("'\(command)' is not an executable file\(command.contains("/") ? "" : " on PATH")", code: 127)
+        }
+        audit.program = program
+        let real = realPath(program) ?? program
+        let programFD = openForExec(program)
+        guard programFD >= 0 else { return refuse("cannot open \(program): \(String(cString: strerror(errno)))") }
+
+        // The script, its descriptor (to hash and run), and its index in argv when an interpreter runs it.
+        var names = [basename(command)]
+        if basename(real) != names[0] { names.append(basename(real)) }
+        var script: ExecPolicy.Script
+        var scriptFD: Int32? = programFD
+        var scriptArgument: (index: Int, path: String, fd: Int32)?
+        let reference = ScriptReference.of(argv, names: names)
+        switch reference {
+        case .command:
+            script = .init(name: names[0], paths: [program, real])
+        case .inline(let how):
+            // The interpreter stands for its inline code: declaring it allows what it is given.
+            audit.inline = how
+            script = .init(name: names[0], paths: [program, real])
+        case .module(let module):
+            script = .init(name: module)
+            scriptFD = nil
+        case .file(let index, let searchPATH):
+            let written = argv[index]
+            guard let path = searchPATH ? resolve(written, searchPath: searchPath) : absolute(written) else {
+                return refuse("'\(written)' is not an executable file on PATH", code: 127)
+            }
+            let fd = searchPATH ? openForExec(path) : open(path, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else { return refuse("cannot open the script \(path): \(String(cString: strerror(errno)))") }
+            script = .init(name: basename(written), paths: [path, realPath(path) ?? path])
+            scriptFD = fd
+            scriptArgument = (index, path, fd)
+        }
+        audit.script = script.name
+
+        // A script whose digest is declared runs from a sealed copy of the bytes that were hashed, when
+        // it is read by an interpreter: one named on the command line, or the `#!` line's. A binary (or
+        // a command env looks up) is hashed in place and executed through the same descriptor.
+        let policy = ExecPolicy(manifest: request.manifest)
+        var sealed: Int32?
+        if policy.wantsDigest(script), let fd = scriptFD {
+            let interpreted: Bool
+            switch reference {
+            case .file(_, let searchPATH): interpreted = !searchPATH
+            case .command: interpreted = startsWithShebang(fd)
+            default: interpreted = false
+            }
+            if interpreted, let copy = sealedCopy(fd) {
+                sealed = copy.fd
+                script.sha256 = copy.sha256
+            } else {
+                script.sha256 = sha256(fd)
+            }
+            audit.sha256 = script.sha256
+        }
+        let decision = policy.decide(script, in: request.environment)
+        audit.declaredAs = decision.declaredAs
+        guard decision.allowed else { return refuse(audit.inline.map { "\($0): " + decision.reason } ?? decision.reason) }
+        audit.reason = decision.reason
+
+        // Execute through the descriptors that were checked.
+        var executables = [program]
+        var fds = [program: programFD]
+        var execFD = programFD
+        if let s = scriptArgument {
+            let runFrom = sealed ?? s.fd
+            keepAcrossExec(runFrom)
+            argv[s.index] = "/proc/self/fd/\(runFrom)"
+            executables.append(s.path)
+            fds[s.path] = s.fd
+        } else if let sealed {
+            // Do what the kernel does with a `#!` script, on the sealed copy.
+            guard let line = shebang(sealed) else { return refuse("\(program) has no interpreter on its #! line") }
+            let interpreter = absolute(line.interpreter)
+            let fd = openForExec(interpreter)
+            guard fd >= 0 else { return refuse("cannot open \(interpreter), the interpreter of \(program): \(String(cString: strerror(errno)))") }
+            keepAcrossExec(sealed)
+            argv = [line.interpreter] + (line.argument.map { [$0] } ?? []) + ["/proc/self/fd/\(sealed)"] + argv.dropFirst()
+            executables.append(interpreter)
+            fds[interpreter] = fd
+            execFD = fd
+            audit.notes.append("runs a sealed copy of \(program) through \(interpreter)")
+        } else if startsWithShebang(programFD) {
+            // A `#!` script executed through its descriptor is handed to its interpreter as /dev/fd/N,
+            // which must stay open across exec.
+            keepAcrossExec(programFD)
+        }
+
+        var env = scrub.scrub(inherited)
+        audit.removedEnvironment = env.removed
+        if let proxy = request.proxy {
+            // All HTTP(S) goes to the proxy: no variable may send some of it around.
+            let replaced: Set<String> = ["HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"]
+            env.kept.removeAll { e in replaced.contains(String(decoding: e.prefix { $0 != UInt8(ascii: "=") }, as: UTF8.self)) }
+            for name in ["HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"] { env.kept.append(Array("\(name)=\(proxy.url)".utf8)) }
+        }
+
+        guard let declared = Capabilities.mask(request.manifest.capabilities) else { return refuse("the manifest names an unknown capability") }
+        var ruleset: Landlock.Ruleset?
+        switch Landlock.abi() {
+        case .success(let abi):
+            let r = Self.ruleset(abi: abi, manifest: request.manifest, executables: executables, proxy: request.proxy)
+            ruleset = r
+            audit.confinement = "landlock ABI \(abi)"
+            if let n = r.tcpNote { audit.notes.append(n) }
+        case .failure(let e):
+            let why = "Landlock is not available in this kernel (\(e))"
+            guard request.allowUnconfined else { return refuse("\(why); refusing to run unconfined without --allow-unconfined") }
+            audit.confinement = "unconfined: \(why)"
+            notice("warning: \(why): running UNCONFINED by --allow-unconfined (no file or TCP limits; capabilities, no_new_privs and the environment scrub still apply)")
+        }
+
+        do throws(ConfinementError) {
+            let caps = try Capabilities.confine(to: declared)
+            audit.capabilities = Capabilities.names(in: caps.kept)
+            if caps.boundingKept != 0 {
+                // Said, not hidden: the sets that matter are empty of them and no_new_privs keeps them so.
+                audit.notes.append("without CAP_SETPCAP the bounding set keeps \(Capabilities.names(in: caps.boundingKept).joined(separator: ", ")); no_new_privs stops them being regained")
+            }
+            let r = cgs_set_no_new_privs()
+            guard r == 0 else { throw ConfinementError("PR_SET_NO_NEW_PRIVS", errno: -r) }
+            if let ruleset { try Landlock.restrict(ruleset, fds: fds) }
+        } catch {
+            return refuse("confinement failed, not running the command: \(error)")
+        }
+
+        audit.decision = "allow"
+        record(audit)
+        let r = execute(execFD, argv: argv, environment: env.kept)
+        audit.notes.append("execveat failed: \(String(cString: strerror(-r)))")
+        return refuse("cannot execute \(program): \(String(cString: strerror(-r)))", code: r == -ENOENT ? 127 : 126)
+    }
+
+    /// execveat(fd, "", argv, envp, AT_EMPTY_PATH); returns -errno, only on failure.
+    static func execute(_ fd: Int32, argv: [String], environment: [[UInt8]]) -> Int32 {
+        func cStrings(_ items: [[UInt8]]) -> [UnsafeMutablePointer<CChar>?] {
+            items.map { bytes in
+                let p = UnsafeMutablePointer<CChar>.allocate(capacity: bytes.count + 1)
+                for (i, b) in bytes.enumerated() { p[i] = CChar(bitPattern: b) }
+                p[bytes.count] = 0
+                return p
+            } + [nil]
+        }
+        let cArgv = cStrings(argv.map { Array($0.utf8) }), cEnv = cStrings(environment)
+        defer { for p in cArgv + cEnv { p?.deallocate() } }
+        return cArgv.withUnsafeBufferPointer { a in
+            cEnv.withUnsafeBufferPointer { e in cgs_execveat(fd, "", a.baseAddress, e.baseAddress, cgs_at_empty_path) }
+        }
+    }
+}

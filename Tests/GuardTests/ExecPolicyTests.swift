@@ -1,0 +1,186 @@
+import Foundation
+import Permissions
+import Secrets
+import Testing
+@testable import Guard
+
+/// The decisions of `guard exec` that need no exec: which word is the script, whether it may run,
+/// the environment, the labels file, the scrub, the proxy address, the Landlock plan.
+@Suite struct ExecPolicyTests {
+    @Test func theScriptIsTheCommandOrTheInterpretersFirstOperand() {
+        func ref(_ words: [String]) -> ScriptReference { ScriptReference.of(words, names: [(words[0] as NSString).lastPathComponent]) }
+        #expect(ref(["./cleanup.sh", "--all"]) == .command)
+        #expect(ref(["/usr/bin/cat", "x"]) == .command)
+        #expect(ref(["sh", "cleanup.sh", "--all"]) == .file(index: 1, searchPATH: false))
+        #expect(ref(["bash", "-e", "-o", "pipefail", "+o", "nounset", "--rcfile", "/x", "--", "c.sh"]) == .file(index: 9, searchPATH: false))
+        #expect(ref(["/bin/sh", "-c", "rm -rf /"]) == .inline("sh -c"))
+        #expect(ref(["bash", "-ec", "true"]) == .inline("bash -c"))
+        #expect(ref(["sh"]) == .inline("sh reading standard input"))
+        #expect(ref(["python3", "-u", "-W", "ignore", "job.py"]) == .file(index: 4, searchPATH: false))
+        #expect(ref(["python3.11", "-Wignore", "job.py"]) == .file(index: 2, searchPATH: false))
+        #expect(ref(["python3", "-c", "print(1)"]) == .inline("python3 -c"))
+        #expect(ref(["python3", "-m", "http.server"]) == .module("http.server"))
+        #expect(ref(["python3", "-Bmpip"]) == .module("pip"))
+        #expect(ref(["python3", "-"]) == .inline("python3 -"))
+        #expect(ref(["perl", "-Mstrict", "-we", "1"]) == .inline("perl -e"))
+        #expect(ref(["perl", "-Ilib", "x.pl"]) == .file(index: 2, searchPATH: false))
+        #expect(ref(["node", "--require", "hook", "app.js"]) == .file(index: 3, searchPATH: false))
+        #expect(ref(["node", "--eval=1"]) == .inline("node --eval"))
+        #expect(ref(["env", "-i", "A=1", "python3", "-u", "job.py"]) == .file(index: 5, searchPATH: false))
+        #expect(ref(["env", "-u", "HOME", "cleanup.sh"]) == .file(index: 3, searchPATH: true))
+        #expect(ref(["env", "sh", "-c", "x"]) == .inline("sh -c"))
+        #expect(ref(["env", "-S", "sh -c x"]) == .inline("env -S"))
+        // A link named like a script that is bash underneath is read as bash.
+        #expect(ScriptReference.of(["cleanup.sh", "-c", "evil"], names: ["cleanup.sh", "bash"]) == .inline("cleanup.sh -c"))
+        #expect(ref(["pythonista", "x"]) == .command, "only python, python3, python3.11 are python")
+    }
+
+    static let digest = String(repeating: "ab", count: 32)
+    static func policy() -> ExecPolicy {
+        var m = AgentManifest(name: "a")
+        m.scripts = ["cleanup.sh": ["test"], "rotate.sh": ["production", "test"], "/opt/jobs/migrate": ["staging"], "jobs/report.py": ["production"]]
+        m.scriptDigests = ["rotate.sh": digest]
+        return ExecPolicy(manifest: m)
+    }
+    static let production = ExecEnvironment(name: "production", source: "default")
+    static let test = ExecEnvironment(name: "test", source: "--environment")
+
+    @Test func declaredScriptsRunOnlyInTheirEnvironmentsAndWithTheirDigest() {
+        let p = Self.policy()
+        let cleanup = ExecPolicy.Script(name: "cleanup.sh", paths: ["/w/cleanup.sh"])
+        #expect(p.decide(cleanup, in: Self.test).allowed)
+        let refused = p.decide(cleanup, in: Self.production)
+        #expect(!refused.allowed && refused.reason == "'cleanup.sh' is declared for test, not for production" && refused.declaredAs == "cleanup.sh")
+        #expect(!p.wantsDigest(cleanup))
+        var rotate = ExecPolicy.Script(name: "rotate.sh", paths: ["/w/rotate.sh"])
+        #expect(p.wantsDigest(rotate))
+        #expect(!p.decide(rotate, in: Self.production).allowed, "a digest is declared and nothing was hashed")
+        rotate.sha256 = Self.digest
+        #expect(p.decide(rotate, in: Self.production).allowed)
+        rotate.sha256 = String(repeating: "cd", count: 32)
+        let changed = p.decide(rotate, in: Self.production)
+        #expect(!changed.allowed && changed.reason.contains("has sha256 \(rotate.sha256!), the manifest declares \(Self.digest)"))
+    }
+
+    @Test func undeclaredScriptsAreRefusedInProductionOnly() {
+        let p = Self.policy()
+        let other = ExecPolicy.Script(name: "other.sh", paths: ["/w/other.sh"])
+        let refused = p.decide(other, in: Self.production)
+        #expect(!refused.allowed && refused.reason.contains("not a declared script") && refused.declaredAs == nil)
+        #expect(!p.decide(other, in: ExecEnvironment(name: "Prod", source: "--environment")).allowed, "prod is production too")
+        #expect(p.decide(other, in: Self.test).allowed)
+        #expect(p.decide(other, in: ExecEnvironment(name: "staging", source: "--environment")).allowed)
+    }
+
+    @Test func pathKeysMatchPathsAndBasenameKeysMatchNames() {
+        let p = Self.policy()
+        #expect(p.key(for: .init(name: "migrate", paths: ["/opt/jobs/migrate"])) == "/opt/jobs/migrate")
+        #expect(p.key(for: .init(name: "migrate", paths: ["/tmp/migrate"])) == nil, "a path key is not a basename key")
+        #expect(p.key(for: .init(name: "report.py", paths: ["/srv/jobs/report.py"])) == "jobs/report.py")
+        #expect(p.key(for: .init(name: "report.py", paths: ["/srv/myjobs/report.py"])) == nil)
+        #expect(p.key(for: .init(name: "cleanup.sh", paths: ["/anywhere/cleanup.sh"])) == "cleanup.sh")
+    }
+
+    @Test func theEnvironmentComesFromTheOptionTheVariableOrTheLabelsFileElseProduction() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("guard-env-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let labels = dir + "/labels"
+        try "app=\"x\"\nenvironment=\"test\"\n".write(toFile: labels, atomically: true, encoding: .utf8)
+        #expect(ExecEnvironment.resolve(option: "staging", variable: "test", labelsFile: labels).name == "staging")
+        #expect(ExecEnvironment.resolve(option: nil, variable: "staging", labelsFile: nil) == ExecEnvironment(name: "staging", source: "PROVENANT_ENVIRONMENT"))
+        let both = ExecEnvironment.resolve(option: nil, variable: "staging", labelsFile: labels)
+        #expect(both.name == "staging" && both.note == "PROVENANT_ENVIRONMENT is set, so --environment-file \(labels) was not read")
+        #expect(ExecEnvironment.resolve(option: nil, variable: "", labelsFile: labels) == ExecEnvironment(name: "test", source: "--environment-file \(labels)"))
+        let none = ExecEnvironment.resolve(option: nil, variable: nil, labelsFile: nil)
+        #expect(none.name == "production" && none.isProduction && none.source == "default")
+        let missing = ExecEnvironment.resolve(option: nil, variable: nil, labelsFile: dir + "/absent")
+        #expect(missing.name == "production" && missing.note?.contains("cannot be read") == true)
+        try "environment=\"test\"\nenvironment=\"test\"\n".write(toFile: labels, atomically: true, encoding: .utf8)
+        #expect(ExecEnvironment.resolve(option: nil, variable: nil, labelsFile: labels).name == "production", "a label given twice is ambiguous")
+        try "environment=test\n".write(toFile: labels, atomically: true, encoding: .utf8)
+        #expect(ExecEnvironment.resolve(option: nil, variable: nil, labelsFile: labels).name == "production", "an unquoted value is not the downward API's")
+    }
+
+    @Test func theLabelsFileIsReadAsTheDownwardAPIWritesIt() {
+        let text = "app=\"collector\"\r\nenvironment=\"test\"\ntier=\"a \\\"b\\\" \\\\ \\u00e9\\x41\\n\\U0001F600\"\nbroken\n=\"nokey\"\nq=\"x\"y\"\nt=\"\\q\"\n"
+        let l = DownwardAPILabels(parsing: Array(text.utf8))
+        #expect(l.labels == ["app": "collector", "environment": "test", "tier": "a \"b\" \\ éA\n😀"])
+        #expect(l.ambiguous.isEmpty)
+        #expect(DownwardAPILabels(parsing: Array("environment=\"\\xff\"\n".utf8)).labels.isEmpty, "not UTF-8")
+        #expect(DownwardAPILabels(parsing: Array("environment=\"test\\\"\n".utf8)).labels.isEmpty, "the closing quote is escaped")
+        #expect(DownwardAPILabels(parsing: Array("a=\"1\"\na=\"2\"\na=\"3\"\n".utf8)).ambiguous == ["a"])
+    }
+
+    @Test func secretVariablesAreKnownByNameOrByValue() throws {
+        for name in ["GITHUB_TOKEN", "DB_PASSWORD", "AWS_SECRET_ACCESS_KEY", "OPENAI_API_KEY", "ghtoken", "MYSQL_PWD_PASSWD", "SSH_PRIVATE_KEY", "HTTP_AUTH", "APP_CREDENTIALS"] {
+            #expect(EnvironmentScrub.nameLooksSecret(name), "\(name)")
+        }
+        for name in ["PATH", "HOME", "GIT_AUTHOR_NAME", "TOKENIZERS_PARALLELISM", "PWD", "KEYBOARD", "LANG", "XDG_SESSION_ID"] {
+            #expect(!EnvironmentScrub.nameLooksSecret(name), "\(name)")
+        }
+        let engine = try SecretEngine.standard(minimumConfidence: .high)
+        let scrub = EnvironmentScrub(named: ["API_TOKEN"], engine: engine)
+        let entries = ["PATH=/usr/bin:/bin", "API_TOKEN=keep-me-1234", "GITHUB_TOKEN=x", "NOTES=ghp_R7wQ2bX9kLm4Np8sT1vY6zC3dF5gH0jK2mQe", "HOME=/root", "LANG=C.UTF-8"]
+        let r = scrub.scrub(entries.map { Array($0.utf8) })
+        #expect(r.removed == ["GITHUB_TOKEN", "NOTES"])
+        #expect(r.kept.map { String(decoding: $0, as: UTF8.self) } == ["PATH=/usr/bin:/bin", "API_TOKEN=keep-me-1234", "HOME=/root", "LANG=C.UTF-8"])
+        // This process's own environment: nothing ordinary goes.
+        let mine = scrub.scrub(EnvironmentScrub.current())
+        for name in ["PATH", "HOME"] where ProcessInfo.processInfo.environment[name] != nil { #expect(!mine.removed.contains(name)) }
+    }
+
+    @Test func proxyAddressesAreHostColonPort() {
+        #expect(ProxyAddress.parse("127.0.0.1:3128") == ProxyAddress(host: "127.0.0.1", port: 3128))
+        #expect(ProxyAddress.parse("[::1]:8080")?.url == "http://[::1]:8080")
+        #expect(ProxyAddress.parse("proxy.internal:80")?.host == "proxy.internal")
+        for bad in ["127.0.0.1", ":3128", "host:0", "host:65536", "::1:80", "[::1:80", "a@b:80", "http://h:80", "h:8o"] {
+            #expect(ProxyAddress.parse(bad) == nil, "\(bad)")
+        }
+    }
+
+    @Test func tcpConnectsGoToTheProxyOrTheDeclaredPorts() {
+        var m = AgentManifest(name: "a")
+        m.egress = [.init(host: "a.example", cidr: nil, ports: [443, 4317], proto: "TCP"), .init(host: nil, cidr: "10.0.0.0/8", ports: [53], proto: "UDP")]
+        m.dns = true
+        m.read = ["/etc/agent"]; m.write = ["/var/lib/agent"]
+        m.secrets = [.init(secret: nil, keys: [], env: nil, file: "/run/secrets/token")]
+        let r = ExecLauncher.ruleset(abi: 7, manifest: m, executables: ["/opt/agent"], proxy: nil)
+        #expect(r.connectPorts == [53, 443, 4317])
+        #expect(ExecLauncher.ruleset(abi: 7, manifest: m, executables: [], proxy: ProxyAddress(host: "127.0.0.1", port: 3128)).connectPorts == [3128])
+        #expect(r.paths.contains(.init("/etc/agent", Landlock.read | Landlock.execute)))
+        #expect(r.paths.contains(.init("/var/lib/agent", Landlock.write)) && Landlock.write & Landlock.execute == 0)
+        #expect(r.paths.contains(.init("/run/secrets/token", Landlock.readFile)))
+        #expect(r.paths.contains(.init("/opt/agent", Landlock.readFile | Landlock.execute)))
+        #expect(!r.paths.contains { $0.path == "/etc" || $0.path == "/" || $0.path == "/tmp" || $0.path == "/root" })
+        m.egress.append(.init(host: "b.example", cidr: nil, ports: [], proto: "TCP"))
+        let open = ExecLauncher.ruleset(abi: 7, manifest: m, executables: [], proxy: nil)
+        #expect(open.connectPorts == nil && open.tcpNote != nil)
+        #expect(Landlock.Ruleset(abi: 3).tcpNote?.contains("ABI 3") == true)
+        #expect(Landlock.handledFilesystem(abi: 1) == 0x1fff && Landlock.handledFilesystem(abi: 3) == 0x7fff && Landlock.handledFilesystem(abi: 7) == 0xffff)
+    }
+
+    @Test func theShebangLineIsReadAsTheKernelReadsIt() throws {
+        func line(_ text: String) throws -> ExecLauncher.Shebang? {
+            let p = FileManager.default.temporaryDirectory.appendingPathComponent("shebang-\(UUID().uuidString)").path
+            try text.write(toFile: p, atomically: false, encoding: .utf8)
+            defer { try? FileManager.default.removeItem(atPath: p) }
+            let fd = open(p, O_RDONLY)
+            defer { close(fd) }
+            return ExecLauncher.shebang(fd).map { ExecLauncher.Shebang(interpreter: $0.interpreter, argument: $0.argument) }
+        }
+        #expect(try line("#!/usr/bin/env  python3 -u \t\nprint(1)\n") == .init(interpreter: "/usr/bin/env", argument: "python3 -u"))
+        #expect(try line("#! /bin/sh\n") == .init(interpreter: "/bin/sh", argument: nil))
+        #expect(try line("#!\n") == nil)
+        #expect(try line("echo no\n") == nil)
+    }
+
+    @Test func capabilityNamesMapToTheKernelsNumbers() {
+        #expect(Capabilities.names.count == 41)
+        #expect(Capabilities.number("NET_BIND_SERVICE") == 10 && Capabilities.number("CAP_NET_BIND_SERVICE") == 10)
+        #expect(Capabilities.number("CHECKPOINT_RESTORE") == 40 && Capabilities.number("SYS_ADMIN") == 21 && Capabilities.number("CHOWN") == 0)
+        #expect(Capabilities.number("ALL") == nil && Capabilities.mask(["NET_RAW", "BOGUS"]) == nil)
+        #expect(Capabilities.mask(["KILL", "CAP_NET_BIND_SERVICE"]) == 0x420)
+        #expect(Capabilities.names(in: 0x420) == ["KILL", "NET_BIND_SERVICE"])
+    }
+}
