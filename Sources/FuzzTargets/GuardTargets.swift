@@ -19,5 +19,14 @@ enum GuardTargets {
             let name = (first as NSString).lastPathComponent
             if case .file(let i, _) = ScriptReference.of(words, names: [name]) { precondition(words.indices.contains(i)) }
         },
+        FuzzTarget("guard-request", "a proxy request head and its target: request line, headers, Content-Length, absolute-form URL, CONNECT authority") { bytes in
+            guard case .request(let r) = ProxyRequest.parse(bytes) else { return }
+            precondition(r.headLength <= bytes.count)
+            _ = r.bodyLength()
+            if case .success(let t) = ProxyTarget.of(r) { precondition((0...65535).contains(t.port)) }
+        },
+        FuzzTarget("guard-client-hello", "the first bytes of a CONNECT tunnel: TLS records holding a ClientHello and its server name") { bytes in
+            _ = TLSClientHello.parse(bytes)
+        },
     ]
 }
