@@ -48,44 +48,92 @@ import TestSupport
         try #require(Bundle.module.url(forResource: "Fixtures/proxy/\(name)", withExtension: "py")).path
     }
 
-    static func manifest(httpPort: Int, echoPort: Int, api: Bool = true) -> String {
+    static func manifest(httpPort: Int, echoPort: Int, resetPort: Int, api: Bool = true) -> String {
         """
         apiVersion: provenant.dev/v1
         kind: Agent
         name: agent
         egress:
-        \(api ? "  - host: api.example.test\n    ports: [\(httpPort), \(echoPort)]\n" : "")\
+        \(api ? "  - host: api.example.test\n    ports: [\(httpPort), \(echoPort), \(resetPort)]\n" : "")\
           - host: meta.example.test
             ports: [\(httpPort)]
           - host: rebind.example.test
             ports: [\(httpPort)]
           - cidr: 127.0.0.1/32
-            ports: [\(httpPort), \(echoPort)]
+            ports: [\(httpPort), \(echoPort), \(resetPort)]
         """
+    }
+
+    /// The upstreams and the proxy, started in `dir`.
+    struct Harness {
+        let upstream: Running, proxy: Running
+        let httpPort: Int, echoPort: Int, resetPort: Int, proxyPort: Int
+        let manifestPath: String, auditPath: String
+        func stop() { proxy.stop(); upstream.stop() }
+
+        init(dir: URL, headerTimeout: Int = 3) throws {
+            upstream = try Running("/usr/bin/env", ["python3", "-u", try ProxyTests.fixture("upstream")], log: dir.appendingPathComponent("upstream.log").path)
+            let ready = try #require(upstream.waitFor("http="), "\(upstream.output)")
+            let ports = ready.split(separator: " ").compactMap { Int($0.split(separator: "=").last ?? "") }
+            try #require(ports.count == 3)
+            (httpPort, echoPort, resetPort) = (ports[0], ports[1], ports[2])
+            manifestPath = dir.appendingPathComponent("agent.yaml").path
+            try ProxyTests.manifest(httpPort: httpPort, echoPort: echoPort, resetPort: resetPort).write(toFile: manifestPath, atomically: true, encoding: .utf8)
+            try "AGENT_KEY=\(ProxyTests.known)\n".write(toFile: dir.appendingPathComponent("creds.env").path, atomically: true, encoding: .utf8)
+            auditPath = dir.appendingPathComponent("audit.jsonl").path
+            proxy = try Running(provenantBinary, ["guard", "proxy", "--manifest", manifestPath, "--listen", "127.0.0.1:0",
+                                                  "--known", dir.appendingPathComponent("creds.env").path, "--audit", auditPath,
+                                                  "--resolve", "api.example.test=127.0.0.1", "--resolve", "rebind.example.test=10.0.0.1",
+                                                  "--resolve", "meta.example.test=169.254.169.254", "--header-timeout", "\(headerTimeout)"],
+                                log: dir.appendingPathComponent("proxy.log").path)
+            let listening = try #require(proxy.waitFor("listening on"), "\(proxy.output)")
+            proxyPort = try #require(Int(listening.split(separator: ":").last ?? ""))
+        }
+    }
+
+    static func openDescriptors(_ pid: Int32) -> Int {
+        (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd").count) ?? -1
+    }
+
+    /// Mixed good and bad clients: every request is answered or dropped, the proxy stays up, and once
+    /// the header timeouts and lingering closes have run, it holds no more descriptors than before.
+    @Test func aSoakOfMixedClientsLeavesNoDescriptorsBehind() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("guard-soak-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let h = try Harness(dir: dir, headerTimeout: 2)
+        defer { h.stop() }
+        let pid = h.proxy.process.processIdentifier
+        let before = Self.openDescriptors(pid)
+        let total = Int(ProcessInfo.processInfo.environment["PROVENANT_SOAK_REQUESTS"] ?? "") ?? 2000
+        let soak = try runProcess("/usr/bin/env", ["python3", try Self.fixture("soak"), "\(h.proxyPort)", "\(h.httpPort)", "\(h.echoPort)", "\(h.resetPort)", "\(total)"])
+        #expect(soak.code == 0, "\(soak.err)")
+        let counts = try #require(try JSONSerialization.jsonObject(with: Data(soak.out.utf8)) as? [String: Int], "\(soak.out)")
+        let eighth = total / 8
+        #expect(counts["allowed-200"] == eighth && counts["halfclose-200"] == eighth, "\(counts)")
+        #expect(counts["denied-403"] == eighth && counts["malformed-400"] == eighth && counts["huge-431"] == eighth, "\(counts)")
+        #expect(h.proxy.process.isRunning)
+        // Header timeouts (2 s) and lingering closes (2 s) release the last connections.
+        var after = Self.openDescriptors(pid)
+        let end = Date().addingTimeInterval(15)
+        while after > before && Date() < end { usleep(200_000); after = Self.openDescriptors(pid) }
+        #expect(after <= before, "descriptors: \(before) before, \(after) after \(total) requests")
+        // And it still serves.
+        let again = try runProcess("/usr/bin/env", ["python3", "-c", """
+            import socket; s = socket.create_connection(('127.0.0.1', \(h.proxyPort)))
+            s.sendall(b'GET http://api.example.test:\(h.httpPort)/ HTTP/1.1\\r\\nHost: api.example.test:\(h.httpPort)\\r\\n\\r\\n')
+            print(s.recv(200).split(b'\\r\\n')[0].decode())
+            """])
+        #expect(again.out.contains("200"), "\(again.out) \(again.err)")
     }
 
     @Test func decisionsOverRealSocketsWithAuditLines() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("guard-proxy-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
-        let upstream = try Running("/usr/bin/env", ["python3", "-u", try Self.fixture("upstream")], log: dir.appendingPathComponent("upstream.log").path)
-        defer { upstream.stop() }
-        let ready = try #require(upstream.waitFor("http="), "\(upstream.output)")
-        let ports = ready.split(separator: " ").compactMap { Int($0.split(separator: "=").last ?? "") }
-        try #require(ports.count == 2)
-        let (httpPort, echoPort) = (ports[0], ports[1])
-        let manifestPath = dir.appendingPathComponent("agent.yaml").path
-        try Self.manifest(httpPort: httpPort, echoPort: echoPort).write(toFile: manifestPath, atomically: true, encoding: .utf8)
-        try "AGENT_KEY=\(Self.known)\n".write(toFile: dir.appendingPathComponent("creds.env").path, atomically: true, encoding: .utf8)
-        let auditPath = dir.appendingPathComponent("audit.jsonl").path
-        let proxy = try Running(provenantBinary, ["guard", "proxy", "--manifest", manifestPath, "--listen", "127.0.0.1:0",
-                                                  "--known", dir.appendingPathComponent("creds.env").path, "--audit", auditPath,
-                                                  "--resolve", "api.example.test=127.0.0.1", "--resolve", "rebind.example.test=10.0.0.1",
-                                                  "--resolve", "meta.example.test=169.254.169.254", "--header-timeout", "3"],
-                                log: dir.appendingPathComponent("proxy.log").path)
-        defer { proxy.stop() }
-        let listening = try #require(proxy.waitFor("listening on"), "\(proxy.output)")
-        let proxyPort = try #require(Int(listening.split(separator: ":").last ?? ""))
+        let h = try Harness(dir: dir)
+        defer { h.stop() }
+        let (httpPort, echoPort, resetPort, proxyPort, manifestPath, auditPath, proxy) = (h.httpPort, h.echoPort, h.resetPort, h.proxyPort, h.manifestPath, h.auditPath, h.proxy)
 
         let client = try runProcess("/usr/bin/env", ["python3", try Self.fixture("client"), "\(proxyPort)", "\(httpPort)", "\(echoPort)", Self.known])
         #expect(client.code == 0, "\(client.err)")
@@ -138,7 +186,7 @@ import TestSupport
         #expect(lines.contains { $0["rule"] as? String == "private" && $0["address"] as? String == "10.0.0.1" })
 
         // SIGHUP reloads: with api.example.test gone from the manifest, the same request is denied.
-        try Self.manifest(httpPort: httpPort, echoPort: echoPort, api: false).write(toFile: manifestPath, atomically: true, encoding: .utf8)
+        try Self.manifest(httpPort: httpPort, echoPort: echoPort, resetPort: resetPort, api: false).write(toFile: manifestPath, atomically: true, encoding: .utf8)
         kill(proxy.process.processIdentifier, SIGHUP)
         #expect(proxy.waitFor("manifest reloaded") != nil)
         let again = try runProcess("/usr/bin/env", ["python3", "-c", """

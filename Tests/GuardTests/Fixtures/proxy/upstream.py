@@ -1,6 +1,6 @@
 """Loopback upstreams for the proxy tests: an HTTP server that answers every request with what it
 received (method, path, headers, body length) and counts requests, and a TCP echo server for tunnels.
-Prints 'http=PORT echo=PORT' once both listen, then serves until killed."""
+Prints 'http=PORT echo=PORT reset=PORT' (the last resets every connection) once both listen, then serves until killed."""
 import http.server, json, socket, socketserver, sys, threading
 
 count = 0
@@ -34,6 +34,16 @@ class Echo(socketserver.BaseRequestHandler):
             self.request.sendall(data)
         self.request.shutdown(socket.SHUT_WR)
 
+class Reset(socketserver.BaseRequestHandler):
+    """Accepts, reads a little, and resets the connection (SO_LINGER 0): an upstream that fails hard."""
+    def handle(self):
+        try:
+            self.request.recv(1024)
+        except OSError:
+            pass
+        self.request.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+        self.request.close()
+
 class ThreadingHTTP(socketserver.ThreadingMixIn, http.server.HTTPServer):
     daemon_threads = True
 class ThreadingTCP(socketserver.ThreadingMixIn, socketserver.TCPServer):
@@ -42,7 +52,9 @@ class ThreadingTCP(socketserver.ThreadingMixIn, socketserver.TCPServer):
 
 h = ThreadingHTTP(("127.0.0.1", 0), Handler)
 e = ThreadingTCP(("127.0.0.1", 0), Echo)
+r = ThreadingTCP(("127.0.0.1", 0), Reset)
 threading.Thread(target=h.serve_forever, daemon=True).start()
 threading.Thread(target=e.serve_forever, daemon=True).start()
-print(f"http={h.server_address[1]} echo={e.server_address[1]}", flush=True)
+threading.Thread(target=r.serve_forever, daemon=True).start()
+print(f"http={h.server_address[1]} echo={e.server_address[1]} reset={r.server_address[1]}", flush=True)
 threading.Event().wait()
