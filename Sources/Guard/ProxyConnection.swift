@@ -300,7 +300,8 @@ final class ProxyConnection: ChannelInboundHandler, @unchecked Sendable {
         guard context.channel.isActive else { state = .finished; return }
         record.decision = "deny"; record.rule = r.rule; record.reason = r.reason
         state = .finished
-        let reason = Self.headerSafe("\(r.rule): \(r.reason)")
+        // " - " rather than ": ", which the redactor would read as an assignment after a rule id ending in _TOKEN.
+        let reason = Self.headerSafe("\(r.rule) - \(r.reason)")
         let body = "provenant guard: denied: \(reason)\n"
         var b = context.channel.allocator.buffer(capacity: 256 + body.utf8.count)
         b.writeString("HTTP/1.1 \(r.status) \(Self.phrase(r.status))\r\nX-Provenant-Decision: deny\r\nX-Provenant-Reason: \(reason)\r\n")
