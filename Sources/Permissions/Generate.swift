@@ -12,9 +12,21 @@ public enum PolicyGenerator {
     /// Whether `namespace` can name a Kubernetes namespace (a DNS-1123 label).
     public static func isNamespace(_ namespace: String) -> Bool { FieldSyntax.isDNSLabel(namespace) }
 
+    /// The egress guard as a sidecar: `provenant guard proxy` beside the agent, reading the manifest
+    /// from a ConfigMap, with the agent's HTTP(S)_PROXY pointed at it.
+    public struct GuardSidecar: Sendable {
+        /// The image that holds `provenant`, pinned by digest.
+        public var image: String
+        /// The manifest's own text, put in the ConfigMap the guard reads.
+        public var manifestText: String
+        public var port: Int
+        public init(image: String, manifestText: String, port: Int = 3128) { self.image = image; self.manifestText = manifestText; self.port = port }
+    }
+
     /// A Deployment, ServiceAccount, egress policy and (when API access is declared) Role and
-    /// RoleBinding, as multi-document YAML.
-    public static func kubernetes(_ m: AgentManifest, namespace: String = "default", networkPolicy: NetworkPolicyFlavor = .kubernetes) -> String {
+    /// RoleBinding, as multi-document YAML. With `guardSidecar`, also the guard container and its ConfigMap.
+    public static func kubernetes(_ m: AgentManifest, namespace: String = "default", networkPolicy: NetworkPolicyFlavor = .kubernetes,
+                                  guardSidecar: GuardSidecar? = nil) -> String {
         let name = m.name
         let uid = m.uid ?? 10001
         let automount = YAMLTree.bool(!m.kubernetes.isEmpty)
@@ -41,12 +53,33 @@ public enum PolicyGenerator {
                                               ("capabilities", YAMLTree.map(capabilities))])),
         ]
         if !mounts.isEmpty { container.append(("volumeMounts", YAMLTree.seq(mounts, flow: false))) }
+        var containers = [YAMLTree.map(container)]
+        if let g = guardSidecar {
+            // The agent's HTTP clients go through the guard on loopback; the pod's egress policy below
+            // still limits the pod (guard included) to the declared destinations and DNS, and
+            // `guard exec --proxy` inside the agent's image keeps the agent's own TCP connects on the proxy port.
+            let proxyURL = "http://127.0.0.1:\(g.port)"
+            let env = ["HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"].map { YAMLTree.map([("name", .str($0)), ("value", .str(proxyURL))]) }
+                + ["NO_PROXY", "no_proxy"].map { YAMLTree.map([("name", .str($0)), ("value", .str("localhost,127.0.0.1"))]) }
+            containers[0] = YAMLTree.map(container + [("env", YAMLTree.seq(env, flow: false))])
+            volumes.append(YAMLTree.map([("name", .str("provenant-guard")), ("configMap", YAMLTree.map([("name", .str("\(name)-guard"))]))]))
+            containers.append(YAMLTree.map([
+                ("name", .str("provenant-guard")),
+                ("image", .str(g.image)),
+                ("args", YAMLTree.seq(["guard", "proxy", "--manifest", "/etc/provenant/agent.yaml", "--listen", "127.0.0.1:\(g.port)", "--audit", "-"].map { .str($0) }, flow: false)),
+                ("securityContext", YAMLTree.map([("allowPrivilegeEscalation", YAMLTree.bool(false)), ("readOnlyRootFilesystem", YAMLTree.bool(true)),
+                                                  ("capabilities", YAMLTree.map([("drop", YAMLTree.seq([.str("ALL")]))]))])),
+                ("volumeMounts", YAMLTree.seq([YAMLTree.map([("name", .str("provenant-guard")), ("mountPath", .str("/etc/provenant")), ("readOnly", YAMLTree.bool(true))])], flow: false)),
+            ]))
+            docs.append(YAMLTree.map([("apiVersion", .str("v1")), ("kind", .str("ConfigMap")), ("metadata", metadata("\(name)-guard")),
+                                      ("data", YAMLTree.map([("agent.yaml", .str(g.manifestText))]))]))
+        }
         var podSpec: [(String, Node)] = [
             ("serviceAccountName", .str(name)),
             ("automountServiceAccountToken", automount),
             ("securityContext", YAMLTree.map([("runAsNonRoot", YAMLTree.bool(true)), ("runAsUser", YAMLTree.int(uid)), ("runAsGroup", YAMLTree.int(uid)),
                                               ("seccompProfile", YAMLTree.map([("type", .str("RuntimeDefault"))]))])),
-            ("containers", YAMLTree.seq([YAMLTree.map(container)], flow: false)),
+            ("containers", YAMLTree.seq(containers, flow: false)),
         ]
         if !volumes.isEmpty { podSpec.append(("volumes", YAMLTree.seq(volumes, flow: false))) }
         let labels = YAMLTree.map([("app", .str(name))])

@@ -64,11 +64,11 @@ struct PolicyGenerate: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "generate",
         abstract: "Write least-privilege deployment configuration from an agent manifest.",
-        discussion: "For kubernetes: a Deployment with a non-root, read-only, drop-ALL, RuntimeDefault-seccomp securityContext and writable emptyDir volumes only for declared paths; a ServiceAccount; a NetworkPolicy allowing exactly the declared egress plus DNS (declared host names need --network-policy cilium, which writes a CiliumNetworkPolicy with toFQDNs: a plain NetworkPolicy can only name addresses, so there they fail closed); and a Role and RoleBinding with exactly the declared API access. For compose: a service with the same restrictions."
+        discussion: "For proxy: the kubernetes output plus the egress guard (`provenant guard proxy`) as a sidecar container reading the manifest from a ConfigMap, with the agent's HTTP_PROXY/HTTPS_PROXY set to it. For kubernetes: a Deployment with a non-root, read-only, drop-ALL, RuntimeDefault-seccomp securityContext and writable emptyDir volumes only for declared paths; a ServiceAccount; a NetworkPolicy allowing exactly the declared egress plus DNS (declared host names need --network-policy cilium, which writes a CiliumNetworkPolicy with toFQDNs: a plain NetworkPolicy can only name addresses, so there they fail closed); and a Role and RoleBinding with exactly the declared API access. For compose: a service with the same restrictions."
     )
     @Option(name: .long, help: "The agent manifest.")
     var manifest: String = "provenant.agent.yaml"
-    @Option(name: .long, help: "Target: kubernetes or compose.")
+    @Option(name: .long, help: "Target: kubernetes, compose, or proxy (kubernetes with the egress guard as a sidecar).")
     var `for`: String = "kubernetes"
     @Option(name: .long, help: "Kubernetes namespace for the generated objects.")
     var namespace: String = "default"
@@ -76,18 +76,28 @@ struct PolicyGenerate: ParsableCommand {
     var networkPolicy: String = "kubernetes"
     @Option(name: .long, help: "An existing deployment file: print the smallest strategic-merge patch per workload instead.")
     var patch: String?
+    @Option(name: .long, help: "With --for proxy: the image holding provenant, pinned by digest (name@sha256:...).")
+    var guardImage: String = "PROVENANT_IMAGE@sha256:REPLACE_WITH_DIGEST"
     @Option(name: .shortAndLong, help: "Write here instead of stdout.")
     var output: String?
 
     func run() throws {
-        guard ["kubernetes", "compose"].contains(self.for) else { throw ValidationError("unknown --for '\(self.for)'; use kubernetes or compose") }
+        guard ["kubernetes", "compose", "proxy"].contains(self.for) else { throw ValidationError("unknown --for '\(self.for)'; use kubernetes, compose or proxy") }
         guard let flavor = PolicyGenerator.NetworkPolicyFlavor(rawValue: networkPolicy) else { throw ValidationError("unknown --network-policy '\(networkPolicy)'; use kubernetes or cilium") }
         guard PolicyGenerator.isNamespace(namespace) else {
             throw ValidationError("--namespace '\(namespace)' is not a DNS-1123 label (lowercase letters, digits and '-', at most 63 characters)")
         }
         let m: AgentManifest
         do { m = try AgentManifest.load(manifest) } catch { CLI.fail("error: \(error)") }
-        var text = self.for == "kubernetes" ? PolicyGenerator.kubernetes(m, namespace: namespace, networkPolicy: flavor) : PolicyGenerator.compose(m)
+        var text: String
+        switch self.for {
+        case "compose": text = PolicyGenerator.compose(m)
+        case "proxy":
+            guard let manifestText = try? String(contentsOfFile: manifest, encoding: .utf8) else { CLI.fail("error: \(manifest): cannot read") }
+            text = PolicyGenerator.kubernetes(m, namespace: namespace, networkPolicy: flavor,
+                                              guardSidecar: .init(image: guardImage, manifestText: manifestText))
+        default: text = PolicyGenerator.kubernetes(m, namespace: namespace, networkPolicy: flavor)
+        }
         if let p = patch {
             do { text = PolicyPatch.patches(for: try Workloads.read(p).pods, manifest: m) } catch { CLI.fail("error: \(error)") }
         }
