@@ -25,6 +25,16 @@ enum GuardTargets {
             _ = r.bodyLength()
             if case .success(let t) = ProxyTarget.of(r) { precondition((0...65535).contains(t.port)) }
         },
+        FuzzTarget("guard-response", "an upstream's response as the proxy frames it for keep-alive, whole and byte by byte") { bytes in
+            var whole = ResponseFramer(requestMethod: "GET", clientKeepsAlive: true)
+            let all = try? whole.feed(bytes)
+            var split = ResponseFramer(requestMethod: "GET", clientKeepsAlive: true)
+            var emitted: [UInt8] = []
+            var failed = false
+            for b in bytes { do { emitted += try split.feed([b]).emit } catch { failed = true; break } }
+            // Framing must not depend on how the bytes were split.
+            if let all, !failed { precondition(all.emit == emitted && whole.phase == split.phase) }
+        },
         FuzzTarget("guard-client-hello", "the first bytes of a CONNECT tunnel: TLS records holding a ClientHello and its server name") { bytes in
             _ = TLSClientHello.parse(bytes)
         },

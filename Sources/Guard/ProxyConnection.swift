@@ -11,7 +11,9 @@ final class ProxyConnection: ChannelInboundHandler, @unchecked Sendable {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
-    enum State { case head, body(ProxyRequest, ProxyTarget, Int), dialing, hello(ProxyTarget), relaying, finished }
+    /// `awaitingResponse`: a plain request went upstream; its response is relayed through `framer`,
+    /// after which the connection reads the next request (keep-alive) or closes.
+    enum State { case head, body(ProxyRequest, ProxyTarget, Int), dialing, hello(ProxyTarget), relaying, awaitingResponse, finished }
 
     let shared: ProxyShared
     var state = State.head
@@ -24,12 +26,25 @@ final class ProxyConnection: ChannelInboundHandler, @unchecked Sendable {
     var audited = false
     var clientInputClosed = false
     var upstreamInputClosed = false
-    /// The client sent more than one request head: the second is not proxied (one request a connection).
+    /// A CONNECT tunnel: bytes are relayed both ways as they come.
     var isTunnel = false
+    /// The response being relayed for a plain request.
+    var framer: ResponseFramer?
+    /// Which destination the open upstream connection was dialled for: a following request to the same
+    /// host, address and port reuses it.
+    var upstreamKey: String?
+    /// The request the pending upstream write belongs to, for reuse checks.
+    var requestKey: String?
+    /// Whether bytes of a request have arrived since the last one finished: the audit line of a
+    /// keep-alive connection that then idles out is not written twice.
+    var requestStarted = true
+    var completed = 0
+    var clientContext: ChannelHandlerContext?
 
     init(shared: ProxyShared) { self.shared = shared }
 
     func channelActive(context: ChannelHandlerContext) {
+        clientContext = context
         record.time = Date()
         started = .now()
         record.client = context.remoteAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "?"
@@ -39,16 +54,25 @@ final class ProxyConnection: ChannelInboundHandler, @unchecked Sendable {
             return
         }
         counted = true
+        armHeaderTimer(context)
+        context.fireChannelActive()
+    }
+
+    /// The next request head (and body) must arrive within the header timeout; a keep-alive connection
+    /// that stays idle that long is closed without an answer.
+    func armHeaderTimer(_ context: ChannelHandlerContext) {
+        headerTimer?.cancel()
         let loop = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         headerTimer = context.eventLoop.scheduleTask(in: shared.options.headerTimeout) {
             let (me, ctx) = loop.value
             switch me.state {
+            case .head where !me.requestStarted && me.pending.isEmpty:
+                ctx.close(promise: nil)
             case .head, .body, .hello:
                 me.refuse(ctx, ProxyRefusal(status: 408, rule: "header-timeout", reason: "the request did not arrive in time"))
             default: break
             }
         }
-        context.fireChannelActive()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -56,8 +80,9 @@ final class ProxyConnection: ChannelInboundHandler, @unchecked Sendable {
         upstream?.close(promise: nil)
         upstream = nil
         if counted { shared.releaseConnection(); counted = false }
-        writeAudit()
+        if requestStarted { writeAudit() }
         state = .finished
+        clientContext = nil
         context.fireChannelInactive()
     }
 
@@ -75,7 +100,7 @@ final class ProxyConnection: ChannelInboundHandler, @unchecked Sendable {
                 // Half-close: the client is done sending; the upstream may still answer.
                 upstream?.close(mode: .output, promise: nil)
                 if upstreamInputClosed { context.close(promise: nil) }
-            case .relaying, .dialing: break
+            case .relaying, .dialing, .awaitingResponse: break
             default: context.close(promise: nil)
             }
             return
@@ -98,6 +123,13 @@ final class ProxyConnection: ChannelInboundHandler, @unchecked Sendable {
             return
         default:
             break
+        }
+        if case .head = state, !requestStarted {
+            // A new request on a kept-alive connection: a new audit record.
+            requestStarted = true
+            record = AuditRecord(time: Date(), client: record.client, method: "", host: "", port: 0, decision: "deny", rule: "incomplete",
+                                 reason: "the client closed before a decision")
+            started = .now()
         }
         pending += buf.readBytes(length: buf.readableBytes) ?? []
         advance(context)
@@ -122,6 +154,9 @@ final class ProxyConnection: ChannelInboundHandler, @unchecked Sendable {
         case .dialing:
             // Bytes that arrive while dialing wait in `pending` (bounded: a tunnel's first flight).
             if pending.count > TLSClientHello.maxHello + 1024 { refuse(context, ProxyRefusal(status: 400, rule: "too-early", reason: "too many bytes before the tunnel opened")) }
+        case .awaitingResponse:
+            // A pipelined request waits for the response before it; a client that floods is closed.
+            if pending.count > ProxyRequest.maxHead + shared.options.maxBody { context.close(promise: nil) }
         case .relaying, .finished:
             return
         }
@@ -201,10 +236,33 @@ final class ProxyConnection: ChannelInboundHandler, @unchecked Sendable {
             if hopByHop.contains(n) || connectionTokens.contains(n) { continue }
             head += "\(name): \(value)\r\n"
         }
-        head += "Connection: close\r\n\r\n"
+        head += "\r\n"
         let body = Array(pending[r.headLength..<(r.headLength + length)])
-        pending = Array(head.utf8) + body
-        dial(context, t, first: pending)
+        // What follows this request (a pipelined next one) stays pending.
+        pending.removeFirst(r.headLength + length)
+        let keepAlive = r.version == "HTTP/1.1" && !connectionTokens.contains("close")
+        framer = ResponseFramer(requestMethod: r.method, clientKeepsAlive: keepAlive)
+        let bytes = Array(head.utf8) + body
+        // The open upstream connection is reused only for the same host and port (the address it was
+        // dialled at was admitted for that name); anything else is dialled, resolved, and checked anew.
+        let key = "\(t.host)|\(t.port)"
+        requestKey = key
+        if let up = upstream, up.isActive, upstreamKey == key {
+            state = .awaitingResponse
+            headerTimer?.cancel()
+            record.decision = "allow"; record.reason = "forwarded (connection reused)"
+            record.address = up.remoteAddress?.ipAddress
+            record.rule = lastAllowRule ?? record.rule
+            record.bytesUp += bytes.count
+            var b = up.allocator.buffer(capacity: bytes.count)
+            b.writeBytes(bytes)
+            up.writeAndFlush(b, promise: nil)
+            return
+        }
+        upstream?.close(promise: nil)
+        upstream = nil
+        upstreamKey = nil
+        dial(context, t, first: bytes)
     }
 
     /// Resolves (once) and admits each address, then connects to the first admitted one: the address
@@ -270,22 +328,94 @@ final class ProxyConnection: ChannelInboundHandler, @unchecked Sendable {
                 case .success(let up):
                     guard ctx.channel.isActive else { up.close(promise: nil); return }
                     me.upstream = up
-                    me.state = .relaying
+                    me.upstreamKey = me.isTunnel ? nil : me.requestKey
+                    me.lastAllowRule = me.record.rule
+                    me.state = me.isTunnel ? .relaying : .awaitingResponse
                     me.record.decision = "allow"
                     me.record.reason = me.isTunnel ? "tunnel opened" : "forwarded"
                     me.record.bytesUp += first.count
                     var b = up.allocator.buffer(capacity: first.count)
                     b.writeBytes(first)
-                    me.pending = []
+                    if me.isTunnel { me.pending = [] }
                     up.writeAndFlush(b, promise: nil)
                     if me.clientInputClosed && me.isTunnel { up.close(mode: .output, promise: nil) }
                 }
             }
     }
 
+    /// The rule that allowed the upstream connection now open, for the audit lines of reused requests.
+    var lastAllowRule: String?
+
+    /// Response bytes from the upstream of a plain request: framed, passed to the client, and at the
+    /// response's end either the next request is read or the connection closes.
+    func upstreamBytes(_ buf: ByteBuffer, from up: Channel) {
+        guard let context = clientContext, case .awaitingResponse = state, var f = framer, upstream === up else {
+            // Bytes from an upstream with no request outstanding: it is not trusted again.
+            up.close(promise: nil)
+            if upstream === up { upstream = nil; upstreamKey = nil }
+            return
+        }
+        let out: ResponseFramer.Output
+        do throws(ResponseFramer.Failure) { out = try f.feed(Array(buf.readableBytesView)) }
+        catch {
+            record.decision = "deny"; record.rule = "bad-response"; record.reason = "the upstream's response could not be framed: \(error.reason)"
+            up.close(promise: nil); upstream = nil; upstreamKey = nil
+            state = .finished
+            context.close(promise: nil)
+            return
+        }
+        framer = f
+        record.bytesDown += out.emit.count
+        var b = context.channel.allocator.buffer(capacity: out.emit.count)
+        b.writeBytes(out.emit)
+        context.writeAndFlush(wrapOutboundOut(b), promise: nil)
+        if out.done { responseFinished(context, f) }
+    }
+
+    /// One request and its response are done: audit, then keep or close each side.
+    func responseFinished(_ context: ChannelHandlerContext, _ f: ResponseFramer) {
+        completed += 1
+        writeAudit()
+        framer = nil
+        if !f.upstreamReusable { upstream?.close(promise: nil); upstream = nil; upstreamKey = nil }
+        guard f.reusable else {
+            state = .finished
+            let channel = context.channel
+            context.writeAndFlush(wrapOutboundOut(channel.allocator.buffer(capacity: 0))).whenComplete { _ in channel.close(promise: nil) }
+            return
+        }
+        state = .head
+        audited = false
+        requestStarted = !pending.isEmpty
+        if requestStarted {
+            record = AuditRecord(time: Date(), client: record.client, method: "", host: "", port: 0, decision: "deny", rule: "incomplete",
+                                 reason: "the client closed before a decision")
+            started = .now()
+        }
+        armHeaderTimer(context)
+        if clientInputClosed { context.close(promise: nil); return }
+        advance(context)
+    }
+
     /// The upstream finished sending.
-    func upstreamInputEnded() {
+    func upstreamInputEnded(_ up: Channel) {
         upstreamInputClosed = true
+        guard !isTunnel, let context = clientContext else { return }
+        // An upstream replaced by a later request's, or already handled, ends quietly.
+        guard let current = upstream, current === up else { up.close(promise: nil); return }
+        upstream = nil; upstreamKey = nil
+        up.close(promise: nil)
+        guard case .awaitingResponse = state else { return }
+        if let f = framer, f.phase == .untilClose {
+            // The body ran to the end of the stream: that was its end.
+            responseFinished(context, f)
+        } else if record.bytesDown == 0 {
+            refuse(context, ProxyRefusal(status: 502, rule: "upstream-closed", reason: "the upstream closed without answering"))
+        } else {
+            record.reason = "the upstream closed before its response ended"
+            state = .finished
+            context.close(promise: nil)
+        }
     }
 
     /// Closes a tunnel after its ClientHello was refused: the 200 has been sent, so no 403 can follow.
@@ -344,8 +474,9 @@ final class ProxyConnection: ChannelInboundHandler, @unchecked Sendable {
     }
 }
 
-/// The upstream side of a relay: every byte goes to the client; the end of the upstream's data ends
-/// the client's (a half-close in a tunnel, the whole connection after a plain request).
+/// The upstream side of a relay. In a tunnel every byte goes to the client and the end of the
+/// upstream's data half-closes the client's side; for plain requests the bytes go through the
+/// connection's response framer, and an upstream that ends or fails between requests is just dropped.
 final class UpstreamRelay: ChannelInboundHandler, @unchecked Sendable {
     typealias InboundIn = ByteBuffer
     let connection: ProxyConnection
@@ -355,19 +486,26 @@ final class UpstreamRelay: ChannelInboundHandler, @unchecked Sendable {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let buf = unwrapInboundIn(data)
-        connection.record.bytesDown += buf.readableBytes
-        client.writeAndFlush(buf, promise: nil)
+        if connection.isTunnel {
+            connection.record.bytesDown += buf.readableBytes
+            client.writeAndFlush(buf, promise: nil)
+        } else {
+            connection.upstreamBytes(buf, from: context.channel)
+        }
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if event is IdleStateHandler.IdleStateEvent { context.close(promise: nil); client.close(promise: nil); return }
+        if event is IdleStateHandler.IdleStateEvent {
+            context.close(promise: nil)
+            if connection.isTunnel { client.close(promise: nil) }
+            return
+        }
         if let e = event as? ChannelEvent, e == .inputClosed {
-            connection.upstreamInputEnded()
-            if connection.isTunnel && !connection.clientInputClosed {
-                client.close(mode: .output, promise: nil)
+            if connection.isTunnel {
+                connection.upstreamInputClosed = true
+                if !connection.clientInputClosed { client.close(mode: .output, promise: nil) } else { context.close(promise: nil); client.close(promise: nil) }
             } else {
-                context.close(promise: nil)
-                client.close(promise: nil)
+                connection.upstreamInputEnded(context.channel)
             }
             return
         }
@@ -375,12 +513,12 @@ final class UpstreamRelay: ChannelInboundHandler, @unchecked Sendable {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        client.close(promise: nil)
+        if connection.isTunnel { client.close(promise: nil) } else { connection.upstreamInputEnded(context.channel) }
         context.fireChannelInactive()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
         context.close(promise: nil)
-        client.close(promise: nil)
+        if connection.isTunnel { client.close(promise: nil) }
     }
 }

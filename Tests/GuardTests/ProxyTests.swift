@@ -164,6 +164,12 @@ import TestSupport
         #expect(status("huge-header") == 431)
         #expect(status("chunked") == 411)
         #expect(status("after-abuse") == 200)
+        // Keep-alive and pipelining: both answered, in order, the first one kept open; a denied host after
+        // an allowed one on the same connection is still denied and never reaches the upstream.
+        #expect(probes["keep-alive"]?["answers"] as? Int == 2 && probes["keep-alive"]?["order"] as? Bool == true
+                && probes["keep-alive"]?["kept"] as? Int == 1, "\(probes["keep-alive"] ?? [:])")
+        #expect(probes["keep-alive-then-denied"]?["answers"] as? Int == 1 && probes["keep-alive-then-denied"]?["denied"] as? Int == 1,
+                "\(probes["keep-alive-then-denied"] ?? [:])")
         // Tunnels: the ClientHello must name the CONNECT host; half-closed tunnels still carry the answer.
         #expect(status("tunnel-ok") == 200 && probes["tunnel-ok"]?["echo"] as? Bool == true, "\(probes["tunnel-ok"] ?? [:])")
         #expect(probes["tunnel-sni-mismatch"]?["echo"] as? Bool == false)

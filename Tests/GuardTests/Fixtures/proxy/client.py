@@ -37,10 +37,11 @@ def probe(name, raw):
     status, reason, body = parse(exchange(raw))
     print(json.dumps({"probe": name, "status": status, "reason": reason, "body": body}), flush=True)
 
-def get(host, port, path="/x", extra=b"", hosthdr=None, method=b"GET", body=b""):
+def get(host, port, path="/x", extra=b"", hosthdr=None, method=b"GET", body=b"", close=True):
     hh = (hosthdr or f"{host}:{port}").encode()
     return (method + b" http://" + f"{host}:{port}".encode() + path.encode() + b" HTTP/1.1\r\nHost: " + hh +
-            b"\r\n" + extra + (b"Content-Length: " + str(len(body)).encode() + b"\r\n" if body else b"") + b"\r\n" + body)
+            b"\r\n" + extra + (b"Connection: close\r\n" if close else b"") +
+            (b"Content-Length: " + str(len(body)).encode() + b"\r\n" if body else b"") + b"\r\n" + body)
 
 probe("allowed", get("api.example.test", http_port, "/v1/items?q=1", extra=b"Proxy-Connection: keep-alive\r\n"))
 probe("undeclared-host", get("evil.example.test", http_port))
@@ -58,6 +59,15 @@ probe("bare-lf", b"GET http://api.example.test/ HTTP/1.1\nHost: api.example.test
 probe("huge-header", b"GET http://api.example.test:" + str(http_port).encode() + b"/ HTTP/1.1\r\nHost: api.example.test\r\nX-Big: " + b"a" * (1 << 20) + b"\r\n\r\n")
 probe("chunked", get("api.example.test", http_port, extra=b"Transfer-Encoding: chunked\r\n"))
 probe("after-abuse", get("api.example.test", http_port, "/still-serving"))
+
+# Keep-alive: two requests pipelined on one connection, the second closing it; both answered in order.
+data = exchange(get("api.example.test", http_port, "/first", close=False) + get("api.example.test", http_port, "/second"))
+print(json.dumps({"probe": "keep-alive", "status": parse(data)[0], "answers": data.count(b"HTTP/1.1 200 OK"),
+                  "order": data.find(b'"/first"') < data.find(b'"/second"') and data.find(b'"/first"') >= 0,
+                  "kept": data.split(b"\r\n\r\n")[0].lower().count(b"connection: keep-alive")}), flush=True)
+# A request to a host that is not declared, after an allowed one on the same connection, is still refused.
+data = exchange(get("api.example.test", http_port, "/ok", close=False) + get("evil.example.test", http_port, "/drop"))
+print(json.dumps({"probe": "keep-alive-then-denied", "answers": data.count(b"HTTP/1.1 200 OK"), "denied": data.count(b"HTTP/1.1 403")}), flush=True)
 
 def hello(sni):
     ctx = ssl.create_default_context()

@@ -39,7 +39,7 @@ def status(data):
 def one(i):
     k = i % 8
     if k == 0:
-        note("allowed-%d" % status(talk(f"GET http://api.example.test:{http_port}/{i} HTTP/1.1\r\nHost: api.example.test:{http_port}\r\n\r\n".encode())))
+        note("allowed-%d" % status(talk(f"GET http://api.example.test:{http_port}/{i} HTTP/1.1\r\nHost: api.example.test:{http_port}\r\nConnection: close\r\n\r\n".encode())))
     elif k == 1:
         note("denied-%d" % status(talk(f"GET http://evil.example.test:{http_port}/ HTTP/1.1\r\nHost: evil.example.test:{http_port}\r\n\r\n".encode())))
     elif k == 2:
@@ -53,9 +53,9 @@ def one(i):
         data = talk(f"CONNECT api.example.test:{echo_port} HTTP/1.1\r\n\r\n".encode() + b"not tls", shut=True)
         note("tunnel-%d" % status(data))
     elif k == 6:
-        note("reset-%d" % status(talk(f"GET http://api.example.test:{reset_port}/ HTTP/1.1\r\nHost: api.example.test:{reset_port}\r\n\r\n".encode())))
+        note("reset-%d" % status(talk(f"GET http://api.example.test:{reset_port}/ HTTP/1.1\r\nHost: api.example.test:{reset_port}\r\nConnection: close\r\n\r\n".encode())))
     else:
-        note("halfclose-%d" % status(talk(f"GET http://api.example.test:{http_port}/h HTTP/1.1\r\nHost: api.example.test:{http_port}\r\n\r\n".encode(), shut=True)))
+        note("halfclose-%d" % status(talk(f"GET http://api.example.test:{http_port}/h HTTP/1.1\r\nHost: api.example.test:{http_port}\r\nConnection: close\r\n\r\n".encode(), shut=True)))
 
 def worker(w):
     for i in range(w, total, 8):
