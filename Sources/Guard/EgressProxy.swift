@@ -28,6 +28,9 @@ final class ProxyShared: @unchecked Sendable {
     private let lock = NSLock()
     private var _policy: EgressPolicy
     private var _open = 0
+    private var _heldBodies = 0
+    /// All request bodies held at once for the leak check, across connections.
+    static let bodyBudget = 256 << 20
     let engine: SecretEngine
     let resolver: AddressResolver
     let audit: AuditLog?
@@ -52,6 +55,14 @@ final class ProxyShared: @unchecked Sendable {
         return true
     }
     func releaseConnection() { lock.lock(); _open -= 1; lock.unlock() }
+
+    func reserveBody(_ n: Int) -> Bool {
+        lock.lock(); defer { lock.unlock() }
+        guard _heldBodies + n <= Self.bodyBudget else { return false }
+        _heldBodies += n
+        return true
+    }
+    func releaseBody(_ n: Int) { lock.lock(); _heldBodies -= n; lock.unlock() }
 }
 
 /// `provenant guard proxy`: an HTTP/1.1 forward proxy and CONNECT tunnel that lets through only what

@@ -40,6 +40,8 @@ final class ProxyConnection: ChannelInboundHandler, @unchecked Sendable {
     var requestStarted = true
     var completed = 0
     var clientContext: ChannelHandlerContext?
+    /// Bytes of the shared body budget this connection holds while its body arrives.
+    var heldBody = 0
 
     init(shared: ProxyShared) { self.shared = shared }
 
@@ -80,6 +82,7 @@ final class ProxyConnection: ChannelInboundHandler, @unchecked Sendable {
         upstream?.close(promise: nil)
         upstream = nil
         if counted { shared.releaseConnection(); counted = false }
+        if heldBody > 0 { shared.releaseBody(heldBody); heldBody = 0 }
         if requestStarted { writeAudit() }
         state = .finished
         clientContext = nil
@@ -112,12 +115,22 @@ final class ProxyConnection: ChannelInboundHandler, @unchecked Sendable {
         context.close(promise: nil)
     }
 
+    /// The client can take bytes again: resume reading the upstream.
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable, let up = upstream { up.setOption(ChannelOptions.autoRead, value: true).whenFailure { _ in } }
+        context.fireChannelWritabilityChanged()
+    }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var buf = unwrapInboundIn(data)
         switch state {
         case .relaying:
             record.bytesUp += buf.readableBytes
-            if isTunnel, let up = upstream { up.writeAndFlush(buf, promise: nil) }
+            if isTunnel, let up = upstream {
+                up.writeAndFlush(buf, promise: nil)
+                // Backpressure: stop reading the client while the upstream cannot take more.
+                if !up.isWritable { context.channel.setOption(ChannelOptions.autoRead, value: false).whenFailure { _ in } }
+            }
             return
         case .finished:
             return
@@ -148,6 +161,7 @@ final class ProxyConnection: ChannelInboundHandler, @unchecked Sendable {
             }
         case .body(let r, let t, let length):
             guard pending.count >= r.headLength + length else { return }
+            heldBody = 0
             forward(context, r, t, length)
         case .hello(let t):
             checkHello(context, t)
@@ -167,7 +181,8 @@ final class ProxyConnection: ChannelInboundHandler, @unchecked Sendable {
         let target: ProxyTarget
         switch ProxyTarget.of(r) {
         case .failure(let e):
-            record.host = r.target
+            // The raw target may hold anything (a path with a token): only its host part, if any, is logged.
+            record.host = ""
             refuse(context, e); return
         case .success(let t): target = t
         }
@@ -196,6 +211,12 @@ final class ProxyConnection: ChannelInboundHandler, @unchecked Sendable {
                 refuse(context, ProxyRefusal(status: 413, rule: "body-too-large", reason: "a body over \(shared.options.maxBody >> 20) MiB cannot be checked for secrets"))
                 return
             }
+            // Bodies held for the check share one budget across connections.
+            guard shared.reserveBody(n) else {
+                refuse(context, ProxyRefusal(status: 503, rule: "body-budget", reason: "too many request bodies are being held for checking; try again"))
+                return
+            }
+            heldBody = n
             state = .body(r, target, n)
             advance(context)
         }
@@ -222,20 +243,37 @@ final class ProxyConnection: ChannelInboundHandler, @unchecked Sendable {
 
     /// Plain HTTP: the whole request is checked for secrets, then sent upstream in origin-form.
     func forward(_ context: ChannelHandlerContext, _ r: ProxyRequest, _ t: ProxyTarget, _ length: Int) {
-        let whole = pending[0..<(r.headLength + length)]
-        let hits = whole.withUnsafeBytes { shared.engine.scan($0) }
+        defer { shared.releaseBody(length) }
+        // A compressed body cannot be read for secrets here: refused, not passed unchecked.
+        if let coding = r.header("content-encoding").first(where: { $0.lowercased() != "identity" }) {
+            refuse(context, ProxyRefusal(status: 415, rule: "content-encoding", reason: "a \(coding)-encoded body cannot be checked for secrets"))
+            return
+        }
+        let whole = Array(pending[0..<(r.headLength + length)])
+        // The request as sent, and as a server would decode it (%XX, \uXXXX, \/): a secret written with
+        // one character escaped is the secret.
+        var hits = whole.withUnsafeBytes { shared.engine.scan($0) }
+        if hits.isEmpty, let decoded = LeakView.decoded(whole) { hits = decoded.withUnsafeBytes { shared.engine.scan($0) } }
         if let hit = hits.first {
             refuse(context, ProxyRefusal(status: 403, rule: "leak:\(hit.ruleID)", reason: "the request carries a secret (\(hit.ruleID)); nothing was sent"))
             return
         }
         var head = "\(r.method) \(t.path) HTTP/1.1\r\n"
         let connectionTokens = Set(r.header("connection").flatMap { $0.lowercased().split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } })
-        let hopByHop: Set<String> = ["connection", "proxy-connection", "keep-alive", "proxy-authorization", "proxy-authenticate", "te", "trailer", "transfer-encoding", "upgrade"]
+        // `Connection` may name hop-by-hop headers to drop, never the ones that frame or route the request.
+        let protected: Set<String> = ["host", "content-length", "content-type", "content-encoding", "transfer-encoding", "authorization"]
+        if let named = connectionTokens.first(where: protected.contains) {
+            refuse(context, ProxyRefusal(status: 400, rule: "connection-header", reason: "Connection names the end-to-end header \(named)"))
+            return
+        }
+        let hopByHop: Set<String> = ["connection", "proxy-connection", "keep-alive", "proxy-authorization", "proxy-authenticate", "te", "trailer", "transfer-encoding", "upgrade", "content-length"]
         for (name, value) in r.headers {
             let n = name.lowercased()
             if hopByHop.contains(n) || connectionTokens.contains(n) { continue }
             head += "\(name): \(value)\r\n"
         }
+        // One Content-Length, the one the body was read by.
+        if length > 0 || !r.header("content-length").isEmpty { head += "Content-Length: \(length)\r\n" }
         head += "\r\n"
         let body = Array(pending[r.headLength..<(r.headLength + length)])
         // What follows this request (a pipelined next one) stays pending.
@@ -326,16 +364,18 @@ final class ProxyConnection: ChannelInboundHandler, @unchecked Sendable {
                 case .failure(let e):
                     me.refuse(ctx, ProxyRefusal(status: 502, rule: "upstream-unreachable", reason: "cannot connect to \(address) port \(port): \(e)"))
                 case .success(let up):
-                    guard ctx.channel.isActive else { up.close(promise: nil); return }
+                    guard ctx.channel.isActive, case .dialing = me.state else { up.close(promise: nil); return }
                     me.upstream = up
                     me.upstreamKey = me.isTunnel ? nil : me.requestKey
                     me.lastAllowRule = me.record.rule
                     me.state = me.isTunnel ? .relaying : .awaitingResponse
                     me.record.decision = "allow"
                     me.record.reason = me.isTunnel ? "tunnel opened" : "forwarded"
-                    me.record.bytesUp += first.count
-                    var b = up.allocator.buffer(capacity: first.count)
-                    b.writeBytes(first)
+                    // A tunnel sends everything the client sent so far, the bytes that came while dialling too.
+                    let out = me.isTunnel ? me.pending : first
+                    me.record.bytesUp += out.count
+                    var b = up.allocator.buffer(capacity: out.count)
+                    b.writeBytes(out)
                     if me.isTunnel { me.pending = [] }
                     up.writeAndFlush(b, promise: nil)
                     if me.clientInputClosed && me.isTunnel { up.close(mode: .output, promise: nil) }
@@ -369,6 +409,7 @@ final class ProxyConnection: ChannelInboundHandler, @unchecked Sendable {
         var b = context.channel.allocator.buffer(capacity: out.emit.count)
         b.writeBytes(out.emit)
         context.writeAndFlush(wrapOutboundOut(b), promise: nil)
+        if !context.channel.isWritable { up.setOption(ChannelOptions.autoRead, value: false).whenFailure { _ in } }
         if out.done { responseFinished(context, f) }
     }
 
@@ -449,6 +490,9 @@ final class ProxyConnection: ChannelInboundHandler, @unchecked Sendable {
     func writeAudit() {
         guard !audited else { return }
         audited = true
+        // Host and reason carry client text: the known values and rules of the leak check mask it too.
+        record.host = LeakView.masked(record.host, shared.engine)
+        record.reason = LeakView.masked(record.reason, shared.engine)
         record.duration = Double((NIODeadline.now() - started).nanoseconds) / 1e9
         shared.audit?.record(record)
     }
@@ -489,6 +533,8 @@ final class UpstreamRelay: ChannelInboundHandler, @unchecked Sendable {
         if connection.isTunnel {
             connection.record.bytesDown += buf.readableBytes
             client.writeAndFlush(buf, promise: nil)
+            // Backpressure: stop reading the upstream while the client cannot take more.
+            if !client.isWritable { context.channel.setOption(ChannelOptions.autoRead, value: false).whenFailure { _ in } }
         } else {
             connection.upstreamBytes(buf, from: context.channel)
         }
@@ -520,5 +566,11 @@ final class UpstreamRelay: ChannelInboundHandler, @unchecked Sendable {
     func errorCaught(context: ChannelHandlerContext, error: Error) {
         context.close(promise: nil)
         if connection.isTunnel { client.close(promise: nil) }
+    }
+
+    /// The upstream can take bytes again: resume reading the client.
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable { client.setOption(ChannelOptions.autoRead, value: true).whenFailure { _ in } }
+        context.fireChannelWritabilityChanged()
     }
 }

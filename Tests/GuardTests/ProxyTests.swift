@@ -48,26 +48,26 @@ import TestSupport
         try #require(Bundle.module.url(forResource: "Fixtures/proxy/\(name)", withExtension: "py")).path
     }
 
-    static func manifest(httpPort: Int, echoPort: Int, resetPort: Int, api: Bool = true) -> String {
+    static func manifest(httpPort: Int, echoPort: Int, resetPort: Int, floodPort: Int, api: Bool = true) -> String {
         """
         apiVersion: provenant.dev/v1
         kind: Agent
         name: agent
         egress:
-        \(api ? "  - host: api.example.test\n    ports: [\(httpPort), \(echoPort), \(resetPort)]\n" : "")\
+        \(api ? "  - host: api.example.test\n    ports: [\(httpPort), \(echoPort), \(resetPort), \(floodPort)]\n" : "")\
           - host: meta.example.test
             ports: [\(httpPort)]
           - host: rebind.example.test
             ports: [\(httpPort)]
           - cidr: 127.0.0.1/32
-            ports: [\(httpPort), \(echoPort), \(resetPort)]
+            ports: [\(httpPort), \(echoPort), \(resetPort), \(floodPort)]
         """
     }
 
     /// The upstreams and the proxy, started in `dir`.
     struct Harness {
         let upstream: Running, proxy: Running
-        let httpPort: Int, echoPort: Int, resetPort: Int, proxyPort: Int
+        let httpPort: Int, echoPort: Int, resetPort: Int, floodPort: Int, proxyPort: Int
         let manifestPath: String, auditPath: String
         func stop() { proxy.stop(); upstream.stop() }
 
@@ -75,10 +75,10 @@ import TestSupport
             upstream = try Running("/usr/bin/env", ["python3", "-u", try ProxyTests.fixture("upstream")], log: dir.appendingPathComponent("upstream.log").path)
             let ready = try #require(upstream.waitFor("http="), "\(upstream.output)")
             let ports = ready.split(separator: " ").compactMap { Int($0.split(separator: "=").last ?? "") }
-            try #require(ports.count == 3)
-            (httpPort, echoPort, resetPort) = (ports[0], ports[1], ports[2])
+            try #require(ports.count == 4)
+            (httpPort, echoPort, resetPort, floodPort) = (ports[0], ports[1], ports[2], ports[3])
             manifestPath = dir.appendingPathComponent("agent.yaml").path
-            try ProxyTests.manifest(httpPort: httpPort, echoPort: echoPort, resetPort: resetPort).write(toFile: manifestPath, atomically: true, encoding: .utf8)
+            try ProxyTests.manifest(httpPort: httpPort, echoPort: echoPort, resetPort: resetPort, floodPort: floodPort).write(toFile: manifestPath, atomically: true, encoding: .utf8)
             try "AGENT_KEY=\(ProxyTests.known)\n".write(toFile: dir.appendingPathComponent("creds.env").path, atomically: true, encoding: .utf8)
             auditPath = dir.appendingPathComponent("audit.jsonl").path
             proxy = try Running(provenantBinary, ["guard", "proxy", "--manifest", manifestPath, "--listen", "127.0.0.1:0",
@@ -89,6 +89,35 @@ import TestSupport
             let listening = try #require(proxy.waitFor("listening on"), "\(proxy.output)")
             proxyPort = try #require(Int(listening.split(separator: ":").last ?? ""))
         }
+    }
+
+    /// A tunnel whose client never reads from an upstream that sends as fast as it can: the proxy stops
+    /// reading the upstream instead of buffering it.
+    @Test func aClientThatDoesNotReadDoesNotFillTheProxy() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("guard-flood-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let h = try Harness(dir: dir)
+        defer { h.stop() }
+        let r = try runProcess("/usr/bin/env", ["python3", "-c", """
+            import socket, time
+            s = socket.create_connection(('127.0.0.1', \(h.proxyPort)))
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+            s.sendall(b'CONNECT 127.0.0.1:\(h.floodPort) HTTP/1.1\\r\\n\\r\\n')
+            print(s.recv(100).split(b'\\r\\n')[0].decode(), flush=True)
+            import ssl
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+            i, o = ssl.MemoryBIO(), ssl.MemoryBIO(); t = ctx.wrap_bio(i, o)
+            try: t.do_handshake()
+            except ssl.SSLWantReadError: pass
+            s.sendall(o.read())
+            time.sleep(4)
+            print(open('/proc/\(h.proxy.process.processIdentifier)/status').read().split('VmRSS:')[1].split()[0])
+            """])
+        let lines = r.out.split(separator: "\n")
+        #expect(lines.first?.contains("200") == true, "\(r.out) \(r.err)")
+        let rssKiB = Int(lines.last ?? "") ?? Int.max
+        #expect(rssKiB < 200 * 1024, "proxy RSS \(rssKiB) KiB while a client does not read")
     }
 
     static func openDescriptors(_ pid: Int32) -> Int {
@@ -158,6 +187,10 @@ import TestSupport
         #expect(status("integer-literal") == 403 && reason("integer-literal").hasPrefix("non-canonical-ipv4-literal"))
         #expect(status("userinfo") == 403 && reason("userinfo").hasPrefix("userinfo"))
         #expect(status("known-secret-base64") == 403 && reason("known-secret-base64").hasPrefix("leak:known:creds/AGENT_KEY"))
+        #expect(status("known-secret-partly-escaped") == 403 && reason("known-secret-partly-escaped").hasPrefix("leak:known:creds/AGENT_KEY"))
+        #expect(status("known-secret-json-escaped") == 403 && reason("known-secret-json-escaped").hasPrefix("leak:known:creds/AGENT_KEY"))
+        #expect(status("gzip-body") == 415 && status("connection-smuggle") == 400)
+        #expect(status("secret-in-target") == 400)
         #expect(status("github-token-header") == 403 && reason("github-token-header").hasPrefix("leak:github"))
         #expect(!reason("known-secret-base64").contains(Self.known) && !reason("known-secret-base64").contains("REDACTED"), "\(reason("known-secret-base64"))")
         #expect(status("malformed") == 400 && status("bare-lf") == 400)
@@ -192,7 +225,7 @@ import TestSupport
         #expect(lines.contains { $0["rule"] as? String == "private" && $0["address"] as? String == "10.0.0.1" })
 
         // SIGHUP reloads: with api.example.test gone from the manifest, the same request is denied.
-        try Self.manifest(httpPort: httpPort, echoPort: echoPort, resetPort: resetPort, api: false).write(toFile: manifestPath, atomically: true, encoding: .utf8)
+        try Self.manifest(httpPort: httpPort, echoPort: echoPort, resetPort: resetPort, floodPort: h.floodPort, api: false).write(toFile: manifestPath, atomically: true, encoding: .utf8)
         kill(proxy.process.processIdentifier, SIGHUP)
         #expect(proxy.waitFor("manifest reloaded") != nil)
         let again = try runProcess("/usr/bin/env", ["python3", "-c", """

@@ -44,6 +44,16 @@ class Reset(socketserver.BaseRequestHandler):
         self.request.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
         self.request.close()
 
+class Flood(socketserver.BaseRequestHandler):
+    """Sends 1 MiB blocks as fast as the connection takes them, until it breaks."""
+    def handle(self):
+        block = b"x" * (1 << 20)
+        try:
+            while True:
+                self.request.sendall(block)
+        except OSError:
+            pass
+
 class ThreadingHTTP(socketserver.ThreadingMixIn, http.server.HTTPServer):
     daemon_threads = True
 class ThreadingTCP(socketserver.ThreadingMixIn, socketserver.TCPServer):
@@ -53,8 +63,10 @@ class ThreadingTCP(socketserver.ThreadingMixIn, socketserver.TCPServer):
 h = ThreadingHTTP(("127.0.0.1", 0), Handler)
 e = ThreadingTCP(("127.0.0.1", 0), Echo)
 r = ThreadingTCP(("127.0.0.1", 0), Reset)
+f = ThreadingTCP(("127.0.0.1", 0), Flood)
 threading.Thread(target=h.serve_forever, daemon=True).start()
 threading.Thread(target=e.serve_forever, daemon=True).start()
 threading.Thread(target=r.serve_forever, daemon=True).start()
-print(f"http={h.server_address[1]} echo={e.server_address[1]} reset={r.server_address[1]}", flush=True)
+threading.Thread(target=f.serve_forever, daemon=True).start()
+print(f"http={h.server_address[1]} echo={e.server_address[1]} reset={r.server_address[1]} flood={f.server_address[1]}", flush=True)
 threading.Event().wait()

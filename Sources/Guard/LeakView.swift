@@ -1,0 +1,46 @@
+import Secrets
+
+/// The views of a request the leak check reads besides its raw bytes, and masking of client text.
+enum LeakView {
+    /// The bytes as a server would decode them: `%XX`, and in JSON `\uXXXX` (ASCII) and `\/`. Nil when
+    /// nothing in them is escaped, so the common request is scanned once.
+    static func decoded(_ b: [UInt8]) -> [UInt8]? {
+        func hex(_ c: UInt8) -> UInt8? {
+            switch c {
+            case 48...57: c - 48
+            case 97...102: c - 87
+            case 65...70: c - 55
+            default: nil
+            }
+        }
+        var out: [UInt8] = []
+        out.reserveCapacity(b.count)
+        var changed = false
+        var i = 0
+        while i < b.count {
+            let c = b[i]
+            if c == 37, i + 2 < b.count, let h = hex(b[i + 1]), let l = hex(b[i + 2]) {
+                out.append(h << 4 | l); i += 3; changed = true; continue
+            }
+            if c == 92, i + 1 < b.count {
+                if b[i + 1] == 47 { out.append(47); i += 2; changed = true; continue }
+                if b[i + 1] == 117, i + 5 < b.count, b[i + 2] == 48, b[i + 3] == 48, let h = hex(b[i + 4]), let l = hex(b[i + 5]), h < 8 {
+                    out.append(h << 4 | l); i += 6; changed = true; continue
+                }
+            }
+            out.append(c); i += 1
+        }
+        return changed ? out : nil
+    }
+
+    /// `text` with whatever the engine finds in it replaced by `[REDACTED:<rule>]`.
+    static func masked(_ text: String, _ engine: SecretEngine) -> String {
+        var bytes = Array(text.utf8)
+        let hits = bytes.withUnsafeBytes { engine.scan($0) }
+        guard !hits.isEmpty else { return text }
+        for h in hits.sorted(by: { $0.value.lowerBound > $1.value.lowerBound }) {
+            bytes.replaceSubrange(h.value, with: Array("[REDACTED:\(h.ruleID)]".utf8))
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}
