@@ -183,6 +183,14 @@ enum Inflate {
     /// follow one another (`cat a.gz b.gz`, what `gzip` itself reads as one file) are all inflated.
     static func run(_ bytes: [UInt8], _ src: Range<Int>, windowBits: Int32, path: String, members: Bool = false,
                     step: (UInt64, UInt64) throws -> Void) throws -> [UInt8] {
+        var damaged: ParseError?
+        return try run(bytes, src, windowBits: windowBits, path: path, members: members, damagedTail: &damaged, step: step)
+    }
+
+    /// With `members`, damage after the first complete member ends the inflation there: what the
+    /// complete members held is returned and the damage goes to `damagedTail`.
+    static func run(_ bytes: [UInt8], _ src: Range<Int>, windowBits: Int32, path: String, members: Bool,
+                    damagedTail: inout ParseError?, step: (UInt64, UInt64) throws -> Void) throws -> [UInt8] {
         func corrupt(_ why: String) -> ParseError { ParseError("'\(Redactor.quote(path, max: 120))' has damaged deflate data: \(why)") }
         guard src.count <= Int(UInt32.max) else { throw corrupt("compressed entry larger than 4 GiB") }
         var stream = z_stream()
@@ -193,6 +201,9 @@ enum Inflate {
         var out: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 64 << 10)
         var total: UInt64 = 0
+        // Where the output of the members completed so far ends.
+        var completeEnd = -1
+        do {
         try bytes.withUnsafeBufferPointer { all in
             stream.next_in = UnsafeMutablePointer(mutating: all.baseAddress.map { $0 + src.lowerBound })
             stream.avail_in = UInt32(src.count)
@@ -209,6 +220,7 @@ enum Inflate {
                 try step(UInt64(produced), total)
                 out += chunk[0..<produced]
                 if rc == Z_STREAM_END {
+                    completeEnd = out.count
                     guard members, stream.avail_in >= 3, let next = stream.next_in,
                           next[0] == 0x1f, next[1] == 0x8b, next[2] == 8 else { return }
                     guard inflateReset(&stream) == Z_OK else { throw corrupt("zlib could not restart for the next member") }
@@ -219,6 +231,10 @@ enum Inflate {
                 if produced == 0 { throw corrupt("the stream ends before its last block") }
             }
         }
+        } catch let e as ParseError where members && completeEnd >= 0 {
+            damagedTail = e
+            return Array(out[0..<completeEnd])
+        }
         return out
     }
 }
@@ -227,12 +243,14 @@ enum Inflate {
 public enum Gzip {
     public static func isGzip(_ b: [UInt8]) -> Bool { b.count >= 3 && b[0] == 0x1f && b[1] == 0x8b && b[2] == 8 }
 
-    /// Throws `InflateBudget.Exhausted` when the budget runs out, `ParseError` when the data is damaged.
-    public static func decompress(_ bytes: [UInt8], name: String, budget: inout InflateBudget) throws -> [UInt8] {
+    /// Throws `InflateBudget.Exhausted` when the budget runs out, `ParseError` when the first member is
+    /// damaged. Damage in a later member ends the output after the last complete one and is reported in
+    /// `damagedTail`.
+    public static func decompress(_ bytes: [UInt8], name: String, budget: inout InflateBudget, damagedTail: inout ParseError?) throws -> [UInt8] {
         var remaining = budget.remaining
         let limit = budget.limit
         defer { budget.remaining = remaining }
-        return try Inflate.run(bytes, 0..<bytes.count, windowBits: 16 + MAX_WBITS, path: name, members: true) { produced, _ in
+        return try Inflate.run(bytes, 0..<bytes.count, windowBits: 16 + MAX_WBITS, path: name, members: true, damagedTail: &damagedTail) { produced, _ in
             guard produced <= remaining else { remaining = 0; throw InflateBudget.Exhausted(limit: limit) }
             remaining -= produced
         }

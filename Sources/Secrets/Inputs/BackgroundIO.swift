@@ -59,7 +59,12 @@ public final class ReadAhead: @unchecked Sendable {
             if stopped { condition.unlock(); return }
             if let failed { failure = failed; ended = true }
             else if block.isEmpty { ended = true }
-            else { blocks.append(block); queued += block.count }
+            else {
+                // A pipe gives short reads: keep a short block at its own size, not the whole read buffer,
+                // so the bound on queued bytes is also a bound on memory.
+                let kept = block.count < blockSize / 2 ? Array(block[0..<block.count]) : block
+                blocks.append(kept); queued += kept.count
+            }
             let done = ended
             condition.broadcast()
             condition.unlock()

@@ -211,7 +211,13 @@ public struct SecretsScanner: Sendable {
         }
         do {
             if Gzip.isGzip(bytes) {
-                let inner = try Gzip.decompress(bytes, name: display, budget: &budget)
+                var damaged: ParseError?
+                let inner = try Gzip.decompress(bytes, name: display, budget: &budget, damagedTail: &damaged)
+                if let damaged {
+                    // The complete members are scanned; what follows the damage is not.
+                    result.partial += 1
+                    result.warnings.append("\(display): \(damaged)")
+                }
                 let name = display.hasSuffix(".gz") ? String(display.dropLast(3)) : display
                 if TarArchive.isTar(inner) { scanArchive(inner, display: name, depth: depth, budget: &budget, into: &result) }
                 else if Self.isArchive(inner) { scanArchive(inner, display: name, depth: depth + 1, budget: &budget, into: &result) }
