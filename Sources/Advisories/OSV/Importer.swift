@@ -1,6 +1,6 @@
 import Foundation
 import ProvenantCore
-import ZIPFoundation
+import Catalog
 
 /// Reads OSV records from files, directories and `all.zip`-style archives, then writes them to
 /// the store in one transaction.
@@ -62,20 +62,29 @@ public enum AdvisoryImporter {
         return [Input(origin: path, data: data, yaml: yaml)]
     }
 
+    /// An OSV export (`all.zip`), read with the project's own zip reader: every offset and size checked
+    /// against the bytes present and inflation budgeted, so a damaged or hostile archive ends with an
+    /// error instead of a loop (the general-purpose zip library spun forever on a truncated entry).
     static func readZip(_ path: String) throws(InputError) -> [Input] {
-        let archive: Archive
-        do { archive = try Archive(url: URL(fileURLWithPath: path), accessMode: .read) } catch {
+        guard let bytes = FileManager.default.contents(atPath: path) else { throw InputError("cannot read file", at: Location(path)) }
+        let zip: ZipArchive
+        do { zip = try ZipArchive(Array(bytes)) } catch {
             throw InputError("not a readable zip archive (\(error))", at: Location(path))
         }
+        // A whole ecosystem's advisories inflate to a few hundred MiB; JSON compresses about tenfold.
+        var limits = ArchiveLimits()
+        limits.totalInflatedBytes = 8 << 30
+        limits.maxTotalRatio = 64
+        var budget = InflateBudget(limits, archiveSize: bytes.count)
         var out: [Input] = []
-        for entry in archive where entry.type == .file {
+        for entry in zip.entries where !entry.isDirectory {
             let (ok, yaml) = isRecordName(entry.path)
             guard ok else { continue }
-            var data = Data()
-            do { _ = try archive.extract(entry, skipCRC32: true) { data.append($0) } } catch {
-                throw InputError("damaged archive entry '\(entry.path)' (\(error))", at: Location(path))
+            let data: [UInt8]
+            do { data = try zip.read(entry, budget: &budget) } catch {
+                throw InputError("damaged archive entry '\(Redactor.quote(entry.path, max: 120))' (\(error))", at: Location(path))
             }
-            out.append(Input(origin: path + ":" + entry.path, data: data, yaml: yaml))
+            out.append(Input(origin: path + ":" + entry.path, data: Data(data), yaml: yaml))
         }
         return out.sorted { $0.origin < $1.origin }
     }
