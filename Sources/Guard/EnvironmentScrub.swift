@@ -39,11 +39,33 @@ public struct EnvironmentScrub: Sendable {
         return false
     }
 
+    /// Variables that make a shell, an interpreter or the dynamic loader load or run code of their
+    /// choosing before (or instead of) the script: a declared script would run undeclared code.
+    static let codeLoading: Set<String> = [
+        "BASH_ENV", "ENV", "ZDOTDIR", "SHELLOPTS", "BASHOPTS", "PS4", "PROMPT_COMMAND", "IFS",
+        "PERL5OPT", "PERL5LIB", "PERLLIB", "PERL5DB", "PERL_DL_PATH",
+        "NODE_OPTIONS", "NODE_PATH", "NODE_REPL_EXTERNAL_MODULE",
+        "RUBYOPT", "RUBYLIB", "GEM_HOME", "GEM_PATH", "BUNDLE_GEMFILE",
+        "GCONV_PATH", "GLIBC_TUNABLES", "MALLOC_CONF",
+    ]
+    /// PYTHON* variables that load nothing (the others, like PYTHONPATH, PYTHONSTARTUP, PYTHONHOME,
+    /// PYTHONINSPECT, PYTHONWARNINGS, PYTHONBREAKPOINT, are removed).
+    static let harmlessPython: Set<String> = ["PYTHONUNBUFFERED", "PYTHONDONTWRITEBYTECODE", "PYTHONIOENCODING", "PYTHONUTF8", "PYTHONHASHSEED", "PYTHONSAFEPATH"]
+
+    /// Whether `name` loads code: the list above, every `LD_` variable of the loader, bash's exported
+    /// functions (`BASH_FUNC_name%%`), and PYTHON* but a few.
+    public static func loadsCode(_ name: String) -> Bool {
+        if codeLoading.contains(name) || name.hasPrefix("LD_") || name.hasPrefix("BASH_FUNC_") { return true }
+        return name.hasPrefix("PYTHON") && !harmlessPython.contains(name)
+    }
+
+    /// Code-loading variables are removed whatever the manifest says: naming one cannot keep it.
     public func scrub(_ entries: [[UInt8]]) -> Result {
         var kept: [[UInt8]] = [], removed: [String] = []
         for entry in entries {
             let eq = entry.firstIndex(of: UInt8(ascii: "=")) ?? entry.endIndex
             let name = String(decoding: entry[..<eq], as: UTF8.self)
+            if Self.loadsCode(name) { removed.append(name); continue }
             if named.contains(name) { kept.append(entry); continue }
             let flagged = Self.nameLooksSecret(name) || (engine.map { e in entry.withUnsafeBytes { !e.scan($0).isEmpty } } ?? false)
             if flagged { removed.append(name) } else { kept.append(entry) }

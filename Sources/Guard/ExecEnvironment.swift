@@ -14,16 +14,22 @@ public struct ExecEnvironment: Sendable, Equatable {
     public static let production = "production"
     public static let variable = "PROVENANT_ENVIRONMENT"
 
-    /// Whether undeclared scripts are refused here. `prod` is production too: a short name must not
-    /// open what the long one closes.
-    public var isProduction: Bool { ["production", "prod"].contains(name.lowercased()) }
+    /// Environments known not to be production, exactly as written (after trimming blanks).
+    public static let nonProduction: Set<String> = ["test", "testing", "dev", "development", "staging", "stage", "qa", "ci", "local", "sandbox"]
 
-    public init(name: String, source: String, note: String? = nil) { self.name = name; self.source = source; self.note = note }
+    /// Whether undeclared scripts are refused here. Fails closed: every name that is not exactly a
+    /// known non-production one (`prod`, `Production`, `live`, `staging2`, a typo) is production.
+    public var isProduction: Bool { !Self.nonProduction.contains(name) }
+
+    /// `name` is trimmed of blanks: `"test "` from a pod spec is `test`.
+    public init(name: String, source: String, note: String? = nil) {
+        self.name = name.trimmingCharacters(in: .whitespacesAndNewlines); self.source = source; self.note = note
+    }
 
     /// Empty values count as unset (an empty `PROVENANT_ENVIRONMENT=` in a pod spec names nothing).
     public static func resolve(option: String?, variable: String?, labelsFile: String?) -> ExecEnvironment {
-        if let option, !option.isEmpty { return ExecEnvironment(name: option, source: "--environment") }
-        if let variable, !variable.isEmpty {
+        if let option, !option.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { return ExecEnvironment(name: option, source: "--environment") }
+        if let variable, !variable.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
             // The issue orders the variable before the file; say so when both were given.
             return ExecEnvironment(name: variable, source: Self.variable,
                                    note: labelsFile.map { "\(Self.variable) is set, so --environment-file \($0) was not read" })
@@ -36,7 +42,7 @@ public struct ExecEnvironment: Sendable, Equatable {
         if labels.ambiguous.contains("environment") {
             return ExecEnvironment(name: production, source: "default", note: "\(labelsFile) sets the environment label more than once")
         }
-        guard let name = labels.labels["environment"], !name.isEmpty else {
+        guard let name = labels.labels["environment"], !name.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
             return ExecEnvironment(name: production, source: "default", note: "\(labelsFile) has no readable environment label")
         }
         return ExecEnvironment(name: name, source: source)

@@ -2,6 +2,7 @@ import CGuardSys
 import Crypto
 import Foundation
 import Permissions
+import ProvenantCore
 
 /// `--proxy HOST:PORT`: where the guard's egress proxy listens.
 public struct ProxyAddress: Sendable, Equatable {
@@ -122,6 +123,34 @@ public enum ExecLauncher {
         return String(cString: r)
     }
 
+    /// The path of the file behind `fd`, as the kernel has it (`/proc/self/fd/N`): the file that was
+    /// opened, whatever the path it was opened by has become since.
+    static func openedPath(_ fd: Int32) -> String? {
+        var buf = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let n = readlink("/proc/self/fd/\(fd)", &buf, buf.count - 1)
+        guard n > 0, buf[0] == CChar(UInt8(ascii: "/")) else { return nil }
+        buf[n] = 0
+        let p = String(cString: buf)
+        return p.hasSuffix(" (deleted)") ? nil : p
+    }
+
+    /// Why the interpreter behind `fd` (at `path`, its real path) is not to be trusted to be the
+    /// interpreter its name says, or nil: it and every directory above it must be owned by root and
+    /// writable by no group or other user, as /usr/bin/bash is and a copy in a workspace is not.
+    static func untrustedInterpreter(_ path: String, fd: Int32?) -> String? {
+        var st = stat()
+        let ok = fd.map { fstat($0, &st) == 0 } ?? (stat(path, &st) == 0)
+        guard ok else { return "\(path) cannot be examined" }
+        if st.st_uid != 0 || st.st_mode & 0o022 != 0 { return "\(path) is not owned by root or is writable by others" }
+        var dir = (path as NSString).deletingLastPathComponent
+        while true {
+            guard stat(dir, &st) == 0 else { return "\(dir) cannot be examined" }
+            if st.st_uid != 0 || st.st_mode & 0o022 != 0 { return "\(dir), above \(path), is not owned by root or is writable by others" }
+            if dir == "/" || dir.isEmpty { return nil }
+            dir = (dir as NSString).deletingLastPathComponent
+        }
+    }
+
     static func basename(_ p: String) -> String { (p as NSString).lastPathComponent }
 
     /// SHA-256 of the file behind `fd`, read from its start with pread (the offset is left alone).
@@ -218,7 +247,8 @@ public enum ExecLauncher {
             audit.decision = "refuse"
             audit.reason = reason
             record(audit)
-            return Failure(code: code, message: "refused: \(reason)")
+            // Redacted as the audit record is: a token in a command word is not copied to standard error.
+            return Failure(code: code, message: "refused: \(Redactor.redact(reason))")
         }
         var argv = request.argv
         guard let command = argv.first else { return refuse("no command", code: 2) }
@@ -230,9 +260,10 @@ public enum ExecLauncher {
             return refuse("'\(command)' is not an executable file\(command.contains("/") ? "" : " on PATH")", code: 127)
         }
         audit.program = program
-        let real = realPath(program) ?? program
         let programFD = openForExec(program)
         guard programFD >= 0 else { return refuse("cannot open \(program): \(String(cString: strerror(errno)))") }
+        // The real path of what was opened, not of what the path names now or named before.
+        guard let real = openedPath(programFD) else { return refuse("cannot tell which file \(program) is") }
 
         // The script, its descriptor (to hash and run), and its index in argv when an interpreter runs it.
         var names = [basename(command)]
@@ -240,17 +271,29 @@ public enum ExecLauncher {
         var script: ExecPolicy.Script
         var scriptFD: Int32? = programFD
         var scriptArgument: (index: Int, path: String, fd: Int32)?
-        let reference = ScriptReference.of(argv, names: names)
+        var envInterpreters: [Int] = []
+        let reference = ScriptReference.of(argv, names: names, interpreters: &envInterpreters)
+        // An interpreter is trusted to be one only where no one but root could have put it: a copy of
+        // `id` named bash in a workspace is not bash, whatever its name.
+        if names.contains(where: ScriptReference.isInterpreter) {
+            if let why = untrustedInterpreter(real, fd: programFD) { return refuse("'\(command)' is not a trusted interpreter: \(why)") }
+            for k in envInterpreters {
+                let word = argv[k]
+                guard let found = word.contains("/") ? absolute(word) : resolve(word, searchPath: searchPath), let path = realPath(found) else {
+                    return refuse("'\(word)' is not an executable file\(word.contains("/") ? "" : " on PATH")", code: 127)
+                }
+                if let why = untrustedInterpreter(path, fd: nil) { return refuse("'\(word)' is not a trusted interpreter: \(why)") }
+            }
+        }
         switch reference {
         case .command:
-            script = .init(name: names[0], paths: [program, real])
+            script = .init(name: names[0], paths: [real])
         case .inline(let how):
             // The interpreter stands for its inline code: declaring it allows what it is given.
             audit.inline = how
-            script = .init(name: names[0], paths: [program, real])
-        case .module(let module):
-            script = .init(name: module)
-            scriptFD = nil
+            script = .init(name: names[0], paths: [real])
+        case .refused(let why):
+            return refuse(why)
         case .file(let index, let searchPATH):
             let written = argv[index]
             guard let path = searchPATH ? resolve(written, searchPath: searchPath) : absolute(written) else {
@@ -258,7 +301,8 @@ public enum ExecLauncher {
             }
             let fd = searchPATH ? openForExec(path) : open(path, O_RDONLY | O_CLOEXEC)
             guard fd >= 0 else { return refuse("cannot open the script \(path): \(String(cString: strerror(errno)))") }
-            script = .init(name: basename(written), paths: [path, realPath(path) ?? path])
+            guard let opened = openedPath(fd) else { return refuse("cannot tell which file the script \(path) is") }
+            script = .init(name: basename(written), paths: [opened])
             scriptFD = fd
             scriptArgument = (index, path, fd)
         }

@@ -1,10 +1,17 @@
 import Foundation
 
 /// Which file of a command line is the "script" the manifest's `scripts:` speaks of: the command
-/// itself, or, when the command is an interpreter (`sh x.sh`, `python3 -u x.py`, `env A=1 bash x.sh`),
+/// itself, or, when the command is an interpreter (`sh x.sh`, `python3 -u x.py`, `env -i bash x.sh`),
 /// its first non-option argument. Code an interpreter takes inline or from standard input
 /// (`sh -c`, `python3 -`, `perl -e`) has no file: it is `.inline`, and the interpreter itself stands
-/// for it. `python3 -m mod` runs a module found on sys.path: `.module`, matched by the module name.
+/// for it.
+///
+/// Deny by default: an interpreter's options are read against a short list of options known to run
+/// nothing but the script (`bash -e -o pipefail`, `python3 -u -W ignore`, `perl -w`). Any other option
+/// (one that loads or runs code, like `perl -M`, `python3 -i`, `-m`, `ruby -r`, `node --require`,
+/// `bash --rcfile`, or one the launcher does not know) makes the command `.refused`: a declared script
+/// must not be the cover for code the manifest does not declare. `env` likewise takes only `-i`,
+/// `-u NAME` and `NAME=VALUE` with a NAME that loads no code.
 public enum ScriptReference: Sendable, Equatable {
     /// The command's own file.
     case command
@@ -13,22 +20,40 @@ public enum ScriptReference: Sendable, Equatable {
     case file(index: Int, searchPATH: Bool)
     /// Inline or standard-input code; the string says how (`sh -c`).
     case inline(String)
-    case module(String)
+    /// The command line cannot be run: the reason.
+    case refused(String)
 
-    /// How an interpreter's options are read: letters that mean inline code, a module, or that take a
-    /// value (attached, or the next word when nothing is attached), and long options likewise.
+    /// How an interpreter's options are read. Only what is listed is accepted.
     struct Syntax {
-        var inline: Set<Character> = [], module: Set<Character> = [], valued: Set<Character> = []
-        var inlineLong: Set<String> = [], valuedLong: Set<String> = []
-        /// Shells also take `+o name`.
-        var plusOptions = false
+        /// Harmless letters without a value.
+        var flags: Set<Character> = []
+        /// Harmless letters with a value, attached or the next word.
+        var valued: Set<Character> = []
+        /// Harmless letters whose value can only be attached (ruby's `-W0`).
+        var attachedOnly: Set<Character> = []
+        /// Letters that give the program inline (or on standard input).
+        var inline: Set<Character> = []
+        /// The inline letter takes its code as a value (attached or the next word): perl, ruby, node.
+        var inlineTakesValue = false
+        /// The inline letter ends the options (python: what follows is `sys.argv`).
+        var inlineEnds = false
+        var longFlags: Set<String> = []
+        var inlineLong: Set<String> = []
+        /// Shells: `+o name`, `+e`, and `-o`'s value must be one of `setOptions`.
+        var shell = false
     }
 
-    static let shell = Syntax(inline: ["c", "s"], valued: ["o", "O"], valuedLong: ["--rcfile", "--init-file"], plusOptions: true)
-    static let python = Syntax(inline: ["c"], module: ["m"], valued: ["W", "X"], valuedLong: ["--check-hash-based-pycs"])
-    static let perl = Syntax(inline: ["e", "E"], valued: ["I", "M", "m", "x", "i", "l", "C", "d", "D", "F", "0"])
-    static let ruby = Syntax(inline: ["e"], valued: ["I", "r", "C", "E", "F", "K", "T", "x", "0", "l", "i"])
-    static let node = Syntax(inline: ["e", "p"], valued: ["r"], inlineLong: ["--eval", "--print", "--input-type"], valuedLong: ["--require", "--import", "--loader"])
+    /// `set -o` names that only change how the script's own commands are run.
+    static let setOptions: Set<String> = ["errexit", "nounset", "xtrace", "verbose", "pipefail", "noglob", "noclobber", "noexec"]
+
+    static let shell = Syntax(flags: ["e", "u", "x", "v", "f", "n"], valued: ["o"], inline: ["c", "s"], longFlags: ["--noprofile", "--norc"], shell: true)
+    static let python = Syntax(flags: ["u", "B", "E", "s", "S", "I", "O", "q", "P"], valued: ["W"], inline: ["c"], inlineEnds: true)
+    static let perl = Syntax(flags: ["w", "W", "X", "t", "T"], inline: ["e", "E"], inlineTakesValue: true)
+    static let ruby = Syntax(flags: ["w"], attachedOnly: ["W"], inline: ["e"], inlineTakesValue: true)
+    static let node = Syntax(inline: ["e", "p"], inlineTakesValue: true,
+                             longFlags: ["--no-warnings", "--enable-source-maps", "--no-deprecation", "--trace-warnings", "--throw-deprecation",
+                                         "--trace-deprecation", "--pending-deprecation", "--trace-uncaught"],
+                             inlineLong: ["--eval", "--print"])
 
     /// The interpreter `name` (a basename) speaks, if any.
     static func syntax(of name: String) -> Syntax? {
@@ -48,61 +73,120 @@ public enum ScriptReference: Sendable, Equatable {
 
     public static func isInterpreter(_ name: String) -> Bool { name == "env" || syntax(of: name) != nil }
 
+    static func codeOption(_ option: String, of name: String) -> ScriptReference {
+        .refused("interpreter option \(option) of \(name) could run code the manifest does not declare")
+    }
+
     /// The script of `argv`. `names` are the command's basenames (as written, and of the file it
     /// resolves to): a symbolic link named `cleanup.sh` that points at bash is still bash.
     public static func of(_ argv: [String], names: [String]) -> ScriptReference {
-        if names.contains("env") { return env(argv, from: 1) }
+        var interpreters: [Int] = []
+        return of(argv, names: names, interpreters: &interpreters)
+    }
+
+    /// Also the indices of the words `env` runs as interpreters (the launcher checks their files).
+    public static func of(_ argv: [String], names: [String], interpreters: inout [Int]) -> ScriptReference {
+        if names.contains("env") { return env(argv, from: 1, interpreters: &interpreters) }
         guard let syntax = names.lazy.compactMap(syntax(of:)).first else { return .command }
         return interpreted(argv, from: 1, syntax: syntax, name: names[0])
     }
 
-    /// `env [-i] [-u NAME] [-C DIR] [NAME=VALUE]... COMMAND [ARGS]`: the script of COMMAND.
-    static func env(_ argv: [String], from start: Int) -> ScriptReference {
+    /// Variables `env NAME=VALUE` may not set: those that load code, and PATH, which chooses the
+    /// interpreter env runs.
+    static func envMayNotSet(_ name: String) -> Bool { name == "PATH" || EnvironmentScrub.loadsCode(name) }
+
+    /// `env [-i] [-u NAME] [NAME=VALUE]... COMMAND [ARGS]`: the script of COMMAND.
+    static func env(_ argv: [String], from start: Int, interpreters: inout [Int]) -> ScriptReference {
         var i = start
         while i < argv.count {
             let a = argv[i]
             if a == "--" { i += 1; break }
-            if a == "-S" || a.hasPrefix("--split-string") || (a.hasPrefix("-") && !a.hasPrefix("--") && a.contains("S")) {
-                return .inline("env -S")  // a command line env splits itself: not one we can read
+            if a == "-i" || a == "--ignore-environment" || a == "-" { i += 1; continue }
+            if a == "-u" || a == "--unset" {
+                guard i + 1 < argv.count else { return .refused("env option \(a) has no variable name") }
+                i += 2; continue
             }
-            if a == "-u" || a == "-C" || a == "--unset" || a == "--chdir" { i += 2; continue }
-            if a.hasPrefix("-") && a != "-" { i += 1; continue }
-            if a.contains("=") { i += 1; continue }
+            if a.hasPrefix("--unset=") || (a.hasPrefix("-u") && !a.hasPrefix("--") && a.count > 2) { i += 1; continue }
+            if a.hasPrefix("-") {
+                return .refused("env option \(a) could run code the manifest does not declare; env takes only -i, -u NAME and NAME=VALUE here")
+            }
+            if let eq = a.firstIndex(of: "=") {
+                let name = String(a[..<eq])
+                if envMayNotSet(name) { return .refused("env \(name)=... could run code the manifest does not declare") }
+                i += 1; continue
+            }
             break
         }
         guard i < argv.count else { return .inline("env without a command") }
         let name = (argv[i] as NSString).lastPathComponent
-        if name == "env" { return env(argv, from: i + 1) }
-        if let syntax = syntax(of: name) { return interpreted(argv, from: i + 1, syntax: syntax, name: name) }
+        if name == "env" { interpreters.append(i); return env(argv, from: i + 1, interpreters: &interpreters) }
+        if let syntax = syntax(of: name) {
+            interpreters.append(i)
+            return interpreted(argv, from: i + 1, syntax: syntax, name: name)
+        }
         return .file(index: i, searchPATH: !argv[i].contains("/"))
+    }
+
+    /// `-W` of python: `action:message:category:module:lineno`; a category with a dot is imported.
+    static func harmlessPythonWarning(_ value: String) -> Bool {
+        let parts = value.split(separator: ":", omittingEmptySubsequences: false)
+        return parts.count < 3 || !parts[2].contains(".")
     }
 
     static func interpreted(_ argv: [String], from start: Int, syntax: Syntax, name: String) -> ScriptReference {
         var i = start
-        while i < argv.count {
+        var inline: String?
+        words: while i < argv.count {
             let a = argv[i]
             if a == "--" { i += 1; break }
-            if a == "-" { return .inline("\(name) -") }
+            if a == "-" { return .inline(inline ?? "\(name) -") }
             if a.hasPrefix("--") {
                 let option = String(a.split(separator: "=", maxSplits: 1)[0])
-                if syntax.inlineLong.contains(option) { return .inline("\(name) \(option)") }
-                i += syntax.valuedLong.contains(option) && !a.contains("=") ? 2 : 1
-                continue
-            }
-            guard a.count > 1, a.hasPrefix("-") || (syntax.plusOptions && a.hasPrefix("+")) else { break }
-            var skipNext = false
-            let letters = Array(a.dropFirst())
-            for (k, ch) in letters.enumerated() {
-                if syntax.inline.contains(ch) { return .inline("\(name) -\(ch)") }
-                if syntax.module.contains(ch) {
-                    let attached = String(letters[(k + 1)...])
-                    let module = attached.isEmpty ? (i + 1 < argv.count ? argv[i + 1] : "") : attached
-                    return module.isEmpty ? .inline("\(name) -\(ch)") : .module(module)
+                if syntax.longFlags.contains(option) && !a.contains("=") { i += 1; continue }
+                if syntax.inlineLong.contains(option) {
+                    inline = inline ?? "\(name) \(option)"
+                    i += a.contains("=") ? 1 : 2
+                    continue
                 }
-                if syntax.valued.contains(ch) { skipNext = k == letters.count - 1; break }
+                return codeOption(option, of: name)
             }
-            i += skipNext ? 2 : 1
+            guard a.count > 1, a.hasPrefix("-") || (syntax.shell && a.hasPrefix("+")) else { break }
+            let letters = Array(a.dropFirst())
+            var next = i + 1
+            for (k, ch) in letters.enumerated() {
+                if syntax.flags.contains(ch) { continue }
+                let attached = String(letters[(k + 1)...])
+                if syntax.attachedOnly.contains(ch) {
+                    guard attached.allSatisfy(\.isNumber) else { return codeOption("-\(ch)\(attached)", of: name) }
+                    break
+                }
+                if syntax.valued.contains(ch) {
+                    let value: String
+                    if attached.isEmpty {
+                        guard next < argv.count else { return codeOption("-\(ch)", of: name) }
+                        value = argv[next]; next += 1
+                    } else {
+                        value = attached
+                    }
+                    if syntax.shell && ch == "o" && !setOptions.contains(value) { return codeOption("-o \(value)", of: name) }
+                    if syntax.inlineEnds && ch == "W" && !harmlessPythonWarning(value) { return codeOption("-W \(value)", of: name) }
+                    break
+                }
+                if syntax.inline.contains(ch) && a.hasPrefix("-") {
+                    inline = inline ?? "\(name) -\(ch)"
+                    if syntax.inlineEnds { return .inline(inline!) }
+                    if syntax.inlineTakesValue {
+                        if attached.isEmpty { next += 1 }
+                        break
+                    }
+                    continue
+                }
+                return codeOption("-\(ch)", of: name)
+            }
+            i = next
+            continue words
         }
+        if let inline { return .inline(inline) }
         // Nothing left: the interpreter reads its program from standard input.
         return i < argv.count ? .file(index: i, searchPATH: false) : .inline("\(name) reading standard input")
     }

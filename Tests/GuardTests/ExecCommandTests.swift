@@ -132,6 +132,64 @@ import TestSupport
         #expect(record["environmentSource"] as? String == "default" && record["environment"] as? String == "production")
     }
 
+    static let declared = "name: agent\nscripts:\n  deploy.sh: [production]\n  deploy.pl: [production]\n  deploy.py: [production]\n"
+    static let deployFiles = ["deploy.sh": "#!/bin/sh\necho deployed\n", "deploy.pl": "print \"deployed\\n\";\n", "deploy.py": "print('deployed')\n",
+                              "evil.pl": "print \"EVIL\\n\";\n", "evil.sh": "echo EVIL\n"]
+
+    /// A declared script must not be the cover for other code through an interpreter's or env's options.
+    @Test func optionsThatRunOtherCodeRefuseADeclaredScript() throws {
+        let s = try Scratch(manifest: Self.declared, files: Self.deployFiles)
+        defer { s.remove() }
+        let d = s.dir
+        for command in [["/usr/bin/perl", "-l", d + "/evil.pl", d + "/deploy.pl"], ["/usr/bin/perl", "-x", d + "/evil.pl", d + "/deploy.pl"],
+                        ["/usr/bin/perl", "-MPOSIX;print \"EVIL\\n\";", d + "/deploy.pl"], [Self.python, "-i", d + "/deploy.py"],
+                        ["/usr/bin/env", "-vu", d + "/deploy.sh", "sh", "-c", "echo EVIL"], ["/usr/bin/env", "-S", "sh -c 'echo EVIL'", d + "/deploy.sh"],
+                        ["/usr/bin/env", "BASH_ENV=\(d)/evil.sh", "bash", d + "/deploy.sh"], ["/bin/bash", "--rcfile", d + "/evil.sh", "-i", d + "/deploy.sh"]] {
+            let r = try s.exec(["--environment", "production"], command)
+            #expect(r.code == 126 && !r.out.contains("EVIL"), "\(command): \(r.code) \(r.out) \(r.err)")
+            #expect(r.err.contains("could run code the manifest does not declare"), "\(r.err)")
+        }
+        let ok = try s.exec(["--environment", "production"], ["/usr/bin/perl", "-w", d + "/deploy.pl"])
+        #expect(ok.code == 0 && ok.out == "deployed\n", "\(ok.err)")
+    }
+
+    /// An interpreter is one only where root put it: a copy of `id` named bash is refused, directly or through env.
+    @Test func aProgramNamedLikeAnInterpreterOutsideTheSystemIsRefused() throws {
+        let s = try Scratch(manifest: Self.declared, files: Self.deployFiles)
+        defer { s.remove() }
+        try FileManager.default.copyItem(atPath: "/usr/bin/id", toPath: s.dir + "/bash")
+        for command in [[s.dir + "/bash", s.dir + "/deploy.sh"], ["/usr/bin/env", s.dir + "/bash", s.dir + "/deploy.sh"]] {
+            let r = try s.exec(["--environment", "production"], command)
+            #expect(r.code == 126 && !r.out.contains("uid="), "\(command): \(r.out) \(r.err)")
+            #expect(r.err.contains("is not a trusted interpreter"), "\(r.err)")
+        }
+        let system = try s.exec(["--environment", "production"], ["/usr/bin/env", "bash", s.dir + "/deploy.sh"])
+        #expect(system.code == 0 && system.out == "deployed\n", "\(system.err)")
+    }
+
+    /// BASH_ENV, PERL5OPT, PYTHONSTARTUP, LD_PRELOAD... inherited by the launcher never reach the command,
+    /// and are named (not shown) in the audit record.
+    @Test func codeLoadingVariablesAreRemovedFromTheCommandsEnvironment() throws {
+        let s = try Scratch(manifest: Self.declared + "secrets:\n  - env: BASH_ENV\n", files: Self.deployFiles)
+        defer { s.remove() }
+        let env = ["BASH_ENV": s.dir + "/evil.sh", "PERL5OPT": "-MPOSIX;print \"EVIL\\n\";", "LD_LIBRARY_PATH": "/nonexistent"]
+        for command in [["/bin/bash", s.dir + "/deploy.sh"], ["/usr/bin/perl", s.dir + "/deploy.pl"]] {
+            let r = try s.exec(["--environment", "production", "--audit", "-"], command, env: env)
+            #expect(r.code == 0 && r.out == "deployed\n", "\(command): \(r.out) \(r.err)")
+            let removed = try #require(try Self.audit(r.err)["removedEnvironment"] as? [String])
+            #expect(Set(["BASH_ENV", "PERL5OPT", "LD_LIBRARY_PATH"]).isSubset(of: Set(removed)) && !r.err.contains("evil.sh"), "\(r.err)")
+        }
+    }
+
+    /// The refusal on standard error goes through the redactor, as the audit record does.
+    @Test func theRefusalOnStandardErrorIsRedacted() throws {
+        let s = try Scratch(manifest: "name: agent\n")
+        defer { s.remove() }
+        let token = "ghp_" + "aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5"
+        let r = try s.exec(["--environment", "production"], ["/nonexistent/" + token])
+        #expect(r.code == 127 && r.err.contains("refused: ") && !r.err.contains(token), "\(r.err)")
+    }
+
     @Test func cleanupMeantForTestIsRefusedOnProductionAndRunsInTest() throws {
         let s = try Scratch(manifest: "name: agent\nscripts:\n  cleanup.sh: [test]\n", files: ["cleanup.sh": Self.cleanup])
         defer { s.remove() }
