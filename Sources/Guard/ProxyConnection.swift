@@ -40,6 +40,8 @@ final class ProxyConnection: ChannelInboundHandler, @unchecked Sendable {
     var requestStarted = true
     var completed = 0
     var clientContext: ChannelHandlerContext?
+    /// A CONNECT was answered 200: refusals after that close the connection instead of answering.
+    var tunnelAcknowledged = false
     /// Bytes of the shared body budget this connection holds while its body arrives.
     var heldBody = 0
 
@@ -200,6 +202,7 @@ final class ProxyConnection: ChannelInboundHandler, @unchecked Sendable {
             state = .hello(target)
             var ok = context.channel.allocator.buffer(capacity: 64)
             ok.writeString("HTTP/1.1 200 Connection Established\r\n\r\n")
+            tunnelAcknowledged = true
             context.writeAndFlush(wrapOutboundOut(ok), promise: nil)
             checkHello(context, target)
             return
@@ -466,9 +469,11 @@ final class ProxyConnection: ChannelInboundHandler, @unchecked Sendable {
         context.close(promise: nil)
     }
 
-    /// Answers with `status`, a reason header and a short body, then closes.
+    /// Answers with `status`, a reason header and a short body, then closes. Inside a tunnel that was
+    /// already acknowledged (200 sent), an HTTP answer would land in the client's TLS stream: it closes.
     func refuse(_ context: ChannelHandlerContext, _ r: ProxyRefusal) {
         guard context.channel.isActive else { state = .finished; return }
+        if tunnelAcknowledged { deny(context, r.rule, r.reason); return }
         record.decision = "deny"; record.rule = r.rule; record.reason = r.reason
         state = .finished
         // " - " rather than ": ", which the redactor would read as an assignment after a rule id ending in _TOKEN.

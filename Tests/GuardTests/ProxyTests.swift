@@ -144,7 +144,7 @@ import TestSupport
         #expect(h.proxy.process.isRunning)
         // Header timeouts (2 s) and lingering closes (2 s) release the last connections.
         var after = Self.openDescriptors(pid)
-        let end = Date().addingTimeInterval(15)
+        let end = Date().addingTimeInterval(40)
         while after > before && Date() < end { usleep(200_000); after = Self.openDescriptors(pid) }
         #expect(after <= before, "descriptors: \(before) before, \(after) after \(total) requests")
         // And it still serves.
