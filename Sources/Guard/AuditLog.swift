@@ -24,34 +24,29 @@ public struct AuditRecord: Sendable {
     }
 
     /// The record as one line of JSON with its keys in a fixed order; every string from the client
-    /// passes through the redactor first.
-    public var jsonLine: String {
-        func s(_ v: String) -> String { Self.quote(Redactor.redact(v)) }
+    /// passes through the redactor first. Written with the project's JSON writer, as `guard exec`'s are.
+    public var jsonLine: [UInt8] {
         let stamp = ISO8601DateFormatter.string(from: time, timeZone: TimeZone(identifier: "UTC")!,
                                                 formatOptions: [.withInternetDateTime, .withFractionalSeconds])
-        var fields = ["\"time\":\(s(stamp))", "\"client\":\(s(client))", "\"method\":\(s(method))", "\"host\":\(s(host))", "\"port\":\(port)"]
-        fields.append("\"address\":" + (address.map(s) ?? "null"))
-        fields += ["\"decision\":\(s(decision))", "\"rule\":\(s(rule))", "\"reason\":\(s(reason))",
-                   "\"bytesUp\":\(bytesUp)", "\"bytesDown\":\(bytesDown)", "\"durationMs\":\(Int((duration * 1000).rounded()))"]
-        return "{" + fields.joined(separator: ",") + "}"
-    }
-
-    /// A JSON string literal: quotes, backslashes and control characters escaped.
-    static func quote(_ v: String) -> String {
-        var out = "\""
-        for u in v.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where u.value < 0x20 || u.value == 0x7F || u.value == 0x2028 || u.value == 0x2029:
-                out += String(format: "\\u%04x", u.value)
-            default: out.unicodeScalars.append(u)
+        var out: [UInt8] = []
+        JSONWriter.write(into: &out, indent: 0, pretty: false) { w in
+            w.object { w in
+                w.field("time", stamp)
+                w.field("client", Redactor.redact(client))
+                w.field("method", Redactor.redact(method))
+                w.field("host", Redactor.redact(host))
+                w.key("port"); w.value(.int(port))
+                w.field("address", address.map { Redactor.redact($0) })
+                w.field("decision", decision)
+                w.field("rule", Redactor.redact(rule))
+                w.field("reason", Redactor.redact(reason))
+                w.key("bytesUp"); w.value(.int(bytesUp))
+                w.key("bytesDown"); w.value(.int(bytesDown))
+                w.key("durationMs"); w.value(.int(Int((duration * 1000).rounded())))
             }
         }
-        return out + "\""
+        out.append(UInt8(ascii: "\n"))
+        return out
     }
 }
 
@@ -78,7 +73,7 @@ public final class AuditLog: @unchecked Sendable {
     deinit { if owned { close(fd) } }
 
     public func record(_ r: AuditRecord) {
-        let line = Array((r.jsonLine + "\n").utf8)
+        let line = r.jsonLine
         lock.lock(); defer { lock.unlock() }
         line.withUnsafeBytes { raw in
             var at = 0
