@@ -18,7 +18,7 @@ final class ProxyConnection: ChannelInboundHandler, @unchecked Sendable {
     let shared: ProxyShared
     var state = State.head
     var pending: [UInt8] = []
-    var record = AuditRecord(time: Date(), client: "", method: "", host: "", port: 0, decision: "deny", rule: "incomplete", reason: "the client closed before a decision")
+    var record = ProxyConnection.freshRecord(client: "")
     var started = NIODeadline.now()
     var headerTimer: Scheduled<Void>?
     var upstream: Channel?
@@ -46,6 +46,18 @@ final class ProxyConnection: ChannelInboundHandler, @unchecked Sendable {
     var heldBody = 0
 
     init(shared: ProxyShared) { self.shared = shared }
+
+    /// A request's audit record before anything is decided: what is written if the client leaves first.
+    static func freshRecord(client: String) -> AuditRecord {
+        AuditRecord(time: Date(), client: client, method: "", host: "", port: 0, decision: "deny", rule: "incomplete",
+                    reason: "the client closed before a decision")
+    }
+
+    /// A new request on this connection: a new record and a new clock.
+    func startRecord() {
+        record = Self.freshRecord(client: record.client)
+        started = .now()
+    }
 
     func channelActive(context: ChannelHandlerContext) {
         clientContext = context
@@ -142,9 +154,7 @@ final class ProxyConnection: ChannelInboundHandler, @unchecked Sendable {
         if case .head = state, !requestStarted {
             // A new request on a kept-alive connection: a new audit record.
             requestStarted = true
-            record = AuditRecord(time: Date(), client: record.client, method: "", host: "", port: 0, decision: "deny", rule: "incomplete",
-                                 reason: "the client closed before a decision")
-            started = .now()
+            startRecord()
         }
         pending += buf.readBytes(length: buf.readableBytes) ?? []
         advance(context)
@@ -432,9 +442,7 @@ final class ProxyConnection: ChannelInboundHandler, @unchecked Sendable {
         audited = false
         requestStarted = !pending.isEmpty
         if requestStarted {
-            record = AuditRecord(time: Date(), client: record.client, method: "", host: "", port: 0, decision: "deny", rule: "incomplete",
-                                 reason: "the client closed before a decision")
-            started = .now()
+            startRecord()
         }
         armHeaderTimer(context)
         if clientInputClosed { context.close(promise: nil); return }

@@ -174,7 +174,11 @@ public struct ProxyTarget: Sendable, Equatable {
         switch authority(auth, defaultPort: 80) {
         case .failure(let e): return .failure(e)
         case .success(let (host, port)):
-            guard case .success(let d) = dest(host) else { return dest(host).map { _ in ProxyTarget(host: host, destination: .name(""), port: 0, path: "") } }
+            let d: Destination
+            switch dest(host) {
+            case .failure(let e): return .failure(e)
+            case .success(let parsed): d = parsed
+            }
             // The Host header must name the same place as the URL: one host, equal after normalization.
             let hosts = r.header("host")
             guard hosts.count == 1, case .success(let (hh, hp)) = authority(Substring(hosts[0]), defaultPort: 80),
