@@ -4,7 +4,7 @@ import Secrets
 enum LeakView {
     /// The bytes as a server would decode them: `%XX`, and in JSON `\uXXXX` (ASCII) and `\/`. Nil when
     /// nothing in them is escaped, so the common request is scanned once.
-    static func decoded(_ b: [UInt8]) -> [UInt8]? {
+    static func decoded(_ b: ArraySlice<UInt8>) -> [UInt8]? {
         func hex(_ c: UInt8) -> UInt8? {
             switch c {
             case 48...57: c - 48
@@ -16,15 +16,15 @@ enum LeakView {
         var out: [UInt8] = []
         out.reserveCapacity(b.count)
         var changed = false
-        var i = 0
-        while i < b.count {
+        var i = b.startIndex
+        while i < b.endIndex {
             let c = b[i]
-            if c == 37, i + 2 < b.count, let h = hex(b[i + 1]), let l = hex(b[i + 2]) {
+            if c == 37, i + 2 < b.endIndex, let h = hex(b[i + 1]), let l = hex(b[i + 2]) {
                 out.append(h << 4 | l); i += 3; changed = true; continue
             }
-            if c == 92, i + 1 < b.count {
+            if c == 92, i + 1 < b.endIndex {
                 if b[i + 1] == 47 { out.append(47); i += 2; changed = true; continue }
-                if b[i + 1] == 117, i + 5 < b.count, b[i + 2] == 48, b[i + 3] == 48, let h = hex(b[i + 4]), let l = hex(b[i + 5]), h < 8 {
+                if b[i + 1] == 117, i + 5 < b.endIndex, b[i + 2] == 48, b[i + 3] == 48, let h = hex(b[i + 4]), let l = hex(b[i + 5]), h < 8 {
                     out.append(h << 4 | l); i += 6; changed = true; continue
                 }
             }

@@ -262,7 +262,8 @@ final class ProxyConnection: ChannelInboundHandler, @unchecked Sendable {
             refuse(context, ProxyRefusal(status: 415, rule: "content-encoding", reason: "a \(coding)-encoded body cannot be checked for secrets"))
             return
         }
-        let whole = Array(pending[0..<(r.headLength + length)])
+        // The request is read in place in `pending`, not copied out first.
+        let whole = pending[0..<(r.headLength + length)]
         // The request as sent, and as a server would decode it (%XX, \uXXXX, \/): a secret written with
         // one character escaped is the secret.
         var hits = whole.withUnsafeBytes { shared.engine.scan($0) }
