@@ -56,12 +56,9 @@ public struct ResponseFramer: Sendable {
                 phase = remaining - n == 0 ? .done : .fixed(remaining: remaining - n)
             case .chunkSize(var line):
                 let c = bytes[i]; i += 1; out.emit.append(c)
-                line.append(c)
-                guard line.count <= Self.maxLine else { throw Failure(reason: "chunk-size line too long") }
-                if c == 10 {
-                    guard line.count >= 2, line[line.count - 2] == 13 else { throw Failure(reason: "bare LF in chunked framing") }
+                if let whole = try Self.extend(&line, with: c, tooLong: "chunk-size line too long", bareLF: "bare LF in chunked framing") {
                     // Size in hex, then optional extensions after ';'.
-                    let digits = line.prefix { $0 != 59 && $0 != 13 && $0 != 32 && $0 != 9 }
+                    let digits = whole.prefix { $0 != 59 && $0 != 13 && $0 != 32 && $0 != 9 }
                     guard !digits.isEmpty, digits.count <= 15 else { throw Failure(reason: "bad chunk size") }
                     var size = 0
                     for d in digits {
@@ -88,11 +85,8 @@ public struct ResponseFramer: Sendable {
                 phase = seen == 0 ? .chunkDataEnd(seen: 1) : .chunkSize(line: [])
             case .trailers(var line):
                 let c = bytes[i]; i += 1; out.emit.append(c)
-                line.append(c)
-                guard line.count <= Self.maxLine else { throw Failure(reason: "trailer line too long") }
-                if c == 10 {
-                    guard line.count >= 2, line[line.count - 2] == 13 else { throw Failure(reason: "bare LF in trailers") }
-                    phase = line.count == 2 ? .done : .trailers(line: [])
+                if let whole = try Self.extend(&line, with: c, tooLong: "trailer line too long", bareLF: "bare LF in trailers") {
+                    phase = whole.count == 2 ? .done : .trailers(line: [])
                 } else {
                     phase = .trailers(line: line)
                 }
@@ -104,6 +98,16 @@ public struct ResponseFramer: Sendable {
         }
         out.done = phase == .done
         return out
+    }
+
+    /// One byte of a CRLF-terminated framing line (chunk size, trailer): the whole line once its LF
+    /// arrives, nil before; a line over `maxLine` or ending in a bare LF is refused.
+    private static func extend(_ line: inout [UInt8], with c: UInt8, tooLong: String, bareLF: String) throws(Failure) -> [UInt8]? {
+        line.append(c)
+        guard line.count <= maxLine else { throw Failure(reason: tooLong) }
+        guard c == 10 else { return nil }
+        guard line.count >= 2, line[line.count - 2] == 13 else { throw Failure(reason: bareLF) }
+        return line
     }
 
     /// Parses the status line and headers, decides the framing, and returns the head to send on.
