@@ -34,6 +34,17 @@ public enum Hygiene {
                     found: "CAP_SYS_ADMIN: it allows mounting filesystems, entering namespaces, loading BPF and most of what root can do",
                     allowed: "almost never justified for an agent", fix: "remove SYS_ADMIN; grant the narrow capability the agent needs")
             }
+            // The root group (gid 0) owns what root made group-writable. Without runAsGroup the gid
+            // comes from the image's /etc/passwd, and is 0 when the uid has no entry there.
+            let podSC = pod.spec["securityContext"]
+            let groupNode = sc?["runAsGroup"] ?? podSC?["runAsGroup"]
+            if let group = groupNode?.int, group == 0 {
+                add("root-group", "medium", groupNode, container: c.name, found: "runAsGroup: 0, the root group",
+                    allowed: "a non-zero gid", fix: "set securityContext.runAsGroup to a non-zero gid")
+            } else if groupNode == nil {
+                add("root-group", "medium", sc ?? c.node, container: c.name, found: "runAsGroup unset: the gid comes from the image, 0 when the uid has no passwd entry",
+                    allowed: "an explicit non-zero gid", fix: "set securityContext.runAsGroup to a non-zero gid")
+            }
             if sc?["readOnlyRootFilesystem"]?.bool != true {
                 add("writable-root-filesystem", "medium", sc ?? c.node, container: c.name, found: "readOnlyRootFilesystem is not true",
                     allowed: "a read-only root filesystem with writable volumes for declared paths", fix: "set securityContext.readOnlyRootFilesystem: true")
@@ -45,6 +56,13 @@ public enum Hygiene {
                         allowed: "secrets from a Secret via valueFrom.secretKeyRef", fix: "move the value into a Secret and reference it with valueFrom.secretKeyRef")
                 }
             }
+        }
+        let podSC = pod.spec["securityContext"]
+        for g in podSC?["supplementalGroups"]?.sequence ?? [] where g.int == 0 {
+            add("root-group", "medium", g, container: nil, found: "supplementalGroups holds 0, the root group", allowed: "non-zero groups", fix: "remove 0 from supplementalGroups")
+        }
+        if podSC?["fsGroup"]?.int == 0 {
+            add("root-group", "medium", podSC?["fsGroup"], container: nil, found: "fsGroup: 0: volumes are owned by the root group", allowed: "a non-zero gid", fix: "set fsGroup to a non-zero gid")
         }
         return out
     }

@@ -240,6 +240,10 @@ public enum RuntimeConfigs {
             let gid = user.flatMap { u in u.firstIndex(of: ":").map { String(u[u.index(after: $0)...]) } }
             if let gid, gid == "root" || Int(gid) == 0 {
                 add("hygiene:root-group", "medium", svc["user"], "user: \(user ?? ""): gid 0, the root group", "a non-zero gid", "set user: \"10001:10001\"")
+            } else if let user, gid == nil, user != "root", !user.hasPrefix("0") {
+                // Docker takes the group from the image's /etc/passwd, and gid 0 when the uid has no entry there.
+                add("hygiene:root-group", "medium", svc["user"], "user: \(user) names no group: the gid comes from the image, 0 when the uid has no passwd entry",
+                    "an explicit non-zero gid", "set user: \"\(user):\(user)\"")
             }
             for g in svc["group_add"]?.sequence ?? [] {
                 let v = g.string ?? g.int.map(String.init) ?? ""
@@ -391,8 +395,16 @@ public enum RuntimeConfigs {
             add("pss:seccompprofile_baseline", "high", "no linux.seccomp: syscalls are not filtered", "the runtime's default seccomp profile", "add the runtime's default profile as linux.seccomp",
                 at: "\"linux\"")
         }
+        // runc applies no AppArmor profile of its own: one the config does not name is none at all.
         if let aa = process["apparmorProfile"] as? String, aa == "unconfined" {
-            add("pss:apparmorprofile", "medium", "process.apparmorProfile is unconfined: AppArmor is off", "the runtime's default profile", "remove apparmorProfile", at: "apparmorProfile")
+            add("pss:apparmorprofile", "medium", "process.apparmorProfile is unconfined: AppArmor is off", "a confining profile such as docker-default", "name a confining profile",
+                at: "apparmorProfile")
+        } else if process["apparmorProfile"] == nil {
+            add("pss:apparmorprofile", "medium", "no process.apparmorProfile: runc confines the process with no AppArmor profile", "a confining profile such as docker-default",
+                "set process.apparmorProfile (docker-default, or the host's profile for the agent)", at: "\"process\"")
+        } else if !(process["apparmorProfile"] is String) || (process["apparmorProfile"] as? String)?.isEmpty == true {
+            add("pss:apparmorprofile", "medium", "process.apparmorProfile is empty or not a string: no AppArmor profile applies", "a confining profile such as docker-default",
+                "set process.apparmorProfile to a profile name", at: "apparmorProfile")
         }
         if let label = process["selinuxLabel"] {
             // user:role:type[:level]; the type decides what the process may do.

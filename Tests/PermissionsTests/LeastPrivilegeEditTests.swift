@@ -109,6 +109,11 @@ import TestSupport
         ("a non-resource URL", "  verbs: [get, list, watch]\n", "  verbs: [get, list, watch]\n- nonResourceURLs: [/metrics]\n  verbs: [get]\n",
          "manifest:rbac-excess", "on URL /metrics"),
         // The same class of gap elsewhere: capability case, and the image.
+        // The root group: gid 0 set, left to the image, or added beside.
+        ("runAsGroup 0", "        runAsGroup: 10001\n", "        runAsGroup: 0\n", "hygiene:root-group", "runAsGroup: 0"),
+        ("runAsGroup unset", "        runAsGroup: 10001\n", "", "hygiene:root-group", "runAsGroup unset"),
+        ("supplementalGroups holding 0", "        runAsGroup: 10001\n", "        runAsGroup: 10001\n        supplementalGroups: [0]\n", "hygiene:root-group", "supplementalGroups holds 0"),
+        ("fsGroup 0", "        runAsGroup: 10001\n", "        runAsGroup: 10001\n        fsGroup: 0\n", "hygiene:root-group", "fsGroup: 0"),
         ("a lowercase capability", "            drop: [ALL]\n", "            drop: [ALL]\n            add: [sys_admin]\n", "hygiene:cap-sys-admin", "CAP_SYS_ADMIN"),
         ("another image", "image: ghcr.io/acme/collector@sha256:", "image: ghcr.io/evil/collector@sha256:", "manifest:image", "ghcr.io/evil/collector"),
         ("a script inside a command substitution", "        image: ghcr.io/acme/collector@sha256:",
@@ -205,6 +210,7 @@ import TestSupport
         ("the root group added", "    read_only: true\n", "    read_only: true\n    group_add: [0]\n", "hygiene:root-group", "group_add 0"),
         ("the root group added by name", "    read_only: true\n", "    read_only: true\n    group_add: [root]\n", "hygiene:root-group", "group_add root"),
         ("gid 0", "user: 10001:10001", "user: '10001:0'", "hygiene:root-group", "gid 0"),
+        ("a uid without a gid", "user: 10001:10001", "user: '10001'", "hygiene:root-group", "names no group"),
         ("host GPUs", "    read_only: true\n", "    read_only: true\n    gpus: all\n", "pss:hostpathvolumes", "gpus: all"),
         ("another runtime", "    read_only: true\n", "    read_only: true\n    runtime: nvidia\n", "hygiene:container-runtime", "runtime nvidia"),
     ]
@@ -266,7 +272,7 @@ import TestSupport
     /// An OCI runtime config that holds exactly what the example manifest declares.
     static let oci = """
         {"ociVersion": "1.0.2",
-         "process": {"user": {"uid": 10001, "gid": 10001}, "noNewPrivileges": true,
+         "process": {"user": {"uid": 10001, "gid": 10001}, "noNewPrivileges": true, "apparmorProfile": "docker-default",
                      "capabilities": {"bounding": [], "effective": [], "permitted": []}},
          "root": {"path": "rootfs", "readonly": true},
          "mounts": [
@@ -302,7 +308,9 @@ import TestSupport
         ("no seccomp filter", "\"seccomp\": {\"defaultAction\": \"SCMP_ACT_ERRNO\", \"architectures\": [\"SCMP_ARCH_X86_64\"]},", "",
          "pss:seccompprofile_baseline", "no linux.seccomp"),
         ("a seccomp filter allowing everything", "SCMP_ACT_ERRNO", "SCMP_ACT_ALLOW", "pss:seccompprofile_baseline", "defaultAction is SCMP_ACT_ALLOW"),
-        ("AppArmor unconfined", "\"noNewPrivileges\": true", "\"noNewPrivileges\": true, \"apparmorProfile\": \"unconfined\"", "pss:apparmorprofile", "unconfined"),
+        ("AppArmor unconfined", "\"apparmorProfile\": \"docker-default\"", "\"apparmorProfile\": \"unconfined\"", "pss:apparmorprofile", "unconfined"),
+        ("no AppArmor profile", ", \"apparmorProfile\": \"docker-default\"", "", "pss:apparmorprofile", "no process.apparmorProfile"),
+        ("an empty AppArmor profile", "\"apparmorProfile\": \"docker-default\"", "\"apparmorProfile\": \"\"", "pss:apparmorprofile", "empty or not a string"),
         ("SELinux spc_t", "\"noNewPrivileges\": true", "\"noNewPrivileges\": true, \"selinuxLabel\": \"system_u:system_r:spc_t:s0\"", "pss:selinuxoptions", "type spc_t"),
         ("SELinux unconfined_t", "\"noNewPrivileges\": true", "\"noNewPrivileges\": true, \"selinuxLabel\": \"unconfined_u:unconfined_r:unconfined_t:s0\"",
          "pss:selinuxoptions", "type unconfined_t"),

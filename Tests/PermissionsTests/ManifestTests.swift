@@ -353,7 +353,9 @@ func tmpFile(_ name: String, _ text: String) throws -> String {
         #expect(rules == ["pss:capabilities_baseline", "hygiene:cap-sys-admin", "pss:runasnonroot", "pss:allowprivilegeescalation",
                           "hygiene:writable-root-filesystem", "pss:hostpathvolumes", "hygiene:plaintext-secret",
                           // No seccomp filter, no masked paths, and gid 0 by default.
-                          "pss:seccompprofile_baseline", "pss:procmount", "hygiene:root-group"], "\(rules.sorted())")
+                          "pss:seccompprofile_baseline", "pss:procmount", "hygiene:root-group",
+                          // runc applies no AppArmor profile the config does not name.
+                          "pss:apparmorprofile"], "\(rules.sorted())")
         #expect(throws: (any Error).self) { try RuntimeConfigs.ociConfig(try tmpFile("config.json", "{\"not\": \"oci\"}")) }
     }
 }

@@ -73,7 +73,7 @@ import TestSupport
     @Test func jsonIsToldApartByContent() throws {
         let d = try dir()
         // An OCI config named otherwise, with no ociVersion: process and root make it one.
-        try #"{"process": {"user": {"uid": 0, "gid": 10001}, "noNewPrivileges": true}, "root": {"path": "rootfs", "readonly": true}, "linux": {"seccomp": {"defaultAction": "SCMP_ACT_ERRNO"}, "maskedPaths": ["/proc/kcore"], "readonlyPaths": ["/proc/sys"], "namespaces": [{"type": "pid"}, {"type": "network"}, {"type": "ipc"}, {"type": "mount"}, {"type": "uts"}, {"type": "cgroup"}]}}"#
+        try #"{"process": {"user": {"uid": 0, "gid": 10001}, "noNewPrivileges": true, "apparmorProfile": "docker-default"}, "root": {"path": "rootfs", "readonly": true}, "linux": {"seccomp": {"defaultAction": "SCMP_ACT_ERRNO"}, "maskedPaths": ["/proc/kcore"], "readonlyPaths": ["/proc/sys"], "namespaces": [{"type": "pid"}, {"type": "network"}, {"type": "ipc"}, {"type": "mount"}, {"type": "uts"}, {"type": "cgroup"}]}}"#
             .write(toFile: d + "/bundle.json", atomically: true, encoding: .utf8)
         try Self.deploymentJSON.write(toFile: d + "/deploy.json", atomically: true, encoding: .utf8)
         try #"{"name": "left-pad", "version": "1.0.0"}"#.write(toFile: d + "/package.json", atomically: true, encoding: .utf8)
