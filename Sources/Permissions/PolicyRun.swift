@@ -19,7 +19,7 @@ public enum PolicyRun {
             workloads += c.node["services"]?.mapping?.count ?? 0
         }
         for pod in input.pods {
-            findings += PodSecurity.check(pod, level: level) + Hygiene.check(pod)
+            findings += PodSecurity.check(pod, level: level) + Hygiene.check(pod) + ClaimedHostPaths.check(pod, objects: input.objects, manifest: manifest)
             // A namespace without an environment label counts as production.
             if let m = manifest {
                 findings += ManifestCheck.check(pod, manifest: m, environment: input.environments[pod.namespace] ?? "production", serviceAccounts: input.objects.serviceAccounts)

@@ -13,9 +13,12 @@ public enum Workloads {
         public var ciliumPolicies: [Doc] = []  // CiliumNetworkPolicy
         public var compose: [Doc] = []
         public var serviceAccounts: [Doc] = []
+        public var persistentVolumes: [Doc] = []
+        public var claims: [Doc] = []          // PersistentVolumeClaim
         public init() {}
         public mutating func merge(_ o: Objects) {
             roles += o.roles; bindings += o.bindings; networkPolicies += o.networkPolicies; ciliumPolicies += o.ciliumPolicies; compose += o.compose; serviceAccounts += o.serviceAccounts
+            persistentVolumes += o.persistentVolumes; claims += o.claims
         }
     }
 
@@ -75,6 +78,8 @@ public enum Workloads {
             case "NetworkPolicy": objects.networkPolicies.append(.init(node: doc, file: file))
             case "CiliumNetworkPolicy": objects.ciliumPolicies.append(.init(node: doc, file: file))
             case "ServiceAccount": objects.serviceAccounts.append(.init(node: doc, file: file))
+            case "PersistentVolume": objects.persistentVolumes.append(.init(node: doc, file: file))
+            case "PersistentVolumeClaim": objects.claims.append(.init(node: doc, file: file))
             default: break
             }
             let template: Node?
@@ -82,7 +87,8 @@ public enum Workloads {
             case "Pod": template = doc
             case "Deployment", "DaemonSet", "StatefulSet", "ReplicaSet", "Job", "ReplicationController": template = doc["spec"]?["template"]
             case "CronJob": template = doc["spec"]?["jobTemplate"]?["spec"]?["template"]
-            case "Namespace", "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding", "NetworkPolicy", "CiliumNetworkPolicy", "ServiceAccount": continue
+            case "Namespace", "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding", "NetworkPolicy", "CiliumNetworkPolicy", "ServiceAccount",
+                 "PersistentVolume", "PersistentVolumeClaim": continue
             default:
                 problems.append(Diagnostic(Location(file, line: doc.mark?.line), "kind '\(kind.isEmpty ? "(none)" : kind)' is not checked, skipped"))
                 continue

@@ -131,6 +131,69 @@ import TestSupport
         #expect(f.contains { $0.rule == rule && $0.found.contains(words) }, "\(what): \(f.map { "\($0.rule): \($0.found)" })")
     }
 
+    /// PersistentVolumes read beside the workload, and whether the claim `data` may reach one on the node's disk.
+    static let claimCases: [(String, String, Bool)] = [
+        ("bound by volumeName to a hostPath volume", """
+            kind: PersistentVolume
+            metadata: {name: pv-host}
+            spec: {hostPath: {path: /etc}, storageClassName: manual}
+            ---
+            kind: PersistentVolumeClaim
+            metadata: {name: data}
+            spec: {volumeName: pv-host}
+            """, true),
+        ("claimed by the volume's claimRef, local storage", """
+            kind: PersistentVolume
+            metadata: {name: pv-local}
+            spec: {local: {path: /var/lib/secrets}, claimRef: {name: data, namespace: default}}
+            """, true),
+        ("an unbound claim whose class and selector the hostPath volume matches", """
+            kind: PersistentVolume
+            metadata: {name: pv-host, labels: {tier: node}}
+            spec: {hostPath: {path: /root}, storageClassName: manual}
+            ---
+            kind: PersistentVolumeClaim
+            metadata: {name: data}
+            spec: {storageClassName: manual, selector: {matchExpressions: [{key: tier, operator: In, values: [node]}]}}
+            """, true),
+        ("a hostPath volume of another class", """
+            kind: PersistentVolume
+            metadata: {name: pv-host}
+            spec: {hostPath: {path: /root}, storageClassName: manual}
+            ---
+            kind: PersistentVolumeClaim
+            metadata: {name: data}
+            spec: {storageClassName: fast-ssd}
+            """, false),
+        ("a hostPath volume claimed by another namespace's claim", """
+            kind: PersistentVolume
+            metadata: {name: pv-host}
+            spec: {hostPath: {path: /root}, claimRef: {name: data, namespace: kube-system}}
+            """, false),
+        ("bound to NFS", """
+            kind: PersistentVolume
+            metadata: {name: pv-nfs}
+            spec: {nfs: {server: nfs.example, path: /exports/data}}
+            ---
+            kind: PersistentVolumeClaim
+            metadata: {name: data}
+            spec: {volumeName: pv-nfs}
+            """, false),
+    ]
+
+    @Test(arguments: claimCases)
+    func aClaimIsFollowedToItsVolume(_ what: String, _ storage: String, _ onTheNode: Bool) throws {
+        let text = try Self.edited(Self.kubernetes(), "      - name: write-0\n        emptyDir: {}", "      - name: write-0\n        persistentVolumeClaim: {claimName: data}")
+            + "---\napiVersion: v1\n" + storage.replacingOccurrences(of: "\n---\n", with: "\n---\napiVersion: v1\n") + "\n"
+        let f = try Self.findings(text, file: "edited.yaml").filter { $0.rule == "hygiene:hostpath-claim" || $0.rule == "manifest:hostpath" }
+        if onTheNode {
+            #expect(Set(f.map(\.rule)) == ["hygiene:hostpath-claim", "manifest:hostpath"], "\(what): \(f.map { "\($0.rule): \($0.found)" })")
+            #expect(f.allSatisfy { $0.found.contains("data") && $0.location.line != nil })
+        } else {
+            #expect(f.isEmpty, "\(what): \(f.map { "\($0.rule): \($0.found)" })")
+        }
+    }
+
     static let composeEdits: [(String, String, String, String, String)] = [
         ("a short bind mount climbing out with ..", "    volumes:\n", "    volumes:\n    - ../../../../etc:/var/lib/collector/x\n",
          "pss:hostpathvolumes", "host path ../../../../etc"),
