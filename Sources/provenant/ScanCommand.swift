@@ -14,8 +14,9 @@ struct ScanCommand: AsyncParsableCommand {
         JSON document (Provenant's, syft's, trivy's). The first scan without a database imports the bundled \
         OSV snapshot. Packages of an ecosystem the database holds no advisories for, and packages whose purl no \
         advisory database covers (pkg:generic, unversioned), SBOM components without a readable purl, and input files \
-        that could not be read (a lockfile that fails to parse, a damaged archive) are reported as NOT CHECKED, and fail --fail-on unless --allow-unchecked is given. Exit codes: 0 success, 1 a finding reached --fail-on \
-        (or packages went unchecked), 2 usage or input error.
+        that could not be read (a lockfile that fails to parse, a damaged archive) are reported as NOT CHECKED, and fail --fail-on unless --allow-unchecked is given. \
+        A finding whose advisory gives no severity is unrated and fails any --fail-on level unless --allow-unrated is given. Exit codes: 0 success, 1 a finding reached --fail-on \
+        (or was unrated, or packages went unchecked), 2 usage or input error.
         """
     )
 
@@ -37,6 +38,9 @@ struct ScanCommand: AsyncParsableCommand {
 
     @Flag(name: .long, help: "With --fail-on, do not fail because packages went unchecked (their ecosystem has no advisories in the database, or no database covers their purl).")
     var allowUnchecked = false
+
+    @Flag(name: .long, help: "With --fail-on, do not fail because of unrated findings (their advisory gives no severity). Without it they fail any --fail-on level.")
+    var allowUnrated = false
 
     @Option(name: .long, help: "Ignore file. Default: .provenant-ignore.yaml in TARGET (a directory) or the current directory, when present.")
     var ignoreFile: String?
@@ -72,6 +76,13 @@ struct ScanCommand: AsyncParsableCommand {
         if let t = failOn.threshold {
             // Fail closed: packages nobody checked are not a pass.
             if report.reaches(t) { throw ExitCode(1) }
+            // Fail closed: a finding whose advisory gives no severity may be at any level.
+            let unrated = report.unrated.count
+            if unrated > 0 && !allowUnrated {
+                CLI.stderr("--fail-on: \(unrated) finding\(unrated == 1 ? " is" : "s are") unrated (the advisory gives no severity), so it cannot be ruled below \(t); "
+                           + "pass --allow-unrated to judge by rated findings only")
+                throw ExitCode(1)
+            }
             if report.packagesNotChecked > 0 && !allowUnchecked {
                 let fix = report.notChecked.contains { $0.command != nil } ? "update the database as the warnings say, or" : "no database update can check them;"
                 CLI.stderr("--fail-on: \(report.packagesNotChecked) package\(report.packagesNotChecked == 1 ? " was" : "s were") not checked; \(fix) pass --allow-unchecked to accept that")

@@ -58,7 +58,10 @@ func jsonObject(_ s: String) throws -> [String: Any] {
         let lines = table.out.split(separator: "\n")
         #expect(lines.firstIndex { $0.contains("PYSEC-2023-192") }! < lines.firstIndex { $0.contains("PYSEC-2023-74") }!)
         #expect(try provenant(["scan", proj, "--db", sharedDB, "--fail-on", "high"]).code == 1)
-        #expect(try provenant(["scan", proj, "--db", sharedDB, "--fail-on", "critical"]).code == 0)
+        // Unrated findings (PYSEC-2023-74 gives no severity) cannot be ruled below any level: fail closed.
+        let unrated = try provenant(["scan", proj, "--db", sharedDB, "--fail-on", "critical"])
+        #expect(unrated.code == 1 && unrated.err.contains("unrated") && unrated.err.contains("--allow-unrated"), "\(unrated.err)")
+        #expect(try provenant(["scan", proj, "--db", sharedDB, "--fail-on", "critical", "--allow-unrated"]).code == 0)
         #expect(try provenant(["scan", proj, "--db", sharedDB, "--fail-on", "severe"]).code == 2)
         #expect(try provenant(["scan", proj + "/missing", "--db", sharedDB]).code == 2)
     }
@@ -439,7 +442,8 @@ func jsonObject(_ s: String) throws -> [String: Any] {
         try write(osv("USN-6000-1", ecosystem: "Ubuntu:22.04:LTS", name: "openssl", events: [["introduced": "0"], ["fixed": "3.0.2-0ubuntu1.10"]]),
                   to: dbDir + "/in/USN-6000-1.json")
         #expect(try provenant(["db", "import", dbDir + "/in", "--db", dbDir + "/osv.sqlite"]).code == 0)
-        let r = try provenant(["scan", root, "--db", dbDir + "/osv.sqlite", "--format", "json", "--fail-on", "critical"])
+        // The advisory is unrated, which fails any --fail-on level by itself; --allow-unrated leaves only the unchecked test.
+        let r = try provenant(["scan", root, "--db", dbDir + "/osv.sqlite", "--format", "json", "--fail-on", "critical", "--allow-unrated"])
         #expect(r.code == 0, "checked, and nothing reaches critical: \(r.err)")
         let doc = try jsonObject(r.out)
         #expect((doc["notChecked"] as? [Any])?.isEmpty == true, "\(r.out)")

@@ -53,6 +53,10 @@ public struct ScanReport: Sendable {
     /// Whether any reported finding is at or above `level` (for `--fail-on`).
     public func reaches(_ level: SeverityLevel) -> Bool { findings.contains { $0.severity != .unknown && $0.severity >= level } }
 
+    /// Findings whose advisory gives no severity: their level could not be judged, so a threshold
+    /// cannot clear them (fail closed), whatever it is.
+    public var unrated: [Finding] { findings.filter { $0.severity == .unknown } }
+
     public var summaryLine: String {
         let counts = SeverityLevel.allCases.reversed().compactMap { l -> String? in
             let n = findings.filter { $0.severity == l }.count
