@@ -26,11 +26,13 @@ public struct Cataloger: Sendable {
     public var includeDev: Bool
     public var excludes: [Glob]
     public var extractors: [any Extractor]
+    /// Bytes the whole scan may read whole (see `ReadBudget`).
+    public var readBudget: Int
 
     public init(mode: ScanMode = .auto, includeDev: Bool = false, excludes: [String] = [],
-                extractors: [any Extractor] = Cataloger.defaultExtractors) {
+                extractors: [any Extractor] = Cataloger.defaultExtractors, readBudget: Int = FileIndex.defaultReadBudget) {
         self.mode = mode; self.includeDev = includeDev
-        self.excludes = excludes.map(Glob.init); self.extractors = extractors
+        self.excludes = excludes.map(Glob.init); self.extractors = extractors; self.readBudget = readBudget
     }
 
     public static let defaultExtractors: [any Extractor] = [
@@ -57,7 +59,7 @@ public struct Cataloger: Sendable {
         guard FileManager.default.fileExists(atPath: target, isDirectory: &isDir) else {
             throw InputError("target does not exist", at: Location(target))
         }
-        let index = isDir.boolValue ? FileIndex(root: target, excludes: excludes) : FileIndex(singleFile: target)
+        let index = isDir.boolValue ? FileIndex(root: target, excludes: excludes, readBudget: readBudget) : FileIndex(singleFile: target, readBudget: readBudget)
         let resolvedMode: ScanMode = mode == .auto ? (Self.looksInstalled(index) ? .installed : .source) : mode
         var distro: Distro?
         for p in isDir.boolValue ? OSRelease.paths : ["os-release"] {

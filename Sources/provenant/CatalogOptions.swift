@@ -13,16 +13,20 @@ struct CatalogOptions: ParsableArguments {
     @Option(name: .long, parsing: .singleValue, help: "Skip paths matching this glob (repeatable); '**' crosses directories.")
     var exclude: [String] = []
 
+    @Option(name: .long, help: "MiB the scan may read whole across all files (one file may be up to 1024); a file beyond it is not read, and reported.")
+    var readBudget: Int = FileIndex.defaultReadBudget >> 20
+
     @Flag(name: .long, help: "Do not print per-file warnings on stderr.")
     var quiet = false
 
     func validate() throws {
         guard ScanMode(rawValue: mode) != nil else { throw ValidationError("unknown --mode '\(mode)'; use source, installed or auto") }
+        guard readBudget > 0, readBudget <= 1 << 30 else { throw ValidationError("--read-budget must be between 1 and \(1 << 30) MiB") }
     }
 
     /// Catalogs `target`; an unusable target ends the run with exit 2.
     func catalog(_ target: String) async -> Inventory {
-        let cataloger = Cataloger(mode: ScanMode(rawValue: mode) ?? .auto, includeDev: includeDev, excludes: exclude)
+        let cataloger = Cataloger(mode: ScanMode(rawValue: mode) ?? .auto, includeDev: includeDev, excludes: exclude, readBudget: readBudget << 20)
         do { return try await cataloger.catalog(target) } catch {
             CLI.fail("error: \(error)")
         }

@@ -39,6 +39,62 @@ import ZIPFoundation
         do { try body(); return nil } catch let e as ParseError { return e } catch { return ParseError("\(error)") }
     }
 
+    // MARK: The walk and the scan's read budget
+
+    /// Many large files must not stall a scan: past the scan's budget a file is not read, and says so,
+    /// while what the budget covered is catalogued.
+    @Test func filesBeyondTheScansReadBudgetAreReportedNotRead() async throws {
+        let dir = try Self.tempDir("scan-read-budget")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        // Three requirements files of about 600 KB each (comment padding), under a 1 MiB budget.
+        let pad = "# " + String(repeating: "x", count: 600_000) + "\n"
+        for (i, name) in ["a", "b", "c"].enumerated() {
+            try FileManager.default.createDirectory(atPath: dir + "/" + name, withIntermediateDirectories: true)
+            try Self.write(Array((pad + "pkg\(i)==1.0.\(i)\n").utf8), dir + "/\(name)/requirements.txt")
+        }
+        let inv = try await Cataloger(mode: .source, readBudget: 1 << 20).catalog(dir)
+        #expect(inv.packages.count == 1, "\(inv.packages.map(\.purl.description))")
+        let refused = inv.diagnostics.filter { $0.message.contains("read its budget of 1 MiB") }
+        #expect(refused.count == 2, "\(inv.diagnostics)")
+        // The default budget reads them all.
+        #expect(try await Cataloger(mode: .source).catalog(dir).packages.count == 3)
+    }
+
+    /// A tree deeper than the walk's limit is reported at the limit, not walked to the bottom.
+    @Test func aTreeDeeperThanTheWalkLimitIsReported() throws {
+        let dir = try Self.tempDir("walk-depth")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let fd = open(dir, O_RDONLY | O_DIRECTORY)
+        var cur = fd
+        // Built with mkdirat/openat: the full path is longer than PATH_MAX.
+        for _ in 0..<(FileIndex.maxDepth + 20) {
+            #expect(mkdirat(cur, "d", 0o755) == 0)
+            let next = openat(cur, "d", O_RDONLY | O_DIRECTORY)
+            if cur != fd { close(cur) }
+            cur = next
+        }
+        let leaf = openat(cur, "requirements.txt", O_WRONLY | O_CREAT, 0o644)
+        close(leaf); close(cur); close(fd)
+        let index = FileIndex(root: dir)
+        #expect(index.files.isEmpty)
+        let d = try #require(index.diagnostics.first)
+        #expect(d.message.contains("more than \(FileIndex.maxDepth) directories deep"))
+        #expect(d.location.path.split(separator: "/").count == FileIndex.maxDepth + 1)
+        // Removed the same way: the path is too long for FileManager.
+        _ = try? Process.run(URL(fileURLWithPath: "/bin/rm"), arguments: ["-rf", dir]).waitUntilExit()
+    }
+
+    /// A symbolic link to a directory outside the root is not walked into.
+    @Test func aLinkedDirectoryIsNotWalked() throws {
+        let dir = try Self.tempDir("walk-link")
+        let outside = try Self.tempDir("walk-link-outside")
+        defer { try? FileManager.default.removeItem(atPath: dir); try? FileManager.default.removeItem(atPath: outside) }
+        try Self.write(Array("secret==1.0\n".utf8), outside + "/requirements.txt")
+        try FileManager.default.createSymbolicLink(atPath: dir + "/vendor", withDestinationPath: outside)
+        try Self.write(Array("ok==1.0\n".utf8), dir + "/requirements.txt")
+        #expect(FileIndex(root: dir).files.map(\.path) == ["requirements.txt"])
+    }
+
     // MARK: TOML
 
     @Test func tomlNestingIsLimitedInsteadOfOverflowingTheStack() throws {

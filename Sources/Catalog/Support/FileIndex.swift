@@ -14,33 +14,61 @@ public struct FileIndex: Sendable {
     public private(set) var files: [IndexedFile] = []
     public private(set) var diagnostics: [Diagnostic] = []
     private var byPath: [String: Int] = [:]
+    /// What the scan's whole-file reads draw from, shared by every copy of this index.
+    public let budget: ReadBudget
+    /// Directories deeper than this are not walked (and said so).
+    public static let maxDepth = 256
+    /// Bytes a scan reads whole before it refuses more: eight files at the one-file limit.
+    public static let defaultReadBudget = 8 << 30
 
-    /// Walks `root` without following symlinks, so link loops cannot trap the walk.
-    public init(root: String, excludes: [Glob] = []) {
+    /// Walks `root` by directory descriptors: each directory is opened from its parent's descriptor
+    /// with `O_NOFOLLOW`, so neither a symbolic link nor a directory swapped for one during the walk
+    /// can lead it outside the root, and link loops cannot trap it.
+    public init(root: String, excludes: [Glob] = [], readBudget: Int = FileIndex.defaultReadBudget) {
         self.root = root
-        var stack: [String] = [""]
+        budget = ReadBudget(total: readBudget)
         let isFilesystemRoot = (root as NSString).standardizingPath == "/"
-        while let rel = stack.popLast() {
-            let abs = rel.isEmpty ? root : root + "/" + rel
-            guard let dir = opendir(abs) else {
-                diagnostics.append(Diagnostic(Location(rel.isEmpty ? "." : rel),
-                                              "directory not readable: \(String(cString: strerror(errno)))"))
+        let rootFD = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard rootFD >= 0 else {
+            diagnostics.append(Diagnostic(Location("."), "directory not readable: \(String(cString: strerror(errno)))"))
+            return
+        }
+        // A pending directory holds its parent open; the pending ones are siblings of the current
+        // path's directories, so at most `maxDepth` descriptors are open at once.
+        var stack: [(rel: String, parent: DirectoryDescriptor?, name: String, depth: Int)] = [("", nil, "", 0)]
+        let top = DirectoryDescriptor(rootFD)
+        while let (rel, parent, dirName, depth) = stack.popLast() {
+            let dir: DirectoryDescriptor
+            if let parent {
+                let fd = openat(parent.fd, dirName, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+                guard fd >= 0 else {
+                    diagnostics.append(Diagnostic(Location(rel), "directory not readable: \(String(cString: strerror(errno)))"))
+                    continue
+                }
+                dir = DirectoryDescriptor(fd)
+            } else {
+                dir = top
+            }
+            let listFD = dup(dir.fd)
+            guard listFD >= 0, let stream = fdopendir(listFD) else {
+                if listFD >= 0 { close(listFD) }
+                diagnostics.append(Diagnostic(Location(rel.isEmpty ? "." : rel), "directory not readable: \(String(cString: strerror(errno)))"))
                 continue
             }
             var children: [String] = []
-            while let ent = readdir(dir) {
+            while let ent = readdir(stream) {
                 let name = withUnsafeBytes(of: ent.pointee.d_name) { raw in
                     String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
                 }
                 if name == "." || name == ".." { continue }
                 children.append(name)
             }
-            closedir(dir)
+            closedir(stream)
             for name in children.sorted() {
                 let childRel = rel.isEmpty ? name : rel + "/" + name
                 if excludes.contains(where: { $0.matches(childRel) }) { continue }
                 var st = stat()
-                guard lstat(abs + "/" + name, &st) == 0 else {
+                guard fstatat(dir.fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 else {
                     diagnostics.append(Diagnostic(Location(childRel), "cannot stat: \(String(cString: strerror(errno)))"))
                     continue
                 }
@@ -48,7 +76,11 @@ public struct FileIndex: Sendable {
                 if kind == S_IFDIR {
                     if name == ".git" { continue }
                     if isFilesystemRoot && rel.isEmpty && ["proc", "sys", "dev", "run", "tmp"].contains(name) { continue }
-                    stack.append(childRel)
+                    guard depth < Self.maxDepth else {
+                        diagnostics.append(Diagnostic(Location(childRel), "more than \(Self.maxDepth) directories deep; not walked"))
+                        continue
+                    }
+                    stack.append((childRel, dir, name, depth + 1))
                 } else if kind == S_IFREG {
                     byPath[childRel] = files.count
                     files.append(IndexedFile(path: childRel, size: Int(st.st_size),
@@ -59,7 +91,8 @@ public struct FileIndex: Sendable {
     }
 
     /// An index of a single file given as the target.
-    public init(singleFile path: String) {
+    public init(singleFile path: String, readBudget: Int = FileIndex.defaultReadBudget) {
+        budget = ReadBudget(total: readBudget)
         let url = URL(fileURLWithPath: path)
         root = url.deletingLastPathComponent().path
         var st = stat()
@@ -76,7 +109,14 @@ public struct FileIndex: Sendable {
     /// Absolute path of an indexed file, for messages and for tools run on it; reads go through `directory`.
     public func absolute(_ rel: String) -> String { root == "/" ? "/" + rel : root + "/" + rel }
     /// The root-scoped reader every extractor reads through.
-    public var directory: RootedDirectory { RootedDirectory(root: root) }
+    public var directory: RootedDirectory { RootedDirectory(root: root, budget: budget) }
+}
+
+/// An open directory of the walk, closed when the last pending child lets go of it.
+private final class DirectoryDescriptor {
+    let fd: Int32
+    init(_ fd: Int32) { self.fd = fd }
+    deinit { close(fd) }
 }
 
 /// Shell-style globs: `*` and `?` stay inside one path segment, `**` crosses segments.

@@ -1,5 +1,6 @@
 import Foundation
 import ProvenantCore
+import Synchronization
 
 /// Why a path inside a scan target could not be read. Every case names the path as the input gave it.
 public enum FileAccessError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -11,11 +12,13 @@ public enum FileAccessError: Error, Sendable, Equatable, CustomStringConvertible
     case tooLarge(String, size: Int, limit: Int)
     case tooManyLinks(String)
     case unreadable(String, reason: String)
+    /// The scan's whole read budget is spent: the file is not read.
+    case overBudget(String, budget: Int)
 
     public var path: String {
         switch self {
         case .outsideRoot(let p), .notFound(let p), .notRegularFile(let p), .tooManyLinks(let p): p
-        case .tooLarge(let p, _, _), .unreadable(let p, _): p
+        case .tooLarge(let p, _, _), .unreadable(let p, _), .overBudget(let p, _): p
         }
     }
 
@@ -27,6 +30,7 @@ public enum FileAccessError: Error, Sendable, Equatable, CustomStringConvertible
         case .tooLarge(let p, let size, let limit): "'\(Redactor.redact(p))' is \(size) bytes, over the \(limit >> 20) MiB limit; not read"
         case .tooManyLinks(let p): "'\(Redactor.redact(p))' goes through too many symbolic links"
         case .unreadable(let p, let reason): "'\(Redactor.redact(p))' cannot be read: \(reason)"
+        case .overBudget(let p, let budget): "'\(Redactor.redact(p))' not read: the scan has read its budget of \(budget >> 20) MiB"
         }
     }
 }
@@ -59,10 +63,12 @@ public enum RootPath {
 /// root is refused. Only regular files are read, and their size is checked before any byte is.
 public struct RootedDirectory: Sendable {
     public let root: String
+    /// What every whole-file read of one scan draws from, when the scan has one.
+    public let budget: ReadBudget?
     /// At most this many symbolic links are followed for one path, as the kernel's own limit.
     public static let maxLinks = 40
 
-    public init(root: String) { self.root = root }
+    public init(root: String, budget: ReadBudget? = nil) { self.root = root; self.budget = budget }
 
     /// The bytes of the regular file at `path`, refusing files larger than `limit`.
     public func read(_ path: String, limit: Int) throws(FileAccessError) -> [UInt8] {
@@ -72,6 +78,7 @@ public struct RootedDirectory: Sendable {
         guard fstat(fd, &st) == 0 else { throw .unreadable(path, reason: Self.errorText()) }
         let size = Int(st.st_size)
         if size > limit { throw .tooLarge(path, size: size, limit: limit) }
+        if let budget, !budget.take(size) { throw .overBudget(path, budget: budget.total) }
         var out = [UInt8](repeating: 0, count: size)
         var done = 0
         while done < size {
@@ -190,4 +197,26 @@ public struct RootedDirectory: Sendable {
     }
 
     static func errorText() -> String { String(cString: strerror(errno)) }
+}
+
+/// The bytes one scan may read whole, across all its files and threads: one file may be up to
+/// `ExtractInput.maxBytes`, and a tree of many such files would otherwise stall the run. A file the
+/// budget cannot cover is not read, and says so.
+public final class ReadBudget: Sendable {
+    public let total: Int
+    private let spent = Mutex(0)
+
+    public init(total: Int) { self.total = total }
+
+    /// Takes `bytes` from the budget, or nothing when they do not fit.
+    public func take(_ bytes: Int) -> Bool {
+        spent.withLock { spent in
+            let (sum, overflow) = spent.addingReportingOverflow(bytes)
+            guard !overflow, sum <= total else { return false }
+            spent = sum
+            return true
+        }
+    }
+
+    public var used: Int { spent.withLock { $0 } }
 }
