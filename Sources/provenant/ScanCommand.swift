@@ -85,7 +85,7 @@ struct ScanCommand: AsyncParsableCommand {
             }
             if report.packagesNotChecked > 0 && !allowUnchecked {
                 let fix = report.notChecked.contains { $0.command != nil } ? "update the database as the warnings say, or" : "no database update can check them;"
-                CLI.stderr("--fail-on: \(report.packagesNotChecked) package\(report.packagesNotChecked == 1 ? " was" : "s were") not checked; \(fix) pass --allow-unchecked to accept that")
+                CLI.stderr("--fail-on: \(report.notCheckedPhrase) not checked; \(fix) pass --allow-unchecked to accept that")
                 throw ExitCode(1)
             }
         }

@@ -349,7 +349,9 @@ func jsonObject(_ s: String) throws -> [String: Any] {
         #expect(table.out.contains("1 component NOT CHECKED (no purl)") && table.out.contains("1 component NOT CHECKED (unreadable purl)"), "\(table.out)")
         #expect(table.out.contains("no `provenant db update` can fix this"))
         let failing = try provenant(["scan", cdx, "--db", sharedDB, "--fail-on", "low"])
-        #expect(failing.code == 1 && failing.err.contains("--fail-on: 2 packages were not checked"), "\(failing.err)")
+        // Counted as what they are: components, not packages.
+        #expect(failing.code == 1 && failing.err.contains("--fail-on: 2 components were not checked"), "\(failing.err)")
+        #expect(table.out.contains("No known vulnerabilities in the checked packages; 2 components were NOT CHECKED."), "\(table.out)")
         #expect(try provenant(["scan", cdx, "--db", sharedDB, "--fail-on", "low", "--allow-unchecked"]).code == 0)
 
         let doc = try jsonObject(try provenant(["scan", cdx, "--db", sharedDB, "--format", "json"]).out)
@@ -410,7 +412,7 @@ func jsonObject(_ s: String) throws -> [String: Any] {
         #expect(!table.out.contains("No known vulnerabilities."), "\(table.out)")
         #expect(table.out.contains("2 input files NOT CHECKED (inputs not read)"), "\(table.out)")
         let failing = try provenant(["scan", dir, "--db", sharedDB, "--fail-on", "low"])
-        #expect(failing.code == 1 && failing.err.contains("--fail-on: 2 packages were not checked"), "\(failing.err)")
+        #expect(failing.code == 1 && failing.err.contains("--fail-on: 2 input files were not checked"), "\(failing.err)")
         #expect(try provenant(["scan", dir, "--db", sharedDB, "--fail-on", "low", "--allow-unchecked"]).code == 0)
         let doc = try jsonObject(try provenant(["scan", dir, "--db", sharedDB, "--format", "json"]).out)
         let nc = try #require((doc["notChecked"] as? [[String: Any]])?.first)

@@ -22,6 +22,18 @@ public struct ScanReport: Sendable {
 
     public var packagesNotChecked: Int { notChecked.reduce(0) { $0 + $1.packages } }
 
+    /// What went unchecked, counted in its own words and with its verb: "1 package was",
+    /// "3 packages and 1 input file were".
+    public var notCheckedPhrase: String {
+        var counts: [(noun: String, n: Int)] = []
+        for g in notChecked {
+            if let i = counts.firstIndex(where: { $0.noun == g.noun }) { counts[i].n += g.packages } else { counts.append((g.noun, g.packages)) }
+        }
+        let parts = counts.map { "\($0.n) \($0.noun)\($0.n == 1 ? "" : "s")" }
+        let list = parts.count <= 1 ? parts.joined() : parts.dropLast().joined(separator: ", ") + " and " + parts.last!
+        return list + (parts.count == 1 && counts[0].n == 1 ? " was" : " were")
+    }
+
     public init(target: String, database: AdvisoryStore.Status, result: Scanner.Result, vex: [VEXDocument],
                 ignore: IgnoreFile?, today: String, diagnostics: [Diagnostic]) {
         self.target = target; self.database = database
@@ -118,7 +130,7 @@ extension ScanReport {
         if findings.isEmpty {
             // Only as strong as what was checked: never "none" when some packages were not.
             out += notChecked.isEmpty ? "No known vulnerabilities.\n"
-                : "No known vulnerabilities in the checked packages; \(packagesNotChecked) package\(packagesNotChecked == 1 ? " was" : "s were") NOT CHECKED.\n"
+                : "No known vulnerabilities in the checked packages; \(notCheckedPhrase) NOT CHECKED.\n"
         } else {
             // Widths in scalars, padded by hand: Foundation's padding was most of a large table.
             let widths = (0..<rows[0].count).map { c in rows.map { $0[c].unicodeScalars.count }.max() ?? 0 }
