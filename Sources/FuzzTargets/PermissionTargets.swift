@@ -30,7 +30,7 @@ enum PermissionTargets {
         for c in input.objects.compose { findings += RuntimeConfigs.compose(c.node, file: c.file) }
         for pod in input.pods {
             for level in PodSecurity.Level.allCases { findings += PodSecurity.check(pod, level: level) }
-            findings += Hygiene.check(pod)
+            findings += Hygiene.check(pod) + ClaimedHostPaths.check(pod, objects: input.objects, manifest: manifest)
             if let m = manifest {
                 findings += ManifestCheck.check(pod, manifest: m, environment: input.environments[pod.namespace] ?? "production",
                                                 serviceAccounts: input.objects.serviceAccounts)
