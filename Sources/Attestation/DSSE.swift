@@ -92,7 +92,7 @@ public struct Statement: Sendable {
     public static func subjects(files: [String]) throws(InputError) -> [Subject] {
         try files.map { path throws(InputError) in
             guard let data = FileManager.default.contents(atPath: path) else { throw InputError("cannot read subject", at: Location(path)) }
-            return Subject(name: (path as NSString).lastPathComponent, digest: [
+            return Subject(name: PathText.lastComponent(path), digest: [
                 "sha256": Hex.encode(SHA256.hash(data: data)), "sha512": Hex.encode(SHA512.hash(data: data)),
             ])
         }

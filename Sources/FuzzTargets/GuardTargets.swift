@@ -16,7 +16,7 @@ enum GuardTargets {
         FuzzTarget("guard-exec-argv", "the command line `guard exec` finds the script in (NUL-separated words): interpreters' options, env") { bytes in
             let words = bytes.split(separator: 0, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
             guard let first = words.first else { return }
-            let name = (first as NSString).lastPathComponent
+            let name = String(first.split(separator: "/").last ?? "")
             if case .file(let i, _) = ScriptReference.of(words, names: [name]) { precondition(words.indices.contains(i)) }
         },
         FuzzTarget("guard-request", "a proxy request head and its target: request line, headers, Content-Length, absolute-form URL, CONNECT authority") { bytes in

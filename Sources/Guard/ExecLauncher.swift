@@ -151,7 +151,7 @@ public enum ExecLauncher {
         }
     }
 
-    static func basename(_ p: String) -> String { (p as NSString).lastPathComponent }
+    static func basename(_ p: String) -> String { PathText.lastComponent(p) }
 
     /// SHA-256 of the file behind `fd`, read from its start with pread (the offset is left alone).
     static func sha256(_ fd: Int32) -> String? {

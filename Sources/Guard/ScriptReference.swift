@@ -118,7 +118,7 @@ public enum ScriptReference: Sendable, Equatable {
             break
         }
         guard i < argv.count else { return .inline("env without a command") }
-        let name = (argv[i] as NSString).lastPathComponent
+        let name = ExecLauncher.basename(argv[i])
         if name == "env" { interpreters.append(i); return env(argv, from: i + 1, interpreters: &interpreters) }
         if let syntax = syntax(of: name) {
             interpreters.append(i)

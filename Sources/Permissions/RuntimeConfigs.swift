@@ -68,7 +68,7 @@ public enum RuntimeConfigs {
         // `include` brings in services from other files, which are not read.
         for inc in doc["include"].map({ $0.sequence.map(Array.init) ?? [$0] }) ?? [] {
             let what = inc.string ?? inc["path"]?.string ?? inc["path"]?.sequence?.compactMap(\.string).joined(separator: ", ") ?? "?"
-            out.append(finding("compose:not-checked", "high", kind: "compose file", name: (file as NSString).lastPathComponent, file: file, line: inc.mark?.line,
+            out.append(finding("compose:not-checked", "high", kind: "compose file", name: PathText.lastComponent(file), file: file, line: inc.mark?.line,
                                found: "not checked: include of \(what), another file whose services are not read", allowed: "a file the check can read whole",
                                fix: "check the merged file (`docker compose config`), or check the included file too"))
         }
@@ -316,7 +316,7 @@ public enum RuntimeConfigs {
         let lines = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
         func line(_ needle: String) -> Int? { lines.firstIndex { $0.contains(needle) }.map { $0 + 1 } }
         func add(_ rule: String, _ sev: String, _ found: String, _ allowed: String, _ fix: String, at needle: String) {
-            out.append(finding(rule, sev, kind: "OCI config", name: (path as NSString).lastPathComponent, file: path, line: line(needle), found: found, allowed: allowed, fix: fix))
+            out.append(finding(rule, sev, kind: "OCI config", name: PathText.lastComponent(path), file: path, line: line(needle), found: found, allowed: allowed, fix: fix))
         }
         let process = obj["process"] as? [String: Any] ?? [:]
         let caps = process["capabilities"] as? [String: Any] ?? [:]

@@ -24,3 +24,17 @@ extension String {
         return String(decoding: utf8.map { $0 >= 65 && $0 <= 90 ? $0 + 32 : $0 }, as: UTF8.self)
     }
 }
+
+/// Path text without Foundation's `lastPathComponent`, which traps on some runs of slashes
+/// (`basenv31I////////////////////P///`, found by the guard-exec-argv harness) in
+/// swift-corelibs-foundation 6.3.1.
+public enum PathText {
+    /// The last component, trailing slashes ignored: "/usr/bin/env" → "env", "a//" → "a", "/" → "/".
+    public static func lastComponent(_ p: String) -> String {
+        var u = Substring(p)
+        while u.count > 1, u.hasSuffix("/") { u = u.dropLast() }
+        if u == "/" { return "/" }
+        guard let slash = u.lastIndex(of: "/") else { return String(u) }
+        return String(u[u.index(after: slash)...])
+    }
+}

@@ -60,7 +60,7 @@ public struct VEXDocument: Sendable {
         guard let obj = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
             throw InputError("VEX file is not valid JSON", at: Location(path))
         }
-        let name = (path as NSString).lastPathComponent
+        let name = PathText.lastComponent(path)
         if obj["bomFormat"] as? String == "CycloneDX" { return try cyclonedx(obj, name: name, path: path) }
         if obj["statements"] != nil || (obj["@context"] as? String)?.contains("openvex") == true { return try openVEX(obj, name: name, path: path) }
         throw InputError("neither an OpenVEX nor a CycloneDX VEX document", at: Location(path))

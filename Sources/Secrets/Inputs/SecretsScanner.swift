@@ -65,7 +65,7 @@ public struct SecretsScanner: Sendable {
                 for f in index.files { jobs.append((index.directory, f.path, prefix == "./" ? f.path : prefix + f.path)) }
             } else {
                 let parent = (target as NSString).deletingLastPathComponent
-                jobs.append((RootedDirectory(root: parent.isEmpty ? "." : parent), (target as NSString).lastPathComponent, target))
+                jobs.append((RootedDirectory(root: parent.isEmpty ? "." : parent), PathText.lastComponent(target), target))
             }
         }
         let claims = Parallel.Claims(count: jobs.count, chunk: 8)

@@ -24,7 +24,7 @@ public enum KnownSecretsFile {
     }
 
     static func sourceName(_ path: String) -> String {
-        var name = (path as NSString).lastPathComponent
+        var name = PathText.lastComponent(path)
         if name.hasPrefix(".") { name.removeFirst() }
         if let dot = name.firstIndex(of: "."), dot != name.startIndex { name = String(name[..<dot]) }
         return name.isEmpty ? "known" : name

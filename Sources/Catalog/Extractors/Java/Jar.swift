@@ -80,7 +80,7 @@ public struct JarExtractor: Extractor {
         out.packages += found
         if let exhausted { throw exhausted }
         for (p, d) in nested {
-            do { try scan(d, label: label + "!/" + p, fileName: (p as NSString).lastPathComponent, depth: depth + 1, budget: &budget, into: &out) }
+            do { try scan(d, label: label + "!/" + p, fileName: PathText.lastComponent(p), depth: depth + 1, budget: &budget, into: &out) }
             catch let e as InflateBudget.Exhausted { throw e }
             catch { out.diagnostics.append(Diagnostic(Location(label + "!/" + p), "\(error)", unscanned: .input)) }
         }
