@@ -121,6 +121,7 @@ public enum LicenseTextMatcher {
         }
         starts.sort { $0.0 < $1.0 }
         var versioned: [String: Set<String>] = [:]  // stem → versions stated in the text
+        var references: [(String, String)] = []
         for (k, (at, fi)) in starts.enumerated() {
             let fam = gnu[fi]
             let next = k + 1 < starts.count ? starts[k + 1].0 : t.count
@@ -132,12 +133,23 @@ public enum LicenseTextMatcher {
             if let stop = find(". ", in: t, from: at, limit: 1).first, stop < end { end = stop }
             let window = Array(t[at..<end])
             guard let version = statedVersion(window) else { continue }
+            // "The complete text of the GNU General Public License version 3 can be found in ..." points
+            // at a text; it says nothing of "or later", so it counts as a reference, after the grants.
+            if contains("can be found", in: window) || contains("common-licenses", in: window) {
+                references.append((fam.stem, version)); continue
+            }
             let orLater = contains("any later version", in: window) || contains("or later", in: window)
                 || contains("\(version)+", in: window) || contains("or newer", in: window)
             if let id = gnuID(stem: fam.stem, version: version, orLater: orLater) {
                 out.insert(id)
                 versioned[fam.stem, default: []].insert(id.split(separator: "-")[1].description)
             }
+        }
+        for (stem, version) in references {
+            guard let id = gnuID(stem: stem, version: version, orLater: false) else { continue }
+            let v = id.split(separator: "-")[1].description
+            if versioned[stem]?.contains(v) == true { continue }
+            out.insert(id); versioned[stem, default: []].insert(v)
         }
         // common-licenses references: a versioned one names that version unless the wording above
         // already said which; an unversioned one counts only when the text states no version.
@@ -177,7 +189,7 @@ public enum LicenseTextMatcher {
     /// The first "version N", "vN" or "-N" in a GNU license mention (N like 2, 2.1, 3.0, 1.3).
     static func statedVersion(_ w: [UInt8]) -> String? {
         var best: (Int, String)?
-        for marker in ["version ", " v", "gplv", "gpl-"] {
+        for marker in ["version ", " v", "gplv"] {
             for at in find(marker, in: w, limit: 8) {
                 var i = at + marker.utf8.count
                 var s = ""
@@ -194,10 +206,16 @@ public enum LicenseTextMatcher {
         return v
     }
 
-    /// `LicenseRef-` and the first 16 hex digits of SHA-256 over the normalized text: the same text
-    /// (up to spacing, case and punctuation) always gets the same reference.
+    /// `LicenseRef-` and the first 16 hex digits of SHA-256 over the text's words (ASCII letters and
+    /// digits, lowercased): the same text, up to spacing, case and punctuation, gets the same reference.
     public static func hashRef(_ text: String, prefix: String = "") -> String {
-        let n = normalize(Array(text.utf8))
+        // Letters and digits only, one space between words: punctuation is no part of a text's identity.
+        var n: [UInt8] = []
+        for b in normalize(Array(text.utf8)) {
+            let word = (b >= 97 && b <= 122) || (b >= 48 && b <= 57)
+            if word { n.append(b) } else if n.last != 32, !n.isEmpty { n.append(32) }
+        }
+        if n.last == 32 { n.removeLast() }
         let h = Hex.encode(SHA256.hash(data: n)).prefix(16)
         return "LicenseRef-" + (prefix.isEmpty ? "" : sanitize(prefix) + "-") + h
     }

@@ -88,7 +88,7 @@ public struct DebianCopyright: Sendable, Equatable {
     static func parseFreeForm(_ text: String) -> DebianCopyright {
         let found = LicenseTextMatcher.identify(text)
         if !found.isEmpty { return DebianCopyright(licenses: found, machineReadable: false) }
-        guard !text.trimmed.isEmpty else { return DebianCopyright(licenses: [], machineReadable: false) }
+        guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { return DebianCopyright(licenses: [], machineReadable: false) }
         let ref = LicenseTextMatcher.hashRef(text)
         return DebianCopyright(licenses: [ref], texts: [ref: text], machineReadable: false)
     }
