@@ -26,6 +26,12 @@ import ProvenantCore
         #expect(licenses("zlib1g") == [["id": "Zlib"]])
         #expect(licenses("tzdata") == [["name": "LicenseRef-public-domain"]])
         #expect(licenses("base-files") == [["id": "GPL-2.0-or-later"]])
+        // A LicenseRef with a text in the copyright file carries it; one without carries only its name.
+        let bash = comps.first { $0["name"] as? String == "bash" }
+        let bashLicenses = ((bash?["licenses"] as? [[String: Any]]) ?? []).compactMap { $0["license"] as? [String: Any] }
+        let mitLike = try #require(bashLicenses.first { ($0["name"] as? String)?.hasPrefix("LicenseRef-MIT-like-") == true })
+        #expect(((mitLike["text"] as? [String: String])?["content"])?.contains("Permission") == true)
+        #expect(bashLicenses.contains { $0["name"] as? String == "LicenseRef-permissive" && $0["text"] == nil })
         // Every component states a license.
         for c in comps { #expect(!((c["licenses"] as? [Any]) ?? []).isEmpty, "\(c["name"] ?? "")") }
     }

@@ -36,12 +36,13 @@ public enum LicenseTextMatcher {
     }
 
     /// Starts of every occurrence of `needle` in `hay`, at most `limit` of them.
-    static func find(_ needle: String, in hay: [UInt8], from: Int = 0, limit: Int = 64) -> [Int] {
+    static func find(_ needle: String, in hay: [UInt8], from: Int = 0, to: Int? = nil, limit: Int = 64) -> [Int] {
         let n = Array(needle.utf8)
-        guard !n.isEmpty, hay.count >= n.count else { return [] }
+        let stop = min(to ?? hay.count, hay.count)
+        guard !n.isEmpty, stop >= n.count else { return [] }
         var out: [Int] = []
         var i = max(0, from)
-        let last = hay.count - n.count
+        let last = stop - n.count
         let first = n[0]
         while i <= last, out.count < limit {
             if hay[i] == first {
@@ -130,7 +131,7 @@ public enum LicenseTextMatcher {
             var end = min(next > at ? next : t.count, at + 400, t.count)
             // A mention's version is in its own sentence: "You should have received a copy of the GNU
             // ... License along with ..." states none, and the next paragraph's must not count for it.
-            if let stop = find(". ", in: t, from: at, limit: 1).first, stop < end { end = stop }
+            if let stop = find(". ", in: t, from: at, to: end, limit: 1).first { end = stop }
             let window = Array(t[at..<end])
             guard let version = statedVersion(window) else { continue }
             // "The complete text of the GNU General Public License version 3 can be found in ..." points
