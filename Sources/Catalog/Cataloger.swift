@@ -166,7 +166,7 @@ public struct Cataloger: Sendable {
                 m.dependenciesKnown = m.dependenciesKnown || p.dependenciesKnown
                 m.scope = min(m.scope, p.scope)
                 if let d = p.isDirect { m.isDirect = (m.isDirect ?? false) || d }
-                if m.licenses.isEmpty { m.licenses = p.licenses }
+                if m.licenses.isEmpty { m.licenses = p.licenses; m.licenseTexts = p.licenseTexts }
                 m.supplier = m.supplier ?? p.supplier
                 m.author = m.author ?? p.author
                 m.description = m.description ?? p.description

@@ -24,6 +24,10 @@ enum FormatTargets {
             guard let text = try? TextDecoding.string(bytes) else { return }
             _ = OSRelease.parse(text)
         },
+        FuzzTarget("debian-copyright", "/usr/share/doc/<package>/copyright: DEP-5 paragraphs, short names, license texts") { bytes in
+            // Never throws: any bytes give a (possibly empty) license set.
+            _ = DebianCopyright.parse(bytes)
+        },
     ]
 
 }

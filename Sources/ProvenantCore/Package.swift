@@ -79,6 +79,9 @@ public struct Package: Sendable, Hashable, Codable {
     public var version: String
     public var purl: PackageURL
     public var licenses: [String]
+    /// The text behind each `LicenseRef-` in `licenses` that the input gave one for (SPDX writes it as
+    /// extracted licensing info). nil when there is none.
+    public var licenseTexts: [String: String]?
     public var supplier: String?
     public var author: String?
     public var description: String?

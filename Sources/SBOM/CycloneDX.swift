@@ -75,7 +75,7 @@ public enum CycloneDXWriter {
         c.add("description", p.description)
         c.add("scope", .string(p.scope == .dev ? "excluded" : p.scope == .optional ? "optional" : "required"))
         c.add("hashes", array: p.digests.map { .object([("alg", .string($0.algorithm.rawValue)), ("content", .string($0.value))]) })
-        c.add("licenses", licenses(p.licenses))
+        c.add("licenses", licenses(p.licenses, texts: p.licenseTexts ?? [:]))
         c.add("purl", .string(p.purl.description))
         if let h = p.homepage, h.hasPrefix("http") { c.add("externalReferences", .array([.object([("type", .string("website")), ("url", .string(h))])])) }
         var props: [JSONValue] = [
@@ -119,14 +119,22 @@ public enum CycloneDXWriter {
     }
 
     /// SPDX IDs become `license.id`, valid expressions `expression`, anything else `license.name`; never empty.
-    static func licenses(_ ls: [String]) -> JSONValue {
+    /// A LicenseRef the extractor read a text for (a Debian copyright file's) carries it as `license.text`,
+    /// since CycloneDX has no other place that says what the reference means.
+    static func licenses(_ ls: [String], texts: [String: String] = [:]) -> JSONValue {
         let kinds = ls.map(Licenses.classify)
         if kinds.count == 1, case .expression(let e) = kinds[0] { return .array([.object([("expression", .string(e))])]) }
         var out: [JSONValue] = []
         for k in kinds {
             switch k {
             case .id(let id): out.append(.object([("license", .object([("id", .string(id))]))]))
-            case .name(let n): out.append(.object([("license", .object([("name", .string(n))]))]))
+            case .name(let n):
+                if let text = texts[n] {
+                    out.append(.object([("license", .object([("name", .string(n)),
+                                                             ("text", .object([("contentType", .string("text/plain")), ("content", .string(text))]))]))]))
+                } else {
+                    out.append(.object([("license", .object([("name", .string(n))]))]))
+                }
             case .expression(let e): out.append(.object([("license", .object([("name", .string(e))]))]))
             }
         }

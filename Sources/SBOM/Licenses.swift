@@ -1,4 +1,5 @@
 import Foundation
+import ProvenantCore
 /// Turns the license text a package states into an SPDX ID, an SPDX expression, or a free-text name.
 public enum LicenseKind: Equatable, Sendable {
     case id(String), expression(String), name(String)
@@ -73,6 +74,12 @@ public enum Licenses {
         }
         guard depth == 0, !expectOperand else { return nil }
         return out.joined(separator: " ").replacingOccurrences(of: "( ", with: "(").replacingOccurrences(of: " )", with: ")")
+    }
+
+    /// `LicenseRef-` followed by what SPDX idstrings allow (letters, digits, '.', '-').
+    public static func isLicenseRef(_ s: String) -> Bool {
+        guard s.hasPrefix("LicenseRef-"), s.utf8.count > 11 else { return false }
+        return s.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "." || $0 == "-") }
     }
 
     /// A LicenseRef id for free text, stable for the same text.

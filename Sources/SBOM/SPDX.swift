@@ -53,7 +53,10 @@ public enum SPDXWriter {
         doc.add("packages", .array(packages))
         doc.add("relationships", .array(rels))
         doc.add("hasExtractedLicensingInfos", array: extracted.keys.sorted().map { id in
-            .object([("licenseId", .string(id)), ("extractedText", .string(extracted[id] ?? "")), ("name", .string(extracted[id] ?? ""))])
+            let text = extracted[id] ?? ""
+            // A whole license text is no name: those are named by their id.
+            let name = text.count <= 120 && !text.contains("\n") ? text : String(id.dropFirst(11))
+            return .object([("licenseId", .string(id)), ("extractedText", .string(text)), ("name", .string(name))])
         })
         // Inputs that could not be read are recorded, so a consumer knows the list is not complete.
         doc.add("annotations", array: inv.diagnostics.map { d in
@@ -94,7 +97,7 @@ public enum SPDXWriter {
         if let h = p.homepage, h.hasPrefix("http") { o.add("homepage", .string(h)) }
         o.add("sourceInfo", .string("found by \(p.foundBy) in: " + p.locations.map(\.description).joined(separator: ", ")))
         o.add("licenseConcluded", .string("NOASSERTION"))
-        o.add("licenseDeclared", .string(declared(p.licenses, extracted: &extracted)))
+        o.add("licenseDeclared", .string(declared(p.licenses, texts: p.licenseTexts ?? [:], extracted: &extracted)))
         o.add("copyrightText", .string("NOASSERTION"))
         o.add("description", p.description)
         o.add("externalRefs", .array([.object([("referenceCategory", .string("PACKAGE-MANAGER")),
@@ -112,11 +115,18 @@ public enum SPDXWriter {
         return t.replacingOccurrences(of: "\n", with: " ")
     }
 
-    static func declared(_ ls: [String], extracted: inout [String: String]) -> String {
+    /// `texts` holds the text of LicenseRefs the extractor already named (Debian copyright files): those
+    /// keep their id, with that text, or a note saying where the name came from when there is none.
+    static func declared(_ ls: [String], texts: [String: String] = [:], extracted: inout [String: String]) -> String {
         let parts: [String] = ls.map { l in
             switch Licenses.classify(l) {
             case .id(let id): return id
             case .expression(let e): return ls.count > 1 ? "(\(e))" : e
+            case .name(let n) where Licenses.isLicenseRef(n):
+                if extracted[n] == nil {
+                    extracted[n] = texts[n] ?? "License named '\(n.dropFirst(11))' by the package's metadata, without a text"
+                }
+                return n
             case .name(let n):
                 let ref = Licenses.licenseRef(n)
                 extracted[ref] = n

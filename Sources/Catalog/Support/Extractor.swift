@@ -43,6 +43,12 @@ public struct ExtractInput: Sendable {
         do { return try index.directory.read(rel, limit: Self.maxBytes) } catch { throw ParseError(error.description) }
     }
 
+    /// `readBytes` with a smaller size limit, keeping the typed error so a caller can tell a file that
+    /// is absent (often normal) from one that was refused (worth a diagnostic).
+    public func readBytes(_ rel: String, limit: Int) throws(FileAccessError) -> [UInt8] {
+        try index.directory.read(rel, limit: min(limit, Self.maxBytes))
+    }
+
     /// A handle on this file for readers that seek instead of loading it whole (ELF).
     public func handle() throws -> FileHandle {
         do { return try index.directory.handle(file.path) } catch { throw ParseError(error.description) }

@@ -27,6 +27,8 @@ public enum InputRedaction {
         p.author = text(p.author)
         p.supplier = text(p.supplier)
         p.licenses = p.licenses.map(Redactor.redactField)
+        // License texts are copied from input files whole, so they are redacted as any other input text.
+        p.licenseTexts = p.licenseTexts?.mapValues(Redactor.redact)
         p.name = Redactor.redactField(p.name)
         p.version = Redactor.redactField(p.version)
         p.purl = scrub(p.purl)

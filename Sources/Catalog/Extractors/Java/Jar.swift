@@ -28,7 +28,8 @@ public struct JarExtractor: Extractor {
     private func scan(_ data: [UInt8], label: String, fileName: String, depth: Int, budget: inout InflateBudget,
                       into out: inout Extraction) throws {
         let archive = try ZipArchive(data)
-        var poms: [[String: String]] = []
+        var poms: [(dir: String, props: [String: String])] = []
+        var pomLicenses: [String: [String]] = [:]
         var manifest: [String: String] = [:]
         var nested: [(String, [UInt8])] = []
         // When the budget runs out mid-archive, what was read so far is still identified, then the
@@ -37,8 +38,9 @@ public struct JarExtractor: Extractor {
         for entry in archive.entries where !entry.isDirectory {
             let p = entry.path
             let isPom = p.hasPrefix("META-INF/maven/") && p.hasSuffix("/pom.properties")
+            let isPomXML = p.hasPrefix("META-INF/maven/") && p.hasSuffix("/pom.xml")
             let isNested = Self.extensions.contains(where: { p.hasSuffix($0) })
-            guard isPom || p == "META-INF/MANIFEST.MF" || isNested else { continue }
+            guard isPom || isPomXML || p == "META-INF/MANIFEST.MF" || isNested else { continue }
             if isNested && depth + 1 > limits.maxNesting {
                 out.diagnostics.append(Diagnostic(Location(label + "!/" + p), "\(name): archive nested more than \(limits.maxNesting) levels deep, not read", unscanned: .input))
                 continue
@@ -47,16 +49,21 @@ public struct JarExtractor: Extractor {
             do { d = try archive.read(entry, budget: &budget) }
             catch let e as ParseError { out.diagnostics.append(Diagnostic(Location(label + "!/" + p), "\(name): \(e.message)", unscanned: .input)); continue }
             catch let e as InflateBudget.Exhausted { exhausted = e; break }
-            if isPom { poms.append(Self.properties(String(decoding: d, as: UTF8.self))) }
+            let dir = String(p[..<(p.lastIndex(of: "/") ?? p.endIndex)])
+            if isPom { poms.append((dir, Self.properties(String(decoding: d, as: UTF8.self)))) }
+            else if isPomXML { pomLicenses[dir] = Self.pomLicenses(d) }
             else if isNested { nested.append((p, d)) }
             else { manifest = Self.manifest(String(decoding: d, as: UTF8.self)) }
         }
         let digest = FileDigest.sha1(data)
         let stem = (fileName as NSString).deletingPathExtension
         var found: [Package] = []
-        for props in poms {
+        for (dir, props) in poms {
             guard let g = props["groupId"], let a = props["artifactId"], let v = props["version"], !g.isEmpty, !a.isEmpty, !v.isEmpty else { continue }
-            found.append(Make.package(.maven, "\(g):\(a)", v, at: label, by: name))
+            var p = Make.package(.maven, "\(g):\(a)", v, at: label, by: name)
+            // The pom.xml beside pom.properties is that artifact's own: its <licenses> are the artifact's.
+            p.licenses = pomLicenses[dir] ?? []
+            found.append(p)
         }
         // Shaded jars carry the pom.properties of what they bundle; the archive's own is the one
         // matching its file name. Without one, the manifest names the archive.
@@ -71,8 +78,8 @@ public struct JarExtractor: Extractor {
         } else if found.isEmpty {
             out.diagnostics.append(Diagnostic(Location(label), "java archive without Maven metadata or version, not identified"))
         }
-        if let lic = manifest["Bundle-License"], !lic.contains("://") {
-            for i in found.indices where found[i].digests.contains(digest) { found[i].licenses = [lic] }
+        if let lic = manifest["Bundle-License"].flatMap(Self.bundleLicense) {
+            for i in found.indices where found[i].digests.contains(digest) && found[i].licenses.isEmpty { found[i].licenses = [lic] }
         }
         if let vendor = manifest["Implementation-Vendor"] ?? manifest["Bundle-Vendor"] {
             for i in found.indices where found[i].digests.contains(digest) { found[i].supplier = vendor }
@@ -103,6 +110,43 @@ public struct JarExtractor: Extractor {
             return p
         }
         return Make.package(.maven, "\(g):\(artifact)", version, at: label, by: extractor)
+    }
+
+    /// OSGi `Bundle-License`: `Apache-2.0`, `Apache License, Version 2.0;link=...`, or a URL. A URL counts
+    /// only when it is one of a known license; anything else is kept as the name it is.
+    static func bundleLicense(_ raw: String) -> String? {
+        var v = raw.trimmingCharacters(in: .whitespaces)
+        if v.hasPrefix("\""), let close = v.dropFirst().firstIndex(of: "\"") { v = String(v[v.index(after: v.startIndex)..<close]) }
+        else if let semi = v.firstIndex(of: ";") { v = String(v[..<semi]).trimmingCharacters(in: .whitespaces) }
+        if v.isEmpty { return nil }
+        if v.contains("://") { return LicenseURL.spdx(v) }
+        return v
+    }
+
+    /// `<project><licenses><license><name>`, or the `<url>` when it names a known license and the name
+    /// is missing. A pom.xml that is not well-formed gives none.
+    static func pomLicenses(_ bytes: [UInt8]) -> [String] {
+        var stack: [String] = []
+        var text = ""
+        var name = "", url = ""
+        var out: [String] = []
+        do {
+            try MiniXML.parse(bytes, start: { n, _ in stack.append(n); text = "" }, text: { text += $0 }, end: { n in
+                let value = text.trimmingCharacters(in: .whitespacesAndNewlines)
+                if stack.count == 4, stack[0] == "project", stack[1] == "licenses", stack[2] == "license" {
+                    if n == "name" { name = value } else if n == "url" { url = value }
+                }
+                if stack.count == 3, n == "license", stack[0] == "project", stack[1] == "licenses" {
+                    if let id = LicenseURL.spdx(url), SPDXLicenses.canonical(name) == nil { out.append(id) }
+                    else if !name.isEmpty { out.append(name) }
+                    name = ""; url = ""
+                }
+                if !stack.isEmpty { stack.removeLast() }
+                text = ""
+            })
+        } catch { return [] }
+        var seen: Set<String> = []
+        return out.filter { seen.insert($0).inserted }
     }
 
     static func properties(_ text: String) -> [String: String] {

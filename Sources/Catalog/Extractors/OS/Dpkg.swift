@@ -49,6 +49,7 @@ public struct DpkgExtractor: Extractor {
             p.homepage = st.first("Homepage")
             p.dependenciesKnown = true
             p.files = md5sums(for: pkgName, arch: arch, input: input, diags: &diags)
+            if !isOpkg { license(for: pkgName, into: &p, input: input, diags: &diags) }
             raw.append(Self.dependencyNames(st.first("Depends")) + Self.dependencyNames(st.first("Pre-Depends")))
             provides += Self.dependencyNames(st.first("Provides")).map { ($0, packages.count) }
             packages.append(p)
@@ -70,6 +71,30 @@ public struct DpkgExtractor: Extractor {
             let bare = name.split(separator: ":").first.map(String.init) ?? name
             return bare.isEmpty ? nil : bare
         }
+    }
+
+    /// The root a dpkg database sits in: `rootfs/var/lib/dpkg/status` → `rootfs/`.
+    static func rootPrefix(_ path: String) -> String? {
+        for marker in ["var/lib/dpkg/status.d/", "var/lib/dpkg/status"] {
+            if let r = path.range(of: marker, options: .backwards) { return String(path[..<r.lowerBound]) }
+        }
+        return nil
+    }
+
+    /// Licenses from `usr/share/doc/<package>/copyright` under the same root, read through the root-scoped
+    /// reader (a doc directory that is a link to another package's, as for libgcc-s1, is followed inside
+    /// the root only). A missing file is normal (distroless images strip them) and says nothing; one that
+    /// is refused is a diagnostic. Either way the package stays listed.
+    private func license(for pkg: String, into p: inout Package, input: ExtractInput, diags: inout [Diagnostic]) {
+        guard let prefix = Self.rootPrefix(input.path), !pkg.contains("/"), pkg != "..", pkg != "." else { return }
+        let rel = prefix + "usr/share/doc/\(pkg)/copyright"
+        let bytes: [UInt8]
+        do { bytes = try input.readBytes(rel, limit: DebianCopyright.maxBytes) }
+        catch .notFound { return }
+        catch { diags.append(Diagnostic(Location(rel), "copyright file not read, so no license is given for '\(pkg)': \(error)")); return }
+        let c = DebianCopyright.parse(bytes)
+        p.licenses = c.licenses
+        if !c.texts.isEmpty { p.licenseTexts = c.texts }
     }
 
     private func md5sums(for pkg: String, arch: String?, input: ExtractInput, diags: inout [Diagnostic]) -> [PackageFile] {

@@ -1,6 +1,6 @@
 // Generated from the SPDX license and exception list bundled with the CycloneDX schemas
 // (spdx.schema.json). The CycloneDX `license.id` field and SPDX expressions accept only these.
-let spdxLicenseIDList: [String] = [
+public let spdxLicenseIDList: [String] = [
     "0BSD", "3D-Slicer-1.0", "AAL", "Abstyles", "AdaCore-doc", "Adobe-2006", "Adobe-Display-PostScript",
     "Adobe-Glyph", "Adobe-Utopia", "ADSL", "Advanced-Cryptics-Dictionary", "AFL-1.1", "AFL-1.2", "AFL-2.0",
     "AFL-2.1", "AFL-3.0", "Afmparse", "AGPL-1.0", "AGPL-1.0-only", "AGPL-1.0-or-later", "AGPL-3.0", "AGPL-3.0-only",

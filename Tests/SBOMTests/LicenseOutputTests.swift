@@ -1,0 +1,64 @@
+import Foundation
+import Testing
+@testable import Catalog
+@testable import SBOM
+import ProvenantCore
+
+/// Debian licenses as the SBOMs carry them, from the real copyright files of `CatalogTests/Fixtures/debian-root`.
+/// Both documents are kept for the schema validators `scripts/test` runs.
+@Suite struct LicenseOutputTests {
+    static func debianInventory() async throws -> Inventory {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("CatalogTests/Fixtures/debian-root").path
+        return try await Cataloger(mode: .installed, includeDev: false).catalog(root)
+    }
+
+    @Test func cycloneDXGivesSPDXIdsAsIdsAndLicenseRefsAsNames() async throws {
+        let inv = try await Self.debianInventory()
+        let cdx = try render(inv, .cyclonedxJSON)
+        try keep(cdx, as: "debian-licenses.cdx.json")
+        let comps = try #require(try json(cdx)["components"] as? [[String: Any]])
+        #expect(comps.count == 37)
+        func licenses(_ name: String) -> [[String: String]] {
+            let c = comps.first { $0["name"] as? String == name }
+            return ((c?["licenses"] as? [[String: Any]]) ?? []).compactMap { $0["license"] as? [String: String] }
+        }
+        #expect(licenses("zlib1g") == [["id": "Zlib"]])
+        #expect(licenses("tzdata") == [["name": "LicenseRef-public-domain"]])
+        #expect(licenses("base-files") == [["id": "GPL-2.0-or-later"]])
+        // A LicenseRef with a text in the copyright file carries it; one without carries only its name.
+        let bash = comps.first { $0["name"] as? String == "bash" }
+        let bashLicenses = ((bash?["licenses"] as? [[String: Any]]) ?? []).compactMap { $0["license"] as? [String: Any] }
+        let mitLike = try #require(bashLicenses.first { ($0["name"] as? String)?.hasPrefix("LicenseRef-MIT-like-") == true })
+        #expect(((mitLike["text"] as? [String: String])?["content"])?.contains("Permission") == true)
+        #expect(bashLicenses.contains { $0["name"] as? String == "LicenseRef-permissive" && $0["text"] == nil })
+        // Every component states a license.
+        for c in comps { #expect(!((c["licenses"] as? [Any]) ?? []).isEmpty, "\(c["name"] ?? "")") }
+    }
+
+    @Test func spdxDeclaresLicenseRefsOnceWithTheirText() async throws {
+        let inv = try await Self.debianInventory()
+        let spdx = try render(inv, .spdxJSON)
+        try keep(spdx, as: "debian-licenses.spdx.json")
+        let doc = try json(spdx)
+        let pkgs = try #require(doc["packages"] as? [[String: Any]])
+        func declared(_ name: String) -> String? { pkgs.first { $0["name"] as? String == name }?["licenseDeclared"] as? String }
+        #expect(declared("tzdata") == "LicenseRef-public-domain")
+        #expect(declared("libbz2-1.0") == "GPL-2.0-only AND LicenseRef-BSD-variant")
+        #expect(declared("zlib1g") == "Zlib")
+        let infos = try #require(doc["hasExtractedLicensingInfos"] as? [[String: String]])
+        let ids = infos.compactMap { $0["licenseId"] }
+        #expect(Set(ids).count == ids.count)
+        #expect(!ids.contains { $0.hasPrefix("LicenseRef-LicenseRef") })
+        // Every LicenseRef a package declares is defined, and only those.
+        var used: Set<String> = []
+        for p in pkgs {
+            for tok in ((p["licenseDeclared"] as? String) ?? "").split(separator: " ") where tok.hasPrefix("LicenseRef-") { used.insert(String(tok)) }
+        }
+        #expect(used == Set(ids))
+        let bashRef = try #require(ids.first { $0.hasPrefix("LicenseRef-MIT-like-") })
+        let info = try #require(infos.first { $0["licenseId"] == bashRef })
+        #expect(info["extractedText"]?.contains("Permission") == true)
+        #expect(info["name"] == String(bashRef.dropFirst(11)))
+    }
+}
