@@ -161,7 +161,7 @@ public struct ProxyTarget: Sendable, Equatable {
 
     /// `host:port` (CONNECT's authority-form) or `[v6]:port`; the port is required.
     public static func authority(_ a: Substring, defaultPort: Int?) -> Result<(String, Int), ProxyRefusal> {
-        guard !a.contains("@") else { return .failure(ProxyRefusal(status: 403, rule: "userinfo", reason: "userinfo in the authority is refused")) }
+        guard !Destination.holds(a, 64, "@") else { return .failure(ProxyRefusal(status: 403, rule: "userinfo", reason: "userinfo in the authority is refused")) }
         var host = a, portText: Substring?
         if a.hasPrefix("[") {
             guard let close = a.firstIndex(of: "]") else { return .failure(ProxyRefusal(status: 400, rule: "authority", reason: "unterminated IPv6 literal")) }

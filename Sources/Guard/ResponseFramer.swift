@@ -205,19 +205,22 @@ public struct ResponseFramer: Sendable {
         let parts = status.split(separator: " ", maxSplits: 2, omittingEmptySubsequences: false)
         guard parts.count >= 2, parts[1].count == 3, let code = Int(parts[1]) else { throw Failure(reason: "malformed status line") }
         guard !(100..<200).contains(code) else { throw Failure(reason: "interim (1xx) responses are not relayed") }
-        // Each header: its line, its name lowercased (for comparing), its value trimmed of spaces and tabs.
-        var headers: [(line: Range<Int>, lower: [UInt8], value: Range<Int>)] = []
+        // Each header: where its name ends and its value (trimmed of spaces and tabs) lies.
+        var headers: [(name: Range<Int>, value: Range<Int>)] = []
         headers.reserveCapacity(lines.count)
         for l in lines.dropFirst() {
             guard let colon = h[l].firstIndex(of: 58), h[l.lowerBound] != 32, h[l.lowerBound] != 9 else { throw Failure(reason: "malformed response header") }
             var vs = colon + 1, ve = l.upperBound
             while vs < ve, h[vs] == 32 || h[vs] == 9 { vs += 1 }
             while ve > vs, h[ve - 1] == 32 || h[ve - 1] == 9 { ve -= 1 }
-            headers.append((l, h[l.lowerBound..<colon].map { $0 >= 65 && $0 <= 90 ? $0 | 0x20 : $0 }, vs..<ve))
+            headers.append((l.lowerBound..<colon, vs..<ve))
         }
-        func values(_ name: StaticString) -> [ArraySlice<UInt8>] {
-            let n = UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount)
-            return headers.filter { $0.lower.elementsEqual(n) }.map { h[$0.value] }
+        /// Whether the bytes at `r` are `lower` (lowercase ASCII) in any case.
+        func named(_ r: Range<Int>, _ lower: [UInt8]) -> Bool {
+            guard r.count == lower.count else { return false }
+            var k = 0
+            for i in r { let c = h[i]; if (c >= 65 && c <= 90 ? c | 0x20 : c) != lower[k] { return false }; k += 1 }
+            return true
         }
         func lowered(_ b: ArraySlice<UInt8>) -> [UInt8] { b.map { $0 >= 65 && $0 <= 90 ? $0 | 0x20 : $0 } }
         func trimmed(_ b: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
@@ -226,13 +229,21 @@ public struct ResponseFramer: Sendable {
             while let l = b.last, l == 32 || l == 9 { b = b.dropLast() }
             return b
         }
-        // Connection's tokens, lowercased and trimmed.
-        var connection = Set<[UInt8]>()
-        for v in values("connection") { for t in lowered(v).split(separator: 44) { connection.insert(Array(trimmed(t))) } }
-        let upstreamCloses = connection.contains(Array("close".utf8)) || status.hasPrefix("HTTP/1.0")
-        let codings = values("transfer-encoding")
-        let chunked = codings.contains { v in lowered(v).split(separator: 44).last.map { Array(trimmed($0)) == Array("chunked".utf8) } ?? false }
-        let lengths = Set(values("content-length").map { Array($0) })
+        // Connection's tokens, lowercased and trimmed; the transfer codings; the lengths.
+        var connection: [[UInt8]] = []
+        var codings: [ArraySlice<UInt8>] = []
+        var lengths: [ArraySlice<UInt8>] = []
+        for hd in headers {
+            if named(hd.name, Self.connectionName) {
+                for t in lowered(h[hd.value]).split(separator: 44) { let t = Array(trimmed(t)); if !connection.contains(t) { connection.append(t) } }
+            } else if named(hd.name, Self.transferEncodingName) {
+                codings.append(h[hd.value])
+            } else if named(hd.name, Self.contentLengthName) {
+                if !lengths.contains(h[hd.value]) { lengths.append(h[hd.value]) }
+            }
+        }
+        let upstreamCloses = connection.contains(Self.closeToken) || status.hasPrefix("HTTP/1.0")
+        let chunked = codings.contains { v in lowered(v).split(separator: 44).last.map { trimmed($0).elementsEqual(Self.chunkedToken) } ?? false }
         if requestMethod == "HEAD" || code == 204 || code == 304 {
             phase = .done
         } else if chunked {
@@ -254,14 +265,19 @@ public struct ResponseFramer: Sendable {
         var out: [UInt8] = []
         out.reserveCapacity(h.count + 32)
         out += h[statusRange]; out += [13, 10]
-        for hd in headers where !Self.hopLower.contains(hd.lower) && !connection.contains(hd.lower) {
+        for hd in headers where !Self.hopLower.contains(where: { named(hd.name, $0) }) && !connection.contains(where: { named(hd.name, $0) }) {
             // As the text path writes it: the name as sent, ": ", the trimmed value.
-            out += h[hd.line.lowerBound..<(hd.line.lowerBound + hd.lower.count)]; out += [58, 32]; out += h[hd.value]; out += [13, 10]
+            out += h[hd.name]; out += [58, 32]; out += h[hd.value]; out += [13, 10]
         }
         out += reusable ? Array("Connection: keep-alive\r\n\r\n".utf8) : Array("Connection: close\r\n\r\n".utf8)
         head = []
         return out
     }
 
-    static let hopLower: Set<[UInt8]> = Set(["connection", "keep-alive", "proxy-connection", "proxy-authenticate"].map { Array($0.utf8) })
+    static let hopLower: [[UInt8]] = ["connection", "keep-alive", "proxy-connection", "proxy-authenticate"].map { Array($0.utf8) }
+    static let connectionName = Array("connection".utf8)
+    static let transferEncodingName = Array("transfer-encoding".utf8)
+    static let contentLengthName = Array("content-length".utf8)
+    static let closeToken = Array("close".utf8)
+    static let chunkedToken = Array("chunked".utf8)
 }
