@@ -6,7 +6,9 @@
 # Each configuration runs RUNS times (default 3) in turn; the table gives median requests/s and median p99
 # latency, and the ratios the issue asks for (guard/Squid requests/s, guard/Squid p99). Then a CONNECT
 # tunnel: 1 GB from a local source through each proxy (Python sockets on both ends), in MB/s; and the
-# guard's RSS with 10,000 idle client connections. It reports; it never fails on speed.
+# guard's RSS with 10,000 idle client connections. Each wrk line on standard error also gives the proxy's
+# CPU time per request (user + system), which shows how much of the shared cores each proxy needs.
+# It reports; it never fails on speed.
 # Needs: wrk, nginx, squid (Debian: apt-get install wrk nginx-light squid), python3.
 # Environment: PROVENANT (a provenant binary; default: builds release), RUNS, DURATION, CONNECTIONS (64).
 set -euo pipefail
@@ -59,6 +61,7 @@ http_access deny all
 EOF
 echo "127.0.0.1 api.example.test" > "$work/squid/hosts"
 squid -N -f "$work/squid/squid.conf" & pids+=($!)
+squid_pid=$!
 
 # The guard, with the manifest that declares the same.
 cat > "$work/agent.yaml" <<EOF
@@ -81,34 +84,43 @@ wrk.path = "http://api.example.test:$up_port/index.html"
 wrk.headers["Host"] = "api.example.test:$up_port"
 EOF
 
-# requests/s and p99 (ms) from one wrk run.
+# CPU time (user + system, clock ticks) a process has used so far; 0 for none.
+ticks() { [ -n "${1:-}" ] && awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+
+# requests/s and p99 (ms) from one wrk run; with CPU_PID set, also that process's CPU time per request (µs).
 measure() {
+    local before; before=$(ticks "${CPU_PID:-}")
     local out; out=$(wrk -t2 -c"$conns" -d"${duration}s" --latency "$@" 2>&1)
+    local used=$(( $(ticks "${CPU_PID:-}") - before ))
+    local total; total=$(echo "$out" | awk '/requests in/ {print $1}')
+    local cpu="-"; [ -n "${CPU_PID:-}" ] && [ "${total:-0}" -gt 0 ] && cpu=$(python3 -c "print(round($used / $(getconf CLK_TCK) * 1e6 / $total))")
     local rps; rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
     local p99; p99=$(echo "$out" | awk '$1=="99%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v=v/1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v=v*1000}; print v}')
     local errors; errors=$(echo "$out" | awk '/Non-2xx|Socket errors/ {print}' | tr '\n' ' ')
-    echo "$rps $p99 ${errors:-}"
+    echo "$rps $p99 cpu-us/req=$cpu ${errors:-}"
 }
-declare -A rps p99
-for name in direct squid guard; do rps[$name]=""; p99[$name]=""; done
+declare -A rps p99 cpu
+for name in direct squid guard; do rps[$name]=""; p99[$name]=""; cpu[$name]=""; done
 for i in $(seq "$runs"); do
     for name in direct squid guard; do
         case $name in
             direct) r=$(measure "http://127.0.0.1:$up_port/index.html") ;;
-            squid) r=$(measure -s "$work/proxy.lua" "http://127.0.0.1:$squid_port") ;;
-            guard) r=$(measure -s "$work/proxy.lua" "http://127.0.0.1:$guard_port") ;;
+            squid) r=$(CPU_PID=$squid_pid measure -s "$work/proxy.lua" "http://127.0.0.1:$squid_port") ;;
+            guard) r=$(CPU_PID=$guard_pid measure -s "$work/proxy.lua" "http://127.0.0.1:$guard_port") ;;
         esac
         echo "run $i $name: $r" >&2
         rps[$name]+="$(echo "$r" | awk '{print $1}') "
         p99[$name]+="$(echo "$r" | awk '{print $2}') "
+        cpu[$name]+="$(echo "$r" | awk '{sub(/cpu-us\/req=/, "", $3); print $3}') "
     done
 done
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {if (NR==0) print "nan"; else if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
 echo
-echo "| Path | requests/s (median of $runs) | p99 ms (median) |"
-echo "|---|---:|---:|"
+echo "| Path | requests/s (median of $runs) | p99 ms (median) | proxy CPU µs per request (median) |"
+echo "|---|---:|---:|---:|"
 for name in direct squid guard; do
-    echo "| $name | $(echo "${rps[$name]}" | median) | $(echo "${p99[$name]}" | median) |"
+    c="-"; [ "$name" != direct ] && c=$(echo "${cpu[$name]}" | median)
+    echo "| $name | $(echo "${rps[$name]}" | median) | $(echo "${p99[$name]}" | median) | $c |"
 done
 g=$(echo "${rps[guard]}" | median); s=$(echo "${rps[squid]}" | median)
 gp=$(echo "${p99[guard]}" | median); sp=$(echo "${p99[squid]}" | median)
@@ -157,7 +169,24 @@ secs = time.monotonic() - start
 print(f"{n / 1e6:.0f} MB in {secs:.2f} s = {n / 1e6 / secs:.0f} MB/s")
 PY
 }
+# The same 1 GB read straight from the source, no proxy: what this machine's loopback and Python allow.
+direct_tunnel() {
+    python3 - "$src_port" <<'PY'
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b"hello")
+start = time.monotonic(); n = 0
+buf = bytearray(1 << 20)
+while True:
+    k = s.recv_into(buf)
+    if not k: break
+    n += k
+secs = time.monotonic() - start
+print(f"{n / 1e6:.0f} MB in {secs:.2f} s = {n / 1e6 / secs:.0f} MB/s")
+PY
+}
 echo
+echo "1 GB straight from the source (no proxy, the machine's ceiling): $(direct_tunnel)"
 echo "CONNECT, 1 GB (1,024 MiB) through the guard: $(tunnel "$guard_port")"
 echo "CONNECT, 1 GB through Squid: $(tunnel "$squid_port")"
 

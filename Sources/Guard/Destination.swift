@@ -16,10 +16,18 @@ public enum Destination: Sendable, Equatable {
         public var description: String
     }
 
+    /// Whether `s` holds the ASCII character `c` (`byte`): on the bytes when `s` is ASCII, where that is
+    /// what `contains` answers, else by `contains` itself.
+    static func holds(_ s: Substring, _ byte: UInt8, _ c: String) -> Bool {
+        let u = s.utf8
+        if !u.contains(where: { $0 >= 0x80 }) { return u.contains(byte) }
+        return s.contains(c)
+    }
+
     public static func parse(_ raw: String) throws(Invalid) -> Destination {
         var host = Substring(raw)
         guard !host.isEmpty, host.utf8.count <= 300 else { throw Invalid(description: "empty or overlong host") }
-        guard !host.contains("@") else { throw Invalid(description: "userinfo in the authority is refused") }
+        guard !holds(host, 64, "@") else { throw Invalid(description: "userinfo in the authority is refused") }
         if host.hasPrefix("[") {
             guard host.hasSuffix("]") else { throw Invalid(description: "unterminated IPv6 literal") }
             host = host.dropFirst().dropLast()
@@ -32,7 +40,7 @@ public enum Destination: Sendable, Equatable {
             if zone && address.classification.kind != .linkLocal { throw Invalid(description: "a zone id on an address that is not link-local") }
             return .address(address)
         }
-        if host.contains(":") { throw Invalid(description: "an IPv6 literal must be in brackets") }
+        if holds(host, 58, ":") { throw Invalid(description: "an IPv6 literal must be in brackets") }
         if host.hasSuffix(".") { host = host.dropLast() }
         guard !host.isEmpty, !host.hasSuffix(".") else { throw Invalid(description: "empty label") }
         // WHATWG URL: a host whose last label is a number is an IPv4 address, whatever its form.

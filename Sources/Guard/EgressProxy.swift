@@ -124,6 +124,8 @@ public final class EgressProxy: @unchecked Sendable {
         while shared.openConnections > 0 && NIODeadline.now() < deadline { usleep(20_000) }
         try? group.syncShutdownGracefully()
         try? shared.threadPool.syncShutdownGracefully()
+        // Lines still waiting for their loop's turn.
+        shared.audit?.flush()
     }
 
     /// Blocks until SIGTERM or SIGINT (graceful shutdown); SIGHUP reloads the manifest.

@@ -1,3 +1,4 @@
+import Foundation
 import Secrets
 
 /// The views of a request the leak check reads besides its raw bytes, and masking of client text.
@@ -5,6 +6,13 @@ enum LeakView {
     /// The bytes as a server would decode them: `%XX`, and in JSON `\uXXXX` (ASCII) and `\/`. Nil when
     /// nothing in them is escaped, so the common request is scanned once.
     static func decoded(_ b: ArraySlice<UInt8>) -> [UInt8]? {
+        b.withUnsafeBytes { decoded($0) }
+    }
+
+    /// `decoded` over raw bytes. Only `%` and `\` start an escape: bytes with neither are returned as nil
+    /// at once, without building a copy to compare.
+    static func decoded(_ b: UnsafeRawBufferPointer) -> [UInt8]? {
+        guard b.count > 1, mayBeEscaped(b) else { return nil }
         func hex(_ c: UInt8) -> UInt8? {
             switch c {
             case 48...57: c - 48
@@ -31,6 +39,12 @@ enum LeakView {
             out.append(c); i += 1
         }
         return changed ? out : nil
+    }
+
+    /// Whether `b` holds a `%` or a `\` (memchr, not a byte loop).
+    static func mayBeEscaped(_ b: UnsafeRawBufferPointer) -> Bool {
+        guard let base = b.baseAddress, b.count > 0 else { return false }
+        return memchr(base, 37, b.count) != nil || memchr(base, 92, b.count) != nil
     }
 
     /// `text` with whatever the engine finds in it replaced by `[REDACTED:<rule>]`.

@@ -17,8 +17,47 @@ public struct ProxyRequest: Sendable, Equatable {
             && a.headers.map(\.name) == b.headers.map(\.name) && a.headers.map(\.value) == b.headers.map(\.value)
     }
 
+    /// The values of every header called `name` (given in lowercase), in order.
     public func header(_ name: String) -> [String] {
-        headers.filter { $0.name.lowercased() == name }.map(\.value)
+        var out: [String] = []
+        for h in headers where Self.equalsLowercased(h.name, name) { out.append(h.value) }
+        return out
+    }
+
+    /// Whether `a` lowercased is `lower`: ASCII names compared byte by byte, anything else as `lowercased()` does.
+    static func equalsLowercased(_ a: String, _ lower: String) -> Bool {
+        let x = a.utf8, y = lower.utf8
+        if x.count == y.count, x.allSatisfy({ $0 < 0x80 }) {
+            return zip(x, y).allSatisfy { ($0 >= 65 && $0 <= 90 ? $0 | 0x20 : $0) == $1 }
+        }
+        return a.lowercased() == lower
+    }
+
+    /// `s` without leading and trailing spaces and tabs (ASCII `.whitespaces`).
+    static func trimmed(_ s: Substring) -> String {
+        let u = s.utf8
+        guard u.contains(where: { $0 >= 0x80 }) == false else { return s.trimmingCharacters(in: .whitespaces) }
+        var lo = u.startIndex, hi = u.endIndex
+        while lo < hi, u[lo] == 32 || u[lo] == 9 { lo = u.index(after: lo) }
+        while hi > lo, u[u.index(before: hi)] == 32 || u[u.index(before: hi)] == 9 { hi = u.index(before: hi) }
+        return String(s[lo..<hi])
+    }
+
+    /// Whether `parse` has something to decide in `b`: the head's end (CRLF CRLF), a bare LF, or more
+    /// than `maxHead` bytes. `scanned` carries where the last call stopped, so a head arriving in pieces
+    /// is searched once, not from its start on every read.
+    static func headMayBeReady(_ b: [UInt8], scanned: inout Int) -> Bool {
+        if b.count > maxHead { return true }
+        var i = max(0, min(scanned, b.count))
+        while i < b.count {
+            if b[i] == 10 {
+                if i == 0 || b[i - 1] != 13 { return true }
+                if i >= 3, b[i - 2] == 10, b[i - 3] == 13 { return true }
+            }
+            i += 1
+        }
+        scanned = b.count
+        return false
     }
 
     public enum ParseOutcome: Sendable, Equatable {
@@ -94,7 +133,7 @@ public struct ProxyRequest: Sendable, Equatable {
         if !header("transfer-encoding").isEmpty {
             return .failure(ProxyRefusal(status: 411, rule: "transfer-encoding", reason: "a body with a transfer coding is refused; send Content-Length"))
         }
-        let lengths = Set(header("content-length").flatMap { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } })
+        let lengths = Set(header("content-length").flatMap { $0.split(separator: ",").map { Self.trimmed($0) } })
         guard lengths.count <= 1 else { return .failure(ProxyRefusal(status: 400, rule: "content-length", reason: "conflicting Content-Length headers")) }
         guard let l = lengths.first else { return .success(0) }
         guard l.count <= 18, l.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }), let n = Int(l) else {
@@ -122,7 +161,7 @@ public struct ProxyTarget: Sendable, Equatable {
 
     /// `host:port` (CONNECT's authority-form) or `[v6]:port`; the port is required.
     public static func authority(_ a: Substring, defaultPort: Int?) -> Result<(String, Int), ProxyRefusal> {
-        guard !a.contains("@") else { return .failure(ProxyRefusal(status: 403, rule: "userinfo", reason: "userinfo in the authority is refused")) }
+        guard !Destination.holds(a, 64, "@") else { return .failure(ProxyRefusal(status: 403, rule: "userinfo", reason: "userinfo in the authority is refused")) }
         var host = a, portText: Substring?
         if a.hasPrefix("[") {
             guard let close = a.firstIndex(of: "]") else { return .failure(ProxyRefusal(status: 400, rule: "authority", reason: "unterminated IPv6 literal")) }
@@ -147,6 +186,17 @@ public struct ProxyTarget: Sendable, Equatable {
         return .success((String(host), port))
     }
 
+    /// Whether `t` starts with `http://` in any case (what `t.lowercased().hasPrefix("http://")` says,
+    /// without lowercasing the whole target).
+    static func hasHTTPScheme(_ t: String) -> Bool {
+        var it = t.utf8.makeIterator()
+        for c in "http://".utf8 {
+            guard let x = it.next() else { return false }
+            if (x >= 65 && x <= 90 ? x | 0x20 : x) != c { return false }
+        }
+        return true
+    }
+
     public static func of(_ r: ProxyRequest) -> Result<ProxyTarget, ProxyRefusal> {
         func dest(_ host: String) -> Result<Destination, ProxyRefusal> {
             do throws(Destination.Invalid) { return .success(try Destination.parse(host)) }
@@ -161,7 +211,7 @@ public struct ProxyTarget: Sendable, Equatable {
         }
         // Absolute-form http:// only: an https:// target would need the guard to speak TLS upstream.
         let t = r.target
-        guard t.lowercased().hasPrefix("http://") else {
+        guard Self.hasHTTPScheme(t) else {
             return .failure(ProxyRefusal(status: 400, rule: "not-absolute-form", reason: t.lowercased().hasPrefix("https://")
                 ? "https:// is tunnelled with CONNECT, not forwarded" : "a forward proxy needs an absolute http:// URL"))
         }
@@ -181,6 +231,10 @@ public struct ProxyTarget: Sendable, Equatable {
             }
             // The Host header must name the same place as the URL: one host, equal after normalization.
             let hosts = r.header("host")
+            // A Host header written exactly as the URL's authority parses to the same place: it is not parsed again.
+            if hosts.count == 1, hosts[0].utf8.elementsEqual(auth.utf8) {
+                return .success(ProxyTarget(host: host, destination: d, port: port, path: path))
+            }
             guard hosts.count == 1, case .success(let (hh, hp)) = authority(Substring(hosts[0]), defaultPort: 80),
                   let hd = try? Destination.parse(hh), hd == d, hp == port else {
                 return .failure(ProxyRefusal(status: 403, rule: "host-mismatch", reason: "the Host header does not match the request URL"))

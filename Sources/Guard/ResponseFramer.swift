@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 
 /// Finds where an upstream's HTTP/1.1 response ends, so the client's connection (and the upstream's)
 /// can carry the next request: the head is parsed and its hop-by-hop headers rewritten, then the body
@@ -31,6 +32,9 @@ public struct ResponseFramer: Sendable {
     /// Whether the upstream connection may carry another request.
     public private(set) var upstreamReusable = false
 
+    /// Tests set this to compare the byte path for ASCII heads with the text path every head once took.
+    var textPathOnly = false
+
     static let maxHead = 64 << 10
     static let maxLine = 4096
 
@@ -40,22 +44,38 @@ public struct ResponseFramer: Sendable {
     }
 
     public mutating func feed(_ bytes: [UInt8]) throws(Failure) -> Output {
-        var out = Output()
+        var buffer = ByteBufferAllocator().buffer(capacity: bytes.count + 64)
+        var failure: Failure?
+        let done = bytes.withUnsafeBytes { raw -> Bool in
+            do throws(Failure) { return try feed(raw, into: &buffer) } catch { failure = error; return false }
+        }
+        if let failure { throw failure }
+        return Output(emit: Array(buffer.readableBytesView), done: done)
+    }
+
+    /// `bytes` framed: what goes to the client is appended to `out`; true once the response is complete.
+    mutating func feed(_ bytes: UnsafeRawBufferPointer, into out: inout ByteBuffer) throws(Failure) -> Bool {
+        let count = bytes.count
         var i = 0
-        while i < bytes.count {
+        while i < count {
             switch phase {
             case .head:
-                head.append(bytes[i]); i += 1
-                if head.count > Self.maxHead { throw Failure(reason: "response head larger than 64 KiB") }
-                if head.count >= 4, head[head.count - 4] == 13, head[head.count - 3] == 10, head[head.count - 2] == 13, head[head.count - 1] == 10 {
-                    out.emit += try finishHead()
+                // Up to the end of the head (CRLF CRLF), or all of it.
+                var j = i
+                var ended = false
+                while j < count {
+                    let c = bytes[j]; j += 1
+                    if c == 10, Self.endsHead(head, bytes, i, j) { ended = true; break }
                 }
+                head.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[i..<j])); i = j
+                if head.count > Self.maxHead { throw Failure(reason: "response head larger than 64 KiB") }
+                if ended { out.writeBytes(try finishHead()) }
             case .fixed(let remaining):
-                let n = min(remaining, bytes.count - i)
-                out.emit += bytes[i..<(i + n)]; i += n
+                let n = min(remaining, count - i)
+                out.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[i..<(i + n)])); i += n
                 phase = remaining - n == 0 ? .done : .fixed(remaining: remaining - n)
             case .chunkSize(var line):
-                let c = bytes[i]; i += 1; out.emit.append(c)
+                let c = bytes[i]; i += 1; out.writeInteger(c)
                 if let whole = try Self.extend(&line, with: c, tooLong: "chunk-size line too long", bareLF: "bare LF in chunked framing") {
                     // Size in hex, then optional extensions after ';'.
                     let digits = whole.prefix { $0 != 59 && $0 != 13 && $0 != 32 && $0 != 9 }
@@ -76,28 +96,40 @@ public struct ResponseFramer: Sendable {
                     phase = .chunkSize(line: line)
                 }
             case .chunkData(let remaining):
-                let n = min(remaining, bytes.count - i)
-                out.emit += bytes[i..<(i + n)]; i += n
+                let n = min(remaining, count - i)
+                out.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[i..<(i + n)])); i += n
                 phase = remaining - n == 0 ? .chunkDataEnd(seen: 0) : .chunkData(remaining: remaining - n)
             case .chunkDataEnd(let seen):
-                let c = bytes[i]; i += 1; out.emit.append(c)
+                let c = bytes[i]; i += 1; out.writeInteger(c)
                 guard c == (seen == 0 ? 13 : 10) else { throw Failure(reason: "chunk data not followed by CRLF") }
                 phase = seen == 0 ? .chunkDataEnd(seen: 1) : .chunkSize(line: [])
             case .trailers(var line):
-                let c = bytes[i]; i += 1; out.emit.append(c)
+                let c = bytes[i]; i += 1; out.writeInteger(c)
                 if let whole = try Self.extend(&line, with: c, tooLong: "trailer line too long", bareLF: "bare LF in trailers") {
                     phase = whole.count == 2 ? .done : .trailers(line: [])
                 } else {
                     phase = .trailers(line: line)
                 }
             case .untilClose:
-                out.emit += bytes[i...]; i = bytes.count
+                out.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[i...])); i = count
             case .done:
                 throw Failure(reason: "the upstream sent bytes after its response")
             }
         }
-        out.done = phase == .done
-        return out
+        return phase == .done
+    }
+
+    /// Whether the LF just before `bytes[end]` (exclusive) closes CR LF CR LF, counting the head so far
+    /// followed by `bytes[from..<end]`.
+    private static func endsHead(_ head: [UInt8], _ bytes: UnsafeRawBufferPointer, _ from: Int, _ end: Int) -> Bool {
+        // The byte `back` places before the LF at end - 1.
+        func at(_ back: Int) -> UInt8? {
+            let k = end - 1 - back
+            if k >= from { return bytes[k] }
+            let h = head.count - (from - k)
+            return h >= 0 ? head[h] : nil
+        }
+        return at(1) == 13 && at(2) == 10 && at(3) == 13
     }
 
     /// One byte of a CRLF-terminated framing line (chunk size, trailer): the whole line once its LF
@@ -112,6 +144,7 @@ public struct ResponseFramer: Sendable {
 
     /// Parses the status line and headers, decides the framing, and returns the head to send on.
     private mutating func finishHead() throws(Failure) -> [UInt8] {
+        if !textPathOnly, !head.contains(where: { $0 >= 0x80 }) { return try finishASCIIHead() }
         let text = String(decoding: head, as: UTF8.self)
         var lines = text.split(separator: "\r\n", omittingEmptySubsequences: false).map(String.init)
         while lines.last == "" { lines.removeLast() }
@@ -153,4 +186,98 @@ public struct ResponseFramer: Sendable {
         head = []
         return Array(outHead.utf8)
     }
+
+    /// `finishHead` for a head of ASCII bytes (every real one), on the bytes: the same lines, headers,
+    /// framing and output, without building strings for what is only compared.
+    private mutating func finishASCIIHead() throws(Failure) -> [UInt8] {
+        let h = head
+        // Lines split at CRLF; the blank lines at the end dropped.
+        var lines: [Range<Int>] = []
+        var start = 0, i = 0
+        while i + 1 < h.count {
+            if h[i] == 13 && h[i + 1] == 10 { lines.append(start..<i); i += 2; start = i } else { i += 1 }
+        }
+        lines.append(start..<h.count)
+        while let l = lines.last, l.isEmpty { lines.removeLast() }
+        guard let statusRange = lines.first else { throw Failure(reason: "malformed status line") }
+        let status = String(decoding: h[statusRange], as: UTF8.self)
+        guard status.hasPrefix("HTTP/1."), status.utf8.count >= 12 else { throw Failure(reason: "malformed status line") }
+        let parts = status.split(separator: " ", maxSplits: 2, omittingEmptySubsequences: false)
+        guard parts.count >= 2, parts[1].count == 3, let code = Int(parts[1]) else { throw Failure(reason: "malformed status line") }
+        guard !(100..<200).contains(code) else { throw Failure(reason: "interim (1xx) responses are not relayed") }
+        // Each header: where its name ends and its value (trimmed of spaces and tabs) lies.
+        var headers: [(name: Range<Int>, value: Range<Int>)] = []
+        headers.reserveCapacity(lines.count)
+        for l in lines.dropFirst() {
+            guard let colon = h[l].firstIndex(of: 58), h[l.lowerBound] != 32, h[l.lowerBound] != 9 else { throw Failure(reason: "malformed response header") }
+            var vs = colon + 1, ve = l.upperBound
+            while vs < ve, h[vs] == 32 || h[vs] == 9 { vs += 1 }
+            while ve > vs, h[ve - 1] == 32 || h[ve - 1] == 9 { ve -= 1 }
+            headers.append((l.lowerBound..<colon, vs..<ve))
+        }
+        /// Whether the bytes at `r` are `lower` (lowercase ASCII) in any case.
+        func named(_ r: Range<Int>, _ lower: [UInt8]) -> Bool {
+            guard r.count == lower.count else { return false }
+            var k = 0
+            for i in r { let c = h[i]; if (c >= 65 && c <= 90 ? c | 0x20 : c) != lower[k] { return false }; k += 1 }
+            return true
+        }
+        func lowered(_ b: ArraySlice<UInt8>) -> [UInt8] { b.map { $0 >= 65 && $0 <= 90 ? $0 | 0x20 : $0 } }
+        func trimmed(_ b: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
+            var b = b
+            while let f = b.first, f == 32 || f == 9 { b = b.dropFirst() }
+            while let l = b.last, l == 32 || l == 9 { b = b.dropLast() }
+            return b
+        }
+        // Connection's tokens, lowercased and trimmed; the transfer codings; the lengths.
+        var connection: [[UInt8]] = []
+        var codings: [ArraySlice<UInt8>] = []
+        var lengths: [ArraySlice<UInt8>] = []
+        for hd in headers {
+            if named(hd.name, Self.connectionName) {
+                for t in lowered(h[hd.value]).split(separator: 44) { let t = Array(trimmed(t)); if !connection.contains(t) { connection.append(t) } }
+            } else if named(hd.name, Self.transferEncodingName) {
+                codings.append(h[hd.value])
+            } else if named(hd.name, Self.contentLengthName) {
+                if !lengths.contains(h[hd.value]) { lengths.append(h[hd.value]) }
+            }
+        }
+        let upstreamCloses = connection.contains(Self.closeToken) || status.hasPrefix("HTTP/1.0")
+        let chunked = codings.contains { v in lowered(v).split(separator: 44).last.map { trimmed($0).elementsEqual(Self.chunkedToken) } ?? false }
+        if requestMethod == "HEAD" || code == 204 || code == 304 {
+            phase = .done
+        } else if chunked {
+            guard lengths.isEmpty else { throw Failure(reason: "a response with both Content-Length and a transfer coding") }
+            phase = .chunkSize(line: [])
+        } else if !codings.isEmpty {
+            phase = .untilClose
+        } else if let l = lengths.first {
+            guard lengths.count == 1, l.count <= 18, !l.isEmpty, l.allSatisfy({ $0 >= 48 && $0 <= 57 }) else {
+                throw Failure(reason: "malformed or conflicting Content-Length")
+            }
+            let n = l.reduce(0) { $0 * 10 + Int($1 - 48) }
+            phase = n == 0 ? .done : .fixed(remaining: n)
+        } else {
+            phase = .untilClose
+        }
+        upstreamReusable = !upstreamCloses && phase != .untilClose
+        reusable = clientKeepsAlive && phase != .untilClose
+        var out: [UInt8] = []
+        out.reserveCapacity(h.count + 32)
+        out += h[statusRange]; out += [13, 10]
+        for hd in headers where !Self.hopLower.contains(where: { named(hd.name, $0) }) && !connection.contains(where: { named(hd.name, $0) }) {
+            // As the text path writes it: the name as sent, ": ", the trimmed value.
+            out += h[hd.name]; out += [58, 32]; out += h[hd.value]; out += [13, 10]
+        }
+        out += reusable ? Array("Connection: keep-alive\r\n\r\n".utf8) : Array("Connection: close\r\n\r\n".utf8)
+        head = []
+        return out
+    }
+
+    static let hopLower: [[UInt8]] = ["connection", "keep-alive", "proxy-connection", "proxy-authenticate"].map { Array($0.utf8) }
+    static let connectionName = Array("connection".utf8)
+    static let transferEncodingName = Array("transfer-encoding".utf8)
+    static let contentLengthName = Array("content-length".utf8)
+    static let closeToken = Array("close".utf8)
+    static let chunkedToken = Array("chunked".utf8)
 }

@@ -120,6 +120,44 @@ import TestSupport
         #expect(rssKiB < 200 * 1024, "proxy RSS \(rssKiB) KiB while a client does not read")
     }
 
+    /// A tunnel whose client reads as fast as it can carries bulk data without stalling: the relay's
+    /// batched flushes and its pausing and resuming on writability let 256 MiB through well within time.
+    @Test func aTunnelCarriesBulkDataWithoutStalling() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("guard-bulk-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let h = try Harness(dir: dir)
+        defer { h.stop() }
+        let r = try runProcess("/usr/bin/env", ["python3", "-c", """
+            import socket, ssl, time
+            s = socket.create_connection(('127.0.0.1', \(h.proxyPort)))
+            s.settimeout(20)
+            s.sendall(b'CONNECT 127.0.0.1:\(h.floodPort) HTTP/1.1\\r\\n\\r\\n')
+            head = b''
+            while b'\\r\\n\\r\\n' not in head:
+                head += s.recv(1)
+            print(head.split(b'\\r\\n')[0].decode(), flush=True)
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+            i, o = ssl.MemoryBIO(), ssl.MemoryBIO(); t = ctx.wrap_bio(i, o)
+            try: t.do_handshake()
+            except ssl.SSLWantReadError: pass
+            s.sendall(o.read())
+            buf = bytearray(1 << 20); n = 0; start = time.monotonic()
+            try:
+                while n < (256 << 20):
+                    k = s.recv_into(buf)
+                    if not k: break
+                    n += k
+            except socket.timeout:
+                pass
+            print(n, round(time.monotonic() - start, 1))
+            """])
+        let lines = r.out.split(separator: "\n")
+        #expect(lines.first?.contains("200") == true, "\(r.out) \(r.err)")
+        let got = Int(lines.last?.split(separator: " ").first ?? "") ?? 0
+        #expect(got >= 256 << 20, "the tunnel carried \(got) bytes, then stalled: \(r.out) \(r.err)")
+    }
+
     static func openDescriptors(_ pid: Int32) -> Int {
         (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd").count) ?? -1
     }

@@ -1,0 +1,102 @@
+import Foundation
+import NIOCore
+import Testing
+@testable import Guard
+@testable import Secrets
+
+/// The shortcuts the proxy takes on its hot path give the answers of the long way round.
+@Suite struct FastPathTests {
+    /// The decoded view is skipped only when nothing could be escaped; an escaped secret is still caught.
+    @Test func theDecodedViewIsSkippedOnlyWithoutEscapes() throws {
+        #expect(LeakView.decoded(ArraySlice(Array("GET http://a.test/x HTTP/1.1\r\nHost: a.test\r\n\r\n".utf8))) == nil)
+        #expect(LeakView.decoded(ArraySlice(Array("100% sure, a\\b".utf8))) == nil)
+        #expect(LeakView.decoded(ArraySlice(Array("a%41b".utf8))) == Array("aAb".utf8))
+        #expect(LeakView.decoded(ArraySlice(Array("x\\/y\\u0041".utf8))) == Array("x/yA".utf8))
+        // A slice that does not start at 0 decodes the same.
+        let whole = Array("zzz%2Fq".utf8)
+        #expect(LeakView.decoded(whole[3...]) == Array("/q".utf8))
+
+        let secret = "agent-Secret-Value-123/xyz"
+        let known = try KnownSecrets([.init(name: .init(source: "creds", key: "AGENT_KEY"), bytes: Array(secret.utf8))])
+        let engine = try SecretEngine.standard(known: known, minimumConfidence: .high)
+        let escaped = secret.replacingOccurrences(of: "S", with: "%53").replacingOccurrences(of: "/", with: "%2F")
+        let request = Array("POST http://a.test/x HTTP/1.1\r\nHost: a.test\r\nContent-Length: \(escaped.utf8.count)\r\n\r\n\(escaped)".utf8)
+        #expect(request.withUnsafeBytes { engine.scan($0) }.isEmpty)
+        let decoded = try #require(request.withUnsafeBytes { LeakView.decoded($0) })
+        #expect(decoded.withUnsafeBytes { engine.scan($0) }.contains { $0.ruleID.hasPrefix("known:") })
+    }
+
+    /// The head is looked for from where the last read stopped; it is ready at its end or at a bare LF.
+    @Test func theHeadScanResumes() {
+        var scanned = 0
+        let head = Array("GET http://a.test/ HTTP/1.1\r\nHost: a.test\r\n\r\n".utf8)
+        var pending: [UInt8] = []
+        var readyAt: Int?
+        for (i, b) in head.enumerated() {
+            pending.append(b)
+            if ProxyRequest.headMayBeReady(pending, scanned: &scanned) { readyAt = i; break }
+        }
+        #expect(readyAt == head.count - 1)
+        guard case .request = ProxyRequest.parse(pending) else { Issue.record("not parsed"); return }
+        scanned = 0
+        #expect(ProxyRequest.headMayBeReady(Array("GET / HTTP/1.1\n".utf8), scanned: &scanned))
+        scanned = 0
+        #expect(!ProxyRequest.headMayBeReady(Array("GET / HTTP/1.1\r\nHost: a\r\n".utf8), scanned: &scanned))
+        #expect(ProxyRequest.headMayBeReady(Array("GET / HTTP/1.1\r\nHost: a\r\n\r\n".utf8), scanned: &scanned))
+        #expect(ProxyRequest.headMayBeReady([UInt8](repeating: 65, count: ProxyRequest.maxHead + 1), scanned: &scanned))
+    }
+
+    @Test func headerLookupIgnoresCase() {
+        let r = ProxyRequest(method: "GET", target: "http://a/", version: "HTTP/1.1",
+                             headers: [("Content-Length", "1"), ("HOST", "a"), ("content-length", "2"), ("X-Ä", "u")], headLength: 10)
+        #expect(r.header("content-length") == ["1", "2"] && r.header("host") == ["a"] && r.header("x-ä") == ["u"])
+        #expect(ProxyRequest.trimmed(" \t a b \t") == "a b" && ProxyRequest.trimmed("\u{3000}x\u{3000}") == "x")
+    }
+
+    /// The byte path for ASCII heads and the text path give the same output and framing.
+    @Test func asciiHeadsFrameAsTheTextPathDoes() throws {
+        let heads = [
+            "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: keep-alive, X-A\r\nX-A: 1\r\nX-B:  two  \r\n\r\nabc",
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked,\r\n\r\n0\r\n\r\n",
+            "HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n",
+            "HTTP/1.1 204 No Content\r\nConnection: , close\r\nKeep-Alive: 5\r\n\r\n",
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\nzzz",
+            "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n",
+            "HTTP/1.1 200 OK\r\n: empty\r\nContent-Length: 1\r\n\r\nx",
+        ]
+        for text in heads {
+            for keep in [true, false] {
+                for split in [1, 5, 1000] {
+                    let bytes = Self.frame(text, keep: keep, split: split, textPath: false)
+                    let text = Self.frame(text, keep: keep, split: 1000, textPath: true)
+                    #expect(bytes.out == text.out && bytes.phase == text.phase && bytes.reusable == text.reusable && bytes.error == text.error,
+                            "\(text) \(bytes)")
+                }
+            }
+        }
+    }
+
+    static func frame(_ text: String, keep: Bool, split: Int, textPath: Bool) -> (out: String, phase: ResponseFramer.Phase, reusable: [Bool], error: String?) {
+        var f = ResponseFramer(requestMethod: "GET", clientKeepsAlive: keep)
+        f.textPathOnly = textPath
+        var out: [UInt8] = []
+        let bytes = Array(text.utf8)
+        do {
+            var i = 0
+            while i < bytes.count {
+                out += try f.feed(Array(bytes[i..<min(bytes.count, i + split)])).emit
+                i += split
+            }
+            return (String(decoding: out, as: UTF8.self), f.phase, [f.reusable, f.upstreamReusable], nil)
+        } catch { return ("", f.phase, [], error.reason) }
+    }
+
+    /// The audit time is what ISO8601DateFormatter writes.
+    @Test func auditTimeMatchesTheFormatter() {
+        for t in [0.0, 1.5, 1_764_529_641.25, 1_798_761_599.999, 951_782_400.042] {
+            let d = Date(timeIntervalSince1970: t)
+            let f = ISO8601DateFormatter.string(from: d, timeZone: TimeZone(identifier: "UTC")!, formatOptions: [.withInternetDateTime, .withFractionalSeconds])
+            #expect(AuditTime.iso8601(d) == f, "\(t)")
+        }
+    }
+}
