@@ -6,6 +6,16 @@ import ProvenantCore
 /// Licenses from Debian's `/usr/share/doc/<package>/copyright`, on real files from a bookworm root
 /// (`Fixtures/debian-root`, see its README).
 @Suite struct DebianCopyrightTests {
+    /// Review: a License line naming one unknown license 100,000 times hashed its 200 KB text once per
+    /// repeat (minutes per package). Each name is now looked at once.
+    @Test(.timeLimit(.minutes(1))) func aNameRepeatedOnALicenseLineIsHashedOnce() {
+        let body = String(repeating: " This is the Foo licence text.\n", count: 6_500)
+        let text = "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\nLicense: Foo\n" + body
+            + "\nFiles: *\nLicense: " + Array(repeating: "Foo", count: 100_000).joined(separator: " and ") + "\n"
+        let c = DebianCopyright.parse(Array(text.utf8))
+        #expect(c.licenses.count == 1 && c.licenses[0].hasPrefix("LicenseRef-Foo"), "\(c.licenses.prefix(3))")
+    }
+
     static var debianRoot: String { Fixture.root + "/debian-root" }
 
     static func extractDpkg(_ root: String) throws -> Extraction {

@@ -21,9 +21,9 @@ enum Stanzas {
                 continue
             }
             if raw.first == " " || raw.first == "\t" {
-                if var c = cur, !c.fields.isEmpty {
-                    c.fields[c.fields.count - 1].1 += "\n" + raw.trimmed
-                    cur = c
+                // In place: copying the stanza out and back made every continuation line copy the value.
+                if cur?.fields.isEmpty == false {
+                    cur!.fields[cur!.fields.count - 1].1 += "\n" + raw.trimmed
                 }
                 continue
             }

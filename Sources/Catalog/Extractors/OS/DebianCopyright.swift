@@ -69,7 +69,9 @@ public struct DebianCopyright: Sendable, Equatable {
         }
         var out: Set<String> = []
         var texts: [String: String] = [:]
-        for name in named {
+        // Each name once: a License line may repeat a name many times, and each unknown one hashes its text.
+        var seen = Set<String>()
+        for name in named where seen.insert(name).inserted {
             let ids = spdx(forShortName: name)
             if !ids.isEmpty { out.formUnion(ids); continue }
             // No SPDX id: the name, made unique by its text when the file gives one.
