@@ -1,4 +1,5 @@
 import Foundation
+import ProvenantCore
 
 /// A per-process scratch directory for harnesses whose parser reads a file by path. It lives on
 /// /dev/shm when there is one, so a million executions do not touch a disk.
@@ -23,7 +24,7 @@ enum Scratch {
         let n: Int = lock.withLock { counter += 1; return counter }
         let dir = (root as NSString).appendingPathComponent("\(target)-\(n)")
         let path = (dir as NSString).appendingPathComponent(relative)
-        try? FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try? FileManager.default.createDirectory(atPath: PathText.parent(path), withIntermediateDirectories: true)
         FileManager.default.createFile(atPath: path, contents: Data(bytes),
                                        attributes: [.posixPermissions: executable ? 0o700 : 0o600])
         defer { try? FileManager.default.removeItem(atPath: dir) }

@@ -142,12 +142,12 @@ public enum ExecLauncher {
         let ok = fd.map { fstat($0, &st) == 0 } ?? (stat(path, &st) == 0)
         guard ok else { return "\(path) cannot be examined" }
         if st.st_uid != 0 || st.st_mode & 0o022 != 0 { return "\(path) is not owned by root or is writable by others" }
-        var dir = (path as NSString).deletingLastPathComponent
+        var dir = PathText.parent(path)
         while true {
             guard stat(dir, &st) == 0 else { return "\(dir) cannot be examined" }
             if st.st_uid != 0 || st.st_mode & 0o022 != 0 { return "\(dir), above \(path), is not owned by root or is writable by others" }
             if dir == "/" || dir.isEmpty { return nil }
-            dir = (dir as NSString).deletingLastPathComponent
+            dir = PathText.parent(dir)
         }
     }
 

@@ -41,7 +41,7 @@ public enum Hygiene {
             if let group = groupNode?.int, group == 0 {
                 add("root-group", "medium", groupNode, container: c.name, found: "runAsGroup: 0, the root group",
                     allowed: "a non-zero gid", fix: "set securityContext.runAsGroup to a non-zero gid")
-            } else if groupNode == nil {
+            } else if groupNode == nil || groupNode?.int == nil {
                 add("root-group", "medium", sc ?? c.node, container: c.name, found: "runAsGroup unset: the gid comes from the image, 0 when the uid has no passwd entry",
                     allowed: "an explicit non-zero gid", fix: "set securityContext.runAsGroup to a non-zero gid")
             }

@@ -54,6 +54,8 @@ public enum PodSecurity {
         public var namespace: String = "default"
         /// The pod template's labels, which NetworkPolicies select on.
         public var labels: Node?
+        /// A StatefulSet's `volumeClaimTemplates`: each pod gets a claim `<template>-<set>-<ordinal>`.
+        public var claimTemplates: [Node] = []
 
         /// A finding about this workload, at `node`'s line (the pod spec's when nil).
         func finding(_ rule: String, _ severity: String, at node: Node?, file: String? = nil, container: String?,

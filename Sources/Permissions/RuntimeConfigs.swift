@@ -55,7 +55,7 @@ public enum RuntimeConfigs {
     static func hostPath(_ source: String, composeFile: String) -> String? {
         if source.hasPrefix("/") { return FieldSyntax.normalizedPath(source) }
         guard !source.hasPrefix("~"), !source.contains("$") else { return nil }
-        var dir = (composeFile as NSString).deletingLastPathComponent
+        var dir = PathText.parent(composeFile)
         if !dir.hasPrefix("/") { dir = FileManager.default.currentDirectoryPath + (dir.isEmpty ? "" : "/" + dir) }
         return FieldSyntax.normalizedPath(dir + "/" + source)
     }
@@ -240,7 +240,7 @@ public enum RuntimeConfigs {
             let gid = user.flatMap { u in u.firstIndex(of: ":").map { String(u[u.index(after: $0)...]) } }
             if let gid, gid == "root" || Int(gid) == 0 {
                 add("hygiene:root-group", "medium", svc["user"], "user: \(user ?? ""): gid 0, the root group", "a non-zero gid", "set user: \"10001:10001\"")
-            } else if let user, gid == nil, user != "root", !user.hasPrefix("0") {
+            } else if let user, gid == nil, user != "root", Int(user) != 0 {
                 // Docker takes the group from the image's /etc/passwd, and gid 0 when the uid has no entry there.
                 add("hygiene:root-group", "medium", svc["user"], "user: \(user) names no group: the gid comes from the image, 0 when the uid has no passwd entry",
                     "an explicit non-zero gid", "set user: \"\(user):\(user)\"")
@@ -457,7 +457,7 @@ public enum RuntimeConfigs {
                 guard type == "bind" || options.contains(where: { $0 == "bind" || $0 == "rbind" }) || type == "tmpfs" else { continue }
                 let dest = mount["destination"] as? String ?? ""
                 if type != "tmpfs", let src = mount["source"] as? String {
-                    let bundle = (path as NSString).deletingLastPathComponent
+                    let bundle = PathText.parent(path)
                     let host = FieldSyntax.normalizedPath(src.hasPrefix("/") ? src : (bundle.hasPrefix("/") ? bundle : FileManager.default.currentDirectoryPath + "/" + bundle) + "/" + src)
                     let allowed = ["/etc/resolv.conf", "/etc/hosts", "/etc/hostname"]
                     if host.map({ !allowed.contains($0) && !AgentManifest.covered($0, by: m.read + m.write) }) ?? true {

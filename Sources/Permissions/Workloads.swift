@@ -101,8 +101,10 @@ public enum Workloads {
                 rejected.append(Diagnostic(Location(file, line: bad.node.mark?.line), "\(kind) '\(name)': \(bad.message), skipped"))
                 continue
             }
-            pods.append(PodSecurity.PodSpec(spec: spec, annotations: t["metadata"]?["annotations"], kind: kind, name: name, file: file,
-                                            namespace: doc["metadata"]?["namespace"]?.string ?? "default", labels: t["metadata"]?["labels"]))
+            var pod = PodSecurity.PodSpec(spec: spec, annotations: t["metadata"]?["annotations"], kind: kind, name: name, file: file,
+                                          namespace: doc["metadata"]?["namespace"]?.string ?? "default", labels: t["metadata"]?["labels"])
+            if kind == "StatefulSet" { pod.claimTemplates = Array(doc["spec"]?["volumeClaimTemplates"]?.sequence ?? []) }
+            pods.append(pod)
         }
         return FileContents(pods: pods, problems: problems, environments: environments, objects: objects, rejected: rejected)
     }

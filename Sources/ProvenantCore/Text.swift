@@ -32,9 +32,21 @@ public enum PathText {
     /// The last component, trailing slashes ignored: "/usr/bin/env" → "env", "a//" → "a", "/" → "/".
     public static func lastComponent(_ p: String) -> String {
         var u = Substring(p)
-        while u.count > 1, u.hasSuffix("/") { u = u.dropLast() }
+        while u.hasSuffix("/"), u.dropLast().isEmpty == false { u = u.dropLast() }
         if u == "/" { return "/" }
         guard let slash = u.lastIndex(of: "/") else { return String(u) }
         return String(u[u.index(after: slash)...])
+    }
+
+    /// The path without its last component, as `deletingLastPathComponent` (which traps on the same
+    /// inputs): "/a/b" → "/a", "/a" → "/", "a" → "", "a//b/" → "a", "/" → "/".
+    public static func parent(_ p: String) -> String {
+        var u = Substring(p)
+        while u.hasSuffix("/"), u.dropLast().isEmpty == false { u = u.dropLast() }
+        if u == "/" { return "/" }
+        guard let slash = u.lastIndex(of: "/") else { return "" }
+        var head = u[..<slash]
+        while head.hasSuffix("/") { head = head.dropLast() }
+        return head.isEmpty ? "/" : String(head)
     }
 }

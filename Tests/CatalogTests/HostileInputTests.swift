@@ -39,6 +39,20 @@ import ZIPFoundation
         do { try body(); return nil } catch let e as ParseError { return e } catch { return ParseError("\(error)") }
     }
 
+    // MARK: Path text
+
+    /// Foundation's lastPathComponent and deletingLastPathComponent trap on this argv[0] (found by
+    /// the guard-exec-argv harness); PathText gives the same answers without trapping.
+    @Test func pathTextSplitsWhatFoundationTrapsOn() {
+        let hostile = "basenv31I////////////////////P///"
+        #expect(PathText.lastComponent(hostile) == "P" && PathText.parent(hostile) == "basenv31I")
+        let cases: [(String, String, String)] = [("/usr/bin/env", "env", "/usr/bin"), ("/a", "a", "/"), ("a", "a", ""), ("a//b/", "b", "a"),
+                                                  ("/", "/", "/"), ("", "", "")]
+        for (p, last, parent) in cases {
+            #expect(PathText.lastComponent(p) == last && PathText.parent(p) == parent, "\(p)")
+        }
+    }
+
     // MARK: The walk and the scan's read budget
 
     /// Many large files must not stall a scan: past the scan's budget a file is not read, and says so,
@@ -79,6 +93,8 @@ import ZIPFoundation
         #expect(index.files.isEmpty)
         let d = try #require(index.diagnostics.first)
         #expect(d.message.contains("more than \(FileIndex.maxDepth) directories deep"))
+        // What was not walked was not checked: a scan's --fail-on must see it.
+        #expect(d.unscanned == .input)
         #expect(d.location.path.split(separator: "/").count == FileIndex.maxDepth + 1)
         // Removed the same way: the path is too long for FileManager.
         _ = try? Process.run(URL(fileURLWithPath: "/bin/rm"), arguments: ["-rf", dir]).waitUntilExit()

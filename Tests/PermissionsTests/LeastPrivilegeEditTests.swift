@@ -194,6 +194,43 @@ import TestSupport
         }
     }
 
+    /// Review: claims that no `volumes` entry names — a StatefulSet's volumeClaimTemplates and a
+    /// generic ephemeral volume — reach local and hostPath PersistentVolumes too.
+    @Test func claimTemplatesAreFollowedToo() throws {
+        let text = """
+            apiVersion: apps/v1
+            kind: StatefulSet
+            metadata: {name: db}
+            spec:
+              template:
+                spec:
+                  containers: [{name: c, image: x}]
+                  volumes: [{name: scratch, ephemeral: {volumeClaimTemplate: {spec: {storageClassName: node-disk}}}}]
+              volumeClaimTemplates: [{metadata: {name: data}, spec: {storageClassName: local-storage}}]
+            ---
+            apiVersion: v1
+            kind: PersistentVolume
+            metadata: {name: pv-local}
+            spec: {local: {path: /mnt/disks/ssd1}, storageClassName: local-storage}
+            ---
+            apiVersion: v1
+            kind: PersistentVolume
+            metadata: {name: pv-host}
+            spec: {hostPath: {path: /var/lib/node}, storageClassName: node-disk}
+            ---
+            apiVersion: v1
+            kind: PersistentVolume
+            metadata: {name: pv-taken}
+            spec: {hostPath: {path: /root}, claimRef: {name: data-db-0, namespace: default}}
+
+            """
+        let f = try Self.findings(text, file: "sts.yaml").filter { $0.rule == "hygiene:hostpath-claim" }.map(\.found).sorted()
+        #expect(f.count == 3, "\(f)")
+        #expect(f.contains { $0.contains("volumeClaimTemplate data") && $0.contains("local /mnt/disks/ssd1") })
+        #expect(f.contains { $0.contains("volumeClaimTemplate data") && $0.contains("pv-taken") })
+        #expect(f.contains { $0.contains("ephemeral volume 'scratch'") && $0.contains("hostPath /var/lib/node") })
+    }
+
     static let composeEdits: [(String, String, String, String, String)] = [
         ("a short bind mount climbing out with ..", "    volumes:\n", "    volumes:\n    - ../../../../etc:/var/lib/collector/x\n",
          "pss:hostpathvolumes", "host path ../../../../etc"),
@@ -274,6 +311,7 @@ import TestSupport
         ("the root group added by name", "    read_only: true\n", "    read_only: true\n    group_add: [root]\n", "hygiene:root-group", "group_add root"),
         ("gid 0", "user: 10001:10001", "user: '10001:0'", "hygiene:root-group", "gid 0"),
         ("a uid without a gid", "user: 10001:10001", "user: '10001'", "hygiene:root-group", "names no group"),
+        ("a zero-led uid without a gid", "user: 10001:10001", "user: '010'", "hygiene:root-group", "names no group"),
         ("host GPUs", "    read_only: true\n", "    read_only: true\n    gpus: all\n", "pss:hostpathvolumes", "gpus: all"),
         ("another runtime", "    read_only: true\n", "    read_only: true\n    runtime: nvidia\n", "hygiene:container-runtime", "runtime nvidia"),
     ]

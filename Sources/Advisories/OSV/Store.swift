@@ -23,7 +23,7 @@ public final class AdvisoryStore: Sendable {
         self.path = path
         do {
             // A bare file name (`--db osv.sqlite`) lives in the current directory, which exists.
-            let dir = (path as NSString).deletingLastPathComponent
+            let dir = PathText.parent(path)
             if !dir.isEmpty { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
             var config = Configuration()
             config.busyMode = .timeout(10)

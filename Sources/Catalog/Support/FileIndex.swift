@@ -30,7 +30,7 @@ public struct FileIndex: Sendable {
         let isFilesystemRoot = (root as NSString).standardizingPath == "/"
         let rootFD = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard rootFD >= 0 else {
-            diagnostics.append(Diagnostic(Location("."), "directory not readable: \(String(cString: strerror(errno)))"))
+            diagnostics.append(Diagnostic(Location("."), "directory not readable: \(String(cString: strerror(errno)))", unscanned: .input))
             return
         }
         // A pending directory holds its parent open; the pending ones are siblings of the current
@@ -42,7 +42,7 @@ public struct FileIndex: Sendable {
             if let parent {
                 let fd = openat(parent.fd, dirName, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
                 guard fd >= 0 else {
-                    diagnostics.append(Diagnostic(Location(rel), "directory not readable: \(String(cString: strerror(errno)))"))
+                    diagnostics.append(Diagnostic(Location(rel), "directory not readable: \(String(cString: strerror(errno)))", unscanned: .input))
                     continue
                 }
                 dir = DirectoryDescriptor(fd)
@@ -52,7 +52,7 @@ public struct FileIndex: Sendable {
             let listFD = dup(dir.fd)
             guard listFD >= 0, let stream = fdopendir(listFD) else {
                 if listFD >= 0 { close(listFD) }
-                diagnostics.append(Diagnostic(Location(rel.isEmpty ? "." : rel), "directory not readable: \(String(cString: strerror(errno)))"))
+                diagnostics.append(Diagnostic(Location(rel.isEmpty ? "." : rel), "directory not readable: \(String(cString: strerror(errno)))", unscanned: .input))
                 continue
             }
             var children: [String] = []
@@ -77,7 +77,7 @@ public struct FileIndex: Sendable {
                     if name == ".git" { continue }
                     if isFilesystemRoot && rel.isEmpty && ["proc", "sys", "dev", "run", "tmp"].contains(name) { continue }
                     guard depth < Self.maxDepth else {
-                        diagnostics.append(Diagnostic(Location(childRel), "more than \(Self.maxDepth) directories deep; not walked"))
+                        diagnostics.append(Diagnostic(Location(childRel), "more than \(Self.maxDepth) directories deep; not walked", unscanned: .input))
                         continue
                     }
                     stack.append((childRel, dir, name, depth + 1))

@@ -64,7 +64,7 @@ public struct SecretsScanner: Sendable {
                 let prefix = target.hasSuffix("/") ? target : target + "/"
                 for f in index.files { jobs.append((index.directory, f.path, prefix == "./" ? f.path : prefix + f.path)) }
             } else {
-                let parent = (target as NSString).deletingLastPathComponent
+                let parent = PathText.parent(target)
                 jobs.append((RootedDirectory(root: parent.isEmpty ? "." : parent), PathText.lastComponent(target), target))
             }
         }
