@@ -1,5 +1,6 @@
 import Foundation
 import ProvenantCore
+import Catalog
 /// Turns the license text a package states into an SPDX ID, an SPDX expression, or a free-text name.
 public enum LicenseKind: Equatable, Sendable {
     case id(String), expression(String), name(String)
@@ -82,16 +83,6 @@ public enum Licenses {
         return s.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "." || $0 == "-") }
     }
 
-    /// A LicenseRef id for free text, stable for the same text.
-    public static func licenseRef(_ name: String) -> String {
-        var out = "LicenseRef-"
-        var lastDash = false
-        for ch in name.unicodeScalars {
-            if ch.isASCII && (ch.properties.isAlphabetic || ("0"..."9").contains(ch) || ch == ".") {
-                out.unicodeScalars.append(ch); lastDash = false
-            } else if !lastDash { out.append("-"); lastDash = true }
-        }
-        while out.hasSuffix("-") { out.removeLast() }
-        return out == "LicenseRef" ? "LicenseRef-unknown" : out
-    }
+    /// A LicenseRef id for free text, stable for the same text: the catalog's one idstring rule.
+    public static func licenseRef(_ name: String) -> String { "LicenseRef-" + LicenseTextMatcher.sanitize(name) }
 }
