@@ -64,14 +64,26 @@ import TestSupport
         """
     }
 
-    /// The upstreams and the proxy, started in `dir`.
+    /// The upstreams and the proxy, started in a fresh temporary directory that `stop` removes.
     struct Harness {
         let upstream: Running, proxy: Running
         let httpPort: Int, echoPort: Int, resetPort: Int, floodPort: Int, proxyPort: Int
         let manifestPath: String, auditPath: String
-        func stop() { proxy.stop(); upstream.stop() }
+        let dir: URL
+        func stop() { proxy.stop(); upstream.stop(); try? FileManager.default.removeItem(at: dir) }
 
-        init(dir: URL, headerTimeout: Int = 3) throws {
+        /// Starts everything in a directory named after `tag`, removed again when starting fails.
+        static func start(_ tag: String, headerTimeout: Int = 3) throws -> Harness {
+            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("guard-\(tag)-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            do { return try Harness(dir: dir, headerTimeout: headerTimeout) } catch {
+                try? FileManager.default.removeItem(at: dir)
+                throw error
+            }
+        }
+
+        private init(dir: URL, headerTimeout: Int) throws {
+            self.dir = dir
             upstream = try Running("/usr/bin/env", ["python3", "-u", try ProxyTests.fixture("upstream")], log: dir.appendingPathComponent("upstream.log").path)
             let ready = try #require(upstream.waitFor("http="), "\(upstream.output)")
             let ports = ready.split(separator: " ").compactMap { Int($0.split(separator: "=").last ?? "") }
@@ -94,10 +106,7 @@ import TestSupport
     /// A tunnel whose client never reads from an upstream that sends as fast as it can: the proxy stops
     /// reading the upstream instead of buffering it.
     @Test func aClientThatDoesNotReadDoesNotFillTheProxy() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("guard-flood-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let h = try Harness(dir: dir)
+        let h = try Harness.start("flood")
         defer { h.stop() }
         let r = try runProcess("/usr/bin/env", ["python3", "-c", """
             import socket, time
@@ -123,10 +132,7 @@ import TestSupport
     /// A tunnel whose client reads as fast as it can carries bulk data without stalling: the relay's
     /// batched flushes and its pausing and resuming on writability let 256 MiB through well within time.
     @Test func aTunnelCarriesBulkDataWithoutStalling() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("guard-bulk-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let h = try Harness(dir: dir)
+        let h = try Harness.start("bulk")
         defer { h.stop() }
         let r = try runProcess("/usr/bin/env", ["python3", "-c", """
             import socket, ssl, time
@@ -165,10 +171,7 @@ import TestSupport
     /// Mixed good and bad clients: every request is answered or dropped, the proxy stays up, and once
     /// the header timeouts and lingering closes have run, it holds no more descriptors than before.
     @Test func aSoakOfMixedClientsLeavesNoDescriptorsBehind() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("guard-soak-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let h = try Harness(dir: dir, headerTimeout: 2)
+        let h = try Harness.start("soak", headerTimeout: 2)
         defer { h.stop() }
         let pid = h.proxy.process.processIdentifier
         let before = Self.openDescriptors(pid)
@@ -195,10 +198,7 @@ import TestSupport
     }
 
     @Test func decisionsOverRealSocketsWithAuditLines() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("guard-proxy-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let h = try Harness(dir: dir)
+        let h = try Harness.start("proxy")
         defer { h.stop() }
         let (httpPort, echoPort, resetPort, proxyPort, manifestPath, auditPath, proxy) = (h.httpPort, h.echoPort, h.resetPort, h.proxyPort, h.manifestPath, h.auditPath, h.proxy)
 
