@@ -140,41 +140,32 @@ while True:
     c.close()
 PY
 sleep 1
+# tunnel PORT: 1 GB from the source through the proxy at PORT (CONNECT, then a TLS ClientHello, as a
+# client would send); tunnel 0: the same 1 GB read straight from the source, no proxy, which is what
+# this machine's loopback and Python allow.
 tunnel() {
     python3 - "$1" "$src_port" <<'PY'
 import socket, ssl, sys, time
 proxy, target = int(sys.argv[1]), int(sys.argv[2])
-ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
-i, o = ssl.MemoryBIO(), ssl.MemoryBIO(); t = ctx.wrap_bio(i, o)
-try: t.do_handshake()
-except ssl.SSLWantReadError: pass
-hello = o.read()
-s = socket.create_connection(("127.0.0.1", proxy))
-s.sendall(f"CONNECT 127.0.0.1:{target} HTTP/1.1\r\nHost: 127.0.0.1:{target}\r\n\r\n".encode())
-head = b""
-while b"\r\n\r\n" not in head:
-    c = s.recv(1)
-    if not c: break
-    head += c
-if b" 200" not in head.split(b"\r\n")[0]:
-    print("refused:", head.split(b"\r\n")[0].decode()); sys.exit(0)
-s.sendall(hello)
-start = time.monotonic(); n = 0
-buf = bytearray(1 << 20)
-while True:
-    k = s.recv_into(buf)
-    if not k: break
-    n += k
-secs = time.monotonic() - start
-print(f"{n / 1e6:.0f} MB in {secs:.2f} s = {n / 1e6 / secs:.0f} MB/s")
-PY
-}
-# The same 1 GB read straight from the source, no proxy: what this machine's loopback and Python allow.
-direct_tunnel() {
-    python3 - "$src_port" <<'PY'
-import socket, sys, time
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
-s.sendall(b"hello")
+if proxy == 0:
+    s = socket.create_connection(("127.0.0.1", target))
+    s.sendall(b"hello")
+else:
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+    i, o = ssl.MemoryBIO(), ssl.MemoryBIO(); t = ctx.wrap_bio(i, o)
+    try: t.do_handshake()
+    except ssl.SSLWantReadError: pass
+    hello = o.read()
+    s = socket.create_connection(("127.0.0.1", proxy))
+    s.sendall(f"CONNECT 127.0.0.1:{target} HTTP/1.1\r\nHost: 127.0.0.1:{target}\r\n\r\n".encode())
+    head = b""
+    while b"\r\n\r\n" not in head:
+        c = s.recv(1)
+        if not c: break
+        head += c
+    if b" 200" not in head.split(b"\r\n")[0]:
+        print("refused:", head.split(b"\r\n")[0].decode()); sys.exit(0)
+    s.sendall(hello)
 start = time.monotonic(); n = 0
 buf = bytearray(1 << 20)
 while True:
@@ -186,7 +177,7 @@ print(f"{n / 1e6:.0f} MB in {secs:.2f} s = {n / 1e6 / secs:.0f} MB/s")
 PY
 }
 echo
-echo "1 GB straight from the source (no proxy, the machine's ceiling): $(direct_tunnel)"
+echo "1 GB straight from the source (no proxy, the machine's ceiling): $(tunnel 0)"
 echo "CONNECT, 1 GB (1,024 MiB) through the guard: $(tunnel "$guard_port")"
 echo "CONNECT, 1 GB through Squid: $(tunnel "$squid_port")"
 
