@@ -32,8 +32,7 @@ struct AccessContext {
     init(pod: PodSecurity.PodSpec, manifest: AgentManifest, objects: Workloads.Objects) {
         self.pod = pod; self.manifest = manifest; self.objects = objects
         serviceAccount = pod.spec["serviceAccountName"]?.string ?? pod.spec["serviceAccount"]?.string ?? "default"
-        var labels: [String: String] = [:]
-        for (k, v) in pod.labels?.mapping ?? [:] { if let ks = k.string, let vs = v.string { labels[ks] = vs } }
+        let labels = LabelSelector.labels(pod.labels)
         podLabels = labels
         let ns = pod.namespace
         func inNamespace(_ d: Workloads.Objects.Doc) -> Bool { (d.node["metadata"]?["namespace"]?.string ?? "default") == ns }
@@ -61,7 +60,9 @@ struct AccessContext {
 }
 
 /// Kubernetes label selectors: `matchLabels` and `matchExpressions` (In, NotIn, Exists, DoesNotExist).
-/// An operator it does not know selects nothing, so a policy it cannot read never counts as restricting.
+/// What a selector it cannot read means is the caller's to say, each failing closed its own way: a
+/// policy it cannot read never counts as restricting (`whenUnreadable: false`), while a claim whose
+/// selector it cannot read may still bind the volume (`true`).
 enum LabelSelector {
     /// Label keys as Cilium writes them may carry a source prefix (`k8s:app`).
     static func bare(_ key: String) -> String {
@@ -69,15 +70,17 @@ enum LabelSelector {
         return key
     }
 
-    static func selects(_ selector: Node?, _ labels: [String: String]) -> Bool {
+    static func selects(_ selector: Node?, _ labels: [String: String], whenUnreadable: Bool = false) -> Bool {
         guard let selector else { return true }
-        guard selector.mapping != nil else { return false }
+        guard selector.mapping != nil else { return whenUnreadable }
         for (k, v) in selector["matchLabels"]?.mapping ?? [:] {
             guard let key = k.string, let want = v.string, labels[bare(key)] == want else { return false }
         }
-        if let exprs = selector["matchExpressions"], exprs.sequence == nil { return false }
+        if let exprs = selector["matchExpressions"], exprs.sequence == nil, !whenUnreadable { return false }
         for e in selector["matchExpressions"]?.sequence ?? [] {
-            guard let key = e["key"]?.string.map(bare), let op = e["operator"]?.string else { return false }
+            guard let key = e["key"]?.string.map(bare), let op = e["operator"]?.string else {
+                if whenUnreadable { continue } else { return false }
+            }
             let values = e["values"]?.sequence?.compactMap(\.string) ?? []
             let have = labels[key]
             switch op {
@@ -85,10 +88,17 @@ enum LabelSelector {
             case "NotIn": if let have, values.contains(have) { return false }
             case "Exists": guard have != nil else { return false }
             case "DoesNotExist": guard have == nil else { return false }
-            default: return false
+            default: if whenUnreadable { continue } else { return false }
             }
         }
         return true
+    }
+
+    /// A `metadata.labels` mapping as the selector reads it; values that are not strings are left out.
+    static func labels(_ node: Node?) -> [String: String] {
+        var out: [String: String] = [:]
+        for (k, v) in node?.mapping ?? [:] { if let k = k.string, let v = v.string { out[k] = v } }
+        return out
     }
 }
 

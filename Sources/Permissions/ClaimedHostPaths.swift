@@ -71,28 +71,8 @@ public enum ClaimedHostPaths {
             let hasClass = pv.node["spec"]?["storageClassName"]?.string ?? ""
             // A claim without a class takes the cluster's default class, which may be the volume's.
             guard claimSpec["storageClassName"] == nil || wantClass == hasClass else { return false }
-            return selects(claimSpec["selector"], labels: pv.node["metadata"]?["labels"])
+            // A selector that cannot be read may still bind the volume: assume it does.
+            return LabelSelector.selects(claimSpec["selector"], LabelSelector.labels(pv.node["metadata"]?["labels"]), whenUnreadable: true)
         }
-    }
-
-    /// Whether a label selector (matchLabels and matchExpressions) selects these labels; no selector selects all.
-    static func selects(_ selector: Node?, labels: Node?) -> Bool {
-        guard let selector else { return true }
-        var have: [String: String] = [:]
-        for (k, v) in labels?.mapping ?? [:] { if let k = k.string, let v = v.string { have[k] = v } }
-        for (k, v) in selector["matchLabels"]?.mapping ?? [:] where have[k.string ?? ""] != v.string { return false }
-        for e in selector["matchExpressions"]?.sequence ?? [] {
-            let key = e["key"]?.string ?? ""
-            let values = Set((e["values"]?.sequence ?? []).compactMap(\.string))
-            switch e["operator"]?.string {
-            case "In": if !(have[key].map(values.contains) ?? false) { return false }
-            case "NotIn": if have[key].map(values.contains) ?? false { return false }
-            case "Exists": if have[key] == nil { return false }
-            case "DoesNotExist": if have[key] != nil { return false }
-            // An operator the binder would refuse: the claim binds nothing, but assume it might.
-            default: continue
-            }
-        }
-        return true
     }
 }
