@@ -151,7 +151,6 @@ public enum ExecLauncher {
         }
     }
 
-    static func basename(_ p: String) -> String { PathText.lastComponent(p) }
 
     /// SHA-256 of the file behind `fd`, read from its start with pread (the offset is left alone).
     static func sha256(_ fd: Int32) -> String? {
@@ -266,8 +265,8 @@ public enum ExecLauncher {
         guard let real = openedPath(programFD) else { return refuse("cannot tell which file \(program) is") }
 
         // The script, its descriptor (to hash and run), and its index in argv when an interpreter runs it.
-        var names = [basename(command)]
-        if basename(real) != names[0] { names.append(basename(real)) }
+        var names = [PathText.lastComponent(command)]
+        if PathText.lastComponent(real) != names[0] { names.append(PathText.lastComponent(real)) }
         var script: ExecPolicy.Script
         var scriptFD: Int32? = programFD
         var scriptArgument: (index: Int, path: String, fd: Int32)?
@@ -302,7 +301,7 @@ public enum ExecLauncher {
             let fd = searchPATH ? openForExec(path) : open(path, O_RDONLY | O_CLOEXEC)
             guard fd >= 0 else { return refuse("cannot open the script \(path): \(String(cString: strerror(errno)))") }
             guard let opened = openedPath(fd) else { return refuse("cannot tell which file the script \(path) is") }
-            script = .init(name: basename(written), paths: [opened])
+            script = .init(name: PathText.lastComponent(written), paths: [opened])
             scriptFD = fd
             scriptArgument = (index, path, fd)
         }

@@ -1,4 +1,5 @@
 import Foundation
+import ProvenantCore
 
 /// Which file of a command line is the "script" the manifest's `scripts:` speaks of: the command
 /// itself, or, when the command is an interpreter (`sh x.sh`, `python3 -u x.py`, `env -i bash x.sh`),
@@ -118,7 +119,7 @@ public enum ScriptReference: Sendable, Equatable {
             break
         }
         guard i < argv.count else { return .inline("env without a command") }
-        let name = ExecLauncher.basename(argv[i])
+        let name = PathText.lastComponent(argv[i])
         if name == "env" { interpreters.append(i); return env(argv, from: i + 1, interpreters: &interpreters) }
         if let syntax = syntax(of: name) {
             interpreters.append(i)

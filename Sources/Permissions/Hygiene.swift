@@ -13,6 +13,7 @@ public enum Hygiene {
         func add(_ rule: String, _ severity: String, _ node: Node?, container: String?, found: String, allowed: String, fix: String) {
             out.append(pod.finding("hygiene:" + rule, severity, at: node, container: container, found: found, allowed: allowed, fix: fix))
         }
+        let podSC = pod.spec["securityContext"]
         for c in PodSecurity.containers(pod.spec) {
             let image = c.node["image"]?.string ?? ""
             if !Self.digestPinned(image) {
@@ -36,7 +37,6 @@ public enum Hygiene {
             }
             // The root group (gid 0) owns what root made group-writable. Without runAsGroup the gid
             // comes from the image's /etc/passwd, and is 0 when the uid has no entry there.
-            let podSC = pod.spec["securityContext"]
             let groupNode = sc?["runAsGroup"] ?? podSC?["runAsGroup"]
             if let group = groupNode?.int, group == 0 {
                 add("root-group", "medium", groupNode, container: c.name, found: "runAsGroup: 0, the root group",
@@ -57,7 +57,6 @@ public enum Hygiene {
                 }
             }
         }
-        let podSC = pod.spec["securityContext"]
         for g in podSC?["supplementalGroups"]?.sequence ?? [] where g.int == 0 {
             add("root-group", "medium", g, container: nil, found: "supplementalGroups holds 0, the root group", allowed: "non-zero groups", fix: "remove 0 from supplementalGroups")
         }
