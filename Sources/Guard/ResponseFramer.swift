@@ -32,7 +32,8 @@ public struct ResponseFramer: Sendable {
     /// Whether the upstream connection may carry another request.
     public private(set) var upstreamReusable = false
 
-    /// Tests set this to compare the byte path for ASCII heads with the text path every head once took.
+    /// Tests set this to compare the byte path every head takes with the text path heads once took,
+    /// kept only as that reference: on ASCII heads the two must agree.
     var textPathOnly = false
 
     static let maxHead = 64 << 10
@@ -144,7 +145,9 @@ public struct ResponseFramer: Sendable {
 
     /// Parses the status line and headers, decides the framing, and returns the head to send on.
     private mutating func finishHead() throws(Failure) -> [UInt8] {
-        if !textPathOnly, !head.contains(where: { $0 >= 0x80 }) { return try finishASCIIHead() }
+        // Every head is framed on its bytes, as the client will read them: a text path decodes invalid
+        // UTF-8 lossily and folds Unicode case and spaces ("chun\u{212A}ed" would read as chunked).
+        if !textPathOnly { return try finishHeadBytes() }
         let text = String(decoding: head, as: UTF8.self)
         var lines = text.split(separator: "\r\n", omittingEmptySubsequences: false).map(String.init)
         while lines.last == "" { lines.removeLast() }
@@ -187,9 +190,9 @@ public struct ResponseFramer: Sendable {
         return Array(outHead.utf8)
     }
 
-    /// `finishHead` for a head of ASCII bytes (every real one), on the bytes: the same lines, headers,
-    /// framing and output, without building strings for what is only compared.
-    private mutating func finishASCIIHead() throws(Failure) -> [UInt8] {
+    /// `finishHead` on the bytes: lines, headers, framing and output, with names compared in ASCII case
+    /// only and values trimmed of spaces and tabs only, and every other byte relayed as it came.
+    private mutating func finishHeadBytes() throws(Failure) -> [UInt8] {
         let h = head
         // Lines split at CRLF; the blank lines at the end dropped.
         var lines: [Range<Int>] = []

@@ -76,6 +76,16 @@ import Testing
         }
     }
 
+    /// A head with bytes beyond ASCII is framed on its bytes too: a Kelvin sign in "chunked" is not
+    /// chunked to the client, so not to the proxy either, and an invalid UTF-8 byte is relayed as it came.
+    @Test func headsBeyondASCIIFrameOnTheirBytes() throws {
+        let kelvin = Self.frame("HTTP/1.1 200 OK\r\nTransfer-Encoding: chun\u{212A}ed\r\n\r\n", keep: true, split: 1000, textPath: false)
+        #expect(kelvin.phase == .untilClose && kelvin.out.contains("chun\u{212A}ed"), "\(kelvin)")
+        var f = ResponseFramer(requestMethod: "GET", clientKeepsAlive: true)
+        let out = try f.feed(Array("HTTP/1.1 200 OK\r\nX-A: ".utf8) + [0xFF, 0xFE] + Array("\r\nContent-Length: 0\r\n\r\n".utf8)).emit
+        #expect(out.starts(with: Array("HTTP/1.1 200 OK\r\nX-A: ".utf8) + [0xFF, 0xFE, 13, 10]), "\(out)")
+    }
+
     static func frame(_ text: String, keep: Bool, split: Int, textPath: Bool) -> (out: String, phase: ResponseFramer.Phase, reusable: [Bool], error: String?) {
         var f = ResponseFramer(requestMethod: "GET", clientKeepsAlive: keep)
         f.textPathOnly = textPath
