@@ -28,8 +28,10 @@ let package = Package(
     targets: [
         // Identity, purls, digests, findings: depends on nothing so everything can use it.
         .target(name: "ProvenantCore"),
+        // Debian's libzstd-dev: zstd-compressed image layers.
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .target(name: "Catalog", dependencies: [
-            "ProvenantCore",
+            "ProvenantCore", "CZstd",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Yams", package: "Yams"),
             .product(name: "ZIPFoundation", package: "ZIPFoundation"),

@@ -12,6 +12,8 @@ public struct Inventory: Sendable, Codable {
     public var sources: [String: String]
     /// The project the target is, when a manifest at its top names it (`package.json`, `go.mod`, …).
     public var rootProject: RootProject?
+    /// The image the target is, when it is one.
+    public var image: ImageInfo?
 
     public init(target: String, mode: String, distro: Distro?, packages: [Package], diagnostics: [Diagnostic],
                 sources: [String: String], rootProject: RootProject? = nil) {
@@ -54,17 +56,69 @@ public struct Cataloger: Sendable {
         }
     }
 
-    public func catalog(_ target: String) async throws -> Inventory {
+    /// Which files of an image to keep while its layers stream: what any extractor wants or reads beside.
+    public var imageCapture: ImageCapture {
+        let extractors = self.extractors
+        return ImageCapture { path, size, executable in
+            let name = PathText.lastComponent(path)
+            if OSRelease.paths.contains(path) { return .keep }
+            let file = IndexedFile(path: path, size: size, isExecutable: executable)
+            let wanting = extractors.filter { $0.wants(file, fileName: name) }
+            if !wanting.isEmpty { return .keepIf { bytes in wanting.contains { $0.keeps(bytes) } } }
+            return extractors.contains { $0.alsoReads(path, fileName: name) } ? .keep : .skip
+        }
+    }
+
+    /// Catalogs `target`: a directory, a single file, or an image (a scheme-prefixed reference such as
+    /// `oci-dir:`, or a path that is an image layout or archive). `openRegistry` opens `registry:`
+    /// references; without it they are refused.
+    public func catalog(_ target: String, platform: ImagePlatform = .linuxAMD64,
+                        openRegistry: (@Sendable (RegistryReference) throws -> any ImageSource)? = nil) async throws -> Inventory {
+        if let image = try ImageReference.parse(target) ?? ImageReference.detect(path: target) {
+            let source: any ImageSource
+            if case .registry(let r) = image {
+                guard let openRegistry else { throw ImageError(r.description, "registry images cannot be read here") }
+                source = try openRegistry(r)
+            } else {
+                source = try ImageSources.open(image)
+            }
+            return try await catalog(image: source, platform: platform)
+        }
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: target, isDirectory: &isDir) else {
             throw InputError("target does not exist", at: Location(target))
         }
         let index = isDir.boolValue ? FileIndex(root: target, excludes: excludes, readBudget: readBudget) : FileIndex(singleFile: target, readBudget: readBudget)
+        return await catalog(index: index, target: target, isDirectory: isDir.boolValue)
+    }
+
+    /// Reads the image's layers (keeping what the extractors need), then catalogs its root filesystem;
+    /// every package's locations name the layer that put its file there.
+    public func catalog(image source: any ImageSource, platform: ImagePlatform = .linuxAMD64) async throws -> Inventory {
+        let budget = ReadBudget(total: readBudget)
+        let contents = try await ImageReader(platform: platform, capture: imageCapture).read(source, budget: budget)
+        let index = FileIndex(image: ImageFileSource(filesystem: contents.filesystem, budget: budget), name: contents.info.name)
+        var inv = await catalog(index: index, target: contents.info.reference, isDirectory: true, extraDiagnostics: contents.diagnostics)
+        inv.image = contents.info
+        let layers = contents.info.layers
+        for i in inv.packages.indices {
+            for j in inv.packages[i].locations.indices {
+                let path = inv.packages[i].locations[j].path
+                if let (node, _) = try? contents.filesystem.resolve(path), node.layer < layers.count {
+                    inv.packages[i].locations[j].layer = layers[node.layer].digest
+                }
+            }
+        }
+        return inv
+    }
+
+    func catalog(index: FileIndex, target: String, isDirectory: Bool, extraDiagnostics: [Diagnostic] = []) async -> Inventory {
+        let isDir = ObjCBool(isDirectory)
         let resolvedMode: ScanMode = mode == .auto ? (Self.looksInstalled(index) ? .installed : .source) : mode
         var distro: Distro?
         for p in isDir.boolValue ? OSRelease.paths : ["os-release"] {
             if let f = index.file(p),
-               let data = try? index.directory.read(f.path, limit: 1 << 20),
+               let data = try? index.source.read(f.path, limit: 1 << 20),
                let text = try? TextDecoding.string(data), let d = OSRelease.parse(text) {
                 distro = d; break
             }
@@ -113,7 +167,7 @@ public struct Cataloger: Sendable {
             while let r = await group.next() { results.append(r); add() }
         }
         var packages: [Package] = []
-        var diagnostics = index.diagnostics
+        var diagnostics = index.diagnostics + extraDiagnostics
         var sources: [String: String] = [:]
         // Tasks finish in any order; merging in path order keeps "first sighting wins" deterministic.
         results.sort { ($0.0.path, $0.1) < ($1.0.path, $1.1) }
@@ -125,7 +179,7 @@ public struct Cataloger: Sendable {
         PythonInstalledLinker.link(&packages)
         InputRedaction.scrub(&packages)
         // Only a source tree is a project; an installed root filesystem is named by its distro.
-        var root = isDir.boolValue && resolvedMode == .source ? RootProjectDetector.detect(in: index) : nil
+        var root = isDir.boolValue && resolvedMode == .source && index.directory != nil ? RootProjectDetector.detect(in: index) : nil
         if var r = root {
             r.name = Redactor.redactField(r.name)
             r.version = r.version.map(Redactor.redactField)

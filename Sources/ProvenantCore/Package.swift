@@ -56,9 +56,13 @@ public struct Digest: Sendable, Hashable, Codable, Comparable {
 public struct Location: Sendable, Hashable, Codable, Comparable, CustomStringConvertible {
     public var path: String
     public var line: Int?
-    public init(_ path: String, line: Int? = nil) { self.path = path; self.line = line }
+    /// In an image: the digest of the layer that put the file there.
+    public var layer: String?
+    public init(_ path: String, line: Int? = nil, layer: String? = nil) { self.path = path; self.line = line; self.layer = layer }
     public var description: String { line.map { "\(path):\($0)" } ?? path }
-    public static func < (a: Location, b: Location) -> Bool { (a.path, a.line ?? 0) < (b.path, b.line ?? 0) }
+    public static func < (a: Location, b: Location) -> Bool {
+        (a.path, a.line ?? 0, a.layer ?? "") < (b.path, b.line ?? 0, b.layer ?? "")
+    }
 }
 
 /// A file that belongs to a package, with the digest its package database records.

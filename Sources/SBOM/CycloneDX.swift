@@ -19,7 +19,17 @@ public enum CycloneDXWriter {
         var root = ObjectBuilder()
         root.add("type", .string(inv.mode == "installed" && inv.distro != nil ? "operating-system" : "application"))
         root.add("bom-ref", .string(rootRef))
-        if let project = inv.rootProject {
+        if let image = inv.image {
+            // The image itself: what was shipped, named by its manifest digest.
+            root.fields[0] = ("type", .string("container"))
+            root.add("name", .string(image.name))
+            root.add("version", .string(image.manifestDigest ?? image.imageID))
+            if let d = image.manifestDigest {
+                root.add("hashes", .array([.object([("alg", .string("SHA-256")), ("content", .string(String(d.dropFirst(7))))])]))
+            }
+            root.add("purl", .string(image.purl.description))
+            root.add("properties", array: ImageFacts.properties(image).map { .object([("name", .string($0.0)), ("value", .string($0.1))]) })
+        } else if let project = inv.rootProject {
             // The agent itself, as its own manifest names it.
             root.add("name", .string(project.name))
             root.add("version", project.version)
@@ -41,7 +51,8 @@ public enum CycloneDXWriter {
         doc.add("serialNumber", .string("urn:uuid:" + UUIDv5.make(inv.contentKey)))
         doc.add("version", .int(1))
         doc.add("metadata", meta.value)
-        doc.add("components", .generated(count: inv.packages.count) { component(inv.packages[$0]) })
+        let layers = inv.image.map(ImageFacts.layerLines)
+        doc.add("components", .generated(count: inv.packages.count) { component(inv.packages[$0], layers: layers) })
         let rootDeps = inv.rootDependencies
         doc.add("dependencies", .generated(count: inv.packages.count + 1) { i in
             let (ref, on) = i == 0 ? (rootRef, rootDeps) : (inv.packages[i - 1].ref, inv.packages[i - 1].dependsOn)
@@ -63,7 +74,8 @@ public enum CycloneDXWriter {
         return out
     }
 
-    static func component(_ p: Package) -> JSONValue {
+    /// `layers` maps a layer digest to the line that names it and the history step that made it.
+    static func component(_ p: Package, layers: [String: String]? = nil) -> JSONValue {
         var c = ObjectBuilder()
         c.add("type", .string("library"))
         c.add("bom-ref", .string(p.ref))
@@ -90,6 +102,7 @@ public enum CycloneDXWriter {
             var o = ObjectBuilder()
             o.add("location", .string(l.path))
             if let n = l.line { o.add("line", .int(n)) }
+            if let layer = l.layer { o.add("additionalContext", .string(layers?[layer] ?? "layer \(layer)")) }
             return o.value
         }))]))
         if !p.files.isEmpty {

@@ -42,6 +42,7 @@ public enum UUIDv5 {
 extension Inventory {
     /// The scanned target's display name: a directory's base name.
     var rootName: String {
+        if let image { return image.name }
         let n = URL(fileURLWithPath: target).standardizedFileURL.lastPathComponent
         return n.isEmpty || n == "/" ? "root" : n
     }
@@ -59,4 +60,35 @@ extension Inventory {
         for p in packages { s += p.ref + "|" + p.dependsOn.joined(separator: ",") + "|" + p.digests.map(\.value).joined() + ";" }
         return s
     }
+}
+
+/// What an SBOM says about an image beyond its packages, the same in both formats. Environment
+/// variables are named, never valued.
+public enum ImageFacts {
+    public static func properties(_ i: ImageInfo) -> [(String, String)] {
+        var out: [(String, String)] = [("provenant:image:reference", i.reference), ("provenant:image:id", i.imageID)]
+        if let p = i.platform { out.append(("provenant:image:platform", p)) }
+        out.append(("provenant:image:user", i.user.flatMap { $0.isEmpty ? nil : $0 } ?? "(unset: runs as root)"))
+        for port in i.exposedPorts { out.append(("provenant:image:exposed-port", port)) }
+        if let e = i.entrypoint { out.append(("provenant:image:entrypoint", Redactor.redact(jsonArray(e)))) }
+        if let c = i.cmd { out.append(("provenant:image:cmd", Redactor.redact(jsonArray(c)))) }
+        if let w = i.workingDir, !w.isEmpty { out.append(("provenant:image:working-dir", w)) }
+        for k in i.labels.keys.sorted() { out.append(("provenant:image:label:\(k)", Redactor.redact(i.labels[k] ?? ""))) }
+        for n in i.environmentNames.sorted() { out.append(("provenant:image:env", n)) }
+        for (n, l) in i.layers.enumerated() {
+            out.append(("provenant:image:layer:\(n)", l.digest + (l.createdBy.map { " " + Redactor.redact($0) } ?? "")))
+        }
+        return out
+    }
+
+    /// Each layer digest's line for evidence: the digest and the history step that made the layer.
+    public static func layerLines(_ i: ImageInfo) -> [String: String] {
+        var out: [String: String] = [:]
+        for l in i.layers {
+            out[l.digest] = "layer \(l.digest)" + (l.createdBy.map { "; created by: " + Redactor.redact($0) } ?? "")
+        }
+        return out
+    }
+
+    static func jsonArray(_ a: [String]) -> String { JSONValue.array(a.map { .string($0) }).serialized(pretty: false) }
 }

@@ -15,10 +15,18 @@ public enum SPDXWriter {
         func id(_ ref: String) -> String { ids[ref] ?? spdxID(ref) }
         var root = ObjectBuilder()
         root.add("SPDXID", .string(rootID))
-        root.add("name", .string(inv.rootProject?.name ?? inv.distro?.id ?? inv.rootName))
-        root.add("versionInfo", inv.rootProject.map { $0.version } ?? inv.distro?.versionID)
+        root.add("name", .string(inv.image?.name ?? inv.rootProject?.name ?? inv.distro?.id ?? inv.rootName))
+        root.add("versionInfo", inv.image.map { $0.manifestDigest ?? $0.imageID } ?? inv.rootProject.map { $0.version } ?? inv.distro?.versionID)
         root.add("downloadLocation", .string("NOASSERTION"))
-        if let project = inv.rootProject {
+        if let image = inv.image {
+            root.add("externalRefs", .array([.object([("referenceCategory", .string("PACKAGE-MANAGER")),
+                                                      ("referenceType", .string("purl")),
+                                                      ("referenceLocator", .string(image.purl.description))])]))
+            if let d = image.manifestDigest {
+                root.add("checksums", .array([.object([("algorithm", .string("SHA256")), ("checksumValue", .string(String(d.dropFirst(7))))])]))
+            }
+            root.add("comment", .string(ImageFacts.properties(image).map { "\($0.0): \($0.1)" }.joined(separator: "\n")))
+        } else if let project = inv.rootProject {
             root.add("externalRefs", .array([.object([("referenceCategory", .string("PACKAGE-MANAGER")),
                                                       ("referenceType", .string("purl")),
                                                       ("referenceLocator", .string(project.purl.description))])]))
@@ -27,7 +35,7 @@ public enum SPDXWriter {
         root.add("licenseConcluded", .string("NOASSERTION"))
         root.add("licenseDeclared", .string("NOASSERTION"))
         root.add("copyrightText", .string("NOASSERTION"))
-        root.add("primaryPackagePurpose", .string(inv.mode == "installed" && inv.distro != nil ? "OPERATING-SYSTEM" : "APPLICATION"))
+        root.add("primaryPackagePurpose", .string(inv.image != nil ? "CONTAINER" : inv.mode == "installed" && inv.distro != nil ? "OPERATING-SYSTEM" : "APPLICATION"))
         packages.append(root.value)
         for p in inv.packages { packages.append(package(p, id: id(p.ref), extracted: &extracted)) }
 
@@ -95,7 +103,7 @@ public enum SPDXWriter {
             .object([("algorithm", .string($0.algorithm.rawValue.replacingOccurrences(of: "-", with: ""))), ("checksumValue", .string($0.value))])
         })
         if let h = p.homepage, h.hasPrefix("http") { o.add("homepage", .string(h)) }
-        o.add("sourceInfo", .string("found by \(p.foundBy) in: " + p.locations.map(\.description).joined(separator: ", ")))
+        o.add("sourceInfo", .string("found by \(p.foundBy) in: " + p.locations.map { l in l.description + (l.layer.map { " (layer \($0))" } ?? "") }.joined(separator: ", ")))
         o.add("licenseConcluded", .string("NOASSERTION"))
         o.add("licenseDeclared", .string(declared(p.licenses, texts: p.licenseTexts ?? [:], extracted: &extracted)))
         o.add("copyrightText", .string("NOASSERTION"))

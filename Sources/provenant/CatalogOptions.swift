@@ -19,15 +19,19 @@ struct CatalogOptions: ParsableArguments {
     @Flag(name: .long, help: "Do not print per-file warnings on stderr.")
     var quiet = false
 
+    @Option(name: .long, help: "For an image: the platform to pick from a multi-platform index, os/arch[/variant].")
+    var platform: String = "linux/amd64"
+
     func validate() throws {
         guard ScanMode(rawValue: mode) != nil else { throw ValidationError("unknown --mode '\(mode)'; use source, installed or auto") }
         guard readBudget > 0, readBudget <= 1 << 30 else { throw ValidationError("--read-budget must be between 1 and \(1 << 30) MiB") }
+        guard ImagePlatform(platform) != nil else { throw ValidationError("--platform must be os/arch or os/arch/variant, such as linux/amd64") }
     }
 
     /// Catalogs `target`; an unusable target ends the run with exit 2.
     func catalog(_ target: String) async -> Inventory {
         let cataloger = Cataloger(mode: ScanMode(rawValue: mode) ?? .auto, includeDev: includeDev, excludes: exclude, readBudget: readBudget << 20)
-        do { return try await cataloger.catalog(target) } catch {
+        do { return try await cataloger.catalog(target, platform: ImagePlatform(platform) ?? .linuxAMD64) } catch {
             CLI.fail("error: \(error)")
         }
     }

@@ -40,18 +40,18 @@ public struct ExtractInput: Sendable {
     /// comes here: the path is resolved inside the root only (see `RootedDirectory`), its size is
     /// checked before it is read, and a path that leaves the root is refused, never read.
     public func readBytes(_ rel: String) throws -> [UInt8] {
-        do { return try index.directory.read(rel, limit: Self.maxBytes) } catch { throw ParseError(error.description) }
+        do { return try index.source.read(rel, limit: Self.maxBytes) } catch { throw ParseError(error.description) }
     }
 
     /// `readBytes` with a smaller size limit, keeping the typed error so a caller can tell a file that
     /// is absent (often normal) from one that was refused (worth a diagnostic).
     public func readBytes(_ rel: String, limit: Int) throws(FileAccessError) -> [UInt8] {
-        try index.directory.read(rel, limit: min(limit, Self.maxBytes))
+        try index.source.read(rel, limit: min(limit, Self.maxBytes))
     }
 
-    /// A handle on this file for readers that seek instead of loading it whole (ELF).
-    public func handle() throws -> FileHandle {
-        do { return try index.directory.handle(file.path) } catch { throw ParseError(error.description) }
+    /// This file for readers that seek instead of loading it whole (ELF).
+    public func randomAccess() throws -> RandomAccessFile {
+        do { return try index.source.randomAccess(file.path) } catch { throw ParseError(error.description) }
     }
 
     /// The directory part of this file's path, "" for files at the root.
@@ -82,10 +82,18 @@ public protocol Extractor: Sendable {
     var modes: Set<ScanMode> { get }
     func wants(_ file: IndexedFile, fileName: String) -> Bool
     func extract(_ input: ExtractInput) throws -> Extraction
+    /// Files read beside the wanted ones (a package's copyright, RECORD, md5sums): an image keeps these
+    /// in memory too while its layers stream.
+    func alsoReads(_ path: String, fileName: String) -> Bool
+    /// Whether a wanted file's bytes are worth keeping from an image: an extractor that wants many
+    /// files on their names alone (every executable) says which it can really read.
+    func keeps(_ bytes: [UInt8]) -> Bool
 }
 
 public extension Extractor {
     var modes: Set<ScanMode> { [.source, .installed] }
+    func alsoReads(_ path: String, fileName: String) -> Bool { false }
+    func keeps(_ bytes: [UInt8]) -> Bool { true }
 }
 
 public enum TextDecoding {

@@ -16,6 +16,8 @@ public struct FileIndex: Sendable {
     private var byPath: [String: Int] = [:]
     /// What the scan's whole-file reads draw from, shared by every copy of this index.
     public let budget: ReadBudget
+    /// The root-scoped reader every extractor reads through.
+    public let source: any FileSource
     /// Directories deeper than this are not walked (and said so).
     public static let maxDepth = 256
     /// Bytes a scan reads whole before it refuses more: eight files at the one-file limit.
@@ -26,7 +28,9 @@ public struct FileIndex: Sendable {
     /// can lead it outside the root, and link loops cannot trap it.
     public init(root: String, excludes: [Glob] = [], readBudget: Int = FileIndex.defaultReadBudget) {
         self.root = root
-        budget = ReadBudget(total: readBudget)
+        let budget = ReadBudget(total: readBudget)
+        self.budget = budget
+        source = RootedDirectory(root: root, budget: budget)
         let isFilesystemRoot = (root as NSString).standardizingPath == "/"
         let rootFD = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard rootFD >= 0 else {
@@ -92,9 +96,11 @@ public struct FileIndex: Sendable {
 
     /// An index of a single file given as the target.
     public init(singleFile path: String, readBudget: Int = FileIndex.defaultReadBudget) {
-        budget = ReadBudget(total: readBudget)
+        let budget = ReadBudget(total: readBudget)
+        self.budget = budget
         let url = URL(fileURLWithPath: path)
         root = url.deletingLastPathComponent().path
+        source = RootedDirectory(root: root, budget: budget)
         var st = stat()
         if lstat(path, &st) == 0 {
             files = [IndexedFile(path: url.lastPathComponent, size: Int(st.st_size), isExecutable: st.st_mode & 0o111 != 0)]
@@ -108,8 +114,19 @@ public struct FileIndex: Sendable {
     public func contains(_ rel: String) -> Bool { byPath[rel] != nil }
     /// Absolute path of an indexed file, for messages and for tools run on it; reads go through `directory`.
     public func absolute(_ rel: String) -> String { root == "/" ? "/" + rel : root + "/" + rel }
-    /// The root-scoped reader every extractor reads through.
-    public var directory: RootedDirectory { RootedDirectory(root: root, budget: budget) }
+    /// The directory behind this index, when it is one on disk (not an image).
+    public var directory: RootedDirectory? { source as? RootedDirectory }
+
+    /// An index of an image's squashed root filesystem; `name` stands for the root in messages.
+    public init(image: ImageFileSource, name: String) {
+        root = name
+        budget = image.budget
+        source = image
+        for f in image.filesystem.files() {
+            byPath[f.path] = files.count
+            files.append(IndexedFile(path: f.path, size: f.node.size, isExecutable: f.node.mode & 0o111 != 0))
+        }
+    }
 }
 
 /// An open directory of the walk, closed when the last pending child lets go of it.

@@ -21,7 +21,7 @@ enum RootProjectDetector {
     static func detect(in index: FileIndex) -> RootProject? {
         let top = Set(index.files.lazy.filter { !$0.path.contains("/") }.map(\.path))
         guard !top.isEmpty else { return nil }
-        let dir = index.directory
+        let dir = index.source
         func text(_ name: String) -> String? {
             guard top.contains(name), let b = try? dir.read(name, limit: 8 << 20) else { return nil }
             return try? TextDecoding.string(b)

@@ -62,7 +62,8 @@ public struct SecretsScanner: Sendable {
                 result.unreadable += index.diagnostics.count
                 for d in index.diagnostics { result.warnings.append(Redactor.escapeControls(Redactor.redact(d.description))) }
                 let prefix = target.hasSuffix("/") ? target : target + "/"
-                for f in index.files { jobs.append((index.directory, f.path, prefix == "./" ? f.path : prefix + f.path)) }
+                let dir = RootedDirectory(root: index.root, budget: index.budget)
+                for f in index.files { jobs.append((dir, f.path, prefix == "./" ? f.path : prefix + f.path)) }
             } else {
                 let parent = PathText.parent(target)
                 jobs.append((RootedDirectory(root: parent.isEmpty ? "." : parent), PathText.lastComponent(target), target))

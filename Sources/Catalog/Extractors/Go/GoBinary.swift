@@ -12,12 +12,28 @@ public struct GoBinaryExtractor: Extractor {
             && !fileName.hasSuffix(".sh") && !fileName.hasSuffix(".py")
     }
 
+    /// Only ELF files holding the Go build-info magic: an image's other executables are not kept.
+    public func keeps(_ bytes: [UInt8]) -> Bool {
+        guard bytes.count > 16, bytes[0] == 0x7f, bytes[1] == 0x45, bytes[2] == 0x4c, bytes[3] == 0x46 else { return false }
+        let magic: [UInt8] = [0xFF] + Array(" Go buildinf:".utf8)
+        return bytes.withUnsafeBytes { raw in
+            guard let base = raw.baseAddress else { return false }
+            var at = 0
+            // memchr finds each candidate 0xFF at memory speed; only those are compared.
+            while at + magic.count <= raw.count, let hit = memchr(base + at, 0xFF, raw.count - at - magic.count + 1) {
+                let i = UnsafeRawPointer(hit) - base
+                if memcmp(hit, magic, magic.count) == 0 { return true }
+                at = i + 1
+            }
+            return false
+        }
+    }
+
     public func extract(_ input: ExtractInput) throws -> Extraction {
         // A file that cannot be opened (a link out of the target, say) is an error the scan reports
         // as not read; only a readable file that is not a Go binary yields nothing.
-        let fh = try input.handle()
-        defer { try? fh.close() }
-        guard let ra = RandomAccess(fh), let elf = try ELFFile(ra), let info = try elf.goBuildInfo() else { return Extraction() }
+        let ra = try input.randomAccess()
+        guard let elf = try ELFFile(ra), let info = try elf.goBuildInfo() else { return Extraction() }
         var packages: [Package] = []
         if let v = info.goVersion {
             var p = Make.package(.golang, "stdlib", v, at: input.path, by: name)
@@ -33,7 +49,7 @@ public struct GoBinaryExtractor: Extractor {
             // The binary is the main module's artifact, so its digest is the file's own.
             var p = Make.package(.golang, m.path, m.version, at: input.path, by: name)
             p.isDirect = true
-            p.digests = [try FileDigest.sha256(try input.handle())]
+            p.digests = [try ra.sha256()]
             p.dependsOn = packages.map(\.ref).sorted()
             p.dependenciesKnown = true
             packages.append(p)
@@ -99,39 +115,16 @@ struct GoBuildInfo: Equatable {
     }
 }
 
-/// Positioned reads, so a 100 MB binary costs a few small reads. Every offset and size comes from
-/// the file itself, so each read is checked against the file's length before seeking: an offset past
-/// the end (or past Int64.max, which FileHandle would trap on) is a failed read, not a crash.
-struct RandomAccess {
-    let fh: FileHandle
-    let size: UInt64
-    init?(_ fh: FileHandle) {
-        guard let end = try? fh.seekToEnd() else { return nil }
-        self.fh = fh
-        size = end
-    }
-    func read(_ offset: UInt64, _ count: Int) -> [UInt8]? {
-        guard count >= 0, count < 64 << 20 else { return nil }
-        let (end, overflow) = offset.addingReportingOverflow(UInt64(count))
-        guard !overflow, end <= size else { return nil }
-        do {
-            try fh.seek(toOffset: offset)
-            guard let d = try fh.read(upToCount: count), d.count == count else { return nil }
-            return [UInt8](d)
-        } catch { return nil }
-    }
-}
-
 struct ELFFile {
     struct Section { var name: String; var type: UInt32; var addr: UInt64; var offset: UInt64; var size: UInt64 }
-    let r: RandomAccess
+    let r: RandomAccessFile
     let is64: Bool
     let little: Bool
     var sections: [Section] = []
 
     /// nil when the file is not ELF or has no section table; throws when it claims to be ELF but its
     /// section table or section names lie outside the file.
-    init?(_ r: RandomAccess) throws(ParseError) {
+    init?(_ r: RandomAccessFile) throws(ParseError) {
         self.r = r
         guard let h = r.read(0, 64), h[0] == 0x7F, h[1] == 0x45, h[2] == 0x4C, h[3] == 0x46,
               h[4] == 1 || h[4] == 2, h[5] == 1 || h[5] == 2 else { return nil }

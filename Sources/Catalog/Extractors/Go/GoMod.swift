@@ -9,6 +9,8 @@ public struct GoModExtractor: Extractor {
 
     struct Replace { var oldPath: String; var oldVersion: String?; var newPath: String; var newVersion: String? }
 
+    public func alsoReads(_ path: String, fileName: String) -> Bool { fileName == "go.sum" }
+
     public func extract(_ input: ExtractInput) throws -> Extraction {
         let text = try input.text()
         var requires: [(path: String, version: String, indirect: Bool, line: Int)] = []

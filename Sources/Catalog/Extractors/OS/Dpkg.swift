@@ -14,6 +14,11 @@ public struct DpkgExtractor: Extractor {
         return false
     }
 
+    public func alsoReads(_ path: String, fileName: String) -> Bool {
+        (fileName == "copyright" && path.contains("usr/share/doc/"))
+            || (fileName.hasSuffix(".md5sums") && (path.contains("var/lib/dpkg/") || path.contains("opkg/")))
+    }
+
     public func extract(_ input: ExtractInput) throws -> Extraction {
         let text = try input.text()
         let isOpkg = input.path.contains("opkg/")

@@ -12,6 +12,10 @@ public struct PythonInstalledExtractor: Extractor {
         return fileName.hasSuffix(".egg-info")
     }
 
+    public func alsoReads(_ path: String, fileName: String) -> Bool {
+        fileName == "RECORD" && path.hasSuffix(".dist-info/RECORD")
+    }
+
     public func extract(_ input: ExtractInput) throws -> Extraction {
         let text = try input.text()
         guard let st = Stanzas.rfc822(text, stopAtBlank: true).first,

@@ -69,7 +69,7 @@ public struct RequirementsExtractor: Extractor {
                 // indexed (so not under .git, not excluded, not a sibling of a single-file target).
                 let rel: String
                 do {
-                    rel = try input.index.directory.canonicalPath(try RootPath.resolve(target, from: dir))
+                    rel = try input.index.source.canonicalPath(try RootPath.resolve(target, from: dir))
                 } catch {
                     out.diagnostics.append(Diagnostic(loc, "included requirements file: \(error)", unscanned: .input))
                     continue

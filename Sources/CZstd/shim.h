@@ -1,0 +1,2 @@
+// Debian's libzstd-dev: the streaming decompressor for zstd-compressed image layers.
+#include <zstd.h>

@@ -1,0 +1,281 @@
+import Crypto
+import Foundation
+import ProvenantCore
+import CZstd
+#if canImport(CZlib)
+import CZlib
+#elseif canImport(zlib)
+import zlib
+#endif
+
+/// Bytes read front to back, a chunk at a time: how an image's blobs are read, so a layer of any size
+/// is never held whole. `read` returns 0 only at the end.
+public protocol ByteStream: AnyObject {
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws(ImageError) -> Int
+}
+
+/// `Array.withUnsafeMutableBytes` for a body with a typed error (the standard one rethrows `any Error`).
+func withBytes(_ a: inout [UInt8], _ body: (UnsafeMutableRawBufferPointer) throws(ImageError) -> Int) throws(ImageError) -> Int {
+    var failure: ImageError?
+    let n = a.withUnsafeMutableBytes { b -> Int in
+        do throws(ImageError) { return try body(b) } catch { failure = error; return 0 }
+    }
+    if let failure { throw failure }
+    return n
+}
+
+extension ByteStream {
+    /// Reads until `buffer` is full or the stream ends; the count read.
+    func readFully(into buffer: UnsafeMutableRawBufferPointer) throws(ImageError) -> Int {
+        var done = 0
+        while done < buffer.count {
+            let n = try read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[done...]))
+            if n == 0 { break }
+            done += n
+        }
+        return done
+    }
+
+    /// Every remaining byte, refusing more than `limit`: for manifests and configs.
+    func readAll(limit: Int, name: String) throws(ImageError) -> [UInt8] {
+        var out: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 64 << 10)
+        while true {
+            let n = try withBytes(&chunk) { (b) throws(ImageError) -> Int in try read(into: b) }
+            if n == 0 { return out }
+            guard out.count + n <= limit else { throw ImageError(name, "is larger than \(limit >> 10) KiB; not read") }
+            out += chunk[0..<n]
+        }
+    }
+}
+
+/// `length` bytes of an open file from `offset`, read with `pread` so several streams can share the fd.
+public final class FileRangeStream: ByteStream {
+    let fd: Int32
+    var offset: Int
+    var remaining: Int
+    let name: String
+
+    public init(fd: Int32, offset: Int, length: Int, name: String) {
+        self.fd = fd; self.offset = offset; remaining = length; self.name = name
+    }
+
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws(ImageError) -> Int {
+        let want = min(buffer.count, remaining)
+        guard want > 0 else { return 0 }
+        while true {
+            let n = pread(fd, buffer.baseAddress!, want, off_t(offset))
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw ImageError(name, "cannot be read: \(String(cString: strerror(errno)))")
+            }
+            // The file is shorter than its entry said: truncated under us.
+            if n == 0 { throw ImageError(name, "ends \(remaining) bytes early (truncated)") }
+            offset += n; remaining -= n
+            return n
+        }
+    }
+}
+
+/// Bytes already in memory (a blob fetched whole, a test's layer).
+public final class MemoryStream: ByteStream {
+    let bytes: [UInt8]
+    var at = 0
+    public init(_ bytes: [UInt8]) { self.bytes = bytes }
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws(ImageError) -> Int {
+        let n = min(buffer.count, bytes.count - at)
+        guard n > 0 else { return 0 }
+        bytes.withUnsafeBytes { src in buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: src[at..<(at + n)])) }
+        at += n
+        return n
+    }
+}
+
+/// Passes bytes through while hashing them; at the end the SHA-256 must be `expected`, and the byte
+/// count `expectedSize` when one is given, or the read fails: a blob is never trusted for its name.
+public final class DigestingStream: ByteStream {
+    let inner: ByteStream
+    var hasher = SHA256()
+    var count = 0
+    let expected: String
+    let expectedSize: Int?
+    let name: String
+    var verified = false
+
+    /// `expected` is `sha256:<hex>`; any other algorithm is refused before a byte is read.
+    public init(_ inner: ByteStream, expected: String, size: Int? = nil, name: String) throws(ImageError) {
+        guard expected.hasPrefix("sha256:"), expected.utf8.count == 71,
+              expected.utf8.dropFirst(7).allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) }) else {
+            throw ImageError(name, "has digest '\(Redactor.quote(expected, max: 80))', not a sha256 digest this reader can check")
+        }
+        self.inner = inner; self.expected = expected; expectedSize = size; self.name = name
+    }
+
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws(ImageError) -> Int {
+        let n = try inner.read(into: buffer)
+        if n > 0 {
+            hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: buffer[..<n]))
+            count += n
+            if let s = expectedSize, count > s { throw ImageError(name, "is longer than the \(s) bytes its descriptor gives") }
+            return 0 + n
+        }
+        if !verified {
+            if let s = expectedSize, count != s { throw ImageError(name, "is \(count) bytes, not the \(s) its descriptor gives (truncated?)") }
+            let got = "sha256:" + Hex.encode(hasher.finalize())
+            guard got == expected else { throw ImageError(name, "has digest \(got), not the \(expected) it is named by") }
+            verified = true
+        }
+        return 0
+    }
+}
+
+/// What one image may inflate in all, shared by its layers, against decompression bombs.
+public final class InflatedBytes {
+    let shared: SharedInflateBudget
+    public init(limit: Int) { shared = SharedInflateBudget(limit: limit) }
+    init(shared: SharedInflateBudget) { self.shared = shared }
+    func take(_ n: Int, _ name: String) throws(ImageError) {
+        guard shared.take(n) else {
+            throw ImageError(name, "inflates past the image's budget of \(shared.limit >> 20) MiB; stopped (decompression bomb?)")
+        }
+    }
+}
+
+/// A gzip stream (all its members, as `gzip -d` reads them) inflated as it is read.
+public final class GzipStream: ByteStream {
+    let inner: ByteStream
+    var z = z_stream()
+    /// Compressed bytes read ahead; allocated once so zlib's `next_in` into it stays valid.
+    let input: UnsafeMutableRawBufferPointer
+    var inputEnd = false
+    var finished = false
+    let name: String
+    let budget: InflatedBytes
+
+    public init(_ inner: ByteStream, name: String, budget: InflatedBytes) throws(ImageError) {
+        self.inner = inner; self.name = name; self.budget = budget
+        input = .allocate(byteCount: 128 << 10, alignment: 16)
+        guard inflateInit2_(&z, 16 + MAX_WBITS, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+            input.deallocate()
+            throw ImageError(name, "zlib could not start")
+        }
+    }
+    deinit { inflateEnd(&z); input.deallocate() }
+
+    private func refill() throws(ImageError) {
+        guard z.avail_in == 0, !inputEnd else { return }
+        let n = try inner.read(into: input)
+        if n == 0 { inputEnd = true }
+        z.next_in = input.baseAddress!.assumingMemoryBound(to: UInt8.self)
+        z.avail_in = UInt32(n)
+    }
+
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws(ImageError) -> Int {
+        guard !finished, buffer.count > 0 else { return 0 }
+        let room = min(buffer.count, Int(UInt32.max))
+        while true {
+            try refill()
+            z.next_out = buffer.baseAddress!.assumingMemoryBound(to: UInt8.self)
+            z.avail_out = UInt32(room)
+            let rc = inflate(&z, Z_NO_FLUSH)
+            let produced = room - Int(z.avail_out)
+            switch rc {
+            case Z_OK, Z_BUF_ERROR:
+                if produced > 0 { try budget.take(produced, name); return produced }
+                if inputEnd && z.avail_in == 0 { throw ImageError(name, "ends inside its gzip stream (truncated layer)") }
+            case Z_STREAM_END:
+                // Another member may follow; anything else after the end is ignored, as gzip ignores padding.
+                try refill()
+                if z.avail_in >= 2, z.next_in[0] == 0x1f, z.next_in[1] == 0x8b {
+                    guard inflateReset(&z) == Z_OK else { throw ImageError(name, "zlib could not restart") }
+                } else {
+                    finished = true
+                    // Drain the rest so a digest over the compressed bytes sees all of them.
+                    let sink = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 << 10, alignment: 16)
+                    defer { sink.deallocate() }
+                    while try inner.read(into: sink) > 0 {}
+                }
+                if produced > 0 { try budget.take(produced, name); return produced }
+                if finished { return 0 }
+            default:
+                throw ImageError(name, "has damaged gzip data (zlib error \(rc))")
+            }
+        }
+    }
+}
+
+/// A zstd stream (all its frames) decompressed as it is read.
+public final class ZstdStream: ByteStream {
+    let inner: ByteStream
+    let ds: OpaquePointer
+    let input: UnsafeMutableRawBufferPointer
+    var inBuffer = ZSTD_inBuffer(src: nil, size: 0, pos: 0)
+    var inputEnd = false
+    var sawData = false
+    let name: String
+    let budget: InflatedBytes
+
+    public init(_ inner: ByteStream, name: String, budget: InflatedBytes) throws(ImageError) {
+        guard let ds = ZSTD_createDStream() else { throw ImageError(name, "zstd could not start") }
+        // Frames asking for windows beyond 128 MiB are refused (zstd's own default limit).
+        _ = ZSTD_DCtx_setParameter(ds, ZSTD_d_windowLogMax, 27)
+        self.ds = ds
+        self.inner = inner; self.name = name; self.budget = budget
+        input = .allocate(byteCount: ZSTD_DStreamInSize(), alignment: 16)
+        inBuffer.src = UnsafeRawPointer(input.baseAddress)
+    }
+    deinit { ZSTD_freeDStream(ds); input.deallocate() }
+
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws(ImageError) -> Int {
+        guard buffer.count > 0 else { return 0 }
+        while true {
+            if inBuffer.pos == inBuffer.size && !inputEnd {
+                let n = try inner.read(into: input)
+                if n == 0 { inputEnd = true } else { sawData = true }
+                inBuffer.size = n
+                inBuffer.pos = 0
+            }
+            var out = ZSTD_outBuffer(dst: buffer.baseAddress, size: buffer.count, pos: 0)
+            let rc = ZSTD_decompressStream(ds, &out, &inBuffer)
+            if ZSTD_isError(rc) != 0 {
+                throw ImageError(name, "has damaged zstd data: \(String(cString: ZSTD_getErrorName(rc)))")
+            }
+            if out.pos > 0 { try budget.take(out.pos, name); return out.pos }
+            if inputEnd && inBuffer.pos == inBuffer.size {
+                // Zero means the last frame was complete and flushed.
+                if rc != 0 || !sawData { throw ImageError(name, "ends inside its zstd stream (truncated layer)") }
+                return 0
+            }
+        }
+    }
+}
+
+/// How a layer's bytes are compressed, from its media type, or from its first bytes when the type
+/// does not say (Docker's archives name every layer `.tar`).
+public enum LayerCompression: String, Sendable {
+    case none, gzip, zstd
+
+    public static func sniff(_ head: ArraySlice<UInt8>) -> LayerCompression {
+        let h = Array(head.prefix(4))
+        if h.count >= 2, h[0] == 0x1f, h[1] == 0x8b { return .gzip }
+        if h.count == 4, h == [0x28, 0xb5, 0x2f, 0xfd] { return .zstd }
+        return .none
+    }
+}
+
+/// A stream whose first bytes were read to sniff its format, then handed back in front of the rest.
+final class PeekedStream: ByteStream {
+    let inner: ByteStream
+    var head: [UInt8]
+    var at = 0
+    init(_ inner: ByteStream, head: [UInt8]) { self.inner = inner; self.head = head }
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws(ImageError) -> Int {
+        if at < head.count {
+            let n = min(buffer.count, head.count - at)
+            head.withUnsafeBytes { src in buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: src[at..<(at + n)])) }
+            at += n
+            return n
+        }
+        return try inner.read(into: buffer)
+    }
+}

@@ -1,0 +1,38 @@
+import ProvenantCore
+
+/// An image's squashed root filesystem as a `FileSource`: extractors read it exactly as they read a
+/// directory. Links resolve inside the image only; a file whose bytes were not kept while the layers
+/// streamed (no extractor asked for it) is reported as not read, never as empty.
+public struct ImageFileSource: FileSource {
+    public let filesystem: SquashedFileSystem
+    public let budget: ReadBudget
+
+    public init(filesystem: SquashedFileSystem, budget: ReadBudget) {
+        self.filesystem = filesystem; self.budget = budget
+    }
+
+    private func regularFile(_ path: String) throws(FileAccessError) -> ImageNode {
+        let checked = try RootPath.resolve(path)
+        let (node, _) = try filesystem.resolve(checked)
+        guard node.isRegularFile else { throw .notRegularFile(path) }
+        return node
+    }
+
+    public func read(_ path: String, limit: Int) throws(FileAccessError) -> [UInt8] {
+        let node = try regularFile(path)
+        if node.size > limit { throw .tooLarge(path, size: node.size, limit: limit) }
+        guard let bytes = node.content?.bytes else { throw .unreadable(path, reason: node.content?.refusal ?? "its bytes were not kept from the image") }
+        return bytes
+    }
+
+    public func randomAccess(_ path: String) throws(FileAccessError) -> RandomAccessFile {
+        RandomAccessFile(bytes: try read(path, limit: Int.max))
+    }
+
+    public func canonicalPath(_ path: String) throws(FileAccessError) -> String {
+        let checked = try RootPath.resolve(path)
+        let (node, canonical) = try filesystem.resolve(checked)
+        guard node.isRegularFile else { throw .notRegularFile(path) }
+        return canonical
+    }
+}

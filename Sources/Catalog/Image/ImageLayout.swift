@@ -1,0 +1,149 @@
+import Foundation
+import ProvenantCore
+
+/// The files of an image layout (OCI's `oci-layout`, `index.json` and `blobs/`, or Docker's
+/// `manifest.json` and layer tars), read from a directory or from inside an uncompressed tar.
+protocol LayoutFiles: Sendable {
+    var displayName: String { get }
+    func has(_ path: String) -> Bool
+    /// A stream of the file's bytes and its size.
+    func open(_ path: String) throws(ImageError) -> (stream: ByteStream, size: Int)
+}
+
+extension LayoutFiles {
+    func read(_ path: String, limit: Int) throws(ImageError) -> [UInt8] {
+        let (s, size) = try open(path)
+        guard size <= limit else { throw ImageError(subject(path), "is \(size) bytes, over the \(limit >> 10) KiB a manifest or config may be") }
+        return try s.readAll(limit: limit, name: subject(path))
+    }
+
+    func subject(_ path: String) -> String { "\(displayName): '\(Redactor.quote(path, max: 160))'" }
+}
+
+/// An open file descriptor, closed when the last stream reading it is gone.
+final class SharedDescriptor: @unchecked Sendable {
+    let fd: Int32
+    init(_ fd: Int32) { self.fd = fd }
+    deinit { close(fd) }
+}
+
+/// A stream over a range of a shared descriptor, keeping it open while it reads.
+final class SharedRangeStream: ByteStream {
+    let owner: SharedDescriptor
+    let range: FileRangeStream
+    init(_ owner: SharedDescriptor, offset: Int, length: Int, name: String) {
+        self.owner = owner
+        range = FileRangeStream(fd: owner.fd, offset: offset, length: length, name: name)
+    }
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws(ImageError) -> Int { try range.read(into: buffer) }
+}
+
+/// A layout directory; every file is opened through `RootedDirectory`, so a link inside it cannot
+/// lead a read outside it.
+struct DirectoryLayout: LayoutFiles {
+    let directory: RootedDirectory
+    let displayName: String
+
+    init(path: String) {
+        directory = RootedDirectory(root: path)
+        displayName = Redactor.quote(path, max: 160)
+    }
+
+    func has(_ path: String) -> Bool { (try? directory.canonicalPath(path)) != nil }
+
+    func open(_ path: String) throws(ImageError) -> (stream: ByteStream, size: Int) {
+        let fd: Int32
+        do { fd = try directory.open(path) } catch { throw ImageError(displayName, error.description) }
+        let owner = SharedDescriptor(fd)
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw ImageError(subject(path), "cannot be read: \(String(cString: strerror(errno)))") }
+        return (SharedRangeStream(owner, offset: 0, length: Int(st.st_size), name: subject(path)), Int(st.st_size))
+    }
+}
+
+/// An uncompressed tar holding a layout, indexed once by reading its headers only: blobs are then
+/// read in place, by offset, however large the archive. Symbolic links between entries (Docker writes
+/// them for layers two images share) are followed inside the archive.
+final class ArchiveLayout: LayoutFiles, @unchecked Sendable {
+    enum Entry { case file(offset: Int, size: Int), link(String) }
+    let descriptor: SharedDescriptor
+    let displayName: String
+    private(set) var entries: [String: Entry] = [:]
+    static let maxEntries = 100_000
+
+    init(path: String) throws(ImageError) {
+        displayName = Redactor.quote(path, max: 160)
+        let fd = Foundation.open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw ImageError(displayName, "cannot be opened: \(String(cString: strerror(errno)))") }
+        descriptor = SharedDescriptor(fd)
+        var st = stat()
+        guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG else { throw ImageError(displayName, "is not a regular file") }
+        let fileSize = Int(st.st_size)
+        var header = [UInt8](repeating: 0, count: 512)
+        var at = 0
+        var longName: String?, paxPath: String?
+        while at + 512 <= fileSize {
+            guard header.withUnsafeMutableBytes({ pread(fd, $0.baseAddress!, 512, off_t(at)) }) == 512 else {
+                throw ImageError(displayName, "cannot be read at offset \(at)")
+            }
+            if header.allSatisfy({ $0 == 0 }) { break }
+            if at == 0, LayerCompression.sniff(header[...]) != .none {
+                throw ImageError(displayName, "is a compressed archive; decompress it first (images are read from plain tar archives)")
+            }
+            guard TarArchive.checksumMatches(header, 0) else { throw ImageError(displayName, "is not a tar archive (bad header at offset \(at))") }
+            guard let size = TarArchive.octal(header, 124, 12) else { throw ImageError(displayName, "has an unreadable entry size at offset \(at)") }
+            let (end, o1) = (at + 512).addingReportingOverflow(size)
+            guard !o1, end <= fileSize else { throw ImageError(displayName, "is truncated: the entry at offset \(at) claims \(size) bytes past its end") }
+            let type = header[156]
+            if type == UInt8(ascii: "L") || type == UInt8(ascii: "x") {
+                guard size <= StreamingTar.maxMetaSize else { throw ImageError(displayName, "has an extended header of \(size) bytes; refused") }
+                var meta = [UInt8](repeating: 0, count: size)
+                guard meta.withUnsafeMutableBytes({ pread(fd, $0.baseAddress!, size, off_t(at + 512)) }) == size else {
+                    throw ImageError(displayName, "cannot be read at offset \(at)")
+                }
+                if type == UInt8(ascii: "L") { longName = TarArchive.cString(meta[...]) }
+                else { paxPath = (try StreamingTar.paxRecords(meta, name: displayName))["path"].map { String(decoding: $0, as: UTF8.self) } ?? paxPath }
+            } else {
+                var name = TarArchive.cString(header[0..<100])
+                if header[257..<262].elementsEqual("ustar".utf8) {
+                    let prefix = TarArchive.cString(header[345..<500])
+                    if !prefix.isEmpty { name = prefix + "/" + name }
+                }
+                name = paxPath ?? longName ?? name
+                longName = nil; paxPath = nil
+                let key = Self.normalize(name)
+                if type == UInt8(ascii: "0") || type == 0 || type == UInt8(ascii: "7") {
+                    entries[key] = .file(offset: at + 512, size: size)
+                } else if type == UInt8(ascii: "2") {
+                    entries[key] = .link(TarArchive.cString(header[157..<257]))
+                }
+                guard entries.count <= Self.maxEntries else { throw ImageError(displayName, "has more than \(Self.maxEntries) entries; refused") }
+            }
+            at = (end + 511) / 512 * 512
+        }
+    }
+
+    static func normalize(_ name: String) -> String {
+        name.split(separator: "/", omittingEmptySubsequences: true).filter { $0 != "." }.joined(separator: "/")
+    }
+
+    func has(_ path: String) -> Bool { entries[Self.normalize(path)] != nil }
+
+    func open(_ path: String) throws(ImageError) -> (stream: ByteStream, size: Int) {
+        var key = Self.normalize(path)
+        for _ in 0..<8 {
+            switch entries[key] {
+            case .file(let offset, let size)?:
+                return (SharedRangeStream(descriptor, offset: offset, length: size, name: subject(path)), size)
+            case .link(let target)?:
+                let base = key.split(separator: "/").dropLast().joined(separator: "/")
+                do { key = try RootPath.resolve(target, from: base) } catch {
+                    throw ImageError(subject(path), "is a link out of the archive; refused")
+                }
+            case nil:
+                throw ImageError(subject(path), "is not in the archive")
+            }
+        }
+        throw ImageError(subject(path), "goes through too many links")
+    }
+}

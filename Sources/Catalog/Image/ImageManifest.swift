@@ -1,0 +1,219 @@
+import ProvenantCore
+
+/// `os/arch[/variant]`, as `--platform` and image indexes spell it.
+public struct ImagePlatform: Sendable, Equatable, CustomStringConvertible {
+    public var os: String
+    public var architecture: String
+    public var variant: String?
+
+    public init(os: String, architecture: String, variant: String? = nil) {
+        self.os = os; self.architecture = architecture; self.variant = variant
+    }
+
+    public init?(_ text: String) {
+        let p = text.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+        guard (2...3).contains(p.count), p.allSatisfy({ !$0.isEmpty && $0.utf8.allSatisfy { $0 > 32 && $0 < 127 } }) else { return nil }
+        os = p[0]; architecture = p[1]; variant = p.count == 3 ? p[2] : nil
+    }
+
+    public static let linuxAMD64 = ImagePlatform(os: "linux", architecture: "amd64")
+
+    public var description: String { variant.map { "\(os)/\(architecture)/\($0)" } ?? "\(os)/\(architecture)" }
+
+    /// A wanted platform without a variant accepts any variant; one with a variant needs that one
+    /// (arm64's unnamed variant is v8).
+    public func accepts(_ other: ImagePlatform) -> Bool {
+        guard os == other.os, architecture == other.architecture else { return false }
+        guard let v = variant else { return true }
+        return v == (other.variant ?? (architecture == "arm64" ? "v8" : nil))
+    }
+}
+
+/// A content descriptor: what a manifest or index says about a blob it points to.
+public struct ImageDescriptor: Sendable, Equatable {
+    public var mediaType: String
+    public var digest: String
+    public var size: Int
+    public var platform: ImagePlatform?
+    public var annotations: [String: String]
+    public var artifactType: String?
+
+    init(mediaType: String, digest: String, size: Int, platform: ImagePlatform? = nil, annotations: [String: String] = [:], artifactType: String? = nil) {
+        self.mediaType = mediaType; self.digest = digest; self.size = size
+        self.platform = platform; self.annotations = annotations; self.artifactType = artifactType
+    }
+
+    init(_ v: JSONValue, subject: String) throws(ImageError) {
+        guard let d = v["digest"]?.stringValue else { throw ImageError(subject, "has a descriptor without a digest") }
+        guard d.hasPrefix("sha256:"), d.utf8.count == 71,
+              d.utf8.dropFirst(7).allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) }) else {
+            throw ImageError(subject, "names blob '\(Redactor.quote(d, max: 80))', which is not a sha256 digest")
+        }
+        guard case .int(let size)? = v["size"], size >= 0 else { throw ImageError(subject, "has a descriptor for \(d) without a size") }
+        digest = d
+        self.size = size
+        mediaType = v["mediaType"]?.stringValue ?? ""
+        artifactType = v["artifactType"]?.stringValue
+        annotations = ImageJSON.stringMap(v["annotations"])
+        if let p = v["platform"], let os = p["os"]?.stringValue, let arch = p["architecture"]?.stringValue {
+            platform = ImagePlatform(os: os, architecture: arch, variant: p["variant"]?.stringValue)
+        } else {
+            platform = nil
+        }
+    }
+}
+
+public enum MediaType {
+    public static let ociIndex = "application/vnd.oci.image.index.v1+json"
+    public static let ociManifest = "application/vnd.oci.image.manifest.v1+json"
+    public static let ociConfig = "application/vnd.oci.image.config.v1+json"
+    public static let dockerList = "application/vnd.docker.distribution.manifest.list.v2+json"
+    public static let dockerManifest = "application/vnd.docker.distribution.manifest.v2+json"
+    public static let dockerConfig = "application/vnd.docker.container.image.v1+json"
+    public static let sigstoreBundle = "application/vnd.dev.sigstore.bundle.v0.3+json"
+
+    public static func isIndex(_ t: String) -> Bool { t == ociIndex || t == dockerList }
+    public static func isManifest(_ t: String) -> Bool { t == ociManifest || t == dockerManifest }
+
+    /// The compression a layer media type names, or nil for a type that is not an image layer.
+    public static func layerCompression(_ t: String) -> LayerCompression? {
+        switch t {
+        case "application/vnd.oci.image.layer.v1.tar", "application/vnd.oci.image.layer.nondistributable.v1.tar",
+             "application/vnd.docker.image.rootfs.diff.tar":
+            return LayerCompression.none
+        case "application/vnd.oci.image.layer.v1.tar+gzip", "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
+             "application/vnd.docker.image.rootfs.diff.tar.gzip", "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip":
+            return .gzip
+        case "application/vnd.oci.image.layer.v1.tar+zstd", "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd":
+            return .zstd
+        default: return nil
+        }
+    }
+}
+
+/// An image manifest: its config and its layers, bottom first.
+public struct ImageManifest: Sendable {
+    public var mediaType: String
+    public var config: ImageDescriptor
+    public var layers: [ImageDescriptor]
+    public var subject: ImageDescriptor?
+    public var artifactType: String?
+    public var annotations: [String: String]
+
+    public init(_ bytes: [UInt8], subject name: String) throws(ImageError) {
+        let v = try ImageJSON.parse(bytes, subject: name)
+        mediaType = v["mediaType"]?.stringValue ?? MediaType.ociManifest
+        guard case .int(2)? = v["schemaVersion"] else { throw ImageError(name, "is not a schema 2 image manifest") }
+        guard let c = v["config"] else { throw ImageError(name, "is a manifest without a config") }
+        config = try ImageDescriptor(c, subject: name)
+        guard let ls = v["layers"]?.arrayValue else { throw ImageError(name, "is a manifest without layers") }
+        layers = []
+        for l in ls { layers.append(try ImageDescriptor(l, subject: name)) }
+        subject = try v["subject"].map { (s) throws(ImageError) in try ImageDescriptor(s, subject: name) }
+        artifactType = v["artifactType"]?.stringValue
+        annotations = ImageJSON.stringMap(v["annotations"])
+    }
+}
+
+/// An image index (OCI) or manifest list (Docker): one manifest per platform, and perhaps attestations.
+public struct ImageIndex: Sendable {
+    public var manifests: [ImageDescriptor]
+
+    public init(_ bytes: [UInt8], subject name: String) throws(ImageError) {
+        let v = try ImageJSON.parse(bytes, subject: name)
+        guard case .int(2)? = v["schemaVersion"] else { throw ImageError(name, "is not a schema 2 image index") }
+        guard let ms = v["manifests"]?.arrayValue else { throw ImageError(name, "is an index without manifests") }
+        manifests = []
+        for m in ms { manifests.append(try ImageDescriptor(m, subject: name)) }
+    }
+
+    /// The manifest for `platform`: one whose platform matches, or the only image manifest when none
+    /// says its platform. Attestation manifests (Docker's `unknown/unknown`) are never picked.
+    public func select(_ platform: ImagePlatform, tag: String?, subject: String) throws(ImageError) -> ImageDescriptor {
+        var candidates = manifests.filter {
+            (MediaType.isManifest($0.mediaType) || MediaType.isIndex($0.mediaType) || $0.mediaType.isEmpty)
+                && $0.annotations["vnd.docker.reference.type"] != "attestation-manifest"
+                && $0.platform?.os != "unknown"
+        }
+        if let tag {
+            candidates = candidates.filter {
+                let ref = $0.annotations["org.opencontainers.image.ref.name"] ?? $0.annotations["io.containerd.image.name"] ?? ""
+                return ref == tag || ref.hasSuffix(":" + tag)
+            }
+            if candidates.isEmpty { throw ImageError(subject, "has no image tagged '\(Redactor.quote(tag, max: 80))'") }
+        }
+        let matching = candidates.filter { $0.platform.map(platform.accepts) ?? false }
+        if let m = matching.first { return m }
+        let unplatformed = candidates.filter { $0.platform == nil }
+        if unplatformed.count == 1 { return unplatformed[0] }
+        if unplatformed.count > 1 {
+            throw ImageError(subject, "holds \(unplatformed.count) images; name one by its tag (PATH:TAG)")
+        }
+        let offered = candidates.compactMap { $0.platform?.description }.joined(separator: ", ")
+        throw ImageError(subject, "has no image for \(platform) (it offers \(offered.isEmpty ? "none" : offered)); choose one with --platform")
+    }
+}
+
+/// The facts of an image config that an SBOM and a policy need. Environment values are never kept:
+/// only the variables' names.
+public struct ImageConfig: Sendable, Codable, Equatable {
+    public struct HistoryEntry: Sendable, Codable, Equatable {
+        public var createdBy: String
+        public var emptyLayer: Bool
+    }
+    public var user: String?
+    public var environmentNames: [String]
+    /// `NAME=VALUE` pairs: only for the secret scan of the config, never written out.
+    public var environment: [String]
+    public var exposedPorts: [String]
+    public var entrypoint: [String]?
+    public var cmd: [String]?
+    public var workingDir: String?
+    public var labels: [String: String]
+    public var history: [HistoryEntry]
+    public var diffIDs: [String]
+    public var platform: String?
+    public var created: String?
+
+    public init(_ bytes: [UInt8], subject name: String) throws(ImageError) {
+        let v = try ImageJSON.parse(bytes, subject: name)
+        let c = v["config"] ?? .object([])
+        user = c["User"]?.stringValue
+        environment = (c["Env"]?.arrayValue ?? []).compactMap(\.stringValue)
+        environmentNames = environment.map { e in e.firstIndex(of: "=").map { String(e[..<$0]) } ?? e }
+        exposedPorts = (c["ExposedPorts"]?.objectFields ?? []).map(\.0).sorted()
+        entrypoint = c["Entrypoint"]?.arrayValue?.compactMap(\.stringValue)
+        cmd = c["Cmd"]?.arrayValue?.compactMap(\.stringValue)
+        workingDir = c["WorkingDir"]?.stringValue
+        labels = ImageJSON.stringMap(c["Labels"])
+        history = (v["history"]?.arrayValue ?? []).map { h in
+            var empty = false
+            if case .bool(true)? = h["empty_layer"] { empty = true }
+            return HistoryEntry(createdBy: h["created_by"]?.stringValue ?? "", emptyLayer: empty)
+        }
+        guard let ids = v["rootfs"]?["diff_ids"]?.arrayValue else { throw ImageError(name, "is an image config without rootfs.diff_ids") }
+        diffIDs = ids.compactMap(\.stringValue)
+        if let os = v["os"]?.stringValue, let arch = v["architecture"]?.stringValue {
+            platform = ImagePlatform(os: os, architecture: arch, variant: v["variant"]?.stringValue).description
+        }
+        created = v["created"]?.stringValue
+    }
+
+    /// The `created_by` line of each layer: history entries that made no layer are skipped.
+    public func createdBy(layerCount: Int) -> [String?] {
+        let real = history.filter { !$0.emptyLayer }.map(\.createdBy)
+        return (0..<layerCount).map { $0 < real.count ? real[$0] : nil }
+    }
+}
+
+enum ImageJSON {
+    static func parse(_ bytes: [UInt8], subject: String) throws(ImageError) -> JSONValue {
+        do { return try JSONParser.parse(bytes) } catch { throw ImageError(subject, "is not valid JSON: \(error)") }
+    }
+
+    static func stringMap(_ v: JSONValue?) -> [String: String] {
+        var out: [String: String] = [:]
+        for (k, x) in v?.objectFields ?? [] { if let s = x.stringValue { out[k] = s } }
+        return out
+    }
+}

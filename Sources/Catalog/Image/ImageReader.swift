@@ -1,0 +1,229 @@
+import Foundation
+import ProvenantCore
+import Synchronization
+
+/// One layer as the image describes it, and how to read it.
+public struct LayerPlan: Sendable {
+    public var index: Int
+    /// What the layer's bytes are opened by: a path in a layout, or the digest in a registry.
+    public var key: String
+    /// The digest of the bytes as stored (compressed), checked while they stream; nil when the layout
+    /// does not name one (old `docker save` archives), where `diffID` is checked instead.
+    public var digest: String?
+    /// The digest of the uncompressed tar, from the config.
+    public var diffID: String?
+    public var mediaType: String
+    public var size: Int?
+    public var createdBy: String?
+}
+
+/// An image resolved to one manifest, its config and its layers, before any layer is read.
+public struct ResolvedImage: Sendable {
+    public var info: ImageInfo
+    public var config: ImageConfig
+    public var layers: [LayerPlan]
+}
+
+/// What an SBOM and a policy say about the image itself. Environment values are never kept here.
+public struct ImageInfo: Sendable, Codable, Equatable {
+    public struct Layer: Sendable, Codable, Equatable {
+        public var digest: String
+        public var diffID: String?
+        public var mediaType: String
+        public var size: Int?
+        public var createdBy: String?
+    }
+    /// The reference as given (redacted).
+    public var reference: String
+    /// The repository name: `host/path` for registry images, else the name the layout gives, else the file's.
+    public var name: String
+    public var tag: String?
+    /// The manifest's digest; nil only for an old `docker save` archive, which holds no manifest.
+    public var manifestDigest: String?
+    /// The config's digest (Docker's image ID).
+    public var imageID: String
+    /// `host/repository` for images from a registry, for the purl's `repository_url`.
+    public var repositoryURL: String?
+    /// Whether the reference pinned a digest (a tag can be moved to other content).
+    public var pinnedByDigest: Bool
+    public var platform: String?
+    public var user: String?
+    public var exposedPorts: [String]
+    public var entrypoint: [String]?
+    public var cmd: [String]?
+    public var workingDir: String?
+    public var labels: [String: String]
+    public var environmentNames: [String]
+    public var layers: [Layer]
+
+    /// `pkg:oci/NAME@sha256:…?repository_url=…&tag=…`, the purl spec's OCI form.
+    public var purl: PackageURL {
+        let last = name.split(separator: "/").last.map(String.init) ?? name
+        var q: [String: String] = [:]
+        if let r = repositoryURL { q["repository_url"] = r }
+        if let t = tag { q["tag"] = t }
+        if let p = platform, let arch = p.split(separator: "/").dropFirst().first { q["arch"] = String(arch) }
+        return PackageURL(type: "oci", name: last.lowercased(), version: manifestDigest ?? imageID, qualifiers: q)
+    }
+}
+
+/// Where an image's manifests and blobs come from.
+public protocol ImageSource: Sendable {
+    func resolve(platform: ImagePlatform) async throws -> ResolvedImage
+    /// The layer's bytes as stored; the reader checks them against the plan's digests.
+    func openLayer(_ layer: LayerPlan) async throws -> ByteStream
+}
+
+/// Which files of the image to keep in memory while the layers stream: those an extractor will read.
+public struct ImageCapture: Sendable {
+    public enum Rule: Sendable {
+        case skip, keep
+        /// Keep only if the bytes pass the check (a Go binary among all executables, say).
+        case keepIf(@Sendable ([UInt8]) -> Bool)
+    }
+    public let rule: @Sendable (_ path: String, _ size: Int, _ executable: Bool) -> Rule
+    public init(_ rule: @escaping @Sendable (String, Int, Bool) -> Rule) { self.rule = rule }
+    public static let nothing = ImageCapture { _, _, _ in .skip }
+}
+
+/// An image read: its squashed root filesystem with the wanted files' bytes, and what it says of itself.
+public struct ImageContents: Sendable {
+    public var info: ImageInfo
+    public var config: ImageConfig
+    public var filesystem: SquashedFileSystem
+    /// Files wanted but not kept, and other problems that did not stop the read.
+    public var diagnostics: [Diagnostic]
+}
+
+/// Reads an image: resolves the manifest for the platform, streams every layer through its digest
+/// check, decompression and tar reader (two at a time, merged in order), and squashes them. Nothing is
+/// written to disk; only the files `capture` keeps are held in memory.
+public struct ImageReader: Sendable {
+    public var platform: ImagePlatform
+    /// Bytes all layers together may inflate to.
+    public var inflateLimit: Int
+    /// One file kept in memory may be at most this large.
+    public var maxFileBytes: Int
+    public var capture: ImageCapture
+
+    public static let defaultInflateLimit = 64 << 30
+
+    public init(platform: ImagePlatform = .linuxAMD64, inflateLimit: Int = ImageReader.defaultInflateLimit,
+                maxFileBytes: Int = ExtractInput.maxBytes, capture: ImageCapture = .nothing) {
+        self.platform = platform; self.inflateLimit = inflateLimit; self.maxFileBytes = maxFileBytes; self.capture = capture
+    }
+
+    public func read(_ source: any ImageSource, budget: ReadBudget) async throws -> ImageContents {
+        let resolved = try await source.resolve(platform: platform)
+        guard !resolved.layers.isEmpty else {
+            throw ImageError(resolved.info.manifestDigest ?? resolved.info.imageID, "is a manifest without layers; there is no root filesystem to read")
+        }
+        let inflated = SharedInflateBudget(limit: inflateLimit)
+        let fs = SquashedFileSystem()
+        var trees: [Int: ImageNode] = [:]
+        var next = 0
+        let width = max(2, ProcessInfo.processInfo.activeProcessorCount)
+        let capture = self.capture, maxFileBytes = self.maxFileBytes
+        try await withThrowingTaskGroup(of: (Int, ImageNode).self) { group in
+            var started = 0
+            func start() {
+                guard started < resolved.layers.count else { return }
+                let plan = resolved.layers[started]
+                started += 1
+                group.addTask {
+                    let raw = try await source.openLayer(plan)
+                    return (plan.index, try Self.readLayer(plan, raw, capture: capture, maxFileBytes: maxFileBytes,
+                                                           inflated: inflated, budget: budget))
+                }
+            }
+            for _ in 0..<width { start() }
+            while let (i, tree) = try await group.next() {
+                trees[i] = tree
+                // Merge in order as soon as the next layer is ready, so finished layers free their trees.
+                while let t = trees.removeValue(forKey: next) { fs.apply(t); next += 1 }
+                start()
+            }
+        }
+        try fs.checkLinks()
+        var diagnostics: [Diagnostic] = []
+        fs.walk { path, node in
+            if let why = node.content?.refusal { diagnostics.append(Diagnostic(Location(path), "not read: \(why)", unscanned: .input)) }
+        }
+        return ImageContents(info: resolved.info, config: resolved.config, filesystem: fs, diagnostics: diagnostics)
+    }
+
+    /// Streams one layer into its own tree. Its digest (or diff ID) is checked at the end of the stream,
+    /// so a layer that fails it fails the read even though its entries were seen.
+    static func readLayer(_ plan: LayerPlan, _ raw: ByteStream, capture: ImageCapture, maxFileBytes: Int,
+                          inflated: SharedInflateBudget, budget: ReadBudget) throws(ImageError) -> ImageNode {
+        let subject = "layer \(plan.digest ?? plan.diffID ?? plan.key)"
+        var stream: ByteStream = raw
+        if let d = plan.digest { stream = try DigestingStream(stream, expected: d, size: plan.size, name: subject) }
+        let compression: LayerCompression
+        if let c = MediaType.layerCompression(plan.mediaType) {
+            compression = c
+        } else if plan.mediaType.isEmpty || plan.mediaType == "application/octet-stream" {
+            var head = [UInt8](repeating: 0, count: 4)
+            let n = try withBytes(&head) { (b) throws(ImageError) -> Int in try stream.readFully(into: b) }
+            head.removeLast(4 - n)
+            compression = LayerCompression.sniff(head[...])
+            stream = PeekedStream(stream, head: head)
+        } else {
+            throw ImageError(subject, "has media type '\(Redactor.quote(plan.mediaType, max: 120))', which is not an image layer this reader supports")
+        }
+        let inflateBudget = InflatedBytes(shared: inflated)
+        switch compression {
+        case .none: break
+        case .gzip: stream = try GzipStream(stream, name: subject, budget: inflateBudget)
+        case .zstd: stream = try ZstdStream(stream, name: subject, budget: inflateBudget)
+        }
+        if plan.digest == nil, let diffID = plan.diffID {
+            stream = try DigestingStream(stream, expected: diffID, name: subject + " (uncompressed)")
+        } else if plan.digest == nil {
+            throw ImageError(subject, "has neither a digest nor a diff ID to check it against; refused")
+        }
+        let tar = StreamingTar(stream, name: subject)
+        let builder = LayerBuilder(index: plan.index) { "\(subject) entry '\(Redactor.quote($0, max: 160))'" }
+        while let h = try tar.next() {
+            let parts = try SquashedFileSystem.components(of: h.name, entry: builder.entryName(h.name))
+            var content: FileContent?
+            if h.kind == .file, let last = parts.last, !last.hasPrefix(".wh.") {
+                let path = parts.joined(separator: "/")
+                switch capture.rule(path, h.size, h.mode & 0o111 != 0) {
+                case .skip: break
+                case .keep, .keepIf:
+                    if h.size > maxFileBytes {
+                        content = FileContent(nil, refusal: "\(h.size) bytes, over the \(maxFileBytes >> 20) MiB a file may be")
+                    } else if !budget.take(h.size) {
+                        content = FileContent(nil, refusal: "the scan has read its budget of \(budget.total >> 20) MiB")
+                    } else {
+                        let bytes = try tar.readData(limit: maxFileBytes)
+                        if case .keepIf(let check) = capture.rule(path, h.size, h.mode & 0o111 != 0), !check(bytes) {
+                            content = nil
+                        } else {
+                            content = FileContent(bytes)
+                        }
+                    }
+                }
+            }
+            try builder.add(h, components: parts, content: content)
+        }
+        try tar.drain()
+        return builder.top
+    }
+}
+
+/// The inflate budget of one image, shared by the layers read at once.
+final class SharedInflateBudget: Sendable {
+    let limit: Int
+    let used = Mutex(0)
+    init(limit: Int) { self.limit = limit }
+    func take(_ n: Int) -> Bool {
+        used.withLock { u in
+            let (sum, o) = u.addingReportingOverflow(n)
+            guard !o, sum <= limit else { return false }
+            u = sum
+            return true
+        }
+    }
+}

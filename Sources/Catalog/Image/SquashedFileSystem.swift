@@ -1,0 +1,237 @@
+import ProvenantCore
+
+/// The bytes of one regular file kept from a layer; hard links to it share the one copy.
+public final class FileContent: @unchecked Sendable {
+    /// Nil when no extractor asked for the file: its bytes were streamed past, not kept.
+    public internal(set) var bytes: [UInt8]?
+    /// Why the bytes were wanted but not kept (over the scan's read budget, too large).
+    public internal(set) var refusal: String?
+    init(_ bytes: [UInt8]?, refusal: String? = nil) { self.bytes = bytes; self.refusal = refusal }
+}
+
+/// One entry of an image's root filesystem. Built while the layers stream, then only read.
+public final class ImageNode: @unchecked Sendable {
+    public enum Kind: Sendable, Equatable { case directory, file, symbolicLink(String), other }
+    public internal(set) var kind: Kind
+    /// Index of the layer that last wrote this entry.
+    public internal(set) var layer: Int
+    public internal(set) var mode: Int
+    public internal(set) var uid: Int
+    public internal(set) var gid: Int
+    public internal(set) var size: Int
+    public internal(set) var content: FileContent?
+    /// The raw `security.capability` extended attribute, when the layer gave one.
+    public internal(set) var capability: [UInt8]?
+    var children: [String: ImageNode] = [:]
+    // Only read while this node is part of a layer being merged in:
+    var opaque = false
+    var whiteouts: Set<String> = []
+    /// A directory the layer never listed itself, only made to hold its entries.
+    var implicit = false
+
+    init(kind: Kind, layer: Int, mode: Int = 0o755, uid: Int = 0, gid: Int = 0, size: Int = 0) {
+        self.kind = kind; self.layer = layer; self.mode = mode; self.uid = uid; self.gid = gid; self.size = size
+    }
+
+    public var isDirectory: Bool { kind == .directory }
+    public var isRegularFile: Bool { kind == .file }
+}
+
+/// A regular file of the squashed image, as the index lists it.
+public struct ImageFile: Sendable {
+    public var path: String
+    public var node: ImageNode
+}
+
+/// An image's layers applied in order into one root filesystem, as a container runtime would see it:
+/// whiteouts (`.wh.NAME`) delete what lower layers made, an opaque marker (`.wh..wh..opq`) hides a
+/// directory's lower contents, hard links share their target's bytes, and symbolic links are kept as
+/// links, resolved later inside the image only. Entry names that climb with `..`, or whiteouts that
+/// would, are refused.
+public final class SquashedFileSystem: @unchecked Sendable {
+    public let root = ImageNode(kind: .directory, layer: 0)
+    /// Names deeper than this many components are refused.
+    public static let maxDepth = 256
+    /// Symbolic links followed for one path, as the kernel's limit.
+    public static let maxLinks = 40
+
+    public init() {}
+
+    /// `name` from a tar header as the components of a path inside the image, or an error for a name
+    /// that leaves it. "" and "." are the root itself (no components).
+    public static func components(of name: String, entry: String) throws(ImageError) -> [Substring] {
+        let parts = name.split(separator: "/", omittingEmptySubsequences: true).filter { $0 != "." }
+        if parts.contains("..") { throw ImageError(entry, "names '\(Redactor.quote(name, max: 160))', which climbs out of the image root with '..'; refused") }
+        if parts.count > maxDepth { throw ImageError(entry, "is more than \(maxDepth) directories deep; refused") }
+        if name.utf8.contains(0) { throw ImageError(entry, "has a NUL byte in its name") }
+        return parts
+    }
+
+    /// Merges one layer, read into its own tree by `LayerBuilder`, onto the layers below.
+    func apply(_ layer: ImageNode) {
+        Self.merge(layer, into: root, depth: 0)
+    }
+
+    private static func merge(_ upper: ImageNode, into lower: ImageNode, depth: Int) {
+        if upper.opaque { lower.children.removeAll() }
+        for w in upper.whiteouts { lower.children[w] = nil }
+        if !upper.implicit {
+            lower.mode = upper.mode; lower.uid = upper.uid; lower.gid = upper.gid; lower.layer = upper.layer
+        }
+        for (name, u) in upper.children {
+            if u.isDirectory, let l = lower.children[name], l.isDirectory, depth < maxDepth {
+                merge(u, into: l, depth: depth + 1)
+            } else {
+                clearMarkers(u, depth: depth)
+                lower.children[name] = u
+            }
+        }
+    }
+
+    private static func clearMarkers(_ n: ImageNode, depth: Int) {
+        guard n.isDirectory, depth <= maxDepth else { return }
+        n.opaque = false; n.whiteouts = []
+        for c in n.children.values where c.isDirectory { clearMarkers(c, depth: depth + 1) }
+    }
+
+    /// The node at `components` without following any link (for hard link targets), or nil.
+    static func lookupLiteral(_ components: [Substring], in top: ImageNode) -> ImageNode? {
+        var n = top
+        for c in components {
+            guard n.isDirectory, let next = n.children[String(c)] else { return nil }
+            n = next
+        }
+        return n
+    }
+
+    /// Where `path` (relative to the image root) leads, following symbolic links inside the image:
+    /// an absolute target starts again at the image root and `..` at the root stays there, as the
+    /// kernel resolves inside a container. With `followLast` false a final link is returned itself.
+    public func resolve(_ path: String, followLast: Bool = true) throws(FileAccessError) -> (node: ImageNode, path: String) {
+        var pending: [String] = path.split(separator: "/", omittingEmptySubsequences: true).map(String.init).reversed()
+        var stack: [(String, ImageNode)] = []
+        var current = root
+        var links = 0
+        while let c = pending.popLast() {
+            if c == "." { continue }
+            if c == ".." {
+                if let (_, parent) = stack.popLast() { current = parent }
+                continue
+            }
+            guard current.isDirectory else { throw .notFound(path) }
+            guard let next = current.children[c] else { throw .notFound(path) }
+            if case .symbolicLink(let target) = next.kind, followLast || !pending.isEmpty {
+                links += 1
+                if links > Self.maxLinks { throw .tooManyLinks(path) }
+                if target.hasPrefix("/") { stack.removeAll(); current = root }
+                for t in target.split(separator: "/", omittingEmptySubsequences: true).reversed() { pending.append(String(t)) }
+                continue
+            }
+            stack.append((c, current))
+            current = next
+        }
+        return (current, stack.map(\.0).joined(separator: "/"))
+    }
+
+    /// Every symbolic link must resolve within the kernel's link limit: a loop is an error naming it.
+    func checkLinks() throws(ImageError) {
+        var loop: String?
+        walk { path, node in
+            guard loop == nil, case .symbolicLink = node.kind else { return }
+            do throws(FileAccessError) { _ = try resolve(path) } catch .tooManyLinks { loop = path } catch {}
+        }
+        if let loop { throw ImageError("'\(Redactor.quote(loop, max: 160))'", "is a symbolic link that loops (more than \(Self.maxLinks) links to resolve)") }
+    }
+
+    /// Visits every entry below the root in path order, without following links.
+    public func walk(_ visit: (String, ImageNode) -> Void) {
+        var stack: [(String, ImageNode, Int)] = [("", root, 0)]
+        while let (path, dir, depth) = stack.popLast() {
+            // Reverse order on the stack gives ascending order out.
+            for name in dir.children.keys.sorted().reversed() {
+                let child = dir.children[name]!
+                let p = path.isEmpty ? name : path + "/" + name
+                if child.isDirectory && depth < Self.maxDepth { stack.append((p, child, depth + 1)) }
+                visit(p, child)
+            }
+        }
+    }
+
+    /// The regular files, in path order.
+    public func files() -> [ImageFile] {
+        var out: [ImageFile] = []
+        walk { p, n in if n.isRegularFile { out.append(ImageFile(path: p, node: n)) } }
+        return out.sorted { $0.path < $1.path }
+    }
+}
+
+/// Builds one layer's own tree from its tar entries, before it is merged onto the layers below.
+struct LayerBuilder {
+    let top: ImageNode
+    let index: Int
+    let entryName: (String) -> String
+
+    init(index: Int, entryName: @escaping (String) -> String) {
+        self.index = index
+        self.entryName = entryName
+        top = ImageNode(kind: .directory, layer: index)
+        top.implicit = true
+    }
+
+    /// The directory holding `components`' last one, made (implicitly) as needed in this layer.
+    func parent(of components: [Substring]) -> ImageNode {
+        var n = top
+        for c in components.dropLast() {
+            let key = String(c)
+            if let next = n.children[key], next.isDirectory { n = next; continue }
+            let d = ImageNode(kind: .directory, layer: index)
+            d.implicit = true
+            n.children[key] = d
+            n = d
+        }
+        return n
+    }
+
+    /// Applies one header; for a regular file, `content` is what was kept of it.
+    func add(_ h: TarHeader, components: [Substring], content: FileContent?) throws(ImageError) {
+        guard let last = components.last else { return }
+        let name = String(last)
+        let dir = parent(of: components)
+        if name.hasPrefix(".wh.") {
+            if name == ".wh..wh..opq" { dir.opaque = true; return }
+            let target = String(name.dropFirst(4))
+            guard !target.isEmpty, target != ".", target != "..", !target.contains("/") else {
+                throw ImageError(entryName(h.name), "is a whiteout of '\(Redactor.quote(target, max: 80))', outside the directory it is in; refused")
+            }
+            dir.whiteouts.insert(target)
+            return
+        }
+        switch h.kind {
+        case .directory:
+            if let d = dir.children[name], d.isDirectory {
+                d.implicit = false; d.mode = h.mode; d.uid = h.uid; d.gid = h.gid
+            } else {
+                dir.children[name] = ImageNode(kind: .directory, layer: index, mode: h.mode, uid: h.uid, gid: h.gid)
+            }
+        case .file:
+            let n = ImageNode(kind: .file, layer: index, mode: h.mode, uid: h.uid, gid: h.gid, size: h.size)
+            n.content = content ?? FileContent(nil)
+            n.capability = h.xattrs["security.capability"]
+            dir.children[name] = n
+        case .symbolicLink:
+            dir.children[name] = ImageNode(kind: .symbolicLink(h.linkName), layer: index, mode: h.mode, uid: h.uid, gid: h.gid)
+        case .hardLink:
+            let targetParts = try SquashedFileSystem.components(of: h.linkName, entry: entryName(h.name))
+            // A layer is extracted on its own, so a hard link names a file earlier in the same layer.
+            guard let t = SquashedFileSystem.lookupLiteral(targetParts, in: top), t.isRegularFile else {
+                throw ImageError(entryName(h.name), "is a hard link to '\(Redactor.quote(h.linkName, max: 160))', which is not a file earlier in its layer")
+            }
+            let n = ImageNode(kind: .file, layer: index, mode: t.mode, uid: t.uid, gid: t.gid, size: t.size)
+            n.content = t.content
+            n.capability = t.capability
+            dir.children[name] = n
+        case .other:
+            dir.children[name] = ImageNode(kind: .other, layer: index, mode: h.mode, uid: h.uid, gid: h.gid)
+        }
+    }
+}

@@ -1,0 +1,195 @@
+import ProvenantCore
+
+/// One entry of a layer's tar stream, its header read; its data is next in the stream.
+public struct TarHeader: Sendable, Equatable {
+    public enum Kind: Sendable, Equatable {
+        case file, hardLink, symbolicLink, directory
+        /// Devices, FIFOs and anything else: listed for policy, never read.
+        case other(UInt8)
+    }
+    public var name: String
+    public var kind: Kind
+    public var size: Int
+    public var mode: Int
+    public var uid: Int
+    public var gid: Int
+    /// The target of a link.
+    public var linkName: String
+    /// `SCHILY.xattr.*` pax records, keyed without the prefix (`security.capability`).
+    public var xattrs: [String: [UInt8]]
+}
+
+/// A tar stream read entry by entry from a `ByteStream`: ustar, GNU long names and links (`L`, `K`),
+/// and pax extended headers (`path`, `linkpath`, `size`, `uid`, `gid`, `SCHILY.xattr.*`). Nothing is
+/// buffered beyond one header; the data of an entry is read or skipped by the caller. Every number is
+/// parsed with checked arithmetic, and a stream that ends inside an entry is an error.
+public final class StreamingTar {
+    let stream: ByteStream
+    let name: String
+    /// Bytes of the current entry's data not yet consumed, and its padding.
+    var dataLeft = 0
+    var padLeft = 0
+    var entries = 0
+    var ended = false
+    var block = [UInt8](repeating: 0, count: 512)
+
+    /// Long names, pax headers and the like may not exceed this.
+    public static let maxMetaSize = 1 << 20
+    /// Entries per layer, against streams of millions of empty entries.
+    public static let maxEntries = 2_000_000
+
+    public init(_ stream: ByteStream, name: String) { self.stream = stream; self.name = name }
+
+    /// The next entry's header, or nil at the end of the archive.
+    public func next() throws(ImageError) -> TarHeader? {
+        try skipData()
+        guard !ended else { return nil }
+        var longName: String?, longLink: String?
+        var pax: [String: [UInt8]] = [:]
+        while true {
+            guard try readBlock() else {
+                // A stream that stops at a block boundary without the two zero blocks is accepted
+                // (some writers omit them), as GNU tar does.
+                ended = true
+                if longName != nil || longLink != nil || !pax.isEmpty { throw ImageError(name, "ends after an extended header, before its entry (truncated layer)") }
+                return nil
+            }
+            if block.allSatisfy({ $0 == 0 }) { ended = true; return nil }
+            guard TarArchive.checksumMatches(block, 0) else {
+                throw ImageError(name, "has a tar header with a bad checksum after entry \(entries) (corrupt or not a tar layer)")
+            }
+            entries += 1
+            guard entries <= Self.maxEntries else { throw ImageError(name, "has more than \(Self.maxEntries) tar entries; stopped") }
+            guard let size = TarArchive.octal(block, 124, 12) else { throw ImageError(name, "has a tar header with an unreadable size") }
+            let type = block[156]
+            switch type {
+            case UInt8(ascii: "L"), UInt8(ascii: "K"), UInt8(ascii: "x"):
+                guard size <= Self.maxMetaSize else { throw ImageError(name, "has an extended header of \(size) bytes; refused") }
+                let meta = try readMeta(size)
+                if type == UInt8(ascii: "L") { longName = TarArchive.cString(meta[...]) }
+                else if type == UInt8(ascii: "K") { longLink = TarArchive.cString(meta[...]) }
+                else { pax.merge(try Self.paxRecords(meta, name: name)) { _, new in new } }
+                continue
+            case UInt8(ascii: "g"):
+                // A global pax header changes defaults this reader does not use; skip it.
+                guard size <= Self.maxMetaSize else { throw ImageError(name, "has a global header of \(size) bytes; refused") }
+                _ = try readMeta(size)
+                continue
+            default:
+                break
+            }
+            var header = TarHeader(name: "", kind: .file, size: size, mode: TarArchive.octal(block, 100, 8) ?? 0,
+                                   uid: TarArchive.octal(block, 108, 8) ?? 0, gid: TarArchive.octal(block, 116, 8) ?? 0,
+                                   linkName: TarArchive.cString(block[157..<257]), xattrs: [:])
+            var n = TarArchive.cString(block[0..<100])
+            if block[257..<262].elementsEqual("ustar".utf8) {
+                let prefix = TarArchive.cString(block[345..<500])
+                if !prefix.isEmpty { n = prefix + "/" + n }
+            }
+            header.name = longName ?? n
+            if let l = longLink { header.linkName = l }
+            for (k, v) in pax {
+                switch k {
+                case "path": header.name = String(decoding: v, as: UTF8.self)
+                case "linkpath": header.linkName = String(decoding: v, as: UTF8.self)
+                case "size":
+                    guard let s = Int(String(decoding: v, as: UTF8.self)), s >= 0, s < Int(Int32.max) * 1024 else {
+                        throw ImageError(name, "has a pax size that is not a number of bytes")
+                    }
+                    header.size = s
+                case "uid": header.uid = Int(String(decoding: v, as: UTF8.self)) ?? header.uid
+                case "gid": header.gid = Int(String(decoding: v, as: UTF8.self)) ?? header.gid
+                default:
+                    if k.hasPrefix("SCHILY.xattr.") { header.xattrs[String(k.dropFirst(13))] = v }
+                }
+            }
+            switch type {
+            case UInt8(ascii: "0"), 0, UInt8(ascii: "7"): header.kind = .file
+            case UInt8(ascii: "1"): header.kind = .hardLink
+            case UInt8(ascii: "2"): header.kind = .symbolicLink
+            case UInt8(ascii: "5"): header.kind = .directory
+            default: header.kind = .other(type)
+            }
+            // Links and directories carry no data whatever their size field says (POSIX).
+            let carries = header.kind == .file || { if case .other = header.kind { return true } else { return false } }()
+            dataLeft = carries ? header.size : 0
+            padLeft = carries ? (512 - header.size % 512) % 512 : 0
+            return header
+        }
+    }
+
+    /// Reads the current entry's data whole (it must be at most `limit` bytes).
+    public func readData(limit: Int) throws(ImageError) -> [UInt8] {
+        guard dataLeft <= limit else { throw ImageError(name, "entry of \(dataLeft) bytes exceeds \(limit) bytes") }
+        var out = [UInt8](repeating: 0, count: dataLeft)
+        let got = try withBytes(&out) { (b) throws(ImageError) -> Int in try stream.readFully(into: b) }
+        guard got == dataLeft else { throw ImageError(name, "ends inside a file's data (truncated layer)") }
+        dataLeft = 0
+        return out
+    }
+
+    /// Reads up to `count` bytes of the current entry's data (fewer only at its end).
+    public func readData(into buffer: UnsafeMutableRawBufferPointer) throws(ImageError) -> Int {
+        let want = min(buffer.count, dataLeft)
+        guard want > 0 else { return 0 }
+        let got = try stream.readFully(into: UnsafeMutableRawBufferPointer(rebasing: buffer[..<want]))
+        guard got == want else { throw ImageError(name, "ends inside a file's data (truncated layer)") }
+        dataLeft -= got
+        return got
+    }
+
+    /// Reads the archive to its end, for a digest over all of it.
+    public func drain() throws(ImageError) {
+        while try next() != nil {}
+        let sink = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 << 10, alignment: 16)
+        defer { sink.deallocate() }
+        while try stream.read(into: sink) > 0 {}
+    }
+
+    private func skipData() throws(ImageError) {
+        var left = dataLeft + padLeft
+        dataLeft = 0; padLeft = 0
+        guard left > 0 else { return }
+        let sink = UnsafeMutableRawBufferPointer.allocate(byteCount: min(left, 256 << 10), alignment: 16)
+        defer { sink.deallocate() }
+        while left > 0 {
+            let got = try stream.readFully(into: UnsafeMutableRawBufferPointer(rebasing: sink[..<min(left, sink.count)]))
+            guard got > 0 else { throw ImageError(name, "ends inside a file's data (truncated layer)") }
+            left -= got
+        }
+    }
+
+    private func readBlock() throws(ImageError) -> Bool {
+        let got = try withBytes(&block) { (b) throws(ImageError) -> Int in try stream.readFully(into: b) }
+        if got == 0 { return false }
+        guard got == 512 else { throw ImageError(name, "ends inside a tar header (truncated layer)") }
+        return true
+    }
+
+    private func readMeta(_ size: Int) throws(ImageError) -> [UInt8] {
+        let padded = (size + 511) / 512 * 512
+        var out = [UInt8](repeating: 0, count: padded)
+        let got = try withBytes(&out) { (b) throws(ImageError) -> Int in try stream.readFully(into: b) }
+        guard got == padded else { throw ImageError(name, "ends inside an extended header (truncated layer)") }
+        return Array(out[0..<size])
+    }
+
+    /// pax records: `LEN key=value\n`, where LEN counts the whole record.
+    static func paxRecords(_ b: [UInt8], name: String) throws(ImageError) -> [String: [UInt8]] {
+        var out: [String: [UInt8]] = [:]
+        var at = 0
+        while at < b.count {
+            if b[at] == 0 { break }
+            var len = 0, i = at
+            while i < b.count, b[i] >= 48, b[i] <= 57, i - at < 8 { len = len * 10 + Int(b[i] - 48); i += 1 }
+            guard i < b.count, b[i] == 32, len > i - at + 1 else { throw ImageError(name, "has a malformed pax record") }
+            let (end, o) = at.addingReportingOverflow(len)
+            guard !o, end <= b.count, b[end - 1] == 10 else { throw ImageError(name, "has a pax record longer than its header") }
+            let kv = b[(i + 1)..<(end - 1)]
+            guard let eq = kv.firstIndex(of: UInt8(ascii: "=")) else { throw ImageError(name, "has a pax record without '='") }
+            out[String(decoding: kv[..<eq], as: UTF8.self)] = Array(kv[(eq + 1)...])
+            at = end
+        }
+        return out
+    }
+}
