@@ -107,6 +107,8 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "GuardTests", dependencies: ["Guard", "Permissions", "ProvenantCore", "TestSupport"],
                     resources: [.copy("Fixtures")]),
+        // Images read from real layouts and archives (skopeo, umoci) and from hand-made bad ones.
+        .testTarget(name: "ImageTests", dependencies: ["Catalog", "SBOM", "ProvenantCore", "TestSupport"]),
         .testTarget(name: "FuzzReplayTests", dependencies: ["FuzzTargets"], resources: [.copy("Fixtures")]),
     ]
 )

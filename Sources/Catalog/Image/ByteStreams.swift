@@ -212,6 +212,8 @@ public final class ZstdStream: ByteStream {
     var inBuffer = ZSTD_inBuffer(src: nil, size: 0, pos: 0)
     var inputEnd = false
     var sawData = false
+    /// zstd's hint from the last call that made progress: zero when a frame had just ended.
+    var lastHint = 1
     let name: String
     let budget: InflatedBytes
 
@@ -236,14 +238,16 @@ public final class ZstdStream: ByteStream {
                 inBuffer.pos = 0
             }
             var out = ZSTD_outBuffer(dst: buffer.baseAddress, size: buffer.count, pos: 0)
+            let before = inBuffer.pos
             let rc = ZSTD_decompressStream(ds, &out, &inBuffer)
             if ZSTD_isError(rc) != 0 {
                 throw ImageError(name, "has damaged zstd data: \(String(cString: ZSTD_getErrorName(rc)))")
             }
+            if out.pos > 0 || inBuffer.pos > before { lastHint = rc }
             if out.pos > 0 { try budget.take(out.pos, name); return out.pos }
             if inputEnd && inBuffer.pos == inBuffer.size {
-                // Zero means the last frame was complete and flushed.
-                if rc != 0 || !sawData { throw ImageError(name, "ends inside its zstd stream (truncated layer)") }
+                // A zero hint from the last call that made progress means the last frame was complete.
+                if lastHint != 0 || !sawData { throw ImageError(name, "ends inside its zstd stream (truncated layer)") }
                 return 0
             }
         }

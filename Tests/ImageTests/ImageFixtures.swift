@@ -1,0 +1,153 @@
+import Catalog
+import Foundation
+import ProvenantCore
+import TestSupport
+
+/// Writes ustar archives byte by byte, so tests can make layers that no well-behaved tool would:
+/// names that climb, whiteouts outside the root, links in loops, truncated streams.
+struct TarWriter {
+    var bytes: [UInt8] = []
+
+    enum Kind: UInt8 { case file = 48, hardLink = 49, symlink = 50, directory = 53 }
+
+    mutating func add(_ name: String, _ kind: Kind = .file, data: [UInt8] = [], link: String = "", mode: Int = 0o644,
+                      pax: [String: String] = [:]) {
+        if !pax.isEmpty {
+            var body: [UInt8] = []
+            for (k, v) in pax.sorted(by: { $0.key < $1.key }) {
+                let rest = " \(k)=\(v)\n"
+                var len = rest.utf8.count + 1
+                while "\(len)".utf8.count + rest.utf8.count != len { len += 1 }
+                body += Array("\(len)\(rest)".utf8)
+            }
+            header("PaxHeaders/x", type: UInt8(ascii: "x"), size: body.count, link: "", mode: 0o644)
+            append(body)
+        }
+        header(name, type: kind.rawValue, size: kind == .file ? data.count : 0, link: link, mode: mode)
+        if kind == .file { append(data) }
+    }
+
+    private mutating func append(_ data: [UInt8]) {
+        bytes += data
+        bytes += [UInt8](repeating: 0, count: (512 - data.count % 512) % 512)
+    }
+
+    private mutating func header(_ name: String, type: UInt8, size: Int, link: String, mode: Int) {
+        var h = [UInt8](repeating: 0, count: 512)
+        func put(_ s: String, _ at: Int, _ width: Int) { for (i, b) in s.utf8.prefix(width).enumerated() { h[at + i] = b } }
+        func octal(_ v: Int, _ at: Int, _ width: Int) {
+            let digits = String(v, radix: 8)
+            put(String(repeating: "0", count: max(0, width - 1 - digits.count)) + digits, at, width - 1)
+        }
+        put(name, 0, 100)
+        octal(mode, 100, 8); octal(0, 108, 8); octal(0, 116, 8)
+        octal(size, 124, 12); octal(0, 136, 12)
+        h[156] = type
+        put(link, 157, 100)
+        put("ustar", 257, 6); put("00", 263, 2)
+        for i in 148..<156 { h[i] = 32 }
+        let sum = h.reduce(0) { $0 + Int($1) }
+        octal(sum, 148, 7)
+        h[155] = 32
+        bytes += h
+    }
+
+    func finished() -> [UInt8] { bytes + [UInt8](repeating: 0, count: 1024) }
+}
+
+/// An OCI image layout written by hand: blobs named by their digests, a manifest, a config and an
+/// index. Each piece can be bent to make a bad image.
+struct LayoutWriter {
+    let dir: URL
+    var layers: [(bytes: [UInt8], mediaType: String, diffID: String)] = []
+    var history: [String] = []
+    var configExtra: [(String, JSONValue)] = []
+
+    init(_ dir: URL) throws {
+        self.dir = dir
+        try FileManager.default.createDirectory(at: dir.appendingPathComponent("blobs/sha256"), withIntermediateDirectories: true)
+    }
+
+    static func digest(_ b: [UInt8]) -> String { "sha256:" + FileDigest.sha256(b).value }
+
+    @discardableResult
+    func blob(_ b: [UInt8]) throws -> String {
+        let d = Self.digest(b)
+        try Data(b).write(to: dir.appendingPathComponent("blobs/sha256/" + d.dropFirst(7)))
+        return d
+    }
+
+    /// Adds an uncompressed tar, or a gzip of it (made by gzip(1)).
+    mutating func addLayer(_ tar: [UInt8], gzip: Bool = false, createdBy: String = "RUN test") throws {
+        let stored = gzip ? try Self.gzip(tar) : tar
+        layers.append((stored, gzip ? "application/vnd.oci.image.layer.v1.tar+gzip" : "application/vnd.oci.image.layer.v1.tar", Self.digest(tar)))
+        history.append(createdBy)
+    }
+
+    static func gzip(_ b: [UInt8]) throws -> [UInt8] {
+        let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("gz-\(UUID().uuidString)")
+        try Data(b).write(to: tmp)
+        defer { try? FileManager.default.removeItem(at: tmp); try? FileManager.default.removeItem(atPath: tmp.path + ".gz") }
+        _ = try runProcess("gzip", ["-n", tmp.path])
+        return [UInt8](try Data(contentsOf: URL(fileURLWithPath: tmp.path + ".gz")))
+    }
+
+    /// Writes everything; `mediaTypeOverride` replaces every layer's media type, `manifestLayers` the
+    /// manifest's layer list. Returns the manifest digest.
+    @discardableResult
+    func write(user: String? = nil, layerMediaType: String? = nil, dropLayers: Bool = false) throws -> String {
+        var cfg: [(String, JSONValue)] = []
+        var inner: [(String, JSONValue)] = [("Env", .array([.string("PATH=/usr/bin"), .string("API_TOKEN=ghp_notarealtoken")]))]
+        if let user { inner.append(("User", .string(user))) }
+        cfg.append(("architecture", .string("amd64")))
+        cfg.append(("os", .string("linux")))
+        cfg.append(("config", .object(inner)))
+        cfg.append(("rootfs", .object([("type", .string("layers")), ("diff_ids", .array(dropLayers ? [] : layers.map { .string($0.diffID) }))])))
+        cfg.append(("history", .array(history.map { .object([("created_by", .string($0))]) })))
+        cfg += configExtra
+        let configBytes = Array(JSONValue.object(cfg).serialized(pretty: false).utf8)
+        let configDigest = try blob(configBytes)
+        var layerDescs: [JSONValue] = []
+        for l in layers where !dropLayers {
+            let d = try blob(l.bytes)
+            layerDescs.append(.object([("mediaType", .string(layerMediaType ?? l.mediaType)), ("digest", .string(d)), ("size", .int(l.bytes.count))]))
+        }
+        let manifest = JSONValue.object([
+            ("schemaVersion", .int(2)), ("mediaType", .string(MediaType.ociManifest)),
+            ("config", .object([("mediaType", .string(MediaType.ociConfig)), ("digest", .string(configDigest)), ("size", .int(configBytes.count))])),
+            ("layers", .array(layerDescs)),
+        ])
+        let manifestBytes = Array(manifest.serialized(pretty: false).utf8)
+        let manifestDigest = try blob(manifestBytes)
+        let index = JSONValue.object([
+            ("schemaVersion", .int(2)),
+            ("manifests", .array([.object([("mediaType", .string(MediaType.ociManifest)), ("digest", .string(manifestDigest)),
+                                           ("size", .int(manifestBytes.count)),
+                                           ("annotations", .object([("org.opencontainers.image.ref.name", .string("test"))]))])])),
+        ])
+        try Data(index.serialized(pretty: false).utf8).write(to: dir.appendingPathComponent("index.json"))
+        try Data(#"{"imageLayoutVersion":"1.0.0"}"#.utf8).write(to: dir.appendingPathComponent("oci-layout"))
+        return manifestDigest
+    }
+}
+
+func temporaryDirectory(_ name: String) throws -> URL {
+    let d = FileManager.default.temporaryDirectory.appendingPathComponent("provenant-\(name)-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: d, withIntermediateDirectories: true)
+    return d
+}
+
+/// Runs a tool the tests need and fails loudly with its output when it fails.
+@discardableResult
+func tool(_ exe: String, _ args: [String]) throws -> String {
+    let r = try runProcess(exe, args)
+    guard r.code == 0 else { throw ToolFailure(description: "\(exe) \(args.joined(separator: " ")) exited \(r.code): \(r.err)\(r.out)") }
+    return r.out
+}
+
+struct ToolFailure: Error, CustomStringConvertible { var description: String }
+
+/// Reads an image the way `provenant sbom` does.
+func catalogImage(_ reference: String) async throws -> Inventory {
+    try await Cataloger().catalog(reference)
+}
