@@ -135,24 +135,26 @@ public final class SquashedFileSystem: @unchecked Sendable {
 
     /// Every symbolic link must resolve within the kernel's link limit: a loop is an error naming it.
     func checkLinks() throws(ImageError) {
-        var loop: String?
+        var loops: [String] = []
         walk { path, node in
-            guard loop == nil, case .symbolicLink = node.kind else { return }
-            do throws(FileAccessError) { _ = try resolve(path) } catch .tooManyLinks { loop = path } catch {}
+            guard case .symbolicLink = node.kind else { return }
+            do throws(FileAccessError) { _ = try resolve(path) } catch .tooManyLinks { loops.append(path) } catch {}
         }
-        if let loop { throw ImageError("'\(Redactor.quote(loop, max: 160))'", "is a symbolic link that loops (more than \(Self.maxLinks) links to resolve)") }
+        if let loop = loops.min() {
+            throw ImageError("'\(Redactor.quote(loop, max: 160))'", "is a symbolic link that loops (more than \(Self.maxLinks) links to resolve)")
+        }
     }
 
     /// Visits every entry below the root in path order, without following links.
     public func walk(_ visit: (String, ImageNode) -> Void) {
         var stack: [(String, ImageNode, Int)] = [("", root, 0)]
         while let (path, dir, depth) = stack.popLast() {
-            // Reverse order on the stack gives ascending order out.
-            for name in dir.children.keys.sorted().reversed() {
+            let names = dir.children.keys.sorted()
+            for name in names { visit(path.isEmpty ? name : path + "/" + name, dir.children[name]!) }
+            // Pushed in reverse, so subdirectories are walked in ascending order.
+            for name in names.reversed() {
                 let child = dir.children[name]!
-                let p = path.isEmpty ? name : path + "/" + name
-                if child.isDirectory && depth < Self.maxDepth { stack.append((p, child, depth + 1)) }
-                visit(p, child)
+                if child.isDirectory && depth < Self.maxDepth { stack.append((path.isEmpty ? name : path + "/" + name, child, depth + 1)) }
             }
         }
     }
