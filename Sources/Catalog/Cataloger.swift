@@ -30,6 +30,9 @@ public struct Cataloger: Sendable {
     public var extractors: [any Extractor]
     /// Bytes the whole scan may read whole (see `ReadBudget`).
     public var readBudget: Int
+    /// Checks an image's config for secrets (its environment values and history commands) and returns
+    /// one masked line per hit; they become the image's `secretsInConfig`. Set by the secrets engine's owner.
+    public var configSecrets: (@Sendable (ImageConfig, _ display: String) -> [String])?
 
     public init(mode: ScanMode = .auto, includeDev: Bool = false, excludes: [String] = [],
                 extractors: [any Extractor] = Cataloger.defaultExtractors, readBudget: Int = FileIndex.defaultReadBudget) {
@@ -100,6 +103,7 @@ public struct Cataloger: Sendable {
         let index = FileIndex(image: ImageFileSource(filesystem: contents.filesystem, budget: budget), name: contents.info.name)
         var inv = await catalog(index: index, target: contents.info.reference, isDirectory: true, extraDiagnostics: contents.diagnostics)
         inv.image = contents.info
+        inv.image?.secretsInConfig = configSecrets?(contents.config, contents.info.reference) ?? []
         let layers = contents.info.layers
         for i in inv.packages.indices {
             for j in inv.packages[i].locations.indices {

@@ -75,6 +75,7 @@ public enum ImageFacts {
         if let w = i.workingDir, !w.isEmpty { out.append(("provenant:image:working-dir", w)) }
         for k in i.labels.keys.sorted() { out.append(("provenant:image:label:\(k)", Redactor.redact(i.labels[k] ?? ""))) }
         for n in i.environmentNames.sorted() { out.append(("provenant:image:env", n)) }
+        for s in i.secretsInConfig { out.append(("provenant:image:secret-in-config", s)) }
         for (n, l) in i.layers.enumerated() {
             out.append(("provenant:image:layer:\(n)", l.digest + (l.createdBy.map { " " + Redactor.redact($0) } ?? "")))
         }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Catalog
 import ProvenantCore
+import Secrets
 
 /// The cataloguing flags `sbom` and `scan` share, and the one way both turn them into an inventory.
 struct CatalogOptions: ParsableArguments {
@@ -30,14 +31,22 @@ struct CatalogOptions: ParsableArguments {
 
     /// Catalogs `target`; an unusable target ends the run with exit 2.
     func catalog(_ target: String) async -> Inventory {
-        let cataloger = Cataloger(mode: ScanMode(rawValue: mode) ?? .auto, includeDev: includeDev, excludes: exclude, readBudget: readBudget << 20)
+        var cataloger = Cataloger(mode: ScanMode(rawValue: mode) ?? .auto, includeDev: includeDev, excludes: exclude, readBudget: readBudget << 20)
+        // An image's environment values and build history go through the secrets engine; only masked hits are kept.
+        cataloger.configSecrets = { config, display in
+            let scanner = SecretsScanner(engine: SecretsEngineLoader.engine(known: []))
+            var result = SecretsScanResult()
+            scanner.scanConfig(config, display: display, into: &result)
+            return result.findings.map { "\($0.path): \($0.ruleID) \($0.secret)" }
+        }
         do { return try await cataloger.catalog(target, platform: ImagePlatform(platform) ?? .linuxAMD64) } catch {
             CLI.fail("error: \(error)")
         }
     }
 
-    /// Per-file problems as warnings, unless --quiet.
+    /// Per-file problems as warnings, unless --quiet; secrets in an image's config always.
     func warn(_ inventory: Inventory) {
+        for s in inventory.image?.secretsInConfig ?? [] { CLI.stderr("warning: secret in the image config: \(s)") }
         if !quiet { for d in inventory.diagnostics { CLI.stderr("warning: \(d)") } }
     }
 }

@@ -4,13 +4,13 @@ import Foundation
 import ProvenantCore
 import Secrets
 
-struct SecretsScanCommand: ParsableCommand {
+struct SecretsScanCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "scan",
-        abstract: "Scan files, directories, archives and git history for credentials.",
+        abstract: "Scan files, directories, archives, container images and git history for credentials.",
         discussion: "Reads every regular file below each PATH (symbolic links are not followed), and inside zip, jar, tar and tar.gz archives up to 4 levels deep with a budget on inflated bytes; binary files are skipped. `-` reads standard input. Findings show the rule, file:line:column, the value's first 4 characters, its length and its SHA-256 fingerprint; the full value is never printed. Exit codes: 0 success, 1 a finding reached --fail-on, 2 usage or input error."
     )
-    @Argument(help: "Files or directories to scan, or - for standard input.")
+    @Argument(help: "Files, directories or images (oci-dir:, oci-archive:, docker-archive:, or a path that is one) to scan, or - for standard input. An image's every layer is scanned, files later layers delete included, and its config's environment and history.")
     var paths: [String]
     @Option(name: .long, help: "Output format: table, json or sarif (2.1.0).")
     var format: String = "table"
@@ -26,12 +26,15 @@ struct SecretsScanCommand: ParsableCommand {
     var git = false
     @Option(name: .long, help: "Skip paths matching this glob (repeatable).")
     var exclude: [String] = []
+    @Option(name: .long, help: "For an image: the platform to pick from a multi-platform index, os/arch[/variant].")
+    var platform: String = "linux/amd64"
 
     func validate() throws {
         guard ["table", "json", "sarif"].contains(format) else { throw ValidationError("unknown --format '\(format)'; use table, json or sarif") }
+        guard ImagePlatform(platform) != nil else { throw ValidationError("--platform must be os/arch or os/arch/variant, such as linux/amd64") }
     }
 
-    func run() throws {
+    func run() async throws {
         let engine = SecretsEngineLoader.engine(known: known.known)
         let previous: SecretsBaseline?
         do { previous = try baseline.map(SecretsBaseline.read(path:)) } catch { CLI.fail("error: \(error)") }
@@ -39,8 +42,23 @@ struct SecretsScanCommand: ParsableCommand {
         options.excludes = exclude.map(Glob.init)
         let scanner = SecretsScanner(engine: engine, options: options)
         var result = SecretsScanResult()
-        let files = paths.filter { $0 != "-" }
+        // Images (oci-dir:, oci-archive:, docker-archive:, or a path that is one) are scanned layer by layer.
+        var images: [(String, ImageReference)] = []
+        var files: [String] = []
+        for p in paths where p != "-" {
+            do {
+                if let ref = try ImageReference.parse(p) ?? ImageReference.detect(path: p) { images.append((p, ref)) } else { files.append(p) }
+            } catch { CLI.fail("error: \(error)") }
+        }
         if !files.isEmpty { result = scanner.scan(targets: files) }
+        for (shown, ref) in images {
+            let part: SecretsScanResult
+            do {
+                let source = try ImageSources.open(ref)
+                part = try await scanner.scanImage(source, display: Redactor.quote(shown, max: 200), platform: ImagePlatform(platform) ?? .linuxAMD64)
+            } catch { CLI.fail("error: \(error)") }
+            result.merge(part)
+        }
         if paths.contains("-") {
             var stdinResult = SecretsScanResult()
             do {

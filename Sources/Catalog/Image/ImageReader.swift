@@ -55,6 +55,8 @@ public struct ImageInfo: Sendable, Codable, Equatable {
     public var labels: [String: String]
     public var environmentNames: [String]
     public var layers: [Layer]
+    /// Secrets found in the config's environment values or history, masked (never the value).
+    public var secretsInConfig: [String] = []
 
     /// `pkg:oci/NAME@sha256:…?repository_url=…&tag=…`, the purl spec's OCI form.
     public var purl: PackageURL {
@@ -105,6 +107,10 @@ public struct ImageReader: Sendable {
     /// One file kept in memory may be at most this large.
     public var maxFileBytes: Int
     public var capture: ImageCapture
+    /// Sees every regular file of every layer as it streams (the secret scan): the layer's index, the
+    /// file's path and a reader of its bytes. Files it sees are not also captured. Called from the
+    /// layer tasks at once, so it must be safe to call concurrently.
+    public var inspect: (@Sendable (_ layer: Int, _ path: String, _ size: Int, _ data: LayerFileReader) throws(ImageError) -> Void)?
 
     public static let defaultInflateLimit = 64 << 30
 
@@ -123,7 +129,7 @@ public struct ImageReader: Sendable {
         var trees: [Int: ImageNode] = [:]
         var next = 0
         let width = max(2, ProcessInfo.processInfo.activeProcessorCount)
-        let capture = self.capture, maxFileBytes = self.maxFileBytes
+        let capture = self.capture, maxFileBytes = self.maxFileBytes, inspect = self.inspect
         try await withThrowingTaskGroup(of: (Int, ImageNode).self) { group in
             var started = 0
             func start() {
@@ -133,7 +139,7 @@ public struct ImageReader: Sendable {
                 group.addTask {
                     let raw = try await source.openLayer(plan)
                     return (plan.index, try Self.readLayer(plan, raw, capture: capture, maxFileBytes: maxFileBytes,
-                                                           inflated: inflated, budget: budget))
+                                                           inflated: inflated, budget: budget, inspect: inspect))
                 }
             }
             for _ in 0..<width { start() }
@@ -155,7 +161,8 @@ public struct ImageReader: Sendable {
     /// Streams one layer into its own tree. Its digest (or diff ID) is checked at the end of the stream,
     /// so a layer that fails it fails the read even though its entries were seen.
     static func readLayer(_ plan: LayerPlan, _ raw: ByteStream, capture: ImageCapture, maxFileBytes: Int,
-                          inflated: SharedInflateBudget, budget: ReadBudget) throws(ImageError) -> ImageNode {
+                          inflated: SharedInflateBudget, budget: ReadBudget,
+                          inspect: (@Sendable (Int, String, Int, LayerFileReader) throws(ImageError) -> Void)? = nil) throws(ImageError) -> ImageNode {
         let subject = "layer \(plan.digest ?? plan.diffID ?? plan.key)"
         var stream: ByteStream = raw
         if let d = plan.digest { stream = try DigestingStream(stream, expected: d, size: plan.size, name: subject) }
@@ -187,7 +194,9 @@ public struct ImageReader: Sendable {
         while let h = try tar.next() {
             let parts = try SquashedFileSystem.components(of: h.name, entry: builder.entryName(h.name))
             var content: FileContent?
-            if h.kind == .file, let last = parts.last, !last.hasPrefix(".wh.") {
+            if let inspect, h.kind == .file, let last = parts.last, !last.hasPrefix(".wh.") {
+                try inspect(plan.index, parts.joined(separator: "/"), h.size, LayerFileReader(tar: tar))
+            } else if h.kind == .file, let last = parts.last, !last.hasPrefix(".wh.") {
                 let path = parts.joined(separator: "/")
                 switch capture.rule(path, h.size, h.mode & 0o111 != 0) {
                 case .skip: break
@@ -225,5 +234,22 @@ final class SharedInflateBudget: Sendable {
             u = sum
             return true
         }
+    }
+}
+
+/// The bytes of one file inside a layer as it streams past: read what is needed; the rest is skipped.
+public struct LayerFileReader {
+    let tar: StreamingTar
+    /// Reads up to `buffer.count` bytes of the file; 0 at its end.
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws(ImageError) -> Int { try tar.readData(into: buffer) }
+    /// Appends up to `max` bytes to `buffer`; the count appended, 0 at the file's end.
+    public func read(appendingTo buffer: inout [UInt8], max: Int) throws(ImageError) -> Int {
+        let start = buffer.count
+        buffer += [UInt8](repeating: 0, count: max)
+        let n = try withBytes(&buffer) { (b) throws(ImageError) -> Int in
+            try tar.readData(into: UnsafeMutableRawBufferPointer(rebasing: b[start...]))
+        }
+        buffer.removeLast(max - n)
+        return n
     }
 }

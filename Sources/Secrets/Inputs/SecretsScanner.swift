@@ -25,7 +25,7 @@ public struct SecretsScanResult: Sendable {
     public var partial = 0
     public init() {}
 
-    mutating func merge(_ o: SecretsScanResult) {
+    public mutating func merge(_ o: SecretsScanResult) {
         findings += o.findings; warnings += o.warnings; filesScanned += o.filesScanned; bytesScanned += o.bytesScanned
         skippedBinary += o.skippedBinary; unreadable += o.unreadable; partial += o.partial
     }

@@ -37,6 +37,10 @@ public struct SecretFinding: Sendable, Hashable {
     /// The commit that added the line, with `--git`.
     public var commit: String?
     public var pairedWith: String?
+    /// In an image: where the file came from, the layer's digest, and whether a later layer removed or
+    /// replaced it (the secret is then still in the layer's blob, for anyone who pulls the image).
+    public var layer: String?
+    public var removedLater = false
 
     public init(ruleID: String, title: String, severity: SeverityLevel, confidence: Confidence, path: String, line: Int,
                 column: Int, secret: MaskedSecret, commit: String? = nil, pairedWith: String? = nil) {

@@ -25,6 +25,7 @@ public struct SecretsReport: Sendable {
                                 ("fingerprint", .string(f.secret.fingerprint))])),
         ]
         if let c = f.commit { o.append(("commit", .string(c))) }
+        if let l = f.layer { o.append(("layer", .string(l))); o.append(("removedByLaterLayer", .bool(f.removedLater))) }
         if let p = f.pairedWith { o.append(("pairedWith", .string(p))) }
         return .object(o)
     }
@@ -50,6 +51,7 @@ public struct SecretsReport: Sendable {
         for f in findings {
             var where_ = "\(f.path):\(f.line):\(f.column)"
             if let c = f.commit { where_ += " (commit \(c.prefix(12)))" }
+            if let l = f.layer { where_ += " (layer \(l.prefix(19))\(f.removedLater ? ", removed by a later layer but still in this one" : ""))" }
             out += "\(f.severity.description.uppercased().padding(toLength: 8, withPad: " ", startingAt: 0)) \(f.ruleID)  \(where_)\n"
             out += "         \(f.title); \(f.secret); confidence \(f.confidence)"
             if let p = f.pairedWith { out += "; paired with \(p)" }
@@ -74,7 +76,7 @@ public struct SecretsReport: Sendable {
         sarifRules.sort { $0.id < $1.id }
         let results = findings.map { f in
             SARIF.Result(ruleID: f.ruleID, level: SARIF.level(forSeverity: f.severity.description),
-                         message: "\(f.title): \(f.secret)\(f.commit.map { " in commit \($0)" } ?? "")",
+                         message: "\(f.title): \(f.secret)\(f.commit.map { " in commit \($0)" } ?? "")\(f.layer.map { " in layer \($0)" } ?? "")\(f.removedLater ? " (removed by a later layer, still in this one)" : "")",
                          locations: [(f.path, f.line)], fingerprint: f.secret.fingerprint,
                          properties: ["confidence": f.confidence.description, "column": String(f.column)])
         }

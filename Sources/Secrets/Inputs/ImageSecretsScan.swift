@@ -1,0 +1,89 @@
+import Catalog
+import Foundation
+import ProvenantCore
+import Synchronization
+
+extension SecretsScanner {
+    /// Scans an image: its config (every environment value and history step, where build-time secrets
+    /// leak) and every regular file of every layer as the layers stream, including files a later layer
+    /// deletes or replaces, which are still in the image for anyone who pulls it. Findings are named
+    /// `IMAGE!path` with the layer's digest. Nothing is unpacked to disk.
+    public func scanImage(_ source: any ImageSource, display: String, platform: ImagePlatform = .linuxAMD64,
+                          inflateLimit: Int = ImageReader.defaultInflateLimit) async throws -> SecretsScanResult {
+        let shared = Mutex(SecretsScanResult())
+        let scanner = self
+        let excludes = options.excludes
+        var reader = ImageReader(platform: platform, inflateLimit: inflateLimit)
+        reader.inspect = { layer, path, size, data throws(ImageError) in
+            if excludes.contains(where: { $0.matches(path) }) { return }
+            var part = SecretsScanResult()
+            try scanner.scanLayerFile(data, size: size, display: "\(display)!\(path)", layer: layer, path: path, into: &part)
+            if !part.findings.isEmpty || !part.warnings.isEmpty || part.filesScanned > 0 {
+                shared.withLock { $0.merge(part) }
+            }
+        }
+        let contents = try await reader.read(source, budget: ReadBudget(total: Int.max))
+        var result = shared.withLock { $0 }
+        scanConfig(contents.config, display: display, into: &result)
+        let layers = contents.info.layers
+        for i in result.findings.indices {
+            guard let tag = result.findings[i].layer, let nul = tag.firstIndex(of: "\u{0}"),
+                  let n = Int(tag[..<nul]), n < layers.count else { continue }
+            let path = String(tag[tag.index(after: nul)...])
+            result.findings[i].layer = layers[n].digest
+            let survivor = try? contents.filesystem.resolve(path, followLast: false).node
+            result.findings[i].removedLater = survivor?.layer != n
+        }
+        result.findings.sort(by: SecretFinding.order)
+        result.warnings.sort()
+        return result
+    }
+
+    /// An image config's environment values (named, never printed) and history commands, where
+    /// build-time secrets leak (`ENV TOKEN=…`, `RUN curl -H "Authorization: …"`).
+    public func scanConfig(_ config: ImageConfig, display: String, into result: inout SecretsScanResult) {
+        for pair in config.environment {
+            let name = pair.firstIndex(of: "=").map { String(pair[..<$0]) } ?? pair
+            scanBytes(Array(pair.utf8), display: "\(display) (config Env \(Redactor.quote(name, max: 80)))", into: &result)
+        }
+        for (i, h) in config.history.enumerated() where !h.createdBy.isEmpty {
+            scanBytes(Array(h.createdBy.utf8), display: "\(display) (config history step \(i))", into: &result)
+        }
+    }
+
+    /// One file of a layer: binary files are skipped, archives (up to the archive limit) opened, and
+    /// text streamed through the engine in chunks.
+    func scanLayerFile(_ data: LayerFileReader, size: Int, display: String, layer: Int, path: String, into result: inout SecretsScanResult) throws(ImageError) {
+        var head: [UInt8] = []
+        while head.count < 8192, try data.read(appendingTo: &head, max: 8192 - head.count) > 0 {}
+        let before = result.findings.count
+        // Until the image is read, `layer` holds the layer's index and the file's path inside the image.
+        defer { for i in before..<result.findings.count { result.findings[i].layer = "\(layer)\u{0}\(path)" } }
+        if Self.isArchive(head) {
+            guard size <= options.maxArchiveBytes else {
+                result.warnings.append("\(shownPath(display)): archive larger than \(options.maxArchiveBytes >> 20) MiB; scanned as bytes, not opened")
+                return try streamText(head, data, display: display, into: &result)
+            }
+            var all = head
+            while try data.read(appendingTo: &all, max: 1 << 20) > 0 {}
+            var budget = InflateBudget(options.archiveLimits, archiveSize: all.count)
+            scanArchive(all, display: shownPath(display), depth: 0, budget: &budget, into: &result)
+            return
+        }
+        if Self.isBinary(head) { result.skippedBinary += 1; return }
+        try streamText(head, data, display: display, into: &result)
+    }
+
+    private func streamText(_ head: [UInt8], _ data: LayerFileReader, display: String, into result: inout SecretsScanResult) throws(ImageError) {
+        var pending = head[...]
+        try scanStream(display: shownPath(display), into: &result) { (buffer: inout [UInt8], max: Int) throws(ImageError) -> Int in
+            if !pending.isEmpty {
+                let n = min(max, pending.count)
+                buffer += pending.prefix(n)
+                pending = pending.dropFirst(n)
+                return n
+            }
+            return try data.read(appendingTo: &buffer, max: max)
+        }
+    }
+}
