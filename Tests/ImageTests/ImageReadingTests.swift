@@ -175,3 +175,31 @@ struct TwoLayerImage {
         #expect(RegistryReference("x@sha256:short") == nil)
     }
 }
+
+@Suite struct LayerAttributionTests {
+    @Test func aPackageNamesTheLayerThatInstalledItNotTheLastToRewriteTheDatabase() async throws {
+        let dir = try temporaryDirectory("installed-by")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let gamma = "\nPackage: gamma\nStatus: install ok installed\nVersion: 3.0-1\nArchitecture: amd64\n\n"
+        var base = TarWriter()
+        base.add("var/lib/dpkg/status", data: Array(TwoLayerImage.status.utf8))
+        var install = TarWriter()
+        // apt-get install gamma rewrites the whole status file; beta is upgraded in the same step.
+        install.add("var/lib/dpkg/status", data: Array((TwoLayerImage.status.replacingOccurrences(of: "2.0-1", with: "2.1-1") + gamma).utf8))
+        var touch = TarWriter()
+        // A later step rewrites it again without changing what is installed.
+        touch.add("var/lib/dpkg/status", data: Array((TwoLayerImage.status.replacingOccurrences(of: "2.0-1", with: "2.1-1") + gamma).utf8))
+        var w = try LayoutWriter(dir)
+        try w.addLayer(base.finished(), createdBy: "ADD base.tar /")
+        try w.addLayer(install.finished(), gzip: true, createdBy: "RUN apt-get install gamma")
+        try w.addLayer(touch.finished(), createdBy: "RUN dpkg --configure -a")
+        try w.write()
+        let inv = try await catalogImage("oci-dir:" + dir.path)
+        let layers = try #require(inv.image?.layers)
+        func layer(_ name: String) -> String? { inv.packages.first { $0.name == name }?.locations.first?.layer }
+        #expect(layer("alpha") == layers[0].digest, "alpha was in the base layer")
+        #expect(layer("beta") == layers[1].digest, "beta 2.1 came with the install step")
+        #expect(layer("gamma") == layers[1].digest, "gamma came with the install step")
+        #expect(inv.packages.count == 3)
+    }
+}

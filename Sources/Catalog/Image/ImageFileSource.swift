@@ -6,6 +6,8 @@ import ProvenantCore
 public struct ImageFileSource: FileSource {
     public let filesystem: SquashedFileSystem
     public let budget: ReadBudget
+    /// Bytes read instead of the squashed file's at these canonical paths: an earlier layer's version.
+    var overrides: [String: [UInt8]] = [:]
 
     public init(filesystem: SquashedFileSystem, budget: ReadBudget) {
         self.filesystem = filesystem; self.budget = budget
@@ -19,6 +21,10 @@ public struct ImageFileSource: FileSource {
     }
 
     public func read(_ path: String, limit: Int) throws(FileAccessError) -> [UInt8] {
+        if !overrides.isEmpty, let bytes = overrides[try canonicalPath(path)] {
+            if bytes.count > limit { throw .tooLarge(path, size: bytes.count, limit: limit) }
+            return bytes
+        }
         let node = try regularFile(path)
         if node.size > limit { throw .tooLarge(path, size: node.size, limit: limit) }
         guard let bytes = node.content?.bytes else { throw .unreadable(path, reason: node.content?.refusal ?? "its bytes were not kept from the image") }

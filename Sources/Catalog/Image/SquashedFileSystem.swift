@@ -23,6 +23,9 @@ public final class ImageNode: @unchecked Sendable {
     /// The raw `security.capability` extended attribute, when the layer gave one.
     public internal(set) var capability: [UInt8]?
     var children: [String: ImageNode] = [:]
+    /// Earlier kept versions of this file from lower layers (oldest first), for telling which layer
+    /// added each package of a database many layers rewrite (dpkg's status, apk's installed).
+    public internal(set) var earlier: [(layer: Int, content: FileContent)] = []
     // Only read while this node is part of a layer being merged in:
     var opaque = false
     var whiteouts: Set<String> = []
@@ -83,6 +86,9 @@ public final class SquashedFileSystem: @unchecked Sendable {
                 merge(u, into: l, depth: depth + 1)
             } else {
                 clearMarkers(u, depth: depth)
+                if u.isRegularFile, u.content?.bytes != nil, let l = lower.children[name], l.isRegularFile, let c = l.content, c.bytes != nil {
+                    u.earlier = l.earlier + [(l.layer, c)]
+                }
                 lower.children[name] = u
             }
         }

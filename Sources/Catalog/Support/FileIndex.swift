@@ -114,6 +114,17 @@ public struct FileIndex: Sendable {
     public func contains(_ rel: String) -> Bool { byPath[rel] != nil }
     /// Absolute path of an indexed file, for messages and for tools run on it; reads go through `directory`.
     public func absolute(_ rel: String) -> String { root == "/" ? "/" + rel : root + "/" + rel }
+    /// The same listing read through another source (an image with an earlier layer's version of a file).
+    func reading(through other: any FileSource) -> FileIndex {
+        var copy = FileIndex(listing: files, byPath: byPath, root: root, budget: budget, source: other)
+        copy.diagnostics = diagnostics
+        return copy
+    }
+
+    private init(listing: [IndexedFile], byPath: [String: Int], root: String, budget: ReadBudget, source: any FileSource) {
+        self.root = root; self.files = listing; self.byPath = byPath; self.budget = budget; self.source = source
+    }
+
     /// The directory behind this index, when it is one on disk (not an image).
     public var directory: RootedDirectory? { source as? RootedDirectory }
 
