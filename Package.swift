@@ -98,7 +98,7 @@ let package = Package(
         .testTarget(name: "AttestationTests", dependencies: ["Attestation", "ProvenantCore", "TestSupport",
                                                      .product(name: "X509", package: "swift-certificates"), .product(name: "SwiftASN1", package: "swift-asn1")],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "PermissionsTests", dependencies: ["Permissions", "ProvenantCore", "TestSupport", .product(name: "Yams", package: "Yams")],
+        .testTarget(name: "PermissionsTests", dependencies: ["Permissions", "Catalog", "ProvenantCore", "TestSupport", .product(name: "Yams", package: "Yams")],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "AdvisoriesTests", dependencies: ["Advisories", "SBOM", "Catalog", "ProvenantCore", "TestSupport"],
                     resources: [.copy("Fixtures")]),
