@@ -57,9 +57,9 @@ let package = Package(
             .product(name: "X509", package: "swift-certificates"),
             .product(name: "SwiftASN1", package: "swift-asn1"),
         ], resources: [.copy("Resources")]),
-        // Pod Security Standards checks over Kubernetes workloads.
+        // Pod Security Standards checks over Kubernetes workloads, compose files, OCI configs and images.
         .target(name: "Permissions", dependencies: [
-            "ProvenantCore", "Secrets",
+            "ProvenantCore", "Catalog", "Secrets",
             .product(name: "Yams", package: "Yams"),
         ]),
         // The secret engine: rules, keyword prefilter, generic and known-secret detectors, and the
