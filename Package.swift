@@ -57,9 +57,9 @@ let package = Package(
             .product(name: "X509", package: "swift-certificates"),
             .product(name: "SwiftASN1", package: "swift-asn1"),
         ], resources: [.copy("Resources")]),
-        // Pod Security Standards checks over Kubernetes workloads.
+        // Pod Security Standards checks over Kubernetes workloads, compose files, OCI configs and images.
         .target(name: "Permissions", dependencies: [
-            "ProvenantCore", "Secrets",
+            "ProvenantCore", "Catalog", "Secrets",
             .product(name: "Yams", package: "Yams"),
         ]),
         // The secret engine: rules, keyword prefilter, generic and known-secret detectors, and the
@@ -98,7 +98,7 @@ let package = Package(
         .testTarget(name: "AttestationTests", dependencies: ["Attestation", "ProvenantCore", "TestSupport",
                                                      .product(name: "X509", package: "swift-certificates"), .product(name: "SwiftASN1", package: "swift-asn1")],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "PermissionsTests", dependencies: ["Permissions", "ProvenantCore", "TestSupport", .product(name: "Yams", package: "Yams")],
+        .testTarget(name: "PermissionsTests", dependencies: ["Permissions", "Catalog", "ProvenantCore", "TestSupport", .product(name: "Yams", package: "Yams")],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "AdvisoriesTests", dependencies: ["Advisories", "SBOM", "Catalog", "ProvenantCore", "TestSupport"],
                     resources: [.copy("Fixtures")]),

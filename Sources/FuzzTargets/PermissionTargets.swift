@@ -1,7 +1,9 @@
+import Catalog
 import Foundation
 import Permissions
 
-/// What `provenant policy` reads: the agent manifest, Kubernetes and compose YAML, OCI configs.
+/// What `provenant policy` reads: the agent manifest, Kubernetes and compose YAML, OCI configs, and
+/// the file capabilities of an image's files.
 enum PermissionTargets {
     static let all: [FuzzTarget] = [
         FuzzTarget("agent-manifest", "provenant.agent.yaml, then `policy generate` from it") { bytes in
@@ -20,6 +22,16 @@ enum PermissionTargets {
         },
         FuzzTarget("oci-config", "an OCI runtime config.json") { bytes in
             Scratch.withFile(bytes, target: "oci-config", as: "config.json") { path, _ in _ = try? RuntimeConfigs.ociConfig(path) }
+        },
+        FuzzTarget("file-capability", "a security.capability extended attribute (vfs_cap_data), as `policy check IMAGE` decodes it") { bytes in
+            guard let caps = try? FileCapabilities(xattr: bytes) else { return }
+            // What was decoded must be what the bytes say: a size the revision allows, and every bit named once.
+            precondition([1: 12, 2: 20, 3: 24][caps.revision] == bytes.count, "revision \(caps.revision) decoded from \(bytes.count) bytes")
+            precondition((caps.rootID != nil) == (caps.revision == 3), "a root uid outside revision 3")
+            precondition(caps.revision != 1 || caps.all >> 32 == 0, "revision 1 holds only capabilities 0-31")
+            precondition(FileCapabilities.names(caps.all).count == caps.all.nonzeroBitCount, "a capability named twice or not at all")
+            precondition(caps.text.isEmpty == (caps.all == 0), "text for an empty set, or none for a set")
+            precondition(caps.text.split(separator: " ").count == caps.all.nonzeroBitCount, "text lists a capability twice or not at all")
         },
     ]
 

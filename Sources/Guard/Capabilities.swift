@@ -1,17 +1,11 @@
 import CGuardSys
 import Foundation
+import ProvenantCore
 
 /// Linux capabilities by number (linux/capability.h), and the drop to exactly the declared ones.
 public enum Capabilities {
     /// Index = capability number.
-    public static let names = [
-        "CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID", "SETPCAP",
-        "LINUX_IMMUTABLE", "NET_BIND_SERVICE", "NET_BROADCAST", "NET_ADMIN", "NET_RAW", "IPC_LOCK", "IPC_OWNER",
-        "SYS_MODULE", "SYS_RAWIO", "SYS_CHROOT", "SYS_PTRACE", "SYS_PACCT", "SYS_ADMIN", "SYS_BOOT", "SYS_NICE",
-        "SYS_RESOURCE", "SYS_TIME", "SYS_TTY_CONFIG", "MKNOD", "LEASE", "AUDIT_WRITE", "AUDIT_CONTROL", "SETFCAP",
-        "MAC_OVERRIDE", "MAC_ADMIN", "SYSLOG", "WAKE_ALARM", "BLOCK_SUSPEND", "AUDIT_READ", "PERFMON", "BPF",
-        "CHECKPOINT_RESTORE",
-    ]
+    public static let names = LinuxCapabilities.names
 
     /// `NET_BIND_SERVICE` or `CAP_NET_BIND_SERVICE` → 10.
     public static func number(_ name: String) -> Int? {

@@ -1,16 +1,11 @@
 import Foundation
+import ProvenantCore
 
 /// The syntax each agent-manifest field must have, and path normalization. A value that reaches a
 /// generated Kubernetes object or a comparison must be what Kubernetes or Linux would read it as.
 enum FieldSyntax {
     /// Every Linux capability (linux/capability.h, 0 to 40), without the CAP_ prefix.
-    static let linuxCapabilities: Set<String> = [
-        "CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID", "SETPCAP", "LINUX_IMMUTABLE",
-        "NET_BIND_SERVICE", "NET_BROADCAST", "NET_ADMIN", "NET_RAW", "IPC_LOCK", "IPC_OWNER", "SYS_MODULE", "SYS_RAWIO", "SYS_CHROOT",
-        "SYS_PTRACE", "SYS_PACCT", "SYS_ADMIN", "SYS_BOOT", "SYS_NICE", "SYS_RESOURCE", "SYS_TIME", "SYS_TTY_CONFIG", "MKNOD", "LEASE",
-        "AUDIT_WRITE", "AUDIT_CONTROL", "SETFCAP", "MAC_OVERRIDE", "MAC_ADMIN", "SYSLOG", "WAKE_ALARM", "BLOCK_SUSPEND", "AUDIT_READ",
-        "PERFMON", "BPF", "CHECKPOINT_RESTORE",
-    ]
+    static let linuxCapabilities = Set(LinuxCapabilities.names)
 
     /// The verbs Kubernetes RBAC authorizes (the wildcard is not a declaration of need).
     static let rbacVerbs: Set<String> = ["get", "list", "watch", "create", "update", "patch", "delete", "deletecollection",

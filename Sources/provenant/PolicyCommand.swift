@@ -1,4 +1,5 @@
 import ArgumentParser
+import Catalog
 import Foundation
 import Permissions
 import ProvenantCore
@@ -7,13 +8,13 @@ struct PolicyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "policy", abstract: "Check deployments for least privilege.", subcommands: [PolicyCheck.self, PolicyGenerate.self, PolicyInit.self])
 }
 
-struct PolicyCheck: ParsableCommand {
+struct PolicyCheck: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
-        abstract: "Check Kubernetes workloads against the Pod Security Standards (v1.37) and common hygiene rules.",
-        discussion: "Reads multi-document Kubernetes YAML, and Kubernetes JSON as `kubectl get -o json` prints it (a List too), told from OCI config.json by content (Pod, Deployment, DaemonSet, StatefulSet, ReplicaSet, Job, CronJob, Namespace, Role, ClusterRole and their bindings, NetworkPolicy), docker-compose files, and OCI runtime config.json. With an agent manifest (--manifest), every workload kind is also checked against it: Kubernetes workloads with their RBAC and egress policies, compose services and OCI configs. Exit codes: 0 success, 1 a finding reached --fail-on, 2 usage or input error."
+        abstract: "Check Kubernetes workloads and container images against the Pod Security Standards (v1.37), common hygiene rules and the agent manifest.",
+        discussion: "Reads multi-document Kubernetes YAML, and Kubernetes JSON as `kubectl get -o json` prints it (a List too), told from OCI config.json by content (Pod, Deployment, DaemonSet, StatefulSet, ReplicaSet, Job, CronJob, Namespace, Role, ClusterRole and their bindings, NetworkPolicy), docker-compose files, and OCI runtime config.json. With an agent manifest (--manifest), every workload kind is also checked against it: Kubernetes workloads with their RBAC and egress policies, compose services and OCI configs. A container image (oci-dir:PATH[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE, or a path that is an image layout or archive) is checked for running as root or the root group (a user name resolved through the image's /etc/passwd and /etc/group), setuid and setgid files, file capabilities beyond the manifest's (any, without one), and a tag that is :latest or not pinned by digest; what the image does not let it tell is a NOT CHECKED finding. Exit codes: 0 success, 1 a finding reached --fail-on, 2 usage or input error (an image that cannot be read, too)."
     )
-    @Argument(help: "Kubernetes YAML files or directories of them.")
+    @Argument(help: "Kubernetes YAML files or directories of them, compose files, OCI runtime configs, or container images.")
     var paths: [String]
     @Option(name: .long, help: "Pod Security Standards level: baseline or restricted.")
     var level: String = "restricted"
@@ -22,23 +23,44 @@ struct PolicyCheck: ParsableCommand {
     @OptionGroup var failOn: FailOnOption
     @Option(name: .long, help: "Agent manifest to check against. Default: provenant.agent.yaml in the current directory, when present.")
     var manifest: String?
+    @Option(name: .long, help: "For an image: the platform to pick from a multi-platform index, os/arch[/variant].")
+    var platform: String = "linux/amd64"
 
-    func run() throws {
+    func run() async throws {
         guard let lvl = PodSecurity.Level(rawValue: level) else { throw ValidationError("unknown --level '\(level)'; use baseline or restricted") }
         guard ["table", "json", "sarif"].contains(format) else { throw ValidationError("unknown --format '\(format)'; use table, json or sarif") }
+        guard let imagePlatform = ImagePlatform(platform) else { throw ValidationError("--platform must be os/arch or os/arch/variant, such as linux/amd64") }
         var agent: AgentManifest?
         let manifestPath = manifest ?? (FileManager.default.fileExists(atPath: "provenant.agent.yaml") ? "provenant.agent.yaml" : nil)
         if let mp = manifestPath {
             do { agent = try AgentManifest.load(mp) } catch { CLI.fail("error: \(error)") }
         }
+        // Images are told from the other inputs first: an OCI layout directory holds JSON of its own.
+        var images: [ImageReference] = []
+        var files: [String] = []
+        for p in paths {
+            do {
+                if let image = try ImageReference.parse(p) ?? ImageReference.detect(path: p) { images.append(image) } else { files.append(p) }
+            } catch { CLI.fail("error: \(error)") }
+        }
         let input: Workloads.Collected
-        do { input = try Workloads.collect(paths) } catch { CLI.fail("error: \(error)") }
+        do { input = try Workloads.collect(files) } catch { CLI.fail("error: \(error)") }
         for d in input.problems { CLI.stderr("warning: \(d)") }
         for d in input.rejected { CLI.stderr("error: \(d)") }
         let rejectedInputs = input.rejected.count
         let result: PolicyRun.Result
         do { result = try PolicyRun.check(input, level: lvl, manifest: agent) } catch { CLI.fail("error: \(error)") }
-        let (findings, workloads) = (result.findings, result.workloads)
+        var findings = result.findings
+        let workloads = result.workloads
+        for image in images {
+            // An image that cannot be read is an input error: one line naming what is wrong, exit 2.
+            do {
+                let source = try ImageSources.open(image)
+                let checked = try await ImagePolicy.check(source, reference: image, manifest: agent, platform: imagePlatform)
+                for d in checked.diagnostics { CLI.stderr("warning: \(d)") }
+                findings += checked.findings
+            } catch { CLI.fail("error: \(error)") }
+        }
         if format == "sarif" {
             print(PolicySARIF.render(findings, toolVersion: Provenant.version), terminator: "")
         } else if format == "json" {
@@ -51,7 +73,10 @@ struct PolicyCheck: ParsableCommand {
                 print("    found: \(f.found)\n    allowed: \(f.allowed)\n    fix: \(f.fix)")
                 if let why = f.because { print("    because: \(why)") }
             }
-            print("\(findings.count) finding\(findings.count == 1 ? "" : "s") in \(workloads) workload\(workloads == 1 ? "" : "s") at the \(lvl.rawValue) level")
+            var checked: [String] = []
+            if workloads > 0 || images.isEmpty { checked.append("\(workloads) workload\(workloads == 1 ? "" : "s") at the \(lvl.rawValue) level") }
+            if !images.isEmpty { checked.append("\(images.count) image\(images.count == 1 ? "" : "s")") }
+            print("\(findings.count) finding\(findings.count == 1 ? "" : "s") in \(checked.joined(separator: " and "))")
         }
         // Rejected inputs were not checked, so the run cannot vouch for them: an input error.
         if rejectedInputs > 0 { throw ExitCode(2) }

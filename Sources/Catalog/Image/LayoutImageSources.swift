@@ -38,9 +38,10 @@ struct LayoutImageSource: ImageSource {
         }
         let manifest = try ImageManifest(try blob(chosen), subject: chosen.digest)
         let named = refName.flatMap { $0.contains("/") || $0.contains(":") ? RegistryReference($0) : nil }
+        // A recorded name with `@sha256:` (containerd records the reference an image was pulled by) pins it.
         return try ResolvedImage.make(reference: reference, manifest: manifest, manifestDigest: chosen.digest,
                                       config: try blob(manifest.config), named: named,
-                                      tag: named?.tag ?? refName ?? tag, fallbackName: fallbackName, pinned: false,
+                                      tag: named?.tag ?? refName ?? tag, fallbackName: fallbackName, pinned: named?.digest != nil,
                                       layerKey: { "blobs/sha256/" + $0.digest.dropFirst(7) })
     }
 
