@@ -283,3 +283,81 @@ final class PeekedStream: ByteStream {
         return try inner.read(into: buffer)
     }
 }
+
+/// Reads its inner stream on a thread of its own, a few chunks ahead, so that hashing and
+/// decompressing a layer run on one core while its tar entries are read on another. An error of the
+/// inner stream (a digest mismatch at the end, say) reaches the reader at the same point in the bytes.
+/// Dropping the stream early stops the thread.
+public final class PrefetchingStream: ByteStream {
+    /// What the reading thread and the reader share; the thread holds this, not the stream, so the
+    /// stream's end (its deinit) can tell the thread to stop.
+    private final class Shared: @unchecked Sendable {
+        let condition = NSCondition()
+        var ready: [[UInt8]] = []
+        var failure: ImageError?
+        var finished = false
+        var cancelled = false
+    }
+    private let shared = Shared()
+    private var current: [UInt8] = []
+    private var at = 0
+    static let chunk = 1 << 20
+    static let depth = 4
+
+    public init(_ inner: ByteStream) {
+        let shared = self.shared
+        nonisolated(unsafe) let source = inner
+        let thread = Thread { Self.produce(source, shared) }
+        thread.stackSize = 1 << 20
+        thread.start()
+    }
+
+    deinit {
+        shared.condition.lock(); shared.cancelled = true; shared.condition.broadcast(); shared.condition.unlock()
+    }
+
+    private static func produce(_ inner: ByteStream, _ s: Shared) {
+        while true {
+            s.condition.lock()
+            while s.ready.count >= depth && !s.cancelled { s.condition.wait() }
+            let stop = s.cancelled
+            s.condition.unlock()
+            if stop { return }
+            var buffer = [UInt8](repeating: 0, count: chunk)
+            var n = 0
+            var failure: ImageError?
+            do { n = try withBytes(&buffer) { (b) throws(ImageError) -> Int in try inner.readFully(into: b) } } catch { failure = error }
+            buffer.removeLast(buffer.count - n)
+            s.condition.lock()
+            if !buffer.isEmpty { s.ready.append(buffer) }
+            if failure != nil || n < chunk { s.failure = failure; s.finished = true }
+            let done = s.finished
+            s.condition.broadcast()
+            s.condition.unlock()
+            if done { return }
+        }
+    }
+
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws(ImageError) -> Int {
+        guard buffer.count > 0 else { return 0 }
+        if at == current.count {
+            let s = shared
+            s.condition.lock()
+            while s.ready.isEmpty && !s.finished { s.condition.wait() }
+            if s.ready.isEmpty {
+                let f = s.failure
+                s.condition.unlock()
+                if let f { throw f }
+                return 0
+            }
+            current = s.ready.removeFirst()
+            at = 0
+            s.condition.broadcast()
+            s.condition.unlock()
+        }
+        let n = min(buffer.count, current.count - at)
+        current.withUnsafeBytes { src in buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: src[at..<(at + n)])) }
+        at += n
+        return n
+    }
+}

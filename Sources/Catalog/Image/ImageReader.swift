@@ -189,6 +189,8 @@ public struct ImageReader: Sendable {
         } else if plan.digest == nil {
             throw ImageError(subject, "has neither a digest nor a diff ID to check it against; refused")
         }
+        // A large layer is hashed and inflated a few chunks ahead on a thread of its own.
+        if (plan.size ?? Int.max) > 4 << 20 { stream = PrefetchingStream(stream) }
         let tar = StreamingTar(stream, name: subject)
         let builder = LayerBuilder(index: plan.index) { "\(subject) entry '\(Redactor.quote($0, max: 160))'" }
         while let h = try tar.next() {

@@ -62,11 +62,11 @@ public final class SquashedFileSystem: @unchecked Sendable {
 
     /// `name` from a tar header as the components of a path inside the image, or an error for a name
     /// that leaves it. "" and "." are the root itself (no components).
-    public static func components(of name: String, entry: String) throws(ImageError) -> [Substring] {
+    public static func components(of name: String, entry: @autoclosure () -> String) throws(ImageError) -> [Substring] {
         let parts = name.split(separator: "/", omittingEmptySubsequences: true).filter { $0 != "." }
-        if parts.contains("..") { throw ImageError(entry, "names '\(Redactor.quote(name, max: 160))', which climbs out of the image root with '..'; refused") }
-        if parts.count > maxDepth { throw ImageError(entry, "is more than \(maxDepth) directories deep; refused") }
-        if name.utf8.contains(0) { throw ImageError(entry, "has a NUL byte in its name") }
+        if parts.contains("..") { throw ImageError(entry(), "names '\(Redactor.quote(name, max: 160))', which climbs out of the image root with '..'; refused") }
+        if parts.count > maxDepth { throw ImageError(entry(), "is more than \(maxDepth) directories deep; refused") }
+        if name.utf8.contains(0) { throw ImageError(entry(), "has a NUL byte in its name") }
         return parts
     }
 

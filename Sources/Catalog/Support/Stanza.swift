@@ -14,7 +14,7 @@ enum Stanzas {
         var out: [Stanza] = []
         var cur: Stanza?
         for (n, raw) in Lines(text: text) {
-            if raw.trimmingCharacters(in: .whitespaces).isEmpty {
+            if raw.utf8.allSatisfy({ $0 == 32 || $0 == 9 || $0 == 13 }) {
                 if let c = cur, !c.fields.isEmpty { out.append(c) }
                 cur = nil
                 if stopAtBlank && !out.isEmpty { break }

@@ -90,7 +90,7 @@ public struct DebianCopyright: Sendable, Equatable {
     static func parseFreeForm(_ text: String) -> DebianCopyright {
         let found = LicenseTextMatcher.identify(text)
         if !found.isEmpty { return DebianCopyright(licenses: found, machineReadable: false) }
-        guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { return DebianCopyright(licenses: [], machineReadable: false) }
+        guard !text.utf8.allSatisfy({ $0 == 32 || $0 == 9 || $0 == 10 || $0 == 13 }) else { return DebianCopyright(licenses: [], machineReadable: false) }
         let ref = LicenseTextMatcher.hashRef(text)
         return DebianCopyright(licenses: [ref], texts: [ref: text], machineReadable: false)
     }
