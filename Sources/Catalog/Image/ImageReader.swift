@@ -194,6 +194,9 @@ public struct ImageReader: Sendable {
         let tar = StreamingTar(stream, name: subject)
         let builder = LayerBuilder(index: plan.index) { "\(subject) entry '\(Redactor.quote($0, max: 160))'" }
         while let h = try tar.next() {
+            guard inflated.takeEntry() else {
+                throw ImageError(subject, "brings the image past \(SharedInflateBudget.maxEntries) entries in all its layers; stopped")
+            }
             let parts = try SquashedFileSystem.components(of: h.name, entry: builder.entryName(h.name))
             var content: FileContent?
             if let inspect, h.kind == .file, let last = parts.last, !last.hasPrefix(".wh.") {
@@ -228,7 +231,11 @@ public struct ImageReader: Sendable {
 final class SharedInflateBudget: Sendable {
     let limit: Int
     let used = Mutex(0)
+    let entries = Mutex(0)
+    /// Tar entries all the layers of one image may hold: each is a node in memory.
+    static let maxEntries = 4_000_000
     init(limit: Int) { self.limit = limit }
+    func takeEntry() -> Bool { entries.withLock { n in n += 1; return n <= Self.maxEntries } }
     func take(_ n: Int) -> Bool {
         used.withLock { u in
             let (sum, o) = u.addingReportingOverflow(n)

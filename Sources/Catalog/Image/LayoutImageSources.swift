@@ -3,6 +3,8 @@ import ProvenantCore
 
 /// Manifests, indexes and configs are small; anything larger is refused, not parsed.
 let maxDocumentBytes = 4 << 20
+/// Docker stops at 127 layers; an image of more than this many is refused, not read.
+let maxLayers = 1000
 
 /// An OCI image layout, in a directory or inside an archive: `index.json` is read, the manifest for the
 /// platform chosen (through nested indexes), and every document checked against its digest.
@@ -65,7 +67,8 @@ struct DockerArchiveSource: ImageSource {
         guard let entries = v.arrayValue, let first = entries.first else { throw ImageError(subject, "lists no image") }
         guard entries.count == 1 else { throw ImageError(subject, "lists \(entries.count) images; save one image per archive") }
         guard let configPath = first["Config"]?.stringValue else { throw ImageError(subject, "names no config") }
-        guard let layerPaths = first["Layers"]?.arrayValue?.compactMap(\.stringValue) else { throw ImageError(subject, "is a manifest without layers") }
+        guard let layerPaths = first["Layers"]?.arrayValue?.compactMap(\.stringValue), !layerPaths.isEmpty else { throw ImageError(subject, "is a manifest without layers") }
+        guard layerPaths.count <= maxLayers else { throw ImageError(subject, "lists \(layerPaths.count) layers, more than the \(maxLayers) this reader takes") }
         let configBytes = try files.read(configPath, limit: maxDocumentBytes)
         let imageID = FileDigest.sha256(configBytes)
         // The config's file is named by its digest; a name that says otherwise is a tampered archive.
@@ -102,6 +105,7 @@ extension ResolvedImage {
         }
         let config = try ImageConfig(configBytes, subject: manifest.config.digest)
         guard !manifest.layers.isEmpty else { throw ImageError(manifestDigest, "is a manifest without layers; there is no root filesystem to read") }
+        guard manifest.layers.count <= maxLayers else { throw ImageError(manifestDigest, "lists \(manifest.layers.count) layers, more than the \(maxLayers) this reader takes") }
         guard config.diffIDs.count == manifest.layers.count else {
             throw ImageError(manifestDigest, "has \(manifest.layers.count) layers but its config has \(config.diffIDs.count) diff IDs")
         }

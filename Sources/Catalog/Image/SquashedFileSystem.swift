@@ -57,6 +57,8 @@ public final class SquashedFileSystem: @unchecked Sendable {
     public static let maxDepth = 256
     /// Symbolic links followed for one path, as the kernel's limit.
     public static let maxLinks = 40
+    /// PATH_MAX: no name or link target can be longer in a real filesystem.
+    public static let maxPathBytes = 4096
 
     public init() {}
 
@@ -67,6 +69,7 @@ public final class SquashedFileSystem: @unchecked Sendable {
         if parts.contains("..") { throw ImageError(entry(), "names '\(Redactor.quote(name, max: 160))', which climbs out of the image root with '..'; refused") }
         if parts.count > maxDepth { throw ImageError(entry(), "is more than \(maxDepth) directories deep; refused") }
         if name.utf8.contains(0) { throw ImageError(entry(), "has a NUL byte in its name") }
+        if name.utf8.count > maxPathBytes { throw ImageError(entry(), "has a name of \(name.utf8.count) bytes, longer than any path the kernel accepts (\(maxPathBytes)); refused") }
         return parts
     }
 
@@ -227,6 +230,9 @@ struct LayerBuilder {
             n.capability = h.xattrs["security.capability"]
             dir.children[name] = n
         case .symbolicLink:
+            guard h.linkName.utf8.count <= SquashedFileSystem.maxPathBytes else {
+                throw ImageError(entryName(h.name), "is a symbolic link whose target is \(h.linkName.utf8.count) bytes, longer than the kernel allows; refused")
+            }
             dir.children[name] = ImageNode(kind: .symbolicLink(h.linkName), layer: index, mode: h.mode, uid: h.uid, gid: h.gid)
         case .hardLink:
             let targetParts = try SquashedFileSystem.components(of: h.linkName, entry: entryName(h.name))
