@@ -19,6 +19,7 @@ public enum FuzzTargets {
         ExtractorTargets.all + FormatTargets.all + AdvisoryTargets.all + AttestationTargets.all + PermissionTargets.all
         + SecretTargets.all
         + GuardTargets.all
+        + RegistryTargets.all
 
     public static func named(_ name: String) -> FuzzTarget? { all.first { $0.name == name } }
 }
