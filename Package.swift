@@ -113,5 +113,9 @@ let package = Package(
         .testTarget(name: "GuardTests", dependencies: ["Guard", "Permissions", "ProvenantCore", "TestSupport"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "FuzzReplayTests", dependencies: ["FuzzTargets"], resources: [.copy("Fixtures")]),
+        // The registry client against the real `docker-registry` (distribution), started by the tests.
+        .testTarget(name: "RegistryTests", dependencies: ["Catalog", "ProvenantCore", "TestSupport",
+                                                   .product(name: "Crypto", package: "swift-crypto")],
+                    resources: [.copy("Fixtures")]),
     ]
 )
