@@ -345,7 +345,16 @@ import TestSupport
         #expect(lines.contains("/storage/\(digest) auth=no"), "\(lines)")
         #expect(!lines.contains("/storage/\(digest) auth=yes"), "\(lines)")
 
+        // A layer lands in a file without a name: open, but already unlinked.
+        func unlinkedFiles() -> Int {
+            let fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+            return fds.filter { ((try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/" + $0)) ?? "").hasSuffix("(deleted)") }.count
+        }
+        let unlinkedBefore = unlinkedFiles()
         let stream = try await client.downloadBlob(digest, expectedSize: blob.count)
+        #expect(unlinkedFiles() == unlinkedBefore + 1, "the layer is spooled to an unlinked file")
+        await #expect(throws: ImageError.self, "a layer longer than its descriptor says") { try await client.downloadBlob(digest, expectedSize: blob.count - 1) }
+        await #expect(throws: ImageError.self, "a layer shorter than its descriptor says") { try await client.downloadBlob(digest, expectedSize: blob.count + 1) }
         var buffer = [UInt8](repeating: 0, count: 4096)
         let n = buffer.withUnsafeMutableBytes { b in (try? stream.read(into: b)) ?? -1 }
         #expect(Array(buffer[0..<max(0, n)]) == blob)
