@@ -24,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-certificates", from: "1.10.0"),
         .package(url: "https://github.com/apple/swift-asn1", from: "1.3.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         // Identity, purls, digests, findings: depends on nothing so everything can use it.
@@ -35,6 +36,10 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Yams", package: "Yams"),
             .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+            // The registry client (OCI Distribution v2): HTTPS, redirects, streamed bodies.
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
         .target(name: "SBOM", dependencies: [
             "ProvenantCore", "Catalog",
@@ -110,5 +115,9 @@ let package = Package(
         // Images read from real layouts and archives (skopeo, umoci) and from hand-made bad ones.
         .testTarget(name: "ImageTests", dependencies: ["Catalog", "SBOM", "ProvenantCore", "TestSupport"]),
         .testTarget(name: "FuzzReplayTests", dependencies: ["FuzzTargets"], resources: [.copy("Fixtures")]),
+        // The registry client against the real `docker-registry` (distribution), started by the tests.
+        .testTarget(name: "RegistryTests", dependencies: ["Catalog", "ProvenantCore", "TestSupport",
+                                                   .product(name: "Crypto", package: "swift-crypto")],
+                    resources: [.copy("Fixtures")]),
     ]
 )

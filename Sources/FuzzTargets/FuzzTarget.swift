@@ -20,6 +20,7 @@ public enum FuzzTargets {
         + SecretTargets.all
         + GuardTargets.all
         + ImageTargets.all
+        + RegistryTargets.all
 
     public static func named(_ name: String) -> FuzzTarget? { all.first { $0.name == name } }
 }

@@ -14,7 +14,7 @@ struct SBOMCommand: AsyncParsableCommand {
         """
     )
 
-    @Argument(help: "A directory (source checkout or unpacked root filesystem) or a single file (lockfile, binary, archive).")
+    @Argument(help: "A directory (source checkout or unpacked root filesystem), a single file (lockfile, binary, archive), or an image: oci-dir:PATH[:TAG], oci-archive:FILE, docker-archive:FILE, registry:HOST/REPO[:TAG][@sha256:DIGEST].")
     var target: String
 
     @Option(name: .long, help: "Output format: cyclonedx-json, spdx-json, table or json (Provenant's lossless inventory).")

@@ -20,7 +20,7 @@ struct ScanCommand: AsyncParsableCommand {
         """
     )
 
-    @Argument(help: "A directory, a lockfile or binary, or a CycloneDX/SPDX JSON SBOM.")
+    @Argument(help: "A directory, a lockfile or binary, a CycloneDX/SPDX JSON SBOM, or an image (oci-dir:, oci-archive:, docker-archive:, registry:HOST/REPO[:TAG][@sha256:DIGEST]).")
     var target: String
 
     @Option(name: .long, help: "Output format: table, json, sarif (2.1.0) or cyclonedx-json (the BOM with a vulnerabilities section).")

@@ -1,0 +1,146 @@
+#!/usr/bin/env python3
+"""Servers the registry tests start beside the real registry, on loopback only.
+
+  registry_helper.py token PORTFILE LOG KEY CERT ISSUER SERVICE USER:PASSWORD [OAUTHUSER:PASSWORD]
+      A token issuer for the registry's `auth: token`: GET /token?service=&scope= with Basic credentials
+      answers {"token": JWT} (RS256, signed with KEY through `openssl dgst`, the certificate in `x5c`),
+      granting the scopes asked for; the second user gets {"access_token": JWT} instead. Anonymous or
+      wrong credentials get 401. Each request is logged as one line: `token user=NAME|- scope=...`.
+
+  registry_helper.py redirect PORTFILE LOG BLOBFILE USER:PASSWORD
+      A stand-in registry that redirects: /v2/<repo>/blobs/<digest> wants Basic credentials, then
+      answers 307 to http://localhost:PORT/storage/<digest> (another host name for the same server),
+      which serves BLOBFILE; the all-zero digest redirects to /v2/<repo>/blobs/loop/1, and loop/N to
+      loop/N+1, forever. Each request is logged
+      as `PATH auth=yes|no`.
+
+The bound port is written to PORTFILE once the server listens.
+"""
+import base64, json, os, signal, subprocess, sys, time, uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlparse, parse_qs
+
+
+def b64url(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def log(path, line):
+    with open(path, "a") as f:
+        f.write(line + "\n")
+
+
+def basic_user(header, accounts):
+    if not header or not header.startswith("Basic "):
+        return None
+    try:
+        user, _, password = base64.b64decode(header[6:]).decode().partition(":")
+    except Exception:
+        return None
+    return user if accounts.get(user) == password else None
+
+
+def token_server(portfile, logfile, key, cert, issuer, service, *accounts):
+    users = dict(a.split(":", 1) for a in accounts)
+    oauth_user = accounts[1].split(":", 1)[0] if len(accounts) > 1 else None
+    der = subprocess.run(["openssl", "x509", "-in", cert, "-outform", "DER"], check=True, capture_output=True).stdout
+
+    def sign(claims):
+        header = {"typ": "JWT", "alg": "RS256", "x5c": [base64.b64encode(der).decode()]}
+        signing_input = b64url(json.dumps(header).encode()) + "." + b64url(json.dumps(claims).encode())
+        sig = subprocess.run(["openssl", "dgst", "-sha256", "-sign", key], input=signing_input.encode(),
+                             check=True, capture_output=True).stdout
+        return signing_input + "." + b64url(sig)
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):
+            url = urlparse(self.path)
+            query = parse_qs(url.query)
+            scopes = query.get("scope", [])
+            user = basic_user(self.headers.get("Authorization"), users)
+            log(logfile, "token user=%s scope=%s" % (user or "-", " ".join(scopes)))
+            if url.path != "/token" or user is None:
+                self.send_response(401)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            access = []
+            for scope in scopes:
+                for one in scope.split(" "):
+                    parts = one.split(":")
+                    if len(parts) == 3 and parts[0] == "repository":
+                        access.append({"type": "repository", "name": parts[1], "actions": parts[2].split(",")})
+            now = int(time.time())
+            jwt = sign({"iss": issuer, "sub": user, "aud": service, "exp": now + 600, "nbf": now - 60,
+                        "iat": now, "jti": str(uuid.uuid4()), "access": access})
+            body = json.dumps({"access_token" if user == oauth_user else "token": jwt, "expires_in": 600}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    serve(portfile, Handler)
+
+
+def redirect_server(portfile, logfile, blobfile, account):
+    users = dict([account.split(":", 1)])
+    blob = open(blobfile, "rb").read()
+    state = {}
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def reply(self, code, body=b"", headers=()):
+            self.send_response(code)
+            for k, v in headers:
+                self.send_header(k, v)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(body)
+
+        def do_GET(self):
+            auth = self.headers.get("Authorization")
+            log(logfile, "%s auth=%s" % (self.path, "yes" if auth else "no"))
+            port = state["port"]
+            parts = self.path.split("/")
+            if self.path.startswith("/storage/"):
+                self.reply(200, blob, [("Content-Type", "application/octet-stream")])
+            elif self.path.startswith("/v2/") and basic_user(auth, users) is None:
+                self.reply(401, b"", [("WWW-Authenticate", 'Basic realm="helper"')])
+            elif "/blobs/loop/" in self.path:
+                n = int(parts[-1]) + 1
+                self.reply(307, b"", [("Location", "/v2/r/blobs/loop/%d" % n)])
+            elif self.path.endswith("/blobs/sha256:" + "0" * 64):
+                self.reply(307, b"", [("Location", "/v2/r/blobs/loop/1")])
+            elif "/blobs/" in self.path:
+                self.reply(307, b"", [("Location", "http://localhost:%d/storage/%s" % (port, parts[-1]))])
+            else:
+                self.reply(404)
+
+        do_HEAD = do_GET
+
+    serve(portfile, Handler, state)
+
+
+def serve(portfile, handler, state=None):
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    if state is not None:
+        state["port"] = server.server_address[1]
+    tmp = portfile + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(str(server.server_address[1]))
+    os.rename(tmp, portfile)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    # The test process spawns us with SIGTERM blocked; unblock it so an ordinary kill ends us too.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
+    mode, args = sys.argv[1], sys.argv[2:]
+    {"token": token_server, "redirect": redirect_server}[mode](*args)
