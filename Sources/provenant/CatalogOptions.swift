@@ -24,22 +24,12 @@ struct CatalogOptions: ParsableArguments {
     @Option(name: .long, help: "For an image: the platform to pick from a multi-platform index, os/arch[/variant].")
     var platform: String = "linux/amd64"
 
-    @Option(name: .long, parsing: .singleValue, help: ArgumentHelp(
-        "Allow plain HTTP to this registry host (HOST or HOST:PORT; repeatable). Every other registry is reached over HTTPS only.",
-        discussion: """
-        Registry credentials come from \(RegistryCredentials.environmentVariable)=HOST=USER:PASSWORD[,HOST2=USER:PASSWORD] \
-        (a password holding a comma goes in Docker's config instead), else from ~/.docker/config.json ($DOCKER_CONFIG): \
-        'auths' entries (auth, username/password, identitytoken). Credential helpers are not run.
-        """, valueName: "host"))
-    var insecureRegistry: [String] = []
+    @OptionGroup var imageAccess: ImageAccessOptions
 
     func validate() throws {
         guard ScanMode(rawValue: mode) != nil else { throw ValidationError("unknown --mode '\(mode)'; use source, installed or auto") }
         guard readBudget > 0, readBudget <= 1 << 30 else { throw ValidationError("--read-budget must be between 1 and \(1 << 30) MiB") }
         guard ImagePlatform(platform) != nil else { throw ValidationError("--platform must be os/arch or os/arch/variant, such as linux/amd64") }
-        for h in insecureRegistry where !RegistryOptions.validInsecureHost(h) {
-            throw ValidationError("--insecure-registry takes HOST or HOST:PORT, not '\(Redactor.quote(h, max: 80))'")
-        }
     }
 
     /// Catalogs `target`; an unusable target ends the run with exit 2.
@@ -52,15 +42,9 @@ struct CatalogOptions: ParsableArguments {
             scanner.scanConfig(config, display: display, into: &result)
             return result.findings.map { "\($0.path): \($0.ruleID) \($0.secret)" }
         }
-        let insecure = insecureRegistry, quiet = self.quiet
-        // Credentials are read only when a registry image is opened, and their notes said once.
-        let openRegistry: @Sendable (RegistryReference) throws -> any ImageSource = { reference in
-            let credentials = try RegistryCredentials.load(environment: ProcessInfo.processInfo.environment)
-            if !quiet { for n in credentials.notes { CLI.stderr("note: \(n)") } }
-            return try RegistryImageSource(reference, options: RegistryOptions(insecureHosts: insecure, credentials: credentials))
-        }
         do {
-            return try await cataloger.catalog(target, platform: ImagePlatform(platform) ?? .linuxAMD64, openRegistry: openRegistry)
+            return try await cataloger.catalog(target, platform: ImagePlatform(platform) ?? .linuxAMD64,
+                                               openRegistry: imageAccess.registryOpener(quiet: quiet))
         } catch {
             CLI.fail("error: \(error)")
         }

@@ -16,6 +16,7 @@ struct PolicyCheck: AsyncParsableCommand {
     )
     @Argument(help: "Kubernetes YAML files or directories of them, compose files, OCI runtime configs, or container images.")
     var paths: [String]
+    @OptionGroup var imageAccess: ImageAccessOptions
     @Option(name: .long, help: "Pod Security Standards level: baseline or restricted.")
     var level: String = "restricted"
     @Option(name: .long, help: "Output format: table, json or sarif (2.1.0).")
@@ -55,7 +56,7 @@ struct PolicyCheck: AsyncParsableCommand {
         for image in images {
             // An image that cannot be read is an input error: one line naming what is wrong, exit 2.
             do {
-                let source = try ImageSources.open(image)
+                let source = try imageAccess.open(image)
                 let checked = try await ImagePolicy.check(source, reference: image, manifest: agent, platform: imagePlatform)
                 for d in checked.diagnostics { CLI.stderr("warning: \(d)") }
                 findings += checked.findings

@@ -12,6 +12,7 @@ struct SecretsScanCommand: AsyncParsableCommand {
     )
     @Argument(help: "Files, directories or images (oci-dir:, oci-archive:, docker-archive:, or a path that is one) to scan, or - for standard input. An image's every layer is scanned, files later layers delete included, and its config's environment and history.")
     var paths: [String]
+    @OptionGroup var imageAccess: ImageAccessOptions
     @Option(name: .long, help: "Output format: table, json or sarif (2.1.0).")
     var format: String = "table"
     @Option(name: .shortAndLong, help: "Write the report here instead of stdout.")
@@ -54,7 +55,7 @@ struct SecretsScanCommand: AsyncParsableCommand {
         for (shown, ref) in images {
             let part: SecretsScanResult
             do {
-                let source = try ImageSources.open(ref)
+                let source = try imageAccess.open(ref)
                 part = try await scanner.scanImage(source, display: Redactor.quote(shown, max: 200), platform: ImagePlatform(platform) ?? .linuxAMD64)
             } catch { CLI.fail("error: \(error)") }
             result.merge(part)

@@ -1,0 +1,39 @@
+import ArgumentParser
+import Catalog
+import Foundation
+import ProvenantCore
+
+/// How commands that take an image reach registries: `--insecure-registry`, and credentials from the
+/// environment or Docker's config, read only when a registry image is opened.
+struct ImageAccessOptions: ParsableArguments {
+    @Option(name: .long, parsing: .singleValue, help: ArgumentHelp(
+        "Allow plain HTTP to this registry host (HOST or HOST:PORT; repeatable). Every other registry is reached over HTTPS only.",
+        discussion: """
+        Registry credentials come from \(RegistryCredentials.environmentVariable)=HOST=USER:PASSWORD[,HOST2=USER:PASSWORD] \
+        (a password holding a comma goes in Docker's config instead), else from ~/.docker/config.json ($DOCKER_CONFIG): \
+        'auths' entries (auth, username/password, identitytoken). Credential helpers are not run.
+        """, valueName: "host"))
+    var insecureRegistry: [String] = []
+
+    func validate() throws {
+        for h in insecureRegistry where !RegistryOptions.validInsecureHost(h) {
+            throw ValidationError("--insecure-registry takes HOST or HOST:PORT, not '\(Redactor.quote(h, max: 80))'")
+        }
+    }
+
+    /// Opens a `registry:` reference with these options; notes about credentials go to stderr unless quiet.
+    func registryOpener(quiet: Bool) -> @Sendable (RegistryReference) throws -> any ImageSource {
+        let insecure = insecureRegistry
+        return { reference in
+            let credentials = try RegistryCredentials.load(environment: ProcessInfo.processInfo.environment)
+            if !quiet { for n in credentials.notes { CLI.stderr("note: \(n)") } }
+            return try RegistryImageSource(reference, options: RegistryOptions(insecureHosts: insecure, credentials: credentials))
+        }
+    }
+
+    /// Any image reference as a source: local layouts and archives, or a registry.
+    func open(_ reference: ImageReference, quiet: Bool = false) throws -> any ImageSource {
+        if case .registry(let r) = reference { return try registryOpener(quiet: quiet)(r) }
+        return try ImageSources.open(reference)
+    }
+}
