@@ -148,15 +148,25 @@ public enum ImagePolicy {
         }
     }
 
-    /// `name:password:id:…` lines, as runc's user package reads them: blank lines skipped, a line
-    /// with too few fields or a non-numeric id skipped, the first entry for a name winning.
+    /// `name:password:id:…` lines, exactly as runc's user package (moby/sys/user) reads them: lines
+    /// trimmed and blank ones skipped, missing fields left 0, a number that does not parse read as 0
+    /// (its errors are ignored), and the id then cut to 32 bits as the runtime stores it; the first
+    /// entry for a name wins. Reading them any more strictly would pass images that run as root.
     static func parseAccounts(_ bytes: [UInt8], passwd: Bool) -> [AccountEntry] {
-        String(decoding: bytes, as: UTF8.self).split(separator: "\n").compactMap { raw in
+        func number(_ f: Substring?) -> Int {
+            guard let f, !f.isEmpty else { return 0 }
+            if let n = Int(f) { return Int(UInt32(truncatingIfNeeded: n)) }
+            // Go's Atoi clamps an out-of-range number (its error ignored); anything else reads as 0.
+            let digits = f.drop { $0 == "-" || $0 == "+" }
+            guard !digits.isEmpty, digits.allSatisfy({ $0.isASCII && $0.isNumber }) else { return 0 }
+            return Int(UInt32(truncatingIfNeeded: f.hasPrefix("-") ? Int.min : Int.max))
+        }
+        return String(decoding: bytes, as: UTF8.self).split(separator: "\n").compactMap { raw in
             let line = raw.trimmingCharacters(in: .whitespaces)
-            guard !line.isEmpty, !line.hasPrefix("#") else { return nil }
+            guard !line.isEmpty else { return nil }
             let f = line.split(separator: ":", omittingEmptySubsequences: false)
-            guard f.count >= 3, let id = Int(f[2]) else { return nil }
-            return AccountEntry(name: String(f[0]), id: id, gid: passwd && f.count >= 4 ? Int(f[3]) : nil)
+            return AccountEntry(name: String(f[0]), id: number(f.count > 2 ? f[2] : nil),
+                                gid: passwd ? number(f.count > 3 ? f[3] : nil) : nil)
         }
     }
 
@@ -283,7 +293,7 @@ public enum ImagePolicy {
             let layers = image.info.layers
             guard layers.indices.contains(i) else { return "added by layer \(i + 1)" }
             let l = layers[i]
-            let by = l.createdBy.map { " (created by: \(quote(String($0.prefix(160)))))" } ?? ""
+            let by = l.createdBy.map { " (created by: \(Redactor.escapeControls(Redactor.quote($0, max: 160))))" } ?? ""
             return "added by layer \(i + 1) of \(layers.count), \(l.digest)\(by)"
         }
 

@@ -66,18 +66,20 @@ extension Inventory {
 /// variables are named, never valued.
 public enum ImageFacts {
     public static func properties(_ i: ImageInfo) -> [(String, String)] {
-        var out: [(String, String)] = [("provenant:image:reference", i.reference), ("provenant:image:id", i.imageID)]
-        if let p = i.platform { out.append(("provenant:image:platform", p)) }
-        out.append(("provenant:image:user", i.user.flatMap { $0.isEmpty ? nil : $0 } ?? "(unset: runs as root)"))
-        for port in i.exposedPorts { out.append(("provenant:image:exposed-port", port)) }
-        if let e = i.entrypoint { out.append(("provenant:image:entrypoint", Redactor.redact(jsonArray(e)))) }
-        if let c = i.cmd { out.append(("provenant:image:cmd", Redactor.redact(jsonArray(c)))) }
-        if let w = i.workingDir, !w.isEmpty { out.append(("provenant:image:working-dir", w)) }
-        for k in i.labels.keys.sorted() { out.append(("provenant:image:label:\(k)", Redactor.redact(i.labels[k] ?? ""))) }
-        for n in i.environmentNames.sorted() { out.append(("provenant:image:env", n)) }
+        // Everything here but the digests comes from the image's own documents: each goes through the redactor.
+        func r(_ s: String) -> String { Redactor.escapeControls(Redactor.redact(s)) }
+        var out: [(String, String)] = [("provenant:image:reference", r(i.reference)), ("provenant:image:id", i.imageID)]
+        if let p = i.platform { out.append(("provenant:image:platform", r(p))) }
+        out.append(("provenant:image:user", i.user.flatMap { $0.isEmpty ? nil : r($0) } ?? "(unset: runs as root)"))
+        for port in i.exposedPorts { out.append(("provenant:image:exposed-port", r(port))) }
+        if let e = i.entrypoint { out.append(("provenant:image:entrypoint", r(jsonArray(e)))) }
+        if let c = i.cmd { out.append(("provenant:image:cmd", r(jsonArray(c)))) }
+        if let w = i.workingDir, !w.isEmpty { out.append(("provenant:image:working-dir", r(w))) }
+        for k in i.labels.keys.sorted() { out.append(("provenant:image:label:\(r(k))", r(i.labels[k] ?? ""))) }
+        for n in i.environmentNames.sorted() { out.append(("provenant:image:env", r(n))) }
         for s in i.secretsInConfig { out.append(("provenant:image:secret-in-config", s)) }
         for (n, l) in i.layers.enumerated() {
-            out.append(("provenant:image:layer:\(n)", l.digest + (l.createdBy.map { " " + Redactor.redact($0) } ?? "")))
+            out.append(("provenant:image:layer:\(n)", l.digest + (l.createdBy.map { " " + r($0) } ?? "")))
         }
         return out
     }
@@ -86,7 +88,7 @@ public enum ImageFacts {
     public static func layerLines(_ i: ImageInfo) -> [String: String] {
         var out: [String: String] = [:]
         for l in i.layers {
-            out[l.digest] = "layer \(l.digest)" + (l.createdBy.map { "; created by: " + Redactor.redact($0) } ?? "")
+            out[l.digest] = "layer \(l.digest)" + (l.createdBy.map { "; created by: " + Redactor.escapeControls(Redactor.redact($0)) } ?? "")
         }
         return out
     }

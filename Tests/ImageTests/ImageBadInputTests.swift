@@ -65,7 +65,8 @@ import TestSupport
         let dir2 = try temporaryDirectory("truncated-tar")
         var w2 = try LayoutWriter(dir2)
         let tar = t.finished()
-        w2.layers.append((Array(tar.prefix(5000)), "application/vnd.oci.image.layer.v1.tar", LayoutWriter.digest(tar)))
+        // Its diff ID is of the cut bytes too: only the tar reader can tell it ends inside a file.
+        w2.layers.append((Array(tar.prefix(5000)), "application/vnd.oci.image.layer.v1.tar", LayoutWriter.digest(Array(tar.prefix(5000)))))
         w2.history.append("RUN cut")
         try w2.write()
         try expectRefused(dir2, mentioning: ["layer sha256:", "truncated"])

@@ -62,6 +62,9 @@ struct LayoutWriter {
     var layers: [(bytes: [UInt8], mediaType: String, diffID: String)] = []
     var history: [String] = []
     var configExtra: [(String, JSONValue)] = []
+    var envOverride: [String]?
+    var labels: [String: String] = [:]
+    var cmd: [String]?
 
     init(_ dir: URL) throws {
         self.dir = dir
@@ -97,8 +100,10 @@ struct LayoutWriter {
     @discardableResult
     func write(user: String? = nil, layerMediaType: String? = nil, dropLayers: Bool = false) throws -> String {
         var cfg: [(String, JSONValue)] = []
-        var inner: [(String, JSONValue)] = [("Env", .array([.string("PATH=/usr/bin"), .string("API_TOKEN=ghp_notarealtoken")]))]
+        var inner: [(String, JSONValue)] = [("Env", .array((envOverride ?? ["PATH=/usr/bin", "API_TOKEN=ghp_notarealtoken"]).map { .string($0) }))]
         if let user { inner.append(("User", .string(user))) }
+        if !labels.isEmpty { inner.append(("Labels", .object(labels.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) }))) }
+        if let cmd { inner.append(("Cmd", .array(cmd.map { .string($0) }))) }
         cfg.append(("architecture", .string("amd64")))
         cfg.append(("os", .string("linux")))
         cfg.append(("config", .object(inner)))

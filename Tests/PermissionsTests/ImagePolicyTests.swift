@@ -312,8 +312,13 @@ import TestSupport
     @Test func accountFilesAreReadAsRuncReadsThem() {
         let text = "# comment\n\nroot:x:0:0::/root:/bin/sh\nbroken\nnan:x:abc:0::/:/bin/sh\n  app:x:1000:1000::/home/app:/bin/sh  \napp:x:2000:2000::/:/bin/sh\nshort:x:7\n"
         let entries = ImagePolicy.parseAccounts(Array(text.utf8), passwd: true)
-        #expect(entries == [.init(name: "root", id: 0, gid: 0), .init(name: "app", id: 1000, gid: 1000), .init(name: "app", id: 2000, gid: 2000),
-                            .init(name: "short", id: 7, gid: nil)])
+        // As moby/sys/user: missing fields and numbers that do not parse are 0, nothing is skipped but
+        // blank lines, and ids are cut to 32 bits.
+        #expect(entries == [.init(name: "# comment", id: 0, gid: 0), .init(name: "root", id: 0, gid: 0), .init(name: "broken", id: 0, gid: 0),
+                            .init(name: "nan", id: 0, gid: 0), .init(name: "app", id: 1000, gid: 1000), .init(name: "app", id: 2000, gid: 2000),
+                            .init(name: "short", id: 7, gid: 0)])
+        let wrapped = ImagePolicy.parseAccounts(Array("big:x:4294967296:4294967297\nneg:x:-1:0\nhex:x:0x3e8:1000\n".utf8), passwd: true)
+        #expect(wrapped == [.init(name: "big", id: 0, gid: 1), .init(name: "neg", id: 4294967295, gid: 0), .init(name: "hex", id: 0, gid: 1000)])
         #expect(ImagePolicy.parseAccounts(Array("wheel:x:10:root,app\n".utf8), passwd: false) == [.init(name: "wheel", id: 10, gid: nil)])
     }
 }

@@ -180,7 +180,10 @@ public struct ImageConfig: Sendable, Codable, Equatable {
         let c = v["config"] ?? .object([])
         user = c["User"]?.stringValue
         environment = (c["Env"]?.arrayValue ?? []).compactMap(\.stringValue)
-        environmentNames = environment.map { e in e.firstIndex(of: "=").map { String(e[..<$0]) } ?? e }
+        // An entry without '=' is a name only as far as a name's characters go; the rest is not written.
+        environmentNames = environment.map { e in
+            e.firstIndex(of: "=").map { String(e[..<$0]) } ?? String(e.prefix { $0.isLetter || $0.isNumber || $0 == "_" }.prefix(128))
+        }
         exposedPorts = (c["ExposedPorts"]?.objectFields ?? []).map(\.0).sorted()
         entrypoint = c["Entrypoint"]?.arrayValue?.compactMap(\.stringValue)
         cmd = c["Cmd"]?.arrayValue?.compactMap(\.stringValue)

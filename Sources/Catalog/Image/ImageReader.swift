@@ -130,23 +130,37 @@ public struct ImageReader: Sendable {
         var next = 0
         let width = max(2, ProcessInfo.processInfo.activeProcessorCount)
         let capture = self.capture, maxFileBytes = self.maxFileBytes, inspect = self.inspect
-        try await withThrowingTaskGroup(of: (Int, ImageNode).self) { group in
+        // Layers are read two at a time but merged, and their errors reported, in order: when several
+        // layers are bad, the lowest one's error is the one said, whichever task failed first.
+        try await withThrowingTaskGroup(of: (Int, Result<ImageNode, any Error>).self) { group in
             var started = 0
+            var failures: [Int: any Error] = [:]
             func start() {
-                guard started < resolved.layers.count else { return }
+                guard started < resolved.layers.count, failures.keys.allSatisfy({ started < $0 }) else { return }
                 let plan = resolved.layers[started]
                 started += 1
                 group.addTask {
-                    let raw = try await source.openLayer(plan)
-                    return (plan.index, try Self.readLayer(plan, raw, capture: capture, maxFileBytes: maxFileBytes,
-                                                           inflated: inflated, budget: budget, inspect: inspect))
+                    do {
+                        let raw = try await source.openLayer(plan)
+                        return (plan.index, .success(try Self.readLayer(plan, raw, capture: capture, maxFileBytes: maxFileBytes,
+                                                                        inflated: inflated, budget: budget, inspect: inspect)))
+                    } catch {
+                        return (plan.index, .failure(error))
+                    }
                 }
             }
             for _ in 0..<width { start() }
-            while let (i, tree) = try await group.next() {
-                trees[i] = tree
+            while let (i, result) = try await group.next() {
+                switch result {
+                case .success(let tree): trees[i] = tree
+                case .failure(let error): failures[i] = error
+                }
                 // Merge in order as soon as the next layer is ready, so finished layers free their trees.
-                while let t = trees.removeValue(forKey: next) { fs.apply(t); next += 1 }
+                while true {
+                    if let error = failures[next] { group.cancelAll(); throw error }
+                    guard let t = trees.removeValue(forKey: next) else { break }
+                    fs.apply(t); next += 1
+                }
                 start()
             }
         }
@@ -184,15 +198,22 @@ public struct ImageReader: Sendable {
         case .gzip: stream = try GzipStream(stream, name: subject, budget: inflateBudget)
         case .zstd: stream = try ZstdStream(stream, name: subject, budget: inflateBudget)
         }
-        if plan.digest == nil, let diffID = plan.diffID {
-            stream = try DigestingStream(stream, expected: diffID, name: subject + " (uncompressed)")
+        if let diffID = plan.diffID {
+            if compression == .none, let d = plan.digest {
+                // Uncompressed, the stored bytes are the tar: its digest must be the config's diff ID.
+                guard d == diffID else { throw ImageError(subject, "is an uncompressed layer whose digest is not the config's diff ID \(diffID)") }
+            } else {
+                // The config names the uncompressed tar too (containerd checks it); so does this reader.
+                stream = try DigestingStream(stream, expected: diffID, name: subject + " (uncompressed)")
+            }
         } else if plan.digest == nil {
             throw ImageError(subject, "has neither a digest nor a diff ID to check it against; refused")
         }
         // A large layer is hashed and inflated a few chunks ahead on a thread of its own.
         if (plan.size ?? Int.max) > 4 << 20 { stream = PrefetchingStream(stream) }
         let tar = StreamingTar(stream, name: subject)
-        let builder = LayerBuilder(index: plan.index) { "\(subject) entry '\(Redactor.quote($0, max: 160))'" }
+        var builder = LayerBuilder(index: plan.index) { "\(subject) entry '\(Redactor.quote($0, max: 160))'" }
+        builder.takeNode = { inflated.takeEntry() }
         while let h = try tar.next() {
             guard inflated.takeEntry() else {
                 throw ImageError(subject, "brings the image past \(SharedInflateBudget.maxEntries) entries in all its layers; stopped")
@@ -232,8 +253,8 @@ final class SharedInflateBudget: Sendable {
     let limit: Int
     let used = Mutex(0)
     let entries = Mutex(0)
-    /// Tar entries all the layers of one image may hold: each is a node in memory.
-    static let maxEntries = 4_000_000
+    /// Nodes (entries, and the directories their paths make) all the layers of one image may hold.
+    static let maxEntries = 2_000_000
     init(limit: Int) { self.limit = limit }
     func takeEntry() -> Bool { entries.withLock { n in n += 1; return n <= Self.maxEntries } }
     func take(_ n: Int) -> Bool {

@@ -110,8 +110,13 @@ public enum ImageReference: Sendable, Equatable, CustomStringConvertible {
         }
         guard st.st_mode & S_IFMT == S_IFREG else { return nil }
         guard let archive = try? ArchiveLayout(path: path) else { return nil }
-        if archive.has("manifest.json") { return .dockerArchive(path: path) }
         if archive.has("oci-layout") && archive.has("index.json") { return .ociArchive(path: path, tag: nil) }
+        // Other tars hold a manifest.json too (browser extensions, web apps): only Docker's shape counts.
+        if archive.has("manifest.json"), let bytes = try? archive.read("manifest.json", limit: 4 << 20),
+           let first = (try? JSONParser.parse(bytes))?.arrayValue?.first,
+           first["Config"]?.stringValue != nil, first["Layers"]?.arrayValue != nil {
+            return .dockerArchive(path: path)
+        }
         return nil
     }
 

@@ -87,8 +87,14 @@ struct DockerArchiveSource: ImageSource {
             return LayerPlan(index: i, key: p, digest: hex.utf8.count == 64 ? "sha256:" + hex : nil, diffID: config.diffIDs[i],
                              mediaType: "", size: nil, createdBy: createdBy[i])
         }
+        var manifestDigest: String?
+        if files.has("oci-layout") && files.has("index.json"),
+           let oci = try? await LayoutImageSource(files: files, reference: reference, tag: nil, fallbackName: fallbackName).resolve(platform: platform),
+           oci.info.imageID == "sha256:" + imageID.value, oci.config.diffIDs == config.diffIDs {
+            manifestDigest = oci.info.manifestDigest
+        }
         let info = ImageInfo.make(reference: reference, named: tagged, tag: tagged?.tag, fallbackName: fallbackName,
-                                  manifestDigest: nil, imageID: "sha256:" + imageID.value, pinned: false, config: config, layers: layers)
+                                  manifestDigest: manifestDigest, imageID: "sha256:" + imageID.value, pinned: false, config: config, layers: layers)
         return ResolvedImage(info: info, config: config, layers: layers)
     }
 
@@ -156,11 +162,14 @@ public enum ImageSources {
             return LayoutImageSource(files: try ArchiveLayout(path: path), reference: reference.description, tag: tag, fallbackName: stem(path))
         case .dockerArchive(let path):
             let files = try ArchiveLayout(path: path)
-            // Docker 25 and later write an OCI layout too, which names the manifest's digest.
-            if files.has("oci-layout") && files.has("index.json") {
-                return LayoutImageSource(files: files, reference: reference.description, tag: nil, fallbackName: stem(path))
+            // `docker load` and skopeo read manifest.json; an OCI layout beside it (Docker 25 and later)
+            // only lends the manifest's digest when it describes the very same image.
+            guard files.has("manifest.json") else {
+                if files.has("oci-layout") && files.has("index.json") {
+                    return LayoutImageSource(files: files, reference: reference.description, tag: nil, fallbackName: stem(path))
+                }
+                throw ImageError(files.displayName, "is not a docker archive (no manifest.json)")
             }
-            guard files.has("manifest.json") else { throw ImageError(files.displayName, "is not a docker archive (no manifest.json)") }
             return DockerArchiveSource(files: files, reference: reference.description, fallbackName: stem(path))
         case .registry(let r):
             throw ImageError(r.description, "registry images are opened with RegistryImageSource")

@@ -59,6 +59,8 @@ public final class SquashedFileSystem: @unchecked Sendable {
     public static let maxLinks = 40
     /// PATH_MAX: no name or link target can be longer in a real filesystem.
     public static let maxPathBytes = 4096
+    /// Names one lookup may step through, links included.
+    static let maxResolveSteps = 4096
 
     public init() {}
 
@@ -121,7 +123,11 @@ public final class SquashedFileSystem: @unchecked Sendable {
         var stack: [(String, ImageNode)] = []
         var current = root
         var links = 0
+        var steps = 0
         while let c = pending.popLast() {
+            // Links of long targets could make one lookup walk 40 × 2048 names; a real path needs far fewer.
+            steps += 1
+            if steps > Self.maxResolveSteps { throw .tooManyLinks(path) }
             if c == "." { continue }
             if c == ".." {
                 if let (_, parent) = stack.popLast() { current = parent }
@@ -145,14 +151,23 @@ public final class SquashedFileSystem: @unchecked Sendable {
     /// Every symbolic link must resolve within the kernel's link limit: a loop is an error naming it.
     func checkLinks() throws(ImageError) {
         var loops: [String] = []
+        var budget = Self.maxLinkCheckSteps
+        var exhausted = false
         walk { path, node in
-            guard case .symbolicLink = node.kind else { return }
+            guard case .symbolicLink(let target) = node.kind, !exhausted else { return }
+            // Each check costs at most maxResolveSteps; the whole check is bounded too.
+            budget -= min(Self.maxResolveSteps, 1 + target.utf8.count / 2 * Self.maxLinks)
+            if budget < 0 { exhausted = true; return }
             do throws(FileAccessError) { _ = try resolve(path) } catch .tooManyLinks { loops.append(path) } catch {}
         }
+        if exhausted { throw ImageError("the image", "has more symbolic-link resolution than \(Self.maxLinkCheckSteps) steps to check; refused") }
         if let loop = loops.min() {
-            throw ImageError("'\(Redactor.quote(loop, max: 160))'", "is a symbolic link that loops (more than \(Self.maxLinks) links to resolve)")
+            throw ImageError("'\(Redactor.quote(loop, max: 160))'", "is a symbolic link that loops (more than \(Self.maxLinks) links, or more than \(Self.maxResolveSteps) names, to resolve)")
         }
     }
+
+    /// Steps all link checks of one image may take.
+    static let maxLinkCheckSteps = 50_000_000
 
     /// Visits every entry below the root in path order, without following links.
     public func walk(_ visit: (String, ImageNode) -> Void) {
@@ -181,6 +196,8 @@ struct LayerBuilder {
     let top: ImageNode
     let index: Int
     let entryName: (String) -> String
+    /// Takes one node from the image's budget; false when it is spent.
+    var takeNode: () -> Bool = { true }
 
     init(index: Int, entryName: @escaping (String) -> String) {
         self.index = index
@@ -190,11 +207,13 @@ struct LayerBuilder {
     }
 
     /// The directory holding `components`' last one, made (implicitly) as needed in this layer.
-    func parent(of components: [Substring]) -> ImageNode {
+    func parent(of components: [Substring], entry: String) throws(ImageError) -> ImageNode {
         var n = top
         for c in components.dropLast() {
             let key = String(c)
             if let next = n.children[key], next.isDirectory { n = next; continue }
+            // Every node counts, the directories an entry's path makes as well as the entry itself.
+            guard takeNode() else { throw ImageError(entryName(entry), "brings the image past \(SharedInflateBudget.maxEntries) entries; stopped") }
             let d = ImageNode(kind: .directory, layer: index)
             d.implicit = true
             n.children[key] = d
@@ -207,7 +226,7 @@ struct LayerBuilder {
     func add(_ h: TarHeader, components: [Substring], content: FileContent?) throws(ImageError) {
         guard let last = components.last else { return }
         let name = String(last)
-        let dir = parent(of: components)
+        let dir = try parent(of: components, entry: h.name)
         if name.hasPrefix(".wh.") {
             if name == ".wh..wh..opq" { dir.opaque = true; return }
             let target = String(name.dropFirst(4))
@@ -242,6 +261,8 @@ struct LayerBuilder {
             }
             let n = ImageNode(kind: .file, layer: index, mode: t.mode, uid: t.uid, gid: t.gid, size: t.size)
             n.content = t.content
+            // A link's own extended attributes are set on the inode both names share (as containerd does).
+            if let cap = h.xattrs["security.capability"] { t.capability = cap }
             n.capability = t.capability
             dir.children[name] = n
         case .other:

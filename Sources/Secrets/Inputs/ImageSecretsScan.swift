@@ -39,8 +39,9 @@ extension SecretsScanner {
         return result
     }
 
-    /// An image config's environment values (named, never printed) and history commands, where
-    /// build-time secrets leak (`ENV TOKEN=…`, `RUN curl -H "Authorization: …"`).
+    /// An image config's environment values (named, never printed), history commands, labels,
+    /// entrypoint, cmd, user and working directory: where build-time secrets leak (`ENV TOKEN=…`,
+    /// `RUN curl -H "Authorization: …"`, `LABEL deploy-key=…`).
     public func scanConfig(_ config: ImageConfig, display: String, into result: inout SecretsScanResult) {
         for pair in config.environment {
             let name = pair.firstIndex(of: "=").map { String(pair[..<$0]) } ?? pair
@@ -48,6 +49,15 @@ extension SecretsScanner {
         }
         for (i, h) in config.history.enumerated() where !h.createdBy.isEmpty {
             scanBytes(Array(h.createdBy.utf8), display: "\(display) (config history step \(i))", into: &result)
+        }
+        for k in config.labels.keys.sorted() {
+            scanBytes(Array("\(k)=\(config.labels[k] ?? "")".utf8), display: "\(display) (config label \(Redactor.quote(k, max: 80)))", into: &result)
+        }
+        for (what, words) in [("Entrypoint", config.entrypoint), ("Cmd", config.cmd)] {
+            if let words { scanBytes(Array(words.joined(separator: " ").utf8), display: "\(display) (config \(what))", into: &result) }
+        }
+        for (what, value) in [("User", config.user), ("WorkingDir", config.workingDir)] {
+            if let value, !value.isEmpty { scanBytes(Array(value.utf8), display: "\(display) (config \(what))", into: &result) }
         }
     }
 

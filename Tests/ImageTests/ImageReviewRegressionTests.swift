@@ -1,0 +1,86 @@
+import Catalog
+import Foundation
+import ProvenantCore
+import Testing
+import TestSupport
+
+/// Cases a review found: each once passed a check it should have failed, or printed what it should not.
+@Suite struct ImageReviewRegressionTests {
+    @Test func aCompressedLayerWhoseDiffIDIsWrongIsRefused() async throws {
+        let dir = try temporaryDirectory("diffid")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var t = TarWriter()
+        t.add("etc/hostname", data: Array("x\n".utf8))
+        var w = try LayoutWriter(dir)
+        try w.addLayer(t.finished(), gzip: true)
+        w.layers[0].diffID = "sha256:" + String(repeating: "0", count: 64)
+        try w.write()
+        let source = try ImageSources.open(.ociDirectory(path: dir.path, tag: nil))
+        await #expect(throws: ImageError.self) { _ = try await ImageReader().read(source, budget: ReadBudget(total: 1 << 30)) }
+    }
+
+    @Test func theLowestBadLayerIsTheOneReported() throws {
+        let dir = try temporaryDirectory("two-bad")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var w = try LayoutWriter(dir)
+        var a = TarWriter(); a.add("../a", data: [1])
+        var b = TarWriter(); b.add("../b", data: [1])
+        try w.addLayer(a.finished()); try w.addLayer(b.finished())
+        try w.write()
+        for _ in 0..<3 {
+            let r = try runProcess(provenantBinary, ["sbom", "oci-dir:" + dir.path, "--quiet"])
+            #expect(r.code == 2 && r.err.contains("'../a'"), "\(r.err)")
+        }
+    }
+
+    @Test func aTarWithSomeOtherManifestJSONIsNotAnImage() throws {
+        let dir = try temporaryDirectory("not-image")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var t = TarWriter()
+        t.add("manifest.json", data: Array(#"{"manifest_version": 3, "name": "an extension"}"#.utf8))
+        let path = dir.appendingPathComponent("extension.tar").path
+        try Data(t.finished()).write(to: URL(fileURLWithPath: path))
+        #expect(ImageReference.detect(path: path) == nil)
+    }
+
+    @Test func aHardLinksOwnCapabilityCounts() async throws {
+        let dir = try temporaryDirectory("link-cap")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var t = TarWriter()
+        t.add("usr/bin/plain", data: Array("#!/bin/sh\n".utf8), mode: 0o755)
+        // vfs_cap_data v2 with CAP_NET_RAW (bit 13) permitted and effective, as setcap writes it.
+        let cap = "\u{01}\u{00}\u{00}\u{02}\u{00}\u{20}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}"
+        t.add("usr/bin/linked", .hardLink, link: "usr/bin/plain", pax: ["SCHILY.xattr.security.capability": cap])
+        var w = try LayoutWriter(dir)
+        try w.addLayer(t.finished())
+        try w.write()
+        let source = try ImageSources.open(.ociDirectory(path: dir.path, tag: nil))
+        let contents = try await ImageReader().read(source, budget: ReadBudget(total: 1 << 30))
+        let plain = try contents.filesystem.resolve("usr/bin/plain").node
+        let linked = try contents.filesystem.resolve("usr/bin/linked").node
+        #expect(linked.capability != nil && plain.capability == linked.capability, "the link's xattr is on the shared inode")
+    }
+
+    @Test func configTextIsRedactedInTheSBOMAndScannedForSecrets() throws {
+        let dir = try temporaryDirectory("config-text")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var t = TarWriter()
+        t.add("etc/hostname", data: Array("x\n".utf8))
+        let token = "xoxb-1234567890-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx"
+        let layout = dir.appendingPathComponent("withtoken")
+        var w2 = try LayoutWriter(layout)
+        try w2.addLayer(t.finished())
+        w2.configExtra = []
+        w2.envOverride = ["\(token)", "PATH=/usr/bin"]
+        w2.labels = ["deploy.key": "token=\(token)"]
+        w2.cmd = ["/app", "--slack-token", token]
+        try w2.write()
+        let sbom = try runProcess(provenantBinary, ["sbom", "oci-dir:" + layout.path, "--quiet"])
+        #expect(sbom.code == 0, "\(sbom.err)")
+        #expect(!sbom.out.contains(token), "no config text is written whole")
+        let scan = try runProcess(provenantBinary, ["secrets", "scan", "oci-dir:" + layout.path, "--format", "json"])
+        #expect(!scan.out.contains(token))
+        #expect(scan.out.contains("(config label deploy.key)"), "labels are scanned: \(scan.out)")
+        #expect(scan.out.contains("(config Cmd)"), "Cmd is scanned")
+    }
+}
