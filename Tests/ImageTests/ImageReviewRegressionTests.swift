@@ -84,3 +84,24 @@ import TestSupport
         #expect(scan.out.contains("(config Cmd)"), "Cmd is scanned")
     }
 }
+
+@Suite struct MergedUsrTests {
+    @Test func entriesUnderALowerLinkLandInItsTarget() async throws {
+        let dir = try temporaryDirectory("merged-usr")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var base = TarWriter()
+        base.add("usr/lib/", .directory, mode: 0o755)
+        base.add("lib", .symlink, link: "usr/lib")
+        var upper = TarWriter()
+        // The layer lists only the file, not `lib/` itself: its parent is resolved through the link.
+        upper.add("lib/evil", data: [1], mode: 0o4755)
+        var w = try LayoutWriter(dir)
+        try w.addLayer(base.finished()); try w.addLayer(upper.finished())
+        try w.write()
+        let source = try ImageSources.open(.ociDirectory(path: dir.path, tag: nil))
+        let contents = try await ImageReader().read(source, budget: ReadBudget(total: 1 << 30))
+        let paths = contents.filesystem.files().map(\.path)
+        #expect(paths == ["usr/lib/evil"], "\(paths)")
+        #expect(try contents.filesystem.resolve("lib", followLast: false).node.kind == .symbolicLink("usr/lib"), "the link stays a link")
+    }
+}

@@ -77,25 +77,36 @@ public final class SquashedFileSystem: @unchecked Sendable {
 
     /// Merges one layer, read into its own tree by `LayerBuilder`, onto the layers below.
     func apply(_ layer: ImageNode) {
-        Self.merge(layer, into: root, depth: 0)
+        merge(layer, into: root, path: "", depth: 0)
     }
 
-    private static func merge(_ upper: ImageNode, into lower: ImageNode, depth: Int) {
+    private func merge(_ upper: ImageNode, into lower: ImageNode, path: String, depth: Int) {
         if upper.opaque { lower.children.removeAll() }
         for w in upper.whiteouts { lower.children[w] = nil }
         if !upper.implicit {
             lower.mode = upper.mode; lower.uid = upper.uid; lower.gid = upper.gid; lower.layer = upper.layer
         }
         for (name, u) in upper.children {
-            if u.isDirectory, let l = lower.children[name], l.isDirectory, depth < maxDepth {
-                merge(u, into: l, depth: depth + 1)
-            } else {
-                clearMarkers(u, depth: depth)
-                if u.isRegularFile, u.content?.bytes != nil, let l = lower.children[name], l.isRegularFile, let c = l.content, c.bytes != nil {
-                    u.earlier = l.earlier + [(l.layer, c)]
+            let childPath = path.isEmpty ? name : path + "/" + name
+            if u.isDirectory, depth < Self.maxDepth, let l = lower.children[name] {
+                if l.isDirectory {
+                    merge(u, into: l, path: childPath, depth: depth + 1)
+                    continue
                 }
-                lower.children[name] = u
+                // A directory the layer did not list itself, only the parent of its entries, where a lower
+                // layer has a link: the runtime resolves the entries' parents through the link (merged
+                // /usr's `lib -> usr/lib`), so they land in the link's target.
+                if u.implicit, case .symbolicLink = l.kind,
+                   let (target, targetPath) = try? resolve(childPath), target.isDirectory {
+                    merge(u, into: target, path: targetPath, depth: depth + 1)
+                    continue
+                }
             }
+            Self.clearMarkers(u, depth: depth)
+            if u.isRegularFile, u.content?.bytes != nil, let l = lower.children[name], l.isRegularFile, let c = l.content, c.bytes != nil {
+                u.earlier = l.earlier + [(l.layer, c)]
+            }
+            lower.children[name] = u
         }
     }
 
