@@ -70,6 +70,7 @@ public enum ImageFacts {
         func r(_ s: String) -> String { Redactor.escapeControls(Redactor.redact(s)) }
         var out: [(String, String)] = [("provenant:image:reference", r(i.reference)), ("provenant:image:id", i.imageID)]
         if let p = i.platform { out.append(("provenant:image:platform", r(p))) }
+        for p in i.otherPlatforms { out.append(("provenant:image:other-platform", r(p))) }
         out.append(("provenant:image:user", i.user.flatMap { $0.isEmpty ? nil : r($0) } ?? "(unset: runs as root)"))
         for port in i.exposedPorts { out.append(("provenant:image:exposed-port", r(port))) }
         if let e = i.entrypoint { out.append(("provenant:image:entrypoint", r(jsonArray(e)))) }

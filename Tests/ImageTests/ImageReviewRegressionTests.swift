@@ -105,3 +105,31 @@ import TestSupport
         #expect(try contents.filesystem.resolve("lib", followLast: false).node.kind == .symbolicLink("usr/lib"), "the link stays a link")
     }
 }
+
+@Suite struct OtherPlatformTests {
+    @Test func aScanOfOnePlatformSaysTheOthersWereNotChecked() throws {
+        let dir = try temporaryDirectory("platforms")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var t = TarWriter()
+        t.add("etc/hostname", data: Array("x\n".utf8))
+        var w = try LayoutWriter(dir)
+        try w.addLayer(t.finished())
+        let amd = try w.write()
+        // A second manifest (the same one with a trailing newline, so another digest) for arm64.
+        let blobs = dir.appendingPathComponent("blobs/sha256")
+        let arm = try Data(contentsOf: blobs.appendingPathComponent(String(amd.dropFirst(7)))) + Data("\n".utf8)
+        let armDigest = try w.blob([UInt8](arm))
+        let index = """
+        {"schemaVersion":2,"manifests":[\
+        {"mediaType":"\(MediaType.ociManifest)","digest":"\(amd)","size":\(arm.count - 1),"platform":{"os":"linux","architecture":"amd64"}},\
+        {"mediaType":"\(MediaType.ociManifest)","digest":"\(armDigest)","size":\(arm.count),"platform":{"os":"linux","architecture":"arm64"}}]}
+        """
+        try Data(index.utf8).write(to: dir.appendingPathComponent("index.json"))
+        let r = try runProcess(provenantBinary, ["secrets", "scan", "oci-dir:" + dir.path])
+        #expect(r.code == 0)
+        #expect(r.err.contains("NOT CHECKED") && r.err.contains("linux/arm64"), "\(r.err)")
+        #expect(r.out.contains("1 partly scanned"), "\(r.out)")
+        let sbom = try runProcess(provenantBinary, ["sbom", "oci-dir:" + dir.path, "--platform", "linux/arm64", "--quiet"])
+        #expect(sbom.code == 0 && sbom.out.contains("provenant:image:other-platform") && sbom.out.contains("linux/amd64"), "\(sbom.err)")
+    }
+}

@@ -127,6 +127,14 @@ public struct ImageIndex: Sendable {
         for m in ms { manifests.append(try ImageDescriptor(m, subject: name)) }
     }
 
+    /// The platforms of the index's other images than `chosen` (attestations left out), for saying
+    /// what a one-platform read did not look at.
+    public func otherPlatforms(than chosen: ImageDescriptor) -> [String] {
+        Array(Set(manifests.filter { $0.digest != chosen.digest && $0.platform?.os != "unknown"
+            && $0.annotations["vnd.docker.reference.type"] != "attestation-manifest" }
+            .compactMap { $0.platform?.description })).sorted()
+    }
+
     /// The manifest for `platform`: one whose platform matches, or the only image manifest when none
     /// says its platform. Attestation manifests (Docker's `unknown/unknown`) are never picked.
     public func select(_ platform: ImagePlatform, tag: String?, subject: String) throws(ImageError) -> ImageDescriptor {

@@ -57,6 +57,8 @@ public struct ImageInfo: Sendable, Codable, Equatable {
     public var layers: [Layer]
     /// Secrets found in the config's environment values or history, masked (never the value).
     public var secretsInConfig: [String] = []
+    /// Platforms the index offered besides the one read: not looked at.
+    public var otherPlatforms: [String] = []
 
     /// `pkg:oci/NAME@sha256:…?repository_url=…&tag=…`, the purl spec's OCI form.
     public var purl: PackageURL {

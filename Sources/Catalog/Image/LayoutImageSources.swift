@@ -29,11 +29,13 @@ struct LayoutImageSource: ImageSource {
         var chosen = try index.select(platform, tag: tag, subject: indexSubject)
         let refName = chosen.annotations["io.containerd.image.name"] ?? chosen.annotations["org.opencontainers.image.ref.name"]
         var depth = 0
+        var others = index.otherPlatforms(than: chosen)
         while MediaType.isIndex(chosen.mediaType) {
             depth += 1
             guard depth <= 4 else { throw ImageError(chosen.digest, "is an index nested more than 4 deep; refused") }
             index = try ImageIndex(try blob(chosen), subject: chosen.digest)
             chosen = try index.select(platform, tag: nil, subject: chosen.digest)
+            others += index.otherPlatforms(than: chosen)
         }
         guard MediaType.isManifest(chosen.mediaType) || chosen.mediaType.isEmpty else {
             throw ImageError(chosen.digest, "has media type '\(Redactor.quote(chosen.mediaType, max: 120))', not an image manifest this reader supports")
@@ -41,10 +43,14 @@ struct LayoutImageSource: ImageSource {
         let manifest = try ImageManifest(try blob(chosen), subject: chosen.digest)
         let named = refName.flatMap { $0.contains("/") || $0.contains(":") ? RegistryReference($0) : nil }
         // A recorded name with `@sha256:` (containerd records the reference an image was pulled by) pins it.
-        return try ResolvedImage.make(reference: reference, manifest: manifest, manifestDigest: chosen.digest,
-                                      config: try blob(manifest.config), named: named,
-                                      tag: named?.tag ?? refName ?? tag, fallbackName: fallbackName, pinned: named?.digest != nil,
-                                      layerKey: { "blobs/sha256/" + $0.digest.dropFirst(7) })
+        // A recorded full name gives its tag only when it says one (not Docker's default `latest`).
+        let recordedTag = named.map { $0.tagWasGiven ? $0.tag : nil } ?? refName ?? tag
+        var resolved = try ResolvedImage.make(reference: reference, manifest: manifest, manifestDigest: chosen.digest,
+                                              config: try blob(manifest.config), named: named,
+                                              tag: recordedTag, fallbackName: fallbackName, pinned: named?.digest != nil,
+                                              layerKey: { "blobs/sha256/" + $0.digest.dropFirst(7) })
+        resolved.info.otherPlatforms = Array(Set(others)).sorted()
+        return resolved
     }
 
     func openLayer(_ layer: LayerPlan) async throws -> ByteStream { try files.open(layer.key).stream }

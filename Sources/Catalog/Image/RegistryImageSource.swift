@@ -18,12 +18,14 @@ public struct RegistryImageSource: ImageSource {
         let wanted = reference.digest ?? reference.tag ?? "latest"
         var fetched = try await client.fetchManifest(wanted)
         var depth = 0
+        var others: [String] = []
         while try Self.isIndex(fetched) {
             depth += 1
             let subject = client.name + "@" + fetched.digest
             guard depth <= 4 else { throw ImageError(subject, "is an index nested more than 4 deep; refused") }
             let index = try ImageIndex(fetched.bytes, subject: subject)
             let chosen = try index.select(platform, tag: nil, subject: subject)
+            others += index.otherPlatforms(than: chosen)
             fetched = try await client.fetchManifest(chosen.digest, expectedSize: chosen.size)
         }
         let subject = client.name + "@" + fetched.digest
@@ -32,10 +34,12 @@ public struct RegistryImageSource: ImageSource {
         }
         let manifest = try ImageManifest(fetched.bytes, subject: subject)
         let config = try await client.fetchBlob(manifest.config.digest, limit: maxDocumentBytes, expectedSize: manifest.config.size)
-        return try ResolvedImage.make(reference: "registry:" + reference.description, manifest: manifest,
-                                      manifestDigest: fetched.digest, config: config, named: reference,
-                                      tag: reference.tag, fallbackName: reference.repository,
-                                      pinned: reference.digest != nil, layerKey: { $0.digest })
+        var resolved = try ResolvedImage.make(reference: "registry:" + reference.description, manifest: manifest,
+                                              manifestDigest: fetched.digest, config: config, named: reference,
+                                              tag: reference.tag, fallbackName: reference.repository,
+                                              pinned: reference.digest != nil, layerKey: { $0.digest })
+        resolved.info.otherPlatforms = Array(Set(others)).sorted()
+        return resolved
     }
 
     public func openLayer(_ layer: LayerPlan) async throws -> ByteStream {

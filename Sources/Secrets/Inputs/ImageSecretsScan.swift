@@ -25,6 +25,11 @@ extension SecretsScanner {
         let contents = try await reader.read(source, budget: ReadBudget(total: Int.max))
         var result = shared.withLock { $0 }
         scanConfig(contents.config, display: display, into: &result)
+        if !contents.info.otherPlatforms.isEmpty {
+            // The other platforms' layers were not read: not clean, not checked.
+            result.partial += 1
+            result.warnings.append("\(display): NOT CHECKED: the index also holds \(contents.info.otherPlatforms.joined(separator: ", ")); only \(contents.info.platform ?? "one platform") was scanned (use --platform for each)")
+        }
         let layers = contents.info.layers
         for i in result.findings.indices {
             guard let tag = result.findings[i].layer, let nul = tag.firstIndex(of: "\u{0}"),
