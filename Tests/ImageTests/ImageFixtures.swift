@@ -12,27 +12,41 @@ struct TarWriter {
 
     mutating func add(_ name: String, _ kind: Kind = .file, data: [UInt8] = [], link: String = "", mode: Int = 0o644,
                       pax: [String: String] = [:]) {
-        if !pax.isEmpty {
-            var body: [UInt8] = []
-            for (k, v) in pax.sorted(by: { $0.key < $1.key }) {
-                let rest = " \(k)=\(v)\n"
-                var len = rest.utf8.count + 1
-                while "\(len)".utf8.count + rest.utf8.count != len { len += 1 }
-                body += Array("\(len)\(rest)".utf8)
-            }
-            header("PaxHeaders/x", type: UInt8(ascii: "x"), size: body.count, link: "", mode: 0o644)
-            append(body)
-        }
+        if !pax.isEmpty { paxHeader(pax.sorted(by: { $0.key < $1.key }).map { ($0.key, $0.value) }) }
         header(name, type: kind.rawValue, size: kind == .file ? data.count : 0, link: link, mode: mode)
         if kind == .file { append(data) }
     }
 
-    private mutating func append(_ data: [UInt8]) {
+    /// A pax header (`x`, or `g` for a global one) with these records, in this order, empty values kept.
+    mutating func paxHeader(_ records: [(String, String)], type: UInt8 = UInt8(ascii: "x")) {
+        var body: [UInt8] = []
+        for (k, v) in records {
+            let rest = " \(k)=\(v)\n"
+            var len = rest.utf8.count + 1
+            while "\(len)".utf8.count + rest.utf8.count != len { len += 1 }
+            body += Array("\(len)\(rest)".utf8)
+        }
+        header("PaxHeaders/x", type: type, size: body.count, link: "", mode: 0o644)
+        append(body)
+    }
+
+    /// A GNU long name (`L`) or long link (`K`) entry.
+    mutating func gnuLong(_ value: String, type: UInt8 = UInt8(ascii: "L")) {
+        let body = Array(value.utf8) + [0]
+        header("././@LongLink", type: type, size: body.count, link: "", mode: 0o644)
+        append(body)
+    }
+
+    /// Data after a header, padded to the block.
+    mutating func append(_ data: [UInt8]) {
         bytes += data
         bytes += [UInt8](repeating: 0, count: (512 - data.count % 512) % 512)
     }
 
-    private mutating func header(_ name: String, type: UInt8, size: Int, link: String, mode: Int) {
+    /// One raw header: any type flag, any size field, any magic (8 bytes at 257: POSIX `ustar\0` `00` by
+    /// default, GNU is `ustar  \0`), and any bytes laid over the rest (`extra`, by offset) before the checksum.
+    mutating func header(_ name: String, type: UInt8, size: Int, link: String = "", mode: Int = 0o644,
+                         magic: [UInt8] = Array("ustar\u{0}00".utf8), extra: [(Int, [UInt8])] = []) {
         var h = [UInt8](repeating: 0, count: 512)
         func put(_ s: String, _ at: Int, _ width: Int) { for (i, b) in s.utf8.prefix(width).enumerated() { h[at + i] = b } }
         func octal(_ v: Int, _ at: Int, _ width: Int) {
@@ -44,7 +58,8 @@ struct TarWriter {
         octal(size, 124, 12); octal(0, 136, 12)
         h[156] = type
         put(link, 157, 100)
-        put("ustar", 257, 6); put("00", 263, 2)
+        for (i, b) in magic.prefix(8).enumerated() { h[257 + i] = b }
+        for (at, b) in extra { for (i, x) in b.enumerated() { h[at + i] = x } }
         for i in 148..<156 { h[i] = 32 }
         let sum = h.reduce(0) { $0 + Int($1) }
         octal(sum, 148, 7)

@@ -162,12 +162,18 @@ public final class GzipStream: ByteStream {
     }
     deinit { inflateEnd(&z); input.deallocate() }
 
-    private func refill() throws(ImageError) {
-        guard z.avail_in == 0, !inputEnd else { return }
-        let n = try inner.read(into: input)
-        if n == 0 { inputEnd = true }
-        z.next_in = input.baseAddress!.assumingMemoryBound(to: UInt8.self)
-        z.avail_in = UInt32(n)
+    /// Reads more input until at least `want` bytes are waiting or the input ends; bytes still waiting
+    /// are first moved to the front of the buffer.
+    private func refill(atLeast want: Int = 1) throws(ImageError) {
+        let base = input.baseAddress!
+        while Int(z.avail_in) < want, !inputEnd {
+            let have = Int(z.avail_in)
+            if have > 0, UnsafeMutableRawPointer(z.next_in) != base { memmove(base, z.next_in, have) }
+            let n = try inner.read(into: UnsafeMutableRawBufferPointer(rebasing: input[have...]))
+            if n == 0 { inputEnd = true }
+            z.next_in = base.assumingMemoryBound(to: UInt8.self)
+            z.avail_in = UInt32(have + n)
+        }
     }
 
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws(ImageError) -> Int {
@@ -185,7 +191,8 @@ public final class GzipStream: ByteStream {
                 if inputEnd && z.avail_in == 0 { throw ImageError(name, "ends inside its gzip stream (truncated layer)") }
             case Z_STREAM_END:
                 // Another member may follow; anything else after the end is ignored, as gzip ignores padding.
-                try refill()
+                // Its two magic bytes are both needed to tell, even when the first is the buffer's last byte.
+                try refill(atLeast: 2)
                 if z.avail_in >= 2, z.next_in[0] == 0x1f, z.next_in[1] == 0x8b {
                     guard inflateReset(&z) == Z_OK else { throw ImageError(name, "zlib could not restart") }
                 } else {

@@ -81,7 +81,9 @@ final class ArchiveLayout: LayoutFiles, @unchecked Sendable {
         let fileSize = Int(st.st_size)
         var header = [UInt8](repeating: 0, count: 512)
         var at = 0
-        var longName: String?, paxPath: String?
+        // Headers are read by the same rules as a layer's (`StreamingTar.next()`), which are Go's archive/tar's.
+        var longName: String?, longLink: String?
+        var pax: [String: [UInt8]]?
         while at + 512 <= fileSize {
             guard header.withUnsafeMutableBytes({ pread(fd, $0.baseAddress!, 512, off_t(at)) }) == 512 else {
                 throw ImageError(displayName, "cannot be read at offset \(at)")
@@ -91,34 +93,51 @@ final class ArchiveLayout: LayoutFiles, @unchecked Sendable {
                 throw ImageError(displayName, "is a compressed archive; decompress it first (images are read from plain tar archives)")
             }
             guard TarArchive.checksumMatches(header, 0) else { throw ImageError(displayName, "is not a tar archive (bad header at offset \(at))") }
-            guard let size = TarArchive.octal(header, 124, 12) else { throw ImageError(displayName, "has an unreadable entry size at offset \(at)") }
-            let (end, o1) = (at + 512).addingReportingOverflow(size)
-            guard !o1, end <= fileSize else { throw ImageError(displayName, "is truncated: the entry at offset \(at) claims \(size) bytes past its end") }
-            let type = header[156]
-            if type == UInt8(ascii: "L") || type == UInt8(ascii: "x") {
+            guard var size = TarArchive.octal(header, 124, 12) else { throw ImageError(displayName, "has an unreadable entry size at offset \(at)") }
+            var type = header[156]
+            if type == UInt8(ascii: "L") || type == UInt8(ascii: "K") || type == UInt8(ascii: "x") || type == UInt8(ascii: "g") {
                 guard size <= StreamingTar.maxMetaSize else { throw ImageError(displayName, "has an extended header of \(size) bytes; refused") }
+                let end = at + 512 + size
+                guard end <= fileSize else { throw ImageError(displayName, "is truncated: the entry at offset \(at) claims \(size) bytes past its end") }
                 var meta = [UInt8](repeating: 0, count: size)
                 guard meta.withUnsafeMutableBytes({ pread(fd, $0.baseAddress!, size, off_t(at + 512)) }) == size else {
                     throw ImageError(displayName, "cannot be read at offset \(at)")
                 }
-                if type == UInt8(ascii: "L") { longName = TarArchive.cString(meta[...]) }
-                else { paxPath = (try StreamingTar.paxRecords(meta, name: displayName))["path"].map { String(decoding: $0, as: UTF8.self) } ?? paxPath }
-            } else {
-                var name = TarArchive.cString(header[0..<100])
-                if header[257..<262].elementsEqual("ustar".utf8) {
-                    let prefix = TarArchive.cString(header[345..<500])
-                    if !prefix.isEmpty { name = prefix + "/" + name }
+                switch type {
+                case UInt8(ascii: "L"): longName = TarArchive.cString(meta[...])
+                case UInt8(ascii: "K"): longLink = TarArchive.cString(meta[...])
+                case UInt8(ascii: "x"): pax = try StreamingTar.paxRecords(meta, name: displayName)
+                default: longName = nil; longLink = nil; pax = nil
                 }
-                name = paxPath ?? longName ?? name
-                longName = nil; paxPath = nil
-                let key = Self.normalize(name)
-                if type == UInt8(ascii: "0") || type == 0 || type == UInt8(ascii: "7") {
-                    entries[key] = .file(offset: at + 512, size: size)
-                } else if type == UInt8(ascii: "2") {
-                    entries[key] = .link(TarArchive.cString(header[157..<257]))
-                }
-                guard entries.count <= Self.maxEntries else { throw ImageError(displayName, "has more than \(Self.maxEntries) entries; refused") }
+                at = (end + 511) / 512 * 512
+                continue
             }
+            var name = StreamingTar.entryName(header)
+            var link = TarArchive.cString(header[157..<257])
+            for (k, v) in pax ?? [:] where !v.isEmpty {
+                switch k {
+                case "path": name = String(decoding: v, as: UTF8.self)
+                case "linkpath": link = String(decoding: v, as: UTF8.self)
+                case "size":
+                    guard let s = StreamingTar.paxSize(v) else { throw ImageError(displayName, "has a pax size that is not a number of bytes") }
+                    size = s
+                default: break
+                }
+            }
+            if let l = longName, !l.isEmpty { name = l }
+            if let l = longLink, !l.isEmpty { link = l }
+            longName = nil; longLink = nil; pax = nil
+            if type == 0 { type = name.hasSuffix("/") ? UInt8(ascii: "5") : UInt8(ascii: "0") }
+            if StreamingTar.isHeaderOnly(type) { size = 0 }
+            let (end, o1) = (at + 512).addingReportingOverflow(size)
+            guard !o1, end <= fileSize else { throw ImageError(displayName, "is truncated: the entry at offset \(at) claims \(size) bytes past its end") }
+            let key = Self.normalize(name)
+            if type == UInt8(ascii: "0") || type == UInt8(ascii: "7") {
+                entries[key] = .file(offset: at + 512, size: size)
+            } else if type == UInt8(ascii: "2") {
+                entries[key] = .link(link)
+            }
+            guard entries.count <= Self.maxEntries else { throw ImageError(displayName, "has more than \(Self.maxEntries) entries; refused") }
             at = (end + 511) / 512 * 512
         }
     }

@@ -41,17 +41,25 @@ public final class StreamingTar {
     public init(_ stream: ByteStream, name: String) { self.stream = stream; self.name = name }
 
     /// The next entry's header, or nil at the end of the archive.
+    ///
+    /// Headers are decoded as Go's archive/tar decodes them, since containerd, Docker, skopeo and umoci
+    /// all extract layers with it: any difference would let a layer put files on disk that this reader
+    /// never listed. So: links, devices, FIFOs and directories carry no data whatever their size says;
+    /// empty pax values are ignored; a GNU long name or link wins over pax `path` or `linkpath`; of
+    /// several pax headers in a row only the last applies; a global header ends any pending extended
+    /// headers; an old-style (NUL) regular file whose name ends in '/' is a directory; and only ustar
+    /// headers (magic `ustar\0`) have a name prefix, GNU ones keep times there.
     public func next() throws(ImageError) -> TarHeader? {
         try skipData()
         guard !ended else { return nil }
         var longName: String?, longLink: String?
-        var pax: [String: [UInt8]] = [:]
+        var pax: [String: [UInt8]]?
         while true {
             guard try readBlock() else {
                 // A stream that stops at a block boundary without the two zero blocks is accepted
                 // (some writers omit them), as GNU tar does.
                 ended = true
-                if longName != nil || longLink != nil || !pax.isEmpty { throw ImageError(name, "ends after an extended header, before its entry (truncated layer)") }
+                if longName != nil || longLink != nil || pax != nil { throw ImageError(name, "ends after an extended header, before its entry (truncated layer)") }
                 return nil
             }
             if block.allSatisfy({ $0 == 0 }) { ended = true; return nil }
@@ -61,41 +69,35 @@ public final class StreamingTar {
             entries += 1
             guard entries <= Self.maxEntries else { throw ImageError(name, "has more than \(Self.maxEntries) tar entries; stopped") }
             guard let size = TarArchive.octal(block, 124, 12) else { throw ImageError(name, "has a tar header with an unreadable size") }
-            let type = block[156]
+            var type = block[156]
             switch type {
             case UInt8(ascii: "L"), UInt8(ascii: "K"), UInt8(ascii: "x"):
                 guard size <= Self.maxMetaSize else { throw ImageError(name, "has an extended header of \(size) bytes; refused") }
                 let meta = try readMeta(size)
                 if type == UInt8(ascii: "L") { longName = TarArchive.cString(meta[...]) }
                 else if type == UInt8(ascii: "K") { longLink = TarArchive.cString(meta[...]) }
-                else { pax.merge(try Self.paxRecords(meta, name: name)) { _, new in new } }
+                // A later pax header replaces an earlier one (Go does not merge them).
+                else { pax = try Self.paxRecords(meta, name: name) }
                 continue
             case UInt8(ascii: "g"):
-                // A global pax header changes defaults this reader does not use; skip it.
+                // A global pax header changes defaults this reader does not use. Go returns it as an entry
+                // of its own, which extractors skip, so whatever extended headers preceded it apply to nothing.
                 guard size <= Self.maxMetaSize else { throw ImageError(name, "has a global header of \(size) bytes; refused") }
                 _ = try readMeta(size)
+                longName = nil; longLink = nil; pax = nil
                 continue
             default:
                 break
             }
-            var header = TarHeader(name: "", kind: .file, size: size, mode: TarArchive.octal(block, 100, 8) ?? 0,
+            var header = TarHeader(name: Self.entryName(block), kind: .file, size: size, mode: TarArchive.octal(block, 100, 8) ?? 0,
                                    uid: TarArchive.octal(block, 108, 8) ?? 0, gid: TarArchive.octal(block, 116, 8) ?? 0,
                                    linkName: TarArchive.cString(block[157..<257]), xattrs: [:])
-            var n = TarArchive.cString(block[0..<100])
-            if block[257..<262].elementsEqual("ustar".utf8) {
-                let prefix = TarArchive.cString(block[345..<500])
-                if !prefix.isEmpty { n = prefix + "/" + n }
-            }
-            header.name = longName ?? n
-            if let l = longLink { header.linkName = l }
-            for (k, v) in pax {
+            for (k, v) in pax ?? [:] where !v.isEmpty {
                 switch k {
                 case "path": header.name = String(decoding: v, as: UTF8.self)
                 case "linkpath": header.linkName = String(decoding: v, as: UTF8.self)
                 case "size":
-                    guard let s = Int(String(decoding: v, as: UTF8.self)), s >= 0, s < Int(Int32.max) * 1024 else {
-                        throw ImageError(name, "has a pax size that is not a number of bytes")
-                    }
+                    guard let s = Self.paxSize(v) else { throw ImageError(name, "has a pax size that is not a number of bytes") }
                     header.size = s
                 case "uid": header.uid = Int(String(decoding: v, as: UTF8.self)) ?? header.uid
                 case "gid": header.gid = Int(String(decoding: v, as: UTF8.self)) ?? header.gid
@@ -103,19 +105,42 @@ public final class StreamingTar {
                     if k.hasPrefix("SCHILY.xattr.") { header.xattrs[String(k.dropFirst(13))] = v }
                 }
             }
+            if let l = longName, !l.isEmpty { header.name = l }
+            if let l = longLink, !l.isEmpty { header.linkName = l }
+            if type == 0 { type = header.name.hasSuffix("/") ? UInt8(ascii: "5") : UInt8(ascii: "0") }
             switch type {
-            case UInt8(ascii: "0"), 0, UInt8(ascii: "7"): header.kind = .file
+            case UInt8(ascii: "0"), UInt8(ascii: "7"): header.kind = .file
             case UInt8(ascii: "1"): header.kind = .hardLink
             case UInt8(ascii: "2"): header.kind = .symbolicLink
             case UInt8(ascii: "5"): header.kind = .directory
             default: header.kind = .other(type)
             }
-            // Links and directories carry no data whatever their size field says (POSIX).
-            let carries = header.kind == .file || { if case .other = header.kind { return true } else { return false } }()
+            let carries = !Self.isHeaderOnly(type)
             dataLeft = carries ? header.size : 0
             padLeft = carries ? (512 - header.size % 512) % 512 : 0
             return header
         }
+    }
+
+    /// Types whose entries carry no data whatever their size field says (Go's `isHeaderOnlyType`): hard
+    /// and symbolic links, character and block devices, directories and FIFOs.
+    static func isHeaderOnly(_ type: UInt8) -> Bool { type >= UInt8(ascii: "1") && type <= UInt8(ascii: "6") }
+
+    /// A header's own name: the name field, after the prefix field only in a ustar header (magic
+    /// `ustar\0`; its star variant, with `tar\0` at 508, has a shorter prefix). A GNU header (`ustar  \0`)
+    /// keeps access and change times where ustar has the prefix, and an old one has neither.
+    static func entryName(_ b: [UInt8]) -> String {
+        let n = TarArchive.cString(b[0..<100])
+        guard b[257..<263].elementsEqual("ustar\0".utf8) else { return n }
+        let star = b[508..<512].elementsEqual("tar\0".utf8)
+        let prefix = TarArchive.cString(b[345..<(star ? 476 : 500)])
+        return prefix.isEmpty ? n : prefix + "/" + n
+    }
+
+    /// A pax `size` value, or nil when it is not a plausible number of bytes.
+    static func paxSize(_ v: [UInt8]) -> Int? {
+        guard let s = Int(String(decoding: v, as: UTF8.self)), s >= 0, s < Int(Int32.max) * 1024 else { return nil }
+        return s
     }
 
     /// Reads the current entry's data whole (it must be at most `limit` bytes).

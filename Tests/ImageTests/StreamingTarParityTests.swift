@@ -1,0 +1,240 @@
+import Catalog
+import Foundation
+import ProvenantCore
+import Testing
+import TestSupport
+
+/// A layer's tar stream must decode as Go's archive/tar decodes it (containerd, Docker, skopeo and
+/// umoci all use it): any difference lets a crafted layer put files on disk that the scan never saw.
+/// Each test is one rule where this reader used to differ.
+@Suite struct StreamingTarParityTests {
+    /// A setuid binary and a file with a token: what a layer wants to hide.
+    static func evil() -> [UInt8] {
+        var t = TarWriter()
+        t.add("usr/bin/evil", data: [0x7f, 0x45, 0x4c, 0x46] + [UInt8](repeating: 0, count: 60), mode: 0o4755)
+        t.add("app/config.env", data: Array("GITHUB_TOKEN=ghp_R8x2Kq9ZpL4mT7vW1nB5cY3hJ6dF0sA2gE8k\n".utf8))
+        return t.bytes
+    }
+
+    static func base() -> TarWriter {
+        var t = TarWriter()
+        t.add("etc/", .directory, mode: 0o755)
+        t.add("etc/passwd", data: Array("root:x:0:0:root:/root:/bin/sh\n".utf8))
+        t.add("usr/", .directory, mode: 0o755)
+        t.add("usr/bin/", .directory, mode: 0o755)
+        return t
+    }
+
+    static func headers(_ bytes: [UInt8]) throws -> [TarHeader] {
+        let tar = StreamingTar(MemoryStream(bytes), name: "layer")
+        var out: [TarHeader] = []
+        while let h = try tar.next() { out.append(h) }
+        return out
+    }
+
+    /// The regular files of a one-layer OCI image, read the way every command reads an image.
+    static func imageFiles(_ layer: [UInt8], gzip: Bool = false, stored: [UInt8]? = nil) async throws -> Set<String> {
+        let dir = try temporaryDirectory("tar-parity")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var w = try LayoutWriter(dir)
+        if let stored {
+            w.layers.append((stored, "application/vnd.oci.image.layer.v1.tar+gzip", LayoutWriter.digest(layer)))
+            w.history.append("RUN test")
+        } else {
+            try w.addLayer(layer, gzip: gzip)
+        }
+        try w.write(user: "app")
+        let source = try ImageSources.open(.ociDirectory(path: dir.path, tag: nil))
+        let contents = try await ImageReader(capture: ImageCapture { _, _, _ in .keep }).read(source, budget: ReadBudget(total: 1 << 30))
+        return Set(contents.filesystem.files().map(\.path))
+    }
+
+    // (a) Devices and FIFOs carry no data, whatever their size field says.
+    static func deviceLayer(_ type: Character) -> [UInt8] {
+        var t = base()
+        let hidden = evil()
+        t.header("dev/x", type: type.asciiValue!, size: hidden.count, mode: 0o600)
+        t.bytes += hidden
+        return t.finished()
+    }
+
+    @Test func headerOnlyTypesCarryNoData() throws {
+        for type: Character in ["3", "4", "6"] {
+            let names = try Self.headers(Self.deviceLayer(type)).map(\.name)
+            #expect(names.contains("usr/bin/evil"), "a '\(type)' entry's size must not swallow the next entries")
+            #expect(names.contains("app/config.env"))
+        }
+        // Types that are not header-only keep their data, as Go reads them.
+        var t = TarWriter()
+        t.header("weird", type: UInt8(ascii: "S"), size: 512)
+        t.append([UInt8](repeating: 0x41, count: 512))
+        t.add("after", data: [1])
+        #expect(try Self.headers(t.finished()).map(\.name) == ["weird", "after"])
+    }
+
+    @Test func deviceWithSizeDoesNotHideFilesFromTheImage() async throws {
+        let files = try await Self.imageFiles(Self.deviceLayer("3"), gzip: true)
+        #expect(files.contains("usr/bin/evil"))
+        #expect(files.contains("app/config.env"))
+    }
+
+    // (b) A pax record with an empty value is dropped; the ustar field stands.
+    @Test func emptyPaxValuesAreIgnored() throws {
+        var t = TarWriter()
+        t.paxHeader([("path", ""), ("size", "")])
+        t.add("usr/bin/evil", data: [1, 2, 3], mode: 0o4755)
+        t.paxHeader([("linkpath", "")])
+        t.add("usr/bin/ln", .symlink, link: "evil")
+        let h = try Self.headers(t.finished())
+        #expect(h.map(\.name) == ["usr/bin/evil", "usr/bin/ln"])
+        #expect(h.first?.size == 3)
+        #expect(h.last?.linkName == "evil")
+    }
+
+    // (c) A GNU long name or long link wins over pax path and linkpath.
+    static func longNameLayer() -> [UInt8] {
+        var t = base()
+        t.gnuLong("usr/bin/evil")
+        t.paxHeader([("path", "usr/share/doc/readme")])
+        t.header("short", type: UInt8(ascii: "0"), size: 4, mode: 0o4755)
+        t.append([0x7f, 0x45, 0x4c, 0x46])
+        t.gnuLong("/etc/shadow", type: UInt8(ascii: "K"))
+        t.paxHeader([("linkpath", "harmless")])
+        t.header("usr/bin/ln", type: UInt8(ascii: "2"), size: 0, link: "x")
+        return t.finished()
+    }
+
+    @Test func gnuLongNamesWinOverPax() throws {
+        let h = try Self.headers(Self.longNameLayer())
+        #expect(h.contains { $0.name == "usr/bin/evil" && $0.kind == .file })
+        #expect(!h.contains { $0.name == "usr/share/doc/readme" })
+        #expect(h.first { $0.name == "usr/bin/ln" }?.linkName == "/etc/shadow")
+    }
+
+    @Test func gnuLongNameIsWhereTheImagePutsTheFile() async throws {
+        let files = try await Self.imageFiles(Self.longNameLayer())
+        #expect(files.contains("usr/bin/evil"))
+        #expect(!files.contains("usr/share/doc/readme"))
+    }
+
+    // (d) Of consecutive pax headers only the last applies.
+    @Test func onlyTheLastOfConsecutivePaxHeadersApplies() throws {
+        var t = TarWriter()
+        t.paxHeader([("path", "usr/share/doc/readme")])
+        t.paxHeader([("mtime", "1")])
+        t.add("usr/bin/evil", data: [1], mode: 0o4755)
+        #expect(try Self.headers(t.finished()).map(\.name) == ["usr/bin/evil"])
+    }
+
+    // (e) A NUL-typed (old regular file) entry whose name ends in '/' is a directory, and carries no data.
+    @Test func oldRegularFileWithSlashIsADirectory() throws {
+        var t = Self.base()
+        let hidden = Self.evil()
+        t.header("usr/lib/", type: 0, size: hidden.count, mode: 0o755)
+        t.bytes += hidden
+        let h = try Self.headers(t.finished())
+        #expect(h.first { $0.name == "usr/lib/" }?.kind == .directory)
+        #expect(h.contains { $0.name == "usr/bin/evil" })
+    }
+
+    // (f) A global header ends whatever extended headers came before it.
+    @Test func globalHeaderDropsPendingExtendedHeaders() throws {
+        var t = TarWriter()
+        t.paxHeader([("path", "usr/share/doc/readme")])
+        t.paxHeader([("comment", "x")], type: UInt8(ascii: "g"))
+        t.add("usr/bin/evil", data: [1], mode: 0o4755)
+        t.gnuLong("usr/share/doc/other")
+        t.paxHeader([("comment", "y")], type: UInt8(ascii: "g"))
+        t.add("app/config.env", data: [2])
+        #expect(try Self.headers(t.finished()).map(\.name) == ["usr/bin/evil", "app/config.env"])
+    }
+
+    // (g) Only POSIX ustar headers have a name prefix; GNU headers keep times there.
+    @Test func gnuHeadersHaveNoNamePrefix() throws {
+        var t = TarWriter()
+        let times = Array("00000000000\u{0}00000000000\u{0}".utf8)
+        t.header("usr/bin/evil", type: UInt8(ascii: "0"), size: 1, mode: 0o4755, magic: Array("ustar  \u{0}".utf8), extra: [(345, times)])
+        t.append([1])
+        t.header("evil2", type: UInt8(ascii: "0"), size: 1, extra: [(345, Array("usr/bin".utf8))])
+        t.append([2])
+        #expect(try Self.headers(t.finished()).map(\.name) == ["usr/bin/evil", "usr/bin/evil2"])
+    }
+
+    // (h) A second gzip member is read even when the first ends one byte before the read buffer does.
+    static func splitGzip() throws -> (tar: [UInt8], gzip: [UInt8]) {
+        var a = base()
+        var rng = SystemRandomNumberGenerator()
+        a.add("usr/share/blob.bin", data: (0..<100_000).map { _ in UInt8.random(in: 0...255, using: &rng) })
+        let partA = a.bytes
+        let partB = Self.evil() + [UInt8](repeating: 0, count: 1024)
+        let dir = try temporaryDirectory("gzip-split")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try Data(partA).write(to: dir.appendingPathComponent("a"))
+        try Data(partB).write(to: dir.appendingPathComponent("b"))
+        // The first member is padded with a FEXTRA field to exactly 131071 bytes: one short of the 128 KiB
+        // the gzip reader reads at a time, so the next member's first byte is the buffer's last.
+        let script = """
+        import sys, zlib, struct
+        d = sys.argv[1]
+        A = open(d + '/a', 'rb').read(); B = open(d + '/b', 'rb').read()
+        def body(x):
+            c = zlib.compressobj(9, zlib.DEFLATED, -15); return c.compress(x) + c.flush()
+        def member(x, total=None):
+            b = body(x); tr = struct.pack('<II', zlib.crc32(x) & 0xffffffff, len(x) & 0xffffffff)
+            if total is None: return b'\\x1f\\x8b\\x08\\x00' + b'\\0' * 4 + b'\\x00\\x03' + b + tr
+            xlen = total - 12 - len(b) - 8
+            assert 0 <= xlen < 65536, xlen
+            return b'\\x1f\\x8b\\x08\\x04' + b'\\0' * 4 + b'\\x00\\x03' + struct.pack('<H', xlen) + b'X' * xlen + b + tr
+        m1 = member(A, 131071); assert len(m1) == 131071
+        open(d + '/out.gz', 'wb').write(m1 + member(B))
+        """
+        try tool("python3", ["-c", script, dir.path])
+        let gz = [UInt8](try Data(contentsOf: dir.appendingPathComponent("out.gz")))
+        return (partA + partB, gz)
+    }
+
+    @Test func gzipMemberEndingOneByteBeforeTheBufferEnd() async throws {
+        let (tar, gz) = try Self.splitGzip()
+        #expect(gz[131071] == 0x1f && gz[131072] == 0x8b)
+        let stream = try GzipStream(MemoryStream(gz), name: "layer", budget: InflatedBytes(limit: 1 << 30))
+        let reader = StreamingTar(stream, name: "layer")
+        var names: [String] = []
+        while let h = try reader.next() { names.append(h.name) }
+        #expect(names.contains("usr/bin/evil"))
+        #expect(names.contains("app/config.env"))
+        let files = try await Self.imageFiles(tar, stored: gz)
+        #expect(files.contains("usr/bin/evil"))
+        #expect(files.contains("app/config.env"))
+    }
+
+    // The outer archive of a docker-archive or oci-archive follows the same rules.
+    @Test func outerArchiveDeviceEntryDoesNotHideTheLayout() async throws {
+        let dir = try temporaryDirectory("tar-parity-archive")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let layoutDir = dir.appendingPathComponent("layout")
+        var w = try LayoutWriter(layoutDir)
+        try w.addLayer(Self.base().finished())
+        try w.write(user: "app")
+        var rest = TarWriter()
+        let fm = FileManager.default
+        for f in (fm.enumerator(atPath: layoutDir.path)?.allObjects as? [String] ?? []).sorted() {
+            var isDir: ObjCBool = false
+            _ = fm.fileExists(atPath: layoutDir.appendingPathComponent(f).path, isDirectory: &isDir)
+            if isDir.boolValue { continue }
+            let data = [UInt8](try Data(contentsOf: layoutDir.appendingPathComponent(f)))
+            // A GNU header with times where a POSIX one has its prefix.
+            rest.header(f, type: UInt8(ascii: "0"), size: data.count, magic: Array("ustar  \u{0}".utf8),
+                         extra: [(345, Array("00000000000\u{0}".utf8))])
+            rest.append(data)
+        }
+        // A device whose size field covers the whole layout.
+        var outer = TarWriter()
+        outer.header("dev/x", type: UInt8(ascii: "3"), size: rest.bytes.count)
+        outer.bytes += rest.bytes
+        let archive = dir.appendingPathComponent("image.tar")
+        try Data(outer.finished()).write(to: archive)
+        let source = try ImageSources.open(.ociArchive(path: archive.path, tag: nil))
+        let contents = try await ImageReader(capture: ImageCapture { _, _, _ in .keep }).read(source, budget: ReadBudget(total: 1 << 30))
+        #expect(contents.filesystem.files().map(\.path).contains("etc/passwd"))
+    }
+}
