@@ -56,7 +56,11 @@ public struct DSSEEnvelope: Sendable, Equatable {
 
 /// An in-toto Statement v1.
 public struct Statement: Sendable {
-    public struct Subject: Sendable, Equatable { public var name: String; public var digest: [String: String] }
+    public struct Subject: Sendable, Equatable {
+        public var name: String
+        public var digest: [String: String]
+        public init(name: String, digest: [String: String]) { self.name = name; self.digest = digest }
+    }
     public var subjects: [Subject]
     public var predicateType: String
     /// The predicate as JSON, parsed on demand: `Any` is not `Sendable`.

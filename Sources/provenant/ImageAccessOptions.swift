@@ -31,6 +31,13 @@ struct ImageAccessOptions: ParsableArguments {
         }
     }
 
+    /// The options a registry client of these hosts and credentials is made with.
+    func registryOptions(quiet: Bool) throws -> RegistryOptions {
+        let credentials = try RegistryCredentials.load(environment: ProcessInfo.processInfo.environment)
+        if !quiet { for n in credentials.notes { CLI.stderr("note: \(n)") } }
+        return RegistryOptions(insecureHosts: insecureRegistry, credentials: credentials)
+    }
+
     /// Any image reference as a source: local layouts and archives, or a registry.
     func open(_ reference: ImageReference, quiet: Bool = false) throws -> any ImageSource {
         if case .registry(let r) = reference { return try registryOpener(quiet: quiet)(r) }

@@ -1,9 +1,10 @@
 import ArgumentParser
 import Attestation
+import Catalog
 import Foundation
 import ProvenantCore
 
-struct VerifyCommand: ParsableCommand {
+struct VerifyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify",
         abstract: "Verify a Sigstore bundle, DSSE envelope or .intoto.jsonl attestation, offline.",
@@ -12,6 +13,8 @@ struct VerifyCommand: ParsableCommand {
         the transparency-log entry with its inclusion proof, checkpoint and SET, RFC 3161 timestamps, the signature, \
         and the certificate's identity and issuer. The Sigstore production trusted root is embedded and used by default. \
         Bare envelopes are verified with --key. Exit 0 when verified, 1 when verification failed, 2 for input errors.
+
+        FILE may be a registry image, registry:HOST/REPO[:TAG][@DIGEST]: its attestations are found and verified against the digest         of the manifest the reference names (an index's own digest for a multi-platform image). Looked at: OCI 1.1 referrers of         artifact type \(MediaType.sigstoreBundle) (the referrers API, else the sha256-<hex> referrers tag), each bundle verified         as a bundle file is (one signed offline with a managed key, with no log entry, as `attest --image` makes, is verified with         --key as a bare envelope is); and cosign's sha256-<hex>.att tag, whose DSSE envelopes are verified with --key. Keyless         cosign .att envelopes are reported NOT CHECKED: their Rekor SET is not verified. As cosign does, the exit is 0 when at         least one attestation verifies (failed ones are still reported), 1 when none does or there are none, 2 for input errors.
         """
     )
     @Argument(help: "A Sigstore bundle, a DSSE envelope (JSON) or a .intoto.jsonl file of envelopes.")
@@ -38,8 +41,26 @@ struct VerifyCommand: ParsableCommand {
     var sourceUri: String?
     @Option(name: .long, help: "Output format: text or json.")
     var format: String = "text"
+    @OptionGroup var access: ImageAccessOptions
 
-    func run() throws {
+    func run() async throws {
+        if file.hasPrefix("registry:") {
+            guard format == "text" || format == "json" else { throw ValidationError("unknown --format '\(format)'; use text or json") }
+            guard artifact == nil, digest == nil else { throw ValidationError("--artifact and --digest do not apply to an image: its attestations must name the image's own digest") }
+            guard certificateIdentity == nil || certificateIdentityRegexp == nil else {
+                throw ValidationError("give at most one of --certificate-identity and --certificate-identity-regexp")
+            }
+            guard key != nil || ((certificateIdentity ?? certificateIdentityRegexp) != nil && certificateOidcIssuer != nil) else {
+                throw ValidationError("an image's attestations are verified with --key, or keylessly with --certificate-identity[-regexp] and --certificate-oidc-issuer")
+            }
+            let reference: RegistryReference
+            do {
+                guard case .registry(let r)? = try ImageReference.parse(file) else { throw InputError("not a registry reference") }
+                reference = r
+            } catch { CLI.fail("error: \(error)") }
+            try await ImageVerification(command: self, reference: reference).run()
+            return
+        }
         guard format == "text" || format == "json" else { throw ValidationError("unknown --format '\(format)'; use text or json") }
         guard (artifact == nil) != (digest == nil) else { throw ValidationError("give exactly one of --artifact or --digest") }
         guard certificateIdentity == nil || certificateIdentityRegexp == nil else {
@@ -70,15 +91,8 @@ struct VerifyCommand: ParsableCommand {
                 throw InputError("--trusted-root and the certificate flags apply to Sigstore bundles; this is a bare envelope")
             }
             let pub = try VerifyingKey.load(pem: try Self.readText(keyPath))
-            let digests = input.digests
-            var policies: [any VerificationPolicy] = [SignedByKey(key: pub), IsInTotoStatement(), SubjectMatches(digests: digests)]
-            var notRequested: [String] = []
-            if let t = type { policies.append(PredicateTypeIs(try Statement.predicateType(t))) } else { notRequested.append("predicate type") }
-            if let b = builderId { policies.append(BuilderIs(b)) } else { notRequested.append("builder id") }
-            if let s = sourceUri { policies.append(SourceIs(s)) } else { notRequested.append("source uri") }
-            notRequested += ["certificate identity and issuer (no certificate: key-based verification)", "transparency log"]
             let envelopes = try Self.envelopes(docs, path: file)
-            let verifier = Verifier(policies: policies, notRequested: notRequested)
+            let verifier = try keyVerifier(pub, digests: input.digests, logNote: "transparency log")
             // An .intoto.jsonl passes when one of its envelopes passes every check.
             let reports = envelopes.map { verifier.verify($0) }
             guard let report = reports.first(where: \.verified) ?? reports.last else { throw InputError("no envelope found", at: Location(file)) }
@@ -87,6 +101,17 @@ struct VerifyCommand: ParsableCommand {
         } catch let e as InputError {
             CLI.fail("error: \(e)")
         }
+    }
+
+    /// The checks of an envelope signed with a managed key: the signature, the statement, its subject, and what was asked of it.
+    func keyVerifier(_ pub: VerifyingKey, digests: [String: String], logNote: String) throws(InputError) -> Verifier {
+        var policies: [any VerificationPolicy] = [SignedByKey(key: pub), IsInTotoStatement(), SubjectMatches(digests: digests)]
+        var notRequested: [String] = []
+        if let t = type { policies.append(PredicateTypeIs(try Statement.predicateType(t))) } else { notRequested.append("predicate type") }
+        if let b = builderId { policies.append(BuilderIs(b)) } else { notRequested.append("builder id") }
+        if let s = sourceUri { policies.append(SourceIs(s)) } else { notRequested.append("source uri") }
+        notRequested += ["certificate identity and issuer (no certificate: key-based verification)", logNote]
+        return Verifier(policies: policies, notRequested: notRequested)
     }
 
     func artifactInput() throws(InputError) -> ArtifactInput {

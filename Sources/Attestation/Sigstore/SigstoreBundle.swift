@@ -101,6 +101,27 @@ public struct SigstoreBundle: Sendable {
         return SigstoreBundle(version: version, material: material, logEntries: entries, timestamps: timestamps, content: content)
     }
 
+    /// A v0.3 bundle of a DSSE envelope signed with a managed key: the key named by `hint` (its id), no
+    /// transparency-log entry and no timestamp, as Provenant signs offline. Its verifier needs the key.
+    public static func keySignedJSON(_ envelope: DSSEEnvelope, hint: String) -> [UInt8] {
+        let obj: [String: Any] = [
+            "mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json",
+            "verificationMaterial": ["publicKey": ["hint": hint]],
+            "dsseEnvelope": [
+                "payload": envelope.payload.base64EncodedString(), "payloadType": envelope.payloadType,
+                "signatures": envelope.signatures.map { ["keyid": $0.keyid, "sig": $0.sig.base64EncodedString()] },
+            ],
+        ]
+        return Array((try? JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data())
+    }
+
+    /// Whether the bundle is signed with a managed key and carries no log entry and no timestamp: one
+    /// that only a key can vouch for, with no verified time (see `keySignedJSON`).
+    public var isKeySignedOffline: Bool {
+        if case .publicKey = material, logEntries.isEmpty, timestamps.isEmpty { return true }
+        return false
+    }
+
     static func certificate(_ c: [String: Any], _ field: String) throws(InputError) -> Certificate {
         guard let raw = (c["rawBytes"] as? String).flatMap(strictBase64) else { throw InputError("\(field).rawBytes is missing or not valid base64") }
         do { return try Certificate(derEncoded: Array(raw)) } catch { throw InputError("\(field) does not parse as an X.509 certificate: \(error)") }

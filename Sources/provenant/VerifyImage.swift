@@ -1,0 +1,183 @@
+import ArgumentParser
+import Attestation
+import Catalog
+import Foundation
+import ProvenantCore
+
+/// `provenant verify registry:REF`: the image's attestations, found in its registry and each verified
+/// with the policy `verify` applies to a file. Success when at least one verifies, as cosign decides.
+struct ImageVerification {
+    let command: VerifyCommand
+    let reference: RegistryReference
+
+    static let dsseMediaType = "application/vnd.dsse.envelope.v1+json"
+
+    enum State: String { case verified, failed, notChecked = "not checked" }
+
+    struct Outcome {
+        /// Where it was found: `referrer` or `cosign <tag>`.
+        var source: String
+        /// The referrer manifest's digest, or the .att layer's.
+        var digest: String
+        var state: State
+        var report: VerificationReport?
+        var reason: String?
+    }
+
+    func run() async throws {
+        let client: RegistryClient
+        let target: FetchedManifest
+        do {
+            client = try RegistryClient(reference, options: try command.access.registryOptions(quiet: command.format == "json"))
+            target = try await ReferrerAttachment.subject(client, reference)
+        } catch { CLI.fail("error: \(error)") }
+        let digests = ["sha256": String(target.digest.dropFirst(7))]
+        let keyPEM: String?
+        let pub: VerifyingKey?
+        let keyVerifier: Verifier?
+        let cosignVerifier: Verifier?
+        do {
+            keyPEM = try command.key.map(VerifyCommand.readText)
+            pub = try keyPEM.map { pem throws(InputError) in try VerifyingKey.load(pem: pem) }
+            keyVerifier = try pub.map { k throws(InputError) in try command.keyVerifier(k, digests: digests, logNote: "transparency log (the bundle has no log entry: signed offline)") }
+            cosignVerifier = try pub.map { k throws(InputError) in try command.keyVerifier(k, digests: digests, logNote: "transparency log (cosign's Rekor bundle annotation is not verified)") }
+            if let t = command.type { _ = try Statement.predicateType(t) }
+        } catch { CLI.fail("error: \(error)") }
+
+        var outcomes: [Outcome] = []
+        let referrers: [ImageDescriptor]
+        do { referrers = try await client.referrers(of: target.digest, artifactType: MediaType.sigstoreBundle) } catch {
+            CLI.fail("error: cannot list the referrers of \(client.name)@\(target.digest): \(error)")
+        }
+        for d in referrers {
+            outcomes.append(await bundleOutcome(client, d, digests: digests, keyPEM: keyPEM, keyVerifier: keyVerifier))
+        }
+        let attTag = RegistryClient.referrersTag(target.digest) + ".att"
+        do {
+            if try await client.manifestExists(attTag) {
+                outcomes += try await cosignOutcomes(client, tag: attTag, verifier: cosignVerifier)
+            }
+        } catch {
+            outcomes.append(Outcome(source: "cosign \(attTag)", digest: "", state: .failed, reason: "\(error)"))
+        }
+
+        let verified = outcomes.contains { $0.state == .verified }
+        emit(outcomes, image: client.name + "@" + target.digest, verified: verified)
+        if !verified {
+            if outcomes.isEmpty {
+                CLI.stderr("error: no attestations found for \(client.name)@\(target.digest) (no Sigstore bundle referrer, no cosign \(attTag) tag)")
+            } else {
+                CLI.stderr("error: none of the \(outcomes.count) attestation(s) of \(client.name)@\(target.digest) verifies")
+            }
+            throw ExitCode(1)
+        }
+    }
+
+    /// One Sigstore bundle referrer: the manifest, its bundle layer, and the bundle's verification.
+    func bundleOutcome(_ client: RegistryClient, _ d: ImageDescriptor, digests: [String: String], keyPEM: String?, keyVerifier: Verifier?) async -> Outcome {
+        var out = Outcome(source: "referrer", digest: d.digest, state: .failed)
+        do {
+            let fetched = try await client.fetchManifest(d.digest, expectedSize: d.size)
+            let manifest = try ImageManifest(fetched.bytes, subject: client.name + "@" + d.digest)
+            guard let layer = manifest.layers.first(where: { $0.mediaType == MediaType.sigstoreBundle }) else {
+                out.reason = "the referrer has no layer of media type \(MediaType.sigstoreBundle)"
+                return out
+            }
+            let bytes = try await client.fetchBlob(layer.digest, limit: 16 << 20, expectedSize: layer.size)
+            guard let obj = (try? JSONSerialization.jsonObject(with: Data(bytes))) as? [String: Any] else {
+                out.reason = "the bundle \(layer.digest) is not a JSON object"
+                return out
+            }
+            let bundle = try SigstoreBundle.parse(obj)
+            let report: VerificationReport
+            if bundle.isKeySignedOffline {
+                // No log entry and no timestamp: only the key vouches for it, as for a bare envelope.
+                guard let keyVerifier else {
+                    out.state = .notChecked
+                    out.reason = "signed with a managed key and without a transparency-log entry: pass the public key with --key"
+                    return out
+                }
+                guard case .dsse(let env) = bundle.content else {
+                    out.reason = "the bundle holds a message signature, not an attestation"
+                    return out
+                }
+                report = keyVerifier.verify(env)
+            } else {
+                report = try BundleVerificationRequest(
+                    artifact: .digests(digests), trustedRootPath: command.trustedRoot, keyPEM: keyPEM,
+                    identity: command.certificateIdentity.map { .exact($0) } ?? command.certificateIdentityRegexp.map { .regex($0) },
+                    issuer: command.certificateOidcIssuer, predicateType: command.type, builderID: command.builderId,
+                    sourceURI: command.sourceUri).verify(bundle)
+            }
+            out.report = report
+            out.state = report.verified ? .verified : .failed
+        } catch {
+            out.reason = "\(error)"
+        }
+        return out
+    }
+
+    /// Cosign's `sha256-<hex>.att`: each DSSE layer, verified with --key; without one (keyless), NOT CHECKED,
+    /// since trusting its certificate needs the Rekor SET of its annotations, which is not verified here.
+    func cosignOutcomes(_ client: RegistryClient, tag: String, verifier: Verifier?) async throws -> [Outcome] {
+        let fetched = try await client.fetchManifest(tag)
+        let manifest = try ImageManifest(fetched.bytes, subject: client.name + ":" + tag)
+        var outs: [Outcome] = []
+        for layer in manifest.layers where layer.mediaType == Self.dsseMediaType {
+            var out = Outcome(source: "cosign \(tag)", digest: layer.digest, state: .failed)
+            guard let verifier else {
+                out.state = .notChecked
+                out.reason = layer.annotations["dev.sigstore.cosign/certificate"] != nil
+                    ? "keyless cosign attestation: its certificate is trusted only through the Rekor SET in dev.sigstore.cosign/bundle, which Provenant does not verify"
+                    : "pass the signer's public key with --key"
+                outs.append(out)
+                continue
+            }
+            do {
+                let bytes = try await client.fetchBlob(layer.digest, limit: DSSEEnvelope.maxPayload * 2, expectedSize: layer.size)
+                guard let obj = (try? JSONSerialization.jsonObject(with: Data(bytes))) as? [String: Any] else {
+                    out.reason = "the envelope is not a JSON object"
+                    outs.append(out)
+                    continue
+                }
+                let report = verifier.verify(try DSSEEnvelope.parse(obj))
+                out.report = report
+                out.state = report.verified ? .verified : .failed
+            } catch { out.reason = "\(error)" }
+            outs.append(out)
+        }
+        return outs
+    }
+
+    func emit(_ outcomes: [Outcome], image: String, verified: Bool) {
+        if command.format == "json" {
+            let list: [[String: Any]] = outcomes.map { o in
+                var obj: [String: Any] = ["source": o.source, "digest": o.digest, "result": o.state.rawValue]
+                if let r = o.report {
+                    obj["checks"] = r.passed.map { ["check": $0.check, "result": "passed", "detail": $0.detail] }
+                    obj["notRequested"] = r.notRequested
+                    if let f = r.failure { obj["failure"] = ["check": f.check, "reason": f.reason] }
+                }
+                if let reason = o.reason { obj["reason"] = reason }
+                return obj
+            }
+            let obj: [String: Any] = ["image": image, "verified": verified, "attestations": list]
+            let data = (try? JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes])) ?? Data()
+            print(String(decoding: data, as: UTF8.self))
+            return
+        }
+        for o in outcomes {
+            let what = "\(o.source) \(o.digest)"
+            switch o.state {
+            case .verified:
+                print("verified: \(image): \(what)")
+                for p in o.report?.passed ?? [] { print("  ✓ \(p.check): \(p.detail)") }
+                for n in o.report?.notRequested ?? [] { print("  - not checked: \(n)") }
+            case .failed:
+                print("verification FAILED: \(image): \(what): \(o.report?.failure.map { "\($0)" } ?? o.reason ?? "")")
+            case .notChecked:
+                print("NOT CHECKED: \(image): \(what): \(o.reason ?? "")")
+            }
+        }
+    }
+}
