@@ -236,7 +236,8 @@ public struct ImageReader: Sendable {
                     } else {
                         let bytes = try tar.readData(limit: maxFileBytes)
                         if case .keepIf(let check) = capture.rule(path, h.size, h.mode & 0o111 != 0), !check(bytes) {
-                            content = nil
+                            content = FileContent(nil)
+                            content?.screenedOut = true
                         } else {
                             content = FileContent(bytes)
                         }

@@ -6,6 +6,9 @@ public final class FileContent: @unchecked Sendable {
     public internal(set) var bytes: [UInt8]?
     /// Why the bytes were wanted but not kept (over the scan's read budget, too large).
     public internal(set) var refusal: String?
+    /// Wanted on its name, then found not to be what the extractor reads (an executable without Go
+    /// build info): checked, and nothing to extract.
+    public internal(set) var screenedOut = false
     init(_ bytes: [UInt8]?, refusal: String? = nil) { self.bytes = bytes; self.refusal = refusal }
 }
 
