@@ -94,7 +94,7 @@ let package = Package(
         ]),
         // `scripts/fuzz` builds this with -sanitize=fuzzer,address; a plain build replays input files.
         .executableTarget(name: "provenant-fuzz", dependencies: ["FuzzTargets"]),
-        .testTarget(name: "CatalogTests", dependencies: ["Catalog", "ProvenantCore", "SBOM",
+        .testTarget(name: "CatalogTests", dependencies: ["Catalog", "ProvenantCore", "SBOM", "TestSupport",
                                                   .product(name: "ZIPFoundation", package: "ZIPFoundation")],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "SBOMTests", dependencies: ["SBOM", "Catalog", "ProvenantCore", "TestSupport"]),

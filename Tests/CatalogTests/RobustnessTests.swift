@@ -2,6 +2,7 @@ import Foundation
 import Testing
 @testable import Catalog
 import ProvenantCore
+import TestSupport
 
 @Suite struct RobustnessTests {
     /// Seeded so a failure reproduces.

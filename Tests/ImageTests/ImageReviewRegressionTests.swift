@@ -133,3 +133,26 @@ import TestSupport
         #expect(sbom.code == 0 && sbom.out.contains("provenant:image:other-platform") && sbom.out.contains("linux/amd64"), "\(sbom.err)")
     }
 }
+
+@Suite struct GoBinaryInImageTests {
+    @Test func aGoBinaryIsKeptAndReadAndOtherExecutablesAreScreenedOut() async throws {
+        let dir = try temporaryDirectory("go-image")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let mod = "path\texample.com/agent/cmd/agent\nmod\texample.com/agent\tv1.4.0\t\ndep\tgolang.org/x/net\tv0.17.0\t\n"
+        let binary = SyntheticGoBinary.make(goVersion: "go1.22.1", modInfo: mod)
+        var t = TarWriter()
+        t.add("usr/local/bin/agent", data: binary, mode: 0o755)
+        // An executable ELF of the same size without Go build info.
+        t.add("usr/bin/other", data: [0x7F, 0x45, 0x4C, 0x46] + [UInt8](repeating: 7, count: 9000), mode: 0o755)
+        var w = try LayoutWriter(dir)
+        try w.addLayer(t.finished(), gzip: true)
+        try w.write()
+        let inv = try await catalogImage("oci-dir:" + dir.path)
+        #expect(inv.packages.map(\.purl.description).sorted() == [
+            "pkg:golang/example.com/agent@v1.4.0", "pkg:golang/golang.org/x/net@v0.17.0", "pkg:golang/stdlib@1.22.1",
+        ])
+        let main = try #require(inv.packages.first { $0.name == "example.com/agent" })
+        #expect(main.digests.map(\.value) == [FileDigest.sha256(binary).value])
+        #expect(inv.diagnostics.isEmpty, "\(inv.diagnostics)")
+    }
+}
