@@ -104,8 +104,7 @@ public final class DigestingStream: ByteStream {
 
     /// `expected` is `sha256:<hex>`; any other algorithm is refused before a byte is read.
     public init(_ inner: ByteStream, expected: String, size: Int? = nil, name: String) throws(ImageError) {
-        guard expected.hasPrefix("sha256:"), expected.utf8.count == 71,
-              expected.utf8.dropFirst(7).allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) }) else {
+        guard ImageDigest.isSHA256(expected) else {
             throw ImageError(name, "has digest '\(Redactor.quote(expected, max: 80))', not a sha256 digest this reader can check")
         }
         self.inner = inner; self.expected = expected; expectedSize = size; self.name = name

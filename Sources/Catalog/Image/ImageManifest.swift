@@ -45,8 +45,7 @@ public struct ImageDescriptor: Sendable, Equatable {
 
     init(_ v: JSONValue, subject: String) throws(ImageError) {
         guard let d = v["digest"]?.stringValue else { throw ImageError(subject, "has a descriptor without a digest") }
-        guard d.hasPrefix("sha256:"), d.utf8.count == 71,
-              d.utf8.dropFirst(7).allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) }) else {
+        guard ImageDigest.isSHA256(d) else {
             throw ImageError(subject, "names blob '\(Redactor.quote(d, max: 80))', which is not a sha256 digest")
         }
         guard case .int(let size)? = v["size"], size >= 0 else { throw ImageError(subject, "has a descriptor for \(d) without a size") }

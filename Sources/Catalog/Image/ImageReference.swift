@@ -16,8 +16,7 @@ public struct RegistryReference: Sendable, Equatable, CustomStringConvertible {
         var rest = Substring(text)
         if let at = rest.firstIndex(of: "@") {
             let d = String(rest[rest.index(after: at)...])
-            guard d.hasPrefix("sha256:"), d.utf8.count == 71,
-                  d.utf8.dropFirst(7).allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) }) else { return nil }
+            guard ImageDigest.isSHA256(d) else { return nil }
             digest = d
             rest = rest[..<at]
         }

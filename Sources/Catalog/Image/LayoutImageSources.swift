@@ -79,7 +79,7 @@ struct DockerArchiveSource: ImageSource {
         let imageID = FileDigest.sha256(configBytes)
         // The config's file is named by its digest; a name that says otherwise is a tampered archive.
         let stem = configPath.split(separator: "/").last.map { String($0.hasSuffix(".json") ? $0.dropLast(5) : $0) } ?? ""
-        if stem.utf8.count == 64, stem.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) }), stem != imageID.value {
+        if ImageDigest.isHex64(stem), stem != imageID.value {
             throw ImageError(files.subject(configPath), "has digest sha256:\(imageID.value), not the sha256:\(stem) it is named by")
         }
         let tagged = first["RepoTags"]?.arrayValue?.first?.stringValue.flatMap(RegistryReference.init)
@@ -90,7 +90,7 @@ struct DockerArchiveSource: ImageSource {
         let createdBy = config.createdBy(layerCount: layerPaths.count)
         let layers = layerPaths.enumerated().map { i, p in
             let hex = p.hasPrefix("blobs/sha256/") ? String(p.dropFirst(13)) : ""
-            return LayerPlan(index: i, key: p, digest: hex.utf8.count == 64 ? "sha256:" + hex : nil, diffID: config.diffIDs[i],
+            return LayerPlan(index: i, key: p, digest: ImageDigest.isHex64(hex) ? "sha256:" + hex : nil, diffID: config.diffIDs[i],
                              mediaType: "", size: nil, createdBy: createdBy[i])
         }
         var manifestDigest: String?

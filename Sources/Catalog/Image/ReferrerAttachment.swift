@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 import ProvenantCore
 
@@ -36,7 +35,7 @@ public enum ReferrerAttachment {
         ]
         if !annotations.isEmpty { manifest["annotations"] = annotations }
         let bytes = try json(manifest)
-        let digest = "sha256:" + Hex.encode(SHA256.hash(data: bytes))
+        let digest = ImageDigest.of(bytes)
         try await client.pushManifest(bytes, mediaType: MediaType.ociManifest, reference: digest)
         try await addToReferrersTag(client, subject: subject.digest, descriptor: [
             "mediaType": MediaType.ociManifest, "digest": digest, "size": bytes.count, "artifactType": artifactType,

@@ -121,7 +121,7 @@ public final class RegistryClient: Sendable {
     /// The manifest or index for a tag or digest. Fetched by digest, the bytes must hash to it; by tag,
     /// they must hash to the `Docker-Content-Digest` the registry sends, when it sends one.
     public func fetchManifest(_ reference: String, expectedSize: Int? = nil) async throws -> FetchedManifest {
-        let byDigest = Self.isDigest(reference)
+        let byDigest = ImageDigest.isSHA256(reference)
         guard byDigest || Self.isTag(reference) else {
             throw ImageError("'\(Redactor.quote(reference, max: 120))'", "is neither a tag nor a sha256 digest")
         }
@@ -133,11 +133,11 @@ public final class RegistryClient: Sendable {
             throw ImageError(subject, "is \(expectedSize) bytes, over the \(maxDocumentBytes >> 10) KiB a manifest may be")
         }
         let bytes = try await collect(response, limit: maxDocumentBytes, subject: subject, what: "a manifest")
-        let digest = "sha256:" + Hex.encode(SHA256.hash(data: bytes))
+        let digest = ImageDigest.of(bytes)
         if byDigest {
             guard digest == reference else { throw ImageError(subject, "has digest \(digest), not the \(reference) it is named by") }
         } else if let header = response.headers.first(name: "Docker-Content-Digest") {
-            guard Self.isDigest(header) else {
+            guard ImageDigest.isSHA256(header) else {
                 throw ImageError(subject, "is sent with Docker-Content-Digest '\(Redactor.quote(header, max: 100))', which is not a sha256 digest this client can check")
             }
             guard header == digest else { throw ImageError(subject, "has digest \(digest), not the \(header) the registry says it has") }
@@ -169,7 +169,7 @@ public final class RegistryClient: Sendable {
         if let expectedSize, bytes.count != expectedSize {
             throw ImageError(subject, "is \(bytes.count) bytes, not the \(expectedSize) its descriptor gives")
         }
-        let got = "sha256:" + Hex.encode(SHA256.hash(data: bytes))
+        let got = ImageDigest.of(bytes)
         guard got == digest else { throw ImageError(subject, "has digest \(got), not the \(digest) it is named by") }
         return bytes
     }
@@ -231,7 +231,7 @@ public final class RegistryClient: Sendable {
     /// the OCI 1.1 referrers API, or, where the registry answers 404 to it, the referrers tag
     /// (`sha256-<hex>`, an index that clients keep up to date).
     public func referrers(of digest: String, artifactType: String? = nil) async throws -> [ImageDescriptor] {
-        guard Self.isDigest(digest) else { throw ImageError("'\(Redactor.quote(digest, max: 100))'", "is not a sha256 digest") }
+        guard ImageDigest.isSHA256(digest) else { throw ImageError("'\(Redactor.quote(digest, max: 100))'", "is not a sha256 digest") }
         let subject = name + "@" + digest + " referrers"
         var url = base + "/referrers/" + digest
         if let artifactType { url += "?artifactType=" + Self.percentEncode(artifactType) }
@@ -253,10 +253,10 @@ public final class RegistryClient: Sendable {
 
     /// Whether a tag or digest names a manifest in the repository (`HEAD`).
     public func manifestExists(_ reference: String) async throws -> Bool {
-        guard Self.isDigest(reference) || Self.isTag(reference) else {
+        guard ImageDigest.isSHA256(reference) || Self.isTag(reference) else {
             throw ImageError("'\(Redactor.quote(reference, max: 120))'", "is neither a tag nor a sha256 digest")
         }
-        let subject = name + (Self.isDigest(reference) ? "@" : ":") + reference
+        let subject = name + (ImageDigest.isSHA256(reference) ? "@" : ":") + reference
         let response = try await send(.HEAD, base + "/manifests/" + reference, access: .pull, subject: subject,
                                       headers: [("Accept", Self.manifestTypes.joined(separator: ", "))])
         await Self.discard(response)
@@ -273,7 +273,7 @@ public final class RegistryClient: Sendable {
     /// monolithic `PUT`. Returns its digest.
     @discardableResult
     public func pushBlob(_ bytes: [UInt8]) async throws -> String {
-        let digest = "sha256:" + Hex.encode(SHA256.hash(data: bytes))
+        let digest = ImageDigest.of(bytes)
         let subject = name + "@" + digest
         if try await blobExists(digest) { return digest }
         let opened = try await send(.POST, base + "/blobs/uploads/", access: .push, subject: subject,
@@ -299,8 +299,8 @@ public final class RegistryClient: Sendable {
     /// be that of the bytes sent. Returns the digest.
     @discardableResult
     public func pushManifest(_ bytes: [UInt8], mediaType: String, reference: String) async throws -> String {
-        let digest = "sha256:" + Hex.encode(SHA256.hash(data: bytes))
-        let byDigest = Self.isDigest(reference)
+        let digest = ImageDigest.of(bytes)
+        let byDigest = ImageDigest.isSHA256(reference)
         guard byDigest || Self.isTag(reference) else {
             throw ImageError("'\(Redactor.quote(reference, max: 120))'", "is neither a tag nor a sha256 digest")
         }
@@ -520,11 +520,6 @@ public final class RegistryClient: Sendable {
 
     // MARK: - Pieces
 
-    static func isDigest(_ s: String) -> Bool {
-        s.hasPrefix("sha256:") && s.utf8.count == 71
-            && s.utf8.dropFirst(7).allSatisfy { ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) }
-    }
-
     static func isTag(_ s: String) -> Bool {
         !s.isEmpty && s.utf8.count <= 128 && s.utf8.allSatisfy(RegistryReference.tagByte)
             && s.utf8.first != UInt8(ascii: ".") && s.utf8.first != UInt8(ascii: "-")
@@ -534,7 +529,7 @@ public final class RegistryClient: Sendable {
     public static func referrersTag(_ digest: String) -> String { "sha256-" + digest.dropFirst(7) }
 
     func blobSubject(_ digest: String) throws(ImageError) -> String {
-        guard Self.isDigest(digest) else { throw ImageError("'\(Redactor.quote(digest, max: 100))'", "is not a sha256 digest") }
+        guard ImageDigest.isSHA256(digest) else { throw ImageError("'\(Redactor.quote(digest, max: 100))'", "is not a sha256 digest") }
         return name + "@" + digest
     }
 
