@@ -76,6 +76,13 @@ public protocol ImageSource: Sendable {
     func resolve(platform: ImagePlatform) async throws -> ResolvedImage
     /// The layer's bytes as stored; the reader checks them against the plan's digests.
     func openLayer(_ layer: LayerPlan) async throws -> ByteStream
+    /// Whether `openLayer` hands over bytes already checked against the plan's digest and size (a
+    /// registry layer is hashed while it downloads): the reader then does not hash them again.
+    var layersArriveVerified: Bool { get }
+}
+
+extension ImageSource {
+    public var layersArriveVerified: Bool { false }
 }
 
 /// Which files of the image to keep in memory while the layers stream: those an extractor will read.
@@ -132,6 +139,7 @@ public struct ImageReader: Sendable {
         var next = 0
         let width = max(2, ProcessInfo.processInfo.activeProcessorCount)
         let capture = self.capture, maxFileBytes = self.maxFileBytes, inspect = self.inspect
+        let arriveVerified = source.layersArriveVerified
         // Layers are read two at a time but merged, and their errors reported, in order: when several
         // layers are bad, the lowest one's error is the one said, whichever task failed first.
         try await withThrowingTaskGroup(of: (Int, Result<ImageNode, any Error>).self) { group in
@@ -144,8 +152,9 @@ public struct ImageReader: Sendable {
                 group.addTask {
                     do {
                         let raw = try await source.openLayer(plan)
-                        return (plan.index, .success(try Self.readLayer(plan, raw, capture: capture, maxFileBytes: maxFileBytes,
-                                                                        inflated: inflated, budget: budget, inspect: inspect)))
+                        return (plan.index, .success(try Self.readLayer(plan, raw, arrivedVerified: arriveVerified, capture: capture,
+                                                                        maxFileBytes: maxFileBytes, inflated: inflated, budget: budget,
+                                                                        inspect: inspect)))
                     } catch {
                         return (plan.index, .failure(error))
                     }
@@ -176,12 +185,12 @@ public struct ImageReader: Sendable {
 
     /// Streams one layer into its own tree. Its digest (or diff ID) is checked at the end of the stream,
     /// so a layer that fails it fails the read even though its entries were seen.
-    static func readLayer(_ plan: LayerPlan, _ raw: ByteStream, capture: ImageCapture, maxFileBytes: Int,
+    static func readLayer(_ plan: LayerPlan, _ raw: ByteStream, arrivedVerified: Bool = false, capture: ImageCapture, maxFileBytes: Int,
                           inflated: SharedInflateBudget, budget: ReadBudget,
                           inspect: (@Sendable (Int, String, Int, LayerFileReader) throws(ImageError) -> Void)? = nil) throws(ImageError) -> ImageNode {
         let subject = "layer \(plan.digest ?? plan.diffID ?? plan.key)"
         var stream: ByteStream = raw
-        if let d = plan.digest { stream = try DigestingStream(stream, expected: d, size: plan.size, name: subject) }
+        if let d = plan.digest, !arrivedVerified { stream = try DigestingStream(stream, expected: d, size: plan.size, name: subject) }
         let compression: LayerCompression
         if let c = MediaType.layerCompression(plan.mediaType) {
             compression = c

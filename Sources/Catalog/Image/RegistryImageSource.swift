@@ -42,6 +42,9 @@ public struct RegistryImageSource: ImageSource {
         return resolved
     }
 
+    /// `downloadBlob` hashes a layer as it arrives and refuses it unless it has its digest and size.
+    public var layersArriveVerified: Bool { true }
+
     public func openLayer(_ layer: LayerPlan) async throws -> ByteStream {
         guard let digest = layer.digest else { throw ImageError("layer \(layer.index)", "has no digest to fetch it by") }
         return try await client.downloadBlob(digest, expectedSize: layer.size)
