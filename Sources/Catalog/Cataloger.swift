@@ -160,11 +160,7 @@ public struct Cataloger: Sendable {
         let context = ExtractContext(mode: resolvedMode, includeDev: includeDev, distro: distro)
         // Pair files with extractors once; a single-file target runs whichever extractor claims it.
         var jobs: [(Int, IndexedFile)] = []
-        let image = index.source as? ImageFileSource
         for f in index.files {
-            // An image file screened out while its layer streamed (an executable without Go build
-            // info) was checked then: there is nothing for an extractor to read in it.
-            if let image, image.wasScreenedOut(f.path) { continue }
             let name = f.path.split(separator: "/").last.map(String.init) ?? f.path
             for (i, e) in extractors.enumerated() where e.modes.contains(resolvedMode) && e.wants(f, fileName: name) {
                 jobs.append((i, f))

@@ -13,11 +13,6 @@ public struct ImageFileSource: FileSource {
         self.filesystem = filesystem; self.budget = budget
     }
 
-    /// Whether the file at `path` was wanted on its name and then found to hold nothing an extractor reads.
-    public func wasScreenedOut(_ path: String) -> Bool {
-        (try? filesystem.resolve(path).node.content?.screenedOut) == true
-    }
-
     private func regularFile(_ path: String) throws(FileAccessError) -> ImageNode {
         let checked = try RootPath.resolve(path)
         let (node, _) = try filesystem.resolve(checked)

@@ -91,6 +91,8 @@ public struct ImageCapture: Sendable {
         case skip, keep
         /// Keep only if the bytes pass the check (a Go binary among all executables, say).
         case keepIf(@Sendable ([UInt8]) -> Bool)
+
+        var wantsBytes: Bool { if case .skip = self { false } else { true } }
     }
     public let rule: @Sendable (_ path: String, _ size: Int, _ executable: Bool) -> Rule
     public init(_ rule: @escaping @Sendable (String, Int, Bool) -> Rule) { self.rule = rule }
@@ -235,21 +237,20 @@ public struct ImageReader: Sendable {
                 try inspect(plan.index, parts.joined(separator: "/"), h.size, LayerFileReader(tar: tar))
             } else if h.kind == .file, let last = parts.last, !last.hasPrefix(".wh.") {
                 let path = parts.joined(separator: "/")
-                switch capture.rule(path, h.size, h.mode & 0o111 != 0) {
-                case .skip: break
-                case .keep, .keepIf:
-                    if h.size > maxFileBytes {
-                        content = FileContent(nil, refusal: "\(h.size) bytes, over the \(maxFileBytes >> 20) MiB a file may be")
-                    } else if !budget.take(h.size) {
-                        content = FileContent(nil, refusal: "the scan has read its budget of \(budget.total >> 20) MiB")
+                let rule = capture.rule(path, h.size, h.mode & 0o111 != 0)
+                if !rule.wantsBytes {
+                    // Streamed past.
+                } else if h.size > maxFileBytes {
+                    content = FileContent(nil, refusal: "\(h.size) bytes, over the \(maxFileBytes >> 20) MiB a file may be")
+                } else if !budget.take(h.size) {
+                    content = FileContent(nil, refusal: "the scan has read its budget of \(budget.total >> 20) MiB")
+                } else {
+                    let bytes = try tar.readData(limit: maxFileBytes)
+                    if case .keepIf(let check) = rule, !check(bytes) {
+                        content = FileContent(nil)
+                        content?.screenedOut = true
                     } else {
-                        let bytes = try tar.readData(limit: maxFileBytes)
-                        if case .keepIf(let check) = capture.rule(path, h.size, h.mode & 0o111 != 0), !check(bytes) {
-                            content = FileContent(nil)
-                            content?.screenedOut = true
-                        } else {
-                            content = FileContent(bytes)
-                        }
+                        content = FileContent(bytes)
                     }
                 }
             }

@@ -133,7 +133,9 @@ public struct FileIndex: Sendable {
         root = name
         budget = image.budget
         source = image
-        for f in image.filesystem.files() {
+        // A file screened out while its layer streamed (an executable without Go build info) was
+        // checked then and holds nothing any extractor reads: it is not offered to them again.
+        for f in image.filesystem.files() where f.node.content?.screenedOut != true {
             byPath[f.path] = files.count
             files.append(IndexedFile(path: f.path, size: f.node.size, isExecutable: f.node.mode & 0o111 != 0))
         }
