@@ -23,12 +23,8 @@ struct ImageAccessOptions: ParsableArguments {
 
     /// Opens a `registry:` reference with these options; notes about credentials go to stderr unless quiet.
     func registryOpener(quiet: Bool) -> @Sendable (RegistryReference) throws -> any ImageSource {
-        let insecure = insecureRegistry
-        return { reference in
-            let credentials = try RegistryCredentials.load(environment: ProcessInfo.processInfo.environment)
-            if !quiet { for n in credentials.notes { CLI.stderr("note: \(n)") } }
-            return try RegistryImageSource(reference, options: RegistryOptions(insecureHosts: insecure, credentials: credentials))
-        }
+        let access = self
+        return { reference in try RegistryImageSource(reference, options: try access.registryOptions(quiet: quiet)) }
     }
 
     /// The options a registry client of these hosts and credentials is made with.
