@@ -44,12 +44,16 @@ struct VerifyCommand: AsyncParsableCommand {
     @OptionGroup var access: ImageAccessOptions
 
     func run() async throws {
+        guard format == "text" || format == "json" else { throw ValidationError("unknown --format '\(format)'; use text or json") }
+        guard certificateIdentity == nil || certificateIdentityRegexp == nil else {
+            throw ValidationError("give at most one of --certificate-identity and --certificate-identity-regexp")
+        }
+        if let re = certificateIdentityRegexp, !(re.hasPrefix("^") && re.hasSuffix("$")) {
+            // Unanchored, `github\.com/acme/` also matches https://evil.example/github.com/acme/….
+            CLI.stderr("warning: --certificate-identity-regexp '\(re)' is not anchored with ^…$, so it accepts any identity that merely contains a match; write '^\(re.hasPrefix("^") ? String(re.dropFirst()) : re)\(re.hasSuffix("$") ? "" : "$")' unless that is meant")
+        }
         if file.hasPrefix("registry:") {
-            guard format == "text" || format == "json" else { throw ValidationError("unknown --format '\(format)'; use text or json") }
             guard artifact == nil, digest == nil else { throw ValidationError("--artifact and --digest do not apply to an image: its attestations must name the image's own digest") }
-            guard certificateIdentity == nil || certificateIdentityRegexp == nil else {
-                throw ValidationError("give at most one of --certificate-identity and --certificate-identity-regexp")
-            }
             guard key != nil || ((certificateIdentity ?? certificateIdentityRegexp) != nil && certificateOidcIssuer != nil) else {
                 throw ValidationError("an image's attestations are verified with --key, or keylessly with --certificate-identity[-regexp] and --certificate-oidc-issuer")
             }
@@ -61,15 +65,7 @@ struct VerifyCommand: AsyncParsableCommand {
             try await ImageVerification(command: self, reference: reference).run()
             return
         }
-        guard format == "text" || format == "json" else { throw ValidationError("unknown --format '\(format)'; use text or json") }
         guard (artifact == nil) != (digest == nil) else { throw ValidationError("give exactly one of --artifact or --digest") }
-        guard certificateIdentity == nil || certificateIdentityRegexp == nil else {
-            throw ValidationError("give at most one of --certificate-identity and --certificate-identity-regexp")
-        }
-        if let re = certificateIdentityRegexp, !(re.hasPrefix("^") && re.hasSuffix("$")) {
-            // Unanchored, `github\.com/acme/` also matches https://evil.example/github.com/acme/….
-            CLI.stderr("warning: --certificate-identity-regexp '\(re)' is not anchored with ^…$, so it accepts any identity that merely contains a match; write '^\(re.hasPrefix("^") ? String(re.dropFirst()) : re)\(re.hasSuffix("$") ? "" : "$")' unless that is meant")
-        }
         do {
             let input = try artifactInput()
             let docs = try Self.documents(file)

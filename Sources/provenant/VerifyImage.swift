@@ -24,6 +24,14 @@ struct ImageVerification {
         var reason: String?
     }
 
+    /// Why an attestation signed with a managed key cannot pass when an identity was asked for: it has no
+    /// certificate to check one against (as `verify FILE` refuses the same bundle), so it never counts
+    /// as verified with the identity unchecked.
+    var identityCannotApply: String? {
+        command.certificateIdentity == nil && command.certificateIdentityRegexp == nil && command.certificateOidcIssuer == nil ? nil
+            : "signed with a managed key, not a certificate: the certificate identity and issuer asked for cannot be checked"
+    }
+
     func run() async throws {
         let client: RegistryClient
         let target: FetchedManifest
@@ -101,6 +109,7 @@ struct ImageVerification {
                     out.reason = "the bundle holds a message signature, not an attestation"
                     return out
                 }
+                if let why = identityCannotApply { out.reason = why; return out }
                 report = keyVerifier.verify(env)
             } else {
                 report = try BundleVerificationRequest(
@@ -130,6 +139,11 @@ struct ImageVerification {
                 out.reason = layer.annotations["dev.sigstore.cosign/certificate"] != nil
                     ? "keyless cosign attestation: its certificate is trusted only through the Rekor SET in dev.sigstore.cosign/bundle, which Provenant does not verify"
                     : "pass the signer's public key with --key"
+                outs.append(out)
+                continue
+            }
+            if let why = identityCannotApply {
+                out.reason = why
                 outs.append(out)
                 continue
             }

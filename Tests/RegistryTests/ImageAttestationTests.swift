@@ -211,4 +211,19 @@ import TestSupport
         #expect(keyless.out.contains("NOT CHECKED") && keyless.out.contains("Rekor SET"))
         #expect(!keyless.out.contains("verified:"))
     }
+
+    /// An identity asked for cannot be checked on a key-signed attestation: it fails, never passes unchecked.
+    @Test func anIdentityAskedForFailsAKeySignedAttestation() async throws {
+        let s = try Self.setup("attest-identity")
+        defer { s.stop() }
+        try Harness.push(s.images.layout, tag: "amd", to: "\(s.host)/team/app:1")
+        let signer = try s.key("signer")
+        #expect(try s.attest("registry:\(s.host)/team/app:1", key: signer).code == 0)
+        let plain = try s.verify("registry:\(s.host)/team/app:1", ["--key", signer + ".pub"])
+        #expect(plain.code == 0, "\(plain.out) \(plain.err)")
+        let withIdentity = try s.verify("registry:\(s.host)/team/app:1", ["--key", signer + ".pub", "--certificate-identity", "ci@example.org",
+                                                                          "--certificate-oidc-issuer", "https://issuer.example"])
+        #expect(withIdentity.code == 1)
+        #expect(withIdentity.out.contains("verification FAILED") && withIdentity.out.contains("cannot be checked"), "\(withIdentity.out)")
+    }
 }
