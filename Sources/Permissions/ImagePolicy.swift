@@ -113,8 +113,8 @@ public enum ImagePolicy {
         }
         // No group named: the passwd entry's, or 0 when the uid has none (runc's default).
         if let e = entry {
-            guard let gid = e.gid else { return [rootGroup("NOT CHECKED: \(shown): the /etc/passwd entry of '\(quote(e.name))' has no readable gid")] }
-            return gid == 0 ? [rootGroup("\(shown) names no group, and /etc/passwd gives '\(quote(e.name))' gid 0, the root group")] : []
+            // A passwd entry always has a gid as runc reads it: a missing or unparsable one is 0.
+            return e.gid ?? 0 == 0 ? [rootGroup("\(shown) names no group, and /etc/passwd gives '\(quote(e.name))' gid 0, the root group")] : []
         }
         if case .unread = passwd {
             return [rootGroup("NOT CHECKED: \(shown) names no group, and \(passwd.problem): the gid uid \(uid) gets cannot be told")]
