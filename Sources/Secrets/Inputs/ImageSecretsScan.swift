@@ -10,34 +10,35 @@ extension SecretsScanner {
     /// `IMAGE!path` with the layer's digest. Nothing is unpacked to disk.
     public func scanImage(_ source: any ImageSource, display: String, platform: ImagePlatform = .linuxAMD64,
                           inflateLimit: Int = ImageReader.defaultInflateLimit) async throws -> SecretsScanResult {
-        let shared = Mutex(SecretsScanResult())
+        // Findings of the layers, and beside each (same index) the layer and image path it came from.
+        let shared = Mutex((result: SecretsScanResult(), origins: [(layer: Int, path: String)]()))
         let scanner = self
         let excludes = options.excludes
         var reader = ImageReader(platform: platform, inflateLimit: inflateLimit)
         reader.inspect = { layer, path, size, data throws(ImageError) in
             if excludes.contains(where: { $0.matches(path) }) { return }
             var part = SecretsScanResult()
-            try scanner.scanLayerFile(data, size: size, display: "\(display)!\(path)", layer: layer, path: path, into: &part)
+            try scanner.scanLayerFile(data, size: size, display: "\(display)!\(path)", into: &part)
             if !part.findings.isEmpty || !part.warnings.isEmpty || part.filesScanned > 0 {
-                shared.withLock { $0.merge(part) }
+                shared.withLock { s in
+                    s.result.merge(part)
+                    s.origins += repeatElement((layer: layer, path: path), count: part.findings.count)
+                }
             }
         }
         let contents = try await reader.read(source, budget: ReadBudget(total: Int.max))
-        var result = shared.withLock { $0 }
+        var (result, origins) = shared.withLock { $0 }
+        let layers = contents.info.layers
+        for (i, origin) in origins.enumerated() where origin.layer < layers.count {
+            result.findings[i].layer = layers[origin.layer].digest
+            let survivor = try? contents.filesystem.resolve(origin.path, followLast: false).node
+            result.findings[i].removedLater = survivor?.layer != origin.layer
+        }
         scanConfig(contents.config, display: display, into: &result)
         if !contents.info.otherPlatforms.isEmpty {
             // The other platforms' layers were not read: not clean, not checked.
             result.partial += 1
             result.warnings.append("\(display): NOT CHECKED: the index also holds \(contents.info.otherPlatforms.joined(separator: ", ")); only \(contents.info.platform ?? "one platform") was scanned (use --platform for each)")
-        }
-        let layers = contents.info.layers
-        for i in result.findings.indices {
-            guard let tag = result.findings[i].layer, let nul = tag.firstIndex(of: "\u{0}"),
-                  let n = Int(tag[..<nul]), n < layers.count else { continue }
-            let path = String(tag[tag.index(after: nul)...])
-            result.findings[i].layer = layers[n].digest
-            let survivor = try? contents.filesystem.resolve(path, followLast: false).node
-            result.findings[i].removedLater = survivor?.layer != n
         }
         result.findings.sort(by: SecretFinding.order)
         result.warnings.sort()
@@ -68,12 +69,9 @@ extension SecretsScanner {
 
     /// One file of a layer: binary files are skipped, archives (up to the archive limit) opened, and
     /// text streamed through the engine in chunks.
-    func scanLayerFile(_ data: LayerFileReader, size: Int, display: String, layer: Int, path: String, into result: inout SecretsScanResult) throws(ImageError) {
+    func scanLayerFile(_ data: LayerFileReader, size: Int, display: String, into result: inout SecretsScanResult) throws(ImageError) {
         var head: [UInt8] = []
         while head.count < 8192, try data.read(appendingTo: &head, max: 8192 - head.count) > 0 {}
-        let before = result.findings.count
-        // Until the image is read, `layer` holds the layer's index and the file's path inside the image.
-        defer { for i in before..<result.findings.count { result.findings[i].layer = "\(layer)\u{0}\(path)" } }
         if Self.isArchive(head) {
             guard size <= options.maxArchiveBytes else {
                 result.warnings.append("\(shownPath(display)): archive larger than \(options.maxArchiveBytes >> 20) MiB; scanned as bytes, not opened")
