@@ -44,3 +44,28 @@ public enum Base64 {
         return out
     }
 }
+
+/// RFC 3986 percent-encoding: unreserved bytes (letters, digits, `- . _ ~`) and those in `keeping`
+/// stay literal; every other byte becomes `%XX` in upper-case hex.
+public enum PercentEncoding {
+    private static let upperHex = Array("0123456789ABCDEF".utf8)
+
+    public static func encode(_ bytes: some Collection<UInt8>, keeping: [UInt8] = [], into o: inout [UInt8]) {
+        for b in bytes {
+            switch b {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                 UInt8(ascii: "."), UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "~"):
+                o.append(b)
+            default:
+                if keeping.contains(b) { o.append(b); continue }
+                o.append(UInt8(ascii: "%")); o.append(upperHex[Int(b >> 4)]); o.append(upperHex[Int(b & 0xF)])
+            }
+        }
+    }
+
+    public static func encode(_ s: String, keeping: [UInt8] = []) -> String {
+        var o: [UInt8] = []
+        encode(s.utf8, keeping: keeping, into: &o)
+        return String(decoding: o, as: UTF8.self)
+    }
+}

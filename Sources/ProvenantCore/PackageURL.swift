@@ -72,19 +72,9 @@ public struct PackageURL: Sendable, Hashable, Codable, Comparable, CustomStringC
 
     public static func < (a: PackageURL, b: PackageURL) -> Bool { a.description < b.description }
 
-    private static let upperHex = Array("0123456789ABCDEF".utf8)
-
     /// Percent-encodes everything outside the purl-safe set. ':' stays literal as the spec allows.
     static func encode(_ bytes: some Collection<UInt8>, into o: inout [UInt8]) {
-        for b in bytes {
-            switch b {
-            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-                 UInt8(ascii: "."), UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "~"), UInt8(ascii: ":"):
-                o.append(b)
-            default:
-                o.append(UInt8(ascii: "%")); o.append(upperHex[Int(b >> 4)]); o.append(upperHex[Int(b & 0xF)])
-            }
-        }
+        PercentEncoding.encode(bytes, keeping: [UInt8(ascii: ":")], into: &o)
     }
 
     /// Parses a canonical or hand-written purl. Returns nil when it is not a purl.

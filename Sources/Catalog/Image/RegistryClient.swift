@@ -234,7 +234,7 @@ public final class RegistryClient: Sendable {
         guard ImageDigest.isSHA256(digest) else { throw ImageError("'\(Redactor.quote(digest, max: 100))'", "is not a sha256 digest") }
         let subject = name + "@" + digest + " referrers"
         var url = base + "/referrers/" + digest
-        if let artifactType { url += "?artifactType=" + Self.percentEncode(artifactType) }
+        if let artifactType { url += "?artifactType=" + PercentEncoding.encode(artifactType) }
         let response = try await send(.GET, url, access: .pull, subject: subject, headers: [("Accept", MediaType.ociIndex)])
         let index: ImageIndex
         if response.status.code == 404 {
@@ -284,7 +284,7 @@ public final class RegistryClient: Sendable {
               let upload = Self.resolve(location, against: base + "/blobs/uploads/") else {
             throw ImageError(subject, "could not be uploaded: the registry gave no upload location")
         }
-        let target = upload + (upload.contains("?") ? "&" : "?") + "digest=" + Self.percentEncode(digest)
+        let target = upload + (upload.contains("?") ? "&" : "?") + "digest=" + PercentEncoding.encode(digest)
         let put = try await send(.PUT, target, access: .push, subject: subject,
                                  headers: [("Content-Type", "application/octet-stream")], body: bytes)
         try await expect(put, [201], subject: subject)
@@ -384,16 +384,16 @@ public final class RegistryClient: Sendable {
         var headers: [(String, String)] = []
         let response: HTTPClientResponse
         if case .identityToken(let refresh)? = credential {
-            var form = "grant_type=refresh_token&client_id=provenant&refresh_token=" + Self.percentEncode(refresh)
-            if let service { form += "&service=" + Self.percentEncode(service) }
-            form += "&scope=" + Self.percentEncode(scopes.joined(separator: " "))
+            var form = "grant_type=refresh_token&client_id=provenant&refresh_token=" + PercentEncoding.encode(refresh)
+            if let service { form += "&service=" + PercentEncoding.encode(service) }
+            form += "&scope=" + PercentEncoding.encode(scopes.joined(separator: " "))
             headers.append(("Content-Type", "application/x-www-form-urlencoded"))
             response = try await follow(.POST, realm, headers: headers, authorization: nil, body: Array(form.utf8),
                                         subject: tokenSubject, deadline: Self.shortDeadline)
         } else {
             var query: [String] = []
-            if let service { query.append("service=" + Self.percentEncode(service)) }
-            for s in scopes { query.append("scope=" + Self.percentEncode(s)) }
+            if let service { query.append("service=" + PercentEncoding.encode(service)) }
+            for s in scopes { query.append("scope=" + PercentEncoding.encode(s)) }
             let url = realm + (realm.contains("?") ? "&" : "?") + query.joined(separator: "&")
             var authorization: String?
             if case .basic(let user, let password)? = credential {
@@ -559,18 +559,6 @@ public final class RegistryClient: Sendable {
         return next.absoluteString
     }
 
-    static func percentEncode(_ s: String) -> String {
-        var out = ""
-        for b in s.utf8 {
-            if (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b == 0x2D || b == 0x2E || b == 0x5F || b == 0x7E {
-                out.unicodeScalars.append(Unicode.Scalar(b))
-            } else {
-                out += "%" + String(b, radix: 16, uppercase: true).leftPad(2)
-            }
-        }
-        return out
-    }
-
     static func describe(_ error: any Error) -> String {
         if let e = error as? ImageError { return e.message }
         let text = String(describing: error)
@@ -589,10 +577,6 @@ public final class RegistryClient: Sendable {
         let text = String(describing: error).lowercased()
         return text.contains("ssl") || text.contains("tls") || text.contains("handshake")
     }
-}
-
-private extension String {
-    func leftPad(_ width: Int) -> String { count >= width ? self : String(repeating: "0", count: width - count) + self }
 }
 
 /// An unlinked temporary file a layer is spooled into: `O_TMPFILE` in `$TMPDIR` (else `/tmp`), so it
