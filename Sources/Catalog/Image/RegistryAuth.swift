@@ -223,7 +223,8 @@ public struct RegistryCredentials: Sendable {
         if let dir {
             let path = dir + "/config.json"
             let name = Redactor.quote(path, max: 160)
-            let fd = open(path, O_RDONLY | O_CLOEXEC)
+            // Non-blocking: a FIFO put where the config is must not hang the run (it is refused below).
+            let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
             if fd >= 0 {
                 let (bytes, problem) = readSmallFile(fd, limit: maxConfigBytes)
                 close(fd)
