@@ -242,22 +242,30 @@ public struct ImageReader: Sendable {
                     // Streamed past.
                 } else if h.size > maxFileBytes {
                     content = FileContent(nil, refusal: "\(h.size) bytes, over the \(maxFileBytes >> 20) MiB a file may be")
-                } else if !budget.take(h.size) {
-                    content = FileContent(nil, refusal: "the scan has read its budget of \(budget.total >> 20) MiB")
-                } else {
+                } else if case .keepIf(let check) = rule {
+                    // Screened first: only a file that is kept draws on the read budget, as a directory
+                    // scan's look into an executable does not either.
                     let bytes = try tar.readData(limit: maxFileBytes)
-                    if case .keepIf(let check) = rule, !check(bytes) {
+                    if !check(bytes) {
                         content = FileContent(nil)
                         content?.screenedOut = true
                     } else {
-                        content = FileContent(bytes)
+                        content = budget.take(h.size) ? FileContent(bytes) : Self.overBudget(budget)
                     }
+                } else {
+                    content = budget.take(h.size) ? FileContent(try tar.readData(limit: maxFileBytes)) : Self.overBudget(budget)
                 }
             }
             try builder.add(h, components: parts, content: content)
         }
         try tar.drain()
         return builder.top
+    }
+}
+
+extension ImageReader {
+    static func overBudget(_ budget: ReadBudget) -> FileContent {
+        FileContent(nil, refusal: "the scan has read its budget of \(budget.total >> 20) MiB")
     }
 }
 
