@@ -17,11 +17,10 @@ public enum CycloneDXWriter {
         ])]))]))
         meta.add("authors", .array([.object([("name", .string(info.author))])]))
         var root = ObjectBuilder()
-        root.add("type", .string(inv.mode == "installed" && inv.distro != nil ? "operating-system" : "application"))
+        root.add("type", .string(inv.image != nil ? "container" : inv.mode == "installed" && inv.distro != nil ? "operating-system" : "application"))
         root.add("bom-ref", .string(rootRef))
         if let image = inv.image {
             // The image itself: what was shipped, named by its manifest digest.
-            root.fields[0] = ("type", .string("container"))
             root.add("name", .string(image.name))
             root.add("version", .string(image.manifestDigest ?? image.imageID))
             if let d = image.manifestDigest {
