@@ -66,8 +66,9 @@ extension Inventory {
 /// variables are named, never valued.
 public enum ImageFacts {
     public static func properties(_ i: ImageInfo) -> [(String, String)] {
-        // Everything here but the digests comes from the image's own documents: each goes through the redactor.
-        func r(_ s: String) -> String { Redactor.escapeControls(Redactor.redact(s)) }
+        // The facts were redacted when the image was read; control characters are escaped here so each
+        // stays on its line (SPDX joins them into one comment).
+        func r(_ s: String) -> String { Redactor.escapeControls(s) }
         var out: [(String, String)] = [("provenant:image:reference", r(i.reference)), ("provenant:image:id", i.imageID)]
         if let p = i.platform { out.append(("provenant:image:platform", r(p))) }
         for p in i.otherPlatforms { out.append(("provenant:image:other-platform", r(p))) }
@@ -89,7 +90,7 @@ public enum ImageFacts {
     public static func layerLines(_ i: ImageInfo) -> [String: String] {
         var out: [String: String] = [:]
         for l in i.layers {
-            out[l.digest] = "layer \(l.digest)" + (l.createdBy.map { "; created by: " + Redactor.escapeControls(Redactor.redact($0)) } ?? "")
+            out[l.digest] = "layer \(l.digest)" + (l.createdBy.map { "; created by: " + Redactor.escapeControls($0) } ?? "")
         }
         return out
     }

@@ -131,7 +131,7 @@ public struct ImageIndex: Sendable {
     public func otherPlatforms(than chosen: ImageDescriptor) -> [String] {
         Array(Set(manifests.filter { $0.digest != chosen.digest && $0.platform?.os != "unknown"
             && $0.annotations["vnd.docker.reference.type"] != "attestation-manifest" }
-            .compactMap { $0.platform?.description })).sorted()
+            .compactMap { $0.platform.map { Redactor.redact($0.description) } })).sorted()
     }
 
     /// The manifest for `platform`: one whose platform matches, or the only image manifest when none

@@ -141,13 +141,17 @@ extension ImageInfo {
     static func make(reference: String, named: RegistryReference?, tag: String?, fallbackName: String,
                      manifestDigest: String?, imageID: String, pinned: Bool, config: ImageConfig, layers: [LayerPlan]) -> ImageInfo {
         let name = named.map { $0.host == "docker.io" ? $0.repository : $0.host + "/" + $0.repository } ?? fallbackName
-        return ImageInfo(reference: Redactor.redact(reference), name: name, tag: tag, manifestDigest: manifestDigest, imageID: imageID,
+        // Everything taken from the image's own documents is redacted here, once, so no output of these
+        // facts (SBOM properties, the JSON inventory, policy findings) can carry a secret they hold.
+        let r = Redactor.redact
+        return ImageInfo(reference: r(reference), name: name, tag: tag.map(r), manifestDigest: manifestDigest, imageID: imageID,
                          repositoryURL: named.map { $0.host + "/" + $0.repository }, pinnedByDigest: pinned,
-                         platform: config.platform, user: config.user, exposedPorts: config.exposedPorts,
-                         entrypoint: config.entrypoint, cmd: config.cmd, workingDir: config.workingDir, labels: config.labels,
-                         environmentNames: config.environmentNames,
-                         layers: layers.map { Layer(digest: $0.digest ?? $0.diffID ?? "", diffID: $0.diffID, mediaType: $0.mediaType,
-                                                    size: $0.size, createdBy: $0.createdBy) })
+                         platform: config.platform.map(r), user: config.user.map(r), exposedPorts: config.exposedPorts.map(r),
+                         entrypoint: config.entrypoint?.map(r), cmd: config.cmd?.map(r), workingDir: config.workingDir.map(r),
+                         labels: Dictionary(config.labels.map { (r($0.key), r($0.value)) }, uniquingKeysWith: { a, _ in a }),
+                         environmentNames: config.environmentNames.map(r),
+                         layers: layers.map { Layer(digest: $0.digest ?? $0.diffID ?? "", diffID: $0.diffID, mediaType: r($0.mediaType),
+                                                    size: $0.size, createdBy: $0.createdBy.map(r)) })
     }
 }
 
