@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "Permissions", targets: ["Permissions"]),
         .library(name: "Secrets", targets: ["Secrets"]),
         .library(name: "Guard", targets: ["Guard"]),
+        .library(name: "Drift", targets: ["Drift"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -84,13 +85,20 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
+        // Unauthorized change: an SBOM against its approved baseline (`diff`), installed files against the
+        // digests their package databases record (`verify-files`).
+        .target(name: "Drift", dependencies: [
+            "ProvenantCore", "Catalog", "SBOM", "Advisories",
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Yams", package: "Yams"),
+        ]),
         .executableTarget(name: "provenant", dependencies: [
-            "ProvenantCore", "Catalog", "SBOM", "Advisories", "Attestation", "Permissions", "Secrets", "Guard",
+            "ProvenantCore", "Catalog", "SBOM", "Advisories", "Attestation", "Permissions", "Secrets", "Guard", "Drift",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // One harness per parser entry point, shared by the libFuzzer binary and the replay tests.
         .target(name: "FuzzTargets", dependencies: [
-            "ProvenantCore", "Catalog", "SBOM", "Advisories", "Attestation", "Permissions", "Secrets", "Guard",
+            "ProvenantCore", "Catalog", "SBOM", "Advisories", "Attestation", "Permissions", "Secrets", "Guard", "Drift",
         ]),
         // `scripts/fuzz` builds this with -sanitize=fuzzer,address; a plain build replays input files.
         .executableTarget(name: "provenant-fuzz", dependencies: ["FuzzTargets"]),
@@ -114,6 +122,9 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         // Images read from real layouts and archives (skopeo, umoci) and from hand-made bad ones.
         .testTarget(name: "ImageTests", dependencies: ["Catalog", "SBOM", "ProvenantCore", "TestSupport"]),
+        // diff over real lockfiles and SBOMs; verify-files against `dpkg --verify` on a real Debian root.
+        .testTarget(name: "DriftTests", dependencies: ["Drift", "Catalog", "SBOM", "ProvenantCore", "TestSupport"],
+                    resources: [.copy("Fixtures")]),
         .testTarget(name: "FuzzReplayTests", dependencies: ["FuzzTargets"], resources: [.copy("Fixtures")]),
         // The registry client against the real `docker-registry` (distribution), started by the tests.
         .testTarget(name: "RegistryTests", dependencies: ["Catalog", "ProvenantCore", "TestSupport",
