@@ -14,6 +14,9 @@ public struct Inventory: Sendable, Codable {
     public var rootProject: RootProject?
     /// The image the target is, when it is one.
     public var image: ImageInfo?
+    /// Configuration files recorded with their digests (`sbom --config`, and the agent manifest).
+    /// nil when none was found (and in inventories written before configuration was recorded).
+    public var configFiles: [ConfigFile]?
 
     public init(target: String, mode: String, distro: Distro?, packages: [Package], diagnostics: [Diagnostic],
                 sources: [String: String], rootProject: RootProject? = nil) {
@@ -33,6 +36,8 @@ public struct Cataloger: Sendable {
     /// Checks an image's config for secrets (its environment values and history commands) and returns
     /// one masked line per hit; they become the image's `secretsInConfig`. Set by the secrets engine's owner.
     public var configSecrets: (@Sendable (ImageConfig, _ display: String) -> [String])?
+    /// Which files are recorded as configuration, with their digests.
+    public var config = ConfigSelection(globs: [])
 
     public init(mode: ScanMode = .auto, includeDev: Bool = false, excludes: [String] = [],
                 extractors: [any Extractor] = Cataloger.defaultExtractors, readBudget: Int = FileIndex.defaultReadBudget) {
@@ -62,9 +67,10 @@ public struct Cataloger: Sendable {
     /// Which files of an image to keep while its layers stream: what any extractor wants or reads beside.
     public var imageCapture: ImageCapture {
         let extractors = self.extractors
+        let config = self.config
         return ImageCapture { path, size, executable in
             let name = PathText.lastComponent(path)
-            if OSRelease.paths.contains(path) { return .keep }
+            if OSRelease.paths.contains(path) || config.selects(path) { return .keep }
             let file = IndexedFile(path: path, size: size, isExecutable: executable)
             let wanting = extractors.filter { $0.wants(file, fileName: name) }
             if !wanting.isEmpty { return .keepIf { bytes in wanting.contains { $0.keeps(bytes) } } }
@@ -141,6 +147,11 @@ public struct Cataloger: Sendable {
                 guard let (node, canonical) = try? fs.resolve(path) else { continue }
                 let layer = node.earlier.isEmpty ? node.layer : firstLayer(of: inv.packages[i].ref, in: canonical, node: node)
                 if layer < layers.count { inv.packages[i].locations[j].layer = layers[layer].digest }
+            }
+        }
+        for i in inv.configFiles?.indices ?? (0..<0) {
+            if let (node, _) = try? fs.resolve(inv.configFiles![i].path), node.layer < layers.count {
+                inv.configFiles![i].layer = layers[node.layer].digest
             }
         }
         return inv
@@ -220,9 +231,13 @@ public struct Cataloger: Sendable {
             r.purl = InputRedaction.scrub(r.purl)
             root = r
         }
-        return Inventory(target: target, mode: resolvedMode.rawValue, distro: distro,
-                         packages: Self.merge(packages), diagnostics: diagnostics.uniqueSorted(), sources: sources,
-                         rootProject: root)
+        let configs = config.record(index)
+        diagnostics += configs.diagnostics
+        var inv = Inventory(target: target, mode: resolvedMode.rawValue, distro: distro,
+                            packages: Self.merge(packages), diagnostics: diagnostics.uniqueSorted(), sources: sources,
+                            rootProject: root)
+        inv.configFiles = configs.files.isEmpty ? nil : configs.files
+        return inv
     }
 
     /// One component per purl: locations, digests and edges from every sighting are combined.
@@ -260,6 +275,8 @@ public struct Cataloger: Sendable {
                 m.description = m.description ?? p.description
                 m.homepage = m.homepage ?? p.homepage
                 m.files += p.files
+                m.source = m.source ?? p.source
+                if let s = p.installScripts { m.installScripts = ((m.installScripts ?? []) + s).uniqueSorted() }
                 j += 1
             }
             // Most lists are empty or single: skip the work for them.

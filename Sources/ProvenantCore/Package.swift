@@ -100,6 +100,14 @@ public struct Package: Sendable, Hashable, Codable {
     /// Whether the input recorded this package's dependencies at all (empty then means a leaf).
     public var dependenciesKnown: Bool
     public var files: [PackageFile]
+    /// Where the package manager resolved it from: a registry tarball URL, a registry index, or a
+    /// VCS URL with its commit. nil when the input does not say.
+    public var source: String?
+    /// The install-time scripts the input records, as `name: command` (npm's `preinstall`, `install`,
+    /// `postinstall`), `hasInstallScript` when a lockfile only flags one, or `setup.py` for a Python
+    /// package installed from an sdist. nil when there is none or the input does not say (optional, so
+    /// an inventory written before this field existed still reads).
+    public var installScripts: [String]?
     /// Which extractor found it, for the inventory and debugging.
     public var foundBy: String
 

@@ -51,7 +51,10 @@ public enum CycloneDXWriter {
         doc.add("version", .int(1))
         doc.add("metadata", meta.value)
         let layers = inv.image.map(ImageFacts.layerLines)
-        doc.add("components", .generated(count: inv.packages.count) { component(inv.packages[$0], layers: layers) })
+        let configs = inv.configFiles ?? []
+        doc.add("components", .generated(count: inv.packages.count + configs.count) { i in
+            i < inv.packages.count ? component(inv.packages[i], layers: layers) : configComponent(configs[i - inv.packages.count], layers: layers)
+        })
         let rootDeps = inv.rootDependencies
         doc.add("dependencies", .generated(count: inv.packages.count + 1) { i in
             let (ref, on) = i == 0 ? (rootRef, rootDeps) : (inv.packages[i - 1].ref, inv.packages[i - 1].dependsOn)
@@ -73,6 +76,23 @@ public enum CycloneDXWriter {
         return out
     }
 
+    /// A git or other VCS source (a commit is part of it), as opposed to a registry download.
+    static func sourceIsVCS(_ s: String) -> Bool { s.hasPrefix("git+") || s.hasPrefix("git:") || s.hasPrefix("git@") || s.contains(".git#") }
+
+    /// A configuration file: its path and SHA-256, never its bytes.
+    static func configComponent(_ f: ConfigFile, layers: [String: String]?) -> JSONValue {
+        var c = ObjectBuilder()
+        c.add("type", .string("file"))
+        c.add("bom-ref", .string("config:" + f.path))
+        c.add("name", .string(f.path))
+        c.add("hashes", .array([.object([("alg", .string(f.digest.algorithm.rawValue)), ("content", .string(f.digest.value))])]))
+        c.add("properties", .array([.object([("name", .string("provenant:role")), ("value", .string("configuration"))])]))
+        if let l = f.layer {
+            c.add("evidence", .object([("occurrences", .array([.object([("location", .string(f.path)), ("additionalContext", .string(layers?[l] ?? "layer \(l)"))])]))]))
+        }
+        return c.value
+    }
+
     /// `layers` maps a layer digest to the line that names it and the history step that made it.
     static func component(_ p: Package, layers: [String: String]? = nil) -> JSONValue {
         var c = ObjectBuilder()
@@ -88,11 +108,16 @@ public enum CycloneDXWriter {
         c.add("hashes", array: p.digests.map { .object([("alg", .string($0.algorithm.rawValue)), ("content", .string($0.value))]) })
         c.add("licenses", licenses(p.licenses, texts: p.licenseTexts ?? [:]))
         c.add("purl", .string(p.purl.description))
-        if let h = p.homepage, h.hasPrefix("http") { c.add("externalReferences", .array([.object([("type", .string("website")), ("url", .string(h))])])) }
+        var refs: [JSONValue] = []
+        if let h = p.homepage, h.hasPrefix("http") { refs.append(.object([("type", .string("website")), ("url", .string(h))])) }
+        // Where the package manager resolved it from: what `diff` compares for a moved registry or commit.
+        if let s = p.source { refs.append(.object([("type", .string(sourceIsVCS(s) ? "vcs" : "distribution")), ("url", .string(s))])) }
+        c.add("externalReferences", array: refs)
         var props: [JSONValue] = [
             .object([("name", .string("provenant:found-by")), ("value", .string(p.foundBy))]),
             .object([("name", .string("provenant:scope")), ("value", .string(p.scope.rawValue))]),
         ]
+        for s in p.installScripts ?? [] { props.append(.object([("name", .string("provenant:install-script")), ("value", .string(s))])) }
         if let d = p.isDirect {
             props.append(.object([("name", .string("provenant:dependency")), ("value", .string(d ? "direct" : "indirect"))]))
         }

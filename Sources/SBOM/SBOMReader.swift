@@ -6,21 +6,28 @@ import ProvenantCore
 /// inventory, one package per component that carries a purl.
 public enum SBOMReader {
 
-    public static func read(_ path: String) throws(InputError) -> Inventory {
+    /// `foundBy` of a package made for a component without a purl (`keepingComponentsWithoutPurl`):
+    /// `diff` matches those by name, and says so.
+    public static let withoutPurl = "sbom (no purl)"
+
+    /// With `keepingComponentsWithoutPurl`, a component without a usable purl becomes a
+    /// `pkg:generic/NAME@VERSION` package marked `withoutPurl` (and is still a diagnostic) instead of
+    /// being left out: a scan cannot match it, but a comparison can pair it by name.
+    public static func read(_ path: String, keepingComponentsWithoutPurl: Bool = false) throws(InputError) -> Inventory {
         guard let data = FileManager.default.contents(atPath: path) else { throw InputError("cannot read file", at: Location(path)) }
         let json: JSONValue
         do { json = try JSONParser.parse(data) } catch {
             throw InputError("not valid JSON: \(error.reason)", at: Location(path, line: error.line))
         }
-        guard let listed = listing(Doc(json)) else { throw InputError("JSON but neither a CycloneDX nor an SPDX document", at: Location(path)) }
-        return inventory(listed, path: path)
+        guard let (listed, extras) = listing(Doc(json)) else { throw InputError("JSON but neither a CycloneDX nor an SPDX document", at: Location(path)) }
+        return inventory(listed, extras: extras, path: path, keepWithoutPurl: keepingComponentsWithoutPurl)
     }
 
     /// The file's inventory when it is a JSON SBOM, nil when it is anything else.
     public static func readIfSBOM(_ path: String) throws(InputError) -> Inventory? {
         guard let data = FileManager.default.contents(atPath: path), data.first(where: { !$0.isWhitespace }) == UInt8(ascii: "{"),
-              let json = try? JSONParser.parse(data), let listed = listing(Doc(json)) else { return nil }
-        return inventory(listed, path: path)
+              let json = try? JSONParser.parse(data), let (listed, extras) = listing(Doc(json)) else { return nil }
+        return inventory(listed, extras: extras, path: path)
     }
 
     /// How a warning names an SBOM entry that could not be scanned (`<origin> '<name>' has no purl,
@@ -30,7 +37,25 @@ public enum SBOMReader {
     static let unreadablePurl = "has an unreadable purl"
 
     /// One SBOM entry that may be a package: its purl, name and version, and what the format calls it.
-    struct Listed: Sendable { var purl: String?; var name: String?; var version: String?; var origin: String }
+    struct Listed: Sendable {
+        var purl: String?; var name: String?; var version: String?; var origin: String
+        /// The document's own id for the entry (CycloneDX bom-ref, SPDX SPDXID), which edges name.
+        var id: String? = nil
+        var digests: [Digest] = []
+        var licenses: [String] = []
+        var source: String? = nil
+        var installScripts: [String] = []
+        var isDirect: Bool? = nil
+    }
+
+    /// What a document says beyond its list of entries: dependency edges between ids, and the
+    /// configuration files it records.
+    struct Extras: Sendable {
+        var edges: [String: [String]] = [:]
+        var rootIDs: Set<String> = []
+        var configFiles: [ConfigFile] = []
+        var edgesKnown = false
+    }
 
     /// Types that contain packages rather than being one, when they carry no purl.
     static let cdxContainers: Set<String> = ["application", "file", "operating-system", "container", "platform"]
@@ -38,75 +63,162 @@ public enum SBOMReader {
 
     /// Just the fields read, taken leniently from the JSON tree: a field of an unexpected type is absent.
     struct Doc {
-        struct Component { var type: String?; var name: String?; var version: String?; var purl: String?; var components: [Component]? }
+        struct Component {
+            var type: String?; var name: String?; var version: String?; var purl: String?; var components: [Component]?
+            var bomRef: String? = nil
+            var hashes: [(alg: String, content: String)] = []
+            var licenses: [String] = []
+            var externalReferences: [(type: String, url: String)] = []
+            var properties: [(name: String, value: String)] = []
+        }
         struct Metadata { var component: Component? }
-        struct Relationship { var relationshipType: String?; var relatedSpdxElement: String? }
+        struct Relationship { var spdxElementId: String? = nil; var relationshipType: String?; var relatedSpdxElement: String? }
         struct Ref { var referenceType: String?; var referenceLocator: String? }
         struct SPDXPackage {
             var SPDXID: String?; var name: String?; var versionInfo: String?; var primaryPackagePurpose: String?; var externalRefs: [Ref]?
+            var checksums: [(alg: String, value: String)] = []
+            var licenseDeclared: String? = nil; var licenseConcluded: String? = nil
+            var downloadLocation: String? = nil; var comment: String? = nil
         }
+        struct Dependency { var ref: String; var dependsOn: [String] }
         var bomFormat: String?; var spdxVersion: String?
         var metadata: Metadata?; var components: [Component]?
         var documentDescribes: [String]?; var relationships: [Relationship]?; var packages: [SPDXPackage]?
+        var dependencies: [Dependency]? = nil
     }
 
-    static func listing(_ doc: Doc) -> [Listed]? {
+    static func listing(_ doc: Doc) -> (listed: [Listed], extras: Extras)? {
+        var extras = Extras()
         if doc.bomFormat == "CycloneDX" {
             var out: [Listed] = []
             var stack = (doc.components ?? []) + (doc.metadata?.component?.components ?? [])
             while let c = stack.popLast() {
                 stack += c.components ?? []
+                let props = c.properties
+                if c.type == "file", props.contains(where: { $0.name == "provenant:role" && $0.value == "configuration" }) {
+                    if let path = c.name, let d = c.hashes.lazy.compactMap(digest).first(where: { $0.algorithm == .sha256 }) {
+                        extras.configFiles.append(ConfigFile(path: path, digest: d))
+                    }
+                    continue
+                }
                 // Applications, files and images without a purl are containers of packages, not packages.
                 if c.purl == nil, let t = c.type, cdxContainers.contains(t) { continue }
-                out.append(Listed(purl: c.purl, name: c.name, version: c.version, origin: "component"))
+                var l = Listed(purl: c.purl, name: c.name, version: c.version, origin: "component", id: c.bomRef)
+                l.digests = c.hashes.compactMap(digest)
+                l.licenses = c.licenses
+                l.source = (c.externalReferences.first { $0.type == "distribution" } ?? c.externalReferences.first { $0.type == "vcs" })?.url
+                l.installScripts = props.filter { $0.name == "provenant:install-script" }.map(\.value)
+                if let d = props.first(where: { $0.name == "provenant:dependency" })?.value { l.isDirect = d == "direct" }
+                out.append(l)
             }
-            return out
+            if let deps = doc.dependencies {
+                extras.edgesKnown = true
+                for d in deps { extras.edges[d.ref, default: []] += d.dependsOn }
+                if let root = doc.metadata?.component?.bomRef { extras.rootIDs = Set(extras.edges[root] ?? []) }
+            }
+            return (out, extras)
         }
         guard doc.spdxVersion != nil else { return nil }
         var described = Set(doc.documentDescribes ?? [])
         for r in doc.relationships ?? [] where r.relationshipType == "DESCRIBES" { if let t = r.relatedSpdxElement { described.insert(t) } }
-        return (doc.packages ?? []).compactMap { p in
+        if let rels = doc.relationships {
+            for r in rels {
+                guard let a = r.spdxElementId, let b = r.relatedSpdxElement else { continue }
+                switch r.relationshipType {
+                case "DEPENDS_ON": extras.edges[a, default: []].append(b); extras.edgesKnown = true
+                case "DEPENDENCY_OF", "DEV_DEPENDENCY_OF", "OPTIONAL_DEPENDENCY_OF", "RUNTIME_DEPENDENCY_OF", "BUILD_DEPENDENCY_OF":
+                    extras.edges[b, default: []].append(a); extras.edgesKnown = true
+                default: break
+                }
+            }
+            extras.rootIDs = Set(described.flatMap { extras.edges[$0] ?? [] })
+        }
+        let listed: [Listed] = (doc.packages ?? []).compactMap { p in
+            let notes = (p.comment ?? "").split(separator: "\n").map(String.init)
+            if p.primaryPackagePurpose == "FILE", notes.contains("provenant:role: configuration") {
+                if let path = p.name, let d = p.checksums.lazy.compactMap({ digest(($0.alg, $0.value)) }).first(where: { $0.algorithm == .sha256 }) {
+                    extras.configFiles.append(ConfigFile(path: path, digest: d))
+                }
+                return nil
+            }
             let purl = (p.externalRefs ?? []).first { $0.referenceType == "purl" }?.referenceLocator
             // SPDX documents describe their own root (a directory, an image, a lockfile) as a
             // package without a purl.
             if purl == nil, let id = p.SPDXID, described.contains(id) || spdxContainers.contains(p.primaryPackagePurpose ?? "") { return nil }
-            return Listed(purl: purl, name: p.name, version: p.versionInfo, origin: "package")
+            var l = Listed(purl: purl, name: p.name, version: p.versionInfo, origin: "package", id: p.SPDXID)
+            l.digests = p.checksums.compactMap { digest(($0.alg, $0.value)) }
+            let license = [p.licenseDeclared, p.licenseConcluded].compactMap { $0 }.first { $0 != "NOASSERTION" && $0 != "NONE" && !$0.isEmpty }
+            l.licenses = license.map { [$0] } ?? []
+            func note(_ key: String) -> [String] { notes.filter { $0.hasPrefix(key + ": ") }.map { String($0.dropFirst(key.count + 2)) } }
+            l.source = p.downloadLocation.flatMap { $0 == "NOASSERTION" || $0 == "NONE" || $0.isEmpty ? nil : $0 } ?? note("provenant:source").first
+            l.installScripts = note("provenant:install-script")
+            return l
         }
+        return (listed, extras)
     }
 
-    static func inventory(_ listed: [Listed], path: String) -> Inventory {
+    /// `SHA-256`, `SHA256`, `sha256` and the like with hex of the right length; anything else is no digest.
+    static func digest(_ h: (String, String)) -> Digest? {
+        let alg = h.0.uppercased().replacingOccurrences(of: "-", with: "")
+        guard let a = Digest.Algorithm.allCases.first(where: { $0.rawValue.replacingOccurrences(of: "-", with: "") == alg }) else { return nil }
+        return Digest(a, hex: h.1)
+    }
+
+    static func inventory(_ listed: [Listed], extras: Extras = Extras(), path: String, keepWithoutPurl: Bool = false) -> Inventory {
         // Purl parsing is most of the work; contiguous slices on each core keep the input order.
         let width = listed.count < 2_000 ? 1 : Parallel.cores
-        let slices = Parallel.map(width: width) { w -> ([Package], [Diagnostic]) in
-            var packages: [Package] = [], diags: [Diagnostic] = []
+        let slices = Parallel.map(width: width) { w -> ([Package], [Diagnostic], [(String, String)]) in
+            var packages: [Package] = [], diags: [Diagnostic] = [], ids: [(String, String)] = []
             let slice = listed[Parallel.share(w, of: width, listed.indices)]
             packages.reserveCapacity(slice.count)
             for l in slice {
-                guard let raw = l.purl, !raw.isEmpty else {
-                    diags.append(Diagnostic(Location(path), "\(l.origin) '\(l.name ?? "?")' " + noPurl,
-                                            unscanned: .componentWithoutPurl("\(l.origin) '\(l.name ?? "?")'")))
-                    continue
+                let parsed = l.purl.flatMap { $0.isEmpty ? nil : PackageURL(parsing: $0) }
+                if parsed == nil {
+                    if let raw = l.purl, !raw.isEmpty {
+                        diags.append(Diagnostic(Location(path), "\(l.origin) '\(l.name ?? "?")' " + unreadablePurl + " '\(raw)', not scanned",
+                                                unscanned: .componentWithUnreadablePurl("\(l.origin) '\(l.name ?? "?")'")))
+                    } else {
+                        diags.append(Diagnostic(Location(path), "\(l.origin) '\(l.name ?? "?")' " + noPurl,
+                                                unscanned: .componentWithoutPurl("\(l.origin) '\(l.name ?? "?")'")))
+                    }
                 }
-                guard let purl = PackageURL(parsing: raw) else {
-                    diags.append(Diagnostic(Location(path), "\(l.origin) '\(l.name ?? "?")' " + unreadablePurl + " '\(raw)', not scanned",
-                                            unscanned: .componentWithUnreadablePurl("\(l.origin) '\(l.name ?? "?")'")))
+                guard let purl = parsed ?? (keepWithoutPurl ? l.name.flatMap { $0.isEmpty ? nil : PackageURL(type: "generic", name: $0, version: l.version) } : nil) else {
                     continue
                 }
                 let eco = Ecosystem(rawValue: purl.type) ?? .generic
                 let n = purl.namespace.map { purl.type == "maven" ? "\($0):\(purl.name)" : "\($0)/\(purl.name)" } ?? purl.name
-                packages.append(Package(ecosystem: eco, name: n, version: purl.version ?? l.version ?? "", purl: purl,
-                                        locations: [Location(path)], foundBy: "sbom"))
+                var p = Package(ecosystem: eco, name: n, version: purl.version ?? l.version ?? "", purl: purl,
+                                licenses: l.licenses, digests: l.digests, locations: [Location(path)], foundBy: parsed == nil ? withoutPurl : "sbom")
+                p.source = l.source
+                p.installScripts = l.installScripts.isEmpty ? nil : l.installScripts
+                p.isDirect = l.isDirect
+                if let id = l.id { ids.append((id, p.ref)) }
+                packages.append(p)
             }
-            return (packages, diags)
+            return (packages, diags, ids)
         }
         let diagnostics = slices.flatMap(\.1).uniqueSortedDiagnostics()
+        let refOf = Dictionary(slices.flatMap(\.2), uniquingKeysWith: { a, _ in a })
         var lists = slices.map(\.0)
         _ = consume slices
-        // An SBOM from elsewhere is input like any other: what it says is redacted before it is echoed.
         var packages = Parallel.joined(&lists)
+        // Edges name the document's ids; packages are keyed by purl.
+        if extras.edgesKnown {
+            let idOf = Dictionary(refOf.map { ($0.value, $0.key) }, uniquingKeysWith: { a, _ in a })
+            let rootRefs = Set(extras.rootIDs.compactMap { refOf[$0] })
+            for i in packages.indices {
+                let id = idOf[packages[i].ref]
+                packages[i].dependsOn = id.map { (extras.edges[$0] ?? []).compactMap { refOf[$0] } } ?? []
+                packages[i].dependenciesKnown = true
+                if packages[i].isDirect == nil, !rootRefs.isEmpty { packages[i].isDirect = rootRefs.contains(packages[i].ref) }
+            }
+        }
+        // An SBOM from elsewhere is input like any other: what it says is redacted before it is echoed.
         InputRedaction.scrub(&packages)
-        return Inventory(target: path, mode: "sbom", distro: nil, packages: Cataloger.merge(packages),
-                         diagnostics: diagnostics, sources: [path: "sbom"])
+        var inv = Inventory(target: path, mode: "sbom", distro: nil, packages: Cataloger.merge(packages),
+                            diagnostics: diagnostics, sources: [path: "sbom"])
+        inv.configFiles = extras.configFiles.isEmpty ? nil : extras.configFiles.sorted()
+        return inv
     }
 }
 
@@ -128,11 +240,25 @@ extension SBOMReader.Doc {
         metadata = o["metadata"]?["component"].flatMap { $0.objectFields == nil ? nil : Metadata(component: Component($0)) }
         components = objects(o["components"])?.map(Component.init)
         documentDescribes = o["documentDescribes"]?.arrayValue?.compactMap(\.stringValue)
-        relationships = objects(o["relationships"])?.map { Relationship(relationshipType: $0["relationshipType"]?.stringValue, relatedSpdxElement: $0["relatedSpdxElement"]?.stringValue) }
+        relationships = objects(o["relationships"])?.map {
+            Relationship(spdxElementId: $0["spdxElementId"]?.stringValue, relationshipType: $0["relationshipType"]?.stringValue,
+                         relatedSpdxElement: $0["relatedSpdxElement"]?.stringValue)
+        }
         packages = objects(o["packages"])?.map { p in
-            SPDXPackage(SPDXID: p["SPDXID"]?.stringValue, name: p["name"]?.stringValue, versionInfo: p["versionInfo"]?.stringValue,
-                        primaryPackagePurpose: p["primaryPackagePurpose"]?.stringValue,
-                        externalRefs: objects(p["externalRefs"])?.map { Ref(referenceType: $0["referenceType"]?.stringValue, referenceLocator: $0["referenceLocator"]?.stringValue) })
+            var s = SPDXPackage(SPDXID: p["SPDXID"]?.stringValue, name: p["name"]?.stringValue, versionInfo: p["versionInfo"]?.stringValue,
+                                primaryPackagePurpose: p["primaryPackagePurpose"]?.stringValue,
+                                externalRefs: objects(p["externalRefs"])?.map { Ref(referenceType: $0["referenceType"]?.stringValue, referenceLocator: $0["referenceLocator"]?.stringValue) })
+            s.checksums = objects(p["checksums"])?.compactMap { c in
+                c["algorithm"]?.stringValue.flatMap { a in c["checksumValue"]?.stringValue.map { (a, $0) } }
+            } ?? []
+            s.licenseDeclared = p["licenseDeclared"]?.stringValue
+            s.licenseConcluded = p["licenseConcluded"]?.stringValue
+            s.downloadLocation = p["downloadLocation"]?.stringValue
+            s.comment = p["comment"]?.stringValue
+            return s
+        }
+        dependencies = objects(o["dependencies"])?.compactMap { d in
+            d["ref"]?.stringValue.map { Dependency(ref: $0, dependsOn: d["dependsOn"]?.arrayValue?.compactMap(\.stringValue) ?? []) }
         }
     }
 }
@@ -142,5 +268,13 @@ extension SBOMReader.Doc.Component {
         type = c["type"]?.stringValue; name = c["name"]?.stringValue; version = c["version"]?.stringValue
         purl = c["purl"].map { $0.stringValue ?? "" }
         components = c["components"]?.arrayValue?.filter { $0.objectFields != nil }.map(Self.init)
+        bomRef = c["bom-ref"]?.stringValue
+        func objects(_ v: JSONValue?) -> [JSONValue] { v?.arrayValue?.filter { $0.objectFields != nil } ?? [] }
+        hashes = objects(c["hashes"]).compactMap { h in h["alg"]?.stringValue.flatMap { a in h["content"]?.stringValue.map { (a, $0) } } }
+        licenses = objects(c["licenses"]).compactMap { l in
+            l["expression"]?.stringValue ?? l["license"]?["id"]?.stringValue ?? l["license"]?["name"]?.stringValue
+        }
+        externalReferences = objects(c["externalReferences"]).compactMap { r in r["type"]?.stringValue.flatMap { t in r["url"]?.stringValue.map { (t, $0) } } }
+        properties = objects(c["properties"]).compactMap { p in p["name"]?.stringValue.flatMap { n in p["value"]?.stringValue.map { (n, $0) } } }
     }
 }

@@ -38,6 +38,21 @@ public enum SPDXWriter {
         root.add("primaryPackagePurpose", .string(inv.image != nil ? "CONTAINER" : inv.mode == "installed" && inv.distro != nil ? "OPERATING-SYSTEM" : "APPLICATION"))
         packages.append(root.value)
         for p in inv.packages { packages.append(package(p, id: id(p.ref), extracted: &extracted)) }
+        // Configuration files as FILE-purpose packages: a checksum and a role, no bytes.
+        for f in inv.configFiles ?? [] {
+            var o = ObjectBuilder()
+            o.add("SPDXID", .string(spdxID("config:" + f.path)))
+            o.add("name", .string(f.path))
+            o.add("downloadLocation", .string("NOASSERTION"))
+            o.add("filesAnalyzed", .bool(false))
+            o.add("checksums", .array([.object([("algorithm", .string("SHA256")), ("checksumValue", .string(f.digest.value))])]))
+            o.add("licenseConcluded", .string("NOASSERTION"))
+            o.add("licenseDeclared", .string("NOASSERTION"))
+            o.add("copyrightText", .string("NOASSERTION"))
+            o.add("comment", .string("provenant:role: configuration" + (f.layer.map { "\nlayer: \($0)" } ?? "")))
+            o.add("primaryPackagePurpose", .string("FILE"))
+            packages.append(o.value)
+        }
 
         var rels: [JSONValue] = [rel("SPDXRef-DOCUMENT", "DESCRIBES", rootID)]
         let byRef = Dictionary(inv.packages.map { ($0.ref, $0) }, uniquingKeysWith: { a, _ in a })
@@ -97,7 +112,7 @@ public enum SPDXWriter {
         o.add("versionInfo", .string(p.version))
         o.add("supplier", .string(p.supplier.map { "Organization: " + actor($0) } ?? "NOASSERTION"))
         if let a = p.author { o.add("originator", .string("Person: " + actor(a))) }
-        o.add("downloadLocation", .string("NOASSERTION"))
+        o.add("downloadLocation", .string(p.source.flatMap(downloadLocation) ?? "NOASSERTION"))
         o.add("filesAnalyzed", .bool(false))
         o.add("checksums", array: p.digests.map {
             .object([("algorithm", .string($0.algorithm.rawValue.replacingOccurrences(of: "-", with: ""))), ("checksumValue", .string($0.value))])
@@ -108,10 +123,27 @@ public enum SPDXWriter {
         o.add("licenseDeclared", .string(declared(p.licenses, texts: p.licenseTexts ?? [:], extracted: &extracted)))
         o.add("copyrightText", .string("NOASSERTION"))
         o.add("description", p.description)
+        // SPDX has no field for install scripts (nor for a source its download-location grammar refuses).
+        var notes = (p.installScripts ?? []).map { "provenant:install-script: " + $0 }
+        if let s = p.source, downloadLocation(s) == nil { notes.append("provenant:source: " + s) }
+        if !notes.isEmpty { o.add("comment", .string(notes.joined(separator: "\n"))) }
         o.add("externalRefs", .array([.object([("referenceCategory", .string("PACKAGE-MANAGER")),
                                                ("referenceType", .string("purl")), ("referenceLocator", .string(p.purl.description))])]))
         o.add("primaryPackagePurpose", .string("LIBRARY"))
         return o.value
+    }
+
+    /// The source as SPDX's download location when its grammar takes it: a plain http(s) URL, or a
+    /// VCS URL (`git+https://host/repo@commit`). Cargo's `registry+https://…` index and the like are not.
+    static func downloadLocation(_ s: String) -> String? {
+        guard !s.contains(where: { $0 == " " || $0 == "\n" }) else { return nil }
+        if s.hasPrefix("https://") || s.hasPrefix("http://") { return s.contains("#") ? nil : s }
+        if s.hasPrefix("git+https://") || s.hasPrefix("git+http://") || s.hasPrefix("git+ssh://") {
+            // Cargo and npm write the commit after '#'; SPDX wants it after '@'.
+            if let hash = s.lastIndex(of: "#") { return String(s[..<hash]) + "@" + s[s.index(after: hash)...] }
+            return s
+        }
+        return nil
     }
 
     /// Actors may not contain the parentheses SPDX uses for e-mail; `Name <mail>` becomes `Name (mail)`.

@@ -24,6 +24,9 @@ struct CatalogOptions: ParsableArguments {
     @Option(name: .long, help: "For an image: the platform to pick from a multi-platform index, os/arch[/variant].")
     var platform: String = "linux/amd64"
 
+    @Option(name: .customLong("config"), parsing: .singleValue, help: "Record files matching this glob (repeatable) as configuration: their path and SHA-256 go into the SBOM, so `diff` sees them change. The agent manifest (provenant.agent.yaml) is always recorded.")
+    var configGlobs: [String] = []
+
     @OptionGroup var imageAccess: ImageAccessOptions
 
     func validate() throws {
@@ -35,6 +38,7 @@ struct CatalogOptions: ParsableArguments {
     /// Catalogs `target`; an unusable target ends the run with exit 2.
     func catalog(_ target: String) async -> Inventory {
         var cataloger = Cataloger(mode: ScanMode(rawValue: mode) ?? .auto, includeDev: includeDev, excludes: exclude, readBudget: readBudget << 20)
+        cataloger.config = ConfigSelection(globs: configGlobs)
         // An image's environment values and build history go through the secrets engine; only masked hits are kept.
         cataloger.configSecrets = { config, display in
             let scanner = SecretsScanner(engine: SecretsEngineLoader.engine(known: []))

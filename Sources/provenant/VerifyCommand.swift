@@ -67,36 +67,38 @@ struct VerifyCommand: AsyncParsableCommand {
         }
         guard (artifact == nil) != (digest == nil) else { throw ValidationError("give exactly one of --artifact or --digest") }
         do {
-            let input = try artifactInput()
-            let docs = try Self.documents(file)
-            if let bundle = try Self.bundle(docs, path: file) {
-                let request = BundleVerificationRequest(
-                    artifact: input, trustedRootPath: trustedRoot, keyPEM: try key.map(Self.readText),
-                    identity: certificateIdentity.map { .exact($0) } ?? certificateIdentityRegexp.map { .regex($0) },
-                    issuer: certificateOidcIssuer, predicateType: type, builderID: builderId, sourceURI: sourceUri)
-                let report: VerificationReport
-                do { report = try request.verify(bundle) } catch { throw InputError(error.message, at: error.location ?? Location(file)) }
-                emit(report)
-                if !report.verified { throw ExitCode(1) }
-                return
-            }
-            guard let keyPath = key else {
-                throw InputError("a bare envelope has no certificate: pass the signer's public key with --key")
-            }
-            if trustedRoot != nil || certificateIdentity != nil || certificateIdentityRegexp != nil || certificateOidcIssuer != nil {
-                throw InputError("--trusted-root and the certificate flags apply to Sigstore bundles; this is a bare envelope")
-            }
-            let pub = try VerifyingKey.load(pem: try Self.readText(keyPath))
-            let envelopes = try Self.envelopes(docs, path: file)
-            let verifier = try keyVerifier(pub, digests: input.digests, logNote: "transparency log")
-            // An .intoto.jsonl passes when one of its envelopes passes every check.
-            let reports = envelopes.map { verifier.verify($0) }
-            guard let report = reports.first(where: \.verified) ?? reports.last else { throw InputError("no envelope found", at: Location(file)) }
+            let report = try verifyFile(try artifactInput())
             emit(report)
             if !report.verified { throw ExitCode(1) }
         } catch let e as InputError {
             CLI.fail("error: \(e)")
         }
+    }
+
+    /// Verifies `file` (a bundle, an envelope, or a `.intoto.jsonl` of envelopes) against `input`.
+    /// An input problem throws; a failed check is a report that is not verified.
+    func verifyFile(_ input: ArtifactInput) throws(InputError) -> VerificationReport {
+        let docs = try Self.documents(file)
+        if let bundle = try Self.bundle(docs, path: file) {
+            let request = BundleVerificationRequest(
+                artifact: input, trustedRootPath: trustedRoot, keyPEM: try key.map(Self.readText),
+                identity: certificateIdentity.map { .exact($0) } ?? certificateIdentityRegexp.map { .regex($0) },
+                issuer: certificateOidcIssuer, predicateType: type, builderID: builderId, sourceURI: sourceUri)
+            do { return try request.verify(bundle) } catch { throw InputError(error.message, at: error.location ?? Location(file)) }
+        }
+        guard let keyPath = key else {
+            throw InputError("a bare envelope has no certificate: pass the signer's public key with --key")
+        }
+        if trustedRoot != nil || certificateIdentity != nil || certificateIdentityRegexp != nil || certificateOidcIssuer != nil {
+            throw InputError("--trusted-root and the certificate flags apply to Sigstore bundles; this is a bare envelope")
+        }
+        let pub = try VerifyingKey.load(pem: try Self.readText(keyPath))
+        let envelopes = try Self.envelopes(docs, path: file)
+        let verifier = try keyVerifier(pub, digests: input.digests, logNote: "transparency log")
+        // An .intoto.jsonl passes when one of its envelopes passes every check.
+        let reports = envelopes.map { verifier.verify($0) }
+        guard let report = reports.first(where: \.verified) ?? reports.last else { throw InputError("no envelope found", at: Location(file)) }
+        return report
     }
 
     /// The checks of an envelope signed with a managed key: the signature, the statement, its subject, and what was asked of it.

@@ -246,19 +246,14 @@ public struct RegistryCredentials: Sendable {
     }
 
     private static func readSmallFile(_ fd: Int32, limit: Int) -> ([UInt8], String?) {
-        var st = stat()
-        guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG else { return ([], "is not a regular file") }
-        guard st.st_size <= limit else { return ([], "is larger than \(limit >> 20) MiB") }
-        var out = [UInt8](repeating: 0, count: Int(st.st_size))
-        var done = 0
-        while done < out.count {
-            let n = out.withUnsafeMutableBytes { read(fd, $0.baseAddress! + done, $0.count - done) }
-            if n < 0 { if errno == EINTR { continue }; return ([], "cannot be read (\(String(cString: strerror(errno))))") }
-            if n == 0 { break }
-            done += n
+        do { return (try InputFile.read(fd: fd, path: "", limit: limit), nil) } catch {
+            switch error {
+            case .notRegularFile: return ([], "is not a regular file")
+            case .tooLarge: return ([], "is larger than \(limit >> 20) MiB")
+            case .unreadable(_, let reason): return ([], "cannot be read (\(reason))")
+            default: return ([], "cannot be read")
+            }
         }
-        out.removeLast(out.count - done)
-        return (out, nil)
     }
 }
 

@@ -32,6 +32,9 @@ public enum InputRedaction {
         p.name = Redactor.redactField(p.name)
         p.version = Redactor.redactField(p.version)
         p.purl = scrub(p.purl)
+        // A resolved URL may carry registry credentials; its commit hash is public and kept.
+        p.source = p.source.map(Redactor.redactField)
+        p.installScripts = p.installScripts?.map(Redactor.redact)
     }
 
     public static func scrub(_ purl: PackageURL) -> PackageURL {

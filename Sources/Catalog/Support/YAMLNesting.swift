@@ -5,11 +5,11 @@ import ProvenantCore
 /// `pnpm-lock.yaml` of `a: [[[[…` or `- - - - …` would otherwise exhaust the stack. libyaml's event
 /// parser keeps its own heap stacks and does not recurse, so walking its events first is safe and
 /// exact; syntax errors are left for Yams to report in its own words.
-enum YAMLNesting {
+public enum YAMLNesting {
     /// Sequences and mappings nest at most this deep; lockfiles use under ten levels.
-    static let maxDepth = 128
+    public static let maxDepth = 128
 
-    static func check(_ text: String, maxDepth: Int = maxDepth) throws(ParseError) {
+    public static func check(_ text: String, maxDepth: Int = maxDepth) throws(ParseError) {
         var utf8 = Array(text.utf8)
         var parser = yaml_parser_t()
         guard yaml_parser_initialize(&parser) == 1 else { return }

@@ -27,6 +27,11 @@ public struct NodeModulesExtractor: Extractor {
         p.supplier = p.author
         p.description = doc.str("description")
         p.homepage = doc.str("homepage")
+        p.source = doc.str("_resolved")
+        // The lifecycle scripts npm runs at install time.
+        let scripts = doc.obj("scripts") ?? [:]
+        let hooks = ["preinstall", "install", "postinstall"].compactMap { k in scripts.str(k).map { "\(k): \($0)" } }
+        p.installScripts = hooks.isEmpty ? nil : hooks
         return Extraction([p])
     }
 }

@@ -72,6 +72,8 @@ public struct NpmLockExtractor: Extractor {
             else if e.bool("optional") == true || e.bool("devOptional") == true { p.scope = .optional }
             if let i = e.str("integrity"), let d = Digest(sri: i) { p.digests = [d] }
             if let l = e.str("license") { p.licenses = [l] }
+            p.source = e.str("resolved")
+            if e.bool("hasInstallScript") == true { p.installScripts = ["hasInstallScript"] }
             p.dependenciesKnown = true
             keyToIndex[key] = packages.count
             packages.append(p)
@@ -117,6 +119,7 @@ public struct NpmLockExtractor: Extractor {
                     var p = Make.package(.npm, realName, v, at: path, line: lines.line(n), by: name)
                     if e.bool("dev") == true { p.scope = .dev } else if e.bool("optional") == true { p.scope = .optional }
                     if let i = e.str("integrity"), let d = Digest(sri: i) { p.digests = [d] }
+                    p.source = e.str("resolved")
                     p.dependenciesKnown = true
                     keyToIndex[key] = packages.count
                     packages.append(p)

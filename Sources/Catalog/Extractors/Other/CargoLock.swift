@@ -21,6 +21,7 @@ public struct CargoLockExtractor: Extractor {
             guard t.str("source") != nil else { local.append((n, v, deps)); continue }
             var p = Make.package(.cargo, n, v, at: input.path, line: t.line, by: name)
             if let c = t.str("checksum"), let d = Digest(.sha256, hex: c) { p.digests = [d] }
+            p.source = t.str("source")
             p.dependenciesKnown = true
             packages.append(p)
             rawDeps.append(deps)

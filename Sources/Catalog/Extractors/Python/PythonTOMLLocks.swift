@@ -51,12 +51,18 @@ public struct PythonTOMLLockExtractor: Extractor {
                 if t.str("category") == "dev" || (groups.map { !$0.isEmpty && !$0.contains("main") } ?? false) { p.scope = .dev }
                 if case .bool(true)? = t["optional"] { p.scope = p.scope == .dev ? .dev : .optional }
                 rawDeps.append(t.table("dependencies")?.keys ?? [])
+                let files = t["files"]?.tables.compactMap { $0.str("file") } ?? []
                 p.digests = Self.preferredHash(t["files"]?.tables.map { ($0.str("file") ?? "", $0.str("hash")) } ?? [])
+                p.source = source?.str("url").map { url in source?.str("resolved_reference").map { url + "#" + $0 } ?? url }
+                if !files.isEmpty, !files.contains(where: { $0.hasSuffix(".whl") }) { p.installScripts = ["setup.py"] }
             case .uv:
                 rawDeps.append(t.tables("dependencies").compactMap { $0.str("name") })
                 var files = t.tables("wheels").map { ($0.str("url") ?? "", $0.str("hash")) }
                 if let sd = t.table("sdist") { files.append((sd.str("url") ?? "", sd.str("hash"))) }
                 p.digests = Self.preferredHash(files)
+                p.source = source?.str("registry") ?? source?.str("git") ?? source?.str("url")
+                // Only an sdist to install from: pip builds it, running its setup.py.
+                if t.table("sdist") != nil, t.tables("wheels").isEmpty { p.installScripts = ["setup.py"] }
             case .pdm:
                 let groups = t["groups"]?.array?.compactMap(\.string) ?? []
                 if !groups.isEmpty && !groups.contains("default") { p.scope = .dev }

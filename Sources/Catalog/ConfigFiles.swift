@@ -1,0 +1,39 @@
+import ProvenantCore
+
+/// A configuration file recorded in the SBOM so `diff` can see it change: its path inside the target
+/// and the SHA-256 of its bytes. The bytes themselves are never recorded (they may hold secrets).
+public struct ConfigFile: Sendable, Hashable, Codable, Comparable {
+    public var path: String
+    public var digest: Digest
+    /// The image layer that put it there, for an image.
+    public var layer: String?
+    public init(path: String, digest: Digest, layer: String? = nil) { self.path = path; self.digest = digest; self.layer = layer }
+    public static func < (a: ConfigFile, b: ConfigFile) -> Bool { (a.path, a.digest) < (b.path, b.digest) }
+}
+
+/// Which files count as configuration: the `--config` globs, and the agent manifest wherever it is.
+public struct ConfigSelection: Sendable {
+    /// The agent manifest's file name; it is recorded by default when one is found.
+    public static let manifestName = "provenant.agent.yaml"
+    public var globs: [Glob]
+    public init(globs: [String]) { self.globs = globs.map(Glob.init) }
+
+    public func selects(_ path: String) -> Bool {
+        PathText.lastComponent(path) == Self.manifestName || globs.contains { $0.matches(path) }
+    }
+
+    /// Hashes each selected file through the index's source (so only files inside the target are read).
+    /// A file that cannot be read is a diagnostic: it is not silently left out of the baseline.
+    public func record(_ index: FileIndex) -> (files: [ConfigFile], diagnostics: [Diagnostic]) {
+        var files: [ConfigFile] = [], diags: [Diagnostic] = []
+        for f in index.files where selects(f.path) {
+            do {
+                let bytes = try index.source.read(f.path, limit: 64 << 20)
+                files.append(ConfigFile(path: f.path, digest: FileDigest.sha256(bytes)))
+            } catch {
+                diags.append(Diagnostic(Location(f.path), "configuration file not recorded: \(error)", unscanned: .input))
+            }
+        }
+        return (files.sorted(), diags)
+    }
+}

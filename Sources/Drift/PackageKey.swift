@@ -1,0 +1,33 @@
+import ProvenantCore
+import SBOM
+
+/// How `diff` pairs a package on one side with the same package on the other: the purl without
+/// qualifiers or subpath (`pkg:npm/%40scope/name@1.2.3` → name key `pkg:npm/%40scope/name`, version
+/// `1.2.3`). Names are folded the way the ecosystem folds them (PyPI's PEP 503, lower case where the
+/// registry is case-insensitive), so two SBOM writers that spell a name differently still agree.
+public struct PackageKey: Sendable, Hashable, Comparable, CustomStringConvertible {
+    /// `pkg:type/namespace/name`, folded.
+    public var name: String
+    public var version: String
+
+    public init(name: String, version: String) { self.name = name; self.version = version }
+
+    public init(_ p: Package) {
+        let purl = p.purl
+        var n = purl.name, ns = purl.namespace
+        switch purl.type {
+        case "pypi": n = PackageIdentity.pep503(n)
+        case "npm", "cargo", "gem", "nuget", "composer", "golang", "deb", "apk": n = n.lowercased(); ns = ns?.lowercased()
+        default: break
+        }
+        // A component without a purl is keyed by name alone, and its finding says so.
+        if p.foundBy == SBOMReader.withoutPurl { name = "name:" + n.lowercased() }
+        else { name = "pkg:\(purl.type)/" + (ns.map { $0 + "/" } ?? "") + n }
+        version = purl.version ?? p.version
+    }
+
+    public var description: String { version.isEmpty ? name : name + "@" + version }
+    /// The name's last part, as a person would type it (for the lookalike check).
+    public var shortName: String { String(name.split(separator: "/").last ?? Substring(name)) }
+    public static func < (a: PackageKey, b: PackageKey) -> Bool { (a.name, a.version) < (b.name, b.version) }
+}

@@ -1,0 +1,317 @@
+import Advisories
+import Catalog
+import ProvenantCore
+import SBOM
+
+/// One SBOM (or catalogued target) against its approved baseline: what was added, removed, moved
+/// and, above all, what changed under the same version.
+public struct SBOMDiff: Sendable {
+    public var findings: [DriftFinding] = []
+    /// Findings a policy rule approves, listed apart.
+    public var approved: [DriftFinding] = []
+    /// Notes about the comparison itself: expired policy rules, packages matched by name only.
+    public var notes: [String] = []
+    public var baselineCount = 0
+    public var currentCount = 0
+
+    /// Names a new package is compared with for the lookalike check, beyond both sides' own.
+    public struct Options: Sendable {
+        public var knownNames: [String] = []
+        public var policy: DriftPolicy?
+        /// `YYYY-MM-DD`: the day policy expiry is judged on.
+        public var today: String
+        public init(today: String) { self.today = today }
+    }
+
+    public static func compare(baseline: Inventory, current: Inventory, options: Options) -> SBOMDiff {
+        var d = SBOMDiff()
+        d.baselineCount = baseline.packages.count
+        d.currentCount = current.packages.count
+        let old = Side(baseline.packages), new = Side(current.packages)
+        var raw: [(DriftFinding, DriftPolicy.Change?)] = []
+
+        // Name keys are compared across sides; an SBOM without purls is paired by name, and said so.
+        let withoutPurl = (baseline.packages + current.packages).filter { $0.foundBy == SBOMReader.withoutPurl }.count
+        if withoutPurl > 0 {
+            d.notes.append("\(withoutPurl) component\(withoutPurl == 1 ? "" : "s") without a purl matched by name only")
+        }
+        var addedKeys: [PackageKey] = []
+        for name in Set(old.byName.keys).union(new.byName.keys).sorted() {
+            let before = old.byName[name] ?? [], after = new.byName[name] ?? []
+            let beforeVersions = Set(before.map(\.version)), afterVersions = Set(after.map(\.version))
+            // The same version on both sides: its content must be the same.
+            for v in beforeVersions.intersection(afterVersions).sorted() {
+                let key = PackageKey(nameKey: name, version: v)
+                raw += content(key, old.packages[key] ?? [], new.packages[key] ?? []).map { ($0, nil) }
+            }
+            var gone = beforeVersions.subtracting(afterVersions).sorted(by: order(name, old, new))
+            var came = afterVersions.subtracting(beforeVersions).sorted(by: order(name, old, new))
+            // A version that moved: pair them oldest with oldest, what is left over was added or removed.
+            while let g = gone.first, let c = came.first {
+                gone.removeFirst(); came.removeFirst()
+                let from = PackageKey(nameKey: name, version: g), to = PackageKey(nameKey: name, version: c)
+                raw += moved(from: from, to: to, old: old, new: new)
+            }
+            for v in gone { raw.append((DriftFinding(rule: .removed, subject: name + "@" + v, message: "\(name)@\(v) is no longer present"), nil)) }
+            for v in came { addedKeys.append(PackageKey(nameKey: name, version: v)) }
+        }
+        // Additions: the lookalike check, install scripts, and the new-transitive signal.
+        let knownNames = Set(old.packages.keys.map(\.shortName)).union(new.packages.keys.map(\.shortName)).union(options.knownNames).sorted()
+        let roots = new.roots, parents = new.parents
+        for key in addedKeys {
+            let p = new.packages[key]?.first
+            let location = p?.locations.first
+            if let p, let path = newTransitivePath(to: p, side: new, old: old, roots: roots, parents: parents) {
+                raw.append((DriftFinding(rule: .newTransitive, subject: key.description,
+                                         message: "\(key.description) is new and reached only through existing dependencies: " + path.joined(separator: " > "),
+                                         location: location), .addition(key)))
+            } else {
+                raw.append((DriftFinding(rule: .added, subject: key.description, message: "\(key.description) was added", location: location), .addition(key)))
+            }
+            if let s = p?.installScripts, !s.isEmpty {
+                raw.append((DriftFinding(rule: .installScript, subject: key.description,
+                                         message: "new package \(key.description) runs at install time: " + s.joined(separator: "; "), location: location), nil))
+            }
+            let short = key.shortName
+            for other in knownNames where other != short {
+                if let why = Lookalike.reason(short, other) {
+                    raw.append((DriftFinding(rule: .lookalike, subject: key.description,
+                                             message: "new package '\(short)' \(why) from '\(other)'", location: location), nil))
+                    break
+                }
+            }
+        }
+        raw += configChanges(baseline.configFiles ?? [], current.configFiles ?? [])
+
+        for rule in options.policy?.expired(today: options.today) ?? [] {
+            d.notes.append("policy rule '\(rule.id)' (\(options.policy?.path ?? "policy"):\(rule.line)) expired on \(rule.expires ?? "") and approves nothing")
+        }
+        for (f, change) in raw {
+            if let change, let rule = options.policy?.approving(change, today: options.today) {
+                var a = f
+                a.approvedBy = rule.id
+                d.approved.append(a)
+            } else {
+                d.findings.append(f)
+            }
+        }
+        d.findings.sort(by: DriftFinding.order)
+        d.approved.sort(by: DriftFinding.order)
+        return d
+    }
+
+    /// The packages of one side, by key and by name key, and its dependency graph.
+    struct Side {
+        var packages: [PackageKey: [Package]] = [:]
+        var byName: [String: [PackageKey]] = [:]
+        var keyOfRef: [String: PackageKey] = [:]
+        var all: [Package]
+
+        init(_ list: [Package]) {
+            all = list
+            for p in list {
+                let k = PackageKey(p)
+                if packages[k] == nil { byName[k.name, default: []].append(k) }
+                packages[k, default: []].append(p)
+                keyOfRef[p.ref] = k
+            }
+        }
+
+        /// Packages the project depends on directly. When the input does not say, every package no
+        /// other package depends on.
+        var roots: Set<PackageKey> {
+            let direct = all.filter { $0.isDirect == true }.map(PackageKey.init)
+            if !direct.isEmpty { return Set(direct) }
+            guard all.contains(where: \.dependenciesKnown) else { return [] }
+            let depended = Set(all.flatMap(\.dependsOn).compactMap { keyOfRef[$0] })
+            return Set(all.map(PackageKey.init)).subtracting(depended)
+        }
+
+        /// For each package, the packages that depend on it.
+        var parents: [PackageKey: [PackageKey]] {
+            var out: [PackageKey: [PackageKey]] = [:]
+            for p in all {
+                let k = PackageKey(p)
+                for d in p.dependsOn { if let dk = keyOfRef[d] { out[dk, default: []].append(k) } }
+            }
+            return out.mapValues { Array(Set($0)).sorted() }
+        }
+    }
+
+    /// A new package that is not a direct dependency and whose every parent already existed in the
+    /// baseline arrived through an existing dependency's update: the poisoned-transitive signal. The path
+    /// runs from a root to it, shortest first.
+    static func newTransitivePath(to p: Package, side: Side, old: Side, roots: Set<PackageKey>, parents: [PackageKey: [PackageKey]]) -> [String]? {
+        let key = PackageKey(p)
+        guard p.isDirect != true, !roots.contains(key), let ps = parents[key], !ps.isEmpty else { return nil }
+        guard ps.allSatisfy({ old.byName[$0.name] != nil }) else { return nil }
+        // Breadth-first from the package up its parents to a root; the walk is bounded by the graph.
+        var previous: [PackageKey: PackageKey] = [key: key]
+        var queue = [key], head = 0
+        while head < queue.count {
+            let k = queue[head]; head += 1
+            if roots.contains(k) {
+                var path = [k.description], at = k
+                while let n = previous[at], n != at { path.append(n.description); at = n }
+                return path
+            }
+            for parent in parents[k] ?? [] where previous[parent] == nil {
+                previous[parent] = k
+                queue.append(parent)
+            }
+        }
+        // No root reaches it (the graph is partial): still new through existing parents.
+        return [ps[0].description, key.description]
+    }
+
+    /// Oldest first, by the ecosystem's own ordering when it can read both versions.
+    static func order(_ name: String, _ old: Side, _ new: Side) -> (String, String) -> Bool {
+        let eco = (old.byName[name]?.first).flatMap { old.packages[$0]?.first?.ecosystem }
+            ?? (new.byName[name]?.first).flatMap { new.packages[$0]?.first?.ecosystem }
+        let scheme = eco.flatMap { AnyVersionScheme.forEcosystem($0.osvName) }
+        return { a, b in
+            if let s = scheme, let c = try? s.compare(a, b), c != 0 { return c < 0 }
+            return a < b
+        }
+    }
+
+    /// A version change: up, down, or (when the ecosystem's ordering cannot read one side) changed.
+    static func moved(from: PackageKey, to: PackageKey, old: Side, new: Side) -> [(DriftFinding, DriftPolicy.Change?)] {
+        let p = new.packages[to]?.first
+        let eco = p?.ecosystem ?? old.packages[from]?.first?.ecosystem
+        let subject = from.name
+        var out: [(DriftFinding, DriftPolicy.Change?)] = []
+        let compared = eco.flatMap { AnyVersionScheme.forEcosystem($0.osvName) }.flatMap { try? $0.compare(from.version, to.version) }
+        switch compared {
+        case .some(let c) where c > 0:
+            out.append((DriftFinding(rule: .downgraded, subject: subject, message: "\(subject) went down from \(from.version) to \(to.version)",
+                                     location: p?.locations.first), nil))
+        case .some:
+            let bump = VersionBump.of(from: from.version, to: to.version)
+            out.append((DriftFinding(rule: .upgraded, subject: subject, message: "\(subject) went up from \(from.version) to \(to.version) (\(bump.rawValue))",
+                                     location: p?.locations.first), .upgrade(to, bump)))
+        case .none:
+            // Not approvable: a policy cannot tell a patch from a downgrade it cannot order.
+            out.append((DriftFinding(rule: .upgraded, subject: subject,
+                                     message: "\(subject) changed from \(from.version) to \(to.version); their order could not be read, so no policy approves it",
+                                     location: p?.locations.first), nil))
+        }
+        // What moved with the version: a new install script, another host.
+        let before = old.packages[from]?.first, after = p
+        if let a = after?.installScripts, !a.isEmpty, a != (before?.installScripts ?? []) {
+            out.append((DriftFinding(rule: .installScript, subject: to.description,
+                                     message: "\(to.description) \(before?.installScripts?.isEmpty == false ? "changed its" : "added") install-time script: " + a.joined(separator: "; "),
+                                     location: after?.locations.first), nil))
+        }
+        if let s = sourceChange(before?.source, after?.source, sameVersion: false) {
+            out.append((DriftFinding(rule: .sourceChanged, subject: to.description, message: "\(to.description): \(s)", location: after?.locations.first), nil))
+        }
+        return out
+    }
+
+    /// The same package and version on both sides: its content, source, scripts and license must agree.
+    static func content(_ key: PackageKey, _ before: [Package], _ after: [Package]) -> [DriftFinding] {
+        guard let b = before.first, let a = after.first else { return [] }
+        var out: [DriftFinding] = []
+        let location = a.locations.first
+        // Digests of the same algorithm that differ: the published artifact is not the approved one.
+        let beforeDigests = Dictionary(before.flatMap(\.digests).map { ($0.algorithm, $0.value) }, uniquingKeysWith: { x, _ in x })
+        var tampered: [String] = []
+        for d in Set(after.flatMap(\.digests)).sorted() {
+            if let v = beforeDigests[d.algorithm], v != d.value {
+                tampered.append("\(d.algorithm.rawValue) was \(short(v)), now \(short(d.value))")
+            }
+        }
+        // Files the package database records with a digest (dpkg md5sums, RECORD).
+        let beforeFiles = Dictionary(before.flatMap(\.files).compactMap { f in f.digest.map { (f.path, $0) } }, uniquingKeysWith: { x, _ in x })
+        var changedFiles: [String] = []
+        for f in Set(after.flatMap(\.files)).sorted() {
+            if let d = f.digest, let was = beforeFiles[f.path], was.algorithm == d.algorithm, was.value != d.value { changedFiles.append(f.path) }
+        }
+        if !changedFiles.isEmpty {
+            let shown = changedFiles.prefix(5).joined(separator: ", ") + (changedFiles.count > 5 ? " and \(changedFiles.count - 5) more" : "")
+            tampered.append("file digests differ: \(shown)")
+        }
+        if !tampered.isEmpty {
+            out.append(DriftFinding(rule: .tampered, subject: key.description,
+                                    message: "\(key.description) has the same version but different content: " + tampered.joined(separator: "; "), location: location))
+        }
+        if let s = sourceChange(b.source, a.source, sameVersion: true) {
+            out.append(DriftFinding(rule: .sourceChanged, subject: key.description, message: "\(key.description): \(s)", location: location))
+        }
+        let scriptsBefore = b.installScripts ?? [], scriptsAfter = a.installScripts ?? []
+        if !scriptsAfter.isEmpty, scriptsAfter != scriptsBefore {
+            out.append(DriftFinding(rule: .installScript, subject: key.description,
+                                    message: "\(key.description) \(scriptsBefore.isEmpty ? "now has" : "changed its") install-time script: " + scriptsAfter.joined(separator: "; "),
+                                    location: location))
+        }
+        let lb = Set(b.licenses), la = Set(a.licenses)
+        if !lb.isEmpty, !la.isEmpty, lb != la {
+            out.append(DriftFinding(rule: .licenseChanged, subject: key.description,
+                                    message: "\(key.description) license was \(lb.sorted().joined(separator: ", ")), now \(la.sorted().joined(separator: ", "))",
+                                    location: location))
+        }
+        return out
+    }
+
+    /// A moved registry or host, or a git dependency at another commit. A registry tarball URL that
+    /// differs only by its version's file name is the same source.
+    static func sourceChange(_ before: String?, _ after: String?, sameVersion: Bool) -> String? {
+        guard let b = before, let a = after, b != a else { return nil }
+        let hb = SourceLocation(b), ha = SourceLocation(a)
+        if hb.host != ha.host || hb.scheme != ha.scheme {
+            return "resolved from \(hb.scheme)\(hb.host ?? "?") before, now from \(ha.scheme)\(ha.host ?? "?") (\(a))"
+        }
+        if hb.commit != ha.commit, hb.commit != nil || ha.commit != nil {
+            guard sameVersion else { return nil }
+            return "same version, new commit: \(hb.commit ?? "none") became \(ha.commit ?? "none") (\(a))"
+        }
+        if sameVersion, hb.path != ha.path { return "same version, resolved from another location: \(a)" }
+        return nil
+    }
+
+    static func configChanges(_ before: [ConfigFile], _ after: [ConfigFile]) -> [(DriftFinding, DriftPolicy.Change?)] {
+        let b = Dictionary(before.map { ($0.path, $0) }, uniquingKeysWith: { x, _ in x })
+        let a = Dictionary(after.map { ($0.path, $0) }, uniquingKeysWith: { x, _ in x })
+        var out: [(DriftFinding, DriftPolicy.Change?)] = []
+        for path in Set(b.keys).union(a.keys).sorted() {
+            let loc = Location(path, layer: a[path]?.layer)
+            switch (b[path], a[path]) {
+            case let (x?, y?) where x.digest != y.digest:
+                out.append((DriftFinding(rule: .configChanged, subject: path, message: "configuration \(path) changed: SHA-256 was \(short(x.digest.value)), now \(short(y.digest.value))", location: loc), nil))
+            case (nil, _?):
+                out.append((DriftFinding(rule: .configChanged, subject: path, message: "configuration \(path) was added", location: loc), nil))
+            case (_?, nil):
+                out.append((DriftFinding(rule: .configChanged, subject: path, message: "configuration \(path) was removed", location: Location(path)), nil))
+            default: break
+            }
+        }
+        return out
+    }
+
+    /// Enough of a digest to tell two apart in a report.
+    static func short(_ hex: String) -> String { hex.count > 16 ? String(hex.prefix(16)) + "…" : hex }
+}
+
+extension PackageKey {
+    init(nameKey: String, version: String) { self.init(name: nameKey, version: version) }
+}
+
+/// The parts of a resolved source `diff` compares: scheme, host, path and commit.
+struct SourceLocation {
+    var scheme = "", host: String?, path = "", commit: String?
+
+    init(_ s: String) {
+        var rest = Substring(s)
+        // Cargo's `registry+https://…`, `git+https://…#commit`; npm's `git+ssh://git@host/repo.git#commit`.
+        if let r = rest.range(of: "://") {
+            scheme = String(rest[..<r.upperBound]); rest = rest[r.upperBound...]
+        }
+        if let hash = rest.lastIndex(of: "#") { commit = String(rest[rest.index(after: hash)...]); rest = rest[..<hash] }
+        let authority = rest.prefix { $0 != "/" }
+        // Credentials are not where the code comes from.
+        host = String(authority.split(separator: "@").last ?? authority).lowercased()
+        path = String(rest.dropFirst(authority.count))
+        if let q = path.firstIndex(of: "?") { path = String(path[..<q]) }
+    }
+}

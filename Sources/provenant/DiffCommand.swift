@@ -1,0 +1,128 @@
+import Advisories
+import ArgumentParser
+import Attestation
+import Catalog
+import Drift
+import Foundation
+import ProvenantCore
+
+struct DiffCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "diff",
+        abstract: "Compare a target with its approved baseline: tampered, added, removed, moved and look-alike packages, and changed configuration.",
+        discussion: """
+        Each side is an SBOM (CycloneDX or SPDX JSON, or Provenant's json inventory), a directory, a lockfile or an image. \
+        Packages are paired by purl without qualifiers; a component without a purl is paired by name, and the report says so. \
+        Rules: drift:tampered (critical: same version, different content), drift:downgraded, drift:source-changed, \
+        drift:lookalike and drift:config-changed (high), drift:new-transitive and drift:install-script (medium), \
+        drift:added, drift:removed, drift:upgraded and drift:license-changed (low). --policy approves expected change; \
+        approved findings are listed apart and never fail the run. With --baseline-attestation, the baseline is trusted only \
+        when the attestation verifies and its subject is the baseline file; a failed verification exits 1 with the reason. \
+        Exit codes: 0 success, 1 an unapproved finding reached --fail-on (or the baseline did not verify), 2 usage or input error.
+        """
+    )
+
+    @Argument(help: "The approved baseline: an SBOM, inventory, directory, lockfile or image.")
+    var baseline: String
+    @Argument(help: "What is there now, in any of the same forms.")
+    var current: String
+    @Option(name: .long, help: "YAML that approves expected change (patch-upgrades, minor-upgrades of named packages, additions matching a glob), each rule with an optional expires date.")
+    var policy: String?
+    @Option(name: .long, help: "A file of package names (one per line, # comments) a new package must not look like.")
+    var names: String?
+    @Option(name: .long, help: "Output format: table, json or sarif (2.1.0).")
+    var format: String = "table"
+    @Option(name: .shortAndLong, help: "Write the report here instead of stdout.")
+    var output: String?
+    @OptionGroup var failOn: FailOnOption
+    @OptionGroup var catalog: CatalogOptions
+
+    @Option(name: .long, help: "A signed attestation (DSSE envelope or Sigstore bundle) whose subject is the BASELINE file; the baseline is used only after it verifies.")
+    var baselineAttestation: String?
+    @Option(name: .long, help: "With --baseline-attestation: the public key (SPKI PEM) that signed it.")
+    var key: String?
+    @Option(name: .long, help: "With --baseline-attestation: the Sigstore trusted root for a keyless bundle (default: the embedded production root).")
+    var trustedRoot: String?
+    @Option(name: .long, help: "With --baseline-attestation: the signer identity a keyless bundle's certificate must carry.")
+    var certificateIdentity: String?
+    @Option(name: .long, help: "With --baseline-attestation: a regular expression the identity must match.")
+    var certificateIdentityRegexp: String?
+    @Option(name: .long, help: "With --baseline-attestation: the OIDC issuer the certificate must name.")
+    var certificateOidcIssuer: String?
+    @Option(name: .long, help: "With --baseline-attestation: the required predicate type.")
+    var type: String?
+
+    func validate() throws {
+        guard ["table", "json", "sarif"].contains(format) else { throw ValidationError("unknown --format '\(format)'; use table, json or sarif") }
+        let verifyFlags = [key, trustedRoot, certificateIdentity, certificateIdentityRegexp, certificateOidcIssuer, type]
+        if baselineAttestation == nil, verifyFlags.contains(where: { $0 != nil }) {
+            throw ValidationError("--key, --trusted-root, --type and the certificate flags apply to --baseline-attestation")
+        }
+        if baselineAttestation != nil, key == nil, certificateIdentity == nil && certificateIdentityRegexp == nil || certificateOidcIssuer == nil {
+            throw ValidationError("--baseline-attestation is verified with --key, or keylessly with --certificate-identity[-regexp] and --certificate-oidc-issuer")
+        }
+    }
+
+    func run() async throws {
+        // Refused before any work: a policy or names file that cannot be read is exit 2.
+        let policyFile: DriftPolicy?
+        do { policyFile = try policy.map(DriftPolicy.load) } catch { CLI.fail("error: --policy \(error)") }
+        var known: [String] = []
+        if let n = names {
+            do {
+                let text = String(decoding: try InputFile.read(n, limit: 64 << 20), as: UTF8.self)
+                known = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty && !$0.hasPrefix("#") }
+            } catch { CLI.fail("error: --names \(error)") }
+        }
+        if let att = baselineAttestation { try verifyBaseline(att) }
+        let before = await inventory(baseline)
+        let after = await inventory(current)
+        var options = SBOMDiff.Options(today: CalendarDate.utcDay())
+        options.policy = policyFile
+        options.knownNames = known
+        let report = DriftReport(SBOMDiff.compare(baseline: before, current: after, options: options))
+        try CLI.withOutput(output) { write in
+            switch format {
+            case "json": report.json.write(to: write)
+            case "sarif": report.sarif(toolVersion: Provenant.version, to: write)
+            default: write(Array(report.table.utf8))
+            }
+        }
+        if report.fails(at: failOn.threshold) { throw ExitCode(1) }
+    }
+
+    /// A document is read as it is; anything else is catalogued as `sbom` would.
+    func inventory(_ target: String) async -> Inventory {
+        var isDir: ObjCBool = false
+        let isFile = FileManager.default.fileExists(atPath: target, isDirectory: &isDir) && !isDir.boolValue
+        if isFile, (try? ImageReference.detect(path: target)) == nil {
+            do {
+                if let inv = try DriftInput.read(target) {
+                    if !catalog.quiet { for d in inv.diagnostics { CLI.stderr("warning: \(d)") } }
+                    return inv
+                }
+            } catch { CLI.fail("error: \(error)") }
+        }
+        let inv = await catalog.catalog(target)
+        catalog.warn(inv)
+        return inv
+    }
+
+    /// The baseline is trusted only when the attestation verifies with its subject the BASELINE file.
+    func verifyBaseline(_ attestation: String) throws {
+        var args = [attestation, "--artifact", baseline]
+        for (flag, value) in [("--key", key), ("--trusted-root", trustedRoot), ("--certificate-identity", certificateIdentity),
+                              ("--certificate-identity-regexp", certificateIdentityRegexp), ("--certificate-oidc-issuer", certificateOidcIssuer),
+                              ("--type", type)] {
+            if let v = value { args += [flag, v] }
+        }
+        let verify = try VerifyCommand.parse(args)
+        let report: VerificationReport
+        do { report = try verify.verifyFile(try verify.artifactInput()) } catch { CLI.fail("error: --baseline-attestation \(error)") }
+        guard report.verified else {
+            CLI.stderr("baseline attestation FAILED: \(report.failure.map { "\($0)" } ?? "not verified"); the baseline is not trusted")
+            throw ExitCode(1)
+        }
+        CLI.stderr("baseline attestation verified: " + report.passed.map { "\($0.check): \($0.detail)" }.joined(separator: "; "))
+    }
+}
