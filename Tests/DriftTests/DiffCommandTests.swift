@@ -1,0 +1,81 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// `provenant diff` end to end: exit codes, formats, and a baseline trusted only once it verifies.
+@Suite struct DiffCommandTests {
+    @Test func exitCodesFollowFailOnAndApprovals() throws {
+        let e = try NpmEdits()
+        defer { try? FileManager.default.removeItem(at: e.dir) }
+        let plain = try runProcess(provenantBinary, ["diff", e.base.path, e.current.path])
+        #expect(plain.code == 0, "no --fail-on: findings alone do not fail")
+        #expect(plain.out.contains("drift:tampered") && plain.out.contains("8 findings (1 critical"))
+        let failing = try runProcess(provenantBinary, ["diff", e.base.path, e.current.path, "--fail-on", "critical"])
+        #expect(failing.code == 1)
+        let sarif = try runProcess(provenantBinary, ["diff", e.base.path, e.current.path, "--format", "sarif"])
+        #expect(sarif.code == 0)
+        #expect(sarif.out.contains("\"ruleId\": \"drift:tampered\""))
+        if let out = ProcessInfo.processInfo.environment["PROVENANT_SBOM_OUT"] {
+            try sarif.out.write(toFile: out + "/drift-diff.sarif", atomically: true, encoding: .utf8)
+        }
+        // Approving the one medium addition does not hide the rest.
+        let policy = e.dir.appendingPathComponent("policy.yaml")
+        try "approve:\n  - id: helpers\n    allow: additions\n    match: fs-*\n".write(to: policy, atomically: true, encoding: .utf8)
+        let approved = try runProcess(provenantBinary, ["diff", e.base.path, e.current.path, "--policy", policy.path, "--fail-on", "medium", "--format", "json"])
+        #expect(approved.code == 1, "the install script and the rest still fail")
+        let doc = try #require(try JSONSerialization.jsonObject(with: Data(approved.out.utf8)) as? [String: Any])
+        let approvedRules = (doc["approved"] as? [[String: Any]])?.compactMap { $0["rule"] as? String }
+        #expect(approvedRules == ["drift:new-transitive"])
+    }
+
+    @Test func malformedInputIsExitTwoNamingTheFile() throws {
+        let dir = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let bad = dir.appendingPathComponent("bad.cdx.json")
+        try #"{"bomFormat":"CycloneDX","components":[{"name":"#.write(to: bad, atomically: true, encoding: .utf8)
+        let good = try fixture("package-lock-v3.json").path
+        let r = try runProcess(provenantBinary, ["diff", bad.path, good])
+        #expect(r.code == 2)
+        #expect(r.err.contains("bad.cdx.json") && r.err.contains("not valid JSON"))
+        let policy = dir.appendingPathComponent("p.yaml")
+        try "approve:\n  - allow: sideways\n".write(to: policy, atomically: true, encoding: .utf8)
+        let p = try runProcess(provenantBinary, ["diff", good, good, "--policy", policy.path])
+        #expect(p.code == 2 && p.err.contains("p.yaml:2") && p.err.contains("unknown allow 'sideways'"))
+        let missing = try runProcess(provenantBinary, ["diff", good, dir.appendingPathComponent("nope").path])
+        #expect(missing.code == 2)
+        let fifo = dir.appendingPathComponent("fifo").path
+        #expect(mkfifo(fifo, 0o600) == 0)
+        let notRegular = try runProcess(provenantBinary, ["diff", good, good, "--policy", fifo])
+        #expect(notRegular.code == 2, "a FIFO in place of the policy is refused, not waited on")
+    }
+
+    @Test func aBaselineIsTrustedOnlyWhenItsAttestationVerifies() throws {
+        let e = try NpmEdits()
+        defer { try? FileManager.default.removeItem(at: e.dir) }
+        let key = e.dir.appendingPathComponent("signer").path
+        #expect(try runProcess(provenantBinary, ["key", "generate", "-o", key]).code == 0)
+        let sbom = e.dir.appendingPathComponent("baseline.cdx.json").path
+        #expect(try runProcess(provenantBinary, ["sbom", e.base.path, "-o", sbom], env: ["SOURCE_DATE_EPOCH": "1700000000"]).code == 0)
+        let att = e.dir.appendingPathComponent("baseline.att.json").path
+        let signed = try runProcess(provenantBinary, ["attest", "--subject", sbom, "--type", "cyclonedx", "--predicate", sbom, "--key", key + ".key", "-o", att])
+        #expect(signed.code == 0, "\(signed.err)")
+        let ok = try runProcess(provenantBinary, ["diff", sbom, e.current.path, "--baseline-attestation", att, "--key", key + ".pub"])
+        #expect(ok.code == 0, "\(ok.err)")
+        #expect(ok.err.contains("baseline attestation verified") && ok.out.contains("drift:tampered"))
+        // The baseline edited after signing: refused, exit 1, with the reason, and no report.
+        var text = try String(contentsOfFile: sbom, encoding: .utf8)
+        text = text.replacingOccurrences(of: "\"7.5.0\"", with: "\"7.5.1\"")
+        try text.write(toFile: sbom, atomically: true, encoding: .utf8)
+        let tampered = try runProcess(provenantBinary, ["diff", sbom, e.current.path, "--baseline-attestation", att, "--key", key + ".pub"])
+        #expect(tampered.code == 1)
+        #expect(tampered.err.contains("baseline attestation FAILED") && tampered.err.contains("subject"))
+        #expect(tampered.out.isEmpty)
+        // Another key: refused too.
+        let other = e.dir.appendingPathComponent("other").path
+        _ = try runProcess(provenantBinary, ["key", "generate", "-o", other])
+        let wrongKey = try runProcess(provenantBinary, ["diff", sbom, e.current.path, "--baseline-attestation", att, "--key", other + ".pub"])
+        #expect(wrongKey.code == 1)
+        let noKey = try runProcess(provenantBinary, ["diff", sbom, e.current.path, "--baseline-attestation", att])
+        #expect(noKey.code == 2, "nothing to verify with is a usage error")
+    }
+}

@@ -1,0 +1,240 @@
+import Catalog
+import Drift
+import Foundation
+import ProvenantCore
+import SBOM
+import TestSupport
+import Testing
+
+/// A fresh directory under the temporary folder, removed by the caller.
+func scratchDirectory(_ name: String = "drift") throws -> URL {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    return dir
+}
+
+func fixture(_ name: String) throws -> URL {
+    try #require(Bundle.module.url(forResource: "Fixtures/" + name, withExtension: nil))
+}
+
+/// Catalogs one file or directory the way `diff` does for a side that is not a document.
+func catalog(_ path: String, config: [String] = []) async throws -> Inventory {
+    var c = Cataloger()
+    c.config = ConfigSelection(globs: config)
+    return try await c.catalog(path)
+}
+
+func compare(_ a: Inventory, _ b: Inventory, policy: DriftPolicy? = nil, names: [String] = [], today: String = "2026-12-01") -> SBOMDiff {
+    var o = SBOMDiff.Options(today: today)
+    o.policy = policy
+    o.knownNames = names
+    return SBOMDiff.compare(baseline: a, current: b, options: o)
+}
+
+/// (rule, subject) pairs, the shape most assertions compare.
+func pairs(_ fs: [DriftFinding]) -> Set<String> { Set(fs.map { "\($0.rule.rawValue) \($0.subject)" }) }
+
+/// The real cdxgen npm lockfile (v3) and an edited copy that makes one of each finding.
+struct NpmEdits {
+    let base: URL, current: URL, dir: URL
+
+    init() throws {
+        dir = try scratchDirectory("npm-drift")
+        let data = try Data(contentsOf: try fixture("package-lock-v3.json"))
+        var doc = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        var pk = try #require(doc["packages"] as? [String: Any])
+        func edit(_ key: String, _ body: (inout [String: Any]) -> Void) throws {
+            var e = try #require(pk[key] as? [String: Any])
+            body(&e)
+            pk[key] = e
+        }
+        // Re-published under the same version: another integrity.
+        try edit("node_modules/semver") { $0["integrity"] = "sha512-" + String(repeating: "A", count: 86) + "==" }
+        // The same tarball, now from another host.
+        try edit("node_modules/tar") { $0["resolved"] = ($0["resolved"] as? String ?? "").replacingOccurrences(of: "registry.npmjs.org", with: "npm.evil.example") }
+        // A new package pulled in by an existing dependency, with an install script.
+        try edit("node_modules/glob") { e in
+            var d = e["dependencies"] as? [String: Any] ?? [:]
+            d["fs-helperz"] = "^1.0.0"
+            e["dependencies"] = d
+        }
+        pk["node_modules/fs-helperz"] = ["version": "1.0.0", "resolved": "https://registry.npmjs.org/fs-helperz/-/fs-helperz-1.0.0.tgz",
+                                         "integrity": "sha512-" + String(repeating: "B", count: 86) + "==", "hasInstallScript": true]
+        try edit("node_modules/uuid") { $0["version"] = "8.3.2" }
+        try edit("node_modules/yargs") { $0["version"] = "17.7.9" }
+        try edit("") { e in
+            var d = e["dependencies"] as? [String: Any] ?? [:]
+            d["js-yamI"] = "^4.1.0"
+            e["dependencies"] = d
+        }
+        pk["node_modules/js-yamI"] = ["version": "4.1.0", "resolved": "https://registry.npmjs.org/js-yamI/-/js-yamI-4.1.0.tgz"]
+        doc["packages"] = pk
+        try FileManager.default.createDirectory(at: dir.appendingPathComponent("before"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: dir.appendingPathComponent("after"), withIntermediateDirectories: true)
+        base = dir.appendingPathComponent("before/package-lock.json")
+        current = dir.appendingPathComponent("after/package-lock.json")
+        try data.write(to: base)
+        try JSONSerialization.data(withJSONObject: doc, options: [.prettyPrinted, .sortedKeys]).write(to: current)
+    }
+}
+
+@Suite struct DiffTests {
+    @Test func aRealLockfileEditedMakesEachFinding() async throws {
+        let e = try NpmEdits()
+        defer { try? FileManager.default.removeItem(at: e.dir) }
+        let d = compare(try await catalog(e.base.path), try await catalog(e.current.path))
+        #expect(pairs(d.findings) == [
+            "drift:tampered pkg:npm/semver@7.5.0",
+            "drift:source-changed pkg:npm/tar@6.1.14",
+            "drift:new-transitive pkg:npm/fs-helperz@1.0.0",
+            "drift:install-script pkg:npm/fs-helperz@1.0.0",
+            "drift:downgraded pkg:npm/uuid",
+            "drift:upgraded pkg:npm/yargs",
+            "drift:added pkg:npm/js-yami@4.1.0",
+            "drift:lookalike pkg:npm/js-yami@4.1.0",
+        ])
+        let tampered = try #require(d.findings.first { $0.rule == .tampered })
+        #expect(tampered.severity == .critical)
+        #expect(tampered.message.contains("SHA-512"))
+        #expect(tampered.location?.line != nil)
+        let path = try #require(d.findings.first { $0.rule == .newTransitive })
+        #expect(path.message.contains("pkg:npm/glob@8.1.0 > pkg:npm/fs-helperz@1.0.0"))
+        #expect(d.findings.first == tampered, "most severe first")
+    }
+
+    @Test func identicalSidesHaveNoFindings() async throws {
+        let lock = try fixture("package-lock-v3.json").path
+        let d = compare(try await catalog(lock), try await catalog(lock))
+        #expect(d.findings.isEmpty)
+        #expect(d.baselineCount > 100)
+    }
+
+    @Test func aCargoChecksumSwapIsTamperingOfBoth() async throws {
+        let dir = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let text = try String(contentsOf: try fixture("Cargom.lock"), encoding: .utf8)
+        var lines = text.components(separatedBy: "\n")
+        let sums = lines.indices.filter { lines[$0].hasPrefix("checksum = ") }
+        let (i, j) = (sums[3], sums[10])
+        lines.swapAt(i, j)
+        func nameAbove(_ k: Int) -> String {
+            let n = lines[..<k].last { $0.hasPrefix("name = ") } ?? ""
+            let v = lines[..<k].last { $0.hasPrefix("version = ") } ?? ""
+            return "pkg:cargo/" + n.dropFirst(8).dropLast() + "@" + v.dropFirst(11).dropLast()
+        }
+        // Named Cargo.lock, so no other format's reader gets to guess at it.
+        for side in ["a", "b"] { try FileManager.default.createDirectory(at: dir.appendingPathComponent(side), withIntermediateDirectories: true) }
+        let original = dir.appendingPathComponent("a/Cargo.lock"), swapped = dir.appendingPathComponent("b/Cargo.lock")
+        try text.write(to: original, atomically: true, encoding: .utf8)
+        try lines.joined(separator: "\n").write(to: swapped, atomically: true, encoding: .utf8)
+        let d = compare(try await catalog(original.path), try await catalog(swapped.path))
+        #expect(pairs(d.findings) == ["drift:tampered \(nameAbove(i))", "drift:tampered \(nameAbove(j))"])
+    }
+
+    @Test func aMovedRegistryAndANewGitCommitAreSourceChanges() async throws {
+        let dir = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        func lock(_ registry: String, _ commit: String) -> String {
+            """
+            version = 3
+
+            [[package]]
+            name = "app"
+            version = "0.1.0"
+            dependencies = ["serde", "tokio-util"]
+
+            [[package]]
+            name = "serde"
+            version = "1.0.200"
+            source = "\(registry)"
+            checksum = "ddc6f9cc94d67c0e21aaf7eda3a010fd3af78ebf6e096aa6e2e13c79749cce4f"
+
+            [[package]]
+            name = "tokio-util"
+            version = "0.7.11"
+            source = "git+https://github.com/tokio-rs/tokio?branch=master#\(commit)"
+            """
+        }
+        for side in ["a", "b"] { try FileManager.default.createDirectory(at: dir.appendingPathComponent(side), withIntermediateDirectories: true) }
+        let a = dir.appendingPathComponent("a/Cargo.lock"), b = dir.appendingPathComponent("b/Cargo.lock")
+        try lock("registry+https://github.com/rust-lang/crates.io-index", String(repeating: "1", count: 40)).write(to: a, atomically: true, encoding: .utf8)
+        try lock("registry+https://crates.evil.example/index", String(repeating: "2", count: 40)).write(to: b, atomically: true, encoding: .utf8)
+        let d = compare(try await catalog(a.path), try await catalog(b.path))
+        #expect(pairs(d.findings) == ["drift:source-changed pkg:cargo/serde@1.0.200", "drift:source-changed pkg:cargo/tokio-util@0.7.11"])
+        #expect(d.findings.contains { $0.message.contains("crates.evil.example") })
+        #expect(d.findings.contains { $0.message.contains("new commit") && $0.message.contains(String(repeating: "2", count: 40)) })
+    }
+
+    /// The baseline as CycloneDX and the current side as SPDX (and as Provenant's inventory) give the
+    /// same findings as the two lockfiles: every fact diff needs survives the round trip.
+    @Test func sbomsOfDifferentFormatsCompareByPurl() async throws {
+        let e = try NpmEdits()
+        defer { try? FileManager.default.removeItem(at: e.dir) }
+        let before = try await catalog(e.base.path), after = try await catalog(e.current.path)
+        let expected = pairs(compare(before, after).findings)
+        let info = try DocumentInfo(toolVersion: "test", environment: ["SOURCE_DATE_EPOCH": "1700000000"])
+        let cdx = e.dir.appendingPathComponent("base.cdx.json"), spdx = e.dir.appendingPathComponent("current.spdx.json")
+        let inv = e.dir.appendingPathComponent("current.inventory.json")
+        try OutputFormat.cyclonedxJSON.render(before, info: info).write(to: cdx, atomically: true, encoding: .utf8)
+        try OutputFormat.spdxJSON.render(after, info: info).write(to: spdx, atomically: true, encoding: .utf8)
+        try OutputFormat.json.render(after, info: info).write(to: inv, atomically: true, encoding: .utf8)
+        if let out = ProcessInfo.processInfo.environment["PROVENANT_SBOM_OUT"] {
+            try? FileManager.default.copyItem(at: spdx, to: URL(fileURLWithPath: out + "/drift-current.spdx.json"))
+            try? FileManager.default.copyItem(at: cdx, to: URL(fileURLWithPath: out + "/drift-base.cdx.json"))
+        }
+        let fromDocs = try #require(try DriftInput.read(cdx.path))
+        #expect(compare(fromDocs, try #require(try DriftInput.read(spdx.path))).findings.map(\.rule.rawValue).sorted() == expected.map { String($0.split(separator: " ")[0]) }.sorted())
+        #expect(pairs(compare(fromDocs, try #require(try DriftInput.read(inv.path))).findings) == expected)
+        #expect(pairs(compare(fromDocs, try #require(try DriftInput.read(spdx.path))).findings) == expected)
+    }
+
+    @Test func aComponentWithoutPurlIsPairedByNameAndSaysSo() throws {
+        let dir = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        func bom(_ v: String) -> String {
+            #"{"bomFormat":"CycloneDX","specVersion":"1.6","components":[{"type":"library","name":"libfoo","version":"\#(v)"},{"type":"library","name":"left-pad","version":"1.0.0","purl":"pkg:npm/left-pad@1.0.0"}]}"#
+        }
+        try bom("1.2.0").write(to: dir.appendingPathComponent("a.json"), atomically: true, encoding: .utf8)
+        try bom("1.1.0").write(to: dir.appendingPathComponent("b.json"), atomically: true, encoding: .utf8)
+        let d = compare(try #require(try DriftInput.read(dir.appendingPathComponent("a.json").path)),
+                        try #require(try DriftInput.read(dir.appendingPathComponent("b.json").path)))
+        #expect(pairs(d.findings) == ["drift:upgraded name:libfoo"], "no ordering for a name-only component: changed, not approvable")
+        #expect(d.findings.first?.message.contains("order could not be read") == true)
+        #expect(d.notes.contains { $0.contains("without a purl matched by name only") })
+    }
+
+    @Test func configurationFilesAreRecordedAndTheirChangesReported() async throws {
+        let dir = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let fm = FileManager.default
+        for side in ["a", "b"] { try fm.createDirectory(at: dir.appendingPathComponent(side + "/etc"), withIntermediateDirectories: true) }
+        func put(_ path: String, _ text: String) throws { try text.write(to: dir.appendingPathComponent(path), atomically: true, encoding: .utf8) }
+        try put("a/provenant.agent.yaml", "name: collector\n")
+        try put("b/provenant.agent.yaml", "name: collector\negress: [evil.example:443]\n")
+        try put("a/etc/app.conf", "level=info\n")
+        try put("b/etc/app.conf", "level=info\n")
+        try put("a/etc/old.conf", "x=1\n")
+        try put("b/etc/new.conf", "y=2\n")
+        try put("b/etc/notes.txt", "not configuration\n")
+        let a = try await catalog(dir.appendingPathComponent("a").path, config: ["etc/*.conf"])
+        let b = try await catalog(dir.appendingPathComponent("b").path, config: ["etc/*.conf"])
+        #expect(a.configFiles?.map(\.path) == ["etc/app.conf", "etc/old.conf", "provenant.agent.yaml"])
+        let d = compare(a, b)
+        #expect(pairs(d.findings) == ["drift:config-changed provenant.agent.yaml", "drift:config-changed etc/old.conf", "drift:config-changed etc/new.conf"])
+        #expect(d.findings.allSatisfy { $0.severity == .high })
+        // The SBOM carries them (a file component with its SHA-256, never the bytes) and reads them back.
+        let info = try DocumentInfo(toolVersion: "test", environment: ["SOURCE_DATE_EPOCH": "1700000000"])
+        let cdx = try OutputFormat.cyclonedxJSON.render(b, info: info)
+        #expect(cdx.contains("\"provenant:role\"") && !cdx.contains("evil.example"))
+        let file = dir.appendingPathComponent("b.cdx.json")
+        try cdx.write(to: file, atomically: true, encoding: .utf8)
+        #expect(try DriftInput.read(file.path)?.configFiles == b.configFiles)
+        let spdx = dir.appendingPathComponent("b.spdx.json")
+        try OutputFormat.spdxJSON.render(b, info: info).write(to: spdx, atomically: true, encoding: .utf8)
+        #expect(try DriftInput.read(spdx.path)?.configFiles == b.configFiles)
+        if let out = ProcessInfo.processInfo.environment["PROVENANT_SBOM_OUT"] {
+            try cdx.write(toFile: out + "/drift-config.cdx.json", atomically: true, encoding: .utf8)
+            try? fm.copyItem(at: spdx, to: URL(fileURLWithPath: out + "/drift-config.spdx.json"))
+        }
+    }
+}

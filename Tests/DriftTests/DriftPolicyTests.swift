@@ -1,0 +1,77 @@
+import Drift
+import ProvenantCore
+import Testing
+
+@Suite struct DriftPolicyTests {
+    @Test func badPoliciesAreRefusedWithTheirLine() {
+        let cases: [(String, String, Int)] = [
+            ("approve:\n  - allow: everything\n", "unknown allow 'everything'", 2),
+            ("approve:\n  - allow: patch-upgrades\n    expires: 2027-02-30\n", "is not a YYYY-MM-DD date that exists", 3),
+            ("approve:\n  - allow: minor-upgrades\n", "minor-upgrades needs 'packages'", 2),
+            ("approve:\n  - allow: additions\n", "additions needs 'match'", 2),
+            ("approve:\n  - allow: additions\n    match: x\n    color: red\n", "unknown key 'color'", 4),
+            ("approve: yes\n", "'approve' must be a list", 1),
+            ("ignore: []\n", "unknown key 'ignore'", 1),
+        ]
+        for (text, message, line) in cases {
+            do {
+                _ = try DriftPolicy.parse(text, path: "p.yaml")
+                Issue.record("accepted: \(text)")
+            } catch {
+                #expect(error.message.contains(message), "\(error)")
+                #expect(error.location?.line == line, "\(error)")
+                #expect(error.location?.path == "p.yaml")
+            }
+        }
+    }
+
+    @Test func deepNestingIsRefusedNotRecursed() {
+        let text = "approve:\n  - allow: additions\n    match: " + String(repeating: "[", count: 5000)
+        #expect(throws: InputError.self) { try DriftPolicy.parse(text, path: "p.yaml") }
+    }
+
+    @Test func patchRulesApprovePatchesOnlyAndExpire() throws {
+        let p = try DriftPolicy.parse("""
+            approve:
+              - id: patches
+                allow: patch-upgrades
+                expires: 2026-12-31
+              - id: web
+                allow: minor-upgrades
+                packages: [express]
+              - id: types
+                allow: additions
+                match: "@types/*"
+            """, path: "p.yaml")
+        let express = PackageKey(name: "pkg:npm/express", version: "4.19.0")
+        let lodash = PackageKey(name: "pkg:npm/lodash", version: "4.18.0")
+        #expect(p.approving(.upgrade(lodash, .patch), today: "2026-12-01")?.id == "patches")
+        #expect(p.approving(.upgrade(lodash, .patch), today: "2027-01-01") == nil, "expired")
+        #expect(p.expired(today: "2027-01-01").map(\.id) == ["patches"])
+        #expect(p.approving(.upgrade(lodash, .minor), today: "2026-12-01") == nil)
+        #expect(p.approving(.upgrade(express, .minor), today: "2026-12-01")?.id == "web")
+        #expect(p.approving(.upgrade(express, .major), today: "2026-12-01") == nil)
+        #expect(p.approving(.addition(PackageKey(name: "pkg:npm/@types/node", version: "1")), today: "2026-12-01")?.id == "types")
+        #expect(p.approving(.addition(PackageKey(name: "pkg:npm/left-pad", version: "1")), today: "2026-12-01") == nil)
+    }
+
+    @Test func bumpsAreReadFromTheLeadingNumbers() {
+        #expect(VersionBump.of(from: "1.2.3", to: "1.2.4") == .patch)
+        #expect(VersionBump.of(from: "1.2.3", to: "1.3.0") == .minor)
+        #expect(VersionBump.of(from: "1.2.3", to: "2.0.0") == .major)
+        #expect(VersionBump.of(from: "v1.2", to: "v1.2.1") == .patch)
+        #expect(VersionBump.of(from: "1:2.36-9", to: "1:2.36-10") == .patch)
+        #expect(VersionBump.of(from: "abc", to: "1.0") == .unknown)
+    }
+
+    @Test func lookalikesAreOneSwapAway() {
+        #expect(Lookalike.reason("request", "requests") != nil)
+        #expect(Lookalike.reason("reqeusts", "requests") != nil, "neighbours swapped")
+        #expect(Lookalike.reason("python_dateutil", "python-dateutil") == "differs only in separators")
+        #expect(Lookalike.reason("lodash", "l0dash") == "differs by a look-alike character")
+        #expect(Lookalike.reason("modern", "rnodern") == "differs by a look-alike character")
+        #expect(Lookalike.reason("express", "express") == nil)
+        #expect(Lookalike.reason("react", "redux") == nil)
+        #expect(Lookalike.reason("ms", "mx") == nil, "names this short are one edit from too much")
+    }
+}
