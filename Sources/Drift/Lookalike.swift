@@ -1,15 +1,61 @@
 /// Typosquatting distance: is one package name a near miss of another? Near means one edit (an
 /// inserted, deleted or substituted character, or two neighbours swapped), one separator swapped for
 /// another (`-`, `_`, `.`, or none), or one homoglyph swapped (`0`/`o`, `1`/`l`/`i`, `rn`/`m`, `vv`/`w`).
+/// Names in one scope (`@babel/…`) belong to one publisher, so they are not compared with each other,
+/// and names that differ only in trailing digits (`node10`, `node12`) are a series, not a near miss.
 public enum Lookalike {
     /// Why `a` looks like `b`, or nil when it does not (or they are the same name).
     public static func reason(_ a: String, _ b: String) -> String? {
-        let x = Array(a.lowercased().utf8), y = Array(b.lowercased().utf8)
-        guard x != y else { return nil }
-        if stripSeparators(x) == stripSeparators(y) { return "differs only in separators" }
-        if folded(x) == folded(y) { return "differs by a look-alike character" }
-        if withinOneEdit(x, y) { return "one character apart" }
+        reason(Name(a), Name(b))
+    }
+
+    /// A name prepared once for many comparisons.
+    public struct Name: Sendable {
+        public let text: String
+        let bytes: [UInt8], stripped: [UInt8], folded: [UInt8], scope: Substring?
+        public init(_ s: String) {
+            text = s
+            bytes = Array(s.lowercased().utf8)
+            stripped = Lookalike.stripSeparators(bytes)
+            folded = Lookalike.folded(bytes)
+            scope = s.hasPrefix("@") ? s.split(separator: "/").first : nil
+        }
+    }
+
+    static func reason(_ x: Name, _ y: Name) -> String? {
+        guard x.bytes != y.bytes else { return nil }
+        if let s = x.scope, s == y.scope { return nil }
+        if x.stripped == y.stripped { return "differs only in separators" }
+        if x.folded == y.folded { return "differs by a look-alike character" }
+        if withinOneEdit(x.bytes, y.bytes), !differOnlyInTrailingDigits(x.bytes, y.bytes) { return "one character apart" }
         return nil
+    }
+
+    /// Known names, grouped by length, so a new name is compared with the few that could be near it.
+    public struct Index: Sendable {
+        let byLength: [Int: [Name]]
+        public init(_ names: [String]) {
+            var m: [Int: [Name]] = [:]
+            for n in Set(names).sorted() { let name = Name(n); m[name.bytes.count, default: []].append(name) }
+            byLength = m
+        }
+
+        /// The first known name (in sorted order) `name` is a near miss of, and why.
+        public func nearMiss(_ name: String) -> (name: String, reason: String)? {
+            let n = Name(name)
+            // Separators and look-alike pairs change the length by at most a few bytes.
+            for len in (n.bytes.count - 3)...(n.bytes.count + 3) {
+                for other in byLength[len] ?? [] { if let r = Lookalike.reason(n, other) { return (other.text, r) } }
+            }
+            return nil
+        }
+    }
+
+    static func differOnlyInTrailingDigits(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        func isDigit(_ c: UInt8) -> Bool { c >= 48 && c <= 57 }
+        let ta = a.reversed().prefix(while: isDigit).count, tb = b.reversed().prefix(while: isDigit).count
+        guard ta > 0 || tb > 0 else { return false }
+        return a.dropLast(ta) == b.dropLast(tb)
     }
 
     static func isSeparator(_ c: UInt8) -> Bool { c == UInt8(ascii: "-") || c == UInt8(ascii: "_") || c == UInt8(ascii: ".") }

@@ -1,3 +1,4 @@
+import Foundation
 import ProvenantCore
 import SBOM
 
@@ -27,7 +28,13 @@ public struct PackageKey: Sendable, Hashable, Comparable, CustomStringConvertibl
     }
 
     public var description: String { version.isEmpty ? name : name + "@" + version }
-    /// The name's last part, as a person would type it (for the lookalike check).
+    /// The name's last part.
     public var shortName: String { String(name.split(separator: "/").last ?? Substring(name)) }
+    /// The name as a person would type it: namespace and name (`@babel/core`, `github.com/x/y`),
+    /// without the purl type. What the lookalike check compares.
+    public var displayName: String {
+        guard name.hasPrefix("pkg:"), let slash = name.firstIndex(of: "/") else { return String(name.drop { $0 != ":" }.dropFirst()) }
+        return String(name[name.index(after: slash)...]).removingPercentEncoding ?? String(name[name.index(after: slash)...])
+    }
     public static func < (a: PackageKey, b: PackageKey) -> Bool { (a.name, a.version) < (b.name, b.version) }
 }

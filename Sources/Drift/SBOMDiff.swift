@@ -56,7 +56,12 @@ public struct SBOMDiff: Sendable {
             for v in came { addedKeys.append(PackageKey(nameKey: name, version: v)) }
         }
         // Additions: the lookalike check, install scripts, and the new-transitive signal.
-        let knownNames = Set(old.packages.keys.map(\.shortName)).union(new.packages.keys.map(\.shortName)).union(options.knownNames).sorted()
+        // New names are compared with the established ones (every name of the baseline, and of the
+        // current side that is not itself new) and with --names: two new names near each other are
+        // one change, not a squat on something trusted.
+        let newNames = Set(addedKeys.map(\.name)).subtracting(old.byName.keys)
+        let known = Lookalike.Index(old.packages.keys.map(\.displayName)
+                                    + new.packages.keys.filter { !newNames.contains($0.name) }.map(\.displayName) + options.knownNames)
         let roots = new.roots, parents = new.parents
         for key in addedKeys {
             let p = new.packages[key]?.first
@@ -72,13 +77,9 @@ public struct SBOMDiff: Sendable {
                 raw.append((DriftFinding(rule: .installScript, subject: key.description,
                                          message: "new package \(key.description) runs at install time: " + s.joined(separator: "; "), location: location), nil))
             }
-            let short = key.shortName
-            for other in knownNames where other != short {
-                if let why = Lookalike.reason(short, other) {
-                    raw.append((DriftFinding(rule: .lookalike, subject: key.description,
-                                             message: "new package '\(short)' \(why) from '\(other)'", location: location), nil))
-                    break
-                }
+            if let (other, why) = known.nearMiss(key.displayName) {
+                raw.append((DriftFinding(rule: .lookalike, subject: key.description,
+                                         message: "new package '\(key.displayName)' \(why) from '\(other)'", location: location), nil))
             }
         }
         raw += configChanges(baseline.configFiles ?? [], current.configFiles ?? [])

@@ -237,4 +237,36 @@ struct NpmEdits {
             try? fm.copyItem(at: spdx, to: URL(fileURLWithPath: out + "/drift-config.spdx.json"))
         }
     }
+
+    @Test func lookalikesAreJudgedAgainstEstablishedNamesAndTheNamesFile() throws {
+        let dir = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        func bom(_ names: [String]) -> String {
+            let cs = names.map { #"{"type":"library","name":"\#($0)","version":"1.0.0","purl":"pkg:npm/\#($0)@1.0.0"}"# }
+            return #"{"bomFormat":"CycloneDX","specVersion":"1.6","components":[\#(cs.joined(separator: ","))]}"#
+        }
+        try bom(["express", "lodash"]).write(to: dir.appendingPathComponent("a.json"), atomically: true, encoding: .utf8)
+        try bom(["express", "lodash", "expresss", "safe-buffer", "safer-buffer", "reqeust"]).write(to: dir.appendingPathComponent("b.json"), atomically: true, encoding: .utf8)
+        let a = try #require(try DriftInput.read(dir.appendingPathComponent("a.json").path))
+        let b = try #require(try DriftInput.read(dir.appendingPathComponent("b.json").path))
+        let d = compare(a, b)
+        #expect(d.findings.filter { $0.rule == .lookalike }.map(\.subject) == ["pkg:npm/expresss@1.0.0"], "two new names near each other are not a squat")
+        let withNames = compare(a, b, names: ["request"])
+        #expect(Set(withNames.findings.filter { $0.rule == .lookalike }.map(\.subject)) == ["pkg:npm/expresss@1.0.0", "pkg:npm/reqeust@1.0.0"])
+    }
+
+    @Test func theSameVersionWithAnotherLicenseOrANewInstallScriptIsReported() throws {
+        let dir = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        func bom(_ license: String, _ script: String?) -> String {
+            let props = script.map { #","properties":[{"name":"provenant:install-script","value":"\#($0)"}]"# } ?? ""
+            return #"{"bomFormat":"CycloneDX","specVersion":"1.6","components":[{"type":"library","name":"left-pad","version":"1.3.0","purl":"pkg:npm/left-pad@1.3.0","licenses":[{"license":{"id":"\#(license)"}}]\#(props)}]}"#
+        }
+        try bom("MIT", nil).write(to: dir.appendingPathComponent("a.json"), atomically: true, encoding: .utf8)
+        try bom("GPL-3.0-only", "postinstall: node steal.js").write(to: dir.appendingPathComponent("b.json"), atomically: true, encoding: .utf8)
+        let d = compare(try #require(try DriftInput.read(dir.appendingPathComponent("a.json").path)),
+                        try #require(try DriftInput.read(dir.appendingPathComponent("b.json").path)))
+        #expect(pairs(d.findings) == ["drift:license-changed pkg:npm/left-pad@1.3.0", "drift:install-script pkg:npm/left-pad@1.3.0"])
+        #expect(d.findings.contains { $0.message.contains("postinstall: node steal.js") })
+    }
 }
