@@ -1,0 +1,50 @@
+import Foundation
+import ProvenantCore
+import TestSupport
+import Testing
+
+/// `diff` with images on both sides: packages and configuration inside the image, by layer.
+@Suite struct ImageDiffTests {
+    static func lock(integrity: String) -> [UInt8] {
+        Array("""
+        {"name":"agent","version":"1.0.0","lockfileVersion":3,"packages":{
+          "":{"name":"agent","version":"1.0.0","dependencies":{"left-pad":"^1.3.0"}},
+          "node_modules/left-pad":{"version":"1.3.0","resolved":"https://registry.npmjs.org/left-pad/-/left-pad-1.3.0.tgz","integrity":"\(integrity)"}}}
+        """.utf8)
+    }
+
+    static func image(at dir: URL, integrity: String, config: String) throws {
+        var base = TarWriter()
+        base.add("app/", .directory)
+        base.add("app/package-lock.json", data: lock(integrity: integrity))
+        var etc = TarWriter()
+        etc.add("etc/", .directory)
+        etc.add("etc/agent.conf", data: Array(config.utf8))
+        var w = try LayoutWriter(dir)
+        try w.addLayer(base.finished(), createdBy: "COPY package-lock.json /app/")
+        try w.addLayer(etc.finished(), gzip: true, createdBy: "COPY agent.conf /etc/")
+        _ = try w.write()
+    }
+
+    @Test func twoImagesCompareTheirPackagesAndConfiguration() throws {
+        let dir = try temporaryDirectory("image-diff")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let good = "sha512-" + String(repeating: "A", count: 86) + "==", bad = "sha512-" + String(repeating: "B", count: 86) + "=="
+        try Self.image(at: dir.appendingPathComponent("v1"), integrity: good, config: "upstream=https://collector.example\n")
+        try Self.image(at: dir.appendingPathComponent("v2"), integrity: bad, config: "upstream=https://evil.example\n")
+        let r = try runProcess(provenantBinary, ["diff", "oci-dir:" + dir.appendingPathComponent("v1").path, "oci-dir:" + dir.appendingPathComponent("v2").path,
+                                                 "--config", "etc/*.conf", "--format", "json", "--fail-on", "high", "--quiet"])
+        #expect(r.code == 1, "\(r.err)")
+        let doc = try #require(try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any])
+        let findings = try #require(doc["findings"] as? [[String: Any]])
+        #expect(findings.map { "\($0["rule"] ?? "") \($0["subject"] ?? "")" } == ["drift:tampered pkg:npm/left-pad@1.3.0", "drift:config-changed etc/agent.conf"])
+        // The configuration's finding names the layer that wrote it; its text is never printed.
+        let config = try #require(findings.last?["location"] as? [String: Any])
+        #expect((config["layer"] as? String)?.hasPrefix("sha256:") == true)
+        #expect(!r.out.contains("evil.example"))
+        // The same image against itself: nothing.
+        let same = try runProcess(provenantBinary, ["diff", "oci-dir:" + dir.appendingPathComponent("v1").path, "oci-dir:" + dir.appendingPathComponent("v1").path,
+                                                    "--config", "etc/*.conf", "--fail-on", "low", "--quiet"])
+        #expect(same.code == 0 && same.out.contains("no unapproved changes"))
+    }
+}
