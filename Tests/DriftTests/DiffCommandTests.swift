@@ -9,7 +9,7 @@ import Testing
         defer { try? FileManager.default.removeItem(at: e.dir) }
         let plain = try runProcess(provenantBinary, ["diff", e.base.path, e.current.path])
         #expect(plain.code == 0, "no --fail-on: findings alone do not fail")
-        #expect(plain.out.contains("drift:tampered") && plain.out.contains("8 findings (1 critical"))
+        #expect(plain.out.contains("drift:tampered") && plain.out.contains("9 findings (1 critical"))
         let failing = try runProcess(provenantBinary, ["diff", e.base.path, e.current.path, "--fail-on", "critical"])
         #expect(failing.code == 1)
         let sarif = try runProcess(provenantBinary, ["diff", e.base.path, e.current.path, "--format", "sarif"])

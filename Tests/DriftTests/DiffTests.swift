@@ -68,6 +68,13 @@ struct NpmEdits {
             e["dependencies"] = d
         }
         pk["node_modules/js-yamI"] = ["version": "4.1.0", "resolved": "https://registry.npmjs.org/js-yamI/-/js-yamI-4.1.0.tgz"]
+        // A direct dependency dropped.
+        pk["node_modules/xmlbuilder"] = nil
+        try edit("") { e in
+            var d = e["dependencies"] as? [String: Any] ?? [:]
+            d["xmlbuilder"] = nil
+            e["dependencies"] = d
+        }
         doc["packages"] = pk
         try FileManager.default.createDirectory(at: dir.appendingPathComponent("before"), withIntermediateDirectories: true)
         try FileManager.default.createDirectory(at: dir.appendingPathComponent("after"), withIntermediateDirectories: true)
@@ -92,6 +99,7 @@ struct NpmEdits {
             "drift:upgraded pkg:npm/yargs",
             "drift:added pkg:npm/js-yami@4.1.0",
             "drift:lookalike pkg:npm/js-yami@4.1.0",
+            "drift:removed pkg:npm/xmlbuilder@15.1.1",
         ])
         let tampered = try #require(d.findings.first { $0.rule == .tampered })
         #expect(tampered.severity == .critical)
