@@ -14,7 +14,14 @@ struct VerifyCommand: AsyncParsableCommand {
         and the certificate's identity and issuer. The Sigstore production trusted root is embedded and used by default. \
         Bare envelopes are verified with --key. Exit 0 when verified, 1 when verification failed, 2 for input errors.
 
-        FILE may be a registry image, registry:HOST/REPO[:TAG][@DIGEST]: its attestations are found and verified against the digest         of the manifest the reference names (an index's own digest for a multi-platform image). Looked at: OCI 1.1 referrers of         artifact type \(MediaType.sigstoreBundle) (the referrers API, else the sha256-<hex> referrers tag), each bundle verified         as a bundle file is (one signed offline with a managed key, with no log entry, as `attest --image` makes, is verified with         --key as a bare envelope is); and cosign's sha256-<hex>.att tag, whose DSSE envelopes are verified with --key. Keyless         cosign .att envelopes are reported NOT CHECKED: their Rekor SET is not verified. As cosign does, the exit is 0 when at         least one attestation verifies (failed ones are still reported), 1 when none does or there are none, 2 for input errors.
+        FILE may be a registry image, registry:HOST/REPO[:TAG][@DIGEST]: its attestations are found and verified \
+        against the digest of the manifest the reference names (an index's own digest for a multi-platform image). \
+        Looked at: OCI 1.1 referrers of artifact type \(MediaType.sigstoreBundle) (the referrers API, else the \
+        sha256-<hex> referrers tag), each bundle verified as a bundle file is (one signed offline with a managed key, \
+        with no log entry, as `attest --image` makes, is verified with --key as a bare envelope is); and cosign's \
+        sha256-<hex>.att tag, whose DSSE envelopes are verified with --key. Keyless cosign .att envelopes are reported \
+        NOT CHECKED: their Rekor SET is not verified. As cosign does, the exit is 0 when at least one attestation \
+        verifies (failed ones are still reported), 1 when none does or there are none, 2 for input errors.
         """
     )
     @Argument(help: "A Sigstore bundle, a DSSE envelope (JSON) or a .intoto.jsonl file of envelopes.")
@@ -80,6 +87,17 @@ struct VerifyCommand: AsyncParsableCommand {
     func verifyFile(_ input: ArtifactInput) throws(InputError) -> VerificationReport {
         let docs = try Self.documents(file)
         if let bundle = try Self.bundle(docs, path: file) {
+            // A bundle `attest --image` saved: signed with a managed key, offline, with no log entry and no
+            // timestamp. Only the key vouches for it, as for a bare envelope.
+            if bundle.isKeySignedOffline, let keyPath = key, case .dsse(let env) = bundle.content {
+                if certificateIdentity != nil || certificateIdentityRegexp != nil || certificateOidcIssuer != nil {
+                    throw InputError("this bundle is signed with a managed key, not a certificate: the certificate identity and issuer asked for cannot be checked")
+                }
+                var report = try keyVerifier(try VerifyingKey.load(pem: try Self.readText(keyPath)), digests: input.digests,
+                                             logNote: "transparency log (the bundle has no log entry: signed offline)").verify(env)
+                if trustedRoot != nil { report.notRequested.append("the trusted root (nothing in this bundle is checked against it)") }
+                return report
+            }
             let request = BundleVerificationRequest(
                 artifact: input, trustedRootPath: trustedRoot, keyPEM: try key.map(Self.readText),
                 identity: certificateIdentity.map { .exact($0) } ?? certificateIdentityRegexp.map { .regex($0) },

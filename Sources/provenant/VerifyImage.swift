@@ -110,7 +110,9 @@ struct ImageVerification {
                     return out
                 }
                 if let why = identityCannotApply { out.reason = why; return out }
-                report = keyVerifier.verify(env)
+                var keyed = keyVerifier.verify(env)
+                if command.trustedRoot != nil { keyed.notRequested.append("the trusted root (nothing in this bundle is checked against it)") }
+                report = keyed
             } else {
                 report = try BundleVerificationRequest(
                     artifact: .digests(digests), trustedRootPath: command.trustedRoot, keyPEM: keyPEM,

@@ -35,6 +35,12 @@ import TestSupport
         }
     }
 
+    /// The Sigstore production trusted root as the sources ship it.
+    static var productionTrustedRoot: String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Sources/Attestation/Resources/trusted_root.production.json").path
+    }
+
     static func setup(_ label: String) throws -> Setup {
         let images = try TestImages.shared()
         let dir = try ScratchDirectory(label)
@@ -86,6 +92,19 @@ import TestSupport
         let report = try #require(try JSONSerialization.jsonObject(with: Data(json.out.utf8)) as? [String: Any])
         #expect(report["verified"] as? Bool == true)
         #expect((report["attestations"] as? [[String: Any]])?.first?["result"] as? String == "verified")
+
+        // The same bundle saved to a file verifies as a file, with the key, against the image's digest.
+        let bundleFile = s.dir.path + "/attached.sigstore.json"
+        try Data(bundle).write(to: URL(fileURLWithPath: bundleFile))
+        let asFile = try runProcess(provenantBinary, ["verify", bundleFile, "--digest", image.digest, "--key", signer + ".pub",
+                                                      "--trusted-root", Self.productionTrustedRoot])
+        #expect(asFile.code == 0, "\(asFile.out) \(asFile.err)")
+        #expect(asFile.out.contains("not checked: the trusted root"), "a trusted root that checks nothing says so")
+        let asFileOtherDigest = try runProcess(provenantBinary, ["verify", bundleFile, "--digest", "sha256:" + String(repeating: "0", count: 64), "--key", signer + ".pub"])
+        #expect(asFileOtherDigest.code == 1)
+        let asFileIdentity = try runProcess(provenantBinary, ["verify", bundleFile, "--digest", image.digest, "--key", signer + ".pub",
+                                                              "--certificate-identity", "ci@example.org", "--certificate-oidc-issuer", "https://issuer.example"])
+        #expect(asFileIdentity.code == 2 && asFileIdentity.err.contains("cannot be checked"))
 
         // Another predicate type than the one asked for fails.
         let otherType = try s.verify("registry:\(s.host)/team/app:1", ["--key", signer + ".pub", "--type", "cyclonedx"])
