@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import ProvenantCore
 
 /// The files of an image layout (OCI's `oci-layout`, `index.json` and `blobs/`, or Docker's
@@ -8,9 +9,15 @@ protocol LayoutFiles: Sendable {
     func has(_ path: String) -> Bool
     /// A stream of the file's bytes and its size.
     func open(_ path: String) throws(ImageError) -> (stream: ByteStream, size: Int)
+    /// Files of the archive the read never opened and that are not an image's own (see `ArchiveLayout`).
+    var unreadEntries: [String] { get }
 }
 
 extension LayoutFiles {
+    /// A directory layout: only what the image references is looked at, and a directory beside it is
+    /// not part of the target.
+    var unreadEntries: [String] { [] }
+
     func read(_ path: String, limit: Int) throws(ImageError) -> [UInt8] {
         let (s, size) = try open(path)
         guard size <= limit else { throw ImageError(subject(path), "is \(size) bytes, over the \(limit >> 10) KiB a manifest or config may be") }
@@ -70,6 +77,8 @@ final class ArchiveLayout: LayoutFiles, @unchecked Sendable {
     let displayName: String
     private(set) var entries: [String: Entry] = [:]
     static let maxEntries = 100_000
+    /// Every entry `open` reached, links followed.
+    private let opened = Mutex<Set<String>>([])
 
     init(path: String) throws(ImageError) {
         displayName = Redactor.quote(path, max: 160)
@@ -142,6 +151,21 @@ final class ArchiveLayout: LayoutFiles, @unchecked Sendable {
         }
     }
 
+    /// Regular files in the archive that the read never opened, other than the layout's own metadata
+    /// (`oci-layout`, `index.json`, `manifest.json`, `repositories`, Docker's per-layer `json` and
+    /// `VERSION`) and the content-addressed blobs of other platforms (reported as such): something put
+    /// beside the image, which nothing scanned.
+    var unreadEntries: [String] {
+        let seen = opened.withLock { $0 }
+        return entries.compactMap { key, entry -> String? in
+            guard case .file = entry, !seen.contains(key) else { return nil }
+            let name = PathText.lastComponent(key)
+            if ["oci-layout", "index.json", "manifest.json", "repositories"].contains(key) { return nil }
+            if key.hasPrefix("blobs/") || name == "json" || name == "VERSION" || name == "layer.tar" { return nil }
+            return key
+        }.sorted()
+    }
+
     static func normalize(_ name: String) -> String {
         name.split(separator: "/", omittingEmptySubsequences: true).filter { $0 != "." }.joined(separator: "/")
     }
@@ -151,6 +175,7 @@ final class ArchiveLayout: LayoutFiles, @unchecked Sendable {
     func open(_ path: String) throws(ImageError) -> (stream: ByteStream, size: Int) {
         var key = Self.normalize(path)
         for _ in 0..<8 {
+            opened.withLock { _ = $0.insert(key) }
             switch entries[key] {
             case .file(let offset, let size)?:
                 return (SharedRangeStream(descriptor, offset: offset, length: size, name: subject(path)), size)

@@ -79,10 +79,13 @@ public protocol ImageSource: Sendable {
     /// Whether `openLayer` hands over bytes already checked against the plan's digest and size (a
     /// registry layer is hashed while it downloads): the reader then does not hash them again.
     var layersArriveVerified: Bool { get }
+    /// Files of an image archive that are not part of the image and were not read (sorted).
+    var unreadEntries: [String] { get }
 }
 
 extension ImageSource {
     public var layersArriveVerified: Bool { false }
+    public var unreadEntries: [String] { [] }
 }
 
 /// Which files of the image to keep in memory while the layers stream: those an extractor will read.
@@ -106,6 +109,8 @@ public struct ImageContents: Sendable {
     public var filesystem: SquashedFileSystem
     /// Files wanted but not kept, and other problems that did not stop the read.
     public var diagnostics: [Diagnostic]
+    /// Files the image archive holds beside the image, which nothing read: not clean, not checked.
+    public var unreadArchiveEntries: [String] = []
 }
 
 /// Reads an image: resolves the manifest for the platform, streams every layer through its digest
@@ -182,7 +187,14 @@ public struct ImageReader: Sendable {
         fs.walk { path, node in
             if let why = node.content?.refusal { diagnostics.append(Diagnostic(Location(path), "not read: \(why)", unscanned: .input)) }
         }
-        return ImageContents(info: resolved.info, config: resolved.config, filesystem: fs, diagnostics: diagnostics)
+        let extra = source.unreadEntries
+        if !extra.isEmpty {
+            let shown = extra.prefix(5).map { Redactor.quote($0, max: 120) }.joined(separator: ", ") + (extra.count > 5 ? " and \(extra.count - 5) more" : "")
+            diagnostics.append(Diagnostic(Location(resolved.info.reference),
+                                          "the archive also holds \(extra.count) file\(extra.count == 1 ? "" : "s") outside the image, not read: \(shown)",
+                                          unscanned: .input))
+        }
+        return ImageContents(info: resolved.info, config: resolved.config, filesystem: fs, diagnostics: diagnostics, unreadArchiveEntries: extra)
     }
 
     /// Streams one layer into its own tree. Its digest (or diff ID) is checked at the end of the stream,

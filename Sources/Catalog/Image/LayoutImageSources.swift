@@ -54,6 +54,7 @@ struct LayoutImageSource: ImageSource {
     }
 
     func openLayer(_ layer: LayerPlan) async throws -> ByteStream { try files.open(layer.key).stream }
+    var unreadEntries: [String] { files.unreadEntries }
 }
 
 /// `docker save` output of the classic kind: `manifest.json` naming a config file and layer tars,
@@ -105,6 +106,7 @@ struct DockerArchiveSource: ImageSource {
     }
 
     func openLayer(_ layer: LayerPlan) async throws -> ByteStream { try files.open(layer.key).stream }
+    var unreadEntries: [String] { files.unreadEntries }
 }
 
 extension ResolvedImage {

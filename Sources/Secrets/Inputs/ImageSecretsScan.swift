@@ -40,6 +40,12 @@ extension SecretsScanner {
             result.partial += 1
             result.warnings.append("\(display): NOT CHECKED: the index also holds \(contents.info.otherPlatforms.joined(separator: ", ")); only \(contents.info.platform ?? "one platform") was scanned (use --platform for each)")
         }
+        if !contents.unreadArchiveEntries.isEmpty {
+            // Bytes beside the image in its archive: nothing scanned them.
+            result.partial += 1
+            let d = contents.diagnostics.first { $0.message.hasPrefix("the archive also holds") }
+            result.warnings.append("\(display): NOT CHECKED: \(d?.message ?? "the archive holds files outside the image")")
+        }
         result.findings.sort(by: SecretFinding.order)
         result.warnings.sort()
         return result
