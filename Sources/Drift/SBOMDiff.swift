@@ -13,6 +13,9 @@ public struct SBOMDiff: Sendable {
     public var notes: [String] = []
     public var baselineCount = 0
     public var currentCount = 0
+    /// Packages on both sides at the same version whose content could not be compared: no digest of
+    /// one algorithm on both sides. Not the same as unchanged.
+    public var contentNotCompared: [String] = []
 
     /// Names a new package is compared with for the lookalike check, beyond both sides' own.
     public struct Options: Sendable {
@@ -42,7 +45,9 @@ public struct SBOMDiff: Sendable {
             // The same version on both sides: its content must be the same.
             for v in beforeVersions.intersection(afterVersions).sorted() {
                 let key = PackageKey(nameKey: name, version: v)
-                raw += content(key, old.packages[key] ?? [], new.packages[key] ?? []).map { ($0, nil) }
+                let (b, a) = (old.packages[key] ?? [], new.packages[key] ?? [])
+                raw += content(key, b, a).map { ($0, nil) }
+                if !Self.comparable(b, a) { d.contentNotCompared.append(key.description) }
             }
             var gone = beforeVersions.subtracting(afterVersions).sorted(by: order(name, old, new))
             var came = afterVersions.subtracting(beforeVersions).sorted(by: order(name, old, new))
@@ -84,6 +89,10 @@ public struct SBOMDiff: Sendable {
         }
         raw += configChanges(baseline.configFiles ?? [], current.configFiles ?? [])
 
+        if !d.contentNotCompared.isEmpty {
+            let n = d.contentNotCompared.count
+            d.notes.append("NOT CHECKED: the content of \(n) unchanged-version package\(n == 1 ? "" : "s") could not be compared (no digest of one algorithm on both sides), e.g. " + d.contentNotCompared.prefix(3).joined(separator: ", "))
+        }
         for rule in options.policy?.expired(today: options.today) ?? [] {
             d.notes.append("policy rule '\(rule.id)' (\(options.policy?.path ?? "policy"):\(rule.line)) expired on \(rule.expires ?? "") and approves nothing")
         }
@@ -253,6 +262,14 @@ public struct SBOMDiff: Sendable {
                                     location: location))
         }
         return out
+    }
+
+    /// Whether a digest of one algorithm, or a file digest of one path, is on both sides.
+    static func comparable(_ before: [Package], _ after: [Package]) -> Bool {
+        let algorithms = Set(before.flatMap(\.digests).map(\.algorithm))
+        if after.flatMap(\.digests).contains(where: { algorithms.contains($0.algorithm) }) { return true }
+        let paths = Set(before.flatMap(\.files).filter { $0.digest != nil }.map(\.path))
+        return after.flatMap(\.files).contains { $0.digest != nil && paths.contains($0.path) }
     }
 
     /// A moved registry or host, or a git dependency at another commit. A registry tarball URL that

@@ -277,4 +277,16 @@ struct NpmEdits {
         #expect(pairs(d.findings) == ["drift:license-changed pkg:npm/left-pad@1.3.0", "drift:install-script pkg:npm/left-pad@1.3.0"])
         #expect(d.findings.contains { $0.message.contains("postinstall: node steal.js") })
     }
+
+    @Test func contentWithoutDigestsIsNotCheckedRatherThanClean() async throws {
+        let dir = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let req = dir.appendingPathComponent("requirements.txt")
+        try "requests==2.31.0\nidna==3.7\n".write(to: req, atomically: true, encoding: .utf8)
+        let inv = try await catalog(req.path)
+        let d = compare(inv, inv)
+        #expect(d.findings.isEmpty)
+        #expect(d.contentNotCompared == ["pkg:pypi/idna@3.7", "pkg:pypi/requests@2.31.0"])
+        #expect(d.notes.contains { $0.hasPrefix("NOT CHECKED: the content of 2 unchanged-version packages") })
+    }
 }
