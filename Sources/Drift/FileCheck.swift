@@ -104,7 +104,7 @@ struct FileChecker: Sendable {
     let width: Int
 
     /// Bytes read per `read(2)` while hashing: large files stream through this, never whole.
-    static let chunk = 1 << 20
+    static let chunk = 256 << 10
 
     struct Result: Sendable {
         var outcomes: [CheckOutcome]
