@@ -21,6 +21,7 @@ public enum FuzzTargets {
         + GuardTargets.all
         + ImageTargets.all
         + RegistryTargets.all
+        + DriftTargets.all
 
     public static func named(_ name: String) -> FuzzTarget? { all.first { $0.name == name } }
 }
