@@ -35,13 +35,17 @@ public struct VerifyFiles: Sendable {
         let rooted = RootedDirectory(root: root)
         do { close(try rooted.openDirectory("")) } catch { throw .rootUnreadable(root, reason: error.description) }
 
+        var timer = PhaseTimer()
         let walk = ProgramWalk(rooted: rooted)
+        timer.lap("walk bin and lib directories (\(walk.files.count) files)")
         var os = CheckPlan()
         let hasDpkg = DpkgFiles.plan(&os, rooted: rooted, width: width)
         let hasApk = ApkFiles.plan(&os, rooted: rooted)
         guard hasDpkg || hasApk || !walk.records.isEmpty else { throw .noDatabase(root) }
+        timer.lap("read dpkg and apk databases (\(os.items.count) paths)")
         var tally = Tally()
         let osChecked = FileChecker(rooted: rooted, plan: os, width: width).run()
+        timer.lap("check dpkg and apk files")
         tally.collect(os, osChecked)
         // Python's RECORDs second: one the OS packages installed only claims its files.
         let osOwned = Self.owned(os, osChecked)
@@ -49,8 +53,10 @@ public struct VerifyFiles: Sendable {
         PythonFiles.plan(&python, records: walk.records, osOwned: osOwned, rooted: rooted)
         let pythonChecked = FileChecker(rooted: rooted, plan: python, width: width).run()
         tally.collect(python, pythonChecked)
+        timer.lap("read and check \(walk.records.count) Python RECORDs (\(python.items.count) paths)")
 
         let unowned = Self.unowned(walk, owned: osOwned.union(Self.owned(python, pythonChecked)), rooted: rooted)
+        timer.lap("find unowned programs")
         var findings = tally.findings + unowned.findings
         var notChecked = tally.notChecked + walk.notChecked + unowned.notChecked
         findings.sort(by: FileDrift.order)
