@@ -134,6 +134,77 @@ public struct RootedDirectory: Sendable {
         return canonical
     }
 
+    /// Opens the directory at `path` as `openDirectory` does, and gives the path it really is once every
+    /// link on the way is resolved inside the root ("" for the root itself).
+    public func openDirectoryResolved(_ path: String) throws(FileAccessError) -> (fd: Int32, canonical: String) {
+        if try RootPath.resolve(path).isEmpty { return (try openDirectory(""), "") }
+        return try openResolved(path, directory: true)
+    }
+
+    /// What is at `name` directly inside the directory `dirFD` (from `openDirectory`), without following
+    /// a link there (lstat); the errno when there is nothing to stat.
+    public static func entryStatus(_ name: String, in dirFD: Int32) -> (status: stat?, errno: Int32) {
+        entryStatus(Array(name.utf8), in: dirFD)
+    }
+
+    /// `entryStatus` for a name given as raw bytes (a name read from a directory need not be UTF-8).
+    public static func entryStatus(_ name: [UInt8], in dirFD: Int32) -> (status: stat?, errno: Int32) {
+        var st = stat()
+        let rc = (name + [0]).withUnsafeBufferPointer { p in
+            p.withMemoryRebound(to: CChar.self) { fstatat(dirFD, $0.baseAddress!, &st, AT_SYMLINK_NOFOLLOW) }
+        }
+        return rc == 0 ? (st, 0) : (nil, errno)
+    }
+
+    /// Opens `name` (raw bytes), a regular file directly inside `dirFD`, without following a link or
+    /// blocking on a FIFO; nil when it is anything else or cannot be opened. The caller closes it.
+    public static func openRegular(_ name: [UInt8], in dirFD: Int32) -> Int32? {
+        let fd = (name + [0]).withUnsafeBufferPointer { p in
+            p.withMemoryRebound(to: CChar.self) { openat(dirFD, $0.baseAddress!, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK) }
+        }
+        guard fd >= 0 else { return nil }
+        var st = stat()
+        guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG else { close(fd); return nil }
+        return fd
+    }
+
+    /// The target of the symbolic link `name` directly inside `dirFD`, as written; nil when it is not one.
+    public static func linkTarget(_ name: String, in dirFD: Int32) -> String? { readLink(dirFD, name) }
+
+    /// Opens `name`, a directory directly inside `dirFD`, without following a link; the caller closes it.
+    public static func openSubdirectory(_ name: String, in dirFD: Int32, fullPath: String) throws(FileAccessError) -> Int32 {
+        let fd = openat(dirFD, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        guard fd >= 0 else {
+            let err = errno
+            if err == ENOENT { throw .notFound(fullPath) }
+            if err == ENOTDIR || err == ELOOP { throw .notRegularFile(fullPath) }
+            throw .unreadable(fullPath, reason: String(cString: strerror(err)))
+        }
+        return fd
+    }
+
+    /// The names in the directory `dirFD` (without `.` and `..`), each as its raw bytes, since a name
+    /// need not be UTF-8. `dirFD` stays open and is not moved.
+    public static func names(in dirFD: Int32, fullPath: String) throws(FileAccessError) -> [[UInt8]] {
+        let listFD = dup(dirFD)
+        guard listFD >= 0, let stream = fdopendir(listFD) else {
+            let reason = errorText()
+            if listFD >= 0 { close(listFD) }
+            throw .unreadable(fullPath, reason: reason)
+        }
+        defer { closedir(stream) }
+        rewinddir(stream)
+        var out: [[UInt8]] = []
+        while let ent = readdir(stream) {
+            let name: [UInt8] = withUnsafeBytes(of: ent.pointee.d_name) { raw in
+                Array(raw.prefix(while: { $0 != 0 }))
+            }
+            if name == [46] || name == [46, 46] { continue }
+            out.append(name)
+        }
+        return out
+    }
+
     private func openResolved(_ path: String, directory: Bool = false) throws(FileAccessError) -> (fd: Int32, canonical: String) {
         var pending = try RootPath.resolve(path).split(separator: "/").map(String.init)
         guard !pending.isEmpty else { throw .notRegularFile(path) }

@@ -13,19 +13,16 @@ public struct ApkExtractor: Extractor {
         var diags: [Diagnostic] = []
         var provides: [String: Int] = [:]
         var rawDeps: [[String]] = []
-        var record: [(Character, String)] = []
-        var startLine = 1
-        func flush() {
-            defer { record = [] }
-            guard !record.isEmpty else { return }
-            func f(_ k: Character) -> String? { record.first { $0.0 == k }?.1 }
+        for record in ApkDatabase.records(text) {
+            let startLine = record.line
+            func f(_ k: Character) -> String? { record.first(k) }
             guard let n = f("P"), !n.isEmpty else {
                 diags.append(Diagnostic(Location(input.path, line: startLine), "apk record without a package name (P:), skipped"))
-                return
+                continue
             }
             guard let v = f("V"), !v.isEmpty else {
                 diags.append(Diagnostic(Location(input.path, line: startLine), "package '\(n)' has no version (V:), skipped"))
-                return
+                continue
             }
             var q: [String: String] = [:]
             if let a = f("A") { q["arch"] = a }
@@ -38,16 +35,7 @@ public struct ApkExtractor: Extractor {
             p.description = f("T")
             p.homepage = f("U")
             if let c = f("C"), c.hasPrefix("Q1"), let d = Digest(.sha1, base64: String(c.dropFirst(2))) { p.digests = [d] }
-            var files: [PackageFile] = []
-            var dir = ""
-            for (k, val) in record {
-                if k == "F" { dir = val }
-                if k == "R" { files.append(PackageFile(path: "/" + (dir.isEmpty ? val : dir + "/" + val), digest: nil)) }
-                if k == "Z", !files.isEmpty, val.hasPrefix("Q1") {
-                    files[files.count - 1].digest = Digest(.sha1, base64: String(val.dropFirst(2)))
-                }
-            }
-            p.files = files
+            p.files = record.files.map { PackageFile(path: $0.path, digest: $0.digest) }
             p.dependenciesKnown = true
             let idx = packages.count
             provides[n] = idx
@@ -61,14 +49,6 @@ public struct ApkExtractor: Extractor {
             })
             packages.append(p)
         }
-        for (n, line) in Lines(text: text) {
-            if line.isEmpty { flush(); startLine = n + 1; continue }
-            let chars = Array(line.prefix(2))
-            guard chars.count == 2, chars[1] == ":" else { continue }
-            if record.isEmpty { startLine = n }
-            record.append((chars[0], String(line.dropFirst(2))))
-        }
-        flush()
         Graph.link(&packages, rawDeps) { provides[$0] }
         return Extraction(packages, diagnostics: diags)
     }

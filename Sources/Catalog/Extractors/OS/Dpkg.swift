@@ -113,26 +113,8 @@ public struct DpkgExtractor: Extractor {
             diags.append(Diagnostic(Location(path), "md5sums file is not readable text, skipped"))
             return []
         }
-        var files: [PackageFile] = []
-        // `<32 hex>  <path>` per line, read by bytes: a root filesystem has ~100k of them.
-        var i = 0
-        let n = bytes.count
-        while i < n {
-            var e = i
-            while e < n, bytes[e] != 10 { e += 1 }
-            var end = e
-            if end > i, bytes[end - 1] == 13 { end -= 1 }
-            var sp = i
-            while sp < end, bytes[sp] != 32 { sp += 1 }
-            var ps = sp
-            while ps < end, bytes[ps] == 32 { ps += 1 }
-            if sp < end, ps < end {
-                let rel = String(decoding: bytes[ps..<end], as: UTF8.self)
-                let digest = Digest(.md5, hex: String(decoding: bytes[i..<sp], as: UTF8.self))
-                files.append(PackageFile(path: rel.hasPrefix("/") ? rel : "/" + rel, digest: digest))
-            }
-            i = e + 1
+        return DpkgDatabase.md5sums(bytes).lines.map { l in
+            PackageFile(path: l.path.hasPrefix("/") ? l.path : "/" + l.path, digest: Digest(.md5, hex: l.hash))
         }
-        return files
     }
 }

@@ -48,20 +48,12 @@ public struct PythonInstalledExtractor: Extractor {
         return Extraction([p])
     }
 
-    /// RECORD rows: `path,sha256=<urlsafe b64>,size`.
+    /// RECORD rows: `path,sha256=<urlsafe b64>,size` (see `PythonRecord`).
     private func record(_ input: ExtractInput) -> [PackageFile] {
         guard input.fileName == "METADATA" else { return [] }
         let path = input.sibling("RECORD")
         guard input.index.contains(path), let text = try? TextDecoding.string(input.readBytes(path)) else { return [] }
-        var files: [PackageFile] = []
-        for (_, line) in Lines(text: text) {
-            let cols = CSV.row(line)
-            guard let f = cols.first, !f.isEmpty else { continue }
-            var digest: Digest?
-            if cols.count > 1, cols[1].hasPrefix("sha256=") { digest = Digest(.sha256, base64: String(cols[1].dropFirst(7))) }
-            files.append(PackageFile(path: f, digest: digest))
-        }
-        return files
+        return PythonRecord.rows(text).map { PackageFile(path: $0.path, digest: $0.digest) }
     }
 }
 

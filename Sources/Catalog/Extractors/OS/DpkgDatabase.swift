@@ -1,0 +1,167 @@
+import ProvenantCore
+
+/// The parts of dpkg's database (`var/lib/dpkg`) that say which files a package installed and what
+/// they held: the status records with their `Conffiles:` field, `info/<package>.md5sums`,
+/// `info/<package>.list` and `diversions`. The SBOM extractor and `verify-files` read them through
+/// these functions, so there is one reader of each format.
+public enum DpkgDatabase {
+    /// One `Conffiles:` line: ` /etc/foo.conf <md5> [obsolete|remove-on-upgrade]`.
+    public struct Conffile: Sendable, Hashable {
+        public var path: String
+        /// The md5 dpkg installed, as written: `newconffile` when the package is unpacked but the
+        /// file not yet configured.
+        public var hash: String
+        /// The package no longer ships it (`obsolete`), or will remove it on its next upgrade.
+        public var obsolete: Bool
+        public var removeOnUpgrade: Bool
+        public var line: Int
+    }
+
+    /// One package's status record, as far as file verification needs it.
+    public struct Record: Sendable, Hashable {
+        public var name: String
+        public var version: String?
+        public var architecture: String?
+        /// `same` when several architectures of it may be installed at once; its info files are then
+        /// named `<package>:<arch>.<kind>`.
+        public var multiArch: String?
+        /// The third word of `Status:` (`installed`, `half-configured`, `config-files`, `not-installed`, ...).
+        public var state: String
+        public var conffiles: [Conffile]
+        /// Where the record starts in the status file.
+        public var line: Int
+        /// dpkg keeps no files for a package in this state, so there is nothing to verify.
+        public var hasFiles: Bool { state != "not-installed" }
+    }
+
+    /// One diversion: `from` is installed as `to` for every package but `package` (nil for a local
+    /// diversion, made by the administrator, which applies to every package).
+    public struct Diversion: Sendable, Hashable {
+        public var from: String
+        public var to: String
+        public var package: String?
+        public var line: Int
+    }
+
+    /// One `<md5>  <path>` line of an md5sums file, the hash as written and the path as given (relative).
+    public struct SumLine: Sendable, Hashable {
+        public var hash: String
+        public var path: String
+        public var line: Int
+    }
+
+    /// The status file's records. A record without a Package field, or with a Conffiles line that is
+    /// not `path hash [flag]`, is reported with its line and the rest is read.
+    public static func status(_ text: String, path: String) -> (records: [Record], diagnostics: [Diagnostic]) {
+        var records: [Record] = []
+        var diags: [Diagnostic] = []
+        for st in Stanzas.rfc822(text) {
+            guard let name = st.first("Package"), !name.isEmpty else {
+                diags.append(Diagnostic(Location(path, line: st.line), "package record without a Package field, skipped"))
+                continue
+            }
+            // dpkg reads a record without Status as not installed.
+            let words = (st.first("Status") ?? "").split(separator: " ")
+            let state = words.count == 3 ? String(words[2]) : "not-installed"
+            if st.first("Status") != nil, words.count != 3 {
+                diags.append(Diagnostic(Location(path, line: st.line), "package '\(name)' has a Status that is not three words, read as not installed"))
+            }
+            var conffiles: [Conffile] = []
+            if let field = st.fields.firstIndex(where: { $0.0 == "Conffiles" }) {
+                // The field's value starts on the next line; each continuation line is one conffile.
+                let fieldLine = st.line + st.fields[..<field].reduce(0) { $0 + 1 + $1.1.utf8.count(where: { $0 == 10 }) }
+                for (i, raw) in st.fields[field].1.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+                    let entry = raw.trimmed
+                    if entry.isEmpty { continue }
+                    if let c = conffile(entry, line: fieldLine + i) { conffiles.append(c) } else {
+                        diags.append(Diagnostic(Location(path, line: fieldLine + i), "conffile line of '\(name)' is not 'path hash [flag]', skipped"))
+                    }
+                }
+            }
+            records.append(Record(name: name, version: st.first("Version"), architecture: st.first("Architecture"),
+                                  multiArch: st.first("Multi-Arch"), state: state, conffiles: conffiles, line: st.line))
+        }
+        return (records, diags)
+    }
+
+    /// ` /etc/foo <hash> [obsolete|remove-on-upgrade]`, read from the right as dpkg does, so a path may hold spaces.
+    static func conffile(_ entry: String, line: Int) -> Conffile? {
+        var words = entry.split(separator: " ", omittingEmptySubsequences: true)
+        var obsolete = false, removeOnUpgrade = false
+        while let last = words.last, last == "obsolete" || last == "remove-on-upgrade" {
+            if last == "obsolete" { obsolete = true } else { removeOnUpgrade = true }
+            words.removeLast()
+        }
+        guard words.count >= 2, let hash = words.last, words[0].hasPrefix("/") else { return nil }
+        let path = words.dropLast().joined(separator: " ")
+        return Conffile(path: path, hash: String(hash), obsolete: obsolete, removeOnUpgrade: removeOnUpgrade, line: line)
+    }
+
+    /// An md5sums file, read by bytes (a root filesystem has ~100k lines): `<hash> <spaces> <path>`. A line
+    /// without both parts is returned in `malformed` by its number.
+    public static func md5sums(_ bytes: [UInt8]) -> (lines: [SumLine], malformed: [Int]) {
+        var out: [SumLine] = []
+        var malformed: [Int] = []
+        var i = 0, lineNo = 0
+        let n = bytes.count
+        while i < n {
+            lineNo += 1
+            var e = i
+            while e < n, bytes[e] != 10 { e += 1 }
+            var end = e
+            if end > i, bytes[end - 1] == 13 { end -= 1 }
+            var sp = i
+            while sp < end, bytes[sp] != 32 { sp += 1 }
+            var ps = sp
+            while ps < end, bytes[ps] == 32 { ps += 1 }
+            if sp < end, ps < end {
+                out.append(SumLine(hash: String(decoding: bytes[i..<sp], as: UTF8.self),
+                                   path: String(decoding: bytes[ps..<end], as: UTF8.self), line: lineNo))
+            } else if end > i {
+                malformed.append(lineNo)
+            }
+            i = e + 1
+        }
+        return (out, malformed)
+    }
+
+    /// A `.list` file: one absolute path per line, in the order dpkg unpacked them. Paths that are not
+    /// valid UTF-8 are returned by line number in `undecodable`, since no reader here can name them.
+    public static func fileList(_ bytes: [UInt8]) -> (paths: [String], undecodable: [Int]) {
+        var out: [String] = []
+        var bad: [Int] = []
+        var lineNo = 0
+        for line in bytes.split(separator: 10, omittingEmptySubsequences: false) {
+            lineNo += 1
+            var l = line[...]
+            if l.last == 13 { l = l.dropLast() }
+            if l.isEmpty { continue }
+            guard let s = String(validating: l, as: UTF8.self) else { bad.append(lineNo); continue }
+            out.append(s)
+        }
+        return (out, bad)
+    }
+
+    /// The diversions file: three lines per diversion (from, to, diverting package or `:` for a local one).
+    public static func diversions(_ text: String, path: String) -> (diversions: [Diversion], diagnostics: [Diagnostic]) {
+        var lines: [(Int, String)] = []
+        for (n, l) in Lines(text: text) { lines.append((n, String(l))) }
+        while let last = lines.last, last.1.isEmpty { lines.removeLast() }
+        var out: [Diversion] = []
+        var diags: [Diagnostic] = []
+        var k = 0
+        while k + 2 < lines.count {
+            let (n, from) = lines[k], to = lines[k + 1].1, pkg = lines[k + 2].1
+            k += 3
+            guard from.hasPrefix("/"), to.hasPrefix("/"), !pkg.isEmpty else {
+                diags.append(Diagnostic(Location(path, line: n), "diversion is not 'from, to, package' on three lines, skipped"))
+                continue
+            }
+            out.append(Diversion(from: from, to: to, package: pkg == ":" ? nil : pkg, line: n))
+        }
+        if k < lines.count {
+            diags.append(Diagnostic(Location(path, line: lines[k].0), "diversions file ends inside a diversion (\(lines.count - k) of 3 lines), skipped"))
+        }
+        return (out, diags)
+    }
+}

@@ -1,0 +1,41 @@
+import Catalog
+import Foundation
+import ProvenantCore
+
+/// Alpine's installed files: every `R:` of `lib/apk/db/installed`, with the SHA-1 of its `Z:` line
+/// (of the content, or of the target text for a symbolic link, as apk records it). Files under `/etc`
+/// are configuration (apk's default protected path), so a changed one is reported as such.
+enum ApkFiles {
+    static let database = "lib/apk/db/installed"
+
+    /// Adds apk's files to `plan`; false when the root has no apk database.
+    static func plan(_ plan: inout CheckPlan, rooted: RootedDirectory) -> Bool {
+        let shown = "/" + database
+        let text: String
+        do {
+            text = try TextDecoding.string(try rooted.read(database, limit: DpkgFiles.limit))
+        } catch let e as FileAccessError {
+            if case .notFound = e { return false }
+            plan.notChecked.append(Diagnostic(Location(shown), "apk database not read, so no apk package was checked: \(e)", unscanned: .input))
+            return true
+        } catch {
+            plan.notChecked.append(Diagnostic(Location(shown), "apk database not read, so no apk package was checked: \(error)", unscanned: .input))
+            return true
+        }
+        for record in ApkDatabase.records(text) {
+            guard let name = record.first("P"), !name.isEmpty else {
+                plan.diagnostics.append(Diagnostic(Location(shown, line: record.line), "apk record without a package name (P:), skipped"))
+                continue
+            }
+            let owner = plan.owner(.apk, name, origin: shown)
+            for f in record.files {
+                if let bad = f.unreadableDigest {
+                    plan.notChecked.append(Diagnostic(Location(shown, line: f.line), "'\(f.path)': digest '\(bad)' is not a Q1 SHA-1; not checked", unscanned: .input))
+                }
+                plan.add(f.path, shown: f.path, expected: f.digest.map { ExpectedDigest(algorithm: .sha1, text: $0.value) }, owner: owner,
+                         conffile: f.path.hasPrefix("/etc/"), linkDigest: true, origin: Location(shown, line: f.line))
+            }
+        }
+        return true
+    }
+}

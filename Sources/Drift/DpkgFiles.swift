@@ -1,0 +1,147 @@
+import Catalog
+import Foundation
+import ProvenantCore
+
+/// dpkg's installed files, planned as `dpkg --verify` checks them: every package whose state is not
+/// `not-installed`, every path of its `.list` (each is looked for, directories too), the digest from its
+/// `md5sums` or else from the status record's `Conffiles:` field, and a path diverted away from the
+/// package looked for where the diversion put it.
+///
+/// One difference, on purpose: `dpkg --verify` looks a diverted file's digest up under the new name,
+/// where no package records one, so it never checks a diverted file's content. Here the file at the
+/// new name is checked against the digest its package recorded for the old one.
+enum DpkgFiles {
+    static let admin = "var/lib/dpkg"
+    static let limit = 1 << 30
+
+    /// Adds dpkg's files to `plan`; false when the root has no dpkg database.
+    static func plan(_ plan: inout CheckPlan, rooted: RootedDirectory, width: Int) -> Bool {
+        let statusPath = admin + "/status"
+        let shownStatus = "/" + statusPath
+        let text: String
+        do {
+            text = try TextDecoding.string(try rooted.read(statusPath, limit: limit))
+        } catch let e as FileAccessError {
+            if case .notFound = e { return false }
+            plan.notChecked.append(Diagnostic(Location(shownStatus), "dpkg status not read, so no dpkg package was checked: \(e)", unscanned: .input))
+            return true
+        } catch {
+            plan.notChecked.append(Diagnostic(Location(shownStatus), "dpkg status not read, so no dpkg package was checked: \(error)", unscanned: .input))
+            return true
+        }
+        let (records, statusDiags) = DpkgDatabase.status(text, path: shownStatus)
+        plan.diagnostics += statusDiags
+
+        var diverted: [String: DpkgDatabase.Diversion] = [:]
+        let diversionsPath = admin + "/diversions"
+        do {
+            let (list, diags) = DpkgDatabase.diversions(try TextDecoding.string(try rooted.read(diversionsPath, limit: limit)), path: "/" + diversionsPath)
+            plan.diagnostics += diags
+            for d in list { diverted[key(d.from)] = d }
+        } catch let e as FileAccessError {
+            if case .notFound = e {} else {
+                plan.notChecked.append(Diagnostic(Location("/" + diversionsPath), "dpkg diversions not read, so diverted files may be reported missing: \(e)", unscanned: .input))
+            }
+        } catch {
+            plan.notChecked.append(Diagnostic(Location("/" + diversionsPath), "dpkg diversions not read, so diverted files may be reported missing: \(error)", unscanned: .input))
+        }
+
+        // The info files are read and parsed on every core; the plan is then built in status order.
+        let installed = records.filter(\.hasFiles)
+        let claims = Parallel.Claims(count: installed.count, chunk: 8)
+        let parts = Parallel.map(width: width) { _ in
+            var out: [(Int, PackageFiles)] = []
+            while let r = claims.claim() { for i in r { out.append((i, read(installed[i], rooted: rooted))) } }
+            return out
+        }
+        var files = [PackageFiles?](repeating: nil, count: installed.count)
+        for part in parts { for (i, f) in part { files[i] = f } }
+
+        for (record, pf) in zip(installed, files) {
+            guard let pf else { continue }
+            plan.diagnostics += pf.diagnostics
+            plan.notChecked += pf.notChecked
+            guard let list = pf.list else { continue }
+            let owner = plan.owner(.dpkg, record.name, origin: pf.listPath)
+            var conffiles: [String: DpkgDatabase.Conffile] = [:]
+            for c in record.conffiles { conffiles[key(c.path)] = c }
+            for (n, path) in list.enumerated() {
+                let k = key(path)
+                var target = path
+                // A diversion by another package (or a local one) moved this package's file.
+                if let d = diverted[k], d.package != record.name { target = d.to }
+                let conffile = conffiles[k]
+                let hash = pf.sums[k] ?? conffile?.hash
+                plan.add(target, shown: target, expected: hash.map { ExpectedDigest(algorithm: .md5, text: $0) }, owner: owner,
+                         conffile: conffile != nil, origin: Location(pf.listPath, line: n + 1))
+            }
+        }
+        return true
+    }
+
+    /// The lookup key dpkg gives a path: without leading `/` and `./`.
+    static func key(_ path: String) -> String {
+        var s = Substring(path)
+        while true {
+            if s.hasPrefix("/") { s = s.dropFirst(); continue }
+            if s.hasPrefix("./") { s = s.dropFirst(2); continue }
+            break
+        }
+        return String(s)
+    }
+
+    struct PackageFiles: Sendable {
+        /// nil when the `.list` could not be read: the package's files are unknown.
+        var list: [String]?
+        var listPath: String
+        var sums: [String: String] = [:]
+        var diagnostics: [Diagnostic] = []
+        var notChecked: [Diagnostic] = []
+    }
+
+    /// `info/<package>[:<arch>].list` and `.md5sums`, named as dpkg names them (with the architecture
+    /// for `Multi-Arch: same` packages), the other spelling tried when that one is absent.
+    static func read(_ record: DpkgDatabase.Record, rooted: RootedDirectory) -> PackageFiles {
+        let name = record.name
+        var out = PackageFiles(list: nil, listPath: "/\(admin)/info/\(name).list")
+        guard !name.contains("/"), name != ".", name != ".." else {
+            out.notChecked.append(Diagnostic(Location("/\(admin)/status", line: record.line), "package name '\(name)' is not a file name; its files are not checked", unscanned: .input))
+            return out
+        }
+        var stems = ["\(name)"]
+        if let arch = record.architecture, !arch.contains("/") {
+            if record.multiArch == "same" { stems.insert("\(name):\(arch)", at: 0) } else { stems.append("\(name):\(arch)") }
+        }
+        func info(_ kind: String) -> (path: String, bytes: [UInt8])? {
+            var firstError: (String, FileAccessError)?
+            for stem in stems {
+                let rel = "\(admin)/info/\(stem).\(kind)"
+                do { return ("/" + rel, try rooted.read(rel, limit: limit)) } catch {
+                    if case .notFound = error { continue }
+                    if firstError == nil { firstError = ("/" + rel, error) }
+                }
+            }
+            if let (path, error) = firstError {
+                out.notChecked.append(Diagnostic(Location(path), "not read, so the files of '\(name)' are not all checked: \(error)", unscanned: .input))
+            }
+            return nil
+        }
+        if let (path, bytes) = info("list") {
+            out.listPath = path
+            let (paths, undecodable) = DpkgDatabase.fileList(bytes)
+            out.list = paths
+            for n in undecodable {
+                out.notChecked.append(Diagnostic(Location(path, line: n), "path is not UTF-8; not checked", unscanned: .input))
+            }
+        } else if out.notChecked.isEmpty {
+            // dpkg says the same and assumes the package has no files.
+            out.notChecked.append(Diagnostic(Location(out.listPath), "files list of '\(name)' is missing, so its files are not checked", unscanned: .input))
+        }
+        if let (path, bytes) = info("md5sums") {
+            let (lines, malformed) = DpkgDatabase.md5sums(bytes)
+            for l in lines { out.sums[key(l.path)] = l.hash }
+            for n in malformed { out.diagnostics.append(Diagnostic(Location(path, line: n), "md5sums line is not '<md5>  <path>', skipped")) }
+        }
+        return out
+    }
+}

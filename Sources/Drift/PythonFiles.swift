@@ -1,0 +1,58 @@
+import Catalog
+import Foundation
+import ProvenantCore
+
+/// Installed Python distributions: every row of a `*.dist-info/RECORD` below a `site-packages` or
+/// `dist-packages` directory, its path relative to the directory holding the `.dist-info` (an absolute
+/// one is taken from the root, as in a chroot). A row that climbs out of the root is refused and never
+/// read; a row without a hash (RECORD itself, `.pyc` files) only claims its file. A RECORD that dpkg or apk
+/// installed only claims its files too: the OS package's own digests vouch for them, and distributions
+/// change such files after the wheel's RECORD was written (Debian strips `.so` files, moves scripts).
+enum PythonFiles {
+    static let limit = 64 << 20
+
+    /// Whether `path` (relative to the root) is a RECORD this reads.
+    static func isRecord(_ path: String) -> Bool {
+        guard path.hasSuffix(".dist-info/RECORD") else { return false }
+        return path.contains("/site-packages/") || path.contains("/dist-packages/")
+    }
+
+    /// `osOwned`: the real paths of every file dpkg and apk claim.
+    static func plan(_ plan: inout CheckPlan, records: [String], osOwned: Set<String>, rooted: RootedDirectory) {
+        for record in records {
+            let shown = "/" + record
+            let text: String
+            do { text = try TextDecoding.string(try rooted.read(record, limit: limit)) } catch {
+                plan.notChecked.append(Diagnostic(Location(shown), "RECORD not read, so its distribution's files are not checked: \(error)", unscanned: .input))
+                continue
+            }
+            let distInfo = PathText.parent(record)
+            let base = PathText.parent(distInfo)
+            let vouched = !osOwned.contains(record)
+            let owner = plan.owner(.python, distribution(PathText.lastComponent(distInfo)), origin: shown, counted: vouched)
+            for row in PythonRecord.rows(text) {
+                let origin = Location(shown, line: row.line)
+                let rel: String
+                do {
+                    rel = row.path.hasPrefix("/") ? try RootPath.resolve(String(row.path.drop(while: { $0 == "/" })))
+                        : try RootPath.resolve(row.path, from: base == "/" ? "" : base)
+                } catch {
+                    if vouched { plan.notChecked.append(Diagnostic(origin, "'\(row.path)' leaves the root; not read", unscanned: .input)) }
+                    continue
+                }
+                if vouched, let bad = row.unreadableHash {
+                    plan.notChecked.append(Diagnostic(origin, "'\(row.path)': hash '\(bad)' is not sha256, sha384 or sha512 in urlsafe base64; not checked", unscanned: .input))
+                }
+                plan.add(rel, shown: "/" + rel, expected: row.digest.map { ExpectedDigest(algorithm: $0.algorithm, text: $0.value) }, owner: owner,
+                         presence: vouched && row.digest != nil, origin: origin)
+            }
+        }
+    }
+
+    /// `requests-2.31.0.dist-info` → `requests 2.31.0` (wheel names escape `-` in both parts).
+    static func distribution(_ dir: String) -> String {
+        let stem = dir.hasSuffix(".dist-info") ? String(dir.dropLast(".dist-info".count)) : dir
+        guard let dash = stem.firstIndex(of: "-") else { return stem }
+        return stem[..<dash] + " " + stem[stem.index(after: dash)...]
+    }
+}

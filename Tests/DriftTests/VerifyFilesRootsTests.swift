@@ -1,0 +1,265 @@
+import Catalog
+import Drift
+import Foundation
+import ProvenantCore
+import Testing
+import TestSupport
+
+/// Small hand-made roots: Alpine's database, Python RECORDs, a dpkg database with diversions and conffile
+/// states, links that leave the root.
+@Suite struct VerifyFilesRootsTests {
+    @Test func apkDigestsMissingConfigAndUnowned() throws {
+        let root = try TestRoot.make("verify-apk")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let busybox = "\u{7f}ELF busybox", motd = "Welcome to Alpine!\n", libc = "musl libc"
+        try TestRoot.write(root, "bin/busybox", busybox + "patched", mode: 0o755)
+        try TestRoot.write(root, "etc/motd", motd + "owned\n")
+        try TestRoot.write(root, "lib/ld-musl-x86_64.so.1", libc, mode: 0o755)
+        try TestRoot.link(root, "bin/sh", to: "/bin/busybox")
+        try TestRoot.link(root, "bin/ls", to: "/bin/toybox")
+        try TestRoot.write(root, "usr/bin/dropper", "#!/bin/sh\n", mode: 0o755)
+        try TestRoot.write(root, "lib/apk/db/installed", """
+            C:Q1abc=
+            P:busybox
+            V:1.36.1-r5
+            F:bin
+            R:busybox
+            Z:\(TestRoot.apkHash(busybox))
+            R:sh
+            Z:\(TestRoot.apkHash("/bin/busybox"))
+            R:ls
+            Z:\(TestRoot.apkHash("/bin/busybox"))
+            R:gone
+            Z:\(TestRoot.apkHash("x"))
+            F:etc
+            R:motd
+            Z:\(TestRoot.apkHash(motd))
+
+            P:musl
+            V:1.2.4-r2
+            F:lib
+            R:ld-musl-x86_64.so.1
+            Z:\(TestRoot.apkHash(libc))
+            R:odd
+            Z:X1notadigest
+
+            V:1.0
+
+            """)
+        try TestRoot.write(root, "lib/odd", "odd")
+        let r = try VerifyRun.run(root.path)
+        #expect(r.code == 0, "\(r.err)")
+        #expect(r.rule("files:modified") == ["/bin/busybox", "/bin/ls"], "a changed binary, and a link whose target text changed: \(r.findings)")
+        #expect(r.rule("files:conffile-modified") == ["/etc/motd"], "apk's /etc is configuration")
+        #expect(r.rule("files:missing") == ["/bin/gone"])
+        #expect(r.rule("files:unowned") == ["/usr/bin/dropper"], "claimed files are not unowned: \(r.findings)")
+        #expect(r.findings.allSatisfy { $0.rule == "files:unowned" || $0.source == "apk" })
+        #expect(r.notChecked.contains { $0.contains("/lib/apk/db/installed:22") && $0.contains("X1notadigest") }, "\(r.notChecked)")
+        #expect(r.diagnostics.contains { $0.hasPrefix("/lib/apk/db/installed:25:") }, "the record without P: is named by line: \(r.diagnostics)")
+        #expect((r.summary["packages"] as? [String: Int]) == ["apk": 2])
+    }
+
+    @Test func pythonRecordModifiedMissingAndEscaping() throws {
+        let dir = try TestRoot.make("verify-python")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let root = dir.appendingPathComponent("root")
+        let site = "usr/lib/python3.11/site-packages"
+        let initPy = "VERSION = '1.0'\n", mod = "def f(): pass\n", cli = "#!/usr/bin/python3\nimport foo\n", hexed = "# hex digest\n"
+        let secret = "root:x:0:0::/root:/bin/sh\n"
+        // What the escaping row names, outside the root: with its exact digest, so reading it would pass.
+        try TestRoot.write(dir, "etc/passwd", secret)
+        try TestRoot.write(root, "\(site)/foo/__init__.py", initPy)
+        try TestRoot.write(root, "\(site)/foo/mod.py", mod + "import os; os.system('curl evil')\n")
+        try TestRoot.write(root, "\(site)/foo/hexed.py", hexed)
+        try TestRoot.write(root, "usr/bin/foo-cli", cli, mode: 0o755)
+        // A file replaced by a link climbing out of the root to a copy with the recorded digest.
+        try TestRoot.write(dir, "outside/link.py", mod)
+        try TestRoot.link(root, "\(site)/foo/link.py", to: "../../../../../../../outside/link.py")
+        let hexDigest = FileDigest.sha256(Array(hexed.utf8)).value
+        try TestRoot.write(root, "\(site)/foo-1.0.dist-info/RECORD", """
+            foo/__init__.py,\(TestRoot.recordHash(initPy)),\(initPy.utf8.count)
+            foo/mod.py,\(TestRoot.recordHash(mod)),\(mod.utf8.count)
+            foo/gone.py,\(TestRoot.recordHash("x")),1
+            foo/hexed.py,sha256=\(hexDigest),\(hexed.utf8.count)
+            foo/link.py,\(TestRoot.recordHash(mod)),\(mod.utf8.count)
+            foo/__pycache__/__init__.cpython-311.pyc,,
+            ../../../bin/foo-cli,\(TestRoot.recordHash(cli)),\(cli.utf8.count)
+            ../../../../../etc/passwd,\(TestRoot.recordHash(secret)),\(secret.utf8.count)
+            foo/weird.py,md5=abc,3
+            foo-1.0.dist-info/RECORD,,
+
+            """)
+        try TestRoot.write(root, "\(site)/foo/weird.py", "abc")
+        let r = try VerifyRun.run(root.path)
+        #expect(r.code == 0, "\(r.err)")
+        #expect(r.rule("files:modified") == ["/\(site)/foo/mod.py", "/\(site)/foo/link.py"], "\(r.findings)")
+        let link = try #require(r.findings.first { $0.path.hasSuffix("link.py") })
+        #expect(link.check == "?M???????", "the link is a changed file type and is not followed out of the root: \(link)")
+        #expect(r.rule("files:missing") == ["/\(site)/foo/gone.py"], "a .pyc without a hash need not exist: \(r.findings)")
+        #expect(r.rule("files:unowned").isEmpty, "../../../bin/foo-cli claims usr/bin/foo-cli: \(r.findings)")
+        #expect(r.findings.allSatisfy { $0.source == "python" })
+        #expect(r.notChecked.contains { $0.contains("RECORD:8:") && $0.contains("leaves the root") }, "\(r.notChecked)")
+        #expect(r.notChecked.contains { $0.contains("RECORD:9:") && $0.contains("md5=abc") }, "\(r.notChecked)")
+        #expect((r.summary["filesChecked"] as? Int) == 6, "__init__, mod, gone, hexed, link, foo-cli")
+        #expect(try VerifyRun.run(root.path, ["--fail-on", "critical"]).code == 1, "NOT CHECKED rows fail --fail-on")
+        #expect(try VerifyRun.run(root.path, ["--fail-on", "critical", "--allow-unchecked"]).code == 0)
+    }
+
+    /// A dpkg database made by hand: the cases `dpkg --verify` has rules for, with dpkg itself run on the
+    /// same root for everything but the diversion, where verify-files checks the content dpkg does not.
+    @Test func dpkgStatesConffilesAndDiversions() throws {
+        let root = try TestRoot.make("verify-dpkg")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let tool = "#!/bin/sh\necho tool\n", conf = "setting=1\n", doc = "docs\n", other = "other\n"
+        try TestRoot.write(root, "usr/bin/tool.distrib", tool + "# patched\n", mode: 0o755)
+        try TestRoot.write(root, "usr/bin/tool", "#!/bin/sh\necho local\n", mode: 0o755)
+        try TestRoot.write(root, "etc/tool.conf", conf + "edited=1\n")
+        try TestRoot.write(root, "etc/tool-new.conf", conf)
+        try TestRoot.write(root, "etc/tool-old.conf", conf + "x\n")
+        try TestRoot.write(root, "usr/share/doc/tool/README", doc)
+        try TestRoot.write(root, "usr/share/doc/half/README", doc + "x\n")
+        try TestRoot.write(root, "usr/share/doc/rc/README", other + "x\n")
+        try TestRoot.write(root, "usr/share/doc/gone/README", other + "x\n")
+        let info = "var/lib/dpkg/info"
+        try TestRoot.write(root, "var/lib/dpkg/status", """
+            Package: tool
+            Status: install ok installed
+            Architecture: amd64
+            Version: 1.0
+            Conffiles:
+             /etc/tool.conf \(try TestRoot.md5(conf))
+             /etc/tool-new.conf newconffile
+             /etc/tool-old.conf \(try TestRoot.md5(conf)) obsolete
+
+            Package: half
+            Status: install ok half-configured
+            Architecture: all
+            Version: 1.0
+
+            Package: rc
+            Status: deinstall ok config-files
+            Architecture: all
+            Version: 1.0
+
+            Package: gone
+            Status: purge ok not-installed
+            Architecture: all
+
+            """)
+        try TestRoot.write(root, "\(info)/tool.list", "/.\n/usr\n/usr/bin\n/usr/bin/tool\n/etc\n/etc/tool.conf\n/etc/tool-new.conf\n/etc/tool-old.conf\n/usr/share/doc/tool/README\n/usr/share/doc/tool/missing-dir\n")
+        try TestRoot.write(root, "\(info)/tool.md5sums", "\(try TestRoot.md5(tool))  usr/bin/tool\n\(try TestRoot.md5(doc))  usr/share/doc/tool/README\n")
+        try TestRoot.write(root, "\(info)/half.list", "/usr/share/doc/half/README\n")
+        try TestRoot.write(root, "\(info)/half.md5sums", "\(try TestRoot.md5(doc))  usr/share/doc/half/README\n")
+        try TestRoot.write(root, "\(info)/rc.list", "/usr/share/doc/rc/README\n")
+        try TestRoot.write(root, "\(info)/rc.md5sums", "\(try TestRoot.md5(other))  usr/share/doc/rc/README\n")
+        try TestRoot.write(root, "\(info)/gone.list", "/usr/share/doc/gone/README\n")
+        try TestRoot.write(root, "\(info)/gone.md5sums", "\(try TestRoot.md5(other))  usr/share/doc/gone/README\n")
+        // The administrator moved the packaged tool aside and put their own in its place.
+        try TestRoot.write(root, "var/lib/dpkg/diversions", "/usr/bin/tool\n/usr/bin/tool.distrib\n:\n")
+
+        let r = try VerifyRun.run(root.path)
+        #expect(r.code == 0, "\(r.err)")
+        #expect(r.rule("files:modified") == ["/usr/bin/tool.distrib", "/usr/share/doc/half/README", "/usr/share/doc/rc/README"], "\(r.findings)")
+        #expect(r.rule("files:conffile-modified") == ["/etc/tool.conf", "/etc/tool-new.conf", "/etc/tool-old.conf"],
+                "newconffile never matches, as in dpkg; an obsolete conffile is still checked: \(r.findings)")
+        #expect(r.rule("files:missing") == ["/usr/share/doc/tool/missing-dir"], "a .list directory is looked for too")
+        #expect(r.rule("files:unowned") == ["/usr/bin/tool"], "the local file in the diverted path is nobody's: \(r.findings)")
+        #expect((r.summary["packages"] as? [String: Int]) == ["dpkg": 3], "not-installed is not read")
+
+        // dpkg itself agrees on everything but the diverted file, whose content it never checks.
+        let dpkg = try runProcess("dpkg", ["--verify", "--root=\(root.path)"])
+        let theirs = Set(dpkg.out.split(separator: "\n").map(String.init))
+        let table = try runProcess(provenantBinary, ["verify-files", root.path]).out
+        let mine = Set(table.split(separator: "\n").map(String.init).filter { !$0.contains(" [") && !$0.hasPrefix("verify-files:") })
+        #expect(theirs.count == 6, "\(dpkg.out) \(dpkg.err)")
+        #expect(mine.subtracting(["??5??????   /usr/bin/tool.distrib"]) == theirs, "only ours: \(mine.subtracting(theirs)); only dpkg's: \(theirs.subtracting(mine)) \(dpkg.err)")
+
+        // Malformed lines (which stop dpkg) are named by file and line, and the rest is read.
+        try TestRoot.write(root, "var/lib/dpkg/status", """
+            Package: tool
+            Status: install ok installed
+            Version: 1.0
+            Conffiles:
+             /etc/tool.conf \(try TestRoot.md5(conf))
+             broken
+
+            Status: install ok installed
+
+            """)
+        try TestRoot.write(root, "\(info)/tool.md5sums", "\(try TestRoot.md5(tool))  usr/bin/tool\n\(try TestRoot.md5(doc))  usr/share/doc/tool/README\nnot-a-line\n")
+        let bad = try VerifyRun.run(root.path)
+        #expect(bad.code == 0, "\(bad.err)")
+        #expect(bad.diagnostics.contains { $0.hasPrefix("/var/lib/dpkg/status:6:") && $0.contains("conffile line") }, "\(bad.diagnostics)")
+        #expect(bad.diagnostics.contains { $0.hasPrefix("/var/lib/dpkg/status:8:") && $0.contains("without a Package") }, "\(bad.diagnostics)")
+        #expect(bad.diagnostics.contains { $0.hasPrefix("/var/lib/dpkg/info/tool.md5sums:3:") }, "\(bad.diagnostics)")
+        #expect(bad.rule("files:conffile-modified") == ["/etc/tool.conf"])
+    }
+
+    @Test func aLinkOutOfTheRootIsNeverFollowed() throws {
+        let dir = try TestRoot.make("verify-escape")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let root = dir.appendingPathComponent("root")
+        let content = "packaged\n"
+        try TestRoot.write(dir, "host-secret", content)
+        // Links at every place a read could go: the packaged file, a directory on its way, a program directory.
+        try TestRoot.link(root, "usr/share/doc/pkg/file", to: "../../../../../host-secret")
+        try TestRoot.link(root, "usr/share/doc/other", to: "../../../../")
+        try TestRoot.link(root, "usr/lib", to: "../../")
+        try TestRoot.write(dir, "bin/outside-tool", "#!/bin/sh\n", mode: 0o755)
+        try TestRoot.write(root, "var/lib/dpkg/status", "Package: pkg\nStatus: install ok installed\nVersion: 1\n")
+        try TestRoot.write(root, "var/lib/dpkg/info/pkg.list", "/usr/share/doc/pkg/file\n/usr/share/doc/other/host-secret\n")
+        try TestRoot.write(root, "var/lib/dpkg/info/pkg.md5sums",
+                           "\(try TestRoot.md5(content))  usr/share/doc/pkg/file\n\(try TestRoot.md5(content))  usr/share/doc/other/host-secret\n")
+        let r = try VerifyRun.run(root.path)
+        #expect(r.code == 0, "\(r.err)")
+        // Followed, the first would match (?M.) and the second would be clean.
+        let file = try #require(r.findings.first { $0.path == "/usr/share/doc/pkg/file" })
+        #expect(file.check == "?M???????" && file.rule == "files:modified", "\(file)")
+        #expect(!r.findings.contains { $0.path == "/usr/share/doc/other/host-secret" && $0.rule != "files:missing" })
+        #expect(r.notChecked.contains { $0.contains("/usr/share/doc/other/host-secret") && $0.contains("leaves") }, "\(r.notChecked)")
+        #expect(r.rule("files:unowned").isEmpty, "usr/lib leads out of the root and is not walked: \(r.findings)")
+    }
+
+    @Test func aRootWithoutDatabaseIsAnInputError() throws {
+        let root = try TestRoot.make("verify-empty")
+        defer { try? FileManager.default.removeItem(at: root) }
+        try TestRoot.write(root, "usr/bin/x", "x", mode: 0o755)
+        #expect(throws: VerifyFilesError.noDatabase(root.path)) { try VerifyFiles(root: root.path).run() }
+        let r = try runProcess(provenantBinary, ["verify-files", root.path])
+        #expect(r.code == 2 && r.err.contains("no package database"), "\(r.err)")
+        #expect(try runProcess(provenantBinary, ["verify-files", root.path + "/nope"]).code == 2)
+        #expect(try runProcess(provenantBinary, ["verify-files", root.path, "--format", "xml"]).code == 2)
+        #expect(try runProcess(provenantBinary, ["verify-files", root.path, "--fail-on", "severe"]).code == 2)
+    }
+
+    @Test func formatsAndExitCodes() throws {
+        let root = try TestRoot.make("verify-formats")
+        defer { try? FileManager.default.removeItem(at: root) }
+        try TestRoot.write(root, "var/lib/dpkg/status", "Package: pkg\nStatus: install ok installed\nVersion: 1\nConffiles:\n /etc/pkg.conf \(try TestRoot.md5("a\n"))\n")
+        let token = "ghp_abcdefghijklmnopqrstuvwxyz0123456789"
+        try TestRoot.write(root, "var/lib/dpkg/info/pkg.list", "/etc/pkg.conf\n/usr/bin/pkg\n/usr/share/doc/pkg/\(token)\n")
+        try TestRoot.write(root, "var/lib/dpkg/info/pkg.md5sums", "\(try TestRoot.md5("bin\n"))  usr/bin/pkg\n")
+        try TestRoot.write(root, "usr/bin/pkg", "bin\n", mode: 0o755)
+        try TestRoot.write(root, "etc/pkg.conf", "b\n")
+        #expect(try runProcess(provenantBinary, ["verify-files", root.path, "--fail-on", "medium"]).code == 1, "a missing file is medium")
+        #expect(try runProcess(provenantBinary, ["verify-files", root.path, "--fail-on", "high"]).code == 0)
+        let table = try runProcess(provenantBinary, ["verify-files", root.path])
+        #expect(table.out.hasPrefix("missing     "), "\(table.out)")
+        #expect(table.out.contains("\n??5?????? c /etc/pkg.conf\n"), "\(table.out)")
+        #expect(!table.out.contains(token), "a path is redacted like any input")
+        #expect(table.out.contains("verify-files: 2 files checked in 1 package (dpkg 1)"), "\(table.out)")
+        let sarif = try runProcess(provenantBinary, ["verify-files", root.path, "--format", "sarif"])
+        let doc = try #require(try JSONSerialization.jsonObject(with: Data(sarif.out.utf8)) as? [String: Any])
+        let results = ((doc["runs"] as? [[String: Any]])?.first?["results"] as? [[String: Any]]) ?? []
+        #expect(results.compactMap { $0["ruleId"] as? String } == ["files:missing", "files:conffile-modified"], "\(sarif.out)")
+        #expect(!sarif.out.contains(token))
+        if let out = ProcessInfo.processInfo.environment["PROVENANT_SBOM_OUT"] {
+            try? FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+            try sarif.out.write(toFile: out + "/verify-files.sarif", atomically: true, encoding: .utf8)
+        }
+        let file = root.appendingPathComponent("report.json").path
+        #expect(try runProcess(provenantBinary, ["verify-files", root.path, "--format", "json", "-o", file]).code == 0)
+        let json = try String(contentsOfFile: file, encoding: .utf8)
+        #expect(json.contains("\"rule\": \"files:conffile-modified\"") && !json.contains(token))
+    }
+}
