@@ -64,16 +64,27 @@ struct ProgramWalk: Sendable {
     }
 
     private mutating func walk(_ top: String, rooted: RootedDirectory) {
-        let fd: Int32
-        do { fd = try rooted.openDirectory(top) } catch {
+        let topFD: Int32
+        do { topFD = try rooted.openDirectory(top) } catch {
             notChecked.append(Diagnostic(Location("/" + top), "directory not walked for unowned files: \(error)", unscanned: .input))
             return
         }
-        var stack: [(fd: Int32, path: String, depth: Int)] = [(fd, top, 0)]
-        while let (dirFD, path, depth) = stack.popLast() {
-            defer { close(dirFD) }
+        // A pending directory holds its parent open and is opened only when its turn comes, so at most
+        // one descriptor per level is open however wide a directory is.
+        var stack: [(parent: OpenDirectory?, name: String, path: String, depth: Int)] = [(nil, "", top, 0)]
+        let first = OpenDirectory(topFD)
+        while let (parent, name, path, depth) = stack.popLast() {
+            let dir: OpenDirectory
+            if let parent {
+                do { dir = OpenDirectory(try RootedDirectory.openSubdirectory(name, in: parent.fd, fullPath: path)) } catch {
+                    notChecked.append(Diagnostic(Location("/" + path), "directory not walked for unowned files: \(error)", unscanned: .input))
+                    continue
+                }
+            } else {
+                dir = first
+            }
             let names: [[UInt8]]
-            do { names = try RootedDirectory.names(in: dirFD, fullPath: path) } catch {
+            do { names = try RootedDirectory.names(in: dir.fd, fullPath: path) } catch {
                 notChecked.append(Diagnostic(Location("/" + path), "directory not walked for unowned files: \(error)", unscanned: .input))
                 continue
             }
@@ -81,17 +92,17 @@ struct ProgramWalk: Sendable {
             dirs.append(path)
             for raw in names.sorted(by: { $0.lexicographicallyPrecedes($1) }) {
                 let valid = String(validating: raw, as: UTF8.self)
-                let name = valid ?? String(decoding: raw, as: UTF8.self)
-                let childPath = path + "/" + name
-                let (st, err) = RootedDirectory.entryStatus(raw, in: dirFD)
+                let childName = valid ?? String(decoding: raw, as: UTF8.self)
+                let childPath = path + "/" + childName
+                let (st, err) = valid != nil ? RootedDirectory.entryStatus(childName, in: dir.fd) : RootedDirectory.entryStatus(raw, in: dir.fd)
                 guard let st else {
                     notChecked.append(Diagnostic(Location("/" + childPath), "cannot be looked at: \(String(cString: strerror(err)))", unscanned: .input))
                     continue
                 }
                 switch st.st_mode & S_IFMT {
                 case S_IFREG:
-                    files.append(File(dir: d, name: name, rawName: valid == nil ? raw : nil, mode: st.st_mode, path: childPath))
-                    if valid != nil, name == "RECORD", PythonFiles.isRecord(childPath) { records.append(childPath) }
+                    files.append(File(dir: d, name: childName, rawName: valid == nil ? raw : nil, mode: st.st_mode, path: childPath))
+                    if valid != nil, childName == "RECORD", PythonFiles.isRecord(childPath) { records.append(childPath) }
                 case S_IFDIR:
                     guard valid != nil else {
                         notChecked.append(Diagnostic(Location("/" + childPath), "directory name is not UTF-8; not walked", unscanned: .input))
@@ -101,9 +112,7 @@ struct ProgramWalk: Sendable {
                         notChecked.append(Diagnostic(Location("/" + childPath), "more than \(Self.maxDepth) directories deep; not walked", unscanned: .input))
                         continue
                     }
-                    do { stack.append((try RootedDirectory.openSubdirectory(name, in: dirFD, fullPath: childPath), childPath, depth + 1)) } catch {
-                        notChecked.append(Diagnostic(Location("/" + childPath), "directory not walked for unowned files: \(error)", unscanned: .input))
-                    }
+                    stack.append((dir, childName, childPath, depth + 1))
                 default:
                     // Links are not files of their own; devices, FIFOs and sockets are not programs.
                     continue
@@ -120,6 +129,13 @@ struct ProgramWalk: Sendable {
         kernelDirectories.contains(String(path.split(separator: "/", maxSplits: 1).first ?? ""))
     }
 
+    /// What the mode and name alone say: an execute bit or a shared-library name; nil when the header must tell.
+    static func kindByName(_ file: File) -> Kind? {
+        if file.mode & 0o111 != 0 { return .program("executable") }
+        if file.name.hasSuffix(".so") || file.name.contains(".so.") { return .program("shared library") }
+        return nil
+    }
+
     enum Kind: Sendable, Equatable {
         case program(String)
         case other
@@ -129,8 +145,7 @@ struct ProgramWalk: Sendable {
     /// Whether an unowned regular file is a program or a library: an execute bit, a shared-library name
     /// (`*.so`, `*.so.*`), or an ELF shared object (`ET_DYN`, read from its first 18 bytes).
     static func kind(_ file: File, rooted: RootedDirectory, dirFD: Int32) -> Kind {
-        if file.mode & 0o111 != 0 { return .program("executable") }
-        if file.name.hasSuffix(".so") || file.name.contains(".so.") { return .program("shared library") }
+        if let known = kindByName(file) { return known }
         let fd: Int32
         if let raw = file.rawName {
             guard let opened = RootedDirectory.openRegular(raw, in: dirFD) else { return .unreadable("cannot be opened") }
@@ -146,4 +161,11 @@ struct ProgramWalk: Sendable {
         let type = header[5] == 2 ? UInt16(header[16]) << 8 | UInt16(header[17]) : UInt16(header[17]) << 8 | UInt16(header[16])
         return type == 3 ? .program("ELF shared object") : .other
     }
+}
+
+/// An open directory of the walk, closed when the last pending child lets go of it.
+private final class OpenDirectory {
+    let fd: Int32
+    init(_ fd: Int32) { self.fd = fd }
+    deinit { close(fd) }
 }

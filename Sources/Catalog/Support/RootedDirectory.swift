@@ -144,7 +144,8 @@ public struct RootedDirectory: Sendable {
     /// What is at `name` directly inside the directory `dirFD` (from `openDirectory`), without following
     /// a link there (lstat); the errno when there is nothing to stat.
     public static func entryStatus(_ name: String, in dirFD: Int32) -> (status: stat?, errno: Int32) {
-        entryStatus(Array(name.utf8), in: dirFD)
+        var st = stat()
+        return fstatat(dirFD, name, &st, AT_SYMLINK_NOFOLLOW) == 0 ? (st, 0) : (nil, errno)
     }
 
     /// `entryStatus` for a name given as raw bytes (a name read from a directory need not be UTF-8).
