@@ -16,34 +16,27 @@ enum DpkgFiles {
 
     /// Adds dpkg's files to `plan`; false when the root has no dpkg database.
     static func plan(_ plan: inout CheckPlan, rooted: RootedDirectory, width: Int) -> Bool {
-        let statusPath = admin + "/status"
-        let shownStatus = "/" + statusPath
+        let statusPath = "/\(admin)/status", diversionsPath = "/\(admin)/diversions"
         let text: String
-        do {
-            text = try TextDecoding.string(try rooted.read(statusPath, limit: limit))
-        } catch let e as FileAccessError {
-            if case .notFound = e { return false }
-            plan.notChecked.append(Diagnostic(Location(shownStatus), "dpkg status not read, so no dpkg package was checked: \(e)", unscanned: .input))
+        switch DatabaseText(rooted, statusPath) {
+        case .absent: return false
+        case .unreadable(let why):
+            plan.notChecked.append(Diagnostic(Location(statusPath), "dpkg status not read, so no dpkg package was checked: \(why)", unscanned: .input))
             return true
-        } catch {
-            plan.notChecked.append(Diagnostic(Location(shownStatus), "dpkg status not read, so no dpkg package was checked: \(error)", unscanned: .input))
-            return true
+        case .text(let t): text = t
         }
-        let (records, statusDiags) = DpkgDatabase.status(text, path: shownStatus)
+        let (records, statusDiags) = DpkgDatabase.status(text, path: statusPath)
         plan.diagnostics += statusDiags
 
         var diverted: [String: DpkgDatabase.Diversion] = [:]
-        let diversionsPath = admin + "/diversions"
-        do {
-            let (list, diags) = DpkgDatabase.diversions(try TextDecoding.string(try rooted.read(diversionsPath, limit: limit)), path: "/" + diversionsPath)
+        switch DatabaseText(rooted, diversionsPath) {
+        case .absent: break
+        case .unreadable(let why):
+            plan.notChecked.append(Diagnostic(Location(diversionsPath), "dpkg diversions not read, so diverted files may be reported missing: \(why)", unscanned: .input))
+        case .text(let t):
+            let (list, diags) = DpkgDatabase.diversions(t, path: diversionsPath)
             plan.diagnostics += diags
             for d in list { diverted[key(d.from)] = d }
-        } catch let e as FileAccessError {
-            if case .notFound = e {} else {
-                plan.notChecked.append(Diagnostic(Location("/" + diversionsPath), "dpkg diversions not read, so diverted files may be reported missing: \(e)", unscanned: .input))
-            }
-        } catch {
-            plan.notChecked.append(Diagnostic(Location("/" + diversionsPath), "dpkg diversions not read, so diverted files may be reported missing: \(error)", unscanned: .input))
         }
 
         // The info files are read, parsed and matched with the conffiles and diversions on every core;
@@ -166,5 +159,23 @@ enum DpkgFiles {
             out.entries.append(Entry(dir: dir, name: file, shown: target, hash: sums[k] ?? conffile?.hash, conffile: conffile != nil))
         }
         return out
+    }
+}
+
+/// A database file read whole through the root-scoped reader and decoded as text.
+enum DatabaseText {
+    case absent
+    case unreadable(String)
+    case text(String)
+
+    /// `path` is taken from the root.
+    init(_ rooted: RootedDirectory, _ path: String, limit: Int = DpkgFiles.limit) {
+        do {
+            self = .text(try TextDecoding.string(try rooted.read(String(path.drop(while: { $0 == "/" })), limit: limit)))
+        } catch let e as FileAccessError {
+            if case .notFound = e { self = .absent } else { self = .unreadable(e.description) }
+        } catch {
+            self = .unreadable("\(error)")
+        }
     }
 }

@@ -211,7 +211,8 @@ struct FileChecker: Sendable {
                 guard let target = RootedDirectory.linkTarget(item.name, in: dirFD) else {
                     return .notChecked("'\(item.shown)': its link target cannot be read")
                 }
-                let differs = FileChecker.hex(of: Array(target.utf8), expected.algorithm) != expected.text
+                // apk records SHA-1 for links; any other algorithm cannot match.
+                let differs = expected.algorithm != .sha1 || FileDigest.sha1(Array(target.utf8)).value != expected.text
                 return differs ? .modified(typeChanged: false, differs: true, reason: nil) : .present(hashed: true, regular: false)
             }
             let typeChanged = kind != S_IFREG
@@ -314,16 +315,6 @@ struct FileChecker: Sendable {
             h.update(bufferPointer: UnsafeRawBufferPointer(rebasing: buffer[..<n]))
         }
         return Hex.encode(h.finalize())
-    }
-
-    static func hex(of bytes: [UInt8], _ algorithm: ProvenantCore.Digest.Algorithm) -> String {
-        switch algorithm {
-        case .md5: Hex.encode(Insecure.MD5.hash(data: bytes))
-        case .sha1: Hex.encode(Insecure.SHA1.hash(data: bytes))
-        case .sha256: Hex.encode(SHA256.hash(data: bytes))
-        case .sha384: Hex.encode(SHA384.hash(data: bytes))
-        case .sha512: Hex.encode(SHA512.hash(data: bytes))
-        }
     }
 }
 

@@ -4,16 +4,15 @@ import ProvenantCore
 
 /// The regular files of the directories programs and libraries are loaded from: `bin`, `sbin` and
 /// `lib*` at the root, in `usr` and in `usr/local`, and everything below them. Each top directory is
-/// resolved inside the root first (so `/bin -> usr/bin` is walked once, as `usr/bin`); below it no link
-/// is followed, so every path found is the file's real one. A top directory that leads into proc, sys,
-/// dev or run is not entered.
+/// resolved inside the root first (so `/bin -> usr/bin` is walked once, as `usr/bin`), then walked by
+/// the catalog's `FileIndex`, which follows no link, so every path found is the file's real one. A top
+/// directory that leads into proc, sys, dev or run is not entered.
 struct ProgramWalk: Sendable {
     struct File: Sendable {
         var dir: Int
         var name: String
-        /// The name's bytes when they are not UTF-8 (then `name` shows them with replacement characters).
-        var rawName: [UInt8]?
-        var mode: mode_t
+        var executable: Bool
+        /// Relative to the root.
         var path: String
     }
 
@@ -23,7 +22,6 @@ struct ProgramWalk: Sendable {
     var records: [String] = []
     var notChecked: [Diagnostic] = []
 
-    static let maxDepth = 256
     static let bases = ["", "usr", "usr/local"]
 
     static func isProgramDirectory(_ name: String) -> Bool { name == "bin" || name == "sbin" || name.hasPrefix("lib") }
@@ -60,63 +58,22 @@ struct ProgramWalk: Sendable {
             }
             chosen.append(t)
         }
-        for top in chosen { walk(top, rooted: rooted) }
-    }
-
-    private mutating func walk(_ top: String, rooted: RootedDirectory) {
-        let topFD: Int32
-        do { topFD = try rooted.openDirectory(top) } catch {
-            notChecked.append(Diagnostic(Location("/" + top), "directory not walked for unowned files: \(error)", unscanned: .input))
-            return
-        }
-        // A pending directory holds its parent open and is opened only when its turn comes, so at most
-        // one descriptor per level is open however wide a directory is.
-        var stack: [(parent: OpenDirectory?, name: String, path: String, depth: Int)] = [(nil, "", top, 0)]
-        let first = OpenDirectory(topFD)
-        while let (parent, name, path, depth) = stack.popLast() {
-            let dir: OpenDirectory
-            if let parent {
-                do { dir = OpenDirectory(try RootedDirectory.openSubdirectory(name, in: parent.fd, fullPath: path)) } catch {
-                    notChecked.append(Diagnostic(Location("/" + path), "directory not walked for unowned files: \(error)", unscanned: .input))
-                    continue
-                }
-            } else {
-                dir = first
+        var dirIndex: [String: Int] = [:]
+        for top in chosen {
+            // The top is a real path inside the root (no link on the way), so it is walked from there.
+            let index = FileIndex(root: rooted.root == "/" ? "/" + top : rooted.root + "/" + top)
+            for d in index.diagnostics {
+                notChecked.append(Diagnostic(Location("/" + top + (d.location.path == "." ? "" : "/" + d.location.path)),
+                                             "not walked for unowned files: \(d.message)", unscanned: .input))
             }
-            let names: [[UInt8]]
-            do { names = try RootedDirectory.names(in: dir.fd, fullPath: path) } catch {
-                notChecked.append(Diagnostic(Location("/" + path), "directory not walked for unowned files: \(error)", unscanned: .input))
-                continue
-            }
-            let d = dirs.count
-            dirs.append(path)
-            for raw in names.sorted(by: { $0.lexicographicallyPrecedes($1) }) {
-                let valid = String(validating: raw, as: UTF8.self)
-                let childName = valid ?? String(decoding: raw, as: UTF8.self)
-                let childPath = path + "/" + childName
-                let (st, err) = valid != nil ? RootedDirectory.entryStatus(childName, in: dir.fd) : RootedDirectory.entryStatus(raw, in: dir.fd)
-                guard let st else {
-                    notChecked.append(Diagnostic(Location("/" + childPath), "cannot be looked at: \(String(cString: strerror(err)))", unscanned: .input))
-                    continue
-                }
-                switch st.st_mode & S_IFMT {
-                case S_IFREG:
-                    files.append(File(dir: d, name: childName, rawName: valid == nil ? raw : nil, mode: st.st_mode, path: childPath))
-                    if valid != nil, childName == "RECORD", PythonFiles.isRecord(childPath) { records.append(childPath) }
-                case S_IFDIR:
-                    guard valid != nil else {
-                        notChecked.append(Diagnostic(Location("/" + childPath), "directory name is not UTF-8; not walked", unscanned: .input))
-                        continue
-                    }
-                    guard depth < Self.maxDepth else {
-                        notChecked.append(Diagnostic(Location("/" + childPath), "more than \(Self.maxDepth) directories deep; not walked", unscanned: .input))
-                        continue
-                    }
-                    stack.append((dir, childName, childPath, depth + 1))
-                default:
-                    // Links are not files of their own; devices, FIFOs and sockets are not programs.
-                    continue
-                }
+            for f in index.files {
+                let path = top + "/" + f.path
+                let slash = path.utf8.lastIndex(of: UInt8(ascii: "/"))!
+                let dir = String(path[..<slash]), name = String(path[path.utf8.index(after: slash)...])
+                let d: Int
+                if let known = dirIndex[dir] { d = known } else { d = dirs.count; dirs.append(dir); dirIndex[dir] = d }
+                files.append(File(dir: d, name: name, executable: f.isExecutable, path: path))
+                if name == "RECORD", PythonFiles.isRecord(path) { records.append(path) }
             }
         }
     }
@@ -131,7 +88,7 @@ struct ProgramWalk: Sendable {
 
     /// What the mode and name alone say: an execute bit or a shared-library name; nil when the header must tell.
     static func kindByName(_ file: File) -> Kind? {
-        if file.mode & 0o111 != 0 { return .program("executable") }
+        if file.executable { return .program("executable") }
         if file.name.hasSuffix(".so") || file.name.contains(".so.") { return .program("shared library") }
         return nil
     }
@@ -147,12 +104,7 @@ struct ProgramWalk: Sendable {
     static func kind(_ file: File, rooted: RootedDirectory, dirFD: Int32) -> Kind {
         if let known = kindByName(file) { return known }
         let fd: Int32
-        if let raw = file.rawName {
-            guard let opened = RootedDirectory.openRegular(raw, in: dirFD) else { return .unreadable("cannot be opened") }
-            fd = opened
-        } else {
-            do { fd = try rooted.open(file.name, in: dirFD, fullPath: file.path) } catch { return .unreadable(error.description) }
-        }
+        do { fd = try rooted.open(file.name, in: dirFD, fullPath: file.path) } catch { return .unreadable(error.description) }
         defer { close(fd) }
         var header = [UInt8](repeating: 0, count: 18)
         let n = header.withUnsafeMutableBytes { read(fd, $0.baseAddress, 18) }
@@ -161,11 +113,4 @@ struct ProgramWalk: Sendable {
         let type = header[5] == 2 ? UInt16(header[16]) << 8 | UInt16(header[17]) : UInt16(header[17]) << 8 | UInt16(header[16])
         return type == 3 ? .program("ELF shared object") : .other
     }
-}
-
-/// An open directory of the walk, closed when the last pending child lets go of it.
-private final class OpenDirectory {
-    let fd: Int32
-    init(_ fd: Int32) { self.fd = fd }
-    deinit { close(fd) }
 }

@@ -136,7 +136,7 @@ public struct VerifyFiles: Sendable {
     /// object by its header reads every unowned file without an execute bit or a library name (compiled
     /// Python files left by installers are thousands), so that is spread over the cores.
     static func unowned(_ walk: ProgramWalk, owned: Set<String>, rooted: RootedDirectory, width: Int) -> (findings: [FileDrift], notChecked: [Diagnostic]) {
-        let candidates = walk.files.indices.filter { walk.files[$0].rawName != nil || !owned.contains(walk.files[$0].path) }
+        let candidates = walk.files.indices.filter { !owned.contains(walk.files[$0].path) }
         let claims = Parallel.Claims(count: candidates.count, chunk: 256)
         let parts = Parallel.map(width: width) { _ in
             var chain = DirectoryChain(rooted: rooted)
@@ -165,9 +165,8 @@ public struct VerifyFiles: Sendable {
             let shown = "/" + file.path
             switch kind {
             case .program(let what):
-                let suffix = file.rawName == nil ? "" : "; its name is not UTF-8"
                 findings.append(FileDrift(rule: .fileUnowned, path: shown, source: nil, package: nil, check: "unowned", conffile: false,
-                                          note: what + suffix, message: "\(what) that no package database claims\(suffix)"))
+                                          note: what, message: "\(what) that no package database claims"))
             case .other: continue
             case .unreadable(let reason):
                 notChecked.append(Diagnostic(Location(shown), "unowned file not read, so whether it is a library is unknown: \(reason)", unscanned: .input))
