@@ -12,15 +12,12 @@ enum ApkFiles {
     static func plan(_ plan: inout CheckPlan, rooted: RootedDirectory) -> Bool {
         let shown = "/" + database
         let text: String
-        do {
-            text = try TextDecoding.string(try rooted.read(database, limit: DpkgFiles.limit))
-        } catch let e as FileAccessError {
-            if case .notFound = e { return false }
-            plan.notChecked.append(Diagnostic(Location(shown), "apk database not read, so no apk package was checked: \(e)", unscanned: .input))
+        switch DatabaseText(rooted, shown) {
+        case .absent: return false
+        case .unreadable(let why):
+            plan.notChecked.append(Diagnostic(Location(shown), "apk database not read, so no apk package was checked: \(why)", unscanned: .input))
             return true
-        } catch {
-            plan.notChecked.append(Diagnostic(Location(shown), "apk database not read, so no apk package was checked: \(error)", unscanned: .input))
-            return true
+        case .text(let t): text = t
         }
         for record in ApkDatabase.records(text) {
             guard let name = record.first("P"), !name.isEmpty else {

@@ -16,42 +16,37 @@ enum DpkgFiles {
 
     /// Adds dpkg's files to `plan`; false when the root has no dpkg database.
     static func plan(_ plan: inout CheckPlan, rooted: RootedDirectory, width: Int) -> Bool {
-        let statusPath = admin + "/status"
-        let shownStatus = "/" + statusPath
+        let statusPath = "/\(admin)/status", diversionsPath = "/\(admin)/diversions"
         let text: String
-        do {
-            text = try TextDecoding.string(try rooted.read(statusPath, limit: limit))
-        } catch let e as FileAccessError {
-            if case .notFound = e { return false }
-            plan.notChecked.append(Diagnostic(Location(shownStatus), "dpkg status not read, so no dpkg package was checked: \(e)", unscanned: .input))
+        switch DatabaseText(rooted, statusPath) {
+        case .absent: return false
+        case .unreadable(let why):
+            plan.notChecked.append(Diagnostic(Location(statusPath), "dpkg status not read, so no dpkg package was checked: \(why)", unscanned: .input))
             return true
-        } catch {
-            plan.notChecked.append(Diagnostic(Location(shownStatus), "dpkg status not read, so no dpkg package was checked: \(error)", unscanned: .input))
-            return true
+        case .text(let t): text = t
         }
-        let (records, statusDiags) = DpkgDatabase.status(text, path: shownStatus)
+        let (records, statusDiags) = DpkgDatabase.status(text, path: statusPath)
         plan.diagnostics += statusDiags
 
         var diverted: [String: DpkgDatabase.Diversion] = [:]
-        let diversionsPath = admin + "/diversions"
-        do {
-            let (list, diags) = DpkgDatabase.diversions(try TextDecoding.string(try rooted.read(diversionsPath, limit: limit)), path: "/" + diversionsPath)
+        switch DatabaseText(rooted, diversionsPath) {
+        case .absent: break
+        case .unreadable(let why):
+            plan.notChecked.append(Diagnostic(Location(diversionsPath), "dpkg diversions not read, so diverted files may be reported missing: \(why)", unscanned: .input))
+        case .text(let t):
+            let (list, diags) = DpkgDatabase.diversions(t, path: diversionsPath)
             plan.diagnostics += diags
             for d in list { diverted[key(d.from)] = d }
-        } catch let e as FileAccessError {
-            if case .notFound = e {} else {
-                plan.notChecked.append(Diagnostic(Location("/" + diversionsPath), "dpkg diversions not read, so diverted files may be reported missing: \(e)", unscanned: .input))
-            }
-        } catch {
-            plan.notChecked.append(Diagnostic(Location("/" + diversionsPath), "dpkg diversions not read, so diverted files may be reported missing: \(error)", unscanned: .input))
         }
 
-        // The info files are read and parsed on every core; the plan is then built in status order.
+        // The info files are read, parsed and matched with the conffiles and diversions on every core;
+        // the plan is then built in status order.
         let installed = records.filter(\.hasFiles)
         let claims = Parallel.Claims(count: installed.count, chunk: 8)
+        let divertedNow = diverted
         let parts = Parallel.map(width: width) { _ in
             var out: [(Int, PackageFiles)] = []
-            while let r = claims.claim() { for i in r { out.append((i, read(installed[i], rooted: rooted))) } }
+            while let r = claims.claim() { for i in r { out.append((i, read(installed[i], diverted: divertedNow, rooted: rooted))) } }
             return out
         }
         var files = [PackageFiles?](repeating: nil, count: installed.count)
@@ -61,19 +56,11 @@ enum DpkgFiles {
             guard let pf else { continue }
             plan.diagnostics += pf.diagnostics
             plan.notChecked += pf.notChecked
-            guard let list = pf.list else { continue }
+            guard pf.listed else { continue }
             let owner = plan.owner(.dpkg, record.name, origin: pf.listPath)
-            var conffiles: [String: DpkgDatabase.Conffile] = [:]
-            for c in record.conffiles { conffiles[key(c.path)] = c }
-            for (n, path) in list.enumerated() {
-                let k = key(path)
-                var target = path
-                // A diversion by another package (or a local one) moved this package's file.
-                if let d = diverted[k], d.package != record.name { target = d.to }
-                let conffile = conffiles[k]
-                let hash = pf.sums[k] ?? conffile?.hash
-                plan.add(target, shown: target, expected: hash.map { ExpectedDigest(algorithm: .md5, text: $0) }, owner: owner,
-                         conffile: conffile != nil, origin: Location(pf.listPath, line: n + 1))
+            for e in pf.entries {
+                plan.append(dir: e.dir, name: e.name, shown: e.shown, expected: e.hash.map { ExpectedDigest(algorithm: .md5, text: $0) },
+                            owner: owner, conffile: e.conffile)
             }
         }
         return true
@@ -90,20 +77,29 @@ enum DpkgFiles {
         return String(s)
     }
 
+    /// One path of a package, placed inside the root, with the digest dpkg checks it against.
+    struct Entry: Sendable {
+        var dir: String
+        var name: String
+        var shown: String
+        var hash: String?
+        var conffile: Bool
+    }
+
     struct PackageFiles: Sendable {
-        /// nil when the `.list` could not be read: the package's files are unknown.
-        var list: [String]?
+        /// false when the `.list` could not be read: the package's files are unknown.
+        var listed = false
         var listPath: String
-        var sums: [String: String] = [:]
+        var entries: [Entry] = []
         var diagnostics: [Diagnostic] = []
         var notChecked: [Diagnostic] = []
     }
 
     /// `info/<package>[:<arch>].list` and `.md5sums`, named as dpkg names them (with the architecture
     /// for `Multi-Arch: same` packages), the other spelling tried when that one is absent.
-    static func read(_ record: DpkgDatabase.Record, rooted: RootedDirectory) -> PackageFiles {
+    static func read(_ record: DpkgDatabase.Record, diverted: [String: DpkgDatabase.Diversion], rooted: RootedDirectory) -> PackageFiles {
         let name = record.name
-        var out = PackageFiles(list: nil, listPath: "/\(admin)/info/\(name).list")
+        var out = PackageFiles(listPath: "/\(admin)/info/\(name).list")
         guard !name.contains("/"), name != ".", name != ".." else {
             out.notChecked.append(Diagnostic(Location("/\(admin)/status", line: record.line), "package name '\(name)' is not a file name; its files are not checked", unscanned: .input))
             return out
@@ -126,10 +122,12 @@ enum DpkgFiles {
             }
             return nil
         }
+        var list: [String] = []
         if let (path, bytes) = info("list") {
             out.listPath = path
+            out.listed = true
             let (paths, undecodable) = DpkgDatabase.fileList(bytes)
-            out.list = paths
+            list = paths
             for n in undecodable {
                 out.notChecked.append(Diagnostic(Location(path, line: n), "path is not UTF-8; not checked", unscanned: .input))
             }
@@ -137,11 +135,47 @@ enum DpkgFiles {
             // dpkg says the same and assumes the package has no files.
             out.notChecked.append(Diagnostic(Location(out.listPath), "files list of '\(name)' is missing, so its files are not checked", unscanned: .input))
         }
+        var sums: [String: String] = [:]
         if let (path, bytes) = info("md5sums") {
             let (lines, malformed) = DpkgDatabase.md5sums(bytes)
-            for l in lines { out.sums[key(l.path)] = l.hash }
+            sums.reserveCapacity(lines.count)
+            for l in lines { sums[key(l.path)] = l.hash }
             for n in malformed { out.diagnostics.append(Diagnostic(Location(path, line: n), "md5sums line is not '<md5>  <path>', skipped")) }
         }
+        var conffiles: [String: DpkgDatabase.Conffile] = [:]
+        for c in record.conffiles { conffiles[key(c.path)] = c }
+        out.entries.reserveCapacity(list.count)
+        for (n, path) in list.enumerated() {
+            let k = key(path)
+            var target = path
+            // A diversion by another package (or a local one) moved this package's file.
+            if let d = diverted[k], d.package != record.name { target = d.to }
+            guard let place = CheckPlan.place(target) else {
+                out.notChecked.append(Diagnostic(Location(out.listPath, line: n + 1), "'\(target)' leaves the root; not read", unscanned: .input))
+                continue
+            }
+            guard let (dir, file) = place else { continue }
+            let conffile = conffiles[k]
+            out.entries.append(Entry(dir: dir, name: file, shown: target, hash: sums[k] ?? conffile?.hash, conffile: conffile != nil))
+        }
         return out
+    }
+}
+
+/// A database file read whole through the root-scoped reader and decoded as text.
+enum DatabaseText {
+    case absent
+    case unreadable(String)
+    case text(String)
+
+    /// `path` is taken from the root.
+    init(_ rooted: RootedDirectory, _ path: String, limit: Int = DpkgFiles.limit) {
+        do {
+            self = .text(try TextDecoding.string(try rooted.read(String(path.drop(while: { $0 == "/" })), limit: limit)))
+        } catch let e as FileAccessError {
+            if case .notFound = e { self = .absent } else { self = .unreadable(e.description) }
+        } catch {
+            self = .unreadable("\(error)")
+        }
     }
 }

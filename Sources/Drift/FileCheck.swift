@@ -57,26 +57,66 @@ struct CheckPlan: Sendable {
     /// the root is refused, never read. Returns false when it was refused.
     @discardableResult
     mutating func add(_ path: String, shown: String, expected: ExpectedDigest?, owner: Int, conffile: Bool = false,
-                      presence: Bool = true, linkDigest: Bool = false, origin: Location) -> Bool {
-        var rel = Substring(path)
-        while rel.hasPrefix("/") { rel = rel.dropFirst() }
-        let resolved: String
-        do { resolved = try RootPath.resolve(String(rel)) } catch {
-            notChecked.append(Diagnostic(origin, "'\(path)' leaves the root; not read", unscanned: .input))
+                      presence: Bool = true, linkDigest: Bool = false, origin: @autoclosure () -> Location) -> Bool {
+        guard let place = Self.place(path) else {
+            notChecked.append(Diagnostic(origin(), "'\(path)' leaves the root; not read", unscanned: .input))
             return false
         }
         // The root itself is there by definition.
-        guard !resolved.isEmpty else { return true }
-        let dir = PathText.parent(resolved), name = PathText.lastComponent(resolved)
+        guard let (dir, name) = place else { return true }
+        append(dir: dir, name: name, shown: shown, expected: expected, owner: owner, conffile: conffile, presence: presence, linkDigest: linkDigest)
+        return true
+    }
+
+    /// Adds a path already split by `place`.
+    mutating func append(dir: String, name: String, shown: String, expected: ExpectedDigest?, owner: Int, conffile: Bool = false,
+                         presence: Bool = true, linkDigest: Bool = false) {
         let d: Int
-        if let known = dirIndex[dir == "/" ? "" : dir] { d = known } else {
+        if let known = dirIndex[dir] { d = known } else {
             d = dirs.count
-            dirs.append(dir == "/" ? "" : dir)
-            dirIndex[dirs[d]] = d
+            dirs.append(dir)
+            dirIndex[dir] = d
         }
         items.append(CheckItem(dir: d, name: name, shown: shown, expected: expected, owner: owner, conffile: conffile,
                                presence: presence, linkDigest: linkDigest))
-        return true
+    }
+
+    /// `path` (absolute or relative, taken from the root) as its directory and name relative to the root;
+    /// `.some(nil)` for the root itself, nil when it climbs above the root. Safe to call on any thread.
+    static func place(_ path: String) -> (dir: String, name: String)?? {
+        var rel = Substring(path)
+        while rel.hasPrefix("/") { rel = rel.dropFirst() }
+        let resolved: String
+        if let plain = plain(rel) { resolved = plain } else {
+            do { resolved = try RootPath.resolve(String(rel)) } catch { return nil }
+        }
+        guard !resolved.isEmpty else { return .some(nil) }
+        let slash = resolved.utf8.lastIndex(of: UInt8(ascii: "/"))
+        let dir = slash.map { String(resolved[..<$0]) } ?? ""
+        let name = slash.map { String(resolved[resolved.utf8.index(after: $0)...]) } ?? resolved
+        return (dir, name)
+    }
+}
+
+extension CheckPlan {
+    /// `rel` as it is when it needs no resolving (nearly every database path): no empty, `.` or `..`
+    /// component and no trailing slash; nil otherwise, for `RootPath.resolve`.
+    static func plain(_ rel: Substring) -> String? {
+        guard !rel.isEmpty else { return "" }
+        let slash = UInt8(ascii: "/"), dot = UInt8(ascii: ".")
+        var length = 0, dots = 0
+        for b in rel.utf8 {
+            if b == slash {
+                // An empty component, or `.` or `..`.
+                if length == 0 || (dots == length && length <= 2) { return nil }
+                length = 0; dots = 0
+            } else {
+                length += 1
+                if b == dot { dots += 1 }
+            }
+        }
+        if length == 0 || (dots == length && length <= 2) { return nil }
+        return String(rel)
     }
 }
 
@@ -113,7 +153,10 @@ struct FileChecker: Sendable {
     }
 
     func run() -> Result {
-        let order = plan.items.indices.sorted { (plan.items[$0].dir, $0) < (plan.items[$1].dir, $1) }
+        // By directory path, so neighbouring directories share their ancestors on a worker's chain.
+        var rank = [Int](repeating: 0, count: plan.dirs.count)
+        for (r, d) in plan.dirs.indices.sorted(by: { plan.dirs[$0].utf8.lexicographicallyPrecedes(plan.dirs[$1].utf8) }).enumerated() { rank[d] = r }
+        let order = plan.items.indices.sorted { (rank[plan.items[$0].dir], $0) < (rank[plan.items[$1].dir], $1) }
         let claims = Parallel.Claims(count: order.count, chunk: 64)
         let parts = Parallel.map(width: width) { _ in
             var worker = Worker(rooted: rooted, plan: plan)
@@ -133,20 +176,21 @@ struct FileChecker: Sendable {
         return Result(outcomes: outcomes, canonicalDirs: canonical)
     }
 
-    /// One worker's open directory and read buffer.
+    /// One worker's open directories and read buffer.
     struct Worker {
         let rooted: RootedDirectory
         let plan: CheckPlan
         var dir = -1
         var dirFD: Int32 = -1
         var dirFailure: CheckOutcome?
+        var chain: DirectoryChain
         var canonical: [Int: String] = [:]
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: FileChecker.chunk, alignment: 64)
 
-        init(rooted: RootedDirectory, plan: CheckPlan) { self.rooted = rooted; self.plan = plan }
+        init(rooted: RootedDirectory, plan: CheckPlan) { self.rooted = rooted; self.plan = plan; chain = DirectoryChain(rooted: rooted) }
 
         mutating func finish() {
-            if dirFD >= 0 { close(dirFD) }
+            chain.close()
             buffer.deallocate()
         }
 
@@ -167,7 +211,8 @@ struct FileChecker: Sendable {
                 guard let target = RootedDirectory.linkTarget(item.name, in: dirFD) else {
                     return .notChecked("'\(item.shown)': its link target cannot be read")
                 }
-                let differs = FileChecker.hex(of: Array(target.utf8), expected.algorithm) != expected.text
+                // apk records SHA-1 for links; any other algorithm cannot match.
+                let differs = expected.algorithm != .sha1 || FileDigest.sha1(Array(target.utf8)).value != expected.text
                 return differs ? .modified(typeChanged: false, differs: true, reason: nil) : .present(hashed: true, regular: false)
             }
             let typeChanged = kind != S_IFREG
@@ -196,11 +241,11 @@ struct FileChecker: Sendable {
 
         /// Opens directory `d`, or remembers why every path in it is missing or cannot be looked at.
         mutating func enter(_ d: Int) {
-            if dirFD >= 0 { close(dirFD); dirFD = -1 }
             dir = d
+            dirFD = -1
             dirFailure = nil
             do {
-                let (fd, real) = try rooted.openDirectoryResolved(plan.dirs[d])
+                let (fd, real) = try chain.enter(plan.dirs[d])
                 dirFD = fd
                 canonical[d] = real
             } catch {
@@ -271,14 +316,52 @@ struct FileChecker: Sendable {
         }
         return Hex.encode(h.finalize())
     }
+}
 
-    static func hex(of bytes: [UInt8], _ algorithm: ProvenantCore.Digest.Algorithm) -> String {
-        switch algorithm {
-        case .md5: Hex.encode(Insecure.MD5.hash(data: bytes))
-        case .sha1: Hex.encode(Insecure.SHA1.hash(data: bytes))
-        case .sha256: Hex.encode(SHA256.hash(data: bytes))
-        case .sha384: Hex.encode(SHA384.hash(data: bytes))
-        case .sha512: Hex.encode(SHA512.hash(data: bytes))
+/// The directories from the root down to the one entered last, each open and with its real path, so
+/// entering a neighbouring directory opens only the components that differ. Each component is opened
+/// from its parent without following a link; a link, or anything that is not a plain directory, is
+/// handed to the root-scoped reader, which resolves it inside the root (or says why it cannot).
+struct DirectoryChain {
+    let rooted: RootedDirectory
+    private var links: [(path: String, fd: Int32, canonical: String)] = []
+
+    init(rooted: RootedDirectory) { self.rooted = rooted }
+
+    /// Opens `path` (relative to the root, without `.` or `..`); the descriptor stays the chain's.
+    mutating func enter(_ path: String) throws(FileAccessError) -> (fd: Int32, canonical: String) {
+        while let last = links.last, !Self.isAncestor(last.path, of: path) {
+            Foundation.close(last.fd)
+            links.removeLast()
         }
+        if links.isEmpty { links.append(("", try rooted.openDirectory(""), "")) }
+        let done = links[links.count - 1].path
+        let rest = done.isEmpty ? Substring(path) : path.dropFirst(done.count + 1)
+        for component in rest.split(separator: "/") {
+            let parent = links[links.count - 1]
+            let name = String(component)
+            let next = parent.path.isEmpty ? name : parent.path + "/" + name
+            if let fd = try? RootedDirectory.openSubdirectory(name, in: parent.fd, fullPath: next) {
+                links.append((next, fd, parent.canonical.isEmpty ? name : parent.canonical + "/" + name))
+            } else {
+                let (fd, real) = try rooted.openDirectoryResolved(next)
+                links.append((next, fd, real))
+            }
+        }
+        let last = links[links.count - 1]
+        return (last.fd, last.canonical)
+    }
+
+    mutating func close() {
+        for link in links { Foundation.close(link.fd) }
+        links = []
+    }
+
+    /// Whether `ancestor` is `path` or one of the directories above it ("" is the root).
+    static func isAncestor(_ ancestor: String, of path: String) -> Bool {
+        if ancestor.isEmpty { return true }
+        let a = ancestor.utf8, p = path.utf8
+        guard p.starts(with: a) else { return false }
+        return p.count == a.count || p[p.index(p.startIndex, offsetBy: a.count)] == UInt8(ascii: "/")
     }
 }

@@ -4,16 +4,15 @@ import ProvenantCore
 
 /// The regular files of the directories programs and libraries are loaded from: `bin`, `sbin` and
 /// `lib*` at the root, in `usr` and in `usr/local`, and everything below them. Each top directory is
-/// resolved inside the root first (so `/bin -> usr/bin` is walked once, as `usr/bin`); below it no link
-/// is followed, so every path found is the file's real one. A top directory that leads into proc, sys,
-/// dev or run is not entered.
+/// resolved inside the root first (so `/bin -> usr/bin` is walked once, as `usr/bin`), then walked by
+/// the catalog's `FileIndex`, which follows no link, so every path found is the file's real one. A top
+/// directory that leads into proc, sys, dev or run is not entered.
 struct ProgramWalk: Sendable {
     struct File: Sendable {
         var dir: Int
         var name: String
-        /// The name's bytes when they are not UTF-8 (then `name` shows them with replacement characters).
-        var rawName: [UInt8]?
-        var mode: mode_t
+        var executable: Bool
+        /// Relative to the root.
         var path: String
     }
 
@@ -23,7 +22,6 @@ struct ProgramWalk: Sendable {
     var records: [String] = []
     var notChecked: [Diagnostic] = []
 
-    static let maxDepth = 256
     static let bases = ["", "usr", "usr/local"]
 
     static func isProgramDirectory(_ name: String) -> Bool { name == "bin" || name == "sbin" || name.hasPrefix("lib") }
@@ -60,54 +58,22 @@ struct ProgramWalk: Sendable {
             }
             chosen.append(t)
         }
-        for top in chosen { walk(top, rooted: rooted) }
-    }
-
-    private mutating func walk(_ top: String, rooted: RootedDirectory) {
-        let fd: Int32
-        do { fd = try rooted.openDirectory(top) } catch {
-            notChecked.append(Diagnostic(Location("/" + top), "directory not walked for unowned files: \(error)", unscanned: .input))
-            return
-        }
-        var stack: [(fd: Int32, path: String, depth: Int)] = [(fd, top, 0)]
-        while let (dirFD, path, depth) = stack.popLast() {
-            defer { close(dirFD) }
-            let names: [[UInt8]]
-            do { names = try RootedDirectory.names(in: dirFD, fullPath: path) } catch {
-                notChecked.append(Diagnostic(Location("/" + path), "directory not walked for unowned files: \(error)", unscanned: .input))
-                continue
+        var dirIndex: [String: Int] = [:]
+        for top in chosen {
+            // The top is a real path inside the root (no link on the way), so it is walked from there.
+            let index = FileIndex(root: rooted.root == "/" ? "/" + top : rooted.root + "/" + top)
+            for d in index.diagnostics {
+                notChecked.append(Diagnostic(Location("/" + top + (d.location.path == "." ? "" : "/" + d.location.path)),
+                                             "not walked for unowned files: \(d.message)", unscanned: .input))
             }
-            let d = dirs.count
-            dirs.append(path)
-            for raw in names.sorted(by: { $0.lexicographicallyPrecedes($1) }) {
-                let valid = String(validating: raw, as: UTF8.self)
-                let name = valid ?? String(decoding: raw, as: UTF8.self)
-                let childPath = path + "/" + name
-                let (st, err) = RootedDirectory.entryStatus(raw, in: dirFD)
-                guard let st else {
-                    notChecked.append(Diagnostic(Location("/" + childPath), "cannot be looked at: \(String(cString: strerror(err)))", unscanned: .input))
-                    continue
-                }
-                switch st.st_mode & S_IFMT {
-                case S_IFREG:
-                    files.append(File(dir: d, name: name, rawName: valid == nil ? raw : nil, mode: st.st_mode, path: childPath))
-                    if valid != nil, name == "RECORD", PythonFiles.isRecord(childPath) { records.append(childPath) }
-                case S_IFDIR:
-                    guard valid != nil else {
-                        notChecked.append(Diagnostic(Location("/" + childPath), "directory name is not UTF-8; not walked", unscanned: .input))
-                        continue
-                    }
-                    guard depth < Self.maxDepth else {
-                        notChecked.append(Diagnostic(Location("/" + childPath), "more than \(Self.maxDepth) directories deep; not walked", unscanned: .input))
-                        continue
-                    }
-                    do { stack.append((try RootedDirectory.openSubdirectory(name, in: dirFD, fullPath: childPath), childPath, depth + 1)) } catch {
-                        notChecked.append(Diagnostic(Location("/" + childPath), "directory not walked for unowned files: \(error)", unscanned: .input))
-                    }
-                default:
-                    // Links are not files of their own; devices, FIFOs and sockets are not programs.
-                    continue
-                }
+            for f in index.files {
+                let path = top + "/" + f.path
+                let slash = path.utf8.lastIndex(of: UInt8(ascii: "/"))!
+                let dir = String(path[..<slash]), name = String(path[path.utf8.index(after: slash)...])
+                let d: Int
+                if let known = dirIndex[dir] { d = known } else { d = dirs.count; dirs.append(dir); dirIndex[dir] = d }
+                files.append(File(dir: d, name: name, executable: f.isExecutable, path: path))
+                if name == "RECORD", PythonFiles.isRecord(path) { records.append(path) }
             }
         }
     }
@@ -120,6 +86,13 @@ struct ProgramWalk: Sendable {
         kernelDirectories.contains(String(path.split(separator: "/", maxSplits: 1).first ?? ""))
     }
 
+    /// What the mode and name alone say: an execute bit or a shared-library name; nil when the header must tell.
+    static func kindByName(_ file: File) -> Kind? {
+        if file.executable { return .program("executable") }
+        if file.name.hasSuffix(".so") || file.name.contains(".so.") { return .program("shared library") }
+        return nil
+    }
+
     enum Kind: Sendable, Equatable {
         case program(String)
         case other
@@ -129,15 +102,9 @@ struct ProgramWalk: Sendable {
     /// Whether an unowned regular file is a program or a library: an execute bit, a shared-library name
     /// (`*.so`, `*.so.*`), or an ELF shared object (`ET_DYN`, read from its first 18 bytes).
     static func kind(_ file: File, rooted: RootedDirectory, dirFD: Int32) -> Kind {
-        if file.mode & 0o111 != 0 { return .program("executable") }
-        if file.name.hasSuffix(".so") || file.name.contains(".so.") { return .program("shared library") }
+        if let known = kindByName(file) { return known }
         let fd: Int32
-        if let raw = file.rawName {
-            guard let opened = RootedDirectory.openRegular(raw, in: dirFD) else { return .unreadable("cannot be opened") }
-            fd = opened
-        } else {
-            do { fd = try rooted.open(file.name, in: dirFD, fullPath: file.path) } catch { return .unreadable(error.description) }
-        }
+        do { fd = try rooted.open(file.name, in: dirFD, fullPath: file.path) } catch { return .unreadable(error.description) }
         defer { close(fd) }
         var header = [UInt8](repeating: 0, count: 18)
         let n = header.withUnsafeMutableBytes { read(fd, $0.baseAddress, 18) }

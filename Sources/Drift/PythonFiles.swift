@@ -22,8 +22,14 @@ enum PythonFiles {
         for record in records {
             let shown = "/" + record
             let text: String
-            do { text = try TextDecoding.string(try rooted.read(record, limit: limit)) } catch {
-                plan.notChecked.append(Diagnostic(Location(shown), "RECORD not read, so its distribution's files are not checked: \(error)", unscanned: .input))
+            switch DatabaseText(rooted, record, limit: limit) {
+            case .text(let t): text = t
+            case .unreadable(let why):
+                plan.notChecked.append(Diagnostic(Location(shown), "RECORD not read, so its distribution's files are not checked: \(why)", unscanned: .input))
+                continue
+            case .absent:
+                // The walk found it; it went away since.
+                plan.notChecked.append(Diagnostic(Location(shown), "RECORD went away while the root was read; its files are not checked", unscanned: .input))
                 continue
             }
             let distInfo = PathText.parent(record)

@@ -36,32 +36,42 @@ public struct VerifyFiles: Sendable {
         do { close(try rooted.openDirectory("")) } catch { throw .rootUnreadable(root, reason: error.description) }
 
         var timer = PhaseTimer()
-        let walk = ProgramWalk(rooted: rooted)
-        timer.lap("walk bin and lib directories (\(walk.files.count) files)")
+        // The walk of the program directories runs beside the databases and the hashing: it only lists
+        // and stats, and its result is needed for Python's RECORDs and the unowned files at the end.
+        let walking = Background { ProgramWalk(rooted: rooted) }
         var os = CheckPlan()
         let hasDpkg = DpkgFiles.plan(&os, rooted: rooted, width: width)
         let hasApk = ApkFiles.plan(&os, rooted: rooted)
-        guard hasDpkg || hasApk || !walk.records.isEmpty else { throw .noDatabase(root) }
         timer.lap("read dpkg and apk databases (\(os.items.count) paths)")
         var tally = Tally()
         let osChecked = FileChecker(rooted: rooted, plan: os, width: width).run()
         timer.lap("check dpkg and apk files")
+        let walk = walking.value
+        timer.lap("wait for the walk of bin and lib directories (\(walk.files.count) files)")
+        guard hasDpkg || hasApk || !walk.records.isEmpty else { throw .noDatabase(root) }
         tally.collect(os, osChecked)
         // Python's RECORDs second: one the OS packages installed only claims its files.
-        let osOwned = Self.owned(os, osChecked)
+        var owned = Self.owned(os, osChecked)
         var python = CheckPlan()
-        PythonFiles.plan(&python, records: walk.records, osOwned: osOwned, rooted: rooted)
+        PythonFiles.plan(&python, records: walk.records, osOwned: owned, rooted: rooted)
         let pythonChecked = FileChecker(rooted: rooted, plan: python, width: width).run()
         tally.collect(python, pythonChecked)
         timer.lap("read and check \(walk.records.count) Python RECORDs (\(python.items.count) paths)")
 
-        let unowned = Self.unowned(walk, owned: osOwned.union(Self.owned(python, pythonChecked)), rooted: rooted)
+        owned.formUnion(Self.owned(python, pythonChecked))
+        let unowned = Self.unowned(walk, owned: owned, rooted: rooted, width: width)
         timer.lap("find unowned programs")
         var findings = tally.findings + unowned.findings
         var notChecked = tally.notChecked + walk.notChecked + unowned.notChecked
         findings.sort(by: FileDrift.order)
-        notChecked.sort()
-        return VerifyFilesReport(root: root, findings: findings, notChecked: notChecked, diagnostics: (os.diagnostics + python.diagnostics).sorted(),
+        // Locations name files the databases list, so they are input too: redacted, one line each.
+        let shown = { (d: Diagnostic) -> Diagnostic in
+            var d = d
+            d.location.path = Redactor.escapeControls(Redactor.redact(d.location.path))
+            return d
+        }
+        notChecked = notChecked.map(shown).sorted()
+        return VerifyFilesReport(root: root, findings: findings, notChecked: notChecked, diagnostics: (os.diagnostics + python.diagnostics).map(shown).sorted(),
                                  filesChecked: tally.filesChecked, pathsPresent: tally.present,
                                  packages: os.packages.merging(python.packages, uniquingKeysWith: +), filesWalked: walk.files.count)
     }
@@ -122,30 +132,67 @@ public struct VerifyFiles: Sendable {
         }
     }
 
-    /// The walked files no database claims that are programs or libraries.
-    static func unowned(_ walk: ProgramWalk, owned: Set<String>, rooted: RootedDirectory) -> (findings: [FileDrift], notChecked: [Diagnostic]) {
+    /// The walked files no database claims that are programs or libraries. Telling an ELF shared
+    /// object by its header reads every unowned file without an execute bit or a library name (compiled
+    /// Python files left by installers are thousands), so that is spread over the cores.
+    static func unowned(_ walk: ProgramWalk, owned: Set<String>, rooted: RootedDirectory, width: Int) -> (findings: [FileDrift], notChecked: [Diagnostic]) {
+        let candidates = walk.files.indices.filter { !owned.contains(walk.files[$0].path) }
+        let claims = Parallel.Claims(count: candidates.count, chunk: 256)
+        let parts = Parallel.map(width: width) { _ in
+            var chain = DirectoryChain(rooted: rooted)
+            defer { chain.close() }
+            var out: [(Int, ProgramWalk.Kind)] = []
+            while let r = claims.claim() {
+                for k in r {
+                    let file = walk.files[candidates[k]]
+                    if let known = ProgramWalk.kindByName(file) { out.append((k, known)); continue }
+                    do {
+                        let (fd, _) = try chain.enter(walk.dirs[file.dir])
+                        out.append((k, ProgramWalk.kind(file, rooted: rooted, dirFD: fd)))
+                    } catch {
+                        out.append((k, .unreadable("its directory cannot be opened: \(error)")))
+                    }
+                }
+            }
+            return out
+        }
+        var kinds = [ProgramWalk.Kind](repeating: .other, count: candidates.count)
+        for part in parts { for (k, kind) in part { kinds[k] = kind } }
         var findings: [FileDrift] = []
         var notChecked: [Diagnostic] = []
-        var dir = -1
-        var dirFD: Int32 = -1
-        defer { if dirFD >= 0 { close(dirFD) } }
-        for file in walk.files where file.rawName != nil || !owned.contains(file.path) {
-            if file.dir != dir {
-                if dirFD >= 0 { close(dirFD); dirFD = -1 }
-                dir = file.dir
-                dirFD = (try? rooted.openDirectory(walk.dirs[dir])) ?? -1
-            }
+        for (k, kind) in kinds.enumerated() {
+            let file = walk.files[candidates[k]]
             let shown = "/" + file.path
-            switch dirFD >= 0 ? ProgramWalk.kind(file, rooted: rooted, dirFD: dirFD) : .unreadable("its directory cannot be opened") {
-            case .program(let kind):
-                let suffix = file.rawName == nil ? "" : "; its name is not UTF-8"
+            switch kind {
+            case .program(let what):
                 findings.append(FileDrift(rule: .fileUnowned, path: shown, source: nil, package: nil, check: "unowned", conffile: false,
-                                          note: kind + suffix, message: "\(kind) that no package database claims\(suffix)"))
+                                          note: what, message: "\(what) that no package database claims"))
             case .other: continue
             case .unreadable(let reason):
                 notChecked.append(Diagnostic(Location(shown), "unowned file not read, so whether it is a library is unknown: \(reason)", unscanned: .input))
             }
         }
         return (findings, notChecked)
+    }
+}
+
+/// A value computed on a thread of its own, waited for when it is needed.
+final class Background<T: Sendable>: @unchecked Sendable {
+    private var result: T?
+    private let done = DispatchSemaphore(value: 0)
+
+    init(_ body: @escaping @Sendable () -> T) {
+        let thread = Thread { [self] in
+            self.result = body()
+            self.done.signal()
+        }
+        thread.stackSize = 8 << 20
+        thread.start()
+    }
+
+    /// Blocks until the value is there; call once.
+    var value: T {
+        done.wait()
+        return result!
     }
 }

@@ -17,11 +17,11 @@ enum VerifyFilesTargets {
             Scratch.withFile(parts[0], target: "verify-files-dpkg", as: "var/lib/dpkg/status") { _, dir in
                 let names = ["var/lib/dpkg/diversions", "var/lib/dpkg/info/p.list", "var/lib/dpkg/info/p.md5sums"]
                 for (name, part) in zip(names, parts.dropFirst()) {
-                    FileManager.default.createFile(atPath: dir + "/" + name, contents: Data(part))
+                    _ = FileManager.default.createFile(atPath: dir + "/" + name, contents: Data(part))
                 }
                 // A packaged file for the digests to be checked against.
                 try? FileManager.default.createDirectory(atPath: dir + "/usr/bin", withIntermediateDirectories: true)
-                FileManager.default.createFile(atPath: dir + "/usr/bin/p", contents: Data("p\n".utf8))
+                _ = FileManager.default.createFile(atPath: dir + "/usr/bin/p", contents: Data("p\n".utf8))
                 _ = try? VerifyFiles(root: dir, width: 1).run()
             }
         },

@@ -144,28 +144,8 @@ public struct RootedDirectory: Sendable {
     /// What is at `name` directly inside the directory `dirFD` (from `openDirectory`), without following
     /// a link there (lstat); the errno when there is nothing to stat.
     public static func entryStatus(_ name: String, in dirFD: Int32) -> (status: stat?, errno: Int32) {
-        entryStatus(Array(name.utf8), in: dirFD)
-    }
-
-    /// `entryStatus` for a name given as raw bytes (a name read from a directory need not be UTF-8).
-    public static func entryStatus(_ name: [UInt8], in dirFD: Int32) -> (status: stat?, errno: Int32) {
         var st = stat()
-        let rc = (name + [0]).withUnsafeBufferPointer { p in
-            p.withMemoryRebound(to: CChar.self) { fstatat(dirFD, $0.baseAddress!, &st, AT_SYMLINK_NOFOLLOW) }
-        }
-        return rc == 0 ? (st, 0) : (nil, errno)
-    }
-
-    /// Opens `name` (raw bytes), a regular file directly inside `dirFD`, without following a link or
-    /// blocking on a FIFO; nil when it is anything else or cannot be opened. The caller closes it.
-    public static func openRegular(_ name: [UInt8], in dirFD: Int32) -> Int32? {
-        let fd = (name + [0]).withUnsafeBufferPointer { p in
-            p.withMemoryRebound(to: CChar.self) { openat(dirFD, $0.baseAddress!, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK) }
-        }
-        guard fd >= 0 else { return nil }
-        var st = stat()
-        guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG else { close(fd); return nil }
-        return fd
+        return fstatat(dirFD, name, &st, AT_SYMLINK_NOFOLLOW) == 0 ? (st, 0) : (nil, errno)
     }
 
     /// The target of the symbolic link `name` directly inside `dirFD`, as written; nil when it is not one.
