@@ -31,22 +31,36 @@ public enum Lookalike {
         return nil
     }
 
-    /// Known names, grouped by length, so a new name is compared with the few that could be near it.
+    /// Known names, indexed so a new name is compared only with the few that could be near it: by the
+    /// name with its separators dropped, by its look-alike folding, and by every way of deleting one
+    /// character (two names one edit apart share such a key). Lookups cost the name's length, however
+    /// many names there are.
     public struct Index: Sendable {
-        let byLength: [Int: [Name]]
-        public init(_ names: [String]) {
-            var m: [Int: [Name]] = [:]
-            for n in Set(names).sorted() { let name = Name(n); m[name.bytes.count, default: []].append(name) }
-            byLength = m
+        let names: [Name]
+        var keys: [String: [Int]] = [:]
+
+        public init(_ list: [String]) {
+            names = Set(list).sorted().map(Name.init)
+            for (i, n) in names.enumerated() { for k in Self.keys(n) { keys[k, default: []].append(i) } }
+        }
+
+        static func keys(_ n: Name) -> Set<String> {
+            var out: Set<String> = ["s:" + String(decoding: n.stripped, as: UTF8.self), "f:" + String(decoding: n.folded, as: UTF8.self),
+                                    "d:" + String(decoding: n.bytes, as: UTF8.self)]
+            guard n.bytes.count <= 256 else { return out }
+            for i in n.bytes.indices {
+                var b = n.bytes
+                b.remove(at: i)
+                out.insert("d:" + String(decoding: b, as: UTF8.self))
+            }
+            return out
         }
 
         /// The first known name (in sorted order) `name` is a near miss of, and why.
         public func nearMiss(_ name: String) -> (name: String, reason: String)? {
             let n = Name(name)
-            // Separators and look-alike pairs change the length by at most a few bytes.
-            for len in (n.bytes.count - 3)...(n.bytes.count + 3) {
-                for other in byLength[len] ?? [] { if let r = Lookalike.reason(n, other) { return (other.text, r) } }
-            }
+            let candidates = Set(Self.keys(n).flatMap { keys[$0] ?? [] }).sorted()
+            for i in candidates { if let r = Lookalike.reason(n, names[i]) { return (names[i].text, r) } }
             return nil
         }
     }

@@ -68,12 +68,13 @@ public struct SBOMDiff: Sendable {
         let known = Lookalike.Index(old.packages.keys.map(\.displayName)
                                     + new.packages.keys.filter { !newNames.contains($0.name) }.map(\.displayName) + options.knownNames)
         let roots = new.roots, parents = new.parents
+        let fromRoot = Self.shortestPaths(from: roots, parents: parents)
         for key in addedKeys {
             let p = new.packages[key]?.first
             let location = p?.locations.first
-            if let p, let path = newTransitivePath(to: p, side: new, old: old, roots: roots, parents: parents) {
+            if let p, let path = newTransitivePath(to: p, old: old, roots: roots, parents: parents, fromRoot: fromRoot) {
                 raw.append((DriftFinding(rule: .newTransitive, subject: key.description,
-                                         message: "\(key.description) is new and reached only through existing dependencies: " + path.joined(separator: " > "),
+                                         message: "\(key.description) is new and reached only through existing dependencies: " + Self.shown(path),
                                          location: location), .addition(key)))
             } else {
                 raw.append((DriftFinding(rule: .added, subject: key.description, message: "\(key.description) was added", location: location), .addition(key)))
@@ -151,27 +152,44 @@ public struct SBOMDiff: Sendable {
     /// A new package that is not a direct dependency and whose every parent already existed in the
     /// baseline arrived through an existing dependency's update: the poisoned-transitive signal. The path
     /// runs from a root to it, shortest first.
-    static func newTransitivePath(to p: Package, side: Side, old: Side, roots: Set<PackageKey>, parents: [PackageKey: [PackageKey]]) -> [String]? {
+    static func newTransitivePath(to p: Package, old: Side, roots: Set<PackageKey>, parents: [PackageKey: [PackageKey]],
+                                  fromRoot: [PackageKey: PackageKey]) -> [String]? {
         let key = PackageKey(p)
         guard p.isDirect != true, !roots.contains(key), let ps = parents[key], !ps.isEmpty else { return nil }
         guard ps.allSatisfy({ old.byName[$0.name] != nil }) else { return nil }
-        // Breadth-first from the package up its parents to a root; the walk is bounded by the graph.
-        var previous: [PackageKey: PackageKey] = [key: key]
-        var queue = [key], head = 0
+        guard fromRoot[key] != nil else {
+            // No root reaches it (the graph is partial): still new through existing parents.
+            return [ps[0].description, key.description]
+        }
+        var path = [key.description], at = key
+        while let up = fromRoot[at], up != at { path.append(up.description); at = up }
+        return path.reversed()
+    }
+
+    /// One breadth-first walk down the dependency graph from every root at once: for each package
+    /// reached, the package it was first reached from (a root maps to itself). Linear in the graph, so
+    /// a side of many new packages costs one walk, not one per package.
+    static func shortestPaths(from roots: Set<PackageKey>, parents: [PackageKey: [PackageKey]]) -> [PackageKey: PackageKey] {
+        var children: [PackageKey: [PackageKey]] = [:]
+        for (child, ps) in parents { for parent in ps { children[parent, default: []].append(child) } }
+        var previous: [PackageKey: PackageKey] = [:]
+        var queue = roots.sorted(), head = 0
+        for r in queue { previous[r] = r }
         while head < queue.count {
             let k = queue[head]; head += 1
-            if roots.contains(k) {
-                var path = [k.description], at = k
-                while let n = previous[at], n != at { path.append(n.description); at = n }
-                return path
-            }
-            for parent in parents[k] ?? [] where previous[parent] == nil {
-                previous[parent] = k
-                queue.append(parent)
+            for c in (children[k] ?? []).sorted() where previous[c] == nil {
+                previous[c] = k
+                queue.append(c)
             }
         }
-        // No root reaches it (the graph is partial): still new through existing parents.
-        return [ps[0].description, key.description]
+        return previous
+    }
+
+    /// A path as the report shows it: whole when short, else its first and last steps, so a deep chain
+    /// costs a line, not a page per finding.
+    static func shown(_ path: [String]) -> String {
+        guard path.count > 12 else { return path.joined(separator: " > ") }
+        return (path.prefix(5) + ["… \(path.count - 10) more …"] + path.suffix(5)).joined(separator: " > ")
     }
 
     /// Oldest first, by the ecosystem's own ordering when it can read both versions.

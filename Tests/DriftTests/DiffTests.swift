@@ -289,4 +289,25 @@ struct NpmEdits {
         #expect(d.contentNotCompared == ["pkg:pypi/idna@3.7", "pkg:pypi/requests@2.31.0"])
         #expect(d.notes.contains { $0.hasPrefix("NOT CHECKED: the content of 2 unchanged-version packages") })
     }
+
+    /// A chain of new packages under existing ones: one walk of the graph, and each finding's path is
+    /// shortened, so the report grows with the packages, not with their square.
+    @Test func aDeepChainOfNewPackagesGivesShortPaths() throws {
+        let n = 300
+        let base = (0..<n).map { #"{"type":"library","name":"x\#($0)","version":"1.0.0","purl":"pkg:npm/x\#($0)@1.0.0","bom-ref":"x\#($0)"}"# }
+        let added = (0..<n).map { #"{"type":"library","name":"y\#($0)","version":"1.0.0","purl":"pkg:npm/y\#($0)@1.0.0","bom-ref":"y\#($0)"}"# }
+        let deps = (0..<n).map { i in #"{"ref":"x\#(i)","dependsOn":["y\#(i)"\#(i + 1 < n ? ",\"x\(i + 1)\"" : "")]}"# }
+        let dir = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try #"{"bomFormat":"CycloneDX","specVersion":"1.6","components":[\#(base.joined(separator: ","))]}"#.write(to: dir.appendingPathComponent("a.json"), atomically: true, encoding: .utf8)
+        try #"{"bomFormat":"CycloneDX","specVersion":"1.6","components":[\#((base + added).joined(separator: ","))],"dependencies":[\#(deps.joined(separator: ","))]}"#
+            .write(to: dir.appendingPathComponent("b.json"), atomically: true, encoding: .utf8)
+        let d = compare(try #require(try DriftInput.read(dir.appendingPathComponent("a.json").path)),
+                        try #require(try DriftInput.read(dir.appendingPathComponent("b.json").path)))
+        let transitive = d.findings.filter { $0.rule == .newTransitive }
+        #expect(transitive.count == n)
+        let deepest = try #require(transitive.first { $0.subject == "pkg:npm/y\(n - 1)@1.0.0" })
+        #expect(deepest.message.contains("pkg:npm/x0@1.0.0 > pkg:npm/x1@1.0.0") && deepest.message.contains("more …"))
+        #expect(transitive.allSatisfy { $0.message.count < 600 })
+    }
 }
