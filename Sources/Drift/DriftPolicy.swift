@@ -128,10 +128,12 @@ public struct DriftPolicy: Sendable {
     public enum Change: Sendable { case upgrade(PackageKey, VersionBump), addition(PackageKey) }
 
     static func names(_ patterns: [String], cover key: PackageKey) -> Bool {
-        let short = key.name.hasPrefix("pkg:") ? String(key.name.split(separator: "/", maxSplits: 1).last ?? "") : key.shortName
+        // `express` names pkg:npm/express, not pkg:npm/@evil/express: a bare pattern matches the name
+        // with its namespace (`@types/node`), or the full key.
+        let named = key.displayName
         return patterns.contains { p in
             let g = Glob(p)
-            return g.matches(key.name) || g.matches(short) || g.matches(key.shortName)
+            return g.matchesWhole(key.name) || (p.contains("/") ? g.matchesWhole(named) : !named.contains("/") && g.matchesWhole(named))
         }
     }
 }
@@ -151,7 +153,10 @@ public enum VersionBump: String, Sendable {
             guard !parts.isEmpty, parts.allSatisfy({ !$0.isEmpty && $0.count <= 9 }) else { return nil }
             return parts.compactMap { Int($0) }
         }
-        guard let x = numbers(a), let y = numbers(b) else { return .unknown }
+        // A prerelease, build or pseudo-version part (`-rc1`, `+build`, Go's `-0.2024…-abcdef`) says
+        // nothing a patch rule could vouch for.
+        func plain(_ v: String) -> Bool { !v.contains("-") && !v.contains("+") || v.contains(":") }
+        guard plain(a), plain(b), let x = numbers(a), let y = numbers(b) else { return .unknown }
         let n = max(x.count, y.count, 3)
         let xs = x + Array(repeating: 0, count: n - x.count), ys = y + Array(repeating: 0, count: n - y.count)
         guard let i = xs.indices.first(where: { xs[$0] != ys[$0] }) else { return .patch }

@@ -95,12 +95,12 @@ public struct SBOMDiff: Sendable {
             d.notes.append("NOT CHECKED: the content of \(n) unchanged-version package\(n == 1 ? "" : "s") could not be compared (no digest of one algorithm on both sides), e.g. " + d.contentNotCompared.prefix(3).joined(separator: ", "))
         }
         for rule in options.policy?.expired(today: options.today) ?? [] {
-            d.notes.append("policy rule '\(rule.id)' (\(options.policy?.path ?? "policy"):\(rule.line)) expired on \(rule.expires ?? "") and approves nothing")
+            d.notes.append("policy rule '\(Redactor.escapeControls(Redactor.redact(rule.id)))' (\(options.policy?.path ?? "policy"):\(rule.line)) expired on \(rule.expires ?? "") and approves nothing")
         }
         for (f, change) in raw {
             if let change, let rule = options.policy?.approving(change, today: options.today) {
                 var a = f
-                a.approvedBy = rule.id
+                a.approvedBy = Redactor.escapeControls(Redactor.redact(rule.id))
                 d.approved.append(a)
             } else {
                 d.findings.append(f)
@@ -211,6 +211,13 @@ public struct SBOMDiff: Sendable {
         var out: [(DriftFinding, DriftPolicy.Change?)] = []
         let compared = eco.flatMap { AnyVersionScheme.forEcosystem($0.osvName) }.flatMap { try? $0.compare(from.version, to.version) }
         switch compared {
+        case .some(0):
+            // Two spellings of one version (`1.0` and `1.0.0`, a build suffix): the same release, so its
+            // content must be the same; never an approvable upgrade.
+            out.append((DriftFinding(rule: .upgraded, subject: subject,
+                                     message: "\(subject) changed from \(from.version) to \(to.version), which order as the same version; no policy approves it",
+                                     location: p?.locations.first), nil))
+            out += content(to, old.packages[from] ?? [], new.packages[to] ?? []).map { ($0, nil) }
         case .some(let c) where c > 0:
             out.append((DriftFinding(rule: .downgraded, subject: subject, message: "\(subject) went down from \(from.version) to \(to.version)",
                                      location: p?.locations.first), nil))
@@ -298,12 +305,17 @@ public struct SBOMDiff: Sendable {
         if hb.host != ha.host || hb.scheme != ha.scheme {
             return "resolved from \(hb.scheme)\(hb.host ?? "?") before, now from \(ha.scheme)\(ha.host ?? "?") (\(a))"
         }
-        if hb.commit != ha.commit, hb.commit != nil || ha.commit != nil {
-            guard sameVersion else { return nil }
+        if hb.commit != nil || ha.commit != nil {
+            // A VCS source: another repository is another source whatever the version; another commit
+            // matters under the same version.
+            if hb.path != ha.path { return "resolved from another repository: \(a)" }
+            guard sameVersion, hb.commit != ha.commit else { return nil }
             return "same version, new commit: \(hb.commit ?? "none") became \(ha.commit ?? "none") (\(a))"
         }
-        if sameVersion, hb.path != ha.path { return "same version, resolved from another location: \(a)" }
-        return nil
+        if sameVersion { return hb.path != ha.path ? "same version, resolved from another location: \(a)" : nil }
+        // A registry download: the directory holds the package's name, the file name its version.
+        func directory(_ p: String) -> Substring { p.lastIndex(of: "/").map { p[..<$0] } ?? Substring(p) }
+        return directory(hb.path) != directory(ha.path) ? "resolved from another location on \(ha.host ?? "?"): \(a)" : nil
     }
 
     static func configChanges(_ before: [ConfigFile], _ after: [ConfigFile]) -> [(DriftFinding, DriftPolicy.Change?)] {
@@ -311,14 +323,15 @@ public struct SBOMDiff: Sendable {
         let a = Dictionary(after.map { ($0.path, $0) }, uniquingKeysWith: { x, _ in x })
         var out: [(DriftFinding, DriftPolicy.Change?)] = []
         for path in Set(b.keys).union(a.keys).sorted() {
-            let loc = Location(path, layer: a[path]?.layer)
+            let shown = Redactor.escapeControls(Redactor.redact(path))
+            let loc = Location(shown, layer: a[path]?.layer)
             switch (b[path], a[path]) {
             case let (x?, y?) where x.digest != y.digest:
                 out.append((DriftFinding(rule: .configChanged, subject: path, message: "configuration \(path) changed: SHA-256 was \(short(x.digest.value)), now \(short(y.digest.value))", location: loc), nil))
             case (nil, _?):
                 out.append((DriftFinding(rule: .configChanged, subject: path, message: "configuration \(path) was added", location: loc), nil))
             case (_?, nil):
-                out.append((DriftFinding(rule: .configChanged, subject: path, message: "configuration \(path) was removed", location: Location(path)), nil))
+                out.append((DriftFinding(rule: .configChanged, subject: path, message: "configuration \(path) was removed", location: loc), nil))
             default: break
             }
         }

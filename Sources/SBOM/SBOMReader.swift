@@ -204,11 +204,13 @@ public enum SBOMReader {
         var packages = Parallel.joined(&lists)
         // Edges name the document's ids; packages are keyed by purl.
         if extras.edgesKnown {
-            let idOf = Dictionary(refOf.map { ($0.value, $0.key) }, uniquingKeysWith: { a, _ in a })
+            // One package may carry several ids (a component listed twice): its edges are all of theirs.
+            var idsOf: [String: [String]] = [:]
+            for (id, ref) in refOf { idsOf[ref, default: []].append(id) }
             let rootRefs = Set(extras.rootIDs.compactMap { refOf[$0] })
             for i in packages.indices {
-                let id = idOf[packages[i].ref]
-                packages[i].dependsOn = id.map { (extras.edges[$0] ?? []).compactMap { refOf[$0] } } ?? []
+                let ids = (idsOf[packages[i].ref] ?? []).sorted()
+                packages[i].dependsOn = Array(Set(ids.flatMap { (extras.edges[$0] ?? []).compactMap { refOf[$0] } })).sorted()
                 packages[i].dependenciesKnown = true
                 if packages[i].isDirect == nil, !rootRefs.isEmpty { packages[i].isDirect = rootRefs.contains(packages[i].ref) }
             }

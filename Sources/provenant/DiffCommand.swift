@@ -35,6 +35,8 @@ struct DiffCommand: AsyncParsableCommand {
     @Option(name: .shortAndLong, help: "Write the report here instead of stdout.")
     var output: String?
     @OptionGroup var failOn: FailOnOption
+    @Flag(name: .long, help: "With --fail-on: do not fail for input that could not be read or compared (NOT CHECKED).")
+    var allowUnchecked = false
     @OptionGroup var catalog: CatalogOptions
 
     @Option(name: .long, help: "A signed attestation (DSSE envelope or Sigstore bundle) whose subject is the BASELINE file; the baseline is used only after it verifies.")
@@ -72,6 +74,10 @@ struct DiffCommand: AsyncParsableCommand {
             do {
                 let text = String(decoding: try InputFile.read(n, limit: 64 << 20), as: UTF8.self)
                 known = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty && !$0.hasPrefix("#") }
+                // Package names are short (npm's limit is 214); the index holds a key per character.
+                guard known.count <= 100_000, known.allSatisfy({ $0.utf8.count <= 214 }) else {
+                    CLI.fail("error: --names \(n): more than 100000 names, or a name longer than 214 bytes")
+                }
             } catch { CLI.fail("error: --names \(error)") }
         }
         if let att = baselineAttestation { try verifyBaseline(att) }
@@ -80,7 +86,12 @@ struct DiffCommand: AsyncParsableCommand {
         var options = SBOMDiff.Options(today: CalendarDate.utcDay())
         options.policy = policyFile
         options.knownNames = known
-        let report = DriftReport(SBOMDiff.compare(baseline: before, current: after, options: options))
+        let diff = SBOMDiff.compare(baseline: before, current: after, options: options)
+        var report = DriftReport(diff)
+        // What was not read or not compared is not clean: it fails --fail-on unless allowed.
+        let unread = (before.diagnostics + after.diagnostics).filter { $0.unscanned != nil }.count
+        if unread > 0 { report.notes.append("NOT CHECKED: \(unread) input\(unread == 1 ? "" : "s") of the two sides could not be read (see the warnings)") }
+        let unchecked = unread + diff.contentNotCompared.count
         try CLI.withOutput(output) { write in
             switch format {
             case "json": report.json.write(to: write)
@@ -89,6 +100,10 @@ struct DiffCommand: AsyncParsableCommand {
             }
         }
         if report.fails(at: failOn.threshold) { throw ExitCode(1) }
+        if failOn.threshold != nil, unchecked > 0, !allowUnchecked {
+            CLI.stderr("error: \(unchecked) input\(unchecked == 1 ? "" : "s") NOT CHECKED; failing --fail-on (pass --allow-unchecked to accept)")
+            throw ExitCode(1)
+        }
     }
 
     /// A document is read as it is; anything else is catalogued as `sbom` would.
@@ -110,12 +125,14 @@ struct DiffCommand: AsyncParsableCommand {
 
     /// The baseline is trusted only when the attestation verifies with its subject the BASELINE file.
     func verifyBaseline(_ attestation: String) throws {
-        var args = [attestation, "--artifact", baseline]
+        // `=` keeps a path that starts with '-' a value, not a flag.
+        var args = ["--artifact=" + baseline]
         for (flag, value) in [("--key", key), ("--trusted-root", trustedRoot), ("--certificate-identity", certificateIdentity),
                               ("--certificate-identity-regexp", certificateIdentityRegexp), ("--certificate-oidc-issuer", certificateOidcIssuer),
                               ("--type", type)] {
-            if let v = value { args += [flag, v] }
+            if let v = value { args.append(flag + "=" + v) }
         }
+        args += ["--", attestation]
         let verify = try VerifyCommand.parse(args)
         let report: VerificationReport
         do { report = try verify.verifyFile(try verify.artifactInput()) } catch { CLI.fail("error: --baseline-attestation \(error)") }

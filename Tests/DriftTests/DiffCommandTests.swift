@@ -78,4 +78,17 @@ import Testing
         let noKey = try runProcess(provenantBinary, ["diff", sbom, e.current.path, "--baseline-attestation", att])
         #expect(noKey.code == 2, "nothing to verify with is a usage error")
     }
+
+    /// Found by review: input nothing could read, or content nothing could compare, passed --fail-on.
+    @Test func whatCouldNotBeReadFailsFailOn() throws {
+        let dir = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let a = dir.appendingPathComponent("notes.txt"), b = dir.appendingPathComponent("empty.txt")
+        try "x\n".write(to: a, atomically: true, encoding: .utf8)
+        try "".write(to: b, atomically: true, encoding: .utf8)
+        let r = try runProcess(provenantBinary, ["diff", a.path, b.path, "--fail-on", "critical"])
+        #expect(r.code == 1 && r.err.contains("NOT CHECKED"))
+        let allowed = try runProcess(provenantBinary, ["diff", a.path, b.path, "--fail-on", "critical", "--allow-unchecked"])
+        #expect(allowed.code == 0)
+    }
 }

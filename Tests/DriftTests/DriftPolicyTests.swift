@@ -74,4 +74,15 @@ import Testing
         #expect(Lookalike.reason("react", "redux") == nil)
         #expect(Lookalike.reason("ms", "mx") == nil, "names this short are one edit from too much")
     }
+
+    /// Found by review: a bare name approved any scope's package of that name, and a prerelease or
+    /// pseudo-version read as a patch.
+    @Test func aBareNameIsNotAnotherScopeAndPrereleasesAreNotPatches() throws {
+        let p = try DriftPolicy.parse("approve:\n  - allow: additions\n    match: express\n  - allow: patch-upgrades\n", path: "p.yaml")
+        #expect(p.approving(.addition(PackageKey(name: "pkg:npm/express", version: "1")), today: "2026-12-01") != nil)
+        #expect(p.approving(.addition(PackageKey(name: "pkg:npm/@evil/express", version: "1")), today: "2026-12-01") == nil)
+        #expect(VersionBump.of(from: "v0.0.0-20200101000000-aaaaaaaaaaaa", to: "v0.0.0-20240101000000-bbbbbbbbbbbb") == .unknown)
+        #expect(VersionBump.of(from: "1.2.3", to: "1.2.3+build") == .unknown)
+        #expect(VersionBump.of(from: "1.2.3", to: "1.2.4") == .patch)
+    }
 }

@@ -161,6 +161,9 @@ public struct Glob: Sendable {
         p = Array(pat.utf8)
     }
 
+    /// The pattern against the whole string, never a suffix after a '/'.
+    public func matchesWhole(_ s: String) -> Bool { Self.match(p[...], Array(s.utf8)[...]) }
+
     public func matches(_ path: String) -> Bool {
         let s = Array(path.utf8)
         if Self.match(p[...], s[...]) { return true }
