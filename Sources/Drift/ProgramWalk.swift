@@ -61,7 +61,7 @@ struct ProgramWalk: Sendable {
         var dirIndex: [String: Int] = [:]
         for top in chosen {
             // The top is a real path inside the root (no link on the way), so it is walked from there.
-            let index = FileIndex(root: rooted.root == "/" ? "/" + top : rooted.root + "/" + top)
+            let index = FileIndex(root: rooted.root == "/" ? "/" + top : rooted.root + "/" + top, skippingGitDirectories: false)
             for d in index.diagnostics {
                 notChecked.append(Diagnostic(Location("/" + top + (d.location.path == "." ? "" : "/" + d.location.path)),
                                              "not walked for unowned files: \(d.message)", unscanned: .input))

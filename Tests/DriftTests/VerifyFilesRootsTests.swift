@@ -263,3 +263,19 @@ import TestSupport
         #expect(json.contains("\"rule\": \"files:conffile-modified\"") && !json.contains(token))
     }
 }
+
+/// Found by review: the program walk passed over `.git` directories (a source tree's rule) and still
+/// said "all checked"; a program hidden in `usr/bin/.git` is unowned like any other.
+@Suite struct VerifyFilesGitDirectoryTests {
+    @Test func aProgramUnderAGitDirectoryIsUnowned() throws {
+        let dir = try scratchDirectory("vf-git")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let fm = FileManager.default
+        try fm.createDirectory(at: dir.appendingPathComponent("usr/bin/.git"), withIntermediateDirectories: true)
+        try fm.createDirectory(at: dir.appendingPathComponent("var/lib/dpkg"), withIntermediateDirectories: true)
+        try Data().write(to: dir.appendingPathComponent("var/lib/dpkg/status"))
+        try fm.copyItem(atPath: "/bin/true", toPath: dir.appendingPathComponent("usr/bin/.git/backdoor").path)
+        let r = try runProcess(provenantBinary, ["verify-files", dir.path])
+        #expect(r.out.contains("/usr/bin/.git/backdoor [executable]"), "\(r.out)")
+    }
+}

@@ -26,7 +26,9 @@ public struct FileIndex: Sendable {
     /// Walks `root` by directory descriptors: each directory is opened from its parent's descriptor
     /// with `O_NOFOLLOW`, so neither a symbolic link nor a directory swapped for one during the walk
     /// can lead it outside the root, and link loops cannot trap it.
-    public init(root: String, excludes: [Glob] = [], readBudget: Int = FileIndex.defaultReadBudget) {
+    /// `skippingGitDirectories`: a source tree's `.git` holds history, not what ships, and is passed
+    /// over; a check of installed files (where a `.git` under `usr/bin` is itself suspect) walks it.
+    public init(root: String, excludes: [Glob] = [], readBudget: Int = FileIndex.defaultReadBudget, skippingGitDirectories: Bool = true) {
         self.root = root
         let budget = ReadBudget(total: readBudget)
         self.budget = budget
@@ -78,7 +80,7 @@ public struct FileIndex: Sendable {
                 }
                 let kind = st.st_mode & S_IFMT
                 if kind == S_IFDIR {
-                    if name == ".git" { continue }
+                    if name == ".git", skippingGitDirectories { continue }
                     if isFilesystemRoot && rel.isEmpty && ["proc", "sys", "dev", "run", "tmp"].contains(name) { continue }
                     guard depth < Self.maxDepth else {
                         diagnostics.append(Diagnostic(Location(childRel), "more than \(Self.maxDepth) directories deep; not walked", unscanned: .input))
