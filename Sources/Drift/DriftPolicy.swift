@@ -43,7 +43,8 @@ public struct DriftPolicy: Sendable {
     }
 
     public static func parse(_ text: String, path: String) throws(InputError) -> DriftPolicy {
-        do { try YAMLNesting.check(text) } catch { throw InputError(error.message, at: Location(path, line: error.line)) }
+        // A policy is a short list written by hand: no aliases, so none can multiply.
+        do { try YAMLNesting.check(text, maxAliases: 0) } catch { throw InputError(error.message, at: Location(path, line: error.line)) }
         let node: Node?
         do { node = try Yams.compose(yaml: text) } catch {
             throw InputError("not valid YAML: \(String(describing: error).split(separator: "\n").first ?? "")", at: Location(path))

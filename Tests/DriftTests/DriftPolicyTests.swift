@@ -85,4 +85,14 @@ import Testing
         #expect(VersionBump.of(from: "1.2.3", to: "1.2.3+build") == .unknown)
         #expect(VersionBump.of(from: "1.2.3", to: "1.2.4") == .patch)
     }
+
+    /// Found by review: aliases expand in full, so a short policy of aliases to aliases stalled the run.
+    @Test func aliasesAreRefusedWithTheirLine() {
+        do {
+            _ = try DriftPolicy.parse("approve:\n  - &r {allow: additions, match: [a]}\n  - *r\n", path: "p.yaml")
+            Issue.record("aliases accepted")
+        } catch {
+            #expect(error.message.contains("aliases") && error.location?.line == 3, "\(error)")
+        }
+    }
 }
