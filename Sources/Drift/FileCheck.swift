@@ -152,6 +152,23 @@ struct FileChecker: Sendable {
         var canonicalDirs: [String?]
     }
 
+    /// A file whose md5 the lanes compute, while it is open.
+    struct LaneJob {
+        var fd: Int32
+        var typeChanged: Bool
+    }
+
+    /// A file left for the second pass: larger than `FileChecker.laterSize`, hashed largest first so
+    /// the lanes stay full to the end.
+    struct LaterJob: Sendable {
+        var item: Int
+        var size: Int
+        var typeChanged: Bool
+    }
+
+    /// md5 files at least this large wait for the second pass.
+    static let laterSize = 1 << 20
+
     func run() -> Result {
         // By directory path, so neighbouring directories share their ancestors on a worker's chain.
         var rank = [Int](repeating: 0, count: plan.dirs.count)
@@ -160,20 +177,93 @@ struct FileChecker: Sendable {
         let claims = Parallel.Claims(count: order.count, chunk: 64)
         let parts = Parallel.map(width: width) { _ in
             var worker = Worker(rooted: rooted, plan: plan)
+            let lanes = MD5LaneHasher()
+            var jobs: [Int: LaneJob] = [:]
             var done: [(Int, CheckOutcome)] = []
-            while let r = claims.claim() {
-                for k in r { done.append((order[k], worker.check(plan.items[order[k]]))) }
+            var later: [LaterJob] = []
+            func collect() {
+                for d in lanes.run() {
+                    guard let job = jobs.removeValue(forKey: d.tag) else { continue }
+                    close(job.fd)
+                    done.append((d.tag, FileChecker.outcome(plan.items[d.tag], typeChanged: job.typeChanged, hex: d.hex, error: d.error)))
+                }
             }
+            while let r = claims.claim() {
+                for k in r {
+                    let i = order[k]
+                    switch worker.check(plan.items[i], lanes: true) {
+                    case .done(let o):
+                        done.append((i, o))
+                    case .md5(let fd, let size, let typeChanged):
+                        if size >= FileChecker.laterSize {
+                            close(fd)
+                            later.append(LaterJob(item: i, size: size, typeChanged: typeChanged))
+                            continue
+                        }
+                        while !lanes.hasFreeLane { collect() }
+                        jobs[i] = LaneJob(fd: fd, typeChanged: typeChanged)
+                        lanes.start(fd: fd, tag: i)
+                    }
+                }
+            }
+            while !lanes.isIdle { collect() }
             worker.finish()
-            return (done, worker.canonical)
+            return (done, worker.canonical, later)
         }
         var outcomes = [CheckOutcome](repeating: .skipped, count: plan.items.count)
         var canonical = [String?](repeating: nil, count: plan.dirs.count)
-        for (done, dirs) in parts {
+        var later: [LaterJob] = []
+        for (done, dirs, big) in parts {
             for (i, o) in done { outcomes[i] = o }
             for (d, c) in dirs { canonical[d] = c }
+            later += big
         }
+        // The large files, largest first, each opened again from the root.
+        let largest = later.sorted { ($0.size, $1.item) > ($1.size, $0.item) }
+        let bigClaims = Parallel.Claims(count: largest.count, chunk: 1)
+        let bigParts = Parallel.map(width: width) { _ in
+            let lanes = MD5LaneHasher(readSize: FileChecker.chunk)
+            var jobs: [Int: LaneJob] = [:]
+            var done: [(Int, CheckOutcome)] = []
+            func collect() {
+                for d in lanes.run() {
+                    guard let job = jobs.removeValue(forKey: d.tag) else { continue }
+                    close(job.fd)
+                    done.append((d.tag, FileChecker.outcome(plan.items[d.tag], typeChanged: job.typeChanged, hex: d.hex, error: d.error)))
+                }
+            }
+            while let r = bigClaims.claim() {
+                for k in r {
+                    let job = largest[k], item = plan.items[job.item]
+                    let rel = plan.dirs[item.dir].isEmpty ? item.name : plan.dirs[item.dir] + "/" + item.name
+                    let fd: Int32
+                    do throws(FileAccessError) { fd = try rooted.open(rel) } catch {
+                        done.append((job.item, FileChecker.outcome(item, typeChanged: job.typeChanged, reason: error.description)))
+                        continue
+                    }
+                    _ = posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL)
+                    while !lanes.hasFreeLane { collect() }
+                    jobs[job.item] = LaneJob(fd: fd, typeChanged: job.typeChanged)
+                    lanes.start(fd: fd, tag: job.item)
+                }
+            }
+            while !lanes.isIdle { collect() }
+            return done
+        }
+        for done in bigParts { for (i, o) in done { outcomes[i] = o } }
         return Result(outcomes: outcomes, canonicalDirs: canonical)
+    }
+
+    /// The outcome for a file that stood where its package installed a regular file (`typeChanged`:
+    /// a link to one) once its digest was computed (`hex`) or could not be (`error`, or `reason`).
+    static func outcome(_ item: CheckItem, typeChanged: Bool, hex: String? = nil, error: Int32 = 0, reason: String? = nil) -> CheckOutcome {
+        var differs: Bool?
+        var why = reason
+        if let hex, let expected = item.expected { differs = hex != expected.text }
+        else if why == nil { why = "read failed: \(String(cString: strerror(error)))" }
+        if typeChanged || differs == true { return .modified(typeChanged: typeChanged, differs: differs, reason: why) }
+        if differs == nil { return .notChecked("'\(item.shown)': \(why ?? "its digest could not be computed")") }
+        return .present(hashed: true, regular: true)
     }
 
     /// One worker's open directories and read buffer.
@@ -194,49 +284,56 @@ struct FileChecker: Sendable {
             buffer.deallocate()
         }
 
-        mutating func check(_ item: CheckItem) -> CheckOutcome {
+        /// What `check` found: an outcome, or an open file whose md5 the caller's lanes compute.
+        enum Step {
+            case done(CheckOutcome)
+            case md5(fd: Int32, size: Int, typeChanged: Bool)
+        }
+
+        /// With `lanes`, a regular file (or a link to one) whose recorded digest is md5 is returned
+        /// open, for `MD5LaneHasher`; everything else is checked here.
+        mutating func check(_ item: CheckItem, lanes: Bool) -> Step {
             if item.dir != dir { enter(item.dir) }
-            guard item.presence else { return .skipped }
-            if let dirFailure { return dirFailure }
+            guard item.presence else { return .done(.skipped) }
+            if let dirFailure { return .done(dirFailure) }
             let rel = plan.dirs[item.dir].isEmpty ? item.name : plan.dirs[item.dir] + "/" + item.name
             let (st, err) = RootedDirectory.entryStatus(item.name, in: dirFD)
             guard let st else {
-                if err == ENOENT { return .missing(reason: nil) }
-                if err == EACCES { return .notChecked("'\(item.shown)' cannot be looked at: \(String(cString: strerror(err)))") }
-                return .missing(reason: String(cString: strerror(err)))
+                if err == ENOENT { return .done(.missing(reason: nil)) }
+                if err == EACCES { return .done(.notChecked("'\(item.shown)' cannot be looked at: \(String(cString: strerror(err)))")) }
+                return .done(.missing(reason: String(cString: strerror(err))))
             }
             let kind = st.st_mode & S_IFMT
-            guard let expected = item.expected else { return .present(hashed: false, regular: kind == S_IFREG) }
+            guard let expected = item.expected else { return .done(.present(hashed: false, regular: kind == S_IFREG)) }
             if item.linkDigest, kind == S_IFLNK {
                 guard let target = RootedDirectory.linkTarget(item.name, in: dirFD) else {
-                    return .notChecked("'\(item.shown)': its link target cannot be read")
+                    return .done(.notChecked("'\(item.shown)': its link target cannot be read"))
                 }
                 // apk records SHA-1 for links; any other algorithm cannot match.
                 let differs = expected.algorithm != .sha1 || FileDigest.sha1(Array(target.utf8)).value != expected.text
-                return differs ? .modified(typeChanged: false, differs: true, reason: nil) : .present(hashed: true, regular: false)
+                return .done(differs ? .modified(typeChanged: false, differs: true, reason: nil) : .present(hashed: true, regular: false))
             }
             let typeChanged = kind != S_IFREG
-            var differs: Bool?
-            var reason: String?
-            if kind == S_IFREG || kind == S_IFLNK {
-                // A link is followed inside the root only (absolute targets start again at the root).
-                do {
-                    let fd = try rooted.open(item.name, in: dirFD, fullPath: rel)
-                    defer { close(fd) }
-                    if let hex = FileChecker.hexDigest(fd: fd, expected.algorithm, buffer: buffer) {
-                        differs = hex != expected.text
-                    } else {
-                        reason = "read failed: \(String(cString: strerror(errno)))"
-                    }
-                } catch {
-                    reason = error.description
-                }
-            } else {
-                reason = "a \(FileChecker.kindName(kind)) where its package installed a regular file"
+            guard kind == S_IFREG || kind == S_IFLNK else {
+                return .done(FileChecker.outcome(item, typeChanged: true, reason: "a \(FileChecker.kindName(kind)) where its package installed a regular file"))
             }
-            if typeChanged || differs == true { return .modified(typeChanged: typeChanged, differs: differs, reason: reason) }
-            if differs == nil { return .notChecked("'\(item.shown)': \(reason ?? "its digest could not be computed")") }
-            return .present(hashed: true, regular: true)
+            // A link is followed inside the root only (absolute targets start again at the root).
+            let fd: Int32
+            do { fd = try rooted.open(item.name, in: dirFD, fullPath: rel) } catch {
+                return .done(FileChecker.outcome(item, typeChanged: typeChanged, reason: error.description))
+            }
+            if lanes, expected.algorithm == .md5 {
+                var opened = stat()
+                if fstat(fd, &opened) == 0 {
+                    _ = posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL)
+                    return .md5(fd: fd, size: Int(opened.st_size), typeChanged: typeChanged)
+                }
+            }
+            defer { close(fd) }
+            if let hex = FileChecker.hexDigest(fd: fd, expected.algorithm, buffer: buffer) {
+                return .done(FileChecker.outcome(item, typeChanged: typeChanged, hex: hex))
+            }
+            return .done(FileChecker.outcome(item, typeChanged: typeChanged, error: errno))
         }
 
         /// Opens directory `d`, or remembers why every path in it is missing or cannot be looked at.
