@@ -12,8 +12,16 @@ public enum DriftInput {
     /// The inventory the file holds, or nil when it is no SBOM or inventory (a lockfile, an archive:
     /// the caller catalogues those).
     public static func read(_ path: String) throws(InputError) -> Inventory? {
-        let bytes: [UInt8]
-        do { bytes = try InputFile.read(path, limit: maxDocumentBytes) } catch { throw InputError("cannot read: \(error)", at: Location(path)) }
+        try read(try bytes(path), path: path)
+    }
+
+    /// The file's bytes, read once, for a caller that also verifies them (`--baseline-attestation`).
+    public static func bytes(_ path: String) throws(InputError) -> [UInt8] {
+        do { return try InputFile.read(path, limit: maxDocumentBytes) } catch { throw InputError("cannot read: \(error)", at: Location(path)) }
+    }
+
+    /// The inventory `bytes` (read from `path`, named in messages) hold, as `read(_:)`.
+    public static func read(_ bytes: [UInt8], path: String) throws(InputError) -> Inventory? {
         guard bytes.first(where: { !($0 == 32 || $0 == 9 || $0 == 10 || $0 == 13) }) == UInt8(ascii: "{") else { return nil }
         let json: JSONValue
         do { json = try JSONParser.parse(Data(bytes)) } catch {
@@ -24,7 +32,7 @@ public enum DriftInput {
         }
         // A JSON lockfile (package-lock.json, composer.lock…) is catalogued by the caller.
         guard json["bomFormat"] != nil || json["spdxVersion"] != nil else { return nil }
-        return try SBOMReader.read(path, keepingComponentsWithoutPurl: true)
+        return try SBOMReader.read(Data(bytes), path: path, keepingComponentsWithoutPurl: true)
     }
 
     /// Provenant's inventory, decoded (its JSON already parsed once by the bounded parser above), then

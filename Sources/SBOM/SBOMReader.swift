@@ -15,6 +15,11 @@ public enum SBOMReader {
     /// being left out: a scan cannot match it, but a comparison can pair it by name.
     public static func read(_ path: String, keepingComponentsWithoutPurl: Bool = false) throws(InputError) -> Inventory {
         guard let data = FileManager.default.contents(atPath: path) else { throw InputError("cannot read file", at: Location(path)) }
+        return try read(data, path: path, keepingComponentsWithoutPurl: keepingComponentsWithoutPurl)
+    }
+
+    /// The inventory of an SBOM already read from `path` (named in messages only).
+    public static func read(_ data: Data, path: String, keepingComponentsWithoutPurl: Bool = false) throws(InputError) -> Inventory {
         let json: JSONValue
         do { json = try JSONParser.parse(data) } catch {
             throw InputError("not valid JSON: \(error.reason)", at: Location(path, line: error.line))

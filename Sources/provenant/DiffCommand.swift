@@ -80,8 +80,9 @@ struct DiffCommand: AsyncParsableCommand {
                 }
             } catch { CLI.fail("error: --names \(error)") }
         }
-        if let att = baselineAttestation { try verifyBaseline(att) }
-        let before = await inventory(baseline)
+        // An attested baseline is read once: the bytes verified are the bytes compared.
+        let before: Inventory
+        if let att = baselineAttestation { before = await inventory(verified: try verifyBaseline(att)) } else { before = await inventory(baseline) }
         let after = await inventory(current)
         var options = SBOMDiff.Options(today: CalendarDate.utcDay())
         options.policy = policyFile
@@ -123,10 +124,37 @@ struct DiffCommand: AsyncParsableCommand {
         return inv
     }
 
-    /// The baseline is trusted only when the attestation verifies with its subject the BASELINE file.
-    func verifyBaseline(_ attestation: String) throws {
-        // `=` keeps a path that starts with '-' a value, not a flag.
-        var args = ["--artifact=" + baseline]
+    /// The inventory of the baseline's verified bytes: a document is parsed from them; anything else
+    /// (a lockfile, an image archive) is catalogued from a private copy of them, never from the path again.
+    func inventory(verified bytes: [UInt8]) async -> Inventory {
+        do {
+            if let inv = try DriftInput.read(bytes, path: baseline) {
+                if !catalog.quiet { for d in inv.diagnostics { CLI.stderr("warning: \(d)") } }
+                return inv
+            }
+        } catch { CLI.fail("error: \(error)") }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("provenant-baseline-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let copy = dir.appendingPathComponent((baseline as NSString).lastPathComponent)
+        do {
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
+            guard FileManager.default.createFile(atPath: copy.path, contents: Data(bytes), attributes: [.posixPermissions: 0o600]) else {
+                throw CocoaError(.fileWriteUnknown)
+            }
+        } catch { CLI.fail("error: cannot keep a copy of the verified baseline: \(error.localizedDescription)") }
+        let inv = await catalog.catalog(copy.path)
+        catalog.warn(inv)
+        return inv
+    }
+
+    /// The baseline is trusted only when the attestation verifies with its subject the BASELINE file;
+    /// returns the bytes that verified.
+    func verifyBaseline(_ attestation: String) throws -> [UInt8] {
+        let bytes: [UInt8]
+        do { bytes = try DriftInput.bytes(baseline) } catch { CLI.fail("error: --baseline-attestation: the baseline \(error)") }
+        // `=` keeps a path that starts with '-' a value, not a flag. The digest satisfies the parser;
+        // the bytes themselves are what is verified.
+        var args = ["--digest=sha256:" + FileDigest.sha256(bytes).value]
         for (flag, value) in [("--key", key), ("--trusted-root", trustedRoot), ("--certificate-identity", certificateIdentity),
                               ("--certificate-identity-regexp", certificateIdentityRegexp), ("--certificate-oidc-issuer", certificateOidcIssuer),
                               ("--type", type)] {
@@ -135,11 +163,12 @@ struct DiffCommand: AsyncParsableCommand {
         args += ["--", attestation]
         let verify = try VerifyCommand.parse(args)
         let report: VerificationReport
-        do { report = try verify.verifyFile(try verify.artifactInput()) } catch { CLI.fail("error: --baseline-attestation \(error)") }
+        do { report = try verify.verifyFile(ArtifactInput.bytes(Data(bytes))) } catch { CLI.fail("error: --baseline-attestation \(error)") }
         guard report.verified else {
             CLI.stderr("baseline attestation FAILED: \(report.failure.map { "\($0)" } ?? "not verified"); the baseline is not trusted")
             throw ExitCode(1)
         }
         CLI.stderr("baseline attestation verified: " + report.passed.map { "\($0.check): \($0.detail)" }.joined(separator: "; "))
+        return bytes
     }
 }

@@ -79,6 +79,32 @@ import Testing
         #expect(noKey.code == 2, "nothing to verify with is a usage error")
     }
 
+    /// A lockfile baseline is catalogued from the bytes that verified (a private copy), so the same
+    /// findings come out as from the path itself.
+    @Test func anAttestedLockfileBaselineGivesTheSameFindings() throws {
+        let e = try NpmEdits()
+        defer { try? FileManager.default.removeItem(at: e.dir) }
+        let key = e.dir.appendingPathComponent("signer").path
+        #expect(try runProcess(provenantBinary, ["key", "generate", "-o", key]).code == 0)
+        let att = e.dir.appendingPathComponent("lock.att.json").path
+        let predicate = e.dir.appendingPathComponent("approval.json")
+        try #"{"approvedBy": "release-review"}"#.write(to: predicate, atomically: true, encoding: .utf8)
+        let signed = try runProcess(provenantBinary, ["attest", "--subject", e.base.path, "--type", "https://example.com/approved-lockfile/v1",
+                                                      "--predicate", predicate.path, "--key", key + ".key", "-o", att])
+        #expect(signed.code == 0, "\(signed.err)")
+        let plain = try runProcess(provenantBinary, ["diff", e.base.path, e.current.path, "--format", "json"])
+        let attested = try runProcess(provenantBinary, ["diff", e.base.path, e.current.path, "--format", "json", "--baseline-attestation", att, "--key", key + ".pub"])
+        #expect(attested.code == 0, "\(attested.err)")
+        #expect(attested.err.contains("baseline attestation verified"))
+        func rules(_ out: String) throws -> [String] {
+            let doc = try #require(try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any])
+            return ((doc["findings"] as? [[String: Any]]) ?? []).compactMap { f in (f["rule"] as? String).map { $0 + " " + ((f["package"] as? String) ?? "") } }
+        }
+        let expected = try rules(plain.out)
+        #expect(expected.contains { $0.hasPrefix("drift:tampered") })
+        #expect(try rules(attested.out) == expected)
+    }
+
     /// Found by review: input nothing could read, or content nothing could compare, passed --fail-on.
     @Test func whatCouldNotBeReadFailsFailOn() throws {
         let dir = try scratchDirectory()
