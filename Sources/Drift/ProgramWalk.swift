@@ -34,7 +34,16 @@ struct ProgramWalk: Sendable {
             let fd = opened.fd, real = opened.canonical
             defer { close(fd) }
             // `usr/local` may lead back to `usr`; each real directory is listed once.
-            let names = ((try? RootedDirectory.names(in: fd, fullPath: base)) ?? []).compactMap { String(validating: $0, as: UTF8.self) }
+            var names: [String] = []
+            for bytes in (try? RootedDirectory.names(in: fd, fullPath: base)) ?? [] {
+                if let name = String(validating: bytes, as: UTF8.self) { names.append(name); continue }
+                // `lib\xff` may hold programs as well as `lib`: not walked, so not checked.
+                let shown = String(decoding: bytes, as: UTF8.self)
+                if Self.isProgramDirectory(shown) {
+                    notChecked.append(Diagnostic(Location("/" + (base.isEmpty ? shown : base + "/" + shown)),
+                                                 "directory name is not valid UTF-8; not walked for unowned files", unscanned: .input))
+                }
+            }
             for name in names.sorted() where Self.isProgramDirectory(name) {
                 let rel = base.isEmpty ? name : base + "/" + name
                 guard let st = RootedDirectory.entryStatus(name, in: fd).status else { continue }

@@ -279,3 +279,34 @@ import TestSupport
         #expect(r.out.contains("/usr/bin/.git/backdoor [executable]"), "\(r.out)")
     }
 }
+
+/// Found by review: a program whose name is not UTF-8, or a `lib…` directory whose name is not, was
+/// passed over: the first as "cannot stat", the second in silence. Both are NOT CHECKED by name, and
+/// so fail --fail-on.
+@Suite struct VerifyFilesNonUTF8NameTests {
+    @Test func namesThatAreNotUTF8AreNotChecked() throws {
+        let dir = try scratchDirectory("vf-utf8")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let fm = FileManager.default
+        try fm.createDirectory(at: dir.appendingPathComponent("usr/bin"), withIntermediateDirectories: true)
+        try fm.createDirectory(at: dir.appendingPathComponent("var/lib/dpkg"), withIntermediateDirectories: true)
+        try Data().write(to: dir.appendingPathComponent("var/lib/dpkg/status"))
+        // Created through the system call, since a Swift String cannot hold the bytes.
+        func create(_ parts: [UInt8], directory: Bool) throws {
+            let path = Array(dir.path.utf8) + parts + [0]
+            let ok = path.withUnsafeBufferPointer { p in
+                p.withMemoryRebound(to: CChar.self) { c in
+                    directory ? mkdir(c.baseAddress!, 0o755) == 0 : { let fd = open(c.baseAddress!, O_CREAT | O_WRONLY, 0o755); defer { close(fd) }; return fd >= 0 }()
+                }
+            }
+            try #require(ok)
+        }
+        try create(Array("/usr/bin/ev".utf8) + [0xff] + Array("il".utf8), directory: false)
+        try create(Array("/lib".utf8) + [0xfe], directory: true)
+        let r = try VerifyRun.run(dir.path)
+        #expect(r.notChecked.contains { $0.contains("/usr/bin/ev\u{FFFD}il") && $0.contains("not valid UTF-8") }, "\(r.notChecked)")
+        #expect(r.notChecked.contains { $0.contains("/lib\u{FFFD}") && $0.contains("not valid UTF-8") }, "\(r.notChecked)")
+        let failing = try runProcess(provenantBinary, ["verify-files", dir.path, "--fail-on", "high"])
+        #expect(failing.code == 1)
+    }
+}

@@ -63,8 +63,13 @@ public struct FileIndex: Sendable {
             }
             var children: [String] = []
             while let ent = readdir(stream) {
-                let name = withUnsafeBytes(of: ent.pointee.d_name) { raw in
-                    String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
+                let bytes = withUnsafeBytes(of: ent.pointee.d_name) { raw in Array(raw.prefix(while: { $0 != 0 })) }
+                // A name that is not UTF-8 cannot be spelled back to the system as a String: it is
+                // reported as not read (with the bytes shown repaired), never passed over in silence.
+                guard let name = String(validating: bytes, as: UTF8.self) else {
+                    let shown = String(decoding: bytes, as: UTF8.self)
+                    diagnostics.append(Diagnostic(Location(rel.isEmpty ? shown : rel + "/" + shown), "name is not valid UTF-8; not read", unscanned: .input))
+                    continue
                 }
                 if name == "." || name == ".." { continue }
                 children.append(name)
