@@ -10,12 +10,16 @@ import ProvenantCore
 /// One difference, on purpose: `dpkg --verify` looks a diverted file's digest up under the new name,
 /// where no package records one, so it never checks a diverted file's content. Here the file at the
 /// new name is checked against the digest its package recorded for the old one.
-enum DpkgFiles {
+public enum DpkgFiles {
     static let admin = "var/lib/dpkg"
-    static let limit = 1 << 30
+    /// The largest info or status file read; Debian's largest `.list` is a few MiB.
+    static let limit = 64 << 20
+    /// Installed paths planned from every `.list` together. Each costs about 150 bytes planned, and a
+    /// real system has about 100,000; a list beyond this is NOT CHECKED rather than filling memory.
+    public static let maxPaths = 4_000_000
 
     /// Adds dpkg's files to `plan`; false when the root has no dpkg database.
-    static func plan(_ plan: inout CheckPlan, rooted: RootedDirectory, width: Int) -> Bool {
+    static func plan(_ plan: inout CheckPlan, rooted: RootedDirectory, width: Int, maxPaths: Int = maxPaths) -> Bool {
         let statusPath = "/\(admin)/status", diversionsPath = "/\(admin)/diversions"
         let text: String
         switch DatabaseText(rooted, statusPath) {
@@ -44,9 +48,10 @@ enum DpkgFiles {
         let installed = records.filter(\.hasFiles)
         let claims = Parallel.Claims(count: installed.count, chunk: 8)
         let divertedNow = diverted
+        let paths = ReadBudget(total: maxPaths)
         let parts = Parallel.map(width: width) { _ in
             var out: [(Int, PackageFiles)] = []
-            while let r = claims.claim() { for i in r { out.append((i, read(installed[i], diverted: divertedNow, rooted: rooted))) } }
+            while let r = claims.claim() { for i in r { out.append((i, read(installed[i], diverted: divertedNow, rooted: rooted, paths: paths))) } }
             return out
         }
         var files = [PackageFiles?](repeating: nil, count: installed.count)
@@ -97,7 +102,8 @@ enum DpkgFiles {
 
     /// `info/<package>[:<arch>].list` and `.md5sums`, named as dpkg names them (with the architecture
     /// for `Multi-Arch: same` packages), the other spelling tried when that one is absent.
-    static func read(_ record: DpkgDatabase.Record, diverted: [String: DpkgDatabase.Diversion], rooted: RootedDirectory) -> PackageFiles {
+    static func read(_ record: DpkgDatabase.Record, diverted: [String: DpkgDatabase.Diversion], rooted: RootedDirectory,
+                     paths: ReadBudget) -> PackageFiles {
         let name = record.name
         var out = PackageFiles(listPath: "/\(admin)/info/\(name).list")
         guard !name.contains("/"), name != ".", name != ".." else {
@@ -126,8 +132,13 @@ enum DpkgFiles {
         if let (path, bytes) = info("list") {
             out.listPath = path
             out.listed = true
-            let (paths, undecodable) = DpkgDatabase.fileList(bytes)
-            list = paths
+            let (listed, undecodable) = DpkgDatabase.fileList(bytes)
+            guard paths.take(listed.count) else {
+                out.listed = false
+                out.notChecked.append(Diagnostic(Location(path), "the files lists hold more than \(paths.total) paths in all; the files of '\(name)' are not checked", unscanned: .input))
+                return out
+            }
+            list = listed
             for n in undecodable {
                 out.notChecked.append(Diagnostic(Location(path, line: n), "path is not UTF-8; not checked", unscanned: .input))
             }

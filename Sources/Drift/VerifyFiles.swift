@@ -26,13 +26,23 @@ public struct VerifyFiles: Sendable {
     /// Files hashed at once.
     public let width: Int
 
-    public init(root: String, width: Int = Parallel.cores) {
+    /// Bytes of package databases (dpkg's status and info files, apk's installed, RECORDs) read in all;
+    /// a real system's are a few MiB. What does not fit is not read, and is NOT CHECKED.
+    let databaseBudget: Int
+
+    /// Installed paths planned from dpkg's lists in all (see `DpkgFiles.maxPaths`).
+    let maxPaths: Int
+
+    public init(root: String, width: Int = Parallel.cores, databaseBudget: Int = 512 << 20, maxPaths: Int = DpkgFiles.maxPaths) {
         self.root = root
         self.width = max(1, width)
+        self.databaseBudget = databaseBudget
+        self.maxPaths = maxPaths
     }
 
     public func run() throws(VerifyFilesError) -> VerifyFilesReport {
-        let rooted = RootedDirectory(root: root)
+        // The budget covers the databases only: installed files are hashed through open descriptors, never read whole.
+        let rooted = RootedDirectory(root: root, budget: ReadBudget(total: databaseBudget))
         do { close(try rooted.openDirectory("")) } catch { throw .rootUnreadable(root, reason: error.description) }
 
         var timer = PhaseTimer()
@@ -40,7 +50,7 @@ public struct VerifyFiles: Sendable {
         // and stats, and its result is needed for Python's RECORDs and the unowned files at the end.
         let walking = Background { ProgramWalk(rooted: rooted) }
         var os = CheckPlan()
-        let hasDpkg = DpkgFiles.plan(&os, rooted: rooted, width: width)
+        let hasDpkg = DpkgFiles.plan(&os, rooted: rooted, width: width, maxPaths: maxPaths)
         let hasApk = ApkFiles.plan(&os, rooted: rooted)
         timer.lap("read dpkg and apk databases (\(os.items.count) paths)")
         var tally = Tally()

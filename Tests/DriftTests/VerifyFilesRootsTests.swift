@@ -310,3 +310,46 @@ import TestSupport
         #expect(failing.code == 1)
     }
 }
+
+/// Found by review: dpkg's lists were read up to 1 GiB each with no total, and every path planned, so
+/// lists of 100 MB of short lines took 4.8 GB. The databases now have a byte budget and the lists a
+/// path budget; what does not fit is NOT CHECKED, by name.
+@Suite struct VerifyFilesDatabaseBudgetTests {
+    static func root() throws -> URL {
+        let root = try TestRoot.make("verify-budget")
+        try TestRoot.write(root, "var/lib/dpkg/status", """
+            Package: small
+            Status: install ok installed
+            Version: 1
+
+            Package: big
+            Status: install ok installed
+            Version: 1
+
+            """)
+        try TestRoot.write(root, "etc/small.conf", "x")
+        try TestRoot.write(root, "var/lib/dpkg/info/small.list", "/etc\n/etc/small.conf\n")
+        try TestRoot.write(root, "var/lib/dpkg/info/small.md5sums", "\(try TestRoot.md5("x"))  etc/small.conf\n")
+        try TestRoot.write(root, "var/lib/dpkg/info/big.list", (0..<5000).map { "/opt/big/\($0)" }.joined(separator: "\n") + "\n")
+        return root
+    }
+
+    @Test func pathsBeyondTheBudgetAreNotChecked() throws {
+        let root = try Self.root()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let open = try VerifyFiles(root: root.path, maxPaths: 4000).run()
+        #expect(open.notChecked.contains { $0.location.path.hasSuffix("big.list") && $0.message.contains("more than 4000 paths") }, "\(open.notChecked)")
+        #expect(!open.notChecked.contains { $0.location.path.hasSuffix("small.list") })
+        // Within the budget: the 5,000 missing paths are found.
+        let whole = try VerifyFiles(root: root.path).run()
+        #expect(whole.findings.filter { $0.path.hasPrefix("/opt/big/") }.count == 5000)
+        #expect(whole.notChecked.isEmpty, "\(whole.notChecked)")
+    }
+
+    @Test func databasesBeyondTheByteBudgetAreNotChecked() throws {
+        let root = try Self.root()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let r = try VerifyFiles(root: root.path, databaseBudget: 20_000).run()
+        #expect(r.notChecked.contains { $0.location.path.hasSuffix("big.list") && $0.message.contains("budget") }, "\(r.notChecked)")
+    }
+}
