@@ -203,7 +203,7 @@ public struct SBOMDiff: Sendable {
         }
     }
 
-    /// A version change: up, down, or (when the ecosystem's ordering cannot read one side) changed.
+    /// A version change: up, down, or (when the ecosystem's ordering cannot read one side) a possible downgrade.
     static func moved(from: PackageKey, to: PackageKey, old: Side, new: Side) -> [(DriftFinding, DriftPolicy.Change?)] {
         let p = new.packages[to]?.first
         let eco = p?.ecosystem ?? old.packages[from]?.first?.ecosystem
@@ -226,9 +226,10 @@ public struct SBOMDiff: Sendable {
             out.append((DriftFinding(rule: .upgraded, subject: subject, message: "\(subject) went up from \(from.version) to \(to.version) (\(bump.rawValue))",
                                      location: p?.locations.first), .upgrade(to, bump)))
         case .none:
-            // Not approvable: a policy cannot tell a patch from a downgrade it cannot order.
-            out.append((DriftFinding(rule: .upgraded, subject: subject,
-                                     message: "\(subject) changed from \(from.version) to \(to.version); their order could not be read, so no policy approves it",
+            // Not approvable, and reported as the worse case: a move that cannot be ordered may be a
+            // downgrade, and must not pass as a low-severity upgrade.
+            out.append((DriftFinding(rule: .downgraded, subject: subject,
+                                     message: "\(subject) changed from \(from.version) to \(to.version); their order could not be read, so it may be a downgrade and no policy approves it",
                                      location: p?.locations.first), nil))
         }
         // What moved with the version: a new install script, another host.
