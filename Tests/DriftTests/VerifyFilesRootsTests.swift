@@ -353,3 +353,39 @@ import TestSupport
         #expect(r.notChecked.contains { $0.location.path.hasSuffix("big.list") && $0.message.contains("budget") }, "\(r.notChecked)")
     }
 }
+
+/// The three ways a dpkg file is hashed (in a lane during the walk, in a lane in the largest-first pass
+/// from 1 MiB, as one stream from 256 MiB) each find a match and a change.
+@Suite struct VerifyFilesLargeFileTests {
+    @Test func everySizeClassMatchesAndFindsChanges() throws {
+        let root = try TestRoot.make("verify-large")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let sizes = ["small": 3000, "medium": 2 << 20, "huge": (256 << 20) + 5]
+        var sums = ""
+        for (name, size) in sizes.sorted(by: { $0.key < $1.key }) {
+            for variant in ["same", "changed"] {
+                let rel = "opt/\(name)-\(variant)"
+                try TestRoot.write(root, rel, "")
+                // Sparse: zeros but for a marker at the end, so the huge one costs no disk.
+                let fd = open(root.appendingPathComponent(rel).path, O_WRONLY)
+                try #require(fd >= 0)
+                #expect(ftruncate(fd, off_t(size)) == 0)
+                _ = pwrite(fd, "end", 3, off_t(size - 3))
+                close(fd)
+                let sum = try runProcess("md5sum", [root.appendingPathComponent(rel).path]).out.prefix(32)
+                sums += "\(sum)  \(rel)\n"
+                if variant == "changed" {
+                    let fd = open(root.appendingPathComponent(rel).path, O_WRONLY)
+                    _ = pwrite(fd, "END", 3, off_t(size - 3))
+                    close(fd)
+                }
+            }
+        }
+        try TestRoot.write(root, "var/lib/dpkg/status", "Package: blobs\nStatus: install ok installed\nVersion: 1\n\n")
+        try TestRoot.write(root, "var/lib/dpkg/info/blobs.list", "/opt\n" + sizes.keys.sorted().flatMap { ["/opt/\($0)-same", "/opt/\($0)-changed"] }.joined(separator: "\n") + "\n")
+        try TestRoot.write(root, "var/lib/dpkg/info/blobs.md5sums", sums)
+        let r = try VerifyFiles(root: root.path).run()
+        #expect(Set(r.findings.map(\.path)) == ["/opt/small-changed", "/opt/medium-changed", "/opt/huge-changed"], "\(r.findings)")
+        #expect(r.notChecked.isEmpty, "\(r.notChecked)")
+    }
+}
