@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "Secrets", targets: ["Secrets"]),
         .library(name: "Guard", targets: ["Guard"]),
         .library(name: "Drift", targets: ["Drift"]),
+        .library(name: "Server", targets: ["Server"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -26,6 +27,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-asn1", from: "1.3.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.0"),
     ],
     targets: [
         // Identity, purls, digests, findings: depends on nothing so everything can use it.
@@ -92,13 +94,22 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Yams", package: "Yams"),
         ]),
+        // The fleet server: every agent's releases, deployments and exposure over an HTTP API (Hummingbird 2),
+        // stored in SQLite (embedded, through GRDB).
+        .target(name: "Server", dependencies: [
+            "ProvenantCore", "Catalog", "SBOM", "Drift",
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "Hummingbird", package: "hummingbird"),
+        ], resources: [.copy("Resources")]),
         .executableTarget(name: "provenant", dependencies: [
-            "ProvenantCore", "Catalog", "SBOM", "Advisories", "Attestation", "Permissions", "Secrets", "Guard", "Drift",
+            "ProvenantCore", "Catalog", "SBOM", "Advisories", "Attestation", "Permissions", "Secrets", "Guard", "Drift", "Server",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
         ]),
         // One harness per parser entry point, shared by the libFuzzer binary and the replay tests.
         .target(name: "FuzzTargets", dependencies: [
-            "ProvenantCore", "Catalog", "SBOM", "Advisories", "Attestation", "Permissions", "Secrets", "Guard", "Drift",
+            "ProvenantCore", "Catalog", "SBOM", "Advisories", "Attestation", "Permissions", "Secrets", "Guard", "Drift", "Server",
         ]),
         // `scripts/fuzz` builds this with -sanitize=fuzzer,address; a plain build replays input files.
         .executableTarget(name: "provenant-fuzz", dependencies: ["FuzzTargets"]),
@@ -124,6 +135,9 @@ let package = Package(
         .testTarget(name: "ImageTests", dependencies: ["Catalog", "SBOM", "ProvenantCore", "TestSupport"]),
         // diff over real lockfiles and SBOMs; verify-files against `dpkg --verify` on a real Debian root.
         .testTarget(name: "DriftTests", dependencies: ["Drift", "Catalog", "SBOM", "ProvenantCore", "TestSupport"],
+                    resources: [.copy("Fixtures")]),
+        // The fleet server run as `provenant server` and reached over real HTTP on loopback.
+        .testTarget(name: "ServerTests", dependencies: ["Server", "ProvenantCore", "TestSupport", .product(name: "Hummingbird", package: "hummingbird")],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "FuzzReplayTests", dependencies: ["FuzzTargets"], resources: [.copy("Fixtures")]),
         // The registry client against the real `docker-registry` (distribution), started by the tests.

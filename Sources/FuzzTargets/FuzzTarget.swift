@@ -22,6 +22,7 @@ public enum FuzzTargets {
         + ImageTargets.all
         + RegistryTargets.all
         + DriftTargets.all
+        + ServerTargets.all
         + VerifyFilesTargets.all
 
     public static func named(_ name: String) -> FuzzTarget? { all.first { $0.name == name } }

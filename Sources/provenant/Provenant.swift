@@ -9,7 +9,7 @@ struct Provenant: AsyncParsableCommand {
         commandName: "provenant",
         abstract: "Supply-chain security for software agents: know what is inside, and prove it.",
         version: version,
-        subcommands: [ScanCommand.self, SBOMCommand.self, DiffCommand.self, DBCommand.self, VersionCommand.self, KeyCommand.self, AttestCommand.self, ProvenanceCommand.self, VerifyCommand.self, VerifyFilesCommand.self, PolicyCommand.self, SecretsCommand.self, GuardCommand.self]
+        subcommands: [ScanCommand.self, SBOMCommand.self, DiffCommand.self, DBCommand.self, VersionCommand.self, KeyCommand.self, AttestCommand.self, ProvenanceCommand.self, VerifyCommand.self, VerifyFilesCommand.self, PolicyCommand.self, SecretsCommand.self, GuardCommand.self, ServerCommand.self, PushCommand.self]
     )
 }
 

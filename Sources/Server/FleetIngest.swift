@@ -1,0 +1,107 @@
+import Catalog
+import Crypto
+import Drift
+import Foundation
+import ProvenantCore
+import SBOM
+
+/// Turns request bodies into what the store keeps, or refuses them with the field at fault.
+public enum FleetIngest {
+    struct Receipt: Codable {
+        var agent: String
+        var version: String
+        var components: Int
+        var sbomSHA256: String
+    }
+
+    public struct Deployment: Codable, Sendable {
+        var agent: String
+        var version: String
+        var environment: String
+        var cluster: String
+    }
+
+    /// A release from a CycloneDX or SPDX JSON body.
+    public static func release(agent: String, version: String, body: Data) throws -> NewRelease {
+        guard body.first(where: { !($0 == 32 || $0 == 9 || $0 == 10 || $0 == 13) }) == UInt8(ascii: "{") else {
+            throw FleetAPIError(.unsupportedMediaType, field: "body", "the body is not a JSON object: send a CycloneDX or SPDX JSON SBOM")
+        }
+        let json: JSONValue
+        do { json = try JSONParser.parse(body) } catch {
+            throw FleetAPIError(.badRequest, field: "body", "not valid JSON at line \(error.line): \(error.reason)")
+        }
+        let format: String
+        if json["bomFormat"]?.stringValue == "CycloneDX" { format = "cyclonedx" }
+        else if json["spdxVersion"]?.stringValue != nil { format = "spdx" }
+        else { throw FleetAPIError(.unsupportedMediaType, field: "body", "JSON, but neither a CycloneDX (bomFormat) nor an SPDX (spdxVersion) document") }
+        let inventory: Inventory
+        do throws(InputError) { inventory = try SBOMReader.read(body, path: "body") } catch {
+            throw FleetAPIError(.badRequest, field: "body", "\(format) SBOM refused: \(error.message)\(error.location?.line.map { " (line \($0))" } ?? "")")
+        }
+        var seen = Set<String>()
+        var components: [StoredComponent] = []
+        for p in inventory.packages {
+            let key = PackageKey(p)
+            let purl = key.name + "@" + key.version
+            guard seen.insert(purl).inserted else { continue }
+            let type = p.purl.type
+            let name = key.name.hasPrefix("pkg:\(type)/") ? String(key.name.dropFirst("pkg:\(type)/".count)) : key.name
+            components.append(StoredComponent(purl: purl, ecosystem: type, name: name, version: key.version, licenses: p.licenses.sorted()))
+        }
+        components.sort { $0.purl < $1.purl }
+        return NewRelease(agent: agent, version: version, sbomFormat: format, sbomSHA256: Hex.encode(SHA256.hash(data: body)),
+                          components: components, createdAt: FleetClock.now())
+    }
+
+    /// `{agent, version, environment, cluster}`, every field present and well formed.
+    public static func deployment(_ body: Data) throws -> Deployment {
+        let json: JSONValue
+        do { json = try JSONParser.parse(body) } catch {
+            throw FleetAPIError(.badRequest, field: "body", "not valid JSON at line \(error.line): \(error.reason)")
+        }
+        guard json.objectFields != nil else { throw FleetAPIError(.badRequest, field: "body", "a deployment is a JSON object") }
+        func field(_ name: String) throws -> String {
+            guard let v = json[name]?.stringValue else { throw FleetAPIError(.badRequest, field: name, "\(name) is required (a string)") }
+            guard AgentName.isValid(v) else { throw FleetAPIError(.badRequest, field: name, "\(name) must be 1 to \(AgentName.maxLength) characters of letters, digits and . _ - +") }
+            return v
+        }
+        let known: Set<String> = ["agent", "version", "environment", "cluster"]
+        if let extra = json.objectFields?.map(\.0).first(where: { !known.contains($0) }) {
+            throw FleetAPIError(.badRequest, field: extra, "unknown field '\(extra)'")
+        }
+        return Deployment(agent: try field("agent"), version: try field("version"), environment: try field("environment"), cluster: try field("cluster"))
+    }
+}
+
+/// `GET /v1/components?purl=…` or `?type=…&name=…`.
+struct FleetComponentQuery {
+    var purl: String?
+    var type: String?
+    var name: String?
+
+    init(_ q: some Sequence<(key: Substring, value: Substring)>) {
+        for (k, v) in q {
+            switch k {
+            case "purl": purl = String(v)
+            case "type": type = String(v)
+            case "name": name = String(v)
+            default: break
+            }
+        }
+    }
+
+    func run(_ store: any FleetStore) async throws -> [ComponentHit] {
+        if let purl {
+            guard let parsed = PackageURL(parsing: purl) else { throw FleetAPIError(.badRequest, field: "purl", "not a package URL") }
+            let p = Package(ecosystem: .npm, name: parsed.name, version: parsed.version ?? "", purl: parsed, foundBy: "query")
+            let key = PackageKey(p)
+            return try await store.components(purl: key.name + "@" + key.version)
+        }
+        guard let type, let name, !type.isEmpty, !name.isEmpty else {
+            throw FleetAPIError(.badRequest, field: "purl", "give purl, or type and name")
+        }
+        let folded = PackageKey(Package(ecosystem: .npm, name: name, version: "", purl: PackageURL(type: type, name: name), foundBy: "query")).name
+        let bare = folded.hasPrefix("pkg:\(type.lowercased())/") ? String(folded.dropFirst("pkg:\(type.lowercased())/".count)) : name
+        return try await store.components(ecosystem: type.lowercased(), name: bare)
+    }
+}

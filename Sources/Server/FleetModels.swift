@@ -1,0 +1,108 @@
+import ProvenantCore
+
+/// What a bearer token may do. `ingest` without an agent may write every agent.
+public struct TokenScope: Sendable, Hashable, CustomStringConvertible {
+    public enum Kind: String, Sendable { case admin, read, ingest }
+    public var kind: Kind
+    /// For `ingest:AGENT`: the one agent it may write.
+    public var agent: String?
+
+    public init(kind: Kind, agent: String? = nil) { self.kind = kind; self.agent = agent }
+
+    /// `admin`, `read`, `ingest` or `ingest:AGENT`.
+    public init?(_ text: String) {
+        let parts = text.split(separator: ":", maxSplits: 1).map(String.init)
+        guard let first = parts.first, let kind = Kind(rawValue: first) else { return nil }
+        if parts.count == 2 {
+            guard kind == .ingest, AgentName.isValid(parts[1]) else { return nil }
+            self.init(kind: kind, agent: parts[1])
+        } else {
+            self.init(kind: kind)
+        }
+    }
+
+    public var description: String { agent.map { "\(kind.rawValue):\($0)" } ?? kind.rawValue }
+
+    public var mayRead: Bool { kind == .admin || kind == .read }
+    public func mayWrite(agent name: String) -> Bool {
+        kind == .admin || (kind == .ingest && (agent == nil || agent == name))
+    }
+    public var isAdmin: Bool { kind == .admin }
+}
+
+/// Agent names, versions, environments and clusters: path segments and labels, so a conservative
+/// alphabet (as Kubernetes names and semver allow) and a length limit.
+public enum AgentName {
+    public static let maxLength = 128
+
+    public static func isValid(_ s: String) -> Bool {
+        guard !s.isEmpty, s.utf8.count <= maxLength, s != ".", s != ".." else { return false }
+        return s.utf8.allSatisfy { b in
+            (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) || b == 0x2d || b == 0x2e || b == 0x5f || b == 0x2b
+        }
+    }
+}
+
+/// A release as ingest stores it.
+public struct NewRelease: Sendable {
+    public var agent: String
+    public var version: String
+    public var sbomFormat: String
+    public var sbomSHA256: String
+    public var components: [StoredComponent]
+    public var createdAt: String
+}
+
+public struct StoredComponent: Sendable, Hashable, Codable {
+    public var purl: String
+    public var ecosystem: String
+    public var name: String
+    public var version: String
+    public var licenses: [String]
+}
+
+public struct AgentSummary: Sendable, Codable, Equatable {
+    public var name: String
+    public var releases: Int
+    public var latest: String?
+    public var environments: [String]
+}
+
+public struct ReleaseSummary: Sendable, Codable, Equatable {
+    public var agent: String
+    public var version: String
+    public var sbomFormat: String
+    public var sbomSHA256: String
+    public var components: Int
+    public var createdAt: String
+    public var deployments: [DeploymentPlace]
+}
+
+public struct DeploymentPlace: Sendable, Codable, Hashable, Comparable {
+    public var environment: String
+    public var cluster: String
+    public static func < (a: Self, b: Self) -> Bool { (a.environment, a.cluster) < (b.environment, b.cluster) }
+}
+
+/// A component found in a release, for queries across the fleet.
+public struct ComponentHit: Sendable, Codable, Equatable {
+    public var agent: String
+    public var release: String
+    public var purl: String
+    public var name: String
+    public var version: String
+}
+
+public enum ReleaseInsert: Sendable, Equatable {
+    case created
+    /// The same agent and version with the same SBOM: nothing changed.
+    case unchanged
+    /// The same agent and version with another SBOM: refused, releases are immutable.
+    case conflict(existingSHA256: String)
+}
+
+/// A store error that is the client's: the status and the field it names.
+public struct StoreRefusal: Error, Sendable {
+    public var field: String
+    public var message: String
+}

@@ -1,0 +1,66 @@
+/// The fleet database's tables, written once for both engines: SQLite (embedded, the default) and
+/// PostgreSQL. The only difference is how a row id is generated, spelled `{id}` below.
+public enum FleetSchema {
+    public enum Dialect: Sendable { case sqlite, postgres }
+
+    /// The migrations in order; `schema_version` records how many ran.
+    static let migrations: [String] = [
+        """
+        CREATE TABLE tokens (
+            id {id},
+            hash TEXT NOT NULL UNIQUE,
+            scope TEXT NOT NULL,
+            agent TEXT,
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE agents (
+            id {id},
+            name TEXT NOT NULL UNIQUE,
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE releases (
+            id {id},
+            agent_id BIGINT NOT NULL REFERENCES agents(id),
+            version TEXT NOT NULL,
+            sbom_format TEXT NOT NULL,
+            sbom_sha256 TEXT NOT NULL,
+            components INTEGER NOT NULL,
+            created_at TEXT NOT NULL,
+            UNIQUE (agent_id, version)
+        );
+        CREATE TABLE components (
+            release_id BIGINT NOT NULL REFERENCES releases(id) ON DELETE CASCADE,
+            purl TEXT NOT NULL,
+            ecosystem TEXT NOT NULL,
+            name TEXT NOT NULL,
+            version TEXT NOT NULL,
+            licenses TEXT NOT NULL,
+            PRIMARY KEY (release_id, purl)
+        );
+        CREATE INDEX components_by_purl ON components (purl);
+        CREATE INDEX components_by_name ON components (ecosystem, name);
+        CREATE TABLE deployments (
+            agent_id BIGINT NOT NULL REFERENCES agents(id),
+            environment TEXT NOT NULL,
+            cluster TEXT NOT NULL,
+            release_id BIGINT NOT NULL REFERENCES releases(id),
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (agent_id, environment, cluster)
+        );
+        CREATE INDEX deployments_by_release ON deployments (release_id);
+        """,
+    ]
+
+    /// `sql` for `dialect`.
+    static func render(_ sql: String, _ dialect: Dialect) -> String {
+        switch dialect {
+        case .sqlite: sql.replacingOccurrences(of: "{id}", with: "INTEGER PRIMARY KEY")
+        case .postgres: sql.replacingOccurrences(of: "{id}", with: "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY")
+        }
+    }
+
+    /// Each migration as separate statements (PostgreSQL's extended protocol takes one at a time).
+    static func statements(_ migration: String, _ dialect: Dialect) -> [String] {
+        render(migration, dialect).split(separator: ";").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.filter { !$0.isEmpty }
+    }
+}

@@ -1,0 +1,172 @@
+import Drift
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import ProvenantCore
+import SBOM
+
+/// The request context: who is asking, once the bearer token has been checked.
+public struct FleetContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public var scope: TokenScope?
+    /// The token's hash, the rate limiter's key.
+    public var tokenHash: String?
+
+    public init(source: ApplicationRequestContextSource) { coreContext = .init(source: source) }
+}
+
+/// Settings the server runs with.
+public struct FleetServerOptions: Sendable {
+    /// The largest request body read; a larger one is `413` and nothing is stored.
+    public var maxBodyBytes = 64 << 20
+    public var requestsPerSecond: Double = 50
+    public var burst: Double = 200
+    public init() {}
+}
+
+/// Checks the bearer token of every request but `/healthz`: `401` without a known token, `429` when
+/// the token's rate is spent. Scopes are checked by each route (`403`).
+struct BearerAuthMiddleware: RouterMiddleware {
+    typealias Context = FleetContext
+    let store: any FleetStore
+    let limiter: RateLimiter
+
+    func handle(_ request: Request, context: FleetContext, next: (Request, FleetContext) async throws -> Response) async throws -> Response {
+        if request.uri.path == "/healthz" { return try await next(request, context) }
+        guard let header = request.headers[.authorization] else { throw FleetAPIError.unauthorized("a bearer token is required") }
+        let parts = header.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else { throw FleetAPIError.unauthorized("the Authorization header is not 'Bearer TOKEN'") }
+        let token = String(parts[1]).trimmingCharacters(in: .whitespaces)
+        let hash = TokenHash.hash(token)
+        guard TokenHash.isWellFormed(token), let scope = try await store.token(hash: hash) else {
+            throw FleetAPIError.unauthorized("unknown token")
+        }
+        guard await limiter.allow(hash) else {
+            var e = FleetAPIError(.tooManyRequests, field: "authorization", "this token's request rate is spent; retry later")
+            e.headers[.retryAfter] = "1"
+            throw e
+        }
+        var context = context
+        context.scope = scope
+        context.tokenHash = hash
+        return try await next(request, context)
+    }
+}
+
+/// The fleet API's routes over a store.
+public struct FleetServer: Sendable {
+    public let store: any FleetStore
+    public let options: FleetServerOptions
+
+    public init(store: any FleetStore, options: FleetServerOptions = FleetServerOptions()) { self.store = store; self.options = options }
+
+    public func router() -> Router<FleetContext> {
+        let router = Router(context: FleetContext.self)
+        router.add(middleware: BearerAuthMiddleware(store: store, limiter: RateLimiter(perSecond: options.requestsPerSecond, burst: options.burst)))
+        let store = self.store, options = self.options
+
+        router.get("/healthz") { _, _ in
+            _ = try await store.agents().count
+            return FleetJSON.response(["status": "ok"])
+        }
+        router.get("/openapi.json") { _, context in
+            try Self.requireRead(context)
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: FleetOpenAPI.document)))
+        }
+        router.post("/v1/agents/:agent/releases/:version") { request, context in
+            let (agent, version) = try Self.agentAndVersion(context)
+            guard context.scope?.mayWrite(agent: agent) == true else {
+                throw FleetAPIError(.forbidden, field: "agent", "this token may not write agent '\(agent)'")
+            }
+            var request = request
+            let body: ByteBuffer
+            do { body = try await request.collectBody(upTo: options.maxBodyBytes) } catch is NIOTooManyBytesError {
+                throw FleetAPIError(.contentTooLarge, field: "body", "the SBOM is larger than \(options.maxBodyBytes) bytes")
+            }
+            let release = try FleetIngest.release(agent: agent, version: version, body: Data(buffer: body))
+            switch try await store.addRelease(release) {
+            case .created:
+                return FleetJSON.response(FleetIngest.Receipt(agent: agent, version: version, components: release.components.count, sbomSHA256: release.sbomSHA256), status: .created)
+            case .unchanged:
+                return FleetJSON.response(FleetIngest.Receipt(agent: agent, version: version, components: release.components.count, sbomSHA256: release.sbomSHA256))
+            case .conflict(let existing):
+                throw FleetAPIError(.conflict, field: "version", "release \(agent) \(version) exists with another SBOM (sha256 \(existing.prefix(16))…); releases are immutable")
+            }
+        }
+        router.post("/v1/deployments") { request, context in
+            var request = request
+            let body: ByteBuffer
+            do { body = try await request.collectBody(upTo: 64 << 10) } catch is NIOTooManyBytesError {
+                throw FleetAPIError(.contentTooLarge, field: "body", "a deployment is larger than 64 KiB")
+            }
+            let d = try FleetIngest.deployment(Data(buffer: body))
+            guard context.scope?.mayWrite(agent: d.agent) == true else {
+                throw FleetAPIError(.forbidden, field: "agent", "this token may not write agent '\(d.agent)'")
+            }
+            guard try await store.recordDeployment(agent: d.agent, version: d.version, environment: d.environment, cluster: d.cluster, at: FleetClock.now()) else {
+                throw FleetAPIError(.notFound, field: "version", "no release \(d.agent) \(d.version); push it first")
+            }
+            return FleetJSON.response(d, status: .created)
+        }
+        router.get("/v1/agents") { _, context in
+            try Self.requireRead(context)
+            return FleetJSON.response(["agents": try await store.agents()])
+        }
+        router.get("/v1/agents/:agent/releases") { _, context in
+            try Self.requireRead(context)
+            let agent = try Self.segment(context, "agent")
+            guard let releases = try await store.releases(agent: agent) else { throw FleetAPIError(.notFound, field: "agent", "no agent '\(agent)'") }
+            return FleetJSON.response(["releases": releases])
+        }
+        router.get("/v1/agents/:agent/releases/:version") { _, context in
+            try Self.requireRead(context)
+            let (agent, version) = try Self.agentAndVersion(context)
+            guard let release = try await store.release(agent: agent, version: version) else { throw FleetAPIError(.notFound, field: "version", "no release \(agent) \(version)") }
+            return FleetJSON.response(release)
+        }
+        router.get("/v1/agents/:agent/releases/:version/components") { _, context in
+            try Self.requireRead(context)
+            let (agent, version) = try Self.agentAndVersion(context)
+            guard let components = try await store.components(agent: agent, version: version) else { throw FleetAPIError(.notFound, field: "version", "no release \(agent) \(version)") }
+            return FleetJSON.response(["components": components])
+        }
+        router.get("/v1/components") { request, context in
+            try Self.requireRead(context)
+            return FleetJSON.response(["components": try await FleetComponentQuery(request.uri.queryParameters).run(store)])
+        }
+        return router
+    }
+
+    static func requireRead(_ context: FleetContext) throws {
+        guard context.scope?.mayRead == true else { throw FleetAPIError(.forbidden, field: "authorization", "this token may not read (scope \(context.scope?.description ?? "none"))") }
+    }
+
+    static func segment(_ context: FleetContext, _ name: String) throws -> String {
+        guard let value = context.parameters.get(name), AgentName.isValid(value) else {
+            throw FleetAPIError(.badRequest, field: name, "\(name) must be 1 to \(AgentName.maxLength) characters of letters, digits and . _ - +")
+        }
+        return value
+    }
+
+    static func agentAndVersion(_ context: FleetContext) throws -> (String, String) {
+        (try segment(context, "agent"), try segment(context, "version"))
+    }
+
+    /// Runs the server until it is shut down (SIGTERM or SIGINT end it gracefully).
+    public func run(host: String, port: Int, logger: Logger, onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+        let app = Application(router: router(), configuration: .init(address: .hostname(host, port: port), serverName: "provenant"),
+                              onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) }, logger: logger)
+        try await app.runService()
+    }
+}
+
+/// Timestamps the server writes: RFC 3339 UTC, to the second.
+enum FleetClock {
+    static func now() -> String {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime]
+        return f.string(from: Date())
+    }
+}

@@ -1,0 +1,25 @@
+import ProvenantCore
+
+/// The fleet's durable state. Every method's effect is durable when it returns: ingest answers `201`
+/// only after the release's transaction commits.
+public protocol FleetStore: Sendable {
+    /// Creates the tables, or brings an older database up to date.
+    func migrate() async throws
+    func createToken(hash: String, scope: TokenScope, createdAt: String) async throws
+    /// The scope of the token whose SHA-256 is `hash`, or nil.
+    func token(hash: String) async throws -> TokenScope?
+    func addRelease(_ release: NewRelease) async throws -> ReleaseInsert
+    /// Records that `agent` `version` runs in `environment` on `cluster`, replacing what ran there;
+    /// false when the release is unknown.
+    func recordDeployment(agent: String, version: String, environment: String, cluster: String, at: String) async throws -> Bool
+    func agents() async throws -> [AgentSummary]
+    /// nil when the agent is unknown.
+    func releases(agent: String) async throws -> [ReleaseSummary]?
+    func release(agent: String, version: String) async throws -> ReleaseSummary?
+    /// nil when the release is unknown.
+    func components(agent: String, version: String) async throws -> [StoredComponent]?
+    /// Releases holding the component with exactly `purl` (qualifiers and subpath dropped).
+    func components(purl: String) async throws -> [ComponentHit]
+    /// Releases holding a component of `ecosystem` and `name`, any version.
+    func components(ecosystem: String, name: String) async throws -> [ComponentHit]
+}

@@ -1,0 +1,100 @@
+import ArgumentParser
+import AsyncHTTPClient
+import Catalog
+import Foundation
+import NIOCore
+import NIOHTTP1
+import ProvenantCore
+import Server
+
+struct PushCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "push",
+        abstract: "Send a release's SBOM to the fleet server, and optionally record where it runs.",
+        discussion: """
+            The token comes from PROVENANT_SERVER_TOKEN, or --token-file (a command line is visible to every \
+            user of the machine, so the token is never an argument). Exit 0 when stored (or already stored \
+            with the same SBOM), 1 when the server refuses, 2 for usage or input errors.
+            """
+    )
+
+    @Option(name: .long, help: "The server's base URL, such as http://127.0.0.1:8080.")
+    var server: String
+    @Option(name: .long, help: "A file holding the bearer token (else PROVENANT_SERVER_TOKEN).")
+    var tokenFile: String?
+    @Option(name: .long, help: "The agent's name.")
+    var agent: String
+    @Option(name: .long, help: "The release's version.")
+    var version: String
+    @Option(name: .long, help: "Also record the release as running in this environment.")
+    var deployment: String?
+    @Option(name: .long, help: "The cluster for --deployment.")
+    var cluster: String = "default"
+    @Argument(help: "The CycloneDX or SPDX JSON SBOM.")
+    var sbom: String
+
+    func validate() throws {
+        for (flag, v) in [("--agent", agent), ("--version", version), ("--cluster", cluster)] + (deployment.map { [("--deployment", $0)] } ?? []) {
+            guard AgentName.isValid(v) else { throw ValidationError("\(flag) must be 1 to \(AgentName.maxLength) characters of letters, digits and . _ - +") }
+        }
+        guard let url = URL(string: server), ["http", "https"].contains(url.scheme ?? ""), url.host != nil else {
+            throw ValidationError("--server must be an http or https URL")
+        }
+    }
+
+    func token() throws -> String {
+        if let f = tokenFile {
+            do { return String(decoding: try InputFile.read(f, limit: 4096), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) } catch {
+                CLI.fail("error: --token-file \(error)")
+            }
+        }
+        guard let t = ProcessInfo.processInfo.environment["PROVENANT_SERVER_TOKEN"], !t.isEmpty else {
+            throw ValidationError("set PROVENANT_SERVER_TOKEN or pass --token-file")
+        }
+        return t
+    }
+
+    func run() async throws {
+        let token = try token()
+        let body: [UInt8]
+        do { body = try InputFile.read(sbom, limit: 1 << 30) } catch { CLI.fail("error: \(sbom): \(error)") }
+        let base = server.hasSuffix("/") ? String(server.dropLast()) : server
+        let client = HTTPClient.shared
+        func send(_ path: String, _ bytes: [UInt8]) async throws -> (UInt, String) {
+            var request = HTTPClientRequest(url: base + path)
+            request.method = .POST
+            request.headers.add(name: "Authorization", value: "Bearer " + token)
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(bytes: bytes))
+            let response: HTTPClientResponse
+            do { response = try await client.execute(request, timeout: .seconds(300)) } catch {
+                CLI.fail("error: cannot reach \(base): \(error)")
+            }
+            let text = String(buffer: try await response.body.collect(upTo: 1 << 20))
+            return (response.status.code, text)
+        }
+        let (status, text) = try await send("/v1/agents/\(agent)/releases/\(version)", body)
+        guard status == 201 || status == 200 else {
+            CLI.stderr("push refused: HTTP \(status): \(Redactor.redact(text))")
+            throw ExitCode(1)
+        }
+        print(text)
+        if let env = deployment {
+            let d = FleetJSONBody.deployment(agent: agent, version: version, environment: env, cluster: cluster)
+            let (s, t) = try await send("/v1/deployments", d)
+            guard s == 201 else {
+                CLI.stderr("deployment refused: HTTP \(s): \(Redactor.redact(t))")
+                throw ExitCode(1)
+            }
+            print(t)
+        }
+    }
+}
+
+enum FleetJSONBody {
+    static func deployment(agent: String, version: String, environment: String, cluster: String) -> [UInt8] {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys]
+        return Array((try? e.encode(["agent": agent, "version": version, "environment": environment, "cluster": cluster])) ?? Data())
+    }
+}

@@ -1,0 +1,98 @@
+import ArgumentParser
+import Foundation
+import Logging
+import ProvenantCore
+import Server
+
+struct ServerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "server",
+        abstract: "The fleet server: every agent's releases, where they run, and what they contain.",
+        subcommands: [ServerRun.self, ServerToken.self],
+        defaultSubcommand: ServerRun.self
+    )
+}
+
+/// `--database sqlite:PATH` (the embedded default).
+struct FleetDatabaseOption: ParsableArguments {
+    @Option(name: .long, help: "The database: sqlite:PATH (embedded; created when absent).")
+    var database: String = "sqlite:provenant-fleet.sqlite"
+
+    func open() throws -> any FleetStore {
+        if database.hasPrefix("sqlite:") {
+            let path = String(database.dropFirst("sqlite:".count))
+            guard !path.isEmpty else { throw ValidationError("--database sqlite:PATH needs a path") }
+            do { return try SQLiteFleetStore(path: path) } catch { CLI.fail("error: --database \(path): \(error)") }
+        }
+        throw ValidationError("--database must be sqlite:PATH")
+    }
+}
+
+struct ServerRun: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "run", abstract: "Serve the fleet API (the default).")
+
+    @OptionGroup var db: FleetDatabaseOption
+    @Option(name: .long, help: "Address and port to listen on (port 0 picks a free one, printed on start).")
+    var listen: String = "127.0.0.1:8080"
+    @Option(name: .long, help: "The largest request body accepted, in MiB.")
+    var maxBodyMib: Int = 64
+    @Option(name: .long, help: "Requests per second allowed per token (with bursts of ten times as many).")
+    var rateLimit: Double = 50
+
+    func validate() throws {
+        guard Self.hostPort(listen) != nil else { throw ValidationError("--listen must be HOST:PORT") }
+        guard (1...1024).contains(maxBodyMib) else { throw ValidationError("--max-body-mib must be 1 to 1024") }
+        guard rateLimit > 0 else { throw ValidationError("--rate-limit must be above 0") }
+    }
+
+    static func hostPort(_ s: String) -> (String, Int)? {
+        guard let colon = s.lastIndex(of: ":"), let port = Int(s[s.index(after: colon)...]), (0...65535).contains(port) else { return nil }
+        var host = String(s[..<colon])
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        return host.isEmpty ? nil : (host, port)
+    }
+
+    func run() async throws {
+        let store = try db.open()
+        do { try await store.migrate() } catch { CLI.fail("error: --database: cannot prepare the schema: \(error)") }
+        var options = FleetServerOptions()
+        options.maxBodyBytes = maxBodyMib << 20
+        options.requestsPerSecond = rateLimit
+        options.burst = rateLimit * 10
+        let (host, port) = Self.hostPort(listen)!
+        var logger = Logger(label: "provenant.server")
+        logger.logLevel = .warning
+        try await FleetServer(store: store, options: options).run(host: host, port: port, logger: logger) { bound in
+            CLI.stderr("provenant server listening on http://\(host.contains(":") ? "[\(host)]" : host):\(bound)")
+        }
+    }
+}
+
+struct ServerToken: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "token", abstract: "Manage the server's bearer tokens.", subcommands: [ServerTokenCreate.self])
+}
+
+struct ServerTokenCreate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "create",
+        abstract: "Create a bearer token and print it once on stdout; only its SHA-256 is stored.",
+        discussion: "Scopes: admin (everything), read (every query), ingest (push releases and deployments of any agent), ingest:AGENT (of that agent only)."
+    )
+
+    @OptionGroup var db: FleetDatabaseOption
+    @Option(name: .long, help: "admin, read, ingest or ingest:AGENT.")
+    var scope: String
+
+    func validate() throws {
+        guard TokenScope(scope) != nil else { throw ValidationError("--scope must be admin, read, ingest or ingest:AGENT (AGENT: letters, digits and . _ - +)") }
+    }
+
+    func run() async throws {
+        let store = try db.open()
+        do { try await store.migrate() } catch { CLI.fail("error: --database: cannot prepare the schema: \(error)") }
+        let token = TokenHash.generate()
+        try await store.createToken(hash: TokenHash.hash(token), scope: TokenScope(scope)!, createdAt: ISO8601DateFormatter().string(from: Date()))
+        print(token)
+        CLI.stderr("created a token with scope \(scope); it is shown once and stored only as its SHA-256")
+    }
+}

@@ -1,0 +1,226 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Testing
+import TestSupport
+
+func scratchDirectory(_ name: String) throws -> URL {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    return dir
+}
+
+/// `provenant server` started as a process on a free loopback port with a fresh SQLite database, and
+/// reached over real HTTP.
+final class FleetServerProcess: @unchecked Sendable {
+    let dir: URL
+    let database: String
+    let process = Process()
+    let base: String
+
+    init(_ extra: [String] = []) throws {
+        dir = try scratchDirectory("fleet")
+        database = dir.appendingPathComponent("fleet.sqlite").path
+        process.executableURL = URL(fileURLWithPath: provenantBinary)
+        process.arguments = ["server", "--database", "sqlite:" + database, "--listen", "127.0.0.1:0"] + extra
+        let err = Pipe()
+        process.standardError = err
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        // The first line on stderr names the port.
+        var seen = Data()
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline, !String(decoding: seen, as: UTF8.self).contains("\n") {
+            let chunk = err.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            seen += chunk
+        }
+        let line = String(decoding: seen, as: UTF8.self)
+        guard let r = line.range(of: "http://127.0.0.1:") else {
+            process.terminate()
+            throw CocoaError(.fileReadUnknown, userInfo: [NSLocalizedDescriptionKey: "server did not start: \(line)"])
+        }
+        base = "http://127.0.0.1:" + line[r.upperBound...].prefix { $0.isNumber }
+    }
+
+    deinit {
+        process.terminate()
+        process.waitUntilExit()
+        try? FileManager.default.removeItem(at: dir)
+    }
+
+    func token(_ scope: String) throws -> String {
+        let r = try runProcess(provenantBinary, ["server", "token", "create", "--database", "sqlite:" + database, "--scope", scope])
+        guard r.code == 0 else { throw CocoaError(.fileWriteUnknown, userInfo: [NSLocalizedDescriptionKey: r.err]) }
+        return r.out.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    struct Answer {
+        var status: Int
+        var body: Data
+        var json: [String: Any] { (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] ?? [:] }
+        var errorField: String? { (json["error"] as? [String: Any])?["field"] as? String }
+    }
+
+    func call(_ method: String, _ path: String, token: String? = nil, body: Data? = nil) async throws -> Answer {
+        var request = URLRequest(url: URL(string: base + path)!)
+        request.httpMethod = method
+        if let token { request.setValue("Bearer " + token, forHTTPHeaderField: "Authorization") }
+        if let body { request.httpBody = body; request.setValue("application/json", forHTTPHeaderField: "Content-Type") }
+        let (data, response) = try await URLSession.shared.data(for: request)
+        return Answer(status: (response as? HTTPURLResponse)?.statusCode ?? 0, body: data)
+    }
+}
+
+/// SBOMs made by `provenant sbom` from real lockfiles.
+enum FleetFixtures {
+    static func sbom(_ fixtureName: String, format: String, in dir: URL) throws -> Data {
+        let src = Bundle.module.url(forResource: fixtureName, withExtension: nil, subdirectory: "Fixtures")!
+        let tree = dir.appendingPathComponent("tree-\(fixtureName)-\(format)")
+        try FileManager.default.createDirectory(at: tree, withIntermediateDirectories: true)
+        let target = fixtureName == "Cargom.lock" ? "Cargo.lock" : "package-lock.json"
+        try FileManager.default.copyItem(at: src, to: tree.appendingPathComponent(target))
+        let out = dir.appendingPathComponent("\(fixtureName).\(format).json")
+        let r = try runProcess(provenantBinary, ["sbom", tree.path, "--format", format, "-o", out.path], env: ["SOURCE_DATE_EPOCH": "1700000000"])
+        guard r.code == 0 else { throw CocoaError(.fileWriteUnknown, userInfo: [NSLocalizedDescriptionKey: r.err]) }
+        return try Data(contentsOf: out)
+    }
+}
+
+@Suite(.serialized) struct FleetServerTests {
+    @Test func healthIsOpenAndEverythingElseNeedsAToken() async throws {
+        let s = try FleetServerProcess()
+        let health = try await s.call("GET", "/healthz")
+        #expect(health.status == 200 && health.json["status"] as? String == "ok")
+        let none = try await s.call("GET", "/v1/agents")
+        #expect(none.status == 401 && none.errorField == "authorization")
+        let unknown = try await s.call("GET", "/v1/agents", token: "pvt_" + String(repeating: "A", count: 43))
+        #expect(unknown.status == 401)
+        let openapi = try await s.call("GET", "/openapi.json")
+        #expect(openapi.status == 401, "only /healthz is anonymous")
+        let read = try s.token("read")
+        #expect(try await s.call("GET", "/v1/agents", token: read).status == 200)
+        // A read token cannot write; an ingest token for one agent cannot write another, nor read.
+        let sbom = try FleetFixtures.sbom("package-lock-v3.json", format: "cyclonedx-json", in: s.dir)
+        let readPush = try await s.call("POST", "/v1/agents/collector/releases/1.0.0", token: read, body: sbom)
+        #expect(readPush.status == 403 && readPush.errorField == "agent")
+        let ingest = try s.token("ingest:collector")
+        #expect(try await s.call("POST", "/v1/agents/collector/releases/1.0.0", token: ingest, body: sbom).status == 201)
+        let other = try await s.call("POST", "/v1/agents/remediator/releases/1.0.0", token: ingest, body: sbom)
+        #expect(other.status == 403)
+        #expect(try await s.call("GET", "/v1/agents", token: ingest).status == 403)
+        // Nothing was stored by the refused pushes.
+        let agents = try await s.call("GET", "/v1/agents", token: read).json["agents"] as? [[String: Any]]
+        #expect(agents?.compactMap { $0["name"] as? String } == ["collector"])
+    }
+
+    @Test func ingestStoresReleasesAndQueriesFindTheirComponents() async throws {
+        let s = try FleetServerProcess()
+        let admin = try s.token("admin")
+        let cdx = try FleetFixtures.sbom("package-lock-v3.json", format: "cyclonedx-json", in: s.dir)
+        let first = try await s.call("POST", "/v1/agents/collector/releases/1.2.3", token: admin, body: cdx)
+        #expect(first.status == 201, "\(String(decoding: first.body, as: UTF8.self))")
+        let count = first.json["components"] as? Int ?? 0
+        let doc = try #require(try JSONSerialization.jsonObject(with: cdx) as? [String: Any])
+        let purls = Set((doc["components"] as? [[String: Any]] ?? []).compactMap { $0["purl"] as? String })
+        #expect(count == purls.count && count == 198, "every component of the SBOM (cdxgen's lockfile without its dev entries)")
+        #expect(try await s.call("POST", "/v1/agents/collector/releases/1.2.3", token: admin, body: cdx).status == 200, "the same SBOM again changes nothing")
+        let spdx = try FleetFixtures.sbom("Cargom.lock", format: "spdx-json", in: s.dir)
+        let conflict = try await s.call("POST", "/v1/agents/collector/releases/1.2.3", token: admin, body: spdx)
+        #expect(conflict.status == 409 && conflict.errorField == "version", "releases are immutable")
+        #expect(try await s.call("POST", "/v1/agents/remediator/releases/0.9.0", token: admin, body: spdx).status == 201)
+
+        let agents = try await s.call("GET", "/v1/agents", token: admin).json["agents"] as? [[String: Any]] ?? []
+        #expect(agents.map { $0["name"] as? String } == ["collector", "remediator"])
+        #expect(agents.first?["releases"] as? Int == 1 && agents.first?["latest"] as? String == "1.2.3")
+        let components = try await s.call("GET", "/v1/agents/collector/releases/1.2.3/components", token: admin).json["components"] as? [[String: Any]] ?? []
+        #expect(components.count == count)
+        #expect(components.contains { $0["purl"] as? String == "pkg:npm/semver@7.5.0" })
+        // Across the fleet: by purl (qualifiers ignored) and by type and name.
+        let byPurl = try await s.call("GET", "/v1/components?purl=pkg:npm/semver@7.5.0?foo=bar", token: admin).json["components"] as? [[String: Any]] ?? []
+        #expect(byPurl.map { $0["agent"] as? String } == ["collector"])
+        let cargoName = try #require(String(decoding: spdx, as: UTF8.self).range(of: "pkg:cargo/").map { r in
+            String(String(decoding: spdx, as: UTF8.self)[r.upperBound...].prefix { $0 != "@" })
+        })
+        let byName = try await s.call("GET", "/v1/components?type=cargo&name=\(cargoName)", token: admin).json["components"] as? [[String: Any]] ?? []
+        #expect(byName.first?["agent"] as? String == "remediator")
+        #expect(try await s.call("GET", "/v1/agents/nobody/releases", token: admin).status == 404)
+        #expect(try await s.call("GET", "/v1/agents/collector/releases/9.9.9", token: admin).status == 404)
+    }
+
+    @Test func badInputIsRefusedNamingTheFieldAndNothingIsStored() async throws {
+        let s = try FleetServerProcess(["--max-body-mib", "1"])
+        let admin = try s.token("admin")
+        let malformed = try await s.call("POST", "/v1/agents/a/releases/1", token: admin, body: Data(#"{"bomFormat":"CycloneDX","components":[{"#.utf8))
+        #expect(malformed.status == 400 && malformed.errorField == "body")
+        let unknown = try await s.call("POST", "/v1/agents/a/releases/1", token: admin, body: Data(#"{"hello":"world"}"#.utf8))
+        #expect(unknown.status == 415 && unknown.errorField == "body")
+        let notJSON = try await s.call("POST", "/v1/agents/a/releases/1", token: admin, body: Data("<bom/>".utf8))
+        #expect(notJSON.status == 415)
+        let big = Data(#"{"bomFormat":"CycloneDX","x":""#.utf8) + Data(repeating: 0x61, count: 2 << 20) + Data(#""}"#.utf8)
+        let tooLarge = try await s.call("POST", "/v1/agents/a/releases/1", token: admin, body: big)
+        #expect(tooLarge.status == 413 && tooLarge.errorField == "body")
+        let badName = try await s.call("POST", "/v1/agents/a%20b/releases/1", token: admin, body: Data("{}".utf8))
+        #expect(badName.status == 400 && badName.errorField == "agent")
+        let deployment = try await s.call("POST", "/v1/deployments", token: admin, body: Data(#"{"agent":"a","version":"1","environment":"prod","cluster":"c","extra":1}"#.utf8))
+        #expect(deployment.status == 400 && deployment.errorField == "extra")
+        let missing = try await s.call("POST", "/v1/deployments", token: admin, body: Data(#"{"agent":"a","version":"1","environment":"prod"}"#.utf8))
+        #expect(missing.status == 400 && missing.errorField == "cluster")
+        let noRelease = try await s.call("POST", "/v1/deployments", token: admin, body: Data(#"{"agent":"a","version":"1","environment":"prod","cluster":"c"}"#.utf8))
+        #expect(noRelease.status == 404)
+        let agents = try await s.call("GET", "/v1/agents", token: admin).json["agents"] as? [[String: Any]]
+        #expect(agents?.isEmpty == true, "nothing stored")
+    }
+
+    @Test func deploymentsSayWhatRunsWhere() async throws {
+        let s = try FleetServerProcess()
+        let admin = try s.token("admin")
+        let cdx = try FleetFixtures.sbom("package-lock-v3.json", format: "cyclonedx-json", in: s.dir)
+        for v in ["1.0.0", "1.1.0"] { #expect(try await s.call("POST", "/v1/agents/collector/releases/\(v)", token: admin, body: cdx).status == 201) }
+        func deploy(_ v: String, _ env: String) async throws -> Int {
+            try await s.call("POST", "/v1/deployments", token: admin, body: Data(#"{"agent":"collector","version":"\#(v)","environment":"\#(env)","cluster":"eu-1"}"#.utf8)).status
+        }
+        #expect(try await deploy("1.0.0", "production") == 201)
+        #expect(try await deploy("1.1.0", "staging") == 201)
+        #expect(try await deploy("1.1.0", "production") == 201, "replaces 1.0.0 in production on eu-1")
+        let old = try await s.call("GET", "/v1/agents/collector/releases/1.0.0", token: admin).json
+        #expect((old["deployments"] as? [Any])?.isEmpty == true)
+        let new = try await s.call("GET", "/v1/agents/collector/releases/1.1.0", token: admin).json
+        #expect((new["deployments"] as? [[String: String]])?.map { $0["environment"] ?? "" } == ["production", "staging"])
+        let agents = try await s.call("GET", "/v1/agents", token: admin).json["agents"] as? [[String: Any]]
+        #expect(agents?.first?["environments"] as? [String] == ["production", "staging"])
+    }
+
+    @Test func tokensArePrintedOnceAndStoredHashed() async throws {
+        let s = try FleetServerProcess()
+        let token = try s.token("ingest:collector")
+        #expect(token.hasPrefix("pvt_") && token.count == 47)
+        let db = try Data(contentsOf: URL(fileURLWithPath: s.database))
+        let wal = (try? Data(contentsOf: URL(fileURLWithPath: s.database + "-wal"))) ?? Data()
+        #expect(db.range(of: Data(token.utf8)) == nil && wal.range(of: Data(token.utf8)) == nil, "only the hash is stored")
+        let mode = try FileManager.default.attributesOfItem(atPath: s.database)[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+        let bad = try runProcess(provenantBinary, ["server", "token", "create", "--database", "sqlite:" + s.database, "--scope", "ingest:../x"])
+        #expect(bad.code == 2)
+    }
+
+    @Test func pushSendsTheSBOMAndTheDeployment() async throws {
+        let s = try FleetServerProcess()
+        let ingest = try s.token("ingest:collector")
+        let read = try s.token("read")
+        let sbomPath = s.dir.appendingPathComponent("push.cdx.json")
+        try FleetFixtures.sbom("package-lock-v3.json", format: "cyclonedx-json", in: s.dir).write(to: sbomPath)
+        let ok = try runProcess(provenantBinary, ["push", "--server", s.base, "--agent", "collector", "--version", "2.0.0", "--deployment", "production", sbomPath.path],
+                                env: ["PROVENANT_SERVER_TOKEN": ingest])
+        #expect(ok.code == 0, "\(ok.err)")
+        let release = try await s.call("GET", "/v1/agents/collector/releases/2.0.0", token: read).json
+        #expect((release["deployments"] as? [[String: String]])?.first?["environment"] == "production")
+        let refused = try runProcess(provenantBinary, ["push", "--server", s.base, "--agent", "other", "--version", "1", sbomPath.path],
+                                     env: ["PROVENANT_SERVER_TOKEN": ingest])
+        #expect(refused.code == 1 && refused.err.contains("403"))
+        #expect(!refused.err.contains(ingest), "the token is never printed")
+        let noToken = try runProcess(provenantBinary, ["push", "--server", s.base, "--agent", "collector", "--version", "3", sbomPath.path])
+        #expect(noToken.code == 2)
+    }
+}
