@@ -164,6 +164,18 @@ struct FileChecker: Sendable {
         var item: Int
         var size: Int
         var typeChanged: Bool
+        /// The file the walk found, so the second pass can tell it reopened the same one.
+        var identity: FileIdentity
+    }
+
+    /// Device, inode, size and change times: a file swapped or rewritten between the walk and the
+    /// second pass differs in one of them.
+    struct FileIdentity: Sendable, Equatable {
+        var dev: UInt64, ino: UInt64, size: Int64, mtime: Int, mtimeNS: Int, ctime: Int, ctimeNS: Int
+        init(_ st: stat) {
+            dev = UInt64(st.st_dev); ino = UInt64(st.st_ino); size = Int64(st.st_size)
+            mtime = st.st_mtim.tv_sec; mtimeNS = st.st_mtim.tv_nsec; ctime = st.st_ctim.tv_sec; ctimeNS = st.st_ctim.tv_nsec
+        }
     }
 
     /// md5 files at least this large wait for the second pass.
@@ -198,9 +210,12 @@ struct FileChecker: Sendable {
                         done.append((i, o))
                     case .md5(let fd, let size, let typeChanged):
                         if size >= FileChecker.laterSize {
-                            close(fd)
-                            later.append(LaterJob(item: i, size: size, typeChanged: typeChanged))
-                            continue
+                            var st = stat()
+                            if fstat(fd, &st) == 0 {
+                                close(fd)
+                                later.append(LaterJob(item: i, size: size, typeChanged: typeChanged, identity: FileIdentity(st)))
+                                continue
+                            }
                         }
                         while !lanes.hasFreeLane { collect() }
                         jobs[i] = LaneJob(fd: fd, typeChanged: typeChanged)
@@ -243,6 +258,14 @@ struct FileChecker: Sendable {
                     let fd: Int32
                     do throws(FileAccessError) { fd = try rooted.open(rel) } catch {
                         done.append((job.item, FileChecker.outcome(item, typeChanged: job.typeChanged, reason: error.description)))
+                        continue
+                    }
+                    // Reopened by path: only the very file the walk found is hashed. Another one (swapped
+                    // in, rewritten) is not checked, never taken for the one the walk saw.
+                    var now = stat()
+                    guard fstat(fd, &now) == 0, FileIdentity(now) == job.identity else {
+                        close(fd)
+                        done.append((job.item, .notChecked("'\(item.shown)' changed while it was being checked; run again")))
                         continue
                     }
                     _ = posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL)
