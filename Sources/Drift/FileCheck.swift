@@ -81,6 +81,9 @@ struct CheckPlan: Sendable {
                                presence: presence, linkDigest: linkDigest))
     }
 
+    /// `item`'s path relative to the root.
+    func path(of item: CheckItem) -> String { dirs[item.dir].isEmpty ? item.name : dirs[item.dir] + "/" + item.name }
+
     /// `path` (absolute or relative, taken from the root) as its directory and name relative to the root;
     /// `.some(nil)` for the root itself, nil when it climbs above the root. Safe to call on any thread.
     static func place(_ path: String) -> (dir: String, name: String)?? {
@@ -158,6 +161,33 @@ struct FileChecker: Sendable {
         var typeChanged: Bool
     }
 
+    /// One worker's files in the lanes: each is closed and given its outcome when its digest is done.
+    struct LaneQueue {
+        let lanes: MD5LaneHasher
+        let plan: CheckPlan
+        var jobs: [Int: LaneJob] = [:]
+        var done: [(Int, CheckOutcome)] = []
+
+        init(lanes: MD5LaneHasher, plan: CheckPlan) { self.lanes = lanes; self.plan = plan }
+
+        /// Hashes item `item`'s open `fd` in a lane, waiting for one to free first.
+        mutating func add(_ item: Int, fd: Int32, typeChanged: Bool) {
+            while !lanes.hasFreeLane { collect() }
+            jobs[item] = LaneJob(fd: fd, typeChanged: typeChanged)
+            lanes.start(fd: fd, tag: item)
+        }
+
+        mutating func drain() { while !lanes.isIdle { collect() } }
+
+        private mutating func collect() {
+            for d in lanes.run() {
+                guard let job = jobs.removeValue(forKey: d.tag) else { continue }
+                close(job.fd)
+                done.append((d.tag, FileChecker.outcome(plan.items[d.tag], typeChanged: job.typeChanged, hex: d.hex, error: d.error)))
+            }
+        }
+    }
+
     /// A file left for the second pass: larger than `FileChecker.laterSize`, hashed largest first so
     /// the lanes stay full to the end.
     struct LaterJob: Sendable {
@@ -191,23 +221,14 @@ struct FileChecker: Sendable {
         let claims = Parallel.Claims(count: order.count, chunk: 64)
         let parts = Parallel.map(width: width) { _ in
             var worker = Worker(rooted: rooted, plan: plan)
-            let lanes = MD5LaneHasher()
-            var jobs: [Int: LaneJob] = [:]
-            var done: [(Int, CheckOutcome)] = []
+            var queue = LaneQueue(lanes: MD5LaneHasher(), plan: plan)
             var later: [LaterJob] = []
-            func collect() {
-                for d in lanes.run() {
-                    guard let job = jobs.removeValue(forKey: d.tag) else { continue }
-                    close(job.fd)
-                    done.append((d.tag, FileChecker.outcome(plan.items[d.tag], typeChanged: job.typeChanged, hex: d.hex, error: d.error)))
-                }
-            }
             while let r = claims.claim() {
                 for k in r {
                     let i = order[k]
                     switch worker.check(plan.items[i], lanes: true) {
                     case .done(let o):
-                        done.append((i, o))
+                        queue.done.append((i, o))
                     case .md5(let fd, let size, let typeChanged):
                         if size >= FileChecker.laterSize {
                             var st = stat()
@@ -217,15 +238,13 @@ struct FileChecker: Sendable {
                                 continue
                             }
                         }
-                        while !lanes.hasFreeLane { collect() }
-                        jobs[i] = LaneJob(fd: fd, typeChanged: typeChanged)
-                        lanes.start(fd: fd, tag: i)
+                        queue.add(i, fd: fd, typeChanged: typeChanged)
                     }
                 }
             }
-            while !lanes.isIdle { collect() }
+            queue.drain()
             worker.finish()
-            return (done, worker.canonical, later)
+            return (queue.done, worker.canonical, later)
         }
         var outcomes = [CheckOutcome](repeating: .skipped, count: plan.items.count)
         var canonical = [String?](repeating: nil, count: plan.dirs.count)
@@ -239,25 +258,15 @@ struct FileChecker: Sendable {
         let largest = later.sorted { ($0.size, $1.item) > ($1.size, $0.item) }
         let bigClaims = Parallel.Claims(count: largest.count, chunk: 1)
         let bigParts = Parallel.map(width: width) { _ in
-            let lanes = MD5LaneHasher(readSize: FileChecker.chunk)
+            var queue = LaneQueue(lanes: MD5LaneHasher(readSize: FileChecker.chunk), plan: plan)
             let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: FileChecker.chunk, alignment: 64)
             defer { buffer.deallocate() }
-            var jobs: [Int: LaneJob] = [:]
-            var done: [(Int, CheckOutcome)] = []
-            func collect() {
-                for d in lanes.run() {
-                    guard let job = jobs.removeValue(forKey: d.tag) else { continue }
-                    close(job.fd)
-                    done.append((d.tag, FileChecker.outcome(plan.items[d.tag], typeChanged: job.typeChanged, hex: d.hex, error: d.error)))
-                }
-            }
             while let r = bigClaims.claim() {
                 for k in r {
                     let job = largest[k], item = plan.items[job.item]
-                    let rel = plan.dirs[item.dir].isEmpty ? item.name : plan.dirs[item.dir] + "/" + item.name
                     let fd: Int32
-                    do throws(FileAccessError) { fd = try rooted.open(rel) } catch {
-                        done.append((job.item, FileChecker.outcome(item, typeChanged: job.typeChanged, reason: error.description)))
+                    do throws(FileAccessError) { fd = try rooted.open(plan.path(of: item)) } catch {
+                        queue.done.append((job.item, FileChecker.outcome(item, typeChanged: job.typeChanged, reason: error.description)))
                         continue
                     }
                     // Reopened by path: only the very file the walk found is hashed. Another one (swapped
@@ -265,7 +274,7 @@ struct FileChecker: Sendable {
                     var now = stat()
                     guard fstat(fd, &now) == 0, FileIdentity(now) == job.identity else {
                         close(fd)
-                        done.append((job.item, .notChecked("'\(item.shown)' changed while it was being checked; run again")))
+                        queue.done.append((job.item, .notChecked("'\(item.shown)' changed while it was being checked; run again")))
                         continue
                     }
                     _ = posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL)
@@ -274,16 +283,14 @@ struct FileChecker: Sendable {
                         // a huge file (a sparse one of gigabytes) is hashed on its own.
                         defer { close(fd) }
                         let hex = FileChecker.hexDigest(fd: fd, .md5, buffer: buffer)
-                        done.append((job.item, FileChecker.outcome(item, typeChanged: job.typeChanged, hex: hex, error: hex == nil ? errno : 0)))
+                        queue.done.append((job.item, FileChecker.outcome(item, typeChanged: job.typeChanged, hex: hex, error: hex == nil ? errno : 0)))
                         continue
                     }
-                    while !lanes.hasFreeLane { collect() }
-                    jobs[job.item] = LaneJob(fd: fd, typeChanged: job.typeChanged)
-                    lanes.start(fd: fd, tag: job.item)
+                    queue.add(job.item, fd: fd, typeChanged: job.typeChanged)
                 }
             }
-            while !lanes.isIdle { collect() }
-            return done
+            queue.drain()
+            return queue.done
         }
         for done in bigParts { for (i, o) in done { outcomes[i] = o } }
         return Result(outcomes: outcomes, canonicalDirs: canonical)
@@ -331,7 +338,7 @@ struct FileChecker: Sendable {
             if item.dir != dir { enter(item.dir) }
             guard item.presence else { return .done(.skipped) }
             if let dirFailure { return .done(dirFailure) }
-            let rel = plan.dirs[item.dir].isEmpty ? item.name : plan.dirs[item.dir] + "/" + item.name
+            let rel = plan.path(of: item)
             let (st, err) = RootedDirectory.entryStatus(item.name, in: dirFD)
             guard let st else {
                 if err == ENOENT { return .done(.missing(reason: nil)) }
