@@ -37,6 +37,11 @@ struct CatalogOptions: ParsableArguments {
 
     /// Catalogs `target`; an unusable target ends the run with exit 2.
     func catalog(_ target: String) async -> Inventory {
+        do { return try await catalogOrThrow(target) } catch { CLI.fail("error: \(error)") }
+    }
+
+    /// Catalogs `target`, or says why it cannot be, for a caller that must clean up first.
+    func catalogOrThrow(_ target: String) async throws -> Inventory {
         var cataloger = Cataloger(mode: ScanMode(rawValue: mode) ?? .auto, includeDev: includeDev, excludes: exclude, readBudget: readBudget << 20)
         cataloger.config = ConfigSelection(globs: configGlobs)
         // An image's environment values and build history go through the secrets engine; only masked hits are kept.
@@ -46,12 +51,8 @@ struct CatalogOptions: ParsableArguments {
             scanner.scanConfig(config, display: display, into: &result)
             return result.findings.map { "\($0.path): \($0.ruleID) \($0.secret)" }
         }
-        do {
-            return try await cataloger.catalog(target, platform: ImagePlatform(platform) ?? .linuxAMD64,
-                                               openRegistry: imageAccess.registryOpener(quiet: quiet))
-        } catch {
-            CLI.fail("error: \(error)")
-        }
+        return try await cataloger.catalog(target, platform: ImagePlatform(platform) ?? .linuxAMD64,
+                                           openRegistry: imageAccess.registryOpener(quiet: quiet))
     }
 
     /// Per-file problems as warnings, unless --quiet; secrets in an image's config always.

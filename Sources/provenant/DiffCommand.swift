@@ -134,15 +134,21 @@ struct DiffCommand: AsyncParsableCommand {
             }
         } catch { CLI.fail("error: \(error)") }
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("provenant-baseline-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: dir) }
         let copy = dir.appendingPathComponent((baseline as NSString).lastPathComponent)
+        // Every exit removes the copy (CLI.fail would skip a defer), and messages name BASELINE, not the copy.
+        func fail(_ message: String) -> Never {
+            try? FileManager.default.removeItem(at: dir)
+            CLI.fail(message.replacingOccurrences(of: copy.path, with: baseline))
+        }
         do {
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
             guard FileManager.default.createFile(atPath: copy.path, contents: Data(bytes), attributes: [.posixPermissions: 0o600]) else {
                 throw CocoaError(.fileWriteUnknown)
             }
-        } catch { CLI.fail("error: cannot keep a copy of the verified baseline: \(error.localizedDescription)") }
-        let inv = await catalog.catalog(copy.path)
+        } catch { fail("error: cannot keep a copy of the verified baseline: \(error.localizedDescription)") }
+        let inv: Inventory
+        do { inv = try await catalog.catalogOrThrow(copy.path) } catch { fail("error: \(error)") }
+        try? FileManager.default.removeItem(at: dir)
         catalog.warn(inv)
         return inv
     }
