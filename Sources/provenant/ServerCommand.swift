@@ -19,6 +19,8 @@ struct FleetDatabaseOption: ParsableArguments {
     var database: String = "sqlite:provenant-fleet.sqlite"
 
     func open() throws -> any FleetStore {
+        // The database and its WAL and shared-memory files hold token hashes: the owner's only.
+        umask(0o077)
         if database.hasPrefix("sqlite:") {
             let path = String(database.dropFirst("sqlite:".count))
             guard !path.isEmpty else { throw ValidationError("--database sqlite:PATH needs a path") }
