@@ -71,6 +71,18 @@ public enum DpkgFiles {
         return true
     }
 
+    /// Diagnostics named by line: the first `perFileLimit` each, then one for the rest, so a database
+    /// of millions of bad lines costs one message per hundred, not one per line.
+    static let perFileLimit = 100
+    static func perLine(_ lines: [Int], _ path: String, _ message: String, unscanned: Bool) -> [Diagnostic] {
+        var out = lines.prefix(perFileLimit).map { Diagnostic(Location(path, line: $0), message, unscanned: unscanned ? .input : nil) }
+        if lines.count > perFileLimit {
+            out.append(Diagnostic(Location(path, line: lines[perFileLimit]), "\(lines.count - perFileLimit) more lines like the one above: \(message)",
+                                  unscanned: unscanned ? .input : nil))
+        }
+        return out
+    }
+
     /// The lookup key dpkg gives a path: without leading `/` and `./`.
     static func key(_ path: String) -> String {
         var s = Substring(path)
@@ -133,15 +145,14 @@ public enum DpkgFiles {
             out.listPath = path
             out.listed = true
             let (listed, undecodable) = DpkgDatabase.fileList(bytes)
-            guard paths.take(listed.count) else {
+            // Undecodable lines count too: each is a path not checked, and each would be a diagnostic.
+            guard paths.take(listed.count + undecodable.count) else {
                 out.listed = false
                 out.notChecked.append(Diagnostic(Location(path), "the files lists hold more than \(paths.total) paths in all; the files of '\(name)' are not checked", unscanned: .input))
                 return out
             }
             list = listed
-            for n in undecodable {
-                out.notChecked.append(Diagnostic(Location(path, line: n), "path is not UTF-8; not checked", unscanned: .input))
-            }
+            out.notChecked += perLine(undecodable, path, "path is not UTF-8; not checked", unscanned: true)
         } else if out.notChecked.isEmpty {
             // dpkg says the same and assumes the package has no files.
             out.notChecked.append(Diagnostic(Location(out.listPath), "files list of '\(name)' is missing, so its files are not checked", unscanned: .input))
@@ -151,7 +162,7 @@ public enum DpkgFiles {
             let (lines, malformed) = DpkgDatabase.md5sums(bytes)
             sums.reserveCapacity(lines.count)
             for l in lines { sums[key(l.path)] = l.hash }
-            for n in malformed { out.diagnostics.append(Diagnostic(Location(path, line: n), "md5sums line is not '<md5>  <path>', skipped")) }
+            out.diagnostics += perLine(malformed, path, "md5sums line is not '<md5>  <path>', skipped", unscanned: false)
         }
         var conffiles: [String: DpkgDatabase.Conffile] = [:]
         for c in record.conffiles { conffiles[key(c.path)] = c }
