@@ -9,7 +9,7 @@ enum ApkFiles {
     static let database = "lib/apk/db/installed"
 
     /// Adds apk's files to `plan`; false when the root has no apk database.
-    static func plan(_ plan: inout CheckPlan, rooted: RootedDirectory) -> Bool {
+    static func plan(_ plan: inout CheckPlan, rooted: RootedDirectory, paths: ReadBudget) -> Bool {
         let shown = "/" + database
         let text: String
         switch DatabaseText(rooted, shown) {
@@ -18,6 +18,10 @@ enum ApkFiles {
             plan.notChecked.append(Diagnostic(Location(shown), "apk database not read, so no apk package was checked: \(why)", unscanned: .input))
             return true
         case .text(let t): text = t
+        }
+        guard paths.take(DpkgFiles.lines(text.utf8)) else {
+            plan.notChecked.append(Diagnostic(Location(shown), "the package databases list more than \(paths.total) paths in all, so no apk package was checked", unscanned: .input))
+            return true
         }
         for record in ApkDatabase.records(text) {
             guard let name = record.first("P"), !name.isEmpty else {

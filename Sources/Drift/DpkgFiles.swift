@@ -14,12 +14,22 @@ public enum DpkgFiles {
     static let admin = "var/lib/dpkg"
     /// The largest info or status file read; Debian's largest `.list` is a few MiB.
     static let limit = 64 << 20
-    /// Installed paths planned from every `.list` together. Each costs about 150 bytes planned, and a
-    /// real system has about 100,000; a list beyond this is NOT CHECKED rather than filling memory.
+    /// Lines of every database that lists paths (dpkg's `.list` files, apk's `installed`, Python's
+    /// RECORDs) together. Each path costs about 150 bytes planned, and a real system has about 100,000;
+    /// a database beyond this is NOT CHECKED rather than filling memory. Lines are counted before a
+    /// database is parsed, so nothing is built for one that does not fit.
     public static let maxPaths = 4_000_000
 
+    /// Newlines in `bytes`, plus one for a last line without one: what a database costs against the budget.
+    static func lines<C: Collection>(_ bytes: C) -> Int where C.Element == UInt8 {
+        var n = 0
+        var last: UInt8 = 10
+        for b in bytes { if b == 10 { n += 1 }; last = b }
+        return last == 10 ? n : n + 1
+    }
+
     /// Adds dpkg's files to `plan`; false when the root has no dpkg database.
-    static func plan(_ plan: inout CheckPlan, rooted: RootedDirectory, width: Int, maxPaths: Int = maxPaths) -> Bool {
+    static func plan(_ plan: inout CheckPlan, rooted: RootedDirectory, width: Int, paths: ReadBudget) -> Bool {
         let statusPath = "/\(admin)/status", diversionsPath = "/\(admin)/diversions"
         let text: String
         switch DatabaseText(rooted, statusPath) {
@@ -48,7 +58,6 @@ public enum DpkgFiles {
         let installed = records.filter(\.hasFiles)
         let claims = Parallel.Claims(count: installed.count, chunk: 8)
         let divertedNow = diverted
-        let paths = ReadBudget(total: maxPaths)
         let parts = Parallel.map(width: width) { _ in
             var out: [(Int, PackageFiles)] = []
             while let r = claims.claim() { for i in r { out.append((i, read(installed[i], diverted: divertedNow, rooted: rooted, paths: paths))) } }
@@ -143,14 +152,13 @@ public enum DpkgFiles {
         var list: [String] = []
         if let (path, bytes) = info("list") {
             out.listPath = path
-            out.listed = true
-            let (listed, undecodable) = DpkgDatabase.fileList(bytes)
-            // Undecodable lines count too: each is a path not checked, and each would be a diagnostic.
-            guard paths.take(listed.count + undecodable.count) else {
-                out.listed = false
-                out.notChecked.append(Diagnostic(Location(path), "the files lists hold more than \(paths.total) paths in all; the files of '\(name)' are not checked", unscanned: .input))
+            // Every line counts, undecodable ones too: each is a path planned or a diagnostic.
+            guard paths.take(lines(bytes)) else {
+                out.notChecked.append(Diagnostic(Location(path), "the package databases list more than \(paths.total) paths in all; the files of '\(name)' are not checked", unscanned: .input))
                 return out
             }
+            out.listed = true
+            let (listed, undecodable) = DpkgDatabase.fileList(bytes)
             list = listed
             out.notChecked += perLine(undecodable, path, "path is not UTF-8; not checked", unscanned: true)
         } else if out.notChecked.isEmpty {

@@ -18,7 +18,7 @@ enum PythonFiles {
     }
 
     /// `osOwned`: the real paths of every file dpkg and apk claim.
-    static func plan(_ plan: inout CheckPlan, records: [String], osOwned: Set<String>, rooted: RootedDirectory) {
+    static func plan(_ plan: inout CheckPlan, records: [String], osOwned: Set<String>, rooted: RootedDirectory, paths: ReadBudget) {
         for record in records {
             let shown = "/" + record
             let text: String
@@ -30,6 +30,10 @@ enum PythonFiles {
             case .absent:
                 // The walk found it; it went away since.
                 plan.notChecked.append(Diagnostic(Location(shown), "RECORD went away while the root was read; its files are not checked", unscanned: .input))
+                continue
+            }
+            guard paths.take(DpkgFiles.lines(text.utf8)) else {
+                plan.notChecked.append(Diagnostic(Location(shown), "the package databases list more than \(paths.total) paths in all; this distribution's files are not checked", unscanned: .input))
                 continue
             }
             let distInfo = PathText.parent(record)

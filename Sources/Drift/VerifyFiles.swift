@@ -30,7 +30,7 @@ public struct VerifyFiles: Sendable {
     /// a real system's are a few MiB. What does not fit is not read, and is NOT CHECKED.
     let databaseBudget: Int
 
-    /// Installed paths planned from dpkg's lists in all (see `DpkgFiles.maxPaths`).
+    /// Lines of the databases that list paths, in all (see `DpkgFiles.maxPaths`).
     let maxPaths: Int
 
     public init(root: String, width: Int = Parallel.cores, databaseBudget: Int = 512 << 20, maxPaths: Int = DpkgFiles.maxPaths) {
@@ -50,8 +50,9 @@ public struct VerifyFiles: Sendable {
         // and stats, and its result is needed for Python's RECORDs and the unowned files at the end.
         let walking = Background { ProgramWalk(rooted: rooted) }
         var os = CheckPlan()
-        let hasDpkg = DpkgFiles.plan(&os, rooted: rooted, width: width, maxPaths: maxPaths)
-        let hasApk = ApkFiles.plan(&os, rooted: rooted)
+        let paths = ReadBudget(total: maxPaths)
+        let hasDpkg = DpkgFiles.plan(&os, rooted: rooted, width: width, paths: paths)
+        let hasApk = ApkFiles.plan(&os, rooted: rooted, paths: paths)
         timer.lap("read dpkg and apk databases (\(os.items.count) paths)")
         var tally = Tally()
         let osChecked = FileChecker(rooted: rooted, plan: os, width: width).run()
@@ -63,7 +64,7 @@ public struct VerifyFiles: Sendable {
         // Python's RECORDs second: one the OS packages installed only claims its files.
         var owned = Self.owned(os, osChecked)
         var python = CheckPlan()
-        PythonFiles.plan(&python, records: walk.records, osOwned: owned, rooted: rooted)
+        PythonFiles.plan(&python, records: walk.records, osOwned: owned, rooted: rooted, paths: paths)
         let pythonChecked = FileChecker(rooted: rooted, plan: python, width: width).run()
         tally.collect(python, pythonChecked)
         timer.lap("read and check \(walk.records.count) Python RECORDs (\(python.items.count) paths)")

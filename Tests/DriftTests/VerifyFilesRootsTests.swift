@@ -346,6 +346,26 @@ import TestSupport
         #expect(whole.notChecked.isEmpty, "\(whole.notChecked)")
     }
 
+    /// Found by review: apk's database and Python's RECORDs had no path budget (a 16 MiB RECORD of
+    /// short rows took 1.1 GB), and a dpkg list was parsed whole before its paths were counted. One
+    /// line budget now covers all three and is charged before a database is parsed.
+    @Test func theLineBudgetIsSharedByDpkgApkAndRecords() throws {
+        let root = try Self.root()
+        defer { try? FileManager.default.removeItem(at: root) }
+        try TestRoot.write(root, "lib/apk/db/installed", "P:musl\nV:1\nF:opt/apk\n" + (0..<3000).map { "R:\($0)\n" }.joined())
+        try TestRoot.write(root, "usr/lib/python3/site-packages/evil-1.dist-info/RECORD", (0..<3000).map { "x/\($0),sha256=\(String(repeating: "A", count: 43)),1\n" }.joined())
+        // dpkg's lists (2 + 5,000 lines) fit in 6,000; apk's 3,003 lines then do not, nor the RECORD's 3,000.
+        let r = try VerifyFiles(root: root.path, maxPaths: 6000).run()
+        #expect(!r.notChecked.contains { $0.location.path.hasSuffix(".list") }, "\(r.notChecked)")
+        #expect(r.notChecked.contains { $0.location.path == "/lib/apk/db/installed" && $0.message.contains("more than 6000 paths") }, "\(r.notChecked)")
+        #expect(r.notChecked.contains { $0.location.path.hasSuffix("evil-1.dist-info/RECORD") && $0.message.contains("more than 6000 paths") }, "\(r.notChecked)")
+        #expect(!r.findings.contains { $0.path.hasPrefix("/opt/apk/") || $0.path.hasPrefix("/usr/lib/python3/site-packages/x/") })
+        // With room for all, every one of them is planned and found missing.
+        let whole = try VerifyFiles(root: root.path, maxPaths: 20_000).run()
+        #expect(whole.findings.filter { $0.path.hasPrefix("/opt/apk/") }.count == 3000)
+        #expect(whole.findings.filter { $0.path.hasPrefix("/usr/lib/python3/site-packages/x/") }.count == 3000)
+    }
+
     @Test func databasesBeyondTheByteBudgetAreNotChecked() throws {
         let root = try Self.root()
         defer { try? FileManager.default.removeItem(at: root) }
