@@ -97,10 +97,11 @@ let package = Package(
         // The fleet server: every agent's releases, deployments and exposure over an HTTP API (Hummingbird 2),
         // stored in SQLite (embedded, through GRDB).
         .target(name: "Server", dependencies: [
-            "ProvenantCore", "Catalog", "SBOM", "Drift",
+            "ProvenantCore", "Catalog", "SBOM", "Drift", "Advisories",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
         ], resources: [.copy("Resources")]),
         .executableTarget(name: "provenant", dependencies: [
             "ProvenantCore", "Catalog", "SBOM", "Advisories", "Attestation", "Permissions", "Secrets", "Guard", "Drift", "Server",
@@ -137,7 +138,8 @@ let package = Package(
         .testTarget(name: "DriftTests", dependencies: ["Drift", "Catalog", "SBOM", "ProvenantCore", "TestSupport"],
                     resources: [.copy("Fixtures")]),
         // The fleet server run as `provenant server` and reached over real HTTP on loopback.
-        .testTarget(name: "ServerTests", dependencies: ["Server", "ProvenantCore", "TestSupport", .product(name: "Hummingbird", package: "hummingbird")],
+        .testTarget(name: "ServerTests", dependencies: ["Server", "ProvenantCore", "Advisories", "TestSupport", .product(name: "Hummingbird", package: "hummingbird"),
+                                                   .product(name: "Crypto", package: "swift-crypto"), .product(name: "ZIPFoundation", package: "ZIPFoundation")],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "FuzzReplayTests", dependencies: ["FuzzTargets"], resources: [.copy("Fixtures")]),
         // The registry client against the real `docker-registry` (distribution), started by the tests.

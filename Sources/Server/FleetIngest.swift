@@ -1,3 +1,4 @@
+import Advisories
 import Catalog
 import Crypto
 import Drift
@@ -39,18 +40,20 @@ public enum FleetIngest {
             throw FleetAPIError(.badRequest, field: "body", "\(format) SBOM refused: \(error.message)\(error.location?.line.map { " (line \($0))" } ?? "")")
         }
         var seen = Set<String>()
-        var components: [StoredComponent] = []
+        var pairs: [(StoredComponent, ComponentSource)] = []
         for p in inventory.packages {
             let key = PackageKey(p)
             let purl = key.name + "@" + key.version
             guard seen.insert(purl).inserted else { continue }
             let type = p.purl.type
             let name = key.name.hasPrefix("pkg:\(type)/") ? String(key.name.dropFirst("pkg:\(type)/".count)) : key.name
-            components.append(StoredComponent(purl: purl, ecosystem: type, name: name, version: key.version, licenses: p.licenses.sorted()))
+            let osv = Ecosystems.key(for: p.purl).map { OSVName(ecosystem: $0.ecosystem, name: $0.name) }
+            pairs.append((StoredComponent(purl: purl, ecosystem: type, name: name, version: key.version, licenses: p.licenses.sorted()),
+                          ComponentSource(purl: p.purl.description, osv: osv)))
         }
-        components.sort { $0.purl < $1.purl }
+        pairs.sort { $0.0.purl < $1.0.purl }
         return NewRelease(agent: agent, version: version, sbomFormat: format, sbomSHA256: Hex.encode(SHA256.hash(data: body)),
-                          components: components, createdAt: FleetClock.now())
+                          components: pairs.map(\.0), sources: pairs.map(\.1), createdAt: FleetClock.now())
     }
 
     /// `{agent, version, environment, cluster}`, every field present and well formed.

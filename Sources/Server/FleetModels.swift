@@ -50,7 +50,65 @@ public struct NewRelease: Sendable {
     public var sbomFormat: String
     public var sbomSHA256: String
     public var components: [StoredComponent]
+    /// Parallel to `components`: where each one is looked up in the advisory database.
+    public var sources: [ComponentSource]
+    /// The advisories matched at ingest.
+    public var findings: [StoredFinding] = []
     public var createdAt: String
+}
+
+/// A component's full purl (with the qualifiers a distribution's release is read from) and its OSV
+/// ecosystem and canonical name; nil when no OSV database covers it.
+public struct ComponentSource: Sendable, Hashable {
+    public var purl: String
+    public var osv: OSVName?
+}
+
+/// An OSV ecosystem (without release) and a package's canonical name in it.
+public struct OSVName: Sendable, Hashable, Comparable {
+    public var ecosystem: String
+    public var name: String
+    public static func < (a: Self, b: Self) -> Bool { (a.ecosystem, a.name) < (b.ecosystem, b.name) }
+}
+
+/// One advisory matched to one component of a release.
+public struct StoredFinding: Sendable, Hashable, Codable {
+    /// The component's purl as stored (qualifiers dropped).
+    public var purl: String
+    public var id: String
+    public var aliases: [String]
+    public var severity: String
+    public var severityRank: Int
+    public var summary: String
+    public var fixed: [String]
+    /// `affected`, or `unknown` when a version could not be compared.
+    public var status: String
+    public var firstSeen: String
+}
+
+/// A finding with the release it is in, for fleet-wide answers and webhooks.
+public struct FleetFinding: Sendable, Codable, Equatable {
+    public var agent: String
+    public var version: String
+    public var environments: [String]
+    public var finding: StoredFinding
+}
+
+/// A stored component to be matched again after an import.
+public struct MatchTarget: Sendable {
+    public var releaseID: Int64
+    public var purl: String
+    public var source: String
+}
+
+/// A deployed or stored release an advisory affects, with the packages it affects there.
+public struct AffectedRelease: Sendable, Codable, Equatable {
+    public var agent: String
+    public var version: String
+    public var environments: [String]
+    public var deployments: [DeploymentPlace]
+    public var packages: [String]
+    public var advisories: [String]
 }
 
 public struct StoredComponent: Sendable, Hashable, Codable {

@@ -49,6 +49,29 @@ public enum FleetSchema {
         );
         CREATE INDEX deployments_by_release ON deployments (release_id);
         """,
+        // Advisories: each component's full purl and OSV coordinates (null when no OSV database
+        // covers it), and the findings matched against the server's advisory database.
+        """
+        ALTER TABLE components ADD COLUMN source_purl TEXT NOT NULL DEFAULT '';
+        ALTER TABLE components ADD COLUMN osv_ecosystem TEXT;
+        ALTER TABLE components ADD COLUMN osv_name TEXT;
+        CREATE INDEX components_by_osv ON components (osv_ecosystem, osv_name);
+        CREATE TABLE findings (
+            release_id BIGINT NOT NULL REFERENCES releases(id) ON DELETE CASCADE,
+            purl TEXT NOT NULL,
+            advisory_id TEXT NOT NULL,
+            aliases TEXT NOT NULL,
+            severity TEXT NOT NULL,
+            severity_rank INTEGER NOT NULL,
+            summary TEXT NOT NULL,
+            fixed TEXT NOT NULL,
+            status TEXT NOT NULL,
+            first_seen TEXT NOT NULL,
+            PRIMARY KEY (release_id, purl, advisory_id)
+        );
+        CREATE INDEX findings_by_advisory ON findings (advisory_id);
+        CREATE INDEX findings_by_severity ON findings (severity_rank);
+        """,
     ]
 
     /// `sql` for `dialect`.

@@ -58,14 +58,17 @@ struct BearerAuthMiddleware: RouterMiddleware {
 /// The fleet API's routes over a store.
 public struct FleetServer: Sendable {
     public let store: any FleetStore
+    public let advisories: FleetAdvisories
     public let options: FleetServerOptions
 
-    public init(store: any FleetStore, options: FleetServerOptions = FleetServerOptions()) { self.store = store; self.options = options }
+    public init(store: any FleetStore, advisories: FleetAdvisories, options: FleetServerOptions = FleetServerOptions()) {
+        self.store = store; self.advisories = advisories; self.options = options
+    }
 
     public func router() -> Router<FleetContext> {
         let router = Router(context: FleetContext.self)
         router.add(middleware: BearerAuthMiddleware(store: store, limiter: RateLimiter(perSecond: options.requestsPerSecond, burst: options.burst)))
-        let store = self.store, options = self.options
+        let store = self.store, options = self.options, advisories = self.advisories
 
         router.get("/healthz") { _, _ in
             _ = try await store.agents().count
@@ -85,9 +88,17 @@ public struct FleetServer: Sendable {
             do { body = try await request.collectBody(upTo: options.maxBodyBytes) } catch is NIOTooManyBytesError {
                 throw FleetAPIError(.contentTooLarge, field: "body", "the SBOM is larger than \(options.maxBodyBytes) bytes")
             }
-            let release = try FleetIngest.release(agent: agent, version: version, body: Data(buffer: body))
+            var release = try FleetIngest.release(agent: agent, version: version, body: Data(buffer: body))
+            let generation = advisories.currentGeneration
+            release.findings = try advisories.match(release.components, release.sources)
             switch try await store.addRelease(release) {
             case .created:
+                // An import ran while this release was matched: its re-match may not have seen the
+                // release, so the release is matched again against the database as it is now.
+                if advisories.currentGeneration != generation {
+                    let names = Set(release.sources.compactMap(\.osv))
+                    _ = try await advisories.rematch(names)
+                }
                 return FleetJSON.response(FleetIngest.Receipt(agent: agent, version: version, components: release.components.count, sbomSHA256: release.sbomSHA256), status: .created)
             case .unchanged:
                 return FleetJSON.response(FleetIngest.Receipt(agent: agent, version: version, components: release.components.count, sbomSHA256: release.sbomSHA256))
@@ -132,6 +143,40 @@ public struct FleetServer: Sendable {
             guard let components = try await store.components(agent: agent, version: version) else { throw FleetAPIError(.notFound, field: "version", "no release \(agent) \(version)") }
             return FleetJSON.response(["components": components])
         }
+        router.get("/v1/agents/:agent/releases/:version/findings") { _, context in
+            try Self.requireRead(context)
+            let (agent, version) = try Self.agentAndVersion(context)
+            guard let findings = try await store.findings(agent: agent, version: version) else { throw FleetAPIError(.notFound, field: "version", "no release \(agent) \(version)") }
+            return FleetJSON.response(["findings": findings])
+        }
+        router.get("/v1/findings") { request, context in
+            try Self.requireRead(context)
+            var minimum = SeverityLevel.unknown
+            for (k, v) in request.uri.queryParameters {
+                guard k == "severity" else { throw FleetAPIError(.badRequest, field: String(k), "unknown parameter '\(Redactor.quote(String(k), max: 40))'") }
+                guard let level = SeverityLevel(threshold: String(v)) else { throw FleetAPIError(.badRequest, field: "severity", "severity must be low, medium, high or critical") }
+                minimum = level
+            }
+            return FleetJSON.response(["findings": try await store.findings(minimumRank: minimum.rawValue)])
+        }
+        router.get("/v1/vulnerabilities/:id/affected") { _, context in
+            try Self.requireRead(context)
+            guard let id = context.parameters.get("id"), Self.isAdvisoryID(id) else {
+                throw FleetAPIError(.badRequest, field: "id", "id must be an OSV, CVE or GHSA id: 1 to 128 letters, digits and . _ - :")
+            }
+            let ids = try advisories.ids(for: id)
+            guard !ids.isEmpty else { throw FleetAPIError(.notFound, field: "id", "the server's advisory database knows no advisory '\(id)'; import it first") }
+            return FleetJSON.response(FleetAffectedAnswer(id: id, advisories: ids, affected: try await store.affected(advisoryIDs: ids)))
+        }
+        router.post("/v1/advisories/import") { request, context in
+            guard context.scope?.isAdmin == true else { throw FleetAPIError(.forbidden, field: "authorization", "importing advisories needs an admin token") }
+            var request = request
+            let body: ByteBuffer
+            do { body = try await request.collectBody(upTo: options.maxBodyBytes) } catch is NIOTooManyBytesError {
+                throw FleetAPIError(.contentTooLarge, field: "body", "the advisories are larger than \(options.maxBodyBytes) bytes")
+            }
+            return FleetJSON.response(try await advisories.importBody(Data(buffer: body)))
+        }
         router.get("/v1/components") { request, context in
             try Self.requireRead(context)
             return FleetJSON.response(["components": try await FleetComponentQuery(request.uri.queryParameters).run(store)])
@@ -141,6 +186,12 @@ public struct FleetServer: Sendable {
 
     static func requireRead(_ context: FleetContext) throws {
         guard context.scope?.mayRead == true else { throw FleetAPIError(.forbidden, field: "authorization", "this token may not read (scope \(context.scope?.description ?? "none"))") }
+    }
+
+    static func isAdvisoryID(_ s: String) -> Bool {
+        !s.isEmpty && s.utf8.count <= 128 && s.utf8.allSatisfy { b in
+            (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) || b == 0x2d || b == 0x2e || b == 0x5f || b == 0x3a
+        }
     }
 
     static func segment(_ context: FleetContext, _ name: String) throws -> String {
@@ -160,6 +211,14 @@ public struct FleetServer: Sendable {
                               onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) }, logger: logger)
         try await app.runService()
     }
+}
+
+/// `GET /v1/vulnerabilities/{id}/affected`: the id asked for, the advisory ids it names, and the
+/// deployed releases they affect.
+struct FleetAffectedAnswer: Codable {
+    var id: String
+    var advisories: [String]
+    var affected: [AffectedRelease]
 }
 
 /// Timestamps the server writes: RFC 3339 UTC, to the second.

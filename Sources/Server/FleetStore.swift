@@ -22,4 +22,23 @@ public protocol FleetStore: Sendable {
     func components(purl: String) async throws -> [ComponentHit]
     /// Releases holding a component of `ecosystem` and `name`, any version.
     func components(ecosystem: String, name: String) async throws -> [ComponentHit]
+
+    /// Every stored component with one of these OSV names: what an import re-matches.
+    func matchTargets(_ names: Set<OSVName>) async throws -> [MatchTarget]
+    /// Replaces the findings of each target's component with the ones given (in one transaction);
+    /// returns the findings that are new on a deployed release, for the webhook.
+    func replaceFindings(_ updates: [FindingUpdate]) async throws -> [FleetFinding]
+    /// A release's findings, worst first; nil when the release is unknown.
+    func findings(agent: String, version: String) async throws -> [StoredFinding]?
+    /// Every finding of at least `minimumRank` (`SeverityLevel.rawValue`) in the fleet, worst first.
+    func findings(minimumRank: Int) async throws -> [FleetFinding]
+    /// Deployed releases with a finding whose advisory id is one of `ids`.
+    func affected(advisoryIDs: [String]) async throws -> [AffectedRelease]
+}
+
+/// The findings one component of one release has now.
+public struct FindingUpdate: Sendable {
+    public var releaseID: Int64
+    public var purl: String
+    public var findings: [StoredFinding]
 }

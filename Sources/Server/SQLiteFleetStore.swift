@@ -57,10 +57,14 @@ public final class SQLiteFleetStore: FleetStore {
                 INSERT INTO releases (agent_id, version, sbom_format, sbom_sha256, components, created_at) VALUES (?, ?, ?, ?, ?, ?)
                 """, arguments: [agentID, r.version, r.sbomFormat, r.sbomSHA256, r.components.count, r.createdAt])
             let releaseID = db.lastInsertedRowID
-            let insert = try db.makeStatement(sql: "INSERT INTO components (release_id, purl, ecosystem, name, version, licenses) VALUES (?, ?, ?, ?, ?, ?)")
-            for c in r.components {
-                try insert.execute(arguments: [releaseID, c.purl, c.ecosystem, c.name, c.version, c.licenses.joined(separator: "\n")])
+            let insert = try db.makeStatement(sql: """
+                INSERT INTO components (release_id, purl, ecosystem, name, version, licenses, source_purl, osv_ecosystem, osv_name) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+            for (c, source) in zip(r.components, r.sources) {
+                try insert.execute(arguments: [releaseID, c.purl, c.ecosystem, c.name, c.version, c.licenses.joined(separator: "\n"),
+                                               source.purl, source.osv?.ecosystem, source.osv?.name])
             }
+            try Self.insertFindings(db, releaseID: releaseID, r.findings)
             return .created
         }
     }
@@ -150,6 +154,124 @@ public final class SQLiteFleetStore: FleetStore {
                 WHERE \(whereSQL) ORDER BY a.name, r.created_at, r.id, c.purl
                 """, arguments: arguments).map {
                 ComponentHit(agent: $0["agent"], release: $0["release"], purl: $0["purl"], name: $0["name"], version: $0["version"])
+            }
+        }
+    }
+
+    static func insertFindings(_ db: Database, releaseID: Int64, _ findings: [StoredFinding]) throws {
+        let insert = try db.makeStatement(sql: """
+            INSERT INTO findings (release_id, purl, advisory_id, aliases, severity, severity_rank, summary, fixed, status, first_seen)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (release_id, purl, advisory_id) DO NOTHING
+            """)
+        for f in findings {
+            try insert.execute(arguments: [releaseID, f.purl, f.id, f.aliases.joined(separator: "\n"), f.severity, f.severityRank, f.summary,
+                                           f.fixed.joined(separator: "\n"), f.status, f.firstSeen])
+        }
+    }
+
+    static func finding(_ row: Row) -> StoredFinding {
+        func list(_ s: String) -> [String] { s.isEmpty ? [] : s.split(separator: "\n").map(String.init) }
+        return StoredFinding(purl: row["purl"], id: row["advisory_id"], aliases: list(row["aliases"]), severity: row["severity"], severityRank: row["severity_rank"],
+                             summary: row["summary"], fixed: list(row["fixed"]), status: row["status"], firstSeen: row["first_seen"])
+    }
+
+    static let findingColumns = "f.purl, f.advisory_id, f.aliases, f.severity, f.severity_rank, f.summary, f.fixed, f.status, f.first_seen"
+
+    public func matchTargets(_ names: Set<OSVName>) async throws -> [MatchTarget] {
+        try await pool.read { db in
+            var out: [MatchTarget] = []
+            let statement = try db.makeStatement(sql: "SELECT release_id, purl, source_purl FROM components WHERE osv_ecosystem = ? AND osv_name = ?")
+            for n in names.sorted() {
+                let rows = try Row.fetchAll(statement, arguments: [n.ecosystem, n.name])
+                out += rows.map { MatchTarget(releaseID: $0["release_id"], purl: $0["purl"], source: $0["source_purl"]) }
+            }
+            return out
+        }
+    }
+
+    public func replaceFindings(_ updates: [FindingUpdate]) async throws -> [FleetFinding] {
+        try await pool.write { db in
+            var fresh: [FleetFinding] = []
+            var places: [Int64: (agent: String, version: String, environments: [String])] = [:]
+            for u in updates {
+                let before = try Set(String.fetchAll(db, sql: "SELECT advisory_id FROM findings WHERE release_id = ? AND purl = ?", arguments: [u.releaseID, u.purl]))
+                let now = Set(u.findings.map(\.id))
+                for gone in before.subtracting(now) {
+                    try db.execute(sql: "DELETE FROM findings WHERE release_id = ? AND purl = ? AND advisory_id = ?", arguments: [u.releaseID, u.purl, gone])
+                }
+                // A finding kept keeps its first_seen; its text follows the advisory's latest version.
+                for f in u.findings where before.contains(f.id) {
+                    try db.execute(sql: """
+                        UPDATE findings SET aliases = ?, severity = ?, severity_rank = ?, summary = ?, fixed = ?, status = ?
+                        WHERE release_id = ? AND purl = ? AND advisory_id = ?
+                        """, arguments: [f.aliases.joined(separator: "\n"), f.severity, f.severityRank, f.summary, f.fixed.joined(separator: "\n"), f.status,
+                                         u.releaseID, u.purl, f.id])
+                }
+                let added = u.findings.filter { !before.contains($0.id) }
+                try Self.insertFindings(db, releaseID: u.releaseID, added)
+                guard !added.isEmpty else { continue }
+                if places[u.releaseID] == nil {
+                    let row = try Row.fetchOne(db, sql: "SELECT a.name, r.version FROM releases r JOIN agents a ON a.id = r.agent_id WHERE r.id = ?", arguments: [u.releaseID])
+                    let envs = try String.fetchAll(db, sql: "SELECT DISTINCT environment FROM deployments WHERE release_id = ? ORDER BY environment", arguments: [u.releaseID])
+                    places[u.releaseID] = (row?["name"] ?? "", row?["version"] ?? "", envs)
+                }
+                guard let place = places[u.releaseID], !place.environments.isEmpty else { continue }
+                fresh += added.map { FleetFinding(agent: place.agent, version: place.version, environments: place.environments, finding: $0) }
+            }
+            return fresh
+        }
+    }
+
+    public func findings(agent: String, version: String) async throws -> [StoredFinding]? {
+        try await pool.read { db in
+            guard let id = try Int64.fetchOne(db, sql: "SELECT r.id FROM releases r JOIN agents a ON a.id = r.agent_id WHERE a.name = ? AND r.version = ?",
+                                              arguments: [agent, version]) else { return nil }
+            return try Row.fetchAll(db, sql: "SELECT \(Self.findingColumns) FROM findings f WHERE f.release_id = ? ORDER BY f.severity_rank DESC, f.purl, f.advisory_id",
+                                    arguments: [id]).map(Self.finding)
+        }
+    }
+
+    public func findings(minimumRank: Int) async throws -> [FleetFinding] {
+        try await pool.read { db in
+            var envs: [Int64: [String]] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT DISTINCT release_id, environment FROM deployments ORDER BY environment") {
+                envs[row["release_id"], default: []].append(row["environment"])
+            }
+            return try Row.fetchAll(db, sql: """
+                SELECT f.release_id, a.name, r.version, \(Self.findingColumns) FROM findings f JOIN releases r ON r.id = f.release_id JOIN agents a ON a.id = r.agent_id
+                WHERE f.severity_rank >= ? ORDER BY f.severity_rank DESC, a.name, r.version, f.purl, f.advisory_id
+                """, arguments: [minimumRank]).map {
+                FleetFinding(agent: $0["name"], version: $0["version"], environments: envs[$0["release_id"]] ?? [], finding: Self.finding($0))
+            }
+        }
+    }
+
+    public func affected(advisoryIDs: [String]) async throws -> [AffectedRelease] {
+        try await pool.read { db in
+            guard !advisoryIDs.isEmpty else { return [] }
+            let marks = Array(repeating: "?", count: advisoryIDs.count).joined(separator: ",")
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT f.release_id, a.name, r.version, f.purl, f.advisory_id FROM findings f
+                JOIN releases r ON r.id = f.release_id JOIN agents a ON a.id = r.agent_id
+                WHERE f.advisory_id IN (\(marks)) AND EXISTS (SELECT 1 FROM deployments d WHERE d.release_id = f.release_id)
+                ORDER BY a.name, r.version
+                """, arguments: StatementArguments(advisoryIDs))
+            var out: [Int64: AffectedRelease] = [:]
+            var order: [Int64] = []
+            for row in rows {
+                let id: Int64 = row["release_id"]
+                if out[id] == nil {
+                    let places = try Row.fetchAll(db, sql: "SELECT environment, cluster FROM deployments WHERE release_id = ?", arguments: [id])
+                        .map { DeploymentPlace(environment: $0["environment"], cluster: $0["cluster"]) }.sorted()
+                    out[id] = AffectedRelease(agent: row["name"], version: row["version"], environments: Array(Set(places.map(\.environment))).sorted(),
+                                              deployments: places, packages: [], advisories: [])
+                    order.append(id)
+                }
+                out[id]?.packages.append(row["purl"])
+                out[id]?.advisories.append(row["advisory_id"])
+            }
+            return order.compactMap { id in
+                out[id].map { var a = $0; a.packages = Array(Set(a.packages)).sorted(); a.advisories = Array(Set(a.advisories)).sorted(); return a }
             }
         }
     }

@@ -1,3 +1,5 @@
+import Advisories
+import Catalog
 import ArgumentParser
 import Foundation
 import Logging
@@ -40,11 +42,34 @@ struct ServerRun: AsyncParsableCommand {
     var maxBodyMib: Int = 64
     @Option(name: .long, help: "Requests per second allowed per token (with bursts of ten times as many).")
     var rateLimit: Double = 50
+    @Option(name: .long, help: "The server's OSV database (SQLite; created when absent). Default: beside an SQLite --database, as NAME.osv.sqlite.")
+    var advisories: String?
+    @Option(name: .long, help: "Where to POST findings new on deployed releases after an advisory import (http or https URL).")
+    var webhook: String?
+    @Option(name: .long, help: "A file holding the webhook's HMAC-SHA256 secret (required with --webhook).")
+    var webhookSecretFile: String?
 
     func validate() throws {
         guard Self.hostPort(listen) != nil else { throw ValidationError("--listen must be HOST:PORT") }
         guard (1...1024).contains(maxBodyMib) else { throw ValidationError("--max-body-mib must be 1 to 1024") }
         guard rateLimit > 0 else { throw ValidationError("--rate-limit must be above 0") }
+        if let webhook {
+            guard let u = URL(string: webhook), ["http", "https"].contains(u.scheme?.lowercased() ?? ""), u.host?.isEmpty == false else {
+                throw ValidationError("--webhook must be an http or https URL")
+            }
+            guard webhookSecretFile != nil else { throw ValidationError("--webhook needs --webhook-secret-file: deliveries are always signed") }
+        } else if webhookSecretFile != nil {
+            throw ValidationError("--webhook-secret-file is only used with --webhook")
+        }
+    }
+
+    /// The OSV database's path: given, or beside the SQLite database.
+    func advisoriesPath() throws -> String {
+        if let advisories { return advisories }
+        guard db.database.hasPrefix("sqlite:") else { throw ValidationError("--advisories PATH is required with a PostgreSQL --database") }
+        var base = String(db.database.dropFirst("sqlite:".count))
+        if base.hasSuffix(".sqlite") { base = String(base.dropLast(".sqlite".count)) }
+        return base + ".osv.sqlite"
     }
 
     static func hostPort(_ s: String) -> (String, Int)? {
@@ -64,7 +89,19 @@ struct ServerRun: AsyncParsableCommand {
         let (host, port) = Self.hostPort(listen)!
         var logger = Logger(label: "provenant.server")
         logger.logLevel = .warning
-        try await FleetServer(store: store, options: options).run(host: host, port: port, logger: logger) { bound in
+        let osvPath = try advisoriesPath()
+        let osv: AdvisoryStore
+        do { osv = try AdvisoryStore(path: osvPath) } catch { CLI.fail("error: --advisories: \(error)") }
+        var hook: FleetWebhook?
+        if let webhook, let webhookSecretFile {
+            let secret: [UInt8]
+            do { secret = Array(try InputFile.read(webhookSecretFile, limit: 4096)) } catch { CLI.fail("error: --webhook-secret-file: \(error)") }
+            let trimmed = Array(String(decoding: secret, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines).utf8)
+            guard trimmed.count >= 16 else { CLI.fail("error: --webhook-secret-file: the secret must be at least 16 bytes") }
+            hook = FleetWebhook(url: webhook, secret: trimmed, logger: logger)
+        }
+        let fleetAdvisories = FleetAdvisories(database: osv, store: store, webhook: hook)
+        try await FleetServer(store: store, advisories: fleetAdvisories, options: options).run(host: host, port: port, logger: logger) { bound in
             CLI.stderr("provenant server listening on http://\(host.contains(":") ? "[\(host)]" : host):\(bound)")
         }
     }

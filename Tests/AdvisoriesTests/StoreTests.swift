@@ -17,9 +17,9 @@ import ZIPFoundation
         try write(osv("PYSEC-1", modified: "2024-01-01T00:00:00Z", ecosystem: "PyPI", name: "demo", events: [["introduced": "0"], ["fixed": "1.0"]]), to: dir + "/a/PYSEC-1.json")
         let store = try AdvisoryStore(path: dir + "/db.sqlite")
         let first = try await AdvisoryImporter.importPaths([dir + "/a"], into: store)
-        #expect(first.result == .init(added: 1, updated: 0, unchanged: 0))
+        #expect(first.result == .init(added: 1, updated: 0, unchanged: 0, changedIDs: [first.loaded.records[0].id]))
         let again = try await AdvisoryImporter.importPaths([dir + "/a"], into: store)
-        #expect(again.result == .init(added: 0, updated: 0, unchanged: 1))
+        #expect(again.result == .init(added: 0, updated: 0, unchanged: 1, changedIDs: []))
         // An older copy does not replace a newer one; a newer one does.
         try write(osv("PYSEC-1", modified: "2023-06-01T00:00:00Z", ecosystem: "PyPI", name: "demo", events: [["introduced": "0"], ["fixed": "9.0"]]), to: dir + "/old/PYSEC-1.json")
         #expect(try await AdvisoryImporter.importPaths([dir + "/old"], into: store).result.unchanged == 1)

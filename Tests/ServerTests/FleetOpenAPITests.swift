@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Testing
+import Advisories
 @testable import Server
 
 /// The OpenAPI document in the repo is the API: every route the router has is documented with its
@@ -25,7 +26,8 @@ import Testing
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         let store = try SQLiteFleetStore(path: dir.appendingPathComponent("db.sqlite").path)
-        let routed = Set(FleetServer(store: store).router().routes.map { r in
+        let osv = try AdvisoryStore(path: dir.appendingPathComponent("osv.sqlite").path)
+        let routed = Set(FleetServer(store: store, advisories: FleetAdvisories(database: osv, store: store, webhook: nil)).router().routes.map { r in
             "\(r.method) " + "\(r.path)".split(separator: "/").map { $0.hasPrefix(":") ? "{\($0.dropFirst())}" : String($0) }.reduce("") { $0 + "/" + $1 }
         })
         let documented = Set(Self.operations(doc).keys)
@@ -45,11 +47,13 @@ import Testing
             ("GET", "/v1/agents/collector/releases", nil), ("GET", "/v1/agents/collector/releases/1.0.0", nil),
             ("GET", "/v1/agents/collector/releases/1.0.0/components", nil), ("GET", "/v1/components?purl=pkg:npm/semver@7.5.0", nil),
             ("GET", "/v1/agents/nobody/releases", nil), ("POST", "/v1/agents/collector/releases/1.0.0", Data("{}".utf8)),
+            ("GET", "/v1/agents/collector/releases/1.0.0/findings", nil), ("GET", "/v1/findings?severity=high", nil), ("GET", "/v1/findings?severity=x", nil),
+            ("GET", "/v1/vulnerabilities/CVE-2099-0001/affected", nil), ("POST", "/v1/advisories/import", Data("{}".utf8)),
         ]
         let ops = Self.operations(try Self.document())
         for (method, path, body) in calls {
             let template = path.split(separator: "?")[0].replacingOccurrences(of: "collector", with: "{agent}").replacingOccurrences(of: "nobody", with: "{agent}")
-                .replacingOccurrences(of: "/releases/1.0.0", with: "/releases/{version}")
+                .replacingOccurrences(of: "/releases/1.0.0", with: "/releases/{version}").replacingOccurrences(of: "CVE-2099-0001", with: "{id}")
             let op = try #require(ops["\(method) \(template)"], "\(method) \(template) is not documented")
             let statuses = Set((op["responses"] as? [String: Any] ?? [:]).keys)
             let answer = try await s.call(method, path, token: admin, body: body)

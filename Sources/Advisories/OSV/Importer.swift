@@ -32,6 +32,15 @@ public enum AdvisoryImporter {
         return decode(inputs)
     }
 
+    /// Records from one request body: a zip export (`all.zip`) or one OSV JSON record. `maxInflated`
+    /// bounds what a zip may inflate to.
+    public static func load(body: Data, origin: String, maxInflated: Int) -> Result<Loaded, InputError> {
+        if body.starts(with: [0x50, 0x4b, 0x03, 0x04]) {
+            do { return .success(decode(try zipInputs(Array(body), origin: origin, maxInflated: maxInflated))) } catch { return .failure(error) }
+        }
+        return .success(decode([Input(origin: origin, data: body, yaml: false)]))
+    }
+
     static func isRecordName(_ name: String) -> (Bool, yaml: Bool) {
         let l = name.lowercased()
         if l.hasSuffix(".json") { return (true, false) }
@@ -67,13 +76,17 @@ public enum AdvisoryImporter {
     /// error instead of a loop (the general-purpose zip library spun forever on a truncated entry).
     static func readZip(_ path: String) throws(InputError) -> [Input] {
         guard let bytes = FileManager.default.contents(atPath: path) else { throw InputError("cannot read file", at: Location(path)) }
+        return try zipInputs(Array(bytes), origin: path, maxInflated: 8 << 30)
+    }
+
+    static func zipInputs(_ bytes: [UInt8], origin path: String, maxInflated: Int) throws(InputError) -> [Input] {
         let zip: ZipArchive
-        do { zip = try ZipArchive(Array(bytes)) } catch {
+        do { zip = try ZipArchive(bytes) } catch {
             throw InputError("not a readable zip archive (\(error))", at: Location(path))
         }
         // A whole ecosystem's advisories inflate to a few hundred MiB; JSON compresses about tenfold.
         var limits = ArchiveLimits()
-        limits.totalInflatedBytes = 8 << 30
+        limits.totalInflatedBytes = UInt64(max(0, maxInflated))
         limits.maxTotalRatio = 64
         var budget = InflateBudget(limits, archiveSize: bytes.count)
         var out: [Input] = []

@@ -50,6 +50,8 @@ public final class AdvisoryStore: Sendable {
 
     public struct ImportResult: Sendable, Equatable {
         public var added = 0, updated = 0, unchanged = 0
+        /// The ids added or updated, sorted: what a server re-matches after an import.
+        public var changedIDs: [String] = []
     }
 
     /// Writes records in one transaction. A record replaces the stored one only when its
@@ -88,6 +90,7 @@ public final class AdvisoryStore: Sendable {
                     } else {
                         result.added += 1
                     }
+                    result.changedIDs.append(id)
                     // The record is stored without its affected list, which lives in `affected`.
                     var lean = r
                     lean.affected = nil

@@ -1,0 +1,148 @@
+import Advisories
+import Foundation
+import ProvenantCore
+import Synchronization
+
+/// The server's OSV database, and the findings of every stored release matched against it: at
+/// ingest for the new release, and after each import for the components the changed advisories name.
+public final class FleetAdvisories: Sendable {
+    let database: AdvisoryStore
+    let store: any FleetStore
+    let webhook: FleetWebhook?
+    /// Bumped by every import before it re-matches: an ingest that matched against an older database
+    /// while the import ran matches its release again, so no release misses an advisory.
+    let generation = Mutex(0)
+    /// One import at a time.
+    let importing = ImportGate()
+    /// The most a zip body may inflate to.
+    let maxInflated: Int
+
+    public init(database: AdvisoryStore, store: any FleetStore, webhook: FleetWebhook?, maxInflated: Int = 1 << 30) {
+        self.database = database; self.store = store; self.webhook = webhook; self.maxInflated = maxInflated
+    }
+
+    /// What one import did.
+    public struct ImportSummary: Sendable, Codable, Equatable {
+        public var records: Int
+        public var added: Int
+        public var updated: Int
+        public var unchanged: Int
+        /// Records of the body that could not be read, each `origin: reason`.
+        public var skipped: [String]
+        /// Stored components matched again, and findings that appeared on deployed releases.
+        public var componentsRematched: Int
+        /// Findings those components have now, and those of them new on a deployed release.
+        public var findings: Int
+        public var newDeployedFindings: Int
+    }
+
+    public var currentGeneration: Int { generation.withLock { $0 } }
+
+    /// The findings of a release's components against the database as it is now.
+    public func match(_ components: [StoredComponent], _ sources: [ComponentSource]) throws -> [StoredFinding] {
+        var stored: [String: Set<String>] = [:]
+        var packages: [Package] = []
+        for (c, s) in zip(components, sources) where s.osv != nil {
+            guard let purl = PackageURL(parsing: s.purl) else { continue }
+            stored[purl.description, default: []].insert(c.purl)
+            packages.append(Package(ecosystem: .generic, name: c.name, version: c.version, purl: purl, foundBy: "fleet"))
+        }
+        guard !packages.isEmpty else { return [] }
+        let result: Advisories.Scanner.Result
+        do { result = try Advisories.Scanner(store: database).scan(packages) } catch { throw FleetAPIError(.serviceUnavailable, field: "advisories", "\(error)") }
+        let now = FleetClock.now()
+        var out: [StoredFinding] = []
+        var seen = Set<String>()
+        for f in result.findings {
+            for purl in (stored[f.purl] ?? []).sorted() where seen.insert(purl + " " + f.id).inserted {
+                out.append(StoredFinding(purl: purl, id: f.id, aliases: f.aliases, severity: f.severity.description, severityRank: f.severity.rawValue,
+                                         summary: f.summary, fixed: f.fixed, status: f.status.rawValue, firstSeen: now))
+            }
+        }
+        return out
+    }
+
+    /// Imports a body (one OSV JSON record, or a zip of them), then matches again every stored
+    /// component the changed advisories name, and sends the webhook for findings new on deployed releases.
+    public func importBody(_ body: Data) async throws -> ImportSummary {
+        try await importing.run {
+            let loaded: AdvisoryImporter.Loaded
+            switch AdvisoryImporter.load(body: body, origin: "body", maxInflated: maxInflated) {
+            case .success(let l): loaded = l
+            case .failure(let e): throw FleetAPIError(.badRequest, field: "body", e.message)
+            }
+            guard !loaded.records.isEmpty else {
+                let why = loaded.skipped.first.map { ": \($0.location.path): \(Redactor.redact($0.message))" } ?? ""
+                throw FleetAPIError(.badRequest, field: "body", "no OSV record could be read\(why)")
+            }
+            let result: AdvisoryStore.ImportResult
+            do throws(InputError) { result = try database.write(loaded.records) } catch { throw FleetAPIError(.serviceUnavailable, field: "advisories", error.message) }
+            generation.withLock { $0 += 1 }
+            let changed = Set(result.changedIDs)
+            var names = Set<OSVName>()
+            for r in loaded.records where changed.contains(r.id) {
+                for a in r.affected ?? [] {
+                    guard let p = a.package else { continue }
+                    let (eco, _) = Ecosystems.split(p.ecosystem)
+                    names.insert(OSVName(ecosystem: eco, name: Ecosystems.canonicalName(eco, p.name)))
+                }
+            }
+            let (rematched, total, fresh) = try await rematch(names)
+            // The answer does not wait for the receiver; the webhook's actor keeps deliveries in order.
+            if let webhook, !fresh.isEmpty { Task { await webhook.send(fresh) } }
+            return ImportSummary(records: loaded.records.count, added: result.added, updated: result.updated, unchanged: result.unchanged,
+                                 skipped: loaded.skipped.map { "\($0.location.path): \(Redactor.redact($0.message))" },
+                                 componentsRematched: rematched, findings: total, newDeployedFindings: fresh.count)
+        }
+    }
+
+    /// Matches the stored components with these names again, release by release.
+    func rematch(_ names: Set<OSVName>) async throws -> (components: Int, findings: Int, deployed: [FleetFinding]) {
+        guard !names.isEmpty else { return (0, 0, []) }
+        let targets = try await store.matchTargets(names)
+        // One scan for all: the scanner batches by name. Each target's purl is made unique per release.
+        var packages: [Package] = []
+        var byKey: [String: Int] = [:]
+        for (i, t) in targets.enumerated() {
+            guard let purl = PackageURL(parsing: t.source) else { continue }
+            byKey[purl.description + "\u{0}" + String(t.releaseID)] = i
+            packages.append(Package(ecosystem: .generic, name: purl.name, version: purl.version ?? "", purl: purl, foundBy: "fleet"))
+        }
+        let result: Advisories.Scanner.Result
+        do { result = try Advisories.Scanner(store: database).scan(packages) } catch { throw FleetAPIError(.serviceUnavailable, field: "advisories", "\(error)") }
+        var found: [String: [Finding]] = [:]
+        for f in result.findings { found[f.purl, default: []].append(f) }
+        let now = FleetClock.now()
+        var updates: [FindingUpdate] = []
+        var seen = Set<String>()
+        for t in targets where seen.insert(t.purl + "\u{0}" + String(t.releaseID)).inserted {
+            guard let purl = PackageURL(parsing: t.source) else { continue }
+            let fs = (found[purl.description] ?? []).map {
+                StoredFinding(purl: t.purl, id: $0.id, aliases: $0.aliases, severity: $0.severity.description, severityRank: $0.severity.rawValue,
+                              summary: $0.summary, fixed: $0.fixed, status: $0.status.rawValue, firstSeen: now)
+            }
+            updates.append(FindingUpdate(releaseID: t.releaseID, purl: t.purl, findings: fs))
+        }
+        let fresh = try await store.replaceFindings(updates)
+        return (updates.count, updates.reduce(0) { $0 + $1.findings.count }, fresh)
+    }
+
+    /// Advisory ids known by `name`: an OSV id, or a CVE or GHSA id through aliases.
+    public func ids(for name: String) throws -> [String] {
+        do { return try database.ids(forAlias: name) } catch { throw FleetAPIError(.serviceUnavailable, field: "advisories", error.message) }
+    }
+}
+
+/// Runs one body at a time, in arrival order.
+actor ImportGate {
+    private var busy = false
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+
+    func run<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
+        if busy { await withCheckedContinuation { waiting.append($0) } } else { busy = true }
+        defer {
+            if waiting.isEmpty { busy = false } else { waiting.removeFirst().resume() }
+        }
+        return try await body()
+    }
+}

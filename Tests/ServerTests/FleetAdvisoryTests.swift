@@ -1,0 +1,172 @@
+import Crypto
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import Server
+import Testing
+import TestSupport
+import ZIPFoundation
+
+/// A loopback webhook receiver: a real HTTP server in the test process that keeps every delivery and
+/// fails the first `failFirst` of them with `503`, so the sender's retry is exercised.
+final class WebhookReceiver: Sendable {
+    struct Delivery: Sendable { var body: [UInt8]; var signature: String?; var status: Int }
+    actor Log {
+        var deliveries: [Delivery] = []
+        var failuresLeft: Int
+        init(failFirst: Int) { failuresLeft = failFirst }
+        func record(_ body: [UInt8], _ signature: String?) -> Int {
+            let status = failuresLeft > 0 ? 503 : 200
+            if failuresLeft > 0 { failuresLeft -= 1 }
+            deliveries.append(Delivery(body: body, signature: signature, status: status))
+            return status
+        }
+        func all() -> [Delivery] { deliveries }
+    }
+
+    let log: Log
+    let port: Int
+    let task: Task<Void, Error>
+
+    init(failFirst: Int) async throws {
+        let log = Log(failFirst: failFirst)
+        self.log = log
+        let router = Router()
+        router.post("/hook") { request, _ -> Response in
+            var request = request
+            let body = try await request.collectBody(upTo: 1 << 20)
+            let status = await log.record(Array(buffer: body), request.headers[HTTPField.Name("X-Provenant-Signature")!])
+            return Response(status: .init(code: status))
+        }
+        let (stream, continuation) = AsyncStream<Int>.makeStream()
+        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+                              onServerRunning: { continuation.yield($0.localAddress?.port ?? 0) }, logger: Logger(label: "receiver"))
+        task = Task { try await app.runService() }
+        var it = stream.makeAsyncIterator()
+        port = await it.next() ?? 0
+    }
+
+    deinit { task.cancel() }
+
+    /// Waits up to `seconds` for a delivery answered 200.
+    func delivered(within seconds: Double) async -> [Delivery] {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            let all = await log.all()
+            if all.contains(where: { $0.status == 200 }) { return all }
+            try? await Task.sleep(for: .milliseconds(100))
+        }
+        return await log.all()
+    }
+}
+
+/// The fleet's advisory side, end to end over real HTTP: releases of two agents pushed and one
+/// deployed, real RustSec advisories imported as JSON and as a zip, findings re-matched for the
+/// packages the advisories name only, the signed webhook (retried after a 503) and the `affected` answer.
+@Suite(.serialized) struct FleetAdvisoryTests {
+    static func advisory(_ id: String) throws -> Data {
+        try Data(contentsOf: Bundle.module.url(forResource: id, withExtension: "json", subdirectory: "Fixtures/advisories")!)
+    }
+
+    @Test func importRematchesAndTellsTheWebhook() async throws {
+        let receiver = try await WebhookReceiver(failFirst: 1)
+        #expect(receiver.port > 0)
+        let secretDir = try scratchDirectory("hook-secret")
+        defer { try? FileManager.default.removeItem(at: secretDir) }
+        let secret = "a-webhook-secret-of-some-length"
+        let secretFile = secretDir.appendingPathComponent("secret")
+        try Data((secret + "\n").utf8).write(to: secretFile)
+        let s = try FleetServerProcess(["--webhook", "http://127.0.0.1:\(receiver.port)/hook", "--webhook-secret-file", secretFile.path])
+        let admin = try s.token("admin"), read = try s.token("read"), ingest = try s.token("ingest")
+        let cargo = try FleetFixtures.sbom("Cargom.lock", format: "cyclonedx-json", in: s.dir)
+        let npm = try FleetFixtures.sbom("package-lock-v3.json", format: "spdx-json", in: s.dir)
+        #expect(try await s.call("POST", "/v1/agents/collector/releases/1.0.0", token: ingest, body: cargo).status == 201)
+        #expect(try await s.call("POST", "/v1/agents/remediator/releases/2.0.0", token: ingest, body: npm).status == 201)
+        let deploy = Data(#"{"agent":"collector","version":"1.0.0","environment":"production","cluster":"eu-1"}"#.utf8)
+        #expect(try await s.call("POST", "/v1/deployments", token: ingest, body: deploy).status == 201)
+        // Before any advisory: no findings, and an id the database does not know is 404, not "none affected".
+        let before = try await s.call("GET", "/v1/agents/collector/releases/1.0.0/findings", token: read)
+        #expect(before.status == 200 && (before.json["findings"] as? [Any])?.isEmpty == true)
+        let unknown = try await s.call("GET", "/v1/vulnerabilities/CVE-2024-27308/affected", token: read)
+        #expect(unknown.status == 404 && unknown.errorField == "id")
+
+        // Only an admin imports.
+        let mio = try Self.advisory("RUSTSEC-2024-0019")
+        #expect(try await s.call("POST", "/v1/advisories/import", token: read, body: mio).status == 403)
+        #expect(try await s.call("POST", "/v1/advisories/import", token: ingest, body: mio).status == 403)
+        let imported = try await s.call("POST", "/v1/advisories/import", token: admin, body: mio)
+        #expect(imported.status == 200, "\(String(decoding: imported.body, as: UTF8.self))")
+        #expect(imported.json["added"] as? Int == 1)
+        // Incremental: only the components named mio were matched again: the two mio versions of
+        // collector's Cargo.lock (0.6.23, not affected, and 0.7.14); none of remediator's npm packages.
+        #expect(imported.json["componentsRematched"] as? Int == 2, "\(imported.json)")
+        #expect(imported.json["newDeployedFindings"] as? Int == 1)
+
+        // The webhook: refused once with 503, then delivered, signed over the exact body.
+        let deliveries = await receiver.delivered(within: 20)
+        #expect(deliveries.map(\.status) == [503, 200])
+        let delivered = try #require(deliveries.last)
+        let expected = "sha256=" + HMAC<SHA256>.authenticationCode(for: delivered.body, using: SymmetricKey(data: Array(secret.utf8))).map { String(format: "%02x", $0) }.joined()
+        #expect(delivered.signature == expected)
+        #expect(deliveries.first?.body == delivered.body, "a retry sends the same bytes")
+        let payload = try #require(try JSONSerialization.jsonObject(with: Data(delivered.body)) as? [String: Any])
+        let findings = try #require(payload["findings"] as? [[String: Any]])
+        #expect(findings.count == 1)
+        #expect(findings.first?["agent"] as? String == "collector" && findings.first?["environments"] as? [String] == ["production"])
+        #expect((findings.first?["finding"] as? [String: Any])?["id"] as? String == "RUSTSEC-2024-0019")
+
+        // `affected` by CVE, by GHSA and by the OSV id; the undeployed remediator is not listed.
+        for id in ["CVE-2024-27308", "GHSA-r8w9-5wcg-vfj7", "RUSTSEC-2024-0019"] {
+            let answer = try await s.call("GET", "/v1/vulnerabilities/\(id)/affected", token: read)
+            #expect(answer.status == 200)
+            let affected = answer.json["affected"] as? [[String: Any]] ?? []
+            #expect(affected.count == 1)
+            #expect(affected.first?["agent"] as? String == "collector" && affected.first?["version"] as? String == "1.0.0")
+            #expect(affected.first?["environments"] as? [String] == ["production"])
+            #expect((affected.first?["packages"] as? [String])?.allSatisfy { $0.hasPrefix("pkg:cargo/mio@") } == true)
+        }
+        #expect(try await s.call("GET", "/v1/vulnerabilities/..%2Fx/affected", token: read).status == 400)
+
+        // A release pushed after the import is matched at ingest.
+        #expect(try await s.call("POST", "/v1/agents/collector/releases/1.1.0", token: ingest, body: cargo).status == 201)
+        let later = try await s.call("GET", "/v1/agents/collector/releases/1.1.0/findings", token: read)
+        #expect((later.json["findings"] as? [[String: Any]])?.map { $0["id"] as? String } == ["RUSTSEC-2024-0019"])
+
+        // A zip of a second advisory: only regex's components are matched again, in both releases.
+        let zipURL = s.dir.appendingPathComponent("advisories.zip")
+        let archive = try Archive(url: zipURL, accessMode: .create)
+        let regex = try Self.advisory("RUSTSEC-2022-0013")
+        try archive.addEntry(with: "crates.io/RUSTSEC-2022-0013.json", type: .file, uncompressedSize: Int64(regex.count), compressionMethod: .deflate) { position, size in
+            regex.subdata(in: Int(position)..<Int(position) + size)
+        }
+        let zipped = try await s.call("POST", "/v1/advisories/import", token: admin, body: try Data(contentsOf: zipURL))
+        #expect(zipped.status == 200 && zipped.json["added"] as? Int == 1, "\(zipped.json)")
+        #expect(zipped.json["componentsRematched"] as? Int == 2)
+        let high = try await s.call("GET", "/v1/findings?severity=high", token: read)
+        let highIDs = (high.json["findings"] as? [[String: Any]] ?? []).compactMap { ($0["finding"] as? [String: Any])?["id"] as? String }
+        #expect(highIDs == ["RUSTSEC-2022-0013", "RUSTSEC-2022-0013"], "\(high.json)")
+        let all = try await s.call("GET", "/v1/findings", token: read)
+        #expect((all.json["findings"] as? [Any])?.count == 4)
+
+        // The same advisory again changes nothing and matches nothing.
+        let again = try await s.call("POST", "/v1/advisories/import", token: admin, body: mio)
+        #expect(again.json["unchanged"] as? Int == 1 && again.json["componentsRematched"] as? Int == 0)
+
+        // Bad bodies: refused with the field, nothing stored.
+        let empty = try await s.call("POST", "/v1/advisories/import", token: admin, body: Data("{}".utf8))
+        #expect(empty.status == 400 && empty.errorField == "body")
+        let junk = try await s.call("POST", "/v1/advisories/import", token: admin, body: Data("PK\u{3}\u{4}garbage".utf8))
+        #expect(junk.status == 400 && junk.errorField == "body")
+        #expect(try await s.call("GET", "/v1/findings?severity=severe", token: read).status == 400)
+        #expect(try await s.call("GET", "/v1/findings", token: read).json["findings"].map { ($0 as? [Any])?.count } == 4)
+    }
+
+    @Test func aWebhookNeedsASecret() throws {
+        let r = try runProcess(provenantBinary, ["server", "--listen", "127.0.0.1:0", "--webhook", "http://127.0.0.1:1/hook"])
+        #expect(r.code == 2 && r.err.contains("--webhook-secret-file"))
+        let bad = try runProcess(provenantBinary, ["server", "--listen", "127.0.0.1:0", "--webhook", "file:///etc/passwd", "--webhook-secret-file", "/dev/null"])
+        #expect(bad.code == 2)
+    }
+}
