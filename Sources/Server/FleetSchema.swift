@@ -3,6 +3,9 @@
 public enum FleetSchema {
     public enum Dialect: Sendable { case sqlite, postgres }
 
+    /// The PostgreSQL advisory lock key that serialises migrations across replicas ("prov").
+    static let migrationLock: Int64 = 0x7072_6F76
+
     /// The migrations in order; `schema_version` records how many ran.
     static let migrations: [String] = [
         """

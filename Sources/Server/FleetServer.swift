@@ -55,6 +55,25 @@ struct BearerAuthMiddleware: RouterMiddleware {
     }
 }
 
+/// Turns a store that cannot be reached into `503` with a JSON error and `Retry-After`, so clients
+/// retry instead of treating an outage as a refusal.
+struct StoreOutageMiddleware: RouterMiddleware {
+    typealias Context = FleetContext
+    func handle(_ request: Request, context: FleetContext, next: (Request, FleetContext) async throws -> Response) async throws -> Response {
+        do { return try await next(request, context) } catch let e as StoreUnavailable {
+            var error = FleetAPIError(.serviceUnavailable, field: "database", "the database is unavailable (\(e.reason)); retry later")
+            error.headers[.retryAfter] = "1"
+            throw error
+        } catch let e as any HTTPResponseError {
+            throw e
+        } catch {
+            // Anything else is the server's fault: logged, and answered 500 without the details.
+            context.logger.error("\(request.method) \(request.uri.path): \(Redactor.redact(String(reflecting: error)))")
+            throw FleetAPIError(.internalServerError, field: "server", "the server failed to answer this request; see its log")
+        }
+    }
+}
+
 /// The fleet API's routes over a store.
 public struct FleetServer: Sendable {
     public let store: any FleetStore
@@ -67,6 +86,7 @@ public struct FleetServer: Sendable {
 
     public func router() -> Router<FleetContext> {
         let router = Router(context: FleetContext.self)
+        router.add(middleware: StoreOutageMiddleware())
         router.add(middleware: BearerAuthMiddleware(store: store, limiter: RateLimiter(perSecond: options.requestsPerSecond, burst: options.burst)))
         let store = self.store, options = self.options, advisories = self.advisories
 

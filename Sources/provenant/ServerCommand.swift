@@ -17,7 +17,7 @@ struct ServerCommand: AsyncParsableCommand {
 
 /// `--database sqlite:PATH` (the embedded default).
 struct FleetDatabaseOption: ParsableArguments {
-    @Option(name: .long, help: "The database: sqlite:PATH (embedded; created when absent).")
+    @Option(name: .long, help: "The database: sqlite:PATH (embedded; created when absent), or postgres://USER@HOST[:PORT]/DATABASE (the password from PGPASSWORD).")
     var database: String = "sqlite:provenant-fleet.sqlite"
 
     func open() throws -> any FleetStore {
@@ -28,7 +28,16 @@ struct FleetDatabaseOption: ParsableArguments {
             guard !path.isEmpty else { throw ValidationError("--database sqlite:PATH needs a path") }
             do { return try SQLiteFleetStore(path: path) } catch { CLI.fail("error: --database \(path): \(error)") }
         }
-        throw ValidationError("--database must be sqlite:PATH")
+        if database.hasPrefix("postgres://") || database.hasPrefix("postgresql://") {
+            guard let address = PostgresFleetStore.Address(database) else {
+                throw ValidationError("--database must be postgres://USER@HOST[:PORT]/DATABASE")
+            }
+            // postgres-nio logs every failed connection attempt at info; an outage is reported once per request instead.
+            var logger = Logger(label: "provenant.postgres")
+            logger.logLevel = .error
+            return PostgresFleetStore(address, logger: logger)
+        }
+        throw ValidationError("--database must be sqlite:PATH or postgres://USER@HOST[:PORT]/DATABASE")
     }
 }
 

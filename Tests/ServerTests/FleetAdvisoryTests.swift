@@ -70,7 +70,7 @@ final class WebhookReceiver: Sendable {
         try Data(contentsOf: Bundle.module.url(forResource: id, withExtension: "json", subdirectory: "Fixtures/advisories")!)
     }
 
-    @Test func importRematchesAndTellsTheWebhook() async throws {
+    @Test(arguments: FleetBackend.allCases) func importRematchesAndTellsTheWebhook(_ backend: FleetBackend) async throws {
         let receiver = try await WebhookReceiver(failFirst: 1)
         #expect(receiver.port > 0)
         let secretDir = try scratchDirectory("hook-secret")
@@ -78,7 +78,7 @@ final class WebhookReceiver: Sendable {
         let secret = "a-webhook-secret-of-some-length"
         let secretFile = secretDir.appendingPathComponent("secret")
         try Data((secret + "\n").utf8).write(to: secretFile)
-        let s = try FleetServerProcess(["--webhook", "http://127.0.0.1:\(receiver.port)/hook", "--webhook-secret-file", secretFile.path])
+        let s = try FleetServerProcess(["--webhook", "http://127.0.0.1:\(receiver.port)/hook", "--webhook-secret-file", secretFile.path], backend: backend)
         let admin = try s.token("admin"), read = try s.token("read"), ingest = try s.token("ingest")
         let cargo = try FleetFixtures.sbom("Cargom.lock", format: "cyclonedx-json", in: s.dir)
         let npm = try FleetFixtures.sbom("package-lock-v3.json", format: "spdx-json", in: s.dir)

@@ -35,8 +35,8 @@ import Advisories
         #expect(routed.count >= 9)
     }
 
-    @Test func everyOperationAnswersADocumentedStatus() async throws {
-        let s = try FleetServerProcess()
+    @Test(arguments: FleetBackend.allCases) func everyOperationAnswersADocumentedStatus(_ backend: FleetBackend) async throws {
+        let s = try FleetServerProcess(backend: backend)
         let admin = try s.token("admin")
         let sbom = try FleetFixtures.sbom("package-lock-v3.json", format: "cyclonedx-json", in: s.dir)
         // Calls in an order that gives every read something to find.

@@ -11,19 +11,41 @@ func scratchDirectory(_ name: String) throws -> URL {
     return dir
 }
 
-/// `provenant server` started as a process on a free loopback port with a fresh SQLite database, and
-/// reached over real HTTP.
+/// The two databases every server test runs against.
+enum FleetBackend: String, CaseIterable, Sendable, CustomStringConvertible {
+    case sqlite, postgres
+    var description: String { rawValue }
+
+    /// One real PostgreSQL server for the whole test run; each test gets a database of its own.
+    static let cluster = Result { try PostgresCluster() }
+}
+
+/// `provenant server` started as a process on a free loopback port with a fresh database (SQLite, or
+/// a new database on a real PostgreSQL server), and reached over real HTTP.
 final class FleetServerProcess: @unchecked Sendable {
     let dir: URL
+    /// The SQLite file, or the PostgreSQL URL.
     let database: String
+    /// What `--database` is given.
+    let databaseArgument: String
+    let backend: FleetBackend
     let process = Process()
     let base: String
 
-    init(_ extra: [String] = []) throws {
+    init(_ extra: [String] = [], backend: FleetBackend = .sqlite) throws {
+        self.backend = backend
         dir = try scratchDirectory("fleet")
-        database = dir.appendingPathComponent("fleet.sqlite").path
+        switch backend {
+        case .sqlite:
+            database = dir.appendingPathComponent("fleet.sqlite").path
+            databaseArgument = "sqlite:" + database
+        case .postgres:
+            database = try FleetBackend.cluster.get().createDatabase()
+            databaseArgument = database
+        }
         process.executableURL = URL(fileURLWithPath: provenantBinary)
-        process.arguments = ["server", "--database", "sqlite:" + database, "--listen", "127.0.0.1:0"] + extra
+        process.arguments = ["server", "--database", databaseArgument, "--listen", "127.0.0.1:0",
+                             "--advisories", dir.appendingPathComponent("osv.sqlite").path] + extra
         let err = Pipe()
         process.standardError = err
         process.standardOutput = FileHandle.nullDevice
@@ -51,7 +73,7 @@ final class FleetServerProcess: @unchecked Sendable {
     }
 
     func token(_ scope: String) throws -> String {
-        let r = try runProcess(provenantBinary, ["server", "token", "create", "--database", "sqlite:" + database, "--scope", scope])
+        let r = try runProcess(provenantBinary, ["server", "token", "create", "--database", databaseArgument, "--scope", scope])
         guard r.code == 0 else { throw CocoaError(.fileWriteUnknown, userInfo: [NSLocalizedDescriptionKey: r.err]) }
         return r.out.trimmingCharacters(in: .whitespacesAndNewlines)
     }
@@ -89,8 +111,8 @@ enum FleetFixtures {
 }
 
 @Suite(.serialized) struct FleetServerTests {
-    @Test func healthIsOpenAndEverythingElseNeedsAToken() async throws {
-        let s = try FleetServerProcess()
+    @Test(arguments: FleetBackend.allCases) func healthIsOpenAndEverythingElseNeedsAToken(_ backend: FleetBackend) async throws {
+        let s = try FleetServerProcess(backend: backend)
         let health = try await s.call("GET", "/healthz")
         #expect(health.status == 200 && health.json["status"] as? String == "ok")
         let none = try await s.call("GET", "/v1/agents")
@@ -115,8 +137,8 @@ enum FleetFixtures {
         #expect(agents?.compactMap { $0["name"] as? String } == ["collector"])
     }
 
-    @Test func ingestStoresReleasesAndQueriesFindTheirComponents() async throws {
-        let s = try FleetServerProcess()
+    @Test(arguments: FleetBackend.allCases) func ingestStoresReleasesAndQueriesFindTheirComponents(_ backend: FleetBackend) async throws {
+        let s = try FleetServerProcess(backend: backend)
         let admin = try s.token("admin")
         let cdx = try FleetFixtures.sbom("package-lock-v3.json", format: "cyclonedx-json", in: s.dir)
         let first = try await s.call("POST", "/v1/agents/collector/releases/1.2.3", token: admin, body: cdx)
@@ -149,8 +171,8 @@ enum FleetFixtures {
         #expect(try await s.call("GET", "/v1/agents/collector/releases/9.9.9", token: admin).status == 404)
     }
 
-    @Test func badInputIsRefusedNamingTheFieldAndNothingIsStored() async throws {
-        let s = try FleetServerProcess(["--max-body-mib", "1"])
+    @Test(arguments: FleetBackend.allCases) func badInputIsRefusedNamingTheFieldAndNothingIsStored(_ backend: FleetBackend) async throws {
+        let s = try FleetServerProcess(["--max-body-mib", "1"], backend: backend)
         let admin = try s.token("admin")
         let malformed = try await s.call("POST", "/v1/agents/a/releases/1", token: admin, body: Data(#"{"bomFormat":"CycloneDX","components":[{"#.utf8))
         #expect(malformed.status == 400 && malformed.errorField == "body")
@@ -173,8 +195,8 @@ enum FleetFixtures {
         #expect(agents?.isEmpty == true, "nothing stored")
     }
 
-    @Test func deploymentsSayWhatRunsWhere() async throws {
-        let s = try FleetServerProcess()
+    @Test(arguments: FleetBackend.allCases) func deploymentsSayWhatRunsWhere(_ backend: FleetBackend) async throws {
+        let s = try FleetServerProcess(backend: backend)
         let admin = try s.token("admin")
         let cdx = try FleetFixtures.sbom("package-lock-v3.json", format: "cyclonedx-json", in: s.dir)
         for v in ["1.0.0", "1.1.0"] { #expect(try await s.call("POST", "/v1/agents/collector/releases/\(v)", token: admin, body: cdx).status == 201) }
@@ -192,21 +214,28 @@ enum FleetFixtures {
         #expect(agents?.first?["environments"] as? [String] == ["production", "staging"])
     }
 
-    @Test func tokensArePrintedOnceAndStoredHashed() async throws {
-        let s = try FleetServerProcess()
+    @Test(arguments: FleetBackend.allCases) func tokensArePrintedOnceAndStoredHashed(_ backend: FleetBackend) async throws {
+        let s = try FleetServerProcess(backend: backend)
         let token = try s.token("ingest:collector")
         #expect(token.hasPrefix("pvt_") && token.count == 47)
-        let db = try Data(contentsOf: URL(fileURLWithPath: s.database))
-        let wal = (try? Data(contentsOf: URL(fileURLWithPath: s.database + "-wal"))) ?? Data()
-        #expect(db.range(of: Data(token.utf8)) == nil && wal.range(of: Data(token.utf8)) == nil, "only the hash is stored")
-        let mode = try FileManager.default.attributesOfItem(atPath: s.database)[.posixPermissions] as? Int
-        #expect(mode == 0o600)
-        let bad = try runProcess(provenantBinary, ["server", "token", "create", "--database", "sqlite:" + s.database, "--scope", "ingest:../x"])
+        switch backend {
+        case .sqlite:
+            let db = try Data(contentsOf: URL(fileURLWithPath: s.database))
+            let wal = (try? Data(contentsOf: URL(fileURLWithPath: s.database + "-wal"))) ?? Data()
+            #expect(db.range(of: Data(token.utf8)) == nil && wal.range(of: Data(token.utf8)) == nil, "only the hash is stored")
+            let mode = try FileManager.default.attributesOfItem(atPath: s.database)[.posixPermissions] as? Int
+            #expect(mode == 0o600)
+        case .postgres:
+            let stored = try FleetBackend.cluster.get().psql(s.database, "SELECT hash || ' ' || scope || ' ' || agent FROM tokens")
+            #expect(!stored.contains(token) && stored.contains("ingest collector"), "only the hash is stored: \(stored)")
+            #expect(stored.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: " ").first?.count == 64)
+        }
+        let bad = try runProcess(provenantBinary, ["server", "token", "create", "--database", s.databaseArgument, "--scope", "ingest:../x"])
         #expect(bad.code == 2)
     }
 
-    @Test func pushSendsTheSBOMAndTheDeployment() async throws {
-        let s = try FleetServerProcess()
+    @Test(arguments: FleetBackend.allCases) func pushSendsTheSBOMAndTheDeployment(_ backend: FleetBackend) async throws {
+        let s = try FleetServerProcess(backend: backend)
         let ingest = try s.token("ingest:collector")
         let read = try s.token("read")
         let sbomPath = s.dir.appendingPathComponent("push.cdx.json")

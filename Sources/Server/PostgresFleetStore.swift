@@ -1,0 +1,403 @@
+import Foundation
+import Logging
+import PostgresNIO
+import ProvenantCore
+
+/// The store for a fleet one machine no longer holds: PostgreSQL through postgres-nio's pooled client,
+/// with the same tables and migrations as SQLite (`FleetSchema`). Several server replicas may share
+/// one database: migrations and advisory imports take a PostgreSQL advisory lock.
+public final class PostgresFleetStore: FleetStore {
+    let client: PostgresClient
+    let logger: Logger
+    let runner: Task<Void, Never>
+    /// The longest one operation waits, for a connection included: past it the request fails (`503`)
+    /// instead of hanging while the database is away.
+    let deadline: Duration
+
+    /// `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE`; the password may come from `PGPASSWORD` instead.
+    public struct Address: Sendable, Equatable, CustomStringConvertible {
+        public var user: String
+        public var password: String?
+        public var host: String
+        public var port: Int
+        public var database: String
+
+        public init?(_ url: String, environment: [String: String] = ProcessInfo.processInfo.environment) {
+            guard let c = URLComponents(string: url), c.scheme == "postgres" || c.scheme == "postgresql",
+                  let user = c.user, !user.isEmpty, let host = c.host, !host.isEmpty else { return nil }
+            let db = String(c.path.drop(while: { $0 == "/" }))
+            guard !db.isEmpty, !db.contains("/"), (c.port ?? 5432) > 0, (c.port ?? 5432) < 65536 else { return nil }
+            self.user = user
+            self.password = c.password ?? environment["PGPASSWORD"]
+            self.host = host
+            self.port = c.port ?? 5432
+            self.database = db
+        }
+
+        /// Never with the password.
+        public var description: String { "postgres://\(user)@\(host):\(port)/\(database)" }
+    }
+
+    public init(_ address: Address, deadline: Duration = .seconds(10), logger: Logger = Logger(label: "provenant.postgres")) {
+        var config = PostgresClient.Configuration(host: address.host, port: address.port, username: address.user, password: address.password,
+                                                  database: address.database, tls: .disable)
+        config.options.maximumConnections = 16
+        client = PostgresClient(configuration: config, backgroundLogger: logger)
+        self.logger = logger
+        self.deadline = deadline
+        let client = self.client
+        runner = Task { await client.run() }
+    }
+
+    deinit { runner.cancel() }
+
+    /// Runs `body` within the deadline; the database being away is `StoreUnavailable`.
+    func timed<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        let deadline = self.deadline
+        return try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask { try await body() }
+            group.addTask { try await Task.sleep(for: deadline); return nil }
+            defer { group.cancelAll() }
+            do {
+                guard let first = try await group.next(), let value = first else { throw StoreUnavailable(reason: "no answer from PostgreSQL within \(deadline)") }
+                return value
+            } catch let e as StoreUnavailable {
+                throw e
+            } catch let e as PSQLError {
+                // The server's own refusals (a constraint, a bad statement) are not outages.
+                if e.code == .server { throw e }
+                throw StoreUnavailable(reason: "PostgreSQL: \(e.code)")
+            }
+        }
+    }
+
+    /// Every statement of the schema's migrations, under an advisory lock so replicas starting
+    /// together migrate once.
+    public func migrate() async throws {
+        let logger = self.logger
+        try await timed { [client] in
+            try await client.withTransaction(logger: logger) { conn in
+                try await conn.query("SELECT pg_advisory_xact_lock(\(FleetSchema.migrationLock))", logger: logger)
+                try await conn.query("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)", logger: logger)
+                var done = 0
+                for try await v in try await conn.query("SELECT COALESCE(MAX(version), 0) FROM schema_version", logger: logger).decode(Int.self) { done = v }
+                for (n, m) in FleetSchema.migrations.enumerated() where n >= done {
+                    for statement in FleetSchema.statements(m, .postgres) { try await conn.query(PostgresQuery(unsafeSQL: statement), logger: logger) }
+                    try await conn.query("INSERT INTO schema_version (version) VALUES (\(n + 1))", logger: logger)
+                }
+            }
+        }
+    }
+
+    public func createToken(hash: String, scope: TokenScope, createdAt: String) async throws {
+        let logger = self.logger
+        try await timed { [client] in
+            try await client.query("INSERT INTO tokens (hash, scope, agent, created_at) VALUES (\(hash), \(scope.kind.rawValue), \(scope.agent), \(createdAt))", logger: logger)
+        }
+    }
+
+    public func token(hash: String) async throws -> TokenScope? {
+        let logger = self.logger
+        return try await timed { [client] in
+            for try await (stored, scope, agent) in try await client.query("SELECT hash, scope, agent FROM tokens WHERE hash = \(hash)", logger: logger)
+                .decode((String, String, String?).self) {
+                guard TokenHash.equal(stored, hash), let kind = TokenScope.Kind(rawValue: scope) else { return nil }
+                return TokenScope(kind: kind, agent: agent)
+            }
+            return nil
+        }
+    }
+
+    public func addRelease(_ r: NewRelease) async throws -> ReleaseInsert {
+        let logger = self.logger
+        return try await timed { [client] in
+            try await client.withTransaction(logger: logger) { conn in
+                try await conn.query("INSERT INTO agents (name, created_at) VALUES (\(r.agent), \(r.createdAt)) ON CONFLICT (name) DO NOTHING", logger: logger)
+                var agentID: Int64 = 0
+                for try await id in try await conn.query("SELECT id FROM agents WHERE name = \(r.agent)", logger: logger).decode(Int64.self) { agentID = id }
+                // Two pushes of one release at once: the second finds the first's row, never a duplicate.
+                var releaseID: Int64?
+                for try await id in try await conn.query("""
+                    INSERT INTO releases (agent_id, version, sbom_format, sbom_sha256, components, created_at)
+                    VALUES (\(agentID), \(r.version), \(r.sbomFormat), \(r.sbomSHA256), \(r.components.count), \(r.createdAt))
+                    ON CONFLICT (agent_id, version) DO NOTHING RETURNING id
+                    """, logger: logger).decode(Int64.self) { releaseID = id }
+                guard let releaseID else {
+                    var existing = ""
+                    for try await sha in try await conn.query("SELECT sbom_sha256 FROM releases WHERE agent_id = \(agentID) AND version = \(r.version)", logger: logger)
+                        .decode(String.self) { existing = sha }
+                    return existing == r.sbomSHA256 ? .unchanged : .conflict(existingSHA256: existing)
+                }
+                // One statement per table: the rows travel as arrays and UNNEST spreads them.
+                let cs = r.components, ss = r.sources
+                try await conn.query("""
+                    INSERT INTO components (release_id, purl, ecosystem, name, version, licenses, source_purl, osv_ecosystem, osv_name)
+                    SELECT \(releaseID), p, e, n, v, l, s, NULLIF(oe, ''), NULLIF(onm, '')
+                    FROM UNNEST(\(cs.map(\.purl))::text[], \(cs.map(\.ecosystem))::text[], \(cs.map(\.name))::text[], \(cs.map(\.version))::text[],
+                                \(cs.map { $0.licenses.joined(separator: "\n") })::text[], \(ss.map(\.purl))::text[],
+                                \(ss.map { $0.osv?.ecosystem ?? "" })::text[], \(ss.map { $0.osv?.name ?? "" })::text[]) AS t(p, e, n, v, l, s, oe, onm)
+                    """, logger: logger)
+                try await Self.insertFindings(conn, releaseID: releaseID, r.findings, logger: logger)
+                return .created
+            }
+        }
+    }
+
+    static func insertFindings(_ conn: PostgresConnection, releaseID: Int64, _ fs: [StoredFinding], logger: Logger) async throws {
+        guard !fs.isEmpty else { return }
+        try await conn.query("""
+            INSERT INTO findings (release_id, purl, advisory_id, aliases, severity, severity_rank, summary, fixed, status, first_seen)
+            SELECT \(releaseID), p, i, a, s, r, m, f, st, fs FROM UNNEST(\(fs.map(\.purl))::text[], \(fs.map(\.id))::text[],
+                \(fs.map { $0.aliases.joined(separator: "\n") })::text[], \(fs.map(\.severity))::text[], \(fs.map(\.severityRank))::bigint[],
+                \(fs.map(\.summary))::text[], \(fs.map { $0.fixed.joined(separator: "\n") })::text[], \(fs.map(\.status))::text[], \(fs.map(\.firstSeen))::text[])
+                AS t(p, i, a, s, r, m, f, st, fs)
+            ON CONFLICT (release_id, purl, advisory_id) DO NOTHING
+            """, logger: logger)
+    }
+
+    public func recordDeployment(agent: String, version: String, environment: String, cluster: String, at: String) async throws -> Bool {
+        let logger = self.logger
+        return try await timed { [client] in
+            var done = false
+            for try await _ in try await client.query("""
+                INSERT INTO deployments (agent_id, environment, cluster, release_id, updated_at)
+                SELECT a.id, \(environment), \(cluster), r.id, \(at) FROM releases r JOIN agents a ON a.id = r.agent_id WHERE a.name = \(agent) AND r.version = \(version)
+                ON CONFLICT (agent_id, environment, cluster) DO UPDATE SET release_id = excluded.release_id, updated_at = excluded.updated_at
+                RETURNING 1
+                """, logger: logger).decode(Int.self) { done = true }
+            return done
+        }
+    }
+
+    public func agents() async throws -> [AgentSummary] {
+        let logger = self.logger
+        return try await timed { [client] in
+            var envs: [String: Set<String>] = [:]
+            for try await (name, env) in try await client.query("SELECT a.name, d.environment FROM deployments d JOIN agents a ON a.id = d.agent_id", logger: logger)
+                .decode((String, String).self) { envs[name, default: []].insert(env) }
+            var out: [AgentSummary] = []
+            for try await (name, count, latest) in try await client.query("""
+                SELECT a.name, COUNT(r.id)::bigint,
+                       (SELECT version FROM releases WHERE agent_id = a.id ORDER BY created_at DESC, id DESC LIMIT 1)
+                FROM agents a LEFT JOIN releases r ON r.agent_id = a.id GROUP BY a.id, a.name ORDER BY a.name COLLATE "C"
+                """, logger: logger).decode((String, Int64, String?).self) {
+                out.append(AgentSummary(name: name, releases: Int(count), latest: latest, environments: (envs[name] ?? []).sorted()))
+            }
+            return out
+        }
+    }
+
+    public func releases(agent: String) async throws -> [ReleaseSummary]? {
+        let logger = self.logger
+        return try await timed { [client] in
+            var known = false
+            for try await _ in try await client.query("SELECT id FROM agents WHERE name = \(agent)", logger: logger).decode(Int64.self) { known = true }
+            guard known else { return nil }
+            return try await Self.releaseSummaries(client, agent: agent, version: nil, logger: logger)
+        }
+    }
+
+    public func release(agent: String, version: String) async throws -> ReleaseSummary? {
+        let logger = self.logger
+        return try await timed { [client] in try await Self.releaseSummaries(client, agent: agent, version: version, logger: logger).first }
+    }
+
+    static func releaseSummaries(_ client: PostgresClient, agent: String, version: String?, logger: Logger) async throws -> [ReleaseSummary] {
+        var rows: [(Int64, ReleaseSummary)] = []
+        for try await (id, name, v, format, sha, count, created) in try await client.query("""
+            SELECT r.id, a.name, r.version, r.sbom_format, r.sbom_sha256, r.components::bigint, r.created_at
+            FROM releases r JOIN agents a ON a.id = r.agent_id WHERE a.name = \(agent) AND (\(version)::text IS NULL OR r.version = \(version))
+            ORDER BY r.created_at, r.id
+            """, logger: logger).decode((Int64, String, String, String, String, Int64, String).self) {
+            rows.append((id, ReleaseSummary(agent: name, version: v, sbomFormat: format, sbomSHA256: sha, components: Int(count), createdAt: created, deployments: [])))
+        }
+        var out: [ReleaseSummary] = []
+        for (id, var summary) in rows {
+            for try await (env, cluster) in try await client.query("SELECT environment, cluster FROM deployments WHERE release_id = \(id)", logger: logger)
+                .decode((String, String).self) { summary.deployments.append(DeploymentPlace(environment: env, cluster: cluster)) }
+            summary.deployments.sort()
+            out.append(summary)
+        }
+        return out
+    }
+
+    func releaseID(_ client: PostgresClient, agent: String, version: String) async throws -> Int64? {
+        var found: Int64?
+        for try await id in try await client.query("SELECT r.id FROM releases r JOIN agents a ON a.id = r.agent_id WHERE a.name = \(agent) AND r.version = \(version)",
+                                                   logger: logger).decode(Int64.self) { found = id }
+        return found
+    }
+
+    public func components(agent: String, version: String) async throws -> [StoredComponent]? {
+        let logger = self.logger
+        return try await timed { [client, self] in
+            guard let id = try await self.releaseID(client, agent: agent, version: version) else { return nil }
+            var out: [StoredComponent] = []
+            for try await (purl, eco, name, v, licenses) in try await client.query(
+                "SELECT purl, ecosystem, name, version, licenses FROM components WHERE release_id = \(id) ORDER BY purl COLLATE \"C\"", logger: logger)
+                .decode((String, String, String, String, String).self) {
+                out.append(StoredComponent(purl: purl, ecosystem: eco, name: name, version: v, licenses: licenses.isEmpty ? [] : licenses.split(separator: "\n").map(String.init)))
+            }
+            return out
+        }
+    }
+
+    public func components(purl: String) async throws -> [ComponentHit] {
+        try await hits(purl: purl, ecosystem: nil, name: nil)
+    }
+
+    public func components(ecosystem: String, name: String) async throws -> [ComponentHit] {
+        try await hits(purl: nil, ecosystem: ecosystem, name: name)
+    }
+
+    func hits(purl: String?, ecosystem: String?, name: String?) async throws -> [ComponentHit] {
+        let logger = self.logger
+        return try await timed { [client] in
+            var out: [ComponentHit] = []
+            for try await (agent, release, p, n, v) in try await client.query("""
+                SELECT a.name, r.version, c.purl, c.name, c.version FROM components c
+                JOIN releases r ON r.id = c.release_id JOIN agents a ON a.id = r.agent_id
+                WHERE (\(purl)::text IS NULL OR c.purl = \(purl)) AND (\(ecosystem)::text IS NULL OR (c.ecosystem = \(ecosystem) AND c.name = \(name)))
+                ORDER BY a.name COLLATE "C", r.created_at, r.id, c.purl COLLATE "C"
+                """, logger: logger).decode((String, String, String, String, String).self) {
+                out.append(ComponentHit(agent: agent, release: release, purl: p, name: n, version: v))
+            }
+            return out
+        }
+    }
+
+    public func matchTargets(_ names: Set<OSVName>) async throws -> [MatchTarget] {
+        let logger = self.logger
+        let sorted = names.sorted()
+        return try await timed { [client] in
+            var out: [MatchTarget] = []
+            for try await (id, purl, source) in try await client.query("""
+                SELECT c.release_id, c.purl, c.source_purl FROM components c
+                JOIN UNNEST(\(sorted.map(\.ecosystem))::text[], \(sorted.map(\.name))::text[]) AS t(e, n) ON c.osv_ecosystem = t.e AND c.osv_name = t.n
+                ORDER BY c.release_id, c.purl COLLATE "C"
+                """, logger: logger).decode((Int64, String, String).self) {
+                out.append(MatchTarget(releaseID: id, purl: purl, source: source))
+            }
+            return out
+        }
+    }
+
+    public func replaceFindings(_ updates: [FindingUpdate]) async throws -> [FleetFinding] {
+        let logger = self.logger
+        return try await timed { [client] in
+            try await client.withTransaction(logger: logger) { conn in
+                var fresh: [FleetFinding] = []
+                var places: [Int64: (agent: String, version: String, environments: [String])] = [:]
+                for u in updates {
+                    var before = Set<String>()
+                    for try await id in try await conn.query("SELECT advisory_id FROM findings WHERE release_id = \(u.releaseID) AND purl = \(u.purl)", logger: logger)
+                        .decode(String.self) { before.insert(id) }
+                    let now = u.findings.map(\.id)
+                    try await conn.query("DELETE FROM findings WHERE release_id = \(u.releaseID) AND purl = \(u.purl) AND NOT (advisory_id = ANY(\(now)::text[]))", logger: logger)
+                    for f in u.findings where before.contains(f.id) {
+                        try await conn.query("""
+                            UPDATE findings SET aliases = \(f.aliases.joined(separator: "\n")), severity = \(f.severity), severity_rank = \(f.severityRank),
+                                summary = \(f.summary), fixed = \(f.fixed.joined(separator: "\n")), status = \(f.status)
+                            WHERE release_id = \(u.releaseID) AND purl = \(u.purl) AND advisory_id = \(f.id)
+                            """, logger: logger)
+                    }
+                    let added = u.findings.filter { !before.contains($0.id) }
+                    try await Self.insertFindings(conn, releaseID: u.releaseID, added, logger: logger)
+                    guard !added.isEmpty else { continue }
+                    if places[u.releaseID] == nil {
+                        var place = (agent: "", version: "", environments: [String]())
+                        for try await (a, v) in try await conn.query("SELECT a.name, r.version FROM releases r JOIN agents a ON a.id = r.agent_id WHERE r.id = \(u.releaseID)",
+                                                                     logger: logger).decode((String, String).self) { place.agent = a; place.version = v }
+                        for try await e in try await conn.query("SELECT DISTINCT environment FROM deployments WHERE release_id = \(u.releaseID)",
+                                                                logger: logger).decode(String.self) { place.environments.append(e) }
+                        place.environments.sort()
+                        places[u.releaseID] = place
+                    }
+                    guard let place = places[u.releaseID], !place.environments.isEmpty else { continue }
+                    fresh += added.map { FleetFinding(agent: place.agent, version: place.version, environments: place.environments, finding: $0) }
+                }
+                return fresh
+            }
+        }
+    }
+
+    static let findingColumns = "f.purl, f.advisory_id, f.aliases, f.severity, f.severity_rank::bigint, f.summary, f.fixed, f.status, f.first_seen"
+    typealias FindingRow = (String, String, String, String, Int64, String, String, String, String)
+
+    static func finding(_ r: FindingRow) -> StoredFinding {
+        func list(_ s: String) -> [String] { s.isEmpty ? [] : s.split(separator: "\n").map(String.init) }
+        return StoredFinding(purl: r.0, id: r.1, aliases: list(r.2), severity: r.3, severityRank: Int(r.4), summary: r.5, fixed: list(r.6), status: r.7, firstSeen: r.8)
+    }
+
+    public func findings(agent: String, version: String) async throws -> [StoredFinding]? {
+        let logger = self.logger
+        return try await timed { [client, self] in
+            guard let id = try await self.releaseID(client, agent: agent, version: version) else { return nil }
+            var out: [StoredFinding] = []
+            for try await row in try await client.query("""
+                SELECT \(unescaped: Self.findingColumns) FROM findings f WHERE f.release_id = \(id)
+                ORDER BY f.severity_rank DESC, f.purl COLLATE "C", f.advisory_id COLLATE "C"
+                """, logger: logger).decode(FindingRow.self) { out.append(Self.finding(row)) }
+            return out
+        }
+    }
+
+    public func findings(minimumRank: Int) async throws -> [FleetFinding] {
+        let logger = self.logger
+        return try await timed { [client] in
+            var envs: [Int64: [String]] = [:]
+            for try await (id, env) in try await client.query("SELECT DISTINCT release_id, environment FROM deployments", logger: logger)
+                .decode((Int64, String).self) { envs[id, default: []].append(env) }
+            for id in envs.keys { envs[id]?.sort() }
+            var out: [FleetFinding] = []
+            for try await (id, agent, version, p, i, a, s, r, m, f, st, fs) in try await client.query("""
+                SELECT f.release_id, a.name, r.version, \(unescaped: Self.findingColumns) FROM findings f
+                JOIN releases r ON r.id = f.release_id JOIN agents a ON a.id = r.agent_id
+                WHERE f.severity_rank >= \(minimumRank)
+                ORDER BY f.severity_rank DESC, a.name COLLATE "C", r.version COLLATE "C", f.purl COLLATE "C", f.advisory_id COLLATE "C"
+                """, logger: logger).decode((Int64, String, String, String, String, String, String, Int64, String, String, String, String).self) {
+                out.append(FleetFinding(agent: agent, version: version, environments: envs[id] ?? [], finding: Self.finding((p, i, a, s, r, m, f, st, fs))))
+            }
+            return out
+        }
+    }
+
+    public func affected(advisoryIDs: [String]) async throws -> [AffectedRelease] {
+        let logger = self.logger
+        return try await timed { [client] in
+            var out: [Int64: AffectedRelease] = [:]
+            var order: [Int64] = []
+            for try await (id, agent, version, purl, advisory) in try await client.query("""
+                SELECT f.release_id, a.name, r.version, f.purl, f.advisory_id FROM findings f
+                JOIN releases r ON r.id = f.release_id JOIN agents a ON a.id = r.agent_id
+                WHERE f.advisory_id = ANY(\(advisoryIDs)::text[]) AND EXISTS (SELECT 1 FROM deployments d WHERE d.release_id = f.release_id)
+                ORDER BY a.name COLLATE "C", r.version COLLATE "C"
+                """, logger: logger).decode((Int64, String, String, String, String).self) {
+                if out[id] == nil {
+                    out[id] = AffectedRelease(agent: agent, version: version, environments: [], deployments: [], packages: [], advisories: [])
+                    order.append(id)
+                }
+                out[id]?.packages.append(purl)
+                out[id]?.advisories.append(advisory)
+            }
+            var result: [AffectedRelease] = []
+            for id in order {
+                guard var a = out[id] else { continue }
+                for try await (env, cluster) in try await client.query("SELECT environment, cluster FROM deployments WHERE release_id = \(id)", logger: logger)
+                    .decode((String, String).self) { a.deployments.append(DeploymentPlace(environment: env, cluster: cluster)) }
+                a.deployments.sort()
+                a.environments = Array(Set(a.deployments.map(\.environment))).sorted()
+                a.packages = Array(Set(a.packages)).sorted()
+                a.advisories = Array(Set(a.advisories)).sorted()
+                result.append(a)
+            }
+            return result
+        }
+    }
+}
+
+/// The database could not be reached in time: the request is answered `503` and may be retried.
+public struct StoreUnavailable: Error, Sendable, CustomStringConvertible {
+    public var reason: String
+    public var description: String { reason }
+}
