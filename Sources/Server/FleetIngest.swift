@@ -70,7 +70,8 @@ public enum FleetIngest {
         }
         let known: Set<String> = ["agent", "version", "environment", "cluster"]
         if let extra = json.objectFields?.map(\.0).first(where: { !known.contains($0) }) {
-            throw FleetAPIError(.badRequest, field: extra, "unknown field '\(extra)'")
+            // The field is named in the message only (quoted, cut short, redacted): a key is input, and may be empty.
+            throw FleetAPIError(.badRequest, field: "body", "unknown field '\(Redactor.quote(extra, max: 64))'")
         }
         return Deployment(agent: try field("agent"), version: try field("version"), environment: try field("environment"), cluster: try field("cluster"))
     }
