@@ -25,7 +25,13 @@ enum ApkFiles {
         }
         for record in ApkDatabase.records(text) {
             guard let name = record.first("P"), !name.isEmpty else {
-                plan.diagnostics.append(Diagnostic(Location(shown, line: record.line), "apk record without a package name (P:), skipped"))
+                // Files listed under no package cannot be owned or checked: NOT CHECKED, not passed over.
+                if record.fields.contains(where: { $0.key == "F" || $0.key == "R" }) {
+                    plan.notChecked.append(Diagnostic(Location(shown, line: record.line), "apk record without a package name (P:) lists files; they are not checked",
+                                                      unscanned: .input))
+                } else {
+                    plan.diagnostics.append(Diagnostic(Location(shown, line: record.line), "apk record without a package name (P:), skipped"))
+                }
                 continue
             }
             let owner = plan.owner(.apk, name, origin: shown)

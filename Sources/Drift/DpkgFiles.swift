@@ -40,7 +40,8 @@ public enum DpkgFiles {
         case .text(let t): text = t
         }
         let (records, statusDiags) = DpkgDatabase.status(text, path: statusPath)
-        plan.diagnostics += statusDiags
+        // A record the parser could not read (`unscanned`) is NOT CHECKED; the rest are notes.
+        for d in statusDiags { if d.unscanned != nil { plan.notChecked.append(d) } else { plan.diagnostics.append(d) } }
 
         var diverted: [String: DpkgDatabase.Diversion] = [:]
         switch DatabaseText(rooted, diversionsPath) {

@@ -374,6 +374,61 @@ import TestSupport
     }
 }
 
+/// Found by review: a dpkg record whose Status could not be read was taken as not installed, and an
+/// apk record without P: but with files was skipped, each with a note only; their files went unchecked
+/// and the run said all was checked. Both are NOT CHECKED by file and line, and fail --fail-on.
+@Suite struct VerifyFilesMalformedRecordTests {
+    @Test func aDpkgRecordWithAnUnreadableStatusIsNotChecked() throws {
+        let root = try TestRoot.make("verify-bad-status")
+        defer { try? FileManager.default.removeItem(at: root) }
+        try TestRoot.write(root, "var/lib/dpkg/status", """
+            Package: ok
+            Status: install ok installed
+            Version: 1
+
+            Package: odd
+            Status: install ok installed extra
+            Version: 1
+
+            Package: gone
+            Status: purge ok not-installed
+
+            """)
+        try TestRoot.write(root, "usr/bin/odd", "patched", mode: 0o755)
+        try TestRoot.write(root, "var/lib/dpkg/info/ok.list", "")
+        try TestRoot.write(root, "var/lib/dpkg/info/odd.list", "/usr/bin/odd\n")
+        try TestRoot.write(root, "var/lib/dpkg/info/odd.md5sums", "\(try TestRoot.md5("original"))  usr/bin/odd\n")
+        let r = try VerifyRun.run(root.path)
+        #expect(r.notChecked.contains { $0.hasPrefix("/var/lib/dpkg/status:5:") && $0.contains("'odd'") }, "\(r.notChecked)")
+        #expect(r.notChecked.count == 1, "a package really not installed is still passed over: \(r.notChecked)")
+        #expect(try VerifyRun.run(root.path, ["--fail-on", "critical"]).code == 1)
+    }
+
+    @Test func anApkRecordWithFilesButNoNameIsNotChecked() throws {
+        let root = try TestRoot.make("verify-apk-noname")
+        defer { try? FileManager.default.removeItem(at: root) }
+        try TestRoot.write(root, "bin/tool", "patched", mode: 0o755)
+        try TestRoot.write(root, "lib/apk/db/installed", """
+            P:musl
+            V:1
+
+            P:
+            V:1
+            F:bin
+            R:tool
+            Z:\(TestRoot.apkHash("original"))
+
+            V:2
+
+            """)
+        let r = try VerifyRun.run(root.path)
+        #expect(r.notChecked.contains { $0.hasPrefix("/lib/apk/db/installed:4:") && $0.contains("P:") }, "\(r.notChecked)")
+        #expect(r.notChecked.count == 1, "a record without files is only a note: \(r.notChecked)")
+        #expect(r.diagnostics.contains { $0.hasPrefix("/lib/apk/db/installed:10:") }, "\(r.diagnostics)")
+        #expect(try VerifyRun.run(root.path, ["--fail-on", "critical"]).code == 1)
+    }
+}
+
 /// The three ways a dpkg file is hashed (in a lane during the walk, in a lane in the largest-first pass
 /// from 1 MiB, as one stream from 256 MiB) each find a match and a change.
 @Suite struct VerifyFilesLargeFileTests {

@@ -51,7 +51,8 @@ public enum DpkgDatabase {
     }
 
     /// The status file's records. A record without a Package field, or with a Conffiles line that is
-    /// not `path hash [flag]`, is reported with its line and the rest is read.
+    /// not `path hash [flag]`, is reported with its line and the rest is read. A record whose Status
+    /// cannot be read is left out, reported with `unscanned: .input`: what it installed is not known.
     public static func status(_ text: String, path: String) -> (records: [Record], diagnostics: [Diagnostic]) {
         var records: [Record] = []
         var diags: [Diagnostic] = []
@@ -60,11 +61,15 @@ public enum DpkgDatabase {
                 diags.append(Diagnostic(Location(path, line: st.line), "package record without a Package field, skipped"))
                 continue
             }
-            // dpkg reads a record without Status as not installed.
+            // dpkg reads a record without Status as not installed. One whose Status cannot be read (dpkg
+            // stops on it) may be any state, installed too, so its files are NOT CHECKED rather than
+            // passed over: the record is left out and named, with `unscanned`.
             let words = (st.first("Status") ?? "").split(separator: " ")
             let state = words.count == 3 ? String(words[2]) : "not-installed"
             if st.first("Status") != nil, words.count != 3 {
-                diags.append(Diagnostic(Location(path, line: st.line), "package '\(name)' has a Status that is not three words, read as not installed"))
+                diags.append(Diagnostic(Location(path, line: st.line), "package '\(name)' has a Status that is not 'want flag state', so its files are not checked",
+                                        unscanned: .input))
+                continue
             }
             var conffiles: [Conffile] = []
             if let field = st.fields.firstIndex(where: { $0.0 == "Conffiles" }) {
