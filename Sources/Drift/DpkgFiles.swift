@@ -81,16 +81,10 @@ public enum DpkgFiles {
         return true
     }
 
-    /// Diagnostics named by line: the first `perFileLimit` each, then one for the rest, so a database
-    /// of millions of bad lines costs one message per hundred, not one per line.
-    static let perFileLimit = 100
+    /// The cap the status and diversions parsers use too: the first hundred lines of a kind, then one for the rest.
+    static let perFileLimit = DpkgDatabase.perFileLimit
     static func perLine(_ lines: [Int], _ path: String, _ message: String, unscanned: Bool) -> [Diagnostic] {
-        var out = lines.prefix(perFileLimit).map { Diagnostic(Location(path, line: $0), message, unscanned: unscanned ? .input : nil) }
-        if lines.count > perFileLimit {
-            out.append(Diagnostic(Location(path, line: lines[perFileLimit]), "\(lines.count - perFileLimit) more lines like the one above: \(message)",
-                                  unscanned: unscanned ? .input : nil))
-        }
-        return out
+        DpkgDatabase.perLine(lines, path, message, unscanned: unscanned)
     }
 
     /// The lookup key dpkg gives a path: without leading `/` and `./`.

@@ -56,9 +56,11 @@ public enum DpkgDatabase {
     public static func status(_ text: String, path: String) -> (records: [Record], diagnostics: [Diagnostic]) {
         var records: [Record] = []
         var diags: [Diagnostic] = []
+        // Lines of one kind are reported through `perLine`, so a file of bad lines costs a hundred messages.
+        var nameless: [Int] = []
         for st in Stanzas.rfc822(text) {
             guard let name = st.first("Package"), !name.isEmpty else {
-                diags.append(Diagnostic(Location(path, line: st.line), "package record without a Package field, skipped"))
+                nameless.append(st.line)
                 continue
             }
             // dpkg reads a record without Status as not installed. One whose Status cannot be read (dpkg
@@ -75,18 +77,31 @@ public enum DpkgDatabase {
             if let field = st.fields.firstIndex(where: { $0.0 == "Conffiles" }) {
                 // The field's value starts on the next line; each continuation line is one conffile.
                 let fieldLine = st.line + st.fields[..<field].reduce(0) { $0 + 1 + $1.1.utf8.count(where: { $0 == 10 }) }
+                var bad: [Int] = []
                 for (i, raw) in st.fields[field].1.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
                     let entry = raw.trimmed
                     if entry.isEmpty { continue }
-                    if let c = conffile(entry, line: fieldLine + i) { conffiles.append(c) } else {
-                        diags.append(Diagnostic(Location(path, line: fieldLine + i), "conffile line of '\(name)' is not 'path hash [flag]', skipped"))
-                    }
+                    if let c = conffile(entry, line: fieldLine + i) { conffiles.append(c) } else { bad.append(fieldLine + i) }
                 }
+                diags += perLine(bad, path, "conffile line of '\(name)' is not 'path hash [flag]', skipped", unscanned: false)
             }
             records.append(Record(name: name, version: st.first("Version"), architecture: st.first("Architecture"),
                                   multiArch: st.first("Multi-Arch"), state: state, conffiles: conffiles, line: st.line))
         }
+        diags += perLine(nameless, path, "package record without a Package field, skipped", unscanned: false)
         return (records, diags)
+    }
+
+    /// Diagnostics named by line: the first `perFileLimit` each, then one for the rest, so a database
+    /// of millions of bad lines costs one message per hundred, not one per line.
+    public static let perFileLimit = 100
+    public static func perLine(_ lines: [Int], _ path: String, _ message: String, unscanned: Bool) -> [Diagnostic] {
+        var out = lines.prefix(perFileLimit).map { Diagnostic(Location(path, line: $0), message, unscanned: unscanned ? .input : nil) }
+        if lines.count > perFileLimit {
+            out.append(Diagnostic(Location(path, line: lines[perFileLimit]), "\(lines.count - perFileLimit) more lines like the one above: \(message)",
+                                  unscanned: unscanned ? .input : nil))
+        }
+        return out
     }
 
     /// ` /etc/foo <hash> [obsolete|remove-on-upgrade]`, read from the right as dpkg does, so a path may hold spaces.
@@ -154,16 +169,18 @@ public enum DpkgDatabase {
         while let last = lines.last, last.1.isEmpty { lines.removeLast() }
         var out: [Diversion] = []
         var diags: [Diagnostic] = []
+        var malformed: [Int] = []
         var k = 0
         while k + 2 < lines.count {
             let (n, from) = lines[k], to = lines[k + 1].1, pkg = lines[k + 2].1
             k += 3
             guard from.hasPrefix("/"), to.hasPrefix("/"), !pkg.isEmpty else {
-                diags.append(Diagnostic(Location(path, line: n), "diversion is not 'from, to, package' on three lines, skipped"))
+                malformed.append(n)
                 continue
             }
             out.append(Diversion(from: from, to: to, package: pkg == ":" ? nil : pkg, line: n))
         }
+        diags += perLine(malformed, path, "diversion is not 'from, to, package' on three lines, skipped", unscanned: false)
         if k < lines.count {
             diags.append(Diagnostic(Location(path, line: lines[k].0), "diversions file ends inside a diversion (\(lines.count - k) of 3 lines), skipped"))
         }
