@@ -162,6 +162,12 @@ public enum DpkgFiles {
         }
         var sums: [String: String] = [:]
         if let (path, bytes) = info("md5sums") {
+            // Charged before parsing too, as the lists are: each line is a digest held or a diagnostic.
+            guard paths.take(lines(bytes)) else {
+                out.listed = false
+                out.notChecked.append(Diagnostic(Location(path), "the package databases list more than \(paths.total) paths in all; the files of '\(name)' are not checked", unscanned: .input))
+                return out
+            }
             let (lines, malformed) = DpkgDatabase.md5sums(bytes)
             sums.reserveCapacity(lines.count)
             for l in lines { sums[key(l.path)] = l.hash }

@@ -366,6 +366,19 @@ import TestSupport
         #expect(whole.findings.filter { $0.path.hasPrefix("/usr/lib/python3/site-packages/x/") }.count == 3000)
     }
 
+    /// Found by review: md5sums lines were not charged, so a 36 MiB md5sums of short lines took 502 MB.
+    @Test func md5sumsLinesCountAgainstTheBudget() throws {
+        let root = try Self.root()
+        defer { try? FileManager.default.removeItem(at: root) }
+        try TestRoot.write(root, "var/lib/dpkg/info/big.list", "/opt\n")
+        try TestRoot.write(root, "var/lib/dpkg/info/big.md5sums", (0..<5000).map { "\($0)  opt/\($0)\n" }.joined())
+        // The lists (2 + 1 lines) and small's md5sums (1) fit in 4,000; big's 5,000 md5sums lines do not.
+        let r = try VerifyFiles(root: root.path, maxPaths: 4000).run()
+        #expect(r.notChecked.contains { $0.location.path == "/var/lib/dpkg/info/big.md5sums" && $0.message.contains("more than 4000 paths") }, "\(r.notChecked)")
+        #expect(r.notChecked.count == 1, "\(r.notChecked)")
+        #expect(try VerifyFiles(root: root.path, maxPaths: 6000).run().notChecked.isEmpty)
+    }
+
     @Test func databasesBeyondTheByteBudgetAreNotChecked() throws {
         let root = try Self.root()
         defer { try? FileManager.default.removeItem(at: root) }
