@@ -144,20 +144,28 @@ public enum VersionBump: String, Sendable {
     case patch, minor, major, unknown
 
     public static func of(from a: String, to b: String) -> VersionBump {
-        func numbers(_ v: String) -> [Int]? {
-            var s = Substring(v)
-            if s.hasPrefix("v") { s = s.dropFirst() }
-            // Debian and apk: the epoch and the revision are not the upstream version.
-            if let colon = s.firstIndex(of: ":") { s = s[s.index(after: colon)...] }
-            let head = s.prefix { $0.isNumber || $0 == "." }
-            let parts = head.split(separator: ".", omittingEmptySubsequences: false)
-            guard !parts.isEmpty, parts.allSatisfy({ !$0.isEmpty && $0.count <= 9 }) else { return nil }
+        // Only versions made of numbers and dots are compared. Anything else says nothing a patch
+        // rule could vouch for: a prerelease, build or pseudo-version part (`-rc1`, `+build`, Go's
+        // `-0.2024…-abcdef`), PEP 440's `rc1`, `a1`, `.dev0`, `.post1` and `1!` epoch, Debian's `~rc1`.
+        func numbers(_ s: Substring) -> [Int]? {
+            let parts = s.split(separator: ".", omittingEmptySubsequences: false)
+            guard parts.allSatisfy({ !$0.isEmpty && $0.count <= 9 && $0.allSatisfy { $0.isASCII && $0.isNumber } }) else { return nil }
             return parts.compactMap { Int($0) }
         }
-        // A prerelease, build or pseudo-version part (`-rc1`, `+build`, Go's `-0.2024…-abcdef`) says
-        // nothing a patch rule could vouch for.
-        func plain(_ v: String) -> Bool { !v.contains("-") && !v.contains("+") || v.contains(":") }
-        guard plain(a), plain(b), let x = numbers(a), let y = numbers(b) else { return .unknown }
+        /// Debian's `epoch:upstream-revision` when there is an epoch (the revision is the packaging's,
+        /// so only the upstream is compared), else the version after an optional `v`.
+        func split(_ v: String) -> (epoch: Substring?, upstream: [Int], revised: Bool)? {
+            if let colon = v.firstIndex(of: ":") {
+                let epoch = v[..<colon], rest = v[v.index(after: colon)...]
+                guard !epoch.isEmpty, epoch.allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }
+                let upstream = rest.lastIndex(of: "-").map { rest[..<$0] } ?? rest
+                return numbers(upstream).map { (epoch, $0, upstream.endIndex != rest.endIndex) }
+            }
+            return numbers(v.hasPrefix("v") ? v.dropFirst() : v[...]).map { (nil, $0, false) }
+        }
+        // A changed epoch restarts the version order: never a patch, whatever the numbers say.
+        guard let p = split(a), let q = split(b), p.epoch == q.epoch, p.revised == q.revised else { return .unknown }
+        let x = p.upstream, y = q.upstream
         let n = max(x.count, y.count, 3)
         let xs = x + Array(repeating: 0, count: n - x.count), ys = y + Array(repeating: 0, count: n - y.count)
         guard let i = xs.indices.first(where: { xs[$0] != ys[$0] }) else { return .patch }

@@ -86,6 +86,26 @@ import Testing
         #expect(VersionBump.of(from: "1.2.3", to: "1.2.4") == .patch)
     }
 
+    /// Found by review: `patch-upgrades` approved requests 2.31.0 → 2.31.1rc1 (a PEP 440 prerelease)
+    /// and openssl 1:3.0.0-1 → 2:3.0.1-1 (a new epoch), since only `-` and `+` marked a non-patch.
+    @Test func prereleasesAndEpochChangesAreNeverPatches() throws {
+        let p = try DriftPolicy.parse("approve:\n  - allow: patch-upgrades\n", path: "p.yaml")
+        func approved(_ name: String, _ a: String, _ b: String) -> Bool {
+            p.approving(.upgrade(PackageKey(name: name, version: b), VersionBump.of(from: a, to: b)), today: "2026-12-01") != nil
+        }
+        #expect(!approved("pkg:pypi/requests", "2.31.0", "2.31.1rc1"))
+        #expect(!approved("pkg:deb/openssl", "1:3.0.0-1", "2:3.0.1-1"))
+        #expect(approved("pkg:pypi/requests", "2.31.0", "2.31.1"))
+        #expect(approved("pkg:deb/openssl", "1:3.0.0-1", "1:3.0.1-1"))
+        for to in ["2.31.1a1", "2.31.1b2", "2.31.1.dev0", "2.31.0.post1", "1!2.31.1", "2.31.1-1", "2.31.1~rc1"] {
+            #expect(VersionBump.of(from: "2.31.0", to: to) == .unknown, "\(to)")
+        }
+        #expect(VersionBump.of(from: "1:3.0.0-1", to: "1:3.0.1~rc1-1") == .unknown, "Debian's ~ prerelease")
+        #expect(VersionBump.of(from: "1:3.0.0-1", to: "3.0.1-1") == .unknown, "an epoch dropped")
+        #expect(VersionBump.of(from: "1:3.0.0-1", to: "1:3.0.1") == .unknown, "a revision dropped")
+        #expect(VersionBump.of(from: "1:3.0.0-1", to: "1:3.1.0-1") == .minor)
+    }
+
     /// Found by review: aliases expand in full, so a short policy of aliases to aliases stalled the run.
     @Test func aliasesAreRefusedWithTheirLine() {
         do {
