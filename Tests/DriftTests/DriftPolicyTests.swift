@@ -75,6 +75,20 @@ import Testing
         #expect(Lookalike.reason("ms", "mx") == nil, "names this short are one edit from too much")
     }
 
+    /// Found by review: the index kept every one-deletion key as a string, so 30,000 `--names` of 214
+    /// bytes took 2.2 GB. Keys are hashes now, and deletion keys are made for names of up to 64 bytes;
+    /// the index still finds what `reason` finds, among many names.
+    @Test func theIndexFindsNearMissesAmongManyNames() {
+        var names = (0..<5000).map { "package-\($0)-" + String(repeating: "x", count: $0 % 150) }
+        names += ["requests", "python-dateutil", String(repeating: "long-name-", count: 10)]
+        let index = Lookalike.Index(names)
+        #expect(index.nearMiss("reqeusts")?.name == "requests")
+        #expect(index.nearMiss("python_dateutil")?.reason == "differs only in separators")
+        #expect(index.nearMiss(String(repeating: "long_name_", count: 10))?.reason == "differs only in separators", "a long name is still compared by its separators")
+        #expect(index.nearMiss("package-42-" + String(repeating: "x", count: 42) + "y")?.name == "package-42-" + String(repeating: "x", count: 42))
+        #expect(index.nearMiss("unrelated-name") == nil)
+    }
+
     /// Found by review: a bare name approved any scope's package of that name, and a prerelease or
     /// pseudo-version read as a patch.
     @Test func aBareNameIsNotAnotherScopeAndPrereleasesAreNotPatches() throws {
