@@ -53,7 +53,7 @@ public enum FleetIngest {
         }
         pairs.sort { $0.0.purl < $1.0.purl }
         return NewRelease(agent: agent, version: version, sbomFormat: format, sbomSHA256: Hex.encode(SHA256.hash(data: body)),
-                          components: pairs.map(\.0), sources: pairs.map(\.1), createdAt: FleetClock.now())
+                          sbom: body, components: pairs.map(\.0), sources: pairs.map(\.1), createdAt: FleetClock.now())
     }
 
     /// `{agent, version, environment, cluster}`, every field present and well formed.

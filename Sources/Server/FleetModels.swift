@@ -1,3 +1,4 @@
+import Foundation
 import ProvenantCore
 
 /// What a bearer token may do. `ingest` without an agent may write every agent.
@@ -49,6 +50,8 @@ public struct NewRelease: Sendable {
     public var version: String
     public var sbomFormat: String
     public var sbomSHA256: String
+    /// The body as pushed.
+    public var sbom: Data
     public var components: [StoredComponent]
     /// Parallel to `components`: where each one is looked up in the advisory database.
     public var sources: [ComponentSource]

@@ -1,5 +1,5 @@
 /// The fleet database's tables, written once for both engines: SQLite (embedded, the default) and
-/// PostgreSQL. The only difference is how a row id is generated, spelled `{id}` below.
+/// PostgreSQL. The only differences are how a row id is generated, spelled `{id}` below, and the bytes type, `{blob}`.
 public enum FleetSchema {
     public enum Dialect: Sendable { case sqlite, postgres }
 
@@ -75,13 +75,17 @@ public enum FleetSchema {
         CREATE INDEX findings_by_advisory ON findings (advisory_id);
         CREATE INDEX findings_by_severity ON findings (severity_rank);
         """,
+        // The SBOM as pushed, so two releases can be compared with `diff` (content, paths, scripts).
+        """
+        ALTER TABLE releases ADD COLUMN sbom {blob};
+        """,
     ]
 
     /// `sql` for `dialect`.
     static func render(_ sql: String, _ dialect: Dialect) -> String {
         switch dialect {
-        case .sqlite: sql.replacingOccurrences(of: "{id}", with: "INTEGER PRIMARY KEY")
-        case .postgres: sql.replacingOccurrences(of: "{id}", with: "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY")
+        case .sqlite: sql.replacingOccurrences(of: "{id}", with: "INTEGER PRIMARY KEY").replacingOccurrences(of: "{blob}", with: "BLOB")
+        case .postgres: sql.replacingOccurrences(of: "{id}", with: "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY").replacingOccurrences(of: "{blob}", with: "BYTEA")
         }
     }
 

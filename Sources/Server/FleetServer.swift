@@ -169,6 +169,19 @@ public struct FleetServer: Sendable {
             guard let findings = try await store.findings(agent: agent, version: version) else { throw FleetAPIError(.notFound, field: "version", "no release \(agent) \(version)") }
             return FleetJSON.response(["findings": findings])
         }
+        router.get("/v1/agents/:agent/releases/:version/drift") { request, context in
+            try Self.requireRead(context)
+            let (agent, version) = try Self.agentAndVersion(context)
+            var from: String?
+            for (k, v) in request.uri.queryParameters {
+                guard k == "from" else { throw FleetAPIError(.badRequest, field: String(k), "unknown parameter '\(Redactor.quote(String(k), max: 40))'") }
+                from = String(v)
+            }
+            guard let from, AgentName.isValid(from) else { throw FleetAPIError(.badRequest, field: "from", "from=VERSION names the release to compare with") }
+            guard let old = try await store.sbom(agent: agent, version: from) else { throw FleetAPIError(.notFound, field: "from", "no release \(agent) \(from)") }
+            guard let new = try await store.sbom(agent: agent, version: version) else { throw FleetAPIError(.notFound, field: "version", "no release \(agent) \(version)") }
+            return FleetJSON.response(try FleetDrift.compare(agent: agent, from: (from, old), to: (version, new)))
+        }
         router.get("/v1/findings") { request, context in
             try Self.requireRead(context)
             var minimum = SeverityLevel.unknown

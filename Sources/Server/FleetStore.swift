@@ -1,3 +1,4 @@
+import Foundation
 import ProvenantCore
 
 /// The fleet's durable state. Every method's effect is durable when it returns: ingest answers `201`
@@ -23,6 +24,8 @@ public protocol FleetStore: Sendable {
     /// Releases holding a component of `ecosystem` and `name`, any version.
     func components(ecosystem: String, name: String) async throws -> [ComponentHit]
 
+    /// The SBOM a release was pushed with; nil when the release is unknown.
+    func sbom(agent: String, version: String) async throws -> Data?
     /// Every stored component with one of these OSV names: what an import re-matches.
     func matchTargets(_ names: Set<OSVName>) async throws -> [MatchTarget]
     /// Replaces the findings of each target's component with the ones given (in one transaction);

@@ -118,8 +118,8 @@ public final class PostgresFleetStore: FleetStore {
                 // Two pushes of one release at once: the second finds the first's row, never a duplicate.
                 var releaseID: Int64?
                 for try await id in try await conn.query("""
-                    INSERT INTO releases (agent_id, version, sbom_format, sbom_sha256, components, created_at)
-                    VALUES (\(agentID), \(r.version), \(r.sbomFormat), \(r.sbomSHA256), \(r.components.count), \(r.createdAt))
+                    INSERT INTO releases (agent_id, version, sbom_format, sbom_sha256, components, created_at, sbom)
+                    VALUES (\(agentID), \(r.version), \(r.sbomFormat), \(r.sbomSHA256), \(r.components.count), \(r.createdAt), \(r.sbom))
                     ON CONFLICT (agent_id, version) DO NOTHING RETURNING id
                     """, logger: logger).decode(Int64.self) { releaseID = id }
                 guard let releaseID else {
@@ -263,6 +263,17 @@ public final class PostgresFleetStore: FleetStore {
                 out.append(ComponentHit(agent: agent, release: release, purl: p, name: n, version: v))
             }
             return out
+        }
+    }
+
+    public func sbom(agent: String, version: String) async throws -> Data? {
+        let logger = self.logger
+        return try await timed { [client] in
+            var found: Data?
+            for try await bytes in try await client.query("""
+                SELECT r.sbom FROM releases r JOIN agents a ON a.id = r.agent_id WHERE a.name = \(agent) AND r.version = \(version)
+                """, logger: logger).decode(Data?.self) { found = bytes ?? Data() }
+            return found
         }
     }
 

@@ -54,8 +54,8 @@ public final class SQLiteFleetStore: FleetStore {
                 return existing == r.sbomSHA256 ? .unchanged : .conflict(existingSHA256: existing)
             }
             try db.execute(sql: """
-                INSERT INTO releases (agent_id, version, sbom_format, sbom_sha256, components, created_at) VALUES (?, ?, ?, ?, ?, ?)
-                """, arguments: [agentID, r.version, r.sbomFormat, r.sbomSHA256, r.components.count, r.createdAt])
+                INSERT INTO releases (agent_id, version, sbom_format, sbom_sha256, components, created_at, sbom) VALUES (?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [agentID, r.version, r.sbomFormat, r.sbomSHA256, r.components.count, r.createdAt, r.sbom])
             let releaseID = db.lastInsertedRowID
             let insert = try db.makeStatement(sql: """
                 INSERT INTO components (release_id, purl, ecosystem, name, version, licenses, source_purl, osv_ecosystem, osv_name) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -176,6 +176,14 @@ public final class SQLiteFleetStore: FleetStore {
     }
 
     static let findingColumns = "f.purl, f.advisory_id, f.aliases, f.severity, f.severity_rank, f.summary, f.fixed, f.status, f.first_seen"
+
+    public func sbom(agent: String, version: String) async throws -> Data? {
+        try await pool.read { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT r.sbom FROM releases r JOIN agents a ON a.id = r.agent_id WHERE a.name = ? AND r.version = ?",
+                                             arguments: [agent, version]) else { return nil }
+            return (row["sbom"] as Data?) ?? Data()
+        }
+    }
 
     public func matchTargets(_ names: Set<OSVName>) async throws -> [MatchTarget] {
         try await pool.read { db in

@@ -48,7 +48,8 @@ import Advisories
             ("GET", "/v1/agents/collector/releases/1.0.0/components", nil), ("GET", "/v1/components?purl=pkg:npm/semver@7.5.0", nil),
             ("GET", "/v1/agents/nobody/releases", nil), ("POST", "/v1/agents/collector/releases/1.0.0", Data("{}".utf8)),
             ("GET", "/v1/agents/collector/releases/1.0.0/findings", nil), ("GET", "/v1/findings?severity=high", nil), ("GET", "/v1/findings?severity=x", nil),
-            ("GET", "/v1/vulnerabilities/CVE-2099-0001/affected", nil), ("POST", "/v1/advisories/import", Data("{}".utf8)),
+            ("GET", "/v1/vulnerabilities/CVE-2099-0001/affected", nil), ("GET", "/v1/agents/collector/releases/1.0.0/drift?from=1.0.0", nil),
+            ("GET", "/v1/agents/collector/releases/1.0.0/drift", nil), ("POST", "/v1/advisories/import", Data("{}".utf8)),
         ]
         let ops = Self.operations(try Self.document())
         for (method, path, body) in calls {

@@ -218,6 +218,36 @@ enum FleetFixtures {
         #expect(agents?.first?["environments"] as? [String] == ["production", "staging"])
     }
 
+    /// Drift between two stored releases is `diff` over the SBOMs as pushed: a crate re-published
+    /// under the same version (its checksum changed) is tampered, a dropped crate removed.
+    @Test(arguments: FleetBackend.allCases) func driftBetweenReleasesIsTheDiffOfTheirSBOMs(_ backend: FleetBackend) async throws {
+        let s = try FleetServerProcess(backend: backend)
+        let ingest = try s.token("ingest:collector"), read = try s.token("read")
+        let before = try FleetFixtures.sbom("Cargom.lock", format: "cyclonedx-json", in: s.dir)
+        var doc = try #require(try JSONSerialization.jsonObject(with: before) as? [String: Any])
+        var components = try #require(doc["components"] as? [[String: Any]])
+        let hashed = try #require(components.firstIndex { ($0["hashes"] as? [[String: Any]])?.isEmpty == false })
+        let tamperedPurl = try #require(components[hashed]["purl"] as? String)
+        components[hashed]["hashes"] = [["alg": "SHA-256", "content": String(repeating: "ab", count: 32)]]
+        let removed = components.remove(at: hashed == 0 ? 1 : 0)
+        doc["components"] = components
+        let after = try JSONSerialization.data(withJSONObject: doc)
+        #expect(try await s.call("POST", "/v1/agents/collector/releases/1.0.0", token: ingest, body: before).status == 201)
+        #expect(try await s.call("POST", "/v1/agents/collector/releases/1.0.1", token: ingest, body: after).status == 201)
+        let drift = try await s.call("GET", "/v1/agents/collector/releases/1.0.1/drift?from=1.0.0", token: read)
+        #expect(drift.status == 200)
+        let findings = drift.json["findings"] as? [[String: Any]] ?? []
+        #expect(findings.contains { $0["rule"] as? String == "drift:tampered" && ($0["subject"] as? String).map { tamperedPurl.hasPrefix($0) } == true }, "\(findings)")
+        #expect(findings.contains { $0["rule"] as? String == "drift:removed" && ($0["subject"] as? String).map { (removed["purl"] as? String ?? "").hasPrefix($0) } == true })
+        #expect(findings.count == 2, "\(findings)")
+        // Against itself: nothing.
+        let same = try await s.call("GET", "/v1/agents/collector/releases/1.0.0/drift?from=1.0.0", token: read)
+        #expect((same.json["findings"] as? [Any])?.isEmpty == true)
+        #expect(try await s.call("GET", "/v1/agents/collector/releases/1.0.1/drift?from=9.9", token: read).status == 404)
+        #expect(try await s.call("GET", "/v1/agents/collector/releases/1.0.1/drift", token: read).status == 400)
+        #expect(try await s.call("GET", "/v1/agents/collector/releases/1.0.1/drift?from=1.0.0", token: ingest).status == 403)
+    }
+
     @Test(arguments: FleetBackend.allCases) func tokensArePrintedOnceAndStoredHashed(_ backend: FleetBackend) async throws {
         let s = try FleetServerProcess(backend: backend)
         let token = try s.token("ingest:collector")

@@ -1,0 +1,38 @@
+import Catalog
+import Drift
+import Foundation
+import ProvenantCore
+import SBOM
+
+/// `GET /v1/agents/{agent}/releases/{version}/drift?from=OLD`: the two SBOMs as pushed, compared by
+/// the same `diff` the CLI runs (`SBOMDiff`), with OLD as the baseline.
+enum FleetDrift {
+    struct Answer: Encodable {
+        var agent: String
+        var from: String
+        var to: String
+        var findings: [DriftFinding]
+        var notes: [String]
+        /// Same-version packages whose content neither SBOM gives a digest for: not compared, not clean.
+        var contentNotCompared: [String]
+        var baselineCount: Int
+        var currentCount: Int
+    }
+
+    static func compare(agent: String, from: (version: String, sbom: Data), to: (version: String, sbom: Data)) throws -> Answer {
+        func read(_ side: (version: String, sbom: Data)) throws -> Inventory {
+            // A release stored before SBOMs were kept has none: it cannot be compared.
+            guard !side.sbom.isEmpty else {
+                throw FleetAPIError(.conflict, field: side.version == from.version ? "from" : "version",
+                                    "release \(agent) \(side.version) was stored without its SBOM; push it again under a new version to compare it")
+            }
+            do throws(InputError) { return try SBOMReader.read(side.sbom, path: "\(agent)@\(side.version)") } catch {
+                throw FleetAPIError(.unprocessableContent, field: side.version == from.version ? "from" : "version", "the stored SBOM no longer reads: \(error.message)")
+            }
+        }
+        let today = String(FleetClock.now().prefix(10))
+        let d = SBOMDiff.compare(baseline: try read(from), current: try read(to), options: SBOMDiff.Options(today: today))
+        return Answer(agent: agent, from: from.version, to: to.version, findings: d.findings, notes: d.notes, contentNotCompared: d.contentNotCompared,
+                      baselineCount: d.baselineCount, currentCount: d.currentCount)
+    }
+}
