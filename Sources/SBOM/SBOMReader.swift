@@ -25,13 +25,26 @@ public enum SBOMReader {
             throw InputError("not valid JSON: \(error.reason)", at: Location(path, line: error.line))
         }
         guard let (listed, extras) = listing(Doc(json)) else { throw InputError("JSON but neither a CycloneDX nor an SPDX document", at: Location(path)) }
+        try checkListTypes(json, path: path)
         return inventory(listed, extras: extras, path: path, keepWithoutPurl: keepingComponentsWithoutPurl)
+    }
+
+    /// A package list of the wrong type is refused, not read as empty: a current SBOM whose
+    /// `components` is an object would otherwise compare as "everything removed" or scan as clean
+    /// (found by review).
+    static func checkListTypes(_ json: JSONValue, path: String) throws(InputError) {
+        for field in ["components", "packages", "dependencies", "relationships"] {
+            guard let v = json[field] else { continue }
+            guard let items = v.arrayValue else { throw InputError("'\(field)' is not an array", at: Location(path)) }
+            if items.contains(where: { $0.objectFields == nil }) { throw InputError("'\(field)' holds an entry that is not an object", at: Location(path)) }
+        }
     }
 
     /// The file's inventory when it is a JSON SBOM, nil when it is anything else.
     public static func readIfSBOM(_ path: String) throws(InputError) -> Inventory? {
         guard let data = FileManager.default.contents(atPath: path), data.first(where: { !$0.isWhitespace }) == UInt8(ascii: "{"),
               let json = try? JSONParser.parse(data), let (listed, extras) = listing(Doc(json)) else { return nil }
+        try checkListTypes(json, path: path)
         return inventory(listed, extras: extras, path: path)
     }
 

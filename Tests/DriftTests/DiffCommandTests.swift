@@ -47,6 +47,15 @@ import Testing
         #expect(mkfifo(fifo, 0o600) == 0)
         let notRegular = try runProcess(provenantBinary, ["diff", good, good, "--policy", fifo])
         #expect(notRegular.code == 2, "a FIFO in place of the policy is refused, not waited on")
+        // Found by review: a package list of the wrong type read as empty, so the current side showed
+        // as "everything removed" (low) and passed --fail-on high. Now it is refused.
+        for (name, text) in [("obj.cdx.json", #"{"bomFormat":"CycloneDX","components":{"x":1}}"#), ("str.spdx.json", #"{"spdxVersion":"SPDX-2.3","packages":"none"}"#),
+                             ("item.cdx.json", #"{"bomFormat":"CycloneDX","components":[1]}"#)] {
+            let wrong = dir.appendingPathComponent(name)
+            try text.write(to: wrong, atomically: true, encoding: .utf8)
+            let r = try runProcess(provenantBinary, ["diff", good, wrong.path, "--fail-on", "high"])
+            #expect(r.code == 2 && r.err.contains(name) && r.err.contains("'"), "\(name): \(r.code) \(r.err)")
+        }
     }
 
     @Test func aBaselineIsTrustedOnlyWhenItsAttestationVerifies() throws {
