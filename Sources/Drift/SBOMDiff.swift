@@ -264,9 +264,19 @@ public struct SBOMDiff: Sendable {
         for f in Set(after.flatMap(\.files)).sorted() {
             if let d = f.digest, let was = beforeFiles[f.path], was.algorithm == d.algorithm, was.value != d.value { changedFiles.append(f.path) }
         }
-        if !changedFiles.isEmpty {
-            let shown = changedFiles.prefix(5).joined(separator: ", ") + (changedFiles.count > 5 ? " and \(changedFiles.count - 5) more" : "")
-            tampered.append("file digests differ: \(shown)")
+        func shown(_ paths: [String]) -> String {
+            paths.prefix(5).joined(separator: ", ") + (paths.count > 5 ? " and \(paths.count - 5) more" : "")
+        }
+        if !changedFiles.isEmpty { tampered.append("file digests differ: \(shown(changedFiles))") }
+        // When both sides record file digests, the same version must record the same files: a path
+        // that gained or lost its digest, or came or went, is changed content too (found by review: an
+        // md5sums line swapped for one naming another file, or a digest made unreadable, passed).
+        let afterFiles = Dictionary(after.flatMap(\.files).compactMap { f in f.digest.map { (f.path, $0) } }, uniquingKeysWith: { x, _ in x })
+        if !beforeFiles.isEmpty, !afterFiles.isEmpty {
+            let gone = beforeFiles.keys.filter { afterFiles[$0] == nil }.sorted()
+            let new = afterFiles.keys.filter { beforeFiles[$0] == nil }.sorted()
+            if !gone.isEmpty { tampered.append("files no longer recorded with a digest: \(shown(gone))") }
+            if !new.isEmpty { tampered.append("files newly recorded: \(shown(new))") }
         }
         if !tampered.isEmpty {
             out.append(DriftFinding(rule: .tampered, subject: key.description,

@@ -278,6 +278,32 @@ struct NpmEdits {
         #expect(d.findings.contains { $0.message.contains("postinstall: node steal.js") })
     }
 
+    /// Found by review: at the same version, an md5sums digest made unreadable, or a line swapped for
+    /// one naming another file, compared as unchanged; both are changed content now.
+    @Test func theSameVersionWithOtherRecordedFilesIsTampered() async throws {
+        let dir = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let a = "0123456789abcdef0123456789abcdef", b = "fedcba9876543210fedcba9876543210"
+        func root(_ name: String, _ sums: String) throws -> String {
+            let r = dir.appendingPathComponent(name)
+            try FileManager.default.createDirectory(at: r.appendingPathComponent("var/lib/dpkg/info"), withIntermediateDirectories: true)
+            try "Package: foo\nStatus: install ok installed\nVersion: 1.0-1\nArchitecture: amd64\n\n"
+                .write(to: r.appendingPathComponent("var/lib/dpkg/status"), atomically: true, encoding: .utf8)
+            try sums.write(to: r.appendingPathComponent("var/lib/dpkg/info/foo.md5sums"), atomically: true, encoding: .utf8)
+            try "/usr/bin/foo\n/usr/lib/libfoo.so\n".write(to: r.appendingPathComponent("var/lib/dpkg/info/foo.list"), atomically: true, encoding: .utf8)
+            return r.path
+        }
+        let base = try await catalog(try root("base", "\(a)  usr/bin/foo\n\(b)  usr/lib/libfoo.so\n"))
+        #expect(compare(base, base).findings.isEmpty)
+        let unreadable = try await catalog(try root("unreadable", "XXXX  usr/bin/foo\n\(b)  usr/lib/libfoo.so\n"))
+        let d1 = compare(base, unreadable)
+        #expect(d1.findings.contains { $0.rule == .tampered && $0.message.contains("no longer recorded with a digest: /usr/bin/foo") || $0.message.contains("usr/bin/foo") && $0.rule == .tampered },
+                "\(d1.findings.map(\.message))")
+        let swapped = try await catalog(try root("swapped", "\(a)  usr/bin/foo\n\(b)  usr/bin/backdoor\n"))
+        let d2 = compare(base, swapped)
+        #expect(d2.findings.contains { $0.rule == .tampered && $0.message.contains("backdoor") }, "\(d2.findings.map(\.message))")
+    }
+
     @Test func contentWithoutDigestsIsNotCheckedRatherThanClean() async throws {
         let dir = try scratchDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
