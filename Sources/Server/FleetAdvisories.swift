@@ -75,24 +75,56 @@ public final class FleetAdvisories: Sendable {
                 let why = loaded.skipped.first.map { ": \($0.location.path): \(Redactor.redact($0.message))" } ?? ""
                 throw FleetAPIError(.badRequest, field: "body", "no OSV record could be read\(why)")
             }
+            // Every name the body's records name, now and as stored before, is written down as pending
+            // before the advisories are: if the re-match below fails, the next import (or the next
+            // start) does it, and a retry of this import is not answered "unchanged, nothing to do".
+            let leftover = try await store.pending()
+            let ids = Set(loaded.records.map(\.id))
+            var stored: [(id: String, ecosystem: String, name: String)] = []
+            do throws(InputError) { stored = try database.affectedNames(ids: ids) } catch { throw FleetAPIError(.serviceUnavailable, field: "advisories", error.message) }
+            var named = Set(stored.map { OSVName(ecosystem: $0.ecosystem, name: $0.name) })
+            named.formUnion(Self.names(loaded.records))
+            try await store.addPending(named)
             let result: AdvisoryStore.ImportResult
             do throws(InputError) { result = try database.write(loaded.records) } catch { throw FleetAPIError(.serviceUnavailable, field: "advisories", error.message) }
             generation.withLock { $0 += 1 }
+            // What changed: the names of added or updated records, old ones included (an advisory that
+            // moved to another package leaves the first one's finding to be removed).
             let changed = Set(result.changedIDs)
-            var names = Set<OSVName>()
-            for r in loaded.records where changed.contains(r.id) {
-                for a in r.affected ?? [] {
-                    guard let p = a.package else { continue }
-                    let (eco, _) = Ecosystems.split(p.ecosystem)
-                    names.insert(OSVName(ecosystem: eco, name: Ecosystems.canonicalName(eco, p.name)))
-                }
-            }
-            let (rematched, total, fresh) = try await rematch(names)
-            // The answer does not wait for the receiver; the webhook's actor keeps deliveries in order.
-            if let webhook, !fresh.isEmpty { Task { await webhook.send(fresh) } }
+            var names = Self.names(loaded.records.filter { changed.contains($0.id) })
+            names.formUnion(stored.filter { changed.contains($0.id) }.map { OSVName(ecosystem: $0.ecosystem, name: $0.name) })
+            let (rematched, total, fresh) = try await rematch(names.union(leftover))
+            try await store.clearPending(named.union(leftover))
+            // The answer does not wait for the receiver; the webhook's queue keeps deliveries in order.
+            webhook?.enqueue(fresh)
             return ImportSummary(records: loaded.records.count, added: result.added, updated: result.updated, unchanged: result.unchanged,
                                  skipped: loaded.skipped.map { "\($0.location.path): \(Redactor.redact($0.message))" },
                                  componentsRematched: rematched, findings: total, newDeployedFindings: fresh.count)
+        }
+    }
+
+    /// The names the affected entries of `records` give.
+    static func names(_ records: [OSVRecord]) -> Set<OSVName> {
+        var names = Set<OSVName>()
+        for r in records {
+            for a in r.affected ?? [] {
+                guard let p = a.package else { continue }
+                let (eco, _) = Ecosystems.split(p.ecosystem)
+                names.insert(OSVName(ecosystem: eco, name: Ecosystems.canonicalName(eco, p.name)))
+            }
+        }
+        return names
+    }
+
+    /// Matches again what an earlier import wrote down as pending and did not finish (the server
+    /// calls it when it starts).
+    public func rematchPending() async throws {
+        try await importing.run {
+            let leftover = try await store.pending()
+            guard !leftover.isEmpty else { return }
+            let (_, _, fresh) = try await rematch(leftover)
+            try await store.clearPending(leftover)
+            webhook?.enqueue(fresh)
         }
     }
 

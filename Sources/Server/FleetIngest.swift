@@ -51,6 +51,11 @@ public enum FleetIngest {
             pairs.append((StoredComponent(purl: purl, ecosystem: type, name: name, version: key.version, licenses: p.licenses.sorted()),
                           ComponentSource(purl: p.purl.description, osv: osv)))
         }
+        // A NUL byte cannot be stored by PostgreSQL and is never part of a real name: refused on
+        // both databases alike (found by review: SQLite stored it, PostgreSQL answered 500).
+        if let bad = pairs.first(where: { c, s in ([c.purl, c.name, c.version, s.purl] + c.licenses).contains { $0.utf8.contains(0) } }) {
+            throw FleetAPIError(.badRequest, field: "body", "component '\(Redactor.quote(bad.0.name, max: 64))' holds a NUL character")
+        }
         pairs.sort { $0.0.purl < $1.0.purl }
         return NewRelease(agent: agent, version: version, sbomFormat: format, sbomSHA256: Hex.encode(SHA256.hash(data: body)),
                           sbom: body, components: pairs.map(\.0), sources: pairs.map(\.1), createdAt: FleetClock.now())
@@ -95,6 +100,9 @@ struct FleetComponentQuery {
     }
 
     func run(_ store: any FleetStore) async throws -> [ComponentHit] {
+        for (field, value) in [("purl", purl), ("type", type), ("name", name)] where value?.utf8.contains(0) == true {
+            throw FleetAPIError(.badRequest, field: field, "\(field) holds a NUL character")
+        }
         if let purl {
             guard let parsed = PackageURL(parsing: purl) else { throw FleetAPIError(.badRequest, field: "purl", "not a package URL") }
             let p = Package(ecosystem: .npm, name: parsed.name, version: parsed.version ?? "", purl: parsed, foundBy: "query")

@@ -79,6 +79,15 @@ public enum FleetSchema {
         """
         ALTER TABLE releases ADD COLUMN sbom {blob};
         """,
+        // Names an import still has to match again: written before the advisories are, cleared once
+        // the re-match committed, so a re-match that failed is done by the next import or start.
+        """
+        CREATE TABLE pending_rematch (
+            ecosystem TEXT NOT NULL,
+            name TEXT NOT NULL,
+            PRIMARY KEY (ecosystem, name)
+        );
+        """,
     ]
 
     /// `sql` for `dialect`.

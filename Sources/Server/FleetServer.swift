@@ -1,5 +1,6 @@
 import Drift
 import Foundation
+import GRDB
 import HTTPTypes
 import Hummingbird
 import Logging
@@ -66,6 +67,11 @@ struct StoreOutageMiddleware: RouterMiddleware {
             throw error
         } catch let e as any HTTPResponseError {
             throw e
+        } catch let e as DatabaseError where e.resultCode == .SQLITE_BUSY || e.resultCode == .SQLITE_LOCKED {
+            // SQLite held by another writer past the busy timeout: an outage like PostgreSQL's, retried.
+            var error = FleetAPIError(.serviceUnavailable, field: "database", "the database is busy (\(e.resultCode)); retry later")
+            error.headers[.retryAfter] = "1"
+            throw error
         } catch {
             // Anything else is the server's fault: logged, and answered 500 without the details.
             context.logger.error("\(request.method) \(request.uri.path): \(Redactor.redact(String(reflecting: error)))")
@@ -117,7 +123,8 @@ public struct FleetServer: Sendable {
                 // release, so the release is matched again against the database as it is now.
                 if advisories.currentGeneration != generation {
                     let names = Set(release.sources.compactMap(\.osv))
-                    _ = try await advisories.rematch(names)
+                    let (_, _, fresh) = try await advisories.rematch(names)
+                    advisories.webhook?.enqueue(fresh)
                 }
                 return FleetJSON.response(FleetIngest.Receipt(agent: agent, version: version, components: release.components.count, sbomSHA256: release.sbomSHA256), status: .created)
             case .unchanged:
@@ -240,7 +247,9 @@ public struct FleetServer: Sendable {
 
     /// Runs the server until it is shut down (SIGTERM or SIGINT end it gracefully).
     public func run(host: String, port: Int, logger: Logger, onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
-        let app = Application(router: router(), configuration: .init(address: .hostname(host, port: port), serverName: "provenant"),
+        // A connection idle for 30 s (a request head that never ends, say) is closed.
+        let app = Application(router: router(), server: .http1(configuration: .init(idleTimeout: .seconds(30))),
+                              configuration: .init(address: .hostname(host, port: port), serverName: "provenant"),
                               onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) }, logger: logger)
         try await app.runService()
     }

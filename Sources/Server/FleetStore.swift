@@ -26,6 +26,10 @@ public protocol FleetStore: Sendable {
 
     /// The SBOM a release was pushed with; nil when the release is unknown.
     func sbom(agent: String, version: String) async throws -> Data?
+    /// Names to match again, kept until `clearPending` (see `FleetSchema`'s `pending_rematch`).
+    func addPending(_ names: Set<OSVName>) async throws
+    func pending() async throws -> Set<OSVName>
+    func clearPending(_ names: Set<OSVName>) async throws
     /// Every stored component with one of these OSV names: what an import re-matches.
     func matchTargets(_ names: Set<OSVName>) async throws -> [MatchTarget]
     /// Replaces the findings of each target's component with the ones given (in one transaction);

@@ -8,15 +8,20 @@ import ProvenantCore
 /// Tells a receiver about findings new on deployed releases: a JSON POST whose body is signed with
 /// HMAC-SHA256 (`X-Provenant-Signature: sha256=HEX`, over the exact body bytes, with the delivery id
 /// and time in the body so a replay can be recognised), retried with exponential backoff when the
-/// receiver fails or cannot be reached. Deliveries go out one at a time, in order.
-public actor FleetWebhook {
+/// receiver fails or cannot be reached. Deliveries go out one at a time, in order: `enqueue` adds to
+/// one queue that a single task drains, retries included (an actor alone had interleaved deliveries
+/// at every retry's sleep, found by review).
+public final class FleetWebhook: @unchecked Sendable {
     public let url: String
     let key: SymmetricKey
     let client: HTTPClient
     let logger: Logger
     /// Waits between attempts: the first retry after `backoff[0]`, and so on; then the delivery is dropped and logged.
     let backoff: [Duration]
+    private let lock = NSLock()
     private var sequence = 0
+    private var queue: [[FleetFinding]] = []
+    private var draining = false
 
     public init(url: String, secret: [UInt8], client: HTTPClient = .shared, logger: Logger,
                 backoff: [Duration] = [.milliseconds(500), .seconds(1), .seconds(2), .seconds(4), .seconds(8)]) {
@@ -35,11 +40,34 @@ public actor FleetWebhook {
         "sha256=" + Hex.encode(HMAC<SHA256>.authenticationCode(for: body, using: SymmetricKey(data: secret)))
     }
 
+    /// Queues the findings for delivery after everything queued before; returns at once.
+    public func enqueue(_ findings: [FleetFinding]) {
+        guard !findings.isEmpty else { return }
+        let start: Bool = lock.withLock {
+            queue.append(findings)
+            if draining { return false }
+            draining = true
+            return true
+        }
+        if start { Task { await drain() } }
+    }
+
+    private func drain() async {
+        while true {
+            let next: [FleetFinding]? = lock.withLock {
+                if queue.isEmpty { draining = false; return nil }
+                return queue.removeFirst()
+            }
+            guard let next else { return }
+            await send(next)
+        }
+    }
+
     /// Sends the findings, in pages of 500; returns when each was delivered or given up on.
-    public func send(_ findings: [FleetFinding]) async {
+    func send(_ findings: [FleetFinding]) async {
         for start in stride(from: 0, to: findings.count, by: 500) {
-            sequence += 1
-            let delivery = Delivery(id: "\(Int(Date().timeIntervalSince1970))-\(sequence)", sentAt: FleetClock.now(),
+            let n: Int = lock.withLock { sequence += 1; return sequence }
+            let delivery = Delivery(id: "\(Int(Date().timeIntervalSince1970))-\(n)", sentAt: FleetClock.now(),
                                     findings: Array(findings[start..<min(start + 500, findings.count)]))
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]

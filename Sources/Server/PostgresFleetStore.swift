@@ -4,8 +4,8 @@ import PostgresNIO
 import ProvenantCore
 
 /// The store for a fleet one machine no longer holds: PostgreSQL through postgres-nio's pooled client,
-/// with the same tables and migrations as SQLite (`FleetSchema`). Several server replicas may share
-/// one database: migrations and advisory imports take a PostgreSQL advisory lock.
+/// with the same tables and migrations as SQLite (`FleetSchema`). Migrations take a PostgreSQL
+/// advisory lock, so servers starting together on one database migrate it once.
 public final class PostgresFleetStore: FleetStore {
     let client: PostgresClient
     let logger: Logger
@@ -51,22 +51,28 @@ public final class PostgresFleetStore: FleetStore {
 
     deinit { runner.cancel() }
 
-    /// Runs `body` within the deadline; the database being away is `StoreUnavailable`.
+    /// Runs `body` within the deadline; the database being away is `StoreUnavailable`. The answer does
+    /// not wait for `body` to notice its cancellation: a hung PostgreSQL (stopped, not refusing) never
+    /// returns from a query, and a task group would wait for it (found by review).
     func timed<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
         let deadline = self.deadline
-        return try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask { try await body() }
-            group.addTask { try await Task.sleep(for: deadline); return nil }
-            defer { group.cancelAll() }
-            do {
-                guard let first = try await group.next(), let value = first else { throw StoreUnavailable(reason: "no answer from PostgreSQL within \(deadline)") }
-                return value
-            } catch let e as StoreUnavailable {
-                throw e
-            } catch let e as PSQLError {
-                // The server's own refusals (a constraint, a bad statement) are not outages.
-                if e.code == .server { throw e }
-                throw StoreUnavailable(reason: "PostgreSQL: \(e.code)")
+        let race = DeadlineRace<T>()
+        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, Error>) in
+            race.start(continuation)
+            race.work = Task {
+                do { race.finish(.success(try await body())) } catch let e as PSQLError where e.code == .server {
+                    // The server's own refusals (a constraint, a bad statement) are not outages.
+                    race.finish(.failure(e))
+                } catch let e as PSQLError {
+                    race.finish(.failure(StoreUnavailable(reason: "PostgreSQL: \(e.code)")))
+                } catch {
+                    race.finish(.failure(error))
+                }
+            }
+            Task {
+                try? await Task.sleep(for: deadline)
+                race.finish(.failure(StoreUnavailable(reason: "no answer from PostgreSQL within \(deadline)")))
+                race.work?.cancel()
             }
         }
     }
@@ -277,6 +283,39 @@ public final class PostgresFleetStore: FleetStore {
         }
     }
 
+    public func addPending(_ names: Set<OSVName>) async throws {
+        let logger = self.logger
+        let sorted = names.sorted()
+        try await timed { [client] in
+            try await client.query("""
+                INSERT INTO pending_rematch (ecosystem, name) SELECT * FROM UNNEST(\(sorted.map(\.ecosystem))::text[], \(sorted.map(\.name))::text[])
+                ON CONFLICT DO NOTHING
+                """, logger: logger)
+        }
+    }
+
+    public func pending() async throws -> Set<OSVName> {
+        let logger = self.logger
+        return try await timed { [client] in
+            var out = Set<OSVName>()
+            for try await (e, n) in try await client.query("SELECT ecosystem, name FROM pending_rematch", logger: logger).decode((String, String).self) {
+                out.insert(OSVName(ecosystem: e, name: n))
+            }
+            return out
+        }
+    }
+
+    public func clearPending(_ names: Set<OSVName>) async throws {
+        let logger = self.logger
+        let sorted = names.sorted()
+        try await timed { [client] in
+            try await client.query("""
+                DELETE FROM pending_rematch p USING UNNEST(\(sorted.map(\.ecosystem))::text[], \(sorted.map(\.name))::text[]) AS t(e, n)
+                WHERE p.ecosystem = t.e AND p.name = t.n
+                """, logger: logger)
+        }
+    }
+
     public func matchTargets(_ names: Set<OSVName>) async throws -> [MatchTarget] {
         let logger = self.logger
         let sorted = names.sorted()
@@ -411,4 +450,23 @@ public final class PostgresFleetStore: FleetStore {
 public struct StoreUnavailable: Error, Sendable, CustomStringConvertible {
     public var reason: String
     public var description: String { reason }
+}
+
+/// The first of an operation and its deadline to finish resumes the caller; the other is ignored.
+final class DeadlineRace<T: Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var continuation: CheckedContinuation<T, Error>?
+    private var _work: Task<Void, Never>?
+
+    var work: Task<Void, Never>? {
+        get { lock.withLock { _work } }
+        set { lock.withLock { _work = newValue } }
+    }
+
+    func start(_ c: CheckedContinuation<T, Error>) { lock.withLock { continuation = c } }
+
+    func finish(_ result: Result<T, Error>) {
+        let c: CheckedContinuation<T, Error>? = lock.withLock { defer { continuation = nil }; return continuation }
+        c?.resume(with: result)
+    }
 }

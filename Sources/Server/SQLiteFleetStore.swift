@@ -10,9 +10,11 @@ public final class SQLiteFleetStore: FleetStore {
         var config = Configuration()
         config.foreignKeysEnabled = true
         // Durable at commit: WAL with synchronous=FULL fsyncs the log on every commit.
+        // The busy timeout first: a second process opening a new file at once waits instead of failing
+        // on the next pragma (found by review: concurrent `token create` runs).
+        config.busyMode = .timeout(10)
         config.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
-            try db.execute(sql: "PRAGMA busy_timeout = 10000")
         }
         pool = try DatabasePool(path: path, configuration: config)
         // The file holds token hashes and the fleet's inventory: owner only.
@@ -182,6 +184,26 @@ public final class SQLiteFleetStore: FleetStore {
             guard let row = try Row.fetchOne(db, sql: "SELECT r.sbom FROM releases r JOIN agents a ON a.id = r.agent_id WHERE a.name = ? AND r.version = ?",
                                              arguments: [agent, version]) else { return nil }
             return (row["sbom"] as Data?) ?? Data()
+        }
+    }
+
+    public func addPending(_ names: Set<OSVName>) async throws {
+        try await pool.write { db in
+            let insert = try db.makeStatement(sql: "INSERT INTO pending_rematch (ecosystem, name) VALUES (?, ?) ON CONFLICT DO NOTHING")
+            for n in names.sorted() { try insert.execute(arguments: [n.ecosystem, n.name]) }
+        }
+    }
+
+    public func pending() async throws -> Set<OSVName> {
+        try await pool.read { db in
+            Set(try Row.fetchAll(db, sql: "SELECT ecosystem, name FROM pending_rematch").map { OSVName(ecosystem: $0["ecosystem"], name: $0["name"]) })
+        }
+    }
+
+    public func clearPending(_ names: Set<OSVName>) async throws {
+        try await pool.write { db in
+            let delete = try db.makeStatement(sql: "DELETE FROM pending_rematch WHERE ecosystem = ? AND name = ?")
+            for n in names.sorted() { try delete.execute(arguments: [n.ecosystem, n.name]) }
         }
     }
 

@@ -110,6 +110,10 @@ struct ServerRun: AsyncParsableCommand {
             hook = FleetWebhook(url: webhook, secret: trimmed, logger: logger)
         }
         let fleetAdvisories = FleetAdvisories(database: osv, store: store, webhook: hook)
+        // What an import wrote down to match again and did not finish (a crash, an outage) is matched now.
+        do { try await fleetAdvisories.rematchPending() } catch {
+            CLI.stderr("warning: the re-match an earlier import left pending did not run (\(error)); the next import runs it")
+        }
         try await FleetServer(store: store, advisories: fleetAdvisories, options: options).run(host: host, port: port, logger: logger) { bound in
             CLI.stderr("provenant server listening on http://\(host.contains(":") ? "[\(host)]" : host):\(bound)")
         }

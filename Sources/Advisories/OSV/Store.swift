@@ -267,6 +267,19 @@ public final class AdvisoryStore: Sendable {
         do { return try queue.read(body) } catch { throw readError(error) }
     }
 
+    /// The ecosystem and canonical name each stored affected entry of these advisories names.
+    public func affectedNames(ids: Set<String>) throws(InputError) -> [(id: String, ecosystem: String, name: String)] {
+        try read { db in
+            var out: [(String, String, String)] = []
+            for (chunk, marks) in Self.chunks(ids) {
+                try Self.step(db, sql: "SELECT DISTINCT advisory_id, ecosystem, name FROM affected WHERE advisory_id IN (\(marks))", chunk) { h in
+                    out.append((Self.text(h, 0) ?? "", Self.text(h, 1) ?? "", Self.text(h, 2) ?? ""))
+                }
+            }
+            return out
+        }
+    }
+
     /// Advisory ids known under an alias (a CVE or GHSA id).
     public func ids(forAlias alias: String) throws(InputError) -> [String] {
         try read { db in
