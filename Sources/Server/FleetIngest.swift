@@ -82,11 +82,19 @@ public enum FleetIngest {
     }
 }
 
-/// `GET /v1/components?purl=…` or `?type=…&name=…`.
+/// `GET /v1/components?purl=…` or `?type=…&name=…[&range=vers:…]`.
 struct FleetComponentQuery {
     var purl: String?
     var type: String?
     var name: String?
+    /// A `vers:` range (`vers:cargo/>=0.7.0|<0.8.0`), judged with the scheme's own version ordering.
+    var range: String?
+
+    /// The hits, and with a range those whose version the scheme cannot read: neither in nor out.
+    struct Answer: Encodable {
+        var components: [ComponentHit]
+        var undecided: [ComponentHit]?
+    }
 
     init(_ q: some Sequence<(key: Substring, value: Substring)>) {
         for (k, v) in q {
@@ -94,6 +102,7 @@ struct FleetComponentQuery {
             case "purl": purl = String(v)
             case "type": type = String(v)
             case "name": name = String(v)
+            case "range": range = String(v)
             default: break
             }
         }
@@ -115,5 +124,23 @@ struct FleetComponentQuery {
         let folded = PackageKey(Package(ecosystem: .npm, name: name, version: "", purl: PackageURL(type: type, name: name), foundBy: "query")).name
         let bare = folded.hasPrefix("pkg:\(type.lowercased())/") ? String(folded.dropFirst("pkg:\(type.lowercased())/".count)) : name
         return try await store.components(ecosystem: type.lowercased(), name: bare)
+    }
+
+    /// `run`, then the range applied when one is given.
+    func answer(_ store: any FleetStore) async throws -> Answer {
+        guard let range else { return Answer(components: try await run(store), undecided: nil) }
+        guard purl == nil, type != nil else { throw FleetAPIError(.badRequest, field: "range", "range goes with type and name, not purl") }
+        guard let vers = VersRange(range) else {
+            throw FleetAPIError(.badRequest, field: "range", "range must be a vers: range, e.g. vers:cargo/>=0.7.0|<0.8.0")
+        }
+        var inside: [ComponentHit] = [], undecided: [ComponentHit] = []
+        for hit in try await run(store) {
+            switch vers.contains(hit.version, fallbackEcosystem: "") {
+            case true?: inside.append(hit)
+            case false?: continue
+            case nil: undecided.append(hit)
+            }
+        }
+        return Answer(components: inside, undecided: undecided)
     }
 }

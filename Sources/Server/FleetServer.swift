@@ -219,7 +219,7 @@ public struct FleetServer: Sendable {
         }
         router.get("/v1/components") { request, context in
             try Self.requireRead(context)
-            return FleetJSON.response(["components": try await FleetComponentQuery(request.uri.queryParameters).run(store)])
+            return FleetJSON.response(try await FleetComponentQuery(request.uri.queryParameters).answer(store))
         }
         return router
     }

@@ -167,6 +167,17 @@ enum FleetFixtures {
         })
         let byName = try await s.call("GET", "/v1/components?type=cargo&name=\(cargoName)", token: admin).json["components"] as? [[String: Any]] ?? []
         #expect(byName.first?["agent"] as? String == "remediator")
+        // By name and a vers: range, in the ecosystem's own order: Cargom.lock holds mio 0.6.23 and 0.7.14.
+        func versions(_ range: String) async throws -> [String] {
+            let q = range.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
+            return (try await s.call("GET", "/v1/components?type=cargo&name=mio&range=\(q)", token: admin).json["components"] as? [[String: Any]] ?? [])
+                .compactMap { $0["version"] as? String }
+        }
+        #expect(try await versions("vers:cargo/>=0.7.0|<0.8.0") == ["0.7.14"])
+        #expect(try await versions("vers:cargo/<0.7.0") == ["0.6.23"])
+        #expect(try await versions("vers:cargo/*").sorted() == ["0.6.23", "0.7.14"])
+        #expect(try await versions("vers:cargo/>=0.6.100") == ["0.7.14"], "0.6.100 orders after 0.6.23, not as text")
+        #expect(try await s.call("GET", "/v1/components?type=cargo&name=mio&range=%3E1", token: admin).errorField == "range")
         #expect(try await s.call("GET", "/v1/agents/nobody/releases", token: admin).status == 404)
         #expect(try await s.call("GET", "/v1/agents/collector/releases/9.9.9", token: admin).status == 404)
     }
