@@ -3,6 +3,9 @@ import Foundation
 import GRDB
 import HTTPTypes
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
+import NIOSSL
 import Logging
 import NIOCore
 import ProvenantCore
@@ -245,10 +248,29 @@ public struct FleetServer: Sendable {
         (try segment(context, "agent"), try segment(context, "version"))
     }
 
-    /// Runs the server until it is shut down (SIGTERM or SIGINT end it gracefully).
-    public func run(host: String, port: Int, logger: Logger, onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+    /// The server's certificate chain and key, from PEM files. The key file must be the owner's only.
+    public static func tlsConfiguration(certificate: String, key: String) throws -> FleetTLS {
+        var st = stat()
+        guard stat(key, &st) == 0 else { throw FleetTLSError("--tls-key \(Redactor.redact(key)): cannot read it") }
+        guard st.st_mode & 0o077 == 0 else {
+            throw FleetTLSError("--tls-key \(Redactor.redact(key)): mode \(String(st.st_mode & 0o777, radix: 8)) lets others read the key; chmod 600 it")
+        }
+        do {
+            let chain = try NIOSSLCertificate.fromPEMFile(certificate).map { NIOSSLCertificateSource.certificate($0) }
+            guard !chain.isEmpty else { throw FleetTLSError("--tls-cert \(Redactor.redact(certificate)): no certificate in it") }
+            let privateKey = try NIOSSLPrivateKey(file: key, format: .pem)
+            return FleetTLS(configuration: TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(privateKey)))
+        } catch let e as FleetTLSError { throw e } catch {
+            throw FleetTLSError("--tls-cert/--tls-key: not a PEM certificate chain and key (\(error))")
+        }
+    }
+
+    /// Runs the server until it is shut down (SIGTERM or SIGINT end it gracefully); over TLS when `tls` is given.
+    public func run(host: String, port: Int, logger: Logger, tls: FleetTLS? = nil,
+                    onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
         // A connection idle for 30 s (a request head that never ends, say) is closed.
-        let app = Application(router: router(), server: .http1(configuration: .init(idleTimeout: .seconds(30))),
+        let http1 = HTTPServerBuilder.http1(configuration: .init(idleTimeout: .seconds(30)))
+        let app = Application(router: router(), server: try tls.map { try .tls(http1, tlsConfiguration: $0.configuration) } ?? http1,
                               configuration: .init(address: .hostname(host, port: port), serverName: "provenant"),
                               onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) }, logger: logger)
         try await app.runService()
@@ -261,6 +283,17 @@ struct FleetAffectedAnswer: Codable {
     var id: String
     var advisories: [String]
     var affected: [AffectedRelease]
+}
+
+/// The server's TLS settings, made by `FleetServer.tlsConfiguration`.
+public struct FleetTLS: Sendable {
+    let configuration: TLSConfiguration
+}
+
+/// A certificate or key the server cannot serve with.
+public struct FleetTLSError: Error, CustomStringConvertible {
+    public var description: String
+    init(_ d: String) { description = d }
 }
 
 /// Timestamps the server writes: RFC 3339 UTC, to the second.

@@ -51,6 +51,10 @@ struct ServerRun: AsyncParsableCommand {
     var maxBodyMib: Int = 64
     @Option(name: .long, help: "Requests per second allowed per token (with bursts of ten times as many).")
     var rateLimit: Double = 50
+    @Option(name: .long, help: "Serve HTTPS with this PEM certificate chain (with --tls-key).")
+    var tlsCert: String?
+    @Option(name: .long, help: "The PEM private key for --tls-cert; must be mode 0600 or stricter.")
+    var tlsKey: String?
     @Option(name: .long, help: "The server's OSV database (SQLite; created when absent). Default: beside an SQLite --database, as NAME.osv.sqlite.")
     var advisories: String?
     @Option(name: .long, help: "Where to POST findings new on deployed releases after an advisory import (http or https URL).")
@@ -62,6 +66,7 @@ struct ServerRun: AsyncParsableCommand {
         guard Self.hostPort(listen) != nil else { throw ValidationError("--listen must be HOST:PORT") }
         guard (1...1024).contains(maxBodyMib) else { throw ValidationError("--max-body-mib must be 1 to 1024") }
         guard rateLimit > 0 else { throw ValidationError("--rate-limit must be above 0") }
+        guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together") }
         if let webhook {
             guard let u = URL(string: webhook), ["http", "https"].contains(u.scheme?.lowercased() ?? ""), u.host?.isEmpty == false else {
                 throw ValidationError("--webhook must be an http or https URL")
@@ -114,8 +119,13 @@ struct ServerRun: AsyncParsableCommand {
         do { try await fleetAdvisories.rematchPending() } catch {
             CLI.stderr("warning: the re-match an earlier import left pending did not run (\(error)); the next import runs it")
         }
-        try await FleetServer(store: store, advisories: fleetAdvisories, options: options).run(host: host, port: port, logger: logger) { bound in
-            CLI.stderr("provenant server listening on http://\(host.contains(":") ? "[\(host)]" : host):\(bound)")
+        var tls: FleetTLS?
+        if let tlsCert, let tlsKey {
+            do { tls = try FleetServer.tlsConfiguration(certificate: tlsCert, key: tlsKey) } catch { CLI.fail("error: \(error)") }
+        }
+        let scheme = tls == nil ? "http" : "https"
+        try await FleetServer(store: store, advisories: fleetAdvisories, options: options).run(host: host, port: port, logger: logger, tls: tls) { bound in
+            CLI.stderr("provenant server listening on \(scheme)://\(host.contains(":") ? "[\(host)]" : host):\(bound)")
         }
     }
 }

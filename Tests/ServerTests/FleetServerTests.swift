@@ -59,11 +59,11 @@ final class FleetServerProcess: @unchecked Sendable {
             seen += chunk
         }
         let line = String(decoding: seen, as: UTF8.self)
-        guard let r = line.range(of: "http://127.0.0.1:") else {
+        guard let r = line.range(of: "http://127.0.0.1:") ?? line.range(of: "https://127.0.0.1:") else {
             process.terminate()
             throw CocoaError(.fileReadUnknown, userInfo: [NSLocalizedDescriptionKey: "server did not start: \(line)"])
         }
-        base = "http://127.0.0.1:" + line[r.upperBound...].prefix { $0.isNumber }
+        base = String(line[r]) + line[r.upperBound...].prefix { $0.isNumber }
     }
 
     deinit {
@@ -257,6 +257,29 @@ enum FleetFixtures {
         #expect(try await s.call("GET", "/v1/agents/collector/releases/1.0.1/drift?from=9.9", token: read).status == 404)
         #expect(try await s.call("GET", "/v1/agents/collector/releases/1.0.1/drift", token: read).status == 400)
         #expect(try await s.call("GET", "/v1/agents/collector/releases/1.0.1/drift?from=1.0.0", token: ingest).status == 403)
+    }
+
+    /// `--tls-cert/--tls-key`: HTTPS with the given chain; the key must be the owner's only.
+    @Test func tlsServesHTTPSWithTheGivenCertificate() async throws {
+        let dir = try scratchDirectory("fleet-tls")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let cert = dir.appendingPathComponent("cert.pem").path, key = dir.appendingPathComponent("key.pem").path
+        let made = try runProcess("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", cert,
+                                              "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"])
+        try #require(made.code == 0, "\(made.err)")
+        #expect(chmod(key, 0o644) == 0)
+        let open = try runProcess(provenantBinary, ["server", "--database", "sqlite:" + dir.appendingPathComponent("f.sqlite").path, "--listen", "127.0.0.1:0",
+                                                    "--tls-cert", cert, "--tls-key", key])
+        #expect(open.code == 2 && open.err.contains("chmod 600"), "a key others can read is refused: \(open.err)")
+        #expect(chmod(key, 0o600) == 0)
+        let s = try FleetServerProcess(["--tls-cert", cert, "--tls-key", key])
+        #expect(s.base.hasPrefix("https://"))
+        let secure = try runProcess("curl", ["-s", "--cacert", cert, "-o", "/dev/null", "-w", "%{http_code}", s.base + "/healthz"])
+        #expect(secure.out == "200", "\(secure.err)")
+        let plain = try runProcess("curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", s.base.replacingOccurrences(of: "https://", with: "http://") + "/healthz"])
+        #expect(plain.out != "200", "plain HTTP is not served on the TLS port")
+        let untrusted = try runProcess("curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", s.base + "/healthz"])
+        #expect(untrusted.code != 0, "a client that does not trust the certificate refuses it")
     }
 
     @Test(arguments: FleetBackend.allCases) func tokensArePrintedOnceAndStoredHashed(_ backend: FleetBackend) async throws {
