@@ -4,6 +4,7 @@ import Catalog
 import Foundation
 import NIOCore
 import NIOHTTP1
+import NIOSSL
 import ProvenantCore
 import Server
 
@@ -20,6 +21,8 @@ struct PushCommand: AsyncParsableCommand {
 
     @Option(name: .long, help: "The server's base URL, such as http://127.0.0.1:8080.")
     var server: String
+    @Option(name: .long, help: "Trust this PEM CA bundle for an https --server, instead of the system's roots.")
+    var caFile: String?
     @Option(name: .long, help: "A file holding the bearer token (else PROVENANT_SERVER_TOKEN).")
     var tokenFile: String?
     @Option(name: .long, help: "The agent's name.")
@@ -40,6 +43,9 @@ struct PushCommand: AsyncParsableCommand {
         guard let url = URL(string: server), ["http", "https"].contains(url.scheme ?? ""), url.host != nil else {
             throw ValidationError("--server must be an http or https URL")
         }
+        if let caFile {
+            guard (try? NIOSSLCertificate.fromPEMFile(caFile))?.isEmpty == false else { throw ValidationError("--ca-file must be a readable PEM file of certificates") }
+        }
     }
 
     func token() throws -> String {
@@ -59,7 +65,23 @@ struct PushCommand: AsyncParsableCommand {
         let body: [UInt8]
         do { body = try InputFile.read(sbom, limit: 1 << 30) } catch { CLI.fail("error: \(sbom): \(error)") }
         let base = server.hasSuffix("/") ? String(server.dropLast()) : server
-        let client = HTTPClient.shared
+        // A private CA gets a client of its own, which is shut down when the push is done.
+        var client = HTTPClient.shared
+        var own: HTTPClient?
+        if let caFile {
+            var tls = TLSConfiguration.makeClientConfiguration()
+            tls.trustRoots = .file(caFile)
+            own = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: tls))
+            client = own!
+        }
+        do { try await push(client, base: base, token: token, body: body) } catch {
+            try? await own?.shutdown()
+            throw error
+        }
+        try? await own?.shutdown()
+    }
+
+    func push(_ client: HTTPClient, base: String, token: String, body: [UInt8]) async throws {
         func send(_ path: String, _ bytes: [UInt8]) async throws -> (UInt, String) {
             var request = HTTPClientRequest(url: base + path)
             request.method = .POST

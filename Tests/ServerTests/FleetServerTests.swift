@@ -280,6 +280,16 @@ enum FleetFixtures {
         #expect(plain.out != "200", "plain HTTP is not served on the TLS port")
         let untrusted = try runProcess("curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", s.base + "/healthz"])
         #expect(untrusted.code != 0, "a client that does not trust the certificate refuses it")
+        // `push --ca-file` trusts the private CA.
+        let ingest = try s.token("ingest:collector")
+        let sbomPath = dir.appendingPathComponent("push.cdx.json")
+        try FleetFixtures.sbom("Cargom.lock", format: "cyclonedx-json", in: dir).write(to: sbomPath)
+        let pushed = try runProcess(provenantBinary, ["push", "--server", s.base, "--ca-file", cert, "--agent", "collector", "--version", "1", sbomPath.path],
+                                    env: ["PROVENANT_SERVER_TOKEN": ingest])
+        #expect(pushed.code == 0, "\(pushed.err)")
+        let stored = try runProcess("curl", ["-s", "--cacert", cert, "-o", "/dev/null", "-w", "%{http_code}", "-H", "Authorization: Bearer " + (try s.token("read")),
+                                             s.base + "/v1/agents/collector/releases/1"])
+        #expect(stored.out == "200", "the pushed release is stored")
     }
 
     @Test(arguments: FleetBackend.allCases) func tokensArePrintedOnceAndStoredHashed(_ backend: FleetBackend) async throws {
