@@ -81,12 +81,6 @@ public enum DpkgFiles {
         return true
     }
 
-    /// The cap the status and diversions parsers use too: the first hundred lines of a kind, then one for the rest.
-    static let perFileLimit = DpkgDatabase.perFileLimit
-    static func perLine(_ lines: [Int], _ path: String, _ message: String, unscanned: Bool) -> [Diagnostic] {
-        DpkgDatabase.perLine(lines, path, message, unscanned: unscanned)
-    }
-
     /// The lookup key dpkg gives a path: without leading `/` and `./`.
     static func key(_ path: String) -> String {
         var s = Substring(path)
@@ -155,7 +149,7 @@ public enum DpkgFiles {
             out.listed = true
             let (listed, undecodable) = DpkgDatabase.fileList(bytes)
             list = listed
-            out.notChecked += perLine(undecodable, path, "path is not UTF-8; not checked", unscanned: true)
+            out.notChecked += DpkgDatabase.perLine(undecodable, path, "path is not UTF-8; not checked", unscanned: true)
         } else if out.notChecked.isEmpty {
             // dpkg says the same and assumes the package has no files.
             out.notChecked.append(Diagnostic(Location(out.listPath), "files list of '\(name)' is missing, so its files are not checked", unscanned: .input))
@@ -171,7 +165,7 @@ public enum DpkgFiles {
             let (lines, malformed) = DpkgDatabase.md5sums(bytes)
             sums.reserveCapacity(lines.count)
             for l in lines { sums[key(l.path)] = l.hash }
-            out.diagnostics += perLine(malformed, path, "md5sums line is not '<md5>  <path>', skipped", unscanned: false)
+            out.diagnostics += DpkgDatabase.perLine(malformed, path, "md5sums line is not '<md5>  <path>', skipped", unscanned: false)
         }
         var conffiles: [String: DpkgDatabase.Conffile] = [:]
         for c in record.conffiles { conffiles[key(c.path)] = c }
