@@ -55,8 +55,7 @@ public final class FleetAdvisories: Sendable {
         var seen = Set<String>()
         for f in result.findings {
             for purl in (stored[f.purl] ?? []).sorted() where seen.insert(purl + " " + f.id).inserted {
-                out.append(StoredFinding(purl: purl, id: f.id, aliases: f.aliases, severity: f.severity.description, severityRank: f.severity.rawValue,
-                                         summary: f.summary, fixed: f.fixed, status: f.status.rawValue, firstSeen: now))
+                out.append(StoredFinding(f, purl: purl, firstSeen: now))
             }
         }
         return out
@@ -132,12 +131,12 @@ public final class FleetAdvisories: Sendable {
     func rematch(_ names: Set<OSVName>) async throws -> (components: Int, findings: Int, deployed: [FleetFinding]) {
         guard !names.isEmpty else { return (0, 0, []) }
         let targets = try await store.matchTargets(names)
-        // One scan for all: the scanner batches by name. Each target's purl is made unique per release.
+        // One scan for all, each distinct purl once however many releases hold it: the scanner batches
+        // by name, and the findings are handed back to every target by purl.
+        let parsed = targets.map { PackageURL(parsing: $0.source) }
         var packages: [Package] = []
-        var byKey: [String: Int] = [:]
-        for (i, t) in targets.enumerated() {
-            guard let purl = PackageURL(parsing: t.source) else { continue }
-            byKey[purl.description + "\u{0}" + String(t.releaseID)] = i
+        var scanned = Set<String>()
+        for case let purl? in parsed where scanned.insert(purl.description).inserted {
             packages.append(Package(ecosystem: .generic, name: purl.name, version: purl.version ?? "", purl: purl, foundBy: "fleet"))
         }
         let result: Advisories.Scanner.Result
@@ -147,12 +146,9 @@ public final class FleetAdvisories: Sendable {
         let now = FleetClock.now()
         var updates: [FindingUpdate] = []
         var seen = Set<String>()
-        for t in targets where seen.insert(t.purl + "\u{0}" + String(t.releaseID)).inserted {
-            guard let purl = PackageURL(parsing: t.source) else { continue }
-            let fs = (found[purl.description] ?? []).map {
-                StoredFinding(purl: t.purl, id: $0.id, aliases: $0.aliases, severity: $0.severity.description, severityRank: $0.severity.rawValue,
-                              summary: $0.summary, fixed: $0.fixed, status: $0.status.rawValue, firstSeen: now)
-            }
+        for (t, purl) in zip(targets, parsed) where seen.insert(t.purl + "\u{0}" + String(t.releaseID)).inserted {
+            guard let purl else { continue }
+            let fs = (found[purl.description] ?? []).map { StoredFinding($0, purl: t.purl, firstSeen: now) }
             updates.append(FindingUpdate(releaseID: t.releaseID, purl: t.purl, findings: fs))
         }
         let fresh = try await store.replaceFindings(updates)
@@ -176,5 +172,13 @@ actor ImportGate {
             if waiting.isEmpty { busy = false } else { waiting.removeFirst().resume() }
         }
         return try await body()
+    }
+}
+
+extension StoredFinding {
+    /// A scanner finding as the fleet stores it, under the component's stored purl.
+    init(_ f: Finding, purl: String, firstSeen: String) {
+        self.init(purl: purl, id: f.id, aliases: f.aliases, severity: f.severity.description, severityRank: f.severity.rawValue,
+                  summary: f.summary, fixed: f.fixed, status: f.status.rawValue, firstSeen: firstSeen)
     }
 }
