@@ -184,7 +184,7 @@ public struct FleetServer: Sendable {
             let (agent, version) = try Self.agentAndVersion(context)
             var from: String?
             for (k, v) in request.uri.queryParameters {
-                guard k == "from" else { throw FleetAPIError(.badRequest, field: String(k), "unknown parameter '\(Redactor.quote(String(k), max: 40))'") }
+                guard k == "from" else { throw Self.unknownParameter(k) }
                 from = String(v)
             }
             guard let from, AgentName.isValid(from) else { throw FleetAPIError(.badRequest, field: "from", "from=VERSION names the release to compare with") }
@@ -196,7 +196,7 @@ public struct FleetServer: Sendable {
             try Self.requireRead(context)
             var minimum = SeverityLevel.unknown
             for (k, v) in request.uri.queryParameters {
-                guard k == "severity" else { throw FleetAPIError(.badRequest, field: String(k), "unknown parameter '\(Redactor.quote(String(k), max: 40))'") }
+                guard k == "severity" else { throw Self.unknownParameter(k) }
                 guard let level = SeverityLevel(threshold: String(v)) else { throw FleetAPIError(.badRequest, field: "severity", "severity must be low, medium, high or critical") }
                 minimum = level
             }
@@ -229,6 +229,12 @@ public struct FleetServer: Sendable {
 
     static func requireRead(_ context: FleetContext) throws {
         guard context.scope?.mayRead == true else { throw FleetAPIError(.forbidden, field: "authorization", "this token may not read (scope \(context.scope?.description ?? "none"))") }
+    }
+
+    /// A query parameter the route does not take. The name is input: it is named in the message only,
+    /// quoted and redacted, as an unknown body field is, never echoed as the error's field.
+    static func unknownParameter(_ name: Substring) -> FleetAPIError {
+        FleetAPIError(.badRequest, field: "query", "unknown parameter '\(Redactor.quote(name, max: 40))'")
     }
 
     static func isAdvisoryID(_ s: String) -> Bool {

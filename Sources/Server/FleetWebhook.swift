@@ -13,7 +13,7 @@ import ProvenantCore
 /// at every retry's sleep, found by review).
 public final class FleetWebhook: @unchecked Sendable {
     public let url: String
-    let key: SymmetricKey
+    let secret: [UInt8]
     let client: HTTPClient
     let logger: Logger
     /// Waits between attempts: the first retry after `backoff[0]`, and so on; then the delivery is dropped and logged.
@@ -25,7 +25,7 @@ public final class FleetWebhook: @unchecked Sendable {
 
     public init(url: String, secret: [UInt8], client: HTTPClient = .shared, logger: Logger,
                 backoff: [Duration] = [.milliseconds(500), .seconds(1), .seconds(2), .seconds(4), .seconds(8)]) {
-        self.url = url; self.key = SymmetricKey(data: secret); self.client = client; self.logger = logger; self.backoff = backoff
+        self.url = url; self.secret = secret; self.client = client; self.logger = logger; self.backoff = backoff
     }
 
     struct Delivery: Encodable {
@@ -69,15 +69,13 @@ public final class FleetWebhook: @unchecked Sendable {
             let n: Int = lock.withLock { sequence += 1; return sequence }
             let delivery = Delivery(id: "\(Int(Date().timeIntervalSince1970))-\(n)", sentAt: FleetClock.now(),
                                     findings: Array(findings[start..<min(start + 500, findings.count)]))
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            guard let body = try? encoder.encode(delivery) else { continue }
-            await deliver(Array(body), id: delivery.id)
+            // The API's own encoding: sorted keys, so a retry and a receiver's check see the same bytes.
+            await deliver(FleetJSON.encode(delivery), id: delivery.id)
         }
     }
 
     func deliver(_ body: [UInt8], id: String) async {
-        let signature = Self.signature(body, secret: key.withUnsafeBytes { Array($0) })
+        let signature = Self.signature(body, secret: secret)
         for attempt in 0...backoff.count {
             if attempt > 0 { try? await Task.sleep(for: backoff[attempt - 1]) }
             var request = HTTPClientRequest(url: url)
