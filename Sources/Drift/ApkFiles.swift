@@ -19,8 +19,8 @@ enum ApkFiles {
             return true
         case .text(let t): text = t
         }
-        guard paths.take(DpkgFiles.lines(text.utf8)) else {
-            plan.notChecked.append(Diagnostic(Location(shown), "the package databases list more than \(paths.total) paths in all, so no apk package was checked", unscanned: .input))
+        if let refused = DpkgFiles.overBudget(text.utf8, paths, shown, "apk's packages are") {
+            plan.notChecked.append(refused)
             return true
         }
         for record in ApkDatabase.records(text) {

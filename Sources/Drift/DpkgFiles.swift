@@ -20,12 +20,15 @@ public enum DpkgFiles {
     /// database is parsed, so nothing is built for one that does not fit.
     public static let maxPaths = 4_000_000
 
-    /// Newlines in `bytes`, plus one for a last line without one: what a database costs against the budget.
-    static func lines<C: Collection>(_ bytes: C) -> Int where C.Element == UInt8 {
+    /// Charges a database's lines (newlines, plus one for a last line without one) to the shared
+    /// budget before it is parsed. nil when they fit; else the NOT CHECKED entry naming `path` and
+    /// what goes unchecked (`"the files of 'foo' are"`).
+    static func overBudget<C: Collection>(_ bytes: C, _ paths: ReadBudget, _ path: String, _ unchecked: String) -> Diagnostic? where C.Element == UInt8 {
         var n = 0
         var last: UInt8 = 10
         for b in bytes { if b == 10 { n += 1 }; last = b }
-        return last == 10 ? n : n + 1
+        if paths.take(last == 10 ? n : n + 1) { return nil }
+        return Diagnostic(Location(path), "the package databases list more than \(paths.total) paths in all; \(unchecked) not checked", unscanned: .input)
     }
 
     /// Adds dpkg's files to `plan`; false when the root has no dpkg database.
@@ -142,8 +145,8 @@ public enum DpkgFiles {
         if let (path, bytes) = info("list") {
             out.listPath = path
             // Every line counts, undecodable ones too: each is a path planned or a diagnostic.
-            guard paths.take(lines(bytes)) else {
-                out.notChecked.append(Diagnostic(Location(path), "the package databases list more than \(paths.total) paths in all; the files of '\(name)' are not checked", unscanned: .input))
+            if let refused = overBudget(bytes, paths, path, "the files of '\(name)' are") {
+                out.notChecked.append(refused)
                 return out
             }
             out.listed = true
@@ -157,9 +160,9 @@ public enum DpkgFiles {
         var sums: [String: String] = [:]
         if let (path, bytes) = info("md5sums") {
             // Charged before parsing too, as the lists are: each line is a digest held or a diagnostic.
-            guard paths.take(lines(bytes)) else {
+            if let refused = overBudget(bytes, paths, path, "the files of '\(name)' are") {
                 out.listed = false
-                out.notChecked.append(Diagnostic(Location(path), "the package databases list more than \(paths.total) paths in all; the files of '\(name)' are not checked", unscanned: .input))
+                out.notChecked.append(refused)
                 return out
             }
             let (lines, malformed) = DpkgDatabase.md5sums(bytes)

@@ -32,8 +32,8 @@ enum PythonFiles {
                 plan.notChecked.append(Diagnostic(Location(shown), "RECORD went away while the root was read; its files are not checked", unscanned: .input))
                 continue
             }
-            guard paths.take(DpkgFiles.lines(text.utf8)) else {
-                plan.notChecked.append(Diagnostic(Location(shown), "the package databases list more than \(paths.total) paths in all; this distribution's files are not checked", unscanned: .input))
+            if let refused = DpkgFiles.overBudget(text.utf8, paths, shown, "this distribution's files are") {
+                plan.notChecked.append(refused)
                 continue
             }
             let distInfo = PathText.parent(record)
