@@ -90,6 +90,11 @@ public enum FleetSchema {
         """,
     ]
 
+    /// A list column (licenses, aliases, fixed versions): the items one per line, as both stores
+    /// write it, and read back.
+    static func column(_ items: [String]) -> String { items.joined(separator: "\n") }
+    static func items(_ column: String) -> [String] { column.isEmpty ? [] : column.split(separator: "\n").map(String.init) }
+
     /// `sql` for `dialect`.
     static func render(_ sql: String, _ dialect: Dialect) -> String {
         switch dialect {

@@ -140,7 +140,7 @@ public final class PostgresFleetStore: FleetStore {
                     INSERT INTO components (release_id, purl, ecosystem, name, version, licenses, source_purl, osv_ecosystem, osv_name)
                     SELECT \(releaseID), p, e, n, v, l, s, NULLIF(oe, ''), NULLIF(onm, '')
                     FROM UNNEST(\(cs.map(\.purl))::text[], \(cs.map(\.ecosystem))::text[], \(cs.map(\.name))::text[], \(cs.map(\.version))::text[],
-                                \(cs.map { $0.licenses.joined(separator: "\n") })::text[], \(ss.map(\.purl))::text[],
+                                \(cs.map { FleetSchema.column($0.licenses) })::text[], \(ss.map(\.purl))::text[],
                                 \(ss.map { $0.osv?.ecosystem ?? "" })::text[], \(ss.map { $0.osv?.name ?? "" })::text[]) AS t(p, e, n, v, l, s, oe, onm)
                     """, logger: logger)
                 try await Self.insertFindings(conn, releaseID: releaseID, r.findings, logger: logger)
@@ -154,8 +154,8 @@ public final class PostgresFleetStore: FleetStore {
         try await conn.query("""
             INSERT INTO findings (release_id, purl, advisory_id, aliases, severity, severity_rank, summary, fixed, status, first_seen)
             SELECT \(releaseID), p, i, a, s, r, m, f, st, fs FROM UNNEST(\(fs.map(\.purl))::text[], \(fs.map(\.id))::text[],
-                \(fs.map { $0.aliases.joined(separator: "\n") })::text[], \(fs.map(\.severity))::text[], \(fs.map(\.severityRank))::bigint[],
-                \(fs.map(\.summary))::text[], \(fs.map { $0.fixed.joined(separator: "\n") })::text[], \(fs.map(\.status))::text[], \(fs.map(\.firstSeen))::text[])
+                \(fs.map { FleetSchema.column($0.aliases) })::text[], \(fs.map(\.severity))::text[], \(fs.map(\.severityRank))::bigint[],
+                \(fs.map(\.summary))::text[], \(fs.map { FleetSchema.column($0.fixed) })::text[], \(fs.map(\.status))::text[], \(fs.map(\.firstSeen))::text[])
                 AS t(p, i, a, s, r, m, f, st, fs)
             ON CONFLICT (release_id, purl, advisory_id) DO NOTHING
             """, logger: logger)
@@ -242,7 +242,7 @@ public final class PostgresFleetStore: FleetStore {
             for try await (purl, eco, name, v, licenses) in try await client.query(
                 "SELECT purl, ecosystem, name, version, licenses FROM components WHERE release_id = \(id) ORDER BY purl COLLATE \"C\"", logger: logger)
                 .decode((String, String, String, String, String).self) {
-                out.append(StoredComponent(purl: purl, ecosystem: eco, name: name, version: v, licenses: licenses.isEmpty ? [] : licenses.split(separator: "\n").map(String.init)))
+                out.append(StoredComponent(purl: purl, ecosystem: eco, name: name, version: v, licenses: FleetSchema.items(licenses)))
             }
             return out
         }
@@ -346,8 +346,8 @@ public final class PostgresFleetStore: FleetStore {
                     try await conn.query("DELETE FROM findings WHERE release_id = \(u.releaseID) AND purl = \(u.purl) AND NOT (advisory_id = ANY(\(now)::text[]))", logger: logger)
                     for f in u.findings where before.contains(f.id) {
                         try await conn.query("""
-                            UPDATE findings SET aliases = \(f.aliases.joined(separator: "\n")), severity = \(f.severity), severity_rank = \(f.severityRank),
-                                summary = \(f.summary), fixed = \(f.fixed.joined(separator: "\n")), status = \(f.status)
+                            UPDATE findings SET aliases = \(FleetSchema.column(f.aliases)), severity = \(f.severity), severity_rank = \(f.severityRank),
+                                summary = \(f.summary), fixed = \(FleetSchema.column(f.fixed)), status = \(f.status)
                             WHERE release_id = \(u.releaseID) AND purl = \(u.purl) AND advisory_id = \(f.id)
                             """, logger: logger)
                     }
@@ -375,8 +375,7 @@ public final class PostgresFleetStore: FleetStore {
     typealias FindingRow = (String, String, String, String, Int64, String, String, String, String)
 
     static func finding(_ r: FindingRow) -> StoredFinding {
-        func list(_ s: String) -> [String] { s.isEmpty ? [] : s.split(separator: "\n").map(String.init) }
-        return StoredFinding(purl: r.0, id: r.1, aliases: list(r.2), severity: r.3, severityRank: Int(r.4), summary: r.5, fixed: list(r.6), status: r.7, firstSeen: r.8)
+        return StoredFinding(purl: r.0, id: r.1, aliases: FleetSchema.items(r.2), severity: r.3, severityRank: Int(r.4), summary: r.5, fixed: FleetSchema.items(r.6), status: r.7, firstSeen: r.8)
     }
 
     public func findings(agent: String, version: String) async throws -> [StoredFinding]? {

@@ -63,7 +63,7 @@ public final class SQLiteFleetStore: FleetStore {
                 INSERT INTO components (release_id, purl, ecosystem, name, version, licenses, source_purl, osv_ecosystem, osv_name) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
             for (c, source) in zip(r.components, r.sources) {
-                try insert.execute(arguments: [releaseID, c.purl, c.ecosystem, c.name, c.version, c.licenses.joined(separator: "\n"),
+                try insert.execute(arguments: [releaseID, c.purl, c.ecosystem, c.name, c.version, FleetSchema.column(c.licenses),
                                                source.purl, source.osv?.ecosystem, source.osv?.name])
             }
             try Self.insertFindings(db, releaseID: releaseID, r.findings)
@@ -135,7 +135,7 @@ public final class SQLiteFleetStore: FleetStore {
             return try Row.fetchAll(db, sql: "SELECT purl, ecosystem, name, version, licenses FROM components WHERE release_id = ? ORDER BY purl", arguments: [id]).map {
                 let licenses: String = $0["licenses"]
                 return StoredComponent(purl: $0["purl"], ecosystem: $0["ecosystem"], name: $0["name"], version: $0["version"],
-                                       licenses: licenses.isEmpty ? [] : licenses.split(separator: "\n").map(String.init))
+                                       licenses: FleetSchema.items(licenses))
             }
         }
     }
@@ -166,15 +166,14 @@ public final class SQLiteFleetStore: FleetStore {
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (release_id, purl, advisory_id) DO NOTHING
             """)
         for f in findings {
-            try insert.execute(arguments: [releaseID, f.purl, f.id, f.aliases.joined(separator: "\n"), f.severity, f.severityRank, f.summary,
-                                           f.fixed.joined(separator: "\n"), f.status, f.firstSeen])
+            try insert.execute(arguments: [releaseID, f.purl, f.id, FleetSchema.column(f.aliases), f.severity, f.severityRank, f.summary,
+                                           FleetSchema.column(f.fixed), f.status, f.firstSeen])
         }
     }
 
     static func finding(_ row: Row) -> StoredFinding {
-        func list(_ s: String) -> [String] { s.isEmpty ? [] : s.split(separator: "\n").map(String.init) }
-        return StoredFinding(purl: row["purl"], id: row["advisory_id"], aliases: list(row["aliases"]), severity: row["severity"], severityRank: row["severity_rank"],
-                             summary: row["summary"], fixed: list(row["fixed"]), status: row["status"], firstSeen: row["first_seen"])
+        return StoredFinding(purl: row["purl"], id: row["advisory_id"], aliases: FleetSchema.items(row["aliases"]), severity: row["severity"], severityRank: row["severity_rank"],
+                             summary: row["summary"], fixed: FleetSchema.items(row["fixed"]), status: row["status"], firstSeen: row["first_seen"])
     }
 
     static let findingColumns = "f.purl, f.advisory_id, f.aliases, f.severity, f.severity_rank, f.summary, f.fixed, f.status, f.first_seen"
@@ -234,7 +233,7 @@ public final class SQLiteFleetStore: FleetStore {
                     try db.execute(sql: """
                         UPDATE findings SET aliases = ?, severity = ?, severity_rank = ?, summary = ?, fixed = ?, status = ?
                         WHERE release_id = ? AND purl = ? AND advisory_id = ?
-                        """, arguments: [f.aliases.joined(separator: "\n"), f.severity, f.severityRank, f.summary, f.fixed.joined(separator: "\n"), f.status,
+                        """, arguments: [FleetSchema.column(f.aliases), f.severity, f.severityRank, f.summary, FleetSchema.column(f.fixed), f.status,
                                          u.releaseID, u.purl, f.id])
                 }
                 let added = u.findings.filter { !before.contains($0.id) }
