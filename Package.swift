@@ -98,8 +98,9 @@ let package = Package(
         // The fleet server: every agent's releases, deployments and exposure over an HTTP API (Hummingbird 2),
         // stored in SQLite (embedded, through GRDB).
         .target(name: "Server", dependencies: [
-            "ProvenantCore", "Catalog", "SBOM", "Drift", "Advisories",
+            "ProvenantCore", "Catalog", "SBOM", "Drift", "Advisories", "Attestation",
             .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Yams", package: "Yams"),
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTLS", package: "hummingbird"),

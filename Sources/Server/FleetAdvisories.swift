@@ -61,6 +61,27 @@ public final class FleetAdvisories: Sendable {
         return out
     }
 
+    /// A release's components the database cannot judge, by group: their purls name no ecosystem an
+    /// advisory database covers, or one this server's database holds nothing for. Not checked,
+    /// never clean. `sources` are the components' full purls as pushed ("" for a release stored
+    /// before they were kept, reported as such).
+    public func notChecked(_ sources: [String]) throws -> [FleetNotChecked] {
+        var packages: [Package] = []
+        var unreadable: [String] = []
+        for s in sources {
+            guard let purl = PackageURL(parsing: s) else { unreadable.append(s); continue }
+            packages.append(Package(ecosystem: .generic, name: purl.name, version: purl.version ?? "", purl: purl, foundBy: "fleet"))
+        }
+        let groups: [Advisories.Scanner.NotChecked]
+        do { groups = try Advisories.Scanner(store: database).notChecked(packages) } catch { throw FleetAPIError(.serviceUnavailable, field: "advisories", "\(error)") }
+        var out = groups.map { FleetNotChecked(group: $0.ecosystem, reason: $0.reason, packages: $0.packages, purls: $0.purls.map(Redactor.redact)) }
+        if !unreadable.isEmpty {
+            out.append(FleetNotChecked(group: "unreadable", reason: "no package URL was stored for these components", packages: unreadable.count,
+                                       purls: Array(Set(unreadable.map(Redactor.redact))).sorted()))
+        }
+        return out
+    }
+
     /// Imports a body (one OSV JSON record, or a zip of them), then matches again every stored
     /// component the changed advisories name, and sends the webhook for findings new on deployed releases.
     public func importBody(_ body: Data) async throws -> ImportSummary {
@@ -181,4 +202,13 @@ extension StoredFinding {
         self.init(purl: purl, id: f.id, aliases: f.aliases, severity: f.severity.description, severityRank: f.severity.rawValue,
                   summary: f.summary, fixed: f.fixed, status: f.status.rawValue, firstSeen: firstSeen)
     }
+}
+
+/// Components of a release no advisory could be matched against, by group (`npm`, `Debian:12`,
+/// `pkg:generic`): what the findings of that release cannot speak for.
+public struct FleetNotChecked: Sendable, Codable, Equatable {
+    public var group: String
+    public var reason: String
+    public var packages: Int
+    public var purls: [String]
 }

@@ -22,8 +22,9 @@ public enum FleetIngest {
         var cluster: String
     }
 
-    /// A release from a CycloneDX or SPDX JSON body.
-    public static func release(agent: String, version: String, body: Data) throws -> NewRelease {
+    /// A release from a CycloneDX or SPDX JSON body. `artifact` (`sha256:HEX`, from `?artifact=`) names
+    /// what the release ships when the SBOM's own metadata component does not.
+    public static func release(agent: String, version: String, body: Data, artifact: String? = nil) throws -> NewRelease {
         guard body.first(where: { !($0 == 32 || $0 == 9 || $0 == 10 || $0 == 13) }) == UInt8(ascii: "{") else {
             throw FleetAPIError(.unsupportedMediaType, field: "body", "the body is not a JSON object: send a CycloneDX or SPDX JSON SBOM")
         }
@@ -57,8 +58,73 @@ public enum FleetIngest {
             throw FleetAPIError(.badRequest, field: "body", "component '\(Redactor.quote(bad.0.name, max: 64))' holds a NUL character")
         }
         pairs.sort { $0.0.purl < $1.0.purl }
+        var artifactSHA256 = artifactDigest(json)
+        if let artifact {
+            guard let hex = sha256Hex(artifact) else { throw FleetAPIError(.badRequest, field: "artifact", "artifact must be sha256:<64 hex digits>") }
+            if let named = artifactSHA256, named != hex {
+                throw FleetAPIError(.badRequest, field: "artifact", "the SBOM's metadata component names sha256:\(named.prefix(16))…, not the artifact given")
+            }
+            artifactSHA256 = hex
+        }
         return NewRelease(agent: agent, version: version, sbomFormat: format, sbomSHA256: Hex.encode(SHA256.hash(data: body)),
-                          sbom: body, components: pairs.map(\.0), sources: pairs.map(\.1), createdAt: FleetClock.now())
+                          artifactSHA256: artifactSHA256, sbom: body, components: pairs.map(\.0), sources: pairs.map(\.1), createdAt: FleetClock.now())
+    }
+
+    /// `sha256:HEX` as 64 lowercase hex digits, or nil.
+    static func sha256Hex(_ s: String) -> String? {
+        guard s.hasPrefix("sha256:") else { return nil }
+        let hex = s.dropFirst(7).lowercased()
+        return hex.utf8.count == 64 && hex.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }) ? hex : nil
+    }
+
+    /// The SHA-256 of what the SBOM describes: CycloneDX `metadata.component` (its hashes, or an
+    /// image purl's digest), or the SPDX package the document describes (its checksums or purl).
+    static func artifactDigest(_ json: JSONValue) -> String? {
+        func fromPurl(_ purl: String?) -> String? {
+            guard let purl, let at = purl.range(of: "@sha256:") else { return nil }
+            return sha256Hex(String(purl[at.lowerBound...].dropFirst().prefix(71)))
+        }
+        if let c = json["metadata"]?["component"] {
+            for h in c["hashes"]?.arrayValue ?? [] where h["alg"]?.stringValue == "SHA-256" {
+                if let hex = h["content"]?.stringValue.flatMap({ sha256Hex("sha256:" + $0) }) { return hex }
+            }
+            return fromPurl(c["purl"]?.stringValue)
+        }
+        guard let described = json["documentDescribes"]?.arrayValue?.first?.stringValue,
+              let package = json["packages"]?.arrayValue?.first(where: { $0["SPDXID"]?.stringValue == described }) else { return nil }
+        for c in package["checksums"]?.arrayValue ?? [] where c["algorithm"]?.stringValue == "SHA256" {
+            if let hex = c["checksumValue"]?.stringValue.flatMap({ sha256Hex("sha256:" + $0) }) { return hex }
+        }
+        for r in package["externalRefs"]?.arrayValue ?? [] where r["referenceType"]?.stringValue == "purl" {
+            if let hex = fromPurl(r["referenceLocator"]?.stringValue) { return hex }
+        }
+        return nil
+    }
+
+    /// `provenant policy check --format json`: an array of findings, each with at least `rule` and
+    /// `severity`. At most 10,000 are kept; a malformed entry refuses the whole body.
+    static func policyResults(_ body: Data) throws -> [StoredPolicyResult] {
+        let json: JSONValue
+        do { json = try JSONParser.parse(body) } catch {
+            throw FleetAPIError(.badRequest, field: "body", "not valid JSON at line \(error.line): \(error.reason)")
+        }
+        guard let items = json.arrayValue else { throw FleetAPIError(.badRequest, field: "body", "policy results are the JSON array `policy check --format json` prints") }
+        guard items.count <= 10_000 else { throw FleetAPIError(.contentTooLarge, field: "body", "more than 10,000 policy results") }
+        func text(_ v: JSONValue?, _ max: Int) -> String { Redactor.escapeControls(Redactor.redact(String((v?.stringValue ?? "").prefix(max)))) }
+        return try items.enumerated().map { n, item in
+            guard item.objectFields != nil, let rule = item["rule"]?.stringValue, !rule.isEmpty, let severity = item["severity"]?.stringValue else {
+                throw FleetAPIError(.badRequest, field: "body", "policy result \(n + 1): an object with rule and severity (strings)")
+            }
+            guard let level = SeverityLevel(word: severity) else {
+                throw FleetAPIError(.badRequest, field: "body", "policy result \(n + 1): severity '\(Redactor.quote(severity, max: 20))' is not low, medium, high or critical")
+            }
+            var subject = text(item["kind"], 64) + "/" + text(item["name"], 200)
+            if let c = item["container"]?.stringValue { subject += " container " + text(.string(c), 200) }
+            var location = text(item["location"]?["path"], 400)
+            if case .int(let l)? = item["location"]?["line"] { location += ":\(l)" }
+            return StoredPolicyResult(rule: text(.string(rule), 120), severity: severity.lowercased(), severityRank: level.rawValue, subject: subject,
+                                      found: text(item["found"], 1000), location: location)
+        }
     }
 
     /// `{agent, version, environment, cluster}`, every field present and well formed.

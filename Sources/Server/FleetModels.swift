@@ -50,6 +50,9 @@ public struct NewRelease: Sendable {
     public var version: String
     public var sbomFormat: String
     public var sbomSHA256: String
+    /// The digest of the artifact the release ships (an image's manifest, a binary): what an
+    /// attestation's subject must name. From `?artifact=`, else the SBOM's metadata component.
+    public var artifactSHA256: String?
     /// The body as pushed.
     public var sbom: Data
     public var components: [StoredComponent]
@@ -137,6 +140,52 @@ public struct ReleaseSummary: Sendable, Codable, Equatable {
     public var components: Int
     public var createdAt: String
     public var deployments: [DeploymentPlace]
+    public var artifactSHA256: String?
+    /// `verified` when an attestation verified under the trust policy, else `failed` (one was checked and
+    /// none passed), `not-checked` (no policy applied) or `none` (no attestation).
+    public var provenance: String
+}
+
+/// An attestation pushed with a release, and what verifying it under the trust policy found.
+public struct StoredAttestation: Sendable, Codable, Equatable {
+    public var sha256: String
+    /// `sigstore-bundle` or `dsse`.
+    public var kind: String
+    public var predicateType: String
+    /// `verified`, `failed` or `not-checked`.
+    public var status: String
+    /// Each check that passed, the one that failed, and what was not checked.
+    public var reasons: [String]
+    /// The trust policy file it was judged under (empty without one).
+    public var policySHA256: String
+    public var createdAt: String
+}
+
+/// One finding of `provenant policy check --format json`, attached to a release.
+public struct StoredPolicyResult: Sendable, Codable, Equatable {
+    public var rule: String
+    public var severity: String
+    public var severityRank: Int
+    /// `KIND/NAME[ container C]`.
+    public var subject: String
+    public var found: String
+    public var location: String
+}
+
+/// A deployed release whose provenance did not verify.
+public struct UnverifiedRelease: Sendable, Codable, Equatable {
+    public var agent: String
+    public var version: String
+    public var deployments: [DeploymentPlace]
+    public var provenance: String
+    /// Each attestation's status and first failing reason.
+    public var attestations: [StoredAttestation]
+}
+
+public enum AttestationInsert: Sendable, Equatable {
+    case created(StoredAttestation)
+    /// The same bytes were attached before: the stored outcome.
+    case existing(StoredAttestation)
 }
 
 public struct DeploymentPlace: Sendable, Codable, Hashable, Comparable {

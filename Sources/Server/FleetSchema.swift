@@ -88,7 +88,47 @@ public enum FleetSchema {
             PRIMARY KEY (ecosystem, name)
         );
         """,
+        // Provenance: the artifact a release ships, the attestations pushed with it and what verifying
+        // them under the trust policy found, and the policy-check results attached to it.
+        """
+        ALTER TABLE releases ADD COLUMN artifact_sha256 TEXT;
+        CREATE TABLE attestations (
+            release_id BIGINT NOT NULL REFERENCES releases(id) ON DELETE CASCADE,
+            position INTEGER NOT NULL,
+            sha256 TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            predicate_type TEXT NOT NULL,
+            status TEXT NOT NULL,
+            reasons TEXT NOT NULL,
+            policy_sha256 TEXT NOT NULL,
+            body {blob} NOT NULL,
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (release_id, sha256)
+        );
+        CREATE INDEX attestations_by_status ON attestations (status, release_id);
+        CREATE TABLE policy_results (
+            release_id BIGINT NOT NULL REFERENCES releases(id) ON DELETE CASCADE,
+            position INTEGER NOT NULL,
+            rule TEXT NOT NULL,
+            severity TEXT NOT NULL,
+            severity_rank INTEGER NOT NULL,
+            subject TEXT NOT NULL,
+            found TEXT NOT NULL,
+            location TEXT NOT NULL,
+            checked_at TEXT NOT NULL,
+            PRIMARY KEY (release_id, position)
+        );
+        """,
     ]
+
+    /// A release's provenance status, from its attestations (`r` is the release): one SQL
+    /// expression for both engines, so the status is never stored apart from what decides it.
+    static let provenanceSQL = """
+        CASE WHEN EXISTS (SELECT 1 FROM attestations t WHERE t.release_id = r.id AND t.status = 'verified') THEN 'verified'
+             WHEN EXISTS (SELECT 1 FROM attestations t WHERE t.release_id = r.id AND t.status = 'failed') THEN 'failed'
+             WHEN EXISTS (SELECT 1 FROM attestations t WHERE t.release_id = r.id) THEN 'not-checked'
+             ELSE 'none' END
+        """
 
     /// A list column (licenses, aliases, fixed versions): the items one per line, as both stores
     /// write it, and read back.

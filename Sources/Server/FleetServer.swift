@@ -1,3 +1,4 @@
+import Attestation
 import Drift
 import Foundation
 import GRDB
@@ -88,16 +89,18 @@ public struct FleetServer: Sendable {
     public let store: any FleetStore
     public let advisories: FleetAdvisories
     public let options: FleetServerOptions
+    /// What each agent's attestations must show; without one, attestations are stored as not checked.
+    public let trustPolicy: FleetTrustPolicy?
 
-    public init(store: any FleetStore, advisories: FleetAdvisories, options: FleetServerOptions = FleetServerOptions()) {
-        self.store = store; self.advisories = advisories; self.options = options
+    public init(store: any FleetStore, advisories: FleetAdvisories, options: FleetServerOptions = FleetServerOptions(), trustPolicy: FleetTrustPolicy? = nil) {
+        self.store = store; self.advisories = advisories; self.options = options; self.trustPolicy = trustPolicy
     }
 
     public func router() -> Router<FleetContext> {
         let router = Router(context: FleetContext.self)
         router.add(middleware: StoreOutageMiddleware())
         router.add(middleware: BearerAuthMiddleware(store: store, limiter: RateLimiter(perSecond: options.requestsPerSecond, burst: options.burst)))
-        let store = self.store, options = self.options, advisories = self.advisories
+        let store = self.store, options = self.options, advisories = self.advisories, trustPolicy = self.trustPolicy
 
         router.get("/healthz") { _, _ in
             _ = try await store.agents().count
@@ -112,12 +115,17 @@ public struct FleetServer: Sendable {
             guard context.scope?.mayWrite(agent: agent) == true else {
                 throw FleetAPIError(.forbidden, field: "agent", "this token may not write agent '\(agent)'")
             }
+            var artifact: String?
+            for (k, v) in request.uri.queryParameters {
+                guard k == "artifact" else { throw Self.unknownParameter(k) }
+                artifact = String(v)
+            }
             var request = request
             let body: ByteBuffer
             do { body = try await request.collectBody(upTo: options.maxBodyBytes) } catch is NIOTooManyBytesError {
                 throw FleetAPIError(.contentTooLarge, field: "body", "the SBOM is larger than \(options.maxBodyBytes) bytes")
             }
-            var release = try FleetIngest.release(agent: agent, version: version, body: Data(buffer: body))
+            var release = try FleetIngest.release(agent: agent, version: version, body: Data(buffer: body), artifact: artifact)
             let generation = advisories.currentGeneration
             release.findings = try advisories.match(release.components, release.sources)
             switch try await store.addRelease(release) {
@@ -176,8 +184,70 @@ public struct FleetServer: Sendable {
         router.get("/v1/agents/:agent/releases/:version/findings") { _, context in
             try Self.requireRead(context)
             let (agent, version) = try Self.agentAndVersion(context)
-            guard let findings = try await store.findings(agent: agent, version: version) else { throw FleetAPIError(.notFound, field: "version", "no release \(agent) \(version)") }
-            return FleetJSON.response(["findings": findings])
+            guard let findings = try await store.findings(agent: agent, version: version),
+                  let sources = try await store.sources(agent: agent, version: version) else { throw FleetAPIError(.notFound, field: "version", "no release \(agent) \(version)") }
+            // Fail closed: components no advisory could be matched against are listed, so an empty
+            // list of findings is never read as "clean" for them.
+            return FleetJSON.response(FleetFindingsAnswer(findings: findings, notChecked: try advisories.notChecked(sources)))
+        }
+        router.post("/v1/agents/:agent/releases/:version/attestations") { request, context in
+            let (agent, version) = try Self.agentAndVersion(context)
+            guard context.scope?.mayWrite(agent: agent) == true else {
+                throw FleetAPIError(.forbidden, field: "agent", "this token may not write agent '\(agent)'")
+            }
+            var request = request
+            let body: ByteBuffer
+            do { body = try await request.collectBody(upTo: min(options.maxBodyBytes, AttestationDocument.maxBytes)) } catch is NIOTooManyBytesError {
+                throw FleetAPIError(.contentTooLarge, field: "body", "the attestation is larger than \(min(options.maxBodyBytes, AttestationDocument.maxBytes)) bytes")
+            }
+            guard let release = try await store.release(agent: agent, version: version) else {
+                throw FleetAPIError(.notFound, field: "version", "no release \(agent) \(version); push it first")
+            }
+            let data = Data(buffer: body)
+            let checked = try FleetProvenance.verify(data, agent: agent, artifactSHA256: release.artifactSHA256, policy: trustPolicy, at: FleetClock.now())
+            switch try await store.addAttestation(agent: agent, version: version, checked, body: data) {
+            case .created(let a)?: return FleetJSON.response(a, status: .created)
+            case .existing(let a)?: return FleetJSON.response(a)
+            case nil: throw FleetAPIError(.notFound, field: "version", "no release \(agent) \(version); push it first")
+            }
+        }
+        router.get("/v1/agents/:agent/releases/:version/attestations") { _, context in
+            try Self.requireRead(context)
+            let (agent, version) = try Self.agentAndVersion(context)
+            guard let list = try await store.attestations(agent: agent, version: version) else { throw FleetAPIError(.notFound, field: "version", "no release \(agent) \(version)") }
+            return FleetJSON.response(["attestations": list])
+        }
+        router.post("/v1/agents/:agent/releases/:version/policy-results") { request, context in
+            let (agent, version) = try Self.agentAndVersion(context)
+            guard context.scope?.mayWrite(agent: agent) == true else {
+                throw FleetAPIError(.forbidden, field: "agent", "this token may not write agent '\(agent)'")
+            }
+            var request = request
+            let body: ByteBuffer
+            do { body = try await request.collectBody(upTo: 16 << 20) } catch is NIOTooManyBytesError {
+                throw FleetAPIError(.contentTooLarge, field: "body", "the policy results are larger than 16 MiB")
+            }
+            let results = try FleetIngest.policyResults(Data(buffer: body))
+            guard try await store.replacePolicyResults(agent: agent, version: version, results, at: FleetClock.now()) else {
+                throw FleetAPIError(.notFound, field: "version", "no release \(agent) \(version); push it first")
+            }
+            return FleetJSON.response(["policyResults": results.count], status: .created)
+        }
+        router.get("/v1/agents/:agent/releases/:version/policy-results") { _, context in
+            try Self.requireRead(context)
+            let (agent, version) = try Self.agentAndVersion(context)
+            guard let list = try await store.policyResults(agent: agent, version: version) else { throw FleetAPIError(.notFound, field: "version", "no release \(agent) \(version)") }
+            return FleetJSON.response(["policyResults": list])
+        }
+        router.get("/v1/unverified") { request, context in
+            try Self.requireRead(context)
+            var environment = "production"
+            for (k, v) in request.uri.queryParameters {
+                guard k == "environment" else { throw Self.unknownParameter(k) }
+                guard AgentName.isValid(String(v)) else { throw FleetAPIError(.badRequest, field: "environment", "environment must be 1 to \(AgentName.maxLength) characters of letters, digits and . _ - +") }
+                environment = String(v)
+            }
+            return FleetJSON.response(FleetUnverifiedAnswer(environment: environment, releases: try await store.unverified(environment: environment)))
         }
         router.get("/v1/agents/:agent/releases/:version/drift") { request, context in
             try Self.requireRead(context)
@@ -289,6 +359,18 @@ struct FleetAffectedAnswer: Codable {
     var id: String
     var advisories: [String]
     var affected: [AffectedRelease]
+}
+
+/// A release's findings, and its components no advisory could be matched against.
+struct FleetFindingsAnswer: Codable {
+    var findings: [StoredFinding]
+    var notChecked: [FleetNotChecked]
+}
+
+/// `GET /v1/unverified`: releases running in an environment whose provenance did not verify.
+struct FleetUnverifiedAnswer: Codable {
+    var environment: String
+    var releases: [UnverifiedRelease]
 }
 
 /// The server's TLS settings, made by `FleetServer.tlsConfiguration`.

@@ -24,6 +24,8 @@ public protocol FleetStore: Sendable {
     /// Releases holding a component of `ecosystem` and `name`, any version.
     func components(ecosystem: String, name: String) async throws -> [ComponentHit]
 
+    /// The full purls (qualifiers kept) of a release's components, as pushed; nil when the release is unknown.
+    func sources(agent: String, version: String) async throws -> [String]?
     /// The SBOM a release was pushed with; nil when the release is unknown.
     func sbom(agent: String, version: String) async throws -> Data?
     /// Names to match again, kept until `clearPending` (see `FleetSchema`'s `pending_rematch`).
@@ -41,6 +43,17 @@ public protocol FleetStore: Sendable {
     func findings(minimumRank: Int) async throws -> [FleetFinding]
     /// Deployed releases with a finding whose advisory id is one of `ids`.
     func affected(advisoryIDs: [String]) async throws -> [AffectedRelease]
+
+    /// Stores a verified (or not) attestation with its body; nil when the release is unknown.
+    func addAttestation(agent: String, version: String, _ attestation: StoredAttestation, body: Data) async throws -> AttestationInsert?
+    /// A release's attestations in the order attached; nil when the release is unknown.
+    func attestations(agent: String, version: String) async throws -> [StoredAttestation]?
+    /// Replaces a release's policy-check results with these; false when the release is unknown.
+    func replacePolicyResults(agent: String, version: String, _ results: [StoredPolicyResult], at: String) async throws -> Bool
+    /// A release's policy-check results, worst first; nil when the release is unknown.
+    func policyResults(agent: String, version: String) async throws -> [StoredPolicyResult]?
+    /// Releases deployed in `environment` with no attestation that verified, by agent and version.
+    func unverified(environment: String) async throws -> [UnverifiedRelease]
 }
 
 /// The findings one component of one release has now.

@@ -124,8 +124,8 @@ public final class PostgresFleetStore: FleetStore {
                 // Two pushes of one release at once: the second finds the first's row, never a duplicate.
                 var releaseID: Int64?
                 for try await id in try await conn.query("""
-                    INSERT INTO releases (agent_id, version, sbom_format, sbom_sha256, components, created_at, sbom)
-                    VALUES (\(agentID), \(r.version), \(r.sbomFormat), \(r.sbomSHA256), \(r.components.count), \(r.createdAt), \(r.sbom))
+                    INSERT INTO releases (agent_id, version, sbom_format, sbom_sha256, components, created_at, sbom, artifact_sha256)
+                    VALUES (\(agentID), \(r.version), \(r.sbomFormat), \(r.sbomSHA256), \(r.components.count), \(r.createdAt), \(r.sbom), \(r.artifactSHA256))
                     ON CONFLICT (agent_id, version) DO NOTHING RETURNING id
                     """, logger: logger).decode(Int64.self) { releaseID = id }
                 guard let releaseID else {
@@ -210,12 +210,14 @@ public final class PostgresFleetStore: FleetStore {
 
     static func releaseSummaries(_ client: PostgresClient, agent: String, version: String?, logger: Logger) async throws -> [ReleaseSummary] {
         var rows: [(Int64, ReleaseSummary)] = []
-        for try await (id, name, v, format, sha, count, created) in try await client.query("""
-            SELECT r.id, a.name, r.version, r.sbom_format, r.sbom_sha256, r.components::bigint, r.created_at
+        for try await (id, name, v, format, sha, count, created, artifact, provenance) in try await client.query("""
+            SELECT r.id, a.name, r.version, r.sbom_format, r.sbom_sha256, r.components::bigint, r.created_at, r.artifact_sha256,
+                   \(unescaped: FleetSchema.provenanceSQL)
             FROM releases r JOIN agents a ON a.id = r.agent_id WHERE a.name = \(agent) AND (\(version)::text IS NULL OR r.version = \(version))
             ORDER BY r.created_at, r.id
-            """, logger: logger).decode((Int64, String, String, String, String, Int64, String).self) {
-            rows.append((id, ReleaseSummary(agent: name, version: v, sbomFormat: format, sbomSHA256: sha, components: Int(count), createdAt: created, deployments: [])))
+            """, logger: logger).decode((Int64, String, String, String, String, Int64, String, String?, String).self) {
+            rows.append((id, ReleaseSummary(agent: name, version: v, sbomFormat: format, sbomSHA256: sha, components: Int(count), createdAt: created, deployments: [],
+                                            artifactSHA256: artifact, provenance: provenance)))
         }
         var out: [ReleaseSummary] = []
         for (id, var summary) in rows {
@@ -268,6 +270,17 @@ public final class PostgresFleetStore: FleetStore {
                 """, logger: logger).decode((String, String, String, String, String).self) {
                 out.append(ComponentHit(agent: agent, release: release, purl: p, name: n, version: v))
             }
+            return out
+        }
+    }
+
+    public func sources(agent: String, version: String) async throws -> [String]? {
+        let logger = self.logger
+        return try await timed { [client, self] in
+            guard let id = try await self.releaseID(client, agent: agent, version: version) else { return nil }
+            var out: [String] = []
+            for try await p in try await client.query("SELECT source_purl FROM components WHERE release_id = \(id) ORDER BY purl COLLATE \"C\"", logger: logger)
+                .decode(String.self) { out.append(p) }
             return out
         }
     }
@@ -408,6 +421,104 @@ public final class PostgresFleetStore: FleetStore {
                 out.append(FleetFinding(agent: agent, version: version, environments: envs[id] ?? [], finding: Self.finding((p, i, a, s, r, m, f, st, fs))))
             }
             return out
+        }
+    }
+
+    static let attestationColumns = "sha256, kind, predicate_type, status, reasons, policy_sha256, created_at"
+    typealias AttestationRow = (String, String, String, String, String, String, String)
+
+    static func attestation(_ r: AttestationRow) -> StoredAttestation {
+        StoredAttestation(sha256: r.0, kind: r.1, predicateType: r.2, status: r.3, reasons: FleetSchema.items(r.4), policySHA256: r.5, createdAt: r.6)
+    }
+
+    static func attestations(_ conn: PostgresClient, releaseID id: Int64, logger: Logger) async throws -> [StoredAttestation] {
+        var out: [StoredAttestation] = []
+        for try await row in try await conn.query("SELECT \(unescaped: attestationColumns) FROM attestations WHERE release_id = \(id) ORDER BY position",
+                                                  logger: logger).decode(AttestationRow.self) { out.append(attestation(row)) }
+        return out
+    }
+
+    public func addAttestation(agent: String, version: String, _ a: StoredAttestation, body: Data) async throws -> AttestationInsert? {
+        let logger = self.logger
+        return try await timed { [client, self] in
+            guard let id = try await self.releaseID(client, agent: agent, version: version) else { return nil }
+            var inserted = false
+            for try await _ in try await client.query("""
+                INSERT INTO attestations (release_id, position, sha256, kind, predicate_type, status, reasons, policy_sha256, body, created_at)
+                SELECT \(id), COALESCE(MAX(position), 0) + 1, \(a.sha256), \(a.kind), \(a.predicateType), \(a.status), \(FleetSchema.column(a.reasons)),
+                       \(a.policySHA256), \(body), \(a.createdAt) FROM attestations WHERE release_id = \(id)
+                ON CONFLICT (release_id, sha256) DO NOTHING RETURNING 1
+                """, logger: logger).decode(Int.self) { inserted = true }
+            if inserted { return .created(a) }
+            for try await row in try await client.query("SELECT \(unescaped: Self.attestationColumns) FROM attestations WHERE release_id = \(id) AND sha256 = \(a.sha256)",
+                                                        logger: logger).decode(AttestationRow.self) { return .existing(Self.attestation(row)) }
+            return .existing(a)
+        }
+    }
+
+    public func attestations(agent: String, version: String) async throws -> [StoredAttestation]? {
+        let logger = self.logger
+        return try await timed { [client, self] in
+            guard let id = try await self.releaseID(client, agent: agent, version: version) else { return nil }
+            return try await Self.attestations(client, releaseID: id, logger: logger)
+        }
+    }
+
+    public func replacePolicyResults(agent: String, version: String, _ results: [StoredPolicyResult], at: String) async throws -> Bool {
+        let logger = self.logger
+        return try await timed { [client] in
+            try await client.withTransaction(logger: logger) { conn in
+                var found: Int64?
+                for try await id in try await conn.query("""
+                    SELECT r.id FROM releases r JOIN agents a ON a.id = r.agent_id WHERE a.name = \(agent) AND r.version = \(version) FOR UPDATE OF r
+                    """, logger: logger).decode(Int64.self) { found = id }
+                guard let id = found else { return false }
+                try await conn.query("DELETE FROM policy_results WHERE release_id = \(id)", logger: logger)
+                guard !results.isEmpty else { return true }
+                try await conn.query("""
+                    INSERT INTO policy_results (release_id, position, rule, severity, severity_rank, subject, found, location, checked_at)
+                    SELECT \(id), n, r, s, k, j, f, l, \(at) FROM UNNEST(\(Array(1...results.count))::bigint[], \(results.map(\.rule))::text[],
+                        \(results.map(\.severity))::text[], \(results.map(\.severityRank))::bigint[], \(results.map(\.subject))::text[],
+                        \(results.map(\.found))::text[], \(results.map(\.location))::text[]) AS t(n, r, s, k, j, f, l)
+                    """, logger: logger)
+                return true
+            }
+        }
+    }
+
+    public func policyResults(agent: String, version: String) async throws -> [StoredPolicyResult]? {
+        let logger = self.logger
+        return try await timed { [client, self] in
+            guard let id = try await self.releaseID(client, agent: agent, version: version) else { return nil }
+            var out: [StoredPolicyResult] = []
+            for try await (rule, severity, rank, subject, found, location) in try await client.query("""
+                SELECT rule, severity, severity_rank::bigint, subject, found, location FROM policy_results WHERE release_id = \(id) ORDER BY severity_rank DESC, position
+                """, logger: logger).decode((String, String, Int64, String, String, String).self) {
+                out.append(StoredPolicyResult(rule: rule, severity: severity, severityRank: Int(rank), subject: subject, found: found, location: location))
+            }
+            return out
+        }
+    }
+
+    public func unverified(environment: String) async throws -> [UnverifiedRelease] {
+        let logger = self.logger
+        return try await timed { [client] in
+            var out: [Int64: UnverifiedRelease] = [:]
+            var order: [Int64] = []
+            for try await (id, agent, version, cluster, provenance) in try await client.query("""
+                SELECT r.id, a.name, r.version, d.cluster, \(unescaped: FleetSchema.provenanceSQL)
+                FROM deployments d JOIN releases r ON r.id = d.release_id JOIN agents a ON a.id = r.agent_id
+                WHERE d.environment = \(environment) AND NOT EXISTS (SELECT 1 FROM attestations t WHERE t.release_id = r.id AND t.status = 'verified')
+                ORDER BY a.name COLLATE "C", r.version COLLATE "C", d.cluster COLLATE "C"
+                """, logger: logger).decode((Int64, String, String, String, String).self) {
+                if out[id] == nil {
+                    order.append(id)
+                    out[id] = UnverifiedRelease(agent: agent, version: version, deployments: [], provenance: provenance, attestations: [])
+                }
+                out[id]?.deployments.append(DeploymentPlace(environment: environment, cluster: cluster))
+            }
+            for id in order { out[id]?.attestations = try await Self.attestations(client, releaseID: id, logger: logger) }
+            return order.compactMap { out[$0] }
         }
     }
 

@@ -56,8 +56,8 @@ public final class SQLiteFleetStore: FleetStore {
                 return existing == r.sbomSHA256 ? .unchanged : .conflict(existingSHA256: existing)
             }
             try db.execute(sql: """
-                INSERT INTO releases (agent_id, version, sbom_format, sbom_sha256, components, created_at, sbom) VALUES (?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [agentID, r.version, r.sbomFormat, r.sbomSHA256, r.components.count, r.createdAt, r.sbom])
+                INSERT INTO releases (agent_id, version, sbom_format, sbom_sha256, components, created_at, sbom, artifact_sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [agentID, r.version, r.sbomFormat, r.sbomSHA256, r.components.count, r.createdAt, r.sbom, r.artifactSHA256])
             let releaseID = db.lastInsertedRowID
             let insert = try db.makeStatement(sql: """
                 INSERT INTO components (release_id, purl, ecosystem, name, version, licenses, source_purl, osv_ecosystem, osv_name) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -117,14 +117,16 @@ public final class SQLiteFleetStore: FleetStore {
 
     static func releaseSummaries(_ db: Database, whereSQL: String, arguments: StatementArguments) throws -> [ReleaseSummary] {
         let rows = try Row.fetchAll(db, sql: """
-            SELECT r.id, a.name, r.version, r.sbom_format, r.sbom_sha256, r.components, r.created_at
+            SELECT r.id, a.name, r.version, r.sbom_format, r.sbom_sha256, r.components, r.created_at, r.artifact_sha256,
+                   \(FleetSchema.provenanceSQL) AS provenance
             FROM releases r JOIN agents a ON a.id = r.agent_id WHERE \(whereSQL) ORDER BY r.created_at, r.id
             """, arguments: arguments)
         return try rows.map { row in
             let places = try Row.fetchAll(db, sql: "SELECT environment, cluster FROM deployments WHERE release_id = ?", arguments: [row["id"] as Int64])
                 .map { DeploymentPlace(environment: $0["environment"], cluster: $0["cluster"]) }.sorted()
             return ReleaseSummary(agent: row["name"], version: row["version"], sbomFormat: row["sbom_format"], sbomSHA256: row["sbom_sha256"],
-                                  components: row["components"], createdAt: row["created_at"], deployments: places)
+                                  components: row["components"], createdAt: row["created_at"], deployments: places,
+                                  artifactSHA256: row["artifact_sha256"], provenance: row["provenance"])
         }
     }
 
@@ -177,6 +179,13 @@ public final class SQLiteFleetStore: FleetStore {
     }
 
     static let findingColumns = "f.purl, f.advisory_id, f.aliases, f.severity, f.severity_rank, f.summary, f.fixed, f.status, f.first_seen"
+
+    public func sources(agent: String, version: String) async throws -> [String]? {
+        try await pool.read { db in
+            guard let id = try self.releaseID(db, agent: agent, version: version) else { return nil }
+            return try String.fetchAll(db, sql: "SELECT source_purl FROM components WHERE release_id = ? ORDER BY purl", arguments: [id])
+        }
+    }
 
     public func sbom(agent: String, version: String) async throws -> Data? {
         try await pool.read { db in
@@ -302,6 +311,88 @@ public final class SQLiteFleetStore: FleetStore {
             return order.compactMap { id in
                 out[id].map { var a = $0; a.packages = Array(Set(a.packages)).sorted(); a.advisories = Array(Set(a.advisories)).sorted(); return a }
             }
+        }
+    }
+
+    func releaseID(_ db: Database, agent: String, version: String) throws -> Int64? {
+        try Int64.fetchOne(db, sql: "SELECT r.id FROM releases r JOIN agents a ON a.id = r.agent_id WHERE a.name = ? AND r.version = ?", arguments: [agent, version])
+    }
+
+    static let attestationColumns = "sha256, kind, predicate_type, status, reasons, policy_sha256, created_at"
+
+    static func attestation(_ row: Row) -> StoredAttestation {
+        StoredAttestation(sha256: row["sha256"], kind: row["kind"], predicateType: row["predicate_type"], status: row["status"],
+                          reasons: FleetSchema.items(row["reasons"]), policySHA256: row["policy_sha256"], createdAt: row["created_at"])
+    }
+
+    public func addAttestation(agent: String, version: String, _ a: StoredAttestation, body: Data) async throws -> AttestationInsert? {
+        try await pool.write { db in
+            guard let id = try self.releaseID(db, agent: agent, version: version) else { return nil }
+            if let row = try Row.fetchOne(db, sql: "SELECT \(Self.attestationColumns) FROM attestations WHERE release_id = ? AND sha256 = ?", arguments: [id, a.sha256]) {
+                return .existing(Self.attestation(row))
+            }
+            let position = try Int.fetchOne(db, sql: "SELECT COALESCE(MAX(position), 0) + 1 FROM attestations WHERE release_id = ?", arguments: [id]) ?? 1
+            try db.execute(sql: """
+                INSERT INTO attestations (release_id, position, sha256, kind, predicate_type, status, reasons, policy_sha256, body, created_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [id, position, a.sha256, a.kind, a.predicateType, a.status, FleetSchema.column(a.reasons), a.policySHA256, body, a.createdAt])
+            return .created(a)
+        }
+    }
+
+    public func attestations(agent: String, version: String) async throws -> [StoredAttestation]? {
+        try await pool.read { db in
+            guard let id = try self.releaseID(db, agent: agent, version: version) else { return nil }
+            return try Row.fetchAll(db, sql: "SELECT \(Self.attestationColumns) FROM attestations WHERE release_id = ? ORDER BY position", arguments: [id]).map(Self.attestation)
+        }
+    }
+
+    public func replacePolicyResults(agent: String, version: String, _ results: [StoredPolicyResult], at: String) async throws -> Bool {
+        try await pool.write { db in
+            guard let id = try self.releaseID(db, agent: agent, version: version) else { return false }
+            try db.execute(sql: "DELETE FROM policy_results WHERE release_id = ?", arguments: [id])
+            let insert = try db.makeStatement(sql: """
+                INSERT INTO policy_results (release_id, position, rule, severity, severity_rank, subject, found, location, checked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+            for (n, p) in results.enumerated() {
+                try insert.execute(arguments: [id, n + 1, p.rule, p.severity, p.severityRank, p.subject, p.found, p.location, at])
+            }
+            return true
+        }
+    }
+
+    public func policyResults(agent: String, version: String) async throws -> [StoredPolicyResult]? {
+        try await pool.read { db in
+            guard let id = try self.releaseID(db, agent: agent, version: version) else { return nil }
+            return try Row.fetchAll(db, sql: """
+                SELECT rule, severity, severity_rank, subject, found, location FROM policy_results WHERE release_id = ? ORDER BY severity_rank DESC, position
+                """, arguments: [id]).map {
+                StoredPolicyResult(rule: $0["rule"], severity: $0["severity"], severityRank: $0["severity_rank"], subject: $0["subject"], found: $0["found"], location: $0["location"])
+            }
+        }
+    }
+
+    public func unverified(environment: String) async throws -> [UnverifiedRelease] {
+        try await pool.read { db in
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT r.id, a.name, r.version, d.cluster, \(FleetSchema.provenanceSQL) AS provenance
+                FROM deployments d JOIN releases r ON r.id = d.release_id JOIN agents a ON a.id = r.agent_id
+                WHERE d.environment = ? AND NOT EXISTS (SELECT 1 FROM attestations t WHERE t.release_id = r.id AND t.status = 'verified')
+                ORDER BY a.name, r.version, d.cluster
+                """, arguments: [environment])
+            var out: [Int64: UnverifiedRelease] = [:]
+            var order: [Int64] = []
+            for row in rows {
+                let id: Int64 = row["id"]
+                if out[id] == nil {
+                    order.append(id)
+                    let attestations = try Row.fetchAll(db, sql: "SELECT \(Self.attestationColumns) FROM attestations WHERE release_id = ? ORDER BY position", arguments: [id])
+                        .map(Self.attestation)
+                    out[id] = UnverifiedRelease(agent: row["name"], version: row["version"], deployments: [], provenance: row["provenance"], attestations: attestations)
+                }
+                out[id]?.deployments.append(DeploymentPlace(environment: environment, cluster: row["cluster"]))
+            }
+            return order.compactMap { out[$0] }
         }
     }
 }

@@ -14,8 +14,10 @@ struct PushCommand: AsyncParsableCommand {
         abstract: "Send a release's SBOM to the fleet server, and optionally record where it runs.",
         discussion: """
             The token comes from PROVENANT_SERVER_TOKEN, or --token-file (a command line is visible to every \
-            user of the machine, so the token is never an argument). Exit 0 when stored (or already stored \
-            with the same SBOM), 1 when the server refuses, 2 for usage or input errors.
+            user of the machine, so the token is never an argument). Attestations (--attestation) are verified \
+            by the server against its trust policy, and the outcome is printed. Exit 0 when stored (or already \
+            stored with the same SBOM), 1 when the server refuses or an attestation failed verification, 2 for \
+            usage or input errors.
             """
     )
 
@@ -33,6 +35,12 @@ struct PushCommand: AsyncParsableCommand {
     var deployment: String?
     @Option(name: .long, help: "The cluster for --deployment.")
     var cluster: String = "default"
+    @Option(name: .long, help: "The digest of the artifact the release ships (sha256:HEX), when the SBOM's metadata component does not name it: what attestation subjects must match.")
+    var artifactDigest: String?
+    @Option(name: .long, help: "An attestation of the release (Sigstore bundle, DSSE envelope or .intoto.jsonl); repeatable.")
+    var attestation: [String] = []
+    @Option(name: .long, help: "The JSON of `provenant policy check --format json` for this release.")
+    var policyResults: String?
     @Argument(help: "The CycloneDX or SPDX JSON SBOM.")
     var sbom: String
 
@@ -42,6 +50,11 @@ struct PushCommand: AsyncParsableCommand {
         }
         guard let url = URL(string: server), ["http", "https"].contains(url.scheme ?? ""), url.host != nil else {
             throw ValidationError("--server must be an http or https URL")
+        }
+        if let d = artifactDigest {
+            guard d.hasPrefix("sha256:"), d.utf8.count == 71, d.dropFirst(7).allSatisfy(\.isHexDigit) else {
+                throw ValidationError("--artifact-digest must be sha256:<64 hex digits>")
+            }
         }
         if let caFile {
             guard (try? NIOSSLCertificate.fromPEMFile(caFile))?.isEmpty == false else { throw ValidationError("--ca-file must be a readable PEM file of certificates") }
@@ -95,12 +108,43 @@ struct PushCommand: AsyncParsableCommand {
             let text = String(buffer: try await response.body.collect(upTo: 1 << 20))
             return (response.status.code, text)
         }
-        let (status, text) = try await send("/v1/agents/\(agent)/releases/\(version)", body)
+        // Every file is read before anything is sent, so a bad path stores nothing.
+        var attachments: [(String, [UInt8])] = []
+        for a in attestation {
+            do { attachments.append((a, try InputFile.read(a, limit: 256 << 20))) } catch { CLI.fail("error: --attestation \(error)") }
+        }
+        var policy: [UInt8]?
+        if let p = policyResults {
+            do { policy = try InputFile.read(p, limit: 16 << 20) } catch { CLI.fail("error: --policy-results \(error)") }
+        }
+        let release = "/v1/agents/\(agent)/releases/\(version)"
+        let (status, text) = try await send(release + (artifactDigest.map { "?artifact=" + $0 } ?? ""), body)
         guard status == 201 || status == 200 else {
             CLI.stderr("push refused: HTTP \(status): \(Redactor.redact(text))")
             throw ExitCode(1)
         }
         print(text)
+        var failedVerification = false
+        for (path, bytes) in attachments {
+            let (s, t) = try await send(release + "/attestations", bytes)
+            guard s == 201 || s == 200 else {
+                CLI.stderr("attestation \(Redactor.redact(path)) refused: HTTP \(s): \(Redactor.redact(t))")
+                throw ExitCode(1)
+            }
+            let outcome = (try? JSONSerialization.jsonObject(with: Data(t.utf8))) as? [String: Any]
+            let state = outcome?["status"] as? String ?? "unknown"
+            let reasons = outcome?["reasons"] as? [String] ?? []
+            CLI.stderr("attestation \(Redactor.redact(path)): \(state)")
+            for r in reasons where state != "verified" || r.hasPrefix("not checked") { CLI.stderr("  \(Redactor.redact(r))") }
+            if state != "verified" && state != "not-checked" { failedVerification = true }
+        }
+        if let policy {
+            let (s, t) = try await send(release + "/policy-results", policy)
+            guard s == 201 else {
+                CLI.stderr("policy results refused: HTTP \(s): \(Redactor.redact(t))")
+                throw ExitCode(1)
+            }
+        }
         if let env = deployment {
             let d = FleetJSONBody.deployment(agent: agent, version: version, environment: env, cluster: cluster)
             let (s, t) = try await send("/v1/deployments", d)
@@ -110,6 +154,7 @@ struct PushCommand: AsyncParsableCommand {
             }
             print(t)
         }
+        if failedVerification { throw ExitCode(1) }
     }
 }
 

@@ -57,6 +57,8 @@ struct ServerRun: AsyncParsableCommand {
     var tlsKey: String?
     @Option(name: .long, help: "The server's OSV database (SQLite; created when absent). Default: beside an SQLite --database, as NAME.osv.sqlite.")
     var advisories: String?
+    @Option(name: .long, help: "A YAML trust policy: per agent (or \"*\"), the key or certificate identity and issuer that must have signed its attestations, and the predicate type, builder and source they must name. Without it, attestations are stored as not checked.")
+    var trustPolicy: String?
     @Option(name: .long, help: "Where to POST findings new on deployed releases after an advisory import (http or https URL).")
     var webhook: String?
     @Option(name: .long, help: "A file holding the webhook's HMAC-SHA256 secret (required with --webhook).")
@@ -119,12 +121,16 @@ struct ServerRun: AsyncParsableCommand {
         do { try await fleetAdvisories.rematchPending() } catch {
             CLI.stderr("warning: the re-match an earlier import left pending did not run (\(error)); the next import runs it")
         }
+        var policy: FleetTrustPolicy?
+        if let trustPolicy {
+            do { policy = try FleetTrustPolicy.load(trustPolicy) } catch { CLI.fail("error: --trust-policy: \(error)") }
+        }
         var tls: FleetTLS?
         if let tlsCert, let tlsKey {
             do { tls = try FleetServer.tlsConfiguration(certificate: tlsCert, key: tlsKey) } catch { CLI.fail("error: \(error)") }
         }
         let scheme = tls == nil ? "http" : "https"
-        try await FleetServer(store: store, advisories: fleetAdvisories, options: options).run(host: host, port: port, logger: logger, tls: tls) { bound in
+        try await FleetServer(store: store, advisories: fleetAdvisories, options: options, trustPolicy: policy).run(host: host, port: port, logger: logger, tls: tls) { bound in
             CLI.stderr("provenant server listening on \(scheme)://\(host.contains(":") ? "[\(host)]" : host):\(bound)")
         }
     }

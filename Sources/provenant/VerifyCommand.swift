@@ -82,52 +82,32 @@ struct VerifyCommand: AsyncParsableCommand {
         }
     }
 
+    /// What was asked of the attestation, from the flags.
+    func requirements() throws(InputError) -> AttestationRequirements {
+        AttestationRequirements(keyPEM: try key.map(Self.readText), trustedRootPath: trustedRoot,
+                                identity: certificateIdentity.map { .exact($0) } ?? certificateIdentityRegexp.map { .regex($0) },
+                                issuer: certificateOidcIssuer, predicateType: type, builderID: builderId, sourceURI: sourceUri)
+    }
+
     /// Verifies `file` (a bundle, an envelope, or a `.intoto.jsonl` of envelopes) against `input`.
     /// An input problem throws; a failed check is a report that is not verified.
     func verifyFile(_ input: ArtifactInput) throws(InputError) -> VerificationReport {
-        let docs = try Self.documents(file)
-        if let bundle = try Self.bundle(docs, path: file) {
-            // A bundle `attest --image` saved: signed with a managed key, offline, with no log entry and no
-            // timestamp. Only the key vouches for it, as for a bare envelope.
-            if bundle.isKeySignedOffline, let keyPath = key, case .dsse(let env) = bundle.content {
-                if certificateIdentity != nil || certificateIdentityRegexp != nil || certificateOidcIssuer != nil {
-                    throw InputError("this bundle is signed with a managed key, not a certificate: the certificate identity and issuer asked for cannot be checked")
-                }
-                var report = try keyVerifier(try VerifyingKey.load(pem: try Self.readText(keyPath)), digests: input.digests,
-                                             logNote: "transparency log (the bundle has no log entry: signed offline)").verify(env)
-                if trustedRoot != nil { report.notRequested.append("the trusted root (nothing in this bundle is checked against it)") }
-                return report
-            }
-            let request = BundleVerificationRequest(
-                artifact: input, trustedRootPath: trustedRoot, keyPEM: try key.map(Self.readText),
-                identity: certificateIdentity.map { .exact($0) } ?? certificateIdentityRegexp.map { .regex($0) },
-                issuer: certificateOidcIssuer, predicateType: type, builderID: builderId, sourceURI: sourceUri)
-            do { return try request.verify(bundle) } catch { throw InputError(error.message, at: error.location ?? Location(file)) }
-        }
-        guard let keyPath = key else {
+        guard let attrs = try? FileManager.default.attributesOfItem(atPath: file) else { throw InputError("cannot read file", at: Location(file)) }
+        if let size = attrs[.size] as? Int, size > AttestationDocument.maxBytes { throw InputError("file is larger than 128 MiB; refused", at: Location(file)) }
+        guard let data = FileManager.default.contents(atPath: file) else { throw InputError("cannot read file", at: Location(file)) }
+        let document = try AttestationDocument.parse(data, path: file)
+        if case .envelopes = document, key == nil {
             throw InputError("a bare envelope has no certificate: pass the signer's public key with --key")
         }
-        if trustedRoot != nil || certificateIdentity != nil || certificateIdentityRegexp != nil || certificateOidcIssuer != nil {
+        if case .envelopes = document, trustedRoot != nil || certificateIdentity != nil || certificateIdentityRegexp != nil || certificateOidcIssuer != nil {
             throw InputError("--trusted-root and the certificate flags apply to Sigstore bundles; this is a bare envelope")
         }
-        let pub = try VerifyingKey.load(pem: try Self.readText(keyPath))
-        let envelopes = try Self.envelopes(docs, path: file)
-        let verifier = try keyVerifier(pub, digests: input.digests, logNote: "transparency log")
-        // An .intoto.jsonl passes when one of its envelopes passes every check.
-        let reports = envelopes.map { verifier.verify($0) }
-        guard let report = reports.first(where: \.verified) ?? reports.last else { throw InputError("no envelope found", at: Location(file)) }
-        return report
+        do { return try requirements().verify(document, artifact: input) } catch { throw InputError(error.message, at: error.location ?? Location(file)) }
     }
 
-    /// The checks of an envelope signed with a managed key: the signature, the statement, its subject, and what was asked of it.
+    /// The checks of an envelope signed with a managed key, as `verify` asks them.
     func keyVerifier(_ pub: VerifyingKey, digests: [String: String], logNote: String) throws(InputError) -> Verifier {
-        var policies: [any VerificationPolicy] = [SignedByKey(key: pub), IsInTotoStatement(), SubjectMatches(digests: digests)]
-        var notRequested: [String] = []
-        if let t = type { policies.append(PredicateTypeIs(try Statement.predicateType(t))) } else { notRequested.append("predicate type") }
-        if let b = builderId { policies.append(BuilderIs(b)) } else { notRequested.append("builder id") }
-        if let s = sourceUri { policies.append(SourceIs(s)) } else { notRequested.append("source uri") }
-        notRequested += ["certificate identity and issuer (no certificate: key-based verification)", logNote]
-        return Verifier(policies: policies, notRequested: notRequested)
+        try AttestationRequirements(predicateType: type, builderID: builderId, sourceURI: sourceUri).keyVerifier(pub, digests: digests, logNote: logNote)
     }
 
     func artifactInput() throws(InputError) -> ArtifactInput {
@@ -146,46 +126,6 @@ struct VerifyCommand: AsyncParsableCommand {
     static func readText(_ path: String) throws(InputError) -> String {
         guard let s = try? String(contentsOfFile: path, encoding: .utf8) else { throw InputError("cannot read file", at: Location(path)) }
         return s
-    }
-
-    /// The file's JSON objects, read and parsed once: one document, or one per line (`.intoto.jsonl`),
-    /// each with its line number.
-    static func documents(_ path: String) throws(InputError) -> [(line: Int?, object: [String: Any])] {
-        guard let attrs = try? FileManager.default.attributesOfItem(atPath: path) else { throw InputError("cannot read file", at: Location(path)) }
-        if let size = attrs[.size] as? Int, size > DSSEEnvelope.maxPayload * 2 { throw InputError("file is larger than 128 MiB; refused", at: Location(path)) }
-        guard let data = FileManager.default.contents(atPath: path) else { throw InputError("cannot read file", at: Location(path)) }
-        func reason(_ error: Error) -> String { (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String ?? "\(error)" }
-        let whole: Any
-        do { whole = try JSONSerialization.jsonObject(with: data) } catch {
-            let lines = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).enumerated()
-                .filter { !$0.element.allSatisfy(\.isWhitespace) }
-            guard lines.count > 1 else { throw InputError("malformed JSON: \(reason(error))", at: Location(path, line: 1)) }
-            return try lines.map { i, text throws(InputError) in
-                guard let obj = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] else {
-                    throw InputError("malformed JSON", at: Location(path, line: i + 1))
-                }
-                return (i + 1, obj)
-            }
-        }
-        guard let obj = whole as? [String: Any] else { throw InputError("malformed JSON: not an object", at: Location(path, line: 1)) }
-        return [(nil, obj)]
-    }
-
-    /// The document as a Sigstore bundle, or nil when it is not one (an envelope).
-    static func bundle(_ docs: [(line: Int?, object: [String: Any])], path: String) throws(InputError) -> SigstoreBundle? {
-        guard docs.count == 1, let obj = docs.first?.object, obj["mediaType"] != nil else { return nil }
-        guard SigstoreBundle.isBundle(obj) else { throw InputError("unknown media type '\(obj["mediaType"] ?? "")'", at: Location(path)) }
-        do { return try SigstoreBundle.parse(obj) } catch { throw InputError(error.message, at: Location(path)) }
-    }
-
-    static func envelopes(_ docs: [(line: Int?, object: [String: Any])], path: String) throws(InputError) -> [DSSEEnvelope] {
-        // cosign's .intoto.jsonl wraps the envelope fields directly; some tools nest them.
-        var out: [DSSEEnvelope] = []
-        for (line, obj) in docs {
-            do { out.append(try DSSEEnvelope.parse((obj["dsseEnvelope"] as? [String: Any]) ?? obj)) } catch { throw InputError(error.message, at: Location(path, line: line)) }
-        }
-        guard !out.isEmpty else { throw InputError("no envelope found", at: Location(path)) }
-        return out
     }
 
     func emit(_ r: VerificationReport) {

@@ -119,8 +119,8 @@ public struct Scanner: Sendable {
         return order.map { all[$0] }
     }
 
-    public func scan(_ packages: [Package]) throws(InputError) -> Result {
-        var timer = PhaseTimer(indent: 1)
+    /// The packages the database can judge, with their OSV coordinates, and those it cannot, by group.
+    func partition(_ packages: [Package]) throws(InputError) -> (keyed: [(Package, Ecosystems.Key)], notChecked: [NotChecked], notCovered: Int) {
         var withKeys: [(Package, Ecosystems.Key)] = []
         var notCovered = 0
         var unchecked: [String: NotChecked] = [:]
@@ -147,6 +147,17 @@ public struct Scanner: Sendable {
         let notChecked = unchecked.keys.sorted().compactMap { eco in
             unchecked[eco].map { u in var u = u; u.purls = Array(Set(u.purls)).sorted(); return u }
         }
+        return (keyed, notChecked, notCovered)
+    }
+
+    /// What `scan` would report not checked for these packages, without matching them.
+    public func notChecked(_ packages: [Package]) throws(InputError) -> [NotChecked] {
+        try partition(packages).notChecked
+    }
+
+    public func scan(_ packages: [Package]) throws(InputError) -> Result {
+        var timer = PhaseTimer(indent: 1)
+        let (keyed, notChecked, notCovered) = try partition(packages)
         // Packages by ecosystem and name, once: the lookups go one batch per ecosystem, and each
         // name is a unit of matching work.
         var byName: [String: [String: [Int]]] = [:]

@@ -1,0 +1,163 @@
+import Attestation
+import Catalog
+import Crypto
+import Foundation
+import ProvenantCore
+import Yams
+
+/// `server --trust-policy FILE`: who must have built and signed each agent's releases. A YAML file:
+///
+/// ```yaml
+/// trustedRoot: sigstore/trusted_root.json     # optional; the embedded production root otherwise
+/// agents:
+///   collector:
+///     certificateIdentityRegexp: ^https://github\.com/acme/collector/
+///     certificateOidcIssuer: https://token.actions.githubusercontent.com
+///     predicateType: slsaprovenance1
+///     builderId: https://github.com/actions/runner
+///     sourceUri: github.com/acme/collector
+///   remediator:
+///     key: keys/remediator.pub                # a managed key (SPKI PEM)
+///   "*":                                      # every agent not named
+///     key: keys/fleet.pub
+/// ```
+///
+/// Paths are relative to the policy file. An agent with no entry (and no `"*"`) has nothing to be
+/// verified against: its attestations are stored as not checked, never as verified.
+public struct FleetTrustPolicy: Sendable {
+    public var agents: [String: AttestationRequirements]
+    /// The file's SHA-256, stored with each verification so a status names the policy it was judged under.
+    public var sha256: String
+
+    static let entryKeys: Set<String> = ["key", "certificateIdentity", "certificateIdentityRegexp", "certificateOidcIssuer",
+                                         "predicateType", "builderId", "sourceUri"]
+
+    public static func load(_ path: String) throws(InputError) -> FleetTrustPolicy {
+        let bytes: [UInt8]
+        do { bytes = try InputFile.read(path, limit: 1 << 20) } catch { throw InputError("cannot read the trust policy: \(error)", at: Location(path)) }
+        let text = String(decoding: bytes, as: UTF8.self)
+        let dir = (path as NSString).deletingLastPathComponent
+        func resolve(_ p: String) -> String { p.hasPrefix("/") || dir.isEmpty ? p : dir + "/" + p }
+        func fail(_ message: String, _ node: Node?) -> InputError { InputError(message, at: Location(path, line: node?.mark?.line)) }
+        let root: Node
+        do {
+            guard let r = try Yams.compose(yaml: text) else { throw fail("the trust policy is empty", nil) }
+            root = r
+        } catch let e as InputError { throw e } catch {
+            throw InputError("not valid YAML: \(String(describing: error).split(separator: "\n").first ?? "")", at: Location(path))
+        }
+        guard let top = root.mapping else { throw fail("the trust policy is a mapping with 'agents' (and optionally 'trustedRoot')", root) }
+        var trustedRoot: String?
+        var agentsNode: Node.Mapping?
+        for (k, v) in top {
+            switch k.string {
+            case "trustedRoot":
+                guard let s = v.string, !s.isEmpty else { throw fail("trustedRoot is a path", v) }
+                trustedRoot = resolve(s)
+                // Loaded now, so a bad root stops the server at start, not each verification.
+                _ = try TrustedRoot.load(trustedRoot!)
+            case "agents":
+                guard let m = v.mapping else { throw fail("agents maps agent names (or \"*\") to what their attestations must show", v) }
+                agentsNode = m
+            default:
+                throw fail("unknown key '\(Redactor.quote(k.string ?? "?", max: 40))'; the trust policy has agents and trustedRoot", k)
+            }
+        }
+        guard let agentsNode else { throw fail("the trust policy names no agents", root) }
+        var agents: [String: AttestationRequirements] = [:]
+        for (k, v) in agentsNode {
+            guard let name = k.string, name == "*" || AgentName.isValid(name) else { throw fail("'\(Redactor.quote(k.string ?? "?", max: 40))' is not an agent name or \"*\"", k) }
+            guard let entry = v.mapping else { throw fail("agent \(name): a mapping of key, certificateIdentity[Regexp], certificateOidcIssuer, predicateType, builderId, sourceUri", v) }
+            var fields: [String: String] = [:]
+            for (fk, fv) in entry {
+                guard let f = fk.string, entryKeys.contains(f) else {
+                    throw fail("agent \(name): unknown key '\(Redactor.quote(fk.string ?? "?", max: 40))'", fk)
+                }
+                guard let s = fv.string, !s.isEmpty else { throw fail("agent \(name): \(f) is a non-empty string", fv) }
+                fields[f] = s
+            }
+            if fields["certificateIdentity"] != nil && fields["certificateIdentityRegexp"] != nil {
+                throw fail("agent \(name): give certificateIdentity or certificateIdentityRegexp, not both", v)
+            }
+            let identity: IdentityIs.Match? = fields["certificateIdentity"].map { .exact($0) } ?? fields["certificateIdentityRegexp"].map { .regex($0) }
+            if let re = fields["certificateIdentityRegexp"], (try? NSRegularExpression(pattern: re)) == nil {
+                throw fail("agent \(name): certificateIdentityRegexp is not a regular expression", v)
+            }
+            // A signer is required: an entry that names none would let any signature (or none) pass.
+            guard fields["key"] != nil || (identity != nil && fields["certificateOidcIssuer"] != nil) else {
+                throw fail("agent \(name): name the signer: key, or certificateIdentity[Regexp] with certificateOidcIssuer", v)
+            }
+            if (identity == nil) != (fields["certificateOidcIssuer"] == nil) {
+                throw fail("agent \(name): certificateIdentity[Regexp] and certificateOidcIssuer go together", v)
+            }
+            var keyPEM: String?
+            if let k = fields["key"] {
+                guard let pem = try? String(contentsOfFile: resolve(k), encoding: .utf8) else { throw fail("agent \(name): cannot read key \(Redactor.redact(k))", v) }
+                do { _ = try VerifyingKey.load(pem: pem) } catch { throw fail("agent \(name): key \(Redactor.redact(k)): \(error.message)", v) }
+                keyPEM = pem
+            }
+            if let t = fields["predicateType"] {
+                do { _ = try Statement.predicateType(t) } catch { throw fail("agent \(name): predicateType: \(error.message)", v) }
+            }
+            agents[name] = AttestationRequirements(keyPEM: keyPEM, trustedRootPath: trustedRoot, identity: identity, issuer: fields["certificateOidcIssuer"],
+                                                   predicateType: fields["predicateType"], builderID: fields["builderId"], sourceURI: fields["sourceUri"])
+        }
+        return FleetTrustPolicy(agents: agents, sha256: Hex.encode(SHA256.hash(data: bytes)))
+    }
+
+    /// What `agent`'s attestations must show, or nil when the policy says nothing about it.
+    public func requirements(for agent: String) -> AttestationRequirements? { agents[agent] ?? agents["*"] }
+}
+
+/// Verifying an attestation pushed with a release, under the server's trust policy.
+public enum FleetProvenance {
+    public enum Status: String, Sendable { case verified, failed, notChecked = "not-checked" }
+
+    /// Parses and verifies `body` for the release; a body that is not an attestation is a `400`.
+    /// The outcome is always a status with its reasons: a check that could not run is `failed`
+    /// (the policy asked for it) or `not-checked` (no policy applies), never `verified`.
+    static func verify(_ body: Data, agent: String, artifactSHA256: String?, policy: FleetTrustPolicy?, at: String) throws -> StoredAttestation {
+        let document: AttestationDocument
+        do { document = try AttestationDocument.parse(body, path: "body") } catch {
+            throw FleetAPIError(.badRequest, field: "body", "not an attestation (a Sigstore bundle, a DSSE envelope or .intoto.jsonl): \(error.message)\(error.location?.line.map { " (line \($0))" } ?? "")")
+        }
+        let kind: String, predicateType: String
+        switch document {
+        case .bundle(let b):
+            kind = "sigstore-bundle"
+            if case .dsse(let env) = b.content { predicateType = (try? Statement.parse(env.payload))?.predicateType ?? "" } else { predicateType = "" }
+        case .envelopes(let envs):
+            kind = "dsse"
+            predicateType = envs.lazy.compactMap { try? Statement.parse($0.payload).predicateType }.first ?? ""
+        }
+        var stored = StoredAttestation(sha256: Hex.encode(SHA256.hash(data: body)), kind: kind, predicateType: Redactor.quote(predicateType, max: 200),
+                                       status: Status.notChecked.rawValue, reasons: [], policySHA256: policy?.sha256 ?? "", createdAt: at)
+        guard let policy else {
+            stored.reasons = ["the server runs without --trust-policy: nothing to verify the attestation against"]
+            return stored
+        }
+        guard let requirements = policy.requirements(for: agent) else {
+            stored.reasons = ["the trust policy names no signer for agent \(agent) (and has no \"*\" entry)"]
+            return stored
+        }
+        guard let artifactSHA256 else {
+            stored.status = Status.failed.rawValue
+            stored.reasons = ["the release names no artifact digest (give ?artifact=sha256:HEX, or an SBOM whose metadata component has one): the attestation's subject cannot be checked"]
+            return stored
+        }
+        do {
+            let report = try requirements.verify(document, artifact: .digests(["sha256": artifactSHA256]))
+            stored.status = (report.verified ? Status.verified : Status.failed).rawValue
+            stored.reasons = report.passed.map { "passed \($0.check): \($0.detail)" }
+                + (report.failure.map { ["FAILED \($0.check): \($0.reason)"] } ?? [])
+                + report.notRequested.map { "not checked: \($0)" }
+        } catch {
+            // The policy's requirements cannot apply to this attestation (a bare envelope where only
+            // a certificate identity is trusted, say): it cannot pass.
+            stored.status = Status.failed.rawValue
+            stored.reasons = ["FAILED: \(error.message)"]
+        }
+        stored.reasons = stored.reasons.map { Redactor.escapeControls(Redactor.redact($0)) }
+        return stored
+    }
+}
