@@ -50,6 +50,9 @@ import Advisories
             ("GET", "/v1/agents/collector/releases/1.0.0/findings", nil), ("GET", "/v1/findings?severity=high", nil), ("GET", "/v1/findings?severity=x", nil),
             ("GET", "/v1/vulnerabilities/CVE-2099-0001/affected", nil), ("GET", "/v1/agents/collector/releases/1.0.0/drift?from=1.0.0", nil),
             ("GET", "/v1/agents/collector/releases/1.0.0/drift", nil), ("POST", "/v1/advisories/import", Data("{}".utf8)),
+            ("POST", "/v1/agents/collector/releases/1.0.0/attestations", Data("{}".utf8)), ("GET", "/v1/agents/collector/releases/1.0.0/attestations", nil),
+            ("POST", "/v1/agents/collector/releases/1.0.0/policy-results", Data("[]".utf8)), ("GET", "/v1/agents/collector/releases/1.0.0/policy-results", nil),
+            ("GET", "/v1/unverified", nil), ("GET", "/v1/unverified?environment=..", nil),
         ]
         let ops = Self.operations(try Self.document())
         for (method, path, body) in calls {

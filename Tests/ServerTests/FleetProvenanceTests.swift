@@ -1,0 +1,257 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// Issue 16: attestations pushed with a release are verified against the trust policy on ingest, the
+/// status and reasons are stored, and releases running in production whose provenance did not verify
+/// are one query away. Real signatures: the sigstore-conformance keyless bundle (its subject is
+/// `a.txt`) and an envelope `provenant attest` signs with a fresh key.
+@Suite(.serialized) struct FleetProvenanceTests {
+    static let conformanceIssuer = "https://token.actions.githubusercontent.com"
+
+    static func fixture(_ name: String) -> URL {
+        Bundle.module.url(forResource: name, withExtension: nil, subdirectory: "Fixtures/sigstore")!
+    }
+
+    /// A key, a file it attests, and the trust policy naming the key for `remediator` and the
+    /// conformance bundle's GitHub identity for `collector` (and a different identity for `impostor`).
+    struct Setup {
+        let dir: URL
+        let envelope: URL
+        let artifactDigest: String
+        let policy: URL
+    }
+
+    static func setup(in dir: URL) throws -> Setup {
+        let keyBase = dir.appendingPathComponent("fleet").path
+        let gen = try runProcess(provenantBinary, ["key", "generate", "-o", keyBase])
+        try #require(gen.code == 0, "\(gen.err)")
+        let artifact = dir.appendingPathComponent("remediator.bin")
+        try Data("the remediator binary\n".utf8).write(to: artifact)
+        let predicate = dir.appendingPathComponent("predicate.json")
+        try Data(#"{"buildDefinition":{"buildType":"https://example.com/build","externalParameters":{}},"runDetails":{"builder":{"id":"https://ci.example.com/builder"}}}"#.utf8).write(to: predicate)
+        let envelope = dir.appendingPathComponent("remediator.intoto.json")
+        let signed = try runProcess(provenantBinary, ["attest", "--subject", artifact.path, "--type", "slsaprovenance1", "--predicate", predicate.path,
+                                                      "--key", keyBase + ".key", "-o", envelope.path])
+        try #require(signed.code == 0, "\(signed.err)")
+        let digest = try runProcess("sha256sum", [artifact.path]).out.prefix(64)
+        let policy = dir.appendingPathComponent("trust.yaml")
+        try Data("""
+            agents:
+              collector:
+                certificateIdentityRegexp: ^https://github\\.com/sigstore-conformance/
+                certificateOidcIssuer: \(conformanceIssuer)
+                predicateType: slsaprovenance1
+              remediator:
+                key: fleet.pub
+                predicateType: slsaprovenance1
+                builderId: https://ci.example.com/builder
+              impostor:
+                certificateIdentity: https://github.com/acme/impostor/.github/workflows/release.yml@refs/heads/main
+                certificateOidcIssuer: \(conformanceIssuer)
+
+            """.utf8).write(to: policy)
+        return Setup(dir: dir, envelope: envelope, artifactDigest: "sha256:" + digest, policy: policy)
+    }
+
+    @Test(arguments: FleetBackend.allCases) func attestationsAreVerifiedOnIngestAndUnverifiedProductionIsListed(_ backend: FleetBackend) async throws {
+        let dir = try scratchDirectory("provenance")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let setup = try Self.setup(in: dir)
+        let s = try FleetServerProcess(["--trust-policy", setup.policy.path], backend: backend)
+        let admin = try s.token("admin")
+        let read = try s.token("read")
+        let sbom = try FleetFixtures.sbom("package-lock-v3.json", format: "cyclonedx-json", in: s.dir)
+        let bundle = try Data(contentsOf: Self.fixture("happy-path-intoto-in-dsse-v3.sigstore.json"))
+        let aTxt = "sha256:a0cfc71271d6e278e57cd332ff957c3f7043fdda354c4cbb190a30d56efa01bf"
+
+        // Releases: each names the artifact its attestations must be about.
+        for (agent, artifact) in [("collector", aTxt), ("impostor", aTxt), ("stranger", aTxt), ("remediator", setup.artifactDigest), ("bare", aTxt)] {
+            let r = try await s.call("POST", "/v1/agents/\(agent)/releases/1.0.0?artifact=\(artifact)", token: admin, body: sbom)
+            #expect(r.status == 201, "\(agent): \(String(decoding: r.body, as: UTF8.self))")
+            let d = try await s.call("POST", "/v1/deployments", token: admin,
+                                     body: Data(#"{"agent":"\#(agent)","version":"1.0.0","environment":"production","cluster":"eu-1"}"#.utf8))
+            #expect(d.status == 201)
+        }
+
+        // Keyless: the conformance bundle, signed by the sigstore-conformance workflow, verifies for collector.
+        let good = try await s.call("POST", "/v1/agents/collector/releases/1.0.0/attestations", token: admin, body: bundle)
+        #expect(good.status == 201 && good.json["status"] as? String == "verified", "\(String(decoding: good.body, as: UTF8.self))")
+        let reasons = good.json["reasons"] as? [String] ?? []
+        #expect(reasons.contains { $0.hasPrefix("passed identity") } && reasons.contains { $0.hasPrefix("passed transparency log") })
+        #expect(reasons.contains { $0.hasPrefix("passed predicate type") })
+        #expect(reasons.contains("not checked: builder id"), "what was not asked is said so: \(reasons)")
+        let again = try await s.call("POST", "/v1/agents/collector/releases/1.0.0/attestations", token: admin, body: bundle)
+        #expect(again.status == 200 && again.json["sha256"] as? String == good.json["sha256"] as? String)
+
+        // The same bundle fails for an agent whose policy names another identity, and is not checked
+        // for an agent the policy does not name.
+        let wrong = try await s.call("POST", "/v1/agents/impostor/releases/1.0.0/attestations", token: admin, body: bundle)
+        #expect(wrong.status == 201 && wrong.json["status"] as? String == "failed")
+        #expect((wrong.json["reasons"] as? [String] ?? []).contains { $0.hasPrefix("FAILED identity") }, "\(wrong.json)")
+        let unnamed = try await s.call("POST", "/v1/agents/stranger/releases/1.0.0/attestations", token: admin, body: bundle)
+        #expect(unnamed.status == 201 && unnamed.json["status"] as? String == "not-checked")
+        #expect((unnamed.json["reasons"] as? [String])?.first?.contains("names no signer for agent stranger") == true)
+
+        // Managed key: the envelope `attest` signed verifies for remediator; the keyless bundle does not.
+        let envelope = try Data(contentsOf: setup.envelope)
+        let keyed = try await s.call("POST", "/v1/agents/remediator/releases/1.0.0/attestations", token: admin, body: envelope)
+        #expect(keyed.status == 201 && keyed.json["status"] as? String == "verified", "\(keyed.json)")
+        #expect((keyed.json["reasons"] as? [String] ?? []).contains { $0.hasPrefix("passed builder id") })
+        let notTheKey = try await s.call("POST", "/v1/agents/remediator/releases/1.0.0/attestations", token: admin, body: bundle)
+        #expect(notTheKey.json["status"] as? String == "failed", "\(notTheKey.json)")
+        // An envelope whose subject is another artifact fails on the subject, even with the right key.
+        let elsewhere = try await s.call("POST", "/v1/agents/impostor/releases/1.0.0/attestations", token: admin, body: envelope)
+        #expect(elsewhere.json["status"] as? String == "failed")
+
+        // Bad bodies are refused and nothing is stored; an unknown release is 404.
+        let before = try await s.call("GET", "/v1/agents/collector/releases/1.0.0/attestations", token: read)
+        #expect((before.json["attestations"] as? [Any])?.count == 1)
+        for bad in ["{}", "[1]", "not json", #"{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json"}"#] {
+            let r = try await s.call("POST", "/v1/agents/collector/releases/1.0.0/attestations", token: admin, body: Data(bad.utf8))
+            #expect(r.status == 400 && r.errorField == "body", "\(bad): \(r.status)")
+        }
+        let after = try await s.call("GET", "/v1/agents/collector/releases/1.0.0/attestations", token: read)
+        #expect((after.json["attestations"] as? [Any])?.count == 1)
+        #expect(try await s.call("POST", "/v1/agents/collector/releases/9.9.9/attestations", token: admin, body: bundle).status == 404)
+        let otherAgent = try s.token("ingest:remediator")
+        #expect(try await s.call("POST", "/v1/agents/collector/releases/1.0.0/attestations", token: otherAgent, body: bundle).status == 403)
+
+        // The release says what its provenance is; production lists every release that did not verify.
+        #expect(try await s.call("GET", "/v1/agents/collector/releases/1.0.0", token: read).json["provenance"] as? String == "verified")
+        #expect(try await s.call("GET", "/v1/agents/bare/releases/1.0.0", token: read).json["provenance"] as? String == "none")
+        let unverified = try await s.call("GET", "/v1/unverified", token: read)
+        #expect(unverified.status == 200 && unverified.json["environment"] as? String == "production")
+        let listed = (unverified.json["releases"] as? [[String: Any]] ?? []).map { "\($0["agent"] as? String ?? "") \($0["provenance"] as? String ?? "")" }
+        #expect(listed == ["bare none", "impostor failed", "stranger not-checked"], "\(listed)")
+        let staging = try await s.call("GET", "/v1/unverified?environment=staging", token: read)
+        #expect((staging.json["releases"] as? [Any])?.isEmpty == true)
+        #expect(try await s.call("GET", "/v1/unverified?env=production", token: read).status == 400)
+    }
+
+    @Test(arguments: FleetBackend.allCases) func aReleaseWithoutAnArtifactDigestCannotVerify(_ backend: FleetBackend) async throws {
+        let dir = try scratchDirectory("provenance")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let setup = try Self.setup(in: dir)
+        let s = try FleetServerProcess(["--trust-policy", setup.policy.path], backend: backend)
+        let admin = try s.token("admin")
+        let sbom = try FleetFixtures.sbom("package-lock-v3.json", format: "cyclonedx-json", in: s.dir)
+        #expect(try await s.call("POST", "/v1/agents/collector/releases/1.0.0", token: admin, body: sbom).status == 201)
+        let bundle = try Data(contentsOf: Self.fixture("happy-path-intoto-in-dsse-v3.sigstore.json"))
+        let r = try await s.call("POST", "/v1/agents/collector/releases/1.0.0/attestations", token: admin, body: bundle)
+        #expect(r.json["status"] as? String == "failed")
+        #expect((r.json["reasons"] as? [String])?.first?.contains("names no artifact digest") == true)
+
+        // The SBOM's own metadata component names the artifact: its hash counts, and a different
+        // ?artifact= is refused.
+        var doc = try #require(try JSONSerialization.jsonObject(with: sbom) as? [String: Any])
+        var metadata = doc["metadata"] as? [String: Any] ?? [:]
+        var component = metadata["component"] as? [String: Any] ?? ["type": "application", "name": "collector"]
+        component["hashes"] = [["alg": "SHA-256", "content": "a0cfc71271d6e278e57cd332ff957c3f7043fdda354c4cbb190a30d56efa01bf"]]
+        metadata["component"] = component
+        doc["metadata"] = metadata
+        let named = try JSONSerialization.data(withJSONObject: doc)
+        let clash = try await s.call("POST", "/v1/agents/collector/releases/2.0.0?artifact=sha256:" + String(repeating: "0", count: 64), token: admin, body: named)
+        #expect(clash.status == 400 && clash.errorField == "artifact")
+        #expect(try await s.call("POST", "/v1/agents/collector/releases/2.0.0", token: admin, body: named).status == 201)
+        let ok = try await s.call("POST", "/v1/agents/collector/releases/2.0.0/attestations", token: admin, body: bundle)
+        #expect(ok.json["status"] as? String == "verified", "\(ok.json)")
+        #expect(try await s.call("GET", "/v1/agents/collector/releases/2.0.0", token: admin).json["artifactSHA256"] as? String
+                == "a0cfc71271d6e278e57cd332ff957c3f7043fdda354c4cbb190a30d56efa01bf")
+    }
+
+    @Test func withoutATrustPolicyAttestationsAreNotChecked() async throws {
+        let s = try FleetServerProcess()
+        let admin = try s.token("admin")
+        let sbom = try FleetFixtures.sbom("package-lock-v3.json", format: "cyclonedx-json", in: s.dir)
+        let aTxt = "sha256:a0cfc71271d6e278e57cd332ff957c3f7043fdda354c4cbb190a30d56efa01bf"
+        #expect(try await s.call("POST", "/v1/agents/collector/releases/1.0.0?artifact=\(aTxt)", token: admin, body: sbom).status == 201)
+        let bundle = try Data(contentsOf: Self.fixture("happy-path-intoto-in-dsse-v3.sigstore.json"))
+        let r = try await s.call("POST", "/v1/agents/collector/releases/1.0.0/attestations", token: admin, body: bundle)
+        #expect(r.json["status"] as? String == "not-checked")
+        #expect(try await s.call("GET", "/v1/agents/collector/releases/1.0.0", token: admin).json["provenance"] as? String == "not-checked")
+    }
+
+    @Test func aTrustPolicyThatNamesNoSignerStopsTheServer() throws {
+        let dir = try scratchDirectory("trust")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        for (text, line, words) in [("agents:\n  collector:\n    predicateType: slsaprovenance1\n", 3, "name the signer"),
+                                    ("agents:\n  collector:\n    key: fleet.pub\n    colour: blue\n", 4, "unknown key 'colour'"),
+                                    ("agent:\n  collector: {}\n", 1, "unknown key 'agent'"),
+                                    ("agents:\n  collector:\n    key: missing.pub\n", 3, "cannot read key")] {
+            let policy = dir.appendingPathComponent("trust.yaml")
+            try Data(text.utf8).write(to: policy)
+            let r = try runProcess(provenantBinary, ["server", "--database", "sqlite:" + dir.appendingPathComponent("f.sqlite").path,
+                                                     "--listen", "127.0.0.1:0", "--trust-policy", policy.path])
+            #expect(r.code == 2, "\(text): \(r.err)")
+            #expect(r.err.contains("trust.yaml:\(line)") && r.err.contains(words), "\(text): \(r.err)")
+        }
+    }
+
+    @Test(arguments: FleetBackend.allCases) func policyResultsAndNotCheckedComponentsAreKeptWithTheRelease(_ backend: FleetBackend) async throws {
+        let s = try FleetServerProcess(backend: backend)
+        let ingest = try s.token("ingest:collector")
+        let read = try s.token("read")
+        let sbomPath = s.dir.appendingPathComponent("push.cdx.json")
+        try FleetFixtures.sbom("package-lock-v3.json", format: "cyclonedx-json", in: s.dir).write(to: sbomPath)
+        // Real policy results: a privileged pod, checked by `policy check`.
+        let pod = s.dir.appendingPathComponent("pod.yaml")
+        try Data("""
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: collector}
+            spec:
+              hostNetwork: true
+              containers:
+              - name: agent
+                image: registry.example.com/collector@sha256:\(String(repeating: "a", count: 64))
+                securityContext: {privileged: true}
+
+            """.utf8).write(to: pod)
+        let check = try runProcess(provenantBinary, ["policy", "check", pod.path, "--format", "json"])
+        let results = s.dir.appendingPathComponent("policy.json")
+        try Data(check.out.utf8).write(to: results)
+        let pushed = try runProcess(provenantBinary, ["push", "--server", s.base, "--agent", "collector", "--version", "1.0.0",
+                                                      "--policy-results", results.path, "--deployment", "production", sbomPath.path],
+                                    env: ["PROVENANT_SERVER_TOKEN": ingest])
+        #expect(pushed.code == 0, "\(pushed.err)")
+        let stored = try await s.call("GET", "/v1/agents/collector/releases/1.0.0/policy-results", token: read)
+        let list = stored.json["policyResults"] as? [[String: Any]] ?? []
+        #expect(list.count == (try JSONSerialization.jsonObject(with: Data(check.out.utf8)) as? [Any])?.count && !list.isEmpty)
+        #expect(list.first?["severity"] as? String == "critical" && list.contains { $0["rule"] as? String == "pss:privileged" }, "\(list)")
+        #expect(list.contains { ($0["location"] as? String)?.hasSuffix("pod.yaml:9") == true }, "\(list)")
+        // Malformed results are refused and the stored ones stay.
+        for bad in [#"{"rule":"x"}"#, #"[{"rule":"x"}]"#, #"[{"rule":"x","severity":"dire"}]"#] {
+            let r = try await s.call("POST", "/v1/agents/collector/releases/1.0.0/policy-results", token: ingest, body: Data(bad.utf8))
+            #expect(r.status == 400 && r.errorField == "body", "\(bad)")
+        }
+        #expect((try await s.call("GET", "/v1/agents/collector/releases/1.0.0/policy-results", token: read).json["policyResults"] as? [Any])?.count == list.count)
+
+        // The advisory database is empty: every component is listed as not checked, never clean.
+        let findings = try await s.call("GET", "/v1/agents/collector/releases/1.0.0/findings", token: read)
+        #expect((findings.json["findings"] as? [Any])?.isEmpty == true)
+        let notChecked = findings.json["notChecked"] as? [[String: Any]] ?? []
+        let components = (try await s.call("GET", "/v1/agents/collector/releases/1.0.0/components", token: read).json["components"] as? [Any])?.count ?? 0
+        #expect(notChecked.map { $0["group"] as? String } == ["npm"] && notChecked.first?["packages"] as? Int == components && components > 0, "\(notChecked)")
+    }
+
+    @Test func pushAttachesAttestationsAndFailsWhenOneDoesNotVerify() async throws {
+        let dir = try scratchDirectory("provenance")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let setup = try Self.setup(in: dir)
+        let s = try FleetServerProcess(["--trust-policy", setup.policy.path])
+        let ingest = try s.token("ingest")
+        let sbomPath = s.dir.appendingPathComponent("push.cdx.json")
+        try FleetFixtures.sbom("package-lock-v3.json", format: "cyclonedx-json", in: s.dir).write(to: sbomPath)
+        let ok = try runProcess(provenantBinary, ["push", "--server", s.base, "--agent", "remediator", "--version", "1.0.0", "--artifact-digest", setup.artifactDigest,
+                                                  "--attestation", setup.envelope.path, sbomPath.path], env: ["PROVENANT_SERVER_TOKEN": ingest])
+        #expect(ok.code == 0 && ok.err.contains("remediator.intoto.json: verified"), "\(ok.err)")
+        let bad = try runProcess(provenantBinary, ["push", "--server", s.base, "--agent", "impostor", "--version", "1.0.0", "--artifact-digest", setup.artifactDigest,
+                                                   "--attestation", setup.envelope.path, sbomPath.path], env: ["PROVENANT_SERVER_TOKEN": ingest])
+        #expect(bad.code == 1 && bad.err.contains(": failed"), "\(bad.err)")
+        let missing = try runProcess(provenantBinary, ["push", "--server", s.base, "--agent", "impostor", "--version", "2.0.0",
+                                                       "--attestation", dir.appendingPathComponent("nope").path, sbomPath.path], env: ["PROVENANT_SERVER_TOKEN": ingest])
+        #expect(missing.code == 2)
+        #expect(try await s.call("GET", "/v1/agents/impostor/releases/2.0.0", token: try s.token("read")).status == 404, "nothing is sent when a file is unreadable")
+    }
+}
