@@ -182,6 +182,16 @@ public struct UnverifiedRelease: Sendable, Codable, Equatable {
     public var attestations: [StoredAttestation]
 }
 
+/// What runs where, with the provenance of what runs.
+public struct DeploymentRow: Sendable, Codable, Equatable {
+    public var agent: String
+    public var version: String
+    public var environment: String
+    public var cluster: String
+    public var provenance: String
+    public var updatedAt: String
+}
+
 public enum AttestationInsert: Sendable, Equatable {
     case created(StoredAttestation)
     /// The same bytes were attached before: the stored outcome.

@@ -119,6 +119,16 @@ public enum FleetSchema {
             PRIMARY KEY (release_id, position)
         );
         """,
+        // Browser sessions for the web pages: a one-time sign-in link, or the session it becomes, each
+        // stored as a SHA-256 of its secret with the token it acts for and when it expires.
+        """
+        CREATE TABLE sessions (
+            hash TEXT NOT NULL PRIMARY KEY,
+            kind TEXT NOT NULL,
+            token_hash TEXT NOT NULL,
+            expires_at TEXT NOT NULL
+        );
+        """,
     ]
 
     /// A release's provenance status, from its attestations (`r` is the release): one SQL

@@ -39,7 +39,22 @@ struct BearerAuthMiddleware: RouterMiddleware {
     let limiter: RateLimiter
 
     func handle(_ request: Request, context: FleetContext, next: (Request, FleetContext) async throws -> Response) async throws -> Response {
-        if request.uri.path == "/healthz" { return try await next(request, context) }
+        if request.uri.path == "/healthz" || FleetWeb.isSignIn(request) { return try await next(request, context) }
+        if FleetWeb.isPage(request) && request.headers[.authorization] == nil {
+            // A page read with the session cookie; without a valid one the page answers with the sign-in form.
+            var context = context
+            if let secret = FleetWeb.sessionCookie(request), TokenHash.isWellFormed(secret),
+               let session = try await store.session(hash: TokenHash.hash(secret), now: FleetClock.now()) {
+                guard await limiter.allow(session.tokenHash) else {
+                    var e = FleetAPIError(.tooManyRequests, field: "authorization", "this session's request rate is spent; retry later")
+                    e.headers[.retryAfter] = "1"
+                    throw e
+                }
+                context.scope = session.scope
+                context.tokenHash = session.tokenHash
+            }
+            return try await next(request, context)
+        }
         guard let header = request.headers[.authorization] else { throw FleetAPIError.unauthorized("a bearer token is required") }
         let parts = header.split(separator: " ", maxSplits: 1)
         guard parts.count == 2, parts[0].lowercased() == "bearer" else { throw FleetAPIError.unauthorized("the Authorization header is not 'Bearer TOKEN'") }
@@ -96,7 +111,8 @@ public struct FleetServer: Sendable {
         self.store = store; self.advisories = advisories; self.options = options; self.trustPolicy = trustPolicy
     }
 
-    public func router() -> Router<FleetContext> {
+    /// The routes; `secureCookies` marks session cookies `Secure` (the server runs over TLS).
+    public func router(secureCookies: Bool = false) -> Router<FleetContext> {
         let router = Router(context: FleetContext.self)
         router.add(middleware: StoreOutageMiddleware())
         router.add(middleware: BearerAuthMiddleware(store: store, limiter: RateLimiter(perSecond: options.requestsPerSecond, burst: options.burst)))
@@ -294,6 +310,7 @@ public struct FleetServer: Sendable {
             try Self.requireRead(context)
             return FleetJSON.response(try await FleetComponentQuery(request.uri.queryParameters).answer(store))
         }
+        FleetWeb.addRoutes(to: router, store: store, advisories: advisories, secureCookies: secureCookies)
         return router
     }
 
@@ -346,7 +363,7 @@ public struct FleetServer: Sendable {
                     onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
         // A connection idle for 30 s (a request head that never ends, say) is closed.
         let http1 = HTTPServerBuilder.http1(configuration: .init(idleTimeout: .seconds(30)))
-        let app = Application(router: router(), server: try tls.map { try .tls(http1, tlsConfiguration: $0.configuration) } ?? http1,
+        let app = Application(router: router(secureCookies: tls != nil), server: try tls.map { try .tls(http1, tlsConfiguration: $0.configuration) } ?? http1,
                               configuration: .init(address: .hostname(host, port: port), serverName: "provenant"),
                               onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) }, logger: logger)
         try await app.runService()

@@ -52,6 +52,14 @@ public protocol FleetStore: Sendable {
     func replacePolicyResults(agent: String, version: String, _ results: [StoredPolicyResult], at: String) async throws -> Bool
     /// A release's policy-check results, worst first; nil when the release is unknown.
     func policyResults(agent: String, version: String) async throws -> [StoredPolicyResult]?
+    /// Every deployment with its release's provenance, by environment, agent and cluster.
+    func deployments() async throws -> [DeploymentRow]
+    /// Stores a browser session or one-time sign-in link (`kind` `session` or `link`).
+    func createSession(hash: String, kind: String, tokenHash: String, expiresAt: String) async throws
+    /// The token hash a link was made for, deleting the link (it is used once); nil when unknown or expired.
+    func consumeLink(hash: String, now: String) async throws -> String?
+    /// The scope and token hash a session acts for; nil when unknown, expired, or its token is gone.
+    func session(hash: String, now: String) async throws -> (scope: TokenScope, tokenHash: String)?
     /// Releases deployed in `environment` with no attestation that verified, by agent and version.
     func unverified(environment: String) async throws -> [UnverifiedRelease]
 }

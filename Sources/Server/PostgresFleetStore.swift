@@ -522,6 +522,55 @@ public final class PostgresFleetStore: FleetStore {
         }
     }
 
+    public func deployments() async throws -> [DeploymentRow] {
+        let logger = self.logger
+        return try await timed { [client] in
+            var out: [DeploymentRow] = []
+            for try await (agent, version, env, cluster, updated, provenance) in try await client.query("""
+                SELECT a.name, r.version, d.environment, d.cluster, d.updated_at, \(unescaped: FleetSchema.provenanceSQL)
+                FROM deployments d JOIN releases r ON r.id = d.release_id JOIN agents a ON a.id = r.agent_id
+                ORDER BY d.environment COLLATE "C", a.name COLLATE "C", d.cluster COLLATE "C"
+                """, logger: logger).decode((String, String, String, String, String, String).self) {
+                out.append(DeploymentRow(agent: agent, version: version, environment: env, cluster: cluster, provenance: provenance, updatedAt: updated))
+            }
+            return out
+        }
+    }
+
+    public func createSession(hash: String, kind: String, tokenHash: String, expiresAt: String) async throws {
+        let logger = self.logger
+        try await timed { [client] in
+            try await client.query("INSERT INTO sessions (hash, kind, token_hash, expires_at) VALUES (\(hash), \(kind), \(tokenHash), \(expiresAt))", logger: logger)
+        }
+    }
+
+    public func consumeLink(hash: String, now: String) async throws -> String? {
+        let logger = self.logger
+        return try await timed { [client] in
+            try await client.query("DELETE FROM sessions WHERE expires_at <= \(now)", logger: logger)
+            // DELETE … RETURNING: of two uses of one link at once, one gets it.
+            for try await (stored, token) in try await client.query("DELETE FROM sessions WHERE hash = \(hash) AND kind = 'link' RETURNING hash, token_hash",
+                                                                     logger: logger).decode((String, String).self) {
+                return TokenHash.equal(stored, hash) ? token : nil
+            }
+            return nil
+        }
+    }
+
+    public func session(hash: String, now: String) async throws -> (scope: TokenScope, tokenHash: String)? {
+        let logger = self.logger
+        return try await timed { [client] in
+            for try await (stored, token, scope, agent) in try await client.query("""
+                SELECT s.hash, s.token_hash, t.scope, t.agent FROM sessions s JOIN tokens t ON t.hash = s.token_hash
+                WHERE s.hash = \(hash) AND s.kind = 'session' AND s.expires_at > \(now)
+                """, logger: logger).decode((String, String, String, String?).self) {
+                guard TokenHash.equal(stored, hash), let kind = TokenScope.Kind(rawValue: scope) else { return nil }
+                return (TokenScope(kind: kind, agent: agent), token)
+            }
+            return nil
+        }
+    }
+
     public func affected(advisoryIDs: [String]) async throws -> [AffectedRelease] {
         let logger = self.logger
         return try await timed { [client] in

@@ -395,4 +395,45 @@ public final class SQLiteFleetStore: FleetStore {
             return order.compactMap { out[$0] }
         }
     }
+
+    public func deployments() async throws -> [DeploymentRow] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT a.name, r.version, d.environment, d.cluster, d.updated_at, \(FleetSchema.provenanceSQL) AS provenance
+                FROM deployments d JOIN releases r ON r.id = d.release_id JOIN agents a ON a.id = r.agent_id
+                ORDER BY d.environment, a.name, d.cluster
+                """).map {
+                DeploymentRow(agent: $0["name"], version: $0["version"], environment: $0["environment"], cluster: $0["cluster"],
+                              provenance: $0["provenance"], updatedAt: $0["updated_at"])
+            }
+        }
+    }
+
+    public func createSession(hash: String, kind: String, tokenHash: String, expiresAt: String) async throws {
+        try await pool.write { db in
+            try db.execute(sql: "INSERT INTO sessions (hash, kind, token_hash, expires_at) VALUES (?, ?, ?, ?)", arguments: [hash, kind, tokenHash, expiresAt])
+        }
+    }
+
+    public func consumeLink(hash: String, now: String) async throws -> String? {
+        try await pool.write { db in
+            // Expired sessions and links go on every sign-in, so the table does not grow.
+            try db.execute(sql: "DELETE FROM sessions WHERE expires_at <= ?", arguments: [now])
+            guard let row = try Row.fetchOne(db, sql: "SELECT hash, token_hash FROM sessions WHERE hash = ? AND kind = 'link'", arguments: [hash]),
+                  TokenHash.equal(row["hash"] as String, hash) else { return nil }
+            try db.execute(sql: "DELETE FROM sessions WHERE hash = ?", arguments: [hash])
+            return row["token_hash"]
+        }
+    }
+
+    public func session(hash: String, now: String) async throws -> (scope: TokenScope, tokenHash: String)? {
+        try await pool.read { db in
+            guard let row = try Row.fetchOne(db, sql: """
+                SELECT s.hash, s.token_hash, t.scope, t.agent FROM sessions s JOIN tokens t ON t.hash = s.token_hash
+                WHERE s.hash = ? AND s.kind = 'session' AND s.expires_at > ?
+                """, arguments: [hash, now]),
+                  TokenHash.equal(row["hash"] as String, hash), let kind = TokenScope.Kind(rawValue: row["scope"]) else { return nil }
+            return (TokenScope(kind: kind, agent: row["agent"]), row["token_hash"])
+        }
+    }
 }

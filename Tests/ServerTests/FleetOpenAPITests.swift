@@ -28,7 +28,8 @@ import Advisories
         let store = try SQLiteFleetStore(path: dir.appendingPathComponent("db.sqlite").path)
         let osv = try AdvisoryStore(path: dir.appendingPathComponent("osv.sqlite").path)
         let routed = Set(FleetServer(store: store, advisories: FleetAdvisories(database: osv, store: store, webhook: nil)).router().routes.map { r in
-            "\(r.method) " + "\(r.path)".split(separator: "/").map { $0.hasPrefix(":") ? "{\($0.dropFirst())}" : String($0) }.reduce("") { $0 + "/" + $1 }
+            let path = "\(r.path)".split(separator: "/").map { $0.hasPrefix(":") ? "{\($0.dropFirst())}" : String($0) }.reduce("") { $0 + "/" + $1 }
+            return "\(r.method) " + (path.isEmpty ? "/" : path)
         })
         let documented = Set(Self.operations(doc).keys)
         #expect(routed == documented, "routed only: \(routed.subtracting(documented).sorted()); documented only: \(documented.subtracting(routed).sorted())")
@@ -53,11 +54,14 @@ import Advisories
             ("POST", "/v1/agents/collector/releases/1.0.0/attestations", Data("{}".utf8)), ("GET", "/v1/agents/collector/releases/1.0.0/attestations", nil),
             ("POST", "/v1/agents/collector/releases/1.0.0/policy-results", Data("[]".utf8)), ("GET", "/v1/agents/collector/releases/1.0.0/policy-results", nil),
             ("GET", "/v1/unverified", nil), ("GET", "/v1/unverified?environment=..", nil),
+            ("GET", "/", nil), ("GET", "/ui/agents/collector/releases/1.0.0", nil), ("GET", "/ui/agents/nobody/releases/1.0.0", nil),
+            ("GET", "/ui/vulnerabilities/CVE-2099-0001", nil), ("POST", "/v1/sessions", nil), ("GET", "/session/pvt_unknown", nil),
+            ("POST", "/session", Data("token=nope".utf8)),
         ]
         let ops = Self.operations(try Self.document())
         for (method, path, body) in calls {
             let template = path.split(separator: "?")[0].replacingOccurrences(of: "collector", with: "{agent}").replacingOccurrences(of: "nobody", with: "{agent}")
-                .replacingOccurrences(of: "/releases/1.0.0", with: "/releases/{version}").replacingOccurrences(of: "CVE-2099-0001", with: "{id}")
+                .replacingOccurrences(of: "/releases/1.0.0", with: "/releases/{version}").replacingOccurrences(of: "CVE-2099-0001", with: "{id}").replacingOccurrences(of: "/session/pvt_unknown", with: "/session/{link}")
             let op = try #require(ops["\(method) \(template)"], "\(method) \(template) is not documented")
             let statuses = Set((op["responses"] as? [String: Any] ?? [:]).keys)
             let answer = try await s.call(method, path, token: admin, body: body)

@@ -1,0 +1,144 @@
+import Crypto
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import ProvenantCore
+
+/// The web pages' routes and browser sessions. A browser never holds a token: it signs in with one
+/// (a form, or a one-time link made with the API) and gets a session cookie that is good for reading
+/// pages only: every other route still wants the bearer token, so a page cannot be made to write.
+enum FleetWeb {
+    static let cookieName = "provenant_session"
+    static let referrerPolicy = HTTPField.Name("Referrer-Policy")!
+    static let sessionLifetime: TimeInterval = 8 * 3600
+    static let linkLifetime: TimeInterval = 120
+
+    /// The pages: GET `/` and `/ui/…`.
+    static func isPage(_ request: Request) -> Bool {
+        request.method == .get && (request.uri.path == "/" || request.uri.path.hasPrefix("/ui/"))
+    }
+
+    /// Sign-in routes authenticate by what they are given, not by a bearer token.
+    static func isSignIn(_ request: Request) -> Bool {
+        (request.method == .post && request.uri.path == "/session") || (request.method == .get && request.uri.path.hasPrefix("/session/"))
+    }
+
+    /// The session cookie's value, when the request carries one.
+    static func sessionCookie(_ request: Request) -> String? {
+        for header in request.headers[values: .cookie] {
+            for part in header.split(separator: ";") {
+                let kv = part.trimmingCharacters(in: .whitespaces)
+                if kv.hasPrefix(cookieName + "=") { return String(kv.dropFirst(cookieName.count + 1)) }
+            }
+        }
+        return nil
+    }
+
+    static func timestamp(_ offset: TimeInterval) -> String {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime]
+        return f.string(from: Date().addingTimeInterval(offset))
+    }
+
+    /// The stylesheet is inline, allowed by its hash: no other style, no script, no frame, no form but ours.
+    static let contentSecurityPolicy: String = {
+        let hash = Data(SHA256.hash(data: Data(FleetPages.stylesheet.utf8))).base64EncodedString()
+        return "default-src 'none'; style-src 'sha256-\(hash)'; img-src 'none'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    }()
+
+    static func html(_ text: String, status: HTTPResponse.Status = .ok) -> Response {
+        Response(status: status, headers: [
+            .contentType: "text/html; charset=utf-8", .contentSecurityPolicy: contentSecurityPolicy, .xContentTypeOptions: "nosniff",
+            FleetWeb.referrerPolicy: "no-referrer", .cacheControl: "no-store",
+        ], body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    static func signInPage(_ message: String) -> Response {
+        html(FleetPages.signIn(message: message), status: .unauthorized)
+    }
+
+    /// A new session for the token with `tokenHash`: its cookie, and a redirect to `next`.
+    static func startSession(_ store: any FleetStore, tokenHash: String, next: String, secure: Bool) async throws -> Response {
+        let secret = TokenHash.generate()
+        try await store.createSession(hash: TokenHash.hash(secret), kind: "session", tokenHash: tokenHash, expiresAt: timestamp(sessionLifetime))
+        let cookie = "\(cookieName)=\(secret); Path=/; HttpOnly; SameSite=Strict; Max-Age=\(Int(sessionLifetime))" + (secure ? "; Secure" : "")
+        return Response(status: .seeOther, headers: [.location: next, .setCookie: cookie, .cacheControl: "no-store", FleetWeb.referrerPolicy: "no-referrer"])
+    }
+
+    /// Only a path on this server: `/x`, never `//host` or a URL.
+    static func localPath(_ s: String?) -> String {
+        guard let s, s.hasPrefix("/"), !s.hasPrefix("//"), !s.contains("\\"),
+              s.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7f }), s.utf8.count <= 512 else { return "/" }
+        return s
+    }
+
+    static func addRoutes(to router: Router<FleetContext>, store: any FleetStore, advisories: FleetAdvisories, secureCookies: Bool) {
+        @Sendable func reader(_ context: FleetContext) -> Bool { context.scope?.mayRead == true }
+
+        router.get("/") { _, context in
+            guard reader(context) else { return signInPage(context.scope == nil ? "Sign in to see the fleet." : "This token may not read.") }
+            let fleet = FleetPages.Fleet(agents: try await store.agents(), deployments: try await store.deployments(),
+                                         findings: try await store.findings(minimumRank: SeverityLevel.unknown.rawValue))
+            return html(FleetPages.fleet(fleet))
+        }
+        router.get("/ui/agents/:agent/releases/:version") { _, context in
+            guard reader(context) else { return signInPage(context.scope == nil ? "Sign in to see this release." : "This token may not read.") }
+            guard let agent = context.parameters.get("agent"), let version = context.parameters.get("version"),
+                  AgentName.isValid(agent), AgentName.isValid(version),
+                  let summary = try await store.release(agent: agent, version: version),
+                  let components = try await store.components(agent: agent, version: version),
+                  let findings = try await store.findings(agent: agent, version: version),
+                  let sources = try await store.sources(agent: agent, version: version),
+                  let attestations = try await store.attestations(agent: agent, version: version),
+                  let policy = try await store.policyResults(agent: agent, version: version) else {
+                return html(FleetPages.notFound("No such release."), status: .notFound)
+            }
+            return html(FleetPages.release(.init(summary: summary, components: components, findings: findings, notChecked: try advisories.notChecked(sources),
+                                                 attestations: attestations, policy: policy)))
+        }
+        router.get("/ui/vulnerabilities/:id") { _, context in
+            guard reader(context) else { return signInPage(context.scope == nil ? "Sign in to see this vulnerability." : "This token may not read.") }
+            guard let id = context.parameters.get("id"), FleetServer.isAdvisoryID(id) else {
+                return html(FleetPages.notFound("Not an OSV, CVE or GHSA id."), status: .notFound)
+            }
+            let ids = try advisories.ids(for: id)
+            guard !ids.isEmpty else { return html(FleetPages.notFound("The server's advisory database knows no advisory \(id)."), status: .notFound) }
+            return html(FleetPages.vulnerability(id: id, advisories: ids, affected: try await store.affected(advisoryIDs: ids)))
+        }
+        // The sign-in form: a read or admin token, as `application/x-www-form-urlencoded`.
+        router.post("/session") { request, _ in
+            var request = request
+            let body = (try? await request.collectBody(upTo: 4096)).map { String(buffer: $0) } ?? ""
+            var token = ""
+            for pair in body.split(separator: "&") where pair.hasPrefix("token=") {
+                token = String(pair.dropFirst(6)).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? ""
+            }
+            token = token.trimmingCharacters(in: .whitespaces)
+            guard TokenHash.isWellFormed(token), let scope = try await store.token(hash: TokenHash.hash(token)) else {
+                return signInPage("That is not a token this server knows.")
+            }
+            guard scope.mayRead else { return signInPage("This token may not read; sign in with a read or admin token.") }
+            return try await startSession(store, tokenHash: TokenHash.hash(token), next: "/", secure: secureCookies)
+        }
+        // A one-time sign-in link for a browser, made with a bearer token: `provenant` prints it, a
+        // test opens it in Chromium. It works once, within two minutes.
+        router.post("/v1/sessions") { _, context in
+            try FleetServer.requireRead(context)
+            guard let tokenHash = context.tokenHash else { throw FleetAPIError.unauthorized("a bearer token is required") }
+            let secret = TokenHash.generate()
+            let expires = timestamp(linkLifetime)
+            try await store.createSession(hash: TokenHash.hash(secret), kind: "link", tokenHash: tokenHash, expiresAt: expires)
+            return FleetJSON.response(["link": "/session/" + secret, "expiresAt": expires], status: .created)
+        }
+        router.get("/session/:link") { request, context in
+            guard let link = context.parameters.get("link"), TokenHash.isWellFormed(link),
+                  let tokenHash = try await store.consumeLink(hash: TokenHash.hash(link), now: FleetClock.now()) else {
+                return signInPage("That sign-in link is unknown, used or expired.")
+            }
+            var next: String?
+            for (k, v) in request.uri.queryParameters where k == "next" { next = String(v).removingPercentEncoding }
+            return try await startSession(store, tokenHash: tokenHash, next: localPath(next), secure: secureCookies)
+        }
+    }
+}

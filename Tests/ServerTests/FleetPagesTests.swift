@@ -1,0 +1,140 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Testing
+import TestSupport
+
+/// Issue 16: the web pages, loaded in headless Chromium (Debian's `chromium`, which `.ci/run` and
+/// `scripts/test` install) and asserted on the DOM it built. The browser signs in with a one-time
+/// link made through the API, as a user would with `POST /v1/sessions`; it never sees the token.
+@Suite(.serialized) struct FleetPagesTests {
+    static var chromium: String? {
+        for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin").split(separator: ":") {
+            for name in ["chromium", "chromium-browser"] where FileManager.default.isExecutableFile(atPath: "\(dir)/\(name)") { return "\(dir)/\(name)" }
+        }
+        return nil
+    }
+
+    /// Chromium's DOM of `url` after load (`--dump-dom`), or a screenshot of it when `screenshot` is given.
+    static func browse(_ url: String, screenshot: URL? = nil) throws -> String {
+        let browser = try #require(chromium, "chromium is not installed: scripts/test and .ci/run install Debian's chromium")
+        let profile = try scratchDirectory("chromium-profile")
+        defer { try? FileManager.default.removeItem(at: profile) }
+        var args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run", "--user-data-dir=" + profile.path]
+        if let screenshot { args += ["--hide-scrollbars", "--window-size=1280,1500", "--screenshot=" + screenshot.path] } else { args.append("--dump-dom") }
+        let r = try runProcess(browser, args + [url])
+        try #require(r.code == 0, "chromium failed: \(r.err.suffix(2000))")
+        return r.out
+    }
+
+    /// A fresh one-time sign-in link that goes on to `next`.
+    static func link(_ s: FleetServerProcess, _ token: String, next: String) async throws -> String {
+        let made = try await s.call("POST", "/v1/sessions", token: token)
+        let link = try #require(made.json["link"] as? String, "\(made.status)")
+        return s.base + link + "?next=" + (next.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "/")
+    }
+
+    @Test(arguments: FleetBackend.allCases) func pagesShowTheFleetAReleaseAndAVulnerabilityInChromium(_ backend: FleetBackend) async throws {
+        let s = try FleetServerProcess(backend: backend)
+        let admin = try s.token("admin")
+        let read = try s.token("read")
+        // Two agents, one deployed with a vulnerable crate (mio 0.8.10, RUSTSEC-2024-0019), one staged.
+        let cargo = try FleetFixtures.sbom("Cargom.lock", format: "cyclonedx-json", in: s.dir)
+        let npm = try FleetFixtures.sbom("package-lock-v3.json", format: "cyclonedx-json", in: s.dir)
+        #expect(try await s.call("POST", "/v1/agents/collector/releases/1.0.0", token: admin, body: cargo).status == 201)
+        #expect(try await s.call("POST", "/v1/agents/remediator/releases/2.1.0", token: admin, body: npm).status == 201)
+        for (agent, version, env) in [("collector", "1.0.0", "production"), ("remediator", "2.1.0", "staging")] {
+            let d = #"{"agent":"\#(agent)","version":"\#(version)","environment":"\#(env)","cluster":"eu-1"}"#
+            #expect(try await s.call("POST", "/v1/deployments", token: admin, body: Data(d.utf8)).status == 201)
+        }
+        let mio = try Data(contentsOf: Bundle.module.url(forResource: "RUSTSEC-2024-0019", withExtension: "json", subdirectory: "Fixtures/advisories")!)
+        #expect(try await s.call("POST", "/v1/advisories/import", token: admin, body: mio).status == 200)
+        // Markup in input is text on the page, never markup: a policy result naming a script.
+        let hostile = #"[{"rule":"pss:privileged","severity":"critical","kind":"Pod","name":"<script>alert(1)</script>","found":"<img src=x onerror=alert(1)>","location":{"path":"pod.yaml","line":3}}]"#
+        #expect(try await s.call("POST", "/v1/agents/collector/releases/1.0.0/policy-results", token: admin, body: Data(hostile.utf8)).status == 201)
+
+        // Without a session the page is the sign-in form and shows nothing of the fleet.
+        let anonymous = try Self.browse(s.base + "/")
+        #expect(anonymous.contains("id=\"sign-in-message\"") && !anonymous.contains("collector"), "\(anonymous.prefix(400))")
+
+        // The fleet.
+        let fleet = try Self.browse(try await Self.link(s, read, next: "/"))
+        #expect(fleet.contains(#"<span id="agent-count">2</span>"#), "\(fleet.prefix(2000))")
+        #expect(fleet.contains(#"<span id="environment-count">2</span>"#))
+        #expect(fleet.contains(#"data-agent="collector""#) && fleet.contains(#"data-agent="remediator""#))
+        #expect(fleet.contains(#"id="deployments-production""#) && fleet.contains(#"id="deployments-staging""#))
+        #expect(fleet.contains(#"<span id="unverified-count">2</span>"#), "neither release has verified provenance")
+        #expect(fleet.contains(#"data-count="unrated">1<"#) && fleet.contains(#"data-count="critical">0<"#), "RUSTSEC-2024-0019 (no severity given) is one unrated finding")
+        #expect(fleet.contains(#"href="/ui/vulnerabilities/RUSTSEC-2024-0019""#))
+
+        // A release: provenance, findings, not-checked components, policy findings, components.
+        let release = try Self.browse(try await Self.link(s, read, next: "/ui/agents/collector/releases/1.0.0"))
+        #expect(release.contains(#"data-agent="collector" data-version="1.0.0""#), "\(release.prefix(1500))")
+        #expect(release.contains(#"<dd id="provenance"><span class="badge none" data-status="none">"#))
+        #expect(release.contains(#"id="findings""#) && release.contains("RUSTSEC-2024-0019") && release.contains("pkg:cargo/mio@0.7.14"))
+        #expect(release.contains(#"id="policy""#) && release.contains("&lt;script&gt;alert(1)&lt;/script&gt;") && !release.contains("<script>"))
+        #expect(!release.contains("<img"), "input markup is escaped")
+        #expect(release.contains(#"id="components""#))
+        let remediator = try Self.browse(try await Self.link(s, read, next: "/ui/agents/remediator/releases/2.1.0"))
+        #expect(remediator.contains(#"data-group="npm""#), "no npm advisory was imported: its components are not checked")
+
+        // A vulnerability, by CVE alias: the deployments it affects.
+        let vuln = try Self.browse(try await Self.link(s, read, next: "/ui/vulnerabilities/CVE-2024-27308"))
+        #expect(vuln.contains(#"id="affected""#) && vuln.contains("collector 1.0.0") && vuln.contains(#"data-environment="production""#), "\(vuln.prefix(1500))")
+        #expect(!vuln.contains("remediator"))
+
+        // A link works once; a token that may not read cannot make one.
+        let once = try await Self.link(s, read, next: "/")
+        _ = try Self.browse(once)
+        let reused = try Self.browse(once)
+        #expect(reused.contains("unknown, used or expired") && !reused.contains("data-agent"))
+        #expect(try await s.call("POST", "/v1/sessions", token: try s.token("ingest")).status == 403)
+        // The session cookie reads pages only: the API still wants the bearer token.
+        let cookieOnly = try await s.call("GET", "/v1/agents", token: nil)
+        #expect(cookieOnly.status == 401)
+
+        // Screenshots, for the closing note (kept when PROVENANT_SCREENSHOTS names a directory).
+        let shots = ProcessInfo.processInfo.environment["PROVENANT_SCREENSHOTS"].map { URL(fileURLWithPath: $0) } ?? s.dir
+        try FileManager.default.createDirectory(at: shots, withIntermediateDirectories: true)
+        for (name, path) in [("fleet", "/"), ("release", "/ui/agents/collector/releases/1.0.0"), ("vulnerability", "/ui/vulnerabilities/CVE-2024-27308")] {
+            let file = shots.appendingPathComponent("\(name)-\(backend).png")
+            _ = try Self.browse(try await Self.link(s, read, next: path), screenshot: file)
+            let png = try Data(contentsOf: file)
+            #expect(png.starts(with: [0x89, 0x50, 0x4E, 0x47]) && png.count > 10_000, "\(name): \(png.count) bytes")
+        }
+    }
+
+    @Test func theSignInFormStartsASessionForAReadToken() async throws {
+        let s = try FleetServerProcess()
+        let read = try s.token("read")
+        let ingest = try s.token("ingest")
+        func signIn(_ token: String) async throws -> (status: Int, cookie: String?, location: String?) {
+            var request = URLRequest(url: URL(string: s.base + "/session")!)
+            request.httpMethod = "POST"
+            request.httpBody = Data("token=\(token)".utf8)
+            request.setValue("application/x-www-form-urlencoded", forHTTPHeaderField: "Content-Type")
+            let delegate = NoRedirect()
+            let (_, response) = try await URLSession(configuration: .ephemeral, delegate: delegate, delegateQueue: nil).data(for: request)
+            let http = response as? HTTPURLResponse
+            return (http?.statusCode ?? 0, http?.value(forHTTPHeaderField: "Set-Cookie"), http?.value(forHTTPHeaderField: "Location"))
+        }
+        let ok = try await signIn(read)
+        #expect(ok.status == 303 && ok.location == "/")
+        let cookie = try #require(ok.cookie)
+        #expect(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict") && !cookie.contains(read), "the cookie is a session, never the token")
+        #expect(try await signIn(ingest).status == 401, "an ingest token may not read pages")
+        #expect(try await signIn("pvt_" + String(repeating: "A", count: 43)).status == 401)
+        // The cookie opens the pages.
+        var page = URLRequest(url: URL(string: s.base + "/")!)
+        page.setValue(String(cookie.split(separator: ";")[0]), forHTTPHeaderField: "Cookie")
+        let (body, response) = try await URLSession(configuration: .ephemeral).data(for: page)
+        #expect((response as? HTTPURLResponse)?.statusCode == 200 && String(decoding: body, as: UTF8.self).contains("id=\"agent-count\""))
+        #expect((response as? HTTPURLResponse)?.value(forHTTPHeaderField: "Content-Security-Policy")?.contains("default-src 'none'") == true)
+    }
+}
+
+final class NoRedirect: NSObject, URLSessionTaskDelegate, Sendable {
+    func urlSession(_ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse,
+                    newRequest request: URLRequest, completionHandler: @escaping @Sendable (URLRequest?) -> Void) { completionHandler(nil) }
+}
