@@ -12,8 +12,10 @@ public final class FleetAdvisories: Sendable {
     /// Bumped by every import before it re-matches: an ingest that matched against an older database
     /// while the import ran matches its release again, so no release misses an advisory.
     let generation = Mutex(0)
-    /// One import at a time.
+    /// One import at a time in this process (and, through the store's lock, across replicas).
     let importing = ImportGate()
+    /// How far this server's OSV database has read the shared advisory log.
+    let syncedSeq = Mutex<Int64>(0)
     /// The most a zip body may inflate to.
     let maxInflated: Int
 
@@ -37,6 +39,35 @@ public final class FleetAdvisories: Sendable {
     }
 
     public var currentGeneration: Int { generation.withLock { $0 } }
+    public var currentSeq: Int64 { syncedSeq.withLock { $0 } }
+
+    /// Brings this server's OSV database up to date with the advisory log replicas share (PostgreSQL):
+    /// what another replica imported is matched here too. Nothing to do on an embedded database.
+    /// Returns the log position read up to.
+    @discardableResult
+    public func sync() async throws -> Int64 {
+        guard store.sharesAdvisories else { return 0 }
+        let decoder = JSONDecoder()
+        while true {
+            let from = currentSeq
+            let page = try await store.advisories(after: from, limit: 2000)
+            guard let last = page.last?.seq else { return from }
+            var records: [OSVRecord] = []
+            for (seq, json) in page {
+                // A record the log holds but this build cannot read is skipped, as an import skips it.
+                guard let r = try? decoder.decode(OSVRecord.self, from: Data(json.utf8)) else { _ = seq; continue }
+                records.append(r)
+            }
+            do throws(InputError) { _ = try database.write(records) } catch { throw FleetAPIError(.serviceUnavailable, field: "advisories", error.message) }
+            syncedSeq.withLock { $0 = max($0, last) }
+        }
+    }
+
+    /// Whether the shared log moved past `seq` (another replica imported since).
+    public func logMoved(since seq: Int64) async throws -> Bool {
+        guard store.sharesAdvisories else { return false }
+        return try await store.latestAdvisorySeq() > seq
+    }
 
     /// The findings of a release's components against the database as it is now.
     public func match(_ components: [StoredComponent], _ sources: [ComponentSource]) throws -> [StoredFinding] {
@@ -85,7 +116,13 @@ public final class FleetAdvisories: Sendable {
     /// Imports a body (one OSV JSON record, or a zip of them), then matches again every stored
     /// component the changed advisories name, and sends the webhook for findings new on deployed releases.
     public func importBody(_ body: Data) async throws -> ImportSummary {
-        try await importing.run {
+        try await importing.run { try await store.withImportLock { try await importLocked(body) } }
+    }
+
+    func importLocked(_ body: Data) async throws -> ImportSummary {
+        do {
+            // What other replicas imported first, so "changed" is judged against the whole log.
+            try await sync()
             let loaded: AdvisoryImporter.Loaded
             switch AdvisoryImporter.load(body: body, origin: "body", maxInflated: maxInflated) {
             case .success(let l): loaded = l
@@ -105,6 +142,15 @@ public final class FleetAdvisories: Sendable {
             var named = Set(stored.map { OSVName(ecosystem: $0.ecosystem, name: $0.name) })
             named.formUnion(Self.names(loaded.records))
             try await store.addPending(named)
+            // The shared log first (every version once), then this server's copy: a failure between
+            // the two leaves the names pending, and the retry's sync brings the copy up to date.
+            if store.sharesAdvisories {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys]
+                try await store.appendAdvisories(loaded.records.map { r in
+                    (r.id, r.modified, String(decoding: (try? encoder.encode(r)) ?? Data("{}".utf8), as: UTF8.self))
+                })
+            }
             let result: AdvisoryStore.ImportResult
             do throws(InputError) { result = try database.write(loaded.records) } catch { throw FleetAPIError(.serviceUnavailable, field: "advisories", error.message) }
             generation.withLock { $0 += 1 }

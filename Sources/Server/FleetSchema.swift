@@ -129,7 +129,22 @@ public enum FleetSchema {
             expires_at TEXT NOT NULL
         );
         """,
+        // The advisory log replicas share on PostgreSQL: every OSV record imported, once per version
+        // (`modified`), in import order. Each server's OSV database is a cache of it, brought up to
+        // date from `seq` on; imports append under an advisory lock, so `seq` order is commit order.
+        """
+        CREATE TABLE osv_records (
+            seq {id},
+            id TEXT NOT NULL,
+            modified TEXT NOT NULL,
+            body TEXT NOT NULL,
+            UNIQUE (id, modified)
+        );
+        """,
     ]
+
+    /// The PostgreSQL advisory lock key that serialises advisory imports across replicas ("osvi").
+    static let importLock: Int64 = 0x6F73_7669
 
     /// A release's provenance status, from its attestations (`r` is the release): one SQL
     /// expression for both engines, so the status is never stored apart from what decides it.

@@ -143,12 +143,16 @@ public struct FleetServer: Sendable {
             }
             var release = try FleetIngest.release(agent: agent, version: version, body: Data(buffer: body), artifact: artifact)
             let generation = advisories.currentGeneration
+            let seq = try await advisories.sync()
             release.findings = try advisories.match(release.components, release.sources)
             switch try await store.addRelease(release) {
             case .created:
-                // An import ran while this release was matched: its re-match may not have seen the
-                // release, so the release is matched again against the database as it is now.
-                if advisories.currentGeneration != generation {
+                // An import ran while this release was matched (here, or on another replica): its
+                // re-match may not have seen the release, so the release is matched again against
+                // the database as it is now.
+                let moved = try await advisories.logMoved(since: seq)
+                if advisories.currentGeneration != generation || moved {
+                    try await advisories.sync()
                     let names = Set(release.sources.compactMap(\.osv))
                     let (_, _, fresh) = try await advisories.rematch(names)
                     advisories.webhook?.enqueue(fresh)
@@ -204,6 +208,7 @@ public struct FleetServer: Sendable {
                   let sources = try await store.sources(agent: agent, version: version) else { throw FleetAPIError(.notFound, field: "version", "no release \(agent) \(version)") }
             // Fail closed: components no advisory could be matched against are listed, so an empty
             // list of findings is never read as "clean" for them.
+            try await advisories.sync()
             return FleetJSON.response(FleetFindingsAnswer(findings: findings, notChecked: try advisories.notChecked(sources)))
         }
         router.post("/v1/agents/:agent/releases/:version/attestations") { request, context in
@@ -293,6 +298,7 @@ public struct FleetServer: Sendable {
             guard let id = context.parameters.get("id"), Self.isAdvisoryID(id) else {
                 throw FleetAPIError(.badRequest, field: "id", "id must be an OSV, CVE or GHSA id: 1 to 128 letters, digits and . _ - :")
             }
+            try await advisories.sync()
             let ids = try advisories.ids(for: id)
             guard !ids.isEmpty else { throw FleetAPIError(.notFound, field: "id", "the server's advisory database knows no advisory '\(id)'; import it first") }
             return FleetJSON.response(FleetAffectedAnswer(id: id, advisories: ids, affected: try await store.affected(advisoryIDs: ids)))

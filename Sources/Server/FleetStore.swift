@@ -60,6 +60,17 @@ public protocol FleetStore: Sendable {
     func consumeLink(hash: String, now: String) async throws -> String?
     /// The scope and token hash a session acts for; nil when unknown, expired, or its token is gone.
     func session(hash: String, now: String) async throws -> (scope: TokenScope, tokenHash: String)?
+    /// Whether replicas share this database, so advisories go through the shared log (PostgreSQL);
+    /// an embedded database has one server, whose OSV database is the only copy.
+    var sharesAdvisories: Bool { get }
+    /// Appends OSV records (id, modified, JSON) to the shared log; a version already there is skipped.
+    func appendAdvisories(_ records: [(id: String, modified: String, json: String)]) async throws
+    /// Records of the shared log after `seq`, in order, at most `limit`.
+    func advisories(after seq: Int64, limit: Int) async throws -> [(seq: Int64, json: String)]
+    /// The newest `seq` of the shared log (0 when empty).
+    func latestAdvisorySeq() async throws -> Int64
+    /// Runs `body` holding the import lock every replica on this database takes.
+    func withImportLock<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T
     /// Releases deployed in `environment` with no attestation that verified, by agent and version.
     func unverified(environment: String) async throws -> [UnverifiedRelease]
 }

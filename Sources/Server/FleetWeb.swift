@@ -94,6 +94,7 @@ enum FleetWeb {
                   let policy = try await store.policyResults(agent: agent, version: version) else {
                 return html(FleetPages.notFound("No such release."), status: .notFound)
             }
+            try await advisories.sync()
             return html(FleetPages.release(.init(summary: summary, components: components, findings: findings, notChecked: try advisories.notChecked(sources),
                                                  attestations: attestations, policy: policy)))
         }
@@ -102,6 +103,7 @@ enum FleetWeb {
             guard let id = context.parameters.get("id"), FleetServer.isAdvisoryID(id) else {
                 return html(FleetPages.notFound("Not an OSV, CVE or GHSA id."), status: .notFound)
             }
+            try await advisories.sync()
             let ids = try advisories.ids(for: id)
             guard !ids.isEmpty else { return html(FleetPages.notFound("The server's advisory database knows no advisory \(id)."), status: .notFound) }
             return html(FleetPages.vulnerability(id: id, advisories: ids, affected: try await store.affected(advisoryIDs: ids)))

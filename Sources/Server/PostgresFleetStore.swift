@@ -571,6 +571,59 @@ public final class PostgresFleetStore: FleetStore {
         }
     }
 
+    public var sharesAdvisories: Bool { true }
+
+    public func appendAdvisories(_ records: [(id: String, modified: String, json: String)]) async throws {
+        let logger = self.logger
+        // In slices, so one statement's parameters stay bounded; the lock holder is the only writer.
+        for start in stride(from: 0, to: records.count, by: 2000) {
+            let slice = Array(records[start..<min(start + 2000, records.count)])
+            try await timed { [client] in
+                try await client.query("""
+                    INSERT INTO osv_records (id, modified, body)
+                    SELECT i, m, b FROM UNNEST(\(slice.map(\.id))::text[], \(slice.map(\.modified))::text[], \(slice.map(\.json))::text[]) WITH ORDINALITY AS t(i, m, b, n)
+                    ORDER BY n ON CONFLICT (id, modified) DO NOTHING
+                    """, logger: logger)
+            }
+        }
+    }
+
+    public func advisories(after seq: Int64, limit: Int) async throws -> [(seq: Int64, json: String)] {
+        let logger = self.logger
+        return try await timed { [client] in
+            var out: [(seq: Int64, json: String)] = []
+            for try await (n, body) in try await client.query("SELECT seq, body FROM osv_records WHERE seq > \(seq) ORDER BY seq LIMIT \(limit)", logger: logger)
+                .decode((Int64, String).self) { out.append((n, body)) }
+            return out
+        }
+    }
+
+    public func latestAdvisorySeq() async throws -> Int64 {
+        let logger = self.logger
+        return try await timed { [client] in
+            var latest: Int64 = 0
+            for try await n in try await client.query("SELECT COALESCE(MAX(seq), 0)::bigint FROM osv_records", logger: logger).decode(Int64.self) { latest = n }
+            return latest
+        }
+    }
+
+    /// A session-level advisory lock on a connection of its own, held for `body`: imports on every
+    /// replica run one at a time. A replica that dies holding it loses its connection, and with it the lock.
+    public func withImportLock<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
+        let logger = self.logger
+        return try await client.withConnection { conn in
+            try await conn.query("SELECT pg_advisory_lock(\(FleetSchema.importLock))", logger: logger)
+            do {
+                let result = try await body()
+                try await conn.query("SELECT pg_advisory_unlock(\(FleetSchema.importLock))", logger: logger)
+                return result
+            } catch {
+                _ = try? await conn.query("SELECT pg_advisory_unlock(\(FleetSchema.importLock))", logger: logger)
+                throw error
+            }
+        }
+    }
+
     public func affected(advisoryIDs: [String]) async throws -> [AffectedRelease] {
         let logger = self.logger
         return try await timed { [client] in

@@ -55,7 +55,7 @@ struct ServerRun: AsyncParsableCommand {
     var tlsCert: String?
     @Option(name: .long, help: "The PEM private key for --tls-cert; must be mode 0600 or stricter.")
     var tlsKey: String?
-    @Option(name: .long, help: "The server's OSV database (SQLite; created when absent). Default: beside an SQLite --database, as NAME.osv.sqlite.")
+    @Option(name: .long, help: "The server's OSV database (SQLite; created when absent). Default: beside an SQLite --database, as NAME.osv.sqlite; with PostgreSQL, a private cache of the advisory log replicas share, rebuilt at start and removed on exit.")
     var advisories: String?
     @Option(name: .long, help: "A YAML trust policy: per agent (or \"*\"), the key or certificate identity and issuer that must have signed its attestations, and the predicate type, builder and source they must name. Without it, attestations are stored as not checked.")
     var trustPolicy: String?
@@ -80,12 +80,19 @@ struct ServerRun: AsyncParsableCommand {
     }
 
     /// The OSV database's path: given, or beside the SQLite database.
-    func advisoriesPath() throws -> String {
-        if let advisories { return advisories }
-        guard db.database.hasPrefix("sqlite:") else { throw ValidationError("--advisories PATH is required with a PostgreSQL --database") }
+    /// The OSV database's path, and whether it is a private cache to remove on exit.
+    func advisoriesPath() throws -> (path: String, temporary: Bool) {
+        if let advisories { return (advisories, false) }
+        guard db.database.hasPrefix("sqlite:") else {
+            // On PostgreSQL the advisories live in the shared log; this server's copy is a cache
+            // rebuilt from it at start, in a directory of its own.
+            var template = Array(((ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp") + "/provenant-osv-XXXXXX").utf8CString)
+            guard let dir = mkdtemp(&template) else { CLI.fail("error: cannot make a directory for the OSV cache") }
+            return (String(cString: dir) + "/osv.sqlite", true)
+        }
         var base = String(db.database.dropFirst("sqlite:".count))
         if base.hasSuffix(".sqlite") { base = String(base.dropLast(".sqlite".count)) }
-        return base + ".osv.sqlite"
+        return (base + ".osv.sqlite", false)
     }
 
     static func hostPort(_ s: String) -> (String, Int)? {
@@ -105,7 +112,7 @@ struct ServerRun: AsyncParsableCommand {
         let (host, port) = Self.hostPort(listen)!
         var logger = Logger(label: "provenant.server")
         logger.logLevel = .warning
-        let osvPath = try advisoriesPath()
+        let (osvPath, temporary) = try advisoriesPath()
         let osv: AdvisoryStore
         do { osv = try AdvisoryStore(path: osvPath) } catch { CLI.fail("error: --advisories: \(error)") }
         var hook: FleetWebhook?
@@ -117,6 +124,8 @@ struct ServerRun: AsyncParsableCommand {
             hook = FleetWebhook(url: webhook, secret: trimmed, logger: logger)
         }
         let fleetAdvisories = FleetAdvisories(database: osv, store: store, webhook: hook)
+        // The OSV database first catches up with the advisory log replicas share (PostgreSQL).
+        do { try await fleetAdvisories.sync() } catch { CLI.fail("error: cannot read the shared advisory log: \(error)") }
         // What an import wrote down to match again and did not finish (a crash, an outage) is matched now.
         do { try await fleetAdvisories.rematchPending() } catch {
             CLI.stderr("warning: the re-match an earlier import left pending did not run (\(error)); the next import runs it")
@@ -133,6 +142,7 @@ struct ServerRun: AsyncParsableCommand {
         try await FleetServer(store: store, advisories: fleetAdvisories, options: options, trustPolicy: policy).run(host: host, port: port, logger: logger, tls: tls) { bound in
             CLI.stderr("provenant server listening on \(scheme)://\(host.contains(":") ? "[\(host)]" : host):\(bound)")
         }
+        if temporary { try? FileManager.default.removeItem(atPath: (osvPath as NSString).deletingLastPathComponent) }
     }
 }
 

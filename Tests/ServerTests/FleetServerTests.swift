@@ -32,7 +32,8 @@ final class FleetServerProcess: @unchecked Sendable {
     let process = Process()
     let base: String
 
-    init(_ extra: [String] = [], backend: FleetBackend = .sqlite) throws {
+    /// `sharing` starts a second server (a replica) on another one's PostgreSQL database.
+    init(_ extra: [String] = [], backend: FleetBackend = .sqlite, sharing other: FleetServerProcess? = nil) throws {
         self.backend = backend
         dir = try scratchDirectory("fleet")
         switch backend {
@@ -40,7 +41,7 @@ final class FleetServerProcess: @unchecked Sendable {
             database = dir.appendingPathComponent("fleet.sqlite").path
             databaseArgument = "sqlite:" + database
         case .postgres:
-            database = try FleetBackend.cluster.get().createDatabase()
+            database = try other?.database ?? FleetBackend.cluster.get().createDatabase()
             databaseArgument = database
         }
         process.executableURL = URL(fileURLWithPath: provenantBinary)
