@@ -5,6 +5,11 @@
                                                     print throughput and p50/p99, write acks.json
   server_load.py verify  BASE TOKEN ACKS             every acknowledged release is there, whole
   server_load.py sbom    SEED INDEX                  print one generated SBOM (for a look)
+  server_load.py advisory BASE TOKEN NAME...         import one OSV record naming these npm packages
+                                                    (every version affected); print the time and summary
+
+Every SBOM also holds `common-lib` (one of three versions), as a real fleet's SBOMs share a logging
+or HTTP library: an advisory for it re-matches one component in every release, the worst case.
 
 SBOMs are CycloneDX 1.5 JSON with 300 to 3,000 npm components each, generated from SEED so two runs
 push the same bytes. Each release is agent `agent-<i mod 97>`, version `1.0.<i>`.
@@ -32,6 +37,10 @@ def sbom(seed, i):
         purl = "pkg:npm/%s@%s" % (name, v)
         comps.append({"type": "library", "bom-ref": purl, "name": name, "version": v, "purl": purl,
                       "licenses": [{"license": {"id": "MIT"}}]})
+    common = "pkg:npm/common-lib@1.2.%d" % (i % 3)
+    comps.append({"type": "library", "bom-ref": common, "name": "common-lib", "version": "1.2.%d" % (i % 3), "purl": common,
+                  "licenses": [{"license": {"id": "MIT"}}]})
+    n += 1
     doc = {"bomFormat": "CycloneDX", "specVersion": "1.5", "version": 1,
            "serialNumber": "urn:uuid:00000000-0000-4000-8000-%012d" % i,
            "metadata": {"timestamp": "2026-01-01T00:00:00Z", "component": {"type": "application", "name": "agent-%d" % (i % 97), "version": "1.0.%d" % i}},
@@ -116,11 +125,25 @@ def verify(base, token, acks_path):
     return 0 if missing == 0 and partial == 0 else 1
 
 
+def advisory(base, token, names):
+    record = {"schema_version": "1.6.0", "id": "BENCH-%s" % "-".join(names)[:60], "modified": "2026-06-01T00:00:00Z",
+              "summary": "bench advisory", "database_specific": {"severity": "HIGH"},
+              "affected": [{"package": {"ecosystem": "npm", "name": n}, "ranges": [{"type": "SEMVER", "events": [{"introduced": "0"}]}]} for n in names]}
+    start = time.monotonic()
+    status, body = request("POST", base + "/v1/advisories/import", token, json.dumps(record).encode(), timeout=3600)
+    took = time.monotonic() - start
+    summary = json.loads(body) if status == 200 else body.decode(errors="replace")
+    print(json.dumps({"names": len(names), "status": status, "seconds": round(took, 2), "summary": summary}))
+    return 0 if status == 200 else 1
+
+
 if __name__ == "__main__":
     cmd = sys.argv[1]
     if cmd == "load":
         load(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6]))
     elif cmd == "verify":
         sys.exit(verify(sys.argv[2], sys.argv[3], sys.argv[4]))
+    elif cmd == "advisory":
+        sys.exit(advisory(sys.argv[2], sys.argv[3], sys.argv[4:]))
     elif cmd == "sbom":
         sys.stdout.write(sbom(int(sys.argv[2]), int(sys.argv[3]))[0].decode())

@@ -144,10 +144,11 @@ public final class FleetAdvisories: Sendable {
             try await store.addPending(named)
             // The shared log first (every version once), then this server's copy: a failure between
             // the two leaves the names pending, and the retry's sync brings the copy up to date.
+            var logged = Set<String>()
             if store.sharesAdvisories {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.sortedKeys]
-                try await store.appendAdvisories(loaded.records.map { r in
+                logged = try await store.appendAdvisories(loaded.records.map { r in
                     (r.id, r.modified, String(decoding: (try? encoder.encode(r)) ?? Data("{}".utf8), as: UTF8.self))
                 })
             }
@@ -155,8 +156,9 @@ public final class FleetAdvisories: Sendable {
             do throws(InputError) { result = try database.write(loaded.records) } catch { throw FleetAPIError(.serviceUnavailable, field: "advisories", error.message) }
             generation.withLock { $0 += 1 }
             // What changed: the names of added or updated records, old ones included (an advisory that
-            // moved to another package leaves the first one's finding to be removed).
-            let changed = Set(result.changedIDs)
+            // moved to another package leaves the first one's finding to be removed). On PostgreSQL a
+            // record new to the shared log counts too, whatever this server's cache held.
+            let changed = Set(result.changedIDs).union(logged)
             var names = Self.names(loaded.records.filter { changed.contains($0.id) })
             names.formUnion(stored.filter { changed.contains($0.id) }.map { OSVName(ecosystem: $0.ecosystem, name: $0.name) })
             let (rematched, total, fresh) = try await rematch(names.union(leftover))

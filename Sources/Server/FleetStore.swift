@@ -64,7 +64,8 @@ public protocol FleetStore: Sendable {
     /// an embedded database has one server, whose OSV database is the only copy.
     var sharesAdvisories: Bool { get }
     /// Appends OSV records (id, modified, JSON) to the shared log; a version already there is skipped.
-    func appendAdvisories(_ records: [(id: String, modified: String, json: String)]) async throws
+    /// Returns the ids of the records it added.
+    func appendAdvisories(_ records: [(id: String, modified: String, json: String)]) async throws -> Set<String>
     /// Records of the shared log after `seq`, in order, at most `limit`.
     func advisories(after seq: Int64, limit: Int) async throws -> [(seq: Int64, json: String)]
     /// The newest `seq` of the shared log (0 when empty).

@@ -573,19 +573,23 @@ public final class PostgresFleetStore: FleetStore {
 
     public var sharesAdvisories: Bool { true }
 
-    public func appendAdvisories(_ records: [(id: String, modified: String, json: String)]) async throws {
+    public func appendAdvisories(_ records: [(id: String, modified: String, json: String)]) async throws -> Set<String> {
         let logger = self.logger
+        var added = Set<String>()
         // In slices, so one statement's parameters stay bounded; the lock holder is the only writer.
         for start in stride(from: 0, to: records.count, by: 2000) {
             let slice = Array(records[start..<min(start + 2000, records.count)])
-            try await timed { [client] in
-                try await client.query("""
+            added.formUnion(try await timed { [client] in
+                var ids: [String] = []
+                for try await id in try await client.query("""
                     INSERT INTO osv_records (id, modified, body)
                     SELECT i, m, b FROM UNNEST(\(slice.map(\.id))::text[], \(slice.map(\.modified))::text[], \(slice.map(\.json))::text[]) WITH ORDINALITY AS t(i, m, b, n)
-                    ORDER BY n ON CONFLICT (id, modified) DO NOTHING
-                    """, logger: logger)
-            }
+                    ORDER BY n ON CONFLICT (id, modified) DO NOTHING RETURNING id
+                    """, logger: logger).decode(String.self) { ids.append(id) }
+                return ids
+            })
         }
+        return added
     }
 
     public func advisories(after seq: Int64, limit: Int) async throws -> [(seq: Int64, json: String)] {

@@ -439,7 +439,7 @@ public final class SQLiteFleetStore: FleetStore {
 
     /// One server owns an embedded database: its OSV database is the only copy, and no log is kept.
     public var sharesAdvisories: Bool { false }
-    public func appendAdvisories(_ records: [(id: String, modified: String, json: String)]) async throws {}
+    public func appendAdvisories(_ records: [(id: String, modified: String, json: String)]) async throws -> Set<String> { [] }
     public func advisories(after seq: Int64, limit: Int) async throws -> [(seq: Int64, json: String)] { [] }
     public func latestAdvisorySeq() async throws -> Int64 { 0 }
     /// One process: `FleetAdvisories`' own gate is the lock.
