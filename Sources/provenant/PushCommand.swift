@@ -78,15 +78,16 @@ struct PushCommand: AsyncParsableCommand {
         let body: [UInt8]
         do { body = try InputFile.read(sbom, limit: 1 << 30) } catch { CLI.fail("error: \(sbom): \(error)") }
         let base = server.hasSuffix("/") ? String(server.dropLast()) : server
-        // A private CA gets a client of its own, which is shut down when the push is done.
-        var client = HTTPClient.shared
-        var own: HTTPClient?
-        if let caFile {
-            var tls = TLSConfiguration.makeClientConfiguration()
-            tls.trustRoots = .file(caFile)
-            own = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: tls))
-            client = own!
-        }
+        // A client of its own: a connection that cannot be made (refused, or a certificate that does not
+        // verify) fails at once instead of being retried until the request's deadline, which took 90 s
+        // to report an untrusted certificate. A private CA is trusted for this client only.
+        var tls = TLSConfiguration.makeClientConfiguration()
+        if let caFile { tls.trustRoots = .file(caFile) }
+        var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
+        configuration.timeout.connect = .seconds(10)
+        configuration.connectionPool.retryConnectionEstablishment = false
+        let own: HTTPClient? = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        let client = own!
         do { try await push(client, base: base, token: token, body: body) } catch {
             try? await own?.shutdown()
             throw error
