@@ -9,6 +9,8 @@ public enum AttestationDocument: Sendable {
 
     /// The largest attestation file read.
     public static let maxBytes = DSSEEnvelope.maxPayload * 2
+    /// The most envelopes one `.intoto.jsonl` may hold.
+    public static let maxEnvelopes = 256
 
     /// Parses `data`; `path` names it in errors (a file, or a request body).
     public static func parse(_ data: Data, path: String) throws(InputError) -> AttestationDocument {
@@ -20,7 +22,11 @@ public enum AttestationDocument: Sendable {
             }
             do { return .bundle(try SigstoreBundle.parse(obj)) } catch { throw InputError(error.message, at: Location(path)) }
         }
-        // cosign's .intoto.jsonl wraps the envelope fields directly; some tools nest them.
+        // cosign's .intoto.jsonl wraps the envelope fields directly; some tools nest them. A file holds
+        // a few (one per predicate); thousands are refused, each costs a signature check.
+        guard docs.count <= maxEnvelopes else {
+            throw InputError("\(docs.count) envelopes; at most \(maxEnvelopes) are read from one file", at: Location(path))
+        }
         var out: [DSSEEnvelope] = []
         for (line, obj) in docs {
             do { out.append(try DSSEEnvelope.parse((obj["dsseEnvelope"] as? [String: Any]) ?? obj)) } catch { throw InputError(error.message, at: Location(path, line: line)) }
@@ -94,10 +100,15 @@ public struct AttestationRequirements: Sendable {
                 throw InputError("a trusted root and a certificate identity apply to Sigstore bundles; this is a bare envelope")
             }
             let verifier = try keyVerifier(try VerifyingKey.load(pem: pem), digests: artifact.digests, logNote: "transparency log")
-            // An .intoto.jsonl passes when one of its envelopes passes every check.
-            let reports = envelopes.map { verifier.verify($0) }
-            guard let report = reports.first(where: \.verified) ?? reports.last else { throw InputError("no envelope found") }
-            return report
+            // An .intoto.jsonl passes when one of its envelopes passes every check: the first that does ends the run.
+            var last: VerificationReport?
+            for envelope in envelopes {
+                let report = verifier.verify(envelope)
+                if report.verified { return report }
+                last = report
+            }
+            guard let last else { throw InputError("no envelope found") }
+            return last
         }
     }
 

@@ -16,6 +16,8 @@ public final class FleetAdvisories: Sendable {
     let importing = ImportGate()
     /// How far this server's OSV database has read the shared advisory log.
     let syncedSeq = Mutex<Int64>(0)
+    /// One catch-up with the log at a time; callers arriving meanwhile share it.
+    let syncing = SharedRun()
     /// The most a zip body may inflate to.
     let maxInflated: Int
 
@@ -43,21 +45,22 @@ public final class FleetAdvisories: Sendable {
 
     /// Brings this server's OSV database up to date with the advisory log replicas share (PostgreSQL):
     /// what another replica imported is matched here too. Nothing to do on an embedded database.
-    /// Returns the log position read up to.
+    /// Concurrent callers share one catch-up (a burst of requests after a large import on another
+    /// replica waits for one pass, not one each). Returns the log position read up to.
     @discardableResult
     public func sync() async throws -> Int64 {
         guard store.sharesAdvisories else { return 0 }
+        return try await syncing.run { [self] in try await catchUp() }
+    }
+
+    func catchUp() async throws -> Int64 {
         let decoder = JSONDecoder()
         while true {
             let from = currentSeq
             let page = try await store.advisories(after: from, limit: 2000)
             guard let last = page.last?.seq else { return from }
-            var records: [OSVRecord] = []
-            for (seq, json) in page {
-                // A record the log holds but this build cannot read is skipped, as an import skips it.
-                guard let r = try? decoder.decode(OSVRecord.self, from: Data(json.utf8)) else { _ = seq; continue }
-                records.append(r)
-            }
+            // A record the log holds but this build cannot read is skipped, as an import skips it.
+            let records = page.compactMap { try? decoder.decode(OSVRecord.self, from: Data($0.json.utf8)) }
             do throws(InputError) { _ = try database.write(records) } catch { throw FleetAPIError(.serviceUnavailable, field: "advisories", error.message) }
             syncedSeq.withLock { $0 = max($0, last) }
         }
@@ -96,16 +99,28 @@ public final class FleetAdvisories: Sendable {
     /// advisory database covers, or one this server's database holds nothing for. Not checked,
     /// never clean. `sources` are the components' full purls as pushed ("" for a release stored
     /// before they were kept, reported as such).
-    public func notChecked(_ sources: [String]) throws -> [FleetNotChecked] {
+    public func notChecked(_ sources: [String]) async throws -> [FleetNotChecked] {
         var packages: [Package] = []
         var unreadable: [String] = []
+        var awaiting: [String] = []
+        // Names an import wrote down and has not re-matched yet: their advisories may be in the
+        // database already, their findings not yet (an import in progress, or one that failed).
+        let pending = try await store.pending()
         for s in sources {
             guard let purl = PackageURL(parsing: s) else { unreadable.append(s); continue }
+            if !pending.isEmpty, let k = Ecosystems.key(for: purl), pending.contains(OSVName(ecosystem: k.ecosystem, name: k.name)) {
+                awaiting.append(s)
+                continue
+            }
             packages.append(Package(ecosystem: .generic, name: purl.name, version: purl.version ?? "", purl: purl, foundBy: "fleet"))
         }
         let groups: [Advisories.Scanner.NotChecked]
         do { groups = try Advisories.Scanner(store: database).notChecked(packages) } catch { throw FleetAPIError(.serviceUnavailable, field: "advisories", "\(error)") }
         var out = groups.map { FleetNotChecked(group: $0.ecosystem, reason: $0.reason, packages: $0.packages, purls: $0.purls.map(Redactor.redact)) }
+        if !awaiting.isEmpty {
+            out.append(FleetNotChecked(group: "pending", reason: "an advisory import names these packages and has not matched them again yet",
+                                       packages: awaiting.count, purls: Array(Set(awaiting.map(Redactor.redact))).sorted()))
+        }
         if !unreadable.isEmpty {
             out.append(FleetNotChecked(group: "unreadable", reason: "no package URL was stored for these components", packages: unreadable.count,
                                        purls: Array(Set(unreadable.map(Redactor.redact))).sorted()))
@@ -227,6 +242,20 @@ public final class FleetAdvisories: Sendable {
     /// Advisory ids known by `name`: an OSV id, or a CVE or GHSA id through aliases.
     public func ids(for name: String) throws -> [String] {
         do { return try database.ids(forAlias: name) } catch { throw FleetAPIError(.serviceUnavailable, field: "advisories", error.message) }
+    }
+}
+
+/// Runs one body at a time; a caller arriving while it runs waits for that run's result instead of
+/// starting another, and one arriving after it ends starts a new run (so it sees what came meanwhile).
+actor SharedRun {
+    private var running: Task<Int64, Error>?
+
+    func run(_ body: @escaping @Sendable () async throws -> Int64) async throws -> Int64 {
+        if let running { return try await running.value }
+        let task = Task { try await body() }
+        running = task
+        defer { running = nil }
+        return try await task.value
     }
 }
 

@@ -161,6 +161,15 @@ public struct StoredAttestation: Sendable, Codable, Equatable {
     public var createdAt: String
 }
 
+/// A stored attestation to judge again, with what judging it needs.
+public struct StaleAttestation: Sendable {
+    public var agent: String
+    public var version: String
+    public var artifactSHA256: String?
+    public var stored: StoredAttestation
+    public var body: Data
+}
+
 /// One finding of `provenant policy check --format json`, attached to a release.
 public struct StoredPolicyResult: Sendable, Codable, Equatable {
     public var rule: String

@@ -22,9 +22,10 @@ enum FleetPages {
         return out
     }
 
-    /// A path segment: names are restricted to `[A-Za-z0-9._+-]`, advisory ids add `:`; `+` is escaped.
+    /// A path segment: names are restricted to `[A-Za-z0-9._+-]`, advisory ids add `:`, all legal in a
+    /// segment and left as they are (the router does not decode `%2B`); anything else is encoded.
     static func segment(_ s: String) -> String {
-        s.addingPercentEncoding(withAllowedCharacters: CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-")) ?? ""
+        s.addingPercentEncoding(withAllowedCharacters: CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-+:")) ?? ""
     }
 
     static func releaseLink(_ agent: String, _ version: String) -> String {

@@ -209,7 +209,7 @@ public struct FleetServer: Sendable {
             // Fail closed: components no advisory could be matched against are listed, so an empty
             // list of findings is never read as "clean" for them.
             try await advisories.sync()
-            return FleetJSON.response(FleetFindingsAnswer(findings: findings, notChecked: try advisories.notChecked(sources)))
+            return FleetJSON.response(FleetFindingsAnswer(findings: findings, notChecked: try await advisories.notChecked(sources)))
         }
         router.post("/v1/agents/:agent/releases/:version/attestations") { request, context in
             let (agent, version) = try Self.agentAndVersion(context)
@@ -228,7 +228,13 @@ public struct FleetServer: Sendable {
             let checked = try FleetProvenance.verify(data, agent: agent, artifactSHA256: release.artifactSHA256, policy: trustPolicy, at: FleetClock.now())
             switch try await store.addAttestation(agent: agent, version: version, checked, body: data) {
             case .created(let a)?: return FleetJSON.response(a, status: .created)
-            case .existing(let a)?: return FleetJSON.response(a)
+            case .existing(let a)?:
+                // Judged under another policy: the outcome of judging it now replaces the stored one.
+                guard a.policySHA256 != checked.policySHA256 else { return FleetJSON.response(a) }
+                var now = checked
+                now.createdAt = a.createdAt
+                try await store.updateAttestation(agent: agent, version: version, now)
+                return FleetJSON.response(now)
             case nil: throw FleetAPIError(.notFound, field: "version", "no release \(agent) \(version); push it first")
             }
         }

@@ -46,6 +46,14 @@ public protocol FleetStore: Sendable {
 
     /// Stores a verified (or not) attestation with its body; nil when the release is unknown.
     func addAttestation(agent: String, version: String, _ attestation: StoredAttestation, body: Data) async throws -> AttestationInsert?
+    /// Replaces the outcome of a stored attestation (the same body judged again, under the current policy).
+    func updateAttestation(agent: String, version: String, _ attestation: StoredAttestation) async throws
+    /// Attestations judged under another trust policy than `policySHA256` ("" for none): what a server
+    /// started with a new policy verifies again. A batch of at most `limit`.
+    func staleAttestations(policySHA256: String, limit: Int) async throws -> [StaleAttestation]
+    /// Marks every attestation judged under another policy `not-checked` with `reason` (until it is
+    /// judged again): a key the new policy no longer trusts vouches for nothing meanwhile.
+    func markStaleAttestations(policySHA256: String, reason: String) async throws -> Int
     /// A release's attestations in the order attached; nil when the release is unknown.
     func attestations(agent: String, version: String) async throws -> [StoredAttestation]?
     /// Replaces a release's policy-check results with these; false when the release is unknown.

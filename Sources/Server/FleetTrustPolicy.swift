@@ -84,6 +84,11 @@ public struct FleetTrustPolicy: Sendable {
                 throw fail("agent \(name): certificateIdentityRegexp is not a regular expression", v)
             }
             // A signer is required: an entry that names none would let any signature (or none) pass.
+            // One kind of signer: no attestation is both key-signed and certificate-signed, so an entry
+            // naming both could never verify anything.
+            if fields["key"] != nil && (identity != nil || fields["certificateOidcIssuer"] != nil) {
+                throw fail("agent \(name): name one signer: a key, or certificateIdentity[Regexp] with certificateOidcIssuer, not both", v)
+            }
             guard fields["key"] != nil || (identity != nil && fields["certificateOidcIssuer"] != nil) else {
                 throw fail("agent \(name): name the signer: key, or certificateIdentity[Regexp] with certificateOidcIssuer", v)
             }
@@ -146,6 +151,9 @@ public enum FleetProvenance {
             return stored
         }
         do {
+            var requirements = requirements
+            // The policy's trusted root is for Sigstore bundles; a bare envelope is checked with the key alone.
+            if case .envelopes = document { requirements.trustedRootPath = nil }
             let report = try requirements.verify(document, artifact: .digests(["sha256": artifactSHA256]))
             stored.status = (report.verified ? Status.verified : Status.failed).rawValue
             stored.reasons = report.passed.map { "passed \($0.check): \($0.detail)" }
@@ -159,5 +167,43 @@ public enum FleetProvenance {
         }
         stored.reasons = stored.reasons.map { Redactor.escapeControls(Redactor.redact($0)) }
         return stored
+    }
+}
+
+extension FleetProvenance {
+    /// Marks what an earlier trust policy judged as not checked, at once, then judges it again under
+    /// `policy` (nil: no policy), batch by batch. The server runs this when it starts: a policy that
+    /// stops trusting a key takes effect for what is already stored, never leaving it `verified`.
+    public static func markStale(_ store: any FleetStore, policy: FleetTrustPolicy?) async throws -> Int {
+        let current = policy?.sha256 ?? ""
+        return try await store.markStaleAttestations(policySHA256: current, reason: FleetSchema.column([
+            "judged under another trust policy than the one the server runs with now; being verified again",
+        ]))
+    }
+
+    public static func reverifyStale(_ store: any FleetStore, policy: FleetTrustPolicy?) async throws -> Int {
+        let current = policy?.sha256 ?? ""
+        var done = 0
+        var seen = Set<String>()
+        while true {
+            let batch = try await store.staleAttestations(policySHA256: current, limit: 100)
+            // Each is judged once: a row that stays stale (its release gone meanwhile) does not loop.
+            let fresh = batch.filter { seen.insert("\($0.agent) \($0.version) \($0.stored.sha256)").inserted }
+            if fresh.isEmpty { return done }
+            for item in fresh {
+                var judged: StoredAttestation
+                do {
+                    judged = try verify(item.body, agent: item.agent, artifactSHA256: item.artifactSHA256, policy: policy, at: item.stored.createdAt)
+                } catch {
+                    judged = item.stored
+                    judged.status = Status.failed.rawValue
+                    judged.reasons = ["FAILED: the stored attestation no longer reads as one"]
+                    judged.policySHA256 = current
+                }
+                judged.createdAt = item.stored.createdAt
+                try await store.updateAttestation(agent: item.agent, version: item.version, judged)
+                done += 1
+            }
+        }
     }
 }

@@ -24,6 +24,18 @@ enum FleetWeb {
         (request.method == .post && request.uri.path == "/session") || (request.method == .get && request.uri.path.hasPrefix("/session/"))
     }
 
+    /// Whether a sign-in request came from this server's own pages (or was typed, or opened from the
+    /// command line): a page elsewhere must not sign a browser in under its own token (login CSRF).
+    /// Browsers send `Sec-Fetch-Site`; older ones send `Origin` on a form POST.
+    static func isSameOrigin(_ request: Request) -> Bool {
+        if let site = request.headers[HTTPField.Name("Sec-Fetch-Site")!] { return site == "same-origin" || site == "none" }
+        if let origin = request.headers[HTTPField.Name("Origin")!] {
+            guard let host = request.head.authority, let url = URL(string: origin), let h = url.host else { return false }
+            return (url.port.map { "\(h):\($0)" } ?? h) == host || h == host
+        }
+        return true
+    }
+
     /// The session cookie's value, when the request carries one.
     static func sessionCookie(_ request: Request) -> String? {
         for header in request.headers[values: .cookie] {
@@ -95,7 +107,7 @@ enum FleetWeb {
                 return html(FleetPages.notFound("No such release."), status: .notFound)
             }
             try await advisories.sync()
-            return html(FleetPages.release(.init(summary: summary, components: components, findings: findings, notChecked: try advisories.notChecked(sources),
+            return html(FleetPages.release(.init(summary: summary, components: components, findings: findings, notChecked: try await advisories.notChecked(sources),
                                                  attestations: attestations, policy: policy)))
         }
         router.get("/ui/vulnerabilities/:id") { _, context in
@@ -110,6 +122,7 @@ enum FleetWeb {
         }
         // The sign-in form: a read or admin token, as `application/x-www-form-urlencoded`.
         router.post("/session") { request, _ in
+            guard isSameOrigin(request) else { return signInPage("Sign in from this server's own page.") }
             var request = request
             let body = (try? await request.collectBody(upTo: 4096)).map { String(buffer: $0) } ?? ""
             var token = ""
@@ -134,6 +147,7 @@ enum FleetWeb {
             return FleetJSON.response(["link": "/session/" + secret, "expiresAt": expires], status: .created)
         }
         router.get("/session/:link") { request, context in
+            guard isSameOrigin(request) else { return signInPage("Open sign-in links directly, not from another site.") }
             guard let link = context.parameters.get("link"), TokenHash.isWellFormed(link),
                   let tokenHash = try await store.consumeLink(hash: TokenHash.hash(link), now: FleetClock.now()) else {
                 return signInPage("That sign-in link is unknown, used or expired.")

@@ -456,6 +456,44 @@ public final class PostgresFleetStore: FleetStore {
         }
     }
 
+    public func updateAttestation(agent: String, version: String, _ a: StoredAttestation) async throws {
+        let logger = self.logger
+        try await timed { [client, self] in
+            guard let id = try await self.releaseID(client, agent: agent, version: version) else { return }
+            try await client.query("""
+                UPDATE attestations SET status = \(a.status), reasons = \(FleetSchema.column(a.reasons)), policy_sha256 = \(a.policySHA256)
+                WHERE release_id = \(id) AND sha256 = \(a.sha256)
+                """, logger: logger)
+        }
+    }
+
+    public func staleAttestations(policySHA256: String, limit: Int) async throws -> [StaleAttestation] {
+        let logger = self.logger
+        return try await timed { [client] in
+            var out: [StaleAttestation] = []
+            for try await (agent, version, artifact, body, sha, kind, type, status, reasons, policy, created) in try await client.query("""
+                SELECT a.name, r.version, r.artifact_sha256, t.body, t.sha256, t.kind, t.predicate_type, t.status, t.reasons, t.policy_sha256, t.created_at
+                FROM attestations t JOIN releases r ON r.id = t.release_id JOIN agents a ON a.id = r.agent_id
+                WHERE t.policy_sha256 <> \(policySHA256) ORDER BY t.release_id, t.position LIMIT \(limit)
+                """, logger: logger).decode((String, String, String?, Data, String, String, String, String, String, String, String).self) {
+                out.append(StaleAttestation(agent: agent, version: version, artifactSHA256: artifact,
+                                            stored: Self.attestation((sha, kind, type, status, reasons, policy, created)), body: body))
+            }
+            return out
+        }
+    }
+
+    public func markStaleAttestations(policySHA256: String, reason: String) async throws -> Int {
+        let logger = self.logger
+        return try await timed { [client] in
+            var n = 0
+            for try await _ in try await client.query("""
+                UPDATE attestations SET status = 'not-checked', reasons = \(reason) WHERE policy_sha256 <> \(policySHA256) AND status <> 'not-checked' RETURNING 1
+                """, logger: logger).decode(Int.self) { n += 1 }
+            return n
+        }
+    }
+
     public func attestations(agent: String, version: String) async throws -> [StoredAttestation]? {
         let logger = self.logger
         return try await timed { [client, self] in
@@ -619,10 +657,12 @@ public final class PostgresFleetStore: FleetStore {
             try await conn.query("SELECT pg_advisory_lock(\(FleetSchema.importLock))", logger: logger)
             do {
                 let result = try await body()
-                try await conn.query("SELECT pg_advisory_unlock(\(FleetSchema.importLock))", logger: logger)
+                do { try await conn.query("SELECT pg_advisory_unlock(\(FleetSchema.importLock))", logger: logger) } catch { try? await conn.close() }
                 return result
             } catch {
-                _ = try? await conn.query("SELECT pg_advisory_unlock(\(FleetSchema.importLock))", logger: logger)
+                // A lock that cannot be released must not stay with a pooled connection (it would block
+                // every import): the connection is closed, and the lock goes with it.
+                do { try await conn.query("SELECT pg_advisory_unlock(\(FleetSchema.importLock))", logger: logger) } catch { try? await conn.close() }
                 throw error
             }
         }

@@ -449,4 +449,32 @@ public final class SQLiteFleetStore: FleetStore {
     public func latestAdvisorySeq() async throws -> Int64 { 0 }
     /// One process: `FleetAdvisories`' own gate is the lock.
     public func withImportLock<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T { try await body() }
+
+    public func updateAttestation(agent: String, version: String, _ a: StoredAttestation) async throws {
+        try await pool.write { db in
+            guard let id = try self.releaseID(db, agent: agent, version: version) else { return }
+            try db.execute(sql: "UPDATE attestations SET status = ?, reasons = ?, policy_sha256 = ? WHERE release_id = ? AND sha256 = ?",
+                           arguments: [a.status, FleetSchema.column(a.reasons), a.policySHA256, id, a.sha256])
+        }
+    }
+
+    public func staleAttestations(policySHA256: String, limit: Int) async throws -> [StaleAttestation] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT a.name, r.version, r.artifact_sha256, t.body, \(Self.attestationColumns.split(separator: ",").map { "t." + $0.trimmingCharacters(in: .whitespaces) }.joined(separator: ", "))
+                FROM attestations t JOIN releases r ON r.id = t.release_id JOIN agents a ON a.id = r.agent_id
+                WHERE t.policy_sha256 <> ? ORDER BY t.release_id, t.position LIMIT ?
+                """, arguments: [policySHA256, limit]).map {
+                StaleAttestation(agent: $0["name"], version: $0["version"], artifactSHA256: $0["artifact_sha256"], stored: Self.attestation($0), body: $0["body"])
+            }
+        }
+    }
+
+    public func markStaleAttestations(policySHA256: String, reason: String) async throws -> Int {
+        try await pool.write { db in
+            try db.execute(sql: "UPDATE attestations SET status = 'not-checked', reasons = ? WHERE policy_sha256 <> ? AND status <> 'not-checked'",
+                           arguments: [reason, policySHA256])
+            return db.changesCount
+        }
+    }
 }

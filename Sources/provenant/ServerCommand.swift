@@ -103,33 +103,8 @@ struct ServerRun: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let store = try db.open()
-        do { try await store.migrate() } catch { CLI.fail("error: --database: cannot prepare the schema: \(error)") }
-        var options = FleetServerOptions()
-        options.maxBodyBytes = maxBodyMib << 20
-        options.requestsPerSecond = rateLimit
-        options.burst = rateLimit * 10
-        let (host, port) = Self.hostPort(listen)!
-        var logger = Logger(label: "provenant.server")
-        logger.logLevel = .warning
-        let (osvPath, temporary) = try advisoriesPath()
-        let osv: AdvisoryStore
-        do { osv = try AdvisoryStore(path: osvPath) } catch { CLI.fail("error: --advisories: \(error)") }
-        var hook: FleetWebhook?
-        if let webhook, let webhookSecretFile {
-            let secret: [UInt8]
-            do { secret = Array(try InputFile.read(webhookSecretFile, limit: 4096)) } catch { CLI.fail("error: --webhook-secret-file: \(error)") }
-            let trimmed = Array(String(decoding: secret, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines).utf8)
-            guard trimmed.count >= 16 else { CLI.fail("error: --webhook-secret-file: the secret must be at least 16 bytes") }
-            hook = FleetWebhook(url: webhook, secret: trimmed, logger: logger)
-        }
-        let fleetAdvisories = FleetAdvisories(database: osv, store: store, webhook: hook)
-        // The OSV database first catches up with the advisory log replicas share (PostgreSQL).
-        do { try await fleetAdvisories.sync() } catch { CLI.fail("error: cannot read the shared advisory log: \(error)") }
-        // What an import wrote down to match again and did not finish (a crash, an outage) is matched now.
-        do { try await fleetAdvisories.rematchPending() } catch {
-            CLI.stderr("warning: the re-match an earlier import left pending did not run (\(error)); the next import runs it")
-        }
+        // Every file is read first: a bad trust policy, certificate or secret stops the server before it
+        // touches the database (or, on PostgreSQL, spends a minute catching up with the advisory log).
         var policy: FleetTrustPolicy?
         if let trustPolicy {
             do { policy = try FleetTrustPolicy.load(trustPolicy) } catch { CLI.fail("error: --trust-policy: \(error)") }
@@ -138,9 +113,56 @@ struct ServerRun: AsyncParsableCommand {
         if let tlsCert, let tlsKey {
             do { tls = try FleetServer.tlsConfiguration(certificate: tlsCert, key: tlsKey) } catch { CLI.fail("error: \(error)") }
         }
+        var logger = Logger(label: "provenant.server")
+        logger.logLevel = .warning
+        var hook: FleetWebhook?
+        if let webhook, let webhookSecretFile {
+            let secret: [UInt8]
+            do { secret = Array(try InputFile.read(webhookSecretFile, limit: 4096)) } catch { CLI.fail("error: --webhook-secret-file: \(error)") }
+            let trimmed = Array(String(decoding: secret, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines).utf8)
+            guard trimmed.count >= 16 else { CLI.fail("error: --webhook-secret-file: the secret must be at least 16 bytes") }
+            hook = FleetWebhook(url: webhook, secret: trimmed, logger: logger)
+        }
+        let store = try db.open()
+        do { try await store.migrate() } catch { CLI.fail("error: --database: cannot prepare the schema: \(error)") }
+        var options = FleetServerOptions()
+        options.maxBodyBytes = maxBodyMib << 20
+        options.requestsPerSecond = rateLimit
+        options.burst = rateLimit * 10
+        let (host, port) = Self.hostPort(listen)!
+        let (osvPath, temporary) = try advisoriesPath()
+        // A private cache goes with the server, however it stops.
+        func fail(_ message: String) -> Never {
+            if temporary { try? FileManager.default.removeItem(atPath: (osvPath as NSString).deletingLastPathComponent) }
+            CLI.fail(message)
+        }
+        let osv: AdvisoryStore
+        do { osv = try AdvisoryStore(path: osvPath) } catch { fail("error: --advisories: \(error)") }
+        let fleetAdvisories = FleetAdvisories(database: osv, store: store, webhook: hook)
+        // The OSV database first catches up with the advisory log replicas share (PostgreSQL).
+        do { try await fleetAdvisories.sync() } catch { fail("error: cannot read the shared advisory log: \(error)") }
+        // What an import wrote down to match again and did not finish (a crash, an outage) is matched now.
+        do { try await fleetAdvisories.rematchPending() } catch {
+            CLI.stderr("warning: the re-match an earlier import left pending did not run (\(error)); the next import runs it")
+        }
+        // Attestations judged under another trust policy vouch for nothing until judged under this one.
+        do {
+            let stale = try await FleetProvenance.markStale(store, policy: policy)
+            if stale > 0 { CLI.stderr("\(stale) attestation(s) were judged under another trust policy: not checked until verified again, now, in the background") }
+        } catch { fail("error: cannot mark attestations judged under another trust policy: \(error)") }
+        let reverify = Task {
+            do { _ = try await FleetProvenance.reverifyStale(store, policy: policy) } catch {
+                CLI.stderr("warning: verifying stored attestations under the trust policy stopped (\(error)); they stay not checked until the next start")
+            }
+        }
+        defer { reverify.cancel() }
         let scheme = tls == nil ? "http" : "https"
-        try await FleetServer(store: store, advisories: fleetAdvisories, options: options, trustPolicy: policy).run(host: host, port: port, logger: logger, tls: tls) { bound in
-            CLI.stderr("provenant server listening on \(scheme)://\(host.contains(":") ? "[\(host)]" : host):\(bound)")
+        do {
+            try await FleetServer(store: store, advisories: fleetAdvisories, options: options, trustPolicy: policy).run(host: host, port: port, logger: logger, tls: tls) { bound in
+                CLI.stderr("provenant server listening on \(scheme)://\(host.contains(":") ? "[\(host)]" : host):\(bound)")
+            }
+        } catch {
+            fail("error: \(error)")
         }
         if temporary { try? FileManager.default.removeItem(atPath: (osvPath as NSString).deletingLastPathComponent) }
     }

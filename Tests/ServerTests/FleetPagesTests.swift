@@ -44,6 +44,7 @@ import TestSupport
         let npm = try FleetFixtures.sbom("package-lock-v3.json", format: "cyclonedx-json", in: s.dir)
         #expect(try await s.call("POST", "/v1/agents/collector/releases/1.0.0", token: admin, body: cargo).status == 201)
         #expect(try await s.call("POST", "/v1/agents/remediator/releases/2.1.0", token: admin, body: npm).status == 201)
+        #expect(try await s.call("POST", "/v1/agents/remediator/releases/2.2.0+b1", token: admin, body: npm).status == 201)
         for (agent, version, env) in [("collector", "1.0.0", "production"), ("remediator", "2.1.0", "staging")] {
             let d = #"{"agent":"\#(agent)","version":"\#(version)","environment":"\#(env)","cluster":"eu-1"}"#
             #expect(try await s.call("POST", "/v1/deployments", token: admin, body: Data(d.utf8)).status == 201)
@@ -76,6 +77,10 @@ import TestSupport
         #expect(release.contains(#"id="policy""#) && release.contains("&lt;script&gt;alert(1)&lt;/script&gt;") && !release.contains("<script>"))
         #expect(!release.contains("<img"), "input markup is escaped")
         #expect(release.contains(#"id="components""#))
+        // The fleet page's link to a version with '+' opens that release.
+        #expect(fleet.contains(#"href="/ui/agents/remediator/releases/2.2.0+b1""#))
+        let plus = try Self.browse(try await Self.link(s, read, next: "/ui/agents/remediator/releases/2.2.0+b1"))
+        #expect(plus.contains(#"data-version="2.2.0+b1""#))
         let remediator = try Self.browse(try await Self.link(s, read, next: "/ui/agents/remediator/releases/2.1.0"))
         #expect(remediator.contains(#"data-group="npm""#), "no npm advisory was imported: its components are not checked")
 
@@ -90,9 +95,6 @@ import TestSupport
         let reused = try Self.browse(once)
         #expect(reused.contains("unknown, used or expired") && !reused.contains("data-agent"))
         #expect(try await s.call("POST", "/v1/sessions", token: try s.token("ingest")).status == 403)
-        // The session cookie reads pages only: the API still wants the bearer token.
-        let cookieOnly = try await s.call("GET", "/v1/agents", token: nil)
-        #expect(cookieOnly.status == 401)
 
         // Screenshots, for the closing note (kept when PROVENANT_SCREENSHOTS names a directory).
         let shots = ProcessInfo.processInfo.environment["PROVENANT_SCREENSHOTS"].map { URL(fileURLWithPath: $0) } ?? s.dir
@@ -125,12 +127,29 @@ import TestSupport
         #expect(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict") && !cookie.contains(read), "the cookie is a session, never the token")
         #expect(try await signIn(ingest).status == 401, "an ingest token may not read pages")
         #expect(try await signIn("pvt_" + String(repeating: "A", count: 43)).status == 401)
-        // The cookie opens the pages.
-        var page = URLRequest(url: URL(string: s.base + "/")!)
-        page.setValue(String(cookie.split(separator: ";")[0]), forHTTPHeaderField: "Cookie")
-        let (body, response) = try await URLSession(configuration: .ephemeral).data(for: page)
-        #expect((response as? HTTPURLResponse)?.statusCode == 200 && String(decoding: body, as: UTF8.self).contains("id=\"agent-count\""))
-        #expect((response as? HTTPURLResponse)?.value(forHTTPHeaderField: "Content-Security-Policy")?.contains("default-src 'none'") == true)
+        // The cookie opens the pages, and nothing else: the API still wants the bearer token.
+        func withCookie(_ method: String, _ path: String) async throws -> (Int, String) {
+            var page = URLRequest(url: URL(string: s.base + path)!)
+            page.httpMethod = method
+            page.setValue(String(cookie.split(separator: ";")[0]), forHTTPHeaderField: "Cookie")
+            if method == "POST" { page.httpBody = Data("{}".utf8) }
+            let (body, response) = try await URLSession(configuration: .ephemeral).data(for: page)
+            return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: body, as: UTF8.self))
+        }
+        let (status, body) = try await withCookie("GET", "/")
+        #expect(status == 200 && body.contains("id=\"agent-count\""))
+        for (method, path) in [("GET", "/v1/agents"), ("GET", "/openapi.json"), ("POST", "/v1/sessions"), ("POST", "/v1/deployments"), ("POST", "/v1/advisories/import")] {
+            #expect(try await withCookie(method, path).0 == 401, "\(method) \(path) with only the cookie")
+        }
+        // A page elsewhere cannot sign the browser in (login CSRF).
+        for (header, value) in [("Sec-Fetch-Site", "cross-site"), ("Origin", "https://evil.example")] {
+            var forged = URLRequest(url: URL(string: s.base + "/session")!)
+            forged.httpMethod = "POST"
+            forged.httpBody = Data("token=\(read)".utf8)
+            forged.setValue(value, forHTTPHeaderField: header)
+            let (_, response) = try await URLSession(configuration: .ephemeral, delegate: NoRedirect(), delegateQueue: nil).data(for: forged)
+            #expect((response as? HTTPURLResponse)?.statusCode == 401, "\(header): \(value)")
+        }
     }
 }
 

@@ -100,9 +100,11 @@ import TestSupport
         #expect((keyed.json["reasons"] as? [String] ?? []).contains { $0.hasPrefix("passed builder id") })
         let notTheKey = try await s.call("POST", "/v1/agents/remediator/releases/1.0.0/attestations", token: admin, body: bundle)
         #expect(notTheKey.json["status"] as? String == "failed", "\(notTheKey.json)")
-        // An envelope whose subject is another artifact fails on the subject, even with the right key.
-        let elsewhere = try await s.call("POST", "/v1/agents/impostor/releases/1.0.0/attestations", token: admin, body: envelope)
+        // The right key, but the subject is another artifact: fails on the subject.
+        #expect(try await s.call("POST", "/v1/agents/remediator/releases/2.0.0?artifact=\(aTxt)", token: admin, body: sbom).status == 201)
+        let elsewhere = try await s.call("POST", "/v1/agents/remediator/releases/2.0.0/attestations", token: admin, body: envelope)
         #expect(elsewhere.json["status"] as? String == "failed")
+        #expect((elsewhere.json["reasons"] as? [String] ?? []).contains { $0.hasPrefix("FAILED subject digest") }, "\(elsewhere.json)")
 
         // Bad bodies are refused and nothing is stored; an unknown release is 404.
         let before = try await s.call("GET", "/v1/agents/collector/releases/1.0.0/attestations", token: read)
@@ -178,7 +180,8 @@ import TestSupport
         for (text, line, words) in [("agents:\n  collector:\n    predicateType: slsaprovenance1\n", 3, "name the signer"),
                                     ("agents:\n  collector:\n    key: fleet.pub\n    colour: blue\n", 4, "unknown key 'colour'"),
                                     ("agent:\n  collector: {}\n", 1, "unknown key 'agent'"),
-                                    ("agents:\n  collector:\n    key: missing.pub\n", 3, "cannot read key")] {
+                                    ("agents:\n  collector:\n    key: missing.pub\n", 3, "cannot read key"),
+                                    ("agents:\n  collector:\n    key: k.pub\n    certificateIdentity: a\n    certificateOidcIssuer: b\n", 3, "not both")] {
             let policy = dir.appendingPathComponent("trust.yaml")
             try Data(text.utf8).write(to: policy)
             let r = try runProcess(provenantBinary, ["server", "--database", "sqlite:" + dir.appendingPathComponent("f.sqlite").path,
@@ -253,5 +256,54 @@ import TestSupport
                                                        "--attestation", dir.appendingPathComponent("nope").path, sbomPath.path], env: ["PROVENANT_SERVER_TOKEN": ingest])
         #expect(missing.code == 2)
         #expect(try await s.call("GET", "/v1/agents/impostor/releases/2.0.0", token: try s.token("read")).status == 404, "nothing is sent when a file is unreadable")
+    }
+
+    @Test func aTrustedRootAppliesToBundlesAndLeavesKeyedEnvelopesAlone() async throws {
+        let dir = try scratchDirectory("provenance")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let setup = try Self.setup(in: dir)
+        try FileManager.default.copyItem(at: Self.fixture("custom-trusted-root.json"), to: dir.appendingPathComponent("root.json"))
+        let policy = dir.appendingPathComponent("rooted.yaml")
+        try Data("trustedRoot: root.json\nagents:\n  remediator:\n    key: fleet.pub\n".utf8).write(to: policy)
+        let s = try FleetServerProcess(["--trust-policy", policy.path])
+        let admin = try s.token("admin")
+        let sbom = try FleetFixtures.sbom("package-lock-v3.json", format: "cyclonedx-json", in: s.dir)
+        #expect(try await s.call("POST", "/v1/agents/remediator/releases/1.0.0?artifact=\(setup.artifactDigest)", token: admin, body: sbom).status == 201)
+        let r = try await s.call("POST", "/v1/agents/remediator/releases/1.0.0/attestations", token: admin, body: try Data(contentsOf: setup.envelope))
+        #expect(r.json["status"] as? String == "verified", "\(r.json)")
+    }
+
+    @Test(arguments: FleetBackend.allCases) func aNewTrustPolicyJudgesWhatIsStoredAgain(_ backend: FleetBackend) async throws {
+        let dir = try scratchDirectory("provenance")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let setup = try Self.setup(in: dir)
+        let first = try FleetServerProcess(["--trust-policy", setup.policy.path], backend: backend)
+        let admin = try first.token("admin")
+        let sbom = try FleetFixtures.sbom("package-lock-v3.json", format: "cyclonedx-json", in: first.dir)
+        #expect(try await first.call("POST", "/v1/agents/remediator/releases/1.0.0?artifact=\(setup.artifactDigest)", token: admin, body: sbom).status == 201)
+        let deploy = #"{"agent":"remediator","version":"1.0.0","environment":"production","cluster":"eu-1"}"#
+        #expect(try await first.call("POST", "/v1/deployments", token: admin, body: Data(deploy.utf8)).status == 201)
+        let envelope = try Data(contentsOf: setup.envelope)
+        #expect(try await first.call("POST", "/v1/agents/remediator/releases/1.0.0/attestations", token: admin, body: envelope).json["status"] as? String == "verified")
+
+        // The key is no longer trusted: a server started with the new policy never calls it verified.
+        let other = try runProcess(provenantBinary, ["key", "generate", "-o", dir.appendingPathComponent("other").path])
+        try #require(other.code == 0)
+        let revoked = dir.appendingPathComponent("revoked.yaml")
+        try Data("agents:\n  remediator:\n    key: other.pub\n".utf8).write(to: revoked)
+        let second = try FleetServerProcess(["--trust-policy", revoked.path], backend: backend, sharing: first)
+        var provenance = ""
+        for _ in 0..<50 {
+            provenance = try await second.call("GET", "/v1/agents/remediator/releases/1.0.0", token: admin).json["provenance"] as? String ?? ""
+            if provenance == "failed" { break }
+            #expect(provenance == "not-checked", "never verified meanwhile")
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(provenance == "failed")
+        let listed = try await second.call("GET", "/v1/unverified", token: admin)
+        #expect((listed.json["releases"] as? [[String: Any]])?.map { $0["agent"] as? String } == ["remediator"])
+        // Pushed again, it is judged under the policy the server runs with.
+        let again = try await second.call("POST", "/v1/agents/remediator/releases/1.0.0/attestations", token: admin, body: envelope)
+        #expect(again.status == 200 && again.json["status"] as? String == "failed")
     }
 }

@@ -34,7 +34,16 @@ import TestSupport
         let again = try await a.call("POST", "/v1/advisories/import", token: admin, body: try Self.advisory("RUSTSEC-2024-0019"))
         #expect(again.json["unchanged"] as? Int == 1 && again.json["componentsRematched"] as? Int == 0, "\(again.json)")
 
-        // Imports through both at once are serialised by the advisory lock; both land.
+        // An import waits for the advisory lock another replica (here: psql) holds.
+        let cluster = try FleetBackend.cluster.get()
+        let holder = try cluster.psqlInBackground(a.database, "SELECT pg_advisory_lock(\(0x6F73_7669)); SELECT pg_sleep(3)")
+        try await Task.sleep(for: .milliseconds(500))
+        let started = Date()
+        let waited = try await a.call("POST", "/v1/advisories/import", token: admin, body: try Self.advisory("RUSTSEC-2022-0013"))
+        #expect(waited.status == 200 && Date().timeIntervalSince(started) > 2, "the import ran while the lock was held: \(Date().timeIntervalSince(started)) s")
+        holder.waitUntilExit()
+
+        // Imports through both at once both land.
         async let first = a.call("POST", "/v1/advisories/import", token: admin, body: try Self.advisory("RUSTSEC-2022-0013"))
         var moved = try JSONSerialization.jsonObject(with: try Self.advisory("RUSTSEC-2024-0019")) as! [String: Any]
         moved["modified"] = "2099-01-01T00:00:00Z"
@@ -47,6 +56,11 @@ import TestSupport
         for id in ["RUSTSEC-2022-0013", "RUSTSEC-2024-0019"] {
             #expect(try await c.call("GET", "/v1/vulnerabilities/\(id)/affected", token: admin).status == 200, "\(id)")
         }
+        // Names an import wrote down and has not re-matched are not checked, whatever the findings say.
+        _ = try cluster.psql(a.database, "INSERT INTO pending_rematch (ecosystem, name) VALUES ('crates.io', 'mio')")
+        let pending = try await a.call("GET", "/v1/agents/collector/releases/1.0.0/findings", token: admin)
+        let groups = pending.json["notChecked"] as? [[String: Any]] ?? []
+        #expect(groups.contains { $0["group"] as? String == "pending" && ($0["purls"] as? [String])?.contains("pkg:cargo/mio@0.7.14") == true }, "\(groups)")
         let log = try FleetBackend.cluster.get().psql(URL(string: a.database)!.lastPathComponent, "SELECT id || ' ' || modified FROM osv_records ORDER BY seq")
         #expect(log.split(separator: "\n").count == 3, "one row per record version: \(log)")
     }

@@ -32,13 +32,13 @@ final class FleetServerProcess: @unchecked Sendable {
     let process = Process()
     let base: String
 
-    /// `sharing` starts a second server (a replica) on another one's PostgreSQL database.
+    /// `sharing` starts a second server on another one's database (a replica, on PostgreSQL).
     init(_ extra: [String] = [], backend: FleetBackend = .sqlite, sharing other: FleetServerProcess? = nil) throws {
         self.backend = backend
         dir = try scratchDirectory("fleet")
         switch backend {
         case .sqlite:
-            database = dir.appendingPathComponent("fleet.sqlite").path
+            database = other?.database ?? dir.appendingPathComponent("fleet.sqlite").path
             databaseArgument = "sqlite:" + database
         case .postgres:
             database = try other?.database ?? FleetBackend.cluster.get().createDatabase()
@@ -51,10 +51,11 @@ final class FleetServerProcess: @unchecked Sendable {
         process.standardError = err
         process.standardOutput = FileHandle.nullDevice
         try process.run()
-        // The first line on stderr names the port.
+        // The line on stderr that names the port (notes may come before it).
         var seen = Data()
         let deadline = Date().addingTimeInterval(30)
-        while Date() < deadline, !String(decoding: seen, as: UTF8.self).contains("\n") {
+        func named() -> Bool { String(decoding: seen, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).dropLast().contains { $0.contains("listening on") } }
+        while Date() < deadline, !named() {
             let chunk = err.fileHandleForReading.availableData
             if chunk.isEmpty { break }
             seen += chunk

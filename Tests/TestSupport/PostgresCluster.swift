@@ -26,6 +26,18 @@ public final class PostgresCluster: Sendable {
         return "postgres://\(user)@\(host):\(port)/\(name)"
     }
 
+    /// `psql` started with these statements and left running (for a test that holds a lock meanwhile).
+    public func psqlInBackground(_ database: String, _ sql: String) throws -> Process {
+        let db = String(database.split(separator: "/").last ?? "postgres")
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["psql", "-h", host, "-p", port, "-U", user, "-d", db, "-At", "-v", "ON_ERROR_STOP=1", "-c", sql]
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        return p
+    }
+
     /// One statement's output, unaligned and without headers, in `database` (a name or a URL).
     public func psql(_ database: String, _ sql: String) throws -> String {
         let db = String(database.split(separator: "/").last ?? "postgres")

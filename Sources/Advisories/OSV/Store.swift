@@ -64,9 +64,9 @@ public final class AdvisoryStore: Sendable {
             return try queue.write { db in
                 willWrite()
                 var result = ImportResult()
-                let existing = try Dictionary(
-                    Row.fetchAll(db, sql: "SELECT id, modified_key FROM advisory").map { ($0["id"] as String, $0["modified_key"] as String) },
-                    uniquingKeysWith: { a, _ in a })
+                // The stored version of each id in this batch, by key: a batch costs its own size,
+                // not the table's (a server catching up in pages read the whole table per page).
+                let lookup = try db.makeStatement(sql: "SELECT modified_key FROM advisory WHERE id = ?")
                 let insertAdvisory = try db.makeStatement(sql: """
                     INSERT OR REPLACE INTO advisory (id, modified, modified_key, withdrawn, record) VALUES (?, ?, ?, ?, ?)
                     """)
@@ -82,7 +82,7 @@ public final class AdvisoryStore: Sendable {
                 for id in newest.keys.sorted() {
                     guard let r = newest[id] else { continue }
                     let key = Timestamp.sortKey(r.modified)
-                    if let old = existing[id] {
+                    if let old = try String.fetchOne(lookup, arguments: [id]) {
                         if old >= key { result.unchanged += 1; continue }
                         try db.execute(sql: "DELETE FROM affected WHERE advisory_id = ?", arguments: [id])
                         try db.execute(sql: "DELETE FROM alias WHERE advisory_id = ?", arguments: [id])
