@@ -2,6 +2,7 @@
 # The fleet server under load, a crash and a database restart, on loopback, against both databases.
 #
 #   bench/server-load.sh [N] [CLIENTS]      (default 5000 SBOMs from 32 clients)
+#   BACKENDS=postgres bench/server-load.sh  (one database only; the restart run is PostgreSQL's)
 #
 # 1. Load: CLIENTS threads push N generated CycloneDX SBOMs of 300 to 3,000 components
 #    (bench/server_load.py); ingest throughput and p50/p99 latency; then every acknowledged release
@@ -49,7 +50,7 @@ start_server() {  # database
 stop_server() { kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; server_pid=""; }
 
 cd "$work"
-for backend in sqlite postgres; do
+for backend in ${BACKENDS:-sqlite postgres}; do
   echo "== $backend: load, $N SBOMs from $CLIENTS clients"
   db=$(database "$backend" main)
   token=$("$BIN" server token create --database "$db" --scope admin 2>/dev/null)

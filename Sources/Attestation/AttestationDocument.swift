@@ -43,6 +43,10 @@ public enum AttestationDocument: Sendable {
             let lines = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).enumerated()
                 .filter { !$0.element.allSatisfy(\.isWhitespace) }
             guard lines.count > 1 else { throw InputError("malformed JSON: \(reason(error))", at: Location(path, line: 1)) }
+            // Counted before any line is parsed: a file of many tiny lines costs nothing more.
+            guard lines.count <= maxEnvelopes else {
+                throw InputError("\(lines.count) envelopes; at most \(maxEnvelopes) are read from one file", at: Location(path))
+            }
             return try lines.map { i, text throws(InputError) in
                 guard let obj = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] else {
                     throw InputError("malformed JSON", at: Location(path, line: i + 1))

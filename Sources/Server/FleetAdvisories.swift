@@ -53,6 +53,19 @@ public final class FleetAdvisories: Sendable {
         return try await syncing.run { [self] in try await catchUp() }
     }
 
+    /// `sync`, until the cache has read at least up to `target` (a caller that joined a catch-up
+    /// started before the record it needs was appended runs another).
+    @discardableResult
+    public func sync(atLeast target: Int64) async throws -> Int64 {
+        var reached = try await sync()
+        var rounds = 0
+        while reached < target, rounds < 8 {
+            reached = try await sync()
+            rounds += 1
+        }
+        return reached
+    }
+
     func catchUp() async throws -> Int64 {
         let decoder = JSONDecoder()
         while true {
@@ -99,16 +112,16 @@ public final class FleetAdvisories: Sendable {
     /// advisory database covers, or one this server's database holds nothing for. Not checked,
     /// never clean. `sources` are the components' full purls as pushed ("" for a release stored
     /// before they were kept, reported as such).
-    public func notChecked(_ sources: [String]) async throws -> [FleetNotChecked] {
+    /// `awaitingRematch`: the sources whose names an import wrote down and has not re-matched yet
+    /// (`FleetStore.pendingSources`): their advisories may be in the database already, their findings
+    /// not yet (an import in progress, or one that failed).
+    public func notChecked(_ sources: [String], awaitingRematch: Set<String>) throws -> [FleetNotChecked] {
         var packages: [Package] = []
         var unreadable: [String] = []
         var awaiting: [String] = []
-        // Names an import wrote down and has not re-matched yet: their advisories may be in the
-        // database already, their findings not yet (an import in progress, or one that failed).
-        let pending = try await store.pending()
         for s in sources {
             guard let purl = PackageURL(parsing: s) else { unreadable.append(s); continue }
-            if !pending.isEmpty, let k = Ecosystems.key(for: purl), pending.contains(OSVName(ecosystem: k.ecosystem, name: k.name)) {
+            if awaitingRematch.contains(s) {
                 awaiting.append(s)
                 continue
             }
@@ -137,7 +150,7 @@ public final class FleetAdvisories: Sendable {
     func importLocked(_ body: Data) async throws -> ImportSummary {
         do {
             // What other replicas imported first, so "changed" is judged against the whole log.
-            try await sync()
+            if store.sharesAdvisories { try await sync(atLeast: try await store.latestAdvisorySeq()) }
             let loaded: AdvisoryImporter.Loaded
             switch AdvisoryImporter.load(body: body, origin: "body", maxInflated: maxInflated) {
             case .success(let l): loaded = l
@@ -235,7 +248,13 @@ public final class FleetAdvisories: Sendable {
             let fs = (found[purl.description] ?? []).map { StoredFinding($0, purl: t.purl, firstSeen: now) }
             updates.append(FindingUpdate(releaseID: t.releaseID, purl: t.purl, findings: fs))
         }
-        let fresh = try await store.replaceFindings(updates)
+        // In slices, each its own transaction: a re-match of every release (an advisory for a library
+        // all of them hold) never holds the database for one long write. A failure part way leaves
+        // the names pending, and the next import or start redoes them all.
+        var fresh: [FleetFinding] = []
+        for start in stride(from: 0, to: updates.count, by: 2000) {
+            fresh += try await store.replaceFindings(Array(updates[start..<min(start + 2000, updates.count)]))
+        }
         return (updates.count, updates.reduce(0) { $0 + $1.findings.count }, fresh)
     }
 

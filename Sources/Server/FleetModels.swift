@@ -167,7 +167,6 @@ public struct StaleAttestation: Sendable {
     public var version: String
     public var artifactSHA256: String?
     public var stored: StoredAttestation
-    public var body: Data
 }
 
 /// One finding of `provenant policy check --format json`, attached to a release.

@@ -166,6 +166,15 @@ enum FleetPages {
             """)
     }
 
+    /// A sign-in link opened where the browser does not say from which site: one button confirms it.
+    static func confirmLink(link: String, next: String) -> String {
+        page(title: "Sign in", """
+            <h1>Sign in</h1>
+            <form method="post" action="/session/\(escape(link))"><input type="hidden" name="next" value="\(escape(next))">
+            <button type="submit" id="confirm">Sign in to the fleet</button></form>
+            """)
+    }
+
     static func notFound(_ what: String) -> String {
         page(title: "Not found", "<h1>Not found</h1><p id=\"not-found\">\(escape(what))</p>")
     }

@@ -141,6 +141,10 @@ public enum FleetSchema {
             UNIQUE (id, modified)
         );
         """,
+        // What a server started with a new trust policy looks for: attestations judged under another.
+        """
+        CREATE INDEX attestations_by_policy ON attestations (policy_sha256);
+        """,
     ]
 
     /// The PostgreSQL advisory lock key that serialises advisory imports across replicas ("osvi").

@@ -152,7 +152,7 @@ public struct FleetServer: Sendable {
                 // the database as it is now.
                 let moved = try await advisories.logMoved(since: seq)
                 if advisories.currentGeneration != generation || moved {
-                    try await advisories.sync()
+                    if store.sharesAdvisories { try await advisories.sync(atLeast: try await store.latestAdvisorySeq()) }
                     let names = Set(release.sources.compactMap(\.osv))
                     let (_, _, fresh) = try await advisories.rematch(names)
                     advisories.webhook?.enqueue(fresh)
@@ -209,7 +209,7 @@ public struct FleetServer: Sendable {
             // Fail closed: components no advisory could be matched against are listed, so an empty
             // list of findings is never read as "clean" for them.
             try await advisories.sync()
-            return FleetJSON.response(FleetFindingsAnswer(findings: findings, notChecked: try await advisories.notChecked(sources)))
+            return FleetJSON.response(FleetFindingsAnswer(findings: findings, notChecked: try advisories.notChecked(sources, awaitingRematch: try await store.pendingSources(agent: agent, version: version))))
         }
         router.post("/v1/agents/:agent/releases/:version/attestations") { request, context in
             let (agent, version) = try Self.agentAndVersion(context)

@@ -51,6 +51,10 @@ public protocol FleetStore: Sendable {
     /// Attestations judged under another trust policy than `policySHA256` ("" for none): what a server
     /// started with a new policy verifies again. A batch of at most `limit`.
     func staleAttestations(policySHA256: String, limit: Int) async throws -> [StaleAttestation]
+    /// The body an attestation was pushed with; nil when there is none.
+    func attestationBody(agent: String, version: String, sha256: String) async throws -> Data?
+    /// The full purls of a release's components whose names an import still has to match again.
+    func pendingSources(agent: String, version: String) async throws -> Set<String>
     /// Marks every attestation judged under another policy `not-checked` with `reason` (until it is
     /// judged again): a key the new policy no longer trusts vouches for nothing meanwhile.
     func markStaleAttestations(policySHA256: String, reason: String) async throws -> Int

@@ -107,7 +107,20 @@ public struct FleetTrustPolicy: Sendable {
             agents[name] = AttestationRequirements(keyPEM: keyPEM, trustedRootPath: trustedRoot, identity: identity, issuer: fields["certificateOidcIssuer"],
                                                    predicateType: fields["predicateType"], builderID: fields["builderId"], sourceURI: fields["sourceUri"])
         }
-        return FleetTrustPolicy(agents: agents, sha256: Hex.encode(SHA256.hash(data: bytes)))
+        // The policy is what it says and what it points at: replacing a key file or the trusted root
+        // (a compromised key rotated out) changes it as much as editing the YAML does.
+        var hasher = SHA256()
+        hasher.update(data: bytes)
+        for name in agents.keys.sorted() {
+            hasher.update(data: Data("\u{0}\(name)\u{0}".utf8))
+            if let pem = agents[name]?.keyPEM { hasher.update(data: Data(pem.utf8)) }
+        }
+        if let trustedRoot {
+            guard let root = FileManager.default.contents(atPath: trustedRoot) else { throw InputError("cannot read trustedRoot", at: Location(trustedRoot)) }
+            hasher.update(data: Data("\u{0}trustedRoot\u{0}".utf8))
+            hasher.update(data: root)
+        }
+        return FleetTrustPolicy(agents: agents, sha256: Hex.encode(hasher.finalize()))
     }
 
     /// What `agent`'s attestations must show, or nil when the policy says nothing about it.
@@ -193,7 +206,9 @@ extension FleetProvenance {
             for item in fresh {
                 var judged: StoredAttestation
                 do {
-                    judged = try verify(item.body, agent: item.agent, artifactSHA256: item.artifactSHA256, policy: policy, at: item.stored.createdAt)
+                    // One body at a time: bodies may be large, and a batch of them is not held at once.
+                    guard let body = try await store.attestationBody(agent: item.agent, version: item.version, sha256: item.stored.sha256) else { continue }
+                    judged = try verify(body, agent: item.agent, artifactSHA256: item.artifactSHA256, policy: policy, at: item.stored.createdAt)
                 } catch {
                     judged = item.stored
                     judged.status = Status.failed.rawValue
@@ -201,8 +216,10 @@ extension FleetProvenance {
                     judged.policySHA256 = current
                 }
                 judged.createdAt = item.stored.createdAt
-                try await store.updateAttestation(agent: item.agent, version: item.version, judged)
-                done += 1
+                // One row failing to update (a moment's outage) does not end the pass; it stays not checked.
+                do { try await store.updateAttestation(agent: item.agent, version: item.version, judged); done += 1 } catch is CancellationError { return done } catch {
+                    try await Task.sleep(for: .seconds(1))
+                }
             }
         }
     }

@@ -21,19 +21,24 @@ enum FleetWeb {
 
     /// Sign-in routes authenticate by what they are given, not by a bearer token.
     static func isSignIn(_ request: Request) -> Bool {
-        (request.method == .post && request.uri.path == "/session") || (request.method == .get && request.uri.path.hasPrefix("/session/"))
+        (request.method == .post && request.uri.path == "/session") || ((request.method == .get || request.method == .post) && request.uri.path.hasPrefix("/session/"))
     }
 
-    /// Whether a sign-in request came from this server's own pages (or was typed, or opened from the
-    /// command line): a page elsewhere must not sign a browser in under its own token (login CSRF).
-    /// Browsers send `Sec-Fetch-Site`; older ones send `Origin` on a form POST.
-    static func isSameOrigin(_ request: Request) -> Bool {
-        if let site = request.headers[HTTPField.Name("Sec-Fetch-Site")!] { return site == "same-origin" || site == "none" }
+    /// Where a sign-in request came from, as far as the browser says: a page elsewhere must not sign a
+    /// browser in under its own token (login CSRF). Browsers send `Sec-Fetch-Site` (to HTTPS and
+    /// loopback); a cross-origin POST carries `Origin`; a plain-HTTP GET may carry neither.
+    enum RequestSite { case sameOrigin, elsewhere, unknown }
+
+    static func site(_ request: Request) -> RequestSite {
+        if let site = request.headers[HTTPField.Name("Sec-Fetch-Site")!] { return site == "same-origin" || site == "none" ? .sameOrigin : .elsewhere }
         if let origin = request.headers[HTTPField.Name("Origin")!] {
-            guard let host = request.head.authority, let url = URL(string: origin), let h = url.host else { return false }
-            return (url.port.map { "\(h):\($0)" } ?? h) == host || h == host
+            guard let authority = request.head.authority, let url = URL(string: origin), let scheme = url.scheme, var host = url.host, !host.isEmpty else { return .elsewhere }
+            if host.contains(":") && !host.hasPrefix("[") { host = "[" + host + "]" }
+            let port = url.port ?? (scheme == "https" ? 443 : 80)
+            let candidates = url.port == nil ? [host, "\(host):\(port)"] : ["\(host):\(port)"]
+            return candidates.contains(authority.lowercased()) || candidates.contains(authority) ? .sameOrigin : .elsewhere
         }
-        return true
+        return .unknown
     }
 
     /// The session cookie's value, when the request carries one.
@@ -107,7 +112,7 @@ enum FleetWeb {
                 return html(FleetPages.notFound("No such release."), status: .notFound)
             }
             try await advisories.sync()
-            return html(FleetPages.release(.init(summary: summary, components: components, findings: findings, notChecked: try await advisories.notChecked(sources),
+            return html(FleetPages.release(.init(summary: summary, components: components, findings: findings, notChecked: try advisories.notChecked(sources, awaitingRematch: try await store.pendingSources(agent: agent, version: version)),
                                                  attestations: attestations, policy: policy)))
         }
         router.get("/ui/vulnerabilities/:id") { _, context in
@@ -122,7 +127,7 @@ enum FleetWeb {
         }
         // The sign-in form: a read or admin token, as `application/x-www-form-urlencoded`.
         router.post("/session") { request, _ in
-            guard isSameOrigin(request) else { return signInPage("Sign in from this server's own page.") }
+            guard site(request) != .elsewhere else { return signInPage("Sign in from this server's own page.") }
             var request = request
             let body = (try? await request.collectBody(upTo: 4096)).map { String(buffer: $0) } ?? ""
             var token = ""
@@ -147,13 +152,36 @@ enum FleetWeb {
             return FleetJSON.response(["link": "/session/" + secret, "expiresAt": expires], status: .created)
         }
         router.get("/session/:link") { request, context in
-            guard isSameOrigin(request) else { return signInPage("Open sign-in links directly, not from another site.") }
-            guard let link = context.parameters.get("link"), TokenHash.isWellFormed(link),
+            var next: String?
+            for (k, v) in request.uri.queryParameters where k == "next" { next = String(v).removingPercentEncoding }
+            switch site(request) {
+            case .elsewhere: return signInPage("Open sign-in links directly, not from another site.")
+            case .unknown:
+                // The browser does not say where the link was opened from (plain HTTP): it confirms with
+                // a POST from this page, which carries Origin, instead of signing in on a GET.
+                guard let link = context.parameters.get("link"), TokenHash.isWellFormed(link) else {
+                    return signInPage("That sign-in link is unknown, used or expired.")
+                }
+                return html(FleetPages.confirmLink(link: link, next: localPath(next)), status: .ok)
+            case .sameOrigin:
+                return try await useLink(context.parameters.get("link"), next: next)
+            }
+        }
+        router.post("/session/:link") { request, context in
+            guard site(request) != .elsewhere else { return signInPage("Open sign-in links directly, not from another site.") }
+            var request = request
+            let body = (try? await request.collectBody(upTo: 4096)).map { String(buffer: $0) } ?? ""
+            var next: String?
+            for pair in body.split(separator: "&") where pair.hasPrefix("next=") {
+                next = String(pair.dropFirst(5)).replacingOccurrences(of: "+", with: " ").removingPercentEncoding
+            }
+            return try await useLink(context.parameters.get("link"), next: next)
+        }
+        @Sendable func useLink(_ link: String?, next: String?) async throws -> Response {
+            guard let link, TokenHash.isWellFormed(link),
                   let tokenHash = try await store.consumeLink(hash: TokenHash.hash(link), now: FleetClock.now()) else {
                 return signInPage("That sign-in link is unknown, used or expired.")
             }
-            var next: String?
-            for (k, v) in request.uri.queryParameters where k == "next" { next = String(v).removingPercentEncoding }
             return try await startSession(store, tokenHash: tokenHash, next: localPath(next), secure: secureCookies)
         }
     }

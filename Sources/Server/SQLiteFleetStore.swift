@@ -461,20 +461,44 @@ public final class SQLiteFleetStore: FleetStore {
     public func staleAttestations(policySHA256: String, limit: Int) async throws -> [StaleAttestation] {
         try await pool.read { db in
             try Row.fetchAll(db, sql: """
-                SELECT a.name, r.version, r.artifact_sha256, t.body, \(Self.attestationColumns.split(separator: ",").map { "t." + $0.trimmingCharacters(in: .whitespaces) }.joined(separator: ", "))
+                SELECT a.name, r.version, r.artifact_sha256, \(Self.attestationColumns.split(separator: ",").map { "t." + $0.trimmingCharacters(in: .whitespaces) }.joined(separator: ", "))
                 FROM attestations t JOIN releases r ON r.id = t.release_id JOIN agents a ON a.id = r.agent_id
                 WHERE t.policy_sha256 <> ? ORDER BY t.release_id, t.position LIMIT ?
                 """, arguments: [policySHA256, limit]).map {
-                StaleAttestation(agent: $0["name"], version: $0["version"], artifactSHA256: $0["artifact_sha256"], stored: Self.attestation($0), body: $0["body"])
+                StaleAttestation(agent: $0["name"], version: $0["version"], artifactSHA256: $0["artifact_sha256"], stored: Self.attestation($0))
             }
         }
     }
 
+    public func attestationBody(agent: String, version: String, sha256: String) async throws -> Data? {
+        try await pool.read { db in
+            guard let id = try self.releaseID(db, agent: agent, version: version) else { return nil }
+            return try Data.fetchOne(db, sql: "SELECT body FROM attestations WHERE release_id = ? AND sha256 = ?", arguments: [id, sha256])
+        }
+    }
+
+    public func pendingSources(agent: String, version: String) async throws -> Set<String> {
+        try await pool.read { db in
+            guard let id = try self.releaseID(db, agent: agent, version: version) else { return [] }
+            return Set(try String.fetchAll(db, sql: """
+                SELECT c.source_purl FROM components c JOIN pending_rematch p ON p.ecosystem = c.osv_ecosystem AND p.name = c.osv_name WHERE c.release_id = ?
+                """, arguments: [id]))
+        }
+    }
+
     public func markStaleAttestations(policySHA256: String, reason: String) async throws -> Int {
-        try await pool.write { db in
-            try db.execute(sql: "UPDATE attestations SET status = 'not-checked', reasons = ? WHERE policy_sha256 <> ? AND status <> 'not-checked'",
-                           arguments: [reason, policySHA256])
-            return db.changesCount
+        var total = 0
+        // In slices, so no one transaction holds the writer for long.
+        while true {
+            let n = try await pool.write { db in
+                try db.execute(sql: """
+                    UPDATE attestations SET status = 'not-checked', reasons = ? WHERE rowid IN
+                    (SELECT rowid FROM attestations WHERE policy_sha256 <> ? AND status <> 'not-checked' LIMIT 5000)
+                    """, arguments: [reason, policySHA256])
+                return db.changesCount
+            }
+            total += n
+            if n == 0 { return total }
         }
     }
 }

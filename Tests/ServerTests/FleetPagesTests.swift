@@ -141,6 +141,28 @@ import TestSupport
         for (method, path) in [("GET", "/v1/agents"), ("GET", "/openapi.json"), ("POST", "/v1/sessions"), ("POST", "/v1/deployments"), ("POST", "/v1/advisories/import")] {
             #expect(try await withCookie(method, path).0 == 401, "\(method) \(path) with only the cookie")
         }
+        // A link opened where the browser does not say from which site (no Sec-Fetch-Site: plain HTTP,
+        // an older browser) is confirmed with a POST from the server's own page, which carries Origin.
+        let made = try await s.call("POST", "/v1/sessions", token: read)
+        let link = try #require(made.json["link"] as? String)
+        let open = URLRequest(url: URL(string: s.base + link + "?next=/ui/x")!)
+        let (confirm, confirmResponse) = try await URLSession(configuration: .ephemeral, delegate: NoRedirect(), delegateQueue: nil).data(for: open)
+        let confirmPage = String(decoding: confirm, as: UTF8.self)
+        #expect((confirmResponse as? HTTPURLResponse)?.statusCode == 200 && confirmPage.contains(#"<form method="post" action="\#(link)">"#)
+                && confirmPage.contains(#"name="next" value="/ui/x""#), "\(confirmPage)")
+        #expect((confirmResponse as? HTTPURLResponse)?.value(forHTTPHeaderField: "Set-Cookie") == nil, "a GET without Sec-Fetch-Site does not sign in")
+        func confirmLink(origin: String?) async throws -> Int {
+            var post = URLRequest(url: URL(string: s.base + link)!)
+            post.httpMethod = "POST"
+            post.httpBody = Data("next=%2Fui%2Fx".utf8)
+            if let origin { post.setValue(origin, forHTTPHeaderField: "Origin") }
+            let (_, r) = try await URLSession(configuration: .ephemeral, delegate: NoRedirect(), delegateQueue: nil).data(for: post)
+            return (r as? HTTPURLResponse)?.statusCode ?? 0
+        }
+        #expect(try await confirmLink(origin: "https://evil.example") == 401)
+        #expect(try await confirmLink(origin: s.base) == 303)
+        #expect(try await confirmLink(origin: s.base) == 401, "used once")
+
         // A page elsewhere cannot sign the browser in (login CSRF).
         for (header, value) in [("Sec-Fetch-Site", "cross-site"), ("Origin", "https://evil.example")] {
             var forged = URLRequest(url: URL(string: s.base + "/session")!)

@@ -286,12 +286,13 @@ import TestSupport
         let envelope = try Data(contentsOf: setup.envelope)
         #expect(try await first.call("POST", "/v1/agents/remediator/releases/1.0.0/attestations", token: admin, body: envelope).json["status"] as? String == "verified")
 
-        // The key is no longer trusted: a server started with the new policy never calls it verified.
+        // The key is rotated out: the same policy file, a new key file in its place. A server started
+        // with it never calls what the old key signed verified.
         let other = try runProcess(provenantBinary, ["key", "generate", "-o", dir.appendingPathComponent("other").path])
         try #require(other.code == 0)
-        let revoked = dir.appendingPathComponent("revoked.yaml")
-        try Data("agents:\n  remediator:\n    key: other.pub\n".utf8).write(to: revoked)
-        let second = try FleetServerProcess(["--trust-policy", revoked.path], backend: backend, sharing: first)
+        try FileManager.default.removeItem(at: dir.appendingPathComponent("fleet.pub"))
+        try FileManager.default.copyItem(at: dir.appendingPathComponent("other.pub"), to: dir.appendingPathComponent("fleet.pub"))
+        let second = try FleetServerProcess(["--trust-policy", setup.policy.path], backend: backend, sharing: first)
         var provenance = ""
         for _ in 0..<50 {
             provenance = try await second.call("GET", "/v1/agents/remediator/releases/1.0.0", token: admin).json["provenance"] as? String ?? ""
