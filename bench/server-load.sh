@@ -64,7 +64,7 @@ for backend in ${BACKENDS:-sqlite postgres}; do
   [ "$backend" = postgres ] && psql -h 127.0.0.1 -p "$pg_port" -U provenant -d load_main -Atc \
     "SELECT 'database size ' || pg_size_pretty(pg_database_size('load_main')) || ', components ' || (SELECT count(*) FROM components) || ', findings ' || (SELECT count(*) FROM findings)" \
     && psql -h 127.0.0.1 -p "$pg_port" -U provenant -d load_main -Atc \
-    "SELECT c.relname || ' ' || c.relkind || ' ' || pg_relation_size(c.oid) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    "SELECT c.relname || ' ' || c.relkind::text || ' ' || pg_relation_size(c.oid)::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
      WHERE n.nspname = 'public' AND c.relkind IN ('r','i') AND pg_relation_size(c.oid) > 1000000 ORDER BY pg_relation_size(c.oid) DESC"
   [ "$backend" = sqlite ] && echo "database size $(du -h "$work/fleet-main.sqlite" | cut -f1)"
   stop_server

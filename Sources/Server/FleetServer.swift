@@ -189,18 +189,8 @@ public struct FleetServer: Sendable {
             guard let releases = try await store.releases(agent: agent) else { throw FleetAPIError(.notFound, field: "agent", "no agent '\(agent)'") }
             return FleetJSON.response(["releases": releases])
         }
-        router.get("/v1/agents/:agent/releases/:version") { _, context in
-            try Self.requireRead(context)
-            let (agent, version) = try Self.agentAndVersion(context)
-            guard let release = try await store.release(agent: agent, version: version) else { throw FleetAPIError(.notFound, field: "version", "no release \(agent) \(version)") }
-            return FleetJSON.response(release)
-        }
-        router.get("/v1/agents/:agent/releases/:version/components") { _, context in
-            try Self.requireRead(context)
-            let (agent, version) = try Self.agentAndVersion(context)
-            guard let components = try await store.components(agent: agent, version: version) else { throw FleetAPIError(.notFound, field: "version", "no release \(agent) \(version)") }
-            return FleetJSON.response(["components": components])
-        }
+        Self.releaseRead(router, "") { agent, version in try await store.release(agent: agent, version: version) }
+        Self.releaseRead(router, "/components") { agent, version in try await store.components(agent: agent, version: version).map { ["components": $0] } }
         router.get("/v1/agents/:agent/releases/:version/findings") { _, context in
             try Self.requireRead(context)
             let (agent, version) = try Self.agentAndVersion(context)
@@ -238,12 +228,7 @@ public struct FleetServer: Sendable {
             case nil: throw FleetAPIError(.notFound, field: "version", "no release \(agent) \(version); push it first")
             }
         }
-        router.get("/v1/agents/:agent/releases/:version/attestations") { _, context in
-            try Self.requireRead(context)
-            let (agent, version) = try Self.agentAndVersion(context)
-            guard let list = try await store.attestations(agent: agent, version: version) else { throw FleetAPIError(.notFound, field: "version", "no release \(agent) \(version)") }
-            return FleetJSON.response(["attestations": list])
-        }
+        Self.releaseRead(router, "/attestations") { agent, version in try await store.attestations(agent: agent, version: version).map { ["attestations": $0] } }
         router.post("/v1/agents/:agent/releases/:version/policy-results") { request, context in
             let (agent, version) = try Self.agentAndVersion(context)
             guard context.scope?.mayWrite(agent: agent) == true else {
@@ -260,12 +245,7 @@ public struct FleetServer: Sendable {
             }
             return FleetJSON.response(["policyResults": results.count], status: .created)
         }
-        router.get("/v1/agents/:agent/releases/:version/policy-results") { _, context in
-            try Self.requireRead(context)
-            let (agent, version) = try Self.agentAndVersion(context)
-            guard let list = try await store.policyResults(agent: agent, version: version) else { throw FleetAPIError(.notFound, field: "version", "no release \(agent) \(version)") }
-            return FleetJSON.response(["policyResults": list])
-        }
+        Self.releaseRead(router, "/policy-results") { agent, version in try await store.policyResults(agent: agent, version: version).map { ["policyResults": $0] } }
         router.get("/v1/unverified") { request, context in
             try Self.requireRead(context)
             var environment = "production"
@@ -324,6 +304,18 @@ public struct FleetServer: Sendable {
         }
         FleetWeb.addRoutes(to: router, store: store, advisories: advisories, secureCookies: secureCookies)
         return router
+    }
+
+    /// `GET /v1/agents/{agent}/releases/{version}SUFFIX`: read scope, the names checked, and `404`
+    /// when `fetch` finds no such release.
+    static func releaseRead<T: Encodable & Sendable>(_ router: Router<FleetContext>, _ suffix: String,
+                                                      _ fetch: @escaping @Sendable (String, String) async throws -> T?) {
+        router.get(RouterPath("/v1/agents/:agent/releases/:version" + suffix)) { _, context in
+            try requireRead(context)
+            let (agent, version) = try agentAndVersion(context)
+            guard let answer = try await fetch(agent, version) else { throw FleetAPIError(.notFound, field: "version", "no release \(agent) \(version)") }
+            return FleetJSON.response(answer)
+        }
     }
 
     static func requireRead(_ context: FleetContext) throws {
