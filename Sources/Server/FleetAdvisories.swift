@@ -191,8 +191,6 @@ public final class FleetAdvisories: Sendable {
             names.formUnion(stored.filter { changed.contains($0.id) }.map { OSVName(ecosystem: $0.ecosystem, name: $0.name) })
             let (rematched, total, fresh) = try await rematch(names.union(leftover))
             try await store.clearPending(named.union(leftover))
-            // The answer does not wait for the receiver; the webhook's queue keeps deliveries in order.
-            webhook?.enqueue(fresh)
             return ImportSummary(records: loaded.records.count, added: result.added, updated: result.updated, unchanged: result.unchanged,
                                  skipped: loaded.skipped.map { "\($0.location.path): \(Redactor.redact($0.message))" },
                                  componentsRematched: rematched, findings: total, newDeployedFindings: fresh.count)
@@ -218,13 +216,13 @@ public final class FleetAdvisories: Sendable {
         try await importing.run {
             let leftover = try await store.pending()
             guard !leftover.isEmpty else { return }
-            let (_, _, fresh) = try await rematch(leftover)
+            _ = try await rematch(leftover)
             try await store.clearPending(leftover)
-            webhook?.enqueue(fresh)
         }
     }
 
-    /// Matches the stored components with these names again, release by release.
+    /// Matches the stored components with these names again, release by release, and sends the
+    /// webhook the findings that are new on deployed releases (returned too, for counting).
     func rematch(_ names: Set<OSVName>) async throws -> (components: Int, findings: Int, deployed: [FleetFinding]) {
         guard !names.isEmpty else { return (0, 0, []) }
         let targets = try await store.matchTargets(names)
@@ -251,9 +249,14 @@ public final class FleetAdvisories: Sendable {
         // In slices, each its own transaction: a re-match of every release (an advisory for a library
         // all of them hold) never holds the database for one long write. A failure part way leaves
         // the names pending, and the next import or start redoes them all.
+        // Each slice's new findings on deployed releases go to the webhook as soon as it commits: a
+        // later slice failing must not lose them (its retry sees them as kept, not new). The answer
+        // does not wait for the receiver; the webhook's queue keeps deliveries in order.
         var fresh: [FleetFinding] = []
         for start in stride(from: 0, to: updates.count, by: 2000) {
-            fresh += try await store.replaceFindings(Array(updates[start..<min(start + 2000, updates.count)]))
+            let committed = try await store.replaceFindings(Array(updates[start..<min(start + 2000, updates.count)]))
+            webhook?.enqueue(committed)
+            fresh += committed
         }
         return (updates.count, updates.reduce(0) { $0 + $1.findings.count }, fresh)
     }

@@ -154,8 +154,7 @@ public struct FleetServer: Sendable {
                 if advisories.currentGeneration != generation || moved {
                     if store.sharesAdvisories { try await advisories.sync(atLeast: try await store.latestAdvisorySeq()) }
                     let names = Set(release.sources.compactMap(\.osv))
-                    let (_, _, fresh) = try await advisories.rematch(names)
-                    advisories.webhook?.enqueue(fresh)
+                    _ = try await advisories.rematch(names)
                 }
                 return FleetJSON.response(FleetIngest.Receipt(agent: agent, version: version, components: release.components.count, sbomSHA256: release.sbomSHA256), status: .created)
             case .unchanged:

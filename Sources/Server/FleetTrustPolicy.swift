@@ -204,10 +204,18 @@ extension FleetProvenance {
             let fresh = batch.filter { seen.insert("\($0.agent) \($0.version) \($0.stored.sha256)").inserted }
             if fresh.isEmpty { return done }
             for item in fresh {
+                // One body at a time: bodies may be large, and a batch of them is not held at once. A
+                // body that cannot be read now (an outage) leaves the row not checked for the next start.
+                let body: Data
+                do {
+                    guard let b = try await store.attestationBody(agent: item.agent, version: item.version, sha256: item.stored.sha256) else { continue }
+                    body = b
+                } catch is CancellationError { return done } catch {
+                    try await Task.sleep(for: .seconds(1))
+                    continue
+                }
                 var judged: StoredAttestation
                 do {
-                    // One body at a time: bodies may be large, and a batch of them is not held at once.
-                    guard let body = try await store.attestationBody(agent: item.agent, version: item.version, sha256: item.stored.sha256) else { continue }
                     judged = try verify(body, agent: item.agent, artifactSHA256: item.artifactSHA256, policy: policy, at: item.stored.createdAt)
                 } catch {
                     judged = item.stored

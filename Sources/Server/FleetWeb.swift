@@ -11,6 +11,9 @@ import ProvenantCore
 enum FleetWeb {
     static let cookieName = "provenant_session"
     static let referrerPolicy = HTTPField.Name("Referrer-Policy")!
+    /// `same-origin`: pages link only here, and with `no-referrer` browsers send `Origin: null` on the
+    /// sign-in forms, which the cross-site check must refuse (found by review).
+    static let referrerValue = "same-origin"
     static let sessionLifetime: TimeInterval = 8 * 3600
     static let linkLifetime: TimeInterval = 120
 
@@ -67,7 +70,7 @@ enum FleetWeb {
     static func html(_ text: String, status: HTTPResponse.Status = .ok) -> Response {
         Response(status: status, headers: [
             .contentType: "text/html; charset=utf-8", .contentSecurityPolicy: contentSecurityPolicy, .xContentTypeOptions: "nosniff",
-            FleetWeb.referrerPolicy: "no-referrer", .cacheControl: "no-store",
+            FleetWeb.referrerPolicy: referrerValue, .cacheControl: "no-store",
         ], body: .init(byteBuffer: ByteBuffer(string: text)))
     }
 
@@ -80,7 +83,7 @@ enum FleetWeb {
         let secret = TokenHash.generate()
         try await store.createSession(hash: TokenHash.hash(secret), kind: "session", tokenHash: tokenHash, expiresAt: timestamp(sessionLifetime))
         let cookie = "\(cookieName)=\(secret); Path=/; HttpOnly; SameSite=Strict; Max-Age=\(Int(sessionLifetime))" + (secure ? "; Secure" : "")
-        return Response(status: .seeOther, headers: [.location: next, .setCookie: cookie, .cacheControl: "no-store", FleetWeb.referrerPolicy: "no-referrer"])
+        return Response(status: .seeOther, headers: [.location: next, .setCookie: cookie, .cacheControl: "no-store", FleetWeb.referrerPolicy: referrerValue])
     }
 
     /// Only a path on this server: `/x`, never `//host` or a URL.

@@ -151,6 +151,8 @@ import TestSupport
         #expect((confirmResponse as? HTTPURLResponse)?.statusCode == 200 && confirmPage.contains(#"<form method="post" action="\#(link)">"#)
                 && confirmPage.contains(#"name="next" value="/ui/x""#), "\(confirmPage)")
         #expect((confirmResponse as? HTTPURLResponse)?.value(forHTTPHeaderField: "Set-Cookie") == nil, "a GET without Sec-Fetch-Site does not sign in")
+        // Not no-referrer: with it browsers send `Origin: null` on the confirming POST, which is refused.
+        #expect((confirmResponse as? HTTPURLResponse)?.value(forHTTPHeaderField: "Referrer-Policy") == "same-origin")
         func confirmLink(origin: String?) async throws -> Int {
             var post = URLRequest(url: URL(string: s.base + link)!)
             post.httpMethod = "POST"
@@ -160,6 +162,7 @@ import TestSupport
             return (r as? HTTPURLResponse)?.statusCode ?? 0
         }
         #expect(try await confirmLink(origin: "https://evil.example") == 401)
+        #expect(try await confirmLink(origin: "null") == 401)
         #expect(try await confirmLink(origin: s.base) == 303)
         #expect(try await confirmLink(origin: s.base) == 401, "used once")
 
