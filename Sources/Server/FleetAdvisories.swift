@@ -151,10 +151,20 @@ public final class FleetAdvisories: Sendable {
         do {
             // What other replicas imported first, so "changed" is judged against the whole log.
             if store.sharesAdvisories { try await sync(atLeast: try await store.latestAdvisorySeq()) }
-            let loaded: AdvisoryImporter.Loaded
+            var loaded: AdvisoryImporter.Loaded
             switch AdvisoryImporter.load(body: body, origin: "body", maxInflated: maxInflated) {
             case .success(let l): loaded = l
             case .failure(let e): throw FleetAPIError(.badRequest, field: "body", e.message)
+            }
+            // A NUL character cannot be stored by PostgreSQL (a finding from such a record could never
+            // be written, and its names would stay pending): such records are skipped, on both databases.
+            let encoder = JSONEncoder()
+            loaded.records = loaded.records.filter { r in
+                guard let json = try? encoder.encode(r), !json.containsNUL else {
+                    loaded.skipped.append(Diagnostic(Location("body"), "record '\(Redactor.quote(r.id.replacingOccurrences(of: "\u{0}", with: ""), max: 64))' holds a NUL character (\\u0000); skipped"))
+                    return false
+                }
+                return true
             }
             guard !loaded.records.isEmpty else {
                 let why = loaded.skipped.first.map { ": \($0.location.path): \(Redactor.redact($0.message))" } ?? ""
@@ -310,4 +320,9 @@ public struct FleetNotChecked: Sendable, Codable, Equatable {
     public var reason: String
     public var packages: Int
     public var purls: [String]
+}
+
+extension Data {
+    /// Whether the JSON encoding holds an escaped NUL (`\u0000`), as JSONEncoder writes one.
+    var containsNUL: Bool { range(of: Data("\\u0000".utf8)) != nil }
 }

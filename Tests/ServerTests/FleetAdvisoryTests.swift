@@ -177,6 +177,15 @@ final class WebhookReceiver: Sendable {
         #expect(try await s.call("GET", "/v1/findings", token: read).json["findings"].map { ($0 as? [Any])?.count } == 2, "the two regex findings are left")
         // A NUL byte is refused alike on both databases.
         #expect(try await s.call("GET", "/v1/components?type=cargo&name=a%00b", token: read).status == 400)
+        // An advisory holding a NUL (here in its summary) is skipped at import, on both: PostgreSQL
+        // could never store its findings.
+        var nul = try #require(try JSONSerialization.jsonObject(with: try Self.advisory("RUSTSEC-2024-0019")) as? [String: Any])
+        nul["id"] = "RUSTSEC-2099-0001"
+        nul["modified"] = "2099-01-01T00:00:00Z"
+        nul["summary"] = "pipes\u{0}tokens"
+        let refused = try await s.call("POST", "/v1/advisories/import", token: admin, body: try JSONSerialization.data(withJSONObject: nul))
+        #expect(refused.status == 400 && refused.errorField == "body" && String(decoding: refused.body, as: UTF8.self).contains("NUL"), "\(refused.json)")
+        #expect(try await s.call("GET", "/v1/vulnerabilities/RUSTSEC-2099-0001/affected", token: read).status == 404)
     }
 
     @Test func aWebhookNeedsASecret() throws {
