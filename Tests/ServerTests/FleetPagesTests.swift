@@ -107,8 +107,8 @@ import TestSupport
         }
     }
 
-    @Test func theSignInFormStartsASessionForAReadToken() async throws {
-        let s = try FleetServerProcess()
+    @Test(arguments: FleetBackend.allCases) func theSignInFormStartsASessionForAReadToken(_ backend: FleetBackend) async throws {
+        let s = try FleetServerProcess(backend: backend)
         let read = try s.token("read")
         let ingest = try s.token("ingest")
         func signIn(_ token: String) async throws -> (status: Int, cookie: String?, location: String?) {

@@ -162,8 +162,8 @@ import TestSupport
                 == "a0cfc71271d6e278e57cd332ff957c3f7043fdda354c4cbb190a30d56efa01bf")
     }
 
-    @Test func withoutATrustPolicyAttestationsAreNotChecked() async throws {
-        let s = try FleetServerProcess()
+    @Test(arguments: FleetBackend.allCases) func withoutATrustPolicyAttestationsAreNotChecked(_ backend: FleetBackend) async throws {
+        let s = try FleetServerProcess(backend: backend)
         let admin = try s.token("admin")
         let sbom = try FleetFixtures.sbom("package-lock-v3.json", format: "cyclonedx-json", in: s.dir)
         let aTxt = "sha256:a0cfc71271d6e278e57cd332ff957c3f7043fdda354c4cbb190a30d56efa01bf"
@@ -238,11 +238,11 @@ import TestSupport
         #expect(notChecked.map { $0["group"] as? String } == ["npm"] && notChecked.first?["packages"] as? Int == components && components > 0, "\(notChecked)")
     }
 
-    @Test func pushAttachesAttestationsAndFailsWhenOneDoesNotVerify() async throws {
+    @Test(arguments: FleetBackend.allCases) func pushAttachesAttestationsAndFailsWhenOneDoesNotVerify(_ backend: FleetBackend) async throws {
         let dir = try scratchDirectory("provenance")
         defer { try? FileManager.default.removeItem(at: dir) }
         let setup = try Self.setup(in: dir)
-        let s = try FleetServerProcess(["--trust-policy", setup.policy.path])
+        let s = try FleetServerProcess(["--trust-policy", setup.policy.path], backend: backend)
         let ingest = try s.token("ingest")
         let sbomPath = s.dir.appendingPathComponent("push.cdx.json")
         try FleetFixtures.sbom("package-lock-v3.json", format: "cyclonedx-json", in: s.dir).write(to: sbomPath)
@@ -258,14 +258,14 @@ import TestSupport
         #expect(try await s.call("GET", "/v1/agents/impostor/releases/2.0.0", token: try s.token("read")).status == 404, "nothing is sent when a file is unreadable")
     }
 
-    @Test func aTrustedRootAppliesToBundlesAndLeavesKeyedEnvelopesAlone() async throws {
+    @Test(arguments: FleetBackend.allCases) func aTrustedRootAppliesToBundlesAndLeavesKeyedEnvelopesAlone(_ backend: FleetBackend) async throws {
         let dir = try scratchDirectory("provenance")
         defer { try? FileManager.default.removeItem(at: dir) }
         let setup = try Self.setup(in: dir)
         try FileManager.default.copyItem(at: Self.fixture("custom-trusted-root.json"), to: dir.appendingPathComponent("root.json"))
         let policy = dir.appendingPathComponent("rooted.yaml")
         try Data("trustedRoot: root.json\nagents:\n  remediator:\n    key: fleet.pub\n".utf8).write(to: policy)
-        let s = try FleetServerProcess(["--trust-policy", policy.path])
+        let s = try FleetServerProcess(["--trust-policy", policy.path], backend: backend)
         let admin = try s.token("admin")
         let sbom = try FleetFixtures.sbom("package-lock-v3.json", format: "cyclonedx-json", in: s.dir)
         #expect(try await s.call("POST", "/v1/agents/remediator/releases/1.0.0?artifact=\(setup.artifactDigest)", token: admin, body: sbom).status == 201)
