@@ -148,63 +148,61 @@ public final class FleetAdvisories: Sendable {
     }
 
     func importLocked(_ body: Data) async throws -> ImportSummary {
-        do {
-            // What other replicas imported first, so "changed" is judged against the whole log.
-            if store.sharesAdvisories { try await sync(atLeast: try await store.latestAdvisorySeq()) }
-            var loaded: AdvisoryImporter.Loaded
-            switch AdvisoryImporter.load(body: body, origin: "body", maxInflated: maxInflated) {
-            case .success(let l): loaded = l
-            case .failure(let e): throw FleetAPIError(.badRequest, field: "body", e.message)
-            }
-            // A NUL character cannot be stored by PostgreSQL (a finding from such a record could never
-            // be written, and its names would stay pending): such records are skipped, on both databases.
-            let encoder = JSONEncoder()
-            loaded.records = loaded.records.filter { r in
-                guard let json = try? encoder.encode(r), !json.containsNUL else {
-                    loaded.skipped.append(Diagnostic(Location("body"), "record '\(Redactor.quote(r.id.replacingOccurrences(of: "\u{0}", with: ""), max: 64))' holds a NUL character (\\u0000); skipped"))
-                    return false
-                }
-                return true
-            }
-            guard !loaded.records.isEmpty else {
-                let why = loaded.skipped.first.map { ": \($0.location.path): \(Redactor.redact($0.message))" } ?? ""
-                throw FleetAPIError(.badRequest, field: "body", "no OSV record could be read\(why)")
-            }
-            // Every name the body's records name, now and as stored before, is written down as pending
-            // before the advisories are: if the re-match below fails, the next import (or the next
-            // start) does it, and a retry of this import is not answered "unchanged, nothing to do".
-            let leftover = try await store.pending()
-            let ids = Set(loaded.records.map(\.id))
-            var stored: [(id: String, ecosystem: String, name: String)] = []
-            do throws(InputError) { stored = try database.affectedNames(ids: ids) } catch { throw FleetAPIError(.serviceUnavailable, field: "advisories", error.message) }
-            var named = Set(stored.map { OSVName(ecosystem: $0.ecosystem, name: $0.name) })
-            named.formUnion(Self.names(loaded.records))
-            try await store.addPending(named)
-            // The shared log first (every version once), then this server's copy: a failure between
-            // the two leaves the names pending, and the retry's sync brings the copy up to date.
-            var logged = Set<String>()
-            if store.sharesAdvisories {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.sortedKeys]
-                logged = try await store.appendAdvisories(loaded.records.map { r in
-                    (r.id, r.modified, String(decoding: (try? encoder.encode(r)) ?? Data("{}".utf8), as: UTF8.self))
-                })
-            }
-            let result: AdvisoryStore.ImportResult
-            do throws(InputError) { result = try database.write(loaded.records) } catch { throw FleetAPIError(.serviceUnavailable, field: "advisories", error.message) }
-            generation.withLock { $0 += 1 }
-            // What changed: the names of added or updated records, old ones included (an advisory that
-            // moved to another package leaves the first one's finding to be removed). On PostgreSQL a
-            // record new to the shared log counts too, whatever this server's cache held.
-            let changed = Set(result.changedIDs).union(logged)
-            var names = Self.names(loaded.records.filter { changed.contains($0.id) })
-            names.formUnion(stored.filter { changed.contains($0.id) }.map { OSVName(ecosystem: $0.ecosystem, name: $0.name) })
-            let (rematched, total, fresh) = try await rematch(names.union(leftover))
-            try await store.clearPending(named.union(leftover))
-            return ImportSummary(records: loaded.records.count, added: result.added, updated: result.updated, unchanged: result.unchanged,
-                                 skipped: loaded.skipped.map { "\($0.location.path): \(Redactor.redact($0.message))" },
-                                 componentsRematched: rematched, findings: total, newDeployedFindings: fresh.count)
+        // What other replicas imported first, so "changed" is judged against the whole log.
+        if store.sharesAdvisories { try await sync(atLeast: try await store.latestAdvisorySeq()) }
+        var loaded: AdvisoryImporter.Loaded
+        switch AdvisoryImporter.load(body: body, origin: "body", maxInflated: maxInflated) {
+        case .success(let l): loaded = l
+        case .failure(let e): throw FleetAPIError(.badRequest, field: "body", e.message)
         }
+        // A NUL character cannot be stored by PostgreSQL (a finding from such a record could never
+        // be written, and its names would stay pending): such records are skipped, on both databases.
+        let encoder = JSONEncoder()
+        loaded.records = loaded.records.filter { r in
+            guard let json = try? encoder.encode(r), !json.containsNUL else {
+                loaded.skipped.append(Diagnostic(Location("body"), "record '\(Redactor.quote(r.id.replacingOccurrences(of: "\u{0}", with: ""), max: 64))' holds a NUL character (\\u0000); skipped"))
+                return false
+            }
+            return true
+        }
+        guard !loaded.records.isEmpty else {
+            let why = loaded.skipped.first.map { ": \($0.location.path): \(Redactor.redact($0.message))" } ?? ""
+            throw FleetAPIError(.badRequest, field: "body", "no OSV record could be read\(why)")
+        }
+        // Every name the body's records name, now and as stored before, is written down as pending
+        // before the advisories are: if the re-match below fails, the next import (or the next
+        // start) does it, and a retry of this import is not answered "unchanged, nothing to do".
+        let leftover = try await store.pending()
+        let ids = Set(loaded.records.map(\.id))
+        var stored: [(id: String, ecosystem: String, name: String)] = []
+        do throws(InputError) { stored = try database.affectedNames(ids: ids) } catch { throw FleetAPIError(.serviceUnavailable, field: "advisories", error.message) }
+        var named = Set(stored.map { OSVName(ecosystem: $0.ecosystem, name: $0.name) })
+        named.formUnion(Self.names(loaded.records))
+        try await store.addPending(named)
+        // The shared log first (every version once), then this server's copy: a failure between
+        // the two leaves the names pending, and the retry's sync brings the copy up to date.
+        var logged = Set<String>()
+        if store.sharesAdvisories {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            logged = try await store.appendAdvisories(loaded.records.map { r in
+                (r.id, r.modified, String(decoding: (try? encoder.encode(r)) ?? Data("{}".utf8), as: UTF8.self))
+            })
+        }
+        let result: AdvisoryStore.ImportResult
+        do throws(InputError) { result = try database.write(loaded.records) } catch { throw FleetAPIError(.serviceUnavailable, field: "advisories", error.message) }
+        generation.withLock { $0 += 1 }
+        // What changed: the names of added or updated records, old ones included (an advisory that
+        // moved to another package leaves the first one's finding to be removed). On PostgreSQL a
+        // record new to the shared log counts too, whatever this server's cache held.
+        let changed = Set(result.changedIDs).union(logged)
+        var names = Self.names(loaded.records.filter { changed.contains($0.id) })
+        names.formUnion(stored.filter { changed.contains($0.id) }.map { OSVName(ecosystem: $0.ecosystem, name: $0.name) })
+        let (rematched, total, fresh) = try await rematch(names.union(leftover))
+        try await store.clearPending(named.union(leftover))
+        return ImportSummary(records: loaded.records.count, added: result.added, updated: result.updated, unchanged: result.unchanged,
+                             skipped: loaded.skipped.map { "\($0.location.path): \(Redactor.redact($0.message))" },
+                             componentsRematched: rematched, findings: total, newDeployedFindings: fresh.count)
     }
 
     /// The names the affected entries of `records` give.

@@ -71,7 +71,7 @@ public enum FleetIngest {
     }
 
     /// `sha256:HEX` as 64 lowercase hex digits, or nil.
-    static func sha256Hex(_ s: String) -> String? {
+    public static func sha256Hex(_ s: String) -> String? {
         guard s.hasPrefix("sha256:") else { return nil }
         let hex = s.dropFirst(7).lowercased()
         return hex.utf8.count == 64 && hex.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }) ? hex : nil

@@ -44,6 +44,18 @@ enum FleetWeb {
         return .unknown
     }
 
+    /// One field of a small `application/x-www-form-urlencoded` body (the sign-in forms); the last
+    /// occurrence wins, as the two forms read it before.
+    static func formField(_ request: Request, _ name: String) async -> String? {
+        var request = request
+        let body = (try? await request.collectBody(upTo: 4096)).map { String(buffer: $0) } ?? ""
+        var value: String?
+        for pair in body.split(separator: "&") where pair.hasPrefix(name + "=") {
+            value = String(pair.dropFirst(name.count + 1)).replacingOccurrences(of: "+", with: " ").removingPercentEncoding
+        }
+        return value
+    }
+
     /// The session cookie's value, when the request carries one.
     static func sessionCookie(_ request: Request) -> String? {
         for header in request.headers[values: .cookie] {
@@ -131,13 +143,7 @@ enum FleetWeb {
         // The sign-in form: a read or admin token, as `application/x-www-form-urlencoded`.
         router.post("/session") { request, _ in
             guard site(request) != .elsewhere else { return signInPage("Sign in from this server's own page.") }
-            var request = request
-            let body = (try? await request.collectBody(upTo: 4096)).map { String(buffer: $0) } ?? ""
-            var token = ""
-            for pair in body.split(separator: "&") where pair.hasPrefix("token=") {
-                token = String(pair.dropFirst(6)).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? ""
-            }
-            token = token.trimmingCharacters(in: .whitespaces)
+            let token = (await formField(request, "token") ?? "").trimmingCharacters(in: .whitespaces)
             guard TokenHash.isWellFormed(token), let scope = try await store.token(hash: TokenHash.hash(token)) else {
                 return signInPage("That is not a token this server knows.")
             }
@@ -172,13 +178,7 @@ enum FleetWeb {
         }
         router.post("/session/:link") { request, context in
             guard site(request) != .elsewhere else { return signInPage("Open sign-in links directly, not from another site.") }
-            var request = request
-            let body = (try? await request.collectBody(upTo: 4096)).map { String(buffer: $0) } ?? ""
-            var next: String?
-            for pair in body.split(separator: "&") where pair.hasPrefix("next=") {
-                next = String(pair.dropFirst(5)).replacingOccurrences(of: "+", with: " ").removingPercentEncoding
-            }
-            return try await useLink(context.parameters.get("link"), next: next)
+            return try await useLink(context.parameters.get("link"), next: await formField(request, "next"))
         }
         @Sendable func useLink(_ link: String?, next: String?) async throws -> Response {
             guard let link, TokenHash.isWellFormed(link),

@@ -52,7 +52,7 @@ struct PushCommand: AsyncParsableCommand {
             throw ValidationError("--server must be an http or https URL")
         }
         if let d = artifactDigest {
-            guard d.hasPrefix("sha256:"), d.utf8.count == 71, d.dropFirst(7).allSatisfy(\.isHexDigit) else {
+            guard FleetIngest.sha256Hex(d) != nil else {
                 throw ValidationError("--artifact-digest must be sha256:<64 hex digits>")
             }
         }
