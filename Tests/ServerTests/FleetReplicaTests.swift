@@ -36,8 +36,14 @@ import TestSupport
 
         // An import waits for the advisory lock another replica (here: psql) holds.
         let cluster = try FleetBackend.cluster.get()
-        let holder = try cluster.psqlInBackground(a.database, "SELECT pg_advisory_lock(\(0x6F73_7669)); SELECT pg_sleep(3)")
-        try await Task.sleep(for: .milliseconds(500))
+        let holder = try cluster.psqlInBackground(a.database, "SELECT pg_advisory_lock(\(0x6F73_7669)); SELECT pg_sleep(5)")
+        // Held once pg_locks shows it (a loaded machine may take a while to start psql), not after a guess.
+        var polls = 0
+        while polls < 100, try cluster.psql(a.database, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = \(0x6F73_7669) AND granted")
+            .trimmingCharacters(in: .whitespacesAndNewlines) != "1" {
+            try await Task.sleep(for: .milliseconds(100))
+            polls += 1
+        }
         let started = Date()
         let waited = try await a.call("POST", "/v1/advisories/import", token: admin, body: try Self.advisory("RUSTSEC-2022-0013"))
         #expect(waited.status == 200 && Date().timeIntervalSince(started) > 2, "the import ran while the lock was held: \(Date().timeIntervalSince(started)) s")
