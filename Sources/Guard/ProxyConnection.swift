@@ -3,6 +3,7 @@ import NIOCore
 import NIOPosix
 import ProvenantCore
 import Secrets
+import Synchronization
 
 /// One client connection: read and check the request, refuse it or dial the checked address, then
 /// relay. Runs on the client channel's event loop; the upstream channel shares that loop, so the two
@@ -47,6 +48,15 @@ final class ProxyConnection: ChannelInboundHandler, @unchecked Sendable {
 
     init(shared: ProxyShared) { self.shared = shared }
 
+    /// This connection's copy of the policy, taken again when a reload moved the generation on.
+    private var policyCopy: (policy: EgressPolicy, generation: Int)?
+    var policy: EgressPolicy {
+        if let c = policyCopy, c.generation == shared.generation.load(ordering: .acquiring) { return c.policy }
+        let (p, g) = shared.policySnapshot()
+        policyCopy = (p, g)
+        return p
+    }
+
     /// A request's audit record before anything is decided: what is written if the client leaves first.
     static func freshRecord(client: String) -> AuditRecord {
         AuditRecord(time: Date(), client: client, method: "", host: "", port: 0, decision: "deny", rule: "incomplete",
@@ -82,7 +92,10 @@ final class ProxyConnection: ChannelInboundHandler, @unchecked Sendable {
     func armHeaderTimer(_ context: ChannelHandlerContext) {
         let due = NIODeadline.now() + shared.options.headerTimeout
         headerDeadline = due
-        if headerTimer == nil { scheduleHeaderCheck(context, at: due) }
+        let next = min(due, lastActivity + shared.options.idleTimeout)
+        // The check may be waiting for the idle deadline, later than this one: bring it forward.
+        if let at = checkAt, at > next { headerTimer?.cancel(); headerTimer = nil }
+        if headerTimer == nil { scheduleCheck(context, at: next) }
     }
 
     /// Nothing more is awaited from the client for now: the pending check, when it fires, does nothing.
@@ -90,23 +103,53 @@ final class ProxyConnection: ChannelInboundHandler, @unchecked Sendable {
 
     /// When the head (and body) awaited is late; nil while none is awaited.
     var headerDeadline: NIODeadline?
+    /// When bytes last came from either side (or either side could take bytes again): a connection or
+    /// tunnel quiet for the idle timeout is closed. One clock read per read, instead of a handler per
+    /// channel that made a promise for every write.
+    var lastActivity = NIODeadline.now()
+    /// When the one scheduled check fires.
+    var checkAt: NIODeadline?
 
-    private func scheduleHeaderCheck(_ context: ChannelHandlerContext, at deadline: NIODeadline) {
+    private func scheduleCheck(_ context: ChannelHandlerContext, at deadline: NIODeadline) {
         let loop = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        checkAt = deadline
         headerTimer = context.eventLoop.scheduleTask(deadline: deadline) {
             let (me, ctx) = loop.value
             me.headerTimer = nil
-            guard let due = me.headerDeadline else { return }
-            if due > .now() { me.scheduleHeaderCheck(ctx, at: due); return }
-            me.headerDeadline = nil
-            switch me.state {
-            case .head where !me.requestStarted && me.pending.isEmpty:
-                ctx.close(promise: nil)
-            case .head, .body, .hello:
-                me.refuse(ctx, ProxyRefusal(status: 408, rule: "header-timeout", reason: "the request did not arrive in time"))
-            default: break
+            me.checkAt = nil
+            guard ctx.channel.isActive else { return }
+            let now = NIODeadline.now()
+            if let due = me.headerDeadline, due <= now {
+                me.headerDeadline = nil
+                switch me.state {
+                case .head where !me.requestStarted && me.pending.isEmpty:
+                    ctx.close(promise: nil); return
+                case .head, .body, .hello:
+                    me.refuse(ctx, ProxyRefusal(status: 408, rule: "header-timeout", reason: "the request did not arrive in time")); return
+                default: break
+                }
             }
+            let idleDue = me.lastActivity + me.shared.options.idleTimeout
+            if idleDue <= now { me.idleExpired(ctx); return }
+            me.scheduleCheck(ctx, at: me.headerDeadline.map { min($0, idleDue) } ?? idleDue)
         }
+    }
+
+    /// No bytes either way for the idle timeout. An upstream that has not begun its answer gets the
+    /// client a 504; anything else (a quiet tunnel, a response stalled midway) is closed.
+    func idleExpired(_ context: ChannelHandlerContext) {
+        if case .awaitingResponse = state, record.bytesDown == 0 {
+            // Forgotten before it is closed: closing runs its inactive handler at once, which would
+            // answer 502 for an upstream still current.
+            let up = upstream
+            upstream = nil; upstreamKey = nil
+            up?.close(promise: nil)
+            refuse(context, ProxyRefusal(status: 504, rule: "upstream-timeout", reason: "the upstream did not answer within the idle timeout"))
+            return
+        }
+        if case .finished = state {} else if !isTunnel { record.reason = "closed after the idle timeout" }
+        state = .finished
+        context.close(promise: nil)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -124,10 +167,6 @@ final class ProxyConnection: ChannelInboundHandler, @unchecked Sendable {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if event is IdleStateHandler.IdleStateEvent {
-            context.close(promise: nil)
-            return
-        }
         if let e = event as? ChannelEvent, e == .inputClosed {
             clientInputClosed = true
             switch state {
@@ -151,12 +190,14 @@ final class ProxyConnection: ChannelInboundHandler, @unchecked Sendable {
 
     /// The client can take bytes again: resume reading the upstream.
     func channelWritabilityChanged(context: ChannelHandlerContext) {
+        lastActivity = .now()
         if context.channel.isWritable, let up = upstream { Self.resumeReading(up) }
         context.fireChannelWritabilityChanged()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let buf = unwrapInboundIn(data)
+        lastActivity = .now()
         switch state {
         case .relaying:
             record.bytesUp += buf.readableBytes
@@ -241,7 +282,7 @@ final class ProxyConnection: ChannelInboundHandler, @unchecked Sendable {
         }
         record.host = target.host
         record.port = target.port
-        let decision = shared.policy.check(target.destination, port: target.port)
+        let decision = policy.check(target.destination, port: target.port)
         guard decision.allowed else {
             refuse(context, ProxyRefusal(status: 403, rule: decision.rule, reason: decision.reason)); return
         }
@@ -397,7 +438,7 @@ final class ProxyConnection: ChannelInboundHandler, @unchecked Sendable {
         state = .dialing
         disarmHeaderTimer()
         let loop = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        let policy = shared.policy
+        let policy = self.policy
         let resolver = shared.resolver
         let addresses: EventLoopFuture<[IPAddress]>
         switch t.destination {
@@ -441,7 +482,6 @@ final class ProxyConnection: ChannelInboundHandler, @unchecked Sendable {
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { ch in
                 ch.eventLoop.makeCompletedFuture {
-                    try ch.pipeline.syncOperations.addHandler(IdleStateHandler(allTimeout: loop.value.0.shared.options.idleTimeout))
                     try ch.pipeline.syncOperations.addHandler(UpstreamRelay(connection: loop.value.0, client: client))
                 }
             }
@@ -662,6 +702,7 @@ final class ProxyConnection: ChannelInboundHandler, @unchecked Sendable {
         case 431: "Request Header Fields Too Large"
         case 502: "Bad Gateway"
         case 503: "Service Unavailable"
+        case 504: "Gateway Timeout"
         case 505: "HTTP Version Not Supported"
         default: "Error"
         }
@@ -680,6 +721,7 @@ final class UpstreamRelay: ChannelInboundHandler, @unchecked Sendable {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let buf = unwrapInboundIn(data)
+        connection.lastActivity = .now()
         if connection.isTunnel {
             connection.record.bytesDown += buf.readableBytes
             // Flushed once per read batch (channelReadComplete), not per chunk.
@@ -704,11 +746,6 @@ final class UpstreamRelay: ChannelInboundHandler, @unchecked Sendable {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if event is IdleStateHandler.IdleStateEvent {
-            context.close(promise: nil)
-            if connection.isTunnel { client.close(promise: nil) }
-            return
-        }
         if let e = event as? ChannelEvent, e == .inputClosed {
             if connection.isTunnel {
                 connection.upstreamInputClosed = true
@@ -733,6 +770,7 @@ final class UpstreamRelay: ChannelInboundHandler, @unchecked Sendable {
 
     /// The upstream can take bytes again: resume reading the client.
     func channelWritabilityChanged(context: ChannelHandlerContext) {
+        connection.lastActivity = .now()
         if context.channel.isWritable { ProxyConnection.resumeReading(client) }
         context.fireChannelWritabilityChanged()
     }

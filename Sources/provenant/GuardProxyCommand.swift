@@ -42,8 +42,11 @@ struct GuardProxyCommand: ParsableCommand {
     @Option(name: .long, help: "Seconds without traffic after which a connection or tunnel is closed.")
     var idleTimeout = 300
 
+    @Option(name: .long, help: "Event-loop threads (default: one per two cores, at least one; the rest is left to the agent).")
+    var threads = ProxyOptions.defaultThreads
+
     func validate() throws {
-        guard maxConnections > 0, headerTimeout > 0, idleTimeout > 0 else { throw ValidationError("limits and timeouts must be positive") }
+        guard maxConnections > 0, headerTimeout > 0, idleTimeout > 0, (1...256).contains(threads) else { throw ValidationError("limits and timeouts must be positive, and --threads from 1 to 256") }
     }
 
     func run() throws {
@@ -56,6 +59,7 @@ struct GuardProxyCommand: ParsableCommand {
         options.maxConnections = maxConnections
         options.headerTimeout = .seconds(Int64(headerTimeout))
         options.idleTimeout = .seconds(Int64(idleTimeout))
+        options.threads = threads
         var pins: [String: [IPAddress]] = [:]
         for r in resolve {
             guard let (host, ip) = AddressResolver.pin(r) else { CLI.fail("error: --resolve must be HOST=IP, not '\(Redactor.redact(r))'") }

@@ -73,16 +73,16 @@ import TestSupport
         func stop() { proxy.stop(); upstream.stop(); try? FileManager.default.removeItem(at: dir) }
 
         /// Starts everything in a directory named after `tag`, removed again when starting fails.
-        static func start(_ tag: String, headerTimeout: Int = 3) throws -> Harness {
+        static func start(_ tag: String, headerTimeout: Int = 3, idleTimeout: Int = 300) throws -> Harness {
             let dir = FileManager.default.temporaryDirectory.appendingPathComponent("guard-\(tag)-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-            do { return try Harness(dir: dir, headerTimeout: headerTimeout) } catch {
+            do { return try Harness(dir: dir, headerTimeout: headerTimeout, idleTimeout: idleTimeout) } catch {
                 try? FileManager.default.removeItem(at: dir)
                 throw error
             }
         }
 
-        private init(dir: URL, headerTimeout: Int) throws {
+        private init(dir: URL, headerTimeout: Int, idleTimeout: Int) throws {
             self.dir = dir
             upstream = try Running("/usr/bin/env", ["python3", "-u", try ProxyTests.fixture("upstream")], log: dir.appendingPathComponent("upstream.log").path)
             let ready = try #require(upstream.waitFor("http="), "\(upstream.output)")
@@ -96,7 +96,8 @@ import TestSupport
             proxy = try Running(provenantBinary, ["guard", "proxy", "--manifest", manifestPath, "--listen", "127.0.0.1:0",
                                                   "--known", dir.appendingPathComponent("creds.env").path, "--audit", auditPath,
                                                   "--resolve", "api.example.test=127.0.0.1", "--resolve", "rebind.example.test=10.0.0.1",
-                                                  "--resolve", "meta.example.test=169.254.169.254", "--header-timeout", "\(headerTimeout)"],
+                                                  "--resolve", "meta.example.test=169.254.169.254", "--header-timeout", "\(headerTimeout)",
+                                                  "--idle-timeout", "\(idleTimeout)"],
                                 log: dir.appendingPathComponent("proxy.log").path)
             let listening = try #require(proxy.waitFor("listening on"), "\(proxy.output)")
             proxyPort = try #require(Int(listening.split(separator: ":").last ?? ""))
@@ -162,6 +163,53 @@ import TestSupport
         #expect(lines.first?.contains("200") == true, "\(r.out) \(r.err)")
         let got = Int(lines.last?.split(separator: " ").first ?? "") ?? 0
         #expect(got >= 256 << 20, "the tunnel carried \(got) bytes, then stalled: \(r.out) \(r.err)")
+    }
+
+    /// The idle timeout, over real sockets: an upstream that takes a request and does not answer gets
+    /// the client a 504 once it passes, and a tunnel with no bytes either way is closed; neither before.
+    @Test func idleUpstreamsAndTunnelsAreClosedAtTheIdleTimeout() throws {
+        let h = try Harness.start("idle", idleTimeout: 2)
+        defer { h.stop() }
+        let r = try runProcess("/usr/bin/env", ["python3", "-c", """
+            import socket, ssl, time
+            s = socket.create_connection(('127.0.0.1', \(h.proxyPort)), timeout=15)
+            start = time.monotonic()
+            s.sendall(b'GET http://api.example.test:\(h.httpPort)/silent HTTP/1.1\\r\\nHost: api.example.test:\(h.httpPort)\\r\\n\\r\\n')
+            data = b''
+            while True:
+                k = s.recv(4096)
+                if not k: break
+                data += k
+            print('silent', data.split(b' ')[1].decode(), round(time.monotonic() - start, 1), flush=True)
+            s = socket.create_connection(('127.0.0.1', \(h.proxyPort)), timeout=15)
+            s.sendall(b'CONNECT 127.0.0.1:\(h.echoPort) HTTP/1.1\\r\\n\\r\\n')
+            head = b''
+            while b'\\r\\n\\r\\n' not in head:
+                head += s.recv(1)
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+            i, o = ssl.MemoryBIO(), ssl.MemoryBIO(); t = ctx.wrap_bio(i, o)
+            try: t.do_handshake()
+            except ssl.SSLWantReadError: pass
+            hello = o.read()
+            s.sendall(hello)
+            echoed = b''
+            while len(echoed) < len(hello):
+                echoed += s.recv(65536)
+            start = time.monotonic()
+            rest = s.recv(1)
+            print('tunnel', head.split(b' ')[1].decode(), echoed == hello, rest == b'', round(time.monotonic() - start, 1), flush=True)
+            """])
+        let lines = r.out.split(separator: "\n").map { $0.split(separator: " ") }
+        let silent = try #require(lines.first { $0.first == "silent" }, "\(r.out) \(r.err)")
+        #expect(silent.count == 3 && silent[1] == "504", "\(r.out)")
+        let waited = Double(silent.last ?? "") ?? 0
+        #expect(waited >= 1.5 && waited < 8, "answered after \(waited) s with a 2 s idle timeout")
+        let tunnel = try #require(lines.first { $0.first == "tunnel" }, "\(r.out) \(r.err)")
+        #expect(tunnel.count == 5 && tunnel[1] == "200" && tunnel[2] == "True" && tunnel[3] == "True", "\(r.out)")
+        let quiet = Double(tunnel.last ?? "") ?? 0
+        #expect(quiet >= 1.5 && quiet < 8, "the quiet tunnel closed after \(quiet) s with a 2 s idle timeout")
+        let audit = try String(contentsOfFile: h.auditPath, encoding: .utf8)
+        #expect(audit.contains("upstream-timeout"), "\(audit)")
     }
 
     static func openDescriptors(_ pid: Int32) -> Int {

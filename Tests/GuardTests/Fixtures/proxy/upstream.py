@@ -1,5 +1,6 @@
 """Loopback upstreams for the proxy tests: an HTTP server that answers every request with what it
-received (method, path, headers, body length) and counts requests, and a TCP echo server for tunnels.
+received (method, path, headers, body length) and counts requests (except /silent, which it takes and
+does not answer for 30 s), and a TCP echo server for tunnels.
 Prints 'http=PORT echo=PORT reset=PORT' (the last resets every connection) once both listen, then serves until killed."""
 import http.server, json, socket, socketserver, sys, threading
 
@@ -13,6 +14,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         with lock:
             count += 1
             n = count
+        if self.path == "/silent":
+            # An upstream that takes the request and does not answer for a long time.
+            threading.Event().wait(30)
+            return
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         out = json.dumps({"n": n, "method": self.command, "path": self.path,
