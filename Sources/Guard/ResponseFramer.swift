@@ -68,9 +68,25 @@ public struct ResponseFramer: Sendable {
                     let c = bytes[j]; j += 1
                     if c == 10, Self.endsHead(head, bytes, i, j) { ended = true; break }
                 }
+                if ended && head.isEmpty && !textPathOnly {
+                    // The whole head came in this read (the usual case): framed where it lies, not copied first.
+                    if j - i > Self.maxHead { throw Failure(reason: "response head larger than 64 KiB") }
+                    try finishHead(UnsafeRawBufferPointer(rebasing: bytes[i..<j]), into: &out)
+                    i = j
+                    continue
+                }
                 head.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[i..<j])); i = j
                 if head.count > Self.maxHead { throw Failure(reason: "response head larger than 64 KiB") }
-                if ended { out.writeBytes(try finishHead()) }
+                if ended {
+                    if textPathOnly { out.writeBytes(try finishHeadText()); continue }
+                    let whole = head
+                    head = []
+                    var failure: Failure?
+                    whole.withUnsafeBytes { raw in
+                        do throws(Failure) { try finishHead(raw, into: &out) } catch { failure = error }
+                    }
+                    if let failure { throw failure }
+                }
             case .fixed(let remaining):
                 let n = min(remaining, count - i)
                 out.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[i..<(i + n)])); i += n
@@ -143,11 +159,10 @@ public struct ResponseFramer: Sendable {
         return line
     }
 
-    /// Parses the status line and headers, decides the framing, and returns the head to send on.
-    private mutating func finishHead() throws(Failure) -> [UInt8] {
-        // Every head is framed on its bytes, as the client will read them: a text path decodes invalid
-        // UTF-8 lossily and folds Unicode case and spaces ("chun\u{212A}ed" would read as chunked).
-        if !textPathOnly { return try finishHeadBytes() }
+    /// The text path heads once took, kept only as the tests' reference for ASCII heads: every head is
+    /// framed on its bytes (`finishHead(_:into:)`), as the client will read them, since a text path
+    /// decodes invalid UTF-8 lossily and folds Unicode case and spaces ("chun\u{212A}ed" would read as chunked).
+    private mutating func finishHeadText() throws(Failure) -> [UInt8] {
         let text = String(decoding: head, as: UTF8.self)
         var lines = text.split(separator: "\r\n", omittingEmptySubsequences: false).map(String.init)
         while lines.last == "" { lines.removeLast() }
@@ -190,33 +205,17 @@ public struct ResponseFramer: Sendable {
         return Array(outHead.utf8)
     }
 
-    /// `finishHead` on the bytes: lines, headers, framing and output, with names compared in ASCII case
-    /// only and values trimmed of spaces and tabs only, and every other byte relayed as it came.
-    private mutating func finishHeadBytes() throws(Failure) -> [UInt8] {
-        let h = head
-        // Lines split at CRLF; the blank lines at the end dropped.
-        var lines: [Range<Int>] = []
-        var start = 0, i = 0
-        while i + 1 < h.count {
-            if h[i] == 13 && h[i + 1] == 10 { lines.append(start..<i); i += 2; start = i } else { i += 1 }
-        }
-        lines.append(start..<h.count)
-        while let l = lines.last, l.isEmpty { lines.removeLast() }
-        guard let statusRange = lines.first else { throw Failure(reason: "malformed status line") }
-        let status = String(decoding: h[statusRange], as: UTF8.self)
-        guard status.hasPrefix("HTTP/1."), status.utf8.count >= 12 else { throw Failure(reason: "malformed status line") }
-        let parts = status.split(separator: " ", maxSplits: 2, omittingEmptySubsequences: false)
-        guard parts.count >= 2, parts[1].count == 3, let code = Int(parts[1]) else { throw Failure(reason: "malformed status line") }
-        guard !(100..<200).contains(code) else { throw Failure(reason: "interim (1xx) responses are not relayed") }
-        // Each header: where its name ends and its value (trimmed of spaces and tabs) lies.
-        var headers: [(name: Range<Int>, value: Range<Int>)] = []
-        headers.reserveCapacity(lines.count)
-        for l in lines.dropFirst() {
-            guard let colon = h[l].firstIndex(of: 58), h[l.lowerBound] != 32, h[l.lowerBound] != 9 else { throw Failure(reason: "malformed response header") }
-            var vs = colon + 1, ve = l.upperBound
-            while vs < ve, h[vs] == 32 || h[vs] == 9 { vs += 1 }
-            while ve > vs, h[ve - 1] == 32 || h[ve - 1] == 9 { ve -= 1 }
-            headers.append((l.lowerBound..<colon, vs..<ve))
+    /// The head's bytes (status line, headers, the blank line) parsed, the framing decided, and the head
+    /// to send on written into `out`: names compared in ASCII case only, values trimmed of spaces and tabs
+    /// only, every other byte relayed as it came. Two passes over the lines (decide, then write), so
+    /// nothing is collected on the way but the rare `Connection` tokens that name other headers.
+    private mutating func finishHead(_ h: UnsafeRawBufferPointer, into out: inout ByteBuffer) throws(Failure) {
+        let n = h.count
+        /// Where the line starting at `s` ends: at its CR LF, or at the end.
+        func lineEnd(_ s: Int) -> Int {
+            var i = s
+            while i + 1 < n { if h[i] == 13 && h[i + 1] == 10 { return i }; i += 1 }
+            return n
         }
         /// Whether the bytes at `r` are `lower` (lowercase ASCII) in any case.
         func named(_ r: Range<Int>, _ lower: [UInt8]) -> Bool {
@@ -225,58 +224,125 @@ public struct ResponseFramer: Sendable {
             for i in r { let c = h[i]; if (c >= 65 && c <= 90 ? c | 0x20 : c) != lower[k] { return false }; k += 1 }
             return true
         }
-        func lowered(_ b: ArraySlice<UInt8>) -> [UInt8] { b.map { $0 >= 65 && $0 <= 90 ? $0 | 0x20 : $0 } }
-        func trimmed(_ b: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
-            var b = b
-            while let f = b.first, f == 32 || f == 9 { b = b.dropFirst() }
-            while let l = b.last, l == 32 || l == 9 { b = b.dropLast() }
-            return b
+        /// Whether two ranges hold the same bytes, ASCII case folded.
+        func sameName(_ a: Range<Int>, _ b: Range<Int>) -> Bool {
+            guard a.count == b.count else { return false }
+            var j = b.lowerBound
+            for i in a {
+                let x = h[i], y = h[j]
+                if (x >= 65 && x <= 90 ? x | 0x20 : x) != (y >= 65 && y <= 90 ? y | 0x20 : y) { return false }
+                j += 1
+            }
+            return true
         }
-        // Connection's tokens, lowercased and trimmed; the transfer codings; the lengths.
-        var connection: [[UInt8]] = []
-        var codings: [ArraySlice<UInt8>] = []
-        var lengths: [ArraySlice<UInt8>] = []
-        for hd in headers {
-            if named(hd.name, Self.connectionName) {
-                for t in lowered(h[hd.value]).split(separator: 44) { let t = Array(trimmed(t)); if !connection.contains(t) { connection.append(t) } }
-            } else if named(hd.name, Self.transferEncodingName) {
-                codings.append(h[hd.value])
-            } else if named(hd.name, Self.contentLengthName) {
-                if !lengths.contains(h[hd.value]) { lengths.append(h[hd.value]) }
+        func blank(_ c: UInt8) -> Bool { c == 32 || c == 9 }
+        func trimmed(_ r: Range<Int>) -> Range<Int> {
+            var s = r.lowerBound, e = r.upperBound
+            while s < e, blank(h[s]) { s += 1 }
+            while e > s, blank(h[e - 1]) { e -= 1 }
+            return s..<e
+        }
+        /// The comma-separated pieces of `r` that are not empty (before trimming), each trimmed.
+        func pieces(_ r: Range<Int>, _ each: (Range<Int>) -> Void) {
+            var s = r.lowerBound
+            for i in r.lowerBound...r.upperBound where i == r.upperBound || h[i] == 44 {
+                if i > s { each(trimmed(s..<i)) }
+                s = i + 1
             }
         }
-        let upstreamCloses = connection.contains(Self.closeToken) || status.hasPrefix("HTTP/1.0")
-        let chunked = codings.contains { v in lowered(v).split(separator: 44).last.map { trimmed($0).elementsEqual(Self.chunkedToken) } ?? false }
+        /// A header line's name and trimmed value, or nil when it is not a header.
+        func header(_ l: Range<Int>) -> (name: Range<Int>, value: Range<Int>)? {
+            guard !blank(h[l.lowerBound]) else { return nil }
+            var colon = l.lowerBound
+            while colon < l.upperBound, h[colon] != 58 { colon += 1 }
+            guard colon < l.upperBound else { return nil }
+            return (l.lowerBound..<colon, trimmed((colon + 1)..<l.upperBound))
+        }
+
+        // The status line: HTTP/1.x, a space, three digits.
+        let statusEnd = lineEnd(0)
+        guard statusEnd >= 12, Self.statusPrefix.indices.allSatisfy({ h[$0] == Self.statusPrefix[$0] }) else { throw Failure(reason: "malformed status line") }
+        var sp = 0
+        while sp < statusEnd, h[sp] != 32 { sp += 1 }
+        var codeEnd = sp + 1
+        while codeEnd < statusEnd, h[codeEnd] != 32 { codeEnd += 1 }
+        guard sp < statusEnd, codeEnd - sp - 1 == 3 else { throw Failure(reason: "malformed status line") }
+        var code = 0
+        for i in (sp + 1)..<codeEnd {
+            guard h[i] >= 48 && h[i] <= 57 else { throw Failure(reason: "malformed status line") }
+            code = code * 10 + Int(h[i] - 48)
+        }
+        guard !(100..<200).contains(code) else { throw Failure(reason: "interim (1xx) responses are not relayed") }
+
+        // First pass: the framing, and the tokens of Connection that name headers to drop.
+        var upstreamCloses = h[7] == 48   // HTTP/1.0
+        var chunked = false, coded = false
+        var length: Range<Int>?
+        var lengthsConflict = false
+        var dropped: [Range<Int>] = []
+        var s = statusEnd + 2
+        while s < n {
+            let e = lineEnd(s)
+            if e == s { break }   // the blank line that ends the head
+            guard let hd = header(s..<e) else { throw Failure(reason: "malformed response header") }
+            if named(hd.name, Self.connectionName) {
+                pieces(hd.value) { t in
+                    if named(t, Self.closeToken) { upstreamCloses = true }
+                    if !Self.hopLower.contains(where: { named(t, $0) }) { dropped.append(t) }
+                }
+            } else if named(hd.name, Self.transferEncodingName) {
+                coded = true
+                var last: Range<Int>?
+                pieces(hd.value) { last = $0 }
+                if let last, named(last, Self.chunkedToken) { chunked = true }
+            } else if named(hd.name, Self.contentLengthName) {
+                if let l = length {
+                    if !(l.count == hd.value.count && zip(l, hd.value).allSatisfy({ h[$0] == h[$1] })) { lengthsConflict = true }
+                } else {
+                    length = hd.value
+                }
+            }
+            s = e + 2
+        }
         if requestMethod == "HEAD" || code == 204 || code == 304 {
             phase = .done
         } else if chunked {
-            guard lengths.isEmpty else { throw Failure(reason: "a response with both Content-Length and a transfer coding") }
+            guard length == nil else { throw Failure(reason: "a response with both Content-Length and a transfer coding") }
             phase = .chunkSize(line: [])
-        } else if !codings.isEmpty {
+        } else if coded {
             phase = .untilClose
-        } else if let l = lengths.first {
-            guard lengths.count == 1, l.count <= 18, !l.isEmpty, l.allSatisfy({ $0 >= 48 && $0 <= 57 }) else {
+        } else if let l = length {
+            guard !lengthsConflict, l.count <= 18, !l.isEmpty, l.allSatisfy({ h[$0] >= 48 && h[$0] <= 57 }) else {
                 throw Failure(reason: "malformed or conflicting Content-Length")
             }
-            let n = l.reduce(0) { $0 * 10 + Int($1 - 48) }
-            phase = n == 0 ? .done : .fixed(remaining: n)
+            let v = l.reduce(0) { $0 * 10 + Int(h[$1] - 48) }
+            phase = v == 0 ? .done : .fixed(remaining: v)
         } else {
             phase = .untilClose
         }
         upstreamReusable = !upstreamCloses && phase != .untilClose
         reusable = clientKeepsAlive && phase != .untilClose
-        var out: [UInt8] = []
-        out.reserveCapacity(h.count + 32)
-        out += h[statusRange]; out += [13, 10]
-        for hd in headers where !Self.hopLower.contains(where: { named(hd.name, $0) }) && !connection.contains(where: { named(hd.name, $0) }) {
-            // As the text path writes it: the name as sent, ": ", the trimmed value.
-            out += h[hd.name]; out += [58, 32]; out += h[hd.value]; out += [13, 10]
+
+        // Second pass: the head as it goes on, without this hop's headers.
+        out.reserveCapacity(minimumWritableBytes: n + 32)
+        out.writeBytes(UnsafeRawBufferPointer(rebasing: h[0..<statusEnd]))
+        out.writeStaticString("\r\n")
+        s = statusEnd + 2
+        while s < n {
+            let e = lineEnd(s)
+            if e == s { break }
+            guard let hd = header(s..<e) else { break }
+            s = e + 2
+            if Self.hopLower.contains(where: { named(hd.name, $0) }) || dropped.contains(where: { sameName(hd.name, $0) }) { continue }
+            out.writeBytes(UnsafeRawBufferPointer(rebasing: h[hd.name]))
+            out.writeStaticString(": ")
+            out.writeBytes(UnsafeRawBufferPointer(rebasing: h[hd.value]))
+            out.writeStaticString("\r\n")
         }
-        out += reusable ? Array("Connection: keep-alive\r\n\r\n".utf8) : Array("Connection: close\r\n\r\n".utf8)
-        head = []
-        return out
+        out.writeStaticString(reusable ? "Connection: keep-alive\r\n\r\n" : "Connection: close\r\n\r\n")
     }
 
+    static let statusPrefix = Array("HTTP/1.".utf8)
     static let hopLower: [[UInt8]] = ["connection", "keep-alive", "proxy-connection", "proxy-authenticate"].map { Array($0.utf8) }
     static let connectionName = Array("connection".utf8)
     static let transferEncodingName = Array("transfer-encoding".utf8)
