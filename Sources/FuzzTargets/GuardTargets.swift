@@ -35,8 +35,10 @@ enum GuardTargets {
             // Framing must not depend on how the bytes were split.
             if let all, !failed { precondition(all.emit == emitted && whole.phase == split.phase) }
         },
-        FuzzTarget("guard-client-hello", "the first bytes of a CONNECT tunnel: TLS records holding a ClientHello and its server name") { bytes in
+        FuzzTarget("guard-client-hello", "the first bytes of a CONNECT tunnel: TLS records holding a ClientHello and its server name; as a server's first flight, a HelloRetryRequest; as a client's bytes after one, change_cipher_spec records then the second ClientHello") { bytes in
             _ = TLSClientHello.parse(bytes)
+            _ = TLSClientHello.isHelloRetryRequest(bytes)
+            if let start = TLSClientHello.afterChangeCipherSpec(bytes) { _ = TLSClientHello.parse(Array(bytes[start...])) }
         },
     ]
 }

@@ -25,6 +25,10 @@ public struct ProxyOptions: Sendable {
     /// cores, at least one. On this 2-core machine, with the load generator and the upstream on the same
     /// cores, one loop served about 20% more requests per second than two (bench/guard.sh).
     public var threads = ProxyOptions.defaultThreads
+    /// Admit a ClientHello that carries ECH, checked by its outer name. Off: such a hello is denied,
+    /// since the name it really asks for cannot be read (Chromium sends a placeholder ECH extension by
+    /// default; its clients need this, or ECH turned off).
+    public var allowECH = false
     public static var defaultThreads: Int { max(1, System.coreCount / 2) }
     public init() {}
 }

@@ -201,6 +201,11 @@ final class ProxyConnection: ChannelInboundHandler, @unchecked Sendable {
         switch state {
         case .relaying:
             record.bytesUp += buf.readableBytes
+            if isTunnel, case .secondHello = helloWatch {
+                buf.withUnsafeReadableBytes { pending.append(contentsOf: $0) }
+                checkSecondHello(context)
+                return
+            }
             if isTunnel, let up = upstream {
                 // Flushed once per read batch (channelReadComplete), not per chunk.
                 up.write(buf, promise: nil)
@@ -289,6 +294,7 @@ final class ProxyConnection: ChannelInboundHandler, @unchecked Sendable {
         record.rule = decision.rule
         if r.method == "CONNECT" {
             isTunnel = true
+            tunnelTarget = target
             pending.removeFirst(r.headLength)
             // The tunnel is acknowledged first: the client sends its ClientHello only then.
             state = .hello(target)
@@ -331,22 +337,83 @@ final class ProxyConnection: ChannelInboundHandler, @unchecked Sendable {
         return result
     }
 
-    /// CONNECT: the ClientHello's server name must be the CONNECT host (a name with no SNI is denied).
-    func checkHello(_ context: ChannelHandlerContext, _ t: ProxyTarget) {
-        switch TLSClientHello.parse(pending) {
+    /// What a ClientHello says about a tunnel to `t`.
+    enum HelloVerdict { case needMore, pass, deny(rule: String, reason: String) }
+
+    /// The ClientHello's server name must be the CONNECT host; a host name with no SNI is denied, and so
+    /// is a hello that encrypts its name (ECH) unless `--allow-ech` has its outer name checked instead.
+    func helloVerdict(_ bytes: [UInt8], _ t: ProxyTarget) -> HelloVerdict {
+        var outcome = TLSClientHello.parse(bytes)
+        if case .encrypted(let outer) = outcome {
+            guard shared.options.allowECH else {
+                return .deny(rule: "ech", reason: "the ClientHello encrypts the name it asks for (ECH), which cannot be checked against the CONNECT host")
+            }
+            outcome = outer.map { .serverName($0) } ?? .noServerName
+        }
+        switch outcome {
         case .needMore:
-            if pending.count > TLSClientHello.maxHello + 1024 { deny(context, "tls", "the ClientHello is too large") }
+            return bytes.count > TLSClientHello.maxHello + 1024 ? .deny(rule: "tls", reason: "the ClientHello is too large") : .needMore
         case .invalid(let why):
-            deny(context, "not-tls", "the tunnel did not start with a TLS ClientHello: \(why)")
-        case .noServerName:
-            if case .name = t.destination { deny(context, "no-sni", "a tunnel to a host name must name it in the ClientHello (SNI)") }
-            else { dial(context, t, first: nil) }
+            return .deny(rule: "not-tls", reason: "the tunnel did not start with a TLS ClientHello: \(why)")
+        case .noServerName, .encrypted:
+            if case .name = t.destination { return .deny(rule: "no-sni", reason: "a tunnel to a host name must name it in the ClientHello (SNI)") }
+            return .pass
         case .serverName(let sni):
             guard let d = try? Destination.parse(sni), d == t.destination else {
-                deny(context, "sni-mismatch", "the ClientHello names another host than the CONNECT request")
-                return
+                return .deny(rule: "sni-mismatch", reason: "the ClientHello names another host than the CONNECT request")
             }
-            dial(context, t, first: nil)
+            return .pass
+        }
+    }
+
+    /// CONNECT: the first ClientHello is checked before anything is dialled.
+    func checkHello(_ context: ChannelHandlerContext, _ t: ProxyTarget) {
+        switch helloVerdict(pending, t) {
+        case .needMore: return
+        case .deny(let rule, let reason): deny(context, rule, reason)
+        case .pass: dial(context, t, first: nil)
+        }
+    }
+
+    /// Whether the tunnel's TLS handshake is still watched: the server's first bytes, until they show
+    /// whether they are a HelloRetryRequest; then the client's second ClientHello, held until checked
+    /// as the first was (a client could otherwise name another host in it).
+    enum HelloWatch { case off, serverFirst([UInt8]), secondHello }
+    var helloWatch = HelloWatch.off
+    var tunnelTarget: ProxyTarget?
+
+    /// The server's first bytes in a tunnel, seen before the client gets them.
+    func watchServer(_ buf: ByteBuffer) {
+        guard case .serverFirst(var seen) = helloWatch else { return }
+        buf.withUnsafeReadableBytes { seen.append(contentsOf: $0.prefix(TLSClientHello.serverPrefix - seen.count)) }
+        switch TLSClientHello.isHelloRetryRequest(seen) {
+        case nil: helloWatch = .serverFirst(seen)
+        case true?: helloWatch = .secondHello
+        case false?: helloWatch = .off
+        }
+    }
+
+    /// The client's bytes after a HelloRetryRequest: held until its second ClientHello is whole, then
+    /// checked, and passed on only if it names the same host.
+    func checkSecondHello(_ context: ChannelHandlerContext) {
+        guard let t = tunnelTarget, let up = upstream else { return }
+        guard let start = TLSClientHello.afterChangeCipherSpec(pending) else {
+            if pending.count > TLSClientHello.maxHello + 1024 { deny(context, "tls", "too many bytes before the second ClientHello") }
+            return
+        }
+        switch helloVerdict(Array(pending[start...]), t) {
+        case .needMore:
+            if pending.count > TLSClientHello.maxHello + 1024 { deny(context, "tls", "the second ClientHello is too large") }
+        case .deny(let rule, let reason):
+            upstream = nil; upstreamKey = nil
+            up.close(promise: nil)
+            deny(context, rule, "after a HelloRetryRequest: " + reason)
+        case .pass:
+            helloWatch = .off
+            var b = up.allocator.buffer(capacity: pending.count)
+            b.writeBytes(pending)
+            pending = []
+            up.writeAndFlush(b, promise: nil)
         }
     }
 
@@ -509,6 +576,7 @@ final class ProxyConnection: ChannelInboundHandler, @unchecked Sendable {
                         b = t
                         Self.tuneForTunnel(ctx.channel)
                         Self.tuneForTunnel(up)
+                        me.helloWatch = .serverFirst([])
                     } else {
                         b = first ?? up.allocator.buffer(capacity: 0)
                     }
@@ -724,6 +792,8 @@ final class UpstreamRelay: ChannelInboundHandler, @unchecked Sendable {
         connection.lastActivity = .now()
         if connection.isTunnel {
             connection.record.bytesDown += buf.readableBytes
+            // Seen before the client has it: a HelloRetryRequest is known before a second hello can come.
+            connection.watchServer(buf)
             // Flushed once per read batch (channelReadComplete), not per chunk.
             client.write(buf, promise: nil)
             clientNeedsFlush = true

@@ -10,7 +10,13 @@ public enum TLSClientHello {
         case noServerName
         /// Not a TLS ClientHello, or a malformed one.
         case invalid(String)
+        /// The hello carries an encrypted_client_hello extension (ECH): the name it really asks for is
+        /// encrypted, and only the outer name (if any) can be read.
+        case encrypted(outerName: String?)
     }
+
+    /// The extension type of encrypted_client_hello (draft-ietf-tls-esni).
+    static let echExtension: UInt16 = 0xfe0d
 
     /// The largest ClientHello read: a hello split over several records is reassembled up to this.
     public static let maxHello = 64 << 10
@@ -52,6 +58,7 @@ public enum TLSClientHello {
         guard let extLength = r.u16(), r.at + Int(extLength) <= r.end else { return .invalid("truncated extensions") }
         var ext = Reader(bytes: h, at: r.at, end: r.at + Int(extLength))
         var seen = Set<UInt16>()
+        var serverName: String?
         while ext.at < ext.end {
             guard let type = ext.u16(), let len = ext.u16(), ext.at + Int(len) <= ext.end else { return .invalid("truncated extension") }
             // A repeated extension is forbidden (RFC 8446 §4.2); two server names could be read two ways.
@@ -71,11 +78,44 @@ public enum TLSClientHello {
                     _ = sni.skip(Int(n))
                 }
                 guard let name else { return .invalid("server_name without a host name") }
-                return .serverName(name)
+                serverName = name
             }
             _ = ext.skip(Int(len))
         }
-        return .noServerName
+        // Every extension is read: an ECH extension after the server name still counts.
+        if seen.contains(echExtension) { return .encrypted(outerName: serverName) }
+        return serverName.map { .serverName($0) } ?? .noServerName
+    }
+
+    /// The random a ServerHello carries when it is a HelloRetryRequest (RFC 8446 §4.1.3): SHA-256 of
+    /// "HelloRetryRequest".
+    static let helloRetryRandom: [UInt8] = [
+        0xCF, 0x21, 0xAD, 0x74, 0xE5, 0x9A, 0x61, 0x11, 0xBE, 0x1D, 0x8C, 0x02, 0x1E, 0x65, 0xB8, 0x91,
+        0xC2, 0xA2, 0x11, 0x16, 0x7A, 0xBB, 0x8C, 0x5E, 0x07, 0x9E, 0x09, 0xE2, 0xC8, 0xA8, 0x33, 0x9C,
+    ]
+    /// Bytes of a server's first flight that show whether it is a HelloRetryRequest: record header (5),
+    /// handshake header (4), legacy_version (2), random (32).
+    static let serverPrefix = 43
+
+    /// Whether the server's first bytes are a HelloRetryRequest, after which the client sends a second
+    /// ClientHello that must be checked too; nil while fewer than `serverPrefix` bytes are there.
+    static func isHelloRetryRequest(_ first: [UInt8]) -> Bool? {
+        if !first.isEmpty && first[0] != 22 { return false }   // not a handshake record: no HRR to follow
+        guard first.count >= serverPrefix else { return nil }
+        return first[5] == 2 && Array(first[11..<43]) == helloRetryRandom
+    }
+
+    /// Where a client's second ClientHello starts: after the change_cipher_spec records a TLS 1.3 client
+    /// may send first (RFC 8446 §D.4); nil while a record is incomplete.
+    static func afterChangeCipherSpec(_ bytes: [UInt8]) -> Int? {
+        var at = 0
+        while at < bytes.count, bytes[at] == 20 {
+            guard bytes.count >= at + 5 else { return nil }
+            let length = Int(bytes[at + 3]) << 8 | Int(bytes[at + 4])
+            guard bytes.count >= at + 5 + length else { return nil }
+            at += 5 + length
+        }
+        return at
     }
 
     struct Reader {

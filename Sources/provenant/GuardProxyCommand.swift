@@ -45,6 +45,9 @@ struct GuardProxyCommand: ParsableCommand {
     @Option(name: .long, help: "Event-loop threads (default: one per two cores, at least one; the rest is left to the agent).")
     var threads = ProxyOptions.defaultThreads
 
+    @Flag(name: .customLong("allow-ech"), help: "Admit TLS ClientHellos that carry ECH, checking their outer server name (by default they are denied: the real name is encrypted). Chromium sends an ECH placeholder by default.")
+    var allowECH = false
+
     func validate() throws {
         guard maxConnections > 0, headerTimeout > 0, idleTimeout > 0, (1...256).contains(threads) else { throw ValidationError("limits and timeouts must be positive, and --threads from 1 to 256") }
     }
@@ -60,6 +63,7 @@ struct GuardProxyCommand: ParsableCommand {
         options.headerTimeout = .seconds(Int64(headerTimeout))
         options.idleTimeout = .seconds(Int64(idleTimeout))
         options.threads = threads
+        options.allowECH = allowECH
         var pins: [String: [IPAddress]] = [:]
         for r in resolve {
             guard let (host, ip) = AddressResolver.pin(r) else { CLI.fail("error: --resolve must be HOST=IP, not '\(Redactor.redact(r))'") }

@@ -48,26 +48,26 @@ import TestSupport
         try #require(Bundle.module.url(forResource: "Fixtures/proxy/\(name)", withExtension: "py")).path
     }
 
-    static func manifest(httpPort: Int, echoPort: Int, resetPort: Int, floodPort: Int, api: Bool = true) -> String {
+    static func manifest(httpPort: Int, echoPort: Int, resetPort: Int, floodPort: Int, retryPort: Int, api: Bool = true) -> String {
         """
         apiVersion: provenant.dev/v1
         kind: Agent
         name: agent
         egress:
-        \(api ? "  - host: api.example.test\n    ports: [\(httpPort), \(echoPort), \(resetPort), \(floodPort)]\n" : "")\
+        \(api ? "  - host: api.example.test\n    ports: [\(httpPort), \(echoPort), \(resetPort), \(floodPort), \(retryPort)]\n" : "")\
           - host: meta.example.test
             ports: [\(httpPort)]
           - host: rebind.example.test
             ports: [\(httpPort)]
           - cidr: 127.0.0.1/32
-            ports: [\(httpPort), \(echoPort), \(resetPort), \(floodPort)]
+            ports: [\(httpPort), \(echoPort), \(resetPort), \(floodPort), \(retryPort)]
         """
     }
 
     /// The upstreams and the proxy, started in a fresh temporary directory that `stop` removes.
     struct Harness {
         let upstream: Running, proxy: Running
-        let httpPort: Int, echoPort: Int, resetPort: Int, floodPort: Int, proxyPort: Int
+        let httpPort: Int, echoPort: Int, resetPort: Int, floodPort: Int, retryPort: Int, proxyPort: Int
         let manifestPath: String, auditPath: String
         let dir: URL
         func stop() { proxy.stop(); upstream.stop(); try? FileManager.default.removeItem(at: dir) }
@@ -87,10 +87,10 @@ import TestSupport
             upstream = try Running("/usr/bin/env", ["python3", "-u", try ProxyTests.fixture("upstream")], log: dir.appendingPathComponent("upstream.log").path)
             let ready = try #require(upstream.waitFor("http="), "\(upstream.output)")
             let ports = ready.split(separator: " ").compactMap { Int($0.split(separator: "=").last ?? "") }
-            try #require(ports.count == 4)
-            (httpPort, echoPort, resetPort, floodPort) = (ports[0], ports[1], ports[2], ports[3])
+            try #require(ports.count == 5)
+            (httpPort, echoPort, resetPort, floodPort, retryPort) = (ports[0], ports[1], ports[2], ports[3], ports[4])
             manifestPath = dir.appendingPathComponent("agent.yaml").path
-            try ProxyTests.manifest(httpPort: httpPort, echoPort: echoPort, resetPort: resetPort, floodPort: floodPort).write(toFile: manifestPath, atomically: true, encoding: .utf8)
+            try ProxyTests.manifest(httpPort: httpPort, echoPort: echoPort, resetPort: resetPort, floodPort: floodPort, retryPort: retryPort).write(toFile: manifestPath, atomically: true, encoding: .utf8)
             try "AGENT_KEY=\(ProxyTests.known)\n".write(toFile: dir.appendingPathComponent("creds.env").path, atomically: true, encoding: .utf8)
             auditPath = dir.appendingPathComponent("audit.jsonl").path
             proxy = try Running(provenantBinary, ["guard", "proxy", "--manifest", manifestPath, "--listen", "127.0.0.1:0",
@@ -250,7 +250,7 @@ import TestSupport
         defer { h.stop() }
         let (httpPort, echoPort, resetPort, proxyPort, manifestPath, auditPath, proxy) = (h.httpPort, h.echoPort, h.resetPort, h.proxyPort, h.manifestPath, h.auditPath, h.proxy)
 
-        let client = try runProcess("/usr/bin/env", ["python3", try Self.fixture("client"), "\(proxyPort)", "\(httpPort)", "\(echoPort)", Self.known])
+        let client = try runProcess("/usr/bin/env", ["python3", try Self.fixture("client"), "\(proxyPort)", "\(httpPort)", "\(echoPort)", Self.known, "\(h.retryPort)"])
         #expect(client.code == 0, "\(client.err)")
         var probes: [String: [String: Any]] = [:]
         for line in client.out.split(separator: "\n") {
@@ -294,6 +294,11 @@ import TestSupport
         #expect(probes["tunnel-sni-mismatch"]?["echo"] as? Bool == false)
         #expect(probes["tunnel-no-tls"]?["echo"] as? Bool == false)
         #expect(status("tunnel-undeclared") == 403)
+        // ECH hides the name a hello asks for: denied. After a HelloRetryRequest the second hello is
+        // checked too: the same name passes, another name never reaches the upstream.
+        #expect(status("tunnel-ech") == 200 && probes["tunnel-ech"]?["echo"] as? Bool == false, "\(probes["tunnel-ech"] ?? [:])")
+        #expect(probes["retry-same-name"]?["retry"] as? Bool == true && probes["retry-same-name"]?["echo"] as? Bool == true, "\(probes["retry-same-name"] ?? [:])")
+        #expect(probes["retry-other-name"]?["retry"] as? Bool == true && probes["retry-other-name"]?["echo"] as? Bool == false, "\(probes["retry-other-name"] ?? [:])")
         // Only the two allowed plain requests reached the upstream: the blocked ones sent nothing.
         let count = try #require(try JSONSerialization.jsonObject(with: Data((probes["after-abuse"]?["body"] as? String ?? "").utf8)) as? [String: Any])
         #expect(count["n"] as? Int == 2)
@@ -311,7 +316,7 @@ import TestSupport
         #expect(lines.contains { $0["rule"] as? String == "private" && $0["address"] as? String == "10.0.0.1" })
 
         // SIGHUP reloads: with api.example.test gone from the manifest, the same request is denied.
-        try Self.manifest(httpPort: httpPort, echoPort: echoPort, resetPort: resetPort, floodPort: h.floodPort, api: false).write(toFile: manifestPath, atomically: true, encoding: .utf8)
+        try Self.manifest(httpPort: httpPort, echoPort: echoPort, resetPort: resetPort, floodPort: h.floodPort, retryPort: h.retryPort, api: false).write(toFile: manifestPath, atomically: true, encoding: .utf8)
         kill(proxy.process.processIdentifier, SIGHUP)
         #expect(proxy.waitFor("manifest reloaded") != nil)
         let again = try runProcess("/usr/bin/env", ["python3", "-c", """

@@ -1,9 +1,9 @@
 """Talks to the proxy the way agents and attackers do, over real sockets, and prints one JSON object
 per probe: {"probe": name, "status": int|None, "reason": header, "body": text, "echo": bool, ...}.
-Usage: client.py PROXY_PORT HTTP_PORT ECHO_PORT KNOWN_SECRET"""
+Usage: client.py PROXY_PORT HTTP_PORT ECHO_PORT KNOWN_SECRET RETRY_PORT"""
 import base64, json, socket, ssl, sys
 
-proxy, http_port, echo_port, known = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+proxy, http_port, echo_port, known, retry_port = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], int(sys.argv[5])
 
 def exchange(raw, read_all=True, timeout=5):
     s = socket.create_connection(("127.0.0.1", proxy), timeout=timeout)
@@ -115,3 +115,60 @@ tunnel("tunnel-ok", f"api.example.test:{echo_port}", hello("api.example.test"))
 tunnel("tunnel-sni-mismatch", f"api.example.test:{echo_port}", hello("evil.example.test"))
 tunnel("tunnel-no-tls", f"api.example.test:{echo_port}", b"GET / HTTP/1.1\r\n\r\n")
 tunnel("tunnel-undeclared", f"evil.example.test:{echo_port}", hello("evil.example.test"))
+
+def with_extension(hello, ext_type, data):
+    """A ClientHello record with one more extension at the end, its three lengths rewritten."""
+    body = bytearray(hello[9:])                        # after the record (5) and handshake (4) headers
+    at = 2 + 32                                        # legacy_version, random
+    at += 1 + body[at]                                 # session id
+    at += 2 + int.from_bytes(body[at:at + 2], "big")   # cipher suites
+    at += 1 + body[at]                                 # compression methods
+    ext_len = int.from_bytes(body[at:at + 2], "big")
+    extra = ext_type.to_bytes(2, "big") + len(data).to_bytes(2, "big") + data
+    body[at:at + 2] = (ext_len + len(extra)).to_bytes(2, "big")
+    body += extra
+    hs = b"\x01" + len(body).to_bytes(3, "big") + bytes(body)
+    return hello[:3] + len(hs).to_bytes(2, "big") + hs
+
+# An ECH extension (type 0xfe0d) on a hello whose outer name is the CONNECT host: denied.
+tunnel("tunnel-ech", f"api.example.test:{echo_port}", with_extension(hello("api.example.test"), 0xfe0d, b"\x00" + b"\x00" * 40))
+
+def retry(name, second_sni):
+    """A tunnel whose server answers the first ClientHello with a HelloRetryRequest; the client then
+    sends a change_cipher_spec record and a second ClientHello naming second_sni."""
+    s = socket.create_connection(("127.0.0.1", proxy), timeout=5)
+    authority = f"api.example.test:{retry_port}".encode()
+    s.sendall(b"CONNECT " + authority + b" HTTP/1.1\r\nHost: " + authority + b"\r\n\r\n")
+    head = b""
+    while b"\r\n\r\n" not in head:
+        c = s.recv(1)
+        if not c:
+            break
+        head += c
+    s.sendall(hello("api.example.test"))
+    hrr = b""
+    try:
+        while len(hrr) < 55:
+            c = s.recv(55 - len(hrr))
+            if not c:
+                break
+            hrr += c
+    except socket.timeout:
+        pass
+    second = b"\x14\x03\x03\x00\x01\x01" + hello(second_sni)
+    echoed = b""
+    try:
+        s.sendall(second)
+        while len(echoed) < len(second):
+            c = s.recv(65536)
+            if not c:
+                break
+            echoed += c
+    except (socket.timeout, ConnectionResetError, BrokenPipeError):
+        pass
+    s.close()
+    print(json.dumps({"probe": name, "retry": hrr[11:43] == bytes.fromhex("cf21ad74e59a6111be1d8c021e65b891c2a211167abb8c5e079e09e2c8a8339c"),
+                      "echo": echoed == second}), flush=True)
+
+retry("retry-same-name", "api.example.test")
+retry("retry-other-name", "evil.example.test")

@@ -1,7 +1,7 @@
 """Loopback upstreams for the proxy tests: an HTTP server that answers every request with what it
 received (method, path, headers, body length) and counts requests (except /silent, which it takes and
 does not answer for 30 s), and a TCP echo server for tunnels.
-Prints 'http=PORT echo=PORT reset=PORT' (the last resets every connection) once both listen, then serves until killed."""
+Prints 'http=PORT echo=PORT reset=PORT flood=PORT retry=PORT' (reset resets every connection; retry answers a ClientHello with a HelloRetryRequest) once both listen, then serves until killed."""
 import http.server, json, socket, socketserver, sys, threading
 
 count = 0
@@ -59,6 +59,31 @@ class Flood(socketserver.BaseRequestHandler):
         except OSError:
             pass
 
+class Retry(socketserver.BaseRequestHandler):
+    """A TLS server's side of a HelloRetryRequest, canned: reads the first ClientHello record, answers
+    with a ServerHello whose random marks it a HelloRetryRequest, then echoes whatever comes next (the
+    client's second ClientHello, if the proxy lets it through)."""
+    HRR_RANDOM = bytes.fromhex("cf21ad74e59a6111be1d8c021e65b891c2a211167abb8c5e079e09e2c8a8339c")
+    def handle(self):
+        try:
+            head = b""
+            while len(head) < 5:
+                head += self.request.recv(5 - len(head))
+            want = int.from_bytes(head[3:5], "big")
+            got = 0
+            while got < want:
+                got += len(self.request.recv(want - got))
+            body = b"\x03\x03" + self.HRR_RANDOM + b"\x00" + b"\x13\x01" + b"\x00" + b"\x00\x06" + b"\x00\x2b\x00\x02\x03\x04"
+            hs = b"\x02" + len(body).to_bytes(3, "big") + body
+            self.request.sendall(b"\x16\x03\x03" + len(hs).to_bytes(2, "big") + hs)
+            while True:
+                data = self.request.recv(65536)
+                if not data:
+                    break
+                self.request.sendall(data)
+        except OSError:
+            pass
+
 class ThreadingHTTP(socketserver.ThreadingMixIn, http.server.HTTPServer):
     daemon_threads = True
 class ThreadingTCP(socketserver.ThreadingMixIn, socketserver.TCPServer):
@@ -72,6 +97,8 @@ f = ThreadingTCP(("127.0.0.1", 0), Flood)
 threading.Thread(target=h.serve_forever, daemon=True).start()
 threading.Thread(target=e.serve_forever, daemon=True).start()
 threading.Thread(target=r.serve_forever, daemon=True).start()
+y = ThreadingTCP(("127.0.0.1", 0), Retry)
 threading.Thread(target=f.serve_forever, daemon=True).start()
-print(f"http={h.server_address[1]} echo={e.server_address[1]} reset={r.server_address[1]} flood={f.server_address[1]}", flush=True)
+threading.Thread(target=y.serve_forever, daemon=True).start()
+print(f"http={h.server_address[1]} echo={e.server_address[1]} reset={r.server_address[1]} flood={f.server_address[1]} retry={y.server_address[1]}", flush=True)
 threading.Event().wait()
