@@ -10,7 +10,8 @@
 # CPU time per request (user + system), which shows how much of the shared cores each proxy needs.
 # It reports; it never fails on speed.
 # Needs: wrk, nginx, squid (Debian: apt-get install wrk nginx-light squid), python3.
-# Environment: PROVENANT (a provenant binary; default: builds release), RUNS, DURATION, CONNECTIONS (64).
+# Environment: PROVENANT (a provenant binary; default: builds release), RUNS, DURATION, CONNECTIONS (64),
+# THREADS (say "1 2": the guard with each --threads value too, measured in the same rounds).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"; repo="$(dirname "$here")"
 runs="${RUNS:-3}"; duration="${DURATION:-10}"; conns="${CONNECTIONS:-64}"
@@ -77,6 +78,15 @@ EOF
 "$PROVENANT" guard proxy --manifest "$work/agent.yaml" --listen "127.0.0.1:$guard_port" --resolve api.example.test=127.0.0.1 \
     --max-connections 20000 2>"$work/guard.log" & pids+=($!)
 guard_pid=$!
+# THREADS="1 2" also measures the guard with each of those --threads values, in the same rounds.
+declare -A variant_port variant_pid
+variants=""
+for t in ${THREADS:-}; do
+    p=$(free_port)
+    "$PROVENANT" guard proxy --manifest "$work/agent.yaml" --listen "127.0.0.1:$p" --resolve api.example.test=127.0.0.1 \
+        --max-connections 20000 --threads "$t" 2>"$work/guard-t$t.log" & pids+=($!)
+    variant_port[guard-t$t]=$p; variant_pid[guard-t$t]=$!; variants+=" guard-t$t"
+done
 sleep 2
 
 cat > "$work/proxy.lua" <<EOF
@@ -100,13 +110,15 @@ measure() {
     echo "$rps $p99 cpu-us/req=$cpu ${errors:-}"
 }
 declare -A rps p99 cpu
-for name in direct squid guard; do rps[$name]=""; p99[$name]=""; cpu[$name]=""; done
+names="direct squid guard$variants"
+for name in $names; do rps[$name]=""; p99[$name]=""; cpu[$name]=""; done
 for i in $(seq "$runs"); do
-    for name in direct squid guard; do
+    for name in $names; do
         case $name in
             direct) r=$(measure "http://127.0.0.1:$up_port/index.html") ;;
             squid) r=$(CPU_PID=$squid_pid measure -s "$work/proxy.lua" "http://127.0.0.1:$squid_port") ;;
             guard) r=$(CPU_PID=$guard_pid measure -s "$work/proxy.lua" "http://127.0.0.1:$guard_port") ;;
+            *) r=$(CPU_PID=${variant_pid[$name]} measure -s "$work/proxy.lua" "http://127.0.0.1:${variant_port[$name]}") ;;
         esac
         echo "run $i $name: $r" >&2
         rps[$name]+="$(echo "$r" | awk '{print $1}') "
@@ -118,7 +130,7 @@ median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {if (NR==0
 echo
 echo "| Path | requests/s (median of $runs) | p99 ms (median) | proxy CPU µs per request (median) |"
 echo "|---|---:|---:|---:|"
-for name in direct squid guard; do
+for name in $names; do
     c="-"; [ "$name" != direct ] && c=$(echo "${cpu[$name]}" | median)
     echo "| $name | $(echo "${rps[$name]}" | median) | $(echo "${p99[$name]}" | median) | $c |"
 done
@@ -126,6 +138,10 @@ g=$(echo "${rps[guard]}" | median); s=$(echo "${rps[squid]}" | median)
 gp=$(echo "${p99[guard]}" | median); sp=$(echo "${p99[squid]}" | median)
 echo
 echo "guard/Squid requests/s: $(python3 -c "print(round($g/$s, 2))") (target at least 3); guard/Squid p99: $(python3 -c "print(round($gp/$sp, 2))") (target at most 0.5)"
+for name in $variants; do
+    g=$(echo "${rps[$name]}" | median); gp=$(echo "${p99[$name]}" | median)
+    echo "$name/Squid requests/s: $(python3 -c "print(round($g/$s, 2))"); p99: $(python3 -c "print(round($gp/$sp, 2))")"
+done
 
 # CONNECT tunnel throughput: 1 GB from a local source, through each proxy (both allow this one port).
 python3 - "$src_port" <<'PY' & pids+=($!)

@@ -42,7 +42,7 @@ struct GuardProxyCommand: ParsableCommand {
     @Option(name: .long, help: "Seconds without traffic after which a connection or tunnel is closed.")
     var idleTimeout = 300
 
-    @Option(name: .long, help: "Event-loop threads (default: one per two cores, at least one; the rest is left to the agent).")
+    @Option(name: .long, help: "Event-loop threads (default: one per core). Under a CPU limit, set it to the limit.")
     var threads = ProxyOptions.defaultThreads
 
     @Flag(name: .customLong("allow-ech"), help: "Admit TLS ClientHellos that carry ECH, checking their outer server name (by default they are denied: the real name is encrypted). Chromium sends an ECH placeholder by default.")
