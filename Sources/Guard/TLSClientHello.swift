@@ -99,7 +99,7 @@ public enum TLSClientHello {
 
     /// Whether the server's first bytes are a HelloRetryRequest, after which the client sends a second
     /// ClientHello that must be checked too; nil while fewer than `serverPrefix` bytes are there.
-    static func isHelloRetryRequest(_ first: [UInt8]) -> Bool? {
+    public static func isHelloRetryRequest(_ first: [UInt8]) -> Bool? {
         if !first.isEmpty && first[0] != 22 { return false }   // not a handshake record: no HRR to follow
         guard first.count >= serverPrefix else { return nil }
         return first[5] == 2 && Array(first[11..<43]) == helloRetryRandom
@@ -107,7 +107,7 @@ public enum TLSClientHello {
 
     /// Where a client's second ClientHello starts: after the change_cipher_spec records a TLS 1.3 client
     /// may send first (RFC 8446 §D.4); nil while a record is incomplete.
-    static func afterChangeCipherSpec(_ bytes: [UInt8]) -> Int? {
+    public static func afterChangeCipherSpec(_ bytes: [UInt8]) -> Int? {
         var at = 0
         while at < bytes.count, bytes[at] == 20 {
             guard bytes.count >= at + 5 else { return nil }
