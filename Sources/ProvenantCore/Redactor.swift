@@ -223,6 +223,32 @@ public enum Redactor {
         return out
     }
 
+    /// Prefixes long and odd enough that finding one inside a word is still a credential.
+    private static let distinctivePrefixes: [[UInt8]] = [
+        "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "glpat-", "gldt-", "glrt-", "glptt-",
+        "xoxb-", "xoxp-", "xoxa-", "xoxs-", "xoxr-", "xapp-", "sk_live_", "rk_live_", "pk_live_",
+        "npm_", "pypi-", "dop_v1_", "shpat_",
+    ].map { Array($0.utf8) }
+
+    /// Whether `s` starts with `lower` (lowercase ASCII), ignoring ASCII case.
+    private static func startsFolded(_ s: ArraySlice<UInt8>, _ lower: [UInt8]) -> Bool {
+        guard s.count >= lower.count else { return false }
+        var i = s.startIndex
+        for c in lower { if Self.lower(s[i]) != c { return false }; i += 1 }
+        return true
+    }
+
+    /// An AWS access key id at the start of `s`: AKIA or ASIA and 16 base-32 characters (A-Z, 2-7), in
+    /// either case, not followed by another letter or digit.
+    private static func awsKeyID(_ s: ArraySlice<UInt8>, atBoundary: Bool) -> Bool {
+        guard atBoundary, s.count >= 20, startsFolded(s, Array("akia".utf8)) || startsFolded(s, Array("asia".utf8)) else { return false }
+        let body = s.dropFirst(4).prefix(16)
+        guard body.allSatisfy({ c in let l = lower(c); return (l >= 97 && l <= 122) || (c >= 50 && c <= 55) }) else { return false }
+        guard body.contains(where: { $0 >= 50 && $0 <= 55 }) else { return false }   // a word of letters is not a key id
+        let after = s.index(s.startIndex, offsetBy: 20)
+        return after == s.endIndex || !isAlnum(s[after])
+    }
+
     private static let digestPrefixes: [[UInt8]] = ["sha1-", "sha256-", "sha384-", "sha512-", "md5-"].map { Array($0.utf8) }
 
     private static func isCredential(_ run: ArraySlice<UInt8>, generic: Bool) -> Bool {
@@ -234,12 +260,17 @@ public enum Redactor {
         let whole = run.contains(UInt8(ascii: "+")) || run.last == UInt8(ascii: "=") || run.count == 40
         let pieces: [ArraySlice<UInt8>] = whole || !run.contains(UInt8(ascii: "/"))
             ? [run] : run.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: true)
-        // A prefix counts at the start of a piece or after a separator (`agent-ghp_…`, `token=sk-…`).
+        // A short prefix (`sk-`, `AKIA`) counts at the start of a piece or after a separator
+        // (`agent-ghp_…`, `token=sk-…`); a distinctive one (`ghp_`, `glpat-`, `xoxb-`) anywhere in it,
+        // in either case, since a name may glue it to a word or be lower-cased (npm folds names).
+        // An AWS key id is matched by its shape (16 base-32 characters after AKIA/ASIA), in either case.
         for piece in pieces {
             var i = piece.startIndex
             while i < piece.endIndex {
                 let atBoundary = i == piece.startIndex || [UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "=")].contains(piece[i - 1])
                 if atBoundary, let p = prefixes.first(where: { piece[i...].starts(with: $0) }), prefixedToken(piece[(i + p.count)...]) { return true }
+                if let p = distinctivePrefixes.first(where: { startsFolded(piece[i...], $0) }), prefixedToken(piece[(i + p.count)...]) { return true }
+                if awsKeyID(piece[i...], atBoundary: atBoundary || !isAlnum(piece[i - 1])) { return true }
                 i += 1
             }
         }

@@ -355,6 +355,16 @@ import TestSupport
         #expect(Redactor.redactField("x-access-token:ghs_16C7e42F292c6912E7710c838347Ae178B4a@github.com/acme/foo") == "github.com/acme/foo")
         #expect(!Redactor.redactField("git+https://u:tok123456@host/x").contains("tok123456"))
         #expect(!Redactor.redactField("agent-ghp_Zq8vN3xK1mP7rT2wY5bC9dF4gH6jL0sA1uE3").contains("ghp_Zq8v"))
+        // Glued to a word, or lower-cased as npm folds names: still a credential.
+        #expect(!Redactor.redactField("xghp_Zq8vN3xK1mP7rT2wY5bC9dF4gH6jL0sA1uE3").contains("Zq8vN3xK1mP7"))
+        #expect(!Redactor.redactField("@acme/agentghp_zq8vn3xk1mp7rt2wy5bc9df4gh6jl0sa1ue3").contains("zq8vn3xk1mp7"))
+        #expect(!Redactor.redactField("pkg:npm/glpat-zq8vn3xk1mp7rt2wy5bc@1.0.0").contains("zq8vn3xk1mp7"))
+        #expect(!Redactor.redactField("creds-akiaiosfodnn7examp2e").contains("iosfodnn7"))
+        #expect(!Redactor.redactField("creds-AKIAIOSFODNN7EXAMP2E").contains("IOSFODNN7"))
+        // Names that merely contain the letters stay whole.
+        for s in ["asia-pacific-region-2024", "asiaiosfodnnxexamplezz", "kakiai-sushi-helpers", "ghp_short", "disk-usage-helper-2", "task-runner-plugin-v2"] {
+            #expect(Redactor.redactField(s) == s, "\(s)")
+        }
     }
 
     @Test func diagnosticsAreRedactedAtConstruction() {
