@@ -36,8 +36,8 @@ enum ApkFiles {
             }
             let owner = plan.owner(.apk, name, origin: shown)
             for f in record.files {
-                if let bad = f.unreadableDigest {
-                    plan.notChecked.append(Diagnostic(Location(shown, line: f.line), "'\(f.path)': digest '\(bad)' is not a Q1 SHA-1; not checked", unscanned: .input))
+                if let problem = f.digestProblem {
+                    plan.notChecked.append(Diagnostic(Location(shown, line: f.line), "'\(f.path)': \(problem); not checked", unscanned: .input))
                 }
                 plan.add(f.path, shown: f.path, expected: f.digest.map { ExpectedDigest(algorithm: .sha1, text: $0.value) }, owner: owner,
                          conffile: f.path.hasPrefix("/etc/"), linkDigest: true, origin: Location(shown, line: f.line))

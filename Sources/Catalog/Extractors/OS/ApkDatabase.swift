@@ -15,8 +15,9 @@ public enum ApkDatabase {
         /// Absolute, as the package installs it: `/` + F + `/` + R.
         public var path: String
         public var digest: Digest?
-        /// The `Z:` value when it is there but not a `Q1` SHA-1 this reader knows.
-        public var unreadableDigest: String?
+        /// Why the file's `Z:` cannot be used, when it is there: not a `Q1` SHA-1 this reader knows, or
+        /// two `Z:` lines that disagree.
+        public var digestProblem: String?
         public var line: Int
     }
 
@@ -28,14 +29,29 @@ public enum ApkDatabase {
         public var files: [File] {
             var files: [File] = []
             var dir = ""
+            // The file a `Z:` describes: the last `R:`, until an `F:` starts another directory (a `Z:`
+            // there describes no file, and must not be taken for the previous directory's last file).
+            var current: Int?
             for f in fields {
-                if f.key == "F" { dir = f.value }
-                if f.key == "R" { files.append(File(path: "/" + (dir.isEmpty ? f.value : dir + "/" + f.value), digest: nil, line: f.line)) }
-                if f.key == "Z", !files.isEmpty {
-                    if f.value.hasPrefix("Q1"), let d = Digest(.sha1, base64: String(f.value.dropFirst(2))) {
-                        files[files.count - 1].digest = d
-                    } else {
-                        files[files.count - 1].unreadableDigest = f.value
+                if f.key == "F" { dir = f.value; current = nil }
+                if f.key == "R" {
+                    files.append(File(path: "/" + (dir.isEmpty ? f.value : dir + "/" + f.value), digest: nil, line: f.line))
+                    current = files.count - 1
+                }
+                if f.key == "Z", let c = current {
+                    guard f.value.hasPrefix("Q1"), let d = Digest(.sha1, base64: String(f.value.dropFirst(2))) else {
+                        files[c].digest = nil
+                        files[c].digestProblem = "digest '\(f.value)' is not a Q1 SHA-1"
+                        current = nil
+                        continue
+                    }
+                    if let earlier = files[c].digest, earlier != d {
+                        // Two digests for one file: neither is trusted.
+                        files[c].digest = nil
+                        files[c].digestProblem = "two Z: lines give different digests"
+                        current = nil
+                    } else if files[c].digestProblem == nil {
+                        files[c].digest = d
                     }
                 }
             }
