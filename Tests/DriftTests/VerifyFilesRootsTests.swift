@@ -1,4 +1,5 @@
 import Catalog
+import Crypto
 import Drift
 import Foundation
 import ProvenantCore
@@ -443,6 +444,23 @@ import TestSupport
         #expect(r.rule("files:modified") == ["/bin/tool"], "the stray Z: under usr/share/tool does not bless the patched file: \(r.findings)")
         #expect(r.notChecked.contains { $0.hasPrefix("/lib/apk/db/installed:9:") && $0.contains("two Z: lines") }, "\(r.notChecked)")
         #expect(!r.findings.contains { $0.path == "/bin/other" }, "\(r.findings)")
+    }
+
+    /// Found by review: dpkg's info directory may be 0711 (search, no listing); its files are readable
+    /// by everyone. Walking through it needs only search permission, so an unprivileged run checks them
+    /// instead of reporting every list NOT CHECKED.
+    @Test func aSearchOnlyInfoDirectoryIsReadByAnUnprivilegedRun() throws {
+        let root = try TestRoot.make("verify-0711")
+        defer { try? FileManager.default.removeItem(at: root) }
+        try TestRoot.write(root, "usr/bin/tool", "patched", mode: 0o755)
+        try TestRoot.write(root, "var/lib/dpkg/status", "Package: tool\nStatus: install ok installed\nVersion: 1\nArchitecture: amd64\n\n")
+        try TestRoot.write(root, "var/lib/dpkg/info/tool.list", "/.\n/usr\n/usr/bin\n/usr/bin/tool\n")
+        try TestRoot.write(root, "var/lib/dpkg/info/tool.md5sums", "\(Insecure.MD5.hash(data: Data("original".utf8)).map { String(format: "%02x", $0) }.joined())  usr/bin/tool\n")
+        for d in ["", "usr", "usr/bin", "var", "var/lib", "var/lib/dpkg"] { chmod(root.appendingPathComponent(d).path, 0o755) }
+        chmod(root.appendingPathComponent("var/lib/dpkg/info").path, 0o711)
+        let r = try VerifyRun.run(root.path, asNobody: true)
+        #expect(r.notChecked.isEmpty, "\(r.notChecked) \(r.err)")
+        #expect(r.rule("files:modified") == ["/usr/bin/tool"], "\(r.findings)")
     }
 
     @Test func anApkRecordWithFilesButNoNameIsNotChecked() throws {

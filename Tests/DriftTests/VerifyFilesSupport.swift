@@ -86,8 +86,11 @@ struct VerifyRun {
     func rule(_ r: String) -> Set<String> { Set(findings.filter { $0.rule == r }.map(\.path)) }
 
     /// `provenant verify-files ROOT --format json` through the built binary.
-    static func run(_ root: String, _ extra: [String] = []) throws -> VerifyRun {
-        let r = try runProcess(provenantBinary, ["verify-files", root, "--format", "json"] + extra)
+    /// `asNobody`: run as uid and gid 65534 (setpriv, util-linux), as an unprivileged user would.
+    static func run(_ root: String, _ extra: [String] = [], asNobody: Bool = false) throws -> VerifyRun {
+        let args = ["verify-files", root, "--format", "json"] + extra
+        let r = asNobody ? try runProcess("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", provenantBinary] + args)
+            : try runProcess(provenantBinary, args)
         let doc = try #require(try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any], "not JSON: \(r.out.prefix(300)) \(r.err)")
         let findings = (doc["findings"] as? [[String: Any]] ?? []).map { f in
             ReportedFile(path: f["path"] as? String ?? "", rule: f["rule"] as? String ?? "", source: f["source"] as? String,

@@ -191,7 +191,9 @@ public struct RootedDirectory: Sendable {
         pending.reverse()
         var dirs: [Int32] = []
         defer { for d in dirs { close(d) } }
-        let rootFD = Foundation.open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        // Directories on the way are opened O_PATH: walking through one needs only search permission,
+        // as the kernel's own lookup does (dpkg's info directory may be 0711, its files readable).
+        let rootFD = Foundation.open(root, Self.pathOnly | O_DIRECTORY | O_CLOEXEC)
         guard rootFD >= 0 else { throw .unreadable(path, reason: "cannot open the scan root: \(Self.errorText())") }
         dirs.append(rootFD)
         // The names of the directories in `dirs` below the root, for the canonical path.
@@ -206,7 +208,8 @@ public struct RootedDirectory: Sendable {
                 continue
             }
             let isLast = pending.isEmpty
-            let flags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC | (isLast && !directory ? O_NONBLOCK : O_DIRECTORY)
+            let flags = isLast ? O_RDONLY | O_NOFOLLOW | O_CLOEXEC | (directory ? O_DIRECTORY : O_NONBLOCK)
+                : Self.pathOnly | O_NOFOLLOW | O_CLOEXEC | O_DIRECTORY
             let fd = openat(dirs.last!, name, flags)
             if fd >= 0 {
                 if isLast && directory { return (fd, (names + [name]).joined(separator: "/")) }
@@ -239,6 +242,9 @@ public struct RootedDirectory: Sendable {
         }
         throw .notRegularFile(path)
     }
+
+    /// Linux's O_PATH (the same on every architecture Swift runs on), which Glibc's module does not export.
+    static let pathOnly: Int32 = 0o10000000
 
     private static func readLink(_ dirFD: Int32, _ name: String) -> String? {
         var buf = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
