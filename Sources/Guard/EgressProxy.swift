@@ -29,7 +29,7 @@ public struct ProxyOptions: Sendable {
     /// since the name it really asks for cannot be read (Chromium sends a placeholder ECH extension by
     /// default; its clients need this, or ECH turned off).
     public var allowECH = false
-    public static var defaultThreads: Int { max(1, System.coreCount) }
+    public static var defaultThreads: Int { min(max(1, System.coreCount), 256) }
     public init() {}
 }
 

@@ -173,8 +173,9 @@ final class ProxyConnection: ChannelInboundHandler, @unchecked Sendable {
             case .finished:
                 context.close(promise: nil)
             case .relaying where isTunnel:
-                // Half-close: the client is done sending; the upstream may still answer.
-                upstream?.close(mode: .output, promise: nil)
+                // Half-close: the client is done sending; the upstream may still answer. Bytes still
+                // held for the hello check go first (releaseHeld closes then).
+                if pending.isEmpty { upstream?.close(mode: .output, promise: nil) }
                 if upstreamInputClosed { context.close(promise: nil) }
             case .relaying, .dialing, .awaitingResponse: break
             default: context.close(promise: nil)
@@ -201,7 +202,14 @@ final class ProxyConnection: ChannelInboundHandler, @unchecked Sendable {
         switch state {
         case .relaying:
             record.bytesUp += buf.readableBytes
-            if isTunnel, case .secondHello = helloWatch {
+            switch helloWatch {
+            case .off: break
+            case .serverFirst:
+                // Held until the server's first flight is classified (bounded: a hello's worth).
+                buf.withUnsafeReadableBytes { pending.append(contentsOf: $0) }
+                if pending.count > TLSClientHello.maxHello + 1024 { deny(context, "tls", "too many bytes before the server answered the ClientHello") }
+                return
+            case .secondHello:
                 buf.withUnsafeReadableBytes { pending.append(contentsOf: $0) }
                 checkSecondHello(context)
                 return
@@ -293,6 +301,9 @@ final class ProxyConnection: ChannelInboundHandler, @unchecked Sendable {
         }
         record.rule = decision.rule
         if r.method == "CONNECT" {
+            // A plain request's upstream kept alive on this connection is not the tunnel's: closed,
+            // forgotten first (its inactive handler then finds it is not current and ends quietly).
+            if let old = upstream { upstream = nil; upstreamKey = nil; old.close(promise: nil) }
             isTunnel = true
             tunnelTarget = target
             pending.removeFirst(r.headLength)
@@ -338,12 +349,12 @@ final class ProxyConnection: ChannelInboundHandler, @unchecked Sendable {
     }
 
     /// What a ClientHello says about a tunnel to `t`.
-    enum HelloVerdict { case needMore, pass, deny(rule: String, reason: String) }
+    enum HelloVerdict { case needMore, pass(length: Int), deny(rule: String, reason: String) }
 
     /// The ClientHello's server name must be the CONNECT host; a host name with no SNI is denied, and so
     /// is a hello that encrypts its name (ECH) unless `--allow-ech` has its outer name checked instead.
     func helloVerdict(_ bytes: [UInt8], _ t: ProxyTarget) -> HelloVerdict {
-        var outcome = TLSClientHello.parse(bytes)
+        var (outcome, length) = TLSClientHello.parseCounting(bytes)
         if case .encrypted(let outer) = outcome {
             guard shared.options.allowECH else {
                 return .deny(rule: "ech", reason: "the ClientHello encrypts the name it asks for (ECH), which cannot be checked against the CONNECT host")
@@ -357,12 +368,12 @@ final class ProxyConnection: ChannelInboundHandler, @unchecked Sendable {
             return .deny(rule: "not-tls", reason: "the tunnel did not start with a TLS ClientHello: \(why)")
         case .noServerName, .encrypted:
             if case .name = t.destination { return .deny(rule: "no-sni", reason: "a tunnel to a host name must name it in the ClientHello (SNI)") }
-            return .pass
+            return .pass(length: length)
         case .serverName(let sni):
             guard let d = try? Destination.parse(sni), d == t.destination else {
                 return .deny(rule: "sni-mismatch", reason: "the ClientHello names another host than the CONNECT request")
             }
-            return .pass
+            return .pass(length: length)
         }
     }
 
@@ -371,9 +382,16 @@ final class ProxyConnection: ChannelInboundHandler, @unchecked Sendable {
         switch helloVerdict(pending, t) {
         case .needMore: return
         case .deny(let rule, let reason): deny(context, rule, reason)
-        case .pass: dial(context, t, first: nil)
+        case .pass(let length):
+            helloLength = length
+            dial(context, t, first: nil)
         }
     }
+
+    /// Bytes of `pending` that are the first ClientHello: only they go upstream when the tunnel opens.
+    /// What the client sent after them waits until the server's first flight shows whether a second
+    /// ClientHello (after a HelloRetryRequest) must be checked first.
+    var helloLength = 0
 
     /// Whether the tunnel's TLS handshake is still watched: the server's first bytes, until they show
     /// whether they are a HelloRetryRequest; then the client's second ClientHello, held until checked
@@ -382,15 +400,32 @@ final class ProxyConnection: ChannelInboundHandler, @unchecked Sendable {
     var helloWatch = HelloWatch.off
     var tunnelTarget: ProxyTarget?
 
-    /// The server's first bytes in a tunnel, seen before the client gets them.
+    /// The server's first bytes in a tunnel, seen before the client gets them. Until they are
+    /// classified, the client's bytes after its first ClientHello are held; a HelloRetryRequest has
+    /// them checked as a second ClientHello, anything else lets them through.
     func watchServer(_ buf: ByteBuffer) {
         guard case .serverFirst(var seen) = helloWatch else { return }
         buf.withUnsafeReadableBytes { seen.append(contentsOf: $0.prefix(TLSClientHello.serverPrefix - seen.count)) }
         switch TLSClientHello.isHelloRetryRequest(seen) {
-        case nil: helloWatch = .serverFirst(seen)
-        case true?: helloWatch = .secondHello
-        case false?: helloWatch = .off
+        case nil:
+            helloWatch = .serverFirst(seen)
+        case true?:
+            helloWatch = .secondHello
+            if let context = clientContext, !pending.isEmpty { checkSecondHello(context) }
+        case false?:
+            helloWatch = .off
+            releaseHeld()
         }
+    }
+
+    /// The client's held bytes, sent on.
+    func releaseHeld() {
+        guard !pending.isEmpty, let up = upstream else { return }
+        var b = up.allocator.buffer(capacity: pending.count)
+        b.writeBytes(pending)
+        pending = []
+        up.writeAndFlush(b, promise: nil)
+        if clientInputClosed { up.close(mode: .output, promise: nil) }
     }
 
     /// The client's bytes after a HelloRetryRequest: held until its second ClientHello is whole, then
@@ -405,15 +440,12 @@ final class ProxyConnection: ChannelInboundHandler, @unchecked Sendable {
         case .needMore:
             if pending.count > TLSClientHello.maxHello + 1024 { deny(context, "tls", "the second ClientHello is too large") }
         case .deny(let rule, let reason):
-            upstream = nil; upstreamKey = nil
-            up.close(promise: nil)
+            // The record first: closing the client writes its audit line, and closes the upstream.
+            _ = up
             deny(context, rule, "after a HelloRetryRequest: " + reason)
         case .pass:
             helloWatch = .off
-            var b = up.allocator.buffer(capacity: pending.count)
-            b.writeBytes(pending)
-            pending = []
-            up.writeAndFlush(b, promise: nil)
+            releaseHeld()
         }
     }
 
@@ -560,6 +592,7 @@ final class ProxyConnection: ChannelInboundHandler, @unchecked Sendable {
                     me.refuse(ctx, ProxyRefusal(status: 502, rule: "upstream-unreachable", reason: "cannot connect to \(address) port \(port): \(e)"))
                 case .success(let up):
                     guard ctx.channel.isActive, case .dialing = me.state else { up.close(promise: nil); return }
+                    if let old = me.upstream, old !== up { me.upstream = nil; old.close(promise: nil) }
                     me.upstream = up
                     me.upstreamKey = me.isTunnel ? nil : me.requestKey
                     me.upstreamAddress = me.record.address
@@ -567,12 +600,15 @@ final class ProxyConnection: ChannelInboundHandler, @unchecked Sendable {
                     me.state = me.isTunnel ? .relaying : .awaitingResponse
                     me.record.decision = "allow"
                     me.record.reason = me.isTunnel ? "tunnel opened" : "forwarded"
-                    // A tunnel sends everything the client sent so far, the bytes that came while dialling too.
+                    // A tunnel sends the first ClientHello; what the client sent after it (while dialling
+                    // too) waits until the server's first flight is classified.
+                    me.lastActivity = .now()
                     let b: ByteBuffer
                     if me.isTunnel {
-                        var t = up.allocator.buffer(capacity: me.pending.count)
-                        t.writeBytes(me.pending)
-                        me.pending = []
+                        let n = min(max(me.helloLength, 0), me.pending.count)
+                        var t = up.allocator.buffer(capacity: n)
+                        t.writeBytes(me.pending[..<n])
+                        me.pending.removeFirst(n)
                         b = t
                         Self.tuneForTunnel(ctx.channel)
                         Self.tuneForTunnel(up)
@@ -582,7 +618,7 @@ final class ProxyConnection: ChannelInboundHandler, @unchecked Sendable {
                     }
                     me.record.bytesUp += b.readableBytes
                     up.writeAndFlush(b, promise: nil)
-                    if me.clientInputClosed && me.isTunnel { up.close(mode: .output, promise: nil) }
+                    if me.clientInputClosed && me.isTunnel && me.pending.isEmpty { up.close(mode: .output, promise: nil) }
                 }
             }
     }
@@ -691,6 +727,9 @@ final class ProxyConnection: ChannelInboundHandler, @unchecked Sendable {
             channel.close(mode: .output, promise: nil)
             channel.eventLoop.scheduleTask(in: .seconds(2)) { channel.close(promise: nil) }
         }
+        // A client that does not read may never let that write finish: the connection is closed
+        // anyway once the header timeout has passed again.
+        channel.eventLoop.scheduleTask(in: shared.options.headerTimeout) { channel.close(promise: nil) }
     }
 
     func writeAudit() {
@@ -791,6 +830,9 @@ final class UpstreamRelay: ChannelInboundHandler, @unchecked Sendable {
         let buf = unwrapInboundIn(data)
         connection.lastActivity = .now()
         if connection.isTunnel {
+            // An upstream that is no longer the connection's (a plain request's, replaced by the
+            // tunnel) never writes into the tunnel.
+            guard isCurrent(context) else { context.close(promise: nil); return }
             connection.record.bytesDown += buf.readableBytes
             // Seen before the client has it: a HelloRetryRequest is known before a second hello can come.
             connection.watchServer(buf)
@@ -810,6 +852,9 @@ final class UpstreamRelay: ChannelInboundHandler, @unchecked Sendable {
 
     var clientNeedsFlush = false
 
+    /// Whether this upstream is the one the connection relays to now.
+    func isCurrent(_ context: ChannelHandlerContext) -> Bool { connection.upstream === context.channel }
+
     func channelReadComplete(context: ChannelHandlerContext) {
         if clientNeedsFlush { clientNeedsFlush = false; client.flush() }
         context.fireChannelReadComplete()
@@ -818,6 +863,7 @@ final class UpstreamRelay: ChannelInboundHandler, @unchecked Sendable {
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if let e = event as? ChannelEvent, e == .inputClosed {
             if connection.isTunnel {
+                guard isCurrent(context) else { context.close(promise: nil); return }
                 connection.upstreamInputClosed = true
                 if !connection.clientInputClosed { client.close(mode: .output, promise: nil) } else { context.close(promise: nil); client.close(promise: nil) }
             } else {
@@ -829,19 +875,24 @@ final class UpstreamRelay: ChannelInboundHandler, @unchecked Sendable {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        if connection.isTunnel { client.close(promise: nil) } else { connection.upstreamInputEnded(context.channel) }
+        if connection.isTunnel {
+            if isCurrent(context) { client.close(promise: nil) }
+        } else {
+            connection.upstreamInputEnded(context.channel)
+        }
         context.fireChannelInactive()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
+        let current = isCurrent(context)
         context.close(promise: nil)
-        if connection.isTunnel { client.close(promise: nil) }
+        if connection.isTunnel && current { client.close(promise: nil) }
     }
 
     /// The upstream can take bytes again: resume reading the client.
     func channelWritabilityChanged(context: ChannelHandlerContext) {
         connection.lastActivity = .now()
-        if context.channel.isWritable { ProxyConnection.resumeReading(client) }
+        if context.channel.isWritable, isCurrent(context) { ProxyConnection.resumeReading(client) }
         context.fireChannelWritabilityChanged()
     }
 }

@@ -163,6 +163,7 @@ public struct ResponseFramer: Sendable {
     /// framed on its bytes (`finishHead(_:into:)`), as the client will read them, since a text path
     /// decodes invalid UTF-8 lossily and folds Unicode case and spaces ("chun\u{212A}ed" would read as chunked).
     private mutating func finishHeadText() throws(Failure) -> [UInt8] {
+        if let why = Self.strayControl(head) { throw Failure(reason: why) }
         let text = String(decoding: head, as: UTF8.self)
         var lines = text.split(separator: "\r\n", omittingEmptySubsequences: false).map(String.init)
         while lines.last == "" { lines.removeLast() }
@@ -173,12 +174,17 @@ public struct ResponseFramer: Sendable {
         var headers: [(String, String)] = []
         for l in lines.dropFirst() {
             guard let colon = l.firstIndex(of: ":"), !l.hasPrefix(" "), !l.hasPrefix("\t") else { throw Failure(reason: "malformed response header") }
+            guard !l[..<colon].hasSuffix(" "), !l[..<colon].hasSuffix("\t") else { throw Failure(reason: "whitespace before a response header's colon") }
             headers.append((String(l[..<colon]), l[l.index(after: colon)...].trimmingCharacters(in: .whitespaces)))
         }
         func values(_ name: String) -> [String] { headers.filter { $0.0.lowercased() == name }.map(\.1) }
         let connection = Set(values("connection").flatMap { $0.lowercased().split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } })
+        if let framing = ["content-length", "transfer-encoding"].first(where: connection.contains) {
+            throw Failure(reason: "Connection names the framing header \(framing)")
+        }
         let upstreamCloses = connection.contains("close") || status.hasPrefix("HTTP/1.0")
-        let chunked = values("transfer-encoding").contains { $0.lowercased().split(separator: ",").last?.trimmingCharacters(in: .whitespaces) == "chunked" }
+        // Several Transfer-Encoding headers read as one list, in order: the last coding decides.
+        let chunked = values("transfer-encoding").flatMap { $0.lowercased().split(separator: ",") }.last?.trimmingCharacters(in: .whitespaces) == "chunked"
         let lengths = Set(values("content-length").map { $0 })
         if requestMethod == "HEAD" || code == 204 || code == 304 {
             phase = .done
@@ -259,6 +265,8 @@ public struct ResponseFramer: Sendable {
             return (l.lowerBound..<colon, trimmed((colon + 1)..<l.upperBound))
         }
 
+        // A CR or LF outside a line's CR LF, or a NUL, is refused: a client may end a line there.
+        if let why = Self.strayControl(h) { throw Failure(reason: why) }
         // The status line: HTTP/1.x, a space, three digits.
         let statusEnd = lineEnd(0)
         guard statusEnd >= 12, Self.statusPrefix.indices.allSatisfy({ h[$0] == Self.statusPrefix[$0] }) else { throw Failure(reason: "malformed status line") }
@@ -280,21 +288,24 @@ public struct ResponseFramer: Sendable {
         var length: Range<Int>?
         var lengthsConflict = false
         var dropped: [Range<Int>] = []
+        var framingNamed: [UInt8]?
+        var lastCoding: Range<Int>?
         var s = statusEnd + 2
         while s < n {
             let e = lineEnd(s)
             if e == s { break }   // the blank line that ends the head
             guard let hd = header(s..<e) else { throw Failure(reason: "malformed response header") }
+            if let l = hd.name.last, blank(h[l]) { throw Failure(reason: "whitespace before a response header's colon") }
             if named(hd.name, Self.connectionName) {
                 pieces(hd.value) { t in
                     if named(t, Self.closeToken) { upstreamCloses = true }
+                    if framingNamed == nil, let f = [Self.contentLengthName, Self.transferEncodingName].first(where: { named(t, $0) }) { framingNamed = f }
                     if !Self.hopLower.contains(where: { named(t, $0) }) { dropped.append(t) }
                 }
             } else if named(hd.name, Self.transferEncodingName) {
                 coded = true
-                var last: Range<Int>?
-                pieces(hd.value) { last = $0 }
-                if let last, named(last, Self.chunkedToken) { chunked = true }
+                // Several Transfer-Encoding headers read as one list, in order: the last coding decides.
+                pieces(hd.value) { lastCoding = $0 }
             } else if named(hd.name, Self.contentLengthName) {
                 if let l = length {
                     if !(l.count == hd.value.count && zip(l, hd.value).allSatisfy({ h[$0] == h[$1] })) { lengthsConflict = true }
@@ -304,6 +315,8 @@ public struct ResponseFramer: Sendable {
             }
             s = e + 2
         }
+        if let f = framingNamed { throw Failure(reason: "Connection names the framing header \(String(decoding: f, as: UTF8.self))") }
+        if let last = lastCoding, named(last, Self.chunkedToken) { chunked = true }
         if requestMethod == "HEAD" || code == 204 || code == 304 {
             phase = .done
         } else if chunked {
@@ -343,6 +356,18 @@ public struct ResponseFramer: Sendable {
     }
 
     static let statusPrefix = Array("HTTP/1.".utf8)
+
+    /// Why a head's bytes cannot be framed as every client would: a CR not before LF, an LF not after
+    /// CR, or a NUL.
+    static func strayControl<C: RandomAccessCollection>(_ h: C) -> String? where C.Element == UInt8, C.Index == Int {
+        for i in h.indices {
+            let c = h[i]
+            if c == 0 { return "a NUL in the response head" }
+            if c == 13, i + 1 == h.endIndex || h[i + 1] != 10 { return "a bare CR in the response head" }
+            if c == 10, i == h.startIndex || h[i - 1] != 13 { return "a bare LF in the response head" }
+        }
+        return nil
+    }
     static let hopLower: [[UInt8]] = ["connection", "keep-alive", "proxy-connection", "proxy-authenticate"].map { Array($0.utf8) }
     static let connectionName = Array("connection".utf8)
     static let transferEncodingName = Array("transfer-encoding".utf8)

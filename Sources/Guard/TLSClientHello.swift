@@ -21,21 +21,25 @@ public enum TLSClientHello {
     /// The largest ClientHello read: a hello split over several records is reassembled up to this.
     public static let maxHello = 64 << 10
 
-    public static func parse(_ bytes: [UInt8]) -> Outcome {
+    public static func parse(_ bytes: [UInt8]) -> Outcome { parseCounting(bytes).outcome }
+
+    /// The outcome, and how many bytes the records holding a whole ClientHello took (0 until it is
+    /// whole): what follows them is not part of the hello.
+    public static func parseCounting(_ bytes: [UInt8]) -> (outcome: Outcome, length: Int) {
         // Reassemble handshake bytes from consecutive handshake records (type 22).
         var handshake: [UInt8] = []
         var at = 0
         while true {
-            guard bytes.count >= at + 5 else { return .needMore }
-            guard bytes[at] == 22 else { return .invalid(at == 0 ? "not a TLS handshake record" : "a non-handshake record inside the ClientHello") }
-            guard bytes[at + 1] == 3 else { return .invalid("unknown TLS record version") }
+            guard bytes.count >= at + 5 else { return (.needMore, 0) }
+            guard bytes[at] == 22 else { return (.invalid(at == 0 ? "not a TLS handshake record" : "a non-handshake record inside the ClientHello"), 0) }
+            guard bytes[at + 1] == 3 else { return (.invalid("unknown TLS record version"), 0) }
             let length = Int(bytes[at + 3]) << 8 | Int(bytes[at + 4])
-            guard length > 0, length <= 16_384 + 256 else { return .invalid("bad TLS record length") }
-            guard bytes.count >= at + 5 + length else { return .needMore }
+            guard length > 0, length <= 16_384 + 256 else { return (.invalid("bad TLS record length"), 0) }
+            guard bytes.count >= at + 5 + length else { return (.needMore, 0) }
             handshake += bytes[(at + 5)..<(at + 5 + length)]
             at += 5 + length
-            guard handshake.count <= maxHello else { return .invalid("ClientHello larger than \(maxHello) bytes") }
-            if complete(handshake) { return finish(handshake) }
+            guard handshake.count <= maxHello else { return (.invalid("ClientHello larger than \(maxHello) bytes"), 0) }
+            if complete(handshake) { return (finish(handshake), at) }
         }
     }
 

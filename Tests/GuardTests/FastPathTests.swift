@@ -84,9 +84,11 @@ import Testing
         let statuses = ["HTTP/1.1 200 OK", "HTTP/1.0 200 OK", "HTTP/1.1 204 No Content", "HTTP/1.1 304", "HTTP/1.1 101 Switching",
                         "HTTP/1.1 20 OK", "HTTP/1.1 2000 OK", "HTTP/1.1  200", "HTTP/2 200 OK", "HTTP/1.1 404 Not Found", "HTTP/1.1 5x0 Bad"]
         let names = ["Connection", "connection", "CONNECTION", "Transfer-Encoding", "transfer-encoding", "Content-Length", "content-length",
-                     "Keep-Alive", "Proxy-Connection", "Proxy-Authenticate", "X-Drop", "x-drop", "X-Keep", "Close", "Server", " Folded", "NoColon"]
+                     "Keep-Alive", "Proxy-Connection", "Proxy-Authenticate", "X-Drop", "x-drop", "X-Keep", "Close", "Server", " Folded", "NoColon",
+                     "Transfer-Encoding ", "Content-Length\t"]
         let values = ["keep-alive", "close", "x-drop", "X-Drop, close", ", close", "a, ,b", " close ,", "chunked", "gzip, chunked", "chunked, gzip",
-                      "gzip, chunked,", "CHUNKED", "0", "12", "3", " 5 ", "5x", "", "\t7\t", "123456789012345678", "1234567890123456789", "proxy-connection, server"]
+                      "gzip, chunked,", "CHUNKED", "0", "12", "3", " 5 ", "5x", "", "\t7\t", "123456789012345678", "1234567890123456789", "proxy-connection, server",
+                      "content-length", "Transfer-Encoding, close", "a\nTransfer-Encoding: chunked", "b\rc", "n\u{0}ul", "gzip"]
         for _ in 0..<3000 {
             var text = statuses[Int(rng.next() % UInt64(statuses.count))] + "\r\n"
             for _ in 0..<Int(rng.next() % 6) {

@@ -212,6 +212,62 @@ import TestSupport
         #expect(audit.contains("upstream-timeout"), "\(audit)")
     }
 
+    /// Found by review: a plain request's kept-alive upstream was orphaned when a CONNECT followed on the
+    /// same client connection (a descriptor per connection, for good). And a client that stops reading
+    /// a large response is let go at the idle timeout, with its upstream, while its socket stays open.
+    @Test func replacedUpstreamsAndStalledReadersAreClosed() throws {
+        let h = try Harness.start("orphans", headerTimeout: 2, idleTimeout: 3)
+        defer { h.stop() }
+        let pid = h.proxy.process.processIdentifier
+        let before = Self.openDescriptors(pid)
+        let r = try runProcess("/usr/bin/env", ["python3", "-c", """
+            import socket, ssl, time
+            def hello():
+                ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+                i, o = ssl.MemoryBIO(), ssl.MemoryBIO(); t = ctx.wrap_bio(i, o)
+                try: t.do_handshake()
+                except ssl.SSLWantReadError: pass
+                return o.read()
+            echoed = 0
+            for _ in range(20):
+                s = socket.create_connection(('127.0.0.1', \(h.proxyPort)), timeout=10)
+                s.sendall(b'GET http://api.example.test:\(h.httpPort)/k HTTP/1.1\\r\\nHost: api.example.test:\(h.httpPort)\\r\\n\\r\\n')
+                data = b''
+                while b'}' not in data:
+                    data += s.recv(4096)
+                s.sendall(b'CONNECT 127.0.0.1:\(h.echoPort) HTTP/1.1\\r\\n\\r\\n')
+                head = b''
+                while b'\\r\\n\\r\\n' not in head:
+                    head += s.recv(1)
+                first = hello()
+                s.sendall(first)
+                got = b''
+                while len(got) < len(first):
+                    got += s.recv(65536)
+                echoed += got == first
+                s.close()
+            print('echoed', echoed, flush=True)
+            # A client that asks for 8 MiB, does not read it, and then starts a second head.
+            s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            s.connect(('127.0.0.1', \(h.proxyPort)))
+            s.sendall(b'GET http://api.example.test:\(h.httpPort)/big HTTP/1.1\\r\\nHost: api.example.test:\(h.httpPort)\\r\\n\\r\\n')
+            time.sleep(1)
+            s.sendall(b'GET http://api.example.test:\(h.httpPort)/x HTTP/1.1\\r\\nHo')
+            # Still open here: the proxy must let go of it (and its upstream) by itself.
+            import os
+            start = time.monotonic()
+            while time.monotonic() - start < 15 and len(os.listdir('/proc/\(pid)/fd')) > \(before):
+                time.sleep(0.2)
+            print('held', len(os.listdir('/proc/\(pid)/fd')) - \(before), round(time.monotonic() - start, 1), flush=True)
+            """])
+        #expect(r.out.contains("held 0 ") || r.out.contains("held -"), "the stalled reader's connection is still open: \(r.out) \(r.err)")
+        #expect(r.out.contains("echoed 20"), "\(r.out) \(r.err)")
+        var after = Self.openDescriptors(pid)
+        let end = Date().addingTimeInterval(20)
+        while after > before && Date() < end { usleep(200_000); after = Self.openDescriptors(pid) }
+        #expect(after <= before, "descriptors: \(before) before, \(after) after")
+    }
+
     static func openDescriptors(_ pid: Int32) -> Int {
         (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd").count) ?? -1
     }
@@ -299,6 +355,8 @@ import TestSupport
         #expect(status("tunnel-ech") == 200 && probes["tunnel-ech"]?["echo"] as? Bool == false, "\(probes["tunnel-ech"] ?? [:])")
         #expect(probes["retry-same-name"]?["retry"] as? Bool == true && probes["retry-same-name"]?["echo"] as? Bool == true, "\(probes["retry-same-name"] ?? [:])")
         #expect(probes["retry-other-name"]?["retry"] as? Bool == true && probes["retry-other-name"]?["echo"] as? Bool == false, "\(probes["retry-other-name"] ?? [:])")
+        #expect(probes["retry-early-same-name"]?["echo"] as? Bool == true, "\(probes["retry-early-same-name"] ?? [:])")
+        #expect(probes["retry-early-other-name"]?["echo"] as? Bool == false, "\(probes["retry-early-other-name"] ?? [:])")
         // Only the two allowed plain requests reached the upstream: the blocked ones sent nothing.
         let count = try #require(try JSONSerialization.jsonObject(with: Data((probes["after-abuse"]?["body"] as? String ?? "").utf8)) as? [String: Any])
         #expect(count["n"] as? Int == 2)
@@ -307,6 +365,8 @@ import TestSupport
         usleep(300_000)
         let audit = try String(contentsOfFile: auditPath, encoding: .utf8)
         #expect(!audit.contains(Self.known) && !audit.contains("ghp_R7wQ2bX9"))
+        // A refused second ClientHello is audited as the refusal it is, not as the tunnel it was.
+        #expect(audit.components(separatedBy: "after a HelloRetryRequest").count - 1 == 2, "\(audit)")
         let lines = audit.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
         #expect(lines.count >= probes.count, "\(lines.count) audit lines for \(probes.count) probes")
         let allowed = try #require(lines.first { $0["decision"] as? String == "allow" && $0["method"] as? String == "GET" })

@@ -172,3 +172,32 @@ def retry(name, second_sni):
 
 retry("retry-same-name", "api.example.test")
 retry("retry-other-name", "evil.example.test")
+
+# The second ClientHello sent at once with the first, before the server has answered: held until the
+# server's HelloRetryRequest shows it must be checked; naming another host, it never reaches the server.
+def retry_early(name, second_sni):
+    s = socket.create_connection(("127.0.0.1", proxy), timeout=5)
+    authority = f"api.example.test:{retry_port}".encode()
+    s.sendall(b"CONNECT " + authority + b" HTTP/1.1\r\nHost: " + authority + b"\r\n\r\n")
+    head = b""
+    while b"\r\n\r\n" not in head:
+        c = s.recv(1)
+        if not c:
+            break
+        head += c
+    early = b"\x14\x03\x03\x00\x01\x01" + hello(second_sni)
+    s.sendall(hello("api.example.test") + early)
+    got = b""
+    try:
+        while not got.endswith(early):
+            c = s.recv(65536)
+            if not c:
+                break
+            got += c
+    except (socket.timeout, ConnectionResetError):
+        pass
+    s.close()
+    print(json.dumps({"probe": name, "echo": got.endswith(early)}), flush=True)
+
+retry_early("retry-early-same-name", "api.example.test")
+retry_early("retry-early-other-name", "evil.example.test")

@@ -1,6 +1,6 @@
 """Loopback upstreams for the proxy tests: an HTTP server that answers every request with what it
 received (method, path, headers, body length) and counts requests (except /silent, which it takes and
-does not answer for 30 s), and a TCP echo server for tunnels.
+does not answer for 30 s, and /big, 8 MiB of 'b'), and a TCP echo server for tunnels.
 Prints 'http=PORT echo=PORT reset=PORT flood=PORT retry=PORT' (reset resets every connection; retry answers a ClientHello with a HelloRetryRequest) once both listen, then serves until killed."""
 import http.server, json, socket, socketserver, sys, threading
 
@@ -14,6 +14,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
         with lock:
             count += 1
             n = count
+        if self.path == "/big":
+            # 8 MiB, more than the kernel's buffers hold for a client that does not read.
+            self.send_response(200)
+            self.send_header("Content-Length", str(8 << 20))
+            self.end_headers()
+            try:
+                self.wfile.write(b"b" * (8 << 20))
+            except OSError:
+                pass
+            return
         if self.path == "/silent":
             # An upstream that takes the request and does not answer for a long time.
             threading.Event().wait(30)
