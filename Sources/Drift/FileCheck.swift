@@ -145,6 +145,9 @@ struct FileChecker: Sendable {
     let rooted: RootedDirectory
     let plan: CheckPlan
     let width: Int
+    /// Files larger than this are not hashed, and are NOT CHECKED: a huge (or sparse) file listed by a
+    /// package would otherwise hold the run for as long as reading it takes.
+    var maxFileSize = VerifyFiles.defaultMaxFileSize
 
     /// Bytes read per `read(2)` while hashing: large files stream through this, never whole.
     static let chunk = 256 << 10
@@ -220,7 +223,7 @@ struct FileChecker: Sendable {
         let order = plan.items.indices.sorted { (rank[plan.items[$0].dir], $0) < (rank[plan.items[$1].dir], $1) }
         let claims = Parallel.Claims(count: order.count, chunk: 64)
         let parts = Parallel.map(width: width) { _ in
-            var worker = Worker(rooted: rooted, plan: plan)
+            var worker = Worker(rooted: rooted, plan: plan, maxFileSize: maxFileSize)
             var queue = LaneQueue(lanes: MD5LaneHasher(), plan: plan)
             var later: [LaterJob] = []
             while let r = claims.claim() {
@@ -318,8 +321,11 @@ struct FileChecker: Sendable {
         var chain: DirectoryChain
         var canonical: [Int: String] = [:]
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: FileChecker.chunk, alignment: 64)
+        let maxFileSize: Int
 
-        init(rooted: RootedDirectory, plan: CheckPlan) { self.rooted = rooted; self.plan = plan; chain = DirectoryChain(rooted: rooted) }
+        init(rooted: RootedDirectory, plan: CheckPlan, maxFileSize: Int) {
+            self.rooted = rooted; self.plan = plan; self.maxFileSize = maxFileSize; chain = DirectoryChain(rooted: rooted)
+        }
 
         mutating func finish() {
             chain.close()
@@ -364,12 +370,16 @@ struct FileChecker: Sendable {
             do { fd = try rooted.open(item.name, in: dirFD, fullPath: rel) } catch {
                 return .done(FileChecker.outcome(item, typeChanged: typeChanged, reason: error.description))
             }
-            if lanes, expected.algorithm == .md5 {
-                var opened = stat()
-                if fstat(fd, &opened) == 0 {
-                    _ = posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL)
-                    return .md5(fd: fd, size: Int(opened.st_size), typeChanged: typeChanged)
-                }
+            var opened = stat()
+            let statted = fstat(fd, &opened) == 0
+            if statted, Int(opened.st_size) > maxFileSize {
+                close(fd)
+                return .done(FileChecker.outcome(item, typeChanged: typeChanged,
+                                                 reason: "\(opened.st_size) bytes, over the \(FileChecker.sizeText(maxFileSize)) hashed per file (--max-file-size); not hashed"))
+            }
+            if lanes, expected.algorithm == .md5, statted {
+                _ = posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL)
+                return .md5(fd: fd, size: Int(opened.st_size), typeChanged: typeChanged)
             }
             defer { close(fd) }
             if let hex = FileChecker.hexDigest(fd: fd, expected.algorithm, buffer: buffer) {
@@ -420,6 +430,10 @@ struct FileChecker: Sendable {
         default:
             return .notChecked(error.description)
         }
+    }
+
+    static func sizeText(_ n: Int) -> String {
+        n >= 1 << 30 && n % (1 << 30) == 0 ? "\(n >> 30) GiB" : n >= 1 << 20 && n % (1 << 20) == 0 ? "\(n >> 20) MiB" : "\(n) bytes"
     }
 
     static func kindName(_ kind: mode_t) -> String {

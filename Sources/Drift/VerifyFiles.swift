@@ -33,8 +33,15 @@ public struct VerifyFiles: Sendable {
     /// Lines of the databases that list paths, in all (see `DpkgFiles.maxPaths`).
     let maxPaths: Int
 
-    public init(root: String, width: Int = Parallel.cores, databaseBudget: Int = 512 << 20, maxPaths: Int = DpkgFiles.maxPaths) {
+    /// Bytes above which an installed file is not hashed (NOT CHECKED instead).
+    let maxFileSize: Int
+    /// 4 GiB: far above any file a distribution package ships, far below what would stall a run.
+    public static let defaultMaxFileSize = 4 << 30
+
+    public init(root: String, width: Int = Parallel.cores, databaseBudget: Int = 512 << 20, maxPaths: Int = DpkgFiles.maxPaths,
+                maxFileSize: Int = VerifyFiles.defaultMaxFileSize) {
         self.root = root
+        self.maxFileSize = max(0, maxFileSize)
         self.width = max(1, width)
         self.databaseBudget = databaseBudget
         self.maxPaths = maxPaths
@@ -55,7 +62,7 @@ public struct VerifyFiles: Sendable {
         let hasApk = ApkFiles.plan(&os, rooted: rooted, paths: paths)
         timer.lap("read dpkg and apk databases (\(os.items.count) paths)")
         var tally = Tally()
-        let osChecked = FileChecker(rooted: rooted, plan: os, width: width).run()
+        let osChecked = FileChecker(rooted: rooted, plan: os, width: width, maxFileSize: maxFileSize).run()
         timer.lap("check dpkg and apk files")
         let walk = walking.value
         timer.lap("wait for the walk of bin and lib directories (\(walk.files.count) files)")
@@ -65,7 +72,7 @@ public struct VerifyFiles: Sendable {
         var owned = Self.owned(os, osChecked)
         var python = CheckPlan()
         PythonFiles.plan(&python, records: walk.records, osOwned: owned, rooted: rooted, paths: paths)
-        let pythonChecked = FileChecker(rooted: rooted, plan: python, width: width).run()
+        let pythonChecked = FileChecker(rooted: rooted, plan: python, width: width, maxFileSize: maxFileSize).run()
         tally.collect(python, pythonChecked)
         timer.lap("read and check \(walk.records.count) Python RECORDs (\(python.items.count) paths)")
 

@@ -30,14 +30,17 @@ struct VerifyFilesCommand: ParsableCommand {
     var allowUnchecked = false
     @Flag(name: .long, help: "Do not print the database problems that did not stop the run (malformed lines).")
     var quiet = false
+    @Option(name: .long, help: ArgumentHelp("Installed files larger than this many MiB are not hashed, and are reported NOT CHECKED.", valueName: "MiB"))
+    var maxFileSize = VerifyFiles.defaultMaxFileSize >> 20
 
     func validate() throws {
         guard ["table", "json", "sarif"].contains(format) else { throw ValidationError("unknown --format '\(format)'; use table, json or sarif") }
+        guard maxFileSize > 0, maxFileSize <= 1 << 30 else { throw ValidationError("--max-file-size must be from 1 to \(1 << 30) MiB") }
     }
 
     func run() throws {
         let report: VerifyFilesReport
-        do { report = try VerifyFiles(root: root).run() } catch { CLI.fail("error: \(error)") }
+        do { report = try VerifyFiles(root: root, maxFileSize: maxFileSize << 20).run() } catch { CLI.fail("error: \(error)") }
         if !quiet { for d in report.diagnostics { CLI.stderr("warning: \(d)") } }
         for d in report.notChecked.prefix(200) { CLI.stderr("warning: NOT CHECKED: \(d)") }
         if report.notChecked.count > 200 { CLI.stderr("warning: NOT CHECKED: \(report.notChecked.count - 200) more (every one is in --format json)") }

@@ -463,6 +463,29 @@ import TestSupport
         #expect(r.rule("files:modified") == ["/usr/bin/tool"], "\(r.findings)")
     }
 
+    /// Found by review: hashing had no cap, so a huge or sparse file listed by a package held the run for
+    /// as long as reading it took. Over `--max-file-size` (4 GiB by default) a file is NOT CHECKED, at once.
+    @Test func aFileOverTheSizeCapIsNotCheckedNotHashed() throws {
+        let root = try TestRoot.make("verify-cap-size")
+        defer { try? FileManager.default.removeItem(at: root) }
+        try TestRoot.write(root, "var/lib/dpkg/status", "Package: big\nStatus: install ok installed\nVersion: 1\nArchitecture: amd64\n\n")
+        try TestRoot.write(root, "var/lib/dpkg/info/big.list", "/.\n/usr\n/usr/lib\n/usr/lib/huge.img\n/usr/lib/two.bin\n")
+        try TestRoot.write(root, "var/lib/dpkg/info/big.md5sums", "\(String(repeating: "0", count: 32))  usr/lib/huge.img\n\(String(repeating: "1", count: 32))  usr/lib/two.bin\n")
+        try TestRoot.write(root, "usr/lib/huge.img", "")
+        let huge = try FileHandle(forWritingTo: root.appendingPathComponent("usr/lib/huge.img"))
+        try huge.truncate(atOffset: 64 << 30)   // sparse: 64 GiB that would take minutes to read
+        try huge.close()
+        try TestRoot.write(root, "usr/lib/two.bin", [UInt8](repeating: 7, count: 2 << 20))
+        let started = Date()
+        let r = try VerifyRun.run(root.path)
+        #expect(Date().timeIntervalSince(started) < 20)
+        #expect(r.notChecked.contains { $0.contains("/usr/lib/huge.img") && $0.contains("over the 4 GiB hashed per file") }, "\(r.notChecked)")
+        #expect(r.rule("files:modified") == ["/usr/lib/two.bin"], "\(r.findings)")
+        let small = try VerifyRun.run(root.path, ["--max-file-size", "1"])
+        #expect(small.notChecked.contains { $0.contains("/usr/lib/two.bin") && $0.contains("over the 1 MiB") }, "\(small.notChecked)")
+        #expect(small.rule("files:modified").isEmpty, "\(small.findings)")
+    }
+
     @Test func anApkRecordWithFilesButNoNameIsNotChecked() throws {
         let root = try TestRoot.make("verify-apk-noname")
         defer { try? FileManager.default.removeItem(at: root) }
