@@ -407,6 +407,10 @@ final class ProxyConnection: ChannelInboundHandler, @unchecked Sendable {
         guard case .serverFirst(var seen) = helloWatch else { return }
         buf.withUnsafeReadableBytes { seen.append(contentsOf: $0.prefix(TLSClientHello.serverPrefix - seen.count)) }
         switch TLSClientHello.isHelloRetryRequest(seen) {
+        case nil where seen.count >= TLSClientHello.serverPrefix:
+            // A first flight that never says what it is: the client's held bytes are not sent unchecked.
+            helloWatch = .off
+            if let context = clientContext { deny(context, "tls", "the server's first flight could not be read as a TLS handshake") }
         case nil:
             helloWatch = .serverFirst(seen)
         case true?:

@@ -97,16 +97,29 @@ public enum TLSClientHello {
         0xCF, 0x21, 0xAD, 0x74, 0xE5, 0x9A, 0x61, 0x11, 0xBE, 0x1D, 0x8C, 0x02, 0x1E, 0x65, 0xB8, 0x91,
         0xC2, 0xA2, 0x11, 0x16, 0x7A, 0xBB, 0x8C, 0x5E, 0x07, 0x9E, 0x09, 0xE2, 0xC8, 0xA8, 0x33, 0x9C,
     ]
-    /// Bytes of a server's first flight that show whether it is a HelloRetryRequest: record header (5),
-    /// handshake header (4), legacy_version (2), random (32).
-    static let serverPrefix = 43
+    /// The most of a server's first flight read to tell whether it is a HelloRetryRequest: its first
+    /// 38 handshake bytes (header, legacy_version, random) may come in records of any size.
+    public static let serverPrefix = 2048
 
     /// Whether the server's first bytes are a HelloRetryRequest, after which the client sends a second
-    /// ClientHello that must be checked too; nil while fewer than `serverPrefix` bytes are there.
+    /// ClientHello that must be checked too; nil while the first 38 handshake bytes are not all there
+    /// (they are reassembled across handshake records, so a server cannot hide one by fragmenting it).
     public static func isHelloRetryRequest(_ first: [UInt8]) -> Bool? {
-        if !first.isEmpty && first[0] != 22 { return false }   // not a handshake record: no HRR to follow
-        guard first.count >= serverPrefix else { return nil }
-        return first[5] == 2 && Array(first[11..<43]) == helloRetryRandom
+        var handshake: [UInt8] = []
+        var at = 0
+        while handshake.count < 38 {
+            guard at < first.count else { return nil }
+            if first[at] != 22 { return false }   // not a handshake record: no HRR to follow
+            guard first.count >= at + 5 else { return nil }
+            let length = Int(first[at + 3]) << 8 | Int(first[at + 4])
+            guard length > 0 else { return false }
+            let end = min(at + 5 + length, first.count)
+            handshake += first[(at + 5)..<end]
+            if end < at + 5 + length { break }
+            at = end
+        }
+        guard handshake.count >= 38 else { return nil }
+        return handshake[0] == 2 && Array(handshake[6..<38]) == helloRetryRandom
     }
 
     /// Where a client's second ClientHello starts: after the change_cipher_spec records a TLS 1.3 client

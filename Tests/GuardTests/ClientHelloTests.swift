@@ -33,4 +33,45 @@ import Testing
         let first = [22, 3, 1, 0, 40] + body.prefix(40)
         guard case .invalid = TLSClientHello.parse(first + [23, 3, 3, 0, 5, 1, 2, 3, 4, 5]) else { Issue.record("a non-handshake record accepted"); return }
     }
+
+    /// A HelloRetryRequest is told from a ServerHello by its random, also when the server splits its
+    /// first bytes over records; an ECH extension is seen wherever it stands among the extensions.
+    @Test func helloRetryRequestsAndECHAreRecognised() {
+        let random = TLSClientHello.helloRetryRandom
+        let body: [UInt8] = [3, 3] + random + [0, 0x13, 0x01, 0, 0, 6, 0, 0x2b, 0, 2, 3, 4]
+        let handshake: [UInt8] = [2, 0, 0, UInt8(body.count)] + body
+        func record(_ p: [UInt8]) -> [UInt8] { [22, 3, 3, UInt8(p.count >> 8), UInt8(p.count & 255)] + p }
+        #expect(TLSClientHello.isHelloRetryRequest(record(handshake)) == true)
+        #expect(TLSClientHello.isHelloRetryRequest(record(Array(handshake.prefix(10))) + record(Array(handshake.dropFirst(10)))) == true)
+        #expect(TLSClientHello.isHelloRetryRequest(Array(record(handshake).prefix(30))) == nil)
+        var other = handshake
+        other[20] ^= 1
+        #expect(TLSClientHello.isHelloRetryRequest(record(other)) == false)
+        #expect(TLSClientHello.isHelloRetryRequest([21, 3, 3, 0, 2, 2, 40]) == false)
+        // change_cipher_spec records before a second hello are stepped over; an incomplete one waits.
+        #expect(TLSClientHello.afterChangeCipherSpec([20, 3, 3, 0, 1, 1] + Self.hello) == 6)
+        #expect(TLSClientHello.afterChangeCipherSpec([20, 3, 3, 0, 1]) == nil)
+        // An ECH extension appended after the server name.
+        var hello = Self.hello
+        let extStart = Self.extensionsOffset(hello)
+        let extLength = Int(hello[extStart]) << 8 | Int(hello[extStart + 1])
+        let ech: [UInt8] = [0xfe, 0x0d, 0, 3, 0, 0, 0]
+        hello += ech
+        let newExt = extLength + ech.count
+        hello[extStart] = UInt8(newExt >> 8); hello[extStart + 1] = UInt8(newExt & 255)
+        let hsLength = hello.count - 9
+        hello[6] = UInt8(hsLength >> 16); hello[7] = UInt8((hsLength >> 8) & 255); hello[8] = UInt8(hsLength & 255)
+        let recLength = hello.count - 5
+        hello[3] = UInt8(recLength >> 8); hello[4] = UInt8(recLength & 255)
+        #expect(TLSClientHello.parse(hello) == .encrypted(outerName: "api.example.test"))
+    }
+
+    /// Where the extensions' length stands in a one-record ClientHello.
+    static func extensionsOffset(_ h: [UInt8]) -> Int {
+        var at = 9 + 2 + 32
+        at += 1 + Int(h[at])
+        at += 2 + (Int(h[at]) << 8 | Int(h[at + 1]))
+        at += 1 + Int(h[at])
+        return at
+    }
 }
