@@ -174,10 +174,10 @@ struct FileChecker: Sendable {
         init(lanes: MD5LaneHasher, plan: CheckPlan) { self.lanes = lanes; self.plan = plan }
 
         /// Hashes item `item`'s open `fd` in a lane, waiting for one to free first.
-        mutating func add(_ item: Int, fd: Int32, typeChanged: Bool) {
+        mutating func add(_ item: Int, fd: Int32, typeChanged: Bool, size: Int) {
             while !lanes.hasFreeLane { collect() }
             jobs[item] = LaneJob(fd: fd, typeChanged: typeChanged)
-            lanes.start(fd: fd, tag: item)
+            lanes.start(fd: fd, tag: item, limit: size)
         }
 
         mutating func drain() { while !lanes.isIdle { collect() } }
@@ -241,7 +241,7 @@ struct FileChecker: Sendable {
                                 continue
                             }
                         }
-                        queue.add(i, fd: fd, typeChanged: typeChanged)
+                        queue.add(i, fd: fd, typeChanged: typeChanged, size: size)
                     }
                 }
             }
@@ -285,11 +285,11 @@ struct FileChecker: Sendable {
                         // One lane alone runs at an eighth of the vector's rate, half a scalar stream's:
                         // a huge file (a sparse one of gigabytes) is hashed on its own.
                         defer { close(fd) }
-                        let hex = FileChecker.hexDigest(fd: fd, .md5, buffer: buffer)
+                        let hex = FileChecker.hexDigest(fd: fd, .md5, buffer: buffer, limit: job.size)
                         queue.done.append((job.item, FileChecker.outcome(item, typeChanged: job.typeChanged, hex: hex, error: hex == nil ? errno : 0)))
                         continue
                     }
-                    queue.add(job.item, fd: fd, typeChanged: job.typeChanged)
+                    queue.add(job.item, fd: fd, typeChanged: job.typeChanged, size: job.size)
                 }
             }
             queue.drain()
@@ -305,6 +305,7 @@ struct FileChecker: Sendable {
         var differs: Bool?
         var why = reason
         if let hex, let expected = item.expected { differs = hex != expected.text }
+        else if why == nil, error == EFBIG { why = "it gave more bytes than its size said (it changed while being checked, or is not a plain file); not hashed" }
         else if why == nil { why = "read failed: \(String(cString: strerror(error)))" }
         if typeChanged || differs == true { return .modified(typeChanged: typeChanged, differs: differs, reason: why) }
         if differs == nil { return .notChecked("'\(item.shown)': \(why ?? "its digest could not be computed")") }
@@ -382,7 +383,7 @@ struct FileChecker: Sendable {
                 return .md5(fd: fd, size: Int(opened.st_size), typeChanged: typeChanged)
             }
             defer { close(fd) }
-            if let hex = FileChecker.hexDigest(fd: fd, expected.algorithm, buffer: buffer) {
+            if let hex = FileChecker.hexDigest(fd: fd, expected.algorithm, buffer: buffer, limit: statted ? Int(opened.st_size) : maxFileSize) {
                 return .done(FileChecker.outcome(item, typeChanged: typeChanged, hex: hex))
             }
             return .done(FileChecker.outcome(item, typeChanged: typeChanged, error: errno))
@@ -449,22 +450,26 @@ struct FileChecker: Sendable {
     }
 
     /// The lower-case hex digest of everything `fd` holds, read in `buffer`-sized chunks; nil when a read fails.
-    static func hexDigest(fd: Int32, _ algorithm: ProvenantCore.Digest.Algorithm, buffer: UnsafeMutableRawBufferPointer) -> String? {
+    /// `limit`: the most bytes the file may give (its size when opened); more is EFBIG, and nil.
+    static func hexDigest(fd: Int32, _ algorithm: ProvenantCore.Digest.Algorithm, buffer: UnsafeMutableRawBufferPointer, limit: Int) -> String? {
         _ = posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL)
         switch algorithm {
-        case .md5: var h = Insecure.MD5(); return stream(fd, &h, buffer)
-        case .sha1: var h = Insecure.SHA1(); return stream(fd, &h, buffer)
-        case .sha256: var h = SHA256(); return stream(fd, &h, buffer)
-        case .sha384: var h = SHA384(); return stream(fd, &h, buffer)
-        case .sha512: var h = SHA512(); return stream(fd, &h, buffer)
+        case .md5: var h = Insecure.MD5(); return stream(fd, &h, buffer, limit)
+        case .sha1: var h = Insecure.SHA1(); return stream(fd, &h, buffer, limit)
+        case .sha256: var h = SHA256(); return stream(fd, &h, buffer, limit)
+        case .sha384: var h = SHA384(); return stream(fd, &h, buffer, limit)
+        case .sha512: var h = SHA512(); return stream(fd, &h, buffer, limit)
         }
     }
 
-    private static func stream<H: HashFunction>(_ fd: Int32, _ h: inout H, _ buffer: UnsafeMutableRawBufferPointer) -> String? {
+    private static func stream<H: HashFunction>(_ fd: Int32, _ h: inout H, _ buffer: UnsafeMutableRawBufferPointer, _ limit: Int) -> String? {
+        var total = 0
         while true {
             let n = read(fd, buffer.baseAddress, buffer.count)
             if n < 0 { if errno == EINTR { continue }; return nil }
             if n == 0 { break }
+            total += n
+            if total > limit { errno = EFBIG; return nil }
             h.update(bufferPointer: UnsafeRawBufferPointer(rebasing: buffer[..<n]))
         }
         return Hex.encode(h.finalize())

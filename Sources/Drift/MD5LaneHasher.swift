@@ -26,6 +26,11 @@ final class MD5LaneHasher {
         var padBlocks = 0
         var padNext = 0
         var error: Int32 = 0
+        /// Bytes read from the file so far, and the most it may give (its size when opened): a file
+        /// that gives more (growing, or one whose size says nothing, such as a procfs file) is cut off
+        /// with EFBIG instead of read without end.
+        var readBytes = 0
+        var limit = Int.max
     }
 
     let readSize: Int
@@ -71,9 +76,9 @@ final class MD5LaneHasher {
     }
 
     /// Starts hashing what `fd` holds from its offset on; the caller closes it after its `Done`.
-    func start(fd: Int32, tag: Int) {
+    func start(fd: Int32, tag: Int, limit: Int = .max) {
         let j = freeLane()
-        lanes[j] = Lane(tag: tag, fd: fd, current: UnsafeRawPointer(buffer(j)), left: 0)
+        lanes[j] = Lane(tag: tag, fd: fd, current: UnsafeRawPointer(buffer(j)), left: 0, limit: limit)
         begin(j)
     }
 
@@ -170,6 +175,8 @@ final class MD5LaneHasher {
                 break
             }
             if n == 0 { lanes[j].ended = true; break }
+            lanes[j].readBytes += n
+            if lanes[j].readBytes > lanes[j].limit { lanes[j].error = EFBIG; break }
             have += n
         }
         lanes[j].current = UnsafeRawPointer(base)

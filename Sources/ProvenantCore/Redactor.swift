@@ -230,6 +230,10 @@ public enum Redactor {
         "npm_", "pypi-", "dop_v1_", "shpat_",
     ].map { Array($0.utf8) }
 
+    /// What may stand before a credential prefix for it to count at a boundary.
+    private static let boundaryBytes: [UInt8] = [UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "="), UInt8(ascii: "+")]
+    private static let akia = Array("akia".utf8), asia = Array("asia".utf8)
+
     /// Whether `s` starts with `lower` (lowercase ASCII), ignoring ASCII case.
     private static func startsFolded(_ s: ArraySlice<UInt8>, _ lower: [UInt8]) -> Bool {
         guard s.count >= lower.count else { return false }
@@ -241,7 +245,7 @@ public enum Redactor {
     /// An AWS access key id at the start of `s`: AKIA or ASIA and 16 base-32 characters (A-Z, 2-7), in
     /// either case, not followed by another letter or digit.
     private static func awsKeyID(_ s: ArraySlice<UInt8>, atBoundary: Bool) -> Bool {
-        guard atBoundary, s.count >= 20, startsFolded(s, Array("akia".utf8)) || startsFolded(s, Array("asia".utf8)) else { return false }
+        guard atBoundary, s.count >= 20, startsFolded(s, akia) || startsFolded(s, asia) else { return false }
         let body = s.dropFirst(4).prefix(16)
         guard body.allSatisfy({ c in let l = lower(c); return (l >= 97 && l <= 122) || (c >= 50 && c <= 55) }) else { return false }
         guard body.contains(where: { $0 >= 50 && $0 <= 55 }) else { return false }   // a word of letters is not a key id
@@ -254,22 +258,32 @@ public enum Redactor {
     private static func isCredential(_ run: ArraySlice<UInt8>, generic: Bool) -> Bool {
         if run.elementsEqual(mark.utf8) { return false }
         // Subresource-integrity digests (`sha512-…`) are published on purpose.
-        if digestPrefixes.contains(where: { run.starts(with: $0) }) { return false }
+        // Only base64 after the prefix: `_` and `-` are not in its alphabet, so a token behind a digest
+        // prefix (`md5-ghp_…`, `sha512-agent_…`) is not excused.
+        if digestPrefixes.contains(where: { d in
+            run.starts(with: d) && run.count >= d.count + 20
+                && run.dropFirst(d.count).allSatisfy { isAlnum($0) || $0 == UInt8(ascii: "+") || $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "=") }
+        }) { return false }
         // A run with slashes is usually a path or URL path; judge each segment, unless the whole run
         // has base64's padding or `+` (a secret key with `/` in it).
         let whole = run.contains(UInt8(ascii: "+")) || run.last == UInt8(ascii: "=") || run.count == 40
         let pieces: [ArraySlice<UInt8>] = whole || !run.contains(UInt8(ascii: "/"))
             ? [run] : run.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: true)
         // A short prefix (`sk-`, `AKIA`) counts at the start of a piece or after a separator
-        // (`agent-ghp_…`, `token=sk-…`); a distinctive one (`ghp_`, `glpat-`, `xoxb-`) anywhere in it,
-        // in either case, since a name may glue it to a word or be lower-cased (npm folds names).
+        // (`agent-ghp_…`, `token=sk-…`); a distinctive one (`ghp_`, `glpat-`, `xoxb-`, all lower case,
+        // so npm's folding of names keeps them) also inside a word.
         // An AWS key id is matched by its shape (16 base-32 characters after AKIA/ASIA), in either case.
         for piece in pieces {
             var i = piece.startIndex
             while i < piece.endIndex {
-                let atBoundary = i == piece.startIndex || [UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "=")].contains(piece[i - 1])
+                let atBoundary = i == piece.startIndex || boundaryBytes.contains(piece[i - 1])
                 if atBoundary, let p = prefixes.first(where: { piece[i...].starts(with: $0) }), prefixedToken(piece[(i + p.count)...]) { return true }
-                if let p = distinctivePrefixes.first(where: { startsFolded(piece[i...], $0) }), prefixedToken(piece[(i + p.count)...]) { return true }
+                // Inside a word, a distinctive prefix counts when a token's worth of letters and digits
+                // follows it at once (`pnpm_lock_parser` or `testpypi-canmatrix` are names, not keys).
+                if let p = distinctivePrefixes.first(where: { piece[i...].starts(with: $0) }) {
+                    let rest = piece[(i + p.count)...]
+                    if (atBoundary || rest.prefix(while: isAlnum).count >= 20), prefixedToken(rest) { return true }
+                }
                 if awsKeyID(piece[i...], atBoundary: atBoundary || !isAlnum(piece[i - 1])) { return true }
                 i += 1
             }
@@ -282,11 +296,13 @@ public enum Redactor {
     /// so that names such as `sk-learn-helpers` or `pypi-simple` are not taken for keys.
     private static func prefixedToken(_ rest: ArraySlice<UInt8>) -> Bool {
         guard rest.count >= 12 else { return false }
-        var digit = false, letter = false
+        var digit = false, upper = false, lowerCase = false
         for c in rest {
-            if c >= 48 && c <= 57 { digit = true } else if isAlnum(c) { letter = true }
+            if c >= 48 && c <= 57 { digit = true } else if c >= 65 && c <= 90 { upper = true } else if c >= 97 && c <= 122 { lowerCase = true }
         }
-        return digit && letter && entropy(rest) >= 3.0
+        // Some tokens are letters only (Hugging Face's hf_ and 34 letters): long, and in mixed case.
+        if !digit { return rest.count >= 30 && upper && lowerCase && entropy(rest) >= 3.5 }
+        return (upper || lowerCase) && entropy(rest) >= 3.0
     }
 
     /// A long run of mixed upper case, lower case and digits with high entropy: a key or token.

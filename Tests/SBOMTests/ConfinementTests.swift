@@ -362,7 +362,14 @@ import TestSupport
         #expect(!Redactor.redactField("creds-akiaiosfodnn7examp2e").contains("iosfodnn7"))
         #expect(!Redactor.redactField("creds-AKIAIOSFODNN7EXAMP2E").contains("IOSFODNN7"))
         // Names that merely contain the letters stay whole.
-        for s in ["asia-pacific-region-2024", "asiaiosfodnnxexamplezz", "kakiai-sushi-helpers", "ghp_short", "disk-usage-helper-2", "task-runner-plugin-v2"] {
+        // Tokens of letters only, a digest prefix in front of a token, a semver build suffix.
+        #expect(!Redactor.redactField("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").contains("ZbTlYdbCuBy"))
+        #expect(!Redactor.redact("md5-ghp_Zq8vN3xK1mP7rT2wY5bC9dF4gH6jL0sA1uE3").contains("Zq8vN3xK1mP7"))
+        #expect(!Redactor.redactField("1.0+sk-proj-ab3def6hij9klm2nop5qrs8tuv").contains("ab3def6hij9k"))
+        #expect(Redactor.redact("sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=") == "sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=")
+        for s in ["asia-pacific-region-2024", "asiaiosfodnnxexamplezz", "kakiai-sushi-helpers", "ghp_short", "disk-usage-helper-2", "task-runner-plugin-v2",
+                  "pnpm_lock_parser_v2024", "testpypi-canmatrix==1.2.0", "pkg:pypi/tcpypi-260513mcpdemo0@0.1.0", "highs_solver_v1_10_0", "GHS_pictograms_2015",
+                  "XOXB-legacy-adapter-2", "huggingface_hub==0.24.6"] {
             #expect(Redactor.redactField(s) == s, "\(s)")
         }
     }
