@@ -5,18 +5,6 @@ import ProvenantCore
 import TestSupport
 
 @Suite struct RobustnessTests {
-    /// Seeded so a failure reproduces.
-    struct SplitMix: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E3779B97F4A7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58476D1CE4E5B9
-            z = (z ^ (z >> 27)) &* 0x94D049BB133111EB
-            return z ^ (z >> 31)
-        }
-    }
-
     static func mutate(_ b: [UInt8], _ rng: inout SplitMix) -> [UInt8] {
         var out = b
         for _ in 0..<Int.random(in: 1...8, using: &rng) {

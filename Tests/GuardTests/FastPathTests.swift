@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import Testing
+import TestSupport
 @testable import Guard
 @testable import Secrets
 
@@ -80,7 +81,7 @@ import Testing
     /// headers, codings, repeated and conflicting lengths, stray commas and blanks, HTTP/1.0, 1xx and
     /// odd status lines), split at every kind of boundary: the byte path agrees with the text path.
     @Test func generatedHeadsFrameAsTheTextPathDoes() {
-        var rng = SeededGenerator(seed: 0x5EED)
+        var rng = SplitMix(state: 0x5EED)
         let statuses = ["HTTP/1.1 200 OK", "HTTP/1.0 200 OK", "HTTP/1.1 204 No Content", "HTTP/1.1 304", "HTTP/1.1 101 Switching",
                         "HTTP/1.1 20 OK", "HTTP/1.1 2000 OK", "HTTP/1.1  200", "HTTP/2 200 OK", "HTTP/1.1 404 Not Found", "HTTP/1.1 5x0 Bad"]
         let names = ["Connection", "connection", "CONNECTION", "Transfer-Encoding", "transfer-encoding", "Content-Length", "content-length",
@@ -138,18 +139,5 @@ import Testing
             let f = ISO8601DateFormatter.string(from: d, timeZone: TimeZone(identifier: "UTC")!, formatOptions: [.withInternetDateTime, .withFractionalSeconds])
             #expect(AuditTime.iso8601(d) == f, "\(t)")
         }
-    }
-}
-
-/// splitmix64: the same sequence on every run, so a failing generated case is found again.
-struct SeededGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

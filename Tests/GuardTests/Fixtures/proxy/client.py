@@ -85,7 +85,8 @@ def hello(sni):
         pass
     return o.read()
 
-def tunnel(name, authority, first):
+def connect(authority):
+    """A socket to the proxy that has sent CONNECT authority, and the proxy's answer head."""
     s = socket.create_connection(("127.0.0.1", proxy), timeout=5)
     s.sendall(b"CONNECT " + authority.encode() + b" HTTP/1.1\r\nHost: " + authority.encode() + b"\r\n\r\n")
     head = b""
@@ -94,6 +95,10 @@ def tunnel(name, authority, first):
         if not c:
             break
         head += c
+    return s, head
+
+def tunnel(name, authority, first):
+    s, head = connect(authority)
     status = int(head.split()[1]) if head.startswith(b"HTTP/") else None
     echoed = b""
     if status == 200:
@@ -136,15 +141,7 @@ tunnel("tunnel-ech", f"api.example.test:{echo_port}", with_extension(hello("api.
 def retry(name, second_sni):
     """A tunnel whose server answers the first ClientHello with a HelloRetryRequest; the client then
     sends a change_cipher_spec record and a second ClientHello naming second_sni."""
-    s = socket.create_connection(("127.0.0.1", proxy), timeout=5)
-    authority = f"api.example.test:{retry_port}".encode()
-    s.sendall(b"CONNECT " + authority + b" HTTP/1.1\r\nHost: " + authority + b"\r\n\r\n")
-    head = b""
-    while b"\r\n\r\n" not in head:
-        c = s.recv(1)
-        if not c:
-            break
-        head += c
+    s, _ = connect(f"api.example.test:{retry_port}")
     s.sendall(hello("api.example.test"))
     hrr = b""
     try:
@@ -176,15 +173,7 @@ retry("retry-other-name", "evil.example.test")
 # The second ClientHello sent at once with the first, before the server has answered: held until the
 # server's HelloRetryRequest shows it must be checked; naming another host, it never reaches the server.
 def retry_early(name, second_sni):
-    s = socket.create_connection(("127.0.0.1", proxy), timeout=5)
-    authority = f"api.example.test:{retry_port}".encode()
-    s.sendall(b"CONNECT " + authority + b" HTTP/1.1\r\nHost: " + authority + b"\r\n\r\n")
-    head = b""
-    while b"\r\n\r\n" not in head:
-        c = s.recv(1)
-        if not c:
-            break
-        head += c
+    s, _ = connect(f"api.example.test:{retry_port}")
     early = b"\x14\x03\x03\x00\x01\x01" + hello(second_sni)
     s.sendall(hello("api.example.test") + early)
     got = b""
