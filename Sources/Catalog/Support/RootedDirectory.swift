@@ -176,9 +176,7 @@ public struct RootedDirectory: Sendable {
         rewinddir(stream)
         var out: [[UInt8]] = []
         while let ent = readdir(stream) {
-            let name: [UInt8] = withUnsafeBytes(of: ent.pointee.d_name) { raw in
-                Array(raw.prefix(while: { $0 != 0 }))
-            }
+            let name = Self.entryName(ent)
             if name == [46] || name == [46, 46] { continue }
             out.append(name)
         }
@@ -241,6 +239,16 @@ public struct RootedDirectory: Sendable {
             for c in target.split(separator: "/", omittingEmptySubsequences: true).reversed() { pending.append(String(c)) }
         }
         throw .notRegularFile(path)
+    }
+
+    /// The name of a directory entry, read where it lies. `ent.pointee` would copy a whole `struct
+    /// dirent` (280 bytes), but the kernel packs entries by their length, so the last one of a buffer
+    /// can end a few bytes before its page does: copying it read past the end and crashed, now and then,
+    /// on a walk of `/`.
+    public static func entryName(_ ent: UnsafeMutablePointer<dirent>) -> [UInt8] {
+        let offset = MemoryLayout<dirent>.offset(of: \dirent.d_name) ?? 19
+        let name = UnsafeRawPointer(ent).advanced(by: offset).assumingMemoryBound(to: CChar.self)
+        return Array(UnsafeRawBufferPointer(start: name, count: strlen(name)))
     }
 
     /// Linux's O_PATH (the same on every architecture Swift runs on), which Glibc's module does not export.
