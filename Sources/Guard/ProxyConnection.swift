@@ -139,11 +139,8 @@ final class ProxyConnection: ChannelInboundHandler, @unchecked Sendable {
     /// client a 504; anything else (a quiet tunnel, a response stalled midway) is closed.
     func idleExpired(_ context: ChannelHandlerContext) {
         if case .awaitingResponse = state, record.bytesDown == 0 {
-            // Forgotten before it is closed: closing runs its inactive handler at once, which would
-            // answer 502 for an upstream still current.
-            let up = upstream
-            upstream = nil; upstreamKey = nil
-            up?.close(promise: nil)
+            // Forgotten first: still current, its closing would answer 502.
+            dropUpstream()
             refuse(context, ProxyRefusal(status: 504, rule: "upstream-timeout", reason: "the upstream did not answer within the idle timeout"))
             return
         }
@@ -207,7 +204,7 @@ final class ProxyConnection: ChannelInboundHandler, @unchecked Sendable {
             case .serverFirst:
                 // Held until the server's first flight is classified (bounded: a hello's worth).
                 buf.withUnsafeReadableBytes { pending.append(contentsOf: $0) }
-                if pending.count > TLSClientHello.maxHello + 1024 { deny(context, "tls", "too many bytes before the server answered the ClientHello") }
+                if pending.count > Self.heldLimit { deny(context, "tls", "too many bytes before the server answered the ClientHello") }
                 return
             case .secondHello:
                 buf.withUnsafeReadableBytes { pending.append(contentsOf: $0) }
@@ -274,7 +271,7 @@ final class ProxyConnection: ChannelInboundHandler, @unchecked Sendable {
             checkHello(context, t)
         case .dialing:
             // Bytes that arrive while dialing wait in `pending` (bounded: a tunnel's first flight).
-            if pending.count > TLSClientHello.maxHello + 1024 { refuse(context, ProxyRefusal(status: 400, rule: "too-early", reason: "too many bytes before the tunnel opened")) }
+            if pending.count > Self.heldLimit { refuse(context, ProxyRefusal(status: 400, rule: "too-early", reason: "too many bytes before the tunnel opened")) }
         case .awaitingResponse:
             // A pipelined request waits for the response before it; a client that floods is closed.
             if pending.count > ProxyRequest.maxHead + shared.options.maxBody { context.close(promise: nil) }
@@ -303,7 +300,7 @@ final class ProxyConnection: ChannelInboundHandler, @unchecked Sendable {
         if r.method == "CONNECT" {
             // A plain request's upstream kept alive on this connection is not the tunnel's: closed,
             // forgotten first (its inactive handler then finds it is not current and ends quietly).
-            if let old = upstream { upstream = nil; upstreamKey = nil; old.close(promise: nil) }
+            dropUpstream()
             isTunnel = true
             tunnelTarget = target
             pending.removeFirst(r.headLength)
@@ -363,7 +360,7 @@ final class ProxyConnection: ChannelInboundHandler, @unchecked Sendable {
         }
         switch outcome {
         case .needMore:
-            return bytes.count > TLSClientHello.maxHello + 1024 ? .deny(rule: "tls", reason: "the ClientHello is too large") : .needMore
+            return bytes.count > Self.heldLimit ? .deny(rule: "tls", reason: "the ClientHello is too large") : .needMore
         case .invalid(let why):
             return .deny(rule: "not-tls", reason: "the tunnel did not start with a TLS ClientHello: \(why)")
         case .noServerName, .encrypted:
@@ -435,17 +432,16 @@ final class ProxyConnection: ChannelInboundHandler, @unchecked Sendable {
     /// The client's bytes after a HelloRetryRequest: held until its second ClientHello is whole, then
     /// checked, and passed on only if it names the same host.
     func checkSecondHello(_ context: ChannelHandlerContext) {
-        guard let t = tunnelTarget, let up = upstream else { return }
+        guard let t = tunnelTarget, upstream != nil else { return }
         guard let start = TLSClientHello.afterChangeCipherSpec(pending) else {
-            if pending.count > TLSClientHello.maxHello + 1024 { deny(context, "tls", "too many bytes before the second ClientHello") }
+            if pending.count > Self.heldLimit { deny(context, "tls", "too many bytes before the second ClientHello") }
             return
         }
         switch helloVerdict(Array(pending[start...]), t) {
         case .needMore:
-            if pending.count > TLSClientHello.maxHello + 1024 { deny(context, "tls", "the second ClientHello is too large") }
+            if pending.count > Self.heldLimit { deny(context, "tls", "the second ClientHello is too large") }
         case .deny(let rule, let reason):
             // The record first: closing the client writes its audit line, and closes the upstream.
-            _ = up
             deny(context, rule, "after a HelloRetryRequest: " + reason)
         case .pass:
             helloWatch = .off
@@ -596,7 +592,7 @@ final class ProxyConnection: ChannelInboundHandler, @unchecked Sendable {
                     me.refuse(ctx, ProxyRefusal(status: 502, rule: "upstream-unreachable", reason: "cannot connect to \(address) port \(port): \(e)"))
                 case .success(let up):
                     guard ctx.channel.isActive, case .dialing = me.state else { up.close(promise: nil); return }
-                    if let old = me.upstream, old !== up { me.upstream = nil; old.close(promise: nil) }
+                    if me.upstream !== up { me.dropUpstream() }
                     me.upstream = up
                     me.upstreamKey = me.isTunnel ? nil : me.requestKey
                     me.upstreamAddress = me.record.address
@@ -625,6 +621,18 @@ final class ProxyConnection: ChannelInboundHandler, @unchecked Sendable {
                     if me.clientInputClosed && me.isTunnel && me.pending.isEmpty { up.close(mode: .output, promise: nil) }
                 }
             }
+    }
+
+    /// The most client bytes held before a tunnel is open or while a ClientHello is checked: one
+    /// hello at its largest, and a little more.
+    static let heldLimit = TLSClientHello.maxHello + 1024
+
+    /// Forgets the upstream, then closes it: closing runs its inactive handler at once, which must
+    /// find it no longer current (or it would answer for it, or close the client).
+    func dropUpstream() {
+        let up = upstream
+        upstream = nil; upstreamKey = nil
+        up?.close(promise: nil)
     }
 
     /// The rule that allowed the upstream connection now open, for the audit lines of reused requests.
@@ -688,8 +696,7 @@ final class ProxyConnection: ChannelInboundHandler, @unchecked Sendable {
         guard !isTunnel, let context = clientContext else { return }
         // An upstream replaced by a later request's, or already handled, ends quietly.
         guard let current = upstream, current === up else { up.close(promise: nil); return }
-        upstream = nil; upstreamKey = nil
-        up.close(promise: nil)
+        dropUpstream()
         guard case .awaitingResponse = state else { return }
         if let f = framer, f.phase == .untilClose {
             // The body ran to the end of the stream: that was its end.
