@@ -223,12 +223,12 @@ public enum Redactor {
         return out
     }
 
-    /// Prefixes long and odd enough that finding one inside a word is still a credential.
-    private static let distinctivePrefixes: [[UInt8]] = [
-        "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "glpat-", "gldt-", "glrt-", "glptt-",
-        "xoxb-", "xoxp-", "xoxa-", "xoxs-", "xoxr-", "xapp-", "sk_live_", "rk_live_", "pk_live_",
-        "npm_", "pypi-", "dop_v1_", "shpat_",
-    ].map { Array($0.utf8) }
+    /// The prefixes long and odd enough that finding one inside a word is still a credential: four or
+    /// more lower-case characters with a `_` or `-` in them (`ghp_`, `glpat-`, `xoxb-`, `npm_`), not
+    /// `sk-`, `hf_`, `AKIA` or `eyJ`.
+    private static let distinctivePrefixes: [[UInt8]] = prefixes.filter { p in
+        p.count >= 4 && !p.contains(where: { $0 >= 65 && $0 <= 90 }) && p.contains(where: { $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") })
+    }
 
     /// What may stand before a credential prefix for it to count at a boundary.
     private static let boundaryBytes: [UInt8] = [UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "="), UInt8(ascii: "+")]
@@ -280,9 +280,10 @@ public enum Redactor {
                 if atBoundary, let p = prefixes.first(where: { piece[i...].starts(with: $0) }), prefixedToken(piece[(i + p.count)...]) { return true }
                 // Inside a word, a distinctive prefix counts when a token's worth of letters and digits
                 // follows it at once (`pnpm_lock_parser` or `testpypi-canmatrix` are names, not keys).
-                if let p = distinctivePrefixes.first(where: { piece[i...].starts(with: $0) }) {
+                // At a boundary the line above has already asked the same.
+                if !atBoundary, let p = distinctivePrefixes.first(where: { piece[i...].starts(with: $0) }) {
                     let rest = piece[(i + p.count)...]
-                    if (atBoundary || rest.prefix(while: isAlnum).count >= 20), prefixedToken(rest) { return true }
+                    if rest.prefix(while: isAlnum).count >= 20, prefixedToken(rest) { return true }
                 }
                 if awsKeyID(piece[i...], atBoundary: atBoundary || !isAlnum(piece[i - 1])) { return true }
                 i += 1
