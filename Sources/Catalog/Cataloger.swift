@@ -104,10 +104,13 @@ public struct Cataloger: Sendable {
     /// Reads the image's layers (keeping what the extractors need), then catalogs its root filesystem;
     /// every package's locations name the layer that put its file there.
     public func catalog(image source: any ImageSource, platform: ImagePlatform = .linuxAMD64) async throws -> Inventory {
+        var timer = PhaseTimer(indent: 1)
         let budget = ReadBudget(total: readBudget)
         let contents = try await ImageReader(platform: platform, capture: imageCapture).read(source, budget: budget)
+        timer.lap("read the image's layers")
         let index = FileIndex(image: ImageFileSource(filesystem: contents.filesystem, budget: budget), name: contents.info.name)
         var inv = await catalog(index: index, target: contents.info.reference, isDirectory: true, extraDiagnostics: contents.diagnostics)
+        timer.lap("catalog the squashed root filesystem")
         inv.image = contents.info
         inv.image?.secretsInConfig = configSecrets?(contents.config, contents.info.reference) ?? []
         let layers = contents.info.layers
@@ -154,10 +157,12 @@ public struct Cataloger: Sendable {
                 inv.configFiles![i].layer = layers[node.layer].digest
             }
         }
+        timer.lap("attribute packages to layers")
         return inv
     }
 
     func catalog(index: FileIndex, target: String, isDirectory: Bool, extraDiagnostics: [Diagnostic] = []) async -> Inventory {
+        var timer = PhaseTimer(indent: 2)
         let isDir = ObjCBool(isDirectory)
         let resolvedMode: ScanMode = mode == .auto ? (Self.looksInstalled(index) ? .installed : .source) : mode
         var distro: Distro?
@@ -179,6 +184,7 @@ public struct Cataloger: Sendable {
         }
         // Largest files first, so one big lockfile does not start last and leave a core idle.
         jobs.sort { ($0.1.size, $1.1.path, $1.0) > ($1.1.size, $0.1.path, $0.0) }
+        timer.lap("pair \(index.files.count) files with extractors (\(jobs.count) jobs)")
         let extractors = self.extractors
         var results: [(IndexedFile, String, Extraction)] = []
         // A single file with an unusual name (`prod.lock`) is tried against every format.
@@ -211,6 +217,7 @@ public struct Cataloger: Sendable {
             for _ in 0..<width { add() }
             while let r = await group.next() { results.append(r); add() }
         }
+        timer.lap("run the extractors")
         var packages: [Package] = []
         var diagnostics = index.diagnostics + extraDiagnostics
         var sources: [String: String] = [:]
@@ -223,6 +230,7 @@ public struct Cataloger: Sendable {
         }
         PythonInstalledLinker.link(&packages)
         InputRedaction.scrub(&packages)
+        timer.lap("link and redact \(packages.count) packages")
         // Only a source tree is a project; an installed root filesystem is named by its distro.
         var root = isDir.boolValue && resolvedMode == .source && index.directory != nil ? RootProjectDetector.detect(in: index) : nil
         if var r = root {
@@ -237,6 +245,7 @@ public struct Cataloger: Sendable {
                             packages: Self.merge(packages), diagnostics: diagnostics.uniqueSorted(), sources: sources,
                             rootProject: root)
         inv.configFiles = configs.files.isEmpty ? nil : configs.files
+        timer.lap("merge into \(inv.packages.count) components")
         return inv
     }
 

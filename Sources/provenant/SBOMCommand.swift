@@ -31,8 +31,11 @@ struct SBOMCommand: AsyncParsableCommand {
         }
         // A bad SOURCE_DATE_EPOCH is refused before the scan, not after it.
         let info = try DocumentInfo(toolVersion: Provenant.version)
+        var timer = PhaseTimer()
         let inventory = await catalog.catalog(target)
+        timer.lap("catalog")
         catalog.warn(inventory)
         try CLI.withOutput(output) { sink in try fmt.write(inventory, info: info, to: sink) }
+        timer.lap("write \(format)")
     }
 }
