@@ -60,7 +60,7 @@ public struct Cataloger: Sendable {
     public static func looksInstalled(_ index: FileIndex) -> Bool {
         index.files.contains { f in
             f.path.hasSuffix("var/lib/dpkg/status") || f.path.hasSuffix("lib/apk/db/installed")
-                || f.path.contains("var/lib/dpkg/status.d/") || f.path.hasSuffix("usr/lib/opkg/status")
+                || f.path.containsBytes("var/lib/dpkg/status.d/") || f.path.hasSuffix("usr/lib/opkg/status")
         }
     }
 
@@ -177,7 +177,7 @@ public struct Cataloger: Sendable {
         // Pair files with extractors once; a single-file target runs whichever extractor claims it.
         var jobs: [(Int, IndexedFile)] = []
         for f in index.files {
-            let name = f.path.split(separator: "/").last.map(String.init) ?? f.path
+            let name = f.path.lastIndex(of: "/").map { String(f.path[f.path.index(after: $0)...]) } ?? f.path
             for (i, e) in extractors.enumerated() where e.modes.contains(resolvedMode) && e.wants(f, fileName: name) {
                 jobs.append((i, f))
             }
@@ -198,7 +198,8 @@ public struct Cataloger: Sendable {
                 results.append((f, "", Extraction([], diagnostics: [Diagnostic(Location(f.path), "no extractor recognises this file", unscanned: .input)])))
             }
         }
-        await withTaskGroup(of: (IndexedFile, String, Extraction).self) { group in
+        var jobTimes: [(name: String, nanoseconds: UInt64)] = []
+        await withTaskGroup(of: (IndexedFile, String, Extraction, UInt64).self) { group in
             var next = 0
             let width = max(2, ProcessInfo.processInfo.activeProcessorCount)
             func add() {
@@ -207,17 +208,25 @@ public struct Cataloger: Sendable {
                 group.addTask {
                     let e = extractors[ei]
                     let input = ExtractInput(file: f, index: index, context: context)
-                    do { return (f, e.name, try e.extract(input)) } catch {
+                    let start = DispatchTime.now().uptimeNanoseconds
+                    let x: Extraction
+                    do { x = try e.extract(input) } catch {
                         let pe = error as? ParseError
                         let msg = pe?.message ?? "\(error)"
-                        return (f, e.name, Extraction([], diagnostics: [Diagnostic(Location(f.path, line: pe?.line), "\(e.name): \(msg)", unscanned: .input)]))
+                        x = Extraction([], diagnostics: [Diagnostic(Location(f.path, line: pe?.line), "\(e.name): \(msg)", unscanned: .input)])
                     }
+                    return (f, e.name, x, DispatchTime.now().uptimeNanoseconds - start)
                 }
             }
             for _ in 0..<width { add() }
-            while let r = await group.next() { results.append(r); add() }
+            while let (f, en, x, ns) = await group.next() {
+                results.append((f, en, x))
+                if timer.enabled { jobTimes.append(("\(en) \(f.path)", ns)) }
+                add()
+            }
         }
         timer.lap("run the extractors")
+        timer.slowest(jobTimes)
         var packages: [Package] = []
         var diagnostics = index.diagnostics + extraDiagnostics
         var sources: [String: String] = [:]

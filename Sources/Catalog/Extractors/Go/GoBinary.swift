@@ -8,7 +8,7 @@ public struct GoBinaryExtractor: Extractor {
     public init() {}
 
     public func wants(_ file: IndexedFile, fileName: String) -> Bool {
-        file.isExecutable && file.size > 4096 && !fileName.hasSuffix(".so") && !fileName.contains(".so.")
+        file.isExecutable && file.size > 4096 && !fileName.hasSuffix(".so") && !fileName.containsBytes(".so.")
             && !fileName.hasSuffix(".sh") && !fileName.hasSuffix(".py")
     }
 

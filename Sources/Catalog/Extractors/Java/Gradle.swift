@@ -5,7 +5,7 @@ public struct GradleLockExtractor: Extractor {
     public let name = "gradle-lock"
     public init() {}
     public func wants(_ file: IndexedFile, fileName: String) -> Bool {
-        fileName == "gradle.lockfile" || (fileName.hasSuffix(".lockfile") && file.path.contains("dependency-locks/"))
+        fileName == "gradle.lockfile" || (fileName.hasSuffix(".lockfile") && file.path.containsBytes("dependency-locks/"))
     }
 
     public func extract(_ input: ExtractInput) throws -> Extraction {

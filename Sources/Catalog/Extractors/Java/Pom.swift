@@ -7,7 +7,7 @@ public struct PomExtractor: Extractor {
     public let name = "maven-pom"
     public init() {}
     public func wants(_ file: IndexedFile, fileName: String) -> Bool {
-        fileName == "pom.xml" || (fileName.hasSuffix(".pom") && !file.path.contains("META-INF/"))
+        fileName == "pom.xml" || (fileName.hasSuffix(".pom") && !file.path.containsBytes("META-INF/"))
     }
 
     struct Dep { var g = "", a = "", v = "", scope = "", type = "", classifier = "", line = 0 }

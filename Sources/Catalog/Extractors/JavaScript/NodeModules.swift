@@ -7,10 +7,10 @@ public struct NodeModulesExtractor: Extractor {
     public var modes: Set<ScanMode> { [.installed] }
 
     public func wants(_ file: IndexedFile, fileName: String) -> Bool {
-        guard fileName == "package.json", let r = file.path.range(of: "node_modules/", options: .backwards) else { return false }
+        guard fileName == "package.json", let at = file.path.byteOffset(of: "node_modules/", last: true) else { return false }
         // Only the package's own manifest: node_modules/name/package.json or node_modules/@scope/name/package.json.
-        let rest = file.path[r.upperBound...].split(separator: "/")
-        return rest.count == 2 || (rest.count == 3 && rest[0].hasPrefix("@"))
+        let rest = file.path.utf8.dropFirst(at + 13).split(separator: UInt8(ascii: "/"))
+        return rest.count == 2 || (rest.count == 3 && rest[0].first == UInt8(ascii: "@"))
     }
 
     public func extract(_ input: ExtractInput) throws -> Extraction {

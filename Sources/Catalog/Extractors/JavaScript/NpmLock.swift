@@ -40,7 +40,7 @@ public struct NpmLockExtractor: Extractor {
     public init() {}
 
     public func wants(_ file: IndexedFile, fileName: String) -> Bool {
-        (fileName == "package-lock.json" || fileName == "npm-shrinkwrap.json") && !file.path.contains("node_modules/")
+        (fileName == "package-lock.json" || fileName == "npm-shrinkwrap.json") && !file.path.containsBytes("node_modules/")
     }
 
     public func extract(_ input: ExtractInput) throws -> Extraction {

@@ -8,15 +8,16 @@ public struct DpkgExtractor: Extractor {
     public func wants(_ file: IndexedFile, fileName: String) -> Bool {
         let p = file.path
         if p.hasSuffix("var/lib/dpkg/status") || p.hasSuffix("usr/lib/opkg/status") || p.hasSuffix("var/lib/opkg/status") { return true }
-        if let r = p.range(of: "var/lib/dpkg/status.d/"), !p[r.upperBound...].contains("/") {
+        let dir = "var/lib/dpkg/status.d/"
+        if let at = p.byteOffset(of: dir), !p.utf8.dropFirst(at + dir.utf8.count).contains(UInt8(ascii: "/")) {
             return !fileName.hasSuffix(".md5sums")
         }
         return false
     }
 
     public func alsoReads(_ path: String, fileName: String) -> Bool {
-        (fileName == "copyright" && path.contains("usr/share/doc/"))
-            || (fileName.hasSuffix(".md5sums") && (path.contains("var/lib/dpkg/") || path.contains("opkg/")))
+        (fileName == "copyright" && path.containsBytes("usr/share/doc/"))
+            || (fileName.hasSuffix(".md5sums") && (path.containsBytes("var/lib/dpkg/") || path.containsBytes("opkg/")))
     }
 
     public func extract(_ input: ExtractInput) throws -> Extraction {

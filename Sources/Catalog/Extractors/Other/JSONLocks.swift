@@ -4,7 +4,7 @@ import ProvenantCore
 public struct ComposerLockExtractor: Extractor {
     public let name = "composer-lock"
     public init() {}
-    public func wants(_ file: IndexedFile, fileName: String) -> Bool { fileName == "composer.lock" && !file.path.contains("vendor/") }
+    public func wants(_ file: IndexedFile, fileName: String) -> Bool { fileName == "composer.lock" && !file.path.containsBytes("vendor/") }
 
     public func extract(_ input: ExtractInput) throws -> Extraction {
         let bytes = try input.bytes()

@@ -7,7 +7,7 @@ public struct RequirementsExtractor: Extractor {
 
     public func wants(_ file: IndexedFile, fileName: String) -> Bool {
         fileName.hasSuffix(".txt") && (fileName.hasPrefix("requirements") || fileName.hasSuffix("requirements.txt")
-            || file.path.contains("requirements/"))
+            || file.path.containsBytes("requirements/"))
     }
 
     /// Includes nest at most this deep, and one file pulls in at most this many: a chain or a web
