@@ -58,4 +58,54 @@ import TestSupport
         let listed = Set(try await s.client.referrers(of: image.digest, artifactType: MediaType.sigstoreBundle).map(\.digest))
         #expect(listed == attached, "\(attached.subtracting(listed).count) of \(Self.writers) attestations lost from the referrers tag")
     }
+
+    /// A registry that honours If-Match: the tag write carries the ETag it was read with, a 412 (another
+    /// writer's entry came first) is met by reading again and merging, and that entry is kept.
+    @Test func aStaleConditionalWriteIsMergedAgainAndKeepsTheOtherEntry() async throws {
+        let dir = try ScratchDirectory("referrers-if-match")
+        let (helper, port) = try Harness.startHelper("conditional", in: dir.path, [dir.path + "/helper.log", "race"])
+        defer { helper.stop() }
+        let host = "127.0.0.1:\(port)"
+        let client = try RegistryClient(host: host, repository: "team/app", options: RegistryOptions(insecureHosts: [host]))
+        let subjectBytes = Array(#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a","size":2},"layers":[]}"#.utf8)
+        try await client.pushManifest(subjectBytes, mediaType: MediaType.ociManifest, reference: "1")
+        let subject = try await client.fetchManifest("1")
+        #expect(subject.etag == "\"\(subject.digest)\"")
+        let first = try await ReferrerAttachment.attach(client, subject: subject, artifactType: MediaType.sigstoreBundle,
+                                                        payloadMediaType: MediaType.sigstoreBundle, payload: Array("first".utf8))
+        let second = try await ReferrerAttachment.attach(client, subject: subject, artifactType: MediaType.sigstoreBundle,
+                                                         payloadMediaType: MediaType.sigstoreBundle, payload: Array("second".utf8))
+        let tag = RegistryClient.referrersTag(subject.digest)
+        let index = try ImageIndex(try await client.fetchManifest(tag).bytes, subject: tag)
+        #expect(Set(index.manifests.map(\.digest)) == [first, second, "sha256:" + String(repeating: "f", count: 64)])
+        let log = (try? String(contentsOfFile: dir.path + "/helper.log", encoding: .utf8)) ?? ""
+        let writes = log.split(separator: "\n").filter { $0.hasPrefix("PUT \(tag) ") }
+        #expect(writes.count == 3, "\(log)")
+        #expect(writes.first?.hasSuffix("if-match=- -> 201") == true, "the first write creates the tag: nothing to match")
+        #expect(writes.dropFirst().allSatisfy { $0.contains("if-match=\"sha256:") }, "\(log)")
+        #expect(writes.dropFirst().first?.hasSuffix("-> 412") == true && writes.last?.hasSuffix("-> 201") == true, "\(log)")
+    }
+
+    /// A registry that never keeps the tag written: after the bounded attempts, one line naming the tag.
+    @Test func aTagThatNeverKeepsTheEntryFailsAfterBoundedAttempts() async throws {
+        let dir = try ScratchDirectory("referrers-forget")
+        let (helper, port) = try Harness.startHelper("conditional", in: dir.path, [dir.path + "/helper.log", "forget"])
+        defer { helper.stop() }
+        let host = "127.0.0.1:\(port)"
+        let client = try RegistryClient(host: host, repository: "team/app", options: RegistryOptions(insecureHosts: [host]))
+        let subjectBytes = Array(#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a","size":2},"layers":[]}"#.utf8)
+        try await client.pushManifest(subjectBytes, mediaType: MediaType.ociManifest, reference: "1")
+        let subject = try await client.fetchManifest("1")
+        let tag = RegistryClient.referrersTag(subject.digest)
+        do {
+            _ = try await ReferrerAttachment.attach(client, subject: subject, artifactType: MediaType.sigstoreBundle,
+                                                    payloadMediaType: MediaType.sigstoreBundle, payload: Array("lost".utf8))
+            Issue.record("an entry the registry never keeps was reported attached")
+        } catch let e as ImageError {
+            #expect(e.description.contains("\(host)/team/app:\(tag): still does not list sha256:") && e.description.contains("after 8 attempts"), "\(e)")
+            #expect(!e.description.contains("\n"))
+        }
+        let log = (try? String(contentsOfFile: dir.path + "/helper.log", encoding: .utf8)) ?? ""
+        #expect(log.split(separator: "\n").filter { $0.hasPrefix("PUT \(tag) ") }.count == 8, "\(log)")
+    }
 }
