@@ -39,7 +39,7 @@ public enum ReferrerAttachment {
         let digest = ImageDigest.of(bytes)
         // Idempotent (by digest), so a registry's passing failure is tried again: distribution 2.8 answers
         // 400 DIGEST_INVALID or 500 while another client rewrites the link of a blob this manifest names.
-        try await retryingTransient(attempts: 4) { try await client.pushManifest(bytes, mediaType: MediaType.ociManifest, reference: digest) }
+        _ = try await retryingTransient(attempts: 4) { try await client.pushManifest(bytes, mediaType: MediaType.ociManifest, reference: digest) }
         try await addToReferrersTag(client, subject: subject.digest, descriptor: [
             "mediaType": MediaType.ociManifest, "digest": digest, "size": bytes.count, "artifactType": artifactType,
         ])
