@@ -147,8 +147,11 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "FuzzReplayTests", dependencies: ["FuzzTargets"], resources: [.copy("Fixtures")]),
         // The registry client against the real `docker-registry` (distribution), started by the tests.
-        .testTarget(name: "RegistryTests", dependencies: ["Catalog", "ProvenantCore", "TestSupport",
-                                                   .product(name: "Crypto", package: "swift-crypto")],
+        // Keyless cosign attestations are made there too, with a Fulcio, CT log and Rekor of the tests' own.
+        .testTarget(name: "RegistryTests", dependencies: ["Catalog", "Attestation", "ProvenantCore", "TestSupport",
+                                                   .product(name: "Crypto", package: "swift-crypto"),
+                                                   .product(name: "X509", package: "swift-certificates"),
+                                                   .product(name: "SwiftASN1", package: "swift-asn1")],
                     resources: [.copy("Fixtures")]),
     ]
 )

@@ -17,6 +17,16 @@ enum AttestationTargets {
             let request = BundleVerificationRequest(artifact: .digests(["sha256": String(repeating: "0", count: 64)]))
             _ = try? request.verify(bundle)
         },
+        FuzzTarget("cosign-layer", "a cosign .att layer (annotations and DSSE envelope) read as a bundle and verified against the production root") { bytes in
+            // {"annotations": {NAME: TEXT}, "envelope": TEXT}: the layer's annotations and its blob.
+            guard let obj = (try? JSONSerialization.jsonObject(with: Data(bytes))) as? [String: Any] else { return }
+            let annotations = ((obj["annotations"] as? [String: Any]) ?? [:]).compactMapValues { $0 as? String }
+            let envelope = Data(((obj["envelope"] as? String) ?? "").utf8)
+            guard let bundle = try? CosignAttestationLayer.bundle(annotations: annotations, envelope: envelope) else { return }
+            let request = BundleVerificationRequest(artifact: .digests(["sha256": String(repeating: "0", count: 64)]),
+                                                    identity: .exact("fuzz@example.org"), issuer: "https://issuer.example")
+            _ = try? request.verify(bundle)
+        },
         FuzzTarget("rfc3161", "an RFC 3161 timestamp response (DER), checked against the production root") { bytes in
             guard let root = productionRoot else { return }
             _ = try? RFC3161Timestamp.verify(Data(bytes), signature: Data("signature".utf8), root: root)

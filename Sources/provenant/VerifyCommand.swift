@@ -19,8 +19,11 @@ struct VerifyCommand: AsyncParsableCommand {
         Looked at: OCI 1.1 referrers of artifact type \(MediaType.sigstoreBundle) (the referrers API, else the \
         sha256-<hex> referrers tag), each bundle verified as a bundle file is (one signed offline with a managed key, \
         with no log entry, as `attest --image` makes, is verified with --key as a bare envelope is); and cosign's \
-        sha256-<hex>.att tag, whose DSSE envelopes are verified with --key. Keyless cosign .att envelopes are reported \
-        NOT CHECKED: their Rekor SET is not verified. As cosign does, the exit is 0 when at least one attestation \
+        sha256-<hex>.att tag, whose DSSE envelopes signed with a key are verified with --key, and keyless ones (with a \
+        dev.sigstore.cosign/certificate annotation) as the v0.1 bundle their annotations make: the Rekor SET of \
+        dev.sigstore.cosign/bundle by a log key of the trusted root, the logged entry against the envelope, the Fulcio \
+        chain at the integrated time, the SCT, identity, issuer and statement; a keyless layer without a Rekor bundle, or \
+        with any annotation malformed, fails. As cosign does, the exit is 0 when at least one attestation \
         verifies (failed ones are still reported), 1 when none does or there are none, 2 for input errors.
         """
     )

@@ -63,7 +63,7 @@ struct ImageVerification {
         let attTag = RegistryClient.referrersTag(target.digest) + ".att"
         do {
             if try await client.manifestExists(attTag) {
-                outcomes += try await cosignOutcomes(client, tag: attTag, verifier: cosignVerifier)
+                outcomes += try await cosignOutcomes(client, tag: attTag, digests: digests, keyPEM: keyPEM, verifier: cosignVerifier)
             }
         } catch {
             outcomes.append(Outcome(source: "cosign \(attTag)", digest: "", state: .failed, reason: "\(error)"))
@@ -79,6 +79,16 @@ struct ImageVerification {
             }
             throw ExitCode(1)
         }
+    }
+
+    /// What a bundle (a referrer's, or one made of a cosign layer) must satisfy: the policy of the flags,
+    /// with the image's manifest digest as the artifact.
+    func bundleRequest(digests: [String: String], keyPEM: String?) -> BundleVerificationRequest {
+        BundleVerificationRequest(
+            artifact: .digests(digests), trustedRootPath: command.trustedRoot, keyPEM: keyPEM,
+            identity: command.certificateIdentity.map { .exact($0) } ?? command.certificateIdentityRegexp.map { .regex($0) },
+            issuer: command.certificateOidcIssuer, predicateType: command.type, builderID: command.builderId,
+            sourceURI: command.sourceUri)
     }
 
     /// One Sigstore bundle referrer: the manifest, its bundle layer, and the bundle's verification.
@@ -114,11 +124,7 @@ struct ImageVerification {
                 if command.trustedRoot != nil { keyed.notRequested.append("the trusted root (nothing in this bundle is checked against it)") }
                 report = keyed
             } else {
-                report = try BundleVerificationRequest(
-                    artifact: .digests(digests), trustedRootPath: command.trustedRoot, keyPEM: keyPEM,
-                    identity: command.certificateIdentity.map { .exact($0) } ?? command.certificateIdentityRegexp.map { .regex($0) },
-                    issuer: command.certificateOidcIssuer, predicateType: command.type, builderID: command.builderId,
-                    sourceURI: command.sourceUri).verify(bundle)
+                report = try bundleRequest(digests: digests, keyPEM: keyPEM).verify(bundle)
             }
             out.report = report
             out.state = report.verified ? .verified : .failed
@@ -128,35 +134,44 @@ struct ImageVerification {
         return out
     }
 
-    /// Cosign's `sha256-<hex>.att`: each DSSE layer, verified with --key; without one (keyless), NOT CHECKED,
-    /// since trusting its certificate needs the Rekor SET of its annotations, which is not verified here.
-    func cosignOutcomes(_ client: RegistryClient, tag: String, verifier: Verifier?) async throws -> [Outcome] {
+    /// Cosign's `sha256-<hex>.att`: each DSSE layer. A keyless one (it carries a certificate) is read as the
+    /// v0.1 bundle its annotations and envelope amount to and verified as a bundle file is: the Rekor SET
+    /// by a trusted log key, the logged body against the envelope, the Fulcio chain at the integrated
+    /// time, the SCT, identity, issuer and statement. One signed with a managed key is verified with --key.
+    func cosignOutcomes(_ client: RegistryClient, tag: String, digests: [String: String], keyPEM: String?, verifier: Verifier?) async throws -> [Outcome] {
         let fetched = try await client.fetchManifest(tag)
         let manifest = try ImageManifest(fetched.bytes, subject: client.name + ":" + tag)
         var outs: [Outcome] = []
         for layer in manifest.layers where layer.mediaType == Self.dsseMediaType {
             var out = Outcome(source: "cosign \(tag)", digest: layer.digest, state: .failed)
-            guard let verifier else {
-                out.state = .notChecked
-                out.reason = layer.annotations["dev.sigstore.cosign/certificate"] != nil
-                    ? "keyless cosign attestation: its certificate is trusted only through the Rekor SET in dev.sigstore.cosign/bundle, which Provenant does not verify"
-                    : "pass the signer's public key with --key"
-                outs.append(out)
-                continue
-            }
-            if let why = identityCannotApply {
-                out.reason = why
-                outs.append(out)
-                continue
-            }
-            do {
-                let bytes = try await client.fetchBlob(layer.digest, limit: DSSEEnvelope.maxPayload * 2, expectedSize: layer.size)
-                guard let obj = (try? JSONSerialization.jsonObject(with: Data(bytes))) as? [String: Any] else {
-                    out.reason = "the envelope is not a JSON object"
+            let keyless = CosignAttestationLayer.isKeyless(layer.annotations)
+            if !keyless {
+                guard verifier != nil else {
+                    out.state = .notChecked
+                    out.reason = "pass the signer's public key with --key"
                     outs.append(out)
                     continue
                 }
-                let report = verifier.verify(try DSSEEnvelope.parse(obj))
+                if let why = identityCannotApply {
+                    out.reason = why
+                    outs.append(out)
+                    continue
+                }
+            }
+            do {
+                let bytes = Data(try await client.fetchBlob(layer.digest, limit: DSSEEnvelope.maxPayload * 2, expectedSize: layer.size))
+                let report: VerificationReport
+                if keyless {
+                    let bundle = try CosignAttestationLayer.bundle(annotations: layer.annotations, envelope: bytes)
+                    report = try bundleRequest(digests: digests, keyPEM: keyPEM).verify(bundle)
+                } else {
+                    guard let verifier, let obj = (try? JSONSerialization.jsonObject(with: bytes)) as? [String: Any] else {
+                        out.reason = "the envelope is not a JSON object"
+                        outs.append(out)
+                        continue
+                    }
+                    report = verifier.verify(try DSSEEnvelope.parse(obj))
+                }
                 out.report = report
                 out.state = report.verified ? .verified : .failed
             } catch { out.reason = "\(error)" }

@@ -6,8 +6,9 @@ import ProvenantCore
 /// The artifact is a manifest whose `subject` is the image: its one layer holds the payload, its config
 /// is the OCI empty descriptor. Registries without the referrers API (distribution 2.8) are served by
 /// the referrers tag `sha256-<hex>`, an index of the subject's referrers that clients keep up to date:
-/// it is read, the new descriptor added, and written back. Two clients doing this at once can lose one
-/// entry (the tag schema has no compare-and-swap); the artifact manifest itself is never lost.
+/// it is read, the new descriptor added, and written back. Writers racing on it are reconciled by
+/// `addToReferrersTag` (a conditional write where the registry honours one, and reading back where it
+/// does not); the artifact manifest itself is never lost.
 public enum ReferrerAttachment {
     public static let emptyMediaType = "application/vnd.oci.empty.v1+json"
     public static let emptyBlob: [UInt8] = Array("{}".utf8)
@@ -36,31 +37,90 @@ public enum ReferrerAttachment {
         if !annotations.isEmpty { manifest["annotations"] = annotations }
         let bytes = try json(manifest)
         let digest = ImageDigest.of(bytes)
-        try await client.pushManifest(bytes, mediaType: MediaType.ociManifest, reference: digest)
+        // Idempotent (by digest), so a registry's passing failure is tried again: distribution 2.8 answers
+        // 400 DIGEST_INVALID or 500 while another client rewrites the link of a blob this manifest names.
+        _ = try await retryingTransient(attempts: 4) { try await client.pushManifest(bytes, mediaType: MediaType.ociManifest, reference: digest) }
         try await addToReferrersTag(client, subject: subject.digest, descriptor: [
             "mediaType": MediaType.ociManifest, "digest": digest, "size": bytes.count, "artifactType": artifactType,
         ])
         return digest
     }
 
+    /// Writes to the referrers tag before it gives up, each after a re-read and merge.
+    static let referrersTagAttempts = 8
+
     /// Adds a descriptor to the referrers tag index of `subject`, creating the index when there is none.
     /// Entries already there are kept as they are; one with the same digest is not added twice.
+    ///
+    /// Other clients may be updating the same tag. The write carries `If-Match` with the ETag the index
+    /// was read with (when the registry sent one), and a 412 means: read, merge and write again. As
+    /// registries that ignore `If-Match` (distribution 2.8) let a writer that read before this write
+    /// replace it, the tag is read back after the write, and once more after a pause of a few times this
+    /// client's own read-to-write time, longer than another writer's read-to-write normally takes: a
+    /// writer that read before this write and wrote after the first read-back is caught by the second.
+    /// Missing either time, the entry is merged into the index as it is then and written again, after a
+    /// randomized backoff, up to `referrersTagAttempts` writes.
     static func addToReferrersTag(_ client: RegistryClient, subject: String, descriptor: [String: Any]) async throws {
         let tag = RegistryClient.referrersTag(subject)
-        var index: [String: Any] = ["schemaVersion": 2, "mediaType": MediaType.ociIndex, "manifests": [[String: Any]]()]
-        if try await client.manifestExists(tag) {
-            let fetched = try await client.fetchManifest(tag)
-            _ = try ImageIndex(fetched.bytes, subject: client.name + ":" + tag)   // refuse anything that is not an index
-            guard let existing = (try? JSONSerialization.jsonObject(with: Data(fetched.bytes))) as? [String: Any] else {
-                throw ImageError(client.name + ":" + tag, "is not a JSON object")
+        guard let digest = descriptor["digest"] as? String else { throw ImageError(client.name + ":" + tag, "cannot list a descriptor without a digest") }
+        var why = ""
+        for attempt in 1...referrersTagAttempts {
+            if attempt > 1 { try await backoff(attempt) }
+            let started = ContinuousClock.now
+            do {
+                let current = try await readReferrersTag(client, tag)
+                if current?.entries.contains(where: { ($0["digest"] as? String) == digest }) != true {
+                    var index = current?.index ?? ["schemaVersion": 2, "mediaType": MediaType.ociIndex]
+                    index["manifests"] = (current?.entries ?? []) + [descriptor]
+                    try await client.pushManifest(try json(index), mediaType: MediaType.ociIndex, reference: tag, ifMatch: current?.etag)
+                }
+                guard try await referrersTagLists(client, tag, digest) else { why = "another writer replaced the index without it"; continue }
+                let cycle = ContinuousClock.now - started
+                try await Task.sleep(for: min(max(cycle * 3, .milliseconds(250)), .seconds(5)))
+                guard try await referrersTagLists(client, tag, digest) else { why = "another writer replaced the index without it"; continue }
+                return
+            } catch let e as ImageError where isTransient(e) {
+                why = e.description
             }
-            index = existing
         }
-        var entries = index["manifests"] as? [[String: Any]] ?? []
-        guard !entries.contains(where: { ($0["digest"] as? String) == (descriptor["digest"] as? String) }) else { return }
-        entries.append(descriptor)
-        index["manifests"] = entries
-        try await client.pushManifest(try json(index), mediaType: MediaType.ociIndex, reference: tag)
+        throw ImageError(client.name + ":" + tag, "still does not list \(digest) after \(referrersTagAttempts) attempts to add it while other clients update it (last: \(why))")
+    }
+
+    /// The referrers tag's index, its entries and ETag; nil when there is no such tag.
+    static func readReferrersTag(_ client: RegistryClient, _ tag: String) async throws -> (index: [String: Any], entries: [[String: Any]], etag: String?)? {
+        guard try await client.manifestExists(tag) else { return nil }
+        let fetched = try await client.fetchManifest(tag)
+        _ = try ImageIndex(fetched.bytes, subject: client.name + ":" + tag)   // refuse anything that is not an index
+        guard let index = (try? JSONSerialization.jsonObject(with: Data(fetched.bytes))) as? [String: Any] else {
+            throw ImageError(client.name + ":" + tag, "is not a JSON object")
+        }
+        return (index, index["manifests"] as? [[String: Any]] ?? [], fetched.etag)
+    }
+
+    static func referrersTagLists(_ client: RegistryClient, _ tag: String, _ digest: String) async throws -> Bool {
+        try await readReferrersTag(client, tag)?.entries.contains { ($0["digest"] as? String) == digest } == true
+    }
+
+    /// A failure that another try may not meet: a stale conditional write (412), the registry's own
+    /// error (5xx), rate limiting, or distribution's DIGEST_INVALID for a link another writer is rewriting.
+    static func isTransient(_ e: ImageError) -> Bool {
+        guard let status = e.status else { return false }
+        return status == 412 || status == 429 || status >= 500 || (status == 400 && e.registryCode == "DIGEST_INVALID")
+    }
+
+    /// 25 to 100 ms, times the attempt: writers that collided spread out.
+    static func backoff(_ attempt: Int) async throws {
+        try await Task.sleep(for: .milliseconds(Int.random(in: 25...100) * attempt))
+    }
+
+    static func retryingTransient<T>(attempts: Int, _ body: () async throws -> T) async throws -> T {
+        var attempt = 1
+        while true {
+            do { return try await body() } catch let e as ImageError where isTransient(e) && attempt < attempts {
+                attempt += 1
+                try await backoff(attempt)
+            }
+        }
     }
 
     static func json(_ object: [String: Any]) throws -> [UInt8] {

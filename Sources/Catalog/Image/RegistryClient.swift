@@ -46,6 +46,8 @@ public struct FetchedManifest: Sendable {
     /// From the response's `Content-Type`, else the document's own `mediaType`.
     public var mediaType: String
     public var digest: String
+    /// The response's `ETag`, for a conditional write (`If-Match`) of the same tag; nil when none was sent.
+    public var etag: String? = nil
 }
 
 /// A client of one repository in an OCI Distribution v2 registry. It speaks HTTPS unless the host was
@@ -154,7 +156,7 @@ public final class RegistryClient: Sendable {
                 mediaType = ""
             }
         }
-        return FetchedManifest(bytes: bytes, mediaType: mediaType, digest: digest)
+        return FetchedManifest(bytes: bytes, mediaType: mediaType, digest: digest, etag: response.headers.first(name: "ETag"))
     }
 
     /// A small blob (a config, an attestation) read into memory and checked against its digest.
@@ -223,7 +225,10 @@ public final class RegistryClient: Sendable {
         switch response.status.code {
         case 200: return true
         case 404: return false
-        default: throw ImageError(subject, "could not be looked up: the registry answered \(response.status.code)")
+        default:
+            var e = ImageError(subject, "could not be looked up: the registry answered \(response.status.code)")
+            e.status = response.status.code
+            throw e
         }
     }
 
@@ -263,7 +268,10 @@ public final class RegistryClient: Sendable {
         switch response.status.code {
         case 200: return true
         case 404: return false
-        default: throw ImageError(subject, "could not be looked up: the registry answered \(response.status.code)")
+        default:
+            var e = ImageError(subject, "could not be looked up: the registry answered \(response.status.code)")
+            e.status = response.status.code
+            throw e
         }
     }
 
@@ -296,9 +304,11 @@ public final class RegistryClient: Sendable {
     }
 
     /// Uploads a manifest under a tag or its digest (`PUT`); the digest the registry answers with must
-    /// be that of the bytes sent. Returns the digest.
+    /// be that of the bytes sent. Returns the digest. With `ifMatch` (the ETag the tag was read with), a
+    /// registry that honours it refuses the write when the tag has changed since: an `ImageError` with
+    /// status 412. Registries that ignore `If-Match` (distribution 2.8) store it regardless.
     @discardableResult
-    public func pushManifest(_ bytes: [UInt8], mediaType: String, reference: String) async throws -> String {
+    public func pushManifest(_ bytes: [UInt8], mediaType: String, reference: String, ifMatch: String? = nil) async throws -> String {
         let digest = ImageDigest.of(bytes)
         let byDigest = ImageDigest.isSHA256(reference)
         guard byDigest || Self.isTag(reference) else {
@@ -310,8 +320,17 @@ public final class RegistryClient: Sendable {
         guard !mediaType.isEmpty, mediaType.utf8.allSatisfy({ $0 > 32 && $0 < 127 }) else {
             throw ImageError(subject, "has media type '\(Redactor.quote(mediaType, max: 80))', which cannot be sent")
         }
+        guard ifMatch.map({ !$0.isEmpty && $0.utf8.allSatisfy { $0 >= 32 && $0 < 127 } }) ?? true else {
+            throw ImageError(subject, "cannot be written conditionally: the ETag it was read with is not a header value")
+        }
         let response = try await send(.PUT, base + "/manifests/" + reference, access: .push, subject: subject,
-                                      headers: [("Content-Type", mediaType)], body: bytes)
+                                      headers: [("Content-Type", mediaType)] + (ifMatch.map { [("If-Match", $0)] } ?? []), body: bytes)
+        if response.status.code == 412 {
+            await Self.discard(response)
+            var e = ImageError(subject, "was changed by another writer since it was read (412 Precondition Failed)")
+            e.status = 412
+            throw e
+        }
         try await expect(response, [201], subject: subject)
         await Self.discard(response)
         if let said = response.headers.first(name: "Docker-Content-Digest"), said != digest {
@@ -479,24 +498,28 @@ public final class RegistryClient: Sendable {
     func expect(_ response: HTTPClientResponse, _ wanted: [UInt], subject: String) async throws {
         let code = response.status.code
         guard !wanted.contains(code) else { return }
-        let detail = await Self.errorDetail(response)
+        let (detail, registryCode) = await Self.errorDetail(response)
+        var e: ImageError
         switch code {
-        case 404: throw ImageError(subject, "was not found in the registry (404\(detail))")
-        case 401, 403: throw ImageError(subject, "was refused (\(code)\(detail)); check the credentials for \(host)")
-        case 429: throw ImageError(subject, "was refused (429 Too Many Requests\(detail)); the registry is rate limiting")
-        default: throw ImageError(subject, "could not be read: the registry answered \(code)\(detail)")
+        case 404: e = ImageError(subject, "was not found in the registry (404\(detail))")
+        case 401, 403: e = ImageError(subject, "was refused (\(code)\(detail)); check the credentials for \(host)")
+        case 429: e = ImageError(subject, "was refused (429 Too Many Requests\(detail)); the registry is rate limiting")
+        default: e = ImageError(subject, "could not be read: the registry answered \(code)\(detail)")
         }
+        e.status = code
+        e.registryCode = registryCode
+        throw e
     }
 
-    /// `: CODE: message` from a registry's JSON error body, redacted and cut short; empty otherwise.
-    static func errorDetail(_ response: HTTPClientResponse) async -> String {
+    /// `: CODE: message` from a registry's JSON error body, redacted and cut short, empty otherwise; and the code.
+    static func errorDetail(_ response: HTTPClientResponse) async -> (String, String?) {
         guard let buffer = try? await response.body.collect(upTo: maxErrorBody),
               let json = try? JSONParser.parse(buffer.readableBytesView),
-              let first = json["errors"]?.arrayValue?.first else { return "" }
+              let first = json["errors"]?.arrayValue?.first else { return ("", nil) }
         let code = first["code"]?.stringValue ?? ""
         let message = first["message"]?.stringValue ?? ""
         let text = [code, message].filter { !$0.isEmpty }.joined(separator: ": ")
-        return text.isEmpty ? "" : ", " + Redactor.quote(text, max: 160)
+        return (text.isEmpty ? "" : ", " + Redactor.quote(text, max: 160), code.isEmpty ? nil : Redactor.quote(code, max: 40))
     }
 
     func collect(_ response: HTTPClientResponse, limit: Int, subject: String, what: String) async throws -> [UInt8] {

@@ -14,6 +14,14 @@
       loop/N+1, forever. Each request is logged
       as `PATH auth=yes|no`.
 
+  registry_helper.py conditional PORTFILE LOG race|forget
+      A small in-memory registry (blob uploads, manifests by tag or digest) whose manifests carry an
+      ETag (the quoted digest) and whose tag writes honour If-Match (412 when it is not the tag's ETag).
+      `race`: the first write of a `sha256-…` referrers tag that carries If-Match finds that another
+      writer has just added a descriptor of digest sha256:ff…ff, and is answered 412. `forget`: writes of
+      such a tag are answered 201 and not stored. Each manifest write is logged as
+      `PUT REF if-match=VALUE|- -> CODE`.
+
 The bound port is written to PORTFILE once the server listens.
 """
 import base64, json, os, signal, subprocess, sys, time, uuid
@@ -128,6 +136,104 @@ def redirect_server(portfile, logfile, blobfile, account):
     serve(portfile, Handler, state)
 
 
+def conditional_server(portfile, logfile, behaviour):
+    import hashlib, threading
+    lock = threading.Lock()
+    blobs, manifests, tags, uploads = {}, {}, {}, set()
+    raced = []
+
+    def digest_of(data):
+        return "sha256:" + hashlib.sha256(data).hexdigest()
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args):
+            pass
+
+        def reply(self, code, body=b"", headers=()):
+            self.send_response(code)
+            for k, v in headers:
+                self.send_header(k, v)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(body)
+
+        def body(self):
+            n = int(self.headers.get("Content-Length") or 0)
+            return self.rfile.read(n) if n else b""
+
+        def manifest(self, ref):
+            with lock:
+                d = tags.get(ref, ref)
+                m = manifests.get(d)
+            if m is None:
+                return self.reply(404, b'{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]}')
+            data, media = m
+            self.reply(200, data, [("Content-Type", media), ("Docker-Content-Digest", d), ("ETag", '"%s"' % d)])
+
+        def do_GET(self):
+            path = urlparse(self.path).path
+            parts = path.split("/")
+            if "/manifests/" in path:
+                return self.manifest(parts[-1])
+            if "/blobs/" in path:
+                with lock:
+                    data = blobs.get(parts[-1])
+                return self.reply(200, data) if data is not None else self.reply(404)
+            self.reply(404)
+
+        do_HEAD = do_GET
+
+        def do_POST(self):
+            self.body()
+            repo = self.path.split("/v2/", 1)[1].split("/blobs/", 1)[0]
+            u = str(uuid.uuid4())
+            with lock:
+                uploads.add(u)
+            self.reply(202, b"", [("Location", "/v2/%s/blobs/uploads/%s" % (repo, u))])
+
+        def do_PUT(self):
+            url = urlparse(self.path)
+            data = self.body()
+            if "/blobs/uploads/" in url.path:
+                d = parse_qs(url.query).get("digest", [""])[0]
+                if digest_of(data) != d:
+                    return self.reply(400, b'{"errors":[{"code":"DIGEST_INVALID"}]}')
+                with lock:
+                    blobs[d] = data
+                return self.reply(201, b"", [("Docker-Content-Digest", d)])
+            ref = url.path.split("/")[-1]
+            d = digest_of(data)
+            condition = self.headers.get("If-Match")
+            code = 201
+            with lock:
+                current = tags.get(ref)
+                if ref.startswith("sha256-") and condition and behaviour == "race" and not raced:
+                    # Another writer got there first: its entry is added, and this write is now stale.
+                    raced.append(ref)
+                    index = json.loads(manifests[current][0]) if current else {"schemaVersion": 2, "manifests": []}
+                    index["manifests"].append({"mediaType": "application/vnd.oci.image.manifest.v1+json",
+                                               "digest": "sha256:" + "f" * 64, "size": 1})
+                    other = json.dumps(index).encode()
+                    manifests[digest_of(other)] = (other, "application/vnd.oci.image.index.v1+json")
+                    tags[ref] = digest_of(other)
+                    code = 412
+                elif condition and current and condition != '"%s"' % current:
+                    code = 412
+                else:
+                    manifests[d] = (data, self.headers.get("Content-Type", ""))
+                    if not ref.startswith("sha256:") and not (ref.startswith("sha256-") and behaviour == "forget"):
+                        tags[ref] = d
+            log(logfile, "PUT %s if-match=%s -> %d" % (ref, condition or "-", code))
+            if code == 412:
+                return self.reply(412, b'{"errors":[{"code":"PRECONDITION_FAILED"}]}')
+            self.reply(201, b"", [("Docker-Content-Digest", d)])
+
+    serve(portfile, Handler)
+
+
 def serve(portfile, handler, state=None):
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     if state is not None:
@@ -143,4 +249,4 @@ if __name__ == "__main__":
     # The test process spawns us with SIGTERM blocked; unblock it so an ordinary kill ends us too.
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
     mode, args = sys.argv[1], sys.argv[2:]
-    {"token": token_server, "redirect": redirect_server}[mode](*args)
+    {"token": token_server, "redirect": redirect_server, "conditional": conditional_server}[mode](*args)
