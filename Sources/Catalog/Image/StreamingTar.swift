@@ -166,22 +166,14 @@ public final class StreamingTar {
     /// Reads the archive to its end, for a digest over all of it.
     public func drain() throws(ImageError) {
         while try next() != nil {}
-        let sink = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 << 10, alignment: 16)
-        defer { sink.deallocate() }
-        while try stream.read(into: sink) > 0 {}
+        while try stream.skip(1 << 30) > 0 {}
     }
 
     private func skipData() throws(ImageError) {
         var left = dataLeft + padLeft
         dataLeft = 0; padLeft = 0
         guard left > 0 else { return }
-        let sink = UnsafeMutableRawBufferPointer.allocate(byteCount: min(left, 256 << 10), alignment: 16)
-        defer { sink.deallocate() }
-        while left > 0 {
-            let got = try stream.readFully(into: UnsafeMutableRawBufferPointer(rebasing: sink[..<min(left, sink.count)]))
-            guard got > 0 else { throw ImageError(name, "ends inside a file's data (truncated layer)") }
-            left -= got
-        }
+        guard try stream.skip(left) == left else { throw ImageError(name, "ends inside a file's data (truncated layer)") }
     }
 
     private func readBlock() throws(ImageError) -> Bool {
