@@ -136,7 +136,9 @@ public struct ImageReader: Sendable {
     }
 
     public func read(_ source: any ImageSource, budget: ReadBudget) async throws -> ImageContents {
+        var timer = PhaseTimer(indent: 2)
         let resolved = try await source.resolve(platform: platform)
+        timer.lap("resolve the manifest and config")
         guard !resolved.layers.isEmpty else {
             throw ImageError(resolved.info.manifestDigest ?? resolved.info.imageID, "is a manifest without layers; there is no root filesystem to read")
         }
@@ -158,10 +160,12 @@ public struct ImageReader: Sendable {
                 started += 1
                 group.addTask {
                     do {
+                        var layerTimer = PhaseTimer(indent: 2)
                         let raw = try await source.openLayer(plan)
-                        return (plan.index, .success(try Self.readLayer(plan, raw, arrivedVerified: arriveVerified, capture: capture,
-                                                                        maxFileBytes: maxFileBytes, inflated: inflated, budget: budget,
-                                                                        inspect: inspect)))
+                        let tree = try Self.readLayer(plan, raw, arrivedVerified: arriveVerified, capture: capture,
+                                                      maxFileBytes: maxFileBytes, inflated: inflated, budget: budget, inspect: inspect)
+                        layerTimer.lap("layer \(plan.index) (\((plan.size ?? 0) >> 20) MiB)")
+                        return (plan.index, .success(tree))
                     } catch {
                         return (plan.index, .failure(error))
                     }
@@ -182,7 +186,9 @@ public struct ImageReader: Sendable {
                 start()
             }
         }
+        timer.lap("read and merge \(resolved.layers.count) layers")
         try fs.checkLinks()
+        timer.lap("check links")
         var diagnostics: [Diagnostic] = []
         fs.walk { path, node in
             if let why = node.content?.refusal { diagnostics.append(Diagnostic(Location(path), "not read: \(why)", unscanned: .input)) }
