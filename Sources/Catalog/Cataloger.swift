@@ -175,13 +175,18 @@ public struct Cataloger: Sendable {
         }
         let context = ExtractContext(mode: resolvedMode, includeDev: includeDev, distro: distro)
         // Pair files with extractors once; a single-file target runs whichever extractor claims it.
-        var jobs: [(Int, IndexedFile)] = []
-        for f in index.files {
-            let name = f.path.lastIndex(of: "/").map { String(f.path[f.path.index(after: $0)...]) } ?? f.path
-            for (i, e) in extractors.enumerated() where e.modes.contains(resolvedMode) && e.wants(f, fileName: name) {
-                jobs.append((i, f))
+        // Split over the cores (a root filesystem has tens of thousands of files, each asked of every
+        // extractor); joined in worker order, so the jobs keep the index's order.
+        let files = index.files, candidates = self.extractors.enumerated().filter { $0.element.modes.contains(resolvedMode) }
+        var shares = Parallel.map { w -> [(Int, IndexedFile)] in
+            var mine: [(Int, IndexedFile)] = []
+            for f in files[Parallel.share(w, of: Parallel.cores, files.indices)] {
+                let name = f.path.lastIndex(of: "/").map { String(f.path[f.path.index(after: $0)...]) } ?? f.path
+                for (i, e) in candidates where e.wants(f, fileName: name) { mine.append((i, f)) }
             }
+            return mine
         }
+        var jobs = Parallel.joined(&shares)
         // Largest files first, so one big lockfile does not start last and leave a core idle.
         jobs.sort { ($0.1.size, $1.1.path, $1.0) > ($1.1.size, $0.1.path, $0.0) }
         timer.lap("pair \(index.files.count) files with extractors (\(jobs.count) jobs)")

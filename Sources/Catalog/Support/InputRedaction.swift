@@ -7,13 +7,25 @@ import ProvenantCore
 /// values such as Go pseudo-versions alone. Renamed purls are followed in every dependency edge.
 public enum InputRedaction {
     public static func scrub(_ packages: inout [Package]) {
-        var renamed: [String: String] = [:]
-        for i in packages.indices {
-            let old = packages[i].ref
-            scrub(&packages[i])
-            let new = packages[i].ref
-            if new != old { renamed[old] = new }
+        // Every field of every package asks the secrets engine: thousands of packages are split over
+        // the cores, and joined back in order.
+        let input = packages
+        let width = input.count >= 512 ? Parallel.cores : 1
+        var parts = Parallel.map(width: width) { w -> (packages: [Package], renamed: [String: String]) in
+            var mine = Array(input[Parallel.share(w, of: width, input.indices)])
+            var renamed: [String: String] = [:]
+            for i in mine.indices {
+                let old = mine[i].ref
+                scrub(&mine[i])
+                let new = mine[i].ref
+                if new != old { renamed[old] = new }
+            }
+            return (mine, renamed)
         }
+        var lists = parts.map(\.packages)
+        let renamed = parts.reduce(into: [String: String]()) { $0.merge($1.renamed) { a, _ in a } }
+        parts.removeAll()
+        packages = Parallel.joined(&lists)
         guard !renamed.isEmpty else { return }
         for i in packages.indices where packages[i].dependsOn.contains(where: { renamed[$0] != nil }) {
             packages[i].dependsOn = packages[i].dependsOn.map { renamed[$0] ?? $0 }
