@@ -10,6 +10,8 @@
 #   so its figures for the agent image leave out the jar work the others do)
 #   big:    debian plus 1 GiB of incompressible files in a second layer, to show that memory does not
 #           grow with the image's size.
+# Each repack refreshes the bundle, so the next one adds a layer on top (umoci 0.4 otherwise rebases
+# every repack on the unpacked image, and the archive held one layer).
 # Needs: debootstrap, umoci, skopeo, /usr/bin/time (Debian packages) and root (debootstrap, umoci).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"; repo="$(dirname "$here")"
@@ -37,7 +39,7 @@ build_image() {
   umoci init --layout "$layout"; umoci new --image "$layout:img"
   umoci unpack --image "$layout:img" "$bundle" >/dev/null
   cp -a "$root/." "$bundle/rootfs/"
-  umoci repack --image "$layout:img" "$bundle"
+  umoci repack --refresh-bundle --image "$layout:img" "$bundle"
   "layers_$name" "$bundle" "$layout"
   umoci config --image "$layout:img" --config.cmd /bin/bash --config.user 1000
   skopeo copy --quiet "oci:$layout:img" "docker-archive:$work/$name.tar:bench/$name:v1"
@@ -54,17 +56,17 @@ layers_agent() {
     mkdir -p "$bundle/rootfs/usr/share/java"
     find /usr/share/java -name '*.jar' -size -20M 2>/dev/null | head -100 | while read -r j; do cp "$j" "$bundle/rootfs/usr/share/java/"; done
   fi
-  umoci repack --image "$layout:img" "$bundle"
+  umoci repack --refresh-bundle --image "$layout:img" "$bundle"
   # A layer that deletes (whiteouts) and replaces files, as an apt-get purge or a rebuild would.
   rm -rf "$bundle/rootfs/usr/share/doc/"[a-f]* "$bundle/rootfs/usr/share/man"
   echo replaced >"$bundle/rootfs/etc/hostname"
-  umoci repack --image "$layout:img" "$bundle"
+  umoci repack --refresh-bundle --image "$layout:img" "$bundle"
 }
 layers_big() {
   local bundle="$1" layout="$2"
   mkdir -p "$bundle/rootfs/data"
   for i in $(seq 1 128); do head -c $((8 << 20)) /dev/urandom >"$bundle/rootfs/data/blob-$i.bin"; done
-  umoci repack --image "$layout:img" "$bundle"
+  umoci repack --refresh-bundle --image "$layout:img" "$bundle"
 }
 for img in debian agent big; do build_image "$img"; done
 
