@@ -15,7 +15,9 @@ public struct PnpmLockExtractor: Extractor {
         try YAMLNesting.check(text)
         let root: Node
         do {
-            guard let r = try Yams.compose(yaml: text) else { return Extraction() }
+            // Implicit tags are not resolved: every value is read as text, and resolving each scalar by regular
+            // expression (to int, float, timestamp…) was a third of the parse.
+            guard let r = try Yams.compose(yaml: text, .basic) else { return Extraction() }
             root = r
         } catch let e as YamlError {
             throw ParseError("invalid YAML: \(Self.describe(e))", line: Self.line(of: e))
