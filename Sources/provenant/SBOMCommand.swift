@@ -3,6 +3,7 @@ import Catalog
 import Foundation
 import ProvenantCore
 import SBOM
+import Secrets
 
 struct SBOMCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -32,6 +33,7 @@ struct SBOMCommand: AsyncParsableCommand {
         // A bad SOURCE_DATE_EPOCH is refused before the scan, not after it.
         let info = try DocumentInfo(toolVersion: Provenant.version)
         var timer = PhaseTimer()
+        EngineSpotter.prepareInBackground()
         let inventory = await catalog.catalog(target)
         timer.lap("catalog")
         catalog.warn(inventory)

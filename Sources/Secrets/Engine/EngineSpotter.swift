@@ -1,3 +1,4 @@
+import Foundation
 import ProvenantCore
 
 /// The secrets engine as the redactor's spotter (`Redactor.install(EngineSpotter())`): every
@@ -8,6 +9,14 @@ public struct EngineSpotter: SecretSpotter {
     public static let shared: SecretEngine? = try? SecretEngine.standard()
 
     public init() {}
+
+    /// Builds the shared engine on a thread of its own, for a command that will certainly echo input
+    /// (an SBOM): its rules compile while the command reads, instead of at the first echo, which for an
+    /// image came while the archive was being opened, ahead of everything else.
+    public static func prepareInBackground() {
+        let thread = Thread { _ = EngineSpotter.shared }
+        thread.start()
+    }
 
     public func secretRanges(in bytes: [UInt8], identityField: Bool) -> [Range<Int>] {
         guard let engine = Self.shared else { return [] }
