@@ -210,6 +210,9 @@ public struct ImageReader: Sendable {
                           inspect: (@Sendable (Int, String, Int, LayerFileReader) throws(ImageError) -> Void)? = nil) throws(ImageError) -> ImageNode {
         let subject = "layer \(plan.digest ?? plan.diffID ?? plan.key)"
         var stream: ByteStream = raw
+        // A large local layer is read from its file on one thread and hashed on another: SHA-256 is
+        // the floor of reading a big layer, and copying it out of the page cache no longer adds to it.
+        if raw is SharedRangeStream, (plan.size ?? Int.max) > 4 << 20 { stream = PrefetchingStream(stream) }
         if let d = plan.digest, !arrivedVerified { stream = try DigestingStream(stream, expected: d, size: plan.size, name: subject) }
         let compression: LayerCompression
         if let c = MediaType.layerCompression(plan.mediaType) {
