@@ -23,6 +23,14 @@ extension String {
     /// take a tenth of a second.
     public func containsBytes(_ needle: String) -> Bool { byteOffset(of: needle) != nil }
 
+    /// The range of the first (or, `last`, the last) occurrence of `needle`, found byte for byte, as
+    /// `range(of:)` without its trip through NSString.
+    public func rangeOfBytes(_ needle: String, last: Bool = false) -> Range<String.Index>? {
+        guard let at = byteOffset(of: needle, last: last) else { return nil }
+        let lower = utf8.index(utf8.startIndex, offsetBy: at)
+        return lower..<utf8.index(lower, offsetBy: needle.utf8.count)
+    }
+
     /// The byte offset of the first (or, `last`, the last) occurrence of `needle`, byte for byte.
     public func byteOffset(of needle: String, last: Bool = false) -> Int? {
         var hay = self, pin = needle

@@ -1,3 +1,4 @@
+import Foundation
 import ProvenantCore
 import Testing
 
@@ -20,5 +21,16 @@ import Testing
         #expect("aaab".byteOffset(of: "aab") == 1)
         #expect("ab".byteOffset(of: "b", last: true) == 1)
         #expect("ab".byteOffset(of: "c", last: true) == nil)
+    }
+
+    @Test func rangesAreFoundationsRanges() {
+        let cases: [(String, String)] = [
+            ("a/node_modules/b/node_modules/c", "node_modules/"), ("é/node_modules/ü", "/node_modules/"), ("key: value", ": "),
+            ("no separator", ": "), ("x: y: z", ": "), ("ñññ", "ñ"), ("", "a"),
+        ]
+        for (hay, needle) in cases {
+            #expect(hay.rangeOfBytes(needle) == hay.range(of: needle), "\(hay) / \(needle)")
+            #expect(hay.rangeOfBytes(needle, last: true) == hay.range(of: needle, options: .backwards), "\(hay) / \(needle) backwards")
+        }
     }
 }

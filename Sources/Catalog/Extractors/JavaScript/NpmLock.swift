@@ -8,7 +8,7 @@ enum NodePath {
             let candidate = base.isEmpty ? "node_modules/" + dep : base + "/node_modules/" + dep
             if exists(candidate) { return candidate }
             if base.isEmpty { return nil }
-            if let r = base.range(of: "/node_modules/", options: .backwards) { base = String(base[..<r.lowerBound]) } else { base = "" }
+            if let r = base.rangeOfBytes("/node_modules/", last: true) { base = String(base[..<r.lowerBound]) } else { base = "" }
         }
     }
 
@@ -29,7 +29,7 @@ enum NodePath {
 
     /// `node_modules/a/node_modules/@s/b` → `@s/b`.
     static func packageName(_ key: String) -> String {
-        guard let r = key.range(of: "node_modules/", options: .backwards) else { return key }
+        guard let r = key.rangeOfBytes("node_modules/", last: true) else { return key }
         return String(key[r.upperBound...])
     }
 }
@@ -63,7 +63,7 @@ public struct NpmLockExtractor: Extractor {
         var packages: [Package] = []
         var rawDeps: [[String: Any]] = []
         var keys: [String] = []
-        for key in pk.keys.sorted() where key.contains("node_modules/") {
+        for key in pk.keys.sorted() where key.containsBytes("node_modules/") {
             guard let e = pk[key] as? [String: Any], e.bool("link") != true else { continue }
             let n = e.str("name") ?? NodePath.packageName(key)
             guard let v = e.str("version"), !v.isEmpty else { continue }

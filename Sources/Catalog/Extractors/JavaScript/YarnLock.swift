@@ -76,7 +76,7 @@ public struct YarnLockExtractor: Extractor {
 
     /// v1 writes `key "value"`, Berry writes `key: value`.
     static func split(_ line: String) -> (String, String) {
-        if let r = line.range(of: ": ") {
+        if let r = line.rangeOfBytes(": ") {
             return (line[..<r.lowerBound].unquoted(), line[r.upperBound...].unquoted())
         }
         if let sp = line.firstIndex(of: " ") {

@@ -82,7 +82,7 @@ public struct DpkgExtractor: Extractor {
     /// The root a dpkg database sits in: `rootfs/var/lib/dpkg/status` → `rootfs/`.
     static func rootPrefix(_ path: String) -> String? {
         for marker in ["var/lib/dpkg/status.d/", "var/lib/dpkg/status"] {
-            if let r = path.range(of: marker, options: .backwards) { return String(path[..<r.lowerBound]) }
+            if let r = path.rangeOfBytes(marker, last: true) { return String(path[..<r.lowerBound]) }
         }
         return nil
     }
