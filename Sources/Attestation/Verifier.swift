@@ -18,8 +18,11 @@ public protocol VerificationPolicy: Sendable {
 
 public struct VerificationFailure: Error, Sendable, CustomStringConvertible {
     public var check: String
+    /// Why, with control characters escaped: reasons quote the attestation (a certificate's names, a
+    /// logged entry), and no such text may break the line it is reported on.
     public var reason: String
     public var description: String { "\(check): \(reason)" }
+    public init(check: String, reason: String) { self.check = check; self.reason = Redactor.escapeControls(reason) }
 }
 
 public struct VerificationReport: Sendable {

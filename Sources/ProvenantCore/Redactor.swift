@@ -78,7 +78,8 @@ public enum Redactor {
     /// Input quoted into a message, redacted first and then cut to `max` characters: cutting first
     /// could cut a URL before its `@` and leave half a password that no rule recognises.
     public static func quote(_ text: some StringProtocol, max: Int) -> String {
-        let clean = redact(String(text))
+        // Quoted into one line of a message: control characters are escaped as well as secrets removed.
+        let clean = escapeControls(redact(String(text)))
         return clean.count > max ? String(clean.prefix(max)) + "…" : clean
     }
 

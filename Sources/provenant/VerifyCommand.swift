@@ -143,12 +143,15 @@ struct VerifyCommand: AsyncParsableCommand {
             print(String(decoding: data, as: UTF8.self))
             return
         }
+        // Reasons and details can quote the bundle (a certificate's names, a logged entry's kind):
+        // control characters are escaped, so no line of the report can be written by the input.
+        func line(_ text: String) { print(Redactor.escapeControls(text)) }
         if let f = r.failure {
-            print("verification FAILED: \(f)")
+            line("verification FAILED: \(f)")
             return
         }
-        print("verified: \(file)")
-        for p in r.passed { print("  ✓ \(p.check): \(p.detail)") }
-        for n in r.notRequested { print("  - not checked: \(n)") }
+        line("verified: \(file)")
+        for p in r.passed { line("  ✓ \(p.check): \(p.detail)") }
+        for n in r.notRequested { line("  - not checked: \(n)") }
     }
 }

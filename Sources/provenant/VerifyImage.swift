@@ -11,6 +11,8 @@ struct ImageVerification {
     let reference: RegistryReference
 
     static let dsseMediaType = "application/vnd.dsse.envelope.v1+json"
+    /// Layers of one `.att` tag checked at most (cosign appends one per attestation).
+    static let maxAttLayers = 64
 
     enum State: String { case verified, failed, notChecked = "not checked" }
 
@@ -142,7 +144,12 @@ struct ImageVerification {
         let fetched = try await client.fetchManifest(tag)
         let manifest = try ImageManifest(fetched.bytes, subject: client.name + ":" + tag)
         var outs: [Outcome] = []
-        for layer in manifest.layers where layer.mediaType == Self.dsseMediaType {
+        let layers = manifest.layers.filter { $0.mediaType == Self.dsseMediaType }
+        if layers.count > Self.maxAttLayers {
+            outs.append(Outcome(source: "cosign \(tag)", digest: "", state: .notChecked,
+                                reason: "the tag holds \(layers.count) attestation layers; only the first \(Self.maxAttLayers) are checked"))
+        }
+        for layer in layers.prefix(Self.maxAttLayers) {
             var out = Outcome(source: "cosign \(tag)", digest: layer.digest, state: .failed)
             let keyless = CosignAttestationLayer.isKeyless(layer.annotations)
             if !keyless {
@@ -159,10 +166,12 @@ struct ImageVerification {
                 }
             }
             do {
+                // A keyless layer's annotations are read first: wrong ones cost no download.
+                let material = keyless ? try CosignAttestationLayer.material(layer.annotations) : nil
                 let bytes = Data(try await client.fetchBlob(layer.digest, limit: DSSEEnvelope.maxPayload * 2, expectedSize: layer.size))
                 let report: VerificationReport
-                if keyless {
-                    let bundle = try CosignAttestationLayer.bundle(annotations: layer.annotations, envelope: bytes)
+                if let material {
+                    let bundle = try CosignAttestationLayer.bundle(material, annotations: layer.annotations, envelope: bytes)
                     report = try bundleRequest(digests: digests, keyPEM: keyPEM).verify(bundle)
                 } else {
                     guard let verifier, let obj = (try? JSONSerialization.jsonObject(with: bytes)) as? [String: Any] else {
@@ -197,17 +206,21 @@ struct ImageVerification {
             print(String(decoding: data, as: UTF8.self))
             return
         }
+        // Reasons and details can carry text from the registry (a logged entry's kind, an annotation,
+        // a certificate's names): each line is printed with control characters escaped, so no input can
+        // break a line and write one of its own, such as a forged "verified:".
+        func line(_ text: String) { print(Redactor.escapeControls(text)) }
         for o in outcomes {
             let what = "\(o.source) \(o.digest)"
             switch o.state {
             case .verified:
-                print("verified: \(image): \(what)")
-                for p in o.report?.passed ?? [] { print("  ✓ \(p.check): \(p.detail)") }
-                for n in o.report?.notRequested ?? [] { print("  - not checked: \(n)") }
+                line("verified: \(image): \(what)")
+                for p in o.report?.passed ?? [] { line("  ✓ \(p.check): \(p.detail)") }
+                for n in o.report?.notRequested ?? [] { line("  - not checked: \(n)") }
             case .failed:
-                print("verification FAILED: \(image): \(what): \(o.report?.failure.map { "\($0)" } ?? o.reason ?? "")")
+                line("verification FAILED: \(image): \(what): \(o.report?.failure.map { "\($0)" } ?? o.reason ?? "")")
             case .notChecked:
-                print("NOT CHECKED: \(image): \(what): \(o.reason ?? "")")
+                line("NOT CHECKED: \(image): \(what): \(o.reason ?? "")")
             }
         }
     }

@@ -23,8 +23,10 @@ public enum ReferrerAttachment {
     /// Returns the artifact manifest's digest.
     public static func attach(_ client: RegistryClient, subject: FetchedManifest, artifactType: String,
                               payloadMediaType: String, payload: [UInt8], annotations: [String: String] = [:]) async throws -> String {
-        let payloadDigest = try await client.pushBlob(payload)
-        let emptyDigest = try await client.pushBlob(emptyBlob)
+        // Blobs are idempotent by digest, and distribution 2.8 answers a blob's HEAD with 500 now and
+        // then while another client uploads the same blob (every attachment pushes the same `{}`).
+        let payloadDigest = try await retryingTransient(attempts: 4) { try await client.pushBlob(payload) }
+        let emptyDigest = try await retryingTransient(attempts: 4) { try await client.pushBlob(emptyBlob) }
         let subjectType = subject.mediaType.isEmpty ? MediaType.ociManifest : subject.mediaType
         var manifest: [String: Any] = [
             "schemaVersion": 2,
@@ -64,19 +66,26 @@ public enum ReferrerAttachment {
         let tag = RegistryClient.referrersTag(subject)
         guard let digest = descriptor["digest"] as? String else { throw ImageError(client.name + ":" + tag, "cannot list a descriptor without a digest") }
         var why = ""
+        var pause = Duration.milliseconds(250)
         for attempt in 1...referrersTagAttempts {
-            if attempt > 1 { try await backoff(attempt) }
+            // Writers that collided would collide again after the same pause: the backoff spreads them
+            // over a span as long as the pause, growing with the attempt.
+            if attempt > 1 { try await backoff(attempt, span: pause) }
             let started = ContinuousClock.now
             do {
                 let current = try await readReferrersTag(client, tag)
                 if current?.entries.contains(where: { ($0["digest"] as? String) == digest }) != true {
                     var index = current?.index ?? ["schemaVersion": 2, "mediaType": MediaType.ociIndex]
                     index["manifests"] = (current?.entries ?? []) + [descriptor]
-                    try await client.pushManifest(try json(index), mediaType: MediaType.ociIndex, reference: tag, ifMatch: current?.etag)
+                    // Only a strong ETag can match (RFC 9110 compares If-Match strongly): a weak one
+                    // would make every write fail with 412.
+                    let etag = current?.etag.flatMap { $0.hasPrefix("W/") ? nil : $0 }
+                    try await client.pushManifest(try json(index), mediaType: MediaType.ociIndex, reference: tag, ifMatch: etag)
                 }
                 guard try await referrersTagLists(client, tag, digest) else { why = "another writer replaced the index without it"; continue }
                 let cycle = ContinuousClock.now - started
-                try await Task.sleep(for: min(max(cycle * 3, .milliseconds(250)), .seconds(5)))
+                pause = min(max(cycle * 3, .milliseconds(250)), .seconds(5))
+                try await Task.sleep(for: pause)
                 guard try await referrersTagLists(client, tag, digest) else { why = "another writer replaced the index without it"; continue }
                 return
             } catch let e as ImageError where isTransient(e) {
@@ -108,9 +117,10 @@ public enum ReferrerAttachment {
         return status == 412 || status == 429 || status >= 500 || (status == 400 && e.registryCode == "DIGEST_INVALID")
     }
 
-    /// 25 to 100 ms, times the attempt: writers that collided spread out.
-    static func backoff(_ attempt: Int) async throws {
-        try await Task.sleep(for: .milliseconds(Int.random(in: 25...100) * attempt))
+    /// A random wait up to `span` times the attempt (at least 25 ms): writers that collided spread out.
+    static func backoff(_ attempt: Int, span: Duration = .milliseconds(100)) async throws {
+        let most = max(25, Int(span.components.seconds * 1000 + span.components.attoseconds / 1_000_000_000_000_000) * attempt)
+        try await Task.sleep(for: .milliseconds(Int.random(in: 25...most)))
     }
 
     static func retryingTransient<T>(attempts: Int, _ body: () async throws -> T) async throws -> T {
