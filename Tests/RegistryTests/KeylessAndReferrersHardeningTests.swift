@@ -195,23 +195,6 @@ import X509
 
     // MARK: - Referrers tag
 
-    static func helper(_ dir: ScratchDirectory, _ behaviour: String) throws -> (ServerProcess, RegistryClient) {
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/conditional_registry.py").path
-        let portFile = dir.path + "/port"
-        let server = try ServerProcess("/usr/bin/env", ["python3", script, portFile, dir.path + "/helper.log", behaviour], log: dir.path + "/helper.out")
-        for _ in 0..<200 where !FileManager.default.fileExists(atPath: portFile) { usleep(25_000) }
-        let port = try #require(Int((try? String(contentsOfFile: portFile, encoding: .utf8)) ?? ""))
-        let host = "127.0.0.1:\(port)"
-        let client = try RegistryClient(host: host, repository: "team/app", options: RegistryOptions(insecureHosts: [host]))
-        return (server, client)
-    }
-
-    static func subject(_ client: RegistryClient) async throws -> FetchedManifest {
-        let bytes = Array(#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a","size":2},"layers":[]}"#.utf8)
-        try await client.pushManifest(bytes, mediaType: MediaType.ociManifest, reference: "1")
-        return try await client.fetchManifest("1")
-    }
-
     static func tagWrites(_ dir: ScratchDirectory) -> [Substring] {
         ((try? String(contentsOfFile: dir.path + "/helper.log", encoding: .utf8)) ?? "").split(separator: "\n").filter { $0.hasPrefix("PUT sha256-") }
     }
@@ -220,9 +203,8 @@ import X509
     /// If-Match compare strongly, so `If-Match: W/"…"` never matches, and every attach fails after 8 writes.
     @Test func aWeakETagIsNotSentAsIfMatch() async throws {
         let dir = try ScratchDirectory("hardening-weak")
-        let (server, client) = try Self.helper(dir, "weak")
+        let (server, client, subject) = try await Harness.conditionalRegistry("weak", in: dir.path)
         defer { server.stop() }
-        let subject = try await Self.subject(client)
         let first = try await ReferrerAttachment.attach(client, subject: subject, artifactType: MediaType.sigstoreBundle,
                                                         payloadMediaType: MediaType.sigstoreBundle, payload: Array("first".utf8))
         #expect(first.hasPrefix("sha256:"), "the tag's creation has nothing to match")
@@ -236,9 +218,8 @@ import X509
     @Test func refusalsAreNotRetriedAndServerErrorsAreBounded() async throws {
         for (code, writes) in [(403, 1), (404, 1), (400, 1), (500, 8)] {
             let dir = try ScratchDirectory("hardening-status")
-            let (server, client) = try Self.helper(dir, "status:\(code)")
+            let (server, client, subject) = try await Harness.conditionalRegistry("status:\(code)", in: dir.path)
             defer { server.stop() }
-            let subject = try await Self.subject(client)
             let clock = ContinuousClock()
             let start = clock.now
             await #expect(throws: ImageError.self) {
@@ -254,9 +235,8 @@ import X509
     /// empty config blob. `attach` retries the manifest push and the tag write, not `pushBlob`: one 500 fails it.
     @Test func aPassingBlobHEADFailureIsTriedAgain() async throws {
         let dir = try ScratchDirectory("hardening-blob500")
-        let (server, client) = try Self.helper(dir, "blob500")
+        let (server, client, subject) = try await Harness.conditionalRegistry("blob500", in: dir.path)
         defer { server.stop() }
-        let subject = try await Self.subject(client)
         await #expect(throws: Never.self) {
             _ = try await ReferrerAttachment.attach(client, subject: subject, artifactType: MediaType.sigstoreBundle,
                                                     payloadMediaType: MediaType.sigstoreBundle, payload: Array("x".utf8))

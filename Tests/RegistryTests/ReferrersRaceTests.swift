@@ -63,13 +63,8 @@ import TestSupport
     /// writer's entry came first) is met by reading again and merging, and that entry is kept.
     @Test func aStaleConditionalWriteIsMergedAgainAndKeepsTheOtherEntry() async throws {
         let dir = try ScratchDirectory("referrers-if-match")
-        let (helper, port) = try Harness.startHelper("conditional", in: dir.path, [dir.path + "/helper.log", "race"])
+        let (helper, client, subject) = try await Harness.conditionalRegistry("race", in: dir.path)
         defer { helper.stop() }
-        let host = "127.0.0.1:\(port)"
-        let client = try RegistryClient(host: host, repository: "team/app", options: RegistryOptions(insecureHosts: [host]))
-        let subjectBytes = Array(#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a","size":2},"layers":[]}"#.utf8)
-        try await client.pushManifest(subjectBytes, mediaType: MediaType.ociManifest, reference: "1")
-        let subject = try await client.fetchManifest("1")
         #expect(subject.etag == "\"\(subject.digest)\"")
         let first = try await ReferrerAttachment.attach(client, subject: subject, artifactType: MediaType.sigstoreBundle,
                                                         payloadMediaType: MediaType.sigstoreBundle, payload: Array("first".utf8))
@@ -89,20 +84,15 @@ import TestSupport
     /// A registry that never keeps the tag written: after the bounded attempts, one line naming the tag.
     @Test func aTagThatNeverKeepsTheEntryFailsAfterBoundedAttempts() async throws {
         let dir = try ScratchDirectory("referrers-forget")
-        let (helper, port) = try Harness.startHelper("conditional", in: dir.path, [dir.path + "/helper.log", "forget"])
+        let (helper, client, subject) = try await Harness.conditionalRegistry("forget", in: dir.path)
         defer { helper.stop() }
-        let host = "127.0.0.1:\(port)"
-        let client = try RegistryClient(host: host, repository: "team/app", options: RegistryOptions(insecureHosts: [host]))
-        let subjectBytes = Array(#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a","size":2},"layers":[]}"#.utf8)
-        try await client.pushManifest(subjectBytes, mediaType: MediaType.ociManifest, reference: "1")
-        let subject = try await client.fetchManifest("1")
         let tag = RegistryClient.referrersTag(subject.digest)
         do {
             _ = try await ReferrerAttachment.attach(client, subject: subject, artifactType: MediaType.sigstoreBundle,
                                                     payloadMediaType: MediaType.sigstoreBundle, payload: Array("lost".utf8))
             Issue.record("an entry the registry never keeps was reported attached")
         } catch let e as ImageError {
-            #expect(e.description.contains("\(host)/team/app:\(tag): still does not list sha256:") && e.description.contains("after 8 attempts"), "\(e)")
+            #expect(e.description.contains("\(client.name):\(tag): still does not list sha256:") && e.description.contains("after 8 attempts"), "\(e)")
             #expect(!e.description.contains("\n"))
         }
         let log = (try? String(contentsOfFile: dir.path + "/helper.log", encoding: .utf8)) ?? ""

@@ -1,3 +1,4 @@
+import Catalog
 import Crypto
 import Foundation
 import ProvenantCore
@@ -133,6 +134,19 @@ enum Harness {
             throw HarnessError("registry_helper.py \(mode) did not start: \(server.log.suffix(2000))")
         }
         return (server, port)
+    }
+
+    /// registry_helper.py's in-memory conditional registry with `behaviour`, a client of it, and a
+    /// small image manifest pushed as tag `1` to attach things to.
+    static func conditionalRegistry(_ behaviour: String, in dir: String) async throws -> (server: ServerProcess, client: RegistryClient, subject: FetchedManifest) {
+        let (server, port) = try startHelper("conditional", in: dir, [dir + "/helper.log", behaviour])
+        let host = "127.0.0.1:\(port)"
+        let client = try RegistryClient(host: host, repository: "team/app", options: RegistryOptions(insecureHosts: [host]))
+        let subjectBytes = Array(#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a","size":2},"layers":[]}"#.utf8)
+        do {
+            try await client.pushManifest(subjectBytes, mediaType: MediaType.ociManifest, reference: "1")
+            return (server, client, try await client.fetchManifest("1"))
+        } catch { server.stop(); throw error }
     }
 
     static func push(_ layout: String, tag: String, to destination: String, all: Bool = false, creds: String? = nil) throws {

@@ -14,13 +14,16 @@
       loop/N+1, forever. Each request is logged
       as `PATH auth=yes|no`.
 
-  registry_helper.py conditional PORTFILE LOG race|forget
+  registry_helper.py conditional PORTFILE LOG race|forget|weak|status:CODE|blob500
       A small in-memory registry (blob uploads, manifests by tag or digest) whose manifests carry an
-      ETag (the quoted digest) and whose tag writes honour If-Match (412 when it is not the tag's ETag).
+      ETag (the quoted digest) and whose tag writes honour If-Match with RFC 9110's strong comparison
+      (412 when it is not the tag's ETag; a weak `W/` tag never matches).
       `race`: the first write of a `sha256-…` referrers tag that carries If-Match finds that another
       writer has just added a descriptor of digest sha256:ff…ff, and is answered 412. `forget`: writes of
-      such a tag are answered 201 and not stored. Each manifest write is logged as
-      `PUT REF if-match=VALUE|- -> CODE`.
+      such a tag are answered 201 and not stored. `weak`: manifests carry a weak ETag, as a gzip-ing proxy
+      makes of a strong one. `status:CODE`: writes of such a tag are answered CODE. `blob500`: the first
+      HEAD of a blob is answered 500, as distribution 2.8 answers one while another client uploads that
+      blob. Each manifest write is logged as `PUT REF if-match=VALUE|- -> CODE`.
 
 The bound port is written to PORTFILE once the server listens.
 """
@@ -94,24 +97,28 @@ def token_server(portfile, logfile, key, cert, issuer, service, *accounts):
     serve(portfile, Handler)
 
 
+class Replying(BaseHTTPRequestHandler):
+    """A handler that logs nothing on stderr and answers with a body of known length."""
+
+    def log_message(self, *args):
+        pass
+
+    def reply(self, code, body=b"", headers=()):
+        self.send_response(code)
+        for k, v in headers:
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+
 def redirect_server(portfile, logfile, blobfile, account):
     users = dict([account.split(":", 1)])
     blob = open(blobfile, "rb").read()
     state = {}
 
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-        def reply(self, code, body=b"", headers=()):
-            self.send_response(code)
-            for k, v in headers:
-                self.send_header(k, v)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(body)
-
+    class Handler(Replying):
         def do_GET(self):
             auth = self.headers.get("Authorization")
             log(logfile, "%s auth=%s" % (self.path, "yes" if auth else "no"))
@@ -140,25 +147,13 @@ def conditional_server(portfile, logfile, behaviour):
     import hashlib, threading
     lock = threading.Lock()
     blobs, manifests, tags, uploads = {}, {}, {}, set()
-    raced = []
+    raced, failed = [], []
 
     def digest_of(data):
         return "sha256:" + hashlib.sha256(data).hexdigest()
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(Replying):
         protocol_version = "HTTP/1.1"
-
-        def log_message(self, *args):
-            pass
-
-        def reply(self, code, body=b"", headers=()):
-            self.send_response(code)
-            for k, v in headers:
-                self.send_header(k, v)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(body)
 
         def body(self):
             n = int(self.headers.get("Content-Length") or 0)
@@ -171,7 +166,8 @@ def conditional_server(portfile, logfile, behaviour):
             if m is None:
                 return self.reply(404, b'{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]}')
             data, media = m
-            self.reply(200, data, [("Content-Type", media), ("Docker-Content-Digest", d), ("ETag", '"%s"' % d)])
+            etag = ('W/"%s"' if behaviour == "weak" else '"%s"') % d
+            self.reply(200, data, [("Content-Type", media), ("Docker-Content-Digest", d), ("ETag", etag)])
 
         def do_GET(self):
             path = urlparse(self.path).path
@@ -181,6 +177,9 @@ def conditional_server(portfile, logfile, behaviour):
             if "/blobs/" in path:
                 with lock:
                     data = blobs.get(parts[-1])
+                    if behaviour == "blob500" and self.command == "HEAD" and not failed:
+                        failed.append(parts[-1])
+                        return self.reply(500)
                 return self.reply(200, data) if data is not None else self.reply(404)
             self.reply(404)
 
@@ -220,8 +219,10 @@ def conditional_server(portfile, logfile, behaviour):
                     manifests[digest_of(other)] = (other, "application/vnd.oci.image.index.v1+json")
                     tags[ref] = digest_of(other)
                     code = 412
-                elif condition and current and condition != '"%s"' % current:
-                    code = 412
+                elif ref.startswith("sha256-") and behaviour.startswith("status:"):
+                    code = int(behaviour.split(":")[1])
+                elif condition and current and (condition.startswith("W/") or condition != '"%s"' % current):
+                    code = 412   # strong comparison: a weak entity tag never matches
                 else:
                     manifests[d] = (data, self.headers.get("Content-Type", ""))
                     if not ref.startswith("sha256:") and not (ref.startswith("sha256-") and behaviour == "forget"):
@@ -229,6 +230,8 @@ def conditional_server(portfile, logfile, behaviour):
             log(logfile, "PUT %s if-match=%s -> %d" % (ref, condition or "-", code))
             if code == 412:
                 return self.reply(412, b'{"errors":[{"code":"PRECONDITION_FAILED"}]}')
+            if code != 201:
+                return self.reply(code, b'{"errors":[{"code":"DENIED","message":"no"}]}')
             self.reply(201, b"", [("Docker-Content-Digest", d)])
 
     serve(portfile, Handler)
