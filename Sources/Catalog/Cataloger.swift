@@ -178,9 +178,11 @@ public struct Cataloger: Sendable {
         // Split over the cores (a root filesystem has tens of thousands of files, each asked of every
         // extractor); joined in worker order, so the jobs keep the index's order.
         let files = index.files, candidates = self.extractors.enumerated().filter { $0.element.modes.contains(resolvedMode) }
-        var shares = Parallel.map { w -> [(Int, IndexedFile)] in
+        // The width is read once: the core count follows the cgroup's CPU limit, which can change mid-scan.
+        let width = Parallel.cores
+        var shares = Parallel.map(width: width) { w -> [(Int, IndexedFile)] in
             var mine: [(Int, IndexedFile)] = []
-            for f in files[Parallel.share(w, of: Parallel.cores, files.indices)] {
+            for f in files[Parallel.share(w, of: width, files.indices)] {
                 let name = f.path.lastIndex(of: "/").map { String(f.path[f.path.index(after: $0)...]) } ?? f.path
                 for (i, e) in candidates where e.wants(f, fileName: name) { mine.append((i, f)) }
             }

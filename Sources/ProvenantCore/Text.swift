@@ -37,7 +37,7 @@ extension String {
         return hay.withUTF8 { h -> Int? in
             pin.withUTF8 { n -> Int? in
                 guard n.count <= h.count else { return nil }
-                guard n.count > 0 else { return last ? h.count : 0 }
+                guard n.count > 0 else { return nil }   // as Foundation: an empty needle is never found
                 guard !last else {
                     var i = h.count - n.count
                     while i >= 0 {

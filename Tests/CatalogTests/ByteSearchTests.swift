@@ -12,7 +12,7 @@ import Testing
             ("var/lib/dpkg/status.d/base", "var/lib/dpkg/status.d/"), ("abc", "abcd"), ("nnnode_modules/", "node_modules/"),
         ]
         for (hay, needle) in cases {
-            let expected = needle.isEmpty ? true : hay.utf8.count >= needle.utf8.count
+            let expected = needle.isEmpty ? false : hay.utf8.count >= needle.utf8.count
                 && (0...(hay.utf8.count - needle.utf8.count)).contains { Array(hay.utf8.dropFirst($0).prefix(needle.utf8.count)) == Array(needle.utf8) }
             #expect(hay.containsBytes(needle) == expected, "\(hay) / \(needle)")
         }
@@ -26,7 +26,7 @@ import Testing
     @Test func rangesAreFoundationsRanges() {
         let cases: [(String, String)] = [
             ("a/node_modules/b/node_modules/c", "node_modules/"), ("é/node_modules/ü", "/node_modules/"), ("key: value", ": "),
-            ("no separator", ": "), ("x: y: z", ": "), ("ñññ", "ñ"), ("", "a"),
+            ("no separator", ": "), ("x: y: z", ": "), ("ñññ", "ñ"), ("", "a"), ("abc", ""), ("", ""),
         ]
         for (hay, needle) in cases {
             #expect(hay.rangeOfBytes(needle) == hay.range(of: needle), "\(hay) / \(needle)")

@@ -308,7 +308,8 @@ final class PeekedStream: ByteStream {
 
 /// Reads its inner stream on a thread of its own, a few chunks ahead, so that hashing and
 /// decompressing a layer run on one core while its tar entries are read on another. An error of the
-/// inner stream (a digest mismatch at the end, say) reaches the reader at the same point in the bytes.
+/// inner stream (a digest mismatch at the end, say) reaches the reader in place of the chunk it
+/// interrupted: up to a chunk early, never late, and no byte after it is delivered.
 /// Dropping the stream early stops the thread.
 ///
 /// The chunks are a fixed set of buffers handed back and forth, not fresh arrays: a new megabyte per

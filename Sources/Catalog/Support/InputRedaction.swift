@@ -23,7 +23,7 @@ public enum InputRedaction {
             return (mine, renamed)
         }
         var lists = parts.map(\.packages)
-        let renamed = parts.reduce(into: [String: String]()) { $0.merge($1.renamed) { a, _ in a } }
+        let renamed = parts.reduce(into: [String: String]()) { $0.merge($1.renamed) { _, later in later } }   // the last package wins, as in order
         parts.removeAll()
         packages = Parallel.joined(&lists)
         guard !renamed.isEmpty else { return }
