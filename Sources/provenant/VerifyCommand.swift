@@ -143,14 +143,21 @@ struct VerifyCommand: AsyncParsableCommand {
             print(String(decoding: data, as: UTF8.self))
             return
         }
-        // Reasons and details can quote the bundle (a certificate's names, a logged entry's kind):
-        // control characters are escaped, so no line of the report can be written by the input.
-        func line(_ text: String) { print(Redactor.escapeControls(text)) }
         if let f = r.failure {
-            line("verification FAILED: \(f)")
+            Self.line("verification FAILED: \(f)")
             return
         }
-        line("verified: \(file)")
+        Self.line("verified: \(file)")
+        Self.details(r)
+    }
+
+    /// One line of the text report. Reasons and details can quote the attestation or the registry (a
+    /// certificate's names, a logged entry's kind): control characters are escaped, so no line of the
+    /// report can be written by the input.
+    static func line(_ text: String) { print(Redactor.escapeControls(text)) }
+
+    /// The checks that passed and what was not checked, under a `verified:` line.
+    static func details(_ r: VerificationReport) {
         for p in r.passed { line("  ✓ \(p.check): \(p.detail)") }
         for n in r.notRequested { line("  - not checked: \(n)") }
     }

@@ -206,21 +206,18 @@ struct ImageVerification {
             print(String(decoding: data, as: UTF8.self))
             return
         }
-        // Reasons and details can carry text from the registry (a logged entry's kind, an annotation,
-        // a certificate's names): each line is printed with control characters escaped, so no input can
-        // break a line and write one of its own, such as a forged "verified:".
-        func line(_ text: String) { print(Redactor.escapeControls(text)) }
+        // Lines go through VerifyCommand's, which escapes control characters: a registry's text (a logged
+        // entry's kind, an annotation, a certificate's names) cannot write a line such as "verified:".
         for o in outcomes {
             let what = "\(o.source) \(o.digest)"
             switch o.state {
             case .verified:
-                line("verified: \(image): \(what)")
-                for p in o.report?.passed ?? [] { line("  ✓ \(p.check): \(p.detail)") }
-                for n in o.report?.notRequested ?? [] { line("  - not checked: \(n)") }
+                VerifyCommand.line("verified: \(image): \(what)")
+                if let r = o.report { VerifyCommand.details(r) }
             case .failed:
-                line("verification FAILED: \(image): \(what): \(o.report?.failure.map { "\($0)" } ?? o.reason ?? "")")
+                VerifyCommand.line("verification FAILED: \(image): \(what): \(o.report?.failure.map { "\($0)" } ?? o.reason ?? "")")
             case .notChecked:
-                line("NOT CHECKED: \(image): \(what): \(o.reason ?? "")")
+                VerifyCommand.line("NOT CHECKED: \(image): \(what): \(o.reason ?? "")")
             }
         }
     }
