@@ -164,7 +164,7 @@ public struct ImageReader: Sendable {
                         let raw = try await source.openLayer(plan)
                         let tree = try Self.readLayer(plan, raw, arrivedVerified: arriveVerified, capture: capture,
                                                       maxFileBytes: maxFileBytes, inflated: inflated, budget: budget, inspect: inspect)
-                        layerTimer.lap("layer \(plan.index) (\((plan.size ?? 0) >> 20) MiB)")
+                        layerTimer.lap("layer \(plan.index)" + (plan.size.map { " (\($0 >> 20) MiB)" } ?? ""))
                         return (plan.index, .success(tree))
                     } catch {
                         return (plan.index, .failure(error))
