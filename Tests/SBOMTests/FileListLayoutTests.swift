@@ -1,0 +1,39 @@
+import Foundation
+import Testing
+import ProvenantCore
+@testable import SBOM
+
+/// A package's file list is written straight to bytes (and in parts on every core when long); what
+/// comes out must be what the tree of `{type, name, hashes}` objects gives, at any depth.
+@Suite struct FileListLayoutTests {
+    static func files(_ n: Int) -> [PackageFile] {
+        (0..<n).map { i in
+            // Paths that need escaping, non-ASCII ones, and files without a digest, spread through the list.
+            let path = i % 7 == 3 ? "usr/share/q\"uote\\d/\(i)\n\u{1}" : i % 5 == 1 ? "usr/lib/ünï/\(i).so" : "usr/bin/tool-\(i)"
+            let digest: Digest? = i % 4 == 2 ? nil : Digest(i % 3 == 0 ? .md5 : .sha256, hex: String(repeating: String(i % 16, radix: 16), count: i % 3 == 0 ? 32 : 64))
+            return PackageFile(path: path, digest: digest)
+        }
+    }
+
+    static func tree(_ files: [PackageFile]) -> JSONValue {
+        .array(files.map { f in
+            var fields: [(String, JSONValue)] = [("type", .string("file")), ("name", .string(f.path))]
+            if let d = f.digest { fields.append(("hashes", .array([.object([("alg", .string(d.algorithm.rawValue)), ("content", .string(d.value))])]))) }
+            return .object(fields)
+        })
+    }
+
+    @Test(arguments: [0, 1, 2, 9, 8191, 8192, 20001])
+    func theDirectBytesAreTheTreesBytes(count: Int) {
+        let files = Self.files(count)
+        #expect(files.filter { $0.digest == nil }.count == (count + 1) / 4)
+        for pretty in [true, false] {
+            // At depth inside a component, as the writer places it.
+            let raw: JSONValue = .object([("components", .array([.object([("name", .string("p")), ("components", .raw { o, indent, pretty in
+                CycloneDXWriter.writeFiles(files, into: &o, indent: indent, pretty: pretty)
+            })])]))])
+            let plain: JSONValue = .object([("components", .array([.object([("name", .string("p")), ("components", Self.tree(files))])]))])
+            #expect(raw.serialized(pretty: pretty) == plain.serialized(pretty: pretty), "count \(count), pretty \(pretty)")
+        }
+    }
+}
