@@ -34,6 +34,7 @@ public enum JSONValue: Sendable, Equatable {
     static let chunk = 1 << 20
     /// Elements of a generated array rendered per parallel step.
     static let batch = 4096
+    static let batchBytes = 8 << 20
 
     /// This value's bytes at `indent`, for `JSONWriter`.
     func write(into o: inout [UInt8], indent: Int, pretty: Bool) { write(&o, indent: indent, pretty: pretty, flush: nil) }
@@ -60,11 +61,15 @@ public enum JSONValue: Sendable, Equatable {
             o.append(UInt8(ascii: "["))
             // Batches are built and rendered on every core, then appended in order: the bytes are
             // the same as one at a time, and only one batch is in memory.
-            var start = 0, perElement = 256   // bytes, learnt from each batch to size the next
+            // A batch holds about `batchBytes` of output once the first, small one has shown how large
+            // elements are: a batch of 4,096 components that own thousands of files each was tens of
+            // megabytes held at once.
+            var start = 0, perElement = 0   // bytes, learnt from each batch to size the next
             while start < count {
-                let (first, end) = (start, min(count, start + Self.batch))
+                let size = perElement == 0 ? 256 : min(Self.batch, max(256, Self.batchBytes / perElement))
+                let (first, end) = (start, min(count, start + size))
                 let width = end - first < 256 ? 1 : Parallel.cores
-                let guess = perElement
+                let guess = max(perElement, 256)
                 let parts = Parallel.map(width: width) { w -> [UInt8] in
                     var part: [UInt8] = []
                     part.reserveCapacity(guess * (end - first) / width + 64)

@@ -125,4 +125,25 @@ import ProvenantCore
         let plain: JSONValue = .object([("a", .array([.object([("k", .string("v"))])]))])
         #expect(inner.serialized() == plain.serialized())
     }
+
+    /// A generated array is built in batches on every core, sized by the bytes the last batch took;
+    /// however the batches fall, the bytes are the plain array's, written whole or streamed.
+    @Test func aGeneratedArrayIsThePlainArray() {
+        // Small elements, then a run of large ones (so the batches shrink), then small again (they grow).
+        @Sendable func element(_ i: Int) -> JSONValue {
+            let big = (3000..<3400).contains(i)
+            return .object([("i", .int(i)), ("s", .string(big ? String(repeating: "x", count: 40_000 + i) : "e\(i)")),
+                            ("l", .array((0..<(i % 3)).map { .int($0) }))])
+        }
+        let count = 9000
+        let generated: JSONValue = .object([("a", .generated(count: count) { element($0) }), ("z", .generated(count: 0) { element($0) })])
+        let plain: JSONValue = .object([("a", .array((0..<count).map(element))), ("z", .array([]))])
+        for pretty in [true, false] {
+            #expect(generated.serialized(pretty: pretty) == plain.serialized(pretty: pretty))
+            var streamed: [UInt8] = [], chunks = 0
+            generated.write(pretty: pretty) { streamed += $0; chunks += 1 }
+            #expect(String(decoding: streamed, as: UTF8.self) == plain.serialized(pretty: pretty))
+            #expect(chunks > 3)
+        }
+    }
 }
