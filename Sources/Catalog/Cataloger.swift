@@ -107,7 +107,7 @@ public struct Cataloger: Sendable {
         var timer = PhaseTimer(indent: 1)
         let budget = ReadBudget(total: readBudget)
         let contents = try await ImageReader(platform: platform, capture: imageCapture).read(source, budget: budget)
-        timer.lap("read the image's layers")
+        timer.lap("read the image's layers, keeping \(budget.used >> 20) MiB of files")
         let index = FileIndex(image: ImageFileSource(filesystem: contents.filesystem, budget: budget), name: contents.info.name)
         var inv = await catalog(index: index, target: contents.info.reference, isDirectory: true, extraDiagnostics: contents.diagnostics)
         timer.lap("catalog the squashed root filesystem")
