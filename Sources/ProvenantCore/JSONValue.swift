@@ -5,8 +5,10 @@ public enum JSONValue: Sendable, Equatable {
     case string(String), int(Int), double(Double), bool(Bool), null
     case array([JSONValue]), object([(String, JSONValue)])
     /// An array whose elements are built while it is written, so a large document never exists
-    /// as one tree: only the element being written does.
-    case generated(count: Int, element: @Sendable (Int) -> JSONValue)
+    /// as one tree: only the batch being written does. `weight` says how large element `i` is
+    /// likely to be next to the others (a component with its files), so batches and their split
+    /// over the cores follow the bytes rather than the count; nil weighs every element the same.
+    case generated(count: Int, weight: (@Sendable (Int) -> Int)? = nil, element: @Sendable (Int) -> JSONValue)
     /// Bytes written straight to the output at the given indent, for the hot spots (tens of
     /// thousands of per-file records) where building a tree per element costs more than writing it.
     case raw(@Sendable (inout [UInt8], _ indent: Int, _ pretty: Bool) -> Void)
@@ -56,31 +58,50 @@ public enum JSONValue: Sendable, Equatable {
             }
             Self.newline(&o, indent, pretty)
             o.append(UInt8(ascii: "]"))
-        case .generated(let count, let element):
+        case .generated(let count, let weight, let element):
             if count == 0 { o.append(contentsOf: "[]".utf8); return }
             o.append(UInt8(ascii: "["))
             // Batches are built and rendered on every core, then appended in order: the bytes are
-            // the same as one at a time, and only one batch is in memory.
-            // A batch holds about `batchBytes` of output once the first, small one has shown how large
-            // elements are: a batch of 4,096 components that own thousands of files each was tens of
-            // megabytes held at once.
-            var start = 0, perElement = 0   // bytes, learnt from each batch to size the next
+            // the same as one at a time, and only one batch is in memory. A batch is cut at about
+            // `batchBytes` of output, predicted from the bytes per unit of weight the last batch
+            // took: a batch of 4,096 components that own thousands of files each was tens of megabytes
+            // held at once. Each core takes an equal share of the batch's weight.
+            let weigh: (Int) -> Int = { i in max(1, weight?(i) ?? 1) }
+            var start = 0, perUnit = 256   // bytes, learnt from each batch to size the next
             while start < count {
-                let size = perElement == 0 ? 256 : min(Self.batch, max(256, Self.batchBytes / perElement))
-                let (first, end) = (start, min(count, start + size))
-                let width = end - first < 256 ? 1 : Parallel.cores
-                let guess = max(perElement, 256)
+                var cumulative: [Int] = [0]   // weight before each element of the batch
+                var end = start
+                let units = max(1, Self.batchBytes / perUnit)
+                while end < count, end - start < Self.batch, end == start || cumulative.last! < units {
+                    let (sum, overflow) = cumulative.last!.addingReportingOverflow(weigh(end))
+                    cumulative.append(overflow ? Int.max : sum)
+                    end += 1
+                }
+                let total = cumulative.last!
+                let width = end - start < 2 || total < 256 ? 1 : Parallel.cores
+                // Worker w starts at the first element whose preceding weight reaches w/width of the total.
+                var bounds = [start]
+                for w in 1..<max(width, 1) {
+                    let target = Int((Double(total) * Double(w) / Double(width)).rounded(.down))
+                    var k = bounds.last! - start
+                    while k < end - start, cumulative[k] < target { k += 1 }
+                    bounds.append(start + k)
+                }
+                bounds.append(end)
+                let (first, guess, shares, weights) = (start, perUnit, bounds, cumulative)
                 let parts = Parallel.map(width: width) { w -> [UInt8] in
                     var part: [UInt8] = []
-                    part.reserveCapacity(guess * (end - first) / width + 64)
-                    for i in Parallel.share(w, of: width, first..<end) {
+                    let mine = shares[w]..<shares[w + 1]
+                    let (bytes, overflow) = guess.multipliedReportingOverflow(by: weights[mine.upperBound - first] - weights[mine.lowerBound - first])
+                    part.reserveCapacity((overflow ? Self.batchBytes : min(Self.batchBytes, bytes)) + 64)
+                    for i in mine {
                         if i > 0 { part.append(UInt8(ascii: ",")) }
                         Self.newline(&part, indent + 1, pretty)
                         element(i).write(&part, indent: indent + 1, pretty: pretty, flush: nil)
                     }
                     return part
                 }
-                perElement = max(64, parts.reduce(0) { $0 + $1.count } / (end - first) + 16)
+                perUnit = max(16, parts.reduce(0) { $0 + $1.count } / max(1, total) + 1)
                 // Streaming, each part goes out as it is; otherwise it joins the document.
                 if let flush {
                     if !o.isEmpty { flush(o); o.removeAll(keepingCapacity: true) }

@@ -52,7 +52,10 @@ public enum CycloneDXWriter {
         doc.add("metadata", meta.value)
         let layers = inv.image.map(ImageFacts.layerLines)
         let configs = inv.configFiles ?? []
-        doc.add("components", .generated(count: inv.packages.count + configs.count) { i in
+        // A component weighs its files: a Debian package can own 30,000 of them.
+        doc.add("components", .generated(count: inv.packages.count + configs.count, weight: { i in
+            i < inv.packages.count ? 8 + inv.packages[i].files.count : 8
+        }) { i in
             i < inv.packages.count ? component(inv.packages[i], layers: layers) : configComponent(configs[i - inv.packages.count], layers: layers)
         })
         let rootDeps = inv.rootDependencies

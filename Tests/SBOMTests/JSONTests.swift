@@ -131,14 +131,16 @@ import ProvenantCore
     @Test func aGeneratedArrayIsThePlainArray() {
         // Small elements, then a run of large ones (so the batches shrink), then small again (they grow).
         @Sendable func element(_ i: Int) -> JSONValue {
-            let big = (3000..<3400).contains(i)
-            return .object([("i", .int(i)), ("s", .string(big ? String(repeating: "x", count: 40_000 + i) : "e\(i)")),
+            let big = (3000..<3200).contains(i)
+            return .object([("i", .int(i)), ("s", .string(big ? String(repeating: "x", count: 10_000 + i) : "e\(i)")),
                             ("l", .array((0..<(i % 3)).map { .int($0) }))])
         }
         let count = 9000
-        let generated: JSONValue = .object([("a", .generated(count: count) { element($0) }), ("z", .generated(count: 0) { element($0) })])
         let plain: JSONValue = .object([("a", .array((0..<count).map(element))), ("z", .array([]))])
-        for pretty in [true, false] {
+        // Unweighted; weighted as the bytes go; weighted wrongly, down to nothing and up to overflowing.
+        let weights: [(@Sendable (Int) -> Int)?] = [nil, { (3000..<3200).contains($0) ? 100 : 1 }, { $0 % 2 == 0 ? 0 : -5 }, { _ in 400 }, { _ in Int.max / 3 }]
+        for (weight, pretty) in weights.flatMap({ w in [(w, true), (w, false)] }) {
+            let generated: JSONValue = .object([("a", .generated(count: count, weight: weight) { element($0) }), ("z", .generated(count: 0) { element($0) })])
             #expect(generated.serialized(pretty: pretty) == plain.serialized(pretty: pretty))
             var streamed: [UInt8] = [], chunks = 0
             generated.write(pretty: pretty) { streamed += $0; chunks += 1 }
