@@ -3,7 +3,7 @@ import Testing
 import ProvenantCore
 @testable import SBOM
 
-/// A package's file list is written straight to bytes (and in parts on every core when long); what
+/// A package's file list is written straight to bytes; what
 /// comes out must be what the tree of `{type, name, hashes}` objects gives, at any depth.
 @Suite struct FileListLayoutTests {
     static func files(_ n: Int) -> [PackageFile] {
