@@ -37,6 +37,7 @@ struct SBOMCommand: AsyncParsableCommand {
         let inventory = await catalog.catalog(target)
         timer.lap("catalog")
         catalog.warn(inventory)
+        FreedMemory.release()
         try CLI.withOutput(output) { sink in try fmt.write(inventory, info: info, to: sink) }
         timer.lap("write \(format)")
     }
