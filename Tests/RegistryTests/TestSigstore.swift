@@ -150,8 +150,12 @@ struct TestSigstore {
     /// The statement about `digest` signed by `leaf`, logged at `integratedTime`. `setKey` signs the SET
     /// (Rekor's key unless given); `loggedPayload` is what the logged body's payload hash is of (the
     /// envelope's own unless given).
+    /// `intotoVersion` "0.0.1" logs the body cosign before 2.0 wrote: the hash of the envelope's bytes
+    /// (`loggedEnvelope`'s, when given), the payload hash (left out with `omitPayloadHash`) and the
+    /// signer (`loggedSigner`'s certificate, when given), with no signature.
     func layer(digest: String, leaf: Leaf, integratedTime: Date, logIndex: Int = 4242, setKey: P256.Signing.PrivateKey? = nil,
-               loggedPayload: Data? = nil, chain: [Certificate]? = nil) throws -> Layer {
+               loggedPayload: Data? = nil, chain: [Certificate]? = nil, intotoVersion: String = "0.0.2",
+               loggedEnvelope: Data? = nil, omitPayloadHash: Bool = false, loggedSigner: Leaf? = nil) throws -> Layer {
         let type = "application/vnd.in-toto+json"
         let payload = try Self.statement(subject: "registry.test/team/app", digest: digest)
         var pae = Data("DSSEv1 \(type.utf8.count) \(type) \(payload.count) ".utf8)
@@ -163,7 +167,12 @@ struct TestSigstore {
         ] as [String: Any], options: [.sortedKeys])
 
         let leafPEM = try Self.pem([leaf.certificate])
-        let body = try JSONSerialization.data(withJSONObject: [
+        var content001: [String: Any] = ["hash": ["algorithm": "sha256", "value": Hex.encode(SHA256.hash(data: loggedEnvelope ?? envelope))]]
+        if !omitPayloadHash { content001["payloadHash"] = ["algorithm": "sha256", "value": Hex.encode(SHA256.hash(data: loggedPayload ?? payload))] }
+        let body = intotoVersion == "0.0.1" ? try JSONSerialization.data(withJSONObject: [
+            "apiVersion": "0.0.1", "kind": "intoto",
+            "spec": ["content": content001, "publicKey": Data(try Self.pem([(loggedSigner ?? leaf).certificate]).utf8).base64EncodedString()] as [String: Any],
+        ] as [String: Any], options: [.sortedKeys, .withoutEscapingSlashes]) : try JSONSerialization.data(withJSONObject: [
             "apiVersion": "0.0.2", "kind": "intoto",
             "spec": ["content": [
                 "envelope": ["payloadType": type,

@@ -202,6 +202,23 @@ public struct TransparencyLogEntries: BundlePolicy {
             let sigs = (object(spec, "dsseV002")?["signatures"] as? [[String: Any]]) ?? []
             logged = (sigs.count == 1 ? bytes(sigs[0]["content"]) : nil, .fromV2(object(sigs.first, "verifier")),
                       "the payload hash", bytes(object(spec, "dsseV002", "payloadHash")?["digest"]).map(Hex.encode) == payloadHash(env.payload))
+        case ("intoto", "0.0.1", .dsse(let env)):
+            // Cosign before 2.0 logged attestations so: the hash of the envelope's bytes, the payload's
+            // hash (absent in the oldest entries) and the signer, but no signature. The hash binds the
+            // signature, so the envelope must be the very bytes logged, and the one verified.
+            guard let raw = c.bundle.envelopeBytes else {
+                throw fail(name, "\(at): an intoto 0.0.1 entry records the hash of the envelope's own bytes, and this bundle carries the envelope parsed, not as logged")
+            }
+            let fromRaw = (try? JSONSerialization.jsonObject(with: raw)).flatMap { $0 as? [String: Any] }.flatMap { try? DSSEEnvelope.parse($0) }
+            guard fromRaw == env else { throw fail(name, "\(at): the bundle's envelope is not the one its bytes hold") }
+            func sha256(_ o: [String: Any]?) -> String? {
+                o?["algorithm"] as? String == "sha256" ? (o?["value"] as? String)?.lowercased() : nil
+            }
+            let hash = object(spec, "content", "hash"), statedPayload = object(spec, "content", "payloadHash")
+            let envelopeMatches = sha256(hash) != nil && sha256(hash) == Hex.encode(SHA256.hash(data: raw))
+            let payloadMatches = statedPayload == nil || sha256(statedPayload) == payloadHash(env.payload)
+            logged = (envelopeMatches ? env.signatures.first?.sig : nil, .fromPEMBase64(spec["publicKey"] as? String),
+                      envelopeMatches ? "the payload hash" : "the envelope hash", envelopeMatches && payloadMatches)
         case ("intoto", "0.0.2", .dsse(let env)):
             let sigs = (object(spec, "content", "envelope")?["signatures"] as? [[String: Any]]) ?? []
             // intoto v0.0.2 stores the signature base64-encoded twice.

@@ -61,7 +61,8 @@ public enum CosignAttestationLayer {
         if let said = annotations[predicateTypeAnnotation], let statement = try? Statement.parse(env.payload), statement.predicateType != said {
             throw InputError("the \(predicateTypeAnnotation) annotation '\(Redactor.quote(said, max: 100))' is not the statement's '\(Redactor.quote(statement.predicateType, max: 100))'")
         }
-        return SigstoreBundle(version: .v01, material: .certificates(material.certificates), logEntries: [material.entry], timestamps: [], content: .dsse(env))
+        return SigstoreBundle(version: .v01, material: .certificates(material.certificates), logEntries: [material.entry], timestamps: [],
+                              content: .dsse(env), envelopeBytes: envelope)
     }
 
     /// `{"SignedEntryTimestamp": b64, "Payload": {"body": b64, "integratedTime": n, "logIndex": n, "logID": hex}}`,

@@ -48,6 +48,9 @@ public struct SigstoreBundle: Sendable {
     public var logEntries: [LogEntry]
     public var timestamps: [Data]
     public var content: Content
+    /// The envelope's bytes as they were signed and logged, when the bundle was put together from
+    /// them (a cosign `.att` layer's blob): an intoto 0.0.1 entry records their hash, not the signature.
+    public var envelopeBytes: Data? = nil
 
     public static func isBundle(_ obj: [String: Any]) -> Bool {
         (obj["mediaType"] as? String)?.hasPrefix("application/vnd.dev.sigstore.bundle") == true
