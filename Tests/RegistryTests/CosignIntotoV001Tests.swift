@@ -53,6 +53,34 @@ import TestSupport
         }
     }
 
+    /// A logged payload hash that is there but is not a sha256 object of this payload (null, a string,
+    /// an empty object, another algorithm) fails, under a genuine SET; only a missing one is the oldest
+    /// entries' absence.
+    @Test func aPayloadHashThatIsThereMustMatch() throws {
+        let sig = try TestSigstore()
+        let leaf = try sig.leaf(from: sig.now - 120)
+        let good = try sig.layer(digest: Self.digest, leaf: leaf, integratedTime: sig.now - 60, intotoVersion: "0.0.1")
+        let publicKey = Data(try TestSigstore.pem([leaf.certificate]).utf8).base64EncodedString()
+        func report(payloadHash: Any?) throws -> VerificationReport {
+            var content: [String: Any] = ["hash": ["algorithm": "sha256", "value": Hex.encode(SHA256.hash(data: good.envelope))]]
+            if let payloadHash { content["payloadHash"] = payloadHash }
+            let body = try JSONSerialization.data(withJSONObject: ["apiVersion": "0.0.1", "kind": "intoto",
+                                                                   "spec": ["content": content, "publicKey": publicKey] as [String: Any]] as [String: Any],
+                                                  options: [.sortedKeys])
+            var a = good.annotations
+            a["dev.sigstore.cosign/bundle"] = try KeylessAndReferrersHardeningTests.withBody(good, body, resignedBy: sig)
+            let (req, dir) = try KeylessAndReferrersHardeningTests.request(sig, Self.digest)
+            defer { _ = dir }
+            return try req.verify(try CosignAttestationLayer.bundle(annotations: a, envelope: good.envelope))
+        }
+        #expect(try report(payloadHash: nil).verified, "the re-signed body without a payload hash is the control")
+        for bad: Any in [NSNull(), "garbage", [String: Any](), ["algorithm": "sha512", "value": "00"]] {
+            let r = try report(payloadHash: bad)
+            #expect(!r.verified, "\(bad)")
+            #expect(r.failure?.reason.contains("the payload hash differs") == true, "\(bad): \(String(describing: r.failure))")
+        }
+    }
+
     /// A bundle that holds the envelope parsed (any Sigstore bundle file) cannot be checked against a
     /// hash of bytes it does not have: the entry fails, saying why.
     @Test func aParsedEnvelopeCannotMeetAnEnvelopeHash() throws {

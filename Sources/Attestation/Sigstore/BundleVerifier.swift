@@ -214,9 +214,15 @@ public struct TransparencyLogEntries: BundlePolicy {
             func sha256(_ o: [String: Any]?) -> String? {
                 o?["algorithm"] as? String == "sha256" ? (o?["value"] as? String)?.lowercased() : nil
             }
-            let hash = object(spec, "content", "hash"), statedPayload = object(spec, "content", "payloadHash")
+            // What holds the entry to this layer: the envelope hash over the very bytes verified, the
+            // logged certificate being the leaf, and the DSSE signature check against the leaf after
+            // this. The parse comparison above and the signature comparison below only keep the bundle
+            // consistent for any other caller. A payload hash is absent only when its key is: anything
+            // else there (null, a string) is read as a hash that does not match.
+            let content = object(spec, "content")
+            let hash = object(content, "hash")
             let envelopeMatches = sha256(hash) != nil && sha256(hash) == Hex.encode(SHA256.hash(data: raw))
-            let payloadMatches = statedPayload == nil || sha256(statedPayload) == payloadHash(env.payload)
+            let payloadMatches = content?["payloadHash"] == nil || sha256(content?["payloadHash"] as? [String: Any]) == payloadHash(env.payload)
             logged = (envelopeMatches ? env.signatures.first?.sig : nil, .fromPEMBase64(spec["publicKey"] as? String),
                       envelopeMatches ? "the payload hash" : "the envelope hash", envelopeMatches && payloadMatches)
         case ("intoto", "0.0.2", .dsse(let env)):
