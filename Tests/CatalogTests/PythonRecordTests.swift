@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 import ProvenantCore
 @testable import Catalog
 
@@ -32,7 +33,7 @@ import ProvenantCore
         let pieces = ["pkg/__init__.py", ",", ",", "sha256=", "sha512=", "md5=", "\"", "\"a,b\"", "\n", "\r\n", "\r", "=",
                       "47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
                       "1234", "é", "\u{301}", "ü/x.py", " ", "", "../../etc/passwd", "RECORD"]
-        var rng = SystemRandomNumberGenerator()
+        var rng = SplitMix(state: 0x7265636f7264)
         var compared = 0, withDigest = 0, quoted = 0
         for _ in 0..<3000 {
             var text = ""
@@ -61,4 +62,24 @@ import ProvenantCore
         #expect(PythonRecord.rows(fixed).map(\.line) == [1, 3, 4, 5])
         #expect(PythonRecord.rows(fixed)[2].path == "c,d.py" && PythonRecord.rows(fixed)[2].unreadableHash == "sha256=x")
     }
+
+    /// Every string of up to five pieces from an alphabet that holds the grapheme traps (CR LF, a lone
+    /// CR, a combining mark after a quote or a comma), and fixed edges.
+    @Test func everyShortStringOfTheTrapsGivesTheReferenceRows() {
+        let alphabet = ["a", ",", "\"", "\r", "\n", "\u{301}", "\r\n", "sha256=47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU"]
+        var bad: [String] = [], checked = 0
+        func go(_ s: String, _ depth: Int) {
+            checked += 1
+            if PythonRecord.rows(s) != Self.reference(s) { bad.append(s) }
+            guard depth < 5, bad.count < 20 else { return }
+            for p in alphabet { go(s + p, depth + 1) }
+        }
+        go("", 0)
+        #expect(bad.isEmpty, "\(bad.map(\.debugDescription))")
+        #expect(checked > 37_000)
+        for s in ["\r\r\n", "a\r\r\n", "\"\r\r\n", "\u{301}a,b\n", "a,\u{301}b", "\"\u{301},x\",y", "a\0,b\n", "\u{FEFF}a,b", "a,b\r", "\r", "\n\r", ",\r\n,", "a,\"b\r\n"] {
+            #expect(PythonRecord.rows(s) == Self.reference(s), "\(s.debugDescription)")
+        }
+    }
 }
+

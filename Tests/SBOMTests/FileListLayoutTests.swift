@@ -36,4 +36,42 @@ import ProvenantCore
             #expect(raw.serialized(pretty: pretty) == plain.serialized(pretty: pretty), "count \(count), pretty \(pretty)")
         }
     }
+
+    /// The JSONWriter rendering this replaced, kept as the second reference, at indents 0 to 6 and with
+    /// the strings escaping treats specially.
+    static func writerRendering(_ files: [PackageFile], into o: inout [UInt8], indent: Int, pretty: Bool) {
+        JSONWriter.write(into: &o, indent: indent, pretty: pretty) { w in
+            w.array { w in
+                for f in files {
+                    w.object { w in
+                        w.field("type", "file")
+                        w.field("name", f.path)
+                        if let d = f.digest {
+                            w.key("hashes")
+                            w.array { w in w.object { w in w.field("alg", d.algorithm.rawValue); w.field("content", d.value) } }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test func theDirectBytesAreTheWritersBytes() {
+        let paths = ["", "a", "q\"u\\o/te", "\u{7f}\u{1f}\u{0}\t\r\n", "\u{2028}\u{2029}", "ünï/é\u{301}", "😀/x", String(repeating: "p", count: 5000)]
+        var files: [PackageFile] = []
+        for (i, p) in paths.enumerated() {
+            files.append(PackageFile(path: p, digest: nil))
+            files.append(PackageFile(path: p, digest: Digest(i % 2 == 0 ? .sha256 : .md5, hex: String(repeating: "a", count: i % 2 == 0 ? 64 : 32))))
+        }
+        for n in [0, 1, 2, files.count] {
+            for indent in 0...6 {
+                for pretty in [true, false] {
+                    var direct = Array("prefix".utf8), written = direct
+                    CycloneDXWriter.writeFiles(Array(files.prefix(n)), into: &direct, indent: indent, pretty: pretty)
+                    Self.writerRendering(Array(files.prefix(n)), into: &written, indent: indent, pretty: pretty)
+                    #expect(direct == written, "n \(n) indent \(indent) pretty \(pretty)")
+                }
+            }
+        }
+    }
 }
