@@ -34,7 +34,8 @@ public enum JSONValue: Sendable, Equatable {
     }
 
     static let chunk = 1 << 20
-    /// Elements of a generated array rendered per parallel step.
+    /// A generated array is rendered a batch at a time: at most `batch` elements, cut once the
+    /// predicted output reaches `batchBytes`.
     static let batch = 4096
     static let batchBytes = 8 << 20
 
@@ -80,10 +81,10 @@ public enum JSONValue: Sendable, Equatable {
                 let total = cumulative.last!
                 let width = end - start < 2 || total < 256 ? 1 : Parallel.cores
                 let bounds = Self.shares(of: start..<end, cumulative: cumulative, width: width)
-                let (first, guess, shares, weights) = (start, perUnit, bounds, cumulative)
+                let (first, guess, weights) = (start, perUnit, cumulative)
                 let parts = Parallel.map(width: width) { w -> [UInt8] in
                     var part: [UInt8] = []
-                    let mine = shares[w]..<shares[w + 1]
+                    let mine = bounds[w]..<bounds[w + 1]
                     let (bytes, overflow) = guess.multipliedReportingOverflow(by: weights[mine.upperBound - first] - weights[mine.lowerBound - first])
                     part.reserveCapacity((overflow ? Self.batchBytes : min(Self.batchBytes, bytes)) + 64)
                     for i in mine {
