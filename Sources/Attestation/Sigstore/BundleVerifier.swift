@@ -220,8 +220,7 @@ public struct TransparencyLogEntries: BundlePolicy {
             // consistent for any other caller. A payload hash is absent only when its key is: anything
             // else there (null, a string) is read as a hash that does not match.
             let content = object(spec, "content")
-            let hash = object(content, "hash")
-            let envelopeMatches = sha256(hash) != nil && sha256(hash) == Hex.encode(SHA256.hash(data: raw))
+            let envelopeMatches = sha256(object(content, "hash")).map { $0 == Hex.encode(SHA256.hash(data: raw)) } ?? false
             let payloadMatches = content?["payloadHash"] == nil || sha256(content?["payloadHash"] as? [String: Any]) == payloadHash(env.payload)
             logged = (envelopeMatches ? env.signatures.first?.sig : nil, .fromPEMBase64(spec["publicKey"] as? String),
                       envelopeMatches ? "the payload hash" : "the envelope hash", envelopeMatches && payloadMatches)
