@@ -29,14 +29,14 @@ import TestSupport
     final class Choppy: ByteStream {
         let data: [UInt8]
         var at = 0
-        var rng: UInt64
+        var rng: SplitMix
         let failAt: Int?
         let gone: Flag?
         init(_ data: [UInt8], seed: UInt64, failAt: Int? = nil, gone: Flag? = nil) {
-            self.data = data; rng = seed &* 0x9E37_79B9_7F4A_7C15 | 1; self.failAt = failAt; self.gone = gone
+            self.data = data; rng = SplitMix(state: seed); self.failAt = failAt; self.gone = gone
         }
         deinit { gone?.set() }
-        func next() -> Int { rng = rng &* 6364136223846793005 &+ 1442695040888963407; return Int(rng >> 33) }
+        func next() -> Int { Int(rng.next() >> 33) }
         func read(into b: UnsafeMutableRawBufferPointer) throws(ImageError) -> Int {
             if let f = failAt, at >= f { throw ImageError("inner", "fails at byte \(f)") }
             var n = min(b.count, data.count - at, 1 + next() % 300_000)
@@ -84,13 +84,12 @@ import TestSupport
 
     /// `n` pseudo-random bytes, filled eight at a time (a byte-at-a-time loop is slow in a debug build).
     static func random(_ n: Int, seed: UInt64) -> [UInt8] {
-        var x = seed | 1
+        var rng = SplitMix(state: seed)
         var out = [UInt8](repeating: 0, count: n)
         out.withUnsafeMutableBytes { b in
             var at = 0
             while at < n {
-                x ^= x << 13; x ^= x >> 7; x ^= x << 17
-                withUnsafeBytes(of: x) { w in
+                withUnsafeBytes(of: rng.next()) { w in
                     let k = min(8, n - at)
                     (b.baseAddress! + at).copyMemory(from: w.baseAddress!, byteCount: k)
                     at += k
@@ -107,8 +106,8 @@ import TestSupport
     /// that the end (or the error) is sticky.
     static func drive(_ s: ByteStream, _ expect: [UInt8], seed: UInt64, skipOnly: Bool = false) -> Outcome {
         var o = Outcome()
-        var rng = seed | 1
-        func r() -> Int { rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17; return Int(rng % 1_000_000_007) }
+        var rng = SplitMix(state: seed)
+        func r() -> Int { Int(rng.next() >> 1) }
         let buf = UnsafeMutableRawBufferPointer.allocate(byteCount: 3 << 20, alignment: 16)
         defer { buf.deallocate() }
         let sizes = [0, 1, 511, 512, 4096, chunk - 1, chunk, chunk + 1]

@@ -12,9 +12,13 @@ import TestSupport
     static let digest = "sha256:" + String(repeating: "cd", count: 32)
 
     static func verify(_ sig: TestSigstore, _ layer: TestSigstore.Layer, envelope: Data? = nil) throws -> VerificationReport {
+        try verify(sig, try CosignAttestationLayer.bundle(annotations: layer.annotations, envelope: envelope ?? layer.envelope))
+    }
+
+    static func verify(_ sig: TestSigstore, _ bundle: SigstoreBundle) throws -> VerificationReport {
         let (req, dir) = try KeylessAndReferrersHardeningTests.request(sig, digest)
         defer { _ = dir }
-        return try req.verify(try CosignAttestationLayer.bundle(annotations: layer.annotations, envelope: envelope ?? layer.envelope))
+        return try req.verify(bundle)
     }
 
     @Test func anIntotoZeroZeroOneLayerVerifies() throws {
@@ -67,11 +71,9 @@ import TestSupport
             let body = try JSONSerialization.data(withJSONObject: ["apiVersion": "0.0.1", "kind": "intoto",
                                                                    "spec": ["content": content, "publicKey": publicKey] as [String: Any]] as [String: Any],
                                                   options: [.sortedKeys])
-            var a = good.annotations
-            a["dev.sigstore.cosign/bundle"] = try KeylessAndReferrersHardeningTests.withBody(good, body, resignedBy: sig)
-            let (req, dir) = try KeylessAndReferrersHardeningTests.request(sig, Self.digest)
-            defer { _ = dir }
-            return try req.verify(try CosignAttestationLayer.bundle(annotations: a, envelope: good.envelope))
+            var layer = good
+            layer.annotations["dev.sigstore.cosign/bundle"] = try KeylessAndReferrersHardeningTests.withBody(good, body, resignedBy: sig)
+            return try Self.verify(sig, layer)
         }
         #expect(try report(payloadHash: nil).verified, "the re-signed body without a payload hash is the control")
         for bad: Any in [NSNull(), "garbage", [String: Any](), ["algorithm": "sha512", "value": "00"]] {
@@ -89,14 +91,12 @@ import TestSupport
         let layer = try sig.layer(digest: Self.digest, leaf: leaf, integratedTime: sig.now - 60, intotoVersion: "0.0.1")
         var bundle = try CosignAttestationLayer.bundle(annotations: layer.annotations, envelope: layer.envelope)
         bundle.envelopeBytes = nil
-        let (req, dir) = try KeylessAndReferrersHardeningTests.request(sig, Self.digest)
-        defer { _ = dir }
-        let report = try req.verify(bundle)
+        let report = try Self.verify(sig, bundle)
         #expect(!report.verified)
         #expect(report.failure?.reason.contains("records the hash of the envelope's own bytes") == true, "\(String(describing: report.failure))")
         // Bytes that hold another envelope than the one verified are refused too.
         bundle.envelopeBytes = try sig.layer(digest: Self.digest, leaf: leaf, integratedTime: sig.now - 60, intotoVersion: "0.0.1").envelope
-        let mixed = try req.verify(bundle)
+        let mixed = try Self.verify(sig, bundle)
         #expect(!mixed.verified)
         #expect(mixed.failure?.reason.contains("is not the one its bytes hold") == true, "\(String(describing: mixed.failure))")
     }
