@@ -193,6 +193,14 @@ public struct Cataloger: Sendable {
         jobs.sort { ($0.1.size, $1.1.path, $1.0) > ($1.1.size, $0.1.path, $0.0) }
         timer.lap("pair \(index.files.count) files with extractors (\(jobs.count) jobs)")
         let extractors = self.extractors
+        // An image holds its kept files in memory: those only their own jobs read are freed after them.
+        let ownJobFiles = (index.source as? ImageFileSource).map { image in
+            OwnJobFiles(image, jobs: jobs.map { ($0.1.path, extractors[$0.0].readsItsOwnFileOnly) }) { path in
+                let name = PathText.lastComponent(path)
+                return OSRelease.paths.contains(path) || config.selects(path)
+                    || extractors.contains { $0.alsoReads(path, fileName: name) }
+            }
+        }
         var results: [(IndexedFile, String, Extraction)] = []
         // A single file with an unusual name (`prod.lock`) is tried against every format.
         if !isDir.boolValue, jobs.isEmpty, let f = index.files.first {
@@ -228,11 +236,12 @@ public struct Cataloger: Sendable {
             for _ in 0..<width { add() }
             while let (f, en, x, ns) = await group.next() {
                 results.append((f, en, x))
+                ownJobFiles?.finished(f.path)
                 if timer.enabled { jobTimes.append(("\(en) \(f.path)", ns)) }
                 add()
             }
         }
-        timer.lap("run the extractors")
+        timer.lap("run the extractors" + (ownJobFiles.map { ", freeing \($0.freedBytes >> 20) MiB of files read by their own jobs alone" } ?? ""))
         timer.slowest(jobTimes)
         var packages: [Package] = []
         var diagnostics = index.diagnostics + extraDiagnostics

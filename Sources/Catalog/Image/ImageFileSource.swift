@@ -21,18 +21,31 @@ public struct ImageFileSource: FileSource {
     }
 
     public func read(_ path: String, limit: Int) throws(FileAccessError) -> [UInt8] {
+        try read(path, limit: limit, ownFile: false)
+    }
+
+    public func readOwnFile(_ path: String, limit: Int) throws(FileAccessError) -> [UInt8] {
+        try read(path, limit: limit, ownFile: true)
+    }
+
+    private func read(_ path: String, limit: Int, ownFile: Bool) throws(FileAccessError) -> [UInt8] {
         if !overrides.isEmpty, let bytes = overrides[try canonicalPath(path)] {
             if bytes.count > limit { throw .tooLarge(path, size: bytes.count, limit: limit) }
             return bytes
         }
         let node = try regularFile(path)
         if node.size > limit { throw .tooLarge(path, size: node.size, limit: limit) }
+        // Refused whether or not its jobs are done yet, so what another reader gets never depends on timing.
+        if !ownFile, node.content?.ownJobsOnly == true {
+            throw .unreadable(path, reason: "it is read by its own extractor alone")
+        }
         guard let bytes = node.content?.bytes else { throw .unreadable(path, reason: node.content?.refusal ?? "its bytes were not kept from the image") }
         return bytes
     }
 
+    /// Only ever the reading job's own file (ELF sections of an executable).
     public func randomAccess(_ path: String) throws(FileAccessError) -> RandomAccessFile {
-        RandomAccessFile(bytes: try read(path, limit: Int.max))
+        RandomAccessFile(bytes: try readOwnFile(path, limit: Int.max))
     }
 
     public func canonicalPath(_ path: String) throws(FileAccessError) -> String {

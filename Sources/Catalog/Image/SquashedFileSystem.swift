@@ -9,7 +9,16 @@ public final class FileContent: @unchecked Sendable {
     /// Wanted on its name, then found not to be what the extractor reads (an executable without Go
     /// build info): checked, and nothing to extract.
     public internal(set) var screenedOut = false
+    /// Read by the extraction jobs on its own paths alone (see `OwnJobFiles`): any other read is refused,
+    /// so the bytes can be freed once those jobs are done whatever order the jobs finish in.
+    public internal(set) var ownJobsOnly = false
     init(_ bytes: [UInt8]?, refusal: String? = nil) { self.bytes = bytes; self.refusal = refusal }
+
+    /// Drops the bytes once nothing will read them again; a read after this says why they are gone.
+    func free() {
+        bytes = nil
+        refusal = "its bytes were freed once the extractors reading it were done"
+    }
 }
 
 /// One entry of an image's root filesystem. Built while the layers stream, then only read.
@@ -195,6 +204,14 @@ public final class SquashedFileSystem: @unchecked Sendable {
                 if child.isDirectory && depth < Self.maxDepth { stack.append((path.isEmpty ? name : path + "/" + name, child, depth + 1)) }
             }
         }
+    }
+
+    /// The kept contents some file's earlier versions hold (they are read again to attribute packages
+    /// to the layers that added them).
+    func earlierContents() -> Set<ObjectIdentifier> {
+        var out: Set<ObjectIdentifier> = []
+        walk { _, n in for v in n.earlier { out.insert(ObjectIdentifier(v.content)) } }
+        return out
     }
 
     /// The regular files, in path order.

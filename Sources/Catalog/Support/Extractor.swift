@@ -40,13 +40,14 @@ public struct ExtractInput: Sendable {
     /// comes here: the path is resolved inside the root only (see `RootedDirectory`), its size is
     /// checked before it is read, and a path that leaves the root is refused, never read.
     public func readBytes(_ rel: String) throws -> [UInt8] {
-        do { return try index.source.read(rel, limit: Self.maxBytes) } catch { throw ParseError(error.description) }
+        do { return try readBytes(rel, limit: Self.maxBytes) } catch { throw ParseError(error.description) }
     }
 
     /// `readBytes` with a smaller size limit, keeping the typed error so a caller can tell a file that
     /// is absent (often normal) from one that was refused (worth a diagnostic).
     public func readBytes(_ rel: String, limit: Int) throws(FileAccessError) -> [UInt8] {
-        try index.source.read(rel, limit: min(limit, Self.maxBytes))
+        rel == file.path ? try index.source.readOwnFile(rel, limit: min(limit, Self.maxBytes))
+            : try index.source.read(rel, limit: min(limit, Self.maxBytes))
     }
 
     /// This file for readers that seek instead of loading it whole (ELF).
@@ -85,6 +86,10 @@ public protocol Extractor: Sendable {
     /// Files read beside the wanted ones (a package's copyright, RECORD, md5sums): an image keeps these
     /// in memory too while its layers stream.
     func alsoReads(_ path: String, fileName: String) -> Bool
+    /// True when this extractor reads no file but the one its job is on. An image's scan then keeps
+    /// the files only such jobs want for those jobs alone (any other read is refused) and frees each
+    /// once its jobs are done. An extractor that follows includes or reads siblings says false.
+    var readsItsOwnFileOnly: Bool { get }
     /// Whether a wanted file's bytes are worth keeping from an image: an extractor that wants many
     /// files on their names alone (every executable) says which it can really read.
     func keeps(_ bytes: [UInt8]) -> Bool
@@ -94,6 +99,7 @@ public extension Extractor {
     var modes: Set<ScanMode> { [.source, .installed] }
     func alsoReads(_ path: String, fileName: String) -> Bool { false }
     func keeps(_ bytes: [UInt8]) -> Bool { true }
+    var readsItsOwnFileOnly: Bool { false }
 }
 
 public enum TextDecoding {

@@ -8,10 +8,17 @@ import ProvenantCore
 public protocol FileSource: Sendable {
     /// The bytes of the regular file at `path`, refusing files larger than `limit`.
     func read(_ path: String, limit: Int) throws(FileAccessError) -> [UInt8]
-    /// The file at `path` for positioned reads (ELF sections) instead of one whole load.
+    /// `read` by the extraction job whose own file `path` is. An image keeps some files for their own
+    /// jobs alone, frees them once those are done, and refuses them to every other read.
+    func readOwnFile(_ path: String, limit: Int) throws(FileAccessError) -> [UInt8]
+    /// The reading job's own file at `path` for positioned reads (ELF sections) instead of one whole load.
     func randomAccess(_ path: String) throws(FileAccessError) -> RandomAccessFile
     /// The one path under which the file at `path` is known once links and `..` are resolved.
     func canonicalPath(_ path: String) throws(FileAccessError) -> String
+}
+
+extension FileSource {
+    public func readOwnFile(_ path: String, limit: Int) throws(FileAccessError) -> [UInt8] { try read(path, limit: limit) }
 }
 
 extension RootedDirectory: FileSource {

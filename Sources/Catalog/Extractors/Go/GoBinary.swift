@@ -4,6 +4,7 @@ import ProvenantCore
 /// The build information the Go linker embeds in ELF binaries: main module, dependencies,
 /// replacements and the toolchain, read from `.go.buildinfo` without loading the whole file.
 public struct GoBinaryExtractor: Extractor {
+    public var readsItsOwnFileOnly: Bool { true }
     public let name = "go-binary"
     public init() {}
 

@@ -107,6 +107,7 @@ public struct GoModExtractor: Extractor {
 
 /// `vendor/modules.txt`: the modules `go mod vendor` copied, with replacements and explicit markers.
 public struct GoVendorExtractor: Extractor {
+    public var readsItsOwnFileOnly: Bool { true }
     public let name = "go-vendor"
     public init() {}
 

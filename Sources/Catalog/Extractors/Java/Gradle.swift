@@ -2,6 +2,7 @@ import ProvenantCore
 
 /// gradle.lockfile: `group:artifact:version=configurations`.
 public struct GradleLockExtractor: Extractor {
+    public var readsItsOwnFileOnly: Bool { true }
     public let name = "gradle-lock"
     public init() {}
     public func wants(_ file: IndexedFile, fileName: String) -> Bool {

@@ -4,6 +4,7 @@ import ProvenantCore
 /// JAR, WAR and EAR archives, including jars nested inside them: `pom.properties` and `MANIFEST.MF`.
 /// Each top-level archive is read within `ArchiveLimits`: a zip bomb ends in a diagnostic, not a stall.
 public struct JarExtractor: Extractor {
+    public var readsItsOwnFileOnly: Bool { true }
     public let name = "java-archive"
     public let limits: ArchiveLimits
     public init(limits: ArchiveLimits = ArchiveLimits()) { self.limits = limits }

@@ -4,6 +4,7 @@ import ProvenantCore
 /// pom.xml declared dependencies, with `${property}` substitution from the same file and
 /// versions filled in from its own `dependencyManagement`.
 public struct PomExtractor: Extractor {
+    public var readsItsOwnFileOnly: Bool { true }
     public let name = "maven-pom"
     public init() {}
     public func wants(_ file: IndexedFile, fileName: String) -> Bool {

@@ -2,6 +2,7 @@ import ProvenantCore
 
 /// bun.lock: JSON with trailing commas; `packages` maps a nesting key to `[name@version, registry, info, integrity]`.
 public struct BunLockExtractor: Extractor {
+    public var readsItsOwnFileOnly: Bool { true }
     public let name = "bun-lock"
     public init() {}
 

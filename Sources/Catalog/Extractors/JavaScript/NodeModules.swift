@@ -2,6 +2,7 @@ import ProvenantCore
 
 /// Installed packages: `node_modules/**/package.json` (installed mode).
 public struct NodeModulesExtractor: Extractor {
+    public var readsItsOwnFileOnly: Bool { true }
     public let name = "node-modules"
     public init() {}
     public var modes: Set<ScanMode> { [.installed] }

@@ -36,6 +36,7 @@ enum NodePath {
 
 /// package-lock.json v1, v2 and v3, and npm-shrinkwrap.json.
 public struct NpmLockExtractor: Extractor {
+    public var readsItsOwnFileOnly: Bool { true }
     public let name = "npm-lock"
     public init() {}
 

@@ -3,6 +3,7 @@ import Yams
 
 /// pnpm-lock.yaml v5, v6 and v9.
 public struct PnpmLockExtractor: Extractor {
+    public var readsItsOwnFileOnly: Bool { true }
     public let name = "pnpm-lock"
     public init() {}
 

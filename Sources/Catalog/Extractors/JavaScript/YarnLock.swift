@@ -2,6 +2,7 @@ import ProvenantCore
 
 /// yarn.lock, both the v1 format and Berry's YAML, read by one indentation-based reader.
 public struct YarnLockExtractor: Extractor {
+    public var readsItsOwnFileOnly: Bool { true }
     public let name = "yarn-lock"
     public init() {}
 

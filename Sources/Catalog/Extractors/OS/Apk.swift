@@ -2,6 +2,7 @@ import ProvenantCore
 
 /// Alpine's installed database, `lib/apk/db/installed`.
 public struct ApkExtractor: Extractor {
+    public var readsItsOwnFileOnly: Bool { true }
     public let name = "apk"
     public init() {}
 

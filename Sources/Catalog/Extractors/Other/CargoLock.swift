@@ -2,6 +2,7 @@ import ProvenantCore
 
 /// Cargo.lock: registry and git packages with their checksums and dependency edges.
 public struct CargoLockExtractor: Extractor {
+    public var readsItsOwnFileOnly: Bool { true }
     public let name = "cargo-lock"
     public init() {}
     public func wants(_ file: IndexedFile, fileName: String) -> Bool { fileName == "Cargo.lock" }

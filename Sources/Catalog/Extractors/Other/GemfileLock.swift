@@ -2,6 +2,7 @@ import ProvenantCore
 
 /// Gemfile.lock: GEM, GIT and PATH specs, with edges from the indented dependency lines.
 public struct GemfileLockExtractor: Extractor {
+    public var readsItsOwnFileOnly: Bool { true }
     public let name = "gemfile-lock"
     public init() {}
     public func wants(_ file: IndexedFile, fileName: String) -> Bool { fileName == "Gemfile.lock" || fileName == "gems.locked" }

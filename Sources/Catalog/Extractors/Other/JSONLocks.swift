@@ -2,6 +2,7 @@ import ProvenantCore
 
 /// composer.lock: `packages` and `packages-dev`, with `require` edges.
 public struct ComposerLockExtractor: Extractor {
+    public var readsItsOwnFileOnly: Bool { true }
     public let name = "composer-lock"
     public init() {}
     public func wants(_ file: IndexedFile, fileName: String) -> Bool { fileName == "composer.lock" && !file.path.containsBytes("vendor/") }
@@ -56,6 +57,7 @@ struct LineCursor {
 
 /// NuGet `packages.lock.json`: per-framework maps with Direct/Transitive types and content hashes.
 public struct NuGetLockExtractor: Extractor {
+    public var readsItsOwnFileOnly: Bool { true }
     public let name = "nuget-lock"
     public init() {}
     public func wants(_ file: IndexedFile, fileName: String) -> Bool { fileName == "packages.lock.json" }
@@ -92,6 +94,7 @@ public struct NuGetLockExtractor: Extractor {
 
 /// .NET `*.deps.json`: the `libraries` of type package, with edges from `targets`.
 public struct DotnetDepsExtractor: Extractor {
+    public var readsItsOwnFileOnly: Bool { true }
     public let name = "dotnet-deps"
     public init() {}
     public func wants(_ file: IndexedFile, fileName: String) -> Bool { fileName.hasSuffix(".deps.json") }
@@ -134,6 +137,7 @@ public struct DotnetDepsExtractor: Extractor {
 
 /// SwiftPM `Package.resolved` v1, v2 and v3.
 public struct SwiftResolvedExtractor: Extractor {
+    public var readsItsOwnFileOnly: Bool { true }
     public let name = "swift-resolved"
     public init() {}
     public func wants(_ file: IndexedFile, fileName: String) -> Bool { fileName == "Package.resolved" }

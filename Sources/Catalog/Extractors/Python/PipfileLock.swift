@@ -2,6 +2,7 @@ import ProvenantCore
 
 /// Pipfile.lock: `default` and `develop` maps of name → pinned version and hashes.
 public struct PipfileLockExtractor: Extractor {
+    public var readsItsOwnFileOnly: Bool { true }
     public let name = "python-pipfile-lock"
     public init() {}
     public func wants(_ file: IndexedFile, fileName: String) -> Bool { fileName == "Pipfile.lock" }

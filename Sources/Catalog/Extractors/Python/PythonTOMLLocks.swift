@@ -2,6 +2,7 @@ import ProvenantCore
 
 /// poetry.lock, uv.lock, pdm.lock and PEP 751 pylock.toml share TOML and a `[[package]]` list.
 public struct PythonTOMLLockExtractor: Extractor {
+    public var readsItsOwnFileOnly: Bool { true }
     public enum Flavor: String, Sendable { case poetry, uv, pdm, pylock }
     public let flavor: Flavor
     public var name: String { "python-\(flavor.rawValue)" }

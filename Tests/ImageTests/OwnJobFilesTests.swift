@@ -1,0 +1,99 @@
+@testable import Catalog
+import Foundation
+import ProvenantCore
+import Testing
+import TestSupport
+
+/// Files only their own extraction jobs read are refused to every other reader and freed after the
+/// last of those jobs; everything something else reads again stays.
+@Suite struct OwnJobFilesTests {
+    static let lock = ImageDiffTests.lock(integrity: "sha512-" + String(repeating: "A", count: 86) + "==")
+    static let status = TwoLayerImage.status
+
+    /// Layer 0: a lockfile and a hard link to it, a yarn lock, dpkg's status and a requirements file
+    /// including the lockfile. Layer 1: dpkg's status rewritten.
+    static func write(to dir: URL) throws {
+        var lower = TarWriter()
+        lower.add("app/a/package-lock.json", data: lock)
+        lower.add("app/b/package-lock.json", .hardLink, link: "app/a/package-lock.json")
+        lower.add("app/c/yarn.lock", data: Array("# yarn lockfile v1\n\n\"left-pad@^1.3.0\":\n  version \"1.3.0\"\n".utf8))
+        lower.add("app/d/requirements.txt", data: Array("requests==2.31.0\n-r ../a/package-lock.json\n".utf8))
+        lower.add("app/e/settings.lock", data: Array("kept\n".utf8))
+        lower.add("var/lib/dpkg/status", data: Array(status.utf8))
+        var upper = TarWriter()
+        upper.add("var/lib/dpkg/status", data: Array((status + "\nPackage: gamma\nStatus: install ok installed\nVersion: 3\nArchitecture: amd64\n\n").utf8))
+        var w = try LayoutWriter(dir)
+        try w.addLayer(lower.finished(), createdBy: "COPY . /")
+        try w.addLayer(upper.finished(), createdBy: "RUN ln")
+        _ = try w.write()
+    }
+
+    static func open(_ dir: URL) async throws -> ImageFileSource {
+        let source = try ImageSources.open(.ociDirectory(path: dir.path, tag: nil))
+        let contents = try await ImageReader(capture: ImageCapture { _, _, _ in .keep }).read(source, budget: ReadBudget(total: 1 << 30))
+        return ImageFileSource(filesystem: contents.filesystem, budget: ReadBudget(total: 1 << 30))
+    }
+
+    static func refusal(_ read: () throws(FileAccessError) -> [UInt8]) -> String? {
+        do { _ = try read(); return nil } catch { return error.description }
+    }
+
+    @Test func aFileIsRefusedToOthersAndFreedAfterItsLastJob() async throws {
+        let dir = try temporaryDirectory("own-job-files")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try Self.write(to: dir)
+        let image = try await Self.open(dir)
+        let held = OwnJobFiles(image, jobs: [
+            ("app/a/package-lock.json", true), ("app/b/package-lock.json", true), ("app/c/yarn.lock", true),
+            ("app/d/requirements.txt", false), ("app/e/settings.lock", true), ("var/lib/dpkg/status", true),
+        ]) { $0 == "app/e/settings.lock" }
+        // The two lockfile paths share one content; the status has an earlier version (attribution reads
+        // it again); settings.lock is read by something else; requirements.txt's extractor follows includes.
+        #expect(held.held == 2)
+        for other in ["app/d/requirements.txt", "app/e/settings.lock", "var/lib/dpkg/status"] {
+            #expect(Self.refusal { () throws(FileAccessError) in try image.read(other, limit: 1 << 20) } == nil, "\(other) is read by others")
+        }
+        // Another reader is refused the held files from the start, not only once they are freed.
+        for path in ["app/a/package-lock.json", "app/b/package-lock.json", "app/c/yarn.lock"] {
+            let why = Self.refusal { () throws(FileAccessError) in try image.read(path, limit: 1 << 20) }
+            #expect(why?.contains("read by its own extractor alone") == true, "\(path): \(why ?? "read")")
+            #expect(try image.readOwnFile(path, limit: 1 << 20).count > 0)
+        }
+        held.finished("app/a/package-lock.json")
+        #expect(try image.readOwnFile("app/b/package-lock.json", limit: 1 << 20) == Self.lock,
+                "the hard link's job still reads the shared bytes after the first job is done")
+        #expect(held.freedBytes == 0)
+        held.finished("app/b/package-lock.json")
+        #expect(held.freedBytes == Self.lock.count)
+        let why = Self.refusal { () throws(FileAccessError) in try image.readOwnFile("app/a/package-lock.json", limit: 1 << 20) }
+        #expect(why?.contains("freed") == true, "\(why ?? "read after its last job")")
+        #expect(try image.readOwnFile("app/c/yarn.lock", limit: 1 << 20).count > 0, "a file whose job is not done stays")
+        held.finished("app/d/requirements.txt")
+        held.finished("var/lib/dpkg/status")
+        #expect(Self.refusal { () throws(FileAccessError) in try image.read("var/lib/dpkg/status", limit: 1 << 20) } == nil)
+        #expect(held.freedBytes == Self.lock.count)
+    }
+
+    /// Through the catalog: both lockfile paths give their package, the include of a held file is
+    /// refused with the same line every run, and layer attribution still reads dpkg's earlier status.
+    @Test func theCatalogReadsEveryHeldFileThroughItsOwnJobs() async throws {
+        let dir = try temporaryDirectory("own-job-catalog")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try Self.write(to: dir)
+        let first = try await catalogImage("oci-dir:" + dir.path)
+        let leftPad = try #require(first.packages.first { $0.ref == "pkg:npm/left-pad@1.3.0" })
+        #expect(Set(leftPad.locations.map(\.path)).isSuperset(of: ["app/a/package-lock.json", "app/b/package-lock.json", "app/c/yarn.lock"]))
+        let include = first.diagnostics.filter { $0.location.path == "app/d/requirements.txt" }.map(\.message)
+        #expect(include.count == 1 && include[0].contains("read by its own extractor alone"), "\(include)")
+        #expect(first.packages.contains { $0.ref.hasPrefix("pkg:pypi/requests@2.31.0") })
+        let layers = try #require(first.image?.layers)
+        let gamma = try #require(first.packages.first { $0.name == "gamma" })
+        let alpha = try #require(first.packages.first { $0.name == "alpha" })
+        #expect(gamma.locations.allSatisfy { $0.layer == layers[1].digest })
+        #expect(alpha.locations.allSatisfy { $0.layer == layers[0].digest }, "the earlier status is read again")
+        for _ in 0..<3 {
+            let again = try await catalogImage("oci-dir:" + dir.path)
+            #expect(again.packages == first.packages && again.diagnostics == first.diagnostics)
+        }
+    }
+}
