@@ -66,13 +66,109 @@ public struct Location: Sendable, Hashable, Codable, Comparable, CustomStringCon
 }
 
 /// A file that belongs to a package, with the digest its package database records.
+///
+/// A root filesystem lists a hundred thousand such files or more, so the digest is held inline: the
+/// hex of an MD5, SHA-1 or SHA-256 as big-endian words instead of a string of its own on the heap.
+/// Any other digest (another algorithm, or text that is not lowercase hex of the right length) is
+/// kept as it was given. Either way `digest` reads back exactly the value stored.
 public struct PackageFile: Sendable, Hashable, Codable, Comparable {
     public var path: String
-    public var digest: Digest?
-    public init(path: String, digest: Digest?) { self.path = path; self.digest = digest }
-    /// Total over both fields, so the same input always sorts the same way.
+    private var stored: Stored
+
+    /// One form per digest value, so equal digests are equal here too.
+    private enum Stored: Sendable, Hashable {
+        case none
+        case md5(UInt64, UInt64)
+        /// The last word holds the final 32 bits.
+        case sha1(UInt64, UInt64, UInt64)
+        case sha256(UInt64, UInt64, UInt64, UInt64)
+        case other(Digest)
+
+        init(_ d: Digest?) {
+            guard let d else { self = .none; return }
+            let v = d.value.utf8
+            switch d.algorithm {
+            case .md5 where v.count == 32:
+                if let a = Self.word(v, 0, 16), let b = Self.word(v, 16, 16) { self = .md5(a, b); return }
+            case .sha1 where v.count == 40:
+                if let a = Self.word(v, 0, 16), let b = Self.word(v, 16, 16), let c = Self.word(v, 32, 8) { self = .sha1(a, b, c); return }
+            case .sha256 where v.count == 64:
+                if let a = Self.word(v, 0, 16), let b = Self.word(v, 16, 16), let c = Self.word(v, 32, 16), let e = Self.word(v, 48, 16) {
+                    self = .sha256(a, b, c, e); return
+                }
+            default: break
+            }
+            self = .other(d)
+        }
+
+        /// `count` lowercase hex digits from `start` as one number; nil for anything else, so upper
+        /// case or stray bytes keep the value as text and it reads back unchanged.
+        private static func word(_ v: String.UTF8View, _ start: Int, _ count: Int) -> UInt64? {
+            var w: UInt64 = 0
+            var i = v.index(v.startIndex, offsetBy: start)
+            for _ in 0..<count {
+                let c = v[i]
+                let n: UInt8
+                switch c {
+                case 48...57: n = c - 48
+                case 97...102: n = c - 87
+                default: return nil
+                }
+                w = w << 4 | UInt64(n)
+                i = v.index(after: i)
+            }
+            return w
+        }
+
+        var digest: Digest? {
+            switch self {
+            case .none: return nil
+            case .other(let d): return d
+            case .md5(let a, let b): return Digest(.md5, Self.hex(a, b, 0, 0, digits: 32))
+            case .sha1(let a, let b, let c): return Digest(.sha1, Self.hex(a, b, c << 32, 0, digits: 40))
+            case .sha256(let a, let b, let c, let d): return Digest(.sha256, Self.hex(a, b, c, d, digits: 64))
+            }
+        }
+
+        /// The first `digits` hex digits of the four words read as one big-endian number.
+        private static func hex(_ a: UInt64, _ b: UInt64, _ c: UInt64, _ d: UInt64, digits: Int) -> String {
+            String(unsafeUninitializedCapacity: digits) { out in
+                for i in 0..<digits {
+                    let w = i < 16 ? a : i < 32 ? b : i < 48 ? c : d
+                    let n = UInt8(truncatingIfNeeded: w >> UInt64(60 - (i & 15) * 4)) & 0xF
+                    out[i] = n < 10 ? 48 + n : 87 + n
+                }
+                return digits
+            }
+        }
+    }
+
+    public init(path: String, digest: Digest?) { self.path = path; stored = Stored(digest) }
+
+    public var digest: Digest? {
+        get { stored.digest }
+        set { stored = Stored(newValue) }
+    }
+
+    /// Total over both fields, so the same input always sorts the same way. Paths differ almost
+    /// always, so the digests are only spelled out to break a tie.
     public static func < (a: PackageFile, b: PackageFile) -> Bool {
-        (a.path, a.digest?.algorithm.rawValue ?? "", a.digest?.value ?? "") < (b.path, b.digest?.algorithm.rawValue ?? "", b.digest?.value ?? "")
+        if a.path != b.path { return a.path < b.path }
+        let x = a.digest, y = b.digest
+        return (x?.algorithm.rawValue ?? "", x?.value ?? "") < (y?.algorithm.rawValue ?? "", y?.value ?? "")
+    }
+
+    private enum CodingKeys: String, CodingKey { case path, digest }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(path: try c.decode(String.self, forKey: .path), digest: try c.decodeIfPresent(Digest.self, forKey: .digest))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(path, forKey: .path)
+        try c.encodeIfPresent(digest, forKey: .digest)
     }
 }
 
