@@ -193,13 +193,12 @@ public struct Cataloger: Sendable {
         jobs.sort { ($0.1.size, $1.1.path, $1.0) > ($1.1.size, $0.1.path, $0.0) }
         timer.lap("pair \(index.files.count) files with extractors (\(jobs.count) jobs)")
         let extractors = self.extractors
-        // An image holds its kept files in memory: those only their own jobs read are freed after them.
+        // An image holds its kept files in memory: those only their own jobs read are freed after them,
+        // and the rest nothing reads again once every job is done.
         let ownJobFiles = (index.source as? ImageFileSource).map { image in
-            OwnJobFiles(image, jobs: jobs.map { ($0.1.path, extractors[$0.0].readsItsOwnFileOnly) }) { path in
-                let name = PathText.lastComponent(path)
-                return OSRelease.paths.contains(path) || config.selects(path)
-                    || extractors.contains { $0.alsoReads(path, fileName: name) }
-            }
+            OwnJobFiles(image, jobs: jobs.map { ($0.1.path, extractors[$0.0].readsItsOwnFileOnly) },
+                        readBeside: { path in extractors.contains { $0.alsoReads(path, fileName: PathText.lastComponent(path)) } },
+                        readAfterJobs: { [config] path in OSRelease.paths.contains(path) || config.selects(path) })
         }
         var results: [(IndexedFile, String, Extraction)] = []
         // A single file with an unusual name (`prod.lock`) is tried against every format.
@@ -241,7 +240,9 @@ public struct Cataloger: Sendable {
                 add()
             }
         }
-        timer.lap("run the extractors" + (ownJobFiles.map { ", freeing \($0.freedBytes >> 20) MiB of files read by their own jobs alone" } ?? ""))
+        let freedByJobs = ownJobFiles?.freedBytes ?? 0
+        ownJobFiles?.allJobsDone()
+        timer.lap("run the extractors" + (ownJobFiles.map { ", freeing \(freedByJobs >> 20) MiB of files read by their own jobs alone as they finished and \(($0.freedBytes - freedByJobs) >> 20) MiB after" } ?? ""))
         timer.slowest(jobTimes)
         var packages: [Package] = []
         var diagnostics = index.diagnostics + extraDiagnostics

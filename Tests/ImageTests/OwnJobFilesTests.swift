@@ -10,8 +10,9 @@ import TestSupport
     static let lock = ImageDiffTests.lock(integrity: "sha512-" + String(repeating: "A", count: 86) + "==")
     static let status = TwoLayerImage.status
 
-    /// Layer 0: a lockfile and a hard link to it, a yarn lock, dpkg's status and a requirements file
-    /// including the lockfile. Layer 1: dpkg's status rewritten.
+    /// Layer 0: a lockfile and a hard link to it, a yarn lock, dpkg's status with a copyright file,
+    /// a requirements file including the lockfile, and a file recorded as configuration with a hard
+    /// link to it. Layer 1: dpkg's status rewritten.
     static func write(to dir: URL) throws {
         var lower = TarWriter()
         lower.add("app/a/package-lock.json", data: lock)
@@ -19,6 +20,8 @@ import TestSupport
         lower.add("app/c/yarn.lock", data: Array("# yarn lockfile v1\n\n\"left-pad@^1.3.0\":\n  version \"1.3.0\"\n".utf8))
         lower.add("app/d/requirements.txt", data: Array("requests==2.31.0\n-r ../a/package-lock.json\n".utf8))
         lower.add("app/e/settings.lock", data: Array("kept\n".utf8))
+        lower.add("app/f/settings.lock", .hardLink, link: "app/e/settings.lock")
+        lower.add("usr/share/doc/alpha/copyright", data: Array(TwoLayerImage.copyright.utf8))
         lower.add("var/lib/dpkg/status", data: Array(status.utf8))
         var upper = TarWriter()
         upper.add("var/lib/dpkg/status", data: Array((status + "\nPackage: gamma\nStatus: install ok installed\nVersion: 3\nArchitecture: amd64\n\n").utf8))
@@ -46,7 +49,7 @@ import TestSupport
         let held = OwnJobFiles(image, jobs: [
             ("app/a/package-lock.json", true), ("app/b/package-lock.json", true), ("app/c/yarn.lock", true),
             ("app/d/requirements.txt", false), ("app/e/settings.lock", true), ("var/lib/dpkg/status", true),
-        ]) { $0 == "app/e/settings.lock" }
+        ], readBeside: { _ in false }, readAfterJobs: { $0 == "app/e/settings.lock" })
         // The two lockfile paths share one content; the status has an earlier version (attribution reads
         // it again); settings.lock is read by something else; requirements.txt's extractor follows includes.
         #expect(held.held == 2)
@@ -72,6 +75,21 @@ import TestSupport
         held.finished("var/lib/dpkg/status")
         #expect(Self.refusal { () throws(FileAccessError) in try image.read("var/lib/dpkg/status", limit: 1 << 20) } == nil)
         #expect(held.freedBytes == Self.lock.count)
+        held.finished("app/c/yarn.lock")
+        held.finished("app/e/settings.lock")
+        // Once every job is done, only configuration and the versions attribution reads stay.
+        let before = held.freedBytes
+        held.allJobsDone()
+        for gone in ["app/d/requirements.txt", "usr/share/doc/alpha/copyright", "app/c/yarn.lock"] {
+            let why = Self.refusal { () throws(FileAccessError) in try image.readOwnFile(gone, limit: 1 << 20) }
+            #expect(why?.contains("freed") == true, "\(gone): \(why ?? "read")")
+        }
+        for stays in ["app/e/settings.lock", "app/f/settings.lock", "var/lib/dpkg/status"] {
+            #expect(Self.refusal { () throws(FileAccessError) in try image.read(stays, limit: 1 << 20) } == nil, "\(stays) stays")
+        }
+        let earlier = try #require(image.filesystem.resolve("var/lib/dpkg/status").node.earlier.first)
+        #expect(earlier.content.bytes == Array(Self.status.utf8), "the earlier status stays for attribution")
+        #expect(held.freedBytes - before == 43 + TwoLayerImage.copyright.utf8.count)
     }
 
     /// Through the catalog: both lockfile paths give their package, the include of a held file is
@@ -91,6 +109,7 @@ import TestSupport
         let alpha = try #require(first.packages.first { $0.name == "alpha" })
         #expect(gamma.locations.allSatisfy { $0.layer == layers[1].digest })
         #expect(alpha.locations.allSatisfy { $0.layer == layers[0].digest }, "the earlier status is read again")
+        #expect(alpha.licenses == ["MIT"], "the copyright beside the status is read before it is freed")
         for _ in 0..<3 {
             let again = try await catalogImage("oci-dir:" + dir.path)
             #expect(again.packages == first.packages && again.diagnostics == first.diagnostics)

@@ -11,13 +11,19 @@ import ProvenantCore
 public final class OwnJobFiles {
     private var remaining: [ObjectIdentifier: (content: FileContent, jobs: Int)] = [:]
     private var contentOf: [String: ObjectIdentifier] = [:]
+    private let source: ImageFileSource
+    private let pinned: Set<ObjectIdentifier>
+    private let readAfterJobs: (String) -> Bool
     /// Bytes freed so far.
     public private(set) var freedBytes = 0
 
     /// `jobs` is every job of the scan: its file's path and whether its extractor reads its own file
-    /// only. `keep` says which paths something other than their jobs reads. Call before any job runs.
-    init(_ source: ImageFileSource, jobs: [(path: String, ownFileOnly: Bool)], keep: (String) -> Bool) {
+    /// only. `readBeside` says which paths a job reads beside its own file; `readAfterJobs`, which are
+    /// read once the jobs are done (configuration files). Call before any job runs.
+    init(_ source: ImageFileSource, jobs: [(path: String, ownFileOnly: Bool)],
+         readBeside: (String) -> Bool, readAfterJobs: @escaping (String) -> Bool) {
         let pinned = source.filesystem.earlierContents()
+        self.source = source; self.pinned = pinned; self.readAfterJobs = readAfterJobs
         var blocked: Set<ObjectIdentifier> = []
         for job in jobs {
             guard let canonical = try? source.canonicalPath(job.path),
@@ -26,7 +32,8 @@ public final class OwnJobFiles {
             let id = ObjectIdentifier(content)
             contentOf[job.path] = id
             remaining[id, default: (content, 0)].jobs += 1
-            if !job.ownFileOnly || keep(job.path) || keep(canonical) || pinned.contains(id) || !node.earlier.isEmpty {
+            let readByOthers = [job.path, canonical].contains { readBeside($0) || readAfterJobs($0) }
+            if !job.ownFileOnly || readByOthers || pinned.contains(id) || !node.earlier.isEmpty {
                 blocked.insert(id)
             }
         }
@@ -36,6 +43,26 @@ public final class OwnJobFiles {
 
     /// How many files are kept for their own jobs alone.
     public var held: Int { remaining.count }
+
+    /// Every job is done: frees the bytes of every kept file that nothing reads again. What stays:
+    /// files `readAfterJobs` names (configuration) and every version of a file
+    /// that layer attribution reads again (one with earlier versions, and those versions). A file
+    /// kept only to be read beside another (a package's md5sums or copyright) is freed; attribution
+    /// re-reads earlier versions for the packages they list, which do not depend on those files.
+    func allJobsDone() {
+        var kept: Set<ObjectIdentifier> = pinned
+        var candidates: [FileContent] = []
+        source.filesystem.walk { path, node in
+            guard node.isRegularFile, let content = node.content, content.bytes != nil else { return }
+            if readAfterJobs(path) || !node.earlier.isEmpty { kept.insert(ObjectIdentifier(content)) } else { candidates.append(content) }
+        }
+        for c in candidates where !kept.contains(ObjectIdentifier(c)) {
+            guard let n = c.bytes?.count else { continue }
+            freedBytes += n
+            c.free()
+        }
+        remaining = [:]
+    }
 
     /// One job on `path` is done; the file's bytes are freed when it was the last.
     func finished(_ path: String) {
