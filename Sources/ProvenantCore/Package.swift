@@ -133,13 +133,20 @@ public struct PackageFile: Sendable, Hashable, Codable, Comparable {
         /// The first `digits` hex digits of the four words read as one big-endian number.
         private static func hex(_ a: UInt64, _ b: UInt64, _ c: UInt64, _ d: UInt64, digits: Int) -> String {
             String(unsafeUninitializedCapacity: digits) { out in
-                for i in 0..<digits {
-                    let w = i < 16 ? a : i < 32 ? b : i < 48 ? c : d
-                    let n = UInt8(truncatingIfNeeded: w >> UInt64(60 - (i & 15) * 4)) & 0xF
-                    out[i] = n < 10 ? 48 + n : 87 + n
-                }
+                for i in 0..<digits { out[i] = digit(i, a, b, c, d) }
                 return digits
             }
+        }
+
+        static func appendHex(_ a: UInt64, _ b: UInt64, _ c: UInt64, _ d: UInt64, digits: Int, to out: inout [UInt8]) {
+            for i in 0..<digits { out.append(digit(i, a, b, c, d)) }
+        }
+
+        /// Hex digit `i` (0 the most significant) of the four words read as one big-endian number.
+        @inline(__always) private static func digit(_ i: Int, _ a: UInt64, _ b: UInt64, _ c: UInt64, _ d: UInt64) -> UInt8 {
+            let w = i < 16 ? a : i < 32 ? b : i < 48 ? c : d
+            let n = UInt8(truncatingIfNeeded: w >> UInt64(60 - (i & 15) * 4)) & 0xF
+            return n < 10 ? 48 + n : 87 + n
         }
     }
 
@@ -148,6 +155,29 @@ public struct PackageFile: Sendable, Hashable, Codable, Comparable {
     public var digest: Digest? {
         get { stored.digest }
         set { stored = Stored(newValue) }
+    }
+
+    /// The digest's algorithm, without spelling its value out.
+    public var digestAlgorithm: Digest.Algorithm? {
+        switch stored {
+        case .none: nil
+        case .md5: .md5
+        case .sha1: .sha1
+        case .sha256: .sha256
+        case .other(let d): d.algorithm
+        }
+    }
+
+    /// Appends an inline digest's lowercase hex to `out` (writers of 100,000 file records make no string
+    /// for each) and returns true; false, appending nothing, for no digest or one kept as given.
+    public func appendInlineHex(to out: inout [UInt8]) -> Bool {
+        switch stored {
+        case .none, .other: return false
+        case .md5(let a, let b): Stored.appendHex(a, b, 0, 0, digits: 32, to: &out)
+        case .sha1(let a, let b, let c): Stored.appendHex(a, b, c << 32, 0, digits: 40, to: &out)
+        case .sha256(let a, let b, let c, let d): Stored.appendHex(a, b, c, d, digits: 64, to: &out)
+        }
+        return true
     }
 
     /// Total over both fields, so the same input always sorts the same way. Paths differ almost

@@ -171,11 +171,16 @@ public enum CycloneDXWriter {
             if !first { o.append(UInt8(ascii: ",")) }
             o.append(contentsOf: open)
             JSONValue.escape(f.path, into: &o)
-            if let d = f.digest {
+            if let algorithm = f.digestAlgorithm {
                 o.append(contentsOf: hashes)
-                JSONValue.escape(d.algorithm.rawValue, into: &o)
+                JSONValue.escape(algorithm.rawValue, into: &o)
                 o.append(contentsOf: content)
-                JSONValue.escape(d.value, into: &o)
+                // Hex needs no escaping; a digest kept as given may.
+                o.append(UInt8(ascii: "\""))
+                if f.appendInlineHex(to: &o) { o.append(UInt8(ascii: "\"")) } else {
+                    o.removeLast()
+                    JSONValue.escape(f.digest?.value ?? "", into: &o)
+                }
                 o.append(contentsOf: closeHashed)
             } else {
                 o.append(contentsOf: close)

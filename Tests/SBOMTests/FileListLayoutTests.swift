@@ -10,7 +10,13 @@ import ProvenantCore
         (0..<n).map { i in
             // Paths that need escaping, non-ASCII ones, and files without a digest, spread through the list.
             let path = i % 7 == 3 ? "usr/share/q\"uote\\d/\(i)\n\u{1}" : i % 5 == 1 ? "usr/lib/ünï/\(i).so" : "usr/bin/tool-\(i)"
-            let digest: Digest? = i % 4 == 2 ? nil : Digest(i % 3 == 0 ? .md5 : .sha256, hex: String(repeating: String(i % 16, radix: 16), count: i % 3 == 0 ? 32 : 64))
+            // Digests held inline (MD5, SHA-1, SHA-256) and ones kept as given (SHA-512, text to escape).
+            let hexDigit = String(i % 16, radix: 16)
+            let digest: Digest? = i % 4 == 2 ? nil
+                : i % 11 == 5 ? Digest(.sha1, "Q\"1/\\\(i)")
+                : i % 13 == 7 ? Digest(.sha1, hex: String(repeating: hexDigit, count: 40))
+                : i % 17 == 9 ? Digest(.sha512, hex: String(repeating: hexDigit, count: 128))
+                : Digest(i % 3 == 0 ? .md5 : .sha256, hex: String(repeating: hexDigit, count: i % 3 == 0 ? 32 : 64))
             return PackageFile(path: path, digest: digest)
         }
     }
@@ -62,6 +68,7 @@ import ProvenantCore
         for (i, p) in paths.enumerated() {
             files.append(PackageFile(path: p, digest: nil))
             files.append(PackageFile(path: p, digest: Digest(i % 2 == 0 ? .sha256 : .md5, hex: String(repeating: "a", count: i % 2 == 0 ? 64 : 32))))
+            files.append(PackageFile(path: p, digest: Digest(.sha1, "\(i)\"\u{1}é")))
         }
         for n in [0, 1, 2, files.count] {
             for indent in 0...6 {
