@@ -23,6 +23,13 @@ import TestSupport
         lower.add("app/f/settings.lock", .hardLink, link: "app/e/settings.lock")
         lower.add("usr/share/doc/alpha/copyright", data: Array(TwoLayerImage.copyright.utf8))
         lower.add("var/lib/dpkg/status", data: Array(status.utf8))
+        // Other names of a held kind of file: configuration, a copyright read through a link, and a
+        // lockfile sharing the bytes of a version attribution reads again.
+        lower.add("app/g/Cargo.lock", data: Array("[[package]]\nname = \"x\"\nversion = \"1.0.0\"\n".utf8))
+        lower.add("etc/app/app.conf", .hardLink, link: "app/g/Cargo.lock")
+        lower.add("app/h/Gemfile.lock", data: Array("GEM\n  specs:\n    rake (13.0.6)\n".utf8))
+        lower.add("usr/share/doc/gamma/copyright", .symlink, link: "../../../../app/h/Gemfile.lock")
+        lower.add("app/x/Cargo.lock", .hardLink, link: "var/lib/dpkg/status")
         var upper = TarWriter()
         upper.add("var/lib/dpkg/status", data: Array((status + "\nPackage: gamma\nStatus: install ok installed\nVersion: 3\nArchitecture: amd64\n\n").utf8))
         var w = try LayoutWriter(dir)
@@ -49,11 +56,15 @@ import TestSupport
         let held = OwnJobFiles(image, jobs: [
             ("app/a/package-lock.json", true), ("app/b/package-lock.json", true), ("app/c/yarn.lock", true),
             ("app/d/requirements.txt", false), ("app/e/settings.lock", true), ("var/lib/dpkg/status", true),
-        ], readBeside: { _ in false }, readAfterJobs: { $0 == "app/e/settings.lock" })
+            ("app/g/Cargo.lock", true), ("app/h/Gemfile.lock", true), ("app/x/Cargo.lock", true),
+        ], readBeside: { $0.hasSuffix("/copyright") }, readAfterJobs: { $0 == "app/e/settings.lock" || $0 == "etc/app/app.conf" })
         // The two lockfile paths share one content; the status has an earlier version (attribution reads
-        // it again); settings.lock is read by something else; requirements.txt's extractor follows includes.
+        // it again), and app/x/Cargo.lock shares that version's bytes; settings.lock and app/g/Cargo.lock
+        // (through its other name) are configuration; app/h/Gemfile.lock is a package's copyright
+        // through a link; requirements.txt's extractor follows includes.
         #expect(held.held == 2)
-        for other in ["app/d/requirements.txt", "app/e/settings.lock", "var/lib/dpkg/status"] {
+        for other in ["app/d/requirements.txt", "app/e/settings.lock", "var/lib/dpkg/status", "etc/app/app.conf",
+                      "usr/share/doc/gamma/copyright", "app/x/Cargo.lock", "app/g/Cargo.lock", "app/h/Gemfile.lock"] {
             #expect(Self.refusal { () throws(FileAccessError) in try image.read(other, limit: 1 << 20) } == nil, "\(other) is read by others")
         }
         // Another reader is refused the held files from the start, not only once they are freed.
@@ -80,16 +91,16 @@ import TestSupport
         // Once every job is done, only configuration and the versions attribution reads stay.
         let before = held.freedBytes
         held.allJobsDone()
-        for gone in ["app/d/requirements.txt", "usr/share/doc/alpha/copyright", "app/c/yarn.lock"] {
+        for gone in ["app/d/requirements.txt", "usr/share/doc/alpha/copyright", "app/c/yarn.lock", "app/h/Gemfile.lock"] {
             let why = Self.refusal { () throws(FileAccessError) in try image.readOwnFile(gone, limit: 1 << 20) }
             #expect(why?.contains("freed") == true, "\(gone): \(why ?? "read")")
         }
-        for stays in ["app/e/settings.lock", "app/f/settings.lock", "var/lib/dpkg/status"] {
+        for stays in ["app/e/settings.lock", "app/f/settings.lock", "var/lib/dpkg/status", "etc/app/app.conf", "app/g/Cargo.lock"] {
             #expect(Self.refusal { () throws(FileAccessError) in try image.read(stays, limit: 1 << 20) } == nil, "\(stays) stays")
         }
         let earlier = try #require(image.filesystem.resolve("var/lib/dpkg/status").node.earlier.first)
         #expect(earlier.content.bytes == Array(Self.status.utf8), "the earlier status stays for attribution")
-        #expect(held.freedBytes - before == 43 + TwoLayerImage.copyright.utf8.count)
+        #expect(held.freedBytes - before == 43 + TwoLayerImage.copyright.utf8.count + 31, "requirements, a copyright, and the lockfile read as one")
     }
 
     /// Through the catalog: both lockfile paths give their package, the include of a held file is

@@ -38,6 +38,20 @@ public final class OwnJobFiles {
             }
         }
         for id in blocked { remaining[id] = nil }
+        // The same bytes may have other names: a hard link recorded as configuration, a symbolic link
+        // a package's copyright is read through. Any such name keeps them readable by all.
+        if !remaining.isEmpty {
+            source.filesystem.walk { path, node in
+                guard readBeside(path) || readAfterJobs(path) else { return }
+                let target: ImageNode?
+                switch node.kind {
+                case .file: target = node
+                case .symbolicLink: target = try? source.filesystem.resolve(path).node
+                default: target = nil
+                }
+                if let c = target?.content { remaining[ObjectIdentifier(c)] = nil }
+            }
+        }
         for (_, r) in remaining { r.content.ownJobsOnly = true }
     }
 
