@@ -197,7 +197,10 @@ public struct Cataloger: Sendable {
         // and the rest nothing reads again once every job is done.
         let ownJobFiles = (index.source as? ImageFileSource).map { image in
             OwnJobFiles(image, jobs: jobs.map { ($0.1.path, extractors[$0.0].readsItsOwnFileOnly) },
-                        readBeside: { path in extractors.contains { $0.alsoReads(path, fileName: PathText.lastComponent(path)) } },
+                        readBeside: { path in
+                            let name = PathText.lastComponent(path)
+                            return extractors.contains { $0.alsoReads(path, fileName: name) }
+                        },
                         readAfterJobs: { [config] path in OSRelease.paths.contains(path) || config.selects(path) })
         }
         var results: [(IndexedFile, String, Extraction)] = []

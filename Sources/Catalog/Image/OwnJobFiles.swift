@@ -41,15 +41,20 @@ public final class OwnJobFiles {
         // The same bytes may have other names: a hard link recorded as configuration, a symbolic link
         // a package's copyright is read through. Any such name keeps them readable by all.
         if !remaining.isEmpty {
+            // A regular file is asked about only when its bytes are held (a dictionary lookup); a link,
+            // whose bytes are known only once it is resolved, is resolved only when its name is read.
             source.filesystem.walk { path, node in
-                guard readBeside(path) || readAfterJobs(path) else { return }
-                let target: ImageNode?
                 switch node.kind {
-                case .file: target = node
-                case .symbolicLink: target = try? source.filesystem.resolve(path).node
-                default: target = nil
+                case .file:
+                    guard let c = node.content, remaining[ObjectIdentifier(c)] != nil,
+                          readBeside(path) || readAfterJobs(path) else { return }
+                    remaining[ObjectIdentifier(c)] = nil
+                case .symbolicLink:
+                    guard readBeside(path) || readAfterJobs(path),
+                          let c = (try? source.filesystem.resolve(path))?.node.content else { return }
+                    remaining[ObjectIdentifier(c)] = nil
+                default: return
                 }
-                if let c = target?.content { remaining[ObjectIdentifier(c)] = nil }
             }
         }
         for (_, r) in remaining { r.content.ownJobsOnly = true }
