@@ -39,7 +39,9 @@ public final class OwnJobFiles {
         }
         for id in blocked { remaining[id] = nil }
         // The same bytes may have other names: a hard link recorded as configuration, a symbolic link
-        // a package's copyright is read through. Any such name keeps them readable by all.
+        // a package's copyright is read through. Any such name keeps them readable by all. A name
+        // reached only through a linked directory on its way (a doc directory linked elsewhere) is
+        // not seen here: reading it is refused, the same way every run, and the package has no license.
         if !remaining.isEmpty {
             // A regular file is asked about only when its bytes are held (a dictionary lookup); a link,
             // whose bytes are known only once it is resolved, is resolved only when its name is read.
