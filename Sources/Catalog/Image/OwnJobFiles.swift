@@ -11,9 +11,10 @@ import ProvenantCore
 public final class OwnJobFiles {
     private var remaining: [ObjectIdentifier: (content: FileContent, jobs: Int)] = [:]
     private var contentOf: [String: ObjectIdentifier] = [:]
-    private let source: ImageFileSource
-    private let pinned: Set<ObjectIdentifier>
-    private let readAfterJobs: (String) -> Bool
+    /// Bytes that stay once every job is done: configuration, and every version attribution reads again.
+    private var stay: Set<ObjectIdentifier> = []
+    /// Every other kept file, freed once every job is done.
+    private var afterJobs: [FileContent] = []
     /// Bytes freed so far.
     public private(set) var freedBytes = 0
 
@@ -21,44 +22,40 @@ public final class OwnJobFiles {
     /// only. `readBeside` says which paths a job reads beside its own file; `readAfterJobs`, which are
     /// read once the jobs are done (configuration files). Call before any job runs.
     init(_ source: ImageFileSource, jobs: [(path: String, ownFileOnly: Bool)],
-         readBeside: (String) -> Bool, readAfterJobs: @escaping (String) -> Bool) {
-        let pinned = source.filesystem.earlierContents()
-        self.source = source; self.pinned = pinned; self.readAfterJobs = readAfterJobs
+         readBeside: (String) -> Bool, readAfterJobs: (String) -> Bool) {
         var blocked: Set<ObjectIdentifier> = []
         for job in jobs {
-            guard let canonical = try? source.canonicalPath(job.path),
-                  let (node, _) = try? source.filesystem.resolve(canonical),
+            guard let (node, _) = try? source.filesystem.resolve(RootPath.resolve(job.path)), node.isRegularFile,
                   let content = node.content, content.bytes != nil else { continue }
             let id = ObjectIdentifier(content)
             contentOf[job.path] = id
             remaining[id, default: (content, 0)].jobs += 1
-            let readByOthers = [job.path, canonical].contains { readBeside($0) || readAfterJobs($0) }
-            if !job.ownFileOnly || readByOthers || pinned.contains(id) || !node.earlier.isEmpty {
-                blocked.insert(id)
+            if !job.ownFileOnly { blocked.insert(id) }
+        }
+        // One walk over every name. The same bytes may have other names: a hard link recorded as
+        // configuration, a symbolic link a package's copyright is read through; any such name keeps
+        // them readable by all. A name reached only through a linked directory on its way (a doc
+        // directory linked elsewhere) is not seen here: reading it is refused, the same way every
+        // run, and the package has no license. A regular file is asked whether something reads it
+        // beside another only when its bytes are held (a dictionary lookup); a link, whose bytes are
+        // known only once it is resolved, is resolved only when its name is read.
+        source.filesystem.walk { path, node in
+            switch node.kind {
+            case .file:
+                for v in node.earlier { stay.insert(ObjectIdentifier(v.content)) }
+                guard let c = node.content, c.bytes != nil else { return }
+                let id = ObjectIdentifier(c)
+                let readAfter = readAfterJobs(path)
+                if readAfter || !node.earlier.isEmpty { stay.insert(id) } else { afterJobs.append(c) }
+                if remaining[id] != nil, readAfter || readBeside(path) { blocked.insert(id) }
+            case .symbolicLink:
+                guard readBeside(path) || readAfterJobs(path),
+                      let c = (try? source.filesystem.resolve(path))?.node.content else { return }
+                blocked.insert(ObjectIdentifier(c))
+            default: return
             }
         }
-        for id in blocked { remaining[id] = nil }
-        // The same bytes may have other names: a hard link recorded as configuration, a symbolic link
-        // a package's copyright is read through. Any such name keeps them readable by all. A name
-        // reached only through a linked directory on its way (a doc directory linked elsewhere) is
-        // not seen here: reading it is refused, the same way every run, and the package has no license.
-        if !remaining.isEmpty {
-            // A regular file is asked about only when its bytes are held (a dictionary lookup); a link,
-            // whose bytes are known only once it is resolved, is resolved only when its name is read.
-            source.filesystem.walk { path, node in
-                switch node.kind {
-                case .file:
-                    guard let c = node.content, remaining[ObjectIdentifier(c)] != nil,
-                          readBeside(path) || readAfterJobs(path) else { return }
-                    remaining[ObjectIdentifier(c)] = nil
-                case .symbolicLink:
-                    guard readBeside(path) || readAfterJobs(path),
-                          let c = (try? source.filesystem.resolve(path))?.node.content else { return }
-                    remaining[ObjectIdentifier(c)] = nil
-                default: return
-                }
-            }
-        }
+        for id in blocked.union(stay) { remaining[id] = nil }
         for (_, r) in remaining { r.content.ownJobsOnly = true }
     }
 
@@ -66,22 +63,17 @@ public final class OwnJobFiles {
     public var held: Int { remaining.count }
 
     /// Every job is done: frees the bytes of every kept file that nothing reads again. What stays:
-    /// files `readAfterJobs` names (configuration) and every version of a file
-    /// that layer attribution reads again (one with earlier versions, and those versions). A file
-    /// kept only to be read beside another (a package's md5sums or copyright) is freed; attribution
-    /// re-reads earlier versions for the packages they list, which do not depend on those files.
+    /// configuration files and every version of a file that layer attribution reads again (one with
+    /// earlier versions, and those versions). A file kept only to be read beside another (a
+    /// package's md5sums or copyright) is freed; attribution re-reads earlier versions for the
+    /// packages they list, which do not depend on those files.
     func allJobsDone() {
-        var kept: Set<ObjectIdentifier> = pinned
-        var candidates: [FileContent] = []
-        source.filesystem.walk { path, node in
-            guard node.isRegularFile, let content = node.content, content.bytes != nil else { return }
-            if readAfterJobs(path) || !node.earlier.isEmpty { kept.insert(ObjectIdentifier(content)) } else { candidates.append(content) }
-        }
-        for c in candidates where !kept.contains(ObjectIdentifier(c)) {
+        for c in afterJobs where !stay.contains(ObjectIdentifier(c)) {
             guard let n = c.bytes?.count else { continue }
             freedBytes += n
             c.free()
         }
+        afterJobs = []
         remaining = [:]
     }
 

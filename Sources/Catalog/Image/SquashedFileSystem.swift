@@ -206,14 +206,6 @@ public final class SquashedFileSystem: @unchecked Sendable {
         }
     }
 
-    /// The kept contents some file's earlier versions hold (they are read again to attribute packages
-    /// to the layers that added them).
-    func earlierContents() -> Set<ObjectIdentifier> {
-        var out: Set<ObjectIdentifier> = []
-        walk { _, n in for v in n.earlier { out.insert(ObjectIdentifier(v.content)) } }
-        return out
-    }
-
     /// The regular files, in path order.
     public func files() -> [ImageFile] {
         var out: [ImageFile] = []
