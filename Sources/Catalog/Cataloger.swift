@@ -106,59 +106,62 @@ public struct Cataloger: Sendable {
     public func catalog(image source: any ImageSource, platform: ImagePlatform = .linuxAMD64) async throws -> Inventory {
         var timer = PhaseTimer(indent: 1)
         let budget = ReadBudget(total: readBudget)
-        let contents = try await ImageReader(platform: platform, capture: imageCapture).read(source, budget: budget)
-        timer.lap("read the image's layers, keeping \(budget.used >> 20) MiB of files")
-        let index = FileIndex(image: ImageFileSource(filesystem: contents.filesystem, budget: budget), name: contents.info.name)
-        var inv = await catalog(index: index, target: contents.info.reference, isDirectory: true, extraDiagnostics: contents.diagnostics)
-        timer.lap("catalog the squashed root filesystem")
-        inv.image = contents.info
-        inv.image?.secretsInConfig = configSecrets?(contents.config, contents.info.reference) ?? []
-        let layers = contents.info.layers
-        let fs = contents.filesystem
-        // A file many layers rewrote (dpkg's status) names, for each package, the first layer from
-        // which every later version lists it: the layer that installed it, not the last to touch the file.
-        var introduced: [String: [String: Int]] = [:]
-        func firstLayer(of ref: String, in path: String, node: ImageNode) -> Int {
-            if introduced[path] == nil {
-                var presence: [(layer: Int, refs: Set<String>)] = []
-                let names = Set((inv.sources[path] ?? "").split(separator: ",").map(String.init))
-                let chosen = extractors.filter { names.contains($0.name) }
-                let context = ExtractContext(mode: ScanMode(rawValue: inv.mode) ?? .installed, includeDev: includeDev, distro: inv.distro)
-                for version in node.earlier {
-                    guard let bytes = version.content.bytes, let file = index.file(path) else { continue }
-                    var source = ImageFileSource(filesystem: fs, budget: ReadBudget(total: Int.max))
-                    source.overrides = [path: bytes]
-                    let input = ExtractInput(file: IndexedFile(path: path, size: bytes.count, isExecutable: file.isExecutable),
-                                             index: index.reading(through: source), context: context)
-                    var refs = Set<String>()
-                    for e in chosen { for p in (try? e.extract(input))?.packages ?? [] { refs.insert(p.ref) } }
-                    presence.append((version.layer, refs))
+        // Catalogued while the local layers' digests are still being checked; the inventory is handed
+        // out only once they pass.
+        return try await ImageReader(platform: platform, capture: imageCapture).read(source, budget: budget) { contents in
+            timer.lap("read the image's layers, keeping \(budget.used >> 20) MiB of files")
+            let index = FileIndex(image: ImageFileSource(filesystem: contents.filesystem, budget: budget), name: contents.info.name)
+            var inv = await catalog(index: index, target: contents.info.reference, isDirectory: true, extraDiagnostics: contents.diagnostics)
+            timer.lap("catalog the squashed root filesystem")
+            inv.image = contents.info
+            inv.image?.secretsInConfig = configSecrets?(contents.config, contents.info.reference) ?? []
+            let layers = contents.info.layers
+            let fs = contents.filesystem
+            // A file many layers rewrote (dpkg's status) names, for each package, the first layer from
+            // which every later version lists it: the layer that installed it, not the last to touch the file.
+            var introduced: [String: [String: Int]] = [:]
+            func firstLayer(of ref: String, in path: String, node: ImageNode) -> Int {
+                if introduced[path] == nil {
+                    var presence: [(layer: Int, refs: Set<String>)] = []
+                    let names = Set((inv.sources[path] ?? "").split(separator: ",").map(String.init))
+                    let chosen = extractors.filter { names.contains($0.name) }
+                    let context = ExtractContext(mode: ScanMode(rawValue: inv.mode) ?? .installed, includeDev: includeDev, distro: inv.distro)
+                    for version in node.earlier {
+                        guard let bytes = version.content.bytes, let file = index.file(path) else { continue }
+                        var source = ImageFileSource(filesystem: fs, budget: ReadBudget(total: Int.max))
+                        source.overrides = [path: bytes]
+                        let input = ExtractInput(file: IndexedFile(path: path, size: bytes.count, isExecutable: file.isExecutable),
+                                                 index: index.reading(through: source), context: context)
+                        var refs = Set<String>()
+                        for e in chosen { for p in (try? e.extract(input))?.packages ?? [] { refs.insert(p.ref) } }
+                        presence.append((version.layer, refs))
+                    }
+                    var first: [String: Int] = [:]
+                    for p in inv.packages where p.locations.contains(where: { $0.path == path }) {
+                        var layer = node.layer
+                        for v in presence.reversed() { if v.refs.contains(p.ref) { layer = v.layer } else { break } }
+                        first[p.ref] = layer
+                    }
+                    introduced[path] = first
                 }
-                var first: [String: Int] = [:]
-                for p in inv.packages where p.locations.contains(where: { $0.path == path }) {
-                    var layer = node.layer
-                    for v in presence.reversed() { if v.refs.contains(p.ref) { layer = v.layer } else { break } }
-                    first[p.ref] = layer
+                return introduced[path]?[ref] ?? node.layer
+            }
+            for i in inv.packages.indices {
+                for j in inv.packages[i].locations.indices {
+                    let path = inv.packages[i].locations[j].path
+                    guard let (node, canonical) = try? fs.resolve(path) else { continue }
+                    let layer = node.earlier.isEmpty ? node.layer : firstLayer(of: inv.packages[i].ref, in: canonical, node: node)
+                    if layer < layers.count { inv.packages[i].locations[j].layer = layers[layer].digest }
                 }
-                introduced[path] = first
             }
-            return introduced[path]?[ref] ?? node.layer
-        }
-        for i in inv.packages.indices {
-            for j in inv.packages[i].locations.indices {
-                let path = inv.packages[i].locations[j].path
-                guard let (node, canonical) = try? fs.resolve(path) else { continue }
-                let layer = node.earlier.isEmpty ? node.layer : firstLayer(of: inv.packages[i].ref, in: canonical, node: node)
-                if layer < layers.count { inv.packages[i].locations[j].layer = layers[layer].digest }
+            for i in inv.configFiles?.indices ?? (0..<0) {
+                if let (node, _) = try? fs.resolve(inv.configFiles![i].path), node.layer < layers.count {
+                    inv.configFiles![i].layer = layers[node.layer].digest
+                }
             }
+            timer.lap("attribute packages to layers")
+            return inv
         }
-        for i in inv.configFiles?.indices ?? (0..<0) {
-            if let (node, _) = try? fs.resolve(inv.configFiles![i].path), node.layer < layers.count {
-                inv.configFiles![i].layer = layers[node.layer].digest
-            }
-        }
-        timer.lap("attribute packages to layers")
-        return inv
     }
 
     func catalog(index: FileIndex, target: String, isDirectory: Bool, extraDiagnostics: [Diagnostic] = []) async -> Inventory {

@@ -304,6 +304,12 @@ final class PeekedStream: ByteStream {
         }
         return try inner.read(into: buffer)
     }
+    func skip(_ count: Int) throws(ImageError) -> Int {
+        guard count > 0 else { return 0 }
+        let fromHead = min(count, head.count - at)
+        at += fromHead
+        return fromHead == count ? count : try fromHead + inner.skip(count - fromHead)
+    }
 }
 
 /// Reads its inner stream on a thread of its own, a few chunks ahead, so that hashing and
@@ -410,5 +416,65 @@ public final class PrefetchingStream: ByteStream {
             at += n; done += n
         }
         return done
+    }
+}
+
+/// A range of a file read through a small buffer, whose skipped bytes are stepped over by offset and
+/// never read: the entries of a local uncompressed layer, whose every byte a `LayerDigestChecks`
+/// thread reads and hashes on its own. Skipping past the file's real end is not noticed here; the next
+/// read, or that check, finds it.
+final class SeekingRangeStream: ByteStream {
+    let owner: SharedDescriptor
+    private var offset: Int
+    private var remaining: Int
+    let name: String
+    private let buffer: UnsafeMutableRawBufferPointer
+    private var at = 0, filled = 0
+    static let window = 64 << 10
+
+    init(_ stream: SharedRangeStream) {
+        owner = stream.owner; offset = stream.range.offset; remaining = stream.range.remaining; name = stream.range.name
+        buffer = .allocate(byteCount: Self.window, alignment: 64)
+    }
+    deinit { buffer.deallocate() }
+
+    /// Reads up to `count` bytes of the range at the offset into `into`; 0 only at the range's end.
+    private func readRange(into: UnsafeMutableRawBufferPointer, _ count: Int) throws(ImageError) -> Int {
+        let want = min(count, remaining)
+        guard want > 0 else { return 0 }
+        while true {
+            let n = pread(owner.fd, into.baseAddress!, want, off_t(offset))
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw ImageError(name, "cannot be read: \(String(cString: strerror(errno)))")
+            }
+            if n == 0 { throw ImageError(name, "ends \(remaining) bytes early (truncated)") }
+            offset += n; remaining -= n
+            return n
+        }
+    }
+
+    func read(into out: UnsafeMutableRawBufferPointer) throws(ImageError) -> Int {
+        guard out.count > 0 else { return 0 }
+        if at == filled {
+            // A large read goes straight to its destination; a small one refills the window.
+            if out.count >= Self.window { return try readRange(into: out, out.count) }
+            at = 0; filled = 0
+            filled = try readRange(into: buffer, buffer.count)
+            if filled == 0 { return 0 }
+        }
+        let n = min(out.count, filled - at)
+        out.baseAddress!.copyMemory(from: buffer.baseAddress! + at, byteCount: n)
+        at += n
+        return n
+    }
+
+    func skip(_ count: Int) throws(ImageError) -> Int {
+        guard count > 0 else { return 0 }
+        let buffered = min(count, filled - at)
+        at += buffered
+        let stepped = min(count - buffered, remaining)
+        offset += stepped; remaining -= stepped
+        return buffered + stepped
     }
 }

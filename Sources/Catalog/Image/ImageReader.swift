@@ -135,7 +135,37 @@ public struct ImageReader: Sendable {
         self.platform = platform; self.inflateLimit = inflateLimit; self.maxFileBytes = maxFileBytes; self.capture = capture
     }
 
+    /// Reads the image; returns once every layer's bytes have been checked against their digests.
     public func read(_ source: any ImageSource, budget: ReadBudget) async throws -> ImageContents {
+        try await read(source, budget: budget) { $0 }
+    }
+
+    /// Reads the image and runs `body` on it while the digests of its local layers are still being
+    /// checked (`LayerDigestChecks`); `body`'s result is returned only once every check has passed.
+    /// When a check fails, its error is thrown in place of the result, or of `body`'s own error: a
+    /// layer that does not have its digest is the cause of whatever else went wrong reading it. So
+    /// `body` must not act on the image, only compute from it.
+    public func read<T: Sendable>(_ source: any ImageSource, budget: ReadBudget,
+                                  during body: (ImageContents) async throws -> T) async throws -> T {
+        let checks = LayerDigestChecks(width: Parallel.cores)
+        let result: T
+        do {
+            let contents = try await readLayers(source, budget: budget, checks: checks)
+            result = try await body(contents)
+        } catch let decided as DecidedFailure {
+            throw decided.error
+        } catch {
+            if let failure = await checks.firstFailure() { throw failure }
+            throw error
+        }
+        var timer = PhaseTimer(indent: 2)
+        if let failure = await checks.allPassed() { throw failure }
+        timer.lap("wait for the layers' digest checks")
+        timer.slowest(checks.timings)
+        return result
+    }
+
+    func readLayers(_ source: any ImageSource, budget: ReadBudget, checks: LayerDigestChecks) async throws -> ImageContents {
         var timer = PhaseTimer(indent: 2)
         let resolved = try await source.resolve(platform: platform)
         timer.lap("resolve the manifest and config")
@@ -162,7 +192,7 @@ public struct ImageReader: Sendable {
                     do {
                         var layerTimer = PhaseTimer(indent: 2)
                         let raw = try await source.openLayer(plan)
-                        let tree = try Self.readLayer(plan, raw, arrivedVerified: arriveVerified, capture: capture,
+                        let tree = try Self.readLayer(plan, raw, arrivedVerified: arriveVerified, checks: checks, capture: capture,
                                                       maxFileBytes: maxFileBytes, inflated: inflated, budget: budget, inspect: inspect)
                         layerTimer.lap("layer \(plan.index)" + (plan.size.map { " (\($0 >> 20) MiB)" } ?? ""))
                         return (plan.index, .success(tree))
@@ -179,7 +209,13 @@ public struct ImageReader: Sendable {
                 }
                 // Merge in order as soon as the next layer is ready, so finished layers free their trees.
                 while true {
-                    if let error = failures[next] { group.cancelAll(); throw error }
+                    if let error = failures[next] {
+                        // A lower layer that has not its digest, or this one, is the cause to report.
+                        group.cancelAll()
+                        checks.stop(above: next)
+                        if let failure = await checks.firstFailure(upTo: next) { throw DecidedFailure(error: failure) }
+                        throw DecidedFailure(error: error)
+                    }
                     guard let t = trees.removeValue(forKey: next) else { break }
                     fs.apply(t); next += 1
                 }
@@ -203,17 +239,29 @@ public struct ImageReader: Sendable {
         return ImageContents(info: resolved.info, config: resolved.config, filesystem: fs, diagnostics: diagnostics, unreadArchiveEntries: extra)
     }
 
-    /// Streams one layer into its own tree. Its digest (or diff ID) is checked at the end of the stream,
-    /// so a layer that fails it fails the read even though its entries were seen.
-    static func readLayer(_ plan: LayerPlan, _ raw: ByteStream, arrivedVerified: Bool = false, capture: ImageCapture, maxFileBytes: Int,
-                          inflated: SharedInflateBudget, budget: ReadBudget,
+    /// Streams one layer into its own tree. Its digests are checked at the end of the stream, or, for a
+    /// local layer when `checks` is given, by `checks` beside it; either way a layer that fails them
+    /// fails the read even though its entries were seen.
+    static func readLayer(_ plan: LayerPlan, _ raw: ByteStream, arrivedVerified: Bool = false, checks: LayerDigestChecks? = nil,
+                          capture: ImageCapture, maxFileBytes: Int, inflated: SharedInflateBudget, budget: ReadBudget,
                           inspect: (@Sendable (Int, String, Int, LayerFileReader) throws(ImageError) -> Void)? = nil) throws(ImageError) -> ImageNode {
         let subject = "layer \(plan.digest ?? plan.diffID ?? plan.key)"
-        var stream: ByteStream = raw
-        // A large local layer is read from its file on one thread and hashed on another: SHA-256 is
-        // the floor of reading a big layer, and copying it out of the page cache no longer adds to it.
-        if raw is SharedRangeStream, (plan.size ?? Int.max) > 4 << 20 { stream = PrefetchingStream(stream) }
-        if let d = plan.digest, !arrivedVerified { stream = try DigestingStream(stream, expected: d, size: plan.size, name: subject) }
+        // A local layer (a range of a file) whose bytes are hashed beside the reading, from the file
+        // (`LayerDigestChecks`): what the tar reader skips is then stepped over, never read.
+        let local = checks == nil ? nil : raw as? SharedRangeStream
+        var stream: ByteStream = local.map { SeekingRangeStream($0) } ?? raw
+        // Whether work is left in the stream for a thread of its own (hashing, inflating).
+        var busy = false
+        if let d = plan.digest, !arrivedVerified {
+            if let checks, let local {
+                try checks.add(layer: plan.index, local, expected: d, expectedSize: plan.size, name: subject)
+            } else {
+                // A large layer in a file is read on one thread and hashed on another.
+                if raw is SharedRangeStream, (plan.size ?? Int.max) > 4 << 20 { stream = PrefetchingStream(stream) }
+                stream = try DigestingStream(stream, expected: d, size: plan.size, name: subject)
+                busy = true
+            }
+        }
         let compression: LayerCompression
         if let c = MediaType.layerCompression(plan.mediaType) {
             compression = c
@@ -236,15 +284,20 @@ public struct ImageReader: Sendable {
             if compression == .none, let d = plan.digest {
                 // Uncompressed, the stored bytes are the tar: its digest must be the config's diff ID.
                 guard d == diffID else { throw ImageError(subject, "is an uncompressed layer whose digest is not the config's diff ID \(diffID)") }
+            } else if compression == .none, plan.digest == nil, !arrivedVerified, let checks, let local {
+                // A classic `docker save` layer names no digest of its own; uncompressed, its diff ID is
+                // the digest of its stored bytes, checked beside the reading.
+                try checks.add(layer: plan.index, local, expected: diffID, expectedSize: plan.size, name: subject)
             } else {
                 // The config names the uncompressed tar too (containerd checks it); so does this reader.
                 stream = try DigestingStream(stream, expected: diffID, name: subject + " (uncompressed)")
+                busy = true
             }
         } else if plan.digest == nil {
             throw ImageError(subject, "has neither a digest nor a diff ID to check it against; refused")
         }
         // A large layer is hashed and inflated a few chunks ahead on a thread of its own.
-        if (plan.size ?? Int.max) > 4 << 20 { stream = PrefetchingStream(stream) }
+        if busy || compression != .none, (plan.size ?? Int.max) > 4 << 20 { stream = PrefetchingStream(stream) }
         let tar = StreamingTar(stream, name: subject)
         var builder = LayerBuilder(index: plan.index) { "\(subject) entry '\(Redactor.quote($0, max: 160))'" }
         builder.takeNode = { inflated.takeEntry() }
@@ -289,6 +342,10 @@ extension ImageReader {
         FileContent(nil, refusal: "the scan has read its budget of \(budget.total >> 20) MiB")
     }
 }
+
+/// A layer's failure that stopped the read, already weighed against the digest checks of the layers
+/// up to it; the checks of the layers above it were stopped, so they are not weighed again.
+struct DecidedFailure: Error { let error: any Error }
 
 /// The inflate budget of one image, shared by the layers read at once.
 final class SharedInflateBudget: Sendable {

@@ -1,0 +1,197 @@
+import Crypto
+import Foundation
+import ProvenantCore
+import Synchronization
+
+/// The digest checks of an image's local layers, run beside the reading of their entries.
+///
+/// A layer in a local file (an archive or a layout) is hashed by a thread of its own that reads the
+/// file's range again through the page cache, instead of in the stream its tar entries are read from.
+/// Hashing is the slowest step of reading a large layer (SHA-256 runs at about 1.2 GB/s here), so the
+/// entries are read, and the root filesystem catalogued, while the hash is still running; the reader
+/// hands nothing out until every check has passed (`ImageReader.read(_:budget:during:)`).
+///
+/// The file is read twice, so a write between the two reads would let the hashed bytes differ from
+/// the read ones: each check takes the file's identity, size, modification and change times before
+/// either read and again at the end, and fails if any moved. (A write always moves the change time,
+/// which only the clock can set.)
+final class LayerDigestChecks: @unchecked Sendable {
+    struct Job {
+        let layer: Int
+        let owner: SharedDescriptor
+        let offset: Int
+        let length: Int
+        let expected: String
+        let expectedSize: Int?
+        let name: String
+        let before: FileStamp
+    }
+    private struct State {
+        /// In the order they were added, which is the order they are hashed in.
+        var jobs: [Job] = []
+        var next = 0
+        /// By layer, once run.
+        var results: [Int: Outcome] = [:]
+        var nanoseconds: [Int: UInt64] = [:]
+        var waiters: [Int: [CheckedContinuation<Outcome, Never>]] = [:]
+        var workers = 0
+        /// Layers above this one are no longer checked (the read stopped at it).
+        var stoppedAbove = Int.max
+    }
+    /// A check that was stopped is not a failure to report: the read that stopped it fails anyway.
+    enum Outcome: Sendable { case passed, failed(ImageError), stopped }
+    private let state = Mutex(State())
+    /// Threads hashing at once; further checks wait their turn, in the order they were added.
+    let width: Int
+    static let chunk = 1 << 20
+
+    init(width: Int) { self.width = max(1, width) }
+
+    /// Starts checking the range of `stream`'s file, layer `layer`'s bytes, against `expected` (and
+    /// its length against `expectedSize`). The file's stamp is taken now, before any read.
+    func add(layer: Int, _ stream: SharedRangeStream, expected: String, expectedSize: Int?, name: String) throws(ImageError) {
+        guard ImageDigest.isSHA256(expected) else {
+            throw ImageError(name, "has digest '\(Redactor.quote(expected, max: 80))', not a sha256 digest this reader can check")
+        }
+        guard let before = FileStamp(stream.owner.fd) else {
+            throw ImageError(name, "cannot be read: \(String(cString: strerror(errno)))")
+        }
+        let job = Job(layer: layer, owner: stream.owner, offset: stream.range.offset, length: stream.range.remaining,
+                      expected: expected, expectedSize: expectedSize, name: name, before: before)
+        let spawn = state.withLock { s -> Bool in
+            s.jobs.append(job)
+            let spawn = s.workers < width
+            if spawn { s.workers += 1 }
+            return spawn
+        }
+        if spawn {
+            let thread = Thread { [self] in work() }
+            thread.stackSize = 1 << 20
+            thread.start()
+        }
+    }
+
+    private func work() {
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.chunk, alignment: 64)
+        defer { buffer.deallocate() }
+        while true {
+            let taken = state.withLock { s -> Job? in
+                guard s.next < s.jobs.count else { s.workers -= 1; return nil }
+                s.next += 1
+                return s.jobs[s.next - 1]
+            }
+            guard let job = taken else { return }
+            let start = DispatchTime.now().uptimeNanoseconds
+            let outcome = hash(job, buffer)
+            let ns = DispatchTime.now().uptimeNanoseconds - start
+            let waiting = state.withLock { s -> [CheckedContinuation<Outcome, Never>] in
+                s.results[job.layer] = outcome; s.nanoseconds[job.layer] = ns
+                return s.waiters.removeValue(forKey: job.layer) ?? []
+            }
+            for w in waiting { w.resume(returning: outcome) }
+        }
+    }
+
+    /// Hashes the job's range: whether it has its digest and length.
+    private func hash(_ job: Job, _ buffer: UnsafeMutableRawBufferPointer) -> Outcome {
+        if let s = job.expectedSize, job.length != s {
+            return .failed(ImageError(job.name, "is \(job.length) bytes, not the \(s) its descriptor gives"))
+        }
+        var hasher = SHA256()
+        var offset = job.offset, left = job.length
+        while left > 0 {
+            if state.withLock({ job.layer > $0.stoppedAbove }) { return .stopped }
+            let n = pread(job.owner.fd, buffer.baseAddress!, min(buffer.count, left), off_t(offset))
+            if n < 0 {
+                if errno == EINTR { continue }
+                return .failed(ImageError(job.name, "cannot be read: \(String(cString: strerror(errno)))"))
+            }
+            if n == 0 { return .failed(ImageError(job.name, "ends \(left) bytes early (truncated)")) }
+            hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: buffer[..<n]))
+            offset += n; left -= n
+        }
+        let got = "sha256:" + Hex.encode(hasher.finalize())
+        guard got == job.expected else { return .failed(ImageError(job.name, "has digest \(got), not the \(job.expected) it is named by")) }
+        return .passed
+    }
+
+    /// The outcome of layer `layer`'s check once it has run (passed when it has none). It passes when
+    /// the layer's bytes have their digest and its file did not change since the check was added.
+    func outcome(layer: Int) async -> Outcome {
+        guard let job = state.withLock({ s in s.jobs.first { $0.layer == layer } }) else { return .passed }
+        let hashed: Outcome = await withCheckedContinuation { c in
+            let done = state.withLock { s -> Outcome? in
+                if let r = s.results[layer] { return r }
+                s.waiters[layer, default: []].append(c)
+                return nil
+            }
+            if let done { c.resume(returning: done) }
+        }
+        guard case .passed = hashed else { return hashed }
+        guard let after = FileStamp(job.owner.fd), after == job.before else {
+            return .failed(ImageError(job.name, "changed while it was read (its file's size or change time moved); not trusted"))
+        }
+        return .passed
+    }
+
+    /// The lowest layer up to `last` whose check failed, waiting for each; stopped checks are passed
+    /// over (the read that stopped them throws its own error).
+    func firstFailure(upTo last: Int = .max) async -> ImageError? {
+        let layers = state.withLock { s in s.jobs.map(\.layer).filter { $0 <= last }.sorted() }
+        for l in layers { if case .failed(let e) = await outcome(layer: l) { return e } }
+        return nil
+    }
+
+    /// Whether every check ran to its end and passed: what a result may be handed out on.
+    func allPassed() async -> ImageError? {
+        let layers = state.withLock { s in s.jobs.map(\.layer).sorted() }
+        for l in layers {
+            switch await outcome(layer: l) {
+            case .passed: continue
+            case .failed(let e): return e
+            case .stopped: return ImageError("layer \(l)", "was not checked against its digest: the read stopped first")
+            }
+        }
+        return nil
+    }
+
+    /// Stops checking the layers above `layer`: a check that has not started is not run, and one that
+    /// is running stops at its next chunk, each failing as not checked.
+    func stop(above layer: Int) {
+        let waiting = state.withLock { s -> [CheckedContinuation<Outcome, Never>] in
+            s.stoppedAbove = min(s.stoppedAbove, layer)
+            // Those not started are moved behind the cursor, so no thread takes them.
+            let started = Array(s.jobs[..<s.next]), pending = s.jobs[s.next...]
+            let dropped = pending.filter { $0.layer > s.stoppedAbove }
+            s.jobs = started + dropped + pending.filter { $0.layer <= s.stoppedAbove }
+            s.next += dropped.count
+            var waiting: [CheckedContinuation<Outcome, Never>] = []
+            for j in dropped { s.results[j.layer] = .stopped; waiting += s.waiters.removeValue(forKey: j.layer) ?? [] }
+            return waiting
+        }
+        for w in waiting { w.resume(returning: .stopped) }
+    }
+
+    /// Each check's hashing time, for `PROVENANT_TIMINGS`.
+    var timings: [(name: String, nanoseconds: UInt64)] {
+        state.withLock { s in s.jobs.map { ("hash " + $0.name, s.nanoseconds[$0.layer] ?? 0) } }
+    }
+}
+
+/// What moves when a file is written: its identity, size, and modification and change times.
+struct FileStamp: Equatable {
+    let device: UInt64, inode: UInt64, size: Int64
+    let modified: (Int, Int), changed: (Int, Int)
+
+    init?(_ fd: Int32) {
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { return nil }
+        device = UInt64(st.st_dev); inode = UInt64(st.st_ino); size = Int64(st.st_size)
+        modified = (Int(st.st_mtim.tv_sec), Int(st.st_mtim.tv_nsec))
+        changed = (Int(st.st_ctim.tv_sec), Int(st.st_ctim.tv_nsec))
+    }
+
+    static func == (a: FileStamp, b: FileStamp) -> Bool {
+        a.device == b.device && a.inode == b.inode && a.size == b.size && a.modified == b.modified && a.changed == b.changed
+    }
+}
