@@ -42,15 +42,10 @@ public enum LicenseTextMatcher {
         guard !n.isEmpty, stop >= n.count else { return [] }
         var out: [Int] = []
         var i = max(0, from)
-        let last = stop - n.count
-        let first = n[0]
-        while i <= last, out.count < limit {
-            if hay[i] == first {
-                var j = 1
-                while j < n.count, hay[i + j] == n[j] { j += 1 }
-                if j == n.count { out.append(i); i += n.count; continue }
-            }
-            i += 1
+        // Matches do not overlap: the next search starts after the last match.
+        while out.count < limit, let at = ByteSearch.firstOffset(of: n, in: hay, from: i, to: stop) {
+            out.append(at)
+            i = at + n.count
         }
         return out
     }

@@ -17,17 +17,8 @@ public struct GoBinaryExtractor: Extractor {
     public func keeps(_ bytes: [UInt8]) -> Bool {
         guard bytes.count > 16, bytes[0] == 0x7f, bytes[1] == 0x45, bytes[2] == 0x4c, bytes[3] == 0x46 else { return false }
         let magic: [UInt8] = [0xFF] + Array(" Go buildinf:".utf8)
-        return bytes.withUnsafeBytes { raw in
-            guard let base = raw.baseAddress else { return false }
-            var at = 0
-            // memchr finds each candidate 0xFF at memory speed; only those are compared.
-            while at + magic.count <= raw.count, let hit = memchr(base + at, 0xFF, raw.count - at - magic.count + 1) {
-                let i = UnsafeRawPointer(hit) - base
-                if memcmp(hit, magic, magic.count) == 0 { return true }
-                at = i + 1
-            }
-            return false
-        }
+        // Every executable of an image is asked this, so the search runs at memory speed.
+        return ByteSearch.firstOffset(of: magic, in: bytes) != nil
     }
 
     public func extract(_ input: ExtractInput) throws -> Extraction {

@@ -1,0 +1,48 @@
+import Foundation
+
+/// Finding a byte string in a buffer at memory speed: glibc's `memmem`, looked up rather than linked
+/// (the Glibc module leaves the GNU extension out), with a plain loop where there is none (musl).
+/// A search for a first byte and a compare at each hit is slow when that byte is common, as 0xFF is in
+/// machine code.
+public enum ByteSearch {
+    private typealias Memmem = @convention(c) (UnsafeRawPointer?, Int, UnsafeRawPointer?, Int) -> UnsafeMutableRawPointer?
+    private static let memmem: Memmem? = {
+        #if canImport(Glibc)
+        return dlsym(UnsafeMutableRawPointer(bitPattern: 0), "memmem").map { unsafeBitCast($0, to: Memmem.self) }
+        #else
+        return nil
+        #endif
+    }()
+
+    /// The offset of the first `needle` in `hay`, or nil; an empty needle is never found.
+    public static func firstOffset(of needle: UnsafeRawBufferPointer, in hay: UnsafeRawBufferPointer) -> Int? {
+        guard needle.count > 0, hay.count >= needle.count, let h = hay.baseAddress, let n = needle.baseAddress else { return nil }
+        if let memmem {
+            return memmem(h, hay.count, n, needle.count).map { UnsafeRawPointer($0) - h }
+        }
+        return loopFirstOffset(of: needle, in: hay)
+    }
+
+    /// The search without `memmem`.
+    static func loopFirstOffset(of needle: UnsafeRawBufferPointer, in hay: UnsafeRawBufferPointer) -> Int? {
+        guard needle.count > 0, hay.count >= needle.count, let h = hay.baseAddress, let n = needle.baseAddress else { return nil }
+        let first = needle[0]
+        var i = 0
+        while i <= hay.count - needle.count {
+            if hay[i] == first, memcmp(h + i, n, needle.count) == 0 { return i }
+            i += 1
+        }
+        return nil
+    }
+
+    /// The offset of the first `needle` in `hay[from..<to]` (an offset in `hay`), or nil.
+    public static func firstOffset(of needle: [UInt8], in hay: [UInt8], from: Int = 0, to: Int? = nil) -> Int? {
+        let stop = min(to ?? hay.count, hay.count), start = max(0, from)
+        guard start < stop else { return nil }
+        return hay.withUnsafeBytes { h in
+            needle.withUnsafeBytes { n in
+                firstOffset(of: n, in: UnsafeRawBufferPointer(rebasing: h[start..<stop])).map { $0 + start }
+            }
+        }
+    }
+}
