@@ -48,7 +48,12 @@ public final class SecretEngine: Sendable {
 
     public init(rules: [Rule], known: KnownSecrets? = nil, generic: Bool = true) throws(BrokenRule) {
         self.rules = rules
-        self.patterns = rules.map { RulePattern($0.pattern, keywords: $0.keywords) }
+        // Each pattern's literals are worked out on every core (part of the engine's start).
+        let width = Parallel.cores
+        var shares = Parallel.map(width: width) { w in
+            rules[Parallel.share(w, of: width, rules.indices)].map { RulePattern($0.pattern, keywords: $0.keywords) }
+        }
+        self.patterns = Parallel.joined(&shares)
         self.known = known
         self.generic = generic
         var words: [String] = []

@@ -1,3 +1,5 @@
+import ProvenantCore
+
 /// Provenant's own rules, written as text in `Catalog/*.swift` (one static property per group).
 public enum RuleCatalog {
     /// Every group, named for error messages. Adding a group means adding its line here.
@@ -23,8 +25,19 @@ public enum RuleCatalog {
     /// All rules, parsed. A malformed record is a programming error caught by the rule tests, so the
     /// throwing form is what tests use; the engine uses `all`.
     public static func load() throws(RuleTextError) -> [Rule] {
+        // The groups are parsed on every core: this is most of the engine's start, and an image's read
+        // waits on it for the first name it echoes.
+        let groups = self.groups, width = min(Parallel.cores, groups.count)
+        var parsed = Parallel.map(width: width) { w -> [Result<[Rule], RuleTextError>] in
+            groups[Parallel.share(w, of: width, groups.indices)].map { g in
+                Result { () throws(RuleTextError) -> [Rule] in try RuleText.parse(g.text, file: g.name) }
+            }
+        }
         var rules: [Rule] = []
-        for g in groups { rules += try RuleText.parse(g.text, file: g.name) }
+        for share in parsed.indices {
+            for r in parsed[share] { rules += try r.get() }
+            parsed[share] = []
+        }
         var seen: [String: String] = [:]
         for r in rules {
             if let first = seen[r.id] { throw RuleTextError(file: r.origin, line: 0, reason: "rule id '\(r.id)' already used at \(first)") }
