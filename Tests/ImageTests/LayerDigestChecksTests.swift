@@ -65,9 +65,10 @@ import TestSupport
         let owner = SharedDescriptor(f.fd)
         let checks = LayerDigestChecks(width: 2)
         let good = LayoutWriter.digest(Array(f.bytes[0..<100_000]))
-        try checks.add(layer: 0, SharedRangeStream(owner, offset: 0, length: 100_000, name: "a"), expected: good, expectedSize: 100_000, name: "layer a")
-        try checks.add(layer: 2, SharedRangeStream(owner, offset: 0, length: 100_000, name: "c"), expected: good, expectedSize: 99_999, name: "layer c")
-        try checks.add(layer: 1, SharedRangeStream(owner, offset: 1, length: 100_000, name: "b"), expected: good, expectedSize: nil, name: "layer b")
+        let hold = try #require(checks.hold(SharedRangeStream(owner, offset: 0, length: 1, name: "a")), "the file is leased")
+        try checks.add(layer: 0, SharedRangeStream(owner, offset: 0, length: 100_000, name: "a"), hold, expected: good, expectedSize: 100_000, name: "layer a")
+        try checks.add(layer: 2, SharedRangeStream(owner, offset: 0, length: 100_000, name: "c"), hold, expected: good, expectedSize: 99_999, name: "layer c")
+        try checks.add(layer: 1, SharedRangeStream(owner, offset: 1, length: 100_000, name: "b"), hold, expected: good, expectedSize: nil, name: "layer b")
         #expect(await checks.firstFailure(upTo: 0) == nil)
         let first = try #require(await checks.firstFailure())
         #expect(first.description.contains("layer b") && first.description.contains("has digest"), "\(first)")
@@ -77,7 +78,7 @@ import TestSupport
             #expect(e.description.contains("99999"), "\(e)")
         } else { Issue.record("the size is checked") }
         #expect(throws: ImageError.self) {
-            try checks.add(layer: 3, SharedRangeStream(owner, offset: 0, length: 1, name: "d"), expected: "sha512:00", expectedSize: nil, name: "layer d")
+            try checks.add(layer: 3, SharedRangeStream(owner, offset: 0, length: 1, name: "d"), hold, expected: "sha512:00", expectedSize: nil, name: "layer d")
         }
     }
 
@@ -155,27 +156,98 @@ import TestSupport
         }
     }
 
-    @Test func aLayerFileWrittenDuringTheReadIsNotTrusted() async throws {
+    /// The blob files of the layout's layers larger than 100 kB.
+    func largeBlobs(_ dir: URL) throws -> [URL] {
+        try FileManager.default.contentsOfDirectory(atPath: dir.appendingPathComponent("blobs/sha256").path)
+            .map { dir.appendingPathComponent("blobs/sha256/" + $0) }
+            .filter { ((try? FileManager.default.attributesOfItem(atPath: $0.path)[.size] as? Int) ?? 0) > 100_000 }
+    }
+
+    @Test func aLayerFileOpenedForWritingDuringTheReadIsNotTrusted() async throws {
         let dir = try twoLayers("rewritten")
         defer { try? FileManager.default.removeItem(at: dir) }
         #expect(try await read(dir) { _ in 1 } == 1, "the control reads")
+        let blob = try #require(try largeBlobs(dir).first)
         do {
             _ = try await read(dir) { _ -> Int in
-                // The same bytes written again: the content is what it was, but it was written.
-                for name in try FileManager.default.contentsOfDirectory(atPath: dir.appendingPathComponent("blobs/sha256").path) {
-                    let p = dir.appendingPathComponent("blobs/sha256/" + name)
-                    let bytes = try Data(contentsOf: p)
-                    if bytes.count > 100_000 {
-                        let fd = open(p.path, O_WRONLY)
-                        _ = bytes.withUnsafeBytes { pwrite(fd, $0.baseAddress!, 10, 0) }
-                        close(fd)
-                    }
-                }
+                // The file is leased: an open for writing (without waiting) is refused, and breaks the lease.
+                let fd = open(blob.path, O_WRONLY | O_NONBLOCK)
+                #expect(fd < 0 && errno == EWOULDBLOCK, "the open for writing waits on the lease")
+                if fd >= 0 { close(fd) }
                 return 1
             }
-            Issue.record("a layer written during the read was trusted")
+            Issue.record("a layer opened for writing during the read was trusted")
         } catch {
-            #expect("\(error)".contains("changed while it was read"), "\(error)")
+            #expect("\(error)".contains("opened for writing while it was read"), "\(error)")
+        }
+    }
+
+    @Test func aLayerFileAlreadyOpenForWritingIsHashedInline() async throws {
+        // A writer that holds the file open (or mapped) before the read could change it between two
+        // reads, so it is not leased, and is hashed in the stream its entries are read from: a changed
+        // layer still fails, and a good one passes.
+        let good = try twoLayers("held-open")
+        defer { try? FileManager.default.removeItem(at: good) }
+        let writer = open(try #require(try largeBlobs(good).first).path, O_RDWR)
+        #expect(writer >= 0)
+        defer { close(writer) }
+        let owner = SharedDescriptor(open(try #require(try largeBlobs(good).first).path, O_RDONLY))
+        #expect(LayerDigestChecks(width: 1).hold(SharedRangeStream(owner, offset: 0, length: 1, name: "x")) == nil, "not leased")
+        #expect(try await read(good) { _ in 1 } == 1)
+        let bad = try twoLayers("held-open-bad") { blobs, layers in
+            let path = blobs.appendingPathComponent(layers[1])
+            var bytes = [UInt8](try Data(contentsOf: path))
+            bytes[3 * 512 + 100] ^= 0x01
+            try Data(bytes).write(to: path)
+        }
+        defer { try? FileManager.default.removeItem(at: bad) }
+        let badWriter = open(try #require(try largeBlobs(bad).first).path, O_RDWR)
+        defer { close(badWriter) }
+        do {
+            _ = try await read(bad) { _ in 1 }
+            Issue.record("a changed layer was read")
+        } catch {
+            #expect("\(error)".contains("has digest sha256:"), "\(error)")
+        }
+    }
+
+    @Test func aFileWhoseStampMovedIsNotTrusted() async throws {
+        // The stamp is compared as well as the lease: a hold made here without a lease, then the file
+        // written with the same bytes.
+        let f = try randomFile(50_000, seed: 5)
+        let owner = SharedDescriptor(f.fd)
+        let checks = LayerDigestChecks(width: 1)
+        let hold = LayerDigestChecks.Hold(owner: owner, before: try #require(FileStamp(f.fd)))
+        try checks.add(layer: 0, SharedRangeStream(owner, offset: 0, length: 50_000, name: "x"), hold,
+                       expected: LayoutWriter.digest(f.bytes), expectedSize: nil, name: "layer x")
+        let w = open(f.path, O_WRONLY)
+        _ = f.bytes.withUnsafeBytes { pwrite(w, $0.baseAddress!, 10, 0) }
+        close(w)
+        if case .failed(let e) = await checks.outcome(layer: 0) {
+            #expect(e.description.contains("changed while it was read"), "\(e)")
+        } else { Issue.record("a file written during the check passed") }
+    }
+
+    @Test func aCompressedLayersStoredDigestIsCheckedBesideTheReading() async throws {
+        // A gzip member's header time is not part of what it inflates to: changed, the diff ID still
+        // holds and only the stored digest, checked beside the reading, does not.
+        let dir = try temporaryDirectory("gzip-side")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var w = try LayoutWriter(dir)
+        var t = TarWriter()
+        t.add("var/lib/dpkg/status", data: Array(TwoLayerImage.status.utf8))
+        try w.addLayer(t.finished(), gzip: true)
+        try w.write()
+        let path = dir.appendingPathComponent("blobs/sha256/" + LayoutWriter.digest(w.layers[0].bytes).dropFirst(7))
+        #expect(try await read(dir) { _ in 1 } == 1, "the control reads")
+        var bytes = [UInt8](try Data(contentsOf: path))
+        bytes[4] ^= 0x01
+        try Data(bytes).write(to: path)
+        do {
+            _ = try await read(dir) { _ in 1 }
+            Issue.record("a changed layer was read")
+        } catch {
+            #expect("\(error)".contains("has digest sha256:") && !"\(error)".contains("uncompressed"), "\(error)")
         }
     }
 

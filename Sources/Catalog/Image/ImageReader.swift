@@ -246,15 +246,17 @@ public struct ImageReader: Sendable {
                           capture: ImageCapture, maxFileBytes: Int, inflated: SharedInflateBudget, budget: ReadBudget,
                           inspect: (@Sendable (Int, String, Int, LayerFileReader) throws(ImageError) -> Void)? = nil) throws(ImageError) -> ImageNode {
         let subject = "layer \(plan.digest ?? plan.diffID ?? plan.key)"
-        // A local layer (a range of a file) whose bytes are hashed beside the reading, from the file
-        // (`LayerDigestChecks`): what the tar reader skips is then stepped over, never read.
-        let local = checks == nil ? nil : raw as? SharedRangeStream
-        var stream: ByteStream = local.map { SeekingRangeStream($0) } ?? raw
+        // A local layer (a range of a file) whose file can be held (`LayerDigestChecks.hold`, before
+        // any read of it) is hashed beside the reading, from the file: what the tar reader skips is
+        // then stepped over, never read.
+        var side: (checks: LayerDigestChecks, local: SharedRangeStream, hold: LayerDigestChecks.Hold)?
+        if let checks, !arrivedVerified, let local = raw as? SharedRangeStream, let hold = checks.hold(local) { side = (checks, local, hold) }
+        var stream: ByteStream = side.map { SeekingRangeStream($0.local) } ?? raw
         // Whether work is left in the stream for a thread of its own (hashing, inflating).
         var busy = false
         if let d = plan.digest, !arrivedVerified {
-            if let checks, let local {
-                try checks.add(layer: plan.index, local, expected: d, expectedSize: plan.size, name: subject)
+            if let side {
+                try side.checks.add(layer: plan.index, side.local, side.hold, expected: d, expectedSize: plan.size, name: subject)
             } else {
                 // A large layer in a file is read on one thread and hashed on another.
                 if raw is SharedRangeStream, (plan.size ?? Int.max) > 4 << 20 { stream = PrefetchingStream(stream) }
@@ -284,10 +286,10 @@ public struct ImageReader: Sendable {
             if compression == .none, let d = plan.digest {
                 // Uncompressed, the stored bytes are the tar: its digest must be the config's diff ID.
                 guard d == diffID else { throw ImageError(subject, "is an uncompressed layer whose digest is not the config's diff ID \(diffID)") }
-            } else if compression == .none, plan.digest == nil, !arrivedVerified, let checks, let local {
+            } else if compression == .none, plan.digest == nil, let side {
                 // A classic `docker save` layer names no digest of its own; uncompressed, its diff ID is
                 // the digest of its stored bytes, checked beside the reading.
-                try checks.add(layer: plan.index, local, expected: diffID, expectedSize: plan.size, name: subject)
+                try side.checks.add(layer: plan.index, side.local, side.hold, expected: diffID, expectedSize: plan.size, name: subject)
             } else {
                 // The config names the uncompressed tar too (containerd checks it); so does this reader.
                 stream = try DigestingStream(stream, expected: diffID, name: subject + " (uncompressed)")

@@ -12,19 +12,27 @@ import Synchronization
 /// hands nothing out until every check has passed (`ImageReader.read(_:budget:during:)`).
 ///
 /// The file is read twice, so a write between the two reads would let the hashed bytes differ from
-/// the read ones: each check takes the file's identity, size, modification and change times before
-/// either read and again at the end, and fails if any moved. (A write always moves the change time,
-/// which only the clock can set.)
+/// the parsed ones. A layer is read this way only while its file is held (`hold`): a read lease is
+/// taken on it first (Linux `F_SETLEASE`), which the kernel grants only while nobody has the file open
+/// for writing (a writable shared mapping included) and breaks when anyone opens it for writing or
+/// truncates it; the check fails unless the lease is still whole at the end. A file that cannot be
+/// leased (another owner's, open for writing, a filesystem without leases, too many files held) is
+/// hashed inline instead, in the stream its entries are read from. The file's identity, size,
+/// modification and change times are compared too.
 final class LayerDigestChecks: @unchecked Sendable {
+    /// A file held for a check: leased, and stamped once the lease was granted, before any read.
+    struct Hold {
+        let owner: SharedDescriptor
+        let before: FileStamp
+    }
     struct Job {
         let layer: Int
-        let owner: SharedDescriptor
+        let hold: Hold
         let offset: Int
         let length: Int
         let expected: String
         let expectedSize: Int?
         let name: String
-        let before: FileStamp
     }
     private struct State {
         /// In the order they were added, which is the order they are hashed in.
@@ -37,6 +45,9 @@ final class LayerDigestChecks: @unchecked Sendable {
         var workers = 0
         /// Layers above this one are no longer checked (the read stopped at it).
         var stoppedAbove = Int.max
+        /// Each file asked for (by descriptor) and its hold, nil when it could not be held. A file is
+        /// leased once for the whole read, never again: a lease broken and given up stays broken.
+        var holds: [ObjectIdentifier: Hold?] = [:]
     }
     /// A check that was stopped is not a failure to report: the read that stopped it fails anyway.
     enum Outcome: Sendable { case passed, failed(ImageError), stopped }
@@ -45,19 +56,35 @@ final class LayerDigestChecks: @unchecked Sendable {
     let width: Int
     static let chunk = 1 << 20
 
+    /// Files held at once at most: each stays open until the checks end (an OCI layout has a file per
+    /// layer); past this, layers are hashed inline.
+    static let maxHeld = 64
+
     init(width: Int) { self.width = max(1, width) }
 
-    /// Starts checking the range of `stream`'s file, layer `layer`'s bytes, against `expected` (and
-    /// its length against `expectedSize`). The file's stamp is taken now, before any read.
-    func add(layer: Int, _ stream: SharedRangeStream, expected: String, expectedSize: Int?, name: String) throws(ImageError) {
+    /// Holds `stream`'s file for a check of its range: takes the read lease, then the stamp. Nil when
+    /// the file cannot be held; the layer must then be hashed inline. Called before any read of it.
+    func hold(_ stream: SharedRangeStream) -> Hold? {
+        let id = ObjectIdentifier(stream.owner)
+        return state.withLock { s -> Hold? in
+            if let known = s.holds[id] { return known }
+            var hold: Hold?
+            if s.holds.count < Self.maxHeld, ReadLease.take(stream.owner.fd), let before = FileStamp(stream.owner.fd) {
+                hold = Hold(owner: stream.owner, before: before)
+            }
+            s.holds[id] = .some(hold)
+            return hold
+        }
+    }
+
+    /// Starts checking the range of `stream`'s file, held by `hold`, as layer `layer`'s bytes against
+    /// `expected` (and its length against `expectedSize`).
+    func add(layer: Int, _ stream: SharedRangeStream, _ hold: Hold, expected: String, expectedSize: Int?, name: String) throws(ImageError) {
         guard ImageDigest.isSHA256(expected) else {
             throw ImageError(name, "has digest '\(Redactor.quote(expected, max: 80))', not a sha256 digest this reader can check")
         }
-        guard let before = FileStamp(stream.owner.fd) else {
-            throw ImageError(name, "cannot be read: \(String(cString: strerror(errno)))")
-        }
-        let job = Job(layer: layer, owner: stream.owner, offset: stream.range.offset, length: stream.range.remaining,
-                      expected: expected, expectedSize: expectedSize, name: name, before: before)
+        let job = Job(layer: layer, hold: hold, offset: stream.range.offset, length: stream.range.remaining,
+                      expected: expected, expectedSize: expectedSize, name: name)
         let spawn = state.withLock { s -> Bool in
             s.jobs.append(job)
             let spawn = s.workers < width
@@ -101,7 +128,7 @@ final class LayerDigestChecks: @unchecked Sendable {
         var offset = job.offset, left = job.length
         while left > 0 {
             if state.withLock({ job.layer > $0.stoppedAbove }) { return .stopped }
-            let n = pread(job.owner.fd, buffer.baseAddress!, min(buffer.count, left), off_t(offset))
+            let n = pread(job.hold.owner.fd, buffer.baseAddress!, min(buffer.count, left), off_t(offset))
             if n < 0 {
                 if errno == EINTR { continue }
                 return .failed(ImageError(job.name, "cannot be read: \(String(cString: strerror(errno)))"))
@@ -128,8 +155,11 @@ final class LayerDigestChecks: @unchecked Sendable {
             if let done { c.resume(returning: done) }
         }
         guard case .passed = hashed else { return hashed }
-        guard let after = FileStamp(job.owner.fd), after == job.before else {
+        guard let after = FileStamp(job.hold.owner.fd), after == job.hold.before else {
             return .failed(ImageError(job.name, "changed while it was read (its file's size or change time moved); not trusted"))
+        }
+        guard ReadLease.held(job.hold.owner.fd) else {
+            return .failed(ImageError(job.name, "was opened for writing while it was read (its file's lease was broken); not trusted"))
         }
         return .passed
     }
@@ -175,6 +205,36 @@ final class LayerDigestChecks: @unchecked Sendable {
     /// Each check's hashing time, for `PROVENANT_TIMINGS`.
     var timings: [(name: String, nanoseconds: UInt64)] {
         state.withLock { s in s.jobs.map { ("hash " + $0.name, s.nanoseconds[$0.layer] ?? 0) } }
+    }
+}
+
+/// A read lease (Linux `fcntl` `F_SETLEASE`, `F_RDLCK`) on a file open read-only.
+enum ReadLease {
+    // <fcntl.h> values, which the Glibc module does not bring in (they are `_GNU_SOURCE` only).
+    static let setLease: Int32 = 1024, getLease: Int32 = 1025
+    /// The kernel tells the holder of a lease that is being broken with SIGIO, whose default action
+    /// ends the process; the holder here learns of it by asking (`held`), so the signal is ignored.
+    private static let ignoreSignal: Void = { _ = signal(SIGIO, SIG_IGN) }()
+
+    /// Takes the lease: granted only when nobody has the file open for writing and the caller owns
+    /// it (or holds CAP_LEASE), on a filesystem that has leases.
+    static func take(_ fd: Int32) -> Bool {
+        #if os(Linux)
+        _ = ignoreSignal
+        return fcntl(fd, setLease, Int32(F_RDLCK)) == 0
+        #else
+        return false
+        #endif
+    }
+
+    /// Whether the lease is still whole: not broken, nor being broken, by an open for writing or a
+    /// truncation since it was taken.
+    static func held(_ fd: Int32) -> Bool {
+        #if os(Linux)
+        return fcntl(fd, getLease) == Int32(F_RDLCK)
+        #else
+        return false
+        #endif
     }
 }
 
