@@ -103,6 +103,13 @@ import TestSupport
         return dir
     }
 
+    /// Changes one bit of the file at `offset`, in place.
+    func flip(_ path: URL, at offset: Int) throws {
+        var bytes = [UInt8](try Data(contentsOf: path))
+        bytes[offset] ^= 0x01
+        try Data(bytes).write(to: path)
+    }
+
     func read<T: Sendable>(_ dir: URL, _ body: (ImageContents) async throws -> T) async throws -> T {
         let source = try ImageSources.open(try #require(try ImageReference.parse("oci-dir:" + dir.path)))
         let reader = ImageReader(capture: ImageCapture { _, _, _ in .keep })
@@ -111,12 +118,7 @@ import TestSupport
 
     @Test func nothingIsHandedOutBeforeTheDigestsPass() async throws {
         // The second file's data is changed in place: the tar still reads, the digest does not match.
-        let dir = try twoLayers("late-digest") { blobs, layers in
-            let path = blobs.appendingPathComponent(layers[1])
-            var bytes = [UInt8](try Data(contentsOf: path))
-            bytes[3 * 512 + 100] ^= 0x01
-            try Data(bytes).write(to: path)
-        }
+        let dir = try twoLayers("late-digest") { try flip($0.appendingPathComponent($1[1]), at: 3 * 512 + 100) }
         defer { try? FileManager.default.removeItem(at: dir) }
         let ran = Mutex(false)
         do {
@@ -141,12 +143,7 @@ import TestSupport
         var u = TarWriter()
         u.add("opt/big.bin", data: [UInt8](repeating: 7, count: 200_000))
         let cut = Array(u.finished().prefix(5_000))
-        let dir = try twoLayers("lowest-first", second: cut) { blobs, layers in
-            let path = blobs.appendingPathComponent(layers[0])
-            var bytes = [UInt8](try Data(contentsOf: path))
-            bytes[600] ^= 0x20
-            try Data(bytes).write(to: path)
-        }
+        let dir = try twoLayers("lowest-first", second: cut) { try flip($0.appendingPathComponent($1[0]), at: 600) }
         defer { try? FileManager.default.removeItem(at: dir) }
         do {
             _ = try await read(dir) { _ in 1 }
@@ -194,12 +191,7 @@ import TestSupport
         let owner = SharedDescriptor(open(try #require(try largeBlobs(good).first).path, O_RDONLY))
         #expect(LayerDigestChecks(width: 1).hold(SharedRangeStream(owner, offset: 0, length: 1, name: "x")) == nil, "not leased")
         #expect(try await read(good) { _ in 1 } == 1)
-        let bad = try twoLayers("held-open-bad") { blobs, layers in
-            let path = blobs.appendingPathComponent(layers[1])
-            var bytes = [UInt8](try Data(contentsOf: path))
-            bytes[3 * 512 + 100] ^= 0x01
-            try Data(bytes).write(to: path)
-        }
+        let bad = try twoLayers("held-open-bad") { try flip($0.appendingPathComponent($1[1]), at: 3 * 512 + 100) }
         defer { try? FileManager.default.removeItem(at: bad) }
         let badWriter = open(try #require(try largeBlobs(bad).first).path, O_RDWR)
         defer { close(badWriter) }

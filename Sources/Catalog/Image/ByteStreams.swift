@@ -425,42 +425,26 @@ public final class PrefetchingStream: ByteStream {
 /// read, or that check, finds it.
 final class SeekingRangeStream: ByteStream {
     let owner: SharedDescriptor
-    private var offset: Int
-    private var remaining: Int
-    let name: String
+    /// What is left of the range: reads go through it, and a skip past the window moves it on.
+    private let range: FileRangeStream
     private let buffer: UnsafeMutableRawBufferPointer
     private var at = 0, filled = 0
     static let window = 64 << 10
 
     init(_ stream: SharedRangeStream) {
-        owner = stream.owner; offset = stream.range.offset; remaining = stream.range.remaining; name = stream.range.name
+        owner = stream.owner
+        range = FileRangeStream(fd: owner.fd, offset: stream.range.offset, length: stream.range.remaining, name: stream.range.name)
         buffer = .allocate(byteCount: Self.window, alignment: 64)
     }
     deinit { buffer.deallocate() }
-
-    /// Reads up to `count` bytes of the range at the offset into `into`; 0 only at the range's end.
-    private func readRange(into: UnsafeMutableRawBufferPointer, _ count: Int) throws(ImageError) -> Int {
-        let want = min(count, remaining)
-        guard want > 0 else { return 0 }
-        while true {
-            let n = pread(owner.fd, into.baseAddress!, want, off_t(offset))
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw ImageError(name, "cannot be read: \(String(cString: strerror(errno)))")
-            }
-            if n == 0 { throw ImageError(name, "ends \(remaining) bytes early (truncated)") }
-            offset += n; remaining -= n
-            return n
-        }
-    }
 
     func read(into out: UnsafeMutableRawBufferPointer) throws(ImageError) -> Int {
         guard out.count > 0 else { return 0 }
         if at == filled {
             // A large read goes straight to its destination; a small one refills the window.
-            if out.count >= Self.window { return try readRange(into: out, out.count) }
+            if out.count >= Self.window { return try range.read(into: out) }
             at = 0; filled = 0
-            filled = try readRange(into: buffer, buffer.count)
+            filled = try range.read(into: buffer)
             if filled == 0 { return 0 }
         }
         let n = min(out.count, filled - at)
@@ -473,8 +457,8 @@ final class SeekingRangeStream: ByteStream {
         guard count > 0 else { return 0 }
         let buffered = min(count, filled - at)
         at += buffered
-        let stepped = min(count - buffered, remaining)
-        offset += stepped; remaining -= stepped
+        let stepped = min(count - buffered, range.remaining)
+        range.offset += stepped; range.remaining -= stepped
         return buffered + stepped
     }
 }
