@@ -204,20 +204,56 @@ import TestSupport
     }
 
     @Test func aFileWhoseStampMovedIsNotTrusted() async throws {
-        // The stamp is compared as well as the lease: a hold made here without a lease, then the file
-        // written with the same bytes.
+        // The stamp is compared as well as the lease: the file's times are set while it is leased,
+        // which moves its change time without opening it for writing.
         let f = try randomFile(50_000, seed: 5)
         let owner = SharedDescriptor(f.fd)
         let checks = LayerDigestChecks(width: 1)
-        let hold = LayerDigestChecks.Hold(owner: owner, before: try #require(FileStamp(f.fd)))
+        let hold = try #require(checks.hold(SharedRangeStream(owner, offset: 0, length: 1, name: "x")), "leased")
         try checks.add(layer: 0, SharedRangeStream(owner, offset: 0, length: 50_000, name: "x"), hold,
                        expected: LayoutWriter.digest(f.bytes), expectedSize: nil, name: "layer x")
-        let w = open(f.path, O_WRONLY)
-        _ = f.bytes.withUnsafeBytes { pwrite(w, $0.baseAddress!, 10, 0) }
-        close(w)
+        var times = [timespec(tv_sec: 1_000_000, tv_nsec: 0), timespec(tv_sec: 1_000_000, tv_nsec: 0)]
+        #expect(utimensat(AT_FDCWD, f.path, &times, 0) == 0)
+        #expect(ReadLease.held(f.fd), "setting times does not break the lease")
         if case .failed(let e) = await checks.outcome(layer: 0) {
             #expect(e.description.contains("changed while it was read"), "\(e)")
-        } else { Issue.record("a file written during the check passed") }
+        } else { Issue.record("a file whose times moved during the check passed") }
+    }
+
+    @Test func aBrokenLeaseIsNeverTakenAgain() async throws {
+        // Two layers of one archive share its descriptor. The lease is broken after the first is held;
+        // the second gets the same hold, not a new lease, so both checks fail.
+        let f = try randomFile(50_000, seed: 9)
+        let owner = SharedDescriptor(f.fd)
+        let checks = LayerDigestChecks(width: 1)
+        let first = try #require(checks.hold(SharedRangeStream(owner, offset: 0, length: 1, name: "a")))
+        let w = open(f.path, O_WRONLY | O_NONBLOCK)
+        #expect(w < 0 && errno == EWOULDBLOCK, "the open waits on the lease, and breaks it")
+        let second = try #require(checks.hold(SharedRangeStream(owner, offset: 0, length: 1, name: "b")))
+        #expect(second.before == first.before)
+        try checks.add(layer: 1, SharedRangeStream(owner, offset: 0, length: 50_000, name: "b"), second,
+                       expected: LayoutWriter.digest(f.bytes), expectedSize: nil, name: "layer b")
+        if case .failed(let e) = await checks.outcome(layer: 1) {
+            #expect(e.description.contains("opened for writing"), "\(e)")
+        } else { Issue.record("a layer read after its file's lease broke passed") }
+    }
+
+    @Test func onlyLocalFilesystemsAreReadTwice() throws {
+        // ext4 and tmpfs hold leases every write breaks; overlayfs, FUSE and NFS do not.
+        #expect(LeasedFilesystem.allows(type: 0xEF53))
+        #expect(LeasedFilesystem.allows(type: 0x0102_1994))
+        for other in [0x794C_7630, 0x6573_5546, 0x6969, 0x9FA0, 0x0102_1997] {
+            #expect(!LeasedFilesystem.allows(type: other), "\(String(other, radix: 16))")
+        }
+        // The tests' temporary directory is on a local filesystem (the lease tests here need one), and
+        // a pipe is on none.
+        let f = try randomFile(10, seed: 1)
+        defer { close(f.fd) }
+        #expect(LeasedFilesystem.allows(f.fd))
+        var fds: [Int32] = [0, 0]
+        #expect(pipe(&fds) == 0)
+        defer { close(fds[0]); close(fds[1]) }
+        #expect(!LeasedFilesystem.allows(fds[0]))
     }
 
     @Test func aCompressedLayersStoredDigestIsCheckedBesideTheReading() async throws {

@@ -16,7 +16,7 @@ import Synchronization
 /// taken on it first (Linux `F_SETLEASE`), which the kernel grants only while nobody has the file open
 /// for writing (a writable shared mapping included) and breaks when anyone opens it for writing or
 /// truncates it; the check fails unless the lease is still whole at the end. A file that cannot be
-/// leased (another owner's, open for writing, a filesystem without leases, too many files held) is
+/// leased (another owner's, open for writing, not on a local filesystem, too many files held) is
 /// hashed inline instead, in the stream its entries are read from. The file's identity, size,
 /// modification and change times are compared too.
 final class LayerDigestChecks: @unchecked Sendable {
@@ -69,7 +69,8 @@ final class LayerDigestChecks: @unchecked Sendable {
         return state.withLock { s -> Hold? in
             if let known = s.holds[id] { return known }
             var hold: Hold?
-            if s.holds.count < Self.maxHeld, ReadLease.take(stream.owner.fd), let before = FileStamp(stream.owner.fd) {
+            if s.holds.count < Self.maxHeld, LeasedFilesystem.allows(stream.owner.fd), ReadLease.take(stream.owner.fd),
+               let before = FileStamp(stream.owner.fd) {
                 hold = Hold(owner: stream.owner, before: before)
             }
             s.holds[id] = .some(hold)
@@ -206,6 +207,39 @@ final class LayerDigestChecks: @unchecked Sendable {
     var timings: [(name: String, nanoseconds: UInt64)] {
         state.withLock { s in s.jobs.map { ("hash " + $0.name, s.nanoseconds[$0.layer] ?? 0) } }
     }
+}
+
+/// The filesystems on which a read lease sees every write: local ones, whose every write to a file
+/// goes through this kernel's own open files. On FUSE (virtiofs, sshfs, bindfs) and network
+/// filesystems the server can change the bytes, or hand two readers different ones, without an open
+/// here; on overlayfs the upper and lower files can be written around the overlay. A review showed
+/// both give a lease that a write never breaks, so files there are hashed inline.
+enum LeasedFilesystem {
+    /// `statfs` magic numbers (<linux/magic.h>): ext2/3/4, xfs, btrfs, tmpfs, f2fs.
+    static let local: Set<Int> = [0xEF53, 0x5846_5342, 0x9123_683E, 0x0102_1994, 0xF2F5_2010]
+
+    /// glibc's `fstatfs`, looked up (the Glibc module leaves out <sys/statfs.h>); only the first
+    /// field of its `struct statfs` is read: `f_type`, a `long` on 64-bit Linux.
+    private typealias FStatFS = @convention(c) (Int32, UnsafeMutableRawPointer) -> Int32
+    private static let fstatfs: FStatFS? = {
+        #if os(Linux)
+        return dlsym(UnsafeMutableRawPointer(bitPattern: 0), "fstatfs").map { unsafeBitCast($0, to: FStatFS.self) }
+        #else
+        return nil
+        #endif
+    }()
+
+    static func allows(_ fd: Int32) -> Bool {
+        guard let fstatfs, MemoryLayout<Int>.size == 8 else { return false }
+        // `struct statfs` is 120 bytes on 64-bit Linux; the buffer leaves room.
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: 512, alignment: 16)
+        defer { buffer.deallocate() }
+        buffer.initializeMemory(as: UInt8.self, repeating: 0, count: 512)
+        guard fstatfs(fd, buffer) == 0 else { return false }
+        return allows(type: buffer.load(as: Int.self))
+    }
+
+    static func allows(type: Int) -> Bool { local.contains(type) }
 }
 
 /// A read lease (Linux `fcntl` `F_SETLEASE`, `F_RDLCK`) on a file open read-only.
