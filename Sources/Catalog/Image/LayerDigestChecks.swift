@@ -48,6 +48,8 @@ final class LayerDigestChecks: @unchecked Sendable {
         /// Each file asked for (by descriptor) and its hold, nil when it could not be held. A file is
         /// leased once for the whole read, never again: a lease broken and given up stays broken.
         var holds: [ObjectIdentifier: Hold?] = [:]
+        /// Leases asked of the kernel: at most one per file.
+        var leasesTaken = 0
     }
     /// A check that was stopped is not a failure to report: the read that stopped it fails anyway.
     enum Outcome: Sendable { case passed, failed(ImageError), stopped }
@@ -69,9 +71,9 @@ final class LayerDigestChecks: @unchecked Sendable {
         return state.withLock { s -> Hold? in
             if let known = s.holds[id] { return known }
             var hold: Hold?
-            if s.holds.count < Self.maxHeld, LeasedFilesystem.allows(stream.owner.fd), ReadLease.take(stream.owner.fd),
-               let before = FileStamp(stream.owner.fd) {
-                hold = Hold(owner: stream.owner, before: before)
+            if s.holds.count < Self.maxHeld, LeasedFilesystem.allows(stream.owner.fd) {
+                s.leasesTaken += 1
+                if ReadLease.take(stream.owner.fd), let before = FileStamp(stream.owner.fd) { hold = Hold(owner: stream.owner, before: before) }
             }
             s.holds[id] = .some(hold)
             return hold
@@ -202,6 +204,9 @@ final class LayerDigestChecks: @unchecked Sendable {
         }
         for w in waiting { w.resume(returning: .stopped) }
     }
+
+    /// Leases asked of the kernel so far.
+    var leasesTaken: Int { state.withLock { $0.leasesTaken } }
 
     /// Each check's hashing time, for `PROVENANT_TIMINGS`.
     var timings: [(name: String, nanoseconds: UInt64)] {
