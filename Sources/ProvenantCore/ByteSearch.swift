@@ -6,13 +6,7 @@ import Foundation
 /// machine code.
 public enum ByteSearch {
     private typealias Memmem = @convention(c) (UnsafeRawPointer?, Int, UnsafeRawPointer?, Int) -> UnsafeMutableRawPointer?
-    private static let memmem: Memmem? = {
-        #if canImport(Glibc)
-        return dlsym(UnsafeMutableRawPointer(bitPattern: 0), "memmem").map { unsafeBitCast($0, to: Memmem.self) }
-        #else
-        return nil
-        #endif
-    }()
+    private static let memmem = SystemLibrary.symbol("memmem", as: Memmem.self)
 
     /// The offset of the first `needle` in `hay`, or nil; an empty needle is never found.
     public static func firstOffset(of needle: UnsafeRawBufferPointer, in hay: UnsafeRawBufferPointer) -> Int? {

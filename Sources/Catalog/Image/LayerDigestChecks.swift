@@ -226,13 +226,7 @@ enum LeasedFilesystem {
     /// glibc's `fstatfs`, looked up (the Glibc module leaves out <sys/statfs.h>); only the first
     /// field of its `struct statfs` is read: `f_type`, a `long` on 64-bit Linux.
     private typealias FStatFS = @convention(c) (Int32, UnsafeMutableRawPointer) -> Int32
-    private static let fstatfs: FStatFS? = {
-        #if os(Linux)
-        return dlsym(UnsafeMutableRawPointer(bitPattern: 0), "fstatfs").map { unsafeBitCast($0, to: FStatFS.self) }
-        #else
-        return nil
-        #endif
-    }()
+    private static let fstatfs = SystemLibrary.symbol("fstatfs", as: FStatFS.self)
 
     static func allows(_ fd: Int32) -> Bool {
         guard let fstatfs, MemoryLayout<Int>.size == 8 else { return false }
