@@ -14,16 +14,20 @@ public enum ByteSearch {
         if let memmem {
             return memmem(h, hay.count, n, needle.count).map { UnsafeRawPointer($0) - h }
         }
-        return loopFirstOffset(of: needle, in: hay)
+        return shortFirstOffset(of: needle, in: hay)
     }
 
-    /// The search without `memmem`.
-    static func loopFirstOffset(of needle: UnsafeRawBufferPointer, in hay: UnsafeRawBufferPointer) -> Int? {
+    /// The search for a short text (a path, a window around a match): `memchr` for the needle's first
+    /// byte, `memcmp` at each hit, with none of `memmem`'s setup per call. Also the search where the
+    /// library has no `memmem`.
+    public static func shortFirstOffset(of needle: UnsafeRawBufferPointer, in hay: UnsafeRawBufferPointer) -> Int? {
         guard needle.count > 0, hay.count >= needle.count, let h = hay.baseAddress, let n = needle.baseAddress else { return nil }
-        let first = needle[0]
         var i = 0
-        while i <= hay.count - needle.count {
-            if hay[i] == first, memcmp(h + i, n, needle.count) == 0 { return i }
+        let lastStart = hay.count - needle.count
+        while i <= lastStart {
+            guard let p = memchr(h + i, Int32(needle[0]), lastStart - i + 1) else { return nil }
+            i = UnsafeRawPointer(p) - h
+            if memcmp(h + i, n, needle.count) == 0 { return i }
             i += 1
         }
         return nil

@@ -46,15 +46,7 @@ extension String {
                     }
                     return nil
                 }
-                var i = 0
-                let lastStart = h.count - n.count
-                while i <= lastStart {
-                    guard let p = memchr(h.baseAddress! + i, Int32(n[0]), lastStart - i + 1) else { return nil }
-                    i = h.baseAddress!.distance(to: p.assumingMemoryBound(to: UInt8.self))
-                    if memcmp(h.baseAddress! + i, n.baseAddress!, n.count) == 0 { return i }
-                    i += 1
-                }
-                return nil
+                return ByteSearch.shortFirstOffset(of: UnsafeRawBufferPointer(n), in: UnsafeRawBufferPointer(h))
             }
         }
     }

@@ -29,7 +29,7 @@ import TestSupport
             let from = Int(rng.next() % 20), to = round % 2 == 0 ? nil : Int(rng.next() % 220)
             let expected = Self.scan(needle, hay, from: from, to: to)
             #expect(ByteSearch.firstOffset(of: needle, in: hay, from: from, to: to) == expected, "round \(round)")
-            let loop = hay.withUnsafeBytes { h in needle.withUnsafeBytes { n in ByteSearch.loopFirstOffset(of: n, in: h) } }
+            let loop = hay.withUnsafeBytes { h in needle.withUnsafeBytes { n in ByteSearch.shortFirstOffset(of: n, in: h) } }
             #expect(loop == Self.scan(needle, hay), "round \(round)")
         }
         #expect(ByteSearch.firstOffset(of: [], in: [1, 2]) == nil)

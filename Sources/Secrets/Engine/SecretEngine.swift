@@ -88,18 +88,10 @@ public final class SecretEngine: Sendable {
 
     /// Whether `needle` occurs in `b[from..<to]`.
     static func contains(_ b: UnsafePointer<UInt8>, _ from: Int, _ to: Int, _ needle: [UInt8]) -> Bool {
-        guard let first = needle.first, to - from >= needle.count else { return false }
-        var i = from
-        let last = to - needle.count
-        while i <= last {
-            if b[i] == first {
-                var k = 1
-                while k < needle.count && b[i + k] == needle[k] { k += 1 }
-                if k == needle.count { return true }
-            }
-            i += 1
+        guard !needle.isEmpty, to - from >= needle.count else { return false }
+        return needle.withUnsafeBytes { n in
+            ByteSearch.shortFirstOffset(of: n, in: UnsafeRawBufferPointer(start: b + from, count: to - from)) != nil
         }
-        return false
     }
 
     /// Every match in `bytes`, sorted by position, overlaps resolved in favour of the surest rule.
