@@ -120,9 +120,7 @@ public final class DigestingStream: ByteStream {
 
     /// `expected` is `sha256:<hex>`; any other algorithm is refused before a byte is read.
     public init(_ inner: ByteStream, expected: String, size: Int? = nil, name: String) throws(ImageError) {
-        guard ImageDigest.isSHA256(expected) else {
-            throw ImageError(name, "has digest '\(Redactor.quote(expected, max: 80))', not a sha256 digest this reader can check")
-        }
+        try ImageDigest.requireSHA256(expected, name: name)
         self.inner = inner; self.expected = expected; expectedSize = size; self.name = name
     }
 

@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 import ProvenantCore
 import Synchronization
@@ -83,9 +82,7 @@ final class LayerDigestChecks: @unchecked Sendable {
     /// Starts checking the range of `stream`'s file, held by `hold`, as layer `layer`'s bytes against
     /// `expected` (and its length against `expectedSize`).
     func add(layer: Int, _ stream: SharedRangeStream, _ hold: Hold, expected: String, expectedSize: Int?, name: String) throws(ImageError) {
-        guard ImageDigest.isSHA256(expected) else {
-            throw ImageError(name, "has digest '\(Redactor.quote(expected, max: 80))', not a sha256 digest this reader can check")
-        }
+        try ImageDigest.requireSHA256(expected, name: name)
         let job = Job(layer: layer, hold: hold, offset: stream.range.offset, length: stream.range.remaining,
                       expected: expected, expectedSize: expectedSize, name: name)
         let spawn = state.withLock { s -> Bool in
@@ -122,27 +119,19 @@ final class LayerDigestChecks: @unchecked Sendable {
         }
     }
 
-    /// Hashes the job's range: whether it has its digest and length.
+    /// Hashes the job's range, read afresh from its file, through the same digest stream an inline
+    /// check uses: whether it has its digest and length.
     private func hash(_ job: Job, _ buffer: UnsafeMutableRawBufferPointer) -> Outcome {
-        if let s = job.expectedSize, job.length != s {
-            return .failed(ImageError(job.name, "is \(job.length) bytes, not the \(s) its descriptor gives"))
-        }
-        var hasher = SHA256()
-        var offset = job.offset, left = job.length
-        while left > 0 {
-            if state.withLock({ job.layer > $0.stoppedAbove }) { return .stopped }
-            let n = pread(job.hold.owner.fd, buffer.baseAddress!, min(buffer.count, left), off_t(offset))
-            if n < 0 {
-                if errno == EINTR { continue }
-                return .failed(ImageError(job.name, "cannot be read: \(String(cString: strerror(errno)))"))
+        do throws(ImageError) {
+            let range = FileRangeStream(fd: job.hold.owner.fd, offset: job.offset, length: job.length, name: job.name)
+            let stream = try DigestingStream(range, expected: job.expected, size: job.expectedSize, name: job.name)
+            while true {
+                if state.withLock({ job.layer > $0.stoppedAbove }) { return .stopped }
+                if try stream.read(into: buffer) == 0 { return .passed }
             }
-            if n == 0 { return .failed(ImageError(job.name, "ends \(left) bytes early (truncated)")) }
-            hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: buffer[..<n]))
-            offset += n; left -= n
+        } catch {
+            return .failed(error)
         }
-        let got = "sha256:" + Hex.encode(hasher.finalize())
-        guard got == job.expected else { return .failed(ImageError(job.name, "has digest \(got), not the \(job.expected) it is named by")) }
-        return .passed
     }
 
     /// The outcome of layer `layer`'s check once it has run (passed when it has none). It passes when
