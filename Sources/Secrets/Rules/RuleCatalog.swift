@@ -28,16 +28,13 @@ public enum RuleCatalog {
         // The groups are parsed on every core: this is most of the engine's start, and an image's read
         // waits on it for the first name it echoes.
         let groups = self.groups, width = min(Parallel.cores, groups.count)
-        var parsed = Parallel.map(width: width) { w -> [Result<[Rule], RuleTextError>] in
+        let parsed = Parallel.map(width: width) { w -> [Result<[Rule], RuleTextError>] in
             groups[Parallel.share(w, of: width, groups.indices)].map { g in
                 Result { () throws(RuleTextError) -> [Rule] in try RuleText.parse(g.text, file: g.name) }
             }
         }
         var rules: [Rule] = []
-        for share in parsed.indices {
-            for r in parsed[share] { rules += try r.get() }
-            parsed[share] = []
-        }
+        for r in parsed.joined() { rules += try r.get() }
         var seen: [String: String] = [:]
         for r in rules {
             if let first = seen[r.id] { throw RuleTextError(file: r.origin, line: 0, reason: "rule id '\(r.id)' already used at \(first)") }

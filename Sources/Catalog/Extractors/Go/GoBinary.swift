@@ -13,12 +13,13 @@ public struct GoBinaryExtractor: Extractor {
             && !fileName.hasSuffix(".sh") && !fileName.hasSuffix(".py")
     }
 
+    static let buildInfoMagic: [UInt8] = [0xFF] + Array(" Go buildinf:".utf8)
+
     /// Only ELF files holding the Go build-info magic: an image's other executables are not kept.
     public func keeps(_ bytes: [UInt8]) -> Bool {
         guard bytes.count > 16, bytes[0] == 0x7f, bytes[1] == 0x45, bytes[2] == 0x4c, bytes[3] == 0x46 else { return false }
-        let magic: [UInt8] = [0xFF] + Array(" Go buildinf:".utf8)
         // Every executable of an image is asked this, so the search runs at memory speed.
-        return ByteSearch.firstOffset(of: magic, in: bytes) != nil
+        return ByteSearch.firstOffset(of: Self.buildInfoMagic, in: bytes) != nil
     }
 
     public func extract(_ input: ExtractInput) throws -> Extraction {
@@ -184,8 +185,7 @@ struct ELFFile {
         guard let hdr = r.read(sec.offset, 32) else {
             throw ParseError("damaged Go build info: section .go.buildinfo at offset \(sec.offset) lies outside the \(r.size)-byte file")
         }
-        let magic: [UInt8] = [0xFF] + Array(" Go buildinf:".utf8)
-        guard Array(hdr[0..<14]) == magic else { return nil }
+        guard Array(hdr[0..<14]) == GoBinaryExtractor.buildInfoMagic else { return nil }
         let ptrSize = Int(hdr[14]), flags = hdr[15]
         if flags & 2 != 0 {
             // Go 1.18+: two varint-prefixed strings inline after the header.
