@@ -242,6 +242,81 @@ import TestSupport
         }
     }
 
+    // MARK: lending chunks in place, and a digest check that drains its stream without copying
+
+    /// `lend` mixed with reads and skips hands out every byte once and in order, with any chunk size.
+    @Test func lendMixedWithReadsAndSkips() {
+        let data = Self.random(3 * Self.chunk + 999, seed: 21)
+        for (chunk, depth) in [(Self.chunk, 4), (256 << 10, 2), (1000, 1), (1, 1)] where chunk > 1 || data.count < 1 << 22 {
+            let input = chunk == 1 ? Array(data.prefix(5000)) : data
+            for seed in UInt64(1)...3 {
+                let s = PrefetchingStream(Choppy(input, seed: seed), chunk: chunk, depth: depth)
+                var rng = SplitMix(state: seed)
+                var got: [UInt8] = [], skipped = 0
+                var buf = [UInt8](repeating: 0, count: 70_000)
+                do throws(ImageError) {
+                    while true {
+                        let n: Int
+                        switch rng.next() % 3 {
+                        case 0: n = try s.lend { b in got += b }
+                        case 1:
+                            let want = Int(rng.next() % 70_000) + 1
+                            n = try withBytes(&buf) { (b) throws(ImageError) -> Int in try s.read(into: UnsafeMutableRawBufferPointer(rebasing: b[..<want])) }
+                            got += buf[..<n]
+                        default:
+                            let want = Int(rng.next() % 5_000) + 1
+                            n = try s.skip(want)
+                            got += input[got.count..<(got.count + n)]
+                            skipped += n
+                        }
+                        if n == 0 { break }
+                    }
+                    #expect(try s.lend { _ in Issue.record("lent after the end") } == 0)
+                } catch { Issue.record("chunk \(chunk): \(error)") }
+                #expect(got == input, "chunk \(chunk) seed \(seed): \(got.count) of \(input.count) bytes, \(skipped) skipped")
+            }
+        }
+    }
+
+    /// `drain` reaches the verdict reading would: a clean stream passes, a flipped byte anywhere, a
+    /// missing or extra byte and an inner error fail with the same message, lent in place or not; a
+    /// drain stopped before the end verifies nothing.
+    @Test func drainJudgesAsReadingDoes() throws {
+        let data = Self.random(2 * Self.chunk + 4321, seed: 8)
+        let good = LayoutWriter.digest(data)
+        var flipped: [[UInt8]] = []
+        for at in [0, 1000, Self.chunk, data.count - 1] { var b = data; b[at] ^= 0x40; flipped.append(b) }
+        let cases: [(String, [UInt8], Int?)] = [("clean", data, nil), ("short", Array(data.dropLast()), nil), ("long", data + [7], nil),
+                                                ("inner error", data, Self.chunk + 5)] + flipped.map { ("flipped", $0, nil) }
+        func verdict(_ body: () throws(ImageError) -> Bool) -> String {
+            do throws(ImageError) { return try body() ? "passed" : "stopped" } catch { return error.message }
+        }
+        for (label, bytes, failAt) in cases {
+            let read = verdict { () throws(ImageError) -> Bool in
+                let d = try DigestingStream(Choppy(bytes, seed: 1, failAt: failAt), expected: good, size: data.count, name: "layer")
+                var buf = [UInt8](repeating: 0, count: 65536)
+                while try withBytes(&buf, { (b) throws(ImageError) -> Int in try d.read(into: b) }) > 0 {}
+                return true
+            }
+            #expect((read == "passed") == (label == "clean"), "\(label): \(read)")
+            for lent in [false, true] {
+                let drained = verdict { () throws(ImageError) -> Bool in
+                    let inner: ByteStream = lent ? PrefetchingStream(Choppy(bytes, seed: 2, failAt: failAt), chunk: 100_000, depth: 2)
+                                                 : Choppy(bytes, seed: 2, failAt: failAt)
+                    return try DigestingStream(inner, expected: good, size: data.count, name: "layer").drain(until: { false })
+                }
+                #expect(drained == read, "\(label), lent \(lent): drained '\(drained)', read '\(read)'")
+            }
+        }
+        // Stopped after the first chunk: not passed, even for a clean stream.
+        var asked = 0
+        let stopped = verdict { () throws(ImageError) -> Bool in
+            try DigestingStream(PrefetchingStream(Choppy(data, seed: 3), chunk: 100_000, depth: 2), expected: good, size: data.count, name: "layer")
+                .drain(until: { asked += 1; return asked > 1 })
+        }
+        #expect(stopped == "stopped")
+    }
+
     // MARK: dropping the stream while its thread is busy or waiting
 
     @Test func droppedWhileProducerBlockedInRead() {

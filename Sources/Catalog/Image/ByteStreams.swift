@@ -127,18 +127,43 @@ public final class DigestingStream: ByteStream {
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws(ImageError) -> Int {
         let n = try inner.read(into: buffer)
         if n > 0 {
-            hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: buffer[..<n]))
-            count += n
-            if let s = expectedSize, count > s { throw ImageError(name, "is longer than the \(s) bytes its descriptor gives") }
-            return 0 + n
+            try take(UnsafeRawBufferPointer(rebasing: buffer[..<n]))
+            return n
         }
-        if !verified {
-            if let s = expectedSize, count != s { throw ImageError(name, "is \(count) bytes, not the \(s) its descriptor gives (truncated?)") }
-            let got = "sha256:" + Hex.encode(hasher.finalize())
-            guard got == expected else { throw ImageError(name, "has digest \(got), not the \(expected) it is named by") }
-            verified = true
-        }
+        try finish()
         return 0
+    }
+
+    /// Reads to the end without handing the bytes on, for a check that only needs the digest: from a
+    /// prefetching stream the chunks are hashed where they lie. Checked as `read` checks them at the
+    /// end. False when `stop` said so before a chunk; nothing was then verified.
+    public func drain(until stop: () -> Bool) throws(ImageError) -> Bool {
+        if let lender = inner as? PrefetchingStream {
+            while !stop() {
+                if try lender.lend({ (b) throws(ImageError) in try take(b) }) == 0 { try finish(); return true }
+            }
+            return false
+        }
+        let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: PrefetchingStream.chunk, alignment: 64)
+        defer { scratch.deallocate() }
+        while !stop() {
+            if try read(into: scratch) == 0 { return true }
+        }
+        return false
+    }
+
+    private func take(_ bytes: UnsafeRawBufferPointer) throws(ImageError) {
+        hasher.update(bufferPointer: bytes)
+        count += bytes.count
+        if let s = expectedSize, count > s { throw ImageError(name, "is longer than the \(s) bytes its descriptor gives") }
+    }
+
+    private func finish() throws(ImageError) {
+        guard !verified else { return }
+        if let s = expectedSize, count != s { throw ImageError(name, "is \(count) bytes, not the \(s) its descriptor gives (truncated?)") }
+        let got = "sha256:" + Hex.encode(hasher.finalize())
+        guard got == expected else { throw ImageError(name, "has digest \(got), not the \(expected) it is named by") }
+        verified = true
     }
 }
 
@@ -339,14 +364,15 @@ public final class PrefetchingStream: ByteStream {
     /// The chunk being read, and how far; nil before the first and after each is used up.
     private var current: (buffer: UnsafeMutableRawBufferPointer, count: Int)?
     private var at = 0
-    static let chunk = 1 << 20
-    static let depth = 4
+    public static let chunk = 1 << 20
+    public static let depth = 4
 
-    public init(_ inner: ByteStream) {
+    /// `depth` chunks of `chunk` bytes may wait ahead of the reader.
+    public init(_ inner: ByteStream, chunk: Int = PrefetchingStream.chunk, depth: Int = PrefetchingStream.depth) {
         let shared = self.shared
         // One chunk more than can wait, for the one being read.
-        for _ in 0..<(Self.depth + 1) {
-            let b = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.chunk, alignment: 64)
+        for _ in 0..<(max(1, depth) + 1) {
+            let b = UnsafeMutableRawBufferPointer.allocate(byteCount: max(1, chunk), alignment: 64)
             shared.all.append(b); shared.free.append(b)
         }
         nonisolated(unsafe) let source = inner
@@ -372,7 +398,7 @@ public final class PrefetchingStream: ByteStream {
             do { n = try inner.readFully(into: buffer) } catch { failure = error }
             s.condition.lock()
             if n > 0 { s.ready.append((buffer, n)) } else { s.free.append(buffer) }
-            if failure != nil || n < chunk { s.failure = failure; s.finished = true }
+            if failure != nil || n < buffer.count { s.failure = failure; s.finished = true }
             let done = s.finished
             s.condition.broadcast()
             s.condition.unlock()
@@ -404,6 +430,16 @@ public final class PrefetchingStream: ByteStream {
         let n = min(buffer.count, c.count - at)
         buffer.baseAddress!.copyMemory(from: c.buffer.baseAddress! + at, byteCount: n)
         at += n
+        return n
+    }
+
+    /// Hands the rest of the current chunk to `body` where it lies, without copying it out (a digest
+    /// check's hash reads it in place); the count handed over, 0 only at the end.
+    public func lend(_ body: (UnsafeRawBufferPointer) throws(ImageError) -> Void) throws(ImageError) -> Int {
+        guard try advance(), let c = current else { return 0 }
+        let n = c.count - at
+        try body(UnsafeRawBufferPointer(rebasing: c.buffer[at..<c.count]))
+        at = c.count
         return n
     }
 
