@@ -14,9 +14,10 @@ public enum InputRedaction {
         var parts = Parallel.map(width: width) { w -> (packages: [Package], renamed: [String: String]) in
             var mine = Array(input[Parallel.share(w, of: width, input.indices)])
             var renamed: [String: String] = [:]
+            var memo = Memo()
             for i in mine.indices {
                 let old = mine[i].ref
-                scrub(&mine[i])
+                scrub(&mine[i], &memo)
                 let new = mine[i].ref
                 if new != old { renamed[old] = new }
             }
@@ -33,26 +34,55 @@ public enum InputRedaction {
     }
 
     public static func scrub(_ p: inout Package) {
-        func text(_ s: String?) -> String? { s.map(Redactor.redact) }
+        var memo = Memo()
+        scrub(&p, &memo)
+    }
+
+    /// The redactor's answers for the strings seen so far. Thousands of packages repeat the same
+    /// strings (a name again in its purl, a license, a registry URL), and each answer is a scan by the
+    /// secrets engine; the redactor gives the same answer for the same string, so each is asked once.
+    struct Memo {
+        private var fields: [String: String] = [:], texts: [String: String] = [:]
+        mutating func field(_ s: String) -> String {
+            if let known = fields[s] { return known }
+            let r = Redactor.redactField(s)
+            fields[s] = r
+            return r
+        }
+        mutating func text(_ s: String) -> String {
+            if let known = texts[s] { return known }
+            let r = Redactor.redact(s)
+            texts[s] = r
+            return r
+        }
+    }
+
+    static func scrub(_ p: inout Package, _ memo: inout Memo) {
+        func text(_ s: String?) -> String? { s.map { memo.text($0) } }
         p.homepage = text(p.homepage)
         p.description = text(p.description)
         p.author = text(p.author)
         p.supplier = text(p.supplier)
-        p.licenses = p.licenses.map(Redactor.redactField)
+        p.licenses = p.licenses.map { memo.field($0) }
         // License texts are copied from input files whole, so they are redacted as any other input text.
-        p.licenseTexts = p.licenseTexts?.mapValues(Redactor.redact)
-        p.name = Redactor.redactField(p.name)
-        p.version = Redactor.redactField(p.version)
-        p.purl = scrub(p.purl)
+        p.licenseTexts = p.licenseTexts?.mapValues { memo.text($0) }
+        p.name = memo.field(p.name)
+        p.version = memo.field(p.version)
+        p.purl = scrub(p.purl, &memo)
         // A resolved URL may carry registry credentials; its commit hash is public and kept.
-        p.source = p.source.map(Redactor.redactField)
-        p.installScripts = p.installScripts?.map(Redactor.redact)
+        p.source = p.source.map { memo.field($0) }
+        p.installScripts = p.installScripts?.map { memo.text($0) }
     }
 
     public static func scrub(_ purl: PackageURL) -> PackageURL {
-        let namespace = purl.namespace.map(Redactor.redactField), name = Redactor.redactField(purl.name)
-        let version = purl.version.map(Redactor.redactField), subpath = purl.subpath.map(Redactor.redactField)
-        let qualifiers = purl.qualifiers.mapValues(Redactor.redactField)
+        var memo = Memo()
+        return scrub(purl, &memo)
+    }
+
+    static func scrub(_ purl: PackageURL, _ memo: inout Memo) -> PackageURL {
+        let namespace = purl.namespace.map { memo.field($0) }, name = memo.field(purl.name)
+        let version = purl.version.map { memo.field($0) }, subpath = purl.subpath.map { memo.field($0) }
+        let qualifiers = purl.qualifiers.mapValues { memo.field($0) }
         guard namespace != purl.namespace || name != purl.name || version != purl.version || subpath != purl.subpath
                 || qualifiers != purl.qualifiers else { return purl }
         return PackageURL(type: purl.type, namespace: namespace, name: name, version: version, qualifiers: qualifiers, subpath: subpath)
