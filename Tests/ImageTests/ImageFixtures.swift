@@ -80,6 +80,9 @@ struct LayoutWriter {
     var envOverride: [String]?
     var labels: [String: String] = [:]
     var cmd: [String]?
+    /// More fields of the config's `config` object (Healthcheck, OnBuild, …).
+    var innerExtra: [(String, JSONValue)] = []
+    var manifestAnnotations: [String: String] = [:]
 
     init(_ dir: URL) throws {
         self.dir = dir
@@ -119,6 +122,7 @@ struct LayoutWriter {
         if let user { inner.append(("User", .string(user))) }
         if !labels.isEmpty { inner.append(("Labels", .object(labels.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) }))) }
         if let cmd { inner.append(("Cmd", .array(cmd.map { .string($0) }))) }
+        inner += innerExtra
         cfg.append(("architecture", .string("amd64")))
         cfg.append(("os", .string("linux")))
         cfg.append(("config", .object(inner)))
@@ -136,7 +140,7 @@ struct LayoutWriter {
             ("schemaVersion", .int(2)), ("mediaType", .string(MediaType.ociManifest)),
             ("config", .object([("mediaType", .string(MediaType.ociConfig)), ("digest", .string(configDigest)), ("size", .int(configBytes.count))])),
             ("layers", .array(layerDescs)),
-        ])
+        ] + (manifestAnnotations.isEmpty ? [] : [("annotations", .object(manifestAnnotations.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) }))]))
         let manifestBytes = Array(manifest.serialized(pretty: false).utf8)
         let manifestDigest = try blob(manifestBytes)
         let index = JSONValue.object([

@@ -39,4 +39,62 @@ import TestSupport
         #expect(findings.contains { $0["path"]?.stringValue?.contains("(config history step 2)") == true }, "history commands are scanned: \(r.out)")
         #expect(finding("!bin/tool") == nil, "binary files are skipped")
     }
+
+    /// A file linked under two names in its layer stays in the image when a later layer deletes one
+    /// name: the finding names the one still there and is not "removed". Deleting both names makes
+    /// it removed.
+    @Test func aHardLinkKeepsAFileADeletionSeemsToRemove() throws {
+        for deleteBoth in [false, true] {
+            let dir = try temporaryDirectory("image-secrets-links")
+            defer { try? FileManager.default.removeItem(at: dir) }
+            var lower = TarWriter()
+            lower.add("a/.env", data: Array("SLACK_BOT_TOKEN=\(Self.slack)\n".utf8))
+            lower.add("b/.env", .hardLink, link: "a/.env")
+            lower.add("c/.env", .hardLink, link: "b/.env")
+            var upper = TarWriter()
+            upper.add("a/.wh..env")
+            if deleteBoth { upper.add("b/.wh..env"); upper.add("c/.wh..env") }
+            var w = try LayoutWriter(dir)
+            try w.addLayer(lower.finished(), createdBy: "COPY . /")
+            try w.addLayer(upper.finished(), createdBy: "RUN rm /a/.env")
+            try w.write()
+            let r = try runProcess(provenantBinary, ["secrets", "scan", "oci-dir:" + dir.path, "--format", "json"])
+            #expect(!r.out.contains(Self.slack))
+            let findings = try JSONParser.parse(Array(r.out.utf8))["findings"]?.arrayValue ?? []
+            let slack = findings.filter { $0["path"]?.stringValue?.contains("!") == true }
+            #expect(slack.count == 1, "one file, one finding: \(r.out)")
+            guard let f = slack.first else { continue }
+            let removed: Bool? = if case .bool(let b)? = f["removedByLaterLayer"] { b } else { nil }
+            if deleteBoth {
+                #expect(removed == true && f["path"]?.stringValue?.hasSuffix("!a/.env") == true, "\(f)")
+            } else {
+                #expect(removed == false, "b/.env and c/.env still hold it: \(f)")
+                #expect(f["path"]?.stringValue?.hasSuffix("!b/.env") == true, "named where it still is: \(f)")
+            }
+        }
+    }
+
+    /// The health check, ONBUILD triggers, the shell and the manifest's annotations are scanned too, and
+    /// their values are not printed.
+    @Test func configCornersAndAnnotationsAreScanned() throws {
+        let dir = try temporaryDirectory("image-secrets-config")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var layer = TarWriter()
+        layer.add("etc/hostname", data: Array("box\n".utf8))
+        var w = try LayoutWriter(dir)
+        try w.addLayer(layer.finished())
+        w.envOverride = ["PATH=/usr/bin"]
+        let keys = (0..<4).map { "xoxb-123456789\($0)-1234567890123-AbCdEfGhIjKlMnOpQrStUvW\($0)" }
+        w.innerExtra = [("Healthcheck", .object([("Test", .array([.string("CMD"), .string("curl -H 'Authorization: Bearer \(keys[0])' localhost")]))])),
+                        ("OnBuild", .array([.string("RUN echo \(keys[1]) > /tmp/k")])),
+                        ("Shell", .array([.string("/bin/sh"), .string("-c"), .string("export K=\(keys[2]);")]))]
+        w.manifestAnnotations = ["org.example.deploy": "token \(keys[3])"]
+        try w.write()
+        let r = try runProcess(provenantBinary, ["secrets", "scan", "oci-dir:" + dir.path, "--format", "json"])
+        for k in keys { #expect(!r.out.contains(k) && !r.err.contains(k)) }
+        let paths = (try JSONParser.parse(Array(r.out.utf8))["findings"]?.arrayValue ?? []).compactMap { $0["path"]?.stringValue }
+        for place in ["(config Healthcheck)", "(config OnBuild 0)", "(config Shell)", "(manifest annotation org.example.deploy)"] {
+            #expect(paths.contains { $0.hasSuffix(place) }, "\(place) not scanned: \(paths)")
+        }
+    }
 }

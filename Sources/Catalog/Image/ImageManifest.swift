@@ -181,6 +181,14 @@ public struct ImageConfig: Sendable, Codable, Equatable {
     public var diffIDs: [String]
     public var platform: String?
     public var created: String?
+    /// Other words the image carries that a build can leak a secret into, for the secret scan only:
+    /// the health check's command, `ONBUILD` triggers, the shell, history comments, and the manifest's
+    /// annotations (set by the reader, which has the manifest).
+    public var healthcheck: [String]?
+    public var onBuild: [String]?
+    public var shell: [String]?
+    public var historyComments: [String]?
+    public var manifestAnnotations: [String: String]?
 
     public init(_ bytes: [UInt8], subject name: String) throws(ImageError) {
         let v = try ImageJSON.parse(bytes, subject: name)
@@ -196,6 +204,10 @@ public struct ImageConfig: Sendable, Codable, Equatable {
         cmd = c["Cmd"]?.arrayValue?.compactMap(\.stringValue)
         workingDir = c["WorkingDir"]?.stringValue
         labels = ImageJSON.stringMap(c["Labels"])
+        healthcheck = c["Healthcheck"]?["Test"]?.arrayValue?.compactMap(\.stringValue)
+        onBuild = c["OnBuild"]?.arrayValue?.compactMap(\.stringValue)
+        shell = c["Shell"]?.arrayValue?.compactMap(\.stringValue)
+        historyComments = (v["history"]?.arrayValue ?? []).compactMap { $0["comment"]?.stringValue }
         history = (v["history"]?.arrayValue ?? []).map { h in
             var empty = false
             if case .bool(true)? = h["empty_layer"] { empty = true }

@@ -127,6 +127,10 @@ public struct ImageReader: Sendable {
     /// file's path and a reader of its bytes. Files it sees are not also captured. Called from the
     /// layer tasks at once, so it must be safe to call concurrently.
     public var inspect: (@Sendable (_ layer: Int, _ path: String, _ size: Int, _ data: LayerFileReader) throws(ImageError) -> Void)?
+    /// With `inspect`: told of every hard link of every layer, by its path and its target's, so a file
+    /// seen under one name can be found again under the others (a layer that deletes one name of a
+    /// file linked under two leaves it in the image).
+    public var inspectLink: (@Sendable (_ layer: Int, _ path: String, _ target: String) -> Void)?
 
     public static let defaultInflateLimit = 64 << 30
 
@@ -177,7 +181,7 @@ public struct ImageReader: Sendable {
         var trees: [Int: ImageNode] = [:]
         var next = 0
         let width = max(2, ProcessInfo.processInfo.activeProcessorCount)
-        let capture = self.capture, maxFileBytes = self.maxFileBytes, inspect = self.inspect
+        let capture = self.capture, maxFileBytes = self.maxFileBytes, inspect = self.inspect, inspectLink = self.inspectLink
         let arriveVerified = source.layersArriveVerified
         // Layers are read two at a time but merged, and their errors reported, in order: when several
         // layers are bad, the lowest one's error is the one said, whichever task failed first.
@@ -193,7 +197,8 @@ public struct ImageReader: Sendable {
                         var layerTimer = PhaseTimer(indent: 2)
                         let raw = try await source.openLayer(plan)
                         let tree = try Self.readLayer(plan, raw, arrivedVerified: arriveVerified, checks: checks, capture: capture,
-                                                      maxFileBytes: maxFileBytes, inflated: inflated, budget: budget, inspect: inspect)
+                                                      maxFileBytes: maxFileBytes, inflated: inflated, budget: budget, inspect: inspect,
+                                                      inspectLink: inspectLink)
                         layerTimer.lap("layer \(plan.index)" + (plan.size.map { " (\($0 >> 20) MiB)" } ?? ""))
                         return (plan.index, .success(tree))
                     } catch {
@@ -244,7 +249,8 @@ public struct ImageReader: Sendable {
     /// fails the read even though its entries were seen.
     static func readLayer(_ plan: LayerPlan, _ raw: ByteStream, arrivedVerified: Bool = false, checks: LayerDigestChecks? = nil,
                           capture: ImageCapture, maxFileBytes: Int, inflated: SharedInflateBudget, budget: ReadBudget,
-                          inspect: (@Sendable (Int, String, Int, LayerFileReader) throws(ImageError) -> Void)? = nil) throws(ImageError) -> ImageNode {
+                          inspect: (@Sendable (Int, String, Int, LayerFileReader) throws(ImageError) -> Void)? = nil,
+                          inspectLink: (@Sendable (Int, String, String) -> Void)? = nil) throws(ImageError) -> ImageNode {
         let subject = "layer \(plan.digest ?? plan.diffID ?? plan.key)"
         // A local layer (a range of a file) whose file can be held (`LayerDigestChecks.hold`, before
         // any read of it) is hashed beside the reading, from the file: what the tar reader skips is
@@ -333,6 +339,10 @@ public struct ImageReader: Sendable {
                 }
             }
             try builder.add(h, components: parts, content: content)
+            if h.kind == .hardLink, let inspectLink {
+                let target = try SquashedFileSystem.components(of: h.linkName, entry: builder.entryName(h.name))
+                inspectLink(plan.index, parts.joined(separator: "/"), target.joined(separator: "/"))
+            }
         }
         try tar.drain()
         return builder.top

@@ -117,7 +117,8 @@ extension ResolvedImage {
         guard configTypes.contains(manifest.config.mediaType) else {
             throw ImageError(manifest.config.digest, "has media type '\(Redactor.quote(manifest.config.mediaType, max: 120))', not an image config; this manifest is not a container image")
         }
-        let config = try ImageConfig(configBytes, subject: manifest.config.digest)
+        var config = try ImageConfig(configBytes, subject: manifest.config.digest)
+        config.manifestAnnotations = manifest.annotations
         guard !manifest.layers.isEmpty else { throw ImageError(manifestDigest, "is a manifest without layers; there is no root filesystem to read") }
         guard manifest.layers.count <= maxLayers else { throw ImageError(manifestDigest, "lists \(manifest.layers.count) layers, more than the \(maxLayers) this reader takes") }
         guard config.diffIDs.count == manifest.layers.count else {

@@ -14,7 +14,15 @@ extension SecretsScanner {
         let shared = Mutex((result: SecretsScanResult(), origins: [(layer: Int, path: String)]()))
         let scanner = self
         let excludes = options.excludes
+        // Per layer, the names each hard-linked file has in it (both ways: a link and its target).
+        let links = Mutex([Int: [String: [String]]]())
         var reader = ImageReader(platform: platform, inflateLimit: inflateLimit)
+        reader.inspectLink = { layer, path, target in
+            links.withLock { l in
+                l[layer, default: [:]][path, default: []].append(target)
+                l[layer, default: [:]][target, default: []].append(path)
+            }
+        }
         reader.inspect = { layer, path, size, data throws(ImageError) in
             if excludes.contains(where: { $0.matches(path) }) { return }
             var part = SecretsScanResult()
@@ -29,10 +37,23 @@ extension SecretsScanner {
         let contents = try await reader.read(source, budget: ReadBudget(total: Int.max))
         var (result, origins) = shared.withLock { $0 }
         let layers = contents.info.layers
+        let linked = links.withLock { $0 }
         for (i, origin) in origins.enumerated() where origin.layer < layers.count {
             result.findings[i].layer = layers[origin.layer].digest
-            let survivor = try? contents.filesystem.resolve(origin.path, followLast: false).node
-            result.findings[i].removedLater = survivor?.layer != origin.layer
+            // Still in the image under its own name, or else under another name the layer linked it as.
+            let names = Self.linkedNames(origin.path, linked[origin.layer] ?? [:])
+            guard let live = names.first(where: { name in
+                (try? contents.filesystem.resolve(name, followLast: false).node).map { $0.layer == origin.layer && $0.isRegularFile } == true
+            }) else {
+                result.findings[i].removedLater = true
+                continue
+            }
+            if live != origin.path {
+                let was = shownPath("\(display)!\(origin.path)")
+                if result.findings[i].path.hasPrefix(was) {
+                    result.findings[i].path = shownPath("\(display)!\(live)") + result.findings[i].path.dropFirst(was.count)
+                }
+            }
         }
         scanConfig(contents.config, display: display, into: &result)
         if !contents.info.otherPlatforms.isEmpty {
@@ -51,8 +72,20 @@ extension SecretsScanner {
         return result
     }
 
-    /// An image config's environment values (named, never printed), history commands, labels,
-    /// entrypoint, cmd, user and working directory: where build-time secrets leak (`ENV TOKEN=…`,
+    /// `path` and the other names hard links gave the same file in its layer, `path` first, then in
+    /// path order.
+    static func linkedNames(_ path: String, _ links: [String: [String]]) -> [String] {
+        var seen: Set<String> = [path], queue = [path], at = 0
+        while at < queue.count {
+            for n in links[queue[at]] ?? [] where seen.insert(n).inserted { queue.append(n) }
+            at += 1
+        }
+        return [path] + queue.dropFirst().sorted()
+    }
+
+    /// An image config's environment values (named, never printed), history commands and comments,
+    /// labels, entrypoint, cmd, user, working directory, health check, shell and `ONBUILD` triggers, and
+    /// the manifest's annotations: where build-time secrets leak (`ENV TOKEN=…`,
     /// `RUN curl -H "Authorization: …"`, `LABEL deploy-key=…`).
     public func scanConfig(_ config: ImageConfig, display: String, into result: inout SecretsScanResult) {
         for pair in config.environment {
@@ -70,6 +103,19 @@ extension SecretsScanner {
         }
         for (what, value) in [("User", config.user), ("WorkingDir", config.workingDir)] {
             if let value, !value.isEmpty { scanBytes(Array(value.utf8), display: "\(display) (config \(what))", into: &result) }
+        }
+        for (what, words) in [("Healthcheck", config.healthcheck), ("Shell", config.shell)] {
+            if let words, !words.isEmpty { scanBytes(Array(words.joined(separator: " ").utf8), display: "\(display) (config \(what))", into: &result) }
+        }
+        for (i, trigger) in (config.onBuild ?? []).enumerated() {
+            scanBytes(Array(trigger.utf8), display: "\(display) (config OnBuild \(i))", into: &result)
+        }
+        for (i, comment) in (config.historyComments ?? []).enumerated() where !comment.isEmpty {
+            scanBytes(Array(comment.utf8), display: "\(display) (config history comment \(i))", into: &result)
+        }
+        let annotations = config.manifestAnnotations ?? [:]
+        for k in annotations.keys.sorted() {
+            scanBytes(Array("\(k)=\(annotations[k] ?? "")".utf8), display: "\(display) (manifest annotation \(Redactor.quote(k, max: 80)))", into: &result)
         }
     }
 
