@@ -21,8 +21,8 @@ struct CatalogOptions: ParsableArguments {
     @Flag(name: .long, help: "Do not print per-file warnings on stderr.")
     var quiet = false
 
-    @Option(name: .long, help: "For an image: the platform to pick from a multi-platform index, os/arch[/variant].")
-    var platform: String = "linux/amd64"
+    @Option(name: .long, help: "For an image: the platform to pick from a multi-platform index, os/arch[/variant] (default: linux/amd64). Given, an image of another platform is refused.")
+    var platform: String?
 
     @Option(name: .customLong("config"), parsing: .singleValue, help: "Record files matching this glob (repeatable) as configuration: their path and SHA-256 go into the SBOM, so `diff` sees them change. The agent manifest (provenant.agent.yaml) is always recorded.")
     var configGlobs: [String] = []
@@ -32,7 +32,7 @@ struct CatalogOptions: ParsableArguments {
     func validate() throws {
         guard ScanMode(rawValue: mode) != nil else { throw ValidationError("unknown --mode '\(mode)'; use source, installed or auto") }
         guard readBudget > 0, readBudget <= 1 << 30 else { throw ValidationError("--read-budget must be between 1 and \(1 << 30) MiB") }
-        guard ImagePlatform(platform) != nil else { throw ValidationError("--platform must be os/arch or os/arch/variant, such as linux/amd64") }
+        guard ImagePlatform.option(platform) != nil else { throw ValidationError("--platform must be os/arch or os/arch/variant, such as linux/amd64") }
     }
 
     /// Catalogs `target`; an unusable target ends the run with exit 2.
@@ -51,7 +51,7 @@ struct CatalogOptions: ParsableArguments {
             scanner.scanConfig(config, display: display, into: &result)
             return result.findings.map { "\($0.path): \($0.ruleID) \($0.secret)" }
         }
-        return try await cataloger.catalog(target, platform: ImagePlatform(platform) ?? .linuxAMD64,
+        return try await cataloger.catalog(target, platform: ImagePlatform.option(platform) ?? .linuxAMD64,
                                            openRegistry: imageAccess.registryOpener(quiet: quiet))
     }
 

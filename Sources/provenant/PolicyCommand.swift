@@ -24,13 +24,13 @@ struct PolicyCheck: AsyncParsableCommand {
     @OptionGroup var failOn: FailOnOption
     @Option(name: .long, help: "Agent manifest to check against. Default: provenant.agent.yaml in the current directory, when present.")
     var manifest: String?
-    @Option(name: .long, help: "For an image: the platform to pick from a multi-platform index, os/arch[/variant].")
-    var platform: String = "linux/amd64"
+    @Option(name: .long, help: "For an image: the platform to pick from a multi-platform index, os/arch[/variant] (default: linux/amd64). Given, an image of another platform is refused.")
+    var platform: String?
 
     func run() async throws {
         guard let lvl = PodSecurity.Level(rawValue: level) else { throw ValidationError("unknown --level '\(level)'; use baseline or restricted") }
         guard ["table", "json", "sarif"].contains(format) else { throw ValidationError("unknown --format '\(format)'; use table, json or sarif") }
-        guard let imagePlatform = ImagePlatform(platform) else { throw ValidationError("--platform must be os/arch or os/arch/variant, such as linux/amd64") }
+        guard let imagePlatform = ImagePlatform.option(platform) else { throw ValidationError("--platform must be os/arch or os/arch/variant, such as linux/amd64") }
         var agent: AgentManifest?
         let manifestPath = manifest ?? (FileManager.default.fileExists(atPath: "provenant.agent.yaml") ? "provenant.agent.yaml" : nil)
         if let mp = manifestPath {

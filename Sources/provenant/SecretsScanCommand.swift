@@ -27,12 +27,12 @@ struct SecretsScanCommand: AsyncParsableCommand {
     var git = false
     @Option(name: .long, help: "Skip paths matching this glob (repeatable).")
     var exclude: [String] = []
-    @Option(name: .long, help: "For an image: the platform to pick from a multi-platform index, os/arch[/variant].")
-    var platform: String = "linux/amd64"
+    @Option(name: .long, help: "For an image: the platform to pick from a multi-platform index, os/arch[/variant] (default: linux/amd64). Given, an image of another platform is refused.")
+    var platform: String?
 
     func validate() throws {
         guard ["table", "json", "sarif"].contains(format) else { throw ValidationError("unknown --format '\(format)'; use table, json or sarif") }
-        guard ImagePlatform(platform) != nil else { throw ValidationError("--platform must be os/arch or os/arch/variant, such as linux/amd64") }
+        guard ImagePlatform.option(platform) != nil else { throw ValidationError("--platform must be os/arch or os/arch/variant, such as linux/amd64") }
     }
 
     func run() async throws {
@@ -56,7 +56,7 @@ struct SecretsScanCommand: AsyncParsableCommand {
             let part: SecretsScanResult
             do {
                 let source = try imageAccess.open(ref)
-                part = try await scanner.scanImage(source, display: Redactor.quote(shown, max: 200), platform: ImagePlatform(platform) ?? .linuxAMD64)
+                part = try await scanner.scanImage(source, display: Redactor.quote(shown, max: 200), platform: ImagePlatform.option(platform) ?? .linuxAMD64)
             } catch { CLI.fail("error: \(error)") }
             result.merge(part)
         }

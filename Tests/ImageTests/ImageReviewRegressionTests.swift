@@ -132,6 +132,28 @@ import TestSupport
         let sbom = try runProcess(provenantBinary, ["sbom", "oci-dir:" + dir.path, "--platform", "linux/arm64", "--quiet"])
         #expect(sbom.code == 0 && sbom.out.contains("provenant:image:other-platform") && sbom.out.contains("linux/amd64"), "\(sbom.err)")
     }
+
+    /// An image that is not in an index is read whatever platform it is for, unless `--platform` asks
+    /// for another one: then every command refuses it rather than read the wrong image. Case is ignored.
+    @Test func aSingleImageOfAnotherPlatformIsRefusedWhenOneIsAskedFor() throws {
+        let dir = try temporaryDirectory("one-platform")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var t = TarWriter()
+        t.add("etc/hostname", data: Array("x\n".utf8))
+        var w = try LayoutWriter(dir)
+        try w.addLayer(t.finished())
+        try w.write()
+        let target = "oci-dir:" + dir.path
+        for command in [["sbom"], ["secrets", "scan"], ["policy", "check"]] {
+            let asked = try runProcess(provenantBinary, command + [target, "--platform", "linux/arm64"])
+            #expect(asked.code == 2, "\(command): \(asked.err)")
+            #expect(asked.err.contains("is an image for linux/amd64, not for linux/arm64"), "\(command): \(asked.err)")
+            #expect(asked.err.split(separator: "\n").count == 1, "one line: \(asked.err)")
+            let upper = try runProcess(provenantBinary, command + [target, "--platform", "LINUX/AMD64"])
+            #expect(upper.code == 0, "\(command): \(upper.err)")
+        }
+        #expect(try runProcess(provenantBinary, ["sbom", target, "--quiet"]).code == 0)
+    }
 }
 
 @Suite struct GoBinaryInImageTests {

@@ -5,6 +5,13 @@ public struct ImagePlatform: Sendable, Equatable, CustomStringConvertible {
     public var os: String
     public var architecture: String
     public var variant: String?
+    /// Asked for by the user (`--platform`), not the default: an image of one platform that is not
+    /// this one is then refused rather than read.
+    public var requested = false
+
+    public static func == (a: ImagePlatform, b: ImagePlatform) -> Bool {
+        a.os == b.os && a.architecture == b.architecture && a.variant == b.variant
+    }
 
     public init(os: String, architecture: String, variant: String? = nil) {
         self.os = os; self.architecture = architecture; self.variant = variant
@@ -13,10 +20,20 @@ public struct ImagePlatform: Sendable, Equatable, CustomStringConvertible {
     public init?(_ text: String) {
         let p = text.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
         guard (2...3).contains(p.count), p.allSatisfy({ !$0.isEmpty && $0.utf8.allSatisfy { $0 > 32 && $0 < 127 } }) else { return nil }
-        os = p[0]; architecture = p[1]; variant = p.count == 3 ? p[2] : nil
+        // Docker and containerd spell platforms in lower case, and accept any case.
+        os = p[0].lowercased(); architecture = p[1].lowercased(); variant = p.count == 3 ? p[2].lowercased() : nil
     }
 
     public static let linuxAMD64 = ImagePlatform(os: "linux", architecture: "amd64")
+
+    /// `--platform`'s value: linux/amd64 when it was not given, otherwise the platform it names, marked
+    /// as asked for; nil when it names none.
+    public static func option(_ text: String?) -> ImagePlatform? {
+        guard let text else { return .linuxAMD64 }
+        var p = ImagePlatform(text)
+        p?.requested = true
+        return p
+    }
 
     public var description: String { variant.map { "\(os)/\(architecture)/\($0)" } ?? "\(os)/\(architecture)" }
 

@@ -173,6 +173,11 @@ public struct ImageReader: Sendable {
         var timer = PhaseTimer(indent: 2)
         let resolved = try await source.resolve(platform: platform)
         timer.lap("resolve the manifest and config")
+        // An image that is not in an index is read whatever its platform, unless one was asked for.
+        if platform.requested, let said = resolved.config.platform, let p = ImagePlatform(said), !platform.accepts(p) {
+            throw ImageError(resolved.info.manifestDigest ?? resolved.info.imageID,
+                             "is an image for \(Redactor.quote(said, max: 80)), not for \(platform) as --platform asks")
+        }
         guard !resolved.layers.isEmpty else {
             throw ImageError(resolved.info.manifestDigest ?? resolved.info.imageID, "is a manifest without layers; there is no root filesystem to read")
         }
