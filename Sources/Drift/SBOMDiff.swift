@@ -292,7 +292,7 @@ public struct SBOMDiff: Sendable {
                                     location: location))
         }
         let lb = Set(b.licenses), la = Set(a.licenses)
-        if !lb.isEmpty, !la.isEmpty, lb != la {
+        if !lb.isEmpty, !la.isEmpty, Licenses.terms(b.licenses) != Licenses.terms(a.licenses) {
             out.append(DriftFinding(rule: .licenseChanged, subject: key.description,
                                     message: "\(key.description) license was \(lb.sorted().joined(separator: ", ")), now \(la.sorted().joined(separator: ", "))",
                                     location: location))

@@ -83,6 +83,57 @@ public enum Licenses {
         return s.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "." || $0 == "-") }
     }
 
+    /// What a list of licenses requires, for comparing two SBOMs' word for one package: each entry
+    /// split at its top-level `AND`s (SPDX writes a list as one conjunction, CycloneDX as entries), with
+    /// free-text names as the LicenseRef SPDX gives them. `(A OR B)` stays one term.
+    public static func terms(_ ls: [String]) -> Set<String> {
+        var out = Set<String>()
+        for l in ls {
+            for part in conjuncts(l.trimmingCharacters(in: .whitespacesAndNewlines), depth: 0) {
+                switch classify(part) {
+                case .id(let id): out.insert(id)
+                case .expression(let e): out.insert(e)
+                case .name(let n): out.insert(isLicenseRef(n) ? n : licenseRef(n))
+                }
+            }
+        }
+        return out
+    }
+
+    /// `s` cut at each ` AND ` outside parentheses (none when an OR is outside them too), a pair of
+    /// parentheses around a whole part taken off.
+    private static func conjuncts(_ s: String, depth: Int) -> [String] {
+        var parts: [String] = [], level = 0, start = s.startIndex, i = s.startIndex
+        while i < s.endIndex {
+            let c = s[i]
+            if c == "(" { level += 1 } else if c == ")" { level -= 1 }
+            // `A AND B OR C` is `(A AND B) OR C`: a top-level OR makes the whole one term.
+            if level == 0, s[i...].hasPrefix(" OR ") { return [s] }
+            if level == 0, s[i...].hasPrefix(" AND ") {
+                parts.append(String(s[start..<i]))
+                i = s.index(i, offsetBy: 5); start = i
+                continue
+            }
+            i = s.index(after: i)
+        }
+        parts.append(String(s[start...]))
+        return parts.flatMap { p -> [String] in
+            let t = p.trimmingCharacters(in: .whitespaces)
+            guard depth < 8, t.hasPrefix("("), t.hasSuffix(")"), enclosesWhole(t) else { return [t] }
+            return conjuncts(String(t.dropFirst().dropLast()), depth: depth + 1)
+        }
+    }
+
+    /// Whether the first `(` of `t` closes at its last character.
+    private static func enclosesWhole(_ t: String) -> Bool {
+        var level = 0
+        for (k, c) in t.enumerated() {
+            if c == "(" { level += 1 } else if c == ")" { level -= 1 }
+            if level == 0 { return k == t.count - 1 }
+        }
+        return false
+    }
+
     /// A LicenseRef id for free text, stable for the same text: the catalog's one idstring rule.
     public static func licenseRef(_ name: String) -> String { "LicenseRef-" + LicenseTextMatcher.sanitize(name) }
 }

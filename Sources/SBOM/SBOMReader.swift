@@ -162,7 +162,11 @@ public enum SBOMReader {
             let purl = (p.externalRefs ?? []).first { $0.referenceType == "purl" }?.referenceLocator
             // SPDX documents describe their own root (a directory, an image, a lockfile) as a
             // package without a purl.
-            if purl == nil, let id = p.SPDXID, described.contains(id) || spdxContainers.contains(p.primaryPackagePurpose ?? "") { return nil }
+            let isDescribed = p.SPDXID.map(described.contains) ?? false, purpose = p.primaryPackagePurpose ?? ""
+            if purl == nil, isDescribed || spdxContainers.contains(purpose) { return nil }
+            // An image the document describes is its subject (CycloneDX's metadata.component), even
+            // with a purl: not a package of the inventory.
+            if isDescribed, purpose == "CONTAINER" || purl.map({ $0.hasPrefix("pkg:oci/") || $0.hasPrefix("pkg:docker/") }) == true { return nil }
             var l = Listed(purl: purl, name: p.name, version: p.versionInfo, origin: "package", id: p.SPDXID)
             l.digests = p.checksums.compactMap { digest(($0.alg, $0.value)) }
             let license = [p.licenseDeclared, p.licenseConcluded].compactMap { $0 }.first { $0 != "NOASSERTION" && $0 != "NONE" && !$0.isEmpty }

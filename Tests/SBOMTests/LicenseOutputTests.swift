@@ -62,3 +62,19 @@ import ProvenantCore
         #expect(info["name"] == String(bashRef.dropFirst(11)))
     }
 }
+
+/// What `diff` compares of a package's licenses: the terms a list or a conjunction requires.
+@Suite struct LicenseTermsTests {
+    @Test func aConjunctionIsTheListItJoins() {
+        #expect(Licenses.terms(["Apache-2.0 AND MIT"]) == Licenses.terms(["MIT", "Apache-2.0"]))
+        #expect(Licenses.terms(["(Apache-2.0 AND (MIT AND BSD-3-Clause))"]) == ["Apache-2.0", "MIT", "BSD-3-Clause"])
+        // A free-text name is the LicenseRef SPDX gives it.
+        #expect(Licenses.terms(["Some Custom Terms"]) == Licenses.terms([Licenses.licenseRef("Some Custom Terms")]))
+        // A choice stays one term, and AND binds tighter than OR.
+        #expect(Licenses.terms(["MIT OR Apache-2.0"]).count == 1)
+        #expect(Licenses.terms(["MIT AND Apache-2.0 OR BSD-3-Clause"]).count == 1)
+        #expect(Licenses.terms(["(MIT OR Apache-2.0) AND BSD-3-Clause"]).count == 2)
+        #expect(Licenses.terms(["MIT"]) != Licenses.terms(["MIT", "Apache-2.0"]))
+        #expect(Licenses.terms(["GPL-2.0-only AND MIT"]) != Licenses.terms(["GPL-3.0-only AND MIT"]))
+    }
+}
