@@ -219,5 +219,11 @@ import ProvenantCore
         #expect(b.packages.first?.licenses == ["EPL-2.0"])
         #expect(JarExtractor.bundleLicense("Apache-2.0;link=\"https://x\"") == "Apache-2.0")
         #expect(JarExtractor.bundleLicense("https://example.com/our-terms") == nil)
+        // Every license of the list, a comma inside a name kept, OSGi's <<EXTERNAL>> and unknown URLs dropped.
+        #expect(JarExtractor.bundleLicenses("EPL-2.0;link=https://www.eclipse.org/legal/epl-2.0/, MIT") == ["EPL-2.0", "MIT"])
+        #expect(JarExtractor.bundleLicenses("Apache License, Version 2.0;link=\"https://x, y\", BSD-3-Clause") == ["Apache License, Version 2.0", "BSD-3-Clause"])
+        #expect(JarExtractor.bundleLicenses("\"GPL, with exception\";description=x,MIT") == ["GPL, with exception", "MIT"])
+        #expect(JarExtractor.bundleLicenses("<<EXTERNAL>>") == [])
+        #expect(JarExtractor.bundleLicenses("https://example.com/our-terms, Apache-2.0") == ["Apache-2.0"])
     }
 }

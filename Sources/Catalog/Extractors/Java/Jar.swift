@@ -79,8 +79,8 @@ public struct JarExtractor: Extractor {
         } else if found.isEmpty {
             out.diagnostics.append(Diagnostic(Location(label), "java archive without Maven metadata or version, not identified"))
         }
-        if let lic = manifest["Bundle-License"].flatMap(Self.bundleLicense) {
-            for i in found.indices where found[i].digests.contains(digest) && found[i].licenses.isEmpty { found[i].licenses = [lic] }
+        if let lics = manifest["Bundle-License"].map(Self.bundleLicenses), !lics.isEmpty {
+            for i in found.indices where found[i].digests.contains(digest) && found[i].licenses.isEmpty { found[i].licenses = lics }
         }
         if let vendor = manifest["Implementation-Vendor"] ?? manifest["Bundle-Vendor"] {
             for i in found.indices where found[i].digests.contains(digest) { found[i].supplier = vendor }
@@ -113,13 +113,38 @@ public struct JarExtractor: Extractor {
         return Make.package(.maven, "\(g):\(artifact)", version, at: label, by: extractor)
     }
 
-    /// OSGi `Bundle-License`: `Apache-2.0`, `Apache License, Version 2.0;link=...`, or a URL. A URL counts
-    /// only when it is one of a known license; anything else is kept as the name it is.
+    /// OSGi `Bundle-License`: a comma-separated list of licenses, each with `;attribute=…` after it
+    /// (`EPL-2.0;link=…, MIT`). A name may itself hold a comma (`Apache License, Version 2.0`): a part
+    /// that starts with "Version" or a digit continues the one before it.
+    static func bundleLicenses(_ raw: String) -> [String] {
+        var parts: [String] = [], current = "", quoted = false
+        for ch in raw {
+            if ch == "\"" { quoted.toggle() }
+            if ch == ",", !quoted { parts.append(current); current = ""; continue }
+            current.append(ch)
+        }
+        parts.append(current)
+        var merged: [String] = []
+        for part in parts {
+            let t = part.trimmingCharacters(in: .whitespaces)
+            if let last = merged.last, t.lowercased().hasPrefix("version") || t.first?.isNumber == true {
+                merged[merged.count - 1] = last + "," + part
+            } else {
+                merged.append(part)
+            }
+        }
+        var seen: Set<String> = []
+        return merged.compactMap(bundleLicense).filter { seen.insert($0).inserted }
+    }
+
+    /// One license of `Bundle-License`: `Apache-2.0`, `Apache License, Version 2.0;link=...`, or a URL. A
+    /// URL counts only when it is one of a known license; anything else is kept as the name it is.
     static func bundleLicense(_ raw: String) -> String? {
         var v = raw.trimmingCharacters(in: .whitespaces)
         if v.hasPrefix("\""), let close = v.dropFirst().firstIndex(of: "\"") { v = String(v[v.index(after: v.startIndex)..<close]) }
         else if let semi = v.firstIndex(of: ";") { v = String(v[..<semi]).trimmingCharacters(in: .whitespaces) }
-        if v.isEmpty { return nil }
+        // OSGi's word for "the license is given elsewhere": no license to report.
+        if v.isEmpty || v == "<<EXTERNAL>>" { return nil }
         if v.contains("://") { return LicenseURL.spdx(v) }
         return v
     }
