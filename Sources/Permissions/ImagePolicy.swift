@@ -78,7 +78,7 @@ public enum ImagePolicy {
         } else {
             switch passwd {
             case .missing, .unread:
-                return [root("NOT CHECKED: \(shown) names a user, but \(passwd.problem): whether it is uid 0 cannot be told")]
+                return [root("NOT CHECKED: \(shown) names a user, but \(passwd.problem), so whether it is uid 0 cannot be told")]
             case .read(let entries):
                 guard let e = entries.first(where: { $0.name == userPart }) else {
                     return [root("NOT CHECKED: \(shown) names a user /etc/passwd does not list: its uid cannot be told (and runc refuses to start a container whose user has no entry)")]
@@ -103,7 +103,7 @@ public enum ImagePolicy {
             let group = c.accounts("etc/group")
             switch group {
             case .missing, .unread:
-                return [rootGroup("NOT CHECKED: \(shown) names group '\(quote(g))', but \(group.problem): whether it is gid 0 cannot be told")]
+                return [rootGroup("NOT CHECKED: \(shown) names group '\(quote(g))', but \(group.problem), so whether it is gid 0 cannot be told")]
             case .read(let groups):
                 guard let e = groups.first(where: { $0.name == g }) else {
                     return [rootGroup("NOT CHECKED: \(shown) names a group /etc/group does not list: its gid cannot be told")]
@@ -117,11 +117,11 @@ public enum ImagePolicy {
             return e.gid ?? 0 == 0 ? [rootGroup("\(shown) names no group, and /etc/passwd gives '\(quote(e.name))' gid 0, the root group")] : []
         }
         if case .unread = passwd {
-            return [rootGroup("NOT CHECKED: \(shown) names no group, and \(passwd.problem): the gid uid \(uid) gets cannot be told")]
+            return [rootGroup("NOT CHECKED: \(shown) names no group, and \(passwd.problem), so the gid uid \(uid) gets cannot be told")]
         }
         let none: String
         if case .missing = passwd { none = "the image has no /etc/passwd" } else { none = "uid \(uid) has no /etc/passwd entry" }
-        return [rootGroup("\(shown) names no group, and \(none): the runtime gives uid \(uid) gid 0, the root group")]
+        return [rootGroup("\(shown) names no group, and \(none), so the runtime gives uid \(uid) gid 0, the root group")]
     }
 
     /// One line of /etc/passwd or /etc/group: the name, the uid or gid, and (passwd only) the gid.

@@ -307,23 +307,24 @@ public enum Redactor {
         return (upper || lowerCase) && entropy(rest) >= 3.0
     }
 
+    private static func isHexDigit(_ c: UInt8) -> Bool { (c >= 48 && c <= 57) || (c >= 97 && c <= 102) || (c >= 65 && c <= 70) }
+
     /// A long run of mixed upper case, lower case and digits with high entropy: a key or token.
     private static func randomLooking(_ run: ArraySlice<UInt8>) -> Bool {
         guard run.count >= 20 else { return false }
         // Digests are published on purpose.
-        let isHex = run.allSatisfy { ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) || ($0 >= 65 && $0 <= 70) }
-        if isHex { return false }
+        if run.allSatisfy(isHexDigit) { return false }
         var upper = false, lowerCase = false, digit = false
         for c in run {
             if c >= 65 && c <= 90 { upper = true } else if c >= 97 && c <= 122 { lowerCase = true } else if c >= 48 && c <= 57 { digit = true }
         }
         guard upper && lowerCase && digit else { return false }
         // Paths and dashed names are words between separators; keys and tokens are long random runs.
-        let separators = run.filter { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") }.count
-        var longest = 0, current = 0
-        for c in run {
-            if c == UInt8(ascii: "/") || c == UInt8(ascii: "-") || c == UInt8(ascii: "_") { current = 0 } else { current += 1; longest = max(longest, current) }
-        }
+        // A word that is hex only is a digest or hash, which a whole run of hex is not taken for either
+        // (`LicenseRef-MIT-like-7354e681411693f0`): only the other words count for length.
+        func isSeparator(_ c: UInt8) -> Bool { c == UInt8(ascii: "/") || c == UInt8(ascii: "-") || c == UInt8(ascii: "_") }
+        let separators = run.filter(isSeparator).count
+        let longest = run.split(whereSeparator: isSeparator).filter { !$0.allSatisfy(isHexDigit) }.map(\.count).max() ?? 0
         return entropy(run) >= 3.6 && separators * 10 <= run.count && longest >= 12
     }
 

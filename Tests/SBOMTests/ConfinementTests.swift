@@ -128,6 +128,13 @@ import TestSupport
         #expect(!r.out.contains("REDACTED"))
     }
 
+    /// A hash word in a name (the LicenseRef ids Provenant makes) is not a token; a mixed-case random
+    /// word beside it still is.
+    @Test func hashWordsInNamesAreNotTakenForTokens() {
+        #expect(Redactor.redact("license was LicenseRef-MIT-like-7354e681411693f0, now MIT") == "license was LicenseRef-MIT-like-7354e681411693f0, now MIT")
+        #expect(Redactor.redact("LicenseRef-Q7vXk2LmP9sR4tW8zY3n-7354e681411693f0").contains(Redactor.mark))
+    }
+
     @Test func credentialsInNamesAndPurlsAreRemoved() throws {
         let d = try dir()
         defer { try? FileManager.default.removeItem(atPath: d) }
