@@ -61,6 +61,30 @@ import TestSupport
         #expect(linked.capability != nil && plain.capability == linked.capability, "the link's xattr is on the shared inode")
     }
 
+    /// A package database or metadata file stored as a hard link to a file whose own name no extractor
+    /// wants (uv links site-packages to its cache, which sorts first): the layer is read again for the
+    /// bytes, through gzip and its digest as the first time, and the packages are found.
+    @Test func aWantedFileStoredAsAHardLinkIsRead() async throws {
+        for gzip in [false, true] {
+            let dir = try temporaryDirectory("link-wanted")
+            defer { try? FileManager.default.removeItem(at: dir) }
+            var t = TarWriter()
+            t.add("data/status", data: Array("Package: tool\nStatus: install ok installed\nVersion: 1.0-1\nArchitecture: amd64\n\n".utf8))
+            t.add("var/lib/dpkg/status", .hardLink, link: "data/status")
+            t.add("root/.cache/uv/archive-v0/abc/lib-2.0.dist-info/METADATA", data: Array("Metadata-Version: 2.1\nName: lib\nVersion: 2.0\n".utf8))
+            t.add("usr/lib/python3/dist-packages/lib-2.0.dist-info/METADATA", .hardLink, link: "./root/.cache/uv/archive-v0/abc/lib-2.0.dist-info/METADATA")
+            var upper = TarWriter()
+            upper.add("data/.wh.status")
+            var w = try LayoutWriter(dir)
+            try w.addLayer(t.finished(), gzip: gzip)
+            try w.addLayer(upper.finished())
+            try w.write()
+            let inv = try await catalogImage("oci-dir:" + dir.path)
+            #expect(Set(inv.packages.map(\.purl.description)) == ["pkg:deb/debian/tool@1.0-1?arch=amd64", "pkg:pypi/lib@2.0"], "gzip \(gzip): \(inv.packages.map(\.purl.description)) \(inv.diagnostics)")
+            #expect(inv.diagnostics.isEmpty, "\(inv.diagnostics)")
+        }
+    }
+
     @Test func configTextIsRedactedInTheSBOMAndScannedForSecrets() throws {
         let dir = try temporaryDirectory("config-text")
         defer { try? FileManager.default.removeItem(at: dir) }

@@ -201,10 +201,16 @@ public struct ImageReader: Sendable {
                     do {
                         var layerTimer = PhaseTimer(indent: 2)
                         let raw = try await source.openLayer(plan)
+                        let links = LinkedBytes()
                         let tree = try Self.readLayer(plan, raw, arrivedVerified: arriveVerified, checks: checks, capture: capture,
                                                       maxFileBytes: maxFileBytes, inflated: inflated, budget: budget, inspect: inspect,
-                                                      inspectLink: inspectLink)
+                                                      inspectLink: inspectLink, linkedBytes: links)
                         layerTimer.lap("layer \(plan.index)" + (plan.size.map { " (\($0 >> 20) MiB)" } ?? ""))
+                        if !links.wanted.isEmpty {
+                            try Self.fill(links, plan, try await source.openLayer(plan), arrivedVerified: arriveVerified,
+                                          maxFileBytes: maxFileBytes, inflateLimit: inflated.limit, budget: budget)
+                            layerTimer.lap("layer \(plan.index) again, for \(links.wanted.count) files wanted under a hard link's name")
+                        }
                         return (plan.index, .success(tree))
                     } catch {
                         return (plan.index, .failure(error))
@@ -255,7 +261,8 @@ public struct ImageReader: Sendable {
     static func readLayer(_ plan: LayerPlan, _ raw: ByteStream, arrivedVerified: Bool = false, checks: LayerDigestChecks? = nil,
                           capture: ImageCapture, maxFileBytes: Int, inflated: SharedInflateBudget, budget: ReadBudget,
                           inspect: (@Sendable (Int, String, Int, LayerFileReader) throws(ImageError) -> Void)? = nil,
-                          inspectLink: (@Sendable (Int, String, String) -> Void)? = nil) throws(ImageError) -> ImageNode {
+                          inspectLink: (@Sendable (Int, String, String) -> Void)? = nil,
+                          linkedBytes: LinkedBytes? = nil) throws(ImageError) -> ImageNode {
         let subject = "layer \(plan.digest ?? plan.diffID ?? plan.key)"
         // A local layer (a range of a file) whose file can be held (`LayerDigestChecks.hold`, before
         // any read of it) is hashed beside the reading, from the file: what the tar reader skips is
@@ -348,13 +355,55 @@ public struct ImageReader: Sendable {
                 let target = try SquashedFileSystem.components(of: h.linkName, entry: builder.entryName(h.name))
                 inspectLink(plan.index, parts.joined(separator: "/"), target.joined(separator: "/"))
             }
+            // A link whose name is wanted, to a file whose own name was not: its bytes were streamed past
+            // before the link said they were wanted.
+            if h.kind == .hardLink, inspect == nil, let linkedBytes,
+               let n = SquashedFileSystem.lookupLiteral(parts, in: builder.top), let c = n.content,
+               c.bytes == nil, c.refusal == nil, !c.screenedOut {
+                let rule = capture.rule(parts.joined(separator: "/"), n.size, n.mode & 0o111 != 0)
+                if rule.wantsBytes {
+                    let target = try SquashedFileSystem.components(of: h.linkName, entry: builder.entryName(h.name))
+                    linkedBytes.want(target.joined(separator: "/"), c, rule)
+                }
+            }
         }
         try tar.drain()
         return builder.top
     }
 }
 
+/// Files of one layer wanted only under a hard link's name, found after their bytes went by: by the
+/// path the layer stores them at, the content all their names share and the rule the link's name gave.
+final class LinkedBytes {
+    private(set) var wanted: [String: (content: FileContent, rule: ImageCapture.Rule)] = [:]
+
+    func want(_ path: String, _ content: FileContent, _ rule: ImageCapture.Rule) {
+        // A plain keep wins over a kept-if-it-passes from another name.
+        if let known = wanted[path], case .keep = known.rule { return }
+        wanted[path] = (content, rule)
+    }
+}
+
 extension ImageReader {
+    /// Reads the layer again (its digest checked inline) for the files only a hard link's name wanted,
+    /// and gives their bytes (or why they were not kept) to the content every name of each shares. Rare:
+    /// a package database or metadata file installed as a hard link to a file no extractor knows by name
+    /// (uv links site-packages to its cache, which a layer may store first).
+    static func fill(_ links: LinkedBytes, _ plan: LayerPlan, _ raw: ByteStream, arrivedVerified: Bool,
+                     maxFileBytes: Int, inflateLimit: Int, budget: ReadBudget) throws(ImageError) {
+        let wanted = links.wanted.mapValues(\.rule)
+        let capture = ImageCapture { path, _, _ in wanted[path] ?? .skip }
+        let tree = try readLayer(plan, raw, arrivedVerified: arrivedVerified, capture: capture, maxFileBytes: maxFileBytes,
+                                 inflated: SharedInflateBudget(limit: inflateLimit), budget: budget)
+        for (path, link) in links.wanted {
+            let again = SquashedFileSystem.lookupLiteral(path.split(separator: "/"), in: tree)?.content
+            link.content.bytes = again?.bytes
+            link.content.screenedOut = again?.screenedOut ?? false
+            link.content.refusal = again?.bytes == nil && again?.screenedOut != true
+                ? again?.refusal ?? "the layer, read again for it, no longer held it" : nil
+        }
+    }
+
     static func overBudget(_ budget: ReadBudget) -> FileContent {
         FileContent(nil, refusal: "the scan has read its budget of \(budget.total >> 20) MiB")
     }
