@@ -14,6 +14,11 @@ public enum DriftRule: String, Sendable, CaseIterable, Codable, Comparable {
     case licenseChanged = "drift:license-changed"
     case lookalike = "drift:lookalike"
     case configChanged = "drift:config-changed"
+    // `diff` of images: how the image runs.
+    case imageUser = "drift:image-user"
+    case imageCommand = "drift:image-command"
+    case imagePort = "drift:image-port"
+    case imageEnv = "drift:image-env"
     // `verify-files`: installed files against their package database.
     case fileModified = "files:modified"
     case conffileModified = "files:conffile-modified"
@@ -27,9 +32,9 @@ public enum DriftRule: String, Sendable, CaseIterable, Codable, Comparable {
     public var severity: SeverityLevel {
         switch self {
         case .tampered: .critical
-        case .downgraded, .configChanged, .sourceChanged, .lookalike, .fileModified, .fileUnowned: .high
-        case .newTransitive, .installScript, .fileMissing: .medium
-        case .added, .removed, .upgraded, .licenseChanged, .conffileModified: .low
+        case .downgraded, .configChanged, .sourceChanged, .lookalike, .fileModified, .fileUnowned, .imageUser, .imageCommand: .high
+        case .newTransitive, .installScript, .fileMissing, .imagePort: .medium
+        case .added, .removed, .upgraded, .licenseChanged, .conffileModified, .imageEnv: .low
         }
     }
 
@@ -46,6 +51,10 @@ public enum DriftRule: String, Sendable, CaseIterable, Codable, Comparable {
         case .licenseChanged: "the license changed"
         case .lookalike: "a new package's name is one edit from a known one"
         case .configChanged: "a configuration file changed, appeared or went away"
+        case .imageUser: "the user the image runs as changed"
+        case .imageCommand: "the image's entrypoint, command or working directory changed"
+        case .imagePort: "a port the image exposes appeared or went away"
+        case .imageEnv: "an environment variable of the image appeared or went away"
         case .fileModified: "an installed file differs from the digest its package records"
         case .conffileModified: "a configuration file differs from the digest its package shipped"
         case .fileMissing: "a file its package installed is missing"

@@ -89,6 +89,7 @@ public struct SBOMDiff: Sendable {
             }
         }
         raw += configChanges(baseline.configFiles ?? [], current.configFiles ?? [])
+        if let b = baseline.image, let a = current.image { raw += imageChanges(b, a).map { ($0, nil) } }
 
         if !d.contentNotCompared.isEmpty {
             let n = d.contentNotCompared.count
@@ -347,6 +348,40 @@ public struct SBOMDiff: Sendable {
             }
         }
         return out
+    }
+
+    /// How the image runs, on both sides: its user (unset is root), entrypoint, command and working
+    /// directory, the ports it exposes and its environment variables' names. Labels are left out: a
+    /// build stamps its revision and date in them every time.
+    static func imageChanges(_ before: ImageInfo, _ after: ImageInfo) -> [DriftFinding] {
+        var out: [DriftFinding] = []
+        func shown(_ s: String?) -> String { s.map { Redactor.escapeControls($0) } ?? "" }
+        func user(_ u: String?) -> String { u.flatMap { $0.isEmpty ? nil : shown($0) } ?? "(unset: root)" }
+        let ub = user(before.user), ua = user(after.user)
+        if ub != ua {
+            let root = namesRoot(after.user) && !namesRoot(before.user)
+            out.append(DriftFinding(rule: .imageUser, subject: "user",
+                                    message: "the image runs as \(ua)\(root ? ", which is root" : ""); it ran as \(ub)"))
+        }
+        func words(_ w: [String]?) -> String { w.map { JSONValue.array($0.map { .string(shown($0)) }).serialized(pretty: false) } ?? "(unset)" }
+        for (what, b, a) in [("entrypoint", words(before.entrypoint), words(after.entrypoint)), ("cmd", words(before.cmd), words(after.cmd)),
+                             ("working directory", shown(before.workingDir), shown(after.workingDir))] where b != a {
+            out.append(DriftFinding(rule: .imageCommand, subject: what, message: "the image's \(what) is \(a.isEmpty ? "(unset)" : a); it was \(b.isEmpty ? "(unset)" : b)"))
+        }
+        for (rule, what, b, a) in [(DriftRule.imagePort, "port", before.exposedPorts, after.exposedPorts),
+                                   (.imageEnv, "environment variable", before.environmentNames, after.environmentNames)] {
+            let sb = Set(b.map(shown)), sa = Set(a.map(shown))
+            for n in sa.subtracting(sb).sorted() { out.append(DriftFinding(rule: rule, subject: n, message: "the image now has \(what) \(n)")) }
+            for n in sb.subtracting(sa).sorted() { out.append(DriftFinding(rule: rule, subject: n, message: "the image no longer has \(what) \(n)")) }
+        }
+        return out
+    }
+
+    /// A USER that is root by its words alone: unset, uid 0 or `root`, with any group. (A name /etc/passwd
+    /// maps to uid 0 is `policy check`'s to find.)
+    static func namesRoot(_ user: String?) -> Bool {
+        let u = (user ?? "").split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
+        return u.isEmpty || u == "root" || Int(u) == 0
     }
 
     /// Enough of a digest to tell two apart in a report.

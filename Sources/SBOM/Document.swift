@@ -86,6 +86,34 @@ public enum ImageFacts {
         return out
     }
 
+    /// The image an SBOM's `provenant:image:` properties describe (the inverse of `properties`), or nil
+    /// when there are none: what `diff` compares of how the image runs. Input like any other, so redacted.
+    public static func info(from props: [(name: String, value: String)], name: String?, version: String?) -> ImageInfo? {
+        let mine = props.filter { $0.name.hasPrefix("provenant:image:") }
+        guard !mine.isEmpty else { return nil }
+        let r = Redactor.redact
+        func value(_ key: String) -> String? { mine.first { $0.name == "provenant:image:" + key }.map { r($0.value) } }
+        func all(_ key: String) -> [String] { mine.filter { $0.name == "provenant:image:" + key }.map { r($0.value) } }
+        func words(_ key: String) -> [String]? {
+            guard let text = value(key), let parsed = try? JSONParser.parse(Array(text.utf8)), let a = parsed.arrayValue else { return nil }
+            return a.compactMap(\.stringValue)
+        }
+        var i = ImageInfo(reference: value("reference") ?? "", name: r(name ?? ""), imageID: value("id") ?? "")
+        i.manifestDigest = version.map(r)
+        i.platform = value("platform")
+        let user = value("user")
+        i.user = user == "(unset: runs as root)" ? nil : user
+        i.exposedPorts = all("exposed-port")
+        i.entrypoint = words("entrypoint")
+        i.cmd = words("cmd")
+        i.workingDir = value("working-dir")
+        i.environmentNames = all("env")
+        let labelPrefix = "provenant:image:label:"
+        i.labels = Dictionary(mine.filter { $0.name.hasPrefix(labelPrefix) }.map { (r(String($0.name.dropFirst(labelPrefix.count))), r($0.value)) },
+                              uniquingKeysWith: { a, _ in a })
+        return i
+    }
+
     /// Each layer digest's line for evidence: the digest and the history step that made the layer.
     public static func layerLines(_ i: ImageInfo) -> [String: String] {
         var out: [String: String] = [:]

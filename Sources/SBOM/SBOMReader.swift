@@ -73,6 +73,8 @@ public enum SBOMReader {
         var rootIDs: Set<String> = []
         var configFiles: [ConfigFile] = []
         var edgesKnown = false
+        /// The image the document is of, from its `provenant:image:` properties.
+        var image: ImageInfo?
     }
 
     /// Types that contain packages rather than being one, when they carry no purl.
@@ -134,6 +136,9 @@ public enum SBOMReader {
                 for d in deps { extras.edges[d.ref, default: []] += d.dependsOn }
                 if let root = doc.metadata?.component?.bomRef { extras.rootIDs = Set(extras.edges[root] ?? []) }
             }
+            if let root = doc.metadata?.component {
+                extras.image = ImageFacts.info(from: root.properties, name: root.name, version: root.version)
+            }
             return (out, extras)
         }
         guard doc.spdxVersion != nil else { return nil }
@@ -163,6 +168,14 @@ public enum SBOMReader {
             // SPDX documents describe their own root (a directory, an image, a lockfile) as a
             // package without a purl.
             let isDescribed = p.SPDXID.map(described.contains) ?? false, purpose = p.primaryPackagePurpose ?? ""
+            if isDescribed, extras.image == nil {
+                // SPDX has no properties: the image's are lines of the described package's comment.
+                let props = notes.compactMap { line -> (name: String, value: String)? in
+                    guard line.hasPrefix("provenant:image:"), let sep = line.range(of: ": ") else { return nil }
+                    return (String(line[..<sep.lowerBound]), String(line[sep.upperBound...]))
+                }
+                extras.image = ImageFacts.info(from: props, name: p.name, version: p.versionInfo)
+            }
             if purl == nil, isDescribed || spdxContainers.contains(purpose) { return nil }
             // An image the document describes is its subject (CycloneDX's metadata.component), even
             // with a purl: not a package of the inventory.
@@ -242,6 +255,7 @@ public enum SBOMReader {
         var inv = Inventory(target: path, mode: "sbom", distro: nil, packages: Cataloger.merge(packages),
                             diagnostics: diagnostics, sources: [path: "sbom"])
         inv.configFiles = extras.configFiles.isEmpty ? nil : extras.configFiles.sorted()
+        inv.image = extras.image
         return inv
     }
 }

@@ -78,4 +78,43 @@ import Testing
         let r = try runProcess(provenantBinary, ["diff", spdx, image, "--fail-on", "low", "--allow-unchecked", "--quiet"])
         #expect(r.code == 0 && r.out.contains("no unapproved changes"), "\(r.out)\(r.err)")
     }
+
+    /// How the image runs is part of what `diff` compares, image to image and SBOM (either format) to
+    /// image: the user (now root), the entrypoint, command and working directory, ports and environment
+    /// names. Labels are not (builds stamp them). The same image against its own SBOMs is no change.
+    @Test func howTheImageRunsIsCompared() throws {
+        let dir = try temporaryDirectory("image-diff-config")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        func image(_ name: String, user: String?, entrypoint: [String], port: String, env: [String], label: String) throws -> String {
+            var t = TarWriter()
+            t.add("etc/hostname", data: Array("box\n".utf8))
+            var w = try LayoutWriter(dir.appendingPathComponent(name))
+            try w.addLayer(t.finished())
+            w.envOverride = env
+            w.labels = ["org.opencontainers.image.revision": label]
+            w.innerExtra = [("Entrypoint", .array(entrypoint.map { .string($0) })), ("ExposedPorts", .object([(port, .object([]))])),
+                            ("WorkingDir", .string("/app"))]
+            try w.write(user: user)
+            return "oci-dir:" + dir.appendingPathComponent(name).path
+        }
+        let v1 = try image("v1", user: "1000", entrypoint: ["/app/agent"], port: "8080/tcp", env: ["PATH=/usr/bin", "LOG_LEVEL=info"], label: "abc")
+        let v2 = try image("v2", user: "0", entrypoint: ["/bin/sh"], port: "22/tcp", env: ["PATH=/usr/bin", "DEBUG=1"], label: "def")
+        let cdx = dir.appendingPathComponent("v1.cdx.json").path, spdx = dir.appendingPathComponent("v1.spdx.json").path
+        for (format, out) in [("cyclonedx-json", cdx), ("spdx-json", spdx)] {
+            #expect(try runProcess(provenantBinary, ["sbom", v1, "--format", format, "-o", out, "--quiet"]).code == 0)
+        }
+        for baseline in [v1, cdx, spdx] {
+            let r = try runProcess(provenantBinary, ["diff", baseline, v2, "--format", "json", "--fail-on", "high", "--quiet"])
+            #expect(r.code == 1, "\(baseline): \(r.err)")
+            let doc = try #require(try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any])
+            let found = (doc["findings"] as? [[String: Any]] ?? []).map { "\($0["rule"] ?? "") \($0["subject"] ?? "")" }.sorted()
+            #expect(found == ["drift:image-command entrypoint", "drift:image-env DEBUG", "drift:image-env LOG_LEVEL",
+                              "drift:image-port 22/tcp", "drift:image-port 8080/tcp", "drift:image-user user"], "\(baseline): \(found)")
+            let user = (doc["findings"] as? [[String: Any]] ?? []).first { $0["rule"] as? String == "drift:image-user" }
+            #expect((user?["message"] as? String) == "the image runs as 0, which is root; it ran as 1000", "\(String(describing: user))")
+            #expect((user?["severity"] as? String) == "high")
+            let same = try runProcess(provenantBinary, ["diff", baseline, v1, "--fail-on", "low", "--allow-unchecked", "--quiet"])
+            #expect(same.code == 0 && same.out.contains("no unapproved changes"), "\(baseline) against its own image: \(same.out)")
+        }
+    }
 }

@@ -71,6 +71,16 @@ public struct ImageInfo: Sendable, Codable, Equatable {
     }
 }
 
+extension ImageInfo {
+    /// An image as an SBOM of it tells, before its other facts are filled in: those it does not give
+    /// stay empty.
+    public init(reference: String, name: String, imageID: String) {
+        self.init(reference: reference, name: name, tag: nil, manifestDigest: nil, imageID: imageID, repositoryURL: nil,
+                  pinnedByDigest: false, platform: nil, user: nil, exposedPorts: [], entrypoint: nil, cmd: nil, workingDir: nil,
+                  labels: [:], environmentNames: [], layers: [])
+    }
+}
+
 /// Where an image's manifests and blobs come from.
 public protocol ImageSource: Sendable {
     func resolve(platform: ImagePlatform) async throws -> ResolvedImage
