@@ -22,6 +22,8 @@ public struct ResolvedImage: Sendable {
     public var info: ImageInfo
     public var config: ImageConfig
     public var layers: [LayerPlan]
+    /// Picked from an index by the platform the index gives it: the platform asked for was matched there.
+    public var chosenByPlatform = false
 }
 
 /// What an SBOM and a policy say about the image itself. Environment values are never kept here.
@@ -183,8 +185,9 @@ public struct ImageReader: Sendable {
         var timer = PhaseTimer(indent: 2)
         let resolved = try await source.resolve(platform: platform)
         timer.lap("resolve the manifest and config")
-        // An image that is not in an index is read whatever its platform, unless one was asked for.
-        if platform.requested, let said = resolved.config.platform, let p = ImagePlatform(said), !platform.accepts(p) {
+        // An image an index did not pick by its platform is read whatever its platform, unless one was
+        // asked for: then its config must say that one.
+        if platform.requested, !resolved.chosenByPlatform, let said = resolved.config.platform, let p = ImagePlatform(said), !platform.accepts(p) {
             throw ImageError(resolved.info.manifestDigest ?? resolved.info.imageID,
                              "is an image for \(Redactor.quote(said, max: 80)), not for \(platform) as --platform asks")
         }

@@ -50,6 +50,7 @@ struct LayoutImageSource: ImageSource {
                                               tag: recordedTag, fallbackName: fallbackName, pinned: named?.digest != nil,
                                               layerKey: { "blobs/sha256/" + $0.digest.dropFirst(7) })
         resolved.info.otherPlatforms = Array(Set(others)).sorted()
+        resolved.chosenByPlatform = chosen.platform != nil
         return resolved
     }
 

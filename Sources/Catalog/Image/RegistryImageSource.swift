@@ -19,6 +19,7 @@ public struct RegistryImageSource: ImageSource {
         var fetched = try await client.fetchManifest(wanted)
         var depth = 0
         var others: [String] = []
+        var byPlatform = false
         while try Self.isIndex(fetched) {
             depth += 1
             let subject = client.name + "@" + fetched.digest
@@ -26,6 +27,7 @@ public struct RegistryImageSource: ImageSource {
             let index = try ImageIndex(fetched.bytes, subject: subject)
             let chosen = try index.select(platform, tag: nil, subject: subject)
             others += index.otherPlatforms(than: chosen)
+            byPlatform = chosen.platform != nil
             fetched = try await client.fetchManifest(chosen.digest, expectedSize: chosen.size)
         }
         let subject = client.name + "@" + fetched.digest
@@ -39,6 +41,7 @@ public struct RegistryImageSource: ImageSource {
                                               tag: reference.tag, fallbackName: reference.repository,
                                               pinned: reference.digest != nil, layerKey: { $0.digest })
         resolved.info.otherPlatforms = Array(Set(others)).sorted()
+        resolved.chosenByPlatform = byPlatform
         return resolved
     }
 
