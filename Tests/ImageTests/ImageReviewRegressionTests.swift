@@ -85,6 +85,23 @@ import TestSupport
         }
     }
 
+    /// A hard link keeps the bytes its target had when the link was made, as extraction does, even when
+    /// a later entry of the layer reuses the target's path: the layer is read again by entry, not by path.
+    @Test func aHardLinkKeepsTheBytesItWasMadeWith() async throws {
+        let dir = try temporaryDirectory("link-reused-path")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        func status(_ name: String) -> [UInt8] { Array("Package: \(name)\nStatus: install ok installed\nVersion: 1.0\nArchitecture: amd64\n\n".utf8) }
+        var t = TarWriter()
+        t.add("cache/blob", data: status("evilpkg"))
+        t.add("var/lib/dpkg/status", .hardLink, link: "cache/blob")
+        t.add("cache/blob", data: status("openssl"))
+        var w = try LayoutWriter(dir)
+        try w.addLayer(t.finished())
+        try w.write()
+        let inv = try await catalogImage("oci-dir:" + dir.path)
+        #expect(inv.packages.map(\.name) == ["evilpkg"], "\(inv.packages.map(\.name)) \(inv.diagnostics)")
+    }
+
     @Test func configTextIsRedactedInTheSBOMAndScannedForSecrets() throws {
         let dir = try temporaryDirectory("config-text")
         defer { try? FileManager.default.removeItem(at: dir) }

@@ -275,7 +275,7 @@ public struct ImageReader: Sendable {
                           capture: ImageCapture, maxFileBytes: Int, inflated: SharedInflateBudget, budget: ReadBudget,
                           inspect: (@Sendable (Int, String, Int, LayerFileReader) throws(ImageError) -> Void)? = nil,
                           inspectLink: (@Sendable (Int, String, String) -> Void)? = nil,
-                          linkedBytes: LinkedBytes? = nil) throws(ImageError) -> ImageNode {
+                          linkedBytes: LinkedBytes? = nil, refill: LinkedBytes? = nil) throws(ImageError) -> ImageNode {
         let subject = "layer \(plan.digest ?? plan.diffID ?? plan.key)"
         // A local layer (a range of a file) whose file can be held (`LayerDigestChecks.hold`, before
         // any read of it) is hashed beside the reading, from the file: what the tar reader skips is
@@ -334,7 +334,9 @@ public struct ImageReader: Sendable {
         let tar = StreamingTar(stream, name: subject)
         var builder = LayerBuilder(index: plan.index) { "\(subject) entry '\(Redactor.quote($0, max: 160))'" }
         builder.takeNode = { inflated.takeEntry() }
+        var ordinal = -1   // of the entry in the layer's tar, headers that only extend the next one aside
         while let h = try tar.next() {
+            ordinal += 1
             guard inflated.takeEntry() else {
                 throw ImageError(subject, "brings the image past \(SharedInflateBudget.maxEntries) entries in all its layers; stopped")
             }
@@ -344,7 +346,8 @@ public struct ImageReader: Sendable {
                 try inspect(plan.index, parts.joined(separator: "/"), h.size, LayerFileReader(tar: tar))
             } else if h.kind == .file, let last = parts.last, !last.hasPrefix(".wh.") {
                 let path = parts.joined(separator: "/")
-                let rule = capture.rule(path, h.size, h.mode & 0o111 != 0)
+                // Read again for the entries hard links wanted: those entries alone, whatever their names.
+                let rule = refill.map { $0.wanted[ordinal]?.rule ?? .skip } ?? capture.rule(path, h.size, h.mode & 0o111 != 0)
                 if !rule.wantsBytes {
                     // Streamed past.
                 } else if h.size > maxFileBytes {
@@ -363,6 +366,12 @@ public struct ImageReader: Sendable {
                     content = budget.take(h.size) ? FileContent(try tar.readData(limit: maxFileBytes)) : Self.overBudget(budget)
                 }
             }
+            if h.kind == .file, inspect == nil {
+                // Which entry holds the bytes, for a hard link that wants them after they went by.
+                if content == nil { content = FileContent(nil) }
+                content?.entry = ordinal
+                if let refill, refill.wanted[ordinal] != nil, let content { refill.read[ordinal] = content }
+            }
             try builder.add(h, components: parts, content: content)
             if h.kind == .hardLink, let inspectLink {
                 let target = try SquashedFileSystem.components(of: h.linkName, entry: builder.entryName(h.name))
@@ -372,12 +381,9 @@ public struct ImageReader: Sendable {
             // before the link said they were wanted.
             if h.kind == .hardLink, inspect == nil, let linkedBytes,
                let n = SquashedFileSystem.lookupLiteral(parts, in: builder.top), let c = n.content,
-               c.bytes == nil, c.refusal == nil, !c.screenedOut {
+               c.bytes == nil, c.refusal == nil, !c.screenedOut, let entry = c.entry {
                 let rule = capture.rule(parts.joined(separator: "/"), n.size, n.mode & 0o111 != 0)
-                if rule.wantsBytes {
-                    let target = try SquashedFileSystem.components(of: h.linkName, entry: builder.entryName(h.name))
-                    linkedBytes.want(target.joined(separator: "/"), c, rule)
-                }
+                if rule.wantsBytes { linkedBytes.want(entry, c, rule) }
             }
         }
         try tar.drain()
@@ -386,14 +392,17 @@ public struct ImageReader: Sendable {
 }
 
 /// Files of one layer wanted only under a hard link's name, found after their bytes went by: by the
-/// path the layer stores them at, the content all their names share and the rule the link's name gave.
+/// tar entry that holds the bytes (not its path, which a later entry of the layer may reuse for other
+/// bytes), the content all their names share and the rule the link's name gave.
 final class LinkedBytes {
-    private(set) var wanted: [String: (content: FileContent, rule: ImageCapture.Rule)] = [:]
+    private(set) var wanted: [Int: (content: FileContent, rule: ImageCapture.Rule)] = [:]
+    /// What the second read kept of those entries.
+    var read: [Int: FileContent] = [:]
 
-    func want(_ path: String, _ content: FileContent, _ rule: ImageCapture.Rule) {
+    func want(_ entry: Int, _ content: FileContent, _ rule: ImageCapture.Rule) {
         // A plain keep wins over a kept-if-it-passes from another name.
-        if let known = wanted[path], case .keep = known.rule { return }
-        wanted[path] = (content, rule)
+        if let known = wanted[entry], case .keep = known.rule { return }
+        wanted[entry] = (content, rule)
     }
 }
 
@@ -404,12 +413,10 @@ extension ImageReader {
     /// (uv links site-packages to its cache, which a layer may store first).
     static func fill(_ links: LinkedBytes, _ plan: LayerPlan, _ raw: ByteStream, arrivedVerified: Bool,
                      maxFileBytes: Int, inflateLimit: Int, budget: ReadBudget) throws(ImageError) {
-        let wanted = links.wanted.mapValues(\.rule)
-        let capture = ImageCapture { path, _, _ in wanted[path] ?? .skip }
-        let tree = try readLayer(plan, raw, arrivedVerified: arrivedVerified, capture: capture, maxFileBytes: maxFileBytes,
-                                 inflated: SharedInflateBudget(limit: inflateLimit), budget: budget)
-        for (path, link) in links.wanted {
-            let again = SquashedFileSystem.lookupLiteral(path.split(separator: "/"), in: tree)?.content
+        _ = try readLayer(plan, raw, arrivedVerified: arrivedVerified, capture: .nothing, maxFileBytes: maxFileBytes,
+                          inflated: SharedInflateBudget(limit: inflateLimit), budget: budget, refill: links)
+        for (entry, link) in links.wanted {
+            let again = links.read[entry]
             link.content.bytes = again?.bytes
             link.content.screenedOut = again?.screenedOut ?? false
             link.content.refusal = again?.bytes == nil && again?.screenedOut != true

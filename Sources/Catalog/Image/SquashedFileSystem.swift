@@ -12,6 +12,8 @@ public final class FileContent: @unchecked Sendable {
     /// Read by the extraction jobs on its own paths alone (see `OwnJobFiles`): any other read is refused,
     /// so the bytes can be freed once those jobs are done whatever order the jobs finish in.
     public internal(set) var ownJobsOnly = false
+    /// The tar entry of its layer that holds the bytes (the count of entries before it).
+    var entry: Int?
     init(_ bytes: [UInt8]?, refusal: String? = nil) { self.bytes = bytes; self.refusal = refusal }
 
     /// Drops the bytes once nothing will read them again; a read after this says why they are gone.
