@@ -233,7 +233,7 @@ public struct ImageConfig: Sendable, Codable, Equatable {
         guard let ids = v["rootfs"]?["diff_ids"]?.arrayValue else { throw ImageError(name, "is an image config without rootfs.diff_ids") }
         diffIDs = ids.compactMap(\.stringValue)
         if let os = v["os"]?.stringValue, let arch = v["architecture"]?.stringValue {
-            platform = ImagePlatform(os: os, architecture: arch, variant: v["variant"]?.stringValue).description
+            platform = ImagePlatform(os: os, architecture: arch, variant: v["variant"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 }).description
         }
         created = v["created"]?.stringValue
     }

@@ -187,9 +187,16 @@ public struct ImageReader: Sendable {
         timer.lap("resolve the manifest and config")
         // An image an index did not pick by its platform is read whatever its platform, unless one was
         // asked for: then its config must say that one.
-        if platform.requested, !resolved.chosenByPlatform, let said = resolved.config.platform, let p = ImagePlatform(said), !platform.accepts(p) {
-            throw ImageError(resolved.info.manifestDigest ?? resolved.info.imageID,
-                             "is an image for \(Redactor.quote(said, max: 80)), not for \(platform) as --platform asks")
+        if platform.requested, !resolved.chosenByPlatform {
+            let subject = resolved.info.manifestDigest ?? resolved.info.imageID
+            // A config is required to name its os and architecture; one that does not cannot be matched.
+            guard let said = resolved.config.platform, let p = ImagePlatform(said) else {
+                throw ImageError(subject, "names no platform in its config that can be matched, so it cannot be told to be \(platform) as --platform asks")
+            }
+            // A config without a variant (most arm images) is taken for any variant of its architecture.
+            if !(p.variant == nil ? ImagePlatform(os: platform.os, architecture: platform.architecture).accepts(p) : platform.accepts(p)) {
+                throw ImageError(subject, "is an image for \(Redactor.quote(said, max: 80)), not for \(platform) as --platform asks")
+            }
         }
         guard !resolved.layers.isEmpty else {
             throw ImageError(resolved.info.manifestDigest ?? resolved.info.imageID, "is a manifest without layers; there is no root filesystem to read")
