@@ -225,5 +225,9 @@ import ProvenantCore
         #expect(JarExtractor.bundleLicenses("\"GPL, with exception\";description=x,MIT") == ["GPL, with exception", "MIT"])
         #expect(JarExtractor.bundleLicenses("<<EXTERNAL>>") == [])
         #expect(JarExtractor.bundleLicenses("https://example.com/our-terms, Apache-2.0") == ["Apache-2.0"])
+        // A header of thousands: at most 64 licenses, and a long run of continuations is cut, not copied over and over.
+        #expect(JarExtractor.bundleLicenses((1...1000).map { "L\($0)" }.joined(separator: ", ")).count == JarExtractor.maxLicenses)
+        let continued = JarExtractor.bundleLicenses("Apache" + String(repeating: ",1", count: 400_000))
+        #expect(continued.count == 1 && continued[0].count <= JarExtractor.maxHeaderCharacters)
     }
 }

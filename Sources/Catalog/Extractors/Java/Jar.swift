@@ -117,8 +117,9 @@ public struct JarExtractor: Extractor {
     /// (`EPL-2.0;link=…, MIT`). A name may itself hold a comma (`Apache License, Version 2.0`): a part
     /// that starts with "Version" or a digit continues the one before it.
     static func bundleLicenses(_ raw: String) -> [String] {
+        // A manifest header is a line or a few; a longer one is cut, and at most `maxLicenses` are kept.
         var parts: [String] = [], current = "", quoted = false
-        for ch in raw {
+        for ch in raw.prefix(maxHeaderCharacters) {
             if ch == "\"" { quoted.toggle() }
             if ch == ",", !quoted { parts.append(current); current = ""; continue }
             current.append(ch)
@@ -126,16 +127,20 @@ public struct JarExtractor: Extractor {
         parts.append(current)
         var merged: [String] = []
         for part in parts {
-            let t = part.trimmingCharacters(in: .whitespaces)
-            if let last = merged.last, t.lowercased().hasPrefix("version") || t.first?.isNumber == true {
-                merged[merged.count - 1] = last + "," + part
-            } else {
+            let t = part.drop { $0 == " " || $0 == "\t" }
+            if !merged.isEmpty, t.lowercased().hasPrefix("version") || t.first?.isNumber == true {
+                merged[merged.count - 1] += "," + part
+            } else if merged.count < maxLicenses {
                 merged.append(part)
+            } else {
+                break
             }
         }
         var seen: Set<String> = []
         return merged.compactMap(bundleLicense).filter { seen.insert($0).inserted }
     }
+    static let maxHeaderCharacters = 16 << 10
+    static let maxLicenses = 64
 
     /// One license of `Bundle-License`: `Apache-2.0`, `Apache License, Version 2.0;link=...`, or a URL. A
     /// URL counts only when it is one of a known license; anything else is kept as the name it is.
