@@ -41,18 +41,20 @@ public enum InputRedaction {
     /// The redactor's answers for the strings seen so far. Thousands of packages repeat the same
     /// strings (a name again in its purl, a license, a registry URL), and each answer is a scan by the
     /// secrets engine; the redactor gives the same answer for the same string, so each is asked once.
+    /// Answers are kept with the string's own bytes: Swift's `String` equality is canonical, so `café`
+    /// spelt with a combining accent finds the precomposed spelling's entry, whose bytes differ.
     struct Memo {
-        private var fields: [String: String] = [:], texts: [String: String] = [:]
-        mutating func field(_ s: String) -> String {
-            if let known = fields[s] { return known }
-            let r = Redactor.redactField(s)
-            fields[s] = r
-            return r
-        }
-        mutating func text(_ s: String) -> String {
-            if let known = texts[s] { return known }
-            let r = Redactor.redact(s)
-            texts[s] = r
+        private var fields: [String: (key: String, value: String)] = [:], texts: [String: (key: String, value: String)] = [:]
+        mutating func field(_ s: String) -> String { Self.answer(s, &fields, Redactor.redactField) }
+        mutating func text(_ s: String) -> String { Self.answer(s, &texts, Redactor.redact) }
+
+        private static func answer(_ s: String, _ memo: inout [String: (key: String, value: String)], _ ask: (String) -> String) -> String {
+            if let known = memo[s] {
+                if known.key.utf8.elementsEqual(s.utf8) { return known.value }
+                return ask(s)
+            }
+            let r = ask(s)
+            memo[s] = (s, r)
             return r
         }
     }
