@@ -308,6 +308,7 @@ public enum Redactor {
     }
 
     private static func isHexDigit(_ c: UInt8) -> Bool { (c >= 48 && c <= 57) || (c >= 97 && c <= 102) || (c >= 65 && c <= 70) }
+    private static func isLowerHexDigit(_ c: UInt8) -> Bool { (c >= 48 && c <= 57) || (c >= 97 && c <= 102) }
 
     /// A long run of mixed upper case, lower case and digits with high entropy: a key or token.
     private static func randomLooking(_ run: ArraySlice<UInt8>) -> Bool {
@@ -320,11 +321,12 @@ public enum Redactor {
         }
         guard upper && lowerCase && digit else { return false }
         // Paths and dashed names are words between separators; keys and tokens are long random runs.
-        // A word that is hex only is a digest or hash, which a whole run of hex is not taken for either
-        // (`LicenseRef-MIT-like-7354e681411693f0`): only the other words count for length.
+        // A word of lower-case hex is a digest or hash, as a whole run of hex is not taken for a token
+        // either (`LicenseRef-MIT-like-7354e681411693f0`): only the other words count for length. Upper
+        // and mixed-case hex words still count: keys are written that way, digests seldom.
         func isSeparator(_ c: UInt8) -> Bool { c == UInt8(ascii: "/") || c == UInt8(ascii: "-") || c == UInt8(ascii: "_") }
         let separators = run.filter(isSeparator).count
-        let longest = run.split(whereSeparator: isSeparator).filter { !$0.allSatisfy(isHexDigit) }.map(\.count).max() ?? 0
+        let longest = run.split(whereSeparator: isSeparator).filter { !$0.allSatisfy(isLowerHexDigit) }.map(\.count).max() ?? 0
         return entropy(run) >= 3.6 && separators * 10 <= run.count && longest >= 12
     }
 

@@ -133,6 +133,9 @@ import TestSupport
     @Test func hashWordsInNamesAreNotTakenForTokens() {
         #expect(Redactor.redact("license was LicenseRef-MIT-like-7354e681411693f0, now MIT") == "license was LicenseRef-MIT-like-7354e681411693f0, now MIT")
         #expect(Redactor.redact("LicenseRef-Q7vXk2LmP9sR4tW8zY3n-7354e681411693f0").contains(Redactor.mark))
+        // Upper-case or mixed-case hex words are how keys are written: they still count.
+        #expect(Redactor.redact("Key-ABCDEF0123456789ABCDEF01").contains(Redactor.mark))
+        #expect(Redactor.redact("build-9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08").contains(Redactor.mark))
     }
 
     @Test func credentialsInNamesAndPurlsAreRemoved() throws {
