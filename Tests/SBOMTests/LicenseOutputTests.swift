@@ -76,5 +76,8 @@ import ProvenantCore
         #expect(Licenses.terms(["(MIT OR Apache-2.0) AND BSD-3-Clause"]).count == 2)
         #expect(Licenses.terms(["MIT"]) != Licenses.terms(["MIT", "Apache-2.0"]))
         #expect(Licenses.terms(["GPL-2.0-only AND MIT"]) != Licenses.terms(["GPL-3.0-only AND MIT"]))
+        // Names an idstring cannot spell stay apart.
+        #expect(Licenses.terms(["商业许可 仅限内部使用"]) != Licenses.terms(["开源许可"]))
+        #expect(Licenses.licenseRef("商业许可").hasPrefix("LicenseRef-unknown-") && Licenses.isLicenseRef(Licenses.licenseRef("商业许可")))
     }
 }
