@@ -357,16 +357,25 @@ public struct SBOMDiff: Sendable {
         var out: [DriftFinding] = []
         func shown(_ s: String?) -> String { s.map { Redactor.escapeControls($0) } ?? "" }
         func user(_ u: String?) -> String { u.flatMap { $0.isEmpty ? nil : shown($0) } ?? "(unset: root)" }
+        // Text redaction changed is compared by the SHA-256 of what the image gave, when both sides have it.
+        func differs(_ key: String, _ b: String, _ a: String) -> Bool {
+            if b != a { return true }
+            guard let db = before.redactedSHA256?[key], let da = after.redactedSHA256?[key] else { return false }
+            return db != da
+        }
         let ub = user(before.user), ua = user(after.user)
-        if ub != ua {
+        if differs("user", ub, ua) {
             let root = namesRoot(after.user) && !namesRoot(before.user)
             out.append(DriftFinding(rule: .imageUser, subject: "user",
-                                    message: "the image runs as \(ua)\(root ? ", which is root" : ""); it ran as \(ub)"))
+                                    message: "the image runs as \(ua)\(root ? ", which is root" : ""); it ran as \(ub)\(ub == ua ? " (it differs only in text redacted from both)" : "")"))
         }
         func words(_ w: [String]?) -> String { w.map { JSONValue.array($0.map { .string(shown($0)) }).serialized(pretty: false) } ?? "(unset)" }
-        for (what, b, a) in [("entrypoint", words(before.entrypoint), words(after.entrypoint)), ("cmd", words(before.cmd), words(after.cmd)),
-                             ("working directory", shown(before.workingDir), shown(after.workingDir))] where b != a {
-            out.append(DriftFinding(rule: .imageCommand, subject: what, message: "the image's \(what) is \(a.isEmpty ? "(unset)" : a); it was \(b.isEmpty ? "(unset)" : b)"))
+        for (what, key, b, a) in [("entrypoint", "entrypoint", words(before.entrypoint), words(after.entrypoint)),
+                                  ("cmd", "cmd", words(before.cmd), words(after.cmd)),
+                                  ("working directory", "working-dir", shown(before.workingDir), shown(after.workingDir))] where differs(key, b, a) {
+            let hidden = b == a ? " (it differs only in text redacted from both)" : ""
+            out.append(DriftFinding(rule: .imageCommand, subject: what,
+                                    message: "the image's \(what) is \(a.isEmpty ? "(unset)" : a); it was \(b.isEmpty ? "(unset)" : b)\(hidden)"))
         }
         for (rule, what, b, a) in [(DriftRule.imagePort, "port", before.exposedPorts, after.exposedPorts),
                                    (.imageEnv, "environment variable", before.environmentNames, after.environmentNames)] {

@@ -80,6 +80,7 @@ public enum ImageFacts {
         for k in i.labels.keys.sorted() { out.append(("provenant:image:label:\(r(k))", r(i.labels[k] ?? ""))) }
         for n in i.environmentNames.sorted() { out.append(("provenant:image:env", r(n))) }
         for s in i.secretsInConfig { out.append(("provenant:image:secret-in-config", s)) }
+        for key in (i.redactedSHA256 ?? [:]).keys.sorted() { out.append(("provenant:image:\(key)-sha256", i.redactedSHA256?[key] ?? "")) }
         for (n, l) in i.layers.enumerated() {
             out.append(("provenant:image:layer:\(n)", l.digest + (l.createdBy.map { " " + r($0) } ?? "")))
         }
@@ -108,6 +109,11 @@ public enum ImageFacts {
         i.cmd = words("cmd")
         i.workingDir = value("working-dir")
         i.environmentNames = all("env")
+        var digests: [String: String] = [:]
+        for key in ["user", "entrypoint", "cmd", "working-dir"] {
+            if let d = value(key + "-sha256"), d.utf8.count == 64, d.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) }) { digests[key] = d }
+        }
+        i.redactedSHA256 = digests.isEmpty ? nil : digests
         let labelPrefix = "provenant:image:label:"
         i.labels = Dictionary(mine.filter { $0.name.hasPrefix(labelPrefix) }.map { (r(String($0.name.dropFirst(labelPrefix.count))), r($0.value)) },
                               uniquingKeysWith: { a, _ in a })

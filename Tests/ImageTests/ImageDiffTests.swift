@@ -117,4 +117,33 @@ import Testing
             #expect(same.code == 0 && same.out.contains("no unapproved changes"), "\(baseline) against its own image: \(same.out)")
         }
     }
+
+    /// An entrypoint whose secret changed redacts to the same words on both sides; the SHA-256 of what
+    /// the image gave tells them apart (and is what an SBOM baseline keeps), while the secret is never
+    /// printed.
+    @Test func aChangeHiddenByRedactionIsStillSeen() throws {
+        let dir = try temporaryDirectory("image-diff-redacted")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let keys = ["xoxb-1234567890-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx", "xoxb-1234567890-1234567890123-ZyXwVuTsRqPoNmLkJiHgFeDc"]
+        for (n, key) in keys.enumerated() {
+            var t = TarWriter()
+            t.add("etc/hostname", data: Array("box\n".utf8))
+            var w = try LayoutWriter(dir.appendingPathComponent("v\(n)"))
+            try w.addLayer(t.finished())
+            w.innerExtra = [("Entrypoint", .array([.string("/app/agent"), .string("--slack-token=\(key)")]))]
+            try w.write()
+        }
+        let v0 = "oci-dir:" + dir.appendingPathComponent("v0").path, v1 = "oci-dir:" + dir.appendingPathComponent("v1").path
+        let cdx = dir.appendingPathComponent("v0.cdx.json").path
+        #expect(try runProcess(provenantBinary, ["sbom", v0, "-o", cdx, "--quiet"]).code == 0)
+        let sbom = try String(contentsOfFile: cdx, encoding: .utf8)
+        #expect(sbom.contains("provenant:image:entrypoint-sha256") && !sbom.contains(keys[0]))
+        for baseline in [v0, cdx] {
+            let r = try runProcess(provenantBinary, ["diff", baseline, v1, "--fail-on", "high", "--quiet"])
+            #expect(r.code == 1 && r.out.contains("drift:image-command") && r.out.contains("differs only in text redacted"), "\(baseline): \(r.out)")
+            #expect(!r.out.contains(keys[0]) && !r.out.contains(keys[1]) && !r.err.contains(keys[1]))
+            let same = try runProcess(provenantBinary, ["diff", baseline, v0, "--fail-on", "low", "--allow-unchecked", "--quiet"])
+            #expect(same.code == 0, "\(baseline) against its own image: \(same.out)")
+        }
+    }
 }

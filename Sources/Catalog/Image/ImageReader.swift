@@ -61,6 +61,10 @@ public struct ImageInfo: Sendable, Codable, Equatable {
     public var secretsInConfig: [String] = []
     /// Platforms the index offered besides the one read: not looked at.
     public var otherPlatforms: [String] = []
+    /// For the user, entrypoint, cmd and working directory whose text redaction changed: the SHA-256 of
+    /// the text as the image gives it, so `diff` still sees a change that redacts to the same words.
+    /// Keyed `user`, `entrypoint`, `cmd`, `working-dir`.
+    public var redactedSHA256: [String: String]?
 
     /// `pkg:oci/NAME@sha256:…?repository_url=…&tag=…`, the purl spec's OCI form.
     public var purl: PackageURL {
