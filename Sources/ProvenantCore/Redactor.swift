@@ -159,6 +159,8 @@ public enum Redactor {
             while k > 0, b[k - 1] == 32 || b[k - 1] == UInt8(ascii: "\"") || b[k - 1] == UInt8(ascii: "'") { k -= 1 }
             var ks = k
             while ks > 0, isAlnum(b[ks - 1]) || b[ks - 1] == UInt8(ascii: "_") || b[ks - 1] == UInt8(ascii: "-") || b[ks - 1] == UInt8(ascii: ".") { ks -= 1 }
+            // A command-line flag's dashes are not part of its name (`--password=…`).
+            while ks < k, b[ks] == UInt8(ascii: "-") { ks += 1 }
             let key = b[ks..<k].map(lower)
             // The key must be the secret word itself, or end in it after `_` or `.` (DB_PASSWORD,
             // client.secret) or after a lower-to-upper step (githubToken). A `-` before it marks a

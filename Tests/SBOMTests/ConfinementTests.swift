@@ -138,6 +138,13 @@ import TestSupport
         #expect(Redactor.redact("build-9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08").contains(Redactor.mark))
     }
 
+    /// A flag's dashes do not hide the assignment: `--password=…` is redacted as `password=…` is.
+    @Test func flagAssignmentsAreRedacted() {
+        #expect(Redactor.redact("agent --password=hunter2hunter2 --verbose") == "agent --password=REDACTED --verbose")
+        #expect(Redactor.redact("agent -token=abc123def456 run") == "agent -token=REDACTED run")
+        #expect(Redactor.redact("use google-auth: yes") == "use google-auth: yes")
+    }
+
     @Test func credentialsInNamesAndPurlsAreRemoved() throws {
         let d = try dir()
         defer { try? FileManager.default.removeItem(atPath: d) }
