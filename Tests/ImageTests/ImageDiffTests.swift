@@ -86,10 +86,7 @@ import Testing
         let dir = try temporaryDirectory("image-diff-config")
         defer { try? FileManager.default.removeItem(at: dir) }
         func image(_ name: String, user: String?, entrypoint: [String], port: String, env: [String], label: String) throws -> String {
-            var t = TarWriter()
-            t.add("etc/hostname", data: Array("box\n".utf8))
-            var w = try LayoutWriter(dir.appendingPathComponent(name))
-            try w.addLayer(t.finished())
+            var w = try LayoutWriter.oneFile(dir.appendingPathComponent(name))
             w.envOverride = env
             w.labels = ["org.opencontainers.image.revision": label]
             w.innerExtra = [("Entrypoint", .array(entrypoint.map { .string($0) })), ("ExposedPorts", .object([(port, .object([]))])),
@@ -126,10 +123,7 @@ import Testing
         defer { try? FileManager.default.removeItem(at: dir) }
         let keys = ["xoxb-1234567890-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx", "xoxb-1234567890-1234567890123-ZyXwVuTsRqPoNmLkJiHgFeDc"]
         for (n, key) in keys.enumerated() {
-            var t = TarWriter()
-            t.add("etc/hostname", data: Array("box\n".utf8))
-            var w = try LayoutWriter(dir.appendingPathComponent("v\(n)"))
-            try w.addLayer(t.finished())
+            var w = try LayoutWriter.oneFile(dir.appendingPathComponent("v\(n)"))
             w.innerExtra = [("Entrypoint", .array([.string("/app/agent"), .string("--slack-token=\(key)")]))]
             try w.write()
         }

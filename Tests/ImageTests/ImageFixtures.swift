@@ -91,6 +91,15 @@ struct LayoutWriter {
 
     static func digest(_ b: [UInt8]) -> String { "sha256:" + FileDigest.sha256(b).value }
 
+    /// A writer holding one small layer (`etc/hostname`), for tests about everything but the files.
+    static func oneFile(_ dir: URL) throws -> LayoutWriter {
+        var t = TarWriter()
+        t.add("etc/hostname", data: Array("x\n".utf8))
+        var w = try LayoutWriter(dir)
+        try w.addLayer(t.finished())
+        return w
+    }
+
     @discardableResult
     func blob(_ b: [UInt8]) throws -> String {
         let d = Self.digest(b)

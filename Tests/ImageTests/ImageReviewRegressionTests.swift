@@ -151,10 +151,7 @@ import TestSupport
     @Test func aScanOfOnePlatformSaysTheOthersWereNotChecked() throws {
         let dir = try temporaryDirectory("platforms")
         defer { try? FileManager.default.removeItem(at: dir) }
-        var t = TarWriter()
-        t.add("etc/hostname", data: Array("x\n".utf8))
-        var w = try LayoutWriter(dir)
-        try w.addLayer(t.finished())
+        let w = try LayoutWriter.oneFile(dir)
         let amd = try w.write()
         // A second manifest (the same one with a trailing newline, so another digest) for arm64.
         let blobs = dir.appendingPathComponent("blobs/sha256")
@@ -179,11 +176,7 @@ import TestSupport
     @Test func aSingleImageOfAnotherPlatformIsRefusedWhenOneIsAskedFor() throws {
         let dir = try temporaryDirectory("one-platform")
         defer { try? FileManager.default.removeItem(at: dir) }
-        var t = TarWriter()
-        t.add("etc/hostname", data: Array("x\n".utf8))
-        var w = try LayoutWriter(dir)
-        try w.addLayer(t.finished())
-        try w.write()
+        try LayoutWriter.oneFile(dir).write()
         let target = "oci-dir:" + dir.path
         for command in [["sbom"], ["secrets", "scan"], ["policy", "check"]] {
             let asked = try runProcess(provenantBinary, command + [target, "--platform", "linux/arm64"])

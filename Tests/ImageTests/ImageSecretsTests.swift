@@ -79,10 +79,7 @@ import TestSupport
     @Test func configCornersAndAnnotationsAreScanned() throws {
         let dir = try temporaryDirectory("image-secrets-config")
         defer { try? FileManager.default.removeItem(at: dir) }
-        var layer = TarWriter()
-        layer.add("etc/hostname", data: Array("box\n".utf8))
-        var w = try LayoutWriter(dir)
-        try w.addLayer(layer.finished())
+        var w = try LayoutWriter.oneFile(dir)
         w.envOverride = ["PATH=/usr/bin"]
         let keys = (0..<4).map { "xoxb-123456789\($0)-1234567890123-AbCdEfGhIjKlMnOpQrStUvW\($0)" }
         w.innerExtra = [("Healthcheck", .object([("Test", .array([.string("CMD"), .string("curl -H 'Authorization: Bearer \(keys[0])' localhost")]))])),
