@@ -147,6 +147,39 @@ public enum Redactor {
 
     private static func lower(_ c: UInt8) -> UInt8 { c >= 65 && c <= 90 ? c + 32 : c }
 
+    /// Whether `key` (lower-cased; `original` as written) names a secret: the secret word itself, or a
+    /// name ending in it after `_` or `.` (DB_PASSWORD, client.secret), after a lower-to-upper step
+    /// (githubToken), or, in a command-line flag, after `-` (`--db-password`). Elsewhere a `-` before
+    /// it marks a name such as `google-auth` rather than a credential's key, except in `api-key` forms.
+    private static func isSecretKey(_ key: [UInt8], original: [UInt8], flag: Bool) -> Bool {
+        !key.isEmpty && secretKeys.contains { name in
+            guard key.count >= name.count, Array(key.suffix(name.count)) == name else { return false }
+            if key.count == name.count { return true }
+            let before = original[original.count - name.count - 1]
+            let first = original[original.count - name.count]
+            if before == UInt8(ascii: "_") || before == UInt8(ascii: ".") || (flag && before == UInt8(ascii: "-")) { return true }
+            if before >= 97 && before <= 122 && first >= 65 && first <= 90 { return true }
+            return false
+        }
+    }
+
+    /// A bare command-line flag that names a secret (`--password`, `-db-token`): the next word is its value.
+    public static func isSecretFlag(_ word: String) -> Bool {
+        let b = Array(word.utf8)
+        guard b.first == UInt8(ascii: "-"), !b.contains(UInt8(ascii: "=")) else { return false }
+        let name = Array(b.drop { $0 == UInt8(ascii: "-") })
+        guard name.allSatisfy({ isAlnum($0) || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: ".") }) else { return false }
+        return isSecretKey(name.map(lower), original: name, flag: true)
+    }
+
+    /// An argument vector (an image's entrypoint or cmd), each word redacted, and the word after a bare
+    /// secret flag (`--password hunter2`) replaced whole.
+    public static func redactArguments(_ words: [String]) -> [String] {
+        var out = words.map(redact)
+        for i in words.indices.dropLast() where isSecretFlag(words[i]) { out[i + 1] = mark }
+        return out
+    }
+
     private static func redactAssignments(_ b: [UInt8]) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(b.count)
@@ -159,22 +192,16 @@ public enum Redactor {
             while k > 0, b[k - 1] == 32 || b[k - 1] == UInt8(ascii: "\"") || b[k - 1] == UInt8(ascii: "'") { k -= 1 }
             var ks = k
             while ks > 0, isAlnum(b[ks - 1]) || b[ks - 1] == UInt8(ascii: "_") || b[ks - 1] == UInt8(ascii: "-") || b[ks - 1] == UInt8(ascii: ".") { ks -= 1 }
-            // A command-line flag's dashes are not part of its name (`--password=…`).
-            while ks < k, b[ks] == UInt8(ascii: "-") { ks += 1 }
+            // A command-line flag's dashes are not part of its name (`--password=…`), and inside a flag
+            // a dash joins words as `_` does (`--db-password=…`).
+            var flag = false
+            while ks < k, b[ks] == UInt8(ascii: "-") { ks += 1; flag = true }
             let key = b[ks..<k].map(lower)
             // The key must be the secret word itself, or end in it after `_` or `.` (DB_PASSWORD,
             // client.secret) or after a lower-to-upper step (githubToken). A `-` before it marks a
             // name such as `google-auth` rather than a credential's key, except in `api-key` forms.
             let original = Array(b[ks..<k])
-            let isSecretKey = !key.isEmpty && secretKeys.contains { name in
-                guard key.count >= name.count, Array(key.suffix(name.count)) == name else { return false }
-                if key.count == name.count { return true }
-                let before = original[original.count - name.count - 1]
-                let first = original[original.count - name.count]
-                if before == UInt8(ascii: "_") || before == UInt8(ascii: ".") { return true }
-                if before >= 97 && before <= 122 && first >= 65 && first <= 90 { return true }
-                return false
-            }
+            let isSecretKey = Self.isSecretKey(key, original: original, flag: flag)
             // `://` is a URL, not an assignment.
             let isURL = c == UInt8(ascii: ":") && i + 1 < b.count && b[i + 1] == UInt8(ascii: "/")
             guard isSecretKey, !isURL else { out.append(c); i += 1; continue }
@@ -328,7 +355,11 @@ public enum Redactor {
         // and mixed-case hex words still count: keys are written that way, digests seldom.
         func isSeparator(_ c: UInt8) -> Bool { c == UInt8(ascii: "/") || c == UInt8(ascii: "-") || c == UInt8(ascii: "_") }
         let separators = run.filter(isSeparator).count
-        let longest = run.split(whereSeparator: isSeparator).filter { !$0.allSatisfy(isLowerHexDigit) }.map(\.count).max() ?? 0
+        // A word of upper-case hex of a digest's length (a key fingerprint) is a hash too.
+        func isHash(_ w: ArraySlice<UInt8>) -> Bool {
+            w.allSatisfy(isLowerHexDigit) || ([32, 40, 64].contains(w.count) && w.allSatisfy { ($0 >= 48 && $0 <= 57) || ($0 >= 65 && $0 <= 70) })
+        }
+        let longest = run.split(whereSeparator: isSeparator).filter { !isHash($0) }.map(\.count).max() ?? 0
         return entropy(run) >= 3.6 && separators * 10 <= run.count && longest >= 12
     }
 
