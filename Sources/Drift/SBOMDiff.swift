@@ -16,6 +16,9 @@ public struct SBOMDiff: Sendable {
     /// Packages on both sides at the same version whose content could not be compared: no digest of
     /// one algorithm on both sides. Not the same as unchanged.
     public var contentNotCompared: [String] = []
+    /// Image settings (user, entrypoint, cmd, working directory) whose text is redacted on both sides
+    /// and reads the same: a change inside the redacted part cannot be told without both images.
+    public var imageTextNotCompared: [String] = []
 
     /// Names a new package is compared with for the lookalike check, beyond both sides' own.
     public struct Options: Sendable {
@@ -89,7 +92,14 @@ public struct SBOMDiff: Sendable {
             }
         }
         raw += configChanges(baseline.configFiles ?? [], current.configFiles ?? [])
-        if let b = baseline.image, let a = current.image { raw += imageChanges(b, a).map { ($0, nil) } }
+        if let b = baseline.image, let a = current.image {
+            let (found, hidden) = imageChanges(b, a)
+            raw += found.map { ($0, nil) }
+            d.imageTextNotCompared = hidden
+            if !hidden.isEmpty {
+                d.notes.append("NOT CHECKED: the image's \(hidden.joined(separator: ", ")) hold\(hidden.count == 1 ? "s" : "") redacted text on both sides; a change inside it cannot be seen from an SBOM (diff the two images themselves to compare it)")
+            }
+        }
 
         if !d.contentNotCompared.isEmpty {
             let n = d.contentNotCompared.count
@@ -353,15 +363,17 @@ public struct SBOMDiff: Sendable {
     /// How the image runs, on both sides: its user (unset is root), entrypoint, command and working
     /// directory, the ports it exposes and its environment variables' names. Labels are left out: a
     /// build stamps its revision and date in them every time.
-    static func imageChanges(_ before: ImageInfo, _ after: ImageInfo) -> [DriftFinding] {
-        var out: [DriftFinding] = []
+    static func imageChanges(_ before: ImageInfo, _ after: ImageInfo) -> (findings: [DriftFinding], notCompared: [String]) {
+        var out: [DriftFinding] = [], hidden: [String] = []
         func shown(_ s: String?) -> String { s.map { Redactor.escapeControls($0) } ?? "" }
         func user(_ u: String?) -> String { u.flatMap { $0.isEmpty ? nil : shown($0) } ?? "(unset: root)" }
-        // Text redaction changed is compared by the SHA-256 of what the image gave, when both sides have it.
+        // Text the redactor changed is compared by its keyed digest when both images were read in this
+        // run; otherwise the same redacted words say nothing of what they hide: not checked.
         func differs(_ key: String, _ b: String, _ a: String) -> Bool {
             if b != a { return true }
-            guard let db = before.redactedSHA256?[key], let da = after.redactedSHA256?[key] else { return false }
-            return db != da
+            if let db = before.redactedDigests?[key], let da = after.redactedDigests?[key] { return db != da }
+            if b.contains(Redactor.mark) { hidden.append(key) }
+            return false
         }
         let ub = user(before.user), ua = user(after.user)
         if differs("user", ub, ua) {
@@ -383,7 +395,7 @@ public struct SBOMDiff: Sendable {
             for n in sa.subtracting(sb).sorted() { out.append(DriftFinding(rule: rule, subject: n, message: "the image now has \(what) \(n)")) }
             for n in sb.subtracting(sa).sorted() { out.append(DriftFinding(rule: rule, subject: n, message: "the image no longer has \(what) \(n)")) }
         }
-        return out
+        return (out, hidden)
     }
 
     /// A USER that is root by its words alone: unset, uid 0 or `root`, with any group. (A name /etc/passwd

@@ -80,7 +80,6 @@ public enum ImageFacts {
         for k in i.labels.keys.sorted() { out.append(("provenant:image:label:\(r(k))", r(i.labels[k] ?? ""))) }
         for n in i.environmentNames.sorted() { out.append(("provenant:image:env", r(n))) }
         for s in i.secretsInConfig { out.append(("provenant:image:secret-in-config", s)) }
-        for key in (i.redactedSHA256 ?? [:]).keys.sorted() { out.append(("provenant:image:\(key)-sha256", i.redactedSHA256?[key] ?? "")) }
         for (n, l) in i.layers.enumerated() {
             out.append(("provenant:image:layer:\(n)", l.digest + (l.createdBy.map { " " + r($0) } ?? "")))
         }
@@ -95,9 +94,11 @@ public enum ImageFacts {
         let r = Redactor.redact
         func value(_ key: String) -> String? { mine.first { $0.name == "provenant:image:" + key }.map { r($0.value) } }
         func all(_ key: String) -> [String] { mine.filter { $0.name == "provenant:image:" + key }.map { r($0.value) } }
+        // Parsed first, then each word redacted: redacting the JSON text could run a value over its quote.
         func words(_ key: String) -> [String]? {
-            guard let text = value(key), let parsed = try? JSONParser.parse(Array(text.utf8)), let a = parsed.arrayValue else { return nil }
-            return a.compactMap(\.stringValue)
+            guard let text = mine.first(where: { $0.name == "provenant:image:" + key })?.value,
+                  let parsed = try? JSONParser.parse(Array(text.utf8)), let a = parsed.arrayValue else { return nil }
+            return Redactor.redactArguments(a.compactMap(\.stringValue))
         }
         var i = ImageInfo(reference: value("reference") ?? "", name: r(name ?? ""), imageID: value("id") ?? "")
         i.manifestDigest = version.map(r)
@@ -109,11 +110,6 @@ public enum ImageFacts {
         i.cmd = words("cmd")
         i.workingDir = value("working-dir")
         i.environmentNames = all("env")
-        var digests: [String: String] = [:]
-        for key in ["user", "entrypoint", "cmd", "working-dir"] {
-            if let d = value(key + "-sha256"), d.utf8.count == 64, d.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) }) { digests[key] = d }
-        }
-        i.redactedSHA256 = digests.isEmpty ? nil : digests
         let labelPrefix = "provenant:image:label:"
         i.labels = Dictionary(mine.filter { $0.name.hasPrefix(labelPrefix) }.map { (r(String($0.name.dropFirst(labelPrefix.count))), r($0.value)) },
                               uniquingKeysWith: { a, _ in a })

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import ProvenantCore
 import Synchronization
@@ -61,10 +62,25 @@ public struct ImageInfo: Sendable, Codable, Equatable {
     public var secretsInConfig: [String] = []
     /// Platforms the index offered besides the one read: not looked at.
     public var otherPlatforms: [String] = []
-    /// For the user, entrypoint, cmd and working directory whose text redaction changed: the SHA-256 of
-    /// the text as the image gives it, so `diff` still sees a change that redacts to the same words.
-    /// Keyed `user`, `entrypoint`, `cmd`, `working-dir`.
-    public var redactedSHA256: [String: String]?
+    /// For the user, entrypoint, cmd and working directory whose text redaction changed: an HMAC of the
+    /// text as the image gives it under a key made for this run and never kept, so `diff` of two images
+    /// read in one run still sees a change that redacts to the same words, and nothing written lets
+    /// anyone test a guess at the secret (a plain SHA-256 would). Keyed `user`, `entrypoint`, `cmd`,
+    /// `working-dir`; never encoded.
+    public var redactedDigests: [String: String]?
+
+    enum CodingKeys: String, CodingKey {
+        case reference, name, tag, manifestDigest, imageID, repositoryURL, pinnedByDigest, platform, user, exposedPorts
+        case entrypoint, cmd, workingDir, labels, environmentNames, layers, secretsInConfig, otherPlatforms
+    }
+
+    private static let runKey: [UInt8] = {
+        var g = SystemRandomNumberGenerator()
+        return (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &g) }
+    }()
+    static func keyedDigest(_ text: String) -> String {
+        Hex.encode(HMAC<SHA256>.authenticationCode(for: Array(text.utf8), using: SymmetricKey(data: runKey)))
+    }
 
     /// `pkg:oci/NAME@sha256:…?repository_url=…&tag=…`, the purl spec's OCI form.
     public var purl: PackageURL {

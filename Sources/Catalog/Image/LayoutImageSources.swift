@@ -148,23 +148,24 @@ extension ImageInfo {
         // Everything taken from the image's own documents is redacted here, once, so no output of these
         // facts (SBOM properties, the JSON inventory, policy findings) can carry a secret they hold.
         let r = Redactor.redact
+        let args = Redactor.redactArguments
         var digests: [String: String] = [:]
         func words(_ w: [String]) -> String { JSONValue.array(w.map { .string($0) }).serialized(pretty: false) }
         for (key, raw, changed) in [("user", config.user, config.user.map { r($0) != $0 }),
-                                    ("entrypoint", config.entrypoint.map(words), config.entrypoint.map { $0.map(r) != $0 }),
-                                    ("cmd", config.cmd.map(words), config.cmd.map { $0.map(r) != $0 }),
+                                    ("entrypoint", config.entrypoint.map(words), config.entrypoint.map { args($0) != $0 }),
+                                    ("cmd", config.cmd.map(words), config.cmd.map { args($0) != $0 }),
                                     ("working-dir", config.workingDir, config.workingDir.map { r($0) != $0 })] {
-            if let raw, changed == true { digests[key] = FileDigest.sha256(Array(raw.utf8)).value }
+            if let raw, changed == true { digests[key] = ImageInfo.keyedDigest(raw) }
         }
         var info = ImageInfo(reference: r(reference), name: name, tag: tag.map(r), manifestDigest: manifestDigest, imageID: imageID,
                          repositoryURL: named.map { $0.host + "/" + $0.repository }, pinnedByDigest: pinned,
                          platform: config.platform.map(r), user: config.user.map(r), exposedPorts: config.exposedPorts.map(r),
-                         entrypoint: config.entrypoint?.map(r), cmd: config.cmd?.map(r), workingDir: config.workingDir.map(r),
+                         entrypoint: config.entrypoint.map(args), cmd: config.cmd.map(args), workingDir: config.workingDir.map(r),
                          labels: Dictionary(config.labels.map { (r($0.key), r($0.value)) }, uniquingKeysWith: { a, _ in a }),
                          environmentNames: config.environmentNames.map(r),
                          layers: layers.map { Layer(digest: $0.digest ?? $0.diffID ?? "", diffID: $0.diffID, mediaType: r($0.mediaType),
                                                     size: $0.size, createdBy: $0.createdBy.map(r)) })
-        info.redactedSHA256 = digests.isEmpty ? nil : digests
+        info.redactedDigests = digests.isEmpty ? nil : digests
         return info
     }
 }
