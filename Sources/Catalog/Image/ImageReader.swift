@@ -159,10 +159,6 @@ public struct ImageReader: Sendable {
     /// file's path and a reader of its bytes. Files it sees are not also captured. Called from the
     /// layer tasks at once, so it must be safe to call concurrently.
     public var inspect: (@Sendable (_ layer: Int, _ path: String, _ size: Int, _ data: LayerFileReader) throws(ImageError) -> Void)?
-    /// With `inspect`: told of every hard link of every layer, by its path and its target's, so a file
-    /// seen under one name can be found again under the others (a layer that deletes one name of a
-    /// file linked under two leaves it in the image).
-    public var inspectLink: (@Sendable (_ layer: Int, _ path: String, _ target: String) -> Void)?
 
     public static let defaultInflateLimit = 64 << 30
 
@@ -226,7 +222,7 @@ public struct ImageReader: Sendable {
         var trees: [Int: ImageNode] = [:]
         var next = 0
         let width = max(2, ProcessInfo.processInfo.activeProcessorCount)
-        let capture = self.capture, maxFileBytes = self.maxFileBytes, inspect = self.inspect, inspectLink = self.inspectLink
+        let capture = self.capture, maxFileBytes = self.maxFileBytes, inspect = self.inspect
         let arriveVerified = source.layersArriveVerified
         // Layers are read two at a time but merged, and their errors reported, in order: when several
         // layers are bad, the lowest one's error is the one said, whichever task failed first.
@@ -244,7 +240,7 @@ public struct ImageReader: Sendable {
                         let links = LinkedBytes()
                         let tree = try Self.readLayer(plan, raw, arrivedVerified: arriveVerified, checks: checks, capture: capture,
                                                       maxFileBytes: maxFileBytes, inflated: inflated, budget: budget, inspect: inspect,
-                                                      inspectLink: inspectLink, linkedBytes: links)
+                                                      linkedBytes: links)
                         layerTimer.lap("layer \(plan.index)" + (plan.size.map { " (\($0 >> 20) MiB)" } ?? ""))
                         if !links.wanted.isEmpty {
                             try Self.fill(links, plan, try await source.openLayer(plan), arrivedVerified: arriveVerified,
@@ -301,7 +297,6 @@ public struct ImageReader: Sendable {
     static func readLayer(_ plan: LayerPlan, _ raw: ByteStream, arrivedVerified: Bool = false, checks: LayerDigestChecks? = nil,
                           capture: ImageCapture, maxFileBytes: Int, inflated: SharedInflateBudget, budget: ReadBudget,
                           inspect: (@Sendable (Int, String, Int, LayerFileReader) throws(ImageError) -> Void)? = nil,
-                          inspectLink: (@Sendable (Int, String, String) -> Void)? = nil,
                           linkedBytes: LinkedBytes? = nil, refill: LinkedBytes? = nil) throws(ImageError) -> ImageNode {
         let subject = "layer \(plan.digest ?? plan.diffID ?? plan.key)"
         // A local layer (a range of a file) whose file can be held (`LayerDigestChecks.hold`, before
@@ -370,7 +365,7 @@ public struct ImageReader: Sendable {
             let parts = try SquashedFileSystem.components(of: h.name, entry: builder.entryName(h.name))
             var content: FileContent?
             if let inspect, h.kind == .file, let last = parts.last, !last.hasPrefix(".wh.") {
-                try inspect(plan.index, parts.joined(separator: "/"), h.size, LayerFileReader(tar: tar))
+                try inspect(plan.index, parts.joined(separator: "/"), h.size, LayerFileReader(tar: tar, entry: ordinal))
             } else if h.kind == .file, let last = parts.last, !last.hasPrefix(".wh.") {
                 let path = parts.joined(separator: "/")
                 // Read again for the entries hard links wanted: those entries alone, whatever their names.
@@ -393,17 +388,14 @@ public struct ImageReader: Sendable {
                     content = budget.take(h.size) ? FileContent(try tar.readData(limit: maxFileBytes)) : Self.overBudget(budget)
                 }
             }
-            if h.kind == .file, inspect == nil {
-                // Which entry holds the bytes, for a hard link that wants them after they went by.
+            if h.kind == .file {
+                // Which entry holds the bytes: for a hard link that wants them after they went by, and
+                // for telling which files of a layer are still in the image under any of their names.
                 if content == nil { content = FileContent(nil) }
                 content?.entry = ordinal
                 if let refill, refill.wanted[ordinal] != nil, let content { refill.read[ordinal] = content }
             }
             try builder.add(h, components: parts, content: content)
-            if h.kind == .hardLink, let inspectLink {
-                let target = try SquashedFileSystem.components(of: h.linkName, entry: builder.entryName(h.name))
-                inspectLink(plan.index, parts.joined(separator: "/"), target.joined(separator: "/"))
-            }
             // A link whose name is wanted, to a file whose own name was not: its bytes were streamed past
             // before the link said they were wanted.
             if h.kind == .hardLink, inspect == nil, let linkedBytes,
@@ -482,6 +474,9 @@ final class SharedInflateBudget: Sendable {
 /// The bytes of one file inside a layer as it streams past: read what is needed; the rest is skipped.
 public struct LayerFileReader {
     let tar: StreamingTar
+    /// The file's tar entry in its layer (the count of entries before it): what the squashed image's
+    /// nodes name as `FileContent.entry`, under every name a hard link gave the file.
+    public let entry: Int
     /// Reads up to `buffer.count` bytes of the file; 0 at its end.
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws(ImageError) -> Int { try tar.readData(into: buffer) }
     /// Appends up to `max` bytes to `buffer`; the count appended, 0 at the file's end.

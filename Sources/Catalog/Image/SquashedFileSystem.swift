@@ -13,7 +13,7 @@ public final class FileContent: @unchecked Sendable {
     /// so the bytes can be freed once those jobs are done whatever order the jobs finish in.
     public internal(set) var ownJobsOnly = false
     /// The tar entry of its layer that holds the bytes (the count of entries before it).
-    var entry: Int?
+    public internal(set) var entry: Int?
     init(_ bytes: [UInt8]?, refusal: String? = nil) { self.bytes = bytes; self.refusal = refusal }
 
     /// Drops the bytes once nothing will read them again; a read after this says why they are gone.

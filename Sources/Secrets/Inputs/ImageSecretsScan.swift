@@ -10,19 +10,11 @@ extension SecretsScanner {
     /// `IMAGE!path` with the layer's digest. Nothing is unpacked to disk.
     public func scanImage(_ source: any ImageSource, display: String, platform: ImagePlatform = .linuxAMD64,
                           inflateLimit: Int = ImageReader.defaultInflateLimit) async throws -> SecretsScanResult {
-        // Findings of the layers, and beside each (same index) the layer and image path it came from.
-        let shared = Mutex((result: SecretsScanResult(), origins: [(layer: Int, path: String)]()))
+        // Findings of the layers, and beside each (same index) the layer, image path and tar entry it came from.
+        let shared = Mutex((result: SecretsScanResult(), origins: [(layer: Int, path: String, entry: Int)]()))
         let scanner = self
         let excludes = options.excludes
-        // Per layer, the names each hard-linked file has in it (both ways: a link and its target).
-        let links = Mutex([Int: [String: [String]]]())
         var reader = ImageReader(platform: platform, inflateLimit: inflateLimit)
-        reader.inspectLink = { layer, path, target in
-            links.withLock { l in
-                l[layer, default: [:]][path, default: []].append(target)
-                l[layer, default: [:]][target, default: []].append(path)
-            }
-        }
         reader.inspect = { layer, path, size, data throws(ImageError) in
             if excludes.contains(where: { $0.matches(path) }) { return }
             var part = SecretsScanResult()
@@ -30,28 +22,33 @@ extension SecretsScanner {
             if !part.findings.isEmpty || !part.warnings.isEmpty || part.filesScanned > 0 {
                 shared.withLock { s in
                     s.result.merge(part)
-                    s.origins += repeatElement((layer: layer, path: path), count: part.findings.count)
+                    s.origins += repeatElement((layer: layer, path: path, entry: data.entry), count: part.findings.count)
                 }
             }
         }
         let contents = try await reader.read(source, budget: ReadBudget(total: Int.max))
         var (result, origins) = shared.withLock { $0 }
         let layers = contents.info.layers
-        let linked = links.withLock { $0 }
+        // Where each layer's files are in the squashed image, by layer and tar entry: a file is still
+        // there under its own name, or under another name its layer linked it as, only when the node
+        // at that name holds that very entry.
+        var live: [Int: [Int: [String]]] = [:]
+        if !origins.isEmpty {
+            contents.filesystem.walk { path, node in
+                if node.isRegularFile, let e = node.content?.entry { live[node.layer, default: [:]][e, default: []].append(path) }
+            }
+        }
         for (i, origin) in origins.enumerated() where origin.layer < layers.count {
             result.findings[i].layer = layers[origin.layer].digest
-            // Still in the image under its own name, or else under another name the layer linked it as.
-            let names = Self.linkedNames(origin.path, linked[origin.layer] ?? [:])
-            guard let live = names.first(where: { name in
-                (try? contents.filesystem.resolve(name, followLast: false).node).map { $0.layer == origin.layer && $0.isRegularFile } == true
-            }) else {
+            let names = live[origin.layer]?[origin.entry] ?? []
+            guard let still = names.contains(origin.path) ? origin.path : names.min() else {
                 result.findings[i].removedLater = true
                 continue
             }
-            if live != origin.path {
+            if still != origin.path {
                 let was = shownPath("\(display)!\(origin.path)")
                 if result.findings[i].path.hasPrefix(was) {
-                    result.findings[i].path = shownPath("\(display)!\(live)") + result.findings[i].path.dropFirst(was.count)
+                    result.findings[i].path = shownPath("\(display)!\(still)") + result.findings[i].path.dropFirst(was.count)
                 }
             }
         }
@@ -70,17 +67,6 @@ extension SecretsScanner {
         result.findings.sort(by: SecretFinding.order)
         result.warnings.sort()
         return result
-    }
-
-    /// `path` and the other names hard links gave the same file in its layer, `path` first, then in
-    /// path order.
-    static func linkedNames(_ path: String, _ links: [String: [String]]) -> [String] {
-        var seen: Set<String> = [path], queue = [path], at = 0
-        while at < queue.count {
-            for n in links[queue[at]] ?? [] where seen.insert(n).inserted { queue.append(n) }
-            at += 1
-        }
-        return [path] + queue.dropFirst().sorted()
     }
 
     /// An image config's environment values (named, never printed), history commands and comments,
