@@ -135,11 +135,5 @@ public enum Licenses {
     }
 
     /// A LicenseRef id for free text, stable for the same text: the catalog's one idstring rule.
-    /// A name with letters an idstring cannot hold keeps a hash of itself, so two such names (`商业许可`,
-    /// `开源许可`) stay two references.
-    public static func licenseRef(_ name: String) -> String {
-        let ref = "LicenseRef-" + LicenseTextMatcher.sanitize(name)
-        guard name.unicodeScalars.contains(where: { !$0.isASCII }) else { return ref }
-        return ref + "-" + String(FileDigest.sha256(Array(name.utf8)).value.prefix(16))
-    }
+    public static func licenseRef(_ name: String) -> String { LicenseTextMatcher.nameRef(name) }
 }

@@ -217,6 +217,14 @@ public enum LicenseTextMatcher {
     }
 
     /// Letters, digits, '.' and '-' only, as SPDX idstrings allow.
+    /// A LicenseRef for a license known only by its name. A name with letters an idstring cannot hold
+    /// keeps a hash of itself, so two such names (`商业许可`, `开源许可`) stay two references.
+    public static func nameRef(_ name: String) -> String {
+        let ref = "LicenseRef-" + sanitize(name)
+        guard name.unicodeScalars.contains(where: { !$0.isASCII }) else { return ref }
+        return ref + "-" + String(FileDigest.sha256(Array(name.utf8)).value.prefix(16))
+    }
+
     public static func sanitize(_ s: String) -> String {
         var out = ""
         var dash = false

@@ -81,7 +81,7 @@ public struct DebianCopyright: Sendable, Equatable {
                 out.insert(ref)
                 texts[ref] = body.replacingOccurrences(of: "\n.\n", with: "\n\n")
             } else {
-                out.insert("LicenseRef-" + LicenseTextMatcher.sanitize(base))
+                out.insert(LicenseTextMatcher.nameRef(base))
             }
         }
         return DebianCopyright(licenses: out.sorted(), texts: texts, machineReadable: true)
