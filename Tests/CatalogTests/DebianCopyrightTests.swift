@@ -228,6 +228,8 @@ import ProvenantCore
         // A header of thousands: at most 64 licenses, and a long run of continuations is cut, not copied over and over.
         #expect(JarExtractor.bundleLicenses((1...1000).map { "L\($0)" }.joined(separator: ", ")).count == JarExtractor.maxLicenses)
         let continued = JarExtractor.bundleLicenses("Apache" + String(repeating: ",1", count: 400_000))
-        #expect(continued.count == 1 && continued[0].count <= JarExtractor.maxHeaderCharacters)
+        #expect(continued.count == 1 && continued[0].utf8.count <= JarExtractor.maxHeaderBytes)
+        let marks = JarExtractor.bundleLicenses("a" + String(repeating: "\u{301}", count: 200_000))
+        #expect(marks.allSatisfy { $0.utf8.count <= JarExtractor.maxHeaderBytes })
     }
 }

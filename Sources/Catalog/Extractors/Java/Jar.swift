@@ -117,9 +117,16 @@ public struct JarExtractor: Extractor {
     /// (`EPL-2.0;link=…, MIT`). A name may itself hold a comma (`Apache License, Version 2.0`): a part
     /// that starts with "Version" or a digit continues the one before it.
     static func bundleLicenses(_ raw: String) -> [String] {
-        // A manifest header is a line or a few; a longer one is cut, and at most `maxLicenses` are kept.
+        // A manifest header is a line or a few; a longer one is cut (by bytes: one character can hold any
+        // number of combining marks), and at most `maxLicenses` are kept.
         var parts: [String] = [], current = "", quoted = false
-        for ch in raw.prefix(maxHeaderCharacters) {
+        var cut = raw.utf8.prefix(maxHeaderBytes)
+        if cut.count < raw.utf8.count {
+            // Back to a character's first byte, so the cut leaves no broken sequence behind.
+            while let last = cut.last, last & 0xC0 == 0x80 { cut = cut.dropLast() }
+            if let last = cut.last, last >= 0xC0 { cut = cut.dropLast() }
+        }
+        for ch in String(decoding: cut, as: UTF8.self) {
             if ch == "\"" { quoted.toggle() }
             if ch == ",", !quoted { parts.append(current); current = ""; continue }
             current.append(ch)
@@ -139,7 +146,7 @@ public struct JarExtractor: Extractor {
         var seen: Set<String> = []
         return merged.compactMap(bundleLicense).filter { seen.insert($0).inserted }
     }
-    static let maxHeaderCharacters = 16 << 10
+    static let maxHeaderBytes = 16 << 10
     static let maxLicenses = 64
 
     /// One license of `Bundle-License`: `Apache-2.0`, `Apache License, Version 2.0;link=...`, or a URL. A
