@@ -163,21 +163,51 @@ public enum Redactor {
         }
     }
 
-    /// A bare command-line flag that names a secret (`--password`, `-db-token`): the next word is its value.
-    public static func isSecretFlag(_ word: String) -> Bool {
+    /// A bare command-line flag that names a secret (`--password`, `-db-token`): the next word is its
+    /// value. Switches that only turn a secret on or off (`--no-auth`, `--require-token`) take none.
+    public static func isSecretFlag(_ word: some StringProtocol) -> Bool {
         let b = Array(word.utf8)
         guard b.first == UInt8(ascii: "-"), !b.contains(UInt8(ascii: "=")) else { return false }
         let name = Array(b.drop { $0 == UInt8(ascii: "-") })
         guard name.allSatisfy({ isAlnum($0) || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: ".") }) else { return false }
-        return isSecretKey(name.map(lower), original: name, flag: true)
+        let lowered = name.map(lower)
+        if switchPrefixes.contains(where: { lowered.starts(with: $0) }) { return false }
+        return isSecretKey(lowered, original: name, flag: true)
+    }
+    private static let switchPrefixes: [[UInt8]] = ["no-", "no_", "skip-", "disable-", "enable-", "require-", "generate-", "with-", "without-"].map { Array($0.utf8) }
+
+    /// What may follow a secret flag as its value: not another flag, not a variable reference.
+    private static func isFlagValue(_ word: some StringProtocol) -> Bool {
+        guard let first = word.utf8.first else { return false }
+        return first != UInt8(ascii: "-") && first != UInt8(ascii: "$")
     }
 
     /// An argument vector (an image's entrypoint or cmd), each word redacted, and the word after a bare
     /// secret flag (`--password hunter2`) replaced whole.
     public static func redactArguments(_ words: [String]) -> [String] {
         var out = words.map(redact)
-        for i in words.indices.dropLast() where isSecretFlag(words[i]) { out[i + 1] = mark }
+        for i in words.indices.dropLast() where isSecretFlag(words[i]) && isFlagValue(words[i + 1]) { out[i + 1] = mark }
         return out
+    }
+
+    /// A command line as one text (an image's history step, `RUN tool --password hunter2` or Docker's
+    /// `CMD ["app" "--password" "hunter2"]`): the word after a bare secret flag is replaced, its quotes
+    /// kept, and then the text is redacted as any other.
+    public static func redactCommandLine(_ text: String) -> String {
+        let wrap: Set<Character> = ["\"", "'", "[", "]", ","]
+        var words = text.split(separator: " ", omittingEmptySubsequences: false).map(String.init)
+        var i = 0
+        while i + 1 < words.count {
+            let core = words[i].drop { wrap.contains($0) }.reversed().drop { wrap.contains($0) }.reversed()
+            let next = words[i + 1], nextCore = String(next.drop { wrap.contains($0) }.reversed().drop { wrap.contains($0) }.reversed())
+            if isSecretFlag(String(core)), isFlagValue(nextCore), let r = next.range(of: nextCore) {
+                words[i + 1] = next.replacingCharacters(in: r, with: mark)
+                i += 2
+                continue
+            }
+            i += 1
+        }
+        return redact(words.joined(separator: " "))
     }
 
     private static func redactAssignments(_ b: [UInt8]) -> [UInt8] {
@@ -195,6 +225,8 @@ public enum Redactor {
             // A command-line flag's dashes are not part of its name (`--password=…`), and inside a flag
             // a dash joins words as `_` does (`--db-password=…`).
             var flag = false
+            // A key that opens a quoted string (`"--password=x","--verbose"`): its value ends at that quote.
+            let keyQuote: UInt8? = ks > 0 && (b[ks - 1] == UInt8(ascii: "\"") || b[ks - 1] == UInt8(ascii: "'")) ? b[ks - 1] : nil
             while ks < k, b[ks] == UInt8(ascii: "-") { ks += 1; flag = true }
             let key = b[ks..<k].map(lower)
             // The key must be the secret word itself, or end in it after `_` or `.` (DB_PASSWORD,
@@ -215,7 +247,7 @@ public enum Redactor {
             let wholeLine = key.count >= 4 && Array(key.suffix(13)) == Array("authorization".utf8)
             if let q = quote { while e < b.count, b[e] != q, b[e] != 10 { e += 1 } }
             else if wholeLine { while e < b.count, b[e] != 10, b[e] != 13 { e += 1 } }
-            else { while e < b.count, b[e] > 32, b[e] != UInt8(ascii: ","), b[e] != UInt8(ascii: ";"), b[e] != UInt8(ascii: "&") { e += 1 } }
+            else { while e < b.count, b[e] > 32, b[e] != UInt8(ascii: ","), b[e] != UInt8(ascii: ";"), b[e] != UInt8(ascii: "&"), b[e] != keyQuote { e += 1 } }
             let value = b[v..<e]
             // Empty values and references to another variable (`${VAR}`, `$VAR`) carry no secret.
             if value.isEmpty || value.first == UInt8(ascii: "$") || value.elementsEqual(mark.utf8) {

@@ -147,6 +147,17 @@ import TestSupport
         // An argument vector: the word after a bare secret flag is its value.
         #expect(Redactor.redactArguments(["/app", "--password", "hunter2", "--verbose", "--db-token", "t0k", "--port", "80"])
                 == ["/app", "--password", "REDACTED", "--verbose", "--db-token", "REDACTED", "--port", "80"])
+        // Switches take no value; a following flag or a variable reference is not one.
+        for argv in [["--no-auth", "x"], ["--require-token", "y"], ["--token", "--verbose"], ["--password", "$DB_PASS"]] {
+            #expect(Redactor.redactArguments(argv) == argv, "\(argv)")
+        }
+        // A command line as one text: history steps, and Docker's CMD in them.
+        #expect(Redactor.redactCommandLine(#"CMD ["app" "--password" "hunter2"]"#) == #"CMD ["app" "--password" "REDACTED"]"#)
+        #expect(Redactor.redactCommandLine("RUN install-tool --password hunter2 --yes") == "RUN install-tool --password REDACTED --yes")
+        #expect(Redactor.redactCommandLine("RUN make --no-auth all") == "RUN make --no-auth all")
+        // Redacting twice changes nothing: a report redacts its message again.
+        let once = Redactor.redact(#"["app","--password=hunter2","--verbose"]"#)
+        #expect(once == #"["app","--password=REDACTED","--verbose"]"# && Redactor.redact(once) == once, "\(once)")
         // A key fingerprint (upper-case hex of a digest's length) is a hash, not a token.
         #expect(!Redactor.redact("gpg/Fingerprint_9DC858229FC7DD38854AE2D88D81803C0EBFCD88").contains(Redactor.mark))
     }
