@@ -44,6 +44,7 @@ public enum DriftInput {
             throw InputError("a Provenant inventory that cannot be read: \(Self.reason(error))", at: Location(path))
         }
         InputRedaction.scrub(&inv.packages)
+        inv.image = inv.image.map(InputRedaction.scrub)
         return inv
     }
 

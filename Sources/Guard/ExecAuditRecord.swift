@@ -40,7 +40,7 @@ public struct ExecAuditRecord: Sendable, Equatable {
             w.object { w in
                 w.field("time", RFC3339.string(from: time))
                 w.field("decision", decision)
-                w.field("command", strings: command.map { Redactor.redact($0) })
+                w.field("command", strings: Redactor.redactArguments(command))
                 w.field("program", program)
                 w.field("script", script)
                 w.field("declaredAs", declaredAs)

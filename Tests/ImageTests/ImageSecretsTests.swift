@@ -96,4 +96,27 @@ import TestSupport
             #expect(paths.contains { $0.hasSuffix(place) }, "\(place) not scanned: \(paths)")
         }
     }
+
+    /// A bare secret flag's value never leaves the image: not in the SBOM's cmd or history lines (every
+    /// format), not in a policy finding's "created by", not in a diff message.
+    @Test func aBareSecretFlagsValueIsNotPrinted() throws {
+        let dir = try temporaryDirectory("image-secret-flag")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let secret = "hunter2hunter2"
+        var t = TarWriter()
+        t.add("usr/bin/tool", data: Array("#!/bin/sh\n".utf8), mode: 0o4755)
+        var w = try LayoutWriter(dir)
+        try w.addLayer(t.finished(), createdBy: "RUN install-tool --password \(secret) --yes")
+        w.cmd = ["app", "--password", secret]
+        w.history.append(#"CMD ["app" "--password" "\#(secret)"]"#)
+        try w.write()
+        let image = "oci-dir:" + dir.path
+        for format in ["cyclonedx-json", "spdx-json", "json"] {
+            let r = try runProcess(provenantBinary, ["sbom", image, "--format", format, "--quiet"])
+            #expect(r.code == 0 && !r.out.contains(secret) && !r.err.contains(secret), "\(format)")
+            #expect(r.out.contains("--password"), "\(format): the flag itself is kept")
+        }
+        let policy = try runProcess(provenantBinary, ["policy", "check", image])
+        #expect(policy.out.contains("created by") && !policy.out.contains(secret) && !policy.err.contains(secret), "\(policy.out)")
+    }
 }

@@ -164,7 +164,7 @@ extension ImageInfo {
                          labels: Dictionary(config.labels.map { (r($0.key), r($0.value)) }, uniquingKeysWith: { a, _ in a }),
                          environmentNames: config.environmentNames.map(r),
                          layers: layers.map { Layer(digest: $0.digest ?? $0.diffID ?? "", diffID: $0.diffID, mediaType: r($0.mediaType),
-                                                    size: $0.size, createdBy: $0.createdBy.map(r)) })
+                                                    size: $0.size, createdBy: $0.createdBy.map(Redactor.redactCommandLine)) })
         info.redactedDigests = digests.isEmpty ? nil : digests
         return info
     }

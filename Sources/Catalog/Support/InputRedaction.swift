@@ -76,6 +76,25 @@ public enum InputRedaction {
         p.installScripts = p.installScripts?.map { memo.text($0) }
     }
 
+    /// An image's facts read back from a document (an inventory written by an older build, or by anyone),
+    /// redacted as `ImageInfo.make` redacts them when an image is read.
+    public static func scrub(_ i: ImageInfo) -> ImageInfo {
+        let r = Redactor.redact
+        var o = i
+        o.reference = r(i.reference); o.name = r(i.name); o.tag = i.tag.map(r); o.platform = i.platform.map(r)
+        o.user = i.user.map(r); o.exposedPorts = i.exposedPorts.map(r)
+        o.entrypoint = i.entrypoint.map(Redactor.redactArguments); o.cmd = i.cmd.map(Redactor.redactArguments)
+        o.workingDir = i.workingDir.map(r)
+        o.labels = Dictionary(i.labels.map { (r($0.key), r($0.value)) }, uniquingKeysWith: { a, _ in a })
+        o.environmentNames = i.environmentNames.map(r)
+        o.layers = i.layers.map { l in
+            var l = l
+            l.mediaType = r(l.mediaType); l.createdBy = l.createdBy.map(Redactor.redactCommandLine)
+            return l
+        }
+        return o
+    }
+
     public static func scrub(_ purl: PackageURL) -> PackageURL {
         var memo = Memo()
         return scrub(purl, &memo)
