@@ -219,6 +219,9 @@ import ProvenantCore
         #expect(b.packages.first?.licenses == ["EPL-2.0"])
         #expect(JarExtractor.bundleLicense("Apache-2.0;link=\"https://x\"") == "Apache-2.0")
         #expect(JarExtractor.bundleLicense("https://example.com/our-terms") == nil)
+        // Texts in another script hash their own bytes, so they stay apart; English with an accented name hashes its words.
+        #expect(LicenseTextMatcher.hashRef("本软件仅限内部使用，不得再分发。", prefix: "x") != LicenseTextMatcher.hashRef("本软件是开源软件，可自由分发。", prefix: "x"))
+        #expect(LicenseTextMatcher.hashRef("Copyright François. Permission is granted.") == LicenseTextMatcher.hashRef("Copyright Fran ois, permission is granted"))
         // Every license of the list, a comma inside a name kept, OSGi's <<EXTERNAL>> and unknown URLs dropped.
         #expect(JarExtractor.bundleLicenses("EPL-2.0;link=https://www.eclipse.org/legal/epl-2.0/, MIT") == ["EPL-2.0", "MIT"])
         #expect(JarExtractor.bundleLicenses("Apache License, Version 2.0;link=\"https://x, y\", BSD-3-Clause") == ["Apache License, Version 2.0", "BSD-3-Clause"])

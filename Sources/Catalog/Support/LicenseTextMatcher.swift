@@ -212,11 +212,14 @@ public enum LicenseTextMatcher {
             if word { n.append(b) } else if n.last != 32, !n.isEmpty { n.append(32) }
         }
         if n.last == 32 { n.removeLast() }
+        // A text mostly in another script has few or no ASCII words to hash: its own bytes (NFC) are,
+        // so two such texts stay two references. (An English text with an accented name is unchanged.)
+        let other = text.unicodeScalars.filter { !$0.isASCII && $0.properties.isAlphabetic }.count
+        if other > 0, other >= n.count { n = Array(text.precomposedStringWithCanonicalMapping.utf8) }
         let h = Hex.encode(SHA256.hash(data: n)).prefix(16)
         return "LicenseRef-" + (prefix.isEmpty ? "" : sanitize(prefix) + "-") + h
     }
 
-    /// Letters, digits, '.' and '-' only, as SPDX idstrings allow.
     /// A LicenseRef for a license known only by its name. A name with letters an idstring cannot hold
     /// keeps a hash of itself, so two such names (`商业许可`, `开源许可`) stay two references.
     public static func nameRef(_ name: String) -> String {
@@ -224,6 +227,8 @@ public enum LicenseTextMatcher {
         guard name.unicodeScalars.contains(where: { !$0.isASCII }) else { return ref }
         return ref + "-" + String(FileDigest.sha256(Array(name.utf8)).value.prefix(16))
     }
+
+    /// Letters, digits, '.' and '-' only, as SPDX idstrings allow.
 
     public static func sanitize(_ s: String) -> String {
         var out = ""
