@@ -176,38 +176,64 @@ public enum Redactor {
     }
     private static let switchPrefixes: [[UInt8]] = ["no-", "no_", "skip-", "disable-", "enable-", "require-", "generate-", "with-", "without-"].map { Array($0.utf8) }
 
-    /// What may follow a secret flag as its value: not another flag, not a variable reference.
-    private static func isFlagValue(_ word: some StringProtocol) -> Bool {
+    /// What may follow a secret flag as its value. In a shell command line a `$VAR` reference or a long
+    /// flag is none; in an argument vector (past any shell) `$` is a literal character, so only a long
+    /// flag is taken for a next option rather than a value.
+    private static func isFlagValue(_ word: some StringProtocol, shell: Bool) -> Bool {
         guard let first = word.utf8.first else { return false }
-        return first != UInt8(ascii: "-") && first != UInt8(ascii: "$")
+        if word.hasPrefix("--") { return false }
+        return !shell || (first != UInt8(ascii: "$") && first != UInt8(ascii: "-"))
     }
 
-    /// An argument vector (an image's entrypoint or cmd), each word redacted, and the word after a bare
+    /// An argument vector (an image's entrypoint or cmd, a command run by `guard exec`): each word
+    /// redacted as a command line (`sh -c "tool --password x"` holds one), and the word after a bare
     /// secret flag (`--password hunter2`) replaced whole.
     public static func redactArguments(_ words: [String]) -> [String] {
-        var out = words.map(redact)
-        for i in words.indices.dropLast() where isSecretFlag(words[i]) && isFlagValue(words[i + 1]) { out[i + 1] = mark }
+        var out = words.map(redactCommandLine)
+        for i in words.indices.dropLast() where isSecretFlag(words[i]) && isFlagValue(words[i + 1], shell: false) { out[i + 1] = mark }
         return out
     }
 
-    /// A command line as one text (an image's history step, `RUN tool --password hunter2` or Docker's
-    /// `CMD ["app" "--password" "hunter2"]`): the word after a bare secret flag is replaced, its quotes
-    /// kept, and then the text is redacted as any other.
+    /// A command line as one text (an image's history step, `RUN tool --password hunter2`, Docker's
+    /// `CMD ["app","--password","hunter2"]`): words are split as a shell or a JSON array splits them
+    /// (any run of blanks, a line continuation, commas and brackets outside quotes; quotes group, `\`
+    /// escapes), and the word after a bare secret flag is replaced whole, its quotes kept. Then the
+    /// text is redacted as any other.
     public static func redactCommandLine(_ text: String) -> String {
-        let wrap: Set<Character> = ["\"", "'", "[", "]", ","]
-        var words = text.split(separator: " ", omittingEmptySubsequences: false).map(String.init)
+        let b = Array(text.utf8)
+        guard b.contains(UInt8(ascii: "-")) else { return redact(text) }
+        // Each word's content (inside its quotes), in order.
+        var words: [Range<Int>] = []
         var i = 0
-        while i + 1 < words.count {
-            let core = words[i].drop { wrap.contains($0) }.reversed().drop { wrap.contains($0) }.reversed()
-            let next = words[i + 1], nextCore = String(next.drop { wrap.contains($0) }.reversed().drop { wrap.contains($0) }.reversed())
-            if isSecretFlag(String(core)), isFlagValue(nextCore), let r = next.range(of: nextCore) {
-                words[i + 1] = next.replacingCharacters(in: r, with: mark)
-                i += 2
+        func isBlank(_ c: UInt8) -> Bool { c == 32 || c == 9 || c == 10 || c == 13 }
+        while i < b.count {
+            let c = b[i]
+            if isBlank(c) || c == UInt8(ascii: ",") || c == UInt8(ascii: "[") || c == UInt8(ascii: "]") { i += 1; continue }
+            if c == UInt8(ascii: "\\"), i + 1 < b.count, b[i + 1] == 10 || b[i + 1] == 13 { i += 2; continue }
+            if c == UInt8(ascii: "\"") || c == UInt8(ascii: "'") {
+                var e = i + 1
+                while e < b.count, b[e] != c {
+                    if b[e] == UInt8(ascii: "\\"), c == UInt8(ascii: "\""), e + 1 < b.count { e += 2 } else { e += 1 }
+                }
+                words.append((i + 1)..<min(e, b.count))
+                i = e + 1
                 continue
             }
-            i += 1
+            var e = i
+            while e < b.count, !isBlank(b[e]), b[e] != UInt8(ascii: ","), b[e] != UInt8(ascii: "]"), b[e] != UInt8(ascii: "\"") {
+                if b[e] == UInt8(ascii: "\\"), e + 1 < b.count { e += 2 } else { e += 1 }
+            }
+            words.append(i..<min(e, b.count))
+            i = max(e, i + 1)
         }
-        return redact(words.joined(separator: " "))
+        var hide: [Range<Int>] = []
+        var w = 0
+        while w + 1 < words.count {
+            let flag = String(decoding: b[words[w]], as: UTF8.self), value = String(decoding: b[words[w + 1]], as: UTF8.self)
+            if isSecretFlag(flag), isFlagValue(value, shell: true) { hide.append(words[w + 1]); w += 2 } else { w += 1 }
+        }
+        guard !hide.isEmpty else { return redact(text) }
+        return redact(String(decoding: masking(b, hide), as: UTF8.self))
     }
 
     private static func redactAssignments(_ b: [UInt8]) -> [UInt8] {
@@ -247,7 +273,15 @@ public enum Redactor {
             let wholeLine = key.count >= 4 && Array(key.suffix(13)) == Array("authorization".utf8)
             if let q = quote { while e < b.count, b[e] != q, b[e] != 10 { e += 1 } }
             else if wholeLine { while e < b.count, b[e] != 10, b[e] != 13 { e += 1 } }
-            else { while e < b.count, b[e] > 32, b[e] != UInt8(ascii: ","), b[e] != UInt8(ascii: ";"), b[e] != UInt8(ascii: "&"), b[e] != keyQuote { e += 1 } }
+            else {
+                // The key's quote ends the value only where the quoted string plainly ends: unescaped,
+                // and followed by the end, a blank or a separator (`"--password=x","--verbose"`).
+                func closes(_ e: Int) -> Bool {
+                    guard let q = keyQuote, b[e] == q, e == 0 || b[e - 1] != UInt8(ascii: "\\") else { return false }
+                    return e + 1 == b.count || [32, 9, 10, 13, UInt8(ascii: ","), UInt8(ascii: "]"), UInt8(ascii: "}"), UInt8(ascii: ";")].contains(b[e + 1])
+                }
+                while e < b.count, b[e] > 32, b[e] != UInt8(ascii: ","), b[e] != UInt8(ascii: ";"), b[e] != UInt8(ascii: "&"), !closes(e) { e += 1 }
+            }
             let value = b[v..<e]
             // Empty values and references to another variable (`${VAR}`, `$VAR`) carry no secret.
             if value.isEmpty || value.first == UInt8(ascii: "$") || value.elementsEqual(mark.utf8) {

@@ -148,8 +148,25 @@ import TestSupport
         #expect(Redactor.redactArguments(["/app", "--password", "hunter2", "--verbose", "--db-token", "t0k", "--port", "80"])
                 == ["/app", "--password", "REDACTED", "--verbose", "--db-token", "REDACTED", "--port", "80"])
         // Switches take no value; a following flag or a variable reference is not one.
-        for argv in [["--no-auth", "x"], ["--require-token", "y"], ["--token", "--verbose"], ["--password", "$DB_PASS"]] {
+        for argv in [["--no-auth", "x"], ["--require-token", "y"], ["--token", "--verbose"]] {
             #expect(Redactor.redactArguments(argv) == argv, "\(argv)")
+        }
+        // Past the shell, `$` and a single dash are literal: the value is redacted. An inline script is a command line.
+        #expect(Redactor.redactArguments(["--password", "$ecr3t6", "--token", "-Abc7"]) == ["--password", "REDACTED", "--token", "REDACTED"])
+        #expect(Redactor.redactArguments(["/bin/sh", "-c", "tool --password hunter5"]) == ["/bin/sh", "-c", "tool --password REDACTED"])
+        // Command lines however their words are spaced, quoted, continued or joined by commas.
+        for (line, kept) in [("tool --password     hunter2", "tool --password     REDACTED"),
+                             (#"CMD ["app","--password","hunter2b"]"#, #"CMD ["app","--password","REDACTED"]"#),
+                             ("tool --password\thunter4", "tool --password\tREDACTED"),
+                             (#"tool --passphrase "correct horse battery staple" --x"#, #"tool --passphrase "REDACTED" --x"#),
+                             ("tool --password \\\n  hunter2 && ls", "tool --password \\\n  REDACTED && ls"),
+                             ("RUN tool --password $PW", "RUN tool --password $PW")] {
+            #expect(Redactor.redactCommandLine(line) == kept, "\(line)")
+        }
+        // A quote inside a value does not end it; the key's own quote does, before a separator.
+        for text in [#"'token=abc'def"#, #""password=x"y"#, #"CMD ["app" "--password=ab\"cd3"]"#, #""db_password=p\"w\"d""#] {
+            let out = Redactor.redact(text)
+            #expect(!out.contains("def") && !out.contains("cd3") && !out.contains("w\\\"d") && !out.hasSuffix("y\""), "\(text) → \(out)")
         }
         // A command line as one text: history steps, and Docker's CMD in them.
         #expect(Redactor.redactCommandLine(#"CMD ["app" "--password" "hunter2"]"#) == #"CMD ["app" "--password" "REDACTED"]"#)
