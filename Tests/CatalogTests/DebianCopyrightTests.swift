@@ -222,6 +222,9 @@ import ProvenantCore
         // Texts in another script hash their own bytes, so they stay apart; English with an accented name hashes its words.
         #expect(LicenseTextMatcher.hashRef("本软件仅限内部使用，不得再分发。", prefix: "x") != LicenseTextMatcher.hashRef("本软件是开源软件，可自由分发。", prefix: "x"))
         #expect(LicenseTextMatcher.hashRef("Copyright François. Permission is granted.") == LicenseTextMatcher.hashRef("Copyright Fran ois, permission is granted"))
+        // Spacing and line ends do not count in another script either; two texts behind one English line stay two.
+        #expect(LicenseTextMatcher.hashRef("本软件 仅限内部使用\r\n不得再分发。") == LicenseTextMatcher.hashRef("本软件  仅限内部使用\n 不得再分发 "))
+        #expect(LicenseTextMatcher.hashRef("Copyright 2020 Acme.\n本软件仅限内部使用") != LicenseTextMatcher.hashRef("Copyright 2020 Acme.\n本软件是开源软件"))
         // Every license of the list, a comma inside a name kept, OSGi's <<EXTERNAL>> and unknown URLs dropped.
         #expect(JarExtractor.bundleLicenses("EPL-2.0;link=https://www.eclipse.org/legal/epl-2.0/, MIT") == ["EPL-2.0", "MIT"])
         #expect(JarExtractor.bundleLicenses("Apache License, Version 2.0;link=\"https://x, y\", BSD-3-Clause") == ["Apache License, Version 2.0", "BSD-3-Clause"])

@@ -212,10 +212,22 @@ public enum LicenseTextMatcher {
             if word { n.append(b) } else if n.last != 32, !n.isEmpty { n.append(32) }
         }
         if n.last == 32 { n.removeLast() }
-        // A text mostly in another script has few or no ASCII words to hash: its own bytes (NFC) are,
-        // so two such texts stay two references. (An English text with an accented name is unchanged.)
-        let other = text.unicodeScalars.filter { !$0.isASCII && $0.properties.isAlphabetic }.count
-        if other > 0, other >= n.count { n = Array(text.precomposedStringWithCanonicalMapping.utf8) }
+        // Words in another script (two or more non-ASCII letters: 许可, Лицензия; not François's one
+        // ç) have no ASCII to hash: they are added, lower-cased, NFC, one space apart, so two texts in
+        // another script stay two references, and spacing and case still do not count. An English
+        // text with an accented name hashes as before.
+        var foreign: [String] = [], word = "", nonASCII = 0
+        func endWord() { if nonASCII >= 2 { foreign.append(word) }; word = ""; nonASCII = 0 }
+        for u in text.precomposedStringWithCanonicalMapping.lowercased().unicodeScalars {
+            if u.properties.isAlphabetic || u.properties.numericType != nil {
+                word.unicodeScalars.append(u)
+                if !u.isASCII { nonASCII += 1 }
+            } else {
+                endWord()
+            }
+        }
+        endWord()
+        if !foreign.isEmpty { n += Array(((n.isEmpty ? "" : " ") + foreign.joined(separator: " ")).utf8) }
         let h = Hex.encode(SHA256.hash(data: n)).prefix(16)
         return "LicenseRef-" + (prefix.isEmpty ? "" : sanitize(prefix) + "-") + h
     }
