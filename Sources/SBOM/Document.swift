@@ -91,17 +91,16 @@ public enum ImageFacts {
     public static func info(from props: [(name: String, value: String)], name: String?, version: String?) -> ImageInfo? {
         let mine = props.filter { $0.name.hasPrefix("provenant:image:") }
         guard !mine.isEmpty else { return nil }
-        let r = Redactor.redact
-        func value(_ key: String) -> String? { mine.first { $0.name == "provenant:image:" + key }.map { r($0.value) } }
-        func all(_ key: String) -> [String] { mine.filter { $0.name == "provenant:image:" + key }.map { r($0.value) } }
-        // Parsed first, then each word redacted: redacting the JSON text could run a value over its quote.
+        func value(_ key: String) -> String? { mine.first { $0.name == "provenant:image:" + key }?.value }
+        func all(_ key: String) -> [String] { mine.filter { $0.name == "provenant:image:" + key }.map(\.value) }
+        // Parsed as they are and redacted as words at the end: redacting the JSON text could run a value
+        // over its quote.
         func words(_ key: String) -> [String]? {
-            guard let text = mine.first(where: { $0.name == "provenant:image:" + key })?.value,
-                  let parsed = try? JSONParser.parse(Array(text.utf8)), let a = parsed.arrayValue else { return nil }
-            return Redactor.redactArguments(a.compactMap(\.stringValue))
+            guard let text = value(key), let parsed = try? JSONParser.parse(Array(text.utf8)), let a = parsed.arrayValue else { return nil }
+            return a.compactMap(\.stringValue)
         }
-        var i = ImageInfo(reference: value("reference") ?? "", name: r(name ?? ""), imageID: value("id") ?? "")
-        i.manifestDigest = version.map(r)
+        var i = ImageInfo(reference: value("reference") ?? "", name: name ?? "", imageID: value("id") ?? "")
+        i.manifestDigest = version
         i.platform = value("platform")
         let user = value("user")
         i.user = user == "(unset: runs as root)" ? nil : user
@@ -111,9 +110,9 @@ public enum ImageFacts {
         i.workingDir = value("working-dir")
         i.environmentNames = all("env")
         let labelPrefix = "provenant:image:label:"
-        i.labels = Dictionary(mine.filter { $0.name.hasPrefix(labelPrefix) }.map { (r(String($0.name.dropFirst(labelPrefix.count))), r($0.value)) },
+        i.labels = Dictionary(mine.filter { $0.name.hasPrefix(labelPrefix) }.map { (String($0.name.dropFirst(labelPrefix.count)), $0.value) },
                               uniquingKeysWith: { a, _ in a })
-        return i
+        return InputRedaction.scrub(i)
     }
 
     /// Each layer digest's line for evidence: the digest and the history step that made the layer.

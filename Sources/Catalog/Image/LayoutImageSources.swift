@@ -145,8 +145,9 @@ extension ImageInfo {
     static func make(reference: String, named: RegistryReference?, tag: String?, fallbackName: String,
                      manifestDigest: String?, imageID: String, pinned: Bool, config: ImageConfig, layers: [LayerPlan]) -> ImageInfo {
         let name = named.map { $0.host == "docker.io" ? $0.repository : $0.host + "/" + $0.repository } ?? fallbackName
-        // Everything taken from the image's own documents is redacted here, once, so no output of these
-        // facts (SBOM properties, the JSON inventory, policy findings) can carry a secret they hold.
+        // Everything taken from the image's own documents is redacted here, once (`InputRedaction.scrub`,
+        // as for facts read back from a document), so no output of these facts (SBOM properties, the
+        // JSON inventory, policy findings) can carry a secret they hold.
         let r = Redactor.redact
         let args = Redactor.redactArguments
         var digests: [String: String] = [:]
@@ -157,14 +158,13 @@ extension ImageInfo {
                                     ("working-dir", config.workingDir, config.workingDir.map { r($0) != $0 })] {
             if let raw, changed == true { digests[key] = ImageInfo.keyedDigest(raw) }
         }
-        var info = ImageInfo(reference: r(reference), name: name, tag: tag.map(r), manifestDigest: manifestDigest, imageID: imageID,
+        var info = InputRedaction.scrub(ImageInfo(reference: reference, name: name, tag: tag, manifestDigest: manifestDigest, imageID: imageID,
                          repositoryURL: named.map { $0.host + "/" + $0.repository }, pinnedByDigest: pinned,
-                         platform: config.platform.map(r), user: config.user.map(r), exposedPorts: config.exposedPorts.map(r),
-                         entrypoint: config.entrypoint.map(args), cmd: config.cmd.map(args), workingDir: config.workingDir.map(r),
-                         labels: Dictionary(config.labels.map { (r($0.key), r($0.value)) }, uniquingKeysWith: { a, _ in a }),
-                         environmentNames: config.environmentNames.map(r),
-                         layers: layers.map { Layer(digest: $0.digest ?? $0.diffID ?? "", diffID: $0.diffID, mediaType: r($0.mediaType),
-                                                    size: $0.size, createdBy: $0.createdBy.map(Redactor.redactCommandLine)) })
+                         platform: config.platform, user: config.user, exposedPorts: config.exposedPorts,
+                         entrypoint: config.entrypoint, cmd: config.cmd, workingDir: config.workingDir,
+                         labels: config.labels, environmentNames: config.environmentNames,
+                         layers: layers.map { Layer(digest: $0.digest ?? $0.diffID ?? "", diffID: $0.diffID, mediaType: $0.mediaType,
+                                                    size: $0.size, createdBy: $0.createdBy) }))
         info.redactedDigests = digests.isEmpty ? nil : digests
         return info
     }

@@ -76,12 +76,13 @@ public enum InputRedaction {
         p.installScripts = p.installScripts?.map { memo.text($0) }
     }
 
-    /// An image's facts read back from a document (an inventory written by an older build, or by anyone),
-    /// redacted as `ImageInfo.make` redacts them when an image is read.
+    /// An image's facts, as an image is read or as a document gives them back (an SBOM's properties, an
+    /// inventory written by an older build or by anyone): the one redaction of them.
     public static func scrub(_ i: ImageInfo) -> ImageInfo {
         let r = Redactor.redact
         var o = i
         o.reference = r(i.reference); o.name = r(i.name); o.tag = i.tag.map(r); o.platform = i.platform.map(r)
+        o.imageID = r(i.imageID); o.manifestDigest = i.manifestDigest.map(r)
         o.user = i.user.map(r); o.exposedPorts = i.exposedPorts.map(r)
         o.entrypoint = i.entrypoint.map(Redactor.redactArguments); o.cmd = i.cmd.map(Redactor.redactArguments)
         o.workingDir = i.workingDir.map(r)
