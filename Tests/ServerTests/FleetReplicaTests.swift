@@ -34,19 +34,33 @@ import TestSupport
         let again = try await a.call("POST", "/v1/advisories/import", token: admin, body: try Self.advisory("RUSTSEC-2024-0019"))
         #expect(again.json["unchanged"] as? Int == 1 && again.json["componentsRematched"] as? Int == 0, "\(again.json)")
 
-        // An import waits for the advisory lock another replica (here: psql) holds.
+        // An import waits for the advisory lock another replica (here: psql) holds: pg_locks shows it
+        // waiting, and it answers only once the holder lets go. No timing guess: a loaded machine may
+        // take seconds to start psql or to reach the lock.
         let cluster = try FleetBackend.cluster.get()
-        let holder = try cluster.psqlInBackground(a.database, "SELECT pg_advisory_lock(\(0x6F73_7669)); SELECT pg_sleep(5)")
-        // Held once pg_locks shows it (a loaded machine may take a while to start psql), not after a guess.
+        let lock = "locktype = 'advisory' AND objid = \(0x6F73_7669)"
+        let holder = try cluster.psqlInBackground(a.database, "SELECT pg_advisory_lock(\(0x6F73_7669)); SELECT pg_sleep(600)")
+        func count(_ condition: String) throws -> String {
+            try cluster.psql(a.database, "SELECT count(*) FROM pg_locks WHERE \(lock) AND \(condition)").trimmingCharacters(in: .whitespacesAndNewlines)
+        }
         var polls = 0
-        while polls < 100, try cluster.psql(a.database, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = \(0x6F73_7669) AND granted")
-            .trimmingCharacters(in: .whitespacesAndNewlines) != "1" {
+        while polls < 600, try count("granted") != "1" {
             try await Task.sleep(for: .milliseconds(100))
             polls += 1
         }
-        let started = Date()
-        let waited = try await a.call("POST", "/v1/advisories/import", token: admin, body: try Self.advisory("RUSTSEC-2022-0013"))
-        #expect(waited.status == 200 && Date().timeIntervalSince(started) > 2, "the import ran while the lock was held: \(Date().timeIntervalSince(started)) s")
+        #expect(try count("granted") == "1", "psql never took the lock")
+        let body = try Self.advisory("RUSTSEC-2022-0013")
+        let waiting = Task { try await a.call("POST", "/v1/advisories/import", token: admin, body: body) }
+        polls = 0
+        while polls < 600, try count("NOT granted") != "1" {
+            try await Task.sleep(for: .milliseconds(100))
+            polls += 1
+        }
+        #expect(try count("NOT granted") == "1", "the import never waited for the lock")
+        #expect(try count("granted") == "1", "the holder let go before it was told to")
+        _ = try cluster.psql(a.database, "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE \(lock) AND granted")
+        let waited = try await waiting.value
+        #expect(waited.status == 200, "\(waited.json)")
         holder.waitUntilExit()
 
         // Imports through both at once both land.
