@@ -164,9 +164,25 @@ public struct Cataloger: Sendable {
         }
     }
 
+    /// `index` with the names its files are reached by only through a link, when one of the extractors
+    /// wants them (`FileIndex.addingLinkAliases`).
+    func withLinkAliases(_ index: FileIndex) -> FileIndex {
+        guard index.directory != nil, !index.links.isEmpty else { return index }
+        let all = extractors
+        return index.addingLinkAliases(excludes: excludes) { path, f in
+            let file = IndexedFile(path: path, size: f.size, isExecutable: f.isExecutable)
+            let name = PathText.lastComponent(path)
+            return all.contains { $0.wants(file, fileName: name) }
+        }
+    }
+
     func catalog(index: FileIndex, target: String, isDirectory: Bool, extraDiagnostics: [Diagnostic] = []) async -> Inventory {
         var timer = PhaseTimer(indent: 2)
         let isDir = ObjCBool(isDirectory)
+        // A directory's files reached only through a link (an image's are found while its layers are
+        // read): weighed against every extractor, as the scan mode is decided from what is found.
+        let index = isDirectory ? withLinkAliases(index) : index
+        if !index.links.isEmpty { timer.lap("follow \(index.links.count) symbolic links for wanted names") }
         let resolvedMode: ScanMode = mode == .auto ? (Self.looksInstalled(index) ? .installed : .source) : mode
         var distro: Distro?
         for p in isDir.boolValue ? OSRelease.paths : ["os-release"] {

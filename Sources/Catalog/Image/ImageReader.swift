@@ -278,6 +278,30 @@ public struct ImageReader: Sendable {
         try fs.checkLinks()
         timer.lap("check links")
         var diagnostics: [Diagnostic] = []
+        // A wanted name reached only through a symbolic link (a package database at a linked path): its
+        // file's bytes went by under a name nothing wanted, so its layer is read again for them.
+        if inspect == nil {
+            let (aliases, cut) = fs.linkAliases { path, node in capture.rule(path, node.size, node.mode & 0o111 != 0).wantsBytes }
+            var refills: [Int: LinkedBytes] = [:]
+            for alias in aliases {
+                guard let c = alias.node.content, c.bytes == nil, c.refusal == nil, !c.screenedOut, let entry = c.entry else { continue }
+                let wanted = refills[alias.node.layer] ?? LinkedBytes()
+                refills[alias.node.layer] = wanted
+                wanted.want(entry, c, capture.rule(alias.path, alias.node.size, alias.node.mode & 0o111 != 0))
+            }
+            for layer in refills.keys.sorted() {
+                guard let plan = resolved.layers.first(where: { $0.index == layer }), let wanted = refills[layer] else { continue }
+                try Self.fill(wanted, plan, try await source.openLayer(plan), arrivedVerified: arriveVerified,
+                              maxFileBytes: maxFileBytes, inflateLimit: inflated.limit, budget: budget)
+            }
+            fs.aliases = aliases
+            if cut {
+                diagnostics.append(Diagnostic(Location(resolved.info.reference),
+                                              "gives files more than \(LinkAliases<ImageNode>.defaultLimit) names through symbolic links; the names past those were not looked at",
+                                              unscanned: .input))
+            }
+            timer.lap("follow \(aliases.count) wanted names through links" + (refills.isEmpty ? "" : ", reading \(refills.count) layers again"))
+        }
         fs.walk { path, node in
             if let why = node.content?.refusal { diagnostics.append(Diagnostic(Location(path), "not read: \(why)", unscanned: .input)) }
         }

@@ -208,6 +208,42 @@ public final class SquashedFileSystem: @unchecked Sendable {
         }
     }
 
+    /// Names by which a wanted file is reached only through a symbolic link (see `linkAliases(wanted:)`),
+    /// in path order: the index lists them beside the regular files, and reads resolve them.
+    public internal(set) var aliases: [ImageFile] = []
+
+    /// The names a wanted file is reached by only through one symbolic link: the link's own path, or a
+    /// path under a linked directory (`var/lib/dpkg -> /opt/dpkg`), where the file's real path is not
+    /// wanted itself (`LinkAliases`). Links inside a linked directory are not followed again. `cut`
+    /// says the walk stopped at `limit` names.
+    func linkAliases(limit: Int = LinkAliases<ImageNode>.defaultLimit,
+                     wanted: @escaping @Sendable (String, ImageNode) -> Bool) -> (found: [ImageFile], cut: Bool) {
+        var links: [String] = []
+        walk { path, node in if case .symbolicLink = node.kind { links.append(path) } }
+        var aliases = LinkAliases<ImageNode>(limit: limit, wanted: wanted)
+        collect: for link in links {
+            guard let (target, real) = try? resolve(link) else { continue }
+            if target.isRegularFile {
+                guard aliases.offer(link, real: real, target) else { break collect }
+                continue
+            }
+            var stack: [(String, ImageNode, Int)] = target.isDirectory ? [("", target, 0)] : []
+            while let (rel, dir, depth) = stack.popLast() {
+                // In name order, so a walk cut short keeps the same names every run.
+                for name in dir.children.keys.sorted() {
+                    let child = dir.children[name]!
+                    let sub = rel.isEmpty ? name : rel + "/" + name
+                    if child.isDirectory {
+                        if depth < Self.maxDepth { stack.append((sub, child, depth + 1)) }
+                    } else if child.isRegularFile {
+                        guard aliases.offer(link + "/" + sub, real: real.isEmpty ? sub : real + "/" + sub, child) else { break collect }
+                    }
+                }
+            }
+        }
+        return (aliases.finish().map { ImageFile(path: $0.path, node: $0.item) }, aliases.cut)
+    }
+
     /// The regular files, in path order.
     public func files() -> [ImageFile] {
         var out: [ImageFile] = []

@@ -14,6 +14,9 @@ public struct FileIndex: Sendable {
     public private(set) var files: [IndexedFile] = []
     public private(set) var diagnostics: [Diagnostic] = []
     private var byPath: [String: Int] = [:]
+    /// The symbolic links the walk met, by their own paths: not files, but a name through one may be
+    /// wanted (`addingLinkAliases`).
+    public private(set) var links: [String] = []
     /// What the scan's whole-file reads draw from, shared by every copy of this index.
     public let budget: ReadBudget
     /// The root-scoped reader every extractor reads through.
@@ -96,6 +99,8 @@ public struct FileIndex: Sendable {
                     byPath[childRel] = files.count
                     files.append(IndexedFile(path: childRel, size: Int(st.st_size),
                                              isExecutable: st.st_mode & 0o111 != 0))
+                } else if kind == S_IFLNK {
+                    links.append(childRel)
                 }
             }
         }
@@ -115,6 +120,52 @@ public struct FileIndex: Sendable {
         } else {
             diagnostics.append(Diagnostic(Location(path), "cannot stat: \(String(cString: strerror(errno)))"))
         }
+    }
+
+    /// This index with the names a file is reached by only through one symbolic link inside the root
+    /// (a link at a wanted path, or a path under a linked directory) where `wanted` says the name is
+    /// wanted and the file's real path is not (`LinkAliases`), as an image's index lists them. Names
+    /// under a linked directory are those of the files the walk found there, so what the walk skipped
+    /// (excluded paths, `proc` of `/`) stays skipped, and links inside it are not followed again.
+    /// Reads resolve the names through their links, inside the root.
+    func addingLinkAliases(excludes: [Glob] = [], limit: Int = LinkAliases<IndexedFile>.defaultLimit,
+                                  wanted: @escaping @Sendable (String, IndexedFile) -> Bool) -> FileIndex {
+        guard let directory, !links.isEmpty else { return self }
+        var copy = self
+        var aliases = LinkAliases<IndexedFile>(limit: limit, wanted: wanted)
+        var sortedPaths: [Int]?
+        collect: for link in links.sorted() {
+            if let real = try? directory.canonicalPath(link) {
+                if let f = file(real), excludes.allSatisfy({ !$0.matches(link) }) {
+                    guard aliases.offer(link, real: real, f) else { break collect }
+                }
+                continue
+            }
+            guard let (fd, real) = try? directory.openDirectoryResolved(link) else { continue }
+            close(fd)
+            // The files under `real`: a range of the paths in order, sorted once when first needed.
+            let order = sortedPaths ?? files.indices.sorted { files[$0].path < files[$1].path }
+            sortedPaths = order
+            let prefix = real.isEmpty ? "" : real + "/"
+            var lo = 0, hi = order.count
+            while lo < hi { let mid = (lo + hi) / 2; if files[order[mid]].path < prefix { lo = mid + 1 } else { hi = mid } }
+            for i in order[lo...] {
+                let f = files[i]
+                guard f.path.hasPrefix(prefix) else { break }
+                let alias = link + "/" + f.path.dropFirst(prefix.count)
+                if !excludes.allSatisfy({ !$0.matches(alias) }) { continue }
+                guard aliases.offer(alias, real: f.path, f) else { break collect }
+            }
+        }
+        let found = aliases.finish()
+        if aliases.cut {
+            copy.diagnostics.append(Diagnostic(Location("."), "gives files more than \(limit) names through symbolic links; the names past those were not looked at", unscanned: .input))
+        }
+        for (path, f) in found where copy.byPath[path] == nil {
+            copy.byPath[path] = copy.files.count
+            copy.files.append(IndexedFile(path: path, size: f.size, isExecutable: f.isExecutable))
+        }
+        return copy
     }
 
     public func file(_ rel: String) -> IndexedFile? { byPath[rel].map { files[$0] } }
@@ -142,7 +193,10 @@ public struct FileIndex: Sendable {
         source = image
         // A file screened out while its layer streamed (an executable without Go build info) was
         // checked then and holds nothing any extractor reads: it is not offered to them again.
-        for f in image.filesystem.files() where f.node.content?.screenedOut != true {
+        // Names reached only through a link (`SquashedFileSystem.aliases`) are listed as files too.
+        let listed = image.filesystem.aliases.isEmpty ? image.filesystem.files()
+            : (image.filesystem.files() + image.filesystem.aliases).sorted { $0.path < $1.path }
+        for f in listed where f.node.content?.screenedOut != true {
             byPath[f.path] = files.count
             files.append(IndexedFile(path: f.path, size: f.node.size, isExecutable: f.node.mode & 0o111 != 0))
         }
