@@ -68,14 +68,16 @@ public struct Cataloger: Sendable {
     public var imageCapture: ImageCapture {
         let extractors = self.extractors
         let config = self.config
-        return ImageCapture { path, size, executable in
+        return ImageCapture({ path, size, executable in
             let name = PathText.lastComponent(path)
             if OSRelease.paths.contains(path) || config.selects(path) { return .keep }
             let file = IndexedFile(path: path, size: size, isExecutable: executable)
             let wanting = extractors.filter { $0.wants(file, fileName: name) }
             if !wanting.isEmpty { return .keepIf { bytes in wanting.contains { $0.keeps(bytes) } } }
             return extractors.contains { $0.alsoReads(path, fileName: name) } ? .keep : .skip
-        }
+        }, linked: { fs in
+            LinkedPaths.find(extractors, lookUp: fs.linkedTarget, describe: { ($0.size, $0.mode & 0o111 != 0) })
+        })
     }
 
     /// Catalogs `target`: a directory, a single file, or an image (a scheme-prefixed reference such as
@@ -164,25 +166,12 @@ public struct Cataloger: Sendable {
         }
     }
 
-    /// `index` with the names its files are reached by only through a link, when one of the extractors
-    /// wants them (`FileIndex.addingLinkAliases`).
-    func withLinkAliases(_ index: FileIndex) -> FileIndex {
-        guard index.directory != nil, !index.links.isEmpty else { return index }
-        let all = extractors
-        return index.addingLinkAliases(excludes: excludes) { path, f in
-            let file = IndexedFile(path: path, size: f.size, isExecutable: f.isExecutable)
-            let name = PathText.lastComponent(path)
-            return all.contains { $0.wants(file, fileName: name) }
-        }
-    }
-
     func catalog(index: FileIndex, target: String, isDirectory: Bool, extraDiagnostics: [Diagnostic] = []) async -> Inventory {
         var timer = PhaseTimer(indent: 2)
         let isDir = ObjCBool(isDirectory)
-        // A directory's files reached only through a link (an image's are found while its layers are
-        // read): weighed against every extractor, as the scan mode is decided from what is found.
-        let index = isDirectory ? withLinkAliases(index) : index
-        if !index.links.isEmpty { timer.lap("follow \(index.links.count) symbolic links for wanted names") }
+        // A package database a directory reaches through symbolic links (an image's is found while its
+        // layers are read), before the scan mode is decided from what is found.
+        let index = isDirectory ? index.addingLinkedPaths(extractors, excludes: excludes) : index
         let resolvedMode: ScanMode = mode == .auto ? (Self.looksInstalled(index) ? .installed : .source) : mode
         var distro: Distro?
         for p in isDir.boolValue ? OSRelease.paths : ["os-release"] {

@@ -130,7 +130,13 @@ public struct ImageCapture: Sendable {
         var wantsBytes: Bool { if case .skip = self { false } else { true } }
     }
     public let rule: @Sendable (_ path: String, _ size: Int, _ executable: Bool) -> Rule
-    public init(_ rule: @escaping @Sendable (String, Int, Bool) -> Rule) { self.rule = rule }
+    /// Package databases reached through symbolic links (`LinkedPaths`), looked up once the layers are
+    /// squashed; their bytes are then read, whatever `rule` said of their real paths.
+    public var linked: (@Sendable (SquashedFileSystem) -> LinkedPaths.Found<ImageNode>)?
+    public init(_ rule: @escaping @Sendable (String, Int, Bool) -> Rule,
+                linked: (@Sendable (SquashedFileSystem) -> LinkedPaths.Found<ImageNode>)? = nil) {
+        self.rule = rule; self.linked = linked
+    }
     public static let nothing = ImageCapture { _, _, _ in .skip }
 }
 
@@ -278,29 +284,27 @@ public struct ImageReader: Sendable {
         try fs.checkLinks()
         timer.lap("check links")
         var diagnostics: [Diagnostic] = []
-        // A wanted name reached only through a symbolic link (a package database at a linked path): its
-        // file's bytes went by under a name nothing wanted, so its layer is read again for them.
-        if inspect == nil {
-            let (aliases, cut) = fs.linkAliases { path, node in capture.rule(path, node.size, node.mode & 0o111 != 0).wantsBytes }
+        // A package database reached only through symbolic links: its bytes went by under a name nothing
+        // wanted, so its layer is read again for them, as for a hard link.
+        if inspect == nil, let linked = capture.linked {
+            let found = linked(fs)
             var refills: [Int: LinkedBytes] = [:]
-            for alias in aliases {
-                guard let c = alias.node.content, c.bytes == nil, c.refusal == nil, !c.screenedOut, let entry = c.entry else { continue }
-                let wanted = refills[alias.node.layer] ?? LinkedBytes()
-                refills[alias.node.layer] = wanted
-                wanted.want(entry, c, capture.rule(alias.path, alias.node.size, alias.node.mode & 0o111 != 0))
+            for alias in found.aliases {
+                guard let c = alias.item.content, c.bytes == nil, c.refusal == nil, let entry = c.entry else { continue }
+                let wanted = refills[alias.item.layer] ?? LinkedBytes()
+                refills[alias.item.layer] = wanted
+                wanted.want(entry, c, .keep)
             }
             for layer in refills.keys.sorted() {
                 guard let plan = resolved.layers.first(where: { $0.index == layer }), let wanted = refills[layer] else { continue }
                 try Self.fill(wanted, plan, try await source.openLayer(plan), arrivedVerified: arriveVerified,
                               maxFileBytes: maxFileBytes, inflateLimit: inflated.limit, budget: budget)
             }
-            fs.aliases = aliases
-            if cut {
-                diagnostics.append(Diagnostic(Location(resolved.info.reference),
-                                              "gives files more than \(LinkAliases<ImageNode>.defaultLimit) names through symbolic links; the names past those were not looked at",
-                                              unscanned: .input))
+            fs.aliases = found.aliases.map { ImageFile(path: $0.path, node: $0.item) }
+            for path in found.dangling {
+                diagnostics.append(Diagnostic(Location(Redactor.quote(path, max: 160)), LinkedPaths.danglingMessage(), unscanned: .input))
             }
-            timer.lap("follow \(aliases.count) wanted names through links" + (refills.isEmpty ? "" : ", reading \(refills.count) layers again"))
+            timer.lap("look up \(found.aliases.count) package databases through links" + (refills.isEmpty ? "" : ", reading \(refills.count) layers again"))
         }
         fs.walk { path, node in
             if let why = node.content?.refusal { diagnostics.append(Diagnostic(Location(path), "not read: \(why)", unscanned: .input)) }

@@ -208,40 +208,31 @@ public final class SquashedFileSystem: @unchecked Sendable {
         }
     }
 
-    /// Names by which a wanted file is reached only through a symbolic link (see `linkAliases(wanted:)`),
-    /// in path order: the index lists them beside the regular files, and reads resolve them.
+    /// Names by which a package database is reached only through symbolic links (`LinkedPaths`), in
+    /// path order: the index lists them beside the regular files, and reads resolve them.
     public internal(set) var aliases: [ImageFile] = []
 
-    /// The names a wanted file is reached by only through one symbolic link: the link's own path, or a
-    /// path under a linked directory (`var/lib/dpkg -> /opt/dpkg`), where the file's real path is not
-    /// wanted itself (`LinkAliases`). Links inside a linked directory are not followed again. `cut`
-    /// says the walk stopped at `limit` names.
-    func linkAliases(limit: Int = LinkAliases<ImageNode>.defaultLimit,
-                     wanted: @escaping @Sendable (String, ImageNode) -> Bool) -> (found: [ImageFile], cut: Bool) {
-        var links: [String] = []
-        walk { path, node in if case .symbolicLink = node.kind { links.append(path) } }
-        var aliases = LinkAliases<ImageNode>(limit: limit, wanted: wanted)
-        collect: for link in links {
-            guard let (target, real) = try? resolve(link) else { continue }
-            if target.isRegularFile {
-                guard aliases.offer(link, real: real, target) else { break collect }
-                continue
-            }
-            var stack: [(String, ImageNode, Int)] = target.isDirectory ? [("", target, 0)] : []
-            while let (rel, dir, depth) = stack.popLast() {
-                // In name order, so a walk cut short keeps the same names every run.
-                for name in dir.children.keys.sorted() {
-                    let child = dir.children[name]!
-                    let sub = rel.isEmpty ? name : rel + "/" + name
-                    if child.isDirectory {
-                        if depth < Self.maxDepth { stack.append((sub, child, depth + 1)) }
-                    } else if child.isRegularFile {
-                        guard aliases.offer(link + "/" + sub, real: real.isEmpty ? sub : real + "/" + sub, child) else { break collect }
-                    }
-                }
-            }
+    /// What `path` leads to through the links on its way (`LinkedPaths.find`): nothing when no link is
+    /// on the way, a directory with its regular files, a file, or a link that leads nowhere.
+    func linkedTarget(_ path: String) -> LinkedPaths.Target<ImageNode> {
+        guard let (node, real) = try? resolve(path) else { return leadsNowhere(path, depth: 0) ? .dangling : .none }
+        if real == path { return .none }
+        if node.isRegularFile { return .file(real: real, node) }
+        guard node.isDirectory else { return .none }
+        return .directory(real: real, node.children.filter { $0.value.isRegularFile }.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
+    }
+
+    /// Whether `path`, which does not resolve, fails at a link: its own (a link to nothing) or one on
+    /// the way. A path that is simply not there does not.
+    private func leadsNowhere(_ path: String, depth: Int) -> Bool {
+        let cut = path.lastIndex(of: "/")
+        let parent = cut.map { String(path[..<$0]) } ?? ""
+        let last = cut.map { String(path[path.index(after: $0)...]) } ?? path
+        guard let (dir, _) = try? resolve(parent) else {
+            return depth < Self.maxDepth && !parent.isEmpty && leadsNowhere(parent, depth: depth + 1)
         }
-        return (aliases.finish().map { ImageFile(path: $0.path, node: $0.item) }, aliases.cut)
+        guard dir.isDirectory, let n = dir.children[last], case .symbolicLink = n.kind else { return false }
+        return true
     }
 
     /// The regular files, in path order.

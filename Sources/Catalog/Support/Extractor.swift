@@ -93,6 +93,10 @@ public protocol Extractor: Sendable {
     /// Whether a wanted file's bytes are worth keeping from an image: an extractor that wants many
     /// files on their names alone (every executable) says which it can really read.
     func keeps(_ bytes: [UInt8]) -> Bool
+    /// Paths from the root at which this extractor reads its file even when symbolic links lead there
+    /// (`LinkedPaths`): a package database moved and linked back. One ending in "/" is a directory
+    /// whose files it reads.
+    var linkedPaths: [String] { get }
 }
 
 public extension Extractor {
@@ -100,6 +104,7 @@ public extension Extractor {
     func alsoReads(_ path: String, fileName: String) -> Bool { false }
     func keeps(_ bytes: [UInt8]) -> Bool { true }
     var readsItsOwnFileOnly: Bool { false }
+    var linkedPaths: [String] { [] }
 }
 
 public enum TextDecoding {

@@ -14,8 +14,8 @@ public struct FileIndex: Sendable {
     public private(set) var files: [IndexedFile] = []
     public private(set) var diagnostics: [Diagnostic] = []
     private var byPath: [String: Int] = [:]
-    /// The symbolic links the walk met, by their own paths: not files, but a name through one may be
-    /// wanted (`addingLinkAliases`).
+    /// The symbolic links the walk met, by their own paths: not files, but a package database may be
+    /// reached through one (`addingLinkedPaths`).
     public private(set) var links: [String] = []
     /// What the scan's whole-file reads draw from, shared by every copy of this index.
     public let budget: ReadBudget
@@ -122,48 +122,53 @@ public struct FileIndex: Sendable {
         }
     }
 
-    /// This index with the names a file is reached by only through one symbolic link inside the root
-    /// (a link at a wanted path, or a path under a linked directory) where `wanted` says the name is
-    /// wanted and the file's real path is not (`LinkAliases`), as an image's index lists them. Names
-    /// under a linked directory are those of the files the walk found there, so what the walk skipped
-    /// (excluded paths, `proc` of `/`) stays skipped, and links inside it are not followed again.
-    /// Reads resolve the names through their links, inside the root.
-    func addingLinkAliases(excludes: [Glob] = [], limit: Int = LinkAliases<IndexedFile>.defaultLimit,
-                                  wanted: @escaping @Sendable (String, IndexedFile) -> Bool) -> FileIndex {
+    /// This index with package databases reached through symbolic links inside the root
+    /// (`LinkedPaths`) listed under the paths their extractors name; reads resolve those paths through
+    /// their links, inside the root. A path an exclude matches is left out, and a link that leads
+    /// nowhere readable is said, as the database is not read.
+    public func addingLinkedPaths(_ extractors: [any Extractor], excludes: [Glob] = []) -> FileIndex {
         guard let directory, !links.isEmpty else { return self }
+        let root = self.root
+        // Whether `path`, which does not resolve, fails at a link (its own, or one on the way) rather
+        // than at a name that is not there: lstat of the last name in its parent, once that resolves.
+        func leadsNowhere(_ path: String, depth: Int) -> Bool {
+            let cut = path.lastIndex(of: "/")
+            let parent = cut.map { String(path[..<$0]) } ?? ""
+            let last = cut.map { String(path[path.index(after: $0)...]) } ?? path
+            let realParent: String
+            if parent.isEmpty {
+                realParent = ""
+            } else if let (real, _) = try? directory.lookUp(parent) {
+                realParent = real
+            } else {
+                return depth < Self.maxDepth && leadsNowhere(parent, depth: depth + 1)
+            }
+            var st = stat()
+            let full = root + "/" + (realParent.isEmpty ? last : realParent + "/" + last)
+            return lstat(full, &st) == 0 && st.st_mode & S_IFMT == S_IFLNK
+        }
+        let found = LinkedPaths.find(extractors, lookUp: { path -> LinkedPaths.Target<IndexedFile> in
+            guard let (real, st) = try? directory.lookUp(path) else { return leadsNowhere(path, depth: 0) ? .dangling : .none }
+            if real == path { return .none }
+            switch st.st_mode & S_IFMT {
+            case S_IFREG:
+                return file(real).map { .file(real: real, $0) } ?? .none
+            case S_IFDIR:
+                // The files the walk found directly in it.
+                let prefix = real.isEmpty ? "" : real + "/"
+                let inside = files.filter { $0.path.hasPrefix(prefix) && !$0.path.utf8.dropFirst(prefix.utf8.count).contains(UInt8(ascii: "/")) }
+                return .directory(real: real, inside.map { (String($0.path.dropFirst(prefix.count)), $0) }.sorted { $0.0 < $1.0 })
+            default:
+                return .none
+            }
+        }, describe: { ($0.size, $0.isExecutable) })
         var copy = self
-        var aliases = LinkAliases<IndexedFile>(limit: limit, wanted: wanted)
-        var sortedPaths: [Int]?
-        collect: for link in links.sorted() {
-            if let real = try? directory.canonicalPath(link) {
-                if let f = file(real), excludes.allSatisfy({ !$0.matches(link) }) {
-                    guard aliases.offer(link, real: real, f) else { break collect }
-                }
-                continue
-            }
-            guard let (fd, real) = try? directory.openDirectoryResolved(link) else { continue }
-            close(fd)
-            // The files under `real`: a range of the paths in order, sorted once when first needed.
-            let order = sortedPaths ?? files.indices.sorted { files[$0].path < files[$1].path }
-            sortedPaths = order
-            let prefix = real.isEmpty ? "" : real + "/"
-            var lo = 0, hi = order.count
-            while lo < hi { let mid = (lo + hi) / 2; if files[order[mid]].path < prefix { lo = mid + 1 } else { hi = mid } }
-            for i in order[lo...] {
-                let f = files[i]
-                guard f.path.hasPrefix(prefix) else { break }
-                let alias = link + "/" + f.path.dropFirst(prefix.count)
-                if !excludes.allSatisfy({ !$0.matches(alias) }) { continue }
-                guard aliases.offer(alias, real: f.path, f) else { break collect }
-            }
+        for alias in found.aliases where copy.byPath[alias.path] == nil && excludes.allSatisfy({ !$0.matches(alias.path) }) {
+            copy.byPath[alias.path] = copy.files.count
+            copy.files.append(IndexedFile(path: alias.path, size: alias.item.size, isExecutable: alias.item.isExecutable))
         }
-        let found = aliases.finish()
-        if aliases.cut {
-            copy.diagnostics.append(Diagnostic(Location("."), "gives files more than \(limit) names through symbolic links; the names past those were not looked at", unscanned: .input))
-        }
-        for (path, f) in found where copy.byPath[path] == nil {
-            copy.byPath[path] = copy.files.count
-            copy.files.append(IndexedFile(path: path, size: f.size, isExecutable: f.isExecutable))
+        for path in found.dangling where excludes.allSatisfy({ !$0.matches(path) }) {
+            copy.diagnostics.append(Diagnostic(Location(path), LinkedPaths.danglingMessage(), unscanned: .input))
         }
         return copy
     }
@@ -193,7 +198,7 @@ public struct FileIndex: Sendable {
         source = image
         // A file screened out while its layer streamed (an executable without Go build info) was
         // checked then and holds nothing any extractor reads: it is not offered to them again.
-        // Names reached only through a link (`SquashedFileSystem.aliases`) are listed as files too.
+        // Package databases reached through links (`SquashedFileSystem.aliases`) are listed as files too.
         let listed = image.filesystem.aliases.isEmpty ? image.filesystem.files()
             : (image.filesystem.files() + image.filesystem.aliases).sorted { $0.path < $1.path }
         for f in listed where f.node.content?.screenedOut != true {

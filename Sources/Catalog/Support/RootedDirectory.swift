@@ -183,7 +183,17 @@ public struct RootedDirectory: Sendable {
         return out
     }
 
-    private func openResolved(_ path: String, directory: Bool = false) throws(FileAccessError) -> (fd: Int32, canonical: String) {
+    /// What `path` leads to inside the root, links resolved as `open` resolves them, without opening it
+    /// for reading (`O_PATH`: a device or FIFO a link names is never opened): its canonical path and type.
+    public func lookUp(_ path: String) throws(FileAccessError) -> (canonical: String, status: stat) {
+        let (fd, canonical) = try openResolved(path, probe: true)
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw .unreadable(path, reason: Self.errorText()) }
+        return (canonical, st)
+    }
+
+    private func openResolved(_ path: String, directory: Bool = false, probe: Bool = false) throws(FileAccessError) -> (fd: Int32, canonical: String) {
         var pending = try RootPath.resolve(path).split(separator: "/").map(String.init)
         guard !pending.isEmpty else { throw .notRegularFile(path) }
         pending.reverse()
@@ -206,9 +216,15 @@ public struct RootedDirectory: Sendable {
                 continue
             }
             let isLast = pending.isEmpty
-            let flags = isLast ? O_RDONLY | O_NOFOLLOW | O_CLOEXEC | (directory ? O_DIRECTORY : O_NONBLOCK)
+            let flags = isLast ? (probe ? Self.pathOnly | O_NOFOLLOW | O_CLOEXEC : O_RDONLY | O_NOFOLLOW | O_CLOEXEC | (directory ? O_DIRECTORY : O_NONBLOCK))
                 : Self.pathOnly | O_NOFOLLOW | O_CLOEXEC | O_DIRECTORY
-            let fd = openat(dirs.last!, name, flags)
+            var fd = openat(dirs.last!, name, flags)
+            if fd >= 0, isLast, probe {
+                // O_PATH with O_NOFOLLOW gives the link itself: followed below, as ELOOP would be.
+                var st = stat()
+                if fstat(fd, &st) != 0 { close(fd); throw .unreadable(path, reason: Self.errorText()) }
+                if st.st_mode & S_IFMT == S_IFLNK { close(fd); fd = -1; errno = ELOOP } else { return (fd, (names + [name]).joined(separator: "/")) }
+            }
             if fd >= 0 {
                 if isLast && directory { return (fd, (names + [name]).joined(separator: "/")) }
                 if isLast {

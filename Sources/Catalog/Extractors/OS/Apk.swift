@@ -7,6 +7,7 @@ public struct ApkExtractor: Extractor {
     public init() {}
 
     public func wants(_ file: IndexedFile, fileName: String) -> Bool { file.path.hasSuffix("lib/apk/db/installed") }
+    public var linkedPaths: [String] { ["lib/apk/db/installed"] }
 
     public func extract(_ input: ExtractInput) throws -> Extraction {
         let text = try input.text()

@@ -15,6 +15,8 @@ public struct DpkgExtractor: Extractor {
         return false
     }
 
+    public var linkedPaths: [String] { ["var/lib/dpkg/status", "var/lib/dpkg/status.d/", "usr/lib/opkg/status", "var/lib/opkg/status"] }
+
     public func alsoReads(_ path: String, fileName: String) -> Bool {
         (fileName == "copyright" && path.containsBytes("usr/share/doc/"))
             || (fileName.hasSuffix(".md5sums") && (path.containsBytes("var/lib/dpkg/") || path.containsBytes("opkg/")))
