@@ -104,6 +104,51 @@ import ProvenantCore
         #expect(index.links == ["var/lib/dpkg"])
     }
 
+    /// Found by review: a broken link far above a database failed a clean scan; an exclude of a directory
+    /// above the link was passed by; a status.d entry that is itself a link was not read.
+    @Test func linksAboveExcludedAndInside() async throws {
+        let quiet = try Self.root("quiet")
+        defer { try? FileManager.default.removeItem(at: quiet) }
+        try Self.write(quiet, "README", "hi\n")
+        try Self.link(quiet, "lib", to: "build/lib")
+        try Self.link(quiet, "var", to: "/tmp")
+        #expect(try await Cataloger().catalog(quiet.path).diagnostics.isEmpty)
+
+        let r = try Self.root("excluded")
+        defer { try? FileManager.default.removeItem(at: r) }
+        try Self.write(r, "srv/db/status", Self.status("tool"))
+        try Self.link(r, "var/lib/dpkg", to: "/srv/db")
+        try Self.link(r, "lib", to: "/gone")
+        for exclude in ["var", "var/lib/dpkg"] {
+            let inv = try await Cataloger(excludes: [exclude]).catalog(r.path)
+            #expect(inv.packages.isEmpty && inv.diagnostics.isEmpty, "\(exclude): \(inv.packages.map(\.purl.description)) \(inv.diagnostics)")
+        }
+        #expect(try await Cataloger().catalog(r.path).packages.map(\.name) == ["tool"])
+
+        let inside = try Self.root("inside")
+        defer { try? FileManager.default.removeItem(at: inside) }
+        try Self.write(inside, "opt/base", Self.status("base-files"))
+        try Self.write(inside, "var/lib/dpkg/status.d/tool", Self.status("tool"))
+        try Self.link(inside, "var/lib/dpkg/status.d/base", to: "/opt/base")
+        let inv = try await Cataloger().catalog(inside.path)
+        #expect(Set(inv.packages.flatMap { $0.locations.map(\.path) }) == ["var/lib/dpkg/status.d/base", "var/lib/dpkg/status.d/tool"], "\(inv.packages.map(\.locations))")
+    }
+
+    /// A lookup that ends on a directory through `.`, `..` or `/` gives that directory, as an image's does.
+    @Test func aLookupEndingOnADirectoryGivesIt() throws {
+        let r = try Self.root("dot")
+        defer { try? FileManager.default.removeItem(at: r) }
+        try Self.write(r, "var/lib/dpkg/available", "x")
+        try Self.link(r, "var/lib/dpkg/status.d", to: ".")
+        try Self.link(r, "top", to: "/")
+        let dir = RootedDirectory(root: r.path)
+        let (real, st) = try dir.lookUp("var/lib/dpkg/status.d")
+        #expect(real == "var/lib/dpkg" && st.st_mode & S_IFMT == S_IFDIR)
+        let (top, st2) = try dir.lookUp("top")
+        #expect(top == "" && st2.st_mode & S_IFMT == S_IFDIR)
+        #expect(throws: FileAccessError.self) { try dir.read("var/lib/dpkg/status.d", limit: 10) }
+    }
+
     /// Only the paths extractors name are looked up: links elsewhere, however many, add nothing.
     @Test func manyLinksElsewhereAddNothing() async throws {
         let r = try Self.root("many")

@@ -93,17 +93,47 @@ import Testing
         #expect(inv.packages.flatMap { $0.locations.map(\.path) } == ["chroot/var/lib/dpkg/status"], "\(inv.packages.map(\.locations))")
     }
 
+    /// Found by review: a broken link far above a database (`var -> /tmp` with no /tmp) said the database
+    /// was not read, failing a clean scan; only the database's own link or its directory's says so.
+    /// A status.d entry that is itself a link is read; a configuration file recorded under a linked
+    /// database path is recorded.
+    @Test func linksAboveInsideAndRecorded() async throws {
+        var t = TarWriter()
+        t.add("etc/hostname", data: Array("x\n".utf8))
+        t.add("var", .symlink, link: "/tmp")
+        let quiet = try await Self.catalog([t])
+        #expect(quiet.diagnostics.isEmpty, "\(quiet.diagnostics)")
+
+        let dir = try temporaryDirectory("link-inside")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var u = TarWriter()
+        u.add("opt/base", data: Self.status("base-files", "12.4"))
+        u.add("var/lib/dpkg/status.d/base", .symlink, link: "/opt/base")
+        u.add("opt/apk/installed", data: Array("P:musl\nV:1.2.4-r2\nA:x86_64\n\n".utf8))
+        u.add("lib/apk/db", .symlink, link: "/opt/apk")
+        var w = try LayoutWriter(dir)
+        try w.addLayer(u.finished())
+        try w.write()
+        var cataloger = Cataloger()
+        cataloger.config = ConfigSelection(globs: ["lib/apk/db/installed"])
+        let inv = try await cataloger.catalog("oci-dir:" + dir.path)
+        #expect(Set(inv.packages.flatMap { $0.locations.map(\.path) }) == ["var/lib/dpkg/status.d/base", "lib/apk/db/installed"], "\(inv.packages.map(\.locations)) \(inv.diagnostics)")
+        #expect(inv.configFiles?.map(\.path) == ["lib/apk/db/installed"], "\(String(describing: inv.configFiles)) \(inv.diagnostics)")
+        #expect(inv.diagnostics.isEmpty, "\(inv.diagnostics)")
+    }
+
     /// A database link that leads nowhere is said (its packages are not checked); other links that lead
     /// nowhere, or to a directory where a file is wanted, read nothing and stop nothing.
     @Test func deadAndMismatchedLinks() async throws {
         var t = TarWriter()
         t.add("var/lib/dpkg/status", .symlink, link: "/nowhere/status")
-        t.add("lib/apk", .symlink, link: "/gone")
+        t.add("lib/apk/db", .symlink, link: "/gone")
+        t.add("usr/lib/opkg", .symlink, link: "/gone")   // above opkg's status only as its directory: said
         t.add("app/package-lock.json", .symlink, link: "/app")
         t.add("app2/node_modules", .symlink, link: "/proc/self/root")
         let inv = try await Self.catalog([t])
         #expect(inv.packages.isEmpty, "\(inv.packages.map(\.purl.description))")
-        #expect(inv.diagnostics.map(\.location.path) == ["lib/apk/db/installed", "var/lib/dpkg/status"], "\(inv.diagnostics)")
+        #expect(inv.diagnostics.map(\.location.path) == ["lib/apk/db/installed", "usr/lib/opkg/status", "var/lib/dpkg/status"], "\(inv.diagnostics)")
         #expect(inv.diagnostics.allSatisfy { $0.unscanned != nil && $0.message.contains("leads to nothing readable") })
     }
 

@@ -55,6 +55,14 @@ public final class OwnJobFiles {
             default: return
             }
         }
+        // A package database listed under a linked path (`SquashedFileSystem.aliases`) is not met by the
+        // walk under that name.
+        for alias in source.filesystem.aliases {
+            guard let c = alias.node.content else { continue }
+            let readAfter = readAfterJobs(alias.path)
+            if readAfter { stay.insert(ObjectIdentifier(c)) }
+            if readAfter || readBeside(alias.path) { blocked.insert(ObjectIdentifier(c)) }
+        }
         for id in blocked.union(stay) { remaining[id] = nil }
         for (_, r) in remaining { r.content.ownJobsOnly = true }
     }

@@ -213,26 +213,44 @@ public final class SquashedFileSystem: @unchecked Sendable {
     public internal(set) var aliases: [ImageFile] = []
 
     /// What `path` leads to through the links on its way (`LinkedPaths.find`): nothing when no link is
-    /// on the way, a directory with its regular files, a file, or a link that leads nowhere.
+    /// on the way, a file, a directory with the files in it (or that links in it lead to), or a link
+    /// that leads nowhere.
     func linkedTarget(_ path: String) -> LinkedPaths.Target<ImageNode> {
-        guard let (node, real) = try? resolve(path) else { return leadsNowhere(path, depth: 0) ? .dangling : .none }
+        guard let (node, real) = try? resolve(path) else { return leadsNowhere(path) ? .dangling : .none }
+        if node.isDirectory {
+            var entries: [(name: String, real: String, item: ImageNode)] = []
+            for name in node.children.keys.sorted() {
+                let child = node.children[name]!
+                let own = real.isEmpty ? name : real + "/" + name
+                if child.isRegularFile {
+                    entries.append((name, own, child))
+                } else if case .symbolicLink = child.kind, let (target, targetPath) = try? resolve(own), target.isRegularFile {
+                    entries.append((name, targetPath, target))
+                }
+            }
+            return .directory(entries)
+        }
         if real == path { return .none }
-        if node.isRegularFile { return .file(real: real, node) }
-        guard node.isDirectory else { return .none }
-        return .directory(real: real, node.children.filter { $0.value.isRegularFile }.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
+        return node.isRegularFile ? .file(real: real, node) : .none
     }
 
-    /// Whether `path`, which does not resolve, fails at a link: its own (a link to nothing) or one on
-    /// the way. A path that is simply not there does not.
-    private func leadsNowhere(_ path: String, depth: Int) -> Bool {
-        let cut = path.lastIndex(of: "/")
-        let parent = cut.map { String(path[..<$0]) } ?? ""
-        let last = cut.map { String(path[path.index(after: $0)...]) } ?? path
-        guard let (dir, _) = try? resolve(parent) else {
-            return depth < Self.maxDepth && !parent.isEmpty && leadsNowhere(parent, depth: depth + 1)
+    /// Whether `path`, which does not resolve, fails at a link of its own or of its directory (one that
+    /// leads nowhere, out of the image or in a loop). A path that is simply not there does not, nor
+    /// does a broken link further up.
+    private func leadsNowhere(_ path: String) -> Bool {
+        var candidate = path
+        for _ in 0..<2 {
+            let cut = candidate.lastIndex(of: "/")
+            let parent = cut.map { String(candidate[..<$0]) } ?? ""
+            let last = cut.map { String(candidate[candidate.index(after: $0)...]) } ?? candidate
+            if let (dir, _) = try? resolve(parent) {
+                guard dir.isDirectory, let n = dir.children[last], case .symbolicLink = n.kind else { return false }
+                return true
+            }
+            guard !parent.isEmpty else { return false }
+            candidate = parent
         }
-        guard dir.isDirectory, let n = dir.children[last], case .symbolicLink = n.kind else { return false }
-        return true
+        return false
     }
 
     /// The regular files, in path order.

@@ -128,46 +128,51 @@ public struct FileIndex: Sendable {
     /// nowhere readable is said, as the database is not read.
     public func addingLinkedPaths(_ extractors: [any Extractor], excludes: [Glob] = []) -> FileIndex {
         guard let directory, !links.isEmpty else { return self }
-        let root = self.root
-        // Whether `path`, which does not resolve, fails at a link (its own, or one on the way) rather
-        // than at a name that is not there: lstat of the last name in its parent, once that resolves.
-        func leadsNowhere(_ path: String, depth: Int) -> Bool {
-            let cut = path.lastIndex(of: "/")
-            let parent = cut.map { String(path[..<$0]) } ?? ""
-            let last = cut.map { String(path[path.index(after: $0)...]) } ?? path
-            let realParent: String
-            if parent.isEmpty {
-                realParent = ""
-            } else if let (real, _) = try? directory.lookUp(parent) {
-                realParent = real
-            } else {
-                return depth < Self.maxDepth && leadsNowhere(parent, depth: depth + 1)
+        // Whether `path`, which does not resolve, fails at a link of its own or of its directory rather
+        // than at a name that is not there (or a broken link further up): the entry's lstat inside its
+        // parent, opened through the root-scoped reader.
+        func leadsNowhere(_ path: String) -> Bool {
+            var candidate = path
+            for _ in 0..<2 {
+                let cut = candidate.lastIndex(of: "/")
+                let parent = cut.map { String(candidate[..<$0]) } ?? ""
+                let last = cut.map { String(candidate[candidate.index(after: $0)...]) } ?? candidate
+                if let fd = try? directory.openDirectory(parent) {
+                    defer { close(fd) }
+                    return RootedDirectory.entryStatus(last, in: fd).status.map { $0.st_mode & S_IFMT == S_IFLNK } ?? false
+                }
+                guard !parent.isEmpty else { return false }
+                candidate = parent
             }
-            var st = stat()
-            let full = root + "/" + (realParent.isEmpty ? last : realParent + "/" + last)
-            return lstat(full, &st) == 0 && st.st_mode & S_IFMT == S_IFLNK
+            return false
         }
         let found = LinkedPaths.find(extractors, lookUp: { path -> LinkedPaths.Target<IndexedFile> in
-            guard let (real, st) = try? directory.lookUp(path) else { return leadsNowhere(path, depth: 0) ? .dangling : .none }
-            if real == path { return .none }
+            guard let (real, st) = try? directory.lookUp(path) else { return leadsNowhere(path) ? .dangling : .none }
             switch st.st_mode & S_IFMT {
             case S_IFREG:
+                guard real != path else { return .none }
                 return file(real).map { .file(real: real, $0) } ?? .none
             case S_IFDIR:
-                // The files the walk found directly in it.
+                // The files the walk found directly in it, and those the links directly in it lead to.
                 let prefix = real.isEmpty ? "" : real + "/"
-                let inside = files.filter { $0.path.hasPrefix(prefix) && !$0.path.utf8.dropFirst(prefix.utf8.count).contains(UInt8(ascii: "/")) }
-                return .directory(real: real, inside.map { (String($0.path.dropFirst(prefix.count)), $0) }.sorted { $0.0 < $1.0 })
+                func directlyIn(_ p: String) -> Bool { p.hasPrefix(prefix) && !p.utf8.dropFirst(prefix.utf8.count).contains(UInt8(ascii: "/")) }
+                var entries = files.filter { directlyIn($0.path) }.map { (name: String($0.path.dropFirst(prefix.count)), real: $0.path, item: $0) }
+                for link in links where directlyIn(link) {
+                    if let (target, st) = try? directory.lookUp(link), st.st_mode & S_IFMT == S_IFREG, let f = file(target) {
+                        entries.append((String(link.dropFirst(prefix.count)), target, f))
+                    }
+                }
+                return .directory(entries.sorted { $0.name < $1.name })
             default:
                 return .none
             }
         }, describe: { ($0.size, $0.isExecutable) })
         var copy = self
-        for alias in found.aliases where copy.byPath[alias.path] == nil && excludes.allSatisfy({ !$0.matches(alias.path) }) {
+        for alias in found.aliases where copy.byPath[alias.path] == nil && !LinkedPaths.excluded(alias.path, by: excludes) {
             copy.byPath[alias.path] = copy.files.count
             copy.files.append(IndexedFile(path: alias.path, size: alias.item.size, isExecutable: alias.item.isExecutable))
         }
-        for path in found.dangling where excludes.allSatisfy({ !$0.matches(path) }) {
+        for path in found.dangling where !LinkedPaths.excluded(path, by: excludes) {
             copy.diagnostics.append(Diagnostic(Location(path), LinkedPaths.danglingMessage(), unscanned: .input))
         }
         return copy

@@ -4,7 +4,9 @@ import ProvenantCore
 /// really is, when symbolic links lead there: `var/lib/dpkg/status -> /opt/db/status`, or a linked
 /// `var/lib/dpkg`. Those paths alone are looked up, through any number of links inside the root, so
 /// the work does not grow with the links or files a target has. The path is listed as a file of its
-/// own (an alias) unless the extractor wants the real path too and so reads the file there already.
+/// own (an alias) unless the extractor wants the real path too and so reads the file there already. A
+/// link that leads nowhere readable is said only where it is the database's own path or its directory
+/// (`status`, `var/lib/dpkg`): a broken `lib` or `var` link above it says nothing of a database.
 public enum LinkedPaths {
     /// What a path leads to once every link on the way is resolved.
     public enum Target<Item> {
@@ -13,8 +15,9 @@ public enum LinkedPaths {
         /// A link on the way leads nowhere readable inside the root.
         case dangling
         case file(real: String, Item)
-        /// A directory and its regular files (name, item).
-        case directory(real: String, [(String, Item)])
+        /// A directory (its files read by name, `status.d/`): each regular file in it, or file a link in
+        /// it leads to, by its name there, its real path and the file.
+        case directory([(name: String, real: String, item: Item)])
     }
 
     public struct Found<Item> {
@@ -45,15 +48,27 @@ public enum LinkedPaths {
                 case .none: continue
                 case .dangling: if !found.dangling.contains(path) { found.dangling.append(path) }
                 case .file(let real, let item): if !isDirectory { add(path, real, item) }
-                case .directory(let real, let files):
+                case .directory(let files):
                     guard isDirectory else { continue }
-                    for (name, item) in files { add(path + "/" + name, real.isEmpty ? name : real + "/" + name, item) }
+                    // An entry whose real path is its path here is read where it is already.
+                    for f in files where f.real != path + "/" + f.name { add(path + "/" + f.name, f.real, f.item) }
                 }
             }
         }
         found.aliases.sort { $0.path < $1.path }
         found.dangling.sort()
         return found
+    }
+
+    /// Whether `path` is left out by an exclude: itself or a directory it is in, as the walk leaves them out.
+    public static func excluded(_ path: String, by excludes: [Glob]) -> Bool {
+        guard !excludes.isEmpty else { return false }
+        var prefix = ""
+        for c in path.split(separator: "/") {
+            prefix += prefix.isEmpty ? String(c) : "/" + c
+            if excludes.contains(where: { $0.matches(prefix) }) { return true }
+        }
+        return false
     }
 
     /// The one-line diagnostic for a linked path that leads nowhere.

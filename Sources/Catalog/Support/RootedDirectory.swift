@@ -254,6 +254,11 @@ public struct RootedDirectory: Sendable {
             }
             for c in target.split(separator: "/", omittingEmptySubsequences: true).reversed() { pending.append(String(c)) }
         }
+        // The names ran out on a directory (a link to `.`, `..` or `/`): a lookup is given that directory.
+        if probe, let last = dirs.last {
+            let fd = dup(last)
+            if fd >= 0 { return (fd, names.joined(separator: "/")) }
+        }
         throw .notRegularFile(path)
     }
 
