@@ -134,6 +134,34 @@ import ProvenantCore
         #expect(Set(inv.packages.flatMap { $0.locations.map(\.path) }) == ["var/lib/dpkg/status.d/base", "var/lib/dpkg/status.d/tool"], "\(inv.packages.map(\.locations))")
     }
 
+    /// Found by the third review: `status.d -> .` read dpkg's own files as packages; a broken status.d
+    /// entry was silent; a database directory linked to a file failed the scan where an image passes.
+    @Test func selfLinksBrokenEntriesAndADirectoryLinkedToAFile() async throws {
+        let r = try Self.root("self")
+        defer { try? FileManager.default.removeItem(at: r) }
+        try Self.write(r, "var/lib/dpkg/status", Self.status("a"))
+        try Self.write(r, "var/lib/dpkg/status-old", Self.status("old"))
+        try Self.write(r, "var/lib/dpkg/available", Self.status("evil"))
+        try Self.link(r, "var/lib/dpkg/status.d", to: ".")
+        let inv = try await Cataloger().catalog(r.path)
+        #expect(inv.packages.map(\.name) == ["a"], "\(inv.packages.map(\.purl.description))")
+        #expect(inv.diagnostics.isEmpty, "\(inv.diagnostics)")
+
+        let b = try Self.root("broken-entry")
+        defer { try? FileManager.default.removeItem(at: b) }
+        try Self.write(b, "var/lib/dpkg/status.d/tool", Self.status("tool"))
+        try Self.link(b, "var/lib/dpkg/status.d/base", to: "/opt/gone")
+        let broken = try await Cataloger().catalog(b.path)
+        #expect(broken.packages.map(\.name) == ["tool"])
+        #expect(broken.diagnostics.map(\.location.path) == ["var/lib/dpkg/status.d/base"], "\(broken.diagnostics)")
+
+        let f = try Self.root("to-file")
+        defer { try? FileManager.default.removeItem(at: f) }
+        try Self.write(f, "etc/hostname", "x\n")
+        try Self.link(f, "var/lib/dpkg", to: "/etc/hostname")
+        #expect(try await Cataloger().catalog(f.path).diagnostics.isEmpty)
+    }
+
     /// A lookup that ends on a directory through `.`, `..` or `/` gives that directory, as an image's does.
     @Test func aLookupEndingOnADirectoryGivesIt() throws {
         let r = try Self.root("dot")

@@ -122,6 +122,26 @@ import Testing
         #expect(inv.diagnostics.isEmpty, "\(inv.diagnostics)")
     }
 
+    /// Found by the third review: `status.d -> .` read dpkg's `status-old` and `available` as installed
+    /// packages; a status.d entry whose link leads nowhere was silent.
+    @Test func aStatusDirectoryLinkedToItselfReadsNothingAndABrokenEntryIsSaid() async throws {
+        var t = TarWriter()
+        t.add("var/lib/dpkg/status", data: Self.status("a", "2"))
+        t.add("var/lib/dpkg/status-old", data: Self.status("a", "1"))
+        t.add("var/lib/dpkg/available", data: Self.status("evil", "9"))
+        t.add("var/lib/dpkg/status.d", .symlink, link: ".")
+        t.add("lib/apk/db/installed.d", .symlink, link: "/")
+        let inv = try await Self.catalog([t])
+        #expect(inv.packages.map(\.purl.description) == ["pkg:deb/debian/a@2?arch=amd64"], "\(inv.packages.map(\.purl.description))")
+        #expect(inv.diagnostics.isEmpty, "\(inv.diagnostics)")
+        var u = TarWriter()
+        u.add("var/lib/dpkg/status.d/tool", data: Self.status("tool"))
+        u.add("var/lib/dpkg/status.d/base", .symlink, link: "/opt/gone")
+        let broken = try await Self.catalog([u])
+        #expect(broken.packages.map(\.name) == ["tool"])
+        #expect(broken.diagnostics.map(\.location.path) == ["var/lib/dpkg/status.d/base"], "\(broken.diagnostics)")
+    }
+
     /// A database link that leads nowhere is said (its packages are not checked); other links that lead
     /// nowhere, or to a directory where a file is wanted, read nothing and stop nothing.
     @Test func deadAndMismatchedLinks() async throws {

@@ -219,16 +219,21 @@ public final class SquashedFileSystem: @unchecked Sendable {
         guard let (node, real) = try? resolve(path) else { return leadsNowhere(path) ? .dangling : .none }
         if node.isDirectory {
             var entries: [(name: String, real: String, item: ImageNode)] = []
+            var broken: [String] = []
             for name in node.children.keys.sorted() {
                 let child = node.children[name]!
                 let own = real.isEmpty ? name : real + "/" + name
                 if child.isRegularFile {
                     entries.append((name, own, child))
-                } else if case .symbolicLink = child.kind, let (target, targetPath) = try? resolve(own), target.isRegularFile {
-                    entries.append((name, targetPath, target))
+                } else if case .symbolicLink = child.kind {
+                    if let (target, targetPath) = try? resolve(own) {
+                        if target.isRegularFile { entries.append((name, targetPath, target)) }
+                    } else {
+                        broken.append(name)
+                    }
                 }
             }
-            return .directory(entries)
+            return .directory(real: real, entries, broken: broken)
         }
         if real == path { return .none }
         return node.isRegularFile ? .file(real: real, node) : .none

@@ -137,6 +137,8 @@ public struct FileIndex: Sendable {
                 let cut = candidate.lastIndex(of: "/")
                 let parent = cut.map { String(candidate[..<$0]) } ?? ""
                 let last = cut.map { String(candidate[candidate.index(after: $0)...]) } ?? candidate
+                // A parent that is a file (a directory linked to a file) holds no link, as in an image.
+                if let (_, st) = try? directory.lookUp(parent), st.st_mode & S_IFMT != S_IFDIR { return false }
                 if let fd = try? directory.openDirectory(parent) {
                     defer { close(fd) }
                     return RootedDirectory.entryStatus(last, in: fd).status.map { $0.st_mode & S_IFMT == S_IFLNK } ?? false
@@ -157,12 +159,15 @@ public struct FileIndex: Sendable {
                 let prefix = real.isEmpty ? "" : real + "/"
                 func directlyIn(_ p: String) -> Bool { p.hasPrefix(prefix) && !p.utf8.dropFirst(prefix.utf8.count).contains(UInt8(ascii: "/")) }
                 var entries = files.filter { directlyIn($0.path) }.map { (name: String($0.path.dropFirst(prefix.count)), real: $0.path, item: $0) }
+                var broken: [String] = []
                 for link in links where directlyIn(link) {
-                    if let (target, st) = try? directory.lookUp(link), st.st_mode & S_IFMT == S_IFREG, let f = file(target) {
-                        entries.append((String(link.dropFirst(prefix.count)), target, f))
+                    if let (target, st) = try? directory.lookUp(link) {
+                        if st.st_mode & S_IFMT == S_IFREG, let f = file(target) { entries.append((String(link.dropFirst(prefix.count)), target, f)) }
+                    } else {
+                        broken.append(String(link.dropFirst(prefix.count)))
                     }
                 }
-                return .directory(entries.sorted { $0.name < $1.name })
+                return .directory(real: real, entries.sorted { $0.name < $1.name }, broken: broken.sorted())
             default:
                 return .none
             }

@@ -17,7 +17,8 @@ public enum LinkedPaths {
         case file(real: String, Item)
         /// A directory (its files read by name, `status.d/`): each regular file in it, or file a link in
         /// it leads to, by its name there, its real path and the file.
-        case directory([(name: String, real: String, item: Item)])
+        /// `broken` names the links in it that lead nowhere readable.
+        case directory(real: String, [(name: String, real: String, item: Item)], broken: [String])
     }
 
     public struct Found<Item> {
@@ -48,8 +49,11 @@ public enum LinkedPaths {
                 case .none: continue
                 case .dangling: if !found.dangling.contains(path) { found.dangling.append(path) }
                 case .file(let real, let item): if !isDirectory { add(path, real, item) }
-                case .directory(let files):
-                    guard isDirectory else { continue }
+                case .directory(let real, let files, let broken):
+                    // A link to its own directory or above (`.`, `..`, `/`) would read the database's
+                    // neighbours (dpkg's `status-old`, `available`) as installed packages.
+                    guard isDirectory, !real.isEmpty, !path.hasPrefix(real + "/") else { continue }
+                    for name in broken where !found.dangling.contains(path + "/" + name) { found.dangling.append(path + "/" + name) }
                     // An entry whose real path is its path here is read where it is already.
                     for f in files where f.real != path + "/" + f.name { add(path + "/" + f.name, f.real, f.item) }
                 }
