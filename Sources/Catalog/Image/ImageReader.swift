@@ -301,9 +301,7 @@ public struct ImageReader: Sendable {
                               maxFileBytes: maxFileBytes, inflateLimit: inflated.limit, budget: budget)
             }
             fs.aliases = found.aliases.map { ImageFile(path: $0.path, node: $0.item) }
-            for path in found.dangling {
-                diagnostics.append(Diagnostic(Location(Redactor.quote(path, max: 160)), LinkedPaths.danglingMessage(), unscanned: .input))
-            }
+            diagnostics += found.dangling.map(LinkedPaths.notRead)
             timer.lap("look up \(found.aliases.count) package databases through links" + (refills.isEmpty ? "" : ", reading \(refills.count) layers again"))
         }
         fs.walk { path, node in

@@ -216,7 +216,14 @@ public final class SquashedFileSystem: @unchecked Sendable {
     /// on the way, a file, a directory with the files in it (or that links in it lead to), or a link
     /// that leads nowhere.
     func linkedTarget(_ path: String) -> LinkedPaths.Target<ImageNode> {
-        guard let (node, real) = try? resolve(path) else { return leadsNowhere(path) ? .dangling : .none }
+        guard let (node, real) = try? resolve(path) else {
+            let broken = LinkedPaths.leadsNowhere(path) { parent, name in
+                guard let (dir, _) = try? resolve(parent) else { return nil }
+                guard dir.isDirectory, let n = dir.children[name], case .symbolicLink = n.kind else { return false }
+                return true
+            }
+            return broken ? .dangling : .none
+        }
         if node.isDirectory {
             var entries: [(name: String, real: String, item: ImageNode)] = []
             var broken: [String] = []
@@ -237,25 +244,6 @@ public final class SquashedFileSystem: @unchecked Sendable {
         }
         if real == path { return .none }
         return node.isRegularFile ? .file(real: real, node) : .none
-    }
-
-    /// Whether `path`, which does not resolve, fails at a link of its own or of its directory (one that
-    /// leads nowhere, out of the image or in a loop). A path that is simply not there does not, nor
-    /// does a broken link further up.
-    private func leadsNowhere(_ path: String) -> Bool {
-        var candidate = path
-        for _ in 0..<2 {
-            let cut = candidate.lastIndex(of: "/")
-            let parent = cut.map { String(candidate[..<$0]) } ?? ""
-            let last = cut.map { String(candidate[candidate.index(after: $0)...]) } ?? candidate
-            if let (dir, _) = try? resolve(parent) {
-                guard dir.isDirectory, let n = dir.children[last], case .symbolicLink = n.kind else { return false }
-                return true
-            }
-            guard !parent.isEmpty else { return false }
-            candidate = parent
-        }
-        return false
     }
 
     /// The regular files, in path order.

@@ -128,28 +128,20 @@ public struct FileIndex: Sendable {
     /// nowhere readable is said, as the database is not read.
     public func addingLinkedPaths(_ extractors: [any Extractor], excludes: [Glob] = []) -> FileIndex {
         guard let directory, !links.isEmpty else { return self }
-        // Whether `path`, which does not resolve, fails at a link of its own or of its directory rather
-        // than at a name that is not there (or a broken link further up): the entry's lstat inside its
-        // parent, opened through the root-scoped reader.
-        func leadsNowhere(_ path: String) -> Bool {
-            var candidate = path
-            for _ in 0..<2 {
-                let cut = candidate.lastIndex(of: "/")
-                let parent = cut.map { String(candidate[..<$0]) } ?? ""
-                let last = cut.map { String(candidate[candidate.index(after: $0)...]) } ?? candidate
-                // A parent that is a file (a directory linked to a file) holds no link, as in an image.
-                if let (_, st) = try? directory.lookUp(parent), st.st_mode & S_IFMT != S_IFDIR { return false }
-                if let fd = try? directory.openDirectory(parent) {
-                    defer { close(fd) }
-                    return RootedDirectory.entryStatus(last, in: fd).status.map { $0.st_mode & S_IFMT == S_IFLNK } ?? false
-                }
-                guard !parent.isEmpty else { return false }
-                candidate = parent
-            }
-            return false
-        }
         let found = LinkedPaths.find(extractors, lookUp: { path -> LinkedPaths.Target<IndexedFile> in
-            guard let (real, st) = try? directory.lookUp(path) else { return leadsNowhere(path) ? .dangling : .none }
+            guard let (real, st) = try? directory.lookUp(path) else {
+                // The entry's type read inside its parent, opened through the root-scoped reader; a parent
+                // that is a file (a directory linked to a file) holds no link, as in an image.
+                let broken = LinkedPaths.leadsNowhere(path) { parent, name in
+                    if let fd = try? directory.openDirectory(parent) {
+                        defer { close(fd) }
+                        return RootedDirectory.entryStatus(name, in: fd).status.map { $0.st_mode & S_IFMT == S_IFLNK } ?? false
+                    }
+                    if let (_, st) = try? directory.lookUp(parent), st.st_mode & S_IFMT != S_IFDIR { return false }
+                    return nil
+                }
+                return broken ? .dangling : .none
+            }
             switch st.st_mode & S_IFMT {
             case S_IFREG:
                 guard real != path else { return .none }
@@ -178,7 +170,7 @@ public struct FileIndex: Sendable {
             copy.files.append(IndexedFile(path: alias.path, size: alias.item.size, isExecutable: alias.item.isExecutable))
         }
         for path in found.dangling where !LinkedPaths.excluded(path, by: excludes) {
-            copy.diagnostics.append(Diagnostic(Location(path), LinkedPaths.danglingMessage(), unscanned: .input))
+            copy.diagnostics.append(LinkedPaths.notRead(path))
         }
         return copy
     }

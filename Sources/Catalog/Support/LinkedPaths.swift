@@ -75,8 +75,25 @@ public enum LinkedPaths {
         return false
     }
 
-    /// The one-line diagnostic for a linked path that leads nowhere.
-    public static func danglingMessage() -> String {
-        "is reached through a symbolic link that leads to nothing readable inside the target, so the package database there was not read"
+    /// Whether `path`, which does not resolve, fails at a link of its own or of its directory (one that
+    /// leads nowhere, out of the root or in a loop), rather than at a name that is not there or at a
+    /// broken link further up. `entryIsLink(parent, name)` says what the resolved `parent` holds at
+    /// `name`: nil when `parent` does not resolve, else whether it is a directory holding a link there.
+    static func leadsNowhere(_ path: String, entryIsLink: (_ parent: String, _ name: String) -> Bool?) -> Bool {
+        var candidate = path
+        for _ in 0..<2 {
+            let parent = PathText.parent(candidate)
+            if let isLink = entryIsLink(parent, PathText.lastComponent(candidate)) { return isLink }
+            guard !parent.isEmpty else { return false }
+            candidate = parent
+        }
+        return false
+    }
+
+    /// The one-line diagnostic for a linked path that leads nowhere: its database is not checked.
+    static func notRead(_ path: String) -> Diagnostic {
+        Diagnostic(Location(Redactor.quote(path, max: 160)),
+                   "is reached through a symbolic link that leads to nothing readable inside the target, so the package database there was not read",
+                   unscanned: .input)
     }
 }
