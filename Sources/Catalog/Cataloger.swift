@@ -68,16 +68,30 @@ public struct Cataloger: Sendable {
     public var imageCapture: ImageCapture {
         let extractors = self.extractors
         let config = self.config
+        let excludes = self.excludes
+        // `--exclude` leaves a path out of an image as the directory walk leaves it out of a tree: the
+        // path itself or any directory above it. Asked only of what would be kept.
         return ImageCapture({ path, size, executable in
-            let name = PathText.lastComponent(path)
-            if OSRelease.paths.contains(path) || config.selects(path) { return .keep }
-            let file = IndexedFile(path: path, size: size, isExecutable: executable)
-            let wanting = extractors.filter { $0.wants(file, fileName: name) }
-            if !wanting.isEmpty { return .keepIf { bytes in wanting.contains { $0.keeps(bytes) } } }
-            return extractors.contains { $0.alsoReads(path, fileName: name) } ? .keep : .skip
+            let rule = Self.captureRule(path, size, executable, extractors: extractors, config: config)
+            return rule.wantsBytes && Glob.excludes(excludes, path) ? .skip : rule
         }, linked: { fs in
-            LinkedPaths.find(extractors, lookUp: fs.linkedTarget, describe: { ($0.size, $0.mode & 0o111 != 0) })
+            var found = LinkedPaths.find(extractors, lookUp: fs.linkedTarget, describe: { ($0.size, $0.mode & 0o111 != 0) })
+            if !excludes.isEmpty {
+                found.aliases.removeAll { Glob.excludes(excludes, $0.path) }
+                found.dangling.removeAll { Glob.excludes(excludes, $0) }
+            }
+            return found
         })
+    }
+
+    private static func captureRule(_ path: String, _ size: Int, _ executable: Bool, extractors: [any Extractor],
+                                    config: ConfigSelection) -> ImageCapture.Rule {
+        let name = PathText.lastComponent(path)
+        if OSRelease.paths.contains(path) || config.selects(path) { return .keep }
+        let file = IndexedFile(path: path, size: size, isExecutable: executable)
+        let wanting = extractors.filter { $0.wants(file, fileName: name) }
+        if !wanting.isEmpty { return .keepIf { bytes in wanting.contains { $0.keeps(bytes) } } }
+        return extractors.contains { $0.alsoReads(path, fileName: name) } ? .keep : .skip
     }
 
     /// Catalogs `target`: a directory, a single file, or an image (a scheme-prefixed reference such as
@@ -112,7 +126,8 @@ public struct Cataloger: Sendable {
         // out only once they pass.
         return try await ImageReader(platform: platform, capture: imageCapture).read(source, budget: budget) { contents in
             timer.lap("read the image's layers, keeping \(budget.used >> 20) MiB of files")
-            let index = FileIndex(image: ImageFileSource(filesystem: contents.filesystem, budget: budget), name: contents.info.name)
+            let index = FileIndex(image: ImageFileSource(filesystem: contents.filesystem, budget: budget), name: contents.info.name,
+                                  excludes: excludes)
             var inv = await catalog(index: index, target: contents.info.reference, isDirectory: true, extraDiagnostics: contents.diagnostics)
             timer.lap("catalog the squashed root filesystem")
             inv.image = contents.info

@@ -12,7 +12,7 @@ struct CatalogOptions: ParsableArguments {
     @Flag(name: .long, help: "Include development and test dependencies, marked with their scope.")
     var includeDev = false
 
-    @Option(name: .long, parsing: .singleValue, help: "Skip paths matching this glob (repeatable); '**' crosses directories.")
+    @Option(name: .long, parsing: .singleValue, help: "Skip paths matching this glob, and everything under a matching directory, in a tree or an image (repeatable); '**' crosses directories, a leading '/' anchors it at the root.")
     var exclude: [String] = []
 
     @Option(name: .long, help: "MiB the scan may read whole across all files (one file may be up to 1024); a file beyond it is not read, and reported.")

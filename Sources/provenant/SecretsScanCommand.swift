@@ -25,7 +25,7 @@ struct SecretsScanCommand: AsyncParsableCommand {
     var writeBaseline: String?
     @Flag(name: .long, help: "Also scan the lines added by every commit of each PATH's git history.")
     var git = false
-    @Option(name: .long, help: "Skip paths matching this glob (repeatable).")
+    @Option(name: .long, help: "Skip paths matching this glob, and everything under a matching directory (repeatable); a leading '/' anchors it at the root.")
     var exclude: [String] = []
     @Option(name: .long, help: "For an image: the platform to pick from a multi-platform index, os/arch[/variant] (default: linux/amd64). Given, an image of another platform is refused.")
     var platform: String?

@@ -165,11 +165,11 @@ public struct FileIndex: Sendable {
             }
         }, describe: { ($0.size, $0.isExecutable) })
         var copy = self
-        for alias in found.aliases where copy.byPath[alias.path] == nil && !LinkedPaths.excluded(alias.path, by: excludes) {
+        for alias in found.aliases where copy.byPath[alias.path] == nil && !Glob.excludes(excludes, alias.path) {
             copy.byPath[alias.path] = copy.files.count
             copy.files.append(IndexedFile(path: alias.path, size: alias.item.size, isExecutable: alias.item.isExecutable))
         }
-        for path in found.dangling where !LinkedPaths.excluded(path, by: excludes) {
+        for path in found.dangling where !Glob.excludes(excludes, path) {
             copy.diagnostics.append(LinkedPaths.notRead(path))
         }
         return copy
@@ -194,7 +194,8 @@ public struct FileIndex: Sendable {
     public var directory: RootedDirectory? { source as? RootedDirectory }
 
     /// An index of an image's squashed root filesystem; `name` stands for the root in messages.
-    public init(image: ImageFileSource, name: String) {
+    /// `excludes` leave out a path, or everything under a directory, as the directory walk does.
+    public init(image: ImageFileSource, name: String, excludes: [Glob] = []) {
         root = name
         budget = image.budget
         source = image
@@ -203,7 +204,19 @@ public struct FileIndex: Sendable {
         // Package databases reached through links (`SquashedFileSystem.aliases`) are listed as files too.
         let listed = image.filesystem.aliases.isEmpty ? image.filesystem.files()
             : (image.filesystem.files() + image.filesystem.aliases).sorted { $0.path < $1.path }
-        for f in listed where f.node.content?.screenedOut != true {
+        var excludedDirectory: [Substring: Bool] = [:]
+        func excluded(_ path: String) -> Bool {
+            guard !excludes.isEmpty else { return false }
+            if excludes.contains(where: { $0.matches(path) }) { return true }
+            // Each directory is asked once: the listing is sorted, so its files follow one another.
+            let parent = path[..<(path.lastIndex(of: "/") ?? path.startIndex)]
+            guard !parent.isEmpty else { return false }
+            if let known = excludedDirectory[parent] { return known }
+            let verdict = Glob.excludes(excludes, String(parent))
+            excludedDirectory[parent] = verdict
+            return verdict
+        }
+        for f in listed where f.node.content?.screenedOut != true && !excluded(f.path) {
             byPath[f.path] = files.count
             files.append(IndexedFile(path: f.path, size: f.node.size, isExecutable: f.node.mode & 0o111 != 0))
         }
@@ -218,15 +231,34 @@ private final class DirectoryDescriptor {
 }
 
 /// Shell-style globs: `*` and `?` stay inside one path segment, `**` crosses segments.
-/// A pattern without '/' is also tried against every trailing part of the path, as gitignore does.
+/// A pattern without '/' is also tried against every trailing part of the path, as gitignore does;
+/// one that starts with '/' is anchored at the target's root (`/etc` is the image's or tree's `etc`
+/// only, as syft spells an image path), and so is one that starts with `./`.
 public struct Glob: Sendable {
     public let pattern: String
     private let p: [UInt8]
+    /// Matched against the whole path only, never a trailing part of it.
+    private let anchored: Bool
     public init(_ pattern: String) {
         var pat = pattern
-        while pat.hasPrefix("./") { pat.removeFirst(2) }
+        var anchored = false
+        while pat.hasPrefix("./") || pat.hasPrefix("/") { pat.removeFirst(pat.hasPrefix("/") ? 1 : 2); anchored = true }
         self.pattern = pat
+        self.anchored = anchored
         p = Array(pat.utf8)
+    }
+
+    /// Whether `path` is left out by any of `globs`: itself or a directory it is in, as the directory
+    /// walk leaves them out. The one exclude check of trees, images and the secrets scan of images.
+    public static func excludes(_ globs: [Glob], _ path: String) -> Bool {
+        guard !globs.isEmpty else { return false }
+        var end = path.startIndex
+        while end < path.endIndex {
+            end = path[path.index(after: end)...].firstIndex(of: "/") ?? path.endIndex
+            let prefix = String(path[..<end])
+            if globs.contains(where: { $0.matches(prefix) }) { return true }
+        }
+        return false
     }
 
     /// The pattern against the whole string, never a suffix after a '/'.
@@ -235,7 +267,7 @@ public struct Glob: Sendable {
     public func matches(_ path: String) -> Bool {
         let s = Array(path.utf8)
         if Self.match(p[...], s[...]) { return true }
-        if !p.contains(UInt8(ascii: "/")) || pattern.hasPrefix("**/") {
+        if !anchored && (!p.contains(UInt8(ascii: "/")) || pattern.hasPrefix("**/")) {
             for (i, c) in s.enumerated() where c == UInt8(ascii: "/") {
                 if Self.match(p[...], s[(i + 1)...]) { return true }
             }

@@ -64,17 +64,6 @@ public enum LinkedPaths {
         return found
     }
 
-    /// Whether `path` is left out by an exclude: itself or a directory it is in, as the walk leaves them out.
-    public static func excluded(_ path: String, by excludes: [Glob]) -> Bool {
-        guard !excludes.isEmpty else { return false }
-        var prefix = ""
-        for c in path.split(separator: "/") {
-            prefix += prefix.isEmpty ? String(c) : "/" + c
-            if excludes.contains(where: { $0.matches(prefix) }) { return true }
-        }
-        return false
-    }
-
     /// Whether `path`, which does not resolve, fails at a link of its own or of its directory (one that
     /// leads nowhere, out of the root or in a loop), rather than at a name that is not there or at a
     /// broken link further up. `entryIsLink(parent, name)` says what the resolved `parent` holds at

@@ -16,7 +16,7 @@ extension SecretsScanner {
         let excludes = options.excludes
         var reader = ImageReader(platform: platform, inflateLimit: inflateLimit)
         reader.inspect = { layer, path, size, data throws(ImageError) in
-            if excludes.contains(where: { $0.matches(path) }) { return }
+            if Glob.excludes(excludes, path) { return }
             var part = SecretsScanResult()
             try scanner.scanLayerFile(data, size: size, display: "\(display)!\(path)", into: &part)
             if !part.findings.isEmpty || !part.warnings.isEmpty || part.filesScanned > 0 {
