@@ -75,7 +75,8 @@ public struct Cataloger: Sendable {
             let rule = Self.captureRule(path, size, executable, extractors: extractors, config: config)
             return rule.wantsBytes && Glob.excludes(excludes, path) ? .skip : rule
         }, linked: { fs in
-            var found = LinkedPaths.find(extractors, lookUp: fs.linkedTarget, describe: { ($0.size, $0.mode & 0o111 != 0) })
+            var found = LinkedPaths.find(extractors, lookUp: fs.linkedTarget, describe: { ($0.size, $0.mode & 0o111 != 0) },
+                                         readAtRealPath: { !Glob.excludes(excludes, $0) })
             if !excludes.isEmpty {
                 found.aliases.removeAll { Glob.excludes(excludes, $0.path) }
                 found.dangling.removeAll { Glob.excludes(excludes, $0) }

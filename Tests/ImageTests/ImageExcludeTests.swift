@@ -76,6 +76,28 @@ import TestSupport
         #expect(some.diagnostics.isEmpty, "an excluded path is not said to be unread: \(some.diagnostics)")
     }
 
+    /// As in a directory scan: a database whose real place is excluded is read through its link, also
+    /// when its real path is one the extractor wants (then only the excluded copy would have read it).
+    @Test func aDatabaseWhoseRealPlaceIsExcludedIsReadThroughItsLink() async throws {
+        var lower = TarWriter()
+        lower.add("opt/db/status", data: ImageLinkAliasTests.status("tool"))
+        lower.add("old/var/lib/dpkg/status.d/base", data: ImageLinkAliasTests.status("base-files"))
+        var upper = TarWriter()
+        upper.add("var/lib/dpkg/status", .symlink, link: "/opt/db/status")
+        upper.add("var/lib/dpkg/status.d", .symlink, link: "/old/var/lib/dpkg/status.d")
+        let dir = try Self.layout([lower, upper])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        for excludes in [["opt", "old"], ["/opt/db/status", "**/old/**"]] {
+            let inv = try await Cataloger(excludes: excludes).catalog("oci-dir:" + dir.path)
+            #expect(inv.packages.map(\.name).sorted() == ["base-files", "tool"], "\(excludes): \(inv.packages.map(\.name)) \(inv.diagnostics)")
+            #expect(Set(inv.packages.flatMap { $0.locations.map(\.path) }) == ["var/lib/dpkg/status", "var/lib/dpkg/status.d/base"])
+            #expect(inv.diagnostics.isEmpty, "\(inv.diagnostics)")
+        }
+        // Without excludes the status.d entry is read once, at its real path, which dpkg's extractor wants.
+        let all = try await Cataloger().catalog("oci-dir:" + dir.path)
+        #expect(Set(all.packages.flatMap { $0.locations.map(\.path) }) == ["var/lib/dpkg/status", "old/var/lib/dpkg/status.d/base"])
+    }
+
     /// The command line: `sbom --exclude` on an image, and `secrets scan --exclude` naming a directory.
     @Test func theCommandsApplyExcludesToImages() throws {
         var t = TarWriter()

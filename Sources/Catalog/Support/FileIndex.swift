@@ -126,7 +126,8 @@ public struct FileIndex: Sendable {
     /// (`LinkedPaths`) listed under the paths their extractors name; reads resolve those paths through
     /// their links, inside the root. A path an exclude matches is left out, and a link that leads
     /// nowhere readable is said, as the database is not read.
-    public func addingLinkedPaths(_ extractors: [any Extractor], excludes: [Glob] = []) -> FileIndex {
+    public func addingLinkedPaths(_ extractors: [any Extractor], excludes: [Glob] = [],
+                                  maxDirectoryEntries: Int = FileIndex.maxLinkedDirectoryEntries) -> FileIndex {
         guard let directory, !links.isEmpty else { return self }
         let found = LinkedPaths.find(extractors, lookUp: { path -> LinkedPaths.Target<IndexedFile> in
             guard let (real, st) = try? directory.lookUp(path) else {
@@ -142,28 +143,37 @@ public struct FileIndex: Sendable {
                 }
                 return broken ? .dangling : .none
             }
+            // A file the walk left out (an excluded directory) is still what the database path leads to.
+            func indexed(_ real: String, _ st: stat) -> IndexedFile {
+                file(real) ?? IndexedFile(path: real, size: Int(st.st_size), isExecutable: st.st_mode & 0o111 != 0)
+            }
             switch st.st_mode & S_IFMT {
             case S_IFREG:
                 guard real != path else { return .none }
-                return file(real).map { .file(real: real, $0) } ?? .none
+                return .file(real: real, indexed(real, st))
             case S_IFDIR:
-                // The files the walk found directly in it, and those the links directly in it lead to.
+                // Its entries as they are on disk (the walk may have left the directory out), each
+                // resolved inside the root: regular files, and the files the links in it lead to.
+                guard let fd = try? directory.openDirectory(real) else { return .dangling }
+                defer { close(fd) }
+                guard let names = try? RootedDirectory.names(in: fd, fullPath: real) else { return .dangling }
                 let prefix = real.isEmpty ? "" : real + "/"
-                func directlyIn(_ p: String) -> Bool { p.hasPrefix(prefix) && !p.utf8.dropFirst(prefix.utf8.count).contains(UInt8(ascii: "/")) }
-                var entries = files.filter { directlyIn($0.path) }.map { (name: String($0.path.dropFirst(prefix.count)), real: $0.path, item: $0) }
+                var entries: [(name: String, real: String, item: IndexedFile)] = []
                 var broken: [String] = []
-                for link in links where directlyIn(link) {
-                    if let (target, st) = try? directory.lookUp(link) {
-                        if st.st_mode & S_IFMT == S_IFREG, let f = file(target) { entries.append((String(link.dropFirst(prefix.count)), target, f)) }
-                    } else {
-                        broken.append(String(link.dropFirst(prefix.count)))
+                guard names.count <= maxDirectoryEntries else { return .unlisted }
+                for raw in names {
+                    guard let name = String(validating: raw, as: UTF8.self), !name.contains("/") else { continue }
+                    if let (target, est) = try? directory.lookUp(prefix + name) {
+                        if est.st_mode & S_IFMT == S_IFREG { entries.append((name, target, indexed(target, est))) }
+                    } else if RootedDirectory.entryStatus(name, in: fd).status.map({ $0.st_mode & S_IFMT == S_IFLNK }) == true {
+                        broken.append(name)
                     }
                 }
                 return .directory(real: real, entries.sorted { $0.name < $1.name }, broken: broken.sorted())
             default:
                 return .none
             }
-        }, describe: { ($0.size, $0.isExecutable) })
+        }, describe: { ($0.size, $0.isExecutable) }, readAtRealPath: { !Glob.excludes(excludes, $0) })
         var copy = self
         for alias in found.aliases where copy.byPath[alias.path] == nil && !Glob.excludes(excludes, alias.path) {
             copy.byPath[alias.path] = copy.files.count
@@ -172,8 +182,15 @@ public struct FileIndex: Sendable {
         for path in found.dangling where !Glob.excludes(excludes, path) {
             copy.diagnostics.append(LinkedPaths.notRead(path))
         }
+        for path in found.unlisted where !Glob.excludes(excludes, path) {
+            copy.diagnostics.append(LinkedPaths.notListed(path, limit: maxDirectoryEntries))
+        }
         return copy
     }
+
+    /// Entries of a linked database directory (`status.d`) looked at, at most; one with more is not
+    /// read, and said.
+    public static let maxLinkedDirectoryEntries = 100_000
 
     public func file(_ rel: String) -> IndexedFile? { byPath[rel].map { files[$0] } }
     public func contains(_ rel: String) -> Bool { byPath[rel] != nil }

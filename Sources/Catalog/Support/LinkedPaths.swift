@@ -14,6 +14,8 @@ public enum LinkedPaths {
         case none
         /// A link on the way leads nowhere readable inside the root.
         case dangling
+        /// A directory with more entries than are looked at: not read, and said.
+        case unlisted
         case file(real: String, Item)
         /// A directory (its files read by name, `status.d/`): each regular file in it, or file a link in
         /// it leads to, by its name there, its real path and the file.
@@ -26,11 +28,16 @@ public enum LinkedPaths {
         public var aliases: [(path: String, real: String, item: Item)] = []
         /// Linked paths whose links lead nowhere readable: their database is not read.
         public var dangling: [String] = []
+        /// Linked database directories with more entries than are looked at: not read.
+        public var unlisted: [String] = []
     }
 
     /// Looks up every extractor's linked paths with `lookUp`; `describe` gives what `wants` needs of an item.
+    /// `readAtRealPath` says whether a real path is read where it is at all (an `--exclude` leaves it out):
+    /// when it is not, the database is read through its linked path even if the extractor wants both.
     public static func find<Item>(_ extractors: [any Extractor], lookUp: (String) -> Target<Item>,
-                                  describe: (Item) -> (size: Int, executable: Bool)) -> Found<Item> {
+                                  describe: (Item) -> (size: Int, executable: Bool),
+                                  readAtRealPath: (String) -> Bool = { _ in true }) -> Found<Item> {
         var found = Found<Item>()
         var seen = Set<String>()
         for e in extractors {
@@ -39,7 +46,7 @@ public enum LinkedPaths {
                 return e.wants(IndexedFile(path: path, size: d.size, isExecutable: d.executable), fileName: PathText.lastComponent(path))
             }
             func add(_ path: String, _ real: String, _ item: Item) {
-                guard wanted(path, item), !wanted(real, item), seen.insert(path).inserted else { return }
+                guard wanted(path, item), !(wanted(real, item) && readAtRealPath(real)), seen.insert(path).inserted else { return }
                 found.aliases.append((path, real, item))
             }
             for linked in e.linkedPaths {
@@ -48,6 +55,7 @@ public enum LinkedPaths {
                 switch lookUp(path) {
                 case .none: continue
                 case .dangling: if !found.dangling.contains(path) { found.dangling.append(path) }
+                case .unlisted: if !found.unlisted.contains(path) { found.unlisted.append(path) }
                 case .file(let real, let item): if !isDirectory { add(path, real, item) }
                 case .directory(let real, let files, let broken):
                     // A link to its own directory or above (`.`, `..`, `/`) would read the database's
@@ -80,6 +88,12 @@ public enum LinkedPaths {
     }
 
     /// The one-line diagnostic for a linked path that leads nowhere: its database is not checked.
+    static func notListed(_ path: String, limit: Int) -> Diagnostic {
+        Diagnostic(Location(Redactor.quote(path, max: 160)),
+                   "is reached through a symbolic link to a directory of more than \(limit) entries, so the package database there was not read",
+                   unscanned: .input)
+    }
+
     static func notRead(_ path: String) -> Diagnostic {
         Diagnostic(Location(Redactor.quote(path, max: 160)),
                    "is reached through a symbolic link that leads to nothing readable inside the target, so the package database there was not read",
