@@ -223,4 +223,26 @@ import ProvenantCore
         #expect(index.contains("var/lib/dpkg/status"))
         #expect(index.diagnostics.contains { $0.location.path == "var/lib/dpkg/status.d" && $0.description.contains("more than 2 entries") }, "\(index.diagnostics)")
     }
+    /// As in an image: the md5sums beside a status reached through a linked `var/lib/dpkg`, or a linked
+    /// `info/`, give the package its file list.
+    @Test func fileListsBesideALinkedDatabaseAreRead() async throws {
+        let sums = "d41d8cd98f00b204e9800998ecf8427e  usr/bin/tool\n"
+        let r = try Self.root("md5sums")
+        defer { try? FileManager.default.removeItem(at: r) }
+        try Self.write(r, "srv/dpkgdb/status", Self.status("tool"))
+        try Self.write(r, "srv/dpkgdb/info/tool.md5sums", sums)
+        try Self.link(r, "srv/dpkgdb/info/tool.list", to: "/gone")
+        try Self.link(r, "var/lib/dpkg", to: "/srv/dpkgdb")
+        let inv = try await Cataloger().catalog(r.path)
+        #expect(inv.packages.first?.files.map(\.path) == ["/usr/bin/tool"], "\(inv.packages.map(\.files)) \(inv.diagnostics)")
+        #expect(inv.diagnostics.isEmpty, "\(inv.diagnostics)")
+
+        let only = try Self.root("md5sums-info")
+        defer { try? FileManager.default.removeItem(at: only) }
+        try Self.write(only, "var/lib/dpkg/status", Self.status("tool"))
+        try Self.write(only, "srv/info/tool.md5sums", sums)
+        try Self.link(only, "var/lib/dpkg/info", to: "../../../srv/info")
+        let second = try await Cataloger().catalog(only.path)
+        #expect(second.packages.first?.files.map(\.path) == ["/usr/bin/tool"], "\(second.packages.map(\.files)) \(second.diagnostics)")
+    }
 }

@@ -182,4 +182,27 @@ import Testing
         #expect(contents.filesystem.aliases.map(\.path) == ["var/lib/dpkg/status"])
         #expect(contents.diagnostics.contains { $0.location.path == "opt/db/status" && $0.message.contains("over the") }, "\(contents.diagnostics)")
     }
+    /// The md5sums beside a status reached through a linked `var/lib/dpkg`, or a linked `info/`, give the
+    /// package its file list, as at the usual place; a broken link in `info/` to a file nothing reads
+    /// says nothing.
+    @Test func fileListsBesideALinkedDatabaseAreRead() async throws {
+        let sums = Array("d41d8cd98f00b204e9800998ecf8427e  usr/bin/tool\n".utf8)
+        var lower = TarWriter()
+        lower.add("srv/dpkgdb/status", data: Self.status("tool"))
+        lower.add("srv/dpkgdb/info/tool.md5sums", data: sums)
+        lower.add("srv/dpkgdb/info/tool.list", .symlink, link: "/gone")
+        var upper = TarWriter()
+        upper.add("var/lib/dpkg", .symlink, link: "/srv/dpkgdb")
+        let inv = try await Self.catalog([lower, upper])
+        #expect(inv.packages.first?.files.map(\.path) == ["/usr/bin/tool"], "\(inv.packages.map(\.files)) \(inv.diagnostics)")
+        #expect(inv.diagnostics.isEmpty, "\(inv.diagnostics)")
+
+        var t = TarWriter()
+        t.add("var/lib/dpkg/status", data: Self.status("tool"))
+        t.add("srv/info/tool.md5sums", data: sums)
+        t.add("var/lib/dpkg/info", .symlink, link: "../../../srv/info")
+        let only = try await Self.catalog([t], gzip: true)
+        #expect(only.packages.first?.files.map(\.path) == ["/usr/bin/tool"], "\(only.packages.map(\.files)) \(only.diagnostics)")
+        #expect(only.packages.first?.locations.map(\.path) == ["var/lib/dpkg/status"])
+    }
 }

@@ -162,11 +162,17 @@ public struct FileIndex: Sendable {
                 var broken: [String] = []
                 guard names.count <= maxDirectoryEntries else { return .unlisted }
                 for raw in names {
-                    guard let name = String(validating: raw, as: UTF8.self), !name.contains("/") else { continue }
-                    if let (target, est) = try? directory.lookUp(prefix + name) {
-                        if est.st_mode & S_IFMT == S_IFREG { entries.append((name, target, indexed(target, est))) }
-                    } else if RootedDirectory.entryStatus(name, in: fd).status.map({ $0.st_mode & S_IFMT == S_IFLNK }) == true {
-                        broken.append(name)
+                    guard let name = String(validating: raw, as: UTF8.self), !name.contains("/"),
+                          let est = RootedDirectory.entryStatus(name, in: fd).status else { continue }
+                    switch est.st_mode & S_IFMT {
+                    case S_IFREG: entries.append((name, prefix + name, indexed(prefix + name, est)))
+                    case S_IFLNK:
+                        if let (target, tst) = try? directory.lookUp(prefix + name) {
+                            if tst.st_mode & S_IFMT == S_IFREG { entries.append((name, target, indexed(target, tst))) }
+                        } else {
+                            broken.append(name)
+                        }
+                    default: continue
                     }
                 }
                 return .directory(real: real, entries.sorted { $0.name < $1.name }, broken: broken.sorted())

@@ -45,23 +45,37 @@ public enum LinkedPaths {
                 let d = describe(item)
                 return e.wants(IndexedFile(path: path, size: d.size, isExecutable: d.executable), fileName: PathText.lastComponent(path))
             }
+            // A file the extractor reads beside its database (dpkg's `info/*.md5sums`) is looked for by
+            // its path beside the database's usual path, so it is listed there whatever its real path.
+            func besides(_ path: String) -> Bool { e.alsoReads(path, fileName: PathText.lastComponent(path)) }
             func add(_ path: String, _ real: String, _ item: Item) {
-                guard wanted(path, item), !(wanted(real, item) && readAtRealPath(real)), seen.insert(path).inserted else { return }
+                let wants = wanted(path, item)
+                guard wants || besides(path) else { return }
+                guard !wants || !(wanted(real, item) && readAtRealPath(real)), seen.insert(path).inserted else { return }
                 found.aliases.append((path, real, item))
+            }
+            func said(_ path: String) -> Bool {
+                e.wants(IndexedFile(path: path, size: 0, isExecutable: false), fileName: PathText.lastComponent(path)) || besides(path)
             }
             for linked in e.linkedPaths {
                 let isDirectory = linked.hasSuffix("/")
                 let path = isDirectory ? String(linked.dropLast()) : linked
                 switch lookUp(path) {
                 case .none: continue
-                case .dangling: if !found.dangling.contains(path) { found.dangling.append(path) }
+                case .dangling:
+                    // A directory of files read only beside the database (dpkg's `info/`) is not the
+                    // database: the database's own path says it, once.
+                    if isDirectory, !e.wants(IndexedFile(path: path + "/entry", size: 0, isExecutable: false), fileName: "entry") { continue }
+                    if !found.dangling.contains(path) { found.dangling.append(path) }
                 case .unlisted: if !found.unlisted.contains(path) { found.unlisted.append(path) }
                 case .file(let real, let item): if !isDirectory { add(path, real, item) }
                 case .directory(let real, let files, let broken):
                     // A link to its own directory or above (`.`, `..`, `/`) would read the database's
                     // neighbours (dpkg's `status-old`, `available`) as installed packages.
                     guard isDirectory, !real.isEmpty, !path.hasPrefix(real + "/") else { continue }
-                    for name in broken where !found.dangling.contains(path + "/" + name) { found.dangling.append(path + "/" + name) }
+                    for name in broken where said(path + "/" + name) && !found.dangling.contains(path + "/" + name) {
+                        found.dangling.append(path + "/" + name)
+                    }
                     // An entry whose real path is its path here is read where it is already.
                     for f in files where f.real != path + "/" + f.name { add(path + "/" + f.name, f.real, f.item) }
                 }

@@ -15,7 +15,8 @@ public struct DpkgExtractor: Extractor {
         return false
     }
 
-    public var linkedPaths: [String] { ["var/lib/dpkg/status", "var/lib/dpkg/status.d/", "usr/lib/opkg/status", "var/lib/opkg/status"] }
+    /// `info/` for the md5sums beside a status reached through a linked `var/lib/dpkg`.
+    public var linkedPaths: [String] { ["var/lib/dpkg/status", "var/lib/dpkg/status.d/", "var/lib/dpkg/info/", "usr/lib/opkg/status", "var/lib/opkg/status"] }
 
     public func alsoReads(_ path: String, fileName: String) -> Bool {
         (fileName == "copyright" && path.containsBytes("usr/share/doc/"))
