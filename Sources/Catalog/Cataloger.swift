@@ -138,7 +138,7 @@ public struct Cataloger: Sendable {
             // A file many layers rewrote (dpkg's status) names, for each package, the first layer from
             // which every later version lists it: the layer that installed it, not the last to touch the file.
             var introduced: [String: [String: Int]] = [:]
-            func firstLayer(of ref: String, in path: String, node: ImageNode) -> Int {
+            func firstLayer(of ref: String, in path: String, canonical: String, node: ImageNode) -> Int {
                 if introduced[path] == nil {
                     var presence: [(layer: Int, refs: Set<String>)] = []
                     let names = Set((inv.sources[path] ?? "").split(separator: ",").map(String.init))
@@ -147,7 +147,7 @@ public struct Cataloger: Sendable {
                     for version in node.earlier {
                         guard let bytes = version.content.bytes, let file = index.file(path) else { continue }
                         var source = ImageFileSource(filesystem: fs, budget: ReadBudget(total: Int.max))
-                        source.overrides = [path: bytes]
+                        source.overrides = [canonical: bytes]
                         let input = ExtractInput(file: IndexedFile(path: path, size: bytes.count, isExecutable: file.isExecutable),
                                                  index: index.reading(through: source), context: context)
                         var refs = Set<String>()
@@ -166,9 +166,11 @@ public struct Cataloger: Sendable {
             }
             for i in inv.packages.indices {
                 for j in inv.packages[i].locations.indices {
+                    // The path the package was read at (a database reached through a link is read at its
+                    // usual path), resolved to the file whose versions are compared.
                     let path = inv.packages[i].locations[j].path
                     guard let (node, canonical) = try? fs.resolve(path) else { continue }
-                    let layer = node.earlier.isEmpty ? node.layer : firstLayer(of: inv.packages[i].ref, in: canonical, node: node)
+                    let layer = node.earlier.isEmpty ? node.layer : firstLayer(of: inv.packages[i].ref, in: path, canonical: canonical, node: node)
                     if layer < layers.count { inv.packages[i].locations[j].layer = layers[layer].digest }
                 }
             }

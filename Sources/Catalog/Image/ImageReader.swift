@@ -289,11 +289,17 @@ public struct ImageReader: Sendable {
         if inspect == nil, let linked = capture.linked {
             let found = linked(fs)
             var refills: [Int: LinkedBytes] = [:]
-            for alias in found.aliases {
-                guard let c = alias.item.content, c.bytes == nil, c.refusal == nil, let entry = c.entry else { continue }
-                let wanted = refills[alias.item.layer] ?? LinkedBytes()
-                refills[alias.item.layer] = wanted
+            func refill(_ c: FileContent?, layer: Int) {
+                guard let c, c.bytes == nil, c.refusal == nil, let entry = c.entry else { return }
+                let wanted = refills[layer] ?? LinkedBytes()
+                refills[layer] = wanted
                 wanted.want(entry, c, .keep)
+            }
+            for alias in found.aliases {
+                refill(alias.item.content, layer: alias.item.layer)
+                // The versions earlier layers wrote, as for a database at its usual path: each package
+                // is attributed to the first layer from which every later version lists it.
+                for v in alias.item.earlier { refill(v.content, layer: v.layer) }
             }
             for layer in refills.keys.sorted() {
                 guard let plan = resolved.layers.first(where: { $0.index == layer }), let wanted = refills[layer] else { continue }

@@ -117,7 +117,11 @@ public final class SquashedFileSystem: @unchecked Sendable {
                 }
             }
             Self.clearMarkers(u, depth: depth)
-            if u.isRegularFile, u.content?.bytes != nil, let l = lower.children[name], l.isRegularFile, let c = l.content, c.bytes != nil {
+            // The versions lower layers wrote, for attribution. Also those whose bytes went by unkept: a
+            // database reached through a link is wanted only once the layers are squashed, and its
+            // versions are then read again by their entries.
+            if u.isRegularFile, u.content != nil, let l = lower.children[name], l.isRegularFile, let c = l.content,
+               c.bytes != nil || c.entry != nil {
                 u.earlier = l.earlier + [(l.layer, c)]
             }
             lower.children[name] = u
