@@ -3,7 +3,10 @@ import Foundation
 /// Fork-join over the cores for synchronous code: `body(w)` runs once per worker and the results
 /// come back in worker order, so the outcome never depends on scheduling.
 public enum Parallel {
-    public static var cores: Int { max(1, min(ProcessInfo.processInfo.activeProcessorCount, 8)) }
+    /// Read once per process: the count follows the cgroup's CPU limit (`cpuset.cpus`, the CFS quota),
+    /// which can change while a run goes on, and two reads in one split (the width and each share)
+    /// that disagreed crashed a scan or dropped files. A later change only leaves a core idle or busy.
+    public static let cores: Int = max(1, min(ProcessInfo.processInfo.activeProcessorCount, 8))
 
     public static func map<T: Sendable>(width: Int = cores, _ body: @Sendable (Int) -> T) -> [T] {
         let slots = Slots<T>(count: width)
