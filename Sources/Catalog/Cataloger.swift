@@ -68,14 +68,15 @@ public struct Cataloger: Sendable {
     public var imageCapture: ImageCapture {
         let extractors = self.extractors
         let config = self.config
-        let excludes = self.excludes
+        let excludes = self.excludes, filter = ExcludeFilter(excludes)
         // `--exclude` leaves a path out of an image as the directory walk leaves it out of a tree: the
         // path itself or any directory above it. Asked only of what would be kept.
         return ImageCapture({ path, size, executable in
             let rule = Self.captureRule(path, size, executable, extractors: extractors, config: config)
-            return rule.wantsBytes && Glob.excludes(excludes, path) ? .skip : rule
+            return rule.wantsBytes && filter.excludes(path) ? .skip : rule
         }, linked: { fs in
-            var found = LinkedPaths.find(extractors, lookUp: fs.linkedTarget, describe: { ($0.size, $0.mode & 0o111 != 0) },
+            var found = LinkedPaths.find(extractors, lookUp: { path in fs.linkedTarget(path, wanted: { LinkedPaths.read(path + "/" + $0, by: extractors) }) },
+                                         describe: { ($0.size, $0.mode & 0o111 != 0) },
                                          readAtRealPath: { !Glob.excludes(excludes, $0) })
             if !excludes.isEmpty {
                 found.aliases.removeAll { Glob.excludes(excludes, $0.path) }

@@ -245,4 +245,51 @@ import ProvenantCore
         let second = try await Cataloger().catalog(only.path)
         #expect(second.packages.first?.files.map(\.path) == ["/usr/bin/tool"], "\(second.packages.map(\.files)) \(second.diagnostics)")
     }
+    /// Found by review: a database whose real place is a directory the walk never enters (`.git`) was
+    /// dropped without a word; a plain database directory over the listing limit was said to be unread;
+    /// a name that is not UTF-8 in a linked `status.d` was passed over; and every link in a plain
+    /// `info/` was resolved, though nothing reads `*.list` there.
+    @Test func databaseDirectoriesAreReadAsTheirNamesDeserve() async throws {
+        let r = try Self.root("review")
+        defer { try? FileManager.default.removeItem(at: r) }
+        try Self.write(r, ".git/var/lib/dpkg/status", Self.status("tool"))
+        try Self.link(r, "var/lib/dpkg", to: "/.git/var/lib/dpkg")
+        let inv = try await Cataloger().catalog(r.path)
+        #expect(inv.packages.map(\.name) == ["tool"], "\(inv.packages.map(\.name)) \(inv.diagnostics)")
+        #expect(inv.packages.first?.locations.map(\.path) == ["var/lib/dpkg/status"])
+
+        let plain = try Self.root("plain")
+        defer { try? FileManager.default.removeItem(at: plain) }
+        for name in ["a", "b", "c"] { try Self.write(plain, "var/lib/dpkg/status.d/\(name)", Self.status(name)) }
+        try Self.link(plain, "lib", to: "usr/lib")
+        let index = FileIndex(root: plain.path).addingLinkedPaths(Cataloger.defaultExtractors, maxDirectoryEntries: 2)
+        #expect(index.diagnostics.isEmpty, "a directory reached without a link is read where it is: \(index.diagnostics)")
+
+        let odd = try Self.root("odd")
+        defer { try? FileManager.default.removeItem(at: odd) }
+        try Self.write(odd, "opt/sd/base", Self.status("base-files"))
+        let oddName = odd.path + "/opt/sd/" + String(decoding: [0x6e, 0xff, 0x6f], as: UTF8.self)
+        let raw: [CChar] = Array(odd.path.utf8CString.dropLast()) + Array("/opt/sd/n".utf8CString.dropLast()) + [CChar(bitPattern: 0xff), 0x6f, 0]
+        let fd = open(raw, O_WRONLY | O_CREAT, 0o644)
+        #expect(fd >= 0, "\(oddName)")
+        _ = Self.status("nonutf8").withCString { Glibc.write(fd, $0, strlen($0)) }
+        close(fd)
+        try Self.link(odd, "var/lib/dpkg/status.d", to: "/opt/sd")
+        let seen = try await Cataloger(excludes: ["opt"]).catalog(odd.path)
+        #expect(seen.packages.map(\.name) == ["base-files"])
+        #expect(seen.diagnostics.contains { $0.location.path.hasPrefix("var/lib/dpkg/status.d/n") && $0.description.contains("not UTF-8") }, "\(seen.diagnostics)")
+
+        // A plain info/ of many links: those nothing reads there are not followed, and too many that
+        // something reads are not read, and said.
+        let many = try Self.root("many")
+        defer { try? FileManager.default.removeItem(at: many) }
+        try Self.write(many, "var/lib/dpkg/status", Self.status("tool"))
+        try Self.write(many, "srv/sums", "d41d8cd98f00b204e9800998ecf8427e  usr/bin/tool\n")
+        for i in 0..<1_200 { try Self.link(many, "var/lib/dpkg/info/p\(i).list", to: "/srv/sums") }
+        #expect(try await Cataloger().catalog(many.path).diagnostics.isEmpty)
+        for i in 0..<1_001 { try Self.link(many, "var/lib/dpkg/info/p\(i).md5sums", to: "/srv/sums") }
+        let over = try await Cataloger().catalog(many.path)
+        #expect(over.diagnostics.map(\.location.path) == ["var/lib/dpkg/info"], "\(over.diagnostics)")
+        #expect(over.packages.map(\.name) == ["tool"])
+    }
 }

@@ -116,6 +116,21 @@ import TestSupport
         #expect(left.code == 0, "a directory excluded leaves out the files in it: \(left.out.prefix(400)) \(left.err)")
     }
 
+    /// The cached filter images use answers as `Glob.excludes` does, path for path.
+    @Test func theExcludeFilterAgreesWithGlobExcludes() {
+        var rng = SplitMix(state: 7)
+        let parts = ["a", "b", "x", "y", "lib", "usr", "status.d"]
+        let patterns = [["a"], ["/a"], ["**/x/**/y"], ["x/*"], ["./usr/lib", "b"], ["*"], ["**"], ["lib/**"], []]
+        for globs in patterns.map({ $0.map(Glob.init) }) {
+            let filter = ExcludeFilter(globs)
+            for _ in 0..<400 {
+                let depth = Int(rng.next() % 7) + 1
+                let path = (0..<depth).map { _ in parts[Int(rng.next() % UInt64(parts.count))] }.joined(separator: "/")
+                #expect(filter.excludes(path) == Glob.excludes(globs, path), "\(globs.map(\.pattern)) \(path)")
+            }
+        }
+    }
+
     @Test func globsAnchoredAtTheRoot() {
         #expect(Glob("/etc").matches("etc") && !Glob("/etc").matches("usr/etc"))
         #expect(Glob("etc").matches("usr/etc"))

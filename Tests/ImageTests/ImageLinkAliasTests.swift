@@ -205,20 +205,4 @@ import Testing
         #expect(only.packages.first?.files.map(\.path) == ["/usr/bin/tool"], "\(only.packages.map(\.files)) \(only.diagnostics)")
         #expect(only.packages.first?.locations.map(\.path) == ["var/lib/dpkg/status"])
     }
-    /// A linked database that later layers rewrote names, for each package, the layer that first listed
-    /// it, as a database at its usual path does; not the last layer that touched the file.
-    @Test func aLinkedDatabaseRewrittenByLaterLayersNamesTheLayerThatInstalledEachPackage() async throws {
-        var first = TarWriter()
-        first.add("opt/db/status", data: Self.status("base"))
-        var second = TarWriter()
-        second.add("var/lib/dpkg/status", .symlink, link: "/opt/db/status")
-        var third = TarWriter()
-        third.add("opt/db/status", data: Self.status("base") + Self.status("tool"))
-        let inv = try await Self.catalog([first, second, third])
-        let layers = try #require(inv.image?.layers.map(\.digest))
-        func layer(_ name: String) -> String? { inv.packages.first { $0.name == name }?.locations.first?.layer }
-        #expect(layer("base") == layers[0], "\(inv.packages.map { ($0.name, $0.locations) })")
-        #expect(layer("tool") == layers[2])
-        #expect(inv.packages.first?.locations.map(\.path) == ["var/lib/dpkg/status"])
-    }
 }

@@ -295,12 +295,7 @@ public struct ImageReader: Sendable {
                 refills[layer] = wanted
                 wanted.want(entry, c, .keep)
             }
-            for alias in found.aliases {
-                refill(alias.item.content, layer: alias.item.layer)
-                // The versions earlier layers wrote, as for a database at its usual path: each package
-                // is attributed to the first layer from which every later version lists it.
-                for v in alias.item.earlier { refill(v.content, layer: v.layer) }
-            }
+            for alias in found.aliases { refill(alias.item.content, layer: alias.item.layer) }
             for layer in refills.keys.sorted() {
                 guard let plan = resolved.layers.first(where: { $0.index == layer }), let wanted = refills[layer] else { continue }
                 try Self.fill(wanted, plan, try await source.openLayer(plan), arrivedVerified: arriveVerified,

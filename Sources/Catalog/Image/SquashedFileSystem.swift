@@ -117,11 +117,7 @@ public final class SquashedFileSystem: @unchecked Sendable {
                 }
             }
             Self.clearMarkers(u, depth: depth)
-            // The versions lower layers wrote, for attribution. Also those whose bytes went by unkept: a
-            // database reached through a link is wanted only once the layers are squashed, and its
-            // versions are then read again by their entries.
-            if u.isRegularFile, u.content != nil, let l = lower.children[name], l.isRegularFile, let c = l.content,
-               c.bytes != nil || c.entry != nil {
+            if u.isRegularFile, u.content?.bytes != nil, let l = lower.children[name], l.isRegularFile, let c = l.content, c.bytes != nil {
                 u.earlier = l.earlier + [(l.layer, c)]
             }
             lower.children[name] = u
@@ -219,7 +215,8 @@ public final class SquashedFileSystem: @unchecked Sendable {
     /// What `path` leads to through the links on its way (`LinkedPaths.find`): nothing when no link is
     /// on the way, a file, a directory with the files in it (or that links in it lead to), or a link
     /// that leads nowhere.
-    func linkedTarget(_ path: String) -> LinkedPaths.Target<ImageNode> {
+    /// `wanted` says which names of a directory are looked at (and their links resolved).
+    func linkedTarget(_ path: String, wanted: (String) -> Bool = { _ in true }) -> LinkedPaths.Target<ImageNode> {
         guard let (node, real) = try? resolve(path) else {
             let broken = LinkedPaths.leadsNowhere(path) { parent, name in
                 guard let (dir, _) = try? resolve(parent) else { return nil }
@@ -231,7 +228,7 @@ public final class SquashedFileSystem: @unchecked Sendable {
         if node.isDirectory {
             var entries: [(name: String, real: String, item: ImageNode)] = []
             var broken: [String] = []
-            for name in node.children.keys.sorted() {
+            for name in node.children.keys.sorted() where wanted(name) {
                 let child = node.children[name]!
                 let own = real.isEmpty ? name : real + "/" + name
                 if child.isRegularFile {

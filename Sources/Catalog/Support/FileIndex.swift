@@ -129,6 +129,7 @@ public struct FileIndex: Sendable {
     public func addingLinkedPaths(_ extractors: [any Extractor], excludes: [Glob] = [],
                                   maxDirectoryEntries: Int = FileIndex.maxLinkedDirectoryEntries) -> FileIndex {
         guard let directory, !links.isEmpty else { return self }
+        var unreadableNames: [String] = []
         let found = LinkedPaths.find(extractors, lookUp: { path -> LinkedPaths.Target<IndexedFile> in
             guard let (real, st) = try? directory.lookUp(path) else {
                 // The entry's type read inside its parent, opened through the root-scoped reader; a parent
@@ -152,26 +153,51 @@ public struct FileIndex: Sendable {
                 guard real != path else { return .none }
                 return .file(real: real, indexed(real, st))
             case S_IFDIR:
-                // Its entries as they are on disk (the walk may have left the directory out), each
-                // resolved inside the root: regular files, and the files the links in it lead to.
-                guard let fd = try? directory.openDirectory(real) else { return .dangling }
-                defer { close(fd) }
-                guard let names = try? RootedDirectory.names(in: fd, fullPath: real) else { return .dangling }
+                // A link to its own directory or above reads nothing (`LinkedPaths.find`).
+                guard real == path || (!real.isEmpty && !path.hasPrefix(real + "/")) else { return .none }
+                // Only names an extractor reads there are looked at, and links resolved: a plain
+                // `info/` holds thousands of files nothing reads through it.
+                func wanted(_ name: String) -> Bool { LinkedPaths.read(path + "/" + name, by: extractors) }
                 let prefix = real.isEmpty ? "" : real + "/"
                 var entries: [(name: String, real: String, item: IndexedFile)] = []
                 var broken: [String] = []
+                var resolved = 0
+                // A link entry, resolved inside the root; false once too many were.
+                func follow(_ name: String) -> Bool {
+                    resolved += 1
+                    guard resolved <= Self.maxLinkedEntryLinks else { return false }
+                    if let (target, tst) = try? directory.lookUp(prefix + name) {
+                        if tst.st_mode & S_IFMT == S_IFREG { entries.append((name, target, indexed(target, tst))) }
+                    } else {
+                        broken.append(name)
+                    }
+                    return true
+                }
+                if real == path {
+                    // Not reached through a link: its files are read where they are, and only the links
+                    // the walk met directly in it can lead elsewhere.
+                    for link in links where link.hasPrefix(prefix) && !link.utf8.dropFirst(prefix.utf8.count).contains(UInt8(ascii: "/")) {
+                        let name = String(link.dropFirst(prefix.count))
+                        if wanted(name), !follow(name) { return .unlisted }
+                    }
+                    return .directory(real: real, entries.sorted { $0.name < $1.name }, broken: broken.sorted())
+                }
+                // Reached through a link: its entries as they are on disk (the walk may have left the
+                // directory out).
+                guard let fd = try? directory.openDirectory(real) else { return .dangling }
+                defer { close(fd) }
+                guard let names = try? RootedDirectory.names(in: fd, fullPath: real, limit: maxDirectoryEntries + 1) else { return .dangling }
                 guard names.count <= maxDirectoryEntries else { return .unlisted }
                 for raw in names {
-                    guard let name = String(validating: raw, as: UTF8.self), !name.contains("/"),
-                          let est = RootedDirectory.entryStatus(name, in: fd).status else { continue }
+                    guard let name = String(validating: raw, as: UTF8.self) else {
+                        // Not a name an extractor can be asked about: said, never passed over.
+                        unreadableNames.append(path + "/" + String(decoding: raw, as: UTF8.self))
+                        continue
+                    }
+                    guard wanted(name), let est = RootedDirectory.entryStatus(name, in: fd).status else { continue }
                     switch est.st_mode & S_IFMT {
                     case S_IFREG: entries.append((name, prefix + name, indexed(prefix + name, est)))
-                    case S_IFLNK:
-                        if let (target, tst) = try? directory.lookUp(prefix + name) {
-                            if tst.st_mode & S_IFMT == S_IFREG { entries.append((name, target, indexed(target, tst))) }
-                        } else {
-                            broken.append(name)
-                        }
+                    case S_IFLNK: if !follow(name) { return .unlisted }
                     default: continue
                     }
                 }
@@ -179,7 +205,7 @@ public struct FileIndex: Sendable {
             default:
                 return .none
             }
-        }, describe: { ($0.size, $0.isExecutable) }, readAtRealPath: { !Glob.excludes(excludes, $0) })
+        }, describe: { ($0.size, $0.isExecutable) }, readAtRealPath: { file($0) != nil })
         var copy = self
         for alias in found.aliases where copy.byPath[alias.path] == nil && !Glob.excludes(excludes, alias.path) {
             copy.byPath[alias.path] = copy.files.count
@@ -189,7 +215,11 @@ public struct FileIndex: Sendable {
             copy.diagnostics.append(LinkedPaths.notRead(path))
         }
         for path in found.unlisted where !Glob.excludes(excludes, path) {
-            copy.diagnostics.append(LinkedPaths.notListed(path, limit: maxDirectoryEntries))
+            copy.diagnostics.append(LinkedPaths.notListed(path, entries: maxDirectoryEntries, links: Self.maxLinkedEntryLinks))
+        }
+        for path in unreadableNames.sorted() where !Glob.excludes(excludes, path) {
+            copy.diagnostics.append(Diagnostic(Location(Redactor.quote(path, max: 160)),
+                                               "has a name that is not UTF-8, in a directory reached through a symbolic link; not read", unscanned: .input))
         }
         return copy
     }
@@ -197,6 +227,10 @@ public struct FileIndex: Sendable {
     /// Entries of a linked database directory (`status.d`) looked at, at most; one with more is not
     /// read, and said.
     public static let maxLinkedDirectoryEntries = 100_000
+    /// Links in one database directory (`status.d`, `info/`) followed, at most, among the names an
+    /// extractor reads there: each is resolved step by step inside the root. One with more is not read,
+    /// and said.
+    public static let maxLinkedEntryLinks = 1_000
 
     public func file(_ rel: String) -> IndexedFile? { byPath[rel].map { files[$0] } }
     public func contains(_ rel: String) -> Bool { byPath[rel] != nil }
@@ -227,19 +261,8 @@ public struct FileIndex: Sendable {
         // Package databases reached through links (`SquashedFileSystem.aliases`) are listed as files too.
         let listed = image.filesystem.aliases.isEmpty ? image.filesystem.files()
             : (image.filesystem.files() + image.filesystem.aliases).sorted { $0.path < $1.path }
-        var excludedDirectory: [Substring: Bool] = [:]
-        func excluded(_ path: String) -> Bool {
-            guard !excludes.isEmpty else { return false }
-            if excludes.contains(where: { $0.matches(path) }) { return true }
-            // Each directory is asked once: the listing is sorted, so its files follow one another.
-            let parent = path[..<(path.lastIndex(of: "/") ?? path.startIndex)]
-            guard !parent.isEmpty else { return false }
-            if let known = excludedDirectory[parent] { return known }
-            let verdict = Glob.excludes(excludes, String(parent))
-            excludedDirectory[parent] = verdict
-            return verdict
-        }
-        for f in listed where f.node.content?.screenedOut != true && !excluded(f.path) {
+        let filter = ExcludeFilter(excludes)
+        for f in listed where f.node.content?.screenedOut != true && !filter.excludes(f.path) {
             byPath[f.path] = files.count
             files.append(IndexedFile(path: f.path, size: f.node.size, isExecutable: f.node.mode & 0o111 != 0))
         }

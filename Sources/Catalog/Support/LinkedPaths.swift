@@ -102,9 +102,18 @@ public enum LinkedPaths {
     }
 
     /// The one-line diagnostic for a linked path that leads nowhere: its database is not checked.
-    static func notListed(_ path: String, limit: Int) -> Diagnostic {
+    /// Whether any extractor reads `path`: wants it, or reads it beside its database. Asked of the
+    /// names in a database directory before their links are resolved.
+    static func read(_ path: String, by extractors: [any Extractor]) -> Bool {
+        let name = PathText.lastComponent(path)
+        return extractors.contains {
+            $0.wants(IndexedFile(path: path, size: 0, isExecutable: false), fileName: name) || $0.alsoReads(path, fileName: name)
+        }
+    }
+
+    static func notListed(_ path: String, entries: Int, links: Int) -> Diagnostic {
         Diagnostic(Location(Redactor.quote(path, max: 160)),
-                   "is reached through a symbolic link to a directory of more than \(limit) entries, so the package database there was not read",
+                   "holds more than \(entries) entries, or more than \(links) links to the package files read there, so those files were not read",
                    unscanned: .input)
     }
 

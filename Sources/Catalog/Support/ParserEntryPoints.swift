@@ -37,22 +37,21 @@ extension ParserEntryPoints {
         for p in paths.prefix(1000) {
             _ = try? source.read(p, limit: 1 << 20)
             _ = try? source.canonicalPath(p)
-            _ = Glob.excludes(fuzzExcludes, p)
+            _ = Glob.excludes(fuzzExcludes.map(Glob.init), p)
         }
         // The package databases reached through links, as a catalog looks them up once the layers
         // are squashed (the tree applied twice: every file has an earlier version), with and
         // without excludes; and the index those aliases make.
         for excludes in [[], fuzzExcludes] {
-            let found = LinkedPaths.find(Cataloger.defaultExtractors, lookUp: fs.linkedTarget,
-                                         describe: { ($0.size, $0.mode & 0o111 != 0) },
-                                         readAtRealPath: { !Glob.excludes(excludes, $0) })
+            let cataloger = Cataloger(excludes: excludes)
+            guard let found = cataloger.imageCapture.linked?(fs) else { continue }
             fs.aliases = found.aliases.map { ImageFile(path: $0.path, node: $0.item) }
-            let index = FileIndex(image: source, name: "fuzz", excludes: excludes)
+            let index = FileIndex(image: source, name: "fuzz", excludes: cataloger.excludes)
             for f in index.files.prefix(1000) { _ = try? index.source.read(f.path, limit: 1 << 20) }
         }
     }
 
-    static let fuzzExcludes = [Glob("/opt"), Glob("**/status.d/*"), Glob("srv")]
+    static let fuzzExcludes = ["/opt", "**/status.d/*", "srv"]
 
     /// An image manifest, index and config read from the same bytes, and the index asked for a platform.
     public static func imageDocuments(_ bytes: [UInt8]) {

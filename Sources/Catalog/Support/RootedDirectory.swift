@@ -165,7 +165,7 @@ public struct RootedDirectory: Sendable {
 
     /// The names in the directory `dirFD` (without `.` and `..`), each as its raw bytes, since a name
     /// need not be UTF-8. `dirFD` stays open and is not moved.
-    public static func names(in dirFD: Int32, fullPath: String) throws(FileAccessError) -> [[UInt8]] {
+    public static func names(in dirFD: Int32, fullPath: String, limit: Int = .max) throws(FileAccessError) -> [[UInt8]] {
         let listFD = dup(dirFD)
         guard listFD >= 0, let stream = fdopendir(listFD) else {
             let reason = errorText()
@@ -175,7 +175,7 @@ public struct RootedDirectory: Sendable {
         defer { closedir(stream) }
         rewinddir(stream)
         var out: [[UInt8]] = []
-        while let ent = readdir(stream) {
+        while out.count < limit, let ent = readdir(stream) {
             let name = Self.entryName(ent)
             if name == [46] || name == [46, 46] { continue }
             out.append(name)

@@ -13,10 +13,10 @@ extension SecretsScanner {
         // Findings of the layers, and beside each (same index) the layer, image path and tar entry it came from.
         let shared = Mutex((result: SecretsScanResult(), origins: [(layer: Int, path: String, entry: Int)]()))
         let scanner = self
-        let excludes = options.excludes
+        let excludes = ExcludeFilter(options.excludes)
         var reader = ImageReader(platform: platform, inflateLimit: inflateLimit)
         reader.inspect = { layer, path, size, data throws(ImageError) in
-            if Glob.excludes(excludes, path) { return }
+            if excludes.excludes(path) { return }
             var part = SecretsScanResult()
             try scanner.scanLayerFile(data, size: size, display: "\(display)!\(path)", into: &part)
             if !part.findings.isEmpty || !part.warnings.isEmpty || part.filesScanned > 0 {

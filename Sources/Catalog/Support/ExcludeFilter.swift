@@ -1,0 +1,41 @@
+import Synchronization
+
+/// `--exclude` globs asked of many paths, as `Glob.excludes` asks them (a path is left out when it or
+/// any directory above it matches), with each directory's verdict kept: a deep tree asks about the same
+/// directories again and again, and a `**` glob against every leading part of a deep path cost the
+/// square of its depth for each file. Shared by the threads that read an image's layers.
+public final class ExcludeFilter: Sendable {
+    public let globs: [Glob]
+    private let directories = Mutex<[String: Bool]>([:])
+
+    public init(_ globs: [Glob]) { self.globs = globs }
+
+    public var isEmpty: Bool { globs.isEmpty }
+
+    public func excludes(_ path: String) -> Bool {
+        guard !globs.isEmpty else { return false }
+        if globs.contains(where: { $0.matches(path) }) { return true }
+        guard let slash = path.lastIndex(of: "/") else { return false }
+        return excludesDirectory(String(path[..<slash]))
+    }
+
+    /// Whether `directory` or one above it matches: the directories not yet known are asked from the
+    /// top down, so each is matched once, without recursion.
+    private func excludesDirectory(_ directory: String) -> Bool {
+        var unknown: [String] = []
+        var verdict = false
+        var current = Substring(directory)
+        while !current.isEmpty {
+            if let known = directories.withLock({ $0[String(current)] }) { verdict = known; break }
+            unknown.append(String(current))
+            guard let slash = current.lastIndex(of: "/") else { break }
+            current = current[..<slash]
+        }
+        for dir in unknown.reversed() {
+            if !verdict { verdict = globs.contains { $0.matches(dir) } }
+            let v = verdict
+            directories.withLock { $0[dir] = v }
+        }
+        return verdict
+    }
+}
