@@ -73,7 +73,7 @@ public struct Cataloger: Sendable {
         // path itself or any directory above it. Asked only of what would be kept.
         return ImageCapture({ path, size, executable in
             let rule = Self.captureRule(path, size, executable, extractors: extractors, config: config)
-            return rule.wantsBytes && filter.excludes(path) ? .skip : rule
+            return rule.wantsBytes && filter.excludes(path) ? .excluded : rule
         }, linked: { fs in
             var found = LinkedPaths.find(extractors, lookUp: { path in fs.linkedTarget(path, wanted: { LinkedPaths.read(path + "/" + $0, by: extractors) }) },
                                          describe: { ($0.size, $0.mode & 0o111 != 0) },

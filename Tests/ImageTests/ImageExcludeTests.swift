@@ -116,6 +116,25 @@ import TestSupport
         #expect(left.code == 0, "a directory excluded leaves out the files in it: \(left.out.prefix(400)) \(left.err)")
     }
 
+    /// Found by review: a layer that writes under a directory it does not list, which a lower layer
+    /// links elsewhere (`lib -> usr/lib`), puts the file at the link's target; excluded at the path the
+    /// layer wrote, it was neither read nor left out, and said to be unreadable.
+    @Test func aFileExcludedWhereItsLayerWroteItIsLeftOutWhereverItLands() async throws {
+        var lower = TarWriter()
+        lower.add("usr/lib/", .directory)
+        lower.add("lib", .symlink, link: "usr/lib")
+        var upper = TarWriter()
+        upper.add("lib/python3/dist-packages/alpha-1.0.dist-info/METADATA", data: Self.metadata("alpha"))
+        upper.add("srv/site/beta-1.0.dist-info/METADATA", data: Self.metadata("beta"))
+        let dir = try Self.layout([lower, upper])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let all = try await Cataloger().catalog("oci-dir:" + dir.path)
+        #expect(Set(all.packages.map(\.name)) == ["alpha", "beta"], "\(all.packages.map(\.name)) \(all.diagnostics)")
+        let some = try await Cataloger(excludes: ["/lib"]).catalog("oci-dir:" + dir.path)
+        #expect(some.packages.map(\.name) == ["beta"], "\(some.packages.map(\.name))")
+        #expect(some.diagnostics.isEmpty, "\(some.diagnostics)")
+    }
+
     /// The cached filter images use answers as `Glob.excludes` does, path for path.
     @Test func theExcludeFilterAgreesWithGlobExcludes() {
         var rng = SplitMix(state: 7)

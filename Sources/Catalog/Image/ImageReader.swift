@@ -123,11 +123,17 @@ extension ImageSource {
 /// Which files of the image to keep in memory while the layers stream: those an extractor will read.
 public struct ImageCapture: Sendable {
     public enum Rule: Sendable {
-        case skip, keep
+        /// `excluded`: streamed past, and the file is not listed (`--exclude`).
+        case skip, keep, excluded
         /// Keep only if the bytes pass the check (a Go binary among all executables, say).
         case keepIf(@Sendable ([UInt8]) -> Bool)
 
-        var wantsBytes: Bool { if case .skip = self { false } else { true } }
+        var wantsBytes: Bool {
+            switch self {
+            case .skip, .excluded: false
+            case .keep, .keepIf: true
+            }
+        }
     }
     public let rule: @Sendable (_ path: String, _ size: Int, _ executable: Bool) -> Rule
     /// Package databases reached through symbolic links (`LinkedPaths`), looked up once the layers are
@@ -397,7 +403,12 @@ public struct ImageReader: Sendable {
                 let path = parts.joined(separator: "/")
                 // Read again for the entries hard links wanted: those entries alone, whatever their names.
                 let rule = refill.map { $0.wanted[ordinal]?.rule ?? .skip } ?? capture.rule(path, h.size, h.mode & 0o111 != 0)
-                if !rule.wantsBytes {
+                if case .excluded = rule {
+                    // Left out by --exclude at the path its layer wrote: not listed either, wherever the
+                    // squash puts it (a parent the layer did not list may resolve through a link).
+                    content = FileContent(nil)
+                    content?.excluded = true
+                } else if !rule.wantsBytes {
                     // Streamed past.
                 } else if h.size > maxFileBytes {
                     content = FileContent(nil, refusal: "\(h.size) bytes, over the \(maxFileBytes >> 20) MiB a file may be")
@@ -465,6 +476,8 @@ extension ImageReader {
             let again = links.read[entry]
             link.content.bytes = again?.bytes
             link.content.screenedOut = again?.screenedOut ?? false
+            // Wanted under another name, which no exclude left out: listed there.
+            link.content.excluded = false
             link.content.refusal = again?.bytes == nil && again?.screenedOut != true
                 ? again?.refusal ?? "the layer, read again for it, no longer held it" : nil
         }

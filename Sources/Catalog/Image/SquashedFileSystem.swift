@@ -9,6 +9,8 @@ public final class FileContent: @unchecked Sendable {
     /// Wanted on its name, then found not to be what the extractor reads (an executable without Go
     /// build info): checked, and nothing to extract.
     public internal(set) var screenedOut = false
+    /// Left out by `--exclude` under the path its layer wrote it at: neither kept nor listed.
+    public internal(set) var excluded = false
     /// Read by the extraction jobs on its own paths alone (see `OwnJobFiles`): any other read is refused,
     /// so the bytes can be freed once those jobs are done whatever order the jobs finish in.
     public internal(set) var ownJobsOnly = false

@@ -262,7 +262,7 @@ public struct FileIndex: Sendable {
         let listed = image.filesystem.aliases.isEmpty ? image.filesystem.files()
             : (image.filesystem.files() + image.filesystem.aliases).sorted { $0.path < $1.path }
         let filter = ExcludeFilter(excludes)
-        for f in listed where f.node.content?.screenedOut != true && !filter.excludes(f.path) {
+        for f in listed where f.node.content?.screenedOut != true && f.node.content?.excluded != true && !filter.excludes(f.path) {
             byPath[f.path] = files.count
             files.append(IndexedFile(path: f.path, size: f.node.size, isExecutable: f.node.mode & 0o111 != 0))
         }
