@@ -53,6 +53,8 @@ import TestSupport
                 _ = ftruncate(fd, 0)
                 _ = text.withCString { pwrite(fd, $0, strlen($0), 0) }
                 one.toggle()
+                // A flip every fifth of a millisecond: many within one scan, without a core spent on it.
+                usleep(200)
             }
         }
         flipper.start()
