@@ -77,10 +77,10 @@ public struct Cataloger: Sendable {
         }, linked: { fs in
             var found = LinkedPaths.find(extractors, lookUp: { path in fs.linkedTarget(path, wanted: { LinkedPaths.read(path + "/" + $0, by: extractors) }) },
                                          describe: { ($0.size, $0.mode & 0o111 != 0) },
-                                         readAtRealPath: { !Glob.excludes(excludes, $0) })
+                                         readAtRealPath: { !filter.excludes($0) })
             if !excludes.isEmpty {
-                found.aliases.removeAll { Glob.excludes(excludes, $0.path) }
-                found.dangling.removeAll { Glob.excludes(excludes, $0) }
+                found.aliases.removeAll { filter.excludes($0.path) }
+                found.dangling.removeAll { filter.excludes($0) }
             }
             return found
         })

@@ -54,9 +54,7 @@ public enum LinkedPaths {
                 guard !wants || !(wanted(real, item) && readAtRealPath(real)), seen.insert(path).inserted else { return }
                 found.aliases.append((path, real, item))
             }
-            func said(_ path: String) -> Bool {
-                e.wants(IndexedFile(path: path, size: 0, isExecutable: false), fileName: PathText.lastComponent(path)) || besides(path)
-            }
+
             for linked in e.linkedPaths {
                 let isDirectory = linked.hasSuffix("/")
                 let path = isDirectory ? String(linked.dropLast()) : linked
@@ -73,7 +71,7 @@ public enum LinkedPaths {
                     // A link to its own directory or above (`.`, `..`, `/`) would read the database's
                     // neighbours (dpkg's `status-old`, `available`) as installed packages.
                     guard isDirectory, !real.isEmpty, !path.hasPrefix(real + "/") else { continue }
-                    for name in broken where said(path + "/" + name) && !found.dangling.contains(path + "/" + name) {
+                    for name in broken where read(path + "/" + name, by: [e]) && !found.dangling.contains(path + "/" + name) {
                         found.dangling.append(path + "/" + name)
                     }
                     // An entry whose real path is its path here is read where it is already.
