@@ -292,4 +292,47 @@ import ProvenantCore
         #expect(over.diagnostics.map(\.location.path) == ["var/lib/dpkg/info"], "\(over.diagnostics)")
         #expect(over.packages.map(\.name) == ["tool"])
     }
+
+    /// A link whose resolution walks more names than one lookup may (a chain of long `a/../a/..`
+    /// targets) is not followed, and links that are each within that but walk too many names together
+    /// are not read at all: a crafted `status.d` cannot make a directory scan open millions of names.
+    @Test func linksThatWalkTooManyNamesAreNotFollowed() async throws {
+        let r = try Self.root("steps")
+        defer { try? FileManager.default.removeItem(at: r) }
+        try FileManager.default.createDirectory(at: r.appendingPathComponent("srv/a"), withIntermediateDirectories: true)
+        try Self.write(r, "srv/real", Self.status("chained"))
+        // Ten links of 500 `a/..` pairs: some 10,000 names, through fewer than forty links.
+        for i in 0..<10 {
+            try Self.link(r, "srv/c\(i)", to: String(repeating: "a/../", count: 500) + (i == 9 ? "real" : "c\(i + 1)"))
+        }
+        try Self.link(r, "var/lib/dpkg/status.d/chained", to: "/srv/c0")
+        var steps = RootedDirectory.maxResolveSteps
+        #expect(throws: FileAccessError.self) { try RootedDirectory(root: r.path).lookUp("var/lib/dpkg/status.d/chained", steps: &steps) }
+        #expect(steps == 0)
+        var plenty = 100
+        #expect(try RootedDirectory(root: r.path).lookUp("srv/real", steps: &plenty).canonical == "srv/real")
+        #expect(plenty == 98)
+        let one = try await Cataloger().catalog(r.path)
+        #expect(one.packages.isEmpty, "\(one.packages.map(\.name))")
+        #expect(one.diagnostics.map(\.location.path) == ["var/lib/dpkg/status.d/chained"], "\(one.diagnostics)")
+
+        // Links of about 3,000 names each: every one resolvable alone; forty walk 120,000 names together.
+        let many = try Self.root("steps-many")
+        defer { try? FileManager.default.removeItem(at: many) }
+        try FileManager.default.createDirectory(at: many.appendingPathComponent("a"), withIntermediateDirectories: true)
+        try Self.write(many, "srv/real", Self.status("far"))
+        try Self.link(many, "srv/far", to: "/" + String(repeating: "a/../", count: 750) + "srv/half")
+        try Self.link(many, "srv/half", to: "/" + String(repeating: "a/../", count: 750) + "srv/real")
+        #expect(try RootedDirectory(root: many.path).lookUp("srv/far").canonical == "srv/real")
+        for i in 0..<40 { try Self.link(many, "var/lib/dpkg/status.d/p\(i)", to: "/srv/far") }
+        for i in 0..<3 { try Self.write(many, "var/lib/dpkg/status.d/q\(i)", Self.status("q\(i)")) }
+        let over = try await Cataloger().catalog(many.path)
+        #expect(over.diagnostics.map(\.location.path) == ["var/lib/dpkg/status.d"], "\(over.diagnostics)")
+        #expect(over.diagnostics.first?.description.contains("100000 names") == true, "\(over.diagnostics)")
+        // Twenty such links walk 60,000 names: all are read.
+        for i in 20..<40 { try FileManager.default.removeItem(at: many.appendingPathComponent("var/lib/dpkg/status.d/p\(i)")) }
+        let under = try await Cataloger().catalog(many.path)
+        #expect(under.diagnostics.isEmpty, "\(under.diagnostics)")
+        #expect(Set(under.packages.map(\.name)) == ["far", "q0", "q1", "q2"], "\(under.packages.map(\.name))")
+    }
 }

@@ -162,11 +162,13 @@ public struct FileIndex: Sendable {
                 var entries: [(name: String, real: String, item: IndexedFile)] = []
                 var broken: [String] = []
                 var resolved = 0
-                // A link entry, resolved inside the root; false once too many were.
+                var steps = Self.maxLinkedEntrySteps
+                // A link entry, resolved inside the root; false once too many were, or too many names
+                // were walked resolving them.
                 func follow(_ name: String) -> Bool {
                     resolved += 1
-                    guard resolved <= Self.maxLinkedEntryLinks else { return false }
-                    if let (target, tst) = try? directory.lookUp(prefix + name) {
+                    guard resolved <= Self.maxLinkedEntryLinks, steps > 0 else { return false }
+                    if let (target, tst) = try? directory.lookUp(prefix + name, steps: &steps) {
                         if tst.st_mode & S_IFMT == S_IFREG { entries.append((name, target, indexed(target, tst))) }
                     } else {
                         broken.append(name)
@@ -215,7 +217,7 @@ public struct FileIndex: Sendable {
             copy.diagnostics.append(LinkedPaths.notRead(path))
         }
         for path in found.unlisted where !Glob.excludes(excludes, path) {
-            copy.diagnostics.append(LinkedPaths.notListed(path, entries: maxDirectoryEntries, links: Self.maxLinkedEntryLinks))
+            copy.diagnostics.append(LinkedPaths.notListed(path, entries: maxDirectoryEntries, links: Self.maxLinkedEntryLinks, steps: Self.maxLinkedEntrySteps))
         }
         for path in unreadableNames.sorted() where !Glob.excludes(excludes, path) {
             copy.diagnostics.append(Diagnostic(Location(Redactor.quote(path, max: 160)),
@@ -231,6 +233,9 @@ public struct FileIndex: Sendable {
     /// extractor reads there: each is resolved step by step inside the root. One with more is not read,
     /// and said.
     public static let maxLinkedEntryLinks = 1_000
+    /// Names walked resolving those links, at most, across one directory: a link whose targets are long
+    /// `a/../a/..` chains costs thousands of directory opens, where a real one costs a few.
+    public static let maxLinkedEntrySteps = 100_000
 
     public func file(_ rel: String) -> IndexedFile? { byPath[rel].map { files[$0] } }
     public func contains(_ rel: String) -> Bool { byPath[rel] != nil }

@@ -109,9 +109,9 @@ public enum LinkedPaths {
         }
     }
 
-    static func notListed(_ path: String, entries: Int, links: Int) -> Diagnostic {
+    static func notListed(_ path: String, entries: Int, links: Int, steps: Int) -> Diagnostic {
         Diagnostic(Location(Redactor.quote(path, max: 160)),
-                   "holds more than \(entries) entries, or more than \(links) links to the package files read there, so those files were not read",
+                   "holds more than \(entries) entries, or more than \(links) links to the package files read there, or links that take more than \(steps) names to resolve, so those files were not read",
                    unscanned: .input)
     }
 

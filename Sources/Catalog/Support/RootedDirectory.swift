@@ -28,7 +28,7 @@ public enum FileAccessError: Error, Sendable, Equatable, CustomStringConvertible
         case .notFound(let p): "'\(Redactor.redact(p))' does not exist in the scan target"
         case .notRegularFile(let p): "'\(Redactor.redact(p))' is not a regular file"
         case .tooLarge(let p, let size, let limit): "'\(Redactor.redact(p))' is \(size) bytes, over the \(limit >> 20) MiB limit; not read"
-        case .tooManyLinks(let p): "'\(Redactor.redact(p))' goes through too many symbolic links"
+        case .tooManyLinks(let p): "'\(Redactor.redact(p))' goes through too many symbolic links (more than \(RootedDirectory.maxLinks), or more than \(RootedDirectory.maxResolveSteps) names, to resolve)"
         case .unreadable(let p, let reason): "'\(Redactor.redact(p))' cannot be read: \(reason)"
         case .overBudget(let p, let budget): "'\(Redactor.redact(p))' not read: the scan has read its budget of \(budget >> 20) MiB"
         }
@@ -67,6 +67,9 @@ public struct RootedDirectory: Sendable {
     public let budget: ReadBudget?
     /// At most this many symbolic links are followed for one path, as the kernel's own limit.
     public static let maxLinks = 40
+    /// At most this many names are walked for one path, links' targets included: forty links of long
+    /// `a/../a/..` targets would otherwise cost one lookup some 80,000 directory opens.
+    public static let maxResolveSteps = 4_096
 
     public init(root: String, budget: ReadBudget? = nil) { self.root = root; self.budget = budget }
 
@@ -186,7 +189,14 @@ public struct RootedDirectory: Sendable {
     /// What `path` leads to inside the root, links resolved as `open` resolves them, without opening it
     /// for reading (`O_PATH`: a device or FIFO a link names is never opened): its canonical path and type.
     public func lookUp(_ path: String) throws(FileAccessError) -> (canonical: String, status: stat) {
-        let (fd, canonical) = try openResolved(path, probe: true)
+        var steps = Self.maxResolveSteps
+        return try lookUp(path, steps: &steps)
+    }
+
+    /// `lookUp`, walking at most `steps` names (and never more than `maxResolveSteps`), which are taken
+    /// from it whether or not the lookup succeeds: one budget for many lookups of one directory.
+    public func lookUp(_ path: String, steps: inout Int) throws(FileAccessError) -> (canonical: String, status: stat) {
+        let (fd, canonical) = try openResolved(path, directory: false, probe: true, steps: &steps)
         defer { close(fd) }
         var st = stat()
         guard fstat(fd, &st) == 0 else { throw .unreadable(path, reason: Self.errorText()) }
@@ -194,6 +204,11 @@ public struct RootedDirectory: Sendable {
     }
 
     private func openResolved(_ path: String, directory: Bool = false, probe: Bool = false) throws(FileAccessError) -> (fd: Int32, canonical: String) {
+        var steps = Self.maxResolveSteps
+        return try openResolved(path, directory: directory, probe: probe, steps: &steps)
+    }
+
+    private func openResolved(_ path: String, directory: Bool, probe: Bool, steps left: inout Int) throws(FileAccessError) -> (fd: Int32, canonical: String) {
         var pending = try RootPath.resolve(path).split(separator: "/").map(String.init)
         guard !pending.isEmpty else { throw .notRegularFile(path) }
         pending.reverse()
@@ -207,7 +222,12 @@ public struct RootedDirectory: Sendable {
         // The names of the directories in `dirs` below the root, for the canonical path.
         var names: [String] = []
         var links = 0
+        var steps = 0
+        let maxSteps = min(left, Self.maxResolveSteps)
+        defer { left -= steps }
         while let name = pending.popLast() {
+            steps += 1
+            if steps > maxSteps { steps = maxSteps; throw .tooManyLinks(path) }
             if name == "." || name.isEmpty { continue }
             if name == ".." {
                 guard dirs.count > 1 else { throw .outsideRoot(path) }
