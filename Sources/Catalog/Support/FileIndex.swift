@@ -287,16 +287,74 @@ private final class DirectoryDescriptor {
 /// only, as syft spells an image path), and so is one that starts with `./`.
 public struct Glob: Sendable {
     public let pattern: String
-    private let p: [UInt8]
+    /// The pattern as steps of a matcher that reads a path once, byte by byte: the cost of a match is
+    /// the path's length times the pattern's, whatever the stars, and never grows with the path's depth.
+    private let steps: [Step]
     /// Matched against the whole path only, never a trailing part of it.
     private let anchored: Bool
+    /// Also tried against the part of a path after each '/': a pattern of no '/' names a file or
+    /// directory at any depth, as does one that starts with `**/`.
+    private let atAnyDepth: Bool
+    /// For a pattern of fewer than 64 steps (all real ones), the steps as bits: per byte, the steps it
+    /// moves on (`table[c]`) and those it keeps (`table[256 + c]`), so one byte of a path is a few
+    /// machine operations. Empty for longer patterns, which take the step-by-step loop.
+    private let table: [UInt64]
+    /// Steps that may be passed without a byte (a star's), and `**/`'s skips over its two steps.
+    private let passable: UInt64, skips: UInt64
+
+    /// One step of a pattern: `*` is any run of bytes but '/'; `**` any run at all; `?` one byte but '/'.
+    /// `**/` is nothing, or any run that ends with '/': a `skip` over the two steps `**` and '/'.
+    private enum Step: Sendable, Equatable { case byte(UInt8), one, star, doubleStar, skip(Int) }
+
     public init(_ pattern: String) {
         var pat = pattern
         var anchored = false
         while pat.hasPrefix("./") || pat.hasPrefix("/") { pat.removeFirst(pat.hasPrefix("/") ? 1 : 2); anchored = true }
         self.pattern = pat
         self.anchored = anchored
-        p = Array(pat.utf8)
+        let p = Array(pat.utf8)
+        atAnyDepth = !anchored && (!p.contains(UInt8(ascii: "/")) || pat.hasPrefix("**/"))
+        var steps: [Step] = []
+        var i = 0
+        while i < p.count {
+            switch p[i] {
+            case UInt8(ascii: "*"):
+                if i + 1 < p.count, p[i + 1] == UInt8(ascii: "*") {
+                    if i + 2 < p.count, p[i + 2] == UInt8(ascii: "/") { steps += [.skip(2), .doubleStar, .byte(p[i + 2])]; i += 3 } else { steps.append(.doubleStar); i += 2 }
+                } else {
+                    steps.append(.star); i += 1
+                }
+            case UInt8(ascii: "?"): steps.append(.one); i += 1
+            case let c: steps.append(.byte(c)); i += 1
+            }
+        }
+        self.steps = steps
+        var table: [UInt64] = []
+        var passable: UInt64 = 0, skips: UInt64 = 0
+        if steps.count < 64 {
+            table = [UInt64](repeating: 0, count: 512)
+            for (i, step) in steps.enumerated() {
+                let bit = UInt64(1) << UInt64(i)
+                for c in 0..<256 {
+                    let slash = c == Int(UInt8(ascii: "/"))
+                    switch step {
+                    case .byte(let b): if c == Int(b) { table[c] |= bit }
+                    case .one: if !slash { table[c] |= bit }
+                    case .star: if !slash { table[256 + c] |= bit }
+                    case .doubleStar: table[256 + c] |= bit
+                    case .skip: break
+                    }
+                }
+                switch step {
+                case .star, .doubleStar: passable |= bit
+                case .skip(let n): passable |= bit; precondition(n == 2); skips |= bit
+                default: break
+                }
+            }
+        }
+        self.table = table
+        self.passable = passable
+        self.skips = skips
     }
 
     /// Whether `path` is left out by any of `globs`: itself or a directory it is in, as the directory
@@ -313,40 +371,78 @@ public struct Glob: Sendable {
     }
 
     /// The pattern against the whole string, never a suffix after a '/'.
-    public func matchesWhole(_ s: String) -> Bool { Self.match(p[...], Array(s.utf8)[...]) }
+    public func matchesWhole(_ s: String) -> Bool { run(Array(s.utf8), restartAtSlashes: false) }
 
-    public func matches(_ path: String) -> Bool {
-        let s = Array(path.utf8)
-        if Self.match(p[...], s[...]) { return true }
-        if !anchored && (!p.contains(UInt8(ascii: "/")) || pattern.hasPrefix("**/")) {
-            for (i, c) in s.enumerated() where c == UInt8(ascii: "/") {
-                if Self.match(p[...], s[(i + 1)...]) { return true }
-            }
-        }
-        return false
+    public func matches(_ path: String) -> Bool { run(Array(path.utf8), restartAtSlashes: atAnyDepth) }
+
+    /// Reads `s` once, keeping every step the pattern could have reached so far (a set, so no choice is
+    /// ever tried twice). With `restartAtSlashes` the pattern also starts afresh after each '/', which is
+    /// matching it against every trailing part of `s` in the same single pass.
+    private func run(_ s: [UInt8], restartAtSlashes: Bool) -> Bool {
+        table.isEmpty ? runSteps(s, restartAtSlashes: restartAtSlashes) : runBits(s, restartAtSlashes: restartAtSlashes)
     }
 
-    private static func match(_ p: ArraySlice<UInt8>, _ s: ArraySlice<UInt8>) -> Bool {
-        guard let c = p.first else { return s.isEmpty }
-        let star = UInt8(ascii: "*"), slash = UInt8(ascii: "/")
-        if c == star {
-            let double = p.dropFirst().first == star
-            var rest = p.dropFirst(double ? 2 : 1)
-            if double, rest.first == slash {
-                // `**/` may match zero segments.
-                if match(rest.dropFirst(), s) { return true }
-                rest = p.dropFirst(2)
-            }
-            var i = s.startIndex
+    /// `run` on the bit table: the same steps, as a set of bits.
+    func runBits(_ s: [UInt8], restartAtSlashes: Bool) -> Bool {
+        let (passable, skips) = (passable, skips)
+        func close(_ x: UInt64) -> UInt64 {
+            var x = x
             while true {
-                if match(rest, s[i...]) { return true }
-                if i == s.endIndex { return false }
-                if !double && s[i] == slash { return false }
-                i += 1
+                let n = x | (x & passable) << 1 | (x & skips) << 3
+                if n == x { return x }
+                x = n
             }
         }
-        guard let h = s.first else { return false }
-        if c == UInt8(ascii: "?") ? h != slash : c == h { return match(p.dropFirst(), s.dropFirst()) }
-        return false
+        let accept = UInt64(1) << UInt64(steps.count)
+        return table.withUnsafeBufferPointer { t in
+            var live = close(1)
+            for c in s {
+                var next = (live & t[Int(c)]) << 1 | live & t[256 + Int(c)]
+                if restartAtSlashes, c == UInt8(ascii: "/") { next |= 1 }
+                // Nothing left to reach: no match, unless the pattern starts again after a later '/'.
+                if next == 0 && !restartAtSlashes { return false }
+                live = close(next)
+            }
+            return live & accept != 0
+        }
+    }
+
+    /// `run` one step at a time, for a pattern too long for the bit table.
+    func runSteps(_ s: [UInt8], restartAtSlashes: Bool) -> Bool {
+        let slash = UInt8(ascii: "/")
+        let count = steps.count
+        var live = [Bool](repeating: false, count: count + 1)
+        var next = live
+        // A live step is also past any star that may match nothing, and past a `**/` that does.
+        func close(_ set: inout [Bool]) {
+            for i in 0..<count where set[i] {
+                switch steps[i] {
+                case .star, .doubleStar: set[i + 1] = true
+                case .skip(let n): set[i + 1] = true; set[i + 1 + n] = true
+                default: break
+                }
+            }
+        }
+        live[0] = true
+        close(&live)
+        for c in s {
+            for i in 0...count { next[i] = false }
+            var any = false
+            for i in 0..<count where live[i] {
+                switch steps[i] {
+                case .byte(let b): if c == b { next[i + 1] = true; any = true }
+                case .one: if c != slash { next[i + 1] = true; any = true }
+                case .star: if c != slash { next[i] = true; any = true }
+                case .doubleStar: next[i] = true; any = true
+                case .skip: break
+                }
+            }
+            if restartAtSlashes, c == slash { next[0] = true; any = true }
+            // Nothing left to reach: no match, unless the pattern starts again after a later '/'.
+            if !any && !restartAtSlashes { return false }
+            close(&next)
+            swap(&live, &next)
+        }
+        return live[count]
     }
 }
