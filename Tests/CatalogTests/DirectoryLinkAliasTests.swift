@@ -278,6 +278,18 @@ import ProvenantCore
         let seen = try await Cataloger(excludes: ["opt"]).catalog(odd.path)
         #expect(seen.packages.map(\.name) == ["base-files"])
         #expect(seen.diagnostics.contains { $0.location.path.hasPrefix("var/lib/dpkg/status.d/n") && $0.description.contains("not UTF-8") }, "\(seen.diagnostics)")
+        // In a linked info/, such a name is said only when a file of its kind is read there.
+        try Self.write(odd, "var/lib/dpkg/status", Self.status("base-files"))
+        try FileManager.default.createDirectory(at: odd.appendingPathComponent("opt/info"), withIntermediateDirectories: true)
+        for suffix in [".list", ".md5sums"] {
+            let name: [CChar] = Array((odd.path + "/opt/info/x").utf8CString.dropLast()) + [CChar(bitPattern: 0xfe)] + Array(suffix.utf8CString)
+            let f = open(name, O_WRONLY | O_CREAT, 0o644)
+            #expect(f >= 0)
+            close(f)
+        }
+        try Self.link(odd, "var/lib/dpkg/info", to: "/opt/info")
+        let info = try await Cataloger(excludes: ["opt"]).catalog(odd.path)
+        #expect(info.diagnostics.filter { $0.location.path.hasPrefix("var/lib/dpkg/info/") }.map(\.location.path) == ["var/lib/dpkg/info/x\u{FFFD}.md5sums"], "\(info.diagnostics)")
 
         // A plain info/ of many links: those nothing reads there are not followed, and too many that
         // something reads are not read, and said.

@@ -192,8 +192,11 @@ public struct FileIndex: Sendable {
                 guard names.count <= maxDirectoryEntries else { return .unlisted }
                 for raw in names {
                     guard let name = String(validating: raw, as: UTF8.self) else {
-                        // Not a name an extractor can be asked about: said, never passed over.
-                        unreadableNames.append(path + "/" + String(decoding: raw, as: UTF8.self))
+                        // Not a name an extractor can be given: said, never passed over, when its
+                        // readable spelling is one an extractor reads there (any name in `status.d`,
+                        // a `.md5sums` in `info/`).
+                        let shown = String(decoding: raw, as: UTF8.self)
+                        if wanted(shown) { unreadableNames.append(path + "/" + shown) }
                         continue
                     }
                     guard wanted(name), let est = RootedDirectory.entryStatus(name, in: fd).status else { continue }
