@@ -81,6 +81,7 @@ public struct Cataloger: Sendable {
             if !excludes.isEmpty {
                 found.aliases.removeAll { filter.excludes($0.path) }
                 found.dangling.removeAll { filter.excludes($0) }
+                found.unlisted.removeAll { filter.excludes($0) }
             }
             return found
         })

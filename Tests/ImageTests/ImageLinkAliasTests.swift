@@ -205,4 +205,25 @@ import Testing
         #expect(only.packages.first?.files.map(\.path) == ["/usr/bin/tool"], "\(only.packages.map(\.files)) \(only.diagnostics)")
         #expect(only.packages.first?.locations.map(\.path) == ["var/lib/dpkg/status"])
     }
+
+    /// A linked database directory follows as many links as a directory scan does (1,000), and past
+    /// that is not read, and said, as in a directory scan.
+    @Test func aLinkedDirectoryOfTooManyLinksIsSaid() async throws {
+        for count in [FileIndex.maxLinkedEntryLinks, FileIndex.maxLinkedEntryLinks + 1] {
+            var t = TarWriter()
+            t.add("srv/db/base", data: Self.status("base-files", "12.4"))
+            t.add("srv/real", data: Self.status("linked"))
+            for i in 0..<count { t.add("srv/db/p\(i)", .symlink, link: "/srv/real") }
+            t.add("var/lib/dpkg/status.d", .symlink, link: "/srv/db")
+            let inv = try await Self.catalog([t])
+            if count == FileIndex.maxLinkedEntryLinks {
+                #expect(Set(inv.packages.map(\.name)) == ["base-files", "linked"], "\(inv.packages.map(\.name))")
+                #expect(inv.diagnostics.isEmpty, "\(inv.diagnostics)")
+            } else {
+                #expect(inv.packages.isEmpty, "\(inv.packages.map(\.name))")
+                #expect(inv.diagnostics.map(\.location.path) == ["var/lib/dpkg/status.d"], "\(inv.diagnostics)")
+                #expect(inv.diagnostics.first?.description == "var/lib/dpkg/status.d: holds more than 1000 links to the package files read there, so those files were not read", "\(inv.diagnostics)")
+            }
+        }
+    }
 }

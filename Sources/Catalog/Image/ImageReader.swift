@@ -309,6 +309,7 @@ public struct ImageReader: Sendable {
             }
             fs.aliases = found.aliases.map { ImageFile(path: $0.path, node: $0.item) }
             diagnostics += found.dangling.map(LinkedPaths.notRead)
+            diagnostics += found.unlisted.map { LinkedPaths.notListed($0, links: FileIndex.maxLinkedEntryLinks) }
             timer.lap("look up \(found.aliases.count) package databases through links" + (refills.isEmpty ? "" : ", reading \(refills.count) layers again"))
         }
         fs.walk { path, node in

@@ -230,12 +230,16 @@ public final class SquashedFileSystem: @unchecked Sendable {
         if node.isDirectory {
             var entries: [(name: String, real: String, item: ImageNode)] = []
             var broken: [String] = []
+            var followed = 0
             for name in node.children.keys.sorted() where wanted(name) {
                 let child = node.children[name]!
                 let own = real.isEmpty ? name : real + "/" + name
                 if child.isRegularFile {
                     entries.append((name, own, child))
                 } else if case .symbolicLink = child.kind {
+                    // As many links as a directory scan follows there, and no more.
+                    followed += 1
+                    if followed > FileIndex.maxLinkedEntryLinks { return .unlisted }
                     if let (target, targetPath) = try? resolve(own) {
                         if target.isRegularFile { entries.append((name, targetPath, target)) }
                     } else {

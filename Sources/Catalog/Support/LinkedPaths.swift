@@ -109,9 +109,13 @@ public enum LinkedPaths {
         }
     }
 
-    static func notListed(_ path: String, entries: Int, links: Int, steps: Int) -> Diagnostic {
-        Diagnostic(Location(Redactor.quote(path, max: 160)),
-                   "holds more than \(entries) entries, or more than \(links) links to the package files read there, or links that take more than \(steps) names to resolve, so those files were not read",
+    /// A database directory not read for its size: the limits a directory scan has (entries listed and
+    /// names walked) are named when given; an image's lists are already in memory.
+    static func notListed(_ path: String, entries: Int? = nil, links: Int, steps: Int? = nil) -> Diagnostic {
+        let limits = (entries.map { ["more than \($0) entries"] } ?? []) + ["more than \(links) links to the package files read there"]
+            + (steps.map { ["links that take more than \($0) names to resolve"] } ?? [])
+        return Diagnostic(Location(Redactor.quote(path, max: 160)),
+                   "holds \(limits.joined(separator: ", or ")), so those files were not read",
                    unscanned: .input)
     }
 
