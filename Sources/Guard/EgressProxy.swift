@@ -151,20 +151,29 @@ public final class EgressProxy: @unchecked Sendable {
         shared.audit?.flush()
     }
 
-    /// Blocks until SIGTERM or SIGINT (graceful shutdown); SIGHUP reloads the manifest.
-    public func runUntilSignalled(onReload: @escaping @Sendable (Result<Void, InputError>) -> Void) {
+    /// Blocks until SIGTERM or SIGINT (graceful shutdown); SIGHUP reloads the manifest. `watching` runs
+    /// once all three are watched, so a signal sent after it (a supervisor waiting for the ready line,
+    /// then reloading) is never lost: libdispatch sets its watch up on a thread of its own, after the
+    /// signals are already ignored.
+    public func runUntilSignalled(watching: @escaping @Sendable () -> Void = {},
+                                  onReload: @escaping @Sendable (Result<Void, InputError>) -> Void) {
         let queue = DispatchQueue(label: "provenant-guard-signals")
         let done = DispatchSemaphore(value: 0)
+        let registered = DispatchSemaphore(value: 0)
         var sources: [DispatchSourceSignal] = []
-        for sig in [SIGTERM, SIGINT, SIGHUP] {
+        let signals = [SIGTERM, SIGINT, SIGHUP]
+        for sig in signals {
             signal(sig, SIG_IGN)
             let s = DispatchSource.makeSignalSource(signal: sig, queue: queue)
             s.setEventHandler { [self] in
                 if sig == SIGHUP { onReload(self.reload()) } else { done.signal() }
             }
+            s.setRegistrationHandler { registered.signal() }
             s.resume()
             sources.append(s)
         }
+        for _ in signals { registered.wait() }
+        watching()
         done.wait()
         shutdown()
         sources.forEach { $0.cancel() }

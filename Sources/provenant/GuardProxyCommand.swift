@@ -75,13 +75,15 @@ struct GuardProxyCommand: ParsableCommand {
         let proxy: EgressProxy
         do { proxy = try EgressProxy(manifestPath: manifest, engine: engine, resolver: AddressResolver(pinned: pins), audit: log, options: options) }
         catch { CLI.fail("error: \(error)") }
+        // Said once signals are watched too: a supervisor may send SIGHUP as soon as it reads this line.
+        let ready: String
         do {
             let bound = try proxy.start()
-            FileHandle.standardError.write(Data("provenant guard proxy: listening on \(bound.ipAddress ?? options.host):\(bound.port ?? port)\n".utf8))
+            ready = "provenant guard proxy: listening on \(bound.ipAddress ?? options.host):\(bound.port ?? port)\n"
         } catch {
             CLI.fail("error: cannot listen on \(Redactor.redact(listen)): \(error)")
         }
-        proxy.runUntilSignalled { result in
+        proxy.runUntilSignalled(watching: { FileHandle.standardError.write(Data(ready.utf8)) }) { result in
             switch result {
             case .success: FileHandle.standardError.write(Data("provenant guard proxy: manifest reloaded\n".utf8))
             case .failure(let e): FileHandle.standardError.write(Data("provenant guard proxy: reload failed, the previous manifest stays in force: \(e)\n".utf8))
