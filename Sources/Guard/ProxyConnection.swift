@@ -594,6 +594,7 @@ final class ProxyConnection: ChannelInboundHandler, @unchecked Sendable {
                     guard ctx.channel.isActive, case .dialing = me.state else { up.close(promise: nil); return }
                     if me.upstream !== up { me.dropUpstream() }
                     me.upstream = up
+                    me.upstreamInputClosed = false
                     me.upstreamKey = me.isTunnel ? nil : me.requestKey
                     me.upstreamAddress = me.record.address
                     me.lastAllowRule = me.record.rule
@@ -692,7 +693,8 @@ final class ProxyConnection: ChannelInboundHandler, @unchecked Sendable {
 
     /// The upstream finished sending.
     func upstreamInputEnded(_ up: Channel) {
-        upstreamInputClosed = true
+        // `upstreamInputClosed` is a tunnel's mark, set by the tunnel's own upstream: an earlier request's
+        // upstream ending (as a CONNECT replaces it) must not make the tunnel close at the client's FIN.
         guard !isTunnel, let context = clientContext else { return }
         // An upstream replaced by a later request's, or already handled, ends quietly.
         guard let current = upstream, current === up else { up.close(promise: nil); return }
