@@ -18,6 +18,9 @@ enum ImageTargets {
                 done.wait()
             }
         },
+        FuzzTarget("exclude-glob", "--exclude globs: a pattern, then paths; the bit-table and step-loop matchers compared, and the cached filter") { bytes in
+            ParserEntryPoints.glob(bytes)
+        },
         FuzzTarget("image-reference", "oci-dir:, oci-archive:, docker-archive: and registry: references, and --platform") { bytes in
             ParserEntryPoints.imageReference(String(decoding: bytes, as: UTF8.self))
         },

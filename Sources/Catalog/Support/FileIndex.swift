@@ -385,8 +385,10 @@ public struct Glob: Sendable {
         table.isEmpty ? runSteps(s, restartAtSlashes: restartAtSlashes) : runBits(s, restartAtSlashes: restartAtSlashes)
     }
 
-    /// `run` on the bit table: the same steps, as a set of bits.
+    /// `run` on the bit table: the same steps, as a set of bits (none for a pattern of 64 steps or more,
+    /// which the step loop answers).
     func runBits(_ s: [UInt8], restartAtSlashes: Bool) -> Bool {
+        guard !table.isEmpty else { return runSteps(s, restartAtSlashes: restartAtSlashes) }
         let (passable, skips) = (passable, skips)
         func close(_ x: UInt64) -> UInt64 {
             var x = x

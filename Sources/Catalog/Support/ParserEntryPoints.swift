@@ -53,6 +53,25 @@ extension ParserEntryPoints {
 
     static let fuzzExcludes = ["/opt", "**/status.d/*", "srv"]
 
+    /// `--exclude` globs: the first line is a pattern, each further line a path. The bit-table matcher
+    /// must give the step loop's answer (a difference traps: a finding), and the cached exclude filter
+    /// `Glob.excludes`'s.
+    public static func glob(_ bytes: [UInt8]) {
+        let lines = String(decoding: bytes.prefix(1 << 16), as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        guard let pattern = lines.first else { return }
+        let glob = Glob(pattern)
+        let filter = ExcludeFilter([glob])
+        for path in lines.dropFirst().prefix(256) {
+            let s = Array(path.utf8)
+            for restart in [false, true] {
+                precondition(glob.runBits(s, restartAtSlashes: restart) == glob.runSteps(s, restartAtSlashes: restart),
+                             "the two glob matchers differ")
+            }
+            _ = glob.matchesWhole(path)
+            precondition(filter.excludes(path) == Glob.excludes([glob], path), "the exclude filter differs from Glob.excludes")
+        }
+    }
+
     /// An image manifest, index and config read from the same bytes, and the index asked for a platform.
     public static func imageDocuments(_ bytes: [UInt8]) {
         _ = try? ImageManifest(bytes, subject: "fuzz")
