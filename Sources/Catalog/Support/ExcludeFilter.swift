@@ -13,7 +13,8 @@ public final class ExcludeFilter: Sendable {
     public var isEmpty: Bool { globs.isEmpty }
 
     public func excludes(_ path: String) -> Bool {
-        guard !globs.isEmpty else { return false }
+        // The root itself is never left out, as in `Glob.excludes` (found by fuzzing: `./*` matches "").
+        guard !globs.isEmpty, !path.isEmpty else { return false }
         if globs.contains(where: { $0.matches(path) }) { return true }
         guard let slash = path.lastIndex(of: "/") else { return false }
         return excludesDirectory(String(path[..<slash]))
