@@ -431,3 +431,23 @@ import TestSupport
         #expect(!ParseError("password=hunter2").message.contains("hunter2"))
     }
 }
+
+/// A file or package named with a terminal escape is shown escaped, in the table and in warnings:
+/// found by review, a directory named `ESC[2J` cleared the screen in a warning's location.
+@Suite struct TerminalEscapeTests {
+    @Test func terminalEscapesInNamesAreShownEscaped() throws {
+        let app = FileManager.default.temporaryDirectory.appendingPathComponent("provenant-escapes-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: app) }
+        let odd = app + "/a\u{1B}[31mRED"
+        try FileManager.default.createDirectory(atPath: odd, withIntermediateDirectories: true)
+        try #"{"name":"x","version":"1.0.0","lockfileVersion":3,"packages":{"":{"name":"x"},"node_modules/lp\u001b[2J":{"version":"1.0.0\u001b[2J"}}}"#
+            .write(toFile: odd + "/package-lock.json", atomically: true, encoding: .utf8)
+        try FileManager.default.createDirectory(atPath: app + "/b\u{1B}[2J", withIntermediateDirectories: true)
+        try "{bad".write(toFile: app + "/b\u{1B}[2J/package-lock.json", atomically: true, encoding: .utf8)
+        let r = try runProcess(provenantBinary, ["sbom", app, "--format", "table"], env: ["SOURCE_DATE_EPOCH": "1700000000"])
+        #expect(r.code == 0, "\(r.err)")
+        #expect(r.out.contains("lp\\u{1B}[2J") && r.out.contains("a\\u{1B}[31mRED/package-lock.json"), "\(r.out)")
+        #expect(r.err.contains("b\\u{1B}[2J/package-lock.json"), "\(r.err)")
+        #expect(!r.out.utf8.contains(0x1B) && !r.err.utf8.contains(0x1B))
+    }
+}
