@@ -341,6 +341,19 @@ import ProvenantCore
         let over = try await Cataloger().catalog(many.path)
         #expect(over.diagnostics.map(\.location.path) == ["var/lib/dpkg/status.d"], "\(over.diagnostics)")
         #expect(over.diagnostics.first?.description.contains("100000 names") == true, "\(over.diagnostics)")
+        // A link the budget runs out on is not said to lead nowhere: the directory is over its budget.
+        let tight = try Self.root("steps-tight")
+        defer { try? FileManager.default.removeItem(at: tight) }
+        try Self.write(tight, "srv/x", Self.status("x"))
+        try Self.write(tight, "srv/y", Self.status("y"))
+        try Self.link(tight, "var/lib/dpkg/status.d/a", to: "/srv/x")
+        try Self.link(tight, "var/lib/dpkg/status.d/b", to: "/srv/y")
+        // Each lookup walks seven names (var, lib, dpkg, status.d, the link, srv, its file).
+        let enough = FileIndex(root: tight.path).addingLinkedPaths(Cataloger.defaultExtractors, maxLinkedSteps: 14)
+        #expect(enough.diagnostics.isEmpty, "\(enough.diagnostics)")
+        let short = FileIndex(root: tight.path).addingLinkedPaths(Cataloger.defaultExtractors, maxLinkedSteps: 10)
+        #expect(short.diagnostics.map(\.description) == [LinkedPaths.notListed("var/lib/dpkg/status.d", entries: FileIndex.maxLinkedDirectoryEntries, links: FileIndex.maxLinkedEntryLinks, steps: 10).description], "\(short.diagnostics)")
+
         // Twenty such links walk 60,000 names: all are read.
         for i in 20..<40 { try FileManager.default.removeItem(at: many.appendingPathComponent("var/lib/dpkg/status.d/p\(i)")) }
         let under = try await Cataloger().catalog(many.path)

@@ -127,7 +127,8 @@ public struct FileIndex: Sendable {
     /// their links, inside the root. A path an exclude matches is left out, and a link that leads
     /// nowhere readable is said, as the database is not read.
     public func addingLinkedPaths(_ extractors: [any Extractor], excludes: [Glob] = [],
-                                  maxDirectoryEntries: Int = FileIndex.maxLinkedDirectoryEntries) -> FileIndex {
+                                  maxDirectoryEntries: Int = FileIndex.maxLinkedDirectoryEntries,
+                                  maxLinkedSteps: Int = FileIndex.maxLinkedEntrySteps) -> FileIndex {
         guard let directory, !links.isEmpty else { return self }
         var unreadableNames: [String] = []
         let found = LinkedPaths.find(extractors, lookUp: { path -> LinkedPaths.Target<IndexedFile> in
@@ -162,7 +163,7 @@ public struct FileIndex: Sendable {
                 var entries: [(name: String, real: String, item: IndexedFile)] = []
                 var broken: [String] = []
                 var resolved = 0
-                var steps = Self.maxLinkedEntrySteps
+                var steps = maxLinkedSteps
                 // A link entry, resolved inside the root; false once too many were, or too many names
                 // were walked resolving them.
                 func follow(_ name: String) -> Bool {
@@ -170,6 +171,10 @@ public struct FileIndex: Sendable {
                     guard resolved <= Self.maxLinkedEntryLinks, steps > 0 else { return false }
                     if let (target, tst) = try? directory.lookUp(prefix + name, steps: &steps) {
                         if tst.st_mode & S_IFMT == S_IFREG { entries.append((name, target, indexed(target, tst))) }
+                    } else if steps <= 0 {
+                        // The directory's budget ran out on this link: the directory is over it, and the
+                        // link need not lead nowhere.
+                        return false
                     } else {
                         broken.append(name)
                     }
@@ -220,7 +225,7 @@ public struct FileIndex: Sendable {
             copy.diagnostics.append(LinkedPaths.notRead(path))
         }
         for path in found.unlisted where !Glob.excludes(excludes, path) {
-            copy.diagnostics.append(LinkedPaths.notListed(path, entries: maxDirectoryEntries, links: Self.maxLinkedEntryLinks, steps: Self.maxLinkedEntrySteps))
+            copy.diagnostics.append(LinkedPaths.notListed(path, entries: maxDirectoryEntries, links: Self.maxLinkedEntryLinks, steps: maxLinkedSteps))
         }
         for path in unreadableNames.sorted() where !Glob.excludes(excludes, path) {
             copy.diagnostics.append(Diagnostic(Location(Redactor.quote(path, max: 160)),
