@@ -277,6 +277,16 @@ public struct Cataloger: Sendable {
         timer.slowest(jobTimes)
         var packages: [Package] = []
         var diagnostics = index.diagnostics + extraDiagnostics
+        if let directory = index.directory {
+            let links = directory.linkNames
+            if timer.enabled { timer.lap("walk \(links.used) names through symbolic links") }
+            // Each file a spent budget kept from being read says so too; this says why there were many.
+            if links.isSpent {
+                diagnostics.append(Diagnostic(Location(Redactor.quote(target, max: 160)),
+                                              "the scan walked its budget of \(links.total) names through symbolic links; files reached through further links were not read",
+                                              unscanned: .input))
+            }
+        }
         var sources: [String: String] = [:]
         // Tasks finish in any order; merging in path order keeps "first sighting wins" deterministic.
         results.sort { ($0.0.path, $0.1) < ($1.0.path, $1.1) }

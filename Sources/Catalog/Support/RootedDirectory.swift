@@ -14,11 +14,14 @@ public enum FileAccessError: Error, Sendable, Equatable, CustomStringConvertible
     case unreadable(String, reason: String)
     /// The scan's whole read budget is spent: the file is not read.
     case overBudget(String, budget: Int)
+    /// The scan has walked its budget of names through symbolic links: a path that needs one more link
+    /// is not resolved.
+    case linkBudgetSpent(String, names: Int)
 
     public var path: String {
         switch self {
         case .outsideRoot(let p), .notFound(let p), .notRegularFile(let p), .tooManyLinks(let p): p
-        case .tooLarge(let p, _, _), .unreadable(let p, _), .overBudget(let p, _): p
+        case .tooLarge(let p, _, _), .unreadable(let p, _), .overBudget(let p, _), .linkBudgetSpent(let p, _): p
         }
     }
 
@@ -31,6 +34,7 @@ public enum FileAccessError: Error, Sendable, Equatable, CustomStringConvertible
         case .tooManyLinks(let p): "'\(Redactor.redact(p))' goes through too many symbolic links (more than \(RootedDirectory.maxLinks), or more than \(RootedDirectory.maxResolveSteps) names, to resolve)"
         case .unreadable(let p, let reason): "'\(Redactor.redact(p))' cannot be read: \(reason)"
         case .overBudget(let p, let budget): "'\(Redactor.redact(p))' not read: the scan has read its budget of \(budget >> 20) MiB"
+        case .linkBudgetSpent(let p, let names): "'\(Redactor.redact(p))' not read: the scan has walked its budget of \(names) names through symbolic links"
         }
     }
 }
@@ -71,7 +75,14 @@ public struct RootedDirectory: Sendable {
     /// `a/../a/..` targets would otherwise cost one lookup some 80,000 directory opens.
     public static let maxResolveSteps = 4_096
 
-    public init(root: String, budget: ReadBudget? = nil) { self.root = root; self.budget = budget }
+    /// Names the scan's lookups may walk through symbolic links' targets, shared by every copy of this
+    /// reader: one lookup is held to `maxResolveSteps`, and this holds many (a copyright file per
+    /// package behind a `usr/share/doc` of long link chains) to a bound.
+    public let linkNames: LinkNameBudget
+
+    public init(root: String, budget: ReadBudget? = nil, linkNames: LinkNameBudget = LinkNameBudget()) {
+        self.root = root; self.budget = budget; self.linkNames = linkNames
+    }
 
     /// The bytes of the regular file at `path`, refusing files larger than `limit`.
     public func read(_ path: String, limit: Int) throws(FileAccessError) -> [UInt8] {
@@ -266,13 +277,15 @@ public struct RootedDirectory: Sendable {
             }
             links += 1
             if links > Self.maxLinks { throw .tooManyLinks(path) }
+            let targetNames = target.split(separator: "/", omittingEmptySubsequences: true)
+            guard linkNames.take(targetNames.count) else { throw .linkBudgetSpent(path, names: linkNames.total) }
             if target.hasPrefix("/") {
                 // Absolute targets resolve from the root, never from the host's `/`.
                 for d in dirs.dropFirst() { close(d) }
                 dirs.removeLast(dirs.count - 1)
                 names.removeAll()
             }
-            for c in target.split(separator: "/", omittingEmptySubsequences: true).reversed() { pending.append(String(c)) }
+            for c in targetNames.reversed() { pending.append(String(c)) }
         }
         // The names ran out on a directory (a link to `.`, `..` or `/`): a lookup is given that directory.
         if probe, let last = dirs.last {
@@ -303,6 +316,28 @@ public struct RootedDirectory: Sendable {
     }
 
     static func errorText() -> String { String(cString: strerror(errno)) }
+}
+
+/// Names one scan may walk through symbolic links' targets, across all its lookups and threads.
+public final class LinkNameBudget: Sendable {
+    /// Real trees walk a few names per link, and few links: a Debian root some thousands in all.
+    public static let defaultTotal = 1_000_000
+    public let total: Int
+    private let spent = Mutex(0)
+
+    public init(total: Int = LinkNameBudget.defaultTotal) { self.total = total }
+
+    /// Takes `names`, or nothing once the budget cannot cover them.
+    public func take(_ names: Int) -> Bool {
+        spent.withLock { spent in
+            guard names <= total - spent else { spent = total; return false }
+            spent += names
+            return true
+        }
+    }
+
+    public var used: Int { spent.withLock { $0 } }
+    public var isSpent: Bool { used >= total }
 }
 
 /// The bytes one scan may read whole, across all its files and threads: one file may be up to
