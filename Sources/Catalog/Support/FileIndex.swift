@@ -303,10 +303,12 @@ public struct Glob: Sendable {
     /// Also tried against the part of a path after each '/': a pattern of no '/' names a file or
     /// directory at any depth, as does one that starts with `**/`.
     private let atAnyDepth: Bool
-    /// For a pattern of fewer than 64 steps (all real ones), the steps as bits: per byte, the steps it
-    /// moves on (`table[c]`) and those it keeps (`table[256 + c]`), so one byte of a path is a few
-    /// machine operations. Empty for longer patterns, which take the step-by-step loop.
-    private let table: [UInt64]
+    /// For a pattern of fewer than 64 steps (all real ones), the steps as bits, so one byte of a path is
+    /// a few machine operations: `literals[c]`, the steps that are the byte `c`; the steps that take any
+    /// byte but '/' and move on (`?`), or stay (`*`); those that stay on any byte (`**`). `literals` is
+    /// empty for longer patterns, which take the step-by-step loop.
+    private let literals: [UInt64]
+    private let one: UInt64, star: UInt64, doubleStar: UInt64
     /// Steps that may be passed without a byte (a star's), and `**/`'s skips over its two steps.
     private let passable: UInt64, skips: UInt64
 
@@ -337,32 +339,24 @@ public struct Glob: Sendable {
             }
         }
         self.steps = steps
-        var table: [UInt64] = []
-        var passable: UInt64 = 0, skips: UInt64 = 0
+        var literals: [UInt64] = []
+        var one: UInt64 = 0, star: UInt64 = 0, doubleStar: UInt64 = 0, passable: UInt64 = 0, skips: UInt64 = 0
         if steps.count < 64 {
-            table = [UInt64](repeating: 0, count: 512)
+            // Built per pattern, and some callers build one per check: a zeroed table and a bit per step.
+            literals = [UInt64](repeating: 0, count: 256)
             for (i, step) in steps.enumerated() {
                 let bit = UInt64(1) << UInt64(i)
-                for c in 0..<256 {
-                    let slash = c == Int(UInt8(ascii: "/"))
-                    switch step {
-                    case .byte(let b): if c == Int(b) { table[c] |= bit }
-                    case .one: if !slash { table[c] |= bit }
-                    case .star: if !slash { table[256 + c] |= bit }
-                    case .doubleStar: table[256 + c] |= bit
-                    case .skip: break
-                    }
-                }
                 switch step {
-                case .star, .doubleStar: passable |= bit
-                case .skip(let n): passable |= bit; precondition(n == 2); skips |= bit
-                default: break
+                case .byte(let b): literals[Int(b)] |= bit
+                case .one: one |= bit
+                case .star: star |= bit; passable |= bit
+                case .doubleStar: doubleStar |= bit; passable |= bit
+                case .skip(let n): precondition(n == 2); passable |= bit; skips |= bit
                 }
             }
         }
-        self.table = table
-        self.passable = passable
-        self.skips = skips
+        self.literals = literals
+        (self.one, self.star, self.doubleStar, self.passable, self.skips) = (one, star, doubleStar, passable, skips)
     }
 
     /// Whether `path` is left out by any of `globs`: itself or a directory it is in, as the directory
@@ -387,14 +381,14 @@ public struct Glob: Sendable {
     /// ever tried twice). With `restartAtSlashes` the pattern also starts afresh after each '/', which is
     /// matching it against every trailing part of `s` in the same single pass.
     private func run(_ s: [UInt8], restartAtSlashes: Bool) -> Bool {
-        table.isEmpty ? runSteps(s, restartAtSlashes: restartAtSlashes) : runBits(s, restartAtSlashes: restartAtSlashes)
+        literals.isEmpty ? runSteps(s, restartAtSlashes: restartAtSlashes) : runBits(s, restartAtSlashes: restartAtSlashes)
     }
 
     /// `run` on the bit table: the same steps, as a set of bits (none for a pattern of 64 steps or more,
     /// which the step loop answers).
     func runBits(_ s: [UInt8], restartAtSlashes: Bool) -> Bool {
-        guard !table.isEmpty else { return runSteps(s, restartAtSlashes: restartAtSlashes) }
-        let (passable, skips) = (passable, skips)
+        guard !literals.isEmpty else { return runSteps(s, restartAtSlashes: restartAtSlashes) }
+        let (one, star, doubleStar, passable, skips) = (one, star, doubleStar, passable, skips)
         func close(_ x: UInt64) -> UInt64 {
             var x = x
             while true {
@@ -404,11 +398,17 @@ public struct Glob: Sendable {
             }
         }
         let accept = UInt64(1) << UInt64(steps.count)
-        return table.withUnsafeBufferPointer { t in
+        let slash = UInt8(ascii: "/")
+        return literals.withUnsafeBufferPointer { lit in
             var live = close(1)
             for c in s {
-                var next = (live & t[Int(c)]) << 1 | live & t[256 + Int(c)]
-                if restartAtSlashes, c == UInt8(ascii: "/") { next |= 1 }
+                var next: UInt64
+                if c == slash {
+                    next = (live & lit[Int(c)]) << 1 | live & doubleStar
+                    if restartAtSlashes { next |= 1 }
+                } else {
+                    next = (live & (lit[Int(c)] | one)) << 1 | live & (star | doubleStar)
+                }
                 // Nothing left to reach: no match, unless the pattern starts again after a later '/'.
                 if next == 0 && !restartAtSlashes { return false }
                 live = close(next)
