@@ -155,8 +155,10 @@ public final class EgressProxy: @unchecked Sendable {
     /// once all three are watched, so a signal sent after it (a supervisor waiting for the ready line,
     /// then reloading) is never lost: libdispatch sets its watch up on a thread of its own, after the
     /// signals are already ignored.
+    /// When libdispatch could not open its watch (no descriptor left: it still calls the registration
+    /// handler), the proxy would ignore SIGTERM for good: that is an error, and nothing is served.
     public func runUntilSignalled(watching: @escaping @Sendable () -> Void = {},
-                                  onReload: @escaping @Sendable (Result<Void, InputError>) -> Void) {
+                                  onReload: @escaping @Sendable (Result<Void, InputError>) -> Void) throws(ProxyStartError) {
         let queue = DispatchQueue(label: "provenant-guard-signals")
         let done = DispatchSemaphore(value: 0)
         let registered = DispatchSemaphore(value: 0)
@@ -173,6 +175,13 @@ public final class EgressProxy: @unchecked Sendable {
             sources.append(s)
         }
         for _ in signals { registered.wait() }
+        // Linux's libdispatch watches each signal with a signalfd of its own.
+        let watches = Self.signalDescriptors()
+        if watches < signals.count {
+            sources.forEach { $0.cancel() }
+            shutdown()
+            throw ProxyStartError(description: "cannot watch SIGTERM, SIGINT and SIGHUP (\(watches) of \(signals.count) watches opened; is the open-file limit too low?)")
+        }
         watching()
         done.wait()
         shutdown()
@@ -180,4 +189,13 @@ public final class EgressProxy: @unchecked Sendable {
     }
 }
 
-struct ProxyStartError: Error, CustomStringConvertible { var description: String }
+public struct ProxyStartError: Error, CustomStringConvertible { public var description: String }
+
+extension EgressProxy {
+    /// The signalfds this process holds.
+    static func signalDescriptors() -> Int {
+        let dir = "/proc/self/fd"
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else { return 0 }
+        return names.filter { ((try? FileManager.default.destinationOfSymbolicLink(atPath: dir + "/" + $0)) ?? "") == "anon_inode:[signalfd]" }.count
+    }
+}

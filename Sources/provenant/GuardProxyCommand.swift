@@ -83,11 +83,15 @@ struct GuardProxyCommand: ParsableCommand {
         } catch {
             CLI.fail("error: cannot listen on \(Redactor.redact(listen)): \(error)")
         }
-        proxy.runUntilSignalled(watching: { FileHandle.standardError.write(Data(ready.utf8)) }) { result in
-            switch result {
-            case .success: FileHandle.standardError.write(Data("provenant guard proxy: manifest reloaded\n".utf8))
-            case .failure(let e): FileHandle.standardError.write(Data("provenant guard proxy: reload failed, the previous manifest stays in force: \(e)\n".utf8))
+        do {
+            try proxy.runUntilSignalled(watching: { FileHandle.standardError.write(Data(ready.utf8)) }) { result in
+                switch result {
+                case .success: FileHandle.standardError.write(Data("provenant guard proxy: manifest reloaded\n".utf8))
+                case .failure(let e): FileHandle.standardError.write(Data("provenant guard proxy: reload failed, the previous manifest stays in force: \(e)\n".utf8))
+                }
             }
+        } catch {
+            CLI.fail("error: \(error)")
         }
     }
 }

@@ -165,6 +165,33 @@ import TestSupport
         #expect(got >= 256 << 20, "the tunnel carried \(got) bytes, then stalled: \(r.out) \(r.err)")
     }
 
+    /// With too few descriptors left for the signal watch (libdispatch opens one signalfd per signal
+    /// after the listening socket), the proxy would ignore SIGTERM for good: it refuses to start instead.
+    @Test func aProxyThatCannotWatchItsSignalsDoesNotStart() throws {
+        let h = try Harness.start("signals")
+        defer { h.stop() }
+        let pid = h.proxy.process.processIdentifier
+        let fds = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd")) ?? []).compactMap(Int.init)
+        let signalfds = fds.filter { (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/\($0)")) == "anon_inode:[signalfd]" }
+        #expect(signalfds.count == 3, "\(fds)")
+        // The same proxy, allowed every descriptor it held but the last signal watch's.
+        let limit = try #require(signalfds.max())
+        let log = h.dir.appendingPathComponent("short.log").path
+        // Its very command line, so it opens the same descriptors in the same order.
+        let cmdline = try #require(FileManager.default.contents(atPath: "/proc/\(pid)/cmdline"))
+        let args = cmdline.split(separator: 0, omittingEmptySubsequences: false).dropLast().map { String(decoding: $0, as: UTF8.self) }
+        #expect(args.first == provenantBinary && args.contains("--audit"), "\(args)")
+        let short = try Running("/bin/sh", ["-c", "ulimit -n \(limit) && exec \"$0\" \"$@\""] + args, log: log)
+        defer { short.stop() }
+        let end = Date().addingTimeInterval(30)
+        while short.process.isRunning && Date() < end { usleep(50_000) }
+        #expect(!short.process.isRunning, "still running: \(short.output)")
+        if !short.process.isRunning {
+            #expect(short.process.terminationStatus == 2, "\(short.output)")
+            #expect(short.output.contains("cannot watch SIGTERM, SIGINT and SIGHUP") && !short.output.contains("listening on"), "\(short.output)")
+        }
+    }
+
     /// A tunnel opened on a connection whose earlier request's upstream has ended keeps the client's
     /// half-close a half-close: what the server sends back after it still arrives. Found by review:
     /// the ended upstream's mark carried over to the tunnel, which then closed at the client's FIN.
