@@ -376,6 +376,13 @@ import ProvenantCore
         #expect(small.linkNames.used == 2)
         #expect(throws: FileAccessError.linkBudgetSpent("srv/link", names: 2)) { try small.canonicalPath("srv/link") }
         #expect(small.linkNames.isSpent)
+        // A lookup is charged the names it walked, never more than one lookup may walk, however long
+        // its links' targets: a chain of long targets cannot spend the scan's budget in a few lookups.
+        try FileManager.default.createDirectory(at: r.appendingPathComponent("srv/a"), withIntermediateDirectories: true)
+        for i in 0..<30 { try Self.link(r, "srv/c\(i)", to: String(repeating: "a/../", count: 700) + (i == 29 ? "plain" : "c\(i + 1)")) }
+        let wide = RootedDirectory(root: r.path, linkNames: LinkNameBudget(total: 100_000))
+        #expect(throws: FileAccessError.tooManyLinks("srv/c0")) { try wide.canonicalPath("srv/c0") }
+        #expect(wide.linkNames.used > 4_000 && wide.linkNames.used <= RootedDirectory.maxResolveSteps, "\(wide.linkNames.used)")
         // A copy shares the budget; a path with no link on the way costs nothing from it.
         let copy = small
         #expect(throws: FileAccessError.self) { try copy.read("srv/link", limit: 100) }

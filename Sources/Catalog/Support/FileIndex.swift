@@ -132,7 +132,9 @@ public struct FileIndex: Sendable {
         guard let directory, !links.isEmpty else { return self }
         var unreadableNames: [String] = []
         let found = LinkedPaths.find(extractors, lookUp: { path -> LinkedPaths.Target<IndexedFile> in
-            guard let (real, st) = try? directory.lookUp(path) else {
+            let looked: (canonical: String, status: stat)?
+            do throws(FileAccessError) { looked = try directory.lookUp(path) } catch .linkBudgetSpent { return .unlisted } catch { looked = nil }
+            guard let (real, st) = looked else {
                 // The entry's type read inside its parent, opened through the root-scoped reader; a parent
                 // that is a file (a directory linked to a file) holds no link, as in an image.
                 let broken = LinkedPaths.leadsNowhere(path) { parent, name in
@@ -169,13 +171,17 @@ public struct FileIndex: Sendable {
                 func follow(_ name: String) -> Bool {
                     resolved += 1
                     guard resolved <= Self.maxLinkedEntryLinks, steps > 0 else { return false }
-                    if let (target, tst) = try? directory.lookUp(prefix + name, steps: &steps) {
+                    do throws(FileAccessError) {
+                        let (target, tst) = try directory.lookUp(prefix + name, steps: &steps)
                         if tst.st_mode & S_IFMT == S_IFREG { entries.append((name, target, indexed(target, tst))) }
-                    } else if steps <= 0 {
+                    } catch .linkBudgetSpent {
+                        // The scan's link budget ran out: said once for the scan, and the directory is
+                        // not read, rather than this link said to lead nowhere.
+                        return false
+                    } catch {
                         // The directory's budget ran out on this link: the directory is over it, and the
                         // link need not lead nowhere.
-                        return false
-                    } else {
+                        if steps <= 0 { return false }
                         broken.append(name)
                     }
                     return true

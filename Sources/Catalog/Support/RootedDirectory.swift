@@ -235,7 +235,13 @@ public struct RootedDirectory: Sendable {
         var links = 0
         var steps = 0
         let maxSteps = min(left, Self.maxResolveSteps)
-        defer { left -= steps }
+        // The names this lookup walked beyond its own path's are charged to the scan's link budget, as
+        // walked: a lookup cut short at `maxSteps` costs no more than that, whatever its links' lengths.
+        let ownNames = pending.count
+        defer {
+            left -= steps
+            if links > 0 { linkNames.charge(max(0, steps - ownNames)) }
+        }
         while let name = pending.popLast() {
             steps += 1
             if steps > maxSteps { steps = maxSteps; throw .tooManyLinks(path) }
@@ -277,8 +283,9 @@ public struct RootedDirectory: Sendable {
             }
             links += 1
             if links > Self.maxLinks { throw .tooManyLinks(path) }
+            // Once the scan's budget is spent, no lookup goes through another link.
+            if linkNames.isSpent { throw .linkBudgetSpent(path, names: linkNames.total) }
             let targetNames = target.split(separator: "/", omittingEmptySubsequences: true)
-            guard linkNames.take(targetNames.count) else { throw .linkBudgetSpent(path, names: linkNames.total) }
             if target.hasPrefix("/") {
                 // Absolute targets resolve from the root, never from the host's `/`.
                 for d in dirs.dropFirst() { close(d) }
@@ -327,13 +334,10 @@ public final class LinkNameBudget: Sendable {
 
     public init(total: Int = LinkNameBudget.defaultTotal) { self.total = total }
 
-    /// Takes `names`, or nothing once the budget cannot cover them.
-    public func take(_ names: Int) -> Bool {
-        spent.withLock { spent in
-            guard names <= total - spent else { spent = total; return false }
-            spent += names
-            return true
-        }
+    /// Charges `names` walked; past the total the budget is spent (it may end up to one lookup's
+    /// `maxResolveSteps` per thread over it), and no further lookup follows a link.
+    public func charge(_ names: Int) {
+        spent.withLock { spent in spent = min(total, spent + min(names, total)) }
     }
 
     public var used: Int { spent.withLock { $0 } }
