@@ -304,6 +304,9 @@ public struct ParseError: Error, Sendable, CustomStringConvertible {
 public struct InputError: Error, Sendable, CustomStringConvertible {
     public var location: Location?
     public var message: String
-    public init(_ message: String, at location: Location? = nil) { self.message = Redactor.redact(message); self.location = location }
+    public init(_ message: String, at location: Location? = nil) {
+        self.message = Redactor.escapeControls(Redactor.redact(message))
+        self.location = location.map { var l = $0; l.path = Redactor.escapeControls(l.path); return l }
+    }
     public var description: String { location.map { "\($0): \(message)" } ?? message }
 }

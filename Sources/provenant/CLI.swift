@@ -2,7 +2,8 @@ import ProvenantCore
 import Foundation
 
 enum CLI {
-    static func stderr(_ s: String) { FileHandle.standardError.write(Data((s + "\n").utf8)) }
+    /// Warnings and errors quote input: whatever reaches the terminal has its control characters escaped.
+    static func stderr(_ s: String) { FileHandle.standardError.write(Data((Redactor.escapeControlsPerLine(s) + "\n").utf8)) }
 
     /// Input errors exit 2, as usage errors do.
     static func fail(_ message: String) -> Never {

@@ -450,4 +450,15 @@ import TestSupport
         #expect(r.err.contains("b\\u{1B}[2J/package-lock.json"), "\(r.err)")
         #expect(!r.out.utf8.contains(0x1B) && !r.err.utf8.contains(0x1B))
     }
+
+    /// C1 controls (U+009B is a one-byte CSI to some terminals) and the bidirectional overrides that show
+    /// text reversed are escaped too; tabs, line breaks (per line) and ordinary text are kept.
+    @Test func c1ControlsAndBidiOverridesAreEscaped() {
+        #expect(Redactor.escapeControls("a\u{9B}2J") == "a\\u{9B}2J")
+        #expect(Redactor.escapeControls("h\u{202E}doc.env") == "h\\u{202E}doc.env")
+        #expect(Redactor.escapeControls("x\u{2066}y\u{200F}\u{61C}") == "x\\u{2066}y\\u{200F}\\u{61C}")
+        #expect(Redactor.escapeControls("tab\there é – ✓ ‘q’ \u{2028}") == "tab\there é – ✓ ‘q’ \u{2028}")
+        #expect(Redactor.escapeControlsPerLine("one\u{1B}[2J\ntwo\r\n") == "one\\u{1B}[2J\ntwo\\u{D}\n")
+        #expect(Redactor.escapeControlsPerLine("plain\nlines\n") == "plain\nlines\n")
+    }
 }

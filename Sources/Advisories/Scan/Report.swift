@@ -146,7 +146,8 @@ extension ScanReport {
         for s in suppressed { out += "suppressed: \(s.finding.id) in \(s.finding.package) \(s.finding.version) by \(s.by)\n" }
         for e in expiredIgnores { out += "expired ignore: \(e.id) at \(e.origin) expired on \(e.expires ?? "") and no longer suppresses\n" }
         out += "advisories: \(database.records) records, newest \(database.newestModified ?? "none"), \(database.path)\n"
-        return out
+        // Ignore-file ids, origins and suppression notes quote the target's files too.
+        return Redactor.escapeControlsPerLine(out)
     }
 
     // MARK: json

@@ -60,7 +60,8 @@ public struct SecretsReport: Sendable {
         if !suppressed.isEmpty { out += "\n\(suppressed.count) finding(s) suppressed by the baseline.\n" }
         for g in goneFromBaseline { out += "baseline entry no longer found: \(g.rule) in \(g.path) (sha256:\(g.fingerprint.prefix(16)))\n" }
         out += "\n\(result.filesScanned) file(s), \(result.bytesScanned) bytes scanned; \(result.skippedBinary) binary skipped; \(result.unreadable) unreadable; \(result.partial) partly scanned; \(findings.count) finding(s).\n"
-        return out
+        // Paths and baseline entries come from the input: shown with their control characters escaped.
+        return Redactor.escapeControlsPerLine(out)
     }
 
     /// The SARIF log; the fingerprint is the value's SHA-256, so code-scanning tools track a secret across moves.
