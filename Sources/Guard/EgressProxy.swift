@@ -164,6 +164,16 @@ public final class EgressProxy: @unchecked Sendable {
         let registered = DispatchSemaphore(value: 0)
         var sources: [DispatchSourceSignal] = []
         let signals = [SIGTERM, SIGINT, SIGHUP]
+        // Opened first, so that counting the watches needs no descriptor once they are open.
+        let fdList = opendir("/proc/self/fd")
+        let listError = fdList == nil ? errno : 0
+        defer { if let fdList { closedir(fdList) } }
+        // No descriptor for the listing: none for the watches either.
+        if fdList == nil && listError != ENOENT {
+            shutdown()
+            throw ProxyStartError(description: "cannot watch SIGTERM, SIGINT and SIGHUP: \(String(cString: strerror(listError)))")
+        }
+        let inherited = fdList.map(Self.signalDescriptors) ?? []
         for sig in signals {
             signal(sig, SIG_IGN)
             let s = DispatchSource.makeSignalSource(signal: sig, queue: queue)
@@ -175,8 +185,9 @@ public final class EgressProxy: @unchecked Sendable {
             sources.append(s)
         }
         for _ in signals { registered.wait() }
-        // Linux's libdispatch watches each signal with a signalfd of its own.
-        let watches = Self.signalDescriptors()
+        // Linux's libdispatch watches each signal with a signalfd of its own: as many new ones as signals.
+        // Without /proc there is nothing to count, and the watch is trusted.
+        let watches = fdList.map { Self.signalDescriptors($0).subtracting(inherited).count } ?? signals.count
         if watches < signals.count {
             sources.forEach { $0.cancel() }
             shutdown()
@@ -192,10 +203,20 @@ public final class EgressProxy: @unchecked Sendable {
 public struct ProxyStartError: Error, CustomStringConvertible { public var description: String }
 
 extension EgressProxy {
-    /// The signalfds this process holds.
-    static func signalDescriptors() -> Int {
-        let dir = "/proc/self/fd"
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else { return 0 }
-        return names.filter { ((try? FileManager.default.destinationOfSymbolicLink(atPath: dir + "/" + $0)) ?? "") == "anon_inode:[signalfd]" }.count
+    /// The signalfds this process holds, read from its `/proc/self/fd` listing, already open.
+    static func signalDescriptors(_ list: OpaquePointer) -> Set<Int32> {
+        rewinddir(list)
+        let dirFD = dirfd(list)
+        var out: Set<Int32> = []
+        var buf = [CChar](repeating: 0, count: 64)
+        while let ent = readdir(list) {
+            // The name read where it lies: copying the whole entry can read past the kernel's buffer.
+            let offset = MemoryLayout<dirent>.offset(of: \dirent.d_name) ?? 19
+            let name = String(cString: UnsafeRawPointer(ent).advanced(by: offset).assumingMemoryBound(to: CChar.self))
+            guard let fd = Int32(name), fd != dirFD else { continue }
+            let n = readlinkat(dirFD, name, &buf, buf.count - 1)
+            if n > 0, String(decoding: buf[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) == "anon_inode:[signalfd]" { out.insert(fd) }
+        }
+        return out
     }
 }
