@@ -277,8 +277,7 @@ public struct Cataloger: Sendable {
         timer.slowest(jobTimes)
         var packages: [Package] = []
         var diagnostics = index.diagnostics + extraDiagnostics
-        if let directory = index.directory {
-            let links = directory.linkNames
+        if let links = index.directory?.linkNames ?? (index.source as? ImageFileSource)?.linkNames {
             if timer.enabled { timer.lap("walk \(links.used) names through symbolic links") }
             // Each file a spent budget kept from being read says so too; this says why there were many.
             if links.isSpent {

@@ -6,6 +6,8 @@ import ProvenantCore
 public struct ImageFileSource: FileSource {
     public let filesystem: SquashedFileSystem
     public let budget: ReadBudget
+    /// Names the extractors' reads may walk through links, across the scan (as `RootedDirectory`'s).
+    public let linkNames = LinkNameBudget()
     /// Bytes read instead of the squashed file's at these canonical paths: an earlier layer's version.
     var overrides: [String: [UInt8]] = [:]
 
@@ -15,7 +17,7 @@ public struct ImageFileSource: FileSource {
 
     private func regularFile(_ path: String) throws(FileAccessError) -> ImageNode {
         let checked = try RootPath.resolve(path)
-        let (node, _) = try filesystem.resolve(checked)
+        let (node, _) = try filesystem.resolve(checked, linkNames: linkNames)
         guard node.isRegularFile else { throw .notRegularFile(path) }
         return node
     }
@@ -50,7 +52,7 @@ public struct ImageFileSource: FileSource {
 
     public func canonicalPath(_ path: String) throws(FileAccessError) -> String {
         let checked = try RootPath.resolve(path)
-        let (node, canonical) = try filesystem.resolve(checked)
+        let (node, canonical) = try filesystem.resolve(checked, linkNames: linkNames)
         guard node.isRegularFile else { throw .notRegularFile(path) }
         return canonical
     }

@@ -145,12 +145,16 @@ public final class SquashedFileSystem: @unchecked Sendable {
     /// Where `path` (relative to the image root) leads, following symbolic links inside the image:
     /// an absolute target starts again at the image root and `..` at the root stays there, as the
     /// kernel resolves inside a container. With `followLast` false a final link is returned itself.
-    public func resolve(_ path: String, followLast: Bool = true) throws(FileAccessError) -> (node: ImageNode, path: String) {
+    /// With `linkNames` (an extractor's read), the names walked beyond the path's own are charged to the
+    /// scan's budget, and no link is followed once it is spent, as a directory scan does.
+    public func resolve(_ path: String, followLast: Bool = true, linkNames: LinkNameBudget? = nil) throws(FileAccessError) -> (node: ImageNode, path: String) {
         var pending: [String] = path.split(separator: "/", omittingEmptySubsequences: true).map(String.init).reversed()
         var stack: [(String, ImageNode)] = []
         var current = root
         var links = 0
         var steps = 0
+        let ownNames = pending.count
+        defer { if let linkNames, links > 0 { linkNames.charge(max(0, steps - ownNames)) } }
         while let c = pending.popLast() {
             // Links of long targets could make one lookup walk 40 × 2048 names; a real path needs far fewer.
             steps += 1
@@ -163,6 +167,7 @@ public final class SquashedFileSystem: @unchecked Sendable {
             guard current.isDirectory else { throw .notFound(path) }
             guard let next = current.children[c] else { throw .notFound(path) }
             if case .symbolicLink(let target) = next.kind, followLast || !pending.isEmpty {
+                if let linkNames, linkNames.isSpent { throw .linkBudgetSpent(path, names: linkNames.total) }
                 links += 1
                 if links > Self.maxLinks { throw .tooManyLinks(path) }
                 if target.hasPrefix("/") { stack.removeAll(); current = root }
