@@ -205,16 +205,9 @@ import TestSupport
             try: t.do_handshake()
             except ssl.SSLWantReadError: pass
             first = o.read()
+            \(Self.getThenConnect(h))
             for run in range(5):
-                s = socket.create_connection(('127.0.0.1', \(h.proxyPort)), timeout=10)
-                s.sendall(b'GET http://api.example.test:\(h.httpPort)/k HTTP/1.1\\r\\nHost: api.example.test:\(h.httpPort)\\r\\n\\r\\n')
-                data = b''
-                while b'}' not in data:
-                    data += s.recv(4096)
-                s.sendall(b'CONNECT 127.0.0.1:\(h.echoPort) HTTP/1.1\\r\\n\\r\\n')
-                head = b''
-                while b'\\r\\n\\r\\n' not in head:
-                    head += s.recv(1)
+                s, head = get_then_connect()
                 s.sendall(first)
                 got = b''
                 while len(got) < len(first):
@@ -298,16 +291,9 @@ import TestSupport
                 except ssl.SSLWantReadError: pass
                 return o.read()
             echoed = 0
+            \(Self.getThenConnect(h))
             for _ in range(20):
-                s = socket.create_connection(('127.0.0.1', \(h.proxyPort)), timeout=10)
-                s.sendall(b'GET http://api.example.test:\(h.httpPort)/k HTTP/1.1\\r\\nHost: api.example.test:\(h.httpPort)\\r\\n\\r\\n')
-                data = b''
-                while b'}' not in data:
-                    data += s.recv(4096)
-                s.sendall(b'CONNECT 127.0.0.1:\(h.echoPort) HTTP/1.1\\r\\n\\r\\n')
-                head = b''
-                while b'\\r\\n\\r\\n' not in head:
-                    head += s.recv(1)
+                s, head = get_then_connect()
                 first = hello()
                 s.sendall(first)
                 got = b''
@@ -346,6 +332,24 @@ import TestSupport
     /// The sockets the proxy holds: what a connection it failed to let go of keeps open. Other
     /// descriptors are not counted: libdispatch opens the signal watch's after the ready line, and a
     /// loaded machine once let a count fall between the two (three signalfds "held" for good).
+    /// A Python client's function: a kept-alive GET through the proxy, then a CONNECT to the echo
+    /// upstream on the same connection; gives the socket and the CONNECT's answer head.
+    static func getThenConnect(_ h: Harness) -> String {
+        """
+        def get_then_connect():
+            s = socket.create_connection(('127.0.0.1', \(h.proxyPort)), timeout=10)
+            s.sendall(b'GET http://api.example.test:\(h.httpPort)/k HTTP/1.1\\r\\nHost: api.example.test:\(h.httpPort)\\r\\n\\r\\n')
+            data = b''
+            while b'}' not in data:
+                data += s.recv(4096)
+            s.sendall(b'CONNECT 127.0.0.1:\(h.echoPort) HTTP/1.1\\r\\n\\r\\n')
+            head = b''
+            while b'\\r\\n\\r\\n' not in head:
+                head += s.recv(1)
+            return s, head
+        """
+    }
+
     static func openDescriptors(_ pid: Int32) -> Int {
         let dir = "/proc/\(pid)/fd"
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else { return -1 }
