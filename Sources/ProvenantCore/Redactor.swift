@@ -60,15 +60,31 @@ public enum Redactor {
         return Array(b[(at + 1)...])
     }
 
-    /// Control characters in quoted input (terminal escapes, carriage returns, the C1 controls such as
-    /// the one-byte CSI U+009B, and the bidirectional overrides that show text reversed) shown as
-    /// `\u{1B}`, so a crafted file cannot rewrite the lines a user reads.
-    public static func escapeControls(_ text: String) -> String {
-        // Only these lead bytes can begin one: C0 and DEL, C1 (C2 80-9F), U+061C (D8 9C), U+200E-U+2069 (E2).
-        guard text.utf8.contains(where: { $0 < 0x20 && $0 != 0x09 || $0 == 0x7F || $0 == 0xC2 || $0 == 0xD8 || $0 == 0xE2 }) else { return text }
+    /// Control characters in quoted input (terminal escapes, carriage returns) shown as `\u{1B}`, so a
+    /// crafted file cannot rewrite the lines a user reads. Used on data too (diagnostics, SBOM
+    /// properties): only C0 and DEL, which no real name holds.
+    public static func escapeControls(_ text: String) -> String { escape(text, isControl) }
+
+    /// For what is printed to a terminal: `escapeControls`, and also the C1 controls (U+009B is a
+    /// one-byte CSI to some terminals), the bidirectional overrides and isolates that show text
+    /// reversed, and the line and paragraph separators.
+    public static func escapeForTerminal(_ text: String) -> String { escape(text, isTerminalControl) }
+
+    /// `escapeForTerminal` on each line of `text`, keeping its line breaks: for human output assembled
+    /// from many parts, as a last guard that no part quoted from input reaches a terminal raw.
+    public static func escapeControlsPerLine(_ text: String) -> String {
+        guard text.utf8.contains(where: { $0 < 0x20 && $0 != 0x09 && $0 != 0x0A || $0 == 0x7F || $0 == 0xC2 || $0 == 0xE2 }) else { return text }
+        // Split on scalars: as Characters, "\r\n" is one, and would hide its "\r" from the split.
+        return text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false)
+            .map { escapeForTerminal(String(String.UnicodeScalarView($0))) }.joined(separator: "\n")
+    }
+
+    private static func escape(_ text: String, _ control: (UInt32) -> Bool) -> String {
+        // Only these lead bytes can begin one: C0 and DEL, C1 (C2 80-9F), U+2028-U+2069 (E2 80/81).
+        guard text.utf8.contains(where: { $0 < 0x20 && $0 != 0x09 || $0 == 0x7F || $0 == 0xC2 || $0 == 0xE2 }) else { return text }
         var out = ""
         for u in text.unicodeScalars {
-            if isControl(u.value) {
+            if control(u.value) {
                 out += "\\u{" + String(u.value, radix: 16, uppercase: true) + "}"
             } else {
                 out.unicodeScalars.append(u)
@@ -77,20 +93,13 @@ public enum Redactor {
         return out
     }
 
-    /// `escapeControls` on each line of `text`, keeping its line breaks: for human output assembled from
-    /// many parts, as a last guard that no part quoted from input reaches a terminal raw.
-    public static func escapeControlsPerLine(_ text: String) -> String {
-        guard text.utf8.contains(where: { $0 < 0x20 && $0 != 0x09 && $0 != 0x0A || $0 == 0x7F || $0 == 0xC2 || $0 == 0xD8 || $0 == 0xE2 }) else { return text }
-        // Split on scalars: as Characters, "\r\n" is one, and would hide its "\r" from the split.
-        return text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false)
-            .map { escapeControls(String(String.UnicodeScalarView($0))) }.joined(separator: "\n")
-    }
+    static func isControl(_ v: UInt32) -> Bool { v != 0x09 && v < 0x20 || v == 0x7F }
 
-    static func isControl(_ v: UInt32) -> Bool {
+    static func isTerminalControl(_ v: UInt32) -> Bool {
         switch v {
         case 0x09: false
         case 0..<0x20, 0x7F...0x9F: true
-        case 0x061C, 0x200E, 0x200F, 0x202A...0x202E, 0x2066...0x2069: true
+        case 0x2028, 0x2029, 0x202A...0x202E, 0x2066...0x2069: true
         default: false
         }
     }

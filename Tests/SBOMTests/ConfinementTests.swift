@@ -451,13 +451,17 @@ import TestSupport
         #expect(!r.out.utf8.contains(0x1B) && !r.err.utf8.contains(0x1B))
     }
 
-    /// C1 controls (U+009B is a one-byte CSI to some terminals) and the bidirectional overrides that show
-    /// text reversed are escaped too; tabs, line breaks (per line) and ordinary text are kept.
+    /// On a terminal, C1 controls (U+009B is a one-byte CSI to some terminals) and the bidirectional
+    /// overrides that show text reversed are escaped too; tabs, line breaks (per line) and ordinary text
+    /// are kept.
     @Test func c1ControlsAndBidiOverridesAreEscaped() {
-        #expect(Redactor.escapeControls("a\u{9B}2J") == "a\\u{9B}2J")
-        #expect(Redactor.escapeControls("h\u{202E}doc.env") == "h\\u{202E}doc.env")
-        #expect(Redactor.escapeControls("x\u{2066}y\u{200F}\u{61C}") == "x\\u{2066}y\\u{200F}\\u{61C}")
-        #expect(Redactor.escapeControls("tab\there é – ✓ ‘q’ \u{2028}") == "tab\there é – ✓ ‘q’ \u{2028}")
+        #expect(Redactor.escapeForTerminal("a\u{9B}2J") == "a\\u{9B}2J")
+        #expect(Redactor.escapeForTerminal("h\u{202E}doc.env") == "h\\u{202E}doc.env")
+        #expect(Redactor.escapeForTerminal("x\u{2066}y\u{2028}z") == "x\\u{2066}y\\u{2028}z")
+        // Direction marks are ordinary in right-to-left text, and kept.
+        #expect(Redactor.escapeForTerminal("tab\there é – ✓ ‘q’ \u{200F}\u{61C}") == "tab\there é – ✓ ‘q’ \u{200F}\u{61C}")
+        // Data (diagnostics in JSON, SBOM properties) keeps all but C0 and DEL.
+        #expect(Redactor.escapeControls("a\u{9B}b\u{202E}c\u{1B}") == "a\u{9B}b\u{202E}c\\u{1B}")
         #expect(Redactor.escapeControlsPerLine("one\u{1B}[2J\ntwo\r\n") == "one\\u{1B}[2J\ntwo\\u{D}\n")
         #expect(Redactor.escapeControlsPerLine("plain\nlines\n") == "plain\nlines\n")
     }
