@@ -148,7 +148,9 @@ public struct Cataloger: Sendable {
                     let context = ExtractContext(mode: ScanMode(rawValue: inv.mode) ?? .installed, includeDev: includeDev, distro: inv.distro)
                     for version in node.earlier {
                         guard let bytes = version.content.bytes, let file = index.file(path) else { continue }
-                        var source = ImageFileSource(filesystem: fs, budget: ReadBudget(total: Int.max))
+                        // The scan's link budget: an earlier version's packages read their copyrights too.
+                        var source = ImageFileSource(filesystem: fs, budget: ReadBudget(total: Int.max),
+                                                     linkNames: (index.source as? ImageFileSource)?.linkNames ?? LinkNameBudget())
                         source.overrides = [canonical: bytes]
                         let input = ExtractInput(file: IndexedFile(path: path, size: bytes.count, isExecutable: file.isExecutable),
                                                  index: index.reading(through: source), context: context)

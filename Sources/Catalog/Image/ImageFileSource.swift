@@ -7,12 +7,12 @@ public struct ImageFileSource: FileSource {
     public let filesystem: SquashedFileSystem
     public let budget: ReadBudget
     /// Names the extractors' reads may walk through links, across the scan (as `RootedDirectory`'s).
-    public let linkNames = LinkNameBudget()
+    public let linkNames: LinkNameBudget
     /// Bytes read instead of the squashed file's at these canonical paths: an earlier layer's version.
     var overrides: [String: [UInt8]] = [:]
 
-    public init(filesystem: SquashedFileSystem, budget: ReadBudget) {
-        self.filesystem = filesystem; self.budget = budget
+    public init(filesystem: SquashedFileSystem, budget: ReadBudget, linkNames: LinkNameBudget = LinkNameBudget()) {
+        self.filesystem = filesystem; self.budget = budget; self.linkNames = linkNames
     }
 
     private func regularFile(_ path: String) throws(FileAccessError) -> ImageNode {

@@ -237,12 +237,16 @@ public struct RootedDirectory: Sendable {
         let maxSteps = min(left, Self.maxResolveSteps)
         // The names this lookup walked beyond its own path's are charged to the scan's link budget, as
         // walked: a lookup cut short at `maxSteps` costs no more than that, whatever its links' lengths.
-        let ownNames = pending.count
+        // The path's own names lie at the bottom of `pending`, under any link's: a name popped from
+        // above them came from a link.
+        var ownLeft = pending.count
+        var linkWalked = 0
         defer {
             left -= steps
-            if links > 0 { linkNames.charge(max(0, steps - ownNames)) }
+            if linkWalked > 0 { linkNames.charge(linkWalked) }
         }
         while let name = pending.popLast() {
+            if pending.count < ownLeft { ownLeft = pending.count } else { linkWalked += 1 }
             steps += 1
             if steps > maxSteps { steps = maxSteps; throw .tooManyLinks(path) }
             if name == "." || name.isEmpty { continue }
