@@ -149,8 +149,7 @@ public struct Cataloger: Sendable {
                     for version in node.earlier {
                         guard let bytes = version.content.bytes, let file = index.file(path) else { continue }
                         // The scan's link budget: an earlier version's packages read their copyrights too.
-                        var source = ImageFileSource(filesystem: fs, budget: ReadBudget(total: Int.max),
-                                                     linkNames: (index.source as? ImageFileSource)?.linkNames ?? LinkNameBudget())
+                        var source = ImageFileSource(filesystem: fs, budget: ReadBudget(total: Int.max), linkNames: index.source.linkNames)
                         source.overrides = [canonical: bytes]
                         let input = ExtractInput(file: IndexedFile(path: path, size: bytes.count, isExecutable: file.isExecutable),
                                                  index: index.reading(through: source), context: context)
@@ -279,14 +278,13 @@ public struct Cataloger: Sendable {
         timer.slowest(jobTimes)
         var packages: [Package] = []
         var diagnostics = index.diagnostics + extraDiagnostics
-        if let links = index.directory?.linkNames ?? (index.source as? ImageFileSource)?.linkNames {
-            if timer.enabled { timer.lap("walk \(links.used) names through symbolic links") }
-            // Each file a spent budget kept from being read says so too; this says why there were many.
-            if links.isSpent {
-                diagnostics.append(Diagnostic(Location(Redactor.quote(target, max: 160)),
-                                              "the scan walked its budget of \(links.total) names through symbolic links; files reached through further links were not read",
-                                              unscanned: .input))
-            }
+        let links = index.source.linkNames
+        if timer.enabled { timer.lap("walk \(links.used) names through symbolic links") }
+        // Each file a spent budget kept from being read says so too; this says why there were many.
+        if links.isSpent {
+            diagnostics.append(Diagnostic(Location(Redactor.quote(target, max: 160)),
+                                          "the scan walked its budget of \(links.total) names through symbolic links; files reached through further links were not read",
+                                          unscanned: .input))
         }
         var sources: [String: String] = [:]
         // Tasks finish in any order; merging in path order keeps "first sighting wins" deterministic.

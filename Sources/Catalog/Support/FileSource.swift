@@ -15,6 +15,8 @@ public protocol FileSource: Sendable {
     func randomAccess(_ path: String) throws(FileAccessError) -> RandomAccessFile
     /// The one path under which the file at `path` is known once links and `..` are resolved.
     func canonicalPath(_ path: String) throws(FileAccessError) -> String
+    /// The names this source's lookups may walk through symbolic links, shared across the scan.
+    var linkNames: LinkNameBudget { get }
 }
 
 extension FileSource {
