@@ -153,12 +153,10 @@ public final class SquashedFileSystem: @unchecked Sendable {
         var current = root
         var links = 0
         var steps = 0
-        // Names popped from above the path's own (the bottom of `pending`) came from links.
-        var ownLeft = pending.count
-        var linkWalked = 0
-        defer { if let linkNames, linkWalked > 0 { linkNames.charge(linkWalked) } }
+        var walk = LinkNameBudget.Walk(ownNames: pending.count)
+        defer { linkNames?.charge(walk) }
         while let c = pending.popLast() {
-            if pending.count < ownLeft { ownLeft = pending.count } else { linkWalked += 1 }
+            walk.popped(leaving: pending.count)
             // Links of long targets could make one lookup walk 40 × 2048 names; a real path needs far fewer.
             steps += 1
             if steps > Self.maxResolveSteps { throw .tooManyLinks(path) }

@@ -235,18 +235,13 @@ public struct RootedDirectory: Sendable {
         var links = 0
         var steps = 0
         let maxSteps = min(left, Self.maxResolveSteps)
-        // The names this lookup walked beyond its own path's are charged to the scan's link budget, as
-        // walked: a lookup cut short at `maxSteps` costs no more than that, whatever its links' lengths.
-        // The path's own names lie at the bottom of `pending`, under any link's: a name popped from
-        // above them came from a link.
-        var ownLeft = pending.count
-        var linkWalked = 0
+        var walk = LinkNameBudget.Walk(ownNames: pending.count)
         defer {
             left -= steps
-            if linkWalked > 0 { linkNames.charge(linkWalked) }
+            linkNames.charge(walk)
         }
         while let name = pending.popLast() {
-            if pending.count < ownLeft { ownLeft = pending.count } else { linkWalked += 1 }
+            walk.popped(leaving: pending.count)
             steps += 1
             if steps > maxSteps { steps = maxSteps; throw .tooManyLinks(path) }
             if name == "." || name.isEmpty { continue }
@@ -338,10 +333,25 @@ public final class LinkNameBudget: Sendable {
 
     public init(total: Int = LinkNameBudget.defaultTotal) { self.total = total }
 
-    /// Charges `names` walked; past the total the budget is spent (it may end up to one lookup's
-    /// `maxResolveSteps` per thread over it), and no further lookup follows a link.
-    public func charge(_ names: Int) {
-        spent.withLock { spent in spent = min(total, spent + min(names, total)) }
+    /// Charges the link names one lookup walked, as walked: a lookup cut short at its step limit costs
+    /// no more than that, whatever its links' lengths. At the total the budget is spent, and no further
+    /// lookup follows a link (lookups already past their links finish, uncharged beyond the total).
+    public func charge(_ walk: Walk) {
+        guard walk.linkNames > 0 else { return }
+        spent.withLock { spent in spent = min(total, spent + min(walk.linkNames, total)) }
+    }
+
+    /// Counts, as one lookup pops names, those that came from links: the path's own names lie at the
+    /// bottom of its stack of pending names, under any link's, so a name popped from above them is a
+    /// link's. The directory reader and the image's resolver both count with it.
+    public struct Walk: Sendable {
+        private var ownLeft: Int
+        public private(set) var linkNames = 0
+        public init(ownNames: Int) { ownLeft = ownNames }
+        /// One name popped, `remaining` left pending.
+        public mutating func popped(leaving remaining: Int) {
+            if remaining < ownLeft { ownLeft = remaining } else { linkNames += 1 }
+        }
     }
 
     public var used: Int { spent.withLock { $0 } }
