@@ -304,8 +304,6 @@ public struct Glob: Sendable {
     /// The pattern as steps of a matcher that reads a path once, byte by byte: the cost of a match is
     /// the path's length times the pattern's, whatever the stars, and never grows with the path's depth.
     private let steps: [Step]
-    /// Matched against the whole path only, never a trailing part of it.
-    private let anchored: Bool
     /// Also tried against the part of a path after each '/': a pattern of no '/' names a file or
     /// directory at any depth, as does one that starts with `**/`.
     private let atAnyDepth: Bool
@@ -319,15 +317,15 @@ public struct Glob: Sendable {
     private let passable: UInt64, skips: UInt64
 
     /// One step of a pattern: `*` is any run of bytes but '/'; `**` any run at all; `?` one byte but '/'.
-    /// `**/` is nothing, or any run that ends with '/': a `skip` over the two steps `**` and '/'.
-    private enum Step: Sendable, Equatable { case byte(UInt8), one, star, doubleStar, skip(Int) }
+    /// `**/` is nothing, or any run that ends with '/': a `skip` that may pass over the two steps after
+    /// it, `**` and '/'.
+    private enum Step: Sendable, Equatable { case byte(UInt8), one, star, doubleStar, skip }
 
     public init(_ pattern: String) {
         var pat = pattern
         var anchored = false
         while pat.hasPrefix("./") || pat.hasPrefix("/") { pat.removeFirst(pat.hasPrefix("/") ? 1 : 2); anchored = true }
         self.pattern = pat
-        self.anchored = anchored
         let p = Array(pat.utf8)
         atAnyDepth = !anchored && (!p.contains(UInt8(ascii: "/")) || pat.hasPrefix("**/"))
         var steps: [Step] = []
@@ -336,7 +334,7 @@ public struct Glob: Sendable {
             switch p[i] {
             case UInt8(ascii: "*"):
                 if i + 1 < p.count, p[i + 1] == UInt8(ascii: "*") {
-                    if i + 2 < p.count, p[i + 2] == UInt8(ascii: "/") { steps += [.skip(2), .doubleStar, .byte(p[i + 2])]; i += 3 } else { steps.append(.doubleStar); i += 2 }
+                    if i + 2 < p.count, p[i + 2] == UInt8(ascii: "/") { steps += [.skip, .doubleStar, .byte(p[i + 2])]; i += 3 } else { steps.append(.doubleStar); i += 2 }
                 } else {
                     steps.append(.star); i += 1
                 }
@@ -357,7 +355,7 @@ public struct Glob: Sendable {
                 case .one: one |= bit
                 case .star: star |= bit; passable |= bit
                 case .doubleStar: doubleStar |= bit; passable |= bit
-                case .skip(let n): precondition(n == 2); passable |= bit; skips |= bit
+                case .skip: passable |= bit; skips |= bit
                 }
             }
         }
@@ -434,7 +432,7 @@ public struct Glob: Sendable {
             for i in 0..<count where set[i] {
                 switch steps[i] {
                 case .star, .doubleStar: set[i + 1] = true
-                case .skip(let n): set[i + 1] = true; set[i + 1 + n] = true
+                case .skip: set[i + 1] = true; set[i + 3] = true
                 default: break
                 }
             }
