@@ -165,9 +165,8 @@ public final class EgressProxy: @unchecked Sendable {
         var sources: [DispatchSourceSignal] = []
         let signals = [SIGTERM, SIGINT, SIGHUP]
         // Opened first, so that counting the watches needs no descriptor once they are open.
-        var fdList = opendir("/proc/self/fd")
+        let fdList = opendir("/proc/self/fd")
         let listError = fdList == nil ? errno : 0
-        defer { if let list = fdList { closedir(list) } }
         // No descriptor (or memory) for the listing: none for the watches either. A listing denied or
         // absent (no /proc, a sandbox's rule) leaves the watch trusted.
         if fdList == nil && [EMFILE, ENFILE, ENOMEM].contains(listError) {
@@ -189,7 +188,7 @@ public final class EgressProxy: @unchecked Sendable {
         // Linux's libdispatch watches each signal with a signalfd of its own: as many new ones as signals.
         // Without /proc there is nothing to count, and the watch is trusted.
         let watches = fdList.map { Self.signalDescriptors($0).subtracting(inherited).count } ?? signals.count
-        if let list = fdList { closedir(list); fdList = nil }
+        if let fdList { closedir(fdList) }
         if watches < signals.count {
             sources.forEach { $0.cancel() }
             shutdown()
