@@ -3,7 +3,7 @@ import Foundation
 import ProvenantCore
 
 /// `diff` and `verify-files` findings as a table, JSON or SARIF 2.1.0. Every text was redacted when
-/// its finding was made; the table escapes nothing further.
+/// its finding was made; the table's first three columns are escaped as table cells besides.
 public struct DriftReport: Sendable {
     public var findings: [DriftFinding]
     public var approved: [DriftFinding]
@@ -24,6 +24,8 @@ public struct DriftReport: Sendable {
         var rows: [[String]] = [["SEVERITY", "RULE", "SUBJECT", "DETAIL"]]
         for f in findings { rows.append([f.severity.description, f.rule.rawValue, f.subject, f.message + (f.location.map { " [\($0)]" } ?? "")]) }
         for f in approved { rows.append(["approved", f.rule.rawValue, f.subject, f.message + " (approved by \(f.approvedBy ?? "policy"))"]) }
+        // A TAB in a subject (a package's name) would shift the columns after it.
+        rows = rows.map { r in r.enumerated().map { c, v in c < 3 ? Redactor.escapeTableCell(v) : v } }
         var out = ""
         if rows.count > 1 {
             let widths = (0..<3).map { c in min(60, rows.map { $0[c].count }.max() ?? 0) }

@@ -70,6 +70,12 @@ public enum Redactor {
     /// reversed, and the line and paragraph separators.
     public static func escapeForTerminal(_ text: String) -> String { escape(text, isTerminalControl) }
 
+    /// For one cell of a table: `escapeForTerminal`, and the TAB too, which would move the columns
+    /// after it to the terminal's next tab stop.
+    public static func escapeTableCell(_ text: String) -> String {
+        escape(text, { $0 == 0x09 || isTerminalControl($0) }, tabs: true)
+    }
+
     /// `escapeForTerminal` on each line of `text`, keeping its line breaks: for human output assembled
     /// from many parts, as a last guard that no part quoted from input reaches a terminal raw.
     public static func escapeControlsPerLine(_ text: String) -> String {
@@ -79,9 +85,9 @@ public enum Redactor {
             .map { escapeForTerminal(String(String.UnicodeScalarView($0))) }.joined(separator: "\n")
     }
 
-    private static func escape(_ text: String, _ control: (UInt32) -> Bool) -> String {
+    private static func escape(_ text: String, _ control: (UInt32) -> Bool, tabs: Bool = false) -> String {
         // Only these lead bytes can begin one: C0 and DEL, C1 (C2 80-9F), U+2028-U+2069 (E2 80/81).
-        guard text.utf8.contains(where: { $0 < 0x20 && $0 != 0x09 || $0 == 0x7F || $0 == 0xC2 || $0 == 0xE2 }) else { return text }
+        guard text.utf8.contains(where: { $0 < 0x20 && ($0 != 0x09 || tabs) || $0 == 0x7F || $0 == 0xC2 || $0 == 0xE2 }) else { return text }
         var out = ""
         for u in text.unicodeScalars {
             if control(u.value) {

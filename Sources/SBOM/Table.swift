@@ -9,7 +9,7 @@ public enum TableWriter {
         // Names, versions and paths come from the input: shown with their control characters escaped.
         let rows = inv.packages.map { p in
             [p.ecosystem.osvName, p.name, p.version, p.scope.rawValue,
-             (p.locations.first?.description ?? "") + (p.locations.count > 1 ? " (+\(p.locations.count - 1))" : "")].map(Redactor.escapeForTerminal)
+             (p.locations.first?.description ?? "") + (p.locations.count > 1 ? " (+\(p.locations.count - 1))" : "")].map(Redactor.escapeTableCell)
         }
         var widths = header.map(\.count)
         for r in rows { for (i, c) in r.enumerated() { widths[i] = max(widths[i], min(c.count, 60)) } }

@@ -451,6 +451,27 @@ import TestSupport
         #expect(!r.out.utf8.contains(0x1B) && !r.err.utf8.contains(0x1B))
     }
 
+    /// A TAB in a package's name would move the table's later columns to the next tab stop: in a
+    /// cell it is escaped, so every row's columns start where the header's do.
+    @Test func tabsInNamesDoNotShiftTheTable() throws {
+        let app = FileManager.default.temporaryDirectory.appendingPathComponent("provenant-tabs-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: app) }
+        try FileManager.default.createDirectory(atPath: app, withIntermediateDirectories: true)
+        try #"{"name":"x","version":"1.0.0","lockfileVersion":3,"packages":{"":{"name":"x"},"node_modules/t\tab":{"version":"1.0.0"},"node_modules/plain":{"version":"2.0.0"}}}"#
+            .write(toFile: app + "/package-lock.json", atomically: true, encoding: .utf8)
+        let r = try runProcess(provenantBinary, ["sbom", app, "--format", "table"], env: ["SOURCE_DATE_EPOCH": "1700000000"])
+        #expect(r.code == 0, "\(r.err)")
+        let lines = r.out.split(separator: "\n").map(String.init)
+        let header = try #require(lines.first { $0.hasPrefix("ECOSYSTEM") })
+        let tabbed = try #require(lines.first { $0.contains("t\\u{9}ab") }, "\(r.out)")
+        let plain = try #require(lines.first { $0.contains("plain") })
+        #expect(!r.out.contains("\t"))
+        let column = { (l: String) in l.distance(from: l.startIndex, to: l.range(of: l == header ? "VERSION" : (l == plain ? "2.0.0" : "1.0.0"))!.lowerBound) }
+        #expect(column(tabbed) == column(header) && column(plain) == column(header), "\(r.out)")
+        #expect(Redactor.escapeTableCell("a\tb\u{1B}") == "a\\u{9}b\\u{1B}")
+        #expect(Redactor.escapeForTerminal("a\tb") == "a\tb")
+    }
+
     /// On a terminal, C1 controls (U+009B is a one-byte CSI to some terminals) and the bidirectional
     /// overrides that show text reversed are escaped too; tabs, line breaks (per line) and ordinary text
     /// are kept.

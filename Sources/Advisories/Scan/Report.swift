@@ -123,7 +123,7 @@ extension ScanReport {
                 let sev = f.status == .unknown ? "\(f.severity) (unknown: unparsable version)" : f.severity.description
                 rows.append([i == 0 ? f.package : "", i == 0 ? f.version : "", i == 0 ? f.ecosystem : "", f.id, sev,
                              f.score.map { String(format: "%.1f", $0) } ?? "-", f.fixed.isEmpty ? "-" : f.fixed.joined(separator: ", "),
-                             f.summary.count > 70 ? String(f.summary.prefix(67)) + "..." : f.summary].map(Redactor.escapeForTerminal))
+                             f.summary.count > 70 ? String(f.summary.prefix(67)) + "..." : f.summary].map(Redactor.escapeTableCell))
             }
         }
         var out = ""
