@@ -125,8 +125,9 @@ public struct ImageCapture: Sendable {
     public enum Rule: Sendable {
         /// `excluded`: streamed past, and the file is not listed (`--exclude`).
         case skip, keep, excluded
-        /// Keep only if the bytes pass the check (a Go binary among all executables, say).
-        case keepIf(@Sendable ([UInt8]) -> Bool)
+        /// Keep only if the bytes pass the check (a Go binary among all executables, say). The check
+        /// sees them in a buffer the layer's read uses again; only kept files are copied out of it.
+        case keepIf(@Sendable (UnsafeRawBufferPointer) -> Bool)
 
         var wantsBytes: Bool {
             switch self {
@@ -391,6 +392,7 @@ public struct ImageReader: Sendable {
         var builder = LayerBuilder(index: plan.index) { "\(subject) entry '\(Redactor.quote($0, max: 160))'" }
         builder.takeNode = { inflated.takeEntry() }
         var ordinal = -1   // of the entry in the layer's tar, headers that only extend the next one aside
+        let screen = ScreeningBuffer()
         while let h = try tar.next() {
             ordinal += 1
             guard inflated.takeEntry() else {
@@ -415,14 +417,17 @@ public struct ImageReader: Sendable {
                     content = FileContent(nil, refusal: "\(h.size) bytes, over the \(maxFileBytes >> 20) MiB a file may be")
                 } else if case .keepIf(let check) = rule {
                     // Screened first: only a file that is kept draws on the read budget, as a directory
-                    // scan's look into an executable does not either.
-                    let bytes = try tar.readData(limit: maxFileBytes)
+                    // scan's look into an executable does not either. Screened in a buffer used for the
+                    // layer's every executable: most are not kept, and a fresh array for each was
+                    // zeroed, faulted in and freed again.
+                    let bytes = try screen.read(tar, size: h.size)
                     if !check(bytes) {
                         content = FileContent(nil)
                         content?.screenedOut = true
                     } else {
-                        content = budget.take(h.size) ? FileContent(bytes) : Self.overBudget(budget)
+                        content = budget.take(h.size) ? FileContent([UInt8](bytes)) : Self.overBudget(budget)
                     }
+                    screen.shrink()
                 } else {
                     content = budget.take(h.size) ? FileContent(try tar.readData(limit: maxFileBytes)) : Self.overBudget(budget)
                 }
@@ -529,5 +534,31 @@ public struct LayerFileReader {
         }
         buffer.removeLast(max - n)
         return n
+    }
+}
+
+/// The buffer a layer's read screens files in (`ImageCapture.Rule.keepIf`): grown to the largest file
+/// screened so far, up to `kept` bytes; a larger one is read into a buffer of its own, freed after it.
+final class ScreeningBuffer {
+    private var buffer = UnsafeMutableRawBufferPointer(start: nil, count: 0)
+    static let kept = 16 << 20
+    deinit { buffer.deallocate() }
+
+    /// The current entry's data, all `size` bytes of it; valid until the next call.
+    func read(_ tar: StreamingTar, size: Int) throws(ImageError) -> UnsafeRawBufferPointer {
+        if size > buffer.count {
+            buffer.deallocate()
+            buffer = .allocate(byteCount: size, alignment: 64)
+        }
+        let got = try tar.readData(into: UnsafeMutableRawBufferPointer(rebasing: buffer[..<size]))
+        guard got == size else { throw ImageError(tar.name, "ends inside a file's data (truncated layer)") }
+        return UnsafeRawBufferPointer(rebasing: buffer[..<size])
+    }
+
+    /// Lets a buffer grown past `kept` go once its file was screened.
+    func shrink() {
+        guard buffer.count > Self.kept else { return }
+        buffer.deallocate()
+        buffer = UnsafeMutableRawBufferPointer(start: nil, count: 0)
     }
 }

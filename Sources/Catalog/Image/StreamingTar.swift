@@ -146,9 +146,15 @@ public final class StreamingTar {
     /// Reads the current entry's data whole (it must be at most `limit` bytes).
     public func readData(limit: Int) throws(ImageError) -> [UInt8] {
         guard dataLeft <= limit else { throw ImageError(name, "entry of \(dataLeft) bytes exceeds \(limit) bytes") }
-        var out = [UInt8](repeating: 0, count: dataLeft)
-        let got = try withBytes(&out) { (b) throws(ImageError) -> Int in try stream.readFully(into: b) }
-        guard got == dataLeft else { throw ImageError(name, "ends inside a file's data (truncated layer)") }
+        // Read into uninitialised storage: zeroing it first was a pass over every kept byte.
+        var failure: ImageError?
+        let out = [UInt8](unsafeUninitializedCapacity: dataLeft) { b, count in
+            do throws(ImageError) {
+                count = try stream.readFully(into: UnsafeMutableRawBufferPointer(b))
+            } catch { failure = error; count = 0 }
+        }
+        if let failure { throw failure }
+        guard out.count == dataLeft else { throw ImageError(name, "ends inside a file's data (truncated layer)") }
         dataLeft = 0
         return out
     }

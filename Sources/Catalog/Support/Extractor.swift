@@ -91,8 +91,9 @@ public protocol Extractor: Sendable {
     /// once its jobs are done. An extractor that follows includes or reads siblings says false.
     var readsItsOwnFileOnly: Bool { get }
     /// Whether a wanted file's bytes are worth keeping from an image: an extractor that wants many
-    /// files on their names alone (every executable) says which it can really read.
-    func keeps(_ bytes: [UInt8]) -> Bool
+    /// files on their names alone (every executable) says which it can really read. Asked of bytes
+    /// read into a buffer that is used again: kept ones are copied out.
+    func keeps(_ bytes: UnsafeRawBufferPointer) -> Bool
     /// Paths from the root at which this extractor reads its file even when symbolic links lead there
     /// (`LinkedPaths`): a package database moved and linked back. One ending in "/" is a directory
     /// whose files it reads.
@@ -102,7 +103,8 @@ public protocol Extractor: Sendable {
 public extension Extractor {
     var modes: Set<ScanMode> { [.source, .installed] }
     func alsoReads(_ path: String, fileName: String) -> Bool { false }
-    func keeps(_ bytes: [UInt8]) -> Bool { true }
+    func keeps(_ bytes: UnsafeRawBufferPointer) -> Bool { true }
+    func keeps(_ bytes: [UInt8]) -> Bool { bytes.withUnsafeBytes { keeps($0) } }
     var readsItsOwnFileOnly: Bool { false }
     var linkedPaths: [String] { [] }
 }

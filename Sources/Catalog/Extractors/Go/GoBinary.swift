@@ -16,10 +16,10 @@ public struct GoBinaryExtractor: Extractor {
     static let buildInfoMagic: [UInt8] = [0xFF] + Array(" Go buildinf:".utf8)
 
     /// Only ELF files holding the Go build-info magic: an image's other executables are not kept.
-    public func keeps(_ bytes: [UInt8]) -> Bool {
+    public func keeps(_ bytes: UnsafeRawBufferPointer) -> Bool {
         guard bytes.count > 16, bytes[0] == 0x7f, bytes[1] == 0x45, bytes[2] == 0x4c, bytes[3] == 0x46 else { return false }
         // Every executable of an image is asked this, so the search runs at memory speed.
-        return ByteSearch.firstOffset(of: Self.buildInfoMagic, in: bytes) != nil
+        return Self.buildInfoMagic.withUnsafeBytes { ByteSearch.firstOffset(of: $0, in: bytes) } != nil
     }
 
     public func extract(_ input: ExtractInput) throws -> Extraction {
