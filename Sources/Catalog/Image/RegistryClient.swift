@@ -92,6 +92,11 @@ public final class RegistryClient: Sendable {
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: c)
     }()
 
+    /// Why the client's event loops cannot start, checked once before its first use: SwiftNIO stops
+    /// the process when it runs out of descriptors for them. Nil when they can (or it is not known).
+    static let eventLoopRoom: String? = DescriptorHeadroom.shortfall(
+        needed: DescriptorHeadroom.perEventLoop * NIOSingletons.groupLoopCountSuggestion + 8, for: "reaching a registry")
+
     public init(host: String, repository: String, options: RegistryOptions) throws(ImageError) {
         guard RegistryHost.isValid(host) else {
             throw ImageError("'\(Redactor.quote(host, max: 120))'", "is not a registry host (HOST[:PORT])")
@@ -101,6 +106,7 @@ public final class RegistryClient: Sendable {
               repository.utf8.allSatisfy({ ($0 >= 97 && $0 <= 122) || ($0 >= 48 && $0 <= 57) || $0 == 46 || $0 == 95 || $0 == 45 || $0 == 47 }) else {
             throw ImageError("'\(Redactor.quote(repository, max: 120))'", "is not a repository name")
         }
+        if let why = Self.eventLoopRoom { throw ImageError("registry \(host)", why) }
         self.host = host
         self.repository = repository
         self.options = options

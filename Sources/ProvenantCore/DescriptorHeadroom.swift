@@ -1,0 +1,57 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Room for more open files, asked before an event loop starts: SwiftNIO stops the process (a trap,
+/// not an error) when it cannot open the three descriptors each event-loop thread needs, as under
+/// `ulimit -n 12`. A command that is about to start one says so first and exits 2 instead.
+public enum DescriptorHeadroom {
+    /// Descriptors an event-loop thread opens for itself: its epoll, an eventfd and a timerfd.
+    public static let perEventLoop = 3
+
+    /// Raises the soft limit on open files to the hard one (up to 65,536), as Go programs do at start:
+    /// a low soft limit is a default, not a choice, and the hard limit is what was chosen.
+    public static func raiseSoftLimit() {
+        var l = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &l) == 0 else { return }
+        let want = min(l.rlim_max, 65_536)
+        guard l.rlim_cur < want else { return }
+        l.rlim_cur = want
+        _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &l)
+    }
+
+    /// The soft limit on open files, nil when it cannot be read or has none.
+    public static var limit: Int? {
+        var l = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &l) == 0, l.rlim_cur != rlim_t.max else { return nil }
+        return Int(clamping: l.rlim_cur)
+    }
+
+    /// Descriptors open now, counted in `/proc/self/fd` (the listing's own aside); nil when it cannot
+    /// be listed for another reason than having no descriptor left to list it with (then it is the
+    /// limit itself: none is free).
+    public static var open: Int? {
+        guard let dir = opendir("/proc/self/fd") else {
+            return errno == EMFILE || errno == ENFILE ? limit : nil
+        }
+        defer { closedir(dir) }
+        var count = 0
+        while let e = readdir(dir) {
+            let first = withUnsafeBytes(of: e.pointee.d_name) { $0.first ?? 0 }
+            if first != UInt8(ascii: ".") { count += 1 }
+        }
+        return max(0, count - 1)
+    }
+
+    /// Why `needed` more descriptors cannot be opened, or nil when they can (or the count is unknown:
+    /// then the start goes ahead, as it did before this check).
+    public static func shortfall(needed: Int, for what: String) -> String? {
+        guard let limit, let open else { return nil }
+        let free = limit - open
+        guard free < needed else { return nil }
+        return "\(what) needs about \(needed) more open files, but only \(max(0, free)) of the \(limit) allowed are free "
+            + "(ulimit -n); raise the limit"
+    }
+}
