@@ -353,6 +353,15 @@ import ProvenantCore
         #expect(enough.diagnostics.isEmpty, "\(enough.diagnostics)")
         let short = FileIndex(root: tight.path).addingLinkedPaths(Cataloger.defaultExtractors, maxLinkedSteps: 10)
         #expect(short.diagnostics.map(\.description) == [LinkedPaths.notListed("var/lib/dpkg/status.d", entries: FileIndex.maxLinkedDirectoryEntries, links: FileIndex.maxLinkedEntryLinks, steps: 10).description], "\(short.diagnostics)")
+        // The scan's own budget spent before the directory is read: said as that, not as the
+        // directory's limits.
+        let spent = FileIndex(root: tight.path)
+        var walk = LinkNameBudget.Walk(ownNames: 0)
+        for _ in 0..<spent.source.linkNames.total { walk.popped(leaving: 0) }
+        spent.source.linkNames.charge(walk)
+        #expect(spent.source.linkNames.isSpent)
+        let unread = spent.addingLinkedPaths(Cataloger.defaultExtractors)
+        #expect(unread.diagnostics.map(\.description) == [LinkedPaths.notFollowed("var/lib/dpkg/status.d", names: LinkNameBudget.defaultTotal).description], "\(unread.diagnostics)")
 
         // Twenty such links walk 60,000 names: all are read.
         for i in 20..<40 { try FileManager.default.removeItem(at: many.appendingPathComponent("var/lib/dpkg/status.d/p\(i)")) }

@@ -133,7 +133,7 @@ public struct FileIndex: Sendable {
         var unreadableNames: [String] = []
         let found = LinkedPaths.find(extractors, lookUp: { path -> LinkedPaths.Target<IndexedFile> in
             let looked: (canonical: String, status: stat)?
-            do throws(FileAccessError) { looked = try directory.lookUp(path) } catch .linkBudgetSpent { return .unlisted } catch { looked = nil }
+            do throws(FileAccessError) { looked = try directory.lookUp(path) } catch .linkBudgetSpent { return .budgetSpent } catch { looked = nil }
             guard let (real, st) = looked else {
                 // The entry's type read inside its parent, opened through the root-scoped reader; a parent
                 // that is a file (a directory linked to a file) holds no link, as in an image.
@@ -166,6 +166,7 @@ public struct FileIndex: Sendable {
                 var broken: [String] = []
                 var resolved = 0
                 var steps = maxLinkedSteps
+                var budgetSpent = false
                 // A link entry, resolved inside the root; false once too many were, or too many names
                 // were walked resolving them.
                 func follow(_ name: String) -> Bool {
@@ -177,6 +178,7 @@ public struct FileIndex: Sendable {
                     } catch .linkBudgetSpent {
                         // The scan's link budget ran out: said once for the scan, and the directory is
                         // not read, rather than this link said to lead nowhere.
+                        budgetSpent = true
                         return false
                     } catch {
                         // The directory's budget ran out on this link: the directory is over it, and the
@@ -191,7 +193,7 @@ public struct FileIndex: Sendable {
                     // the walk met directly in it can lead elsewhere.
                     for link in links where link.hasPrefix(prefix) && !link.utf8.dropFirst(prefix.utf8.count).contains(UInt8(ascii: "/")) {
                         let name = String(link.dropFirst(prefix.count))
-                        if wanted(name), !follow(name) { return .unlisted }
+                        if wanted(name), !follow(name) { return budgetSpent ? .budgetSpent : .unlisted }
                     }
                     return .directory(real: real, entries.sorted { $0.name < $1.name }, broken: broken.sorted())
                 }
@@ -213,7 +215,7 @@ public struct FileIndex: Sendable {
                     guard wanted(name), let est = RootedDirectory.entryStatus(name, in: fd).status else { continue }
                     switch est.st_mode & S_IFMT {
                     case S_IFREG: entries.append((name, prefix + name, indexed(prefix + name, est)))
-                    case S_IFLNK: if !follow(name) { return .unlisted }
+                    case S_IFLNK: if !follow(name) { return budgetSpent ? .budgetSpent : .unlisted }
                     default: continue
                     }
                 }
@@ -232,6 +234,9 @@ public struct FileIndex: Sendable {
         }
         for path in found.unlisted where !Glob.excludes(excludes, path) {
             copy.diagnostics.append(LinkedPaths.notListed(path, entries: maxDirectoryEntries, links: Self.maxLinkedEntryLinks, steps: maxLinkedSteps))
+        }
+        for path in found.budgetSpent where !Glob.excludes(excludes, path) {
+            copy.diagnostics.append(LinkedPaths.notFollowed(path, names: directory.linkNames.total))
         }
         for path in unreadableNames.sorted() where !Glob.excludes(excludes, path) {
             copy.diagnostics.append(Diagnostic(Location(Redactor.quote(path, max: 160)),

@@ -16,6 +16,9 @@ public enum LinkedPaths {
         case dangling
         /// A directory with more entries than are looked at: not read, and said.
         case unlisted
+        /// Not looked up, or its directory not read to the end: the scan had walked its budget of
+        /// names through symbolic links (`LinkNameBudget`) first.
+        case budgetSpent
         case file(real: String, Item)
         /// A directory (its files read by name, `status.d/`): each regular file in it, or file a link in
         /// it leads to, by its name there, its real path and the file.
@@ -30,6 +33,8 @@ public enum LinkedPaths {
         public var dangling: [String] = []
         /// Linked database directories with more entries than are looked at: not read.
         public var unlisted: [String] = []
+        /// Linked paths not read because the scan's link budget was spent before them.
+        public var budgetSpent: [String] = []
     }
 
     /// Looks up every extractor's linked paths with `lookUp`; `describe` gives what `wants` needs of an item.
@@ -66,6 +71,7 @@ public enum LinkedPaths {
                     if isDirectory, !e.wants(IndexedFile(path: path + "/entry", size: 0, isExecutable: false), fileName: "entry") { continue }
                     if !found.dangling.contains(path) { found.dangling.append(path) }
                 case .unlisted: if !found.unlisted.contains(path) { found.unlisted.append(path) }
+                case .budgetSpent: if !found.budgetSpent.contains(path) { found.budgetSpent.append(path) }
                 case .file(let real, let item): if !isDirectory { add(path, real, item) }
                 case .directory(let real, let files, let broken):
                     // A link to its own directory or above (`.`, `..`, `/`) would read the database's
@@ -116,6 +122,14 @@ public enum LinkedPaths {
             + (steps.map { ["links that take more than \($0) names to resolve"] } ?? [])
         return Diagnostic(Location(Redactor.quote(path, max: 160)),
                    "holds \(limits.joined(separator: ", or ")), so those files were not read",
+                   unscanned: .input)
+    }
+
+    /// A linked database path the scan's spent link budget kept from being read; the scan says why
+    /// once besides (`Cataloger`).
+    static func notFollowed(_ path: String, names: Int) -> Diagnostic {
+        Diagnostic(Location(Redactor.quote(path, max: 160)),
+                   "was not read: the scan had walked its budget of \(names) names through symbolic links before this package database",
                    unscanned: .input)
     }
 
