@@ -101,7 +101,7 @@ public final class EgressProxy: @unchecked Sendable {
     public init(manifestPath: String, engine: SecretEngine, resolver: AddressResolver, audit: AuditLog?, options: ProxyOptions) throws(InputError) {
         let manifest = try AgentManifest.load(manifestPath)
         // Its event loops, the listener, and a few connections at least.
-        if let why = DescriptorHeadroom.shortfall(needed: DescriptorHeadroom.perEventLoop * max(1, options.threads) + 8, for: "the proxy") {
+        if let why = DescriptorHeadroom.shortfall(eventLoops: options.threads, for: "the proxy") {
             throw InputError(why)
         }
         let pool = NIOThreadPool(numberOfThreads: 2)

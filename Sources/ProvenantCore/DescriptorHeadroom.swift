@@ -10,22 +10,35 @@ import Darwin
 public enum DescriptorHeadroom {
     /// Descriptors an event-loop thread opens for itself: its epoll, an eventfd and a timerfd.
     public static let perEventLoop = 3
+    /// Beside the loops: a listener, a few connections, a file or two.
+    public static let margin = 8
 
-    /// Raises the soft limit on open files to the hard one (up to 65,536), as Go programs do at start:
-    /// a low soft limit is a default, not a choice, and the hard limit is what was chosen.
+    #if os(Linux)
+    private static let resource = Int32(RLIMIT_NOFILE.rawValue)
+    /// As high as the soft limit is raised, whatever the hard one.
+    private static let ceiling: rlim_t = 65_536
+    #else
+    private static let resource = RLIMIT_NOFILE
+    /// macOS refuses a soft limit above OPEN_MAX however high the hard one.
+    private static let ceiling = rlim_t(OPEN_MAX)
+    #endif
+
+    /// Raises the soft limit on open files to the hard one (up to `ceiling`), as Go programs do: a low
+    /// soft limit is a default, not a choice. Only commands that start event loops do this (through
+    /// `shortfall`); a child such a command started would inherit it, and none starts one.
     public static func raiseSoftLimit() {
         var l = rlimit()
-        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &l) == 0 else { return }
-        let want = min(l.rlim_max, 65_536)
+        guard getrlimit(resource, &l) == 0 else { return }
+        let want = min(l.rlim_max, ceiling)
         guard l.rlim_cur < want else { return }
         l.rlim_cur = want
-        _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &l)
+        _ = setrlimit(resource, &l)
     }
 
     /// The soft limit on open files, nil when it cannot be read or has none.
     public static var limit: Int? {
         var l = rlimit()
-        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &l) == 0, l.rlim_cur != rlim_t.max else { return nil }
+        guard getrlimit(resource, &l) == 0, l.rlim_cur != rlim_t.max else { return nil }
         return Int(clamping: l.rlim_cur)
     }
 
@@ -45,9 +58,13 @@ public enum DescriptorHeadroom {
         return max(0, count - 1)
     }
 
-    /// Why `needed` more descriptors cannot be opened, or nil when they can (or the count is unknown:
-    /// then the start goes ahead, as it did before this check).
-    public static func shortfall(needed: Int, for what: String) -> String? {
+    /// Why `eventLoops` event-loop threads (and `margin` descriptors besides) cannot be started, or nil
+    /// when they can (or the count is unknown: then the start goes ahead, as it did before this check).
+    /// Raises the soft limit first. Asked before the loops start: once they run, their own descriptors
+    /// would be counted against them.
+    public static func shortfall(eventLoops: Int, for what: String) -> String? {
+        raiseSoftLimit()
+        let needed = perEventLoop * max(1, eventLoops) + margin
         guard let limit, let open else { return nil }
         let free = limit - open
         guard free < needed else { return nil }

@@ -361,15 +361,18 @@ public struct FleetServer: Sendable {
         }
     }
 
+    /// Why NIO's shared event loops, which Hummingbird and PostgreSQL's client run on, cannot start
+    /// (they stop the process when they cannot open their descriptors); nil when they can. Asked
+    /// before anything starts them.
+    public static func eventLoopShortfall() -> String? {
+        DescriptorHeadroom.shortfall(eventLoops: NIOSingletons.groupLoopCountSuggestion, for: "the fleet server")
+    }
+
     /// Runs the server until it is shut down (SIGTERM or SIGINT end it gracefully); over TLS when `tls` is given.
     public func run(host: String, port: Int, logger: Logger, tls: FleetTLS? = nil,
                     onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
         // A connection idle for 30 s (a request head that never ends, say) is closed.
         let http1 = HTTPServerBuilder.http1(configuration: .init(idleTimeout: .seconds(30)))
-        // Hummingbird runs on NIO's shared event loops, which stop the process when they cannot open
-        // their descriptors.
-        if let why = DescriptorHeadroom.shortfall(needed: DescriptorHeadroom.perEventLoop * NIOSingletons.groupLoopCountSuggestion + 8,
-                                                  for: "the fleet server") { throw FleetStartError(why) }
         let app = Application(router: router(secureCookies: tls != nil), server: try tls.map { try .tls(http1, tlsConfiguration: $0.configuration) } ?? http1,
                               configuration: .init(address: .hostname(host, port: port), serverName: "provenant"),
                               onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) }, logger: logger)
@@ -415,10 +418,4 @@ enum FleetClock {
         f.formatOptions = [.withInternetDateTime]
         return f.string(from: Date())
     }
-}
-
-/// Why the fleet server could not start listening.
-public struct FleetStartError: Error, CustomStringConvertible, Sendable {
-    public let description: String
-    public init(_ description: String) { self.description = description }
 }

@@ -19,7 +19,6 @@ enum Main {
     static func main() async {
         // Every echo of input text goes through the redactor; with this, it also uses the secrets engine.
         Redactor.install(EngineSpotter())
-        DescriptorHeadroom.raiseSoftLimit()
         do {
             var command = try Provenant.parseAsRoot()
             if var async = command as? AsyncParsableCommand { try await async.run() } else { try command.run() }

@@ -32,6 +32,9 @@ struct FleetDatabaseOption: ParsableArguments {
             guard let address = PostgresFleetStore.Address(database) else {
                 throw ValidationError("--database must be postgres://USER@HOST[:PORT]/DATABASE")
             }
+            // Its client runs on NIO's shared event loops, which stop the process when they cannot open
+            // their descriptors: said first (`server run` asked before anything else).
+            if let why = FleetServer.eventLoopShortfall() { CLI.fail("error: \(why)") }
             // postgres-nio logs every failed connection attempt at info; an outage is reported once per request instead.
             var logger = Logger(label: "provenant.postgres")
             logger.logLevel = .error
@@ -103,6 +106,8 @@ struct ServerRun: AsyncParsableCommand {
     }
 
     func run() async throws {
+        // Before anything starts NIO's event loops: the PostgreSQL client's start them too.
+        if let why = FleetServer.eventLoopShortfall() { CLI.fail("error: \(why)") }
         // Every file is read first: a bad trust policy, certificate or secret stops the server before it
         // touches the database (or, on PostgreSQL, spends a minute catching up with the advisory log).
         var policy: FleetTrustPolicy?

@@ -94,8 +94,7 @@ public final class RegistryClient: Sendable {
 
     /// Why the client's event loops cannot start, checked once before its first use: SwiftNIO stops
     /// the process when it runs out of descriptors for them. Nil when they can (or it is not known).
-    static let eventLoopRoom: String? = DescriptorHeadroom.shortfall(
-        needed: DescriptorHeadroom.perEventLoop * NIOSingletons.groupLoopCountSuggestion + 8, for: "reaching a registry")
+    static let eventLoopRoom: String? = DescriptorHeadroom.shortfall(eventLoops: NIOSingletons.groupLoopCountSuggestion, for: "reaching a registry")
 
     public init(host: String, repository: String, options: RegistryOptions) throws(ImageError) {
         guard RegistryHost.isValid(host) else {
