@@ -3,7 +3,8 @@ import Foundation
 import ProvenantCore
 
 /// `diff` and `verify-files` findings as a table, JSON or SARIF 2.1.0. Every text was redacted when
-/// its finding was made; the table's first three columns are escaped as table cells besides.
+/// its finding was made; the table escapes each column as a cell (the last one per line), for the
+/// terminal.
 public struct DriftReport: Sendable {
     public var findings: [DriftFinding]
     public var approved: [DriftFinding]
@@ -38,7 +39,8 @@ public struct DriftReport: Sendable {
         }
         for n in notes { out += "note: \(n)\n" }
         out += "\(counts); \(approved.count) approved by policy; \(summary)\n"
-        return out
+        // Details and notes quote package names too: C1 controls and bidirectional overrides escaped.
+        return Redactor.escapeControlsPerLine(out)
     }
 
     var counts: String {

@@ -337,3 +337,26 @@ struct NpmEdits {
         #expect(transitive.allSatisfy { $0.message.count < 600 })
     }
 }
+
+/// The table quotes package names in its subject and detail columns: a TAB would shift the columns
+/// after the subject, and C1 controls or bidirectional overrides would reach the terminal raw.
+@Suite struct DriftTableEscapeTests {
+    @Test func namesAreEscapedInEveryColumnAndNote() {
+        let odd = "pkg:npm/ev\u{202E}il\u{9B}2Jt\tab@1.0.0"
+        let f = DriftFinding(rule: .added, subject: odd, message: "\(odd) was added")
+        let plain = DriftFinding(rule: .added, subject: "pkg:npm/plain@1.0.0", message: "pkg:npm/plain@1.0.0 was added")
+        let table = DriftReport(findings: [f, plain], notes: ["note about \(odd)"], summary: "baseline 1 packages, current 3").table
+        #expect(!table.unicodeScalars.contains { $0.value == 0x202E || $0.value == 0x9B }, "\(table)")
+        #expect(table.contains("ev\\u{202E}il\\u{9B}2Jt\\u{9}ab"), "\(table)")
+        // Every row's detail starts in the header's column (the detail, last, may keep its TAB).
+        let lines = table.split(separator: "\n").map(String.init)
+        func column(_ l: String, _ word: String) -> Int? { l.range(of: word).map { l.distance(from: l.startIndex, to: $0.lowerBound) } }
+        let header = lines.first { $0.hasPrefix("SEVERITY") } ?? ""
+        let oddRow = lines.first { $0.contains("ev\\u{202E}") } ?? ""
+        let plainRow = lines.first { $0.contains("plain@1.0.0 was added") } ?? ""
+        #expect(column(header, "DETAIL") != nil)
+        #expect(column(oddRow, "ev\\u{202E}il\\u{9B}2Jt\tab@1.0.0 was added").map { $0 - "pkg:npm/".count } == column(header, "DETAIL"), "\(table)")
+        #expect(column(plainRow, "pkg:npm/plain@1.0.0 was") == column(header, "DETAIL"), "\(table)")
+        #expect(table.contains("note: note about pkg:npm/ev\\u{202E}"), "\(table)")
+    }
+}
