@@ -146,7 +146,10 @@ public struct Cataloger: Sendable {
                     let names = Set((inv.sources[path] ?? "").split(separator: ",").map(String.init))
                     let chosen = extractors.filter { names.contains($0.name) }
                     let context = ExtractContext(mode: ScanMode(rawValue: inv.mode) ?? .installed, includeDev: includeDev, distro: inv.distro)
-                    for version in node.earlier {
+                    // Only the versions after the last one without bytes (one over the budget, or not
+                    // read again): a package is not followed back past a version that cannot be read.
+                    let readable = node.earlier.reversed().prefix { $0.content.bytes != nil }.reversed()
+                    for version in readable {
                         guard let bytes = version.content.bytes, let file = index.file(path) else { continue }
                         // The scan's link budget: an earlier version's packages read their copyrights too.
                         var source = ImageFileSource(filesystem: fs, budget: ReadBudget(total: Int.max), linkNames: index.source.linkNames)

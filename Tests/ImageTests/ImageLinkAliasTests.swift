@@ -37,6 +37,38 @@ import Testing
         }
     }
 
+    /// A linked database that later layers rewrote names, for each package, the layer that added it,
+    /// as one read at its own path does: its earlier versions are read again too.
+    @Test func aLinkedDatabaseRewrittenByLaterLayersNamesTheLayerThatAddedEachPackage() async throws {
+        for gzip in [false, true] {
+            var first = TarWriter()
+            first.add("opt/db/status", data: Self.status("base"))
+            first.add("var/lib/dpkg", .symlink, link: "/opt/db")
+            var second = TarWriter()
+            second.add("opt/db/status", data: Self.status("base") + Self.status("tool"))
+            var third = TarWriter()
+            third.add("opt/db/status", data: Self.status("base") + Self.status("tool") + Self.status("late", "2.0"))
+            let inv = try await Self.catalog([first, second, third], gzip: gzip)
+            let layers = try #require(inv.image?.layers.map(\.digest))
+            let named = Dictionary(uniqueKeysWithValues: inv.packages.map { ($0.name, $0.locations.first?.layer) })
+            #expect(named == ["base": layers[0], "tool": layers[1], "late": layers[2]], "gzip \(gzip): \(named) \(layers) \(inv.diagnostics)")
+            #expect(inv.packages.allSatisfy { $0.locations.map(\.path) == ["var/lib/dpkg/status"] })
+            #expect(inv.diagnostics.isEmpty, "\(inv.diagnostics)")
+        }
+        // A version in between that no longer lists a package starts it again at the next layer.
+        var first = TarWriter()
+        first.add("opt/db/status", data: Self.status("tool"))
+        first.add("var/lib/dpkg", .symlink, link: "/opt/db")
+        var second = TarWriter()
+        second.add("opt/db/status", data: Self.status("base"))
+        var third = TarWriter()
+        third.add("opt/db/status", data: Self.status("base") + Self.status("tool"))
+        let inv = try await Self.catalog([first, second, third])
+        let layers = try #require(inv.image?.layers.map(\.digest))
+        let named = Dictionary(uniqueKeysWithValues: inv.packages.map { ($0.name, $0.locations.first?.layer) })
+        #expect(named == ["base": layers[1], "tool": layers[2]], "\(named)")
+    }
+
     @Test func aDatabaseUnderALinkedDirectoryIsRead() async throws {
         var lower = TarWriter()
         lower.add("srv/dpkgdb/status", data: Self.status("tool"))

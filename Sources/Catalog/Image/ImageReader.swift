@@ -302,7 +302,12 @@ public struct ImageReader: Sendable {
                 refills[layer] = wanted
                 wanted.want(entry, c, .keep)
             }
-            for alias in found.aliases { refill(alias.item.content, layer: alias.item.layer) }
+            for alias in found.aliases {
+                refill(alias.item.content, layer: alias.item.layer)
+                // And its earlier versions, so each package names the layer that added it, as a
+                // database read at its own path does (`Cataloger`'s attribution).
+                for version in alias.item.earlier { refill(version.content, layer: version.layer) }
+            }
             for layer in refills.keys.sorted() {
                 guard let plan = resolved.layers.first(where: { $0.index == layer }), let wanted = refills[layer] else { continue }
                 try Self.fill(wanted, plan, try await source.openLayer(plan), arrivedVerified: arriveVerified,
@@ -420,14 +425,16 @@ public struct ImageReader: Sendable {
                     // scan's look into an executable does not either. Screened in a buffer used for the
                     // layer's every executable: most are not kept, and a fresh array for each was
                     // zeroed, faulted in and freed again.
-                    let bytes = try screen.read(tar, size: h.size)
-                    if !check(bytes) {
+                    // A file over the buffer's size is read into an array of its own and kept as it is.
+                    let own = h.size > ScreeningBuffer.kept ? try tar.readData(limit: maxFileBytes) : nil
+                    let kept: Bool
+                    if let own { kept = own.withUnsafeBytes { check($0) } } else { kept = check(try screen.read(tar, size: h.size)) }
+                    if !kept {
                         content = FileContent(nil)
                         content?.screenedOut = true
                     } else {
-                        content = budget.take(h.size) ? FileContent([UInt8](bytes)) : Self.overBudget(budget)
+                        content = budget.take(h.size) ? FileContent(own ?? [UInt8](screen.read(again: h.size))) : Self.overBudget(budget)
                     }
-                    screen.shrink()
                 } else {
                     content = budget.take(h.size) ? FileContent(try tar.readData(limit: maxFileBytes)) : Self.overBudget(budget)
                 }
@@ -538,14 +545,15 @@ public struct LayerFileReader {
 }
 
 /// The buffer a layer's read screens files in (`ImageCapture.Rule.keepIf`): grown to the largest file
-/// screened so far, up to `kept` bytes; a larger one is read into a buffer of its own, freed after it.
+/// screened so far, up to `kept` bytes (a larger one is read into an array of its own instead).
 final class ScreeningBuffer {
     private var buffer = UnsafeMutableRawBufferPointer(start: nil, count: 0)
     static let kept = 16 << 20
     deinit { buffer.deallocate() }
 
-    /// The current entry's data, all `size` bytes of it; valid until the next call.
+    /// The current entry's data, all `size` bytes of it (at most `kept`); valid until the next call.
     func read(_ tar: StreamingTar, size: Int) throws(ImageError) -> UnsafeRawBufferPointer {
+        precondition(size <= Self.kept)
         if size > buffer.count {
             buffer.deallocate()
             buffer = .allocate(byteCount: size, alignment: 64)
@@ -555,10 +563,6 @@ final class ScreeningBuffer {
         return UnsafeRawBufferPointer(rebasing: buffer[..<size])
     }
 
-    /// Lets a buffer grown past `kept` go once its file was screened.
-    func shrink() {
-        guard buffer.count > Self.kept else { return }
-        buffer.deallocate()
-        buffer = UnsafeMutableRawBufferPointer(start: nil, count: 0)
-    }
+    /// The bytes the last `read` of `size` bytes left in the buffer.
+    func read(again size: Int) -> UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: buffer[..<size]) }
 }

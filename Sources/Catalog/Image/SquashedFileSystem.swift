@@ -18,6 +18,10 @@ public final class FileContent: @unchecked Sendable {
     public internal(set) var entry: Int?
     init(_ bytes: [UInt8]?, refusal: String? = nil) { self.bytes = bytes; self.refusal = refusal }
 
+    /// Not kept because nothing wanted it at its path: a link's name may want it once the layers are
+    /// squashed, and its layer can be read again for it.
+    var streamedPast: Bool { bytes == nil && refusal == nil && !screenedOut && !excluded && entry != nil }
+
     /// Drops the bytes once nothing will read them again; a read after this says why they are gone.
     func free() {
         bytes = nil
@@ -40,7 +44,9 @@ public final class ImageNode: @unchecked Sendable {
     public internal(set) var capability: [UInt8]?
     var children: [String: ImageNode] = [:]
     /// Earlier kept versions of this file from lower layers (oldest first), for telling which layer
-    /// added each package of a database many layers rewrite (dpkg's status, apk's installed).
+    /// added each package of a database many layers rewrite (dpkg's status, apk's installed). Versions
+    /// streamed past unkept are recorded too while this one was as well: a database found later
+    /// through a link has its layers read again for them (`ImageReader`).
     public internal(set) var earlier: [(layer: Int, content: FileContent)] = []
     // Only read while this node is part of a layer being merged in:
     var opaque = false
@@ -119,7 +125,8 @@ public final class SquashedFileSystem: @unchecked Sendable {
                 }
             }
             Self.clearMarkers(u, depth: depth)
-            if u.isRegularFile, u.content?.bytes != nil, let l = lower.children[name], l.isRegularFile, let c = l.content, c.bytes != nil {
+            if u.isRegularFile, let uc = u.content, let l = lower.children[name], l.isRegularFile, let c = l.content,
+               uc.bytes != nil ? c.bytes != nil : (c.bytes == nil && uc.streamedPast && c.streamedPast) {
                 u.earlier = l.earlier + [(l.layer, c)]
             }
             lower.children[name] = u
