@@ -176,7 +176,7 @@ public final class StreamingTar {
     }
 
     private func skipData() throws(ImageError) {
-        var left = dataLeft + padLeft
+        let left = dataLeft + padLeft
         dataLeft = 0; padLeft = 0
         guard left > 0 else { return }
         guard try stream.skip(left) == left else { throw ImageError(name, "ends inside a file's data (truncated layer)") }
