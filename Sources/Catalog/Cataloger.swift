@@ -84,7 +84,7 @@ public struct Cataloger: Sendable {
                 found.unlisted.removeAll { filter.excludes($0) }
             }
             return found
-        })
+        }, linkedNames: Set(extractors.flatMap(\.linkedPaths).filter { !$0.hasSuffix("/") }.map { PathText.lastComponent($0) }))
     }
 
     private static func captureRule(_ path: String, _ size: Int, _ executable: Bool, extractors: [any Extractor],

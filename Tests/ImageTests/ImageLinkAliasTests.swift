@@ -69,6 +69,22 @@ import Testing
         #expect(named == ["base": layers[1], "tool": layers[2]], "\(named)")
     }
 
+    /// A file rewritten by more layers than a history keeps drops its history for good: its packages
+    /// name the layer of the current version, never a layer partway through its versions.
+    @Test func aDatabaseRewrittenByTooManyLayersNamesItsCurrentLayer() async throws {
+        var layers: [TarWriter] = []
+        for i in 0..<(SquashedFileSystem.maxHistory + 4) {
+            var t = TarWriter()
+            t.add("opt/db/status", data: Self.status("base") + Array("\n".utf8) + Array(repeating: UInt8(ascii: "\n"), count: i))
+            if i == 0 { t.add("var/lib/dpkg", .symlink, link: "/opt/db") }
+            layers.append(t)
+        }
+        let inv = try await Self.catalog(layers)
+        let digests = try #require(inv.image?.layers.map(\.digest))
+        #expect(inv.packages.map(\.name) == ["base"])
+        #expect(inv.packages.first?.locations.first?.layer == digests.last, "\(String(describing: inv.packages.first?.locations.first?.layer))")
+    }
+
     @Test func aDatabaseUnderALinkedDirectoryIsRead() async throws {
         var lower = TarWriter()
         lower.add("srv/dpkgdb/status", data: Self.status("tool"))

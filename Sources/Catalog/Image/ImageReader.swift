@@ -140,9 +140,13 @@ public struct ImageCapture: Sendable {
     /// Package databases reached through symbolic links (`LinkedPaths`), looked up once the layers are
     /// squashed; their bytes are then read, whatever `rule` said of their real paths.
     public var linked: (@Sendable (SquashedFileSystem) -> LinkedPaths.Found<ImageNode>)?
+    /// Names of the database files `linked` may find (dpkg's `status`, apk's `installed`): the squash
+    /// keeps the versions earlier layers wrote under these names even when nothing kept their bytes,
+    /// so a database found through a link can be attributed layer by layer.
+    public var linkedNames: Set<String>
     public init(_ rule: @escaping @Sendable (String, Int, Bool) -> Rule,
-                linked: (@Sendable (SquashedFileSystem) -> LinkedPaths.Found<ImageNode>)? = nil) {
-        self.rule = rule; self.linked = linked
+                linked: (@Sendable (SquashedFileSystem) -> LinkedPaths.Found<ImageNode>)? = nil, linkedNames: Set<String> = []) {
+        self.rule = rule; self.linked = linked; self.linkedNames = linkedNames
     }
     public static let nothing = ImageCapture { _, _, _ in .skip }
 }
@@ -232,6 +236,7 @@ public struct ImageReader: Sendable {
         }
         let inflated = SharedInflateBudget(limit: inflateLimit)
         let fs = SquashedFileSystem()
+        if capture.linked != nil { fs.historyNames = capture.linkedNames }
         var trees: [Int: ImageNode] = [:]
         var next = 0
         let width = max(2, ProcessInfo.processInfo.activeProcessorCount)

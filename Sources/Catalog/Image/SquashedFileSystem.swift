@@ -48,6 +48,9 @@ public final class ImageNode: @unchecked Sendable {
     /// streamed past unkept are recorded too while this one was as well: a database found later
     /// through a link has its layers read again for them (`ImageReader`).
     public internal(set) var earlier: [(layer: Int, content: FileContent)] = []
+    /// More versions than are kept (`SquashedFileSystem.maxHistory`) were written: `earlier` is empty
+    /// for good, rather than restarting partway and naming too late a layer.
+    var historyCut = false
     // Only read while this node is part of a layer being merged in:
     var opaque = false
     var whiteouts: Set<String> = []
@@ -75,6 +78,12 @@ public struct ImageFile: Sendable {
 /// would, are refused.
 public final class SquashedFileSystem: @unchecked Sendable {
     public let root = ImageNode(kind: .directory, layer: 0)
+    /// Names of databases a link may lead to (`ImageCapture.linkedNames`): a file of one of these
+    /// names keeps the versions lower layers wrote even when no bytes were kept, for attribution.
+    var historyNames: Set<String> = []
+    /// Versions one file keeps at most; past this its history is dropped, and its packages name the
+    /// layer of its current version. An image has at most 127 layers in practice.
+    static let maxHistory = 256
     /// Names deeper than this many components are refused.
     public static let maxDepth = 256
     /// Symbolic links followed for one path, as the kernel's limit.
@@ -126,8 +135,15 @@ public final class SquashedFileSystem: @unchecked Sendable {
             }
             Self.clearMarkers(u, depth: depth)
             if u.isRegularFile, let uc = u.content, let l = lower.children[name], l.isRegularFile, let c = l.content,
-               uc.bytes != nil ? c.bytes != nil : (c.bytes == nil && uc.streamedPast && c.streamedPast) {
-                u.earlier = l.earlier + [(l.layer, c)]
+               uc.bytes != nil ? c.bytes != nil : (historyNames.contains(name) && uc.streamedPast && c.streamedPast) {
+                // Taken over from the replaced node, which is dropped: appending then copies nothing, so
+                // a file rewritten by every layer costs each merge one step, not its whole history.
+                // (The same tree applied twice has the node replace itself: nothing to record.)
+                if u !== l {
+                    swap(&u.earlier, &l.earlier)
+                    u.historyCut = l.historyCut || u.earlier.count >= Self.maxHistory
+                    if u.historyCut { u.earlier = [] } else { u.earlier.append((l.layer, c)) }
+                }
             }
             lower.children[name] = u
         }
