@@ -167,6 +167,9 @@ import TestSupport
 
     /// With too few descriptors left for the signal watch (libdispatch opens one signalfd per signal
     /// after the listening socket), the proxy would ignore SIGTERM for good: it refuses to start instead.
+    /// The check for its event loops' descriptors, made before any is opened, keeps room for the
+    /// watch too, so it is the one that refuses here; the watch's own check stays for descriptors
+    /// taken between the two.
     @Test func aProxyThatCannotWatchItsSignalsDoesNotStart() throws {
         let h = try Harness.start("signals")
         defer { h.stop() }
@@ -188,7 +191,8 @@ import TestSupport
         #expect(!short.process.isRunning, "still running: \(short.output)")
         if !short.process.isRunning {
             #expect(short.process.terminationStatus == 2, "\(short.output)")
-            #expect(short.output.contains("cannot watch SIGTERM, SIGINT and SIGHUP") && !short.output.contains("listening on"), "\(short.output)")
+            #expect(short.output.contains("cannot watch SIGTERM, SIGINT and SIGHUP") || short.output.contains("the proxy needs about"), "\(short.output)")
+            #expect(!short.output.contains("listening on"), "\(short.output)")
         }
     }
 
