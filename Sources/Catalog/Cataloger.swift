@@ -140,6 +140,9 @@ public struct Cataloger: Sendable {
             // A file many layers rewrote (dpkg's status) names, for each package, the first layer from
             // which every later version lists it: the layer that installed it, not the last to touch the file.
             var introduced: [String: [String: Int]] = [:]
+            // The packages read at each path, found once: asked per path, a scan of every package made
+            // attribution quadratic in the files many layers rewrote (a `chown -R` over site-packages).
+            var packagesAt: [String: [Int]]?
             func firstLayer(of ref: String, in path: String, canonical: String, node: ImageNode) -> Int {
                 if introduced[path] == nil {
                     var presence: [(layer: Int, refs: Set<String>)] = []
@@ -161,7 +164,14 @@ public struct Cataloger: Sendable {
                         presence.append((version.layer, refs))
                     }
                     var first: [String: Int] = [:]
-                    for p in inv.packages where p.locations.contains(where: { $0.path == path }) {
+                    if packagesAt == nil {
+                        var at: [String: [Int]] = [:]
+                        for (i, p) in inv.packages.enumerated() {
+                            for l in Set(p.locations.map(\.path)) { at[l, default: []].append(i) }
+                        }
+                        packagesAt = at
+                    }
+                    for p in (packagesAt?[path] ?? []).map({ inv.packages[$0] }) {
                         var layer = node.layer
                         for v in presence.reversed() { if v.refs.contains(p.ref) { layer = v.layer } else { break } }
                         first[p.ref] = layer

@@ -69,6 +69,36 @@ import Testing
         #expect(named == ["base": layers[1], "tool": layers[2]], "\(named)")
     }
 
+    /// The database is read before its earlier versions: a budget that cannot hold them all still
+    /// reads it, and the version that did not fit says how far back attribution goes. Found by
+    /// review: the versions were read oldest first and took the budget the database needed.
+    @Test func earlierVersionsNeverTakeTheBudgetOfTheDatabase() async throws {
+        let pad = { (n: Int) in Array("Description: \(String(repeating: "x", count: n))\n\n".utf8) }
+        var layers: [TarWriter] = []
+        for (i, names) in [["base"], ["base", "big"], ["base", "tool"]].enumerated() {
+            var t = TarWriter()
+            let body = names.flatMap { Array("Package: \($0)\nStatus: install ok installed\nVersion: 1\nArchitecture: amd64\n".utf8) + pad(i == 1 ? 600_000 : 100_000) }
+            t.add("opt/db/status", data: body)
+            if i == 0 { t.add("var/lib/dpkg", .symlink, link: "/opt/db") }
+            layers.append(t)
+        }
+        let dir = try temporaryDirectory("link-alias-budget")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var w = try LayoutWriter(dir)
+        for (i, t) in layers.enumerated() { try w.addLayer(t.finished(), gzip: false, createdBy: "RUN layer \(i)") }
+        try w.write()
+        let inv = try await Cataloger(readBudget: 1 << 20).catalog("oci-dir:" + dir.path)
+        let digests = try #require(inv.image?.layers.map(\.digest))
+        let named = Dictionary(uniqueKeysWithValues: inv.packages.map { ($0.name, $0.locations.first?.layer) })
+        #expect(named == ["base": digests[2], "tool": digests[2]], "\(named) \(inv.diagnostics)")
+        #expect(inv.diagnostics.map(\.description) == ["var/lib/dpkg/status: its packages are attributed to layers from 2 on: the version layer 1 wrote was not read (the scan has read its budget of 1 MiB)"], "\(inv.diagnostics)")
+        // With room for every version, each package names the layer that added it, and nothing is said.
+        let roomy = try await Cataloger().catalog("oci-dir:" + dir.path)
+        let all = Dictionary(uniqueKeysWithValues: roomy.packages.map { ($0.name, $0.locations.first?.layer) })
+        #expect(all == ["base": digests[0], "tool": digests[2]], "\(all)")
+        #expect(roomy.diagnostics.isEmpty, "\(roomy.diagnostics)")
+    }
+
     /// A file rewritten by more layers than a history keeps drops its history for good: its packages
     /// name the layer of the current version, never a layer partway through its versions.
     @Test func aDatabaseRewrittenByTooManyLayersNamesItsCurrentLayer() async throws {

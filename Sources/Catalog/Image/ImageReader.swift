@@ -301,27 +301,51 @@ public struct ImageReader: Sendable {
         if inspect == nil, let linked = capture.linked {
             let found = linked(fs)
             var refills: [Int: LinkedBytes] = [:]
-            func refill(_ c: FileContent?, layer: Int) {
-                guard let c, c.bytes == nil, c.refusal == nil, let entry = c.entry else { return }
+            @discardableResult
+            func refill(_ c: FileContent?, layer: Int, into refills: inout [Int: LinkedBytes]) -> Bool {
+                guard let c, c.bytes == nil, c.refusal == nil, let entry = c.entry else { return false }
                 let wanted = refills[layer] ?? LinkedBytes()
                 refills[layer] = wanted
                 wanted.want(entry, c, .keep)
+                return true
             }
-            for alias in found.aliases {
-                refill(alias.item.content, layer: alias.item.layer)
-                // And its earlier versions, so each package names the layer that added it, as a
-                // database read at its own path does (`Cataloger`'s attribution).
-                for version in alias.item.earlier { refill(version.content, layer: version.layer) }
-            }
+            // The databases themselves first: the budget goes to what is read before what only
+            // attributes it.
+            for alias in found.aliases { refill(alias.item.content, layer: alias.item.layer, into: &refills) }
             for layer in refills.keys.sorted() {
                 guard let plan = resolved.layers.first(where: { $0.index == layer }), let wanted = refills[layer] else { continue }
                 try Self.fill(wanted, plan, try await source.openLayer(plan), arrivedVerified: arriveVerified,
                               maxFileBytes: maxFileBytes, inflateLimit: inflated.limit, budget: budget)
             }
+            // Then their earlier versions, so each package names the layer that added it, as a database
+            // read at its own path does (`Cataloger`'s attribution): layer by layer from the newest, a
+            // file's versions stopping at the first one not read (attribution goes no further back),
+            // and none once the budget is spent.
+            var stopped = Set<Int>()
+            var readAgain = refills.count
+            let earlierLayers = Set(found.aliases.flatMap { $0.item.earlier.map(\.layer) }).sorted(by: >)
+            for layer in earlierLayers {
+                guard budget.used < budget.total, let plan = resolved.layers.first(where: { $0.index == layer }) else { break }
+                var wanted: [Int: LinkedBytes] = [:]
+                var asked: [(alias: Int, content: FileContent)] = []
+                for (i, alias) in found.aliases.enumerated() where !stopped.contains(i) && alias.item.content?.bytes != nil {
+                    for version in alias.item.earlier where version.layer == layer {
+                        if refill(version.content, layer: layer, into: &wanted) { asked.append((i, version.content)) }
+                    }
+                }
+                guard let links = wanted[layer] else { continue }
+                readAgain += 1
+                try Self.fill(links, plan, try await source.openLayer(plan), arrivedVerified: arriveVerified,
+                              maxFileBytes: maxFileBytes, inflateLimit: inflated.limit, budget: budget)
+                for (i, content) in asked where content.bytes == nil && stopped.insert(i).inserted {
+                    diagnostics.append(Diagnostic(Location(Redactor.quote(found.aliases[i].path, max: 160)),
+                        "its packages are attributed to layers from \(layer + 1) on: the version layer \(layer) wrote was not read (\(content.refusal ?? "not found again"))"))
+                }
+            }
             fs.aliases = found.aliases.map { ImageFile(path: $0.path, node: $0.item) }
             diagnostics += found.dangling.map(LinkedPaths.notRead)
             diagnostics += found.unlisted.map { LinkedPaths.notListed($0, links: FileIndex.maxLinkedEntryLinks) }
-            timer.lap("look up \(found.aliases.count) package databases through links" + (refills.isEmpty ? "" : ", reading \(refills.count) layers again"))
+            timer.lap("look up \(found.aliases.count) package databases through links" + (readAgain == 0 ? "" : ", reading layers again \(readAgain) times"))
         }
         fs.walk { path, node in
             if let why = node.content?.refusal { diagnostics.append(Diagnostic(Location(path), "not read: \(why)", unscanned: .input)) }
