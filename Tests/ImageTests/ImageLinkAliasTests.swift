@@ -69,6 +69,30 @@ import Testing
         #expect(named == ["base": layers[1], "tool": layers[2]], "\(named)")
     }
 
+    /// Only files named like a database a link may lead to keep the versions lower layers wrote
+    /// without their bytes: keeping every replaced file's made the squash quadratic in layers.
+    @Test func onlyDatabaseNamesKeepUnkeptVersions() async throws {
+        let dir = try temporaryDirectory("link-alias-history")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var w = try LayoutWriter(dir)
+        for i in 0..<3 {
+            var t = TarWriter()
+            t.add("opt/db/status", data: Self.status("p\(i)"))
+            t.add("opt/db/notes", data: Array("version \(i)\n".utf8))
+            t.add("opt/other/installed", data: Array("version \(i)\n".utf8))
+            try w.addLayer(t.finished())
+        }
+        try w.write()
+        let contents = try await ImageReader(capture: Cataloger().imageCapture)
+            .read(try ImageSources.open(.ociDirectory(path: dir.path, tag: nil)), budget: ReadBudget(total: 1 << 20))
+        let fs = contents.filesystem
+        #expect(try fs.resolve("opt/db/status").node.earlier.map(\.layer) == [0, 1])
+        #expect(try fs.resolve("opt/other/installed").node.earlier.map(\.layer) == [0, 1])
+        #expect(try fs.resolve("opt/db/notes").node.earlier.isEmpty)
+        // Nothing led to them, so none of those versions was read again.
+        #expect(try fs.resolve("opt/db/status").node.earlier.allSatisfy { $0.content.bytes == nil })
+    }
+
     /// The database is read before its earlier versions: a budget that cannot hold them all still
     /// reads it, and the version that did not fit says how far back attribution goes. Found by
     /// review: the versions were read oldest first and took the budget the database needed.

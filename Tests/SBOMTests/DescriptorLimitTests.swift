@@ -40,6 +40,13 @@ import TestSupport
         #expect(r.err.contains("the fleet server needs") && r.err.contains("open files"), "\(r.err)")
     }
 
+    /// `server token create` opens the store alone: on PostgreSQL that starts NIO's loops too.
+    @Test func aTokenCommandOnPostgreSQLWithoutDescriptorsExitsTwo() throws {
+        let r = try underLimit(12, ["server", "token", "create", "--database", "postgres://u@127.0.0.1:9/x", "--scope", "admin"])
+        #expect(r.code == 2, "\(r.err)")
+        #expect(r.err.contains("the fleet server needs") && r.err.contains("open files"), "\(r.err)")
+    }
+
     /// A command that starts no event loop leaves the limit as it was, for the children it starts: a
     /// confined script using select() must not be handed descriptors past 1,024.
     @Test func otherCommandsLeaveTheSoftLimitAlone() throws {
