@@ -215,9 +215,7 @@ extension EgressProxy {
         var out: Set<Int32> = []
         var buf = [CChar](repeating: 0, count: 64)
         while let ent = readdir(list) {
-            // The name read where it lies: copying the whole entry can read past the kernel's buffer.
-            let offset = MemoryLayout<dirent>.offset(of: \dirent.d_name) ?? 19
-            let name = String(cString: UnsafeRawPointer(ent).advanced(by: offset).assumingMemoryBound(to: CChar.self))
+            let name = String(decoding: DirectoryEntry.name(ent), as: UTF8.self)
             guard let fd = Int32(name), fd != dirFD else { continue }
             let n = readlinkat(dirFD, name, &buf, buf.count - 1)
             if n > 0, String(decoding: buf[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) == "anon_inode:[signalfd]" { out.insert(fd) }

@@ -52,8 +52,7 @@ public enum DescriptorHeadroom {
         defer { closedir(dir) }
         var count = 0
         while let e = readdir(dir) {
-            let first = withUnsafeBytes(of: e.pointee.d_name) { $0.first ?? 0 }
-            if first != UInt8(ascii: ".") { count += 1 }
+            if DirectoryEntry.name(e).first != UInt8(ascii: ".") { count += 1 }
         }
         return max(0, count - 1)
     }

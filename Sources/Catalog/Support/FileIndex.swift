@@ -66,7 +66,7 @@ public struct FileIndex: Sendable {
             }
             var children: [String] = []
             while let ent = readdir(stream) {
-                let bytes = RootedDirectory.entryName(ent)
+                let bytes = DirectoryEntry.name(ent)
                 // A name that is not UTF-8 cannot be spelled back to the system as a String: it is
                 // reported as not read (with the bytes shown repaired), never passed over in silence.
                 guard let name = String(validating: bytes, as: UTF8.self) else {

@@ -190,7 +190,7 @@ public struct RootedDirectory: Sendable {
         rewinddir(stream)
         var out: [[UInt8]] = []
         while out.count < limit, let ent = readdir(stream) {
-            let name = Self.entryName(ent)
+            let name = DirectoryEntry.name(ent)
             if name == [46] || name == [46, 46] { continue }
             out.append(name)
         }
@@ -299,16 +299,6 @@ public struct RootedDirectory: Sendable {
             if fd >= 0 { return (fd, names.joined(separator: "/")) }
         }
         throw .notRegularFile(path)
-    }
-
-    /// The name of a directory entry, read where it lies. `ent.pointee` would copy a whole `struct
-    /// dirent` (280 bytes), but the kernel packs entries by their length, so the last one of a buffer
-    /// can end a few bytes before its page does: copying it read past the end and crashed, now and then,
-    /// on a walk of `/`.
-    public static func entryName(_ ent: UnsafeMutablePointer<dirent>) -> [UInt8] {
-        let offset = MemoryLayout<dirent>.offset(of: \dirent.d_name) ?? 19
-        let name = UnsafeRawPointer(ent).advanced(by: offset).assumingMemoryBound(to: CChar.self)
-        return Array(UnsafeRawBufferPointer(start: name, count: strlen(name)))
     }
 
     /// Linux's O_PATH (the same on every architecture Swift runs on), which Glibc's module does not export.
