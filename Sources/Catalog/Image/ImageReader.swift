@@ -300,18 +300,19 @@ public struct ImageReader: Sendable {
         // wanted, so its layer is read again for them, as for a hard link.
         if inspect == nil, let linked = capture.linked {
             let found = linked(fs)
-            var refills: [Int: LinkedBytes] = [:]
-            @discardableResult
-            func refill(_ c: FileContent?, layer: Int, into refills: inout [Int: LinkedBytes]) -> Bool {
+            /// Whether `c` is read again with `links` (bytes not kept, nor refused).
+            func wants(_ c: FileContent?, _ links: LinkedBytes) -> Bool {
                 guard let c, c.bytes == nil, c.refusal == nil, let entry = c.entry else { return false }
-                let wanted = refills[layer] ?? LinkedBytes()
-                refills[layer] = wanted
-                wanted.want(entry, c, .keep)
+                links.want(entry, c, .keep)
                 return true
             }
             // The databases themselves first: the budget goes to what is read before what only
             // attributes it.
-            for alias in found.aliases { refill(alias.item.content, layer: alias.item.layer, into: &refills) }
+            var refills: [Int: LinkedBytes] = [:]
+            for alias in found.aliases {
+                let links = refills[alias.item.layer] ?? LinkedBytes()
+                if wants(alias.item.content, links) { refills[alias.item.layer] = links }
+            }
             for layer in refills.keys.sorted() {
                 guard let plan = resolved.layers.first(where: { $0.index == layer }), let wanted = refills[layer] else { continue }
                 try Self.fill(wanted, plan, try await source.openLayer(plan), arrivedVerified: arriveVerified,
@@ -325,15 +326,16 @@ public struct ImageReader: Sendable {
             var readAgain = refills.count
             let earlierLayers = Set(found.aliases.flatMap { $0.item.earlier.map(\.layer) }).sorted(by: >)
             for layer in earlierLayers {
-                guard budget.used < budget.total, let plan = resolved.layers.first(where: { $0.index == layer }) else { break }
-                var wanted: [Int: LinkedBytes] = [:]
+                guard budget.used < budget.total else { break }
+                guard let plan = resolved.layers.first(where: { $0.index == layer }) else { continue }
+                let links = LinkedBytes()
                 var asked: [(alias: Int, content: FileContent)] = []
                 for (i, alias) in found.aliases.enumerated() where !stopped.contains(i) && alias.item.content?.bytes != nil {
-                    for version in alias.item.earlier where version.layer == layer {
-                        if refill(version.content, layer: layer, into: &wanted) { asked.append((i, version.content)) }
+                    for version in alias.item.earlier where version.layer == layer && wants(version.content, links) {
+                        asked.append((i, version.content))
                     }
                 }
-                guard let links = wanted[layer] else { continue }
+                guard !asked.isEmpty else { continue }
                 readAgain += 1
                 try Self.fill(links, plan, try await source.openLayer(plan), arrivedVerified: arriveVerified,
                               maxFileBytes: maxFileBytes, inflateLimit: inflated.limit, budget: budget)
@@ -451,18 +453,13 @@ public struct ImageReader: Sendable {
                     content = FileContent(nil, refusal: "\(h.size) bytes, over the \(maxFileBytes >> 20) MiB a file may be")
                 } else if case .keepIf(let check) = rule {
                     // Screened first: only a file that is kept draws on the read budget, as a directory
-                    // scan's look into an executable does not either. Screened in a buffer used for the
-                    // layer's every executable: most are not kept, and a fresh array for each was
-                    // zeroed, faulted in and freed again.
-                    // A file over the buffer's size is read into an array of its own and kept as it is.
-                    let own = h.size > ScreeningBuffer.kept ? try tar.readData(limit: maxFileBytes) : nil
-                    let kept: Bool
-                    if let own { kept = own.withUnsafeBytes { check($0) } } else { kept = check(try screen.read(tar, size: h.size)) }
-                    if !kept {
+                    // scan's look into an executable does not either.
+                    switch try screen.screen(tar, size: h.size, limit: maxFileBytes, check: check, budget: budget) {
+                    case .out:
                         content = FileContent(nil)
                         content?.screenedOut = true
-                    } else {
-                        content = budget.take(h.size) ? FileContent(own ?? [UInt8](screen.read(again: h.size))) : Self.overBudget(budget)
+                    case .kept(let bytes): content = FileContent(bytes)
+                    case .overBudget: content = Self.overBudget(budget)
                     }
                 } else {
                     content = budget.take(h.size) ? FileContent(try tar.readData(limit: maxFileBytes)) : Self.overBudget(budget)
@@ -573,25 +570,34 @@ public struct LayerFileReader {
     }
 }
 
-/// The buffer a layer's read screens files in (`ImageCapture.Rule.keepIf`): grown to the largest file
-/// screened so far, up to `kept` bytes (a larger one is read into an array of its own instead).
+/// The buffer a layer's read screens files in (`ImageCapture.Rule.keepIf`): most executables are not
+/// kept, and a fresh array for each was zeroed, faulted in and freed again. It grows to the largest
+/// file screened so far, up to `kept` bytes; a larger file is read into an array of its own, kept as
+/// it is when it passes.
 final class ScreeningBuffer {
     private var buffer = UnsafeMutableRawBufferPointer(start: nil, count: 0)
     static let kept = 16 << 20
     deinit { buffer.deallocate() }
 
-    /// The current entry's data, all `size` bytes of it (at most `kept`); valid until the next call.
-    func read(_ tar: StreamingTar, size: Int) throws(ImageError) -> UnsafeRawBufferPointer {
-        precondition(size <= Self.kept)
+    enum Outcome { case out, kept([UInt8]), overBudget }
+
+    /// Reads the current entry's data, all `size` bytes of it (at most `limit`), and asks `check` of
+    /// them; bytes that pass are copied out when `budget` has room for them.
+    func screen(_ tar: StreamingTar, size: Int, limit: Int, check: (UnsafeRawBufferPointer) -> Bool,
+                budget: ReadBudget) throws(ImageError) -> Outcome {
+        if size > Self.kept {
+            let own = try tar.readData(limit: limit)
+            guard own.withUnsafeBytes(check) else { return .out }
+            return budget.take(size) ? .kept(own) : .overBudget
+        }
         if size > buffer.count {
             buffer.deallocate()
             buffer = .allocate(byteCount: size, alignment: 64)
         }
         let got = try tar.readData(into: UnsafeMutableRawBufferPointer(rebasing: buffer[..<size]))
         guard got == size else { throw ImageError(tar.name, "ends inside a file's data (truncated layer)") }
-        return UnsafeRawBufferPointer(rebasing: buffer[..<size])
+        let bytes = UnsafeRawBufferPointer(rebasing: buffer[..<size])
+        guard check(bytes) else { return .out }
+        return budget.take(size) ? .kept([UInt8](bytes)) : .overBudget
     }
-
-    /// The bytes the last `read` of `size` bytes left in the buffer.
-    func read(again size: Int) -> UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: buffer[..<size]) }
 }
