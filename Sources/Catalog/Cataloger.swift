@@ -171,7 +171,8 @@ public struct Cataloger: Sendable {
                         }
                         packagesAt = at
                     }
-                    for p in (packagesAt?[path] ?? []).map({ inv.packages[$0] }) {
+                    for i in packagesAt?[path] ?? [] {
+                        let p = inv.packages[i]
                         var layer = node.layer
                         for v in presence.reversed() { if v.refs.contains(p.ref) { layer = v.layer } else { break } }
                         first[p.ref] = layer
