@@ -73,7 +73,7 @@ public enum Redactor {
     /// For one cell of a table: `escapeForTerminal`, and the TAB too, which would move the columns
     /// after it to the terminal's next tab stop.
     public static func escapeTableCell(_ text: String) -> String {
-        escape(text, { $0 == 0x09 || isTerminalControl($0) }, tabs: true)
+        escape(text) { $0 == 0x09 || isTerminalControl($0) }
     }
 
     /// `escapeForTerminal` on each line of `text`, keeping its line breaks: for human output assembled
@@ -85,9 +85,10 @@ public enum Redactor {
             .map { escapeForTerminal(String(String.UnicodeScalarView($0))) }.joined(separator: "\n")
     }
 
-    private static func escape(_ text: String, _ control: (UInt32) -> Bool, tabs: Bool = false) -> String {
-        // Only these lead bytes can begin one: C0 and DEL, C1 (C2 80-9F), U+2028-U+2069 (E2 80/81).
-        guard text.utf8.contains(where: { $0 < 0x20 && ($0 != 0x09 || tabs) || $0 == 0x7F || $0 == 0xC2 || $0 == 0xE2 }) else { return text }
+    private static func escape(_ text: String, _ control: (UInt32) -> Bool) -> String {
+        // Only these lead bytes can begin one: C0 (TAB among them, for table cells) and DEL, C1
+        // (C2 80-9F), U+2028-U+2069 (E2 80/81).
+        guard text.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F || $0 == 0xC2 || $0 == 0xE2 }) else { return text }
         var out = ""
         for u in text.unicodeScalars {
             if control(u.value) {
