@@ -361,11 +361,11 @@ public struct FleetServer: Sendable {
         }
     }
 
-    /// Why NIO's shared event loops, which Hummingbird and PostgreSQL's client run on, cannot start
-    /// (they stop the process when they cannot open their descriptors); nil when they can. Asked
-    /// before anything starts them.
-    public static func eventLoopShortfall() -> String? {
-        DescriptorHeadroom.shortfall(eventLoops: NIOSingletons.groupLoopCountSuggestion, for: "the fleet server")
+    /// Why NIO's shared event loops, which Hummingbird, PostgreSQL's client and the push client run
+    /// on, cannot start (they stop the process when they cannot open their descriptors); nil when they
+    /// can. Asked before anything starts them.
+    public static func eventLoopShortfall(for what: String = "the fleet server") -> String? {
+        DescriptorHeadroom.shortfall(eventLoops: NIOSingletons.groupLoopCountSuggestion, for: what)
     }
 
     /// Runs the server until it is shut down (SIGTERM or SIGINT end it gracefully); over TLS when `tls` is given.

@@ -86,9 +86,7 @@ struct PushCommand: AsyncParsableCommand {
         var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
         configuration.timeout.connect = .seconds(10)
         configuration.connectionPool.retryConnectionEstablishment = false
-        if let why = DescriptorHeadroom.shortfall(eventLoops: NIOSingletons.groupLoopCountSuggestion, for: "pushing to the fleet server") {
-            CLI.fail("error: \(why)")
-        }
+        if let why = FleetServer.eventLoopShortfall(for: "pushing to the fleet server") { CLI.fail("error: \(why)") }
         let own: HTTPClient? = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         let client = own!
         do { try await push(client, base: base, token: token, body: body) } catch {
