@@ -63,7 +63,8 @@ public enum DescriptorHeadroom {
     /// would be counted against them.
     public static func shortfall(eventLoops: Int, for what: String) -> String? {
         raiseSoftLimit()
-        let needed = perEventLoop * max(1, eventLoops) + margin
+        // Clamped: a library caller's count is not trusted not to overflow the product.
+        let needed = perEventLoop * min(max(1, eventLoops), 1 << 20) + margin
         guard let limit, let open else { return nil }
         let free = limit - open
         guard free < needed else { return nil }
