@@ -80,7 +80,7 @@ public enum ImagePolicy {
             case .missing, .unread:
                 return [root("NOT CHECKED: \(shown) names a user, but \(passwd.problem), so whether it is uid 0 cannot be told")]
             case .read(let entries):
-                guard let e = entries.first(where: { $0.name == userPart }) else {
+                guard let e = entries.first(where: { $0.named(userPart) }) else {
                     return [root("NOT CHECKED: \(shown) names a user /etc/passwd does not list: its uid cannot be told (and runc refuses to start a container whose user has no entry)")]
                 }
                 uid = e.id
@@ -105,7 +105,7 @@ public enum ImagePolicy {
             case .missing, .unread:
                 return [rootGroup("NOT CHECKED: \(shown) names group '\(quote(g))', but \(group.problem), so whether it is gid 0 cannot be told")]
             case .read(let groups):
-                guard let e = groups.first(where: { $0.name == g }) else {
+                guard let e = groups.first(where: { $0.named(g) }) else {
                     return [rootGroup("NOT CHECKED: \(shown) names a group /etc/group does not list: its gid cannot be told")]
                 }
                 return e.id == 0 ? [rootGroup("\(shown): /etc/group gives '\(quote(g))' gid 0, the root group")] : []
@@ -127,8 +127,16 @@ public enum ImagePolicy {
     /// One line of /etc/passwd or /etc/group: the name, the uid or gid, and (passwd only) the gid.
     struct AccountEntry: Equatable {
         var name: String
+        /// The name as the file spells it: runc compares bytes, not canonically equal strings.
+        var nameBytes: [UInt8]
         var id: Int
         var gid: Int?
+
+        init(name: String, nameBytes: [UInt8]? = nil, id: Int, gid: Int?) {
+            self.name = name; self.nameBytes = nameBytes ?? Array(name.utf8); self.id = id; self.gid = gid
+        }
+
+        func named(_ s: String) -> Bool { nameBytes.elementsEqual(s.utf8) }
     }
 
     enum Accounts: Equatable {
@@ -148,25 +156,61 @@ public enum ImagePolicy {
         }
     }
 
-    /// `name:password:id:…` lines, exactly as runc's user package (moby/sys/user) reads them: lines
-    /// trimmed and blank ones skipped, missing fields left 0, a number that does not parse read as 0
-    /// (its errors are ignored), and the id then cut to 32 bits as the runtime stores it; the first
-    /// entry for a name wins. Reading them any more strictly would pass images that run as root.
+    /// `name:password:id:…` lines, exactly as runc's user package (moby/sys/user) reads them: split at
+    /// LF with one CR before it dropped, trimmed of what Go's `bytes.TrimSpace` trims (vertical tab,
+    /// form feed, NEL, no-break and the other Unicode spaces too), blank ones skipped, and in
+    /// /etc/group lines starting with `#` too; missing fields left 0, a number that does not parse
+    /// read as 0 (its errors are ignored), and the id then cut to 32 bits as the runtime stores it; the
+    /// first entry for a name, compared byte for byte, wins. Reading them any more strictly would pass
+    /// images that run as root.
     static func parseAccounts(_ bytes: [UInt8], passwd: Bool) -> [AccountEntry] {
-        func number(_ f: Substring?) -> Int {
+        func number(_ f: ArraySlice<UInt8>?) -> Int {
             guard let f, !f.isEmpty else { return 0 }
-            if let n = Int(f) { return Int(UInt32(truncatingIfNeeded: n)) }
+            let text = String(decoding: f, as: UTF8.self)
+            if let n = Int(text) { return Int(UInt32(truncatingIfNeeded: n)) }
             // Go's Atoi clamps an out-of-range number (its error ignored); anything else reads as 0.
-            let digits = f.drop { $0 == "-" || $0 == "+" }
-            guard !digits.isEmpty, digits.allSatisfy({ $0.isASCII && $0.isNumber }) else { return 0 }
-            return Int(UInt32(truncatingIfNeeded: f.hasPrefix("-") ? Int.min : Int.max))
+            let digits = f.drop { $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "+") }
+            guard f.count - digits.count <= 1, !digits.isEmpty, digits.allSatisfy({ $0 >= 48 && $0 <= 57 }) else { return 0 }
+            return Int(UInt32(truncatingIfNeeded: f.first == UInt8(ascii: "-") ? Int.min : Int.max))
         }
-        return String(decoding: bytes, as: UTF8.self).split(separator: "\n").compactMap { raw in
-            let line = raw.trimmingCharacters(in: .whitespaces)
-            guard !line.isEmpty else { return nil }
-            let f = line.split(separator: ":", omittingEmptySubsequences: false)
-            return AccountEntry(name: String(f[0]), id: number(f.count > 2 ? f[2] : nil),
-                                gid: passwd ? number(f.count > 3 ? f[3] : nil) : nil)
+        var out: [AccountEntry] = []
+        for raw in bytes.split(separator: 10, omittingEmptySubsequences: false) {
+            let line = GoSpace.trim(raw.last == 13 ? raw.dropLast() : raw)
+            guard !line.isEmpty, passwd || line.first != UInt8(ascii: "#") else { continue }
+            let f = line.split(separator: UInt8(ascii: ":"), omittingEmptySubsequences: false)
+            out.append(AccountEntry(name: String(decoding: f[0], as: UTF8.self), nameBytes: Array(f[0]),
+                                    id: number(f.count > 2 ? f[2] : nil), gid: passwd ? number(f.count > 3 ? f[3] : nil) : nil))
+        }
+        return out
+    }
+
+    /// What Go's `bytes.TrimSpace` trims from either end of a line: `unicode.IsSpace` runes in UTF-8.
+    enum GoSpace {
+        static func trim(_ s: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
+            var s = s
+            while let n = leading(s) { s = s.dropFirst(n) }
+            while let n = trailing(s) { s = s.dropLast(n) }
+            return s
+        }
+
+        /// The UTF-8 encodings of the non-ASCII spaces: NEL, NBSP, U+1680, U+2000–U+200A, U+2028,
+        /// U+2029, U+202F, U+205F and U+3000.
+        static let wide: [[UInt8]] = [[0xC2, 0x85], [0xC2, 0xA0], [0xE1, 0x9A, 0x80]]
+            + (0x80...0x8A).map { [0xE2, 0x80, UInt8($0)] }
+            + [[0xE2, 0x80, 0xA8], [0xE2, 0x80, 0xA9], [0xE2, 0x80, 0xAF], [0xE2, 0x81, 0x9F], [0xE3, 0x80, 0x80]]
+
+        static func isASCIISpace(_ b: UInt8) -> Bool { b == 32 || (b >= 9 && b <= 13) }
+
+        static func leading(_ s: ArraySlice<UInt8>) -> Int? {
+            guard let b = s.first else { return nil }
+            if isASCIISpace(b) { return 1 }
+            return wide.first { s.starts(with: $0) }?.count
+        }
+
+        static func trailing(_ s: ArraySlice<UInt8>) -> Int? {
+            guard let b = s.last else { return nil }
+            if isASCIISpace(b) { return 1 }
+            return wide.first { s.count >= $0.count && s.suffix($0.count).elementsEqual($0) }?.count
         }
     }
 

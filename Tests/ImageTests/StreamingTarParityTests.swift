@@ -66,10 +66,55 @@ import TestSupport
         }
         // Types that are not header-only keep their data, as Go reads them.
         var t = TarWriter()
-        t.header("weird", type: UInt8(ascii: "S"), size: 512)
+        t.header("weird", type: UInt8(ascii: "Q"), size: 512)
         t.append([UInt8](repeating: 0x41, count: 512))
         t.add("after", data: [1])
         #expect(try Self.headers(t.finished()).map(\.name) == ["weird", "after"])
+    }
+
+    /// Mode, uid and gid as Go reads them: base-256 values of any size and sign, the runtime keeping
+    /// the low 12 mode bits and 32 id bits (-1 leaves the owner root). A field Go refuses is refused.
+    @Test func numericFieldsAreReadAsGoReadsThem() throws {
+        func layer(mode: [UInt8]? = nil, uid: [UInt8]? = nil, pax: [(String, String)] = []) -> [UInt8] {
+            var t = TarWriter()
+            if !pax.isEmpty { t.paxHeader(pax) }
+            var extra: [(Int, [UInt8])] = []
+            if let mode { extra.append((100, mode)) }
+            if let uid { extra.append((108, uid)) }
+            t.header("usr/bin/su", type: UInt8(ascii: "0"), size: 0, extra: extra)
+            return t.finished()
+        }
+        // 2^48 + 0o4755 in base-256: Go (and umoci, containerd) extract a setuid file.
+        let big = try Self.headers(layer(mode: [0x80, 0x01, 0, 0, 0, 0, 0x09, 0xED]))
+        #expect(big.first?.mode == 0o4755)
+        let negative = try Self.headers(layer(mode: [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF]))
+        #expect(negative.first?.mode == 0o7777)
+        // Octal between spaces and NULs, as Go trims it.
+        #expect(try Self.headers(layer(mode: Array(" 4755 \0\0".utf8))).first?.mode == 0o4755)
+        #expect(throws: ImageError.self) { try Self.headers(layer(mode: Array("0009755\0".utf8))) }
+        // uid 2^32 is 0 to the kernel; -1 leaves the extracting root as owner.
+        #expect(try Self.headers(layer(uid: [0x80, 0, 0, 0x01, 0, 0, 0, 0])).first?.uid == 0)
+        #expect(try Self.headers(layer(uid: [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF])).first?.uid == 0)
+        #expect(try Self.headers(layer(pax: [("uid", "4294968296")])).first?.uid == 1000)
+        #expect(try Self.headers(layer(pax: [("uid", "-1")])).first?.uid == 0)
+        #expect(throws: ImageError.self) { try Self.headers(layer(pax: [("gid", "abc")])) }
+    }
+
+    /// Go expands GNU sparse files and renames them from `GNU.sparse.name`: such an entry would land
+    /// under a name, or with bytes, this reader never saw, so a layer holding one is refused.
+    @Test func sparseEntriesAreRefused() throws {
+        var old = Self.base()
+        old.header("etc/shadow", type: UInt8(ascii: "S"), size: 0)
+        #expect(throws: ImageError.self) { try Self.headers(old.finished()) }
+        var pax = Self.base()
+        pax.add("etc/decoy", data: Array("app:x:0:0\n".utf8),
+                pax: ["GNU.sparse.major": "1", "GNU.sparse.minor": "0", "GNU.sparse.name": "etc/passwd", "GNU.sparse.realsize": "10"])
+        do {
+            _ = try Self.headers(pax.finished())
+            Issue.record("a GNU sparse pax entry was read")
+        } catch {
+            #expect("\(error)".contains("GNU sparse"), "\(error)")
+        }
     }
 
     @Test func deviceWithSizeDoesNotHideFilesFromTheImage() async throws {
@@ -236,5 +281,45 @@ import TestSupport
         let source = try ImageSources.open(.ociArchive(path: archive.path, tag: nil))
         let contents = try await ImageReader(capture: ImageCapture { _, _, _ in .keep }).read(source, budget: ReadBudget(total: 1 << 30))
         #expect(contents.filesystem.files().map(\.path).contains("etc/passwd"))
+    }
+
+    /// Loaders find a docker-archive's entries by their cleaned names (skopeo takes the first match,
+    /// `docker load` the last one extracted): names that need `..` cleaned, or two entries with one
+    /// name, would show them another config or manifest than this reader reads, so they are refused.
+    @Test func ambiguousArchiveNamesAreRefused() async throws {
+        var layer = TarWriter()
+        layer.add("etc/hostname", data: Array("x\n".utf8))
+        let layerBytes = layer.finished()
+        func config(_ user: String) -> [UInt8] {
+            Array(#"{"architecture":"amd64","os":"linux","config":{"User":"\#(user)"},"rootfs":{"type":"layers","diff_ids":["\#(LayoutWriter.digest(layerBytes))"]}}"#.utf8)
+        }
+        let manifest = Array(#"[{"Config":"cfg.json","RepoTags":["x:v1"],"Layers":["layer.tar"]}]"#.utf8)
+        func archive(_ extra: (inout TarWriter) -> Void) throws -> String {
+            var t = TarWriter()
+            extra(&t)
+            t.add("cfg.json", data: config("1000:1000"))
+            t.add("layer.tar", data: layerBytes)
+            t.add("manifest.json", data: manifest)
+            let path = FileManager.default.temporaryDirectory.appendingPathComponent("ambiguous-\(UUID().uuidString).tar").path
+            try Data(t.finished()).write(to: URL(fileURLWithPath: path))
+            return path
+        }
+        func outcome(_ path: String) async -> String? {
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            do {
+                let source = try ImageSources.open(try #require(try ImageReference.parse("docker-archive:" + path)))
+                _ = try await ImageReader(capture: ImageCapture { _, _, _ in .keep }).read(source, budget: ReadBudget(total: 1 << 30))
+                return nil
+            } catch {
+                return "\(error)"
+            }
+        }
+        #expect(await outcome(try archive { _ in }) == nil)
+        let climbing = await outcome(try archive { $0.add("a/../cfg.json", data: config("root")) })
+        #expect(climbing?.contains("'..'") == true, "\(climbing ?? "read")")
+        let twice = await outcome(try archive { $0.add("./cfg.json", data: config("root")) })
+        #expect(twice?.contains("two entries named 'cfg.json'") == true, "\(twice ?? "read")")
+        let sparse = await outcome(try archive { $0.header("manifest.json", type: UInt8(ascii: "S"), size: 0) })
+        #expect(sparse?.contains("GNU sparse") == true, "\(sparse ?? "read")")
     }
 }

@@ -323,4 +323,27 @@ import TestSupport
         #expect(wrapped == [.init(name: "big", id: 0, gid: 1), .init(name: "neg", id: 4294967295, gid: 0), .init(name: "hex", id: 0, gid: 1000)])
         #expect(ImagePolicy.parseAccounts(Array("wheel:x:10:root,app\n".utf8), passwd: false) == [.init(name: "wheel", id: 10, gid: nil)])
     }
+
+    /// Lines as Go's bufio and `bytes.TrimSpace` cut them: a CR before LF, and vertical tab, form
+    /// feed, NEL and no-break spaces around a line, would otherwise hide a uid-0 entry for the user.
+    @Test func accountLinesAreCutAndTrimmedAsGoDoes() {
+        func uid(_ text: [UInt8], _ name: String = "app") -> Int? {
+            ImagePolicy.parseAccounts(text, passwd: true).first { $0.named(name) }?.id
+        }
+        let later = Array("app:x:1000:1000::/:/bin/sh\n".utf8)
+        for lead: [UInt8] in [[0x0B], [0x0C], [0x0D], [0xC2, 0x85], [0xC2, 0xA0], [0xE2, 0x80, 0x83], [0xE3, 0x80, 0x80]] {
+            #expect(uid(lead + Array("app:x:0:0::/:/bin/sh\n".utf8) + later) == 0, "\(lead)")
+            #expect(uid(Array("app:x:0:0::/:/bin/sh".utf8) + lead + [10] + later) == 0, "\(lead)")
+        }
+        // CRLF: the CR is not part of the shell field, and `app:x` alone has uid 0.
+        #expect(uid(Array("app:x\r\n:1000:1000::/:/bin/sh\n".utf8)) == 0)
+        #expect(ImagePolicy.parseAccounts(Array("app:x:5:6::/:/bin/sh\r\n".utf8), passwd: true) == [.init(name: "app", id: 5, gid: 6)])
+        // A byte that is not a space stays: the name is then another one.
+        #expect(uid([0xC2, 0x86] + Array("app:x:0:0\n".utf8) + later) == 1000)
+        // Names compare byte for byte: a decomposed é is not the precomposed one.
+        #expect(uid(Array("caf\u{65}\u{301}:x:0:0\ncaf\u{e9}:x:1000:1000\n".utf8), "caf\u{e9}") == 1000)
+        // /etc/group skips comment lines; /etc/passwd does not.
+        #expect(ImagePolicy.parseAccounts(Array("#wheel:x:0:\nwheel:x:10:\n".utf8), passwd: false) == [.init(name: "wheel", id: 10, gid: nil)])
+        #expect(ImagePolicy.parseAccounts(Array("--5:x:--5:+-1\n".utf8), passwd: true) == [.init(name: "--5", id: 0, gid: 0)])
+    }
 }

@@ -93,6 +93,7 @@ final class ArchiveLayout: LayoutFiles, @unchecked Sendable {
         // Headers are read by the same rules as a layer's (`StreamingTar.next()`), which are Go's archive/tar's.
         var longName: String?, longLink: String?
         var pax: [String: [UInt8]]?
+        var named: Set<String> = []
         while at + 512 <= fileSize {
             guard header.withUnsafeMutableBytes({ pread(fd, $0.baseAddress!, 512, off_t(at)) }) == 512 else {
                 throw ImageError(displayName, "cannot be read at offset \(at)")
@@ -121,6 +122,7 @@ final class ArchiveLayout: LayoutFiles, @unchecked Sendable {
                 at = (end + 511) / 512 * 512
                 continue
             }
+            try StreamingTar.refuseSparse(type, pax, name: displayName)
             var name = StreamingTar.entryName(header)
             var link = TarArchive.cString(header[157..<257])
             for (k, v) in pax ?? [:] where !v.isEmpty {
@@ -140,7 +142,17 @@ final class ArchiveLayout: LayoutFiles, @unchecked Sendable {
             if StreamingTar.isHeaderOnly(type) { size = 0 }
             let (end, o1) = (at + 512).addingReportingOverflow(size)
             guard !o1, end <= fileSize else { throw ImageError(displayName, "is truncated: the entry at offset \(at) claims \(size) bytes past its end") }
-            let key = Self.normalize(name)
+            // Loaders find an entry by its cleaned name (skopeo takes the first, `docker load` extracts
+            // them all and the last wins): an archive whose names need `..` to clean, or where two
+            // entries clean to one name, would show them another image than this reader reads.
+            guard let key = Self.clean(name) else {
+                throw ImageError(displayName, "has an entry '\(Redactor.escapeControls(Redactor.quote(name, max: 120)))' with '..' in its name; refused")
+            }
+            if type == UInt8(ascii: "0") || type == UInt8(ascii: "7") || type == UInt8(ascii: "2") || type == UInt8(ascii: "1") {
+                guard named.insert(key).inserted else {
+                    throw ImageError(displayName, "has two entries named '\(Redactor.escapeControls(Redactor.quote(key, max: 120)))'; refused, since loaders disagree on which one is the image's")
+                }
+            }
             if type == UInt8(ascii: "0") || type == UInt8(ascii: "7") {
                 entries[key] = .file(offset: at + 512, size: size)
             } else if type == UInt8(ascii: "2") {
@@ -168,6 +180,13 @@ final class ArchiveLayout: LayoutFiles, @unchecked Sendable {
 
     static func normalize(_ name: String) -> String {
         name.split(separator: "/", omittingEmptySubsequences: true).filter { $0 != "." }.joined(separator: "/")
+    }
+
+    /// An entry's name as Go's `path.Clean` leaves it, relative: nil when it has a `..` component
+    /// (loaders clean `a/../x` to `x`; a name that must be cleaned is refused rather than guessed).
+    static func clean(_ name: String) -> String? {
+        let parts = name.split(separator: "/", omittingEmptySubsequences: true).filter { $0 != "." }
+        return parts.contains("..") ? nil : parts.joined(separator: "/")
     }
 
     func has(_ path: String) -> Bool { entries[Self.normalize(path)] != nil }

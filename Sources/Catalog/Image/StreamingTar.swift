@@ -89,8 +89,14 @@ public final class StreamingTar {
             default:
                 break
             }
-            var header = TarHeader(name: Self.entryName(block), kind: .file, size: size, mode: TarArchive.octal(block, 100, 8) ?? 0,
-                                   uid: TarArchive.octal(block, 108, 8) ?? 0, gid: TarArchive.octal(block, 116, 8) ?? 0,
+            // Go rejects a header whose mode, uid or gid does not parse, so no runtime extracts it.
+            guard let mode = TarArchive.goNumeric(block, 100, 8), let uid = TarArchive.goNumeric(block, 108, 8),
+                  let gid = TarArchive.goNumeric(block, 116, 8) else {
+                throw ImageError(name, "has a tar header with an unreadable mode, uid or gid after entry \(entries - 1)")
+            }
+            try Self.refuseSparse(type, pax, name: name)
+            var header = TarHeader(name: Self.entryName(block), kind: .file, size: size, mode: Self.permissions(mode),
+                                   uid: Self.ownerID(uid), gid: Self.ownerID(gid),
                                    linkName: TarArchive.cString(block[157..<257]), xattrs: [:])
             for (k, v) in pax ?? [:] where !v.isEmpty {
                 switch k {
@@ -99,8 +105,9 @@ public final class StreamingTar {
                 case "size":
                     guard let s = Self.paxSize(v) else { throw ImageError(name, "has a pax size that is not a number of bytes") }
                     header.size = s
-                case "uid": header.uid = Int(String(decoding: v, as: UTF8.self)) ?? header.uid
-                case "gid": header.gid = Int(String(decoding: v, as: UTF8.self)) ?? header.gid
+                case "uid", "gid":
+                    guard let id = Int64(String(decoding: v, as: UTF8.self)) else { throw ImageError(name, "has a pax \(k) that is not a number") }
+                    if k == "uid" { header.uid = Self.ownerID(id) } else { header.gid = Self.ownerID(id) }
                 default:
                     if k.hasPrefix("SCHILY.xattr.") { header.xattrs[String(k.dropFirst(13))] = v }
                 }
@@ -119,6 +126,29 @@ public final class StreamingTar {
             dataLeft = carries ? header.size : 0
             padLeft = carries ? (512 - header.size % 512) % 512 : 0
             return header
+        }
+    }
+
+    /// The mode bits a runtime applies (Go's `FileInfo().Mode()`): permissions, setuid, setgid and
+    /// sticky, from the low 12 bits of the field, whatever it holds above them (a negative base-256
+    /// value included).
+    static func permissions(_ mode: Int64) -> Int { Int(mode & 0o7777) }
+
+    /// The owner a runtime gives the file: Go passes the id to `lchown`, whose `uid_t` keeps the low 32
+    /// bits, and -1 there leaves the owner unchanged: the extracting process's, root.
+    static func ownerID(_ id: Int64) -> Int {
+        let kept = UInt32(truncatingIfNeeded: id)
+        return kept == UInt32.max ? 0 : Int(kept)
+    }
+
+    /// GNU sparse files (type `S`, or pax `GNU.sparse.*` records) are expanded by Go's reader, which
+    /// also renames them from `GNU.sparse.name` and sizes them from `GNU.sparse.realsize`: a runtime
+    /// would write a file this reader never listed, or other bytes than it read. No image builder
+    /// writes them, so a layer holding one is refused.
+    static func refuseSparse(_ type: UInt8, _ pax: [String: [UInt8]]?, name: String) throws(ImageError) {
+        if type == UInt8(ascii: "S") { throw ImageError(name, "has a GNU sparse file entry, which this reader does not expand; refused") }
+        if let key = pax?.keys.first(where: { $0.hasPrefix("GNU.sparse.") }) {
+            throw ImageError(name, "has a GNU sparse pax record (\(Redactor.escapeControls(Redactor.quote(key, max: 40)))), which this reader does not expand; refused")
         }
     }
 

@@ -30,6 +30,39 @@ public struct TarArchive {
     }
 
     /// A numeric field: octal text, or GNU base-256 when the top bit is set. Nil when malformed or huge.
+    /// A numeric field read exactly as Go's archive/tar reads it (`parseNumeric`), for the fields a
+    /// runtime applies to the file it extracts (mode, uid, gid): base-256 with its sign (any value in
+    /// 63 bits, negative ones too), else octal text between leading and trailing spaces and NULs, cut
+    /// at the first NUL inside. Nil where Go rejects the header.
+    static func goNumeric(_ b: [UInt8], _ at: Int, _ width: Int) -> Int64? {
+        let field = b[at..<(at + width)]
+        if let first = field.first, first & 0x80 != 0 {
+            let inv: UInt8 = first & 0x40 != 0 ? 0xFF : 0
+            var x: UInt64 = 0
+            for (i, raw) in field.enumerated() {
+                var c = raw ^ inv
+                if i == 0 { c &= 0x7F }
+                if x >> 56 > 0 { return nil }
+                x = x << 8 | UInt64(c)
+            }
+            if x >> 63 > 0 { return nil }
+            return inv == 0xFF ? ~Int64(x) : Int64(x)
+        }
+        var text = field[...]
+        while let c = text.first, c == 0 || c == 32 { text = text.dropFirst() }
+        while let c = text.last, c == 0 || c == 32 { text = text.dropLast() }
+        if let nul = text.firstIndex(of: 0) { text = text[..<nul] }
+        guard !text.isEmpty else { return 0 }
+        var v: UInt64 = 0
+        for c in text {
+            guard c >= 48 && c <= 55 else { return nil }
+            let (m, o) = v.multipliedReportingOverflow(by: 8)
+            if o { return nil }
+            v = m + UInt64(c - 48)
+        }
+        return Int64(bitPattern: v)
+    }
+
     static func octal(_ b: [UInt8], _ at: Int, _ width: Int) -> Int? {
         let field = b[at..<(at + width)]
         if let first = field.first, first & 0x80 != 0 {
