@@ -9,7 +9,9 @@ extension VerifyFilesReport {
         for f in findings { out += f.line + "\n" }
         if !findings.isEmpty { out += "\n" }
         out += summaryLine + "\n"
-        return out
+        // Paths come from the tree and its package databases: C1 and bidirectional controls are
+        // escaped too, as in every other table.
+        return Redactor.escapeControlsPerLine(out)
     }
 
     public var json: JSONValue {

@@ -69,15 +69,19 @@ struct PolicyCheck: AsyncParsableCommand {
             enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
             print(String(decoding: (try? enc.encode(findings)) ?? Data(), as: UTF8.self))
         } else {
+            var out = ""
             for f in findings {
-                print("\(f.location)  \(f.severity)  \(f.rule)  \(f.kind)/\(f.name)\(f.container.map { " container \($0)" } ?? "")")
-                print("    found: \(f.found)\n    allowed: \(f.allowed)\n    fix: \(f.fix)")
-                if let why = f.because { print("    because: \(why)") }
+                out += "\(f.location)  \(f.severity)  \(f.rule)  \(f.kind)/\(f.name)\(f.container.map { " container \($0)" } ?? "")\n"
+                out += "    found: \(f.found)\n    allowed: \(f.allowed)\n    fix: \(f.fix)\n"
+                if let why = f.because { out += "    because: \(why)\n" }
             }
             var checked: [String] = []
             if workloads > 0 || images.isEmpty { checked.append("\(workloads) workload\(workloads == 1 ? "" : "s") at the \(lvl.rawValue) level") }
             if !images.isEmpty { checked.append("\(images.count) image\(images.count == 1 ? "" : "s")") }
-            print("\(findings.count) finding\(findings.count == 1 ? "" : "s") in \(checked.joined(separator: " and "))")
+            out += "\(findings.count) finding\(findings.count == 1 ? "" : "s") in \(checked.joined(separator: " and "))\n"
+            // Names, images and values are quoted from the deployment files: the table reaches a
+            // terminal with their control characters (C1 and bidirectional ones too) escaped.
+            print(Redactor.escapeControlsPerLine(out), terminator: "")
         }
         // Rejected inputs were not checked, so the run cannot vouch for them: an input error.
         if rejectedInputs > 0 { throw ExitCode(2) }

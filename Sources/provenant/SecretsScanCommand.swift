@@ -51,6 +51,14 @@ struct SecretsScanCommand: AsyncParsableCommand {
                 if let ref = try ImageReference.parse(p) ?? ImageReference.detect(path: p) { images.append((p, ref)) } else { files.append(p) }
             } catch { CLI.fail("error: \(error)") }
         }
+        // A path named on the command line that is not there is a usage error, as for `sbom`: an empty
+        // scan of it is not a clean one.
+        for p in files {
+            var st = stat()
+            guard stat(p, &st) == 0 else {
+                CLI.fail("error: '\(Redactor.escapeControls(Redactor.quote(p, max: 200)))' cannot be scanned: \(String(cString: strerror(errno)))")
+            }
+        }
         if !files.isEmpty { result = scanner.scan(targets: files) }
         for (shown, ref) in images {
             let part: SecretsScanResult

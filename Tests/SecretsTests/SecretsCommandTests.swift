@@ -42,6 +42,9 @@ import TestSupport
         #expect(try runProcess(provenantBinary, ["secrets", "scan", dir.path, "--fail-on", "critical"]).code == 1)
         #expect(try runProcess(provenantBinary, ["secrets", "scan", dir.appendingPathComponent("README.md").path, "--fail-on", "low"]).code == 0)
         #expect(try runProcess(provenantBinary, ["secrets", "scan", dir.path, "--format", "xml"]).code == 2)
+        // A path that is not there is an input error, not a clean scan.
+        let missing = try runProcess(provenantBinary, ["secrets", "scan", dir.appendingPathComponent("nothing-here").path, "--fail-on", "low"])
+        #expect(missing.code == 2 && missing.err.contains("nothing-here") && missing.err.split(separator: "\n").count == 1, "\(missing.err)")
     }
 
     @Test func aBaselineSuppressesWhatItRecordsAndNamesWhatIsGone() throws {
@@ -60,6 +63,31 @@ import TestSupport
         #expect((doc["findings"] as? [Any])?.count == 0)
         #expect((doc["suppressed"] as? [Any])?.count == 1)
         #expect((doc["baselineEntriesNotFound"] as? [[String: Any]])?.first?["rule"] as? String == "github-personal-access-token")
+    }
+
+    /// A baseline is input: an entry no longer found is shown through the redactor and escaped,
+    /// whatever a hand edit put in its rule or path.
+    @Test func baselineEntriesAreShownRedacted() throws {
+        let dir = try Self.tree(["a.env": "SLACK=\(Self.slack)\n"])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let base = dir.appendingPathComponent("baseline.json").path
+        let file = dir.appendingPathComponent("a.env").path
+        #expect(try runProcess(provenantBinary, ["secrets", "scan", file, "--write-baseline", base]).code == 0)
+        var doc = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: base))) as? [String: Any])
+        var entries = try #require(doc["findings"] as? [[String: Any]])
+        var edited = try #require(entries.first)
+        edited["path"] = "dir/\(Self.token).env\u{1B}[2J"
+        edited["rule"] = "password=Xq9vT2mLp8Rz4Kw7Jh \(Self.slack)"
+        entries.append(edited)
+        doc["findings"] = entries
+        try JSONSerialization.data(withJSONObject: doc).write(to: URL(fileURLWithPath: base))
+        for format in ["table", "json"] {
+            let r = try runProcess(provenantBinary, ["secrets", "scan", file, "--baseline", base, "--format", format])
+            #expect(r.code == 0)
+            #expect(r.out.contains("no longer found") || r.out.contains("baselineEntriesNotFound"))
+            for secret in [Self.token, Self.slack, "Xq9vT2mLp8Rz4Kw7Jh"] { #expect(!r.out.contains(secret) && !r.err.contains(secret), "\(format): \(secret)") }
+            #expect(!r.out.contains("\u{1B}"), "\(format)")
+        }
     }
 
     @Test func archivesAreOpenedWithinLimitsAndBinariesSkipped() throws {

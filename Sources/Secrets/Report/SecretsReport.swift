@@ -34,7 +34,10 @@ public struct SecretsReport: Sendable {
         .object([
             ("findings", .array(findings.map(Self.findingJSON))),
             ("suppressed", .array(suppressed.map(Self.findingJSON))),
-            ("baselineEntriesNotFound", .array(goneFromBaseline.map { .object([("rule", .string($0.rule)), ("path", .string($0.path)), ("fingerprint", .string($0.fingerprint))]) })),
+            ("baselineEntriesNotFound", .array(goneFromBaseline.map { g in
+                let g = Self.shown(g)
+                return .object([("rule", .string(g.rule)), ("path", .string(g.path)), ("fingerprint", .string(g.fingerprint))])
+            })),
             ("summary", .object([
                 ("files", .int(result.filesScanned)), ("bytes", .int(result.bytesScanned)),
                 ("skippedBinary", .int(result.skippedBinary)), ("unreadable", .int(result.unreadable)),
@@ -43,6 +46,12 @@ public struct SecretsReport: Sendable {
             ])),
             ("warnings", .array(result.warnings.map { .string($0) })),
         ])
+    }
+
+    /// A baseline entry as it may be shown: the file is input, hand-edited or not, so its rule, path
+    /// and fingerprint pass through the redactor like every other echoed field.
+    static func shown(_ g: SecretsBaseline.Entry) -> SecretsBaseline.Entry {
+        SecretsBaseline.Entry(rule: Redactor.redact(g.rule), path: Redactor.redact(g.path), fingerprint: Redactor.redactField(g.fingerprint))
     }
 
     public var table: String {
@@ -58,7 +67,7 @@ public struct SecretsReport: Sendable {
             out += "\n"
         }
         if !suppressed.isEmpty { out += "\n\(suppressed.count) finding(s) suppressed by the baseline.\n" }
-        for g in goneFromBaseline { out += "baseline entry no longer found: \(g.rule) in \(g.path) (sha256:\(g.fingerprint.prefix(16)))\n" }
+        for g in goneFromBaseline.map(Self.shown) { out += "baseline entry no longer found: \(g.rule) in \(g.path) (sha256:\(g.fingerprint.prefix(16)))\n" }
         out += "\n\(result.filesScanned) file(s), \(result.bytesScanned) bytes scanned; \(result.skippedBinary) binary skipped; \(result.unreadable) unreadable; \(result.partial) partly scanned; \(findings.count) finding(s).\n"
         // Paths and baseline entries come from the input: shown with their control characters escaped.
         return Redactor.escapeControlsPerLine(out)
