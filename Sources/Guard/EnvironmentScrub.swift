@@ -50,6 +50,8 @@ public struct EnvironmentScrub: Sendable {
     ]
     /// PYTHON* variables that load nothing (the others, like PYTHONPATH, PYTHONSTARTUP, PYTHONHOME,
     /// PYTHONINSPECT, PYTHONWARNINGS, PYTHONBREAKPOINT, are removed).
+    /// Set by the launcher in every command's environment (any value given is removed first).
+    public static let noUserSite = "PYTHONNOUSERSITE"
     static let harmlessPython: Set<String> = ["PYTHONUNBUFFERED", "PYTHONDONTWRITEBYTECODE", "PYTHONIOENCODING", "PYTHONUTF8", "PYTHONHASHSEED", "PYTHONSAFEPATH"]
 
     /// Whether `name` loads code: the list above, every `LD_` variable of the loader, bash's exported

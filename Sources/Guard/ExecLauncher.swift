@@ -362,6 +362,10 @@ public enum ExecLauncher {
 
         var env = scrub.scrub(inherited)
         audit.removedEnvironment = env.removed
+        // Python runs the `.pth` files and `usercustomize` of the user's site-packages, found through
+        // HOME, before the script: code from wherever HOME points, a writable directory included. The
+        // scrub removed every other PYTHON* setting that loads code; this one turns that one off.
+        env.kept.append(Array("\(EnvironmentScrub.noUserSite)=1".utf8))
         if let proxy = request.proxy {
             // All HTTP(S) goes to the proxy: no variable may send some of it around.
             let replaced: Set<String> = ["HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"]

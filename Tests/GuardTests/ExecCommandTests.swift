@@ -181,6 +181,22 @@ import TestSupport
         }
     }
 
+    /// Python loads the user site-packages' `.pth` files through HOME before the script: with HOME in a
+    /// writable directory, a declared, pinned script would run code the manifest does not declare.
+    @Test func theUserSitePackagesThroughHomeAreNotLoaded() throws {
+        let version = try runProcess(Self.python, ["-c", "import sys; print('%d.%d' % sys.version_info[:2])"]).out
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let site = "home/.local/lib/python\(version)/site-packages"
+        let s = try Scratch(manifest: Self.declared + "filesystem:\n  write: [$DIR/home]\n",
+                            files: Self.deployFiles.merging(["\(site)/zz.pth": "import sys; print('EVIL')\n", "\(site)/usercustomize.py": "print('EVIL TOO')\n"]) { $1 })
+        defer { s.remove() }
+        // The site is live for Python outside the guard: the test would pass without the fix otherwise.
+        let outside = try runProcess(Self.python, [s.dir + "/deploy.py"], env: ["HOME": s.dir + "/home"])
+        #expect(outside.out.contains("EVIL"), "\(outside.out) \(outside.err)")
+        let r = try s.exec(["--environment", "production"], [Self.python, s.dir + "/deploy.py"], env: ["HOME": s.dir + "/home", "PYTHONNOUSERSITE": ""])
+        #expect(r.code == 0 && r.out == "deployed\n", "\(r.out) \(r.err)")
+    }
+
     /// The refusal on standard error goes through the redactor, as the audit record does.
     @Test func theRefusalOnStandardErrorIsRedacted() throws {
         let s = try Scratch(manifest: "name: agent\n")
