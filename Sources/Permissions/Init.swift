@@ -33,7 +33,7 @@ public enum ManifestDrafter {
                     if let ref = e["valueFrom"]?["secretKeyRef"], let s = ref["name"]?.string { secrets[s, default: []].insert(ref["key"]?.string ?? "") }
                 }
                 for ef in c.node["envFrom"]?.sequence ?? [] { if let s = ef["secretRef"]?["name"]?.string { secrets[s, default: []].formUnion([]) } }
-                let words = ((c.node["command"]?.sequence ?? []) + (c.node["args"]?.sequence ?? [])).compactMap(\.string)
+                let words = ContainerCommands.lines(c.node).flatMap(\.strings)
                     .flatMap { $0.split(whereSeparator: { $0 == " " || $0 == ";" || $0 == "&" || $0 == "|" }) }
                 for w in words where w.hasSuffix(".sh") || w.hasSuffix(".py") {
                     scripts[String(w.split(separator: "/").last ?? w), default: []].insert(environments[pod.namespace] ?? "production")

@@ -99,6 +99,35 @@ func tmpFile(_ name: String, _ text: String) throws -> String {
         #expect(try findings(namespace: "live", label: "production").contains { $0.rule == "manifest:script-environment" })
     }
 
+    /// The kubelet runs probes' and lifecycle hooks' exec commands in the container too, and expands
+    /// `$(VAR)` from env values first: a script run either way runs all the same.
+    @Test func scriptsInProbesHooksAndEnvValuesCount() throws {
+        let m = try AgentManifest.load(try tmpFile("provenant.agent.yaml", "name: collector\nscripts:\n  cleanup.sh: [test]\n"))
+        func found(_ container: String) throws -> [PolicyFinding] {
+            let yaml = "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: live}\nspec:\n  containers:\n  - name: c\n    image: x\n" + container
+            let r = try Workloads.read(try tmpFile("pod.yaml", yaml))
+            return r.pods.flatMap { ManifestCheck.check($0, manifest: m, environment: "production") }.filter { $0.rule == "manifest:script-environment" }
+        }
+        let cases = [
+            "    livenessProbe: {exec: {command: [/scripts/cleanup.sh]}}\n",
+            "    readinessProbe: {exec: {command: [sh, -c, \"/scripts/cleanup.sh --all\"]}}\n",
+            "    startupProbe: {exec: {command: [sh, -c, \"x=1; /scripts/cleanup.sh\"]}}\n",
+            "    lifecycle: {preStop: {exec: {command: [/scripts/cleanup.sh]}}}\n",
+            "    lifecycle: {postStart: {exec: {command: [sh, -c, /scripts/cleanup.sh]}}}\n",
+            "    command: [sh, -c, \"$(SCRIPT)\"]\n    env: [{name: SCRIPT, value: /scripts/cleanup.sh}]\n",
+            "    args: [\"$(S)\"]\n    env: [{name: DIR, value: /scripts}, {name: S, value: \"$(DIR)/cleanup.sh\"}]\n",
+        ]
+        for c in cases {
+            let f = try found(c)
+            #expect(f.count == 1 && f.first?.found == "runs cleanup.sh in the production environment", "\(c)")
+            #expect(f.first?.location.line ?? 0 > 7, "the finding points at the handler: \(c)")
+        }
+        // `$$(SCRIPT)` is a literal `$(SCRIPT)`, and a name no env value sets stays as written.
+        #expect(try found("    command: [sh, -c, \"echo $$(SCRIPT)\"]\n    env: [{name: SCRIPT, value: /scripts/cleanup.sh}]\n").isEmpty)
+        #expect(try found("    command: [sh, -c, \"$(OTHER)\"]\n    env: [{name: SCRIPT, value: /scripts/cleanup.sh}]\n").isEmpty)
+        #expect(ContainerCommands.expand("a $(X) $$(X) $(Y) $", ["X": "1"]) == "a 1 $(X) $(Y) $")
+    }
+
     @Test func badManifestsAreRejectedWithFileAndLine() throws {
         func error(_ text: String) -> String {
             do { _ = try AgentManifest.load(try tmpFile("m.yaml", text)); return "accepted" } catch { return "\(error)" }

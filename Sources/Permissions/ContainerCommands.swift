@@ -1,0 +1,64 @@
+import Yams
+
+/// Every command line the kubelet runs in a container: its `command` and `args`, and the exec
+/// handlers of its probes and lifecycle hooks, each with `$(VAR)` references expanded from the
+/// container's literal `env` values, as Kubernetes expands them. What a script check reads: a
+/// `cleanup.sh` run from a preStop hook, or named only through an env value, runs all the same.
+enum ContainerCommands {
+    struct Line {
+        /// Where the line is written, for the finding's location.
+        var node: Node?
+        var strings: [String]
+    }
+
+    static let handlers = ["livenessProbe", "readinessProbe", "startupProbe"]
+    static let hooks = ["postStart", "preStop"]
+
+    static func lines(_ container: Node) -> [Line] {
+        let env = environment(container)
+        func expanded(_ node: Node?) -> [String] { (node?.sequence ?? []).compactMap(\.string).map { expand($0, env) } }
+        var out: [Line] = []
+        let main = expanded(container["command"]) + expanded(container["args"])
+        if !main.isEmpty { out.append(Line(node: container["command"] ?? container["args"], strings: main)) }
+        for probe in handlers {
+            let command = container[probe]?["exec"]?["command"]
+            if command != nil { out.append(Line(node: command, strings: expanded(command))) }
+        }
+        for hook in hooks {
+            let command = container["lifecycle"]?[hook]?["exec"]?["command"]
+            if command != nil { out.append(Line(node: command, strings: expanded(command))) }
+        }
+        return out
+    }
+
+    /// The container's literal env values in order, each expanded with those before it, as the
+    /// kubelet builds them (a value from a Secret or field is not known here and stays unexpanded).
+    static func environment(_ container: Node) -> [String: String] {
+        var env: [String: String] = [:]
+        for e in container["env"]?.sequence ?? [] {
+            guard let name = e["name"]?.string else { continue }
+            env[name] = expand(e["value"]?.string ?? "", env)
+        }
+        return env
+    }
+
+    /// Kubernetes' `$(VAR)` expansion: a defined name is replaced, an undefined one kept as written,
+    /// and `$$` is one literal `$`.
+    static func expand(_ s: String, _ env: [String: String]) -> String {
+        guard s.contains("$") else { return s }
+        var out = "", rest = Substring(s)
+        while let dollar = rest.firstIndex(of: "$") {
+            out += rest[..<dollar]
+            let after = rest[rest.index(after: dollar)...]
+            if after.first == "$" { out += "$"; rest = after.dropFirst(); continue }
+            if after.first == "(", let close = after.firstIndex(of: ")") {
+                let name = String(after[after.index(after: after.startIndex)..<close])
+                if let v = env[name] { out += v } else { out += "$(" + name + ")" }
+                rest = after[after.index(after: close)...]
+                continue
+            }
+            out += "$"; rest = after
+        }
+        return out + rest
+    }
+}
