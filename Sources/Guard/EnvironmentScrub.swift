@@ -29,12 +29,40 @@ public struct EnvironmentScrub: Sendable {
     /// Endings of a single part (`GHTOKEN`, `DBPASSWORD`). AUTH only as a whole part: as a fragment it
     /// is in GIT_AUTHOR_NAME, which a commit needs and which is no secret.
     static let secretSuffixes = ["TOKEN", "SECRET", "PASSWORD", "PASSWD", "APIKEY"]
+    /// Beginnings of a single part (`SECRETKEY`, `PASSWORDFILE`, `APIKEYS`). Not TOKEN: it begins
+    /// TOKENIZERS_PARALLELISM, which is no secret.
+    static let secretPrefixes = ["SECRET", "PASSWORD", "PASSWD", "APIKEY", "PRIVATEKEY"]
+    /// Parts that mark one only beside others: `DB_PASS`, `MYSQL_PWD` (but `PWD` and `OLDPWD` are the
+    /// working directories).
+    static let secretPartsWithOthers: Set<String> = ["PASS", "PWD"]
 
     public static func nameLooksSecret(_ name: String) -> Bool {
         let parts = name.uppercased().split(whereSeparator: { !$0.isLetter && !$0.isNumber }).map(String.init)
         for (i, p) in parts.enumerated() {
             if secretParts.contains(p) || secretSuffixes.contains(where: { p.hasSuffix($0) }) { return true }
+            if secretPrefixes.contains(where: { p.hasPrefix($0) }) { return true }
+            if parts.count > 1, secretPartsWithOthers.contains(p) { return true }
             if i + 1 < parts.count, secretPairs.contains(p + "_" + parts[i + 1]) { return true }
+        }
+        return false
+    }
+
+    /// A value that carries a password whatever its variable is called: a URL with a password in its
+    /// userinfo (`postgresql://admin:…@db/`), or a connection string's `Password=` or `Pwd=` field.
+    public static func valueCarriesPassword(_ value: ArraySlice<UInt8>) -> Bool {
+        let text = String(decoding: value, as: UTF8.self)
+        if let scheme = text.range(of: "://") {
+            let authority = text[scheme.upperBound...].prefix { $0 != "/" && $0 != "?" && $0 != "#" }
+            if let at = authority.lastIndex(of: "@"), authority[..<at].contains(":") { return true }
+        }
+        let lower = text.lowercased()
+        for key in ["password=", "pwd="] {
+            var from = lower.startIndex
+            while let r = lower.range(of: key, range: from..<lower.endIndex) {
+                let before = r.lowerBound == lower.startIndex ? nil : lower[lower.index(before: r.lowerBound)]
+                if before == nil || before == ";" || before == " " || before == "&" || before == "?" { return true }
+                from = r.upperBound
+            }
         }
         return false
     }
@@ -69,7 +97,9 @@ public struct EnvironmentScrub: Sendable {
             let name = String(decoding: entry[..<eq], as: UTF8.self)
             if Self.loadsCode(name) { removed.append(name); continue }
             if named.contains(name) { kept.append(entry); continue }
-            let flagged = Self.nameLooksSecret(name) || (engine.map { e in entry.withUnsafeBytes { !e.scan($0).isEmpty } } ?? false)
+            let value = eq < entry.endIndex ? entry[(eq + 1)...] : []
+            let flagged = Self.nameLooksSecret(name) || Self.valueCarriesPassword(value)
+                || (engine.map { e in entry.withUnsafeBytes { !e.scan($0).isEmpty } } ?? false)
             if flagged { removed.append(name) } else { kept.append(entry) }
         }
         return Result(kept: kept, removed: removed)

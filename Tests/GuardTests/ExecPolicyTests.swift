@@ -211,8 +211,17 @@ import Testing
         for name in ["GITHUB_TOKEN", "DB_PASSWORD", "AWS_SECRET_ACCESS_KEY", "OPENAI_API_KEY", "ghtoken", "MYSQL_PWD_PASSWD", "SSH_PRIVATE_KEY", "HTTP_AUTH", "APP_CREDENTIALS"] {
             #expect(EnvironmentScrub.nameLooksSecret(name), "\(name)")
         }
-        for name in ["PATH", "HOME", "GIT_AUTHOR_NAME", "TOKENIZERS_PARALLELISM", "PWD", "KEYBOARD", "LANG", "XDG_SESSION_ID"] {
+        for name in ["SECRETKEY", "PASSWORDX", "APIKEYS", "DB_PASS", "MYSQL_PWD", "PGPASSWORD"] {
+            #expect(EnvironmentScrub.nameLooksSecret(name), "\(name)")
+        }
+        for name in ["PATH", "HOME", "GIT_AUTHOR_NAME", "TOKENIZERS_PARALLELISM", "PWD", "OLDPWD", "KEYBOARD", "LANG", "XDG_SESSION_ID", "PASSAGE", "COMPASS_DIR"] {
             #expect(!EnvironmentScrub.nameLooksSecret(name), "\(name)")
+        }
+        for value in ["postgresql://admin:S3cr3tPassw0rd!x@db.internal:5432/app", "Server=db;Database=app;User Id=sa;Password=Hunter22;", "host=db pwd=x1y2z3"] {
+            #expect(EnvironmentScrub.valueCarriesPassword(Array(value.utf8)[...]), "\(value)")
+        }
+        for value in ["https://example.com/a:b@c", "https://user@example.com/", "/usr/bin:/bin", "mypassword=", "see docs:password=on"] {
+            #expect(!EnvironmentScrub.valueCarriesPassword(Array(value.utf8)[...]), "\(value)")
         }
         let engine = try SecretEngine.standard(minimumConfidence: .high)
         let scrub = EnvironmentScrub(named: ["API_TOKEN"], engine: engine)
