@@ -165,7 +165,8 @@ public enum Workloads {
     /// The first field the checks read whose type is wrong: a misread type would silently pass.
     static func typeError(_ spec: Node) -> (node: Node, message: String)? {
         func want(_ n: Node?, _ path: String, _ kind: String) -> (node: Node, message: String)? {
-            guard let n else { return nil }
+            // Kubernetes reads an explicit null (`null`, `~`, nothing) as the field unset; so do the controls.
+            guard let n, n.null == nil else { return nil }
             let ok: Bool
             switch kind {
             case "bool": ok = n.bool != nil

@@ -136,5 +136,12 @@ import TestSupport
         #expect(c4 == 2 && e4.contains(".yaml:10: Pod 'p': a.securityContext.windowsOptions.hostProcess must be a boolean"), "\(e4)")
         let (c5, e5) = try check("apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  securityContext:\n    windowsOptions:\n      hostProcess: \"true\"\n  containers:\n  - name: a\n    image: x\n")
         #expect(c5 == 2 && e5.contains("securityContext.windowsOptions.hostProcess must be a boolean"), "\(e5)")
+        // An explicit null is the field unset, as Kubernetes reads it: checked, not refused.
+        let nulls = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  securityContext: null\n  hostNetwork: ~\n  containers:\n  - name: a\n    image: x\n    securityContext: ~\n"
+        let (c6, e6) = try check(nulls)
+        #expect(c6 != 2 && !e6.contains("must be"), "\(e6)")
+        let pod = try #require(try Workloads.read(try tmpFile("nulls.yaml", nulls)).pods.first)
+        #expect(PodSecurity.check(pod, level: .restricted).contains { $0.rule == "pss:runasnonroot" },
+                "\(PodSecurity.check(pod, level: .restricted).map(\.rule))")
     }
 }
