@@ -23,9 +23,47 @@ public enum Redactor {
         var out = Array(text.utf8)
         out = redactPrivateKeys(out)
         out = URLUserinfo.replacing(out, with: Array((mark + "@").utf8))
+        out = redactUserinfoWords(out)
         out = redactAssignments(out)
         out = redactTokens(out, generic: true)
         return String(decoding: applySpotter(out), as: UTF8.self)
+    }
+
+    /// Userinfo without a scheme anywhere in a text (`u:secret@registry.example.com/app`, an image
+    /// reference or an archive entry's name): a word whose part before `@` holds a `:` and no `/`,
+    /// followed by a host, keeps the host and loses the rest. Scp-style `git@host:path` has no `:`
+    /// before its `@` and is kept, as are purls and digests (`pkg:npm/@scope/x@1`, `x@sha256:…`),
+    /// whose part before `@` holds a `/` or no `:`.
+    private static let digestAlgorithms = ["sha256:", "sha384:", "sha512:", "sha1:", "md5:", "blake3:"].map { Array($0.utf8) }
+
+    static func redactUserinfoWords(_ b: [UInt8]) -> [UInt8] {
+        guard b.contains(UInt8(ascii: "@")) else { return b }
+        func bounds(_ c: UInt8) -> Bool {
+            c <= 32 || c == UInt8(ascii: "\"") || c == UInt8(ascii: "'") || c == UInt8(ascii: "`") || c == UInt8(ascii: "(")
+                || c == UInt8(ascii: "<") || c == UInt8(ascii: "[") || c == UInt8(ascii: ",") || c == UInt8(ascii: "=")
+        }
+        var out: [UInt8] = []
+        out.reserveCapacity(b.count)
+        var wordStart = 0
+        var i = 0
+        while i < b.count {
+            let c = b[i]
+            if bounds(c) { wordStart = i + 1; out.append(c); i += 1; continue }
+            guard c == UInt8(ascii: "@"), i > wordStart, i + 1 < b.count, isAlnum(b[i + 1]) else { out.append(c); i += 1; continue }
+            let user = b[wordStart..<i]
+            // `nginx:1.25@sha256:…` is a tag and a digest, not userinfo.
+            let digest = digestAlgorithms.contains { b[(i + 1)...].starts(with: $0) }
+            if !digest, let colon = user.firstIndex(of: UInt8(ascii: ":")), colon > wordStart, colon + 1 < i,
+               !user.contains(UInt8(ascii: "/")), !user.contains(UInt8(ascii: "@")) {
+                out.removeLast(i - wordStart)
+                out += Array((mark + "@").utf8)
+            } else {
+                out.append(c)
+            }
+            wordStart = i + 1
+            i += 1
+        }
+        return out
     }
 
     /// The text after the installed spotter (the secrets engine), when there is one.
@@ -226,8 +264,17 @@ public enum Redactor {
     /// secret flag (`--password hunter2`) replaced whole.
     public static func redactArguments(_ words: [String]) -> [String] {
         var out = words.map(redactCommandLine)
-        for i in words.indices.dropLast() where isSecretFlag(words[i]) && isFlagValue(words[i + 1], shell: false) { out[i + 1] = mark }
+        for i in words.indices.dropLast() where (isSecretFlag(words[i]) && isFlagValue(words[i + 1], shell: false)) || isCredentialPair(words[i], words[i + 1]) {
+            out[i + 1] = mark
+        }
         return out
+    }
+
+    /// A `user:password` pair after the flags that take one (`curl -u admin:hunter2`, `--user`,
+    /// `--proxy-user`, `-U`): the value holds a `:`. Other `-u` flags take no such value (`python -u`,
+    /// `sort -u`); `docker run -u 1000:1000` loses a uid pair, which is no loss.
+    static func isCredentialPair(_ flag: some StringProtocol, _ value: some StringProtocol) -> Bool {
+        ["-u", "-U", "--user", "--proxy-user"].contains(String(flag)) && value.contains(":") && !value.hasPrefix("$")
     }
 
     /// A command line as one text (an image's history step, `RUN tool --password hunter2`, Docker's
@@ -266,7 +313,7 @@ public enum Redactor {
         var w = 0
         while w + 1 < words.count {
             let flag = String(decoding: b[words[w]], as: UTF8.self), value = String(decoding: b[words[w + 1]], as: UTF8.self)
-            if isSecretFlag(flag), isFlagValue(value, shell: true) { hide.append(words[w + 1]); w += 2 } else { w += 1 }
+            if (isSecretFlag(flag) && isFlagValue(value, shell: true)) || isCredentialPair(flag, value) { hide.append(words[w + 1]); w += 2 } else { w += 1 }
         }
         guard !hide.isEmpty else { return redact(text) }
         return redact(String(decoding: masking(b, hide), as: UTF8.self))

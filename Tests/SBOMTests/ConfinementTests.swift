@@ -364,6 +364,17 @@ import TestSupport
         #expect(Redactor.redact("git+https://user:PASSWORD@host/x") == "git+https://REDACTED@host/x")
         #expect(Redactor.redact("see postgres://app:pw@db:5432/x and https://host/y") == "see postgres://REDACTED@db:5432/x and https://host/y")
         #expect(Redactor.redact("https://host/a@b") == "https://host/a@b", "an @ in the path is not userinfo")
+        // Without a scheme: an image reference, an archive entry's name, a quoted word.
+        #expect(Redactor.redact("image u:Zq8vN3mK7pL2xR9w@registry.example.com/app:latest") == "image REDACTED@registry.example.com/app:latest")
+        #expect(Redactor.redact("entry 'admin:pw12@host/y' read") == "entry 'REDACTED@host/y' read")
+        for kept in ["git@github.com:acme/x.git", "nginx:1.25@sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+                     "pkg:npm/@scope/name@1.0.0", "golang.org/x/mod@v0.14.0", "user@example.com", "a: b@c"] {
+            #expect(Redactor.redact(kept) == kept, "\(kept)")
+        }
+        // curl's `-u user:password`, in a command line and in an argument vector.
+        #expect(!Redactor.redactCommandLine("RUN curl -u admin:Zq8vN3mK7pL2xR9w https://h/").contains("Zq8vN3mK7pL2xR9w"))
+        #expect(Redactor.redactArguments(["curl", "--user", "admin:pw", "https://h/"]) == ["curl", "--user", Redactor.mark, "https://h/"])
+        #expect(Redactor.redactArguments(["python3", "-u", "job.py"]) == ["python3", "-u", "job.py"])
     }
 
     @Test func assignments() {
