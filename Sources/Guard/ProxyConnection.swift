@@ -466,11 +466,17 @@ final class ProxyConnection: ChannelInboundHandler, @unchecked Sendable {
         // The request is read in place in `pending`, not copied out first: as sent, and as a server
         // would decode it (%XX, \uXXXX, \/), since a secret written with one character escaped is the
         // secret. The decoded view exists only when the request holds a `%` or a `\`.
+        var complete = true
         let hit: SecretMatch? = pending.withUnsafeBytes { raw in
             let whole = UnsafeRawBufferPointer(rebasing: raw[0..<total])
-            if let h = shared.engine.scan(whole).first { return h }
+            if let h = shared.engine.scan(whole, complete: &complete).first { return h }
             guard let decoded = LeakView.decoded(whole) else { return nil }
-            return decoded.withUnsafeBytes { shared.engine.scan($0).first }
+            return decoded.withUnsafeBytes { shared.engine.scan($0, complete: &complete).first }
+        }
+        if hit == nil, !complete {
+            // Not every candidate could be checked within the engine's budget: refused, not passed unchecked.
+            refuse(context, ProxyRefusal(status: 403, rule: "leak:unchecked", reason: "the request's keywords repeat too densely to check it for secrets; nothing was sent"))
+            return
         }
         if let hit {
             refuse(context, ProxyRefusal(status: 403, rule: "leak:\(hit.ruleID)", reason: "the request carries a secret (\(hit.ruleID)); nothing was sent"))

@@ -24,6 +24,8 @@ struct SecretsRedactCommand: ParsableCommand {
                 try input.read(into: &buffer, max: max)
             }, write: { (bytes: [UInt8]) throws(StreamIOError) in
                 try output.write(bytes)
+            }, incomplete: {
+                CLI.stderr("warning: standard input: keywords repeat too densely to check every candidate; some were not checked, and a secret among them may have passed unredacted")
             })
             try output.finish()
         } catch {

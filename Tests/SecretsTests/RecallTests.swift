@@ -37,4 +37,63 @@ import Testing
             #expect(hits.isEmpty, "negative \(e.type) flagged by \(hits.map(\.ruleID)): \(e.text.prefix(80))")
         }
     }
+
+    /// Keywords repeating around a secret (a log full of a rule's keyword) merge its windows into one
+    /// long one, matched in pieces: every example found alone is still found inside such a run, and
+    /// the run stays within the scan's budget.
+    @Test func secretsInsideARunOfTheirKeywordsAreFound() throws {
+        let engine = try SecretEngine.standard()
+        var checked = 0, lost: [String] = []
+        for e in try Self.examples() where e.label == "secret" {
+            let text = Array(e.text.utf8)
+            guard let alone = text.withUnsafeBytes({ engine.scan($0) }).first,
+                  let rule = engine.rules.first(where: { $0.id == alone.ruleID }), let keyword = rule.keywords.first else { continue }
+            let unit = Array((keyword + String(repeating: " ", count: 60) + "\n").utf8)
+            var filler: [UInt8] = []
+            while filler.count < 4 * (rule.window + 512) { filler += unit }
+            // The secret in the middle of the run, so a piece that is not the last must find it.
+            let combined = filler + text + [10] + filler
+            var complete = true
+            let found = combined.withUnsafeBytes { engine.scan($0, complete: &complete) }
+            checked += 1
+            let inside = filler.count..<(filler.count + text.count)
+            if !complete || !found.contains(where: { $0.value.overlaps(inside) }) { lost.append("\(alone.ruleID) (complete: \(complete))") }
+        }
+        #expect(checked > 1000)
+        #expect(lost.isEmpty, "\(lost.count) lost: \(lost.prefix(20))")
+    }
+
+    /// A keyword every three bytes over megabytes (`eyJeyJ…`) stops within the budget and says it did,
+    /// where each of its hits would otherwise run the JWT pattern over a whole window.
+    @Test func denseKeywordsAreCutShortAndSaySo() throws {
+        let engine = try SecretEngine.standard()
+        let dense = Array(String(repeating: "eyJ", count: 400_000).utf8)
+        var complete = true
+        _ = dense.withUnsafeBytes { engine.scan($0, complete: &complete) }
+        #expect(!complete)
+        let normal = Array("token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U end\n".utf8)
+        var whole = true
+        #expect(!normal.withUnsafeBytes { engine.scan($0, complete: &whole) }.isEmpty)
+        #expect(whole)
+    }
+
+    /// The cache that answers "is the rule's `near` literal in this window" for hit after hit agrees
+    /// with a plain search on every query, in the order hits arrive.
+    @Test func nearLiteralCacheAgreesWithAPlainSearch() {
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0..<200 {
+            let text = (0..<600).map { _ in [UInt8(ascii: "a"), UInt8(ascii: "b"), UInt8(ascii: "E"), UInt8(ascii: "N"), UInt8(ascii: "D")].randomElement(using: &rng)! }
+            let needle = Array("END".utf8)
+            var cache = SecretEngine.NearLiteralCache()
+            var from = 0
+            text.withUnsafeBufferPointer { b in
+                while from < text.count {
+                    let to = min(text.count, from + Int.random(in: 0...120, using: &rng))
+                    let expected = SecretEngine.contains(b.baseAddress!, from, to, needle)
+                    #expect(cache.contains(b.baseAddress!, from, to, needle) == expected, "[\(from), \(to))")
+                    from += Int.random(in: 0...15, using: &rng)
+                }
+            }
+        }
+    }
 }

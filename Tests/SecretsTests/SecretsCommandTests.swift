@@ -90,6 +90,18 @@ import TestSupport
         }
     }
 
+    /// A keyword repeated every three bytes cannot stall a scan or a redaction: both stop checking at
+    /// the engine's budget and say so, the scan counting the file as partly scanned.
+    @Test func denseKeywordsAreReportedAsPartlyScanned() throws {
+        let dir = try Self.tree(["dense.txt": String(repeating: "eyJ", count: 400_000)])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("dense.txt").path
+        let scan = try runProcess(provenantBinary, ["secrets", "scan", file])
+        #expect(scan.code == 0 && scan.out.contains("1 partly scanned") && scan.err.contains("too densely"), "\(scan.out) \(scan.err)")
+        let redact = try runProcess("/bin/sh", ["-c", "\"$0\" secrets redact < \"$1\" > /dev/null", provenantBinary, file])
+        #expect(redact.code == 0 && redact.err.contains("too densely"), "\(redact.err)")
+    }
+
     @Test func archivesAreOpenedWithinLimitsAndBinariesSkipped() throws {
         let dir = try Self.tree([:])
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)

@@ -17,25 +17,30 @@ public struct ChunkedScan: Sendable {
     /// The matches starting in `range` of `raw`, found by scanning it in parallel segments of about one
     /// chunk, each with `overlap` bytes of context on both sides (so a match is found whole by the
     /// segment it starts in), then resolved across segment edges.
-    func scanSegments(_ raw: UnsafeRawBufferPointer, _ range: Range<Int>, overlap: Int) -> [SecretMatch] {
+    /// Also whether every candidate in them was checked (`SecretEngine.scan(_:complete:)`).
+    func scanSegments(_ raw: UnsafeRawBufferPointer, _ range: Range<Int>, overlap: Int) -> (matches: [SecretMatch], complete: Bool) {
         let segments = max(1, min(Parallel.cores, range.count / max(1, chunkSize / 2)))
         if segments == 1 {
-            return engine.scan(raw).filter { range.contains($0.value.lowerBound) }
+            var complete = true
+            let found = engine.scan(raw, complete: &complete).filter { range.contains($0.value.lowerBound) }
+            return (found, complete)
         }
         nonisolated(unsafe) let shared = raw
         let step = (range.count + segments - 1) / segments
-        let parts = Parallel.map(width: segments) { k -> [SecretMatch] in
+        let parts = Parallel.map(width: segments) { k -> (matches: [SecretMatch], complete: Bool) in
             let accept = (range.lowerBound + k * step)..<min(range.upperBound, range.lowerBound + (k + 1) * step)
-            guard !accept.isEmpty else { return [] }
+            guard !accept.isEmpty else { return ([], true) }
             let lo = max(0, accept.lowerBound - overlap), hi = min(shared.count, accept.upperBound + overlap)
-            return engine.scan(UnsafeRawBufferPointer(rebasing: shared[lo..<hi])).compactMap { m in
+            var complete = true
+            let found = engine.scan(UnsafeRawBufferPointer(rebasing: shared[lo..<hi]), complete: &complete).compactMap { m in
                 var m = m
                 m.value = (m.value.lowerBound + lo)..<(m.value.upperBound + lo)
                 m.match = (m.match.lowerBound + lo)..<(m.match.upperBound + lo)
                 return accept.contains(m.value.lowerBound) ? m : nil
             }
+            return (found, complete)
         }
-        return engine.resolve(parts.flatMap { $0 })
+        return (engine.resolve(parts.flatMap(\.matches)), parts.allSatisfy(\.complete))
     }
 
     /// `read` appends up to `max` bytes to its argument and returns how many (0 at the end).
@@ -43,9 +48,13 @@ public struct ChunkedScan: Sendable {
     /// range of `buffer` (at absolute offset `base`) newly final, and `matches` those starting in it,
     /// sorted, with offsets relative to `buffer`. A match may end past `done`; the next `done` then
     /// starts after it. `visit` returns false to stop reading.
+    /// Returns whether every candidate was checked: false when a round's keyword hits were too dense
+    /// for the engine's budget (`SecretEngine.workBudget`), and some were skipped.
+    @discardableResult
     public func run<E: Error>(read: (inout [UInt8], Int) throws(E) -> Int,
-                              visit: (UnsafeRawBufferPointer, _ base: Int, _ done: Range<Int>, [SecretMatch]) -> Bool) throws(E) {
+                              visit: (UnsafeRawBufferPointer, _ base: Int, _ done: Range<Int>, [SecretMatch]) -> Bool) throws(E) -> Bool {
         let overlap = engine.overlap
+        var complete = true
         var buffer: [UInt8] = []
         buffer.reserveCapacity(chunkSize + 2 * overlap)
         var base = 0
@@ -59,11 +68,12 @@ public struct ChunkedScan: Sendable {
             let limit = atEnd ? buffer.count : max(handled, buffer.count - overlap)
             var cut = limit
             let goOn = buffer.withUnsafeBytes { raw in
-                let matches = scanSegments(raw, handled..<limit, overlap: overlap)
+                let (matches, checked) = scanSegments(raw, handled..<limit, overlap: overlap)
+                if !checked { complete = false }
                 for m in matches { cut = max(cut, m.value.upperBound) }
                 return visit(raw, base, handled..<cut, matches)
             }
-            if !goOn || (atEnd && cut >= buffer.count) { return }
+            if !goOn || (atEnd && cut >= buffer.count) { return complete }
             let keepFrom = max(0, cut - overlap)
             buffer.removeFirst(keepFrom)
             base += keepFrom

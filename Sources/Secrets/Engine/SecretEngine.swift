@@ -86,6 +86,33 @@ public final class SecretEngine: Sendable {
         try SecretEngine(rules: RuleCatalog.load().filter { $0.confidence >= minimumConfidence }, known: known)
     }
 
+    /// Answers "does the literal occur in `[from, to)`?" for queries whose `from` never decreases, as
+    /// keyword hits arrive, searching each byte about once: it keeps the range searched last and the
+    /// first occurrence found in it.
+    struct NearLiteralCache {
+        var searchedFrom = Int.max
+        var searchedTo = 0
+        var found: Int?
+
+        mutating func contains(_ b: UnsafePointer<UInt8>, _ from: Int, _ to: Int, _ needle: [UInt8]) -> Bool {
+            if searchedFrom <= from {
+                if let f = found, f >= from { return f + needle.count <= to }
+                if found == nil, to <= searchedTo { return false }
+            }
+            // Nothing known for this range: search what was not searched before (an occurrence may
+            // straddle the old end), from where no occurrence can be missed.
+            let start = (found == nil && searchedFrom <= from) ? max(from, searchedTo - needle.count + 1) : from
+            var hit: Int?
+            if to - start >= needle.count {
+                hit = needle.withUnsafeBytes { n in
+                    ByteSearch.shortFirstOffset(of: n, in: UnsafeRawBufferPointer(start: b + start, count: to - start)).map { start + $0 }
+                }
+            }
+            searchedFrom = from; searchedTo = to; found = hit
+            return hit.map { $0 + needle.count <= to } ?? false
+        }
+    }
+
     /// Whether `needle` occurs in `b[from..<to]`.
     static func contains(_ b: UnsafePointer<UInt8>, _ from: Int, _ to: Int, _ needle: [UInt8]) -> Bool {
         guard !needle.isEmpty, to - from >= needle.count else { return false }
@@ -96,13 +123,35 @@ public final class SecretEngine: Sendable {
 
     /// Every match in `bytes`, sorted by position, overlaps resolved in favour of the surest rule.
     public func scan(_ bytes: UnsafeRawBufferPointer) -> [SecretMatch] {
+        var complete = true
+        return scan(bytes, complete: &complete)
+    }
+
+    /// Window bytes one scan of `n` bytes may give patterns, counted once for each start a pattern may
+    /// try in them. A keyword that repeats every few bytes (`eyJeyJeyJ…`, a PEM header over and over)
+    /// starts an attempt at each repeat, each over the rule's whole window: without a bound, megabytes
+    /// of it take minutes. Real text stays far below: a log of nothing but JWTs spends about 30 bytes
+    /// per byte.
+    static func workBudget(_ n: Int) -> Int {
+        let (scaled, overflow) = n.multipliedReportingOverflow(by: 64)
+        return overflow ? Int.max : scaled.addingReportingOverflow(64 << 20).partialValue
+    }
+
+    /// `scan`, and whether every candidate was checked: `complete` is set false when the anchored
+    /// attempts' budget (`workBudget`) ran out and the rest of them were skipped (the caller reports the input as
+    /// only partly scanned, or refuses it).
+    public func scan(_ bytes: UnsafeRawBufferPointer, complete: inout Bool) -> [SecretMatch] {
         guard let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), bytes.count > 0 else { return [] }
         let n = bytes.count
         var found: [SecretMatch] = []
         // 1. Keyword hits -> per-rule windows (merged when they overlap) and generic candidates.
         var pendingStart = [Int](repeating: -1, count: rules.count)
         var pendingEnd = [Int](repeating: 0, count: rules.count)
-        var windows: [(rule: Int, range: Range<Int>)] = []
+        var windows: [(rule: Int, range: Range<Int>, hits: Int)] = []
+        var pendingHits = [Int](repeating: 0, count: rules.count)
+        // Where each anchored rule's `near` literal was last looked for: hits repeating every few bytes
+        // would otherwise each search the whole window again.
+        var nearAhead = [NearLiteralCache](repeating: NearLiteralCache(), count: rules.count)
         var anchored: [(rule: Int, at: Int)] = []
         var identEnd = -1
         // The keyword pass also finds where a known secret's form may start (3. below).
@@ -127,7 +176,7 @@ public final class SecretEngine: Sendable {
                         // Every match has the literal at the hit, whichever byte it starts from,
                         // and the rule's `near` literal within its window.
                         if patterns[r].mayMatch(base, n, at: at),
-                           nearBytes[r].map({ Self.contains(base, at, min(n, at + rules[r].window), $0) }) ?? true {
+                           nearBytes[r].map({ nearAhead[r].contains(base, at, min(n, at + rules[r].window), $0) }) ?? true {
                             if patterns[r].startsOneBefore && at > 0 { anchored.append((r, at - 1)) }
                             anchored.append((r, at))
                         }
@@ -143,17 +192,51 @@ public final class SecretEngine: Sendable {
                 }
                 if pendingStart[r] >= 0 && start <= pendingEnd[r] {
                     pendingEnd[r] = max(pendingEnd[r], stop)
+                    pendingHits[r] += 1
                 } else {
-                    if pendingStart[r] >= 0 { windows.append((r, pendingStart[r]..<pendingEnd[r])) }
-                    pendingStart[r] = start; pendingEnd[r] = stop
+                    if pendingStart[r] >= 0 { windows.append((r, pendingStart[r]..<pendingEnd[r], pendingHits[r])) }
+                    pendingStart[r] = start; pendingEnd[r] = stop; pendingHits[r] = 1
                 }
             }
         }
-        for r in 0..<rules.count where pendingStart[r] >= 0 { windows.append((r, pendingStart[r]..<pendingEnd[r])) }
-        // 2. Patterns on the windows.
-        for w in windows { match(rule: w.rule, window: w.range, base: base, n: n, into: &found) }
+        for r in 0..<rules.count where pendingStart[r] >= 0 { windows.append((r, pendingStart[r]..<pendingEnd[r], pendingHits[r])) }
+        // 2. Patterns on the windows, within one budget of window bytes for the scan (`workBudget`).
+        var budget = Self.workBudget(n)
+        windowLoop: for w in windows {
+            // Hits that repeat within each other's windows merge into one long window, where a pattern
+            // with a span (`BEGIN … END`) runs from every start to the window's end: a long one is
+            // matched in pieces of twice the rule's reach, each accepting the matches that start in
+            // its first half, so no start runs further than a piece.
+            let reach = rules[w.rule].window + 512
+            let step = reach
+            let long = w.range.count > 2 * step + reach
+            var from = w.range.lowerBound
+            while from < w.range.upperBound {
+                let piece = long ? from..<min(w.range.upperBound, from + step + reach) : w.range
+                let last = piece.upperBound == w.range.upperBound
+                // A piece costs its length for each start in it (hits spread evenly over the window).
+                let starts = max(1, w.hits * piece.count / max(1, w.range.count))
+                let cost = starts.multipliedReportingOverflow(by: piece.count)
+                guard !cost.overflow, cost.partialValue <= budget else { complete = false; break windowLoop }
+                budget -= cost.partialValue
+                if last {
+                    match(rule: w.rule, window: piece, base: base, n: n, into: &found)
+                    break
+                }
+                var mine: [SecretMatch] = []
+                match(rule: w.rule, window: piece, base: base, n: n, into: &mine)
+                found += mine.filter { $0.match.lowerBound < from + step }
+                from += step
+            }
+        }
+        // Each attempt is charged its window, or its match when it found one (a match ends the regex's work).
         for a in anchored {
-            match(rule: a.rule, window: a.at..<min(n, a.at + rules[a.rule].window), anchored: true, base: base, n: n, into: &found)
+            let window = a.at..<min(n, a.at + rules[a.rule].window)
+            guard budget > 0 else { complete = false; break }
+            let before = found.count
+            match(rule: a.rule, window: window, anchored: true, base: base, n: n, into: &found)
+            let spent = found.count > before ? (found[before...].map(\.match.upperBound).max() ?? window.upperBound) - a.at : window.count
+            budget -= max(1, spent)
         }
         // 3. Known secrets, in every encoding, found during the keyword pass.
         found += knownFound

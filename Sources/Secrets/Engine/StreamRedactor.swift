@@ -8,11 +8,14 @@ public struct StreamRedactor {
     public init(engine: SecretEngine, chunkSize: Int = 4 << 20) { self.engine = engine; self.chunkSize = chunkSize }
 
     /// Returns how many secrets were replaced.
+    /// `incomplete` is called once the stream is done if keyword hits somewhere were too dense to check
+    /// them all (`ChunkedScan.run`): what passed through may then hold a secret that was not replaced.
     @discardableResult
-    public func run<E: Error>(read: (inout [UInt8], Int) throws(E) -> Int, write: ([UInt8]) throws(E) -> Void) throws(E) -> Int {
+    public func run<E: Error>(read: (inout [UInt8], Int) throws(E) -> Int, write: ([UInt8]) throws(E) -> Void,
+                              incomplete: () -> Void = {}) throws(E) -> Int {
         var replaced = 0
         var failure: E?
-        try ChunkedScan(engine: engine, chunkSize: chunkSize).run(read: read) { buffer, _, done, matches in
+        let complete = try ChunkedScan(engine: engine, chunkSize: chunkSize).run(read: read) { buffer, _, done, matches in
             guard failure == nil else { return false }
             var out: [UInt8] = []
             out.reserveCapacity(done.count + matches.count * 24)
@@ -28,6 +31,7 @@ public struct StreamRedactor {
             return failure == nil
         }
         if let failure { throw failure }
+        if !complete { incomplete() }
         return replaced
     }
 }

@@ -162,7 +162,8 @@ public struct SecretsScanner: Sendable {
         var shown: String?
         var found = 0
         result.filesScanned += 1
-        try ChunkedScan(engine: engine).run(read: read) { buffer, base, done, matches in
+        var cutShort = false
+        let complete = try ChunkedScan(engine: engine).run(read: read) { buffer, base, done, matches in
             for m in matches where found < Self.maxFindingsPerFile {
                 found += 1
                 if shown == nil { shown = display() }
@@ -179,9 +180,14 @@ public struct SecretsScanner: Sendable {
             if found >= Self.maxFindingsPerFile {
                 result.warnings.append("\(shown ?? display()): more than \(Self.maxFindingsPerFile) findings; the rest of this input was not scanned")
                 result.partial += 1
+                cutShort = true
                 return false
             }
             return true
+        }
+        if !complete && !cutShort {
+            result.warnings.append("\(shown ?? display()): keywords repeat too densely to check every candidate within the scan's budget; some were not checked")
+            result.partial += 1
         }
         result.bytesScanned += total
     }
