@@ -139,7 +139,7 @@ import TestSupport
         #expect(r.code == 0, "\(r.err)")
         let doc = try #require(try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any])
         let paths = ((doc["findings"] as? [[String: Any]]) ?? []).map { ($0["path"] as? String ?? "").replacingOccurrences(of: dir.path + "/", with: "") }
-        #expect(paths == ["app.jar!META-INF/app.properties", "bundle.tar!lib/inner.zip!deep/creds.txt", "damaged.log.gz", "two.log.gz"])
+        #expect(paths == ["app.jar!META-INF/app.properties", "bundle.tar.gz!lib/inner.zip!deep/creds.txt", "damaged.log.gz", "two.log.gz"])
         #expect(r.err.contains("damaged.log.gz"), "\(r.err)")
         #expect(r.err.contains("deep.zip") && r.err.contains("nested more than 4 deep"))
         #expect(r.err.contains("bomb.zip") && r.err.contains("zip bomb"))

@@ -225,9 +225,9 @@ public struct SecretsScanner: Sendable {
                     result.partial += 1
                     result.warnings.append("\(display): \(damaged)")
                 }
-                let name = display.hasSuffix(".gz") ? String(display.dropLast(3)) : display
-                if TarArchive.isTar(inner) { scanArchive(inner, display: name, depth: depth, budget: &budget, into: &result) }
-                else if Self.isArchive(inner) { scanArchive(inner, display: name, depth: depth + 1, budget: &budget, into: &result) }
+                // Entries are named under the file that holds them (`pkg.tar.gz!s.env`), which exists.
+                if TarArchive.isTar(inner) { scanArchive(inner, display: display, depth: depth, budget: &budget, into: &result) }
+                else if Self.isArchive(inner) { scanArchive(inner, display: display, depth: depth + 1, budget: &budget, into: &result) }
                 else if Self.isBinary(Array(inner.prefix(8192))) { result.skippedBinary += 1 }
                 // A compressed file (`app.log.gz`) is named as itself, its lines those of its content, as zgrep does.
                 else { scanBytes(inner, display: display, into: &result) }
