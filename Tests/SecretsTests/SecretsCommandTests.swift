@@ -102,6 +102,17 @@ import TestSupport
         #expect(redact.code == 0 && redact.err.contains("too densely"), "\(redact.err)")
     }
 
+    /// Passwords in URLs are redacted from streams too, though their rules are rated medium.
+    @Test func redactRemovesPasswordsInURLs() throws {
+        let input = "postgres://admin:S3cr3tPassw0rd@db.internal:5432/app\nhttps://ci:Xy7pQ2mN9vB4kL8s@git.example.com/a.git\nDATABASE_URL=mysql://root:hunter2hunter2@localhost/db\nplain https://example.com/x\n"
+        let dir = try Self.tree(["in.log": input])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let r = try runProcess("/bin/sh", ["-c", "\"$0\" secrets redact < \"$1\"", provenantBinary, dir.appendingPathComponent("in.log").path])
+        #expect(r.code == 0, "\(r.err)")
+        for secret in ["S3cr3tPassw0rd", "Xy7pQ2mN9vB4kL8s", "hunter2hunter2"] { #expect(!r.out.contains(secret), "\(secret): \(r.out)") }
+        #expect(r.out.contains("@db.internal:5432/app") && r.out.contains("plain https://example.com/x"), "\(r.out)")
+    }
+
     @Test func archivesAreOpenedWithinLimitsAndBinariesSkipped() throws {
         let dir = try Self.tree([:])
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)

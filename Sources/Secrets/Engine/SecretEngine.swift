@@ -83,8 +83,16 @@ public final class SecretEngine: Sendable {
     /// rules only, for streams (`secrets redact`, the egress guard) where context rules cost the most
     /// and a miss is caught at rest by `secrets scan`.
     public static func standard(known: KnownSecrets? = nil, minimumConfidence: Confidence = .low) throws -> SecretEngine {
-        try SecretEngine(rules: RuleCatalog.load().filter { $0.confidence >= minimumConfidence }, known: known)
+        try SecretEngine(rules: RuleCatalog.load().filter { $0.confidence >= minimumConfidence || urlPasswordRules.contains($0.id) }, known: known)
     }
+
+    /// Passwords in URLs (`postgres://app:…@db`, `https://u:…@host`): format rules, kept by streams
+    /// too although rated medium (a placeholder such as `user:password@` is not one of them), since a
+    /// connection string in a log or a request is the commonest leak there is.
+    static let urlPasswordRules: Set<String> = [
+        "credentials-in-url", "postgres-uri-password", "mysql-uri-password", "mongodb-uri-password", "redis-uri-password",
+        "amqp-uri-password", "mssql-uri-password", "database-uri-password", "jdbc-url-password", "ftp-url-password",
+    ]
 
     /// Answers "does the literal occur in `[from, to)`?" for queries whose `from` never decreases, as
     /// keyword hits arrive, searching each byte about once: it keeps the range searched last and the
