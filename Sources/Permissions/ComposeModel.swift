@@ -1,4 +1,5 @@
 import Foundation
+import ProvenantCore
 import Yams
 
 /// How docker compose reads a service before it runs it: `${…}` interpolation, string booleans,
@@ -23,10 +24,11 @@ enum ComposeModel {
 
     // MARK: Interpolation
 
-    /// `s` with `$$` read as `$` and each `${VAR:-default}` / `${VAR-default}` read as its default;
-    /// nil when a variable has no default (`$VAR`, `${VAR}`, `${VAR:?err}`, `${VAR:+alt}`): its
-    /// value comes from the environment at deploy time.
-    static func interpolate(_ s: String, depth: Int = 0) -> String? {
+    /// `s` with `$$` read as `$`, a variable the project's `.env` sets (`env`) read as compose reads
+    /// it, and any other `${VAR:-default}` / `${VAR-default}` read as its default; nil when another
+    /// variable has no default (`$VAR`, `${VAR}`, `${VAR:?err}`, `${VAR:+alt}`): its value comes from
+    /// the environment at deploy time.
+    static func interpolate(_ s: String, env: [String: String] = [:], depth: Int = 0) -> String? {
         guard depth < 8, s.utf8.count <= 65536 else { return nil }
         let c = Array(s.unicodeScalars)
         var out = String.UnicodeScalarView()
@@ -37,7 +39,14 @@ enum ComposeModel {
             guard c[i] == "$", i + 1 < c.count else { out.append(c[i]); i += 1; continue }
             let next = c[i + 1]
             if next == "$" { out.append("$"); i += 2; continue }
-            if isNameStart(next) { return nil }
+            if isNameStart(next) {
+                var k = i + 1
+                while k < c.count, isName(c[k]) { k += 1 }
+                guard let v = env[String(String.UnicodeScalarView(c[(i + 1)..<k]))] else { return nil }
+                out.append(contentsOf: v.unicodeScalars)
+                i = k
+                continue
+            }
             guard next == "{" else { out.append(c[i]); i += 1; continue }
             // The matching brace, counting nested `${`.
             var j = i + 2, level = 1
@@ -51,9 +60,20 @@ enum ComposeModel {
             while k < j, isName(c[k]) { k += 1 }
             guard k > i + 2 else { return nil }
             let rest = String(String.UnicodeScalarView(c[k..<j]))
+            let name = String(String.UnicodeScalarView(c[(i + 2)..<k]))
+            func word(_ n: Int) -> String? { interpolate(String(rest.dropFirst(n)), env: env, depth: depth + 1) }
             let value: String
-            if rest.hasPrefix(":-") || rest.hasPrefix("-") {
-                guard let d = interpolate(String(rest.dropFirst(rest.hasPrefix(":-") ? 2 : 1)), depth: depth + 1) else { return nil }
+            if let set = env[name] {
+                // As compose: `:-` and `:?` treat an empty value as unset, `-` and `?` do not; `:+`/`+` give the word.
+                if rest.isEmpty || rest.hasPrefix("?") { value = set }
+                else if rest.hasPrefix(":-") { guard let d = set.isEmpty ? word(2) : set else { return nil }; value = d }
+                else if rest.hasPrefix("-") { value = set }
+                else if rest.hasPrefix(":?") { guard !set.isEmpty else { return nil }; value = set }
+                else if rest.hasPrefix(":+") { guard let a = set.isEmpty ? "" : word(2) else { return nil }; value = a }
+                else if rest.hasPrefix("+") { guard let a = word(1) else { return nil }; value = a }
+                else { return nil }
+            } else if rest.hasPrefix(":-") || rest.hasPrefix("-") {
+                guard let d = word(rest.hasPrefix(":-") ? 2 : 1) else { return nil }
                 value = d
             } else {
                 return nil
@@ -66,17 +86,17 @@ enum ComposeModel {
 
     /// A copy of `n` with every scalar interpolated. A scalar with no determinable value is kept as
     /// written and listed in `unresolved`.
-    static func interpolated(_ n: Node, unresolved: inout [Node], depth: Int = 0) -> Node {
+    static func interpolated(_ n: Node, env: [String: String] = [:], unresolved: inout [Node], depth: Int = 0) -> Node {
         guard depth < 64 else { unresolved.append(n); return n }
         switch n {
         case .scalar(let s):
             guard s.string.contains("$") else { return n }
-            guard let v = interpolate(s.string) else { unresolved.append(n); return n }
+            guard let v = interpolate(s.string, env: env) else { unresolved.append(n); return n }
             return .scalar(Node.Scalar(v, s.tag, s.style, s.mark))
         case .mapping(let m):
-            return .mapping(Node.Mapping(m.map { ($0.key, interpolated($0.value, unresolved: &unresolved, depth: depth + 1)) }, m.tag, m.style, m.mark))
+            return .mapping(Node.Mapping(m.map { ($0.key, interpolated($0.value, env: env, unresolved: &unresolved, depth: depth + 1)) }, m.tag, m.style, m.mark))
         case .sequence(let q):
-            return .sequence(Node.Sequence(q.map { interpolated($0, unresolved: &unresolved, depth: depth + 1) }, q.tag, q.style, q.mark))
+            return .sequence(Node.Sequence(q.map { interpolated($0, env: env, unresolved: &unresolved, depth: depth + 1) }, q.tag, q.style, q.mark))
         default:
             return n
         }
@@ -91,12 +111,12 @@ enum ComposeModel {
     ]
 
     /// The service interpolated, with each security field whose value the file does not determine.
-    static func interpolatedService(_ svc: Node) -> (Node, [(field: String, node: Node)]) {
+    static func interpolatedService(_ svc: Node, env: [String: String] = [:]) -> (Node, [(field: String, node: Node)]) {
         guard let m = svc.mapping else { return (svc, []) }
         var pairs: [(Node, Node)] = [], open: [(String, Node)] = []
         for (k, v) in m {
             var unresolved: [Node] = []
-            pairs.append((k, interpolated(v, unresolved: &unresolved)))
+            pairs.append((k, interpolated(v, env: env, unresolved: &unresolved)))
             if let f = k.string, securityFields.contains(f) { open += unresolved.map { (f, $0) } }
         }
         return (.mapping(Node.Mapping(pairs, m.tag, m.style, m.mark)), open)
@@ -149,16 +169,47 @@ enum ComposeModel {
         return .mapping(Node.Mapping(pairs, c.tag, c.style, c.mark))
     }
 
+    // MARK: The project's .env
+
+    /// The variables of the `.env` file beside a compose file, which compose reads for interpolation
+    /// by itself: `KEY=VALUE` lines, `export ` allowed, `#` comments, quotes removed (single quotes
+    /// literal), an unquoted value ending at ` #`. Nil when there is no such file; a line this does not
+    /// read is listed, so that what it might set is not taken as unset.
+    static func dotEnv(beside composeFile: String) -> (values: [String: String], unread: [Int])? {
+        let path = PathText.parent(composeFile).isEmpty ? ".env" : PathText.parent(composeFile) + "/.env"
+        guard let data = FileManager.default.contents(atPath: path) else { return nil }
+        var values: [String: String] = [:], unread: [Int] = []
+        for (n, raw) in String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            var line = raw.trimmingCharacters(in: .whitespaces)
+            if line.hasSuffix("\r") { line.removeLast() }
+            if line.isEmpty || line.hasPrefix("#") { continue }
+            if line.hasPrefix("export ") { line = String(line.dropFirst(7)).trimmingCharacters(in: .whitespaces) }
+            guard let eq = line.firstIndex(of: "="), !line[..<eq].isEmpty,
+                  line[..<eq].trimmingCharacters(in: .whitespaces).unicodeScalars.allSatisfy({ $0 == "_" || $0 == "." || $0 == "-" || ($0.isASCII && $0.properties.isAlphabetic) || ("0"..."9").contains($0) })
+            else { unread.append(n + 1); continue }
+            let key = line[..<eq].trimmingCharacters(in: .whitespaces)
+            var value = line[line.index(after: eq)...].trimmingCharacters(in: .whitespaces)
+            if let q = value.first, q == "\"" || q == "'" {
+                guard let close = value.dropFirst().firstIndex(of: q) else { unread.append(n + 1); continue }
+                value = String(value[value.index(after: value.startIndex)..<close])
+            } else if let hash = value.range(of: " #") {
+                value = String(value[..<hash.lowerBound]).trimmingCharacters(in: .whitespaces)
+            }
+            values[key] = value
+        }
+        return (values, unread)
+    }
+
     // MARK: Named volumes
 
     /// Top-level named volumes that the local driver mounts from a host path or device
     /// (`driver_opts: {type: none, o: bind, device: /etc}`, `{type: ext4, device: /dev/sda1}`): name → host path and its node.
-    static func bindVolumes(_ doc: Node) -> [String: (device: String, node: Node)] {
+    static func bindVolumes(_ doc: Node, env: [String: String] = [:]) -> [String: (device: String, node: Node)] {
         var out: [String: (device: String, node: Node)] = [:]
         for (k, raw) in doc["volumes"]?.mapping ?? [:] {
             guard let name = k.string, let opts = raw["driver_opts"] else { continue }
             var unresolved: [Node] = []
-            let o = interpolated(opts, unresolved: &unresolved)
+            let o = interpolated(opts, env: env, unresolved: &unresolved)
             let options = (o["o"]?.string ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
             let isBind = options.contains("bind") || options.contains("rbind") || o["type"]?.string == "none"
             // Options the file does not determine could name a bind: fail closed.

@@ -64,7 +64,16 @@ public enum RuntimeConfigs {
         var out: [PolicyFinding] = []
         var services: [String: Node] = [:]
         for (k, v) in doc["services"]?.mapping ?? [:] { if let n = k.string { services[n] = v } }
-        let bindVolumes = ComposeModel.bindVolumes(doc)
+        // Compose interpolates with the variables of the project's `.env` by itself.
+        let dotEnv = ComposeModel.dotEnv(beside: file)
+        let env = dotEnv?.values ?? [:]
+        for line in dotEnv?.unread ?? [] {
+            let envFile = PathText.parent(file).isEmpty ? ".env" : PathText.parent(file) + "/.env"
+            out.append(finding("compose:not-checked", "high", kind: "compose file", name: PathText.lastComponent(file), file: envFile, line: line,
+                               found: "not checked: .env line \(line) is not a KEY=VALUE line this check reads, and compose interpolates with it",
+                               allowed: "a .env file the check can read whole", fix: "write the line as KEY=VALUE"))
+        }
+        let bindVolumes = ComposeModel.bindVolumes(doc, env: env)
         // `include` brings in services from other files, which are not read.
         for inc in doc["include"].map({ $0.sequence.map(Array.init) ?? [$0] }) ?? [] {
             let what = inc.string ?? inc["path"]?.string ?? inc["path"]?.sequence?.compactMap(\.string).joined(separator: ", ") ?? "?"
@@ -79,7 +88,7 @@ public enum RuntimeConfigs {
                     guard let fileNode = v["file"] else { continue }
                     let name = k.string ?? "?"
                     let written = fileNode.string ?? ""
-                    let host = ComposeModel.interpolate(written).flatMap { hostPath($0, composeFile: file) }
+                    let host = ComposeModel.interpolate(written, env: env).flatMap { hostPath($0, composeFile: file) }
                     let ok = host.map { h in AgentManifest.covered(h, by: m.read) || (section == "secrets" && m.secrets.contains { $0.file == h }) } ?? false
                     if !ok {
                         out.append(finding("manifest:hostpath", "high", kind: section == "configs" ? "compose config" : "compose secret", name: name, file: file, line: fileNode.mark?.line,
@@ -94,7 +103,7 @@ public enum RuntimeConfigs {
             let name = k.string ?? "?"
             // The service as compose runs it: what it extends merged in, then interpolated.
             let (merged, notChecked) = ComposeModel.extended(written, services: services, seen: [name])
-            let (svc, unresolved) = ComposeModel.interpolatedService(merged)
+            let (svc, unresolved) = ComposeModel.interpolatedService(merged, env: env)
             func add(_ rule: String, _ sev: String, _ n: Node?, _ found: String, _ allowed: String, _ fix: String) {
                 out.append(finding(rule, sev, kind: "compose service", name: name, file: file, line: (n ?? written).mark?.line, found: found, allowed: allowed, fix: fix))
             }

@@ -186,4 +186,35 @@ import TestSupport
         // The manifest has no merge keys: `<<` is an unknown field there.
         #expect(throws: InputError.self) { try AgentManifest.load(try tmpFile("m.yaml", "name: a\n<<: {capabilities: [SYS_ADMIN]}\n")) }
     }
+
+    /// Compose interpolates with the project's `.env` by itself: a default the file gives is not what
+    /// runs when `.env` sets the variable.
+    @Test func composeReadsTheProjectsDotEnv() throws {
+        let compose = try tmpFile("compose.yaml", """
+            services:
+              app:
+                image: ghcr.io/acme/app@sha256:0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0
+                network_mode: ${NET:-bridge}
+                privileged: ${PRIV:-false}
+                user: "${APP_USER}"
+                read_only: true
+            """)
+        func rules() throws -> [String] {
+            let c = try Workloads.read(compose)
+            return c.objects.compose.flatMap { RuntimeConfigs.compose($0.node, file: $0.file) }.map(\.rule).sorted()
+        }
+        let without = try rules()
+        #expect(!without.contains("pss:privileged") && !without.contains("pss:hostnamespaces") && without.contains("compose:unresolved-interpolation"), "\(without)")
+        let envFile = (compose as NSString).deletingLastPathComponent + "/.env"
+        try "# project settings\nexport NET=host\nPRIV='true'\nAPP_USER=1000:1000 # the app's uid\n".write(toFile: envFile, atomically: true, encoding: .utf8)
+        let with = try rules()
+        #expect(with.contains("pss:privileged") && with.contains("pss:hostnamespaces") && !with.contains("compose:unresolved-interpolation"), "\(with)")
+        // A line this does not read is said, not taken as setting nothing.
+        try "NET=bridge\nthis line is not an assignment\n".write(toFile: envFile, atomically: true, encoding: .utf8)
+        #expect(try rules().contains("compose:not-checked"))
+        // Compose's operators on a set variable.
+        let env = ["SET": "v", "EMPTY": ""]
+        #expect(ComposeModel.interpolate("${SET:-d} ${EMPTY:-d} ${EMPTY-d} ${SET:+a} ${EMPTY:+a}|$SET ${UNSET:-u}", env: env) == "v d  a |v u")
+        #expect(ComposeModel.interpolate("${EMPTY:?must}", env: env) == nil && ComposeModel.interpolate("${SET:?must}", env: env) == "v")
+    }
 }
