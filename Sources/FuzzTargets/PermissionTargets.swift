@@ -20,6 +20,22 @@ enum PermissionTargets {
         FuzzTarget("compose", "a docker-compose file, with every `policy check` check") { bytes in
             Scratch.withFile(bytes, target: "compose", as: "compose.yaml") { path, _ in check(path) }
         },
+        FuzzTarget("compose-dotenv", "a compose project's .env, applied to a compose file that interpolates its variables") { bytes in
+            Scratch.withFile(bytes, target: "compose-dotenv", as: ".env") { _, dir in
+                let compose = (dir as NSString).appendingPathComponent("compose.yaml")
+                FileManager.default.createFile(atPath: compose, contents: Data(dotEnvCompose.utf8))
+                check(compose)
+            }
+        },
+        FuzzTarget("image-accounts", "an image's /etc/passwd and /etc/group, read as runc reads them") { bytes in
+            for passwd in [true, false] {
+                for e in ImagePolicy.accountEntries(bytes, passwd: passwd) {
+                    // Ids are what the runtime stores: 32 bits. A name never holds the field or line separator.
+                    precondition((0...Int(UInt32.max)).contains(e.id) && (e.gid.map { (0...Int(UInt32.max)).contains($0) } ?? !passwd), "id out of range")
+                    precondition(!e.name.contains(UInt8(ascii: ":")) && !e.name.contains(10), "a name holds ':' or a line break")
+                }
+            }
+        },
         FuzzTarget("oci-config", "an OCI runtime config.json") { bytes in
             Scratch.withFile(bytes, target: "oci-config", as: "config.json") { path, _ in _ = try? RuntimeConfigs.ociConfig(path) }
         },
@@ -34,6 +50,21 @@ enum PermissionTargets {
             precondition(caps.text.split(separator: " ").count == caps.all.nonzeroBitCount, "text lists a capability twice or not at all")
         },
     ]
+
+    /// A compose file whose security fields come from variables, for the `.env` harness.
+    static let dotEnvCompose = """
+        services:
+          app:
+            image: ${IMAGE:-ghcr.io/acme/app:1}
+            network_mode: ${NET:-bridge}
+            privileged: ${PRIV:-false}
+            user: "${APP_USER}"
+            volumes: ["${DATA:-./data}:/data:${MODE:+ro}"]
+            cap_add: ["${CAP:?set}"]
+        volumes:
+          v:
+            driver_opts: {type: "${T-none}", o: "$O", device: "${DEV:-/srv}"}
+        """
 
     /// The checks `policy check --manifest` runs, in its order, against a fixed manifest.
     static func check(_ path: String) {

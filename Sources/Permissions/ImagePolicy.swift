@@ -184,6 +184,11 @@ public enum ImagePolicy {
         return out
     }
 
+    /// `parseAccounts` for callers outside the module (the fuzz harness): name, id and passwd gid.
+    public static func accountEntries(_ bytes: [UInt8], passwd: Bool) -> [(name: [UInt8], id: Int, gid: Int?)] {
+        parseAccounts(bytes, passwd: passwd).map { ($0.nameBytes, $0.id, $0.gid) }
+    }
+
     /// What Go's `bytes.TrimSpace` trims from either end of a line: `unicode.IsSpace` runes in UTF-8.
     enum GoSpace {
         static func trim(_ s: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
