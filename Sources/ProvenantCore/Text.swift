@@ -68,24 +68,31 @@ extension String {
 /// (`basenv31I////////////////////P///`, found by the guard-exec-argv harness) in
 /// swift-corelibs-foundation 6.3.1.
 public enum PathText {
+    /// The components of a path, split at every `/` as the kernel and Go's `path` package split it.
+    /// Splitting a `String` on the Character "/" would miss a `/` followed by a combining mark (one
+    /// grapheme to Swift, a separator to everyone else): `cfg/\u{301}.json` is two names.
+    public static func components(_ p: some StringProtocol, omittingEmpty: Bool = true) -> [Substring] {
+        Substring(p).unicodeScalars.split(separator: "/", omittingEmptySubsequences: omittingEmpty).map { Substring($0) }
+    }
+
     /// The last component, trailing slashes ignored: "/usr/bin/env" → "env", "a//" → "a", "/" → "/".
     public static func lastComponent(_ p: String) -> String {
-        var u = Substring(p)
-        while u.hasSuffix("/"), u.dropLast().isEmpty == false { u = u.dropLast() }
-        if u == "/" { return "/" }
-        guard let slash = u.lastIndex(of: "/") else { return String(u) }
-        return String(u[u.index(after: slash)...])
+        var u = Substring(p).unicodeScalars
+        while u.last == "/", u.count > 1 { u = u.dropLast() }
+        if u.count == 1, u.first == "/" { return "/" }
+        guard let slash = u.lastIndex(of: "/") else { return String(Substring(u)) }
+        return String(Substring(u[u.index(after: slash)...]))
     }
 
     /// The path without its last component, as `deletingLastPathComponent` (which traps on the same
     /// inputs): "/a/b" → "/a", "/a" → "/", "a" → "", "a//b/" → "a", "/" → "/".
     public static func parent(_ p: String) -> String {
-        var u = Substring(p)
-        while u.hasSuffix("/"), u.dropLast().isEmpty == false { u = u.dropLast() }
-        if u == "/" { return "/" }
+        var u = Substring(p).unicodeScalars
+        while u.last == "/", u.count > 1 { u = u.dropLast() }
+        if u.count == 1, u.first == "/" { return "/" }
         guard let slash = u.lastIndex(of: "/") else { return "" }
         var head = u[..<slash]
-        while head.hasSuffix("/") { head = head.dropLast() }
-        return head.isEmpty ? "/" : String(head)
+        while head.last == "/" { head = head.dropLast() }
+        return head.isEmpty ? "/" : String(Substring(head))
     }
 }

@@ -319,6 +319,15 @@ import TestSupport
         #expect(climbing?.contains("'..'") == true, "\(climbing ?? "read")")
         let twice = await outcome(try archive { $0.add("./cfg.json", data: config("root")) })
         #expect(twice?.contains("two entries named 'cfg.json'") == true, "\(twice ?? "read")")
+        // A `/` followed by a combining mark is one Character to Swift, a separator to Go: the names
+        // clean to one, and are refused as two entries with one name.
+        let marked = await outcome(try archive { t in
+            t.add("c/\u{301}.json", data: config("1000"))
+            t.add("c//\u{301}.json", data: config("root"))
+        })
+        #expect(marked?.contains("two entries named") == true, "\(marked ?? "read")")
+        #expect(PathText.components("a/\u{301}b//c") == ["a", "\u{301}b", "c"])
+        #expect(PathText.lastComponent("cfg/\u{301}.json") == "\u{301}.json" && PathText.parent("cfg/\u{301}.json") == "cfg")
         let sparse = await outcome(try archive { $0.header("manifest.json", type: UInt8(ascii: "S"), size: 0) })
         #expect(sparse?.contains("GNU sparse") == true, "\(sparse ?? "read")")
     }

@@ -179,13 +179,13 @@ final class ArchiveLayout: LayoutFiles, @unchecked Sendable {
     }
 
     static func normalize(_ name: String) -> String {
-        name.split(separator: "/", omittingEmptySubsequences: true).filter { $0 != "." }.joined(separator: "/")
+        PathText.components(name).filter { $0 != "." }.joined(separator: "/")
     }
 
     /// An entry's name as Go's `path.Clean` leaves it, relative: nil when it has a `..` component
     /// (loaders clean `a/../x` to `x`; a name that must be cleaned is refused rather than guessed).
     static func clean(_ name: String) -> String? {
-        let parts = name.split(separator: "/", omittingEmptySubsequences: true).filter { $0 != "." }
+        let parts = PathText.components(name).filter { $0 != "." }
         return parts.contains("..") ? nil : parts.joined(separator: "/")
     }
 
@@ -199,7 +199,7 @@ final class ArchiveLayout: LayoutFiles, @unchecked Sendable {
             case .file(let offset, let size)?:
                 return (SharedRangeStream(descriptor, offset: offset, length: size, name: subject(path)), size)
             case .link(let target)?:
-                let base = key.split(separator: "/").dropLast().joined(separator: "/")
+                let base = PathText.components(key).dropLast().joined(separator: "/")
                 do { key = try RootPath.resolve(target, from: base) } catch {
                     throw ImageError(subject(path), "is a link out of the archive; refused")
                 }

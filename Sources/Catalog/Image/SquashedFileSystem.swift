@@ -98,7 +98,7 @@ public final class SquashedFileSystem: @unchecked Sendable {
     /// `name` from a tar header as the components of a path inside the image, or an error for a name
     /// that leaves it. "" and "." are the root itself (no components).
     public static func components(of name: String, entry: @autoclosure () -> String) throws(ImageError) -> [Substring] {
-        let parts = name.split(separator: "/", omittingEmptySubsequences: true).filter { $0 != "." }
+        let parts = PathText.components(name).filter { $0 != "." }
         if parts.contains("..") { throw ImageError(entry(), "names '\(Redactor.quote(name, max: 160))', which climbs out of the image root with '..'; refused") }
         if parts.count > maxDepth { throw ImageError(entry(), "is more than \(maxDepth) directories deep; refused") }
         if name.utf8.contains(0) { throw ImageError(entry(), "has a NUL byte in its name") }
@@ -171,7 +171,7 @@ public final class SquashedFileSystem: @unchecked Sendable {
     /// With `linkNames` (an extractor's read), the names walked beyond the path's own are charged to the
     /// scan's budget, and no link is followed once it is spent, as a directory scan does.
     public func resolve(_ path: String, followLast: Bool = true, linkNames: LinkNameBudget? = nil) throws(FileAccessError) -> (node: ImageNode, path: String) {
-        var pending: [String] = path.split(separator: "/", omittingEmptySubsequences: true).map(String.init).reversed()
+        var pending: [String] = PathText.components(path).map(String.init).reversed()
         var stack: [(String, ImageNode)] = []
         var current = root
         var links = 0
@@ -195,7 +195,7 @@ public final class SquashedFileSystem: @unchecked Sendable {
                 links += 1
                 if links > Self.maxLinks { throw .tooManyLinks(path) }
                 if target.hasPrefix("/") { stack.removeAll(); current = root }
-                for t in target.split(separator: "/", omittingEmptySubsequences: true).reversed() { pending.append(String(t)) }
+                for t in PathText.components(target).reversed() { pending.append(String(t)) }
                 continue
             }
             stack.append((c, current))

@@ -45,9 +45,9 @@ public enum RootPath {
     /// An absolute path, or one whose `..` climbs above the root, is `outsideRoot`.
     public static func resolve(_ path: String, from base: String = "") throws(FileAccessError) -> String {
         if path.hasPrefix("/") { throw .outsideRoot(path) }
-        var parts: [Substring] = base.split(separator: "/", omittingEmptySubsequences: true)
+        var parts: [Substring] = PathText.components(base)
         if parts.contains(where: { $0 == ".." }) { throw .outsideRoot(path) }
-        for c in path.split(separator: "/", omittingEmptySubsequences: true) {
+        for c in PathText.components(path) {
             if c == "." { continue }
             if c == ".." {
                 guard !parts.isEmpty else { throw .outsideRoot(path) }
@@ -220,7 +220,7 @@ public struct RootedDirectory: Sendable {
     }
 
     private func openResolved(_ path: String, directory: Bool, probe: Bool, steps left: inout Int) throws(FileAccessError) -> (fd: Int32, canonical: String) {
-        var pending = try RootPath.resolve(path).split(separator: "/").map(String.init)
+        var pending = PathText.components(try RootPath.resolve(path)).map(String.init)
         guard !pending.isEmpty else { throw .notRegularFile(path) }
         pending.reverse()
         var dirs: [Int32] = []
@@ -284,7 +284,7 @@ public struct RootedDirectory: Sendable {
             if links > Self.maxLinks { throw .tooManyLinks(path) }
             // Once the scan's budget is spent, no lookup goes through another link.
             if linkNames.isSpent { throw .linkBudgetSpent(path, names: linkNames.total) }
-            let targetNames = target.split(separator: "/", omittingEmptySubsequences: true)
+            let targetNames = PathText.components(target)
             if target.hasPrefix("/") {
                 // Absolute targets resolve from the root, never from the host's `/`.
                 for d in dirs.dropFirst() { close(d) }
