@@ -173,8 +173,9 @@ enum ComposeModel {
 
     /// The variables of the `.env` file beside a compose file, which compose reads for interpolation
     /// by itself: `KEY=VALUE` lines, `export ` allowed, `#` comments, quotes removed (single quotes
-    /// literal), an unquoted value ending at ` #`. Nil when there is no such file; a line this does not
-    /// read is listed, so that what it might set is not taken as unset.
+    /// literal), an unquoted value ending at a `#` after a blank. Nil when there is no such file; a line
+    /// this does not read (one that compose would expand, unescape or read more assignments from) is
+    /// listed, so that what it might set is not taken as unset.
     static func dotEnv(beside composeFile: String) -> (values: [String: String], unread: [Int])? {
         let path = PathText.parent(composeFile).isEmpty ? ".env" : PathText.parent(composeFile) + "/.env"
         guard let data = FileManager.default.contents(atPath: path) else { return nil }
@@ -189,11 +190,20 @@ enum ComposeModel {
             else { unread.append(n + 1); continue }
             let key = line[..<eq].trimmingCharacters(in: .whitespaces)
             var value = line[line.index(after: eq)...].trimmingCharacters(in: .whitespaces)
+            // Compose expands `${…}` in unquoted and double-quoted values, reads escapes in double
+            // quotes, and reads what follows a closing quote as the next assignment: such a line is
+            // not guessed at, it is reported.
             if let q = value.first, q == "\"" || q == "'" {
                 guard let close = value.dropFirst().firstIndex(of: q) else { unread.append(n + 1); continue }
-                value = String(value[value.index(after: value.startIndex)..<close])
-            } else if let hash = value.range(of: " #") {
-                value = String(value[..<hash.lowerBound]).trimmingCharacters(in: .whitespaces)
+                let rest = value[value.index(after: close)...].trimmingCharacters(in: .whitespaces)
+                let inner = String(value[value.index(after: value.startIndex)..<close])
+                guard rest.isEmpty || rest.hasPrefix("#"), q == "'" || !(inner.contains("$") || inner.contains("\\")) else { unread.append(n + 1); continue }
+                value = inner
+            } else {
+                if let hash = value.firstIndex(where: { $0 == "#" }), hash == value.startIndex || value[value.index(before: hash)].isWhitespace {
+                    value = String(value[..<hash]).trimmingCharacters(in: .whitespaces)
+                }
+                guard !value.contains("$"), !value.contains("\\"), !value.contains("\""), !value.contains("'") else { unread.append(n + 1); continue }
             }
             values[key] = value
         }

@@ -34,6 +34,8 @@ public enum Redactor {
     /// followed by a host, keeps the host and loses the rest. Scp-style `git@host:path` has no `:`
     /// before its `@` and is kept, as are purls and digests (`pkg:npm/@scope/x@1`, `x@sha256:…`),
     /// whose part before `@` holds a `/` or no `:`.
+    private static let specProtocols = ["npm:", "patch:", "workspace:", "file:", "link:", "portal:", "exec:", "jsr:", "github:",
+                                        "gitlab:", "bitbucket:", "git:", "mailto:", "pkg:", "catalog:"].map { Array($0.utf8) }
     private static let digestAlgorithms = ["sha256:", "sha384:", "sha512:", "sha1:", "md5:", "blake3:"].map { Array($0.utf8) }
 
     static func redactUserinfoWords(_ b: [UInt8]) -> [UInt8] {
@@ -53,7 +55,9 @@ public enum Redactor {
             let user = b[wordStart..<i]
             // `nginx:1.25@sha256:…` is a tag and a digest, not userinfo.
             let digest = digestAlgorithms.contains { b[(i + 1)...].starts(with: $0) }
-            if !digest, let colon = user.firstIndex(of: UInt8(ascii: ":")), colon > wordStart, colon + 1 < i,
+            // `npm:lodash@4.17.21`, Yarn's `patch:resolve@npm%3A…`, `mailto:a@b`: a protocol, not a user.
+            let protocolWord = specProtocols.contains { user.starts(with: $0) }
+            if !digest, !protocolWord, let colon = user.firstIndex(of: UInt8(ascii: ":")), colon > wordStart, colon + 1 < i,
                !user.contains(UInt8(ascii: "/")), !user.contains(UInt8(ascii: "@")) {
                 out.removeLast(i - wordStart)
                 out += Array((mark + "@").utf8)

@@ -77,9 +77,8 @@ struct SecretsScanCommand: AsyncParsableCommand {
             } catch {
                 CLI.fail("error: standard input: read stopped: \(error)")
             }
-            result.findings += stdinResult.findings
-            result.filesScanned += stdinResult.filesScanned
-            result.bytesScanned += stdinResult.bytesScanned
+            // All of it: a partly scanned standard input must say so, as a file does.
+            result.merge(stdinResult)
         }
         if git {
             for p in files {

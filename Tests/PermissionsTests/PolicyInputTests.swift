@@ -212,6 +212,14 @@ import TestSupport
         // A line this does not read is said, not taken as setting nothing.
         try "NET=bridge\nthis line is not an assignment\n".write(toFile: envFile, atomically: true, encoding: .utf8)
         #expect(try rules().contains("compose:not-checked"))
+        // What compose would expand, or read as another assignment after a quote, is reported, not guessed.
+        for line in ["TAG=\"1.0\" PRIV=true", "Z=0\nU=${Z}", "U=\"${Z}\"", "V=\"a\\tb\""] {
+            try (line + "\n").write(toFile: envFile, atomically: true, encoding: .utf8)
+            let r = try rules()
+            #expect(r.contains("compose:not-checked") || r.contains("pss:privileged"), "\(line): \(r)")
+        }
+        try "NET=host\t# a comment\nPRIV='${not}expanded'\n".write(toFile: envFile, atomically: true, encoding: .utf8)
+        #expect(try rules().contains("pss:hostnamespaces") && !(try rules().contains("compose:not-checked")))
         // Compose's operators on a set variable.
         let env = ["SET": "v", "EMPTY": ""]
         #expect(ComposeModel.interpolate("${SET:-d} ${EMPTY:-d} ${EMPTY-d} ${SET:+a} ${EMPTY:+a}|$SET ${UNSET:-u}", env: env) == "v d  a |v u")

@@ -368,7 +368,8 @@ import TestSupport
         #expect(Redactor.redact("image u:Zq8vN3mK7pL2xR9w@registry.example.com/app:latest") == "image REDACTED@registry.example.com/app:latest")
         #expect(Redactor.redact("entry 'admin:pw12@host/y' read") == "entry 'REDACTED@host/y' read")
         for kept in ["git@github.com:acme/x.git", "nginx:1.25@sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
-                     "pkg:npm/@scope/name@1.0.0", "golang.org/x/mod@v0.14.0", "user@example.com", "a: b@c"] {
+                     "pkg:npm/@scope/name@1.0.0", "golang.org/x/mod@v0.14.0", "user@example.com", "a: b@c",
+                     "alias npm:lodash@4.17.21", "resolve@patch:resolve@npm%3A1.22.1#~builtin<compat/resolve>", "mailto:ops@example.com"] {
             #expect(Redactor.redact(kept) == kept, "\(kept)")
         }
         // curl's `-u user:password`, in a command line and in an argument vector.

@@ -77,6 +77,18 @@ import Testing
         #expect(whole)
     }
 
+    /// One rule's dense keyword spends its own share of the budget, not the others': a token after
+    /// thousands of key headers whose END comes late is still found, and the scan says it was cut.
+    @Test func oneRulesDenseKeywordLeavesOtherRulesTheirBudget() throws {
+        let engine = try SecretEngine.standard()
+        var text = ""
+        for _ in 0..<80 { text += String(repeating: "-----BEGIN RSA PRIVATE KEY-----\n", count: 240) + "!\n-----END RSA PRIVATE KEY-----\n" }
+        text += "deploy ghp_R7wQ2bX9kLm4Np8sT1vY6zC3dF5gH0jK2mQe\n"
+        var complete = true
+        let found = Array(text.utf8).withUnsafeBytes { engine.scan($0, complete: &complete) }
+        #expect(found.contains { $0.ruleID == "github-personal-access-token" }, "\(found.map(\.ruleID))")
+    }
+
     /// The cache that answers "is the rule's `near` literal in this window" for hit after hit agrees
     /// with a plain search on every query, in the order hits arrive.
     @Test func nearLiteralCacheAgreesWithAPlainSearch() {

@@ -135,14 +135,20 @@ public final class SecretEngine: Sendable {
         return scan(bytes, complete: &complete)
     }
 
-    /// Window bytes one scan of `n` bytes may give patterns, counted once for each start a pattern may
-    /// try in them. A keyword that repeats every few bytes (`eyJeyJeyJ…`, a PEM header over and over)
+    /// Window bytes one scan of `n` bytes (a chunk of at most a few MiB) may give patterns, counted
+    /// once for each start a pattern may try in them. A keyword that repeats every few bytes (`eyJeyJeyJ…`, a PEM header over and over)
     /// starts an attempt at each repeat, each over the rule's whole window: without a bound, megabytes
     /// of it take minutes. Real text stays far below: a log of nothing but JWTs spends about 30 bytes
     /// per byte.
-    static func workBudget(_ n: Int) -> Int {
-        let (scaled, overflow) = n.multipliedReportingOverflow(by: 64)
-        return overflow ? Int.max : scaled.addingReportingOverflow(64 << 20).partialValue
+    static func workBudget(_ n: Int) -> Int { scaled(n, by: 128, plus: 128 << 20) }
+
+    /// One rule's share of `workBudget`. A log of base64 JSON (`eyJ` on every line, where each attempt of
+    /// the JWT rule is charged its whole window) spends about 40 bytes per byte of it.
+    static func ruleBudget(_ n: Int) -> Int { scaled(n, by: 48, plus: 64 << 20) }
+
+    static func scaled(_ n: Int, by factor: Int, plus constant: Int) -> Int {
+        let (product, overflow) = n.multipliedReportingOverflow(by: factor)
+        return overflow ? Int.max : product.addingReportingOverflow(constant).partialValue
     }
 
     /// `scan`, and whether every candidate was checked: `complete` is set false when the anchored
@@ -210,7 +216,23 @@ public final class SecretEngine: Sendable {
         for r in 0..<rules.count where pendingStart[r] >= 0 { windows.append((r, pendingStart[r]..<pendingEnd[r], pendingHits[r])) }
         // 2. Patterns on the windows, within one budget of window bytes for the scan (`workBudget`).
         var budget = Self.workBudget(n)
-        windowLoop: for w in windows {
+        // Each rule also has a share of its own, so one rule's dense keyword cannot spend what another
+        // rule's single hit needs.
+        let share = Self.ruleBudget(n)
+        var spentByRule = [Int](repeating: 0, count: rules.count)
+        // In rounds: every rule's first window or attempt, then every rule's second, and so on, so the
+        // budget, if it runs out, runs out on the rules with the most hits, never before a rule's only one.
+        func rounds<T>(_ items: [T], rule: (T) -> Int) -> [T] {
+            var seen = [Int](repeating: 0, count: rules.count)
+            return items.enumerated().map { (i, item) -> (Int, Int, T) in
+                let r = rule(item)
+                defer { seen[r] += 1 }
+                return (seen[r], i, item)
+            }.sorted { ($0.0, $0.1) < ($1.0, $1.1) }.map(\.2)
+        }
+        windows = rounds(windows) { $0.rule }
+        anchored = rounds(anchored) { $0.rule }
+        for w in windows {
             // Hits that repeat within each other's windows merge into one long window, where a pattern
             // with a span (`BEGIN … END`) runs from every start to the window's end: a long one is
             // matched in pieces of twice the rule's reach, each accepting the matches that start in
@@ -225,8 +247,9 @@ public final class SecretEngine: Sendable {
                 // A piece costs its length for each start in it (hits spread evenly over the window).
                 let starts = max(1, w.hits * piece.count / max(1, w.range.count))
                 let cost = starts.multipliedReportingOverflow(by: piece.count)
-                guard !cost.overflow, cost.partialValue <= budget else { complete = false; break windowLoop }
+                guard !cost.overflow, cost.partialValue <= budget, cost.partialValue <= share - spentByRule[w.rule] else { complete = false; break }
                 budget -= cost.partialValue
+                spentByRule[w.rule] += cost.partialValue
                 if last {
                     match(rule: w.rule, window: piece, base: base, n: n, into: &found)
                     break
@@ -240,11 +263,12 @@ public final class SecretEngine: Sendable {
         // Each attempt is charged its window, or its match when it found one (a match ends the regex's work).
         for a in anchored {
             let window = a.at..<min(n, a.at + rules[a.rule].window)
-            guard budget > 0 else { complete = false; break }
+            guard budget > 0, spentByRule[a.rule] < share else { complete = false; continue }
             let before = found.count
             match(rule: a.rule, window: window, anchored: true, base: base, n: n, into: &found)
-            let spent = found.count > before ? (found[before...].map(\.match.upperBound).max() ?? window.upperBound) - a.at : window.count
-            budget -= max(1, spent)
+            let spent = max(1, found.count > before ? (found[before...].map(\.match.upperBound).max() ?? window.upperBound) - a.at : window.count)
+            budget -= spent
+            spentByRule[a.rule] += spent
         }
         // 3. Known secrets, in every encoding, found during the keyword pass.
         found += knownFound
