@@ -100,6 +100,27 @@ import TestSupport
         #expect(throws: ImageError.self) { try Self.headers(layer(pax: [("gid", "abc")])) }
     }
 
+    /// Names are bytes to the kernel: a precomposed and a decomposed `é` are two files, though Swift's
+    /// String calls them equal. One must not replace the other in the squashed root filesystem (a
+    /// setuid file would vanish behind a harmless one).
+    @Test func canonicallyEqualNamesAreTwoFiles() async throws {
+        var t = Self.base()
+        t.add("usr/bin/caf\u{E9}", data: [0x7f, 0x45, 0x4c, 0x46], mode: 0o4755)
+        t.add("usr/bin/cafe\u{301}", data: Array("#!/bin/sh\n".utf8), mode: 0o755)
+        let dir = try temporaryDirectory("tar-names")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var w = try LayoutWriter(dir)
+        try w.addLayer(t.finished())
+        try w.write(user: "app")
+        let source = try ImageSources.open(.ociDirectory(path: dir.path, tag: nil))
+        let contents = try await ImageReader(capture: ImageCapture { _, _, _ in .keep }).read(source, budget: ReadBudget(total: 1 << 30))
+        // Paths as bytes: a Set of Strings would merge them again.
+        let named = contents.filesystem.files().map { Array($0.path.utf8) }.filter { $0.starts(with: Array("usr/bin/caf".utf8)) }
+        #expect(named.count == 2, "\(named)")
+        let setuid = contents.filesystem.files().filter { $0.node.mode & 0o4000 != 0 }.map(\.path)
+        #expect(setuid.count == 1 && setuid.first.map { Array($0.utf8) } == Array("usr/bin/caf\u{E9}".utf8), "\(setuid)")
+    }
+
     /// Go expands GNU sparse files and renames them from `GNU.sparse.name`: such an entry would land
     /// under a name, or with bytes, this reader never saw, so a layer holding one is refused.
     @Test func sparseEntriesAreRefused() throws {

@@ -42,7 +42,7 @@ public final class ImageNode: @unchecked Sendable {
     public internal(set) var content: FileContent?
     /// The raw `security.capability` extended attribute, when the layer gave one.
     public internal(set) var capability: [UInt8]?
-    var children: [String: ImageNode] = [:]
+    var children = DirectoryEntries()
     /// Earlier kept versions of this file from lower layers (oldest first), for telling which layer
     /// added each package of a database many layers rewrite (dpkg's status, apk's installed). Versions
     /// streamed past unkept are recorded too while this one was as well: a database found later
@@ -53,7 +53,7 @@ public final class ImageNode: @unchecked Sendable {
     var historyCut = false
     // Only read while this node is part of a layer being merged in:
     var opaque = false
-    var whiteouts: Set<String> = []
+    var whiteouts: Set<EntryName> = []
     /// A directory the layer never listed itself, only made to hold its entries.
     var implicit = false
 
@@ -113,7 +113,7 @@ public final class SquashedFileSystem: @unchecked Sendable {
 
     private func merge(_ upper: ImageNode, into lower: ImageNode, path: String, depth: Int) {
         if upper.opaque { lower.children.removeAll() }
-        for w in upper.whiteouts { lower.children[w] = nil }
+        for w in upper.whiteouts { lower.children[w.text] = nil }
         if !upper.implicit {
             lower.mode = upper.mode; lower.uid = upper.uid; lower.gid = upper.gid; lower.layer = upper.layer
         }
@@ -229,7 +229,7 @@ public final class SquashedFileSystem: @unchecked Sendable {
     public func walk(_ visit: (String, ImageNode) -> Void) {
         var stack: [(String, ImageNode, Int)] = [("", root, 0)]
         while let (path, dir, depth) = stack.popLast() {
-            let names = dir.children.keys.sorted()
+            let names = dir.children.sortedNames
             for name in names { visit(path.isEmpty ? name : path + "/" + name, dir.children[name]!) }
             // Pushed in reverse, so subdirectories are walked in ascending order.
             for name in names.reversed() {
@@ -260,7 +260,7 @@ public final class SquashedFileSystem: @unchecked Sendable {
             var entries: [(name: String, real: String, item: ImageNode)] = []
             var broken: [String] = []
             var followed = 0
-            for name in node.children.keys.sorted() where wanted(name) {
+            for name in node.children.sortedNames where wanted(name) {
                 let child = node.children[name]!
                 let own = real.isEmpty ? name : real + "/" + name
                 if child.isRegularFile {
@@ -332,7 +332,7 @@ struct LayerBuilder {
             guard !target.isEmpty, target != ".", target != "..", !target.contains("/") else {
                 throw ImageError(entryName(h.name), "is a whiteout of '\(Redactor.quote(target, max: 80))', outside the directory it is in; refused")
             }
-            dir.whiteouts.insert(target)
+            dir.whiteouts.insert(EntryName(target))
             return
         }
         switch h.kind {
@@ -367,5 +367,39 @@ struct LayerBuilder {
         case .other:
             dir.children[name] = ImageNode(kind: .other, layer: index, mode: h.mode, uid: h.uid, gid: h.gid)
         }
+    }
+}
+
+/// A name in a directory as the kernel compares it: by its bytes. Swift's `String` equality is
+/// canonical equivalence, so a precomposed and a decomposed `é` would be one key, and a layer's
+/// second file would replace the first in the squashed view while the runtime keeps both.
+struct EntryName: Hashable, Sendable {
+    let text: String
+    init(_ text: some StringProtocol) { self.text = String(text) }
+    static func == (a: EntryName, b: EntryName) -> Bool { a.text.utf8.elementsEqual(b.text.utf8) }
+    func hash(into h: inout Hasher) {
+        if text.utf8.withContiguousStorageIfAvailable({ h.combine(bytes: UnsafeRawBufferPointer($0)) }) == nil {
+            for b in text.utf8 { h.combine(b) }
+        }
+    }
+    static func byBytes(_ a: String, _ b: String) -> Bool { a.utf8.lexicographicallyPrecedes(b.utf8) }
+}
+
+/// A directory's entries by name, names compared as bytes (`EntryName`).
+struct DirectoryEntries: Sequence {
+    private var map: [EntryName: ImageNode] = [:]
+    subscript(_ name: String) -> ImageNode? {
+        get { map[EntryName(name)] }
+        set { map[EntryName(name)] = newValue }
+    }
+    mutating func removeAll() { map.removeAll() }
+    var values: Dictionary<EntryName, ImageNode>.Values { map.values }
+    var isEmpty: Bool { map.isEmpty }
+    var count: Int { map.count }
+    /// The names in byte order: a total order, so listings are the same from run to run.
+    var sortedNames: [String] { map.keys.map(\.text).sorted(by: EntryName.byBytes) }
+    func makeIterator() -> AnyIterator<(String, ImageNode)> {
+        var inner = map.makeIterator()
+        return AnyIterator { inner.next().map { ($0.key.text, $0.value) } }
     }
 }
