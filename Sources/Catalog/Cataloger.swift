@@ -156,7 +156,7 @@ public struct Cataloger: Sendable {
                         guard let bytes = version.content.bytes, let file = index.file(path) else { continue }
                         // The scan's link budget: an earlier version's packages read their copyrights too.
                         var source = ImageFileSource(filesystem: fs, budget: ReadBudget(total: Int.max), linkNames: index.source.linkNames)
-                        source.overrides = [canonical: bytes]
+                        source.overrides = [PathKey(canonical): bytes]
                         let input = ExtractInput(file: IndexedFile(path: path, size: bytes.count, isExecutable: file.isExecutable),
                                                  index: index.reading(through: source), context: context)
                         var refs = Set<String>()
@@ -226,14 +226,18 @@ public struct Cataloger: Sendable {
         var shares = Parallel.map(width: width) { w -> [(Int, IndexedFile)] in
             var mine: [(Int, IndexedFile)] = []
             for f in files[Parallel.share(w, of: width, files.indices)] {
-                let name = f.path.lastIndex(of: "/").map { String(f.path[f.path.index(after: $0)...]) } ?? f.path
+                let name = PathText.splitLast(f.path).name
                 for (i, e) in candidates where e.wants(f, fileName: name) { mine.append((i, f)) }
             }
             return mine
         }
         var jobs = Parallel.joined(&shares)
         // Largest files first, so one big lockfile does not start last and leave a core idle.
-        jobs.sort { ($0.1.size, $1.1.path, $1.0) > ($1.1.size, $0.1.path, $0.0) }
+        jobs.sort { a, b in
+            if a.1.size != b.1.size { return a.1.size > b.1.size }
+            if !a.1.path.utf8.elementsEqual(b.1.path.utf8) { return PathKey.byBytes(a.1.path, b.1.path) }
+            return a.0 < b.0
+        }
         timer.lap("pair \(index.files.count) files with extractors (\(jobs.count) jobs)")
         let extractors = self.extractors
         // An image holds its kept files in memory: those only their own jobs read are freed after them,
@@ -302,7 +306,7 @@ public struct Cataloger: Sendable {
         }
         var sources: [String: String] = [:]
         // Tasks finish in any order; merging in path order keeps "first sighting wins" deterministic.
-        results.sort { ($0.0.path, $0.1) < ($1.0.path, $1.1) }
+        results.sort { a, b in a.0.path.utf8.elementsEqual(b.0.path.utf8) ? a.1 < b.1 : PathKey.byBytes(a.0.path, b.0.path) }
         for (f, en, x) in results {
             packages += x.packages
             diagnostics += x.diagnostics

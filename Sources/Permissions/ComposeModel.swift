@@ -180,9 +180,12 @@ enum ComposeModel {
         let path = PathText.parent(composeFile).isEmpty ? ".env" : PathText.parent(composeFile) + "/.env"
         guard let data = FileManager.default.contents(atPath: path) else { return nil }
         var values: [String: String] = [:], unread: [Int] = []
-        for (n, raw) in String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            var line = raw.trimmingCharacters(in: .whitespaces)
-            if line.hasSuffix("\r") { line.removeLast() }
+        // Lines at LF scalars: "\r\n" is one Character, and splitting on Characters would read a CRLF file
+        // as one line.
+        for (n, raw) in String(decoding: data, as: UTF8.self).unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            var scalars = Substring(raw).unicodeScalars
+            if scalars.last == "\r" { scalars = scalars.dropLast() }
+            var line = String(Substring(scalars)).trimmingCharacters(in: .whitespaces)
             if line.isEmpty || line.hasPrefix("#") { continue }
             if line.hasPrefix("export ") { line = String(line.dropFirst(7)).trimmingCharacters(in: .whitespaces) }
             guard let eq = line.firstIndex(of: "="), !line[..<eq].isEmpty,

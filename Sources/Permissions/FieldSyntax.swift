@@ -84,7 +84,7 @@ enum FieldSyntax {
     static func normalizedPath(_ path: String) -> String? {
         guard path.hasPrefix("/"), !path.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7f }) else { return nil }
         var parts: [Substring] = []
-        for c in path.split(separator: "/") {
+        for c in PathText.components(path) {
             if c == "." { continue }
             if c == ".." {
                 if parts.isEmpty { return nil }

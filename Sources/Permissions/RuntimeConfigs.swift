@@ -306,7 +306,7 @@ public enum RuntimeConfigs {
     static func staysInside(_ path: String) -> Bool {
         guard !path.isEmpty, !path.hasPrefix("/") else { return false }
         var depth = 0
-        for c in path.split(separator: "/") where c != "." {
+        for c in PathText.components(path) where c != "." {
             depth += c == ".." ? -1 : 1
             if depth < 0 { return false }
         }

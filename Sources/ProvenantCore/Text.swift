@@ -75,11 +75,33 @@ public enum PathText {
         Substring(p).unicodeScalars.split(separator: "/", omittingEmptySubsequences: omittingEmpty).map { Substring($0) }
     }
 
+    /// `path` split at its last `/` (a scalar, not a Character): the directory ("" when there is no
+    /// `/`) and the name after it.
+    public static func splitLast(_ path: String) -> (directory: String, name: String) {
+        let u = path.unicodeScalars
+        guard let slash = u.lastIndex(of: "/") else { return ("", path) }
+        return (String(Substring(u[..<slash])), String(Substring(u[u.index(after: slash)...])))
+    }
+
+    /// The paths of `path`'s leading directories and itself, cut at each `/` scalar: "a/b/c" gives
+    /// "a", "a/b", "a/b/c".
+    public static func prefixes(_ path: String) -> [String] {
+        let u = path.unicodeScalars
+        var out: [String] = []
+        var i = u.startIndex
+        while i < u.endIndex {
+            let end = u[u.index(after: i)...].firstIndex(of: "/") ?? u.endIndex
+            out.append(String(Substring(u[..<end])))
+            i = end
+        }
+        return out
+    }
+
     /// The last component, trailing slashes ignored: "/usr/bin/env" → "env", "a//" → "a", "/" → "/".
     public static func lastComponent(_ p: String) -> String {
         var u = Substring(p).unicodeScalars
-        while u.last == "/", u.count > 1 { u = u.dropLast() }
-        if u.count == 1, u.first == "/" { return "/" }
+        while u.last == "/", !u.dropFirst().isEmpty { u = u.dropLast() }
+        if u.first == "/", u.dropFirst().isEmpty { return "/" }
         guard let slash = u.lastIndex(of: "/") else { return String(Substring(u)) }
         return String(Substring(u[u.index(after: slash)...]))
     }
@@ -88,11 +110,27 @@ public enum PathText {
     /// inputs): "/a/b" → "/a", "/a" → "/", "a" → "", "a//b/" → "a", "/" → "/".
     public static func parent(_ p: String) -> String {
         var u = Substring(p).unicodeScalars
-        while u.last == "/", u.count > 1 { u = u.dropLast() }
-        if u.count == 1, u.first == "/" { return "/" }
+        while u.last == "/", !u.dropFirst().isEmpty { u = u.dropLast() }
+        if u.first == "/", u.dropFirst().isEmpty { return "/" }
         guard let slash = u.lastIndex(of: "/") else { return "" }
         var head = u[..<slash]
         while head.last == "/" { head = head.dropLast() }
         return head.isEmpty ? "/" : String(Substring(head))
     }
+}
+
+/// A file name or path as the kernel compares it: by its bytes. Swift's `String` equality is canonical
+/// equivalence, so a precomposed and a decomposed `é` would be one key of a dictionary, while a
+/// filesystem, a tar stream and every runtime hold them as two files.
+public struct PathKey: Hashable, Sendable {
+    public let text: String
+    public init(_ text: some StringProtocol) { self.text = String(text) }
+    public static func == (a: PathKey, b: PathKey) -> Bool { a.text.utf8.elementsEqual(b.text.utf8) }
+    public func hash(into h: inout Hasher) {
+        if text.utf8.withContiguousStorageIfAvailable({ h.combine(bytes: UnsafeRawBufferPointer($0)) }) == nil {
+            for b in text.utf8 { h.combine(b) }
+        }
+    }
+    /// Byte order: a total order, so listings are the same from run to run.
+    public static func byBytes(_ a: String, _ b: String) -> Bool { a.utf8.lexicographicallyPrecedes(b.utf8) }
 }

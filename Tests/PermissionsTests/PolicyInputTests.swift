@@ -218,6 +218,13 @@ import TestSupport
             let r = try rules()
             #expect(r.contains("compose:not-checked") || r.contains("pss:privileged"), "\(line): \(r)")
         }
+        // CRLF line ends, as compose reads them: "\r\n" is one Swift Character, not a line break.
+        try "X=1\r\nNET=host\r\nPRIV=true\r\n".write(toFile: envFile, atomically: true, encoding: .utf8)
+        let crlf = try rules()
+        #expect(crlf.contains("pss:privileged") && crlf.contains("pss:hostnamespaces"), "\(crlf)")
+        // Paths are cut at '/' scalars: U+0600 joins the '/' after it into one Character.
+        #expect(FieldSyntax.normalizedPath("/data/x\u{600}/../../etc") == "/etc")
+        #expect(!RuntimeConfigs.staysInside("r\u{600}/../../etc") && RuntimeConfigs.staysInside("r/x/.."))
         try "NET=host\t# a comment\nPRIV='${not}expanded'\n".write(toFile: envFile, atomically: true, encoding: .utf8)
         #expect(try rules().contains("pss:hostnamespaces") && !(try rules().contains("compose:not-checked")))
         // Compose's operators on a set variable.

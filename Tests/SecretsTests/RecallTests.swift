@@ -87,6 +87,7 @@ import Testing
         var complete = true
         let found = Array(text.utf8).withUnsafeBytes { engine.scan($0, complete: &complete) }
         #expect(found.contains { $0.ruleID == "github-personal-access-token" }, "\(found.map(\.ruleID))")
+        #expect(!complete, "the key headers past the rule's share were skipped, and the scan says so")
     }
 
     /// The cache that answers "is the rule's `near` literal in this window" for hit after hit agrees

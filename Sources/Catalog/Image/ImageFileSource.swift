@@ -9,7 +9,7 @@ public struct ImageFileSource: FileSource {
     /// Names the extractors' reads may walk through links, across the scan (as `RootedDirectory`'s).
     public let linkNames: LinkNameBudget
     /// Bytes read instead of the squashed file's at these canonical paths: an earlier layer's version.
-    var overrides: [String: [UInt8]] = [:]
+    var overrides: [PathKey: [UInt8]] = [:]
 
     public init(filesystem: SquashedFileSystem, budget: ReadBudget, linkNames: LinkNameBudget = LinkNameBudget()) {
         self.filesystem = filesystem; self.budget = budget; self.linkNames = linkNames
@@ -31,7 +31,7 @@ public struct ImageFileSource: FileSource {
     }
 
     private func read(_ path: String, limit: Int, ownFile: Bool) throws(FileAccessError) -> [UInt8] {
-        if !overrides.isEmpty, let bytes = overrides[try canonicalPath(path)] {
+        if !overrides.isEmpty, let bytes = overrides[PathKey(try canonicalPath(path))] {
             if bytes.count > limit { throw .tooLarge(path, size: bytes.count, limit: limit) }
             return bytes
         }

@@ -10,7 +10,7 @@ import ProvenantCore
 /// links under several paths are counted once, by their shared contents.
 public final class OwnJobFiles {
     private var remaining: [ObjectIdentifier: (content: FileContent, jobs: Int)] = [:]
-    private var contentOf: [String: ObjectIdentifier] = [:]
+    private var contentOf: [PathKey: ObjectIdentifier] = [:]
     /// Bytes that stay once every job is done: configuration, and every version attribution reads again.
     private var stay: Set<ObjectIdentifier> = []
     /// Every other kept file, freed once every job is done.
@@ -28,7 +28,7 @@ public final class OwnJobFiles {
             guard let (node, _) = try? source.filesystem.resolve(RootPath.resolve(job.path)), node.isRegularFile,
                   let content = node.content, content.bytes != nil else { continue }
             let id = ObjectIdentifier(content)
-            contentOf[job.path] = id
+            contentOf[PathKey(job.path)] = id
             remaining[id, default: (content, 0)].jobs += 1
             if !job.ownFileOnly { blocked.insert(id) }
         }
@@ -87,7 +87,7 @@ public final class OwnJobFiles {
 
     /// One job on `path` is done; the file's bytes are freed when it was the last.
     func finished(_ path: String) {
-        guard let id = contentOf[path], var r = remaining[id] else { return }
+        guard let id = contentOf[PathKey(path)], var r = remaining[id] else { return }
         r.jobs -= 1
         if r.jobs > 0 { remaining[id] = r; return }
         remaining[id] = nil

@@ -53,7 +53,7 @@ public final class ImageNode: @unchecked Sendable {
     var historyCut = false
     // Only read while this node is part of a layer being merged in:
     var opaque = false
-    var whiteouts: Set<EntryName> = []
+    var whiteouts: Set<PathKey> = []
     /// A directory the layer never listed itself, only made to hold its entries.
     var implicit = false
 
@@ -286,7 +286,7 @@ public final class SquashedFileSystem: @unchecked Sendable {
     public func files() -> [ImageFile] {
         var out: [ImageFile] = []
         walk { p, n in if n.isRegularFile { out.append(ImageFile(path: p, node: n)) } }
-        return out.sorted { $0.path < $1.path }
+        return out.sorted { PathKey.byBytes($0.path, $1.path) }
     }
 }
 
@@ -332,7 +332,7 @@ struct LayerBuilder {
             guard !target.isEmpty, target != ".", target != "..", !target.contains("/") else {
                 throw ImageError(entryName(h.name), "is a whiteout of '\(Redactor.quote(target, max: 80))', outside the directory it is in; refused")
             }
-            dir.whiteouts.insert(EntryName(target))
+            dir.whiteouts.insert(PathKey(target))
             return
         }
         switch h.kind {
@@ -370,34 +370,19 @@ struct LayerBuilder {
     }
 }
 
-/// A name in a directory as the kernel compares it: by its bytes. Swift's `String` equality is
-/// canonical equivalence, so a precomposed and a decomposed `é` would be one key, and a layer's
-/// second file would replace the first in the squashed view while the runtime keeps both.
-struct EntryName: Hashable, Sendable {
-    let text: String
-    init(_ text: some StringProtocol) { self.text = String(text) }
-    static func == (a: EntryName, b: EntryName) -> Bool { a.text.utf8.elementsEqual(b.text.utf8) }
-    func hash(into h: inout Hasher) {
-        if text.utf8.withContiguousStorageIfAvailable({ h.combine(bytes: UnsafeRawBufferPointer($0)) }) == nil {
-            for b in text.utf8 { h.combine(b) }
-        }
-    }
-    static func byBytes(_ a: String, _ b: String) -> Bool { a.utf8.lexicographicallyPrecedes(b.utf8) }
-}
-
-/// A directory's entries by name, names compared as bytes (`EntryName`).
+/// A directory's entries by name, names compared as bytes (`PathKey`).
 struct DirectoryEntries: Sequence {
-    private var map: [EntryName: ImageNode] = [:]
+    private var map: [PathKey: ImageNode] = [:]
     subscript(_ name: String) -> ImageNode? {
-        get { map[EntryName(name)] }
-        set { map[EntryName(name)] = newValue }
+        get { map[PathKey(name)] }
+        set { map[PathKey(name)] = newValue }
     }
     mutating func removeAll() { map.removeAll() }
-    var values: Dictionary<EntryName, ImageNode>.Values { map.values }
+    var values: Dictionary<PathKey, ImageNode>.Values { map.values }
     var isEmpty: Bool { map.isEmpty }
     var count: Int { map.count }
     /// The names in byte order: a total order, so listings are the same from run to run.
-    var sortedNames: [String] { map.keys.map(\.text).sorted(by: EntryName.byBytes) }
+    var sortedNames: [String] { map.keys.map(\.text).sorted(by: PathKey.byBytes) }
     func makeIterator() -> AnyIterator<(String, ImageNode)> {
         var inner = map.makeIterator()
         return AnyIterator { inner.next().map { ($0.key.text, $0.value) } }

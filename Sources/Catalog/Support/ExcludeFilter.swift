@@ -1,3 +1,4 @@
+import ProvenantCore
 import Synchronization
 
 /// `--exclude` globs asked of many paths, as `Glob.excludes` asks them (a path is left out when it or
@@ -6,7 +7,7 @@ import Synchronization
 /// square of its depth for each file. Shared by the threads that read an image's layers.
 public final class ExcludeFilter: Sendable {
     public let globs: [Glob]
-    private let directories = Mutex<[String: Bool]>([:])
+    private let directories = Mutex<[PathKey: Bool]>([:])
 
     public init(_ globs: [Glob]) { self.globs = globs }
 
@@ -16,8 +17,9 @@ public final class ExcludeFilter: Sendable {
         // The root itself is never left out, as in `Glob.excludes` (found by fuzzing: `./*` matches "").
         guard !globs.isEmpty, !path.isEmpty else { return false }
         if globs.contains(where: { $0.matches(path) }) { return true }
-        guard let slash = path.lastIndex(of: "/") else { return false }
-        return excludesDirectory(String(path[..<slash]))
+        let parent = PathText.parent(path)
+        guard !parent.isEmpty, parent != "/" else { return false }
+        return excludesDirectory(parent)
     }
 
     /// Whether `directory` or one above it matches: the directories not yet known are asked from the
@@ -25,17 +27,16 @@ public final class ExcludeFilter: Sendable {
     private func excludesDirectory(_ directory: String) -> Bool {
         var unknown: [String] = []
         var verdict = false
-        var current = Substring(directory)
-        while !current.isEmpty {
-            if let known = directories.withLock({ $0[String(current)] }) { verdict = known; break }
-            unknown.append(String(current))
-            guard let slash = current.lastIndex(of: "/") else { break }
-            current = current[..<slash]
+        var current = directory
+        while !current.isEmpty, current != "/" {
+            if let known = directories.withLock({ $0[PathKey(current)] }) { verdict = known; break }
+            unknown.append(current)
+            current = PathText.parent(current)
         }
         for dir in unknown.reversed() {
             if !verdict { verdict = globs.contains { $0.matches(dir) } }
             let v = verdict
-            directories.withLock { $0[dir] = v }
+            directories.withLock { $0[PathKey(dir)] = v }
         }
         return verdict
     }

@@ -56,14 +56,8 @@ public struct ExtractInput: Sendable {
     }
 
     /// The directory part of this file's path, "" for files at the root.
-    public var directory: String {
-        guard let slash = path.lastIndex(of: "/") else { return "" }
-        return String(path[..<slash])
-    }
-    public var fileName: String {
-        guard let slash = path.lastIndex(of: "/") else { return path }
-        return String(path[path.index(after: slash)...])
-    }
+    public var directory: String { PathText.splitLast(path).directory }
+    public var fileName: String { PathText.splitLast(path).name }
     public func sibling(_ name: String) -> String { directory.isEmpty ? name : directory + "/" + name }
 }
 

@@ -13,7 +13,8 @@ public struct FileIndex: Sendable {
     public let root: String
     public private(set) var files: [IndexedFile] = []
     public private(set) var diagnostics: [Diagnostic] = []
-    private var byPath: [String: Int] = [:]
+    /// By path compared as bytes (`PathKey`): two names a filesystem holds apart stay apart.
+    private var byPath: [PathKey: Int] = [:]
     /// The symbolic links the walk met, by their own paths: not files, but a package database may be
     /// reached through one (`addingLinkedPaths`).
     public private(set) var links: [String] = []
@@ -78,7 +79,7 @@ public struct FileIndex: Sendable {
                 children.append(name)
             }
             closedir(stream)
-            for name in children.sorted() {
+            for name in children.sorted(by: PathKey.byBytes) {
                 let childRel = rel.isEmpty ? name : rel + "/" + name
                 if excludes.contains(where: { $0.matches(childRel) }) { continue }
                 var st = stat()
@@ -96,7 +97,7 @@ public struct FileIndex: Sendable {
                     }
                     stack.append((childRel, dir, name, depth + 1))
                 } else if kind == S_IFREG {
-                    byPath[childRel] = files.count
+                    byPath[PathKey(childRel)] = files.count
                     files.append(IndexedFile(path: childRel, size: Int(st.st_size),
                                              isExecutable: st.st_mode & 0o111 != 0))
                 } else if kind == S_IFLNK {
@@ -116,7 +117,7 @@ public struct FileIndex: Sendable {
         var st = stat()
         if lstat(path, &st) == 0 {
             files = [IndexedFile(path: url.lastPathComponent, size: Int(st.st_size), isExecutable: st.st_mode & 0o111 != 0)]
-            byPath[url.lastPathComponent] = 0
+            byPath[PathKey(url.lastPathComponent)] = 0
         } else {
             diagnostics.append(Diagnostic(Location(path), "cannot stat: \(String(cString: strerror(errno)))"))
         }
@@ -225,8 +226,8 @@ public struct FileIndex: Sendable {
             }
         }, describe: { ($0.size, $0.isExecutable) }, readAtRealPath: { file($0) != nil })
         var copy = self
-        for alias in found.aliases where copy.byPath[alias.path] == nil && !Glob.excludes(excludes, alias.path) {
-            copy.byPath[alias.path] = copy.files.count
+        for alias in found.aliases where copy.byPath[PathKey(alias.path)] == nil && !Glob.excludes(excludes, alias.path) {
+            copy.byPath[PathKey(alias.path)] = copy.files.count
             copy.files.append(IndexedFile(path: alias.path, size: alias.item.size, isExecutable: alias.item.isExecutable))
         }
         for path in found.dangling where !Glob.excludes(excludes, path) {
@@ -256,8 +257,8 @@ public struct FileIndex: Sendable {
     /// `a/../a/..` chains costs thousands of directory opens, where a real one costs a few.
     public static let maxLinkedEntrySteps = 100_000
 
-    public func file(_ rel: String) -> IndexedFile? { byPath[rel].map { files[$0] } }
-    public func contains(_ rel: String) -> Bool { byPath[rel] != nil }
+    public func file(_ rel: String) -> IndexedFile? { byPath[PathKey(rel)].map { files[$0] } }
+    public func contains(_ rel: String) -> Bool { byPath[PathKey(rel)] != nil }
     /// Absolute path of an indexed file, for messages and for tools run on it; reads go through `directory`.
     public func absolute(_ rel: String) -> String { root == "/" ? "/" + rel : root + "/" + rel }
     /// The same listing read through another source (an image with an earlier layer's version of a file).
@@ -267,7 +268,7 @@ public struct FileIndex: Sendable {
         return copy
     }
 
-    private init(listing: [IndexedFile], byPath: [String: Int], root: String, budget: ReadBudget, source: any FileSource) {
+    private init(listing: [IndexedFile], byPath: [PathKey: Int], root: String, budget: ReadBudget, source: any FileSource) {
         self.root = root; self.files = listing; self.byPath = byPath; self.budget = budget; self.source = source
     }
 
@@ -284,10 +285,10 @@ public struct FileIndex: Sendable {
         // checked then and holds nothing any extractor reads: it is not offered to them again.
         // Package databases reached through links (`SquashedFileSystem.aliases`) are listed as files too.
         let listed = image.filesystem.aliases.isEmpty ? image.filesystem.files()
-            : (image.filesystem.files() + image.filesystem.aliases).sorted { $0.path < $1.path }
+            : (image.filesystem.files() + image.filesystem.aliases).sorted { PathKey.byBytes($0.path, $1.path) }
         let filter = ExcludeFilter(excludes)
         for f in listed where f.node.content?.screenedOut != true && f.node.content?.excluded != true && !filter.excludes(f.path) {
-            byPath[f.path] = files.count
+            byPath[PathKey(f.path)] = files.count
             files.append(IndexedFile(path: f.path, size: f.node.size, isExecutable: f.node.mode & 0o111 != 0))
         }
     }
@@ -372,13 +373,7 @@ public struct Glob: Sendable {
     /// walk leaves them out. The one exclude check of trees, images and the secrets scan of images.
     public static func excludes(_ globs: [Glob], _ path: String) -> Bool {
         guard !globs.isEmpty else { return false }
-        var end = path.startIndex
-        while end < path.endIndex {
-            end = path[path.index(after: end)...].firstIndex(of: "/") ?? path.endIndex
-            let prefix = String(path[..<end])
-            if globs.contains(where: { $0.matches(prefix) }) { return true }
-        }
-        return false
+        return PathText.prefixes(path).contains { prefix in globs.contains { $0.matches(prefix) } }
     }
 
     /// The pattern against the whole string, never a suffix after a '/'.

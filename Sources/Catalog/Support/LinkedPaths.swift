@@ -44,7 +44,7 @@ public enum LinkedPaths {
                                   describe: (Item) -> (size: Int, executable: Bool),
                                   readAtRealPath: (String) -> Bool = { _ in true }) -> Found<Item> {
         var found = Found<Item>()
-        var seen = Set<String>()
+        var seen = Set<PathKey>()
         for e in extractors {
             func wanted(_ path: String, _ item: Item) -> Bool {
                 let d = describe(item)
@@ -56,7 +56,7 @@ public enum LinkedPaths {
             func add(_ path: String, _ real: String, _ item: Item) {
                 let wants = wanted(path, item)
                 guard wants || besides(path) else { return }
-                guard !wants || !(wanted(real, item) && readAtRealPath(real)), seen.insert(path).inserted else { return }
+                guard !wants || !(wanted(real, item) && readAtRealPath(real)), seen.insert(PathKey(path)).inserted else { return }
                 found.aliases.append((path, real, item))
             }
 
@@ -85,7 +85,7 @@ public enum LinkedPaths {
                 }
             }
         }
-        found.aliases.sort { $0.path < $1.path }
+        found.aliases.sort { PathKey.byBytes($0.path, $1.path) }
         found.dangling.sort()
         return found
     }

@@ -79,9 +79,7 @@ public struct SecretsScanner: Sendable {
             while let range = claims.claim() {
                 for i in range {
                     let job = jobsCopy[i]
-                    let slash = job.rel.lastIndex(of: "/")
-                    let dir = slash.map { String(job.rel[..<$0]) } ?? ""
-                    let name = slash.map { String(job.rel[job.rel.index(after: $0)...]) } ?? job.rel
+                    let (dir, name) = PathText.splitLast(job.rel)
                     if opened == nil || opened!.root != job.dir.root || opened!.dir != dir {
                         if let o = opened { close(o.fd); opened = nil }
                         if let fd = try? job.dir.openDirectory(dir) { opened = (job.dir.root, dir, fd) }
