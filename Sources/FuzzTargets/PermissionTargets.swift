@@ -23,7 +23,7 @@ enum PermissionTargets {
         FuzzTarget("compose-dotenv", "a compose project's .env, applied to a compose file that interpolates its variables") { bytes in
             Scratch.withFile(bytes, target: "compose-dotenv", as: ".env") { _, dir in
                 let compose = (dir as NSString).appendingPathComponent("compose.yaml")
-                FileManager.default.createFile(atPath: compose, contents: Data(dotEnvCompose.utf8))
+                _ = FileManager.default.createFile(atPath: compose, contents: Data(dotEnvCompose.utf8))
                 check(compose)
             }
         },
