@@ -220,55 +220,61 @@ public final class SecretEngine: Sendable {
         // rule's single hit needs.
         let share = Self.ruleBudget(n)
         var spentByRule = [Int](repeating: 0, count: rules.count)
-        // In rounds: every rule's first window or attempt, then every rule's second, and so on, so the
-        // budget, if it runs out, runs out on the rules with the most hits, never before a rule's only one.
-        func rounds<T>(_ items: [T], rule: (T) -> Int) -> [T] {
-            var seen = [Int](repeating: 0, count: rules.count)
-            return items.enumerated().map { (i, item) -> (Int, Int, T) in
-                let r = rule(item)
-                defer { seen[r] += 1 }
-                return (seen[r], i, item)
-            }.sorted { ($0.0, $0.1) < ($1.0, $1.1) }.map(\.2)
+        // In rounds: every rule's first window or attempt, then every rule's second, and so on; within a
+        // round the single anchored attempts first, then windows from the smallest. If the budget runs
+        // out, it runs out on the rules with the most hits and the longest windows, never before a rule's
+        // only hit.
+        enum Work { case window(Int), attempt(Int) }
+        var order: [(round: Int, kind: Int, size: Int, index: Int, work: Work)] = []
+        var seen = [Int](repeating: 0, count: rules.count)
+        for (i, a) in anchored.enumerated() {
+            order.append((seen[a.rule], 0, 0, i, .attempt(i))); seen[a.rule] += 1
         }
-        windows = rounds(windows) { $0.rule }
-        anchored = rounds(anchored) { $0.rule }
-        for w in windows {
-            // Hits that repeat within each other's windows merge into one long window, where a pattern
-            // with a span (`BEGIN … END`) runs from every start to the window's end: a long one is
-            // matched in pieces of twice the rule's reach, each accepting the matches that start in
-            // its first half, so no start runs further than a piece.
-            let reach = rules[w.rule].window + 512
-            let step = reach
-            let long = w.range.count > 2 * step + reach
-            var from = w.range.lowerBound
-            while from < w.range.upperBound {
-                let piece = long ? from..<min(w.range.upperBound, from + step + reach) : w.range
-                let last = piece.upperBound == w.range.upperBound
-                // A piece costs its length for each start in it (hits spread evenly over the window).
-                let starts = max(1, w.hits * piece.count / max(1, w.range.count))
-                let cost = starts.multipliedReportingOverflow(by: piece.count)
-                guard !cost.overflow, cost.partialValue <= budget, cost.partialValue <= share - spentByRule[w.rule] else { complete = false; break }
-                budget -= cost.partialValue
-                spentByRule[w.rule] += cost.partialValue
-                if last {
-                    match(rule: w.rule, window: piece, base: base, n: n, into: &found)
-                    break
+        for (i, w) in windows.enumerated() {
+            order.append((seen[w.rule], 1, w.range.count, i, .window(i))); seen[w.rule] += 1
+        }
+        order.sort { ($0.round, $0.kind, $0.size, $0.index) < ($1.round, $1.kind, $1.size, $1.index) }
+        for item in order {
+            switch item.work {
+            case .window(let i):
+                let w = windows[i]
+                // Hits that repeat within each other's windows merge into one long window, where a pattern
+                // with a span (`BEGIN … END`) runs from every start to the window's end: a long one is
+                // matched in pieces of twice the rule's reach, each accepting the matches that start in
+                // its first half, so no start runs further than a piece.
+                let reach = rules[w.rule].window + 512
+                let step = reach
+                let long = w.range.count > 2 * step + reach
+                var from = w.range.lowerBound
+                while from < w.range.upperBound {
+                    let piece = long ? from..<min(w.range.upperBound, from + step + reach) : w.range
+                    let last = piece.upperBound == w.range.upperBound
+                    // A piece costs its length for each start in it (hits spread evenly over the window).
+                    let starts = max(1, w.hits * piece.count / max(1, w.range.count))
+                    let cost = starts.multipliedReportingOverflow(by: piece.count)
+                    guard !cost.overflow, cost.partialValue <= budget, cost.partialValue <= share - spentByRule[w.rule] else { complete = false; break }
+                    budget -= cost.partialValue
+                    spentByRule[w.rule] += cost.partialValue
+                    if last {
+                        match(rule: w.rule, window: piece, base: base, n: n, into: &found)
+                        break
+                    }
+                    var mine: [SecretMatch] = []
+                    match(rule: w.rule, window: piece, base: base, n: n, into: &mine)
+                    found += mine.filter { $0.match.lowerBound < from + step }
+                    from += step
                 }
-                var mine: [SecretMatch] = []
-                match(rule: w.rule, window: piece, base: base, n: n, into: &mine)
-                found += mine.filter { $0.match.lowerBound < from + step }
-                from += step
+            case .attempt(let i):
+                // Charged its window, or its match when it found one (a match ends the regex's work).
+                let a = anchored[i]
+                let window = a.at..<min(n, a.at + rules[a.rule].window)
+                guard budget > 0, spentByRule[a.rule] < share else { complete = false; continue }
+                let before = found.count
+                match(rule: a.rule, window: window, anchored: true, base: base, n: n, into: &found)
+                let spent = max(1, found.count > before ? (found[before...].map(\.match.upperBound).max() ?? window.upperBound) - a.at : window.count)
+                budget -= spent
+                spentByRule[a.rule] += spent
             }
-        }
-        // Each attempt is charged its window, or its match when it found one (a match ends the regex's work).
-        for a in anchored {
-            let window = a.at..<min(n, a.at + rules[a.rule].window)
-            guard budget > 0, spentByRule[a.rule] < share else { complete = false; continue }
-            let before = found.count
-            match(rule: a.rule, window: window, anchored: true, base: base, n: n, into: &found)
-            let spent = max(1, found.count > before ? (found[before...].map(\.match.upperBound).max() ?? window.upperBound) - a.at : window.count)
-            budget -= spent
-            spentByRule[a.rule] += spent
         }
         // 3. Known secrets, in every encoding, found during the keyword pass.
         found += knownFound
