@@ -1,3 +1,4 @@
+import Catalog
 import Foundation
 import ProvenantCore
 import Yams
@@ -175,10 +176,16 @@ enum ComposeModel {
     /// by itself: `KEY=VALUE` lines, `export ` allowed, `#` comments, quotes removed (single quotes
     /// literal), an unquoted value ending at a `#` after a blank. Nil when there is no such file; a line
     /// this does not read (one that compose would expand, unescape or read more assignments from) is
-    /// listed, so that what it might set is not taken as unset.
-    static func dotEnv(beside composeFile: String) -> (values: [String: String], unread: [Int])? {
-        let path = PathText.parent(composeFile).isEmpty ? ".env" : PathText.parent(composeFile) + "/.env"
-        guard let data = FileManager.default.contents(atPath: path) else { return nil }
+    /// listed, so that what it might set is not taken as unset. The file is read through the confined
+    /// reader, as a scan reads: a regular file of at most 1 MiB, links resolved inside the compose
+    /// file's directory (a FIFO or a link to `/dev/zero` named `.env` would otherwise hold the run);
+    /// one it refuses is `unreadable`, with why.
+    static func dotEnv(beside composeFile: String) -> (values: [String: String], unread: [Int], unreadable: String?)? {
+        let dir = PathText.parent(composeFile)
+        let data: [UInt8]
+        do { data = try RootedDirectory(root: dir.isEmpty ? "." : dir).read(".env", limit: 1 << 20) }
+        catch .notFound { return nil }
+        catch { return ([:], [], error.description) }
         var values: [String: String] = [:], unread: [Int] = []
         // Lines at LF scalars: "\r\n" is one Character, and splitting on Characters would read a CRLF file
         // as one line.
@@ -210,7 +217,7 @@ enum ComposeModel {
             }
             values[key] = value
         }
-        return (values, unread)
+        return (values, unread, nil)
     }
 
     // MARK: Named volumes

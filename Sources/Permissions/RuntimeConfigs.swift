@@ -67,8 +67,13 @@ public enum RuntimeConfigs {
         // Compose interpolates with the variables of the project's `.env` by itself.
         let dotEnv = ComposeModel.dotEnv(beside: file)
         let env = dotEnv?.values ?? [:]
+        let envFile = PathText.parent(file).isEmpty ? ".env" : PathText.parent(file) + "/.env"
+        if let why = dotEnv?.unreadable {
+            out.append(finding("compose:not-checked", "high", kind: "compose file", name: PathText.lastComponent(file), file: envFile, line: nil,
+                               found: "not checked: \(why), and compose interpolates with it", allowed: "a .env file the check can read whole",
+                               fix: "make .env a regular file beside the compose file"))
+        }
         for line in dotEnv?.unread ?? [] {
-            let envFile = PathText.parent(file).isEmpty ? ".env" : PathText.parent(file) + "/.env"
             out.append(finding("compose:not-checked", "high", kind: "compose file", name: PathText.lastComponent(file), file: envFile, line: line,
                                found: "not checked: .env line \(line) is not a KEY=VALUE line this check reads, and compose interpolates with it",
                                allowed: "a .env file the check can read whole", fix: "write the line as KEY=VALUE"))

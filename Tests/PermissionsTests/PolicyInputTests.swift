@@ -225,6 +225,11 @@ import TestSupport
         // Paths are cut at '/' scalars: U+0600 joins the '/' after it into one Character.
         #expect(FieldSyntax.normalizedPath("/data/x\u{600}/../../etc") == "/etc")
         #expect(!RuntimeConfigs.staysInside("r\u{600}/../../etc") && RuntimeConfigs.staysInside("r/x/.."))
+        // A FIFO named .env is not read (it would hold the run), and says so.
+        try FileManager.default.removeItem(atPath: envFile)
+        #expect(mkfifo(envFile, 0o600) == 0)
+        #expect(try rules().contains("compose:not-checked"))
+        try FileManager.default.removeItem(atPath: envFile)
         try "NET=host\t# a comment\nPRIV='${not}expanded'\n".write(toFile: envFile, atomically: true, encoding: .utf8)
         #expect(try rules().contains("pss:hostnamespaces") && !(try rules().contains("compose:not-checked")))
         // Compose's operators on a set variable.
