@@ -1,4 +1,5 @@
 import Foundation
+import ProvenantCore
 import Secrets
 
 /// The environment the command is given: the launcher's own, less every variable that holds a secret
@@ -50,12 +51,8 @@ public struct EnvironmentScrub: Sendable {
     /// A value that carries a password whatever its variable is called: a URL with a password in its
     /// userinfo (`postgresql://admin:…@db/`), or a connection string's `Password=` or `Pwd=` field.
     public static func valueCarriesPassword(_ value: ArraySlice<UInt8>) -> Bool {
-        let text = String(decoding: value, as: UTF8.self)
-        if let scheme = text.range(of: "://") {
-            let authority = text[scheme.upperBound...].prefix { $0 != "/" && $0 != "?" && $0 != "#" }
-            if let at = authority.lastIndex(of: "@"), authority[..<at].contains(":") { return true }
-        }
-        let lower = text.lowercased()
+        if URLUserinfo.hasPassword(value) { return true }
+        let lower = String(decoding: value, as: UTF8.self).lowercased()
         for key in ["password=", "pwd="] {
             var from = lower.startIndex
             while let r = lower.range(of: key, range: from..<lower.endIndex) {

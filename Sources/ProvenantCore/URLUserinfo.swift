@@ -39,6 +39,21 @@ public enum URLUserinfo {
     /// Whether `text` carries user info in some `scheme://` authority.
     public static func hasUserinfo(_ text: String) -> Bool { stripped(text) != text }
 
+    /// Whether some `scheme://` authority in `b` has a password in its user info (`user:pass@host`),
+    /// the authority bounded as `replacing` bounds it.
+    public static func hasPassword(_ b: some Collection<UInt8>) -> Bool {
+        let b = Array(b)
+        var i = 0
+        while i + 2 < b.count {
+            guard b[i] == 58, b[i + 1] == 47, b[i + 2] == 47 else { i += 1; continue }
+            var end = i + 3
+            while end < b.count, !endsAuthority(b[end]) { end += 1 }
+            if let at = b[(i + 3)..<end].lastIndex(of: 64), b[(i + 3)..<at].contains(58) { return true }
+            i = end
+        }
+        return false
+    }
+
     /// `/`, `?`, `#`, whitespace and control characters end an authority; so does a quote or
     /// bracket in running text.
     static func endsAuthority(_ c: UInt8) -> Bool {
