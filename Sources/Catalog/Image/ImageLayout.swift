@@ -178,10 +178,6 @@ final class ArchiveLayout: LayoutFiles, @unchecked Sendable {
         }.sorted()
     }
 
-    static func normalize(_ name: String) -> String {
-        PathText.components(name).filter { $0 != "." }.joined(separator: "/")
-    }
-
     /// An entry's name as Go's `path.Clean` leaves it, relative: nil when it has a `..` component
     /// (loaders clean `a/../x` to `x`; a name that must be cleaned is refused rather than guessed).
     static func clean(_ name: String) -> String? {
@@ -189,10 +185,11 @@ final class ArchiveLayout: LayoutFiles, @unchecked Sendable {
         return parts.contains("..") ? nil : parts.joined(separator: "/")
     }
 
-    func has(_ path: String) -> Bool { entries[Self.normalize(path)] != nil }
+    func has(_ path: String) -> Bool { Self.clean(path).flatMap { entries[$0] } != nil }
 
     func open(_ path: String) throws(ImageError) -> (stream: ByteStream, size: Int) {
-        var key = Self.normalize(path)
+        // No entry's name needs `..` to clean (those archives are refused), so a path that does names none.
+        guard var key = Self.clean(path) else { throw ImageError(subject(path), "is not in the archive") }
         for _ in 0..<8 {
             opened.withLock { _ = $0.insert(key) }
             switch entries[key] {
