@@ -8,7 +8,7 @@ struct SecretsScanCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "scan",
         abstract: "Scan files, directories, archives, container images and git history for credentials.",
-        discussion: "Reads every regular file below each PATH (symbolic links are not followed), and inside zip, jar, tar and tar.gz archives up to 4 levels deep with a budget on inflated bytes; binary files are skipped. `-` reads standard input. Findings show the rule, file:line:column, the value's first 4 characters, its length and its SHA-256 fingerprint; the full value is never printed. Exit codes: 0 success, 1 a finding reached --fail-on, 2 usage or input error."
+        discussion: "Reads every regular file below each PATH (symbolic links are not followed), and inside zip, jar, tar and tar.gz archives up to 4 levels deep with a budget on inflated bytes; binary files are skipped. `-` reads standard input. Findings show the rule, file:line:column, the value's first 4 characters, its length and its SHA-256 fingerprint; the full value is never printed. Inputs that could not be read, or were only partly scanned (past the pattern budget or the findings cap), are NOT CHECKED: they fail --fail-on unless --allow-unchecked is given. Exit codes: 0 success, 1 a finding reached --fail-on (or inputs went unchecked), 2 usage or input error."
     )
     @Argument(help: "Files, directories or images (oci-dir:, oci-archive:, docker-archive:, or a path that is one) to scan, or - for standard input. An image's every layer is scanned, files later layers delete included, and its config's environment and history.")
     var paths: [String]
@@ -18,6 +18,8 @@ struct SecretsScanCommand: AsyncParsableCommand {
     @Option(name: .shortAndLong, help: "Write the report here instead of stdout.")
     var output: String?
     @OptionGroup var failOn: FailOnOption
+    @Flag(name: .long, help: "With --fail-on: do not fail only because inputs were unreadable or only partly scanned.")
+    var allowUnchecked = false
     @OptionGroup var known: KnownSecretsOption
     @Option(name: .long, help: "Suppress the findings recorded in this baseline (from --write-baseline).")
     var baseline: String?
@@ -100,7 +102,14 @@ struct SecretsScanCommand: AsyncParsableCommand {
             default: write(Array(report.table.utf8))
             }
         }
-        if let t = failOn.threshold, new.contains(where: { $0.severity >= t }) { throw ExitCode(1) }
+        guard let t = failOn.threshold else { return }
+        if new.contains(where: { $0.severity >= t }) { throw ExitCode(1) }
+        // Fail closed: a file nobody read to its end may hold a secret at any level.
+        let unchecked = result.unreadable + result.partial
+        if unchecked > 0 && !allowUnchecked {
+            CLI.stderr("--fail-on: \(unchecked) input\(unchecked == 1 ? " was" : "s were") not checked (\(result.unreadable) unreadable, \(result.partial) partly scanned); pass --allow-unchecked to accept that")
+            throw ExitCode(1)
+        }
     }
 }
 

@@ -97,7 +97,14 @@ import TestSupport
         defer { try? FileManager.default.removeItem(at: dir) }
         let file = dir.appendingPathComponent("dense.txt").path
         let scan = try runProcess(provenantBinary, ["secrets", "scan", file])
-        #expect(scan.code == 0 && scan.out.contains("1 partly scanned") && scan.err.contains("too densely"), "\(scan.out) \(scan.err)")
+        #expect(scan.code == 0 && scan.out.contains("1 partly scanned") && !scan.out.contains("No secrets found.") && scan.out.contains("1 input was NOT CHECKED") && scan.err.contains("too densely"), "\(scan.out) \(scan.err)")
+        // Fail closed: with --fail-on, a file not read to its end fails the run unless that is accepted.
+        let failing = try runProcess(provenantBinary, ["secrets", "scan", file, "--fail-on", "critical"])
+        #expect(failing.code == 1 && failing.err.contains("--fail-on: 1 input was not checked (0 unreadable, 1 partly scanned)"), "\(failing.err)")
+        #expect(try runProcess(provenantBinary, ["secrets", "scan", file, "--fail-on", "critical", "--allow-unchecked"]).code == 0)
+        let clean = dir.appendingPathComponent("clean.txt").path
+        try Data("nothing to see\n".utf8).write(to: URL(fileURLWithPath: clean))
+        #expect(try runProcess(provenantBinary, ["secrets", "scan", clean, "--fail-on", "low"]).code == 0)
         let redact = try runProcess("/bin/sh", ["-c", "\"$0\" secrets redact < \"$1\" > /dev/null", provenantBinary, file])
         #expect(redact.code == 0 && redact.err.contains("too densely"), "\(redact.err)")
     }

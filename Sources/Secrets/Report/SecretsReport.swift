@@ -56,7 +56,12 @@ public struct SecretsReport: Sendable {
 
     public var table: String {
         var out = ""
-        if findings.isEmpty { out += "No secrets found.\n" }
+        let unchecked = result.unreadable + result.partial
+        if findings.isEmpty {
+            // Fail closed in words too: what was not read to its end is not reported as clean.
+            out += unchecked == 0 ? "No secrets found.\n"
+                : "No secrets found in what was read; \(unchecked) input\(unchecked == 1 ? " was" : "s were") NOT CHECKED to the end (see the warnings).\n"
+        }
         for f in findings {
             var where_ = "\(f.path):\(f.line):\(f.column)"
             if let c = f.commit { where_ += " (commit \(c.prefix(12)))" }
