@@ -102,6 +102,12 @@ public struct EnvironmentScrub: Sendable {
         return Result(kept: kept, removed: removed)
     }
 
+    /// The value of the first `NAME=` entry in `entries`, as bytes (what getenv returns), or nil.
+    public static func value(of name: String, in entries: [[UInt8]]) -> [UInt8]? {
+        let prefix = Array(name.utf8) + [UInt8(ascii: "=")]
+        return entries.first { $0.starts(with: prefix) }.map { Array($0.dropFirst(prefix.count)) }
+    }
+
     /// `NAME=value` entries of this process's environment, as the kernel gave them.
     public static func current() -> [[UInt8]] {
         var out: [[UInt8]] = []

@@ -152,6 +152,30 @@ public enum ExecLauncher {
     }
 
 
+    /// Why Node's global module folders under `home` could hand a command code the manifest does not
+    /// declare, or nil: `.node_modules` or `.node_libraries` is there (a link counts by its target)
+    /// and is not root's alone (`untrustedInterpreter`'s rule), or lies under a `filesystem.write` path.
+    static func writableNodeFolder(home: [UInt8]?, writable: [String]) -> String? {
+        guard let home, !home.isEmpty else { return nil }
+        let grants = writable.compactMap { realPath($0) ?? absolute($0) }
+        for name in [".node_modules", ".node_libraries"] {
+            // As bytes, as Node joins them (a relative HOME is relative to the working directory, here too).
+            let bytes = home + (home.last == UInt8(ascii: "/") ? [] : [UInt8(ascii: "/")]) + Array(name.utf8)
+            var st = stat()
+            let found = (bytes + [0]).withUnsafeBufferPointer { b in
+                b.baseAddress!.withMemoryRebound(to: CChar.self, capacity: b.count) { lstat($0, &st) }
+            } == 0
+            guard found else { continue }
+            let said = "\(String(decoding: bytes, as: UTF8.self)) exists, and Node's require loads modules from it that the manifest does not declare"
+            guard let path = String(validating: bytes, as: UTF8.self), let real = realPath(path) else { return "\(said); it cannot be resolved (remove it)" }
+            if let why = untrustedInterpreter(real, fd: nil) { return "\(said): \(why) (remove it, or make it root's)" }
+            if let g = grants.first(where: { real == $0 || $0 == "/" || real.hasPrefix($0 + "/") }) {
+                return "\(said): it is under filesystem.write \(g) (remove it, or keep HOME out of filesystem.write)"
+            }
+        }
+        return nil
+    }
+
     /// SHA-256 of the file behind `fd`, read from its start with pread (the offset is left alone).
     static func sha256(_ fd: Int32) -> String? {
         var h = SHA256()
@@ -366,6 +390,13 @@ public enum ExecLauncher {
         // HOME, before the script: code from wherever HOME points, a writable directory included. The
         // scrub removed every other PYTHON* setting that loads code; this one turns that one off.
         env.kept.append(Array("\(EnvironmentScrub.noUserSite)=1".utf8))
+        // Node has no such switch: `require` searches HOME's .node_modules and .node_libraries after the
+        // script's own node_modules, for any node the command runs (a shell script's included). Where
+        // either exists and someone other than root could have written it, or the command may write it,
+        // a pinned script could load modules the manifest never saw: refused, whatever the command.
+        if let why = writableNodeFolder(home: EnvironmentScrub.value(of: "HOME", in: env.kept), writable: request.manifest.write) {
+            return refuse(why)
+        }
         if let proxy = request.proxy {
             // All HTTP(S) goes to the proxy: no variable may send some of it around.
             let replaced: Set<String> = ["HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"]

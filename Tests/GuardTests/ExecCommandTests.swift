@@ -197,6 +197,33 @@ import TestSupport
         #expect(r.code == 0 && r.out == "deployed\n", "\(r.out) \(r.err)")
     }
 
+    /// Node's require falls back to HOME's .node_modules (and .node_libraries): a writable one would hand a
+    /// pinned script modules nobody declared, so the command is refused while one is there.
+    @Test func nodeModulesThroughHomeAreRefused() throws {
+        let node = "/usr/bin/node"
+        let script = "try { require('helper') } catch (e) {}\nconsole.log('deployed')\n"
+        let s = try Scratch(manifest: "name: agent\nscripts:\n  deploy.js: [production]\nfilesystem:\n  write: [$DIR/home]\n",
+                            files: ["deploy.js": script, "home/.node_modules/helper/index.js": "console.log('EVIL')\n", "clean/.keep": ""])
+        defer { s.remove() }
+        // The folder is live for Node outside the guard: the test would pass without the check otherwise.
+        let outside = try runProcess(node, [s.dir + "/deploy.js"], env: ["HOME": s.dir + "/home"])
+        #expect(outside.out.contains("EVIL"), "\(outside.out) \(outside.err)")
+        let r = try s.exec(["--environment", "production"], [node, s.dir + "/deploy.js"], env: ["HOME": s.dir + "/home"])
+        #expect(r.code == 126 && !r.out.contains("EVIL") && r.err.contains("home/.node_modules exists, and Node's require loads modules from it"), "\(r.out) \(r.err)")
+        // Whatever the command: a shell script may run node itself.
+        let viaShell = try s.exec(["--environment", "test"], ["/bin/sh", "-c", "true"], env: ["HOME": s.dir + "/home"])
+        #expect(viaShell.code == 126, "\(viaShell.err)")
+        // .node_libraries too, and a link counts by its target.
+        try FileManager.default.removeItem(atPath: s.dir + "/home/.node_modules")
+        try FileManager.default.createSymbolicLink(atPath: s.dir + "/home/.node_libraries", withDestinationPath: s.dir + "/clean")
+        let linked = try s.exec(["--environment", "production"], [node, s.dir + "/deploy.js"], env: ["HOME": s.dir + "/home"])
+        #expect(linked.code == 126 && linked.err.contains(".node_libraries exists"), "\(linked.err)")
+        // Without either, it runs.
+        try FileManager.default.removeItem(atPath: s.dir + "/home/.node_libraries")
+        let ok = try s.exec(["--environment", "production"], [node, s.dir + "/deploy.js"], env: ["HOME": s.dir + "/home"])
+        #expect(ok.code == 0 && ok.out == "deployed\n", "\(ok.out) \(ok.err)")
+    }
+
     /// The refusal on standard error goes through the redactor, as the audit record does.
     @Test func theRefusalOnStandardErrorIsRedacted() throws {
         let s = try Scratch(manifest: "name: agent\n")
