@@ -22,6 +22,21 @@ enum SecretTargets {
                 return n
             }, write: { _ in })
         },
+        FuzzTarget("utf16-text", "UTF-16 detection and decoding of a file's bytes: whole and in pieces alike, always valid UTF-8") { bytes in
+            _ = UTF16Text.detect(bytes)
+            for order in [UTF16Text.ByteOrder.little, .big] {
+                let whole = UTF16Text.decode(bytes, order)
+                precondition(String(validating: whole, as: UTF8.self) != nil, "decoded UTF-16 is not valid UTF-8")
+                var stream = UTF16Text.Stream(order, head: Array(bytes.prefix(3)))
+                var offset = Swift.min(3, bytes.count), out: [UInt8] = []
+                while (try? stream.read(into: &out, max: 5, from: { (raw: inout [UInt8], max: Int) -> Int in
+                    let n = Swift.min(max, 7, bytes.count - offset)
+                    raw += bytes[offset..<(offset + n)]; offset += n
+                    return n
+                })) ?? 0 > 0 {}
+                precondition(out == whole, "decoding in pieces differs from decoding whole")
+            }
+        },
         FuzzTarget("secrets-archive", "a file as `secrets scan` opens it: zip/jar, tar, tar.gz or text, nested archives included") { bytes in
             guard let engine else { return }
             Scratch.withFile(bytes, target: "secrets-archive", as: "input.bin") { _, dir in

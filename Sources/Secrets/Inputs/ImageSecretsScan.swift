@@ -121,6 +121,14 @@ extension SecretsScanner {
             scanArchive(all, display: shownPath(display), depth: 0, budget: &budget, into: &result)
             return
         }
+        if let order = UTF16Text.detect(head) {
+            var text = UTF16Text.Stream(order, head: head)
+            return try scanStream(display: shownPath(display), into: &result) { (buffer: inout [UInt8], max: Int) throws(ImageError) -> Int in
+                try text.read(into: &buffer, max: max) { (raw: inout [UInt8], n: Int) throws(ImageError) -> Int in
+                    try data.read(appendingTo: &raw, max: n)
+                }
+            }
+        }
         if Self.isBinary(head) { result.skippedBinary += 1; return }
         try streamText(head, data, display: display, into: &result)
     }

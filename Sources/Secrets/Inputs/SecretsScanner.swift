@@ -133,6 +133,21 @@ public struct SecretsScanner: Sendable {
             }
             result.warnings.append("\(shown): archive larger than \(options.maxArchiveBytes >> 20) MiB; scanned as bytes, not opened")
         }
+        if let order = UTF16Text.detect(head) {
+            // UTF-16 text is read as the UTF-8 it stands for; lines and columns are those of that text.
+            var text = UTF16Text.Stream(order, head: head)
+            do {
+                try scanStream(display: shown, into: &result) { (buffer: inout [UInt8], max: Int) throws(FileAccessError) -> Int in
+                    try text.read(into: &buffer, max: max) { (raw: inout [UInt8], n: Int) throws(FileAccessError) -> Int in
+                        try Self.readSome(fd, into: &raw, max: n)
+                    }
+                }
+            } catch {
+                result.unreadable += 1
+                result.warnings.append("\(shown): read stopped: \(error)")
+            }
+            return
+        }
         if Self.isBinary(head) { result.skippedBinary += 1; return }
         if !Self.isUTF8(head) { result.warnings.append("\(shown): not valid UTF-8; scanned as bytes") }
         var pending = head
@@ -201,6 +216,14 @@ public struct SecretsScanner: Sendable {
         }
     }
 
+    /// Bytes in memory that are not an archive: UTF-16 text decoded, binary skipped, the rest scanned.
+    func scanText(_ data: [UInt8], display: String, into result: inout SecretsScanResult) {
+        let head = data.prefix(8192)
+        if let order = UTF16Text.detect(head) { return scanBytes(UTF16Text.decode(data, order), display: display, into: &result) }
+        if Self.isBinary(Array(head)) { result.skippedBinary += 1; return }
+        scanBytes(data, display: display, into: &result)
+    }
+
     /// Scans what is inside a zip/jar, tar or gzip held in memory, nested archives included up to the limit.
     func scanArchive(_ bytes: [UInt8], display: String, depth: Int, budget: inout InflateBudget, into result: inout SecretsScanResult) {
         guard depth < options.archiveLimits.maxNesting else {
@@ -211,8 +234,7 @@ public struct SecretsScanner: Sendable {
         func entry(_ data: [UInt8], _ name: String) {
             let shown = display + "!" + shownPath(name)
             if Self.isArchive(data) { scanArchive(data, display: shown, depth: depth + 1, budget: &budget, into: &result); return }
-            if Self.isBinary(Array(data.prefix(8192))) { result.skippedBinary += 1; return }
-            scanBytes(data, display: shown, into: &result)
+            scanText(data, display: shown, into: &result)
         }
         do {
             if Gzip.isGzip(bytes) {
@@ -226,9 +248,8 @@ public struct SecretsScanner: Sendable {
                 // Entries are named under the file that holds them (`pkg.tar.gz!s.env`), which exists.
                 if TarArchive.isTar(inner) { scanArchive(inner, display: display, depth: depth, budget: &budget, into: &result) }
                 else if Self.isArchive(inner) { scanArchive(inner, display: display, depth: depth + 1, budget: &budget, into: &result) }
-                else if Self.isBinary(Array(inner.prefix(8192))) { result.skippedBinary += 1 }
                 // A compressed file (`app.log.gz`) is named as itself, its lines those of its content, as zgrep does.
-                else { scanBytes(inner, display: display, into: &result) }
+                else { scanText(inner, display: display, into: &result) }
             } else if ZipArchive.isZip(bytes) {
                 let zip = try ZipArchive(bytes)
                 for e in zip.entries where !e.isDirectory {

@@ -1,0 +1,131 @@
+/// UTF-16 text, as Windows editors, PowerShell (`Out-File`, `>` in Windows PowerShell) and `.reg`
+/// exports write it: recognised from a file's first bytes and turned into UTF-8, so that the engine,
+/// which reads UTF-8 and raw bytes, sees the credentials in it. Without this such a file has a NUL in
+/// every other byte and is skipped as binary.
+public enum UTF16Text {
+    public enum ByteOrder: Sendable { case little, big }
+
+    /// The byte order of `head` (a file's first bytes) when it is UTF-16 text, else nil: a byte order
+    /// mark with no U+0000 after it, or, without one, code units that are mostly printable ASCII or
+    /// line breaks (80% of at least 8, and none U+0000), the same byte of each being the NUL.
+    public static func detect(_ head: some Collection<UInt8>) -> ByteOrder? {
+        let b = Array(head.prefix(8192))
+        let units = b.count / 2
+        func unit(_ i: Int, _ order: ByteOrder) -> UInt16 {
+            order == .little ? UInt16(b[2 * i]) | UInt16(b[2 * i + 1]) << 8 : UInt16(b[2 * i]) << 8 | UInt16(b[2 * i + 1])
+        }
+        for order in [ByteOrder.little, .big] where units >= 1 && unit(0, order) == 0xFEFF {
+            // A U+0000 is no text's: a binary file that happens to start FF FE stays binary.
+            return (1..<units).contains { unit($0, order) == 0 } ? nil : order
+        }
+        // ASCII-range UTF-16 has a NUL in every other byte; most files have none, and are done here.
+        guard units >= 8, b.contains(0) else { return nil }
+        func ascii(_ u: UInt16) -> Bool { u == 0x09 || u == 0x0A || u == 0x0D || (0x20...0x7E).contains(u) }
+        for order in [ByteOrder.little, .big] {
+            var text = 0
+            for i in 0..<units {
+                let u = unit(i, order)
+                if u == 0 { break }
+                if ascii(u) { text += 1 }
+            }
+            if text * 100 >= units * 80 { return order }
+        }
+        return nil
+    }
+
+    /// Turns UTF-16 code units, fed in pieces of any length, into UTF-8. A leading byte order mark is
+    /// dropped; unpaired surrogates and a last odd byte become U+FFFD.
+    public struct Decoder: Sendable {
+        let order: ByteOrder
+        var carry: UInt8?
+        var high: UInt16?
+        var first = true
+
+        public init(_ order: ByteOrder) { self.order = order }
+
+        public mutating func feed(_ bytes: some Sequence<UInt8>, into out: inout [UInt8]) {
+            for byte in bytes {
+                guard let c = carry else { carry = byte; continue }
+                carry = nil
+                take(order == .little ? UInt16(c) | UInt16(byte) << 8 : UInt16(c) << 8 | UInt16(byte), into: &out)
+            }
+        }
+
+        public mutating func finish(into out: inout [UInt8]) {
+            if high != nil { high = nil; Self.encode(0xFFFD, into: &out) }
+            if carry != nil { carry = nil; Self.encode(0xFFFD, into: &out) }
+        }
+
+        mutating func take(_ u: UInt16, into out: inout [UInt8]) {
+            if first {
+                first = false
+                if u == 0xFEFF { return }
+            }
+            if let h = high {
+                high = nil
+                if (0xDC00...0xDFFF).contains(u) {
+                    Self.encode(0x10000 + (UInt32(h - 0xD800) << 10) + UInt32(u - 0xDC00), into: &out)
+                    return
+                }
+                Self.encode(0xFFFD, into: &out)
+            }
+            switch u {
+            case 0xD800...0xDBFF: high = u
+            case 0xDC00...0xDFFF: Self.encode(0xFFFD, into: &out)
+            default: Self.encode(UInt32(u), into: &out)
+            }
+        }
+
+        static func encode(_ s: UInt32, into out: inout [UInt8]) {
+            switch s {
+            case ..<0x80: out.append(UInt8(s))
+            case ..<0x800: out += [0xC0 | UInt8(s >> 6), 0x80 | UInt8(s & 0x3F)]
+            case ..<0x10000: out += [0xE0 | UInt8(s >> 12), 0x80 | UInt8(s >> 6 & 0x3F), 0x80 | UInt8(s & 0x3F)]
+            default: out += [0xF0 | UInt8(s >> 18), 0x80 | UInt8(s >> 12 & 0x3F), 0x80 | UInt8(s >> 6 & 0x3F), 0x80 | UInt8(s & 0x3F)]
+            }
+        }
+    }
+
+    /// All of `bytes` as UTF-8.
+    public static func decode(_ bytes: some Sequence<UInt8>, _ order: ByteOrder) -> [UInt8] {
+        var d = Decoder(order)
+        var out: [UInt8] = []
+        d.feed(bytes, into: &out)
+        d.finish(into: &out)
+        return out
+    }
+
+    /// A UTF-8 reader over a UTF-16 source: `read` appends at most `max` decoded bytes and returns how
+    /// many, 0 at the end, as the chunked scan expects of its reads. `head` is what was read already.
+    public struct Stream: Sendable {
+        var decoder: Decoder
+        var out: [UInt8] = []
+        var position = 0
+        var ended = false
+        var raw: [UInt8] = []
+
+        public init(_ order: ByteOrder, head: [UInt8]) {
+            decoder = Decoder(order)
+            decoder.feed(head, into: &out)
+        }
+
+        public mutating func read<E: Error>(into buffer: inout [UInt8], max: Int,
+                                            from source: (inout [UInt8], Int) throws(E) -> Int) throws(E) -> Int {
+            while position == out.count && !ended {
+                out.removeAll(keepingCapacity: true)
+                position = 0
+                raw.removeAll(keepingCapacity: true)
+                if try source(&raw, 64 << 10) == 0 {
+                    decoder.finish(into: &out)
+                    ended = true
+                } else {
+                    decoder.feed(raw, into: &out)
+                }
+            }
+            let n = Swift.min(max, out.count - position)
+            buffer += out[position..<(position + n)]
+            position += n
+            return n
+        }
+    }
+}

@@ -1,0 +1,66 @@
+import Foundation
+import Secrets
+import Testing
+import TestSupport
+
+/// UTF-16 text is recognised and read as the UTF-8 it stands for: files Windows tools write are not
+/// skipped as binary.
+@Suite struct UTF16TextTests {
+    static let text = "key: \u{1F511} café\r\ntoken = value\r\n"
+
+    @Test func detectsByteOrderMarksAndASCIIText() {
+        let le = Array(Self.text.data(using: .utf16LittleEndian)!), be = Array(Self.text.data(using: .utf16BigEndian)!)
+        #expect(UTF16Text.detect([0xFF, 0xFE] + le) == .little)
+        #expect(UTF16Text.detect([0xFE, 0xFF] + be) == .big)
+        #expect(UTF16Text.detect(le) == .little && UTF16Text.detect(be) == .big)
+        // Not text: a NUL after a mark, short inputs, UTF-8 and ordinary binary.
+        #expect(UTF16Text.detect([0xFF, 0xFE, 0x41, 0x00, 0x00, 0x00]) == nil)
+        #expect(UTF16Text.detect(Array("a\0b\0".utf8)) == nil)
+        #expect(UTF16Text.detect(Array("plain UTF-8 text, nothing else here".utf8)) == nil)
+        #expect(UTF16Text.detect((0..<512).map { UInt8(truncatingIfNeeded: $0 &* 7919) }) == nil)
+    }
+
+    @Test func decodesWholeAndInPiecesAlike() throws {
+        for (order, encoding) in [(UTF16Text.ByteOrder.little, String.Encoding.utf16LittleEndian), (.big, .utf16BigEndian)] {
+            let bytes = (order == .little ? [0xFF, 0xFE] : [0xFE, 0xFF]) + Array(Self.text.data(using: encoding)!)
+            let whole = UTF16Text.decode(bytes, order)
+            #expect(String(decoding: whole, as: UTF8.self) == Self.text, "the mark is dropped, the surrogate pair joined")
+            for piece in [1, 2, 3, 5] {
+                var stream = UTF16Text.Stream(order, head: Array(bytes.prefix(piece)))
+                var offset = min(piece, bytes.count), out: [UInt8] = []
+                while try stream.read(into: &out, max: piece, from: { (raw: inout [UInt8], max: Int) -> Int in
+                    let n = Swift.min(max, piece, bytes.count - offset)
+                    raw += bytes[offset..<(offset + n)]; offset += n
+                    return n
+                }) > 0 {}
+                #expect(out == whole, "pieces of \(piece)")
+            }
+        }
+        // Unpaired surrogates and a last odd byte become U+FFFD.
+        #expect(String(decoding: UTF16Text.decode([0x00, 0xD8, 0x41, 0x00, 0x00, 0xDC, 0x42], .little), as: UTF8.self) == "\u{FFFD}A\u{FFFD}\u{FFFD}")
+    }
+
+    @Test func secretsInUTF16FilesArchivesAndCompressedFilesAreFound() throws {
+        let token = SecretsCommandTests.token
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("utf16-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let make = """
+        import gzip, sys, zipfile
+        text = '# settings\\r\\nsecond line\\r\\ngithub_token = ' + sys.argv[1] + '\\r\\n'
+        open('profile.ps1', 'wb').write(text.encode('utf-16'))
+        open('export.reg', 'wb').write(text.encode('utf-16-le'))
+        open('big-endian.txt', 'wb').write(text.encode('utf-16-be'))
+        with zipfile.ZipFile('bundle.zip', 'w') as z: z.writestr('conf/app.ps1', text.encode('utf-16'))
+        open('log.txt.gz', 'wb').write(gzip.compress(text.encode('utf-16-le')))
+        """
+        let made = try runProcess("/bin/sh", ["-c", "cd \"$1\" && python3 -c \"$0\" \"$2\"", make, dir.path, token])
+        try #require(made.code == 0, "\(made.err)")
+        let r = try runProcess(provenantBinary, ["secrets", "scan", dir.path, "--format", "json"])
+        #expect(r.code == 0, "\(r.err)")
+        for name in ["profile.ps1", "export.reg", "big-endian.txt", "bundle.zip!conf/app.ps1", "log.txt.gz"] {
+            #expect(r.out.contains("\(dir.path)/\(name)\""), "\(name) not found: \(r.out)")
+        }
+        #expect(!r.out.contains(token) && r.out.components(separatedBy: "\"line\": 3,").count - 1 == 5, "\(r.out)")
+    }
+}
