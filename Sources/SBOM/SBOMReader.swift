@@ -112,6 +112,12 @@ public enum SBOMReader {
         if doc.bomFormat == "CycloneDX" {
             var out: [Listed] = []
             var stack = (doc.components ?? []) + (doc.metadata?.component?.components ?? [])
+            // The document's subject is a package too when its purl says so (a library's own SBOM), as
+            // SPDX's described package is; an image (pkg:oci, pkg:docker) is the subject, not a package.
+            if var root = doc.metadata?.component, let purl = root.purl, !purl.hasPrefix("pkg:oci/"), !purl.hasPrefix("pkg:docker/") {
+                root.components = nil
+                stack.insert(root, at: 0)
+            }
             while let c = stack.popLast() {
                 stack += c.components ?? []
                 let props = c.properties
@@ -217,11 +223,19 @@ public enum SBOMReader {
                                                 unscanned: .componentWithoutPurl("\(l.origin) '\(l.name ?? "?")'")))
                     }
                 }
-                guard let purl = parsed ?? (keepWithoutPurl ? l.name.flatMap { $0.isEmpty ? nil : PackageURL(type: "generic", name: $0, version: l.version) } : nil) else {
+                guard var purl = parsed ?? (keepWithoutPurl ? l.name.flatMap { $0.isEmpty ? nil : PackageURL(type: "generic", name: $0, version: l.version) } : nil) else {
                     continue
                 }
                 let eco = Ecosystem(rawValue: purl.type) ?? .generic
-                let n = purl.namespace.map { purl.type == "maven" ? "\($0):\(purl.name)" : "\($0)/\(purl.name)" } ?? purl.name
+                var n = purl.namespace.map { purl.type == "maven" ? "\($0):\(purl.name)" : "\($0)/\(purl.name)" } ?? purl.name
+                // Go module paths are case-sensitive, and trivy lowercases them in purls, keeping the
+                // real spelling in the name: the name is the module then (github.com/Masterminds/goutils).
+                if purl.type == "golang", let name = l.name, name != n, name.lowercased() == n.lowercased() {
+                    n = name
+                    let slash = name.lastIndex(of: "/")
+                    purl = PackageURL(type: "golang", namespace: slash.map { String(name[..<$0]) }, name: slash.map { String(name[name.index(after: $0)...]) } ?? name,
+                                      version: purl.version, qualifiers: purl.qualifiers, subpath: purl.subpath)
+                }
                 var p = Package(ecosystem: eco, name: n, version: purl.version ?? l.version ?? "", purl: purl,
                                 licenses: l.licenses, digests: l.digests, locations: [Location(path)], foundBy: parsed == nil ? withoutPurl : "sbom")
                 p.source = l.source

@@ -292,6 +292,29 @@ func jsonObject(_ s: String) throws -> [String: Any] {
         #expect((try jsonObject(py.out)["notChecked"] as? [Any])?.isEmpty == true && !py.err.contains("NOT CHECKED"))
     }
 
+    /// Trivy lowercases Go purls and keeps the module's spelling in the name; a CycloneDX document's
+    /// subject with a package purl is a package, as SPDX's described package is; a Go toolchain
+    /// release candidate is ranged as OSV writes it.
+    @Test func trivyGoNamesTheDocumentsSubjectAndGoReleaseCandidatesAreMatched() throws {
+        let dir = try tempDir("sbom-subjects")
+        try write("""
+            {"bomFormat":"CycloneDX","specVersion":"1.5","version":1,"components":[{"bom-ref":"a","type":"library",
+             "name":"github.com/Masterminds/goutils","version":"v1.1.0","purl":"pkg:golang/github.com/masterminds/goutils@v1.1.0"}]}
+            """, to: dir + "/trivy-go.cdx.json")
+        let go = try provenant(["scan", dir + "/trivy-go.cdx.json", "--db", sharedDB, "--format", "json"])
+        #expect(go.out.contains("GO-2022-0411"), "\(go.out) \(go.err)")
+        try write("""
+            {"bomFormat":"CycloneDX","specVersion":"1.6","version":1,
+             "metadata":{"component":{"type":"library","name":"urllib3","version":"1.25.7","purl":"pkg:pypi/urllib3@1.25.7"}},"components":[]}
+            """, to: dir + "/subject.cdx.json")
+        let subject = try provenant(["scan", dir + "/subject.cdx.json", "--db", sharedDB, "--format", "json"])
+        #expect(subject.out.contains("PYSEC-2023-192"), "\(subject.out) \(subject.err)")
+        try FileManager.default.createDirectory(atPath: dir + "/rc", withIntermediateDirectories: true)
+        try write("module example.com/x\n\ngo 1.24\n\ntoolchain go1.24rc1\n", to: dir + "/rc/go.mod")
+        let rc = try provenant(["scan", dir + "/rc", "--db", sharedDB, "--format", "json"])
+        #expect(rc.out.contains("GO-2025-3373"), "\(rc.err)")
+    }
+
     /// A package whose purl no advisory database covers (`pkg:generic`, `pkg:rpm/amazon`) could
     /// not be judged: NOT CHECKED in every format, never "No known vulnerabilities.", and
     /// `--fail-on` fails on it unless `--allow-unchecked`; no update command is offered.

@@ -69,6 +69,14 @@ import ProvenantCore
         #expect(try eval(ev, "go1.19.2", eco: "Go", type: "SEMVER") == .notAffected)
         #expect(try eval([["introduced": "0"], ["fixed": "0.0.0-20220101000000-abcdefabcdef"]], "v0.0.0-20210101000000-abcdefabcdef", eco: "Go", type: "SEMVER") == .affected)
         #expect(try eval([["introduced": "2.0.0"]], "v2.1.0+incompatible", eco: "Go", type: "SEMVER") == .affected)
+        // Toolchain pre-releases are named as Go names them and ranged as OSV writes them (GO-2025-3373).
+        let rc = [["introduced": "1.24.0-0"], ["fixed": "1.24.0-rc.2"]]
+        #expect(try eval(rc, "go1.24rc1", eco: "Go", type: "SEMVER") == .affected)
+        #expect(try eval(rc, "1.24rc1", eco: "Go", type: "SEMVER") == .affected)
+        #expect(try eval(rc, "go1.24rc2", eco: "Go", type: "SEMVER") == .notAffected)
+        #expect(try eval(rc, "go1.24.0", eco: "Go", type: "SEMVER") == .notAffected)
+        #expect(try eval([["introduced": "1.9.0-0"], ["fixed": "1.9.0-rc.1"]], "go1.9beta2", eco: "Go", type: "SEMVER") == .affected)
+        #expect(try eval([["introduced": "1.21.1-0"], ["fixed": "1.21.1-rc.2"]], "go1.21.1rc1", eco: "Go", type: "SEMVER") == .affected)
     }
 
     @Test func purlsMapToOSVCoordinates() throws {
