@@ -40,6 +40,33 @@ import ProvenantCore
         #expect(bad.suppressing(f) == nil && bad.warnings.first?.contains("not a vers: range") == true)
     }
 
+    /// GO-2022-0536 stands for CVE-2019-9512 and CVE-2019-9514: a statement or an ignore entry about one
+    /// of them leaves the finding in; both, or the advisory's own id, take it out.
+    @Test func aFindingOfSeveralCVEsNeedsEachOfThemCleared() throws {
+        var f = finding("GO-2022-0536", package: "golang.org/x/net", version: "0.0.1", ecosystem: "Go")
+        f.aliases = ["CVE-2019-9512", "CVE-2019-9514", "GHSA-39qc-96h7-956f", "GHSA-hgr8-6h9x-f7q9"]
+        f.purl = "pkg:golang/golang.org/x/net@0.0.1"
+        func openVEX(_ ids: [String]) throws -> VEXDocument {
+            let statements = ids.map { #"{"vulnerability": {"name": "\#($0)"}, "products": [{"@id": "pkg:golang/golang.org/x/net"}], "status": "not_affected", "justification": "vulnerable_code_not_present"}"# }
+            return try load(#"{"@context": "https://openvex.dev/ns/v0.2.0", "@id": "x", "author": "a", "timestamp": "2024-01-01T00:00:00Z", "version": 1, "statements": [\#(statements.joined(separator: ","))]}"#)
+        }
+        #expect(try openVEX(["CVE-2019-9512"]).suppressing(f) == nil)
+        #expect(try openVEX(["GHSA-39qc-96h7-956f"]).suppressing(f) == nil, "an alias that is not a CVE cannot say which part it clears")
+        #expect(try openVEX(["CVE-2019-9512", "CVE-2019-9514"]).suppressing(f) != nil)
+        #expect(try openVEX(["GO-2022-0536"]).suppressing(f) != nil)
+        // One CVE: any of the finding's names still takes it out.
+        #expect(try openVEX(["CVE-2024-3651"]).suppressing(finding()) == nil, "another product")
+        let dir = try tempDir("ignore-cves")
+        func ignore(_ ids: [String]) throws -> IgnoreFile {
+            try write("ignore:\n" + ids.map { "  - id: \($0)\n    reason: reviewed\n" }.joined(), to: dir + "/i.yaml")
+            return try IgnoreFile.load(dir + "/i.yaml")
+        }
+        #expect(try ignore(["CVE-2019-9512"]).suppressing(f, today: "2026-01-01") == nil)
+        #expect(try ignore(["CVE-2019-9514", "CVE-2019-9512"]).suppressing(f, today: "2026-01-01") != nil)
+        #expect(try ignore(["GO-2022-0536"]).suppressing(f, today: "2026-01-01") != nil)
+        #expect(try ignore(["CVE-2024-3651"]).suppressing(finding(), today: "2026-01-01") != nil)
+    }
+
     @Test func versRangesFollowTheVersSpec() throws {
         func has(_ range: String, _ v: String, _ eco: String = "PyPI") throws -> Bool? { try #require(VersRange(range)).contains(v, fallbackEcosystem: eco) }
         #expect(try has("vers:pypi/>=3.0", "2.8") == false)

@@ -31,6 +31,21 @@ public struct Finding: Sendable, Codable, Equatable {
 
     /// Whether `name` is this finding's id or one of its aliases.
     public func isKnownAs(_ name: String) -> Bool { id == name || aliases.contains(name) }
+
+    /// What a suppression must clear: the finding as one when it stands for at most one CVE (nil);
+    /// else each CVE it stands for (GO-2022-0536 is both CVE-2019-9512 and CVE-2019-9514), so a
+    /// statement about one of them does not hide the other.
+    public var suppressionParts: [String?] {
+        let cves = Set(([id] + aliases).filter { $0.hasPrefix("CVE-") })
+        return cves.count > 1 ? cves.sorted() : [nil]
+    }
+
+    /// Whether a statement or entry that names `names` speaks about `part` of this finding: any of
+    /// its names for the whole finding; for one of several CVEs, that CVE or the finding's own id.
+    public func names(_ names: [String], cover part: String?) -> Bool {
+        guard let part else { return names.contains(where: isKnownAs) }
+        return names.contains(id) || names.contains(part)
+    }
 }
 
 /// A finding that a VEX statement or an ignore entry took out of the results, and which one.

@@ -74,9 +74,16 @@ public struct IgnoreFile: Sendable {
     /// Entries whose expiry day has passed on `today` (`YYYY-MM-DD`).
     public func expired(today: String) -> [Entry] { entries.filter { ($0.expires ?? "9999-12-31") < today } }
 
+    /// The entry that takes `f` out: one naming it, or, for a finding that stands for several CVEs,
+    /// entries naming each of them (the first is returned); nil when any part is left.
     public func suppressing(_ f: Finding, today: String) -> Entry? {
-        entries.first { e in
-            (e.expires ?? "9999-12-31") >= today && f.isKnownAs(e.id) && (e.package.map { VEXDocument.purlCovers($0, f.purl) } ?? true)
+        var first: Entry?
+        for part in f.suppressionParts {
+            guard let e = entries.first(where: { e in
+                (e.expires ?? "9999-12-31") >= today && f.names([e.id], cover: part) && (e.package.map { VEXDocument.purlCovers($0, f.purl) } ?? true)
+            }) else { return nil }
+            first = first ?? e
         }
+        return first
     }
 }

@@ -189,8 +189,8 @@ public struct VEXDocument: Sendable {
     /// affected, or its versions do, or they cannot be judged); nil when it does not apply.
     enum Verdict { case suppressing, notSuppressing }
 
-    static func verdict(_ s: Statement, on f: Finding) -> Verdict? {
-        guard ([s.vulnerability] + s.aliases).contains(where: f.isKnownAs) else { return nil }
+    static func verdict(_ s: Statement, on f: Finding, part: String? = nil) -> Verdict? {
+        guard f.names([s.vulnerability] + s.aliases, cover: part) else { return nil }
         var applies = false, clears = false, keeps = false
         for p in s.products where purlCovers(p.id, f.purl) {
             guard !p.versions.isEmpty else { applies = true; clears = true; continue }
@@ -231,12 +231,24 @@ public struct VEXDocument: Sendable {
     /// it is valid and says `not_affected` or `fixed`. When the statements disagree and one of
     /// them has no time, which is newest cannot be known: the finding is kept (fail closed) and
     /// the conflict named.
+    /// A finding that stands for several CVEs is taken out only when each of them is (by statements
+    /// naming it or the finding's own id); a statement about one CVE leaves the finding in.
     public static func decide(_ f: Finding, in documents: [VEXDocument]) -> Decision {
+        var first: Decision?
+        for part in f.suppressionParts {
+            let d = decide(f, part: part, in: documents)
+            if d.conflict != nil || d.suppressing == nil { return Decision(suppressing: nil, conflict: d.conflict) }
+            first = first ?? d
+        }
+        return first ?? Decision(suppressing: nil, conflict: nil)
+    }
+
+    static func decide(_ f: Finding, part: String?, in documents: [VEXDocument]) -> Decision {
         var newest: (statement: Statement, verdict: Verdict)?
         var verdicts: Set<Bool> = [], undated: [Statement] = [], all: [Statement] = []
         for d in documents {
             for s in d.statements {
-                guard let v = verdict(s, on: f) else { continue }
+                guard let v = verdict(s, on: f, part: part) else { continue }
                 verdicts.insert(v == .suppressing); all.append(s)
                 if s.timestamp == nil { undated.append(s) }
                 if let n = newest, let a = n.statement.timestamp, let t = s.timestamp, t < a { continue }
