@@ -135,7 +135,7 @@ public final class FleetAdvisories: Sendable {
                                        packages: awaiting.count, purls: Array(Set(awaiting.map(Redactor.redact))).sorted()))
         }
         if !unreadable.isEmpty {
-            out.append(FleetNotChecked(group: "unreadable", reason: "no package URL was stored for these components", packages: unreadable.count,
+            out.append(FleetNotChecked(group: "unreadable", reason: "these components have no readable package URL (the SBOM gives none, or one that cannot be read, or none was stored)", packages: unreadable.count,
                                        purls: Array(Set(unreadable.map(Redactor.redact))).sorted()))
         }
         return out

@@ -37,7 +37,9 @@ public enum FleetIngest {
         else if json["spdxVersion"]?.stringValue != nil { format = "spdx" }
         else { throw FleetAPIError(.unsupportedMediaType, field: "body", "JSON, but neither a CycloneDX (bomFormat) nor an SPDX (spdxVersion) document") }
         let inventory: Inventory
-        do throws(InputError) { inventory = try SBOMReader.read(body, path: "body") } catch {
+        // Components without a readable purl are kept (as pkg:generic, by name): dropped, a vulnerable one
+        // would read as clean; kept, they are listed under notChecked.
+        do throws(InputError) { inventory = try SBOMReader.read(body, path: "body", keepingComponentsWithoutPurl: true) } catch {
             throw FleetAPIError(.badRequest, field: "body", "\(format) SBOM refused: \(error.message)\(error.location?.line.map { " (line \($0))" } ?? "")")
         }
         var seen = Set<String>()
@@ -49,8 +51,11 @@ public enum FleetIngest {
             let type = p.purl.type
             let name = key.name.hasPrefix("pkg:\(type)/") ? String(key.name.dropFirst("pkg:\(type)/".count)) : key.name
             let osv = Ecosystems.key(for: p.purl).map { OSVName(ecosystem: $0.ecosystem, name: $0.name) }
+            // Its source is no purl then, so that the findings list it as unreadable, not as pkg:generic.
+            let noPurl = p.foundBy == SBOMReader.withoutPurl
             pairs.append((StoredComponent(purl: purl, ecosystem: type, name: name, version: key.version, licenses: p.licenses.sorted()),
-                          ComponentSource(purl: p.purl.description, osv: osv)))
+                          ComponentSource(purl: noPurl ? "(no purl) " + p.name + (p.version.isEmpty ? "" : "@" + p.version) : p.purl.description,
+                                          osv: noPurl ? nil : osv)))
         }
         // A NUL byte cannot be stored by PostgreSQL and is never part of a real name: refused on
         // both databases alike (found by review: SQLite stored it, PostgreSQL answered 500).

@@ -184,6 +184,26 @@ enum FleetFixtures {
         #expect(try await s.call("GET", "/v1/agents/collector/releases/9.9.9", token: admin).status == 404)
     }
 
+    /// Components without a readable purl are kept and listed as not checked: dropped, a vulnerable one
+    /// read as clean (found by helper-74).
+    @Test(arguments: FleetBackend.allCases) func componentsWithoutAPurlAreNotCheckedNotDropped(_ backend: FleetBackend) async throws {
+        let s = try FleetServerProcess(backend: backend)
+        let admin = try s.token("admin")
+        let sbom = Data(#"""
+            {"bomFormat":"CycloneDX","specVersion":"1.5","version":1,"components":[
+             {"type":"library","name":"lodash","version":"4.17.15"},
+             {"type":"library","name":"left-pad","version":"1.3.0","purl":"not a purl"},
+             {"type":"library","name":"minimist","version":"1.2.6","purl":"pkg:npm/minimist@1.2.6"}]}
+            """#.utf8)
+        let pushed = try await s.call("POST", "/v1/agents/collector/releases/1.0.0", token: admin, body: sbom)
+        #expect(pushed.status == 201 && pushed.json["components"] as? Int == 3, "\(String(decoding: pushed.body, as: UTF8.self))")
+        let findings = try await s.call("GET", "/v1/agents/collector/releases/1.0.0/findings", token: admin)
+        let groups = findings.json["notChecked"] as? [[String: Any]] ?? []
+        let unreadable = groups.first { $0["group"] as? String == "unreadable" }
+        #expect(unreadable?["packages"] as? Int == 2, "\(groups)")
+        #expect((unreadable?["purls"] as? [String])?.sorted() == ["(no purl) left-pad@1.3.0", "(no purl) lodash@4.17.15"], "\(groups)")
+    }
+
     @Test(arguments: FleetBackend.allCases) func badInputIsRefusedNamingTheFieldAndNothingIsStored(_ backend: FleetBackend) async throws {
         let s = try FleetServerProcess(["--max-body-mib", "1"], backend: backend)
         let admin = try s.token("admin")
