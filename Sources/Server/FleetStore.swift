@@ -39,7 +39,8 @@ public protocol FleetStore: Sendable {
     func replaceFindings(_ updates: [FindingUpdate]) async throws -> [FleetFinding]
     /// A release's findings, worst first; nil when the release is unknown.
     func findings(agent: String, version: String) async throws -> [StoredFinding]?
-    /// Every finding of at least `minimumRank` (`SeverityLevel.rawValue`) in the fleet, worst first.
+    /// Every finding of at least `minimumRank` (`SeverityLevel.rawValue`) in the fleet, worst first, and
+    /// every unrated one (rank 0: an advisory without a severity cannot be ruled below any level), last.
     func findings(minimumRank: Int) async throws -> [FleetFinding]
     /// Deployed releases with a finding whose advisory id is one of `ids`.
     func affected(advisoryIDs: [String]) async throws -> [AffectedRelease]

@@ -442,7 +442,7 @@ public final class PostgresFleetStore: FleetStore {
             for try await (id, agent, version, p, i, a, s, r, m, f, st, fs) in try await client.query("""
                 SELECT f.release_id, a.name, r.version, \(unescaped: Self.findingColumns) FROM findings f
                 JOIN releases r ON r.id = f.release_id JOIN agents a ON a.id = r.agent_id
-                WHERE f.severity_rank >= \(minimumRank)
+                WHERE (f.severity_rank >= \(minimumRank) OR f.severity_rank = 0)
                 ORDER BY f.severity_rank DESC, a.name COLLATE "C", r.version COLLATE "C", f.purl COLLATE "C", f.advisory_id COLLATE "C"
                 """, logger: logger).decode((Int64, String, String, String, String, String, String, Int64, String, String, String, String).self) {
                 out.append(FleetFinding(agent: agent, version: version, environments: envs[id] ?? [], finding: Self.finding((p, i, a, s, r, m, f, st, fs))))

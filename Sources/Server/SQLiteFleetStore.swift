@@ -282,7 +282,7 @@ public final class SQLiteFleetStore: FleetStore {
             }
             return try Row.fetchAll(db, sql: """
                 SELECT f.release_id, a.name, r.version, \(Self.findingColumns) FROM findings f JOIN releases r ON r.id = f.release_id JOIN agents a ON a.id = r.agent_id
-                WHERE f.severity_rank >= ? ORDER BY f.severity_rank DESC, a.name, r.version, f.purl, f.advisory_id
+                WHERE (f.severity_rank >= ? OR f.severity_rank = 0) ORDER BY f.severity_rank DESC, a.name, r.version, f.purl, f.advisory_id
                 """, arguments: [minimumRank]).map {
                 FleetFinding(agent: $0["name"], version: $0["version"], environments: envs[$0["release_id"]] ?? [], finding: Self.finding($0))
             }

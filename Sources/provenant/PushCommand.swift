@@ -105,7 +105,7 @@ struct PushCommand: AsyncParsableCommand {
             request.body = .bytes(ByteBuffer(bytes: bytes))
             let response: HTTPClientResponse
             do { response = try await client.execute(request, timeout: .seconds(300)) } catch {
-                CLI.fail("error: cannot reach \(base): \(error)")
+                CLI.fail("error: cannot reach \(Redactor.redact(base)): \(Redactor.redact("\(error)"))")
             }
             let text = String(buffer: try await response.body.collect(upTo: 1 << 20))
             return (response.status.code, text)

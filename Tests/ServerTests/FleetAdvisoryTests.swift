@@ -146,7 +146,8 @@ final class WebhookReceiver: Sendable {
         #expect(zipped.json["componentsRematched"] as? Int == 2)
         let high = try await s.call("GET", "/v1/findings?severity=high", token: read)
         let highIDs = (high.json["findings"] as? [[String: Any]] ?? []).compactMap { ($0["finding"] as? [String: Any])?["id"] as? String }
-        #expect(highIDs == ["RUSTSEC-2022-0013", "RUSTSEC-2022-0013"], "\(high.json)")
+        // RUSTSEC-2024-0019 gives no severity: unrated, so listed too, after the rated ones.
+        #expect(highIDs == ["RUSTSEC-2022-0013", "RUSTSEC-2022-0013", "RUSTSEC-2024-0019", "RUSTSEC-2024-0019"], "\(high.json)")
         let all = try await s.call("GET", "/v1/findings", token: read)
         #expect((all.json["findings"] as? [Any])?.count == 4)
 
@@ -186,6 +187,24 @@ final class WebhookReceiver: Sendable {
         let refused = try await s.call("POST", "/v1/advisories/import", token: admin, body: try JSONSerialization.data(withJSONObject: nul))
         #expect(refused.status == 400 && refused.errorField == "body" && String(decoding: refused.body, as: UTF8.self).contains("NUL"), "\(refused.json)")
         #expect(try await s.call("GET", "/v1/vulnerabilities/RUSTSEC-2099-0001/affected", token: read).status == 404)
+
+        // An advisory without a severity cannot be ruled below any level: it is listed under every
+        // filter, after the rated ones (found by helper-74).
+        var unrated = try #require(try JSONSerialization.jsonObject(with: try Self.advisory("RUSTSEC-2024-0019")) as? [String: Any])
+        unrated["id"] = "RUSTSEC-2099-0002"
+        unrated["modified"] = "2099-01-02T00:00:00Z"
+        unrated["aliases"] = []
+        unrated.removeValue(forKey: "severity")
+        unrated.removeValue(forKey: "database_specific")
+        for i in affected.indices { affected[i]["package"] = ["ecosystem": "crates.io", "name": "mio"]; affected[i].removeValue(forKey: "severity"); affected[i].removeValue(forKey: "ecosystem_specific") }
+        unrated["affected"] = affected
+        #expect(try await s.call("POST", "/v1/advisories/import", token: admin, body: try JSONSerialization.data(withJSONObject: unrated)).status == 200)
+        for level in ["low", "critical"] {
+            let listed = try await s.call("GET", "/v1/findings?severity=\(level)", token: read).json["findings"] as? [[String: Any]] ?? []
+            let ids = listed.compactMap { ($0["finding"] as? [String: Any])?["id"] as? String }
+            #expect(ids.contains("RUSTSEC-2099-0002") && ids.last == "RUSTSEC-2099-0002", "\(level): \(ids)")
+            #expect(ids.contains("RUSTSEC-2022-0013") == (level == "low"), "\(level): \(ids)")
+        }
     }
 
     @Test func aWebhookNeedsASecret() throws {

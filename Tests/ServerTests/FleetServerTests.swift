@@ -348,6 +348,11 @@ enum FleetFixtures {
         let refused = try runProcess(provenantBinary, ["push", "--server", s.base, "--agent", "other", "--version", "1", sbomPath.path],
                                      env: ["PROVENANT_SERVER_TOKEN": ingest])
         #expect(refused.code == 1 && refused.err.contains("403"))
+        // A server that cannot be reached is named without the password in its URL (found by helper-74).
+        let password = "S3cretPassw0rdXyz"
+        let unreachable = try runProcess(provenantBinary, ["push", "--server", "http://deploy:\(password)@127.0.0.1:1", "--agent", "collector", "--version", "3", sbomPath.path],
+                                         env: ["PROVENANT_SERVER_TOKEN": ingest])
+        #expect(unreachable.code != 0 && unreachable.err.contains("cannot reach") && !unreachable.err.contains(password), "\(unreachable.err)")
         #expect(!refused.err.contains(ingest), "the token is never printed")
         let noToken = try runProcess(provenantBinary, ["push", "--server", s.base, "--agent", "collector", "--version", "3", sbomPath.path])
         #expect(noToken.code == 2)
