@@ -239,6 +239,40 @@ enum Conformance {
     }
 }
 
+extension SigstoreTamperingTests {
+    /// A v0.1 bundle whose entry has neither a SET nor a checkpoint, only an inclusion proof up to a root
+    /// hash the bundle itself gives, proves nothing about the log: it fails, as v0.2 does (helper-73).
+    @Test func anInclusionProofWithoutACheckpointOrSETIsNotALogEntry() throws {
+        let name = "intoto-with-custom-trust-root"
+        var b = try Self.load(name)
+        b["mediaType"] = "application/vnd.dev.sigstore.bundle+json;version=0.1"
+        var vm = try #require(b["verificationMaterial"] as? [String: Any])
+        var e = try #require((vm["tlogEntries"] as? [[String: Any]])?.first)
+        e["inclusionPromise"] = nil
+        var proof = try #require(e["inclusionProof"] as? [String: Any])
+        proof["checkpoint"] = nil
+        let encodedBody = try #require(e["canonicalizedBody"] as? String)
+        let decodedBody = try #require(Data(base64Encoded: encodedBody))
+        var body = try #require(try JSONSerialization.jsonObject(with: decodedBody) as? [String: Any])
+        body["never"] = "logged"
+        let raw = try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])
+        e["canonicalizedBody"] = raw.base64EncodedString()
+        proof["rootHash"] = Data(SHA256.hash(data: Data([0]) + raw)).base64EncodedString()
+        proof["hashes"] = []; proof["treeSize"] = "1"; proof["logIndex"] = "0"
+        e["inclusionProof"] = proof; e["logIndex"] = "0"
+        vm["tlogEntries"] = [e]; b["verificationMaterial"] = vm
+        let dir = try scratch("unlogged-bundle")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = dir + "/bundle.json"
+        try JSONSerialization.data(withJSONObject: b).write(to: URL(fileURLWithPath: path))
+        var args = Conformance.arguments(name)
+        args[1] = path
+        let r = try runProcess(provenantBinary, args)
+        #expect(r.code == 1 && r.out.contains("neither a signed entry timestamp nor an inclusion proof under a signed checkpoint"), "\(r.out) \(r.err)")
+        #expect(!r.out.contains("verified:"))
+    }
+}
+
 @Suite struct FulcioIdentityTests {
     static func certificate(_ extensions: [Certificate.Extension], sans: [GeneralName] = []) throws -> Certificate {
         let key = P256.Signing.PrivateKey()

@@ -125,6 +125,7 @@ public struct TransparencyLogEntries: BundlePolicy {
             }
 
             // Inclusion: required from v0.2 on, and always for Rekor v2, which has no SET.
+            var checkpointVerified = false
             if let p = e.inclusionProof {
                 guard let root = Merkle.root(leaf: Merkle.leafHash(e.body), index: p.logIndex, size: p.treeSize, proof: p.hashes) else {
                     throw fail(name, "\(at): inclusion proof has the wrong shape for index \(p.logIndex) in a tree of \(p.treeSize)")
@@ -141,6 +142,7 @@ public struct TransparencyLogEntries: BundlePolicy {
                     guard cp.rootHash == p.rootHash, cp.size == p.treeSize else {
                         throw fail(name, "\(at): checkpoint (size \(cp.size), root \(Hex.encode(cp.rootHash).prefix(16))…) is not the tree the proof is for (size \(p.treeSize), root \(Hex.encode(p.rootHash).prefix(16))…)")
                     }
+                    checkpointVerified = true
                 } else if c.bundle.version != .v01 || v2 {
                     throw fail(name, "\(at): inclusion proof has no checkpoint")
                 }
@@ -157,13 +159,15 @@ public struct TransparencyLogEntries: BundlePolicy {
                 let time = Date(timeIntervalSince1970: TimeInterval(t))
                 guard log.validFor.contains(time) else { throw fail(name, "\(at): integrated time \(RFC3339.string(from: time)) is outside the log key's validity \(describe(log.validFor))") }
                 c.verifiedTimes.append(("integrated time (SET)", time))
-            } else if e.inclusionProof == nil {
-                throw fail(name, "\(at): neither an inclusion proof nor a signed entry timestamp")
+            } else if !checkpointVerified {
+                // A proof up to a root hash the bundle itself gives proves nothing: only the log's
+                // signature, on a SET or on a checkpoint, says the log holds the entry.
+                throw fail(name, "\(at): neither a signed entry timestamp nor an inclusion proof under a signed checkpoint")
             } else {
                 // Without a SET the integrated time is unsigned: the log key is checked at the timestamps instead.
                 c.logKeysToCheckAtTimestamps.append(log)
             }
-            notes.append("\(log.baseURL) index \(e.logIndex) (\(e.kind) \(e.kindVersion)\(e.inclusionProof != nil ? ", inclusion proof and checkpoint" : "")\(e.signedEntryTimestamp != nil && !v2 ? ", SET" : ""))")
+            notes.append("\(log.baseURL) index \(e.logIndex) (\(e.kind) \(e.kindVersion)\(checkpointVerified ? ", inclusion proof and checkpoint" : e.inclusionProof != nil ? ", inclusion proof without checkpoint" : "")\(e.signedEntryTimestamp != nil && !v2 ? ", SET" : ""))")
         }
         return notes.joined(separator: "; ")
     }
