@@ -275,6 +275,9 @@ public struct Diagnostic: Sendable, Hashable, Codable, Comparable, CustomStringC
         case input
         /// An SBOM component, named as the SBOM names it, without a purl or with one that cannot be read.
         case componentWithoutPurl(String), componentWithUnreadablePurl(String)
+        /// One entry of an input that names no exact version (a range, a git source, a version from a
+        /// parent POM or an undefined property) or could not be read: its package was not checked.
+        case entry
     }
 
     private enum CodingKeys: String, CodingKey { case location, message }

@@ -407,8 +407,8 @@ func jsonObject(_ s: String) throws -> [String: Any] {
 
     /// Review: a lockfile or archive its extractor could not read (a Cargo.lock nested too deep, a
     /// jar that is not a zip) made `scan DIR --fail-on low` say "No known vulnerabilities." and exit
-    /// 0. Each such file is a NOT CHECKED input; a benign per-line diagnostic (an unpinned
-    /// requirement) is not.
+    /// 0. Each such file is a NOT CHECKED input (and, since helper-72, an entry with no exact version
+    /// is a NOT CHECKED entry).
     @Test func requirementsIncludesThatWereSkippedAreNotChecked() throws {
         let outside = try tempDir("includes-skipped")
         try write("urllib3==1.25.7\n", to: outside + "/other.txt")
@@ -423,8 +423,20 @@ func jsonObject(_ s: String) throws -> [String: Any] {
     @Test func inputsThatCouldNotBeReadAreNotChecked() throws {
         let healthy = try tempDir("inputs-healthy")
         try write("six==1.16.0\nflask>=2.0\n", to: healthy + "/requirements.txt")
-        let clean = try provenant(["scan", healthy, "--db", sharedDB, "--fail-on", "low"])
-        #expect(clean.code == 0 && clean.out.contains("No known vulnerabilities."), "\(clean.out)\n\(clean.err)")
+        // A requirement with no exact version could be any version: not checked, never clean (helper-72
+        // and helper-75: `name>=2.0`, a Pipfile.lock git entry, a POM version from its parent).
+        let unpinned = try provenant(["scan", healthy, "--db", sharedDB, "--fail-on", "low"])
+        #expect(unpinned.code == 1 && unpinned.out.contains("1 entry NOT CHECKED (entries not resolved)") && !unpinned.out.contains("No known vulnerabilities."),
+                "\(unpinned.out)\n\(unpinned.err)")
+        #expect(try provenant(["scan", healthy, "--db", sharedDB, "--fail-on", "low", "--allow-unchecked"]).code == 0)
+        try write("six (==1.16.0)\n", to: healthy + "/requirements.txt")
+        let clean = try provenant(["scan", healthy, "--db", sharedDB, "--fail-on", "critical"])
+        #expect(clean.code == 0 && clean.out.contains("No known vulnerabilities."), "a pin in parentheses is a pin: \(clean.out)\n\(clean.err)")
+        // pip reads `-rFILE` and `-r<TAB>FILE` as includes.
+        let glued = try tempDir("inputs-glued")
+        try write("urllib3==1.25.7\n", to: glued + "/base.txt")
+        try write("-rbase.txt\n", to: glued + "/requirements.txt")
+        #expect(try provenant(["scan", glued, "--db", sharedDB, "--format", "json"]).out.contains("PYSEC-2023-192"))
 
         let dir = try tempDir("inputs-broken")
         try write("six==1.16.0\n", to: dir + "/requirements.txt")

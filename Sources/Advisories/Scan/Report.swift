@@ -29,7 +29,7 @@ public struct ScanReport: Sendable {
         for g in notChecked {
             if let i = counts.firstIndex(where: { $0.noun == g.noun }) { counts[i].n += g.packages } else { counts.append((g.noun, g.packages)) }
         }
-        let parts = counts.map { "\($0.n) \($0.noun)\($0.n == 1 ? "" : "s")" }
+        let parts = counts.map { "\($0.n) \(Scanner.NotChecked.plural($0.noun, $0.n))" }
         let list = parts.count <= 1 ? parts.joined() : parts.dropLast().joined(separator: ", ") + " and " + parts.last!
         return list + (parts.count == 1 && counts[0].n == 1 ? " was" : " were")
     }

@@ -41,13 +41,17 @@ public struct Scanner: Sendable {
         /// One line for reports and warnings.
         public var message: String {
             (noun == "package" ? "\(packages) \(ecosystem) package\(packages == 1 ? "" : "s") NOT CHECKED: "
-                : "\(packages) \(noun)\(packages == 1 ? "" : "s") NOT CHECKED (\(ecosystem)): ") + "\(reason); "
+                : "\(packages) \(Self.plural(noun, packages)) NOT CHECKED (\(ecosystem)): ") + "\(reason); "
                 + (command.map { "run `\($0)`" } ?? "no `provenant db update` can fix this")
         }
         /// Packages of an ecosystem the database holds no advisories for.
         public init(ecosystem: String, updateEcosystem: String, packages: Int, purls: [String]) {
             self.init(ecosystem: ecosystem, updateEcosystem: updateEcosystem, reason: "the advisory database holds no \(ecosystem) advisories",
                       packages: packages, purls: purls)
+        }
+        /// `noun` as it reads after the number `n`: entry, entries; input file, input files.
+        public static func plural(_ noun: String, _ n: Int) -> String {
+            n == 1 ? noun : noun.hasSuffix("y") ? noun.dropLast() + "ies" : noun + "s"
         }
         public init(ecosystem: String, updateEcosystem: String?, reason: String, packages: Int, purls: [String], noun: String = "package") {
             self.ecosystem = ecosystem; self.updateEcosystem = updateEcosystem; self.reason = reason; self.packages = packages; self.purls = purls

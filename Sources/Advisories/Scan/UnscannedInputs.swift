@@ -7,11 +7,11 @@ import SBOM
 /// without a usable purl, and input files an extractor failed on. None of it was matched against
 /// an advisory, so none of it may be reported clean: each becomes a NOT CHECKED group.
 enum UnscannedInputs {
-    /// The NOT CHECKED groups for `diagnostics`, in a fixed order: "inputs not read", "no purl",
-    /// "unreadable purl"; empty groups left out. Readers mark what they could not read
+    /// The NOT CHECKED groups for `diagnostics`, in a fixed order: "inputs not read", "entries not resolved",
+    /// "no purl", "unreadable purl"; empty groups left out. Readers mark what they could not read
     /// (`Diagnostic.unscanned`); nothing here depends on a message's wording.
     static func groups(_ diagnostics: [Diagnostic]) -> [Scanner.NotChecked] {
-        var unread = Set<String>(), noPurl = Set<String>(), badPurl = Set<String>()
+        var unread = Set<String>(), noPurl = Set<String>(), badPurl = Set<String>(), entries = Set<String>()
         for d in diagnostics {
             switch d.unscanned {
             case .input?:
@@ -19,6 +19,7 @@ enum UnscannedInputs {
                 unread.insert(d.location.path.components(separatedBy: "!/").first ?? d.location.path)
             case .componentWithoutPurl(let name)?: noPurl.insert(name)
             case .componentWithUnreadablePurl(let name)?: badPurl.insert(name)
+            case .entry?: entries.insert(d.location.description)
             case nil: break
             }
         }
@@ -27,6 +28,11 @@ enum UnscannedInputs {
             out.append(.init(ecosystem: "inputs not read", updateEcosystem: nil,
                              reason: "these files could not be read (see the warnings), so the packages they hold were not checked",
                              packages: unread.count, purls: unread.sorted(), noun: "input file"))
+        }
+        if !entries.isEmpty {
+            out.append(.init(ecosystem: "entries not resolved", updateEcosystem: nil,
+                             reason: "these entries name no exact version (a range, a git source, a version from a parent POM or an undefined property) or could not be read (see the warnings), so no advisory can be matched to them",
+                             packages: entries.count, purls: entries.sorted(), noun: "entry"))
         }
         if !noPurl.isEmpty {
             out.append(.init(ecosystem: "no purl", updateEcosystem: nil,

@@ -36,13 +36,13 @@ public struct GoModExtractor: Extractor {
             case "require":
                 sawDirective = true
                 guard fields.count >= 3 else {
-                    diags.append(Diagnostic(Location(input.path, line: n), "require without a version, skipped")); continue
+                    diags.append(Diagnostic(Location(input.path, line: n), "require without a version, skipped", unscanned: .entry)); continue
                 }
                 requires.append((fields[1], fields[2], comment.hasPrefix("indirect"), n))
             case "replace":
                 sawDirective = true
                 guard let arrow = fields.firstIndex(of: "=>"), arrow >= 2, arrow + 1 < fields.count else {
-                    diags.append(Diagnostic(Location(input.path, line: n), "malformed replace directive, skipped")); continue
+                    diags.append(Diagnostic(Location(input.path, line: n), "malformed replace directive, skipped", unscanned: .entry)); continue
                 }
                 replaces.append(Replace(oldPath: fields[1], oldVersion: arrow == 3 ? fields[2] : nil,
                                         newPath: fields[arrow + 1], newVersion: arrow + 2 < fields.count ? fields[arrow + 2] : nil))
@@ -133,7 +133,7 @@ public struct GoVendorExtractor: Extractor {
                 version = f[arrow + 2]
             } else {
                 guard f.count >= 2 else {
-                    diags.append(Diagnostic(Location(input.path, line: n), "module line without a version, skipped")); continue
+                    diags.append(Diagnostic(Location(input.path, line: n), "module line without a version, skipped", unscanned: .entry)); continue
                 }
                 path = f[0]; version = f[1]
             }

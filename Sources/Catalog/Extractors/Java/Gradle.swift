@@ -17,7 +17,7 @@ public struct GradleLockExtractor: Extractor {
             let (coord, confs) = t.firstIndex(of: "=").map { (String(t[..<$0]), String(t[t.index(after: $0)...])) } ?? (t, "")
             let parts = coord.split(separator: ":").map(String.init)
             guard parts.count == 3, parts.allSatisfy({ !$0.isEmpty && !$0.contains(" ") && !$0.contains("/") }) else {
-                out.diagnostics.append(Diagnostic(Location(input.path, line: n), "not a group:artifact:version line, skipped"))
+                out.diagnostics.append(Diagnostic(Location(input.path, line: n), "not a group:artifact:version line, skipped", unscanned: .entry))
                 continue
             }
             let configurations = confs.split(separator: ",").map { $0.lowercased() }

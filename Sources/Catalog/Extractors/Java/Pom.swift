@@ -89,18 +89,18 @@ public struct PomExtractor: Extractor {
         for d in r.deps {
             let loc = Location(input.path, line: d.line)
             guard let g = subst(d.g), let a = subst(d.a), !g.isEmpty, !a.isEmpty else {
-                out.diagnostics.append(Diagnostic(loc, "dependency with an unresolvable groupId or artifactId, skipped")); continue
+                out.diagnostics.append(Diagnostic(loc, "dependency with an unresolvable groupId or artifactId, skipped", unscanned: .entry)); continue
             }
             var raw = d.v
             if raw.isEmpty, let m = managed[g + "\u{0}" + a] { raw = m }
             guard !raw.isEmpty else {
-                out.diagnostics.append(Diagnostic(loc, "unresolved dependency \(g):\(a): no version in this file")); continue
+                out.diagnostics.append(Diagnostic(loc, "unresolved dependency \(g):\(a): no version in this file", unscanned: .entry)); continue
             }
             guard let v = subst(raw) else {
-                out.diagnostics.append(Diagnostic(loc, "unresolved dependency \(g):\(a): property in '\(raw)' is not defined in this file")); continue
+                out.diagnostics.append(Diagnostic(loc, "unresolved dependency \(g):\(a): property in '\(raw)' is not defined in this file", unscanned: .entry)); continue
             }
             if v.hasPrefix("[") || v.hasPrefix("(") || v.contains(",") {
-                out.diagnostics.append(Diagnostic(loc, "unresolved dependency \(g):\(a): version range '\(v)' is not a pinned version")); continue
+                out.diagnostics.append(Diagnostic(loc, "unresolved dependency \(g):\(a): version range '\(v)' is not a pinned version", unscanned: .entry)); continue
             }
             let scope = d.scope.lowercased()
             var q: [String: String] = [:]

@@ -22,12 +22,12 @@ public struct BunLockExtractor: Extractor {
         var diags: [Diagnostic] = []
         for key in pk.keys.sorted() {
             guard let tuple = pk[key] as? [Any], let spec = tuple.first as? String else {
-                diags.append(Diagnostic(Location(input.path, line: lines.line(key)), "package '\(key)' is not a [name@version, …] tuple, skipped"))
+                diags.append(Diagnostic(Location(input.path, line: lines.line(key)), "package '\(key)' is not a [name@version, …] tuple, skipped", unscanned: .entry))
                 continue
             }
             let body = spec.dropFirst()
             guard let at = body.lastIndex(of: "@") else {
-                diags.append(Diagnostic(Location(input.path, line: lines.line(key)), "package '\(key)' has no version, skipped")); continue
+                diags.append(Diagnostic(Location(input.path, line: lines.line(key)), "package '\(key)' has no version, skipped", unscanned: .entry)); continue
             }
             let n = String(spec[..<at]), v = String(spec[spec.index(after: at)...])
             if v.hasPrefix("workspace:") || v.hasPrefix("link:") || v.hasPrefix("file:") { continue }

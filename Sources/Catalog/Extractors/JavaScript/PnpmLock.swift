@@ -44,7 +44,7 @@ public struct PnpmLockExtractor: Extractor {
             guard let key = k.string else { continue }
             let entry = v.mapping
             guard let (n, ver) = Self.parseKey(key, major: major, entry: entry) else {
-                diags.append(Diagnostic(Location(input.path, line: k.mark.map { $0.line }), "cannot read package key '\(Redactor.quote(key, max: 80))', skipped"))
+                diags.append(Diagnostic(Location(input.path, line: k.mark.map { $0.line }), "cannot read package key '\(Redactor.quote(key, max: 80))', skipped", unscanned: .entry))
                 continue
             }
             var p = Make.package(.npm, n, ver, at: input.path, line: k.mark.map { $0.line }, by: name)

@@ -53,7 +53,7 @@ public struct YarnLockExtractor: Extractor {
                 continue
             }
             guard let v = b.fields["version"], !v.isEmpty else {
-                diags.append(Diagnostic(Location(input.path, line: b.line), "entry '\(b.specs.first ?? "")' has no version, skipped"))
+                diags.append(Diagnostic(Location(input.path, line: b.line), "entry '\(b.specs.first ?? "")' has no version, skipped", unscanned: .entry))
                 continue
             }
             let n = resolution.map(Self.nameOf) ?? Self.realName(b.specs.first ?? "")

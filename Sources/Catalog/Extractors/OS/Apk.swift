@@ -19,11 +19,11 @@ public struct ApkExtractor: Extractor {
             let startLine = record.line
             func f(_ k: Character) -> String? { record.first(k) }
             guard let n = f("P"), !n.isEmpty else {
-                diags.append(Diagnostic(Location(input.path, line: startLine), "apk record without a package name (P:), skipped"))
+                diags.append(Diagnostic(Location(input.path, line: startLine), "apk record without a package name (P:), skipped", unscanned: .entry))
                 continue
             }
             guard let v = f("V"), !v.isEmpty else {
-                diags.append(Diagnostic(Location(input.path, line: startLine), "package '\(n)' has no version (V:), skipped"))
+                diags.append(Diagnostic(Location(input.path, line: startLine), "package '\(n)' has no version (V:), skipped", unscanned: .entry))
                 continue
             }
             var q: [String: String] = [:]

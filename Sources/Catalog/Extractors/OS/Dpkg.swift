@@ -33,12 +33,12 @@ public struct DpkgExtractor: Extractor {
         var provides: [(String, Int)] = []
         for st in Stanzas.rfc822(text) {
             guard let pkgName = st.first("Package"), !pkgName.isEmpty else {
-                diags.append(Diagnostic(Location(input.path, line: st.line), "package record without a Package field, skipped"))
+                diags.append(Diagnostic(Location(input.path, line: st.line), "package record without a Package field, skipped", unscanned: .entry))
                 continue
             }
             if let status = st.first("Status"), !status.hasSuffix(" installed") { continue }
             guard let version = st.first("Version"), !version.isEmpty else {
-                diags.append(Diagnostic(Location(input.path, line: st.line), "package '\(pkgName)' has no Version, skipped"))
+                diags.append(Diagnostic(Location(input.path, line: st.line), "package '\(pkgName)' has no Version, skipped", unscanned: .entry))
                 continue
             }
             let arch = st.first("Architecture")

@@ -15,7 +15,7 @@ public struct CargoLockExtractor: Extractor {
         var diags: [Diagnostic] = []
         for t in doc.tables("package") {
             guard let n = t.str("name"), let v = t.str("version"), !n.isEmpty, !v.isEmpty else {
-                diags.append(Diagnostic(Location(input.path, line: t.line), "package without name or version, skipped")); continue
+                diags.append(Diagnostic(Location(input.path, line: t.line), "package without name or version, skipped", unscanned: .entry)); continue
             }
             let deps = t["dependencies"]?.array?.compactMap(\.string) ?? []
             // Workspace members have no source: they are the project, not dependencies.

@@ -17,7 +17,7 @@ public struct ComposerLockExtractor: Extractor {
         for (section, scope) in [("packages", Scope.required), ("packages-dev", Scope.dev)] {
             for case let e as [String: Any] in doc.arr(section) ?? [] {
                 guard let n = e.str("name"), let v = e.str("version"), !n.isEmpty, !v.isEmpty else {
-                    diags.append(Diagnostic(Location(input.path), "\(section) entry without name or version, skipped")); continue
+                    diags.append(Diagnostic(Location(input.path), "\(section) entry without name or version, skipped", unscanned: .entry)); continue
                 }
                 let line = lineCursor.next("\"name\": \"\(n.replacingOccurrences(of: "/", with: "\\/"))\"") ?? lineCursor.next("\"name\": \"\(n)\"")
                 var p = Make.package(.composer, n, v, at: input.path, line: line, by: name, scope: scope)
@@ -118,7 +118,7 @@ public struct DotnetDepsExtractor: Extractor {
             guard let e = libs[key] as? [String: Any] else { continue }
             let parts = key.split(separator: "/", maxSplits: 1).map(String.init)
             guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
-                diags.append(Diagnostic(Location(input.path, line: lines.line(key)), "library key '\(Redactor.quote(key, max: 60))' is not name/version, skipped")); continue
+                diags.append(Diagnostic(Location(input.path, line: lines.line(key)), "library key '\(Redactor.quote(key, max: 60))' is not name/version, skipped", unscanned: .entry)); continue
             }
             if e.str("type") == "project" { projectDeps += targetDeps[key] ?? []; continue }
             var p = Make.package(.nuget, parts[0], parts[1], at: input.path, line: lines.line(key), by: name)
@@ -156,7 +156,7 @@ public struct SwiftResolvedExtractor: Extractor {
             let state = pin.obj("state") ?? [:]
             let line = cursor.next(location.replacingOccurrences(of: "/", with: "\\/")) ?? cursor.next(location)
             guard let version = state.str("version") ?? state.str("revision"), !version.isEmpty, !location.isEmpty else {
-                out.diagnostics.append(Diagnostic(Location(input.path, line: line), "pin '\(pin.str("identity") ?? pin.str("package") ?? "?")' has no version or location, skipped"))
+                out.diagnostics.append(Diagnostic(Location(input.path, line: line), "pin '\(pin.str("identity") ?? pin.str("package") ?? "?")' has no version or location, skipped", unscanned: .entry))
                 continue
             }
             // The name is derived from the location, so credentials in it must go before it is.

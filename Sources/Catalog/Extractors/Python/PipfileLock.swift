@@ -18,7 +18,7 @@ public struct PipfileLockExtractor: Extractor {
             for key in sec.keys.sorted() {
                 guard let entry = sec[key] as? [String: Any] else { continue }
                 guard let v = entry.str("version"), v.hasPrefix("==") else {
-                    diags.append(Diagnostic(Location(input.path, line: lines.line(key)), "'\(key)' has no pinned version, skipped"))
+                    diags.append(Diagnostic(Location(input.path, line: lines.line(key)), "'\(key)' has no pinned version, skipped", unscanned: .entry))
                     continue
                 }
                 var p = Make.package(.pypi, key, String(v.dropFirst(v.hasPrefix("===") ? 3 : 2)), at: input.path,

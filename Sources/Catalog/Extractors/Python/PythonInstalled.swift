@@ -107,6 +107,8 @@ enum Requirement {
             guard let close = rest.firstIndex(of: "]") else { return nil }
             rest = rest[rest.index(after: close)...].drop(while: { $0 == " " })
         }
+        // PEP 508 allows the version specifier in parentheses: `urllib3 (==1.25.7)`.
+        if rest.hasPrefix("("), rest.hasSuffix(")") { rest = rest.dropFirst().dropLast().drop(while: { $0 == " " }) }
         if rest.hasPrefix("===") { rest = rest.dropFirst(3) }
         else if rest.hasPrefix("==") { rest = rest.dropFirst(2) }
         else { return nil }

@@ -27,7 +27,7 @@ public struct PythonTOMLLockExtractor: Extractor {
         var diags: [Diagnostic] = []
         for t in entries {
             guard let n = t.str("name"), !n.isEmpty else {
-                diags.append(Diagnostic(Location(input.path, line: t.line), "package entry without a name, skipped")); continue
+                diags.append(Diagnostic(Location(input.path, line: t.line), "package entry without a name, skipped", unscanned: .entry)); continue
             }
             let source = t.table("source")
             // uv records the project itself as a package with a virtual or editable source.
@@ -41,7 +41,7 @@ public struct PythonTOMLLockExtractor: Extractor {
                 continue
             }
             guard let v = t.str("version"), !v.isEmpty else {
-                diags.append(Diagnostic(Location(input.path, line: t.line), "package '\(n)' has no version, skipped")); continue
+                diags.append(Diagnostic(Location(input.path, line: t.line), "package '\(n)' has no version, skipped", unscanned: .entry)); continue
             }
             var p = Make.package(.pypi, n, v, at: input.path, line: t.line, by: name)
             p.description = t.str("description") ?? t.str("summary")

@@ -48,8 +48,7 @@ public struct RequirementsExtractor: Extractor {
             let t = line.trimmed
             if t.isEmpty { continue }
             let loc = Location(path, line: n)
-            if t.hasPrefix("-r ") || t.hasPrefix("--requirement") {
-                let target = t.split(whereSeparator: { $0 == " " || $0 == "=" }).dropFirst().first.map(String.init) ?? ""
+            if let target = Self.includeTarget(t) {
                 // Whatever an include holds is unknown when it is not read: the scan counts each of
                 // these skips as an input not read, never as clean.
                 if target.contains("://") {
@@ -104,9 +103,24 @@ public struct RequirementsExtractor: Extractor {
                 p.isDirect = true
                 out.packages.append(p)
             } else {
-                out.diagnostics.append(Diagnostic(loc, "unresolved requirement '\(Redactor.quote(spec, max: 80))': not pinned with =="))
+                out.diagnostics.append(Diagnostic(loc, "unresolved requirement '\(Redactor.quote(spec, max: 80))': not pinned with ==", unscanned: .entry))
             }
         }
+    }
+
+    /// The file an include line names, spelled as pip's option parser takes it: `-r FILE`, `-rFILE`,
+    /// `-r<TAB>FILE`, `--requirement FILE`, `--requirement=FILE`; nil for any other line.
+    static func includeTarget(_ t: String) -> String? {
+        var rest: Substring
+        if t.hasPrefix("--requirement") {
+            rest = t.dropFirst("--requirement".count)
+            if rest.first == "=" { rest = rest.dropFirst() } else if let c = rest.first, c == " " || c == "\t" { rest = rest.drop { $0 == " " || $0 == "\t" } } else if !rest.isEmpty { return nil }
+        } else if t.hasPrefix("-r") {
+            rest = t.dropFirst(2).drop { $0 == " " || $0 == "\t" }
+        } else {
+            return nil
+        }
+        return String(rest.prefix { $0 != " " && $0 != "\t" })
     }
 
     private static func commentStart(_ s: String) -> String.Index? {
