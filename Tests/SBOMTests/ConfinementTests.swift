@@ -202,8 +202,17 @@ import TestSupport
         for i in 0..<2000 { try "-r r\(i + 1).txt\n".write(toFile: d + "/r\(i).txt", atomically: true, encoding: .utf8) }
         try "idna==2.8\n".write(toFile: d + "/r2000.txt", atomically: true, encoding: .utf8)
         try "-r r0.txt\n".write(toFile: d + "/requirements.txt", atomically: true, encoding: .utf8)
+        // is followed to its end: includes are a queue, each file read once.
         let chain = try sbom(d)
-        #expect(chain.code == 0 && chain.err.contains("nest deeper"), "\(chain.err.suffix(300))")
+        #expect(chain.code == 0 && chain.out.contains("pkg:pypi/idna@2.8"), "\(chain.err.suffix(300))")
+        // A fan-in: 300 requirements files that each include one file of 5,000 pins read it once
+        // (each include read again took minutes and gigabytes; found by helper-75).
+        let fan = try dir()
+        defer { try? FileManager.default.removeItem(atPath: fan) }
+        try (0..<5000).map { "pkg\($0)==1.0.\($0)\n" }.joined().write(toFile: fan + "/common.txt", atomically: true, encoding: .utf8)
+        for i in 0..<300 { try "-r common.txt\n".write(toFile: fan + "/requirements-\(i).txt", atomically: true, encoding: .utf8) }
+        let fanned = try sbom(fan, "table")
+        #expect(fanned.code == 0 && fanned.out.contains("total: 5000 packages"), "\(fanned.out.suffix(200)) \(fanned.err.suffix(300))")
         // ... and two links to `.` that made every include reachable under ever longer names.
         let web = try dir()
         defer { try? FileManager.default.removeItem(atPath: web) }

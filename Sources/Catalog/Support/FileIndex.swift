@@ -20,6 +20,8 @@ public struct FileIndex: Sendable {
     public private(set) var links: [String] = []
     /// What the scan's whole-file reads draw from, shared by every copy of this index.
     public let budget: ReadBudget
+    /// Files one job of the scan reads for all (shared by every copy of this index).
+    public let claims = ReadOnceClaims()
     /// The root-scoped reader every extractor reads through.
     public let source: any FileSource
     /// Directories deeper than this are not walked (and said so).

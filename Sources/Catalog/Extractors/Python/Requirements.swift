@@ -10,24 +10,34 @@ public struct RequirementsExtractor: Extractor {
             || file.path.containsBytes("requirements/"))
     }
 
-    /// Includes nest at most this deep, and one file pulls in at most this many: a chain or a web
-    /// of includes (through links to `.`) must neither exhaust the stack nor run for ever.
-    static let maxIncludeDepth = 16, maxIncludes = 256
-
     public func extract(_ input: ExtractInput) throws -> Extraction {
-        var seen: Set<String> = []
         var out = Extraction()
-        try read(input.path, input: input, seen: &seen, into: &out, includedFrom: nil, depth: 0)
+        // Each requirements file is read once a scan, by its own job or by the first job whose file
+        // includes it: its packages and warnings are named by its own path, so the result is the
+        // same whichever job read it, and a file that thousands include is not read thousands of
+        // times. The includes are a queue, not a recursion: a chain of them cannot exhaust the stack.
+        guard input.index.claims.claim(Self.claimKey(input.path)) else { return out }
+        var queue = [input.path], next = 0
+        while next < queue.count {
+            let path = queue[next]
+            next += 1
+            try read(path, input: input, top: next == 1, into: &out) { rel in
+                // A file this extractor wants by its name is read by its own job.
+                if let f = input.index.file(rel), wants(f, fileName: PathText.lastComponent(rel)) { return }
+                if input.index.claims.claim(Self.claimKey(rel)) { queue.append(rel) }
+            }
+        }
         return out
     }
 
-    private func read(_ path: String, input: ExtractInput, seen: inout Set<String>, into out: inout Extraction,
-                      includedFrom: Location?, depth: Int) throws {
-        guard seen.insert(path).inserted else { return }
+    static func claimKey(_ path: String) -> String { "python-requirements:" + path }
+
+    private func read(_ path: String, input: ExtractInput, top: Bool, into out: inout Extraction, include: (String) -> Void) throws {
         let text: String
         do { text = try TextDecoding.string(input.readBytes(path)) } catch {
-            if let from = includedFrom {
-                out.diagnostics.append(Diagnostic(from, "included requirements file '\(path)' not readable: \(error)", unscanned: .input))
+            // Named by its own path, whoever included it: the warning is the same whichever job read it.
+            if !top {
+                out.diagnostics.append(Diagnostic(Location(path), "included requirements file not readable: \(error)", unscanned: .input))
                 return
             }
             throw error
@@ -55,14 +65,6 @@ public struct RequirementsExtractor: Extractor {
                     out.diagnostics.append(Diagnostic(loc, "included requirements file '\(target)' is a URL; not fetched", unscanned: .input))
                     continue
                 }
-                guard depth < Self.maxIncludeDepth else {
-                    out.diagnostics.append(Diagnostic(loc, "includes nest deeper than \(Self.maxIncludeDepth); '\(target)' skipped", unscanned: .input))
-                    continue
-                }
-                guard seen.count < Self.maxIncludes else {
-                    out.diagnostics.append(Diagnostic(loc, "more than \(Self.maxIncludes) included files; '\(target)' skipped", unscanned: .input))
-                    continue
-                }
                 // Includes are resolved inside the target only; one that leaves it is reported, never read.
                 // Links are followed to the file's one canonical name, which must be a file the walk
                 // indexed (so not under .git, not excluded, not a sibling of a single-file target).
@@ -77,7 +79,7 @@ public struct RequirementsExtractor: Extractor {
                     out.diagnostics.append(Diagnostic(loc, "included requirements file '\(target)' is not among the scanned files; skipped, not read", unscanned: .input))
                     continue
                 }
-                try read(rel, input: input, seen: &seen, into: &out, includedFrom: loc, depth: depth + 1)
+                include(rel)
                 continue
             }
             if t.hasPrefix("-") {
