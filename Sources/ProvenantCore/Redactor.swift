@@ -478,7 +478,10 @@ public enum Redactor {
 
     /// What follows a credential prefix: at least 12 token characters, with a digit and a letter,
     /// so that names such as `sk-learn-helpers` or `pypi-simple` are not taken for keys.
-    private static func prefixedToken(_ rest: ArraySlice<UInt8>) -> Bool {
+    /// Only the first 256 bytes are judged: tokens are shorter, and judging the whole rest at each of a
+    /// run's prefixes (`x_ghp_ghp_ghp…`) was quadratic in the run's length.
+    private static func prefixedToken(_ whole: ArraySlice<UInt8>) -> Bool {
+        let rest = whole.prefix(256)
         guard rest.count >= 12 else { return false }
         var digit = false, upper = false, lowerCase = false
         for c in rest {
