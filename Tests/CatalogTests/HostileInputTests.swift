@@ -192,6 +192,22 @@ import ZIPFoundation
         #expect(x.packages.contains { $0.purl.description == "pkg:maven/org.m/a7@1.7" })
     }
 
+    /// A property used many times over expands no further than a coordinate or version can be long: a
+    /// 125 KB POM gave a 160 MB SBOM and as much on stderr (found by helper-75). The dependency is an
+    /// entry not resolved, never a package of that size.
+    @Test func propertyExpansionIsBounded() throws {
+        let dir = try Self.tempDir("pom-expand")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let big = String(repeating: "x", count: 100)
+        let xml = "<project><properties><a>\(big)</a><b>${a}${a}${a}${a}${a}${a}</b></properties><dependencies>"
+            + "<dependency><groupId>g</groupId><artifactId>wide</artifactId><version>${b}</version></dependency>"
+            + "<dependency><groupId>g</groupId><artifactId>fits</artifactId><version>${a}</version></dependency></dependencies></project>"
+        try Self.write(Array(xml.utf8), dir + "/pom.xml")
+        let x = try Self.extract(PomExtractor(), dir, "pom.xml")
+        #expect(x.packages.map(\.name) == ["g:fits"])
+        #expect(x.diagnostics.count == 1 && x.diagnostics.first?.unscanned == .entry && x.diagnostics.first?.message.contains("expands past 512 bytes") == true)
+    }
+
     /// go.mod with many requires and replaces: each require searched every replace and every package
     /// taken so far, quadratic in the file's size (40,000 of each ran past 400 s in a debug build; now ~7 s).
     @Test(.timeLimit(.minutes(1))) func goModWithManyRequiresIsLinear() throws {

@@ -58,6 +58,9 @@ public struct PomExtractor: Extractor {
         }
     }
 
+    /// A coordinate or version longer than this after `${…}` substitution is not resolved.
+    static let maxExpanded = 512
+
     public func extract(_ input: ExtractInput) throws -> Extraction {
         let bytes = try input.bytes()
         if bytes.allSatisfy({ $0 == 32 || $0 == 10 || $0 == 13 || $0 == 9 }) { throw ParseError("empty file") }
@@ -75,6 +78,9 @@ public struct PomExtractor: Extractor {
                 let key = String(out[open.upperBound..<close])
                 guard let v = vars[key] else { return nil }
                 out.replaceSubrange(open.lowerBound...close, with: v)
+                // Coordinates and versions are short: a property used many times over, in many
+                // dependencies, would otherwise multiply the POM into the SBOM (125 KB became 160 MB).
+                guard out.utf8.count <= Self.maxExpanded else { return nil }
             }
             return out.contains("${") ? nil : out
         }
@@ -89,7 +95,7 @@ public struct PomExtractor: Extractor {
         for d in r.deps {
             let loc = Location(input.path, line: d.line)
             guard let g = subst(d.g), let a = subst(d.a), !g.isEmpty, !a.isEmpty else {
-                out.diagnostics.append(Diagnostic(loc, "dependency with an unresolvable groupId or artifactId, skipped", unscanned: .entry)); continue
+                out.diagnostics.append(Diagnostic(loc, "dependency with an unresolvable groupId or artifactId (an undefined property, or one that expands past \(Self.maxExpanded) bytes), skipped", unscanned: .entry)); continue
             }
             var raw = d.v
             if raw.isEmpty, let m = managed[g + "\u{0}" + a] { raw = m }
@@ -97,10 +103,10 @@ public struct PomExtractor: Extractor {
                 out.diagnostics.append(Diagnostic(loc, "unresolved dependency \(g):\(a): no version in this file", unscanned: .entry)); continue
             }
             guard let v = subst(raw) else {
-                out.diagnostics.append(Diagnostic(loc, "unresolved dependency \(g):\(a): property in '\(raw)' is not defined in this file", unscanned: .entry)); continue
+                out.diagnostics.append(Diagnostic(loc, "unresolved dependency \(g):\(a): property in '\(Redactor.quote(raw, max: 80))' is not defined in this file, or expands past \(Self.maxExpanded) bytes", unscanned: .entry)); continue
             }
             if v.hasPrefix("[") || v.hasPrefix("(") || v.contains(",") {
-                out.diagnostics.append(Diagnostic(loc, "unresolved dependency \(g):\(a): version range '\(v)' is not a pinned version", unscanned: .entry)); continue
+                out.diagnostics.append(Diagnostic(loc, "unresolved dependency \(g):\(a): version range '\(Redactor.quote(v, max: 80))' is not a pinned version", unscanned: .entry)); continue
             }
             let scope = d.scope.lowercased()
             var q: [String: String] = [:]
