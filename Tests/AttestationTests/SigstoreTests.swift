@@ -169,6 +169,18 @@ enum Conformance {
             e["kindVersion"] = nil; vm["tlogEntries"] = [e]; b["verificationMaterial"] = vm
         }
         #expect(noKind.contains("kindVersion is missing"))
+        // Each entry and timestamp is verified: their number is bounded (found by helper-73).
+        let many = reason { b in
+            var vm = b["verificationMaterial"] as? [String: Any] ?? [:]
+            let e = (vm["tlogEntries"] as? [[String: Any]])?.first ?? [:]
+            vm["tlogEntries"] = Array(repeating: e, count: 17); b["verificationMaterial"] = vm
+        }
+        #expect(many.contains("17 transparency log entries") && many.contains("more than 16"), "\(many)")
+        let envelope: [String: Any] = ["payloadType": "application/vnd.in-toto+json", "payload": "e30=",
+                                       "signatures": Array(repeating: ["keyid": "", "sig": "AAAA"], count: 17)]
+        #expect(throws: InputError.self) { try DSSEEnvelope.parse(envelope) }
+        var few = envelope; few["signatures"] = Array(repeating: ["keyid": "", "sig": "AAAA"], count: 16)
+        #expect(throws: Never.self) { try DSSEEnvelope.parse(few) }
         #expect(reason { $0["messageSignature"] = nil; $0["dsseEnvelope"] = ["payloadType": "x", "payload": String(repeating: "A", count: (64 << 20) / 3 * 4 + 8), "signatures": [["sig": "AA=="]]] }
             .contains("64 MiB"))
     }

@@ -56,6 +56,9 @@ public struct SigstoreBundle: Sendable {
         (obj["mediaType"] as? String)?.hasPrefix("application/vnd.dev.sigstore.bundle") == true
     }
 
+    /// Transparency log entries, and RFC 3161 timestamps, one bundle may list (Sigstore writes one of each).
+    public static let maxListed = 16
+
     public static func parse(_ obj: [String: Any]) throws(InputError) -> SigstoreBundle {
         let media = obj["mediaType"] as? String ?? ""
         // Both spellings: `bundle+json;version=0.3` and `bundle.v0.3+json`.
@@ -79,9 +82,15 @@ public struct SigstoreBundle: Sendable {
             material = .publicKey(hint: pk["hint"] as? String ?? "")
         } else { throw InputError("verificationMaterial has no certificate, certificate chain or public key") }
 
-        let entries = try ((vm["tlogEntries"] as? [[String: Any]]) ?? []).enumerated().map { i, e throws(InputError) in try logEntry(e, i) }
+        // Each entry and timestamp is verified: thousands of copies of one entry took seconds each run.
+        let rawEntries = (vm["tlogEntries"] as? [[String: Any]]) ?? []
+        let rawTimestamps = ((vm["timestampVerificationData"] as? [String: Any])?["rfc3161Timestamps"] as? [[String: Any]]) ?? []
+        guard rawEntries.count <= maxListed, rawTimestamps.count <= maxListed else {
+            throw InputError("the bundle has \(rawEntries.count) transparency log entries and \(rawTimestamps.count) timestamps; more than \(maxListed) of either are refused")
+        }
+        let entries = try rawEntries.enumerated().map { i, e throws(InputError) in try logEntry(e, i) }
         var timestamps: [Data] = []
-        for (i, t) in (((vm["timestampVerificationData"] as? [String: Any])?["rfc3161Timestamps"] as? [[String: Any]]) ?? []).enumerated() {
+        for (i, t) in rawTimestamps.enumerated() {
             guard let b = (t["signedTimestamp"] as? String).flatMap(strictBase64) else { throw InputError("rfc3161Timestamps[\(i)].signedTimestamp is missing or not valid base64") }
             timestamps.append(b)
         }
