@@ -3,7 +3,9 @@ import Foundation
 import ProvenantCore
 
 /// Alpine's installed files: every `R:` of `lib/apk/db/installed`, with the SHA-1 of its `Z:` line
-/// (of the content, or of the target text for a symbolic link, as apk records it). Files under `/etc`
+/// (of the content, or of the target text for a symbolic link, as apk records it). Only an entry
+/// apk installed as a link (`a:` mode 0777) is judged by its target text: a file swapped for a link
+/// whose target text is the file's old content would otherwise pass (found by helper-73). Files under `/etc`
 /// are configuration (apk's default protected path), so a changed one is reported as such.
 enum ApkFiles {
     static let database = "lib/apk/db/installed"
@@ -40,7 +42,7 @@ enum ApkFiles {
                     plan.notChecked.append(Diagnostic(Location(shown, line: f.line), "'\(f.path)': \(problem); not checked", unscanned: .input))
                 }
                 plan.add(f.path, shown: f.path, expected: f.digest.map { ExpectedDigest(algorithm: .sha1, text: $0.value) }, owner: owner,
-                         conffile: f.path.hasPrefix("/etc/"), linkDigest: true, origin: Location(shown, line: f.line))
+                         conffile: f.path.hasPrefix("/etc/"), linkDigest: f.isLink, origin: Location(shown, line: f.line))
             }
         }
         return true

@@ -19,6 +19,11 @@ public enum ApkDatabase {
         /// two `Z:` lines that disagree.
         public var digestProblem: String?
         public var line: Int
+        /// The permission bits of its `a:uid:gid:mode` line, nil without one (apk's default, 0644).
+        /// apk installs symbolic links with mode 0777 and writes that line for them.
+        public var mode: Int? = nil
+        /// Whether apk installed a symbolic link here, whose `Z:` is the SHA-1 of its target text.
+        public var isLink: Bool { mode == 0o777 }
     }
 
     public struct Record: Sendable, Hashable {
@@ -37,6 +42,10 @@ public enum ApkDatabase {
                 if f.key == "R" {
                     files.append(File(path: "/" + (dir.isEmpty ? f.value : dir + "/" + f.value), digest: nil, line: f.line))
                     current = files.count - 1
+                }
+                if f.key == "a", let c = current {
+                    let parts = f.value.split(separator: ":", omittingEmptySubsequences: false)
+                    files[c].mode = parts.count == 3 ? Int(parts[2], radix: 8) : nil
                 }
                 if f.key == "Z", let c = current {
                     guard f.value.hasPrefix("Q1"), let d = Digest(.sha1, base64: String(f.value.dropFirst(2))) else {
