@@ -36,7 +36,18 @@ public enum DpkgFiles {
         let statusPath = "/\(admin)/status", diversionsPath = "/\(admin)/diversions"
         let text: String
         switch DatabaseText(rooted, statusPath) {
-        case .absent: return false
+        case .absent:
+            // No status, but dpkg's info directory lists packages' files: the database was damaged or
+            // its status taken away, and its packages are not checked, not absent (found by helper-73).
+            if let fd = try? rooted.openDirectory("\(admin)/info") {
+                defer { close(fd) }
+                let names = (try? RootedDirectory.names(in: fd, fullPath: "/\(admin)/info", limit: 1 << 20)) ?? []
+                if names.contains(where: { $0.count > 5 && $0.suffix(5).elementsEqual(".list".utf8) }) {
+                    plan.notChecked.append(Diagnostic(Location(statusPath), "dpkg status is missing (or a link that leads nowhere) while /\(admin)/info lists packages' files; no dpkg package was checked", unscanned: .input))
+                    return true
+                }
+            }
+            return false
         case .unreadable(let why):
             plan.notChecked.append(Diagnostic(Location(statusPath), "dpkg status not read, so no dpkg package was checked: \(why)", unscanned: .input))
             return true

@@ -20,6 +20,8 @@ struct ProgramWalk: Sendable {
     var files: [File] = []
     /// `*.dist-info/RECORD` files met on the way, for `PythonFiles`.
     var records: [String] = []
+    /// `*.dist-info` directories below site-packages that hold a METADATA: each should hold a RECORD too.
+    var distInfos: [String] = []
     var notChecked: [Diagnostic] = []
 
     static let bases = ["", "usr", "usr/local"]
@@ -83,6 +85,7 @@ struct ProgramWalk: Sendable {
                 if let known = dirIndex[dir] { d = known } else { d = dirs.count; dirs.append(dir); dirIndex[dir] = d }
                 files.append(File(dir: d, name: name, executable: f.isExecutable, path: path))
                 if name == "RECORD", PythonFiles.isRecord(path) { records.append(path) }
+                if name == "METADATA", PythonFiles.isRecord(dir + "/RECORD") { distInfos.append(dir) }
             }
         }
     }

@@ -18,7 +18,17 @@ enum PythonFiles {
     }
 
     /// `osOwned`: the real paths of every file dpkg and apk claim.
-    static func plan(_ plan: inout CheckPlan, records: [String], osOwned: Set<String>, rooted: RootedDirectory, paths: ReadBudget) {
+    /// `distInfos`: the `.dist-info` directories holding a METADATA. One without a RECORD the walk found
+    /// as a regular file (deleted, a link, a FIFO, a directory) is NOT CHECKED, unless dpkg or apk
+    /// installed its METADATA (Debian drops RECORDs; the OS package vouches for those files): a
+    /// distribution whose RECORD was taken away must not vanish from the check (found by helper-73).
+    static func plan(_ plan: inout CheckPlan, records: [String], distInfos: [String] = [], osOwned: Set<String>, rooted: RootedDirectory, paths: ReadBudget) {
+        let recorded = Set(records.map(PathText.parent))
+        for dir in Set(distInfos).sorted() where !recorded.contains(dir) && !osOwned.contains(dir + "/METADATA") {
+            plan.notChecked.append(Diagnostic(Location("/" + dir + "/RECORD"),
+                                              "no RECORD that is a regular file (it is missing, a link, or another kind of file), so this distribution's files are not checked",
+                                              unscanned: .input))
+        }
         for record in records {
             let shown = "/" + record
             let text: String

@@ -71,7 +71,7 @@ public struct VerifyFiles: Sendable {
         // Python's RECORDs second: one the OS packages installed only claims its files.
         var owned = Self.owned(os, osChecked)
         var python = CheckPlan()
-        PythonFiles.plan(&python, records: walk.records, osOwned: owned, rooted: rooted, paths: paths)
+        PythonFiles.plan(&python, records: walk.records, distInfos: walk.distInfos, osOwned: owned, rooted: rooted, paths: paths)
         let pythonChecked = FileChecker(rooted: rooted, plan: python, width: width, maxFileSize: maxFileSize).run()
         tally.collect(python, pythonChecked)
         timer.lap("read and check \(walk.records.count) Python RECORDs (\(python.items.count) paths)")
