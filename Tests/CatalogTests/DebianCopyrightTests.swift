@@ -224,6 +224,9 @@ import ProvenantCore
         #expect(LicenseTextMatcher.hashRef("Copyright François. Permission is granted.") == LicenseTextMatcher.hashRef("Copyright Fran ois, permission is granted"))
         // Spacing and line ends do not count in another script either; two texts behind one English line stay two.
         #expect(LicenseTextMatcher.hashRef("本软件 仅限内部使用\r\n不得再分发。") == LicenseTextMatcher.hashRef("本软件  仅限内部使用\n 不得再分发 "))
+        // The hash is of the redacted text: it cannot be used to test guesses of a password in it (helper-75).
+        #expect(LicenseTextMatcher.hashRef("Packaged from https://deploy:Winter2024@git.corp.example/foo.git\nAll rights reserved.\n")
+                == LicenseTextMatcher.hashRef("Packaged from https://deploy:Summer2023@git.corp.example/foo.git\nAll rights reserved.\n"))
         #expect(LicenseTextMatcher.hashRef("Copyright 2020 Acme.\n本软件仅限内部使用") != LicenseTextMatcher.hashRef("Copyright 2020 Acme.\n本软件是开源软件"))
         // Every license of the list, a comma inside a name kept, OSGi's <<EXTERNAL>> and unknown URLs dropped.
         #expect(JarExtractor.bundleLicenses("EPL-2.0;link=https://www.eclipse.org/legal/epl-2.0/, MIT") == ["EPL-2.0", "MIT"])
