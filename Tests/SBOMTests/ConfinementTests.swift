@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 @testable import Catalog
 @testable import SBOM
@@ -116,6 +117,34 @@ import TestSupport
 
     func sbom(_ target: String, _ format: String = "cyclonedx-json") throws -> (code: Int32, out: String, err: String) {
         try runProcess(provenantBinary, ["sbom", target, "--format", format], env: ["SOURCE_DATE_EPOCH": "1700000000"])
+    }
+
+    /// A FIFO (or device) a link names is never opened for reading: opening one releases a blocked
+    /// writer (or calls a driver, as /dev/watchdog's). Here a writer waits on a FIFO that dpkg's copyright
+    /// link and a requirements include both lead to (found by helper-75).
+    @Test func aFIFOALinkNamesIsNeverOpened() throws {
+        let d = try dir()
+        defer { try? FileManager.default.removeItem(atPath: d) }
+        for sub in ["var/lib/dpkg", "usr/share/doc/foo", "dev", "app"] { try FileManager.default.createDirectory(atPath: d + "/" + sub, withIntermediateDirectories: true) }
+        try "Package: foo\nStatus: install ok installed\nVersion: 1.0\nArchitecture: all\n\n".write(toFile: d + "/var/lib/dpkg/status", atomically: true, encoding: .utf8)
+        #expect(mkfifo(d + "/dev/pipe", 0o600) == 0)
+        try FileManager.default.createSymbolicLink(atPath: d + "/usr/share/doc/foo/copyright", withDestinationPath: "/dev/pipe")
+        try "six==1.16.0\n-r ../dev/pipe\n".write(toFile: d + "/app/requirements.txt", atomically: true, encoding: .utf8)
+        let released = Mutex(false)
+        let writer = Thread {
+            let fd = open(d + "/dev/pipe", O_WRONLY)   // blocks until a reader opens the FIFO
+            released.withLock { $0 = true }
+            if fd >= 0 { close(fd) }
+        }
+        writer.start()
+        usleep(200_000)
+        let r = try sbom(d)
+        #expect(r.code == 0 && r.out.contains("pkg:deb/"), "\(r.err)")
+        #expect(!released.withLock { $0 }, "the scan opened the FIFO")
+        // Let the writer go.
+        let reader = open(d + "/dev/pipe", O_RDONLY | O_NONBLOCK)
+        usleep(100_000)
+        if reader >= 0 { close(reader) }
     }
 
     @Test func goPseudoVersionsAreNotTakenForTokens() throws {

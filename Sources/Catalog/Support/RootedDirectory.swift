@@ -128,16 +128,46 @@ public struct RootedDirectory: Sendable {
     /// Opens `name`, a regular file directly inside the directory `dirFD` (from `openDirectory`), without
     /// following a link. A link there is resolved the slow way, through `open(fullPath)`, inside the root.
     public func open(_ name: String, in dirFD: Int32, fullPath: String) throws(FileAccessError) -> Int32 {
-        let fd = openat(dirFD, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
-        if fd < 0 {
-            let err = errno
-            if err == ELOOP || err == EMLINK { return try open(fullPath) }
-            if err == ENOENT { throw .notFound(fullPath) }
+        switch Self.openRegular(name, in: dirFD) {
+        case .opened(let fd): return fd
+        case .link: return try open(fullPath)
+        case .notRegular: throw .notRegularFile(fullPath)
+        case .failed(let err):
+            if err == ENOENT || err == ENOTDIR { throw .notFound(fullPath) }
             throw .unreadable(fullPath, reason: String(cString: strerror(err)))
         }
+    }
+
+    enum Opened { case opened(Int32), link, notRegular, failed(Int32) }
+
+    /// Opens `name` in `dirFD` for reading only when it is a regular file, without following a link.
+    /// The name is first opened O_PATH, which opens nothing: a device's driver is not called and a FIFO's
+    /// writer is not released, as an O_RDONLY open of them would (a `copyright` linked to `/dev/watchdog`
+    /// would start the watchdog). The regular file is then reopened through `/proc/self/fd`, which is the
+    /// same file whatever the name has become; without /proc it is opened again by name and must be the
+    /// same file (device and inode).
+    static func openRegular(_ name: String, in dirFD: Int32) -> Opened {
+        let path = openat(dirFD, name, pathOnly | O_NOFOLLOW | O_CLOEXEC)
+        guard path >= 0 else { return .failed(errno) }
+        defer { close(path) }
         var st = stat()
-        guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG else { close(fd); throw .notRegularFile(fullPath) }
-        return fd
+        guard fstat(path, &st) == 0 else { return .failed(errno) }
+        switch st.st_mode & S_IFMT {
+        case S_IFLNK: return .link
+        case S_IFREG: break
+        default: return .notRegular
+        }
+        var fd = Foundation.open("/proc/self/fd/\(path)", O_RDONLY | O_CLOEXEC)
+        if fd < 0 {
+            fd = openat(dirFD, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
+            guard fd >= 0 else { return errno == ELOOP || errno == EMLINK ? .link : .failed(errno) }
+        }
+        var again = stat()
+        guard fstat(fd, &again) == 0, again.st_mode & S_IFMT == S_IFREG, again.st_dev == st.st_dev, again.st_ino == st.st_ino else {
+            close(fd)
+            return .notRegular
+        }
+        return .opened(fd)
     }
 
     /// Where `path` really leads inside the root once every `..` and symbolic link is resolved:
@@ -252,9 +282,18 @@ public struct RootedDirectory: Sendable {
                 continue
             }
             let isLast = pending.isEmpty
-            let flags = isLast ? (probe ? Self.pathOnly | O_NOFOLLOW | O_CLOEXEC : O_RDONLY | O_NOFOLLOW | O_CLOEXEC | (directory ? O_DIRECTORY : O_NONBLOCK))
+            if isLast && !probe && !directory {
+                // A regular file: never an O_RDONLY open of a device or FIFO (`openRegular`).
+                switch Self.openRegular(name, in: dirs.last!) {
+                case .opened(let fd): return (fd, (names + [name]).joined(separator: "/"))
+                case .notRegular: throw .notRegularFile(path)
+                case .link: errno = ELOOP
+                case .failed(let err): errno = err
+                }
+            }
+            let flags = isLast ? (probe ? Self.pathOnly | O_NOFOLLOW | O_CLOEXEC : O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_DIRECTORY)
                 : Self.pathOnly | O_NOFOLLOW | O_CLOEXEC | O_DIRECTORY
-            var fd = openat(dirs.last!, name, flags)
+            var fd = isLast && !probe && !directory ? -1 : openat(dirs.last!, name, flags)
             if fd >= 0, isLast, probe {
                 // O_PATH with O_NOFOLLOW gives the link itself: followed below, as ELOOP would be.
                 var st = stat()
