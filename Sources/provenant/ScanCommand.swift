@@ -58,7 +58,7 @@ struct ScanCommand: AsyncParsableCommand {
         // Refused statements: said on stderr, and kept with the report's warnings.
         let vexWarnings = zip(vex, vexDocs).flatMap { path, doc in doc.warnings.map { Diagnostic(Location(path), $0) } }
         for w in vexWarnings { CLI.stderr("warning: \(w.message)") }
-        let ignore = try ignorePath().map { path throws(InputError) in try IgnoreFile.load(path) }
+        let ignore = try ignorePath().map { found throws(InputError) in try IgnoreFile.load(found.path, within: found.within) }
         let store = try await Snapshot.openOrSeed(path: database.path) { CLI.stderr("note: \($0)") }
         timer.lap("open database")
         let result = try Scanner(store: store).scan(inventory.packages)
@@ -100,11 +100,14 @@ struct ScanCommand: AsyncParsableCommand {
         return await catalog.catalog(target)
     }
 
-    func ignorePath() -> String? {
-        if let p = ignoreFile { return p }
+    /// The ignore file, and the directory it is confined to when it was found by default.
+    func ignorePath() -> (path: String, within: String?)? {
+        if let p = ignoreFile { return (p, nil) }
         var isDir: ObjCBool = false
         let base = FileManager.default.fileExists(atPath: target, isDirectory: &isDir) && isDir.boolValue ? target : FileManager.default.currentDirectoryPath
         let p = base + "/.provenant-ignore.yaml"
-        return FileManager.default.fileExists(atPath: p) ? p : nil
+        // A link counts as there (it is then refused if it leads out of the directory).
+        var st = stat()
+        return lstat(p, &st) == 0 ? (p, base) : nil
     }
 }

@@ -209,6 +209,17 @@ func jsonObject(_ s: String) throws -> [String: Any] {
         try write("ignore:\n  - id: X\n", to: proj + "/.provenant-ignore.yaml")
         let bad = try provenant(["scan", proj, "--db", sharedDB])
         #expect(bad.code == 2 && bad.err.contains(".provenant-ignore.yaml:2") && bad.err.contains("gives no reason"))
+        // The default file is read inside the target: a link out of it brings in no suppressions (helper-72, -75).
+        let outside = try tempDir("ignore-outside")
+        try write("ignore:\n  - id: PYSEC-2024-60\n    reason: from elsewhere\n", to: outside + "/i.yaml")
+        try FileManager.default.removeItem(atPath: proj + "/.provenant-ignore.yaml")
+        try FileManager.default.createSymbolicLink(atPath: proj + "/.provenant-ignore.yaml", withDestinationPath: outside + "/i.yaml")
+        let linked = try provenant(["scan", proj, "--db", sharedDB])
+        #expect(linked.code == 2 && linked.err.contains("cannot read ignore file") && !linked.out.contains("suppressed: PYSEC-2024-60"), "\(linked.out) \(linked.err)")
+        // Named with --ignore-file, it is the user's choice, and read.
+        let named = try provenant(["scan", proj, "--db", sharedDB, "--ignore-file", proj + "/.provenant-ignore.yaml"])
+        #expect(named.out.contains("suppressed: PYSEC-2024-60"), "\(named.out) \(named.err)")
+        try FileManager.default.removeItem(atPath: proj + "/.provenant-ignore.yaml")
     }
 
     @Test func peerSBOMsScanLikeTheDirectory() throws {

@@ -1,3 +1,4 @@
+import Catalog
 import Foundation
 import ProvenantCore
 import Yams
@@ -23,10 +24,21 @@ public struct IgnoreFile: Sendable {
 
     public var entries: [Entry]
 
-    public static func load(_ path: String) throws(InputError) -> IgnoreFile {
-        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
-            throw InputError("cannot read ignore file", at: Location(path))
+    /// `within`: the directory the file was found in by default (a scan's target): it is read as any
+    /// file of the target is, its links resolved inside that directory, so a link there cannot bring in
+    /// suppressions from elsewhere (found by helper-72 and helper-75). A file named by `--ignore-file` is
+    /// the user's choice. Either way only a regular file of at most 4 MiB is read.
+    public static func load(_ path: String, within: String? = nil) throws(InputError) -> IgnoreFile {
+        // Named by the user: links are followed wherever they lead, then the file is read as a regular file.
+        let real = within == nil ? (realpath(path, nil).map { p in defer { free(p) }; return String(cString: p) } ?? path) : path
+        let dir = within ?? PathText.parent(real), name = within == nil ? PathText.lastComponent(real) : ".provenant-ignore.yaml"
+        let bytes: [UInt8]
+        do {
+            bytes = try RootedDirectory(root: dir.isEmpty ? "." : dir).read(name, limit: 4 << 20)
+        } catch {
+            throw InputError("cannot read ignore file: \(error)", at: Location(path))
         }
+        guard let text = String(validating: bytes, as: UTF8.self) else { throw InputError("ignore file is not UTF-8 text", at: Location(path)) }
         let node: Node?
         do { node = try Yams.compose(yaml: text) } catch {
             throw InputError("not valid YAML: \(String(describing: error).split(separator: "\n").first ?? "")", at: Location(path))
