@@ -214,7 +214,12 @@ public struct Package: Sendable, Hashable, Codable {
     public var name: String
     public var version: String
     public var purl: PackageURL
-    public var licenses: [String]
+    /// Never an empty or blank one: `"license": ""` says nothing, and an empty license makes an invalid
+    /// SPDX document (found by helper-75).
+    public var licenses: [String] {
+        didSet { if licenses.contains(where: Self.isBlank) { licenses.removeAll(where: Self.isBlank) } }
+    }
+    static func isBlank(_ s: String) -> Bool { s.allSatisfy { $0.isWhitespace } }
     /// The text behind each `LicenseRef-` in `licenses` that the input gave one for (SPDX writes it as
     /// extracted licensing info). nil when there is none.
     public var licenseTexts: [String: String]?
@@ -250,7 +255,7 @@ public struct Package: Sendable, Hashable, Codable {
                 isDirect: Bool? = nil, dependsOn: [String] = [], dependenciesKnown: Bool = false,
                 files: [PackageFile] = [], foundBy: String) {
         self.ecosystem = ecosystem; self.name = name; self.version = version; self.purl = purl
-        self.licenses = licenses; self.supplier = supplier; self.author = author
+        self.licenses = licenses.filter { !Self.isBlank($0) }; self.supplier = supplier; self.author = author
         self.description = description; self.homepage = homepage; self.digests = digests
         self.locations = locations; self.scope = scope; self.isDirect = isDirect
         self.dependsOn = dependsOn; self.dependenciesKnown = dependenciesKnown

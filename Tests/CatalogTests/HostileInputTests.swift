@@ -192,6 +192,15 @@ import ZIPFoundation
         #expect(x.packages.contains { $0.purl.description == "pkg:maven/org.m/a7@1.7" })
     }
 
+    /// An empty or blank license says nothing and made an invalid SPDX document (helper-75): never kept.
+    @Test func blankLicensesAreNotKept() {
+        var p = Package(ecosystem: .npm, name: "left-pad", version: "1.3.0", purl: PackageURL(type: "npm", name: "left-pad", version: "1.3.0"),
+                        licenses: ["", "MIT", " \t"], foundBy: "test")
+        #expect(p.licenses == ["MIT"])
+        p.licenses = [""]
+        #expect(p.licenses.isEmpty)
+    }
+
     /// A property used many times over expands no further than a coordinate or version can be long: a
     /// 125 KB POM gave a 160 MB SBOM and as much on stderr (found by helper-75). The dependency is an
     /// entry not resolved, never a package of that size.
