@@ -147,6 +147,22 @@ import TestSupport
         if reader >= 0 { close(reader) }
     }
 
+    /// `--exclude` leaves a dpkg package's copyright file unread, as the walk leaves it out (helper-75).
+    @Test func excludedCopyrightFilesAreNotRead() throws {
+        let d = try dir()
+        defer { try? FileManager.default.removeItem(atPath: d) }
+        for sub in ["var/lib/dpkg", "usr/share/doc/foo"] { try FileManager.default.createDirectory(atPath: d + "/" + sub, withIntermediateDirectories: true) }
+        try "Package: foo\nStatus: install ok installed\nVersion: 1.0\nArchitecture: all\n\n".write(toFile: d + "/var/lib/dpkg/status", atomically: true, encoding: .utf8)
+        try "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\nFiles: *\nCopyright: x\nLicense: MIT\n"
+            .write(toFile: d + "/usr/share/doc/foo/copyright", atomically: true, encoding: .utf8)
+        let read = try runProcess(provenantBinary, ["sbom", d, "--format", "json"], env: ["SOURCE_DATE_EPOCH": "1700000000"])
+        #expect(read.out.contains("\"MIT\""), "without --exclude the license is read: \(read.out.prefix(400))")
+        for pattern in ["/usr/share/doc", "**/doc/**"] {
+            let r = try runProcess(provenantBinary, ["sbom", d, "--format", "json", "--exclude", pattern], env: ["SOURCE_DATE_EPOCH": "1700000000"])
+            #expect(r.code == 0 && r.out.contains("\"foo\"") && !r.out.contains("\"MIT\""), "\(pattern): \(r.out.prefix(400))")
+        }
+    }
+
     @Test func goPseudoVersionsAreNotTakenForTokens() throws {
         let d = try dir()
         defer { try? FileManager.default.removeItem(atPath: d) }

@@ -22,6 +22,9 @@ public struct FileIndex: Sendable {
     public let budget: ReadBudget
     /// Files one job of the scan reads for all (shared by every copy of this index).
     public let claims = ReadOnceClaims()
+    /// The scan's `--exclude` patterns: a file an extractor reads beside its own (a dpkg copyright file)
+    /// is left unread when they exclude it, as the walk left it out.
+    public private(set) var excludes: [Glob] = []
     /// The root-scoped reader every extractor reads through.
     public let source: any FileSource
     /// Directories deeper than this are not walked (and said so).
@@ -36,6 +39,7 @@ public struct FileIndex: Sendable {
     /// over; a check of installed files (where a `.git` under `usr/bin` is itself suspect) walks it.
     public init(root: String, excludes: [Glob] = [], readBudget: Int = FileIndex.defaultReadBudget, skippingGitDirectories: Bool = true) {
         self.root = root
+        self.excludes = excludes
         let budget = ReadBudget(total: readBudget)
         self.budget = budget
         source = RootedDirectory(root: root, budget: budget)
@@ -281,6 +285,7 @@ public struct FileIndex: Sendable {
     /// `excludes` leave out a path, or everything under a directory, as the directory walk does.
     public init(image: ImageFileSource, name: String, excludes: [Glob] = []) {
         root = name
+        self.excludes = excludes
         budget = image.budget
         source = image
         // A file screened out while its layer streamed (an executable without Go build info) was

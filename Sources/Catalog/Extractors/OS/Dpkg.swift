@@ -97,6 +97,11 @@ public struct DpkgExtractor: Extractor {
     private func license(for pkg: String, into p: inout Package, input: ExtractInput, diags: inout [Diagnostic]) {
         guard let prefix = Self.rootPrefix(input.path), !pkg.contains("/"), pkg != "..", pkg != "." else { return }
         let rel = prefix + "usr/share/doc/\(pkg)/copyright"
+        // `--exclude /usr/share/doc` leaves copyright files unread, wherever a link would lead (helper-75).
+        if !input.index.excludes.isEmpty {
+            if Glob.excludes(input.index.excludes, rel) { return }
+            if let real = try? input.index.source.canonicalPath(rel), Glob.excludes(input.index.excludes, real) { return }
+        }
         let bytes: [UInt8]
         do { bytes = try input.readBytes(rel, limit: DebianCopyright.maxBytes) }
         catch .notFound { return }
