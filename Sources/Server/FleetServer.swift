@@ -115,7 +115,8 @@ public struct FleetServer: Sendable {
     public func router(secureCookies: Bool = false) -> Router<FleetContext> {
         let router = Router(context: FleetContext.self)
         router.add(middleware: StoreOutageMiddleware())
-        router.add(middleware: BearerAuthMiddleware(store: store, limiter: RateLimiter(perSecond: options.requestsPerSecond, burst: options.burst)))
+        let limiter = RateLimiter(perSecond: options.requestsPerSecond, burst: options.burst)
+        router.add(middleware: BearerAuthMiddleware(store: store, limiter: limiter))
         let store = self.store, options = self.options, advisories = self.advisories, trustPolicy = self.trustPolicy
 
         router.get("/healthz") { _, _ in
@@ -301,7 +302,7 @@ public struct FleetServer: Sendable {
             try Self.requireRead(context)
             return FleetJSON.response(try await FleetComponentQuery(request.uri.queryParameters).answer(store))
         }
-        FleetWeb.addRoutes(to: router, store: store, advisories: advisories, secureCookies: secureCookies)
+        FleetWeb.addRoutes(to: router, store: store, advisories: advisories, limiter: limiter, secureCookies: secureCookies)
         return router
     }
 

@@ -105,7 +105,7 @@ enum FleetWeb {
         return s
     }
 
-    static func addRoutes(to router: Router<FleetContext>, store: any FleetStore, advisories: FleetAdvisories, secureCookies: Bool) {
+    static func addRoutes(to router: Router<FleetContext>, store: any FleetStore, advisories: FleetAdvisories, limiter: RateLimiter, secureCookies: Bool) {
         @Sendable func reader(_ context: FleetContext) -> Bool { context.scope?.mayRead == true }
 
         router.get("/") { _, context in
@@ -148,6 +148,12 @@ enum FleetWeb {
                 return signInPage("That is not a token this server knows.")
             }
             guard scope.mayRead else { return signInPage("This token may not read; sign in with a read or admin token.") }
+            // The token's own rate, as for its API requests: each sign-in writes a session (found by helper-74).
+            guard await limiter.allow(TokenHash.hash(token)) else {
+                var page = signInPage("Too many requests with this token; wait a moment.")
+                page.status = .tooManyRequests
+                return page
+            }
             return try await startSession(store, tokenHash: TokenHash.hash(token), next: "/", secure: secureCookies)
         }
         // A one-time sign-in link for a browser, made with a bearer token: `provenant` prints it, a

@@ -107,6 +107,23 @@ import TestSupport
         }
     }
 
+    /// The sign-in form spends the token's rate as its API requests do: each sign-in writes a session,
+    /// and the form went around the limiter (found by helper-74).
+    @Test func theSignInFormIsRateLimitedPerToken() async throws {
+        let s = try FleetServerProcess(["--rate-limit", "1"], backend: .sqlite)
+        let read = try s.token("read")
+        var statuses: [Int] = []
+        for _ in 0..<14 {
+            var request = URLRequest(url: URL(string: s.base + "/session")!)
+            request.httpMethod = "POST"
+            request.httpBody = Data("token=\(read)".utf8)
+            request.setValue("application/x-www-form-urlencoded", forHTTPHeaderField: "Content-Type")
+            let (_, response) = try await URLSession(configuration: .ephemeral, delegate: NoRedirect(), delegateQueue: nil).data(for: request)
+            statuses.append((response as? HTTPURLResponse)?.statusCode ?? 0)
+        }
+        #expect(statuses.filter { $0 == 303 }.count <= 11 && statuses.contains(429), "\(statuses)")
+    }
+
     @Test(arguments: FleetBackend.allCases) func theSignInFormStartsASessionForAReadToken(_ backend: FleetBackend) async throws {
         let s = try FleetServerProcess(backend: backend)
         let read = try s.token("read")
