@@ -227,6 +227,9 @@ public enum ReleaseInsert: Sendable, Equatable {
     case unchanged
     /// The same agent and version with another SBOM: refused, releases are immutable.
     case conflict(existingSHA256: String)
+    /// The same SBOM naming another artifact digest (or one where none was stored): refused too, as
+    /// the digest the release was stored with is what its attestations are checked against.
+    case artifactConflict(existing: String?)
 }
 
 /// A store error that is the client's: the status and the field it names.

@@ -162,6 +162,8 @@ public struct FleetServer: Sendable {
                 return FleetJSON.response(FleetIngest.Receipt(agent: agent, version: version, components: release.components.count, sbomSHA256: release.sbomSHA256))
             case .conflict(let existing):
                 throw FleetAPIError(.conflict, field: "version", "release \(agent) \(version) exists with another SBOM (sha256 \(existing.prefix(16))…); releases are immutable")
+            case .artifactConflict(let existing):
+                throw FleetAPIError(.conflict, field: "artifact", "release \(agent) \(version) exists with this SBOM and \(existing.map { "artifact sha256:\($0.prefix(16))…" } ?? "no artifact digest"); releases are immutable")
             }
         }
         router.post("/v1/deployments") { request, context in

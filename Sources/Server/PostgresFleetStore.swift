@@ -129,10 +129,11 @@ public final class PostgresFleetStore: FleetStore {
                     ON CONFLICT (agent_id, version) DO NOTHING RETURNING id
                     """, logger: logger).decode(Int64.self) { releaseID = id }
                 guard let releaseID else {
-                    var existing = ""
-                    for try await sha in try await conn.query("SELECT sbom_sha256 FROM releases WHERE agent_id = \(agentID) AND version = \(r.version)", logger: logger)
-                        .decode(String.self) { existing = sha }
-                    return existing == r.sbomSHA256 ? .unchanged : .conflict(existingSHA256: existing)
+                    var existing = "", artifact: String?
+                    for try await (sha, art) in try await conn.query("SELECT sbom_sha256, artifact_sha256 FROM releases WHERE agent_id = \(agentID) AND version = \(r.version)", logger: logger)
+                        .decode((String, String?).self) { existing = sha; artifact = art }
+                    guard existing == r.sbomSHA256 else { return .conflict(existingSHA256: existing) }
+                    return artifact == r.artifactSHA256 ? .unchanged : .artifactConflict(existing: artifact)
                 }
                 // One statement per table: the rows travel as arrays and UNNEST spreads them.
                 let cs = r.components, ss = r.sources

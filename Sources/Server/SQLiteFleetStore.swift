@@ -57,8 +57,10 @@ public final class SQLiteFleetStore: FleetStore {
         try await pool.write { db in
             try db.execute(sql: "INSERT INTO agents (name, created_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING", arguments: [r.agent, r.createdAt])
             let agentID = try Int64.fetchOne(db, sql: "SELECT id FROM agents WHERE name = ?", arguments: [r.agent])!
-            if let existing = try String.fetchOne(db, sql: "SELECT sbom_sha256 FROM releases WHERE agent_id = ? AND version = ?", arguments: [agentID, r.version]) {
-                return existing == r.sbomSHA256 ? .unchanged : .conflict(existingSHA256: existing)
+            if let row = try Row.fetchOne(db, sql: "SELECT sbom_sha256, artifact_sha256 FROM releases WHERE agent_id = ? AND version = ?", arguments: [agentID, r.version]) {
+                let existing: String = row["sbom_sha256"], artifact: String? = row["artifact_sha256"]
+                guard existing == r.sbomSHA256 else { return .conflict(existingSHA256: existing) }
+                return artifact == r.artifactSHA256 ? .unchanged : .artifactConflict(existing: artifact)
             }
             try db.execute(sql: """
                 INSERT INTO releases (agent_id, version, sbom_format, sbom_sha256, components, created_at, sbom, artifact_sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?)

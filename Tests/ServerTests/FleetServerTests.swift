@@ -150,6 +150,9 @@ enum FleetFixtures {
         let purls = Set((doc["components"] as? [[String: Any]] ?? []).compactMap { $0["purl"] as? String })
         #expect(count == purls.count && count == 198, "every component of the SBOM (cdxgen's lockfile without its dev entries)")
         #expect(try await s.call("POST", "/v1/agents/collector/releases/1.2.3", token: admin, body: cdx).status == 200, "the same SBOM again changes nothing")
+        // The same SBOM naming an artifact the release was not stored with is refused, not dropped (helper-74).
+        let other = try await s.call("POST", "/v1/agents/collector/releases/1.2.3?artifact=sha256:" + String(repeating: "a", count: 64), token: admin, body: cdx)
+        #expect(other.status == 409 && other.errorField == "artifact", "\(String(decoding: other.body, as: UTF8.self))")
         let spdx = try FleetFixtures.sbom("Cargom.lock", format: "spdx-json", in: s.dir)
         let conflict = try await s.call("POST", "/v1/agents/collector/releases/1.2.3", token: admin, body: spdx)
         #expect(conflict.status == 409 && conflict.errorField == "version", "releases are immutable")
