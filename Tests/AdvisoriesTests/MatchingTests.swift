@@ -63,6 +63,17 @@ import ProvenantCore
         }
     }
 
+    /// A PyPI version PEP 440 rejects was put before every release (pip's old legacy order) and so
+    /// missed every range starting above 0: it is unknown now (found by helper-72).
+    @Test func pypiVersionsPEP440RejectsAreUnknown() throws {
+        guard case .unknown(let why) = try eval([["introduced": "3.2"], ["fixed": "3.2.19"]], "3.2.5-custom") else {
+            Issue.record("3.2.5-custom must be unknown"); return
+        }
+        #expect(why.contains("not a PEP 440 version"))
+        #expect(try eval([["introduced": "3.2"], ["fixed": "3.2.19"]], "3.2.5") == .affected)
+        #expect(try eval([["introduced": "3.2"], ["fixed": "3.2.19"]], "3.2.5.post1") == .affected)
+    }
+
     @Test func semverRangesUseGoRulesForGo() throws {
         let ev = [["introduced": "0"], ["fixed": "1.19.2"]]
         #expect(try eval(ev, "1.19", eco: "Go", type: "SEMVER") == .affected, "1.19 is 1.19.0")

@@ -144,6 +144,12 @@ public enum RangeEvaluator {
     public static func evaluate(_ p: PreparedEntry, _ subject: inout Subject) -> Outcome {
         let version = subject.version
         if EntryCodec.listed(p.listed, contains: version) { return .affected }
+        // A PyPI version PEP 440 rejects (`3.2.5-custom`) has no place among releases: pip's old legacy
+        // order put it before all of them, so it missed every range that starts above 0 (found by
+        // helper-72). It is judged unknown, never "not affected".
+        if let s = p.ecoScheme, s.name == "PyPI", !p.ranges.isEmpty || !p.listed.isEmpty, PEP440.strict(version.trimmed.lowercased()) == nil {
+            return .unknown("'\(version)' is not a PEP 440 version, so it cannot be placed among the releases")
+        }
         var unknown: String?
         // Without ranges, the list is all there is: compare under the scheme too, since it may spell
         // a version differently (`1.19` for `1.19.0`). With ranges, the list enumerates them.
