@@ -207,6 +207,14 @@ import ZIPFoundation
         #expect(Set(f.map(\.id)) == ["RUSTSEC-1", "PYSEC-2020-1"])
     }
 
+    /// A `withdrawn` that is no time is refused with the record, never a silent switch-off (helper-72).
+    @Test func aWithdrawnThatIsNoTimeIsRefused() throws {
+        let record = #"{"id": "PYSEC-2099-2", "modified": "2024-01-01T00:00:00Z", "withdrawn": "garbage", "affected": []}"#
+        #expect(throws: ParseError.self) { try OSVRecord.decode(Data(record.utf8), yaml: false) }
+        let dated = record.replacingOccurrences(of: "\"garbage\"", with: "\"2024-02-01T00:00:00Z\"")
+        #expect(try OSVRecord.decode(Data(dated.utf8), yaml: false).withdrawn == "2024-02-01T00:00:00Z")
+    }
+
     /// YAML aliases are refused in OSV records: each use is expanded in full, and a 7.5 KB zip of them
     /// took 14 s and 442 MB on the server (found by helper-74).
     @Test func yamlRecordsWithAliasesAreRefused() throws {
