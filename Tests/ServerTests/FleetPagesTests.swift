@@ -110,7 +110,8 @@ import TestSupport
     /// The sign-in form spends the token's rate as its API requests do: each sign-in writes a session,
     /// and the form went around the limiter (found by helper-74).
     @Test func theSignInFormIsRateLimitedPerToken() async throws {
-        let s = try FleetServerProcess(["--rate-limit", "1"], backend: .sqlite)
+        // 0.2 a second, bursts of 2: however slowly a loaded machine sends the 14, most are refused.
+        let s = try FleetServerProcess(["--rate-limit", "0.2"], backend: .sqlite)
         let read = try s.token("read")
         var statuses: [Int] = []
         for _ in 0..<14 {
@@ -121,7 +122,7 @@ import TestSupport
             let (_, response) = try await URLSession(configuration: .ephemeral, delegate: NoRedirect(), delegateQueue: nil).data(for: request)
             statuses.append((response as? HTTPURLResponse)?.statusCode ?? 0)
         }
-        #expect(statuses.filter { $0 == 303 }.count <= 11 && statuses.contains(429), "\(statuses)")
+        #expect(statuses.prefix(2) == [303, 303] && statuses.contains(429) && statuses.allSatisfy { $0 == 303 || $0 == 429 }, "\(statuses)")
     }
 
     @Test(arguments: FleetBackend.allCases) func theSignInFormStartsASessionForAReadToken(_ backend: FleetBackend) async throws {
