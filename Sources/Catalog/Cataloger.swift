@@ -42,7 +42,7 @@ public struct Cataloger: Sendable {
     public init(mode: ScanMode = .auto, includeDev: Bool = false, excludes: [String] = [],
                 extractors: [any Extractor] = Cataloger.defaultExtractors, readBudget: Int = FileIndex.defaultReadBudget) {
         self.mode = mode; self.includeDev = includeDev
-        self.excludes = excludes.map(Glob.init); self.extractors = extractors; self.readBudget = readBudget
+        self.excludes = excludes.map(Glob.init(excluding:)); self.extractors = extractors; self.readBudget = readBudget
     }
 
     public static let defaultExtractors: [any Extractor] = [

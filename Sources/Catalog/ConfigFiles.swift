@@ -16,7 +16,7 @@ public struct ConfigSelection: Sendable {
     /// The agent manifest's file name; it is recorded by default when one is found.
     public static let manifestName = "provenant.agent.yaml"
     public var globs: [Glob]
-    public init(globs: [String]) { self.globs = globs.map(Glob.init) }
+    public init(globs: [String]) { self.globs = globs.map { Glob($0) } }
 
     public func selects(_ path: String) -> Bool {
         PathText.lastComponent(path) == Self.manifestName || globs.contains { $0.matches(path) }

@@ -42,7 +42,7 @@ struct SecretsScanCommand: AsyncParsableCommand {
         let previous: SecretsBaseline?
         do { previous = try baseline.map(SecretsBaseline.read(path:)) } catch { CLI.fail("error: \(error)") }
         var options = SecretsScanOptions()
-        options.excludes = exclude.map(Glob.init)
+        options.excludes = exclude.map(Glob.init(excluding:))
         let scanner = SecretsScanner(engine: engine, options: options)
         var result = SecretsScanResult()
         // Images (oci-dir:, oci-archive:, docker-archive:, or a path that is one) are scanned layer by layer.

@@ -61,6 +61,8 @@ import TestSupport
         #expect(Glob("*.log").matches("var/log/app/x.log"))
         #expect(!Glob("*.log").matches("var/log/app/x.log.gz"))
         #expect(Glob("node_modules").matches("a/b/node_modules"))
+        // A trailing slash names a directory, as in .gitignore (it matched nothing before; helper-75).
+        #expect(Glob(excluding: "vendor/").matches("a/vendor") && Glob(excluding: "/vendor/").matches("vendor") && !Glob(excluding: "vendor/").matches("a/vendors"))
         #expect(!Glob("a/*").matches("a/b/c"))
         #expect(Glob("a/**").matches("a/b/c"))
         #expect(Glob("a/**/c").matches("a/c") && Glob("a/**/c").matches("a/x/y/c"))

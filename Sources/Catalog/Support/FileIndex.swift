@@ -334,6 +334,14 @@ public struct Glob: Sendable {
     /// it, `**` and '/'.
     private enum Step: Sendable, Equatable { case byte(UInt8), one, star, doubleStar, skip }
 
+    /// An `--exclude` pattern: `vendor/` names the directory, as in .gitignore. Without the slash it
+    /// matches it and all below it; with it, it matched nothing, as no path ends in '/' (helper-75).
+    public init(excluding pattern: String) {
+        var pat = pattern
+        while pat.utf8.count > 1, pat.hasSuffix("/") { pat.removeLast() }
+        self.init(pat)
+    }
+
     public init(_ pattern: String) {
         var pat = pattern
         var anchored = false

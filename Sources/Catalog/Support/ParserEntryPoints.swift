@@ -39,7 +39,7 @@ extension ParserEntryPoints {
         for p in paths.prefix(1000) {
             _ = try? source.read(p, limit: 1 << 20)
             _ = try? source.canonicalPath(p)
-            _ = Glob.excludes(fuzzExcludes.map(Glob.init), p)
+            _ = Glob.excludes(fuzzExcludes.map { Glob(excluding: $0) }, p)
         }
         // The package databases reached through links, as a catalog looks them up once the layers
         // are squashed (the tree applied twice: every file has an earlier version), with and
