@@ -197,7 +197,9 @@ extension SigningKey {
             out.write(Array(publicKey.pem.utf8))
             try out.commit()
         } catch {
-            throw InputError("cannot write public key: \(error.reason)", at: Location(base + ".pub"))
+            // No key without its public half: a retry would otherwise stop at "File exists" (helper-73).
+            unlink(keyPath)
+            throw InputError("cannot write public key: \(error.reason); \(keyPath) was not kept", at: Location(base + ".pub"))
         }
     }
 }

@@ -92,6 +92,10 @@ func run(_ exe: String, _ args: [String], env: [String: String] = [:]) throws ->
         let dir = try scratch("cli")
         let bin = provenantBinary
         #expect(try run(bin, ["key", "generate", "-o", dir + "/k"]).0 == 0)
+        // A public key that cannot be written leaves no private key behind to block a retry (helper-73).
+        try FileManager.default.createDirectory(atPath: dir + "/half.pub", withIntermediateDirectories: true)
+        #expect(try run(bin, ["key", "generate", "-o", dir + "/half"]).0 == 2)
+        #expect(!FileManager.default.fileExists(atPath: dir + "/half.key"))
         try "artifact\n".write(toFile: dir + "/a.bin", atomically: true, encoding: .utf8)
         try #"{"runDetails":{"builder":{"id":"https://ci.example/b"}},"buildDefinition":{"buildType":"https://provenant.dev/buildtypes/local/v1","externalParameters":{"source":"git+https://example.com/r@refs/heads/main"}}}"#
             .write(toFile: dir + "/p.json", atomically: true, encoding: .utf8)
