@@ -137,13 +137,32 @@ public enum SPDXWriter {
     /// VCS URL (`git+https://host/repo@commit`). Cargo's `registry+https://…` index and the like are not.
     static func downloadLocation(_ s: String) -> String? {
         guard !s.contains(where: { $0 == " " || $0 == "\n" }) else { return nil }
-        if s.hasPrefix("https://") || s.hasPrefix("http://") { return s.contains("#") ? nil : s }
+        var out: String?
+        if s.hasPrefix("https://") || s.hasPrefix("http://") { out = s.contains("#") ? nil : s }
         if s.hasPrefix("git+https://") || s.hasPrefix("git+http://") || s.hasPrefix("git+ssh://") {
             // Cargo and npm write the commit after '#'; SPDX wants it after '@'.
-            if let hash = s.lastIndex(of: "#") { return String(s[..<hash]) + "@" + s[s.index(after: hash)...] }
-            return s
+            if let hash = s.lastIndex(of: "#") { out = String(s[..<hash]) + "@" + s[s.index(after: hash)...] } else { out = s }
         }
-        return nil
+        // What the SPDX validators accept of a URL's host: a lower-case DNS name with a top-level domain,
+        // an optional port. `git+ssh://git@host:org/repo` and `http://[::1]:4873/…` are NOASSERTION
+        // (pyspdxtools refused the document; found by helper-75).
+        return out.flatMap { Self.hostIsValid($0) ? $0 : nil }
+    }
+
+    static func hostIsValid(_ url: String) -> Bool {
+        guard let scheme = url.range(of: "://") else { return false }
+        let rest = url[scheme.upperBound...]
+        let authority = rest.prefix { $0 != "/" }
+        var host = Substring(authority), port: Substring = ""
+        if let colon = authority.firstIndex(of: ":") { host = authority[..<colon]; port = authority[authority.index(after: colon)...] }
+        if authority.contains(":") { guard (1...5).contains(port.count), port.allSatisfy(\.isASCII), port.allSatisfy(\.isNumber) else { return false } }
+        let labels = host.split(separator: ".", omittingEmptySubsequences: false)
+        guard labels.count >= 2, let tld = labels.last, (2...5).contains(tld.count), tld.allSatisfy({ $0 >= "a" && $0 <= "z" }) else { return false }
+        func lowerAlnum(_ c: Character) -> Bool { (c >= "a" && c <= "z") || (c >= "0" && c <= "9") }
+        // Each label: lower-case letters and digits, single '-' between them.
+        return labels.dropLast().allSatisfy { l in
+            !l.isEmpty && lowerAlnum(l.first!) && lowerAlnum(l.last!) && l.allSatisfy { lowerAlnum($0) || $0 == "-" } && !l.contains("--")
+        }
     }
 
     /// Actors may not contain the parentheses SPDX uses for e-mail; `Name <mail>` becomes `Name (mail)`.

@@ -413,6 +413,19 @@ import TestSupport
     }
 }
 
+/// SPDX download locations are kept only in the shape the SPDX validators accept (helper-75).
+@Suite struct SPDXDownloadLocationTests {
+    @Test func hostsTheValidatorsRefuseAreNoAssertion() {
+        #expect(SPDXWriter.downloadLocation("https://registry.npmjs.org/c/-/c-1.0.0.tgz") == "https://registry.npmjs.org/c/-/c-1.0.0.tgz")
+        #expect(SPDXWriter.downloadLocation("git+https://github.com/org/a.git#0123abc") == "git+https://github.com/org/a.git@0123abc")
+        #expect(SPDXWriter.downloadLocation("http://registry.example.com:4873/b.tgz") != nil)
+        for refused in ["git+ssh://git@github.com:org/a.git#0123", "http://[::1]:4873/b/-/b-1.0.0.tgz", "http://localhost:4873/b.tgz",
+                        "https://Registry.Example.com/x", "http://10.0.0.1/x", "https://host.example.com:123456/x"] {
+            #expect(SPDXWriter.downloadLocation(refused) == nil, "\(refused)")
+        }
+    }
+}
+
 @Suite struct RedactorTests {
     /// A run of credential prefixes (`x_ghp_ghp_…`) is judged near each prefix, not to its end: the
     /// whole rest at every prefix took seconds per 100 KB (found by helper-75). What is judged still
