@@ -67,6 +67,15 @@ import ProvenantCore
         #expect(try ignore(["CVE-2024-3651"]).suppressing(finding(), today: "2026-01-01") != nil)
     }
 
+    /// A VEX file that is not JSON says where; JSON that is no VEX document says so (helper-72).
+    @Test func badVEXFilesNameTheLineAndWhatIsWrong() throws {
+        for (json, line, words) in [("{\"a\":\n  [1,\n  }", 3, "not valid JSON"), ("[]", 1, "not a VEX document")] {
+            do { _ = try load(json); Issue.record("accepted: \(json)") } catch let e as InputError {
+                #expect(e.location?.line == line && e.message.contains(words), "\(e)")
+            }
+        }
+    }
+
     @Test func versRangesFollowTheVersSpec() throws {
         func has(_ range: String, _ v: String, _ eco: String = "PyPI") throws -> Bool? { try #require(VersRange(range)).contains(v, fallbackEcosystem: eco) }
         #expect(try has("vers:pypi/>=3.0", "2.8") == false)

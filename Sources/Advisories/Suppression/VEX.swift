@@ -58,7 +58,11 @@ public struct VEXDocument: Sendable {
     public static func load(_ path: String) throws(InputError) -> VEXDocument {
         guard let data = FileManager.default.contents(atPath: path) else { throw InputError("cannot read VEX file", at: Location(path)) }
         guard let obj = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
-            throw InputError("VEX file is not valid JSON", at: Location(path))
+            // Where and what, from the project's own parser, which counts lines (helper-72).
+            do { _ = try JSONParser.parse(data) } catch {
+                throw InputError("VEX file is not valid JSON: \(error.reason)", at: Location(path, line: error.line))
+            }
+            throw InputError("VEX file is JSON but not a VEX document: an OpenVEX or CycloneDX object was expected", at: Location(path, line: 1))
         }
         let name = PathText.lastComponent(path)
         if obj["bomFormat"] as? String == "CycloneDX" { return try cyclonedx(obj, name: name, path: path) }
