@@ -153,11 +153,13 @@ public enum ExecLauncher {
 
 
     /// Why Node's global module folders under `home` could hand a command code the manifest does not
-    /// declare, or nil: `.node_modules` or `.node_libraries` is there (a link counts by its target)
-    /// and is not root's alone (`untrustedInterpreter`'s rule), or lies under a `filesystem.write` path.
+    /// declare, or nil. `.node_modules` or `.node_libraries` there at all refuses: what is inside it, or
+    /// where a link to it leads (`/var`, whose `tmp` anyone writes), is not the manifest's to vouch for,
+    /// and Node reads these folders for no current use. A HOME that anyone may write refuses too: the
+    /// folders could appear while the command runs (both found by review).
     static func writableNodeFolder(home: [UInt8]?, writable: [String]) -> String? {
         guard let home, !home.isEmpty else { return nil }
-        let grants = writable.compactMap { realPath($0) ?? absolute($0) }
+        let shownHome = String(decoding: home, as: UTF8.self)
         for name in [".node_modules", ".node_libraries"] {
             // As bytes, as Node joins them (a relative HOME is relative to the working directory, here too).
             let bytes = home + (home.last == UInt8(ascii: "/") ? [] : [UInt8(ascii: "/")]) + Array(name.utf8)
@@ -165,13 +167,13 @@ public enum ExecLauncher {
             let found = (bytes + [0]).withUnsafeBufferPointer { b in
                 b.baseAddress!.withMemoryRebound(to: CChar.self, capacity: b.count) { lstat($0, &st) }
             } == 0
-            guard found else { continue }
-            let said = "\(String(decoding: bytes, as: UTF8.self)) exists, and Node's require loads modules from it that the manifest does not declare"
-            guard let path = String(validating: bytes, as: UTF8.self), let real = realPath(path) else { return "\(said); it cannot be resolved (remove it)" }
-            if let why = untrustedInterpreter(real, fd: nil) { return "\(said): \(why) (remove it, or make it root's)" }
-            if let g = grants.first(where: { real == $0 || $0 == "/" || real.hasPrefix($0 + "/") }) {
-                return "\(said): it is under filesystem.write \(g) (remove it, or keep HOME out of filesystem.write)"
+            if found {
+                return "\(String(decoding: bytes, as: UTF8.self)) exists, and Node's require loads modules from it that the manifest does not declare (remove it)"
             }
+        }
+        var st = stat()
+        if let path = String(validating: home, as: UTF8.self), stat(path, &st) == 0, st.st_mode & 0o002 != 0 {
+            return "HOME (\(shownHome)) is writable by anyone, so a .node_modules Node's require would load from could appear there; set HOME to a directory others cannot write"
         }
         return nil
     }

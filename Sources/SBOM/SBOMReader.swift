@@ -223,14 +223,19 @@ public enum SBOMReader {
                                                 unscanned: .componentWithoutPurl("\(l.origin) '\(l.name ?? "?")'")))
                     }
                 }
-                guard var purl = parsed ?? (keepWithoutPurl ? l.name.flatMap { $0.isEmpty ? nil : PackageURL(type: "generic", name: $0, version: l.version) } : nil) else {
+                // Kept, with neither a name nor a purl, under its document id: dropped, it would be missing
+                // from what the fleet server lists as not checked (found by review).
+                let keptName = [l.name, l.id].compactMap { $0 }.first { !$0.isEmpty } ?? "unnamed component"
+                guard var purl = parsed ?? (keepWithoutPurl ? PackageURL(type: "generic", name: keptName, version: l.version) : nil) else {
                     continue
                 }
                 let eco = Ecosystem(rawValue: purl.type) ?? .generic
                 var n = purl.namespace.map { purl.type == "maven" ? "\($0):\(purl.name)" : "\($0)/\(purl.name)" } ?? purl.name
                 // Go module paths are case-sensitive, and trivy lowercases them in purls, keeping the
                 // real spelling in the name: the name is the module then (github.com/Masterminds/goutils).
-                if purl.type == "golang", let name = l.name, name != n, name.lowercased() == n.lowercased() {
+                // Only that way round: a lowercased name beside a purl in the module's spelling is not
+                // trivy's, and must not lowercase the purl (found by review).
+                if purl.type == "golang", let name = l.name, name != n, n == n.lowercased(), name.lowercased() == n {
                     n = name
                     let slash = name.lastIndex(of: "/")
                     purl = PackageURL(type: "golang", namespace: slash.map { String(name[..<$0]) }, name: slash.map { String(name[name.index(after: $0)...]) } ?? name,

@@ -133,7 +133,8 @@ public final class PostgresFleetStore: FleetStore {
                     for try await (sha, art) in try await conn.query("SELECT sbom_sha256, artifact_sha256 FROM releases WHERE agent_id = \(agentID) AND version = \(r.version)", logger: logger)
                         .decode((String, String?).self) { existing = sha; artifact = art }
                     guard existing == r.sbomSHA256 else { return .conflict(existingSHA256: existing) }
-                    return artifact == r.artifactSHA256 ? .unchanged : .artifactConflict(existing: artifact)
+                    // A re-push that names no digest contradicts nothing; one that names another does.
+                    return r.artifactSHA256 == nil || artifact == r.artifactSHA256 ? .unchanged : .artifactConflict(existing: artifact)
                 }
                 // One statement per table: the rows travel as arrays and UNNEST spreads them.
                 let cs = r.components, ss = r.sources

@@ -60,7 +60,8 @@ public final class SQLiteFleetStore: FleetStore {
             if let row = try Row.fetchOne(db, sql: "SELECT sbom_sha256, artifact_sha256 FROM releases WHERE agent_id = ? AND version = ?", arguments: [agentID, r.version]) {
                 let existing: String = row["sbom_sha256"], artifact: String? = row["artifact_sha256"]
                 guard existing == r.sbomSHA256 else { return .conflict(existingSHA256: existing) }
-                return artifact == r.artifactSHA256 ? .unchanged : .artifactConflict(existing: artifact)
+                // A re-push that names no digest contradicts nothing; one that names another does.
+                    return r.artifactSHA256 == nil || artifact == r.artifactSHA256 ? .unchanged : .artifactConflict(existing: artifact)
             }
             try db.execute(sql: """
                 INSERT INTO releases (agent_id, version, sbom_format, sbom_sha256, components, created_at, sbom, artifact_sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?)

@@ -314,6 +314,12 @@ func jsonObject(_ s: String) throws -> [String: Any] {
             """, to: dir + "/trivy-go.cdx.json")
         let go = try provenant(["scan", dir + "/trivy-go.cdx.json", "--db", sharedDB, "--format", "json"])
         #expect(go.out.contains("GO-2022-0411"), "\(go.out) \(go.err)")
+        // The other way round (a lowercased name beside the module's spelling) keeps the purl (found by review).
+        try write("""
+            {"bomFormat":"CycloneDX","specVersion":"1.5","version":1,"components":[{"bom-ref":"a","type":"library",
+             "name":"github.com/masterminds/goutils","version":"v1.1.0","purl":"pkg:golang/github.com/Masterminds/goutils@v1.1.0"}]}
+            """, to: dir + "/lower-name.cdx.json")
+        #expect(try provenant(["scan", dir + "/lower-name.cdx.json", "--db", sharedDB, "--format", "json"]).out.contains("GO-2022-0411"))
         try write("""
             {"bomFormat":"CycloneDX","specVersion":"1.6","version":1,
              "metadata":{"component":{"type":"library","name":"urllib3","version":"1.25.7","purl":"pkg:pypi/urllib3@1.25.7"}},"components":[]}

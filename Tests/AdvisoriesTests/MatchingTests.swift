@@ -84,6 +84,7 @@ import ProvenantCore
         let rc = [["introduced": "1.24.0-0"], ["fixed": "1.24.0-rc.2"]]
         #expect(try eval(rc, "go1.24rc1", eco: "Go", type: "SEMVER") == .affected)
         #expect(try eval(rc, "1.24rc1", eco: "Go", type: "SEMVER") == .affected)
+        #expect(try eval(rc, "v1.24rc1", eco: "Go", type: "SEMVER") == .affected, "with a v too (found by review)")
         #expect(try eval(rc, "go1.24rc2", eco: "Go", type: "SEMVER") == .notAffected)
         #expect(try eval(rc, "go1.24.0", eco: "Go", type: "SEMVER") == .notAffected)
         #expect(try eval([["introduced": "1.9.0-0"], ["fixed": "1.9.0-rc.1"]], "go1.9beta2", eco: "Go", type: "SEMVER") == .affected)

@@ -222,6 +222,10 @@ import TestSupport
         try FileManager.default.removeItem(atPath: s.dir + "/home/.node_libraries")
         let ok = try s.exec(["--environment", "production"], [node, s.dir + "/deploy.js"], env: ["HOME": s.dir + "/home"])
         #expect(ok.code == 0 && ok.out == "deployed\n", "\(ok.out) \(ok.err)")
+        // A HOME anyone may write could grow one while the command runs (found by review).
+        #expect(chmod(s.dir + "/home", 0o777) == 0)
+        let open = try s.exec(["--environment", "production"], [node, s.dir + "/deploy.js"], env: ["HOME": s.dir + "/home"])
+        #expect(open.code == 126 && open.err.contains("is writable by anyone"), "\(open.err)")
     }
 
     /// The refusal on standard error goes through the redactor, as the audit record does.

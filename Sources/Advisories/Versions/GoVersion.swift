@@ -14,7 +14,7 @@ public struct GoVersion: VersionScheme {
     /// A Go toolchain pre-release as OSV writes it: `1.24rc1` is `1.24.0-rc.1`, `1.9beta2` is
     /// `1.9.0-beta.2` (Go's own reading of its release names); nil for anything else.
     static func toolchainPrerelease(_ s: String) -> String? {
-        let u = Array(s.utf8)
+        let u = Array((s.hasPrefix("v") ? s.dropFirst() : s[...]).utf8)
         func digits(_ from: Int) -> Int { var i = from; while i < u.count, (48...57).contains(u[i]) { i += 1 }; return i }
         var numbers: [String] = []
         var i = 0
