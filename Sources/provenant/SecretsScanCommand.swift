@@ -73,9 +73,7 @@ struct SecretsScanCommand: AsyncParsableCommand {
         if paths.contains("-") {
             var stdinResult = SecretsScanResult()
             do {
-                try scanner.scanStream(display: "-", into: &stdinResult) { (buffer: inout [UInt8], max: Int) throws(FileAccessError) -> Int in
-                    try SecretsScanner.readFD(STDIN_FILENO, into: &buffer, max: max)
-                }
+                try scanner.scanStandardInput(display: "-", into: &stdinResult)
             } catch {
                 CLI.fail("error: standard input: read stopped: \(error)")
             }

@@ -63,4 +63,20 @@ import TestSupport
         }
         #expect(!r.out.contains(token) && r.out.components(separatedBy: "\"line\": 3,").count - 1 == 5, "\(r.out)")
     }
+
+    /// Standard input and `--git` history decode UTF-16 too (found by review).
+    @Test func standardInputAndGitHistoryDecodeUTF16() throws {
+        let token = SecretsCommandTests.token
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("utf16-git-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let text = "# settings\r\ngithub_token = \(token)\r\n"
+        try (text.data(using: .utf16LittleEndian).map { Data([0xFF, 0xFE]) + $0 })!.write(to: dir.appendingPathComponent("profile.ps1"))
+        let stdin = try runProcess("/bin/sh", ["-c", "\"$0\" secrets scan - --fail-on low < \"$1\"", provenantBinary, dir.path + "/profile.ps1"])
+        #expect(stdin.code == 1 && stdin.out.contains("-:2:") && !stdin.out.contains(token), "\(stdin.out) \(stdin.err)")
+        let git = try runProcess("/bin/sh", ["-c", "cd \"$0\" && git init -q && git -c user.email=t@e -c user.name=t add profile.ps1 && git -c user.email=t@e -c user.name=t commit -qm add && rm profile.ps1", dir.path])
+        try #require(git.code == 0, "\(git.err)")
+        let history = try runProcess(provenantBinary, ["secrets", "scan", dir.path, "--git", "--format", "json"])
+        #expect(history.out.contains("github-personal-access-token") && history.out.contains("profile.ps1") && !history.out.contains(token), "\(history.out) \(history.err)")
+    }
 }

@@ -205,6 +205,31 @@ public struct SecretsScanner: Sendable {
         result.bytesScanned += total
     }
 
+    /// Standard input: streamed as it comes, UTF-16 text decoded as a file's is (its first 8 KiB tell).
+    public func scanStandardInput(display: String, into result: inout SecretsScanResult) throws(FileAccessError) {
+        var head: [UInt8] = []
+        while head.count < 8192, try Self.readSome(STDIN_FILENO, into: &head, max: 8192 - head.count) > 0 {}
+        if let order = UTF16Text.detect(head) {
+            var text = UTF16Text.Stream(order, head: head)
+            try scanStream(display: display, into: &result) { (buffer: inout [UInt8], max: Int) throws(FileAccessError) -> Int in
+                try text.read(into: &buffer, max: max) { (raw: inout [UInt8], n: Int) throws(FileAccessError) -> Int in
+                    try Self.readSome(STDIN_FILENO, into: &raw, max: n)
+                }
+            }
+            return
+        }
+        var pending = head[...]
+        try scanStream(display: display, into: &result) { (buffer: inout [UInt8], max: Int) throws(FileAccessError) -> Int in
+            if !pending.isEmpty {
+                let n = Swift.min(max, pending.count)
+                buffer += pending.prefix(n)
+                pending = pending.dropFirst(n)
+                return n
+            }
+            return try Self.readSome(STDIN_FILENO, into: &buffer, max: max)
+        }
+    }
+
     /// `scanStream` over bytes already in memory (an archive entry, a commit's added lines).
     func scanBytes(_ data: [UInt8], display: String, commit: String? = nil, lineNumbers: [Int]? = nil, into result: inout SecretsScanResult) {
         var offset = 0
@@ -275,7 +300,9 @@ public struct SecretsScanner: Sendable {
         let prefix = repository.hasSuffix("/") ? repository : repository + "/"
         try GitHistory(repository: repository).additions { a in
             let shown = shownPath(prefix == "./" ? a.path : prefix + a.path)
-            scanBytes(a.text, display: shown, commit: a.commit, lineNumbers: a.lines, into: &result)
+            // A UTF-16 file's added lines, joined again, are its UTF-16 text (found by review).
+            let text = UTF16Text.detect(a.text.prefix(8192)).map { UTF16Text.decode(a.text, $0) } ?? a.text
+            scanBytes(text, display: shown, commit: a.commit, lineNumbers: a.lines, into: &result)
         }
     }
 
