@@ -105,7 +105,7 @@ struct ScanCommand: AsyncParsableCommand {
         if let p = ignoreFile { return (p, nil) }
         var isDir: ObjCBool = false
         let base = FileManager.default.fileExists(atPath: target, isDirectory: &isDir) && isDir.boolValue ? target : FileManager.default.currentDirectoryPath
-        let p = base + "/.provenant-ignore.yaml"
+        let p = (base.hasSuffix("/") ? String(base.dropLast()) : base) + "/.provenant-ignore.yaml"
         // A link counts as there (it is then refused if it leads out of the directory).
         var st = stat()
         return lstat(p, &st) == 0 ? (p, base) : nil

@@ -211,6 +211,8 @@ import ZIPFoundation
     @Test func aWithdrawnThatIsNoTimeIsRefused() throws {
         let record = #"{"id": "PYSEC-2099-2", "modified": "2024-01-01T00:00:00Z", "withdrawn": "garbage", "affected": []}"#
         #expect(throws: ParseError.self) { try OSVRecord.decode(Data(record.utf8), yaml: false) }
+        let noSuchDay = record.replacingOccurrences(of: "\"garbage\"", with: "\"2024-02-30T00:00:00Z\"")
+        #expect(throws: ParseError.self) { try OSVRecord.decode(Data(noSuchDay.utf8), yaml: false) }
         let dated = record.replacingOccurrences(of: "\"garbage\"", with: "\"2024-02-01T00:00:00Z\"")
         #expect(try OSVRecord.decode(Data(dated.utf8), yaml: false).withdrawn == "2024-02-01T00:00:00Z")
     }

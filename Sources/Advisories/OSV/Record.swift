@@ -111,7 +111,7 @@ public struct OSVRecord: Codable, Sendable, Equatable {
         guard Timestamp.valid(r.modified) else { throw ParseError("\(r.id): 'modified' is not an RFC 3339 time: '\(r.modified)'") }
         // A withdrawn record is never matched: a `withdrawn` that is no time must not switch one off
         // silently (found by helper-72). The record is refused, and the import says so.
-        if let w = r.withdrawn, !Timestamp.valid(w) {
+        if let w = r.withdrawn, !Timestamp.valid(w) || !CalendarDate.isValid(String(w.prefix(10))) {
             throw ParseError("\(r.id): 'withdrawn' is not an RFC 3339 time: '\(w.prefix(40))'")
         }
         for a in r.affected ?? [] {
