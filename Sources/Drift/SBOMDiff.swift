@@ -262,11 +262,14 @@ public struct SBOMDiff: Sendable {
         var out: [DriftFinding] = []
         let location = a.locations.first
         // Digests of the same algorithm that differ: the published artifact is not the approved one.
-        let beforeDigests = Dictionary(before.flatMap(\.digests).map { ($0.algorithm, $0.value) }, uniquingKeysWith: { x, _ in x })
+        // Every digest of an algorithm the baseline has must be one of the baseline's: npm accepts a tarball
+        // matching any hash of the strongest algorithm, so a second sha512 pins another tarball.
+        var beforeDigests: [ProvenantCore.Digest.Algorithm: Set<String>] = [:]
+        for d in before.flatMap(\.digests) { beforeDigests[d.algorithm, default: []].insert(d.value) }
         var tampered: [String] = []
         for d in Set(after.flatMap(\.digests)).sorted() {
-            if let v = beforeDigests[d.algorithm], v != d.value {
-                tampered.append("\(d.algorithm.rawValue) was \(short(v)), now \(short(d.value))")
+            if let known = beforeDigests[d.algorithm], !known.contains(d.value) {
+                tampered.append("\(d.algorithm.rawValue) was \(known.sorted().map(short).joined(separator: ", ")), now \(short(d.value))")
             }
         }
         // A digest of an algorithm the baseline lacks pins something the baseline never saw (npm checks

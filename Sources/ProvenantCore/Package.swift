@@ -30,8 +30,16 @@ public struct Digest: Sendable, Hashable, Codable, Comparable {
     /// Subresource-integrity strings (`sha512-BASE64`), as npm, yarn, pnpm and bun write them. Of several
     /// hashes, the strongest algorithm's, which is the one npm checks (ssri): `sha1-X sha512-Y` pins Y.
     public init?(sri: String) {
-        var best: (rank: Int, algorithm: Algorithm, value: Substring)?
-        for token in sri.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }) {
+        guard let first = Self.sri(sri).first else { return nil }
+        self = first
+    }
+
+    /// Every hash of the strongest algorithm in an SRI string, in their order: npm accepts a tarball
+    /// that matches any of them, so a second one pins another tarball (found by review).
+    public static func sri(_ s: String) -> [Digest] {
+        var best = -1
+        var out: [Digest] = []
+        for token in s.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }) {
             let hash = token.split(separator: "?", maxSplits: 1).first ?? token
             guard let dash = hash.firstIndex(of: "-") else { continue }
             let ranked: (Int, Algorithm)
@@ -43,10 +51,11 @@ public struct Digest: Sendable, Hashable, Codable, Comparable {
             case "sha512": ranked = (4, .sha512)
             default: continue
             }
-            if best == nil || ranked.0 > best!.rank { best = (ranked.0, ranked.1, hash[hash.index(after: dash)...]) }
+            guard ranked.0 >= best, let d = Digest(ranked.1, base64: String(hash[hash.index(after: dash)...])) else { continue }
+            if ranked.0 > best { best = ranked.0; out = [] }
+            if !out.contains(d) { out.append(d) }
         }
-        guard let best else { return nil }
-        self.init(best.algorithm, base64: String(best.value))
+        return out
     }
 
     static func isHex(_ b: UInt8) -> Bool {

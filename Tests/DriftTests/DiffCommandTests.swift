@@ -51,6 +51,10 @@ import Testing
         os.makedirs('lb'); os.makedirs('lc')
         json.dump(lock(sha1), open('lb/package-lock.json', 'w'))
         json.dump(lock(sha1 + " sha512-" + base64.b64encode(b'\x66' * 64).decode()), open('lc/package-lock.json', 'w'))
+        a512 = "sha512-" + base64.b64encode(b'\x11' * 64).decode()
+        os.makedirs('le'); os.makedirs('lf')
+        json.dump(lock(a512), open('le/package-lock.json', 'w'))
+        json.dump(lock(a512 + " sha512-" + base64.b64encode(b'\x22' * 64).decode()), open('lf/package-lock.json', 'w'))
         """#
         let made = try runProcess("/bin/sh", ["-c", "cd \"$1\" && python3 -c \"$0\"", make, dir.path])
         try #require(made.code == 0, "\(made.err)")
@@ -58,6 +62,11 @@ import Testing
         #expect(python.code == 1 && python.out.contains("drift:tampered") && python.out.contains("file digests of another algorithm"), "\(python.out)")
         let npm = try runProcess(provenantBinary, ["diff", dir.path + "/lb/package-lock.json", dir.path + "/lc/package-lock.json", "--fail-on", "low"])
         #expect(npm.code == 1 && npm.out.contains("digests were SHA-1, now SHA-512"), "\(npm.out)")
+        // A second hash of the same algorithm pins another tarball too: npm accepts either (found by review).
+        let second = try runProcess(provenantBinary, ["diff", dir.path + "/le/package-lock.json", dir.path + "/lf/package-lock.json", "--fail-on", "low"])
+        #expect(second.code == 1 && second.out.contains("drift:tampered"), "\(second.out)")
+        let same = try runProcess(provenantBinary, ["diff", dir.path + "/lf/package-lock.json", dir.path + "/lf/package-lock.json", "--fail-on", "low"])
+        #expect(same.code == 0, "\(same.out)")
     }
 
     @Test func malformedInputIsExitTwoNamingTheFile() throws {

@@ -35,7 +35,7 @@ public struct BunLockExtractor: Extractor {
             // Git and GitHub sources carry `github:owner/repo#sha`; keep the commit as the version.
             if let hash = v.lastIndex(of: "#"), v.contains(":") { version = String(v[v.index(after: hash)...]) }
             var p = Make.package(.npm, n, version, at: input.path, line: lines.line(key), by: name)
-            if tuple.count > 3, let i = tuple[3] as? String, let d = Digest(sri: i) { p.digests = [d] }
+            if tuple.count > 3, let i = tuple[3] as? String { p.digests = Digest.sri(i) }
             p.dependenciesKnown = true
             let info = tuple.count > 2 ? tuple[2] as? [String: Any] : nil
             var deps = Array((info?.obj("dependencies") ?? [:]).keys)

@@ -71,7 +71,7 @@ public struct NpmLockExtractor: Extractor {
             var p = Make.package(.npm, n, v, at: path, line: lines.line(key), by: name)
             if e.bool("dev") == true { p.scope = .dev }
             else if e.bool("optional") == true || e.bool("devOptional") == true { p.scope = .optional }
-            if let i = e.str("integrity"), let d = Digest(sri: i) { p.digests = [d] }
+            if let i = e.str("integrity") { p.digests = Digest.sri(i) }
             if let l = e.str("license") { p.licenses = [l] }
             p.source = e.str("resolved")
             if e.bool("hasInstallScript") == true { p.installScripts = ["hasInstallScript"] }
@@ -119,7 +119,7 @@ public struct NpmLockExtractor: Extractor {
                     }
                     var p = Make.package(.npm, realName, v, at: path, line: lines.line(n), by: name)
                     if e.bool("dev") == true { p.scope = .dev } else if e.bool("optional") == true { p.scope = .optional }
-                    if let i = e.str("integrity"), let d = Digest(sri: i) { p.digests = [d] }
+                    if let i = e.str("integrity") { p.digests = Digest.sri(i) }
                     p.source = e.str("resolved")
                     p.dependenciesKnown = true
                     keyToIndex[key] = packages.count

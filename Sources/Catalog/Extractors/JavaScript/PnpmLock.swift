@@ -50,7 +50,7 @@ public struct PnpmLockExtractor: Extractor {
             var p = Make.package(.npm, n, ver, at: input.path, line: k.mark.map { $0.line }, by: name)
             if entry?["dev"]?.bool == true { p.scope = .dev }
             else if entry?["optional"]?.bool == true { p.scope = .optional }
-            if let i = entry?["resolution"]?.mapping?["integrity"]?.string, let d = Digest(sri: i) { p.digests = [d] }
+            if let i = entry?["resolution"]?.mapping?["integrity"]?.string { p.digests = Digest.sri(i) }
             p.dependenciesKnown = true
             var deps: [(String, String)] = []
             for node in (snapshots == nil ? [entry] : snapshotsByKey[key] ?? []) {

@@ -58,7 +58,7 @@ public struct YarnLockExtractor: Extractor {
             }
             let n = resolution.map(Self.nameOf) ?? Self.realName(b.specs.first ?? "")
             var p = Make.package(.npm, n, v, at: input.path, line: b.line, by: name)
-            if let i = b.fields["integrity"], let d = Digest(sri: i) { p.digests = [d] }
+            if let i = b.fields["integrity"] { p.digests = Digest.sri(i) }
             p.source = b.fields["resolved"]
             p.dependenciesKnown = true
             for s in b.specs { specIndex[s] = packages.count }
