@@ -31,6 +31,19 @@ public enum DpkgFiles {
         return Diagnostic(Location(path), "the package databases list more than \(paths.total) paths in all; \(unchecked) not checked", unscanned: .input)
     }
 
+    /// The packages `info/*.list` files are there for (`name` of `name.list` or `name:arch.list`), sorted.
+    static func listedPackages(_ rooted: RootedDirectory) -> [String] {
+        guard let fd = try? rooted.openDirectory("\(admin)/info") else { return [] }
+        defer { close(fd) }
+        let names = (try? RootedDirectory.names(in: fd, fullPath: "/\(admin)/info", limit: 1 << 20)) ?? []
+        var out = Set<String>()
+        for n in names where n.count > 5 && n.suffix(5).elementsEqual(".list".utf8) {
+            let base = String(decoding: n.dropLast(5), as: UTF8.self)
+            out.insert(String(base.split(separator: ":", maxSplits: 1).first ?? Substring(base)))
+        }
+        return out.sorted()
+    }
+
     /// Adds dpkg's files to `plan`; false when the root has no dpkg database.
     static func plan(_ plan: inout CheckPlan, rooted: RootedDirectory, width: Int, paths: ReadBudget) -> Bool {
         let statusPath = "/\(admin)/status", diversionsPath = "/\(admin)/diversions"
@@ -39,13 +52,9 @@ public enum DpkgFiles {
         case .absent:
             // No status, but dpkg's info directory lists packages' files: the database was damaged or
             // its status taken away, and its packages are not checked, not absent (found by helper-73).
-            if let fd = try? rooted.openDirectory("\(admin)/info") {
-                defer { close(fd) }
-                let names = (try? RootedDirectory.names(in: fd, fullPath: "/\(admin)/info", limit: 1 << 20)) ?? []
-                if names.contains(where: { $0.count > 5 && $0.suffix(5).elementsEqual(".list".utf8) }) {
-                    plan.notChecked.append(Diagnostic(Location(statusPath), "dpkg status is missing (or a link that leads nowhere) while /\(admin)/info lists packages' files; no dpkg package was checked", unscanned: .input))
-                    return true
-                }
+            if !Self.listedPackages(rooted).isEmpty {
+                plan.notChecked.append(Diagnostic(Location(statusPath), "dpkg status is missing (or a link that leads nowhere) while /\(admin)/info lists packages' files; no dpkg package was checked", unscanned: .input))
+                return true
             }
             return false
         case .unreadable(let why):
@@ -56,6 +65,17 @@ public enum DpkgFiles {
         let (records, statusDiags) = DpkgDatabase.status(text, path: statusPath)
         // A record the parser could not read (`unscanned`) is NOT CHECKED; the rest are notes.
         for d in statusDiags { if d.unscanned != nil { plan.notChecked.append(d) } else { plan.diagnostics.append(d) } }
+        // A package whose info/*.list is there but whose record is not (an emptied status, a stanza cut
+        // out) installed files nobody checks: NOT CHECKED, each, not absent (found by review).
+        // Any record naming it counts, one the parser refused too (that one is NOT CHECKED already).
+        var recorded = Set(records.map(\.name))
+        for line in text.split(separator: "\n") where line.hasPrefix("Package:") {
+            recorded.insert(line.dropFirst(8).trimmingCharacters(in: .whitespaces))
+        }
+        for name in Self.listedPackages(rooted) where !recorded.contains(name) {
+            plan.notChecked.append(Diagnostic(Location("/\(admin)/info/\(name).list"),
+                                              "lists files of package '\(name)', which the dpkg status does not record; its files are not checked", unscanned: .input))
+        }
 
         var diverted: [String: DpkgDatabase.Diversion] = [:]
         switch DatabaseText(rooted, diversionsPath) {

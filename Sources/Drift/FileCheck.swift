@@ -362,6 +362,11 @@ struct FileChecker: Sendable {
                 let differs = expected.algorithm != .sha1 || FileDigest.sha1(Array(target.utf8)).value != expected.text
                 return .done(differs ? .modified(typeChanged: false, differs: true, reason: nil) : .present(hashed: true, regular: false))
             }
+            // apk installed a link here: anything else, a file holding the old target text included, is
+            // another kind of file (found by review).
+            if item.linkDigest {
+                return .done(FileChecker.outcome(item, typeChanged: true, reason: "a \(FileChecker.kindName(kind)) where its package installed a symbolic link"))
+            }
             let typeChanged = kind != S_IFREG
             guard kind == S_IFREG || kind == S_IFLNK else {
                 return .done(FileChecker.outcome(item, typeChanged: true, reason: "a \(FileChecker.kindName(kind)) where its package installed a regular file"))
@@ -445,6 +450,7 @@ struct FileChecker: Sendable {
         case S_IFBLK: "block device"
         case S_IFSOCK: "socket"
         case S_IFLNK: "symbolic link"
+        case S_IFREG: "regular file"
         default: "special file"
         }
     }

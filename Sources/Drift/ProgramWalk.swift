@@ -20,7 +20,7 @@ struct ProgramWalk: Sendable {
     var files: [File] = []
     /// `*.dist-info/RECORD` files met on the way, for `PythonFiles`.
     var records: [String] = []
-    /// `*.dist-info` directories below site-packages that hold a METADATA: each should hold a RECORD too.
+    /// `*.dist-info` directories below site-packages that hold any file: each should hold a RECORD too.
     var distInfos: [String] = []
     var notChecked: [Diagnostic] = []
 
@@ -85,7 +85,8 @@ struct ProgramWalk: Sendable {
                 if let known = dirIndex[dir] { d = known } else { d = dirs.count; dirs.append(dir); dirIndex[dir] = d }
                 files.append(File(dir: d, name: name, executable: f.isExecutable, path: path))
                 if name == "RECORD", PythonFiles.isRecord(path) { records.append(path) }
-                if name == "METADATA", PythonFiles.isRecord(dir + "/RECORD") { distInfos.append(dir) }
+                // Any file makes a `.dist-info` a distribution's (its METADATA may be gone with its RECORD).
+                if distInfos.last != dir, PythonFiles.isRecord(dir + "/RECORD") { distInfos.append(dir) }
             }
         }
     }

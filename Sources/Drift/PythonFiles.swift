@@ -18,13 +18,13 @@ enum PythonFiles {
     }
 
     /// `osOwned`: the real paths of every file dpkg and apk claim.
-    /// `distInfos`: the `.dist-info` directories holding a METADATA. One without a RECORD the walk found
+    /// `distInfos`: the `.dist-info` directories holding any file. One without a RECORD the walk found
     /// as a regular file (deleted, a link, a FIFO, a directory) is NOT CHECKED, unless dpkg or apk
     /// installed its METADATA (Debian drops RECORDs; the OS package vouches for those files): a
     /// distribution whose RECORD was taken away must not vanish from the check (found by helper-73).
     static func plan(_ plan: inout CheckPlan, records: [String], distInfos: [String] = [], osOwned: Set<String>, rooted: RootedDirectory, paths: ReadBudget) {
         let recorded = Set(records.map(PathText.parent))
-        for dir in Set(distInfos).sorted() where !recorded.contains(dir) && !osOwned.contains(dir + "/METADATA") {
+        for dir in Set(distInfos).sorted() where !recorded.contains(dir) && !osOwned.contains(dir + "/METADATA") && !osOwned.contains(dir) {
             plan.notChecked.append(Diagnostic(Location("/" + dir + "/RECORD"),
                                               "no RECORD that is a regular file (it is missing, a link, or another kind of file), so this distribution's files are not checked",
                                               unscanned: .input))
@@ -49,6 +49,11 @@ enum PythonFiles {
             let distInfo = PathText.parent(record)
             let base = PathText.parent(distInfo)
             let vouched = !osOwned.contains(record)
+            // A real RECORD lists at least itself: an empty one was emptied (found by review).
+            if vouched, PythonRecord.rows(text).isEmpty {
+                plan.notChecked.append(Diagnostic(Location(shown), "RECORD lists no file (a real one lists itself), so this distribution's files are not checked", unscanned: .input))
+                continue
+            }
             let owner = plan.owner(.python, distribution(PathText.lastComponent(distInfo)), origin: shown, counted: vouched)
             for row in PythonRecord.rows(text) {
                 let origin = Location(shown, line: row.line)

@@ -54,11 +54,15 @@ public struct RequirementsExtractor: Extractor {
         }
         if let p = pending { logical.append(p) }
         let dir = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : ""
+        // An include named again in the same file is the same file: resolved once (a million `-r x.txt`
+        // lines each resolved through the filesystem took minutes; found by review).
+        var includedHere = Set<String>()
         for (n, line) in logical {
             let t = line.trimmed
             if t.isEmpty { continue }
             let loc = Location(path, line: n)
             if let target = Self.includeTarget(t) {
+                guard includedHere.insert(target).inserted else { continue }
                 // Whatever an include holds is unknown when it is not read: the scan counts each of
                 // these skips as an input not read, never as clean.
                 if target.contains("://") {
