@@ -67,14 +67,13 @@ public enum DpkgFiles {
         for d in statusDiags { if d.unscanned != nil { plan.notChecked.append(d) } else { plan.diagnostics.append(d) } }
         // A package whose info/*.list is there but whose record is not (an emptied status, a stanza cut
         // out) installed files nobody checks: NOT CHECKED, each, not absent (found by review).
-        // Any record naming it counts, one the parser refused too (that one is NOT CHECKED already).
-        var recorded = Set(records.map(\.name))
-        for line in text.split(separator: "\n") where line.hasPrefix("Package:") {
-            recorded.insert(line.dropFirst(8).trimmingCharacters(in: .whitespaces))
-        }
+        // Only a record that keeps files counts: dpkg deletes a package's .list when it purges it, so one
+        // beside `not-installed`, a record without a Status, or none at all is a damaged database
+        // (found by review).
+        let recorded = Set(records.filter(\.hasFiles).map(\.name))
         for name in Self.listedPackages(rooted) where !recorded.contains(name) {
             plan.notChecked.append(Diagnostic(Location("/\(admin)/info/\(name).list"),
-                                              "lists files of package '\(name)', which the dpkg status does not record; its files are not checked", unscanned: .input))
+                                              "lists files of package '\(name)', which the dpkg status does not record as keeping files (missing, not-installed, or unreadable); its files are not checked", unscanned: .input))
         }
 
         var diverted: [String: DpkgDatabase.Diversion] = [:]

@@ -89,9 +89,13 @@ public struct EnvironmentScrub: Sendable {
     /// Code-loading variables are removed whatever the manifest says: naming one cannot keep it.
     public func scrub(_ entries: [[UInt8]]) -> Result {
         var kept: [[UInt8]] = [], removed: [String] = []
+        var seen = Set<[UInt8]>()
         for entry in entries {
             let eq = entry.firstIndex(of: UInt8(ascii: "=")) ?? entry.endIndex
             let name = String(decoding: entry[..<eq], as: UTF8.self)
+            // One entry per name, the first, which getenv and the checks here read: a shell keeps the
+            // last, so a second HOME= could carry past the check what the first did not (found by review).
+            guard seen.insert(Array(entry[..<eq])).inserted else { removed.append(name); continue }
             if Self.loadsCode(name) { removed.append(name); continue }
             if named.contains(name) { kept.append(entry); continue }
             let value = eq < entry.endIndex ? entry[(eq + 1)...] : []

@@ -171,9 +171,13 @@ public enum ExecLauncher {
                 return "\(String(decoding: bytes, as: UTF8.self)) exists, and Node's require loads modules from it that the manifest does not declare (remove it)"
             }
         }
+        // Someone other than this user (or root) who may write HOME could make the folders while the
+        // command runs: HOME must be this user's or root's, writable by no group or other (found by review).
         var st = stat()
-        if let path = String(validating: home, as: UTF8.self), stat(path, &st) == 0, st.st_mode & 0o002 != 0 {
-            return "HOME (\(shownHome)) is writable by anyone, so a .node_modules Node's require would load from could appear there; set HOME to a directory others cannot write"
+        let path = String(decoding: home, as: UTF8.self)
+        guard stat(path, &st) == 0 else { return nil }
+        if st.st_mode & 0o022 != 0 || (st.st_uid != 0 && st.st_uid != geteuid()) {
+            return "HOME (\(shownHome)) may be written by another user or group, so a .node_modules Node's require would load from could appear there; set HOME to a directory only this user can write"
         }
         return nil
     }

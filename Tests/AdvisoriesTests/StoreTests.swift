@@ -213,6 +213,10 @@ import ZIPFoundation
         #expect(throws: ParseError.self) { try OSVRecord.decode(Data(record.utf8), yaml: false) }
         let noSuchDay = record.replacingOccurrences(of: "\"garbage\"", with: "\"2024-02-30T00:00:00Z\"")
         #expect(throws: ParseError.self) { try OSVRecord.decode(Data(noSuchDay.utf8), yaml: false) }
+        for t in ["2024-01-01T25:00:00Z", "2024-01-01T00:99:00Z", "2024-01-01T23:61:00Z"] {
+            let noSuchTime = record.replacingOccurrences(of: "\"garbage\"", with: "\"\(t)\"")
+            #expect(throws: ParseError.self) { try OSVRecord.decode(Data(noSuchTime.utf8), yaml: false) }
+        }
         let dated = record.replacingOccurrences(of: "\"garbage\"", with: "\"2024-02-01T00:00:00Z\"")
         #expect(try OSVRecord.decode(Data(dated.utf8), yaml: false).withdrawn == "2024-02-01T00:00:00Z")
     }

@@ -103,6 +103,14 @@ import Testing
         #expect(r.kept == [Array("HOME=x".utf8), Array("PYTHONUNBUFFERED=x".utf8)])
     }
 
+    /// A name given twice keeps its first value, which the checks read; a shell would keep the last, so a
+    /// second HOME= carried a .node_modules past the check (found by review).
+    @Test func aNameGivenTwiceKeepsItsFirstValue() {
+        let r = EnvironmentScrub(named: [], engine: nil).scrub([Array("HOME=/clean".utf8), Array("PATH=/usr/bin".utf8), Array("HOME=/planted".utf8)])
+        #expect(r.kept == [Array("HOME=/clean".utf8), Array("PATH=/usr/bin".utf8)])
+        #expect(r.removed == ["HOME"])
+    }
+
     /// Only a name that is exactly a known non-production environment is not production.
     @Test func anEnvironmentThatIsNotKnownToBeNonProductionIsProduction() {
         for name in ["production", "prod", "Production", "PROD", "live", "prd", "Staging", "staging2", "tset", ""] {

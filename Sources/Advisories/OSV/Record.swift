@@ -111,7 +111,7 @@ public struct OSVRecord: Codable, Sendable, Equatable {
         guard Timestamp.valid(r.modified) else { throw ParseError("\(r.id): 'modified' is not an RFC 3339 time: '\(r.modified)'") }
         // A withdrawn record is never matched: a `withdrawn` that is no time must not switch one off
         // silently (found by helper-72). The record is refused, and the import says so.
-        if let w = r.withdrawn, !Timestamp.valid(w) || !CalendarDate.isValid(String(w.prefix(10))) {
+        if let w = r.withdrawn, !Timestamp.valid(w) || !CalendarDate.isValid(String(w.prefix(10))) || !Timestamp.timeOfDayExists(w) {
             throw ParseError("\(r.id): 'withdrawn' is not an RFC 3339 time: '\(w.prefix(40))'")
         }
         for a in r.affected ?? [] {
@@ -179,6 +179,15 @@ enum Timestamp {
         func d(_ i: Int) -> Bool { u[i] >= 48 && u[i] <= 57 }
         return d(0) && d(1) && d(2) && d(3) && u[4] == 45 && d(5) && d(6) && u[7] == 45 && d(8) && d(9)
             && (u[10] == 84 || u[10] == 116 || u[10] == 32) && d(11) && d(12) && u[13] == 58 && d(14) && d(15) && u[16] == 58 && d(17) && d(18)
+    }
+}
+
+extension Timestamp {
+    /// Hours under 24, minutes under 60, seconds under 61 (a leap second) in a `valid` time.
+    static func timeOfDayExists(_ s: String) -> Bool {
+        let u = Array(s.utf8)
+        func n(_ i: Int) -> Int { Int(u[i] - 48) * 10 + Int(u[i + 1] - 48) }
+        return n(11) < 24 && n(14) < 60 && n(17) < 61
     }
 }
 
