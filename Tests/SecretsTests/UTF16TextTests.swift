@@ -74,6 +74,11 @@ import TestSupport
         try (text.data(using: .utf16LittleEndian).map { Data([0xFF, 0xFE]) + $0 })!.write(to: dir.appendingPathComponent("profile.ps1"))
         let stdin = try runProcess("/bin/sh", ["-c", "\"$0\" secrets scan - --fail-on low < \"$1\"", provenantBinary, dir.path + "/profile.ps1"])
         #expect(stdin.code == 1 && stdin.out.contains("-:2:") && !stdin.out.contains(token), "\(stdin.out) \(stdin.err)")
+        // A stream that starts as UTF-16 and goes on in UTF-8 (`cat *`) loses neither part (found by review).
+        let slack = SecretsCommandTests.slack
+        try Data("SLACK_TOKEN=\(slack)\n".utf8).write(to: dir.appendingPathComponent("later.env"))
+        let mixed = try runProcess("/bin/sh", ["-c", "cat \"$1\" \"$2\" | \"$0\" secrets scan - --format json", provenantBinary, dir.path + "/profile.ps1", dir.path + "/later.env"])
+        #expect(mixed.out.contains("github-personal-access-token") && mixed.out.contains("slack"), "\(mixed.out) \(mixed.err)")
         let git = try runProcess("/bin/sh", ["-c", "cd \"$0\" && git init -q && git -c user.email=t@e -c user.name=t add profile.ps1 && git -c user.email=t@e -c user.name=t commit -qm add && rm profile.ps1", dir.path])
         try #require(git.code == 0, "\(git.err)")
         let history = try runProcess(provenantBinary, ["secrets", "scan", dir.path, "--git", "--format", "json"])

@@ -205,12 +205,28 @@ public struct SecretsScanner: Sendable {
         result.bytesScanned += total
     }
 
+    /// Standard input read whole to be scanned both decoded and as it is, when it starts as UTF-16.
+    static let stdinBoth = 64 << 20
+
     /// Standard input: streamed as it comes, UTF-16 text decoded as a file's is (its first 8 KiB tell).
     public func scanStandardInput(display: String, into result: inout SecretsScanResult) throws(FileAccessError) {
         var head: [UInt8] = []
         while head.count < 8192, try Self.readSome(STDIN_FILENO, into: &head, max: 8192 - head.count) > 0 {}
         if let order = UTF16Text.detect(head) {
-            var text = UTF16Text.Stream(order, head: head)
+            // A stream may be several files (`cat *`), not one encoding: up to 64 MiB it is scanned both
+            // decoded and as it is, so text after the UTF-16 part is not lost (found by review).
+            var all = head
+            while all.count <= Self.stdinBoth, try Self.readSome(STDIN_FILENO, into: &all, max: 1 << 20) > 0 {}
+            if all.count <= Self.stdinBoth {
+                var both = SecretsScanResult()
+                scanBytes(UTF16Text.decode(all, order), display: display, into: &both)
+                scanBytes(all, display: display, into: &both)
+                both.filesScanned = 1
+                both.findings.sort(by: SecretFinding.order)
+                result.merge(both)
+                return
+            }
+            var text = UTF16Text.Stream(order, head: all)
             try scanStream(display: display, into: &result) { (buffer: inout [UInt8], max: Int) throws(FileAccessError) -> Int in
                 try text.read(into: &buffer, max: max) { (raw: inout [UInt8], n: Int) throws(FileAccessError) -> Int in
                     try Self.readSome(STDIN_FILENO, into: &raw, max: n)
