@@ -157,7 +157,7 @@ public enum ExecLauncher {
     /// where a link to it leads (`/var`, whose `tmp` anyone writes), is not the manifest's to vouch for,
     /// and Node reads these folders for no current use. A HOME that anyone may write refuses too: the
     /// folders could appear while the command runs (both found by review).
-    static func writableNodeFolder(home: [UInt8]?, writable: [String]) -> String? {
+    static func writableNodeFolder(home: [UInt8]?) -> String? {
         guard let home, !home.isEmpty else { return nil }
         let shownHome = String(decoding: home, as: UTF8.self)
         for name in [".node_modules", ".node_libraries"] {
@@ -400,7 +400,7 @@ public enum ExecLauncher {
         // script's own node_modules, for any node the command runs (a shell script's included). Where
         // either exists and someone other than root could have written it, or the command may write it,
         // a pinned script could load modules the manifest never saw: refused, whatever the command.
-        if let why = writableNodeFolder(home: EnvironmentScrub.value(of: "HOME", in: env.kept), writable: request.manifest.write) {
+        if let why = writableNodeFolder(home: EnvironmentScrub.value(of: "HOME", in: env.kept)) {
             return refuse(why)
         }
         if let proxy = request.proxy {

@@ -113,7 +113,7 @@ extension SecretsScanner {
         if Self.isArchive(head) {
             guard size <= options.maxArchiveBytes else {
                 result.warnings.append("\(shownPath(display)): archive larger than \(options.maxArchiveBytes >> 20) MiB; scanned as bytes, not opened")
-                return try streamText(head, data, display: display, into: &result)
+                return try streamText(head, nil, data, display: display, into: &result)
             }
             var all = head
             while try data.read(appendingTo: &all, max: 1 << 20) > 0 {}
@@ -121,28 +121,15 @@ extension SecretsScanner {
             scanArchive(all, display: shownPath(display), depth: 0, budget: &budget, into: &result)
             return
         }
-        if let order = UTF16Text.detect(head) {
-            var text = UTF16Text.Stream(order, head: head)
-            return try scanStream(display: shownPath(display), into: &result) { (buffer: inout [UInt8], max: Int) throws(ImageError) -> Int in
-                try text.read(into: &buffer, max: max) { (raw: inout [UInt8], n: Int) throws(ImageError) -> Int in
-                    try data.read(appendingTo: &raw, max: n)
-                }
-            }
-        }
-        if Self.isBinary(head) { result.skippedBinary += 1; return }
-        try streamText(head, data, display: display, into: &result)
+        let order = UTF16Text.detect(head)
+        if order == nil, Self.isBinary(head) { result.skippedBinary += 1; return }
+        try streamText(head, order, data, display: display, into: &result)
     }
 
-    private func streamText(_ head: [UInt8], _ data: LayerFileReader, display: String, into result: inout SecretsScanResult) throws(ImageError) {
-        var pending = head[...]
-        try scanStream(display: shownPath(display), into: &result) { (buffer: inout [UInt8], max: Int) throws(ImageError) -> Int in
-            if !pending.isEmpty {
-                let n = min(max, pending.count)
-                buffer += pending.prefix(n)
-                pending = pending.dropFirst(n)
-                return n
-            }
-            return try data.read(appendingTo: &buffer, max: max)
+    private func streamText(_ head: [UInt8], _ order: UTF16Text.ByteOrder?, _ data: LayerFileReader, display: String,
+                            into result: inout SecretsScanResult) throws(ImageError) {
+        try scanStream(head: head, decoding: order, display: shownPath(display), into: &result) { (buffer: inout [UInt8], max: Int) throws(ImageError) -> Int in
+            try data.read(appendingTo: &buffer, max: max)
         }
     }
 }

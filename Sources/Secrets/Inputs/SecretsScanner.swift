@@ -133,37 +133,41 @@ public struct SecretsScanner: Sendable {
             }
             result.warnings.append("\(shown): archive larger than \(options.maxArchiveBytes >> 20) MiB; scanned as bytes, not opened")
         }
-        if let order = UTF16Text.detect(head) {
-            // UTF-16 text is read as the UTF-8 it stands for; lines and columns are those of that text.
-            var text = UTF16Text.Stream(order, head: head)
-            do {
-                try scanStream(display: shown, into: &result) { (buffer: inout [UInt8], max: Int) throws(FileAccessError) -> Int in
-                    try text.read(into: &buffer, max: max) { (raw: inout [UInt8], n: Int) throws(FileAccessError) -> Int in
-                        try Self.readSome(fd, into: &raw, max: n)
-                    }
-                }
-            } catch {
-                result.unreadable += 1
-                result.warnings.append("\(shown): read stopped: \(error)")
-            }
-            return
+        // UTF-16 text is read as the UTF-8 it stands for; lines and columns are those of that text.
+        let order = UTF16Text.detect(head)
+        if order == nil {
+            if Self.isBinary(head) { result.skippedBinary += 1; return }
+            if !Self.isUTF8(head) { result.warnings.append("\(shown): not valid UTF-8; scanned as bytes") }
         }
-        if Self.isBinary(head) { result.skippedBinary += 1; return }
-        if !Self.isUTF8(head) { result.warnings.append("\(shown): not valid UTF-8; scanned as bytes") }
-        var pending = head
         do {
-            try scanStream(display: shown, into: &result) { (buffer: inout [UInt8], max: Int) throws(FileAccessError) -> Int in
-                if !pending.isEmpty {
-                    let n = min(max, pending.count)
-                    buffer += pending[0..<n]
-                    pending.removeFirst(n)
-                    return n
-                }
-                return try Self.readSome(fd, into: &buffer, max: max)
+            try scanStream(head: head, decoding: order, display: shown, into: &result) { (buffer: inout [UInt8], max: Int) throws(FileAccessError) -> Int in
+                try Self.readSome(fd, into: &buffer, max: max)
             }
         } catch {
             result.unreadable += 1
             result.warnings.append("\(shown): read stopped: \(error)")
+        }
+    }
+
+    /// `scanStream` over a source whose first bytes (`head`) were read already to judge it: UTF-16 text
+    /// (`order`) is decoded as it streams, anything else is read as it is.
+    func scanStream<E: Error>(head: [UInt8], decoding order: UTF16Text.ByteOrder?, display: String, into result: inout SecretsScanResult,
+                              read: (inout [UInt8], Int) throws(E) -> Int) throws(E) {
+        if let order {
+            var text = UTF16Text.Stream(order, head: head)
+            return try scanStream(display: display, into: &result) { (buffer: inout [UInt8], max: Int) throws(E) -> Int in
+                try text.read(into: &buffer, max: max, from: read)
+            }
+        }
+        var pending = head[...]
+        try scanStream(display: display, into: &result) { (buffer: inout [UInt8], max: Int) throws(E) -> Int in
+            if !pending.isEmpty {
+                let n = Swift.min(max, pending.count)
+                buffer += pending.prefix(n)
+                pending = pending.dropFirst(n)
+                return n
+            }
+            return try read(&buffer, max)
         }
     }
 
@@ -226,23 +230,12 @@ public struct SecretsScanner: Sendable {
                 result.merge(both)
                 return
             }
-            var text = UTF16Text.Stream(order, head: all)
-            try scanStream(display: display, into: &result) { (buffer: inout [UInt8], max: Int) throws(FileAccessError) -> Int in
-                try text.read(into: &buffer, max: max) { (raw: inout [UInt8], n: Int) throws(FileAccessError) -> Int in
-                    try Self.readSome(STDIN_FILENO, into: &raw, max: n)
-                }
+            return try scanStream(head: all, decoding: order, display: display, into: &result) { (buffer: inout [UInt8], max: Int) throws(FileAccessError) -> Int in
+                try Self.readSome(STDIN_FILENO, into: &buffer, max: max)
             }
-            return
         }
-        var pending = head[...]
-        try scanStream(display: display, into: &result) { (buffer: inout [UInt8], max: Int) throws(FileAccessError) -> Int in
-            if !pending.isEmpty {
-                let n = Swift.min(max, pending.count)
-                buffer += pending.prefix(n)
-                pending = pending.dropFirst(n)
-                return n
-            }
-            return try Self.readSome(STDIN_FILENO, into: &buffer, max: max)
+        try scanStream(head: head, decoding: nil, display: display, into: &result) { (buffer: inout [UInt8], max: Int) throws(FileAccessError) -> Int in
+            try Self.readSome(STDIN_FILENO, into: &buffer, max: max)
         }
     }
 
