@@ -46,6 +46,15 @@ import ProvenantCore
         #expect(try eval([], "0.2.0", versions: ["0.1.0", "0.3.0"]) == .notAffected)
     }
 
+    /// With ranges beside it, the list was matched as text only: `3.2.0a1` missed a listed `3.2a1`
+    /// that the ranges do not cover. It is compared under the ecosystem's scheme, ranges or not.
+    @Test func listedVersionsBesideRangesAreComparedUnderTheScheme() throws {
+        let ev = [["introduced": "1.0"], ["fixed": "1.5"]]
+        #expect(try eval(ev, "3.2.0a1", versions: ["1.0", "3.2a1"]) == .affected)
+        #expect(try eval(ev, "3.2.0", versions: ["1.0", "3.2a1"]) == .notAffected)
+        #expect(try eval([["introduced": "0"], ["fixed": "1.0.0"]], "v2.0.0", eco: "Go", versions: ["2.0"], type: "SEMVER") == .affected)
+    }
+
     @Test func gitRangesAreSkippedAndOthersStillEvaluated() throws {
         var rec = try OSVRecord.decode(Data(osv("T-2", ecosystem: "PyPI", name: "p", events: [["introduced": "0"], ["fixed": "2.0"]]).utf8), yaml: false)
         rec.affected![0].ranges!.insert(OSVRecord.Range(type: "GIT", repo: "https://example.com/r", events: [.init(introduced: "abc123")]), at: 0)

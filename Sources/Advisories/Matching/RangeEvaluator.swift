@@ -151,20 +151,21 @@ public enum RangeEvaluator {
             return .unknown("'\(version)' is not a PEP 440 version, so it cannot be placed among the releases")
         }
         var unknown: String?
-        // Without ranges, the list is all there is: compare under the scheme too, since it may spell
-        // a version differently (`1.19` for `1.19.0`). With ranges, the list enumerates them.
-        if p.ranges.isEmpty, let s = p.ecoScheme, !p.listed.isEmpty {
-            switch subject.parsed(by: s) {
-            case .success(let mine):
-                for l in EntryCodec.list(p.listed) where (try? s.parsed(l)).map({ s.compare(mine, $0) }) == 0 { return .affected }
-            case .failure(let error): unknown = "unparsable version: \(error.reason)"
-            }
-        }
         for range in p.ranges {
             switch evaluate(range, &subject) {
             case .affected: return .affected
             case .unknown(let why): unknown = unknown ?? why
             case .notAffected: break
+            }
+        }
+        // The list may spell a version differently from the package (`1.19` for `1.19.0`, `3.2a1` for
+        // `3.2.0a1`), so it is compared under the ecosystem's scheme too, with or without ranges: the
+        // ranges need not cover every listed version (a GIT range, or one the list outgrew).
+        if let s = p.ecoScheme, !p.listed.isEmpty {
+            switch subject.parsed(by: s) {
+            case .success(let mine):
+                for l in EntryCodec.list(p.listed) where (try? s.parsed(l)).map({ s.compare(mine, $0) }) == 0 { return .affected }
+            case .failure(let error): unknown = unknown ?? "unparsable version: \(error.reason)"
             }
         }
         return unknown.map { .unknown($0) } ?? .notAffected
