@@ -359,6 +359,14 @@ import TestSupport
         let n = buffer.withUnsafeMutableBytes { b in (try? stream.read(into: b)) ?? -1 }
         #expect(Array(buffer[0..<max(0, n)]) == blob)
 
+        // A 401 from where a redirect led is not the registry's challenge: answering it sent the
+        // registry's password to a realm the storage host named (found by helper-79).
+        let foreign = await #expect(throws: ImageError.self) { try await client.fetchBlob("sha256:" + String(repeating: "1", count: 64), limit: 1024) }
+        #expect(foreign?.message.contains("only the registry's own challenge") == true, "\(String(describing: foreign))")
+        let afterForeign = try String(contentsOfFile: log, encoding: .utf8)
+        #expect(afterForeign.contains("/locked/sha256:"), "\(afterForeign)")
+        #expect(!afterForeign.contains("/token"), "no token is asked of the storage host's realm: \(afterForeign)")
+
         let loop = await #expect(throws: ImageError.self) { try await client.fetchBlob("sha256:" + String(repeating: "0", count: 64), limit: 1024) }
         #expect(loop?.message.contains("redirected more than 5 times") == true, "\(String(describing: loop))")
         let looping = try RegistryClient(host: host, repository: "r", options: Self.options(port, creds))

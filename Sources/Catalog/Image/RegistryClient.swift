@@ -356,9 +356,17 @@ public final class RegistryClient: Sendable {
         var challenged = false
         while true {
             let authorization = authorizations.withLock { $0[access.rawValue] }
-            let response = try await follow(method, url, headers: headers, authorization: authorization, body: body,
-                                            subject: subject, deadline: deadline)
+            let (response, answeredBy) = try await followReporting(method, url, headers: headers, authorization: authorization, body: body,
+                                                                   subject: subject, deadline: deadline)
             guard response.status.code == 401 else { return response }
+            // Only the registry's own challenge is answered: a 401 from blob storage a redirect led to,
+            // or from an upload location on another host, would otherwise name a realm of its choosing
+            // and be sent the registry's password or identity token (found by helper-79). Docker and
+            // containerd treat such a 401 as an error too.
+            guard answeredBy == apiHostPort else {
+                await Self.discard(response)
+                throw ImageError(subject, "was refused (401 Unauthorized) by \(answeredBy), which the registry \(apiHostPort) led to: only the registry's own challenge is answered with its credentials")
+            }
             let challenges = response.headers["WWW-Authenticate"].flatMap(AuthChallenge.parse)
             await Self.discard(response)
             if challenged || (authorization != nil && challenges.isEmpty) {
@@ -450,6 +458,13 @@ public final class RegistryClient: Sendable {
     /// allowed it, including a redirect's.
     func follow(_ method: HTTPMethod, _ start: String, headers: [(String, String)], authorization: String?, body: [UInt8]?,
                 subject: String, deadline: TimeAmount, authorizationHost: String? = nil) async throws -> HTTPClientResponse {
+        try await followReporting(method, start, headers: headers, authorization: authorization, body: body,
+                                  subject: subject, deadline: deadline, authorizationHost: authorizationHost).response
+    }
+
+    /// `follow`, with the `host:port` that gave the final answer.
+    func followReporting(_ method: HTTPMethod, _ start: String, headers: [(String, String)], authorization: String?, body: [UInt8]?,
+                         subject: String, deadline: TimeAmount, authorizationHost: String? = nil) async throws -> (response: HTTPClientResponse, hostPort: String) {
         var url = start
         var method = method
         var body = body
@@ -484,7 +499,7 @@ public final class RegistryClient: Sendable {
                 throw ImageError(subject, why)
             }
             let code = response.status.code
-            guard [301, 302, 303, 307, 308].contains(code) else { return response }
+            guard [301, 302, 303, 307, 308].contains(code) else { return (response, hostPort) }
             await Self.discard(response)
             guard method == .GET || method == .HEAD || (code == 303 && method == .POST) else {
                 throw ImageError(subject, "was answered with a redirect (\(code)) to a \(method.rawValue); not followed")

@@ -11,7 +11,8 @@
       A stand-in registry that redirects: /v2/<repo>/blobs/<digest> wants Basic credentials, then
       answers 307 to http://localhost:PORT/storage/<digest> (another host name for the same server),
       which serves BLOBFILE; the all-zero digest redirects to /v2/<repo>/blobs/loop/1, and loop/N to
-      loop/N+1, forever. Each request is logged
+      loop/N+1, forever; the all-one digest redirects to /locked/<digest> on localhost, which answers
+      401 with a Bearer realm of its own (/token, which hands out a token). Each request is logged
       as `PATH auth=yes|no`.
 
   registry_helper.py conditional PORTFILE LOG race|forget|weak|status:CODE|blob500
@@ -126,11 +127,18 @@ def redirect_server(portfile, logfile, blobfile, account):
             parts = self.path.split("/")
             if self.path.startswith("/storage/"):
                 self.reply(200, blob, [("Content-Type", "application/octet-stream")])
+            elif self.path.startswith("/locked/"):
+                realm = "http://localhost:%d/token" % port
+                self.reply(401, b"", [("WWW-Authenticate", 'Bearer realm="%s",service="storage"' % realm)])
+            elif self.path.startswith("/token"):
+                self.reply(200, b'{"token": "storage-token"}', [("Content-Type", "application/json")])
             elif self.path.startswith("/v2/") and basic_user(auth, users) is None:
                 self.reply(401, b"", [("WWW-Authenticate", 'Basic realm="helper"')])
             elif "/blobs/loop/" in self.path:
                 n = int(parts[-1]) + 1
                 self.reply(307, b"", [("Location", "/v2/r/blobs/loop/%d" % n)])
+            elif self.path.endswith("/blobs/sha256:" + "1" * 64):
+                self.reply(307, b"", [("Location", "http://localhost:%d/locked/%s" % (port, parts[-1]))])
             elif self.path.endswith("/blobs/sha256:" + "0" * 64):
                 self.reply(307, b"", [("Location", "/v2/r/blobs/loop/1")])
             elif "/blobs/" in self.path:
