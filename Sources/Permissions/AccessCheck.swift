@@ -31,11 +31,11 @@ struct AccessContext {
 
     init(pod: PodSecurity.PodSpec, manifest: AgentManifest, objects: Workloads.Objects) {
         self.pod = pod; self.manifest = manifest; self.objects = objects
-        serviceAccount = pod.spec["serviceAccountName"]?.string ?? pod.spec["serviceAccount"]?.string ?? "default"
+        serviceAccount = pod.spec["serviceAccountName"]?.setName ?? pod.spec["serviceAccount"]?.setName ?? "default"
         let labels = LabelSelector.labels(pod.labels)
         podLabels = labels
         let ns = pod.namespace
-        func inNamespace(_ d: Workloads.Objects.Doc) -> Bool { (d.node["metadata"]?["namespace"]?.string ?? "default") == ns }
+        func inNamespace(_ d: Workloads.Objects.Doc) -> Bool { (d.node["metadata"]?["namespace"]?.setName ?? "default") == ns }
         networkPolicies = objects.networkPolicies.filter { d in
             (d.node["spec"]?["policyTypes"]?.sequence?.compactMap(\.string).contains("Egress") ?? (d.node["spec"]?["egress"] != nil))
                 && inNamespace(d) && LabelSelector.selects(d.node["spec"]?["podSelector"], labels)
@@ -118,7 +118,7 @@ struct RoleBindingGrants: AccessControl {
         let name = s["name"]?.string ?? ""
         switch s["kind"]?.string {
         case "ServiceAccount":
-            return name == sa && (s["namespace"]?.string ?? bindingNamespace) == namespace ? "ServiceAccount \(name)" : nil
+            return name == sa && (s["namespace"]?.setName ?? bindingNamespace) == namespace ? "ServiceAccount \(name)" : nil
         case "User":
             return name == "system:serviceaccount:\(namespace):\(sa)" ? "User \(name)" : nil
         case "Group":
@@ -132,7 +132,7 @@ struct RoleBindingGrants: AccessControl {
         let declared = Set(c.manifest.kubernetes.flatMap { a in a.resources.flatMap { r in a.verbs.map { "\(r)|\($0)" } } })
         for bd in c.objects.bindings {
             let b = bd.node
-            let bindingNS = b["metadata"]?["namespace"]?.string ?? "default"
+            let bindingNS = b["metadata"]?["namespace"]?.setName ?? "default"
             let bindingName = "\(b["kind"]?.string ?? "RoleBinding") \(b["metadata"]?["name"]?.string ?? "?")"
             guard let via = (b["subjects"]?.sequence ?? []).lazy.compactMap({ Self.names($0, sa: c.serviceAccount, namespace: c.pod.namespace, bindingNamespace: bindingNS) }).first,
                   let roleName = b["roleRef"]?["name"]?.string else { continue }
@@ -140,7 +140,7 @@ struct RoleBindingGrants: AccessControl {
             let roles = c.objects.roles.filter { rd in
                 let r = rd.node
                 return r["kind"]?.string == roleKind && r["metadata"]?["name"]?.string == roleName
-                    && (roleKind == "ClusterRole" || (r["metadata"]?["namespace"]?.string ?? "default") == bindingNS)
+                    && (roleKind == "ClusterRole" || (r["metadata"]?["namespace"]?.setName ?? "default") == bindingNS)
             }
             let through = via.hasPrefix("ServiceAccount") ? "" : " (through \(via), which includes this workload's service account)"
             if roles.isEmpty {

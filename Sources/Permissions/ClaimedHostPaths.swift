@@ -16,7 +16,7 @@ public enum ClaimedHostPaths {
         for v in pod.spec["volumes"]?.sequence ?? [] {
             if let source = v["persistentVolumeClaim"], let claimName = source["claimName"]?.string {
                 let claim = objects.claims.first {
-                    $0.node["metadata"]?["name"]?.string == claimName && ($0.node["metadata"]?["namespace"]?.string ?? "default") == pod.namespace
+                    $0.node["metadata"]?["name"]?.string == claimName && ($0.node["metadata"]?["namespace"]?.setName ?? "default") == pod.namespace
                 }
                 claims.append(("volume '\(v["name"]?.string ?? "")' claims \(claimName)", source, claim?.node["spec"], { $0 == claimName }))
             } else if let template = v["ephemeral"]?["volumeClaimTemplate"] {
@@ -64,7 +64,7 @@ public enum ClaimedHostPaths {
             let name = pv.node["metadata"]?["name"]?.string
             if let volumeName { return name == volumeName }
             if let ref = pv.node["spec"]?["claimRef"] {
-                return ref["name"]?.string.map(named) == true && (ref["namespace"]?.string ?? "default") == namespace
+                return ref["name"]?.string.map(named) == true && (ref["namespace"]?.setName ?? "default") == namespace
             }
             guard let claimSpec else { return false }
             let wantClass = claimSpec["storageClassName"]?.string ?? ""

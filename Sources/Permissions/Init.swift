@@ -40,7 +40,7 @@ public enum ManifestDrafter {
                 }
             }
             // RBAC bound to the service account, recorded as declared access.
-            let sa = spec["serviceAccountName"]?.string ?? "default"
+            let sa = spec["serviceAccountName"]?.setName ?? "default"
             for bd in objects.bindings {
                 let b = bd.node
                 guard (b["subjects"]?.sequence ?? []).contains(where: { $0["kind"]?.string == "ServiceAccount" && $0["name"]?.string == sa }),
@@ -52,7 +52,7 @@ public enum ManifestDrafter {
                     }
                 }
             }
-            for npd in objects.networkPolicies where (npd.node["metadata"]?["namespace"]?.string ?? "default") == pod.namespace {
+            for npd in objects.networkPolicies where (npd.node["metadata"]?["namespace"]?.setName ?? "default") == pod.namespace {
                 for rule in npd.node["spec"]?["egress"]?.sequence ?? [] {
                     let ports = (rule["ports"]?.sequence ?? []).compactMap { $0["port"]?.int }
                     if !ports.isEmpty && ports.allSatisfy({ $0 == 53 }) { dns = true; continue }

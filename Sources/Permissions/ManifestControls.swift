@@ -208,9 +208,9 @@ struct ServiceAccountToken: ManifestControl {
     var because: String { "a mounted token lets anyone in the pod call the Kubernetes API as its service account" }
     func findings(_ c: ManifestContext) -> [PolicyFinding] {
         guard c.manifest.kubernetes.isEmpty else { return [] }
-        let saName = c.spec["serviceAccountName"]?.string ?? c.spec["serviceAccount"]?.string ?? "default"
+        let saName = c.spec["serviceAccountName"]?.setName ?? c.spec["serviceAccount"]?.setName ?? "default"
         let saAutomount = c.serviceAccounts.first {
-            $0.node["metadata"]?["name"]?.string == saName && ($0.node["metadata"]?["namespace"]?.string ?? "default") == c.pod.namespace
+            $0.node["metadata"]?["name"]?.string == saName && ($0.node["metadata"]?["namespace"]?.setName ?? "default") == c.pod.namespace
         }?.node["automountServiceAccountToken"]?.bool
         guard (c.spec["automountServiceAccountToken"]?.bool ?? saAutomount) != false else { return [] }
         return [c.finding(self, "service-account-token", "medium", c.spec, found: "a service-account token is mounted", allowed: "no API access declared",

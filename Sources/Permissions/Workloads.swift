@@ -50,8 +50,12 @@ public enum Workloads {
         // Merge keys applied, within a budget: a document that exhausts it (aliases nested to blow up) is not checked.
         var budget = 2_000_000
         docs = docs.compactMap { d in
-            if let e = YAMLInput.expandingMerges(d, budget: &budget) { return e }
-            rejected.append(Diagnostic(Location(file, line: d.mark?.line), "too large once its aliases are expanded, skipped"))
+            do throws(YAMLInput.AmbiguousMerge) {
+                if let e = try YAMLInput.expandingMerges(d, budget: &budget) { return e }
+                rejected.append(Diagnostic(Location(file, line: d.mark?.line), "too large once its aliases are expanded, skipped"))
+            } catch {
+                rejected.append(Diagnostic(Location(file, line: error.line ?? d.mark?.line), "\(error.message), skipped"))
+            }
             return nil
         }
         // `kubectl get -o yaml|json` prints a List (or a typed list such as PodList) whose items are the objects.
@@ -102,7 +106,7 @@ public enum Workloads {
                 continue
             }
             var pod = PodSecurity.PodSpec(spec: spec, annotations: t["metadata"]?["annotations"], kind: kind, name: name, file: file,
-                                          namespace: doc["metadata"]?["namespace"]?.string ?? "default", labels: t["metadata"]?["labels"])
+                                          namespace: doc["metadata"]?["namespace"]?.setName ?? "default", labels: t["metadata"]?["labels"])
             if kind == "StatefulSet" { pod.claimTemplates = Array(doc["spec"]?["volumeClaimTemplates"]?.sequence ?? []) }
             pods.append(pod)
         }
@@ -208,5 +212,16 @@ public enum Workloads {
             if r.hasSuffix(".yaml") || r.hasSuffix(".yml") || r.hasSuffix(".json") { out.append(path + "/" + r) }
         }
         return out.sorted()
+    }
+}
+
+extension Node {
+    /// A name field as Kubernetes reads it: an explicit null or an empty string is the field unset
+    /// (a pod's `serviceAccountName: ""` runs as `default`, `namespace: ""` lands in the default
+    /// namespace), so either must fall back to the default, never name an account or namespace of
+    /// its own (found by helper-80: RBAC bound to `default` was missed).
+    var setName: String? {
+        guard null == nil, let s = string, !s.isEmpty else { return nil }
+        return s
     }
 }

@@ -76,22 +76,55 @@ enum YAMLInput {
         return nil
     }
 
-    /// `doc` with YAML merge keys (`<<: *defaults`) applied, as Kubernetes' and compose's YAML
-    /// readers apply them: read without this, `<<: {privileged: true}` would hide the field from
-    /// every check. Keys written in a mapping win over merged ones, and earlier merged mappings over
-    /// later ones. Aliases are copies, so the walk has a budget of nodes; nil when it runs out.
-    static func expandingMerges(_ doc: Node, budget: inout Int) -> Node? {
+    /// A document whose merge keys the YAML readers of its consumers apply differently.
+    struct AmbiguousMerge: Error {
+        let message: String
+        let line: Int?
+    }
+
+    /// Whether a mapping key is a merge key: `<<` written plain, untagged or with the non-specific
+    /// `!`, or tagged `!!merge` (quoted too). Go's YAML readers (v2 for kubectl, v3 for compose and
+    /// kustomize) agree on these; a quoted untagged `"<<"` is an ordinary key to both.
+    static func isMergeKey(_ k: Node) -> Bool {
+        guard let key = k.scalar, key.string == "<<" else { return false }
+        let tag = key.tag.description
+        if tag == Tag.Name.merge.rawValue { return true }
+        return key.style == .plain && (tag.isEmpty || tag == Tag.Name.nonSpecific.rawValue)
+    }
+
+    /// `doc` with YAML merge keys (`<<: *defaults`) applied: read without this, `<<: {privileged: true}`
+    /// would hide the field from every check. Keys written after a merge win over merged ones, and
+    /// earlier merged mappings over later ones; every Go YAML reader agrees there. Where they do not,
+    /// the document is refused (found by helper-80): kubectl's reader (yaml v2) applies merges in
+    /// order, so a merge after `privileged: false` sets it true, where compose's and kustomize's (v3)
+    /// keep the written key; and with two merge keys in one mapping v2 applies both, v3 the last.
+    /// Aliases are copies, so the walk has a budget of nodes; nil when it runs out.
+    static func expandingMerges(_ doc: Node, budget: inout Int) throws(AmbiguousMerge) -> Node? {
         budget -= 1
         guard budget >= 0 else { return nil }
         switch doc {
         case .mapping(let map):
             var own: [(Node, Node)] = [], merged: [(Node, Node)] = []
+            var written: [String: Int] = [:]
+            var mergeLine: Int?
             for (k, v) in map {
-                guard let value = expandingMerges(v, budget: &budget) else { return nil }
-                if let key = k.scalar, key.style == .plain, Resolver.default.resolveTag(of: k) == .merge {
+                guard let value = try expandingMerges(v, budget: &budget) else { return nil }
+                if isMergeKey(k) {
+                    if let first = mergeLine {
+                        throw AmbiguousMerge(message: "a second merge key '<<' in one mapping (the first at line \(first)): YAML readers disagree whether both apply or only the last", line: k.mark?.line)
+                    }
+                    mergeLine = k.mark?.line ?? 0
                     let sources = value.mapping.map { [$0] } ?? value.sequence?.compactMap(\.mapping) ?? []
-                    for src in sources { merged += src.map { ($0.key, $0.value) } }
+                    for src in sources {
+                        for (mk, mv) in src {
+                            if let name = mk.string, let at = written[name] {
+                                throw AmbiguousMerge(message: "the merge key '<<' sets '\(name)', written before it at line \(at): kubectl's YAML reader lets the merge win, compose's the written key; write the key after the merge", line: k.mark?.line)
+                            }
+                            merged.append((mk, mv))
+                        }
+                    }
                 } else {
+                    if let name = k.string { written[name] = k.mark?.line ?? 0 }
                     own.append((k, value))
                 }
             }
@@ -107,7 +140,7 @@ enum YAMLInput {
         case .sequence(let seq):
             var items: [Node] = []
             for x in seq {
-                guard let e = expandingMerges(x, budget: &budget) else { return nil }
+                guard let e = try expandingMerges(x, budget: &budget) else { return nil }
                 items.append(e)
             }
             return .sequence(Node.Sequence(items, seq.tag, seq.style, seq.mark))

@@ -187,6 +187,62 @@ import TestSupport
         #expect(throws: InputError.self) { try AgentManifest.load(try tmpFile("m.yaml", "name: a\n<<: {capabilities: [SYS_ADMIN]}\n")) }
     }
 
+    /// Where Go's YAML readers disagree on a merge, the document is refused (found by helper-80):
+    /// kubectl's (v2) lets a merge after `privileged: false` set it true, compose's (v3) keeps the
+    /// written key; with two merge keys v2 applies both, v3 the last. `!!merge "<<"` is a merge to both.
+    @Test func mergesYAMLReadersDisagreeOnAreRefused() throws {
+        func read(_ securityContext: String) throws -> Workloads.FileContents {
+            try Workloads.read(try tmpFile("pod.yaml", """
+                apiVersion: v1
+                kind: Pod
+                metadata: {name: p}
+                spec:
+                  containers:
+                  - name: a
+                    image: x
+                    securityContext:
+                \(securityContext)
+                """))
+        }
+        let after = try read("      privileged: false\n      <<: {privileged: true}")
+        #expect(after.pods.isEmpty)
+        #expect(after.rejected.first.map { "\($0)" }?.contains("pod.yaml:10: the merge key '<<' sets 'privileged', written before it at line 9") == true, "\(after.rejected)")
+        #expect(throws: InputError.self, "two merge keys are duplicate keys") { try read("      <<: {runAsNonRoot: true}\n      !!merge <<: {privileged: true}") }
+        let tagged = try read("      !!merge \"<<\": {capabilities: {add: [SYS_ADMIN]}}")
+        let rules = tagged.pods.flatMap { PodSecurity.check($0, level: .baseline) }.map(\.rule)
+        #expect(rules.contains("pss:capabilities_baseline"), "\(rules) \(tagged.rejected)")
+        // Written after the merge, the key wins in every reader: accepted, and read so.
+        let override = try read("      <<: {privileged: true}\n      privileged: false")
+        #expect(override.rejected.isEmpty)
+        #expect(override.pods.flatMap { PodSecurity.check($0, level: .baseline) }.map(\.rule).contains("pss:privileged") == false)
+        // A quoted, untagged "<<" is an ordinary key to both readers.
+        let quoted = try read("      \"<<\": {privileged: true}")
+        #expect(quoted.rejected.isEmpty && quoted.pods.count == 1)
+    }
+
+    /// An empty or null `serviceAccountName` (or namespace) is the field unset: the pod runs as
+    /// `default` in the default namespace, and RBAC bound there is its (found by helper-80).
+    @Test func emptyOrNullNamesAreTheDefaults() throws {
+        let manifest = try AgentManifest.load(try tmpFile("agent.yaml", "apiVersion: provenant.dev/v1\nkind: Agent\nname: agent\nuser: {nonRoot: true, uid: 10001}\n"))
+        for (sa, ns) in [("default", "default"), ("\"\"", "default"), ("null", "default"), ("default", "\"\""), ("~", "null")] {
+            let path = try tmpFile("d.yaml", """
+                apiVersion: v1
+                kind: Pod
+                metadata: {name: p, namespace: \(ns)}
+                spec: {serviceAccountName: \(sa), automountServiceAccountToken: false, containers: [{name: c, image: x}]}
+                ---
+                apiVersion: rbac.authorization.k8s.io/v1
+                kind: RoleBinding
+                metadata: {name: b, namespace: default}
+                roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}
+                subjects: [{kind: ServiceAccount, name: default, namespace: default}]
+
+                """)
+            let rules = try PolicyRun.check(try Workloads.collect([path]), level: .baseline, manifest: manifest).findings.map(\.rule)
+            #expect(rules.contains("manifest:rbac-unknown-role"), "serviceAccountName \(sa), namespace \(ns): \(rules)")
+        }
+    }
+
     /// Compose interpolates with the project's `.env` by itself: a default the file gives is not what
     /// runs when `.env` sets the variable.
     @Test func composeReadsTheProjectsDotEnv() throws {
