@@ -312,6 +312,7 @@ public enum ExecLauncher {
                     return refuse("'\(word)' is not an executable file\(word.contains("/") ? "" : " on PATH")", code: 127)
                 }
                 if let why = untrustedInterpreter(path, fd: nil) { return refuse("'\(word)' is not a trusted interpreter: \(why)") }
+                if let why = ScriptReference.mismatch(typed: PathText.lastComponent(word), real: PathText.lastComponent(path)) { return refuse(why) }
             }
         }
         switch reference {

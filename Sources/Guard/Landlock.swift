@@ -91,12 +91,16 @@ public enum Landlock {
         let rs = cgs_landlock_create_ruleset(fs, net, scoped)
         guard rs >= 0 else { throw ConfinementError("landlock_create_ruleset", errno: -rs) }
         defer { close(rs) }
+        // Where a link could be made by the agent (what it may write) or by another user: a link met
+        // there is not followed (found by helper-81: a confined agent made `ws/models -> /private`, and
+        // its next launch granted `/private` to the rule on ws/models).
+        let agentWritable = ruleset.paths.filter { $0.access & makeSym != 0 }.flatMap { r in [r.path] + (realPath(r.path).map { [$0] } ?? []) }
         for rule in ruleset.paths {
             let fd: Int32
             var opened = false
             if let given = fds[rule.path] { fd = given } else {
-                fd = open(rule.path, cgs_o_path | O_CLOEXEC)
-                guard fd >= 0 else { continue }
+                guard let found = try openFollowingTrustedLinks(rule.path, agentWritable: agentWritable) else { continue }
+                fd = found
                 opened = true
             }
             defer { if opened { close(fd) } }
@@ -116,5 +120,76 @@ public enum Landlock {
         }
         let r = cgs_landlock_restrict_self(rs)
         guard r == 0 else { throw ConfinementError("landlock_restrict_self", errno: -r) }
+    }
+
+    static func realPath(_ p: String) -> String? {
+        guard let r = realpath(p, nil) else { return nil }
+        defer { free(r) }
+        return String(cString: r)
+    }
+
+    /// Whether `path` is `root` or below it, as text.
+    static func isWithin(_ path: String, _ root: String) -> Bool {
+        root == "/" || path == root || path.hasPrefix(root.hasSuffix("/") ? root : root + "/")
+    }
+
+    /// An `O_PATH` descriptor of what `path` names for a rule, or nil when it does not exist. The path
+    /// is walked a name at a time (`O_NOFOLLOW`, relative to the directory before): a symbolic link is
+    /// followed only when it lies outside everything the agent may write and in a directory that only
+    /// root may write, as `/etc/localtime` and a usrmerge `/bin` do. Any other link is an error, never
+    /// followed: the rule would land on wherever the link's maker chose.
+    static func openFollowingTrustedLinks(_ path: String, agentWritable: [String]) throws(ConfinementError) -> Int32? {
+        guard path.hasPrefix("/") else { return nil }
+        var pending = path.split(separator: "/").map(String.init)
+        var dirFD = open("/", cgs_o_path | O_CLOEXEC | O_DIRECTORY)
+        guard dirFD >= 0 else { throw ConfinementError("open /", errno: errno) }
+        var dirPath = ""
+        var links = 0
+        while !pending.isEmpty {
+            let name = pending.removeFirst()
+            if name == "." || name.isEmpty { continue }
+            if name == ".." {
+                let up = openat(dirFD, "..", cgs_o_path | O_CLOEXEC | O_DIRECTORY)
+                close(dirFD)
+                guard up >= 0 else { return nil }
+                dirFD = up
+                dirPath = dirPath.isEmpty ? "" : String(dirPath[..<(dirPath.lastIndex(of: "/") ?? dirPath.startIndex)])
+                continue
+            }
+            let fd = openat(dirFD, name, cgs_o_path | O_CLOEXEC | O_NOFOLLOW)
+            guard fd >= 0 else { close(dirFD); return nil }
+            var st = stat()
+            guard fstat(fd, &st) == 0 else { close(fd); close(dirFD); throw ConfinementError("stat \(path)", errno: errno) }
+            let here = dirPath + "/" + name
+            if st.st_mode & S_IFMT == S_IFLNK {
+                defer { close(fd) }
+                links += 1
+                var dirStat = stat()
+                let trustedDir = fstat(dirFD, &dirStat) == 0 && dirStat.st_uid == 0 && dirStat.st_mode & 0o022 == 0
+                guard trustedDir, st.st_uid == 0, !agentWritable.contains(where: { isWithin(here, $0) }), links <= 40 else {
+                    close(dirFD)
+                    throw ConfinementError("\(path) leads through the symbolic link \(here), which the agent or another user could have made; not followed (name the real path in the manifest)", errno: 0)
+                }
+                var buf = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+                let n = readlinkat(fd, "", &buf, buf.count - 1)
+                guard n > 0 else { close(dirFD); throw ConfinementError("readlink \(here)", errno: errno) }
+                buf[n] = 0
+                let target = String(cString: buf)
+                pending = target.split(separator: "/").map(String.init) + pending
+                if target.hasPrefix("/") {
+                    close(dirFD)
+                    dirFD = open("/", cgs_o_path | O_CLOEXEC | O_DIRECTORY)
+                    guard dirFD >= 0 else { throw ConfinementError("open /", errno: errno) }
+                    dirPath = ""
+                }
+                continue
+            }
+            close(dirFD)
+            if pending.isEmpty { return fd }
+            guard st.st_mode & S_IFMT == S_IFDIR else { close(fd); return nil }
+            dirFD = fd
+            dirPath = here
+        }
+        return dirFD
     }
 }

@@ -56,23 +56,53 @@ public enum ScriptReference: Sendable, Equatable {
                                          "--trace-deprecation", "--pending-deprecation", "--trace-uncaught"],
                              inlineLong: ["--eval", "--print"])
 
-    /// The interpreter `name` (a basename) speaks, if any.
-    static func syntax(of name: String) -> Syntax? {
-        switch name {
-        case "sh", "bash", "dash", "zsh", "ksh", "mksh", "ash", "yash", "rbash": return shell
-        case "perl": return perl
-        case "ruby": return ruby
-        case "node", "nodejs": return node
-        default:
-            // python, python3, python3.11, pypy3
-            for prefix in ["python", "pypy"] where name.hasPrefix(prefix) {
-                if name.dropFirst(prefix.count).allSatisfy({ $0.isASCII && ($0.isNumber || $0 == ".") }) { return python }
-            }
-            return nil
+    /// The interpreter languages whose options the launcher reads.
+    enum Family: String { case shell, python, perl, ruby, node, env }
+
+    /// The interpreter `name` (a basename) is, if any: versioned names too (`python3.11`, `perl5.36.0`,
+    /// `ruby3.1`, `ksh93`), so that a link's target is known for what it is.
+    static func family(of name: String) -> Family? {
+        var base = Substring(name)
+        while let last = base.last, last.isASCII, last.isNumber || last == "." { base = base.dropLast() }
+        switch base {
+        case "env": return name == "env" ? .env : nil
+        case "sh", "bash", "dash", "zsh", "ksh", "mksh", "ash", "yash", "rbash": return .shell
+        case "perl": return .perl
+        case "ruby": return .ruby
+        case "node", "nodejs": return .node
+        case "python", "pypy": return .python
+        default: return nil
         }
     }
 
-    public static func isInterpreter(_ name: String) -> Bool { name == "env" || syntax(of: name) != nil }
+    /// The options of the interpreter `name` (a basename) speaks, if any.
+    static func syntax(of name: String) -> Syntax? {
+        switch family(of: name) {
+        case .shell: return shell
+        case .python: return python
+        case .perl: return perl
+        case .ruby: return ruby
+        case .node: return node
+        case .env, nil: return nil
+        }
+    }
+
+    /// Why a command typed as `typed` must not run when the file it resolves to is `real` (basenames),
+    /// or nil. Options are read with the grammar of the name, so the name must say what runs: a link
+    /// named `python3` to bash made python's harmless `-s` bash's "read commands from standard input",
+    /// and a pinned script the cover for them (found by helper-81). A target that is no interpreter
+    /// the launcher knows is refused under an interpreter's name too (busybox alone picks its applet
+    /// by the name it is run as).
+    public static func mismatch(typed: String, real: String) -> String? {
+        guard typed != real else { return nil }
+        let t = family(of: typed), r = family(of: real)
+        if t == r || (t != nil && real == "busybox") { return nil }
+        if let t, let r { return "'\(typed)' is \(real): a \(r.rawValue) interpreter would read options written for \(t.rawValue)" }
+        if t != nil { return "'\(typed)' is \(real), which is not the interpreter its name says" }
+        return nil
+    }
+
+    public static func isInterpreter(_ name: String) -> Bool { family(of: name) != nil }
 
     static func codeOption(_ option: String, of name: String) -> ScriptReference {
         .refused("interpreter option \(option) of \(name) could run code the manifest does not declare")
@@ -87,6 +117,7 @@ public enum ScriptReference: Sendable, Equatable {
 
     /// Also the indices of the words `env` runs as interpreters (the launcher checks their files).
     public static func of(_ argv: [String], names: [String], interpreters: inout [Int]) -> ScriptReference {
+        if names.count > 1, let why = mismatch(typed: names[0], real: names[1]) { return .refused(why) }
         if names.contains("env") { return env(argv, from: 1, interpreters: &interpreters) }
         guard let syntax = names.lazy.compactMap(syntax(of:)).first else { return .command }
         return interpreted(argv, from: 1, syntax: syntax, name: names[0])

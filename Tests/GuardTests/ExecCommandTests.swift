@@ -167,6 +167,42 @@ import TestSupport
         #expect(system.code == 0 && system.out == "deployed\n", "\(system.err)")
     }
 
+    /// A link named like one interpreter to another (root's own bash) had its options read with the
+    /// name's grammar: `python3 -s deploy.sh` ran bash reading standard input, with the pinned script
+    /// as cover; directly, on PATH, and through env (found by helper-81).
+    @Test func aLinkNamedLikeAnotherInterpreterIsRefused() throws {
+        let s = try Scratch(manifest: Self.declared, files: Self.deployFiles)
+        defer { s.remove() }
+        try FileManager.default.createDirectory(atPath: s.dir + "/bin", withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: s.dir + "/bin/python3", withDestinationPath: "/usr/bin/bash")
+        for (command, env) in [([s.dir + "/bin/python3", "-s", s.dir + "/deploy.sh"], [:]),
+                               (["python3", "-s", s.dir + "/deploy.sh"], ["PATH": s.dir + "/bin:/usr/bin:/bin"]),
+                               (["/usr/bin/env", "python3", "-s", s.dir + "/deploy.sh"], ["PATH": s.dir + "/bin:/usr/bin:/bin"])] {
+            let r = try s.exec(["--environment", "production"], command, env: env)
+            #expect(r.code == 126 && r.err.contains("'python3' is bash"), "\(command): \(r.code) \(r.out) \(r.err)")
+        }
+        let ok = try s.exec(["--environment", "production"], ["/usr/bin/python3", s.dir + "/deploy.py"])
+        #expect(ok.code == 0 && ok.out == "deployed\n", "\(ok.err)")
+    }
+
+    /// A rule's path is not followed through a link the agent could make: a confined run planted
+    /// `ws/models -> private`, and the next run's read rule on ws/models granted private/ (found by
+    /// helper-81). A declared write path that is itself such a link is refused the same way.
+    @Test func aLinkTheAgentPlantedDoesNotWidenItsNextSandbox() throws {
+        let s = try Scratch(manifest: "name: agent\nfilesystem:\n  write: [$DIR/ws]\n  read: [$DIR/ws/models]\n",
+                            files: ["ws/.keep": "", "private/secret.txt": "root-only data\n"])
+        defer { s.remove() }
+        let first = try s.exec(["--environment", "test"], ["/usr/bin/bash", "-c", "cat \(s.dir)/private/secret.txt 2>/dev/null || echo denied; ln -s \(s.dir)/private \(s.dir)/ws/models"])
+        #expect(first.code == 0 && first.out == "denied\n", "\(first.out) \(first.err)")
+        let second = try s.exec(["--environment", "test"], ["/usr/bin/bash", "-c", "cat \(s.dir)/private/secret.txt"])
+        #expect(second.code == 126 && !second.out.contains("root-only"), "\(second.code) \(second.out) \(second.err)")
+        #expect(second.err.contains("leads through the symbolic link \(s.dir)/ws/models"), "\(second.err)")
+        try FileManager.default.removeItem(atPath: s.dir + "/ws")
+        try FileManager.default.createSymbolicLink(atPath: s.dir + "/ws", withDestinationPath: s.dir + "/private")
+        let linked = try s.exec(["--environment", "test"], ["/usr/bin/bash", "-c", "echo planted > \(s.dir)/private/written"])
+        #expect(linked.code == 126 && !FileManager.default.fileExists(atPath: s.dir + "/private/written"), "\(linked.err)")
+    }
+
     /// BASH_ENV, PERL5OPT, PYTHONSTARTUP, LD_PRELOAD... inherited by the launcher never reach the command,
     /// and are named (not shown) in the audit record.
     @Test func codeLoadingVariablesAreRemovedFromTheCommandsEnvironment() throws {

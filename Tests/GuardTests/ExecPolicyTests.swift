@@ -31,6 +31,19 @@ import Testing
         // A link named like a script that is bash underneath is read as bash.
         #expect(ScriptReference.of(["cleanup.sh", "-c", "evil"], names: ["cleanup.sh", "bash"]) == .inline("cleanup.sh -c"))
         #expect(ref(["pythonista", "x"]) == .command, "only python, python3, python3.11 are python")
+        // A name of one interpreter for the file of another: its options would be read with the wrong
+        // grammar (python's -s is bash's "read standard input"), so it is refused (found by helper-81).
+        for (words, real) in [(["python3", "-s", "rotate.sh"], "bash"), (["perl", "-X", "rotate.sh"], "python3.11"),
+                              (["python3", "-W", "x", "rotate.sh"], "perl5.36.0"), (["bash", "rotate.sh"], "env"), (["python3", "rotate.sh"], "id")] {
+            guard case .refused(let why) = ScriptReference.of(words, names: [words[0], real]) else {
+                Issue.record("\(words) running \(real) must be refused"); continue
+            }
+            #expect(why.contains("'\(words[0])' is \(real)"), "\(why)")
+        }
+        #expect(ScriptReference.of(["sh", "x.sh"], names: ["sh", "dash"]) == .file(index: 1, searchPATH: false))
+        #expect(ScriptReference.of(["python3", "-u", "x.py"], names: ["python3", "python3.11"]) == .file(index: 2, searchPATH: false))
+        #expect(ScriptReference.of(["sh", "x.sh"], names: ["sh", "busybox"]) == .file(index: 1, searchPATH: false), "busybox runs the applet it is named as")
+        #expect(ScriptReference.of(["ksh", "x.sh"], names: ["ksh", "ksh93"]) == .file(index: 1, searchPATH: false))
     }
 
     /// perl's -l -i -x -0 -C -d -D and ruby's -l -i -x -0 -T -K -F take only an attached value: the next
