@@ -4,8 +4,8 @@ import Foundation
 /// Go's `strconv.Quote` writes it (`\"`, `\\`, `\n`, `\t`, `\xNN`, `\u{NNNN}` as `\uNNNN`, ...).
 ///
 /// The guard reads the `environment` label from it to decide which scripts may run, so the parser
-/// is strict where it matters: a line it cannot read gives no label, and a label written twice is
-/// ambiguous and gives none either. Callers treat a missing label as production.
+/// is strict where it matters: a line it cannot read gives no label, nor does any other line of the
+/// key it names, and a label written twice is ambiguous and gives none either. Callers treat a missing label as production.
 public struct DownwardAPILabels: Sendable, Equatable {
     /// Labels read cleanly, each written exactly once.
     public private(set) var labels: [String: String] = [:]
@@ -18,7 +18,15 @@ public struct DownwardAPILabels: Sendable, Equatable {
     public init(parsing bytes: [UInt8]) {
         var seen: [String: String] = [:]
         for line in bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: true) {
-            guard let (key, value) = Self.parseLine(Array(line)) else { continue }
+            guard let (key, value) = Self.parseLine(Array(line)) else {
+                // A line that cannot be read withholds the label it names: skipped, a badly quoted
+                // `environment=production` let a later `environment="test"` win (found by helper-81).
+                if let eq = line.firstIndex(of: UInt8(ascii: "=")) {
+                    let key = String(decoding: line[..<eq], as: UTF8.self).trimmingCharacters(in: .whitespaces)
+                    if !key.isEmpty { ambiguous.insert(key); seen[key] = nil }
+                }
+                continue
+            }
             if seen[key] != nil || ambiguous.contains(key) { ambiguous.insert(key); seen[key] = nil; continue }
             seen[key] = value
         }

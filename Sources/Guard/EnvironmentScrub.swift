@@ -72,6 +72,13 @@ public struct EnvironmentScrub: Sendable {
         "NODE_OPTIONS", "NODE_PATH", "NODE_REPL_EXTERNAL_MODULE",
         "RUBYOPT", "RUBYLIB", "GEM_HOME", "GEM_PATH", "BUNDLE_GEMFILE",
         "GCONV_PATH", "GLIBC_TUNABLES", "MALLOC_CONF",
+        // Load a shared object or run a command (OpenSSL's providers and engines were loaded from the
+        // write directory by a pinned Python script, found by helper-81).
+        "OPENSSL_CONF", "OPENSSL_CONF_INCLUDE", "OPENSSL_MODULES", "OPENSSL_ENGINES", "SASL_PATH",
+        "GIT_SSH", "GIT_SSH_COMMAND", "GIT_EXEC_PATH", "GIT_ASKPASS", "SSH_ASKPASS", "GIT_PROXY_COMMAND", "GIT_EXTERNAL_DIFF",
+        "GIT_CONFIG", "GIT_CONFIG_GLOBAL", "GIT_CONFIG_SYSTEM", "GIT_CONFIG_PARAMETERS", "GIT_CONFIG_COUNT",
+        "JAVA_TOOL_OPTIONS", "_JAVA_OPTIONS", "JDK_JAVA_OPTIONS", "CLASSPATH", "RUBYGEMS_GEMDEPS",
+        "LUA_INIT", "LUA_PATH", "LUA_CPATH", "PHPRC", "PHP_INI_SCAN_DIR", "TCLLIBPATH",
     ]
     /// PYTHON* variables that load nothing (the others, like PYTHONPATH, PYTHONSTARTUP, PYTHONHOME,
     /// PYTHONINSPECT, PYTHONWARNINGS, PYTHONBREAKPOINT, are removed).
@@ -80,9 +87,11 @@ public struct EnvironmentScrub: Sendable {
     static let harmlessPython: Set<String> = ["PYTHONUNBUFFERED", "PYTHONDONTWRITEBYTECODE", "PYTHONIOENCODING", "PYTHONUTF8", "PYTHONHASHSEED", "PYTHONSAFEPATH"]
 
     /// Whether `name` loads code: the list above, every `LD_` variable of the loader, bash's exported
-    /// functions (`BASH_FUNC_name%%`), and PYTHON* but a few.
+    /// functions (`BASH_FUNC_name%%`), git's numbered config, Lua's versioned paths, and PYTHON* but a few.
     public static func loadsCode(_ name: String) -> Bool {
         if codeLoading.contains(name) || name.hasPrefix("LD_") || name.hasPrefix("BASH_FUNC_") { return true }
+        if name.hasPrefix("GIT_CONFIG_KEY_") || name.hasPrefix("GIT_CONFIG_VALUE_") || name.hasPrefix("LUA_INIT_")
+            || name.hasPrefix("LUA_PATH_") || name.hasPrefix("LUA_CPATH_") { return true }
         return name.hasPrefix("PYTHON") && !harmlessPython.contains(name)
     }
 

@@ -123,9 +123,13 @@ public enum ScriptReference: Sendable, Equatable {
         return interpreted(argv, from: 1, syntax: syntax, name: names[0])
     }
 
-    /// Variables `env NAME=VALUE` may not set: those that load code, and PATH, which chooses the
-    /// interpreter env runs.
-    static func envMayNotSet(_ name: String) -> Bool { name == "PATH" || EnvironmentScrub.loadsCode(name) }
+    /// Variables `env NAME=VALUE` may not set: those that load code, PATH, which chooses the
+    /// interpreter env runs, and HOME, whose module folders Node loads from (the launcher checks the
+    /// HOME it was given; `env HOME=` carried a planted one past it, found by helper-81).
+    static func envMayNotSet(_ name: String) -> Bool { name == "PATH" || name == "HOME" || EnvironmentScrub.loadsCode(name) }
+
+    /// Variables `env -u` may not unset: what the launcher sets to keep code out.
+    static func envMayNotUnset(_ name: String) -> Bool { name == EnvironmentScrub.noUserSite }
 
     /// `env [-i] [-u NAME] [NAME=VALUE]... COMMAND [ARGS]`: the script of COMMAND.
     static func env(_ argv: [String], from start: Int, interpreters: inout [Int]) -> ScriptReference {
@@ -136,9 +140,14 @@ public enum ScriptReference: Sendable, Equatable {
             if a == "-i" || a == "--ignore-environment" || a == "-" { i += 1; continue }
             if a == "-u" || a == "--unset" {
                 guard i + 1 < argv.count else { return .refused("env option \(a) has no variable name") }
+                if envMayNotUnset(argv[i + 1]) { return .refused("env -u \(argv[i + 1]) could run code the manifest does not declare") }
                 i += 2; continue
             }
-            if a.hasPrefix("--unset=") || (a.hasPrefix("-u") && !a.hasPrefix("--") && a.count > 2) { i += 1; continue }
+            if a.hasPrefix("--unset=") || (a.hasPrefix("-u") && !a.hasPrefix("--") && a.count > 2) {
+                let name = a.hasPrefix("--unset=") ? String(a.dropFirst(8)) : String(a.dropFirst(2))
+                if envMayNotUnset(name) { return .refused("env -u \(name) could run code the manifest does not declare") }
+                i += 1; continue
+            }
             if a.hasPrefix("-") {
                 return .refused("env option \(a) could run code the manifest does not declare; env takes only -i, -u NAME and NAME=VALUE here")
             }

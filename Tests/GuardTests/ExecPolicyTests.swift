@@ -27,6 +27,13 @@ import Testing
         #expect(ref(["env", "-i", "A=1", "python3", "-u", "job.py"]) == .file(index: 5, searchPATH: false))
         #expect(ref(["env", "-u", "HOME", "cleanup.sh"]) == .file(index: 3, searchPATH: true))
         #expect(ref(["env", "sh", "-c", "x"]) == .inline("sh -c"))
+        // HOME chooses Node's module folders, and the user site is kept out by a variable the launcher
+        // sets: env may change neither (found by helper-81).
+        for words in [["env", "HOME=/tmp/h", "node", "app.js"], ["env", "-u", "PYTHONNOUSERSITE", "python3", "x.py"],
+                      ["env", "-uPYTHONNOUSERSITE", "python3", "x.py"], ["env", "--unset=PYTHONNOUSERSITE", "python3", "x.py"],
+                      ["env", "OPENSSL_CONF=/w/evil.cnf", "python3", "x.py"], ["env", "GIT_CONFIG_KEY_0=core.sshCommand", "sh", "x.sh"]] {
+            guard case .refused = ref(words) else { Issue.record("\(words) must be refused"); continue }
+        }
         #expect(ref(["env", "-uHOME", "--unset=X", "bash", "-eu", "x.sh"]) == .file(index: 5, searchPATH: false))
         // A link named like a script that is bash underneath is read as bash.
         #expect(ScriptReference.of(["cleanup.sh", "-c", "evil"], names: ["cleanup.sh", "bash"]) == .inline("cleanup.sh -c"))
@@ -222,7 +229,10 @@ import Testing
         let text = "app=\"collector\"\r\nenvironment=\"test\"\ntier=\"a \\\"b\\\" \\\\ \\u00e9\\x41\\n\\U0001F600\"\nbroken\n=\"nokey\"\nq=\"x\"y\"\nt=\"\\q\"\n"
         let l = DownwardAPILabels(parsing: Array(text.utf8))
         #expect(l.labels == ["app": "collector", "environment": "test", "tier": "a \"b\" \\ éA\n😀"])
-        #expect(l.ambiguous.isEmpty)
+        #expect(l.ambiguous == ["q", "t"], "a line that cannot be read withholds its key")
+        // Skipped, the bad line let a later one win (found by helper-81).
+        #expect(DownwardAPILabels(parsing: Array("environment=production\nenvironment=\"test\"\n".utf8)).labels.isEmpty)
+        #expect(DownwardAPILabels(parsing: Array("environment =\"production\"\nenvironment=\"test\"\n".utf8)).labels.isEmpty)
         #expect(DownwardAPILabels(parsing: Array("environment=\"\\xff\"\n".utf8)).labels.isEmpty, "not UTF-8")
         #expect(DownwardAPILabels(parsing: Array("environment=\"test\\\"\n".utf8)).labels.isEmpty, "the closing quote is escaped")
         #expect(DownwardAPILabels(parsing: Array("a=\"1\"\na=\"2\"\na=\"3\"\n".utf8)).ambiguous == ["a"])
