@@ -288,9 +288,15 @@ extension AccessContext {
 
 /// Egress rules of the NetworkPolicies that select the pod.
 struct NetworkPolicyEgress: AccessControl {
-    /// A `to` peer that selects cluster DNS: pods labelled k8s-app: kube-dns.
+    /// A `to` peer that selects cluster DNS: pods labelled k8s-app: kube-dns, in kube-system (or, with
+    /// no namespaceSelector, in the policy's own namespace). Anyone who may create a pod may label it
+    /// kube-dns: `namespaceSelector: {}` or one naming another namespace would send the agent's port-53
+    /// traffic to such a pod (found by helper-80).
     static func isKubeDNS(_ peer: Node) -> Bool {
-        peer["ipBlock"] == nil && peer["podSelector"]?["matchLabels"]?["k8s-app"]?.string == "kube-dns"
+        guard peer["ipBlock"] == nil, peer["podSelector"]?["matchLabels"]?["k8s-app"]?.string == "kube-dns" else { return false }
+        guard let ns = peer["namespaceSelector"], ns.null == nil else { return true }
+        return ns["matchExpressions"] == nil && ns["matchLabels"]?.mapping?.count == 1
+            && ns["matchLabels"]?["kubernetes.io/metadata.name"]?.string == "kube-system"
     }
 
     func findings(_ c: AccessContext) -> [PolicyFinding] {
@@ -311,7 +317,8 @@ struct NetworkPolicyEgress: AccessControl {
                             if let f = c.cidrFinding(cidr, peer, file, fix: "select the kube-dns pods instead") { out.append(f) }
                         } else {
                             out.append(c.finding("egress-excess", "medium", peer, file: file, found: "port 53 to pods other than kube-dns", allowed: "DNS to kube-dns",
-                                                 fix: "select the kube-dns pods with podSelector matchLabels k8s-app: kube-dns", because: "the peer selects more than the cluster's DNS"))
+                                                 fix: "select the kube-dns pods with podSelector matchLabels k8s-app: kube-dns and namespaceSelector matchLabels kubernetes.io/metadata.name: kube-system",
+                                                 because: "the peer selects more than the cluster's DNS; any pod labelled kube-dns in another namespace would receive the queries"))
                         }
                     }
                     continue
@@ -347,7 +354,13 @@ struct CiliumEgress: AccessControl {
             for rule in d.node["spec"]?["egress"]?.sequence ?? [] {
                 let ports = EgressPort.read((rule["toPorts"]?.sequence ?? []).flatMap { p -> [Node] in p["ports"]?.sequence.map { Array($0) } ?? [] }, defaultProtocol: "ANY")
                 let endpoints = rule["toEndpoints"]?.sequence ?? []
-                let toDNS = !endpoints.isEmpty && endpoints.allSatisfy { $0["matchLabels"]?["k8s-app"]?.string == "kube-dns" }
+                // Without a namespace label an endpoint selector stays in the policy's namespace; with
+                // one, it must be kube-system.
+                let toDNS = !endpoints.isEmpty && endpoints.allSatisfy { e in
+                    e["matchLabels"]?["k8s-app"]?.string == "kube-dns" && e["matchExpressions"] == nil
+                        && [e["matchLabels"]?["k8s:io.kubernetes.pod.namespace"], e["matchLabels"]?["io.kubernetes.pod.namespace"]]
+                            .allSatisfy { $0 == nil || $0?.string == "kube-system" }
+                }
                 if toDNS, !ports.isEmpty, ports.allSatisfy(\.isDNS) {
                     if let f = c.dnsFinding(rule, file, "kube-dns") { out.append(f) }
                     continue

@@ -115,7 +115,7 @@ public enum PolicyGenerator {
         var egress: [Node] = []
         if m.dns {
             egress.append(YAMLTree.map([
-                ("to", YAMLTree.seq([YAMLTree.map([("namespaceSelector", YAMLTree.map([], flow: true)),
+                ("to", YAMLTree.seq([YAMLTree.map([("namespaceSelector", YAMLTree.map([("matchLabels", YAMLTree.map([("kubernetes.io/metadata.name", .str("kube-system"))]))])),
                                                    ("podSelector", YAMLTree.map([("matchLabels", YAMLTree.map([("k8s-app", .str("kube-dns"))]))]))])], flow: false)),
                 ("ports", YAMLTree.seq([YAMLTree.map([("protocol", .str("UDP")), ("port", YAMLTree.int(53))], flow: true),
                                         YAMLTree.map([("protocol", .str("TCP")), ("port", YAMLTree.int(53))], flow: true)], flow: false)),

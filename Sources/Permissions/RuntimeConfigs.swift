@@ -60,6 +60,32 @@ public enum RuntimeConfigs {
         return FieldSyntax.normalizedPath(dir + "/" + source)
     }
 
+    /// Whether a compose `user` runs as root, as runc reads `USER[:GROUP]`: unset, `root`, a user part
+    /// that is empty (`:1000`, runc's default, root) or a number Go's Atoi reads as 0 (`0`, `00`, `+0`,
+    /// found by helper-80). A name other than root depends on the image's /etc/passwd.
+    static func composeUserIsRoot(_ user: String?) -> Bool {
+        guard let user else { return true }
+        let userPart = user.firstIndex(of: ":").map { String(user[..<$0]) } ?? user
+        return userPart.isEmpty || userPart == "root" || Int(userPart) == 0
+    }
+
+    /// Whether `security_opt` (with `=` read as `:`) sets no_new_privs, as the Docker daemon reads it:
+    /// a bare `no-new-privileges` is true, a value is Go's `strconv.ParseBool` (`0`, `f`, `False`... are
+    /// false, found by helper-80), and the last entry wins.
+    static func noNewPrivileges(_ opts: [String]) -> Bool {
+        var set = false
+        for o in opts {
+            let parts = o.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
+            guard parts[0] == "no-new-privileges" else { continue }
+            guard parts.count == 2 else { set = true; continue }
+            switch parts[1] {
+            case "1", "t", "T", "TRUE", "true", "True": set = true
+            default: set = false
+            }
+        }
+        return set
+    }
+
     public static func compose(_ doc: Node, file: String, manifest: AgentManifest? = nil) -> [PolicyFinding] {
         var out: [PolicyFinding] = []
         var services: [String: Node] = [:]
@@ -212,7 +238,7 @@ public enum RuntimeConfigs {
                     }
                 }
             }
-            if user == nil || user == "root" || user?.hasPrefix("0") == true {
+            if Self.composeUserIsRoot(user) {
                 add("pss:runasnonroot", "high", svc["user"] ?? svc, user.map { "user: \($0)" } ?? "no user: runs as the image's user, often root", "a non-root uid", "set user: \"10001:10001\"")
             }
             if ComposeModel.bool(svc["read_only"]) != true { add("hygiene:writable-root-filesystem", "medium", svc, "read_only is not true", "read_only: true", "set read_only: true and use tmpfs for writable paths") }
@@ -284,7 +310,7 @@ public enum RuntimeConfigs {
             for d in svc["devices"]?.sequence ?? [] {
                 add("pss:hostpathvolumes", "high", d, "host device \(d.string ?? d["source"]?.string ?? "?") mapped", "no host devices", "remove the device")
             }
-            if !(opts.contains { $0.hasPrefix("no-new-privileges") && !$0.hasSuffix("false") }) {
+            if !Self.noNewPrivileges(opts) {
                 add("pss:allowprivilegeescalation", "medium", svc, "no-new-privileges is not set", "security_opt: [no-new-privileges:true]", "add security_opt: [\"no-new-privileges:true\"]")
             }
             if let image = svc["image"]?.string, !Hygiene.digestPinned(image) {

@@ -71,8 +71,13 @@ import TestSupport
         ("a named port", "{protocol: TCP, port: 443}", "{protocol: TCP, port: https}", "manifest:egress-excess", "egress to named port https"),
         ("another destination's port", "{protocol: TCP, port: 443}", "{protocol: TCP, port: 4317}", "manifest:egress-excess", "egress to port 4317"),
         ("another protocol", "{protocol: TCP, port: 443}", "{protocol: UDP, port: 443}", "manifest:egress-excess", "egress to port 443/UDP"),
-        ("a DNS rule without to", "  - to:\n    - namespaceSelector: {}\n      podSelector:\n        matchLabels:\n          k8s-app: kube-dns\n    ports:\n",
+        ("a DNS rule without to", "  - to:\n    - namespaceSelector:\n        matchLabels:\n          kubernetes.io/metadata.name: kube-system\n      podSelector:\n        matchLabels:\n          k8s-app: kube-dns\n    ports:\n",
          "  - ports:\n", "manifest:egress-excess", "port 53 to every address"),
+        // Anyone may label a pod kube-dns in their own namespace (found by helper-80).
+        ("a DNS rule to kube-dns pods in every namespace", "    - namespaceSelector:\n        matchLabels:\n          kubernetes.io/metadata.name: kube-system\n",
+         "    - namespaceSelector: {}\n", "manifest:egress-excess", "port 53 to pods other than kube-dns"),
+        ("a DNS rule to kube-dns pods in another namespace", "          kubernetes.io/metadata.name: kube-system\n",
+         "          kubernetes.io/metadata.name: attacker\n", "manifest:egress-excess", "port 53 to pods other than kube-dns"),
         ("a DNS rule to every pod", "      podSelector:\n        matchLabels:\n          k8s-app: kube-dns\n", "", "manifest:egress-excess", "port 53 to pods other than kube-dns"),
         // RBAC: subjects that hold the service account, and roles the file does not define.
         ("Group system:serviceaccounts", "", roleOnSecrets + "subjects: [{kind: Group, name: system:serviceaccounts, apiGroup: rbac.authorization.k8s.io}]\n",
@@ -242,6 +247,16 @@ import TestSupport
         ("an undeclared cap_add", "    read_only: true\n", "    read_only: true\n    cap_add: [CHOWN]\n", "manifest:capability", "cap_add CHOWN"),
         ("another user", "user: 10001:10001", "user: 20002:20002", "manifest:uid", "user: 20002:20002"),
         ("root", "user: 10001:10001", "user: \"0\"", "manifest:root", "user: 0"),
+        // runc reads `+0` as uid 0 and an empty user part as its default, root (found by helper-80).
+        ("root as +0", "user: 10001:10001", "user: \"+0:10001\"", "pss:runasnonroot", "user: +0:10001"),
+        ("root as an empty user part", "user: 10001:10001", "user: \":10001\"", "pss:runasnonroot", "user: :10001"),
+        // The daemon reads the value with strconv.ParseBool, and the last entry wins.
+        ("no-new-privileges=0", "security_opt: ['no-new-privileges:true']", "security_opt: ['no-new-privileges=0']",
+         "pss:allowprivilegeescalation", "no-new-privileges is not set"),
+        ("no-new-privileges:False", "security_opt: ['no-new-privileges:true']", "security_opt: ['no-new-privileges:False']",
+         "pss:allowprivilegeescalation", "no-new-privileges is not set"),
+        ("no-new-privileges undone by a later entry", "security_opt: ['no-new-privileges:true']", "security_opt: ['no-new-privileges:true', 'no-new-privileges:f']",
+         "pss:allowprivilegeescalation", "no-new-privileges is not set"),
         ("an undeclared secret", "    read_only: true\n", "    read_only: true\n    secrets: [prod-db]\n", "manifest:secret", "secret prod-db"),
         ("an undeclared writable volume", "    volumes:\n", "    volumes:\n    - data:/srv/data\n", "manifest:writable-mount", "writable volume at /srv/data"),
         ("an undeclared tmpfs", "    - {type: tmpfs, target: /var/lib/collector}\n", "    - {type: tmpfs, target: /var/lib/collector}\n    - {type: tmpfs, target: /etc}\n",
