@@ -39,9 +39,19 @@ public enum PolicyGenerator {
             volumes.append(YAMLTree.map([("name", .str("write-\(i)")), ("emptyDir", YAMLTree.map([], flow: true))]))
             mounts.append(YAMLTree.map([("name", .str("write-\(i)")), ("mountPath", .str(path))]))
         }
-        for (i, s) in m.secrets.enumerated() {
-            guard let secret = s.secret else { continue }
-            volumes.append(YAMLTree.map([("name", .str("secret-\(i)")), ("secret", YAMLTree.map([("secretName", .str(secret))]))]))
+        // One volume per Secret, whatever the number of entries naming it (two mounts at one path are
+        // refused by the API server), with only the declared keys as items when every entry names keys:
+        // a volume without items grants every key (both found by helper-80).
+        var secretNames: [String] = []
+        for s in m.secrets { if let n = s.secret, !secretNames.contains(n) { secretNames.append(n) } }
+        for (i, secret) in secretNames.enumerated() {
+            let entries = m.secrets.filter { $0.secret == secret }
+            var source: [(String, Node)] = [("secretName", .str(secret))]
+            if !entries.contains(where: { $0.keys.isEmpty }) {
+                let keys = Array(Set(entries.flatMap(\.keys))).sorted()
+                source.append(("items", YAMLTree.seq(keys.map { YAMLTree.map([("key", .str($0)), ("path", .str($0))], flow: true) }, flow: false)))
+            }
+            volumes.append(YAMLTree.map([("name", .str("secret-\(i)")), ("secret", YAMLTree.map(source))]))
             mounts.append(YAMLTree.map([("name", .str("secret-\(i)")), ("mountPath", .str("/var/run/secrets/" + secret)), ("readOnly", YAMLTree.bool(true))]))
         }
         var capabilities: [(String, Node)] = [("drop", YAMLTree.seq([.str("ALL")]))]
@@ -77,7 +87,8 @@ public enum PolicyGenerator {
         var podSpec: [(String, Node)] = [
             ("serviceAccountName", .str(name)),
             ("automountServiceAccountToken", automount),
-            ("securityContext", YAMLTree.map([("runAsNonRoot", YAMLTree.bool(true)), ("runAsUser", YAMLTree.int(uid)), ("runAsGroup", YAMLTree.int(uid)),
+            // runAsNonRoot with uid 0 (a manifest that allows root) is a pod the kubelet will not start.
+            ("securityContext", YAMLTree.map([("runAsNonRoot", YAMLTree.bool(uid != 0)), ("runAsUser", YAMLTree.int(uid)), ("runAsGroup", YAMLTree.int(uid)),
                                               ("seccompProfile", YAMLTree.map([("type", .str("RuntimeDefault"))]))])),
             ("containers", YAMLTree.seq(containers, flow: false)),
         ]
@@ -127,6 +138,9 @@ public enum PolicyGenerator {
             var rule: [(String, Node)] = [("to", YAMLTree.seq([YAMLTree.map([("ipBlock", YAMLTree.map([("cidr", .str(e.cidr ?? placeholderCIDR))]))])], flow: false))]
             if !e.ports.isEmpty {
                 rule.append(("ports", YAMLTree.seq(e.ports.map { YAMLTree.map([("protocol", .str(e.proto)), ("port", YAMLTree.int($0))], flow: true) }, flow: false)))
+            } else {
+                // Every port of the declared protocol: a rule without ports allows every protocol (found by helper-80).
+                rule.append(("ports", YAMLTree.seq([YAMLTree.map([("protocol", .str(e.proto))], flow: true)], flow: false)))
             }
             egress.append(YAMLTree.map(rule))
         }

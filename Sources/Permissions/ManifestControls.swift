@@ -110,6 +110,14 @@ struct DeclaredWritablePaths: ManifestControl {
                 guard let raw = vm["mountPath"]?.string, vm["readOnly"]?.bool != true else { return nil }
                 let vol = vm["name"]?.string.flatMap { c.volumes[$0] }
                 if vol?["secret"] != nil || vol?["configMap"] != nil || vol?["projected"] != nil || vol?["downwardAPI"] != nil { return nil }
+                // A hostPath mounted writable writes the node's files, wherever the mount lands: the host
+                // path must be declared writable, not only read (found by helper-80).
+                if let hp = vol?["hostPath"]?["path"]?.string, let host = FieldSyntax.normalizedPath(hp),
+                   AgentManifest.covered(host, by: m.read), !AgentManifest.covered(host, by: m.write) {
+                    return c.finding(self, "writable-mount", "high", vm, container: k.name, found: "hostPath \(hp) mounted writable at \(raw), declared read-only",
+                                     allowed: m.write.isEmpty ? "no writable paths" : m.write.joined(separator: ", "),
+                                     fix: "set readOnly: true on the mount, or declare \(host) under filesystem.write")
+                }
                 let mp = FieldSyntax.normalizedPath(raw)
                 guard mp.map({ !AgentManifest.covered($0, by: m.write) }) ?? true else { return nil }
                 let shown = mp.map { $0 == raw ? raw : "\(raw) (\($0))" } ?? "\(raw), which cannot be normalized to an absolute path,"
@@ -160,20 +168,39 @@ struct DeclaredSecrets: ManifestControl {
                                          allowed: "secrets the manifest names", fix: "remove it, or name Secret \(sname) key \(key) in the manifest"))
                 }
             }
+            // Every key of a Secret (envFrom, a volume without items) is allowed only where the manifest
+            // names the whole Secret: one that names some keys was passed by the name alone (found by helper-80).
+            func allows(_ sname: String, keys: [String]?) -> Bool {
+                let entries = m.secrets.filter { $0.secret == sname }
+                if entries.contains(where: { $0.keys.isEmpty }) { return true }
+                guard let keys, !entries.isEmpty else { return false }
+                let declared = Set(entries.flatMap(\.keys))
+                return keys.allSatisfy(declared.contains)
+            }
+            func declaredKeys(_ sname: String) -> String {
+                m.secrets.filter { $0.secret == sname }.flatMap(\.keys).joined(separator: ", ")
+            }
             for ef in k.node["envFrom"]?.sequence ?? [] {
-                if let sname = ef["secretRef"]?["name"]?.string, !m.secrets.contains(where: { $0.secret == sname }) {
-                    out.append(c.finding(self, "secret", "high", ef, container: k.name, found: "envFrom injects every key of Secret \(sname)", allowed: "secrets the manifest names",
-                                         fix: "name Secret \(sname) in the manifest, or reference only the keys needed"))
-                }
+                guard let sname = ef["secretRef"]?["name"]?.string, !allows(sname, keys: nil) else { continue }
+                let some = declaredKeys(sname)
+                out.append(c.finding(self, "secret", "high", ef, container: k.name,
+                                     found: "envFrom injects every key of Secret \(sname)" + (some.isEmpty ? "" : ", where the manifest names only \(some)"),
+                                     allowed: "secrets the manifest names", fix: "name Secret \(sname) in the manifest, or reference only the keys needed"))
             }
             for vm in k.node["volumeMounts"]?.sequence ?? [] {
                 guard let vol = vm["name"]?.string.flatMap({ c.volumes[$0] }) else { continue }
-                let names = [vol["secret"]?["secretName"]?.string].compactMap { $0 }
-                    + (vol["projected"]?["sources"]?.sequence ?? []).compactMap { $0["secret"]?["name"]?.string }
+                func items(_ n: Node?) -> [String]? { n?["items"]?.sequence.map { $0.compactMap { $0["key"]?.string } } }
+                var refs: [(String, [String]?)] = []
+                if let sname = vol["secret"]?["secretName"]?.string { refs.append((sname, items(vol["secret"]))) }
+                for src in vol["projected"]?["sources"]?.sequence ?? [] {
+                    if let sname = src["secret"]?["name"]?.string { refs.append((sname, items(src["secret"]))) }
+                }
                 let mp = vm["mountPath"]?.string ?? ""
-                for sname in names where !m.secrets.contains(where: { $0.secret == sname || ($0.file.map { AgentManifest.covered($0, by: [mp]) } ?? false) }) {
-                    out.append(c.finding(self, "secret", "high", vm, container: k.name, found: "Secret \(sname) mounted at \(mp)", allowed: "secrets the manifest names",
-                                         fix: "name Secret \(sname) (or a file under \(mp)) in the manifest"))
+                for (sname, keys) in refs where !allows(sname, keys: keys) && !m.secrets.contains(where: { $0.file.map { AgentManifest.covered($0, by: [mp]) } ?? false }) {
+                    let some = declaredKeys(sname)
+                    out.append(c.finding(self, "secret", "high", vm, container: k.name,
+                                         found: "Secret \(sname) mounted at \(mp)" + (some.isEmpty ? "" : (keys == nil ? " with every key" : " with keys \(keys!.joined(separator: ", "))") + ", where the manifest names only \(some)"),
+                                         allowed: "secrets the manifest names", fix: "name Secret \(sname) (or a file under \(mp)) in the manifest, or mount only the declared keys with items"))
                 }
             }
         }
@@ -212,6 +239,14 @@ struct ServiceAccountToken: ManifestControl {
         let saAutomount = c.serviceAccounts.first {
             $0.node["metadata"]?["name"]?.string == saName && ($0.node["metadata"]?["namespace"]?.setName ?? "default") == c.pod.namespace
         }?.node["automountServiceAccountToken"]?.bool
+        // A projected serviceAccountToken source mounts a working token whatever automount says (found by helper-80).
+        let projected = (c.spec["volumes"]?.sequence ?? []).filter { v in
+            (v["projected"]?["sources"]?.sequence ?? []).contains { $0["serviceAccountToken"] != nil }
+        }
+        if let v = projected.first {
+            return [c.finding(self, "service-account-token", "medium", v, found: "a projected volume (\(v["name"]?.string ?? "unnamed")) mounts a service-account token",
+                              allowed: "no API access declared", fix: "remove the serviceAccountToken source from the projected volume")]
+        }
         guard (c.spec["automountServiceAccountToken"]?.bool ?? saAutomount) != false else { return [] }
         return [c.finding(self, "service-account-token", "medium", c.spec, found: "a service-account token is mounted", allowed: "no API access declared",
                           fix: "set automountServiceAccountToken: false")]

@@ -216,6 +216,11 @@ public enum RuntimeConfigs {
                             if !AgentManifest.covered(host, by: m.read + m.write) {
                                 declared("hostpath", "high", v.node, "bind mount of \(src)" + (host == src ? "" : " (\(host))"), "paths declared under filesystem",
                                          "remove the bind mount or declare \(host) in the manifest")
+                            } else if !v.readOnly, !AgentManifest.covered(host, by: m.write) {
+                                // Declared to be read, bound writable: the agent writes the host's files
+                                // wherever the mount lands (found by helper-80).
+                                declared("hostpath", "high", v.node, "writable bind mount of \(src)" + (host == src ? "" : " (\(host))") + ", declared read-only",
+                                         m.write.isEmpty ? "no writable paths" : m.write.joined(separator: ", "), "mount it read-only (:ro), or declare \(host) under filesystem.write")
                             }
                         } else {
                             declared("hostpath", "high", v.node, "bind mount of \(src), which cannot be normalized to an absolute path", "paths declared under filesystem",

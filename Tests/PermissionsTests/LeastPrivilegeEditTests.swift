@@ -125,6 +125,10 @@ import TestSupport
          "        command: [/bin/sh, -c, \"x=$(/opt/cleanup.sh)\"]\n        image: ghcr.io/acme/collector@sha256:", "manifest:script-environment", "runs cleanup.sh in the production environment"),
         ("a digest that is not one", "@sha256:0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0\n        securityContext", "@sha256:0f1e\n        securityContext",
          "hygiene:image-not-pinned", "has a digest that is not sha256:<64 hex digits>"),
+        ("every key of a Secret whose keys are declared", "          items:\n          - {key: token, path: token}\n", "",
+         "manifest:secret", "Secret collector-creds mounted at /var/run/secrets/collector-creds with every key, where the manifest names only token"),
+        ("envFrom of a Secret whose keys are declared", "        volumeMounts:\n", "        envFrom: [{secretRef: {name: collector-creds}}]\n        volumeMounts:\n",
+         "manifest:secret", "envFrom injects every key of Secret collector-creds, where the manifest names only token"),
         ("a Secret in a projected volume", "      - name: write-0\n        emptyDir: {}",
          "      - name: write-0\n        projected: {sources: [{secret: {name: prod-db}}]}", "manifest:secret", "Secret prod-db mounted at /var/lib/collector"),
     ]
@@ -247,6 +251,8 @@ import TestSupport
         ("an undeclared cap_add", "    read_only: true\n", "    read_only: true\n    cap_add: [CHOWN]\n", "manifest:capability", "cap_add CHOWN"),
         ("another user", "user: 10001:10001", "user: 20002:20002", "manifest:uid", "user: 20002:20002"),
         ("root", "user: 10001:10001", "user: \"0\"", "manifest:root", "user: 0"),
+        ("a read-only host path bound writable", "    volumes:\n", "    volumes:\n    - /etc/collector:/var/lib/collector/conf\n",
+         "manifest:hostpath", "writable bind mount of /etc/collector, declared read-only"),
         // runc reads `+0` as uid 0 and an empty user part as its default, root (found by helper-80).
         ("root as +0", "user: 10001:10001", "user: \"+0:10001\"", "pss:runasnonroot", "user: +0:10001"),
         ("root as an empty user part", "user: 10001:10001", "user: \":10001\"", "pss:runasnonroot", "user: :10001"),

@@ -243,6 +243,56 @@ import TestSupport
         }
     }
 
+    /// Three ways a pod held more than its manifest declares and passed (found by helper-80): a token
+    /// through a projected volume beside automount false, every key of a Secret whose manifest entry
+    /// names one (envFrom, a volume without items), and a host path declared read-only mounted writable.
+    @Test func grantsBeyondTheManifestThroughOtherFieldsAreFound() throws {
+        let manifest = try AgentManifest.load(try tmpFile("agent.yaml", """
+            apiVersion: provenant.dev/v1
+            kind: Agent
+            name: agent
+            filesystem: {read: [/etc/collector], write: [/var/lib/collector]}
+            user: {nonRoot: true, uid: 10001}
+            secrets: [{secret: db, keys: [password]}]
+
+            """))
+        let path = try tmpFile("deploy.yaml", """
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: p, namespace: default}
+            spec:
+              automountServiceAccountToken: false
+              securityContext: {runAsNonRoot: true, runAsUser: 10001}
+              containers:
+              - name: c
+                image: x
+                envFrom: [{secretRef: {name: db}}]
+                volumeMounts:
+                - {name: tok, mountPath: /var/run/secrets/tokens, readOnly: true}
+                - {name: all-db, mountPath: /db, readOnly: true}
+                - {name: some-db, mountPath: /db2, readOnly: true}
+                - {name: host, mountPath: /var/lib/collector}
+              volumes:
+              - name: tok
+                projected: {sources: [{serviceAccountToken: {path: token}}]}
+              - name: all-db
+                secret: {secretName: db}
+              - name: some-db
+                secret: {secretName: db, items: [{key: password, path: p}]}
+              - name: host
+                hostPath: {path: /etc/collector}
+
+            """)
+        let found = try PolicyRun.check(try Workloads.collect([path]), level: .baseline, manifest: manifest).findings.filter { $0.rule.hasPrefix("manifest:") }
+        let shown = found.map { "\($0.rule): \($0.found)" }
+        #expect(shown.contains("manifest:service-account-token: a projected volume (tok) mounts a service-account token"), "\(shown)")
+        #expect(shown.contains("manifest:secret: envFrom injects every key of Secret db, where the manifest names only password"), "\(shown)")
+        #expect(shown.contains("manifest:secret: Secret db mounted at /db with every key, where the manifest names only password"), "\(shown)")
+        #expect(!shown.contains { $0.contains("/db2") }, "items naming only declared keys are allowed: \(shown)")
+        #expect(shown.contains("manifest:writable-mount: hostPath /etc/collector mounted writable at /var/lib/collector, declared read-only"), "\(shown)")
+        #expect(found.count == 5 && shown.contains { $0.hasPrefix("manifest:egress-unrestricted") }, "and no NetworkPolicy: \(shown)")
+    }
+
     /// Compose interpolates with the project's `.env` by itself: a default the file gives is not what
     /// runs when `.env` sets the variable.
     @Test func composeReadsTheProjectsDotEnv() throws {
