@@ -11,7 +11,7 @@ public enum PolicyRun {
     /// Pod Security at `level` and hygiene for every workload; with a manifest, what each holds
     /// beyond it (Kubernetes workloads and compose services alike). Findings sorted by place and rule.
     public static func check(_ input: Workloads.Collected, level: PodSecurity.Level, manifest: AgentManifest?) throws(InputError) -> Result {
-        var findings: [PolicyFinding] = []
+        var findings: [PolicyFinding] = input.notChecked
         var workloads = input.pods.count + input.ociConfigs.count
         for f in input.ociConfigs { findings += try RuntimeConfigs.ociConfig(f, manifest: manifest) }
         for c in input.objects.compose {

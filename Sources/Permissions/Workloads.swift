@@ -31,6 +31,8 @@ public enum Workloads {
         public var environments: [String: String]
         public var objects: Objects
         public var rejected: [Diagnostic]
+        /// Kinds that hold containers but are not read, as NOT CHECKED findings.
+        public var notChecked: [PolicyFinding] = []
     }
 
     public static func read(_ file: String) throws(InputError) -> FileContents {
@@ -47,6 +49,7 @@ public enum Workloads {
         }
         var problems: [Diagnostic] = []
         var rejected: [Diagnostic] = []
+        var notChecked: [PolicyFinding] = []
         // Merge keys applied, within a budget: a document that exhausts it (aliases nested to blow up) is not checked.
         var budget = 2_000_000
         docs = docs.compactMap { d in
@@ -95,6 +98,16 @@ public enum Workloads {
                  "PersistentVolume", "PersistentVolumeClaim": continue
             default:
                 problems.append(Diagnostic(Location(file, line: doc.mark?.line), "kind '\(kind.isEmpty ? "(none)" : kind)' is not checked, skipped"))
+                // A kind that runs pods (an Argo Rollout, a Knative Service, an operator's CRD) is a
+                // workload nobody checked: said in the findings, not only on stderr, so `--format json`
+                // and `--fail-on` do not read it as clean (found by helper-80).
+                if Self.holdsContainers(doc["spec"], depth: 0) {
+                    notChecked.append(PolicyFinding(rule: "k8s:not-checked", severity: "high", kind: kind, name: name, container: nil,
+                                                    location: Location(file, line: doc.mark?.line),
+                                                    found: "NOT CHECKED: kind \(kind) holds containers, and its pod template is not read",
+                                                    allowed: "workloads the check reads (Pod, Deployment, DaemonSet, StatefulSet, ReplicaSet, Job, CronJob, ReplicationController)",
+                                                    fix: "check what it renders (the Pods or a Deployment of the same template) instead"))
+                }
                 continue
             }
             guard let t = template, let spec = t["spec"], spec.mapping != nil else {
@@ -110,7 +123,21 @@ public enum Workloads {
             if kind == "StatefulSet" { pod.claimTemplates = Array(doc["spec"]?["volumeClaimTemplates"]?.sequence ?? []) }
             pods.append(pod)
         }
-        return FileContents(pods: pods, problems: problems, environments: environments, objects: objects, rejected: rejected)
+        return FileContents(pods: pods, problems: problems, environments: environments, objects: objects, rejected: rejected, notChecked: notChecked)
+    }
+
+    /// Whether a `containers` list is somewhere under `node` (a pod template in a kind not read).
+    static func holdsContainers(_ node: Node?, depth: Int) -> Bool {
+        guard let node, depth < 12 else { return false }
+        if let map = node.mapping {
+            for (k, v) in map {
+                if k.string == "containers", v.sequence?.contains(where: { $0.mapping != nil }) == true { return true }
+                if holdsContainers(v, depth: depth + 1) { return true }
+            }
+        } else if let seq = node.sequence {
+            return seq.contains { holdsContainers($0, depth: depth + 1) }
+        }
+        return false
     }
 
     /// Everything read from the paths a command was given.
@@ -120,6 +147,7 @@ public enum Workloads {
         public var environments: [String: String] = [:]
         public var problems: [Diagnostic] = []
         public var rejected: [Diagnostic] = []
+        public var notChecked: [PolicyFinding] = []
         /// OCI runtime `config.json` files, checked on their own.
         public var ociConfigs: [String] = []
     }
@@ -144,7 +172,7 @@ public enum Workloads {
                 }
                 let r = try read(f)
                 c.pods += r.pods; c.objects.merge(r.objects); c.environments.merge(r.environments) { a, _ in a }
-                c.problems += r.problems; c.rejected += r.rejected
+                c.problems += r.problems; c.rejected += r.rejected; c.notChecked += r.notChecked
             }
         }
         return c

@@ -129,6 +129,13 @@ import TestSupport
         let (c2, e2) = try check("apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: a\n    image: x\n    securityContext:\n      privileged: \"yes please\"\n---\nkind: Service\nmetadata:\n  name: s\n")
         #expect(c2 == 2 && e2.contains(".yaml:10: Pod 'p': a.securityContext.privileged must be a boolean, skipped"), "\(e2)")
         #expect(e2.contains("kind 'Service' is not checked, skipped"))
+        // A kind that holds containers is a workload nobody checked: a NOT CHECKED finding that
+        // --fail-on counts, not only a warning (found by helper-80).
+        let rollout = FileManager.default.temporaryDirectory.appendingPathComponent("provenant-rollout-\(UUID().uuidString).yaml").path
+        try "apiVersion: argoproj.io/v1alpha1\nkind: Rollout\nmetadata: {name: r}\nspec:\n  template:\n    spec:\n      hostPID: true\n      containers: [{name: a, image: x, securityContext: {privileged: true}}]\n"
+            .write(toFile: rollout, atomically: true, encoding: .utf8)
+        let r = try runProcess(provenantBinary, ["policy", "check", rollout, "--format", "json", "--fail-on", "high"])
+        #expect(r.code == 1 && r.out.contains("\"k8s:not-checked\"") && r.out.contains("NOT CHECKED: kind Rollout holds containers"), "\(r.code) \(r.out) \(r.err)")
         let (c3, _) = try check("apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers: {name: a}\n")
         #expect(c3 == 2)
         // kubectl reads `y` as true (YAML 1.1); a hostProcess the check would read as a string is not checked, so refused.
