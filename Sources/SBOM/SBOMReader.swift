@@ -231,6 +231,15 @@ public enum SBOMReader {
                 }
                 let eco = Ecosystem(rawValue: purl.type) ?? .generic
                 var n = purl.namespace.map { purl.type == "maven" ? "\($0):\(purl.name)" : "\($0)/\(purl.name)" } ?? purl.name
+                // syft writes a Go module path past its third element as the purl's subpath
+                // (github.com/go-git/go-git/v5 is pkg:golang/github.com/go-git/go-git@v5.12.0#v5): the
+                // module is the whole path, and scanning the first three missed its advisories (found by helper-82).
+                if purl.type == "golang", let sp = purl.subpath.map({ $0.split(separator: "/").joined(separator: "/") }), !sp.isEmpty {
+                    n += "/" + sp
+                    let slash = n.lastIndex(of: "/")
+                    purl = PackageURL(type: "golang", namespace: slash.map { String(n[..<$0]) }, name: slash.map { String(n[n.index(after: $0)...]) } ?? n,
+                                      version: purl.version, qualifiers: purl.qualifiers, subpath: nil)
+                }
                 // Go module paths are case-sensitive, and trivy lowercases them in purls, keeping the
                 // real spelling in the name: the name is the module then (github.com/Masterminds/goutils).
                 // Only that way round: a lowercased name beside a purl in the module's spelling is not

@@ -320,6 +320,13 @@ func jsonObject(_ s: String) throws -> [String: Any] {
              "name":"github.com/masterminds/goutils","version":"v1.1.0","purl":"pkg:golang/github.com/Masterminds/goutils@v1.1.0"}]}
             """, to: dir + "/lower-name.cdx.json")
         #expect(try provenant(["scan", dir + "/lower-name.cdx.json", "--db", sharedDB, "--format", "json"]).out.contains("GO-2022-0411"))
+        // syft puts a module path's fourth element on in the subpath: the module is github.com/go-git/go-git/v5 (found by helper-82).
+        try write("""
+            {"bomFormat":"CycloneDX","specVersion":"1.5","version":1,"components":[{"bom-ref":"a","type":"library",
+             "name":"github.com/go-git/go-git/v5","version":"v5.12.0","purl":"pkg:golang/github.com/go-git/go-git@v5.12.0#v5"}]}
+            """, to: dir + "/syft-go.cdx.json")
+        let syft = try provenant(["scan", dir + "/syft-go.cdx.json", "--db", sharedDB, "--format", "json"])
+        #expect(syft.out.contains("GO-2025-3367") && syft.out.contains("github.com/go-git/go-git/v5"), "\(syft.out) \(syft.err)")
         try write("""
             {"bomFormat":"CycloneDX","specVersion":"1.6","version":1,
              "metadata":{"component":{"type":"library","name":"urllib3","version":"1.25.7","purl":"pkg:pypi/urllib3@1.25.7"}},"components":[]}

@@ -38,6 +38,43 @@ import ProvenantCore
         #expect(x.packages.first { $0.name == "github.com/sirupsen/logrus" }?.isDirect == true)
     }
 
+    /// go.mod read as Go's own lexer reads it (found by helper-82): `require(` opens a block, quoted
+    /// paths are unquoted, a version-specific replace beats a wildcard one whatever their order, and
+    /// what Go refuses is NOT CHECKED, not silently dropped.
+    @Test func goModIsReadAsGoReadsIt() throws {
+        func extract(_ mod: String, sum: String? = nil) throws -> Extraction {
+            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gomod-\(UUID().uuidString)").path
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: dir) }
+            try mod.write(toFile: dir + "/go.mod", atomically: true, encoding: .utf8)
+            if let sum { try sum.write(toFile: dir + "/go.sum", atomically: true, encoding: .utf8) }
+            let index = FileIndex(root: dir)
+            return try GoModExtractor().extract(ExtractInput(file: try #require(index.file("go.mod")), index: index, context: ExtractContext(mode: .source, includeDev: false)))
+        }
+        let head = "module example.com/app\n\ngo 1.21\n\n"
+        #expect(Fixture.summary(try extract(head + "require(\n\tgolang.org/x/text v0.3.0\n)\n")).contains("pkg:golang/golang.org/x/text@v0.3.0 required"))
+        for quoted in ["require `golang.org/x/text` v0.3.0\n", "require \"golang.org/x/t\\u0065xt\" v0.3.0\n"] {
+            #expect(Fixture.summary(try extract(head + quoted)).contains("pkg:golang/golang.org/x/text@v0.3.0 required"), "\(quoted)")
+        }
+        let replaced = try extract(head + "require golang.org/x/text v0.3.0\nreplace golang.org/x/text => golang.org/x/text v0.3.8\nreplace golang.org/x/text v0.3.0 => golang.org/x/text v0.3.5\n")
+        #expect(Fixture.summary(replaced).contains("pkg:golang/golang.org/x/text@v0.3.5 required"), "\(Fixture.summary(replaced))")
+        // Go refuses these files: what they would build is NOT CHECKED.
+        for refused in ["require ( golang.org/x/text v0.3.0 )\n", "frobnicate x\n", "require \"golang.org/x/text v0.3.0\n", "require (\n\tgolang.org/x/text v0.3.0\n"] {
+            let x = try extract(head + refused)
+            #expect(x.diagnostics.contains { $0.unscanned != nil }, "\(refused): \(x.diagnostics)")
+            #expect(!x.packages.contains { $0.name.contains("(") }, "\(refused)")
+        }
+        #expect(try extract(head + "require ()\n").diagnostics.isEmpty, "an empty block is Go's too")
+        // Before 1.17 the indirect modules are in go.sum only: each at its highest version there.
+        let old = try extract("module example.com/app\n\ngo 1.16\n\nrequire github.com/a/b v1.0.0\n",
+                              sum: "github.com/a/b v1.0.0 h1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\ngolang.org/x/text v0.3.0 h1:g61tztE5qeGQ89tm6NTjjM9VPIm088od1l6aSorWRWg=\ngolang.org/x/text v0.3.5 h1:i6eZZ+zk0SOf0xgBpEpPD18qWcJda6q1sxt3S0kzyUQ=\ngolang.org/x/text v0.3.9/go.mod h1:o4eNf7Ede1fv+hwOwZsTHl9EsPFO6q6ZvYR8vYfY45I=\n")
+        #expect(Fixture.summary(old).contains("pkg:golang/golang.org/x/text@v0.3.5 required"), "\(Fixture.summary(old))")
+        #expect(!Fixture.summary(old).contains { $0.contains("v0.3.0") || $0.contains("v0.3.9") })
+        #expect(try extract("module example.com/app\n\ngo 1.16\n\nrequire github.com/a/b v1.0.0\n").diagnostics.contains { $0.unscanned != nil },
+                "without a go.sum the indirect modules are not known")
+        #expect(GoModExtractor.semverLess("v1.2.3-rc.1", "v1.2.3") && GoModExtractor.semverLess("v1.2.3", "v1.10.0") && !GoModExtractor.semverLess("v2.0.0+incompatible", "v1.9.9"))
+    }
+
     @Test func notGoModIsAnError() {
         #expect(throws: ParseError.self) { try Fixture.extract(GoModExtractor(), "lockfiles/golang-gomod/not-go-mod.mod") }
     }

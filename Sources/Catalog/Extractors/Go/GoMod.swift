@@ -19,15 +19,28 @@ public struct GoModExtractor: Extractor {
         var block: String?
         var diags: [Diagnostic] = []
         for (n, raw) in Lines(text: text) {
-            let comment = raw.range(of: "//").map { String(raw[$0.upperBound...]).trimmed } ?? ""
-            let line = (raw.range(of: "//").map { raw[..<$0.lowerBound] } ?? raw[...]).trimmed
-            if line.isEmpty { continue }
-            var fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" }).map { String($0).unquoted() }
+            // Words as Go's modfile lexer reads them: `(` and `)` are tokens of their own (`require(`
+            // opens a block), strings are unquoted ("…" with Go escapes, `…` raw), `//` starts a comment
+            // outside a string (found by helper-82: each of these dropped or misnamed a module).
+            guard let (tokens, comment) = Self.tokens(String(raw)) else {
+                diags.append(Diagnostic(Location(input.path, line: n), "a string that does not end or a bad escape, skipped", unscanned: .entry)); continue
+            }
+            if tokens.isEmpty { continue }
+            var fields = tokens.map(\.text)
             if let b = block {
-                if line == ")" { block = nil; continue }
+                if tokens.count == 1, tokens[0] == .close { block = nil; continue }
+                if tokens.contains(where: { $0 == .open || $0 == .close }) {
+                    diags.append(Diagnostic(Location(input.path, line: n), "a parenthesis inside a \(b) block, which Go refuses; skipped", unscanned: .entry)); continue
+                }
                 fields.insert(b, at: 0)
-            } else if fields.count == 2, fields[1] == "(" {
-                block = fields[0]; sawDirective = true; continue
+            } else if tokens.count >= 2, tokens[1] == .open, case .word = tokens[0] {
+                sawDirective = true
+                if tokens.count == 2 { block = fields[0]; continue }
+                // `require ()` is an empty block; anything more on the line is what Go refuses.
+                if tokens.count == 3, tokens[2] == .close { continue }
+                diags.append(Diagnostic(Location(input.path, line: n), "a \(fields[0]) block must end its line after '(', as Go requires; skipped", unscanned: .entry)); continue
+            } else if tokens.contains(where: { $0 == .open || $0 == .close }) {
+                diags.append(Diagnostic(Location(input.path, line: n), "a parenthesis where Go allows none, skipped", unscanned: .entry)); continue
             }
             switch fields[0] {
             case "module": sawDirective = true
@@ -49,9 +62,11 @@ public struct GoModExtractor: Extractor {
             case "exclude", "retract", "godebug", "tool", "ignore": sawDirective = true
             default:
                 if !sawDirective { throw ParseError("not a go.mod file: unknown directive '\(Redactor.quote(fields[0], max: 40))'", line: n) }
-                diags.append(Diagnostic(Location(input.path, line: n), "unknown go.mod directive '\(Redactor.quote(fields[0], max: 40))'"))
+                // Go refuses a go.mod with a directive it does not know: what it would build is unknown.
+                diags.append(Diagnostic(Location(input.path, line: n), "unknown go.mod directive '\(Redactor.quote(fields[0], max: 40))', which Go refuses", unscanned: .entry))
             }
         }
+        if let b = block { diags.append(Diagnostic(Location(input.path), "a \(b) block is not closed", unscanned: .entry)) }
         let sums = goSum(input)
         var packages: [Package] = []
         // Replacements by module path, in file order, and refs already taken: looked up per
@@ -61,7 +76,9 @@ public struct GoModExtractor: Extractor {
         var seen: Set<String> = []
         for r in requires {
             var path = r.path, version = r.version
-            if let rep = replacesByPath[r.path]?.first(where: { $0.oldVersion == nil || $0.oldVersion == r.version }) {
+            // Go takes a replacement of this very version first, one of every version only then (found by helper-82).
+            let candidates = replacesByPath[r.path] ?? []
+            if let rep = candidates.first(where: { $0.oldVersion == r.version }) ?? candidates.first(where: { $0.oldVersion == nil }) {
                 // A local directory replacement is source in the tree, not a module to inventory.
                 if rep.newPath.hasPrefix(".") || rep.newPath.hasPrefix("/") { continue }
                 path = rep.newPath
@@ -73,12 +90,166 @@ public struct GoModExtractor: Extractor {
             // Two requirements replaced by the same module are one dependency.
             if seen.insert(p.ref).inserted { packages.append(p) }
         }
+        // Before Go 1.17 a go.mod lists the direct requirements only; the rest of the build list is
+        // in go.sum alone. Its modules are added, each at the highest version it lists, as trivy and
+        // osv-scalibr read them (found by helper-82: they were dropped without a word).
+        if Self.listsOnlyDirect(goVersion), !requires.isEmpty {
+            let sumPath = input.sibling("go.sum")
+            if input.index.contains(sumPath) {
+                var best: [String: String] = [:]
+                for key in sums.keys {
+                    let f = key.split(separator: " ", maxSplits: 1).map(String.init)
+                    guard f.count == 2 else { continue }
+                    if let had = best[f[0]], !Self.semverLess(had, f[1]) { continue }
+                    best[f[0]] = f[1]
+                }
+                let have = Set(packages.map(\.name)).union(replaces.map(\.oldPath))
+                for (path, version) in best.sorted(by: { $0.key < $1.key }) where !have.contains(path) {
+                    var p = Make.package(.golang, path, version, at: sumPath, by: name)
+                    p.isDirect = false
+                    if let h = sums["\(path) \(version)"] { p.digests = [h] }
+                    if seen.insert(p.ref).inserted { packages.append(p) }
+                }
+            } else {
+                diags.append(Diagnostic(Location(input.path), "a go.mod for Go \(goVersion ?? "before 1.17") lists only direct requirements, and there is no go.sum beside it: the indirect modules are not known",
+                                        unscanned: .entry))
+            }
+        }
         if let v = Self.stdlibVersion(toolchain: toolchain, go: goVersion) {
             var p = Make.package(.golang, "stdlib", v, at: input.path, by: name)
             p.isDirect = true
             packages.append(p)
         }
         return Extraction(packages, diagnostics: diags)
+    }
+
+    enum Token: Equatable {
+        case word(String), open, close
+        var text: String {
+            switch self {
+            case .word(let w): w
+            case .open: "("
+            case .close: ")"
+            }
+        }
+    }
+
+    /// The tokens of one go.mod line and its comment, or nil for a string that does not end or an
+    /// escape Go does not know.
+    static func tokens(_ line: String) -> ([Token], String)? {
+        let b = Array(line.utf8)
+        var out: [Token] = []
+        var i = 0
+        func isSpace(_ c: UInt8) -> Bool { c == 0x20 || c == 0x09 || c == 0x0D }
+        while i < b.count {
+            let c = b[i]
+            if isSpace(c) { i += 1; continue }
+            if c == UInt8(ascii: "/"), i + 1 < b.count, b[i + 1] == UInt8(ascii: "/") {
+                return (out, String(decoding: b[(i + 2)...], as: UTF8.self).trimmed)
+            }
+            if c == UInt8(ascii: "(") { out.append(.open); i += 1; continue }
+            if c == UInt8(ascii: ")") { out.append(.close); i += 1; continue }
+            if c == UInt8(ascii: "`") {
+                guard let end = b[(i + 1)...].firstIndex(of: c) else { return nil }
+                out.append(.word(String(decoding: b[(i + 1)..<end], as: UTF8.self)))
+                i = end + 1
+                continue
+            }
+            if c == UInt8(ascii: "\"") {
+                var j = i + 1
+                var escaped = false
+                while j < b.count, escaped || b[j] != c { escaped = !escaped && b[j] == UInt8(ascii: "\\"); j += 1 }
+                guard j < b.count, let text = goUnquote(Array(b[(i + 1)..<j])) else { return nil }
+                out.append(.word(text))
+                i = j + 1
+                continue
+            }
+            var j = i
+            while j < b.count, !isSpace(b[j]), b[j] != UInt8(ascii: "("), b[j] != UInt8(ascii: ")"),
+                  !(b[j] == UInt8(ascii: "/") && j + 1 < b.count && b[j + 1] == UInt8(ascii: "/")) { j += 1 }
+            out.append(.word(String(decoding: b[i..<j], as: UTF8.self)))
+            i = j
+        }
+        return (out, "")
+    }
+
+    /// The inside of a Go double-quoted string; nil for an escape Go does not know.
+    static func goUnquote(_ b: [UInt8]) -> String? {
+        var out: [UInt8] = []
+        var i = 0
+        func hex(_ n: Int) -> UInt32? {
+            guard i + n <= b.count else { return nil }
+            var v: UInt32 = 0
+            for k in 0..<n {
+                guard let d = UInt32(String(UnicodeScalar(b[i + k])), radix: 16) else { return nil }
+                v = v << 4 | d
+            }
+            i += n
+            return v
+        }
+        while i < b.count {
+            let c = b[i]
+            guard c == UInt8(ascii: "\\") else { out.append(c); i += 1; continue }
+            guard i + 1 < b.count else { return nil }
+            let e = b[i + 1]
+            i += 2
+            switch e {
+            case UInt8(ascii: "\\"), UInt8(ascii: "\""), UInt8(ascii: "'"): out.append(e)
+            case UInt8(ascii: "n"): out.append(0x0A)
+            case UInt8(ascii: "t"): out.append(0x09)
+            case UInt8(ascii: "r"): out.append(0x0D)
+            case UInt8(ascii: "a"): out.append(0x07)
+            case UInt8(ascii: "b"): out.append(0x08)
+            case UInt8(ascii: "f"): out.append(0x0C)
+            case UInt8(ascii: "v"): out.append(0x0B)
+            case UInt8(ascii: "x"):
+                guard let v = hex(2) else { return nil }
+                out.append(UInt8(v))
+            case UInt8(ascii: "u"), UInt8(ascii: "U"):
+                guard let v = hex(e == UInt8(ascii: "u") ? 4 : 8), let scalar = Unicode.Scalar(v) else { return nil }
+                out += Array(String(Character(scalar)).utf8)
+            case UInt8(ascii: "0")...UInt8(ascii: "7"):
+                guard i + 2 <= b.count, let v = UInt32(String(decoding: [e] + b[i..<(i + 2)], as: UTF8.self), radix: 8), v <= 255 else { return nil }
+                i += 2
+                out.append(UInt8(v))
+            default: return nil
+            }
+        }
+        return String(validating: out, as: UTF8.self)
+    }
+
+    /// Whether a go.mod of this `go` line lists only direct requirements: before 1.17, or none given.
+    static func listsOnlyDirect(_ go: String?) -> Bool {
+        guard let go else { return true }
+        let f = go.split(separator: ".").map { Int($0.prefix { $0.isNumber }) ?? 0 }
+        return (f.first ?? 0, f.count > 1 ? f[1] : 0) < (1, 17)
+    }
+
+    /// Semantic-version order of two module versions (`v1.2.3`, `v1.2.3-pre.1`, `+incompatible` ignored).
+    static func semverLess(_ a: String, _ b: String) -> Bool {
+        func parts(_ v: String) -> (core: [Int], pre: [Substring]?) {
+            var v = Substring(v.hasPrefix("v") ? String(v.dropFirst()) : v)
+            if let plus = v.firstIndex(of: "+") { v = v[..<plus] }
+            let dash = v.firstIndex(of: "-")
+            let core = (dash.map { v[..<$0] } ?? v).split(separator: ".").map { Int($0) ?? 0 }
+            return (core + Array(repeating: 0, count: max(0, 3 - core.count)), dash.map { v[v.index(after: $0)...].split(separator: ".") })
+        }
+        let x = parts(a), y = parts(b)
+        if x.core != y.core { return x.core.lexicographicallyPrecedes(y.core) }
+        switch (x.pre, y.pre) {
+        case (nil, nil), (nil, _): return false
+        case (_, nil): return true
+        case let (p?, q?):
+            for (l, r) in zip(p, q) where l != r {
+                switch (Int(l), Int(r)) {
+                case let (m?, n?): return m < n
+                case (_?, nil): return true
+                case (nil, _?): return false
+                default: return l < r
+                }
+            }
+            return p.count < q.count
+        }
     }
 
     /// The toolchain line wins over the go line; a custom build suffix (`go1.23.6-xyz`) is dropped.
