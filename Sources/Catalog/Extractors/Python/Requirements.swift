@@ -86,6 +86,16 @@ public struct RequirementsExtractor: Extractor {
                 include(rel)
                 continue
             }
+            // An editable install of a VCS or URL source installs what it names at no pinned version:
+            // skipped in silence, `-e git+…#egg=urllib3` scanned clean (found by helper-82). A local
+            // path is source in the tree, read where it lies.
+            if t.hasPrefix("-e") || t.hasPrefix("--editable") {
+                let target = (t.hasPrefix("--editable") ? t.dropFirst("--editable".count) : t.dropFirst(2)).drop { $0 == " " || $0 == "\t" || $0 == "=" }
+                if target.contains("://") || target.hasPrefix("git+") || target.hasPrefix("hg+") || target.hasPrefix("svn+") || target.hasPrefix("bzr+") {
+                    out.diagnostics.append(Diagnostic(loc, "unresolved requirement '\(Redactor.quote(String(target), max: 80))': an editable install from a URL has no pinned version", unscanned: .entry))
+                }
+                continue
+            }
             if t.hasPrefix("-") {
                 if !(t.hasPrefix("-c") || t.hasPrefix("--constraint") || t.hasPrefix("-i") || t.hasPrefix("--index-url")
                      || t.hasPrefix("--extra-index-url") || t.hasPrefix("-f") || t.hasPrefix("--find-links")
