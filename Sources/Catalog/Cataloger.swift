@@ -50,7 +50,7 @@ public struct Cataloger: Sendable {
         GoModExtractor(), GoVendorExtractor(), GoBinaryExtractor(),
         PythonInstalledExtractor(), RequirementsExtractor(), PipfileLockExtractor(),
         PythonTOMLLockExtractor(.poetry), PythonTOMLLockExtractor(.uv), PythonTOMLLockExtractor(.pdm), PythonTOMLLockExtractor(.pylock),
-        NpmLockExtractor(), YarnLockExtractor(), PnpmLockExtractor(), BunLockExtractor(), NodeModulesExtractor(),
+        NpmLockExtractor(), YarnLockExtractor(), PnpmLockExtractor(), BunLockExtractor(), NodeModulesExtractor(), PackageJSONExtractor(),
         JarExtractor(), PomExtractor(), GradleLockExtractor(),
         CargoLockExtractor(), GemfileLockExtractor(), ComposerLockExtractor(),
         NuGetLockExtractor(), DotnetDepsExtractor(), SwiftResolvedExtractor(),

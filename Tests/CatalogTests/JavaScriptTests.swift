@@ -1,8 +1,30 @@
+import Foundation
 import Testing
 @testable import Catalog
 import ProvenantCore
 
 @Suite struct JavaScriptExtractorTests {
+    /// A package.json whose dependencies no lockfile pins (beside it, or at a workspace root above) is
+    /// NOT CHECKED in source mode: it scanned "0 of 0, clean" with node_modules beside it (found by helper-82).
+    @Test func aPackageJSONNoLockfilePinsIsNotChecked() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pkgjson-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        for sub in ["app/node_modules/lodash", "ws/packages/web", "empty"] {
+            try FileManager.default.createDirectory(atPath: dir + "/" + sub, withIntermediateDirectories: true)
+        }
+        try #"{"name":"app","dependencies":{"lodash":"^4.17.0"},"devDependencies":{"jest":"^29"}}"#.write(toFile: dir + "/app/package.json", atomically: true, encoding: .utf8)
+        try #"{"name":"lodash","version":"4.17.20"}"#.write(toFile: dir + "/app/node_modules/lodash/package.json", atomically: true, encoding: .utf8)
+        try #"{"name":"web","dependencies":{"lodash":"^4.17.0"}}"#.write(toFile: dir + "/ws/packages/web/package.json", atomically: true, encoding: .utf8)
+        try #"{"name":"ws","private":true,"workspaces":["packages/*"]}"#.write(toFile: dir + "/ws/package.json", atomically: true, encoding: .utf8)
+        try "# yarn lockfile v1\n".write(toFile: dir + "/ws/yarn.lock", atomically: true, encoding: .utf8)
+        try #"{"name":"empty","devDependencies":{"jest":"^29"}}"#.write(toFile: dir + "/empty/package.json", atomically: true, encoding: .utf8)
+        let inv = try await Cataloger(mode: .source).catalog(dir)
+        let notChecked = inv.diagnostics.filter { $0.unscanned != nil }.map { "\($0.location.path): \($0.message)" }
+        #expect(notChecked.count == 1 && notChecked.first?.hasPrefix("app/package.json: 1 dependency of package.json, and no lockfile pins them") == true, "\(notChecked)")
+        let dev = try await Cataloger(mode: .source, includeDev: true).catalog(dir)
+        #expect(dev.diagnostics.filter { $0.unscanned != nil }.map(\.location.path).sorted() == ["app/package.json", "empty/package.json"])
+    }
+
     @Test func npmV2AliasUsesRealName() throws {
         let x = try Fixture.extract(NpmLockExtractor(), "lockfiles/javascript-packagelockjson/alias.v2.json")
         #expect(Fixture.summary(x) == [
