@@ -154,7 +154,7 @@ struct VerifyCommand: AsyncParsableCommand {
     /// One line of the text report. Reasons and details can quote the attestation or the registry (a
     /// certificate's names, a logged entry's kind): control characters are escaped, so no line of the
     /// report can be written by the input.
-    static func line(_ text: String) { print(Redactor.escapeControls(text)) }
+    static func line(_ text: String) { print(Redactor.escapeForTerminal(text)) }
 
     /// The checks that passed and what was not checked, under a `verified:` line.
     static func details(_ r: VerificationReport) {

@@ -194,6 +194,27 @@ import TestSupport
         #expect(tampered.out.contains("verification FAILED"))
     }
 
+    /// A referrers tag listing one referrer thousands of times made each verify fetch and check it
+    /// each time (found by helper-79): it is checked once.
+    @Test func aReferrerListedManyTimesIsCheckedOnce() async throws {
+        let s = try Self.setup("attest-repeated")
+        defer { s.stop() }
+        try Harness.push(s.images.layout, tag: "amd", to: "\(s.host)/team/app:a")
+        let a = try await s.client.fetchManifest("a")
+        let signer = try s.key("signer")
+        let attested = try s.attest("registry:\(s.host)/team/app:a", key: signer)
+        #expect(attested.code == 0, "\(attested.err)")
+        let tag = RegistryClient.referrersTag(a.digest)
+        var index = try #require(try JSONSerialization.jsonObject(with: Data(try await s.client.fetchManifest(tag).bytes)) as? [String: Any])
+        let entries = try #require(index["manifests"] as? [[String: Any]])
+        #expect(entries.count == 1)
+        index["manifests"] = Array(repeating: entries[0], count: 300)
+        try await s.client.pushManifest(Array(try JSONSerialization.data(withJSONObject: index)), mediaType: MediaType.ociIndex, reference: tag)
+        let r = try s.verify("registry:\(s.host)/team/app:a", ["--key", signer + ".pub"])
+        #expect(r.code == 0, "\(r.out) \(r.err)")
+        #expect(r.out.components(separatedBy: "verified: ").count - 1 == 1, "\(r.out)")
+    }
+
     /// Cosign's convention: DSSE envelopes as layers of the `sha256-<hex>.att` tag. One signed with a key
     /// is verified with --key; keyless ones are `CosignKeylessTests`'.
     @Test func cosignAttTagIsVerifiedWithTheKey() async throws {
