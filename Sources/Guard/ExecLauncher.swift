@@ -350,11 +350,17 @@ public enum ExecLauncher {
             case .command: interpreted = startsWithShebang(fd)
             default: interpreted = false
             }
-            if interpreted, let copy = sealedCopy(fd) {
+            // The sealed copy is for a script someone other than root could change between the hash
+            // and the interpreter's read. One that only root could change runs from its own file, by
+            // its descriptor: from a copy, Node could not resolve its path (every pinned Node script
+            // failed) and Python looked for its modules in / (found by helper-81).
+            let changeable = script.paths.first.map { untrustedInterpreter($0, fd: fd) != nil } ?? true
+            if interpreted, changeable, let copy = sealedCopy(fd) {
                 sealed = copy.fd
                 script.sha256 = copy.sha256
             } else {
                 script.sha256 = sha256(fd)
+                if interpreted { audit.notes.append("hashed in place: the script and every directory above it are root's alone") }
             }
             audit.sha256 = script.sha256
         }

@@ -286,6 +286,35 @@ import TestSupport
         #expect(viaShell.code == 0 && viaShell.out == "cleaned --all\n", "\(viaShell.err)")
     }
 
+    /// A pinned script only root could change runs from its own file: from a sealed copy, Node could
+    /// not resolve its path at all and Python looked for its modules in / (found by helper-81).
+    @Test func aPinnedScriptInRootsOwnDirectoryRunsFromItsFile() throws {
+        let app = "/usr/local/lib/provenant-test-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: app, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: app) }
+        chmod(app, 0o755)
+        try "exports.word = 'deployed';\n".write(toFile: app + "/lib.js", atomically: false, encoding: .utf8)
+        try "console.log(require('./lib').word);\n".write(toFile: app + "/app.js", atomically: false, encoding: .utf8)
+        try "word = 'deployed'\n".write(toFile: app + "/helper.py", atomically: false, encoding: .utf8)
+        try "import helper\nprint(helper.word)\n".write(toFile: app + "/job.py", atomically: false, encoding: .utf8)
+        func digest(_ p: String) throws -> String {
+            let fd = open(p, O_RDONLY)
+            defer { close(fd) }
+            return try #require(ExecLauncher.sha256(fd))
+        }
+        let s = try Scratch(manifest: "name: agent\nfilesystem:\n  read: [\(app)]\nscripts:\n  app.js: {environments: [production], sha256: \(try digest(app + "/app.js"))}\n  job.py: {environments: [production], sha256: \(try digest(app + "/job.py"))}\n")
+        defer { s.remove() }
+        for command in [["/usr/bin/node", app + "/app.js"], [Self.python, app + "/job.py"]] {
+            let r = try s.exec(["--environment", "production", "--audit", "-"], command, env: ["HOME": "/root"])
+            #expect(r.code == 0 && r.out == "deployed\n", "\(command): \(r.out) \(r.err)")
+            #expect(r.err.contains("hashed in place"), "\(r.err)")
+        }
+        // Changed, it is refused all the same.
+        try "console.log('changed');\n".write(toFile: app + "/app.js", atomically: false, encoding: .utf8)
+        let changed = try s.exec(["--environment", "production"], ["/usr/bin/node", app + "/app.js"], env: ["HOME": "/root"])
+        #expect(changed.code == 126 && changed.out.isEmpty, "\(changed.err)")
+    }
+
     @Test func aDeclaredScriptWhoseDigestChangedIsRefused() throws {
         let s = try Scratch(manifest: "name: agent\n", files: ["rotate.sh": Self.cleanup])
         defer { s.remove() }
