@@ -41,6 +41,38 @@ enum LeakView {
         return changed ? out : nil
     }
 
+    /// The bytes with the line breaks inside base64 text taken out, or nil when there are none: GNU
+    /// `base64`, `openssl base64` and Python's `encodebytes` wrap at 64 or 76 columns, and a known
+    /// value's encoded form split across lines passed the proxy (found by helper-81). A break is taken
+    /// out where a base64 character is on both sides of it (`\n`, `\r\n`, or the two-character `\n`
+    /// escape of a JSON string). Only known values are looked for in this view: joined lines could
+    /// look like anything to a pattern, but not like a known value's exact form.
+    static func unwrapped(_ b: UnsafeRawBufferPointer) -> [UInt8]? {
+        guard b.count > 2, let base = b.baseAddress,
+              memchr(base, 10, b.count) != nil || memchr(base, 92, b.count) != nil else { return nil }
+        func isBase64(_ c: UInt8) -> Bool {
+            (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c == 43 || c == 47 || c == 45 || c == 95
+        }
+        var out: [UInt8] = []
+        out.reserveCapacity(b.count)
+        var changed = false
+        var i = 0
+        while i < b.count {
+            let c = b[i]
+            if let last = out.last, isBase64(last) {
+                var skip = 0
+                if c == 10 { skip = 1 }
+                else if c == 13, i + 1 < b.count, b[i + 1] == 10 { skip = 2 }
+                else if c == 92, i + 1 < b.count, b[i + 1] == 110 { skip = 2 }
+                else if c == 92, i + 3 < b.count, b[i + 1] == 114, b[i + 2] == 92, b[i + 3] == 110 { skip = 4 }
+                if skip > 0, i + skip < b.count, isBase64(b[i + skip]) { i += skip; changed = true; continue }
+            }
+            out.append(c)
+            i += 1
+        }
+        return changed ? out : nil
+    }
+
     /// Whether `b` holds a `%` or a `\` (memchr, not a byte loop).
     static func mayBeEscaped(_ b: UnsafeRawBufferPointer) -> Bool {
         guard let base = b.baseAddress, b.count > 0 else { return false }

@@ -470,6 +470,8 @@ final class ProxyConnection: ChannelInboundHandler, @unchecked Sendable {
         let hit: SecretMatch? = pending.withUnsafeBytes { raw in
             let whole = UnsafeRawBufferPointer(rebasing: raw[0..<total])
             if let h = shared.engine.scan(whole, complete: &complete).first { return h }
+            if let known = shared.engine.known, let joined = LeakView.unwrapped(whole),
+               let h = joined.withUnsafeBytes({ known.scan($0).first }) { return h }
             guard let decoded = LeakView.decoded(whole) else { return nil }
             return decoded.withUnsafeBytes { shared.engine.scan($0, complete: &complete).first }
         }

