@@ -271,8 +271,41 @@ public enum Redactor {
         for i in words.indices.dropLast() where (isSecretFlag(words[i]) && isFlagValue(words[i + 1], shell: false)) || isCredentialPair(words[i], words[i + 1]) {
             out[i + 1] = mark
         }
+        // Programs whose own `-p` is a password: `sshpass -p PW` and `sshpass -pPW`, `mysql -pPW`
+        // (found by helper-81; mysql's bare `-p` prompts, and the word after it is a database).
+        for (i, hidden) in passwordFlags(words.map { Array($0.utf8)[...] }) {
+            out[i] = hidden == 0 ? mark : "-p" + mark
+        }
         return out
     }
+
+    /// The words that are passwords of `sshpass` or the mysql clients, wherever such a program's word
+    /// is: `(index, 0)` for a whole word, `(index, 2)` for one after an attached `-p`. sshpass's
+    /// options end at its command (whose own `-p` may be a port); mysql's run to the end of the command.
+    static func passwordFlags(_ words: [ArraySlice<UInt8>]) -> [(Int, Int)] {
+        var out: [(Int, Int)] = []
+        let separators: Set<[UInt8]> = [[38, 38], [124, 124], [59], [124]]
+        for (k, w) in words.enumerated() {
+            let name = PathText.lastComponent(String(decoding: w, as: UTF8.self))
+            guard passwordFlagPrograms.contains(name) else { continue }
+            var j = k + 1
+            while j < words.count, !separators.contains(Array(words[j])) {
+                let word = words[j]
+                let isFlag = word.first == UInt8(ascii: "-")
+                if name == "sshpass" {
+                    guard isFlag else { break }
+                    if word.elementsEqual("-p".utf8), j + 1 < words.count { out.append((j + 1, 0)); j += 2; continue }
+                    if ["-f", "-d", "-P"].contains(where: { word.elementsEqual($0.utf8) }) { j += 2; continue }
+                }
+                if isFlag, word.count > 2, word[word.startIndex + 1] == UInt8(ascii: "p") { out.append((j, 2)) }
+                j += 1
+            }
+        }
+        return out
+    }
+
+    /// Programs that take a password as `-pPASSWORD` (and sshpass as `-p PASSWORD`).
+    static let passwordFlagPrograms: Set<String> = ["sshpass", "mysql", "mysqldump", "mysqladmin", "mariadb", "mariadb-dump"]
 
     /// A `user:password` pair after the flags that take one (`curl -u admin:hunter2`, `--user`,
     /// `--proxy-user`, `-U`): the value holds a `:`. Other `-u` flags take no such value (`python -u`,
@@ -314,6 +347,10 @@ public enum Redactor {
             i = max(e, i + 1)
         }
         var hide: [Range<Int>] = []
+        // `sshpass -p PW`, `sshpass -pPW`, `mysql -pPW`, wherever the program's word is in the line.
+        for (j, skip) in passwordFlags(words.map { b[$0] }) {
+            hide.append((words[j].lowerBound + skip)..<words[j].upperBound)
+        }
         var w = 0
         while w + 1 < words.count {
             let flag = String(decoding: b[words[w]], as: UTF8.self), value = String(decoding: b[words[w + 1]], as: UTF8.self)

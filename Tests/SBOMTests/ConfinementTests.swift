@@ -199,6 +199,13 @@ import TestSupport
         // Past the shell, `$` and a single dash are literal: the value is redacted. An inline script is a command line.
         #expect(Redactor.redactArguments(["--password", "$ecr3t6", "--token", "-Abc7"]) == ["--password", "REDACTED", "--token", "REDACTED"])
         #expect(Redactor.redactArguments(["/bin/sh", "-c", "tool --password hunter5"]) == ["/bin/sh", "-c", "tool --password REDACTED"])
+        // Programs whose -p is the password (found by helper-81); mysql's bare -p prompts, the word after it is a database.
+        #expect(Redactor.redactArguments(["sshpass", "-p", "hunter6", "ssh", "host"]) == ["sshpass", "-p", "REDACTED", "ssh", "host"])
+        #expect(Redactor.redactArguments(["/usr/bin/sshpass", "-phunter6", "ssh", "host"]) == ["/usr/bin/sshpass", "-pREDACTED", "ssh", "host"])
+        #expect(Redactor.redactArguments(["mysql", "-u", "root", "-phunter7", "db"]) == ["mysql", "-u", "root", "-pREDACTED", "db"])
+        #expect(Redactor.redactArguments(["mysql", "-p", "db"]) == ["mysql", "-p", "db"])
+        #expect(Redactor.redactArguments(["sshpass", "-p", "hunter6", "ssh", "-p", "22", "host"]) == ["sshpass", "-p", "REDACTED", "ssh", "-p", "22", "host"], "ssh's -p is a port")
+        #expect(Redactor.redactCommandLine("sshpass -p hunter8 ssh host && mysql -u root -phunter9 app") == "sshpass -p REDACTED ssh host && mysql -u root -pREDACTED app")
         // Command lines however their words are spaced, quoted, continued or joined by commas.
         for (line, kept) in [("tool --password     hunter2", "tool --password     REDACTED"),
                              (#"CMD ["app","--password","hunter2b"]"#, #"CMD ["app","--password","REDACTED"]"#),
