@@ -78,6 +78,15 @@ import ProvenantCore
         #expect(x.packages.allSatisfy { $0.isDirect == true })
     }
 
+    /// A v5 name with '_' was cut at it (`/string_decoder/1.3.0`) and the package lost (found by helper-82).
+    @Test func pnpmV5NamesWithUnderscores() {
+        #expect(PnpmLockExtractor.parseKey("/string_decoder/1.3.0", major: 5, entry: nil)! == ("string_decoder", "1.3.0"))
+        #expect(PnpmLockExtractor.parseKey("/@types/lodash_x/4.14.0_react@16.0.0", major: 5, entry: nil)! == ("@types/lodash_x", "4.14.0"))
+        #expect(PnpmLockExtractor.parseKey("/react-dom/16.14.0_react@16.14.0", major: 5, entry: nil)! == ("react-dom", "16.14.0"))
+        #expect(PnpmLockExtractor.parseKey("/@babel/plugin-x/7.0.0_@babel+core@7.0.0", major: 5, entry: nil)! == ("@babel/plugin-x", "7.0.0"))
+        #expect(PnpmLockExtractor.parseKey("/a/b/c", major: 5, entry: nil) == nil)
+    }
+
     @Test func pnpmV9Snapshots() throws {
         let x = try Fixture.extract(PnpmLockExtractor(), "lockfiles/javascript-pnpmlock/peer-dependencies.v9.yaml")
         #expect(Fixture.summary(x) == ["pkg:npm/acorn-jsx@5.3.2 required", "pkg:npm/acorn@8.11.3 required"])

@@ -114,11 +114,16 @@ public struct PnpmLockExtractor: Extractor {
         if let p = k.firstIndex(of: "(") { k = String(k[..<p]) }
         if k.contains("://") || k.hasPrefix("github.com/") || k.hasPrefix("file:") || k.contains(".tgz") { return nil }
         if major < 6 {
-            // v5 keys are `/name/version_peersuffix`; the suffix may itself contain '@'.
-            if let u = k.firstIndex(of: "_") { k = String(k[..<u]) }
-            guard let slash = k.lastIndex(of: "/") else { return nil }
-            let n = String(k[..<slash]), v = String(k[k.index(after: slash)...])
-            guard !n.isEmpty, !v.isEmpty, v.first?.isNumber == true else { return nil }
+            // v5 keys are `/name/version_peersuffix` (`/@scope/name/…`); the suffix may itself hold
+            // '@', and the name may hold '_' (`/string_decoder/1.3.0`, which was cut at its '_' and
+            // lost, found by helper-82): the version is the segment after the name, cut at its '_'.
+            let segments = k.split(separator: "/", omittingEmptySubsequences: false)
+            let nameCount = k.hasPrefix("@") ? 2 : 1
+            guard segments.count > nameCount else { return nil }
+            let n = segments[..<nameCount].joined(separator: "/")
+            var v = segments[nameCount...].joined(separator: "/")
+            if let u = v.firstIndex(of: "_") { v = String(v[..<u]) }
+            guard !n.isEmpty, !v.isEmpty, v.first?.isNumber == true, !v.contains("/") else { return nil }
             return (n, v)
         }
         let body = k.dropFirst()
