@@ -78,6 +78,87 @@ import ProvenantCore
         #expect(x.packages.allSatisfy { $0.isDirect == true })
     }
 
+    /// A package the workspace root uses for development and a member at run time is production: by
+    /// the root's importer alone it was dev, and dropped (found by helper-82), in pnpm, bun and uv alike.
+    @Test func aMembersRunTimeDependencyIsNotDev() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ws-dev-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        for sub in ["pnpm", "uv", "bun"] { try FileManager.default.createDirectory(atPath: dir + "/" + sub, withIntermediateDirectories: true) }
+        try """
+            lockfileVersion: '9.0'
+
+            importers:
+
+              .:
+                devDependencies:
+                  lodash:
+                    specifier: 4.17.20
+                    version: 4.17.20
+
+              packages/web:
+                dependencies:
+                  lodash:
+                    specifier: 4.17.20
+                    version: 4.17.20
+
+            packages:
+
+              lodash@4.17.20:
+                resolution: {integrity: sha512-PlhdFcillOINfeV7Ni6oF1TAEayyZBoZ8bcshTHqOYJYlrqzRK5hagpagky5o4HfCzzd1TRkXPMFq6cKk9rGmA==}
+
+            snapshots:
+
+              lodash@4.17.20: {}
+
+            """.write(toFile: dir + "/pnpm/pnpm-lock.yaml", atomically: true, encoding: .utf8)
+        try """
+            version = 1
+            requires-python = ">=3.8"
+
+            [manifest]
+            members = ["app", "web"]
+
+            [[package]]
+            name = "app"
+            version = "0.1.0"
+            source = { virtual = "." }
+
+            [package.dev-dependencies]
+            dev = [{ name = "urllib3" }]
+
+            [[package]]
+            name = "urllib3"
+            version = "1.25.7"
+            source = { registry = "https://pypi.org/simple" }
+
+            [[package]]
+            name = "web"
+            version = "0.1.0"
+            source = { editable = "packages/web" }
+            dependencies = [{ name = "urllib3" }]
+
+            """.write(toFile: dir + "/uv/uv.lock", atomically: true, encoding: .utf8)
+        try """
+            {
+              "lockfileVersion": 1,
+              "workspaces": {
+                "": { "name": "root", "devDependencies": { "lodash": "4.17.20" } },
+                "packages/web": { "name": "web", "dependencies": { "lodash": "4.17.20" } }
+              },
+              "packages": {
+                "lodash": ["lodash@4.17.20", "", {}, "sha512-PlhdFcillOINfeV7Ni6oF1TAEayyZBoZ8bcshTHqOYJYlrqzRK5hagpagky5o4HfCzzd1TRkXPMFq6cKk9rGmA=="]
+              }
+            }
+
+            """.write(toFile: dir + "/bun/bun.lock", atomically: true, encoding: .utf8)
+        let inv = try await Cataloger(mode: .source).catalog(dir)
+        let purls = Set(inv.packages.map(\.purl.description))
+        #expect(purls.isSuperset(of: ["pkg:npm/lodash@4.17.20", "pkg:pypi/urllib3@1.25.7"]), "\(purls)")
+        #expect(!purls.contains("pkg:pypi/web@0.1.0"), "a workspace member is local source, not a PyPI release")
+        let lodash = inv.packages.filter { $0.purl.description == "pkg:npm/lodash@4.17.20" }
+        #expect(lodash.flatMap(\.locations).map(\.path).sorted() == ["bun/bun.lock", "pnpm/pnpm-lock.yaml"], "\(lodash.flatMap(\.locations))")
+    }
+
     /// A v5 name with '_' was cut at it (`/string_decoder/1.3.0`) and the package lost (found by helper-82).
     @Test func pnpmV5NamesWithUnderscores() {
         #expect(PnpmLockExtractor.parseKey("/string_decoder/1.3.0", major: 5, entry: nil)! == ("string_decoder", "1.3.0"))

@@ -47,8 +47,12 @@ public struct BunLockExtractor: Extractor {
         Graph.link(&packages, zip(keys, rawDeps).map { key, deps in deps.map { (key, $0) } }) { key, dep in
             NodePath.resolveSlashed(dep, from: key, exists: { keyIndex[$0] != nil }).flatMap { keyIndex[$0] }
         }
-        if let ws = doc.obj("workspaces")?.obj("") {
-            func roots(_ f: String) -> Set<String> { Set((ws.obj(f) ?? [:]).keys.compactMap { keyIndex[$0].map { packages[$0].ref } }) }
+        // Every workspace's requirements are roots, the root's ("") and each member's (found by helper-82).
+        if let all = doc.obj("workspaces"), all.obj("") != nil {
+            let workspaces = all.keys.sorted().compactMap { all.obj($0) }
+            func roots(_ f: String) -> Set<String> {
+                Set(workspaces.flatMap { ($0.obj(f) ?? [:]).keys }.compactMap { keyIndex[$0].map { packages[$0].ref } })
+            }
             let prod = roots("dependencies").union(roots("optionalDependencies")).union(roots("peerDependencies"))
             Graph.applyRoots(&packages, prod: prod, dev: roots("devDependencies"))
         }

@@ -76,14 +76,19 @@ public struct PnpmLockExtractor: Extractor {
             return nil
         }
         Graph.link(&packages, rawDeps, lookup)
-        // Direct dependencies come from the root importer (v6+, v5.4 workspaces) or top-level maps (v5).
-        let importer = doc["importers"]?.mapping?["."]?.mapping ?? doc
+        // Direct dependencies come from the importers (v6+, v5.4 workspaces) or top-level maps (v5):
+        // every workspace member's, not the root's alone. A package the root uses for development and
+        // a member at run time is a production package: judged by the root alone it was dev, and
+        // dropped (found by helper-82).
+        let importers = doc["importers"]?.mapping.map { Array($0.values.compactMap(\.mapping)) } ?? [doc]
         func roots(_ field: String) -> Set<String> {
             var out = Set<String>()
-            for (k, v) in importer[field]?.mapping ?? [:] {
-                guard let n = k.string else { continue }
-                let ver = v.mapping?["version"]?.string ?? v.string ?? ""
-                if let i = lookup(n, ver) { out.insert(packages[i].ref) }
+            for importer in importers {
+                for (k, v) in importer[field]?.mapping ?? [:] {
+                    guard let n = k.string else { continue }
+                    let ver = v.mapping?["version"]?.string ?? v.string ?? ""
+                    if let i = lookup(n, ver) { out.insert(packages[i].ref) }
+                }
             }
             return out
         }

@@ -23,6 +23,8 @@ public struct PythonTOMLLockExtractor: Extractor {
         var packages: [Package] = []
         var rawDeps: [[String]] = []
         var prodRoots: Set<String> = [], devRoots: Set<String> = []
+        // The project's and every workspace member's own requirements (found by helper-82: only the
+        // root's were roots, so a member's run-time dependency the root used for development was dropped).
         var rootDeps: (prod: [String], dev: [String], optional: [String])?
         var diags: [Diagnostic] = []
         for t in entries {
@@ -30,14 +32,16 @@ public struct PythonTOMLLockExtractor: Extractor {
                 diags.append(Diagnostic(Location(input.path, line: t.line), "package entry without a name, skipped", unscanned: .entry)); continue
             }
             let source = t.table("source")
-            // uv records the project itself as a package with a virtual or editable source.
-            if flavor == .uv, let s = source, s.str("virtual") == "." || s.str("editable") == "." {
+            // uv records the project itself, and each workspace member, as a package with a virtual or
+            // editable source: local projects, not releases to inventory.
+            if flavor == .uv, let s = source, s.str("virtual") != nil || s.str("editable") != nil {
                 // Dependency groups (`dev-dependencies`) are development-only; extras
                 // (`optional-dependencies`) are optional features of the project.
                 func names(_ table: String) -> [String] {
                     (t.table(table)?.keys ?? []).flatMap { t.table(table)?.tables($0) ?? [] }.compactMap { $0.str("name") }
                 }
-                rootDeps = (t.tables("dependencies").compactMap { $0.str("name") }, names("dev-dependencies"), names("optional-dependencies"))
+                let own = (t.tables("dependencies").compactMap { $0.str("name") }, names("dev-dependencies"), names("optional-dependencies"))
+                rootDeps = rootDeps.map { ($0.prod + own.0, $0.dev + own.1, $0.optional + own.2) } ?? own
                 continue
             }
             guard let v = t.str("version"), !v.isEmpty else {
