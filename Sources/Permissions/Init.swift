@@ -12,12 +12,12 @@ public enum ManifestDrafter {
             let spec = pod.spec
             var volumes: [String: Node] = [:]
             for v in spec["volumes"]?.sequence ?? [] { if let n = v["name"]?.string { volumes[n] = v } }
-            for v in volumes.values { if let p = v["hostPath"]?["path"]?.string { read.insert(p) } }
+            for v in volumes.values { if let p = v["hostPath"]?["path"]?.string { read.insert(FieldSyntax.normalizedPath(p) ?? p) } }
             let podSC = spec["securityContext"]
             for c in PodSecurity.containers(spec) {
                 if let i = c.node["image"]?.string { if FieldSyntax.isPinnedImage(i) { images.insert(i) } else { unpinned.insert(i) } }
                 let sc = c.node["securityContext"]
-                for cap in sc?["capabilities"]?["add"]?.sequence?.compactMap(\.string) ?? [] { caps.insert(PodSecurity.bareCapability(cap)) }
+                for cap in sc?["capabilities"]?["add"]?.sequence?.compactMap(\.string) ?? [] { caps.insert(PodSecurity.runtimeCapability(cap)) }
                 let uid = sc?["runAsUser"]?.int ?? podSC?["runAsUser"]?.int
                 let nonRoot = sc?["runAsNonRoot"]?.bool ?? podSC?["runAsNonRoot"]?.bool
                 if let u = uid, u != 0 { uids.insert(u) }
@@ -27,7 +27,8 @@ public enum ManifestDrafter {
                     let vol = vm["name"]?.string.flatMap { volumes[$0] }
                     if let s = vol?["secret"]?["secretName"]?.string { secrets[s, default: []].formUnion([]); continue }
                     if vol?["configMap"] != nil || vol?["projected"] != nil || vol?["downwardAPI"] != nil { continue }
-                    if vm["readOnly"]?.bool == true { read.insert(mp) } else { write.insert(mp) }
+                    let path = FieldSyntax.normalizedPath(mp) ?? mp
+                    if vm["readOnly"]?.bool == true { read.insert(path) } else { write.insert(path) }
                 }
                 for e in c.node["env"]?.sequence ?? [] {
                     if let ref = e["valueFrom"]?["secretKeyRef"], let s = ref["name"]?.string { secrets[s, default: []].insert(ref["key"]?.string ?? "") }
@@ -65,7 +66,7 @@ public enum ManifestDrafter {
         var header = ["# Drafted by `provenant policy init` from \(sources.map(AgentManifest.printable).joined(separator: ", ")).",
                       "# It records what the deployment holds today: tighten it, then check with `provenant policy check --manifest`."]
         for i in unpinned.sorted() { header.append("# TODO pin by digest and list under images: \(AgentManifest.printable(i))") }
-        var y: [(String, Node)] = [("apiVersion", .str("provenant.dev/v1")), ("kind", .str("Agent")), ("name", .str(pods.first?.name ?? "agent"))]
+        var y: [(String, Node)] = [("apiVersion", .str("provenant.dev/v1")), ("kind", .str("Agent")), ("name", .str(Self.manifestName(pods.first?.name ?? "agent")))]
         if !images.isEmpty { y.append(("images", YAMLTree.seq(images.sorted().map { .str($0) }, flow: false))) }
         y.append(("filesystem", YAMLTree.map([("read", list(read)), ("write", list(write))])))
         if !cidrs.isEmpty {
@@ -91,5 +92,15 @@ public enum ManifestDrafter {
         }
         if !scripts.isEmpty { y.append(("scripts", YAMLTree.map(scripts.sorted(by: { $0.key < $1.key }).map { ($0.key, list($0.value)) }))) }
         return header.joined(separator: "\n") + "\n" + YAMLTree.documents([YAMLTree.map(y)])
+    }
+
+    /// A workload's name as a manifest name, a DNS label: a Deployment may be named `collector.v2`, a
+    /// manifest may not, and a draft the check refuses helps nobody (found by helper-80). Values are
+    /// drafted as the manifest spells them too: paths without a trailing `/`, capabilities upper case.
+    static func manifestName(_ name: String) -> String {
+        var out = String(name.lowercased().map { ($0.isASCII && ($0.isLetter || $0.isNumber)) ? $0 : "-" })
+        while out.contains("--") { out = out.replacingOccurrences(of: "--", with: "-") }
+        out = String(out.trimmingCharacters(in: CharacterSet(charactersIn: "-")).prefix(63)).trimmingCharacters(in: CharacterSet(charactersIn: "-"))
+        return out.isEmpty ? "agent" : out
     }
 }

@@ -407,8 +407,10 @@ public enum Redactor {
                 while e < b.count, b[e] > 32, b[e] != UInt8(ascii: ","), b[e] != UInt8(ascii: ";"), b[e] != UInt8(ascii: "&"), !closes(e) { e += 1 }
             }
             let value = b[v..<e]
-            // Empty values and references to another variable (`${VAR}`, `$VAR`) carry no secret.
-            if value.isEmpty || value.first == UInt8(ascii: "$") || value.elementsEqual(mark.utf8) {
+            // Empty values, references to another variable (`${VAR}`, `$VAR`) and the literals of
+            // booleans and null (`automountServiceAccountToken: false`) carry no secret.
+            if value.isEmpty || value.first == UInt8(ascii: "$") || value.elementsEqual(mark.utf8)
+                || Self.literals.contains(where: { value.map(lower).elementsEqual($0) }) {
                 out += value
             } else {
                 out += Array(mark.utf8)
@@ -417,6 +419,8 @@ public enum Redactor {
         }
         return out
     }
+
+    private static let literals: [[UInt8]] = ["true", "false", "null", "nil", "none", "~"].map { Array($0.utf8) }
 
     private static let prefixes: [[UInt8]] = [
         "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "glpat-", "gldt-", "glrt-", "glptt-",

@@ -402,6 +402,30 @@ func tmpFile(_ name: String, _ text: String) throws -> String {
         let c = try runProcess(provenantBinary, ["policy", "check", deploy, "--manifest", out, "--format", "json"])
         #expect(!c.out.contains("\"manifest:"), "the draft records what exists, so nothing exceeds it: \(c.out)")
         #expect(try runProcess(provenantBinary, ["policy", "init", deploy, "-o", out]).code == 2, "an existing file is not overwritten")
+        // What Kubernetes accepts and a manifest spells otherwise is drafted as the manifest spells it:
+        // a dotted name, trailing slashes, a lowercase capability (found by helper-80).
+        let odd = try tmpFile("odd.yaml", """
+            apiVersion: apps/v1
+            kind: Deployment
+            metadata: {name: collector.v2}
+            spec:
+              selector: {matchLabels: {app: a}}
+              template:
+                metadata: {labels: {app: a}}
+                spec:
+                  securityContext: {runAsNonRoot: true, runAsUser: 10001}
+                  containers:
+                  - name: c
+                    image: registry.example.com/app@sha256:0000000000000000000000000000000000000000000000000000000000000000
+                    securityContext: {capabilities: {add: [net_admin]}}
+                    volumeMounts: [{name: d, mountPath: /data/}]
+                  volumes: [{name: d, emptyDir: {}}, {name: h, hostPath: {path: /var/log/}}]
+
+            """)
+        let draft = FileManager.default.temporaryDirectory.appendingPathComponent("provenant-init-\(UUID().uuidString).yaml").path
+        #expect(try runProcess(provenantBinary, ["policy", "init", odd, "-o", draft]).code == 0)
+        let dm = try AgentManifest.load(draft)
+        #expect(dm.name == "collector-v2" && dm.capabilities == ["NET_ADMIN"] && dm.write == ["/data"] && dm.read == ["/var/log"], "\(dm)")
     }
 }
 
