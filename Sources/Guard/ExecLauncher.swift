@@ -96,6 +96,12 @@ public enum ExecLauncher {
         return r
     }
 
+    /// The entries of a PATH that are absolute and outside every declared write path.
+    static func safePath(_ path: String, write: [String]) -> [String] {
+        path.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+            .filter { e in e.hasPrefix("/") && !write.contains { Landlock.isWithin(absolute(e), $0) } }
+    }
+
     /// The file `command` names: a path (relative to the working directory) when it has a `/`, else the
     /// first executable regular file of that name on `searchPath`, as execvp looks.
     public static func resolve(_ command: String, searchPath: String?) -> String? {
@@ -282,9 +288,13 @@ public enum ExecLauncher {
         var argv = request.argv
         guard let command = argv.first else { return refuse("no command", code: 2) }
         let inherited = EnvironmentScrub.current()
+        // Commands are looked up on the PATH the command will get (see below), without the entries it may write.
         let searchPath = inherited.lazy.compactMap { e -> String? in
             e.starts(with: Array("PATH=".utf8)) ? String(decoding: e.dropFirst(5), as: UTF8.self) : nil
-        }.first
+        }.first.flatMap { p -> String? in
+            let kept = Self.safePath(p, write: request.manifest.write)
+            return kept.isEmpty ? "/usr/local/bin:/usr/bin:/bin" : kept.joined(separator: ":")
+        }
         guard let program = resolve(command, searchPath: searchPath) else {
             return refuse("'\(command)' is not an executable file\(command.contains("/") ? "" : " on PATH")", code: 127)
         }
@@ -403,6 +413,17 @@ public enum ExecLauncher {
         // HOME, before the script: code from wherever HOME points, a writable directory included. The
         // scrub removed every other PYTHON* setting that loads code; this one turns that one off.
         env.kept.append(Array("\(EnvironmentScrub.noUserSite)=1".utf8))
+        // PATH entries the command may write, or that are relative (the working directory), are
+        // dropped: a link planted there (`hostname -> /usr/bin/bash`) is run by any pinned script
+        // that names the command bare (found by helper-81).
+        if let i = env.kept.firstIndex(where: { $0.starts(with: Array("PATH=".utf8)) }) {
+            let entries = String(decoding: env.kept[i].dropFirst(5), as: UTF8.self).split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+            let kept = Self.safePath(entries.joined(separator: ":"), write: request.manifest.write)
+            if kept.count != entries.count {
+                env.kept[i] = Array(("PATH=" + kept.joined(separator: ":")).utf8)
+                audit.notes.append("PATH entries the command may write or that are relative were dropped: \(entries.count - kept.count)")
+            }
+        }
         // Node has no such switch: `require` searches HOME's .node_modules and .node_libraries after the
         // script's own node_modules, for any node the command runs (a shell script's included). Where
         // either exists and someone other than root could have written it, or the command may write it,

@@ -185,6 +185,15 @@ import TestSupport
         #expect(ok.code == 0 && ok.out == "deployed\n", "\(ok.err)")
     }
 
+    /// PATH entries the command may write (or relative ones) are dropped: a link planted there ran
+    /// for any script naming a command bare (found by helper-81).
+    @Test func pathEntriesTheCommandMayWriteAreDropped() throws {
+        let s = try Scratch(manifest: "name: agent\nfilesystem:\n  write: [$DIR/out]\n", files: ["out/.keep": ""])
+        defer { s.remove() }
+        let r = try s.exec(["--environment", "test"], ["/usr/bin/bash", "-c", "echo $PATH"], env: ["PATH": "\(s.dir)/out:bin:/usr/bin:/bin"])
+        #expect(r.code == 0 && r.out == "/usr/bin:/bin\n", "\(r.out) \(r.err)")
+    }
+
     /// A rule's path is not followed through a link the agent could make: a confined run planted
     /// `ws/models -> private`, and the next run's read rule on ws/models granted private/ (found by
     /// helper-81). A declared write path that is itself such a link is refused the same way.
