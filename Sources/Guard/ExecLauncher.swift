@@ -420,7 +420,8 @@ public enum ExecLauncher {
             let entries = String(decoding: env.kept[i].dropFirst(5), as: UTF8.self).split(separator: ":", omittingEmptySubsequences: false).map(String.init)
             let kept = Self.safePath(entries.joined(separator: ":"), write: request.manifest.write)
             if kept.count != entries.count {
-                env.kept[i] = Array(("PATH=" + kept.joined(separator: ":")).utf8)
+                // None left is not an empty PATH, which shells read as the working directory.
+                env.kept[i] = Array(("PATH=" + (kept.isEmpty ? "/usr/local/bin:/usr/bin:/bin" : kept.joined(separator: ":"))).utf8)
                 audit.notes.append("PATH entries the command may write or that are relative were dropped: \(entries.count - kept.count)")
             }
         }

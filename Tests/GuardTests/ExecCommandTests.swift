@@ -192,6 +192,8 @@ import TestSupport
         defer { s.remove() }
         let r = try s.exec(["--environment", "test"], ["/usr/bin/bash", "-c", "echo $PATH"], env: ["PATH": "\(s.dir)/out:bin:/usr/bin:/bin"])
         #expect(r.code == 0 && r.out == "/usr/bin:/bin\n", "\(r.out) \(r.err)")
+        let none = try s.exec(["--environment", "test"], ["/usr/bin/bash", "-c", "echo $PATH"], env: ["PATH": "\(s.dir)/out::."])
+        #expect(none.code == 0 && none.out == "/usr/local/bin:/usr/bin:/bin\n", "none left is not an empty PATH: \(none.out) \(none.err)")
     }
 
     /// A rule's path is not followed through a link the agent could make: a confined run planted
