@@ -364,7 +364,15 @@ public enum ExecLauncher {
             // and the interpreter's read. One that only root could change runs from its own file, by
             // its descriptor: from a copy, Node could not resolve its path (every pinned Node script
             // failed) and Python looked for its modules in / (found by helper-81).
-            let changeable = script.paths.first.map { untrustedInterpreter($0, fd: fd) != nil } ?? true
+            // Root's alone is not enough when the agent runs as root: it must also lie outside every
+            // path the manifest lets the command write, and Landlock must be there to hold it to that
+            // (found by review: a confined root agent rewrote a root-owned script in its write
+            // directory between the hash and the interpreter's read).
+            let landlocked = (try? Landlock.abi().get()).map { $0 >= 1 } ?? false
+            let changeable = script.paths.first.map { path in
+                untrustedInterpreter(path, fd: fd) != nil || !landlocked
+                    || request.manifest.write.contains { Landlock.isWithin(path, $0) || Landlock.realPath($0).map { Landlock.isWithin(path, $0) } == true }
+            } ?? true
             if interpreted, changeable, let copy = sealedCopy(fd) {
                 sealed = copy.fd
                 script.sha256 = copy.sha256

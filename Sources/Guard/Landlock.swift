@@ -164,9 +164,17 @@ public enum Landlock {
             if st.st_mode & S_IFMT == S_IFLNK {
                 defer { close(fd) }
                 links += 1
+                // A directory only root may write, a root-owned sticky one (where others cannot replace
+                // root's link) holding a link of root's, or one on a read-only mount: a Kubernetes
+                // Secret or ConfigMap volume is a read-only tmpfs of mode 1777 whose keys are links
+                // into `..data` (found by review: declaring such a file refused every launch).
                 var dirStat = stat()
-                let trustedDir = fstat(dirFD, &dirStat) == 0 && dirStat.st_uid == 0 && dirStat.st_mode & 0o022 == 0
-                guard trustedDir, st.st_uid == 0, !agentWritable.contains(where: { isWithin(here, $0) }), links <= 40 else {
+                var vfs = statvfs()
+                let readOnlyMount = fstatvfs(dirFD, &vfs) == 0 && vfs.f_flag & UInt(ST_RDONLY) != 0
+                let rootDir = fstat(dirFD, &dirStat) == 0 && dirStat.st_uid == 0
+                    && (dirStat.st_mode & 0o022 == 0 || (dirStat.st_mode & S_ISVTX != 0 && st.st_uid == 0))
+                let trustedDir = readOnlyMount || rootDir
+                guard trustedDir, st.st_uid == 0 || readOnlyMount, !agentWritable.contains(where: { isWithin(here, $0) }), links <= 40 else {
                     close(dirFD)
                     throw ConfinementError("\(path) leads through the symbolic link \(here), which the agent or another user could have made; not followed (name the real path in the manifest)", errno: 0)
                 }

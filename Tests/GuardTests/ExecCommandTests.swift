@@ -185,6 +185,18 @@ import TestSupport
         #expect(ok.code == 0 && ok.out == "deployed\n", "\(ok.err)")
     }
 
+    /// A Kubernetes Secret volume is a sticky directory of mode 1777 whose keys are root's links into
+    /// `..data`: a declared file there is followed (found by review: every launch was refused).
+    @Test func aSecretVolumesLinksAreFollowed() throws {
+        let s = try Scratch(manifest: "name: agent\nsecrets:\n  - file: $DIR/secrets/password\n", files: ["secrets/..2026_12_03/password": "s3cr3t-from-volume\n"])
+        defer { s.remove() }
+        try FileManager.default.createSymbolicLink(atPath: s.dir + "/secrets/..data", withDestinationPath: "..2026_12_03")
+        try FileManager.default.createSymbolicLink(atPath: s.dir + "/secrets/password", withDestinationPath: "..data/password")
+        chmod(s.dir + "/secrets", 0o1777)
+        let r = try s.exec(["--environment", "test"], ["/usr/bin/cat", s.dir + "/secrets/password"])
+        #expect(r.code == 0 && r.out == "s3cr3t-from-volume\n", "\(r.out) \(r.err)")
+    }
+
     /// PATH entries the command may write (or relative ones) are dropped: a link planted there ran
     /// for any script naming a command bare (found by helper-81).
     @Test func pathEntriesTheCommandMayWriteAreDropped() throws {
@@ -320,6 +332,12 @@ import TestSupport
             #expect(r.code == 0 && r.out == "deployed\n", "\(command): \(r.out) \(r.err)")
             #expect(r.err.contains("hashed in place"), "\(r.err)")
         }
+        // In a path the command may write, it runs from a sealed copy even so: a root agent could
+        // rewrite it between the hash and the read (found by review).
+        let writable = try Scratch(manifest: "name: agent\nfilesystem:\n  read: [\(app)]\n  write: [\(app)]\nscripts:\n  job.py: {environments: [production], sha256: \(try digest(app + "/job.py"))}\n")
+        defer { writable.remove() }
+        let sealed = try writable.exec(["--environment", "production", "--audit", "-"], [Self.python, app + "/job.py"], env: ["HOME": "/root"])
+        #expect(!sealed.err.contains("hashed in place"), "\(sealed.err)")
         // Changed, it is refused all the same.
         try "console.log('changed');\n".write(toFile: app + "/app.js", atomically: false, encoding: .utf8)
         let changed = try s.exec(["--environment", "production"], ["/usr/bin/node", app + "/app.js"], env: ["HOME": "/root"])
