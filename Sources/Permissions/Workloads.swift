@@ -53,10 +53,16 @@ public enum Workloads {
         // Merge keys applied, within a budget: a document that exhausts it (aliases nested to blow up) is not checked.
         var budget = 2_000_000
         docs = docs.compactMap { d in
+            // Compose files are read by compose's YAML reader (v3), Kubernetes objects by kubectl's (v2):
+            // only where they disagree is a document refused, and only one that is a workload's. Other
+            // YAML in a directory (CI files, Helm values) is not checked anyway (found by review).
+            let compose = RuntimeConfigs.isCompose(d)
             do throws(YAMLInput.AmbiguousMerge) {
-                if let e = try YAMLInput.expandingMerges(d, budget: &budget) { return e }
+                if let e = try YAMLInput.expandingMerges(d, budget: &budget, strict: !compose) { return e }
                 rejected.append(Diagnostic(Location(file, line: d.mark?.line), "too large once its aliases are expanded, skipped"))
             } catch {
+                let workload = compose || d["kind"] != nil || d["apiVersion"] != nil || d.mapping?.keys.contains(where: { $0.string == "<<" }) == true
+                guard workload else { return d }
                 rejected.append(Diagnostic(Location(file, line: error.line ?? d.mark?.line), "\(error.message), skipped"))
             }
             return nil

@@ -92,6 +92,14 @@ enum YAMLInput {
         return key.style == .plain && (tag.isEmpty || tag == Tag.Name.nonSpecific.rawValue)
     }
 
+    /// A `<<` key that is no plain merge key: quoted or tagged. Go's readers merge `! <<` and
+    /// `! "<<"` (the non-specific tag) but not `"<<"` or `!!str <<`, and the parser here has resolved
+    /// them all to strings by the time it hands them over, so they cannot be told apart: refused
+    /// (found by review: `! <<: {privileged: true}` passed).
+    static func isAmbiguousMergeKey(_ k: Node) -> Bool {
+        k.scalar?.string == "<<" && !isMergeKey(k)
+    }
+
     /// `doc` with YAML merge keys (`<<: *defaults`) applied: read without this, `<<: {privileged: true}`
     /// would hide the field from every check. Keys written after a merge win over merged ones, and
     /// earlier merged mappings over later ones; every Go YAML reader agrees there. Where they do not,
@@ -99,7 +107,7 @@ enum YAMLInput {
     /// order, so a merge after `privileged: false` sets it true, where compose's and kustomize's (v3)
     /// keep the written key; and with two merge keys in one mapping v2 applies both, v3 the last.
     /// Aliases are copies, so the walk has a budget of nodes; nil when it runs out.
-    static func expandingMerges(_ doc: Node, budget: inout Int) throws(AmbiguousMerge) -> Node? {
+    static func expandingMerges(_ doc: Node, budget: inout Int, strict: Bool = true) throws(AmbiguousMerge) -> Node? {
         budget -= 1
         guard budget >= 0 else { return nil }
         switch doc {
@@ -108,7 +116,10 @@ enum YAMLInput {
             var written: [String: Int] = [:]
             var mergeLine: Int?
             for (k, v) in map {
-                guard let value = try expandingMerges(v, budget: &budget) else { return nil }
+                guard let value = try expandingMerges(v, budget: &budget, strict: strict) else { return nil }
+                if isAmbiguousMergeKey(k) {
+                    throw AmbiguousMerge(message: "a '<<' key that is quoted or tagged: YAML readers disagree whether it merges; write a plain <<", line: k.mark?.line)
+                }
                 if isMergeKey(k) {
                     if let first = mergeLine {
                         throw AmbiguousMerge(message: "a second merge key '<<' in one mapping (the first at line \(first)): YAML readers disagree whether both apply or only the last", line: k.mark?.line)
@@ -117,8 +128,9 @@ enum YAMLInput {
                     let sources = value.mapping.map { [$0] } ?? value.sequence?.compactMap(\.mapping) ?? []
                     for src in sources {
                         for (mk, mv) in src {
-                            if let name = mk.string, let at = written[name] {
-                                throw AmbiguousMerge(message: "the merge key '<<' sets '\(name)', written before it at line \(at): kubectl's YAML reader lets the merge win, compose's the written key; write the key after the merge", line: k.mark?.line)
+                            // Compose reads with yaml v3, where the written key wins as the spec says.
+                            if strict, let name = mk.string, let at = written[name] {
+                                throw AmbiguousMerge(message: "the merge key '<<' sets '\(name)', written before it at line \(at): kubectl's YAML reader lets the merge win, kustomize's the written key; write the key after the merge", line: k.mark?.line)
                             }
                             merged.append((mk, mv))
                         }
@@ -140,7 +152,7 @@ enum YAMLInput {
         case .sequence(let seq):
             var items: [Node] = []
             for x in seq {
-                guard let e = try expandingMerges(x, budget: &budget) else { return nil }
+                guard let e = try expandingMerges(x, budget: &budget, strict: strict) else { return nil }
                 items.append(e)
             }
             return .sequence(Node.Sequence(items, seq.tag, seq.style, seq.mark))

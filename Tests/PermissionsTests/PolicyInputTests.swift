@@ -215,9 +215,28 @@ import TestSupport
         let override = try read("      <<: {privileged: true}\n      privileged: false")
         #expect(override.rejected.isEmpty)
         #expect(override.pods.flatMap { PodSecurity.check($0, level: .baseline) }.map(\.rule).contains("pss:privileged") == false)
-        // A quoted, untagged "<<" is an ordinary key to both readers.
-        let quoted = try read("      \"<<\": {privileged: true}")
-        #expect(quoted.rejected.isEmpty && quoted.pods.count == 1)
+        // `! <<` is a merge to Go's readers and a string to this parser, as `"<<"` is: a quoted or
+        // tagged `<<` cannot be read for sure, so it is refused (found by review).
+        for key in ["! <<", "! \"<<\"", "\"<<\"", "!!str <<"] {
+            let tagged = try read("      \(key): {privileged: true}")
+            #expect(tagged.pods.isEmpty && tagged.rejected.first?.message.contains("quoted or tagged") == true, "\(key): \(tagged.rejected)")
+        }
+        // Compose reads with yaml v3, where the written key wins: not ambiguous there.
+        let compose = try Workloads.read(try tmpFile("docker-compose.yml", """
+            x-base: &base
+              privileged: true
+            services:
+              agent:
+                privileged: false
+                <<: *base
+                image: acme/agent@sha256:0000000000000000000000000000000000000000000000000000000000000000
+
+            """))
+        #expect(compose.rejected.isEmpty)
+        #expect(compose.objects.compose.first?.node["services"]?["agent"]?["privileged"]?.bool == false)
+        // YAML that is no workload (a CI file) is not refused for it: it is not checked at all.
+        let ci = try Workloads.read(try tmpFile(".gitlab-ci.yml", ".defaults: &defaults\n  tags: [docker]\njob:\n  tags: [shell]\n  <<: *defaults\n  script: [make]\n"))
+        #expect(ci.rejected.isEmpty, "\(ci.rejected)")
     }
 
     /// An empty or null `serviceAccountName` (or namespace) is the field unset: the pod runs as
