@@ -189,14 +189,26 @@ struct DeclaredSecrets: ManifestControl {
             }
             for vm in k.node["volumeMounts"]?.sequence ?? [] {
                 guard let vol = vm["name"]?.string.flatMap({ c.volumes[$0] }) else { continue }
-                func items(_ n: Node?) -> [String]? { n?["items"]?.sequence.map { $0.compactMap { $0["key"]?.string } } }
-                var refs: [(String, [String]?)] = []
+                // An empty items list mounts every key, as none does (found by review).
+                func items(_ n: Node?) -> [Node]? { n?["items"]?.sequence.flatMap { $0.isEmpty ? nil : Array($0) } }
+                var refs: [(String, [Node]?)] = []
                 if let sname = vol["secret"]?["secretName"]?.string { refs.append((sname, items(vol["secret"]))) }
                 for src in vol["projected"]?["sources"]?.sequence ?? [] {
                     if let sname = src["secret"]?["name"]?.string { refs.append((sname, items(src["secret"]))) }
                 }
                 let mp = vm["mountPath"]?.string ?? ""
-                for (sname, keys) in refs where !allows(sname, keys: keys) && !m.secrets.contains(where: { $0.file.map { AgentManifest.covered($0, by: [mp]) } ?? false }) {
+                // Declared files allow a mount only of themselves: one key by subPath at a declared file,
+                // or items whose paths are all declared files. A Secret mounted whole at a directory above
+                // a declared file put every key beside it (found by review).
+                let files = Set(m.secrets.compactMap(\.file).compactMap(FieldSyntax.normalizedPath))
+                func onlyDeclaredFiles(_ itemNodes: [Node]?) -> Bool {
+                    guard let dir = FieldSyntax.normalizedPath(mp) else { return false }
+                    if vm["subPath"]?.string.map({ !$0.isEmpty }) == true { return files.contains(dir) }
+                    guard let itemNodes else { return false }
+                    return itemNodes.allSatisfy { i in i["path"]?.string.flatMap { FieldSyntax.normalizedPath(dir + "/" + $0) }.map(files.contains) == true }
+                }
+                for (sname, itemNodes) in refs where !allows(sname, keys: itemNodes.map { $0.compactMap { $0["key"]?.string } }) && !onlyDeclaredFiles(itemNodes) {
+                    let keys = itemNodes.map { $0.compactMap { $0["key"]?.string } }
                     let some = declaredKeys(sname)
                     out.append(c.finding(self, "secret", "high", vm, container: k.name,
                                          found: "Secret \(sname) mounted at \(mp)" + (some.isEmpty ? "" : (keys == nil ? " with every key" : " with keys \(keys!.joined(separator: ", "))") + ", where the manifest names only \(some)"),

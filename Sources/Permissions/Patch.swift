@@ -13,7 +13,8 @@ public enum PolicyPatch {
             var podFields: [(String, Node)] = []
             let psc = spec["securityContext"]
             var pscFields: [(String, Node)] = []
-            if psc?["runAsNonRoot"]?.bool != true { pscFields.append(("runAsNonRoot", YAMLTree.bool(true))) }
+            // Not with uid 0 (a manifest that allows root): the kubelet would not start the pod.
+            if psc?["runAsNonRoot"]?.bool != true, uid != 0 { pscFields.append(("runAsNonRoot", YAMLTree.bool(true))) }
             if psc?["runAsUser"]?.int != uid { pscFields.append(("runAsUser", YAMLTree.int(uid))) }
             if psc?["seccompProfile"]?["type"]?.string != "RuntimeDefault" && psc?["seccompProfile"]?["type"]?.string != "Localhost" {
                 pscFields.append(("seccompProfile", YAMLTree.map([("type", .str("RuntimeDefault"))])))

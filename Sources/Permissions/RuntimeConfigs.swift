@@ -33,7 +33,7 @@ public enum RuntimeConfigs {
                     let mode = parts.count > 2 ? parts[2].split(separator: ",").map(String.init) : []
                     // A named volume the local driver binds from the host is a host path.
                     out.append(ComposeVolume(node: v, bindSource: isPath(parts[0]) ? parts[0] : bindVolumes[parts[0]]?.device, target: parts[1],
-                                             readOnly: mode.contains("ro") || mode.contains("readonly")))
+                                             readOnly: RuntimeConfigs.shortSyntaxReadOnly(mode)))
                 } else {
                     let type = v["type"]?.string ?? "volume"
                     let named = type == "volume" ? v["source"]?.string.flatMap { bindVolumes[$0]?.device } : nil
@@ -58,6 +58,15 @@ public enum RuntimeConfigs {
         var dir = PathText.parent(composeFile)
         if !dir.hasPrefix("/") { dir = FileManager.default.currentDirectoryPath + (dir.isEmpty ? "" : "/" + dir) }
         return FieldSyntax.normalizedPath(dir + "/" + source)
+    }
+
+    /// Whether a short-syntax volume's options make it read-only, as compose-go reads them: `ro` and
+    /// `rw` each set it, the last one winning, and nothing else does (`:readonly` and `:ro,rw` are
+    /// read-write, found by review).
+    static func shortSyntaxReadOnly(_ options: [String]) -> Bool {
+        var readOnly = false
+        for o in options { if o == "ro" { readOnly = true } else if o == "rw" { readOnly = false } }
+        return readOnly
     }
 
     /// Whether a compose `user` runs as root, as runc reads `USER[:GROUP]`: unset, `root`, a user part

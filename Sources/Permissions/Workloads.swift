@@ -132,10 +132,13 @@ public enum Workloads {
         return FileContents(pods: pods, problems: problems, environments: environments, objects: objects, rejected: rejected, notChecked: notChecked)
     }
 
-    /// Whether a `containers` list is somewhere under `node` (a pod template in a kind not read).
+    /// Whether a container is somewhere under `node` (a pod template in a kind not read): a
+    /// `containers` list, or any mapping naming an `image` as a string (an Argo Workflow's
+    /// `templates[].container`, a Tekton Task's `steps`, found by review).
     static func holdsContainers(_ node: Node?, depth: Int) -> Bool {
         guard let node, depth < 12 else { return false }
         if let map = node.mapping {
+            if map["image"]?.scalar != nil { return true }
             for (k, v) in map {
                 if k.string == "containers", v.sequence?.contains(where: { $0.mapping != nil }) == true { return true }
                 if holdsContainers(v, depth: depth + 1) { return true }

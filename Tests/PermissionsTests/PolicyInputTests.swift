@@ -312,6 +312,45 @@ import TestSupport
         #expect(found.count == 5 && shown.contains { $0.hasPrefix("manifest:egress-unrestricted") }, "and no NetworkPolicy: \(shown)")
     }
 
+    /// Variants review found open: `items: []` mounts every key; a declared file allows a mount of
+    /// itself, not of a whole Secret at a directory above it; kinds whose containers sit under other
+    /// keys are NOT CHECKED; compose's `:ro,rw` and `:readonly` are read-write.
+    @Test func reviewVariantsOfTheGrantChecks() throws {
+        let manifest = try AgentManifest.load(try tmpFile("agent.yaml", """
+            apiVersion: provenant.dev/v1
+            kind: Agent
+            name: agent
+            filesystem: {read: [/etc/collector], write: [/var/lib/collector]}
+            user: {nonRoot: true, uid: 10001}
+            secrets: [{secret: db, keys: [password]}, {file: /etc/app/tls/key.pem}]
+
+            """))
+        func found(_ volumes: String, _ mounts: String) throws -> [String] {
+            let path = try tmpFile("deploy.yaml", """
+                apiVersion: v1
+                kind: Pod
+                metadata: {name: p, namespace: default}
+                spec:
+                  automountServiceAccountToken: false
+                  securityContext: {runAsNonRoot: true, runAsUser: 10001}
+                  containers:
+                  - name: c
+                    image: x
+                    volumeMounts: \(mounts)
+                  volumes: \(volumes)
+
+                """)
+            return try PolicyRun.check(try Workloads.collect([path]), level: .baseline, manifest: manifest).findings.filter { $0.rule == "manifest:secret" }.map(\.found)
+        }
+        #expect(try found("[{name: s, secret: {secretName: db, items: []}}]", "[{name: s, mountPath: /db, readOnly: true}]").count == 1)
+        #expect(try found("[{name: s, secret: {secretName: any}}]", "[{name: s, mountPath: /etc/app, readOnly: true}]").count == 1)
+        #expect(try found("[{name: s, secret: {secretName: any, items: [{key: k, path: tls/key.pem}]}}]", "[{name: s, mountPath: /etc/app, readOnly: true}]").isEmpty)
+        #expect(try found("[{name: s, secret: {secretName: any}}]", "[{name: s, mountPath: /etc/app/tls/key.pem, subPath: k, readOnly: true}]").isEmpty)
+        let workflow = try Workloads.read(try tmpFile("wf.yaml", "apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {name: w}\nspec:\n  templates:\n  - name: t\n    container: {image: alpine, securityContext: {privileged: true}}\n"))
+        #expect(workflow.notChecked.first?.rule == "k8s:not-checked")
+        #expect(RuntimeConfigs.shortSyntaxReadOnly(["ro"]) && !RuntimeConfigs.shortSyntaxReadOnly(["ro", "rw"]) && !RuntimeConfigs.shortSyntaxReadOnly(["readonly"]))
+    }
+
     /// Compose interpolates with the project's `.env` by itself: a default the file gives is not what
     /// runs when `.env` sets the variable.
     @Test func composeReadsTheProjectsDotEnv() throws {
