@@ -356,10 +356,22 @@ struct CiliumEgress: AccessControl {
                 let endpoints = rule["toEndpoints"]?.sequence ?? []
                 // Without a namespace label an endpoint selector stays in the policy's namespace; with
                 // one, it must be kube-system.
+                // Cilium's label sources (`k8s:`, `any:`) are read alike; any other label (a namespace's
+                // own labels, `io.cilium.k8s.namespace.labels.*`) could select another namespace's pods
+                // (found by review).
                 let toDNS = !endpoints.isEmpty && endpoints.allSatisfy { e in
-                    e["matchLabels"]?["k8s-app"]?.string == "kube-dns" && e["matchExpressions"] == nil
-                        && [e["matchLabels"]?["k8s:io.kubernetes.pod.namespace"], e["matchLabels"]?["io.kubernetes.pod.namespace"]]
-                            .allSatisfy { $0 == nil || $0?.string == "kube-system" }
+                    guard e["matchExpressions"] == nil, let labels = e["matchLabels"]?.mapping else { return false }
+                    var app: String?
+                    for (k, v) in labels {
+                        guard let key = k.string else { return false }
+                        let bare = key.hasPrefix("k8s:") ? String(key.dropFirst(4)) : key.hasPrefix("any:") ? String(key.dropFirst(4)) : key
+                        switch bare {
+                        case "k8s-app": app = v.string
+                        case "io.kubernetes.pod.namespace": guard v.string == "kube-system" else { return false }
+                        default: return false
+                        }
+                    }
+                    return app == "kube-dns"
                 }
                 if toDNS, !ports.isEmpty, ports.allSatisfy(\.isDNS) {
                     if let f = c.dnsFinding(rule, file, "kube-dns") { out.append(f) }

@@ -493,6 +493,11 @@ import TestSupport
         ("a named port", "{port: \"443\", protocol: TCP}", "{port: https, protocol: TCP}", "manifest:egress-excess", "egress to named port https"),
         ("a rule without toPorts", "    - 10.0.0.0/8\n    toPorts:\n    - ports:\n      - {port: \"443\", protocol: TCP}\n", "    - 10.0.0.0/8\n",
          "manifest:egress-excess", "egress to every port of 10.0.0.0/8"),
+        // Another namespace's pods labelled kube-dns (found by review).
+        ("kube-dns in another namespace", "        k8s:io.kubernetes.pod.namespace: kube-system\n", "        any:io.kubernetes.pod.namespace: attacker\n",
+         "manifest:egress-excess", "egress by toEndpoints"),
+        ("kube-dns by a namespace's labels", "        k8s:io.kubernetes.pod.namespace: kube-system\n", "        k8s:io.cilium.k8s.namespace.labels.team: attacker\n",
+         "manifest:egress-excess", "egress by toEndpoints"),
         ("an endpointSelector selecting no pod", "  endpointSelector:\n    matchLabels:\n      app: telemetry-collector\n",
          "  endpointSelector:\n    matchExpressions: [{key: app, operator: In, values: [nobody]}]\n", "manifest:egress-unrestricted", "no NetworkPolicy"),
     ]
