@@ -234,7 +234,11 @@ public enum SBOMReader {
                 // syft writes a Go module path past its third element as the purl's subpath
                 // (github.com/go-git/go-git/v5 is pkg:golang/github.com/go-git/go-git@v5.12.0#v5): the
                 // module is the whole path, and scanning the first three missed its advisories (found by helper-82).
-                if purl.type == "golang", let sp = purl.subpath.map({ $0.split(separator: "/").joined(separator: "/") }), !sp.isEmpty {
+                // Only in syft's shape, the component named by the whole path (or a major-version
+                // suffix with no name): the purl spec's own subpath is a package inside the module
+                // (golang.org/x/text#language), whose advisories are the module's (found by review).
+                if purl.type == "golang", let sp = purl.subpath.map({ $0.split(separator: "/").joined(separator: "/") }), !sp.isEmpty,
+                   l.name == n + "/" + sp || (l.name == nil && sp.first == "v" && sp.dropFirst().allSatisfy(\.isNumber) && sp.count > 1) {
                     n += "/" + sp
                     let slash = n.lastIndex(of: "/")
                     purl = PackageURL(type: "golang", namespace: slash.map { String(n[..<$0]) }, name: slash.map { String(n[n.index(after: $0)...]) } ?? n,

@@ -327,6 +327,13 @@ func jsonObject(_ s: String) throws -> [String: Any] {
             """, to: dir + "/syft-go.cdx.json")
         let syft = try provenant(["scan", dir + "/syft-go.cdx.json", "--db", sharedDB, "--format", "json"])
         #expect(syft.out.contains("GO-2025-3367") && syft.out.contains("github.com/go-git/go-git/v5"), "\(syft.out) \(syft.err)")
+        // The purl spec's own subpath, a package inside the module, keeps the module (found by review).
+        try write("""
+            {"bomFormat":"CycloneDX","specVersion":"1.5","version":1,"components":[{"bom-ref":"a","type":"library",
+             "name":"golang.org/x/text","version":"v0.3.0","purl":"pkg:golang/golang.org/x/text@v0.3.0#language"}]}
+            """, to: dir + "/package-subpath.cdx.json")
+        let inModule = try provenant(["scan", dir + "/package-subpath.cdx.json", "--db", sharedDB, "--format", "json"])
+        #expect(inModule.out.contains("GO-2021-0113"), "\(inModule.out) \(inModule.err)")
         try write("""
             {"bomFormat":"CycloneDX","specVersion":"1.6","version":1,
              "metadata":{"component":{"type":"library","name":"urllib3","version":"1.25.7","purl":"pkg:pypi/urllib3@1.25.7"}},"components":[]}

@@ -70,6 +70,10 @@ import ProvenantCore
                               sum: "github.com/a/b v1.0.0 h1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\ngolang.org/x/text v0.3.0 h1:g61tztE5qeGQ89tm6NTjjM9VPIm088od1l6aSorWRWg=\ngolang.org/x/text v0.3.5 h1:i6eZZ+zk0SOf0xgBpEpPD18qWcJda6q1sxt3S0kzyUQ=\ngolang.org/x/text v0.3.9/go.mod h1:o4eNf7Ede1fv+hwOwZsTHl9EsPFO6q6ZvYR8vYfY45I=\n")
         #expect(Fixture.summary(old).contains("pkg:golang/golang.org/x/text@v0.3.5 required"), "\(Fixture.summary(old))")
         #expect(!Fixture.summary(old).contains { $0.contains("v0.3.0") || $0.contains("v0.3.9") })
+        // A replace pins an indirect module as it pins a required one (found by review).
+        let pinned = try extract("module example.com/app\n\ngo 1.16\n\nrequire github.com/a/b v1.0.0\nreplace golang.org/x/text => golang.org/x/text v0.3.5\n",
+                                 sum: "github.com/a/b v1.0.0 h1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\ngolang.org/x/text v0.3.5 h1:i6eZZ+zk0SOf0xgBpEpPD18qWcJda6q1sxt3S0kzyUQ=\n")
+        #expect(Fixture.summary(pinned).contains("pkg:golang/golang.org/x/text@v0.3.5 required"), "\(Fixture.summary(pinned))")
         #expect(try extract("module example.com/app\n\ngo 1.16\n\nrequire github.com/a/b v1.0.0\n").diagnostics.contains { $0.unscanned != nil },
                 "without a go.sum the indirect modules are not known")
         #expect(GoModExtractor.semverLess("v1.2.3-rc.1", "v1.2.3") && GoModExtractor.semverLess("v1.2.3", "v1.10.0") && !GoModExtractor.semverLess("v2.0.0+incompatible", "v1.9.9"))

@@ -100,17 +100,29 @@ public struct GoModExtractor: Extractor {
                 for key in sums.keys {
                     let f = key.split(separator: " ", maxSplits: 1).map(String.init)
                     guard f.count == 2 else { continue }
-                    if let had = best[f[0]], !Self.semverLess(had, f[1]) { continue }
+                    // Versions of equal precedence (`+incompatible`) are ordered as text, so the pick
+                    // does not depend on the dictionary's order (found by review).
+                    if let had = best[f[0]], !Self.semverLess(had, f[1]), Self.semverLess(f[1], had) || had >= f[1] { continue }
                     best[f[0]] = f[1]
                 }
-                let have = Set(packages.map(\.name)).union(replaces.map(\.oldPath))
-                for (path, version) in best.sorted(by: { $0.key < $1.key }) where !have.contains(path) {
+                let have = Set(packages.map(\.name))
+                for (path, listed) in best.sorted(by: { $0.key < $1.key }) where !have.contains(path) {
+                    // Replacements apply to these modules as to required ones: one to another module
+                    // leaves this path unused (the other is in go.sum itself); one to another version of
+                    // the same module pins that version (found by review: such a module was dropped).
+                    var version = listed
+                    let candidates = replacesByPath[path] ?? []
+                    if let rep = candidates.first(where: { $0.oldVersion == listed }) ?? candidates.first(where: { $0.oldVersion == nil }) {
+                        if rep.newPath != path { continue }
+                        version = rep.newVersion ?? listed
+                    }
                     var p = Make.package(.golang, path, version, at: sumPath, by: name)
                     p.isDirect = false
                     if let h = sums["\(path) \(version)"] { p.digests = [h] }
                     if seen.insert(p.ref).inserted { packages.append(p) }
                 }
-            } else {
+            } else if !input.path.hasPrefix("testdata/") && !input.path.contains("/testdata/") {
+                // Go builds nothing from testdata, so a module there is not held to this.
                 diags.append(Diagnostic(Location(input.path), "a go.mod for Go \(goVersion ?? "before 1.17") lists only direct requirements, and there is no go.sum beside it: the indirect modules are not known",
                                         unscanned: .entry))
             }
