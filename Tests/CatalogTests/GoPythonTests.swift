@@ -117,12 +117,12 @@ import ProvenantCore
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("req-e-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        try "-e git+https://github.com/urllib3/urllib3@1.25.7#egg=urllib3\n--editable=hg+https://example.com/r#egg=x\n-e .\n-e ./libs/local\nidna==2.8\n"
+        try "-e git+https://github.com/urllib3/urllib3@1.25.7#egg=urllib3\n--editable=hg+https://example.com/r#egg=x\n-e .\n-e ./libs/local\nidna==2.8\n-e ${REPO}#egg=y\n"
             .write(toFile: dir + "/requirements.txt", atomically: true, encoding: .utf8)
         let index = FileIndex(root: dir)
         let x = try RequirementsExtractor().extract(ExtractInput(file: try #require(index.file("requirements.txt")), index: index, context: ExtractContext(mode: .source, includeDev: false)))
         #expect(Fixture.summary(x) == ["pkg:pypi/idna@2.8 required"])
-        #expect(x.diagnostics.filter { $0.unscanned != nil }.map(\.location.line) == [1, 2], "\(x.diagnostics)")
+        #expect(x.diagnostics.filter { $0.unscanned != nil }.map(\.location.line) == [1, 2, 6], "\(x.diagnostics)")
     }
 
     @Test func requirementsIncludeLoopTerminates() throws {

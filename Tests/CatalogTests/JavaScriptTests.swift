@@ -23,6 +23,30 @@ import ProvenantCore
         #expect(notChecked.count == 1 && notChecked.first?.hasPrefix("app/package.json: 1 dependency of package.json, and no lockfile pins them") == true, "\(notChecked)")
         let dev = try await Cataloger(mode: .source, includeDev: true).catalog(dir)
         #expect(dev.diagnostics.filter { $0.unscanned != nil }.map(\.location.path).sorted() == ["app/package.json", "empty/package.json"])
+
+        // Review: a lockfile above pins only what its workspaces name; bundled copies and templates are
+        // not projects; Rush names its projects in rush.json; bun.lockb is not read.
+        let more = FileManager.default.temporaryDirectory.appendingPathComponent("pkgjson-more-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: more) }
+        func put(_ rel: String, _ text: String) throws {
+            try FileManager.default.createDirectory(atPath: (more + "/" + rel as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try text.write(toFile: more + "/" + rel, atomically: true, encoding: .utf8)
+        }
+        let deps = #"{"dependencies":{"lodash":"^4.17.0"}}"#
+        try put("package.json", #"{"name":"tools","devDependencies":{"husky":"^9"}}"#)
+        try put("package-lock.json", #"{"lockfileVersion":3,"packages":{"":{"name":"tools"}}}"#)
+        try put("services/api/package.json", deps)
+        try put(".venv/lib/python3.11/site-packages/widgets/static/package.json", deps)
+        try put("vendor/npm-asset/x/package.json", deps)
+        try put("{{cookiecutter.name}}/package.json", deps)
+        try put("rush.json", #"{"projects":[{"packageName":"web","projectFolder":"apps/web"}]}"#)
+        try put("apps/web/package.json", deps)
+        try put("bunapp/package.json", deps)
+        try put("bunapp/bun.lockb", "binary")
+        let moreInv = try await Cataloger(mode: .source).catalog(more)
+        let flagged = moreInv.diagnostics.filter { $0.unscanned != nil }
+        #expect(flagged.map(\.location.path).sorted() == ["bunapp/package.json", "services/api/package.json"], "\(flagged)")
+        #expect(flagged.first { $0.location.path == "bunapp/package.json" }?.message.contains("bun.lockb is binary") == true)
     }
 
     @Test func npmV2AliasUsesRealName() throws {

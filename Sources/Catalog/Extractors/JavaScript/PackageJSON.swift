@@ -1,36 +1,89 @@
+import Foundation
 import ProvenantCore
 
 /// A project's `package.json` in source mode, for what no lockfile pins. Its ranges (`^4.17.0`) name
-/// no version, so they are not packages; but a project whose dependencies no lockfile (beside it or
-/// in a workspace root above it) pins would otherwise scan as "0 of 0, clean" (found by helper-82).
-/// Each such manifest is NOT CHECKED, with how to check it: lock it, or read `node_modules` with
-/// `--mode installed`.
+/// no version, so they are not packages; but a project whose dependencies no lockfile pins would
+/// otherwise scan as "0 of 0, clean" (found by helper-82). Each such manifest is NOT CHECKED, with how
+/// to check it: lock it, or read `node_modules` with `--mode installed`.
+///
+/// Pinned means a lockfile beside it, or one in a directory above whose workspace declaration names
+/// it (`workspaces` in that directory's package.json, `pnpm-workspace.yaml`, or a Rush `rush.json`
+/// project): a lockfile above that does not name it pins nothing of it (found by review). Bundled
+/// copies are not projects: package.json files under `site-packages`, `.venv`, `vendor` or
+/// `bower_components`, and templates (a `{{` in the path) are left alone.
 public struct PackageJSONExtractor: Extractor {
     public let name = "package-json"
     public init() {}
     public var modes: Set<ScanMode> { [.source] }
 
-    static let lockfiles = ["package-lock.json", "npm-shrinkwrap.json", "yarn.lock", "pnpm-lock.yaml", "bun.lock", "bun.lockb"]
+    static let lockfiles = ["package-lock.json", "npm-shrinkwrap.json", "yarn.lock", "pnpm-lock.yaml", "bun.lock"]
+    static let bundledDirectories = ["site-packages", "dist-packages", ".venv", "venv", "vendor", "bower_components", "jspm_packages"]
 
     public func wants(_ file: IndexedFile, fileName: String) -> Bool {
-        fileName == "package.json" && !file.path.containsBytes("node_modules/")
+        guard fileName == "package.json", !file.path.containsBytes("node_modules/"), !file.path.containsBytes("{{") else { return false }
+        let dirs = file.path.split(separator: "/").dropLast()
+        return !dirs.contains { Self.bundledDirectories.contains(String($0)) }
     }
 
     public func extract(_ input: ExtractInput) throws -> Extraction {
-        // A lockfile here or in a directory above (a workspace's root) pins what this manifest names.
-        var dir = input.directory
-        while true {
-            if Self.lockfiles.contains(where: { input.index.contains(dir.isEmpty ? $0 : dir + "/" + $0) }) { return Extraction() }
-            if dir.isEmpty { break }
-            dir = PathText.splitLast(dir).directory
+        if pinned(input) { return Extraction() }
+        let doc: [String: Any]
+        do { doc = try JSON.object(try input.bytes()) } catch {
+            // Not JSON npm could read: it installs nothing from it.
+            return Extraction(diagnostics: [Diagnostic(Location(input.path), "package.json is not JSON npm can read (\(error)); its dependencies are not known")])
         }
-        let doc = try JSON.object(try input.bytes())
         var fields = ["dependencies", "optionalDependencies"]
         if input.context.includeDev { fields.append("devDependencies") }
         let count = fields.reduce(0) { $0 + (doc.obj($1)?.count ?? 0) }
         guard count > 0 else { return Extraction() }
+        let binary = input.index.contains(input.sibling("bun.lockb")) ? " (bun.lockb is binary and not read: `bun install --save-text-lockfile` writes bun.lock)" : ""
         return Extraction(diagnostics: [Diagnostic(Location(input.path),
-            "\(count) dependenc\(count == 1 ? "y" : "ies") of package.json, and no lockfile pins them: not checked (commit a lockfile, or scan the installed node_modules with --mode installed)",
+            "\(count) dependenc\(count == 1 ? "y" : "ies") of package.json, and no lockfile pins them\(binary): not checked (commit a lockfile, or scan the installed node_modules with --mode installed)",
             unscanned: .entry)])
+    }
+
+    /// Whether a lockfile pins this manifest's directory.
+    func pinned(_ input: ExtractInput) -> Bool {
+        let here = input.directory
+        func join(_ dir: String, _ name: String) -> String { dir.isEmpty ? name : dir + "/" + name }
+        if Self.lockfiles.contains(where: { input.index.contains(join(here, $0)) }) { return true }
+        guard !here.isEmpty else { return false }
+        var dir = here
+        while !dir.isEmpty {
+            dir = PathText.splitLast(dir).directory
+            let rel = dir.isEmpty ? here : String(here.dropFirst(dir.count + 1))
+            if Self.lockfiles.contains(where: { input.index.contains(join(dir, $0)) }), workspaces(input, in: dir).contains(where: { Glob($0).matchesWhole(rel) }) {
+                return true
+            }
+            // Rush keeps its lockfile in common/config/rush and names each project in rush.json.
+            if let rush = try? JSON.object(try input.readBytes(join(dir, "rush.json"), limit: 4 << 20)),
+               let projects = rush["projects"] as? [[String: Any]], projects.contains(where: { ($0["projectFolder"] as? String).map { PathText.components($0).joined(separator: "/") } == rel }) {
+                return true
+            }
+        }
+        return false
+    }
+
+    /// The workspace globs declared in `dir`: package.json `workspaces` (a list, or `packages` in an
+    /// object) and pnpm-workspace.yaml's `packages` list.
+    func workspaces(_ input: ExtractInput, in dir: String) -> [String] {
+        func join(_ name: String) -> String { dir.isEmpty ? name : dir + "/" + name }
+        var out: [String] = []
+        if input.index.contains(join("package.json")), let doc = try? JSON.object(try input.readBytes(join("package.json"), limit: 4 << 20)) {
+            if let list = doc["workspaces"] as? [Any] { out += list.compactMap { $0 as? String } }
+            if let obj = doc["workspaces"] as? [String: Any], let list = obj["packages"] as? [Any] { out += list.compactMap { $0 as? String } }
+        }
+        if input.index.contains(join("pnpm-workspace.yaml")), let bytes = try? input.readBytes(join("pnpm-workspace.yaml"), limit: 1 << 20) {
+            // A list of quoted or plain globs under `packages:`; `!` exclusions only narrow it.
+            var inPackages = false
+            for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") {
+                let t = line.trimmingCharacters(in: .whitespaces)
+                if !line.hasPrefix(" "), !line.hasPrefix("-") { inPackages = t.hasPrefix("packages:"); continue }
+                guard inPackages, t.hasPrefix("-") else { continue }
+                let g = t.dropFirst().trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "\"'"))
+                if !g.hasPrefix("!") { out.append(g) }
+            }
+        }
+        return out.map { g in g.hasPrefix("./") ? String(g.dropFirst(2)) : g }.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
     }
 }

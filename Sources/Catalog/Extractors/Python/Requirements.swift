@@ -91,7 +91,8 @@ public struct RequirementsExtractor: Extractor {
             // path is source in the tree, read where it lies.
             if t.hasPrefix("-e") || t.hasPrefix("--editable") {
                 let target = (t.hasPrefix("--editable") ? t.dropFirst("--editable".count) : t.dropFirst(2)).drop { $0 == " " || $0 == "\t" || $0 == "=" }
-                if target.contains("://") || target.hasPrefix("git+") || target.hasPrefix("hg+") || target.hasPrefix("svn+") || target.hasPrefix("bzr+") {
+                // pip expands `${VAR}` first, often to such a URL (found by review).
+                if target.contains("://") || target.hasPrefix("$") || target.hasPrefix("git+") || target.hasPrefix("hg+") || target.hasPrefix("svn+") || target.hasPrefix("bzr+") {
                     out.diagnostics.append(Diagnostic(loc, "unresolved requirement '\(Redactor.quote(String(target), max: 80))': an editable install from a URL has no pinned version", unscanned: .entry))
                 }
                 continue
