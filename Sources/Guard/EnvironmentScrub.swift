@@ -79,6 +79,10 @@ public struct EnvironmentScrub: Sendable {
         "GIT_CONFIG", "GIT_CONFIG_GLOBAL", "GIT_CONFIG_SYSTEM", "GIT_CONFIG_PARAMETERS", "GIT_CONFIG_COUNT",
         "JAVA_TOOL_OPTIONS", "_JAVA_OPTIONS", "JDK_JAVA_OPTIONS", "CLASSPATH", "RUBYGEMS_GEMDEPS",
         "LUA_INIT", "LUA_PATH", "LUA_CPATH", "PHPRC", "PHP_INI_SCAN_DIR", "TCLLIBPATH",
+        // Where configuration that runs commands is read from, and the commands themselves (git's
+        // core.fsmonitor through XDG_CONFIG_HOME, found by review).
+        "XDG_CONFIG_HOME", "GIT_DIR", "GIT_WORK_TREE", "GIT_TEMPLATE_DIR", "GIT_PAGER", "PAGER", "MANPAGER", "LESSOPEN", "LESSCLOSE",
+        "GIT_EDITOR", "EDITOR", "VISUAL", "DOTNET_STARTUP_HOOKS",
     ]
     /// PYTHON* variables that load nothing (the others, like PYTHONPATH, PYTHONSTARTUP, PYTHONHOME,
     /// PYTHONINSPECT, PYTHONWARNINGS, PYTHONBREAKPOINT, are removed).

@@ -440,6 +440,17 @@ public enum ExecLauncher {
         if let why = writableNodeFolder(home: EnvironmentScrub.value(of: "HOME", in: env.kept)) {
             return refuse(why)
         }
+        // Nor may the command write HOME itself or its dot-files: zsh reads ~/.zshenv, Python the user
+        // site under ~/.local, git ~/.gitconfig and ~/.config, before any pinned script (found by review).
+        if let home = EnvironmentScrub.value(of: "HOME", in: env.kept).map({ absolute(String(decoding: $0, as: UTF8.self)) }), home != "/" {
+            for w in request.manifest.write {
+                let inside = Landlock.isWithin(home, w)
+                let dotted = Landlock.isWithin(w, home) && w != home && w.dropFirst(home.count + 1).hasPrefix(".")
+                if inside || dotted {
+                    return refuse("HOME (\(home)) \(inside ? "is inside" : "holds") the write path \(w): shells, Python, Node and git read code and configuration from HOME's dot-files, which the command could then write; set HOME elsewhere or declare a narrower write path")
+                }
+            }
+        }
         if let proxy = request.proxy {
             // All HTTP(S) goes to the proxy: no variable may send some of it around.
             let replaced: Set<String> = ["HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"]

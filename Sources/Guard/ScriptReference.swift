@@ -48,7 +48,8 @@ public enum ScriptReference: Sendable, Equatable {
     static let setOptions: Set<String> = ["errexit", "nounset", "xtrace", "verbose", "pipefail", "noglob", "noclobber", "noexec"]
 
     static let shell = Syntax(flags: ["e", "u", "x", "v", "f", "n"], valued: ["o"], inline: ["c", "s"], longFlags: ["--noprofile", "--norc"], shell: true)
-    static let python = Syntax(flags: ["u", "B", "E", "s", "S", "I", "O", "q", "P"], valued: ["W"], inline: ["c"], inlineEnds: true)
+    // Not -E: it ignores PYTHONNOUSERSITE, the launcher's guard against the user site (found by review).
+    static let python = Syntax(flags: ["u", "B", "s", "S", "I", "O", "q", "P"], valued: ["W"], inline: ["c"], inlineEnds: true)
     static let perl = Syntax(flags: ["w", "W", "X", "t", "T"], inline: ["e", "E"], inlineTakesValue: true)
     static let ruby = Syntax(flags: ["w"], attachedOnly: ["W"], inline: ["e"], inlineTakesValue: true)
     static let node = Syntax(inline: ["e", "p"], inlineTakesValue: true,
@@ -134,10 +135,11 @@ public enum ScriptReference: Sendable, Equatable {
     /// `env [-i] [-u NAME] [NAME=VALUE]... COMMAND [ARGS]`: the script of COMMAND.
     static func env(_ argv: [String], from start: Int, interpreters: inout [Int]) -> ScriptReference {
         var i = start
+        var cleared = false
         while i < argv.count {
             let a = argv[i]
             if a == "--" { i += 1; break }
-            if a == "-i" || a == "--ignore-environment" || a == "-" { i += 1; continue }
+            if a == "-i" || a == "--ignore-environment" || a == "-" { cleared = true; i += 1; continue }
             if a == "-u" || a == "--unset" {
                 guard i + 1 < argv.count else { return .refused("env option \(a) has no variable name") }
                 if envMayNotUnset(argv[i + 1]) { return .refused("env -u \(argv[i + 1]) could run code the manifest does not declare") }
@@ -161,11 +163,26 @@ public enum ScriptReference: Sendable, Equatable {
         guard i < argv.count else { return .inline("env without a command") }
         let name = PathText.lastComponent(argv[i])
         if name == "env" { interpreters.append(i); return env(argv, from: i + 1, interpreters: &interpreters) }
+        // A cleared environment drops PYTHONNOUSERSITE: python must then be told itself (-s or -I).
+        if cleared, family(of: name) == .python, !pythonSkipsUserSite(argv, from: i + 1) {
+            return .refused("env -i drops PYTHONNOUSERSITE, so \(name) would load the user site-packages, which could run code the manifest does not declare; add -s")
+        }
         if let syntax = syntax(of: name) {
             interpreters.append(i)
             return interpreted(argv, from: i + 1, syntax: syntax, name: name)
         }
         return .file(index: i, searchPATH: !argv[i].contains("/"))
+    }
+
+    /// Whether python's options before its script include `-s` or `-I` (which implies it).
+    static func pythonSkipsUserSite(_ argv: [String], from start: Int) -> Bool {
+        var i = start
+        while i < argv.count, argv[i].hasPrefix("-"), !argv[i].hasPrefix("--"), argv[i] != "-" {
+            let letters = argv[i].dropFirst()
+            if letters.contains("s") || letters.contains("I") { return true }
+            if letters.last == "W" { i += 2 } else { i += 1 }
+        }
+        return false
     }
 
     /// `-W` of python: `action:message:category:module:lineno`; a category with a dot is imported.

@@ -197,6 +197,21 @@ import TestSupport
         #expect(r.code == 0 && r.out == "s3cr3t-from-volume\n", "\(r.out) \(r.err)")
     }
 
+    /// HOME's dot-files are read before any script (zsh's .zshenv, Python's user site, git's config):
+    /// a write path there, or a HOME inside one, is refused (found by review).
+    @Test func aWritableHomeIsRefused() throws {
+        for write in ["$DIR/home", "$DIR/home/.local", "$DIR"] {
+            let s = try Scratch(manifest: "name: agent\nfilesystem:\n  write: [\(write)]\n", files: ["home/.keep": ""])
+            defer { s.remove() }
+            let r = try s.exec(["--environment", "test"], ["/usr/bin/true"], env: ["HOME": s.dir + "/home"])
+            #expect(r.code == 126 && r.err.contains("HOME ("), "\(write): \(r.err)")
+        }
+        let s = try Scratch(manifest: "name: agent\nfilesystem:\n  write: [$DIR/home/data]\n", files: ["home/data/.keep": ""])
+        defer { s.remove() }
+        let ok = try s.exec(["--environment", "test"], ["/usr/bin/true"], env: ["HOME": s.dir + "/home"])
+        #expect(ok.code == 0, "a write path in HOME that is no dot-file is allowed: \(ok.err)")
+    }
+
     /// PATH entries the command may write (or relative ones) are dropped: a link planted there ran
     /// for any script naming a command bare (found by helper-81).
     @Test func pathEntriesTheCommandMayWriteAreDropped() throws {
@@ -246,8 +261,9 @@ import TestSupport
         let version = try runProcess(Self.python, ["-c", "import sys; print('%d.%d' % sys.version_info[:2])"]).out
             .trimmingCharacters(in: .whitespacesAndNewlines)
         let site = "home/.local/lib/python\(version)/site-packages"
-        let s = try Scratch(manifest: Self.declared + "filesystem:\n  write: [$DIR/home]\n",
-                            files: Self.deployFiles.merging(["\(site)/zz.pth": "import sys; print('EVIL')\n", "\(site)/usercustomize.py": "print('EVIL TOO')\n"]) { $1 })
+        // (The command writing HOME is refused outright, aWritableHomeIsRefused: here the site was planted before.)
+        let s = try Scratch(manifest: Self.declared + "filesystem:\n  write: [$DIR/out]\n",
+                            files: Self.deployFiles.merging(["out/.keep": "", "\(site)/zz.pth": "import sys; print('EVIL')\n", "\(site)/usercustomize.py": "print('EVIL TOO')\n"]) { $1 })
         defer { s.remove() }
         // The site is live for Python outside the guard: the test would pass without the fix otherwise.
         let outside = try runProcess(Self.python, [s.dir + "/deploy.py"], env: ["HOME": s.dir + "/home"])
@@ -261,8 +277,8 @@ import TestSupport
     @Test func nodeModulesThroughHomeAreRefused() throws {
         let node = "/usr/bin/node"
         let script = "try { require('helper') } catch (e) {}\nconsole.log('deployed')\n"
-        let s = try Scratch(manifest: "name: agent\nscripts:\n  deploy.js: [production]\nfilesystem:\n  write: [$DIR/home]\n",
-                            files: ["deploy.js": script, "home/.node_modules/helper/index.js": "console.log('EVIL')\n", "clean/.keep": ""])
+        let s = try Scratch(manifest: "name: agent\nscripts:\n  deploy.js: [production]\nfilesystem:\n  write: [$DIR/out]\n",
+                            files: ["deploy.js": script, "home/.node_modules/helper/index.js": "console.log('EVIL')\n", "clean/.keep": "", "out/.keep": ""])
         defer { s.remove() }
         // The folder is live for Node outside the guard: the test would pass without the check otherwise.
         let outside = try runProcess(node, [s.dir + "/deploy.js"], env: ["HOME": s.dir + "/home"])

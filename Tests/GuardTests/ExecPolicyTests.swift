@@ -24,7 +24,9 @@ import Testing
         #expect(ref(["perl", "-w", "x.pl"]) == .file(index: 2, searchPATH: false))
         #expect(ref(["node", "--no-warnings", "app.js"]) == .file(index: 2, searchPATH: false))
         #expect(ref(["node", "--eval=1"]) == .inline("node --eval"))
-        #expect(ref(["env", "-i", "A=1", "python3", "-u", "job.py"]) == .file(index: 5, searchPATH: false))
+        #expect(ref(["env", "-i", "A=1", "python3", "-su", "job.py"]) == .file(index: 5, searchPATH: false))
+        // A cleared environment loses PYTHONNOUSERSITE; python must skip the user site itself (found by review).
+        guard case .refused = ref(["env", "-i", "A=1", "python3", "-u", "job.py"]) else { Issue.record("env -i python3 without -s"); return }
         #expect(ref(["env", "-u", "HOME", "cleanup.sh"]) == .file(index: 3, searchPATH: true))
         #expect(ref(["env", "sh", "-c", "x"]) == .inline("sh -c"))
         // HOME chooses Node's module folders, and the user site is kept out by a variable the launcher
@@ -89,8 +91,10 @@ import Testing
             guard case .refused(let why) = ref(words) else { Issue.record("\(words) was not refused: \(ref(words))"); continue }
             #expect(why.hasPrefix("interpreter option ") && why.hasSuffix(" could run code the manifest does not declare"), "\(why)")
         }
-        #expect(ref(["python3", "-uBEsSIOOq", "-W", "ignore", "-Wdefault::DeprecationWarning", "x.py"]) == .file(index: 5, searchPATH: false))
+        #expect(ref(["python3", "-uBsSIOOq", "-W", "ignore", "-Wdefault::DeprecationWarning", "x.py"]) == .file(index: 5, searchPATH: false))
         #expect(ref(["bash", "-eux", "-o", "errexit", "x.sh"]) == .file(index: 4, searchPATH: false))
+        // -E ignores PYTHONNOUSERSITE, and with it the launcher's guard on the user site (found by review).
+        guard case .refused = ref(["python3", "-E", "x.py"]) else { Issue.record("python3 -E"); return }
     }
 
     /// env takes only -i, -u NAME (separate or attached) and NAME=VALUE with a NAME that loads no code.
