@@ -65,6 +65,8 @@ enum LeakView {
                 else if c == 13, i + 1 < b.count, b[i + 1] == 10 { skip = 2 }
                 else if c == 92, i + 1 < b.count, b[i + 1] == 110 { skip = 2 }
                 else if c == 92, i + 3 < b.count, b[i + 1] == 114, b[i + 2] == 92, b[i + 3] == 110 { skip = 4 }
+                // The next line may be indented (a YAML block, found by review).
+                if skip > 0 { while i + skip < b.count, b[i + skip] == 32 || b[i + skip] == 9 { skip += 1 } }
                 if skip > 0, i + skip < b.count, isBase64(b[i + skip]) { i += skip; changed = true; continue }
             }
             out.append(c)

@@ -473,7 +473,10 @@ final class ProxyConnection: ChannelInboundHandler, @unchecked Sendable {
             if let known = shared.engine.known, let joined = LeakView.unwrapped(whole),
                let h = joined.withUnsafeBytes({ known.scan($0).first }) { return h }
             guard let decoded = LeakView.decoded(whole) else { return nil }
-            return decoded.withUnsafeBytes { shared.engine.scan($0, complete: &complete).first }
+            if let h = decoded.withUnsafeBytes({ shared.engine.scan($0, complete: &complete).first }) { return h }
+            // Wrapped base64 sent form-encoded: its breaks are `%0A` until decoded (found by review).
+            guard let known = shared.engine.known, let joined = decoded.withUnsafeBytes({ LeakView.unwrapped($0) }) else { return nil }
+            return joined.withUnsafeBytes { known.scan($0).first }
         }
         if hit == nil, !complete {
             // Not every candidate could be checked within the engine's budget: refused, not passed unchecked.

