@@ -1,4 +1,5 @@
 import Foundation
+import ProvenantCore
 
 /// A Kubernetes downward-API labels file: one `key="value"` a line, the value quoted and escaped as
 /// Go's `strconv.Quote` writes it (`\"`, `\\`, `\n`, `\t`, `\xNN`, `\u{NNNN}` as `\uNNNN`, ...).
@@ -57,51 +58,5 @@ public struct DownwardAPILabels: Sendable, Equatable {
 
     /// The inside of a Go-quoted string; nil on a bare `"`, a dangling `\`, an unknown escape or bytes
     /// that are not UTF-8.
-    static func unquote(_ b: [UInt8]) -> String? {
-        var out: [UInt8] = []
-        var i = 0
-        func hex(_ n: Int) -> UInt32? {
-            guard i + n <= b.count else { return nil }
-            var v: UInt32 = 0
-            for k in 0..<n {
-                let c = b[i + k]
-                let d: UInt32
-                switch c {
-                case 0x30...0x39: d = UInt32(c - 0x30)
-                case 0x61...0x66: d = UInt32(c - 0x61 + 10)
-                case 0x41...0x46: d = UInt32(c - 0x41 + 10)
-                default: return nil
-                }
-                v = v << 4 | d
-            }
-            i += n
-            return v
-        }
-        while i < b.count {
-            let c = b[i]
-            if c == UInt8(ascii: "\"") { return nil }
-            guard c == UInt8(ascii: "\\") else { out.append(c); i += 1; continue }
-            guard i + 1 < b.count else { return nil }
-            let e = b[i + 1]
-            i += 2
-            switch e {
-            case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "'"): out.append(e)
-            case UInt8(ascii: "n"): out.append(0x0a)
-            case UInt8(ascii: "t"): out.append(0x09)
-            case UInt8(ascii: "r"): out.append(0x0d)
-            case UInt8(ascii: "a"): out.append(0x07)
-            case UInt8(ascii: "b"): out.append(0x08)
-            case UInt8(ascii: "f"): out.append(0x0c)
-            case UInt8(ascii: "v"): out.append(0x0b)
-            case UInt8(ascii: "x"):
-                guard let v = hex(2) else { return nil }
-                out.append(UInt8(v))
-            case UInt8(ascii: "u"), UInt8(ascii: "U"):
-                guard let v = hex(e == UInt8(ascii: "u") ? 4 : 8), let s = Unicode.Scalar(v) else { return nil }
-                out.append(contentsOf: Array(String(s).utf8))
-            default: return nil
-            }
-        }
-        return String(validating: out, as: UTF8.self)
-    }
+    static func unquote(_ b: [UInt8]) -> String? { GoString.unquote(b) }
 }

@@ -171,7 +171,7 @@ public struct GoModExtractor: Extractor {
                 var j = i + 1
                 var escaped = false
                 while j < b.count, escaped || b[j] != c { escaped = !escaped && b[j] == UInt8(ascii: "\\"); j += 1 }
-                guard j < b.count, let text = goUnquote(Array(b[(i + 1)..<j])) else { return nil }
+                guard j < b.count, let text = GoString.unquote(b[(i + 1)..<j]) else { return nil }
                 out.append(.word(text))
                 i = j + 1
                 continue
@@ -185,50 +185,6 @@ public struct GoModExtractor: Extractor {
         return (out, "")
     }
 
-    /// The inside of a Go double-quoted string; nil for an escape Go does not know.
-    static func goUnquote(_ b: [UInt8]) -> String? {
-        var out: [UInt8] = []
-        var i = 0
-        func hex(_ n: Int) -> UInt32? {
-            guard i + n <= b.count else { return nil }
-            var v: UInt32 = 0
-            for k in 0..<n {
-                guard let d = UInt32(String(UnicodeScalar(b[i + k])), radix: 16) else { return nil }
-                v = v << 4 | d
-            }
-            i += n
-            return v
-        }
-        while i < b.count {
-            let c = b[i]
-            guard c == UInt8(ascii: "\\") else { out.append(c); i += 1; continue }
-            guard i + 1 < b.count else { return nil }
-            let e = b[i + 1]
-            i += 2
-            switch e {
-            case UInt8(ascii: "\\"), UInt8(ascii: "\""), UInt8(ascii: "'"): out.append(e)
-            case UInt8(ascii: "n"): out.append(0x0A)
-            case UInt8(ascii: "t"): out.append(0x09)
-            case UInt8(ascii: "r"): out.append(0x0D)
-            case UInt8(ascii: "a"): out.append(0x07)
-            case UInt8(ascii: "b"): out.append(0x08)
-            case UInt8(ascii: "f"): out.append(0x0C)
-            case UInt8(ascii: "v"): out.append(0x0B)
-            case UInt8(ascii: "x"):
-                guard let v = hex(2) else { return nil }
-                out.append(UInt8(v))
-            case UInt8(ascii: "u"), UInt8(ascii: "U"):
-                guard let v = hex(e == UInt8(ascii: "u") ? 4 : 8), let scalar = Unicode.Scalar(v) else { return nil }
-                out += Array(String(Character(scalar)).utf8)
-            case UInt8(ascii: "0")...UInt8(ascii: "7"):
-                guard i + 2 <= b.count, let v = UInt32(String(decoding: [e] + b[i..<(i + 2)], as: UTF8.self), radix: 8), v <= 255 else { return nil }
-                i += 2
-                out.append(UInt8(v))
-            default: return nil
-            }
-        }
-        return String(validating: out, as: UTF8.self)
-    }
 
     /// Whether a go.mod of this `go` line lists only direct requirements: before 1.17, or none given.
     static func listsOnlyDirect(_ go: String?) -> Bool {
