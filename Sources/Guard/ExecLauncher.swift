@@ -96,6 +96,12 @@ public enum ExecLauncher {
         return r
     }
 
+    /// HOME's files and folders that shells, Python, Node, git and package tools read code or
+    /// configuration from.
+    static let homeCodeFiles = [".local", ".config", ".zshenv", ".zshrc", ".zprofile", ".zlogin", ".bashrc", ".bash_profile", ".bash_login",
+                                ".profile", ".node_modules", ".node_libraries", ".gitconfig", ".npmrc", ".yarnrc", ".pip", ".pydistutils.cfg",
+                                ".ssh", ".cargo/config", ".cargo/config.toml", ".m2/settings.xml"]
+
     /// The entries of a PATH that are absolute and outside every declared write path.
     static func safePath(_ path: String, write: [String]) -> [String] {
         path.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
@@ -360,25 +366,15 @@ public enum ExecLauncher {
             case .command: interpreted = startsWithShebang(fd)
             default: interpreted = false
             }
-            // The sealed copy is for a script someone other than root could change between the hash
-            // and the interpreter's read. One that only root could change runs from its own file, by
-            // its descriptor: from a copy, Node could not resolve its path (every pinned Node script
-            // failed) and Python looked for its modules in / (found by helper-81).
-            // Root's alone is not enough when the agent runs as root: it must also lie outside every
-            // path the manifest lets the command write, and Landlock must be there to hold it to that
-            // (found by review: a confined root agent rewrote a root-owned script in its write
-            // directory between the hash and the interpreter's read).
-            let landlocked = (try? Landlock.abi().get()).map { $0 >= 1 } ?? false
-            let changeable = script.paths.first.map { path in
-                untrustedInterpreter(path, fd: fd) != nil || !landlocked
-                    || request.manifest.write.contains { Landlock.isWithin(path, $0) || Landlock.realPath($0).map { Landlock.isWithin(path, $0) } == true }
-            } ?? true
-            if interpreted, changeable, let copy = sealedCopy(fd) {
+            // Always a sealed copy: in-place hashing of scripts "only root could change" was tried
+            // and given up, since agents run as root and a bind mount or another agent's write path
+            // reaches the same file (found by two reviews). Node cannot run a pinned script from the
+            // copy, and Python does not find modules beside it: see the README.
+            if interpreted, let copy = sealedCopy(fd) {
                 sealed = copy.fd
                 script.sha256 = copy.sha256
             } else {
                 script.sha256 = sha256(fd)
-                if interpreted { audit.notes.append("hashed in place: the script and every directory above it are root's alone") }
             }
             audit.sha256 = script.sha256
         }
@@ -442,13 +438,21 @@ public enum ExecLauncher {
         }
         // Nor may the command write HOME itself or its dot-files: zsh reads ~/.zshenv, Python the user
         // site under ~/.local, git ~/.gitconfig and ~/.config, before any pinned script (found by review).
-        if let home = EnvironmentScrub.value(of: "HOME", in: env.kept).map({ absolute(String(decoding: $0, as: UTF8.self)) }), home != "/" {
-            for w in request.manifest.write {
+        // HOME unset is the password database's home to zsh and Python; a link is where it leads (found by review).
+        let homeText = EnvironmentScrub.value(of: "HOME", in: env.kept).map { String(decoding: $0, as: UTF8.self) }
+            ?? getpwuid(geteuid()).flatMap { $0.pointee.pw_dir.map { String(cString: $0) } }
+        if let text = homeText, !text.isEmpty, absolute(text) != "/" {
+            let homes = [absolute(text)] + (Landlock.realPath(text).map { [$0] } ?? [])
+            let writes = request.manifest.write.flatMap { w in [w] + (Landlock.realPath(w).map { [$0] } ?? []) }
+            for home in homes {
+            for w in writes {
                 let inside = Landlock.isWithin(home, w)
-                let dotted = Landlock.isWithin(w, home) && w != home && w.dropFirst(home.count + 1).hasPrefix(".")
+                // The dot-files code and configuration are read from, not caches (`~/.cache/pip`, `~/.npm`).
+                let dotted = Self.homeCodeFiles.contains { Landlock.isWithin(home + "/" + $0, w) || Landlock.isWithin(w, home + "/" + $0) }
                 if inside || dotted {
                     return refuse("HOME (\(home)) \(inside ? "is inside" : "holds") the write path \(w): shells, Python, Node and git read code and configuration from HOME's dot-files, which the command could then write; set HOME elsewhere or declare a narrower write path")
                 }
+            }
             }
         }
         if let proxy = request.proxy {

@@ -173,6 +173,10 @@ public enum Landlock {
                 let readOnlyMount = fstatvfs(dirFD, &vfs) == 0 && vfs.f_flag & UInt(ST_RDONLY) != 0
                 let rootDir = fstat(dirFD, &dirStat) == 0 && dirStat.st_uid == 0
                     && (dirStat.st_mode & 0o022 == 0 || (dirStat.st_mode & S_ISVTX != 0 && st.st_uid == 0))
+                // A root-only directory's link may lead anywhere; a sticky or read-only one's only
+                // beneath itself (kubelet's `key -> ..data/key`), since another agent running as root,
+                // or another mount of the same files, may have put it there (found by review).
+                let rootOnly = fstat(dirFD, &dirStat) == 0 && dirStat.st_uid == 0 && dirStat.st_mode & 0o022 == 0 && st.st_uid == 0
                 let trustedDir = readOnlyMount || rootDir
                 guard trustedDir, st.st_uid == 0 || readOnlyMount, !agentWritable.contains(where: { isWithin(here, $0) }), links <= 40 else {
                     close(dirFD)
@@ -183,6 +187,13 @@ public enum Landlock {
                 guard n > 0 else { close(dirFD); throw ConfinementError("readlink \(here)", errno: errno) }
                 buf[n] = 0
                 let target = String(cString: buf)
+                if !rootOnly {
+                    let parts = target.split(separator: "/")
+                    guard !target.hasPrefix("/"), !parts.contains("..") else {
+                        close(dirFD)
+                        throw ConfinementError("\(path) leads through the symbolic link \(here) to \(target), outside its directory, which others may write; not followed (name the real path in the manifest)", errno: 0)
+                    }
+                }
                 pending = target.split(separator: "/").map(String.init) + pending
                 if target.hasPrefix("/") {
                     close(dirFD)

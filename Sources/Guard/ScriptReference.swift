@@ -130,16 +130,20 @@ public enum ScriptReference: Sendable, Equatable {
     static func envMayNotSet(_ name: String) -> Bool { name == "PATH" || name == "HOME" || EnvironmentScrub.loadsCode(name) }
 
     /// Variables `env -u` may not unset: what the launcher sets to keep code out.
-    static func envMayNotUnset(_ name: String) -> Bool { name == EnvironmentScrub.noUserSite }
+    static func envMayNotUnset(_ name: String) -> Bool { name == EnvironmentScrub.noUserSite || name == "PATH" || name == "HOME" }
 
     /// `env [-i] [-u NAME] [NAME=VALUE]... COMMAND [ARGS]`: the script of COMMAND.
     static func env(_ argv: [String], from start: Int, interpreters: inout [Int]) -> ScriptReference {
         var i = start
-        var cleared = false
         while i < argv.count {
             let a = argv[i]
             if a == "--" { i += 1; break }
-            if a == "-i" || a == "--ignore-environment" || a == "-" { cleared = true; i += 1; continue }
+            // A cleared environment drops what the launcher sets (PYTHONNOUSERSITE) and brings back
+            // shells' built-in PATH, which ends in `.`: refused, as every way around a narrower check
+            // was found (review).
+            if a == "-i" || a == "--ignore-environment" || a == "-" {
+                return .refused("env \(a) clears the environment the launcher sets (PYTHONNOUSERSITE, PATH), which could run code the manifest does not declare")
+            }
             if a == "-u" || a == "--unset" {
                 guard i + 1 < argv.count else { return .refused("env option \(a) has no variable name") }
                 if envMayNotUnset(argv[i + 1]) { return .refused("env -u \(argv[i + 1]) could run code the manifest does not declare") }
@@ -163,10 +167,6 @@ public enum ScriptReference: Sendable, Equatable {
         guard i < argv.count else { return .inline("env without a command") }
         let name = PathText.lastComponent(argv[i])
         if name == "env" { interpreters.append(i); return env(argv, from: i + 1, interpreters: &interpreters) }
-        // A cleared environment drops PYTHONNOUSERSITE: python must then be told itself (-s or -I).
-        if cleared, family(of: name) == .python, !pythonSkipsUserSite(argv, from: i + 1) {
-            return .refused("env -i drops PYTHONNOUSERSITE, so \(name) would load the user site-packages, which could run code the manifest does not declare; add -s")
-        }
         if let syntax = syntax(of: name) {
             interpreters.append(i)
             return interpreted(argv, from: i + 1, syntax: syntax, name: name)

@@ -203,7 +203,10 @@ struct DeclaredSecrets: ManifestControl {
                 let files = Set(m.secrets.compactMap(\.file).compactMap(FieldSyntax.normalizedPath))
                 func onlyDeclaredFiles(_ itemNodes: [Node]?) -> Bool {
                     guard let dir = FieldSyntax.normalizedPath(mp) else { return false }
-                    if vm["subPath"]?.string.map({ !$0.isEmpty }) == true { return files.contains(dir) }
+                    // One key by subPath: a plain key name, not a directory of them (`..data`, `.`, `d/`, found by review).
+                    if let sub = vm["subPath"]?.string, !sub.isEmpty {
+                        return !sub.hasPrefix(".") && !sub.contains("/") && itemNodes == nil && files.contains(dir)
+                    }
                     guard let itemNodes else { return false }
                     return itemNodes.allSatisfy { i in i["path"]?.string.flatMap { FieldSyntax.normalizedPath(dir + "/" + $0) }.map(files.contains) == true }
                 }

@@ -56,12 +56,19 @@ public enum Workloads {
             // Compose files are read by compose's YAML reader (v3), Kubernetes objects by kubectl's (v2):
             // only where they disagree is a document refused, and only one that is a workload's. Other
             // YAML in a directory (CI files, Helm values) is not checked anyway (found by review).
-            let compose = RuntimeConfigs.isCompose(d)
+            // Whether it is compose is decided on the document as expanded: a `kind` merged in at the
+            // top makes it Kubernetes's, whatever else it holds (found by review).
             do throws(YAMLInput.AmbiguousMerge) {
-                if let e = try YAMLInput.expandingMerges(d, budget: &budget, strict: !compose) { return e }
+                if let e = try YAMLInput.expandingMerges(d, budget: &budget) { return e }
                 rejected.append(Diagnostic(Location(file, line: d.mark?.line), "too large once its aliases are expanded, skipped"))
+                return nil
             } catch {
-                let workload = compose || d["kind"] != nil || d["apiVersion"] != nil || d.mapping?.keys.contains(where: { $0.string == "<<" }) == true
+                var spare = budget
+                if let loose = try? YAMLInput.expandingMerges(d, budget: &spare, strict: false), RuntimeConfigs.isCompose(loose) {
+                    budget = spare
+                    return loose
+                }
+                let workload = d["kind"] != nil || d["apiVersion"] != nil || d["services"] != nil || d.mapping?.keys.contains(where: { $0.string == "<<" }) == true
                 guard workload else { return d }
                 rejected.append(Diagnostic(Location(file, line: error.line ?? d.mark?.line), "\(error.message), skipped"))
             }
@@ -138,7 +145,9 @@ public enum Workloads {
     static func holdsContainers(_ node: Node?, depth: Int) -> Bool {
         guard let node, depth < 12 else { return false }
         if let map = node.mapping {
-            if map["image"]?.scalar != nil { return true }
+            // A container names its image and how it runs; an image automation object (Flux's
+            // ImageRepository) names only the image (found by review).
+            if map["image"]?.scalar != nil, ["command", "args", "script", "securityContext", "env", "name", "ports", "volumeMounts", "workingDir"].contains(where: { map[$0] != nil }) { return true }
             for (k, v) in map {
                 if k.string == "containers", v.sequence?.contains(where: { $0.mapping != nil }) == true { return true }
                 if holdsContainers(v, depth: depth + 1) { return true }

@@ -289,11 +289,10 @@ public enum Redactor {
         for (k, w) in words.enumerated() {
             let name = PathText.lastComponent(String(decoding: w, as: UTF8.self))
             guard passwordFlagPrograms.contains(name) else { continue }
-            // Only where it is the command run: `find -name mysql -print` holds the word, not the program (found by review).
-            if k > 0 {
-                let before = Array(words[k - 1])
-                guard separators.contains(before) || wrappers.contains(String(decoding: before, as: UTF8.self)) else { continue }
-            }
+            // Wherever the word is (`docker exec db mysql`, `ssh db mysql`, `sudo -u mysql mysql`): a
+            // password missed is worse than a find predicate masked, but find's own -p predicates after
+            // `-name mysql` are not passwords (both found by review).
+            _ = wrappers
             var j = k + 1
             while j < words.count, !separators.contains(Array(words[j])) {
                 let word = words[j]
@@ -303,7 +302,8 @@ public enum Redactor {
                     if word.elementsEqual("-p".utf8), j + 1 < words.count { out.append((j + 1, 0)); j += 2; continue }
                     if ["-f", "-d", "-P"].contains(where: { word.elementsEqual($0.utf8) }) { j += 2; continue }
                 }
-                if isFlag, word.count > 2, word[word.startIndex + 1] == UInt8(ascii: "p") { out.append((j, 2)) }
+                if isFlag, word.count > 2, word[word.startIndex + 1] == UInt8(ascii: "p"),
+                   !["-print", "-print0", "-printf", "-prune", "-path", "-perm", "-pid", "-ppid"].contains(where: { word.elementsEqual($0.utf8) }) { out.append((j, 2)) }
                 j += 1
             }
         }

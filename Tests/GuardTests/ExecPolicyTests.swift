@@ -24,10 +24,13 @@ import Testing
         #expect(ref(["perl", "-w", "x.pl"]) == .file(index: 2, searchPATH: false))
         #expect(ref(["node", "--no-warnings", "app.js"]) == .file(index: 2, searchPATH: false))
         #expect(ref(["node", "--eval=1"]) == .inline("node --eval"))
-        #expect(ref(["env", "-i", "A=1", "python3", "-su", "job.py"]) == .file(index: 5, searchPATH: false))
-        // A cleared environment loses PYTHONNOUSERSITE; python must skip the user site itself (found by review).
-        guard case .refused = ref(["env", "-i", "A=1", "python3", "-u", "job.py"]) else { Issue.record("env -i python3 without -s"); return }
-        #expect(ref(["env", "-u", "HOME", "cleanup.sh"]) == .file(index: 3, searchPATH: true))
+        #expect(ref(["env", "A=1", "python3", "-su", "job.py"]) == .file(index: 4, searchPATH: false))
+        // A cleared environment loses PYTHONNOUSERSITE and gets shells' built-in PATH, which ends in '.':
+        // refused, as are unsetting PATH and HOME (found by review).
+        for words in [["env", "-i", "A=1", "python3", "-su", "job.py"], ["env", "-", "bash", "x.sh"], ["env", "-u", "PATH", "bash", "x.sh"], ["env", "-uHOME", "zsh", "x.zsh"]] {
+            guard case .refused = ref(words) else { Issue.record("\(words) must be refused"); continue }
+        }
+        #expect(ref(["env", "-u", "LANG", "cleanup.sh"]) == .file(index: 3, searchPATH: true))
         #expect(ref(["env", "sh", "-c", "x"]) == .inline("sh -c"))
         // HOME chooses Node's module folders, and the user site is kept out by a variable the launcher
         // sets: env may change neither (found by helper-81).
@@ -36,7 +39,7 @@ import Testing
                       ["env", "OPENSSL_CONF=/w/evil.cnf", "python3", "x.py"], ["env", "GIT_CONFIG_KEY_0=core.sshCommand", "sh", "x.sh"]] {
             guard case .refused = ref(words) else { Issue.record("\(words) must be refused"); continue }
         }
-        #expect(ref(["env", "-uHOME", "--unset=X", "bash", "-eu", "x.sh"]) == .file(index: 5, searchPATH: false))
+        #expect(ref(["env", "-uLANG", "--unset=X", "bash", "-eu", "x.sh"]) == .file(index: 5, searchPATH: false))
         // A link named like a script that is bash underneath is read as bash.
         #expect(ScriptReference.of(["cleanup.sh", "-c", "evil"], names: ["cleanup.sh", "bash"]) == .inline("cleanup.sh -c"))
         #expect(ref(["pythonista", "x"]) == .command, "only python, python3, python3.11 are python")
@@ -111,7 +114,7 @@ import Testing
         for words in refused {
             guard case .refused = ref(words) else { Issue.record("\(words) was not refused: \(ref(words))"); continue }
         }
-        #expect(ref(["env", "-i", "-u", "X", "-uY", "--unset=Z", "A=1", "deploy.sh"]) == .file(index: 7, searchPATH: true))
+        #expect(ref(["env", "-u", "X", "-uY", "--unset=Z", "A=1", "deploy.sh"]) == .file(index: 6, searchPATH: true))
         var interpreters: [Int] = []
         #expect(ScriptReference.of(["env", "A=1", "bash", "x.sh"], names: ["env"], interpreters: &interpreters) == .file(index: 3, searchPATH: false))
         #expect(interpreters == [2])

@@ -207,6 +207,9 @@ import TestSupport
         #expect(Redactor.redactArguments(["mysqlimport", "-phunter7", "db", "t.csv"]) == ["mysqlimport", "-pREDACTED", "db", "t.csv"])
         #expect(Redactor.redactArguments(["find", "/", "-name", "mysql", "-print", "-prune"]) == ["find", "/", "-name", "mysql", "-print", "-prune"], "the word, not the program")
         #expect(Redactor.redactCommandLine("sudo mysql -phunter9 app") == "sudo mysql -pREDACTED app")
+        // Wherever the program's word is (found by review: these were printed in full).
+        #expect(Redactor.redactArguments(["docker", "exec", "db", "mysql", "-phunter10"]) == ["docker", "exec", "db", "mysql", "-pREDACTED"])
+        #expect(Redactor.redactCommandLine("ssh db mysql -phunter11 app") == "ssh db mysql -pREDACTED app")
         // A boolean or null is no secret: a fix that reads `automountServiceAccountToken: REDACTED` helps nobody.
         #expect(Redactor.redact("set automountServiceAccountToken: false") == "set automountServiceAccountToken: false")
         #expect(Redactor.redact("DB_PASSWORD=null API_TOKEN: ~") == "DB_PASSWORD=null API_TOKEN: ~")

@@ -1,5 +1,6 @@
 import Foundation
 import ProvenantCore
+import Yams
 
 /// A project's `package.json` in source mode, for what no lockfile pins. Its ranges (`^4.17.0`) name
 /// no version, so they are not packages; but a project whose dependencies no lockfile pins would
@@ -17,10 +18,12 @@ public struct PackageJSONExtractor: Extractor {
     public var modes: Set<ScanMode> { [.source] }
 
     static let lockfiles = ["package-lock.json", "npm-shrinkwrap.json", "yarn.lock", "pnpm-lock.yaml", "bun.lock"]
-    static let bundledDirectories = ["site-packages", "dist-packages", ".venv", "venv", "vendor", "bower_components", "jspm_packages"]
+    static let bundledDirectories = ["site-packages", "dist-packages", "labextensions", "bower_components", "jspm_packages", "npm-asset", "bower-asset"]
 
     public func wants(_ file: IndexedFile, fileName: String) -> Bool {
         guard fileName == "package.json", !file.path.containsBytes("node_modules/"), !file.path.containsBytes("{{") else { return false }
+        // Names of directories that hold other projects' built copies only (a `vendor` or `venv` of
+        // one's own is no such sign, found by review).
         let dirs = file.path.split(separator: "/").dropLast()
         return !dirs.contains { Self.bundledDirectories.contains(String($0)) }
     }
@@ -29,8 +32,8 @@ public struct PackageJSONExtractor: Extractor {
         if pinned(input) { return Extraction() }
         let doc: [String: Any]
         do { doc = try JSON.object(try input.bytes()) } catch {
-            // Not JSON npm could read: it installs nothing from it.
-            return Extraction(diagnostics: [Diagnostic(Location(input.path), "package.json is not JSON npm can read (\(error)); its dependencies are not known")])
+            // Node reads some JSON this parser refuses (a lone surrogate, 1e400): not known is not clean (found by review).
+            return Extraction(diagnostics: [Diagnostic(Location(input.path), "package.json could not be read (\(error)); its dependencies are not known", unscanned: .entry)])
         }
         var fields = ["dependencies", "optionalDependencies"]
         if input.context.includeDev { fields.append("devDependencies") }
@@ -52,11 +55,15 @@ public struct PackageJSONExtractor: Extractor {
         while !dir.isEmpty {
             dir = PathText.splitLast(dir).directory
             let rel = dir.isEmpty ? here : String(here.dropFirst(dir.count + 1))
-            if Self.lockfiles.contains(where: { input.index.contains(join(dir, $0)) }), workspaces(input, in: dir).contains(where: { Glob($0).matchesWhole(rel) }) {
-                return true
+            if Self.lockfiles.contains(where: { input.index.contains(join(dir, $0)) }) {
+                let globs = workspaces(input, in: dir)
+                // An excluded member (`!packages/legacy`) is no member (found by review).
+                let excluded = globs.contains { $0.hasPrefix("!") && Glob(String($0.dropFirst())).matchesWhole(rel) }
+                if !excluded, globs.contains(where: { !$0.hasPrefix("!") && Glob($0).matchesWhole(rel) }) { return true }
             }
-            // Rush keeps its lockfile in common/config/rush and names each project in rush.json.
-            if let rush = try? JSON.object(try input.readBytes(join(dir, "rush.json"), limit: 4 << 20)),
+            // Rush keeps its lockfile in common/config/rush and names each project in rush.json (JSON with comments).
+            if input.index.contains(join(dir, "rush.json")),
+               let rush = try? JSON.object(JSONC.strip(try input.readBytes(join(dir, "rush.json"), limit: 4 << 20))),
                let projects = rush["projects"] as? [[String: Any]], projects.contains(where: { ($0["projectFolder"] as? String).map { PathText.components($0).joined(separator: "/") } == rel }) {
                 return true
             }
@@ -73,17 +80,18 @@ public struct PackageJSONExtractor: Extractor {
             if let list = doc["workspaces"] as? [Any] { out += list.compactMap { $0 as? String } }
             if let obj = doc["workspaces"] as? [String: Any], let list = obj["packages"] as? [Any] { out += list.compactMap { $0 as? String } }
         }
-        if input.index.contains(join("pnpm-workspace.yaml")), let bytes = try? input.readBytes(join("pnpm-workspace.yaml"), limit: 1 << 20) {
-            // A list of quoted or plain globs under `packages:`; `!` exclusions only narrow it.
-            var inPackages = false
-            for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") {
-                let t = line.trimmingCharacters(in: .whitespaces)
-                if !line.hasPrefix(" "), !line.hasPrefix("-") { inPackages = t.hasPrefix("packages:"); continue }
-                guard inPackages, t.hasPrefix("-") else { continue }
-                let g = t.dropFirst().trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "\"'"))
-                if !g.hasPrefix("!") { out.append(g) }
-            }
+        if input.index.contains(join("pnpm-workspace.yaml")), let bytes = try? input.readBytes(join("pnpm-workspace.yaml"), limit: 1 << 20),
+           let text = try? TextDecoding.string(bytes), (try? YAMLNesting.check(text)) != nil,
+           let doc = try? Yams.compose(yaml: text), let list = doc["packages"]?.sequence {
+            out += list.compactMap(\.string)
         }
-        return out.map { g in g.hasPrefix("./") ? String(g.dropFirst(2)) : g }.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
+        // Exclusions keep their `!`.
+        return out.map { g in
+            let neg = g.hasPrefix("!")
+            var body = neg ? String(g.dropFirst()) : g
+            if body.hasPrefix("./") { body = String(body.dropFirst(2)) }
+            if body.hasSuffix("/") { body = String(body.dropLast()) }
+            return neg ? "!" + body : body
+        }
     }
 }

@@ -20,6 +20,7 @@ public struct PythonTOMLLockExtractor: Extractor {
     public func extract(_ input: ExtractInput) throws -> Extraction {
         let doc = try TOMLParser.parse(try input.text())
         let entries = doc.tables(flavor == .pylock ? "packages" : "package")
+        let members = Set((doc.table("manifest")?["members"]?.array ?? []).compactMap(\.string).map(PackageIdentity.pep503))
         var packages: [Package] = []
         var rawDeps: [[String]] = []
         var prodRoots: Set<String> = [], devRoots: Set<String> = []
@@ -32,9 +33,12 @@ public struct PythonTOMLLockExtractor: Extractor {
                 diags.append(Diagnostic(Location(input.path, line: t.line), "package entry without a name, skipped", unscanned: .entry)); continue
             }
             let source = t.table("source")
-            // uv records the project itself, and each workspace member, as a package with a virtual or
-            // editable source: local projects, not releases to inventory.
-            if flavor == .uv, let s = source, s.str("virtual") != nil || s.str("editable") != nil {
+            // uv records the project itself, and each workspace member (`[manifest] members`), as a
+            // package with a virtual or editable source: local projects, not releases to inventory. An
+            // editable path dependency that is no member (a fork checked out beside) is a package
+            // like any other (found by review).
+            if flavor == .uv, let s = source, s.str("virtual") == "." || s.str("editable") == "."
+                || ((s.str("virtual") != nil || s.str("editable") != nil) && members.contains(PackageIdentity.pep503(n))) {
                 // Dependency groups (`dev-dependencies`) are development-only; extras
                 // (`optional-dependencies`) are optional features of the project.
                 func names(_ table: String) -> [String] {
