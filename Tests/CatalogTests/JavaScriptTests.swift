@@ -43,9 +43,18 @@ import ProvenantCore
         try put("apps/web/package.json", deps)
         try put("bunapp/package.json", deps)
         try put("bunapp/bun.lockb", "binary")
+        // Second review: rush.json has comments; pnpm-workspace.yaml is YAML (CRLF, comments, exclusions);
+        // a vendor directory of one's own is checked; unreadable JSON is not known, so not clean.
+        try put("rush.json", "// Rush writes comments\n{\"projects\":[{\"packageName\":\"web\",\"projectFolder\":\"apps/web\"}]}\n")
+        try put("pn/pnpm-lock.yaml", "lockfileVersion: '9.0'\n")
+        try put("pn/pnpm-workspace.yaml", "packages: # members\r\n  - 'libs/*'\r\n  - '!libs/legacy'\r\n")
+        try put("pn/libs/a/package.json", deps)
+        try put("pn/libs/legacy/package.json", deps)
+        try put("apps/vendor/package.json", deps)
+        try put("odd/package.json", #"{"dependencies":{"a":"1"},"x":1e400}"#)
         let moreInv = try await Cataloger(mode: .source).catalog(more)
         let flagged = moreInv.diagnostics.filter { $0.unscanned != nil }
-        #expect(flagged.map(\.location.path).sorted() == ["bunapp/package.json", "services/api/package.json"], "\(flagged)")
+        #expect(flagged.map(\.location.path).sorted() == ["apps/vendor/package.json", "bunapp/package.json", "odd/package.json", "pn/libs/legacy/package.json", "services/api/package.json"], "\(flagged)")
         #expect(flagged.first { $0.location.path == "bunapp/package.json" }?.message.contains("bun.lockb is binary") == true)
     }
 
@@ -159,7 +168,12 @@ import ProvenantCore
             name = "web"
             version = "0.1.0"
             source = { editable = "packages/web" }
-            dependencies = [{ name = "urllib3" }]
+            dependencies = [{ name = "urllib3" }, { name = "forked" }]
+
+            [[package]]
+            name = "forked"
+            version = "1.0"
+            source = { editable = "../forks/forked" }
 
             """.write(toFile: dir + "/uv/uv.lock", atomically: true, encoding: .utf8)
         try """
@@ -179,6 +193,7 @@ import ProvenantCore
         let purls = Set(inv.packages.map(\.purl.description))
         #expect(purls.isSuperset(of: ["pkg:npm/lodash@4.17.20", "pkg:pypi/urllib3@1.25.7"]), "\(purls)")
         #expect(!purls.contains("pkg:pypi/web@0.1.0"), "a workspace member is local source, not a PyPI release")
+        #expect(purls.contains("pkg:pypi/forked@1.0"), "an editable path dependency that is no member is a package (found by review)")
         let lodash = inv.packages.filter { $0.purl.description == "pkg:npm/lodash@4.17.20" }
         #expect(lodash.flatMap(\.locations).map(\.path).sorted() == ["bun/bun.lock", "pnpm/pnpm-lock.yaml"], "\(lodash.flatMap(\.locations))")
     }

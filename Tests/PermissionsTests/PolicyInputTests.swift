@@ -346,6 +346,19 @@ import TestSupport
         #expect(try found("[{name: s, secret: {secretName: any}}]", "[{name: s, mountPath: /etc/app, readOnly: true}]").count == 1)
         #expect(try found("[{name: s, secret: {secretName: any, items: [{key: k, path: tls/key.pem}]}}]", "[{name: s, mountPath: /etc/app, readOnly: true}]").isEmpty)
         #expect(try found("[{name: s, secret: {secretName: any}}]", "[{name: s, mountPath: /etc/app/tls/key.pem, subPath: k, readOnly: true}]").isEmpty)
+        #expect(try found("[{name: s, secret: {secretName: any}}]", "[{name: s, mountPath: /etc/app/tls/key.pem, subPath: ..data, readOnly: true}]").count == 1,
+                "a subPath that is a directory of keys (found by second review)")
+        // Second review: a kind merged in makes a document Kubernetes's, even with a services key.
+        let merged = try Workloads.read(try tmpFile("merged.yaml", """
+            x: &pod {apiVersion: v1, kind: Pod, metadata: {name: p}, spec: {hostPID: true, containers: [{name: a, image: x, securityContext: {privileged: true}}]}}
+            services: {}
+            spec: {hostPID: false}
+            <<: *pod
+
+            """))
+        #expect(merged.pods.isEmpty && !merged.rejected.isEmpty, "\(merged.rejected)")
+        let flux = try Workloads.read(try tmpFile("flux.yaml", "apiVersion: image.toolkit.fluxcd.io/v1beta2\nkind: ImageRepository\nmetadata: {name: r}\nspec: {image: ghcr.io/acme/app, interval: 5m}\n"))
+        #expect(flux.notChecked.isEmpty, "an image automation object runs no container")
         let workflow = try Workloads.read(try tmpFile("wf.yaml", "apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {name: w}\nspec:\n  templates:\n  - name: t\n    container: {image: alpine, securityContext: {privileged: true}}\n"))
         #expect(workflow.notChecked.first?.rule == "k8s:not-checked")
         #expect(RuntimeConfigs.shortSyntaxReadOnly(["ro"]) && !RuntimeConfigs.shortSyntaxReadOnly(["ro", "rw"]) && !RuntimeConfigs.shortSyntaxReadOnly(["readonly"]))
