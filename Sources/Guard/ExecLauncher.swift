@@ -129,11 +129,7 @@ public enum ExecLauncher {
         return URL(fileURLWithPath: full).standardized.path
     }
 
-    static func realPath(_ p: String) -> String? {
-        guard let r = realpath(p, nil) else { return nil }
-        defer { free(r) }
-        return String(cString: r)
-    }
+    static func realPath(_ p: String) -> String? { Landlock.realPath(p) }
 
     /// The path of the file behind `fd`, as the kernel has it (`/proc/self/fd/N`): the file that was
     /// opened, whatever the path it was opened by has become since.
@@ -443,7 +439,7 @@ public enum ExecLauncher {
             ?? getpwuid(geteuid()).flatMap { $0.pointee.pw_dir.map { String(cString: $0) } }
         if let text = homeText, !text.isEmpty, absolute(text) != "/" {
             let homes = [absolute(text)] + (Landlock.realPath(text).map { [$0] } ?? [])
-            let writes = request.manifest.write.flatMap { w in [w] + (Landlock.realPath(w).map { [$0] } ?? []) }
+            let writes = request.manifest.write.flatMap(Landlock.spellings)
             for home in homes {
             for w in writes {
                 let inside = Landlock.isWithin(home, w)

@@ -94,7 +94,7 @@ public enum Landlock {
         // Where a link could be made by the agent (what it may write) or by another user: a link met
         // there is not followed (found by helper-81: a confined agent made `ws/models -> /private`, and
         // its next launch granted `/private` to the rule on ws/models).
-        let agentWritable = ruleset.paths.filter { $0.access & makeSym != 0 }.flatMap { r in [r.path] + (realPath(r.path).map { [$0] } ?? []) }
+        let agentWritable = ruleset.paths.filter { $0.access & makeSym != 0 }.flatMap { spellings($0.path) }
         for rule in ruleset.paths {
             let fd: Int32
             var opened = false
@@ -121,6 +121,9 @@ public enum Landlock {
         let r = cgs_landlock_restrict_self(rs)
         guard r == 0 else { throw ConfinementError("landlock_restrict_self", errno: -r) }
     }
+
+    /// `p` as written and, when it resolves, as the kernel has it: what a path comparison must try both of.
+    static func spellings(_ p: String) -> [String] { [p] + (realPath(p).map { [$0] } ?? []) }
 
     static func realPath(_ p: String) -> String? {
         guard let r = realpath(p, nil) else { return nil }

@@ -174,17 +174,6 @@ public enum ScriptReference: Sendable, Equatable {
         return .file(index: i, searchPATH: !argv[i].contains("/"))
     }
 
-    /// Whether python's options before its script include `-s` or `-I` (which implies it).
-    static func pythonSkipsUserSite(_ argv: [String], from start: Int) -> Bool {
-        var i = start
-        while i < argv.count, argv[i].hasPrefix("-"), !argv[i].hasPrefix("--"), argv[i] != "-" {
-            let letters = argv[i].dropFirst()
-            if letters.contains("s") || letters.contains("I") { return true }
-            if letters.last == "W" { i += 2 } else { i += 1 }
-        }
-        return false
-    }
-
     /// `-W` of python: `action:message:category:module:lineno`; a category with a dot is imported.
     static func harmlessPythonWarning(_ value: String) -> Bool {
         let parts = value.split(separator: ":", omittingEmptySubsequences: false)

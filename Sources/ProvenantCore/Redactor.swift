@@ -285,14 +285,12 @@ public enum Redactor {
     static func passwordFlags(_ words: [ArraySlice<UInt8>]) -> [(Int, Int)] {
         var out: [(Int, Int)] = []
         let separators: Set<[UInt8]> = [[38, 38], [124, 124], [59], [124]]
-        let wrappers: Set<String> = ["sudo", "env", "exec", "command", "nohup", "time", "xargs", "nice", "timeout"]
         for (k, w) in words.enumerated() {
             let name = PathText.lastComponent(String(decoding: w, as: UTF8.self))
             guard passwordFlagPrograms.contains(name) else { continue }
             // Wherever the word is (`docker exec db mysql`, `ssh db mysql`, `sudo -u mysql mysql`): a
             // password missed is worse than a find predicate masked, but find's own -p predicates after
             // `-name mysql` are not passwords (both found by review).
-            _ = wrappers
             var j = k + 1
             while j < words.count, !separators.contains(Array(words[j])) {
                 let word = words[j]
