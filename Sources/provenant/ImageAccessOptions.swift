@@ -15,7 +15,28 @@ struct ImageAccessOptions: ParsableArguments {
         """, valueName: "host"))
     var insecureRegistry: [String] = []
 
+    @Option(name: .long, help: ArgumentHelp(
+        "Give up on registries this long after the first request: every request and every answer's reading (90s, 10m, 2h; 0 for no limit).",
+        discussion: "What was not read by then is an error, and a verification of it fails.", valueName: "duration"))
+    var registryTimeout: String = "10m"
+
+    /// `--registry-timeout` in seconds, nil when it is not a duration.
+    static func seconds(_ text: String) -> Int? {
+        var digits = Substring(text), unit = 1
+        switch text.last {
+        case "s": digits = digits.dropLast()
+        case "m": digits = digits.dropLast(); unit = 60
+        case "h": digits = digits.dropLast(); unit = 3600
+        default: break
+        }
+        guard !digits.isEmpty, digits.count <= 9, digits.allSatisfy({ $0.isASCII && $0.isNumber }), let n = Int(digits) else { return nil }
+        return n * unit
+    }
+
     func validate() throws {
+        guard Self.seconds(registryTimeout) != nil else {
+            throw ValidationError("--registry-timeout takes a duration such as 90s, 10m or 2h (0 for no limit), not '\(Redactor.quote(registryTimeout, max: 40))'")
+        }
         for h in insecureRegistry where !RegistryOptions.validInsecureHost(h) {
             throw ValidationError("--insecure-registry takes HOST or HOST:PORT, not '\(Redactor.quote(h, max: 80))'")
         }
@@ -31,7 +52,9 @@ struct ImageAccessOptions: ParsableArguments {
     func registryOptions(quiet: Bool) throws -> RegistryOptions {
         let credentials = try RegistryCredentials.load(environment: ProcessInfo.processInfo.environment)
         if !quiet { for n in credentials.notes { CLI.stderr("note: \(n)") } }
-        return RegistryOptions(insecureHosts: insecureRegistry, credentials: credentials)
+        var options = RegistryOptions(insecureHosts: insecureRegistry, credentials: credentials)
+        if let s = Self.seconds(registryTimeout), s > 0 { options.giveUp(after: s, text: registryTimeout) }
+        return options
     }
 
     /// Any image reference as a source: local layouts and archives, or a registry.

@@ -375,6 +375,37 @@ import TestSupport
     }
 }
 
+extension RegistryTests {
+    /// AsyncHTTPClient's deadline ends with the head, and its read timeout bounds only the silence
+    /// between reads: a registry sending bodies a byte at a time held a run for as long as the body's
+    /// size limit allowed (here 14 hours for a manifest, 64 referrers' worth for `verify`). The run's
+    /// `--registry-timeout` bounds the reading of every body too.
+    @Test func aDrippingRegistryIsGivenUpOnAtTheRunsTimeout() async throws {
+        let dir = try ScratchDirectory("registry-drip")
+        let (helper, port) = try Harness.startHelper("drip", in: dir.path, [])
+        defer { helper.stop() }
+        let host = "127.0.0.1:\(port)"
+        let clock = ContinuousClock()
+        for attempt in ["manifest", "blob", "layer"] {
+            // A client each, so each reads a body for the whole 2 s rather than finding the time gone.
+            var options = RegistryOptions(insecureHosts: [host])
+            options.giveUp(after: 2, text: "2s")
+            let client = try RegistryClient(host: host, repository: "r", options: options)
+            let start = clock.now
+            let stopped = await #expect(throws: ImageError.self, "\(attempt)") {
+                switch attempt {
+                case "manifest": _ = try await client.fetchManifest("v1")
+                case "blob": _ = try await client.fetchBlob("sha256:" + String(repeating: "a", count: 64), limit: 1 << 20)
+                default: _ = try await client.downloadBlob("sha256:" + String(repeating: "b", count: 64), expectedSize: 100_000)
+                }
+            }
+            #expect(stopped?.message.contains("--registry-timeout of 2s ran out") == true, "\(attempt): \(String(describing: stopped))")
+            #expect(clock.now - start < .seconds(20), "\(attempt) took \(clock.now - start)")
+            #expect(clock.now - start >= .seconds(1), "\(attempt) was read for the time it was given: \(clock.now - start)")
+        }
+    }
+}
+
 /// The parsers of what registries and users hand the client, without a registry.
 @Suite struct RegistryParsingTests {
     @Test func challengesParseIntoSchemesAndParameters() {

@@ -13,9 +13,24 @@ public struct RegistryOptions: Sendable {
     /// allows every port of that host. Every other host is reached over HTTPS only.
     public var insecureHosts: [String]
     public var credentials: RegistryCredentials
+    /// When every request, and the reading of every answer, gives up (`--registry-timeout`), in
+    /// monotonic nanoseconds (`DispatchTime`'s uptime, which `NIODeadline` counts in too); nil for no
+    /// limit beyond each request's own. Each request is bounded by itself, but a run makes many
+    /// (a referrer's manifest and bundle, 64 referrers), and a registry that answers each just in time
+    /// would otherwise hold a run for hours.
+    public var giveUpAt: UInt64?
+    /// The `--registry-timeout` as given, for messages.
+    public var timeoutText: String?
 
     public init(insecureHosts: [String] = [], credentials: RegistryCredentials = .none) {
         self.insecureHosts = insecureHosts.map { $0.lowercased() }; self.credentials = credentials
+    }
+
+    /// Gives up on every registry `seconds` from now.
+    public mutating func giveUp(after seconds: Int, text: String) {
+        let (sum, overflow) = DispatchTime.now().uptimeNanoseconds.addingReportingOverflow(UInt64(max(0, seconds)).multipliedReportingOverflow(by: 1_000_000_000).partialValue)
+        giveUpAt = overflow ? nil : sum
+        timeoutText = text
     }
 
     /// Whether `hostPort` (`host:port`, port explicit) may be reached over plain HTTP.
@@ -75,8 +90,47 @@ public final class RegistryClient: Sendable {
     /// timeout to notice a stall.
     static let shortDeadline = TimeAmount.seconds(120)
     static let layerDeadline = TimeAmount.hours(6)
+    /// The reading of an answer that is dropped or only named in an error (at most 64 KiB).
+    static let leftoverDeadline = TimeAmount.seconds(30)
     /// A layer whose size is not given may be at most this large on disk.
     static let maxLayerBytes = 64 << 30
+
+    /// `amount` from now, or the run's `--registry-timeout`, whichever comes first.
+    func deadline(_ amount: TimeAmount) -> NIODeadline {
+        let own = NIODeadline.now() + amount
+        guard let at = options.giveUpAt else { return own }
+        return min(own, NIODeadline.uptimeNanoseconds(at))
+    }
+
+    /// Whether the run's `--registry-timeout` has run out.
+    var outOfTime: Bool { options.giveUpAt.map { DispatchTime.now().uptimeNanoseconds >= $0 } ?? false }
+
+    /// Why a request or a read stopped when the deadline that stopped it was the run's.
+    func timedOut(_ subject: String) -> ImageError {
+        ImageError(subject, "was not read: the --registry-timeout of \(options.timeoutText ?? "this run") ran out")
+    }
+
+    /// Runs `read` (the reading of a response's body) until `until`. AsyncHTTPClient's deadline ends
+    /// once the head has come, and its read timeout only bounds the silence between two reads, so a
+    /// registry sending a body a byte a minute would otherwise hold the run until the body's size limit
+    /// was reached, which could be days. The read is cancelled when the deadline passes.
+    func beforeDeadline<T: Sendable>(_ until: NIODeadline, subject: String, what: String,
+                                     _ read: @escaping @Sendable () async throws -> T) async throws -> T {
+        try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask { try await read() }
+            group.addTask {
+                let wait = until - NIODeadline.now()
+                if wait > .zero { try? await Task.sleep(nanoseconds: UInt64(wait.nanoseconds)) }
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let value = first else {
+                if outOfTime { throw timedOut(subject) }
+                throw ImageError(subject, "was not read: \(what) took longer than the registry is given")
+            }
+            return value
+        }
+    }
 
     /// One client for the process: it holds the connection pool and is never shut down. Redirects are
     /// followed by `RegistryClient` itself (AsyncHTTPClient's own would follow https to http);
@@ -195,19 +249,24 @@ public final class RegistryClient: Sendable {
             guard announced <= limit else { throw ImageError(subject, "is sent as \(announced) bytes, over the \(limit >> 30) GiB a layer may be") }
         }
         let spool = try SpoolFile(subject: subject)
-        var hasher = SHA256()
-        var total = 0
+        let got: String, total: Int
         do {
-            for try await chunk in response.body {
-                let (sum, overflow) = total.addingReportingOverflow(chunk.readableBytes)
-                guard !overflow, sum <= limit else {
-                    throw ImageError(subject, expectedSize != nil ? "is longer than the \(limit) bytes its descriptor gives" : "is larger than \(limit >> 30) GiB; not read")
+            let body = response.body
+            (got, total) = try await beforeDeadline(deadline(Self.layerDeadline), subject: subject, what: "the layer") {
+                var hasher = SHA256()
+                var total = 0
+                for try await chunk in body {
+                    let (sum, overflow) = total.addingReportingOverflow(chunk.readableBytes)
+                    guard !overflow, sum <= limit else {
+                        throw ImageError(subject, expectedSize != nil ? "is longer than the \(limit) bytes its descriptor gives" : "is larger than \(limit >> 30) GiB; not read")
+                    }
+                    total = sum
+                    try chunk.withUnsafeReadableBytes { (raw) throws(ImageError) in
+                        hasher.update(bufferPointer: raw)
+                        try spool.append(raw)
+                    }
                 }
-                total = sum
-                try chunk.withUnsafeReadableBytes { (raw) throws(ImageError) in
-                    hasher.update(bufferPointer: raw)
-                    try spool.append(raw)
-                }
+                return ("sha256:" + Hex.encode(hasher.finalize()), total)
             }
         } catch let e as ImageError {
             throw e
@@ -217,7 +276,6 @@ public final class RegistryClient: Sendable {
         if let expectedSize, total != expectedSize {
             throw ImageError(subject, "is \(total) bytes, not the \(expectedSize) its descriptor gives (truncated?)")
         }
-        let got = "sha256:" + Hex.encode(hasher.finalize())
         guard got == digest else { throw ImageError(subject, "has digest \(got), not the \(digest) it is named by") }
         return SharedRangeStream(SharedDescriptor(spool.take()), offset: 0, length: total, name: subject)
     }
@@ -226,7 +284,7 @@ public final class RegistryClient: Sendable {
     public func blobExists(_ digest: String) async throws -> Bool {
         let subject = try blobSubject(digest)
         let response = try await send(.HEAD, base + "/blobs/" + digest, access: .pull, subject: subject)
-        await Self.discard(response)
+        await discard(response)
         switch response.status.code {
         case 200: return true
         case 404: return false
@@ -248,7 +306,7 @@ public final class RegistryClient: Sendable {
         let response = try await send(.GET, url, access: .pull, subject: subject, headers: [("Accept", MediaType.ociIndex)])
         let index: ImageIndex
         if response.status.code == 404 {
-            await Self.discard(response)
+            await discard(response)
             let tag = Self.referrersTag(digest)
             guard try await manifestExists(tag) else { return [] }
             let fetched = try await fetchManifest(tag)
@@ -269,7 +327,7 @@ public final class RegistryClient: Sendable {
         let subject = name + (ImageDigest.isSHA256(reference) ? "@" : ":") + reference
         let response = try await send(.HEAD, base + "/manifests/" + reference, access: .pull, subject: subject,
                                       headers: [("Accept", Self.manifestTypes.joined(separator: ", "))])
-        await Self.discard(response)
+        await discard(response)
         switch response.status.code {
         case 200: return true
         case 404: return false
@@ -292,7 +350,7 @@ public final class RegistryClient: Sendable {
         let opened = try await send(.POST, base + "/blobs/uploads/", access: .push, subject: subject,
                                     headers: [("Content-Length", "0")], body: [])
         try await expect(opened, [202], subject: subject)
-        await Self.discard(opened)
+        await discard(opened)
         guard let location = opened.headers.first(name: "Location"),
               let upload = Self.resolve(location, against: base + "/blobs/uploads/") else {
             throw ImageError(subject, "could not be uploaded: the registry gave no upload location")
@@ -301,7 +359,7 @@ public final class RegistryClient: Sendable {
         let put = try await send(.PUT, target, access: .push, subject: subject,
                                  headers: [("Content-Type", "application/octet-stream")], body: bytes)
         try await expect(put, [201], subject: subject)
-        await Self.discard(put)
+        await discard(put)
         if let said = put.headers.first(name: "Docker-Content-Digest"), said != digest {
             throw ImageError(subject, "was stored as '\(Redactor.quote(said, max: 100))', not as the digest uploaded")
         }
@@ -331,13 +389,13 @@ public final class RegistryClient: Sendable {
         let response = try await send(.PUT, base + "/manifests/" + reference, access: .push, subject: subject,
                                       headers: [("Content-Type", mediaType)] + (ifMatch.map { [("If-Match", $0)] } ?? []), body: bytes)
         if response.status.code == 412 {
-            await Self.discard(response)
+            await discard(response)
             var e = ImageError(subject, "was changed by another writer since it was read (412 Precondition Failed)")
             e.status = 412
             throw e
         }
         try await expect(response, [201], subject: subject)
-        await Self.discard(response)
+        await discard(response)
         if let said = response.headers.first(name: "Docker-Content-Digest"), said != digest {
             throw ImageError(subject, "was stored as '\(Redactor.quote(said, max: 100))', not as the \(digest) sent")
         }
@@ -364,11 +422,11 @@ public final class RegistryClient: Sendable {
             // and be sent the registry's password or identity token (found by helper-79). Docker and
             // containerd treat such a 401 as an error too.
             guard answeredBy == apiHostPort else {
-                await Self.discard(response)
+                await discard(response)
                 throw ImageError(subject, "was refused (401 Unauthorized) by \(answeredBy), which the registry \(apiHostPort) led to: only the registry's own challenge is answered with its credentials")
             }
             let challenges = response.headers["WWW-Authenticate"].flatMap(AuthChallenge.parse)
-            await Self.discard(response)
+            await discard(response)
             if challenged || (authorization != nil && challenges.isEmpty) {
                 throw ImageError(subject, "was refused (401 Unauthorized): the registry did not accept the credentials for \(host)")
             }
@@ -435,7 +493,7 @@ public final class RegistryClient: Sendable {
                                         subject: tokenSubject, deadline: Self.shortDeadline, authorizationHost: Self.hostPort(realmURL))
         }
         if response.status.code == 401 || response.status.code == 403 {
-            await Self.discard(response)
+            await discard(response)
             throw ImageError(subject, credential == nil
                 ? "needs credentials for \(host): the token realm refused an anonymous token (\(response.status.code)); set \(RegistryCredentials.environmentVariable) or log in with docker login"
                 : "was refused a token (\(response.status.code)): the token realm did not accept the credentials for \(host)")
@@ -470,7 +528,7 @@ public final class RegistryClient: Sendable {
         var body = body
         let authHost = authorizationHost ?? apiHostPort
         var authorization = authorization
-        let until = NIODeadline.now() + deadline
+        let until = self.deadline(deadline)
         for hop in 0...Self.maxRedirects {
             guard let parsed = URL(string: url), let scheme = parsed.scheme?.lowercased(), parsed.host != nil, parsed.user == nil else {
                 throw ImageError(subject, "could not be requested: the URL the registry led to is not valid")
@@ -492,6 +550,7 @@ public final class RegistryClient: Sendable {
             do {
                 response = try await Self.http.execute(request, deadline: until)
             } catch {
+                if outOfTime { throw timedOut(subject) }
                 var why = "could not be requested from \(hostPort): \(Self.describe(error))"
                 if scheme == "https" && Self.looksLikeTLSFailure(error) {
                     why += " (if \(hostPort) serves plain HTTP, allow it with --insecure-registry \(hostPort))"
@@ -500,7 +559,7 @@ public final class RegistryClient: Sendable {
             }
             let code = response.status.code
             guard [301, 302, 303, 307, 308].contains(code) else { return (response, hostPort) }
-            await Self.discard(response)
+            await discard(response)
             guard method == .GET || method == .HEAD || (code == 303 && method == .POST) else {
                 throw ImageError(subject, "was answered with a redirect (\(code)) to a \(method.rawValue); not followed")
             }
@@ -518,7 +577,7 @@ public final class RegistryClient: Sendable {
     func expect(_ response: HTTPClientResponse, _ wanted: [UInt], subject: String) async throws {
         let code = response.status.code
         guard !wanted.contains(code) else { return }
-        let (detail, registryCode) = await Self.errorDetail(response)
+        let (detail, registryCode) = await errorDetail(response)
         var e: ImageError
         switch code {
         case 404: e = ImageError(subject, "was not found in the registry (404\(detail))")
@@ -532,8 +591,9 @@ public final class RegistryClient: Sendable {
     }
 
     /// `: CODE: message` from a registry's JSON error body, redacted and cut short, empty otherwise; and the code.
-    static func errorDetail(_ response: HTTPClientResponse) async -> (String, String?) {
-        guard let buffer = try? await response.body.collect(upTo: maxErrorBody),
+    func errorDetail(_ response: HTTPClientResponse) async -> (String, String?) {
+        let body = response.body
+        guard let buffer = try? await beforeDeadline(deadline(Self.leftoverDeadline), subject: "", what: "an error body", { try await body.collect(upTo: Self.maxErrorBody) }),
               let json = try? JSONParser.parse(buffer.readableBytesView),
               let first = json["errors"]?.arrayValue?.first else { return ("", nil) }
         let code = first["code"]?.stringValue ?? ""
@@ -547,8 +607,13 @@ public final class RegistryClient: Sendable {
             throw ImageError(subject, "is \(announced) bytes, over the \(limit >> 10) KiB \(what) may be")
         }
         do {
-            let buffer = try await response.body.collect(upTo: limit)
+            let body = response.body
+            let buffer = try await beforeDeadline(deadline(Self.shortDeadline), subject: subject, what: what) {
+                try await body.collect(upTo: limit)
+            }
             return Array(buffer.readableBytesView)
+        } catch let e as ImageError {
+            throw e
         } catch is NIOTooManyBytesError {
             throw ImageError(subject, "is larger than the \(limit >> 10) KiB \(what) may be; not read")
         } catch {
@@ -557,8 +622,9 @@ public final class RegistryClient: Sendable {
     }
 
     /// Reads and drops what is left of a response we do not use, so its connection can serve again.
-    static func discard(_ response: HTTPClientResponse) async {
-        _ = try? await response.body.collect(upTo: maxErrorBody)
+    func discard(_ response: HTTPClientResponse) async {
+        let body = response.body
+        _ = try? await beforeDeadline(deadline(Self.leftoverDeadline), subject: "", what: "what is left of an answer", { try await body.collect(upTo: Self.maxErrorBody) })
     }
 
     // MARK: - Pieces
@@ -625,7 +691,10 @@ public final class RegistryClient: Sendable {
 /// An unlinked temporary file a layer is spooled into: `O_TMPFILE` in `$TMPDIR` (else `/tmp`), so it
 /// has no name and vanishes when closed, even if the process dies; where the filesystem cannot make
 /// one, a named file unlinked at once.
-final class SpoolFile {
+///
+/// Unchecked `Sendable`: it is written by the one task that reads the layer's body, and handed over
+/// (`take`) only after that task has ended.
+final class SpoolFile: @unchecked Sendable {
     private var fd: Int32
     let subject: String
 

@@ -26,6 +26,11 @@
       HEAD of a blob is answered 500, as distribution 2.8 answers one while another client uploads that
       blob. Each manifest write is logged as `PUT REF if-match=VALUE|- -> CODE`.
 
+  registry_helper.py drip PORTFILE
+      A registry that answers every GET at once with a 200 head (an OCI manifest of 100,000 bytes, or a
+      blob of 100,000 bytes), then sends the body a byte every half second: each read comes well
+      within any read timeout, and the whole would take 14 hours. HEAD is answered 200 at once.
+
 The bound port is written to PORTFILE once the server listens.
 """
 import base64, json, os, signal, subprocess, sys, time, uuid
@@ -245,6 +250,35 @@ def conditional_server(portfile, logfile, behaviour):
     serve(portfile, Handler)
 
 
+def drip_server(portfile):
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *a):
+            pass
+
+        def do_HEAD(self):
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def do_GET(self):
+            self.send_response(200)
+            kind = "application/vnd.oci.image.manifest.v1+json" if "/manifests/" in self.path else "application/octet-stream"
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", "100000")
+            self.end_headers()
+            try:
+                for _ in range(100000):
+                    self.wfile.write(b" ")
+                    self.wfile.flush()
+                    time.sleep(0.5)
+            except OSError:
+                pass
+
+    serve(portfile, Handler)
+
+
 def serve(portfile, handler, state=None):
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     if state is not None:
@@ -260,4 +294,4 @@ if __name__ == "__main__":
     # The test process spawns us with SIGTERM blocked; unblock it so an ordinary kill ends us too.
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
     mode, args = sys.argv[1], sys.argv[2:]
-    {"token": token_server, "redirect": redirect_server, "conditional": conditional_server}[mode](*args)
+    {"token": token_server, "redirect": redirect_server, "conditional": conditional_server, "drip": drip_server}[mode](*args)
