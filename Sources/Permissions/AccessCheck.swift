@@ -205,6 +205,8 @@ struct EgressPort {
     var endPort: Int?
     /// A named port, or any other value that is not a number.
     var named: String?
+    /// The entry names no port (`{protocol: UDP}`): every port of its protocols.
+    var everyPort: Bool
     /// The protocols the entry allows: TCP when unset in a NetworkPolicy; in Cilium, unset or ANY is TCP and UDP.
     var protocols: [String]
     var node: Node
@@ -213,12 +215,17 @@ struct EgressPort {
     static func read(_ entries: [Node], defaultProtocol: String) -> [EgressPort] {
         entries.map { e in
             let raw = e["port"]
-            let n = raw?.int ?? raw?.string.flatMap { Int($0) }
+            let absent = raw == nil || raw?.null != nil
+            let n = absent ? nil : raw?.int ?? raw?.string.flatMap { Int($0) }
             let proto = (e["protocol"]?.string ?? defaultProtocol).uppercased()
             return EgressPort(port: n, endPort: e["endPort"]?.int ?? e["endPort"]?.string.flatMap { Int($0) },
-                              named: n == nil ? (raw?.string ?? "(none)") : nil, protocols: proto == "ANY" ? ["TCP", "UDP"] : [proto], node: e)
+                              named: n == nil && !absent ? (raw?.string ?? "(not a port)") : nil, everyPort: absent,
+                              protocols: proto == "ANY" ? ["TCP", "UDP"] : [proto], node: e)
         }
     }
+
+    /// The protocols' names, for messages: `TCP` or `TCP and UDP`.
+    var protocolText: String { protocols.joined(separator: " and ") }
 
     /// `443` for TCP alone, else `443/UDP`.
     func label(_ n: Int) -> String { protocols == ["TCP"] ? "\(n)" : protocols.map { "\(n)/\($0)" }.joined(separator: ", ") }
@@ -231,26 +238,34 @@ extension AccessContext {
     var declaredCIDRs: Set<String> { Set(manifest.egress.compactMap(\.cidr)) }
     var declaredHosts: Set<String> { Set(manifest.egress.compactMap(\.host)) }
 
-    /// The ports declared for destinations, as `PROTOCOL/port` (nil when one of them allows every port).
-    func declaredPorts(cidrs: [String] = [], hosts: [String] = []) -> Set<String>? {
+    /// The ports declared for destinations, as `PROTOCOL/port`, and `PROTOCOL/*` for an entry that
+    /// names a protocol and no ports (every port of that protocol, and of no other).
+    func declaredPorts(cidrs: [String] = [], hosts: [String] = []) -> Set<String> {
         let entries = manifest.egress.filter { e in e.cidr.map(cidrs.contains) ?? e.host.map(hosts.contains) ?? false }
-        if entries.contains(where: { $0.ports.isEmpty }) { return nil }
-        return Set(entries.flatMap { e in e.ports.map { "\(e.proto)/\($0)" } })
+        return Set(entries.flatMap { e in e.ports.isEmpty ? ["\(e.proto)/*"] : e.ports.map { "\(e.proto)/\($0)" } })
     }
 
     /// Ports of a rule to declared destinations, against the ports declared for them: a rule with no
-    /// ports allows every port, `endPort` widens a port to a range, and a named port is not resolved.
-    func portFindings(_ ports: [EgressPort], allowed declared: Set<String>?, rule: Node, file: String, destination: String) -> [PolicyFinding] {
-        guard let declared else { return [] }
-        let list = declared.isEmpty ? "no ports" : "ports " + declared.sorted().joined(separator: ", ")
+    /// ports allows every port of every protocol, `endPort` widens a port to a range, and a named port
+    /// is not resolved. A declared entry without ports allows every port of its one protocol only: a
+    /// rule without ports against it allowed TCP where UDP was declared (found by helper-84).
+    func portFindings(_ ports: [EgressPort], allowed declared: Set<String>, rule: Node, file: String, destination: String) -> [PolicyFinding] {
+        let list = declared.isEmpty ? "no ports" : "ports " + declared.sorted().map { $0.hasSuffix("/*") ? "every " + $0.dropLast(2) + " port" : $0 }.joined(separator: ", ")
+        let everyProtocol = ["TCP", "UDP", "SCTP"].allSatisfy { declared.contains("\($0)/*") }
         if ports.isEmpty {
-            return [finding("egress-excess", "medium", rule, file: file, found: "egress to every port of \(destination)", allowed: list,
-                            fix: "list the declared ports under the rule", because: "a rule without ports allows every port")]
+            if everyProtocol { return [] }
+            return [finding("egress-excess", "medium", rule, file: file, found: "egress to every port and protocol of \(destination)", allowed: list,
+                            fix: "list the declared ports and protocol under the rule", because: "a rule without ports allows every port of every protocol")]
         }
         var out: [PolicyFinding] = []
         for p in ports {
-            let allowed = { (n: Int) in p.protocols.allSatisfy { declared.contains("\($0)/\(n)") } }
-            if let name = p.named {
+            let everyPortOf = p.protocols.allSatisfy { declared.contains("\($0)/*") }
+            if everyPortOf { continue }
+            let allowed = { (n: Int) in p.protocols.allSatisfy { declared.contains("\($0)/\(n)") || declared.contains("\($0)/*") } }
+            if p.everyPort {
+                out.append(finding("egress-excess", "medium", p.node, file: file, found: "egress to every \(p.protocolText) port of \(destination)", allowed: list,
+                                   fix: "write the declared port numbers", because: "a port entry without a port allows every port of its protocol"))
+            } else if let name = p.named {
                 out.append(finding("egress-excess", "medium", p.node, file: file, found: "egress to named port \(name)", allowed: list, fix: "write the port number",
                                    because: "a named port is resolved by each destination pod, so it can be any number"))
             } else if let n = p.port, n == 0 {

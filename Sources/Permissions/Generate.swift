@@ -161,8 +161,10 @@ public enum PolicyGenerator {
     /// kube-dns through Cilium's DNS proxy, which is how it learns the addresses the names resolve to.
     static func ciliumPolicy(_ m: AgentManifest, name: String, namespace: String) -> Node {
         var egress: [Node] = []
+        // An entry without ports is every port of its protocol: port "0" with the protocol. Without
+        // toPorts the rule allowed every protocol (found by helper-84).
         func ports(_ e: AgentManifest.Egress) -> [(String, Node)] {
-            e.ports.isEmpty ? [] : [("toPorts", YAMLTree.seq([YAMLTree.map([("ports", YAMLTree.seq(e.ports.map {
+            [("toPorts", YAMLTree.seq([YAMLTree.map([("ports", YAMLTree.seq((e.ports.isEmpty ? [0] : e.ports).map {
                 YAMLTree.map([("port", .str(String($0))), ("protocol", .str(e.proto))], flow: true)
             }, flow: false))])], flow: false))]
         }

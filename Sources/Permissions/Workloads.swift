@@ -266,8 +266,12 @@ extension Node {
     /// (a pod's `serviceAccountName: ""` runs as `default`, `namespace: ""` lands in the default
     /// namespace), so either must fall back to the default, never name an account or namespace of
     /// its own (found by helper-80: RBAC bound to `default` was missed).
+    ///
+    /// Null by its resolved tag, not its text: `!!str null` and `"null"` are strings, a ServiceAccount
+    /// named `null` to kubectl (Yams's `null` reads the text alone, and RBAC bound to that account
+    /// was missed).
     var setName: String? {
-        guard null == nil, let s = string, !s.isEmpty else { return nil }
+        guard let s = string, !s.isEmpty, tag.rawValue != Tag.Name.null.rawValue else { return nil }
         return s
     }
 }

@@ -65,7 +65,7 @@ import TestSupport
         ("podSelector Exists on a label the pod lacks", "  podSelector:\n    matchLabels:\n      app: telemetry-collector\n",
          "  podSelector:\n    matchLabels:\n      app: telemetry-collector\n    matchExpressions: [{key: tier, operator: Exists}]\n", "manifest:egress-unrestricted", "no NetworkPolicy"),
         ("a rule without ports", "        cidr: 10.0.0.0/8\n    ports:\n    - {protocol: TCP, port: 443}\n", "        cidr: 10.0.0.0/8\n",
-         "manifest:egress-excess", "egress to every port of 10.0.0.0/8"),
+         "manifest:egress-excess", "egress to every port and protocol of 10.0.0.0/8"),
         ("endPort widening a declared port", "{protocol: TCP, port: 443}", "{protocol: TCP, port: 443, endPort: 65535}",
          "manifest:egress-excess", "egress to ports 443-65535"),
         ("a named port", "{protocol: TCP, port: 443}", "{protocol: TCP, port: https}", "manifest:egress-excess", "egress to named port https"),
@@ -492,7 +492,7 @@ import TestSupport
         ("port 0", "{port: \"443\", protocol: TCP}", "{port: \"0\", protocol: TCP}", "manifest:egress-excess", "port 0 (every port)"),
         ("a named port", "{port: \"443\", protocol: TCP}", "{port: https, protocol: TCP}", "manifest:egress-excess", "egress to named port https"),
         ("a rule without toPorts", "    - 10.0.0.0/8\n    toPorts:\n    - ports:\n      - {port: \"443\", protocol: TCP}\n", "    - 10.0.0.0/8\n",
-         "manifest:egress-excess", "egress to every port of 10.0.0.0/8"),
+         "manifest:egress-excess", "egress to every port and protocol of 10.0.0.0/8"),
         // Another namespace's pods labelled kube-dns (found by review).
         ("kube-dns in another namespace", "        k8s:io.kubernetes.pod.namespace: kube-system\n", "        any:io.kubernetes.pod.namespace: attacker\n",
          "manifest:egress-excess", "egress by toEndpoints"),

@@ -258,6 +258,60 @@ func tmpFile(_ name: String, _ text: String) throws -> String {
     }
 }
 
+extension CiliumEgressTests {
+    /// An entry that names a protocol and no ports is every port of that protocol only. The Cilium
+    /// flavour wrote no toPorts for it (every protocol), and the check accepted a rule without ports
+    /// against it, in both flavours (helper-84, N4).
+    @Test func aProtocolOnlyEntryAllowsThatProtocolAlone() throws {
+        let m = try AgentManifest.load(try tmpFile("provenant.agent.yaml", ManifestTests.manifest + "\negress:\n  - cidr: 10.1.0.0/16\n    protocol: UDP\n"))
+        for flavour in [PolicyGenerator.NetworkPolicyFlavor.cilium, .kubernetes] {
+            let generated = PolicyGenerator.kubernetes(m, namespace: "qa", networkPolicy: flavour)
+            #expect(generated.contains("protocol: UDP"), "\(flavour): \(generated)")
+            let r = try Workloads.read(try tmpFile("own.yaml", generated))
+            let own = AccessCheck.check(try #require(r.pods.first), manifest: m, objects: r.objects)
+            #expect(own.isEmpty, "\(flavour) round-trips: \(own.map(\.found))")
+        }
+        let deployment = PolicyGenerator.kubernetes(m, namespace: "qa", networkPolicy: .cilium)
+            .components(separatedBy: "\n---\n").filter { !$0.contains("CiliumNetworkPolicy") }.joined(separator: "\n---\n")
+        func found(_ egress: String, kind: String) throws -> [String] {
+            let policy = kind == "cilium" ? """
+                ---
+                apiVersion: cilium.io/v2
+                kind: CiliumNetworkPolicy
+                metadata: {name: p, namespace: qa}
+                spec:
+                  endpointSelector:
+                    matchLabels: {app: collector}
+                  egress:
+                  - toCIDR: [10.1.0.0/16]
+                \(egress)
+                """ : """
+                ---
+                apiVersion: networking.k8s.io/v1
+                kind: NetworkPolicy
+                metadata: {name: p, namespace: qa}
+                spec:
+                  podSelector:
+                    matchLabels: {app: collector}
+                  policyTypes: [Egress]
+                  egress:
+                  - to: [{ipBlock: {cidr: 10.1.0.0/16}}]
+                \(egress)
+                """
+            let r = try Workloads.read(try tmpFile("p.yaml", deployment + "\n" + policy))
+            return AccessCheck.check(try #require(r.pods.first), manifest: m, objects: r.objects).map(\.found)
+        }
+        #expect(try found("", kind: "cilium").contains { $0.contains("every port and protocol") }, "no toPorts: every protocol")
+        #expect(try found("", kind: "np").contains { $0.contains("every port and protocol") }, "no ports: every protocol")
+        #expect(try found("    toPorts:\n    - ports: [{port: \"0\", protocol: TCP}]", kind: "cilium").contains { $0.contains("port 0") })
+        #expect(try found("    toPorts:\n    - ports: [{port: \"0\", protocol: ANY}]", kind: "cilium").contains { $0.contains("port 0") })
+        #expect(try found("    ports: [{protocol: TCP}]", kind: "np").contains { $0.contains("every TCP port") })
+        #expect(try found("    toPorts:\n    - ports: [{port: \"0\", protocol: UDP}]", kind: "cilium").isEmpty)
+        #expect(try found("    ports: [{protocol: UDP, port: 5000}]", kind: "np").isEmpty)
+        #expect(try found("    ports: [{protocol: UDP}]", kind: "np").isEmpty)
+    }
+}
+
 @Suite struct AccessCheckTests {
     @Test func rbacAndEgressBeyondTheManifestAreFindings() throws {
         let m = try AgentManifest.load(try tmpFile("m.yaml", "name: collector\nkubernetes:\n  - verbs: [get, list]\n    resources: [pods]\negress:\n  - cidr: 10.0.0.0/8\n    ports: [443]\n"))

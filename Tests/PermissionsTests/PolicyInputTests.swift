@@ -262,6 +262,30 @@ import TestSupport
         }
     }
 
+    /// `!!str null` and `"null"` are strings: kubectl runs the pod as a ServiceAccount named `null`,
+    /// and RBAC bound to it is the pod's. Reading them by their text as null sent the check to
+    /// `default` and missed it.
+    @Test func aNameTaggedAsAStringIsThatName() throws {
+        let manifest = try AgentManifest.load(try tmpFile("agent.yaml", "apiVersion: provenant.dev/v1\nkind: Agent\nname: agent\nuser: {nonRoot: true, uid: 10001}\n"))
+        for sa in ["!!str null", "\"null\"", "'null'", "!!str ~"] {
+            let path = try tmpFile("d.yaml", """
+                apiVersion: v1
+                kind: Pod
+                metadata: {name: p, namespace: ops}
+                spec: {serviceAccountName: \(sa), automountServiceAccountToken: false, containers: [{name: c, image: x}]}
+                ---
+                apiVersion: rbac.authorization.k8s.io/v1
+                kind: RoleBinding
+                metadata: {name: b, namespace: ops}
+                roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}
+                subjects: [{kind: ServiceAccount, name: "\(sa.hasSuffix("~") ? "~" : "null")", namespace: ops}]
+
+                """)
+            let rules = try PolicyRun.check(try Workloads.collect([path]), level: .baseline, manifest: manifest).findings.map(\.rule)
+            #expect(rules.contains("manifest:rbac-unknown-role"), "serviceAccountName \(sa): \(rules)")
+        }
+    }
+
     /// Three ways a pod held more than its manifest declares and passed (found by helper-80): a token
     /// through a projected volume beside automount false, every key of a Secret whose manifest entry
     /// names one (envFrom, a volume without items), and a host path declared read-only mounted writable.
