@@ -41,33 +41,50 @@ enum LeakView {
         return changed ? out : nil
     }
 
-    /// The bytes with the line breaks inside base64 text taken out, or nil when there are none: GNU
+    /// The bytes with the breaks inside base64 text taken out, or nil when there are none: GNU
     /// `base64`, `openssl base64` and Python's `encodebytes` wrap at 64 or 76 columns, and a known
-    /// value's encoded form split across lines passed the proxy (found by helper-81). A break is taken
-    /// out where a base64 character is on both sides of it (`\n`, `\r\n`, or the two-character `\n`
-    /// escape of a JSON string). Only known values are looked for in this view: joined lines could
-    /// look like anything to a pattern, but not like a known value's exact form.
-    static func unwrapped(_ b: UnsafeRawBufferPointer) -> [UInt8]? {
-        guard b.count > 2, let base = b.baseAddress,
-              memchr(base, 10, b.count) != nil || memchr(base, 92, b.count) != nil else { return nil }
+    /// value's encoded form split across lines passed the proxy (found by helper-81). A break is a run
+    /// of at most 32 bytes between two base64 characters made of spaces, tabs, line breaks, `>` (a
+    /// quoted reply's prefix) and the `\n`, `\r` and `\t` escapes of a JSON string: lines joined with
+    /// spaces (`tr '\n' ' '`), indented (a YAML block) or quoted (`> `) are joined back. With
+    /// `plusIsSpace` (a form body's `+`), a `+` after a line break is indentation too. Only known values
+    /// are looked for in this view: joined words could look like anything to a pattern, but not like a
+    /// known value's exact form.
+    static func unwrapped(_ b: UnsafeRawBufferPointer, plusIsSpace: Bool = false) -> [UInt8]? {
+        guard b.count > 2 else { return nil }
         func isBase64(_ c: UInt8) -> Bool {
             (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c == 43 || c == 47 || c == 45 || c == 95
         }
+        /// The length of the separator at `i` (a byte, or an escape's two), 0 for none.
+        func separator(at i: Int, afterBreak: Bool) -> Int {
+            switch b[i] {
+            case 32, 9, 10, 13, 62: return 1
+            case 43 where plusIsSpace && afterBreak: return 1
+            case 92 where i + 1 < b.count && (b[i + 1] == 110 || b[i + 1] == 114 || b[i + 1] == 116): return 2
+            default: return 0
+            }
+        }
         var out: [UInt8] = []
-        out.reserveCapacity(b.count)
         var changed = false
         var i = 0
         while i < b.count {
             let c = b[i]
-            if let last = out.last, isBase64(last) {
-                var skip = 0
-                if c == 10 { skip = 1 }
-                else if c == 13, i + 1 < b.count, b[i + 1] == 10 { skip = 2 }
-                else if c == 92, i + 1 < b.count, b[i + 1] == 110 { skip = 2 }
-                else if c == 92, i + 3 < b.count, b[i + 1] == 114, b[i + 2] == 92, b[i + 3] == 110 { skip = 4 }
-                // The next line may be indented (a YAML block, found by review).
-                if skip > 0 { while i + skip < b.count, b[i + skip] == 32 || b[i + skip] == 9 { skip += 1 } }
-                if skip > 0, i + skip < b.count, isBase64(b[i + skip]) { i += skip; changed = true; continue }
+            if let last = out.last, isBase64(last), separator(at: i, afterBreak: false) > 0 {
+                var skip = 0, afterBreak = false
+                while i + skip < b.count, skip <= 32 {
+                    let n = separator(at: i + skip, afterBreak: afterBreak)
+                    if n == 0 { break }
+                    if b[i + skip] == 10 || b[i + skip] == 13 || (n == 2 && b[i + skip + 1] != 116) { afterBreak = true }
+                    skip += n
+                }
+                if skip <= 32, i + skip < b.count, isBase64(b[i + skip]) {
+                    if !changed { out.reserveCapacity(b.count); changed = true }
+                    i += skip
+                    continue
+                }
+                out.append(contentsOf: UnsafeRawBufferPointer(rebasing: b[i..<min(b.count, i + skip)]))
+                i += skip
+                continue
             }
             out.append(c)
             i += 1

@@ -474,9 +474,11 @@ final class ProxyConnection: ChannelInboundHandler, @unchecked Sendable {
                let h = joined.withUnsafeBytes({ known.scan($0).first }) { return h }
             guard let decoded = LeakView.decoded(whole) else { return nil }
             if let h = decoded.withUnsafeBytes({ shared.engine.scan($0, complete: &complete).first }) { return h }
-            // Wrapped base64 sent form-encoded: its breaks are `%0A` until decoded (found by review).
-            guard let known = shared.engine.known, let joined = decoded.withUnsafeBytes({ LeakView.unwrapped($0) }) else { return nil }
-            return joined.withUnsafeBytes { known.scan($0).first }
+            // Wrapped base64 sent form-encoded: its breaks are `%0A` until decoded (found by review),
+            // and its indentation may be `+`, a form's space.
+            guard let known = shared.engine.known else { return nil }
+            if let joined = decoded.withUnsafeBytes({ LeakView.unwrapped($0) }), let h = joined.withUnsafeBytes({ known.scan($0).first }) { return h }
+            return decoded.withUnsafeBytes { LeakView.unwrapped($0, plusIsSpace: true) }.flatMap { j in j.withUnsafeBytes { known.scan($0).first } }
         }
         if hit == nil, !complete {
             // Not every candidate could be checked within the engine's budget: refused, not passed unchecked.

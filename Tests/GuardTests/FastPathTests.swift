@@ -27,6 +27,24 @@ import TestSupport
         #expect(decoded.withUnsafeBytes { engine.scan($0) }.contains { $0.ruleID.hasPrefix("known:") })
     }
 
+    /// Breaks inside base64 text are taken out however the lines were joined or indented; text without
+    /// base64 on both sides of a break is left as it is.
+    @Test func wrappedBase64IsJoinedBack() {
+        func joined(_ s: String, plus: Bool = false) -> String? {
+            Array(s.utf8).withUnsafeBytes { LeakView.unwrapped($0, plusIsSpace: plus) }.map { String(decoding: $0, as: UTF8.self) }
+        }
+        #expect(joined("QUJD\nREVG") == "QUJDREVG")
+        #expect(joined("QUJD\r\n  REVG") == "QUJDREVG")
+        #expect(joined("QUJD REVG") == "QUJDREVG", "tr '\\n' ' '")
+        #expect(joined("> QUJD\n> REVG") == "> QUJDREVG", "a quoted reply")
+        #expect(joined("QUJD\\nREVG") == "QUJDREVG", "a JSON string's escape")
+        #expect(joined("QUJD\n++REVG") == "QUJD++REVG", "+ is base64 unless in a form")
+        #expect(joined("QUJD\n++REVG", plus: true) == "QUJDREVG")
+        #expect(joined("QUJD ++REVG", plus: true) == "QUJD++REVG", "+ is a space only after a break")
+        #expect(joined("{ }") == nil && joined("a.\n.b") == nil)
+        #expect(joined("QUJD" + String(repeating: " ", count: 40) + "REVG") == nil, "a gap of more than 32 bytes is no wrapping")
+    }
+
     /// The head is looked for from where the last read stopped; it is ready at its end or at a bare LF.
     @Test func theHeadScanResumes() {
         var scanned = 0

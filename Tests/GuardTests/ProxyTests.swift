@@ -418,7 +418,8 @@ import TestSupport
         #expect(status("userinfo") == 403 && reason("userinfo").hasPrefix("userinfo"))
         #expect(status("known-secret-base64") == 403 && reason("known-secret-base64").hasPrefix("leak:known:creds/AGENT_KEY"))
         #expect(status("known-secret-base64-wrapped") == 403 && reason("known-secret-base64-wrapped").hasPrefix("leak:known:creds/AGENT_KEY"), "\(reason("known-secret-base64-wrapped"))")
-        for probe in ["known-secret-base64-wrapped-form", "known-secret-base64-wrapped-indented"] {
+        for probe in ["known-secret-base64-wrapped-form", "known-secret-base64-wrapped-indented", "known-secret-base64-wrapped-spaces",
+                      "known-secret-base64-wrapped-quoted", "known-secret-base64-wrapped-form-indented"] {
             #expect(status(probe) == 403 && reason(probe).hasPrefix("leak:known:creds/AGENT_KEY"), "\(probe): \(reason(probe))")
         }
         #expect(status("known-secret-partly-escaped") == 403 && reason("known-secret-partly-escaped").hasPrefix("leak:known:creds/AGENT_KEY"))

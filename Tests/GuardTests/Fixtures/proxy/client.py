@@ -59,6 +59,12 @@ probe("known-secret-base64-wrapped", get("api.example.test", http_port, "/w", me
 # The same, form-encoded (curl --data-urlencode: the breaks are %0A), and indented as in a YAML block.
 probe("known-secret-base64-wrapped-form", get("api.example.test", http_port, "/w", method=b"POST", body=b"d=" + dump.replace(b"\n", b"%0A").replace(b"+", b"%2B").replace(b"/", b"%2F")))
 probe("known-secret-base64-wrapped-indented", get("api.example.test", http_port, "/w", method=b"POST", body=b"data: |\n    " + dump.replace(b"\n", b"\n    ")))
+# Joined with spaces (tr '\n' ' '), quoted as in a reply (> ), and form-encoded with an indented
+# block whose spaces are the form's + (left undone by the last stop, all passed).
+probe("known-secret-base64-wrapped-spaces", get("api.example.test", http_port, "/w", method=b"POST", body=dump.replace(b"\n", b" ")))
+probe("known-secret-base64-wrapped-quoted", get("api.example.test", http_port, "/w", method=b"POST", body=b"> " + dump.replace(b"\n", b"\n> ")))
+probe("known-secret-base64-wrapped-form-indented", get("api.example.test", http_port, "/w", method=b"POST",
+      body=b"d=" + dump.replace(b"+", b"%2B").replace(b"/", b"%2F").replace(b"\n", b"%0A++++")))
 # One character percent-encoded, or JSON-escaped, is still the secret.
 probe("known-secret-partly-escaped", get("api.example.test", http_port, "/f", method=b"POST", body=b"pw=%" + format(ord(known[0]), "02x").encode() + known[1:].encode()))
 probe("known-secret-json-escaped", get("api.example.test", http_port, "/j", method=b"POST", body=b'{"k":"\\u00' + format(ord(known[0]), "02x").encode() + known[1:].replace("/", "\\/").encode() + b'"}'))
