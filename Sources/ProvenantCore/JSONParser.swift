@@ -221,6 +221,36 @@ extension JSONValue {
         guard case .object(let fields) = self else { return nil }
         return fields.last { $0.0 == key }?.1
     }
+    /// The value of the struct field `key` as Go's encoding/json reads it into a struct: any key equal
+    /// to it under Unicode case folding (`user`, `USER`, `uſer`), the last one winning. What Go tools
+    /// (docker, containerd, umoci) read from an image's JSON must be read alike: with `"User": "1000"`
+    /// then `"user": "0"` the container runs as root (found by helper-89). `key` is ASCII.
+    public subscript(goField key: String) -> JSONValue? {
+        guard case .object(let fields) = self else { return nil }
+        let want = Array(key.utf8.map { $0 >= 65 && $0 <= 90 ? $0 + 32 : $0 })
+        return fields.last { JSONValue.goFoldEqual($0.0, want) }?.1
+    }
+
+    /// Whether `name` folds to `lowered` (ASCII, lowercase), as Go's `bytes.EqualFold` compares: ASCII
+    /// letters by case, and the two non-ASCII letters whose fold orbit holds an ASCII one, `ſ` (s) and
+    /// the Kelvin sign (k).
+    static func goFoldEqual(_ name: String, _ lowered: [UInt8]) -> Bool {
+        var i = 0
+        for u in name.unicodeScalars {
+            guard i < lowered.count else { return false }
+            let folded: UInt8
+            switch u.value {
+            case 65...90: folded = UInt8(u.value + 32)
+            case 0..<128: folded = UInt8(u.value)
+            case 0x17F: folded = 115
+            case 0x212A: folded = 107
+            default: return false
+            }
+            guard folded == lowered[i] else { return false }
+            i += 1
+        }
+        return i == lowered.count
+    }
     public var stringValue: String? { if case .string(let s) = self { return s }; return nil }
     public var arrayValue: [JSONValue]? { if case .array(let a) = self { return a }; return nil }
     public var objectFields: [(String, JSONValue)]? { if case .object(let o) = self { return o }; return nil }

@@ -11,9 +11,9 @@ struct TarWriter {
     enum Kind: UInt8 { case file = 48, hardLink = 49, symlink = 50, directory = 53 }
 
     mutating func add(_ name: String, _ kind: Kind = .file, data: [UInt8] = [], link: String = "", mode: Int = 0o644,
-                      pax: [String: String] = [:]) {
+                      uid: Int = 0, pax: [String: String] = [:]) {
         if !pax.isEmpty { paxHeader(pax.sorted(by: { $0.key < $1.key }).map { ($0.key, $0.value) }) }
-        header(name, type: kind.rawValue, size: kind == .file ? data.count : 0, link: link, mode: mode)
+        header(name, type: kind.rawValue, size: kind == .file ? data.count : 0, link: link, mode: mode, uid: uid)
         if kind == .file { append(data) }
     }
 
@@ -45,7 +45,7 @@ struct TarWriter {
 
     /// One raw header: any type flag, any size field, any magic (8 bytes at 257: POSIX `ustar\0` `00` by
     /// default, GNU is `ustar  \0`), and any bytes laid over the rest (`extra`, by offset) before the checksum.
-    mutating func header(_ name: String, type: UInt8, size: Int, link: String = "", mode: Int = 0o644,
+    mutating func header(_ name: String, type: UInt8, size: Int, link: String = "", mode: Int = 0o644, uid: Int = 0,
                          magic: [UInt8] = Array("ustar\u{0}00".utf8), extra: [(Int, [UInt8])] = []) {
         var h = [UInt8](repeating: 0, count: 512)
         func put(_ s: String, _ at: Int, _ width: Int) { for (i, b) in s.utf8.prefix(width).enumerated() { h[at + i] = b } }
@@ -54,7 +54,7 @@ struct TarWriter {
             put(String(repeating: "0", count: max(0, width - 1 - digits.count)) + digits, at, width - 1)
         }
         put(name, 0, 100)
-        octal(mode, 100, 8); octal(0, 108, 8); octal(0, 116, 8)
+        octal(mode, 100, 8); octal(uid, 108, 8); octal(uid, 116, 8)
         octal(size, 124, 12); octal(0, 136, 12)
         h[156] = type
         put(link, 157, 100)

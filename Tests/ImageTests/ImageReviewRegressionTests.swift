@@ -212,3 +212,92 @@ import TestSupport
         #expect(inv.diagnostics.isEmpty, "\(inv.diagnostics)")
     }
 }
+
+/// Layers that write through links, and names of one file that disagree: each let a setuid file, a
+/// capability or a package hide from `policy check` and `sbom` (found by helper-89).
+@Suite struct LayerLinkTrickTests {
+    static let elf: [UInt8] = [0x7f, 0x45, 0x4c, 0x46] + [UInt8](repeating: 0, count: 60)
+
+    static func read(_ name: String, _ layers: [TarWriter]) async throws -> ImageContents {
+        let dir = try temporaryDirectory(name)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var w = try LayoutWriter(dir)
+        for l in layers { try w.addLayer(l.finished()) }
+        try w.write()
+        let source = try ImageSources.open(.ociDirectory(path: dir.path, tag: nil))
+        return try await ImageReader().read(source, budget: ReadBudget(total: 1 << 30))
+    }
+
+    @Test func anEntryWrittenThroughItsOwnLayersLinkIsRefused() async throws {
+        var one = TarWriter()
+        one.add("b/", .directory, mode: 0o755)
+        one.add("a", .symlink, link: "b")
+        one.add("a/su", data: Self.elf, mode: 0o4755)
+        var two = TarWriter()
+        two.add(".wh.a")
+        let e = await #expect(throws: ImageError.self) { _ = try await Self.read("through-link", [one, two]) }
+        #expect(e?.message.contains("a symbolic link its own layer made") == true, "\(String(describing: e))")
+    }
+
+    @Test func anEntryBeneathALowerLinkToNothingIsRefused() async throws {
+        var one = TarWriter()
+        one.add("a", .symlink, link: "b")
+        var two = TarWriter()
+        two.add("a/su", data: Self.elf, mode: 0o4755)
+        let e = await #expect(throws: ImageError.self) { _ = try await Self.read("dangling-parent", [one, two]) }
+        #expect(e?.message.contains("leads to no directory") == true, "\(String(describing: e))")
+    }
+
+    @Test func aTreeDeeperThanTheLimitThroughALinkIsRefused() async throws {
+        let deep = Array(repeating: "d", count: 250).joined(separator: "/")
+        var one = TarWriter()
+        // A name past 100 bytes goes in a GNU long-name record.
+        one.gnuLong(deep + "/")
+        one.add(String(deep.prefix(90)), .directory, mode: 0o755)
+        one.gnuLong(deep, type: UInt8(ascii: "K"))
+        one.add("s", .symlink, link: String(deep.prefix(90)))
+        var two = TarWriter()
+        two.add("s/a/b/c/d/e/f/g/h/su", data: Self.elf, mode: 0o4755)
+        let e = await #expect(throws: ImageError.self) { _ = try await Self.read("deep-link", [one, two]) }
+        #expect(e?.message.contains("more than 256 directories deep") == true, "\(String(describing: e))")
+        // Within the limit the same layers are read, the file where the link leads.
+        let fine = try await Self.read("deep-link-ok", [one, {
+            var t = TarWriter(); t.add("s/a/su", data: Self.elf, mode: 0o4755); return t
+        }()])
+        #expect(fine.filesystem.files().map(\.path) == [deep + "/a/su"])
+    }
+
+    /// containerd chowns and chmods the path a link entry made, which is the file both names share; and
+    /// what one name's entry sets, every other name of it has.
+    @Test func aHardLinksModeOwnerAndCapabilityAreEveryNamesOfTheFile() async throws {
+        var one = TarWriter()
+        one.add("bin/tool", data: Self.elf, mode: 0o755, uid: 1000)
+        one.add("bin/tool2", .hardLink, link: "bin/tool", mode: 0o6755, uid: 0)
+        let modes = try await Self.read("link-mode", [one])
+        for name in ["bin/tool", "bin/tool2"] {
+            let n = try modes.filesystem.resolve(name).node
+            #expect(n.mode & 0o6000 == 0o6000 && n.uid == 0, "\(name): mode \(String(n.mode, radix: 8)) uid \(n.uid)")
+        }
+        let cap = "\u{01}\u{00}\u{00}\u{02}\u{00}\u{00}\u{20}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}\u{00}"
+        var caps = TarWriter()
+        caps.add("bin/x", data: Self.elf, mode: 0o755)
+        caps.add("bin/y", .hardLink, link: "bin/x", mode: 0o755)
+        caps.add("bin/z", .hardLink, link: "bin/x", mode: 0o4755, pax: ["SCHILY.xattr.security.capability": cap])
+        var gone = TarWriter()
+        gone.add("bin/.wh.x"); gone.add("bin/.wh.z")
+        let left = try await Self.read("link-cap-earlier", [caps, gone])
+        let y = try left.filesystem.resolve("bin/y").node
+        #expect(y.capability != nil && y.mode & 0o4000 != 0, "the name made before the link has what the link set")
+    }
+
+    /// Go's encoding/json (docker, containerd) fills a struct field from any key equal to its name
+    /// under case folding, the last one winning: the container runs as the last `user`.
+    @Test func configKeysAreMatchedAsGoMatchesThem() throws {
+        func user(_ json: String) throws -> String? { try ImageConfig(Array(json.utf8), subject: "config").user }
+        #expect(try user(#"{"config":{"User":"1000:1000","user":"0:0"},"rootfs":{"diff_ids":[]}}"#) == "0:0")
+        #expect(try user(#"{"config":{"User":"1000"},"Config":{"User":"0"},"rootfs":{"diff_ids":[]}}"#) == "0")
+        #expect(try user(#"{"config":{"User":"1000","u\u017fer":"0"},"rootfs":{"diff_ids":[]}}"#) == "0", "ſ folds to s")
+        #expect(try user(#"{"config":{"user":"0","User":"1000"},"RootFS":{"diff_ids":[]}}"#) == "1000")
+        #expect(try user(#"{"config":{"Users":"0","User":"1000"},"rootfs":{"diff_ids":[]}}"#) == "1000")
+    }
+}

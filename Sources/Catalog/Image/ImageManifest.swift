@@ -61,18 +61,18 @@ public struct ImageDescriptor: Sendable, Equatable {
     }
 
     init(_ v: JSONValue, subject: String) throws(ImageError) {
-        guard let d = v["digest"]?.stringValue else { throw ImageError(subject, "has a descriptor without a digest") }
+        guard let d = v[goField: "digest"]?.stringValue else { throw ImageError(subject, "has a descriptor without a digest") }
         guard ImageDigest.isSHA256(d) else {
             throw ImageError(subject, "names blob '\(Redactor.quote(d, max: 80))', which is not a sha256 digest")
         }
-        guard case .int(let size)? = v["size"], size >= 0 else { throw ImageError(subject, "has a descriptor for \(d) without a size") }
+        guard case .int(let size)? = v[goField: "size"], size >= 0 else { throw ImageError(subject, "has a descriptor for \(d) without a size") }
         digest = d
         self.size = size
-        mediaType = v["mediaType"]?.stringValue ?? ""
-        artifactType = v["artifactType"]?.stringValue
-        annotations = ImageJSON.stringMap(v["annotations"])
-        if let p = v["platform"], let os = p["os"]?.stringValue, let arch = p["architecture"]?.stringValue {
-            platform = ImagePlatform(os: os, architecture: arch, variant: p["variant"]?.stringValue)
+        mediaType = v[goField: "mediaType"]?.stringValue ?? ""
+        artifactType = v[goField: "artifactType"]?.stringValue
+        annotations = ImageJSON.stringMap(v[goField: "annotations"])
+        if let p = v[goField: "platform"], let os = p[goField: "os"]?.stringValue, let arch = p[goField: "architecture"]?.stringValue {
+            platform = ImagePlatform(os: os, architecture: arch, variant: p[goField: "variant"]?.stringValue)
         } else {
             platform = nil
         }
@@ -118,16 +118,16 @@ public struct ImageManifest: Sendable {
 
     public init(_ bytes: [UInt8], subject name: String) throws(ImageError) {
         let v = try ImageJSON.parse(bytes, subject: name)
-        mediaType = v["mediaType"]?.stringValue ?? MediaType.ociManifest
-        guard case .int(2)? = v["schemaVersion"] else { throw ImageError(name, "is not a schema 2 image manifest") }
-        guard let c = v["config"] else { throw ImageError(name, "is a manifest without a config") }
+        mediaType = v[goField: "mediaType"]?.stringValue ?? MediaType.ociManifest
+        guard case .int(2)? = v[goField: "schemaVersion"] else { throw ImageError(name, "is not a schema 2 image manifest") }
+        guard let c = v[goField: "config"] else { throw ImageError(name, "is a manifest without a config") }
         config = try ImageDescriptor(c, subject: name)
-        guard let ls = v["layers"]?.arrayValue else { throw ImageError(name, "is a manifest without layers") }
+        guard let ls = v[goField: "layers"]?.arrayValue else { throw ImageError(name, "is a manifest without layers") }
         layers = []
         for l in ls { layers.append(try ImageDescriptor(l, subject: name)) }
-        subject = try v["subject"].map { (s) throws(ImageError) in try ImageDescriptor(s, subject: name) }
-        artifactType = v["artifactType"]?.stringValue
-        annotations = ImageJSON.stringMap(v["annotations"])
+        subject = try v[goField: "subject"].map { (s) throws(ImageError) in try ImageDescriptor(s, subject: name) }
+        artifactType = v[goField: "artifactType"]?.stringValue
+        annotations = ImageJSON.stringMap(v[goField: "annotations"])
     }
 }
 
@@ -137,8 +137,8 @@ public struct ImageIndex: Sendable {
 
     public init(_ bytes: [UInt8], subject name: String) throws(ImageError) {
         let v = try ImageJSON.parse(bytes, subject: name)
-        guard case .int(2)? = v["schemaVersion"] else { throw ImageError(name, "is not a schema 2 image index") }
-        guard let ms = v["manifests"]?.arrayValue else { throw ImageError(name, "is an index without manifests") }
+        guard case .int(2)? = v[goField: "schemaVersion"] else { throw ImageError(name, "is not a schema 2 image index") }
+        guard let ms = v[goField: "manifests"]?.arrayValue else { throw ImageError(name, "is an index without manifests") }
         manifests = []
         for m in ms { manifests.append(try ImageDescriptor(m, subject: name)) }
     }
@@ -209,33 +209,33 @@ public struct ImageConfig: Sendable, Codable, Equatable {
 
     public init(_ bytes: [UInt8], subject name: String) throws(ImageError) {
         let v = try ImageJSON.parse(bytes, subject: name)
-        let c = v["config"] ?? .object([])
-        user = c["User"]?.stringValue
-        environment = (c["Env"]?.arrayValue ?? []).compactMap(\.stringValue)
+        let c = v[goField: "config"] ?? .object([])
+        user = c[goField: "User"]?.stringValue
+        environment = (c[goField: "Env"]?.arrayValue ?? []).compactMap(\.stringValue)
         // An entry without '=' is a name only as far as a name's characters go; the rest is not written.
         environmentNames = environment.map { e in
             e.firstIndex(of: "=").map { String(e[..<$0]) } ?? String(e.prefix { $0.isLetter || $0.isNumber || $0 == "_" }.prefix(128))
         }
-        exposedPorts = (c["ExposedPorts"]?.objectFields ?? []).map(\.0).sorted()
-        entrypoint = c["Entrypoint"]?.arrayValue?.compactMap(\.stringValue)
-        cmd = c["Cmd"]?.arrayValue?.compactMap(\.stringValue)
-        workingDir = c["WorkingDir"]?.stringValue
-        labels = ImageJSON.stringMap(c["Labels"])
-        healthcheck = c["Healthcheck"]?["Test"]?.arrayValue?.compactMap(\.stringValue)
-        onBuild = c["OnBuild"]?.arrayValue?.compactMap(\.stringValue)
-        shell = c["Shell"]?.arrayValue?.compactMap(\.stringValue)
-        historyComments = (v["history"]?.arrayValue ?? []).compactMap { $0["comment"]?.stringValue }
-        history = (v["history"]?.arrayValue ?? []).map { h in
+        exposedPorts = (c[goField: "ExposedPorts"]?.objectFields ?? []).map(\.0).sorted()
+        entrypoint = c[goField: "Entrypoint"]?.arrayValue?.compactMap(\.stringValue)
+        cmd = c[goField: "Cmd"]?.arrayValue?.compactMap(\.stringValue)
+        workingDir = c[goField: "WorkingDir"]?.stringValue
+        labels = ImageJSON.stringMap(c[goField: "Labels"])
+        healthcheck = c[goField: "Healthcheck"]?[goField: "Test"]?.arrayValue?.compactMap(\.stringValue)
+        onBuild = c[goField: "OnBuild"]?.arrayValue?.compactMap(\.stringValue)
+        shell = c[goField: "Shell"]?.arrayValue?.compactMap(\.stringValue)
+        historyComments = (v[goField: "history"]?.arrayValue ?? []).compactMap { $0[goField: "comment"]?.stringValue }
+        history = (v[goField: "history"]?.arrayValue ?? []).map { h in
             var empty = false
-            if case .bool(true)? = h["empty_layer"] { empty = true }
-            return HistoryEntry(createdBy: h["created_by"]?.stringValue ?? "", emptyLayer: empty)
+            if case .bool(true)? = h[goField: "empty_layer"] { empty = true }
+            return HistoryEntry(createdBy: h[goField: "created_by"]?.stringValue ?? "", emptyLayer: empty)
         }
-        guard let ids = v["rootfs"]?["diff_ids"]?.arrayValue else { throw ImageError(name, "is an image config without rootfs.diff_ids") }
+        guard let ids = v[goField: "rootfs"]?[goField: "diff_ids"]?.arrayValue else { throw ImageError(name, "is an image config without rootfs.diff_ids") }
         diffIDs = ids.compactMap(\.stringValue)
-        if let os = v["os"]?.stringValue, let arch = v["architecture"]?.stringValue {
-            platform = ImagePlatform(os: os, architecture: arch, variant: v["variant"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 }).description
+        if let os = v[goField: "os"]?.stringValue, let arch = v[goField: "architecture"]?.stringValue {
+            platform = ImagePlatform(os: os, architecture: arch, variant: v[goField: "variant"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 }).description
         }
-        created = v["created"]?.stringValue
+        created = v[goField: "created"]?.stringValue
     }
 
     /// The `created_by` line of each layer: history entries that made no layer are skipped.

@@ -287,7 +287,16 @@ public struct ImageReader: Sendable {
                         throw DecidedFailure(error: error)
                     }
                     guard let t = trees.removeValue(forKey: next) else { break }
-                    fs.apply(t); next += 1
+                    do throws(ImageError) {
+                        let subject = "layer \(resolved.layers[next].digest ?? resolved.layers[next].diffID ?? resolved.layers[next].key)"
+                        try fs.apply(t) { "\(subject) entry '\(Redactor.quote($0, max: 160))'" }
+                    } catch {
+                        group.cancelAll()
+                        checks.stop(above: next)
+                        if let failure = await checks.firstFailure(upTo: next) { throw DecidedFailure(error: failure) }
+                        throw DecidedFailure(error: error)
+                    }
+                    next += 1
                 }
                 start()
             }

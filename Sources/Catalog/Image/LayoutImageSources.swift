@@ -74,8 +74,8 @@ struct DockerArchiveSource: ImageSource {
         }
         guard let entries = v.arrayValue, let first = entries.first else { throw ImageError(subject, "lists no image") }
         guard entries.count == 1 else { throw ImageError(subject, "lists \(entries.count) images; save one image per archive") }
-        guard let configPath = first["Config"]?.stringValue else { throw ImageError(subject, "names no config") }
-        guard let layerPaths = first["Layers"]?.arrayValue?.compactMap(\.stringValue), !layerPaths.isEmpty else { throw ImageError(subject, "is a manifest without layers") }
+        guard let configPath = first[goField: "Config"]?.stringValue else { throw ImageError(subject, "names no config") }
+        guard let layerPaths = first[goField: "Layers"]?.arrayValue?.compactMap(\.stringValue), !layerPaths.isEmpty else { throw ImageError(subject, "is a manifest without layers") }
         guard layerPaths.count <= maxLayers else { throw ImageError(subject, "lists \(layerPaths.count) layers, more than the \(maxLayers) this reader takes") }
         let configBytes = try files.read(configPath, limit: maxDocumentBytes)
         let imageID = FileDigest.sha256(configBytes)
@@ -84,7 +84,7 @@ struct DockerArchiveSource: ImageSource {
         if ImageDigest.isHex64(stem), stem != imageID.value {
             throw ImageError(files.subject(configPath), "has digest sha256:\(imageID.value), not the sha256:\(stem) it is named by")
         }
-        let tagged = first["RepoTags"]?.arrayValue?.first?.stringValue.flatMap(RegistryReference.init)
+        let tagged = first[goField: "RepoTags"]?.arrayValue?.first?.stringValue.flatMap(RegistryReference.init)
         let config = try ImageConfig(configBytes, subject: files.subject(configPath))
         guard config.diffIDs.count == layerPaths.count else {
             throw ImageError(subject, "lists \(layerPaths.count) layers but the config has \(config.diffIDs.count) diff IDs")

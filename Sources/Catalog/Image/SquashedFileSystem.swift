@@ -106,12 +106,14 @@ public final class SquashedFileSystem: @unchecked Sendable {
         return parts
     }
 
-    /// Merges one layer, read into its own tree by `LayerBuilder`, onto the layers below.
-    func apply(_ layer: ImageNode) {
-        merge(layer, into: root, path: "", depth: 0)
+    /// Merges one layer, read into its own tree by `LayerBuilder`, onto the layers below. `name` names
+    /// one of its paths in an error.
+    func apply(_ layer: ImageNode, name: (String) -> String = { $0 }) throws(ImageError) {
+        try merge(layer, into: root, path: "", depth: 0, name: name)
     }
 
-    private func merge(_ upper: ImageNode, into lower: ImageNode, path: String, depth: Int) {
+    /// `depth` is the number of components of `path`, the real path of `lower` once links are followed.
+    private func merge(_ upper: ImageNode, into lower: ImageNode, path: String, depth: Int, name entryName: (String) -> String) throws(ImageError) {
         if upper.opaque { lower.children.removeAll() }
         for w in upper.whiteouts { lower.children[w.text] = nil }
         if !upper.implicit {
@@ -119,21 +121,33 @@ public final class SquashedFileSystem: @unchecked Sendable {
         }
         for (name, u) in upper.children {
             let childPath = path.isEmpty ? name : path + "/" + name
-            if u.isDirectory, depth < Self.maxDepth, let l = lower.children[name] {
+            // Through a lower layer's link a layer can build a tree deeper than any name it holds, which
+            // the walks that list files and look for setuid files stop short of (found by helper-89).
+            if depth + 1 > Self.maxDepth {
+                throw ImageError(entryName(childPath), "lies more than \(Self.maxDepth) directories deep once symbolic links of lower layers are followed; refused")
+            }
+            if u.isDirectory, let l = lower.children[name] {
                 if l.isDirectory {
-                    merge(u, into: l, path: childPath, depth: depth + 1)
+                    try merge(u, into: l, path: childPath, depth: depth + 1, name: entryName)
                     continue
                 }
                 // A directory the layer did not list itself, only the parent of its entries, where a lower
                 // layer has a link: the runtime resolves the entries' parents through the link (merged
-                // /usr's `lib -> usr/lib`), so they land in the link's target.
-                if u.implicit, case .symbolicLink = l.kind,
-                   let (target, targetPath) = try? resolve(childPath), target.isDirectory {
-                    merge(u, into: target, path: targetPath, depth: depth + 1)
+                // /usr's `lib -> usr/lib`), so they land in the link's target. A link that leads to no
+                // directory would have the runtime make or refuse what it leads to; reading the entries
+                // under the link's own name put them where a later whiteout of the link hid them (found by
+                // helper-89), so such a layer is refused.
+                if u.implicit, case .symbolicLink = l.kind {
+                    guard let (target, targetPath) = try? resolve(childPath), target.isDirectory else {
+                        throw ImageError(entryName(childPath), "is written beneath a symbolic link of a lower layer that leads to no directory in the image; refused")
+                    }
+                    try merge(u, into: target, path: targetPath, depth: PathText.components(targetPath).count, name: entryName)
                     continue
                 }
             }
-            Self.clearMarkers(u, depth: depth)
+            if Self.clearMarkers(u, depth: depth + 1) > Self.maxDepth {
+                throw ImageError(entryName(childPath), "holds entries more than \(Self.maxDepth) directories deep once symbolic links of lower layers are followed; refused")
+            }
             if u.isRegularFile, let uc = u.content, let l = lower.children[name], l.isRegularFile, let c = l.content,
                uc.bytes != nil ? c.bytes != nil : (historyNames.contains(name) && uc.streamedPast && c.streamedPast) {
                 // Taken over from the replaced node, which is dropped: appending then copies nothing, so
@@ -149,10 +163,15 @@ public final class SquashedFileSystem: @unchecked Sendable {
         }
     }
 
-    private static func clearMarkers(_ n: ImageNode, depth: Int) {
-        guard n.isDirectory, depth <= maxDepth else { return }
+    /// Clears a layer's markers in the subtree `n` (whose path has `depth` components) and returns the
+    /// depth of its deepest entry (past `maxDepth`, it stops looking).
+    private static func clearMarkers(_ n: ImageNode, depth: Int) -> Int {
+        guard n.isDirectory else { return depth }
         n.opaque = false; n.whiteouts = []
-        for c in n.children.values where c.isDirectory { clearMarkers(c, depth: depth + 1) }
+        guard depth <= maxDepth else { return depth }
+        var deepest = depth
+        for c in n.children.values { deepest = max(deepest, c.isDirectory ? clearMarkers(c, depth: depth + 1) : depth + 1) }
+        return deepest
     }
 
     /// The node at `components` without following any link (for hard link targets), or nil.
@@ -297,6 +316,9 @@ struct LayerBuilder {
     let entryName: (String) -> String
     /// Takes one node from the image's budget; false when it is spent.
     var takeNode: () -> Bool = { true }
+    /// The names made so far of each file that hard links name, by the bytes they share.
+    final class Inodes { var names: [ObjectIdentifier: [ImageNode]] = [:] }
+    let inodes = Inodes()
 
     init(index: Int, entryName: @escaping (String) -> String) {
         self.index = index
@@ -311,6 +333,12 @@ struct LayerBuilder {
         for c in components.dropLast() {
             let key = String(c)
             if let next = n.children[key], next.isDirectory { n = next; continue }
+            // A runtime writes an entry beneath a link where the link leads; read under the link's own
+            // name, it was hidden by a later whiteout of the link, or hid what the link led to (found by
+            // helper-89). A tar written from a filesystem never has such an entry.
+            if let next = n.children[key], case .symbolicLink = next.kind {
+                throw ImageError(entryName(entry), "is written through '\(Redactor.quote(key, max: 80))', a symbolic link its own layer made; refused")
+            }
             // Every node counts, the directories an entry's path makes as well as the entry itself.
             guard takeNode() else { throw ImageError(entryName(entry), "brings the image past \(SharedInflateBudget.maxEntries) entries; stopped") }
             let d = ImageNode(kind: .directory, layer: index)
@@ -358,11 +386,25 @@ struct LayerBuilder {
             guard let t = SquashedFileSystem.lookupLiteral(targetParts, in: top), t.isRegularFile else {
                 throw ImageError(entryName(h.name), "is a hard link to '\(Redactor.quote(h.linkName, max: 160))', which is not a file earlier in its layer")
             }
+            // The names of one file share its inode: what a link entry sets (containerd chowns, chmods
+            // and sets the extended attributes of the path it linked) is set on every name made so far.
+            // Each name was a copy, so a link's setuid bit or capability missed the names before it, and
+            // a whiteout of the others hid it (found by helper-89). The permission bits and owner are the
+            // link entry's, as containerd applies them; setuid, setgid and sticky bits are kept from
+            // either, since a runtime that leaves the mode alone (umoci) keeps the target's.
+            if t.content == nil { t.content = FileContent(nil) }
+            let key = ObjectIdentifier(t.content!)
+            var names = inodes.names[key] ?? [t]
             let n = ImageNode(kind: .file, layer: index, mode: t.mode, uid: t.uid, gid: t.gid, size: t.size)
             n.content = t.content
-            // A link's own extended attributes are set on the inode both names share (as containerd does).
-            if let cap = h.xattrs["security.capability"] { t.capability = cap }
-            n.capability = t.capability
+            names.append(n)
+            let mode = h.mode & 0o777 | (h.mode | t.mode) & 0o7000
+            let capability = h.xattrs["security.capability"] ?? t.capability
+            for same in names {
+                same.mode = mode; same.uid = h.uid; same.gid = h.gid
+                same.capability = capability
+            }
+            inodes.names[key] = names
             dir.children[name] = n
         case .other:
             dir.children[name] = ImageNode(kind: .other, layer: index, mode: h.mode, uid: h.uid, gid: h.gid)

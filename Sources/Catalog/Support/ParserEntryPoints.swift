@@ -30,8 +30,8 @@ extension ParserEntryPoints {
         let tree = try ImageReader.readLayer(plan, MemoryStream(bytes), capture: capture, maxFileBytes: 16 << 20,
                                              inflated: SharedInflateBudget(limit: 64 << 20), budget: budget)
         let fs = SquashedFileSystem()
-        fs.apply(tree)
-        fs.apply(tree)
+        try fs.apply(tree)
+        try fs.apply(tree)
         try fs.checkLinks()
         let source = ImageFileSource(filesystem: fs, budget: budget)
         var paths: [String] = []
