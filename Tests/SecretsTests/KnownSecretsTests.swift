@@ -113,5 +113,12 @@ import Testing
         let short = dir.appendingPathComponent("short.env")
         try "PIN=1234\n".write(to: short, atomically: true, encoding: .utf8)
         #expect(throws: KnownSecretsError.self) { try KnownSecrets(try KnownSecretsFile.read(path: short.path)) }
+        // A bad document after a good one: the reader stopped there quietly, and the Secrets after it
+        // were never looked for (found by helper-88). The error names the line and quotes no value.
+        let multi = dir.appendingPathComponent("multi.yaml")
+        try "kind: Secret\nmetadata: {name: first}\nstringData: {db: first-value-123}\n---\nkind: Secret\nmetadata: {name: second}\nstringData: {api: [second-value-456\n---\nkind: Secret\nmetadata: {name: third}\nstringData: {x: third-value-789}\n"
+            .write(to: multi, atomically: true, encoding: .utf8)
+        let e = #expect(throws: KnownSecretsError.self) { try KnownSecretsFile.read(path: multi.path) }
+        #expect(e?.line ?? 0 > 4 && !"\(String(describing: e))".contains("value-"), "\(String(describing: e))")
     }
 }

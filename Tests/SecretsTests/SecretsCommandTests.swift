@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import Secrets
 import TestSupport
 
 /// `provenant secrets` end to end, through the built binary.
@@ -306,5 +307,29 @@ import TestSupport
         #expect((doc["findings"] as? [Any])?.count == 1000)
         #expect(((doc["summary"] as? [String: Any])?["partlyScanned"] as? Int) == 1)
         #expect(r.err.contains("many.txt: more than 1000 findings; the rest of this input was not scanned"))
+    }
+
+    /// Files the scanner said were clean that hold a secret (found by helper-88): a zip behind a `#!`
+    /// line (python -m zipapp), an archive over the size that is opened, and compressed formats no
+    /// reader here opens. Each is read, or NOT CHECKED, never clean.
+    @Test func containersTheScannerCannotSkipAsBinary() throws {
+        typealias Self_ = SecretsCommandTests
+        let dir = try Self_.tree(["app/__main__.py": "print(1)\n", "app/settings.env": "GITHUB_TOKEN=\(Self_.token)\n"])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let made = try Self_.sh("""
+            python3 -m zipapp app -o tool.pyz -p '/usr/bin/env python3' && rm -rf app && mkdir xz big && \
+            printf 'GITHUB_TOKEN=%s\\n' \(Self_.token) > xz/s.env && xz xz/s.env && \
+            printf 'GITHUB_TOKEN=%s\\n' \(Self_.token) > t.env && tar cf big/release.tar t.env && rm t.env && truncate -s 3M big/release.tar
+            """, in: dir)
+        #expect(made.code == 0, "\(made.err)")
+        let pyz = try runProcess(provenantBinary, ["secrets", "scan", dir.appendingPathComponent("tool.pyz").path, "--fail-on", "low"])
+        #expect(pyz.code == 1 && pyz.out.contains("tool.pyz!settings.env:1"), "\(pyz.out)\(pyz.err)")
+        let xz = try runProcess(provenantBinary, ["secrets", "scan", dir.appendingPathComponent("xz").path, "--fail-on", "low"])
+        #expect(xz.code == 1 && xz.err.contains("xz-compressed") && xz.out.contains("NOT CHECKED"), "\(xz.out)\(xz.err)")
+        // Over the size archives are opened to (256 MiB; 1 MiB here): its bytes are scanned, and it is NOT CHECKED.
+        var options = SecretsScanOptions()
+        options.maxArchiveBytes = 1 << 20
+        let big = SecretsScanner(engine: try SecretEngine.standard(), options: options).scan(targets: [dir.appendingPathComponent("big").path])
+        #expect(big.partial == 1 && big.skippedBinary == 0 && big.findings.contains { $0.ruleID == "github-personal-access-token" }, "\(big)")
     }
 }

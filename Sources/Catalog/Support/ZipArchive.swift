@@ -76,6 +76,18 @@ public struct ZipArchive {
         b.count >= 4 && b[0] == 0x50 && b[1] == 0x4B && ((b[2] == 3 && b[3] == 4) || (b[2] == 5 && b[3] == 6))
     }
 
+    /// Where the end-of-central-directory record is: the last signature within the final 64 KiB + 22
+    /// bytes whose comment length reaches the end of the bytes exactly; nil when there is none.
+    public static func endRecordOffset(_ bytes: [UInt8]) -> Int? {
+        guard bytes.count >= 22 else { return nil }
+        var p = bytes.count - 22
+        while p >= max(0, bytes.count - 22 - 0xFFFF) {
+            if u32(bytes, p) == 0x0605_4B50, p + 22 + Int(u16(bytes, p + 20)) == bytes.count { return p }
+            p -= 1
+        }
+        return nil
+    }
+
     public init(_ bytes: [UInt8]) throws(ParseError) {
         self.bytes = bytes
         func bad(_ why: String) -> ParseError { ParseError("not a readable zip archive: \(why)") }
@@ -88,6 +100,9 @@ public struct ZipArchive {
             p -= 1
         }
         guard eocd >= 0 else { throw bad("no end of central directory record") }
+        // Bytes before the archive (a zipapp's `#!` line, a launch script) shift every offset its
+        // records give: the directory ends where the end record starts, as Python's zipfile reckons.
+        var shift: UInt64 = 0
         var count = UInt64(Self.u16(bytes, eocd + 10))
         var cdSize = UInt64(Self.u32(bytes, eocd + 12))
         var cdOffset = UInt64(Self.u32(bytes, eocd + 16))
@@ -99,6 +114,11 @@ public struct ZipArchive {
             count = Self.u64(bytes, r.lowerBound + 32)
             cdSize = Self.u64(bytes, r.lowerBound + 40)
             cdOffset = Self.u64(bytes, r.lowerBound + 48)
+        }
+        let zip64 = eocd >= 20 && Self.u32(bytes, eocd - 20) == 0x0706_4B50
+        if !zip64, UInt64(eocd) > cdSize, UInt64(eocd) - cdSize > cdOffset {
+            let actual = UInt64(eocd) - cdSize
+            if cdSize >= 4, Self.u32(bytes, Int(actual)) == 0x0201_4B50 { shift = actual - cdOffset; cdOffset = actual }
         }
         guard let cd = range(cdOffset, cdSize) else { throw bad("the central directory (offset \(cdOffset), \(cdSize) bytes) lies outside the \(bytes.count)-byte file") }
         // Each record takes at least 46 bytes, so the count cannot claim more than the directory holds.
@@ -128,6 +148,9 @@ public struct ZipArchive {
                 e += 4 + len
             }
             let path = String(decoding: bytes[nameStart..<extraStart], as: UTF8.self)
+            let (shifted, over) = local.addingReportingOverflow(shift)
+            guard !over else { throw bad("the local header of '\(Redactor.quote(path, max: 80))' lies outside the file") }
+            local = shifted
             guard let header = range(local, 30), Self.u32(bytes, header.lowerBound) == 0x0403_4B50 else {
                 throw bad("the local header of '\(Redactor.quote(path, max: 80))' lies outside the file")
             }

@@ -116,9 +116,16 @@ public struct SecretsScanner: Sendable {
             result.warnings.append("\(shown): not read: \(error)")
             return
         }
-        if Self.isArchive(head) {
-            var st = stat()
-            if fstat(fd, &st) == 0, Int(st.st_size) <= options.maxArchiveBytes {
+        var st = stat()
+        let size = fstat(fd, &st) == 0 ? Int(st.st_size) : -1
+        // A zip behind a prefix (a zipapp's `#!` line, an executable jar's launch script, a
+        // self-extracting archive) is opened from its end, as unzip, java and python do; skipped as
+        // binary, it said clean (found by helper-88).
+        let prefixedZip = !Self.isArchive(head) && (Self.isBinary(head) || head.starts(with: [35, 33]))
+            && Self.endsWithZipDirectory(fd, size: size, head: head)
+        var scanAsBytes = false
+        if Self.isArchive(head) || prefixedZip {
+            if size >= 0, size <= options.maxArchiveBytes {
                 var all = head
                 do {
                     while try Self.readSome(fd, into: &all, max: 1 << 20) > 0 {}
@@ -131,11 +138,22 @@ public struct SecretsScanner: Sendable {
                 scanArchive(all, display: shown, depth: 0, budget: &budget, into: &result)
                 return
             }
-            result.warnings.append("\(shown): archive larger than \(options.maxArchiveBytes >> 20) MiB; scanned as bytes, not opened")
+            // Not opened, so what it holds is NOT CHECKED; its bytes are scanned as they are (the binary
+            // check would have skipped them and said clean: found by helper-88).
+            result.partial += 1
+            scanAsBytes = true
+            result.warnings.append("\(shown): archive larger than \(options.maxArchiveBytes >> 20) MiB; not opened, so what it holds is not checked; its bytes are scanned as they are")
         }
         // UTF-16 text is read as the UTF-8 it stands for; lines and columns are those of that text.
-        let order = UTF16Text.detect(head)
-        if order == nil {
+        let order = scanAsBytes ? nil : UTF16Text.detect(head)
+        if order == nil, !scanAsBytes {
+            // Compressed formats this scanner cannot open are NOT CHECKED, not binary: a `.tar.xz`
+            // holds text (found by helper-88).
+            if let format = Self.unopenedCompression(head) {
+                result.partial += 1
+                result.warnings.append("\(shown): \(format)-compressed, which this scanner cannot open; what it holds is not checked")
+                return
+            }
             if Self.isBinary(head) { result.skippedBinary += 1; return }
             if !Self.isUTF8(head) { result.warnings.append("\(shown): not valid UTF-8; scanned as bytes") }
         }
@@ -284,7 +302,7 @@ public struct SecretsScanner: Sendable {
                 else if Self.isArchive(inner) { scanArchive(inner, display: display, depth: depth + 1, budget: &budget, into: &result) }
                 // A compressed file (`app.log.gz`) is named as itself, its lines those of its content, as zgrep does.
                 else { scanText(inner, display: display, into: &result) }
-            } else if ZipArchive.isZip(bytes) {
+            } else if ZipArchive.isZip(bytes) || (!TarArchive.isTar(bytes) && ZipArchive.endRecordOffset(bytes) != nil) {
                 let zip = try ZipArchive(bytes)
                 for e in zip.entries where !e.isDirectory {
                     do { entry(try zip.read(e, budget: &budget), e.path) }
@@ -324,6 +342,35 @@ public struct SecretsScanner: Sendable {
     }
 
     static func isArchive(_ head: [UInt8]) -> Bool { ZipArchive.isZip(head) || Gzip.isGzip(head) || TarArchive.isTar(head) }
+
+    /// The compressed formats scanned files may be in that no reader here opens, by their magic.
+    static func unopenedCompression(_ head: [UInt8]) -> String? {
+        func starts(_ m: [UInt8]) -> Bool { head.count >= m.count && head.starts(with: m) }
+        if starts([0xFD, 0x37, 0x7A, 0x58, 0x5A, 0x00]) { return "xz" }
+        if starts([0x42, 0x5A, 0x68]), head.count >= 10, (0x31...0x39).contains(head[3]),
+           Array(head[4..<10]) == [0x31, 0x41, 0x59, 0x26, 0x53, 0x59] || Array(head[4..<10]) == [0x17, 0x72, 0x45, 0x38, 0x50, 0x90] { return "bzip2" }
+        if starts([0x28, 0xB5, 0x2F, 0xFD]) { return "zstd" }
+        if starts([0x37, 0x7A, 0xBC, 0xAF, 0x27, 0x1C]) { return "7z" }
+        if starts(Array("Rar!\u{1A}\u{07}".utf8)) { return "rar" }
+        if starts([0x04, 0x22, 0x4D, 0x18]) { return "lz4" }
+        return nil
+    }
+
+    /// Whether the file's last 64 KiB + 22 bytes hold a zip's end-of-central-directory record: a zip
+    /// behind a prefix. `head` is the file's start, which is all of it when it is that short.
+    static func endsWithZipDirectory(_ fd: Int32, size: Int, head: [UInt8]) -> Bool {
+        guard size >= 22 else { return false }
+        let span = min(size, 22 + 0xFFFF)
+        var tail: [UInt8]
+        if head.count == size {
+            tail = Array(head.suffix(span))
+        } else {
+            tail = [UInt8](repeating: 0, count: span)
+            let n = tail.withUnsafeMutableBytes { pread(fd, $0.baseAddress, span, off_t(size - span)) }
+            guard n == span else { return false }
+        }
+        return ZipArchive.endRecordOffset(tail) != nil
+    }
 
     /// Binary when the first 8 KiB hold a NUL byte (UTF-16 text included, as git does).
     static func isBinary(_ head: [UInt8]) -> Bool { head.contains(0) }

@@ -68,15 +68,39 @@ public enum KnownSecretsFile {
         return out
     }
 
+    /// The line of a YAML error, 1-based.
+    static func line(_ e: YamlError) -> Int? {
+        switch e {
+        case .scanner(_, _, let m, _), .parser(_, _, let m, _), .composer(_, _, let m, _): return m.line
+        default: return nil
+        }
+    }
+
+    /// What is wrong, without the YAML's own text: the library's description quotes the lines around
+    /// the error, and this file's lines are secrets.
+    static func describe(_ e: any Error) -> String {
+        switch e as? YamlError {
+        case .scanner(_, let problem, _, _)?, .parser(_, let problem, _, _)?, .composer(_, let problem, _, _)?: return problem
+        default: return "the YAML cannot be read"
+        }
+    }
+
     static func kubernetes(_ text: String, path: String) throws(KnownSecretsError) -> [KnownSecrets.Value] {
         var out: [KnownSecrets.Value] = []
         // Anchors and aliases can expand a small file into gigabytes ("billion laughs"); a Secret needs none.
         if text.range(of: #"(^|[\s:\[,-])[&*][A-Za-z0-9_-]+"#, options: .regularExpression) != nil {
             throw KnownSecretsError(path: path, line: 0, reason: "YAML anchors and aliases are not accepted in a --known file")
         }
-        let docs: [Any?]
-        do { docs = Array(try Yams.load_all(yaml: text)) } catch {
-            throw KnownSecretsError(path: path, line: 0, reason: "not valid YAML: \(Redactor.escapeControls(String(describing: error)).prefix(200))")
+        // Parsed document by document: `load_all`'s sequence ends quietly at a syntax error, so the
+        // Secrets after a bad document were dropped without a word and their values never looked for
+        // (found by helper-88).
+        var docs: [Any?] = []
+        do {
+            let parser = try Parser(yaml: text)
+            while let node = try parser.nextRoot() { docs.append(node.any) }
+        } catch {
+            throw KnownSecretsError(path: path, line: (error as? YamlError).flatMap(Self.line) ?? 0,
+                                    reason: "not valid YAML: \(Redactor.escapeControls(Self.describe(error)).prefix(200))")
         }
         for case let doc as [String: Any] in docs where (doc["kind"] as? String) == "Secret" {
             let meta = doc["metadata"] as? [String: Any]
