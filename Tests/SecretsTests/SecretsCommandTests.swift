@@ -263,6 +263,33 @@ import TestSupport
         #expect(r.out.contains("github-personal-access-token"))
     }
 
+    /// `--git` reads the target's own repository only: a directory inside another repository read the
+    /// whole enclosing history, outside the target, under paths that do not exist (found by helper-88).
+    @Test func historyIsReadOnlyFromTheTargetsOwnRepository() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("git-outer-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let script = """
+        git init -q . && git config user.email t@example.com && git config user.name t &&
+        printf 'GITHUB_TOKEN=\(SecretsCommandTests.token)\\n' > outside.env && mkdir target && echo hi > target/readme.txt &&
+        git add -A && git commit -qm x && mkdir other && (cd other && git init -q . && git config user.email t@example.com && git config user.name t &&
+        echo 'hello' > a.txt && git add a.txt && git commit -qm a) && printf 'gitdir: %s/.git\\n' "$PWD" > target2.git
+        """
+        let s = try runProcess("/bin/sh", ["-c", "cd '\(dir.path)' && \(script)"])
+        #expect(s.code == 0, "\(s.err)")
+        let inner = try runProcess(provenantBinary, ["secrets", "scan", dir.appendingPathComponent("target").path, "--git"])
+        #expect(inner.code == 2 && inner.err.contains("not the top of a git repository") && !inner.out.contains("outside.env"), "\(inner.out)\(inner.err)")
+        // A .git file naming a repository outside the target is not followed.
+        try FileManager.default.moveItem(atPath: dir.appendingPathComponent("target2.git").path, toPath: dir.appendingPathComponent("other/.git-file").path)
+        try FileManager.default.removeItem(atPath: dir.appendingPathComponent("other/.git").path)
+        try FileManager.default.moveItem(atPath: dir.appendingPathComponent("other/.git-file").path, toPath: dir.appendingPathComponent("other/.git").path)
+        let linked = try runProcess(provenantBinary, ["secrets", "scan", dir.appendingPathComponent("other").path, "--git"])
+        #expect(linked.code == 2 && linked.err.contains("lies outside it") && !linked.out.contains("outside.env"), "\(linked.out)\(linked.err)")
+        // The top of the repository is read as before.
+        let top = try runProcess(provenantBinary, ["secrets", "scan", dir.path, "--git"])
+        #expect(top.code == 0 && top.out.contains("outside.env"), "\(top.out)\(top.err)")
+    }
+
     /// Lines that are easy to lose: one added by a merge, and one that itself starts with "++ ".
     @Test func mergesAndPlusPlusLinesAreScanned() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("git-merge-\(UUID().uuidString)")

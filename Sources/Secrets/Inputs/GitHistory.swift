@@ -23,7 +23,47 @@ public struct GitHistory {
         try withoutActuallyEscaping(visit) { (visit) throws(InputError) in try run(visit) }
     }
 
+    /// The repository whose history is read: the target's own `.git` (a directory, or a file naming
+    /// one inside the target), or the target itself when it is a bare repository. git would otherwise
+    /// find a repository above the target and read all of its history, outside the target, under
+    /// paths that do not exist (found by helper-88); objects borrowed from elsewhere are refused too.
+    static func gitDirectory(of repository: String) throws(InputError) -> String {
+        func real(_ p: String) -> String? {
+            guard let r = realpath(p, nil) else { return nil }
+            defer { free(r) }
+            return String(cString: r)
+        }
+        let shown = Redactor.quote(repository, max: 200)
+        guard let root = real(repository) else { throw InputError("--git: cannot resolve \(shown)") }
+        var st = stat()
+        var dir: String
+        if lstat(root + "/.git", &st) == 0 {
+            if st.st_mode & S_IFMT == S_IFREG {
+                // A worktree's or submodule's `gitdir: PATH`.
+                guard let text = try? String(contentsOfFile: root + "/.git", encoding: .utf8), text.hasPrefix("gitdir:") else {
+                    throw InputError("--git: \(shown)/.git is a file that names no git directory")
+                }
+                let named = text.dropFirst(7).trimmingCharacters(in: .whitespacesAndNewlines)
+                dir = named.hasPrefix("/") ? named : root + "/" + named
+            } else {
+                dir = root + "/.git"
+            }
+        } else if FileManager.default.fileExists(atPath: root + "/HEAD"), FileManager.default.fileExists(atPath: root + "/objects") {
+            dir = root
+        } else {
+            throw InputError("--git: \(shown) is not the top of a git repository (it holds no .git); run --git on the repository's top directory")
+        }
+        guard let resolved = real(dir), resolved == root || resolved.hasPrefix(root + "/") else {
+            throw InputError("--git: the git directory of \(shown) lies outside it; its history is not read")
+        }
+        if FileManager.default.fileExists(atPath: resolved + "/objects/info/alternates") {
+            throw InputError("--git: \(shown) borrows objects from another repository (objects/info/alternates); its history is not read")
+        }
+        return resolved
+    }
+
     private func run(_ visit: @escaping (Addition) -> Void) throws(InputError) {
+        let gitDir = try Self.gitDirectory(of: repository)
         let git = Process()
         git.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         // No signature checks (log.showSignature would run the repository's gpg.program), no external
@@ -37,6 +77,11 @@ public struct GitHistory {
                          "--diff-filter=AMT", "--format=%x01%H", "--end-of-options"]
         var env = ProcessInfo.processInfo.environment
         env["GIT_CONFIG_NOSYSTEM"] = "1"
+        env["GIT_DIR"] = gitDir
+        env["GIT_CEILING_DIRECTORIES"] = (repository as NSString).deletingLastPathComponent
+        env["GIT_ALTERNATE_OBJECT_DIRECTORIES"] = nil
+        env["GIT_OBJECT_DIRECTORY"] = nil
+        env["GIT_COMMON_DIR"] = nil
         env["GIT_PAGER"] = "cat"
         env["GIT_TERMINAL_PROMPT"] = "0"
         git.environment = env
