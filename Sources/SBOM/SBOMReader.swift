@@ -75,6 +75,9 @@ public enum SBOMReader {
         var edgesKnown = false
         /// The image the document is of, from its `provenant:image:` properties.
         var image: ImageInfo?
+        /// What the document's maker says it could not read: its `provenant:known-unknown` properties
+        /// (SPDX: `known unknown:` annotations), or a root composition it calls incomplete.
+        var knownUnknowns: [String] = []
     }
 
     /// Types that contain packages rather than being one, when they carry no purl.
@@ -105,10 +108,19 @@ public enum SBOMReader {
         var metadata: Metadata?; var components: [Component]?
         var documentDescribes: [String]?; var relationships: [Relationship]?; var packages: [SPDXPackage]?
         var dependencies: [Dependency]? = nil
+        /// `metadata.properties` named `provenant:known-unknown`, and SPDX annotations' comments.
+        var knownUnknowns: [String] = []
+        /// A CycloneDX composition of aggregate `incomplete` (or one of its `incomplete_*` kinds).
+        var incomplete = false
     }
 
     static func listing(_ doc: Doc) -> (listed: [Listed], extras: Extras)? {
         var extras = Extras()
+        // Inputs the SBOM's maker could not read are not checked by a scan of the SBOM either: read
+        // back as such, the scan of a tree and of its SBOM agree (found by helper-90: the SBOM's scan
+        // said clean).
+        extras.knownUnknowns = doc.knownUnknowns
+        if extras.knownUnknowns.isEmpty, doc.incomplete { extras.knownUnknowns = ["the SBOM says its list of components is incomplete"] }
         if doc.bomFormat == "CycloneDX" {
             var out: [Listed] = []
             var stack = (doc.components ?? []) + (doc.metadata?.component?.components ?? [])
@@ -264,7 +276,10 @@ public enum SBOMReader {
             }
             return (packages, diags, ids)
         }
-        let diagnostics = slices.flatMap(\.1).uniqueSortedDiagnostics()
+        let recorded = extras.knownUnknowns.prefix(1000).map {
+            Diagnostic(Location(path), "the SBOM records an input its maker could not read: \(Redactor.escapeControls(Redactor.quote($0, max: 300)))", unscanned: .input)
+        }
+        let diagnostics = (slices.flatMap(\.1) + recorded).uniqueSortedDiagnostics()
         let refOf = Dictionary(slices.flatMap(\.2), uniquingKeysWith: { a, _ in a })
         var lists = slices.map(\.0)
         _ = consume slices
@@ -329,6 +344,14 @@ extension SBOMReader.Doc {
         }
         dependencies = objects(o["dependencies"])?.compactMap { d in
             d["ref"]?.stringValue.map { Dependency(ref: $0, dependsOn: d["dependsOn"]?.arrayValue?.compactMap(\.stringValue) ?? []) }
+        }
+        knownUnknowns = (objects(o["metadata"]?["properties"]) ?? []).compactMap { p in
+            p["name"]?.stringValue == "provenant:known-unknown" ? p["value"]?.stringValue : nil
+        } + (objects(o["annotations"]) ?? []).compactMap { a in
+            a["comment"]?.stringValue.flatMap { $0.hasPrefix("known unknown: ") ? String($0.dropFirst(15)) : nil }
+        }
+        incomplete = (objects(o["compositions"]) ?? []).contains { c in
+            c["aggregate"]?.stringValue.map { $0 == "incomplete" || $0.hasPrefix("incomplete_") } ?? false
         }
     }
 }

@@ -385,6 +385,21 @@ func jsonObject(_ s: String) throws -> [String: Any] {
         #expect(props.contains { $0["name"] as? String == "provenant:not-checked-reason:pkg:rpm/amazon" && $0["value"] as? String == "no advisory database covers pkg:rpm/amazon" })
     }
 
+    /// The inputs an SBOM's maker could not read are not checked by a scan of the SBOM either: the
+    /// tree's scan failed --fail-on with NOT CHECKED, its SBOM's scan said clean (found by helper-90).
+    @Test func anSBOMsKnownUnknownsAreNotCheckedWhenItIsScanned() throws {
+        let dir = try tempDir("known-unknowns")
+        try write("{\"lockfileVersion\": 3, \"packages\": {\"\": {}, \"node_modules/a\": {\"version\": [}}}", to: dir + "/package-lock.json")
+        #expect(try provenant(["scan", dir, "--db", sharedDB, "--fail-on", "critical"]).code == 1)
+        for format in ["cyclonedx-json", "spdx-json"] {
+            let sbom = dir + "/../known-unknowns.\(format)"
+            #expect(try provenant(["sbom", dir, "--format", format, "-o", sbom, "--quiet"]).code == 0)
+            let scan = try provenant(["scan", sbom, "--db", sharedDB, "--fail-on", "critical"])
+            #expect(scan.code == 1 && scan.out.contains("NOT CHECKED"), "\(format): \(scan.out)\(scan.err)")
+            #expect(try provenant(["scan", sbom, "--db", sharedDB, "--fail-on", "critical", "--allow-unchecked"]).code == 0)
+        }
+    }
+
     /// Review: an SBOM component without a purl (log4j-core named only by a CPE), or with one that
     /// cannot be read, was a warning only, so `--fail-on low` passed and the table said "No known
     /// vulnerabilities.". Such components are NOT CHECKED in every format, CycloneDX and SPDX alike.
