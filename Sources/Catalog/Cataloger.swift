@@ -368,7 +368,10 @@ public struct Cataloger: Sendable {
                 m.description = m.description ?? p.description
                 m.homepage = m.homepage ?? p.homepage
                 m.files += p.files
-                m.source = m.source ?? p.source
+                if let s = p.source {
+                    if m.source == nil { m.source = s } else if s != m.source { m.otherSources = (m.otherSources ?? []) + [s] }
+                }
+                if let more = p.otherSources { m.otherSources = (m.otherSources ?? []) + more }
                 if let s = p.installScripts { m.installScripts = ((m.installScripts ?? []) + s).uniqueSorted() }
                 j += 1
             }
@@ -377,6 +380,7 @@ public struct Cataloger: Sendable {
             if m.digests.count > 1 { m.digests = m.digests.uniqueSorted() }
             if !m.dependsOn.isEmpty { m.dependsOn = m.dependsOn.filter { $0 != ref && known?.contains($0) == true }.uniqueSorted() }
             if m.files.count > 1 { m.files = m.files.uniqueSorted() }
+            if let o = m.otherSources { m.otherSources = o.filter { $0 != m.source }.uniqueSorted(); if m.otherSources!.isEmpty { m.otherSources = nil } }
             out.append(m)
             i = j
         }

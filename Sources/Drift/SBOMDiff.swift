@@ -250,7 +250,7 @@ public struct SBOMDiff: Sendable {
                                      message: "\(to.description) \(before?.installScripts?.isEmpty == false ? "changed its" : "added") install-time script: " + a.joined(separator: "; "),
                                      location: after?.locations.first), nil))
         }
-        if let s = sourceChange(before?.source, after?.source, sameVersion: false) {
+        for s in sourceChanges(before.map { [$0] } ?? [], after.map { [$0] } ?? [], sameVersion: false) {
             out.append((DriftFinding(rule: .sourceChanged, subject: to.description, message: "\(to.description): \(s)", location: after?.locations.first), nil))
         }
         return out
@@ -306,7 +306,7 @@ public struct SBOMDiff: Sendable {
             out.append(DriftFinding(rule: .tampered, subject: key.description,
                                     message: "\(key.description) has the same version but different content: " + tampered.joined(separator: "; "), location: location))
         }
-        if let s = sourceChange(b.source, a.source, sameVersion: true) {
+        for s in sourceChanges(before, after, sameVersion: true) {
             out.append(DriftFinding(rule: .sourceChanged, subject: key.description, message: "\(key.description): \(s)", location: location))
         }
         let scriptsBefore = b.installScripts ?? [], scriptsAfter = a.installScripts ?? []
@@ -330,6 +330,19 @@ public struct SBOMDiff: Sendable {
         if after.flatMap(\.digests).contains(where: { algorithms.contains($0.algorithm) }) { return true }
         let paths = Set(before.flatMap(\.files).filter { $0.digest != nil }.map(\.path))
         return after.flatMap(\.files).contains { $0.digest != nil && paths.contains($0.path) }
+    }
+
+    /// Every place the after side was resolved from that none of the before side's places is the same
+    /// source as (`sourceChange`): a second lockfile resolving the package from another host is a change
+    /// too, not only the first source (found by helper-90).
+    static func sourceChanges(_ before: [Package], _ after: [Package], sameVersion: Bool) -> [String] {
+        func all(_ ps: [Package]) -> [String] { ps.flatMap { ($0.source.map { [$0] } ?? []) + ($0.otherSources ?? []) }.reduce(into: Set<String>()) { $0.insert($1) }.sorted() }
+        let was = all(before)
+        guard !was.isEmpty else { return [] }
+        return all(after).compactMap { s in
+            let changes = was.map { sourceChange($0, s, sameVersion: sameVersion) }
+            return changes.allSatisfy { $0 != nil } ? changes.first ?? nil : nil
+        }
     }
 
     /// A moved registry or host, or a git dependency at another commit. A registry tarball URL that

@@ -249,6 +249,11 @@ public struct Package: Sendable, Hashable, Codable {
     /// Where the package manager resolved it from: a registry tarball URL, a registry index, or a
     /// VCS URL with its commit. nil when the input does not say.
     public var source: String?
+    /// Other places the same name and version was resolved from, in other lockfiles or entries (sorted,
+    /// without `source`): one component per purl kept only the first, so a second lockfile resolving
+    /// the package from another host appeared nowhere and `diff` passed it (found by helper-90).
+    /// nil when there are none.
+    public var otherSources: [String]?
     /// The install-time scripts the input records, as `name: command` (npm's `preinstall`, `install`,
     /// `postinstall`), `hasInstallScript` when a lockfile only flags one, or `setup.py` for a Python
     /// package installed from an sdist. nil when there is none or the input does not say (optional, so

@@ -114,7 +114,9 @@ public enum CycloneDXWriter {
         var refs: [JSONValue] = []
         if let h = p.homepage, h.hasPrefix("http") { refs.append(.object([("type", .string("website")), ("url", .string(h))])) }
         // Where the package manager resolved it from: what `diff` compares for a moved registry or commit.
-        if let s = p.source { refs.append(.object([("type", .string(sourceIsVCS(s) ? "vcs" : "distribution")), ("url", .string(s))])) }
+        for s in (p.source.map { [$0] } ?? []) + (p.otherSources ?? []) {
+            refs.append(.object([("type", .string(sourceIsVCS(s) ? "vcs" : "distribution")), ("url", .string(s))]))
+        }
         c.add("externalReferences", array: refs)
         var props: [JSONValue] = [
             .object([("name", .string("provenant:found-by")), ("value", .string(p.foundBy))]),

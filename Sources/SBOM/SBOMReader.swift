@@ -62,6 +62,7 @@ public enum SBOMReader {
         var digests: [Digest] = []
         var licenses: [String] = []
         var source: String? = nil
+        var otherSources: [String] = []
         var installScripts: [String] = []
         var isDirect: Bool? = nil
     }
@@ -145,6 +146,7 @@ public enum SBOMReader {
                 l.digests = c.hashes.compactMap(digest)
                 l.licenses = c.licenses
                 l.source = (c.externalReferences.first { $0.type == "distribution" } ?? c.externalReferences.first { $0.type == "vcs" })?.url
+                l.otherSources = c.externalReferences.filter { ($0.type == "distribution" || $0.type == "vcs") && $0.url != l.source }.map(\.url)
                 l.installScripts = props.filter { $0.name == "provenant:install-script" }.map(\.value)
                 if let d = props.first(where: { $0.name == "provenant:dependency" })?.value { l.isDirect = d == "direct" }
                 out.append(l)
@@ -205,6 +207,7 @@ public enum SBOMReader {
             func note(_ key: String) -> [String] { notes.filter { $0.hasPrefix(key + ": ") }.map { String($0.dropFirst(key.count + 2)) } }
             l.source = p.downloadLocation.flatMap { $0 == "NOASSERTION" || $0 == "NONE" || $0.isEmpty ? nil : $0 } ?? note("provenant:source").first
             l.installScripts = note("provenant:install-script")
+            l.otherSources = note("provenant:also-resolved-from")
             return l
         }
         return (listed, extras)
@@ -269,6 +272,7 @@ public enum SBOMReader {
                 var p = Package(ecosystem: eco, name: n, version: purl.version ?? l.version ?? "", purl: purl,
                                 licenses: l.licenses, digests: l.digests, locations: [Location(path)], foundBy: parsed == nil ? withoutPurl : "sbom")
                 p.source = l.source
+                p.otherSources = l.otherSources.isEmpty ? nil : l.otherSources
                 p.installScripts = l.installScripts.isEmpty ? nil : l.installScripts
                 p.isDirect = l.isDirect
                 if let id = l.id { ids.append((id, p.ref)) }

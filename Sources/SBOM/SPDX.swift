@@ -126,6 +126,7 @@ public enum SPDXWriter {
         // SPDX has no field for install scripts (nor for a source its download-location grammar refuses).
         var notes = (p.installScripts ?? []).map { "provenant:install-script: " + $0 }
         if let s = p.source, downloadLocation(s) == nil { notes.append("provenant:source: " + s) }
+        for s in p.otherSources ?? [] { notes.append("provenant:also-resolved-from: " + s) }
         if !notes.isEmpty { o.add("comment", .string(notes.joined(separator: "\n"))) }
         o.add("externalRefs", .array([.object([("referenceCategory", .string("PACKAGE-MANAGER")),
                                                ("referenceType", .string("purl")), ("referenceLocator", .string(p.purl.description))])]))

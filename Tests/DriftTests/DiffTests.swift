@@ -173,6 +173,34 @@ struct NpmEdits {
         #expect(d.findings.contains { $0.message.contains("new commit") && $0.message.contains(String(repeating: "2", count: 40)) })
     }
 
+    /// A second lockfile resolving the same name and version from another host was folded into the one
+    /// component, its source dropped: in no SBOM format, and `diff` passed it (found by helper-90). Every
+    /// source is kept, written in CycloneDX and SPDX, read back, and compared.
+    @Test func aSecondSourceForTheSameVersionIsKeptAndCompared() async throws {
+        let dir = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        func lock(_ app: String, _ source: String) -> String {
+            "version = 3\n\n[[package]]\nname = \"\(app)\"\nversion = \"0.1.0\"\ndependencies = [\"serde\"]\n\n[[package]]\nname = \"serde\"\nversion = \"1.0.0\"\nsource = \"\(source)\"\n"
+        }
+        for d in ["base/rs", "cur/rs", "cur/zz"] { try FileManager.default.createDirectory(at: dir.appendingPathComponent(d), withIntermediateDirectories: true) }
+        let registry = "registry+https://github.com/rust-lang/crates.io-index", evil = "git+https://evil.example.com/serde#" + String(repeating: "0", count: 40)
+        try lock("app", registry).write(to: dir.appendingPathComponent("base/rs/Cargo.lock"), atomically: true, encoding: .utf8)
+        try lock("app", registry).write(to: dir.appendingPathComponent("cur/rs/Cargo.lock"), atomically: true, encoding: .utf8)
+        try lock("tool", evil).write(to: dir.appendingPathComponent("cur/zz/Cargo.lock"), atomically: true, encoding: .utf8)
+        let before = try await catalog(dir.appendingPathComponent("base").path), after = try await catalog(dir.appendingPathComponent("cur").path)
+        #expect(after.packages.first { $0.name == "serde" }?.otherSources == [evil])
+        #expect(pairs(compare(before, after).findings) == ["drift:source-changed pkg:cargo/serde@1.0.0"])
+        #expect(compare(after, after).findings.isEmpty)
+        let info = try DocumentInfo(toolVersion: "test", environment: ["SOURCE_DATE_EPOCH": "1700000000"])
+        for format in [OutputFormat.cyclonedxJSON, .spdxJSON] {
+            let doc = dir.appendingPathComponent("cur.\(format.rawValue)")
+            try format.render(after, info: info).write(to: doc, atomically: true, encoding: .utf8)
+            let read = try #require(try DriftInput.read(doc.path))
+            #expect(read.packages.first { $0.name == "serde" }?.otherSources == [evil], "\(format)")
+            #expect(pairs(compare(before, read).findings) == ["drift:source-changed pkg:cargo/serde@1.0.0"], "\(format)")
+        }
+    }
+
     /// The baseline as CycloneDX and the current side as SPDX (and as Provenant's inventory) give the
     /// same findings as the two lockfiles: every fact diff needs survives the round trip.
     @Test func sbomsOfDifferentFormatsCompareByPurl() async throws {

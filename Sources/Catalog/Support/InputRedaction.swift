@@ -73,6 +73,7 @@ public enum InputRedaction {
         p.purl = scrub(p.purl, &memo)
         // A resolved URL may carry registry credentials; its commit hash is public and kept.
         p.source = p.source.map { memo.field($0) }
+        p.otherSources = p.otherSources.map { $0.map { memo.field($0) } }
         p.installScripts = p.installScripts?.map { memo.text($0) }
     }
 
