@@ -79,6 +79,18 @@ public enum CycloneDXWriter {
         return out
     }
 
+    /// Whether `s` is a URL the CycloneDX schema's `iri-reference` takes: a scheme, no whitespace,
+    /// controls or characters URLs never hold bare, and a host when it names an authority. An IPv6
+    /// literal's brackets are refused too: the schema validators' IRI grammar refuses `https://[::1]/`.
+    static func isIRI(_ s: String) -> Bool {
+        guard !s.isEmpty, s.unicodeScalars.allSatisfy({ $0.value > 32 && $0.value != 127 && !(0x80...0x9F).contains($0.value) && !"\"<>\\^`{|}[]".unicodeScalars.contains($0) }),
+              let colon = s.firstIndex(of: ":"), s[..<colon].first?.isLetter == true,
+              s[..<colon].allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "+-.".contains($0)) }) else { return false }
+        let rest = s[s.index(after: colon)...]
+        if rest.hasPrefix("//") { return rest.dropFirst(2).prefix { $0 != "/" && $0 != "?" && $0 != "#" }.contains { $0 != "@" && $0 != ":" } }
+        return true
+    }
+
     /// A git or other VCS source (a commit is part of it), as opposed to a registry download.
     static func sourceIsVCS(_ s: String) -> Bool { s.hasPrefix("git+") || s.hasPrefix("git:") || s.hasPrefix("git@") || s.contains(".git#") }
 
@@ -112,16 +124,19 @@ public enum CycloneDXWriter {
         c.add("licenses", licenses(p.licenses, texts: p.licenseTexts ?? [:]))
         c.add("purl", .string(p.purl.description))
         var refs: [JSONValue] = []
-        if let h = p.homepage, h.hasPrefix("http") { refs.append(.object([("type", .string("website")), ("url", .string(h))])) }
-        // Where the package manager resolved it from: what `diff` compares for a moved registry or commit.
-        for s in (p.source.map { [$0] } ?? []) + (p.otherSources ?? []) {
-            refs.append(.object([("type", .string(sourceIsVCS(s) ? "vcs" : "distribution")), ("url", .string(s))]))
-        }
-        c.add("externalReferences", array: refs)
+        // A URL the schema refuses (a space in it, a bare `http://`) made the whole document invalid
+        // (found by helper-90): a homepage is left out, a source kept as a property.
+        if let h = p.homepage, h.hasPrefix("http"), isIRI(h) { refs.append(.object([("type", .string("website")), ("url", .string(h))])) }
         var props: [JSONValue] = [
             .object([("name", .string("provenant:found-by")), ("value", .string(p.foundBy))]),
             .object([("name", .string("provenant:scope")), ("value", .string(p.scope.rawValue))]),
         ]
+        // Where the package manager resolved it from: what `diff` compares for a moved registry or commit.
+        for s in (p.source.map { [$0] } ?? []) + (p.otherSources ?? []) {
+            if isIRI(s) { refs.append(.object([("type", .string(sourceIsVCS(s) ? "vcs" : "distribution")), ("url", .string(s))])) }
+            else { props.append(.object([("name", .string("provenant:source")), ("value", .string(s))])) }
+        }
+        c.add("externalReferences", array: refs)
         for s in p.installScripts ?? [] { props.append(.object([("name", .string("provenant:install-script")), ("value", .string(s))])) }
         if let d = p.isDirect {
             props.append(.object([("name", .string("provenant:dependency")), ("value", .string(d ? "direct" : "indirect"))]))

@@ -57,24 +57,35 @@ public enum Licenses {
         if !cur.isEmpty { tokens.append(cur) }
         guard tokens.count > 1 else { return nil }
         var out: [String] = []
-        var depth = 0, expectOperand = true
+        var depth = 0, expectOperand = true, afterWith = false
         for t in tokens {
             let u = t.uppercased()
             if t == "(" { guard expectOperand else { return nil }; depth += 1; out.append(t); continue }
             if t == ")" { guard !expectOperand, depth > 0 else { return nil }; depth -= 1; out.append(t); continue }
             if u == "AND" || u == "OR" || u == "WITH" {
                 guard !expectOperand else { return nil }
-                out.append(u); expectOperand = true; continue
+                out.append(u); expectOperand = true; afterWith = u == "WITH"; continue
             }
             guard expectOperand else { return nil }
             let base = t.hasSuffix("+") ? String(t.dropLast()) : t
-            if let id = ids[base.lowercased()] { out.append(id + (t.hasSuffix("+") ? "+" : "")) }
-            else if t.hasPrefix("LicenseRef-") || t.hasPrefix("DocumentRef-") { out.append(t) }
+            // After WITH an exception, and only there; a LicenseRef only as SPDX's idstring allows (a
+            // DocumentRef names a document this one does not reference): otherwise not an expression
+            // SPDX readers take (found by helper-90).
+            if afterWith {
+                guard let id = ids[t.lowercased()], isException(id) else { return nil }
+                out.append(id)
+            } else if let id = ids[base.lowercased()], !isException(id) { out.append(id + (t.hasSuffix("+") ? "+" : "")) }
+            else if isLicenseRef(t) { out.append(t) }
             else { return nil }
-            expectOperand = false
+            expectOperand = false; afterWith = false
         }
         guard depth == 0, !expectOperand else { return nil }
         return out.joined(separator: " ").replacingOccurrences(of: "( ", with: "(").replacingOccurrences(of: " )", with: ")")
+    }
+
+    /// Whether an id of SPDX's list is a license exception (they share one list here).
+    static func isException(_ id: String) -> Bool {
+        id.lowercased().contains("exception") || ["Linux-syscall-note", "GPL-CC-1.0", "SHL-2.0", "SHL-2.1", "LLGPL"].contains(id)
     }
 
     /// `LicenseRef-` followed by what SPDX idstrings allow (letters, digits, '.', '-').

@@ -145,8 +145,10 @@ public enum SBOMReader {
                 var l = Listed(purl: c.purl, name: c.name, version: c.version, origin: "component", id: c.bomRef)
                 l.digests = c.hashes.compactMap(digest)
                 l.licenses = c.licenses
-                l.source = (c.externalReferences.first { $0.type == "distribution" } ?? c.externalReferences.first { $0.type == "vcs" })?.url
-                l.otherSources = c.externalReferences.filter { ($0.type == "distribution" || $0.type == "vcs") && $0.url != l.source }.map(\.url)
+                let sources = c.externalReferences.filter { $0.type == "distribution" }.map(\.url) + c.externalReferences.filter { $0.type == "vcs" }.map(\.url)
+                    + props.filter { $0.name == "provenant:source" }.map(\.value)
+                l.source = sources.first
+                l.otherSources = sources.filter { $0 != l.source }
                 l.installScripts = props.filter { $0.name == "provenant:install-script" }.map(\.value)
                 if let d = props.first(where: { $0.name == "provenant:dependency" })?.value { l.isDirect = d == "direct" }
                 out.append(l)

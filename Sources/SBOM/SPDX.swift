@@ -110,14 +110,15 @@ public enum SPDXWriter {
         o.add("SPDXID", .string(id))
         o.add("name", .string(p.name))
         o.add("versionInfo", .string(p.version))
-        o.add("supplier", .string(p.supplier.map { "Organization: " + actor($0) } ?? "NOASSERTION"))
-        if let a = p.author { o.add("originator", .string("Person: " + actor(a))) }
+        // An actor without a name (`""`, `<only@mail>`) is refused by SPDX readers (found by helper-90).
+        o.add("supplier", .string(p.supplier.flatMap(actor).map { "Organization: " + $0 } ?? "NOASSERTION"))
+        if let a = p.author.flatMap(actor) { o.add("originator", .string("Person: " + a)) }
         o.add("downloadLocation", .string(p.source.flatMap(downloadLocation) ?? "NOASSERTION"))
         o.add("filesAnalyzed", .bool(false))
         o.add("checksums", array: p.digests.map {
             .object([("algorithm", .string($0.algorithm.rawValue.replacingOccurrences(of: "-", with: ""))), ("checksumValue", .string($0.value))])
         })
-        if let h = p.homepage, h.hasPrefix("http") { o.add("homepage", .string(h)) }
+        if let h = p.homepage, h.hasPrefix("http"), !h.contains(where: { $0 == " " || $0 == "#" || $0.isNewline }), hostIsValid(h) { o.add("homepage", .string(h)) }
         o.add("sourceInfo", .string("found by \(p.foundBy) in: " + p.locations.map { l in l.description + (l.layer.map { " (layer \($0))" } ?? "") }.joined(separator: ", ")))
         o.add("licenseConcluded", .string("NOASSERTION"))
         o.add("licenseDeclared", .string(declared(p.licenses, texts: p.licenseTexts ?? [:], extracted: &extracted)))
@@ -167,12 +168,16 @@ public enum SPDXWriter {
     }
 
     /// Actors may not contain the parentheses SPDX uses for e-mail; `Name <mail>` becomes `Name (mail)`.
-    static func actor(_ s: String) -> String {
-        var t = s.replacingOccurrences(of: "(", with: "[").replacingOccurrences(of: ")", with: "]")
+    /// Nil when no name is left.
+    static func actor(_ s: String) -> String? {
+        var t = s.replacingOccurrences(of: "(", with: "[").replacingOccurrences(of: ")", with: "]").replacingOccurrences(of: "\n", with: " ")
         if let lt = t.firstIndex(of: "<"), let gt = t.lastIndex(of: ">"), lt < gt {
-            t = t[..<lt].trimmingCharacters(in: .whitespaces) + " (" + t[t.index(after: lt)..<gt] + ")"
+            let name = t[..<lt].trimmingCharacters(in: .whitespaces)
+            guard !name.isEmpty else { return nil }
+            t = name + " (" + t[t.index(after: lt)..<gt] + ")"
         }
-        return t.replacingOccurrences(of: "\n", with: " ")
+        t = t.trimmingCharacters(in: .whitespaces)
+        return t.isEmpty ? nil : t
     }
 
     /// `texts` holds the text of LicenseRefs the extractor already named (Debian copyright files): those
@@ -181,7 +186,12 @@ public enum SPDXWriter {
         let parts: [String] = ls.map { l in
             switch Licenses.classify(l) {
             case .id(let id): return id
-            case .expression(let e): return ls.count > 1 ? "(\(e))" : e
+            case .expression(let e):
+                // Each LicenseRef in it needs its extracted text, or the document is invalid (found by helper-90).
+                for ref in e.split(whereSeparator: { $0 == " " || $0 == "(" || $0 == ")" }).map(String.init) where Licenses.isLicenseRef(ref) && extracted[ref] == nil {
+                    extracted[ref] = texts[ref] ?? "License named '\(ref.dropFirst(11))' by the package's metadata, without a text"
+                }
+                return ls.count > 1 ? "(\(e))" : e
             case .name(let n) where Licenses.isLicenseRef(n):
                 if extracted[n] == nil {
                     extracted[n] = texts[n] ?? "License named '\(n.dropFirst(11))' by the package's metadata, without a text"

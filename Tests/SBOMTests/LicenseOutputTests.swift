@@ -81,3 +81,49 @@ import ProvenantCore
         #expect(Licenses.licenseRef("商业许可").hasPrefix("LicenseRef-unknown-") && Licenses.isLicenseRef(Licenses.licenseRef("商业许可")))
     }
 }
+
+/// Metadata that made a whole document invalid (found by helper-90): a LicenseRef inside an
+/// expression without its extracted text, operands SPDX does not take, an actor without a name, and
+/// URLs with a space. The documents are left for the schema validators too.
+@Suite struct OddMetadataOutputTests {
+    @Test func oddMetadataKeepsBothDocumentsValid() throws {
+        #expect(Licenses.expression("LicenseRef-Proprietary OR MIT") == "LicenseRef-Proprietary OR MIT")
+        #expect(Licenses.expression("GPL-2.0-only WITH Classpath-exception-2.0") == "GPL-2.0-only WITH Classpath-exception-2.0")
+        for bad in ["MIT WITH MIT", "LicenseRef-foo_bar OR MIT", "LicenseRef- OR MIT", "Classpath-exception-2.0 OR MIT", "DocumentRef-x:LicenseRef-y OR MIT"] {
+            #expect(Licenses.expression(bad) == nil, "\(bad)")
+        }
+        #expect(SPDXWriter.actor("") == nil && SPDXWriter.actor("  ") == nil && SPDXWriter.actor("<only@mail.example>") == nil)
+        #expect(SPDXWriter.actor("Ann <ann@mail.example>") == "Ann (ann@mail.example)")
+        #expect(!CycloneDXWriter.isIRI("http://my site.example.com/") && !CycloneDXWriter.isIRI("http://") && CycloneDXWriter.isIRI("https://a.example/x?y#z"))
+
+        func package(_ name: String) -> Package {
+            Package(ecosystem: .npm, name: name, version: "1.0.0", purl: PackageURL(type: "npm", name: name, version: "1.0.0"), foundBy: "test")
+        }
+        var a = package("refs")
+        a.licenses = ["LicenseRef-Proprietary OR MIT", "MIT WITH MIT"]
+        a.author = ""
+        a.supplier = "<only@mail.example>"
+        a.homepage = "http://my site.example.com/"
+        a.source = "https://registry.example.com/p/-/p 1.0.0.tgz"
+        a.otherSources = ["https://registry.npmjs.org/refs/-/refs-1.0.0.tgz"]
+        var b = package("urls")
+        b.homepage = "https://[::1]/"
+        let inv = Inventory(target: "odd", mode: "source", distro: nil, packages: [a, b], diagnostics: [], sources: [:])
+        let spdx = try render(inv, .spdxJSON), cdx = try render(inv, .cyclonedxJSON)
+        let extracted = (try json(spdx)["hasExtractedLicensingInfos"] as? [[String: Any]] ?? []).compactMap { $0["licenseId"] as? String }
+        #expect(extracted.contains("LicenseRef-Proprietary"), "\(extracted)")
+        #expect(!spdx.contains("Person: ") && !spdx.contains("my site") && !cdx.contains("my site"))
+        try keep(spdx, as: "odd-metadata.spdx.json")
+        try keep(cdx, as: "odd-metadata.cdx.json")
+        // Both sources survive the round trip, the one no URL field takes as a property.
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("odd-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        for (name, text) in [("odd.cdx.json", cdx), ("odd.spdx.json", spdx)] {
+            try text.write(to: dir.appendingPathComponent(name), atomically: true, encoding: .utf8)
+            let back = try SBOMReader.read(dir.appendingPathComponent(name).path)
+            let refs = back.packages.first { $0.name == "refs" }
+            #expect(Set([refs?.source].compactMap { $0 } + (refs?.otherSources ?? [])) == Set([a.source!] + a.otherSources!), "\(name): \(String(describing: refs))")
+        }
+    }
+}
