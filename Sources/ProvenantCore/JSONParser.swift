@@ -225,10 +225,22 @@ extension JSONValue {
     /// to it under Unicode case folding (`user`, `USER`, `uſer`), the last one winning. What Go tools
     /// (docker, containerd, umoci) read from an image's JSON must be read alike: with `"User": "1000"`
     /// then `"user": "0"` the container runs as root (found by helper-89). `key` is ASCII.
+    ///
+    /// Objects given for one field are decoded into the same struct (or map) in turn, so the fields of
+    /// the earlier ones survive unless a later one sets them: `"config": {"Env": …}, "Config": {"User":
+    /// …}` runs with that Env (found by review). They come back as one object, their fields in order.
     public subscript(goField key: String) -> JSONValue? {
         guard case .object(let fields) = self else { return nil }
         let want = Array(key.utf8.map { $0 >= 65 && $0 <= 90 ? $0 + 32 : $0 })
-        return fields.last { JSONValue.goFoldEqual($0.0, want) }?.1
+        let matches = fields.filter { JSONValue.goFoldEqual($0.0, want) }.map(\.1)
+        guard let last = matches.last else { return nil }
+        guard case .object = last, matches.count > 1 else { return last }
+        var merged: [(String, JSONValue)] = []
+        for m in matches.reversed() {
+            guard case .object(let f) = m else { break }
+            merged = f + merged
+        }
+        return .object(merged)
     }
 
     /// Whether `name` folds to `lowered` (ASCII, lowercase), as Go's `bytes.EqualFold` compares: ASCII

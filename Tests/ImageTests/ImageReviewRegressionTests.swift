@@ -239,6 +239,21 @@ import TestSupport
         #expect(e?.message.contains("a symbolic link its own layer made") == true, "\(String(describing: e))")
     }
 
+    /// A layer that replaced a directory with a link lists the directory's deleted files as whiteouts
+    /// beneath the link (umoci, moby's naive diff): such an image is read (refusing it was a regression
+    /// the review found), the whiteouts left unapplied.
+    @Test func whiteoutsBeneathALinkTheLayerMadeAreRead() async throws {
+        var one = TarWriter()
+        one.add("usr/lib/", .directory, mode: 0o755)
+        one.add("lib/", .directory, mode: 0o755)
+        one.add("lib/libx.so", data: Self.elf, mode: 0o755)
+        var two = TarWriter()
+        two.add("lib", .symlink, link: "usr/lib")
+        two.add("lib/.wh.libx.so")
+        let read = try await Self.read("link-whiteouts", [one, two])
+        #expect(try read.filesystem.resolve("lib", followLast: false).node.kind == .symbolicLink("usr/lib"))
+    }
+
     @Test func anEntryBeneathALowerLinkToNothingIsRefused() async throws {
         var one = TarWriter()
         one.add("a", .symlink, link: "b")
@@ -299,5 +314,8 @@ import TestSupport
         #expect(try user(#"{"config":{"User":"1000","u\u017fer":"0"},"rootfs":{"diff_ids":[]}}"#) == "0", "ſ folds to s")
         #expect(try user(#"{"config":{"user":"0","User":"1000"},"RootFS":{"diff_ids":[]}}"#) == "1000")
         #expect(try user(#"{"config":{"Users":"0","User":"1000"},"rootfs":{"diff_ids":[]}}"#) == "1000")
+        // Two objects for one field are decoded into one struct: the first's fields survive (found by review).
+        let merged = try ImageConfig(Array(#"{"config":{"Env":["AWS_SECRET=x"],"Labels":{"a":"1"}},"Config":{"User":"1000","Labels":{"b":"2"}},"rootfs":{"diff_ids":[]}}"#.utf8), subject: "config")
+        #expect(merged.user == "1000" && merged.environment == ["AWS_SECRET=x"] && merged.labels == ["a": "1", "b": "2"])
     }
 }

@@ -113,7 +113,7 @@ public enum ImageReference: Sendable, Equatable, CustomStringConvertible {
         // Other tars hold a manifest.json too (browser extensions, web apps): only Docker's shape counts.
         if archive.has("manifest.json"), let bytes = try? archive.read("manifest.json", limit: 4 << 20),
            let first = (try? JSONParser.parse(bytes))?.arrayValue?.first,
-           first["Config"]?.stringValue != nil, first["Layers"]?.arrayValue != nil {
+           first[goField: "Config"]?.stringValue != nil, first[goField: "Layers"]?.arrayValue != nil {
             return .dockerArchive(path: path)
         }
         return nil

@@ -28,8 +28,9 @@ public struct RegistryOptions: Sendable {
 
     /// Gives up on every registry `seconds` from now.
     public mutating func giveUp(after seconds: Int, text: String) {
-        let (sum, overflow) = DispatchTime.now().uptimeNanoseconds.addingReportingOverflow(UInt64(max(0, seconds)).multipliedReportingOverflow(by: 1_000_000_000).partialValue)
-        giveUpAt = overflow ? nil : sum
+        let (nanoseconds, tooLong) = UInt64(max(0, seconds)).multipliedReportingOverflow(by: 1_000_000_000)
+        let (sum, overflow) = DispatchTime.now().uptimeNanoseconds.addingReportingOverflow(nanoseconds)
+        giveUpAt = tooLong || overflow ? nil : sum
         timeoutText = text
     }
 

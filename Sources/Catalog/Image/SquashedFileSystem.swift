@@ -328,7 +328,8 @@ struct LayerBuilder {
     }
 
     /// The directory holding `components`' last one, made (implicitly) as needed in this layer.
-    func parent(of components: [Substring], entry: String) throws(ImageError) -> ImageNode {
+    /// Nil for a whiteout beneath a link its own layer made: see `add`.
+    func parent(of components: [Substring], entry: String, whiteout: Bool = false) throws(ImageError) -> ImageNode? {
         var n = top
         for c in components.dropLast() {
             let key = String(c)
@@ -337,6 +338,11 @@ struct LayerBuilder {
             // name, it was hidden by a later whiteout of the link, or hid what the link led to (found by
             // helper-89). A tar written from a filesystem never has such an entry.
             if let next = n.children[key], case .symbolicLink = next.kind {
+                // Except whiteouts: a layer that replaced a directory with a link (merged /usr's
+                // `lib -> usr/lib`) lists the directory's deleted files as whiteouts beneath the link
+                // (umoci, moby's naive diff). Not applied: a file a runtime may have deleted is still
+                // listed, which can only add findings (found by review).
+                if whiteout { return nil }
                 throw ImageError(entryName(entry), "is written through '\(Redactor.quote(key, max: 80))', a symbolic link its own layer made; refused")
             }
             // Every node counts, the directories an entry's path makes as well as the entry itself.
@@ -353,7 +359,7 @@ struct LayerBuilder {
     func add(_ h: TarHeader, components: [Substring], content: FileContent?) throws(ImageError) {
         guard let last = components.last else { return }
         let name = String(last)
-        let dir = try parent(of: components, entry: h.name)
+        guard let dir = try parent(of: components, entry: h.name, whiteout: name.hasPrefix(".wh.")) else { return }
         if name.hasPrefix(".wh.") {
             if name == ".wh..wh..opq" { dir.opaque = true; return }
             let target = String(name.dropFirst(4))
