@@ -44,8 +44,9 @@ enum LeakView {
     /// The bytes with the breaks inside base64 text taken out, or nil when there are none: GNU
     /// `base64`, `openssl base64` and Python's `encodebytes` wrap at 64 or 76 columns, and a known
     /// value's encoded form split across lines passed the proxy (found by helper-81). A break is a run
-    /// of at most 32 bytes between two base64 characters made of spaces, tabs, line breaks, `>` (a
-    /// quoted reply's prefix) and the `\n`, `\r` and `\t` escapes of a JSON string: lines joined with
+    /// of spaces, tabs, line breaks, `>` (a quoted reply's prefix) and the `\n`, `\r` and `\t` escapes
+    /// of a JSON string (at most 32 bytes, or 1 KiB with a line break in it) after at least 16 base64
+    /// characters and before another: lines joined with
     /// spaces (`tr '\n' ' '`), indented (a YAML block) or quoted (`> `) are joined back. With
     /// `plusIsSpace` (a form body's `+`), a `+` after a line break is indentation too. Only known values
     /// are looked for in this view: joined words could look like anything to a pattern, but not like a
@@ -67,26 +68,34 @@ enum LeakView {
         var out: [UInt8] = []
         var changed = false
         var i = 0
+        // The base64 characters just before `i`, joined runs included: only a run as long as a wrapped
+        // line's start (16) is joined to what follows, so prose split at a space ("Super Secret") is
+        // not read as one word (found by review).
+        var run = 0
         while i < b.count {
             let c = b[i]
-            if let last = out.last, isBase64(last), separator(at: i, afterBreak: false) > 0 {
+            if run >= 16, separator(at: i, afterBreak: false) > 0 {
+                // A run with a line break may be indented as deep as it likes (up to 1 KiB); one without
+                // is a short gap (up to 32 bytes).
                 var skip = 0, afterBreak = false
-                while i + skip < b.count, skip <= 32 {
+                while i + skip < b.count, skip <= (afterBreak ? 1024 : 32) {
                     let n = separator(at: i + skip, afterBreak: afterBreak)
                     if n == 0 { break }
                     if b[i + skip] == 10 || b[i + skip] == 13 || (n == 2 && b[i + skip + 1] != 116) { afterBreak = true }
                     skip += n
                 }
-                if skip <= 32, i + skip < b.count, isBase64(b[i + skip]) {
+                if skip <= (afterBreak ? 1024 : 32), i + skip < b.count, isBase64(b[i + skip]) {
                     if !changed { out.reserveCapacity(b.count); changed = true }
                     i += skip
                     continue
                 }
                 out.append(contentsOf: UnsafeRawBufferPointer(rebasing: b[i..<min(b.count, i + skip)]))
                 i += skip
+                run = 0
                 continue
             }
             out.append(c)
+            run = isBase64(c) ? run + 1 : 0
             i += 1
         }
         return changed ? out : nil

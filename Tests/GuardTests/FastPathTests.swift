@@ -33,16 +33,21 @@ import TestSupport
         func joined(_ s: String, plus: Bool = false) -> String? {
             Array(s.utf8).withUnsafeBytes { LeakView.unwrapped($0, plusIsSpace: plus) }.map { String(decoding: $0, as: UTF8.self) }
         }
-        #expect(joined("QUJD\nREVG") == "QUJDREVG")
-        #expect(joined("QUJD\r\n  REVG") == "QUJDREVG")
-        #expect(joined("QUJD REVG") == "QUJDREVG", "tr '\\n' ' '")
-        #expect(joined("> QUJD\n> REVG") == "> QUJDREVG", "a quoted reply")
-        #expect(joined("QUJD\\nREVG") == "QUJDREVG", "a JSON string's escape")
-        #expect(joined("QUJD\n++REVG") == "QUJD++REVG", "+ is base64 unless in a form")
-        #expect(joined("QUJD\n++REVG", plus: true) == "QUJDREVG")
-        #expect(joined("QUJD ++REVG", plus: true) == "QUJD++REVG", "+ is a space only after a break")
+        let a = "QUJDREVGR0hJSktMTU5P", b = "UFFSU1RVVldYWVo="   // a wrapped line's end (20), the next line
+        #expect(joined(a + "\n" + b) == a + b)
+        #expect(joined(a + "\r\n  " + b) == a + b)
+        #expect(joined(a + " " + b) == a + b, "tr '\\n' ' '")
+        #expect(joined("> " + a + "\n> " + b) == "> " + a + b, "a quoted reply")
+        #expect(joined(a + "\\n" + b) == a + b, "a JSON string's escape")
+        #expect(joined(a + "\n++" + b) == a + "++" + b, "+ is base64 unless in a form")
+        #expect(joined(a + "\n++" + b, plus: true) == a + b)
+        #expect(joined(a + " ++" + b, plus: true) == a + "++" + b, "+ is a space only after a break")
         #expect(joined("{ }") == nil && joined("a.\n.b") == nil)
-        #expect(joined("QUJD" + String(repeating: " ", count: 40) + "REVG") == nil, "a gap of more than 32 bytes is no wrapping")
+        #expect(joined(a + String(repeating: " ", count: 40) + b) == nil, "a gap of more than 32 bytes without a break is no wrapping")
+        #expect(joined(a + "\n" + String(repeating: " ", count: 40) + b) == a + b, "indentation after a break may be deep (found by review)")
+        // Prose split at a space is not one word: the run before a break must be a wrapped line's (found by review).
+        #expect(joined("Super Secret Project") == nil && joined("say hello world") == nil && joined("1234 5678") == nil)
+        #expect(joined("hello\n++world", plus: true) == nil)
     }
 
     /// The head is looked for from where the last read stopped; it is ready at its end or at a bare LF.

@@ -285,9 +285,15 @@ import TestSupport
         try FileManager.default.moveItem(atPath: dir.appendingPathComponent("other/.git-file").path, toPath: dir.appendingPathComponent("other/.git").path)
         let linked = try runProcess(provenantBinary, ["secrets", "scan", dir.appendingPathComponent("other").path, "--git"])
         #expect(linked.code == 2 && linked.err.contains("lies outside it") && !linked.out.contains("outside.env"), "\(linked.out)\(linked.err)")
-        // The top of the repository is read as before.
+        // The top of the repository is read as before, named as '.' too (which crashed: found by review).
         let top = try runProcess(provenantBinary, ["secrets", "scan", dir.path, "--git"])
         #expect(top.code == 0 && top.out.contains("outside.env"), "\(top.out)\(top.err)")
+        let dot = try runProcess("/bin/sh", ["-c", "cd \"$1\" && \"$0\" secrets scan . --git", provenantBinary, dir.path])
+        #expect(dot.code == 0 && dot.out.contains("outside.env"), "\(dot.out)\(dot.err)")
+        // A git directory sharing another's (a linked worktree's commondir) is not read.
+        try "../elsewhere\n".write(toFile: dir.path + "/.git/commondir", atomically: true, encoding: .utf8)
+        let common = try runProcess(provenantBinary, ["secrets", "scan", dir.path, "--git"])
+        #expect(common.code == 2 && common.err.contains("commondir"), "\(common.out)\(common.err)")
     }
 
     /// Lines that are easy to lose: one added by a merge, and one that itself starts with "++ ".
@@ -351,6 +357,15 @@ import TestSupport
         #expect(made.code == 0, "\(made.err)")
         let pyz = try runProcess(provenantBinary, ["secrets", "scan", dir.appendingPathComponent("tool.pyz").path, "--fail-on", "low"])
         #expect(pyz.code == 1 && pyz.out.contains("tool.pyz!settings.env:1"), "\(pyz.out)\(pyz.err)")
+        // The script in front of a zip is scanned too, and a .pyz inside a tar is opened (found by review).
+        let more = try Self_.sh("""
+            printf '#!/bin/sh\\nexport GITHUB_TOKEN=%s\\nexit 0\\n' \(Self_.token) > sfx.sh && cat tool.pyz >> sfx.sh && mkdir nested && cp tool.pyz nested/ && tar cf nested.tar nested && rm -rf nested
+            """, in: dir)
+        #expect(more.code == 0, "\(more.err)")
+        let sfx = try runProcess(provenantBinary, ["secrets", "scan", dir.appendingPathComponent("sfx.sh").path, "--fail-on", "low"])
+        #expect(sfx.code == 1 && sfx.out.contains("sfx.sh:2") && sfx.out.contains("sfx.sh!settings.env:1"), "\(sfx.out)\(sfx.err)")
+        let nested = try runProcess(provenantBinary, ["secrets", "scan", dir.appendingPathComponent("nested.tar").path, "--fail-on", "low"])
+        #expect(nested.code == 1 && nested.out.contains("tool.pyz!settings.env:1"), "\(nested.out)\(nested.err)")
         let xz = try runProcess(provenantBinary, ["secrets", "scan", dir.appendingPathComponent("xz").path, "--fail-on", "low"])
         #expect(xz.code == 1 && xz.err.contains("xz-compressed") && xz.out.contains("NOT CHECKED"), "\(xz.out)\(xz.err)")
         // Over the size archives are opened to (256 MiB; 1 MiB here): its bytes are scanned, and it is NOT CHECKED.

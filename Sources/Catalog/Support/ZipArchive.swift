@@ -59,6 +59,9 @@ public struct ZipArchive {
 
     let bytes: [UInt8]
     public private(set) var entries: [Entry] = []
+    /// Bytes before the archive's first record (a zipapp's `#!` line, a launch script): 0 for a zip
+    /// that starts the file.
+    public private(set) var prefixLength = 0
 
     private static func u16(_ b: [UInt8], _ o: Int) -> UInt16 { UInt16(b[o]) | UInt16(b[o + 1]) << 8 }
     private static func u32(_ b: [UInt8], _ o: Int) -> UInt32 { (0..<4).reduce(0) { $0 | UInt32(b[o + $1]) << (8 * UInt32($1)) } }
@@ -124,6 +127,7 @@ public struct ZipArchive {
         // Each record takes at least 46 bytes, so the count cannot claim more than the directory holds.
         guard count <= UInt64(cd.count / 46) else { throw bad("the central directory claims \(count) entries in \(cd.count) bytes") }
         var at = cd.lowerBound
+        var firstHeader = Int.max
         for n in 0..<Int(count) {
             guard at + 46 <= cd.upperBound, Self.u32(bytes, at) == 0x0201_4B50 else { throw bad("central directory record \(n + 1) is damaged") }
             let method = Self.u16(bytes, at + 10)
@@ -159,8 +163,10 @@ public struct ZipArchive {
                 throw bad("the data of '\(Redactor.quote(path, max: 80))' (\(csize) bytes) runs past the end of the file")
             }
             entries.append(Entry(path: path, method: method, compressedSize: csize, uncompressedSize: usize, dataStart: data.lowerBound))
+            firstHeader = min(firstHeader, header.lowerBound)
             at = next
         }
+        prefixLength = min(firstHeader, Int(cdOffset))
         // Entries never share bytes in a real archive; many records pointing at one compressed blob
         // would make a small file inflate the same data over and over.
         let spans = entries.filter { $0.compressedSize > 0 }.map { $0.dataStart..<($0.dataStart + Int($0.compressedSize)) }

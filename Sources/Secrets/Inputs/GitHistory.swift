@@ -27,7 +27,7 @@ public struct GitHistory {
     /// one inside the target), or the target itself when it is a bare repository. git would otherwise
     /// find a repository above the target and read all of its history, outside the target, under
     /// paths that do not exist (found by helper-88); objects borrowed from elsewhere are refused too.
-    static func gitDirectory(of repository: String) throws(InputError) -> String {
+    static func gitDirectory(of repository: String) throws(InputError) -> (root: String, gitDir: String) {
         func real(_ p: String) -> String? {
             guard let r = realpath(p, nil) else { return nil }
             defer { free(r) }
@@ -59,11 +59,23 @@ public struct GitHistory {
         if FileManager.default.fileExists(atPath: resolved + "/objects/info/alternates") {
             throw InputError("--git: \(shown) borrows objects from another repository (objects/info/alternates); its history is not read")
         }
-        return resolved
+        // A linked worktree's `commondir`, or objects and refs that are links, lead elsewhere too
+        // (found by review).
+        if FileManager.default.fileExists(atPath: resolved + "/commondir") {
+            throw InputError("--git: the git directory of \(shown) shares another's (commondir); its history is not read")
+        }
+        for part in ["objects", "refs", "packed-refs", "HEAD", "info", "logs", "worktrees", "modules"] {
+            var pst = stat()
+            guard lstat(resolved + "/" + part, &pst) == 0 else { continue }
+            guard let r = real(resolved + "/" + part), r == root || r.hasPrefix(root + "/") else {
+                throw InputError("--git: \(part) in the git directory of \(shown) leads outside it; its history is not read")
+            }
+        }
+        return (root, resolved)
     }
 
     private func run(_ visit: @escaping (Addition) -> Void) throws(InputError) {
-        let gitDir = try Self.gitDirectory(of: repository)
+        let (root, gitDir) = try Self.gitDirectory(of: repository)
         let git = Process()
         git.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         // No signature checks (log.showSignature would run the repository's gpg.program), no external
@@ -78,7 +90,9 @@ public struct GitHistory {
         var env = ProcessInfo.processInfo.environment
         env["GIT_CONFIG_NOSYSTEM"] = "1"
         env["GIT_DIR"] = gitDir
-        env["GIT_CEILING_DIRECTORIES"] = (repository as NSString).deletingLastPathComponent
+        // The parent of the resolved target (`/` for a top-level directory); NSString's
+        // deletingLastPathComponent trapped on a one-character path (`.`; found by review).
+        env["GIT_CEILING_DIRECTORIES"] = root.lastIndex(of: "/").map { $0 == root.startIndex ? "/" : String(root[..<$0]) } ?? "/"
         env["GIT_ALTERNATE_OBJECT_DIRECTORIES"] = nil
         env["GIT_OBJECT_DIRECTORY"] = nil
         env["GIT_COMMON_DIR"] = nil

@@ -286,6 +286,19 @@ public struct SecretsScanner: Sendable {
         func entry(_ data: [UInt8], _ name: String) {
             let shown = display + "!" + shownPath(name)
             if Self.isArchive(data) { scanArchive(data, display: shown, depth: depth + 1, budget: &budget, into: &result); return }
+            // Inside an archive as on disk: a zip behind a prefix is opened, and what cannot be opened
+            // is NOT CHECKED, not binary (found by review).
+            let head = Array(data.prefix(8192))
+            if UTF16Text.detect(head) == nil {
+                if let format = Self.unopenedCompression(head) {
+                    result.partial += 1
+                    result.warnings.append("\(shown): \(format)-compressed, which this scanner cannot open; what it holds is not checked")
+                    return
+                }
+                if Self.isBinary(head) || head.starts(with: [35, 33]), ZipArchive.endRecordOffset(data) != nil {
+                    scanArchive(data, display: shown, depth: depth + 1, budget: &budget, into: &result); return
+                }
+            }
             scanText(data, display: shown, into: &result)
         }
         do {
@@ -304,6 +317,9 @@ public struct SecretsScanner: Sendable {
                 else { scanText(inner, display: display, into: &result) }
             } else if ZipArchive.isZip(bytes) || (!TarArchive.isTar(bytes) && ZipArchive.endRecordOffset(bytes) != nil) {
                 let zip = try ZipArchive(bytes)
+                // What comes before a zip behind a prefix (a launch script) is scanned as text too:
+                // only the entries were, and a secret in the script went unseen (found by review).
+                if zip.prefixLength > 0 { scanText(Array(bytes[..<zip.prefixLength]), display: display, into: &result) }
                 for e in zip.entries where !e.isDirectory {
                     do { entry(try zip.read(e, budget: &budget), e.path) }
                     catch let stop as InflateBudget.Exhausted { throw stop }
