@@ -449,10 +449,18 @@ struct SourceLocation {
         if let r = rest.range(of: "://") {
             scheme = String(rest[..<r.upperBound]); rest = rest[r.upperBound...]
         }
-        if let hash = rest.lastIndex(of: "#") { commit = String(rest[rest.index(after: hash)...]); rest = rest[..<hash] }
+        if let hash = rest.lastIndex(of: "#") {
+            // A registry tarball's fragment is its checksum (yarn's `#sha1`), not a commit: only VCS
+            // sources name commits there.
+            if scheme == "http://" || scheme == "https://" { rest = rest[..<hash] }
+            else { commit = String(rest[rest.index(after: hash)...]); rest = rest[..<hash] }
+        }
         let authority = rest.prefix { $0 != "/" }
         // Credentials are not where the code comes from.
         host = String(authority.split(separator: "@").last ?? authority).lowercased()
+        // yarn v1 writes npm's registry under its own name, which serves the same tarballs: not another
+        // source (a yarn.lock beside a package-lock.json gave a false finding per package: found by review).
+        if host == "registry.yarnpkg.com" { host = "registry.npmjs.org" }
         path = String(rest.dropFirst(authority.count))
         if let q = path.firstIndex(of: "?") { path = String(path[..<q]) }
     }

@@ -40,9 +40,14 @@ public enum CycloneDXWriter {
             root.add("description", inv.distro?.prettyName)
         }
         meta.add("component", root.value)
+        // Those whose packages were not checked at all are said so too, and how many there are, so a
+        // scan of the SBOM counts exactly what a scan of its input counts (`SBOMReader`).
+        let notChecked = inv.diagnostics.filter { $0.unscanned != nil }
         meta.add("properties", array: inv.diagnostics.map {
             .object([("name", .string("provenant:known-unknown")), ("value", .string($0.description))])
-        })
+        } + notChecked.map {
+            .object([("name", .string("provenant:not-checked")), ("value", .string($0.description))])
+        } + (inv.diagnostics.isEmpty ? [] : [.object([("name", .string("provenant:not-checked-inputs")), ("value", .string(String(notChecked.count)))])]))
         var doc = ObjectBuilder()
         doc.add("$schema", .string("http://cyclonedx.org/schema/bom-1.6.schema.json"))
         doc.add("bomFormat", .string("CycloneDX"))
@@ -86,6 +91,12 @@ public enum CycloneDXWriter {
         guard !s.isEmpty, s.unicodeScalars.allSatisfy({ $0.value > 32 && $0.value != 127 && !(0x80...0x9F).contains($0.value) && !"\"<>\\^`{|}[]".unicodeScalars.contains($0) }),
               let colon = s.firstIndex(of: ":"), s[..<colon].first?.isLetter == true,
               s[..<colon].allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "+-.".contains($0)) }) else { return false }
+        // Each `%` starts an escape of two hex digits (`%zz` made the document invalid: found by review).
+        let u = Array(s.utf8)
+        func hex(_ c: UInt8) -> Bool { (c >= 48 && c <= 57) || (c >= 97 && c <= 102) || (c >= 65 && c <= 70) }
+        for (i, c) in u.enumerated() where c == 37 {
+            guard i + 2 < u.count, hex(u[i + 1]), hex(u[i + 2]) else { return false }
+        }
         let rest = s[s.index(after: colon)...]
         if rest.hasPrefix("//") { return rest.dropFirst(2).prefix { $0 != "/" && $0 != "?" && $0 != "#" }.contains { $0 != "@" && $0 != ":" } }
         return true

@@ -113,6 +113,9 @@ public enum SBOMReader {
         var knownUnknowns: [String] = []
         /// A CycloneDX composition of aggregate `incomplete` (or one of its `incomplete_*` kinds).
         var incomplete = false
+        /// The document says which of its known unknowns left packages unchecked (a Provenant SBOM
+        /// since it does), so `knownUnknowns` holds those only and an incomplete composition adds nothing.
+        var marksNotChecked = false
     }
 
     static func listing(_ doc: Doc) -> (listed: [Listed], extras: Extras)? {
@@ -121,7 +124,7 @@ public enum SBOMReader {
         // back as such, the scan of a tree and of its SBOM agree (found by helper-90: the SBOM's scan
         // said clean).
         extras.knownUnknowns = doc.knownUnknowns
-        if extras.knownUnknowns.isEmpty, doc.incomplete { extras.knownUnknowns = ["the SBOM says its list of components is incomplete"] }
+        if extras.knownUnknowns.isEmpty, doc.incomplete, !doc.marksNotChecked { extras.knownUnknowns = ["the SBOM says its list of components is incomplete"] }
         if doc.bomFormat == "CycloneDX" {
             var out: [Listed] = []
             var stack = (doc.components ?? []) + (doc.metadata?.component?.components ?? [])
@@ -351,10 +354,17 @@ extension SBOMReader.Doc {
         dependencies = objects(o["dependencies"])?.compactMap { d in
             d["ref"]?.stringValue.map { Dependency(ref: $0, dependsOn: d["dependsOn"]?.arrayValue?.compactMap(\.stringValue) ?? []) }
         }
-        knownUnknowns = (objects(o["metadata"]?["properties"]) ?? []).compactMap { p in
-            p["name"]?.stringValue == "provenant:known-unknown" ? p["value"]?.stringValue : nil
-        } + (objects(o["annotations"]) ?? []).compactMap { a in
-            a["comment"]?.stringValue.flatMap { $0.hasPrefix("known unknown: ") ? String($0.dropFirst(15)) : nil }
+        // What was not checked: the entries a Provenant SBOM marks so, when it says how many there are;
+        // else, from one that does not, every known unknown (which may be mere warnings: fail closed).
+        let props = (objects(o["metadata"]?["properties"]) ?? []).compactMap { p in p["name"]?.stringValue.flatMap { n in p["value"]?.stringValue.map { (n, $0) } } }
+        let notes = (objects(o["annotations"]) ?? []).compactMap { $0["comment"]?.stringValue }
+        if props.contains(where: { $0.0 == "provenant:not-checked-inputs" }) || notes.contains(where: { $0.hasPrefix("provenant:not-checked-inputs: ") }) {
+            marksNotChecked = true
+            knownUnknowns = props.filter { $0.0 == "provenant:not-checked" }.map(\.1)
+                + notes.compactMap { $0.hasPrefix("not checked: ") ? String($0.dropFirst(13)) : nil }
+        } else {
+            knownUnknowns = props.filter { $0.0 == "provenant:known-unknown" }.map(\.1)
+                + notes.compactMap { $0.hasPrefix("known unknown: ") ? String($0.dropFirst(15)) : nil }
         }
         incomplete = (objects(o["compositions"]) ?? []).contains { c in
             c["aggregate"]?.stringValue.map { $0 == "incomplete" || $0.hasPrefix("incomplete_") } ?? false

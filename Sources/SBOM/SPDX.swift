@@ -82,11 +82,16 @@ public enum SPDXWriter {
             return .object([("licenseId", .string(id)), ("extractedText", .string(text)), ("name", .string(name))])
         })
         // Inputs that could not be read are recorded, so a consumer knows the list is not complete.
-        doc.add("annotations", array: inv.diagnostics.map { d in
+        // Those whose packages were not checked at all are said so too, and how many there are, so a
+        // scan of the SBOM counts exactly what a scan of its input counts (`SBOMReader`).
+        func note(_ text: String) -> JSONValue {
             .object([("annotationDate", .string(info.isoTimestamp)), ("annotationType", .string("OTHER")),
-                     ("annotator", .string("Tool: \(info.toolName)-\(info.toolVersion)")),
-                     ("comment", .string("known unknown: \(d.description)"))])
-        })
+                     ("annotator", .string("Tool: \(info.toolName)-\(info.toolVersion)")), ("comment", .string(text))])
+        }
+        let notChecked = inv.diagnostics.filter { $0.unscanned != nil }
+        doc.add("annotations", array: inv.diagnostics.map { note("known unknown: \($0.description)") }
+            + notChecked.map { note("not checked: \($0.description)") }
+            + (inv.diagnostics.isEmpty ? [] : [note("provenant:not-checked-inputs: \(notChecked.count)")]))
         return doc.value
     }
 
@@ -118,7 +123,7 @@ public enum SPDXWriter {
         o.add("checksums", array: p.digests.map {
             .object([("algorithm", .string($0.algorithm.rawValue.replacingOccurrences(of: "-", with: ""))), ("checksumValue", .string($0.value))])
         })
-        if let h = p.homepage, h.hasPrefix("http"), !h.contains(where: { $0 == " " || $0 == "#" || $0.isNewline }), hostIsValid(h) { o.add("homepage", .string(h)) }
+        if let h = p.homepage, h.hasPrefix("http"), !h.contains(where: { $0 == " " || $0.isNewline }), hostIsValid(h), CycloneDXWriter.isIRI(h) { o.add("homepage", .string(h)) }
         o.add("sourceInfo", .string("found by \(p.foundBy) in: " + p.locations.map { l in l.description + (l.layer.map { " (layer \($0))" } ?? "") }.joined(separator: ", ")))
         o.add("licenseConcluded", .string("NOASSERTION"))
         o.add("licenseDeclared", .string(declared(p.licenses, texts: p.licenseTexts ?? [:], extracted: &extracted)))

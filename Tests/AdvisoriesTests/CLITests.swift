@@ -398,6 +398,18 @@ func jsonObject(_ s: String) throws -> [String: Any] {
             #expect(scan.code == 1 && scan.out.contains("NOT CHECKED"), "\(format): \(scan.out)\(scan.err)")
             #expect(try provenant(["scan", sbom, "--db", sharedDB, "--fail-on", "critical", "--allow-unchecked"]).code == 0)
         }
+        // A warning that left nothing unchecked (a jar without Maven metadata) is a known unknown of the
+        // SBOM but not NOT CHECKED, in the SBOM's scan as in the tree's (found by review).
+        let warned = try tempDir("known-unknown-warning")
+        try FileManager.default.createDirectory(atPath: warned + "/lib", withIntermediateDirectories: true)
+        #expect(try runProcess("/usr/bin/env", ["python3", "-c", "import zipfile,sys; z=zipfile.ZipFile(sys.argv[1],'w'); z.writestr('a.txt','hi'); z.close()", warned + "/lib/thing.jar"]).code == 0)
+        #expect(try provenant(["scan", warned, "--db", sharedDB, "--fail-on", "critical"]).code == 0)
+        for format in ["cyclonedx-json", "spdx-json"] {
+            let sbom = warned + "/../known-unknown-warning.\(format)"
+            #expect(try provenant(["sbom", warned, "--format", format, "-o", sbom, "--quiet"]).code == 0)
+            #expect(try String(contentsOfFile: sbom, encoding: .utf8).contains("without Maven metadata"))
+            #expect(try provenant(["scan", sbom, "--db", sharedDB, "--fail-on", "critical"]).code == 0, "\(format)")
+        }
     }
 
     /// Review: an SBOM component without a purl (log4j-core named only by a CPE), or with one that

@@ -1,5 +1,5 @@
 import Catalog
-import Drift
+@testable import Drift
 import Foundation
 import ProvenantCore
 import SBOM
@@ -191,6 +191,11 @@ struct NpmEdits {
         #expect(after.packages.first { $0.name == "serde" }?.otherSources == [evil])
         #expect(pairs(compare(before, after).findings) == ["drift:source-changed pkg:cargo/serde@1.0.0"])
         #expect(compare(after, after).findings.isEmpty)
+        // yarn writes npm's registry under its own name, with the tarball's sha1 after '#': the same
+        // source, not a change (found by review).
+        #expect(SBOMDiff.sourceChange("https://registry.npmjs.org/lodash/-/lodash-4.17.21.tgz",
+                                      "https://registry.yarnpkg.com/lodash/-/lodash-4.17.21.tgz#679591c564c3bffaae8454cf0b3df370c3d6911c", sameVersion: true) == nil)
+        #expect(SBOMDiff.sourceChange("https://registry.npmjs.org/lodash/-/lodash-4.17.21.tgz", "https://evil.example/lodash/-/lodash-4.17.21.tgz", sameVersion: true) != nil)
         let info = try DocumentInfo(toolVersion: "test", environment: ["SOURCE_DATE_EPOCH": "1700000000"])
         for format in [OutputFormat.cyclonedxJSON, .spdxJSON] {
             let doc = dir.appendingPathComponent("cur.\(format.rawValue)")

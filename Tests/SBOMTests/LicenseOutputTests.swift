@@ -95,6 +95,7 @@ import ProvenantCore
         #expect(SPDXWriter.actor("") == nil && SPDXWriter.actor("  ") == nil && SPDXWriter.actor("<only@mail.example>") == nil)
         #expect(SPDXWriter.actor("Ann <ann@mail.example>") == "Ann (ann@mail.example)")
         #expect(!CycloneDXWriter.isIRI("http://my site.example.com/") && !CycloneDXWriter.isIRI("http://") && CycloneDXWriter.isIRI("https://a.example/x?y#z"))
+        #expect(!CycloneDXWriter.isIRI("https://ok.example.com/%zz") && CycloneDXWriter.isIRI("https://ok.example.com/a%20b"))
 
         func package(_ name: String) -> Package {
             Package(ecosystem: .npm, name: name, version: "1.0.0", purl: PackageURL(type: "npm", name: name, version: "1.0.0"), foundBy: "test")
