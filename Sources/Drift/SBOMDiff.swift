@@ -450,10 +450,11 @@ struct SourceLocation {
             scheme = String(rest[..<r.upperBound]); rest = rest[r.upperBound...]
         }
         if let hash = rest.lastIndex(of: "#") {
-            // A registry tarball's fragment is its checksum (yarn's `#sha1`), not a commit: only VCS
-            // sources name commits there.
-            if scheme == "http://" || scheme == "https://" { rest = rest[..<hash] }
-            else { commit = String(rest[rest.index(after: hash)...]); rest = rest[..<hash] }
+            // A registry tarball's fragment is its checksum (yarn's `#sha1`), not a commit; a git
+            // source over https names its commit there (yarn, poetry: found by review).
+            let beforeHash = rest[..<hash]
+            if (scheme == "http://" || scheme == "https://"), beforeHash.hasSuffix(".tgz") || beforeHash.hasSuffix(".tar.gz") { rest = beforeHash }
+            else { commit = String(rest[rest.index(after: hash)...]); rest = beforeHash }
         }
         let authority = rest.prefix { $0 != "/" }
         // Credentials are not where the code comes from.

@@ -45,8 +45,8 @@ enum LeakView {
     /// `base64`, `openssl base64` and Python's `encodebytes` wrap at 64 or 76 columns, and a known
     /// value's encoded form split across lines passed the proxy (found by helper-81). A break is a run
     /// of spaces, tabs, line breaks, `>` (a quoted reply's prefix) and the `\n`, `\r` and `\t` escapes
-    /// of a JSON string (at most 32 bytes, or 1 KiB with a line break in it) after at least 16 base64
-    /// characters and before another: lines joined with
+    /// of a JSON string (at most 32 bytes, or 1 KiB with a line break in it) between base64 characters,
+    /// after at least 16 of them when it holds no line break: lines joined with
     /// spaces (`tr '\n' ' '`), indented (a YAML block) or quoted (`> `) are joined back. With
     /// `plusIsSpace` (a form body's `+`), a `+` after a line break is indentation too. Only known values
     /// are looked for in this view: joined words could look like anything to a pattern, but not like a
@@ -74,7 +74,7 @@ enum LeakView {
         var run = 0
         while i < b.count {
             let c = b[i]
-            if run >= 16, separator(at: i, afterBreak: false) > 0 {
+            if run > 0, separator(at: i, afterBreak: false) > 0 {
                 // A run with a line break may be indented as deep as it likes (up to 1 KiB); one without
                 // is a short gap (up to 32 bytes).
                 var skip = 0, afterBreak = false
@@ -84,9 +84,13 @@ enum LeakView {
                     if b[i + skip] == 10 || b[i + skip] == 13 || (n == 2 && b[i + skip + 1] != 116) { afterBreak = true }
                     skip += n
                 }
-                if skip <= (afterBreak ? 1024 : 32), i + skip < b.count, isBase64(b[i + skip]) {
+                // Across a line break, lines of any width (base64 -w 12) are joined; across spaces only,
+                // a segment as long as a wrapped line's (16) before it: prose split at a space is not
+                // one word, and after a join the next segment must be as long again (found by review).
+                if skip <= (afterBreak ? 1024 : 32), i + skip < b.count, isBase64(b[i + skip]), afterBreak || run >= 16 {
                     if !changed { out.reserveCapacity(b.count); changed = true }
                     i += skip
+                    run = 0
                     continue
                 }
                 out.append(contentsOf: UnsafeRawBufferPointer(rebasing: b[i..<min(b.count, i + skip)]))

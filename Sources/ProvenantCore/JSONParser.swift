@@ -232,14 +232,16 @@ extension JSONValue {
     public subscript(goField key: String) -> JSONValue? {
         guard case .object(let fields) = self else { return nil }
         let want = Array(key.utf8.map { $0 >= 65 && $0 <= 90 ? $0 + 32 : $0 })
-        let matches = fields.filter { JSONValue.goFoldEqual($0.0, want) }.map(\.1)
-        guard let last = matches.last else { return nil }
+        // A null decoded into a struct (containerd's) leaves it as it was: passed over, so an Env
+        // before it is still read (found by review).
+        let matches = fields.filter { JSONValue.goFoldEqual($0.0, want) }.map(\.1).filter { if case .null = $0 { return false }; return true }
+        guard let last = matches.last else { return fields.contains { JSONValue.goFoldEqual($0.0, want) } ? .null : nil }
         guard case .object = last, matches.count > 1 else { return last }
+        // Linear: the run of objects at the end, in order (prepending each made it quadratic: found by review).
+        var start = matches.count
+        while start > 0, case .object = matches[start - 1] { start -= 1 }
         var merged: [(String, JSONValue)] = []
-        for m in matches.reversed() {
-            guard case .object(let f) = m else { break }
-            merged = f + merged
-        }
+        for m in matches[start...] { if case .object(let f) = m { merged.append(contentsOf: f) } }
         return .object(merged)
     }
 

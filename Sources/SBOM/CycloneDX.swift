@@ -97,8 +97,15 @@ public enum CycloneDXWriter {
         for (i, c) in u.enumerated() where c == 37 {
             guard i + 2 < u.count, hex(u[i + 1]), hex(u[i + 2]) else { return false }
         }
+        guard u.filter({ $0 == 35 }).count <= 1 else { return false }
         let rest = s[s.index(after: colon)...]
-        if rest.hasPrefix("//") { return rest.dropFirst(2).prefix { $0 != "/" && $0 != "?" && $0 != "#" }.contains { $0 != "@" && $0 != ":" } }
+        if rest.hasPrefix("//") {
+            // A port is digits (`:8o` made the document invalid: found by review).
+            let authority = rest.dropFirst(2).prefix { $0 != "/" && $0 != "?" && $0 != "#" }
+            let hostPort = authority.split(separator: "@").last ?? authority
+            if let c = hostPort.lastIndex(of: ":"), !hostPort[hostPort.index(after: c)...].allSatisfy({ $0.isASCII && $0.isNumber }) { return false }
+            return authority.contains { $0 != "@" && $0 != ":" }
+        }
         return true
     }
 

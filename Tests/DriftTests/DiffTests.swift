@@ -196,6 +196,8 @@ struct NpmEdits {
         #expect(SBOMDiff.sourceChange("https://registry.npmjs.org/lodash/-/lodash-4.17.21.tgz",
                                       "https://registry.yarnpkg.com/lodash/-/lodash-4.17.21.tgz#679591c564c3bffaae8454cf0b3df370c3d6911c", sameVersion: true) == nil)
         #expect(SBOMDiff.sourceChange("https://registry.npmjs.org/lodash/-/lodash-4.17.21.tgz", "https://evil.example/lodash/-/lodash-4.17.21.tgz", sameVersion: true) != nil)
+        // A git source over https names its commit after '#' (yarn, poetry): a new commit is still a change.
+        #expect(SBOMDiff.sourceChange("https://github.com/a/b.git#" + String(repeating: "1", count: 40), "https://github.com/a/b.git#" + String(repeating: "2", count: 40), sameVersion: true) != nil)
         let info = try DocumentInfo(toolVersion: "test", environment: ["SOURCE_DATE_EPOCH": "1700000000"])
         for format in [OutputFormat.cyclonedxJSON, .spdxJSON] {
             let doc = dir.appendingPathComponent("cur.\(format.rawValue)")

@@ -47,7 +47,10 @@ import TestSupport
         #expect(joined(a + "\n" + String(repeating: " ", count: 40) + b) == a + b, "indentation after a break may be deep (found by review)")
         // Prose split at a space is not one word: the run before a break must be a wrapped line's (found by review).
         #expect(joined("Super Secret Project") == nil && joined("say hello world") == nil && joined("1234 5678") == nil)
-        #expect(joined("hello\n++world", plus: true) == nil)
+        #expect(joined("see https://example.com/docs/guides/setup for the Super Secret Project") == "see https://example.com/docs/guides/setupfor the Super Secret Project",
+                "after a join the next segment must be a wrapped line's length again (found by review)")
+        // Lines of 12 across breaks are joined, as rel11 did (found by review).
+        #expect(joined("QUJDREVGR0hJ\n  SktMTU5PUFFS\n  U1RVVldY") == "QUJDREVGR0hJSktMTU5PUFFSU1RVVldY")
     }
 
     /// The head is looked for from where the last read stopped; it is ready at its end or at a bare LF.

@@ -317,5 +317,11 @@ import TestSupport
         // Two objects for one field are decoded into one struct: the first's fields survive (found by review).
         let merged = try ImageConfig(Array(#"{"config":{"Env":["AWS_SECRET=x"],"Labels":{"a":"1"}},"Config":{"User":"1000","Labels":{"b":"2"}},"rootfs":{"diff_ids":[]}}"#.utf8), subject: "config")
         #expect(merged.user == "1000" && merged.environment == ["AWS_SECRET=x"] && merged.labels == ["a": "1", "b": "2"])
+        // A null is a no-op to a struct decoded into (containerd) (found by review).
+        let nulled = try ImageConfig(Array(#"{"config":{"Env":["AWS_SECRET=x"]},"Config":null,"rootfs":{"diff_ids":[]}}"#.utf8), subject: "config")
+        #expect(nulled.environment == ["AWS_SECRET=x"])
+        // Many repeats merge into one object of all their fields.
+        let many = "{" + (0..<1000).map { #""config":{"Env":["K\#($0)=v"]}"# }.joined(separator: ",") + #","rootfs":{"diff_ids":[]}}"#
+        #expect(try ImageConfig(Array(many.utf8), subject: "config").environment == ["K999=v"])
     }
 }

@@ -294,6 +294,11 @@ import TestSupport
         try "../elsewhere\n".write(toFile: dir.path + "/.git/commondir", atomically: true, encoding: .utf8)
         let common = try runProcess(provenantBinary, ["secrets", "scan", dir.path, "--git"])
         #expect(common.code == 2 && common.err.contains("commondir"), "\(common.out)\(common.err)")
+        // A link anywhere inside the git directory that leads out of the target is refused too.
+        try FileManager.default.removeItem(atPath: dir.path + "/.git/commondir")
+        try FileManager.default.createSymbolicLink(atPath: dir.path + "/.git/objects/zz", withDestinationPath: FileManager.default.temporaryDirectory.path)
+        let linked2 = try runProcess(provenantBinary, ["secrets", "scan", dir.path, "--git"])
+        #expect(linked2.code == 2 && linked2.err.contains("objects/zz") && linked2.err.contains("leads outside it"), "\(linked2.out)\(linked2.err)")
     }
 
     /// Lines that are easy to lose: one added by a merge, and one that itself starts with "++ ".

@@ -64,11 +64,19 @@ public struct GitHistory {
         if FileManager.default.fileExists(atPath: resolved + "/commondir") {
             throw InputError("--git: the git directory of \(shown) shares another's (commondir); its history is not read")
         }
-        for part in ["objects", "refs", "packed-refs", "HEAD", "info", "logs", "worktrees", "modules"] {
-            var pst = stat()
-            guard lstat(resolved + "/" + part, &pst) == 0 else { continue }
-            guard let r = real(resolved + "/" + part), r == root || r.hasPrefix(root + "/") else {
-                throw InputError("--git: \(part) in the git directory of \(shown) leads outside it; its history is not read")
+        // Every link in the git directory, however deep (objects/ab -> elsewhere), must stay inside
+        // the target (found by review). The walk does not follow links; a git directory too large to
+        // walk is refused rather than read unchecked.
+        var walked = 0
+        guard let e = FileManager.default.enumerator(at: URL(fileURLWithPath: resolved), includingPropertiesForKeys: [.isSymbolicLinkKey], options: []) else {
+            throw InputError("--git: the git directory of \(shown) cannot be listed")
+        }
+        for case let url as URL in e {
+            walked += 1
+            if walked > 2_000_000 { throw InputError("--git: the git directory of \(shown) holds more than 2,000,000 entries; its history is not read") }
+            guard (try? url.resourceValues(forKeys: [.isSymbolicLinkKey]).isSymbolicLink) == true else { continue }
+            guard let r = real(url.path), r == root || r.hasPrefix(root + "/") else {
+                throw InputError("--git: \(Redactor.quote(String(url.path.dropFirst(resolved.count + 1)), max: 120)) in the git directory of \(shown) leads outside it; its history is not read")
             }
         }
         return (root, resolved)
