@@ -1,5 +1,6 @@
 import CGuardSys
 import Foundation
+import ProvenantCore
 
 /// Landlock (Documentation/userspace-api/landlock.rst): an unprivileged, stackable sandbox of file and
 /// TCP access that a process imposes on itself and everything it executes.
@@ -125,11 +126,7 @@ public enum Landlock {
     /// `p` as written and, when it resolves, as the kernel has it: what a path comparison must try both of.
     static func spellings(_ p: String) -> [String] { [p] + (realPath(p).map { [$0] } ?? []) }
 
-    static func realPath(_ p: String) -> String? {
-        guard let r = realpath(p, nil) else { return nil }
-        defer { free(r) }
-        return String(cString: r)
-    }
+    static func realPath(_ p: String) -> String? { PathText.real(p) }
 
     /// Whether `path` is `root` or below it, as text.
     static func isWithin(_ path: String, _ root: String) -> Bool {

@@ -234,8 +234,9 @@ extension JSONValue {
         let want = Array(key.utf8.map { $0 >= 65 && $0 <= 90 ? $0 + 32 : $0 })
         // A null decoded into a struct (containerd's) leaves it as it was: passed over, so an Env
         // before it is still read (found by review).
-        let matches = fields.filter { JSONValue.goFoldEqual($0.0, want) }.map(\.1).filter { if case .null = $0 { return false }; return true }
-        guard let last = matches.last else { return fields.contains { JSONValue.goFoldEqual($0.0, want) } ? .null : nil }
+        let named = fields.filter { JSONValue.goFoldEqual($0.0, want) }.map(\.1)
+        let matches = named.filter { if case .null = $0 { return false }; return true }
+        guard let last = matches.last else { return named.isEmpty ? nil : .null }
         guard case .object = last, matches.count > 1 else { return last }
         // Linear: the run of objects at the end, in order (prepending each made it quadratic: found by review).
         var start = matches.count

@@ -68,6 +68,14 @@ extension String {
 /// (`basenv31I////////////////////P///`, found by the guard-exec-argv harness) in
 /// swift-corelibs-foundation 6.3.1.
 public enum PathText {
+    /// `p` as the kernel resolves it (`realpath(3)`: links followed, `.` and `..` gone), nil when it
+    /// does not resolve.
+    public static func real(_ p: String) -> String? {
+        guard let r = realpath(p, nil) else { return nil }
+        defer { free(r) }
+        return String(cString: r)
+    }
+
     /// The components of a path, split at every `/` as the kernel and Go's `path` package split it.
     /// Splitting a `String` on the Character "/" would miss a `/` followed by a combining mark (one
     /// grapheme to Swift, a separator to everyone else): `cfg/\u{301}.json` is two names.

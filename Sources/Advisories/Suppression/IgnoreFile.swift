@@ -30,7 +30,7 @@ public struct IgnoreFile: Sendable {
     /// the user's choice. Either way only a regular file of at most 4 MiB is read.
     public static func load(_ path: String, within: String? = nil) throws(InputError) -> IgnoreFile {
         // Named by the user: links are followed wherever they lead, then the file is read as a regular file.
-        let real = within == nil ? (realpath(path, nil).map { p in defer { free(p) }; return String(cString: p) } ?? path) : path
+        let real = within == nil ? (PathText.real(path) ?? path) : path
         let dir = within ?? PathText.parent(real), name = within == nil ? PathText.lastComponent(real) : ".provenant-ignore.yaml"
         let bytes: [UInt8]
         do {

@@ -16,6 +16,9 @@ public struct LayerPlan: Sendable {
     public var mediaType: String
     public var size: Int?
     public var createdBy: String?
+
+    /// How errors and timings name the layer.
+    var subject: String { "layer \(digest ?? diffID ?? key)" }
 }
 
 /// An image resolved to one manifest, its config and its layers, before any layer is read.
@@ -288,7 +291,7 @@ public struct ImageReader: Sendable {
                     }
                     guard let t = trees.removeValue(forKey: next) else { break }
                     do throws(ImageError) {
-                        let subject = "layer \(resolved.layers[next].digest ?? resolved.layers[next].diffID ?? resolved.layers[next].key)"
+                        let subject = resolved.layers[next].subject
                         try fs.apply(t) { "\(subject) entry '\(Redactor.quote($0, max: 160))'" }
                     } catch {
                         group.cancelAll()
@@ -378,7 +381,7 @@ public struct ImageReader: Sendable {
                           capture: ImageCapture, maxFileBytes: Int, inflated: SharedInflateBudget, budget: ReadBudget,
                           inspect: (@Sendable (Int, String, Int, LayerFileReader) throws(ImageError) -> Void)? = nil,
                           linkedBytes: LinkedBytes? = nil, refill: LinkedBytes? = nil) throws(ImageError) -> ImageNode {
-        let subject = "layer \(plan.digest ?? plan.diffID ?? plan.key)"
+        let subject = plan.subject
         // A local layer (a range of a file) whose file can be held (`LayerDigestChecks.hold`, before
         // any read of it) is hashed beside the reading, from the file: what the tar reader skips is
         // then stepped over, never read.

@@ -28,11 +28,7 @@ public struct GitHistory {
     /// find a repository above the target and read all of its history, outside the target, under
     /// paths that do not exist (found by helper-88); objects borrowed from elsewhere are refused too.
     static func gitDirectory(of repository: String) throws(InputError) -> (root: String, gitDir: String) {
-        func real(_ p: String) -> String? {
-            guard let r = realpath(p, nil) else { return nil }
-            defer { free(r) }
-            return String(cString: r)
-        }
+        let real = PathText.real
         let shown = Redactor.quote(repository, max: 200)
         guard let root = real(repository) else { throw InputError("--git: cannot resolve \(shown)") }
         var st = stat()

@@ -121,8 +121,7 @@ public struct SecretsScanner: Sendable {
         // A zip behind a prefix (a zipapp's `#!` line, an executable jar's launch script, a
         // self-extracting archive) is opened from its end, as unzip, java and python do; skipped as
         // binary, it said clean (found by helper-88).
-        let prefixedZip = !Self.isArchive(head) && (Self.isBinary(head) || head.starts(with: [35, 33]))
-            && Self.endsWithZipDirectory(fd, size: size, head: head)
+        let prefixedZip = !Self.isArchive(head) && Self.mayHaveZipBehind(head) && Self.endsWithZipDirectory(fd, size: size, head: head)
         var scanAsBytes = false
         if Self.isArchive(head) || prefixedZip {
             if size >= 0, size <= options.maxArchiveBytes {
@@ -295,7 +294,7 @@ public struct SecretsScanner: Sendable {
                     result.warnings.append("\(shown): \(format)-compressed, which this scanner cannot open; what it holds is not checked")
                     return
                 }
-                if Self.isBinary(head) || head.starts(with: [35, 33]), ZipArchive.endRecordOffset(data) != nil {
+                if Self.mayHaveZipBehind(head), ZipArchive.endRecordOffset(data) != nil {
                     scanArchive(data, display: shown, depth: depth + 1, budget: &budget, into: &result); return
                 }
             }
@@ -371,6 +370,9 @@ public struct SecretsScanner: Sendable {
         if starts([0x04, 0x22, 0x4D, 0x18]) { return "lz4" }
         return nil
     }
+
+    /// A start a zip may follow: binary (a self-extractor's stub) or a `#!` line (a zipapp, a launch script).
+    static func mayHaveZipBehind(_ head: [UInt8]) -> Bool { isBinary(head) || head.starts(with: [35, 33]) }
 
     /// Whether the file's last 64 KiB + 22 bytes hold a zip's end-of-central-directory record: a zip
     /// behind a prefix. `head` is the file's start, which is all of it when it is that short.
