@@ -291,13 +291,20 @@ public enum ImagePolicy {
         }
         guard let recorded = tag, !recorded.isEmpty else { return [] }
         // A recorded name may be a whole reference (`ghcr.io/acme/app:1.2@sha256:…`), not only a tag.
+        // Its digest pins the image only when the reader found it to be the image's own (`pinnedByDigest`).
         var bare: String? = recorded
+        var foreignPin = false
         if recorded.contains("/") || recorded.contains(":") || recorded.contains("@"), let r = RegistryReference(recorded) {
             bare = r.tagWasGiven ? r.tag : nil
-            pinned = pinned || r.digest != nil
+            foreignPin = r.digest != nil && !pinned
         }
         let digest = info.manifestDigest.map { "@" + $0 } ?? "@sha256:<digest>"
         let pin = "pin it by digest (\(quote(info.name))\(digest))"
+        if foreignPin, bare != "latest" {
+            return [c.finding("image:unpinned-tag", "medium",
+                              found: "the image is recorded as '\(quote(recorded))', whose digest is not this image's",
+                              allowed: "a reference pinned by the image's own digest", fix: pin, because: unpinnedBecause)]
+        }
         if bare == "latest" {
             return [c.finding("image:latest-tag", "high", found: "the image is tagged '\(quote(recorded))', :latest" + (pinned ? "" : ", and not pinned by digest"),
                               allowed: "a versioned tag pinned by digest", fix: "tag a version and \(pin)", because: latestBecause)]

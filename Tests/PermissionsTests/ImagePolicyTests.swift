@@ -261,12 +261,25 @@ import TestSupport
         try image.recordName("example.com/app:1.2")
         f = try await findings(image, open: untagged).filter { $0.rule.hasSuffix("-tag") }
         #expect(f.map(\.rule) == ["image:unpinned-tag"] && f.first?.found.contains("recorded as '1.2'") == true, "\(f.map(\.found))")
-        try image.recordName("example.com/app:1.2@" + digest)
+        let own = try #require((try image.json(image.layout + "/index.json")["manifests"] as? [[String: Any]])?.first?["digest"] as? String)
+        try image.recordName("example.com/app:1.2@" + own)
         f = try await findings(image, open: untagged).filter { $0.rule.hasSuffix("-tag") }
-        #expect(f.isEmpty, "a recorded name pinned by digest: \(f.map(\.found))")
-        try image.recordName("example.com/app:latest@" + digest)
+        #expect(f.isEmpty, "a recorded name pinned by the image's digest: \(f.map(\.found))")
+        // A recorded digest that is not the image's pins other content: the tag is all that names this one.
+        for name in ["example.com/app:1.2@" + digest, "example.com/app@" + digest] {
+            try image.recordName(name)
+            f = try await findings(image, open: untagged).filter { $0.rule.hasSuffix("-tag") }
+            #expect(f.map(\.rule) == ["image:unpinned-tag"] && f.first?.found.contains("whose digest is not this image's") == true,
+                    "\(name): \(f.map(\.found))")
+        }
+        let pinnedCheck = try check(["oci-dir:" + image.layout, "--fail-on", "medium"])
+        #expect(pinnedCheck.code == 1 && pinnedCheck.findings.contains { $0.rule == "image:unpinned-tag" }, "\(pinnedCheck.err)")
+        try image.recordName("example.com/app:latest@" + own)
         f = try await findings(image, open: untagged).filter { $0.rule.hasSuffix("-tag") }
         #expect(f.map(\.rule) == ["image:latest-tag"] && f.first?.found.hasSuffix(":latest") == true, ":latest is a finding even pinned: \(f.map(\.found))")
+        try image.recordName("example.com/app:latest@" + digest)
+        f = try await findings(image, open: untagged).filter { $0.rule.hasSuffix("-tag") }
+        #expect(f.map(\.rule) == ["image:latest-tag"] && f.first?.found.hasSuffix(", and not pinned by digest") == true, "\(f.map(\.found))")
         try image.recordName(nil)
         f = try await findings(image, open: untagged).filter { $0.rule.hasSuffix("-tag") }
         #expect(f.isEmpty, "an untagged layout names no tag")

@@ -28,6 +28,8 @@ struct LayoutImageSource: ImageSource {
         var index = try ImageIndex(try files.read("index.json", limit: maxDocumentBytes), subject: indexSubject)
         var chosen = try index.select(platform, tag: tag, subject: indexSubject)
         let refName = chosen.annotations["io.containerd.image.name"] ?? chosen.annotations["org.opencontainers.image.ref.name"]
+        // The digest the recorded name is annotated on: the manifest, or the index it was pulled by.
+        let annotated = chosen.digest
         var depth = 0
         var others = index.otherPlatforms(than: chosen)
         while MediaType.isIndex(chosen.mediaType) {
@@ -42,12 +44,15 @@ struct LayoutImageSource: ImageSource {
         }
         let manifest = try ImageManifest(try blob(chosen), subject: chosen.digest)
         let named = refName.flatMap { $0.contains("/") || $0.contains(":") ? RegistryReference($0) : nil }
-        // A recorded name with `@sha256:` (containerd records the reference an image was pulled by) pins it.
+        // A recorded name with `@sha256:` (containerd records the reference an image was pulled by) pins it,
+        // when that digest is the one the name is annotated on: any other pins content this is not.
         // A recorded full name gives its tag only when it says one (not Docker's default `latest`).
-        let recordedTag = named.map { $0.tagWasGiven ? $0.tag : nil } ?? refName ?? tag
+        // A recorded digest that is not that one is kept whole as the tag, so the policy can say so.
+        let foreignPin = named?.digest != nil && named?.digest != annotated
+        let recordedTag = foreignPin ? refName : named.map { $0.tagWasGiven ? $0.tag : nil } ?? refName ?? tag
         var resolved = try ResolvedImage.make(reference: reference, manifest: manifest, manifestDigest: chosen.digest,
                                               config: try blob(manifest.config), named: named,
-                                              tag: recordedTag, fallbackName: fallbackName, pinned: named?.digest != nil,
+                                              tag: recordedTag, fallbackName: fallbackName, pinned: named?.digest != nil && !foreignPin,
                                               layerKey: { "blobs/sha256/" + $0.digest.dropFirst(7) })
         resolved.info.otherPlatforms = Array(Set(others)).sorted()
         resolved.chosenByPlatform = chosen.platform != nil
