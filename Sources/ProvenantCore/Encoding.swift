@@ -30,11 +30,13 @@ public enum Base64 {
         return t
     }()
 
-    public static func decode(_ s: String) -> [UInt8]? {
+    public static func decode(_ s: String) -> [UInt8]? { decode(bytes: s.utf8) }
+
+    public static func decode(bytes: some Collection<UInt8>) -> [UInt8]? {
         var out: [UInt8] = []
-        out.reserveCapacity(s.utf8.count * 3 / 4)
+        out.reserveCapacity(bytes.count * 3 / 4)
         var acc: UInt32 = 0, bits = 0
-        for c in s.utf8 {
+        for c in bytes {
             let v = table[Int(c)]
             if v == 64 { continue }
             if v == 255 { return nil }

@@ -18,6 +18,14 @@ import Testing
             (#"{"client_secret": "q8Z3n1Xv7T4mK9pB2wR6sL0d"}"#, "q8Z3n1Xv7T4mK9pB2wR6sL0d"),
             ("auth_token: 9fQ2xL7vK3mN8pR1tW5zB0cD4", "9fQ2xL7vK3mN8pR1tW5zB0cD4"),
             ("Authorization: Bearer eyZ0b2tlbi1hYmMxMjM0NTY3ODkwLXh5eg9Q8w7E", "eyZ0b2tlbi1hYmMxMjM0NTY3ODkwLXh5eg9Q8w7E"),
+            // Basic credentials: base64 of user:password, in a header or a header map.
+            ("Authorization: Basic ZGVwbG95OlM5dnEyTG1YdzhSdA==", "ZGVwbG95OlM5dnEyTG1YdzhSdA=="),
+            (#"headers = {"Authorization": "Basic YWRtaW46czNjcjN0UGFzcw=="}"#, "YWRtaW46czNjcjN0UGFzcw=="),
+            // Unquoted values run to the first space: `#` and `;` inside them are not comments.
+            ("API_TOKEN=Qm9#vX2;kLp8Rz5Tw7Yn", "Qm9#vX2;kLp8Rz5Tw7Yn"),
+            ("export API_TOKEN=f3Kq8ZpT1xW7nB4mR9sD2vL6; run", "f3Kq8ZpT1xW7nB4mR9sD2vL6"),
+            // Base64 with several `/` is still a secret when dense and random.
+            ("aws_secret_access_key=Kx9q/Zt4Lm/8VbNw2RpQ7sYhJ3dF", "Kx9q/Zt4Lm/8VbNw2RpQ7sYhJ3dF"),
         ]
         for (text, secret) in real {
             let found = Self.scan(text)
@@ -29,6 +37,10 @@ import Testing
             #"key = "Ec2SubnetIds""#, #"sort_key = "a8f3k2m9x7q1w5e4r6t""#, #"token = "1a2b3c4d-5e6f-7a8b-9c0d-1e2f3a4b5c6d""#,
             #"password_file = "/etc/app/secret.txt""#, #"tokenizer = "bert-base-uncased-v2""#, "secret_key = os.environ['SECRET_KEY']",
             #"api_key = "xxxxxxxxxxxxxxxxxxxxxxxx""#, #"password: "" "#,
+            #"WWW-Authenticate: Basic realm="api""#, "Authorization: Basic realm", "Authorization: Basic dXNlcjo=",
+            "Authorization: Basic bm90IGEgcGFpcg==", "The basic dXNlcjpTOXZxMkxtWHc4UnQ= test",
+            "api_key=# not set", "SECRET_KEY=src/main/java/com/Example3/Thing4/Other5",
+            "AUTH_TOKEN=https://vault.example.com/v1/Kx9q/Zt4Lm8VbNw2RpQ7", "secret_key = /var/run/Kx9qZt4L/m8VbNw2Rp/Q7sYhJ3dF",
         ]
         for text in innocent { #expect(Self.scan(text).isEmpty, "flagged: \(text)") }
     }

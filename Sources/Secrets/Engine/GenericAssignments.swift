@@ -1,15 +1,17 @@
 import ProvenantCore
 
-/// The generic detector: `password = "…"`, `secret: …`, `API_TOKEN=…`, `Authorization: Bearer …`.
+/// The generic detector: `password = "…"`, `secret: …`, `API_TOKEN=…`, `Authorization: Bearer …`,
+/// `Authorization: Basic …`.
 ///
 /// It is keyed on the name being assigned, then scores the value by its shape: long enough, random
 /// enough, mixing character classes, not a placeholder, not a word, a path, an expression or an id.
 /// No regex runs: each keyword hit costs a few byte comparisons.
 enum GenericAssignments {
-    /// The prefilter keywords, lowercased. `bearer` is the Authorization scheme; the rest are name parts.
-    static let keywords = ["pass", "pwd", "secret", "token", "key", "cred", "auth", "bearer"]
+    /// The prefilter keywords, lowercased. `bearer` and `basic` are Authorization schemes; the rest are
+    /// name parts.
+    static let keywords = ["pass", "pwd", "secret", "token", "key", "cred", "auth", "bearer", "basic"]
 
-    enum Family { case password, secret, token, key, credential, bearer }
+    enum Family { case password, secret, token, key, credential, bearer, basic }
 
     static func family(of keyword: String) -> Family? {
         switch keyword {
@@ -19,6 +21,7 @@ enum GenericAssignments {
         case "key": .key
         case "cred", "auth": .credential
         case "bearer": .bearer
+        case "basic": .basic
         default: nil
         }
     }
@@ -57,6 +60,7 @@ enum GenericAssignments {
     static func detect(_ b: UnsafePointer<UInt8>, _ n: Int, keyword: Int, end: Int, identEnd: inout Int) -> Hit? {
         let fam = families[keyword]
         if fam == .bearer { return bearer(b, n, end: end) }
+        if fam == .basic { return basic(b, n, end: end) }
         // The identifier around the keyword.
         var s = end - keywordLengths[keyword]
         var t = end
@@ -94,8 +98,12 @@ enum GenericAssignments {
             guard v1 < n, b[v1] == q else { return nil }
         } else {
             guard startsLine(b, s) else { return nil }
+            // The value runs to the first space: `#` and `;` start a comment only after a space (.env,
+            // YAML, shells), so `abc#def;ghi,jkl` is one value. A `,` or `;` ending it is punctuation.
             v0 = i; v1 = i
-            while v1 < n, b[v1] != 10, b[v1] != 13, b[v1] != 32, b[v1] != 9, b[v1] != 35, b[v1] != 59, b[v1] != 44, v1 - v0 <= 512 { v1 += 1 }
+            while v1 < n, b[v1] != 10, b[v1] != 13, b[v1] != 32, b[v1] != 9, v1 - v0 <= 512 { v1 += 1 }
+            while v1 > v0, b[v1 - 1] == 44 || b[v1 - 1] == 59 { v1 -= 1 }
+            guard v1 > v0, b[v0] != 35, b[v0] != 59 else { return nil }
             // An unquoted value with brackets, or a dotted name, is code: `getpass.getpass()`, `cfg.token`.
             var dotted = true
             for k in v0..<v1 {
@@ -122,7 +130,7 @@ enum GenericAssignments {
         case .secret: rule = "generic-secret"
         case .token: rule = "generic-token"
         case .key: rule = "generic-api-key"
-        case .credential, .bearer: rule = "generic-credential"
+        case .credential, .bearer, .basic: rule = "generic-credential"
         }
         return Hit(value: v0..<v1, match: s..<min(n, v1 + 1), ruleID: rule, confidence: confidence)
     }
@@ -152,8 +160,12 @@ enum GenericAssignments {
             default: break
             }
         }
-        // Sentences, paths, expressions, templates and dotted names are not secrets.
-        if spaces > 0 || slashes > 1 { return nil }
+        // Sentences, paths, expressions, templates and dotted names are not secrets. Base64 holds `/`
+        // too: a value with several is taken when it is long, dense and random, and not a path or URL.
+        if spaces > 0 { return nil }
+        if slashes > 1 && !(count >= 24 && dots == 0 && slashes * 8 <= count && v.first != 47 && v.first != 126
+                            && ValueShape.entropy(v) >= 4.2 && ValueShape.classes(v) >= 3
+                            && !ValueShape.contains(v.map(lower), Array("://".utf8))) { return nil }
         if let first = v.first, first == 36 || first == 37 || first == 123 || first == 40 { return nil } // $VAR, %(x)s, {x}, (expr)
         if ValueShape.isPlaceholder(v, strict: true) { return nil }
         let lowered = v.map(lower)
@@ -202,6 +214,39 @@ enum GenericAssignments {
         guard value.count >= 20, ValueShape.entropy(value) >= 3.5, ValueShape.classes(value) >= 3,
               !ValueShape.isPlaceholder(value, strict: true) else { return nil }
         return Hit(value: v0..<i, match: (end - 6)..<i, ruleID: "generic-bearer-token", confidence: .medium)
+    }
+}
+
+extension GenericAssignments {
+    /// `Authorization: Basic <base64 of user:password>`: the scheme word after an Authorization name,
+    /// then base64 that decodes to printable text holding a `:` with a password after it.
+    static func basic(_ b: UnsafePointer<UInt8>, _ n: Int, end: Int) -> Hit? {
+        let start = end - 5
+        // Back over spaces, an opening quote, `:` or `=`, a closing quote and spaces to the name.
+        var j = start - 1
+        var steps = 0
+        func skip(_ set: Set<UInt8>) { while j >= 0, set.contains(b[j]), steps < 16 { j -= 1; steps += 1 } }
+        skip([32, 9, 34, 39])
+        guard j >= 0, b[j] == 58 || b[j] == 61 else { return nil }
+        j -= 1
+        skip([32, 9, 34, 39])
+        let name = Array("authorization".utf8)
+        guard j + 1 >= name.count else { return nil }
+        for (k, c) in name.reversed().enumerated() where lower(b[j - k]) != c { return nil }
+        var i = end
+        guard i < n, b[i] == 32 else { return nil }
+        while i < n, b[i] == 32, i - end < 8 { i += 1 }
+        let v0 = i
+        while i < n, i - v0 < 1024 {
+            let c = b[i]
+            guard (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c == 43 || c == 47 || c == 61 else { break }
+            i += 1
+        }
+        guard i - v0 >= 8, let decoded = Base64.decode(bytes: UnsafeBufferPointer(start: b + v0, count: i - v0)),
+              decoded.allSatisfy({ $0 >= 32 && $0 < 127 }), let colon = decoded.firstIndex(of: 58) else { return nil }
+        let password = decoded[(colon + 1)...]
+        guard password.count >= 4, !ValueShape.isPlaceholder(password, strict: true) else { return nil }
+        return Hit(value: v0..<i, match: start..<i, ruleID: "generic-basic-auth", confidence: .medium)
     }
 }
 
