@@ -88,6 +88,22 @@ import ProvenantCore
         #expect(throws: ParseError.self) { try Fixture.extract(NpmLockExtractor(), "lockfiles/javascript-packagelockjson/not-json.txt") }
     }
 
+    /// `JSON.stringify` escapes a lone surrogate as `\ud800`; Foundation refused the whole lockfile over
+    /// one in a description, with a message naming no line. It is read as U+FFFD, as Go reads it.
+    @Test func aLoneSurrogateInALockfileLosesNoPackage() throws {
+        let text = #"{"name":"x","lockfileVersion":3,"packages":{"":{"name":"x","dependencies":{"a":"1"}},"#
+            + #""node_modules/a":{"version":"1.0.0","description":"\ud800 lone, \udc00 low, \\ud800 not an escape, \ud83d\ude00 a pair"}}}"#
+        let mended = try #require(JSON.replacingLoneSurrogates(Array(text.utf8)))
+        #expect(String(decoding: mended, as: UTF8.self).contains(#""\uFFFD lone, \uFFFD low, \\ud800 not an escape, \ud83d\ude00 a pair""#))
+        #expect(JSON.replacingLoneSurrogates(Array(#"{"a":"\ud83d\ude00 \\udc00"}"#.utf8)) == nil)
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("surrogate-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try text.write(toFile: dir + "/package-lock.json", atomically: true, encoding: .utf8)
+        let x = try HostileInputTests.extract(NpmLockExtractor(), dir, "package-lock.json")
+        #expect(Fixture.summary(x) == ["pkg:npm/a@1.0.0 required"])
+    }
+
     @Test func yarnV1() throws {
         let x = try Fixture.extract(YarnLockExtractor(), "lockfiles/javascript-yarnlock/two-packages.v1.lock")
         #expect(Fixture.summary(x) == ["pkg:npm/concat-map@0.0.1 required", "pkg:npm/concat-stream@1.6.2 required"])

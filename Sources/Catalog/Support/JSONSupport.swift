@@ -9,6 +9,13 @@ enum JSON {
         do {
             return try JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed])
         } catch {
+            // `JSON.stringify` writes a lone surrogate as `\ud800`, which Foundation refuses, naming no
+            // place: one odd character in a description would lose the whole lockfile. Such escapes
+            // are read as U+FFFD, as Go's decoder reads them, and the text is parsed again.
+            if let mended = replacingLoneSurrogates(bytes),
+               let again = try? JSONSerialization.jsonObject(with: Data(mended), options: [.fragmentsAllowed]) {
+                return again
+            }
             let ns = error as NSError
             let detail = (ns.userInfo[NSDebugDescriptionErrorKey] as? String) ?? "invalid JSON"
             throw ParseError("invalid JSON: \(detail)", line: line(ofCharacterIn: detail, bytes))
@@ -24,6 +31,46 @@ enum JSON {
         var line = 1
         for b in bytes[..<min(offset, bytes.count)] where b == 10 { line += 1 }
         return line
+    }
+
+    /// `bytes` with every `\u` escape of a surrogate that is not half of a pair turned into `\uFFFD`,
+    /// or nil when there is none.
+    static func replacingLoneSurrogates(_ bytes: [UInt8]) -> [UInt8]? {
+        func hex(_ i: Int) -> Int? {
+            guard i + 4 <= bytes.count else { return nil }
+            var v = 0
+            for k in i..<(i + 4) {
+                let c = bytes[k]
+                switch c {
+                case 48...57: v = v * 16 + Int(c - 48)
+                case 65...70: v = v * 16 + Int(c - 55)
+                case 97...102: v = v * 16 + Int(c - 87)
+                default: return nil
+                }
+            }
+            return v
+        }
+        func escape(at i: Int) -> Int? {
+            guard i + 1 < bytes.count, bytes[i] == 92, bytes[i + 1] == 117 else { return nil }
+            return hex(i + 2)
+        }
+        var out: [UInt8]?
+        var inString = false
+        var i = 0
+        while i < bytes.count {
+            let c = bytes[i]
+            if !inString { if c == 34 { inString = true }; i += 1; continue }
+            if c == 34 { inString = false; i += 1; continue }
+            guard c == 92 else { i += 1; continue }
+            guard let v = escape(at: i) else { i += 2; continue }
+            if (0xD800..<0xDC00).contains(v), let low = escape(at: i + 6), (0xDC00..<0xE000).contains(low) { i += 12; continue }
+            if (0xD800..<0xE000).contains(v) {
+                if out == nil { out = bytes }
+                out!.replaceSubrange(i..<(i + 6), with: Array("\\uFFFD".utf8))
+            }
+            i += 6
+        }
+        return out
     }
 
     static func object(_ bytes: [UInt8]) throws -> [String: Any] {
