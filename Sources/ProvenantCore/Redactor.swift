@@ -438,6 +438,9 @@ public enum Redactor {
     private static func redactTokens(_ b: [UInt8], generic: Bool) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(b.count)
+        // Beside an AWS key id, a random run of 40 base64 characters is its secret half: without the
+        // generic rule (identity fields) it was kept, and the key id's own redaction hid the pair.
+        let awsPaired = !generic && b.indices.contains { awsKeyID(b[$0...], atBoundary: $0 == 0 || !isAlnum(b[$0 - 1])) }
         var i = 0
         while i < b.count {
             guard isTokenByte(b[i]) || b[i] == UInt8(ascii: ".") else { out.append(b[i]); i += 1; continue }
@@ -447,7 +450,7 @@ public enum Redactor {
             while e < b.count, isTokenByte(b[e]) || (dotted && b[e] == UInt8(ascii: ".")) { e += 1 }
             if e == i { out.append(b[i]); i += 1; continue }
             let run = b[i..<e]
-            if isCredential(run, generic: generic) { out += Array(mark.utf8) } else { out += run }
+            if isCredential(run, generic: generic) || (awsPaired && awsSecretHalf(run)) { out += Array(mark.utf8) } else { out += run }
             i = e
         }
         return out
@@ -481,6 +484,17 @@ public enum Redactor {
         guard body.contains(where: { $0 >= 50 && $0 <= 55 }) else { return false }   // a word of letters is not a key id
         let after = s.index(s.startIndex, offsetBy: 20)
         return after == s.endIndex || !isAlnum(s[after])
+    }
+
+    /// 40 characters of base64's alphabet, in mixed case with a digit and high entropy: the shape of an
+    /// AWS secret access key.
+    private static func awsSecretHalf(_ run: ArraySlice<UInt8>) -> Bool {
+        guard run.count == 40, run.allSatisfy({ isAlnum($0) || $0 == UInt8(ascii: "+") || $0 == UInt8(ascii: "/") }) else { return false }
+        var upper = false, lowerCase = false, digit = false
+        for c in run {
+            if c >= 65 && c <= 90 { upper = true } else if c >= 97 && c <= 122 { lowerCase = true } else if c >= 48 && c <= 57 { digit = true }
+        }
+        return upper && lowerCase && digit && entropy(run) >= 4.0
     }
 
     private static let digestPrefixes: [[UInt8]] = ["sha1-", "sha256-", "sha384-", "sha512-", "md5-"].map { Array($0.utf8) }

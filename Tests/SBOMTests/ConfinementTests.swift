@@ -520,6 +520,13 @@ import TestSupport
         #expect(!Redactor.redactField("pkg:npm/glpat-zq8vn3xk1mp7rt2wy5bc@1.0.0").contains("zq8vn3xk1mp7"))
         #expect(!Redactor.redactField("creds-akiaiosfodnn7examp2e").contains("iosfodnn7"))
         #expect(!Redactor.redactField("creds-AKIAIOSFODNN7EXAMP2E").contains("IOSFODNN7"))
+        // Beside its key id, an AWS secret key is redacted too: redacting the id alone hid the pair.
+        for field in ["AKIAZ4X7Q2MN5PLR3KW6:wJ8rXUtnF3MI/K7QDENG+bPxRfiCYz2kLm9Tq4Vs", "AKIAZ4X7Q2MN5PLR3KW6 wJ8rXUtnF3MIK7QDENGbPxRfiCYz2kLm9Tq4Vsab"] {
+            let out = Redactor.redactField(field)
+            #expect(!out.contains("wJ8rXUtnF3MI") && !out.contains("Z4X7Q2MN5PLR3KW6"), "\(out)")
+        }
+        // Without a key id nearby, a 40-character run in a field is left as it is (no generic rule there).
+        #expect(Redactor.redactField("LicenseRef-wJ8rXUtnF3MIK7QDENGbPxRfiCYz2kLm9Tq4Vsab").contains("wJ8rXUtnF3MI"))
         // Names that merely contain the letters stay whole.
         // Tokens of letters only, a digest prefix in front of a token, a semver build suffix.
         #expect(!Redactor.redactField("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").contains("ZbTlYdbCuBy"))
