@@ -371,6 +371,13 @@ import TestSupport
         #expect(sfx.code == 1 && sfx.out.contains("sfx.sh:2") && sfx.out.contains("sfx.sh!settings.env:1"), "\(sfx.out)\(sfx.err)")
         let nested = try runProcess(provenantBinary, ["secrets", "scan", dir.appendingPathComponent("nested.tar").path, "--fail-on", "low"])
         #expect(nested.code == 1 && nested.out.contains("tool.pyz!settings.env:1"), "\(nested.out)\(nested.err)")
+        // A script whose last 22 bytes only look like an end record (a directory of 5 entries at an
+        // offset the file does not hold) is scanned as the text it is, and the zip it may be is NOT CHECKED.
+        var fake = Array("#!/bin/sh\nexport GITHUB_TOKEN=\(Self_.token)\n".utf8)
+        fake += [0x50, 0x4B, 0x05, 0x06, 0, 0, 0, 0, 5, 0, 5, 0, 0x2E, 0, 0, 0, 0xFF, 0xFF, 0, 0, 0, 0]
+        try Data(fake).write(to: dir.appendingPathComponent("fake.sh"))
+        let fakeScan = try runProcess(provenantBinary, ["secrets", "scan", dir.appendingPathComponent("fake.sh").path, "--fail-on", "low"])
+        #expect(fakeScan.code == 1 && fakeScan.out.contains("fake.sh:2") && fakeScan.err.contains("not a readable zip archive"), "\(fakeScan.out)\(fakeScan.err)")
         let xz = try runProcess(provenantBinary, ["secrets", "scan", dir.appendingPathComponent("xz").path, "--fail-on", "low"])
         #expect(xz.code == 1 && xz.err.contains("xz-compressed") && xz.out.contains("NOT CHECKED"), "\(xz.out)\(xz.err)")
         // Over the size archives are opened to (256 MiB; 1 MiB here): its bytes are scanned, and it is NOT CHECKED.

@@ -315,7 +315,15 @@ public struct SecretsScanner: Sendable {
                 // A compressed file (`app.log.gz`) is named as itself, its lines those of its content, as zgrep does.
                 else { scanText(inner, display: display, into: &result) }
             } else if ZipArchive.isZip(bytes) || (!TarArchive.isTar(bytes) && ZipArchive.endRecordOffset(bytes) != nil) {
-                let zip = try ZipArchive(bytes)
+                let zip: ZipArchive
+                do { zip = try ZipArchive(bytes) } catch {
+                    // What only looked like a zip behind a prefix (a script whose last bytes read as an
+                    // end record) is still scanned as the text it is; the zip it may hold is NOT CHECKED.
+                    if !ZipArchive.isZip(bytes), let end = ZipArchive.endRecordOffset(bytes), !Self.isBinary(Array(bytes[..<end].prefix(8192))) {
+                        scanText(Array(bytes[..<end]), display: display, into: &result)
+                    }
+                    throw error
+                }
                 // What comes before a zip behind a prefix (a launch script) is scanned as text too:
                 // only the entries were, and a secret in the script went unseen (found by review).
                 if zip.prefixLength > 0 { scanText(Array(bytes[..<zip.prefixLength]), display: display, into: &result) }
