@@ -176,6 +176,34 @@ public enum Workloads {
             let found = files(p)
             if found.isEmpty { throw InputError("no such file, or no .yaml files in it", at: Location(p)) }
             for f in found {
+                // A Helm chart's templates are Go templates: their objects exist only once rendered, so
+                // each is NOT CHECKED, not an input error that stopped the whole run.
+                if f != p, let chart = helmChart(holdingTemplate: f, under: p) {
+                    c.notChecked.append(PolicyFinding(rule: "k8s:not-checked", severity: "high", kind: "HelmTemplate", name: chart, container: nil,
+                                                      location: Location(f),
+                                                      found: "NOT CHECKED: a template of Helm chart '\(Redactor.quote(chart, max: 120))'; its objects exist only once rendered",
+                                                      allowed: "rendered manifests",
+                                                      fix: "check what the chart renders: helm template \(Redactor.quote(chart, max: 120)) CHART_DIR > rendered.yaml"))
+                    continue
+                }
+                // In a directory, a file that cannot be read is rejected and the others are still checked.
+                if f != p {
+                    do throws(InputError) {
+                        if f.hasSuffix(".json") {
+                            switch try jsonKind(f) {
+                            case .oci: c.ociConfigs.append(f); continue
+                            case .other: c.problems.append(Diagnostic(Location(f), "neither a Kubernetes object (apiVersion and kind) nor an OCI runtime config (ociVersion), skipped")); continue
+                            case .kubernetes: break
+                            }
+                        }
+                        let r = try read(f)
+                        c.pods += r.pods; c.objects.merge(r.objects); c.environments.merge(r.environments) { a, _ in a }
+                        c.problems += r.problems; c.rejected += r.rejected; c.notChecked += r.notChecked
+                    } catch {
+                        c.rejected.append(Diagnostic(error.location ?? Location(f), error.message))
+                    }
+                    continue
+                }
                 if f.hasSuffix(".json") {
                     // JSON is told apart by content: `kubectl get -o json` prints Kubernetes objects, runc reads OCI configs.
                     switch try jsonKind(f) {
@@ -197,6 +225,22 @@ public enum Workloads {
     }
 
     enum JSONKind { case kubernetes, oci, other }
+
+    /// The name of the Helm chart whose `templates/` holds `file` (a `Chart.yaml` beside that directory),
+    /// looking no higher than `root`; nil when it is no chart's template.
+    static func helmChart(holdingTemplate file: String, under root: String) -> String? {
+        var dir = (file as NSString).deletingLastPathComponent
+        let top = (root as NSString).standardizingPath
+        var steps = 0
+        while dir.count > top.count, steps < 64 {
+            let parent = (dir as NSString).deletingLastPathComponent
+            if (dir as NSString).lastPathComponent == "templates", FileManager.default.fileExists(atPath: parent + "/Chart.yaml") {
+                return (parent as NSString).lastPathComponent
+            }
+            dir = parent; steps += 1
+        }
+        return nil
+    }
 
     /// What a JSON file holds: an object with apiVersion and kind is Kubernetes (a List too); one with
     /// ociVersion, or process and root, is an OCI runtime config.

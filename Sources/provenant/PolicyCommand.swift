@@ -153,5 +153,10 @@ struct PolicyInit: ParsableCommand {
         if let o = output, FileManager.default.fileExists(atPath: o) { CLI.fail("error: \(o): exists; not overwritten") }
         let text = ManifestDrafter.draft(pods: pods, objects: input.objects, environments: input.environments, sources: paths)
         try CLI.withOutput(output) { $0(Array(text.utf8)) }
+        // What was not read is not in the draft: said on stderr, and a rejected input is an input error.
+        for d in input.problems { CLI.stderr("warning: \(d)") }
+        for f in input.notChecked { CLI.stderr("warning: \(f.location): \(f.found); not in the draft") }
+        for d in input.rejected { CLI.stderr("error: \(d); not in the draft") }
+        if !input.rejected.isEmpty { throw ExitCode(2) }
     }
 }

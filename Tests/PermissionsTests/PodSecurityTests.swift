@@ -115,6 +115,29 @@ import TestSupport
         return (r.code, r.err)
     }
 
+    /// A directory with a Helm chart in it: its templates stopped the whole run with exit 2, and the
+    /// plain manifests beside it were never checked. Each template is now NOT CHECKED, a bad file in a
+    /// directory is one error line, and the rest are still checked.
+    @Test func aDirectoryGoesOnPastHelmTemplatesAndBadFiles() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("provenant-helm-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try FileManager.default.createDirectory(atPath: dir + "/chart/templates", withIntermediateDirectories: true)
+        try "apiVersion: v2\nname: agent\nversion: 0.1.0\n".write(toFile: dir + "/chart/Chart.yaml", atomically: true, encoding: .utf8)
+        try "image: ghcr.io/acme/agent:1.0\n".write(toFile: dir + "/chart/values.yaml", atomically: true, encoding: .utf8)
+        try "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}\nspec:\n  template:\n    spec:\n      containers:\n        - name: agent\n          image: {{ .Values.image }}\n          {{- if .Values.privileged }}\n          securityContext:\n            privileged: true\n          {{- end }}\n"
+            .write(toFile: dir + "/chart/templates/deploy.yaml", atomically: true, encoding: .utf8)
+        try "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  hostPID: true\n  containers:\n    - name: c\n      image: nginx:1.25\n"
+            .write(toFile: dir + "/pod.yaml", atomically: true, encoding: .utf8)
+        try "a: [unclosed\n".write(toFile: dir + "/zz-bad.yaml", atomically: true, encoding: .utf8)
+        let r = try runProcess(provenantBinary, ["policy", "check", dir, "--format", "json"])
+        let findings = (try? JSONSerialization.jsonObject(with: Data(r.out.utf8))) as? [[String: Any]] ?? []
+        let rules = Set(findings.compactMap { $0["rule"] as? String })
+        #expect(r.code == 2 && findings.contains { $0["kind"] as? String == "Pod" } && rules.contains("k8s:not-checked"), "\(r.out)\(r.err)")
+        let helm = findings.first { $0["rule"] as? String == "k8s:not-checked" }
+        #expect((helm?["found"] as? String)?.contains("a template of Helm chart 'chart'") == true, "\(String(describing: helm))")
+        #expect(r.err.split(separator: "\n").filter { $0.hasPrefix("error: ") }.count == 1 && r.err.contains("zz-bad.yaml:2: not valid YAML"), "\(r.err)")
+    }
+
     @Test func duplicateKeysAreErrorsNamingBothLines() throws {
         let (code, err) = try check("apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  hostNetwork: false\n  containers:\n  - name: a\n    image: x\n  hostNetwork: true\n")
         #expect(code == 2 && err.contains(".yaml:10: duplicate key 'hostNetwork' (first at line 6)"), "\(err)")
