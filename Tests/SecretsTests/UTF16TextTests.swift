@@ -18,6 +18,19 @@ import TestSupport
         #expect(UTF16Text.detect(Array("a\0b\0".utf8)) == nil)
         #expect(UTF16Text.detect(Array("plain UTF-8 text, nothing else here".utf8)) == nil)
         #expect(UTF16Text.detect((0..<512).map { UInt8(truncatingIfNeeded: $0 &* 7919) }) == nil)
+        // Text mostly in another script, with no mark: Japanese and Russian notes holding a token.
+        let japanese = "設定ファイルの説明です。本番環境の接続情報を以下に記載します。管理者以外は編集しないでください。\r\ntoken = ghp_Zq8vN3xK1mP7rT2wY5bC9dF4gH6jL0sA1uE3\r\n"
+        let russian = "Настройки подключения к базе данных для рабочего окружения приложения и служб мониторинга.\r\npassword = Xk9mQ2vL7pw\r\n"
+        for t in [japanese, russian] {
+            #expect(UTF16Text.detect(Array(t.data(using: .utf16LittleEndian)!)) == .little, "\(t.prefix(10))")
+            #expect(UTF16Text.detect(Array(t.data(using: .utf16BigEndian)!)) == .big, "\(t.prefix(10))")
+        }
+        // Binary made of 16-bit values stays binary: small integers, and values spread over the range.
+        let table = (0..<512).flatMap { i -> [UInt8] in [UInt8(i % 200), 0] }
+        #expect(UTF16Text.detect(table) == nil)
+        var seed: UInt32 = 12345
+        let spread = (0..<4096).map { _ -> UInt8 in seed = seed &* 1103515245 &+ 12345; return UInt8(truncatingIfNeeded: seed >> 16) } + [0, 0x41]
+        #expect(UTF16Text.detect(spread) == nil)
     }
 
     @Test func decodesWholeAndInPiecesAlike() throws {

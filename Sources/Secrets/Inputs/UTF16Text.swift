@@ -7,7 +7,9 @@ public enum UTF16Text {
 
     /// The byte order of `head` (a file's first bytes) when it is UTF-16 text, else nil: a byte order
     /// mark with no U+0000 after it, or, without one, code units that are mostly printable ASCII or
-    /// line breaks (80% of at least 8, and none U+0000), the same byte of each being the NUL.
+    /// line breaks (80% of at least 8, and none U+0000), the same byte of each being the NUL; or text in
+    /// another script (95% letters, punctuation and ASCII, at least 5% ASCII): Japanese or Russian text
+    /// with a credential in it was skipped as binary.
     public static func detect(_ head: some Collection<UInt8>) -> ByteOrder? {
         let b = Array(head.prefix(8192))
         let units = b.count / 2
@@ -22,15 +24,28 @@ public enum UTF16Text {
         guard units >= 8, b.contains(0) else { return nil }
         func ascii(_ u: UInt16) -> Bool { u == 0x09 || u == 0x0A || u == 0x0D || (0x20...0x7E).contains(u) }
         for order in [ByteOrder.little, .big] {
-            var text = 0
+            var text = 0, other = 0
+            var nul = false
             for i in 0..<units {
                 let u = unit(i, order)
-                if u == 0 { break }
-                if ascii(u) { text += 1 }
+                if u == 0 { nul = true; break }
+                if ascii(u) { text += 1 } else if letterLike(u) { other += 1 }
             }
             if text * 100 >= units * 80 { return order }
+            if !nul, text * 100 >= units * 5, (text + other) * 100 >= units * 95 { return order }
         }
         return nil
+    }
+
+    /// Code units of the scripts and punctuation text is written in: Latin-1 and Latin Extended,
+    /// Greek, Cyrillic, Hebrew, Arabic, general punctuation, CJK (with kana and Hangul), surrogates
+    /// (the halves of a pair) and fullwidth forms.
+    static func letterLike(_ u: UInt16) -> Bool {
+        switch u {
+        case 0x00A0...0x024F, 0x0370...0x06FF, 0x2000...0x206F, 0x2100...0x27BF, 0x3000...0x9FFF, 0xAC00...0xD7AF,
+             0xD800...0xDFFF, 0xFF00...0xFFEF: true
+        default: false
+        }
     }
 
     /// Turns UTF-16 code units, fed in pieces of any length, into UTF-8. A leading byte order mark is
