@@ -22,6 +22,10 @@ struct ProgramWalk: Sendable {
     var records: [String] = []
     /// `*.dist-info` directories below site-packages that hold any file: each should hold a RECORD too.
     var distInfos: [String] = []
+    /// `*.egg-info/installed-files.txt` lists below site-packages (legacy installs, no digests).
+    var eggLists: [String] = []
+    /// `*.egg` directories below site-packages that hold an `EGG-INFO` (easy_install's eggs).
+    var eggs: Set<String> = []
     var notChecked: [Diagnostic] = []
 
     static let bases = ["", "usr", "usr/local"]
@@ -85,6 +89,8 @@ struct ProgramWalk: Sendable {
                 if let known = dirIndex[dir] { d = known } else { d = dirs.count; dirs.append(dir); dirIndex[dir] = d }
                 files.append(File(dir: d, name: name, executable: f.isExecutable, path: path))
                 if name == "RECORD", PythonFiles.isRecord(path) { records.append(path) }
+                if name == "installed-files.txt", PythonFiles.isEggList(path) { eggLists.append(path) }
+                if dir.hasSuffix(".egg/EGG-INFO"), dir.contains("/site-packages/") || dir.contains("/dist-packages/") { eggs.insert(PathText.parent(dir)) }
                 // Any file makes a `.dist-info` a distribution's (its METADATA may be gone with its RECORD).
                 if distInfos.last != dir, PythonFiles.isRecord(dir + "/RECORD") { distInfos.append(dir) }
             }
@@ -106,11 +112,33 @@ struct ProgramWalk: Sendable {
         if file.name.hasSuffix(".so") || file.name.contains(".so.") { return .program("shared library") }
         // Python code where imports find it: a distribution's RECORD (or dpkg) claims every module it
         // installs, so one nobody claims was added after (a RECORD rewritten to list only itself hid it).
-        if file.path.contains("/site-packages/") || file.path.contains("/dist-packages/") {
+        if isPythonCode(file) {
             if file.name.hasSuffix(".pth") { return .program("Python .pth file (its import lines run at every start-up)") }
-            if file.name.hasSuffix(".py") { return .program("Python module") }
+            if file.name.hasSuffix(".pyc") { return .program("Python compiled module without its source") }
+            return .program("Python module")
         }
         return nil
+    }
+
+    /// Python source, path files, and compiled modules outside `__pycache__` (imported when no source
+    /// is beside them), below a site-packages or dist-packages directory.
+    static func isPythonCode(_ file: File) -> Bool {
+        guard file.path.contains("/site-packages/") || file.path.contains("/dist-packages/") else { return false }
+        if file.name.hasSuffix(".py") || file.name.hasSuffix(".pth") { return true }
+        return file.name.hasSuffix(".pyc") && !file.path.contains("/__pycache__/")
+    }
+
+    /// Whether `path` lies inside one of the eggs the walk found.
+    func inEgg(_ path: String) -> Bool {
+        guard !eggs.isEmpty else { return false }
+        var p = PathText.parent(path)
+        while !p.isEmpty, p != "/" {
+            if eggs.contains(p) { return true }
+            let up = PathText.parent(p)
+            if up == p { break }
+            p = up
+        }
+        return false
     }
 
     enum Kind: Sendable, Equatable {

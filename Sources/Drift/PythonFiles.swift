@@ -22,7 +22,26 @@ enum PythonFiles {
     /// as a regular file (deleted, a link, a FIFO, a directory) is NOT CHECKED, unless dpkg or apk
     /// installed its METADATA (Debian drops RECORDs; the OS package vouches for those files): a
     /// distribution whose RECORD was taken away must not vanish from the check (found by helper-73).
-    static func plan(_ plan: inout CheckPlan, records: [String], distInfos: [String] = [], osOwned: Set<String>, rooted: RootedDirectory, paths: ReadBudget) {
+    /// Whether `path` (relative to the root) is a legacy `*.egg-info/installed-files.txt` this reads.
+    static func isEggList(_ path: String) -> Bool {
+        guard path.hasSuffix(".egg-info/installed-files.txt") else { return false }
+        return path.contains("/site-packages/") || path.contains("/dist-packages/")
+    }
+
+    static func plan(_ plan: inout CheckPlan, records: [String], distInfos: [String] = [], eggLists: [String] = [], osOwned: Set<String>,
+                     rooted: RootedDirectory, paths: ReadBudget) {
+        // Legacy installs (`setup.py install`) list their files, relative to the `.egg-info`, without
+        // digests: they only claim them, so their modules are not unowned.
+        for list in eggLists {
+            guard case .text(let text) = DatabaseText(rooted, list, limit: limit), DpkgFiles.overBudget(text.utf8, paths, "/" + list, "these files are") == nil else { continue }
+            let base = PathText.parent(list)
+            let owner = plan.owner(.python, distribution(PathText.lastComponent(base)), origin: "/" + list, counted: false)
+            for (n, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+                let entry = line.trimmingCharacters(in: .whitespaces)
+                guard !entry.isEmpty, let rel = try? RootPath.resolve(entry, from: base) else { continue }
+                _ = plan.add(rel, shown: "/" + rel, expected: nil, owner: owner, presence: false, origin: Location("/" + list, line: n + 1))
+            }
+        }
         let recorded = Set(records.map(PathText.parent))
         for dir in Set(distInfos).sorted() where !recorded.contains(dir) && !osOwned.contains(dir + "/METADATA") && !osOwned.contains(dir) {
             plan.notChecked.append(Diagnostic(Location("/" + dir + "/RECORD"),
@@ -65,6 +84,12 @@ enum PythonFiles {
                     if vouched { plan.notChecked.append(Diagnostic(origin, "'\(row.path)' leaves the root; not read", unscanned: .input)) }
                     continue
                 }
+                // pip hashes every file it installs but the RECORD and compiled files: code without a
+                // hash would be claimed unread (found by review).
+                if vouched, row.digest == nil, row.unreadableHash == nil,
+                   rel.hasSuffix(".py") || rel.hasSuffix(".pth") || rel.hasSuffix(".so") || (rel.hasSuffix(".pyc") && !rel.contains("/__pycache__/")) {
+                    plan.notChecked.append(Diagnostic(origin, "'\(row.path)' has no hash, so its content is not checked", unscanned: .input))
+                }
                 if vouched, let bad = row.unreadableHash {
                     plan.notChecked.append(Diagnostic(origin, "'\(row.path)': hash '\(bad)' is not sha256, sha384 or sha512 in urlsafe base64; not checked", unscanned: .input))
                 }
@@ -76,7 +101,8 @@ enum PythonFiles {
 
     /// `requests-2.31.0.dist-info` → `requests 2.31.0` (wheel names escape `-` in both parts).
     static func distribution(_ dir: String) -> String {
-        let stem = dir.hasSuffix(".dist-info") ? String(dir.dropLast(".dist-info".count)) : dir
+        let stem = dir.hasSuffix(".dist-info") ? String(dir.dropLast(".dist-info".count))
+            : dir.hasSuffix(".egg-info") ? String(dir.dropLast(".egg-info".count)) : dir
         guard let dash = stem.firstIndex(of: "-") else { return stem }
         return stem[..<dash] + " " + stem[stem.index(after: dash)...]
     }

@@ -71,7 +71,7 @@ public struct VerifyFiles: Sendable {
         // Python's RECORDs second: one the OS packages installed only claims its files.
         var owned = Self.owned(os, osChecked)
         var python = CheckPlan()
-        PythonFiles.plan(&python, records: walk.records, distInfos: walk.distInfos, osOwned: owned, rooted: rooted, paths: paths)
+        PythonFiles.plan(&python, records: walk.records, distInfos: walk.distInfos, eggLists: walk.eggLists, osOwned: owned, rooted: rooted, paths: paths)
         let pythonChecked = FileChecker(rooted: rooted, plan: python, width: width, maxFileSize: maxFileSize).run()
         tally.collect(python, pythonChecked)
         timer.lap("read and check \(walk.records.count) Python RECORDs (\(python.items.count) paths)")
@@ -154,7 +154,10 @@ public struct VerifyFiles: Sendable {
     /// object by its header reads every unowned file without an execute bit or a library name (compiled
     /// Python files left by installers are thousands), so that is spread over the cores.
     static func unowned(_ walk: ProgramWalk, owned: Set<String>, rooted: RootedDirectory, width: Int) -> (findings: [FileDrift], notChecked: [Diagnostic]) {
-        let candidates = walk.files.indices.filter { !owned.contains(walk.files[$0].path) }
+        // Python code inside an egg (easy_install's, with its EGG-INFO) is the egg's, which lists no files.
+        let candidates = walk.files.indices.filter {
+            !owned.contains(walk.files[$0].path) && !(ProgramWalk.isPythonCode(walk.files[$0]) && walk.inEgg(walk.files[$0].path))
+        }
         let claims = Parallel.Claims(count: candidates.count, chunk: 256)
         let parts = Parallel.map(width: width) { _ in
             var chain = DirectoryChain(rooted: rooted)

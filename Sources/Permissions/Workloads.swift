@@ -177,8 +177,9 @@ public enum Workloads {
             if found.isEmpty { throw InputError("no such file, or no .yaml files in it", at: Location(p)) }
             for f in found {
                 // A Helm chart's templates are Go templates: their objects exist only once rendered, so
-                // each is NOT CHECKED, not an input error that stopped the whole run.
-                if f != p, let chart = helmChart(holdingTemplate: f, under: p) {
+                // each that holds template actions is NOT CHECKED, not an input error that stopped the
+                // whole run. A plain manifest among them is checked as any other (found by review).
+                if f != p, let chart = helmChart(holdingTemplate: f, under: p), isGoTemplate(f) {
                     c.notChecked.append(PolicyFinding(rule: "k8s:not-checked", severity: "high", kind: "HelmTemplate", name: chart, container: nil,
                                                       location: Location(f),
                                                       found: "NOT CHECKED: a template of Helm chart '\(Redactor.quote(chart, max: 120))'; its objects exist only once rendered",
@@ -226,15 +227,27 @@ public enum Workloads {
 
     enum JSONKind { case kubernetes, oci, other }
 
-    /// The name of the Helm chart whose `templates/` holds `file` (a `Chart.yaml` beside that directory),
-    /// looking no higher than `root`; nil when it is no chart's template.
+    /// Whether `file` holds a Go template action (`{{`); an unreadable file is left to the reader.
+    static func isGoTemplate(_ file: String) -> Bool {
+        guard let data = FileManager.default.contents(atPath: file) else { return false }
+        return data.withUnsafeBytes { b in
+            guard b.count >= 2 else { return false }
+            for i in 0..<(b.count - 1) where b[i] == 123 && b[i + 1] == 123 { return true }
+            return false
+        }
+    }
+
+    /// The name of the Helm chart whose `templates/` holds `file` (a `Chart.yaml` file beside that
+    /// directory), looking no higher than `root`; nil when it is no chart's template.
     static func helmChart(holdingTemplate file: String, under root: String) -> String? {
         var dir = (file as NSString).deletingLastPathComponent
         let top = (root as NSString).standardizingPath
         var steps = 0
         while dir.count > top.count, steps < 64 {
             let parent = (dir as NSString).deletingLastPathComponent
-            if (dir as NSString).lastPathComponent == "templates", FileManager.default.fileExists(atPath: parent + "/Chart.yaml") {
+            var isDirectory: ObjCBool = true
+            if (dir as NSString).lastPathComponent == "templates",
+               FileManager.default.fileExists(atPath: parent + "/Chart.yaml", isDirectory: &isDirectory), !isDirectory.boolValue {
                 return (parent as NSString).lastPathComponent
             }
             dir = parent; steps += 1
@@ -299,6 +312,8 @@ public enum Workloads {
         let e = FileManager.default.enumerator(atPath: path)
         var out: [String] = []
         while let r = e?.nextObject() as? String {
+            // A directory named `x.yaml` is walked into, not read.
+            if (e?.fileAttributes?[.type] as? FileAttributeType) == .typeDirectory { continue }
             if r.hasSuffix(".yaml") || r.hasSuffix(".yml") || r.hasSuffix(".json") { out.append(path + "/" + r) }
         }
         return out.sorted()

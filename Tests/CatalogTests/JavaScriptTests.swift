@@ -96,6 +96,8 @@ import ProvenantCore
         let mended = try #require(JSON.replacingLoneSurrogates(Array(text.utf8)))
         #expect(String(decoding: mended, as: UTF8.self).contains(#""\uFFFD lone, \uFFFD low, \\ud800 not an escape, \ud83d\ude00 a pair""#))
         #expect(JSON.replacingLoneSurrogates(Array(#"{"a":"\ud83d\ude00 \\udc00"}"#.utf8)) == nil)
+        // Not in a key: `a\ud800` and `a\ud801` would both become `a\uFFFD`, and one package vanish.
+        #expect(JSON.replacingLoneSurrogates(Array(#"{"a\ud800" : {"version":"1"},"a\ud801":{"version":"2"}}"#.utf8)) == nil)
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("surrogate-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }

@@ -284,6 +284,25 @@ import TestSupport
         f = try await findings(image, open: untagged).filter { $0.rule.hasSuffix("-tag") }
         #expect(f.isEmpty, "an untagged layout names no tag")
         try image.recordName("t")
+        // A docker archive whose RepoTags pins a digest: nothing in it is that manifest (found by review).
+        let archive = image.root + "/pinned.tar"
+        try UmociImage.run("skopeo", ["copy", "oci:\(image.layout):t", "docker-archive:\(archive):example.com/app:1.2"])
+        let rewrite = """
+            import json, sys, tarfile, io
+            src, dst, tag = sys.argv[1:4]
+            with tarfile.open(src) as t, tarfile.open(dst, "w") as o:
+                for m in t.getmembers():
+                    data = t.extractfile(m).read() if m.isfile() else None
+                    if m.name == "manifest.json":
+                        doc = json.loads(data); doc[0]["RepoTags"] = [tag]; data = json.dumps(doc).encode(); m.size = len(data)
+                    o.addfile(m, io.BytesIO(data) if data is not None else None)
+            """
+        let pinnedArchive = image.root + "/pinned-rewritten.tar"
+        let py = try runProcess("/usr/bin/python3", ["-c", rewrite, archive, pinnedArchive, "example.com/app@" + digest])
+        #expect(py.code == 0, "\(py.err)")
+        let foreign = try check(["docker-archive:" + pinnedArchive])
+        #expect(foreign.findings.filter { $0.rule.hasSuffix("-tag") }.map(\.found) == ["the image is recorded as 'example.com/app@\(digest)', whose digest is not this image's"],
+                "\(foreign.err) \(foreign.findings.map(\.found))")
 
         // A registry reference is judged as written.
         let registry: [(String, String?)] = [

@@ -128,14 +128,24 @@ import TestSupport
             .write(toFile: dir + "/chart/templates/deploy.yaml", atomically: true, encoding: .utf8)
         try "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  hostPID: true\n  containers:\n    - name: c\n      image: nginx:1.25\n"
             .write(toFile: dir + "/pod.yaml", atomically: true, encoding: .utf8)
-        try "a: [unclosed\n".write(toFile: dir + "/zz-bad.yaml", atomically: true, encoding: .utf8)
+        try "a: [unclosed\n".write(toFile: dir + "/aa-bad.yaml", atomically: true, encoding: .utf8)
+        // A plain manifest among a chart's templates is checked; so is one in a templates/ of no chart.
+        try "apiVersion: v1\nkind: Pod\nmetadata:\n  name: plain\nspec:\n  containers:\n    - name: c\n      image: nginx:1.25\n      securityContext:\n        privileged: true\n"
+            .write(toFile: dir + "/chart/templates/plain.yaml", atomically: true, encoding: .utf8)
+        try FileManager.default.createDirectory(atPath: dir + "/other/templates", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: dir + "/other/Chart.yaml", withIntermediateDirectories: true)
+        try "apiVersion: v1\nkind: Pod\nmetadata:\n  name: nochart\nspec:\n  hostNetwork: true\n  containers:\n    - name: c\n      image: nginx:1.25\n"
+            .write(toFile: dir + "/other/templates/pod.yaml", atomically: true, encoding: .utf8)
         let r = try runProcess(provenantBinary, ["policy", "check", dir, "--format", "json"])
         let findings = (try? JSONSerialization.jsonObject(with: Data(r.out.utf8))) as? [[String: Any]] ?? []
         let rules = Set(findings.compactMap { $0["rule"] as? String })
         #expect(r.code == 2 && findings.contains { $0["kind"] as? String == "Pod" } && rules.contains("k8s:not-checked"), "\(r.out)\(r.err)")
         let helm = findings.first { $0["rule"] as? String == "k8s:not-checked" }
         #expect((helm?["found"] as? String)?.contains("a template of Helm chart 'chart'") == true, "\(String(describing: helm))")
-        #expect(r.err.split(separator: "\n").filter { $0.hasPrefix("error: ") }.count == 1 && r.err.contains("zz-bad.yaml:2: not valid YAML"), "\(r.err)")
+        #expect(r.err.split(separator: "\n").filter { $0.hasPrefix("error: ") }.count == 1 && r.err.contains("aa-bad.yaml:2: not valid YAML"), "\(r.err)")
+        let names = Set(findings.compactMap { $0["name"] as? String })
+        #expect(names.isSuperset(of: ["p", "plain", "nochart"]) && rules.contains("pss:privileged") && rules.contains("pss:hostnamespaces"), "\(names) \(rules)")
+        #expect(findings.filter { $0["rule"] as? String == "k8s:not-checked" }.count == 1)
     }
 
     @Test func duplicateKeysAreErrorsNamingBothLines() throws {

@@ -28,7 +28,8 @@ struct LayoutImageSource: ImageSource {
         var index = try ImageIndex(try files.read("index.json", limit: maxDocumentBytes), subject: indexSubject)
         var chosen = try index.select(platform, tag: tag, subject: indexSubject)
         let refName = chosen.annotations["io.containerd.image.name"] ?? chosen.annotations["org.opencontainers.image.ref.name"]
-        // The digest the recorded name is annotated on: the manifest, or the index it was pulled by.
+        // The digest the recorded name is annotated on: the manifest, or the index it was pulled by (an
+        // index's name may also pin the manifest chosen from it).
         let annotated = chosen.digest
         var depth = 0
         var others = index.otherPlatforms(than: chosen)
@@ -48,7 +49,7 @@ struct LayoutImageSource: ImageSource {
         // when that digest is the one the name is annotated on: any other pins content this is not.
         // A recorded full name gives its tag only when it says one (not Docker's default `latest`).
         // A recorded digest that is not that one is kept whole as the tag, so the policy can say so.
-        let foreignPin = named?.digest != nil && named?.digest != annotated
+        let foreignPin = named?.digest != nil && named?.digest != annotated && named?.digest != chosen.digest
         let recordedTag = foreignPin ? refName : named.map { $0.tagWasGiven ? $0.tag : nil } ?? refName ?? tag
         var resolved = try ResolvedImage.make(reference: reference, manifest: manifest, manifestDigest: chosen.digest,
                                               config: try blob(manifest.config), named: named,
@@ -89,7 +90,8 @@ struct DockerArchiveSource: ImageSource {
         if ImageDigest.isHex64(stem), stem != imageID.value {
             throw ImageError(files.subject(configPath), "has digest sha256:\(imageID.value), not the sha256:\(stem) it is named by")
         }
-        let tagged = first[goField: "RepoTags"]?.arrayValue?.first?.stringValue.flatMap(RegistryReference.init)
+        let repoTag = first[goField: "RepoTags"]?.arrayValue?.first?.stringValue
+        let tagged = repoTag.flatMap(RegistryReference.init)
         let config = try ImageConfig(configBytes, subject: files.subject(configPath))
         guard config.diffIDs.count == layerPaths.count else {
             throw ImageError(subject, "lists \(layerPaths.count) layers but the config has \(config.diffIDs.count) diff IDs")
@@ -106,8 +108,12 @@ struct DockerArchiveSource: ImageSource {
            oci.info.imageID == "sha256:" + imageID.value, oci.config.diffIDs == config.diffIDs {
             manifestDigest = oci.info.manifestDigest
         }
-        let info = ImageInfo.make(reference: reference, named: tagged, tag: tagged?.tag, fallbackName: fallbackName,
-                                  manifestDigest: manifestDigest, imageID: "sha256:" + imageID.value, pinned: false, config: config, layers: layers)
+        // A recorded digest pins nothing here (the archive holds no manifest it could be checked against,
+        // or another one): the whole name is kept as the tag, so the policy says so.
+        let foreignPin = tagged?.digest != nil && tagged?.digest != manifestDigest
+        let info = ImageInfo.make(reference: reference, named: tagged, tag: foreignPin ? repoTag : tagged?.tag, fallbackName: fallbackName,
+                                  manifestDigest: manifestDigest, imageID: "sha256:" + imageID.value,
+                                  pinned: tagged?.digest != nil && !foreignPin, config: config, layers: layers)
         return ResolvedImage(info: info, config: config, layers: layers)
     }
 

@@ -34,7 +34,7 @@ enum JSON {
     }
 
     /// `bytes` with every `\u` escape of a surrogate that is not half of a pair turned into `\uFFFD`,
-    /// or nil when there is none.
+    /// in string values; nil when there is none, or when one is in an object key.
     static func replacingLoneSurrogates(_ bytes: [UInt8]) -> [UInt8]? {
         func hex(_ i: Int) -> Int? {
             guard i + 4 <= bytes.count else { return nil }
@@ -56,18 +56,30 @@ enum JSON {
         }
         var out: [UInt8]?
         var inString = false
+        // The lone surrogates of the string being read: mended once it is known to be a value. In a
+        // key, two names differing only there would become one, and the last would hide the first.
+        var pending: [Int] = []
         var i = 0
         while i < bytes.count {
             let c = bytes[i]
             if !inString { if c == 34 { inString = true }; i += 1; continue }
-            if c == 34 { inString = false; i += 1; continue }
+            if c == 34 {
+                inString = false
+                i += 1
+                if !pending.isEmpty {
+                    var j = i
+                    while j < bytes.count, bytes[j] == 32 || bytes[j] == 9 || bytes[j] == 10 || bytes[j] == 13 { j += 1 }
+                    if j < bytes.count, bytes[j] == 58 { return nil }
+                    if out == nil { out = bytes }
+                    for at in pending { out!.replaceSubrange(at..<(at + 6), with: Array("\\uFFFD".utf8)) }
+                    pending.removeAll()
+                }
+                continue
+            }
             guard c == 92 else { i += 1; continue }
             guard let v = escape(at: i) else { i += 2; continue }
             if (0xD800..<0xDC00).contains(v), let low = escape(at: i + 6), (0xDC00..<0xE000).contains(low) { i += 12; continue }
-            if (0xD800..<0xE000).contains(v) {
-                if out == nil { out = bytes }
-                out!.replaceSubrange(i..<(i + 6), with: Array("\\uFFFD".utf8))
-            }
+            if (0xD800..<0xE000).contains(v) { pending.append(i) }
             i += 6
         }
         return out
