@@ -220,11 +220,6 @@ public final class SecretEngine: Sendable {
         // rule's single hit needs.
         let share = Self.ruleBudget(n)
         var spentByRule = [Int](repeating: 0, count: rules.count)
-        // Matches a rule's checks refused (too little entropy, a placeholder), also bounded: the window
-        // budget assumes a start costs its window, but one that matches costs a match, and text made of
-        // nothing but short matches (`postgres://a:b@` over and over) spent seconds per MiB.
-        var refused = [Int](repeating: 0, count: rules.count)
-        let refusedLimit = max(1024, n / 128)
         // In rounds: every rule's first window or attempt, then every rule's second, and so on; within a
         // round the single anchored attempts first, then windows from the smallest. If the budget runs
         // out, it runs out on the rules with the most hits and the longest windows, never before a rule's
@@ -260,13 +255,12 @@ public final class SecretEngine: Sendable {
                     guard !cost.overflow, cost.partialValue <= budget, cost.partialValue <= share - spentByRule[w.rule] else { complete = false; break }
                     budget -= cost.partialValue
                     spentByRule[w.rule] += cost.partialValue
-                    guard refused[w.rule] < refusedLimit else { complete = false; break }
                     if last {
-                        if !match(rule: w.rule, window: piece, base: base, n: n, into: &found, refused: &refused[w.rule], limit: refusedLimit) { complete = false }
+                        match(rule: w.rule, window: piece, base: base, n: n, into: &found)
                         break
                     }
                     var mine: [SecretMatch] = []
-                    if !match(rule: w.rule, window: piece, base: base, n: n, into: &mine, refused: &refused[w.rule], limit: refusedLimit) { complete = false }
+                    match(rule: w.rule, window: piece, base: base, n: n, into: &mine)
                     found += mine.filter { $0.match.lowerBound < from + step }
                     from += step
                 }
@@ -274,11 +268,9 @@ public final class SecretEngine: Sendable {
                 // Charged its window, or its match when it found one (a match ends the regex's work).
                 let a = anchored[i]
                 let window = a.at..<min(n, a.at + rules[a.rule].window)
-                guard budget > 0, spentByRule[a.rule] < share, refused[a.rule] < refusedLimit else { complete = false; continue }
+                guard budget > 0, spentByRule[a.rule] < share else { complete = false; continue }
                 let before = found.count
-                if !match(rule: a.rule, window: window, anchored: true, base: base, n: n, into: &found, refused: &refused[a.rule], limit: refusedLimit) {
-                    complete = false
-                }
+                match(rule: a.rule, window: window, anchored: true, base: base, n: n, into: &found)
                 let spent = max(1, found.count > before ? (found[before...].map(\.match.upperBound).max() ?? window.upperBound) - a.at : window.count)
                 budget -= spent
                 spentByRule[a.rule] += spent
@@ -291,11 +283,10 @@ public final class SecretEngine: Sendable {
 
     /// Runs rule `r` over `window` of the `n` bytes at `base`; with `anchored`, a match must start at the
     /// window's first byte. One byte on each side is passed along as context only, so `\b`, `^` and `$`
-    /// see the real neighbours, never the window's edges. Matches the rule's checks refuse are counted
-    /// in `refused`; false when it reached `limit` and the window's remaining matches were not tried.
+    /// see the real neighbours, never the window's edges.
     private func match(rule r: Int, window: Range<Int>, anchored: Bool = false, base: UnsafePointer<UInt8>, n: Int,
-                       into found: inout [SecretMatch], refused: inout Int, limit: Int) -> Bool {
-        guard let regex = patterns[r].regex else { return true }
+                       into found: inout [SecretMatch]) {
+        guard let regex = patterns[r].regex else { return }
         let pre = window.lowerBound > 0 ? 1 : 0
         let post = window.upperBound < n ? 1 : 0
         let lo = window.lowerBound - pre
@@ -308,26 +299,17 @@ public final class SecretEngine: Sendable {
         let ns = NSRange(location: pre, length: window.count)
         var options: NSRegularExpression.MatchingOptions = [.withTransparentBounds, .withoutAnchoringBounds]
         if anchored { options.insert(.anchored) }
-        var whole = true
-        var kept: [SecretMatch] = []
-        var count = refused
-        regex.enumerateMatches(in: text, options: options, range: ns) { m, _, stop in
-            guard let m else { return }
+        for m in regex.matches(in: text, options: options, range: ns) {
             var v = m.range
             if m.numberOfRanges > 1, m.range(at: 1).location != NSNotFound { v = m.range(at: 1) }
-            let value = v.length > 0 ? UnsafeBufferPointer(rebasing: ascii[v.location..<(v.location + v.length)]) : nil
-            guard let value, rule.minEntropy <= 0 || ValueShape.entropy(value) >= rule.minEntropy, !ValueShape.isPlaceholder(value) else {
-                count += 1
-                if count >= limit { whole = false; stop.pointee = true }
-                return
-            }
-            kept.append(SecretMatch(ruleID: rule.id, title: rule.title, severity: rule.severity, confidence: rule.confidence,
-                                    value: (lo + v.location)..<(lo + v.location + v.length),
-                                    match: (lo + m.range.location)..<(lo + m.range.location + m.range.length)))
+            guard v.length > 0 else { continue }
+            let value = UnsafeBufferPointer(rebasing: ascii[v.location..<(v.location + v.length)])
+            if rule.minEntropy > 0, ValueShape.entropy(value) < rule.minEntropy { continue }
+            if ValueShape.isPlaceholder(value) { continue }
+            found.append(SecretMatch(ruleID: rule.id, title: rule.title, severity: rule.severity, confidence: rule.confidence,
+                                     value: (lo + v.location)..<(lo + v.location + v.length),
+                                     match: (lo + m.range.location)..<(lo + m.range.location + m.range.length)))
         }
-        refused = count
-        found += kept
-        return whole
     }
 
     /// One finding per secret: where matches overlap, the surest (confidence, then severity, then the
