@@ -374,7 +374,8 @@ import TestSupport
         // A script whose last 22 bytes only look like an end record (a directory of 5 entries at an
         // offset the file does not hold) is scanned as the text it is, and the zip it may be is NOT CHECKED.
         var fake = Array("#!/bin/sh\nexport GITHUB_TOKEN=\(Self_.token)\n".utf8)
-        fake += [0x50, 0x4B, 0x05, 0x06, 0, 0, 0, 0, 5, 0, 5, 0, 0x2E, 0, 0, 0, 0xFF, 0xFF, 0, 0, 0, 0]
+        // Two records, as review found: the NULs of the first must not make the script binary.
+        for _ in 0..<2 { fake += [0x50, 0x4B, 0x05, 0x06, 0, 0, 0, 0, 5, 0, 5, 0, 0x2E, 0, 0, 0, 0xFF, 0xFF, 0, 0, 0, 0] }
         try Data(fake).write(to: dir.appendingPathComponent("fake.sh"))
         let fakeScan = try runProcess(provenantBinary, ["secrets", "scan", dir.appendingPathComponent("fake.sh").path, "--fail-on", "low"])
         #expect(fakeScan.code == 1 && fakeScan.out.contains("fake.sh:2") && fakeScan.err.contains("not a readable zip archive"), "\(fakeScan.out)\(fakeScan.err)")

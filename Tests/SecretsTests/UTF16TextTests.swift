@@ -25,6 +25,11 @@ import TestSupport
             #expect(UTF16Text.detect(Array(t.data(using: .utf16LittleEndian)!)) == .little, "\(t.prefix(10))")
             #expect(UTF16Text.detect(Array(t.data(using: .utf16BigEndian)!)) == .big, "\(t.prefix(10))")
         }
+        // Big-endian text that is mostly ASCII, with ideographic spaces (which read as ASCII the other
+        // way round), stays big-endian (found by review).
+        let spaced = String(repeating: "Deploy\u{3000}notes\u{3000}for\u{3000}the\u{3000}staging\u{3000}cluster\u{3000}", count: 8) + "\ntoken = x\n"
+        #expect(UTF16Text.detect(Array(spaced.data(using: .utf16BigEndian)!)) == .big)
+        #expect(UTF16Text.detect(Array(spaced.data(using: .utf16LittleEndian)!)) == .little)
         // Binary made of 16-bit values stays binary: small integers, and values spread over the range.
         let table = (0..<512).flatMap { i -> [UInt8] in [UInt8(i % 200), 0] }
         #expect(UTF16Text.detect(table) == nil)

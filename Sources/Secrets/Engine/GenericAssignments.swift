@@ -90,6 +90,10 @@ enum GenericAssignments {
         // The value: a quoted literal anywhere, or a bare value on a line that starts with the name
         // (.env, YAML, properties, INI), where it cannot be an expression.
         var v0 = i, v1 = i
+        // Where a bare value may end: at the first space, `#`, `;` or `,` first, as before; and if that
+        // value is refused, at the first space alone, since `#` and `;` start a comment only after a
+        // space (.env, YAML, shells): `abc#def;ghi` is one value. A `,` or `;` ending it is punctuation.
+        var longer: Int?
         if (b[i] == 98 || b[i] == 114 || b[i] == 117) && i + 1 < n && (b[i + 1] == 34 || b[i + 1] == 39) { i += 1; v0 = i } // b"…", r'…'
         if b[i] == 34 || b[i] == 39 || b[i] == 96 {
             let q = b[i]
@@ -98,22 +102,24 @@ enum GenericAssignments {
             guard v1 < n, b[v1] == q else { return nil }
         } else {
             guard startsLine(b, s) else { return nil }
-            // The value runs to the first space: `#` and `;` start a comment only after a space (.env,
-            // YAML, shells), so `abc#def;ghi,jkl` is one value. A `,` or `;` ending it is punctuation.
             v0 = i; v1 = i
-            while v1 < n, b[v1] != 10, b[v1] != 13, b[v1] != 32, b[v1] != 9, v1 - v0 <= 512 { v1 += 1 }
-            while v1 > v0, b[v1 - 1] == 44 || b[v1 - 1] == 59 { v1 -= 1 }
-            guard v1 > v0, b[v0] != 35, b[v0] != 59 else { return nil }
-            // An unquoted value with brackets, or a dotted name, is code: `getpass.getpass()`, `cfg.token`.
+            while v1 < n, b[v1] != 10, b[v1] != 13, b[v1] != 32, b[v1] != 9, b[v1] != 35, b[v1] != 59, b[v1] != 44, v1 - v0 <= 512 { v1 += 1 }
+            var e = v1
+            while e < n, b[e] != 10, b[e] != 13, b[e] != 32, b[e] != 9, e - v0 <= 512 { e += 1 }
+            while e > v1, b[e - 1] == 44 || b[e - 1] == 59 { e -= 1 }
+            if e > v1 { longer = e }
+        }
+        // An unquoted value with brackets, or a dotted name, is code: `getpass.getpass()`, `cfg.token`.
+        func isCode(_ end: Int) -> Bool {
             var dotted = true
-            for k in v0..<v1 {
+            for k in v0..<end {
                 let c = b[k]
-                if c == 40 || c == 41 || c == 91 || c == 93 || c == 123 || c == 125 { return nil }
+                if c == 40 || c == 41 || c == 91 || c == 93 || c == 123 || c == 125 { return true }
                 if !(isIdent(c) && c != 45) { dotted = false }
             }
-            if dotted && (v0..<v1).contains(where: { b[$0] == 46 }) { return nil }
+            return dotted && (v0..<end).contains(where: { b[$0] == 46 })
         }
-        guard v1 > v0 else { return nil }
+        let quoted = v0 > 0 && (b[v0 - 1] == 34 || b[v0 - 1] == 39 || b[v0 - 1] == 96)
         // Normalised name: lowercase, separators removed, trailing digits dropped.
         var name: [UInt8] = []
         name.reserveCapacity(t - s)
@@ -122,8 +128,14 @@ enum GenericAssignments {
         guard endings.contains(where: { name.hasSuffix($0) }), !innocentEndings.contains(where: { name.hasSuffix($0) }) else { return nil }
         // The bare word `key` (or `auth`) names too many things; it needs a qualifier in front.
         if name == Array("key".utf8) || name == Array("auth".utf8) { return nil }
-        let value = UnsafeBufferPointer(start: b + v0, count: v1 - v0)
-        guard let confidence = score(value, family: fam, name: name) else { return nil }
+        var confidence: Confidence?
+        for end in [v1] + (longer.map { [$0] } ?? []) where end > v0 && (quoted || !isCode(end)) {
+            if let c = score(UnsafeBufferPointer(start: b + v0, count: end - v0), family: fam, name: name) {
+                confidence = c; v1 = end
+                break
+            }
+        }
+        guard let confidence else { return nil }
         let rule: String
         switch fam {
         case .password: rule = "generic-password"
@@ -160,12 +172,8 @@ enum GenericAssignments {
             default: break
             }
         }
-        // Sentences, paths, expressions, templates and dotted names are not secrets. Base64 holds `/`
-        // too: a value with several is taken when it is long, dense and random, and not a path or URL.
-        if spaces > 0 { return nil }
-        if slashes > 1 && !(count >= 24 && dots == 0 && slashes * 8 <= count && v.first != 47 && v.first != 126
-                            && ValueShape.entropy(v) >= 4.2 && ValueShape.classes(v) >= 3
-                            && !ValueShape.contains(v.map(lower), Array("://".utf8))) { return nil }
+        // Sentences, paths, expressions, templates and dotted names are not secrets.
+        if spaces > 0 || slashes > 1 { return nil }
         if let first = v.first, first == 36 || first == 37 || first == 123 || first == 40 { return nil } // $VAR, %(x)s, {x}, (expr)
         if ValueShape.isPlaceholder(v, strict: true) { return nil }
         let lowered = v.map(lower)
@@ -220,6 +228,9 @@ enum GenericAssignments {
 extension GenericAssignments {
     /// `Authorization: Basic <base64 of user:password>`: the scheme word after an Authorization name,
     /// then base64 that decodes to printable text holding a `:` with a password after it.
+    /// The pairs the RFCs and HTTP libraries' documentation use (RFC 6749's client, RFC 7617's Aladdin).
+    static let documentationPairs = ["s6BhdRkqt3:gX1fBat3bV", "Aladdin:open sesame", "user:pass", "username:password", "admin:admin"]
+
     static func basic(_ b: UnsafePointer<UInt8>, _ n: Int, end: Int) -> Hit? {
         let start = end - 5
         // Back over spaces, an opening quote, `:` or `=`, a closing quote and spaces to the name.
@@ -229,23 +240,27 @@ extension GenericAssignments {
         skip([32, 9, 34, 39])
         guard j >= 0, b[j] == 58 || b[j] == 61 else { return nil }
         j -= 1
-        skip([32, 9, 34, 39])
+        skip([32, 9, 34, 39, 93]) // `headers['Authorization'] = 'Basic …'`
         let name = Array("authorization".utf8)
         guard j + 1 >= name.count else { return nil }
         for (k, c) in name.reversed().enumerated() where lower(b[j - k]) != c { return nil }
         var i = end
-        guard i < n, b[i] == 32 else { return nil }
-        while i < n, b[i] == 32, i - end < 8 { i += 1 }
+        guard i < n, b[i] == 32 || b[i] == 9 else { return nil }
+        while i < n, b[i] == 32 || b[i] == 9, i - end < 8 { i += 1 }
         let v0 = i
         while i < n, i - v0 < 1024 {
             let c = b[i]
             guard (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c == 43 || c == 47 || c == 61 else { break }
             i += 1
         }
-        guard i - v0 >= 8, let decoded = Base64.decode(bytes: UnsafeBufferPointer(start: b + v0, count: i - v0)),
-              decoded.allSatisfy({ $0 >= 32 && $0 < 127 }), let colon = decoded.firstIndex(of: 58) else { return nil }
+        guard i - v0 >= 8, var decoded = Base64.decode(bytes: UnsafeBufferPointer(start: b + v0, count: i - v0)) else { return nil }
+        // `echo user:pass | base64` encodes the newline too; RFC 7617 allows UTF-8.
+        while let last = decoded.last, last == 10 || last == 13 { decoded.removeLast() }
+        guard String(validating: decoded, as: UTF8.self) != nil, !decoded.contains(where: { $0 < 32 || $0 == 127 }),
+              let colon = decoded.firstIndex(of: 58) else { return nil }
         let password = decoded[(colon + 1)...]
-        guard password.count >= 4, !ValueShape.isPlaceholder(password, strict: true) else { return nil }
+        guard password.count >= 4, !ValueShape.isPlaceholder(password, strict: true),
+              !documentationPairs.contains(where: { decoded.elementsEqual($0.utf8) }) else { return nil }
         return Hit(value: v0..<i, match: start..<i, ruleID: "generic-basic-auth", confidence: .medium)
     }
 }

@@ -319,7 +319,7 @@ public struct SecretsScanner: Sendable {
                 do { zip = try ZipArchive(bytes) } catch {
                     // What only looked like a zip behind a prefix (a script whose last bytes read as an
                     // end record) is still scanned as the text it is; the zip it may hold is NOT CHECKED.
-                    if !ZipArchive.isZip(bytes), let end = ZipArchive.endRecordOffset(bytes), !Self.isBinary(Array(bytes[..<end].prefix(8192))) {
+                    if !ZipArchive.isZip(bytes), let end = Self.firstEndRecordSignature(bytes), !Self.isBinary(Array(bytes[..<end].prefix(8192))) {
                         scanText(Array(bytes[..<end]), display: display, into: &result)
                     }
                     throw error
@@ -380,6 +380,18 @@ public struct SecretsScanner: Sendable {
     }
 
     /// A start a zip may follow: binary (a self-extractor's stub) or a `#!` line (a zipapp, a launch script).
+    /// Where the first end-record signature (`PK\u{5}\u{6}`) in a zip's last 64 KiB starts: what comes
+    /// before it is the text in front, even when several records follow.
+    static func firstEndRecordSignature(_ bytes: [UInt8]) -> Int? {
+        guard bytes.count >= 22 else { return nil }
+        var p = max(0, bytes.count - 22 - 0xFFFF)
+        while p + 4 <= bytes.count {
+            if bytes[p] == 0x50, bytes[p + 1] == 0x4B, bytes[p + 2] == 5, bytes[p + 3] == 6 { return p }
+            p += 1
+        }
+        return nil
+    }
+
     static func mayHaveZipBehind(_ head: [UInt8]) -> Bool { isBinary(head) || head.starts(with: [35, 33]) }
 
     /// Whether the file's last 64 KiB + 22 bytes hold a zip's end-of-central-directory record: a zip

@@ -23,6 +23,9 @@ public enum UTF16Text {
         // ASCII-range UTF-16 has a NUL in every other byte; most files have none, and are done here.
         guard units >= 8, b.contains(0) else { return nil }
         func ascii(_ u: UInt16) -> Bool { u == 0x09 || u == 0x0A || u == 0x0D || (0x20...0x7E).contains(u) }
+        // Mostly ASCII in either order first: ASCII read in the other order looks like CJK, so the
+        // script test below would otherwise take big-endian text for little-endian (found by review).
+        var counts: [(text: Int, other: Int, nul: Bool)] = []
         for order in [ByteOrder.little, .big] {
             var text = 0, other = 0
             var nul = false
@@ -32,7 +35,11 @@ public enum UTF16Text {
                 if ascii(u) { text += 1 } else if letterLike(u) { other += 1 }
             }
             if text * 100 >= units * 80 { return order }
-            if !nul, text * 100 >= units * 5, (text + other) * 100 >= units * 95 { return order }
+            counts.append((text, other, nul))
+        }
+        guard units >= 32 else { return nil }
+        for (order, c) in zip([ByteOrder.little, .big], counts) where !c.nul && c.text * 100 >= units * 5 && (c.text + c.other) * 100 >= units * 95 {
+            return order
         }
         return nil
     }
