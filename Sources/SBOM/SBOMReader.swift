@@ -24,9 +24,30 @@ public enum SBOMReader {
         do { json = try JSONParser.parse(data) } catch {
             throw InputError("not valid JSON: \(error.reason)", at: Location(path, line: error.line))
         }
+        try checkShape(json, path: path)
         guard let (listed, extras) = listing(Doc(json)) else { throw InputError("JSON but neither a CycloneDX nor an SPDX document", at: Location(path)) }
         try checkListTypes(json, path: path)
         return inventory(listed, extras: extras, path: path, keepWithoutPurl: keepingComponentsWithoutPurl)
+    }
+
+    /// A document readers could take two ways is refused, not read one way: both formats' markers
+    /// (read as CycloneDX, its SPDX packages went unseen), a repeated top-level key (the last list
+    /// won, where other readers keep the first), or a major version this reader does not know (an
+    /// SPDX 3 graph read as no packages): each was stored as empty, and clean (found by helper-97).
+    static func checkShape(_ json: JSONValue, path: String) throws(InputError) {
+        guard let fields = json.objectFields else { return }
+        var seen = Set<String>()
+        for (key, _) in fields where !seen.insert(key).inserted {
+            throw InputError("the key '\(Redactor.quote(key, max: 60))' appears twice at the top level; readers differ on which counts", at: Location(path))
+        }
+        let cyclone = json["bomFormat"] != nil, spdx = json["spdxVersion"] != nil
+        if cyclone && spdx { throw InputError("has both 'bomFormat' (CycloneDX) and 'spdxVersion' (SPDX); readers differ on which it is", at: Location(path)) }
+        if cyclone, let v = json["specVersion"]?.stringValue, !v.hasPrefix("1.") {
+            throw InputError("CycloneDX specVersion '\(Redactor.quote(v, max: 30))' is not one this reader knows (1.x)", at: Location(path))
+        }
+        if spdx, let v = json["spdxVersion"]?.stringValue, !v.hasPrefix("SPDX-2.") {
+            throw InputError("spdxVersion '\(Redactor.quote(v, max: 30))' is not one this reader knows (SPDX-2.x)", at: Location(path))
+        }
     }
 
     /// A package list of the wrong type is refused, not read as empty: a current SBOM whose
@@ -44,6 +65,7 @@ public enum SBOMReader {
     public static func readIfSBOM(_ path: String) throws(InputError) -> Inventory? {
         guard let data = FileManager.default.contents(atPath: path), data.first(where: { !$0.isWhitespace }) == UInt8(ascii: "{"),
               let json = try? JSONParser.parse(data), let (listed, extras) = listing(Doc(json)) else { return nil }
+        try checkShape(json, path: path)
         try checkListTypes(json, path: path)
         return inventory(listed, extras: extras, path: path)
     }

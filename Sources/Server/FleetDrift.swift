@@ -26,7 +26,9 @@ enum FleetDrift {
                 throw FleetAPIError(.conflict, field: side.version == from.version ? "from" : "version",
                                     "release \(agent) \(side.version) was stored without its SBOM; push it again under a new version to compare it")
             }
-            do throws(InputError) { return try SBOMReader.read(side.sbom, path: "\(agent)@\(side.version)") } catch {
+            // Components without a purl are compared by name, as the CLI's `diff` reads them: dropped, a
+            // downgrade among them read as no drift (found by helper-97).
+            do throws(InputError) { return try SBOMReader.read(side.sbom, path: "\(agent)@\(side.version)", keepingComponentsWithoutPurl: true) } catch {
                 throw FleetAPIError(.unprocessableContent, field: side.version == from.version ? "from" : "version", "the stored SBOM no longer reads: \(error.message)")
             }
         }

@@ -8,6 +8,18 @@ import SBOM
 
 /// Turns request bodies into what the store keeps, or refuses them with the field at fault.
 public enum FleetIngest {
+    /// Components one release may hold: a whole Debian image lists about 6,000.
+    static let maxComponents = 250_000
+
+    /// Runs `work` on a thread of its own and waits for it without holding a thread of the pool.
+    static func offPool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { (c: CheckedContinuation<T, any Error>) in
+            let thread = Thread { c.resume(with: Result { try work() }) }
+            thread.stackSize = 8 << 20
+            thread.start()
+        }
+    }
+
     struct Receipt: Codable {
         var agent: String
         var version: String
@@ -41,6 +53,9 @@ public enum FleetIngest {
         // would read as clean; kept, they are listed under notChecked.
         do throws(InputError) { inventory = try SBOMReader.read(body, path: "body", keepingComponentsWithoutPurl: true) } catch {
             throw FleetAPIError(.badRequest, field: "body", "\(format) SBOM refused: \(error.message)\(error.location?.line.map { " (line \($0))" } ?? "")")
+        }
+        guard inventory.packages.count <= maxComponents else {
+            throw FleetAPIError(.contentTooLarge, field: "body", "the SBOM lists \(inventory.packages.count) components, more than the \(maxComponents) a release may hold")
         }
         var seen = Set<String>()
         var pairs: [(StoredComponent, ComponentSource)] = []

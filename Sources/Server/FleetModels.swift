@@ -12,7 +12,9 @@ public struct TokenScope: Sendable, Hashable, CustomStringConvertible {
 
     /// `admin`, `read`, `ingest` or `ingest:AGENT`.
     public init?(_ text: String) {
-        let parts = text.split(separator: ":", maxSplits: 1).map(String.init)
+        // Empty parts are kept: dropped, `ingest:` (an unset `$AGENT`) read as every agent's ingest
+        // and `:admin` as admin (found by helper-97).
+        let parts = text.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
         guard let first = parts.first, let kind = Kind(rawValue: first) else { return nil }
         if parts.count == 2 {
             guard kind == .ingest, AgentName.isValid(parts[1]) else { return nil }
@@ -38,9 +40,12 @@ public enum AgentName {
 
     public static func isValid(_ s: String) -> Bool {
         guard !s.isEmpty, s.utf8.count <= maxLength, s != ".", s != ".." else { return false }
-        return s.utf8.allSatisfy { b in
+        guard s.utf8.allSatisfy({ b in
             (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) || b == 0x2d || b == 0x2e || b == 0x5f || b == 0x2b
-        }
+        }) else { return false }
+        // A name the redactor would hide is a credential pasted in the wrong place: stored, it was shown
+        // in full on every page and listing (found by helper-97).
+        return Redactor.redactField(s) == s
     }
 }
 

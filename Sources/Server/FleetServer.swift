@@ -142,7 +142,11 @@ public struct FleetServer: Sendable {
             do { body = try await request.collectBody(upTo: options.maxBodyBytes) } catch is NIOTooManyBytesError {
                 throw FleetAPIError(.contentTooLarge, field: "body", "the SBOM is larger than \(options.maxBodyBytes) bytes")
             }
-            var release = try FleetIngest.release(agent: agent, version: version, body: Data(buffer: body), artifact: artifact)
+            // Parsed on a thread of its own: an SBOM of hundreds of thousands of components takes
+            // seconds, and on the concurrency pool (two threads here) it starved every other request,
+            // health checks included (found by helper-97).
+            let data = Data(buffer: body), given = artifact
+            var release = try await FleetIngest.offPool { try FleetIngest.release(agent: agent, version: version, body: data, artifact: given) }
             let generation = advisories.currentGeneration
             let seq = try await advisories.sync()
             release.findings = try advisories.match(release.components, release.sources)

@@ -237,6 +237,20 @@ enum FleetFixtures {
         #expect(missing.status == 400 && missing.errorField == "cluster")
         let noRelease = try await s.call("POST", "/v1/deployments", token: admin, body: Data(#"{"agent":"a","version":"1","environment":"prod","cluster":"c"}"#.utf8))
         #expect(noRelease.status == 404)
+        // Documents readers could take two ways, and a name that is a credential (found by helper-97).
+        let lodash = #"{"name":"lodash","versionInfo":"4.17.20","SPDXID":"SPDXRef-l","externalRefs":[{"referenceCategory":"PACKAGE-MANAGER","referenceType":"purl","referenceLocator":"pkg:npm/lodash@4.17.20"}]}"#
+        for (what, body) in [
+            ("both formats", #"{"bomFormat":"CycloneDX","specVersion":"1.6","spdxVersion":"SPDX-2.3","packages":[\#(lodash)]}"#),
+            ("a repeated list", #"{"spdxVersion":"SPDX-2.3","SPDXID":"SPDXRef-DOCUMENT","packages":[\#(lodash)],"packages":[]}"#),
+            ("an unknown major version", #"{"spdxVersion":"SPDX-3.0","@graph":[]}"#),
+            ("CycloneDX 99", #"{"bomFormat":"CycloneDX","specVersion":"99.0","components":[]}"#),
+        ] {
+            let r = try await s.call("POST", "/v1/agents/a/releases/1", token: admin, body: Data(body.utf8))
+            #expect(r.status == 400 && r.errorField == "body", "\(what): \(r.status) \(String(decoding: r.body, as: UTF8.self))")
+        }
+        let secretName = try await s.call("POST", "/v1/agents/ghp_ABCDEFGHIJKLMNOPQRSTUVWXYZabcdef012345/releases/1", token: admin,
+                                          body: Data(#"{"bomFormat":"CycloneDX","specVersion":"1.6","components":[]}"#.utf8))
+        #expect(secretName.status == 400 && secretName.body.range(of: Data("ABCDEFGHIJKLMNOP".utf8)) == nil, "\(String(decoding: secretName.body, as: UTF8.self))")
         let agents = try await s.call("GET", "/v1/agents", token: admin).json["agents"] as? [[String: Any]]
         #expect(agents?.isEmpty == true, "nothing stored")
     }
@@ -288,6 +302,21 @@ enum FleetFixtures {
         #expect(try await s.call("GET", "/v1/agents/collector/releases/1.0.1/drift?from=9.9", token: read).status == 404)
         #expect(try await s.call("GET", "/v1/agents/collector/releases/1.0.1/drift", token: read).status == 400)
         #expect(try await s.call("GET", "/v1/agents/collector/releases/1.0.1/drift?from=1.0.0", token: ingest).status == 403)
+
+        // Components without a purl are compared by name: dropped, a downgrade among them read as no
+        // drift (found by helper-97).
+        func bare(_ version: String, zlib: String) -> Data {
+            let doc: [String: Any] = ["bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1, "components": [
+                ["type": "library", "name": "openssl", "version": version],
+                ["type": "library", "name": "zlib", "version": "1.3", "hashes": [["alg": "SHA-256", "content": String(repeating: zlib, count: 64)]]],
+            ]]
+            return try! JSONSerialization.data(withJSONObject: doc)
+        }
+        #expect(try await s.call("POST", "/v1/agents/collector/releases/2.0.0", token: ingest, body: bare("3.0.13", zlib: "a")).status == 201)
+        #expect(try await s.call("POST", "/v1/agents/collector/releases/2.0.1", token: ingest, body: bare("1.0.1", zlib: "b")).status == 201)
+        let bareDrift = try await s.call("GET", "/v1/agents/collector/releases/2.0.1/drift?from=2.0.0", token: read)
+        let bareRules = Set((bareDrift.json["findings"] as? [[String: Any]] ?? []).compactMap { $0["rule"] as? String })
+        #expect(bareRules.contains("drift:downgraded") && bareRules.contains("drift:tampered"), "\(bareDrift.json)")
     }
 
     /// `--tls-cert/--tls-key`: HTTPS with the given chain; the key must be the owner's only.
@@ -339,8 +368,12 @@ enum FleetFixtures {
             #expect(!stored.contains(token) && stored.contains("ingest collector"), "only the hash is stored: \(stored)")
             #expect(stored.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: " ").first?.count == 64)
         }
-        let bad = try runProcess(provenantBinary, ["server", "token", "create", "--database", s.databaseArgument, "--scope", "ingest:../x"])
-        #expect(bad.code == 2)
+        // A scope with an empty part is refused: `ingest:` (an unset `$AGENT`) was every agent's
+        // ingest, and `:admin` admin (found by helper-97).
+        for scope in ["ingest:../x", "ingest:", ":admin", "admin:", "read:", ":"] {
+            let bad = try runProcess(provenantBinary, ["server", "token", "create", "--database", s.databaseArgument, "--scope", scope])
+            #expect(bad.code == 2, "\(scope): \(bad.out)")
+        }
     }
 
     @Test(arguments: FleetBackend.allCases) func pushSendsTheSBOMAndTheDeployment(_ backend: FleetBackend) async throws {
