@@ -11,12 +11,33 @@ public enum FleetIngest {
     /// Components one release may hold: a whole Debian image lists about 6,000.
     static let maxComponents = 250_000
 
-    /// Runs `work` on a thread of its own and waits for it without holding a thread of the pool.
+    /// Runs `work` on a thread of its own and waits for it without holding a thread of the pool. At
+    /// most one such thread per core runs at once; further uploads wait their turn, so a burst of them
+    /// cannot make a thread and a parsed SBOM each.
     static func offPool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { (c: CheckedContinuation<T, any Error>) in
+        await gate.enter()
+        defer { Task { await gate.leave() } }
+        return try await withCheckedThrowingContinuation { (c: CheckedContinuation<T, any Error>) in
             let thread = Thread { c.resume(with: Result { try work() }) }
             thread.stackSize = 8 << 20
             thread.start()
+        }
+    }
+
+    static let gate = Gate(width: max(1, ProcessInfo.processInfo.activeProcessorCount))
+
+    /// A counting semaphore for tasks: waiting suspends the task, never a thread.
+    actor Gate {
+        private let width: Int
+        private var running = 0
+        private var waiting: [CheckedContinuation<Void, Never>] = []
+        init(width: Int) { self.width = width }
+        func enter() async {
+            if running < width { running += 1; return }
+            await withCheckedContinuation { waiting.append($0) }
+        }
+        func leave() {
+            if waiting.isEmpty { running -= 1 } else { waiting.removeFirst().resume() }
         }
     }
 
