@@ -22,8 +22,9 @@ public struct PackageKey: Sendable, Hashable, Comparable, CustomStringConvertibl
         case "npm", "cargo", "nuget", "composer", "deb", "apk": n = n.lowercased(); ns = ns?.lowercased()
         default: break
         }
-        // A component without a purl is keyed by name alone, and its finding says so.
-        if p.foundBy == SBOMReader.withoutPurl { name = "name:" + n.lowercased() }
+        // A component without a purl is keyed by name alone, and its finding says so. Not `name:x`:
+        // with its version, `name:zlib@1.3` read as user:password@host and was redacted (found by review).
+        if p.foundBy == SBOMReader.withoutPurl { name = "(no purl) " + n.lowercased() }
         else { name = "pkg:\(purl.type)/" + (ns.map { $0 + "/" } ?? "") + n }
         version = purl.version ?? p.version
     }

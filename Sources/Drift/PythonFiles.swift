@@ -36,10 +36,16 @@ enum PythonFiles {
             guard case .text(let text) = DatabaseText(rooted, list, limit: limit), DpkgFiles.overBudget(text.utf8, paths, "/" + list, "these files are") == nil else { continue }
             let base = PathText.parent(list)
             let owner = plan.owner(.python, distribution(PathText.lastComponent(base)), origin: "/" + list, counted: false)
+            var code = 0
             for (n, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
                 let entry = line.trimmingCharacters(in: .whitespaces)
                 guard !entry.isEmpty, let rel = try? RootPath.resolve(entry, from: base) else { continue }
+                if rel.hasSuffix(".py") || rel.hasSuffix(".pth") || rel.hasSuffix(".so") || rel.hasSuffix(".pyc") { code += 1 }
                 _ = plan.add(rel, shown: "/" + rel, expected: nil, owner: owner, presence: false, origin: Location("/" + list, line: n + 1))
+            }
+            // Claimed, but with nothing to check them against: not checked, never clean (found by review).
+            if code > 0, !osOwned.contains(list) {
+                plan.notChecked.append(Diagnostic(Location("/" + list), "a legacy install listing \(code) Python file\(code == 1 ? "" : "s") without digests; their content is not checked", unscanned: .input))
             }
         }
         let recorded = Set(records.map(PathText.parent))

@@ -154,9 +154,13 @@ public struct VerifyFiles: Sendable {
     /// object by its header reads every unowned file without an execute bit or a library name (compiled
     /// Python files left by installers are thousands), so that is spread over the cores.
     static func unowned(_ walk: ProgramWalk, owned: Set<String>, rooted: RootedDirectory, width: Int) -> (findings: [FileDrift], notChecked: [Diagnostic]) {
-        // Python code inside an egg (easy_install's, with its EGG-INFO) is the egg's, which lists no files.
+        // Python code inside an egg (easy_install's, with its EGG-INFO) is the egg's, which lists no
+        // files and records no digests: not unowned, but not checked either.
+        var eggCode = 0
         let candidates = walk.files.indices.filter {
-            !owned.contains(walk.files[$0].path) && !(ProgramWalk.isPythonCode(walk.files[$0]) && walk.inEgg(walk.files[$0].path))
+            guard !owned.contains(walk.files[$0].path) else { return false }
+            if ProgramWalk.isPythonCode(walk.files[$0]) && walk.inEgg(walk.files[$0].path) { eggCode += 1; return false }
+            return true
         }
         let claims = Parallel.Claims(count: candidates.count, chunk: 256)
         let parts = Parallel.map(width: width) { _ in
@@ -181,6 +185,9 @@ public struct VerifyFiles: Sendable {
         for part in parts { for (k, kind) in part { kinds[k] = kind } }
         var findings: [FileDrift] = []
         var notChecked: [Diagnostic] = []
+        for egg in walk.eggs.sorted() where eggCode > 0 && walk.files.contains(where: { ProgramWalk.isPythonCode($0) && $0.path.hasPrefix(egg + "/") && !owned.contains($0.path) }) {
+            notChecked.append(Diagnostic(Location("/" + egg), "an egg: its Python files have no digests to check against; not checked", unscanned: .input))
+        }
         for (k, kind) in kinds.enumerated() {
             let file = walk.files[candidates[k]]
             let shown = "/" + file.path

@@ -176,19 +176,21 @@ public enum Workloads {
             let found = files(p)
             if found.isEmpty { throw InputError("no such file, or no .yaml files in it", at: Location(p)) }
             for f in found {
-                // A Helm chart's templates are Go templates: their objects exist only once rendered, so
-                // each that holds template actions is NOT CHECKED, not an input error that stopped the
-                // whole run. A plain manifest among them is checked as any other (found by review).
+                // A Helm chart's templates are Go templates: what they render is NOT CHECKED. One that
+                // still reads as YAML is checked as written too (a privileged pod with a `{{` in an
+                // annotation hid behind the NOT CHECKED finding); one that does not is not an input
+                // error that stops the whole run. A plain manifest among them is checked as any other.
+                var template: PolicyFinding?
                 if f != p, let chart = helmChart(holdingTemplate: f, under: p), isGoTemplate(f) {
-                    c.notChecked.append(PolicyFinding(rule: "k8s:not-checked", severity: "high", kind: "HelmTemplate", name: chart, container: nil,
-                                                      location: Location(f),
-                                                      found: "NOT CHECKED: a template of Helm chart '\(Redactor.quote(chart, max: 120))'; its objects exist only once rendered",
-                                                      allowed: "rendered manifests",
-                                                      fix: "check what the chart renders: helm template \(Redactor.quote(chart, max: 120)) CHART_DIR > rendered.yaml"))
-                    continue
+                    template = PolicyFinding(rule: "k8s:not-checked", severity: "high", kind: "HelmTemplate", name: chart, container: nil,
+                                             location: Location(f),
+                                             found: "NOT CHECKED: a template of Helm chart '\(Redactor.quote(chart, max: 120))'; its objects exist only once rendered",
+                                             allowed: "rendered manifests",
+                                             fix: "check what the chart renders: helm template \(Redactor.quote(chart, max: 120)) CHART_DIR > rendered.yaml")
                 }
                 // In a directory, a file that cannot be read is rejected and the others are still checked.
                 if f != p {
+                    if let template { c.notChecked.append(template) }
                     do throws(InputError) {
                         if f.hasSuffix(".json") {
                             switch try jsonKind(f) {
@@ -199,9 +201,10 @@ public enum Workloads {
                         }
                         let r = try read(f)
                         c.pods += r.pods; c.objects.merge(r.objects); c.environments.merge(r.environments) { a, _ in a }
-                        c.problems += r.problems; c.rejected += r.rejected; c.notChecked += r.notChecked
+                        c.problems += r.problems; c.notChecked += r.notChecked
+                        if template == nil { c.rejected += r.rejected }
                     } catch {
-                        c.rejected.append(Diagnostic(error.location ?? Location(f), error.message))
+                        if template == nil { c.rejected.append(Diagnostic(error.location ?? Location(f), error.message)) }
                     }
                     continue
                 }
@@ -227,14 +230,16 @@ public enum Workloads {
 
     enum JSONKind { case kubernetes, oci, other }
 
-    /// Whether `file` holds a Go template action (`{{`); an unreadable file is left to the reader.
+    /// Whether `file` holds a Go template action (`{{`) outside a comment line; an unreadable file is
+    /// left to the reader.
     static func isGoTemplate(_ file: String) -> Bool {
         guard let data = FileManager.default.contents(atPath: file) else { return false }
-        return data.withUnsafeBytes { b in
-            guard b.count >= 2 else { return false }
-            for i in 0..<(b.count - 1) where b[i] == 123 && b[i + 1] == 123 { return true }
-            return false
+        for line in data.split(separator: 10, omittingEmptySubsequences: true) {
+            guard line.first(where: { $0 != 32 && $0 != 9 }) != UInt8(ascii: "#") else { continue }
+            var prev: UInt8 = 0
+            for c in line { if c == 123 && prev == 123 { return true }; prev = c }
         }
+        return false
     }
 
     /// The name of the Helm chart whose `templates/` holds `file` (a `Chart.yaml` file beside that

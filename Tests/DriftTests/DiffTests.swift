@@ -241,7 +241,7 @@ struct NpmEdits {
         try bom("1.1.0").write(to: dir.appendingPathComponent("b.json"), atomically: true, encoding: .utf8)
         let d = compare(try #require(try DriftInput.read(dir.appendingPathComponent("a.json").path)),
                         try #require(try DriftInput.read(dir.appendingPathComponent("b.json").path)))
-        #expect(pairs(d.findings) == ["drift:downgraded name:libfoo"], "no ordering for a name-only component: a possible downgrade (high), not approvable")
+        #expect(pairs(d.findings) == ["drift:downgraded (no purl) libfoo"], "no ordering for a name-only component: a possible downgrade (high), not approvable")
         #expect(d.findings.first?.message.contains("order could not be read") == true)
         #expect(d.notes.contains { $0.contains("without a purl matched by name only") })
     }

@@ -151,6 +151,9 @@ import TestSupport
         #expect(r.code == 1 && unowned == ["/\(sp)/evil/__init__.py", "/\(sp)/zz-startup.pth", "/\(site)/sourceless.pyc", "/\(site)/dropped.py"],
                 "\(r.findings.map { "\($0.rule) \($0.path)" }) \(r.err)")
         #expect(r.notChecked.contains { $0.contains("six-1.0.dist-info/RECORD") && $0.contains("'nohash.py' has no hash") }, "\(r.notChecked)")
+        // Legacy installs claim their files but record no digests: not unowned, and not checked (review).
+        #expect(r.notChecked.contains { $0.contains("legacy-1.0-py3.11.egg-info/installed-files.txt") && $0.contains("without digests") }, "\(r.notChecked)")
+        #expect(r.notChecked.contains { $0.contains("eggy-1.0-py3.11.egg") && $0.contains("not checked") }, "\(r.notChecked)")
     }
 
     @Test func pythonRecordModifiedMissingAndEscaping() throws {

@@ -25,6 +25,7 @@ import Testing
             ("Authorization: Basic YWRtaW46VHIwdWI0ZG9yJjN4cQo=", "YWRtaW46VHIwdWI0ZG9yJjN4cQo="),
             ("Authorization:\tBasic YWRtaW46cMOkc3N3w7ZyZDEyMw==", "YWRtaW46cMOkc3N3w7ZyZDEyMw=="),
             ("headers['Authorization'] = 'Basic ZGVwbG95OlM5dnEyTG1YdzhSdA=='", "ZGVwbG95OlM5dnEyTG1YdzhSdA=="),
+            ("Authorization: Basic\tZGVwbG95OlM5dnEyTG1YdzhSdA==", "ZGVwbG95OlM5dnEyTG1YdzhSdA=="),
             // Unquoted values: `#` and `;` inside them are not comments when the value cut there is refused.
             ("API_TOKEN=Qm9#vX2;kLp8Rz5Tw7Yn", "Qm9#vX2;kLp8Rz5Tw7Yn"),
             ("export API_TOKEN=f3Kq8ZpT1xW7nB4mR9sD2vL6; run", "f3Kq8ZpT1xW7nB4mR9sD2vL6"),
@@ -51,6 +52,7 @@ import Testing
             "AUTH_TOKEN=https://vault.example.com/v1/Kx9q/Zt4Lm8VbNw2RpQ7", "secret_key = /var/run/Kx9qZt4L/m8VbNw2Rp/Q7sYhJ3dF",
             "kms_key: projects/acme-prod-4711/locations/global/keyRings/prodRing/cryptoKeys/dbKey",
             "Authorization: Basic czZCaGRSa3F0MzpnWDFmQmF0M2JW", "Authorization: Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==",
+            "Authorization: Basic YWxhZGRpbjpvcGVuc2VzYW1l", "token: #Xk9mQ2vL7pwR4tZ8Xk9", "api_key: ;Xk9mQ2vL7pwR4tZ8Xk9",
         ]
         for text in innocent { #expect(Self.scan(text).isEmpty, "flagged: \(text)") }
     }

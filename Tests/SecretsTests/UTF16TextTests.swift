@@ -30,6 +30,10 @@ import TestSupport
         let spaced = String(repeating: "Deploy\u{3000}notes\u{3000}for\u{3000}the\u{3000}staging\u{3000}cluster\u{3000}", count: 8) + "\ntoken = x\n"
         #expect(UTF16Text.detect(Array(spaced.data(using: .utf16BigEndian)!)) == .big)
         #expect(UTF16Text.detect(Array(spaced.data(using: .utf16LittleEndian)!)) == .little)
+        // Below 80% ASCII too: kana and ideographic spaces with the ASCII.
+        let kana = String(repeating: "deploy\u{3000}ひらがな\u{3000}notes\u{3000}", count: 6) + "\ntoken = x\n"
+        #expect(UTF16Text.detect(Array(kana.data(using: .utf16BigEndian)!)) == .big)
+        #expect(UTF16Text.detect(Array(kana.data(using: .utf16LittleEndian)!)) == .little)
         // Binary made of 16-bit values stays binary: small integers, and values spread over the range.
         let table = (0..<512).flatMap { i -> [UInt8] in [UInt8(i % 200), 0] }
         #expect(UTF16Text.detect(table) == nil)

@@ -317,6 +317,8 @@ enum FleetFixtures {
         let bareDrift = try await s.call("GET", "/v1/agents/collector/releases/2.0.1/drift?from=2.0.0", token: read)
         let bareRules = Set((bareDrift.json["findings"] as? [[String: Any]] ?? []).compactMap { $0["rule"] as? String })
         #expect(bareRules.contains("drift:downgraded") && bareRules.contains("drift:tampered"), "\(bareDrift.json)")
+        let tamperedSubject = (bareDrift.json["findings"] as? [[String: Any]] ?? []).first { $0["rule"] as? String == "drift:tampered" }?["subject"] as? String
+        #expect(tamperedSubject == "(no purl) zlib@1.3", "named, not redacted: \(String(describing: tamperedSubject))")
     }
 
     /// `--tls-cert/--tls-key`: HTTPS with the given chain; the key must be the owner's only.

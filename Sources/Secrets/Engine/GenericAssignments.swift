@@ -107,7 +107,8 @@ enum GenericAssignments {
             var e = v1
             while e < n, b[e] != 10, b[e] != 13, b[e] != 32, b[e] != 9, e - v0 <= 512 { e += 1 }
             while e > v1, b[e - 1] == 44 || b[e - 1] == 59 { e -= 1 }
-            if e > v1 { longer = e }
+            // A value starting with `#` or `;` is a comment written straight after the separator.
+            if e > v1, b[v0] != 35, b[v0] != 59 { longer = e }
         }
         // An unquoted value with brackets, or a dotted name, is code: `getpass.getpass()`, `cfg.token`.
         func isCode(_ end: Int) -> Bool {
@@ -231,6 +232,9 @@ extension GenericAssignments {
     /// The pairs the RFCs and HTTP libraries' documentation use (RFC 6749's client, RFC 7617's Aladdin).
     static let documentationPairs = ["s6BhdRkqt3:gX1fBat3bV", "Aladdin:open sesame", "user:pass", "username:password", "admin:admin"]
 
+    /// Lower case, spaces dropped: documentation writes the same pair as `aladdin:opensesame` too.
+    static func folded(_ v: [UInt8]) -> [UInt8] { v.filter { $0 != 32 }.map(lower) }
+
     static func basic(_ b: UnsafePointer<UInt8>, _ n: Int, end: Int) -> Hit? {
         let start = end - 5
         // Back over spaces, an opening quote, `:` or `=`, a closing quote and spaces to the name.
@@ -260,7 +264,7 @@ extension GenericAssignments {
               let colon = decoded.firstIndex(of: 58) else { return nil }
         let password = decoded[(colon + 1)...]
         guard password.count >= 4, !ValueShape.isPlaceholder(password, strict: true),
-              !documentationPairs.contains(where: { decoded.elementsEqual($0.utf8) }) else { return nil }
+              !documentationPairs.contains(where: { Self.folded(decoded).elementsEqual(Self.folded(Array($0.utf8))) }) else { return nil }
         return Hit(value: v0..<i, match: start..<i, ruleID: "generic-basic-auth", confidence: .medium)
     }
 }

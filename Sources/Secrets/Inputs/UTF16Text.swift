@@ -38,10 +38,10 @@ public enum UTF16Text {
             counts.append((text, other, nul))
         }
         guard units >= 32 else { return nil }
-        for (order, c) in zip([ByteOrder.little, .big], counts) where !c.nul && c.text * 100 >= units * 5 && (c.text + c.other) * 100 >= units * 95 {
-            return order
-        }
-        return nil
+        // When both orders pass, the one with more ASCII: read the wrong way round, ASCII comes only
+        // from characters whose low byte is zero (found by review).
+        let passing = zip([ByteOrder.little, .big], counts).filter { !$0.1.nul && $0.1.text * 100 >= units * 5 && ($0.1.text + $0.1.other) * 100 >= units * 95 }
+        return passing.max { $0.1.text < $1.1.text }?.0
     }
 
     /// Code units of the scripts and punctuation text is written in: Latin-1 and Latin Extended,
