@@ -90,7 +90,7 @@ struct ProgramWalk: Sendable {
                 files.append(File(dir: d, name: name, executable: f.isExecutable, path: path))
                 if name == "RECORD", PythonFiles.isRecord(path) { records.append(path) }
                 if name == "installed-files.txt", PythonFiles.isEggList(path) { eggLists.append(path) }
-                if dir.hasSuffix(".egg/EGG-INFO"), dir.contains("/site-packages/") || dir.contains("/dist-packages/") { eggs.insert(PathText.parent(dir)) }
+                if dir.hasSuffix(".egg/EGG-INFO"), PythonFiles.isBelowSitePackages(dir) { eggs.insert(PathText.parent(dir)) }
                 // Any file makes a `.dist-info` a distribution's (its METADATA may be gone with its RECORD).
                 if distInfos.last != dir, PythonFiles.isRecord(dir + "/RECORD") { distInfos.append(dir) }
             }
@@ -120,25 +120,23 @@ struct ProgramWalk: Sendable {
         return nil
     }
 
-    /// Python source, path files, and compiled modules outside `__pycache__` (imported when no source
-    /// is beside them), below a site-packages or dist-packages directory.
+    /// Python source, path files, and compiled modules outside `__pycache__`, below a site-packages or
+    /// dist-packages directory (extension modules are shared libraries, told by their name already).
     static func isPythonCode(_ file: File) -> Bool {
-        guard file.path.contains("/site-packages/") || file.path.contains("/dist-packages/") else { return false }
-        if file.name.hasSuffix(".py") || file.name.hasSuffix(".pth") { return true }
-        return file.name.hasSuffix(".pyc") && !file.path.contains("/__pycache__/")
+        PythonFiles.isBelowSitePackages(file.path) && PythonFiles.isCode(file.path, extensions: false)
     }
 
-    /// Whether `path` lies inside one of the eggs the walk found.
-    func inEgg(_ path: String) -> Bool {
-        guard !eggs.isEmpty else { return false }
+    /// The egg the walk found that holds `path`, if any.
+    func egg(holding path: String) -> String? {
+        guard !eggs.isEmpty else { return nil }
         var p = PathText.parent(path)
         while !p.isEmpty, p != "/" {
-            if eggs.contains(p) { return true }
+            if eggs.contains(p) { return p }
             let up = PathText.parent(p)
             if up == p { break }
             p = up
         }
-        return false
+        return nil
     }
 
     enum Kind: Sendable, Equatable {

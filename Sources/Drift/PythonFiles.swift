@@ -13,8 +13,7 @@ enum PythonFiles {
 
     /// Whether `path` (relative to the root) is a RECORD this reads.
     static func isRecord(_ path: String) -> Bool {
-        guard path.hasSuffix(".dist-info/RECORD") else { return false }
-        return path.contains("/site-packages/") || path.contains("/dist-packages/")
+        path.hasSuffix(".dist-info/RECORD") && isBelowSitePackages(path)
     }
 
     /// `osOwned`: the real paths of every file dpkg and apk claim.
@@ -23,9 +22,16 @@ enum PythonFiles {
     /// installed its METADATA (Debian drops RECORDs; the OS package vouches for those files): a
     /// distribution whose RECORD was taken away must not vanish from the check (found by helper-73).
     /// Whether `path` (relative to the root) is a legacy `*.egg-info/installed-files.txt` this reads.
-    static func isEggList(_ path: String) -> Bool {
-        guard path.hasSuffix(".egg-info/installed-files.txt") else { return false }
-        return path.contains("/site-packages/") || path.contains("/dist-packages/")
+    static func isEggList(_ path: String) -> Bool { path.hasSuffix(".egg-info/installed-files.txt") && isBelowSitePackages(path) }
+
+    /// Whether `path` lies below a `site-packages` or `dist-packages` directory.
+    static func isBelowSitePackages(_ path: String) -> Bool { path.contains("/site-packages/") || path.contains("/dist-packages/") }
+
+    /// Python code imports load: source, path files, compiled modules outside `__pycache__` (imported
+    /// when no source is beside them), and extension modules when `extensions`.
+    static func isCode(_ path: String, extensions: Bool = true) -> Bool {
+        if path.hasSuffix(".py") || path.hasSuffix(".pth") || (extensions && path.hasSuffix(".so")) { return true }
+        return path.hasSuffix(".pyc") && !path.contains("/__pycache__/")
     }
 
     static func plan(_ plan: inout CheckPlan, records: [String], distInfos: [String] = [], eggLists: [String] = [], osOwned: Set<String>,
@@ -40,7 +46,7 @@ enum PythonFiles {
             for (n, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
                 let entry = line.trimmingCharacters(in: .whitespaces)
                 guard !entry.isEmpty, let rel = try? RootPath.resolve(entry, from: base) else { continue }
-                if rel.hasSuffix(".py") || rel.hasSuffix(".pth") || rel.hasSuffix(".so") || rel.hasSuffix(".pyc") { code += 1 }
+                if isCode(rel) { code += 1 }
                 _ = plan.add(rel, shown: "/" + rel, expected: nil, owner: owner, presence: false, origin: Location("/" + list, line: n + 1))
             }
             // Claimed, but with nothing to check them against: not checked, never clean (found by review).
@@ -92,8 +98,7 @@ enum PythonFiles {
                 }
                 // pip hashes every file it installs but the RECORD and compiled files: code without a
                 // hash would be claimed unread (found by review).
-                if vouched, row.digest == nil, row.unreadableHash == nil,
-                   rel.hasSuffix(".py") || rel.hasSuffix(".pth") || rel.hasSuffix(".so") || (rel.hasSuffix(".pyc") && !rel.contains("/__pycache__/")) {
+                if vouched, row.digest == nil, row.unreadableHash == nil, isCode(rel) {
                     plan.notChecked.append(Diagnostic(origin, "'\(row.path)' has no hash, so its content is not checked", unscanned: .input))
                 }
                 if vouched, let bad = row.unreadableHash {

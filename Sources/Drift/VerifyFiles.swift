@@ -156,10 +156,10 @@ public struct VerifyFiles: Sendable {
     static func unowned(_ walk: ProgramWalk, owned: Set<String>, rooted: RootedDirectory, width: Int) -> (findings: [FileDrift], notChecked: [Diagnostic]) {
         // Python code inside an egg (easy_install's, with its EGG-INFO) is the egg's, which lists no
         // files and records no digests: not unowned, but not checked either.
-        var eggCode = 0
+        var eggsWithCode = Set<String>()
         let candidates = walk.files.indices.filter {
             guard !owned.contains(walk.files[$0].path) else { return false }
-            if ProgramWalk.isPythonCode(walk.files[$0]) && walk.inEgg(walk.files[$0].path) { eggCode += 1; return false }
+            if ProgramWalk.isPythonCode(walk.files[$0]), let egg = walk.egg(holding: walk.files[$0].path) { eggsWithCode.insert(egg); return false }
             return true
         }
         let claims = Parallel.Claims(count: candidates.count, chunk: 256)
@@ -185,7 +185,7 @@ public struct VerifyFiles: Sendable {
         for part in parts { for (k, kind) in part { kinds[k] = kind } }
         var findings: [FileDrift] = []
         var notChecked: [Diagnostic] = []
-        for egg in walk.eggs.sorted() where eggCode > 0 && walk.files.contains(where: { ProgramWalk.isPythonCode($0) && $0.path.hasPrefix(egg + "/") && !owned.contains($0.path) }) {
+        for egg in eggsWithCode.sorted() {
             notChecked.append(Diagnostic(Location("/" + egg), "an egg: its Python files have no digests to check against; not checked", unscanned: .input))
         }
         for (k, kind) in kinds.enumerated() {

@@ -188,41 +188,30 @@ public enum Workloads {
                                              allowed: "rendered manifests",
                                              fix: "check what the chart renders: helm template \(Redactor.quote(chart, max: 120)) CHART_DIR > rendered.yaml")
                 }
-                // In a directory, a file that cannot be read is rejected and the others are still checked.
-                if f != p {
-                    if let template { c.notChecked.append(template) }
-                    do throws(InputError) {
-                        if f.hasSuffix(".json") {
-                            switch try jsonKind(f) {
-                            case .oci: c.ociConfigs.append(f); continue
-                            case .other: c.problems.append(Diagnostic(Location(f), "neither a Kubernetes object (apiVersion and kind) nor an OCI runtime config (ociVersion), skipped")); continue
-                            case .kubernetes: break
-                            }
+                if let template { c.notChecked.append(template) }
+                // In a directory, a file that cannot be read is rejected and the others are still
+                // checked; a file named alone is an input error.
+                do throws(InputError) {
+                    if f.hasSuffix(".json") {
+                        // JSON is told apart by content: `kubectl get -o json` prints Kubernetes objects, runc reads OCI configs.
+                        switch try jsonKind(f) {
+                        case .oci: c.ociConfigs.append(f); continue
+                        case .kubernetes: break
+                        case .other where f != p:
+                            c.problems.append(Diagnostic(Location(f), "neither a Kubernetes object (apiVersion and kind) nor an OCI runtime config (ociVersion), skipped"))
+                            continue
+                        case .other:
+                            throw InputError("neither a Kubernetes object (apiVersion and kind) nor an OCI runtime config (ociVersion, or process and root)", at: Location(f))
                         }
-                        let r = try read(f)
-                        c.pods += r.pods; c.objects.merge(r.objects); c.environments.merge(r.environments) { a, _ in a }
-                        c.problems += r.problems; c.notChecked += r.notChecked
-                        if template == nil { c.rejected += r.rejected }
-                    } catch {
-                        if template == nil { c.rejected.append(Diagnostic(error.location ?? Location(f), error.message)) }
                     }
-                    continue
+                    let r = try read(f)
+                    c.pods += r.pods; c.objects.merge(r.objects); c.environments.merge(r.environments) { a, _ in a }
+                    c.problems += r.problems; c.notChecked += r.notChecked
+                    if template == nil { c.rejected += r.rejected }
+                } catch {
+                    guard f != p else { throw error }
+                    if template == nil { c.rejected.append(Diagnostic(error.location ?? Location(f), error.message)) }
                 }
-                if f.hasSuffix(".json") {
-                    // JSON is told apart by content: `kubectl get -o json` prints Kubernetes objects, runc reads OCI configs.
-                    switch try jsonKind(f) {
-                    case .oci: c.ociConfigs.append(f); continue
-                    case .kubernetes: break
-                    case .other where f != p:
-                        c.problems.append(Diagnostic(Location(f), "neither a Kubernetes object (apiVersion and kind) nor an OCI runtime config (ociVersion), skipped"))
-                        continue
-                    case .other:
-                        throw InputError("neither a Kubernetes object (apiVersion and kind) nor an OCI runtime config (ociVersion, or process and root)", at: Location(f))
-                    }
-                }
-                let r = try read(f)
-                c.pods += r.pods; c.objects.merge(r.objects); c.environments.merge(r.environments) { a, _ in a }
-                c.problems += r.problems; c.rejected += r.rejected; c.notChecked += r.notChecked
             }
         }
         return c

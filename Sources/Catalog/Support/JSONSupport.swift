@@ -40,13 +40,8 @@ enum JSON {
             guard i + 4 <= bytes.count else { return nil }
             var v = 0
             for k in i..<(i + 4) {
-                let c = bytes[k]
-                switch c {
-                case 48...57: v = v * 16 + Int(c - 48)
-                case 65...70: v = v * 16 + Int(c - 55)
-                case 97...102: v = v * 16 + Int(c - 87)
-                default: return nil
-                }
+                guard let d = Hex.nibble(bytes[k]) else { return nil }
+                v = v * 16 + Int(d)
             }
             return v
         }
