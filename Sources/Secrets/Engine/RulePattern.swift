@@ -22,8 +22,13 @@ final class RulePattern: @unchecked Sendable {
     let guardCount: Int
     let caseInsensitive: Bool
 
+    /// No `*`, `+` or `{n,}` outside a class: every attempt ends within a bounded reach, so a pass over a
+    /// long span costs about what attempts one by one do (`SecretEngine.crowdedAttempts`).
+    let bounded: Bool
+
     init(_ source: String, keywords: [String]) {
         self.source = source
+        bounded = Self.isBounded(source)
         caseInsensitive = source.hasPrefix("(?i)")
         let (literals, oneBefore) = Self.leadingLiterals(source)
         if literals.count == 1, let (cls, count) = Self.classAfterLiteral(source, literal: literals[0]) {
@@ -44,6 +49,33 @@ final class RulePattern: @unchecked Sendable {
         } else {
             anchoredKeywords = []
         }
+    }
+
+    /// Whether `source` has no unbounded repetition: `*`, `+` (a possessive `++` included) or `{n,}`
+    /// outside a character class and not escaped. `\Q…\E` quoting, which this does not follow, counts
+    /// as unbounded.
+    static func isBounded(_ source: String) -> Bool {
+        let b = Array(source.utf8)
+        var i = 0, depth = 0
+        while i < b.count {
+            let c = b[i]
+            if c == 92 {  // backslash: the next byte is escaped
+                if i + 1 < b.count, b[i + 1] == UInt8(ascii: "Q") { return false }
+                i += 2; continue
+            }
+            if c == 91 { depth += 1 }                     // [
+            else if c == 93, depth > 0 { depth -= 1 }     // ]
+            else if depth == 0 {
+                if c == 42 || c == 43 { return false }    // * +
+                if c == 123 {                             // {n,} and {,}
+                    var j = i + 1
+                    while j < b.count, b[j] >= 48 && b[j] <= 57 { j += 1 }
+                    if j < b.count, b[j] == 44, j + 1 < b.count, b[j + 1] == 125 { return false }
+                }
+            }
+            i += 1
+        }
+        return depth == 0
     }
 
     /// False when the bytes at `at` cannot start a match: the literal, then `guardCount` bytes of the class.

@@ -46,7 +46,16 @@ public final class SecretEngine: Sendable {
     /// Bytes of context a streaming caller must keep around a chunk boundary so no match is cut.
     public var overlap: Int { max(longestWindow + 512, (known?.longest ?? 0) * 6 + 64, 4096) }
 
-    public init(rules: [Rule], known: KnownSecrets? = nil, generic: Bool = true) throws(BrokenRule) {
+    /// Fewest attempts of one rule that are matched as a crowd (`crowdedAttempts`): below it, one pass
+    /// costs about what the attempts do. Tests set it out of reach to compare against one by one.
+    let crowdMinimum: Int
+
+    public convenience init(rules: [Rule], known: KnownSecrets? = nil, generic: Bool = true) throws(BrokenRule) {
+        try self.init(rules: rules, known: known, generic: generic, crowdMinimum: 16)
+    }
+
+    init(rules: [Rule], known: KnownSecrets? = nil, generic: Bool = true, crowdMinimum: Int) throws(BrokenRule) {
+        self.crowdMinimum = crowdMinimum
         self.rules = rules
         // Each pattern's literals are worked out on every core (part of the engine's start).
         let width = Parallel.cores
@@ -167,6 +176,9 @@ public final class SecretEngine: Sendable {
         // would otherwise each search the whole window again.
         var nearAhead = [NearLiteralCache](repeating: NearLiteralCache(), count: rules.count)
         var anchored: [(rule: Int, at: Int)] = []
+        // Every hit of an anchored rule's own keyword, tried or not: a pass over a crowd's span tries
+        // them all, and is charged for them all.
+        var anchoredHits = [[Int]](repeating: [], count: rules.count)
         var identEnd = -1
         // The keyword pass also finds where a known secret's form may start (3. below).
         var knownFound: [SecretMatch] = []
@@ -187,6 +199,7 @@ public final class SecretEngine: Sendable {
                     // Hits of other keywords of an anchored rule never start a match.
                     if anchoredKeyword[kw].contains(Int32(r)) {
                         let at = end - keyword.count
+                        anchoredHits[r].append(at)
                         // Every match has the literal at the hit, whichever byte it starts from,
                         // and the rule's `near` literal within its window.
                         if patterns[r].mayMatch(base, n, at: at),
@@ -224,16 +237,38 @@ public final class SecretEngine: Sendable {
         // round the single anchored attempts first, then windows from the smallest. If the budget runs
         // out, it runs out on the rules with the most hits and the longest windows, never before a rule's
         // only hit.
-        enum Work { case window(Int), attempt(Int) }
+        enum Work { case window(Int), attempt(Int), crowd(Int) }
         var order: [(round: Int, kind: Int, size: Int, index: Int, work: Work)] = []
         var seen = [Int](repeating: 0, count: rules.count)
+        let crowds = crowdedAttempts(anchored, hits: &anchoredHits)
+        var crowdOf = [Int](repeating: -1, count: anchored.count)
+        for (c, crowd) in crowds.enumerated() { for i in crowd.attempts { crowdOf[i] = c } }
         for (i, a) in anchored.enumerated() {
-            order.append((seen[a.rule], 0, 0, i, .attempt(i))); seen[a.rule] += 1
+            let c = crowdOf[i]
+            if c < 0 {
+                order.append((seen[a.rule], 0, 0, i, .attempt(i)))
+            } else if crowds[c].attempts[0] == i {
+                order.append((seen[a.rule], 1, crowds[c].cost, c, .crowd(c)))
+            } else { continue }
+            seen[a.rule] += 1
         }
         for (i, w) in windows.enumerated() {
             order.append((seen[w.rule], 1, w.range.count, i, .window(i))); seen[w.rule] += 1
         }
         order.sort { ($0.round, $0.kind, $0.size, $0.index) < ($1.round, $1.kind, $1.size, $1.index) }
+        // One anchored attempt: charged its window, or its match when it found one (a match ends the regex's work).
+        func attempt(_ i: Int) {
+            let a = anchored[i]
+            let window = a.at..<min(n, a.at + rules[a.rule].window)
+            guard budget > 0, spentByRule[a.rule] < share else { complete = false; return }
+            let before = found.count
+            match(rule: a.rule, window: window, anchored: true, base: base, n: n, into: &found)
+            var end = window.upperBound
+            if found.count > before { end = found[before...].reduce(a.at) { max($0, $1.match.upperBound) } }
+            let spent = max(1, end - a.at)
+            budget -= spent
+            spentByRule[a.rule] += spent
+        }
         for item in order {
             switch item.work {
             case .window(let i):
@@ -265,15 +300,22 @@ public final class SecretEngine: Sendable {
                     from += step
                 }
             case .attempt(let i):
-                // Charged its window, or its match when it found one (a match ends the regex's work).
-                let a = anchored[i]
-                let window = a.at..<min(n, a.at + rules[a.rule].window)
-                guard budget > 0, spentByRule[a.rule] < share else { complete = false; continue }
-                let before = found.count
-                match(rule: a.rule, window: window, anchored: true, base: base, n: n, into: &found)
-                let spent = max(1, found.count > before ? (found[before...].map(\.match.upperBound).max() ?? window.upperBound) - a.at : window.count)
-                budget -= spent
-                spentByRule[a.rule] += spent
+                attempt(i)
+            case .crowd(let c):
+                // One pass over the span stands for every attempt in it; the attempts it cannot answer
+                // are made one by one. It is charged what its attempts would be if each failed: a window
+                // for every hit in the span, which the pass tries too. When that is not affordable, the
+                // attempts are made one by one, as far as the budget goes.
+                let crowd = crowds[c]
+                let r = anchored[crowd.attempts[0]].rule
+                guard crowd.cost <= budget, crowd.cost <= share - spentByRule[r] else {
+                    for i in crowd.attempts { attempt(i) }
+                    continue
+                }
+                budget -= crowd.cost
+                spentByRule[r] += crowd.cost
+                let retry = answerCrowd(crowd, anchored, base: base, n: n, into: &found)
+                for i in retry { attempt(i) }
             }
         }
         // 3. Known secrets, in every encoding, found during the keyword pass.
@@ -281,12 +323,100 @@ public final class SecretEngine: Sendable {
         return resolve(found)
     }
 
+    /// Anchored attempts of one rule that crowd together, each within the rule's window of the one
+    /// before (a keyword repeating every few bytes): each attempt on its own is a regex call over a
+    /// window, and a call costs microseconds whatever it matches, so 70,000 of them in a MiB of
+    /// `postgres://a:b@…` took four seconds. A crowd is matched in one pass over the span it covers.
+    /// `attempts` are indices into `anchored`, in order; `cost` is a window for each of the rule's
+    /// keyword hits in the span (`hits`, which this sorts), twice when matches may start a byte early.
+    /// Only rules whose patterns are bounded crowd: an unbounded one could run from every start to the
+    /// span's end.
+    func crowdedAttempts(_ anchored: [(rule: Int, at: Int)], hits: inout [[Int]]) -> [(attempts: [Int], span: Range<Int>, cost: Int)] {
+        var byRule: [Int: [Int]] = [:]
+        for (i, a) in anchored.enumerated() where patterns[a.rule].bounded { byRule[a.rule, default: []].append(i) }
+        var crowds: [(attempts: [Int], span: Range<Int>, cost: Int)] = []
+        for r in byRule.keys.sorted() {
+            let list = byRule[r]!
+            let window = rules[r].window
+            hits[r].sort()
+            let sorted = hits[r]
+            func firstHit(atOrAfter x: Int) -> Int {
+                var lo = 0, hi = sorted.count
+                while lo < hi { let mid = (lo + hi) / 2; if sorted[mid] < x { lo = mid + 1 } else { hi = mid } }
+                return lo
+            }
+            var i = 0
+            while i < list.count {
+                var j = i + 1
+                var end = anchored[list[i]].at + window
+                while j < list.count, anchored[list[j]].at < end {
+                    end = max(end, anchored[list[j]].at + window)
+                    j += 1
+                }
+                if j - i >= crowdMinimum {
+                    let span = anchored[list[i]].at..<end
+                    let count = firstHit(atOrAfter: span.upperBound) - firstHit(atOrAfter: span.lowerBound)
+                    let starts = patterns[r].startsOneBefore ? 2 * count : count
+                    let cost = starts.multipliedReportingOverflow(by: window)
+                    crowds.append((Array(list[i..<j]), span, cost.overflow ? Int.max : max(cost.partialValue, span.count)))
+                }
+                i = j
+            }
+        }
+        return crowds
+    }
+
+    /// Matches a crowd's span once, unanchored, and keeps what each attempt would have found on its own:
+    /// a match that starts where an attempt does is that attempt's match; an attempt where no match
+    /// starts and none runs over found nothing, since the pass tried there. Returns the attempts the
+    /// pass cannot answer, to be made one by one: those inside a match that started earlier (the pass
+    /// skips them), and those whose match runs past the attempt's own window.
+    func answerCrowd(_ crowd: (attempts: [Int], span: Range<Int>, cost: Int), _ anchored: [(rule: Int, at: Int)],
+                     base: UnsafePointer<UInt8>, n: Int, into found: inout [SecretMatch]) -> [Int] {
+        let r = anchored[crowd.attempts[0]].rule
+        let span = crowd.span.lowerBound..<min(n, crowd.span.upperBound)
+        let all = regexMatches(rule: r, window: span, anchored: false, base: base, n: n)
+        var byStart: [Int: Int] = [:]
+        for (k, m) in all.enumerated() where byStart[m.match.lowerBound] == nil { byStart[m.match.lowerBound] = k }
+        let window = rules[r].window
+        var retry: [Int] = []
+        var answered = Set<Int>()
+        for i in crowd.attempts {
+            let at = anchored[i].at
+            if let m = byStart[at] {
+                let hit = all[m]
+                if hit.match.upperBound > at + window { retry.append(i); continue }
+                if answered.insert(m).inserted, let accepted = hit.accepted { found.append(accepted) }
+                continue
+            }
+            // Matches are in order and disjoint: the one that could hold `at` is the last to start before it
+            // (attempts come in hit order, which is not quite position order, so it is searched for).
+            var lo = 0, hi = all.count
+            while lo < hi {
+                let mid = (lo + hi) / 2
+                if all[mid].match.lowerBound < at { lo = mid + 1 } else { hi = mid }
+            }
+            if lo > 0, at < all[lo - 1].match.upperBound { retry.append(i) }
+        }
+        return retry
+    }
+
     /// Runs rule `r` over `window` of the `n` bytes at `base`; with `anchored`, a match must start at the
     /// window's first byte. One byte on each side is passed along as context only, so `\b`, `^` and `$`
     /// see the real neighbours, never the window's edges.
     private func match(rule r: Int, window: Range<Int>, anchored: Bool = false, base: UnsafePointer<UInt8>, n: Int,
                        into found: inout [SecretMatch]) {
-        guard let regex = patterns[r].regex else { return }
+        for m in regexMatches(rule: r, window: window, anchored: anchored, base: base, n: n) {
+            if let accepted = m.accepted { found.append(accepted) }
+        }
+    }
+
+    /// Every match of rule `r` in `window` (see `match`), in order, with what the rule's checks make of
+    /// it: `accepted` is nil when the value is empty, too plain or a placeholder.
+    private func regexMatches(rule r: Int, window: Range<Int>, anchored: Bool, base: UnsafePointer<UInt8>, n: Int)
+        -> [(match: Range<Int>, accepted: SecretMatch?)] {
+        guard let regex = patterns[r].regex else { return [] }
+        var out: [(match: Range<Int>, accepted: SecretMatch?)] = []
         let pre = window.lowerBound > 0 ? 1 : 0
         let post = window.upperBound < n ? 1 : 0
         let lo = window.lowerBound - pre
@@ -299,17 +429,24 @@ public final class SecretEngine: Sendable {
         let ns = NSRange(location: pre, length: window.count)
         var options: NSRegularExpression.MatchingOptions = [.withTransparentBounds, .withoutAnchoringBounds]
         if anchored { options.insert(.anchored) }
-        for m in regex.matches(in: text, options: options, range: ns) {
+        // Anchored, one match: the enumeration would go on to chain matches, each starting where the one
+        // before ended and cut at the window's end (a value cut short, found by the crowd test).
+        let all = anchored ? regex.firstMatch(in: text, options: options, range: ns).map { [$0] } ?? []
+            : regex.matches(in: text, options: options, range: ns)
+        for m in all {
+            let whole = (lo + m.range.location)..<(lo + m.range.location + m.range.length)
             var v = m.range
             if m.numberOfRanges > 1, m.range(at: 1).location != NSNotFound { v = m.range(at: 1) }
-            guard v.length > 0 else { continue }
             let value = UnsafeBufferPointer(rebasing: ascii[v.location..<(v.location + v.length)])
-            if rule.minEntropy > 0, ValueShape.entropy(value) < rule.minEntropy { continue }
-            if ValueShape.isPlaceholder(value) { continue }
-            found.append(SecretMatch(ruleID: rule.id, title: rule.title, severity: rule.severity, confidence: rule.confidence,
-                                     value: (lo + v.location)..<(lo + v.location + v.length),
-                                     match: (lo + m.range.location)..<(lo + m.range.location + m.range.length)))
+            guard v.length > 0, rule.minEntropy <= 0 || ValueShape.entropy(value) >= rule.minEntropy,
+                  !ValueShape.isPlaceholder(value) else {
+                out.append((whole, nil))
+                continue
+            }
+            out.append((whole, SecretMatch(ruleID: rule.id, title: rule.title, severity: rule.severity, confidence: rule.confidence,
+                                           value: (lo + v.location)..<(lo + v.location + v.length), match: whole)))
         }
+        return out
     }
 
     /// One finding per secret: where matches overlap, the surest (confidence, then severity, then the
