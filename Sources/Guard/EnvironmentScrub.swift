@@ -83,6 +83,15 @@ public struct EnvironmentScrub: Sendable {
         // core.fsmonitor through XDG_CONFIG_HOME, found by review).
         "XDG_CONFIG_HOME", "GIT_DIR", "GIT_WORK_TREE", "GIT_TEMPLATE_DIR", "GIT_PAGER", "PAGER", "MANPAGER", "LESSOPEN", "LESSCLOSE",
         "GIT_EDITOR", "EDITOR", "VISUAL", "DOTNET_STARTUP_HOOKS",
+        // Another repository's config, hooks and objects (core.fsmonitor through GIT_COMMON_DIR, found
+        // by helper-101), and the commands git, Mercurial, tar and build tools run or load.
+        "GIT_COMMON_DIR", "GIT_OBJECT_DIRECTORY", "GIT_ALTERNATE_OBJECT_DIRECTORIES", "GIT_INDEX_FILE", "GIT_SEQUENCE_EDITOR",
+        "HGRCPATH", "HGEDITOR", "TAR_OPTIONS", "RUSTC_WRAPPER", "RUSTC_WORKSPACE_WRAPPER", "CARGO_BUILD_RUSTC_WRAPPER", "GOFLAGS",
+        "MAVEN_OPTS", "GRADLE_OPTS", "JAVA_OPTS", "CORECLR_PROFILER_PATH", "CORECLR_PROFILER_PATH_64", "COR_PROFILER_PATH",
+        "GTK_MODULES", "GIO_EXTRA_MODULES", "QT_PLUGIN_PATH", "CURL_HOME", "WGETRC", "SUDO_ASKPASS", "BROWSER",
+        "R_PROFILE", "R_PROFILE_USER", "ELECTRON_RUN_AS_NODE",
+        // Not code, but it writes TLS session keys, which decrypt the command's traffic, to a file.
+        "SSLKEYLOGFILE",
     ]
     /// PYTHON* variables that load nothing (the others, like PYTHONPATH, PYTHONSTARTUP, PYTHONHOME,
     /// PYTHONINSPECT, PYTHONWARNINGS, PYTHONBREAKPOINT, are removed).
@@ -91,11 +100,14 @@ public struct EnvironmentScrub: Sendable {
     static let harmlessPython: Set<String> = ["PYTHONUNBUFFERED", "PYTHONDONTWRITEBYTECODE", "PYTHONIOENCODING", "PYTHONUTF8", "PYTHONHASHSEED", "PYTHONSAFEPATH"]
 
     /// Whether `name` loads code: the list above, every `LD_` variable of the loader, bash's exported
-    /// functions (`BASH_FUNC_name%%`), git's numbered config, Lua's versioned paths, and PYTHON* but a few.
+    /// functions (`BASH_FUNC_name%%`), git's numbered config, Lua's versioned paths, npm's config, and
+    /// PYTHON* but a few.
     public static func loadsCode(_ name: String) -> Bool {
         if codeLoading.contains(name) || name.hasPrefix("LD_") || name.hasPrefix("BASH_FUNC_") { return true }
         if name.hasPrefix("GIT_CONFIG_KEY_") || name.hasPrefix("GIT_CONFIG_VALUE_") || name.hasPrefix("LUA_INIT_")
             || name.hasPrefix("LUA_PATH_") || name.hasPrefix("LUA_CPATH_") { return true }
+        // npm reads `npm_config_*` in any case: `node-options`, `script-shell`.
+        if name.uppercased().hasPrefix("NPM_CONFIG_") { return true }
         return name.hasPrefix("PYTHON") && !harmlessPython.contains(name)
     }
 

@@ -768,8 +768,10 @@ final class ProxyConnection: ChannelInboundHandler, @unchecked Sendable {
         }
         // Host and reason carry client text: the known values and rules of the leak check mask it too.
         // A keep-alive connection asks the same of them request after request: the answers are memoized.
-        record.host = masks.value(record.host) { LeakView.masked($0, shared.engine) }
+        let host = record.host
+        record.host = masks.value(host) { LeakView.masked($0, shared.engine) }
         record.reason = masks.value(record.reason) { LeakView.masked($0, shared.engine) }
+        record.reason = Self.hidingHost(host, masked: record.host, in: record.reason)
         record.duration = Double((NIODeadline.now() - started).nanoseconds) / 1e9
         let redactions = self.redactions
         audit.record(record, on: loop) { s in redactions.value(s, Redactor.redact) }
@@ -777,10 +779,22 @@ final class ProxyConnection: ChannelInboundHandler, @unchecked Sendable {
 
     /// The audit line written at once (no event loop to batch it on).
     private func auditNow(_ audit: AuditLog) {
-        record.host = LeakView.masked(record.host, shared.engine)
-        record.reason = LeakView.masked(record.reason, shared.engine)
+        let host = record.host
+        record.host = LeakView.masked(host, shared.engine)
+        record.reason = Self.hidingHost(host, masked: record.host, in: LeakView.masked(record.reason, shared.engine))
         record.duration = Double((NIODeadline.now() - started).nanoseconds) / 1e9
         audit.record(record)
+    }
+
+    /// `reason` with the host it quotes masked as the host was. The reason quotes the name normalized,
+    /// lowercased, where the engine no longer finds a known value given in other case: a secret sent as
+    /// a host name reached the audit log with only its case lost (found by helper-101).
+    static func hidingHost(_ host: String, masked: String, in reason: String) -> String {
+        guard masked != host else { return reason }
+        let bare = host.hasSuffix(".") ? String(host.dropLast()) : host
+        let hidden = masked.hasSuffix(".") && !bare.hasSuffix(".") ? String(masked.dropLast()) : masked
+        guard !bare.isEmpty else { return reason }
+        return reason.replacingOccurrences(of: bare, with: hidden, options: .caseInsensitive)
     }
 
     /// Per connection: what the leak check's masking and the redactor made of a string (both pure).

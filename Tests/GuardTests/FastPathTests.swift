@@ -4,6 +4,7 @@ import Testing
 import TestSupport
 @testable import Guard
 @testable import Secrets
+import Permissions
 
 /// The shortcuts the proxy takes on its hot path give the answers of the long way round.
 @Suite struct FastPathTests {
@@ -25,6 +26,29 @@ import TestSupport
         #expect(request.withUnsafeBytes { engine.scan($0) }.isEmpty)
         let decoded = try #require(request.withUnsafeBytes { LeakView.decoded($0) })
         #expect(decoded.withUnsafeBytes { engine.scan($0) }.contains { $0.ruleID.hasPrefix("known:") })
+    }
+
+    /// A known secret sent as a host name is masked in the audit's reason too, which quotes the name
+    /// lowercased, where the engine alone no longer finds it (found by helper-101).
+    @Test func theReasonQuotingAMaskedHostIsMaskedToo() throws {
+        let secret = "Zx9qR7tLm2Wv8KpN4sYj"
+        let known = try KnownSecrets([.init(name: .init(source: "known", key: "K"), bytes: Array(secret.utf8))])
+        let engine = try SecretEngine.standard(known: known, minimumConfidence: .high)
+        let host = secret + ".evil.com"
+        var manifest = AgentManifest(name: "a")
+        manifest.egress = [.init(host: "allowed.test", cidr: nil, ports: [], proto: "tcp")]
+        let policy = EgressPolicy(manifest: manifest)
+        let decision = policy.check(try Destination.parse(host), port: 80)
+        #expect(!decision.allowed && decision.reason.contains(secret.lowercased()))
+        // The engine alone misses the lowercased copy: the test would pass without the fix otherwise.
+        #expect(LeakView.masked(decision.reason, engine) == decision.reason)
+        let masked = LeakView.masked(host, engine)
+        #expect(masked != host)
+        for h in [host, host + "."] {
+            let reason = ProxyConnection.hidingHost(h, masked: LeakView.masked(h, engine), in: LeakView.masked(decision.reason, engine))
+            #expect(!reason.lowercased().contains(secret.lowercased()) && reason.contains("[REDACTED:known:known/K].evil.com is not"), "\(reason)")
+        }
+        #expect(ProxyConnection.hidingHost("api.test", masked: "api.test", in: "x api.test y") == "x api.test y")
     }
 
     /// Breaks inside base64 text are taken out however the lines were joined or indented; text without
