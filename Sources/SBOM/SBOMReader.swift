@@ -87,6 +87,9 @@ public enum SBOMReader {
         var otherSources: [String] = []
         var installScripts: [String] = []
         var isDirect: Bool? = nil
+        /// An OS package's source package, `name (version)`, when the document says it beside the purl
+        /// (trivy's `aquasecurity:trivy:Src*` properties) rather than in it.
+        var upstream: String? = nil
     }
 
     /// What a document says beyond its list of entries: dependency edges between ids, and the
@@ -176,6 +179,7 @@ public enum SBOMReader {
                 l.otherSources = sources.filter { $0 != l.source }
                 l.installScripts = props.filter { $0.name == "provenant:install-script" }.map(\.value)
                 if let d = props.first(where: { $0.name == "provenant:dependency" })?.value { l.isDirect = d == "direct" }
+                l.upstream = trivySource(props)
                 out.append(l)
             }
             if let deps = doc.dependencies {
@@ -240,6 +244,21 @@ public enum SBOMReader {
         return (listed, extras)
     }
 
+    /// trivy's source package of an OS package, `openssl (1:3.0.2-0ubuntu1.10)`, from its
+    /// `aquasecurity:trivy:SrcName`, `SrcEpoch`, `SrcVersion` and `SrcRelease` properties: its deb and
+    /// apk purls carry no `upstream`, and distributions' advisories name source packages, so `libssl3`
+    /// was looked up under its own name and found clean (found by helper-102).
+    static func trivySource(_ props: [(name: String, value: String)]) -> String? {
+        func value(_ key: String) -> String? {
+            props.first { $0.name == "aquasecurity:trivy:" + key }.map { $0.value.trimmed }.flatMap { $0.isEmpty ? nil : $0 }
+        }
+        guard let name = value("SrcName"), !name.contains("("), !name.contains(")") else { return nil }
+        guard var version = value("SrcVersion") else { return name }
+        if let release = value("SrcRelease") { version += "-" + release }
+        if let epoch = value("SrcEpoch"), epoch != "0" { version = epoch + ":" + version }
+        return "\(name) (\(version))"
+    }
+
     /// `SHA-256`, `SHA256`, `sha256` and the like with hex of the right length; anything else is no digest.
     static func digest(_ h: (String, String)) -> Digest? {
         let alg = h.0.uppercased().replacingOccurrences(of: "-", with: "")
@@ -295,6 +314,11 @@ public enum SBOMReader {
                     let slash = name.lastIndex(of: "/")
                     purl = PackageURL(type: "golang", namespace: slash.map { String(name[..<$0]) }, name: slash.map { String(name[name.index(after: $0)...]) } ?? name,
                                       version: purl.version, qualifiers: purl.qualifiers, subpath: purl.subpath)
+                }
+                if let u = l.upstream, purl.type == "deb" || purl.type == "apk", (purl.qualifiers["upstream"] ?? "").isEmpty {
+                    var q = purl.qualifiers
+                    q["upstream"] = u
+                    purl = PackageURL(type: purl.type, namespace: purl.namespace, name: purl.name, version: purl.version, qualifiers: q, subpath: purl.subpath)
                 }
                 var p = Package(ecosystem: eco, name: n, version: purl.version ?? l.version ?? "", purl: purl,
                                 licenses: l.licenses, digests: l.digests, locations: [Location(path)], foundBy: parsed == nil ? withoutPurl : "sbom")

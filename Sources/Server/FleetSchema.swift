@@ -145,6 +145,12 @@ public enum FleetSchema {
         """
         CREATE INDEX attestations_by_policy ON attestations (policy_sha256);
         """,
+        // Go module paths are matched lowercased (`Ecosystems.canonicalName`), as purls write them.
+        """
+        UPDATE components SET osv_name = lower(osv_name) WHERE osv_ecosystem = 'Go' AND osv_name <> lower(osv_name);
+        INSERT INTO pending_rematch (ecosystem, name) SELECT ecosystem, lower(name) FROM pending_rematch WHERE ecosystem = 'Go' AND name <> lower(name) ON CONFLICT DO NOTHING;
+        DELETE FROM pending_rematch WHERE ecosystem = 'Go' AND name <> lower(name);
+        """,
     ]
 
     /// The PostgreSQL advisory lock key that serialises advisory imports across replicas ("osvi").

@@ -320,6 +320,12 @@ func jsonObject(_ s: String) throws -> [String: Any] {
              "name":"github.com/masterminds/goutils","version":"v1.1.0","purl":"pkg:golang/github.com/Masterminds/goutils@v1.1.0"}]}
             """, to: dir + "/lower-name.cdx.json")
         #expect(try provenant(["scan", dir + "/lower-name.cdx.json", "--db", sharedDB, "--format", "json"]).out.contains("GO-2022-0411"))
+        // The purl alone, lowercased as the purl spec asks, with the group apart (found by helper-102).
+        try write("""
+            {"bomFormat":"CycloneDX","specVersion":"1.5","version":1,"components":[{"bom-ref":"a","type":"library",
+             "group":"github.com/Masterminds","name":"goutils","version":"v1.1.0","purl":"pkg:golang/github.com/masterminds/goutils@v1.1.0"}]}
+            """, to: dir + "/purl-only.cdx.json")
+        #expect(try provenant(["scan", dir + "/purl-only.cdx.json", "--db", sharedDB, "--format", "json"]).out.contains("GO-2022-0411"))
         // syft puts a module path's fourth element on in the subpath: the module is github.com/go-git/go-git/v5 (found by helper-82).
         try write("""
             {"bomFormat":"CycloneDX","specVersion":"1.5","version":1,"components":[{"bom-ref":"a","type":"library",
@@ -544,5 +550,29 @@ func jsonObject(_ s: String) throws -> [String: Any] {
         #expect((doc["notChecked"] as? [Any])?.isEmpty == true, "\(r.out)")
         let f = try #require((doc["findings"] as? [[String: Any]])?.first)
         #expect(f["id"] as? String == "USN-6000-1" && (f["package"] as? [String: Any])?["ecosystem"] as? String == "Ubuntu:22.04:LTS")
+    }
+
+    /// helper-102: distributions' advisories name source packages. syft writes the source as
+    /// `upstream=openssl@version` and trivy in `aquasecurity:trivy:Src*` properties, with point or bare
+    /// releases in `distro`: libssl3 and libcrypto3 were looked up under their own names, clean.
+    @Test func peerSBOMsOSPackagesAreMatchedByTheirSourcePackage() throws {
+        let dir = try tempDir("peer-os-sources")
+        try write(osv("DSA-1", ecosystem: "Debian:12", name: "openssl", events: [["introduced": "0"], ["fixed": "3.0.13-1~deb12u1"]]), to: dir + "/in/DSA-1.json")
+        try write(osv("USN-1", ecosystem: "Ubuntu:22.04:LTS", name: "openssl", events: [["introduced": "0"], ["fixed": "3.0.2-0ubuntu1.15"]]), to: dir + "/in/USN-1.json")
+        try write(osv("ALPINE-1", ecosystem: "Alpine:v3.19", name: "openssl", events: [["introduced": "0"], ["fixed": "3.1.6-r0"]]), to: dir + "/in/ALPINE-1.json")
+        #expect(try provenant(["db", "import", dir + "/in", "--db", dir + "/osv.sqlite"]).code == 0)
+        let documents = [
+            ("DSA-1", #"{"type":"library","name":"libssl3","version":"3.0.11-1~deb12u1+b1","purl":"pkg:deb/debian/libssl3@3.0.11-1~deb12u1%2Bb1?arch=amd64&distro=debian-12&upstream=openssl%403.0.11-1~deb12u1"}"#),
+            ("DSA-1", #"{"type":"library","name":"libssl3","version":"3.0.11-1~deb12u1","purl":"pkg:deb/debian/libssl3@3.0.11-1~deb12u1?arch=amd64&distro=debian-12.4","properties":[{"name":"aquasecurity:trivy:SrcName","value":"openssl"},{"name":"aquasecurity:trivy:SrcVersion","value":"3.0.11"},{"name":"aquasecurity:trivy:SrcRelease","value":"1~deb12u1"}]}"#),
+            ("USN-1", #"{"type":"library","name":"libssl3","version":"3.0.2-0ubuntu1.10","purl":"pkg:deb/ubuntu/libssl3@3.0.2-0ubuntu1.10?arch=amd64&distro=ubuntu-22.04","properties":[{"name":"aquasecurity:trivy:SrcName","value":"openssl"},{"name":"aquasecurity:trivy:SrcVersion","value":"3.0.2"},{"name":"aquasecurity:trivy:SrcRelease","value":"0ubuntu1.10"}]}"#),
+            ("ALPINE-1", #"{"type":"library","name":"libcrypto3","version":"3.1.4-r5","purl":"pkg:apk/alpine/libcrypto3@3.1.4-r5?arch=x86_64&distro=3.19.1","properties":[{"name":"aquasecurity:trivy:SrcName","value":"openssl"},{"name":"aquasecurity:trivy:SrcVersion","value":"3.1.4-r5"}]}"#),
+        ]
+        for (n, (id, component)) in documents.enumerated() {
+            try write(#"{"bomFormat":"CycloneDX","specVersion":"1.6","version":1,"components":["# + component + "]}", to: dir + "/\(n).cdx.json")
+            let r = try provenant(["scan", dir + "/\(n).cdx.json", "--db", dir + "/osv.sqlite", "--format", "json", "--fail-on", "critical", "--allow-unrated"])
+            let doc = try jsonObject(r.out)
+            #expect((doc["findings"] as? [[String: Any]])?.map { $0["id"] as? String } == [id], "\(n): \(r.out) \(r.err)")
+            #expect((doc["notChecked"] as? [Any])?.isEmpty == true, "\(n): \(r.out)")
+        }
     }
 }

@@ -115,6 +115,20 @@ import ProvenantCore
         #expect(key("pkg:generic/thing@1.0") == nil)
     }
 
+    /// helper-102: syft's `upstream=openssl@3.0.11-1~deb12u1`, trivy's `distro=debian-12.4` and
+    /// `distro=3.19.1`, and purl-lowercased Go module paths each missed their advisories.
+    @Test func otherToolsSpellingsOfSourcesReleasesAndGoPathsMatch() throws {
+        func key(_ s: String) -> Ecosystems.Key? { PackageURL(parsing: s).flatMap(Ecosystems.key) }
+        let syft = try #require(key("pkg:deb/debian/libssl3@3.0.11-1~deb12u1%2Bb1?arch=amd64&distro=debian-12&upstream=openssl%403.0.11-1~deb12u1"))
+        #expect(syft.name == "openssl" && syft.version == "3.0.11-1~deb12u1" && syft.osvEcosystem == "Debian:12")
+        #expect(key("pkg:deb/debian/libssl3@3.0.11-1?upstream=openssl%40&distro=debian-12")?.version == "3.0.11-1")
+        #expect(key("pkg:deb/debian/libssl3@3.0.11-1?distro=debian-12.4")?.osvEcosystem == "Debian:12")
+        #expect(key("pkg:apk/alpine/libcrypto3@3.1.4-r5?distro=3.19.1")?.osvEcosystem == "Alpine:v3.19")
+        #expect(key("pkg:deb/debian/libssl3@3.0.11-1?distro=bookworm")?.osvEcosystem == "Debian")
+        #expect(key("pkg:golang/github.com/masterminds/goutils@v1.1.0")?.name == key("pkg:golang/github.com/Masterminds/goutils@v1.1.0")?.name)
+        #expect(Ecosystems.canonicalName("Go", "github.com/Masterminds/goutils") == "github.com/masterminds/goutils")
+    }
+
     /// Review: every `pkg:deb/<namespace>` but ubuntu was judged against Debian's advisories,
     /// though a derivative (kali, raspbian, openwrt) builds its own packages. Only debian and
     /// ubuntu are covered; the others are NOT CHECKED under their own label.

@@ -42,6 +42,16 @@ import ProvenantCore
 
     /// GO-2022-0536 stands for CVE-2019-9512 and CVE-2019-9514: a statement or an ignore entry about one
     /// of them leaves the finding in; both, or the advisory's own id, take it out.
+    /// helper-102: a statement about one package of a module (`#html`) suppressed the whole module's
+    /// findings. A subpath covers that subpath only; a statement without one covers them all.
+    @Test func aStatementWithASubpathCoversThatSubpathOnly() {
+        #expect(!VEXDocument.purlCovers("pkg:golang/golang.org/x/net#html", "pkg:golang/golang.org/x/net@v0.0.1"))
+        #expect(!VEXDocument.purlCovers("pkg:golang/golang.org/x/net@v0.0.1#html", "pkg:golang/golang.org/x/net@v0.0.1#http2"))
+        #expect(VEXDocument.purlCovers("pkg:golang/golang.org/x/net#html", "pkg:golang/golang.org/x/net@v0.0.1#html/"))
+        #expect(VEXDocument.purlCovers("pkg:golang/golang.org/x/net", "pkg:golang/golang.org/x/net@v0.0.1#http2"))
+        #expect(VEXDocument.purlCovers("pkg:golang/golang.org/x/net", "pkg:golang/golang.org/x/net@v0.0.1"))
+    }
+
     @Test func aFindingOfSeveralCVEsNeedsEachOfThemCleared() throws {
         var f = finding("GO-2022-0536", package: "golang.org/x/net", version: "0.0.1", ecosystem: "Go")
         f.aliases = ["CVE-2019-9512", "CVE-2019-9514", "GHSA-39qc-96h7-956f", "GHSA-hgr8-6h9x-f7q9"]

@@ -53,6 +53,16 @@ import Testing
         #expect(failures.isEmpty, "\(failures.count) of \(checked) failed:\n\(failures.prefix(15).joined(separator: "\n"))")
     }
 
+    /// A Maven version nests a list at every digit-letter switch; 20,000 of them overflowed the stack
+    /// when compared or freed (found by helper-102). Deep ones are refused as unparsable.
+    @Test func aDeeplyNestedMavenVersionIsRefused() throws {
+        let deep = "2" + String(repeating: "a1", count: 20_000)
+        #expect(throws: VersionError.self) { try MavenVersion().parse(deep) }
+        let fine = "1.0-alpha-1-SNAPSHOT"
+        #expect(try MavenVersion().compare(MavenVersion().parse(fine), MavenVersion().parse("1.0-alpha-2")) < 0)
+        #expect(throws: Never.self) { try MavenVersion().parse("1" + String(repeating: "a1", count: 30)) }
+    }
+
     @Test func totalFactCount() throws {
         let total = try Self.files.reduce(0) { $0 + (try Self.check($1.0, $1.1)).0 }
         #expect(total == 71_818)

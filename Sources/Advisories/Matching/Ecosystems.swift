@@ -9,11 +9,15 @@ public enum Ecosystems {
     }
 
     /// The name as stored and looked up: PEP 503 for PyPI, lower case where the registry ignores
-    /// case, and exactly as written elsewhere (Go module paths, Maven `group:artifact`).
+    /// case, and exactly as written elsewhere (Maven `group:artifact`). Go module paths are lowered
+    /// too: the purl spec lowercases them (`pkg:golang/github.com/masterminds/goutils`), so a
+    /// case-exact lookup found a purl-only SBOM clean of `github.com/Masterminds/goutils`'s advisories
+    /// (found by helper-102); modules that differ only in case are one repository on the hosts that
+    /// serve them.
     public static func canonicalName(_ ecosystem: String, _ name: String) -> String {
         switch ecosystem {
         case "PyPI": return PackageIdentity.pep503(name)
-        case "npm", "NuGet", "Packagist", "Hex", "Debian", "Ubuntu", "Alpine", "crates.io": return name.lowercasedFast
+        case "npm", "NuGet", "Packagist", "Hex", "Debian", "Ubuntu", "Alpine", "crates.io", "Go": return name.lowercasedFast
         default: return name
         }
     }
@@ -95,26 +99,46 @@ public enum Ecosystems {
         return (label, "no advisory database covers \(label)")
     }
 
-    /// `openssl` or `openssl (3.0.11-1)` from the upstream qualifier.
+    /// `openssl`, dpkg's `openssl (3.0.11-1)` or syft's `openssl@3.0.11-1` from the upstream qualifier.
+    /// (syft's form was taken whole as the name, which no advisory names: found by helper-102.)
     static func sourcePackage(_ upstream: String?, binary: String, version: String) -> (String, String) {
         guard let u = upstream, !u.isEmpty else { return (binary, version) }
         if let open = u.firstIndex(of: "("), let close = u.lastIndex(of: ")"), open < close {
             let name = u[..<open].trimmed
             return (name.isEmpty ? binary : name, String(u[u.index(after: open)..<close]).trimmed)
         }
+        // Package names hold no `@`.
+        if let at = u.firstIndex(of: "@") {
+            let name = u[..<at].trimmed, v = u[u.index(after: at)...].trimmed
+            return (name.isEmpty ? binary : name, v.isEmpty ? version : v)
+        }
         return (u, version)
     }
 
     /// `debian-12` → `12`; `alpine-3.18.4` → `v3.18`; `ubuntu-22.04` → `22.04:LTS`, as OSV
     /// names Alpine and Ubuntu releases.
+    /// trivy writes `distro=debian-12.4` (a point release, which OSV does not name: every package was
+    /// NOT CHECKED) and `distro=3.19.1` for Alpine, without the name (matched against every release):
+    /// both are read as their release (found by helper-102).
     static func distroRelease(_ distro: String?, ecosystem: String) -> String {
-        guard let d = distro, let dash = d.firstIndex(of: "-") else { return "" }
-        let v = String(d[d.index(after: dash)...])
+        guard let d = distro, !d.isEmpty else { return "" }
+        let v: String
+        if let dash = d.firstIndex(of: "-") {
+            v = String(d[d.index(after: dash)...])
+        } else if d.first?.isNumber == true {
+            v = d
+        } else {
+            return ""
+        }
         if ecosystem == "Alpine" {
             let parts = v.split(separator: ".")
             return parts.count >= 2 ? "v\(parts[0]).\(parts[1])" : "v" + v
         }
         if ecosystem == "Ubuntu" { return ubuntuRelease(v) }
+        // Debian's releases are its major versions; a point release is one of them.
+        if ecosystem == "Debian", let dot = v.firstIndex(of: "."), v[..<dot].allSatisfy(\.isNumber), !v[..<dot].isEmpty {
+            return String(v[..<dot])
+        }
         return v
     }
 

@@ -59,6 +59,10 @@ extension AdvisoryStore {
                 try insert.execute(arguments: AdvisoryBrief(try decoder.decode(OSVRecord.self, from: row[0] as Data)).arguments)
             }
         }
+        // Go module paths are stored lowercased (`Ecosystems.canonicalName`), as purls write them.
+        m.registerMigration("v3 Go names in lower case") { db in
+            try db.execute(sql: "UPDATE affected SET name = lower(name) WHERE ecosystem = 'Go' AND name <> lower(name)")
+        }
         return m
     }
 }

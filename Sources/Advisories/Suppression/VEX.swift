@@ -275,12 +275,18 @@ public struct VEXDocument: Sendable {
     public func suppressing(_ f: Finding) -> Statement? { Self.suppressing(f, in: [self]) }
 
     /// A statement's purl covers a package's when type, namespace and name agree, its version (if
-    /// it names one) is the package's, and every qualifier it names has the same value.
+    /// it names one) is the package's, every qualifier it names has the same value, and its subpath
+    /// (if it names one) is the package's: a statement about `golang.org/x/net#html` is about that
+    /// package only, and suppressed the whole module's findings (found by helper-102).
     static func purlCovers(_ statement: String, _ package: String) -> Bool {
         if statement == package { return true }
         guard let s = PackageURL(parsing: statement), let p = PackageURL(parsing: package) else { return false }
         guard s.type == p.type, s.name == p.name, (s.namespace ?? "") == (p.namespace ?? "") else { return false }
         if let v = s.version, v != p.version { return false }
+        if let sp = s.subpath.map(Self.segments), !sp.isEmpty, sp != p.subpath.map(Self.segments) { return false }
         return s.qualifiers.allSatisfy { p.qualifiers[$0.key] == $0.value }
     }
+
+    /// A subpath's segments, without empty ones (`/html/` is `html`).
+    static func segments(_ subpath: String) -> [Substring] { subpath.split(separator: "/") }
 }

@@ -19,6 +19,9 @@ public struct MavenVersion: VersionScheme {
         }
     }
 
+    /// Nested parts a version may have: real ones have a handful (`1.0-alpha-1-SNAPSHOT` has four).
+    static let maximumDepth = 64
+
     public func parse(_ raw: String) throws(VersionError) -> Item {
         let v = Array(raw.trimmed.lowercased().utf8)
         guard !v.isEmpty else { throw VersionError(raw, name, "empty version") }
@@ -35,7 +38,12 @@ public struct MavenVersion: VersionScheme {
             return .string(q)
         }
         func add(_ it: Item) { stack[stack.count - 1].append(it) }
-        func openList() { stack.append([]) }
+        // Each switch between digits and letters, and each `-`, nests a list, which compare and free
+        // recursively: 20,000 of them overflowed the stack (found by helper-102).
+        func openList() throws(VersionError) {
+            guard stack.count < Self.maximumDepth else { throw VersionError(raw, name, "more than \(Self.maximumDepth) nested parts") }
+            stack.append([])
+        }
         for i in 0..<v.count {
             let c = v[i]
             if c == UInt8(ascii: ".") {
@@ -45,19 +53,19 @@ public struct MavenVersion: VersionScheme {
                 add(i == start ? .int("") : item(isDigit, text(start, i)))
                 start = i + 1
                 // `1-ga-1` is `1-1`: a sub-list holding only null items is reused, not nested.
-                if stack.count > 1, stack[stack.count - 1].allSatisfy(\.isNull) { stack[stack.count - 1].removeAll() } else { openList() }
+                if stack.count > 1, stack[stack.count - 1].allSatisfy(\.isNull) { stack[stack.count - 1].removeAll() } else { try openList() }
             } else if c >= 48 && c <= 57 {
                 if !isDigit && i > start {
                     add(item(false, text(start, i), followedByDigit: true))
                     start = i
-                    openList()
+                    try openList()
                 }
                 isDigit = true
             } else {
                 if isDigit && i > start {
                     add(item(true, text(start, i)))
                     start = i
-                    openList()
+                    try openList()
                 }
                 isDigit = false
             }
