@@ -58,9 +58,15 @@ struct VerifyCommand: AsyncParsableCommand {
         guard certificateIdentity == nil || certificateIdentityRegexp == nil else {
             throw ValidationError("give at most one of --certificate-identity and --certificate-identity-regexp")
         }
-        if let re = certificateIdentityRegexp, !(re.hasPrefix("^") && re.hasSuffix("$")) {
-            // Unanchored, `github\.com/acme/` also matches https://evil.example/github.com/acme/….
-            CLI.stderr("warning: --certificate-identity-regexp '\(re)' is not anchored with ^…$, so it accepts any identity that merely contains a match; write '^\(re.hasPrefix("^") ? String(re.dropFirst()) : re)\(re.hasSuffix("$") ? "" : "$")' unless that is meant")
+        if let re = certificateIdentityRegexp {
+            // A pattern that does not compile failed every attestation as a check (exit 1): it is a usage error.
+            guard (try? NSRegularExpression(pattern: re)) != nil else {
+                throw ValidationError("--certificate-identity-regexp '\(re)' is not a valid regular expression")
+            }
+            if !Self.isAnchored(re) {
+                // Unanchored, `github\.com/acme/` also matches https://evil.example/github.com/acme/….
+                CLI.stderr("warning: --certificate-identity-regexp '\(re)' is not anchored with ^…$, so it accepts any identity that merely contains a match; write '^(?:\(re))$' unless that is meant")
+            }
         }
         if file.hasPrefix("registry:") {
             guard artifact == nil, digest == nil else { throw ValidationError("--artifact and --digest do not apply to an image: its attestations must name the image's own digest") }
@@ -83,6 +89,29 @@ struct VerifyCommand: AsyncParsableCommand {
         } catch let e as InputError {
             CLI.fail("error: \(e)")
         }
+    }
+
+    /// Whether every match of `pattern` spans the whole identity: it opens with `^`, closes with an
+    /// unescaped `$`, and has no `|` outside groups and classes (`^a.*|b.*$` matches `xb…`: found by
+    /// helper-100).
+    static func isAnchored(_ pattern: String) -> Bool {
+        let b = Array(pattern.utf8)
+        guard b.first == UInt8(ascii: "^"), b.count >= 2, b.last == UInt8(ascii: "$") else { return false }
+        var i = 0, parens = 0, inClass = false
+        while i < b.count {
+            let c = b[i]
+            if c == UInt8(ascii: "\\") {
+                if i + 1 == b.count - 1 { return false }  // the closing `$` is escaped
+                i += 2; continue
+            }
+            if inClass { if c == UInt8(ascii: "]") { inClass = false } }
+            else if c == UInt8(ascii: "[") { inClass = true }
+            else if c == UInt8(ascii: "(") { parens += 1 }
+            else if c == UInt8(ascii: ")") { parens = max(0, parens - 1) }
+            else if c == UInt8(ascii: "|"), parens == 0 { return false }
+            i += 1
+        }
+        return true
     }
 
     /// What was asked of the attestation, from the flags.

@@ -130,6 +130,10 @@ enum Conformance {
         #expect(try !Checkpoint.parse(note + "\n" + (try line("log.example", Data([9, 9, 9, 9]), logKey))).signed(by: log), "the key hint must be the log's")
         #expect(throws: Checkpoint.Malformed.self) { try Checkpoint.parse("42\n\(Data(count: 32).base64EncodedString())\n\n" + witnessLine) }
         #expect(throws: Checkpoint.Malformed.self) { try Checkpoint.parse(note + "\n") }
+        // Each line naming the log costs a signature check: their number is bounded (found by helper-100).
+        let bogus = try line("log.example", log.logID, witness)
+        #expect(try Checkpoint.parse(note + "\n" + String(repeating: bogus, count: 15) + (try line("log.example", log.logID, logKey))).signed(by: log))
+        #expect(throws: Checkpoint.Malformed.self) { try Checkpoint.parse(note + "\n" + String(repeating: bogus, count: 16) + (try line("log.example", log.logID, logKey))) }
     }
 
     @Test func trustedRootTimesAndUnusableEntries() throws {
@@ -176,6 +180,18 @@ enum Conformance {
             vm["tlogEntries"] = Array(repeating: e, count: 17); b["verificationMaterial"] = vm
         }
         #expect(many.contains("17 transparency log entries") && many.contains("more than 16"), "\(many)")
+        // A chain, each self-issued certificate of which costs a signature check, is bounded as cosign's
+        // annotation chains are (235,000 appended took five minutes: found by helper-100).
+        let chained = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: Conformance.dir + "/bundle-verify/happy-path-v0.2/bundle.sigstore.json"))) as? [String: Any])
+        func withChain(_ n: Int) -> String {
+            var b = chained
+            var vm = b["verificationMaterial"] as? [String: Any] ?? [:]
+            let certs = ((vm["x509CertificateChain"] as? [String: Any])?["certificates"] as? [[String: Any]]) ?? []
+            vm["x509CertificateChain"] = ["certificates": Array((0..<n).map { certs[$0 % max(1, certs.count)] })]; b["verificationMaterial"] = vm
+            do { _ = try SigstoreBundle.parse(b); return "accepted" } catch { return error.message }
+        }
+        #expect(withChain(10) == "accepted")
+        #expect(withChain(11).contains("11 certificates; more than 10 are refused"), "\(withChain(11))")
         let envelope: [String: Any] = ["payloadType": "application/vnd.in-toto+json", "payload": "e30=",
                                        "signatures": Array(repeating: ["keyid": "", "sig": "AAAA"], count: 17)]
         #expect(throws: InputError.self) { try DSSEEnvelope.parse(envelope) }

@@ -14,10 +14,23 @@ import TestSupport
         let loose = try verify(regexp: "github\\.com/sigstore-conformance/")
         #expect(loose.code == 0, "\(loose.out)\(loose.err)")
         #expect(loose.err.contains("warning: --certificate-identity-regexp 'github\\.com/sigstore-conformance/' is not anchored with ^…$"))
-        #expect(loose.err.contains("'^github\\.com/sigstore-conformance/$'"))
+        #expect(loose.err.contains("'^(?:github\\.com/sigstore-conformance/)$'"))
         let half = try verify(regexp: "^https://github\\.com/sigstore-conformance/")
         #expect(half.code == 0 && half.err.contains("is not anchored"))
         let anchored = try verify(regexp: "^https://github\\.com/sigstore-conformance/.*$")
         #expect(anchored.code == 0 && !anchored.err.contains("warning"), "\(anchored.err)")
+        // A branch of a top-level alternation is anchored at one end only (found by helper-100).
+        let branch = try verify(regexp: "^https://github\\.com/acme/.*|sigstore-conformance.*$")
+        #expect(branch.code == 0 && branch.err.contains("is not anchored"), "\(branch.err)")
+        let grouped = try verify(regexp: "^(?:https://github\\.com/acme/.*|https://github\\.com/sigstore-conformance/.*)$")
+        #expect(grouped.code == 0 && !grouped.err.contains("warning"), "\(grouped.err)")
+        let escaped = try verify(regexp: "^https://github\\.com/sigstore-conformance/.*\\$")
+        #expect(escaped.err.contains("is not anchored"), "\(escaped.err)")
+    }
+
+    /// A pattern that does not compile is a usage error (exit 2), not a failed verification (found by helper-100).
+    @Test func anInvalidIdentityPatternIsAUsageError() throws {
+        let bad = try verify(regexp: "^(abc$")
+        #expect(bad.code == 2 && bad.err.contains("not a valid regular expression"), "\(bad.code) \(bad.out) \(bad.err)")
     }
 }

@@ -74,6 +74,11 @@ public struct SigstoreBundle: Sendable {
         if let chain = vm["x509CertificateChain"] as? [String: Any] {
             let raws = chain["certificates"] as? [[String: Any]] ?? []
             guard !raws.isEmpty else { throw InputError("bundle certificate chain is empty") }
+            // A leaf, its intermediates and perhaps a root: 235,000 appended self-issued certificates,
+            // each costing a signature check, took five minutes (found by helper-100).
+            guard raws.count <= CosignAttestationLayer.maxChainCertificates else {
+                throw InputError("the bundle's certificate chain has \(raws.count) certificates; more than \(CosignAttestationLayer.maxChainCertificates) are refused")
+            }
             material = .certificates(try raws.enumerated().map { i, c throws(InputError) in try certificate(c, "x509CertificateChain.certificates[\(i)]") })
         } else if let c = vm["certificate"] as? [String: Any] {
             guard version == .v03 else { throw InputError("a single 'certificate' needs a v0.3 bundle") }

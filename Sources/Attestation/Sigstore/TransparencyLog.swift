@@ -44,6 +44,9 @@ public struct Checkpoint: Sendable {
 
     public struct Malformed: Error, CustomStringConvertible { public var description: String }
 
+    /// Signature lines a checkpoint may carry.
+    public static let maxSignatures = 16
+
     public static func parse(_ text: String) throws(Malformed) -> Checkpoint {
         guard let sep = text.range(of: "\n\n") else { throw Malformed(description: "no blank line between the note and its signatures") }
         let noteText = String(text[..<sep.lowerBound]) + "\n"
@@ -56,7 +59,13 @@ public struct Checkpoint: Sendable {
             throw Malformed(description: "root hash '\(lines[lines.startIndex + 2])' is not a base64 SHA-256 hash")
         }
         var sigs: [Signature] = []
-        for line in text[sep.upperBound...].split(separator: "\n") {
+        // The log's own line and a few witnesses': each line naming the log costs a signature check, and
+        // a million of them took 100 s (found by helper-100).
+        let signatureLines = text[sep.upperBound...].split(separator: "\n")
+        guard signatureLines.count <= maxSignatures else {
+            throw Malformed(description: "the note has \(signatureLines.count) signature lines; more than \(maxSignatures) are refused")
+        }
+        for line in signatureLines {
             let parts = line.split(separator: " ")
             guard parts.count == 3, parts[0] == "\u{2014}", let b = Data(base64Encoded: String(parts[2])), b.count > 4 else {
                 throw Malformed(description: "signature line '\(Redactor.quote(line, max: 40))' is malformed")
