@@ -26,6 +26,9 @@ struct ProgramWalk: Sendable {
     var eggLists: [String] = []
     /// `*.egg` directories below site-packages that hold an `EGG-INFO` (easy_install's eggs).
     var eggs: Set<String> = []
+    /// Symbolic links below site-packages: imports follow them, so one nobody claims can stand for an
+    /// added module or package directory.
+    var pythonLinks: [String] = []
     var notChecked: [Diagnostic] = []
 
     static let bases = ["", "usr", "usr/local"]
@@ -94,6 +97,7 @@ struct ProgramWalk: Sendable {
                 // Any file makes a `.dist-info` a distribution's (its METADATA may be gone with its RECORD).
                 if distInfos.last != dir, PythonFiles.isRecord(dir + "/RECORD") { distInfos.append(dir) }
             }
+            for link in index.links where PythonFiles.isBelowSitePackages(top + "/" + link) { pythonLinks.append(top + "/" + link) }
         }
     }
 

@@ -188,6 +188,22 @@ public struct VerifyFiles: Sendable {
         for egg in eggsWithCode.sorted() {
             notChecked.append(Diagnostic(Location("/" + egg), "an egg: its Python files have no digests to check against; not checked", unscanned: .input))
         }
+        // A link below site-packages that nobody claims, to Python code or to a directory (a package
+        // imports load through it): the walk follows no link, so an added module behind one went
+        // unreported (found by helper-96).
+        for link in walk.pythonLinks where !owned.contains(link) && walk.egg(holding: link) == nil {
+            let what: String
+            if PythonFiles.isCode(link) || link.hasSuffix(".so") || link.contains(".so.") {
+                what = "symbolic link to Python code"
+            } else if let (fd, _) = try? rooted.openDirectoryResolved(link) {
+                close(fd)
+                what = "symbolic link to a directory, which imports load as a package"
+            } else {
+                continue
+            }
+            findings.append(FileDrift(rule: .fileUnowned, path: "/" + link, source: nil, package: nil, check: "unowned", conffile: false,
+                                      note: what, message: "\(what) that no package database claims"))
+        }
         for (k, kind) in kinds.enumerated() {
             let file = walk.files[candidates[k]]
             let shown = "/" + file.path

@@ -156,6 +156,29 @@ import TestSupport
         #expect(r.notChecked.contains { $0.contains("eggy-1.0-py3.11.egg") && $0.contains("not checked") }, "\(r.notChecked)")
     }
 
+    /// The walk follows no link, so a module or package directory added as a symbolic link below
+    /// site-packages went unreported (found by review). Unclaimed links to code or to a directory are
+    /// unowned; a link a RECORD claims, and one to data, are not.
+    @Test func pythonLinksNobodyClaimsAreUnowned() throws {
+        let root = try TestRoot.make("verify-python-links")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let site = "usr/local/lib/python3.11/site-packages"
+        try TestRoot.write(root, "srv/payload/__init__.py", "import os\n")
+        try TestRoot.write(root, "srv/payload.py", "import os\n")
+        try TestRoot.write(root, "srv/data.txt", "words\n")
+        try TestRoot.write(root, "\(site)/six.py", "x = 1\n")
+        try TestRoot.write(root, "\(site)/six-1.0.dist-info/METADATA", "Metadata-Version: 2.1\nName: six\nVersion: 1.0\n")
+        try TestRoot.write(root, "\(site)/six-1.0.dist-info/RECORD", "six.py,\(TestRoot.recordHash("x = 1\n")),6\nclaimed.py,,\nsix-1.0.dist-info/RECORD,,\n")
+        let fm = FileManager.default
+        for (link, target) in [("requests", "/srv/payload"), ("urllib4.py", "../../../../../srv/payload.py"), ("claimed.py", "/srv/payload.py"),
+                               ("notes.txt", "/srv/data.txt"), ("dangling.py", "/srv/missing.py")] {
+            try fm.createSymbolicLink(atPath: root.path + "/\(site)/" + link, withDestinationPath: target)
+        }
+        let r = try VerifyRun.run(root.path, ["--fail-on", "low"])
+        let unowned = Set(r.findings.filter { $0.rule.contains("unowned") }.map(\.path))
+        #expect(r.code == 1 && unowned == ["/\(site)/requests", "/\(site)/urllib4.py", "/\(site)/dangling.py"], "\(r.findings.map { "\($0.rule) \($0.path)" }) \(r.err)")
+    }
+
     @Test func pythonRecordModifiedMissingAndEscaping() throws {
         let dir = try TestRoot.make("verify-python")
         defer { try? FileManager.default.removeItem(at: dir) }
