@@ -3,7 +3,8 @@ import Foundation
 import ProvenantCore
 
 /// The regular files of the directories programs and libraries are loaded from: `bin`, `sbin` and
-/// `lib*` at the root, in `usr` and in `usr/local`, and everything below them. Each top directory is
+/// `lib*` at the root, in `usr` and in `usr/local`, and in Python virtual environments elsewhere
+/// (`virtualEnvironments`), and everything below them. Each top directory is
 /// resolved inside the root first (so `/bin -> usr/bin` is walked once, as `usr/bin`), then walked by
 /// the catalog's `FileIndex`, which follows no link, so every path found is the file's real one. A top
 /// directory that leads into proc, sys, dev or run is not entered.
@@ -68,6 +69,7 @@ struct ProgramWalk: Sendable {
                 }
             }
         }
+        tops += Self.virtualEnvironments(rooted, &notChecked)
         var chosen: [String] = []
         for t in Set(tops).sorted() where !chosen.contains(where: { t.hasPrefix($0 + "/") }) {
             if Self.isKernelDirectory(t) {
@@ -99,6 +101,55 @@ struct ProgramWalk: Sendable {
             }
             for link in index.links where PythonFiles.isBelowSitePackages(top + "/" + link) { pythonLinks.append(top + "/" + link) }
         }
+    }
+
+    /// How deep below the root a virtual environment is looked for (`/srv/app/.venv` is three), and how
+    /// many directories the search lists at most.
+    static let venvDepth = 3
+    static let maxVenvSearch = 4096
+    /// Top directories that hold no deployed program's environment, or are walked already (`usr`):
+    /// scratch space, state, configuration and the boot loader. (This machine's `/tmp` alone spent
+    /// the search's listings.)
+    static let notSearchedForVenvs: Set<String> = ["usr", "tmp", "var", "etc", "boot", "lost+found"]
+
+    /// The `bin` and `lib` directories of Python virtual environments (a directory holding a
+    /// `pyvenv.cfg`) outside the program directories, by their real paths: `/opt/venv` and
+    /// `/app/.venv` hold what an image's program imports, and were never walked (found by review). The
+    /// search follows no link and skips the program directories, the kernel's, and `notSearchedForVenvs`.
+    static func virtualEnvironments(_ rooted: RootedDirectory, _ notChecked: inout [Diagnostic]) -> [String] {
+        var found: [String] = []
+        var queue: [(dir: String, depth: Int)] = [("", 0)]
+        var next = 0, listed = 0
+        func isKind(_ name: String, _ fd: Int32, _ kind: mode_t) -> Bool {
+            RootedDirectory.entryStatus(name, in: fd).status.map { $0.st_mode & S_IFMT == kind } ?? false
+        }
+        while next < queue.count {
+            let (dir, depth) = queue[next]
+            next += 1
+            guard let opened = try? rooted.openDirectoryResolved(dir) else { continue }
+            defer { close(opened.fd) }
+            if depth > 0, isKind("pyvenv.cfg", opened.fd, S_IFREG) {
+                for sub in ["bin", "lib", "lib64"] {
+                    guard let (fd, canonical) = try? rooted.openDirectoryResolved(dir + "/" + sub) else { continue }
+                    close(fd)
+                    if !canonical.isEmpty { found.append(canonical) }
+                }
+                continue
+            }
+            guard depth < venvDepth else { continue }
+            listed += 1
+            guard listed <= maxVenvSearch else {
+                notChecked.append(Diagnostic(Location("/"), "the search for Python virtual environments stopped after listing \(maxVenvSearch) directories; any further are not walked for unowned files", unscanned: .input))
+                break
+            }
+            let names = ((try? RootedDirectory.names(in: opened.fd, fullPath: dir)) ?? []).compactMap { String(validating: $0, as: UTF8.self) }.sorted()
+            for name in names {
+                if depth == 0, notSearchedForVenvs.contains(name) || isProgramDirectory(name) || kernelDirectories.contains(name) { continue }
+                guard isKind(name, opened.fd, S_IFDIR) else { continue }
+                queue.append((dir.isEmpty ? name : dir + "/" + name, depth + 1))
+            }
+        }
+        return found
     }
 
     /// The root's kernel filesystems (proc, sysfs, devices, run time state) hold no installed files, and

@@ -156,6 +156,34 @@ import TestSupport
         #expect(r.notChecked.contains { $0.contains("eggy-1.0-py3.11.egg") && $0.contains("not checked") }, "\(r.notChecked)")
     }
 
+    /// Virtual environments outside the program directories (`/opt/venv`, `/srv/app/.venv`) hold what a
+    /// program imports, and were never walked (found by review): their code is checked like any other.
+    @Test func virtualEnvironmentsElsewhereAreWalked() throws {
+        let root = try TestRoot.make("verify-venvs")
+        defer { try? FileManager.default.removeItem(at: root) }
+        try TestRoot.write(root, "var/lib/dpkg/status", "")
+        for venv in ["opt/venv", "srv/app/.venv"] {
+            let site = "\(venv)/lib/python3.11/site-packages"
+            try TestRoot.write(root, "\(venv)/pyvenv.cfg", "home = /usr/bin\n")
+            try TestRoot.write(root, "\(site)/six.py", "x = 1\n")
+            try TestRoot.write(root, "\(site)/six-1.0.dist-info/METADATA", "Metadata-Version: 2.1\nName: six\nVersion: 1.0\n")
+            try TestRoot.write(root, "\(site)/six-1.0.dist-info/RECORD", "six.py,\(TestRoot.recordHash("x = 1\n")),6\nsix-1.0.dist-info/RECORD,,\n")
+            try TestRoot.write(root, "\(site)/added.py", "import os\n")
+            try TestRoot.write(root, "\(venv)/bin/activate", "# sourced\n")
+        }
+        // Four deep is past the search, and a venv's own files are not searched for more venvs.
+        try TestRoot.write(root, "a/b/c/d/pyvenv.cfg", "home = /usr/bin\n")
+        try TestRoot.write(root, "a/b/c/d/lib/python3.11/site-packages/deep.py", "import os\n")
+        // A modified module is found too: the RECORD is read.
+        try TestRoot.write(root, "opt/venv/lib/python3.11/site-packages/six.py", "x = 2\n")
+        let r = try VerifyRun.run(root.path, ["--fail-on", "low"])
+        let unowned = Set(r.findings.filter { $0.rule.contains("unowned") }.map(\.path))
+        #expect(unowned == ["/opt/venv/lib/python3.11/site-packages/added.py", "/srv/app/.venv/lib/python3.11/site-packages/added.py"],
+                "\(r.findings.map { "\($0.rule) \($0.path)" }) \(r.err)")
+        #expect(r.code == 1 && r.findings.contains { $0.path == "/opt/venv/lib/python3.11/site-packages/six.py" && !$0.rule.contains("unowned") },
+                "\(r.findings.map { "\($0.rule) \($0.path)" })")
+    }
+
     /// The walk follows no link, so a module or package directory added as a symbolic link below
     /// site-packages went unreported (found by review). Unclaimed links to code or to a directory are
     /// unowned; a link a RECORD claims, and one to data, are not.
