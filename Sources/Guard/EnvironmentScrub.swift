@@ -90,6 +90,10 @@ public struct EnvironmentScrub: Sendable {
         "MAVEN_OPTS", "GRADLE_OPTS", "JAVA_OPTS", "CORECLR_PROFILER_PATH", "CORECLR_PROFILER_PATH_64", "COR_PROFILER_PATH",
         "GTK_MODULES", "GIO_EXTRA_MODULES", "QT_PLUGIN_PATH", "CURL_HOME", "WGETRC", "SUDO_ASKPASS", "BROWSER",
         "R_PROFILE", "R_PROFILE_USER", "ELECTRON_RUN_AS_NODE",
+        // The compiler, linker and toolchain those tools run, and the files that set the options above
+        // (RUSTC ran a program from the write directory under a pinned cargo build: found by review).
+        "RUSTC", "RUSTFLAGS", "CARGO_ENCODED_RUSTFLAGS", "CARGO_BUILD_RUSTC", "CARGO_BUILD_RUSTFLAGS", "CARGO_HOME", "RUSTUP_TOOLCHAIN",
+        "GOENV", "GOTOOLCHAIN", "JAVA_HOME", "GRADLE_USER_HOME", "MAVEN_ARGS", "MAVEN_CONFIG",
         // Not code, but it writes TLS session keys, which decrypt the command's traffic, to a file.
         "SSLKEYLOGFILE",
     ]
@@ -108,6 +112,8 @@ public struct EnvironmentScrub: Sendable {
             || name.hasPrefix("LUA_PATH_") || name.hasPrefix("LUA_CPATH_") { return true }
         // npm reads `npm_config_*` in any case: `node-options`, `script-shell`.
         if name.uppercased().hasPrefix("NPM_CONFIG_") { return true }
+        // cargo's per-target runner and linker (`CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUNNER`).
+        if name.hasPrefix("CARGO_TARGET_") && (name.hasSuffix("_RUNNER") || name.hasSuffix("_LINKER") || name.hasSuffix("_RUSTFLAGS")) { return true }
         return name.hasPrefix("PYTHON") && !harmlessPython.contains(name)
     }
 

@@ -145,11 +145,14 @@ public enum FleetSchema {
         """
         CREATE INDEX attestations_by_policy ON attestations (policy_sha256);
         """,
-        // Go module paths are matched lowercased (`Ecosystems.canonicalName`), as purls write them.
+        // Go module paths are matched lowercased (`Ecosystems.canonicalName`), as purls write them; every
+        // Go name stored is matched again at the next start, or releases pushed before stayed clean of
+        // what a case-exact lookup missed (found by review).
         """
         UPDATE components SET osv_name = lower(osv_name) WHERE osv_ecosystem = 'Go' AND osv_name <> lower(osv_name);
         INSERT INTO pending_rematch (ecosystem, name) SELECT ecosystem, lower(name) FROM pending_rematch WHERE ecosystem = 'Go' AND name <> lower(name) ON CONFLICT DO NOTHING;
         DELETE FROM pending_rematch WHERE ecosystem = 'Go' AND name <> lower(name);
+        INSERT INTO pending_rematch (ecosystem, name) SELECT DISTINCT osv_ecosystem, osv_name FROM components WHERE osv_ecosystem = 'Go' AND osv_name IS NOT NULL ON CONFLICT DO NOTHING;
         """,
     ]
 

@@ -51,6 +51,7 @@ struct PushCommand: AsyncParsableCommand {
         guard let url = URL(string: server), ["http", "https"].contains(url.scheme ?? ""), url.host != nil else {
             throw ValidationError("--server must be an http or https URL")
         }
+        guard RegistryClient.portIsValid(server) else { throw ValidationError("--server names a port outside 1 to 65535") }
         if let d = artifactDigest {
             guard FleetIngest.sha256Hex(d) != nil else {
                 throw ValidationError("--artifact-digest must be sha256:<64 hex digits>")

@@ -97,6 +97,18 @@ struct VerifyCommand: AsyncParsableCommand {
     static func isAnchored(_ pattern: String) -> Bool {
         let b = Array(pattern.utf8)
         guard b.first == UInt8(ascii: "^"), b.count >= 2, b.last == UInt8(ascii: "$") else { return false }
+        // Comments, quoting and flags (`(?#(`, `\Q(\E`, `(?x)` making `$` a comment) change what the
+        // counting below sees: such a pattern is not called anchored (found by review).
+        for construct in ["(?#", "\\Q", "(?"] where pattern.contains(construct) {
+            if construct != "(?" { return false }
+            // Groups without capture and lookarounds are plain; any flag group is not.
+            var rest = pattern[...]
+            while let r = rest.range(of: "(?") {
+                let next = rest[r.upperBound...].first
+                if next != ":" && next != "=" && next != "!" && next != "<" { return false }
+                rest = rest[r.upperBound...]
+            }
+        }
         var i = 0, parens = 0, inClass = false
         while i < b.count {
             let c = b[i]

@@ -26,6 +26,10 @@ import TestSupport
         #expect(grouped.code == 0 && !grouped.err.contains("warning"), "\(grouped.err)")
         let escaped = try verify(regexp: "^https://github\\.com/sigstore-conformance/.*\\$")
         #expect(escaped.err.contains("is not anchored"), "\(escaped.err)")
+        // A comment, quoting or a flag group hides an alternation or the closing `$` (review).
+        for hidden in ["^(?#()|https://github\\.com/acme/.*$", "^https://github\\.com/sigstore-conformance/(?x)#$", "^\\Q(\\E|x$"] {
+            #expect(try verify(regexp: hidden).err.contains("is not anchored"), "\(hidden)")
+        }
     }
 
     /// A pattern that does not compile is a usage error (exit 2), not a failed verification (found by helper-100).

@@ -125,7 +125,9 @@ import Testing
         let names = ["BASH_ENV", "ENV", "PERL5OPT", "PERL5LIB", "PERLLIB", "PYTHONSTARTUP", "PYTHONPATH", "PYTHONHOME", "PYTHONINSPECT",
                      "NODE_OPTIONS", "NODE_PATH", "RUBYOPT", "RUBYLIB", "LD_PRELOAD", "LD_LIBRARY_PATH", "LD_AUDIT", "BASH_FUNC_ls%%", "SHELLOPTS", "PS4",
                      // Another repository's config through GIT_COMMON_DIR ran core.fsmonitor (helper-101).
-                     "GIT_COMMON_DIR", "GIT_SEQUENCE_EDITOR", "GIT_ALTERNATE_OBJECT_DIRECTORIES", "npm_config_node_options", "RUSTC_WRAPPER", "SSLKEYLOGFILE"]
+                     "GIT_COMMON_DIR", "GIT_SEQUENCE_EDITOR", "GIT_ALTERNATE_OBJECT_DIRECTORIES", "npm_config_node_options", "RUSTC_WRAPPER", "SSLKEYLOGFILE",
+                     // RUSTC ran a program from the write directory under a pinned cargo build (review).
+                     "RUSTC", "RUSTFLAGS", "GOENV", "JAVA_HOME", "CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUNNER"]
         let scrub = EnvironmentScrub(named: ["BASH_ENV"], engine: nil)
         let r = scrub.scrub((names + ["HOME", "PYTHONUNBUFFERED"]).map { Array("\($0)=x".utf8) })
         #expect(r.removed == names)

@@ -243,3 +243,16 @@ import X509
         }
     }
 }
+
+/// A port past 65535 in a registry's redirect or token realm passed every check and trapped in the
+/// HTTP client (found by helper-104): such URLs are refused.
+@Suite struct RegistryPortTests {
+    @Test func portsOutsideTheRangeAreRefused() {
+        for bad in ["https://127.0.0.1:99999/x", "https://reg.example:65536/v2/", "https://[::1]:70000/t", "https://u@h:0/x", "https://h:123456/"] {
+            #expect(!RegistryClient.portIsValid(bad), "\(bad)")
+        }
+        for good in ["https://127.0.0.1:5000/x", "https://reg.example/v2/", "https://[::1]:443/t", "https://[::1]/t", "http://h:65535", "https://h:/x"] {
+            #expect(RegistryClient.portIsValid(good), "\(good)")
+        }
+    }
+}

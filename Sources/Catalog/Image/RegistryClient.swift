@@ -461,7 +461,7 @@ public final class RegistryClient: Sendable {
     /// `token` (or `access_token`) is the bearer token.
     func fetchToken(_ challenge: AuthChallenge, credential: RegistryCredential?, access: Access, subject: String) async throws -> String {
         guard let realm = challenge.parameters["realm"], let realmURL = URL(string: realm),
-              let realmScheme = realmURL.scheme?.lowercased(), realmURL.host != nil, realmURL.user == nil,
+              let realmScheme = realmURL.scheme?.lowercased(), realmURL.host != nil, realmURL.user == nil, Self.portIsValid(realm),
               realmScheme == "https" || realmScheme == "http" else {
             throw ImageError(subject, "was refused with a Bearer challenge whose realm is not an http(s) URL")
         }
@@ -531,7 +531,7 @@ public final class RegistryClient: Sendable {
         var authorization = authorization
         let until = self.deadline(deadline)
         for hop in 0...Self.maxRedirects {
-            guard let parsed = URL(string: url), let scheme = parsed.scheme?.lowercased(), parsed.host != nil, parsed.user == nil else {
+            guard let parsed = URL(string: url), let scheme = parsed.scheme?.lowercased(), parsed.host != nil, parsed.user == nil, Self.portIsValid(url) else {
                 throw ImageError(subject, "could not be requested: the URL the registry led to is not valid")
             }
             let hostPort = Self.hostPort(parsed)
@@ -655,6 +655,21 @@ public final class RegistryClient: Sendable {
     }
 
     /// `host:port` with the scheme's port filled in, lower-cased.
+    /// Whether the port `url` spells, if any, is 1 to 65535. A larger one (`https://127.0.0.1:99999/`)
+    /// passed every check, and the HTTP client's conversion of it trapped (found by helper-104); with a
+    /// name, it wrapped to another port.
+    public static func portIsValid(_ url: String) -> Bool {
+        guard let start = url.range(of: "://")?.upperBound else { return true }
+        let authority = url[start...].prefix { $0 != "/" && $0 != "?" && $0 != "#" }
+        let hostPort = authority.split(separator: "@", omittingEmptySubsequences: false).last ?? authority
+        let afterHost = hostPort.hasPrefix("[") ? hostPort[(hostPort.firstIndex(of: "]") ?? hostPort.endIndex)...].dropFirst() : hostPort
+        guard let colon = afterHost.lastIndex(of: ":") else { return true }
+        let digits = afterHost[afterHost.index(after: colon)...]
+        if digits.isEmpty { return true }
+        guard digits.count <= 5, digits.allSatisfy({ $0.isASCII && $0.isNumber }), let port = Int(digits) else { return false }
+        return (1...65535).contains(port)
+    }
+
     static func hostPort(_ url: URL) -> String {
         let scheme = url.scheme?.lowercased() ?? "https"
         var h = (url.host ?? "").lowercased()
