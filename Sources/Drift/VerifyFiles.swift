@@ -193,7 +193,7 @@ public struct VerifyFiles: Sendable {
         // unreported (found by helper-96).
         for link in walk.pythonLinks where !owned.contains(link) && walk.egg(holding: link) == nil {
             let what: String
-            if PythonFiles.isCode(link) || link.hasSuffix(".so") || link.contains(".so.") {
+            if PythonFiles.isCode(link) || link.contains(".so.") {
                 what = "symbolic link to Python code"
             } else if let (fd, _) = try? rooted.openDirectoryResolved(link) {
                 close(fd)

@@ -768,10 +768,8 @@ final class ProxyConnection: ChannelInboundHandler, @unchecked Sendable {
         }
         // Host and reason carry client text: the known values and rules of the leak check mask it too.
         // A keep-alive connection asks the same of them request after request: the answers are memoized.
-        let host = record.host
-        record.host = masks.value(host) { LeakView.masked($0, shared.engine) }
-        record.reason = masks.value(record.reason) { LeakView.masked($0, shared.engine) }
-        record.reason = Self.hidingHost(host, masked: record.host, in: record.reason)
+        let engine = shared.engine
+        maskHostAndReason { s in masks.value(s) { LeakView.masked($0, engine) } }
         record.duration = Double((NIODeadline.now() - started).nanoseconds) / 1e9
         let redactions = self.redactions
         audit.record(record, on: loop) { s in redactions.value(s, Redactor.redact) }
@@ -779,21 +777,26 @@ final class ProxyConnection: ChannelInboundHandler, @unchecked Sendable {
 
     /// The audit line written at once (no event loop to batch it on).
     private func auditNow(_ audit: AuditLog) {
-        let host = record.host
-        record.host = LeakView.masked(host, shared.engine)
-        record.reason = Self.hidingHost(host, masked: record.host, in: LeakView.masked(record.reason, shared.engine))
+        let engine = shared.engine
+        maskHostAndReason { LeakView.masked($0, engine) }
         record.duration = Double((NIODeadline.now() - started).nanoseconds) / 1e9
         audit.record(record)
+    }
+
+    /// The record's host and reason through `mask`, and the host the reason quotes hidden as the host was.
+    private func maskHostAndReason(_ mask: (String) -> String) {
+        let host = record.host
+        record.host = mask(host)
+        record.reason = Self.hidingHost(host, masked: record.host, in: mask(record.reason))
     }
 
     /// `reason` with the host it quotes masked as the host was. The reason quotes the name normalized,
     /// lowercased, where the engine no longer finds a known value given in other case: a secret sent as
     /// a host name reached the audit log with only its case lost (found by helper-101).
     static func hidingHost(_ host: String, masked: String, in reason: String) -> String {
-        guard masked != host else { return reason }
         let bare = host.hasSuffix(".") ? String(host.dropLast()) : host
+        guard masked != host, !bare.isEmpty else { return reason }
         let hidden = masked.hasSuffix(".") && !bare.hasSuffix(".") ? String(masked.dropLast()) : masked
-        guard !bare.isEmpty else { return reason }
         return reason.replacingOccurrences(of: bare, with: hidden, options: .caseInsensitive)
     }
 

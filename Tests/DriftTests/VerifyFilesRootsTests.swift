@@ -138,9 +138,7 @@ import TestSupport
         try TestRoot.write(root, "\(site)/sourceless.pyc", "compiled")
         try TestRoot.write(root, "\(site)/dropped.py", "evil\n")
         try TestRoot.write(root, "\(site)/nohash.py", "evil\n")
-        try TestRoot.write(root, "\(site)/six-1.0.dist-info/METADATA", "Metadata-Version: 2.1\nName: six\nVersion: 1.0\n")
-        try TestRoot.write(root, "\(site)/six-1.0.dist-info/RECORD", "six.py,\(TestRoot.recordHash("x = 1\n")),6\nnohash.py,,\nsix-1.0.dist-info/RECORD,,\n")
-        try TestRoot.write(root, "\(site)/six.py", "x = 1\n")
+        try TestRoot.distribution(root, site, "six", unhashed: ["nohash.py"])
         try TestRoot.write(root, "\(site)/legacy/__init__.py", "y = 2\n")
         try TestRoot.write(root, "\(site)/legacy-1.0-py3.11.egg-info/PKG-INFO", "Name: legacy\n")
         try TestRoot.write(root, "\(site)/legacy-1.0-py3.11.egg-info/installed-files.txt", "../legacy/__init__.py\nPKG-INFO\n")
@@ -165,9 +163,7 @@ import TestSupport
         for venv in ["opt/venv", "srv/app/.venv"] {
             let site = "\(venv)/lib/python3.11/site-packages"
             try TestRoot.write(root, "\(venv)/pyvenv.cfg", "home = /usr/bin\n")
-            try TestRoot.write(root, "\(site)/six.py", "x = 1\n")
-            try TestRoot.write(root, "\(site)/six-1.0.dist-info/METADATA", "Metadata-Version: 2.1\nName: six\nVersion: 1.0\n")
-            try TestRoot.write(root, "\(site)/six-1.0.dist-info/RECORD", "six.py,\(TestRoot.recordHash("x = 1\n")),6\nsix-1.0.dist-info/RECORD,,\n")
+            try TestRoot.distribution(root, site, "six")
             try TestRoot.write(root, "\(site)/added.py", "import os\n")
             try TestRoot.write(root, "\(venv)/bin/activate", "# sourced\n")
         }
@@ -194,13 +190,10 @@ import TestSupport
         try TestRoot.write(root, "srv/payload/__init__.py", "import os\n")
         try TestRoot.write(root, "srv/payload.py", "import os\n")
         try TestRoot.write(root, "srv/data.txt", "words\n")
-        try TestRoot.write(root, "\(site)/six.py", "x = 1\n")
-        try TestRoot.write(root, "\(site)/six-1.0.dist-info/METADATA", "Metadata-Version: 2.1\nName: six\nVersion: 1.0\n")
-        try TestRoot.write(root, "\(site)/six-1.0.dist-info/RECORD", "six.py,\(TestRoot.recordHash("x = 1\n")),6\nclaimed.py,,\nsix-1.0.dist-info/RECORD,,\n")
-        let fm = FileManager.default
+        try TestRoot.distribution(root, site, "six", unhashed: ["claimed.py"])
         for (link, target) in [("requests", "/srv/payload"), ("urllib4.py", "../../../../../srv/payload.py"), ("claimed.py", "/srv/payload.py"),
                                ("notes.txt", "/srv/data.txt"), ("dangling.py", "/srv/missing.py")] {
-            try fm.createSymbolicLink(atPath: root.path + "/\(site)/" + link, withDestinationPath: target)
+            try TestRoot.link(root, "\(site)/" + link, to: target)
         }
         let r = try VerifyRun.run(root.path, ["--fail-on", "low"])
         let unowned = Set(r.findings.filter { $0.rule.contains("unowned") }.map(\.path))

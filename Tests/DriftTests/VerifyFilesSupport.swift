@@ -31,6 +31,15 @@ enum TestRoot {
         try FileManager.default.createSymbolicLink(atPath: url.path, withDestinationPath: target)
     }
 
+    /// A distribution `name` 1.0 in `site` with one module, `<name>.py` holding `x = 1`, whose RECORD
+    /// hashes it and lists `unhashed` paths without a hash.
+    static func distribution(_ root: URL, _ site: String, _ name: String, unhashed: [String] = []) throws {
+        try write(root, "\(site)/\(name).py", "x = 1\n")
+        try write(root, "\(site)/\(name)-1.0.dist-info/METADATA", "Metadata-Version: 2.1\nName: \(name)\nVersion: 1.0\n")
+        let rows = ["\(name).py,\(recordHash("x = 1\n")),6"] + unhashed.map { "\($0),," } + ["\(name)-1.0.dist-info/RECORD,,"]
+        try write(root, "\(site)/\(name)-1.0.dist-info/RECORD", rows.joined(separator: "\n") + "\n")
+    }
+
     /// `sha256=<urlsafe base64 without padding>`, as pip writes RECORD rows.
     static func recordHash(_ text: String) -> String {
         let hex = FileDigest.sha256(Array(text.utf8)).value

@@ -654,7 +654,6 @@ public final class RegistryClient: Sendable {
         return Int(v)
     }
 
-    /// `host:port` with the scheme's port filled in, lower-cased.
     /// Whether the port `url` spells, if any, is 1 to 65535. A larger one (`https://127.0.0.1:99999/`)
     /// passed every check, and the HTTP client's conversion of it trapped (found by helper-104); with a
     /// name, it wrapped to another port.
@@ -670,6 +669,7 @@ public final class RegistryClient: Sendable {
         return (1...65535).contains(port)
     }
 
+    /// `host:port` with the scheme's port filled in, lower-cased.
     static func hostPort(_ url: URL) -> String {
         let scheme = url.scheme?.lowercased() ?? "https"
         var h = (url.host ?? "").lowercased()

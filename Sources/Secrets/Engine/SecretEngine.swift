@@ -176,8 +176,8 @@ public final class SecretEngine: Sendable {
         // would otherwise each search the whole window again.
         var nearAhead = [NearLiteralCache](repeating: NearLiteralCache(), count: rules.count)
         var anchored: [(rule: Int, at: Int)] = []
-        // Every hit of an anchored rule's own keyword, tried or not: a pass over a crowd's span tries
-        // them all, and is charged for them all.
+        // Every hit of a bounded anchored rule's own keyword, tried or not: a pass over a crowd's span
+        // tries them all, and is charged for them all.
         var anchoredHits = [[Int]](repeating: [], count: rules.count)
         var identEnd = -1
         // The keyword pass also finds where a known secret's form may start (3. below).
@@ -199,7 +199,7 @@ public final class SecretEngine: Sendable {
                     // Hits of other keywords of an anchored rule never start a match.
                     if anchoredKeyword[kw].contains(Int32(r)) {
                         let at = end - keyword.count
-                        anchoredHits[r].append(at)
+                        if patterns[r].bounded { anchoredHits[r].append(at) }
                         // Every match has the literal at the hit, whichever byte it starts from,
                         // and the rule's `near` literal within its window.
                         if patterns[r].mayMatch(base, n, at: at),
@@ -340,11 +340,7 @@ public final class SecretEngine: Sendable {
             let window = rules[r].window
             hits[r].sort()
             let sorted = hits[r]
-            func firstHit(atOrAfter x: Int) -> Int {
-                var lo = 0, hi = sorted.count
-                while lo < hi { let mid = (lo + hi) / 2; if sorted[mid] < x { lo = mid + 1 } else { hi = mid } }
-                return lo
-            }
+            func firstHit(atOrAfter x: Int) -> Int { Self.countBelow(x, sorted.count) { sorted[$0] } }
             var i = 0
             while i < list.count {
                 var j = i + 1
@@ -391,14 +387,20 @@ public final class SecretEngine: Sendable {
             }
             // Matches are in order and disjoint: the one that could hold `at` is the last to start before it
             // (attempts come in hit order, which is not quite position order, so it is searched for).
-            var lo = 0, hi = all.count
-            while lo < hi {
-                let mid = (lo + hi) / 2
-                if all[mid].match.lowerBound < at { lo = mid + 1 } else { hi = mid }
-            }
-            if lo > 0, at < all[lo - 1].match.upperBound { retry.append(i) }
+            let before = Self.countBelow(at, all.count) { all[$0].match.lowerBound }
+            if before > 0, at < all[before - 1].match.upperBound { retry.append(i) }
         }
         return retry
+    }
+
+    /// How many of `count` ascending keys (`key(i)`) are below `x`: a binary search.
+    static func countBelow(_ x: Int, _ count: Int, key: (Int) -> Int) -> Int {
+        var lo = 0, hi = count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if key(mid) < x { lo = mid + 1 } else { hi = mid }
+        }
+        return lo
     }
 
     /// Runs rule `r` over `window` of the `n` bytes at `base`; with `anchored`, a match must start at the
