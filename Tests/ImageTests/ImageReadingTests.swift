@@ -164,6 +164,36 @@ struct TwoLayerImage {
         #expect(throws: ImageError.self) { try index.select(ImagePlatform("linux/s390x")!, tag: nil, subject: "i") }
     }
 
+    @Test func theBestVariantIsPickedAsContainerdPicks() throws {
+        func entry(_ n: Character, _ arch: String, _ variant: String? = nil) -> String {
+            let v = variant.map { #","variant":"\#($0)""# } ?? ""
+            return #"{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:\#(String(repeating: n, count: 64))","size":1,"platform":{"os":"linux","architecture":"\#(arch)"\#(v)}}"#
+        }
+        func pick(_ entries: [String], _ platform: String?) throws -> Character {
+            let index = try ImageIndex(Array(#"{"schemaVersion":2,"manifests":[\#(entries.joined(separator: ","))]}"#.utf8), subject: "index")
+            return try index.select(ImagePlatform.option(platform)!, tag: nil, subject: "i").digest.last!
+        }
+        // A later variant listed first is not what an amd64 machine without it pulls.
+        let amd = [entry("9", "amd64", "v9"), entry("3", "amd64", "v3"), entry("1", "amd64")]
+        #expect(try pick(amd, nil) == "1")
+        #expect(try pick(amd, "linux/amd64") == "1")
+        #expect(try pick(amd, "linux/amd64/v1") == "1")
+        #expect(try pick(amd, "linux/amd64/v2") == "1")
+        #expect(try pick(amd, "linux/amd64/v3") == "3")
+        #expect(try pick(amd, "linux/amd64/v4") == "3")
+        #expect(try pick(amd, "Linux/X86_64") == "1")
+        #expect(throws: ImageError.self) { try pick([entry("3", "amd64", "v3")], nil) }
+        // Aliases in the index, and arm's default variant.
+        #expect(try pick([entry("a", "x86_64"), entry("b", "aarch64")], "linux/arm64") == "b")
+        #expect(try pick([entry("a", "x86_64"), entry("b", "aarch64")], nil) == "a")
+        let arm = [entry("6", "arm", "v6"), entry("7", "arm", "v7"), entry("5", "arm", "v5")]
+        #expect(try pick(arm, "linux/arm") == "7")
+        #expect(try pick(arm, "linux/arm/v6") == "6")
+        #expect(try pick(arm, "linux/arm/v8") == "7")
+        #expect(try pick([entry("a", "arm64", "v8"), entry("b", "arm64", "v9")], "linux/arm64/v8.2") == "a")
+        #expect(throws: ImageError.self) { try pick([entry("b", "arm64", "v9")], "linux/arm64") }
+    }
+
     @Test func registryReferencesParseAsDockerDoes() throws {
         let r = try #require(RegistryReference("registry.example.com:5000/team/collector:v1.2.3"))
         #expect(r.host == "registry.example.com:5000" && r.repository == "team/collector" && r.tag == "v1.2.3" && r.tagWasGiven)

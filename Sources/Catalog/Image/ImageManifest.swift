@@ -37,12 +37,48 @@ public struct ImagePlatform: Sendable, Equatable, CustomStringConvertible {
 
     public var description: String { variant.map { "\(os)/\(architecture)/\($0)" } ?? "\(os)/\(architecture)" }
 
-    /// A wanted platform without a variant accepts any variant; one with a variant needs that one
-    /// (arm64's unnamed variant is v8).
-    public func accepts(_ other: ImagePlatform) -> Bool {
-        guard os == other.os, architecture == other.architecture else { return false }
-        guard let v = variant else { return true }
-        return v == (other.variant ?? (architecture == "arm64" ? "v8" : nil))
+    /// The platform as containerd normalises it, so that any spelling of one platform compares equal:
+    /// lower case; architecture aliases (`x86_64`, `aarch64`, `armhf`, `armel`, `i386`); and each
+    /// architecture's default variant spelled out (amd64 is v1, arm64 v8, arm v7).
+    public var normalized: ImagePlatform {
+        var os = os.lowercased(), arch = architecture.lowercased(), v = variant?.lowercased() ?? ""
+        if os == "macos" { os = "darwin" }
+        switch arch {
+        case "x86_64", "x86-64", "amd64":
+            arch = "amd64"; if v.isEmpty { v = "v1" }
+        case "aarch64", "arm64":
+            arch = "arm64"; if ["", "8", "v8.0"].contains(v) { v = "v8" }
+        case "armhf": arch = "arm"; v = "v7"
+        case "armel": arch = "arm"; v = "v6"
+        case "arm":
+            if v.isEmpty { v = "v7" } else if ["5", "6", "7", "8"].contains(v) { v = "v" + v }
+        case "i386": arch = "386"
+        default: break
+        }
+        var p = ImagePlatform(os: os, architecture: arch, variant: v.isEmpty ? nil : v)
+        p.requested = requested
+        return p
+    }
+
+    /// How well an image for `other` serves this platform: nil when it cannot run here, otherwise
+    /// lower is better, 0 being the same platform. As containerd matches, a variant serves its own
+    /// and every earlier one of its architecture (an amd64/v3 machine runs v2 and v1 images, not v4);
+    /// variants that are not numbered must be equal.
+    public func rank(_ other: ImagePlatform) -> Int? {
+        let w = normalized, c = other.normalized
+        guard w.os == c.os, w.architecture == c.architecture else { return nil }
+        if w.variant == c.variant { return 0 }
+        guard let wv = w.variant.flatMap(Self.variantNumber), let cv = c.variant.flatMap(Self.variantNumber), cv < wv else { return nil }
+        return wv - cv
+    }
+
+    /// `v3` as 300, `v8.2` as 802; nil for any other spelling.
+    static func variantNumber(_ v: String) -> Int? {
+        guard v.hasPrefix("v") else { return nil }
+        let parts = v.dropFirst().split(separator: ".", omittingEmptySubsequences: false)
+        guard (1...2).contains(parts.count), parts.allSatisfy({ (1...3).contains($0.count) && $0.allSatisfy(\.isASCII) }),
+              let major = Int(parts[0]), let minor = parts.count == 2 ? Int(parts[1]) : 0, major >= 0, minor >= 0, minor < 100 else { return nil }
+        return major * 100 + minor
     }
 }
 
@@ -166,8 +202,10 @@ public struct ImageIndex: Sendable {
             }
             if candidates.isEmpty { throw ImageError(subject, "has no image tagged '\(Redactor.quote(tag, max: 80))'") }
         }
-        let matching = candidates.filter { $0.platform.map(platform.accepts) ?? false }
-        if let m = matching.first { return m }
+        // The best match, as containerd picks: the platform itself, then the nearest variant its
+        // machines also run; the index's order breaks ties.
+        let ranked = candidates.enumerated().compactMap { i, d in d.platform.flatMap(platform.rank).map { ($0, i, d) } }
+        if let best = ranked.min(by: { ($0.0, $0.1) < ($1.0, $1.1) }) { return best.2 }
         let unplatformed = candidates.filter { $0.platform == nil }
         if unplatformed.count == 1 { return unplatformed[0] }
         if unplatformed.count > 1 {

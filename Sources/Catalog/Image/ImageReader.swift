@@ -230,7 +230,9 @@ public struct ImageReader: Sendable {
                 throw ImageError(subject, "names no platform in its config that can be matched, so it cannot be told to be \(platform) as --platform asks")
             }
             // A config without a variant (most arm images) is taken for any variant of its architecture.
-            if !(p.variant == nil ? ImagePlatform(os: platform.os, architecture: platform.architecture).accepts(p) : platform.accepts(p)) {
+            let (want, have) = (platform.normalized, p.normalized)
+            let fits = p.variant == nil ? (want.os == have.os && want.architecture == have.architecture) : platform.rank(p) != nil
+            if !fits {
                 throw ImageError(subject, "is an image for \(Redactor.quote(said, max: 80)), not for \(platform) as --platform asks")
             }
         }
