@@ -367,6 +367,13 @@ import TestSupport
         #expect(afterForeign.contains("/locked/sha256:"), "\(afterForeign)")
         #expect(!afterForeign.contains("/token"), "no token is asked of the storage host's realm: \(afterForeign)")
 
+        // A registry echoing the credentials it was sent does not have them printed: a plain password
+        // is a word to the redactor, so the client masks what it knows it sent.
+        let echoed = await #expect(throws: ImageError.self) { try await client.fetchManifest("echo") }
+        let said = echoed?.description ?? ""
+        #expect(said.contains("no manifest for carol") && said.contains("REDACTED"), "\(said)")
+        #expect(!said.contains("redirect-pass") && !said.contains(Data("carol:redirect-pass".utf8).base64EncodedString()), "\(said)")
+
         let loop = await #expect(throws: ImageError.self) { try await client.fetchBlob("sha256:" + String(repeating: "0", count: 64), limit: 1024) }
         #expect(loop?.message.contains("redirected more than 5 times") == true, "\(String(describing: loop))")
         let looping = try RegistryClient(host: host, repository: "r", options: Self.options(port, creds))

@@ -599,8 +599,33 @@ public final class RegistryClient: Sendable {
               let first = json["errors"]?.arrayValue?.first else { return ("", nil) }
         let code = first["code"]?.stringValue ?? ""
         let message = first["message"]?.stringValue ?? ""
-        let text = [code, message].filter { !$0.isEmpty }.joined(separator: ": ")
-        return (text.isEmpty ? "" : ", " + Redactor.quote(text, max: 160), code.isEmpty ? nil : Redactor.quote(code, max: 40))
+        let text = withoutCredentials([code, message].filter { !$0.isEmpty }.joined(separator: ": "))
+        return (text.isEmpty ? "" : ", " + Redactor.quote(text, max: 160), code.isEmpty ? nil : Redactor.quote(withoutCredentials(code), max: 40))
+    }
+
+    /// `text` (a registry's own words) without the credentials this client holds for its host or has
+    /// sent it: a registry may echo what it was sent, and a plain password looks like any word to the
+    /// redactor. The password, identity token, Basic value and Bearer tokens are each replaced, as
+    /// sent and percent-encoded.
+    func withoutCredentials(_ text: String) -> String {
+        var secrets: [String] = []
+        switch options.credentials.credential(for: host) {
+        case .basic(let user, let password)?:
+            secrets += [password, Data("\(user):\(password)".utf8).base64EncodedString()]
+        case .identityToken(let token)?: secrets.append(token)
+        case nil: break
+        }
+        for value in authorizations.withLock({ Array($0.values) }) {
+            secrets.append(value)
+            if let space = value.firstIndex(of: " ") { secrets.append(String(value[value.index(after: space)...])) }
+        }
+        secrets += secrets.map { PercentEncoding.encode($0) }
+        var out = text
+        // Longest first, so a token is not left in part by a shorter secret inside it.
+        for secret in Set(secrets).filter({ $0.utf8.count >= 4 }).sorted(by: { $0.utf8.count > $1.utf8.count }) {
+            out = out.replacingOccurrences(of: secret, with: Redactor.mark)
+        }
+        return out
     }
 
     func collect(_ response: HTTPClientResponse, limit: Int, subject: String, what: String) async throws -> [UInt8] {

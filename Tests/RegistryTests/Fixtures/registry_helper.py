@@ -139,6 +139,12 @@ def redirect_server(portfile, logfile, blobfile, account):
                 self.reply(200, b'{"token": "storage-token"}', [("Content-Type", "application/json")])
             elif self.path.startswith("/v2/") and basic_user(auth, users) is None:
                 self.reply(401, b"", [("WWW-Authenticate", 'Basic realm="helper"')])
+            elif "/manifests/echo" in self.path:
+                # A registry that echoes what it was sent into its error message.
+                sent = base64.b64decode(auth.split(" ", 1)[1]).decode()
+                message = "no manifest for %s (sent %s as %s)" % (sent.split(":", 1)[0], sent.split(":", 1)[1], auth)
+                body = json.dumps({"errors": [{"code": "MANIFEST_UNKNOWN", "message": message}]}).encode()
+                self.reply(404, body, [("Content-Type", "application/json")])
             elif "/blobs/loop/" in self.path:
                 n = int(parts[-1]) + 1
                 self.reply(307, b"", [("Location", "/v2/r/blobs/loop/%d" % n)])
