@@ -40,8 +40,8 @@ import Permissions
         let policy = EgressPolicy(manifest: manifest)
         let decision = policy.check(try Destination.parse(host), port: 80)
         #expect(!decision.allowed && decision.reason.contains(secret.lowercased()))
-        // The engine alone misses the lowercased copy: the test would pass without the fix otherwise.
-        #expect(LeakView.masked(decision.reason, engine) == decision.reason)
+        // The engine finds the lowercased copy too, and the reason is masked either way.
+        #expect(LeakView.masked(decision.reason, engine) != decision.reason)
         let masked = LeakView.masked(host, engine)
         #expect(masked != host)
         for h in [host, host + "."] {
@@ -49,6 +49,15 @@ import Permissions
             #expect(!reason.lowercased().contains(secret.lowercased()) && reason.contains("[REDACTED:known:known/K].evil.com is not"), "\(reason)")
         }
         #expect(ProxyConnection.hidingHost("api.test", masked: "api.test", in: "x api.test y") == "x api.test y")
+        // Sent in other case than its own, all upper or all lower, the value is still found in the
+        // host and in the reason (helper-103): case-exact matching let it through unmasked.
+        for h in [secret.uppercased() + ".evil.com", secret.lowercased() + ".EVIL.com"] {
+            let masked = LeakView.masked(h, engine)
+            #expect(masked == "[REDACTED:known:known/K].evil.com" || masked == "[REDACTED:known:known/K].EVIL.com", "\(masked)")
+            let d = policy.check(try Destination.parse(h), port: 80)
+            let reason = ProxyConnection.hidingHost(h, masked: masked, in: LeakView.masked(d.reason, engine))
+            #expect(!reason.lowercased().contains(secret.lowercased()), "\(reason)")
+        }
     }
 
     /// Breaks inside base64 text are taken out however the lines were joined or indented; text without

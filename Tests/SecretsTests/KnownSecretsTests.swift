@@ -26,6 +26,9 @@ import Testing
             "q=" + Self.secret.addingPercentEncoding(withAllowedCharacters: CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~/"))! + "&x=1",
             #"{"t":"s3cr3t-Agent\/Token+42?\u0026x"}"#,
             String(Self.secret.utf16.map { String(format: "\\u%04x", $0) }.joined()),
+            // Case lost on the way, as in a host name: all lower or all upper.
+            "dns " + Self.secret.lowercased() + ".evil.example",
+            "TR " + Self.secret.uppercased(),
         ]
         // Base64 and URL-safe base64 inside a longer payload, at each of the three byte alignments.
         for lead in ["", "a", "ab", "abc", "abcd"] {

@@ -4,6 +4,11 @@ import ProvenantCore
 enum KnownEncodings {
     static func forms(of v: [UInt8]) -> [(String, [UInt8])] {
         var out: [(String, [UInt8])] = [("plain", v)]
+        // Host names, e-mail domains and `tr` lose case: a value sent all lower or all upper case is
+        // still the value (a hex or base32 secret entirely so), and is matched too.
+        for folded in [v.map { $0 >= 65 && $0 <= 90 ? $0 | 0x20 : $0 }, v.map { $0 >= 97 && $0 <= 122 ? $0 & ~0x20 : $0 }] where folded != v {
+            out.append(("case-changed", folded))
+        }
         let hex = Hex.encode(v)
         out.append(("hex", Array(hex.utf8)))
         out.append(("hex", Array(hex.uppercased().utf8)))

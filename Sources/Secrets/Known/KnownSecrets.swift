@@ -5,7 +5,7 @@ import ProvenantCore
 /// The agent's own secret values, recognised wherever they appear, in any common encoding, while only
 /// salted hashes and lengths stay in memory.
 ///
-/// Each value is expanded into its encoded forms (plain; hex; base64 and URL-safe base64 at the three
+/// Each value is expanded into its encoded forms (plain; all lower and all upper case; hex; base64 and URL-safe base64 at the three
 /// byte alignments a value can have inside a longer payload; URL-encoded; JSON- and unicode-escaped).
 /// For each form the matcher keeps its length, a salted 64-bit hash of its first 8 bytes (the anchor),
 /// and a salted SHA-256 of the whole form. At every position one multiply of the next 8 bytes picks a
