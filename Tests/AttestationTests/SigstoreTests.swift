@@ -336,5 +336,14 @@ extension SigstoreTamperingTests {
         #expect(throws: VerificationFailure.self) { try IdentityIs(.exact("https://github.com/acme/agent")).check(&c) }
         #expect(throws: VerificationFailure.self) { try IdentityIs(.regex("^https://github\\.com/evil/")).check(&c) }
         #expect(throws: VerificationFailure.self) { try IdentityIs(.regex("([")).check(&c) }
+        // ICU's `$` matches before a final line break; Go's, which cosign users write for, does not.
+        let workflow = "https://github.com/acme/agent/.github/workflows/release.yml@refs/heads/main"
+        let anchored = "^https://github\\.com/acme/agent/\\.github/workflows/release\\.yml@refs/heads/main$"
+        #expect(throws: Never.self) { try IdentityIs(.regex(anchored)).check(&c) }
+        for tail in ["\n", "\r\n", "\r"] {
+            c.bundle.material = .certificates([try Self.certificate([], sans: [.uniformResourceIdentifier(workflow + tail)])])
+            let failure = #expect(throws: VerificationFailure.self) { try IdentityIs(.regex(anchored)).check(&c) }
+            #expect(failure.map { !"\($0)".contains("\n") } == true, "the SAN is quoted on one line: \(String(describing: failure))")
+        }
     }
 }
