@@ -31,6 +31,31 @@ import ZIPFoundation
         #expect(try store.status().records == 1)
     }
 
+    /// Times are ordered by the instant they name: an offset, a lowercase `t` or a space does not let
+    /// an older copy replace a newer one, and a time that only starts like one is refused (helper-107).
+    @Test func modifiedTimesCompareAsInstants() async throws {
+        let dir = try tempDir("instants")
+        let store = try AdvisoryStore(path: dir + "/db.sqlite")
+        func load(_ modified: String, fixed: String, _ name: String) async throws -> AdvisoryStore.ImportResult {
+            try write(osv("PYSEC-9", modified: modified, ecosystem: "PyPI", name: "demo", events: [["introduced": "0"], ["fixed": fixed]]), to: dir + "/\(name)/PYSEC-9.json")
+            return try await AdvisoryImporter.importPaths([dir + "/" + name], into: store).result
+        }
+        #expect(try await load("2024-06-01T00:00:00Z", fixed: "3.0", "a").added == 1)
+        // 09:00+10:00 is 23:00Z the day before: older.
+        #expect(try await load("2024-06-01T09:00:00+10:00", fixed: "1.0", "b").unchanged == 1)
+        #expect(try await load("2024-05-31t23:30:00Z", fixed: "1.0", "c").unchanged == 1)
+        #expect(try Scanner(store: store).scan([pkg("pkg:pypi/demo@2.0")]).findings.map(\.id) == ["PYSEC-9"])
+        // 2024-05-31T20:00-05:00 is 01:00Z: newer, though it sorts first as text.
+        #expect(try await load("2024-05-31T20:00:00-05:00", fixed: "4.0", "d").updated == 1)
+        #expect(try await load("2024-06-01 02:00:00Z", fixed: "5.0", "e").updated == 1)
+        #expect(try Scanner(store: store).scan([pkg("pkg:pypi/demo@4.5")]).findings.first?.fixed == ["5.0"])
+        for bad in ["2024-99-99T99:99:99Z", "2024-06-01T00:00:00<b>", "2024-02-30T00:00:00Z", "2024-06-01T24:00:00Z"] {
+            #expect(throws: ParseError.self, "\(bad)") { try OSVRecord.decode(Data(osv("X-1", modified: bad, ecosystem: "PyPI", name: "d", events: [["introduced": "0"]]).utf8), yaml: false) }
+        }
+        #expect(Timestamp.sortKey("2024-06-01T09:00:00.25+10:00") == "2024-05-31T23:00:00.250000000Z")
+        #expect(Timestamp.sortKey("9999-12-31T23:00:00-05:00") == "9999-12-31T23:59:59.999999999Z")
+    }
+
     /// Packages no OSV database covers still count as scanned, and are NOT CHECKED (never clean):
     /// grouped by purl type (with the namespace for OS packages), with the reason, and no update
     /// command, since no download can help.

@@ -108,11 +108,11 @@ public struct OSVRecord: Codable, Sendable, Equatable {
             throw ParseError(Self.describe(error))
         }
         guard !r.id.isEmpty else { throw ParseError("empty id") }
-        guard Timestamp.valid(r.modified) else { throw ParseError("\(r.id): 'modified' is not an RFC 3339 time: '\(r.modified)'") }
+        guard Timestamp.valid(r.modified) else { throw ParseError("\(r.id): 'modified' is not an RFC 3339 time: '\(Redactor.quote(r.modified, max: 40))'") }
         // A withdrawn record is never matched: a `withdrawn` that is no time must not switch one off
         // silently (found by helper-72). The record is refused, and the import says so.
-        if let w = r.withdrawn, !Timestamp.valid(w) || !CalendarDate.isValid(String(w.prefix(10))) || !Timestamp.timeOfDayExists(w) {
-            throw ParseError("\(r.id): 'withdrawn' is not an RFC 3339 time: '\(w.prefix(40))'")
+        if let w = r.withdrawn, !Timestamp.valid(w) {
+            throw ParseError("\(r.id): 'withdrawn' is not an RFC 3339 time: '\(Redactor.quote(w, max: 40))'")
         }
         for a in r.affected ?? [] {
             for range in a.ranges ?? [] where range.type != "GIT" {
@@ -172,35 +172,34 @@ public struct AdvisoryBrief: Sendable, Equatable {
 }
 
 enum Timestamp {
-    /// RFC 3339 as OSV writes it: `2023-11-07T20:24:23.946863Z` or with an offset.
-    static func valid(_ s: String) -> Bool {
-        let u = Array(s.utf8)
-        guard u.count >= 20 else { return false }
-        func d(_ i: Int) -> Bool { u[i] >= 48 && u[i] <= 57 }
-        return d(0) && d(1) && d(2) && d(3) && u[4] == 45 && d(5) && d(6) && u[7] == 45 && d(8) && d(9)
-            && (u[10] == 84 || u[10] == 116 || u[10] == 32) && d(11) && d(12) && u[13] == 58 && d(14) && d(15) && u[16] == 58 && d(17) && d(18)
+    /// RFC 3339 as OSV writes it: `2023-11-07T20:24:23.946863Z` or with an offset, naming a day and
+    /// a time that exist (a time that merely starts like one could be stored, never to be replaced).
+    static func valid(_ s: String) -> Bool { parsed(s) != nil }
+
+    /// The instant `s` names; a space may stand for the `T`, as RFC 3339 allows.
+    static func parsed(_ s: String) -> VEXTimestamp? {
+        var u = Array(s.utf8)
+        guard u.count >= 20 else { return nil }
+        if u[10] == 32 { u[10] = 84 }
+        return VEXTimestamp(String(decoding: u, as: UTF8.self))
     }
 }
 
 extension Timestamp {
-    /// Hours under 24, minutes under 60, seconds under 61 (a leap second) in a `valid` time.
-    static func timeOfDayExists(_ s: String) -> Bool {
-        let u = Array(s.utf8)
-        func n(_ i: Int) -> Int { Int(u[i] - 48) * 10 + Int(u[i + 1] - 48) }
-        return n(11) < 24 && n(14) < 60 && n(17) < 61
-    }
-}
-
-extension Timestamp {
-    /// A key that sorts RFC 3339 UTC times correctly whatever their fractional digits:
-    /// `…:23Z` and `…:23.5Z` become `…:23.000000000Z` and `…:23.500000000Z`.
-    static func sortKey(_ s: String) -> String {
-        guard valid(s), s.hasSuffix("Z") || s.hasSuffix("z") else { return s }
-        let body = s.dropLast()
-        let head = body.prefix(19)
-        var frac = body.dropFirst(19)
-        if frac.first == "." { frac = frac.dropFirst() }
-        let digits = String(frac.prefix(9))
-        return head + "." + digits + String(repeating: "0", count: 9 - digits.count) + "Z"
+    /// A key that sorts RFC 3339 times by the instant they name, whatever their offset, case and
+    /// fractional digits: each is written in UTC as `YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ`. An offset was
+    /// compared as text, so `09:00:00+10:00` (23:00 the day before) replaced a record of 00:00Z, and
+    /// a lowercase `t` sorted after every `T`. Nil for a time that is not `valid`.
+    static func sortKey(_ s: String) -> String? {
+        guard let t = parsed(s) else { return nil }
+        let (days, second) = t.seconds.quotientAndRemainder(dividingBy: 86_400)
+        let (d, sec) = second < 0 ? (days - 1, second + 86_400) : (days, second)
+        let (y, m, day) = RFC3339.civil(d)
+        // An offset can carry 9999-12-31 into a fifth digit, which would sort first.
+        guard (0...9999).contains(y) else { return y < 0 ? "0000-01-01T00:00:00.000000000Z" : "9999-12-31T23:59:59.999999999Z" }
+        func pad(_ n: Int, _ w: Int) -> String { let s = String(n); return String(repeating: "0", count: max(0, w - s.count)) + s }
+        let frac = t.fraction.prefix(9)
+        return "\(pad(y, 4))-\(pad(m, 2))-\(pad(day, 2))T\(pad(sec / 3600, 2)):\(pad(sec / 60 % 60, 2)):\(pad(sec % 60, 2))."
+            + frac + String(repeating: "0", count: 9 - frac.count) + "Z"
     }
 }

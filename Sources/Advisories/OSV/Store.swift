@@ -76,12 +76,13 @@ public final class AdvisoryStore: Sendable {
                 // Within one import the newest copy of an id wins too.
                 var newest: [String: OSVRecord] = [:]
                 for r in records {
-                    if let seen = newest[r.id], Timestamp.sortKey(seen.modified) >= Timestamp.sortKey(r.modified) { continue }
+                    // Every record here was parsed, so its time is valid and has a key.
+                    if let seen = newest[r.id], Timestamp.sortKey(seen.modified) ?? "" >= Timestamp.sortKey(r.modified) ?? "" { continue }
                     newest[r.id] = r
                 }
                 for id in newest.keys.sorted() {
                     guard let r = newest[id] else { continue }
-                    let key = Timestamp.sortKey(r.modified)
+                    let key = Timestamp.sortKey(r.modified) ?? ""
                     if let old = try String.fetchOne(lookup, arguments: [id]) {
                         if old >= key { result.unchanged += 1; continue }
                         try db.execute(sql: "DELETE FROM affected WHERE advisory_id = ?", arguments: [id])

@@ -63,6 +63,16 @@ extension AdvisoryStore {
         m.registerMigration("v3 Go names in lower case") { db in
             try db.execute(sql: "UPDATE affected SET name = lower(name) WHERE ecosystem = 'Go' AND name <> lower(name)")
         }
+        // Keys of times with an offset or a lowercase `t` were the text itself, compared as text; they
+        // are recomputed as UTC (found by helper-107). Z times with `T` had the key they have now.
+        m.registerMigration("v4 modified keys in UTC") { db in
+            let rows = try Row.fetchAll(db, sql: "SELECT id, modified FROM advisory WHERE modified NOT GLOB '*Z' OR substr(modified, 11, 1) <> 'T'")
+            for row in rows {
+                let id: String = row["id"], modified: String = row["modified"]
+                guard let key = Timestamp.sortKey(modified) else { continue }
+                try db.execute(sql: "UPDATE advisory SET modified_key = ? WHERE id = ?", arguments: [key, id])
+            }
+        }
         return m
     }
 }
