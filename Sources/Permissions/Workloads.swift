@@ -68,21 +68,32 @@ public enum Workloads {
                     budget = spare
                     return loose
                 }
-                let workload = d["kind"] != nil || d["apiVersion"] != nil || d["services"] != nil || d.mapping?.keys.contains(where: { $0.string == "<<" }) == true
+                // By the keys' names, whatever their tags: `!x kind:` is still Kubernetes's `kind`.
+                let workload = d.mapping?.keys.contains(where: { ["kind", "apiVersion", "services", "<<"].contains($0.string ?? "") }) == true
                 guard workload else { return d }
                 rejected.append(Diagnostic(Location(file, line: error.line ?? d.mark?.line), "\(error.message), skipped"))
             }
             return nil
         }
         // `kubectl get -o yaml|json` prints a List (or a typed list such as PodList) whose items are the objects.
-        docs = docs.flatMap { d -> [Node] in
+        // kubectl unpacks Lists within Lists as well (found by helper-105: an inner List was skipped, and
+        // the privileged Pod in it with it); nesting is bounded.
+        func unpacked(_ d: Node, depth: Int) -> [Node] {
             guard let kind = d["kind"]?.string, kind == "List" || (kind.hasSuffix("List") && d["apiVersion"] != nil) else { return [d] }
             guard let items = d["items"]?.sequence else {
                 problems.append(Diagnostic(Location(file, line: d.mark?.line), "\(kind) without an items list, skipped"))
                 return []
             }
-            return Array(items)
+            guard depth < 16 else {
+                notChecked.append(PolicyFinding(rule: "k8s:not-checked", severity: "high", kind: kind, name: "?", container: nil,
+                                                location: Location(file, line: d.mark?.line),
+                                                found: "NOT CHECKED: \(kind) nested more than 16 Lists deep; its items are not read",
+                                                allowed: "Lists nested at most 16 deep", fix: "flatten the List"))
+                return []
+            }
+            return items.flatMap { unpacked($0, depth: depth + 1) }
         }
+        docs = docs.flatMap { unpacked($0, depth: 0) }
         var pods: [PodSecurity.PodSpec] = []
         var environments: [String: String] = [:]
         var objects = Objects()

@@ -137,7 +137,7 @@ enum YAMLInput {
                     }
                 } else {
                     if let name = k.string { written[name] = k.mark?.line ?? 0 }
-                    own.append((k, value))
+                    own.append((try plainKey(k, in: map), value))
                 }
             }
             guard !merged.isEmpty else { return .mapping(Node.Mapping(own, map.tag, map.style, map.mark)) }
@@ -157,7 +157,24 @@ enum YAMLInput {
             }
             return .sequence(Node.Sequence(items, seq.tag, seq.style, seq.mark))
         default:
+            if case .scalar(let scalar) = doc, scalar.tag.rawValue == Tag.Name.binary.rawValue {
+                throw AmbiguousMerge(message: "a !!binary value: Kubernetes decodes it, where the checks here would read its base64 text; write the value itself", line: scalar.mark?.line)
+            }
             return doc
         }
+    }
+
+    /// `k` as the key Kubernetes reads: its tag dropped (Go's readers read `!x containers:` as
+    /// `containers`, where a lookup here matched tags too, so the field was invisible to every check:
+    /// found by helper-105). A `!!binary` key, which Go decodes to another name, is refused.
+    static func plainKey(_ k: Node, in map: Node.Mapping) throws(AmbiguousMerge) -> Node {
+        guard case .scalar(var scalar) = k else { return k }
+        if scalar.tag.rawValue == Tag.Name.binary.rawValue {
+            throw AmbiguousMerge(message: "a !!binary key: Kubernetes decodes it to another field name, where the checks here would not; write the name itself", line: scalar.mark?.line)
+        }
+        let plain = map.tag.copy(with: .implicit)
+        guard scalar != Node.Scalar(scalar.string, plain) else { return k }
+        scalar.tag = plain
+        return .scalar(scalar)
     }
 }

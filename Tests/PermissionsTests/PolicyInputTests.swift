@@ -68,6 +68,35 @@ import TestSupport
             .write(toFile: d + "/list.yaml", atomically: true, encoding: .utf8)
         let y = try Workloads.read(d + "/list.yaml")
         #expect(y.pods.map(\.name) == ["q"] && y.problems.isEmpty)
+        // A List within a List, as kubectl unpacks it (helper-105: the inner one was skipped).
+        try "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: List\n  items:\n  - apiVersion: v1\n    kind: Pod\n    metadata: {name: n}\n    spec:\n      containers: [{name: c, image: x, securityContext: {privileged: true}}]\n"
+            .write(toFile: d + "/nested.yaml", atomically: true, encoding: .utf8)
+        let n = try Workloads.read(d + "/nested.yaml")
+        #expect(n.pods.map(\.name) == ["n"] && n.problems.isEmpty, "\(n.problems)")
+        // Nested without end: not checked, said as a finding.
+        let deep = (0..<20).reduce("apiVersion: v1\nkind: Pod\nmetadata: {name: z}\nspec: {containers: [{name: c, image: x}]}") { inner, _ in
+            "apiVersion: v1\nkind: List\nitems:\n- " + inner.replacingOccurrences(of: "\n", with: "\n  ")
+        }
+        try deep.write(toFile: d + "/deep.yaml", atomically: true, encoding: .utf8)
+        let tooDeep = try Workloads.read(d + "/deep.yaml")
+        #expect(tooDeep.pods.isEmpty && tooDeep.notChecked.map(\.rule) == ["k8s:not-checked"], "\(tooDeep.notChecked)")
+    }
+
+    /// Go's readers drop a key's tag (`!x containers:` is `containers`) and decode `!!binary`: a
+    /// tagged key hid the field from every check, and a binary one hid another name (helper-105).
+    @Test func taggedKeysAreReadAsKubernetesReadsThem() throws {
+        let pod = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  !x hostPID: true\n  !x containers:\n  - {name: c, image: x, securityContext: {!<tag:example.com,2000:k> privileged: true}}\n"
+        let r = try Workloads.read(try tmpFile("tagged.yaml", pod))
+        let rules = Set(r.pods.flatMap { PodSecurity.check($0, level: .baseline) }.map(\.rule))
+        #expect(rules.isSuperset(of: ["pss:privileged", "pss:hostnamespaces"]), "\(rules) \(r.rejected)")
+        let deployment = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec:\n  !t template:\n    spec:\n      hostNetwork: true\n      containers: [{name: c, image: x}]\n"
+        #expect(try Workloads.read(try tmpFile("deploy.yaml", deployment)).pods.count == 1)
+        for binary in ["  containers:\n  - {name: c, image: x, securityContext: {!!binary cHJpdmlsZWdlZA==: true}}\n",
+                       "  containers:\n  - {name: c, image: x, securityContext: {seccompProfile: {type: !!binary VW5jb25maW5lZA==}}}\n",
+                       "  !!binary aG9zdE5ldHdvcms=: true\n  containers: [{name: c, image: x}]\n"] {
+            let b = try Workloads.read(try tmpFile("binary.yaml", "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n" + binary))
+            #expect(b.pods.isEmpty && b.rejected.first?.message.contains("!!binary") == true, "\(binary): \(b.rejected)")
+        }
     }
 
     @Test func jsonIsToldApartByContent() throws {
