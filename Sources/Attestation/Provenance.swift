@@ -43,7 +43,9 @@ public struct ProvenanceBuilder: Sendable {
             }
         case .gitlab:
             if let url = e["CI_PROJECT_URL"], let sha = e["CI_COMMIT_SHA"] {
-                return Source(uri: "git+\(url)", ref: e["CI_COMMIT_REF_NAME"].map { "refs/heads/\($0)" }, commit: sha)
+                // A tag pipeline names the tag in CI_COMMIT_REF_NAME too: it is a tag, not a branch (found by helper-106).
+                let ref = e["CI_COMMIT_TAG"].flatMap { $0.isEmpty ? nil : "refs/tags/\($0)" } ?? e["CI_COMMIT_REF_NAME"].map { "refs/heads/\($0)" }
+                return Source(uri: "git+\(url)", ref: ref, commit: sha)
             }
         case .local: break
         }
@@ -52,7 +54,8 @@ public struct ProvenanceBuilder: Sendable {
             throw InputError("not a git checkout with a commit (git rev-parse HEAD failed)", at: Location(dir))
         }
         // A remote may carry credentials (`https://ci:token@host/…`); they never enter a provenance.
-        let remote = Git.run(["remote", "get-url", "origin"], in: dir).map(URLUserinfo.stripped)
+        // The URL as configured: `remote get-url` applies url.*.insteadOf rewrites of this machine.
+        let remote = Git.run(["config", "--get", "remote.origin.url"], in: dir).map(URLUserinfo.stripped)
             ?? "file://" + URL(fileURLWithPath: dir).standardizedFileURL.path
         let ref = Git.run(["symbolic-ref", "-q", "HEAD"], in: dir)
         return Source(uri: remote.hasPrefix("git+") ? remote : "git+" + remote, ref: ref, commit: commit)
@@ -127,8 +130,10 @@ public struct ProvenanceBuilder: Sendable {
         ]) as? [String: Any] ?? [:]
     }
 
-    /// Every string in a predicate with URL user info removed: CI variables (`CI_PROJECT_URL`,
-    /// `GITHUB_SERVER_URL`), a builder id or a dependency can carry it as well as the git remote.
+    /// Every string in a predicate with URL user info removed, then through the redactor: CI variables
+    /// (`CI_PROJECT_URL`, `CI_JOB_URL`), a builder id or a dependency can carry credentials as well as
+    /// the git remote, in user info or a query (`?private_token=…`: found by helper-106). Digests are
+    /// kept as they are.
     static func withoutUserinfo(_ value: Any) -> Any {
         switch value {
         case let s as String:
@@ -138,8 +143,11 @@ public struct ProvenanceBuilder: Sendable {
                 return PackageURL(type: p.type, namespace: p.namespace, name: p.name, version: p.version,
                                   qualifiers: p.qualifiers.mapValues(URLUserinfo.stripped), subpath: p.subpath).description
             }
-            return URLUserinfo.stripped(s)
-        case let d as [String: Any]: return d.mapValues(withoutUserinfo)
+            return Redactor.redact(URLUserinfo.stripped(s))
+        case let d as [String: Any]:
+            var out: [String: Any] = [:]
+            for (k, v) in d { out[k] = k == "digest" ? v : withoutUserinfo(v) }
+            return out
         case let a as [Any]: return a.map(withoutUserinfo)
         default: return value
         }

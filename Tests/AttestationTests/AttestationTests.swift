@@ -194,6 +194,16 @@ func run(_ exe: String, _ args: [String], env: [String: String] = [:]) throws ->
         let uris = (((try b.predicate()["buildDefinition"] as? [String: Any])?["resolvedDependencies"] as? [[String: Any]]) ?? []).compactMap { $0["uri"] as? String }
         #expect(uris.contains("pkg:npm/dep@1.0.0?vcs_url=git%2Bhttps:%2F%2Fgithub.com%2Facme%2Fdep.git"), "the purl stays, without its credentials: \(uris)")
         #expect(SLSA.sourceURIs(try b.predicate()) == ["git+https://gitlab.com/acme/agent@refs/heads/main"])
+        // A tag pipeline builds a tag, and a token in a URL's query is no more written than user info (helper-106).
+        var tagged = env
+        tagged["CI_COMMIT_REF_NAME"] = "v1.2.3"; tagged["CI_COMMIT_TAG"] = "v1.2.3"
+        tagged["CI_JOB_URL"] = "https://gitlab.com/acme/agent/-/jobs/1?private_token=glpat-abcdefghijklmnopqrst"
+        let t = ProvenanceBuilder(subjects: [.init(name: "agent", digest: ["sha256": "ab"])], builderID: nil, sourceDir: nil,
+                                  dependencies: [.init(uri: "https://example.com/dep.tgz?access_token=glpat-zyxwvutsrqponmlkjihg", digest: ["sha256": "cd"])],
+                                  environment: tagged, now: Date(timeIntervalSince1970: 0))
+        let tagJSON = String(decoding: try JSONSerialization.data(withJSONObject: try t.predicate(), options: [.sortedKeys]), as: UTF8.self)
+        #expect(SLSA.sourceURIs(try t.predicate()) == ["git+https://gitlab.com/acme/agent@refs/tags/v1.2.3"])
+        #expect(!tagJSON.contains("glpat-") && tagJSON.contains("\"sha256\":\"cd\""), "\(tagJSON)")
     }
 
     @Test func urlUserinfoIsStrippedAndNothingElse() {
