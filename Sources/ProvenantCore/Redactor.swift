@@ -223,6 +223,12 @@ public enum Redactor {
         "private_key", "privatekey", "client_secret",
     ].map { Array($0.utf8) }
 
+    /// Query parameters of presigned URLs (S3, GCS, CloudFront, Azure SAS) whose value grants access:
+    /// the signature, and S3's STS session token. Whole keys, and only before `=`, where a presigned URL
+    /// puts them (found by helper-107: an S3 URL in a lockfile's `resolved` kept both).
+    private static let signedURLKeys: Set<[UInt8]> = Set(["x-amz-security-token", "x-amz-signature", "x-goog-signature",
+                                                           "signature", "sig"].map { Array($0.utf8) })
+
     private static func lower(_ c: UInt8) -> UInt8 { c >= 65 && c <= 90 ? c + 32 : c }
 
     /// Whether `key` (lower-cased; `original` as written) names a secret: the secret word itself, or a
@@ -390,6 +396,7 @@ public enum Redactor {
             // name such as `google-auth` rather than a credential's key, except in `api-key` forms.
             let original = Array(b[ks..<k])
             let isSecretKey = Self.isSecretKey(key, original: original, flag: flag)
+                || (c == UInt8(ascii: "=") && Self.signedURLKeys.contains(key))
             // `://` is a URL, not an assignment.
             let isURL = c == UInt8(ascii: ":") && i + 1 < b.count && b[i + 1] == UInt8(ascii: "/")
             guard isSecretKey, !isURL else { out.append(c); i += 1; continue }

@@ -183,6 +183,19 @@ import TestSupport
         #expect(Redactor.redact("build-9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A").contains(Redactor.mark))
     }
 
+    /// Presigned URLs grant access through their signature and session token (helper-107: an S3 URL
+    /// in a lockfile's `resolved` was written with both).
+    @Test func presignedURLsLoseTheirSignatures() {
+        let s3 = "https://b.s3.amazonaws.com/x.tgz?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Security-Token=IQoJb3JpZ2luX2VjEJr&X-Amz-Signature=" + String(repeating: "ab", count: 32) + "&X-Amz-Expires=60"
+        let r = Redactor.redact(s3)
+        #expect(!r.contains("IQoJ") && !r.contains("abab") && r.contains("X-Amz-Expires=60") && r.contains("X-Amz-Algorithm=AWS4-HMAC-SHA256"), "\(r)")
+        let gcs = Redactor.redact("https://storage.googleapis.com/b/o?X-Goog-Signature=0a1b2c3d4e5f&X-Goog-Expires=60")
+        #expect(gcs.hasPrefix("https://storage.googleapis.com/b/o?X-Goog-Signature=REDACTED&") && !gcs.contains("0a1b2c"), "\(gcs)")
+        #expect(Redactor.redact("https://d.cloudfront.net/x?Expires=1&Signature=Qm9vbXN~abc&Key-Pair-Id=K1") == "https://d.cloudfront.net/x?Expires=1&Signature=REDACTED&Key-Pair-Id=K1")
+        // Only as a query's assignment: prose keeps its words.
+        #expect(Redactor.redact("signature: valid") == "signature: valid")
+    }
+
     /// A flag's dashes do not hide the assignment: `--password=…` is redacted as `password=…` is.
     @Test func flagAssignmentsAreRedacted() {
         #expect(Redactor.redact("agent --password=hunter2hunter2 --verbose") == "agent --password=REDACTED --verbose")
