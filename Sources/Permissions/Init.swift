@@ -8,6 +8,11 @@ public enum ManifestDrafter {
         var images = Set<String>(), unpinned = Set<String>(), read = Set<String>(), write = Set<String>(), caps = Set<String>()
         var secrets: [String: Set<String>] = [:], scripts: [String: Set<String>] = [:]
         var uids = Set<Int>(), root = false, api: [String: Set<String>] = [:], cidrs: [String: Set<Int>] = [:], dns = false
+        // Roles by name, and each service account's grants, found once: per pod they were a scan of every
+        // role for every binding (cubic in the file's size: found by helper-105).
+        var rolesByName: [String: [Workloads.Objects.Doc]] = [:]
+        for rd in objects.roles { if let n = rd.node["metadata"]?["name"]?.string { rolesByName[n, default: []].append(rd) } }
+        var grantsBySA: [String: [String: Set<String>]] = [:]
         for pod in pods {
             let spec = pod.spec
             var volumes: [String: Node] = [:]
@@ -42,17 +47,22 @@ public enum ManifestDrafter {
             }
             // RBAC bound to the service account, recorded as declared access.
             let sa = spec["serviceAccountName"]?.setName ?? "default"
-            for bd in objects.bindings {
-                let b = bd.node
-                guard (b["subjects"]?.sequence ?? []).contains(where: { $0["kind"]?.string == "ServiceAccount" && $0["name"]?.string == sa }),
-                      let roleName = b["roleRef"]?["name"]?.string else { continue }
-                for rd in objects.roles where rd.node["metadata"]?["name"]?.string == roleName {
-                    for rule in rd.node["rules"]?.sequence ?? [] {
-                        let verbs = rule["verbs"]?.sequence?.compactMap(\.string) ?? []
-                        for r in rule["resources"]?.sequence?.compactMap(\.string) ?? [] { api[r, default: []].formUnion(verbs) }
+            if grantsBySA[sa] == nil {
+                var grants: [String: Set<String>] = [:]
+                for bd in objects.bindings {
+                    let b = bd.node
+                    guard (b["subjects"]?.sequence ?? []).contains(where: { $0["kind"]?.string == "ServiceAccount" && $0["name"]?.string == sa }),
+                          let roleName = b["roleRef"]?["name"]?.string else { continue }
+                    for rd in rolesByName[roleName] ?? [] {
+                        for rule in rd.node["rules"]?.sequence ?? [] {
+                            let verbs = rule["verbs"]?.sequence?.compactMap(\.string) ?? []
+                            for r in rule["resources"]?.sequence?.compactMap(\.string) ?? [] { grants[r, default: []].formUnion(verbs) }
+                        }
                     }
                 }
+                grantsBySA[sa] = grants
             }
+            for (r, verbs) in grantsBySA[sa] ?? [:] { api[r, default: []].formUnion(verbs) }
             for npd in objects.networkPolicies where (npd.node["metadata"]?["namespace"]?.setName ?? "default") == pod.namespace {
                 for rule in npd.node["spec"]?["egress"]?.sequence ?? [] {
                     let ports = (rule["ports"]?.sequence ?? []).compactMap { $0["port"]?.int }

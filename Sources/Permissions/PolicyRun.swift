@@ -18,12 +18,13 @@ public enum PolicyRun {
             findings += RuntimeConfigs.compose(c.node, file: c.file, manifest: manifest)
             workloads += c.node["services"]?.mapping?.count ?? 0
         }
+        let roles = RoleIndex(input.objects)
         for pod in input.pods {
             findings += PodSecurity.check(pod, level: level) + Hygiene.check(pod) + ClaimedHostPaths.check(pod, objects: input.objects, manifest: manifest)
             // A namespace without an environment label counts as production.
             if let m = manifest {
                 findings += ManifestCheck.check(pod, manifest: m, environment: input.environments[pod.namespace] ?? "production", serviceAccounts: input.objects.serviceAccounts)
-                    + AccessCheck.check(pod, manifest: m, objects: input.objects)
+                    + AccessCheck.check(pod, manifest: m, objects: input.objects, roles: roles)
             }
         }
         findings.sort { ($0.location.path, $0.location.line ?? 0, $0.rule, $0.found) < ($1.location.path, $1.location.line ?? 0, $1.rule, $1.found) }
