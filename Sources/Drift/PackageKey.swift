@@ -18,8 +18,9 @@ public struct PackageKey: Sendable, Hashable, Comparable, CustomStringConvertibl
         var n = purl.name, ns = purl.namespace
         switch purl.type {
         case "pypi": n = PackageIdentity.pep503(n)
-        // Registries that treat names case-insensitively; Go module paths and gem names are not.
-        case "npm", "cargo", "nuget", "composer", "deb", "apk": n = n.lowercased(); ns = ns?.lowercased()
+        // Registries that treat names case-insensitively (the purl spec lowercases GitHub's, Bitbucket's,
+        // Hex's and pub's: found by helper-106); Go module paths and gem names are not.
+        case "npm", "cargo", "nuget", "composer", "deb", "apk", "github", "bitbucket", "hex", "pub": n = n.lowercased(); ns = ns?.lowercased()
         default: break
         }
         // A component without a purl is keyed by name alone, and its finding says so. Not `name:x`:

@@ -73,6 +73,21 @@ import Testing
         #expect(Lookalike.reason("express", "express") == nil)
         #expect(Lookalike.reason("react", "redux") == nil)
         #expect(Lookalike.reason("ms", "mx") == nil, "names this short are one edit from too much")
+        // Case is kept only where the ecosystem keeps it (Go): there a case variant is another module.
+        #expect(Lookalike.reason("github.com/SirupSen/logrus", "github.com/sirupsen/logrus") == "differs only in case")
+        #expect(Lookalike.Index(["github.com/sirupsen/logrus"]).nearMiss("github.com/SirupSen/logrus")?.reason == "differs only in case")
+    }
+
+    /// Names the purl spec calls case-insensitive pair across case: a case-only rename of a GitHub
+    /// action with other content is tampering, not an addition and a removal (helper-106).
+    @Test func caseInsensitiveEcosystemsPairAcrossCase() throws {
+        func key(_ purl: String) throws -> PackageKey {
+            let p = try #require(PackageURL(parsing: purl))
+            return PackageKey(Package(ecosystem: .generic, name: p.name, version: p.version ?? "", purl: p, locations: [], foundBy: "test"))
+        }
+        #expect(try key("pkg:github/Actions/Checkout@v4.1.1") == key("pkg:github/actions/checkout@v4.1.1"))
+        #expect(try key("pkg:bitbucket/Team/Repo@1") == key("pkg:bitbucket/team/repo@1"))
+        #expect(try key("pkg:golang/github.com/SirupSen/logrus@v1") != key("pkg:golang/github.com/sirupsen/logrus@v1"))
     }
 
     /// Found by review: the index kept every one-deletion key as a string, so 30,000 `--names` of 214
