@@ -25,10 +25,12 @@ public struct PackageKey: Sendable, Hashable, Comparable, CustomStringConvertibl
         }
         // A component without a purl is keyed by name alone, and its finding says so. Not `name:x`:
         // with its version, `name:zlib@1.3` read as user:password@host and was redacted (found by review).
-        if p.foundBy == SBOMReader.withoutPurl { name = "(no purl) " + n.lowercased() }
+        if p.foundBy == SBOMReader.withoutPurl { name = Self.withoutPurl + n.lowercased() }
         else { name = "pkg:\(purl.type)/" + (ns.map { $0 + "/" } ?? "") + n }
         version = purl.version ?? p.version
     }
+
+    static let withoutPurl = "(no purl) "
 
     public var description: String { version.isEmpty ? name : name + "@" + version }
     /// The name's last part.
@@ -36,6 +38,8 @@ public struct PackageKey: Sendable, Hashable, Comparable, CustomStringConvertibl
     /// The name as a person would type it: namespace and name (`@babel/core`, `github.com/x/y`),
     /// without the purl type. What the lookalike check compares.
     public var displayName: String {
+        // A component without a purl is compared by its name too (it was skipped: found by helper-106).
+        if name.hasPrefix(Self.withoutPurl) { return String(name.dropFirst(Self.withoutPurl.count)) }
         guard name.hasPrefix("pkg:"), let slash = name.firstIndex(of: "/") else { return String(name.drop { $0 != ":" }.dropFirst()) }
         return String(name[name.index(after: slash)...]).removingPercentEncoding ?? String(name[name.index(after: slash)...])
     }

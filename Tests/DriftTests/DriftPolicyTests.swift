@@ -88,6 +88,8 @@ import Testing
         #expect(try key("pkg:github/Actions/Checkout@v4.1.1") == key("pkg:github/actions/checkout@v4.1.1"))
         #expect(try key("pkg:bitbucket/Team/Repo@1") == key("pkg:bitbucket/team/repo@1"))
         #expect(try key("pkg:golang/github.com/SirupSen/logrus@v1") != key("pkg:golang/github.com/sirupsen/logrus@v1"))
+        #expect(PackageKey(name: "(no purl) 1odash", version: "1.0.0").displayName == "1odash")
+        #expect(Lookalike.Index(["lodash"]).nearMiss(PackageKey(name: "(no purl) 1odash", version: "1.0.0").displayName) != nil)
     }
 
     /// Found by review: the index kept every one-deletion key as a string, so 30,000 `--names` of 214
