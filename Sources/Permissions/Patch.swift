@@ -19,6 +19,9 @@ public enum PolicyPatch {
             if psc?["seccompProfile"]?["type"]?.string != "RuntimeDefault" && psc?["seccompProfile"]?["type"]?.string != "Localhost" {
                 pscFields.append(("seccompProfile", YAMLTree.map([("type", .str("RuntimeDefault"))])))
             }
+            if psc?["appArmorProfile"]?["type"]?.string == "Unconfined" {
+                pscFields.append(("appArmorProfile", YAMLTree.map([("type", .str("RuntimeDefault"))])))
+            }
             if !pscFields.isEmpty { podFields.append(("securityContext", YAMLTree.map(pscFields))) }
             if m.kubernetes.isEmpty, spec["automountServiceAccountToken"]?.bool != false { podFields.append(("automountServiceAccountToken", YAMLTree.bool(false))) }
             for f in ["hostNetwork", "hostPID", "hostIPC"] where spec[f]?.bool == true { podFields.append((f, YAMLTree.bool(false))) }
@@ -37,6 +40,16 @@ public enum PolicyPatch {
                         l.append(("capabilities", YAMLTree.map([("drop", YAMLTree.seq([.str("ALL")])), ("add", YAMLTree.seq(caps.map { .str($0) }))])))
                     }
                     if let pm = sc?["procMount"]?.string, pm != "Default" { l.append(("procMount", .str("Default"))) }
+                    // A container's own settings override the pod's: root, or no confinement, set here
+                    // stayed after the pod-level patch (found by helper-105).
+                    if let u = sc?["runAsUser"], u.int != uid { l.append(("runAsUser", YAMLTree.int(uid))) }
+                    if sc?["runAsNonRoot"]?.bool == false, uid != 0 { l.append(("runAsNonRoot", YAMLTree.bool(true))) }
+                    if let t = sc?["seccompProfile"]?["type"]?.string, t != "RuntimeDefault", t != "Localhost" {
+                        l.append(("seccompProfile", YAMLTree.map([("type", .str("RuntimeDefault"))])))
+                    }
+                    if sc?["appArmorProfile"]?["type"]?.string == "Unconfined" {
+                        l.append(("appArmorProfile", YAMLTree.map([("type", .str("RuntimeDefault"))])))
+                    }
                     guard !l.isEmpty, let name = c["name"]?.string else { continue }
                     items.append(YAMLTree.map([("name", .str(name)), ("securityContext", YAMLTree.map(l))]))
                 }

@@ -187,4 +187,26 @@ import TestSupport
         #expect(c["name"]?.string == "c\n  securityContext: {privileged: true}", "\(patch)")
         #expect(c["securityContext"]?["privileged"] == nil && c["securityContext"]?["allowPrivilegeEscalation"]?.bool == false)
     }
+    /// A container's securityContext overrides the pod's: the patch resets root and unconfined settings
+    /// there too, or the patched workload still ran as root, unconfined (helper-105).
+    @Test func thePatchResetsContainerLevelOverrides() throws {
+        let path = try tmpFile("dep.yaml", """
+            apiVersion: apps/v1
+            kind: Deployment
+            metadata: {name: d}
+            spec:
+              template:
+                spec:
+                  containers:
+                  - name: c
+                    image: x
+                    securityContext: {runAsUser: 0, runAsNonRoot: false, seccompProfile: {type: Unconfined}, appArmorProfile: {type: Unconfined}}
+            """)
+        let r = try Workloads.read(path)
+        let m = try AgentManifest.load(try tmpFile("m.yaml", "name: a\nuser: {nonRoot: true, uid: 10001}\n"))
+        let docs = try Self.documents(PolicyPatch.patches(for: r.pods, manifest: m))
+        let sc = try #require(docs.first?["spec"]?["template"]?["spec"]?["containers"]?.sequence?.first?["securityContext"])
+        #expect(sc["runAsUser"]?.int == 10001 && sc["runAsNonRoot"]?.bool == true)
+        #expect(sc["seccompProfile"]?["type"]?.string == "RuntimeDefault" && sc["appArmorProfile"]?["type"]?.string == "RuntimeDefault")
+    }
 }
