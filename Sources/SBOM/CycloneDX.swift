@@ -133,7 +133,9 @@ public enum CycloneDXWriter {
         c.add("bom-ref", .string(p.ref))
         if let s = p.supplier { c.add("supplier", .object([("name", .string(s))])) }
         if let a = p.author { c.add("authors", .array([.object([("name", .string(a))])])) }
-        c.add("group", p.purl.namespace.flatMap { p.ecosystem == .maven || p.ecosystem == .npm || p.ecosystem == .composer ? $0 : nil })
+        // npm's name already holds its scope (`@babel/core`): a group beside it read `@babel/@babel/core`
+        // (found by helper-107). Maven's and Composer's names are the purl's, under their group.
+        c.add("group", p.purl.namespace.flatMap { p.ecosystem == .maven || p.ecosystem == .composer ? $0 : nil })
         c.add("name", .string(p.ecosystem == .maven || p.ecosystem == .composer ? p.purl.name : p.name))
         c.add("version", .string(p.version))
         c.add("description", p.description)

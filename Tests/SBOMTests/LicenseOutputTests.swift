@@ -36,6 +36,19 @@ import ProvenantCore
         for c in comps { #expect(!((c["licenses"] as? [Any]) ?? []).isEmpty, "\(c["name"] ?? "")") }
     }
 
+    /// An npm name holds its scope: CycloneDX gets no group beside it (`@babel/@babel/core`: helper-107).
+    @Test func aScopedNpmNameIsNotGroupedTwice() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("scoped-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try #"{"name":"app","lockfileVersion":3,"packages":{"":{"name":"app","dependencies":{"@babel/core":"7.0.0"}},"node_modules/@babel/core":{"version":"7.0.0"}}}"#
+            .write(to: dir.appendingPathComponent("package-lock.json"), atomically: true, encoding: .utf8)
+        let inv = try await Cataloger(mode: .source, includeDev: false).catalog(dir.path)
+        let comps = try #require(try json(try render(inv, .cyclonedxJSON))["components"] as? [[String: Any]])
+        let babel = try #require(comps.first { ($0["purl"] as? String)?.hasPrefix("pkg:npm/%40babel/core@") == true })
+        #expect(babel["name"] as? String == "@babel/core" && babel["group"] == nil, "\(babel)")
+    }
+
     @Test func spdxDeclaresLicenseRefsOnceWithTheirText() async throws {
         let inv = try await Self.debianInventory()
         let spdx = try render(inv, .spdxJSON)
