@@ -308,9 +308,17 @@ public struct Cataloger: Sendable {
         // Tasks finish in any order; merging in path order keeps "first sighting wins" deterministic.
         results.sort { a, b in a.0.path.utf8.elementsEqual(b.0.path.utf8) ? a.1 < b.1 : PathKey.byBytes(a.0.path, b.0.path) }
         for (f, en, x) in results {
-            packages += x.packages
+            // A package must have a name: `pkg:gem/@3.0` from a Gemfile.lock spec line `(3.0)` is no
+            // purl any reader accepts (found by helper-107). Skipped, and said, once per file.
+            let named = x.packages.filter { !$0.purl.name.isEmpty }
+            if named.count < x.packages.count {
+                diagnostics.append(Diagnostic(x.packages.first { $0.purl.name.isEmpty }?.locations.first ?? Location(f.path),
+                                              "\(x.packages.count - named.count) package entr\(x.packages.count - named.count == 1 ? "y" : "ies") without a name, skipped",
+                                              unscanned: .entry))
+            }
+            packages += named
             diagnostics += x.diagnostics
-            if !x.packages.isEmpty { sources[f.path] = sources[f.path].map { $0 + "," + en } ?? en }
+            if !named.isEmpty { sources[f.path] = sources[f.path].map { $0 + "," + en } ?? en }
         }
         PythonInstalledLinker.link(&packages)
         InputRedaction.scrub(&packages)

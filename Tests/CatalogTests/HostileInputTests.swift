@@ -57,6 +57,16 @@ import ZIPFoundation
 
     /// Many large files must not stall a scan: past the scan's budget a file is not read, and says so,
     /// while what the budget covered is catalogued.
+    /// A package without a name makes no purl (`pkg:gem/@3.0`, `pkg:npm/@1.0.0`): skipped, and said (helper-107).
+    @Test func packagesWithoutANameAreSkippedAndSaid() async throws {
+        let dir = try Self.tempDir("nameless")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try Self.write(Array("GEM\n  remote: https://rubygems.org/\n  specs:\n    (3.0)\n    rake (13.0.6)\n\nDEPENDENCIES\n  rake\n".utf8), dir + "/Gemfile.lock")
+        let inv = try await Self.catalogWithHealthyNeighbour(dir)
+        #expect(!inv.packages.contains { $0.purl.name.isEmpty } && inv.packages.contains { $0.purl.description == "pkg:gem/rake@13.0.6" })
+        #expect(inv.diagnostics.contains { $0.message.contains("without a name, skipped") && $0.location.line == 4 }, "\(inv.diagnostics)")
+    }
+
     @Test func filesBeyondTheScansReadBudgetAreReportedNotRead() async throws {
         let dir = try Self.tempDir("scan-read-budget")
         defer { try? FileManager.default.removeItem(atPath: dir) }
