@@ -67,6 +67,20 @@ import ZIPFoundation
         #expect(inv.diagnostics.contains { $0.message.contains("without a name, skipped") && $0.location.line == 4 }, "\(inv.diagnostics)")
     }
 
+    /// A lockfile that is a link out of the target is not read, and the SBOM says so (helper-107).
+    @Test func aLockfileLinkedOutOfTheTargetIsSaidNotRead() async throws {
+        let dir = try Self.tempDir("linked-out")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let outside = try Self.tempDir("outside")
+        defer { try? FileManager.default.removeItem(atPath: outside) }
+        try Self.write(Array("flask==3.0.0\n".utf8), outside + "/requirements.txt")
+        try FileManager.default.createDirectory(atPath: dir + "/app", withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: dir + "/app/requirements.txt", withDestinationPath: outside + "/requirements.txt")
+        let inv = try await Self.catalogWithHealthyNeighbour(dir)
+        #expect(!inv.packages.contains { $0.name == "flask" })
+        #expect(inv.diagnostics.contains { $0.location.path == "app/requirements.txt" && $0.message.contains("leads outside the target") && $0.unscanned != nil }, "\(inv.diagnostics)")
+    }
+
     @Test func filesBeyondTheScansReadBudgetAreReportedNotRead() async throws {
         let dir = try Self.tempDir("scan-read-budget")
         defer { try? FileManager.default.removeItem(atPath: dir) }

@@ -249,6 +249,25 @@ public struct FileIndex: Sendable {
             copy.diagnostics.append(Diagnostic(Location(Redactor.quote(path, max: 160)),
                                                "has a name that is not UTF-8, in a directory reached through a symbolic link; not read", unscanned: .input))
         }
+        // A link named as a file an extractor reads (a lockfile, a manifest) that leads outside the
+        // target or nowhere is not read: said, so the SBOM is not called complete (found by helper-107:
+        // `package-lock.json -> ../outside/…` gave 0 components and an aggregate of "complete").
+        // One that leads to a file inside is read there. At most 10,000 are looked up.
+        // Package databases' own paths (`LinkedPaths`) were handled above.
+        let databasePaths = extractors.flatMap(\.linkedPaths)
+        func isDatabasePath(_ link: String) -> Bool {
+            databasePaths.contains { p in p.hasSuffix("/") ? link.hasPrefix(p) || link + "/" == p : link == p }
+        }
+        var budget = 10_000
+        for link in links where copy.byPath[PathKey(link)] == nil && !Glob.excludes(excludes, link) && !isDatabasePath(link)
+            && LinkedPaths.read(link, by: extractors) {
+            budget -= 1
+            guard budget >= 0 else { break }
+            var steps = maxLinkedSteps
+            if let (_, st) = try? directory.lookUp(link, steps: &steps), st.st_mode & S_IFMT == S_IFREG || st.st_mode & S_IFMT == S_IFDIR { continue }
+            copy.diagnostics.append(Diagnostic(Location(Redactor.quote(link, max: 160)),
+                                               "is a symbolic link that leads outside the target, or to nothing readable; not read", unscanned: .input))
+        }
         return copy
     }
 
