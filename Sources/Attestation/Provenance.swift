@@ -39,13 +39,13 @@ public struct ProvenanceBuilder: Sendable {
         switch ci {
         case .github:
             if let repo = e["GITHUB_REPOSITORY"], let sha = e["GITHUB_SHA"] {
-                return Source(uri: "git+\(e["GITHUB_SERVER_URL"] ?? "https://github.com")/\(repo)", ref: e["GITHUB_REF"], commit: sha)
+                return Source(uri: "git+" + Self.redactedURL("\(e["GITHUB_SERVER_URL"] ?? "https://github.com")/\(repo)"), ref: e["GITHUB_REF"], commit: sha)
             }
         case .gitlab:
             if let url = e["CI_PROJECT_URL"], let sha = e["CI_COMMIT_SHA"] {
                 // A tag pipeline names the tag in CI_COMMIT_REF_NAME too: it is a tag, not a branch (found by helper-106).
                 let ref = e["CI_COMMIT_TAG"].flatMap { $0.isEmpty ? nil : "refs/tags/\($0)" } ?? e["CI_COMMIT_REF_NAME"].map { "refs/heads/\($0)" }
-                return Source(uri: "git+\(url)", ref: ref, commit: sha)
+                return Source(uri: "git+" + Self.redactedURL(url), ref: ref, commit: sha)
             }
         case .local: break
         }
@@ -54,8 +54,7 @@ public struct ProvenanceBuilder: Sendable {
             throw InputError("not a git checkout with a commit (git rev-parse HEAD failed)", at: Location(dir))
         }
         // A remote may carry credentials (`https://ci:token@host/…`); they never enter a provenance.
-        // The URL as configured: `remote get-url` applies url.*.insteadOf rewrites of this machine.
-        let remote = Git.run(["config", "--get", "remote.origin.url"], in: dir).map(URLUserinfo.stripped)
+        let remote = Git.run(["remote", "get-url", "origin"], in: dir).map(Self.redactedURL)
             ?? "file://" + URL(fileURLWithPath: dir).standardizedFileURL.path
         let ref = Git.run(["symbolic-ref", "-q", "HEAD"], in: dir)
         return Source(uri: remote.hasPrefix("git+") ? remote : "git+" + remote, ref: ref, commit: commit)
@@ -100,7 +99,7 @@ public struct ProvenanceBuilder: Sendable {
             }
             external["pipeline"] = pipe
             builder = builder ?? e["CI_RUNNER_ID"].map { "\(e["CI_SERVER_URL"] ?? "https://gitlab.com")/runners/\($0)" } ?? "https://gitlab.com/gitlab-org/gitlab-runner"
-            invocation = e["CI_JOB_URL"]
+            invocation = e["CI_JOB_URL"].map(Self.redactedURL)
             started = e["CI_JOB_STARTED_AT"]
         case .local:
             buildType = "https://provenant.dev/buildtypes/local/v1"
@@ -109,7 +108,7 @@ public struct ProvenanceBuilder: Sendable {
         var resolved: [[String: Any]] = []
         if let s = src { resolved.append(["uri": s.uri + (s.ref.map { "@" + $0 } ?? ""), "digest": ["gitCommit": s.commit]]) }
         for d in dependencies {
-            var r: [String: Any] = ["uri": d.uri]
+            var r: [String: Any] = ["uri": Self.redactedURL(d.uri)]
             if !d.digest.isEmpty { r["digest"] = d.digest }
             resolved.append(r)
         }
@@ -130,10 +129,14 @@ public struct ProvenanceBuilder: Sendable {
         ]) as? [String: Any] ?? [:]
     }
 
-    /// Every string in a predicate with URL user info removed, then through the redactor: CI variables
-    /// (`CI_PROJECT_URL`, `CI_JOB_URL`), a builder id or a dependency can carry credentials as well as
-    /// the git remote, in user info or a query (`?private_token=…`: found by helper-106). Digests are
-    /// kept as they are.
+    /// A URL read from the build's surroundings (the remote, CI_JOB_URL, a dependency) without user info
+    /// and through the redactor: a `?private_token=…` was signed into the predicate (found by
+    /// helper-106). Refs and the builder id given are kept as written (review: a branch named
+    /// `secret=rotation` lost its name).
+    static func redactedURL(_ s: String) -> String { Redactor.redact(URLUserinfo.stripped(s)) }
+
+    /// Every string in a predicate with URL user info removed: CI variables (`CI_PROJECT_URL`,
+    /// `GITHUB_SERVER_URL`), a builder id or a dependency can carry it as well as the git remote.
     static func withoutUserinfo(_ value: Any) -> Any {
         switch value {
         case let s as String:
@@ -143,11 +146,8 @@ public struct ProvenanceBuilder: Sendable {
                 return PackageURL(type: p.type, namespace: p.namespace, name: p.name, version: p.version,
                                   qualifiers: p.qualifiers.mapValues(URLUserinfo.stripped), subpath: p.subpath).description
             }
-            return Redactor.redact(URLUserinfo.stripped(s))
-        case let d as [String: Any]:
-            var out: [String: Any] = [:]
-            for (k, v) in d { out[k] = k == "digest" ? v : withoutUserinfo(v) }
-            return out
+            return URLUserinfo.stripped(s)
+        case let d as [String: Any]: return d.mapValues(withoutUserinfo)
         case let a as [Any]: return a.map(withoutUserinfo)
         default: return value
         }

@@ -56,6 +56,27 @@ import ZIPFoundation
         #expect(Timestamp.sortKey("9999-12-31T23:00:00-05:00") == "9999-12-31T23:59:59.999999999Z")
     }
 
+    /// A database written before keys were instants: offset times get their instant's key, and a time
+    /// the old check let through without naming an instant gets the lowest, so a valid copy replaces it.
+    @Test func theUTCKeyMigrationRekeysEveryRecord() async throws {
+        let dir = try tempDir("rekey")
+        let path = dir + "/db.sqlite"
+        try write(osv("A-1", modified: "2024-06-01T00:00:00Z", ecosystem: "PyPI", name: "a", events: [["introduced": "0"]]), to: dir + "/a/a.json")
+        try write(osv("C-1", modified: "2024-06-01T00:00:00Z", ecosystem: "PyPI", name: "c", events: [["introduced": "0"]]), to: dir + "/a/c.json")
+        let store = try AdvisoryStore(path: path)
+        _ = try await AdvisoryImporter.importPaths([dir + "/a"], into: store)
+        try await store.queue.write { db in
+            try db.execute(sql: "UPDATE advisory SET modified = '2024-06-01T09:00:00+10:00', modified_key = '2024-06-01T09:00:00+10:00' WHERE id = 'A-1'")
+            try db.execute(sql: "UPDATE advisory SET modified = '9999-99-99T99:99:99Z', modified_key = '9999-99-99T99:99:99.000000000Z' WHERE id = 'C-1'")
+            try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier = 'v4 modified keys in UTC'")
+        }
+        let reopened = try AdvisoryStore(path: path)
+        // 09:00+10:00 is 23:00Z the day before: a copy of 2024-05-31T23:30Z is newer.
+        try write(osv("A-1", modified: "2024-05-31T23:30:00Z", ecosystem: "PyPI", name: "a", events: [["introduced": "0"]]), to: dir + "/b/a.json")
+        try write(osv("C-1", modified: "2025-06-01T00:00:00Z", ecosystem: "PyPI", name: "c", events: [["introduced": "0"]]), to: dir + "/b/c.json")
+        #expect(try await AdvisoryImporter.importPaths([dir + "/b"], into: reopened).result.updated == 2)
+    }
+
     /// Packages no OSV database covers still count as scanned, and are NOT CHECKED (never clean):
     /// grouped by purl type (with the namespace for OS packages), with the reason, and no update
     /// command, since no download can help.

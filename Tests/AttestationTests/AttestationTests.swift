@@ -197,6 +197,7 @@ func run(_ exe: String, _ args: [String], env: [String: String] = [:]) throws ->
         // A tag pipeline builds a tag, and a token in a URL's query is no more written than user info (helper-106).
         var tagged = env
         tagged["CI_COMMIT_REF_NAME"] = "v1.2.3"; tagged["CI_COMMIT_TAG"] = "v1.2.3"
+        tagged["CI_PROJECT_URL"] = "https://gitlab.com/acme/agent"
         tagged["CI_JOB_URL"] = "https://gitlab.com/acme/agent/-/jobs/1?private_token=glpat-abcdefghijklmnopqrst"
         let t = ProvenanceBuilder(subjects: [.init(name: "agent", digest: ["sha256": "ab"])], builderID: nil, sourceDir: nil,
                                   dependencies: [.init(uri: "https://example.com/dep.tgz?access_token=glpat-zyxwvutsrqponmlkjihg", digest: ["sha256": "cd"])],
@@ -204,6 +205,12 @@ func run(_ exe: String, _ args: [String], env: [String: String] = [:]) throws ->
         let tagJSON = String(decoding: try JSONSerialization.data(withJSONObject: try t.predicate(), options: [.sortedKeys]), as: UTF8.self)
         #expect(SLSA.sourceURIs(try t.predicate()) == ["git+https://gitlab.com/acme/agent@refs/tags/v1.2.3"])
         #expect(!tagJSON.contains("glpat-") && tagJSON.contains("\"sha256\":\"cd\""), "\(tagJSON)")
+        // A ref is kept as written, whatever it reads like (review: `secret=rotation` lost its name).
+        var branch = env
+        branch["CI_PROJECT_URL"] = "https://gitlab.com/acme/agent"; branch["CI_COMMIT_REF_NAME"] = "feature/secret=rotation"
+        let br = ProvenanceBuilder(subjects: [.init(name: "agent", digest: ["sha256": "ab"])], builderID: nil, sourceDir: nil,
+                                   dependencies: [], environment: branch, now: Date(timeIntervalSince1970: 0))
+        #expect(SLSA.sourceURIs(try br.predicate()) == ["git+https://gitlab.com/acme/agent@refs/heads/feature/secret=rotation"])
     }
 
     @Test func urlUserinfoIsStrippedAndNothingElse() {

@@ -41,6 +41,9 @@ import Testing
         // JavaScript's encodeURIComponent keeps !*'() as they are; Python's json.dumps escapes only non-ASCII.
         let js = try Self.engine([("token", "agent token!(v1)*x y")])
         #expect(Self.found("GET /cb?q=agent%20token!(v1)*x%20y&z=1", js) == ["known:agent-creds/token"])
+        // A short value is not looked for in other case: folded, it is a word (`postgres`).
+        let short = try Self.engine([("token", "Postgres")])
+        #expect(Self.found("user: postgres, host: POSTGRES", short).isEmpty && Self.found("pw Postgres", short) == ["known:agent-creds/token"])
         let accented = try Self.engine([("token", "pässwörd-1234")])
         #expect(Self.found(#"{"p": "p\u00e4ssw\u00f6rd-1234"}"#, accented) == ["known:agent-creds/token"])
     }

@@ -65,12 +65,14 @@ extension AdvisoryStore {
         }
         // Keys of times with an offset or a lowercase `t` were the text itself, compared as text; they
         // are recomputed as UTC (found by helper-107). Z times with `T` had the key they have now.
+        // Every key is recomputed: one whose time the old check let through but names no instant
+        // (`9999-99-99T99:99:99Z`) gets the lowest key, so that any valid copy replaces it (review).
         m.registerMigration("v4 modified keys in UTC") { db in
-            let rows = try Row.fetchAll(db, sql: "SELECT id, modified FROM advisory WHERE modified NOT GLOB '*Z' OR substr(modified, 11, 1) <> 'T'")
+            let rows = try Row.fetchAll(db, sql: "SELECT id, modified, modified_key FROM advisory")
             for row in rows {
-                let id: String = row["id"], modified: String = row["modified"]
-                guard let key = Timestamp.sortKey(modified) else { continue }
-                try db.execute(sql: "UPDATE advisory SET modified_key = ? WHERE id = ?", arguments: [key, id])
+                let id: String = row["id"], modified: String = row["modified"], old: String = row["modified_key"]
+                let key = Timestamp.sortKey(modified) ?? ""
+                if key != old { try db.execute(sql: "UPDATE advisory SET modified_key = ? WHERE id = ?", arguments: [key, id]) }
             }
         }
         return m

@@ -5,8 +5,10 @@ enum KnownEncodings {
     static func forms(of v: [UInt8]) -> [(String, [UInt8])] {
         var out: [(String, [UInt8])] = [("plain", v)]
         // Host names, e-mail domains and `tr` lose case: a value sent all lower or all upper case is
-        // still the value (a hex or base32 secret entirely so), and is matched too.
-        for folded in [v.map { $0 >= 65 && $0 <= 90 ? $0 | 0x20 : $0 }, v.map { $0 >= 97 && $0 <= 122 ? $0 & ~0x20 : $0 }] where folded != v {
+        // still the value (a hex or base32 secret entirely so), and is matched too. Only a value of 16
+        // bytes or more: a short one folded is a word (`Postgres` found in every `postgres`: review).
+        for folded in [v.map { $0 >= 65 && $0 <= 90 ? $0 | 0x20 : $0 }, v.map { $0 >= 97 && $0 <= 122 ? $0 & ~0x20 : $0 }]
+            where v.count >= 16 && folded != v {
             out.append(("case-changed", folded))
         }
         let hex = Hex.encode(v)
