@@ -80,7 +80,7 @@ public struct ProvenanceBuilder: Sendable {
         switch ci {
         case .github:
             buildType = "https://provenant.dev/buildtypes/github-actions/v1"
-            let server = e["GITHUB_SERVER_URL"] ?? "https://github.com"
+            let server = Self.redactedURL(e["GITHUB_SERVER_URL"] ?? "https://github.com")
             var wf: [String: Any] = [:]
             for (k, v) in [("ref", "GITHUB_WORKFLOW_REF"), ("repository", "GITHUB_REPOSITORY"), ("event", "GITHUB_EVENT_NAME"), ("workflow", "GITHUB_WORKFLOW")] {
                 if let x = e[v] { wf[k] = x }
@@ -98,7 +98,8 @@ public struct ProvenanceBuilder: Sendable {
                 if let x = e[v] { pipe[k] = x }
             }
             external["pipeline"] = pipe
-            builder = builder ?? e["CI_RUNNER_ID"].map { "\(e["CI_SERVER_URL"] ?? "https://gitlab.com")/runners/\($0)" } ?? "https://gitlab.com/gitlab-org/gitlab-runner"
+            let server = Self.redactedURL(e["CI_SERVER_URL"] ?? "https://gitlab.com")
+            builder = builder ?? e["CI_RUNNER_ID"].map { "\(server)/runners/\($0)" } ?? "https://gitlab.com/gitlab-org/gitlab-runner"
             invocation = e["CI_JOB_URL"].map(Self.redactedURL)
             started = e["CI_JOB_STARTED_AT"]
         case .local:

@@ -22,11 +22,13 @@ public enum Lookalike {
         }
     }
 
+    public static let caseOnly = "differs only in case"
+
     static func reason(_ x: Name, _ y: Name) -> String? {
         // Names are keyed in the case their ecosystem keeps (npm's are folded before this, Go's are
         // not): two that differ only in case are two packages, one posing as the other (found by
         // helper-106: github.com/SirupSen/logrus for github.com/sirupsen/logrus passed).
-        guard x.bytes != y.bytes else { return x.text != y.text ? "differs only in case" : nil }
+        guard x.bytes != y.bytes else { return x.text != y.text ? caseOnly : nil }
         if let s = x.scope, s == y.scope { return nil }
         if x.stripped == y.stripped { return "differs only in separators" }
         if x.folded == y.folded { return "differs by a look-alike character" }

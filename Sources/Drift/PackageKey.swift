@@ -32,6 +32,12 @@ public struct PackageKey: Sendable, Hashable, Comparable, CustomStringConvertibl
 
     static let withoutPurl = "(no purl) "
 
+    /// The purl type (`golang`), nil for a component without a purl.
+    public var purlType: String? {
+        guard name.hasPrefix("pkg:"), let slash = name.firstIndex(of: "/") else { return nil }
+        return String(name[name.index(name.startIndex, offsetBy: 4)..<slash])
+    }
+
     public var description: String { version.isEmpty ? name : name + "@" + version }
     /// The name's last part.
     public var shortName: String { String(name.split(separator: "/").last ?? Substring(name)) }

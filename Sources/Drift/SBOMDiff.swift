@@ -70,6 +70,8 @@ public struct SBOMDiff: Sendable {
         let newNames = Set(addedKeys.map(\.name)).subtracting(old.byName.keys)
         let known = Lookalike.Index(old.packages.keys.map(\.displayName)
                                     + new.packages.keys.filter { !newNames.contains($0.name) }.map(\.displayName) + options.knownNames)
+        let typedNames = Set((old.packages.keys.map { $0 } + new.packages.keys.filter { !newNames.contains($0.name) })
+                                .compactMap { k in k.purlType.map { $0 + "\u{0}" + k.displayName } })
         let roots = new.roots, parents = new.parents
         let fromRoot = Self.shortestPaths(from: roots, parents: parents)
         for key in addedKeys {
@@ -89,7 +91,11 @@ public struct SBOMDiff: Sendable {
                 raw.append((DriftFinding(rule: .installScript, subject: key.description,
                                          message: "new package \(key.description) runs at install time: " + s.joined(separator: "; "), location: location), nil))
             }
-            if let (other, why) = known.nearMiss(key.displayName) {
+            // Names that differ only in case are two packages only within one purl type whose names
+            // keep case (a gem `Ascii85` is not an npm `ascii85`), and never for a component without a
+            // purl, whose name is compared folded (review).
+            if let (other, why) = known.nearMiss(key.displayName),
+               why != Lookalike.caseOnly || key.purlType.map({ typedNames.contains($0 + "\u{0}" + other) || options.knownNames.contains(other) }) == true {
                 raw.append((DriftFinding(rule: .lookalike, subject: key.description,
                                          message: "new package '\(key.displayName)' \(why) from '\(other)'", location: location), nil))
             }

@@ -205,6 +205,18 @@ func run(_ exe: String, _ args: [String], env: [String: String] = [:]) throws ->
         let tagJSON = String(decoding: try JSONSerialization.data(withJSONObject: try t.predicate(), options: [.sortedKeys]), as: UTF8.self)
         #expect(SLSA.sourceURIs(try t.predicate()) == ["git+https://gitlab.com/acme/agent@refs/tags/v1.2.3"])
         #expect(!tagJSON.contains("glpat-") && tagJSON.contains("\"sha256\":\"cd\""), "\(tagJSON)")
+        // Server URLs are taken from the surroundings too: the builder id and invocation carry them (review).
+        let servers = ProvenanceBuilder(subjects: [.init(name: "agent", digest: ["sha256": "ab"])], builderID: nil, sourceDir: nil, dependencies: [],
+                                        environment: ["GITHUB_ACTIONS": "true", "GITHUB_REPOSITORY": "o/r", "GITHUB_SHA": "abc", "GITHUB_RUN_ID": "5",
+                                                      "GITHUB_SERVER_URL": "https://ghe.corp/?private_token=glpat-AAAAbbbbCCCCdddd1234",
+                                                      "GITHUB_WORKFLOW_REF": "o/r/.github/workflows/x.yml@refs/heads/main"], now: Date(timeIntervalSince1970: 0))
+        let serverJSON = String(decoding: try JSONSerialization.data(withJSONObject: try servers.predicate(), options: [.sortedKeys]), as: UTF8.self)
+        #expect(!serverJSON.contains("glpat-") && serverJSON.contains("invocationId"), "\(serverJSON)")
+        var gitlabServer = env
+        gitlabServer["CI_SERVER_URL"] = "https://gl.corp?private_token=glpat-AAAAbbbbCCCCdddd1234"
+        let gl = ProvenanceBuilder(subjects: [.init(name: "agent", digest: ["sha256": "ab"])], builderID: nil, sourceDir: nil, dependencies: [],
+                                   environment: gitlabServer, now: Date(timeIntervalSince1970: 0))
+        #expect(!String(decoding: try JSONSerialization.data(withJSONObject: try gl.predicate(), options: [.sortedKeys]), as: UTF8.self).contains("glpat-"))
         // A ref is kept as written, whatever it reads like (review: `secret=rotation` lost its name).
         var branch = env
         branch["CI_PROJECT_URL"] = "https://gitlab.com/acme/agent"; branch["CI_COMMIT_REF_NAME"] = "feature/secret=rotation"

@@ -242,6 +242,24 @@ struct NpmEdits {
         #expect(compare(cur, cur).findings.isEmpty)
     }
 
+    /// A case-only difference is a lookalike within one purl type that keeps case (Go), not across
+    /// types, nor for a component without a purl (review of helper-106's fix).
+    @Test func caseOnlyLookalikesStayWithinAType() throws {
+        let dir = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        func side(_ name: String, _ components: [(String, String?)]) throws -> Inventory {
+            let items = components.map { n, purl in #"{"type":"library","name":"\#(n)","version":"1"\#(purl.map { #","purl":"\#($0)""# } ?? "")}"# }
+            let path = dir.appendingPathComponent(name).path
+            try #"{"bomFormat":"CycloneDX","specVersion":"1.5","components":[\#(items.joined(separator: ","))]}"#.write(toFile: path, atomically: true, encoding: .utf8)
+            return try #require(try DriftInput.read(path))
+        }
+        let base = try side("b.json", [("Ascii85", "pkg:gem/Ascii85@1"), ("logrus", "pkg:golang/github.com/sirupsen/logrus@1"), ("Foo", "pkg:gem/Foo@1")])
+        let cur = try side("c.json", [("Ascii85", "pkg:gem/Ascii85@1"), ("logrus", "pkg:golang/github.com/sirupsen/logrus@1"), ("Foo", "pkg:gem/Foo@1"),
+                                      ("ascii85", "pkg:npm/ascii85@1"), ("logrus", "pkg:golang/github.com/SirupSen/logrus@1"), ("Foo", nil)])
+        let lookalikes = compare(base, cur).findings.filter { $0.rule == .lookalike }.map(\.subject)
+        #expect(lookalikes == ["pkg:golang/github.com/SirupSen/logrus@1"], "\(lookalikes)")
+    }
+
     /// The baseline as CycloneDX and the current side as SPDX (and as Provenant's inventory) give the
     /// same findings as the two lockfiles: every fact diff needs survives the round trip.
     @Test func sbomsOfDifferentFormatsCompareByPurl() async throws {

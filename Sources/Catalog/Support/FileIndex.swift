@@ -249,24 +249,35 @@ public struct FileIndex: Sendable {
             copy.diagnostics.append(Diagnostic(Location(Redactor.quote(path, max: 160)),
                                                "has a name that is not UTF-8, in a directory reached through a symbolic link; not read", unscanned: .input))
         }
-        // A link named as a file an extractor reads (a lockfile, a manifest) that leads outside the
-        // target or nowhere is not read: said, so the SBOM is not called complete (found by helper-107:
-        // `package-lock.json -> ../outside/…` gave 0 components and an aggregate of "complete").
-        // One that leads to a file inside is read there. At most 10,000 are looked up.
-        // Package databases' own paths (`LinkedPaths`) were handled above.
+        // A link named as a file an extractor reads (a lockfile, a manifest) is not read through: said,
+        // so the SBOM is not called complete (found by helper-107: `package-lock.json -> ../outside/…`
+        // gave 0 components and an aggregate of "complete"), unless it leads to a file inside the root
+        // that is read where it is, under a name an extractor reads. At most 10,000 are looked up; past
+        // that the rest are said as not checked (review).
         let databasePaths = extractors.flatMap(\.linkedPaths)
+        // Package databases' paths (`LinkedPaths`), at the root or below a link to it (`lib -> usr/lib`),
+        // were handled above.
         func isDatabasePath(_ link: String) -> Bool {
-            databasePaths.contains { p in p.hasSuffix("/") ? link.hasPrefix(p) || link + "/" == p : link == p }
+            databasePaths.contains { p in
+                p.hasSuffix("/") ? link.hasPrefix(p) || link.contains("/" + p) || link + "/" == p || link.hasSuffix("/" + p.dropLast())
+                    : link == p || link.hasSuffix("/" + p)
+            }
         }
         var budget = 10_000
+        var unchecked = 0
         for link in links where copy.byPath[PathKey(link)] == nil && !Glob.excludes(excludes, link) && !isDatabasePath(link)
             && LinkedPaths.read(link, by: extractors) {
+            guard budget > 0 else { unchecked += 1; continue }
             budget -= 1
-            guard budget >= 0 else { break }
             var steps = maxLinkedSteps
-            if let (_, st) = try? directory.lookUp(link, steps: &steps), st.st_mode & S_IFMT == S_IFREG || st.st_mode & S_IFMT == S_IFDIR { continue }
+            if let (real, st) = try? directory.lookUp(link, steps: &steps), st.st_mode & S_IFMT == S_IFREG,
+               copy.byPath[PathKey(real)] != nil, !Glob.excludes(excludes, real), LinkedPaths.read(real, by: extractors) { continue }
             copy.diagnostics.append(Diagnostic(Location(Redactor.quote(link, max: 160)),
-                                               "is a symbolic link that leads outside the target, or to nothing readable; not read", unscanned: .input))
+                                               "is a symbolic link, not read through: it leads outside the target, to nothing readable, or to a file not read under its own name", unscanned: .input))
+        }
+        if unchecked > 0 {
+            copy.diagnostics.append(Diagnostic(Location(Redactor.quote(directory.root, max: 160)),
+                                               "\(unchecked) more symbolic links named as files an extractor reads were not looked up; files reached through them were not read", unscanned: .input))
         }
         return copy
     }
