@@ -1,4 +1,5 @@
 import Foundation
+import ProvenantCore
 import Yams
 
 /// Drafts an agent manifest from existing deployments: it records what the workloads hold today,
@@ -75,7 +76,8 @@ public enum ManifestDrafter {
         func list(_ s: some Collection<String>) -> Node { YAMLTree.seq(s.sorted().map { .str($0) }) }
         var header = ["# Drafted by `provenant policy init` from \(sources.map(AgentManifest.printable).joined(separator: ", ")).",
                       "# It records what the deployment holds today: tighten it, then check with `provenant policy check --manifest`."]
-        for i in unpinned.sorted() { header.append("# TODO pin by digest and list under images: \(AgentManifest.printable(i))") }
+        // Quoted through the redactor, as `policy check` quotes it: a reference may carry a token (helper-105).
+        for i in unpinned.sorted() { header.append("# TODO pin by digest and list under images: \(AgentManifest.printable(Redactor.redact(i)))") }
         var y: [(String, Node)] = [("apiVersion", .str("provenant.dev/v1")), ("kind", .str("Agent")), ("name", .str(Self.manifestName(pods.first?.name ?? "agent")))]
         if !images.isEmpty { y.append(("images", YAMLTree.seq(images.sorted().map { .str($0) }, flow: false))) }
         y.append(("filesystem", YAMLTree.map([("read", list(read)), ("write", list(write))])))
