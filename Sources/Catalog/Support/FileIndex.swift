@@ -258,10 +258,8 @@ public struct FileIndex: Sendable {
         // Package databases' paths (`LinkedPaths`), at the root or below a link to it (`lib -> usr/lib`),
         // were handled above.
         func isDatabasePath(_ link: String) -> Bool {
-            databasePaths.contains { p in
-                p.hasSuffix("/") ? link.hasPrefix(p) || link.contains("/" + p) || link + "/" == p || link.hasSuffix("/" + p.dropLast())
-                    : link == p || link.hasSuffix("/" + p)
-            }
+            let bounded = "/" + link + "/"
+            return databasePaths.contains { p in p.hasSuffix("/") ? bounded.contains("/" + p) : bounded.hasSuffix("/" + p + "/") }
         }
         var budget = 10_000
         var unchecked = 0
