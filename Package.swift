@@ -57,6 +57,10 @@ let package = Package(
             .product(name: "GRDBSQLite", package: "GRDB.swift"),
             .product(name: "Yams", package: "Yams"),
             .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+            // `db update`: archives streamed to disk under a size cap and a deadline.
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
         ], resources: [.copy("Resources")]),
         // Keys, DSSE envelopes, in-toto statements, Sigstore bundles and verification policies.
         .target(name: "Attestation", dependencies: [

@@ -59,6 +59,103 @@ func makeAllZip(_ path: String, records: [(String, String)]) throws {
         #expect(try provenant(["db", "status", "--db", db]).out.contains("records: 2"), "a failed update leaves the database as it was")
     }
 
+    /// A mirror that misbehaves: an endless body without a length, a body sent a byte at a time,
+    /// redirect loops, and a redirect to another host that must not get the source's credentials.
+    static let hostileMirror = #"""
+    import base64, sys, time
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    ZIP = open(sys.argv[1], "rb").read()
+    class H(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.0"
+        def log_message(self, *a): pass
+        def send(self, code, body=b"", headers=()):
+            self.send_response(code)
+            for k, v in headers: self.send_header(k, v)
+            self.end_headers()
+            self.wfile.write(body)
+        def do_GET(self):
+            eco = self.path.split("/")[1]
+            auth = self.headers.get("Authorization")
+            port = self.server.server_address[1]
+            if eco == "Endless":
+                self.send_response(200); self.end_headers()
+                try:
+                    while True: self.wfile.write(b"\0" * 65536)
+                except Exception: return
+            elif eco == "Drip":
+                self.send_response(200); self.send_header("Content-Length", "100000"); self.end_headers()
+                try:
+                    while True: self.wfile.write(b"P"); self.wfile.flush(); time.sleep(0.5)
+                except Exception: return
+            elif eco == "Loop":
+                self.send(302, headers=[("Location", "/Loop/all.zip")])
+            elif eco == "Moved":
+                self.send(301, headers=[("Location", "../PyPI/all.zip")])
+            elif eco == "Private":
+                if auth != "Basic " + base64.b64encode(b"reader:s3cr%t").decode(): self.send(401)
+                else: self.send(302, headers=[("Location", "http://localhost:%d/Elsewhere/all.zip" % port)])
+            elif eco == "Elsewhere":
+                self.send(403 if auth else 200, b"" if auth else ZIP)
+            elif eco == "PyPI":
+                self.send(200, ZIP, [("Content-Length", str(len(ZIP)))])
+            else:
+                self.send(404)
+    s = ThreadingHTTPServer(("127.0.0.1", 0), H)
+    print("port", s.server_address[1], flush=True)
+    s.serve_forever()
+    """#
+
+    @Test func updateStreamsUnderASizeCapADeadlineAndBoundedRedirects() throws {
+        let root = try tempDir("mirror")
+        try makeAllZip(root + "/all.zip", records: [("PYSEC-Y", osv("PYSEC-Y", ecosystem: "PyPI", name: "demo", events: [["introduced": "0"]]))])
+        try Self.hostileMirror.write(toFile: root + "/mirror.py", atomically: true, encoding: .utf8)
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        server.arguments = ["python3", "-u", root + "/mirror.py", root + "/all.zip"]
+        let out = Pipe()
+        server.standardOutput = out
+        server.standardError = FileHandle.nullDevice
+        try server.run()
+        defer { kill(server.processIdentifier, SIGKILL); server.waitUntilExit() }
+        var line = ""
+        while !line.contains("\n") {
+            let d = out.fileHandleForReading.availableData
+            if d.isEmpty { break }
+            line += String(decoding: d, as: UTF8.self)
+        }
+        let port = try #require(Int(line.split(separator: " ").last?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""))
+        let db = try tempDir("upd-hostile") + "/db.sqlite"
+        func update(_ eco: String, _ extra: [String] = [], source: String? = nil) throws -> (code: Int32, out: String, err: String) {
+            try provenant(["db", "update", "--db", db, "--source", source ?? "http://127.0.0.1:\(port)", "--insecure", "--ecosystem", eco] + extra)
+        }
+        // A body without a length is cut at the cap, not read into memory until the machine gives out.
+        let endless = try update("Endless", ["--max-archive-size", "2M"])
+        #expect(endless.code == 2 && endless.err.contains("Endless/all.zip") && endless.err.contains("more than the --max-archive-size of 2097152 bytes"), "\(endless.err)")
+        // A declared length over the cap is refused before the body is read.
+        let declared = try update("PyPI", ["--max-archive-size", "100"])
+        #expect(declared.code == 2 && declared.err.contains("more than the --max-archive-size of 100 bytes"), "\(declared.err)")
+        // A byte every half second stays under every idle timeout; the run's deadline ends it.
+        let started = Date()
+        let drip = try update("Drip", ["--timeout", "3s"])
+        #expect(drip.code == 2 && drip.err.contains("Drip/all.zip") && drip.err.contains("not finished within the --timeout"), "\(drip.err)")
+        #expect(Date().timeIntervalSince(started) < 30)
+        let loop = try update("Loop")
+        #expect(loop.code == 2 && loop.err.contains("redirected more than 5 times"), "\(loop.err)")
+        // A relative redirect is followed.
+        let moved = try update("Moved")
+        #expect(moved.code == 0 && moved.out.contains("1 added"), "\(moved.err)")
+        // Credentials in the source go to the source's origin only: the mirror answers 403 to any
+        // Authorization header on the other host it redirects to.
+        let creds = try update("Private", source: "http://reader:s3cr%25t@127.0.0.1:\(port)")
+        #expect(creds.code == 0 && creds.out.contains("1 unchanged"), "\(creds.err)")
+        #expect(!(creds.out + creds.err).contains("s3cr"))
+        let anonymous = try update("Private")
+        #expect(anonymous.code == 2 && anonymous.err.contains("HTTP 401"), "\(anonymous.err)")
+        let bad = try update("PyPI", ["--max-archive-size", "lots"])
+        #expect(bad.code == 2 && bad.err.contains("--max-archive-size takes a size"), "\(bad.err)")
+        #expect(try provenant(["db", "status", "--db", db]).out.contains("records: 1"), "failed updates leave the database as it was")
+    }
+
     @Test func updateSourcesMustBeHTTPSUnlessInsecure() throws {
         #expect(throws: Never.self) { try AdvisoryUpdater.checkSource(AdvisoryUpdater.defaultSource, insecure: false) }
         #expect(throws: Never.self) { try AdvisoryUpdater.checkSource("http://mirror.local/osv", insecure: true) }

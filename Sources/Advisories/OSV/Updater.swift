@@ -1,7 +1,4 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import ProvenantCore
 
 /// Downloads per-ecosystem archives in the layout of OSV's export bucket
@@ -27,14 +24,16 @@ public enum AdvisoryUpdater {
     }
 
     public static func update(store: AdvisoryStore, source: String, ecosystems: [String], insecure: Bool = false,
+                              limits: DownloadLimits = DownloadLimits(),
                               progress: @Sendable (String) -> Void = { _ in }) async throws(InputError) -> AdvisoryImporter.Report {
         try checkSource(source, insecure: insecure)
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("provenant-update-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: dir) }
-        do { try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true) } catch {
+        do { try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700]) } catch {
             throw InputError("cannot create a temporary directory (\(error))")
         }
         var files: [String] = []
+        let download = ArchiveDownload(limits: limits, insecure: insecure)
         for eco in ecosystems {
             // checkSource has already required https (or http with --insecure).
             guard let url = archiveURL(base: source, ecosystem: eco) else {
@@ -43,19 +42,8 @@ public enum AdvisoryUpdater {
             // Shown without any user info a mirror URL carries.
             let shown = URLUserinfo.stripped(url.absoluteString)
             progress("downloading \(shown)")
-            let data: Data, response: URLResponse
-            do { (data, response) = try await URLSession.shared.data(from: url) } catch {
-                throw InputError("download failed: \(URLUserinfo.stripped(error.localizedDescription))", at: Location(shown))
-            }
-            // A redirect must not step down from https either.
-            if let final = response.url, final.scheme?.lowercased() != url.scheme?.lowercased(), !insecure {
-                throw InputError("download was redirected to \(final.scheme ?? "?"):, not https; refused", at: Location(shown))
-            }
-            guard let http = response as? HTTPURLResponse, http.statusCode == 200 else {
-                throw InputError("download failed: HTTP \((response as? HTTPURLResponse)?.statusCode ?? 0)", at: Location(shown))
-            }
             let file = dir.appendingPathComponent("\(files.count)-all.zip")
-            do { try data.write(to: file) } catch { throw InputError("cannot store download (\(error))", at: Location(file.path)) }
+            try await download.fetch(url, to: file, shown: shown)
             files.append(file.path)
         }
         return try await AdvisoryImporter.importPaths(files, into: store)
