@@ -49,6 +49,23 @@ import ProvenantCore
         #expect(babel["name"] as? String == "@babel/core" && babel["group"] == nil, "\(babel)")
     }
 
+    @Test func freeTextLicensesThatSanitizeAlikeKeepTheirOwnRefsAndTexts() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("licref-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try #"{"name":"app","lockfileVersion":3,"packages":{"":{"name":"app","dependencies":{"a":"1.0.0","b":"1.0.0"}},"node_modules/a":{"version":"1.0.0","license":"Commercial: no use permitted"},"node_modules/b":{"version":"1.0.0","license":"Commercial, no use permitted?"}}}"#
+            .write(to: dir.appendingPathComponent("package-lock.json"), atomically: true, encoding: .utf8)
+        let inv = try await Cataloger(mode: .source, includeDev: false).catalog(dir.path)
+        let doc = try json(try render(inv, .spdxJSON))
+        let pkgs = try #require(doc["packages"] as? [[String: Any]])
+        func declared(_ name: String) -> String? { pkgs.first { $0["name"] as? String == name }?["licenseDeclared"] as? String }
+        let a = try #require(declared("a")), b = try #require(declared("b"))
+        #expect(a != b && a.hasPrefix("LicenseRef-Commercial-no-use-permitted-") && b.hasPrefix("LicenseRef-Commercial-no-use-permitted-"))
+        let infos = try #require(doc["hasExtractedLicensingInfos"] as? [[String: String]])
+        #expect(infos.first { $0["licenseId"] == a }?["extractedText"] == "Commercial: no use permitted")
+        #expect(infos.first { $0["licenseId"] == b }?["extractedText"] == "Commercial, no use permitted?")
+    }
+
     @Test func spdxDeclaresLicenseRefsOnceWithTheirText() async throws {
         let inv = try await Self.debianInventory()
         let spdx = try render(inv, .spdxJSON)

@@ -137,7 +137,17 @@ func json(_ s: String) throws -> [String: Any] {
         #expect(Licenses.classify("(MIT OR Apache-2.0)") == .expression("(MIT OR Apache-2.0)"))
         #expect(Licenses.classify("GPL-2.0+ WITH Classpath-exception-2.0") == .expression("GPL-2.0+ WITH Classpath-exception-2.0"))
         #expect(Licenses.classify("Some Custom License") == .name("Some Custom License"))
-        #expect(Licenses.licenseRef("Some Custom License") == "LicenseRef-Some-Custom-License")
+        // A name that is an idstring is its own reference; any other keeps a hash of itself, so two
+        // names that differ only in what an idstring cannot hold stay two references.
+        #expect(Licenses.licenseRef("Custom-License.v2") == "LicenseRef-Custom-License.v2")
+        let spaced = Licenses.licenseRef("Some Custom License")
+        #expect(spaced.hasPrefix("LicenseRef-Some-Custom-License-") && spaced.count == "LicenseRef-Some-Custom-License-".count + 16)
+        #expect(Licenses.licenseRef("Commercial: no use permitted") != Licenses.licenseRef("Commercial, no use permitted?"))
+        #expect(Licenses.licenseRef("Some-Custom-License") != spaced)
+        // A name written like another's hashed reference does not take it.
+        let forged = String(spaced.dropFirst("LicenseRef-".count))
+        #expect(Licenses.licenseRef(forged) != spaced)
+        #expect(Licenses.licenseRef("Some Custom License") == spaced, "stable")
     }
 
     @Test func purlEncoding() {

@@ -235,12 +235,23 @@ public enum LicenseTextMatcher {
         return "LicenseRef-" + (prefix.isEmpty ? "" : sanitize(prefix) + "-") + h
     }
 
-    /// A LicenseRef for a license known only by its name. A name with letters an idstring cannot hold
-    /// keeps a hash of itself, so two such names (`商业许可`, `开源许可`) stay two references.
+    /// A LicenseRef for a license known only by its name, one per name. A name that is already an
+    /// idstring (`Commercial`, `other-permissive`) is kept as it is. Any other name loses characters
+    /// to `sanitize`, so it also keeps a hash of itself: `Commercial: no use permitted` and
+    /// `Commercial, no use permitted?` stay two references, each with its own text, and `商业许可` and
+    /// `开源许可` stay two. An idstring that already ends like such a hash is hashed too, so no name can
+    /// take another's reference.
     public static func nameRef(_ name: String) -> String {
-        let ref = "LicenseRef-" + sanitize(name)
-        guard name.unicodeScalars.contains(where: { !$0.isASCII }) else { return ref }
-        return ref + "-" + String(FileDigest.sha256(Array(name.utf8)).value.prefix(16))
+        let s = sanitize(name)
+        if s == name, !endsInHash(s) { return "LicenseRef-" + s }
+        return "LicenseRef-" + s + "-" + String(FileDigest.sha256(Array(name.utf8)).value.prefix(16))
+    }
+
+    /// Whether `s` ends in `-` and 16 lowercase hex digits, as a hashed reference does.
+    static func endsInHash(_ s: String) -> Bool {
+        let b = Array(s.utf8)
+        guard b.count > 17, b[b.count - 17] == UInt8(ascii: "-") else { return false }
+        return b[(b.count - 16)...].allSatisfy { ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) }
     }
 
     /// Letters, digits, '.' and '-' only, as SPDX idstrings allow.
