@@ -4,10 +4,14 @@ import ProvenantCore
 
 /// A SLSA v1 provenance predicate for a local or CI build.
 public struct ProvenanceBuilder: Sendable {
-    public struct Dependency: Sendable {
-        public var uri: String
+    /// One entry of `resolvedDependencies`: a `uri` (a purl), or only a `name` for a component its SBOM
+    /// gave no purl.
+    public struct Dependency: Sendable, Equatable {
+        public var uri: String?
+        public var name: String?
         public var digest: [String: String]
         public init(uri: String, digest: [String: String]) { self.uri = uri; self.digest = digest }
+        public init(name: String, digest: [String: String]) { self.name = name; self.digest = digest }
     }
 
     public var subjects: [Statement.Subject]
@@ -109,7 +113,9 @@ public struct ProvenanceBuilder: Sendable {
         var resolved: [[String: Any]] = []
         if let s = src { resolved.append(["uri": s.uri + (s.ref.map { "@" + $0 } ?? ""), "digest": ["gitCommit": s.commit]]) }
         for d in dependencies {
-            var r: [String: Any] = ["uri": Self.redactedURL(d.uri)]
+            var r: [String: Any] = [:]
+            if let u = d.uri { r["uri"] = Self.redactedURL(u) }
+            if let n = d.name { r["name"] = n }
             if !d.digest.isEmpty { r["digest"] = d.digest }
             resolved.append(r)
         }

@@ -32,10 +32,27 @@ struct ProvenanceCommand: ParsableCommand {
         do throws(any Error) {
             var deps: [ProvenanceBuilder.Dependency] = []
             if let s = sbom {
-                let inv = try SBOMReader.read(s)
-                deps = inv.packages.map { p in
-                    ProvenanceBuilder.Dependency(uri: p.purl.description, digest: Dictionary(p.digests.map { ($0.algorithm.rawValue.lowercased().replacingOccurrences(of: "-", with: ""), $0.value) }, uniquingKeysWith: { a, _ in a }))
+                let inv = try SBOMReader.read(s, keepingComponentsWithoutPurl: true)
+                let made = ProvenanceBuilder.dependencies(from: inv.packages.map { p in
+                    p.foundBy == SBOMReader.withoutPurl
+                        ? .init(identity: p.version.isEmpty ? p.name : "\(p.name)@\(p.version)", hasPurl: false, digests: p.digests)
+                        : .init(identity: p.purl.description, hasPurl: true, digests: p.digests)
+                })
+                deps = made.dependencies
+                // What the SBOM could not say exactly is said, not left for a reader to miss.
+                var notes: [String] = [], byName = 0
+                for d in inv.diagnostics {
+                    switch d.unscanned {
+                    case .componentWithoutPurl, .componentWithUnreadablePurl: byName += 1
+                    default: notes.append("note: \(d)")
+                    }
                 }
+                if byName > 0 {
+                    notes.insert("note: \(s): \(byName) component\(byName == 1 ? "" : "s") without a usable purl \(byName == 1 ? "is" : "are") listed by name only", at: 0)
+                }
+                notes += made.warnings.map { "warning: \(s): \($0)" }
+                for n in notes.prefix(50) { CLI.stderr(n) }
+                if notes.count > 50 { CLI.stderr("note: \(notes.count - 50) more notes about \(s) not shown") }
             }
             let env = ProcessInfo.processInfo.environment
             let now = try SourceDateEpoch.date(from: env) ?? Date()

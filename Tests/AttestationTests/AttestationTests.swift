@@ -236,6 +236,32 @@ func run(_ exe: String, _ args: [String], env: [String: String] = [:]) throws ->
         }
     }
 
+    @Test func sbomComponentsWithoutPurlsOrWithConflictingDigestsAreListedAndSaid() throws {
+        let dir = try scratch("prov-sbom")
+        #expect(try run("git", ["-C", dir, "init", "-q", "-b", "main"]).0 == 0)
+        #expect(try run("git", ["-C", dir, "-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-q", "--allow-empty", "-m", "x"]).0 == 0)
+        try "bin".write(toFile: dir + "/out.bin", atomically: true, encoding: .utf8)
+        let a = String(repeating: "a", count: 64), b = String(repeating: "b", count: 64), c = String(repeating: "c", count: 64)
+        let cdx = """
+        {"bomFormat":"CycloneDX","specVersion":"1.6","version":1,"components":[
+          {"type":"library","name":"left-pad","version":"1.3.0","purl":"pkg:npm/left-pad@1.3.0","hashes":[{"alg":"SHA-256","content":"\(a)"}]},
+          {"type":"library","name":"left-pad","version":"1.3.0","purl":"pkg:npm/left-pad@1.3.0","hashes":[{"alg":"SHA-256","content":"\(b)"}]},
+          {"type":"library","name":"vendored-zlib","version":"1.3","hashes":[{"alg":"SHA-256","content":"\(c)"}]}
+        ]}
+        """
+        try cdx.write(toFile: dir + "/bom.json", atomically: true, encoding: .utf8)
+        let p = try run(provenantBinary, ["provenance", "--subject", dir + "/out.bin", "--source", dir, "--sbom", dir + "/bom.json", "-o", dir + "/prov.json"])
+        #expect(p.0 == 0, "\(p.1)")
+        #expect(p.1.contains("1 component without a usable purl is listed by name only"), "\(p.1)")
+        #expect(p.1.contains("pkg:npm/left-pad@1.3.0") && p.1.contains("more than one sha256 digest"), "\(p.1)")
+        let predicate = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/prov.json"))) as? [String: Any])
+        let deps = try #require((predicate["buildDefinition"] as? [String: Any])?["resolvedDependencies"] as? [[String: Any]])
+        let leftPad = deps.filter { $0["uri"] as? String == "pkg:npm/left-pad@1.3.0" }.compactMap { ($0["digest"] as? [String: String])?["sha256"] }
+        #expect(leftPad.sorted() == [a, b], "both copies' digests, each on its own entry: \(deps)")
+        let zlib = deps.first { $0["name"] as? String == "vendored-zlib@1.3" }
+        #expect((zlib?["digest"] as? [String: String])?["sha256"] == c && zlib?["uri"] == nil, "\(deps)")
+    }
+
     @Test func aLocalBuildReadsGitAndSignsEndToEnd() throws {
         let dir = try scratch("prov")
         for args in [["init", "-q", "-b", "main"], ["-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-q", "--allow-empty", "-m", "x"],
