@@ -184,6 +184,12 @@ extension SigningKey {
             throw InputError("cannot encrypt the key (\(error))")
         }
         let keyPath = base + ".key"
+        // The public half's path is looked at first: a FIFO or device there would take (or block on)
+        // the write after the private key was already on disk.
+        var st = stat()
+        if lstat(base + ".pub", &st) == 0, st.st_mode & S_IFMT != S_IFREG {
+            throw InputError("is not a regular file; refused, and no key was written", at: Location(base + ".pub"))
+        }
         // Created with 0600 from the start, so the key is never readable by others, even briefly.
         // O_NOFOLLOW: a planted symlink at the key's path must not redirect the private key elsewhere.
         let fd = open(keyPath, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)

@@ -96,6 +96,12 @@ func run(_ exe: String, _ args: [String], env: [String: String] = [:]) throws ->
         try FileManager.default.createDirectory(atPath: dir + "/half.pub", withIntermediateDirectories: true)
         #expect(try run(bin, ["key", "generate", "-o", dir + "/half"]).0 == 2)
         #expect(!FileManager.default.fileExists(atPath: dir + "/half.key"))
+        // A FIFO where the public half goes is refused before anything is written: opening it would
+        // block until a reader came, with the private key already on disk.
+        #expect(mkfifo(dir + "/fifo.pub", 0o600) == 0)
+        let fifo = try run(bin, ["key", "generate", "-o", dir + "/fifo"])
+        #expect(fifo.0 == 2 && fifo.1.contains("fifo.pub: is not a regular file"), "\(fifo.1)")
+        #expect(!FileManager.default.fileExists(atPath: dir + "/fifo.key"))
         try "artifact\n".write(toFile: dir + "/a.bin", atomically: true, encoding: .utf8)
         try #"{"runDetails":{"builder":{"id":"https://ci.example/b"}},"buildDefinition":{"buildType":"https://provenant.dev/buildtypes/local/v1","externalParameters":{"source":"git+https://example.com/r@refs/heads/main"}}}"#
             .write(toFile: dir + "/p.json", atomically: true, encoding: .utf8)
