@@ -25,6 +25,7 @@ public enum Redactor {
         out = URLUserinfo.replacing(out, with: Array((mark + "@").utf8))
         out = redactUserinfoWords(out)
         out = redactAssignments(out)
+        out = redactEncodedAssignments(out)
         out = redactTokens(out, generic: true)
         return String(decoding: applySpotter(out), as: UTF8.self)
     }
@@ -89,6 +90,7 @@ public enum Redactor {
         out = redactPrivateKeys(out)
         out = URLUserinfo.replacing(out, with: Array((mark + "@").utf8))
         out = redactAssignments(out)
+        out = redactEncodedAssignments(out)
         out = redactTokens(out, generic: false)
         return String(decoding: applySpotter(out, identityField: true), as: UTF8.self)
     }
@@ -167,10 +169,11 @@ public enum Redactor {
     // MARK: - Pieces
 
     private static func mayNeedRedaction(_ b: String.UTF8View) -> Bool {
-        // Userinfo needs '@', assignments '=' or ':', tokens a run of 16+ token characters.
+        // Userinfo needs '@', assignments '=' or ':' (or a percent-encoded '='), tokens a run of 16+
+        // token characters.
         var run = 0
         for c in b {
-            if c == UInt8(ascii: "@") || c == UInt8(ascii: "=") || c == UInt8(ascii: ":") { return true }
+            if c == UInt8(ascii: "@") || c == UInt8(ascii: "=") || c == UInt8(ascii: ":") || c == UInt8(ascii: "%") { return true }
             if isTokenByte(c) { run += 1; if run >= 16 { return true } } else { run = 0 }
         }
         return false
@@ -370,6 +373,61 @@ public enum Redactor {
         }
         guard !hide.isEmpty else { return redact(text) }
         return redact(String(decoding: masking(b, hide), as: UTF8.self))
+    }
+
+    /// Assignments percent-encoded inside another URL's query, as a presigned URL carried in a
+    /// redirect or proxy parameter is: `?u=https%3A%2F%2Fb.s3.amazonaws.com%2Fk%3FX-Amz-Signature%3D…`,
+    /// or `token%3D…`, once or twice encoded (`%3D`, `%253D`). The key is read back past its encoded
+    /// `?` or `&` (`%3F`, `%26`), and the value runs to the next encoded `&` or the URL's end.
+    static func redactEncodedAssignments(_ b: [UInt8]) -> [UInt8] {
+        func isHex(_ c: UInt8) -> Bool { (c >= 48 && c <= 57) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102) }
+        /// The length of an encoded `=` (`%3D`, `%253D`, `%25253D`…) at `i`, or 0.
+        func separator(at i: Int) -> Int {
+            guard b[i] == UInt8(ascii: "%") else { return 0 }
+            var j = i + 1
+            while j + 1 < b.count, b[j] == UInt8(ascii: "2"), b[j + 1] == UInt8(ascii: "5"), j - i < 16 { j += 2 }
+            guard j + 1 < b.count, b[j] == UInt8(ascii: "3"), lower(b[j + 1]) == UInt8(ascii: "d") else { return 0 }
+            return j + 2 - i
+        }
+        guard b.count >= 4, b.contains(UInt8(ascii: "%")) else { return b }
+        var out: [UInt8] = []
+        var i = 0
+        var copied = 0
+        while i < b.count {
+            let sep = separator(at: i)
+            guard sep > 0 else { i += 1; continue }
+            var ks = i
+            while ks > 0, isAlnum(b[ks - 1]) || b[ks - 1] == UInt8(ascii: "_") || b[ks - 1] == UInt8(ascii: "-") || b[ks - 1] == UInt8(ascii: ".") { ks -= 1 }
+            // An encoded `?` or `&` before the key (`%3F`, `%2526`): its hex digits read as part of it.
+            if ks >= 1, b[ks - 1] == UInt8(ascii: "%") {
+                var k = ks
+                while k + 1 < i, b[k] == UInt8(ascii: "2"), b[k + 1] == UInt8(ascii: "5") { k += 2 }
+                if k + 2 < i, isHex(b[k]), isHex(b[k + 1]) { ks = k + 2 }
+            }
+            let original = Array(b[ks..<i])
+            let key = original.map(lower)
+            guard !key.isEmpty, isSecretKey(key, original: original, flag: false) || signedURLKeys.contains(key) else { i += sep; continue }
+            let v = i + sep
+            var e = v
+            while e < b.count, isAlnum(b[e]) || b[e] == UInt8(ascii: "_") || b[e] == UInt8(ascii: "-") || b[e] == UInt8(ascii: ".")
+                    || b[e] == UInt8(ascii: "~") || b[e] == UInt8(ascii: "+") || b[e] == UInt8(ascii: "/") || b[e] == UInt8(ascii: "=") || b[e] == UInt8(ascii: "%") {
+                // An encoded `&` (`%26`, `%2526`) ends the value.
+                if b[e] == UInt8(ascii: "%") {
+                    var j = e + 1
+                    while j + 3 < b.count, b[j] == UInt8(ascii: "2"), b[j + 1] == UInt8(ascii: "5"), b[j + 2] == UInt8(ascii: "2") { j += 2 }
+                    if j + 1 < b.count, b[j] == UInt8(ascii: "2"), b[j + 1] == UInt8(ascii: "6") { break }
+                }
+                e += 1
+            }
+            guard e > v else { i = v; continue }
+            out += b[copied..<v]
+            out += Array(mark.utf8)
+            copied = e
+            i = e
+        }
+        guard copied > 0 else { return b }
+        out += b[copied...]
+        return out
     }
 
     private static func redactAssignments(_ b: [UInt8]) -> [UInt8] {

@@ -194,6 +194,18 @@ import TestSupport
         #expect(Redactor.redact("https://d.cloudfront.net/x?Expires=1&Signature=Qm9vbXN~abc&Key-Pair-Id=K1") == "https://d.cloudfront.net/x?Expires=1&Signature=REDACTED&Key-Pair-Id=K1")
         // Only as a query's assignment: prose keeps its words.
         #expect(Redactor.redact("signature: valid") == "signature: valid")
+        // Percent-encoded inside another URL's query, once or twice; the encoded `&` ends the value.
+        let sig = String(repeating: "cd", count: 32)
+        let once = Redactor.redact("https://proxy.example/get?u=https%3A%2F%2Fb.s3.amazonaws.com%2Fx.tgz%3FX-Amz-Security-Token%3DIQoJb3JpZ2luX2VjEJr%26X-Amz-Signature%3D\(sig)%26X-Amz-Expires%3D60&n=1")
+        #expect(!once.contains("IQoJ") && !once.contains("cdcd") && once.contains("X-Amz-Expires%3D60&n=1") && once.contains("X-Amz-Signature%3DREDACTED%26"), "\(once)")
+        let twice = Redactor.redact("https://a.example/?r=https%253A%252F%252Fb.example%252Fx%253Fsig%253D\(sig)%2526v%253D2")
+        #expect(!twice.contains("cdcd") && twice.contains("sig%253DREDACTED%2526v%253D2"), "\(twice)")
+        #expect(Redactor.redact("next=%2Fapi%3Ftoken%3Dhunter2hunter2") == "next=%2Fapi%3Ftoken%3DREDACTED")
+        #expect(Redactor.redactField("git+https://h.example/r?ref=%3Faccess_token%3Dabc123") == "git+https://h.example/r?ref=%3Faccess_token%3DREDACTED")
+        // Encoded text that assigns no secret is kept as written.
+        for kept in ["q=a%3Db%26c%3Dd", "https://h.example/?next=%2Fhome%3Ftab%3D2", "100%3D ok", "%3D%3D"] {
+            #expect(Redactor.redact(kept) == kept, "\(kept)")
+        }
     }
 
     /// A flag's dashes do not hide the assignment: `--password=…` is redacted as `password=…` is.
