@@ -44,6 +44,10 @@ import Testing
         // A short value is not looked for in other case: folded, it is a word (`postgres`).
         let short = try Self.engine([("token", "Postgres")])
         #expect(Self.found("user: postgres, host: POSTGRES", short).isEmpty && Self.found("pw Postgres", short) == ["known:agent-creds/token"])
+        // A short value mixing letters and digits is no word: in one case it is still found.
+        let mixed = try Self.engine([("token", "k9Xq2mL7tR")])
+        #expect(Self.found("dns k9xq2ml7tr.evil.example", mixed) == ["known:agent-creds/token"])
+        #expect(Self.found("TR K9XQ2ML7TR", mixed) == ["known:agent-creds/token"])
         let accented = try Self.engine([("token", "pässwörd-1234")])
         #expect(Self.found(#"{"p": "p\u00e4ssw\u00f6rd-1234"}"#, accented) == ["known:agent-creds/token"])
     }

@@ -5,10 +5,12 @@ enum KnownEncodings {
     static func forms(of v: [UInt8]) -> [(String, [UInt8])] {
         var out: [(String, [UInt8])] = [("plain", v)]
         // Host names, e-mail domains and `tr` lose case: a value sent all lower or all upper case is
-        // still the value (a hex or base32 secret entirely so), and is matched too. Only a value of 16
-        // bytes or more: a short one folded is a word (`Postgres` found in every `postgres`: review).
+        // still the value (a hex or base32 secret entirely so), and is matched too. A value of 16
+        // bytes or more, or a shorter one mixing letters and digits: a short one of letters folded is
+        // a word (`Postgres` found in every `postgres`: review), one like `k9Xq2mL7` is not.
+        let foldable = v.count >= 16 || (v.contains { $0 >= 48 && $0 <= 57 } && v.contains { ($0 | 0x20) >= 97 && ($0 | 0x20) <= 122 })
         for folded in [v.map { $0 >= 65 && $0 <= 90 ? $0 | 0x20 : $0 }, v.map { $0 >= 97 && $0 <= 122 ? $0 & ~0x20 : $0 }]
-            where v.count >= 16 && folded != v {
+            where foldable && folded != v {
             out.append(("case-changed", folded))
         }
         let hex = Hex.encode(v)
