@@ -50,14 +50,14 @@ struct DBUpdate: AsyncParsableCommand {
     var ecosystem: [String] = []
     @Flag(name: .long, help: "Accept a plain http --source (only for a trusted local mirror; anyone on the path can rewrite advisories).")
     var insecure = false
-    @Option(name: .long, help: ArgumentHelp("Refuse an archive larger than this: bytes, or a number with K, M or G.", valueName: "size"))
-    var maxArchiveSize: String = "4G"
-    @Option(name: .long, help: ArgumentHelp("Give up when the whole update takes longer than this (90s, 10m, 2h; 0 for no limit).", valueName: "duration"))
+    @Option(name: .long, help: ArgumentHelp("Refuse the update when its archives together pass this: bytes, or a number with K, M or G.", valueName: "size"))
+    var maxDownloadSize: String = "4G"
+    @Option(name: .long, help: ArgumentHelp("Give up when the downloads take longer than this (90s, 10m, 2h; 0 for no limit). Importing what was downloaded is not timed.", valueName: "duration"))
     var timeout: String = "30m"
 
     func validate() throws {
-        guard let n = DownloadLimits.bytes(maxArchiveSize), n > 0 else {
-            throw ValidationError("--max-archive-size takes a size such as 500M or 4G, not '\(Redactor.quote(maxArchiveSize, max: 40))'")
+        guard let n = DownloadLimits.bytes(maxDownloadSize), n > 0 else {
+            throw ValidationError("--max-download-size takes a size such as 500M or 4G, not '\(Redactor.quote(maxDownloadSize, max: 40))'")
         }
         guard ImageAccessOptions.seconds(timeout) != nil else {
             throw ValidationError("--timeout takes a duration such as 90s, 10m or 2h (0 for no limit), not '\(Redactor.quote(timeout, max: 40))'")
@@ -73,7 +73,7 @@ struct DBUpdate: AsyncParsableCommand {
             if ecos.isEmpty { ecos = AdvisoryUpdater.defaultEcosystems }
         }
         let report = try await AdvisoryUpdater.update(store: store, source: source, ecosystems: ecos, insecure: insecure,
-                                                      limits: DownloadLimits(maxBytes: DownloadLimits.bytes(maxArchiveSize) ?? DownloadLimits.defaultMaxBytes,
+                                                      limits: DownloadLimits(maxBytes: DownloadLimits.bytes(maxDownloadSize) ?? DownloadLimits.defaultMaxBytes,
                                                                              seconds: ImageAccessOptions.seconds(timeout))) { CLI.stderr($0) }
         DBReport.print(report, path: store.path)
     }

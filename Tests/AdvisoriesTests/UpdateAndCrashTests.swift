@@ -62,7 +62,7 @@ func makeAllZip(_ path: String, records: [(String, String)]) throws {
     /// A mirror that misbehaves: an endless body without a length, a body sent a byte at a time,
     /// redirect loops, and a redirect to another host that must not get the source's credentials.
     static let hostileMirror = #"""
-    import base64, sys, time
+    import base64, select, socket, sys, time
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
     ZIP = open(sys.argv[1], "rb").read()
     class H(BaseHTTPRequestHandler):
@@ -73,6 +73,22 @@ func makeAllZip(_ path: String, records: [(String, String)]) throws {
             for k, v in headers: self.send_header(k, v)
             self.end_headers()
             self.wfile.write(body)
+        def do_CONNECT(self):
+            # Asked as a proxy: a tunnel back to this mirror, only for the one host no resolver knows.
+            if self.path != "via-proxy.invalid:80": return self.send(403)
+            up = socket.create_connection(("127.0.0.1", self.server.server_address[1]))
+            self.send(200)
+            ends = [self.connection, up]
+            try:
+                while True:
+                    ready, _, _ = select.select(ends, [], [], 10)
+                    if not ready: return
+                    for e in ready:
+                        data = e.recv(65536)
+                        if not data: return
+                        (up if e is self.connection else self.connection).sendall(data)
+            finally:
+                up.close()
         def do_GET(self):
             eco = self.path.split("/")[1]
             auth = self.headers.get("Authorization")
@@ -129,11 +145,11 @@ func makeAllZip(_ path: String, records: [(String, String)]) throws {
             try provenant(["db", "update", "--db", db, "--source", source ?? "http://127.0.0.1:\(port)", "--insecure", "--ecosystem", eco] + extra)
         }
         // A body without a length is cut at the cap, not read into memory until the machine gives out.
-        let endless = try update("Endless", ["--max-archive-size", "2M"])
-        #expect(endless.code == 2 && endless.err.contains("Endless/all.zip") && endless.err.contains("more than the --max-archive-size of 2097152 bytes"), "\(endless.err)")
+        let endless = try update("Endless", ["--max-download-size", "2M"])
+        #expect(endless.code == 2 && endless.err.contains("Endless/all.zip") && endless.err.contains("past its --max-download-size of 2097152 bytes"), "\(endless.err)")
         // A declared length over the cap is refused before the body is read.
-        let declared = try update("PyPI", ["--max-archive-size", "100"])
-        #expect(declared.code == 2 && declared.err.contains("more than the --max-archive-size of 100 bytes"), "\(declared.err)")
+        let declared = try update("PyPI", ["--max-download-size", "100"])
+        #expect(declared.code == 2 && declared.err.contains("archive of ") && declared.err.contains("past its --max-download-size of 100 bytes"), "\(declared.err)")
         // A byte every half second stays under every idle timeout; the run's deadline ends it.
         let started = Date()
         let drip = try update("Drip", ["--timeout", "3s"])
@@ -151,8 +167,27 @@ func makeAllZip(_ path: String, records: [(String, String)]) throws {
         #expect(!(creds.out + creds.err).contains("s3cr"))
         let anonymous = try update("Private")
         #expect(anonymous.code == 2 && anonymous.err.contains("HTTP 401"), "\(anonymous.err)")
-        let bad = try update("PyPI", ["--max-archive-size", "lots"])
-        #expect(bad.code == 2 && bad.err.contains("--max-archive-size takes a size"), "\(bad.err)")
+        // The cap is for all archives together: two archives that each fit, but not both, are refused.
+        let zipSize = try #require((try FileManager.default.attributesOfItem(atPath: root + "/all.zip")[.size] as? NSNumber)?.int64Value)
+        let both = try provenant(["db", "update", "--db", db, "--source", "http://127.0.0.1:\(port)", "--insecure",
+                                  "--ecosystem", "PyPI", "--ecosystem", "Moved", "--max-download-size", String(zipSize * 3 / 2)])
+        #expect(both.code == 2 && both.err.contains("Moved/all.zip") && both.err.contains("(\(zipSize * 3 / 2 - zipSize) were left for it)"), "\(both.err)")
+        #expect(try update("PyPI", ["--max-download-size", String(zipSize)]).code == 0)
+        // Sizes with a letter that upper-cases to two (ß) are refused, not trapped on.
+        #expect(try update("PyPI", ["--max-download-size", "1ß"]).code == 2)
+        #expect(DownloadLimits.bytes("3k") == 3072 && DownloadLimits.bytes("1ß") == nil && DownloadLimits.bytes("9999999999999G") == nil)
+        // A timeout past what uptime can count is no limit, not an overflow trap.
+        #expect(try update("PyPI", ["--timeout", "999999999h"]).code == 0)
+        // The proxies the environment names are used, as curl used them before the download streamed:
+        // the mirror tunnels to via-proxy.invalid, which no resolver knows; no_proxy goes direct.
+        let proxied = try provenant(["db", "update", "--db", db, "--source", "http://via-proxy.invalid", "--insecure", "--ecosystem", "PyPI"],
+                                    env: ["http_proxy": "http://127.0.0.1:\(port)", "no_proxy": "example.com"])
+        #expect(proxied.code == 0, "\(proxied.err)")
+        let bypassed = try provenant(["db", "update", "--db", db, "--source", "http://via-proxy.invalid", "--insecure", "--ecosystem", "PyPI"],
+                                     env: ["http_proxy": "http://127.0.0.1:\(port)", "no_proxy": ".invalid"])
+        #expect(bypassed.code == 2, "\(bypassed.out)")
+        let bad = try update("PyPI", ["--max-download-size", "lots"])
+        #expect(bad.code == 2 && bad.err.contains("--max-download-size takes a size"), "\(bad.err)")
         #expect(try provenant(["db", "status", "--db", db]).out.contains("records: 1"), "failed updates leave the database as it was")
     }
 

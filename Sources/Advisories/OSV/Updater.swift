@@ -34,6 +34,7 @@ public enum AdvisoryUpdater {
         }
         var files: [String] = []
         let download = ArchiveDownload(limits: limits, insecure: insecure)
+        var taken: Int64 = 0
         for eco in ecosystems {
             // checkSource has already required https (or http with --insecure).
             guard let url = archiveURL(base: source, ecosystem: eco) else {
@@ -43,7 +44,7 @@ public enum AdvisoryUpdater {
             let shown = URLUserinfo.stripped(url.absoluteString)
             progress("downloading \(shown)")
             let file = dir.appendingPathComponent("\(files.count)-all.zip")
-            try await download.fetch(url, to: file, shown: shown)
+            taken += try await download.fetch(url, to: file, shown: shown, budget: limits.maxBytes - taken)
             files.append(file.path)
         }
         return try await AdvisoryImporter.importPaths(files, into: store)
