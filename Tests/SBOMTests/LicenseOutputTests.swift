@@ -66,6 +66,16 @@ import ProvenantCore
         #expect(infos.first { $0["licenseId"] == b }?["extractedText"] == "Commercial, no use permitted?")
     }
 
+    @Test func aLicenseNamedLikeABareTextHashGetsItsOwnReference() {
+        // A free-form copyright text without a prefix is `LicenseRef-` and 16 hex digits; a licence
+        // that is named so must not take that reference, or one text would overwrite the other.
+        let textRef = LicenseTextMatcher.hashRef("Permission is granted to use this only on Tuesdays.")
+        let named = LicenseTextMatcher.nameRef(String(textRef.dropFirst("LicenseRef-".count)))
+        #expect(named != textRef && named.hasPrefix(textRef + "-"), "\(named)")
+        #expect(LicenseTextMatcher.nameRef("Commercial") == "LicenseRef-Commercial")
+        #expect(LicenseTextMatcher.nameRef("0123456789abcdeg") == "LicenseRef-0123456789abcdeg")
+    }
+
     @Test func spdxDeclaresLicenseRefsOnceWithTheirText() async throws {
         let inv = try await Self.debianInventory()
         let spdx = try render(inv, .spdxJSON)

@@ -247,10 +247,11 @@ public enum LicenseTextMatcher {
         return "LicenseRef-" + s + "-" + String(FileDigest.sha256(Array(name.utf8)).value.prefix(16))
     }
 
-    /// Whether `s` ends in `-` and 16 lowercase hex digits, as a hashed reference does.
+    /// Whether `s` is 16 lowercase hex digits, as `hashRef` without a prefix makes, or ends in `-` and
+    /// 16 of them, as every other hashed reference does (the bare form found by helper-113).
     static func endsInHash(_ s: String) -> Bool {
         let b = Array(s.utf8)
-        guard b.count > 17, b[b.count - 17] == UInt8(ascii: "-") else { return false }
+        guard b.count == 16 || (b.count > 17 && b[b.count - 17] == UInt8(ascii: "-")) else { return false }
         return b[(b.count - 16)...].allSatisfy { ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) }
     }
 
