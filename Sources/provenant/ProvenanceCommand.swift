@@ -48,7 +48,7 @@ struct ProvenanceCommand: ParsableCommand {
                     }
                 }
                 if byName > 0 {
-                    notes.insert("note: \(s): \(byName) component\(byName == 1 ? "" : "s") without a usable purl \(byName == 1 ? "is" : "are") listed by name only", at: 0)
+                    notes.insert("note: \(s): \(byName) component\(byName == 1 ? "" : "s") without a usable purl: listed by name only, where \(byName == 1 ? "it carries" : "they carry") a digest", at: 0)
                 }
                 notes += made.warnings.map { "warning: \(s): \($0)" }
                 for n in notes.prefix(50) { CLI.stderr(n) }

@@ -252,13 +252,15 @@ func run(_ exe: String, _ args: [String], env: [String: String] = [:]) throws ->
         {"bomFormat":"CycloneDX","specVersion":"1.6","version":1,"components":[
           {"type":"library","name":"left-pad","version":"1.3.0","purl":"pkg:npm/left-pad@1.3.0","hashes":[{"alg":"SHA-256","content":"\(a)"}]},
           {"type":"library","name":"left-pad","version":"1.3.0","purl":"pkg:npm/left-pad@1.3.0","hashes":[{"alg":"SHA-256","content":"\(b)"}]},
-          {"type":"library","name":"vendored-zlib","version":"1.3","hashes":[{"alg":"SHA-256","content":"\(c)"}]}
+          {"type":"library","name":"vendored-zlib","version":"1.3","hashes":[{"alg":"SHA-256","content":"\(c)"}]},
+          {"type":"library","name":"vendored-lz4","version":"1.9"}
         ]}
         """
         try cdx.write(toFile: dir + "/bom.json", atomically: true, encoding: .utf8)
         let p = try run(provenantBinary, ["provenance", "--subject", dir + "/out.bin", "--source", dir, "--sbom", dir + "/bom.json", "-o", dir + "/prov.json"])
         #expect(p.0 == 0, "\(p.1)")
-        #expect(p.1.contains("1 component without a usable purl is listed by name only"), "\(p.1)")
+        #expect(p.1.contains("2 components without a usable purl: listed by name only, where they carry a digest"), "\(p.1)")
+        #expect(p.1.contains("1 component without a usable purl or a digest is left out") && p.1.contains("vendored-lz4@1.9"), "\(p.1)")
         #expect(p.1.contains("pkg:npm/left-pad@1.3.0") && p.1.contains("more than one sha256 digest"), "\(p.1)")
         let predicate = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/prov.json"))) as? [String: Any])
         let deps = try #require((predicate["buildDefinition"] as? [String: Any])?["resolvedDependencies"] as? [[String: Any]])
@@ -266,6 +268,8 @@ func run(_ exe: String, _ args: [String], env: [String: String] = [:]) throws ->
         #expect(leftPad.sorted() == [a, b], "both copies' digests, each on its own entry: \(deps)")
         let zlib = deps.first { $0["name"] as? String == "vendored-zlib@1.3" }
         #expect((zlib?["digest"] as? [String: String])?["sha256"] == c && zlib?["uri"] == nil, "\(deps)")
+        // Every entry is a valid ResourceDescriptor: a uri or a digest.
+        #expect(deps.allSatisfy { $0["uri"] != nil || !(($0["digest"] as? [String: String]) ?? [:]).isEmpty }, "\(deps)")
     }
 
     @Test func aLocalBuildReadsGitAndSignsEndToEnd() throws {
