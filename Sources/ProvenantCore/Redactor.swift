@@ -379,6 +379,20 @@ public enum Redactor {
     /// redirect or proxy parameter is: `?u=https%3A%2F%2Fb.s3.amazonaws.com%2Fk%3FX-Amz-Signature%3D…`,
     /// or `token%3D…`, once or twice encoded (`%3D`, `%253D`). The key is read back past its encoded
     /// `?` or `&` (`%3F`, `%26`), and the value runs to the next encoded `&` or the URL's end.
+    /// Whether `c` ends a value inside an encoded URL: what a URL in text never holds as it is
+    /// (spaces, controls, quotes, `<>\\^`{|}[]`, bytes past ASCII), and the enclosing URL's own `#`
+    /// and `&`. Everything else, `!*'()` among it, which `encodeURIComponent` leaves as it is, stays
+    /// in the value (found by helper-113: `password%3Dhunter2!Secret99` kept `!Secret99`).
+    static func endsEncodedValue(_ c: UInt8) -> Bool {
+        switch c {
+        case 0...32, 127...255: return true
+        case UInt8(ascii: "\""), UInt8(ascii: "<"), UInt8(ascii: ">"), UInt8(ascii: "\\"), UInt8(ascii: "^"), UInt8(ascii: "`"),
+             UInt8(ascii: "{"), UInt8(ascii: "|"), UInt8(ascii: "}"), UInt8(ascii: "["), UInt8(ascii: "]"),
+             UInt8(ascii: "#"), UInt8(ascii: "&"): return true
+        default: return false
+        }
+    }
+
     static func redactEncodedAssignments(_ b: [UInt8]) -> [UInt8] {
         func isHex(_ c: UInt8) -> Bool { (c >= 48 && c <= 57) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102) }
         /// The length of an encoded `=` (`%3D`, `%253D`, `%25253D`…) at `i`, or 0.
@@ -408,14 +422,16 @@ public enum Redactor {
             let key = original.map(lower)
             guard !key.isEmpty, isSecretKey(key, original: original, flag: false) || signedURLKeys.contains(key) else { i += sep; continue }
             let v = i + sep
+            // How deeply the `=` is encoded: `%3D` 0, `%253D` 1. The value's own `&` is encoded one
+            // deeper than the `=` that starts it, so only an `&` encoded no deeper than that ends it
+            // (`…password%3Dab%2526cd%26n%3D1` masks `ab%2526cd`; found by helper-113).
+            let depth = (sep - 3) / 2
             var e = v
-            while e < b.count, isAlnum(b[e]) || b[e] == UInt8(ascii: "_") || b[e] == UInt8(ascii: "-") || b[e] == UInt8(ascii: ".")
-                    || b[e] == UInt8(ascii: "~") || b[e] == UInt8(ascii: "+") || b[e] == UInt8(ascii: "/") || b[e] == UInt8(ascii: "=") || b[e] == UInt8(ascii: "%") {
-                // An encoded `&` (`%26`, `%2526`) ends the value.
+            while e < b.count, !endsEncodedValue(b[e]) {
                 if b[e] == UInt8(ascii: "%") {
-                    var j = e + 1
-                    while j + 3 < b.count, b[j] == UInt8(ascii: "2"), b[j + 1] == UInt8(ascii: "5"), b[j + 2] == UInt8(ascii: "2") { j += 2 }
-                    if j + 1 < b.count, b[j] == UInt8(ascii: "2"), b[j + 1] == UInt8(ascii: "6") { break }
+                    var j = e + 1, d = 0
+                    while j + 3 < b.count, b[j] == UInt8(ascii: "2"), b[j + 1] == UInt8(ascii: "5"), b[j + 2] == UInt8(ascii: "2") { j += 2; d += 1 }
+                    if d <= depth, j + 1 < b.count, b[j] == UInt8(ascii: "2"), b[j + 1] == UInt8(ascii: "6") { break }
                 }
                 e += 1
             }
