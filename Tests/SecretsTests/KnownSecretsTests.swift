@@ -48,6 +48,10 @@ import Testing
         let mixed = try Self.engine([("token", "k9Xq2mL7tR")])
         #expect(Self.found("dns k9xq2ml7tr.evil.example", mixed) == ["known:agent-creds/token"])
         #expect(Self.found("TR K9XQ2ML7TR", mixed) == ["known:agent-creds/token"])
+        // A word and a number folded is still a word and a number (`postgres16`): not looked for.
+        let wordAndNumber = try Self.engine([("token", "Postgres16"), ("other", "Welcome2024")])
+        #expect(Self.found("image postgres16 and WELCOME2024", wordAndNumber).isEmpty)
+        #expect(Self.found("pw Postgres16", wordAndNumber) == ["known:agent-creds/token"])
         let accented = try Self.engine([("token", "pässwörd-1234")])
         #expect(Self.found(#"{"p": "p\u00e4ssw\u00f6rd-1234"}"#, accented) == ["known:agent-creds/token"])
     }

@@ -2,13 +2,27 @@ import ProvenantCore
 
 /// The encoded forms a secret value takes when a program serialises it: each named, for findings.
 enum KnownEncodings {
+    /// How often `v` switches between ASCII letters and digits, other bytes aside: `ab12cd` twice.
+    static func letterDigitSwitches(_ v: [UInt8]) -> Int {
+        var switches = 0, last: Bool?
+        for c in v {
+            let digit = c >= 48 && c <= 57, letter = (c | 0x20) >= 97 && (c | 0x20) <= 122
+            guard digit || letter else { continue }
+            if let l = last, l != digit { switches += 1 }
+            last = digit
+        }
+        return switches
+    }
+
     static func forms(of v: [UInt8]) -> [(String, [UInt8])] {
         var out: [(String, [UInt8])] = [("plain", v)]
         // Host names, e-mail domains and `tr` lose case: a value sent all lower or all upper case is
         // still the value (a hex or base32 secret entirely so), and is matched too. A value of 16
-        // bytes or more, or a shorter one mixing letters and digits: a short one of letters folded is
-        // a word (`Postgres` found in every `postgres`: review), one like `k9Xq2mL7` is not.
-        let foldable = v.count >= 16 || (v.contains { $0 >= 48 && $0 <= 57 } && v.contains { ($0 | 0x20) >= 97 && ($0 | 0x20) <= 122 })
+        // bytes or more, or a shorter one that switches between letters and digits three times or
+        // more: a short one of letters folded is a word (`Postgres` found in every `postgres`:
+        // review), and so is a word and a number (`Postgres16`, `Welcome2024`: helper-113); one like
+        // `k9Xq2mL7` is neither.
+        let foldable = v.count >= 16 || Self.letterDigitSwitches(v) >= 3
         for folded in [v.map { $0 >= 65 && $0 <= 90 ? $0 | 0x20 : $0 }, v.map { $0 >= 97 && $0 <= 122 ? $0 & ~0x20 : $0 }]
             where foldable && folded != v {
             out.append(("case-changed", folded))
