@@ -294,6 +294,25 @@ import ZIPFoundation
         try YAMLNesting.check("a:\n  b: [1, {c: [2]}]\n")
     }
 
+    @Test func npmEdgesPastTheResolutionLimitsAreSaidNotDropped() throws {
+        let dir = try Self.tempDir("npm-deep")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        // A copy of `a` nested 200 deep (past 128 levels) needs `shared`, which only the top level
+        // holds: its edge cannot be resolved within the limits. The shallow copy's edge is.
+        let deepKey = Array(repeating: "node_modules/a", count: 200).joined(separator: "/")
+        let lock = #"{"lockfileVersion":3,"packages":{"":{"dependencies":{"a":"1.0.0"}},"node_modules/shared":{"version":"2.0.0"},"node_modules/a":{"version":"1.0.0","dependencies":{"shared":"2.0.0"}},""#
+            + deepKey + #"":{"version":"1.0.1","dependencies":{"shared":"2.0.0"}}}}"#
+        try Self.write(Array(lock.utf8), dir + "/package-lock.json")
+        let x = try Self.extract(NpmLockExtractor(), dir, "package-lock.json")
+        #expect(x.packages.first { $0.version == "1.0.0" }?.dependsOn == ["pkg:npm/shared@2.0.0"], "\(x.packages)")
+        #expect(x.packages.first { $0.version == "1.0.1" }?.dependsOn == [])
+        #expect(x.diagnostics.count == 1 && x.diagnostics[0].message.contains("dependencies of 1 package nested past 4096-byte keys or 128 levels were not resolved"), "\(x.diagnostics)")
+        // Within the limits nothing is said.
+        let shallow = #"{"lockfileVersion":3,"packages":{"node_modules/shared":{"version":"2.0.0"},"node_modules/a":{"version":"1.0.0","dependencies":{"shared":"2.0.0","absent":"1.0.0"}}}}"#
+        try Self.write(Array(shallow.utf8), dir + "/package-lock.json")
+        #expect(try Self.extract(NpmLockExtractor(), dir, "package-lock.json").diagnostics.isEmpty)
+    }
+
     // MARK: Go binaries
 
     /// An ELF64 file: header, `body` at offset 64, then the section headers. Sections name their

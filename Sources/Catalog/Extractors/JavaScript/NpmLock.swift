@@ -7,8 +7,9 @@ enum NodePath {
     /// deep with 2,000 dependencies took 27 s (found by helper-107). Real keys are far shorter.
     static let maxKeyBytes = 4096, maxDepth = 128
 
-    static func resolve(_ dep: String, from key: String, exists: (String) -> Bool) -> String? {
-        guard key.utf8.count <= maxKeyBytes else { return nil }
+    /// `stopped` is set when the search ended at those limits rather than at the root.
+    static func resolve(_ dep: String, from key: String, stopped: inout Bool, exists: (String) -> Bool) -> String? {
+        guard key.utf8.count <= maxKeyBytes else { stopped = true; return nil }
         var base = key
         for _ in 0...maxDepth {
             let candidate = base.isEmpty ? "node_modules/" + dep : base + "/node_modules/" + dep
@@ -16,7 +17,16 @@ enum NodePath {
             if base.isEmpty { return nil }
             if let r = base.rangeOfBytes("/node_modules/", last: true) { base = String(base[..<r.lowerBound]) } else { base = "" }
         }
+        stopped = true
         return nil
+    }
+
+    /// The warning for the packages whose dependencies were not resolved at those limits: the graph
+    /// leaves those edges out, and says so rather than passing for complete.
+    static func cutOff(_ keys: Set<String>, path: String, lines: JSONKeyLines, lineKey: (String) -> String) -> [Diagnostic] {
+        guard let first = keys.min() else { return [] }
+        return [Diagnostic(Location(path, line: lines.line(lineKey(first))),
+                           "dependencies of \(keys.count) package\(keys.count == 1 ? "" : "s") nested past \(maxKeyBytes)-byte keys or \(maxDepth) levels were not resolved; the dependency graph leaves them out")]
     }
 
     /// The same over bun's keys, where nesting is `parent/child` and scopes take two components.
@@ -56,17 +66,22 @@ public struct NpmLockExtractor: Extractor {
         let doc = try JSON.object(bytes)
         let lines = JSONKeyLines(bytes)
         var packages: [Package] = []
+        var cut: Set<String> = []
         if let pk = doc.obj("packages"), !pk.isEmpty {
-            packages = v2(pk, lines: lines, path: input.path)
+            packages = v2(pk, lines: lines, path: input.path, cut: &cut)
+            return Extraction(packages.filteredForDev(input.context.includeDev),
+                              diagnostics: NodePath.cutOff(cut, path: input.path, lines: lines, lineKey: { $0 }))
         } else if let deps = doc.obj("dependencies") {
-            packages = v1(deps, lines: lines, path: input.path)
+            packages = v1(deps, lines: lines, path: input.path, cut: &cut)
+            return Extraction(packages.filteredForDev(input.context.includeDev),
+                              diagnostics: NodePath.cutOff(cut, path: input.path, lines: lines, lineKey: NodePath.packageName))
         } else if doc["lockfileVersion"] == nil {
             throw ParseError("not an npm lockfile: no lockfileVersion, packages or dependencies")
         }
-        return Extraction(packages.filteredForDev(input.context.includeDev))
+        return Extraction(packages)
     }
 
-    private func v2(_ pk: [String: Any], lines: JSONKeyLines, path: String) -> [Package] {
+    private func v2(_ pk: [String: Any], lines: JSONKeyLines, path: String, cut: inout Set<String>) -> [Package] {
         var keyToIndex: [String: Int] = [:]
         var packages: [Package] = []
         var rawDeps: [[String: Any]] = []
@@ -90,7 +105,9 @@ public struct NpmLockExtractor: Extractor {
         }
         let raw = zip(keys, rawDeps).map { key, deps in deps.keys.map { (key, $0) } }
         Graph.link(&packages, raw) { key, dep in
-            NodePath.resolve(dep, from: key, exists: { keyToIndex[$0] != nil }).flatMap { keyToIndex[$0] }
+            var stopped = false
+            defer { if stopped { cut.insert(key) } }
+            return NodePath.resolve(dep, from: key, stopped: &stopped, exists: { keyToIndex[$0] != nil }).flatMap { keyToIndex[$0] }
         }
         if let root = pk[""] as? [String: Any] {
             func refs(_ m: [String: Any]?) -> Set<String> {
@@ -109,7 +126,7 @@ public struct NpmLockExtractor: Extractor {
         return m
     }
 
-    private func v1(_ deps: [String: Any], lines: JSONKeyLines, path: String) -> [Package] {
+    private func v1(_ deps: [String: Any], lines: JSONKeyLines, path: String, cut: inout Set<String>) -> [Package] {
         var packages: [Package] = []
         // Flatten nested trees into path keys like npm v2 does, so resolution is shared.
         var keyToIndex: [String: Int] = [:]
@@ -138,7 +155,9 @@ public struct NpmLockExtractor: Extractor {
         }
         walk(deps, prefix: "")
         Graph.link(&packages, requires.map { key, reqs in reqs.map { (key, $0) } }) { key, dep in
-            NodePath.resolve(dep, from: key, exists: { keyToIndex[$0] != nil }).flatMap { keyToIndex[$0] }
+            var stopped = false
+            defer { if stopped { cut.insert(key) } }
+            return NodePath.resolve(dep, from: key, stopped: &stopped, exists: { keyToIndex[$0] != nil }).flatMap { keyToIndex[$0] }
         }
         return packages
     }
