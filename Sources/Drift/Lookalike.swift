@@ -44,7 +44,10 @@ public enum Lookalike {
     /// Keys are 64-bit hashes in one sorted array, not strings in a dictionary: 10,000 names of 214
     /// bytes had taken 809 MB as strings (found by review). A collision only adds a candidate, which
     /// `reason` then refuses, so the answer is the same. Deletion keys are made for names of at most
-    /// `maxDeletionLength` bytes; a longer name is still compared by its separators and folding.
+    /// `maxDeletionLength` bytes. Longer names are keyed by halves instead: of two names one edit
+    /// apart, the shorter `m` bytes long, either the first `m/2` bytes are the same in both or the
+    /// last `m - m/2 - 1` are, so each long name is keyed by both halves as the shorter of a pair and
+    /// as the longer (before, names over 64 bytes were never found one edit apart).
     public struct Index: Sendable {
         let names: [Name]
         /// (key, index into names), sorted.
@@ -69,9 +72,29 @@ public enum Lookalike {
 
         static func keys(_ n: Name) -> Set<UInt64> {
             var out: Set<UInt64> = [hash(1, n.stripped), hash(2, n.folded), hash(3, n.bytes)]
-            guard n.bytes.count <= maxDeletionLength else { return out }
-            for i in n.bytes.indices { out.insert(hash(3, n.bytes, skip: i)) }
+            let b = n.bytes
+            if b.count <= maxDeletionLength {
+                for i in b.indices { out.insert(hash(3, b, skip: i)) }
+            }
+            // A name one past the limit pairs with one at it, so both kinds of key overlap there.
+            if b.count >= maxDeletionLength {
+                for m in [b.count, b.count - 1] {
+                    let head = m / 2, tail = m - head - 1
+                    out.insert(halfKey(4, m, b[..<head]))
+                    out.insert(halfKey(5, m, b[(b.count - tail)...]))
+                }
+            }
             return out
+        }
+
+        /// A half's key: the tag, the shorter name's length `m`, then the bytes.
+        static func halfKey(_ tag: UInt8, _ m: Int, _ half: ArraySlice<UInt8>) -> UInt64 {
+            var h: UInt64 = 0xcbf2_9ce4_8422_2325
+            for byte in [tag, UInt8(truncatingIfNeeded: m), UInt8(truncatingIfNeeded: m >> 8), UInt8(truncatingIfNeeded: m >> 16)] {
+                h = (h ^ UInt64(byte)) &* 0x100_0000_01b3
+            }
+            for byte in half { h = (h ^ UInt64(byte)) &* 0x100_0000_01b3 }
+            return h
         }
 
         /// The first known name (in sorted order) `name` is a near miss of, and why.

@@ -106,6 +106,34 @@ import Testing
         #expect(index.nearMiss("unrelated-name") == nil)
     }
 
+    /// Names past the deletion keys' 64 bytes are found one edit apart too, at every position: a
+    /// substitution, a deletion, an insertion and a swap, each from both sides, against the index
+    /// of many names (they were compared by separators and folding only).
+    @Test func longNamesAreFoundOneEditApartAtEveryPosition() {
+        let long = "github.com/example-org/very-long-module-name-for-testing/internal/pkg/subsystem/componentz"
+        let names = (0..<3000).map { "package-\($0)-" + String(repeating: "x", count: $0 % 150) } + [long, String(long.prefix(64)), String(long.prefix(65))]
+        let index = Lookalike.Index(names)
+        let b = Array(long.utf8)
+        var missed: [String] = []
+        for i in b.indices {
+            var variants: [[UInt8]] = []
+            var sub = b; sub[i] = sub[i] == UInt8(ascii: "q") ? UInt8(ascii: "w") : UInt8(ascii: "q"); variants.append(sub)
+            var del = b; del.remove(at: i); variants.append(del)
+            var ins = b; ins.insert(UInt8(ascii: "q"), at: i); variants.append(ins)
+            if i + 1 < b.count, b[i] != b[i + 1] { var sw = b; sw.swapAt(i, i + 1); variants.append(sw) }
+            for v in variants {
+                let name = String(decoding: v, as: UTF8.self)
+                guard Lookalike.reason(name, long) != nil else { continue }
+                if index.nearMiss(name)?.name != long { missed.append(name) }
+            }
+        }
+        #expect(missed.isEmpty, "\(missed.count) near misses of a \(b.count)-byte name not found: \(missed.prefix(3))")
+        // At the boundary: 64 and 65 bytes, one deletion apart, find each other.
+        #expect(Lookalike.Index([String(long.prefix(65))]).nearMiss(String(long.prefix(64)))?.name == String(long.prefix(65)))
+        #expect(Lookalike.Index([String(long.prefix(64))]).nearMiss(String(long.prefix(64)) + "q")?.name == String(long.prefix(64)))
+        #expect(Lookalike.Index([String(long.prefix(64))]).nearMiss(String(long.prefix(63)) + "qz") == nil, "two edits apart")
+    }
+
     /// Found by review: a bare name approved any scope's package of that name, and a prerelease or
     /// pseudo-version read as a patch.
     @Test func aBareNameIsNotAnotherScopeAndPrereleasesAreNotPatches() throws {
