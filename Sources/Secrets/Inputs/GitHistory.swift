@@ -18,9 +18,24 @@ public struct GitHistory {
         public var lines: [Int] = []
     }
 
-    /// Calls `visit` for every (commit, file) with added lines, newest commit first, all refs.
-    public func additions(_ visit: (Addition) -> Void) throws(InputError) {
+    /// Calls `visit` for every (commit, file) with added lines, newest commit first, all refs. Returns
+    /// what cut the history short, if anything did: that part was not read, so it is NOT CHECKED.
+    @discardableResult
+    public func additions(_ visit: (Addition) -> Void) throws(InputError) -> [String] {
         try withoutActuallyEscaping(visit) { (visit) throws(InputError) in try run(visit) }
+    }
+
+    /// What hides commits from `git log` in `gitDir`: a shallow clone's cut (CI checkouts are usually
+    /// depth 1) and grafts. Replace refs are not obeyed at all (GIT_NO_REPLACE_OBJECTS). Both found by
+    /// helper-115: a secret added and removed before the cut scanned as "No secrets found", exit 0.
+    static func truncation(_ gitDir: String, shown: String) -> [String] {
+        var out: [String] = []
+        for (file, what) in [("shallow", "is a shallow clone"), ("info/grafts", "has grafts (info/grafts)")] {
+            var st = stat()
+            guard lstat(gitDir + "/" + file, &st) == 0, st.st_size > 0 else { continue }
+            out.append("--git: \(shown) \(what): the history behind it was not read, so it is NOT CHECKED (fetch the whole history, e.g. git fetch --unshallow)")
+        }
+        return out
     }
 
     /// The repository whose history is read: the target's own `.git` (a directory, or a file naming
@@ -78,8 +93,9 @@ public struct GitHistory {
         return (root, resolved)
     }
 
-    private func run(_ visit: @escaping (Addition) -> Void) throws(InputError) {
+    private func run(_ visit: @escaping (Addition) -> Void) throws(InputError) -> [String] {
         let (root, gitDir) = try Self.gitDirectory(of: repository)
+        let cut = Self.truncation(gitDir, shown: Redactor.quote(repository, max: 200))
         let git = Process()
         git.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         // No signature checks (log.showSignature would run the repository's gpg.program), no external
@@ -100,6 +116,9 @@ public struct GitHistory {
         env["GIT_ALTERNATE_OBJECT_DIRECTORIES"] = nil
         env["GIT_OBJECT_DIRECTORY"] = nil
         env["GIT_COMMON_DIR"] = nil
+        env["GIT_NO_REPLACE_OBJECTS"] = "1"
+        env["GIT_GRAFT_FILE"] = nil
+        env["GIT_SHALLOW_FILE"] = nil
         env["GIT_PAGER"] = "cat"
         env["GIT_TERMINAL_PROMPT"] = "0"
         git.environment = env
@@ -126,6 +145,7 @@ public struct GitHistory {
             let first = message.split(separator: "\n").first.map(String.init) ?? "exit \(git.terminationStatus)"
             throw InputError("--git: git log failed in \(Redactor.quote(repository, max: 200)): \(Redactor.quote(first, max: 200))")
         }
+        return cut
     }
 
     final class ErrorCollector: @unchecked Sendable {
