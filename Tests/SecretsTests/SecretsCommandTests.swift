@@ -188,6 +188,42 @@ import TestSupport
         #expect((f["path"] as? String)?.hasSuffix("/ci.yaml") == true)
     }
 
+    /// Found by helper-115: a zip entry named like a known value was printed in full in the warning
+    /// that it could not be read.
+    @Test func unreadableArchiveEntriesNamedLikeKnownValuesAreMasked() throws {
+        let dir = try Self.tree(["known.env": "K=SuperSecretValue123\n"])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let make = #"""
+        python3 -c "import zipfile; z=zipfile.ZipFile('k.zip','w'); z.writestr('SuperSecretValue123.txt','x'); z.close(); b=bytearray(open('k.zip','rb').read()); i=b.find(b'PK\x01\x02'); b[i+10:i+12]=(99).to_bytes(2,'little'); b[8:10]=(99).to_bytes(2,'little'); open('k.zip','wb').write(b)"
+        """#
+        #expect(try Self.sh(make, in: dir).code == 0)
+        let r = try Self.sh("\"$PROVENANT\" secrets scan k.zip --known known.env --format json", in: dir)
+        #expect(r.err.contains("compression method 99") || r.out.contains("compression method 99"), "\(r.err)")
+        #expect(!(r.out + r.err).contains("SuperSecretValue123"), "\(r.err)")
+    }
+
+    /// Found by helper-115: a shallow clone (as CI checks out), grafts and replace refs hid the commit
+    /// that added a secret, and the scan said "No secrets found" with exit 0.
+    @Test func gitHistoryCutShortIsNotCheckedAndReplaceRefsAreNotObeyed() throws {
+        let dir = try Self.tree(["README.md": "hello\n"])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let setup = """
+        git init -q . && git config user.email t@example.com && git config user.name t && git add . && git commit -qm init &&
+        printf 'token: \(Self.token)\n' > s.env && git add s.env && git commit -qm add && git rm -q s.env && git commit -qm remove
+        """
+        #expect(try Self.sh(setup, in: dir).code == 0)
+        // A depth-1 clone holds only the last commit: what it cut is not checked, so --fail-on fails.
+        let shallow = dir.path + "-shallow"
+        defer { try? FileManager.default.removeItem(atPath: shallow) }
+        #expect(try Self.sh("git clone -q --depth 1 file://\(dir.path) \(shallow)", in: dir).code == 0)
+        let cut = try runProcess(provenantBinary, ["secrets", "scan", shallow, "--git", "--fail-on", "low"])
+        #expect(cut.code == 1 && cut.err.contains("is a shallow clone") && cut.err.contains("NOT CHECKED"), "\(cut.out) \(cut.err)")
+        // A replace ref that swaps the adding commit for its parent does not hide it.
+        #expect(try Self.sh("git replace $(git rev-parse HEAD~1) $(git rev-parse HEAD~2)", in: dir).code == 0)
+        let replaced = try runProcess(provenantBinary, ["secrets", "scan", dir.path, "--git", "--format", "json", "--fail-on", "high"])
+        #expect(replaced.code == 1 && replaced.out.contains("github-personal-access-token"), "\(replaced.err)")
+    }
+
     @Test func redactFiltersAStreamAndKnownValuesShorterThanEightBytesAreRefused() throws {
         let dir = try Self.tree(["creds.env": "API_TOKEN=agent-Secret-Value-123\n", "short.env": "PIN=1234\n"])
         defer { try? FileManager.default.removeItem(at: dir) }

@@ -106,14 +106,14 @@ public struct SecretsScanner: Sendable {
         let fd: Int32
         do { fd = try open() } catch {
             result.unreadable += 1
-            result.warnings.append("\(shown): not read: \(error)")
+            result.warnings.append("\(shown): not read: \(shownPath(String(describing: error)))")
             return
         }
         defer { close(fd) }
         var head = [UInt8]()
         do { _ = try Self.readSome(fd, into: &head, max: 8192) } catch {
             result.unreadable += 1
-            result.warnings.append("\(shown): not read: \(error)")
+            result.warnings.append("\(shown): not read: \(shownPath(String(describing: error)))")
             return
         }
         var st = stat()
@@ -130,7 +130,7 @@ public struct SecretsScanner: Sendable {
                     while try Self.readSome(fd, into: &all, max: 1 << 20) > 0 {}
                 } catch {
                     result.unreadable += 1
-                    result.warnings.append("\(shown): not read: \(error)")
+                    result.warnings.append("\(shown): not read: \(shownPath(String(describing: error)))")
                     return
                 }
                 var budget = InflateBudget(options.archiveLimits, archiveSize: all.count)
@@ -162,7 +162,7 @@ public struct SecretsScanner: Sendable {
             }
         } catch {
             result.unreadable += 1
-            result.warnings.append("\(shown): read stopped: \(error)")
+            result.warnings.append("\(shown): read stopped: \(shownPath(String(describing: error)))")
         }
     }
 
@@ -307,7 +307,7 @@ public struct SecretsScanner: Sendable {
                 if let damaged {
                     // The complete members are scanned; what follows the damage is not.
                     result.partial += 1
-                    result.warnings.append("\(display): \(damaged)")
+                    result.warnings.append("\(display): \(shownPath(String(describing: damaged)))")
                 }
                 // Entries are named under the file that holds them (`pkg.tar.gz!s.env`), which exists.
                 if TarArchive.isTar(inner) { scanArchive(inner, display: display, depth: depth, budget: &budget, into: &result) }
@@ -330,30 +330,34 @@ public struct SecretsScanner: Sendable {
                 for e in zip.entries where !e.isDirectory {
                     do { entry(try zip.read(e, budget: &budget), e.path) }
                     catch let stop as InflateBudget.Exhausted { throw stop }
-                    catch { result.unreadable += 1; result.warnings.append("\(display)!\(Redactor.quote(e.path, max: 120)): not read: \(error)") }
+                    // Names and the reader's messages through this engine too: an entry named like a
+                    // known value printed it in full (found by helper-115).
+                    catch { result.unreadable += 1; result.warnings.append("\(display)!\(shownPath(String(e.path.prefix(120)))): not read: \(shownPath(String(describing: error)))") }
                 }
             } else {
                 let tar = TarArchive(bytes)
                 result.partial += tar.problems.isEmpty ? 0 : 1
-                for p in tar.problems { result.warnings.append("\(display): \(p)") }
+                for p in tar.problems { result.warnings.append("\(display): \(shownPath(String(describing: p)))") }
                 for e in tar.entries { entry(Array(tar.content(e)), e.path) }
             }
         } catch {
             // Budget exhausted or a damaged archive: what follows in it was not scanned.
             result.partial += 1
-            result.warnings.append("\(display): \(error)")
+            result.warnings.append("\(display): \(shownPath(String(describing: error)))")
         }
     }
 
     /// `--git`: every added line in the repository's history, findings naming their commit.
     public func scanHistory(repository: String, into result: inout SecretsScanResult) throws(InputError) {
         let prefix = repository.hasSuffix("/") ? repository : repository + "/"
-        try GitHistory(repository: repository).additions { a in
+        let cut = try GitHistory(repository: repository).additions { a in
             let shown = shownPath(prefix == "./" ? a.path : prefix + a.path)
             // A UTF-16 file's added lines, joined again, are its UTF-16 text (found by review).
             let text = UTF16Text.detect(a.text.prefix(8192)).map { UTF16Text.decode(a.text, $0) } ?? a.text
             scanBytes(text, display: shown, commit: a.commit, lineNumbers: a.lines, into: &result)
         }
+        result.partial += cut.count
+        result.warnings += cut.map(shownPath)
     }
 
     /// A path as reports show it: through the redactor, and through this engine too, whose known values
