@@ -124,6 +124,12 @@ import Testing
         let commented = dir.appendingPathComponent("commented.env")
         try "TOKEN=abcdefgh12345 # rotated monthly\n".write(to: commented, atomically: true, encoding: .utf8)
         #expect(try KnownSecretsFile.read(path: commented.path).map { String(decoding: $0.bytes, as: UTF8.self) } == ["abcdefgh12345"])
+        // A quoted value ends at its closing quote, comment or not, and takes dotenv's escapes
+        // (found by helper-115: the quotes stayed in the value, which then matched nothing).
+        try "A=\"Hq7vLm2XpR9z\" # db\nB=\"Tz4\\\"Wq8pLn3K\"\nC='Lk9#x yz2 Qw' # not part\n".write(to: commented, atomically: true, encoding: .utf8)
+        #expect(try KnownSecretsFile.read(path: commented.path).map { String(decoding: $0.bytes, as: UTF8.self) } == ["Hq7vLm2XpR9z", "Tz4\"Wq8pLn3K", "Lk9#x yz2 Qw"])
+        try "A=\"unterminated-value-1\n".write(to: commented, atomically: true, encoding: .utf8)
+        #expect(throws: KnownSecretsError.self) { try KnownSecretsFile.read(path: commented.path) }
         let short = dir.appendingPathComponent("short.env")
         try "PIN=1234\n".write(to: short, atomically: true, encoding: .utf8)
         #expect(throws: KnownSecretsError.self) { try KnownSecrets(try KnownSecretsFile.read(path: short.path)) }

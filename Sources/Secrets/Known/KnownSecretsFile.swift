@@ -61,11 +61,45 @@ public enum KnownSecretsFile {
             }
             let key = line[..<eq].trimmingCharacters(in: .whitespaces)
             var value = line[line.index(after: eq)...].trimmingCharacters(in: .whitespaces)
-            if value.count >= 2, let f = value.first, f == "\"" || f == "'", value.last == f { value = String(value.dropFirst().dropLast()) }
-            else if let hash = value.range(of: " #") { value = value[..<hash.lowerBound].trimmingCharacters(in: .whitespaces) } // KEY=v # comment
+            if let f = value.first, f == "\"" || f == "'" {
+                // Quoted: the value ends at its closing quote, whatever follows (`KEY="v" # db`), and
+                // a double-quoted one takes `\"`, `\\` and `\n` escapes, as dotenv reads them. Before,
+                // such a value kept its quotes and escapes and the secret was never matched (helper-115).
+                guard let unquoted = Self.quoted(Array(value.utf8)) else {
+                    throw KnownSecretsError(path: path, line: number, reason: "the value's quote is not closed on its line")
+                }
+                value = unquoted
+            } else if let hash = value.range(of: " #") { value = value[..<hash.lowerBound].trimmingCharacters(in: .whitespaces) } // KEY=v # comment
             out.append(.init(name: .init(source: source, key: key), bytes: Array(value.utf8)))
         }
         return out
+    }
+
+    /// The text of a quoted dotenv value starting at `b[0]` (`"` or `'`), up to its closing quote;
+    /// nil when it has none. Only what follows that quote is ignored.
+    static func quoted(_ b: [UInt8]) -> String? {
+        let q = b[0]
+        var out: [UInt8] = []
+        var i = 1
+        while i < b.count {
+            let c = b[i]
+            if c == q { return String(decoding: out, as: UTF8.self) }
+            if q == UInt8(ascii: "\""), c == UInt8(ascii: "\\"), i + 1 < b.count {
+                let n = b[i + 1]
+                switch n {
+                case UInt8(ascii: "n"): out.append(10)
+                case UInt8(ascii: "r"): out.append(13)
+                case UInt8(ascii: "t"): out.append(9)
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "$"): out.append(n)
+                default: out += [c, n]
+                }
+                i += 2
+                continue
+            }
+            out.append(c)
+            i += 1
+        }
+        return nil
     }
 
     /// The line of a YAML error, 1-based.
