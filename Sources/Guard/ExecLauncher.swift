@@ -482,6 +482,11 @@ public enum ExecLauncher {
             }
             let r = cgs_set_no_new_privs()
             guard r == 0 else { throw ConfinementError("PR_SET_NO_NEW_PRIVS", errno: -r) }
+            // The terminal the command inherits is open before Landlock, so its device-ioctl rule does
+            // not cover it: TIOCSTI pushed `touch …` into the caller's shell, which ran it unconfined
+            // after the command exited (found by helper-116). A seccomp filter refuses that ioctl.
+            let s = cgs_deny_terminal_injection()
+            guard s == 0 else { throw ConfinementError("seccomp filter against TIOCSTI", errno: -s) }
             if let ruleset { try Landlock.restrict(ruleset, fds: fds) }
         } catch {
             return refuse("confinement failed, not running the command: \(error)")

@@ -39,6 +39,24 @@ import TestSupport
 
     static let cleanup = "#!/bin/sh\necho cleaned \"$@\"\n"
 
+    /// Found by helper-116: the command typed into the terminal it inherited (TIOCSTI), and the
+    /// caller's shell ran the text unconfined after the command exited. `script` gives the launcher a
+    /// terminal; CAP_SYS_ADMIN is declared so the ioctl would pass the kernel's own checks whatever
+    /// its `dev.tty.legacy_tiocsti` says: only the filter stops it.
+    @Test func theCommandCannotTypeIntoItsTerminal() throws {
+        let s = try Scratch(manifest: "name: agent\ncapabilities: [SYS_ADMIN]\n")
+        defer { s.remove() }
+        let code = "import errno, fcntl, termios\nfor req in (termios.TIOCSTI, 0x541C, termios.TIOCSTI | (1 << 32)):\n  try:\n    fcntl.ioctl(0, req, b'x'); print('ioctl', 'ok')\n  except OSError as e:\n    print('ioctl', errno.errorcode[e.errno])"
+        try code.write(toFile: s.dir + "/inject.py", atomically: false, encoding: .utf8)
+        let command = "PROVENANT_ENVIRONMENT= '\(provenantBinary)' guard exec --manifest '\(s.dir)/m.yaml' --environment test -- \(Self.python) '\(s.dir)/inject.py'"
+        let r = try runProcess("/usr/bin/script", ["-qec", command, "/dev/null"])
+        let results = r.out.split(whereSeparator: \.isNewline).filter { $0.hasPrefix("ioctl ") }.map { $0.trimmingCharacters(in: .whitespaces) }
+        #expect(results == ["ioctl EPERM", "ioctl EPERM", "ioctl EPERM"], "\(r.out) \(r.err)")
+        // The same ioctl outside the launcher is not refused by anything else: the test can fail.
+        let bare = try runProcess("/usr/bin/script", ["-qec", "\(Self.python) '\(s.dir)/inject.py'", "/dev/null"])
+        #expect(bare.out.contains("ioctl ok"), "\(bare.out) \(bare.err)")
+    }
+
     @Test func aWriteOutsideTheDeclaredPathsFailsWithEACCES() throws {
         let s = try Scratch(manifest: "name: agent\nfilesystem:\n  write: [$DIR/out]\n", files: ["out/.keep": ""])
         defer { s.remove() }
