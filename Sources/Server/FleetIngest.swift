@@ -203,14 +203,16 @@ struct FleetComponentQuery {
         var undecided: [ComponentHit]?
     }
 
-    init(_ q: some Sequence<(key: Substring, value: Substring)>) {
+    /// An unknown parameter is refused, as on every other route: a misspelt `rnage=` answered every
+    /// version as if no range were asked (found by helper-114).
+    init(_ q: some Sequence<(key: Substring, value: Substring)>) throws {
         for (k, v) in q {
             switch k {
             case "purl": purl = String(v)
             case "type": type = String(v)
             case "name": name = String(v)
             case "range": range = String(v)
-            default: break
+            default: throw FleetServer.unknownParameter(k)
             }
         }
     }
@@ -223,6 +225,13 @@ struct FleetComponentQuery {
             guard let parsed = PackageURL(parsing: purl) else { throw FleetAPIError(.badRequest, field: "purl", "not a package URL") }
             let p = Package(ecosystem: .npm, name: parsed.name, version: parsed.version ?? "", purl: parsed, foundBy: "query")
             let key = PackageKey(p)
+            // A purl without a version asks where any version runs; looked up as `name@`, it matched
+            // nothing and read as "nowhere" (found by helper-114).
+            guard let version = parsed.version, !version.isEmpty else {
+                let prefix = "pkg:\(parsed.type.lowercased())/"
+                let bare = key.name.hasPrefix(prefix) ? String(key.name.dropFirst(prefix.count)) : parsed.name
+                return try await store.components(ecosystem: parsed.type.lowercased(), name: bare)
+            }
             return try await store.components(purl: key.name + "@" + key.version)
         }
         guard let type, let name, !type.isEmpty, !name.isEmpty else {

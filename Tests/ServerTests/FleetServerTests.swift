@@ -167,6 +167,11 @@ enum FleetFixtures {
         // Across the fleet: by purl (qualifiers ignored) and by type and name.
         let byPurl = try await s.call("GET", "/v1/components?purl=pkg:npm/semver@7.5.0?foo=bar", token: admin).json["components"] as? [[String: Any]] ?? []
         #expect(byPurl.map { $0["agent"] as? String } == ["collector"])
+        // A purl without a version asks where any version runs (it answered "nowhere"), and an
+        // unknown parameter is refused rather than ignored (both found by helper-114).
+        let anyVersion = try await s.call("GET", "/v1/components?purl=pkg:npm/semver", token: admin).json["components"] as? [[String: Any]] ?? []
+        #expect(anyVersion.contains { $0["agent"] as? String == "collector" && $0["version"] as? String == "7.5.0" }, "\(anyVersion)")
+        #expect(try await s.call("GET", "/v1/components?type=cargo&name=mio&rnage=vers:cargo/%3E9", token: admin).status == 400)
         let cargoName = try #require(String(decoding: spdx, as: UTF8.self).range(of: "pkg:cargo/").map { r in
             String(String(decoding: spdx, as: UTF8.self)[r.upperBound...].prefix { $0 != "@" })
         })
