@@ -26,6 +26,10 @@ public struct FleetContext: RequestContext {
 public struct FleetServerOptions: Sendable {
     /// The largest request body read; a larger one is `413` and nothing is stored.
     public var maxBodyBytes = 64 << 20
+    /// Bytes of request bodies read at once, server-wide; nil for four times `maxBodyBytes`.
+    public var maxUploadBytes: Int?
+    /// Seconds a body may take before it must keep up `UploadGate.minimumBytesPerSecond`.
+    public var bodyGraceSeconds = 30.0
     public var requestsPerSecond: Double = 50
     public var burst: Double = 200
     public init() {}
@@ -118,6 +122,8 @@ public struct FleetServer: Sendable {
         let limiter = RateLimiter(perSecond: options.requestsPerSecond, burst: options.burst)
         router.add(middleware: BearerAuthMiddleware(store: store, limiter: limiter))
         let store = self.store, options = self.options, advisories = self.advisories, trustPolicy = self.trustPolicy
+        let (four, over) = options.maxBodyBytes.multipliedReportingOverflow(by: 4)
+        let gate = UploadGate(capacity: options.maxUploadBytes ?? (over ? Int.max : four), graceSeconds: options.bodyGraceSeconds)
 
         router.get("/healthz") { _, _ in
             _ = try await store.agents().count
@@ -138,36 +144,34 @@ public struct FleetServer: Sendable {
                 artifact = String(v)
             }
             var request = request
-            let body: ByteBuffer
-            do { body = try await request.collectBody(upTo: options.maxBodyBytes) } catch is NIOTooManyBytesError {
-                throw FleetAPIError(.contentTooLarge, field: "body", "the SBOM is larger than \(options.maxBodyBytes) bytes")
-            }
-            // Parsed on a thread of its own: an SBOM of hundreds of thousands of components takes
-            // seconds, and on the concurrency pool (two threads here) it starved every other request,
-            // health checks included (found by helper-97).
-            let data = Data(buffer: body), given = artifact
-            var release = try await FleetIngest.offPool { try FleetIngest.release(agent: agent, version: version, body: data, artifact: given) }
-            let generation = advisories.currentGeneration
-            let seq = try await advisories.sync()
-            release.findings = try advisories.match(release.components, release.sources)
-            switch try await store.addRelease(release) {
-            case .created:
-                // An import ran while this release was matched (here, or on another replica): its
-                // re-match may not have seen the release, so the release is matched again against
-                // the database as it is now.
-                let moved = try await advisories.logMoved(since: seq)
-                if advisories.currentGeneration != generation || moved {
-                    if store.sharesAdvisories { try await advisories.sync(atLeast: try await store.latestAdvisorySeq()) }
-                    let names = Set(release.sources.compactMap(\.osv))
-                    _ = try await advisories.rematch(names)
+            return try await gate.withBody(&request, limit: options.maxBodyBytes, what: "SBOM") { body in
+                // Parsed on a thread of its own: an SBOM of hundreds of thousands of components takes
+                // seconds, and on the concurrency pool (two threads here) it starved every other request,
+                // health checks included (found by helper-97).
+                let data = Data(buffer: body), given = artifact
+                var release = try await FleetIngest.offPool { try FleetIngest.release(agent: agent, version: version, body: data, artifact: given) }
+                let generation = advisories.currentGeneration
+                let seq = try await advisories.sync()
+                release.findings = try advisories.match(release.components, release.sources)
+                switch try await store.addRelease(release) {
+                case .created:
+                    // An import ran while this release was matched (here, or on another replica): its
+                    // re-match may not have seen the release, so the release is matched again against
+                    // the database as it is now.
+                    let moved = try await advisories.logMoved(since: seq)
+                    if advisories.currentGeneration != generation || moved {
+                        if store.sharesAdvisories { try await advisories.sync(atLeast: try await store.latestAdvisorySeq()) }
+                        let names = Set(release.sources.compactMap(\.osv))
+                        _ = try await advisories.rematch(names)
+                    }
+                    return FleetJSON.response(FleetIngest.Receipt(agent: agent, version: version, components: release.components.count, sbomSHA256: release.sbomSHA256), status: .created)
+                case .unchanged:
+                    return FleetJSON.response(FleetIngest.Receipt(agent: agent, version: version, components: release.components.count, sbomSHA256: release.sbomSHA256))
+                case .conflict(let existing):
+                    throw FleetAPIError(.conflict, field: "version", "release \(agent) \(version) exists with another SBOM (sha256 \(existing.prefix(16))…); releases are immutable")
+                case .artifactConflict(let existing):
+                    throw FleetAPIError(.conflict, field: "artifact", "release \(agent) \(version) exists with this SBOM and \(existing.map { "artifact sha256:\($0.prefix(16))…" } ?? "no artifact digest"); releases are immutable")
                 }
-                return FleetJSON.response(FleetIngest.Receipt(agent: agent, version: version, components: release.components.count, sbomSHA256: release.sbomSHA256), status: .created)
-            case .unchanged:
-                return FleetJSON.response(FleetIngest.Receipt(agent: agent, version: version, components: release.components.count, sbomSHA256: release.sbomSHA256))
-            case .conflict(let existing):
-                throw FleetAPIError(.conflict, field: "version", "release \(agent) \(version) exists with another SBOM (sha256 \(existing.prefix(16))…); releases are immutable")
-            case .artifactConflict(let existing):
-                throw FleetAPIError(.conflict, field: "artifact", "release \(agent) \(version) exists with this SBOM and \(existing.map { "artifact sha256:\($0.prefix(16))…" } ?? "no artifact digest"); releases are immutable")
             }
         }
         router.post("/v1/deployments") { request, context in
@@ -213,25 +217,23 @@ public struct FleetServer: Sendable {
                 throw FleetAPIError(.forbidden, field: "agent", "this token may not write agent '\(agent)'")
             }
             var request = request
-            let body: ByteBuffer
-            do { body = try await request.collectBody(upTo: min(options.maxBodyBytes, AttestationDocument.maxBytes)) } catch is NIOTooManyBytesError {
-                throw FleetAPIError(.contentTooLarge, field: "body", "the attestation is larger than \(min(options.maxBodyBytes, AttestationDocument.maxBytes)) bytes")
-            }
-            guard let release = try await store.release(agent: agent, version: version) else {
-                throw FleetAPIError(.notFound, field: "version", "no release \(agent) \(version); push it first")
-            }
-            let data = Data(buffer: body)
-            let checked = try FleetProvenance.verify(data, agent: agent, artifactSHA256: release.artifactSHA256, policy: trustPolicy, at: FleetClock.now())
-            switch try await store.addAttestation(agent: agent, version: version, checked, body: data) {
-            case .created(let a)?: return FleetJSON.response(a, status: .created)
-            case .existing(let a)?:
-                // Judged under another policy: the outcome of judging it now replaces the stored one.
-                guard a.policySHA256 != checked.policySHA256 else { return FleetJSON.response(a) }
-                var now = checked
-                now.createdAt = a.createdAt
-                try await store.updateAttestation(agent: agent, version: version, now)
-                return FleetJSON.response(now)
-            case nil: throw FleetAPIError(.notFound, field: "version", "no release \(agent) \(version); push it first")
+            return try await gate.withBody(&request, limit: min(options.maxBodyBytes, AttestationDocument.maxBytes), what: "attestation") { body in
+                guard let release = try await store.release(agent: agent, version: version) else {
+                    throw FleetAPIError(.notFound, field: "version", "no release \(agent) \(version); push it first")
+                }
+                let data = Data(buffer: body)
+                let checked = try FleetProvenance.verify(data, agent: agent, artifactSHA256: release.artifactSHA256, policy: trustPolicy, at: FleetClock.now())
+                switch try await store.addAttestation(agent: agent, version: version, checked, body: data) {
+                case .created(let a)?: return FleetJSON.response(a, status: .created)
+                case .existing(let a)?:
+                    // Judged under another policy: the outcome of judging it now replaces the stored one.
+                    guard a.policySHA256 != checked.policySHA256 else { return FleetJSON.response(a) }
+                    var now = checked
+                    now.createdAt = a.createdAt
+                    try await store.updateAttestation(agent: agent, version: version, now)
+                    return FleetJSON.response(now)
+                case nil: throw FleetAPIError(.notFound, field: "version", "no release \(agent) \(version); push it first")
+                }
             }
         }
         Self.releaseRead(router, "/attestations") { agent, version in try await store.attestations(agent: agent, version: version).map { ["attestations": $0] } }
@@ -241,15 +243,13 @@ public struct FleetServer: Sendable {
                 throw FleetAPIError(.forbidden, field: "agent", "this token may not write agent '\(agent)'")
             }
             var request = request
-            let body: ByteBuffer
-            do { body = try await request.collectBody(upTo: 16 << 20) } catch is NIOTooManyBytesError {
-                throw FleetAPIError(.contentTooLarge, field: "body", "the policy results are larger than 16 MiB")
+            return try await gate.withBody(&request, limit: 16 << 20, what: "policy results") { body in
+                let results = try FleetIngest.policyResults(Data(buffer: body))
+                guard try await store.replacePolicyResults(agent: agent, version: version, results, at: FleetClock.now()) else {
+                    throw FleetAPIError(.notFound, field: "version", "no release \(agent) \(version); push it first")
+                }
+                return FleetJSON.response(["policyResults": results.count], status: .created)
             }
-            let results = try FleetIngest.policyResults(Data(buffer: body))
-            guard try await store.replacePolicyResults(agent: agent, version: version, results, at: FleetClock.now()) else {
-                throw FleetAPIError(.notFound, field: "version", "no release \(agent) \(version); push it first")
-            }
-            return FleetJSON.response(["policyResults": results.count], status: .created)
         }
         Self.releaseRead(router, "/policy-results") { agent, version in try await store.policyResults(agent: agent, version: version).map { ["policyResults": $0] } }
         router.get("/v1/unverified") { request, context in
@@ -298,11 +298,9 @@ public struct FleetServer: Sendable {
         router.post("/v1/advisories/import") { request, context in
             guard context.scope?.isAdmin == true else { throw FleetAPIError(.forbidden, field: "authorization", "importing advisories needs an admin token") }
             var request = request
-            let body: ByteBuffer
-            do { body = try await request.collectBody(upTo: options.maxBodyBytes) } catch is NIOTooManyBytesError {
-                throw FleetAPIError(.contentTooLarge, field: "body", "the advisories are larger than \(options.maxBodyBytes) bytes")
+            return try await gate.withBody(&request, limit: options.maxBodyBytes, what: "advisories") { body in
+                FleetJSON.response(try await advisories.importBody(Data(buffer: body)))
             }
-            return FleetJSON.response(try await advisories.importBody(Data(buffer: body)))
         }
         router.get("/v1/components") { request, context in
             try Self.requireRead(context)

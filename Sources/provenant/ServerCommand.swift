@@ -52,6 +52,10 @@ struct ServerRun: AsyncParsableCommand {
     var listen: String = "127.0.0.1:8080"
     @Option(name: .long, help: "The largest request body accepted, in MiB.")
     var maxBodyMib: Int = 64
+    @Option(name: .long, help: "Request bodies read at once, server-wide, in MiB: past it an upload is answered 503 with Retry-After. Default: four times --max-body-mib.")
+    var maxUploadMib: Int?
+    @Option(name: .long, help: "Seconds a request body may take before it must keep up 16 KiB/s on average; a slower one is answered 408.")
+    var bodyGraceSeconds: Int = 30
     @Option(name: .long, help: "Requests per second allowed per token (with bursts of ten times as many).")
     var rateLimit: Double = 50
     @Option(name: .long, help: "Serve HTTPS with this PEM certificate chain (with --tls-key).")
@@ -70,6 +74,8 @@ struct ServerRun: AsyncParsableCommand {
     func validate() throws {
         guard Self.hostPort(listen) != nil else { throw ValidationError("--listen must be HOST:PORT") }
         guard (1...1024).contains(maxBodyMib) else { throw ValidationError("--max-body-mib must be 1 to 1024") }
+        if let maxUploadMib, !(maxBodyMib...65536).contains(maxUploadMib) { throw ValidationError("--max-upload-mib must be from --max-body-mib (\(maxBodyMib)) to 65536") }
+        guard (1...3600).contains(bodyGraceSeconds) else { throw ValidationError("--body-grace-seconds must be 1 to 3600") }
         guard rateLimit > 0 else { throw ValidationError("--rate-limit must be above 0") }
         guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together") }
         if let webhook {
@@ -132,6 +138,8 @@ struct ServerRun: AsyncParsableCommand {
         do { try await store.migrate() } catch { CLI.fail("error: --database: cannot prepare the schema: \(error)") }
         var options = FleetServerOptions()
         options.maxBodyBytes = maxBodyMib << 20
+        options.maxUploadBytes = maxUploadMib.map { $0 << 20 }
+        options.bodyGraceSeconds = Double(bodyGraceSeconds)
         options.requestsPerSecond = rateLimit
         options.burst = rateLimit * 10
         let (host, port) = Self.hostPort(listen)!

@@ -139,6 +139,45 @@ enum FleetFixtures {
         #expect(agents?.compactMap { $0["name"] as? String } == ["collector"])
     }
 
+    /// Found by helper-114: uploads that never finish held the server's memory, one per connection,
+    /// and a body trickling two bytes every five seconds was never closed. Bodies being read now
+    /// share one budget (503 past it), and a body slower than 16 KiB/s after its grace is 408.
+    @Test func slowAndManyUploadsAreBoundedServerWide() throws {
+        let s = try FleetServerProcess(["--max-body-mib", "1", "--max-upload-mib", "2", "--body-grace-seconds", "1"])
+        let ingest = try s.token("ingest:collector")
+        let port = try #require(s.base.split(separator: ":").last.map(String.init))
+        let script = #"""
+        import socket, sys, time
+        port, token = int(sys.argv[1]), sys.argv[2]
+        def upload(n, length):
+            c = socket.create_connection(("127.0.0.1", port))
+            c.sendall(("POST /v1/agents/collector/releases/h%d HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
+                       "Content-Type: application/json\r\nContent-Length: %d\r\n\r\n{" % (n, token, length)).encode())
+            return c
+        def status(c, timeout):
+            c.settimeout(timeout)
+            try: return c.recv(200).split(b"\r\n")[0].decode()
+            except socket.timeout: return "no answer"
+        held = [upload(1, 1 << 20), upload(2, 1 << 20)]
+        time.sleep(1.0)
+        print("third", status(upload(3, 1 << 20), 10))
+        # The first trickles a byte every 0.3 s: past its 1 s grace it is far below 16 KiB/s.
+        slow, answer = held[0], "no answer"
+        for _ in range(40):
+            try: slow.sendall(b" ")
+            except OSError: pass
+            answer = status(slow, 0.3)
+            if answer != "no answer": break
+        print("slow", answer)
+        """#
+        let dir = try scratchDirectory("upload-gate")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try script.write(to: dir.appendingPathComponent("gate.py"), atomically: true, encoding: .utf8)
+        let r = try runProcess("python3", [dir.appendingPathComponent("gate.py").path, port, ingest])
+        #expect(r.out.contains("third HTTP/1.1 503"), "\(r.out) \(r.err)")
+        #expect(r.out.contains("slow HTTP/1.1 408"), "\(r.out) \(r.err)")
+    }
+
     @Test(arguments: FleetBackend.allCases) func ingestStoresReleasesAndQueriesFindTheirComponents(_ backend: FleetBackend) async throws {
         let s = try FleetServerProcess(backend: backend)
         let admin = try s.token("admin")

@@ -1,0 +1,68 @@
+import Foundation
+import Hummingbird
+import NIOCore
+
+/// The request bodies the server reads at once, and how slowly one may arrive. Each body is read
+/// whole before it is parsed, so without a bound any ingest token could hold the server's memory with
+/// many slow uploads (ten 61 MiB bodies that never finish took 620 MB, and one trickling two bytes
+/// every five seconds was never closed; found by helper-114).
+public final class UploadGate: @unchecked Sendable {
+    /// Bytes of bodies being read or processed, server-wide.
+    public let capacity: Int
+    /// A body must arrive at this rate on average, after a grace period.
+    public static let minimumBytesPerSecond = 16 << 10
+    public let graceSeconds: Double
+    private var inUse = 0
+    private let lock = NSLock()
+
+    public init(capacity: Int, graceSeconds: Double = 30) { self.capacity = capacity; self.graceSeconds = graceSeconds }
+
+    func reserve(_ bytes: Int) -> Bool {
+        lock.lock(); defer { lock.unlock() }
+        guard bytes <= capacity - inUse else { return false }
+        inUse += bytes
+        return true
+    }
+
+    func release(_ bytes: Int) {
+        lock.lock(); inUse -= bytes; lock.unlock()
+    }
+
+    /// Reads `request`'s body, at most `limit` bytes, holding its declared length (or `limit` when it
+    /// declares none) of the gate until `body` returns: `503` with Retry-After when the gate is full,
+    /// `413` past the limit, `408` when the body arrives slower than the minimum rate.
+    func withBody<T>(_ request: inout Request, limit: Int, what: String, _ body: (ByteBuffer) async throws -> T) async throws -> T {
+        let declared = request.headers[.contentLength].flatMap { Int($0) }
+        if let declared, declared > limit {
+            throw FleetAPIError(.contentTooLarge, field: "body", "the \(what) is larger than \(limit) bytes")
+        }
+        let hold = min(declared ?? limit, limit)
+        guard reserve(hold) else {
+            var e = FleetAPIError(.serviceUnavailable, field: "body", "the server is reading as many uploads as it holds at once; retry shortly")
+            e.headers[.retryAfter] = "5"
+            throw e
+        }
+        defer { release(hold) }
+        let started = ContinuousClock.now
+        var buffer = ByteBuffer()
+        do {
+            for try await chunk in request.body {
+                guard chunk.readableBytes <= limit - buffer.readableBytes else {
+                    throw FleetAPIError(.contentTooLarge, field: "body", "the \(what) is larger than \(limit) bytes")
+                }
+                buffer.writeImmutableBuffer(chunk)
+                let elapsed = ContinuousClock.now - started
+                let allowed = graceSeconds + Double(buffer.readableBytes) / Double(Self.minimumBytesPerSecond)
+                if elapsed > .milliseconds(Int64(allowed * 1000)) {
+                    throw FleetAPIError(.requestTimeout, field: "body", "the \(what) arrived slower than \(Self.minimumBytesPerSecond >> 10) KiB/s; refused")
+                }
+            }
+        } catch let e as FleetAPIError {
+            throw e
+        } catch {
+            // The client went away mid-body: its fault, not the server's, so no 500 and no error log.
+            throw FleetAPIError(.badRequest, field: "body", "the \(what) ended before it was complete")
+        }
+        return try await body(buffer)
+    }
+}
