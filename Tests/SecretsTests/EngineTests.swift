@@ -35,6 +35,10 @@ import Testing
             ("API_TOKEN=Xk9mQ2vL7pwR4tZ8#TODO(rotate)", "Xk9mQ2vL7pwR4tZ8"),
             ("db_password: Xk9mQ2vL7pw#{env}", "Xk9mQ2vL7pw"),
             ("API_KEY=Xk9mQ2vL7pwR4tZ8,[x]", "Xk9mQ2vL7pwR4tZ8"),
+            // URL query and fragment parameters (found by helper-115: only provider formats were found).
+            ("curl https://api.example.com/v1?access_token=Zq8Wm2Nc7Vb4Xk1Lp9Rt3Hy6Jd5Fs0G&x=1", "Zq8Wm2Nc7Vb4Xk1Lp9Rt3Hy6Jd5Fs0G"),
+            ("GET /v1?x=1&password=Hx7pQ2vLm9Rt4kWz HTTP/1.1", "Hx7pQ2vLm9Rt4kWz"),
+            ("https://app.example.com/cb#access_token=Zq8Wm2Nc7Vb4Xk1Lp9Rt3Hy6&state=1", "Zq8Wm2Nc7Vb4Xk1Lp9Rt3Hy6"),
         ]
         for (text, secret) in real {
             let found = Self.scan(text)
@@ -53,6 +57,7 @@ import Testing
             "kms_key: projects/acme-prod-4711/locations/global/keyRings/prodRing/cryptoKeys/dbKey",
             "Authorization: Basic czZCaGRSa3F0MzpnWDFmQmF0M2JW", "Authorization: Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==",
             "Authorization: Basic YWxhZGRpbjpvcGVuc2VzYW1l", "token: #Xk9mQ2vL7pwR4tZ8Xk9", "api_key: ;Xk9mQ2vL7pwR4tZ8Xk9",
+            "https://example.com/?token=${TOKEN}&x=1", "https://example.com/?password=changeme", "/login?next=/home&api_key=",
         ]
         for text in innocent { #expect(Self.scan(text).isEmpty, "flagged: \(text)") }
     }
