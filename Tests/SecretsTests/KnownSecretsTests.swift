@@ -5,6 +5,7 @@ import Testing
 
 @Suite struct KnownSecretsTests {
     static let secret = "s3cr3t-Agent/Token+42?&x"   // has characters every encoding changes
+    static let unreserved = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 
     static func engine(_ values: [(String, String)] = [("token", secret)]) throws -> SecretEngine {
         let known = try KnownSecrets(values.map { .init(name: .init(source: "agent-creds", key: $0.0), bytes: Array($0.1.utf8)) })
@@ -29,6 +30,12 @@ import Testing
             // Case lost on the way, as in a host name: all lower or all upper.
             "dns " + Self.secret.lowercased() + ".evil.example",
             "TR " + Self.secret.uppercased(),
+            // Encoded twice (a URL in another URL's query), every byte encoded, and HTML-escaped
+            // (found by helper-115).
+            "next=" + Self.secret.addingPercentEncoding(withAllowedCharacters: Self.unreserved)!.addingPercentEncoding(withAllowedCharacters: Self.unreserved)! + "&x=1",
+            "q=" + v.map { String(format: "%%%02X", $0) }.joined(),
+            "q=" + v.map { String(format: "%%%02x", $0) }.joined(),
+            #"<input value="s3cr3t-Agent/Token+42?&amp;x">"#,
         ]
         // Base64 and URL-safe base64 inside a longer payload, at each of the three byte alignments.
         for lead in ["", "a", "ab", "abc", "abcd"] {

@@ -45,7 +45,14 @@ enum KnownEncodings {
             out.append(("url-encoded", percent(v, upper: true, keep: Array("!*'()".utf8))))
             // Python's quote() keeps '/' by default.
             if v.contains(47) { out.append(("url-encoded", percent(v, upper: true, keepSlash: true))) }
+            // Encoded twice, as a URL inside another URL's query carries it (found by helper-115).
+            out.append(("url-encoded-twice", percent(pct, upper: true)))
         }
+        // Every byte encoded, as some clients and obfuscators do (found by helper-115).
+        out.append(("url-encoded", everyBytePercent(v, upper: true)))
+        out.append(("url-encoded", everyBytePercent(v, upper: false)))
+        let html = htmlEscaped(v)
+        if html != v { out.append(("html-escaped", html)) }
         for (name, form) in [("json-escaped", json(v, slash: false, html: false)), ("json-escaped", json(v, slash: true, html: false)),
                              ("json-escaped", json(v, slash: false, html: true)), ("json-escaped", json(v, slash: true, html: true)),
                              ("json-escaped", jsonASCII(v)),
@@ -87,6 +94,28 @@ enum KnownEncodings {
         for b in v {
             let unreserved = (b >= 48 && b <= 57) || (b >= 65 && b <= 90) || (b >= 97 && b <= 122) || b == 45 || b == 46 || b == 95 || b == 126 || (keepSlash && b == 47) || keep.contains(b)
             if unreserved { out.append(b) } else if plusForSpace && b == 32 { out.append(43) } else { out += [37, d[Int(b >> 4)], d[Int(b & 15)]] }
+        }
+        return out
+    }
+
+    static func everyBytePercent(_ v: [UInt8], upper: Bool) -> [UInt8] {
+        let d = upper ? digitsUpper : digitsLower
+        return v.flatMap { [37, d[Int($0 >> 4)], d[Int($0 & 15)]] }
+    }
+
+    /// HTML's escapes of `&`, `<`, `>`, `"` and `'`, as a template writes a value into a page or an
+    /// attribute.
+    static func htmlEscaped(_ v: [UInt8]) -> [UInt8] {
+        var out: [UInt8] = []
+        for b in v {
+            switch b {
+            case 38: out += Array("&amp;".utf8)
+            case 60: out += Array("&lt;".utf8)
+            case 62: out += Array("&gt;".utf8)
+            case 34: out += Array("&quot;".utf8)
+            case 39: out += Array("&#39;".utf8)
+            default: out.append(b)
+            }
         }
         return out
     }
