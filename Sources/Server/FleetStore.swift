@@ -9,6 +9,11 @@ public protocol FleetStore: Sendable {
     func createToken(hash: String, scope: TokenScope, createdAt: String) async throws
     /// The scope of the token whose SHA-256 is `hash`, or nil.
     func token(hash: String) async throws -> TokenScope?
+    /// Every token, as its hash, scope and creation time, oldest first.
+    func tokens() async throws -> [TokenSummary]
+    /// Deletes the token whose hash is `hash`, with its sign-in links and sessions; false when there
+    /// is none.
+    func revokeToken(hash: String) async throws -> Bool
     func addRelease(_ release: NewRelease) async throws -> ReleaseInsert
     /// Records that `agent` `version` runs in `environment` on `cluster`, replacing what ran there;
     /// false when the release is unknown.
@@ -94,4 +99,12 @@ public struct FindingUpdate: Sendable {
     public var releaseID: Int64
     public var purl: String
     public var findings: [StoredFinding]
+}
+
+/// A stored token as `server token list` shows it: never the token, only its SHA-256.
+public struct TokenSummary: Sendable, Codable, Equatable {
+    public var hash: String
+    public var scope: String
+    public var createdAt: String
+    public init(hash: String, scope: String, createdAt: String) { self.hash = hash; self.scope = scope; self.createdAt = createdAt }
 }

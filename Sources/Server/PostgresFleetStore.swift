@@ -102,6 +102,30 @@ public final class PostgresFleetStore: FleetStore {
         }
     }
 
+    public func tokens() async throws -> [TokenSummary] {
+        let logger = self.logger
+        return try await timed { [client] in
+            var out: [TokenSummary] = []
+            for try await (hash, scope, agent, createdAt) in try await client.query("SELECT hash, scope, agent, created_at FROM tokens ORDER BY created_at, id", logger: logger)
+                .decode((String, String, String?, String).self) {
+                out.append(TokenSummary(hash: hash, scope: scope + (agent.map { ":" + $0 } ?? ""), createdAt: createdAt))
+            }
+            return out
+        }
+    }
+
+    public func revokeToken(hash: String) async throws -> Bool {
+        let logger = self.logger
+        return try await timed { [client] in
+            try await client.withTransaction(logger: logger) { conn in
+                try await conn.query("DELETE FROM sessions WHERE token_hash = \(hash)", logger: logger)
+                var deleted = false
+                for try await _ in try await conn.query("DELETE FROM tokens WHERE hash = \(hash) RETURNING hash", logger: logger).decode(String.self) { deleted = true }
+                return deleted
+            }
+        }
+    }
+
     public func token(hash: String) async throws -> TokenScope? {
         let logger = self.logger
         return try await timed { [client] in

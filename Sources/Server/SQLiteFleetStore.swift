@@ -53,6 +53,23 @@ public final class SQLiteFleetStore: FleetStore {
         }
     }
 
+    public func tokens() async throws -> [TokenSummary] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT hash, scope, agent, created_at FROM tokens ORDER BY created_at, id").map { row in
+                let agent: String? = row["agent"]
+                return TokenSummary(hash: row["hash"], scope: (row["scope"] as String) + (agent.map { ":" + $0 } ?? ""), createdAt: row["created_at"])
+            }
+        }
+    }
+
+    public func revokeToken(hash: String) async throws -> Bool {
+        try await pool.write { db in
+            try db.execute(sql: "DELETE FROM sessions WHERE token_hash = ?", arguments: [hash])
+            try db.execute(sql: "DELETE FROM tokens WHERE hash = ?", arguments: [hash])
+            return db.changesCount > 0
+        }
+    }
+
     public func addRelease(_ r: NewRelease) async throws -> ReleaseInsert {
         try await pool.write { db in
             try db.execute(sql: "INSERT INTO agents (name, created_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING", arguments: [r.agent, r.createdAt])

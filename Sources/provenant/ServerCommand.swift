@@ -182,7 +182,8 @@ struct ServerRun: AsyncParsableCommand {
 }
 
 struct ServerToken: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "token", abstract: "Manage the server's bearer tokens.", subcommands: [ServerTokenCreate.self])
+    static let configuration = CommandConfiguration(commandName: "token", abstract: "Manage the server's bearer tokens.",
+                                                    subcommands: [ServerTokenCreate.self, ServerTokenList.self, ServerTokenRevoke.self])
 }
 
 struct ServerTokenCreate: AsyncParsableCommand {
@@ -207,5 +208,58 @@ struct ServerTokenCreate: AsyncParsableCommand {
         try await store.createToken(hash: TokenHash.hash(token), scope: TokenScope(scope)!, createdAt: ISO8601DateFormatter().string(from: Date()))
         print(token)
         CLI.stderr("created a token with scope \(scope); it is shown once and stored only as its SHA-256")
+    }
+}
+
+struct ServerTokenList: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "list",
+        abstract: "List the tokens: the first 16 hex digits of each one's SHA-256 (what revoke takes), its scope and when it was made."
+    )
+    @OptionGroup var db: FleetDatabaseOption
+
+    func run() async throws {
+        let store = try db.open()
+        do { try await store.migrate() } catch { CLI.fail("error: --database: cannot prepare the schema: \(error)") }
+        for t in try await store.tokens() { print("\(t.hash.prefix(16))  \(t.scope)  \(t.createdAt)") }
+    }
+}
+
+struct ServerTokenRevoke: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "revoke",
+        abstract: "Delete a token, with its sign-in links and browser sessions: named by the start of its SHA-256 as `token list` shows it, or by the token itself on standard input with --stdin."
+    )
+    @OptionGroup var db: FleetDatabaseOption
+    @Argument(help: "At least 8 hex digits of the token's SHA-256, matching exactly one token.")
+    var hashPrefix: String?
+    @Flag(name: .long, help: "Read the token itself from standard input (never from the command line, where it would stay in shell history).")
+    var stdin = false
+
+    func validate() throws {
+        guard (hashPrefix == nil) != !stdin else { throw ValidationError("name the token by its hash prefix, or pass --stdin, not both") }
+        if let p = hashPrefix, !(8...64).contains(p.count) || !p.allSatisfy(\.isHexDigit) {
+            throw ValidationError("the hash prefix must be 8 to 64 hex digits, as `server token list` shows")
+        }
+    }
+
+    func run() async throws {
+        let store = try db.open()
+        do { try await store.migrate() } catch { CLI.fail("error: --database: cannot prepare the schema: \(error)") }
+        let hash: String
+        if stdin {
+            let token = (readLine(strippingNewline: true) ?? "").trimmingCharacters(in: .whitespaces)
+            guard TokenHash.isWellFormed(token) else { CLI.fail("error: standard input does not hold a token") }
+            hash = TokenHash.hash(token)
+        } else {
+            let prefix = hashPrefix!.lowercased()
+            let matching = try await store.tokens().filter { $0.hash.hasPrefix(prefix) }
+            guard matching.count == 1 else {
+                CLI.fail(matching.isEmpty ? "error: no token's hash starts with \(prefix)" : "error: \(matching.count) tokens' hashes start with \(prefix); give more digits")
+            }
+            hash = matching[0].hash
+        }
+        guard try await store.revokeToken(hash: hash) else { CLI.fail("error: no such token") }
+        CLI.stderr("revoked the token \(hash.prefix(16)), its sign-in links and its sessions")
     }
 }

@@ -139,6 +139,34 @@ enum FleetFixtures {
         #expect(agents?.compactMap { $0["name"] as? String } == ["collector"])
     }
 
+    /// Found by helper-114: a leaked token could not be listed or revoked, short of editing the
+    /// database by hand. `server token list` shows hash prefixes, never tokens; `revoke` takes one, or
+    /// the token on standard input, and the token is refused from then on.
+    @Test(arguments: FleetBackend.allCases) func tokensAreListedByHashAndRevoked(_ backend: FleetBackend) async throws {
+        let s = try FleetServerProcess(backend: backend)
+        let read = try s.token("read"), ingest = try s.token("ingest:collector")
+        #expect(try await s.call("GET", "/v1/agents", token: read).status == 200)
+        let list = try runProcess(provenantBinary, ["server", "token", "list", "--database", s.databaseArgument])
+        let rows = list.out.split(separator: "\n").map { $0.split(separator: " ", omittingEmptySubsequences: true).map(String.init) }
+        #expect(rows.map { $0.dropFirst().first } == ["read", "ingest:collector"], "\(list.out) \(list.err)")
+        #expect(!list.out.contains(read) && !list.out.contains(ingest))
+        let readPrefix = try #require(rows.first?.first)
+        #expect(try runProcess(provenantBinary, ["server", "token", "revoke", "--database", s.databaseArgument, String(readPrefix.prefix(7))]).code == 2, "too short")
+        let revoked = try runProcess(provenantBinary, ["server", "token", "revoke", "--database", s.databaseArgument, readPrefix])
+        #expect(revoked.code == 0, "\(revoked.err)")
+        #expect(try await s.call("GET", "/v1/agents", token: read).status == 401)
+        #expect(try runProcess(provenantBinary, ["server", "token", "revoke", "--database", s.databaseArgument, readPrefix]).code == 2, "already gone")
+        // By the token itself, on standard input.
+        let dir = try scratchDirectory("revoke")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try (ingest + "\n").write(to: dir.appendingPathComponent("t"), atomically: true, encoding: .utf8)
+        let byToken = try runProcess("/bin/sh", ["-c", "'\(provenantBinary)' server token revoke --database '\(s.databaseArgument)' --stdin < '\(dir.appendingPathComponent("t").path)'"])
+        #expect(byToken.code == 0 && !byToken.err.contains(ingest), "\(byToken.err)")
+        let sbom = try FleetFixtures.sbom("package-lock-v3.json", format: "cyclonedx-json", in: s.dir)
+        #expect(try await s.call("POST", "/v1/agents/collector/releases/1.0.0", token: ingest, body: sbom).status == 401)
+        #expect(try runProcess(provenantBinary, ["server", "token", "list", "--database", s.databaseArgument]).out.isEmpty)
+    }
+
     /// Found by helper-114: uploads that never finish held the server's memory, one per connection,
     /// and a body trickling two bytes every five seconds was never closed. Bodies being read now
     /// share one budget (503 past it), and a body slower than 16 KiB/s after its grace is 408.
