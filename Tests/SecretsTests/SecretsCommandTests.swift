@@ -202,6 +202,22 @@ import TestSupport
         #expect(!(r.out + r.err).contains("SuperSecretValue123"), "\(r.err)")
     }
 
+    /// Found by helper-115: git C-quotes a name holding a quote and ends one holding a space with a
+    /// tab; findings showed `"b/sp ace\"q.env"` and a trailing tab.
+    @Test func gitHistoryPathsAreUnquoted() throws {
+        let dir = try Self.tree(["README.md": "hello\n"])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let setup = """
+        git init -q . && git config user.email t@example.com && git config user.name t &&
+        printf 'token: \(Self.token)\n' > 'sp ace"q.env' && printf 'token: \(Self.token)\n' > 'two words.env' && git add . && git commit -qm add
+        """
+        #expect(try Self.sh(setup, in: dir).code == 0)
+        let r = try runProcess(provenantBinary, ["secrets", "scan", dir.path, "--git", "--format", "json"])
+        let doc = try #require(try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any], "\(r.err)")
+        let paths = ((doc["findings"] as? [[String: Any]]) ?? []).compactMap { ($0["path"] as? String)?.split(separator: "/").last.map(String.init) }
+        #expect(Set(paths) == ["sp ace\"q.env", "two words.env"], "\(paths)")
+    }
+
     /// Found by helper-115: a shallow clone (as CI checks out), grafts and replace refs hid the commit
     /// that added a secret, and the scan said "No secrets found" with exit 0.
     @Test func gitHistoryCutShortIsNotCheckedAndReplaceRefsAreNotObeyed() throws {
