@@ -39,6 +39,7 @@ import Testing
             ("curl https://api.example.com/v1?access_token=Zq8Wm2Nc7Vb4Xk1Lp9Rt3Hy6Jd5Fs0G&x=1", "Zq8Wm2Nc7Vb4Xk1Lp9Rt3Hy6Jd5Fs0G"),
             ("GET /v1?x=1&password=Hx7pQ2vLm9Rt4kWz HTTP/1.1", "Hx7pQ2vLm9Rt4kWz"),
             ("https://app.example.com/cb#access_token=Zq8Wm2Nc7Vb4Xk1Lp9Rt3Hy6&state=1", "Zq8Wm2Nc7Vb4Xk1Lp9Rt3Hy6"),
+            ("//npm.example.com/repo/:_authToken=Zq8Wm2Nc7Vb4Xk1Lp9Rt3Hy6", "Zq8Wm2Nc7Vb4Xk1Lp9Rt3Hy6"),
         ]
         for (text, secret) in real {
             let found = Self.scan(text)

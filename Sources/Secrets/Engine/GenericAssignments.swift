@@ -100,8 +100,9 @@ enum GenericAssignments {
             v0 = i + 1; v1 = v0
             while v1 < n, b[v1] != q, b[v1] != 10, v1 - v0 <= 512 { if b[v1] == 92 { return nil }; v1 += 1 }
             guard v1 < n, b[v1] == q else { return nil }
-        } else if s > 0, b[s - 1] == 63 || b[s - 1] == 38 || b[s - 1] == 35, t < n, b[t] == 61, i == t + 1 {
-            // A URL's query or fragment parameter (`?access_token=…`, `&password=…`, `#token=…`): the
+        } else if s > 0, b[s - 1] == 63 || b[s - 1] == 38 || b[s - 1] == 35 || (s > 1 && b[s - 1] == 58 && b[s - 2] == 47), t < n, b[t] == 61, i == t + 1 {
+            // A URL's query or fragment parameter (`?access_token=…`, `&password=…`, `#token=…`), or an
+            // .npmrc registry setting (`//registry.example.com/:_authToken=…`): the
             // value runs to the next `&`, `#`, space, quote or bracket. Only provider formats were
             // found there before (helper-115).
             v0 = i; v1 = i
