@@ -49,6 +49,12 @@ enum SecretTargets {
                 _ = try? KnownSecrets(values)
             }
         },
+        FuzzTarget("git-log", "`git log -p` output as --git reads it (paths, C-quoting, hunks), whole and in 7-byte pieces alike") { bytes in
+            var whole: [String] = [], pieces: [String] = []
+            GitHistory.parse(logOutput: bytes, chunk: bytes.count) { whole.append($0.commit + "\u{0}" + $0.path + "\u{0}" + String(decoding: $0.text, as: UTF8.self) + "\($0.lines)") }
+            GitHistory.parse(logOutput: bytes, chunk: 7) { pieces.append($0.commit + "\u{0}" + $0.path + "\u{0}" + String(decoding: $0.text, as: UTF8.self) + "\($0.lines)") }
+            precondition(whole == pieces, "parsing in pieces differs from parsing whole")
+        },
         FuzzTarget("secrets-baseline", "a --baseline file") { bytes in
             Scratch.withFile(bytes, target: "secrets-baseline", as: "baseline.json") { path, _ in
                 _ = try? SecretsBaseline.read(path: path)

@@ -25,6 +25,20 @@ public struct GitHistory {
         try withoutActuallyEscaping(visit) { (visit) throws(InputError) in try run(visit) }
     }
 
+    /// `git log -p` output parsed as `additions` parses it, fed in pieces of `chunk` bytes: the fuzz
+    /// harness's way in, since git's output is input too (a repository names its own paths).
+    public static func parse(logOutput bytes: [UInt8], chunk: Int, _ visit: @escaping (Addition) -> Void) {
+        var parser = DiffParser(visit: visit)
+        var i = 0
+        let step = max(1, chunk)
+        while i < bytes.count {
+            let n = min(step, bytes.count - i)
+            parser.feed(Data(bytes[i..<(i + n)]))
+            i += n
+        }
+        parser.finish()
+    }
+
     /// What hides commits from `git log` in `gitDir`: a shallow clone's cut (CI checkouts are usually
     /// depth 1) and grafts. Replace refs are not obeyed at all (GIT_NO_REPLACE_OBJECTS). Both found by
     /// helper-115: a secret added and removed before the cut scanned as "No secrets found", exit 0.
