@@ -945,7 +945,9 @@ final class UpstreamRelay: ChannelInboundHandler, @unchecked Sendable {
     /// The upstream can take bytes again: resume reading the client.
     func channelWritabilityChanged(context: ChannelHandlerContext) {
         connection.lastActivity = .now()
-        if context.channel.isWritable, isCurrent(context) { ProxyConnection.resumeReading(client) }
+        // Not while the client is paused for pipelining: that pause ends when the answer is done, and
+        // resuming here undid it after a large body (found by helper-117).
+        if context.channel.isWritable, isCurrent(context), !connection.pausedForPipelining { ProxyConnection.resumeReading(client) }
         context.fireChannelWritabilityChanged()
     }
 }

@@ -32,6 +32,9 @@ public final class UploadGate: @unchecked Sendable {
     /// declares none) of the gate until `body` returns: `503` with Retry-After when the gate is full,
     /// `413` past the limit, `408` when the body arrives slower than the minimum rate.
     func withBody<T>(_ request: inout Request, limit: Int, what: String, _ body: (ByteBuffer) async throws -> T) async throws -> T {
+        // A body the whole gate cannot hold is too large, not a reason to retry: with a small
+        // --max-upload-mib the 16 MiB policy-results limit answered 503 forever (found by helper-117).
+        let limit = min(limit, capacity)
         let declared = request.headers[.contentLength].flatMap { Int($0) }
         if let declared, declared > limit {
             throw FleetAPIError(.contentTooLarge, field: "body", "the \(what) is larger than \(limit) bytes")

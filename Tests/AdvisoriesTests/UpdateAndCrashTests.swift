@@ -186,6 +186,10 @@ func makeAllZip(_ path: String, records: [(String, String)]) throws {
         let bypassed = try provenant(["db", "update", "--db", db, "--source", "http://via-proxy.invalid", "--insecure", "--ecosystem", "PyPI"],
                                      env: ["http_proxy": "http://127.0.0.1:\(port)", "no_proxy": ".invalid"])
         #expect(bypassed.code == 2, "\(bypassed.out)")
+        // A proxy this client cannot use is refused, not bypassed (helper-117).
+        let socks = try provenant(["db", "update", "--db", db, "--source", "http://127.0.0.1:\(port)", "--insecure", "--ecosystem", "PyPI"],
+                                  env: ["http_proxy": "socks5://127.0.0.1:1"])
+        #expect(socks.code == 2 && socks.err.contains("http_proxy names a proxy this download cannot use"), "\(socks.err)")
         let bad = try update("PyPI", ["--max-download-size", "lots"])
         #expect(bad.code == 2 && bad.err.contains("--max-download-size takes a size"), "\(bad.err)")
         #expect(try provenant(["db", "status", "--db", db]).out.contains("records: 1"), "failed updates leave the database as it was")

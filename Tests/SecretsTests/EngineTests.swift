@@ -40,6 +40,8 @@ import Testing
             ("GET /v1?x=1&password=Hx7pQ2vLm9Rt4kWz HTTP/1.1", "Hx7pQ2vLm9Rt4kWz"),
             ("https://app.example.com/cb#access_token=Zq8Wm2Nc7Vb4Xk1Lp9Rt3Hy6&state=1", "Zq8Wm2Nc7Vb4Xk1Lp9Rt3Hy6"),
             ("//npm.example.com/repo/:_authToken=Zq8Wm2Nc7Vb4Xk1Lp9Rt3Hy6", "Zq8Wm2Nc7Vb4Xk1Lp9Rt3Hy6"),
+            ("[x](https://a.example/cb#access_token=Zq8Wm2Nc7Vb4Xk1Lp9Rt3Hy6)", "Zq8Wm2Nc7Vb4Xk1Lp9Rt3Hy6"),
+            (#"<a href="/x?a=1&amp;access_token=Zq8Wm2Nc7Vb4Xk1Lp9Rt3Hy6">"#, "Zq8Wm2Nc7Vb4Xk1Lp9Rt3Hy6"),
         ]
         for (text, secret) in real {
             let found = Self.scan(text)

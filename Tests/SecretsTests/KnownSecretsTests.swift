@@ -135,6 +135,8 @@ import Testing
         // (found by helper-115: the quotes stayed in the value, which then matched nothing).
         try "A=\"Hq7vLm2XpR9z\" # db\nB=\"Tz4\\\"Wq8pLn3K\"\nC='Lk9#x yz2 Qw' # not part\n".write(to: commented, atomically: true, encoding: .utf8)
         #expect(try KnownSecretsFile.read(path: commented.path).map { String(decoding: $0.bytes, as: UTF8.self) } == ["Hq7vLm2XpR9z", "Tz4\"Wq8pLn3K", "Lk9#x yz2 Qw"])
+        try "A=\"Hq7vLm2XpR9z\"\r\nB=Tz4Wq8pLn3Kx\r\n".write(to: commented, atomically: true, encoding: .utf8)
+        #expect(try KnownSecretsFile.read(path: commented.path).map { String(decoding: $0.bytes, as: UTF8.self) } == ["Hq7vLm2XpR9z", "Tz4Wq8pLn3Kx"], "CRLF lines")
         try "A=\"unterminated-value-1\n".write(to: commented, atomically: true, encoding: .utf8)
         #expect(throws: KnownSecretsError.self) { try KnownSecretsFile.read(path: commented.path) }
         let short = dir.appendingPathComponent("short.env")

@@ -194,12 +194,13 @@ import TestSupport
         let dir = try Self.tree(["known.env": "K=SuperSecretValue123\n"])
         defer { try? FileManager.default.removeItem(at: dir) }
         let make = #"""
-        python3 -c "import zipfile; z=zipfile.ZipFile('k.zip','w'); z.writestr('SuperSecretValue123.txt','x'); z.close(); b=bytearray(open('k.zip','rb').read()); i=b.find(b'PK\x01\x02'); b[i+10:i+12]=(99).to_bytes(2,'little'); b[8:10]=(99).to_bytes(2,'little'); open('k.zip','wb').write(b)"
+        python3 -c "import zipfile; z=zipfile.ZipFile('k.zip','w'); z.writestr('a'*110+'SuperSecretValue123.txt','x'); z.close(); b=bytearray(open('k.zip','rb').read()); i=b.find(b'PK\x01\x02'); b[i+10:i+12]=(99).to_bytes(2,'little'); b[8:10]=(99).to_bytes(2,'little'); open('k.zip','wb').write(b)"
         """#
         #expect(try Self.sh(make, in: dir).code == 0)
         let r = try Self.sh("\"$PROVENANT\" secrets scan k.zip --known known.env --format json", in: dir)
         #expect(r.err.contains("compression method 99") || r.out.contains("compression method 99"), "\(r.err)")
-        #expect(!(r.out + r.err).contains("SuperSecretValue123"), "\(r.err)")
+        // Masked before it is shortened: a value across the 120-character cut was partly printed (helper-117).
+        #expect(!(r.out + r.err).contains("SuperSecre"), "\(r.err)")
     }
 
     /// Found by helper-115: git C-quotes a name holding a quote and ends one holding a space with a

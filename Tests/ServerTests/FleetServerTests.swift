@@ -189,6 +189,11 @@ enum FleetFixtures {
         held = [upload(1, 1 << 20), upload(2, 1 << 20)]
         time.sleep(1.0)
         print("third", status(upload(3, 1 << 20), 10))
+        # A body larger than the whole gate is too large (413), not a reason to retry (503).
+        big = socket.create_connection(("127.0.0.1", port))
+        big.sendall(("POST /v1/agents/collector/releases/h1/policy-results HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
+                     "Content-Type: application/json\r\nContent-Length: %d\r\n\r\n[" % (token, 3 << 20)).encode())
+        print("big", status(big, 10))
         # The first trickles a byte every 0.3 s: past its 1 s grace it is far below 16 KiB/s.
         slow, answer = held[0], "no answer"
         for _ in range(40):
@@ -204,6 +209,7 @@ enum FleetFixtures {
         let r = try runProcess("python3", [dir.appendingPathComponent("gate.py").path, port, ingest])
         #expect(r.out.contains("third HTTP/1.1 503"), "\(r.out) \(r.err)")
         #expect(r.out.contains("slow HTTP/1.1 408"), "\(r.out) \(r.err)")
+        #expect(r.out.contains("big HTTP/1.1 413"), "\(r.out) \(r.err)")
     }
 
     @Test(arguments: FleetBackend.allCases) func ingestStoresReleasesAndQueriesFindTheirComponents(_ backend: FleetBackend) async throws {

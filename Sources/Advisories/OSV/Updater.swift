@@ -27,6 +27,14 @@ public enum AdvisoryUpdater {
                               limits: DownloadLimits = DownloadLimits(),
                               progress: @Sendable (String) -> Void = { _ in }) async throws(InputError) -> AdvisoryImporter.Report {
         try checkSource(source, insecure: insecure)
+        // A proxy setting this client cannot use (https:// or socks5:// proxies) must not quietly
+        // mean a direct connection (found by helper-117).
+        let env = ProcessInfo.processInfo.environment
+        for names in [["https_proxy", "HTTPS_PROXY"], ["http_proxy"]] {
+            if let name = names.first(where: { !(env[$0] ?? "").isEmpty }), ProxySetting.proxy(named: [name], in: env) == nil {
+                throw InputError("\(name) names a proxy this download cannot use (only http:// proxies are); refused rather than connecting directly")
+            }
+        }
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("provenant-update-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: dir) }
         do { try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700]) } catch {

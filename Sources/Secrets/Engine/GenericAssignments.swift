@@ -100,15 +100,19 @@ enum GenericAssignments {
             v0 = i + 1; v1 = v0
             while v1 < n, b[v1] != q, b[v1] != 10, v1 - v0 <= 512 { if b[v1] == 92 { return nil }; v1 += 1 }
             guard v1 < n, b[v1] == q else { return nil }
-        } else if s > 0, b[s - 1] == 63 || b[s - 1] == 38 || b[s - 1] == 35 || (s > 1 && b[s - 1] == 58 && b[s - 2] == 47), t < n, b[t] == 61, i == t + 1 {
+        } else if s > 0, b[s - 1] == 63 || b[s - 1] == 38 || b[s - 1] == 35 || (s > 1 && b[s - 1] == 58 && b[s - 2] == 47)
+                    || (s > 4 && b[s - 1] == 59 && b[s - 5] == 38 && b[s - 4] == 97 && b[s - 3] == 109 && b[s - 2] == 112), t < n, b[t] == 61, i == t + 1 {
             // A URL's query or fragment parameter (`?access_token=…`, `&password=…`, `#token=…`), or an
-            // .npmrc registry setting (`//registry.example.com/:_authToken=…`): the
+            // .npmrc registry setting (`//registry.example.com/:_authToken=…`), or a parameter after an
+            // HTML-escaped `&amp;`: the
             // value runs to the next `&`, `#`, space, quote or bracket. Only provider formats were
             // found there before (helper-115).
             v0 = i; v1 = i
             while v1 < n, v1 - v0 <= 512 {
                 let c = b[v1]
-                if c <= 32 || c == 38 || c == 35 || c == 34 || c == 39 || c == 96 || c == 60 || c == 62 { break }
+                // Also `)`, `]`, `}` and `,`: a URL in Markdown, a list or code ends there (helper-117).
+                if c <= 32 || c == 38 || c == 35 || c == 34 || c == 39 || c == 96 || c == 60 || c == 62
+                    || c == 41 || c == 93 || c == 125 || c == 44 { break }
                 v1 += 1
             }
         } else {

@@ -118,6 +118,8 @@ public struct GitHistory {
         git.arguments = ["git", "-c", "core.quotePath=false", "-c", "core.fsmonitor=false", "-c", "diff.external=",
                          "-c", "log.showSignature=false", "-c", "gpg.program=false", "-c", "gpg.ssh.program=false",
                          "-c", "gpg.x509.program=false", "-c", "core.attributesFile=/dev/null",
+                         // A crafted commit-graph file names parents as grafts do (found by helper-117).
+                         "-c", "core.commitGraph=false",
                          "--no-pager", "-C", repository, "log", "--all", "-p", "-U0", "--no-color", "--no-ext-diff",
                          "--no-textconv", "--no-show-signature", "--text", "--diff-merges=first-parent", "--no-renames",
                          "--diff-filter=AMT", "--format=%x01%H", "--end-of-options"]

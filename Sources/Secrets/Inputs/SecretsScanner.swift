@@ -332,7 +332,13 @@ public struct SecretsScanner: Sendable {
                     catch let stop as InflateBudget.Exhausted { throw stop }
                     // Names and the reader's messages through this engine too: an entry named like a
                     // known value printed it in full (found by helper-115).
-                    catch { result.unreadable += 1; result.warnings.append("\(display)!\(shownPath(String(e.path.prefix(120)))): not read: \(shownPath(String(describing: error)))") }
+                    catch {
+                        // The reader's message quotes the name shortened, where a known value across the
+                        // cut would no longer be masked: it is said once, whole and masked, instead.
+                        let why = [80, 120].reduce(String(describing: error)) { $0.replacingOccurrences(of: "'\(Redactor.quote(e.path, max: $1))'", with: "the entry") }
+                        result.unreadable += 1
+                        result.warnings.append("\(display)!\(String(shownPath(e.path).prefix(120))): not read: \(shownPath(why))")
+                    }
                 }
             } else {
                 let tar = TarArchive(bytes)

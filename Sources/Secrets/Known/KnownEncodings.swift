@@ -53,6 +53,8 @@ enum KnownEncodings {
         out.append(("url-encoded", everyBytePercent(v, upper: false)))
         let html = htmlEscaped(v)
         if html != v { out.append(("html-escaped", html)) }
+        // Python's html.escape writes `'` as `&#x27;` (helper-117).
+        if v.contains(39) { out.append(("html-escaped", Array(String(decoding: html, as: UTF8.self).replacingOccurrences(of: "&#39;", with: "&#x27;").utf8))) }
         for (name, form) in [("json-escaped", json(v, slash: false, html: false)), ("json-escaped", json(v, slash: true, html: false)),
                              ("json-escaped", json(v, slash: false, html: true)), ("json-escaped", json(v, slash: true, html: true)),
                              ("json-escaped", jsonASCII(v)),

@@ -50,7 +50,9 @@ public enum KnownSecretsFile {
     static func dotenv(_ text: String, path: String, source: String) throws(KnownSecretsError) -> [KnownSecrets.Value] {
         var out: [KnownSecrets.Value] = []
         var number = 0
-        for raw in text.split(separator: "\n", omittingEmptySubsequences: false) {
+        // "\r\n" is one Character, which a split on "\n" does not see: a CRLF file read as one line
+        // (found by helper-117).
+        for raw in text.replacingOccurrences(of: "\r\n", with: "\n").split(separator: "\n", omittingEmptySubsequences: false) {
             number += 1
             var line = raw.trimmingCharacters(in: .whitespaces)
             if line.hasSuffix("\r") { line.removeLast() }
