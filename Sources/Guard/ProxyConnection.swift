@@ -758,6 +758,8 @@ final class ProxyConnection: ChannelInboundHandler, @unchecked Sendable {
         record.bytesDown += b.readableBytes
         // A lingering close: stop sending, keep reading (and dropping) what the client still sends for a
         // moment, so the kernel does not reset the connection and discard the answer before it is read.
+        // A client paused for pipelining is read again for that (helper-118).
+        if pausedForPipelining { pausedForPipelining = false; Self.resumeReading(context.channel) }
         let channel = context.channel
         context.writeAndFlush(wrapOutboundOut(b)).whenComplete { _ in
             channel.close(mode: .output, promise: nil)

@@ -4,6 +4,12 @@ public enum GoString {
     /// The inside of a `"…"` literal, unescaped; nil for a bare `"`, a dangling `\`, an escape Go does
     /// not know (`\'` included, which is a rune literal's), or bytes that are not UTF-8.
     public static func unquote(_ b: some Collection<UInt8>) -> String? {
+        unquotedBytes(b).flatMap { String(validating: $0, as: UTF8.self) }
+    }
+
+    /// The same, as bytes, which need not be UTF-8: git C-quotes a path with the same escapes (a
+    /// subset of Go's) and writes its non-UTF-8 bytes in octal.
+    public static func unquotedBytes(_ b: some Collection<UInt8>) -> [UInt8]? {
         let b = Array(b)
         var out: [UInt8] = []
         var i = 0
@@ -54,6 +60,6 @@ public enum GoString {
             default: return nil
             }
         }
-        return String(validating: out, as: UTF8.self)
+        return out
     }
 }

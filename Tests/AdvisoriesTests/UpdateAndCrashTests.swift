@@ -18,26 +18,32 @@ func makeAllZip(_ path: String, records: [(String, String)]) throws {
 }
 
 @Suite(.serialized) struct UpdateAndCrashTests {
+    /// A Python server started with `args`, and what it printed until `ready` holds (its port).
+    static func python(_ args: [String], until ready: (String) -> Bool) throws -> (Process, String) {
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        server.arguments = ["python3", "-u"] + args
+        let out = Pipe()
+        server.standardOutput = out
+        server.standardError = FileHandle.nullDevice
+        try server.run()
+        var line = ""
+        while !ready(line) {
+            let d = out.fileHandleForReading.availableData
+            if d.isEmpty { break }
+            line += String(decoding: d, as: UTF8.self)
+        }
+        return (server, line)
+    }
+
     @Test func updateDownloadsPerEcosystemArchivesFromALoopbackServer() throws {
         let root = try tempDir("bucket")
         try makeAllZip(root + "/PyPI/all.zip", records: [("PYSEC-X", osv("PYSEC-X", ecosystem: "PyPI", name: "demo", events: [["introduced": "0"], ["fixed": "2.0"]]))])
         try makeAllZip(root + "/crates.io/all.zip", records: [("RUSTSEC-X", osv("RUSTSEC-X", ecosystem: "crates.io", name: "demo-crate", events: [["introduced": "0"]]))])
         // Python's http.server on an ephemeral port; it prints the port it bound.
-        let server = Process()
-        server.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        server.arguments = ["python3", "-u", "-m", "http.server", "0", "--bind", "127.0.0.1", "--directory", root]
-        let out = Pipe()
-        server.standardOutput = out
-        server.standardError = FileHandle.nullDevice
-        try server.run()
+        let (server, line) = try Self.python(["-m", "http.server", "0", "--bind", "127.0.0.1", "--directory", root]) { $0.contains("port") }
         // SIGKILL: the test runner may hand children an ignored SIGTERM.
         defer { kill(server.processIdentifier, SIGKILL); server.waitUntilExit() }
-        var line = ""
-        while !line.contains("port") {
-            let d = out.fileHandleForReading.availableData
-            if d.isEmpty { break }
-            line += String(decoding: d, as: UTF8.self)
-        }
         let port = try #require(line.split(separator: " ").firstIndex(of: "port").map { line.split(separator: " ")[$0 + 1] }.flatMap { Int($0) })
         let db = try tempDir("upd") + "/db.sqlite"
         // Plain http is refused unless --insecure says the mirror is trusted (issue 11, item 9).
@@ -125,20 +131,8 @@ func makeAllZip(_ path: String, records: [(String, String)]) throws {
         let root = try tempDir("mirror")
         try makeAllZip(root + "/all.zip", records: [("PYSEC-Y", osv("PYSEC-Y", ecosystem: "PyPI", name: "demo", events: [["introduced": "0"]]))])
         try Self.hostileMirror.write(toFile: root + "/mirror.py", atomically: true, encoding: .utf8)
-        let server = Process()
-        server.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        server.arguments = ["python3", "-u", root + "/mirror.py", root + "/all.zip"]
-        let out = Pipe()
-        server.standardOutput = out
-        server.standardError = FileHandle.nullDevice
-        try server.run()
+        let (server, line) = try Self.python([root + "/mirror.py", root + "/all.zip"]) { $0.contains("\n") }
         defer { kill(server.processIdentifier, SIGKILL); server.waitUntilExit() }
-        var line = ""
-        while !line.contains("\n") {
-            let d = out.fileHandleForReading.availableData
-            if d.isEmpty { break }
-            line += String(decoding: d, as: UTF8.self)
-        }
         let port = try #require(Int(line.split(separator: " ").last?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""))
         let db = try tempDir("upd-hostile") + "/db.sqlite"
         func update(_ eco: String, _ extra: [String] = [], source: String? = nil) throws -> (code: Int32, out: String, err: String) {
@@ -190,6 +184,13 @@ func makeAllZip(_ path: String, records: [(String, String)]) throws {
         let socks = try provenant(["db", "update", "--db", db, "--source", "http://127.0.0.1:\(port)", "--insecure", "--ecosystem", "PyPI"],
                                   env: ["http_proxy": "socks5://127.0.0.1:1"])
         #expect(socks.code == 2 && socks.err.contains("http_proxy names a proxy this download cannot use"), "\(socks.err)")
+        let all = try provenant(["db", "update", "--db", db, "--source", "http://127.0.0.1:\(port)", "--insecure", "--ecosystem", "PyPI"],
+                                env: ["all_proxy": "socks5://127.0.0.1:1"])
+        #expect(all.code == 2 && all.err.contains("all_proxy is set"), "\(all.err)")
+        // A variable for a host no_proxy names is not checked: the download goes direct either way.
+        let unused = try provenant(["db", "update", "--db", db, "--source", "http://127.0.0.1:\(port)", "--insecure", "--ecosystem", "PyPI"],
+                                   env: ["http_proxy": "socks5://127.0.0.1:1", "no_proxy": "127.0.0.1"])
+        #expect(unused.code == 0, "\(unused.err)")
         let bad = try update("PyPI", ["--max-download-size", "lots"])
         #expect(bad.code == 2 && bad.err.contains("--max-download-size takes a size"), "\(bad.err)")
         #expect(try provenant(["db", "status", "--db", db]).out.contains("records: 1"), "failed updates leave the database as it was")

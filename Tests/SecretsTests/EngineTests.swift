@@ -41,6 +41,7 @@ import Testing
             ("https://app.example.com/cb#access_token=Zq8Wm2Nc7Vb4Xk1Lp9Rt3Hy6&state=1", "Zq8Wm2Nc7Vb4Xk1Lp9Rt3Hy6"),
             ("//npm.example.com/repo/:_authToken=Zq8Wm2Nc7Vb4Xk1Lp9Rt3Hy6", "Zq8Wm2Nc7Vb4Xk1Lp9Rt3Hy6"),
             ("[x](https://a.example/cb#access_token=Zq8Wm2Nc7Vb4Xk1Lp9Rt3Hy6)", "Zq8Wm2Nc7Vb4Xk1Lp9Rt3Hy6"),
+            ("see https://a.example/?access_token=Zq8Wm2Nc,7Vb4Xk1Lp9Rt3Hy6, then", "Zq8Wm2Nc,7Vb4Xk1Lp9Rt3Hy6"),
             (#"<a href="/x?a=1&amp;access_token=Zq8Wm2Nc7Vb4Xk1Lp9Rt3Hy6">"#, "Zq8Wm2Nc7Vb4Xk1Lp9Rt3Hy6"),
         ]
         for (text, secret) in real {

@@ -29,10 +29,22 @@ public enum AdvisoryUpdater {
         try checkSource(source, insecure: insecure)
         // A proxy setting this client cannot use (https:// or socks5:// proxies) must not quietly
         // mean a direct connection (found by helper-117).
+        // Only the variables this download would use are checked: https_proxy for an https source,
+        // http_proxy too when plain http may be reached, all_proxy always (curl reads it; this client
+        // cannot), and none for a host no_proxy names (helper-118).
         let env = ProcessInfo.processInfo.environment
-        for names in [["https_proxy", "HTTPS_PROXY"], ["http_proxy"]] {
-            if let name = names.first(where: { !(env[$0] ?? "").isEmpty }), ProxySetting.proxy(named: [name], in: env) == nil {
-                throw InputError("\(name) names a proxy this download cannot use (only http:// proxies are); refused rather than connecting directly")
+        let host = URL(string: source)?.host ?? ""
+        if !ProxySetting.bypasses(host, noProxy: env["no_proxy"] ?? env["NO_PROXY"] ?? "") {
+            var sets = [["https_proxy", "HTTPS_PROXY"]]
+            if insecure || URL(string: source)?.scheme?.lowercased() == "http" { sets.append(["http_proxy"]) }
+            for names in sets {
+                if let name = names.first(where: { !(env[$0] ?? "").isEmpty }), ProxySetting.proxy(named: [name], in: env) == nil {
+                    throw InputError("\(name) names a proxy this download cannot use (only http:// proxies are); refused rather than connecting directly")
+                }
+            }
+            let httpsSet = ["https_proxy", "HTTPS_PROXY"].contains { !(env[$0] ?? "").isEmpty }
+            if !httpsSet, let name = ["all_proxy", "ALL_PROXY"].first(where: { !(env[$0] ?? "").isEmpty }) {
+                throw InputError("\(name) is set, which this download does not read; set https_proxy to an http:// proxy instead, or unset it")
             }
         }
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("provenant-update-\(UUID().uuidString)")

@@ -110,11 +110,13 @@ enum GenericAssignments {
             v0 = i; v1 = i
             while v1 < n, v1 - v0 <= 512 {
                 let c = b[v1]
-                // Also `)`, `]`, `}` and `,`: a URL in Markdown, a list or code ends there (helper-117).
+                // Also `)`, `]` and `}`: a URL in Markdown or code ends there (helper-117). Not `,`, which
+                // a value may hold (helper-118); a trailing `,`, `;` or `.` is the sentence's.
                 if c <= 32 || c == 38 || c == 35 || c == 34 || c == 39 || c == 96 || c == 60 || c == 62
-                    || c == 41 || c == 93 || c == 125 || c == 44 { break }
+                    || c == 41 || c == 93 || c == 125 { break }
                 v1 += 1
             }
+            while v1 > v0, b[v1 - 1] == 44 || b[v1 - 1] == 59 || b[v1 - 1] == 46 { v1 -= 1 }
         } else {
             guard startsLine(b, s) else { return nil }
             v0 = i; v1 = i

@@ -180,29 +180,6 @@ public struct GitHistory {
 
     /// Splits `git log -p -U0` output into additions as it arrives.
     struct DiffParser {
-        /// git's C quoting undone: `\"`, `\\`, `\t`, `\n`, `\r`, `\a`, `\b`, `\f`, `\v` and three octal digits.
-        static func unquoted(_ b: [UInt8]) -> [UInt8] {
-            var out: [UInt8] = []
-            var i = 0
-            while i < b.count {
-                guard b[i] == 92, i + 1 < b.count else { out.append(b[i]); i += 1; continue }
-                let c = b[i + 1]
-                switch c {
-                case UInt8(ascii: "n"): out.append(10)
-                case UInt8(ascii: "t"): out.append(9)
-                case UInt8(ascii: "r"): out.append(13)
-                case UInt8(ascii: "a"): out.append(7)
-                case UInt8(ascii: "b"): out.append(8)
-                case UInt8(ascii: "f"): out.append(12)
-                case UInt8(ascii: "v"): out.append(11)
-                case 48...51 where i + 3 < b.count && (48...55).contains(b[i + 2]) && (48...55).contains(b[i + 3]):
-                    out.append((c - 48) << 6 | (b[i + 2] - 48) << 3 | (b[i + 3] - 48)); i += 4; continue
-                default: out.append(c)
-                }
-                i += 2
-            }
-            return out
-        }
 
         let visit: (Addition) -> Void
         var pending: [UInt8] = []
@@ -263,7 +240,7 @@ public struct GitHistory {
                 // backslash or a control character (`"b/sp ace\"q.env"`); both were shown as they came
                 // (found by helper-115).
                 if raw.last == 9 { raw.removeLast() }
-                if raw.first == 34, raw.count >= 2, raw.last == 34 { raw = Self.unquoted(Array(raw.dropFirst().dropLast())) }
+                if raw.first == 34, raw.count >= 2, raw.last == 34, let inner = GoString.unquotedBytes(raw.dropFirst().dropLast()) { raw = inner }
                 var path = String(decoding: raw, as: UTF8.self)
                 if path == "/dev/null" { return }
                 if path.hasPrefix("b/") { path.removeFirst(2) }

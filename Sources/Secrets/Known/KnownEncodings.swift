@@ -54,7 +54,7 @@ enum KnownEncodings {
         let html = htmlEscaped(v)
         if html != v { out.append(("html-escaped", html)) }
         // Python's html.escape writes `'` as `&#x27;` (helper-117).
-        if v.contains(39) { out.append(("html-escaped", Array(String(decoding: html, as: UTF8.self).replacingOccurrences(of: "&#39;", with: "&#x27;").utf8))) }
+        if v.contains(39) { out.append(("html-escaped", v.flatMap { $0 == 39 ? Array("&#x27;".utf8) : htmlEscaped([$0]) })) }
         for (name, form) in [("json-escaped", json(v, slash: false, html: false)), ("json-escaped", json(v, slash: true, html: false)),
                              ("json-escaped", json(v, slash: false, html: true)), ("json-escaped", json(v, slash: true, html: true)),
                              ("json-escaped", jsonASCII(v)),
