@@ -42,6 +42,9 @@ import Testing
             ("//npm.example.com/repo/:_authToken=Zq8Wm2Nc7Vb4Xk1Lp9Rt3Hy6", "Zq8Wm2Nc7Vb4Xk1Lp9Rt3Hy6"),
             ("[x](https://a.example/cb#access_token=Zq8Wm2Nc7Vb4Xk1Lp9Rt3Hy6)", "Zq8Wm2Nc7Vb4Xk1Lp9Rt3Hy6"),
             ("see https://a.example/?access_token=Zq8Wm2Nc,7Vb4Xk1Lp9Rt3Hy6, then", "Zq8Wm2Nc,7Vb4Xk1Lp9Rt3Hy6"),
+            // Kubernetes env entries: the name on one line, the value on the next (helper-115).
+            ("env:\n  - name: DB_PASSWORD\n    value: \"Hx7pQ2vLm9Rt4kWz\"\n", "Hx7pQ2vLm9Rt4kWz"),
+            ("- name: \"API_TOKEN\"\r\n  value: Zq8Wm2Nc7Vb4Xk1Lp9Rt3Hy6  # rotated\r\n", "Zq8Wm2Nc7Vb4Xk1Lp9Rt3Hy6"),
             (#"<a href="/x?a=1&amp;access_token=Zq8Wm2Nc7Vb4Xk1Lp9Rt3Hy6">"#, "Zq8Wm2Nc7Vb4Xk1Lp9Rt3Hy6"),
         ]
         for (text, secret) in real {
@@ -62,6 +65,8 @@ import Testing
             "Authorization: Basic czZCaGRSa3F0MzpnWDFmQmF0M2JW", "Authorization: Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==",
             "Authorization: Basic YWxhZGRpbjpvcGVuc2VzYW1l", "token: #Xk9mQ2vL7pwR4tZ8Xk9", "api_key: ;Xk9mQ2vL7pwR4tZ8Xk9",
             "https://example.com/?token=${TOKEN}&x=1", "https://example.com/?password=changeme", "/login?next=/home&api_key=",
+            "- name: DB_PASSWORD\n  valueFrom:\n    secretKeyRef: {name: db, key: password}", "- name: API_TOKEN\n  value: ${API_TOKEN}",
+            "- name: DB_PASSWORD\n  value: \"\"", "- name: SECRET_KEY\n  value: changeme", "name: DB_PASSWORD\nimage: postgres:16",
         ]
         for text in innocent { #expect(Self.scan(text).isEmpty, "flagged: \(text)") }
     }

@@ -77,16 +77,23 @@ enum GenericAssignments {
         if i < n, b[i] == 93 { i += 1 } // ]
         while i < n, b[i] == 32 || b[i] == 9 { i += 1 }
         guard i < n else { return nil }
+        // Kubernetes' env list: `- name: DB_PASSWORD`, then `value: …` on the next line.
+        var pair: Range<Int>?
         if b[i] == 58 { // :
             i += 1; if i < n, b[i] == 61 { i += 1 }
         } else if b[i] == 61 { // =
             i += 1
             if i < n, b[i] == 61 || b[i] == 126 { return nil } // == and =~ compare
             if i < n, b[i] == 62 { i += 1 } // =>
-        } else { return nil }
-        if s > 0, b[s - 1] == 33 || b[s - 1] == 60 || b[s - 1] == 62 { return nil }
-        while i < n, b[i] == 32 || b[i] == 9 { i += 1 }
-        guard i < n else { return nil }
+        } else {
+            guard let p = envValue(b, n, nameStart: s, lineEnd: i) else { return nil }
+            pair = p
+        }
+        if pair == nil {
+            if s > 0, b[s - 1] == 33 || b[s - 1] == 60 || b[s - 1] == 62 { return nil }
+            while i < n, b[i] == 32 || b[i] == 9 { i += 1 }
+            guard i < n else { return nil }
+        }
         // The value: a quoted literal anywhere, or a bare value on a line that starts with the name
         // (.env, YAML, properties, INI), where it cannot be an expression.
         var v0 = i, v1 = i
@@ -94,8 +101,12 @@ enum GenericAssignments {
         // value is refused, at the first space alone, since `#` and `;` start a comment only after a
         // space (.env, YAML, shells): `abc#def;ghi` is one value. A `,` or `;` ending it is punctuation.
         var longer: Int?
-        if (b[i] == 98 || b[i] == 114 || b[i] == 117) && i + 1 < n && (b[i + 1] == 34 || b[i + 1] == 39) { i += 1; v0 = i } // b"…", r'…'
-        if b[i] == 34 || b[i] == 39 || b[i] == 96 {
+        if let p = pair {
+            v0 = p.lowerBound; v1 = p.upperBound
+        } else if (b[i] == 98 || b[i] == 114 || b[i] == 117) && i + 1 < n && (b[i + 1] == 34 || b[i + 1] == 39) { i += 1; v0 = i } // b"…", r'…'
+        if pair != nil {
+            // Found by envValue.
+        } else if b[i] == 34 || b[i] == 39 || b[i] == 96 {
             let q = b[i]
             v0 = i + 1; v1 = v0
             while v1 < n, b[v1] != q, b[v1] != 10, v1 - v0 <= 512 { if b[v1] == 92 { return nil }; v1 += 1 }
@@ -163,6 +174,42 @@ enum GenericAssignments {
         case .credential, .bearer, .basic: rule = "generic-credential"
         }
         return Hit(value: v0..<v1, match: s..<min(n, v1 + 1), ruleID: rule, confidence: confidence)
+    }
+
+    /// The value of a Kubernetes env entry whose name (at `nameStart`) holds the keyword: `name: X`
+    /// (quoted or not) ending its line at `lineEnd`, and `value: …` starting the next line, quoted or
+    /// bare to the line's end or a ` #` comment. nil for anything else, `valueFrom:` included. Before,
+    /// `- name: AWS_SECRET_ACCESS_KEY` / `value: "…"` was never found (helper-115).
+    static func envValue(_ b: UnsafePointer<UInt8>, _ n: Int, nameStart: Int, lineEnd: Int) -> Range<Int>? {
+        var j = lineEnd
+        if j < n, b[j] == 13 { j += 1 }
+        guard j < n, b[j] == 10 else { return nil }
+        // `name:` before the name, after `- ` or indentation.
+        var k = nameStart
+        if k > 0, b[k - 1] == 34 || b[k - 1] == 39 { k -= 1 }
+        while k > 0, b[k - 1] == 32 || b[k - 1] == 9 { k -= 1 }
+        guard k >= 5, b[k - 1] == 58, b[k - 5] == 110, b[k - 4] == 97, b[k - 3] == 109, b[k - 2] == 101 else { return nil } // name:
+        guard k == 5 || b[k - 6] == 32 || b[k - 6] == 9 || b[k - 6] == 10 || b[k - 6] == 45 else { return nil }
+        // `value:` on the next line.
+        j += 1
+        while j < n, b[j] == 32 || b[j] == 9 { j += 1 }
+        guard j + 6 <= n, b[j] == 118, b[j + 1] == 97, b[j + 2] == 108, b[j + 3] == 117, b[j + 4] == 101, b[j + 5] == 58 else { return nil } // value:
+        j += 6
+        while j < n, b[j] == 32 || b[j] == 9 { j += 1 }
+        guard j < n else { return nil }
+        if b[j] == 34 || b[j] == 39 {
+            let q = b[j]
+            let v0 = j + 1
+            var v1 = v0
+            while v1 < n, b[v1] != q, b[v1] != 10, v1 - v0 <= 512 { if b[v1] == 92 { return nil }; v1 += 1 }
+            guard v1 < n, b[v1] == q, v1 > v0 else { return nil }
+            return v0..<v1
+        }
+        let v0 = j
+        var v1 = j
+        while v1 < n, b[v1] != 10, b[v1] != 13, v1 - v0 <= 512, !(b[v1] == 35 && v1 > v0 && (b[v1 - 1] == 32 || b[v1 - 1] == 9)) { v1 += 1 }
+        while v1 > v0, b[v1 - 1] == 32 || b[v1 - 1] == 9 { v1 -= 1 }
+        return v1 > v0 ? v0..<v1 : nil
     }
 
     private static func startsLine(_ b: UnsafePointer<UInt8>, _ s: Int) -> Bool {
