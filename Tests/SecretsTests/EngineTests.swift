@@ -45,6 +45,8 @@ import Testing
             // Kubernetes env entries: the name on one line, the value on the next (helper-115).
             ("env:\n  - name: DB_PASSWORD\n    value: \"Hx7pQ2vLm9Rt4kWz\"\n", "Hx7pQ2vLm9Rt4kWz"),
             ("- name: \"API_TOKEN\"\r\n  value: Zq8Wm2Nc7Vb4Xk1Lp9Rt3Hy6  # rotated\r\n", "Zq8Wm2Nc7Vb4Xk1Lp9Rt3Hy6"),
+            // YAML's `''` inside single quotes is one `'` of the value, which is masked whole (helper-119).
+            ("- name: API_TOKEN\n  value: 'Zq8Wm2Nc7Vb4Xk1L''p9Rt3Hy6'\n", "Zq8Wm2Nc7Vb4Xk1L''p9Rt3Hy6"),
             (#"<a href="/x?a=1&amp;access_token=Zq8Wm2Nc7Vb4Xk1Lp9Rt3Hy6">"#, "Zq8Wm2Nc7Vb4Xk1Lp9Rt3Hy6"),
         ]
         for (text, secret) in real {
@@ -67,6 +69,7 @@ import Testing
             "https://example.com/?token=${TOKEN}&x=1", "https://example.com/?password=changeme", "/login?next=/home&api_key=",
             "- name: DB_PASSWORD\n  valueFrom:\n    secretKeyRef: {name: db, key: password}", "- name: API_TOKEN\n  value: ${API_TOKEN}",
             "- name: DB_PASSWORD\n  value: \"\"", "- name: SECRET_KEY\n  value: changeme", "name: DB_PASSWORD\nimage: postgres:16",
+            "secret-name: api-token\nvalue: Zq8Wm2Nc7Vb4Xk1Lp9Rt3Hy6", "- name: API_TOKEN\n  value: api-token-prod-01",
         ]
         for text in innocent { #expect(Self.scan(text).isEmpty, "flagged: \(text)") }
     }

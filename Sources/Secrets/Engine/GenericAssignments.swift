@@ -109,7 +109,15 @@ enum GenericAssignments {
         } else if b[i] == 34 || b[i] == 39 || b[i] == 96 {
             let q = b[i]
             v0 = i + 1; v1 = v0
-            while v1 < n, b[v1] != q, b[v1] != 10, v1 - v0 <= 512 { if b[v1] == 92 { return nil }; v1 += 1 }
+            while v1 < n, b[v1] != 10, v1 - v0 <= 512 {
+                if b[v1] == q {
+                    // YAML writes a `'` inside single quotes as `''`: the value goes on (helper-119).
+                    guard q == 39, v1 + 1 < n, b[v1 + 1] == 39 else { break }
+                    v1 += 2; continue
+                }
+                if b[v1] == 92 { return nil }
+                v1 += 1
+            }
             guard v1 < n, b[v1] == q else { return nil }
         } else if s > 0, b[s - 1] == 63 || b[s - 1] == 38 || b[s - 1] == 35 || (s > 1 && b[s - 1] == 58 && b[s - 2] == 47)
                     || (s > 4 && b[s - 1] == 59 && b[s - 5] == 38 && b[s - 4] == 97 && b[s - 3] == 109 && b[s - 2] == 112), t < n, b[t] == 61, i == t + 1 {
@@ -189,7 +197,11 @@ enum GenericAssignments {
         if k > 0, b[k - 1] == 34 || b[k - 1] == 39 { k -= 1 }
         while k > 0, b[k - 1] == 32 || b[k - 1] == 9 { k -= 1 }
         guard k >= 5, b[k - 1] == 58, b[k - 5] == 110, b[k - 4] == 97, b[k - 3] == 109, b[k - 2] == 101 else { return nil } // name:
-        guard k == 5 || b[k - 6] == 32 || b[k - 6] == 9 || b[k - 6] == 10 || b[k - 6] == 45 else { return nil }
+        // Only indentation, or a list item's `- `, before `name:` on its line (not `secret-name:`).
+        var h = k - 5
+        while h > 0, b[h - 1] == 32 || b[h - 1] == 9 { h -= 1 }
+        if h > 0, b[h - 1] == 45, h < k - 5 { h -= 1; while h > 0, b[h - 1] == 32 || b[h - 1] == 9 { h -= 1 } }
+        guard h == 0 || b[h - 1] == 10 else { return nil }
         // `value:` on the next line.
         j += 1
         while j < n, b[j] == 32 || b[j] == 9 { j += 1 }
@@ -201,7 +213,14 @@ enum GenericAssignments {
             let q = b[j]
             let v0 = j + 1
             var v1 = v0
-            while v1 < n, b[v1] != q, b[v1] != 10, v1 - v0 <= 512 { if b[v1] == 92 { return nil }; v1 += 1 }
+            while v1 < n, b[v1] != 10, v1 - v0 <= 512 {
+                if b[v1] == q {
+                    guard q == 39, v1 + 1 < n, b[v1 + 1] == 39 else { break }
+                    v1 += 2; continue
+                }
+                if b[v1] == 92 { return nil }
+                v1 += 1
+            }
             guard v1 < n, b[v1] == q, v1 > v0 else { return nil }
             return v0..<v1
         }
@@ -242,7 +261,10 @@ enum GenericAssignments {
         if let first = v.first, first == 36 || first == 37 || first == 123 || first == 40 { return nil } // $VAR, %(x)s, {x}, (expr)
         if ValueShape.isPlaceholder(v, strict: true) { return nil }
         let lowered = v.map(lower)
-        if lowered.elementsEqual(name) || (name.count >= 4 && ValueShape.contains(lowered, name)) { return nil }
+        // The name in the value, separators aside too (`API_TOKEN: api-token-prod-01` names a secret,
+        // it is not one; helper-119).
+        let bare = lowered.filter { $0 != 95 && $0 != 45 && $0 != 46 }
+        if lowered.elementsEqual(name) || (name.count >= 4 && (ValueShape.contains(lowered, name) || ValueShape.contains(bare, name))) { return nil }
         if isUUID(v) && family != .password && family != .secret { return nil }
         if letters == count - dots - tally(v, 95) - tally(v, 45) { return nil } // only letters and separators: a word or identifier
         let entropy = ValueShape.entropy(v)
