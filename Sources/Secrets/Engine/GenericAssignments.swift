@@ -101,24 +101,12 @@ enum GenericAssignments {
         // value is refused, at the first space alone, since `#` and `;` start a comment only after a
         // space (.env, YAML, shells): `abc#def;ghi` is one value. A `,` or `;` ending it is punctuation.
         var longer: Int?
+        if pair == nil, (b[i] == 98 || b[i] == 114 || b[i] == 117) && i + 1 < n && (b[i + 1] == 34 || b[i + 1] == 39) { i += 1; v0 = i } // b"…", r'…'
         if let p = pair {
             v0 = p.lowerBound; v1 = p.upperBound
-        } else if (b[i] == 98 || b[i] == 114 || b[i] == 117) && i + 1 < n && (b[i + 1] == 34 || b[i + 1] == 39) { i += 1; v0 = i } // b"…", r'…'
-        if pair != nil {
-            // Found by envValue.
         } else if b[i] == 34 || b[i] == 39 || b[i] == 96 {
-            let q = b[i]
-            v0 = i + 1; v1 = v0
-            while v1 < n, b[v1] != 10, v1 - v0 <= 512 {
-                if b[v1] == q {
-                    // YAML writes a `'` inside single quotes as `''`: the value goes on (helper-119).
-                    guard q == 39, v1 + 1 < n, b[v1 + 1] == 39 else { break }
-                    v1 += 2; continue
-                }
-                if b[v1] == 92 { return nil }
-                v1 += 1
-            }
-            guard v1 < n, b[v1] == q else { return nil }
+            guard let r = quotedValue(b, n, openAt: i) else { return nil }
+            v0 = r.lowerBound; v1 = r.upperBound
         } else if s > 0, b[s - 1] == 63 || b[s - 1] == 38 || b[s - 1] == 35 || (s > 1 && b[s - 1] == 58 && b[s - 2] == 47)
                     || (s > 4 && b[s - 1] == 59 && b[s - 5] == 38 && b[s - 4] == 97 && b[s - 3] == 109 && b[s - 2] == 112), t < n, b[t] == 61, i == t + 1 {
             // A URL's query or fragment parameter (`?access_token=…`, `&password=…`, `#token=…`), or an
@@ -184,6 +172,26 @@ enum GenericAssignments {
         return Hit(value: v0..<v1, match: s..<min(n, v1 + 1), ruleID: rule, confidence: confidence)
     }
 
+    /// The inside of the quoted literal whose opening quote is at `open`, up to its closing quote on
+    /// the same line and at most 512 bytes; nil when it does not close or holds a backslash (an escape
+    /// the masked range could not follow). YAML writes a `'` inside single quotes as `''`: the value
+    /// goes on past it (helper-119).
+    static func quotedValue(_ b: UnsafePointer<UInt8>, _ n: Int, openAt open: Int) -> Range<Int>? {
+        let q = b[open]
+        let v0 = open + 1
+        var v1 = v0
+        while v1 < n, b[v1] != 10, v1 - v0 <= 512 {
+            if b[v1] == q {
+                guard q == 39, v1 + 1 < n, b[v1 + 1] == 39 else { break }
+                v1 += 2; continue
+            }
+            if b[v1] == 92 { return nil }
+            v1 += 1
+        }
+        guard v1 < n, b[v1] == q else { return nil }
+        return v0..<v1
+    }
+
     /// The value of a Kubernetes env entry whose name (at `nameStart`) holds the keyword: `name: X`
     /// (quoted or not) ending its line at `lineEnd`, and `value: …` starting the next line, quoted or
     /// bare to the line's end or a ` #` comment. nil for anything else, `valueFrom:` included. Before,
@@ -210,19 +218,8 @@ enum GenericAssignments {
         while j < n, b[j] == 32 || b[j] == 9 { j += 1 }
         guard j < n else { return nil }
         if b[j] == 34 || b[j] == 39 {
-            let q = b[j]
-            let v0 = j + 1
-            var v1 = v0
-            while v1 < n, b[v1] != 10, v1 - v0 <= 512 {
-                if b[v1] == q {
-                    guard q == 39, v1 + 1 < n, b[v1 + 1] == 39 else { break }
-                    v1 += 2; continue
-                }
-                if b[v1] == 92 { return nil }
-                v1 += 1
-            }
-            guard v1 < n, b[v1] == q, v1 > v0 else { return nil }
-            return v0..<v1
+            guard let r = quotedValue(b, n, openAt: j), !r.isEmpty else { return nil }
+            return r
         }
         let v0 = j
         var v1 = j
