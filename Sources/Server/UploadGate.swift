@@ -39,7 +39,8 @@ public final class UploadGate: @unchecked Sendable {
         if let declared, declared > limit {
             throw FleetAPIError(.contentTooLarge, field: "body", "the \(what) is larger than \(limit) bytes")
         }
-        let hold = min(declared ?? limit, limit)
+        // Never below zero, whatever the header says: a negative hold would widen the gate.
+        let hold = max(0, min(declared ?? limit, limit))
         guard reserve(hold) else {
             var e = FleetAPIError(.serviceUnavailable, field: "body", "the server is reading as many uploads as it holds at once; retry shortly")
             e.headers[.retryAfter] = "5"

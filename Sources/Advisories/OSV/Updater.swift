@@ -33,10 +33,10 @@ public enum AdvisoryUpdater {
         // http_proxy too when plain http may be reached, all_proxy always (curl reads it; this client
         // cannot), and none for a host no_proxy names (helper-118).
         let env = ProcessInfo.processInfo.environment
-        let host = URL(string: source)?.host ?? ""
-        if !ProxySetting.bypasses(host, noProxy: env["no_proxy"] ?? env["NO_PROXY"] ?? "") {
+        let sourceURL = URL(string: source)
+        if !ProxySetting.bypasses(sourceURL?.host ?? "", noProxy: env["no_proxy"] ?? env["NO_PROXY"] ?? "") {
             var sets = [["https_proxy", "HTTPS_PROXY"]]
-            if insecure || URL(string: source)?.scheme?.lowercased() == "http" { sets.append(["http_proxy"]) }
+            if insecure || sourceURL?.scheme?.lowercased() == "http" { sets.append(["http_proxy"]) }
             for names in sets {
                 if let name = names.first(where: { !(env[$0] ?? "").isEmpty }), ProxySetting.proxy(named: [name], in: env) == nil {
                     throw InputError("\(name) names a proxy this download cannot use (only http:// proxies are); refused rather than connecting directly")
