@@ -12,7 +12,7 @@
 #           grow with the image's size.
 # Each repack refreshes the bundle, so the next one adds a layer on top (umoci 0.4 otherwise rebases
 # every repack on the unpacked image, and the archive held one layer).
-# Needs: debootstrap, umoci, skopeo, /usr/bin/time (Debian packages) and root (debootstrap, umoci).
+# IMAGES_ONLY=1 builds the archives and stops. Needs: debootstrap, umoci, skopeo, /usr/bin/time (Debian packages) and root (debootstrap, umoci).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"; repo="$(dirname "$here")"
 runs="${RUNS:-5}"
@@ -70,8 +70,10 @@ layers_big() {
 }
 for img in debian agent big; do build_image "$img"; done
 
-(cd "$repo" && swift build -c release --product provenant >/dev/null)
-prov="$repo/.build/release/provenant"
+[ -n "${IMAGES_ONLY:-}" ] && { ls -l "$work"/*.tar; exit 0; }
+# PROVENANT=path/to/provenant uses that build instead of building one here.
+if [ -z "${PROVENANT:-}" ]; then (cd "$repo" && swift build -c release --product provenant >/dev/null); PROVENANT="$repo/.build/release/provenant"; fi
+prov="$PROVENANT"
 
 count() { python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1])).get("components",[])))' "$1"; }
 
