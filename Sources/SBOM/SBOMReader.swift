@@ -104,6 +104,8 @@ public enum SBOMReader {
         /// What the document's maker says it could not read: its `provenant:known-unknown` properties
         /// (SPDX: `known unknown:` annotations), or a root composition it calls incomplete.
         var knownUnknowns: [String] = []
+        /// The package list's key when the document has none at all.
+        var missingList: String?
     }
 
     /// Types that contain packages rather than being one, when they carry no purl.
@@ -150,6 +152,16 @@ public enum SBOMReader {
         // said clean).
         extras.knownUnknowns = doc.knownUnknowns
         if extras.knownUnknowns.isEmpty, doc.incomplete, !doc.marksNotChecked { extras.knownUnknowns = ["the SBOM says its list of components is incomplete"] }
+        // A document without its package list at all (a generator that wrote only metadata, or the
+        // list under another key) says nothing about what is inside: read as empty it scanned as clean
+        // and compared as "everything removed". An empty list (`[]`) is a statement, and is kept.
+        // A document whose subject is itself a package (a library's SBOM) lists that one.
+        let subjectIsPackage = doc.metadata?.component?.purl.map { !$0.hasPrefix("pkg:oci/") && !$0.hasPrefix("pkg:docker/") } ?? false
+        if doc.bomFormat == "CycloneDX", doc.components == nil, doc.metadata?.component?.components == nil, !subjectIsPackage {
+            extras.missingList = "components"
+        } else if doc.bomFormat != "CycloneDX", doc.spdxVersion != nil, doc.packages == nil {
+            extras.missingList = "packages"
+        }
         if doc.bomFormat == "CycloneDX" {
             var out: [Listed] = []
             var stack = (doc.components ?? []) + (doc.metadata?.component?.components ?? [])
@@ -334,7 +346,10 @@ public enum SBOMReader {
         let recorded = extras.knownUnknowns.prefix(1000).map {
             Diagnostic(Location(path), "the SBOM records an input its maker could not read: \(Redactor.escapeControls(Redactor.quote($0, max: 300)))", unscanned: .input)
         }
-        let diagnostics = (slices.flatMap(\.1) + recorded).uniqueSortedDiagnostics()
+        let missing = extras.missingList.map {
+            [Diagnostic(Location(path), "has no '\($0)' list, so what it describes was not checked (an empty list is written [])", unscanned: .input)]
+        } ?? []
+        let diagnostics = (slices.flatMap(\.1) + recorded + missing).uniqueSortedDiagnostics()
         let refOf = Dictionary(slices.flatMap(\.2), uniquingKeysWith: { a, _ in a })
         var lists = slices.map(\.0)
         _ = consume slices

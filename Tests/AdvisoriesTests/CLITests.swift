@@ -418,6 +418,31 @@ func jsonObject(_ s: String) throws -> [String: Any] {
         }
     }
 
+    /// An SBOM without its package list at all (no `components` key, or SPDX without `packages`) was
+    /// read as empty: "No known vulnerabilities.", `--fail-on low` passing. It is NOT CHECKED now; an
+    /// empty list, and a library's own SBOM whose subject is the package, are read as they say.
+    @Test func anSBOMWithoutItsPackageListIsNotChecked() throws {
+        let dir = try tempDir("no-list")
+        let cases: [(String, String, Bool)] = [
+            ("cdx-missing.json", #"{"bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1, "metadata": {"component": {"type": "application", "name": "app"}}}"#, true),
+            ("cdx-misspelled.json", #"{"bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1, "component": [{"type": "library", "name": "log4j-core", "purl": "pkg:maven/org.apache.logging.log4j/log4j-core@2.14.1"}]}"#, true),
+            ("spdx-missing.json", #"{"spdxVersion": "SPDX-2.3", "SPDXID": "SPDXRef-DOCUMENT", "name": "x", "dataLicense": "CC0-1.0"}"#, true),
+            ("cdx-empty.json", #"{"bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1, "components": []}"#, false),
+            ("spdx-empty.json", #"{"spdxVersion": "SPDX-2.3", "SPDXID": "SPDXRef-DOCUMENT", "name": "x", "dataLicense": "CC0-1.0", "packages": []}"#, false),
+            ("cdx-library.json", #"{"bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1, "metadata": {"component": {"type": "library", "name": "six", "version": "1.16.0", "purl": "pkg:pypi/six@1.16.0"}}}"#, false),
+        ]
+        for (name, text, unchecked) in cases {
+            try write(text, to: dir + "/" + name)
+            let scan = try provenant(["scan", dir + "/" + name, "--db", sharedDB, "--fail-on", "low"])
+            if unchecked {
+                #expect(scan.code == 1 && scan.out.contains("NOT CHECKED") && scan.err.contains("list, so what it describes was not checked"), "\(name): \(scan.out)\(scan.err)")
+                #expect(!scan.out.contains("No known vulnerabilities."), "\(name)")
+            } else {
+                #expect(scan.code == 0 && !scan.err.contains("was not checked"), "\(name): \(scan.out)\(scan.err)")
+            }
+        }
+    }
+
     /// Review: an SBOM component without a purl (log4j-core named only by a CPE), or with one that
     /// cannot be read, was a warning only, so `--fail-on low` passed and the table said "No known
     /// vulnerabilities.". Such components are NOT CHECKED in every format, CycloneDX and SPDX alike.
