@@ -109,6 +109,40 @@ import Testing
         }
     }
 
+    /// Private keys longer than 8,000 characters (RSA 16384 as PEM, base64 of that PEM, escaped in
+    /// JSON) were missed: the PEM rules stopped at 8,000 (Left undone). Each form is found whole, in one
+    /// buffer and across chunk boundaries, and a body past the new bound is still not matched in part.
+    @Test func privateKeysOfSixteenKilobitsAreFound() throws {
+        var rng = SystemRandomNumberGenerator()
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+        func body(_ count: Int) -> String {
+            String(decoding: (0..<count).map { _ in alphabet[Int.random(in: 0..<64, using: &rng)] }, as: UTF8.self)
+        }
+        func lines(_ b: String, _ sep: String) -> String {
+            let chars = Array(b); return stride(from: 0, to: chars.count, by: 64).map { String(chars[$0..<min($0 + 64, chars.count)]) }.joined(separator: sep)
+        }
+        let b = body(12_700)
+        let pem = "-----BEGIN RSA PRIVATE KEY-----\n" + lines(b, "\n") + "\n-----END RSA PRIVATE KEY-----"
+        let pkcs8 = "-----BEGIN PRIVATE KEY-----\n" + lines(b, "\n") + "\n-----END PRIVATE KEY-----"
+        let escaped = #"{"key": "-----BEGIN PRIVATE KEY-----\n"# + lines(b, #"\n"#) + #"\n-----END PRIVATE KEY-----\n"}"#
+        let b64 = "tls.key: " + Data((pem + "\n").utf8).base64EncodedString() + "\n"
+        #expect(b64.count > 17_000)
+        for (name, text, whole) in [("pem", pem, pem), ("pkcs8", pkcs8, pkcs8), ("escaped", escaped, String(escaped.dropFirst(9).dropLast(4))),
+                                    ("base64", b64, String(b64.dropFirst(9).dropLast()))] {
+            let found = Self.scan("x\n" + text + "\ny\n")
+            #expect(found.count == 1 && found.first.map { Self.value("x\n" + text + "\ny\n", $0) } == whole, "\(name): \(found.map(\.ruleID))")
+            // Read in small chunks: the overlap between them holds a whole key.
+            let bytes = Array(("x\n" + text + "\ny\n").utf8)
+            var offset = 0, chunked: [SecretMatch] = []
+            ChunkedScan(engine: Self.engine, chunkSize: 4096).run(read: { (buf: inout [UInt8], max: Int) -> Int in
+                let n = min(max, 1000, bytes.count - offset)
+                buf += bytes[offset..<(offset + n)]; offset += n
+                return n
+            }) { _, _, _, matches in chunked += matches; return true }
+            #expect(chunked.count == 1, "\(name) chunked: \(chunked.map(\.ruleID))")
+        }
+    }
+
     @Test func redactionReplacesSecretsSplitBetweenReads() throws {
         let token = "ghp_R7wQ2bX9kLm4Np8sT1vY6zC3dF5gH0jK2mQe"
         var text = ""

@@ -45,7 +45,7 @@ public enum RuleText {
             }
             var window = 256
             if let w = record["window"] {
-                guard let v = Int(w), v >= 16, v <= 8192 else { throw fail(start, "\(id): window must be 16 to 8192 bytes") }
+                guard let v = Int(w), v >= 16, v <= 32768 else { throw fail(start, "\(id): window must be 16 to 32768 bytes") }
                 window = v
             }
             rules.append(Rule(id: id, title: record["title"]!, severity: severity, confidence: confidence, keywords: keywords,

@@ -5,10 +5,10 @@ id: private-key-rsa
 title: RSA private key (PEM)
 severity: critical
 keywords: -----begin
-pattern: (-----BEGIN RSA PRIVATE KEY-----(?:[A-Za-z0-9+/=\s:,.\-]|\\[nr]){32,8000}?-----END RSA PRIVATE KEY-----)
+pattern: (-----BEGIN RSA PRIVATE KEY-----(?:[A-Za-z0-9+/=\s:,.\-]|\\[nr]){32,16000}?-----END RSA PRIVATE KEY-----)
 near: -----END RSA PRIVATE KEY-----
 entropy: 4.0
-window: 8192
+window: 16384
 positive: -----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA0iWuKPB+7LZhiktbwyw1TLicHLANJe8ADG0+EVsL+bpi6sdExJ9Y5nsFvpvOylEz\nW3IlOZCR6MLR/O/HF7uCJ9l7WT/J3Q5Il20U+SujTTpMx7POECy/UnhEz5E3DgWD\nYitFUhsawvPly/V5wYgHltiy9O75B3wFrpGC141rVdLm7+LVnfzrxiziTXheMmPd\n9p3uuEb4zvHh620hupT2mFWDMaPURIK4wKhWjwkOQzmnu6Vl07C9oBQK1Nhkn17g\nXPQPlc9yTJKHfexhJFRjaaGWZG0s3bDybyfJpJ60aPj3OHtIHcuUIs54nXR0ngY5\nPQ33xc9RcknIVFyEQe5Loh9e5KmJtm4F6mSR4NrTT1/Tb3Ms+FdH8OLwWBrBvFVJ\nIeX99TRCt2UhM4C1DcappdFCbX/ZqqOmDgVFDHPU3Mwe8lnfMNQ3Unr4qzuVBsK9\n7HVypmWbFsEhcrlEvCDPdqj6QWPEufxyOKPBZhGJLV3cn+GP73HxMz9UgnHPSwT/\nVLEURJyvhsD8TTziMQRViJpfavAZH2g7LrcIAuP+1BBC3GKlOHUGbESROqB6HOe+\nd4udeT4UVBp9SCIElFCzp+XG9dOW9wTNtSco3Nlq58I8rXYPCFDEbybt5bbcbRk/\nW94fySWTAusjAn0h5KoNmA2VS3PhPYTJ2DsxcWbVP3OJe6Ayv0+Bft/XrCD+QhR5\nAOifiCDWmNIFb5YaY+T5bCMjIn5PTFwKqtwb8rxmxOhCehiaYU6FM5Q097VO/tQV\ncys2r6s9UH3ZeAvICTi8VEnA4CEJufhcgE9Ya+vbTgFZUTj7yLUWt0Vl/kxcGmrU\nMxMgrCgkuxbsNdVuYKkSMcyUoEmApuW3xEHVQ4ehfOE3JhDRGvja6H1itAah5ucq\nvmQPN3fqiiOEDPGDd65IVBdylUkY+kHx/NgpnaJFiMPu/GphYRcHJMNgldToB7IA\nwEOZiNF7DEgo8vlNUBTQr0a2/pSvSqzU/Jj3Z22FGg7gaSXTRGHyz7RHCXYg74LE\nAUUSwIc47ZrVJ+JC8O8zIfkjEjvQrFo6JyJrTZflwwQcndw9ZRkKQSG+KO6G+Dki\nLiz5ElLERYXZaA5B1+ZZ1STYe9twMTGZAUEdP1J3a8UlDEwuK9QSpYQKDQ2+2ZiO\nvPRm8Yz++wl1BCGSqsmVh3CuFla/MiLnWZS4KqCmPxG37WQ3BdMlSmHNQOfNVjxc\neEISY2bq9er1VoxOTTqTBnY/irrfukXtTlLDUNsHtWu3+6vHYLnEqS1ddZWG1KxK\nI39Ir1ri/BJPjTDb/Qs/7hI2v2o2xlD5lmO/0kga8M/VUi7tIIko1/7a5nc10Rlc\n-----END RSA PRIVATE KEY-----\n
 positive: key = "-----BEGIN RSA PRIVATE KEY-----\\nProc-Type: 4,ENCRYPTED\\nDEK-Info: AES-128-CBC,80D78914FAF7299BAB7EE0B90D311B17\\n\\nk+RqslQCFLw6dsv04fK5wMnsI+CmvjSX63Lx/xRqW2+aNyIEvzzyHzsNzvmQ7lzP\\nmeHbaAP+XZJ6mjtGAbyYLQeQTSGrUVa/9mAwqnRf7WkHu2ppuuuNDo7heXTa2MYq\\nmzydKxzTw4gV9b3zLUl1KeozdzxCAu2CB1sJss+wYV9pPTkt/3uexDET4Guw/oqA\\n2Oz/xlNGkr2JBumI4VYK+cheLyPiz/u+aUoPpSiMXMejPEAwnE7zi4RXfnS8N+j2\\nL9G8mxtkl4ZMAzc5rP1+SueDUel6/2tt/IWO1Q5x9o39NUfQfFZWEVLUODO3fHi6\\nscTe11tA2hwIfC7iimm0IGoW/ZltxNln8dsGOF3irg7qTFVfAybKQ5i6byETU1Nw\\nPkz1wc4znjKm4ZG9wOiJ5QwecxsMjYyDIRDN3HBOk7ATitiHoXLyitK/6EQrwfBH\\nhuadjtFjIwJ0gnmrF4nRFz8NfDn7DbS6hd0cR0vSl1gzIVoZf1kFP10hm9g0sLtc\\n4hpYx+OF8ryQj6uH8Zosu9uWmOUc4qkTvaFDOqHec3lmjHRvmUH/mVT8YjM0hyWt\\nIatgfj0sqkflUubQ8RP7okZg31XjSVFvYs6gzDc9GdosXluu8hg3NPH1qclPVDgm\\n-----END RSA PRIVATE KEY-----"
 negative: -----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA...\n-----END RSA PRIVATE KEY-----
@@ -19,10 +19,10 @@ id: private-key-ec
 title: EC private key (PEM)
 severity: critical
 keywords: -----begin
-pattern: (-----BEGIN EC PRIVATE KEY-----(?:[A-Za-z0-9+/=\s:,.\-]|\\[nr]){32,8000}?-----END EC PRIVATE KEY-----)
+pattern: (-----BEGIN EC PRIVATE KEY-----(?:[A-Za-z0-9+/=\s:,.\-]|\\[nr]){32,16000}?-----END EC PRIVATE KEY-----)
 near: -----END EC PRIVATE KEY-----
 entropy: 4.0
-window: 8192
+window: 16384
 positive: -----BEGIN EC PRIVATE KEY-----\nMHcCAQEEI4pO0SRBS174PlausHsoc7d7Mgq56ZLaMHKMt74PIrr6KnTSSGgH28Y53ZHIN0A3y\nJ49PGEXPEYXxYeXK0BoQZnNkeh7EbxtrmCrZcxsj\n-----END EC PRIVATE KEY-----
 negative: -----BEGIN EC PRIVATE KEY-----\nMIIEowIBAAKCAQEA...\n-----END EC PRIVATE KEY-----
 negative: -----BEGIN EC PRIVATE KEY-----\nxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\nxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n-----END EC PRIVATE KEY-----
@@ -32,10 +32,10 @@ id: private-key-dsa
 title: DSA private key (PEM)
 severity: critical
 keywords: -----begin
-pattern: (-----BEGIN DSA PRIVATE KEY-----(?:[A-Za-z0-9+/=\s:,.\-]|\\[nr]){32,8000}?-----END DSA PRIVATE KEY-----)
+pattern: (-----BEGIN DSA PRIVATE KEY-----(?:[A-Za-z0-9+/=\s:,.\-]|\\[nr]){32,16000}?-----END DSA PRIVATE KEY-----)
 near: -----END DSA PRIVATE KEY-----
 entropy: 4.0
-window: 8192
+window: 16384
 positive: -----BEGIN DSA PRIVATE KEY-----\nMIIBuwIBAAKBgQgeHbm3trSTqLDnvVea6itJvPcyRMybtE1obR3APDiYwM+jgVxqT49pPf+Y5o/Ef6\nwC8ZwCu23BmcUadTmQhjSgi3owNXkB71o8kpigl3SCSv1POSTqb5yMS3hLOOQhKK\n6fSdJglRfXpLYNlbga1Ox6U0wDAhHLzkJMTCGhMlsVvfvrrcEY/vpdaOxlYdmoui\n6s4992Y7Q+g1RPh3JK+YrhQ5i6cd4eyaucGE68x5Jb/Y0/2agx1ftDRWIMYZlVE5\nodkO9HiBJtP9mYthrvJswvw8X5UeSOcGvdr0RFYQGDtXSrExEzWqSACAYlsn2l6p\nydPNk9fAlaRI4pPR+fHeaeFaW9ADKUmZstlU7eO64w2bjrZn6KZCUZL4Ur6kAgck\n3q5cpFLCXSeAz2VZQfbDHgKsDo/RkJiFYlu8dIMvSMtE0fv9Vh+vZ0iAlUF56n3O\nHUHgHG9PT4o3/3iaLet3wU7dWGwPimk/KT6AwZkFU/qwawrVT0wwxmLXp8xbCoKB\n-----END DSA PRIVATE KEY-----
 negative: -----BEGIN DSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA...\n-----END DSA PRIVATE KEY-----
 negative: -----BEGIN DSA PRIVATE KEY-----\nxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\nxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n-----END DSA PRIVATE KEY-----
@@ -45,10 +45,10 @@ id: private-key-pkcs8
 title: PKCS #8 private key (PEM)
 severity: critical
 keywords: -----begin
-pattern: (-----BEGIN PRIVATE KEY-----(?:[A-Za-z0-9+/=\s:,.\-]|\\[nr]){32,8000}?-----END PRIVATE KEY-----)
+pattern: (-----BEGIN PRIVATE KEY-----(?:[A-Za-z0-9+/=\s:,.\-]|\\[nr]){32,16000}?-----END PRIVATE KEY-----)
 near: -----END PRIVATE KEY-----
 entropy: 4.0
-window: 8192
+window: 16384
 positive: -----BEGIN PRIVATE KEY-----\nMIIEvgIBADANBgkqhkiG9w0BAQEFAASCWlyItEAKNZW19sd/yb2WMfT6zWiLL8uCisog9eT+MV0bG1pQXJm+F2xVGepGAsE1\nbpb/VbE1om3kPOW8Zi3MQYQpMvbRVeUdxGi3MI4dWOXR1z8z98QcGDghpfBI8DN7\ny93jYDca+guolvJvIxnS6qmOsiDlPqTL2zDvCOYzIHlj9no7vxoOQGtW3koVI4/p\nJga3LWAmeeI+aFk02kTRhV1LFTFI9rDGEkGHHR4+SLnq1i+gcvFgFUk4GtFcB7de\nDB50PNSFm+JlpzotURxZpreA5xpPuybnOXuS6C5JJ+RWaYbQB01Nmp3bh5WUGhU8\nL2pmpocGMziYR8f72k99DJLN8rwAt/IGxEC/234O/pMCqjr7oEvQGHcwbohsZRDB\nExJnC3VIMz5eWvSj8HOAshafMxx9DrZ3m3PcTYk8GMrP1CWcFLMDri63h5wgkzmW\nxBl9c+WS1n8et66RRPxUaAtKY3CZr7cqJCGz9tNo99rOHKgbmg+eVYETkgsr+5Bf\n0sQ6PEAYi0Tx6SypR6urxRvi9JIhtCzCQE0pbxh7rKhM+Qjpf5JX6TNjCFv1GWF7\nc16u6MBMHiQPNpBWkile3QxLIQQ48c5ShBuDz+R/DwseQFHD+yTl+Xvuwc7YJyZm\nQAIcJY8REq1uiBFN/rhff05ayjuGKqn87HNIazx7mPhCS5wJp26GCS/OVS8F/MUa\n5ffbnR3mEUsu8u4kv2Wj50gT+WAaSWgA2In+hMU9O41ZQ8IBXT55Nup/IAeEeA9C\n-----END PRIVATE KEY-----
 positive: "private_key": "-----BEGIN PRIVATE KEY-----\\nHml+JgekWfLXkCSOhC/ZNvYMc1N9uKwPKCNKNXDeUpmGPQa8FpVzPL0h+ZvOziva\\nwIJkSt1UsoMoyYe6vrC9dNGlLE/tmw1nubwERqFu09xXBpFKiIUmBETWCWk5JsVd\\np70Trxhlxx3f37DZTEG5NHlCMIeQndobhy6PYWnMpNo2liIho/LNGMVS8OFkjO89\\n1sdzoZyec/N43Be5V5ze1RiwdI3ZxhfJ+LZ7pNdV6lMeU0DZWnTWHxSJ7O9HGXnX\\ntd4PT4jrkgDlVHTvhWmkeRyf2ioggyI2QG/0nRe7L2jRc3HctDqa1Gic7cT37q73\\nSsKZc0pUVVdnIeMBzy//5w6s5PrEV7C+8dhdtJrpyB6swRTuIVyBCJ3j2KtPUN77\\n-----END PRIVATE KEY-----\\n"
 negative: -----BEGIN PRIVATE KEY-----\nMIIEowIBAAKCAQEA...\n-----END PRIVATE KEY-----
@@ -59,10 +59,10 @@ id: private-key-pkcs8-encrypted
 title: Encrypted PKCS #8 private key (PEM)
 severity: critical
 keywords: -----begin
-pattern: (-----BEGIN ENCRYPTED PRIVATE KEY(?: BLOCK)?-----(?:[A-Za-z0-9+/=\s:,.\-]|\\[nr]){32,8000}?-----END ENCRYPTED PRIVATE KEY(?: BLOCK)?-----)
+pattern: (-----BEGIN ENCRYPTED PRIVATE KEY(?: BLOCK)?-----(?:[A-Za-z0-9+/=\s:,.\-]|\\[nr]){32,16000}?-----END ENCRYPTED PRIVATE KEY(?: BLOCK)?-----)
 near: -----END
 entropy: 4.0
-window: 8192
+window: 16384
 positive: -----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIFHDBOBgkqhkiG9w0BBQ0wQTApBgkqhkiG9w0BBQwwHAQI5YKCLTE4AzV7rbEOIIV11EM+b+WigGtwl/MlnebfoMjVzR4cjkBl84QsiYGctgs9\nLEFo8LAtUVwDpSjglluH23hTaYIuf3fBNcGZ/q1TvJvwjHEA+B4CKZpAdtg5eR0P\nBRH59v2bW+4YTN+ojBZBk5j+D2uKV1QCytjIB1axiEzD0phU0A/tFvYOoMrLDUUn\n6Tc/98meH0tmX8pNNpkByuaD8SBDkBu+Q2ONs6rtWCNEP7hxSUpHlKn+KsuJmJe2\nFf3hxNjnu0nVrx8mStSOWJe+5R4kRNvZiSHGyTghcfh3V2DLqc4iA34F+/jCz4ez\n2C/d4TMvUzZW9nky0tdNWkTzeGQmft9jXOl5/2yovI7174bNTrgJx4BA4V/9NUx9\ntwEc3cbM18Unp6f2M2ywRO/qlNX8XsQc7tyEZEIc/aO5G23GI3NWJ+Z+T6t6AIvF\nS8RfVO4/HEpqz3GZEZslzmrNMjcVNt1qwUujRPIkblMbfATRiPwE0vm1MwlMB67i\nJSfn09mXJW0HTxvATfsPYFLVLbd4kkVIznuoPVcw6hInguN3OTn7v8kUecf6NRwQ\nCTttm58HFVX8ffl6V3Xxi0k7ZsffO8TYq1SS53dCPWMvrL6Ow1QL6+Qll0eTsPvt\n-----END ENCRYPTED PRIVATE KEY-----
 negative: -----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIEowIBAAKCAQEA...\n-----END ENCRYPTED PRIVATE KEY-----
 negative: -----BEGIN ENCRYPTED PRIVATE KEY-----\nxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\nxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n-----END ENCRYPTED PRIVATE KEY-----
@@ -72,10 +72,10 @@ id: openssh-private-key
 title: OpenSSH private key
 severity: critical
 keywords: -----begin
-pattern: (-----BEGIN OPENSSH PRIVATE KEY-----(?:[A-Za-z0-9+/=\s:,.\-]|\\[nr]){32,8000}?-----END OPENSSH PRIVATE KEY-----)
+pattern: (-----BEGIN OPENSSH PRIVATE KEY-----(?:[A-Za-z0-9+/=\s:,.\-]|\\[nr]){32,16000}?-----END OPENSSH PRIVATE KEY-----)
 near: -----END OPENSSH PRIVATE KEY-----
 entropy: 4.0
-window: 8192
+window: 16384
 positive: -----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW\n7j4ejtc3s+ve3vzR5Sn0UEsmfdTqZWIDKxckZgQhhr2iDN+5QaPJqq4EdbVf9hre\nKVpmwu2vZmE/ETyNNl/ZeR3yc5r2iHXsOvastSsv1fuw/C06cUheBsz1Kl/QM/Pq\nXmU7pX+urH1UOHBK0JhsRAwlQLn3+cEYV1Nqn0Jnul5PUaj+CAPwICxE1JcgNZ/7\njuFNa+Ovr1QSMy+bXOIIRbT8finZpTgyIgIu+Uj96j2wTOURnRYX560KmC1dOxM3\n+6U7S3VQoAhEqJmkN8qyv+FJmtPe6bzq0yUUGVu3FE35H3wT0BVs/DmY2NS3u9c4\n-----END OPENSSH PRIVATE KEY-----
 negative: -----BEGIN OPENSSH PRIVATE KEY-----\nMIIEowIBAAKCAQEA...\n-----END OPENSSH PRIVATE KEY-----
 negative: -----BEGIN OPENSSH PRIVATE KEY-----\nxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\nxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n-----END OPENSSH PRIVATE KEY-----
@@ -86,10 +86,10 @@ id: pgp-private-key
 title: PGP private key block
 severity: critical
 keywords: -----begin
-pattern: (-----BEGIN PGP PRIVATE KEY BLOCK-----[\s\S]{64,8000}?-----END PGP PRIVATE KEY BLOCK-----)
+pattern: (-----BEGIN PGP PRIVATE KEY BLOCK-----[\s\S]{64,16000}?-----END PGP PRIVATE KEY BLOCK-----)
 near: -----END PGP PRIVATE KEY BLOCK-----
 entropy: 4.0
-window: 8192
+window: 16384
 positive: -----BEGIN PGP PRIVATE KEY BLOCK-----\nVersion: GnuPG v2\n\nlQOYBFhUkYaoGXpygV0nb7GxX4VU/H8aZxbkJtEeO8fD5B7ze8gEqWhD+RYCWRXzsWj+BY\nZ/Hw91w9oXlV1bGTpk84u+NEHDo7NUk/NtS1MXyP2CuGhlobMQTwc8pyZr/IJL+B\ngyjoCGsWMAOF6cL8A9hBQ3fULm4Gk8gRWU8Ua4WtJpKfWzGSy+1e5h3OS0lm8hQc\n2wmy1LUkiSppAU/hkB1zL9tlZyeRbiymZBO0Zxa3dA9XGRXhJuTSjUa4mZqzVT3H\ne60E01AJD/gkySPdFqsVa5H530p+bopQ2+XIQQhhu/e84P2wDgIVYqJTP5uTMTdu\nnu7OIIdQTAHoICVLX+zrdMmtZWPBbMB41XxbSpufPCbken8v3oGU5BVTrm/qE87r\nzcJdV+ugJMkTeTWcouJYqL14mwEte+OYLYh4bm4BxS9pXcaZt3gmimzQY/SViEfO\nFBhIxEscLQor/XJVnViwb5W6hNTMPLpUKXYNG0rozwBHEwHpD+zyMsBDnYcz8jSR\n/XvMOyqgZV4H5GsZu1oS60hb1Jb8IycdBsEYbX4Z3Ysar/197itZjQJdiJrqzQur\n2btq24FgyxtepVIrcFbiscsgOhXJAbtgh0nhSJcHN222KUXE8Lg9l4wDsRln5pU7\ngXata5k+qYYutN+FHJuzeysIfM1JENgL3MGzzVbdbwncvlOCPAcRY1UxTv92q86r\nHZKySc4QN43tKhnbcOH3/gRV/YsKHA1VGhGBPS5IBH3beJr4/cbrugZMM7KqFWv9\n=MBEw\n-----END PGP PRIVATE KEY BLOCK-----
 negative: -----BEGIN PGP PRIVATE KEY BLOCK-----\n...\n-----END PGP PRIVATE KEY BLOCK-----
 negative: ARMOR = "-----BEGIN PGP PRIVATE KEY BLOCK-----"
@@ -98,9 +98,9 @@ id: ssh2-private-key
 title: SSH.com (SSH2) private key
 severity: critical
 keywords: ssh2
-pattern: (---- BEGIN SSH2 ENCRYPTED PRIVATE KEY ----(?:[A-Za-z0-9+/=\s:,."\-]|\\[nr]){32,8000}?---- END SSH2 ENCRYPTED PRIVATE KEY ----)
+pattern: (---- BEGIN SSH2 ENCRYPTED PRIVATE KEY ----(?:[A-Za-z0-9+/=\s:,."\-]|\\[nr]){32,16000}?---- END SSH2 ENCRYPTED PRIVATE KEY ----)
 entropy: 4.0
-window: 8192
+window: 16384
 positive: ---- BEGIN SSH2 ENCRYPTED PRIVATE KEY ----\nComment: "rsa-key-20240101"\nP2/56wAAA2C1khfLrIqIYwYm2y/AXnGJZ5PwG+aQvzmvjDFraMOGxTHVjXFgY4dxwYXcsmc9r\nYqwl5+ZpbJaZ1NmsTfomxMW2oDVSKoc96yQo0se2u3RC9z8kWWXkeygwgCjGV9al\nvTnZ6p8wqQHATgU4j5K/4faBQtV9cqOr0eFBGxXcAlrEEnJoUlz7IMJDMjxRjD/f\nQHX7aSc6lgtiNg83Y93bK0KrqOvp2dU5tDs5GPyvTAJhmpsaU7OTs38bTl62kq1h\nfpqzNJE+mdcZxB2amfmg1de0OxphKpAjNbT8gMyh/UKIRvLZv0m7+sXZUwkHqnDm\nXQFSlGsbuEUIqfvBPTQchDlenMGickt614MMQoCTflyATXoAFCVTbdDR4hgiZuXA\n+oibA9lcUNNdCruvlTDX9lyybUxtTPgvPoQLIJtRCOqeEHWFZD08SoUzKbYjjnU6\n/aq0jeq7oJ3n7jRzjJ6eY5OAjgMS4jln0IFUhy01pOr5WYT25ViTDf+qKrZ+8FGJ\n---- END SSH2 ENCRYPTED PRIVATE KEY ----
 negative: ---- BEGIN SSH2 ENCRYPTED PRIVATE KEY ----\n...\n---- END SSH2 ENCRYPTED PRIVATE KEY ----
 
@@ -108,9 +108,9 @@ id: putty-private-key
 title: PuTTY private key file
 severity: critical
 keywords: putty-user-key-file-
-pattern: (PuTTY-User-Key-File-[23]:[\s\S]{10,6000}?Private-Lines:\s{0,3}\d{1,3}\s{1,3}[A-Za-z0-9+/=\s]{40,6000}?Private-(?:MAC|Hash):\s{0,3}[0-9a-fA-F]{40,64})
+pattern: (PuTTY-User-Key-File-[23]:[\s\S]{10,8000}?Private-Lines:\s{0,3}\d{1,3}\s{1,3}[A-Za-z0-9+/=\s]{40,14000}?Private-(?:MAC|Hash):\s{0,3}[0-9a-fA-F]{40,64})
 entropy: 4.0
-window: 8192
+window: 24576
 positive: PuTTY-User-Key-File-3: ssh-ed25519\nEncryption: none\nComment: deploy@build\nPublic-Lines: 2\nAAAAC3NzaC1lZDI1NTE5AAAAIhPQpaP6dNvHPThBB4q6VaB+Yk8Pfz6vmZRvg/Wty\ns7ZWGTgKMfH1wO9CphUx\nPrivate-Lines: 1\nAAAAIu1ouclS3nA0EeAvL4hUMgEjqIgFhVOK292sdVqkvR0E\nPrivate-MAC: e78f86c7ee2ef83d1e1ca3567cd21421588dea66da489284ff0f0349409632ba
 negative: PuTTY-User-Key-File-3: ssh-ed25519\nEncryption: none\nPrivate-Lines: 1\n<private key here>\nPrivate-MAC: <mac>
 
@@ -508,9 +508,9 @@ id: base64-pem-private-key
 title: Base64-encoded PEM private key (kubeconfig client-key-data, Kubernetes secrets, CI variables)
 severity: critical
 keywords: ls0tls1crudjtib
-pattern: \b(LS0tLS1CRUdJTiB(?:SU0EgUFJJVkFURSBLRVk|QUklWQVRFIEtFWS0|FQyBQUklWQVRFIEtFWS0|PUEVOU1NIIFBSSVZBVEUgS0VZ|EU0EgUFJJVkFURSBLRVk|FTkNSWVBURUQgUFJJVkFURSBLRVk|QR1AgUFJJVkFURSBLRVkgQkxPQ0s)[A-Za-z0-9+/]{60,8000}={0,2})(?![A-Za-z0-9+/=])
+pattern: \b(LS0tLS1CRUdJTiB(?:SU0EgUFJJVkFURSBLRVk|QUklWQVRFIEtFWS0|FQyBQUklWQVRFIEtFWS0|PUEVOU1NIIFBSSVZBVEUgS0VZ|EU0EgUFJJVkFURSBLRVk|FTkNSWVBURUQgUFJJVkFURSBLRVk|QR1AgUFJJVkFURSBLRVkgQkxPQ0s)[A-Za-z0-9+/]{60,20000}={0,2})(?![A-Za-z0-9+/=])
 entropy: 4.0
-window: 8192
+window: 20480
 positive: users:\n- name: admin\n  user:\n    client-certificate-data: LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0t\n    client-key-data: LS0tLS1CRUdJTiBSU0EgUFJJVkFURSBLRVktLS0tLQphcStyZnAyNCtMRy9Nc0l0bkdCeU93SkRFM2hPQWVwTFE2T2JiOFM2ckFjZytWOFM4bklVRjA0cFBQaFNEYXpVCngyUTFFTkpjU3ZnMlV5emVwblc3VGlSTExhTnF1N3FmUEMvSFRGNmtqOWFqTnNTTUoxN2FzZUdFeEg1YWtZSU4KZVg3VXpHV1pZdXM1ejNZb3VkZGliNHJOYWsrMzdmU3FZMWk2VEdWWHNQQ2VBd2M2RmZpSFlJUit2UWlMT0F0cwpqNmxqKzlKYUlHOXF5ZVRXekdhYWpkVTViZmJqRzRVVzZVWm1KWXVuZjZtdFBKZzhBL0Iya3ZGV3ZneW5zRXFwCnBiWHJMYzNDazY5N3BqWFE3YTJtVHp1d1J6bko2RWQ2Z1dSN3k5MEh4TTM5SUxkRWVFM08vQ3Q2TGd3Wnp0NGgKUUYrUlFwRVJOb0pnRVgvNCtuV0d1eUZYdlRtVGUvUk5kdE9kQnBma2l0TURDR2RLSHV1QVVDcXdITUMrSFYyawotLS0tLUVORCBSU0EgUFJJVkFURSBLRVktLS0tLQo=
 positive: data:\n  tls.key: LS0tLS1CRUdJTiBQUklWQVRFIEtFWS0tLS0tCmJycFdKdUpmNFZuM2JXcmRVQVFDdDdWY0NLdytxNUVWWmU5c1gydUVjY2NqbHZYWmdaL05KTnJTWm1PejVIS0UKL0kxQjlxS1M4WU5DbVBYUW9Ic2pxZ1hBcGdqYURTTGdvQnRtSUZReDFWZDN3d1NrLy9RVDY0K3VYVHNpNTQzWgp0Z25Yc0pJMXByRkY5eWRLMXRzOHJqWVl1cTd4OXZ6dUhNOHVIaGczc1hmSWRGTzNtemR6TGN0eGlyRkVsSWp1CjUzMUJJeG1vcnhLYUUva1BUUFRzT2NyTG15WUozeTl2ZGdCTkNXU0hHYS9vWTNuODNudlRrdDJZNXcxZy9JN3EKLS0tLS1FTkQgUFJJVkFURSBLRVktLS0tLQo=
 negative: client-certificate-data: LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUNBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQQotLS0tLUVORCBDRVJUSUZJQ0FURS0tLS0tCg==
