@@ -38,6 +38,9 @@ import Testing
             // URL query and fragment parameters (found by helper-115: only provider formats were found).
             ("curl https://api.example.com/v1?access_token=Zq8Wm2Nc7Vb4Xk1Lp9Rt3Hy6Jd5Fs0G&x=1", "Zq8Wm2Nc7Vb4Xk1Lp9Rt3Hy6Jd5Fs0G"),
             ("GET /v1?x=1&password=Hx7pQ2vLm9Rt4kWz HTTP/1.1", "Hx7pQ2vLm9Rt4kWz"),
+            // .npmrc is INI: spaces around its `=` (Left undone: only `:_authToken=` was found).
+            ("//registry.npmjs.org/:_authToken = Kf8Lq2Vx9Mn4Tb7Wz3Rp", "Kf8Lq2Vx9Mn4Tb7Wz3Rp"),
+            ("//npm.example.com/repo/:_password\t=\tWm5Rx8Kq2Tz7Vn4Lp9", "Wm5Rx8Kq2Tz7Vn4Lp9"),
             ("https://app.example.com/cb#access_token=Zq8Wm2Nc7Vb4Xk1Lp9Rt3Hy6&state=1", "Zq8Wm2Nc7Vb4Xk1Lp9Rt3Hy6"),
             ("//npm.example.com/repo/:_authToken=Zq8Wm2Nc7Vb4Xk1Lp9Rt3Hy6", "Zq8Wm2Nc7Vb4Xk1Lp9Rt3Hy6"),
             ("[x](https://a.example/cb#access_token=Zq8Wm2Nc7Vb4Xk1Lp9Rt3Hy6)", "Zq8Wm2Nc7Vb4Xk1Lp9Rt3Hy6"),

@@ -54,6 +54,13 @@ enum GenericAssignments {
         "oauth", "noauth", "keyid", "accesskeyid",
     ].map { Array($0.utf8) }
 
+    /// Whether `b[t...]` is spaces or tabs, then `=` (and not `==`).
+    static func equalsAfterSpaces(_ b: UnsafePointer<UInt8>, _ n: Int, _ t: Int) -> Bool {
+        var k = t
+        while k < n, b[k] == 32 || b[k] == 9 { k += 1 }
+        return k < n && b[k] == 61 && (k + 1 >= n || b[k + 1] != 61)
+    }
+
     /// Looks for an assignment around the keyword ending at `end` in `b` (`n` bytes).
     /// `identEnd` receives where the identifier ends, so the caller looks at each name once even when
     /// several keywords occur in it (`secret_token`).
@@ -107,11 +114,14 @@ enum GenericAssignments {
         } else if b[i] == 34 || b[i] == 39 || b[i] == 96 {
             guard let r = quotedValue(b, n, openAt: i) else { return nil }
             v0 = r.lowerBound; v1 = r.upperBound
-        } else if s > 0, b[s - 1] == 63 || b[s - 1] == 38 || b[s - 1] == 35 || (s > 1 && b[s - 1] == 58 && b[s - 2] == 47)
-                    || (s > 4 && b[s - 1] == 59 && b[s - 5] == 38 && b[s - 4] == 97 && b[s - 3] == 109 && b[s - 2] == 112), t < n, b[t] == 61, i == t + 1 {
+        } else if s > 0, t < n, (s > 1 && b[s - 1] == 58 && b[s - 2] == 47) ? equalsAfterSpaces(b, n, t)
+                    : (b[s - 1] == 63 || b[s - 1] == 38 || b[s - 1] == 35
+                       || (s > 4 && b[s - 1] == 59 && b[s - 5] == 38 && b[s - 4] == 97 && b[s - 3] == 109 && b[s - 2] == 112)) && b[t] == 61 && i == t + 1 {
             // A URL's query or fragment parameter (`?access_token=…`, `&password=…`, `#token=…`), or an
             // .npmrc registry setting (`//registry.example.com/:_authToken=…`), or a parameter after an
             // HTML-escaped `&amp;`: the
+            // .npmrc setting is INI, so spaces may stand around its `=` (`:_authToken = …`); the URL
+            // parameters are taken only as written in URLs, `=` straight after the name. The
             // value runs to the next `&`, `#`, space, quote or bracket. Only provider formats were
             // found there before (helper-115).
             v0 = i; v1 = i

@@ -163,10 +163,11 @@ id: postgres-uri-password
 title: PostgreSQL connection URI with a password
 severity: high
 keywords: postgres postgis pgsql
-pattern: (?i)\b(?:postgres(?:ql)?(?:\+[a-z0-9]{1,20})?|postgis|pgsql)://[^:/?#@\s'"]{0,64}:((?![$%\{<*\[(@#]|(?:password|passwd|pass|pwd|tiger|guest|\*+|x{3,}|\.\.\.)@)[^/?#\s'"]{1,128}?)@(?=[\w.-]{1,253}(?::\d{1,5})?(?![\w.@-]))
+pattern: (?i)\b(?:postgres(?:ql)?(?:\+[a-z0-9]{1,20})?|postgis|pgsql)://[^:/?#@\s'"]{0,64}:((?![$%\{<*\[(@#]|(?:password|passwd|pass|pwd|tiger|guest|\*+|x{3,}|\.\.\.)@)[^/?#\s'"]{1,128}?)@(?=(?:[\w.-]{1,253}|\[[0-9A-Fa-f:.]{2,45}(?:%25[\w.-]{1,32})?\])(?::\d{1,5})?(?![\w.@-]))
 window: 512
 confidence: medium
 positive: DATABASE_URL=postgres://app:Ptz8s8ksWuSH1nhu@db.internal:5432/app
+positive: DATABASE_URL=postgres://app:Wd7Kq2Lm9Xv4Np8T@[2001:db8::1]:5432/app
 positive: engine = create_engine("postgresql+psycopg2://etl:RwagJQxC@k2H@10.0.3.7/warehouse")
 negative: 'url': 'postgresql://{}@{}:{}/{}'.format(user, host, port, db)
 negative: # jdbc:postgresql://db.example.com:5432/ebdb
@@ -182,7 +183,7 @@ id: mysql-uri-password
 title: MySQL / MariaDB connection URI with a password
 severity: high
 keywords: mysql mariadb
-pattern: (?i)\b(?:mysql(?:x|\+[a-z0-9]{1,20})?|mariadb(?:\+[a-z0-9]{1,20})?)://[^:/?#@\s'"]{0,64}:((?![$%\{<*\[(@#]|(?:password|passwd|pass|pwd|tiger|guest|\*+|x{3,}|\.\.\.)@)[^/?#\s'"]{1,128}?)@(?=[\w.-]{1,253}(?::\d{1,5})?(?![\w.@-]))
+pattern: (?i)\b(?:mysql(?:x|\+[a-z0-9]{1,20})?|mariadb(?:\+[a-z0-9]{1,20})?)://[^:/?#@\s'"]{0,64}:((?![$%\{<*\[(@#]|(?:password|passwd|pass|pwd|tiger|guest|\*+|x{3,}|\.\.\.)@)[^/?#\s'"]{1,128}?)@(?=(?:[\w.-]{1,253}|\[[0-9A-Fa-f:.]{2,45}(?:%25[\w.-]{1,32})?\])(?::\d{1,5})?(?![\w.@-]))
 window: 512
 confidence: medium
 positive: DATABASE_URL=mysql://shop:kyc91dJvoMQJv9@mysql.internal:3306/shop
@@ -200,7 +201,7 @@ id: mongodb-uri-password
 title: MongoDB connection URI with a password
 severity: high
 keywords: mongodb
-pattern: (?i)\bmongodb(?:\+srv)?://[^:/?#@\s'"]{0,64}:((?![$%\{<*\[(@#]|(?:password|passwd|pass|pwd|tiger|guest|\*+|x{3,}|\.\.\.)@)[^/?#\s'"]{1,128}?)@(?=[\w.-]{1,253}(?::\d{1,5})?(?![\w.@-]))
+pattern: (?i)\bmongodb(?:\+srv)?://[^:/?#@\s'"]{0,64}:((?![$%\{<*\[(@#]|(?:password|passwd|pass|pwd|tiger|guest|\*+|x{3,}|\.\.\.)@)[^/?#\s'"]{1,128}?)@(?=(?:[\w.-]{1,253}|\[[0-9A-Fa-f:.]{2,45}(?:%25[\w.-]{1,32})?\])(?::\d{1,5})?(?![\w.@-]))
 window: 512
 confidence: medium
 positive: MONGO_URL=mongodb+srv://svc:08LRwJ4ZCWCMxhAl@cluster0.6lp6w.mongodb.net/app?retryWrites=true
@@ -219,7 +220,7 @@ id: redis-uri-password
 title: Redis connection URI with a password
 severity: high
 keywords: redis
-pattern: (?i)\brediss?://[^:/?#@\s'"]{0,64}:((?![$%\{<*\[(@#]|(?:password|passwd|pass|pwd|tiger|guest|\*+|x{3,}|\.\.\.)@)[^/?#\s'"]{1,128}?)@(?=[\w.-]{1,253}(?::\d{1,5})?(?![\w.@-]))
+pattern: (?i)\brediss?://[^:/?#@\s'"]{0,64}:((?![$%\{<*\[(@#]|(?:password|passwd|pass|pwd|tiger|guest|\*+|x{3,}|\.\.\.)@)[^/?#\s'"]{1,128}?)@(?=(?:[\w.-]{1,253}|\[[0-9A-Fa-f:.]{2,45}(?:%25[\w.-]{1,32})?\])(?::\d{1,5})?(?![\w.@-]))
 window: 512
 confidence: medium
 positive: REDIS_URL=redis://:0obGcH6WPfZUesDVRhFiAEy6@redis.internal:6379/0
@@ -237,7 +238,7 @@ id: amqp-uri-password
 title: AMQP (RabbitMQ) connection URI with a password
 severity: high
 keywords: amqp
-pattern: (?i)\bamqps?://[^:/?#@\s'"]{0,64}:((?![$%\{<*\[(@#]|(?:password|passwd|pass|pwd|tiger|guest|\*+|x{3,}|\.\.\.)@)[^/?#\s'"]{1,128}?)@(?=[\w.-]{1,253}(?::\d{1,5})?(?![\w.@-]))
+pattern: (?i)\bamqps?://[^:/?#@\s'"]{0,64}:((?![$%\{<*\[(@#]|(?:password|passwd|pass|pwd|tiger|guest|\*+|x{3,}|\.\.\.)@)[^/?#\s'"]{1,128}?)@(?=(?:[\w.-]{1,253}|\[[0-9A-Fa-f:.]{2,45}(?:%25[\w.-]{1,32})?\])(?::\d{1,5})?(?![\w.@-]))
 window: 512
 confidence: medium
 positive: BROKER_URL=amqp://celery:5kKAKSbz6zfj0V@rabbitmq.internal:5672/vhost
@@ -256,7 +257,7 @@ id: mssql-uri-password
 title: SQL Server connection URI with a password
 severity: high
 keywords: mssql sqlserver
-pattern: (?i)\b(?:mssql(?:\+[a-z0-9]{1,20})?|sqlserver)://[^:/?#@\s'"]{0,64}:((?![$%\{<*\[(@#]|(?:password|passwd|pass|pwd|tiger|guest|\*+|x{3,}|\.\.\.)@)[^/?#\s'"]{1,128}?)@(?=[\w.-]{1,253}(?::\d{1,5})?(?![\w.@-]))
+pattern: (?i)\b(?:mssql(?:\+[a-z0-9]{1,20})?|sqlserver)://[^:/?#@\s'"]{0,64}:((?![$%\{<*\[(@#]|(?:password|passwd|pass|pwd|tiger|guest|\*+|x{3,}|\.\.\.)@)[^/?#\s'"]{1,128}?)@(?=(?:[\w.-]{1,253}|\[[0-9A-Fa-f:.]{2,45}(?:%25[\w.-]{1,32})?\])(?::\d{1,5})?(?![\w.@-]))
 window: 512
 confidence: medium
 positive: DB = "mssql+pyodbc://sa:n7jQi8ro3FZ5k5@sql01.internal:1433/erp?driver=ODBC+Driver+18+for+SQL+Server"
@@ -274,7 +275,7 @@ id: database-uri-password
 title: Database connection URI with a password (Oracle, CockroachDB, ClickHouse, Cassandra, CouchDB, Neo4j and others)
 severity: high
 keywords: oracle:// cockroach clickhouse cassandra:// couchdb:// couchbase:// neo4j bolt:// bolt+s:// db2:// db2+ ibm_db_sa:// sybase:// firebird:// influxdb://
-pattern: (?i)\b(?:oracle(?:\+[a-z0-9_]{1,20})?|cockroachdb|cockroach|clickhouse(?:\+[a-z0-9]{1,20})?|cassandra|couchdb|couchbase|neo4j(?:\+s{1,2}c?)?|bolt(?:\+s)?|db2(?:\+[a-z0-9_]{1,20})?|ibm_db_sa|sybase|firebird|influxdb)://[^:/?#@\s'"]{0,64}:((?![$%\{<*\[(@#]|(?:password|passwd|pass|pwd|tiger|guest|\*+|x{3,}|\.\.\.)@)[^/?#\s'"]{1,128}?)@(?=[\w.-]{1,253}(?::\d{1,5})?(?![\w.@-]))
+pattern: (?i)\b(?:oracle(?:\+[a-z0-9_]{1,20})?|cockroachdb|cockroach|clickhouse(?:\+[a-z0-9]{1,20})?|cassandra|couchdb|couchbase|neo4j(?:\+s{1,2}c?)?|bolt(?:\+s)?|db2(?:\+[a-z0-9_]{1,20})?|ibm_db_sa|sybase|firebird|influxdb)://[^:/?#@\s'"]{0,64}:((?![$%\{<*\[(@#]|(?:password|passwd|pass|pwd|tiger|guest|\*+|x{3,}|\.\.\.)@)[^/?#\s'"]{1,128}?)@(?=(?:[\w.-]{1,253}|\[[0-9A-Fa-f:.]{2,45}(?:%25[\w.-]{1,32})?\])(?::\d{1,5})?(?![\w.@-]))
 window: 512
 confidence: medium
 positive: ORACLE_URL = "oracle+cx_oracle://app:zOxtigslMkZFaj@ora01.internal:1521/?service_name=ORCLPDB1"
@@ -301,6 +302,26 @@ positive: jdbc:sqlserver://sql01:1433;databaseName=erp;user=etl;password=55kVqqe
 negative: jdbc:postgresql://localhost/test?user=fred&password=${DB_PASSWORD}
 negative: jdbc:sqlserver://sql01:1433;databaseName=erp;integratedSecurity=true
 negative: jdbc:mysql://db/app?user=root&password=password
+
+id: curl-user-password
+title: Password in a curl command line (-u, --user, -U, --proxy-user)
+severity: high
+keywords: curl
+pattern: \bcurl\b[^\n]{0,300}?\s(?:-u|--user|-U|--proxy-user)(?:[ \t]{1,3})?["']?[^\s:"']{0,64}:((?![$%\{<*\[(]|(?:password|passwd|pass|pwd|secret|changeme|x{3,}|\*+)(?![^\s"'\\]))[^\s"']{4,128})["']?(?![^\s\\;|&)])
+entropy: 3.0
+window: 512
+confidence: medium
+positive: curl -u deploy:Hx7pQ2vLm9Rt4kWz https://api.example.com/v1
+positive: curl --user deploy:Zq8Wm2Nc7Vb4Xk1Lp9Rt https://api.example.com/v1
+positive: curl -s -X POST -u "admin:Ny5Tb8Qw2Kx7Vm3Pz" https://x.example.com
+positive: curl -udeploy:Hx7pQ2vLm9Rt4kWz https://x.example.com
+positive: RUN curl -fsSL --proxy-user proxy:Tq4Wn8Lx2Vm7Kp3R -o /tmp/a https://x.example.com
+negative: curl -u "$USER:$PASSWORD" https://api.example.com
+negative: curl -u admin:password https://x.example.com
+negative: curl -u user:${TOKEN} https://x.example.com
+negative: curl -u admin https://x.example.com
+negative: curl --upload-file a.txt https://x.example.com:8443/up
+negative: curl -u user:pass https://x.example.com
 
 id: jdbc-oracle-thin-password
 title: Password in an Oracle thin JDBC URL
