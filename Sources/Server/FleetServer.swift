@@ -144,7 +144,7 @@ public struct FleetServer: Sendable {
                 artifact = String(v)
             }
             var request = request
-            return try await gate.withBody(&request, limit: options.maxBodyBytes, what: "SBOM") { body in
+            return try await gate.withBody(&request, limit: options.maxBodyBytes, what: "SBOM", holder: context.tokenHash) { body in
                 // Parsed on a thread of its own: an SBOM of hundreds of thousands of components takes
                 // seconds, and on the concurrency pool (two threads here) it starved every other request,
                 // health checks included (found by helper-97).
@@ -217,7 +217,7 @@ public struct FleetServer: Sendable {
                 throw FleetAPIError(.forbidden, field: "agent", "this token may not write agent '\(agent)'")
             }
             var request = request
-            return try await gate.withBody(&request, limit: min(options.maxBodyBytes, AttestationDocument.maxBytes), what: "attestation") { body in
+            return try await gate.withBody(&request, limit: min(options.maxBodyBytes, AttestationDocument.maxBytes), what: "attestation", holder: context.tokenHash) { body in
                 guard let release = try await store.release(agent: agent, version: version) else {
                     throw FleetAPIError(.notFound, field: "version", "no release \(agent) \(version); push it first")
                 }
@@ -243,7 +243,7 @@ public struct FleetServer: Sendable {
                 throw FleetAPIError(.forbidden, field: "agent", "this token may not write agent '\(agent)'")
             }
             var request = request
-            return try await gate.withBody(&request, limit: 16 << 20, what: "policy results") { body in
+            return try await gate.withBody(&request, limit: 16 << 20, what: "policy results", holder: context.tokenHash) { body in
                 let results = try FleetIngest.policyResults(Data(buffer: body))
                 guard try await store.replacePolicyResults(agent: agent, version: version, results, at: FleetClock.now()) else {
                     throw FleetAPIError(.notFound, field: "version", "no release \(agent) \(version); push it first")
@@ -298,7 +298,7 @@ public struct FleetServer: Sendable {
         router.post("/v1/advisories/import") { request, context in
             guard context.scope?.isAdmin == true else { throw FleetAPIError(.forbidden, field: "authorization", "importing advisories needs an admin token") }
             var request = request
-            return try await gate.withBody(&request, limit: options.maxBodyBytes, what: "advisories") { body in
+            return try await gate.withBody(&request, limit: options.maxBodyBytes, what: "advisories", holder: context.tokenHash) { body in
                 FleetJSON.response(try await advisories.importBody(Data(buffer: body)))
             }
         }

@@ -13,25 +13,41 @@ public final class UploadGate: @unchecked Sendable {
     public static let minimumBytesPerSecond = 16 << 10
     public let graceSeconds: Double
     private var inUse = 0
+    /// Bytes held by each token (by its hash; "" for requests without one).
+    private var heldBy: [String: Int] = [:]
     private let lock = NSLock()
 
     public init(capacity: Int, graceSeconds: Double = 30) { self.capacity = capacity; self.graceSeconds = graceSeconds }
 
-    func reserve(_ bytes: Int) -> Bool {
+    enum Reservation: Equatable { case granted, full, holderFull }
+
+    /// What one token may hold at once: half the gate, or one body of `limit` when the gate holds less
+    /// than two. A body trickling at the minimum rate may take an hour (61 MiB at 16 KiB/s), so without a
+    /// share one token's slow uploads held the whole gate and every other agent got 503 for that long.
+    func share(limit: Int) -> Int { max(capacity / 2, min(limit, capacity)) }
+
+    func reserve(_ bytes: Int, holder: String = "", limit: Int = 0) -> Reservation {
         lock.lock(); defer { lock.unlock() }
-        guard bytes <= capacity - inUse else { return false }
+        guard bytes <= capacity - inUse else { return .full }
+        let held = heldBy[holder, default: 0]
+        guard bytes <= share(limit: limit) - held else { return .holderFull }
         inUse += bytes
-        return true
+        heldBy[holder] = held + bytes
+        return .granted
     }
 
-    func release(_ bytes: Int) {
-        lock.lock(); inUse -= bytes; lock.unlock()
+    func release(_ bytes: Int, holder: String = "") {
+        lock.lock(); defer { lock.unlock() }
+        inUse -= bytes
+        let left = heldBy[holder, default: 0] - bytes
+        heldBy[holder] = left > 0 ? left : nil
     }
 
     /// Reads `request`'s body, at most `limit` bytes, holding its declared length (or `limit` when it
     /// declares none) of the gate until `body` returns: `503` with Retry-After when the gate is full,
     /// `413` past the limit, `408` when the body arrives slower than the minimum rate.
-    func withBody<T>(_ request: inout Request, limit: Int, what: String, _ body: (ByteBuffer) async throws -> T) async throws -> T {
+    /// `holder` is the token's hash: one token holds at most its `share` of the gate (`429` past it).
+    func withBody<T>(_ request: inout Request, limit: Int, what: String, holder: String?, _ body: (ByteBuffer) async throws -> T) async throws -> T {
         // A body the whole gate cannot hold is too large, not a reason to retry: with a small
         // --max-upload-mib the 16 MiB policy-results limit answered 503 forever (found by helper-117).
         let limit = min(limit, capacity)
@@ -41,12 +57,19 @@ public final class UploadGate: @unchecked Sendable {
         }
         // Never below zero, whatever the header says: a negative hold would widen the gate.
         let hold = max(0, min(declared ?? limit, limit))
-        guard reserve(hold) else {
+        let holder = holder ?? ""
+        switch reserve(hold, holder: holder, limit: limit) {
+        case .granted: break
+        case .full:
             var e = FleetAPIError(.serviceUnavailable, field: "body", "the server is reading as many uploads as it holds at once; retry shortly")
             e.headers[.retryAfter] = "5"
             throw e
+        case .holderFull:
+            var e = FleetAPIError(.tooManyRequests, field: "body", "this token is already uploading its share of what the server reads at once; retry when those end")
+            e.headers[.retryAfter] = "5"
+            throw e
         }
-        defer { release(hold) }
+        defer { release(hold, holder: holder) }
         let started = ContinuousClock.now
         var buffer = ByteBuffer()
         do {

@@ -169,30 +169,36 @@ enum FleetFixtures {
 
     /// Found by helper-114: uploads that never finish held the server's memory, one per connection,
     /// and a body trickling two bytes every five seconds was never closed. Bodies being read now
-    /// share one budget (503 past it), and a body slower than 16 KiB/s after its grace is 408.
+    /// share one budget (503 past it), and a body slower than 16 KiB/s after its grace is 408. One
+    /// token may hold half of the budget (429 past it), so its slow uploads cannot shut out the others.
     @Test func slowAndManyUploadsAreBoundedServerWide() throws {
-        let s = try FleetServerProcess(["--max-body-mib", "1", "--max-upload-mib", "2", "--body-grace-seconds", "1"])
-        let ingest = try s.token("ingest:collector")
+        let s = try FleetServerProcess(["--max-body-mib", "1", "--max-upload-mib", "4", "--body-grace-seconds", "1"])
+        let ingest = try s.token("ingest:collector"), second = try s.token("ingest:collector"), third = try s.token("ingest:collector")
         let port = try #require(s.base.split(separator: ":").last.map(String.init))
         let script = #"""
         import socket, sys, time
-        port, token = int(sys.argv[1]), sys.argv[2]
-        def upload(n, length):
+        port, token, second, third = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+        def upload(n, length, bearer=token):
             c = socket.create_connection(("127.0.0.1", port))
             c.sendall(("POST /v1/agents/collector/releases/h%d HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
-                       "Content-Type: application/json\r\nContent-Length: %d\r\n\r\n{" % (n, token, length)).encode())
+                       "Content-Type: application/json\r\nContent-Length: %d\r\n\r\n{" % (n, bearer, length)).encode())
             return c
         def status(c, timeout):
             c.settimeout(timeout)
             try: return c.recv(200).split(b"\r\n")[0].decode()
             except socket.timeout: return "no answer"
+        # One token holds at most half the gate: its third body is 429, and the gate still has room.
         held = [upload(1, 1 << 20), upload(2, 1 << 20)]
         time.sleep(1.0)
-        print("third", status(upload(3, 1 << 20), 10))
+        print("same", status(upload(3, 1 << 20), 10))
+        # Another token fills the gate; a third token's upload is then 503.
+        held += [upload(4, 1 << 20, second), upload(5, 1 << 20, second)]
+        time.sleep(1.0)
+        print("third", status(upload(6, 1 << 20, third), 10))
         # A body larger than the whole gate is too large (413), not a reason to retry (503).
         big = socket.create_connection(("127.0.0.1", port))
         big.sendall(("POST /v1/agents/collector/releases/h1/policy-results HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
-                     "Content-Type: application/json\r\nContent-Length: %d\r\n\r\n[" % (token, 3 << 20)).encode())
+                     "Content-Type: application/json\r\nContent-Length: %d\r\n\r\n[" % (token, 5 << 20)).encode())
         print("big", status(big, 10))
         # The first trickles a byte every 0.3 s: past its 1 s grace it is far below 16 KiB/s.
         slow, answer = held[0], "no answer"
@@ -206,7 +212,8 @@ enum FleetFixtures {
         let dir = try scratchDirectory("upload-gate")
         defer { try? FileManager.default.removeItem(at: dir) }
         try script.write(to: dir.appendingPathComponent("gate.py"), atomically: true, encoding: .utf8)
-        let r = try runProcess("python3", [dir.appendingPathComponent("gate.py").path, port, ingest])
+        let r = try runProcess("python3", [dir.appendingPathComponent("gate.py").path, port, ingest, second, third])
+        #expect(r.out.contains("same HTTP/1.1 429"), "\(r.out) \(r.err)")
         #expect(r.out.contains("third HTTP/1.1 503"), "\(r.out) \(r.err)")
         #expect(r.out.contains("slow HTTP/1.1 408"), "\(r.out) \(r.err)")
         #expect(r.out.contains("big HTTP/1.1 413"), "\(r.out) \(r.err)")
