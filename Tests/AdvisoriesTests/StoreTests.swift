@@ -253,6 +253,36 @@ import ZIPFoundation
         #expect(Set(f.map(\.id)) == ["RUSTSEC-1", "PYSEC-2020-1"])
     }
 
+    /// An export is inflated and decoded a batch at a time (it was inflated whole first, up to its
+    /// 8 GiB budget): batches of any size give the same records, skips and order as one batch.
+    @Test func zipArchivesDecodeTheSameInBatches() throws {
+        let dir = try tempDir("zip-batches")
+        let zipPath = dir + "/all.zip"
+        let archive = try Archive(url: URL(fileURLWithPath: zipPath), accessMode: .create)
+        var entries: [(String, String)] = (0..<40).reversed().map { i in
+            ("GHSA-\(i).json", osv("GHSA-\(i)", ecosystem: "PyPI", name: "pkg\(i)", events: [["introduced": "0"], ["fixed": "1.\(i)"]]))
+        }
+        entries.append(("BROKEN-1.json", "{not json"))
+        entries.append(("notes.txt", "not a record"))
+        for (name, text) in entries {
+            let data = Data(text.utf8)
+            try archive.addEntry(with: name, type: .file, uncompressedSize: Int64(data.count), compressionMethod: .deflate) { pos, size in
+                data.subdata(in: Int(pos)..<Int(pos) + size)
+            }
+        }
+        let bytes = try Array(Data(contentsOf: URL(fileURLWithPath: zipPath)))
+        var whole = AdvisoryImporter.Loaded()
+        try AdvisoryImporter.zipInputs(bytes, origin: zipPath, maxInflated: 1 << 30, batchBytes: .max, into: &whole)
+        #expect(whole.records.count == 40 && whole.skipped.count == 1 && whole.files == 41)
+        #expect(whole.records.map(\.id) == whole.records.map(\.id).sorted { ($0 + ".json") < ($1 + ".json") })
+        for batch in [1, 300, 1000] {
+            var parts = AdvisoryImporter.Loaded()
+            try AdvisoryImporter.zipInputs(bytes, origin: zipPath, maxInflated: 1 << 30, batchBytes: batch, into: &parts)
+            #expect(parts.records.map(\.id) == whole.records.map(\.id) && parts.files == whole.files, "batch \(batch)")
+            #expect(parts.skipped.map(\.description) == whole.skipped.map(\.description), "batch \(batch)")
+        }
+    }
+
     /// A `withdrawn` that is no time is refused with the record, never a silent switch-off (helper-72).
     @Test func aWithdrawnThatIsNoTimeIsRefused() throws {
         let record = #"{"id": "PYSEC-2099-2", "modified": "2024-01-01T00:00:00Z", "withdrawn": "garbage", "affected": []}"#

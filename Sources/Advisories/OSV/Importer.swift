@@ -27,16 +27,29 @@ public enum AdvisoryImporter {
     }
 
     public static func load(_ paths: [String]) async throws(InputError) -> Loaded {
-        var inputs: [Input] = []
-        for p in paths { inputs += try collect(p) }
-        return decode(inputs)
+        var loaded = Loaded()
+        for p in paths { try collect(p, into: &loaded) }
+        return loaded
+    }
+
+    /// Raw record bytes decoded at a time: an export is read in batches of about this much, each
+    /// decoded and dropped before the next is inflated, so an import holds its records and one batch,
+    /// not the whole inflated archive (up to its 8 GiB budget) at once.
+    static let batchBytes = 64 << 20
+
+    /// Decodes `inputs` into `loaded`, in their order.
+    static func add(_ inputs: [Input], to loaded: inout Loaded) {
+        let part = decode(inputs)
+        loaded.records += part.records; loaded.skipped += part.skipped; loaded.files += part.files
     }
 
     /// Records from one request body: a zip export (`all.zip`) or one OSV JSON record. `maxInflated`
     /// bounds what a zip may inflate to.
     public static func load(body: Data, origin: String, maxInflated: Int) -> Result<Loaded, InputError> {
         if body.starts(with: [0x50, 0x4b, 0x03, 0x04]) {
-            do { return .success(decode(try zipInputs(Array(body), origin: origin, maxInflated: maxInflated))) } catch { return .failure(error) }
+            var loaded = Loaded()
+            do { try zipInputs(Array(body), origin: origin, maxInflated: maxInflated, into: &loaded) } catch { return .failure(error) }
+            return .success(loaded)
         }
         return .success(decode([Input(origin: origin, data: body, yaml: false)]))
     }
@@ -48,38 +61,46 @@ public enum AdvisoryImporter {
         return (false, false)
     }
 
-    static func collect(_ path: String) throws(InputError) -> [Input] {
+    static func collect(_ path: String, into loaded: inout Loaded) throws(InputError) {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else { throw InputError("no such file or directory", at: Location(path)) }
         if isDir.boolValue {
-            var out: [Input] = []
             guard let walker = FileManager.default.enumerator(atPath: path) else { throw InputError("cannot list directory", at: Location(path)) }
             var rel: [String] = []
             while let r = walker.nextObject() as? String { rel.append(r) }
+            var batch: [Input] = [], held = 0
             for r in rel.sorted() {
                 let full = path + "/" + r
-                if r.lowercased().hasSuffix(".zip") { out += try collect(full); continue }
+                if r.lowercased().hasSuffix(".zip") {
+                    add(batch, to: &loaded); batch = []; held = 0
+                    try collect(full, into: &loaded)
+                    continue
+                }
                 let (ok, yaml) = isRecordName(r)
                 guard ok, let data = FileManager.default.contents(atPath: full) else { continue }
-                out.append(Input(origin: full, data: data, yaml: yaml))
+                batch.append(Input(origin: full, data: data, yaml: yaml)); held += data.count
+                if held >= batchBytes { add(batch, to: &loaded); batch = []; held = 0 }
             }
-            return out
+            add(batch, to: &loaded)
+            return
         }
-        if path.lowercased().hasSuffix(".zip") { return try readZip(path) }
+        if path.lowercased().hasSuffix(".zip") { return try readZip(path, into: &loaded) }
         guard let data = FileManager.default.contents(atPath: path) else { throw InputError("cannot read file", at: Location(path)) }
         let (_, yaml) = isRecordName(path)
-        return [Input(origin: path, data: data, yaml: yaml)]
+        add([Input(origin: path, data: data, yaml: yaml)], to: &loaded)
     }
 
     /// An OSV export (`all.zip`), read with the project's own zip reader: every offset and size checked
     /// against the bytes present and inflation budgeted, so a damaged or hostile archive ends with an
     /// error instead of a loop (the general-purpose zip library spun forever on a truncated entry).
-    static func readZip(_ path: String) throws(InputError) -> [Input] {
+    static func readZip(_ path: String, into loaded: inout Loaded) throws(InputError) {
         guard let bytes = FileManager.default.contents(atPath: path) else { throw InputError("cannot read file", at: Location(path)) }
-        return try zipInputs(Array(bytes), origin: path, maxInflated: 8 << 30)
+        try zipInputs(Array(bytes), origin: path, maxInflated: 8 << 30, into: &loaded)
     }
 
-    static func zipInputs(_ bytes: [UInt8], origin path: String, maxInflated: Int) throws(InputError) -> [Input] {
+    /// The archive's records, in the order of their names, inflated and decoded a batch at a time.
+    /// A damaged entry fails the whole archive, and nothing of it is added.
+    static func zipInputs(_ bytes: [UInt8], origin path: String, maxInflated: Int, batchBytes: Int = batchBytes, into loaded: inout Loaded) throws(InputError) {
         let zip: ZipArchive
         do { zip = try ZipArchive(bytes) } catch {
             throw InputError("not a readable zip archive (\(error))", at: Location(path))
@@ -89,17 +110,19 @@ public enum AdvisoryImporter {
         limits.totalInflatedBytes = UInt64(max(0, maxInflated))
         limits.maxTotalRatio = 64
         var budget = InflateBudget(limits, archiveSize: bytes.count)
-        var out: [Input] = []
-        for entry in zip.entries where !entry.isDirectory {
-            let (ok, yaml) = isRecordName(entry.path)
-            guard ok else { continue }
+        let records = zip.entries.filter { !$0.isDirectory && isRecordName($0.path).0 }
+            .map { (origin: path + ":" + $0.path, entry: $0) }.sorted { $0.origin < $1.origin }
+        var mine = Loaded(), batch: [Input] = [], held = 0
+        for (origin, entry) in records {
             let data: [UInt8]
             do { data = try zip.read(entry, budget: &budget) } catch {
                 throw InputError("damaged archive entry '\(Redactor.quote(entry.path, max: 120))' (\(error))", at: Location(path))
             }
-            out.append(Input(origin: path + ":" + entry.path, data: Data(data), yaml: yaml))
+            batch.append(Input(origin: origin, data: Data(data), yaml: isRecordName(entry.path).yaml)); held += data.count
+            if held >= batchBytes { add(batch, to: &mine); batch = []; held = 0 }
         }
-        return out.sorted { $0.origin < $1.origin }
+        add(batch, to: &mine)
+        loaded.records += mine.records; loaded.skipped += mine.skipped; loaded.files += mine.files
     }
 
     /// Decodes on every core; results keep input order so the outcome never depends on scheduling.
