@@ -168,17 +168,19 @@ public final class SecretEngine: Sendable {
         let n = bytes.count
         var found: [SecretMatch] = []
         // 1. Keyword hits -> per-rule windows (merged when they overlap) and generic candidates.
-        var pendingStart = [Int](repeating: -1, count: rules.count)
-        var pendingEnd = [Int](repeating: 0, count: rules.count)
+        // The per-rule state is made at the first hit of a rule's keyword: most short texts asked of the
+        // engine (package names, versions and licenses, thousands per SBOM) have none, and filling
+        // five arrays as long as the rule list for each of them was a tenth of an image SBOM's time.
+        var perRule = false
+        var pendingStart: [Int] = [], pendingEnd: [Int] = [], pendingHits: [Int] = []
         var windows: [(rule: Int, range: Range<Int>, hits: Int)] = []
-        var pendingHits = [Int](repeating: 0, count: rules.count)
         // Where each anchored rule's `near` literal was last looked for: hits repeating every few bytes
         // would otherwise each search the whole window again.
-        var nearAhead = [NearLiteralCache](repeating: NearLiteralCache(), count: rules.count)
+        var nearAhead: [NearLiteralCache] = []
         var anchored: [(rule: Int, at: Int)] = []
         // Every hit of a bounded anchored rule's own keyword, tried or not: a pass over a crowd's span
         // tries them all, and is charged for them all.
-        var anchoredHits = [[Int]](repeating: [], count: rules.count)
+        var anchoredHits: [[Int]] = []
         var identEnd = -1
         // The keyword pass also finds where a known secret's form may start (3. below).
         var knownFound: [SecretMatch] = []
@@ -195,6 +197,14 @@ public final class SecretEngine: Sendable {
                 }
                 let r = Int(t)
                 let keyword = automaton.keywords[kw]
+                if !perRule {
+                    perRule = true
+                    pendingStart = [Int](repeating: -1, count: rules.count)
+                    pendingEnd = [Int](repeating: 0, count: rules.count)
+                    pendingHits = [Int](repeating: 0, count: rules.count)
+                    nearAhead = [NearLiteralCache](repeating: NearLiteralCache(), count: rules.count)
+                    anchoredHits = [[Int]](repeating: [], count: rules.count)
+                }
                 if anchoredRules.contains(r) {
                     // Hits of other keywords of an anchored rule never start a match.
                     if anchoredKeyword[kw].contains(Int32(r)) {
@@ -226,7 +236,7 @@ public final class SecretEngine: Sendable {
                 }
             }
         }
-        for r in 0..<rules.count where pendingStart[r] >= 0 { windows.append((r, pendingStart[r]..<pendingEnd[r], pendingHits[r])) }
+        if perRule { for r in 0..<rules.count where pendingStart[r] >= 0 { windows.append((r, pendingStart[r]..<pendingEnd[r], pendingHits[r])) } }
         // 2. Patterns on the windows, within one budget of window bytes for the scan (`workBudget`).
         var budget = Self.workBudget(n)
         // Each rule also has a share of its own, so one rule's dense keyword cannot spend what another
