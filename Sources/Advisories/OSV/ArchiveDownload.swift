@@ -81,16 +81,7 @@ struct ArchiveDownload {
     init(limits: DownloadLimits, insecure: Bool) {
         self.limits = limits
         self.insecure = insecure
-        giveUpAt = limits.seconds.flatMap { Self.deadline(after: $0) }
-    }
-
-    /// Uptime nanoseconds `seconds` from now; nil for no limit (0, or a time past what uptime can
-    /// count, such as `--timeout 6000000h`, which overflowed and trapped; found by helper-113).
-    static func deadline(after seconds: Int) -> UInt64? {
-        guard seconds > 0 else { return nil }
-        let (ns, tooLong) = UInt64(seconds).multipliedReportingOverflow(by: 1_000_000_000)
-        let (end, past) = DispatchTime.now().uptimeNanoseconds.addingReportingOverflow(ns)
-        return tooLong || past ? nil : end
+        giveUpAt = limits.seconds.flatMap { UptimeDeadline.after(seconds: $0) }
     }
 
     /// Downloads `url` into `file`, taking at most `budget` bytes (what is left of the update's

@@ -26,11 +26,9 @@ public struct RegistryOptions: Sendable {
         self.insecureHosts = insecureHosts.map { $0.lowercased() }; self.credentials = credentials
     }
 
-    /// Gives up on every registry `seconds` from now.
+    /// Gives up on every registry `seconds` from now (never, for 0).
     public mutating func giveUp(after seconds: Int, text: String) {
-        let (nanoseconds, tooLong) = UInt64(max(0, seconds)).multipliedReportingOverflow(by: 1_000_000_000)
-        let (sum, overflow) = DispatchTime.now().uptimeNanoseconds.addingReportingOverflow(nanoseconds)
-        giveUpAt = tooLong || overflow ? nil : sum
+        giveUpAt = UptimeDeadline.after(seconds: seconds)
         timeoutText = text
     }
 
@@ -104,7 +102,7 @@ public final class RegistryClient: Sendable {
     }
 
     /// Whether the run's `--registry-timeout` has run out.
-    var outOfTime: Bool { options.giveUpAt.map { DispatchTime.now().uptimeNanoseconds >= $0 } ?? false }
+    var outOfTime: Bool { UptimeDeadline.passed(options.giveUpAt) }
 
     /// Why a request or a read stopped when the deadline that stopped it was the run's.
     func timedOut(_ subject: String) -> ImageError {
