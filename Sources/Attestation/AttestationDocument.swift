@@ -51,10 +51,12 @@ public enum AttestationDocument: Sendable {
                 guard let obj = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] else {
                     throw InputError("malformed JSON", at: Location(path, line: i + 1))
                 }
+                do throws(InputError) { try refuseAmbiguousKeys(Data(text.utf8), what: "the envelope") } catch { throw InputError(error.message, at: Location(path, line: i + 1)) }
                 return (i + 1, obj)
             }
         }
         guard let obj = whole as? [String: Any] else { throw InputError("malformed JSON: not an object", at: Location(path, line: 1)) }
+        do { try refuseAmbiguousKeys(data, what: "the document") } catch { throw InputError(error.message, at: Location(path)) }
         return [(nil, obj)]
     }
 }

@@ -118,6 +118,7 @@ public struct Statement: Sendable {
 
     public static func parse(_ data: Data) throws(InputError) -> Statement {
         guard let obj = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else { throw InputError("payload is not a JSON object") }
+        try refuseAmbiguousKeys(data, what: "the statement")
         guard let t = obj["_type"] as? String, t == type || t == "https://in-toto.io/Statement/v0.1" else {
             throw InputError("payload is not an in-toto Statement (_type is '\(obj["_type"] ?? "missing")')")
         }
@@ -125,5 +126,15 @@ public struct Statement: Sendable {
         guard let raw = obj["subject"] as? [[String: Any]], !raw.isEmpty else { throw InputError("statement without subjects") }
         let subjects = raw.map { Subject(name: $0["name"] as? String ?? "", digest: ($0["digest"] as? [String: String]) ?? [:]) }
         return Statement(subjects: subjects, predicateType: pt, predicate: obj["predicate"])
+    }
+}
+
+/// Refuses a signed or verified JSON document with a key twice, or in two spellings Go reads as one:
+/// `"predicateType": "https://spdx.dev/Document", "PredicateType": "https://slsa.dev/provenance/v1"`
+/// verified as SPDX here and would read as SLSA provenance to a Go policy engine (found by helper-121).
+public func refuseAmbiguousKeys(_ data: Data, what: String) throws(InputError) {
+    guard let value = try? JSONParser.parse(data) else { throw InputError("\(what) is not JSON this reader can parse") }
+    if let key = value.ambiguousKey {
+        throw InputError("\(what) holds the key '\(Redactor.quote(key, max: 60))' twice (or in two spellings Go reads as one); readers differ on which counts")
     }
 }

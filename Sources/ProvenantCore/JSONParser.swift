@@ -216,6 +216,37 @@ public enum JSONParser {
 }
 
 extension JSONValue {
+    /// A key that some object in this value, at any depth, holds twice, or in two spellings that Go's
+    /// `encoding/json` reads into one struct field (case, and Unicode case folding: `predicateType` and
+    /// `PredicateType`); nil when there is none. Readers disagree on which of two such keys counts
+    /// (Foundation and Python keep the last, Go keeps the last of any spelling), so a signed document
+    /// holding them can say one thing to this reader and another to a policy engine (found by
+    /// helper-121). The parser bounds depth, so the walk is bounded too.
+    public var ambiguousKey: String? {
+        var stack: [JSONValue] = [self]
+        while let v = stack.popLast() {
+            switch v {
+            case .object(let fields):
+                var seen = Set<String>()
+                seen.reserveCapacity(fields.count)
+                for (k, child) in fields {
+                    if !seen.insert(Self.foldedKey(k)).inserted { return k }
+                    stack.append(child)
+                }
+            case .array(let items): stack.append(contentsOf: items)
+            default: break
+            }
+        }
+        return nil
+    }
+
+    /// `key` as Go's case-insensitive field match compares it: lowercased, with `ſ` as `s` (the Kelvin
+    /// sign lowercases to `k` already).
+    static func foldedKey(_ key: String) -> String {
+        let lower = key.lowercased()
+        return lower.utf8.allSatisfy({ $0 < 0x80 }) ? lower : lower.replacingOccurrences(of: "\u{17F}", with: "s")
+    }
+
     /// The value of `key` in an object (the last, when a key repeats, as most parsers do).
     public subscript(key: String) -> JSONValue? {
         guard case .object(let fields) = self else { return nil }

@@ -116,6 +116,10 @@ struct ImageVerification {
                 out.reason = "the bundle \(layer.digest) is not a JSON object"
                 return out
             }
+            do { try refuseAmbiguousKeys(Data(bytes), what: "the bundle \(layer.digest)") } catch {
+                out.reason = error.message
+                return out
+            }
             let bundle = try SigstoreBundle.parse(obj)
             let report: VerificationReport
             if bundle.isKeySignedOffline {

@@ -88,6 +88,36 @@ func run(_ exe: String, _ args: [String], env: [String: String] = [:]) throws ->
         #expect(reason(["payloadType": "x", "payload": String(repeating: "A", count: (64 << 20) / 3 * 4 + 8), "signatures": [["sig": "AA=="]]]).contains("64 MiB"))
     }
 
+    /// Found by helper-121: a signed statement with `predicateType` twice, or as `predicateType` and
+    /// `PredicateType` (one field to Go's readers, two here), verified as whichever this reader kept.
+    /// Such statements, envelopes and bundles are refused; distinct keys at different depths are not.
+    @Test func statementsAndDocumentsWithAmbiguousKeysAreRefused() throws {
+        let digest = String(repeating: "a", count: 64)
+        func statement(_ middle: String) -> Data {
+            Data(#"{"_type":"https://in-toto.io/Statement/v1","subject":[{"name":"x","digest":{"sha256":"\#(digest)"}}],\#(middle),"predicate":{}}"#.utf8)
+        }
+        #expect(throws: Never.self) { try Statement.parse(statement(#""predicateType":"https://slsa.dev/provenance/v1""#)) }
+        for bad in [#""predicateType":"https://spdx.dev/Document","predicateType":"https://slsa.dev/provenance/v1""#,
+                    #""predicateType":"https://spdx.dev/Document","PredicateType":"https://slsa.dev/provenance/v1""#,
+                    #""predicateType":"https://spdx.dev/Document","predicate":{"a":1,"A":2}"#,
+                    #""predicateType":"https://spdx.dev/Document","\#u{17F}ubject":[]"#] {
+            do { _ = try Statement.parse(statement(bad)); Issue.record("accepted: \(bad)") } catch {
+                #expect(error.message.contains("twice"), "\(error.message)")
+            }
+        }
+        #expect(JSONValue.object([("a", .object([("b", .null)])), ("b", .object([("a", .null)]))]).ambiguousKey == nil)
+        #expect(JSONValue.array([.object([("k", .null), ("K", .null)])]).ambiguousKey == "K")
+        // The file around it: a bundle with its media type twice is refused before it is read.
+        let bundle = #"{"mediaType":"application/vnd.dev.sigstore.bundle.v9.9+json","mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json"}"#
+        do { _ = try AttestationDocument.parse(Data(bundle.utf8), path: "b.json"); Issue.record("accepted") } catch {
+            #expect(error.message.contains("'mediaType' twice"), "\(error.message)")
+        }
+        let lines = #"{"payloadType":"x","payload":"e30=","signatures":[{"sig":"AA=="}]}"# + "\n" + #"{"payloadType":"x","payloadType":"y","payload":"e30=","signatures":[{"sig":"AA=="}]}"#
+        do { _ = try AttestationDocument.parse(Data(lines.utf8), path: "a.jsonl"); Issue.record("accepted") } catch {
+            #expect(error.location?.line == 2 && error.message.contains("twice"), "\(error.message)")
+        }
+    }
+
     @Test func theCLISignsAndVerifiesAndFailsClosed() throws {
         let dir = try scratch("cli")
         let bin = provenantBinary
