@@ -106,21 +106,33 @@ struct VerifyCommand: AsyncParsableCommand {
             guard let next = rest[r.upperBound...].first, ":=!<".contains(next) else { return false }
             rest = rest[r.upperBound...]
         }
-        var i = 0, parens = 0, inClass = false
+        // Classes nest in ICU's syntax (`[a[bc]]`, `[[a](]`), and a `]` first in a set, after `[` or
+        // `[^`, is a literal: `^[[a](]|.*$` ended its class at the first `]`, so the `|` after it was
+        // taken to be inside a group and the pattern was called anchored (found by helper-121).
+        var i = 0, parens = 0, classDepth = 0
+        func openSet() {
+            classDepth += 1
+            i += 1
+            if i < b.count, b[i] == UInt8(ascii: "^") { i += 1 }
+            if i < b.count, b[i] == UInt8(ascii: "]") { i += 1 }
+        }
         while i < b.count {
             let c = b[i]
             if c == UInt8(ascii: "\\") {
                 if i + 1 == b.count - 1 { return false }  // the closing `$` is escaped
                 i += 2; continue
             }
-            if inClass { if c == UInt8(ascii: "]") { inClass = false } }
-            else if c == UInt8(ascii: "[") { inClass = true }
+            if classDepth > 0 {
+                if c == UInt8(ascii: "[") { openSet(); continue }
+                if c == UInt8(ascii: "]") { classDepth -= 1 }
+            }
+            else if c == UInt8(ascii: "[") { openSet(); continue }
             else if c == UInt8(ascii: "(") { parens += 1 }
             else if c == UInt8(ascii: ")") { parens = max(0, parens - 1) }
             else if c == UInt8(ascii: "|"), parens == 0 { return false }
             i += 1
         }
-        return true
+        return classDepth == 0
     }
 
     /// What was asked of the attestation, from the flags.

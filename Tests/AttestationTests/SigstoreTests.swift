@@ -161,7 +161,13 @@ enum Conformance {
             do { _ = try SigstoreBundle.parse(b); return "accepted" } catch { return error.message }
         }
         #expect(reason { _ in } == "accepted")
-        #expect(reason { $0["mediaType"] = "application/vnd.dev.sigstore.bundle.v9.9+json" }.contains("unsupported bundle version '9.9'"))
+        #expect(reason { $0["mediaType"] = "application/vnd.dev.sigstore.bundle.v9.9+json" }.contains("unknown bundle media type"))
+        // Only the exact spellings: a version parameter on the v0.3 form was read as 0.1, which needs
+        // no inclusion proof, and any prefix was taken (found by helper-121).
+        for media in ["application/vnd.dev.sigstore.bundle.v0.3+json;version=0.1", "application/vnd.dev.sigstore.bundleEVIL+json;version=0.3",
+                      "application/vnd.dev.sigstore.bundle+json;version=0.3;x=1", "application/vnd.dev.sigstore.bundle+json; version=0.3"] {
+            #expect(reason { $0["mediaType"] = media }.contains("unknown bundle media type"), "\(media)")
+        }
         #expect(reason { $0["verificationMaterial"] = nil }.contains("no verificationMaterial"))
         #expect(reason { $0["messageSignature"] = nil }.contains("neither messageSignature nor dsseEnvelope"))
         #expect(reason { $0["verificationMaterial"] = ["certificate": ["rawBytes": Data("not a certificate".utf8).base64EncodedString()], "tlogEntries": []] }

@@ -30,6 +30,13 @@ import TestSupport
         for hidden in ["^(?#()|https://github\\.com/acme/.*$", "^https://github\\.com/sigstore-conformance/(?x)#$", "^\\Q(\\E|x$"] {
             #expect(try verify(regexp: hidden).err.contains("is not anchored"), "\(hidden)")
         }
+        // Nested sets and a leading `]` in a set keep the alternation after them at the top (helper-121).
+        for nested in ["^https://github\\.com/acme/[[a](]|.*$", "^https://github\\.com/acme/[]()]|.*$", "^https://github\\.com/acme/[^](]|.*$"] {
+            let r = try verify(regexp: nested)
+            #expect(r.code == 0 && r.err.contains("is not anchored"), "\(nested): \(r.err)")
+        }
+        let set = try verify(regexp: "^https://github\\.com/sigstore-conformance/[[a-z]-]+/.*$")
+        #expect(set.code == 0 && !set.err.contains("warning"), "\(set.err)")
     }
 
     /// A pattern that does not compile is a usage error (exit 2), not a failed verification (found by helper-100).

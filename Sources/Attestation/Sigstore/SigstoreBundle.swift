@@ -52,6 +52,17 @@ public struct SigstoreBundle: Sendable {
     /// them (a cosign `.att` layer's blob): an intoto 0.0.1 entry records their hash, not the signature.
     public var envelopeBytes: Data? = nil
 
+    /// The media types of the versions this reader knows, each spelt exactly as the Sigstore
+    /// protobuf specs and clients write it (`bundle+json;version=0.3` was written by clients before
+    /// `bundle.v0.3+json`). Anything else is refused: `bundle.v0.3+json;version=0.1` was read as 0.1,
+    /// which needs no inclusion proof, and `bundleEVIL+json;version=0.3` as 0.3 (found by helper-121).
+    static let mediaTypes: [String: Version] = [
+        "application/vnd.dev.sigstore.bundle+json;version=0.1": .v01,
+        "application/vnd.dev.sigstore.bundle+json;version=0.2": .v02,
+        "application/vnd.dev.sigstore.bundle+json;version=0.3": .v03,
+        "application/vnd.dev.sigstore.bundle.v0.3+json": .v03,
+    ]
+
     public static func isBundle(_ obj: [String: Any]) -> Bool {
         (obj["mediaType"] as? String)?.hasPrefix("application/vnd.dev.sigstore.bundle") == true
     }
@@ -61,13 +72,9 @@ public struct SigstoreBundle: Sendable {
 
     public static func parse(_ obj: [String: Any]) throws(InputError) -> SigstoreBundle {
         let media = obj["mediaType"] as? String ?? ""
-        // Both spellings: `bundle+json;version=0.3` and `bundle.v0.3+json`.
-        let v: String
-        if let r = media.range(of: "+json;version=") { v = String(media[r.upperBound...]) }
-        else if media.hasPrefix("application/vnd.dev.sigstore.bundle.v"), media.hasSuffix("+json") {
-            v = String(media.dropFirst("application/vnd.dev.sigstore.bundle.v".count).dropLast("+json".count))
-        } else { throw InputError("unknown bundle media type '\(media)'") }
-        guard let version = Version(rawValue: v) else { throw InputError("unsupported bundle version '\(v)' (Provenant reads 0.1, 0.2 and 0.3)") }
+        guard let version = Self.mediaTypes[media] else {
+            throw InputError("unknown bundle media type '\(Redactor.quote(media, max: 100))' (Provenant reads \(Self.mediaTypes.keys.sorted().joined(separator: ", ")))")
+        }
 
         guard let vm = obj["verificationMaterial"] as? [String: Any] else { throw InputError("bundle has no verificationMaterial") }
         let material: Material
