@@ -38,6 +38,14 @@ import ProvenantCore
                 "when the entries disagree, affected wins")
         let bad = try cdx(#"[{"range": ">=2.0", "status": "unaffected"}]"#)
         #expect(bad.suppressing(f) == nil && bad.warnings.first?.contains("not a vers: range") == true)
+        // An entry that cannot be read was dropped, and an empty list speaks for every version: a
+        // statement for 3.6 suppressed 2.8 (found by helper-122). Refused now, with a warning.
+        for broken in [#"[{"version": 3.6, "status": "unaffected"}]"#, #"[{"ranges": "vers:pypi/>=3.6", "status": "unaffected"}]"#,
+                       #"["3.6"]"#, #""3.6""#, #"[{"version": "3.6", "status": 1}]"#] {
+            let doc = try cdx(broken)
+            #expect(doc.suppressing(f) == nil, "\(broken)")
+            #expect(doc.warnings.first?.contains("refused, it suppresses nothing") == true, "\(broken): \(doc.warnings)")
+        }
     }
 
     /// GO-2022-0536 stands for CVE-2019-9512 and CVE-2019-9514: a statement or an ignore entry about one

@@ -147,18 +147,28 @@ public struct VEXDocument: Sendable {
             default: status = state
             }
             var products: [Product] = []
+            // A versions entry this reader cannot take (a number, `ranges` for `range`): dropped, it
+            // left the list empty, and an empty list speaks for every version, so a statement meant for
+            // 3.6 suppressed the finding on 2.8 (found by helper-122). The statement is refused instead.
+            var malformed: String?
             for a in (v["affects"] as? [[String: Any]]) ?? [] {
                 guard var ref = a["ref"] as? String else { continue }
                 // BOM-Link: urn:cdx:serial/version#bom-ref
                 if ref.hasPrefix("urn:cdx:"), let h = ref.firstIndex(of: "#") { ref = String(ref[ref.index(after: h)...]).removingPercentEncoding ?? ref }
                 var versions: [Versions] = []
-                for e in (a["versions"] as? [[String: Any]]) ?? [] {
+                let entries = a["versions"] as? [Any] ?? []
+                if a["versions"] != nil, a["versions"] as? [Any] == nil { malformed = malformed ?? "affects[].versions is not a list" }
+                for (k, raw) in entries.enumerated() {
+                    guard let e = raw as? [String: Any] else { malformed = malformed ?? "affects[].versions entry \(k + 1) is not an object"; continue }
                     // The schema's default status is `affected`: an entry without one never clears.
+                    if e["status"] != nil, !(e["status"] is String) { malformed = malformed ?? "affects[].versions entry \(k + 1) has a status that is not a string" }
                     let st = (e["status"] as? String) ?? "affected"
                     if let r = e["range"] as? String {
                         versions.append(Versions(match: VersRange(r).map { .range($0) } ?? .unreadable(r), status: st))
                     } else if let ver = e["version"] as? String {
                         versions.append(Versions(match: .version(ver), status: st))
+                    } else {
+                        malformed = malformed ?? "affects[].versions entry \(k + 1) has neither a 'range' nor a 'version' string"
                     }
                 }
                 products.append(Product(purlByRef[ref] ?? ref, versions: versions))
@@ -172,7 +182,9 @@ public struct VEXDocument: Sendable {
             let justification = analysis["justification"] as? String
             var refusal: String?
             // false_positive says the finding itself is wrong; not_affected must say why.
-            if let r = unreadable.first {
+            if let m = malformed {
+                refusal = "\(m); refused, it suppresses nothing"
+            } else if let r = unreadable.first {
                 refusal = "affects[].versions range '\(r)' is not a vers: range; refused, it suppresses nothing"
             } else if state == "not_affected" {
                 if let j = justification, !cycloneDXJustifications.contains(j) {
