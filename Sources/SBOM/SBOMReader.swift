@@ -108,6 +108,14 @@ public enum SBOMReader {
         var missingList: String?
     }
 
+    /// Container types that are a package when they carry a version and hold nothing.
+    static let versionedLeaves: Set<String> = ["application", "file"]
+    static let spdxVersionedLeaves: Set<String> = ["APPLICATION", "FILE", "SOURCE"]
+    static func hasVersion(_ v: String?) -> Bool {
+        guard let v = v?.trimmingCharacters(in: .whitespaces), !v.isEmpty else { return false }
+        return v != "NOASSERTION" && v != "NONE"
+    }
+
     /// Types that contain packages rather than being one, when they carry no purl.
     static let cdxContainers: Set<String> = ["application", "file", "operating-system", "container", "platform"]
     static let spdxContainers: Set<String> = ["APPLICATION", "FILE", "SOURCE", "CONTAINER", "OPERATING-SYSTEM"]
@@ -171,6 +179,7 @@ public enum SBOMReader {
                 root.components = nil
                 stack.insert(root, at: 0)
             }
+            let leadsOn = Set((doc.dependencies ?? []).filter { !$0.dependsOn.isEmpty }.map(\.ref))
             while let c = stack.popLast() {
                 stack += c.components ?? []
                 let props = c.properties
@@ -180,8 +189,13 @@ public enum SBOMReader {
                     }
                     continue
                 }
-                // Applications, files and images without a purl are containers of packages, not packages.
-                if c.purl == nil, let t = c.type, cdxContainers.contains(t) { continue }
+                // Applications, files and images without a purl are containers of packages, not packages;
+                // but an application or file with a version of its own and nothing inside it is a
+                // package named without a purl (idna 2.8 as an `application` scanned as nothing at all,
+                // found by helper-122), so it is listed, and NOT CHECKED for want of a purl.
+                if c.purl == nil, let t = c.type, cdxContainers.contains(t),
+                   !(Self.versionedLeaves.contains(t) && Self.hasVersion(c.version) && (c.components ?? []).isEmpty
+                     && !leadsOn.contains(c.bomRef ?? "")) { continue }
                 var l = Listed(purl: c.purl, name: c.name, version: c.version, origin: "component", id: c.bomRef)
                 l.digests = c.hashes.compactMap(digest)
                 l.licenses = c.licenses
@@ -219,6 +233,8 @@ public enum SBOMReader {
             }
             extras.rootIDs = Set(described.flatMap { extras.edges[$0] ?? [] })
         }
+        // Packages that hold or lead to others (an application's lockfile, a source tree): containers.
+        let contains = Set((doc.relationships ?? []).filter { $0.relationshipType == "CONTAINS" || $0.relationshipType == "DEPENDS_ON" }.compactMap(\.spdxElementId))
         let listed: [Listed] = (doc.packages ?? []).compactMap { p in
             let notes = (p.comment ?? "").split(separator: "\n").map(String.init)
             if p.primaryPackagePurpose == "FILE", notes.contains("provenant:role: configuration") {
@@ -239,7 +255,8 @@ public enum SBOMReader {
                 }
                 extras.image = ImageFacts.info(from: props, name: p.name, version: p.versionInfo)
             }
-            if purl == nil, isDescribed || spdxContainers.contains(purpose) { return nil }
+            if purl == nil, isDescribed || (spdxContainers.contains(purpose)
+                                            && !(Self.spdxVersionedLeaves.contains(purpose) && Self.hasVersion(p.versionInfo) && !contains.contains(p.SPDXID ?? ""))) { return nil }
             // An image the document describes is its subject (CycloneDX's metadata.component), even
             // with a purl: not a package of the inventory.
             if isDescribed, purpose == "CONTAINER" || purl.map({ $0.hasPrefix("pkg:oci/") || $0.hasPrefix("pkg:docker/") }) == true { return nil }

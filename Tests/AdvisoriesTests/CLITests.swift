@@ -443,6 +443,33 @@ func jsonObject(_ s: String) throws -> [String: Any] {
         }
     }
 
+    /// Found by helper-122: a component without a purl whose type is `application` or `file` (SPDX:
+    /// purpose APPLICATION, SOURCE or FILE) was taken for a container and vanished: "No known
+    /// vulnerabilities.", exit 0. With a version of its own and nothing inside it, it is a package
+    /// without a purl, NOT CHECKED; a lockfile application (no version, or holding others) is not.
+    @Test func versionedApplicationsAndFilesWithoutAPurlAreNotChecked() throws {
+        let dir = try tempDir("app-no-purl")
+        let docs: [(String, String, Bool)] = [
+            ("app.cdx.json", #"{"bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1, "components": [{"type": "application", "name": "idna", "version": "2.8"}]}"#, true),
+            ("file.cdx.json", #"{"bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1, "components": [{"type": "file", "name": "log4j-core", "version": "2.14.1"}]}"#, true),
+            ("app.spdx.json", #"{"spdxVersion": "SPDX-2.3", "SPDXID": "SPDXRef-DOCUMENT", "name": "x", "dataLicense": "CC0-1.0", "packages": [{"SPDXID": "SPDXRef-a", "name": "idna", "versionInfo": "2.8", "primaryPackagePurpose": "APPLICATION"}]}"#, true),
+            ("src.spdx.json", #"{"spdxVersion": "SPDX-2.3", "SPDXID": "SPDXRef-DOCUMENT", "name": "x", "dataLicense": "CC0-1.0", "packages": [{"SPDXID": "SPDXRef-a", "name": "idna", "versionInfo": "2.8", "primaryPackagePurpose": "SOURCE"}]}"#, true),
+            // Containers as trivy and syft write them: no version, or holding packages.
+            ("lock.cdx.json", #"{"bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1, "components": [{"bom-ref": "lock", "type": "application", "name": "requirements.txt"}, {"bom-ref": "app", "type": "application", "name": "svc", "version": "1.0"}, {"bom-ref": "six", "type": "library", "name": "six", "version": "1.16.0", "purl": "pkg:pypi/six@1.16.0"}], "dependencies": [{"ref": "app", "dependsOn": ["six"]}]}"#, false),
+            ("nested.cdx.json", #"{"bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1, "components": [{"type": "application", "name": "svc", "version": "1.0", "components": [{"type": "library", "name": "six", "version": "1.16.0", "purl": "pkg:pypi/six@1.16.0"}]}]}"#, false),
+            ("lock.spdx.json", #"{"spdxVersion": "SPDX-2.3", "SPDXID": "SPDXRef-DOCUMENT", "name": "x", "dataLicense": "CC0-1.0", "packages": [{"SPDXID": "SPDXRef-app", "name": "svc", "versionInfo": "1.0", "primaryPackagePurpose": "APPLICATION"}, {"SPDXID": "SPDXRef-six", "name": "six", "versionInfo": "1.16.0", "externalRefs": [{"referenceCategory": "PACKAGE-MANAGER", "referenceType": "purl", "referenceLocator": "pkg:pypi/six@1.16.0"}]}], "relationships": [{"spdxElementId": "SPDXRef-app", "relationshipType": "CONTAINS", "relatedSpdxElement": "SPDXRef-six"}]}"#, false),
+        ]
+        for (name, text, unchecked) in docs {
+            try write(text, to: dir + "/" + name)
+            let scan = try provenant(["scan", dir + "/" + name, "--db", sharedDB, "--fail-on", "critical"])
+            if unchecked {
+                #expect(scan.code == 1 && scan.out.contains("NOT CHECKED (no purl)"), "\(name): \(scan.out)\(scan.err)")
+            } else {
+                #expect(scan.code == 0 && !scan.out.contains("NOT CHECKED"), "\(name): \(scan.out)\(scan.err)")
+            }
+        }
+    }
+
     /// Review: an SBOM component without a purl (log4j-core named only by a CPE), or with one that
     /// cannot be read, was a warning only, so `--fail-on low` passed and the table said "No known
     /// vulnerabilities.". Such components are NOT CHECKED in every format, CycloneDX and SPDX alike.
