@@ -70,6 +70,16 @@ import ProvenantCore
         guard case .unknown = try eval([["introduced": "0"], ["fixed": "1:x:y"]], "1.0", eco: "Debian") else {
             Issue.record("an unparsable advisory version must be unknown"); return
         }
+        // PEP 440's parser takes anything (the legacy order), so an advisory fixed at a version it
+        // rejects never held a release and the advisory never matched (found by helper-122).
+        for event in [["introduced": "0"], ["fixed": "2.0-custom-build"]] as [[String: String]] where event["fixed"] != nil {
+            guard case .unknown(let why) = try eval([["introduced": "0"], event], "1.0", eco: "PyPI") else {
+                Issue.record("a PyPI advisory version PEP 440 rejects must give unknown"); return
+            }
+            #expect(why.contains("PEP 440 does not accept"), "\(why)")
+        }
+        #expect(try eval([["introduced": "0"], ["fixed": "2.0.post1"]], "1.0", eco: "PyPI") == .affected)
+        #expect(try eval([["introduced": "1!0"], ["fixed": "1!2.0"]], "1!1.5", eco: "PyPI") == .affected)
     }
 
     /// A PyPI version PEP 440 rejects was put before every release (pip's old legacy order) and so

@@ -1,4 +1,5 @@
 import Foundation
+import ProvenantCore
 
 /// Decides whether one version falls in one OSV `affected` entry, by the schema's evaluation rules.
 public enum RangeEvaluator {
@@ -89,6 +90,12 @@ public enum RangeEvaluator {
                 var p: ParsedVersion?
                 if v != "0" && v != "*" {
                     do { p = try s.parsed(v) } catch { broken = broken ?? "advisory has an unparsable version: \(error.reason)" }
+                    // PEP 440's parser takes anything, ordering what it rejects before every release
+                    // (pip's old legacy order): a range fixed at `2.0-custom-build` then never held any
+                    // version, and the advisory never matched (found by helper-122). Unknown instead.
+                    if broken == nil, s.name == "PyPI", PEP440.strict(v.trimmed.lowercased()) == nil {
+                        broken = "advisory has a version PEP 440 does not accept: '\(Redactor.quote(v, max: 60))'"
+                    }
                 }
                 typed.append((kind, v, p))
             }
