@@ -335,6 +335,48 @@ import TestSupport
         #expect(contents.filesystem.files().map(\.path).contains("etc/passwd"))
     }
 
+    /// Found by helper-120: entries that are not strings were left out of `diff_ids` and of a
+    /// docker-archive's `Layers` before their counts were compared, so four diff IDs for one layer, or
+    /// a second layer named by an object, read as a clean image. Go's runtimes refuse such documents;
+    /// so does this reader, as it does any such list in the config.
+    @Test func listsWithEntriesThatAreNotStringsAreRefused() async throws {
+        var layer = TarWriter()
+        layer.add("etc/hostname", data: Array("x\n".utf8))
+        let layerBytes = layer.finished(), diffID = LayoutWriter.digest(layerBytes)
+        func outcome(config: String, layers: String) async throws -> String? {
+            var t = TarWriter()
+            t.add("cfg.json", data: Array(config.utf8))
+            t.add("layer.tar", data: layerBytes)
+            t.add("manifest.json", data: Array(#"[{"Config":"cfg.json","RepoTags":["x:v1"],"Layers":\#(layers)}]"#.utf8))
+            let path = FileManager.default.temporaryDirectory.appendingPathComponent("non-string-\(UUID().uuidString).tar").path
+            try Data(t.finished()).write(to: URL(fileURLWithPath: path))
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            do {
+                let source = try ImageSources.open(try #require(try ImageReference.parse("docker-archive:" + path)))
+                _ = try await ImageReader(capture: ImageCapture { _, _, _ in .keep }).read(source, budget: ReadBudget(total: 1 << 30))
+                return nil
+            } catch {
+                return "\(error)"
+            }
+        }
+        func config(_ ids: String, _ inner: String = "") -> String {
+            #"{"architecture":"amd64","os":"linux","config":{\#(inner)},"rootfs":{"type":"layers","diff_ids":\#(ids)}}"#
+        }
+        #expect(try await outcome(config: config(#"["\#(diffID)"]"#), layers: #"["layer.tar"]"#) == nil)
+        #expect(try await outcome(config: config(#"["\#(diffID)"]"#, #""Env":null,"Cmd":null"#), layers: #"["layer.tar"]"#) == nil)
+        let cases: [(String, String, String)] = [
+            (config(#"["\#(diffID)", 5, null, {"x": 1}]"#), #"["layer.tar"]"#, "'rootfs.diff_ids' whose entry 2 is not a string"),
+            (config(#""\#(diffID)""#), #"["layer.tar"]"#, "'rootfs.diff_ids' that is not a list"),
+            (config(#"["\#(diffID)"]"#), #"["layer.tar", {"x": "l2.tar"}]"#, "'Layers' whose entry 2 is not a string"),
+            (config(#"["\#(diffID)"]"#, #""Env":["A=1", 2]"#), #"["layer.tar"]"#, "'config.Env' whose entry 2"),
+            (config(#"["\#(diffID)"]"#, #""Cmd":"sh""#), #"["layer.tar"]"#, "'config.Cmd' that is not a list"),
+        ]
+        for (cfg, layers, words) in cases {
+            let r = try await outcome(config: cfg, layers: layers)
+            #expect(r?.contains(words) == true, "\(words): \(r ?? "read")")
+        }
+    }
+
     /// Loaders find a docker-archive's entries by their cleaned names (skopeo takes the first match,
     /// `docker load` the last one extracted): names that need `..` cleaned, or two entries with one
     /// name, would show them another config or manifest than this reader reads, so they are refused.

@@ -249,27 +249,29 @@ public struct ImageConfig: Sendable, Codable, Equatable {
         let v = try ImageJSON.parse(bytes, subject: name)
         let c = v[goField: "config"] ?? .object([])
         user = c[goField: "User"]?.stringValue
-        environment = (c[goField: "Env"]?.arrayValue ?? []).compactMap(\.stringValue)
+        environment = try ImageJSON.strings(c[goField: "Env"], "config.Env", subject: name) ?? []
         // An entry without '=' is a name only as far as a name's characters go; the rest is not written.
         environmentNames = environment.map { e in
             e.firstIndex(of: "=").map { String(e[..<$0]) } ?? String(e.prefix { $0.isLetter || $0.isNumber || $0 == "_" }.prefix(128))
         }
         exposedPorts = (c[goField: "ExposedPorts"]?.objectFields ?? []).map(\.0).sorted()
-        entrypoint = c[goField: "Entrypoint"]?.arrayValue?.compactMap(\.stringValue)
-        cmd = c[goField: "Cmd"]?.arrayValue?.compactMap(\.stringValue)
+        entrypoint = try ImageJSON.strings(c[goField: "Entrypoint"], "config.Entrypoint", subject: name)
+        cmd = try ImageJSON.strings(c[goField: "Cmd"], "config.Cmd", subject: name)
         workingDir = c[goField: "WorkingDir"]?.stringValue
         labels = ImageJSON.stringMap(c[goField: "Labels"])
-        healthcheck = c[goField: "Healthcheck"]?[goField: "Test"]?.arrayValue?.compactMap(\.stringValue)
-        onBuild = c[goField: "OnBuild"]?.arrayValue?.compactMap(\.stringValue)
-        shell = c[goField: "Shell"]?.arrayValue?.compactMap(\.stringValue)
+        healthcheck = try ImageJSON.strings(c[goField: "Healthcheck"]?[goField: "Test"], "config.Healthcheck.Test", subject: name)
+        onBuild = try ImageJSON.strings(c[goField: "OnBuild"], "config.OnBuild", subject: name)
+        shell = try ImageJSON.strings(c[goField: "Shell"], "config.Shell", subject: name)
         historyComments = (v[goField: "history"]?.arrayValue ?? []).compactMap { $0[goField: "comment"]?.stringValue }
         history = (v[goField: "history"]?.arrayValue ?? []).map { h in
             var empty = false
             if case .bool(true)? = h[goField: "empty_layer"] { empty = true }
             return HistoryEntry(createdBy: h[goField: "created_by"]?.stringValue ?? "", emptyLayer: empty)
         }
-        guard let ids = v[goField: "rootfs"]?[goField: "diff_ids"]?.arrayValue else { throw ImageError(name, "is an image config without rootfs.diff_ids") }
-        diffIDs = ids.compactMap(\.stringValue)
+        guard let ids = try ImageJSON.strings(v[goField: "rootfs"]?[goField: "diff_ids"], "rootfs.diff_ids", subject: name) else {
+            throw ImageError(name, "is an image config without rootfs.diff_ids")
+        }
+        diffIDs = ids
         if let os = v[goField: "os"]?.stringValue, let arch = v[goField: "architecture"]?.stringValue {
             platform = ImagePlatform(os: os, architecture: arch, variant: v[goField: "variant"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 }).description
         }
@@ -286,6 +288,23 @@ public struct ImageConfig: Sendable, Codable, Equatable {
 enum ImageJSON {
     static func parse(_ bytes: [UInt8], subject: String) throws(ImageError) -> JSONValue {
         do { return try JSONParser.parse(bytes) } catch { throw ImageError(subject, "is not valid JSON: \(error)") }
+    }
+
+    /// A list of strings as Go decodes it into `[]string`: nil when absent or null; anything else that
+    /// is not an array of strings is refused, as the runtimes refuse it. Reading the strings among
+    /// other entries let `diff_ids` of four entries, three of them not strings, pass the count check
+    /// against a manifest of one layer (found by helper-120).
+    static func strings(_ v: JSONValue?, _ field: String, subject: String) throws(ImageError) -> [String]? {
+        guard let v else { return nil }
+        if case .null = v { return nil }
+        guard let items = v.arrayValue else { throw ImageError(subject, "has a '\(field)' that is not a list") }
+        var out: [String] = []
+        out.reserveCapacity(items.count)
+        for (i, x) in items.enumerated() {
+            guard let s = x.stringValue else { throw ImageError(subject, "has a '\(field)' whose entry \(i + 1) is not a string") }
+            out.append(s)
+        }
+        return out
     }
 
     static func stringMap(_ v: JSONValue?) -> [String: String] {

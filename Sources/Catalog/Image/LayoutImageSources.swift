@@ -81,7 +81,7 @@ struct DockerArchiveSource: ImageSource {
         guard let entries = v.arrayValue, let first = entries.first else { throw ImageError(subject, "lists no image") }
         guard entries.count == 1 else { throw ImageError(subject, "lists \(entries.count) images; save one image per archive") }
         guard let configPath = first[goField: "Config"]?.stringValue else { throw ImageError(subject, "names no config") }
-        guard let layerPaths = first[goField: "Layers"]?.arrayValue?.compactMap(\.stringValue), !layerPaths.isEmpty else { throw ImageError(subject, "is a manifest without layers") }
+        guard let layerPaths = try ImageJSON.strings(first[goField: "Layers"], "Layers", subject: subject), !layerPaths.isEmpty else { throw ImageError(subject, "is a manifest without layers") }
         guard layerPaths.count <= maxLayers else { throw ImageError(subject, "lists \(layerPaths.count) layers, more than the \(maxLayers) this reader takes") }
         let configBytes = try files.read(configPath, limit: maxDocumentBytes)
         let imageID = FileDigest.sha256(configBytes)
