@@ -604,7 +604,7 @@ public final class RegistryClient: Sendable {
     /// `text` (a registry's own words) without the credentials this client holds for its host or has
     /// sent it: a registry may echo what it was sent, and a plain password looks like any word to the
     /// redactor. The password, identity token, Basic value and Bearer tokens are each replaced, as
-    /// sent and percent-encoded.
+    /// sent and percent-encoded, in any letter case.
     func withoutCredentials(_ text: String) -> String {
         var secrets: [String] = []
         switch options.credentials.credential(for: host) {
@@ -619,9 +619,10 @@ public final class RegistryClient: Sendable {
         }
         secrets += secrets.map { PercentEncoding.encode($0) }
         var out = text
-        // Longest first, so a token is not left in part by a shorter secret inside it.
+        // Longest first, so a token is not left in part by a shorter secret inside it. In any case: a
+        // registry that echoed the password upper-cased had it printed (found by helper-120).
         for secret in Set(secrets).filter({ $0.utf8.count >= 4 }).sorted(by: { $0.utf8.count > $1.utf8.count }) {
-            out = out.replacingOccurrences(of: secret, with: Redactor.mark)
+            out = out.replacingOccurrences(of: secret, with: Redactor.mark, options: [.caseInsensitive, .literal])
         }
         return out
     }

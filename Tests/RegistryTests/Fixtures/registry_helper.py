@@ -142,7 +142,8 @@ def redirect_server(portfile, logfile, blobfile, account):
             elif "/manifests/echo" in self.path:
                 # A registry that echoes what it was sent into its error message.
                 sent = base64.b64decode(auth.split(" ", 1)[1]).decode()
-                message = "no manifest for %s (sent %s as %s)" % (sent.split(":", 1)[0], sent.split(":", 1)[1], auth)
+                password = sent.split(":", 1)[1]
+                message = "no manifest for %s (sent %s as %s; %s, %s)" % (sent.split(":", 1)[0], password, auth, password.upper(), password.lower())
                 body = json.dumps({"errors": [{"code": "MANIFEST_UNKNOWN", "message": message}]}).encode()
                 self.reply(404, body, [("Content-Type", "application/json")])
             elif "/blobs/loop/" in self.path:
