@@ -19,6 +19,10 @@ struct KeyGenerate: ParsableCommand {
 
     func run() throws {
         guard let t = SigningKey.KeyType(rawValue: type) else { throw ValidationError("unknown --type '\(type)'; use ecdsa-p256 or ed25519") }
+        // An empty name, or one ending in '/', would write hidden '.key' and '.pub' files (helper-121).
+        guard !output.isEmpty, !output.hasSuffix("/"), output.split(separator: "/").last.map({ $0 != "." && $0 != ".." }) ?? false else {
+            throw ValidationError("-o needs a file name for NAME.key and NAME.pub, not '\(output)'")
+        }
         let key = SigningKey.generate(t)
         do { try key.write(to: output, password: ProcessInfo.processInfo.environment["PROVENANT_KEY_PASSWORD"]) } catch { CLI.fail("error: \(error)") }
         print("wrote \(output).key and \(output).pub (\(t.rawValue), key id \(key.publicKey.keyID.prefix(16)))")

@@ -137,7 +137,13 @@ struct VerifyCommand: AsyncParsableCommand {
 
     /// What was asked of the attestation, from the flags.
     func requirements() throws(InputError) -> AttestationRequirements {
-        AttestationRequirements(keyPEM: try key.map(Self.readText), trustedRootPath: trustedRoot,
+        // The key is read, and checked to be a public key, here: its errors name the key's file, not
+        // the attestation's (a private key given to --key was blamed on the envelope; helper-121).
+        let keyPEM = try key.map(Self.readText)
+        if let key, let keyPEM {
+            do { _ = try VerifyingKey.load(pem: keyPEM) } catch { throw InputError(error.message, at: Location(key)) }
+        }
+        return AttestationRequirements(keyPEM: keyPEM, trustedRootPath: trustedRoot,
                                 identity: certificateIdentity.map { .exact($0) } ?? certificateIdentityRegexp.map { .regex($0) },
                                 issuer: certificateOidcIssuer, predicateType: type, builderID: builderId, sourceURI: sourceUri)
     }

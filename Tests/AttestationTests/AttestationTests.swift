@@ -118,6 +118,24 @@ func run(_ exe: String, _ args: [String], env: [String: String] = [:]) throws ->
         }
     }
 
+    /// Found by helper-121: `key generate -o ''` wrote hidden `.key` and `.pub` files, and a private
+    /// key given to `verify --key` was reported against the envelope's file.
+    @Test func keyNamesAndKeyErrorsNameTheRightFiles() throws {
+        let dir = try scratch("key-names")
+        for bad in ["", dir + "/", dir + "/.."] {
+            #expect(try run(provenantBinary, ["key", "generate", "-o", bad]).0 == 2, "'\(bad)'")
+        }
+        #expect(!FileManager.default.fileExists(atPath: dir + "/.key"))
+        #expect(try run(provenantBinary, ["key", "generate", "-o", dir + "/k"]).0 == 0)
+        try "hi".write(toFile: dir + "/a.txt", atomically: true, encoding: .utf8)
+        try "{}".write(toFile: dir + "/pred.json", atomically: true, encoding: .utf8)
+        #expect(try run(provenantBinary, ["attest", "--subject", dir + "/a.txt", "--type", "https://slsa.dev/provenance/v1", "--predicate", dir + "/pred.json",
+                                          "--key", dir + "/k.key", "-o", dir + "/env.json"]).0 == 0)
+        let wrong = try run(provenantBinary, ["verify", dir + "/env.json", "--key", dir + "/k.key", "--artifact", dir + "/a.txt"])
+        #expect(wrong.0 == 2 && wrong.1.contains(dir + "/k.key: not an SPKI PEM public key"), "\(wrong.1)")
+        #expect(!wrong.1.contains("PRIVATE"))
+    }
+
     @Test func theCLISignsAndVerifiesAndFailsClosed() throws {
         let dir = try scratch("cli")
         let bin = provenantBinary
