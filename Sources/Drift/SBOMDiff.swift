@@ -229,7 +229,14 @@ public struct SBOMDiff: Sendable {
         let eco = p?.ecosystem ?? old.packages[from]?.first?.ecosystem
         let subject = from.name
         var out: [(DriftFinding, DriftPolicy.Change?)] = []
-        let compared = eco.flatMap { AnyVersionScheme.forEcosystem($0.osvName) }.flatMap { try? $0.compare(from.version, to.version) }
+        let scheme = eco.flatMap { AnyVersionScheme.forEcosystem($0.osvName) }
+        var compared = scheme.flatMap { try? $0.compare(from.version, to.version) }
+        // A PEP 440 local label (`2.0.0+evil`) orders above its public version, but names a build that no
+        // index publishes: the same release built elsewhere, whose content must match, never an
+        // approvable upgrade (found by helper-122; Cargo's `+build` already compared equal).
+        if eco?.osvName == "PyPI", compared != nil, compared != 0,
+           (from.version.contains("+") || to.version.contains("+")),
+           let same = scheme.flatMap({ try? $0.compare(Self.publicVersion(from.version), Self.publicVersion(to.version)) }), same == 0 { compared = 0 }
         switch compared {
         case .some(0):
             // Two spellings of one version (`1.0` and `1.0.0`, a build suffix): the same release, so its
@@ -264,6 +271,11 @@ public struct SBOMDiff: Sendable {
             out.append((DriftFinding(rule: .sourceChanged, subject: to.description, message: "\(to.description): \(s)", location: p?.locations.first), nil))
         }
         return out
+    }
+
+    /// A PEP 440 version without its local label, lowercased.
+    static func publicVersion(_ v: String) -> String {
+        String(v.trimmingCharacters(in: .whitespaces).lowercased().split(separator: "+", maxSplits: 1, omittingEmptySubsequences: false).first ?? "")
     }
 
     /// The same package and version on both sides: its content, source, scripts and license must agree.

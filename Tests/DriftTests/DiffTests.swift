@@ -283,6 +283,29 @@ struct NpmEdits {
         #expect(pairs(compare(fromDocs, try #require(try DriftInput.read(spdx.path))).findings) == expected)
     }
 
+    /// Found by helper-122: `torch 2.0.0` → `2.0.0+evil` was a low, approvable upgrade. A PEP 440 local
+    /// label names a build no index publishes: the same release, whose content must match.
+    @Test func aPyPILocalLabelIsTheSameReleaseNotAnUpgrade() throws {
+        let dir = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        func bom(_ v: String, _ hash: String) -> String {
+            #"{"bomFormat":"CycloneDX","specVersion":"1.6","components":[{"type":"library","name":"torch","version":"\#(v)","purl":"pkg:pypi/torch@\#(v.replacingOccurrences(of: "+", with: "%2B"))","hashes":[{"alg":"SHA-256","content":"\#(String(repeating: hash, count: 64))"}]}]}"#
+        }
+        func diff(_ a: String, _ b: String) throws -> SBOMDiff {
+            try a.write(to: dir.appendingPathComponent("a.json"), atomically: true, encoding: .utf8)
+            try b.write(to: dir.appendingPathComponent("b.json"), atomically: true, encoding: .utf8)
+            return compare(try #require(try DriftInput.read(dir.appendingPathComponent("a.json").path)),
+                           try #require(try DriftInput.read(dir.appendingPathComponent("b.json").path)))
+        }
+        let local = try diff(bom("2.0.0", "a"), bom("2.0.0+evil", "b"))
+        #expect(local.findings.contains { $0.rule == .upgraded && $0.message.contains("order as the same version") }, "\(local.findings.map(\.message))")
+        #expect(local.findings.contains { $0.rule == .tampered }, "\(local.findings.map(\.message))")
+        let relabelled = try diff(bom("2.0.0+cpu", "a"), bom("2.0.0+cu121", "a"))
+        #expect(relabelled.findings.contains { $0.message.contains("order as the same version") } && !relabelled.findings.contains { $0.rule == .tampered })
+        let real = try diff(bom("2.0.0", "a"), bom("2.0.1", "b"))
+        #expect(real.findings.contains { $0.rule == .upgraded && $0.message.contains("went up") })
+    }
+
     @Test func aComponentWithoutPurlIsPairedByNameAndSaysSo() throws {
         let dir = try scratchDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
