@@ -234,6 +234,13 @@ import ProvenantCore
         let notPurl = try error("    package: idna")
         #expect(notPurl?.contains("i.yaml:4") == true && notPurl?.contains("package 'idna' is not a purl") == true, "\(notPurl ?? "accepted")")
         #expect(try error("    reason2: x")?.contains("unknown key 'reason2'") == true)
+        // A YAML null is no value (helper-122: `reason: ~` was the reason "~"); a quoted "~" is a string.
+        for null in ["~", "null", "NULL", ""] {
+            try write("ignore:\n  - id: PYSEC-2024-60\n    reason: \(null)\n", to: dir + "/n.yaml")
+            #expect(throws: InputError.self, "\(null)") { try IgnoreFile.load(dir + "/n.yaml") }
+        }
+        try write("ignore:\n  - id: PYSEC-2024-60\n    reason: \"~\"\n", to: dir + "/q.yaml")
+        #expect(throws: Never.self) { try IgnoreFile.load(dir + "/q.yaml") }
         // The entries that stay valid still load, and suppress only what they name.
         #expect(try error("    package: pkg:pypi/idna\n    expires: 2099-01-01") == nil)
         let ok = try IgnoreFile.load(dir + "/i.yaml")

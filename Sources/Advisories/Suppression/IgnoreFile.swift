@@ -65,6 +65,10 @@ public struct IgnoreFile: Sendable {
                 guard let scalar = v.scalar else {
                     throw InputError("'\(key)' must be a single value, not a \(v.sequence != nil ? "list" : "mapping")", at: Location(path, line: v.mark?.line ?? line))
                 }
+                // A YAML null (`~`, `null`, nothing) is no value: `reason: ~` was read as the reason "~".
+                if scalar.style == .plain, ["", "~", "null", "Null", "NULL"].contains(scalar.string) {
+                    throw InputError("'\(key)' is null; give it a value", at: Location(path, line: v.mark?.line ?? line))
+                }
                 fields[key] = scalar.string
             }
             guard let id = fields["id"], !id.isEmpty else { throw InputError("ignore entry without an id", at: Location(path, line: line)) }
