@@ -235,6 +235,7 @@ public enum SBOMReader {
         }
         // Packages that hold or lead to others (an application's lockfile, a source tree): containers.
         let contains = Set((doc.relationships ?? []).filter { $0.relationshipType == "CONTAINS" || $0.relationshipType == "DEPENDS_ON" }.compactMap(\.spdxElementId))
+        var alsoListed: [Listed] = []
         let listed: [Listed] = (doc.packages ?? []).compactMap { p in
             let notes = (p.comment ?? "").split(separator: "\n").map(String.init)
             if p.primaryPackagePurpose == "FILE", notes.contains("provenant:role: configuration") {
@@ -243,7 +244,8 @@ public enum SBOMReader {
                 }
                 return nil
             }
-            let purl = (p.externalRefs ?? []).first { $0.referenceType == "purl" }?.referenceLocator
+            let purls = (p.externalRefs ?? []).filter { $0.referenceType == "purl" }.compactMap(\.referenceLocator)
+            let purl = purls.first
             // SPDX documents describe their own root (a directory, an image, a lockfile) as a
             // package without a purl.
             let isDescribed = p.SPDXID.map(described.contains) ?? false, purpose = p.primaryPackagePurpose ?? ""
@@ -268,9 +270,16 @@ public enum SBOMReader {
             l.source = p.downloadLocation.flatMap { $0 == "NOASSERTION" || $0 == "NONE" || $0.isEmpty ? nil : $0 } ?? note("provenant:source").first
             l.installScripts = note("provenant:install-script")
             l.otherSources = note("provenant:also-resolved-from")
+            // A package with more purls than one (idna@3.7 and idna@2.8): each is scanned, since readers
+            // differ on which one counts; the first alone read as clean (found by helper-122).
+            for other in Array(Set(purls.dropFirst())).sorted() where other != purl {
+                var o = l
+                o.purl = other
+                alsoListed.append(o)
+            }
             return l
         }
-        return (listed, extras)
+        return (listed + alsoListed, extras)
     }
 
     /// trivy's source package of an OS package, `openssl (1:3.0.2-0ubuntu1.10)`, from its

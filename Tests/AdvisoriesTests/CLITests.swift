@@ -470,6 +470,17 @@ func jsonObject(_ s: String) throws -> [String: Any] {
         }
     }
 
+    /// Found by helper-122: an SPDX package with two purls was scanned under the first only, so
+    /// `idna@3.7` then `idna@2.8` read as clean. Each purl is scanned.
+    @Test func everyPurlOfAnSPDXPackageIsScanned() throws {
+        let dir = try tempDir("two-purls")
+        let refs = ["pkg:pypi/idna@3.7", "pkg:pypi/idna@2.8"].map { #"{"referenceCategory": "PACKAGE-MANAGER", "referenceType": "purl", "referenceLocator": "\#($0)"}"# }
+        try write(#"{"spdxVersion": "SPDX-2.3", "SPDXID": "SPDXRef-DOCUMENT", "name": "x", "dataLicense": "CC0-1.0", "packages": [{"SPDXID": "SPDXRef-a", "name": "idna", "versionInfo": "3.7", "externalRefs": [\#(refs.joined(separator: ","))]}]}"#, to: dir + "/two.spdx.json")
+        let scan = try provenant(["scan", dir + "/two.spdx.json", "--db", sharedDB, "--format", "json"])
+        #expect(scan.code == 0, "\(scan.err)")
+        #expect(scan.out.contains("PYSEC-2024-60") && scan.out.contains("\"2.8\""), "\(scan.out.prefix(2000))")
+    }
+
     /// Review: an SBOM component without a purl (log4j-core named only by a CPE), or with one that
     /// cannot be read, was a warning only, so `--fail-on low` passed and the table said "No known
     /// vulnerabilities.". Such components are NOT CHECKED in every format, CycloneDX and SPDX alike.
