@@ -335,6 +335,18 @@ import TestSupport
         #expect(contents.filesystem.files().map(\.path).contains("etc/passwd"))
     }
 
+    /// Reads the docker archive at `path` (removed after) whole: nil when it reads, else the error.
+    static func readError(archive path: String) async -> String? {
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        do {
+            let source = try ImageSources.open(try #require(try ImageReference.parse("docker-archive:" + path)))
+            _ = try await ImageReader(capture: ImageCapture { _, _, _ in .keep }).read(source, budget: ReadBudget(total: 1 << 30))
+            return nil
+        } catch {
+            return "\(error)"
+        }
+    }
+
     /// Found by helper-120: entries that are not strings were left out of `diff_ids` and of a
     /// docker-archive's `Layers` before their counts were compared, so four diff IDs for one layer, or
     /// a second layer named by an object, read as a clean image. Go's runtimes refuse such documents;
@@ -350,14 +362,7 @@ import TestSupport
             t.add("manifest.json", data: Array(#"[{"Config":"cfg.json","RepoTags":["x:v1"],"Layers":\#(layers)}]"#.utf8))
             let path = FileManager.default.temporaryDirectory.appendingPathComponent("non-string-\(UUID().uuidString).tar").path
             try Data(t.finished()).write(to: URL(fileURLWithPath: path))
-            defer { try? FileManager.default.removeItem(atPath: path) }
-            do {
-                let source = try ImageSources.open(try #require(try ImageReference.parse("docker-archive:" + path)))
-                _ = try await ImageReader(capture: ImageCapture { _, _, _ in .keep }).read(source, budget: ReadBudget(total: 1 << 30))
-                return nil
-            } catch {
-                return "\(error)"
-            }
+            return await Self.readError(archive: path)
         }
         func config(_ ids: String, _ inner: String = "") -> String {
             #"{"architecture":"amd64","os":"linux","config":{\#(inner)},"rootfs":{"type":"layers","diff_ids":\#(ids)}}"#
@@ -398,16 +403,7 @@ import TestSupport
             try Data(t.finished()).write(to: URL(fileURLWithPath: path))
             return path
         }
-        func outcome(_ path: String) async -> String? {
-            defer { try? FileManager.default.removeItem(atPath: path) }
-            do {
-                let source = try ImageSources.open(try #require(try ImageReference.parse("docker-archive:" + path)))
-                _ = try await ImageReader(capture: ImageCapture { _, _, _ in .keep }).read(source, budget: ReadBudget(total: 1 << 30))
-                return nil
-            } catch {
-                return "\(error)"
-            }
-        }
+        func outcome(_ path: String) async -> String? { await Self.readError(archive: path) }
         #expect(await outcome(try archive { _ in }) == nil)
         let climbing = await outcome(try archive { $0.add("a/../cfg.json", data: config("root")) })
         #expect(climbing?.contains("'..'") == true, "\(climbing ?? "read")")
