@@ -75,6 +75,8 @@ public enum SBOMReader {
     static let noPurl = "has no purl, not scanned"
     /// `<origin> '<name>' has an unreadable purl '<purl>', not scanned`.
     static let unreadablePurl = "has an unreadable purl"
+    /// `has no 'components' list, so …`: a document without its package list at all.
+    public static let missingList = "list, so what it describes was not checked (an empty list is written [])"
 
     /// One SBOM entry that may be a package: its purl, name and version, and what the format calls it.
     struct Listed: Sendable {
@@ -373,7 +375,7 @@ public enum SBOMReader {
             Diagnostic(Location(path), "the SBOM records an input its maker could not read: \(Redactor.escapeControls(Redactor.quote($0, max: 300)))", unscanned: .input)
         }
         let missing = extras.missingList.map {
-            [Diagnostic(Location(path), "has no '\($0)' list, so what it describes was not checked (an empty list is written [])", unscanned: .input)]
+            [Diagnostic(Location(path), "has no '\($0)' " + missingList, unscanned: .input)]
         } ?? []
         let diagnostics = (slices.flatMap(\.1) + recorded + missing).uniqueSortedDiagnostics()
         let refOf = Dictionary(slices.flatMap(\.2), uniquingKeysWith: { a, _ in a })

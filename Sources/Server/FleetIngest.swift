@@ -75,6 +75,11 @@ public enum FleetIngest {
         do throws(InputError) { inventory = try SBOMReader.read(body, path: "body", keepingComponentsWithoutPurl: true) } catch {
             throw FleetAPIError(.badRequest, field: "body", "\(format) SBOM refused: \(error.message)\(error.location?.line.map { " (line \($0))" } ?? "")")
         }
+        // Without its package list at all, an SBOM says nothing about the release: stored, it had no
+        // components, and so no findings and nothing not checked (Left undone last stop).
+        if let missing = inventory.diagnostics.first(where: { $0.message.contains(SBOMReader.missingList) }) {
+            throw FleetAPIError(.badRequest, field: "body", "\(format) SBOM refused: it \(missing.message.components(separatedBy: ", so").first ?? "has no package list")")
+        }
         guard inventory.packages.count <= maxComponents else {
             throw FleetAPIError(.contentTooLarge, field: "body", "the SBOM lists \(inventory.packages.count) components, more than the \(maxComponents) a release may hold")
         }

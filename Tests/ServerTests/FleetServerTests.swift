@@ -329,6 +329,9 @@ enum FleetFixtures {
             ("a repeated list", #"{"spdxVersion":"SPDX-2.3","SPDXID":"SPDXRef-DOCUMENT","packages":[\#(lodash)],"packages":[]}"#),
             ("an unknown major version", #"{"spdxVersion":"SPDX-3.0","@graph":[]}"#),
             ("CycloneDX 99", #"{"bomFormat":"CycloneDX","specVersion":"99.0","components":[]}"#),
+            // Without its package list at all it said nothing, and was stored as a clean release.
+            ("no components list", #"{"bomFormat":"CycloneDX","specVersion":"1.6","component":[{"type":"library","name":"lodash","purl":"pkg:npm/lodash@4.17.20"}]}"#),
+            ("no packages list", #"{"spdxVersion":"SPDX-2.3","SPDXID":"SPDXRef-DOCUMENT","name":"x"}"#),
         ] {
             let r = try await s.call("POST", "/v1/agents/a/releases/1", token: admin, body: Data(body.utf8))
             #expect(r.status == 400 && r.errorField == "body", "\(what): \(r.status) \(String(decoding: r.body, as: UTF8.self))")
