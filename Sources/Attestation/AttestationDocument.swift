@@ -51,12 +51,16 @@ public enum AttestationDocument: Sendable {
                 guard let obj = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] else {
                     throw InputError("malformed JSON", at: Location(path, line: i + 1))
                 }
-                do throws(InputError) { try refuseAmbiguousKeys(Data(text.utf8), what: "the envelope") } catch { throw InputError(error.message, at: Location(path, line: i + 1)) }
+                do throws(InputError) { try refuseAmbiguousKeys(Data(text.utf8), what: "the envelope", folds: AmbiguousKeys.envelope) } catch { throw InputError(error.message, at: Location(path, line: i + 1)) }
                 return (i + 1, obj)
             }
         }
         guard let obj = whole as? [String: Any] else { throw InputError("malformed JSON: not an object", at: Location(path, line: 1)) }
-        do { try refuseAmbiguousKeys(data, what: "the document") } catch { throw InputError(error.message, at: Location(path)) }
+        // A bundle is protobuf JSON (exact names); anything else is an envelope.
+        let isBundle = obj["mediaType"] != nil
+        do throws(InputError) {
+            try refuseAmbiguousKeys(data, what: "the document", folds: { path in isBundle ? AmbiguousKeys.none(path) : AmbiguousKeys.envelope(path) })
+        } catch { throw InputError(error.message, at: Location(path)) }
         return [(nil, obj)]
     }
 }

@@ -118,7 +118,7 @@ public struct Statement: Sendable {
 
     public static func parse(_ data: Data) throws(InputError) -> Statement {
         guard let obj = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else { throw InputError("payload is not a JSON object") }
-        try refuseAmbiguousKeys(data, what: "the statement")
+        try refuseAmbiguousKeys(data, what: "the statement", folds: AmbiguousKeys.statement)
         guard let t = obj["_type"] as? String, t == type || t == "https://in-toto.io/Statement/v0.1" else {
             throw InputError("payload is not an in-toto Statement (_type is '\(obj["_type"] ?? "missing")')")
         }
@@ -132,9 +132,28 @@ public struct Statement: Sendable {
 /// Refuses a signed or verified JSON document with a key twice, or in two spellings Go reads as one:
 /// `"predicateType": "https://spdx.dev/Document", "PredicateType": "https://slsa.dev/provenance/v1"`
 /// verified as SPDX here and would read as SLSA provenance to a Go policy engine (found by helper-121).
-public func refuseAmbiguousKeys(_ data: Data, what: String) throws(InputError) {
+/// Spellings are folded where Go decodes into structs (`AmbiguousKeys`); exact repeats count anywhere.
+public func refuseAmbiguousKeys(_ data: Data, what: String, folds: ([String]) -> Bool = AmbiguousKeys.none) throws(InputError) {
     guard let value = try? JSONParser.parse(data) else { throw InputError("\(what) is not JSON this reader can parse") }
-    if let key = value.ambiguousKey {
+    if let key = value.ambiguousKey(folds: folds) {
         throw InputError("\(what) holds the key '\(Redactor.quote(key, max: 60))' twice (or in two spellings Go reads as one); readers differ on which counts")
     }
+}
+
+/// Which objects of a document Go's readers decode into structs, where `Key` and `key` are one field.
+public enum AmbiguousKeys {
+    /// Protobuf JSON (a Sigstore bundle) matches names exactly: repeats only.
+    public static func none(_ path: [String]) -> Bool { false }
+    /// A DSSE envelope and its signatures.
+    public static func envelope(_ path: [String]) -> Bool { path.isEmpty || path == ["signatures", "[]"] }
+    /// An in-toto statement, its subjects, and the parts of SLSA provenance a policy reads (builder,
+    /// build type, source): not the free maps inside them (parameters, environment, digests).
+    public static func statement(_ path: [String]) -> Bool { structPaths.contains(path) }
+    static let structPaths: Set<[String]> = [
+        [], ["subject", "[]"], ["predicate"],
+        ["predicate", "runDetails"], ["predicate", "runDetails", "builder"], ["predicate", "runDetails", "metadata"],
+        ["predicate", "buildDefinition"], ["predicate", "buildDefinition", "resolvedDependencies", "[]"],
+        ["predicate", "builder"], ["predicate", "invocation"], ["predicate", "invocation", "configSource"],
+        ["predicate", "metadata"], ["predicate", "materials", "[]"],
+    ]
 }

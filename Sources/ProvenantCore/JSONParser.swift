@@ -216,24 +216,31 @@ public enum JSONParser {
 }
 
 extension JSONValue {
-    /// A key that some object in this value, at any depth, holds twice, or in two spellings that Go's
-    /// `encoding/json` reads into one struct field (case, and Unicode case folding: `predicateType` and
-    /// `PredicateType`); nil when there is none. Readers disagree on which of two such keys counts
-    /// (Foundation and Python keep the last, Go keeps the last of any spelling), so a signed document
-    /// holding them can say one thing to this reader and another to a policy engine (found by
-    /// helper-121). The parser bounds depth, so the walk is bounded too.
-    public var ambiguousKey: String? {
-        var stack: [JSONValue] = [self]
-        while let v = stack.popLast() {
+    /// A key that some object in this value, at any depth, holds twice; or, in an object that Go's
+    /// `encoding/json` reads into a struct, in two spellings it takes for one field (case, and Unicode
+    /// case folding: `predicateType` and `PredicateType`). Nil when there is none. Readers disagree on
+    /// which of two such keys counts (Foundation and Python keep the last, Go the last of any
+    /// spelling), so a signed document holding them can say one thing to this reader and another to a
+    /// policy engine (found by helper-121). Which objects are structs is `folds`, given the path of keys
+    /// to the object (`[]` for an array's items): maps (environment variables, labels, digests) keep
+    /// keys apart by case in Go too, and real provenance holds `http_proxy` beside `HTTP_PROXY`
+    /// (found by helper-123). The parser bounds depth, so the walk is bounded too.
+    public func ambiguousKey(folds: ([String]) -> Bool = { _ in false }) -> String? {
+        var stack: [(JSONValue, [String])] = [(self, [])]
+        while let (v, path) = stack.popLast() {
             switch v {
             case .object(let fields):
+                let fold = folds(path)
                 var seen = Set<String>()
                 seen.reserveCapacity(fields.count)
                 for (k, child) in fields {
-                    if !seen.insert(Self.foldedKey(k)).inserted { return k }
-                    stack.append(child)
+                    if !seen.insert(fold ? Self.foldedKey(k) : k).inserted { return k }
+                    if case .object = child { stack.append((child, path + [k])) } else if case .array = child { stack.append((child, path + [k])) }
                 }
-            case .array(let items): stack.append(contentsOf: items)
+            case .array(let items):
+                for item in items {
+                    if case .object = item { stack.append((item, path + ["[]"])) } else if case .array = item { stack.append((item, path + ["[]"])) }
+                }
             default: break
             }
         }

@@ -48,7 +48,9 @@ struct ImageVerification {
         let cosignVerifier: Verifier?
         do {
             keyPEM = try command.key.map(VerifyCommand.readText)
-            pub = try keyPEM.map { pem throws(InputError) in try VerifyingKey.load(pem: pem) }
+            pub = try keyPEM.map { pem throws(InputError) in
+                do throws(InputError) { return try VerifyingKey.load(pem: pem) } catch { throw InputError(error.message, at: command.key.map { Location($0) }) }
+            }
             keyVerifier = try pub.map { k throws(InputError) in try command.keyVerifier(k, digests: digests, logNote: "transparency log (the bundle has no log entry: signed offline)") }
             cosignVerifier = try pub.map { k throws(InputError) in try command.keyVerifier(k, digests: digests, logNote: "transparency log (cosign's Rekor bundle annotation is not verified)") }
             if let t = command.type { _ = try Statement.predicateType(t) }
@@ -191,6 +193,7 @@ struct ImageVerification {
                         outs.append(out)
                         continue
                     }
+                    try refuseAmbiguousKeys(bytes, what: "the envelope", folds: AmbiguousKeys.envelope)
                     report = verifier.verify(try DSSEEnvelope.parse(obj))
                 }
                 out.report = report

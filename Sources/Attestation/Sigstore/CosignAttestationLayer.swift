@@ -54,6 +54,7 @@ public enum CosignAttestationLayer {
 
     public static func bundle(_ material: Material, annotations: [String: String], envelope: Data) throws(InputError) -> SigstoreBundle {
         guard let obj = (try? JSONSerialization.jsonObject(with: envelope)) as? [String: Any] else { throw InputError("the layer's DSSE envelope is not a JSON object") }
+        try refuseAmbiguousKeys(envelope, what: "the layer's DSSE envelope", folds: AmbiguousKeys.envelope)
         let env: DSSEEnvelope
         do { env = try DSSEEnvelope.parse(obj) } catch { throw InputError("the layer's DSSE envelope: \(error.message)") }
         guard env.signatures.count == 1 else { throw InputError("the layer's DSSE envelope must carry exactly one signature, not \(env.signatures.count)") }
