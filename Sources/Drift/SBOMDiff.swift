@@ -234,7 +234,8 @@ public struct SBOMDiff: Sendable {
         // A PEP 440 local label (`2.0.0+evil`) orders above its public version, but names a build that no
         // index publishes: the same release built elsewhere, whose content must match, never an
         // approvable upgrade (found by helper-122; Cargo's `+build` already compared equal).
-        if eco?.osvName == "PyPI", compared != nil, compared != 0,
+        // Only upward: a move down that only the label shows stays a downgrade (helper-123).
+        if eco?.osvName == "PyPI", let c = compared, c < 0,
            (from.version.contains("+") || to.version.contains("+")),
            let same = scheme.flatMap({ try? $0.compare(Self.publicVersion(from.version), Self.publicVersion(to.version)) }), same == 0 { compared = 0 }
         switch compared {

@@ -272,9 +272,12 @@ public enum SBOMReader {
             l.source = p.downloadLocation.flatMap { $0 == "NOASSERTION" || $0 == "NONE" || $0.isEmpty ? nil : $0 } ?? note("provenant:source").first
             l.installScripts = note("provenant:install-script")
             l.otherSources = note("provenant:also-resolved-from")
-            // A package with more purls than one (idna@3.7 and idna@2.8): each is scanned, since readers
-            // differ on which one counts; the first alone read as clean (found by helper-122).
-            for other in Array(Set(purls.dropFirst())).sorted() where other != purl {
+            // A package with more purls of one type than one (idna@3.7 and idna@2.8): each is scanned,
+            // since readers differ on which one counts; the first alone read as clean (found by
+            // helper-122). A purl of another type (pkg:github beside pkg:pypi) names the same thing
+            // elsewhere, and is not scanned again (helper-123: it was NOT CHECKED).
+            let firstType = purl.flatMap { PackageURL(parsing: $0)?.type }
+            for other in Array(Set(purls.dropFirst())).sorted() where other != purl && PackageURL(parsing: other)?.type == firstType && firstType != nil {
                 var o = l
                 o.purl = other
                 alsoListed.append(o)

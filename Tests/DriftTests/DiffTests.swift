@@ -302,6 +302,9 @@ struct NpmEdits {
         #expect(local.findings.contains { $0.rule == .tampered }, "\(local.findings.map(\.message))")
         let relabelled = try diff(bom("2.0.0+cpu", "a"), bom("2.0.0+cu121", "a"))
         #expect(relabelled.findings.contains { $0.message.contains("order as the same version") } && !relabelled.findings.contains { $0.rule == .tampered })
+        // Down by the label alone is still a downgrade, never softened to the same release (helper-123).
+        let down = try diff(bom("2.1.0+cu121", "a"), bom("2.1.0", "a"))
+        #expect(down.findings.contains { $0.rule == .downgraded }, "\(down.findings.map(\.message))")
         let real = try diff(bom("2.0.0", "a"), bom("2.0.1", "b"))
         #expect(real.findings.contains { $0.rule == .upgraded && $0.message.contains("went up") })
     }

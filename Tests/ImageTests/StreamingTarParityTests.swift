@@ -369,12 +369,15 @@ import TestSupport
         }
         #expect(try await outcome(config: config(#"["\#(diffID)"]"#), layers: #"["layer.tar"]"#) == nil)
         #expect(try await outcome(config: config(#"["\#(diffID)"]"#, #""Env":null,"Cmd":null"#), layers: #"["layer.tar"]"#) == nil)
+        // Docker reads a string as a one-item list for Cmd, Entrypoint and Shell (helper-123).
+        #expect(try await outcome(config: config(#"["\#(diffID)"]"#, #""Cmd":"/bin/sh","Entrypoint":"run","Shell":"sh""#), layers: #"["layer.tar"]"#) == nil)
         let cases: [(String, String, String)] = [
             (config(#"["\#(diffID)", 5, null, {"x": 1}]"#), #"["layer.tar"]"#, "'rootfs.diff_ids' whose entry 2 is not a string"),
             (config(#""\#(diffID)""#), #"["layer.tar"]"#, "'rootfs.diff_ids' that is not a list"),
             (config(#"["\#(diffID)"]"#), #"["layer.tar", {"x": "l2.tar"}]"#, "'Layers' whose entry 2 is not a string"),
             (config(#"["\#(diffID)"]"#, #""Env":["A=1", 2]"#), #"["layer.tar"]"#, "'config.Env' whose entry 2"),
-            (config(#"["\#(diffID)"]"#, #""Cmd":"sh""#), #"["layer.tar"]"#, "'config.Cmd' that is not a list"),
+            (config(#"["\#(diffID)"]"#, #""Env":"A=1""#), #"["layer.tar"]"#, "'config.Env' that is not a list"),
+            (config(#"["\#(diffID)"]"#, #""Cmd":["sh", 1]"#), #"["layer.tar"]"#, "'config.Cmd' whose entry 2"),
         ]
         for (cfg, layers, words) in cases {
             let r = try await outcome(config: cfg, layers: layers)

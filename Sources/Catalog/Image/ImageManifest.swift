@@ -255,13 +255,13 @@ public struct ImageConfig: Sendable, Codable, Equatable {
             e.firstIndex(of: "=").map { String(e[..<$0]) } ?? String(e.prefix { $0.isLetter || $0.isNumber || $0 == "_" }.prefix(128))
         }
         exposedPorts = (c[goField: "ExposedPorts"]?.objectFields ?? []).map(\.0).sorted()
-        entrypoint = try ImageJSON.strings(c[goField: "Entrypoint"], "config.Entrypoint", subject: name)
-        cmd = try ImageJSON.strings(c[goField: "Cmd"], "config.Cmd", subject: name)
+        entrypoint = try ImageJSON.strings(c[goField: "Entrypoint"], "config.Entrypoint", subject: name, oneString: true)
+        cmd = try ImageJSON.strings(c[goField: "Cmd"], "config.Cmd", subject: name, oneString: true)
         workingDir = c[goField: "WorkingDir"]?.stringValue
         labels = ImageJSON.stringMap(c[goField: "Labels"])
         healthcheck = try ImageJSON.strings(c[goField: "Healthcheck"]?[goField: "Test"], "config.Healthcheck.Test", subject: name)
         onBuild = try ImageJSON.strings(c[goField: "OnBuild"], "config.OnBuild", subject: name)
-        shell = try ImageJSON.strings(c[goField: "Shell"], "config.Shell", subject: name)
+        shell = try ImageJSON.strings(c[goField: "Shell"], "config.Shell", subject: name, oneString: true)
         historyComments = (v[goField: "history"]?.arrayValue ?? []).compactMap { $0[goField: "comment"]?.stringValue }
         history = (v[goField: "history"]?.arrayValue ?? []).map { h in
             var empty = false
@@ -294,9 +294,12 @@ enum ImageJSON {
     /// is not an array of strings is refused, as the runtimes refuse it. Reading the strings among
     /// other entries let `diff_ids` of four entries, three of them not strings, pass the count check
     /// against a manifest of one layer (found by helper-120).
-    static func strings(_ v: JSONValue?, _ field: String, subject: String) throws(ImageError) -> [String]? {
+    /// `oneString` takes a string as a list of it, as Docker's `strslice` reads `Cmd`, `Entrypoint` and
+    /// `Shell` (helper-123: `"Cmd": "/bin/sh"` was refused).
+    static func strings(_ v: JSONValue?, _ field: String, subject: String, oneString: Bool = false) throws(ImageError) -> [String]? {
         guard let v else { return nil }
         if case .null = v { return nil }
+        if oneString, let s = v.stringValue { return [s] }
         guard let items = v.arrayValue else { throw ImageError(subject, "has a '\(field)' that is not a list") }
         var out: [String] = []
         out.reserveCapacity(items.count)

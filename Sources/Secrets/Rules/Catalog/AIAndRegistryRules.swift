@@ -308,12 +308,13 @@ negative: NPM_TOKEN=00000000-0000-0000-0000-000000000000
 id: npmrc-basic-auth
 title: npm registry basic auth (_auth in .npmrc)
 severity: high
-keywords: _auth=
-pattern: (?:^|\n)\s{0,4}(?://[\w.:/-]{1,100}:)?_auth=["']?([A-Za-z0-9+/]{12,300}={0,2})["']?\s{0,3}(?:\r?\n|$)
+keywords: _auth
+pattern: (?:^|\n)\s{0,4}(?://[\w.:/-]{1,100}:)?_auth[ \t]{0,4}=[ \t]{0,4}["']?([A-Za-z0-9+/]{12,300}={0,2})["']?\s{0,3}(?:\r?\n|$)
 entropy: 3.5
 confidence: medium
 positive: registry=https://npm.acme.internal/\n_auth=Cq8KerUD/R81HioROzhFUKs/EoLf0a8gdG1f7Ffw\nalways-auth=true
 positive: //npm.acme.internal/:_auth=i9YJDY/ry/RFn+AxVnsawkCQSXnVC0BS==
+positive: //npm.acme.internal/:_auth = i9YJDY/ry/RFn+AxVnsawkCQSXnVC0BS==
 negative: self._auth = auth\n
 negative: _auth=${NPM_AUTH}\n
 negative: _auth = HTTPBasicAuth(user, pw)\n
