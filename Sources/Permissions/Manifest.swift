@@ -45,7 +45,8 @@ public struct AgentManifest: Sendable, Equatable {
         } catch let e as InputError { throw e } catch {
             throw YAMLInput.error(error, text: text, path: path)
         }
-        try Self.rejectDuplicateKeys(root, path: path)
+        var budget = YAMLInput.nodeBudget
+        try Self.rejectDuplicateKeys(root, path: path, budget: &budget)
         func fail(_ msg: String, _ node: Node?) -> InputError { InputError(msg, at: Location(path, line: (node ?? root).mark?.line)) }
         guard let map = root.mapping else { throw fail("the manifest must be a mapping", root) }
         let known: Set<String> = ["apiVersion", "kind", "name", "images", "filesystem", "egress", "dns", "capabilities", "user", "secrets", "kubernetes", "scripts"]
@@ -160,7 +161,13 @@ public struct AgentManifest: Sendable, Equatable {
     }
 
     /// YAML allows a key twice and keeps the last; in a permission manifest that hides a grant.
-    static func rejectDuplicateKeys(_ n: Node, path: String) throws(InputError) {
+    /// Aliases are copies, so the walk has a budget of nodes: a manifest of ten levels of ten aliases
+    /// stalled every command that read it (found by helper-124).
+    static func rejectDuplicateKeys(_ n: Node, path: String, budget: inout Int) throws(InputError) {
+        budget -= 1
+        guard budget >= 0 else {
+            throw InputError("expands to more than \(YAMLInput.nodeBudget) nodes through its aliases; refused", at: Location(path))
+        }
         if let map = n.mapping {
             var seen: [String: Int] = [:]
             for (k, v) in map {
@@ -168,10 +175,10 @@ public struct AgentManifest: Sendable, Equatable {
                     if let first = seen[s] { throw InputError("duplicate key '\(s)' (first at line \(first))", at: Location(path, line: k.mark?.line)) }
                     seen[s] = k.mark?.line ?? 0
                 }
-                try rejectDuplicateKeys(v, path: path)
+                try rejectDuplicateKeys(v, path: path, budget: &budget)
             }
         } else if let seq = n.sequence {
-            for x in seq { try rejectDuplicateKeys(x, path: path) }
+            for x in seq { try rejectDuplicateKeys(x, path: path, budget: &budget) }
         }
     }
 

@@ -51,7 +51,7 @@ public enum Workloads {
         var rejected: [Diagnostic] = []
         var notChecked: [PolicyFinding] = []
         // Merge keys applied, within a budget: a document that exhausts it (aliases nested to blow up) is not checked.
-        var budget = 2_000_000
+        var budget = YAMLInput.nodeBudget
         docs = docs.compactMap { d in
             // Compose files are read by compose's YAML reader (v3), Kubernetes objects by kubectl's (v2):
             // only where they disagree is a document refused, and only one that is a workload's. Other

@@ -33,7 +33,10 @@ enum YAMLInput {
                 let parser = try Parser(yaml: edited)
                 var docs: [Node] = []
                 while let n = try parser.nextRoot() { docs.append(n) }
-                guard let map = docs.lazy.compactMap({ holder(of: first, in: $0, depth: 0) }).first else { break }
+                // Aliases are copies: the search has a budget of nodes, or a small alias bomb beside
+                // the repeated key stalled it (found by helper-124); past it, the first line is named.
+                var budget = YAMLInput.nodeBudget
+                guard let map = docs.lazy.compactMap({ holder(of: first, in: $0, depth: 0, budget: &budget) }).first else { break }
                 let repeats = map.keys.filter { !same($0.mark, first) && $0.string.map(unmarked) == key }.compactMap { $0.mark?.line }
                 return (key, first.line, repeats.min() ?? first.line)
             } catch let YamlError.duplicatedKeysInMapping(_, c) {
@@ -63,18 +66,27 @@ enum YAMLInput {
     }
 
     /// The mapping one of whose keys starts at `mark`.
-    private static func holder(of mark: Mark, in n: Node, depth: Int) -> Node.Mapping? {
-        guard depth < 200 else { return nil }
+    private static func holder(of mark: Mark, in n: Node, depth: Int, budget: inout Int) -> Node.Mapping? {
+        budget -= 1
+        guard depth < 200, budget >= 0 else { return nil }
         if let map = n.mapping {
             if map.keys.contains(where: { same($0.mark, mark) }) { return map }
             for (k, v) in map {
-                if let h = holder(of: mark, in: k, depth: depth + 1) ?? holder(of: mark, in: v, depth: depth + 1) { return h }
+                if let h = holder(of: mark, in: k, depth: depth + 1, budget: &budget) ?? holder(of: mark, in: v, depth: depth + 1, budget: &budget) { return h }
+                if budget < 0 { return nil }
             }
         } else if let seq = n.sequence {
-            for x in seq { if let h = holder(of: mark, in: x, depth: depth + 1) { return h } }
+            for x in seq {
+                if let h = holder(of: mark, in: x, depth: depth + 1, budget: &budget) { return h }
+                if budget < 0 { return nil }
+            }
         }
         return nil
     }
+
+    /// Nodes one walk of a YAML document may visit. Aliases are copies, so ten levels of ten aliases
+    /// are 10^10 nodes to a walk; real manifests and workloads have thousands.
+    static let nodeBudget = 2_000_000
 
     /// A document whose merge keys the YAML readers of its consumers apply differently.
     struct AmbiguousMerge: Error {

@@ -214,6 +214,18 @@ import TestSupport
         #expect(big.rejected.first?.message.contains("too large once its aliases are expanded") == true, "\(big.rejected)")
         // The manifest has no merge keys: `<<` is an unknown field there.
         #expect(throws: InputError.self) { try AgentManifest.load(try tmpFile("m.yaml", "name: a\n<<: {capabilities: [SYS_ADMIN]}\n")) }
+        // Ten levels of ten aliases: the manifest's duplicate-key walk and the workload reader's search
+        // for a repeated key's line each visited every copy, and stalled (found by helper-124).
+        var bomb = "  a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n"
+        for i in 1..<10 { bomb += "  a\(i): &a\(i) [" + Array(repeating: "*a\(i - 1)", count: 10).joined(separator: ", ") + "]\n" }
+        let manifest = try tmpFile("bomb.yaml", "apiVersion: provenant.dev/v1\nkind: Agent\nname: agent\nx:\n" + bomb)
+        do throws(InputError) { _ = try AgentManifest.load(manifest); Issue.record("accepted") } catch {
+            #expect(error.message.contains("through its aliases"), "\(error.message)")
+        }
+        let bombPod = "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec:\n  a:\n" + bomb.split(separator: "\n").map { "  " + $0 }.joined(separator: "\n") + "\n  b:\n    z: 1\n    z: 2\n"
+        do { _ = try Workloads.read(try tmpFile("dup-bomb.yaml", bombPod)); Issue.record("accepted") } catch {
+            #expect("\(error)".contains("'z'"), "\(error)")
+        }
     }
 
     /// Where Go's YAML readers disagree on a merge, the document is refused (found by helper-80):
