@@ -205,9 +205,14 @@ struct RoleBindingGrants: AccessControl {
 /// Some egress policy must select the pod: without one, its egress is unrestricted.
 struct EgressRestricted: AccessControl {
     func findings(_ c: AccessContext) -> [PolicyFinding] {
-        guard c.networkPolicies.isEmpty, c.ciliumPolicies.isEmpty else { return [] }
+        // A Cilium policy with `enableDefaultDeny: {egress: false}` adds allowances without putting the
+        // endpoint into default deny: by itself it restricts nothing (found by helper-124).
+        let denying = c.ciliumPolicies.filter { d in
+            d.node["spec"]?["enableDefaultDeny"]?["egress"]?.string.map { ["false", "no", "off"].contains($0.lowercased()) } != true
+        }
+        guard c.networkPolicies.isEmpty, denying.isEmpty else { return [] }
         let m = c.manifest
-        return [c.finding("egress-unrestricted", "high", c.pod.spec, found: "no NetworkPolicy or CiliumNetworkPolicy restricts this workload's egress",
+        return [c.finding("egress-unrestricted", "high", c.pod.spec, found: "no NetworkPolicy or CiliumNetworkPolicy restricts this workload's egress" + (denying.count < c.ciliumPolicies.count ? " (a CiliumNetworkPolicy that selects it sets enableDefaultDeny.egress to false)" : ""),
                           allowed: m.egress.isEmpty ? "no egress" : m.egress.map { ($0.host ?? $0.cidr ?? "") + ($0.ports.isEmpty ? "" : ":" + $0.ports.map(String.init).joined(separator: ",")) }.joined(separator: "; "),
                           fix: "apply the NetworkPolicy from `provenant policy generate`",
                           because: "a policy selects a pod only when its podSelector's matchLabels and matchExpressions all hold for the pod's labels")]
@@ -423,6 +428,13 @@ struct CiliumEgress: AccessControl {
                     }
                 }
                 let ruleCIDRs = (rule["toCIDR"]?.sequence ?? []).compactMap(\.string) + (rule["toCIDRSet"]?.sequence ?? []).compactMap { $0["cidr"]?.string }
+                // A CIDR set entry by group (`cidrGroupRef`, `cidrGroupSelector`) names addresses this
+                // check cannot see: it was counted as a destination and then read as none, so a group
+                // of 0.0.0.0/0 passed (found by helper-124).
+                for entry in rule["toCIDRSet"]?.sequence ?? [] where entry["cidr"]?.string == nil {
+                    out.append(c.finding("egress-excess", "high", entry, file: file, found: "egress to a CIDR group", allowed: "declared destinations",
+                                         fix: "list the declared CIDRs under toCIDRSet[].cidr", because: "a group's addresses are not in this file, so they cannot be checked against the manifest"))
+                }
                 for cidr in ruleCIDRs {
                     if let f = c.cidrFinding(cidr, rule, file, fix: "narrow toCIDR to a declared CIDR") { out.append(f) } else { declaredCIDRs.append(cidr) }
                 }

@@ -256,6 +256,40 @@ func tmpFile(_ name: String, _ text: String) throws -> String {
         #expect(!found.contains { $0.hasSuffix("egress to api.example.com") }, "a declared host is not excess")
         #expect(!found.contains { $0.contains("no NetworkPolicy") }, "the Cilium policy counts as restricting egress")
     }
+
+    /// Found by helper-124: a `toCIDRSet` entry by group (`cidrGroupRef`) was counted as a destination
+    /// and read as none, so a group of 0.0.0.0/0 passed; and a policy with
+    /// `enableDefaultDeny: {egress: false}`, which denies nothing, counted as restricting egress.
+    @Test func ciliumGroupsAndPoliciesWithoutDefaultDenyAreNotRestrictions() throws {
+        let m = try AgentManifest.load(try tmpFile("provenant.agent.yaml", Self.manifest))
+        let generated = PolicyGenerator.kubernetes(m, namespace: "qa", networkPolicy: .cilium)
+        let deployment = generated.components(separatedBy: "\n---\n").filter { !$0.contains("CiliumNetworkPolicy") }.joined(separator: "\n---\n")
+        func policy(_ extra: String, _ egress: String) -> String {
+            """
+            ---
+            apiVersion: cilium.io/v2
+            kind: CiliumNetworkPolicy
+            metadata: {name: p, namespace: qa}
+            spec:
+              endpointSelector:
+                matchLabels: {"k8s:app": collector}
+            \(extra)  egress:
+              - \(egress)
+                toPorts:
+                - ports: [{port: "443", protocol: TCP}]
+            """
+        }
+        func found(_ text: String) throws -> [String] {
+            let r = try Workloads.read(try tmpFile("cnp.yaml", deployment + "\n" + text))
+            return AccessCheck.check(try #require(r.pods.first), manifest: m, objects: r.objects).map { "\($0.severity) \($0.found)" }
+        }
+        let group = try found(policy("", "toCIDRSet: [{cidrGroupRef: everything}]"))
+        #expect(group.contains("high egress to a CIDR group"), "\(group)")
+        let open = try found(policy("  enableDefaultDeny: {egress: false, ingress: false}\n", "toCIDR: [10.0.0.0/8]"))
+        #expect(open.contains { $0.hasPrefix("high no NetworkPolicy or CiliumNetworkPolicy restricts") && $0.contains("enableDefaultDeny") }, "\(open)")
+        let denying = try found(policy("  enableDefaultDeny: {egress: true}\n", "toCIDR: [10.0.0.0/8]"))
+        #expect(!denying.contains { $0.contains("no NetworkPolicy") }, "\(denying)")
+    }
 }
 
 extension CiliumEgressTests {
