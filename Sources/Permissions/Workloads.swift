@@ -134,8 +134,15 @@ public enum Workloads {
                 }
                 continue
             }
-            guard let t = template, let spec = t["spec"], spec.mapping != nil else {
+            guard let t = template, t.mapping != nil, let spec = t["spec"], spec.mapping != nil else {
                 problems.append(Diagnostic(Location(file, line: doc.mark?.line), "\(kind) '\(name)' has no pod spec, skipped"))
+                // A workload whose template or spec is a list or missing was skipped, and the run read
+                // as clean (found by helper-124): it is NOT CHECKED, as an unknown workload kind is.
+                notChecked.append(PolicyFinding(rule: "k8s:not-checked", severity: "high", kind: kind, name: name, container: nil,
+                                                location: Location(file, line: (template ?? doc).mark?.line),
+                                                found: "NOT CHECKED: \(kind) has no pod spec this check can read (missing, or not a mapping)",
+                                                allowed: "a pod spec mapping at \(kind == "Pod" ? "spec" : kind == "CronJob" ? "spec.jobTemplate.spec.template.spec" : "spec.template.spec")",
+                                                fix: "write the pod spec as a mapping"))
                 continue
             }
             if let bad = Self.typeError(spec) {

@@ -154,6 +154,32 @@ import TestSupport
         #expect(Set(notChecked.map { ($0 as NSString).lastPathComponent }) == ["deploy.yaml", "annotated.yaml"], "\(notChecked)")
     }
 
+    /// Found by helper-124: a workload whose template or spec is a list (or missing) was skipped with
+    /// a warning, and the run read as clean with `--fail-on low`. It is NOT CHECKED now.
+    @Test func aWorkloadWithoutAReadablePodSpecIsNotChecked() throws {
+        let text = """
+            apiVersion: apps/v1
+            kind: Deployment
+            metadata: {name: d}
+            spec:
+              template:
+              - spec:
+                  hostNetwork: true
+                  containers: [{name: c, image: x, securityContext: {privileged: true}}]
+            ---
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: p}
+            spec:
+            - hostNetwork: true
+              containers: [{name: c, image: x, securityContext: {privileged: true}}]
+            """
+        let r = try runProcess(provenantBinary, ["policy", "check", try tmpFile("l.yaml", text), "--format", "json", "--fail-on", "low"])
+        let findings = (try? JSONSerialization.jsonObject(with: Data(r.out.utf8))) as? [[String: Any]] ?? []
+        let notChecked = findings.filter { $0["rule"] as? String == "k8s:not-checked" }.compactMap { $0["name"] as? String }
+        #expect(r.code != 0 && Set(notChecked) == ["d", "p"], "\(r.code) \(r.out) \(r.err)")
+    }
+
     @Test func duplicateKeysAreErrorsNamingBothLines() throws {
         let (code, err) = try check("apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  hostNetwork: false\n  containers:\n  - name: a\n    image: x\n  hostNetwork: true\n")
         #expect(code == 2 && err.contains(".yaml:10: duplicate key 'hostNetwork' (first at line 6)"), "\(err)")
