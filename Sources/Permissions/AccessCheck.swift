@@ -350,6 +350,9 @@ struct NetworkPolicyEgress: AccessControl {
                     for peer in to where !Self.isKubeDNS(peer) {
                         if let cidr = peer["ipBlock"]?["cidr"]?.string {
                             if let f = c.cidrFinding(cidr, peer, file, fix: "select the kube-dns pods instead") { out.append(f) }
+                            // A declared address still has only its declared ports: port 53 to a CIDR
+                            // declared for 443 passed (found by helper-124).
+                            else { out += c.portFindings(ports, allowed: c.declaredPorts(cidrs: [cidr]), rule: rule, file: file, destination: cidr) }
                         } else {
                             out.append(c.finding("egress-excess", "medium", peer, file: file, found: "port 53 to pods other than kube-dns", allowed: "DNS to kube-dns",
                                                  fix: "select the kube-dns pods with podSelector matchLabels k8s-app: kube-dns and namespaceSelector matchLabels kubernetes.io/metadata.name: kube-system",
@@ -370,8 +373,10 @@ struct NetworkPolicyEgress: AccessControl {
                                              fix: "use ipBlocks for the declared destinations", because: "the manifest declares destinations by address"))
                     }
                 }
-                if !declared.isEmpty {
-                    out += c.portFindings(ports, allowed: c.declaredPorts(cidrs: declared), rule: rule, file: file, destination: declared.joined(separator: ", "))
+                // Each destination against its own declared ports: the union let 203.0.113.0/24 (443)
+                // and 198.51.100.0/24 (5432) in one rule open 5432 to the first (found by helper-124).
+                for cidr in Array(Set(declared)).sorted() {
+                    out += c.portFindings(ports, allowed: c.declaredPorts(cidrs: [cidr]), rule: rule, file: file, destination: cidr)
                 }
             }
         }
@@ -444,9 +449,12 @@ struct CiliumEgress: AccessControl {
                                          found: t == "toEntities" ? "egress to entities \(entities.joined(separator: ", "))" : "egress by \(t)", allowed: "declared destinations",
                                          fix: "use toFQDNs or toCIDR for the declared destinations", because: "the manifest declares destinations by name or address"))
                 }
-                if !declaredHosts.isEmpty || !declaredCIDRs.isEmpty {
-                    out += c.portFindings(ports, allowed: c.declaredPorts(cidrs: declaredCIDRs, hosts: declaredHosts), rule: rule, file: file,
-                                          destination: (declaredHosts + declaredCIDRs).joined(separator: ", "))
+                // Each destination against its own declared ports, as for NetworkPolicy (helper-124).
+                for host in Array(Set(declaredHosts)).sorted() {
+                    out += c.portFindings(ports, allowed: c.declaredPorts(hosts: [host]), rule: rule, file: file, destination: host)
+                }
+                for cidr in Array(Set(declaredCIDRs)).sorted() {
+                    out += c.portFindings(ports, allowed: c.declaredPorts(cidrs: [cidr]), rule: rule, file: file, destination: cidr)
                 }
             }
         }

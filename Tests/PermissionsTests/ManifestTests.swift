@@ -257,6 +257,36 @@ func tmpFile(_ name: String, _ text: String) throws -> String {
         #expect(!found.contains { $0.contains("no NetworkPolicy") }, "the Cilium policy counts as restricting egress")
     }
 
+    /// Found by helper-124: ports were checked against the union of a rule's destinations, so
+    /// 10.0.0.0/8 (8443) beside 192.168.0.0/16 (5432) opened 5432 to the first; and a DNS rule to a
+    /// declared CIDR passed on port 53, which that CIDR does not declare.
+    @Test func eachDestinationHasOnlyItsOwnPorts() throws {
+        let m = try AgentManifest.load(try tmpFile("provenant.agent.yaml", ManifestTests.manifest + "\ndns: true\negress:\n  - cidr: 10.0.0.0/8\n    ports: [8443]\n  - cidr: 192.168.0.0/16\n    ports: [5432]\n"))
+        let generated = PolicyGenerator.kubernetes(m, namespace: "qa")
+        let deployment = generated.components(separatedBy: "\n---\n").filter { !$0.contains("kind: NetworkPolicy") }.joined(separator: "\n---\n")
+        func found(_ egress: String) throws -> [String] {
+            let np = """
+                ---
+                apiVersion: networking.k8s.io/v1
+                kind: NetworkPolicy
+                metadata: {name: np, namespace: qa}
+                spec:
+                  podSelector: {}
+                  policyTypes: [Egress]
+                  egress:
+                  - \(egress)
+                """
+            let r = try Workloads.read(try tmpFile("np.yaml", deployment + "\n" + np))
+            return AccessCheck.check(try #require(r.pods.first), manifest: m, objects: r.objects).map(\.found)
+        }
+        let crossed = try found("to: [{ipBlock: {cidr: 10.0.0.0/8}}, {ipBlock: {cidr: 192.168.0.0/16}}]\n    ports: [{port: 8443}, {port: 5432}]")
+        #expect(crossed.contains { $0.contains("port 5432") } && crossed.contains { $0.contains("port 8443") }, "\(crossed)")
+        let dns = try found("to: [{ipBlock: {cidr: 10.0.0.0/8}}]\n    ports: [{port: 53, protocol: UDP}]")
+        #expect(dns.contains { $0.contains("53") }, "\(dns)")
+        let own = try found("to: [{ipBlock: {cidr: 10.0.0.0/8}}]\n    ports: [{port: 8443}]")
+        #expect(own.isEmpty, "\(own)")
+    }
+
     /// Found by helper-124: a `toCIDRSet` entry by group (`cidrGroupRef`) was counted as a destination
     /// and read as none, so a group of 0.0.0.0/0 passed; and a policy with
     /// `enableDefaultDeny: {egress: false}`, which denies nothing, counted as restricting egress.
