@@ -125,6 +125,17 @@ public enum Workloads {
                 // A kind that runs pods (an Argo Rollout, a Knative Service, an operator's CRD) is a
                 // workload nobody checked: said in the findings, not only on stderr, so `--format json`
                 // and `--fail-on` do not read it as clean (found by helper-80).
+                // Cluster-wide network policies add allowances to every pod they select, beyond what the
+                // namespaced policies this check reads allow: a CiliumClusterwideNetworkPolicy to
+                // `world` or an AdminNetworkPolicy `Allow` to 0.0.0.0/0 left the run clean (found by
+                // helper-124). Not read, so NOT CHECKED.
+                if Self.egressGrantingKinds.contains(kind) {
+                    notChecked.append(PolicyFinding(rule: "k8s:not-checked", severity: "high", kind: kind, name: name, container: nil,
+                                                    location: Location(file, line: doc.mark?.line),
+                                                    found: "NOT CHECKED: kind \(kind) can allow egress to the pods it selects, and this check does not read it",
+                                                    allowed: "egress policies the check reads (NetworkPolicy, CiliumNetworkPolicy)",
+                                                    fix: "express the workload's egress as a NetworkPolicy or CiliumNetworkPolicy, and check the cluster-wide policy by hand"))
+                }
                 if Self.holdsContainers(doc["spec"], depth: 0) {
                     notChecked.append(PolicyFinding(rule: "k8s:not-checked", severity: "high", kind: kind, name: name, container: nil,
                                                     location: Location(file, line: doc.mark?.line),
@@ -156,6 +167,11 @@ public enum Workloads {
         }
         return FileContents(pods: pods, problems: problems, environments: environments, objects: objects, rejected: rejected, notChecked: notChecked)
     }
+
+    /// Kinds that grant egress cluster-wide or above namespaced policies, which this check does not read.
+    static let egressGrantingKinds: Set<String> = [
+        "CiliumClusterwideNetworkPolicy", "AdminNetworkPolicy", "BaselineAdminNetworkPolicy", "GlobalNetworkPolicy", "ClusterNetworkPolicy",
+    ]
 
     /// Whether a container is somewhere under `node` (a pod template in a kind not read): a
     /// `containers` list, or any mapping naming an `image` as a string (an Argo Workflow's

@@ -180,6 +180,31 @@ import TestSupport
         #expect(r.code != 0 && Set(notChecked) == ["d", "p"], "\(r.code) \(r.out) \(r.err)")
     }
 
+    /// Found by helper-124: cluster-wide network policies, which can allow egress beyond the namespaced
+    /// ones, were a stderr warning only, and the run read as clean.
+    @Test func clusterWideNetworkPoliciesAreNotChecked() throws {
+        let text = """
+            apiVersion: cilium.io/v2
+            kind: CiliumClusterwideNetworkPolicy
+            metadata: {name: open}
+            spec:
+              endpointSelector: {}
+              egress: [{toEntities: [world]}]
+            ---
+            apiVersion: policy.networking.k8s.io/v1alpha1
+            kind: AdminNetworkPolicy
+            metadata: {name: allow-all}
+            spec:
+              priority: 10
+              subject: {namespaces: {}}
+              egress: [{name: all, action: Allow, to: [{networks: [0.0.0.0/0]}]}]
+            """
+        let r = try runProcess(provenantBinary, ["policy", "check", try tmpFile("cluster.yaml", text), "--format", "json", "--fail-on", "low"])
+        let findings = (try? JSONSerialization.jsonObject(with: Data(r.out.utf8))) as? [[String: Any]] ?? []
+        let kinds = findings.filter { $0["rule"] as? String == "k8s:not-checked" }.compactMap { $0["kind"] as? String }
+        #expect(r.code != 0 && Set(kinds) == ["CiliumClusterwideNetworkPolicy", "AdminNetworkPolicy"], "\(r.code) \(r.out) \(r.err)")
+    }
+
     @Test func duplicateKeysAreErrorsNamingBothLines() throws {
         let (code, err) = try check("apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  hostNetwork: false\n  containers:\n  - name: a\n    image: x\n  hostNetwork: true\n")
         #expect(code == 2 && err.contains(".yaml:10: duplicate key 'hostNetwork' (first at line 6)"), "\(err)")
