@@ -169,6 +169,19 @@ public enum RuntimeConfigs {
                         "the container's own namespace", "remove \(f)")
                 }
             }
+            // A service joins the host's network through a network whose name is `host` as well as
+            // through `network_mode: host`: `networks: [hostnet]` with `hostnet: {external: true, name:
+            // host}` was not seen (found by helper-124).
+            let joined: [(key: String, node: Node)] = (svc["networks"]?.sequence?.compactMap { n in n.string.map { ($0, n) } } ?? [])
+                + (svc["networks"]?.mapping?.compactMap { k, _ in k.string.map { ($0, k) } } ?? [])
+            for (key, node) in joined {
+                let declared = doc["networks"]?[key]
+                let name = declared?["name"]?.string ?? key
+                if name == "host" {
+                    add("pss:hostnamespaces", "high", node, "networks: \(key) is the host's network (name: host)", "the container's own namespace",
+                        "attach the service to a network of its own")
+                }
+            }
             for v in svc["volumes_from"]?.sequence ?? [] {
                 add("pss:hostpathvolumes", "high", v, "volumes_from \(v.string ?? "?") mounts every volume of another container, which this check does not follow",
                     "volumes declared on the service itself", "declare the volumes on this service")

@@ -484,6 +484,26 @@ extension CiliumEgressTests {
         #expect(f.allSatisfy { !$0.found.contains("abcdefghijklmnop") })
     }
 
+    /// Found by helper-124: a service on a network named `host` joins the host's network as
+    /// `network_mode: host` does, and was not seen.
+    @Test func aComposeNetworkNamedHostIsTheHostNetwork() throws {
+        let safe = """
+                image: acme/safe@sha256:0000000000000000000000000000000000000000000000000000000000000000
+                user: "10001:10001"
+                read_only: true
+                cap_drop: [ALL]
+                security_opt: ["no-new-privileges:true"]
+            """
+        func rules(_ networks: String, _ top: String) throws -> [String] {
+            let path = try tmpFile("docker-compose.yml", "services:\n  agent:\n" + safe + "\n    networks: " + networks + "\n" + top)
+            let r = try Workloads.read(path)
+            return r.objects.compose.flatMap { RuntimeConfigs.compose($0.node, file: $0.file) }.map(\.rule)
+        }
+        #expect(try rules("[hostnet]", "networks:\n  hostnet: {external: true, name: host}\n").contains("pss:hostnamespaces"))
+        #expect(try rules("{host: {}}", "networks:\n  host: {external: true}\n").contains("pss:hostnamespaces"))
+        #expect(try rules("[backend]", "networks:\n  backend: {}\n").isEmpty)
+    }
+
     @Test func ociRuntimeConfigsAreChecked() throws {
         let path = try tmpFile("config.json", """
             {"ociVersion": "1.0.2", "process": {"user": {"uid": 0}, "env": ["AWS_SECRET_ACCESS_KEY=abcd1234abcd1234abcd1234"],
