@@ -8,27 +8,40 @@ import Yams
 public enum Hygiene {
     static let secretNames = ["PASSWORD", "PASSWD", "SECRET", "TOKEN", "API_KEY", "APIKEY", "ACCESS_KEY", "PRIVATE_KEY", "CREDENTIAL", "AUTH"]
 
+    /// The pod's image volumes: each volume's name and its `image.reference` node.
+    static func imageVolumes(_ spec: Node) -> [(name: String, reference: Node)] {
+        (spec["volumes"]?.sequence ?? []).compactMap { v in
+            guard let ref = v["image"]?["reference"] else { return nil }
+            return (v["name"]?.string ?? "?", ref)
+        }
+    }
+
     public static func check(_ pod: PodSecurity.PodSpec) -> [PolicyFinding] {
         var out: [PolicyFinding] = []
         func add(_ rule: String, _ severity: String, _ node: Node?, container: String?, found: String, allowed: String, fix: String) {
             out.append(pod.finding("hygiene:" + rule, severity, at: node, container: container, found: found, allowed: allowed, fix: fix))
         }
         let podSC = pod.spec["securityContext"]
+        func pinned(_ image: String, _ node: Node?, container: String?, what: String) {
+            guard !Self.digestPinned(image) else { return }
+            let tag = Self.tag(image)
+            if image.contains("@") {
+                add("image-not-pinned", "medium", node, container: container, found: "\(what) \(image) has a digest that is not sha256:<64 hex digits>",
+                    allowed: "an image pinned by digest", fix: "write the image's full sha256 digest")
+            } else if tag == nil || tag == "latest" {
+                add("image-latest", "high", node, container: container, found: "\(what) \(image) \(tag == nil ? "has no tag (latest)" : "uses :latest")",
+                    allowed: "an image pinned by digest", fix: "pin the image: \(image.split(separator: ":").first ?? "")@sha256:<digest>")
+            } else {
+                add("image-not-pinned", "medium", node, container: container, found: "\(what) \(image) is pinned by tag only",
+                    allowed: "an image pinned by digest", fix: "append @sha256:<digest> to the image")
+            }
+        }
+        // An image volume (`volumes[].image.reference`) mounts another image's files into the pod:
+        // its code is as much the pod's as a container's (found by helper-124).
+        for (name, ref) in Self.imageVolumes(pod.spec) { pinned(ref.string ?? "", ref, container: nil, what: "image volume \(name):") }
         for c in PodSecurity.containers(pod.spec) {
             let image = c.node["image"]?.string ?? ""
-            if !Self.digestPinned(image) {
-                let tag = Self.tag(image)
-                if image.contains("@") {
-                    add("image-not-pinned", "medium", c.node["image"], container: c.name, found: "image \(image) has a digest that is not sha256:<64 hex digits>",
-                        allowed: "an image pinned by digest", fix: "write the image's full sha256 digest")
-                } else if tag == nil || tag == "latest" {
-                    add("image-latest", "high", c.node["image"], container: c.name, found: "image \(image) \(tag == nil ? "has no tag (latest)" : "uses :latest")",
-                        allowed: "an image pinned by digest", fix: "pin the image: \(image.split(separator: ":").first ?? "")@sha256:<digest>")
-                } else {
-                    add("image-not-pinned", "medium", c.node["image"], container: c.name, found: "image \(image) is pinned by tag only",
-                        allowed: "an image pinned by digest", fix: "append @sha256:<digest> to the image")
-                }
-            }
+            pinned(image, c.node["image"], container: c.name, what: "image")
             let sc = c.node["securityContext"]
             if (sc?["capabilities"]?["add"]?.sequence?.compactMap(\.string) ?? []).contains(where: { ["SYS_ADMIN", "ALL"].contains(PodSecurity.runtimeCapability($0)) }) {
                 add("cap-sys-admin", "critical", sc?["capabilities"]?["add"], container: c.name,

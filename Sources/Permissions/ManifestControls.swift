@@ -76,11 +76,18 @@ struct DeclaredImages: ManifestControl {
     func findings(_ c: ManifestContext) -> [PolicyFinding] {
         let m = c.manifest
         guard !m.images.isEmpty else { return [] }
-        return c.containers.compactMap { k in
+        let containers = c.containers.compactMap { k -> PolicyFinding? in
             guard let image = k.node["image"]?.string, !m.images.contains(image) else { return nil }
             return c.finding(self, "image", "high", k.node["image"], container: k.name, found: "image \(image)", allowed: m.images.joined(separator: ", "),
                              fix: "run one of the images the manifest names, or add this one (pinned by digest)")
         }
+        // Image volumes bring another image's files into the pod (helper-124: they passed unnamed).
+        let volumes = Hygiene.imageVolumes(c.pod.spec).compactMap { name, ref -> PolicyFinding? in
+            guard !m.images.contains(ref.string ?? "") else { return nil }
+            return c.finding(self, "image", "high", ref, container: nil, found: "image volume \(name): \(ref.string ?? "?")", allowed: m.images.joined(separator: ", "),
+                             fix: "mount one of the images the manifest names, or add this one (pinned by digest)")
+        }
+        return containers + volumes
     }
 }
 

@@ -484,6 +484,27 @@ extension CiliumEgressTests {
         #expect(f.allSatisfy { !$0.found.contains("abcdefghijklmnop") })
     }
 
+    /// Found by helper-124: an image volume mounts another image's files into the pod, and neither
+    /// `manifest:image` nor the pinning rules looked at it.
+    @Test func imageVolumesAreImagesOfThePod() throws {
+        let digest = "sha256:" + String(repeating: "0", count: 64)
+        let m = try AgentManifest.load(try tmpFile("provenant.agent.yaml", "name: a\nimages: [reg.example/app@\(digest)]\n"))
+        let path = try tmpFile("pod.yaml", """
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: p}
+            spec:
+              containers: [{name: c, image: "reg.example/app@\(digest)"}]
+              volumes:
+              - name: tools
+                image: {reference: "evil.example/tools:latest"}
+            """)
+        let r = try Workloads.read(path)
+        let pod = try #require(r.pods.first)
+        let rules = (Hygiene.check(pod) + ManifestCheck.check(pod, manifest: m, environment: "production")).filter { $0.found.contains("evil.example") }.map(\.rule)
+        #expect(Set(rules) == ["hygiene:image-latest", "manifest:image"], "\(rules)")
+    }
+
     /// Found by helper-124: a service on a network named `host` joins the host's network as
     /// `network_mode: host` does, and was not seen.
     @Test func aComposeNetworkNamedHostIsTheHostNetwork() throws {
