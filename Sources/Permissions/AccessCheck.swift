@@ -208,7 +208,8 @@ struct EgressRestricted: AccessControl {
         // A Cilium policy with `enableDefaultDeny: {egress: false}` adds allowances without putting the
         // endpoint into default deny: by itself it restricts nothing (found by helper-124).
         let denying = c.ciliumPolicies.filter { d in
-            d.node["spec"]?["enableDefaultDeny"]?["egress"]?.string.map { ["false", "no", "off"].contains($0.lowercased()) } != true
+            // Every spelling kubectl's YAML reader (v2) takes for false, `n` included (helper-125).
+            d.node["spec"]?["enableDefaultDeny"]?["egress"]?.string.map { ["false", "no", "off", "n"].contains($0.lowercased()) } != true
         }
         guard c.networkPolicies.isEmpty, denying.isEmpty else { return [] }
         let m = c.manifest

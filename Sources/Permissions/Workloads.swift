@@ -106,8 +106,10 @@ public enum Workloads {
             switch kind {
             case "Role", "ClusterRole": objects.roles.append(.init(node: doc, file: file))
             case "RoleBinding", "ClusterRoleBinding": objects.bindings.append(.init(node: doc, file: file))
-            case "NetworkPolicy": objects.networkPolicies.append(.init(node: doc, file: file))
-            case "CiliumNetworkPolicy": objects.ciliumPolicies.append(.init(node: doc, file: file))
+            // Only Kubernetes' own NetworkPolicy: Calico's and Antrea's share the kind, not the schema,
+            // and read as Kubernetes' they selected every pod and hid unrestricted egress (helper-125).
+            case "NetworkPolicy" where Self.isKubernetesNetworkPolicy(doc): objects.networkPolicies.append(.init(node: doc, file: file))
+            case "CiliumNetworkPolicy" where doc["specs"] == nil: objects.ciliumPolicies.append(.init(node: doc, file: file))
             case "ServiceAccount": objects.serviceAccounts.append(.init(node: doc, file: file))
             case "PersistentVolume": objects.persistentVolumes.append(.init(node: doc, file: file))
             case "PersistentVolumeClaim": objects.claims.append(.init(node: doc, file: file))
@@ -118,7 +120,9 @@ public enum Workloads {
             case "Pod": template = doc
             case "Deployment", "DaemonSet", "StatefulSet", "ReplicaSet", "Job", "ReplicationController": template = doc["spec"]?["template"]
             case "CronJob": template = doc["spec"]?["jobTemplate"]?["spec"]?["template"]
-            case "Namespace", "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding", "NetworkPolicy", "CiliumNetworkPolicy", "ServiceAccount",
+            case "NetworkPolicy" where Self.isKubernetesNetworkPolicy(doc): continue
+            case "CiliumNetworkPolicy" where doc["specs"] == nil: continue
+            case "Namespace", "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding", "ServiceAccount",
                  "PersistentVolume", "PersistentVolumeClaim": continue
             default:
                 problems.append(Diagnostic(Location(file, line: doc.mark?.line), "kind '\(kind.isEmpty ? "(none)" : kind)' is not checked, skipped"))
@@ -129,10 +133,10 @@ public enum Workloads {
                 // namespaced policies this check reads allow: a CiliumClusterwideNetworkPolicy to
                 // `world` or an AdminNetworkPolicy `Allow` to 0.0.0.0/0 left the run clean (found by
                 // helper-124). Not read, so NOT CHECKED.
-                if Self.egressGrantingKinds.contains(kind) {
+                if Self.grantsEgressUnread(kind: kind, doc) {
                     notChecked.append(PolicyFinding(rule: "k8s:not-checked", severity: "high", kind: kind, name: name, container: nil,
                                                     location: Location(file, line: doc.mark?.line),
-                                                    found: "NOT CHECKED: kind \(kind) can allow egress to the pods it selects, and this check does not read it",
+                                                    found: "NOT CHECKED: \(kind) (\(doc["apiVersion"]?.string ?? "no apiVersion")) can allow egress to the pods it selects, and this check does not read it",
                                                     allowed: "egress policies the check reads (NetworkPolicy, CiliumNetworkPolicy)",
                                                     fix: "express the workload's egress as a NetworkPolicy or CiliumNetworkPolicy, and check the cluster-wide policy by hand"))
                 }
@@ -147,11 +151,14 @@ public enum Workloads {
             }
             guard let t = template, t.mapping != nil, let spec = t["spec"], spec.mapping != nil else {
                 problems.append(Diagnostic(Location(file, line: doc.mark?.line), "\(kind) '\(name)' has no pod spec, skipped"))
-                // A workload whose template or spec is a list or missing was skipped, and the run read
-                // as clean (found by helper-124): it is NOT CHECKED, as an unknown workload kind is.
+                // A workload whose template or spec is a list was skipped, and the run read as clean
+                // (found by helper-124): it is NOT CHECKED, as an unknown workload kind is. One without
+                // any (a Kustomize patch setting replicas) stays a warning (helper-125).
+                let written = template.map { $0.mapping == nil } ?? false || template?["spec"].map { $0.mapping == nil } == true
+                guard written else { continue }
                 notChecked.append(PolicyFinding(rule: "k8s:not-checked", severity: "high", kind: kind, name: name, container: nil,
                                                 location: Location(file, line: (template ?? doc).mark?.line),
-                                                found: "NOT CHECKED: \(kind) has no pod spec this check can read (missing, or not a mapping)",
+                                                found: "NOT CHECKED: \(kind) has a pod template or spec that is not a mapping",
                                                 allowed: "a pod spec mapping at \(kind == "Pod" ? "spec" : kind == "CronJob" ? "spec.jobTemplate.spec.template.spec" : "spec.template.spec")",
                                                 fix: "write the pod spec as a mapping"))
                 continue
@@ -168,10 +175,28 @@ public enum Workloads {
         return FileContents(pods: pods, problems: problems, environments: environments, objects: objects, rejected: rejected, notChecked: notChecked)
     }
 
-    /// Kinds that grant egress cluster-wide or above namespaced policies, which this check does not read.
+    /// Kinds that can allow egress beyond the namespaced policies this check reads: cluster-wide ones,
+    /// Calico's and Antrea's own NetworkPolicy, and a CiliumNetworkPolicy written with `specs:`.
+    /// (A BaselineAdminNetworkPolicy cannot widen past a NetworkPolicy that selects the pod.)
     static let egressGrantingKinds: Set<String> = [
-        "CiliumClusterwideNetworkPolicy", "AdminNetworkPolicy", "BaselineAdminNetworkPolicy", "GlobalNetworkPolicy", "ClusterNetworkPolicy",
+        "CiliumClusterwideNetworkPolicy", "CiliumNetworkPolicy", "AdminNetworkPolicy", "GlobalNetworkPolicy", "ClusterNetworkPolicy", "NetworkPolicy",
     ]
+
+    /// Whether `doc` is an egress policy this check does not read that has egress rules at all: a
+    /// cluster-wide policy of ingress rules only (a host firewall) allows no egress (helper-125).
+    static func grantsEgressUnread(kind: String, _ doc: Node) -> Bool {
+        guard egressGrantingKinds.contains(kind) else { return false }
+        let specs = [doc["spec"]].compactMap { $0 } + (doc["specs"]?.sequence.map(Array.init) ?? [])
+        return specs.contains { spec in
+            spec["egress"] != nil || spec["egressDeny"] != nil || (spec["types"]?.sequence?.contains { $0.string == "Egress" } ?? false)
+        }
+    }
+
+    /// Kubernetes' NetworkPolicy (networking.k8s.io), not another project's kind of the same name.
+    static func isKubernetesNetworkPolicy(_ doc: Node) -> Bool {
+        guard let api = doc["apiVersion"]?.string else { return true }
+        return api.hasPrefix("networking.k8s.io/")
+    }
 
     /// Whether a container is somewhere under `node` (a pod template in a kind not read): a
     /// `containers` list, or any mapping naming an `image` as a string (an Argo Workflow's

@@ -317,6 +317,8 @@ func tmpFile(_ name: String, _ text: String) throws -> String {
         #expect(group.contains("high egress to a CIDR group"), "\(group)")
         let open = try found(policy("  enableDefaultDeny: {egress: false, ingress: false}\n", "toCIDR: [10.0.0.0/8]"))
         #expect(open.contains { $0.hasPrefix("high no NetworkPolicy or CiliumNetworkPolicy restricts") && $0.contains("enableDefaultDeny") }, "\(open)")
+        let n = try found(policy("  enableDefaultDeny: {egress: n}\n", "toCIDR: [10.0.0.0/8]"))
+        #expect(n.contains { $0.contains("enableDefaultDeny") }, "yaml.v2 reads n as false: \(n)")
         let denying = try found(policy("  enableDefaultDeny: {egress: true}\n", "toCIDR: [10.0.0.0/8]"))
         #expect(!denying.contains { $0.contains("no NetworkPolicy") }, "\(denying)")
     }
