@@ -1,3 +1,4 @@
+import Catalog
 import Foundation
 import ProvenantCore
 import Yams
@@ -40,6 +41,11 @@ public enum Workloads {
             throw InputError("cannot read file as UTF-8 text", at: Location(file))
         }
         var docs: [Node] = []
+        // Nesting and keys checked on the parser's events first: an alias as a key stalled the
+        // composer's own check for repeated keys (found by helper-125).
+        do throws(ParseError) { try YAMLNesting.check(text, maxDepth: 512) } catch {
+            throw InputError("not valid YAML: \(error.message)", at: Location(file, line: error.line))
+        }
         // Parsed document by document so a syntax error anywhere is an error, not a silent stop.
         do {
             let parser = try Parser(yaml: text)

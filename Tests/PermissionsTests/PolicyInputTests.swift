@@ -226,6 +226,18 @@ import TestSupport
         do { _ = try Workloads.read(try tmpFile("dup-bomb.yaml", bombPod)); Issue.record("accepted") } catch {
             #expect("\(error)".contains("'z'"), "\(error)")
         }
+        // The same bomb as a mapping key: the YAML composer hashed it whole to look for repeated keys,
+        // before any budget of ours ran (found by helper-125). Refused on the parser's events.
+        let keyed = bomb + "  ? *a9\n  : 1\n"
+        let keyedManifest = try tmpFile("key-bomb.yaml", "apiVersion: provenant.dev/v1\nkind: Agent\nname: agent\nx:\n" + keyed)
+        do throws(InputError) { _ = try AgentManifest.load(keyedManifest); Issue.record("accepted") } catch {
+            #expect(error.message.contains("a mapping key that is an alias"), "\(error.message)")
+        }
+        let keyedPod = "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec:\n  a:\n" + keyed.split(separator: "\n").map { "  " + $0 }.joined(separator: "\n") + "\n"
+        let keyedPodFile = try tmpFile("key-bomb-pod.yaml", keyedPod)
+        do throws(InputError) { _ = try Workloads.read(keyedPodFile); Issue.record("accepted") } catch {
+            #expect(error.message.contains("a mapping key that is an alias"), "\(error.message)")
+        }
     }
 
     /// Where Go's YAML readers disagree on a merge, the document is refused (found by helper-80):
