@@ -19,6 +19,10 @@ public enum ManifestDrafter {
             var volumes: [String: Node] = [:]
             for v in spec["volumes"]?.sequence ?? [] { if let n = v["name"]?.string { volumes[n] = v } }
             for v in volumes.values { if let p = v["hostPath"]?["path"]?.string { read.insert(FieldSyntax.normalizedPath(p) ?? p) } }
+            // Image volumes are images of the pod too, as `check` reads them (helper-125).
+            for (_, ref) in Hygiene.imageVolumes(spec) {
+                if let i = ref.string { if FieldSyntax.isPinnedImage(i) { images.insert(i) } else { unpinned.insert(i) } }
+            }
             let podSC = spec["securityContext"]
             for c in PodSecurity.containers(spec) {
                 if let i = c.node["image"]?.string { if FieldSyntax.isPinnedImage(i) { images.insert(i) } else { unpinned.insert(i) } }

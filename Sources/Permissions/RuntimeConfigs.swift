@@ -172,11 +172,20 @@ public enum RuntimeConfigs {
             // A service joins the host's network through a network whose name is `host` as well as
             // through `network_mode: host`: `networks: [hostnet]` with `hostnet: {external: true, name:
             // host}` was not seen (found by helper-124).
-            let joined: [(key: String, node: Node)] = (svc["networks"]?.sequence?.compactMap { n in n.string.map { ($0, n) } } ?? [])
+            // A service without `networks` (and without `network_mode`) is on `default`, which the file
+            // may name `host` too; `external: {name: host}` is compose's older spelling; and a name is
+            // interpolated like any other value (all helper-125).
+            var joined: [(key: String, node: Node)] = (svc["networks"]?.sequence?.compactMap { n in n.string.map { ($0, n) } } ?? [])
                 + (svc["networks"]?.mapping?.compactMap { k, _ in k.string.map { ($0, k) } } ?? [])
+            if svc["networks"] == nil, svc["network_mode"] == nil { joined.append(("default", svc)) }
             for (key, node) in joined {
                 let declared = doc["networks"]?[key]
-                let name = declared?["name"]?.string ?? key
+                let written = declared?["name"]?.string ?? declared?["external"]?["name"]?.string ?? key
+                guard let name = ComposeModel.interpolate(written, env: env) else {
+                    add("compose:unresolved-interpolation", "high", declared?["name"] ?? node, "not checked: network \(key) is named \(written), with no value the file determines",
+                        "a value written in the file", "write the network's name")
+                    continue
+                }
                 if name == "host" {
                     add("pss:hostnamespaces", "high", node, "networks: \(key) is the host's network (name: host)", "the container's own namespace",
                         "attach the service to a network of its own")

@@ -517,14 +517,20 @@ extension CiliumEgressTests {
                 cap_drop: [ALL]
                 security_opt: ["no-new-privileges:true"]
             """
-        func rules(_ networks: String, _ top: String) throws -> [String] {
-            let path = try tmpFile("docker-compose.yml", "services:\n  agent:\n" + safe + "\n    networks: " + networks + "\n" + top)
+        func rules(_ networks: String?, _ top: String) throws -> [String] {
+            let path = try tmpFile("docker-compose.yml", "services:\n  agent:\n" + safe + (networks.map { "\n    networks: " + $0 } ?? "") + "\n" + top)
             let r = try Workloads.read(path)
             return r.objects.compose.flatMap { RuntimeConfigs.compose($0.node, file: $0.file) }.map(\.rule)
         }
         #expect(try rules("[hostnet]", "networks:\n  hostnet: {external: true, name: host}\n").contains("pss:hostnamespaces"))
         #expect(try rules("{host: {}}", "networks:\n  host: {external: true}\n").contains("pss:hostnamespaces"))
         #expect(try rules("[backend]", "networks:\n  backend: {}\n").isEmpty)
+        // The default network named host, the older external.name, and an interpolated name (helper-125).
+        #expect(try rules(nil, "networks:\n  default: {external: true, name: host}\n").contains("pss:hostnamespaces"))
+        #expect(try rules("[hostnet]", "networks:\n  hostnet: {external: {name: host}}\n").contains("pss:hostnamespaces"))
+        #expect(try rules("[hostnet]", "networks:\n  hostnet: {external: true, name: \"${NET:-host}\"}\n").contains("pss:hostnamespaces"))
+        #expect(try rules("[hostnet]", "networks:\n  hostnet: {external: true, name: \"${NET}\"}\n").contains("compose:unresolved-interpolation"))
+        #expect(try rules(nil, "").isEmpty)
     }
 
     @Test func ociRuntimeConfigsAreChecked() throws {
@@ -551,6 +557,25 @@ extension CiliumEgressTests {
 }
 
 @Suite struct InitTests {
+    /// helper-125: `check` reads image volumes as the pod's images, and `init` drafted only the
+    /// containers', so its own draft failed `check` with manifest:image.
+    @Test func aDraftNamesTheImagesOfImageVolumes() throws {
+        let digest = "sha256:" + String(repeating: "1", count: 64)
+        let pod = try tmpFile("pod.yaml", """
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: p}
+            spec:
+              containers: [{name: c, image: "reg.example/app@sha256:\(String(repeating: "0", count: 64))"}]
+              volumes: [{name: tools, image: {reference: "reg.example/tools@\(digest)"}}]
+            """)
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("provenant-init-\(UUID().uuidString).yaml").path
+        #expect(try runProcess(provenantBinary, ["policy", "init", pod, "-o", out]).code == 0)
+        #expect(try AgentManifest.load(out).images.contains("reg.example/tools@" + digest))
+        let c = try runProcess(provenantBinary, ["policy", "check", pod, "--manifest", out, "--format", "json"])
+        #expect(!c.out.contains("manifest:image"), "\(c.out)")
+    }
+
     @Test func aDraftedManifestRecordsTheDeploymentAndChecksClean() throws {
         let deploy = try #require(Bundle.module.url(forResource: "Fixtures/init-deployment", withExtension: "yaml")).path
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("provenant-init-\(UUID().uuidString).yaml").path
