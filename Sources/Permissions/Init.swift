@@ -70,9 +70,19 @@ public enum ManifestDrafter {
             for (r, verbs) in grantsBySA[sa] ?? [:] { api[r, default: []].formUnion(verbs) }
             for npd in objects.networkPolicies where (npd.node["metadata"]?["namespace"]?.setName ?? "default") == pod.namespace {
                 for rule in npd.node["spec"]?["egress"]?.sequence ?? [] {
-                    let ports = (rule["ports"]?.sequence ?? []).compactMap { $0["port"]?.int }
-                    if !ports.isEmpty && ports.allSatisfy({ $0 == 53 }) { dns = true; continue }
-                    for peer in rule["to"]?.sequence ?? [] { if let c = peer["ipBlock"]?["cidr"]?.string { cidrs[c, default: []].formUnion(ports) } }
+                    let entries = rule["ports"]?.sequence.map(Array.init) ?? []
+                    var byProtocol: [String: Set<Int>] = [:]
+                    for e in entries { if let p = e["port"]?.int { byProtocol[(e["protocol"]?.string ?? "TCP").uppercased(), default: []].insert(p) } }
+                    let ports = byProtocol.values.flatMap { $0 }
+                    if !ports.isEmpty && ports.allSatisfy({ $0 == 53 }) { dns = true }
+                    // Addresses are drafted with their ports per protocol, DNS rules' too: `check` holds
+                    // each address to its own ports, so a CIDR with 53/UDP beside 443 drafted as 443
+                    // alone failed the draft's own check (helper-125).
+                    for peer in rule["to"]?.sequence ?? [] {
+                        guard let c = peer["ipBlock"]?["cidr"]?.string else { continue }
+                        if byProtocol.isEmpty { cidrs[c + "|TCP", default: []].formUnion([]) }
+                        for (proto, ps) in byProtocol { cidrs[c + "|" + proto, default: []].formUnion(ps) }
+                    }
                 }
             }
         }
@@ -86,8 +96,11 @@ public enum ManifestDrafter {
         if !images.isEmpty { y.append(("images", YAMLTree.seq(images.sorted().map { .str($0) }, flow: false))) }
         y.append(("filesystem", YAMLTree.map([("read", list(read)), ("write", list(write))])))
         if !cidrs.isEmpty {
-            y.append(("egress", YAMLTree.seq(cidrs.sorted(by: { $0.key < $1.key }).map { c, ports in
-                YAMLTree.map([("cidr", .str(c))] + (ports.isEmpty ? [] : [("ports", YAMLTree.seq(ports.sorted().map { YAMLTree.int($0) }))]))
+            y.append(("egress", YAMLTree.seq(cidrs.sorted(by: { $0.key < $1.key }).map { key, ports in
+                let parts = key.split(separator: "|", maxSplits: 1).map(String.init)
+                let (c, proto) = (parts[0], parts.count > 1 ? parts[1] : "TCP")
+                return YAMLTree.map([("cidr", .str(c))] + (ports.isEmpty ? [] : [("ports", YAMLTree.seq(ports.sorted().map { YAMLTree.int($0) }))])
+                                    + (proto == "TCP" ? [] : [("protocol", .str(proto))]))
             }, flow: false)))
         }
         y.append(("dns", YAMLTree.bool(dns)))

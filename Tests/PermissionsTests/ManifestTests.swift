@@ -557,6 +557,38 @@ extension CiliumEgressTests {
 }
 
 @Suite struct InitTests {
+    /// helper-125: `check` holds each address to its own ports, DNS rules' included, and `init`
+    /// dropped a DNS rule's addresses, so a namespace with 53/UDP and 443 to one CIDR drafted a
+    /// manifest its own check failed.
+    @Test func aDraftKeepsTheAddressesAndProtocolsOfDNSRules() throws {
+        let text = """
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: p, namespace: qa, labels: {app: a}}
+            spec:
+              containers: [{name: c, image: "reg.example/app@sha256:\(String(repeating: "0", count: 64))"}]
+            ---
+            apiVersion: networking.k8s.io/v1
+            kind: NetworkPolicy
+            metadata: {name: np, namespace: qa}
+            spec:
+              podSelector: {}
+              policyTypes: [Egress]
+              egress:
+              - to: [{ipBlock: {cidr: 10.0.0.0/16}}]
+                ports: [{port: 53, protocol: UDP}, {port: 53, protocol: TCP}]
+              - to: [{ipBlock: {cidr: 10.0.0.0/16}}]
+                ports: [{port: 443}]
+            """
+        let pod = try tmpFile("dns.yaml", text)
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("provenant-init-\(UUID().uuidString).yaml").path
+        #expect(try runProcess(provenantBinary, ["policy", "init", pod, "-o", out]).code == 0)
+        let m = try AgentManifest.load(out)
+        #expect(m.dns && m.egress.contains { $0.cidr == "10.0.0.0/16" && $0.proto == "UDP" && $0.ports == [53] }, "\(m.egress)")
+        let c = try runProcess(provenantBinary, ["policy", "check", pod, "--manifest", out, "--format", "json"])
+        #expect(!c.out.contains("\"manifest:egress"), "\(c.out)")
+    }
+
     /// helper-125: `check` reads image volumes as the pod's images, and `init` drafted only the
     /// containers', so its own draft failed `check` with manifest:image.
     @Test func aDraftNamesTheImagesOfImageVolumes() throws {
