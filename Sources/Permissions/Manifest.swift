@@ -40,9 +40,7 @@ public struct AgentManifest: Sendable, Equatable {
             throw InputError("cannot read manifest", at: Location(path))
         }
         let root: Node
-        do throws(ParseError) { try YAMLNesting.check(text, maxDepth: 512) } catch {
-            throw InputError("not valid YAML: \(error.message)", at: Location(path, line: error.line))
-        }
+        try YAMLInput.checkEvents(text, path: path)
         do {
             guard let n = try Yams.compose(yaml: text) else { throw InputError("empty manifest", at: Location(path)) }
             root = n

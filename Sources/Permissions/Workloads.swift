@@ -41,11 +41,7 @@ public enum Workloads {
             throw InputError("cannot read file as UTF-8 text", at: Location(file))
         }
         var docs: [Node] = []
-        // Nesting and keys checked on the parser's events first: an alias as a key stalled the
-        // composer's own check for repeated keys (found by helper-125).
-        do throws(ParseError) { try YAMLNesting.check(text, maxDepth: 512) } catch {
-            throw InputError("not valid YAML: \(error.message)", at: Location(file, line: error.line))
-        }
+        try YAMLInput.checkEvents(text, path: file)
         // Parsed document by document so a syntax error anywhere is an error, not a silent stop.
         do {
             let parser = try Parser(yaml: text)

@@ -1,3 +1,4 @@
+import Catalog
 import Foundation
 import ProvenantCore
 import Yams
@@ -82,6 +83,15 @@ enum YAMLInput {
             }
         }
         return nil
+    }
+
+    /// Nesting and keys checked on the parser's events before any document is composed: an alias as a
+    /// key stalled the composer's own check for repeated keys (found by helper-125). One line naming
+    /// `path` and the line when refused.
+    static func checkEvents(_ text: String, path: String) throws(InputError) {
+        do throws(ParseError) { try YAMLNesting.check(text, maxDepth: 512) } catch {
+            throw InputError("not valid YAML: \(error.message)", at: Location(path, line: error.line))
+        }
     }
 
     /// Nodes one walk of a YAML document may visit. Aliases are copies, so ten levels of ten aliases
