@@ -8,7 +8,7 @@ public enum ManifestDrafter {
     public static func draft(pods: [PodSecurity.PodSpec], objects: Workloads.Objects, environments: [String: String], sources: [String]) -> String {
         var images = Set<String>(), unpinned = Set<String>(), read = Set<String>(), write = Set<String>(), caps = Set<String>()
         var secrets: [String: Set<String>] = [:], scripts: [String: Set<String>] = [:]
-        var uids = Set<Int>(), root = false, api: [String: Set<String>] = [:], cidrs: [String: Set<Int>] = [:], dns = false
+        var uids = Set<Int>(), root = false, api: [String: Set<String>] = [:], cidrs: [AddressAndProtocol: Set<Int>] = [:], dns = false
         // Roles by name, and each service account's grants, found once: per pod they were a scan of every
         // role for every binding (cubic in the file's size: found by helper-105).
         var rolesByName: [String: [Workloads.Objects.Doc]] = [:]
@@ -80,8 +80,8 @@ public enum ManifestDrafter {
                     // alone failed the draft's own check (helper-125).
                     for peer in rule["to"]?.sequence ?? [] {
                         guard let c = peer["ipBlock"]?["cidr"]?.string else { continue }
-                        if byProtocol.isEmpty { cidrs[c + "|TCP", default: []].formUnion([]) }
-                        for (proto, ps) in byProtocol { cidrs[c + "|" + proto, default: []].formUnion(ps) }
+                        if byProtocol.isEmpty { cidrs[AddressAndProtocol(cidr: c, proto: "TCP"), default: []].formUnion([]) }
+                        for (proto, ps) in byProtocol { cidrs[AddressAndProtocol(cidr: c, proto: proto), default: []].formUnion(ps) }
                     }
                 }
             }
@@ -96,11 +96,9 @@ public enum ManifestDrafter {
         if !images.isEmpty { y.append(("images", YAMLTree.seq(images.sorted().map { .str($0) }, flow: false))) }
         y.append(("filesystem", YAMLTree.map([("read", list(read)), ("write", list(write))])))
         if !cidrs.isEmpty {
-            y.append(("egress", YAMLTree.seq(cidrs.sorted(by: { $0.key < $1.key }).map { key, ports in
-                let parts = key.split(separator: "|", maxSplits: 1).map(String.init)
-                let (c, proto) = (parts[0], parts.count > 1 ? parts[1] : "TCP")
-                return YAMLTree.map([("cidr", .str(c))] + (ports.isEmpty ? [] : [("ports", YAMLTree.seq(ports.sorted().map { YAMLTree.int($0) }))])
-                                    + (proto == "TCP" ? [] : [("protocol", .str(proto))]))
+            y.append(("egress", YAMLTree.seq(cidrs.sorted(by: { ($0.key.cidr, $0.key.proto) < ($1.key.cidr, $1.key.proto) }).map { key, ports in
+                YAMLTree.map([("cidr", .str(key.cidr))] + (ports.isEmpty ? [] : [("ports", YAMLTree.seq(ports.sorted().map { YAMLTree.int($0) }))])
+                             + (key.proto == "TCP" ? [] : [("protocol", .str(key.proto))]))
             }, flow: false)))
         }
         y.append(("dns", YAMLTree.bool(dns)))
@@ -132,4 +130,10 @@ public enum ManifestDrafter {
         out = String(out.trimmingCharacters(in: CharacterSet(charactersIn: "-")).prefix(63)).trimmingCharacters(in: CharacterSet(charactersIn: "-"))
         return out.isEmpty ? "agent" : out
     }
+}
+
+/// An address a drafted egress entry names, with the protocol its ports are of.
+struct AddressAndProtocol: Hashable {
+    var cidr: String
+    var proto: String
 }
