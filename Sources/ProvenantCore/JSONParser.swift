@@ -226,6 +226,11 @@ extension JSONValue {
     /// keys apart by case in Go too, and real provenance holds `http_proxy` beside `HTTP_PROXY`
     /// (found by helper-123). The parser bounds depth, so the walk is bounded too.
     public func ambiguousKey(folds: ([String]) -> Bool = { _ in false }) -> String? {
+        // Paths are kept to the depth any struct lies at; below it every object is a map to `folds`,
+        // and one shared path is handed on. Copying each object's whole path made a 3 MB document of
+        // arrays 400 deep take seconds, and the 128 MiB an attestation may be would take minutes.
+        let deep = ["…"]
+        func below(_ path: [String], _ key: String) -> [String] { path.count >= 8 || path == deep ? deep : path + [key] }
         var stack: [(JSONValue, [String])] = [(self, [])]
         while let (v, path) = stack.popLast() {
             switch v {
@@ -233,13 +238,19 @@ extension JSONValue {
                 let fold = folds(path)
                 var seen = Set<String>()
                 seen.reserveCapacity(fields.count)
-                for (k, child) in fields {
+                for (k, value) in fields {
                     if !seen.insert(fold ? Self.foldedKey(k) : k).inserted { return k }
-                    if case .object = child { stack.append((child, path + [k])) } else if case .array = child { stack.append((child, path + [k])) }
+                    switch value {
+                    case .object, .array: stack.append((value, below(path, k)))
+                    default: break
+                    }
                 }
             case .array(let items):
                 for item in items {
-                    if case .object = item { stack.append((item, path + ["[]"])) } else if case .array = item { stack.append((item, path + ["[]"])) }
+                    switch item {
+                    case .object, .array: stack.append((item, below(path, "[]")))
+                    default: break
+                    }
                 }
             default: break
             }
