@@ -54,6 +54,15 @@ enum GenericAssignments {
         "oauth", "noauth", "keyid", "accesskeyid",
     ].map { Array($0.utf8) }
 
+    /// Whether the name at `s` follows `/:`, as an .npmrc registry setting's does.
+    static func isNpmrcSetting(_ b: UnsafePointer<UInt8>, _ s: Int) -> Bool { s > 1 && b[s - 1] == 58 && b[s - 2] == 47 }
+
+    /// Whether the name at `s` follows `?`, `&`, `#` or `&amp;`, as a URL parameter's does.
+    static func isURLParameter(_ b: UnsafePointer<UInt8>, _ s: Int) -> Bool {
+        s > 0 && (b[s - 1] == 63 || b[s - 1] == 38 || b[s - 1] == 35
+                  || (s > 4 && b[s - 1] == 59 && b[s - 5] == 38 && b[s - 4] == 97 && b[s - 3] == 109 && b[s - 2] == 112))
+    }
+
     /// Whether `b[t...]` is spaces or tabs, then `=` (and not `==`).
     static func equalsAfterSpaces(_ b: UnsafePointer<UInt8>, _ n: Int, _ t: Int) -> Bool {
         var k = t
@@ -114,16 +123,12 @@ enum GenericAssignments {
         } else if b[i] == 34 || b[i] == 39 || b[i] == 96 {
             guard let r = quotedValue(b, n, openAt: i) else { return nil }
             v0 = r.lowerBound; v1 = r.upperBound
-        } else if s > 0, t < n, (s > 1 && b[s - 1] == 58 && b[s - 2] == 47) ? equalsAfterSpaces(b, n, t)
-                    : (b[s - 1] == 63 || b[s - 1] == 38 || b[s - 1] == 35
-                       || (s > 4 && b[s - 1] == 59 && b[s - 5] == 38 && b[s - 4] == 97 && b[s - 3] == 109 && b[s - 2] == 112)) && b[t] == 61 && i == t + 1 {
-            // A URL's query or fragment parameter (`?access_token=…`, `&password=…`, `#token=…`), or an
-            // .npmrc registry setting (`//registry.example.com/:_authToken=…`), or a parameter after an
-            // HTML-escaped `&amp;`: the
-            // .npmrc setting is INI, so spaces may stand around its `=` (`:_authToken = …`); the URL
-            // parameters are taken only as written in URLs, `=` straight after the name. The
-            // value runs to the next `&`, `#`, space, quote or bracket. Only provider formats were
-            // found there before (helper-115).
+        } else if s > 0, t < n, Self.isNpmrcSetting(b, s) ? equalsAfterSpaces(b, n, t) : Self.isURLParameter(b, s) && b[t] == 61 && i == t + 1 {
+            // A URL's query or fragment parameter (`?access_token=…`, `&password=…`, `#token=…`, or
+            // after an HTML-escaped `&amp;`), taken only as URLs write it, `=` straight after the name;
+            // or an .npmrc registry setting (`//registry.example.com/:_authToken=…`), which is INI, so
+            // spaces may stand around its `=`. The value runs to the next `&`, `#`, space, quote or
+            // bracket. Only provider formats were found there before (helper-115).
             v0 = i; v1 = i
             while v1 < n, v1 - v0 <= 512 {
                 let c = b[v1]
