@@ -309,6 +309,26 @@ public enum SBOMReader {
         return Digest(a, hex: h.1)
     }
 
+    /// The version field's release when it is another than the purl's, read as the ecosystems write
+    /// the same release twice: Go's `v`, an epoch as a qualifier or `0:`, PyPI's case.
+    static func disagreeingVersion(field: String, purlVersion: String, type: String, qualifiers: [String: String]) -> String? {
+        let f = field.trimmingCharacters(in: .whitespaces)
+        guard !f.isEmpty, f != purlVersion else { return nil }
+        var same: Set<String> = [purlVersion]
+        switch type {
+        case "golang":
+            if f.drop(while: { $0 == "v" }) == purlVersion.drop(while: { $0 == "v" }) { return nil }
+        case "deb", "rpm", "apk", "alpm":
+            if let e = qualifiers["epoch"], !e.isEmpty { same.insert(e + ":" + purlVersion) }
+            if purlVersion.hasPrefix("0:") { same.insert(String(purlVersion.dropFirst(2))) }
+            same.insert("0:" + purlVersion)
+        case "pypi":
+            if f.lowercased() == purlVersion.lowercased() { return nil }
+        default: break
+        }
+        return same.contains(f) ? nil : f
+    }
+
     static func inventory(_ listed: [Listed], extras: Extras = Extras(), path: String, keepWithoutPurl: Bool = false) -> Inventory {
         // Purl parsing is most of the work; contiguous slices on each core keep the input order.
         let width = listed.count < 2_000 ? 1 : Parallel.cores
@@ -371,6 +391,21 @@ public enum SBOMReader {
                 p.isDirect = l.isDirect
                 if let id = l.id { ids.append((id, p.ref)) }
                 packages.append(p)
+                // A version field that says another release than the purl: grype reads the field, trivy
+                // the purl, so a document can show each tool a different package. Both are scanned,
+                // and the disagreement is said (a listed vulnerable version hid behind a purl's).
+                if parsed != nil, let pv = purl.version, let fv = l.version,
+                   let other = Self.disagreeingVersion(field: fv, purlVersion: pv, type: purl.type, qualifiers: purl.qualifiers) {
+                    diags.append(Diagnostic(Location(path), "\(l.origin) '\(Redactor.quote(l.name ?? n, max: 200))' has version '\(Redactor.quote(fv, max: 100))' "
+                        + "but its purl says '\(Redactor.quote(pv, max: 100))'; both are scanned"))
+                    var q = purl.qualifiers
+                    q["epoch"] = nil
+                    var twin = p
+                    twin.version = other
+                    twin.purl = PackageURL(type: purl.type, namespace: purl.namespace, name: purl.name, version: other, qualifiers: q, subpath: purl.subpath)
+                    twin.dependsOn = []
+                    packages.append(twin)
+                }
             }
             return (packages, diags, ids)
         }

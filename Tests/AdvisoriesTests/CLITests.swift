@@ -483,6 +483,29 @@ func jsonObject(_ s: String) throws -> [String: Any] {
         #expect(!scan.out.contains("pkg:github"), "\(scan.out.prefix(2000))")
     }
 
+    /// Left undone last stop: a component whose version field and purl name two releases was
+    /// scanned under the purl's alone, so `idna` listed at 2.8 behind a purl at 3.7 read as clean
+    /// (grype reads the field). Both are scanned, and the disagreement is said; the same release
+    /// written two ways (Go's `v`, an epoch as a qualifier) is not a disagreement.
+    @Test func aVersionFieldThatDisagreesWithItsPurlIsScannedToo() throws {
+        let dir = try tempDir("purl-version")
+        let comps = [
+            #"{"type": "library", "name": "idna", "version": "2.8", "purl": "pkg:pypi/idna@3.7"}"#,
+            #"{"type": "library", "name": "github.com/x/y", "version": "v1.2.0", "purl": "pkg:golang/github.com/x/y@1.2.0"}"#,
+            #"{"type": "library", "name": "bsdutils", "version": "1:2.38.1-5", "purl": "pkg:deb/debian/bsdutils@2.38.1-5?epoch=1&distro=debian-12"}"#,
+        ]
+        try write(#"{"bomFormat": "CycloneDX", "specVersion": "1.5", "version": 1, "components": [\#(comps.joined(separator: ","))]}"#, to: dir + "/bom.json")
+        let scan = try provenant(["scan", dir + "/bom.json", "--db", sharedDB, "--format", "json"])
+        #expect(scan.code == 0, "\(scan.err)")
+        #expect(scan.out.contains("PYSEC-2024-60") && scan.out.contains("\"2.8\""), "\(scan.out.prefix(2000))")
+        #expect(scan.err.contains("'idna' has version '2.8' but its purl says '3.7'; both are scanned"), "\(scan.err)")
+        #expect(!scan.err.contains("github.com/x/y") && !scan.err.contains("bsdutils"), "\(scan.err)")
+        // The purl's own release alone is clean: without the field the document scans clean.
+        try write(#"{"bomFormat": "CycloneDX", "specVersion": "1.5", "version": 1, "components": [{"type": "library", "name": "idna", "version": "3.7", "purl": "pkg:pypi/idna@3.7"}]}"#, to: dir + "/clean.json")
+        let clean = try provenant(["scan", dir + "/clean.json", "--db", sharedDB, "--format", "json"])
+        #expect(clean.code == 0 && !clean.out.contains("PYSEC-2024-60"), "\(clean.out.prefix(2000))")
+    }
+
     /// Review: an SBOM component without a purl (log4j-core named only by a CPE), or with one that
     /// cannot be read, was a warning only, so `--fail-on low` passed and the table said "No known
     /// vulnerabilities.". Such components are NOT CHECKED in every format, CycloneDX and SPDX alike.
