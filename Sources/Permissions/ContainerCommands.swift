@@ -31,6 +31,17 @@ enum ContainerCommands {
         return out
     }
 
+    /// The words of a command line, split wherever a shell would end a file name: `x=$(cleanup.sh)`
+    /// runs cleanup.sh.
+    static func words(_ strings: [String]) -> [String] {
+        strings.flatMap { $0.split(whereSeparator: { " \t\n;&|()`$'\"<>=,{}".contains($0) }).map(String.init) }
+    }
+
+    /// Whether the words name `script`, by itself or as the last element of a path.
+    static func runs(_ words: [String], _ script: String) -> Bool {
+        words.contains { $0 == script || $0.hasSuffix("/" + script) }
+    }
+
     /// The container's literal env values in order, each expanded with those before it, as the
     /// kubelet builds them (a value from a Secret or field is not known here and stays unexpanded).
     static func environment(_ container: Node) -> [String: String] {

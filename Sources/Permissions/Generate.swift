@@ -204,7 +204,22 @@ public enum PolicyGenerator {
         if !m.write.isEmpty {
             svc.append(("volumes", YAMLTree.seq(m.write.map { YAMLTree.map([("type", .str("tmpfs")), ("target", .str($0))], flow: true) }, flow: false)))
         }
-        return YAMLTree.documents([YAMLTree.map([("services", YAMLTree.map([(m.name, YAMLTree.map(svc))]))])])
+        // Compose has no egress policy: with no egress declared the service gets no network; with
+        // some, only an internal network, which reaches the declared destinations through an egress
+        // proxy the user attaches to it (fail closed until then, like the placeholder CIDR).
+        var top: [(String, Node)] = []
+        if m.egress.isEmpty {
+            svc.append(("network_mode", .str("none")))
+            top.append(("services", YAMLTree.map([(m.name, YAMLTree.map(svc))])))
+        } else {
+            let destinations = m.egress.map { ($0.host ?? $0.cidr ?? "") + ($0.ports.isEmpty ? "" : ":" + $0.ports.map(String.init).joined(separator: ",")) }
+            svc.append(("networks", YAMLTree.seq([.str("egress")])))
+            top.append(("services", YAMLTree.map([(m.name, YAMLTree.map(svc))])))
+            top.append(("networks", YAMLTree.map([("egress", YAMLTree.map([("internal", YAMLTree.bool(true))]))])))
+            top.append(("x-provenant-egress", .str("network egress is internal: the declared egress (\(destinations.joined(separator: "; "))) is reached "
+                + "only through an egress proxy attached to it and to an outside network, such as `provenant guard proxy --manifest` with this manifest")))
+        }
+        return YAMLTree.documents([YAMLTree.map(top)])
     }
 }
 

@@ -238,10 +238,9 @@ struct ScriptEnvironments: ManifestControl {
         var out: [PolicyFinding] = []
         for k in c.containers {
             for line in ContainerCommands.lines(k.node) {
-                // Words of the command line, split wherever a shell would end a file name: `x=$(cleanup.sh)` runs cleanup.sh.
-                let words = line.strings.flatMap { $0.split(whereSeparator: { " \t\n;&|()`$'\"<>=,{}".contains($0) }).map(String.init) }
+                let words = ContainerCommands.words(line.strings)
                 for (script, envs) in m.scripts.sorted(by: { $0.key < $1.key }) {
-                    guard words.contains(where: { $0 == script || $0.hasSuffix("/" + script) }), !envs.contains(c.environment) else { continue }
+                    guard ContainerCommands.runs(words, script), !envs.contains(c.environment) else { continue }
                     out.append(c.finding(self, "script-environment", "critical", line.node, container: k.name,
                                          found: "runs \(script) in the \(c.environment) environment", allowed: "\(script) only in \(envs.joined(separator: ", "))",
                                          fix: "remove \(script) from this \(c.environment) workload, or deploy it only to \(envs.joined(separator: ", "))"))

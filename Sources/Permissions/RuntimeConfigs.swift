@@ -273,6 +273,52 @@ public enum RuntimeConfigs {
                         declared("secret", "high", sec, "secret \(source) at \(path)", "secrets the manifest names", "name \(source) (or file \(path)) under secrets in the manifest")
                     }
                 }
+                // Compose has no egress policy: a service reaches every address its networks reach.
+                // Only `network_mode: none`, or networks that are all `internal: true`, keep it in
+                // (Left undone: compose services were never held to the manifest's egress).
+                let egressAllowed = m.egress.isEmpty ? (m.dns ? "DNS only" : "no egress")
+                    : m.egress.map { ($0.host ?? $0.cidr ?? "") + ($0.ports.isEmpty ? "" : ":" + $0.ports.map(String.init).joined(separator: ",")) }.joined(separator: "; ")
+                let egressFix = m.egress.isEmpty ? "set network_mode: none"
+                    : "attach the service only to networks with internal: true, and send the declared egress through an egress proxy on them (provenant guard proxy)"
+                if let mode = svc["network_mode"]?.string {
+                    if mode != "none" {
+                        declared("egress-unrestricted", "high", svc["network_mode"], "network_mode: \(mode): compose has no egress policy, so the service reaches every address",
+                                 egressAllowed, egressFix)
+                    }
+                } else {
+                    for (key, node) in joined {
+                        let net = doc["networks"]?[key]
+                        // `external: true` (or compose's older `external: {name: …}`) is made elsewhere.
+                        let external = net?["external"].map { ComposeModel.bool($0) != false } ?? false
+                        if !external, ComposeModel.bool(net?["internal"]) == true { continue }
+                        let why = external ? "is external: whether it is internal is set where it is made, not in this file" : "is not internal: true"
+                        declared("egress-unrestricted", "high", node, "network \(key) \(why): compose has no egress policy, so the service reaches every address it routes to",
+                                 egressAllowed, egressFix)
+                    }
+                }
+                // Scripts bound to environments: the service's `environment` label names its
+                // environment, production when it has none (as a namespace without the label).
+                let labels = svc["labels"]
+                let environment = labels?["environment"]?.string
+                    ?? (labels?.sequence ?? []).compactMap(\.string).last { $0.hasPrefix("environment=") }.map { String($0.dropFirst("environment=".count)) }
+                    ?? "production"
+                var commandLines: [(node: Node, strings: [String])] = []
+                for field in ["entrypoint", "command"] {
+                    if let n = svc[field] { commandLines.append((n, n.string.map { [$0] } ?? (n.sequence ?? []).compactMap(\.string))) }
+                }
+                if let t = svc["healthcheck"]?["test"] { commandLines.append((t, t.string.map { [$0] } ?? (t.sequence ?? []).compactMap(\.string))) }
+                for hook in ["post_start", "pre_stop"] {
+                    for h in svc[hook]?.sequence ?? [] {
+                        if let c = h["command"] { commandLines.append((c, c.string.map { [$0] } ?? (c.sequence ?? []).compactMap(\.string))) }
+                    }
+                }
+                for line in commandLines {
+                    let words = ContainerCommands.words(line.strings)
+                    for (script, envs) in m.scripts.sorted(by: { $0.key < $1.key }) where ContainerCommands.runs(words, script) && !envs.contains(environment) {
+                        declared("script-environment", "critical", line.node, "runs \(script) in the \(environment) environment", "\(script) only in \(envs.joined(separator: ", "))",
+                                 "remove \(script) from this \(environment) service, or label it with an environment the manifest allows")
+                    }
+                }
             }
             if Self.composeUserIsRoot(user) {
                 add("pss:runasnonroot", "high", svc["user"] ?? svc, user.map { "user: \($0)" } ?? "no user: runs as the image's user, often root", "a non-root uid", "set user: \"10001:10001\"")

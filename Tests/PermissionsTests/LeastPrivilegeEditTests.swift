@@ -335,6 +335,14 @@ import TestSupport
         ("a zero-led uid without a gid", "user: 10001:10001", "user: '010'", "hygiene:root-group", "names no group"),
         ("host GPUs", "    read_only: true\n", "    read_only: true\n    gpus: all\n", "pss:hostpathvolumes", "gpus: all"),
         ("another runtime", "    read_only: true\n", "    read_only: true\n    runtime: nvidia\n", "hygiene:container-runtime", "runtime nvidia"),
+        ("the default network", "    networks: [egress]\n", "", "manifest:egress-unrestricted", "network default is not internal"),
+        ("a network that is not internal", "    internal: true\n", "    internal: 'no'\n", "manifest:egress-unrestricted", "network egress is not internal"),
+        ("an external network", "    internal: true\n", "    internal: true\n    external: true\n", "manifest:egress-unrestricted", "network egress is external"),
+        ("a bridge network mode", "    networks: [egress]\n", "    network_mode: bridge\n", "manifest:egress-unrestricted", "network_mode: bridge"),
+        ("a test script in production", "    read_only: true\n", "    read_only: true\n    command: [sh, -c, 'cleanup.sh']\n", "manifest:script-environment",
+         "runs cleanup.sh in the production environment"),
+        ("a test script in a healthcheck", "    read_only: true\n", "    read_only: true\n    healthcheck: {test: [CMD-SHELL, /bin/cleanup.sh]}\n", "manifest:script-environment",
+         "runs cleanup.sh in the production environment"),
     ]
 
     @Test(arguments: composeEdits)
@@ -347,7 +355,8 @@ import TestSupport
 
     /// A service that extends another in the same file is checked with what it inherits.
     @Test func extendsInTheSameFileIsMerged() throws {
-        let text = try Self.edited(Self.compose(), "    read_only: true\n", "    read_only: true\n    extends: {service: base}\n") + "  base:\n    privileged: true\n    cap_add: [NET_RAW]\n"
+        let text = try Self.edited(try Self.edited(Self.compose(), "    read_only: true\n", "    read_only: true\n    extends: {service: base}\n"),
+                                   "\nnetworks:\n", "\n  base:\n    privileged: true\n    cap_add: [NET_RAW]\nnetworks:\n")
         let f = try Self.findings(text, file: "docker-compose.yml").filter { $0.name == "telemetry-collector" }
         #expect(f.contains { $0.rule == "pss:privileged" } && f.contains { $0.rule == "manifest:capability" && $0.found.contains("NET_RAW") }, "\(f.map { "\($0.rule): \($0.found)" })")
     }
@@ -362,7 +371,8 @@ import TestSupport
 
     /// A default that is safe, and string booleans that say no, are not findings.
     @Test func safeDefaultsAndFalseStringsCheckClean() throws {
-        var text = try Self.edited(Self.compose(), "    read_only: true\n", "    read_only: 'yes'\n    privileged: 'false'\n    network_mode: ${NET:-bridge}\n")
+        var text = try Self.edited(Self.compose(), "    read_only: true\n", "    read_only: 'yes'\n    privileged: 'false'\n")
+        text = try Self.edited(text, "    networks: [egress]\n", "    network_mode: ${NET:-none}\n")
         text = try Self.edited(text, "user: 10001:10001", "user: ${U:-10001:10001}")
         let f = try Self.findings(text, file: "docker-compose.yml")
         #expect(f.isEmpty, "\(f.map { "\($0.rule): \($0.found)" })")

@@ -200,6 +200,12 @@ func tmpFile(_ name: String, _ text: String) throws -> String {
         #expect(cc.code == 0 && cc.out.contains("0 findings in 1 workload"), "\(cc.out)\(cc.err)")
         let compose = try runProcess(provenantBinary, ["policy", "generate", "--manifest", root + "/examples/provenant.agent.yaml", "--for", "compose"])
         #expect(compose.out.contains("cap_drop: [ALL]") && compose.out.contains("read_only: true") && compose.out.contains("no-new-privileges:true"))
+        // Compose has no egress policy: the service is put on an internal network only, and passes.
+        #expect(compose.out.contains("networks: [egress]") && compose.out.contains("internal: true"), "\(compose.out)")
+        let composeFile = out + ".compose.yml"
+        try compose.out.write(toFile: composeFile, atomically: true, encoding: .utf8)
+        let ccheck = try runProcess(provenantBinary, ["policy", "check", composeFile, "--manifest", root + "/examples/provenant.agent.yaml", "--level", "restricted", "--fail-on", "low"])
+        #expect(ccheck.code == 0 && ccheck.out.contains("0 findings in 1 workload"), "\(ccheck.out)\(ccheck.err)")
     }
 }
 
@@ -484,6 +490,40 @@ extension CiliumEgressTests {
         }
         #expect(byRule["pss:privileged"]?.first?.location.line == 4)
         #expect(f.allSatisfy { !$0.found.contains("abcdefghijklmnop") })
+    }
+
+    /// Left undone last stop: compose services were never held to the manifest's egress or scripts.
+    /// Compose has no egress policy, so only `network_mode: none` or internal networks keep a service
+    /// in; a declared script runs only in its environments (the `environment` label, else production).
+    @Test func composeServicesAreHeldToTheManifestsEgressAndScripts() throws {
+        let m = try AgentManifest.load(try tmpFile("provenant.agent.yaml", """
+            name: a
+            egress: [{host: api.example.com, ports: [443]}]
+            scripts: {cleanup.sh: [test]}
+            """))
+        let image = "acme/a@sha256:" + String(repeating: "0", count: 64)
+        let path = try tmpFile("docker-compose.yml", """
+            services:
+              onDefault: {image: "\(image)", command: ["sh", "-c", "./cleanup.sh --all"]}
+              hostMode: {image: "\(image)", network_mode: bridge}
+              none: {image: "\(image)", network_mode: none}
+              inside: {image: "\(image)", networks: [inside], labels: {environment: test}, healthcheck: {test: ["CMD-SHELL", "/opt/cleanup.sh"]}}
+              external: {image: "\(image)", networks: [inside, ext], labels: ["environment=production"], entrypoint: "/opt/cleanup.sh"}
+              hook: {image: "\(image)", network_mode: none, pre_stop: [{command: ["cleanup.sh"]}]}
+            networks:
+              inside: {internal: true}
+              ext: {external: true, internal: true}
+            """)
+        let r = try Workloads.read(path)
+        let f = r.objects.compose.flatMap { RuntimeConfigs.compose($0.node, file: $0.file, manifest: m) }
+        let egress = Set(f.filter { $0.rule == "manifest:egress-unrestricted" }.map(\.name))
+        #expect(egress == ["onDefault", "hostMode", "external"], "\(f.filter { $0.rule == "manifest:egress-unrestricted" }.map { "\($0.name): \($0.found)" })")
+        let scripts = f.filter { $0.rule == "manifest:script-environment" }
+        #expect(Set(scripts.map(\.name)) == ["onDefault", "external", "hook"] && scripts.allSatisfy { $0.severity == "critical" && $0.found.contains("production") },
+                "\(scripts.map { "\($0.name): \($0.found)" })")
+        // Without a manifest, neither is a finding: they are the manifest's rules.
+        let plain = r.objects.compose.flatMap { RuntimeConfigs.compose($0.node, file: $0.file) }
+        #expect(!plain.contains { $0.rule.hasPrefix("manifest:") })
     }
 
     /// Found by helper-124: an image volume mounts another image's files into the pod, and neither
