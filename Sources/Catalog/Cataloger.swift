@@ -61,7 +61,16 @@ public struct Cataloger: Sendable {
         index.files.contains { f in
             f.path.hasSuffix("var/lib/dpkg/status") || f.path.hasSuffix("lib/apk/db/installed")
                 || f.path.containsBytes("var/lib/dpkg/status.d/") || f.path.hasSuffix("usr/lib/opkg/status")
+                || Self.isUnreadDatabase(f.path)
         }
+    }
+
+    /// Package databases no extractor reads: RPM's (Berkeley DB, NDB and SQLite, in both homes). A
+    /// root holding one is not clean for having no packages listed: it is NOT CHECKED (found by helper-127).
+    static let unreadDatabases = ["var/lib/rpm/Packages", "var/lib/rpm/Packages.db", "var/lib/rpm/rpmdb.sqlite",
+                                  "usr/lib/sysimage/rpm/Packages", "usr/lib/sysimage/rpm/Packages.db", "usr/lib/sysimage/rpm/rpmdb.sqlite"]
+    static func isUnreadDatabase(_ path: String) -> Bool {
+        unreadDatabases.contains { path == $0 || path.hasSuffix("/" + $0) }
     }
 
     /// Which files of an image to keep while its layers stream: what any extractor wants or reads beside.
@@ -296,6 +305,9 @@ public struct Cataloger: Sendable {
         timer.slowest(jobTimes)
         var packages: [Package] = []
         var diagnostics = index.diagnostics + extraDiagnostics
+        for f in index.files where Self.isUnreadDatabase(f.path) {
+            diagnostics.append(Diagnostic(Location(f.path), "an RPM package database, which Provenant does not read: the packages it lists are not checked", unscanned: .input))
+        }
         let links = index.source.linkNames
         if timer.enabled { timer.lap("walk \(links.used) names through symbolic links") }
         // Each file a spent budget kept from being read says so too; this says why there were many.

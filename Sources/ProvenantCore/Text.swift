@@ -23,6 +23,10 @@ extension String {
     /// take a tenth of a second.
     public func containsBytes(_ needle: String) -> Bool { byteOffset(of: needle) != nil }
 
+    /// Whether a relative path has a directory named `name` (`vendor/x`, `a/vendor/x`), whole: a
+    /// `multivendor/` directory is not `vendor/` (found by helper-127).
+    public func hasDirectory(_ name: String) -> Bool { hasPrefix(name + "/") || containsBytes("/" + name + "/") }
+
     /// The range of the first (or, `last`, the last) occurrence of `needle`, found byte for byte, as
     /// `range(of:)` without its trip through NSString.
     public func rangeOfBytes(_ needle: String, last: Bool = false) -> Range<String.Index>? {

@@ -31,7 +31,7 @@ enum UnscannedInputs {
         }
         if !entries.isEmpty {
             out.append(.init(ecosystem: "entries not resolved", updateEcosystem: nil,
-                             reason: "these entries name no exact version (a range, a git source, a version from a parent POM or an undefined property) or could not be read (see the warnings), so no advisory can be matched to them",
+                             reason: "these entries name no exact version (a range, a git source, a version from a parent POM or an undefined property), no sure identity (a guessed Maven group, an inactive profile) or could not be read (see the warnings), so no advisory can be matched to them",
                              packages: entries.count, purls: entries.sorted(), noun: "entry"))
         }
         if !noPurl.isEmpty {

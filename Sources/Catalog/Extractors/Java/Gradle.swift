@@ -20,9 +20,11 @@ public struct GradleLockExtractor: Extractor {
                 out.diagnostics.append(Diagnostic(Location(input.path, line: n), "not a group:artifact:version line, skipped", unscanned: .entry))
                 continue
             }
-            let configurations = confs.split(separator: ",").map { $0.lowercased() }
+            // A test configuration starts with `test` or has `Test` as a word (integrationTestRuntimeClasspath);
+            // `latestRuntimeClasspath` is not one (found by helper-127).
+            let configurations = confs.split(separator: ",").map(String.init)
             let testOnly = !configurations.isEmpty && configurations.allSatisfy {
-                $0.contains("test") || $0 == "annotationprocessor" || $0 == "developmentonly"
+                $0.hasPrefix("test") || $0.contains("Test") || ["annotationprocessor", "developmentonly"].contains($0.lowercased())
             }
             let p = Make.package(.maven, "\(parts[0]):\(parts[1])", parts[2], at: input.path, line: n, by: name,
                                  scope: testOnly ? .dev : .required)

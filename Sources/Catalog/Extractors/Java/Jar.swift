@@ -74,10 +74,18 @@ public struct JarExtractor: Extractor {
         } else if var p = Self.fromManifest(manifest, fileName: (fnName, fnVersion), stem: stem, label: label, by: name) {
             p.digests = [digest]
             found.append(p)
+            // Only a vendor id states a Maven group; one taken from the module or bundle name, or the
+            // artifact standing in for it, is a guess (spring-beans read as group `spring`), and an
+            // advisory under the real group would never match: listed, but not checked (helper-127).
+            if (manifest["Implementation-Vendor-Id"] ?? "").isEmpty {
+                out.diagnostics.append(Diagnostic(Location(label), "java archive identified from its manifest alone as '\(Redactor.quote(p.name, max: 200))': "
+                    + "its Maven group is a guess, so advisories for its real group are not checked", unscanned: .entry))
+            }
         } else if found.count == 1 {
             found[0].digests = [digest]
         } else if found.isEmpty {
-            out.diagnostics.append(Diagnostic(Location(label), "java archive without Maven metadata or version, not identified"))
+            // Nothing names it, so nothing about it is checked (found by helper-127).
+            out.diagnostics.append(Diagnostic(Location(label), "java archive without Maven metadata or version, not identified", unscanned: .input))
         }
         if let lics = manifest["Bundle-License"].map(Self.bundleLicenses), !lics.isEmpty {
             for i in found.indices where found[i].digests.contains(digest) && found[i].licenses.isEmpty { found[i].licenses = lics }

@@ -23,12 +23,17 @@ public struct PomExtractor: Extractor {
         var managed: [Dep] = []
         var cur: Dep?
         var sawProject = false
+        /// The profile being read: its id, whether it is active by default, its dependencies.
+        var profile: (id: String, active: Bool, deps: [Dep], line: Int)?
+        /// Profiles not active by default that declare dependencies: id, count and line.
+        var inactiveProfiles: [(id: String, count: Int, line: Int)] = []
 
         mutating func start(_ name: String, line: Int) {
             if stack.isEmpty && name == "project" { sawProject = true }
             stack.append(name)
             text = ""
             if name == "dependency" { cur = Dep(line: line) }
+            if stack.count == 3 && stack[0] == "project" && stack[1] == "profiles" && name == "profile" { profile = ("", false, [], line) }
         }
 
         mutating func end(_ name: String) {
@@ -51,7 +56,16 @@ public struct PomExtractor: Extractor {
                 // Compared by position, not by joining the whole stack, so each element costs O(1).
                 if stack.count == 3 && stack[0] == "project" && stack[1] == "dependencies" { deps.append(d) }
                 else if stack.count == 4 && stack[0] == "project" && stack[1] == "dependencyManagement" && stack[2] == "dependencies" { managed.append(d) }
+                // A profile's own dependencies (project/profiles/profile/dependencies), which were
+                // dropped unseen (found by helper-127).
+                else if stack.count == 5 && stack[0] == "project" && stack[1] == "profiles" && stack[3] == "dependencies" { profile?.deps.append(d) }
                 cur = nil
+            }
+            if stack.count == 4 && stack[1] == "profiles" && name == "id" { profile?.id = value }
+            if stack.count == 5 && stack[1] == "profiles" && stack[3] == "activation" && name == "activeByDefault" { profile?.active = value == "true" }
+            if stack.count == 3 && stack[0] == "project" && stack[1] == "profiles" && name == "profile", let p = profile {
+                if p.active { deps += p.deps } else if !p.deps.isEmpty { inactiveProfiles.append((p.id, p.deps.count, p.line)) }
+                profile = nil
             }
             stack.removeLast()
             text = ""
@@ -92,6 +106,12 @@ public struct PomExtractor: Extractor {
             managed[g + "\u{0}" + a] = m.v
         }
         var out = Extraction()
+        // Maven applies a profile's dependencies only when the build activates it (by JDK, OS, a
+        // property or -P): what they are is known, whether they ship is not.
+        for p in r.inactiveProfiles {
+            out.diagnostics.append(Diagnostic(Location(input.path, line: p.line), "profile '\(Redactor.quote(p.id, max: 80))' declares \(p.count) dependenc\(p.count == 1 ? "y" : "ies") "
+                + "that apply only when a build activates it: not checked", unscanned: .entry))
+        }
         for d in r.deps {
             let loc = Location(input.path, line: d.line)
             guard let g = subst(d.g), let a = subst(d.a), !g.isEmpty, !a.isEmpty else {

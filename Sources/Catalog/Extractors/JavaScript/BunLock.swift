@@ -7,7 +7,7 @@ public struct BunLockExtractor: Extractor {
     public init() {}
 
     public func wants(_ file: IndexedFile, fileName: String) -> Bool {
-        fileName == "bun.lock" && !file.path.containsBytes("node_modules/")
+        fileName == "bun.lock" && !file.path.hasDirectory("node_modules")
     }
 
     public func extract(_ input: ExtractInput) throws -> Extraction {

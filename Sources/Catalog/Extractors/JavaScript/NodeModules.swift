@@ -8,7 +8,8 @@ public struct NodeModulesExtractor: Extractor {
     public var modes: Set<ScanMode> { [.installed] }
 
     public func wants(_ file: IndexedFile, fileName: String) -> Bool {
-        guard fileName == "package.json", let at = file.path.byteOffset(of: "node_modules/", last: true) else { return false }
+        guard fileName == "package.json", let at = file.path.byteOffset(of: "node_modules/", last: true),
+              at == 0 || file.path.utf8[file.path.utf8.index(file.path.utf8.startIndex, offsetBy: at - 1)] == UInt8(ascii: "/") else { return false }
         // Only the package's own manifest: node_modules/name/package.json or node_modules/@scope/name/package.json.
         let rest = file.path.utf8.dropFirst(at + 13).split(separator: UInt8(ascii: "/"))
         return rest.count == 2 || (rest.count == 3 && rest[0].first == UInt8(ascii: "@"))

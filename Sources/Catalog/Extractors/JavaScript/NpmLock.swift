@@ -58,7 +58,7 @@ public struct NpmLockExtractor: Extractor {
     public init() {}
 
     public func wants(_ file: IndexedFile, fileName: String) -> Bool {
-        (fileName == "package-lock.json" || fileName == "npm-shrinkwrap.json") && !file.path.containsBytes("node_modules/")
+        (fileName == "package-lock.json" || fileName == "npm-shrinkwrap.json") && !file.path.hasDirectory("node_modules")
     }
 
     public func extract(_ input: ExtractInput) throws -> Extraction {

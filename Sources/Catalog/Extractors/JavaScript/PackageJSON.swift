@@ -21,7 +21,7 @@ public struct PackageJSONExtractor: Extractor {
     static let bundledDirectories = ["site-packages", "dist-packages", "labextensions", "bower_components", "jspm_packages", "npm-asset", "bower-asset"]
 
     public func wants(_ file: IndexedFile, fileName: String) -> Bool {
-        guard fileName == "package.json", !file.path.containsBytes("node_modules/"), !file.path.containsBytes("{{") else { return false }
+        guard fileName == "package.json", !file.path.hasDirectory("node_modules"), !file.path.containsBytes("{{") else { return false }
         // Names of directories that hold other projects' built copies only (a `vendor` or `venv` of
         // one's own is no such sign, found by review).
         let dirs = file.path.split(separator: "/").dropLast()

@@ -8,7 +8,7 @@ public struct PnpmLockExtractor: Extractor {
     public init() {}
 
     public func wants(_ file: IndexedFile, fileName: String) -> Bool {
-        fileName == "pnpm-lock.yaml" && !file.path.containsBytes("node_modules/")
+        fileName == "pnpm-lock.yaml" && !file.path.hasDirectory("node_modules")
     }
 
     public func extract(_ input: ExtractInput) throws -> Extraction {

@@ -7,7 +7,7 @@ public struct YarnLockExtractor: Extractor {
     public init() {}
 
     public func wants(_ file: IndexedFile, fileName: String) -> Bool {
-        fileName == "yarn.lock" && !file.path.containsBytes("node_modules/")
+        fileName == "yarn.lock" && !file.path.hasDirectory("node_modules")
     }
 
     struct Block { var specs: [String]; var line: Int; var fields: [String: String] = [:]; var deps: [(String, String)] = [] }

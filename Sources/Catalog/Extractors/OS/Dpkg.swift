@@ -36,7 +36,10 @@ public struct DpkgExtractor: Extractor {
                 diags.append(Diagnostic(Location(input.path, line: st.line), "package record without a Package field, skipped", unscanned: .entry))
                 continue
             }
-            if let status = st.first("Status"), !status.hasSuffix(" installed") { continue }
+            // Every state but these two has the package's files on disk: `unpacked`, `half-configured`,
+            // `triggers-pending` are installed packages mid-upgrade, as dpkg-query lists them; reading
+            // only `installed` dropped them unseen (found by helper-127).
+            if let status = st.first("Status"), let state = status.split(separator: " ").last, state == "not-installed" || state == "config-files" { continue }
             guard let version = st.first("Version"), !version.isEmpty else {
                 diags.append(Diagnostic(Location(input.path, line: st.line), "package '\(pkgName)' has no Version, skipped", unscanned: .entry))
                 continue

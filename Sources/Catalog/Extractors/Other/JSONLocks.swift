@@ -5,7 +5,7 @@ public struct ComposerLockExtractor: Extractor {
     public var readsItsOwnFileOnly: Bool { true }
     public let name = "composer-lock"
     public init() {}
-    public func wants(_ file: IndexedFile, fileName: String) -> Bool { fileName == "composer.lock" && !file.path.containsBytes("vendor/") }
+    public func wants(_ file: IndexedFile, fileName: String) -> Bool { fileName == "composer.lock" && !file.path.hasDirectory("vendor") }
 
     public func extract(_ input: ExtractInput) throws -> Extraction {
         let bytes = try input.bytes()
