@@ -22,7 +22,9 @@ public struct EgressPolicy: Sendable {
 
     public init(manifest: AgentManifest) {
         var hosts: [HostRule] = [], networks: [NetworkRule] = []
-        for e in manifest.egress {
+        // The proxy carries TCP alone: an entry declared for UDP or SCTP allows none of it (found by
+        // helper-126: such entries let HTTP and CONNECT through, while `guard exec` kept them apart).
+        for e in manifest.egress where e.proto == "TCP" {
             if let h = e.host, let name = try? HostName.normalize(Substring(h.hasSuffix(".") ? String(h.dropLast()) : h)) {
                 hosts.append(HostRule(name: name, ports: e.ports))
             }

@@ -104,7 +104,8 @@ public final class EgressProxy: @unchecked Sendable {
         if let why = DescriptorHeadroom.shortfall(eventLoops: options.threads, for: "the proxy") {
             throw InputError(why)
         }
-        let pool = NIOThreadPool(numberOfThreads: 2)
+        // Name lookups and the leak scans of request bodies: four, so two long scans leave lookups a thread.
+        let pool = NIOThreadPool(numberOfThreads: 4)
         pool.start()
         self.manifestPath = manifestPath
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, options.threads))

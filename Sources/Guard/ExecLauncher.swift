@@ -395,6 +395,18 @@ public enum ExecLauncher {
             let interpreter = absolute(line.interpreter)
             let fd = openForExec(interpreter)
             guard fd >= 0 else { return refuse("cannot open \(interpreter), the interpreter of \(program): \(String(cString: strerror(errno)))") }
+            // The launcher runs the interpreter itself, so it is held to what the kernel and Landlock
+            // would hold it to: never from a path the agent writes, and only where no one but root could
+            // have put it. An agent-written binary ran under the pinned script's approval (helper-126).
+            let realInterpreter = realPath(interpreter) ?? interpreter
+            if let w = request.manifest.write.first(where: { Landlock.isWithin(realInterpreter, $0) || Landlock.isWithin(interpreter, $0) }) {
+                close(fd)
+                return refuse("\(interpreter), the interpreter of \(program), lies under \(w), which the agent may write")
+            }
+            if let why = untrustedInterpreter(realInterpreter, fd: fd) {
+                close(fd)
+                return refuse("\(interpreter), the interpreter of \(program), is not a trusted interpreter: \(why)")
+            }
             keepAcrossExec(sealed)
             argv = [line.interpreter] + (line.argument.map { [$0] } ?? []) + ["/proc/self/fd/\(sealed)"] + argv.dropFirst()
             executables.append(interpreter)

@@ -14,7 +14,7 @@ final class ProxyConnection: ChannelInboundHandler, @unchecked Sendable {
 
     /// `awaitingResponse`: a plain request went upstream; its response is relayed through `framer`,
     /// after which the connection reads the next request (keep-alive) or closes.
-    enum State { case head, body(ProxyRequest, ProxyTarget, Int), dialing, hello(ProxyTarget), relaying, awaitingResponse, finished }
+    enum State { case head, body(ProxyRequest, ProxyTarget, Int), scanning, dialing, hello(ProxyTarget), relaying, awaitingResponse, finished }
 
     let shared: ProxyShared
     var state = State.head
@@ -174,7 +174,7 @@ final class ProxyConnection: ChannelInboundHandler, @unchecked Sendable {
                 // held for the hello check go first (releaseHeld closes then).
                 if pending.isEmpty { upstream?.close(mode: .output, promise: nil) }
                 if upstreamInputClosed { context.close(promise: nil) }
-            case .relaying, .dialing, .awaitingResponse: break
+            case .relaying, .dialing, .awaitingResponse, .scanning: break
             default: context.close(promise: nil)
             }
             return
@@ -267,8 +267,10 @@ final class ProxyConnection: ChannelInboundHandler, @unchecked Sendable {
             }
         case .body(let r, let t, let length):
             guard pending.count >= r.headLength + length else { return }
-            heldBody = 0
-            forward(context, r, t, length)
+            scanThenForward(context, r, t, length)
+        case .scanning:
+            // A pipelined request waits for the scan of the one before it, within the same bound.
+            if pending.count > ProxyRequest.maxHead + shared.options.maxBody { context.close(promise: nil) }
         case .hello(let t):
             checkHello(context, t)
         case .dialing:
@@ -336,6 +338,14 @@ final class ProxyConnection: ChannelInboundHandler, @unchecked Sendable {
             }
             heldBody = n
             state = .body(r, target, n)
+            // The guard takes the whole body before anything goes upstream, so it answers the client's
+            // `Expect: 100-continue` itself, and the header is not passed on (found by helper-126: it
+            // went upstream, whose interim 100 the response framer then refused).
+            if n > 0, pending.count < r.headLength + n, r.header("expect").contains(where: { $0.lowercased() == "100-continue" }) {
+                var go = context.channel.allocator.buffer(capacity: 32)
+                go.writeStaticString("HTTP/1.1 100 Continue\r\n\r\n")
+                context.writeAndFlush(wrapOutboundOut(go), promise: nil)
+            }
             advance(context)
         }
     }
@@ -461,34 +471,61 @@ final class ProxyConnection: ChannelInboundHandler, @unchecked Sendable {
     /// Headers that `Connection` may not name: the ones that frame or route the request.
     static let protectedHeaders: Set<String> = ["host", "content-length", "content-type", "content-encoding", "transfer-encoding", "authorization"]
     /// Headers of this hop only, never passed upstream (the length is written anew).
-    static let hopByHop: Set<String> = ["connection", "proxy-connection", "keep-alive", "proxy-authorization", "proxy-authenticate", "te", "trailer", "transfer-encoding", "upgrade", "content-length"]
+    static let hopByHop: Set<String> = ["connection", "proxy-connection", "keep-alive", "proxy-authorization", "proxy-authenticate", "te", "trailer", "transfer-encoding", "upgrade", "content-length",
+                                        "expect"]
 
-    /// Plain HTTP: the whole request is checked for secrets, then sent upstream in origin-form.
-    func forward(_ context: ChannelHandlerContext, _ r: ProxyRequest, _ t: ProxyTarget, _ length: Int) {
-        defer { shared.releaseBody(length) }
+    /// The whole request, as sent and as a server would decode it (%XX, \uXXXX, \/), since a secret
+    /// written with one character escaped is the secret: the first secret found, and whether every
+    /// candidate could be checked. The decoded view exists only when the request holds a `%` or a `\`.
+    static func leakScan(_ whole: UnsafeRawBufferPointer, _ engine: SecretEngine) -> (SecretMatch?, complete: Bool) {
+        var complete = true
+        if let h = engine.scan(whole, complete: &complete).first { return (h, complete) }
+        if let known = engine.known, let joined = LeakView.unwrapped(whole),
+           let h = joined.withUnsafeBytes({ known.scan($0).first }) { return (h, complete) }
+        guard let decoded = LeakView.decoded(whole) else { return (nil, complete) }
+        if let h = decoded.withUnsafeBytes({ engine.scan($0, complete: &complete).first }) { return (h, complete) }
+        // Wrapped base64 sent form-encoded: its breaks are `%0A` until decoded (found by review),
+        // and its indentation may be `+`, a form's space.
+        guard let known = engine.known else { return (nil, complete) }
+        if let joined = decoded.withUnsafeBytes({ LeakView.unwrapped($0) }), let h = joined.withUnsafeBytes({ known.scan($0).first }) { return (h, complete) }
+        return (decoded.withUnsafeBytes { LeakView.unwrapped($0, plusIsSpace: true) }.flatMap { j in j.withUnsafeBytes { known.scan($0).first } }, complete)
+    }
+
+    /// Plain HTTP: the whole request is checked for secrets off the event loop (a large body took a
+    /// loop for seconds, and every connection on it waited: found by helper-126), then forwarded.
+    func scanThenForward(_ context: ChannelHandlerContext, _ r: ProxyRequest, _ t: ProxyTarget, _ length: Int) {
         // A compressed body cannot be read for secrets here: refused, not passed unchecked.
         if let coding = r.header("content-encoding").first(where: { $0.lowercased() != "identity" }) {
+            heldBody = 0
+            shared.releaseBody(length)
             refuse(context, ProxyRefusal(status: 415, rule: "content-encoding", reason: "a \(coding)-encoded body cannot be checked for secrets"))
             return
         }
-        let total = r.headLength + length
-        // The request is read in place in `pending`, not copied out first: as sent, and as a server
-        // would decode it (%XX, \uXXXX, \/), since a secret written with one character escaped is the
-        // secret. The decoded view exists only when the request holds a `%` or a `\`.
-        var complete = true
-        let hit: SecretMatch? = pending.withUnsafeBytes { raw in
-            let whole = UnsafeRawBufferPointer(rebasing: raw[0..<total])
-            if let h = shared.engine.scan(whole, complete: &complete).first { return h }
-            if let known = shared.engine.known, let joined = LeakView.unwrapped(whole),
-               let h = joined.withUnsafeBytes({ known.scan($0).first }) { return h }
-            guard let decoded = LeakView.decoded(whole) else { return nil }
-            if let h = decoded.withUnsafeBytes({ shared.engine.scan($0, complete: &complete).first }) { return h }
-            // Wrapped base64 sent form-encoded: its breaks are `%0A` until decoded (found by review),
-            // and its indentation may be `+`, a form's space.
-            guard let known = shared.engine.known else { return nil }
-            if let joined = decoded.withUnsafeBytes({ LeakView.unwrapped($0) }), let h = joined.withUnsafeBytes({ known.scan($0).first }) { return h }
-            return decoded.withUnsafeBytes { LeakView.unwrapped($0, plusIsSpace: true) }.flatMap { j in j.withUnsafeBytes { known.scan($0).first } }
+        state = .scanning
+        // The scan reads its own copy: `pending` takes what the client sends meanwhile. The body stays
+        // held (`heldBody`) until the scan is back, so a client that leaves meanwhile releases it.
+        let request = Array(pending[0..<(r.headLength + length)])
+        let engine = shared.engine
+        let loop = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        shared.threadPool.runIfActive(eventLoop: context.eventLoop) {
+            request.withUnsafeBytes { Self.leakScan($0, engine) }
+        }.whenComplete { result in
+            let (me, ctx) = loop.value
+            guard case .scanning = me.state, ctx.channel.isActive else { return }
+            me.heldBody = 0
+            switch result {
+            case .success(let (hit, complete)): me.forward(ctx, r, t, length, hit: hit, complete: complete)
+            case .failure:
+                me.shared.releaseBody(length)
+                me.refuse(ctx, ProxyRefusal(status: 503, rule: "leak:unchecked", reason: "the request could not be checked for secrets; nothing was sent"))
+            }
         }
+    }
+
+    /// The checked request: refused with what the scan found, or sent upstream in origin-form.
+    func forward(_ context: ChannelHandlerContext, _ r: ProxyRequest, _ t: ProxyTarget, _ length: Int, hit: SecretMatch?, complete: Bool) {
+        defer { shared.releaseBody(length) }
+        let total = r.headLength + length
         if hit == nil, !complete {
             // Not every candidate could be checked within the engine's budget: refused, not passed unchecked.
             refuse(context, ProxyRefusal(status: 403, rule: "leak:unchecked", reason: "the request's keywords repeat too densely to check it for secrets; nothing was sent"))
@@ -534,12 +571,22 @@ final class ProxyConnection: ChannelInboundHandler, @unchecked Sendable {
         // dialled at was admitted for that name); anything else is dialled, resolved, and checked anew.
         let key = "\(t.host)|\(t.port)"
         requestKey = key
-        if let up = upstream, up.isActive, upstreamKey == key {
+        if let up = upstream, up.isActive, upstreamKey == key, let ip = upstreamIP {
+            // The address it was dialled at is admitted again, under the policy as it is now: a reload
+            // that removed the rule which let it through closes it (found by helper-126).
+            let d: EgressPolicy.Decision
+            if case .name(let n) = t.destination { d = policy.admit(ip, name: n, port: t.port) } else { d = policy.check(.address(ip), port: t.port) }
+            guard d.allowed else {
+                dropUpstream()
+                record.address = ip.description
+                refuse(context, ProxyRefusal(status: 403, rule: d.rule, reason: d.reason))
+                return
+            }
             state = .awaitingResponse
             disarmHeaderTimer()
             record.decision = "allow"; record.reason = "forwarded (connection reused)"
             record.address = upstreamAddress
-            record.rule = lastAllowRule ?? record.rule
+            record.rule = d.rule
             record.bytesUp += out.readableBytes
             up.writeAndFlush(out, promise: nil)
             return
@@ -552,6 +599,8 @@ final class ProxyConnection: ChannelInboundHandler, @unchecked Sendable {
 
     /// The address the open upstream connection was dialled at, for the audit lines of reused requests.
     var upstreamAddress: String?
+    /// The same address, admitted again for each request that reuses the connection.
+    var upstreamIP: IPAddress?
 
     /// Resolves (once) and admits each address, then connects to the first admitted one: the address
     /// checked is the address dialled.
@@ -619,7 +668,7 @@ final class ProxyConnection: ChannelInboundHandler, @unchecked Sendable {
                     me.upstreamInputClosed = false
                     me.upstreamKey = me.isTunnel ? nil : me.requestKey
                     me.upstreamAddress = me.record.address
-                    me.lastAllowRule = me.record.rule
+                    me.upstreamIP = address
                     me.state = me.isTunnel ? .relaying : .awaitingResponse
                     me.record.decision = "allow"
                     me.record.reason = me.isTunnel ? "tunnel opened" : "forwarded"
@@ -658,8 +707,6 @@ final class ProxyConnection: ChannelInboundHandler, @unchecked Sendable {
         up?.close(promise: nil)
     }
 
-    /// The rule that allowed the upstream connection now open, for the audit lines of reused requests.
-    var lastAllowRule: String?
 
     /// Response bytes from the upstream of a plain request: framed, passed to the client, and at the
     /// response's end either the next request is read or the connection closes.
@@ -678,7 +725,10 @@ final class ProxyConnection: ChannelInboundHandler, @unchecked Sendable {
         }
         if let failure {
             record.decision = "deny"; record.rule = "bad-response"; record.reason = "the upstream's response could not be framed: \(failure.reason)"
-            up.close(promise: nil); upstream = nil; upstreamKey = nil
+            // Forgotten before it is closed: its close handler would otherwise answer 502 for it and
+            // audit that instead (found by helper-126).
+            upstream = nil; upstreamKey = nil
+            up.close(promise: nil)
             state = .finished
             context.close(promise: nil)
             return

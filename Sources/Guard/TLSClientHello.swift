@@ -20,6 +20,9 @@ public enum TLSClientHello {
 
     /// The largest ClientHello read: a hello split over several records is reassembled up to this.
     public static let maxHello = 64 << 10
+    /// The most records a ClientHello may be split over. Clients send one, or a few when it is large
+    /// or fragmented on purpose; 256 leave room for both.
+    public static let maxRecords = 256
 
     public static func parse(_ bytes: [UInt8]) -> Outcome { parseCounting(bytes).outcome }
 
@@ -28,9 +31,13 @@ public enum TLSClientHello {
     public static func parseCounting(_ bytes: [UInt8]) -> (outcome: Outcome, length: Int) {
         // Reassemble handshake bytes from consecutive handshake records (type 22).
         var handshake: [UInt8] = []
-        var at = 0
+        var at = 0, records = 0
         while true {
             guard bytes.count >= at + 5 else { return (.needMore, 0) }
+            // The hello is parsed again from its start as each read adds to it: split into thousands of
+            // one-byte records, that cost seconds of CPU for 66 KB (found by helper-126).
+            records += 1
+            guard records <= maxRecords else { return (.invalid("ClientHello split over more than \(maxRecords) records"), 0) }
             guard bytes[at] == 22 else { return (.invalid(at == 0 ? "not a TLS handshake record" : "a non-handshake record inside the ClientHello"), 0) }
             guard bytes[at + 1] == 3 else { return (.invalid("unknown TLS record version"), 0) }
             let length = Int(bytes[at + 3]) << 8 | Int(bytes[at + 4])

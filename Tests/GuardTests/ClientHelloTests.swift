@@ -74,4 +74,16 @@ import Testing
         at += 1 + Int(h[at])
         return at
     }
+
+    /// Found by helper-126: a hello split into thousands of one-byte records was parsed again from its
+    /// start on every read. Past 256 records it is refused.
+    @Test func aHelloSplitIntoTooManyRecordsIsRefused() {
+        let header: [UInt8] = [1, 0, 0xFD, 0xE8]   // a ClientHello announcing 65,000 bytes
+        var bytes: [UInt8] = []
+        for b in header + [UInt8](repeating: 0, count: 300) { bytes += [22, 3, 1, 0, 1, b] }
+        guard case .invalid(let why) = TLSClientHello.parse(bytes) else { Issue.record("not refused"); return }
+        #expect(why.contains("records"), "\(why)")
+        // Split over a few records, the same bytes are still read (here: more are needed).
+        #expect(TLSClientHello.parse(Array(bytes.prefix(6 * 200))) == .needMore)
+    }
 }

@@ -370,6 +370,28 @@ import TestSupport
         }
     }
 
+    /// Found by helper-126: the launcher runs a pinned script's `#!` interpreter itself, and ran one
+    /// the agent had written into a declared write path (Landlock would refuse to execute it there).
+    @Test func aPinnedScriptsInterpreterFromAWritePathIsRefused() throws {
+        let s = try Scratch(manifest: "name: agent\n", files: ["rw/interp": "#!/bin/sh\necho pwned\n"])
+        defer { s.remove() }
+        chmod(s.dir + "/rw/interp", 0o755)
+        try "#!\(s.dir)/rw/interp\necho cleaned\n".write(toFile: s.dir + "/rotate.sh", atomically: false, encoding: .utf8)
+        chmod(s.dir + "/rotate.sh", 0o755)
+        let fd = open(s.dir + "/rotate.sh", O_RDONLY)
+        let digest = try #require(ExecLauncher.sha256(fd))
+        close(fd)
+        try "name: agent\nfilesystem:\n  write: [\(s.dir)/rw]\nscripts:\n  rotate.sh: {environments: [production], sha256: \(digest)}\n"
+            .write(toFile: s.dir + "/m.yaml", atomically: false, encoding: .utf8)
+        let r = try s.exec(["--environment", "production"], [s.dir + "/rotate.sh"])
+        #expect(r.code == 126 && !r.out.contains("pwned"), "\(r.out) \(r.err)")
+        #expect(r.err.contains("the interpreter of") && r.err.contains("which the agent may write"), "\(r.err)")
+        // Outside the write paths but where anyone could have put it (/tmp): not trusted either.
+        try "name: agent\nscripts:\n  rotate.sh: {environments: [production], sha256: \(digest)}\n".write(toFile: s.dir + "/m.yaml", atomically: false, encoding: .utf8)
+        let t = try s.exec(["--environment", "production"], [s.dir + "/rotate.sh"])
+        #expect(t.code == 126 && !t.out.contains("pwned") && t.err.contains("is not a trusted interpreter"), "\(t.out) \(t.err)")
+    }
+
     /// A script with a declared digest runs from a sealed in-memory copy of the bytes that were hashed:
     /// writing into the file (here even allowed by the manifest) cannot change what runs.
     @Test func aScriptWithADigestRunsFromTheSealedCopyThatWasHashed() throws {

@@ -389,6 +389,72 @@ import TestSupport
         #expect(again.out.contains("200"), "\(again.out) \(again.err)")
     }
 
+    /// Found by helper-126, over real sockets: `Expect: 100-continue` went upstream and its interim
+    /// answer broke the request; a keep-alive connection kept using an address a reload had taken
+    /// away; and an egress entry declared for UDP let TCP through the proxy.
+    @Test func expectReloadsOnReusedConnectionsAndUDPEntries() throws {
+        let h = try Harness.start("reuse")
+        defer { h.stop() }
+        let withoutCIDR = h.dir.appendingPathComponent("no-cidr.yaml").path
+        try "name: agent\negress:\n  - host: api.example.test\n    ports: [\(h.httpPort)]\n".write(toFile: withoutCIDR, atomically: true, encoding: .utf8)
+        let udpOnly = h.dir.appendingPathComponent("udp.yaml").path
+        try "name: agent\negress:\n  - cidr: 127.0.0.1/32\n    protocol: UDP\n    ports: [\(h.httpPort)]\n".write(toFile: udpOnly, atomically: true, encoding: .utf8)
+        let script = """
+            import json, os, shutil, signal, socket, sys, time
+            proxy, port, pid, manifest, log, no_cidr, udp = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5], sys.argv[6], sys.argv[7]
+            def response(s):
+                data = b""
+                while b"\\r\\n\\r\\n" not in data:
+                    c = s.recv(65536)
+                    if not c: return data.decode(errors="replace")
+                    data += c
+                head, _, body = data.partition(b"\\r\\n\\r\\n")
+                n = 0
+                for l in head.split(b"\\r\\n"):
+                    if l.lower().startswith(b"content-length:"): n = int(l.split(b":")[1])
+                while len(body) < n:
+                    c = s.recv(65536)
+                    if not c: break
+                    body += c
+                return (head + b"\\r\\n\\r\\n" + body).decode(errors="replace")
+            def reload(path, k):
+                shutil.copyfile(path, manifest)
+                os.kill(pid, signal.SIGHUP)
+                for _ in range(200):
+                    if open(log).read().count("manifest reloaded") >= k: return
+                    time.sleep(0.05)
+            out = {}
+            s = socket.create_connection(("127.0.0.1", proxy))
+            target = "http://api.example.test:%d/x" % port
+            s.sendall(("POST %s HTTP/1.1\\r\\nHost: api.example.test:%d\\r\\nContent-Length: 5\\r\\nExpect: 100-continue\\r\\n\\r\\n" % (target, port)).encode())
+            s.settimeout(5)
+            interim = s.recv(200).decode(errors="replace")
+            out["interim"] = interim.split("\\r\\n")[0]
+            s.sendall(b"hello")
+            r = response(s)
+            out["expect"] = r.split("\\r\\n")[0]
+            out["expect-forwarded"] = '"expect"' in r
+            s.sendall(("GET %s HTTP/1.1\\r\\nHost: api.example.test:%d\\r\\n\\r\\n" % (target, port)).encode())
+            out["before"] = response(s).split("\\r\\n")[0]
+            reload(no_cidr, 1)
+            s.sendall(("GET %s HTTP/1.1\\r\\nHost: api.example.test:%d\\r\\n\\r\\n" % (target, port)).encode())
+            out["reused-after-reload"] = response(s).split("\\r\\n")[0]
+            reload(udp, 2)
+            u = socket.create_connection(("127.0.0.1", proxy))
+            u.sendall(("GET http://127.0.0.1:%d/ HTTP/1.1\\r\\nHost: 127.0.0.1:%d\\r\\n\\r\\n" % (port, port)).encode())
+            out["udp-declared"] = response(u).split("\\r\\n")[0]
+            print(json.dumps(out))
+            """
+        let r = try runProcess("/usr/bin/env", ["python3", "-c", script, "\(h.proxyPort)", "\(h.httpPort)", "\(h.proxy.process.processIdentifier)",
+                                                h.manifestPath, h.proxy.log, withoutCIDR, udpOnly])
+        let out = try #require(try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any], "\(r.out) \(r.err)")
+        #expect(out["interim"] as? String == "HTTP/1.1 100 Continue", "\(out)")
+        #expect((out["expect"] as? String)?.hasPrefix("HTTP/1.1 200") == true && out["expect-forwarded"] as? Bool == false, "\(out)")
+        #expect((out["before"] as? String)?.hasPrefix("HTTP/1.1 200") == true, "\(out)")
+        #expect((out["reused-after-reload"] as? String)?.hasPrefix("HTTP/1.1 403") == true, "\(out)")
+        #expect((out["udp-declared"] as? String)?.hasPrefix("HTTP/1.1 403") == true, "\(out)")
+    }
+
     @Test func decisionsOverRealSocketsWithAuditLines() throws {
         let h = try Harness.start("proxy")
         defer { h.stop() }
