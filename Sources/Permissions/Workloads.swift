@@ -104,6 +104,21 @@ public enum Workloads {
             if RuntimeConfigs.isCompose(doc) { objects.compose.append(.init(node: doc, file: file)); continue }
             let kind = doc["kind"]?.string ?? ""
             let name = doc["metadata"]?["name"]?.string ?? "?"
+            // A Kustomization changes the objects it lists (patches, images, labels, namespace…): what
+            // the cluster gets is its output, not these files. A patch adding `privileged: true` was
+            // never seen. Listing resources alone changes nothing.
+            if Self.isKustomization(doc, file: file) {
+                let changes = (doc.mapping ?? [:]).compactMap(\.key.string).filter { !Self.kustomizeListingKeys.contains($0) }.sorted()
+                if !changes.isEmpty {
+                    let shown = PathText.lastComponent(PathText.parent(file))
+                    notChecked.append(PolicyFinding(rule: "k8s:not-checked", severity: "high", kind: kind.isEmpty ? "Kustomization" : kind, name: shown.isEmpty ? "." : shown,
+                                                    container: nil, location: Location(file, line: doc.mark?.line),
+                                                    found: "NOT CHECKED: a kustomization that changes what it renders (\(changes.prefix(8).map { Redactor.quote($0, max: 40) }.joined(separator: ", "))); the checked files are its input, not what is deployed",
+                                                    allowed: "rendered manifests",
+                                                    fix: "check what it renders: kubectl kustomize \(Redactor.quote(PathText.parent(file).isEmpty ? "." : PathText.parent(file), max: 120)) > rendered.yaml"))
+                }
+                continue
+            }
             if kind == "Namespace", let env = doc["metadata"]?["labels"]?["environment"]?.string { environments[name] = env }
             switch kind {
             case "Role", "ClusterRole": objects.roles.append(.init(node: doc, file: file))
@@ -279,6 +294,17 @@ public enum Workloads {
     }
 
     enum JSONKind { case kubernetes, oci, other }
+
+    /// Keys of a kustomization that only say what it renders, unchanged.
+    static let kustomizeListingKeys: Set<String> = ["apiVersion", "kind", "metadata", "resources", "bases", "sortOptions", "buildMetadata", "openapi"]
+
+    /// A kustomization: its kind (Kustomization, or a kustomize Component), or a file of kustomize's
+    /// names, which needs no kind.
+    static func isKustomization(_ doc: Node, file: String) -> Bool {
+        let kind = doc["kind"]?.string, api = doc["apiVersion"]?.string ?? ""
+        if kind == "Kustomization" || (kind == "Component" && api.hasPrefix("kustomize.config.k8s.io/")) { return true }
+        return kind == nil && ["kustomization.yaml", "kustomization.yml", "Kustomization"].contains(PathText.lastComponent(file))
+    }
 
     /// Whether `file` holds a Go template action (`{{`) outside a comment line; an unreadable file is
     /// left to the reader.

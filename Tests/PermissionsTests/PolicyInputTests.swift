@@ -39,6 +39,23 @@ import TestSupport
         }
         """
 
+    /// Left undone last stop: a Kustomize overlay's patch (`privileged: true`) is applied only when
+    /// it renders, and the check read the base as if it were deployed. A kustomization that changes
+    /// what it lists is NOT CHECKED; one that only lists resources is not a finding.
+    @Test func aKustomizationThatChangesItsResourcesIsNotChecked() throws {
+        let d = try dir()
+        try FileManager.default.createDirectory(atPath: d + "/base", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: d + "/overlay", withIntermediateDirectories: true)
+        try "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [deploy.yaml]\n".write(toFile: d + "/base/kustomization.yaml", atomically: true, encoding: .utf8)
+        try "resources: [../base]\nnamespace: prod\npatches:\n- path: priv.yaml\n".write(toFile: d + "/overlay/kustomization.yml", atomically: true, encoding: .utf8)
+        try "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\nimages: [{name: x, newTag: latest}]\n".write(toFile: d + "/overlay/component.yaml", atomically: true, encoding: .utf8)
+        let c = try Workloads.collect([d])
+        let found = c.notChecked.filter { $0.rule == "k8s:not-checked" }
+        #expect(Set(found.map { PathText.lastComponent($0.location.path) }) == ["kustomization.yml", "component.yaml"], "\(found.map { "\($0.location): \($0.found)" })")
+        #expect(found.contains { $0.found.contains("namespace, patches") }, "\(found.map(\.found))")
+        #expect(!c.problems.contains { $0.location.path.hasSuffix("kustomization.yaml") || $0.location.path.hasSuffix("kustomization.yml") }, "\(c.problems)")
+    }
+
     @Test func kubernetesJSONIsReadNotRefusedAsOCI() throws {
         let d = try dir()
         try Self.deploymentJSON.write(toFile: d + "/deploy.json", atomically: true, encoding: .utf8)
