@@ -6,15 +6,18 @@ import Yams
 /// each run on its own, each finding saying why it matters.
 public enum ManifestCheck {
     static let controls: [any ManifestControl] = [
-        DeclaredHostPaths(), DeclaredImages(), DeclaredCapabilities(), DeclaredWritablePaths(), DeclaredUser(), DeclaredSecrets(),
+        DeclaredHostPaths(), DeclaredImages(), DeclaredCapabilities(), DeclaredNoEscalation(), DeclaredWritablePaths(), DeclaredUser(), DeclaredSecrets(),
         ScriptEnvironments(), ServiceAccountToken(),
     ]
 
     /// `serviceAccounts` are the ServiceAccount objects read alongside, whose own
     /// `automountServiceAccountToken` applies when the pod does not set it.
+    /// `level` is the Pod Security level checked beside: at restricted, what it already reports (the
+    /// runtime's default capabilities, privilege escalation) is not said twice.
     public static func check(_ pod: PodSecurity.PodSpec, manifest m: AgentManifest, environment: String,
-                             serviceAccounts: [Workloads.Objects.Doc] = []) -> [PolicyFinding] {
-        let c = ManifestContext(pod: pod, manifest: m, environment: environment, serviceAccounts: serviceAccounts)
+                             serviceAccounts: [Workloads.Objects.Doc] = [], level: PodSecurity.Level? = nil) -> [PolicyFinding] {
+        var c = ManifestContext(pod: pod, manifest: m, environment: environment, serviceAccounts: serviceAccounts)
+        c.level = level
         return controls.flatMap { $0.findings(c) }
     }
 }
@@ -32,6 +35,7 @@ struct ManifestContext {
     var manifest: AgentManifest
     var environment: String
     var serviceAccounts: [Workloads.Objects.Doc]
+    var level: PodSecurity.Level?
     var spec: Node { pod.spec }
     var containers: [PodSecurity.Container]
     var volumes: [String: Node]
@@ -101,7 +105,41 @@ struct DeclaredCapabilities: ManifestControl {
             return (add?.sequence?.compactMap(\.string) ?? []).map(PodSecurity.runtimeCapability).filter { !m.capabilities.contains($0) }.map { bare in
                 c.finding(self, "capability", bare == "SYS_ADMIN" || bare == "ALL" ? "critical" : "high", add, container: k.name, found: "adds \(bare)",
                           allowed: m.capabilities.isEmpty ? "no capabilities" : m.capabilities.joined(separator: ", "), fix: "remove \(bare) from capabilities.add")
-            }
+            } + kept(k, c)
+        }
+    }
+
+    /// The runtime's default capabilities (containerd's and Docker's) a container keeps unless it drops
+    /// them: undeclared, they are grants too, and only the restricted level asked for `drop: [ALL]`
+    /// (Left undone: at baseline the manifest check missed them).
+    static let runtimeDefaults = PodSecurity.baselineCapabilities.union(["NET_RAW"])
+
+    func kept(_ k: PodSecurity.Container, _ c: ManifestContext) -> [PolicyFinding] {
+        guard c.level != .restricted else { return [] }
+        let drop = k.node["securityContext"]?["capabilities"]?["drop"]
+        let dropped = Set((drop?.sequence?.compactMap(\.string) ?? []).map(PodSecurity.runtimeCapability))
+        guard !dropped.contains("ALL") else { return [] }
+        let kept = Self.runtimeDefaults.subtracting(dropped).subtracting(c.manifest.capabilities).sorted()
+        guard !kept.isEmpty else { return [] }
+        return [c.finding(self, "capability", "medium", drop ?? k.node["securityContext"] ?? k.node, container: k.name,
+                          found: "keeps the runtime's default capabilities \(kept.joined(separator: ", "))",
+                          allowed: c.manifest.capabilities.isEmpty ? "no capabilities" : c.manifest.capabilities.joined(separator: ", "),
+                          fix: "set capabilities.drop: [ALL], and add back only the declared ones")]
+    }
+}
+
+/// A non-root manifest with a container that may gain privileges: a setuid binary or file capability
+/// in the image makes the process root, or hands it capabilities, whatever the manifest says.
+struct DeclaredNoEscalation: ManifestControl {
+    var because: String { "without allowPrivilegeEscalation: false, a setuid binary in the image runs with privileges the manifest does not declare" }
+    func findings(_ c: ManifestContext) -> [PolicyFinding] {
+        guard c.level != .restricted, c.manifest.nonRoot != false else { return [] }
+        return c.containers.compactMap { k in
+            let v = k.node["securityContext"]?["allowPrivilegeEscalation"]
+            guard v?.bool != false else { return nil }
+            return c.finding(self, "privilege-escalation", "medium", v ?? k.node["securityContext"] ?? k.node, container: k.name,
+                             found: v == nil ? "allowPrivilegeEscalation is not set (it defaults to true)" : "allowPrivilegeEscalation: \(v?.string ?? "?")",
+                             allowed: "a non-root agent that cannot gain privileges", fix: "set securityContext.allowPrivilegeEscalation: false")
         }
     }
 }

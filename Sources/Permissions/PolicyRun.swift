@@ -23,7 +23,7 @@ public enum PolicyRun {
             findings += PodSecurity.check(pod, level: level) + Hygiene.check(pod) + ClaimedHostPaths.check(pod, objects: input.objects, manifest: manifest)
             // A namespace without an environment label counts as production.
             if let m = manifest {
-                findings += ManifestCheck.check(pod, manifest: m, environment: input.environments[pod.namespace] ?? "production", serviceAccounts: input.objects.serviceAccounts)
+                findings += ManifestCheck.check(pod, manifest: m, environment: input.environments[pod.namespace] ?? "production", serviceAccounts: input.objects.serviceAccounts, level: level)
                     + AccessCheck.check(pod, manifest: m, objects: input.objects, roles: roles)
             }
         }

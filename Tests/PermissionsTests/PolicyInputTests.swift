@@ -403,7 +403,9 @@ import TestSupport
         #expect(shown.contains("manifest:secret: Secret db mounted at /db with every key, where the manifest names only password"), "\(shown)")
         #expect(!shown.contains { $0.contains("/db2") }, "items naming only declared keys are allowed: \(shown)")
         #expect(shown.contains("manifest:writable-mount: hostPath /etc/collector mounted writable at /var/lib/collector, declared read-only"), "\(shown)")
-        #expect(found.count == 5 && shown.contains { $0.hasPrefix("manifest:egress-unrestricted") }, "and no NetworkPolicy: \(shown)")
+        #expect(shown.contains("manifest:privilege-escalation: allowPrivilegeEscalation is not set (it defaults to true)"), "\(shown)")
+        #expect(shown.contains { $0.hasPrefix("manifest:capability: keeps the runtime's default capabilities") }, "\(shown)")
+        #expect(found.count == 7 && shown.contains { $0.hasPrefix("manifest:egress-unrestricted") }, "and no NetworkPolicy: \(shown)")
     }
 
     /// Variants review found open: `items: []` mounts every key; a declared file allows a mount of
