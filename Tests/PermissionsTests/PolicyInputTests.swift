@@ -197,7 +197,7 @@ import TestSupport
     }
 
     /// Kubernetes' and compose's YAML readers apply merge keys: a field merged in is a field set.
-    @Test func mergeKeysAreAppliedNotSkipped() throws {
+    @Test(.timeLimit(.minutes(1))) func mergeKeysAreAppliedNotSkipped() throws {
         let pod = try tmpFile("pod.yaml", """
             apiVersion: v1
             kind: Pod

@@ -63,14 +63,23 @@ import Testing
         #expect(lost.isEmpty, "\(lost.count) lost: \(lost.prefix(20))")
     }
 
-    /// A keyword every three bytes over megabytes (`eyJeyJ…`) stops within the budget and says it did,
+    /// A JWT's start repeated every 21 bytes over megabytes stops within the budget and says it did,
     /// where each of its hits would otherwise run the JWT pattern over a whole window.
     @Test func denseKeywordsAreCutShortAndSaySo() throws {
         let engine = try SecretEngine.standard()
-        let dense = Array(String(repeating: "eyJ", count: 400_000).utf8)
+        let dense = Array(String(repeating: "eyJhbGciOiJIUzI1NiJ9 ", count: 100_000).utf8)
         var complete = true
         _ = dense.withUnsafeBytes { engine.scan($0, complete: &complete) }
         #expect(!complete)
+        // Inside one word a pattern that opens with `\b` cannot start again, and a case-sensitive
+        // literal is not its lowercase: 2 MB of `a` (the Twitter bearer token's keyword is 22 of them)
+        // or of `eyJeyJ…` are read whole. The guard refused such bodies as unchecked (helper-126).
+        for run in ["a", "A", "eyJ"] {
+            let bytes = Array(String(repeating: run, count: 2_000_000 / run.count).utf8)
+            var whole = true
+            #expect(bytes.withUnsafeBytes { engine.scan($0, complete: &whole) }.isEmpty)
+            #expect(whole, "\(run)…")
+        }
         let normal = Array("token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U end\n".utf8)
         var whole = true
         #expect(!normal.withUnsafeBytes { engine.scan($0, complete: &whole) }.isEmpty)

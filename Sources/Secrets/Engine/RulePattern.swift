@@ -18,9 +18,14 @@ final class RulePattern: @unchecked Sendable {
     /// byte class (with its minimum count, at most 16) that must follow it. A hit that fails this is
     /// rejected without running the expression: `pat` in `path` never reaches ICU.
     let guardLiteral: [UInt8]
+    /// The literal as written, for a pattern that never ignores case: `A{22}`'s literal is not `a…`.
+    let guardExact: [UInt8]?
     let guardClass: [Bool]
     let guardCount: Int
     let caseInsensitive: Bool
+    /// The pattern opens with `\b` before a word character: no match starts right after another word
+    /// character, so a hit inside a run (`AAAA…` of a keyword of A's) is not an attempt.
+    let startsAtWordBoundary: Bool
 
     /// No `*`, `+` or `{n,}` outside a class: every attempt ends within a bounded reach, so a pass over a
     /// long span costs about what attempts one by one do (`SecretEngine.crowdedAttempts`).
@@ -33,12 +38,22 @@ final class RulePattern: @unchecked Sendable {
         let (literals, oneBefore) = Self.leadingLiterals(source)
         if literals.count == 1, let (cls, count) = Self.classAfterLiteral(source, literal: literals[0]) {
             guardLiteral = Array(literals[0].lowercased().utf8)
+            guardExact = source.contains("(?i") ? nil : Array(literals[0].utf8)
             var table = cls
             if caseInsensitive { for c in 65...90 where table[c] || table[c + 32] { table[c] = true; table[c + 32] = true } }
             guardClass = table
             guardCount = min(count, 16)
         } else {
-            guardLiteral = []; guardClass = []; guardCount = 0
+            guardLiteral = []; guardExact = nil; guardClass = []; guardCount = 0
+        }
+        // `\b` then (after any opening groups) a word character: the byte before a match is no word byte.
+        let lead = source.hasPrefix("(?i)") ? Array(source.utf8.dropFirst(4)) : Array(source.utf8)
+        if lead.count > 2, lead[0] == 92, lead[1] == UInt8(ascii: "b"), let first = literals.first?.utf8.first, literals.count == 1 {
+            var i = 2
+            while i < lead.count, lead[i] == UInt8(ascii: "(") { i += lead[i...].starts(with: Array("(?:".utf8)) ? 3 : 1 }
+            startsAtWordBoundary = i < lead.count && lead[i] == first && Self.isWordByte(first) && !oneBefore
+        } else {
+            startsAtWordBoundary = false
         }
         startsOneBefore = oneBefore
         let lowered = literals.map { $0.lowercased() }
@@ -81,18 +96,26 @@ final class RulePattern: @unchecked Sendable {
     /// False when the bytes at `at` cannot start a match: the literal, then `guardCount` bytes of the class.
     @inline(__always)
     func mayMatch(_ b: UnsafePointer<UInt8>, _ n: Int, at: Int) -> Bool {
+        if startsAtWordBoundary, at > 0, Self.isWordByte(b[at - 1]) { return false }
         guard guardCount > 0 else { return true }
         let end = at + guardLiteral.count + guardCount
         guard end <= n else { return false }
-        for (k, l) in guardLiteral.enumerated() {
-            let c = b[at + k]
-            let folded = c >= 65 && c <= 90 ? c + 32 : c
-            if caseInsensitive ? folded != l : (c != l && folded != l) { return false }
+        if let exact = guardExact {
+            for (k, l) in exact.enumerated() where b[at + k] != l { return false }
+        } else {
+            for (k, l) in guardLiteral.enumerated() {
+                let c = b[at + k]
+                let folded = c >= 65 && c <= 90 ? c + 32 : c
+                if caseInsensitive ? folded != l : (c != l && folded != l) { return false }
+            }
         }
         var i = at + guardLiteral.count
         while i < end { if !guardClass[Int(b[i])] { return false }; i += 1 }
         return true
     }
+
+    @inline(__always)
+    static func isWordByte(_ c: UInt8) -> Bool { (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c == 95 }
 
     /// The byte class right after `literal` in `p` and its minimum count: `pat[A-Za-z0-9]{14}` gives
     /// (A-Za-z0-9, 14). Nil when what follows is anything else.

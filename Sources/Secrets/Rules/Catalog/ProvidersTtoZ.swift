@@ -468,7 +468,7 @@ id: twitter-bearer-token
 title: Twitter (X) app bearer token
 severity: high
 keywords: aaaaaaaaaaaaaaaaaaaaaa
-pattern: \b(A{22}[A-Za-z0-9%]{80,140})(?![\w%])
+pattern: \b(AAAAAAAAAAAAAAAAAAAAAA[A-Za-z0-9%]{80,140})(?![\w%])
 entropy: 3.0
 positive: TWITTER_BEARER_TOKEN=AAAAAAAAAAAAAAAAAAAAAAd6ZSbeEs2zMCYJCRNc%3DsfnNRED4zU3tPGlMX5XwnqeND5FcPLqOFZZd82JTHjyehxBz0lNW595b1tnArLAZAyBttQ
 positive: bearer_token = "AAAAAAAAAAAAAAAAAAAAAArcFEIj8VDTmaHcjsGu%3D8iXJJkJjHtG6Tg3Ba8vNHnBo5gZs10NmgL2BsxFWIJ9iFMEezvuDBxoF8HYntdMX7HQLmy"
