@@ -313,6 +313,47 @@ extension StoredFinding {
 
 /// Components of a release no advisory could be matched against, by group (`npm`, `Debian:12`,
 /// `pkg:generic`): what the findings of that release cannot speak for.
+/// A deployed release with components no advisory could be matched against: the fleet's findings
+/// say nothing about them.
+public struct FleetReleaseNotChecked: Sendable, Codable, Equatable {
+    public var agent: String
+    public var version: String
+    public var packages: Int
+}
+
+extension FleetAdvisories {
+    /// The most distinct deployed releases whose components are judged for a fleet-wide view; past it
+    /// the rest are counted as not judged, never as clean.
+    static let fleetReleaseLimit = 2_000
+
+    /// Every deployed release with components not checked, and how many deployed releases were past
+    /// the limit and not judged at all. The fleet's findings alone read as "clean" for a fleet whose
+    /// ecosystems the database does not cover (found by helper-128).
+    func fleetNotChecked(_ store: any FleetStore, deployments: [DeploymentRow]) async throws -> (releases: [FleetReleaseNotChecked], notJudged: Int) {
+        var seen = Set<String>(), releases: [(String, String)] = []
+        for d in deployments.sorted(by: { ($0.agent, $0.version) < ($1.agent, $1.version) }) where seen.insert(d.agent + "\u{0}" + d.version).inserted {
+            releases.append((d.agent, d.version))
+        }
+        try await sync()
+        var out: [FleetReleaseNotChecked] = []
+        for (agent, version) in releases.prefix(Self.fleetReleaseLimit) {
+            guard let sources = try await store.sources(agent: agent, version: version) else { continue }
+            let groups = try notChecked(sources, awaitingRematch: try await store.pendingSources(agent: agent, version: version))
+            let n = groups.reduce(0) { $0 + $1.packages }
+            if n > 0 { out.append(FleetReleaseNotChecked(agent: agent, version: version, packages: n)) }
+        }
+        return (out, max(0, releases.count - Self.fleetReleaseLimit))
+    }
+}
+
+/// `GET /v1/findings`: the deployed findings, and the deployed releases they say nothing about.
+struct FleetFleetFindingsAnswer: Encodable, Sendable {
+    var findings: [FleetFinding]
+    var notChecked: [FleetReleaseNotChecked]
+    /// Deployed releases past `fleetReleaseLimit`, not judged for what is not checked.
+    var releasesNotJudged: Int
+}
+
 public struct FleetNotChecked: Sendable, Codable, Equatable {
     public var group: String
     public var reason: String

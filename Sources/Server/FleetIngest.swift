@@ -149,7 +149,45 @@ public enum FleetIngest {
 
     /// `provenant policy check --format json`: an array of findings, each with at least `rule` and
     /// `severity`. At most 10,000 are kept; a malformed entry refuses the whole body.
+    /// Elements of a top-level JSON array, counted without parsing and up to `max + 1`; nil when the body
+    /// is not an array. A 16 MiB body of `{}` is 5.6 million objects, which took 900 MB to parse only to
+    /// be refused for its count (found by helper-128).
+    static func topLevelCount(_ body: Data, max: Int) -> Int? {
+        body.withUnsafeBytes { (b: UnsafeRawBufferPointer) -> Int? in
+            var i = 0
+            while i < b.count, [0x20, 0x09, 0x0A, 0x0D].contains(b[i]) { i += 1 }
+            guard i < b.count, b[i] == UInt8(ascii: "[") else { return nil }
+            var depth = 0, inString = false, count = 0, sawValue = false
+            while i < b.count {
+                let c = b[i]
+                if inString {
+                    if c == UInt8(ascii: "\\") { i += 2; continue }
+                    if c == UInt8(ascii: "\"") { inString = false }
+                } else {
+                    switch c {
+                    case UInt8(ascii: "\""): inString = true; if depth == 1 { sawValue = true }
+                    case UInt8(ascii: "["), UInt8(ascii: "{"):
+                        if depth == 1 { sawValue = true }
+                        depth += 1
+                    case UInt8(ascii: "]"), UInt8(ascii: "}"):
+                        depth -= 1
+                        if depth == 0 { return count + (sawValue ? 1 : 0) }
+                    case UInt8(ascii: ","):
+                        if depth == 1 { count += 1; if count > max { return count } }
+                    case 0x20, 0x09, 0x0A, 0x0D: break
+                    default: if depth == 1 { sawValue = true }
+                    }
+                }
+                i += 1
+            }
+            return count + (sawValue ? 1 : 0)
+        }
+    }
+
     static func policyResults(_ body: Data) throws -> [StoredPolicyResult] {
+        if let n = topLevelCount(body, max: 10_000), n > 10_000 {
+            throw FleetAPIError(.contentTooLarge, field: "body", "more than 10,000 policy results")
+        }
         let json: JSONValue
         do { json = try JSONParser.parse(body) } catch {
             throw FleetAPIError(.badRequest, field: "body", "not valid JSON at line \(error.line): \(error.reason)")

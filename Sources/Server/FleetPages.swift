@@ -70,6 +70,8 @@ enum FleetPages {
         var agents: [AgentSummary]
         var deployments: [DeploymentRow]
         var findings: [FleetFinding]
+        var notChecked: [FleetReleaseNotChecked] = []
+        var releasesNotJudged = 0
     }
 
     static func fleet(_ f: Fleet) -> String {
@@ -82,6 +84,14 @@ enum FleetPages {
             + "<span id=\"deployment-count\">\(f.deployments.count)</span> deployments in <span id=\"environment-count\">\(environments.count)</span> environments, "
             + "<span id=\"unverified-count\">\(notVerified.count)</span> running without verified provenance.</p></section>\n"
         body += "<h2>Findings by severity</h2>\n" + table("severities", headers: ["Severity", "Findings"], rows: severityRows, empty: "")
+        // What the counts do not cover: never shown as clean (found by helper-128).
+        let uncovered = f.notChecked.reduce(0) { $0 + $1.packages }
+        if uncovered > 0 || f.releasesNotJudged > 0 {
+            body += "\n<p class=\"not-checked\" id=\"not-checked\"><span data-count=\"not-checked\">\(uncovered)</span> components of \(f.notChecked.count) deployed releases were NOT CHECKED "
+                + "(no advisory in the server's database could be matched against them)"
+                + (f.releasesNotJudged > 0 ? "; \(f.releasesNotJudged) more deployed releases were not judged at all" : "") + ": the findings say nothing about them.</p>\n"
+                + table("not-checked", headers: ["Agent release", "Not checked"], rows: f.notChecked.prefix(500).map { r in [releaseLink(r.agent, r.version), "\(r.packages)"] }, empty: "")
+        }
         body += "\n<h2>Agents</h2>\n" + table("agents", headers: ["Agent", "Releases", "Latest", "Environments"], rows: f.agents.map { a in
             ["<span data-agent=\"\(escape(a.name))\">\(escape(a.name))</span>", "\(a.releases)",
              a.latest.map { releaseLink(a.name, $0) } ?? "", escape(a.environments.joined(separator: ", "))]
@@ -98,7 +108,7 @@ enum FleetPages {
             rows: f.findings.prefix(500).map { x in
                 [badge(x.finding.severity.lowercased()), advisoryLink(x.finding.id), escape(x.finding.purl), releaseLink(x.agent, x.version),
                  escape(x.environments.joined(separator: ", "))]
-            }, empty: "No finding in the fleet.")
+            }, empty: uncovered > 0 || f.releasesNotJudged > 0 ? "No finding in what was checked (see NOT CHECKED above)." : "No finding in the fleet.")
         if f.findings.count > 500 { body += "<p>\(f.findings.count - 500) more: GET /v1/findings lists them all.</p>" }
         return page(title: "Fleet", body)
     }

@@ -125,8 +125,10 @@ public struct FleetServer: Sendable {
         let (four, over) = options.maxBodyBytes.multipliedReportingOverflow(by: 4)
         let gate = UploadGate(capacity: options.maxUploadBytes ?? (over ? Int.max : four), graceSeconds: options.bodyGraceSeconds)
 
+        // Unauthenticated: one trivial query, never a summary of the fleet (each call listed every agent,
+        // and a loop of them slowed every other request tenfold: found by helper-128).
         router.get("/healthz") { _, _ in
-            _ = try await store.agents().count
+            try await store.ping()
             return FleetJSON.response(["status": "ok"])
         }
         router.get("/openapi.json") { _, context in
@@ -222,7 +224,10 @@ public struct FleetServer: Sendable {
                     throw FleetAPIError(.notFound, field: "version", "no release \(agent) \(version); push it first")
                 }
                 let data = Data(buffer: body)
-                let checked = try FleetProvenance.verify(data, agent: agent, artifactSHA256: release.artifactSHA256, policy: trustPolicy, at: FleetClock.now())
+                // Parsed and verified on a thread of its own, as an SBOM is: a 44 MB envelope held the
+                // request threads for seconds (found by helper-128).
+                let now = FleetClock.now()
+                let checked = try await FleetIngest.offPool { try FleetProvenance.verify(data, agent: agent, artifactSHA256: release.artifactSHA256, policy: trustPolicy, at: now) }
                 switch try await store.addAttestation(agent: agent, version: version, checked, body: data) {
                 case .created(let a)?: return FleetJSON.response(a, status: .created)
                 case .existing(let a)?:
@@ -244,7 +249,8 @@ public struct FleetServer: Sendable {
             }
             var request = request
             return try await gate.withBody(&request, limit: 16 << 20, what: "policy results", holder: context.tokenHash) { body in
-                let results = try FleetIngest.policyResults(Data(buffer: body))
+                let data = Data(buffer: body)
+                let results = try await FleetIngest.offPool { try FleetIngest.policyResults(data) }
                 guard try await store.replacePolicyResults(agent: agent, version: version, results, at: FleetClock.now()) else {
                     throw FleetAPIError(.notFound, field: "version", "no release \(agent) \(version); push it first")
                 }
@@ -271,9 +277,16 @@ public struct FleetServer: Sendable {
                 from = String(v)
             }
             guard let from, AgentName.isValid(from) else { throw FleetAPIError(.badRequest, field: "from", "from=VERSION names the release to compare with") }
-            guard let old = try await store.sbom(agent: agent, version: from) else { throw FleetAPIError(.notFound, field: "from", "no release \(agent) \(from)") }
-            guard let new = try await store.sbom(agent: agent, version: version) else { throw FleetAPIError(.notFound, field: "version", "no release \(agent) \(version)") }
-            return FleetJSON.response(try FleetDrift.compare(agent: agent, from: (from, old), to: (version, new)))
+            // Two stored SBOMs, each up to an upload's size, read and compared: held in the upload gate
+            // like two uploads, and compared on a thread of its own. Parallel drifts of large releases
+            // held every request thread and took gigabytes (found by helper-128).
+            let limit = min(options.maxBodyBytes, gate.capacity / 2)
+            return try await gate.holding(2 * limit, holder: context.tokenHash, limit: 2 * limit) {
+                guard let old = try await store.sbom(agent: agent, version: from) else { throw FleetAPIError(.notFound, field: "from", "no release \(agent) \(from)") }
+                guard let new = try await store.sbom(agent: agent, version: version) else { throw FleetAPIError(.notFound, field: "version", "no release \(agent) \(version)") }
+                let answer = try await FleetIngest.offPool { try FleetDrift.compare(agent: agent, from: (from, old), to: (version, new)) }
+                return FleetJSON.response(answer)
+            }
         }
         router.get("/v1/findings") { request, context in
             try Self.requireRead(context)
@@ -283,7 +296,11 @@ public struct FleetServer: Sendable {
                 guard let level = SeverityLevel(threshold: String(v)) else { throw FleetAPIError(.badRequest, field: "severity", "severity must be low, medium, high or critical") }
                 minimum = level
             }
-            return FleetJSON.response(["findings": try await store.findings(minimumRank: minimum.rawValue)])
+            // With what the findings do not cover: deployed releases with components no advisory could
+            // be matched against, so an empty list is never read as a clean fleet.
+            let findings = try await store.findings(minimumRank: minimum.rawValue)
+            let (notChecked, notJudged) = try await advisories.fleetNotChecked(store, deployments: try await store.deployments())
+            return FleetJSON.response(FleetFleetFindingsAnswer(findings: findings, notChecked: notChecked, releasesNotJudged: notJudged))
         }
         router.get("/v1/vulnerabilities/:id/affected") { _, context in
             try Self.requireRead(context)

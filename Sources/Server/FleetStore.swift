@@ -6,6 +6,8 @@ import ProvenantCore
 public protocol FleetStore: Sendable {
     /// Creates the tables, or brings an older database up to date.
     func migrate() async throws
+    /// One trivial query: the database answers (what `/healthz` asks, unauthenticated, so it must cost nothing).
+    func ping() async throws
     func createToken(hash: String, scope: TokenScope, createdAt: String) async throws
     /// The scope of the token whose SHA-256 is `hash`, or nil.
     func token(hash: String) async throws -> TokenScope?

@@ -110,8 +110,11 @@ enum FleetWeb {
 
         router.get("/") { _, context in
             guard reader(context) else { return signInPage(context.scope == nil ? "Sign in to see the fleet." : "This token may not read.") }
-            let fleet = FleetPages.Fleet(agents: try await store.agents(), deployments: try await store.deployments(),
-                                         findings: try await store.findings(minimumRank: SeverityLevel.unknown.rawValue))
+            let deployments = try await store.deployments()
+            let (notChecked, notJudged) = try await advisories.fleetNotChecked(store, deployments: deployments)
+            let fleet = FleetPages.Fleet(agents: try await store.agents(), deployments: deployments,
+                                         findings: try await store.findings(minimumRank: SeverityLevel.unknown.rawValue),
+                                         notChecked: notChecked, releasesNotJudged: notJudged)
             return html(FleetPages.fleet(fleet))
         }
         router.get("/ui/agents/:agent/releases/:version") { _, context in

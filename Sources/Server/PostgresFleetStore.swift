@@ -723,6 +723,13 @@ public final class PostgresFleetStore: FleetStore {
         }
     }
 
+    public func ping() async throws {
+        let logger = self.logger
+        try await timed { [client] in
+            for try await _ in try await client.query("SELECT 1", logger: logger).decode(Int.self) {}
+        }
+    }
+
     public func latestAdvisorySeq() async throws -> Int64 {
         let logger = self.logger
         return try await timed { [client] in

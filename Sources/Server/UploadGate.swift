@@ -43,6 +43,31 @@ public final class UploadGate: @unchecked Sendable {
         heldBy[holder] = left > 0 ? left : nil
     }
 
+    /// Reserves `bytes` for `holder`, or throws the answer: `503` when the gate is full, `429` past the
+    /// holder's share.
+    func admit(_ bytes: Int, holder: String, limit: Int) throws {
+        switch reserve(bytes, holder: holder, limit: limit) {
+        case .granted: return
+        case .full:
+            var e = FleetAPIError(.serviceUnavailable, field: "body", "the server is reading as many uploads as it holds at once; retry shortly")
+            e.headers[.retryAfter] = "5"
+            throw e
+        case .holderFull:
+            var e = FleetAPIError(.tooManyRequests, field: "body", "this token is already uploading its share of what the server reads at once; retry when those end")
+            e.headers[.retryAfter] = "5"
+            throw e
+        }
+    }
+
+    /// Holds `bytes` of the gate while `work` runs: a request that loads stored documents as large as
+    /// uploads (a drift reads two SBOMs) waits its turn as an upload does (found by helper-128).
+    func holding<T>(_ bytes: Int, holder: String?, limit: Int, _ work: () async throws -> T) async throws -> T {
+        let hold = max(0, min(bytes, capacity))
+        try admit(hold, holder: holder ?? "", limit: limit)
+        defer { release(hold, holder: holder ?? "") }
+        return try await work()
+    }
+
     /// Reads `request`'s body, at most `limit` bytes, holding its declared length (or `limit` when it
     /// declares none) of the gate until `body` returns: `503` with Retry-After when the gate is full,
     /// `413` past the limit, `408` when the body arrives slower than the minimum rate.
@@ -58,17 +83,7 @@ public final class UploadGate: @unchecked Sendable {
         // Never below zero, whatever the header says: a negative hold would widen the gate.
         let hold = max(0, min(declared ?? limit, limit))
         let holder = holder ?? ""
-        switch reserve(hold, holder: holder, limit: limit) {
-        case .granted: break
-        case .full:
-            var e = FleetAPIError(.serviceUnavailable, field: "body", "the server is reading as many uploads as it holds at once; retry shortly")
-            e.headers[.retryAfter] = "5"
-            throw e
-        case .holderFull:
-            var e = FleetAPIError(.tooManyRequests, field: "body", "this token is already uploading its share of what the server reads at once; retry when those end")
-            e.headers[.retryAfter] = "5"
-            throw e
-        }
+        try admit(hold, holder: holder, limit: limit)
         defer { release(hold, holder: holder) }
         let started = ContinuousClock.now
         var buffer = ByteBuffer()

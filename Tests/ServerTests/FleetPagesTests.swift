@@ -4,6 +4,7 @@ import FoundationNetworking
 #endif
 import Testing
 import TestSupport
+@testable import Server
 
 /// Issue 16: the web pages, loaded in headless Chromium (Debian's `chromium`, which `.ci/run` and
 /// `scripts/test` install) and asserted on the DOM it built. The browser signs in with a one-time
@@ -68,6 +69,19 @@ import TestSupport
         #expect(fleet.contains(#"<span id="unverified-count">2</span>"#), "neither release has verified provenance")
         #expect(fleet.contains(#"data-count="unrated">1<"#) && fleet.contains(#"data-count="critical">0<"#), "RUSTSEC-2024-0019 (no severity given) is one unrated finding")
         #expect(fleet.contains(#"href="/ui/vulnerabilities/RUSTSEC-2024-0019""#))
+        // Found by helper-128: the fleet's counts said nothing of what was not checked. No npm advisory
+        // was imported, so the deployed remediator's components are NOT CHECKED, on the page and in
+        // the API; the crates of collector are checked.
+        #expect(fleet.contains(#"id="not-checked""#) && fleet.contains("NOT CHECKED"), "\(fleet.prefix(3000))")
+        let listed = try await s.call("GET", "/v1/findings", token: read).json
+        let notChecked = listed["notChecked"] as? [[String: Any]] ?? []
+        #expect(notChecked.map { "\($0["agent"] ?? "") \($0["version"] ?? "")" } == ["remediator 2.1.0"] && (notChecked.first?["packages"] as? Int ?? 0) > 0, "\(listed)")
+        #expect(listed["releasesNotJudged"] as? Int == 0)
+        // A body of more than 10,000 policy results is refused before it is parsed.
+        let many = Data(("[" + Array(repeating: "{}", count: 10_001).joined(separator: ",") + "]").utf8)
+        #expect(try await s.call("POST", "/v1/agents/collector/releases/1.0.0/policy-results", token: admin, body: many).status == 413)
+        #expect(FleetIngest.topLevelCount(Data(#"[{"a":[1,2,"x,]"]}, "y", 3]"#.utf8), max: 10) == 3)
+        #expect(FleetIngest.topLevelCount(Data("[ ]".utf8), max: 10) == 0 && FleetIngest.topLevelCount(Data("{}".utf8), max: 10) == nil)
 
         // A release: provenance, findings, not-checked components, policy findings, components.
         let release = try Self.browse(try await Self.link(s, read, next: "/ui/agents/collector/releases/1.0.0"))
