@@ -69,8 +69,11 @@ public struct Cataloger: Sendable {
     /// root holding one is not clean for having no packages listed: it is NOT CHECKED (found by helper-127).
     static let unreadDatabases = ["var/lib/rpm/Packages", "var/lib/rpm/Packages.db", "var/lib/rpm/rpmdb.sqlite",
                                   "usr/lib/sysimage/rpm/Packages", "usr/lib/sysimage/rpm/Packages.db", "usr/lib/sysimage/rpm/rpmdb.sqlite"]
+    static let unreadDatabaseSuffixes = unreadDatabases.map { "/" + $0 }
     static func isUnreadDatabase(_ path: String) -> Bool {
-        unreadDatabases.contains { path == $0 || path.hasSuffix("/" + $0) }
+        // Most paths end in none of the three names: rejected on the last bytes, with no allocation.
+        guard path.hasSuffix("Packages") || path.hasSuffix("Packages.db") || path.hasSuffix("rpmdb.sqlite") else { return false }
+        return unreadDatabases.contains(path) || unreadDatabaseSuffixes.contains { path.hasSuffix($0) }
     }
 
     /// Which files of an image to keep while its layers stream: what any extractor wants or reads beside.
