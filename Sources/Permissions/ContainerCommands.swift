@@ -37,6 +37,37 @@ enum ContainerCommands {
         strings.flatMap { $0.split(whereSeparator: { " \t\n;&|()`$'\"<>=,{}".contains($0) }).map(String.init) }
     }
 
+    /// A shell's `$NAME` and `${NAME}` (with `:-`/`-` defaults read as the value when set, else the
+    /// default) replaced from `env`; other text kept. What `sh -c "$CLEANUP"` runs, when the container
+    /// sets CLEANUP to a literal (Left undone: only the kubelet's `$(VAR)` was expanded).
+    static func shellExpanded(_ s: String, _ env: [String: String]) -> String {
+        guard s.contains("$") else { return s }
+        let c = Array(s.unicodeScalars)
+        var out = String.UnicodeScalarView()
+        var i = 0
+        func isName(_ u: Unicode.Scalar, first: Bool) -> Bool { u == "_" || (u.isASCII && u.properties.isAlphabetic) || (!first && ("0"..."9").contains(u)) }
+        while i < c.count {
+            guard c[i] == "$", i + 1 < c.count else { out.append(c[i]); i += 1; continue }
+            if c[i + 1] == "{", let close = c[(i + 2)...].firstIndex(of: "}") {
+                let inner = String(String.UnicodeScalarView(c[(i + 2)..<close]))
+                let name = String(inner.prefix { $0 == "_" || $0.isLetter || $0.isNumber })
+                let rest = inner.dropFirst(name.count)
+                var value: String?
+                if let v = env[name], !(rest.hasPrefix(":-") && v.isEmpty) { value = v }
+                else if rest.hasPrefix(":-") { value = String(rest.dropFirst(2)) }
+                else if rest.hasPrefix("-") { value = String(rest.dropFirst()) }
+                if let value, !name.isEmpty { out.append(contentsOf: value.unicodeScalars); i = close + 1; continue }
+                out.append(c[i]); i += 1; continue
+            }
+            var j = i + 1
+            while j < c.count, isName(c[j], first: j == i + 1) { j += 1 }
+            let name = String(String.UnicodeScalarView(c[(i + 1)..<j]))
+            if !name.isEmpty, let v = env[name] { out.append(contentsOf: v.unicodeScalars); i = j; continue }
+            out.append(c[i]); i += 1
+        }
+        return String(out)
+    }
+
     /// Whether the words name `script`, by itself or as the last element of a path.
     static func runs(_ words: [String], _ script: String) -> Bool {
         words.contains { $0 == script || $0.hasSuffix("/" + script) }

@@ -275,8 +275,10 @@ struct ScriptEnvironments: ManifestControl {
         let m = c.manifest
         var out: [PolicyFinding] = []
         for k in c.containers {
+            let env = ContainerCommands.environment(k.node)
             for line in ContainerCommands.lines(k.node) {
-                let words = ContainerCommands.words(line.strings)
+                // As written, and as a shell would expand `$VAR` from the container's literal env values.
+                let words = ContainerCommands.words(line.strings) + ContainerCommands.words(line.strings.map { ContainerCommands.shellExpanded($0, env) })
                 for (script, envs) in m.scripts.sorted(by: { $0.key < $1.key }) {
                     guard ContainerCommands.runs(words, script), !envs.contains(c.environment) else { continue }
                     out.append(c.finding(self, "script-environment", "critical", line.node, container: k.name,

@@ -312,8 +312,14 @@ public enum RuntimeConfigs {
                         if let c = h["command"] { commandLines.append((c, c.string.map { [$0] } ?? (c.sequence ?? []).compactMap(\.string))) }
                     }
                 }
+                var serviceEnv: [String: String] = [:]
+                for (ek, ev) in svc["environment"]?.mapping ?? [:] { if let n = ek.string { serviceEnv[n] = ev.string ?? "" } }
+                for e in svc["environment"]?.sequence ?? [] {
+                    if let s = e.string, let eq = s.firstIndex(of: "=") { serviceEnv[String(s[..<eq])] = String(s[s.index(after: eq)...]) }
+                }
                 for line in commandLines {
-                    let words = ContainerCommands.words(line.strings)
+                    // Compose leaves `$$VAR` to the container's shell as `$VAR`, which the service's env sets.
+                    let words = ContainerCommands.words(line.strings) + ContainerCommands.words(line.strings.map { ContainerCommands.shellExpanded($0, serviceEnv) })
                     for (script, envs) in m.scripts.sorted(by: { $0.key < $1.key }) where ContainerCommands.runs(words, script) && !envs.contains(environment) {
                         declared("script-environment", "critical", line.node, "runs \(script) in the \(environment) environment", "\(script) only in \(envs.joined(separator: ", "))",
                                  "remove \(script) from this \(environment) service, or label it with an environment the manifest allows")

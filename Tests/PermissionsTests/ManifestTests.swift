@@ -534,6 +534,35 @@ extension CiliumEgressTests {
         #expect(!plain.contains { $0.rule.hasPrefix("manifest:") })
     }
 
+    /// Left undone last stop: `sh -c "$CLEANUP"` runs what the container's env sets, and only the
+    /// kubelet's `$(VAR)` was expanded. A shell's `$VAR` and `${VAR:-default}` are read too, in
+    /// Kubernetes containers and compose services alike.
+    @Test func scriptsNamedThroughAShellVariableAreFound() throws {
+        let m = try AgentManifest.load(try tmpFile("provenant.agent.yaml", "name: a\nscripts: {cleanup.sh: [test]}\n"))
+        let pod = try tmpFile("pod.yaml", """
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: p}
+            spec:
+              containers:
+              - {name: a, image: x, env: [{name: JOB, value: /opt/cleanup.sh}], command: [sh, -c, "$JOB --all"]}
+              - {name: b, image: x, command: [sh, -c, "${NOPE:-cleanup.sh}"]}
+              - {name: c, image: x, env: [{name: JOB, value: backup.sh}], command: [sh, -c, "$JOB"]}
+            """)
+        let r = try Workloads.read(pod)
+        let found = r.pods.flatMap { ManifestCheck.check($0, manifest: m, environment: "production") }.filter { $0.rule == "manifest:script-environment" }
+        #expect(Set(found.compactMap(\.container)) == ["a", "b"], "\(found.map { "\($0.container ?? ""): \($0.found)" })")
+        let compose = try tmpFile("docker-compose.yml", """
+            services:
+              job: {image: x, network_mode: none, environment: {JOB: cleanup.sh}, command: [sh, -c, "$$JOB"]}
+              other: {image: x, network_mode: none, environment: [JOB=backup.sh], command: [sh, -c, "$$JOB"]}
+            """)
+        let c = try Workloads.read(compose)
+        let cf = c.objects.compose.flatMap { RuntimeConfigs.compose($0.node, file: $0.file, manifest: m) }.filter { $0.rule == "manifest:script-environment" }
+        #expect(cf.map(\.name) == ["job"], "\(cf.map { "\($0.name): \($0.found)" })")
+        #expect(ContainerCommands.shellExpanded("a $X ${Y} ${Z:-d} $$ $", ["X": "1", "Y": "2"]) == "a 1 2 d $$ $")
+    }
+
     /// Found by helper-124: an image volume mounts another image's files into the pod, and neither
     /// `manifest:image` nor the pinning rules looked at it.
     @Test func imageVolumesAreImagesOfThePod() throws {
