@@ -398,7 +398,9 @@ public enum ExecLauncher {
             // The launcher runs the interpreter itself, so it is held to what the kernel and Landlock
             // would hold it to: never from a path the agent writes, and only where no one but root could
             // have put it. An agent-written binary ran under the pinned script's approval (helper-126).
-            let realInterpreter = realPath(interpreter) ?? interpreter
+            // The path of what was opened, not of the name again: a link swapped between the open and
+            // this check would otherwise vouch for another file (found by review).
+            let realInterpreter = openedPath(fd) ?? realPath(interpreter) ?? interpreter
             if let w = request.manifest.write.first(where: { Landlock.isWithin(realInterpreter, $0) || Landlock.isWithin(interpreter, $0) }) {
                 close(fd)
                 return refuse("\(interpreter), the interpreter of \(program), lies under \(w), which the agent may write")

@@ -35,6 +35,19 @@ enum LeakView {
                 if b[i + 1] == 117, i + 5 < b.endIndex, b[i + 2] == 48, b[i + 3] == 48, let h = hex(b[i + 4]), let l = hex(b[i + 5]), h < 8 {
                     out.append(h << 4 | l); i += 6; changed = true; continue
                 }
+                // JSON's one-character escapes: `"x\nghp_…"` holds a token after a line break, which a
+                // pattern opening with \b did not see after the `n` (found by review).
+                let single: UInt8? = switch b[i + 1] {
+                case 110: 10    // \n
+                case 116: 9     // \t
+                case 114: 13    // \r
+                case 98: 8      // \b
+                case 102: 12    // \f
+                case 34: 34     // \"
+                case 92: 92     // \\
+                default: nil
+                }
+                if let single { out.append(single); i += 2; changed = true; continue }
             }
             out.append(c); i += 1
         }

@@ -177,7 +177,10 @@ public enum RuntimeConfigs {
             // interpolated like any other value (all helper-125).
             var joined: [(key: String, node: Node)] = (svc["networks"]?.sequence?.compactMap { n in n.string.map { ($0, n) } } ?? [])
                 + (svc["networks"]?.mapping?.compactMap { k, _ in k.string.map { ($0, k) } } ?? [])
-            if svc["networks"] == nil, svc["network_mode"] == nil { joined.append(("default", svc)) }
+            // An empty list or mapping, an explicit null and `network_mode: ""` leave the service on
+            // `default` too, as compose-go reads them (found by review).
+            let networksGiven = !(svc["networks"]?.sequence?.isEmpty ?? svc["networks"]?.mapping?.isEmpty ?? true)
+            if !networksGiven, (svc["network_mode"]?.string ?? "").isEmpty { joined.append(("default", svc)) }
             for (key, node) in joined {
                 let declared = doc["networks"]?[key]
                 let written = declared?["name"]?.string ?? declared?["external"]?["name"]?.string ?? key
@@ -280,7 +283,7 @@ public enum RuntimeConfigs {
                     : m.egress.map { ($0.host ?? $0.cidr ?? "") + ($0.ports.isEmpty ? "" : ":" + $0.ports.map(String.init).joined(separator: ",")) }.joined(separator: "; ")
                 let egressFix = m.egress.isEmpty ? "set network_mode: none"
                     : "attach the service only to networks with internal: true, and send the declared egress through an egress proxy on them (provenant guard proxy)"
-                if let mode = svc["network_mode"]?.string {
+                if let mode = svc["network_mode"]?.string, !mode.isEmpty {
                     if mode != "none" {
                         declared("egress-unrestricted", "high", svc["network_mode"], "network_mode: \(mode): compose has no egress policy, so the service reaches every address",
                                  egressAllowed, egressFix)

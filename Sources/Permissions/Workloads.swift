@@ -36,7 +36,9 @@ public enum Workloads {
         public var notChecked: [PolicyFinding] = []
     }
 
-    public static func read(_ file: String) throws(InputError) -> FileContents {
+    /// `root` is the path the command was given that holds `file`: a kustomization's resources are
+    /// read only when they lie inside it.
+    public static func read(_ file: String, root: String? = nil) throws(InputError) -> FileContents {
         guard let data = FileManager.default.contents(atPath: file), let text = String(data: data, encoding: .utf8) else {
             throw InputError("cannot read file as UTF-8 text", at: Location(file))
         }
@@ -109,6 +111,27 @@ public enum Workloads {
             // never seen. Listing resources alone changes nothing.
             if Self.isKustomization(doc, file: file) {
                 let changes = (doc.mapping ?? [:]).compactMap(\.key.string).filter { !Self.kustomizeListingKeys.contains($0) }.sorted()
+                // What it lists is read only when it lies inside what was given: a remote base, or a
+                // directory outside the checked path, renders objects nobody checked (found by review).
+                let dir = PathText.parent(file).isEmpty ? "." : PathText.parent(file)
+                let top = root.map { r -> String in
+                    var isDir: ObjCBool = false
+                    return FileManager.default.fileExists(atPath: r, isDirectory: &isDir) && isDir.boolValue ? (r as NSString).standardizingPath : ""
+                } ?? ""
+                for key in ["resources", "bases", "components"] {
+                    for entry in doc[key]?.sequence ?? [] {
+                        guard let written = entry.string else { continue }
+                        let remote = written.contains("://") || written.contains("?ref=") || written.hasPrefix("git@") || written.hasPrefix("github.com/")
+                        let resolved = ((written.hasPrefix("/") ? written : dir + "/" + written) as NSString).standardizingPath
+                        let inside = !top.isEmpty && (resolved == top || resolved.hasPrefix(top.hasSuffix("/") ? top : top + "/"))
+                        guard remote || !inside || !FileManager.default.fileExists(atPath: resolved) else { continue }
+                        let why = remote ? "a remote \(key == "bases" ? "base" : "resource")" : !inside ? "outside the checked path" : "not found"
+                        notChecked.append(PolicyFinding(rule: "k8s:not-checked", severity: "high", kind: kind.isEmpty ? "Kustomization" : kind,
+                                                        name: PathText.lastComponent(dir), container: nil, location: Location(file, line: entry.mark?.line),
+                                                        found: "NOT CHECKED: \(key) entry \(Redactor.quote(written, max: 200)) is \(why); what it renders is not read",
+                                                        allowed: "resources inside the checked path", fix: "check what it renders: kubectl kustomize \(Redactor.quote(dir, max: 120)) > rendered.yaml"))
+                    }
+                }
                 if !changes.isEmpty {
                     let shown = PathText.lastComponent(PathText.parent(file))
                     notChecked.append(PolicyFinding(rule: "k8s:not-checked", severity: "high", kind: kind.isEmpty ? "Kustomization" : kind, name: shown.isEmpty ? "." : shown,
@@ -280,7 +303,7 @@ public enum Workloads {
                             throw InputError("neither a Kubernetes object (apiVersion and kind) nor an OCI runtime config (ociVersion, or process and root)", at: Location(f))
                         }
                     }
-                    let r = try read(f)
+                    let r = try read(f, root: p)
                     c.pods += r.pods; c.objects.merge(r.objects); c.environments.merge(r.environments) { a, _ in a }
                     c.problems += r.problems; c.notChecked += r.notChecked
                     if template == nil { c.rejected += r.rejected }

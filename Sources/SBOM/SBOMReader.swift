@@ -313,17 +313,31 @@ public enum SBOMReader {
     /// the same release twice: Go's `v`, an epoch as a qualifier or `0:`, PyPI's case.
     static func disagreeingVersion(field: String, purlVersion: String, type: String, qualifiers: [String: String]) -> String? {
         let f = field.trimmingCharacters(in: .whitespaces)
-        guard !f.isEmpty, f != purlVersion else { return nil }
+        guard !f.isEmpty else { return nil }
         var same: Set<String> = [purlVersion]
         switch type {
         case "golang":
             if f.drop(while: { $0 == "v" }) == purlVersion.drop(while: { $0 == "v" }) { return nil }
         case "deb", "rpm", "apk", "alpm":
-            if let e = qualifiers["epoch"], !e.isEmpty { same.insert(e + ":" + purlVersion) }
-            if purlVersion.hasPrefix("0:") { same.insert(String(purlVersion.dropFirst(2))) }
-            same.insert("0:" + purlVersion)
+            // An epoch above 0 in the qualifier makes the bare version another release (grype reads
+            // `4.13` as epoch 0): only `e:version` is the same then (found by review).
+            if let e = qualifiers["epoch"], !e.isEmpty, e != "0" {
+                same = [e + ":" + purlVersion]
+            } else {
+                if purlVersion.hasPrefix("0:") { same.insert(String(purlVersion.dropFirst(2))) }
+                same.insert("0:" + purlVersion)
+            }
         case "pypi":
-            if f.lowercased() == purlVersion.lowercased() { return nil }
+            // PEP 440 reads case, a leading `v` and trailing `.0` release segments as the same release.
+            func release(_ v: String) -> String {
+                var t = v.lowercased()
+                if t.hasPrefix("v") { t.removeFirst() }
+                var parts = t.split(separator: ".", omittingEmptySubsequences: false)
+                guard parts.allSatisfy({ !$0.isEmpty && $0.allSatisfy(\.isNumber) }) else { return t }
+                while parts.count > 1, parts.last.map({ $0.allSatisfy { $0 == "0" } }) == true { parts.removeLast() }
+                return parts.map { p in p.drop { $0 == "0" }.isEmpty ? "0" : String(p.drop { $0 == "0" }) }.joined(separator: ".")
+            }
+            if release(f) == release(purlVersion) { return nil }
         default: break
         }
         return same.contains(f) ? nil : f
@@ -396,8 +410,9 @@ public enum SBOMReader {
                 // and the disagreement is said (a listed vulnerable version hid behind a purl's).
                 if parsed != nil, let pv = purl.version, let fv = l.version,
                    let other = Self.disagreeingVersion(field: fv, purlVersion: pv, type: purl.type, qualifiers: purl.qualifiers) {
+                    let epoch = ["deb", "rpm", "apk", "alpm"].contains(purl.type) ? purl.qualifiers["epoch"].flatMap { $0.isEmpty || $0 == "0" ? nil : $0 + ":" } ?? "" : ""
                     diags.append(Diagnostic(Location(path), "\(l.origin) '\(Redactor.quote(l.name ?? n, max: 200))' has version '\(Redactor.quote(fv, max: 100))' "
-                        + "but its purl says '\(Redactor.quote(pv, max: 100))'; both are scanned"))
+                        + "but its purl says '\(Redactor.quote(epoch + pv, max: 100))'; both are scanned"))
                     var q = purl.qualifiers
                     q["epoch"] = nil
                     var twin = p

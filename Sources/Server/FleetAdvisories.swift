@@ -20,6 +20,9 @@ public final class FleetAdvisories: Sendable {
     let syncing = SharedRun()
     /// The most a zip body may inflate to.
     let maxInflated: Int
+    /// Each release's count of components not checked, with the database state it was judged under
+    /// (a release's components never change; only the database and the pending matches do).
+    let notCheckedCache = Mutex<[String: (state: String, packages: Int)]>([:])
 
     public init(database: AdvisoryStore, store: any FleetStore, webhook: FleetWebhook?, maxInflated: Int = 1 << 30) {
         self.database = database; self.store = store; self.webhook = webhook; self.maxInflated = maxInflated
@@ -335,13 +338,28 @@ extension FleetAdvisories {
             releases.append((d.agent, d.version))
         }
         try await sync()
+        // Judged once per release and database state, on a thread of its own: judging every deployed
+        // release on each page view held the request threads for minutes (found by review).
+        let state = "\(currentGeneration)|\(currentSeq)|\(try await store.pending().count)"
         var out: [FleetReleaseNotChecked] = []
+        var judged: [String: (state: String, packages: Int)] = [:]
+        let cached = notCheckedCache.withLock { $0 }
         for (agent, version) in releases.prefix(Self.fleetReleaseLimit) {
-            guard let sources = try await store.sources(agent: agent, version: version) else { continue }
-            let groups = try notChecked(sources, awaitingRematch: try await store.pendingSources(agent: agent, version: version))
-            let n = groups.reduce(0) { $0 + $1.packages }
+            let key = agent + "\u{0}" + version
+            var n: Int
+            if let c = cached[key], c.state == state {
+                n = c.packages
+            } else {
+                guard let sources = try await store.sources(agent: agent, version: version) else { continue }
+                let pending = try await store.pendingSources(agent: agent, version: version)
+                let groups = try await FleetIngest.offPool { [self] in try notChecked(sources, awaitingRematch: pending) }
+                n = groups.reduce(0) { $0 + $1.packages }
+            }
+            judged[key] = (state, n)
             if n > 0 { out.append(FleetReleaseNotChecked(agent: agent, version: version, packages: n)) }
         }
+        // Only the releases deployed now are kept.
+        notCheckedCache.withLock { $0 = judged }
         return (out, max(0, releases.count - Self.fleetReleaseLimit))
     }
 }

@@ -124,6 +124,9 @@ public struct FleetServer: Sendable {
         let store = self.store, options = self.options, advisories = self.advisories, trustPolicy = self.trustPolicy
         let (four, over) = options.maxBodyBytes.multipliedReportingOverflow(by: 4)
         let gate = UploadGate(capacity: options.maxUploadBytes ?? (over ? Int.max : four), graceSeconds: options.bodyGraceSeconds)
+        // Drifts read stored SBOMs, not bodies: a gate of their own, so read tokens cannot keep agents
+        // from uploading (found by review: two drifts gave a push 503 for 25 s).
+        let driftGate = UploadGate(capacity: gate.capacity, graceSeconds: options.bodyGraceSeconds)
 
         // Unauthenticated: one trivial query, never a summary of the fleet (each call listed every agent,
         // and a loop of them slowed every other request tenfold: found by helper-128).
@@ -277,11 +280,11 @@ public struct FleetServer: Sendable {
                 from = String(v)
             }
             guard let from, AgentName.isValid(from) else { throw FleetAPIError(.badRequest, field: "from", "from=VERSION names the release to compare with") }
-            // Two stored SBOMs, each up to an upload's size, read and compared: held in the upload gate
-            // like two uploads, and compared on a thread of its own. Parallel drifts of large releases
-            // held every request thread and took gigabytes (found by helper-128).
-            let limit = min(options.maxBodyBytes, gate.capacity / 2)
-            return try await gate.holding(2 * limit, holder: context.tokenHash, limit: 2 * limit) {
+            // Two stored SBOMs, each up to an upload's size, read and compared: held in the drift gate
+            // as two uploads would be, and compared on a thread of its own. Parallel drifts of large
+            // releases held every request thread and took gigabytes (found by helper-128).
+            let limit = min(options.maxBodyBytes, driftGate.capacity / 2)
+            return try await driftGate.holding(2 * limit, holder: context.tokenHash, limit: 2 * limit) {
                 guard let old = try await store.sbom(agent: agent, version: from) else { throw FleetAPIError(.notFound, field: "from", "no release \(agent) \(from)") }
                 guard let new = try await store.sbom(agent: agent, version: version) else { throw FleetAPIError(.notFound, field: "version", "no release \(agent) \(version)") }
                 let answer = try await FleetIngest.offPool { try FleetDrift.compare(agent: agent, from: (from, old), to: (version, new)) }

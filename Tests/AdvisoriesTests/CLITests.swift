@@ -404,17 +404,18 @@ func jsonObject(_ s: String) throws -> [String: Any] {
             #expect(scan.code == 1 && scan.out.contains("NOT CHECKED"), "\(format): \(scan.out)\(scan.err)")
             #expect(try provenant(["scan", sbom, "--db", sharedDB, "--fail-on", "critical", "--allow-unchecked"]).code == 0)
         }
-        // A warning that left nothing unchecked (a jar without Maven metadata) is a known unknown of the
-        // SBOM but not NOT CHECKED, in the SBOM's scan as in the tree's (found by review).
+        // A jar nothing identifies (no Maven metadata, no version) was a warning only; what it holds is
+        // not checked, so it is NOT CHECKED, in the SBOM's scan as in the tree's (found by helper-127).
         let warned = try tempDir("known-unknown-warning")
         try FileManager.default.createDirectory(atPath: warned + "/lib", withIntermediateDirectories: true)
         #expect(try runProcess("/usr/bin/env", ["python3", "-c", "import zipfile,sys; z=zipfile.ZipFile(sys.argv[1],'w'); z.writestr('a.txt','hi'); z.close()", warned + "/lib/thing.jar"]).code == 0)
-        #expect(try provenant(["scan", warned, "--db", sharedDB, "--fail-on", "critical"]).code == 0)
+        #expect(try provenant(["scan", warned, "--db", sharedDB, "--fail-on", "critical"]).code == 1)
+        #expect(try provenant(["scan", warned, "--db", sharedDB, "--fail-on", "critical", "--allow-unchecked"]).code == 0)
         for format in ["cyclonedx-json", "spdx-json"] {
             let sbom = warned + "/../known-unknown-warning.\(format)"
             #expect(try provenant(["sbom", warned, "--format", format, "-o", sbom, "--quiet"]).code == 0)
             #expect(try String(contentsOfFile: sbom, encoding: .utf8).contains("without Maven metadata"))
-            #expect(try provenant(["scan", sbom, "--db", sharedDB, "--fail-on", "critical"]).code == 0, "\(format)")
+            #expect(try provenant(["scan", sbom, "--db", sharedDB, "--fail-on", "critical"]).code == 1, "\(format)")
         }
     }
 
@@ -493,13 +494,17 @@ func jsonObject(_ s: String) throws -> [String: Any] {
             #"{"type": "library", "name": "idna", "version": "2.8", "purl": "pkg:pypi/idna@3.7"}"#,
             #"{"type": "library", "name": "github.com/x/y", "version": "v1.2.0", "purl": "pkg:golang/github.com/x/y@1.2.0"}"#,
             #"{"type": "library", "name": "bsdutils", "version": "1:2.38.1-5", "purl": "pkg:deb/debian/bsdutils@2.38.1-5?epoch=1&distro=debian-12"}"#,
+            #"{"type": "library", "name": "jinja2", "version": "2.10.0", "purl": "pkg:pypi/jinja2@2.10"}"#,
+            // Review: a bare version beside an epoch of 1 is epoch 0, another release.
+            #"{"type": "library", "name": "libcap2", "version": "2.66", "purl": "pkg:deb/debian/libcap2@2.66?epoch=1&distro=debian-12"}"#,
         ]
         try write(#"{"bomFormat": "CycloneDX", "specVersion": "1.5", "version": 1, "components": [\#(comps.joined(separator: ","))]}"#, to: dir + "/bom.json")
         let scan = try provenant(["scan", dir + "/bom.json", "--db", sharedDB, "--format", "json"])
         #expect(scan.code == 0, "\(scan.err)")
         #expect(scan.out.contains("PYSEC-2024-60") && scan.out.contains("\"2.8\""), "\(scan.out.prefix(2000))")
         #expect(scan.err.contains("'idna' has version '2.8' but its purl says '3.7'; both are scanned"), "\(scan.err)")
-        #expect(!scan.err.contains("github.com/x/y") && !scan.err.contains("bsdutils"), "\(scan.err)")
+        #expect(!scan.err.contains("github.com/x/y") && !scan.err.contains("bsdutils") && !scan.err.contains("jinja2"), "\(scan.err)")
+        #expect(scan.err.contains("'libcap2' has version '2.66' but its purl says '1:2.66'; both are scanned"), "\(scan.err)")
         // The purl's own release alone is clean: without the field the document scans clean.
         try write(#"{"bomFormat": "CycloneDX", "specVersion": "1.5", "version": 1, "components": [{"type": "library", "name": "idna", "version": "3.7", "purl": "pkg:pypi/idna@3.7"}]}"#, to: dir + "/clean.json")
         let clean = try provenant(["scan", dir + "/clean.json", "--db", sharedDB, "--format", "json"])

@@ -11,7 +11,7 @@ import Permissions
     /// The decoded view is skipped only when nothing could be escaped; an escaped secret is still caught.
     @Test func theDecodedViewIsSkippedOnlyWithoutEscapes() throws {
         #expect(LeakView.decoded(ArraySlice(Array("GET http://a.test/x HTTP/1.1\r\nHost: a.test\r\n\r\n".utf8))) == nil)
-        #expect(LeakView.decoded(ArraySlice(Array("100% sure, a\\b".utf8))) == nil)
+        #expect(LeakView.decoded(ArraySlice(Array("100% sure, a\\q".utf8))) == nil)
         #expect(LeakView.decoded(ArraySlice(Array("a%41b".utf8))) == Array("aAb".utf8))
         #expect(LeakView.decoded(ArraySlice(Array("x\\/y\\u0041".utf8))) == Array("x/yA".utf8))
         // A slice that does not start at 0 decodes the same.
@@ -26,6 +26,15 @@ import Permissions
         #expect(request.withUnsafeBytes { engine.scan($0) }.isEmpty)
         let decoded = try #require(request.withUnsafeBytes { LeakView.decoded($0) })
         #expect(decoded.withUnsafeBytes { engine.scan($0) }.contains { $0.ruleID.hasPrefix("known:") })
+
+        // Found by review: a token after a JSON `\n` or `\t` escape passed, since a pattern opening
+        // with \b saw the `n` before it. JSON's one-character escapes are decoded in the view too.
+        #expect(LeakView.decoded(ArraySlice(Array(#"a\nb\tc\"d\\e"#.utf8))) == Array("a\nb\tc\"d\\e".utf8))
+        for escape in [#"\n"#, #"\t"#, #"\r"#, #"\""#] {
+            let body = Array(#"{"t":"x\#(escape)ghp_R7wQ2bX9kLm4Np8sT1vY6zC3dF5gH0jK2mQe"}"#.utf8)
+            let (hit, complete) = body.withUnsafeBytes { ProxyConnection.leakScan($0, engine) }
+            #expect(hit?.ruleID.hasPrefix("github") == true && complete, "\(escape): \(String(describing: hit?.ruleID))")
+        }
     }
 
     /// A known secret sent as a host name is masked in the audit's reason too, which quotes the name

@@ -336,6 +336,8 @@ import TestSupport
         ("host GPUs", "    read_only: true\n", "    read_only: true\n    gpus: all\n", "pss:hostpathvolumes", "gpus: all"),
         ("another runtime", "    read_only: true\n", "    read_only: true\n    runtime: nvidia\n", "hygiene:container-runtime", "runtime nvidia"),
         ("the default network", "    networks: [egress]\n", "", "manifest:egress-unrestricted", "network default is not internal"),
+        ("an empty networks list", "    networks: [egress]\n", "    networks: []\n", "manifest:egress-unrestricted", "network default is not internal"),
+        ("an empty network mode", "    networks: [egress]\n", "    network_mode: ''\n", "manifest:egress-unrestricted", "network default is not internal"),
         ("a network that is not internal", "    internal: true\n", "    internal: 'no'\n", "manifest:egress-unrestricted", "network egress is not internal"),
         ("an external network", "    internal: true\n", "    internal: true\n    external: true\n", "manifest:egress-unrestricted", "network egress is external"),
         ("a bridge network mode", "    networks: [egress]\n", "    network_mode: bridge\n", "manifest:egress-unrestricted", "network_mode: bridge"),

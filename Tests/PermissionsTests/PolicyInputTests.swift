@@ -47,6 +47,7 @@ import TestSupport
         try FileManager.default.createDirectory(atPath: d + "/base", withIntermediateDirectories: true)
         try FileManager.default.createDirectory(atPath: d + "/overlay", withIntermediateDirectories: true)
         try "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [deploy.yaml]\n".write(toFile: d + "/base/kustomization.yaml", atomically: true, encoding: .utf8)
+        try "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: s}\n".write(toFile: d + "/base/deploy.yaml", atomically: true, encoding: .utf8)
         try "resources: [../base]\nnamespace: prod\npatches:\n- path: priv.yaml\n".write(toFile: d + "/overlay/kustomization.yml", atomically: true, encoding: .utf8)
         try "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\nimages: [{name: x, newTag: latest}]\n".write(toFile: d + "/overlay/component.yaml", atomically: true, encoding: .utf8)
         let c = try Workloads.collect([d])
@@ -54,6 +55,16 @@ import TestSupport
         #expect(Set(found.map { PathText.lastComponent($0.location.path) }) == ["kustomization.yml", "component.yaml"], "\(found.map { "\($0.location): \($0.found)" })")
         #expect(found.contains { $0.found.contains("namespace, patches") }, "\(found.map(\.found))")
         #expect(!c.problems.contains { $0.location.path.hasSuffix("kustomization.yaml") || $0.location.path.hasSuffix("kustomization.yml") }, "\(c.problems)")
+        // Found by review: what a kustomization lists is read only inside the checked path. A remote
+        // base, a directory outside it, or a missing one renders objects nobody checked.
+        try FileManager.default.createDirectory(atPath: d + "/remote", withIntermediateDirectories: true)
+        try "resources:\n- deploy.yaml\n- https://github.com/acme/repo//deploy?ref=main\n- ../../elsewhere\n- missing.yaml\n".write(toFile: d + "/remote/kustomization.yaml", atomically: true, encoding: .utf8)
+        try "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: s}\n".write(toFile: d + "/remote/deploy.yaml", atomically: true, encoding: .utf8)
+        let remote = try Workloads.collect([d + "/remote"]).notChecked.map(\.found)
+        #expect(remote.count == 3 && remote.contains { $0.contains("is a remote resource") } && remote.contains { $0.contains("outside the checked path") }
+                && remote.contains { $0.contains("is not found") }, "\(remote)")
+        // The kustomization given alone: none of what it lists is read.
+        #expect(try Workloads.collect([d + "/remote/kustomization.yaml"]).notChecked.count == 4)
     }
 
     @Test func kubernetesJSONIsReadNotRefusedAsOCI() throws {

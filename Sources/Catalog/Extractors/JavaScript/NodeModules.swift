@@ -8,8 +8,13 @@ public struct NodeModulesExtractor: Extractor {
     public var modes: Set<ScanMode> { [.installed] }
 
     public func wants(_ file: IndexedFile, fileName: String) -> Bool {
-        guard fileName == "package.json", let at = file.path.byteOffset(of: "node_modules/", last: true),
-              at == 0 || file.path.utf8[file.path.utf8.index(file.path.utf8.startIndex, offsetBy: at - 1)] == UInt8(ascii: "/") else { return false }
+        // The last whole `node_modules/` directory: `node_modules/foo_node_modules/package.json` is
+        // foo_node_modules' own manifest (found by review).
+        guard fileName == "package.json" else { return false }
+        let at: Int
+        if let slash = file.path.byteOffset(of: "/node_modules/", last: true) { at = slash + 1 }
+        else if file.path.hasPrefix("node_modules/") { at = 0 }
+        else { return false }
         // Only the package's own manifest: node_modules/name/package.json or node_modules/@scope/name/package.json.
         let rest = file.path.utf8.dropFirst(at + 13).split(separator: UInt8(ascii: "/"))
         return rest.count == 2 || (rest.count == 3 && rest[0].first == UInt8(ascii: "@"))
