@@ -85,5 +85,17 @@ import Testing
         #expect(why.contains("records"), "\(why)")
         // Split over a few records, the same bytes are still read (here: more are needed).
         #expect(TLSClientHello.parse(Array(bytes.prefix(6 * 200))) == .needMore)
+        // The real hello, split into records of 7 bytes and fed a byte at a time: more is needed until
+        // the last byte, then it reads as it does whole, and takes every byte.
+        let payload = Array(Self.hello.dropFirst(5))
+        var split: [UInt8] = []
+        for start in stride(from: 0, to: payload.count, by: 7) {
+            let piece = payload[start..<min(payload.count, start + 7)]
+            split += [22, 3, 1, UInt8(piece.count >> 8), UInt8(piece.count & 0xFF)] + piece
+        }
+        #expect(payload.count / 7 + 1 <= TLSClientHello.maxRecords)
+        for n in stride(from: 1, to: split.count, by: 97) { #expect(TLSClientHello.parseCounting(Array(split.prefix(n))).outcome == .needMore) }
+        let whole = TLSClientHello.parseCounting(split)
+        #expect(whole.outcome == TLSClientHello.parse(Self.hello) && whole.length == split.count, "\(whole)")
     }
 }
