@@ -214,7 +214,7 @@ struct EgressRestricted: AccessControl {
         guard c.networkPolicies.isEmpty, denying.isEmpty else { return [] }
         let m = c.manifest
         return [c.finding("egress-unrestricted", "high", c.pod.spec, found: "no NetworkPolicy or CiliumNetworkPolicy restricts this workload's egress" + (denying.count < c.ciliumPolicies.count ? " (a CiliumNetworkPolicy that selects it sets enableDefaultDeny.egress to false)" : ""),
-                          allowed: m.egress.isEmpty ? "no egress" : m.egress.map { ($0.host ?? $0.cidr ?? "") + ($0.ports.isEmpty ? "" : ":" + $0.ports.map(String.init).joined(separator: ",")) }.joined(separator: "; "),
+                          allowed: m.egress.isEmpty ? "no egress" : m.egress.map(\.label).joined(separator: "; "),
                           fix: "apply the NetworkPolicy from `provenant policy generate`",
                           because: "a policy selects a pod only when its podSelector's matchLabels and matchExpressions all hold for the pod's labels")]
     }

@@ -23,6 +23,23 @@ enum ComposeModel {
         }
     }
 
+    // MARK: Service fields
+
+    /// A service's `environment`, as a mapping or a list of `NAME=value`, in the order written: each
+    /// name with its value (nil for a mapping entry that is not a string, `FOO:` say) and its node.
+    static func environment(_ svc: Node) -> [(name: String, value: String?, node: Node)] {
+        var out: [(name: String, value: String?, node: Node)] = []
+        for (k, v) in svc["environment"]?.mapping ?? [:] { if let n = k.string { out.append((n, v.string, v)) } }
+        for e in svc["environment"]?.sequence ?? [] {
+            if let s = e.string, let eq = s.firstIndex(of: "=") { out.append((String(s[..<eq]), String(s[s.index(after: eq)...]), e)) }
+        }
+        return out
+    }
+
+    /// A command field compose takes as a string or a list of strings (`command`, `entrypoint`,
+    /// `healthcheck.test`, a hook's `command`).
+    static func commandStrings(_ n: Node) -> [String] { n.string.map { [$0] } ?? (n.sequence ?? []).compactMap(\.string) }
+
     // MARK: Interpolation
 
     /// `s` with `$$` read as `$`, a variable the project's `.env` sets (`env`) read as compose reads

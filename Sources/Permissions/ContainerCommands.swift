@@ -68,6 +68,13 @@ enum ContainerCommands {
         return String(out)
     }
 
+    /// The words of a command line as written and, when a shell would expand something in it, as
+    /// expanded from `env` too: what a script check looks for a script's name in.
+    static func wordsAsRun(_ strings: [String], env: [String: String]) -> [String] {
+        let expanded = strings.map { shellExpanded($0, env) }
+        return words(strings) + (expanded == strings ? [] : words(expanded))
+    }
+
     /// Whether the words name `script`, by itself or as the last element of a path.
     static func runs(_ words: [String], _ script: String) -> Bool {
         words.contains { $0 == script || $0.hasSuffix("/" + script) }

@@ -212,7 +212,7 @@ public enum PolicyGenerator {
             svc.append(("network_mode", .str("none")))
             top.append(("services", YAMLTree.map([(m.name, YAMLTree.map(svc))])))
         } else {
-            let destinations = m.egress.map { ($0.host ?? $0.cidr ?? "") + ($0.ports.isEmpty ? "" : ":" + $0.ports.map(String.init).joined(separator: ",")) }
+            let destinations = m.egress.map(\.label)
             svc.append(("networks", YAMLTree.seq([.str("egress")])))
             top.append(("services", YAMLTree.map([(m.name, YAMLTree.map(svc))])))
             top.append(("networks", YAMLTree.map([("egress", YAMLTree.map([("internal", YAMLTree.bool(true))]))])))

@@ -8,6 +8,8 @@ public struct AgentManifest: Sendable, Equatable {
     public struct Egress: Sendable, Equatable {
         public var host: String?; public var cidr: String?; public var ports: [Int]; public var proto: String
         public init(host: String?, cidr: String?, ports: [Int], proto: String) { self.host = host; self.cidr = cidr; self.ports = ports; self.proto = proto }
+        /// `host:443,8443` or `10.0.0.0/8` (no ports: every port), as findings and notes show it.
+        public var label: String { (host ?? cidr ?? "") + (ports.isEmpty ? "" : ":" + ports.map(String.init).joined(separator: ",")) }
     }
     public struct Secret: Sendable, Equatable {
         public var secret: String?; public var keys: [String]; public var env: String?; public var file: String?

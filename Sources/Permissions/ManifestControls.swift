@@ -278,7 +278,7 @@ struct ScriptEnvironments: ManifestControl {
             let env = ContainerCommands.environment(k.node)
             for line in ContainerCommands.lines(k.node) {
                 // As written, and as a shell would expand `$VAR` from the container's literal env values.
-                let words = ContainerCommands.words(line.strings) + ContainerCommands.words(line.strings.map { ContainerCommands.shellExpanded($0, env) })
+                let words = ContainerCommands.wordsAsRun(line.strings, env: env)
                 for (script, envs) in m.scripts.sorted(by: { $0.key < $1.key }) {
                     guard ContainerCommands.runs(words, script), !envs.contains(c.environment) else { continue }
                     out.append(c.finding(self, "script-environment", "critical", line.node, container: k.name,

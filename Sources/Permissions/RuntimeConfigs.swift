@@ -280,7 +280,7 @@ public enum RuntimeConfigs {
                 // Only `network_mode: none`, or networks that are all `internal: true`, keep it in
                 // (Left undone: compose services were never held to the manifest's egress).
                 let egressAllowed = m.egress.isEmpty ? (m.dns ? "DNS only" : "no egress")
-                    : m.egress.map { ($0.host ?? $0.cidr ?? "") + ($0.ports.isEmpty ? "" : ":" + $0.ports.map(String.init).joined(separator: ",")) }.joined(separator: "; ")
+                    : m.egress.map(\.label).joined(separator: "; ")
                 let egressFix = m.egress.isEmpty ? "set network_mode: none"
                     : "attach the service only to networks with internal: true, and send the declared egress through an egress proxy on them (provenant guard proxy)"
                 if let mode = svc["network_mode"]?.string, !mode.isEmpty {
@@ -305,24 +305,14 @@ public enum RuntimeConfigs {
                 let environment = labels?["environment"]?.string
                     ?? (labels?.sequence ?? []).compactMap(\.string).last { $0.hasPrefix("environment=") }.map { String($0.dropFirst("environment=".count)) }
                     ?? "production"
-                var commandLines: [(node: Node, strings: [String])] = []
-                for field in ["entrypoint", "command"] {
-                    if let n = svc[field] { commandLines.append((n, n.string.map { [$0] } ?? (n.sequence ?? []).compactMap(\.string))) }
-                }
-                if let t = svc["healthcheck"]?["test"] { commandLines.append((t, t.string.map { [$0] } ?? (t.sequence ?? []).compactMap(\.string))) }
-                for hook in ["post_start", "pre_stop"] {
-                    for h in svc[hook]?.sequence ?? [] {
-                        if let c = h["command"] { commandLines.append((c, c.string.map { [$0] } ?? (c.sequence ?? []).compactMap(\.string))) }
-                    }
-                }
+                let commandNodes = [svc["entrypoint"], svc["command"], svc["healthcheck"]?["test"]].compactMap { $0 }
+                    + ["post_start", "pre_stop"].flatMap { hook in (svc[hook]?.sequence ?? []).compactMap { $0["command"] } }
+                let commandLines = commandNodes.map { (node: $0, strings: ComposeModel.commandStrings($0)) }
                 var serviceEnv: [String: String] = [:]
-                for (ek, ev) in svc["environment"]?.mapping ?? [:] { if let n = ek.string { serviceEnv[n] = ev.string ?? "" } }
-                for e in svc["environment"]?.sequence ?? [] {
-                    if let s = e.string, let eq = s.firstIndex(of: "=") { serviceEnv[String(s[..<eq])] = String(s[s.index(after: eq)...]) }
-                }
+                for e in ComposeModel.environment(svc) { serviceEnv[e.name] = e.value ?? "" }
                 for line in commandLines {
                     // Compose leaves `$$VAR` to the container's shell as `$VAR`, which the service's env sets.
-                    let words = ContainerCommands.words(line.strings) + ContainerCommands.words(line.strings.map { ContainerCommands.shellExpanded($0, serviceEnv) })
+                    let words = ContainerCommands.wordsAsRun(line.strings, env: serviceEnv)
                     for (script, envs) in m.scripts.sorted(by: { $0.key < $1.key }) where ContainerCommands.runs(words, script) && !envs.contains(environment) {
                         declared("script-environment", "critical", line.node, "runs \(script) in the \(environment) environment", "\(script) only in \(envs.joined(separator: ", "))",
                                  "remove \(script) from this \(environment) service, or label it with an environment the manifest allows")
@@ -409,13 +399,9 @@ public enum RuntimeConfigs {
                 add(rule, rule == "hygiene:image-latest" ? "high" : "medium", svc["image"],
                     "image \(image) is not pinned by digest", "an image pinned by digest", "append @sha256:<digest>")
             }
-            var env: [(String, String, Node)] = []
-            if let m = svc["environment"]?.mapping { for (ek, ev) in m { if let n = ek.string, let v = ev.string { env.append((n, v, ev)) } } }
-            for e in svc["environment"]?.sequence ?? [] {
-                if let s = e.string, let eq = s.firstIndex(of: "=") { env.append((String(s[..<eq]), String(s[s.index(after: eq)...]), e)) }
-            }
-            for (n, v, node) in env where Hygiene.looksSecret(name: n, value: v) {
-                add("hygiene:plaintext-secret", "high", node, "environment \(n) holds a literal secret (\(Hygiene.mask(v)))", "secrets from files or a secret store", "use compose secrets: or an env_file kept out of the repository")
+            for e in ComposeModel.environment(svc) {
+                guard let v = e.value, Hygiene.looksSecret(name: e.name, value: v) else { continue }
+                add("hygiene:plaintext-secret", "high", e.node, "environment \(e.name) holds a literal secret (\(Hygiene.mask(v)))", "secrets from files or a secret store", "use compose secrets: or an env_file kept out of the repository")
             }
         }
         return out

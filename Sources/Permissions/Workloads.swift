@@ -110,36 +110,7 @@ public enum Workloads {
             // the cluster gets is its output, not these files. A patch adding `privileged: true` was
             // never seen. Listing resources alone changes nothing.
             if Self.isKustomization(doc, file: file) {
-                let changes = (doc.mapping ?? [:]).compactMap(\.key.string).filter { !Self.kustomizeListingKeys.contains($0) }.sorted()
-                // What it lists is read only when it lies inside what was given: a remote base, or a
-                // directory outside the checked path, renders objects nobody checked (found by review).
-                let dir = PathText.parent(file).isEmpty ? "." : PathText.parent(file)
-                let top = root.map { r -> String in
-                    var isDir: ObjCBool = false
-                    return FileManager.default.fileExists(atPath: r, isDirectory: &isDir) && isDir.boolValue ? (r as NSString).standardizingPath : ""
-                } ?? ""
-                for key in ["resources", "bases", "components"] {
-                    for entry in doc[key]?.sequence ?? [] {
-                        guard let written = entry.string else { continue }
-                        let remote = written.contains("://") || written.contains("?ref=") || written.hasPrefix("git@") || written.hasPrefix("github.com/")
-                        let resolved = ((written.hasPrefix("/") ? written : dir + "/" + written) as NSString).standardizingPath
-                        let inside = !top.isEmpty && (resolved == top || resolved.hasPrefix(top.hasSuffix("/") ? top : top + "/"))
-                        guard remote || !inside || !FileManager.default.fileExists(atPath: resolved) else { continue }
-                        let why = remote ? "a remote \(key == "bases" ? "base" : "resource")" : !inside ? "outside the checked path" : "not found"
-                        notChecked.append(PolicyFinding(rule: "k8s:not-checked", severity: "high", kind: kind.isEmpty ? "Kustomization" : kind,
-                                                        name: PathText.lastComponent(dir), container: nil, location: Location(file, line: entry.mark?.line),
-                                                        found: "NOT CHECKED: \(key) entry \(Redactor.quote(written, max: 200)) is \(why); what it renders is not read",
-                                                        allowed: "resources inside the checked path", fix: "check what it renders: kubectl kustomize \(Redactor.quote(dir, max: 120)) > rendered.yaml"))
-                    }
-                }
-                if !changes.isEmpty {
-                    let shown = PathText.lastComponent(PathText.parent(file))
-                    notChecked.append(PolicyFinding(rule: "k8s:not-checked", severity: "high", kind: kind.isEmpty ? "Kustomization" : kind, name: shown.isEmpty ? "." : shown,
-                                                    container: nil, location: Location(file, line: doc.mark?.line),
-                                                    found: "NOT CHECKED: a kustomization that changes what it renders (\(changes.prefix(8).map { Redactor.quote($0, max: 40) }.joined(separator: ", "))); the checked files are its input, not what is deployed",
-                                                    allowed: "rendered manifests",
-                                                    fix: "check what it renders: kubectl kustomize \(Redactor.quote(PathText.parent(file).isEmpty ? "." : PathText.parent(file), max: 120)) > rendered.yaml"))
-                }
+                notChecked += Self.kustomizationFindings(doc, kind: kind, file: file, root: root)
                 continue
             }
             if kind == "Namespace", let env = doc["metadata"]?["labels"]?["environment"]?.string { environments[name] = env }
@@ -213,6 +184,44 @@ public enum Workloads {
             pods.append(pod)
         }
         return FileContents(pods: pods, problems: problems, environments: environments, objects: objects, rejected: rejected, notChecked: notChecked)
+    }
+
+    /// A kustomization's NOT CHECKED findings. What it lists is read only when it lies inside what was
+    /// given: a remote base, or a directory outside the checked path, renders objects nobody checked
+    /// (found by review). Any key beyond listing changes what it renders (patches, images, labels,
+    /// namespace…): the cluster gets its output, not these files, and a patch adding `privileged: true`
+    /// was never seen.
+    static func kustomizationFindings(_ doc: Node, kind: String, file: String, root: String?) -> [PolicyFinding] {
+        let dir = PathText.parent(file).isEmpty ? "." : PathText.parent(file)
+        let shownKind = kind.isEmpty ? "Kustomization" : kind
+        let fix = "check what it renders: kubectl kustomize \(Redactor.quote(dir, max: 120)) > rendered.yaml"
+        var isDir: ObjCBool = false
+        let top = root.flatMap { FileManager.default.fileExists(atPath: $0, isDirectory: &isDir) && isDir.boolValue ? ($0 as NSString).standardizingPath : nil }
+        var out: [PolicyFinding] = []
+        for key in ["resources", "bases", "components"] {
+            for entry in doc[key]?.sequence ?? [] {
+                guard let written = entry.string else { continue }
+                let remote = written.contains("://") || written.contains("?ref=") || written.hasPrefix("git@") || written.hasPrefix("github.com/")
+                let resolved = ((written.hasPrefix("/") ? written : dir + "/" + written) as NSString).standardizingPath
+                let inside = top.map { resolved == $0 || resolved.hasPrefix($0.hasSuffix("/") ? $0 : $0 + "/") } ?? false
+                // Looked up only inside the checked path.
+                guard remote || !inside || !FileManager.default.fileExists(atPath: resolved) else { continue }
+                let why = remote ? "a remote \(key == "bases" ? "base" : "resource")" : !inside ? "outside the checked path" : "not found"
+                out.append(PolicyFinding(rule: "k8s:not-checked", severity: "high", kind: shownKind, name: PathText.lastComponent(dir), container: nil,
+                                         location: Location(file, line: entry.mark?.line),
+                                         found: "NOT CHECKED: \(key) entry \(Redactor.quote(written, max: 200)) is \(why); what it renders is not read",
+                                         allowed: "resources inside the checked path", fix: fix))
+            }
+        }
+        let changes = (doc.mapping ?? [:]).compactMap(\.key.string).filter { !kustomizeListingKeys.contains($0) }.sorted()
+        if !changes.isEmpty {
+            let shown = PathText.lastComponent(PathText.parent(file))
+            out.append(PolicyFinding(rule: "k8s:not-checked", severity: "high", kind: shownKind, name: shown.isEmpty ? "." : shown, container: nil,
+                                     location: Location(file, line: doc.mark?.line),
+                                     found: "NOT CHECKED: a kustomization that changes what it renders (\(changes.prefix(8).map { Redactor.quote($0, max: 40) }.joined(separator: ", "))); the checked files are its input, not what is deployed",
+                                     allowed: "rendered manifests", fix: fix))
+        }
+        return out
     }
 
     /// Kinds that can allow egress beyond the namespaced policies this check reads: cluster-wide ones,
