@@ -400,7 +400,11 @@ public enum ExecLauncher {
             // have put it. An agent-written binary ran under the pinned script's approval (helper-126).
             // The path of what was opened, not of the name again: a link swapped between the open and
             // this check would otherwise vouch for another file (found by review).
-            let realInterpreter = openedPath(fd) ?? realPath(interpreter) ?? interpreter
+            // A file whose path the kernel cannot give (deleted since) is refused, not looked up by name.
+            guard let realInterpreter = openedPath(fd) else {
+                close(fd)
+                return refuse("cannot tell which file \(interpreter), the interpreter of \(program), is")
+            }
             if let w = request.manifest.write.first(where: { Landlock.isWithin(realInterpreter, $0) || Landlock.isWithin(interpreter, $0) }) {
                 close(fd)
                 return refuse("\(interpreter), the interpreter of \(program), lies under \(w), which the agent may write")

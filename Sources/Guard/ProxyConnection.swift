@@ -268,25 +268,17 @@ final class ProxyConnection: ChannelInboundHandler, @unchecked Sendable {
         case .body(let r, let t, let length):
             guard pending.count >= r.headLength + length else { return }
             scanThenForward(context, r, t, length)
-        case .scanning:
-            // A pipelined request waits for the scan of the one before it: past one head's worth,
-            // reading stops until the answer is done, as while awaiting a response (found by review:
-            // 40 connections held 600 MB outside the body budget this way).
-            if pending.count > ProxyRequest.maxHead, !pausedForPipelining {
-                pausedForPipelining = true
-                Self.pauseReading(context.channel)
-            }
-            if pending.count > ProxyRequest.maxHead + shared.options.maxBody { context.close(promise: nil) }
         case .hello(let t):
             checkHello(context, t)
         case .dialing:
             // Bytes that arrive while dialing wait in `pending` (bounded: a tunnel's first flight).
             if pending.count > Self.heldLimit { refuse(context, ProxyRefusal(status: 400, rule: "too-early", reason: "too many bytes before the tunnel opened")) }
-        case .awaitingResponse:
-            // A pipelined request waits for the response before it. Past one head's worth, reading
-            // stops until that response is done: the bytes were held outside the body budget, 8 MiB a
-            // connection, and 60 connections took 312 MB (found by helper-116). What a read already
-            // brought past the flood limit still closes the connection.
+        case .scanning, .awaitingResponse:
+            // A pipelined request waits for the scan and the response of the one before it. Past one
+            // head's worth, reading stops until that response is done: the bytes were held outside the
+            // body budget, 8 MiB a connection, and 60 connections took 312 MB (found by helper-116; the
+            // scan's wait too, found by review). What a read already brought past the flood limit still
+            // closes the connection.
             if pending.count > ProxyRequest.maxHead, !pausedForPipelining {
                 pausedForPipelining = true
                 Self.pauseReading(context.channel)
