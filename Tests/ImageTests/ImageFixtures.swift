@@ -114,6 +114,36 @@ struct LayoutWriter {
         history.append(createdBy)
     }
 
+    /// Adds a layer stored as given, with its media type and the diff ID of what it inflates to.
+    mutating func addStoredLayer(_ stored: [UInt8], mediaType: String, diffID: String, createdBy: String = "RUN test") {
+        layers.append((stored, mediaType, diffID))
+        history.append(createdBy)
+    }
+
+    /// A zstd frame, written by hand, holding one tar of a single file of `size` zero bytes: the header
+    /// as a raw block and the zeros as run-length blocks, 4 bytes per 128 KiB, as a bomb is made.
+    static func zstdZerosTar(name: String, size: Int) -> [UInt8] {
+        var t = TarWriter()
+        t.header(name, type: UInt8(ascii: "0"), size: size)
+        let header = t.bytes
+        var out: [UInt8] = [0x28, 0xB5, 0x2F, 0xFD, 0x00, 0x38]  // magic; no content size; a 128 KiB window
+        func block(_ type: UInt32, _ size: Int, last: Bool) {
+            let h = UInt32(size) << 3 | type << 1 | (last ? 1 : 0)
+            out += [UInt8(h & 0xFF), UInt8(h >> 8 & 0xFF), UInt8(h >> 16 & 0xFF)]
+        }
+        block(0, header.count, last: false)
+        out += header
+        // The file's zeros, padded to the block, then the tar's two zero end blocks.
+        var zeros = (size + 511) / 512 * 512 + 1024
+        while zeros > 0 {
+            let n = min(zeros, 128 << 10)
+            zeros -= n
+            block(1, n, last: zeros == 0)
+            out.append(0)
+        }
+        return out
+    }
+
     static func gzip(_ b: [UInt8]) throws -> [UInt8] {
         let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("gz-\(UUID().uuidString)")
         try Data(b).write(to: tmp)

@@ -153,6 +153,42 @@ struct TwoLayerImage {
         _ = try await ImageReader().read(source, budget: ReadBudget(total: 1 << 30))
     }
 
+    /// A zstd bomb inflates 1 GiB of zeros from 32 KiB: within the image's 64 GiB budget it used to
+    /// cost about 100 s. It is now held to deflate's ratio past a first GiB, and stops there.
+    @Test(.timeLimit(.minutes(1))) func aZstdBombStopsAtDeflatesRatio() async throws {
+        let dir = try temporaryDirectory("zstd-bomb")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let bomb = LayoutWriter.zstdZerosTar(name: "zeros", size: 3 << 30)
+        #expect(bomb.count < 100_000)
+        var w = try LayoutWriter(dir)
+        w.addStoredLayer(bomb, mediaType: "application/vnd.oci.image.layer.v1.tar+zstd", diffID: "sha256:" + String(repeating: "0", count: 64))
+        try w.write()
+        let source = try ImageSources.open(.ociDirectory(path: dir.path, tag: nil))
+        do {
+            _ = try await ImageReader().read(source, budget: ReadBudget(total: 1 << 30))
+            Issue.record("the bomb was read")
+        } catch let e as ImageError {
+            #expect("\(e)".contains("times its compressed size"), "\(e)")
+        }
+    }
+
+    /// Zeros squeezed far past deflate's ratio still read when they stay within the first GiB.
+    @Test func aSmallZstdLayerOfZerosReads() async throws {
+        let dir = try temporaryDirectory("zstd-zeros")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let size = 16 << 20
+        let layer = LayoutWriter.zstdZerosTar(name: "zeros", size: size)
+        var t = TarWriter()
+        t.header("zeros", type: UInt8(ascii: "0"), size: size)
+        let tar = t.bytes + [UInt8](repeating: 0, count: size + 1024)
+        var w = try LayoutWriter(dir)
+        w.addStoredLayer(layer, mediaType: "application/vnd.oci.image.layer.v1.tar+zstd", diffID: LayoutWriter.digest(tar))
+        try w.write()
+        let source = try ImageSources.open(.ociDirectory(path: dir.path, tag: nil))
+        let contents = try await ImageReader().read(source, budget: ReadBudget(total: 1 << 30))
+        #expect(contents.info.layers.count == 1)
+    }
+
     @Test func theMultiPlatformIndexPicksThePlatform() throws {
         let arm = #"{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:\#(String(repeating: "a", count: 64))","size":1,"platform":{"os":"linux","architecture":"arm64","variant":"v8"}}"#
         let amd = #"{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:\#(String(repeating: "b", count: 64))","size":1,"platform":{"os":"linux","architecture":"amd64"}}"#

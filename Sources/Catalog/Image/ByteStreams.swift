@@ -172,11 +172,16 @@ public final class InflatedBytes {
     let shared: SharedInflateBudget
     public init(limit: Int) { shared = SharedInflateBudget(limit: limit) }
     init(shared: SharedInflateBudget) { self.shared = shared }
-    func take(_ n: Int, _ name: String) throws(ImageError) {
-        guard shared.take(n) else {
+    func take(_ n: Int, _ name: String, ratioLimited: Bool = false) throws(ImageError) {
+        switch shared.take(n, ratioLimited: ratioLimited) {
+        case nil: return
+        case .limit:
             throw ImageError(name, "inflates past the image's budget of \(shared.limit >> 20) MiB; stopped (decompression bomb?)")
+        case .ratio:
+            throw ImageError(name, "inflates to more than \(SharedInflateBudget.maxRatio) times its compressed size, past a first \(SharedInflateBudget.ratioAllowance >> 20) MiB; stopped (decompression bomb?)")
         }
     }
+    func fed(_ n: Int) { shared.fed(n) }
 }
 
 /// A gzip stream (all its members, as `gzip -d` reads them) inflated as it is read.
@@ -278,7 +283,7 @@ public final class ZstdStream: ByteStream {
         while true {
             if inBuffer.pos == inBuffer.size && !inputEnd {
                 let n = try inner.read(into: input)
-                if n == 0 { inputEnd = true } else { sawData = true }
+                if n == 0 { inputEnd = true } else { sawData = true; budget.fed(n) }
                 inBuffer.size = n
                 inBuffer.pos = 0
             }
@@ -289,7 +294,7 @@ public final class ZstdStream: ByteStream {
                 throw ImageError(name, "has damaged zstd data: \(String(cString: ZSTD_getErrorName(rc)))")
             }
             if out.pos > 0 || inBuffer.pos > before { lastHint = rc }
-            if out.pos > 0 { try budget.take(out.pos, name); return out.pos }
+            if out.pos > 0 { try budget.take(out.pos, name, ratioLimited: true); return out.pos }
             if inputEnd && inBuffer.pos == inBuffer.size {
                 // A zero hint from the last call that made progress means the last frame was complete.
                 if lastHint != 0 || !sawData { throw ImageError(name, "ends inside its zstd stream (truncated layer)") }

@@ -548,18 +548,35 @@ struct DecidedFailure: Error { let error: any Error }
 /// The inflate budget of one image, shared by the layers read at once.
 final class SharedInflateBudget: Sendable {
     let limit: Int
-    let used = Mutex(0)
+    /// Bytes inflated by all the layers; bytes fed to and inflated by ratio-limited streams alone.
+    let used = Mutex((inflated: 0, fed: 0, ratioInflated: 0))
     let entries = Mutex(0)
     /// Nodes (entries, and the directories their paths make) all the layers of one image may hold.
     static let maxEntries = 2_000_000
+    /// Deflate cannot inflate more than about 1,032 bytes per compressed byte; zstd can, by far (64 GiB
+    /// of zeros fit in a few MiB). A zstd layer is held to deflate's ratio past a first allowance, so a
+    /// bomb costs what a gzip layer of its size could, not a minute and more within `limit`.
+    static let maxRatio = 1_032
+    static let ratioAllowance = 1 << 30
     init(limit: Int) { self.limit = limit }
     func takeEntry() -> Bool { entries.withLock { n in n += 1; return n <= Self.maxEntries } }
-    func take(_ n: Int) -> Bool {
+    /// Counts compressed bytes read by a ratio-limited stream.
+    func fed(_ n: Int) { used.withLock { u in u.fed = u.fed.addingReportingOverflow(n).overflow ? Int.max : u.fed + n } }
+    enum Refusal { case limit, ratio }
+    /// Takes `n` inflated bytes; `ratioLimited` streams are also held to `maxRatio` over what they were fed.
+    func take(_ n: Int, ratioLimited: Bool = false) -> Refusal? {
         used.withLock { u in
-            let (sum, o) = u.addingReportingOverflow(n)
-            guard !o, sum <= limit else { return false }
-            u = sum
-            return true
+            let (sum, o) = u.inflated.addingReportingOverflow(n)
+            guard !o, sum <= limit else { return .limit }
+            if ratioLimited {
+                let (scaled, so) = u.fed.multipliedReportingOverflow(by: Self.maxRatio)
+                let (allowed, ao) = scaled.addingReportingOverflow(Self.ratioAllowance)
+                let (ratioSum, ro) = u.ratioInflated.addingReportingOverflow(n)
+                if ro || (!so && !ao && ratioSum > allowed) { return .ratio }
+                u.ratioInflated = ratioSum
+            }
+            u.inflated = sum
+            return nil
         }
     }
 }
