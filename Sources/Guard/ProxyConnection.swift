@@ -550,6 +550,12 @@ final class ProxyConnection: ChannelInboundHandler, @unchecked Sendable {
         out.writeStaticString(" ")
         out.writeString(t.path)
         out.writeStaticString(" HTTP/1.1\r\n")
+        // An HTTP/1.0 request may come without Host; HTTP/1.1 upstream needs one, from the URL.
+        if r.header("host").isEmpty {
+            out.writeStaticString("Host: ")
+            out.writeString(t.port == 80 ? t.host : "\(t.host):\(t.port)")
+            out.writeStaticString("\r\n")
+        }
         for (name, value) in r.headers {
             let n = name.lowercased()
             if Self.hopByHop.contains(n) || connectionTokens.contains(n) { continue }

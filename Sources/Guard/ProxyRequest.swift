@@ -232,6 +232,10 @@ public struct ProxyTarget: Sendable, Equatable {
             }
             // The Host header must name the same place as the URL: one host, equal after normalization.
             let hosts = r.header("host")
+            // HTTP/1.0 made Host optional; the URL alone names the place, and the guard writes its Host.
+            if hosts.isEmpty, r.version == "HTTP/1.0" {
+                return .success(ProxyTarget(host: host, destination: d, port: port, path: path))
+            }
             // A Host header written exactly as the URL's authority parses to the same place: it is not parsed again.
             if hosts.count == 1, hosts[0].utf8.elementsEqual(auth.utf8) {
                 return .success(ProxyTarget(host: host, destination: d, port: port, path: path))

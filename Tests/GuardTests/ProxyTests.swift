@@ -478,6 +478,10 @@ import TestSupport
         #expect(status("undeclared-host") == 403 && reason("undeclared-host").hasPrefix("undeclared-host"))
         #expect(status("undeclared-port") == 403 && reason("undeclared-port").hasPrefix("undeclared-port"))
         #expect(status("host-mismatch") == 403 && reason("host-mismatch").hasPrefix("host-mismatch"))
+        #expect(status("http10-no-host") == 200, "\(probes["http10-no-host"] ?? [:])")
+        let old = try #require(try JSONSerialization.jsonObject(with: Data((probes["http10-no-host"]?["body"] as? String ?? "").utf8)) as? [String: Any])
+        #expect((old["headers"] as? [String: String])?["host"] == "api.example.test:\(httpPort)", "\(old)")
+        #expect(status("http11-no-host") == 403 && reason("http11-no-host").hasPrefix("host-mismatch"))
         #expect(status("rebinding") == 403 && reason("rebinding").hasPrefix("private"), "\(reason("rebinding"))")
         #expect(status("metadata") == 403 && reason("metadata").hasPrefix("link-local"))
         #expect(status("integer-literal") == 403 && reason("integer-literal").hasPrefix("non-canonical-ipv4-literal"))
@@ -516,9 +520,10 @@ import TestSupport
         #expect(probes["retry-other-name"]?["retry"] as? Bool == true && probes["retry-other-name"]?["echo"] as? Bool == false, "\(probes["retry-other-name"] ?? [:])")
         #expect(probes["retry-early-same-name"]?["echo"] as? Bool == true, "\(probes["retry-early-same-name"] ?? [:])")
         #expect(probes["retry-early-other-name"]?["echo"] as? Bool == false, "\(probes["retry-early-other-name"] ?? [:])")
-        // Only the two allowed plain requests reached the upstream: the blocked ones sent nothing.
+        // Only the three allowed plain requests (one of them HTTP/1.0) reached the upstream: the
+        // blocked ones sent nothing.
         let count = try #require(try JSONSerialization.jsonObject(with: Data((probes["after-abuse"]?["body"] as? String ?? "").utf8)) as? [String: Any])
-        #expect(count["n"] as? Int == 2)
+        #expect(count["n"] as? Int == 3)
 
         // The audit log: one line per connection, the decision and rule, never the secret.
         usleep(300_000)

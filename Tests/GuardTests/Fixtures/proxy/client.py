@@ -47,6 +47,9 @@ probe("allowed", get("api.example.test", http_port, "/v1/items?q=1", extra=b"Pro
 probe("undeclared-host", get("evil.example.test", http_port))
 probe("undeclared-port", get("api.example.test", 9))
 probe("host-mismatch", get("api.example.test", http_port, hosthdr="evil.example.test"))
+# HTTP/1.0 made Host optional: the URL names the place; HTTP/1.1 without Host is refused.
+probe("http10-no-host", b"GET http://api.example.test:" + str(http_port).encode() + b"/v1/old HTTP/1.0\r\n\r\n")
+probe("http11-no-host", b"GET http://api.example.test:" + str(http_port).encode() + b"/v1/old HTTP/1.1\r\nConnection: close\r\n\r\n")
 probe("rebinding", get("rebind.example.test", http_port))
 probe("metadata", get("meta.example.test", http_port))
 probe("integer-literal", get("2130706433", http_port))
