@@ -309,8 +309,10 @@ public enum SBOMReader {
         return Digest(a, hex: h.1)
     }
 
-    /// The version field's release when it is another than the purl's, read as the ecosystems write
-    /// the same release twice: Go's `v`, an epoch as a qualifier or `0:`, PyPI's case.
+    /// The version field's release when it is another than the purl's; nil when the two are one release
+    /// written two ways: Go's `v`; a deb, rpm, apk or alpm epoch of 0 written as `0:` or left out (an
+    /// `epoch=` qualifier above 0 makes only `e:version` the same); PyPI's case, leading `v` and trailing
+    /// `.0` release segments.
     static func disagreeingVersion(field: String, purlVersion: String, type: String, qualifiers: [String: String]) -> String? {
         let f = field.trimmingCharacters(in: .whitespaces)
         guard !f.isEmpty else { return nil }
