@@ -474,7 +474,11 @@ struct SourceLocation {
     var scheme = "", host: String?, path = "", commit: String?
 
     init(_ s: String) {
-        var rest = Substring(s)
+        // Read as a URL parser reads it (WHATWG, what npm and yarn use): tabs and line breaks dropped
+        // anywhere, and the authority ends at `/`, `?`, `#` or, for the special schemes, `\`. Ended at
+        // `/` alone, `https://evil.example?@registry.npmjs.org/…` read as npm's registry while node
+        // downloads from evil.example (found by helper-131).
+        var rest = Substring(s.filter { $0 != "\t" && $0 != "\n" && $0 != "\r" }.trimmingCharacters(in: .whitespaces))
         // Cargo's `registry+https://…`, `git+https://…#commit`; npm's `git+ssh://git@host/repo.git#commit`.
         if let r = rest.range(of: "://") {
             scheme = String(rest[..<r.upperBound]); rest = rest[r.upperBound...]
@@ -486,7 +490,8 @@ struct SourceLocation {
             if (scheme == "http://" || scheme == "https://"), beforeHash.hasSuffix(".tgz") || beforeHash.hasSuffix(".tar.gz") { rest = beforeHash }
             else { commit = String(rest[rest.index(after: hash)...]); rest = beforeHash }
         }
-        let authority = rest.prefix { $0 != "/" }
+        let special = ["http://", "https://", "ws://", "wss://", "ftp://", "file://"].contains { scheme.lowercased().hasSuffix($0) }
+        let authority = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" && !(special && $0 == "\\") }
         // Credentials are not where the code comes from.
         host = String(authority.split(separator: "@").last ?? authority).lowercased()
         // yarn v1 writes npm's registry under its own name, which serves the same tarballs: not another

@@ -196,6 +196,17 @@ struct NpmEdits {
         #expect(SBOMDiff.sourceChange("https://registry.npmjs.org/lodash/-/lodash-4.17.21.tgz",
                                       "https://registry.yarnpkg.com/lodash/-/lodash-4.17.21.tgz#679591c564c3bffaae8454cf0b3df370c3d6911c", sameVersion: true) == nil)
         #expect(SBOMDiff.sourceChange("https://registry.npmjs.org/lodash/-/lodash-4.17.21.tgz", "https://evil.example/lodash/-/lodash-4.17.21.tgz", sameVersion: true) != nil)
+        // The host is where a URL parser finds it: `?`, `#` and `\` end the authority, so text after
+        // them that looks like userinfo and a host is not the host (found by helper-131).
+        for hidden in ["https://evil.example?@registry.npmjs.org/lodash/-/lodash-4.17.21.tgz",
+                       "https://evil.example\\@registry.npmjs.org/lodash/-/lodash-4.17.21.tgz",
+                       "https://evil.example#@registry.npmjs.org/lodash/-/lodash-4.17.21.tgz",
+                       "https://evil.exa\tmple?@registry.npmjs.org/lodash/-/lodash-4.17.21.tgz"] {
+            let change = SBOMDiff.sourceChange("https://registry.npmjs.org/lodash/-/lodash-4.17.21.tgz", hidden, sameVersion: false)
+            #expect(change?.contains("now from https://evil.example") == true, "\(hidden): \(change ?? "no change")")
+        }
+        // Userinfo before the host is still not the host.
+        #expect(SBOMDiff.sourceChange("https://registry.npmjs.org/lodash/-/lodash-4.17.20.tgz", "https://user:pw@registry.npmjs.org/lodash/-/lodash-4.17.21.tgz", sameVersion: false) == nil)
         // A git source over https names its commit after '#' (yarn, poetry): a new commit is still a change.
         #expect(SBOMDiff.sourceChange("https://github.com/a/b.git#" + String(repeating: "1", count: 40), "https://github.com/a/b.git#" + String(repeating: "2", count: 40), sameVersion: true) != nil)
         let info = try DocumentInfo(toolVersion: "test", environment: ["SOURCE_DATE_EPOCH": "1700000000"])
