@@ -42,9 +42,18 @@ enum ApkFiles {
                     plan.notChecked.append(Diagnostic(Location(shown, line: f.line), "'\(f.path)': \(problem); not checked", unscanned: .input))
                 }
                 plan.add(f.path, shown: f.path, expected: f.digest.map { ExpectedDigest(algorithm: .sha1, text: $0.value) }, owner: owner,
-                         conffile: f.path.hasPrefix("/etc/"), linkDigest: f.isLink, origin: Location(shown, line: f.line))
+                         conffile: Self.isConfiguration(f.path, isLink: f.isLink), linkDigest: f.isLink, origin: Location(shown, line: f.line))
             }
         }
         return true
+    }
+
+    /// Whether apk treats a file as configuration an admin may edit, by apk-tools' default protected
+    /// paths (`+etc`, `@etc/init.d`, `!etc/apk`): everything under `/etc` but the init scripts (only
+    /// their links are protected) and apk's own keys and settings. Called configuration, a changed
+    /// init script or signing key was a low finding (found by helper-131); it is a modified file.
+    static func isConfiguration(_ path: String, isLink: Bool) -> Bool {
+        guard path.hasPrefix("/etc/"), !path.hasPrefix("/etc/apk/") else { return false }
+        return isLink || !path.hasPrefix("/etc/init.d/")
     }
 }

