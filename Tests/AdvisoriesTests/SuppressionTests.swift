@@ -85,6 +85,32 @@ import ProvenantCore
         #expect(try ignore(["CVE-2024-3651"]).suppressing(finding(), today: "2026-01-01") != nil)
     }
 
+    /// A GHSA for one CVE merged, by alias, with a PYSEC for that CVE and one more: the merged finding
+    /// keeps the GHSA's id, and a statement about the GHSA cleared both CVEs (found by helper-131).
+    /// The id now speaks only for the CVEs of the advisory it named.
+    @Test func aMergedAdvisorysIdClearsOnlyItsOwnCVEs() throws {
+        var ghsa = finding("GHSA-aaaa-bbbb-cccc"), pysec = finding("PYSEC-2099-1")
+        ghsa.aliases = ["CVE-2099-0001"]; ghsa.severity = .low
+        pysec.aliases = ["CVE-2099-0001", "CVE-2099-0002", "GHSA-aaaa-bbbb-cccc"]; pysec.severity = .critical
+        let merged = Scanner.collapseAliases([pysec, ghsa])
+        #expect(merged.count == 1 && merged[0].id == "GHSA-aaaa-bbbb-cccc" && merged[0].severity == .critical, "\(merged)")
+        let f = merged[0]
+        #expect(f.suppressionParts == ["CVE-2099-0001", "CVE-2099-0002"])
+        func openVEX(_ ids: [String]) throws -> VEXDocument {
+            let statements = ids.map { #"{"vulnerability": {"name": "\#($0)"}, "products": [{"@id": "pkg:pypi/idna"}], "status": "not_affected", "justification": "vulnerable_code_not_present"}"# }
+            return try load(#"{"@context": "https://openvex.dev/ns/v0.2.0", "@id": "x", "author": "a", "timestamp": "2024-01-01T00:00:00Z", "version": 1, "statements": [\#(statements.joined(separator: ","))]}"#)
+        }
+        #expect(try openVEX(["GHSA-aaaa-bbbb-cccc"]).suppressing(f) == nil, "the GHSA names CVE-2099-0001 only")
+        #expect(try openVEX(["GHSA-aaaa-bbbb-cccc", "CVE-2099-0002"]).suppressing(f) != nil)
+        #expect(try openVEX(["PYSEC-2099-1"]).suppressing(f) != nil, "the PYSEC stands for both")
+        let dir = try tempDir("ignore-merged")
+        try write("ignore:\n  - id: GHSA-aaaa-bbbb-cccc\n    reason: reviewed\n", to: dir + "/i.yaml")
+        #expect(try IgnoreFile.load(dir + "/i.yaml").suppressing(f, today: "2026-01-01") == nil)
+        // The merge is not written out: the finding's JSON is what it was.
+        let json = String(decoding: try JSONEncoder().encode(f), as: UTF8.self)
+        #expect(!json.contains("mergedCVEs"), "\(json)")
+    }
+
     /// A VEX file that is not JSON says where; JSON that is no VEX document says so (helper-72).
     @Test func badVEXFilesNameTheLineAndWhatIsWrong() throws {
         for (json, line, words) in [("{\"a\":\n  [1,\n  }", 3, "not valid JSON"), ("[]", 1, "not a VEX document")] {

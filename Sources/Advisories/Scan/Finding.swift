@@ -25,6 +25,13 @@ public struct Finding: Sendable, Codable, Equatable {
     public var note: String?
     public var published: String?
     public var modified: String
+    /// When advisories were merged into this finding by alias: each merged advisory's id and the CVEs
+    /// it stands for; empty when the finding is one advisory. Not written out.
+    public var mergedCVEs: [String: [String]] = [:]
+
+    enum CodingKeys: String, CodingKey {
+        case id, aliases, summary, severity, score, vector, severitySource, package, ecosystem, version, purl, locations, fixed, status, note, published, modified
+    }
 
     /// Severity first, so sorting puts the worst at the top.
     var sortKey: (Int, String, String, String) { (-severity.rawValue, package, version, id) }
@@ -40,11 +47,36 @@ public struct Finding: Sendable, Codable, Equatable {
         return cves.count > 1 ? cves.sorted() : [nil]
     }
 
+    /// The CVEs an advisory with this id and these aliases stands for.
+    static func cves(_ id: String, _ aliases: [String]) -> [String] {
+        Array(Set(([id] + aliases).filter { $0.hasPrefix("CVE-") })).sorted()
+    }
+
     /// Whether a statement or entry that names `names` speaks about `part` of this finding: any of
-    /// its names for the whole finding; for one of several CVEs, that CVE or the finding's own id.
+    /// its names for the whole finding; for one of several CVEs, that CVE or the id of an advisory
+    /// that stands for it. Once advisories are merged, the surviving id speaks only for its own CVEs:
+    /// a statement about a GHSA merged with a PYSEC that names one more CVE cleared both (found by
+    /// helper-131).
     public func names(_ names: [String], cover part: String?) -> Bool {
         guard let part else { return names.contains(where: isKnownAs) }
-        return names.contains(id) || names.contains(part)
+        if names.contains(part) { return true }
+        guard !mergedCVEs.isEmpty else { return names.contains(id) }
+        return names.contains { mergedCVEs[$0]?.contains(part) == true }
+    }
+
+    /// Merges `other`, an advisory known by one of this finding's names, into this finding.
+    mutating func merge(_ other: Finding) {
+        if mergedCVEs.isEmpty { mergedCVEs = [id: Self.cves(id, aliases)] }
+        if other.mergedCVEs.isEmpty {
+            mergedCVEs[other.id, default: []] = Array(Set(mergedCVEs[other.id, default: []] + Self.cves(other.id, other.aliases))).sorted()
+        } else {
+            mergedCVEs.merge(other.mergedCVEs) { Array(Set($0 + $1)).sorted() }
+        }
+        aliases = Array(Set(aliases + other.aliases + [other.id]).subtracting([id])).sorted()
+        fixed = Array(Set(fixed + other.fixed)).sorted()
+        if other.severity > severity {
+            severity = other.severity; score = other.score; vector = other.vector; severitySource = other.severitySource
+        }
     }
 }
 

@@ -338,12 +338,7 @@ public struct Scanner: Sendable {
             if hit == nil { for a in aliases { if let i = index[a] { hit = i; break } } }
             if let i = hit {
                 if !built { kept = Array(ordered.prefix(keptCount)); built = true }
-                let f = ordered[j]
-                kept[i].aliases = Array(Set(kept[i].aliases + f.aliases + [f.id]).subtracting([kept[i].id])).sorted()
-                kept[i].fixed = Array(Set(kept[i].fixed + f.fixed)).sorted()
-                if f.severity > kept[i].severity {
-                    kept[i].severity = f.severity; kept[i].score = f.score; kept[i].vector = f.vector; kept[i].severitySource = f.severitySource
-                }
+                kept[i].merge(ordered[j])
                 if index[id] == nil { index[id] = i }
                 for a in aliases where index[a] == nil { index[a] = i }
             } else {
