@@ -58,7 +58,7 @@ public struct SBOMDiff: Sendable {
             while let g = gone.first, let c = came.first {
                 gone.removeFirst(); came.removeFirst()
                 let from = PackageKey(nameKey: name, version: g), to = PackageKey(nameKey: name, version: c)
-                raw += moved(from: from, to: to, old: old, new: new)
+                raw += moved(from: from, to: to, old: old, new: new, notCompared: &d.contentNotCompared)
             }
             for v in gone { raw.append((DriftFinding(rule: .removed, subject: name + "@" + v, message: "\(name)@\(v) is no longer present"), nil)) }
             for v in came { addedKeys.append(PackageKey(nameKey: name, version: v)) }
@@ -108,11 +108,17 @@ public struct SBOMDiff: Sendable {
             if !hidden.isEmpty {
                 d.notes.append("NOT CHECKED: the image's \(hidden.joined(separator: ", ")) hold\(hidden.count == 1 ? "s" : "") redacted text on both sides; a change inside it cannot be seen from an SBOM (diff the two images themselves to compare it)")
             }
+        } else if (baseline.image == nil) != (current.image == nil) {
+            // One side is an image and the other has no image facts (an SBOM by another tool): how the
+            // image runs was compared with nothing, and passed (found by helper-131).
+            let missing = baseline.image == nil ? "baseline" : "current side"
+            d.imageTextNotCompared = ["settings"]
+            d.notes.append("NOT CHECKED: the \(missing) has no image facts (user, entrypoint, command, ports, environment), so how the image runs was not compared")
         }
 
         if !d.contentNotCompared.isEmpty {
             let n = d.contentNotCompared.count
-            d.notes.append("NOT CHECKED: the content of \(n) unchanged-version package\(n == 1 ? "" : "s") could not be compared (no digest of one algorithm on both sides), e.g. " + d.contentNotCompared.prefix(3).joined(separator: ", "))
+            d.notes.append("NOT CHECKED: the content of \(n) unchanged-version package\(n == 1 ? "" : "s") could not be compared (a copy with no digest of one algorithm on both sides), e.g. " + d.contentNotCompared.prefix(3).joined(separator: ", "))
         }
         for rule in options.policy?.expired(today: options.today) ?? [] {
             d.notes.append("policy rule '\(Redactor.escapeControls(Redactor.redact(rule.id)))' (\(options.policy?.path ?? "policy"):\(rule.line)) expired on \(rule.expires ?? "") and approves nothing")
@@ -224,7 +230,7 @@ public struct SBOMDiff: Sendable {
     }
 
     /// A version change: up, down, or (when the ecosystem's ordering cannot read one side) a possible downgrade.
-    static func moved(from: PackageKey, to: PackageKey, old: Side, new: Side) -> [(DriftFinding, DriftPolicy.Change?)] {
+    static func moved(from: PackageKey, to: PackageKey, old: Side, new: Side, notCompared: inout [String]) -> [(DriftFinding, DriftPolicy.Change?)] {
         let p = new.packages[to]?.first
         let eco = p?.ecosystem ?? old.packages[from]?.first?.ecosystem
         let subject = from.name
@@ -246,6 +252,9 @@ public struct SBOMDiff: Sendable {
                                      message: "\(subject) changed from \(from.version) to \(to.version), which order as the same version; no policy approves it",
                                      location: p?.locations.first), nil))
             out += content(to, old.packages[from] ?? [], new.packages[to] ?? []).map { ($0, nil) }
+            // As for an unchanged version, content that cannot be compared is not checked: respelt as
+            // `1.3.0+rebuilt` with its digest dropped, it passed as a low finding (found by helper-131).
+            if !comparable(old.packages[from] ?? [], new.packages[to] ?? []) { notCompared.append(to.description) }
         case .some(let c) where c > 0:
             out.append((DriftFinding(rule: .downgraded, subject: subject, message: "\(subject) went down from \(from.version) to \(to.version)",
                                      location: p?.locations.first), nil))
@@ -354,12 +363,20 @@ public struct SBOMDiff: Sendable {
         return packages.flatMap { $0.installScripts ?? [] }.filter { seen.insert($0).inserted }
     }
 
-    /// Whether a digest of one algorithm, or a file digest of one path, is on both sides.
+    /// Whether a digest of one algorithm, or a file digest of one path, is on both sides, for every copy
+    /// of the after side: a copy without one must be one the baseline had as it is (the same purl,
+    /// found the same way in the same place). A second, digestless copy beside a checked one was
+    /// neither compared nor counted (found by helper-131).
     static func comparable(_ before: [Package], _ after: [Package]) -> Bool {
         let algorithms = Set(before.flatMap(\.digests).map(\.algorithm))
-        if after.flatMap(\.digests).contains(where: { algorithms.contains($0.algorithm) }) { return true }
         let paths = Set(before.flatMap(\.files).filter { $0.digest != nil }.map(\.path))
-        return after.flatMap(\.files).contains { $0.digest != nil && paths.contains($0.path) }
+        func checked(_ p: Package) -> Bool {
+            p.digests.contains { algorithms.contains($0.algorithm) } || p.files.contains { $0.digest != nil && paths.contains($0.path) }
+        }
+        func identity(_ p: Package) -> String { p.ref + "\u{0}" + p.foundBy + "\u{0}" + (p.locations.first?.path ?? "") }
+        guard after.contains(where: checked) else { return false }
+        let had = Set(before.map(identity))
+        return after.allSatisfy { checked($0) || had.contains(identity($0)) }
     }
 
     /// Every place the after side was resolved from that none of the before side's places is the same
@@ -397,15 +414,17 @@ public struct SBOMDiff: Sendable {
     }
 
     static func configChanges(_ before: [ConfigFile], _ after: [ConfigFile]) -> [(DriftFinding, DriftPolicy.Change?)] {
-        let b = Dictionary(before.map { ($0.path, $0) }, uniquingKeysWith: { x, _ in x })
-        let a = Dictionary(after.map { ($0.path, $0) }, uniquingKeysWith: { x, _ in x })
+        // Every entry of a path counts: a second entry with the approved digest hid a changed first one
+        // when one entry per path was kept (found by helper-131).
+        let b = Dictionary(grouping: before, by: \.path), a = Dictionary(grouping: after, by: \.path)
+        func digests(_ files: [ConfigFile]) -> [String] { Set(files.map(\.digest.value)).sorted() }
         var out: [(DriftFinding, DriftPolicy.Change?)] = []
         for path in Set(b.keys).union(a.keys).sorted() {
             let shown = Redactor.escapeControls(Redactor.redact(path))
-            let loc = Location(shown, layer: a[path]?.layer)
+            let loc = Location(shown, layer: a[path]?.first?.layer)
             switch (b[path], a[path]) {
-            case let (x?, y?) where x.digest != y.digest:
-                out.append((DriftFinding(rule: .configChanged, subject: path, message: "configuration \(path) changed: SHA-256 was \(short(x.digest.value)), now \(short(y.digest.value))", location: loc), nil))
+            case let (x?, y?) where digests(x) != digests(y):
+                out.append((DriftFinding(rule: .configChanged, subject: path, message: "configuration \(path) changed: SHA-256 was \(digests(x).map(short).joined(separator: ", ")), now \(digests(y).map(short).joined(separator: ", "))", location: loc), nil))
             case (nil, _?):
                 out.append((DriftFinding(rule: .configChanged, subject: path, message: "configuration \(path) was added", location: loc), nil))
             case (_?, nil):

@@ -34,6 +34,63 @@ func compare(_ a: Inventory, _ b: Inventory, policy: DriftPolicy? = nil, names: 
 /// (rule, subject) pairs, the shape most assertions compare.
 func pairs(_ fs: [DriftFinding]) -> Set<String> { Set(fs.map { "\($0.rule.rawValue) \($0.subject)" }) }
 
+/// An inventory from a CycloneDX document's components, read as `diff` reads a document side.
+func document(_ components: [String], extra: String = "") throws -> Inventory {
+    let json = #"{"bomFormat": "CycloneDX", "specVersion": "1.5", "version": 1, "components": ["# + components.joined(separator: ",") + "]" + extra + "}"
+    return try SBOMReader.read(Data(json.utf8), path: "bom.json", keepingComponentsWithoutPurl: true)
+}
+
+/// Four ways a change passed `diff` unseen (found by helper-131).
+@Suite struct DiffHiddenChangeTests {
+    let sha = #""hashes": [{"alg": "SHA-256", "content": "\#(String(repeating: "a", count: 64))"}]"#
+    let config = { (d: Character) in #"{"type": "file", "name": "etc/app.conf", "hashes": [{"alg": "SHA-256", "content": "\#(String(repeating: d, count: 64))"}], "properties": [{"name": "provenant:role", "value": "configuration"}]}"# }
+
+    /// The same version respelt (`1.0` to `1.0.0`) with its digest dropped is not compared, and says so.
+    @Test func aRespeltVersionWithoutDigestsIsNotChecked() throws {
+        let before = try document([#"{"type": "library", "name": "foo", "version": "1.0", "purl": "pkg:pypi/foo@1.0", \#(sha)}"#])
+        let respelt = try document([#"{"type": "library", "name": "foo", "version": "1.0.0", "purl": "pkg:pypi/foo@1.0.0"}"#])
+        let d = compare(before, respelt)
+        #expect(pairs(d.findings).contains("drift:upgraded pkg:pypi/foo"), "\(pairs(d.findings))")
+        #expect(d.contentNotCompared == ["pkg:pypi/foo@1.0.0"], "\(d.contentNotCompared)")
+        let kept = try document([#"{"type": "library", "name": "foo", "version": "1.0.0", "purl": "pkg:pypi/foo@1.0.0", \#(sha)}"#])
+        #expect(compare(before, kept).contentNotCompared.isEmpty)
+    }
+
+    /// A second copy of the same version, with no digest, beside the checked one.
+    @Test func aSecondCopyWithoutDigestIsNotChecked() throws {
+        let before = try document([#"{"type": "library", "name": "foo", "version": "1.0", "purl": "pkg:pypi/foo@1.0", \#(sha)}"#])
+        let after = try document([#"{"type": "library", "name": "foo", "version": "1.0", "purl": "pkg:pypi/foo@1.0", \#(sha)}"#,
+                                  #"{"type": "library", "name": "foo", "version": "1.0", "purl": "pkg:pypi/foo@1.0?file_name=foo-1.0-evil.whl"}"#])
+        #expect(compare(before, after).contentNotCompared == ["pkg:pypi/foo@1.0"])
+        // A digestless copy the baseline had as it is stays as comparable as it was.
+        #expect(compare(after, after).contentNotCompared.isEmpty)
+        #expect(compare(before, before).contentNotCompared.isEmpty)
+    }
+
+    /// A second entry for a configuration path, with the approved digest, beside a changed one.
+    @Test func aDuplicateConfigEntryDoesNotHideAChange() throws {
+        let before = try document([config("a")])
+        for after in [[config("a"), config("b")], [config("b"), config("a")]] {
+            let d = compare(before, try document(after))
+            #expect(pairs(d.findings) == ["drift:config-changed etc/app.conf"], "\(pairs(d.findings))")
+        }
+        #expect(compare(before, try document([config("a"), config("a")])).findings.isEmpty)
+    }
+
+    /// An image compared with an SBOM that has no image facts: how it runs was compared with nothing.
+    @Test func imageFactsOnOneSideOnlyAreNotChecked() throws {
+        let plain = try document([#"{"type": "library", "name": "foo", "version": "1.0", "purl": "pkg:pypi/foo@1.0", \#(sha)}"#])
+        var image = plain
+        image.image = ImageInfo(reference: "example.com/app", name: "example.com/app", imageID: "sha256:" + String(repeating: "1", count: 64))
+        for (b, a) in [(plain, image), (image, plain)] {
+            let d = compare(b, a)
+            #expect(d.imageTextNotCompared == ["settings"], "\(d.imageTextNotCompared)")
+            #expect(d.notes.contains { $0.hasPrefix("NOT CHECKED:") && $0.contains("no image facts") }, "\(d.notes)")
+        }
+        #expect(compare(plain, plain).imageTextNotCompared.isEmpty && compare(image, image).imageTextNotCompared.isEmpty)
+    }
+}
+
 /// The real cdxgen npm lockfile (v3) and an edited copy that makes one of each finding.
 struct NpmEdits {
     let base: URL, current: URL, dir: URL
