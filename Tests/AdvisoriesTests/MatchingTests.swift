@@ -122,6 +122,13 @@ import ProvenantCore
         let src = try #require(key("pkg:deb/debian/libc6@2.36-9+deb12u4?distro=debian-12&upstream=glibc%282.36-9%2Bdeb12u3%29"))
         #expect(src.name == "glibc" && src.version == "2.36-9+deb12u3", "the source package's own version is what advisories name")
         #expect(key("pkg:apk/alpine/musl@1.2.4-r2?distro=alpine-3.18.4")?.osvEcosystem == "Alpine:v3.18")
+        // Wolfi and Chainguard have databases of their own, without releases; Wolfi's packages were
+        // matched against Alpine's (found by helper-131). Another apk distribution is not covered.
+        #expect(key("pkg:apk/wolfi/openssl@3.2.0-r0")?.osvEcosystem == "Wolfi")
+        #expect(key("pkg:apk/wolfi/openssl@3.2.0-r0?distro=wolfi-20230201")?.osvEcosystem == "Wolfi")
+        #expect(key("pkg:apk/chainguard/openssl@3.2.0-r0")?.osvEcosystem == "Chainguard")
+        #expect(key("pkg:apk/postmarketos/openssl@3.2.0-r0") == nil)
+        #expect(Ecosystems.uncovered(PackageURL(parsing: "pkg:apk/postmarketos/openssl@3.2.0-r0")!).label == "pkg:apk/postmarketos")
         #expect(key("pkg:generic/thing@1.0") == nil)
     }
 

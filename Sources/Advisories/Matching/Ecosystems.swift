@@ -67,9 +67,17 @@ public enum Ecosystems {
             (name, v) = sourcePackage(purl.qualifiers["upstream"], binary: purl.name, version: version)
             release = distroRelease(purl.qualifiers["distro"], ecosystem: eco)
         case "apk":
-            eco = "Alpine"
+            // Alpine's advisories describe Alpine's builds; Wolfi and Chainguard have databases of their
+            // own, without releases. Wolfi's packages were matched against Alpine's and passed clean
+            // (found by helper-131); another distribution's apk packages are not covered.
+            switch ns?.lowercased() {
+            case nil, "alpine": eco = "Alpine"
+            case "wolfi": eco = "Wolfi"
+            case "chainguard": eco = "Chainguard"
+            default: return nil
+            }
             (name, v) = sourcePackage(purl.qualifiers["upstream"], binary: purl.name, version: version)
-            release = distroRelease(purl.qualifiers["distro"], ecosystem: eco)
+            if eco == "Alpine" { release = distroRelease(purl.qualifiers["distro"], ecosystem: eco) }
         case "rpm":
             switch ns?.lowercased() {
             case "redhat": eco = "Red Hat"
