@@ -188,6 +188,30 @@ import TestSupport
         #expect((f["path"] as? String)?.hasSuffix("/ci.yaml") == true)
     }
 
+    /// Found by helper-132: `log.showRoot=false` in the repository's config hid everything the root
+    /// commit added, and a commit amended away (left only in the reflog) was never read.
+    @Test func gitHistoryReadsTheRootCommitAndTheReflogWhateverTheConfigSays() throws {
+        let dir = try Self.tree(["README.md": "hello\n"])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let setup = """
+        git init -q . && git config user.email t@example.com && git config user.name t &&
+        git config log.showRoot false && git config diff.noprefix true && git config diff.interHunkContext 5 &&
+        printf 'token: \(Self.token)\n' > root.env && git add . && git commit -qm root && git rm -q root.env && git commit -qm rm &&
+        printf 'slack: \(Self.slack)\n' > amended.env && git add amended.env && git commit -qm cfg &&
+        git rm -q --cached amended.env && rm amended.env && echo ok > b && git add b && git commit -q --amend -m cfg
+        """
+        let s = try Self.sh(setup, in: dir)
+        #expect(s.code == 0, "\(s.err)")
+        let r = try runProcess(provenantBinary, ["secrets", "scan", dir.path, "--git", "--format", "json", "--fail-on", "high"])
+        #expect(r.code == 1, "\(r.err)")
+        let doc = try #require(try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any], "\(r.err)")
+        let found = Set(((doc["findings"] as? [[String: Any]]) ?? []).compactMap { f in
+            (f["path"] as? String).map { ($0.split(separator: "/").last.map(String.init) ?? "") + " " + (f["rule"] as? String ?? "") }
+        })
+        #expect(found.contains("root.env github-personal-access-token"), "\(found)")
+        #expect(found.contains { $0.hasPrefix("amended.env slack") }, "\(found)")
+    }
+
     /// Found by helper-115: a zip entry named like a known value was printed in full in the warning
     /// that it could not be read.
     @Test func unreadableArchiveEntriesNamedLikeKnownValuesAreMasked() throws {

@@ -16,6 +16,9 @@ public struct GitHistory {
         public var path: String
         public var text: [UInt8] = []
         public var lines: [Int] = []
+        /// Bytes at the start of `text` that ended the previous piece of the same file, read again so
+        /// a key across the cut is read whole; a finding that ends inside them was reported already.
+        public var overlap = 0
     }
 
     /// Calls `visit` for every (commit, file) with added lines, newest commit first, all refs. Returns
@@ -120,7 +123,15 @@ public struct GitHistory {
                          "-c", "gpg.x509.program=false", "-c", "core.attributesFile=/dev/null",
                          // A crafted commit-graph file names parents as grafts do (found by helper-117).
                          "-c", "core.commitGraph=false",
-                         "--no-pager", "-C", repository, "log", "--all", "-p", "-U0", "--no-color", "--no-ext-diff",
+                         // Settings of the repository or the user that change what log prints: without the
+                         // root commit (log.showRoot=false hid everything it added: found by helper-132),
+                         // with context between hunks, relative to a directory, or with other name prefixes.
+                         "-c", "log.showRoot=true", "-c", "diff.interHunkContext=0", "-c", "diff.relative=false",
+                         "-c", "diff.noprefix=false", "-c", "diff.mnemonicPrefix=false", "-c", "diff.suppressBlankEmpty=false",
+                         // Every ref and every commit the reflogs still hold: an amended commit or a deleted
+                         // branch keeps its secret there (found by helper-132).
+                         "--no-pager", "-C", repository, "log", "--all", "--reflog", "--src-prefix=a/", "--dst-prefix=b/",
+                         "-p", "-U0", "--no-color", "--no-ext-diff",
                          "--no-textconv", "--no-show-signature", "--text", "--diff-merges=first-parent", "--no-renames",
                          "--diff-filter=AMT", "--format=%x01%H", "--end-of-options"]
         var env = ProcessInfo.processInfo.environment
@@ -193,8 +204,14 @@ public struct GitHistory {
         /// How far `pending` has been searched for a newline, so a long line is not searched again on
         /// every read.
         var searched = 0
-        /// A line longer than this is cut there: added text is scanned in pieces anyway.
+        /// A line longer than this is cut there, and its rest read as more of the same line: added
+        /// text is scanned in pieces anyway. (The rest was dropped, as it did not start with `+`: found
+        /// by helper-132.)
         static let maxLine = 16 << 20
+        /// What a piece repeats of the one before it.
+        static let overlapBytes = 64 << 10
+        /// Inside a line that was cut, and whether that line is added text.
+        var midLine = false, midAdded = false
 
         mutating func feed(_ data: Data) {
             pending += data
@@ -202,7 +219,7 @@ public struct GitHistory {
             while true {
                 guard let nl = pending[max(start, searched)...].firstIndex(of: 10) else {
                     if pending.count - start >= Self.maxLine {
-                        line(pending[start...]); start = pending.count
+                        line(pending[start...], complete: false); start = pending.count
                     }
                     break
                 }
@@ -223,7 +240,16 @@ public struct GitHistory {
             current = nil
         }
 
-        mutating func line(_ l: ArraySlice<UInt8>) {
+        mutating func line(_ l: ArraySlice<UInt8>, complete: Bool = true) {
+            if midLine {
+                midLine = !complete
+                guard midAdded, current != nil else { return }
+                current!.text += l
+                if complete { current!.text.append(10) }
+                splitIfLarge()
+                return
+            }
+            if !complete { midLine = true; midAdded = false }
             if l.first == 1 {
                 flush()
                 commit = String(decoding: l.dropFirst(), as: UTF8.self)
@@ -257,14 +283,32 @@ public struct GitHistory {
             }
             guard current != nil, l.first == UInt8(ascii: "+") else { return }
             current!.text += l.dropFirst()
-            current!.text.append(10)
+            if complete { current!.text.append(10) } else { midAdded = true }
             current!.lines.append(nextLine)
             nextLine += 1
-            if current!.text.count >= Self.maxPiece {
-                let c = current!
-                visit(c)
-                current = Addition(commit: c.commit, path: c.path)
+            splitIfLarge()
+        }
+
+        /// Hands a piece that reached `maxPiece` to the scan, and starts the next with its last whole
+        /// lines (up to `overlapBytes`), so a key across the cut is read whole: each piece was scanned
+        /// alone, and a PEM key across the 8 MiB mark was missed (found by helper-132).
+        mutating func splitIfLarge() {
+            guard let c = current, c.text.count >= Self.maxPiece else { return }
+            visit(c)
+            let window = c.text.count - min(c.text.count, Self.overlapBytes)
+            var next = Addition(commit: c.commit, path: c.path)
+            if let nl = c.text[window...].dropLast().firstIndex(of: 10) {
+                let tail = c.text[(nl + 1)...]
+                let linesInTail = tail.reduce(0) { $0 + ($1 == 10 ? 1 : 0) } + (tail.last == 10 ? 0 : 1)
+                next.text = Array(tail)
+                next.lines = Array(c.lines.suffix(linesInTail))
+            } else {
+                // Inside one long line: its last bytes, numbered as that line.
+                next.text = Array(c.text[window...])
+                next.lines = c.lines.last.map { [$0] } ?? []
             }
+            next.overlap = next.text.count
+            current = next
         }
     }
 }

@@ -189,8 +189,9 @@ public struct SecretsScanner: Sendable {
     }
 
     /// Runs the chunked engine over one stream and appends its findings under `display`.
-    public func scanStream<E: Error>(display: @autoclosure () -> String, commit: String? = nil, lineNumbers: [Int]? = nil, into result: inout SecretsScanResult,
-                                     read: (inout [UInt8], Int) throws(E) -> Int) throws(E) {
+    /// A match that ends within the first `reported` bytes was reported before (a git piece's overlap).
+    public func scanStream<E: Error>(display: @autoclosure () -> String, commit: String? = nil, lineNumbers: [Int]? = nil, reported: Int = 0,
+                                     into result: inout SecretsScanResult, read: (inout [UInt8], Int) throws(E) -> Int) throws(E) {
         var lines = LineCounter()
         var total = 0
         var shown: String?
@@ -198,7 +199,7 @@ public struct SecretsScanner: Sendable {
         result.filesScanned += 1
         var cutShort = false
         let complete = try ChunkedScan(engine: engine).run(read: read) { buffer, base, done, matches in
-            for m in matches where found < Self.maxFindingsPerFile {
+            for m in matches where found < Self.maxFindingsPerFile && base + m.value.upperBound > reported {
                 found += 1
                 if shown == nil { shown = display() }
                 lines.advance(buffer, base: base, to: base + m.value.lowerBound)
@@ -257,9 +258,9 @@ public struct SecretsScanner: Sendable {
     }
 
     /// `scanStream` over bytes already in memory (an archive entry, a commit's added lines).
-    func scanBytes(_ data: [UInt8], display: String, commit: String? = nil, lineNumbers: [Int]? = nil, into result: inout SecretsScanResult) {
+    func scanBytes(_ data: [UInt8], display: String, commit: String? = nil, lineNumbers: [Int]? = nil, reported: Int = 0, into result: inout SecretsScanResult) {
         var offset = 0
-        scanStream(display: display, commit: commit, lineNumbers: lineNumbers, into: &result) { (buffer: inout [UInt8], max: Int) -> Int in
+        scanStream(display: display, commit: commit, lineNumbers: lineNumbers, reported: reported, into: &result) { (buffer: inout [UInt8], max: Int) -> Int in
             let n = Swift.min(max, data.count - offset)
             buffer += data[offset..<(offset + n)]
             offset += n
@@ -359,8 +360,10 @@ public struct SecretsScanner: Sendable {
         let cut = try GitHistory(repository: repository).additions { a in
             let shown = shownPath(prefix == "./" ? a.path : prefix + a.path)
             // A UTF-16 file's added lines, joined again, are its UTF-16 text (found by review).
-            let text = UTF16Text.detect(a.text.prefix(8192)).map { UTF16Text.decode(a.text, $0) } ?? a.text
-            scanBytes(text, display: shown, commit: a.commit, lineNumbers: a.lines, into: &result)
+            let order = UTF16Text.detect(a.text.prefix(8192))
+            let text = order.map { UTF16Text.decode(a.text, $0) } ?? a.text
+            // What a piece repeats of the one before was scanned there (offsets hold only undecoded).
+            scanBytes(text, display: shown, commit: a.commit, lineNumbers: a.lines, reported: order == nil ? a.overlap : 0, into: &result)
         }
         result.partial += cut.count
         result.warnings += cut.map(shownPath)
