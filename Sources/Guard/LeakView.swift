@@ -126,12 +126,17 @@ enum LeakView {
 
     /// `text` with whatever the engine finds in it replaced by `[REDACTED:<rule>]`.
     static func masked(_ text: String, _ engine: SecretEngine) -> String {
-        var bytes = Array(text.utf8)
+        let bytes = Array(text.utf8)
         let hits = bytes.withUnsafeBytes { engine.scan($0) }
         guard !hits.isEmpty else { return text }
-        for h in hits.sorted(by: { $0.value.lowerBound > $1.value.lowerBound }) {
-            bytes.replaceSubrange(h.value, with: Array("[REDACTED:\(h.ruleID)]".utf8))
+        // Each hit's whole redacted span, the values of overlapping matches it won over included.
+        var out: [UInt8] = [], at = 0
+        for h in hits.sorted(by: { $0.redacted.lowerBound < $1.redacted.lowerBound }) where h.redacted.upperBound > at {
+            if h.redacted.lowerBound > at { out += bytes[at..<h.redacted.lowerBound] }
+            out += Array("[REDACTED:\(h.ruleID)]".utf8)
+            at = h.redacted.upperBound
         }
-        return String(decoding: bytes, as: UTF8.self)
+        out += bytes[min(at, bytes.count)...]
+        return String(decoding: out, as: UTF8.self)
     }
 }

@@ -166,6 +166,26 @@ import Testing
         }
     }
 
+    /// A named match inside a wider generic one won, and redaction covered only it: the 40-character
+    /// half after `AKIA…:` was printed (found by helper-132). Redaction covers both values.
+    @Test func redactionCoversEveryOverlappingMatch() throws {
+        let secret = "Kd8sPq2Lm7Vx9Rt4Wz1Nc6Bh3Fj5Gy0Ta2Qe8Uo"
+        let text = "AWS_CREDENTIALS=AKIAQ3EGRT5YXB7WKZ4N:\(secret)\nSTRIPE_SECRET=sk_live_4eC39HqLyjWDarjtT1zdp7dc9XyZ|\(secret.prefix(25))\n"
+        let input = Array(text.utf8)
+        var offset = 0, out: [UInt8] = []
+        StreamRedactor(engine: Self.engine).run(read: { (buf: inout [UInt8], max: Int) -> Int in
+            let k = min(max, input.count - offset)
+            buf += input[offset..<(offset + k)]; offset += k
+            return k
+        }, write: { out += $0 })
+        let result = String(decoding: out, as: UTF8.self)
+        #expect(!result.contains(secret.prefix(12)), "\(result)")
+        #expect(result == "AWS_CREDENTIALS=[REDACTED:aws-access-key-id]\nSTRIPE_SECRET=[REDACTED:stripe-live-secret-key]\n", "\(result)")
+        // The finding is still the named one, with its own value.
+        let found = Self.scan(text)
+        #expect(found.first?.ruleID == "aws-access-key-id" && found.first?.covering != nil, "\(found)")
+    }
+
     @Test func awsSecretIsPairedWithItsKeyIDNearby() throws {
         let text = """
         [default]

@@ -36,6 +36,7 @@ public struct ChunkedScan: Sendable {
                 var m = m
                 m.value = (m.value.lowerBound + lo)..<(m.value.upperBound + lo)
                 m.match = (m.match.lowerBound + lo)..<(m.match.upperBound + lo)
+                m.covering = m.covering.map { ($0.lowerBound + lo)..<($0.upperBound + lo) }
                 return accept.contains(m.value.lowerBound) ? m : nil
             }
             return (found, complete)
@@ -70,7 +71,7 @@ public struct ChunkedScan: Sendable {
             let goOn = buffer.withUnsafeBytes { raw in
                 let (matches, checked) = scanSegments(raw, handled..<limit, overlap: overlap)
                 if !checked { complete = false }
-                for m in matches { cut = max(cut, m.value.upperBound) }
+                for m in matches { cut = max(cut, m.redacted.upperBound) }
                 return visit(raw, base, handled..<cut, matches)
             }
             if !goOn || (atEnd && cut >= buffer.count) { return complete }

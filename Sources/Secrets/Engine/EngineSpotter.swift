@@ -22,6 +22,6 @@ public struct EngineSpotter: SecretSpotter {
         guard let engine = Self.shared else { return [] }
         return bytes.withUnsafeBytes { engine.scan($0) }
             .filter { !identityField || $0.confidence == .high }
-            .map(\.value)
+            .map(\.redacted)
     }
 }

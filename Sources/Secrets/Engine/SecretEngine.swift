@@ -13,6 +13,11 @@ public struct SecretMatch: Sendable, Equatable {
     public var match: Range<Int>
     /// The rule id of a nearby match that confirms this one (an AWS key id beside its secret).
     public var pairedWith: String?
+    /// When this match won over overlapping ones: the union of their values and its own, which is
+    /// what redaction must cover; nil when it is `value`.
+    public var covering: Range<Int>? = nil
+    /// What redaction replaces.
+    public var redacted: Range<Int> { covering ?? value }
 }
 
 /// A rule pattern that did not compile, reported once instead of silently finding nothing.
@@ -476,9 +481,13 @@ public final class SecretEngine: Sendable {
         }
         var kept: [SecretMatch] = []
         for m in sorted {
-            // Kept matches are sorted and disjoint, so only the last can overlap a later one.
+            // Kept matches are sorted and disjoint, so only the last can overlap a later one. The one
+            // kept covers the union of both for redaction: `AKIA…:secret` matched as a key id inside a
+            // generic match left the secret half readable (found by helper-132).
             if let last = kept.last, last.value.overlaps(m.value) {
+                let union = min(last.redacted.lowerBound, m.redacted.lowerBound)..<max(last.redacted.upperBound, m.redacted.upperBound)
                 if rank(m) > rank(last) { kept[kept.count - 1] = m }
+                kept[kept.count - 1].covering = union == kept[kept.count - 1].value ? nil : union
                 continue
             }
             kept.append(m)

@@ -20,10 +20,11 @@ public struct StreamRedactor {
             var out: [UInt8] = []
             out.reserveCapacity(done.count + matches.count * 24)
             var at = done.lowerBound
-            for m in matches where m.value.lowerBound >= at {
-                out += buffer[at..<m.value.lowerBound]
+            for m in matches where m.redacted.upperBound > at {
+                let r = m.redacted
+                if r.lowerBound > at { out += buffer[at..<r.lowerBound] }
                 out += Array("[REDACTED:\(m.ruleID)]".utf8)
-                at = m.value.upperBound
+                at = r.upperBound
                 replaced += 1
             }
             if at < done.upperBound { out += buffer[at..<done.upperBound] }

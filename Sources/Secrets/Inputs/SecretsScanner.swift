@@ -373,7 +373,7 @@ public struct SecretsScanner: Sendable {
     /// (`--known`) the redactor does not have.
     func shownPath(_ path: String) -> String {
         let bytes = Array(path.utf8)
-        let out = Redactor.masking(bytes, bytes.withUnsafeBytes { engine.scan($0) }.map(\.value))
+        let out = Redactor.masking(bytes, bytes.withUnsafeBytes { engine.scan($0) }.map(\.redacted))
         return Redactor.escapeControls(Redactor.redact(String(decoding: out, as: UTF8.self)))
     }
 
