@@ -166,6 +166,24 @@ import Testing
         }
     }
 
+    /// A token right after an escape whose decoded character is no word character (`%3D`, `=3D`,
+    /// `\n`, `\t`, `\u003d`, `\x20`) was missed, its `\b` seeing the escape's last letter (found by
+    /// helper-132). After an escape of a word character (`%41` is `A`) it is still inside a word.
+    @Test func tokensRightAfterAnEscapeAreFound() throws {
+        let tokens = [("ghp_R7wQ2bX9kLm4Np8sT1vY6zC3dF5gH0jK2mQe", "github-personal-access-token"),
+                      ("sk_live_4eC39HqLyjWDarjtT1zdp7dc9XyZ", "stripe-live-secret-key"),
+                      ("AKIAQ3EGRT5YXB7WKZ4N", "aws-access-key-id"),
+                      ("glpat-R7wQ2bX9kLm4Np8sT1vY", "gitlab-personal-access-token")]
+        for (token, rule) in tokens {
+            for escape in ["%3D", "=3D", "%20", "\\n", "\\t", "\\u003d", "\\x20"] {
+                let found = Self.scan("url?a=1&t" + escape + token + "%26x=1\n")
+                #expect(found.contains { $0.ruleID == rule }, "\(escape)\(rule): \(found.map(\.ruleID))")
+            }
+            #expect(!Self.scan("x%41" + token + " \n").contains { $0.ruleID == rule }, "after %41 (A) the token is inside a word")
+            #expect(!Self.scan("xQ" + token + " \n").contains { $0.ruleID == rule })
+        }
+    }
+
     /// A named match inside a wider generic one won, and redaction covered only it: the 40-character
     /// half after `AKIA…:` was printed (found by helper-132). Redaction covers both values.
     @Test func redactionCoversEveryOverlappingMatch() throws {

@@ -96,7 +96,7 @@ final class RulePattern: @unchecked Sendable {
     /// False when the bytes at `at` cannot start a match: the literal, then `guardCount` bytes of the class.
     @inline(__always)
     func mayMatch(_ b: UnsafePointer<UInt8>, _ n: Int, at: Int) -> Bool {
-        if startsAtWordBoundary, at > 0, Self.isWordByte(b[at - 1]) { return false }
+        if startsAtWordBoundary, at > 0, Self.isWordByte(b[at - 1]), !Self.endsEscape(b, at) { return false }
         guard guardCount > 0 else { return true }
         let end = at + guardLiteral.count + guardCount
         guard end <= n else { return false }
@@ -112,6 +112,29 @@ final class RulePattern: @unchecked Sendable {
         var i = at + guardLiteral.count
         while i < end { if !guardClass[Int(b[i])] { return false }; i += 1 }
         return true
+    }
+
+    /// Whether the bytes before `at` end an escape whose decoded character is no word character: `%3D`
+    /// and `=3D` (URL and quoted-printable encoding), `\n`, `\t` and the like, `\xNN` and `\uNNNN`. A
+    /// token right after one (`?t=%3Dghp_…`, `"cloning\nghp_…"`) starts at a boundary once decoded,
+    /// and was missed because its `\b` saw the escape's last letter (found by helper-132).
+    static func endsEscape(_ b: UnsafePointer<UInt8>, _ at: Int) -> Bool {
+        func hex(_ c: UInt8) -> Bool { (c >= 48 && c <= 57) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102) }
+        func decodedIsWord(_ digits: [UInt8]) -> Bool {
+            guard let v = UInt32(String(decoding: digits, as: UTF8.self), radix: 16) else { return true }
+            return v < 0x80 ? isWordByte(UInt8(v)) : true
+        }
+        if at >= 3, b[at - 3] == 37 || b[at - 3] == 61, hex(b[at - 2]), hex(b[at - 1]) {   // %XX, =XX
+            return !decodedIsWord([b[at - 2], b[at - 1]])
+        }
+        if at >= 6, b[at - 6] == 92, b[at - 5] == UInt8(ascii: "u"), (1...4).allSatisfy({ hex(b[at - $0]) }) {
+            return !decodedIsWord([b[at - 4], b[at - 3], b[at - 2], b[at - 1]])
+        }
+        if at >= 4, b[at - 4] == 92, b[at - 3] == UInt8(ascii: "x"), hex(b[at - 2]), hex(b[at - 1]) {
+            return !decodedIsWord([b[at - 2], b[at - 1]])
+        }
+        if at >= 2, b[at - 2] == 92, Array("ntrfvb0".utf8).contains(b[at - 1]) { return true }
+        return false
     }
 
     @inline(__always)

@@ -434,7 +434,9 @@ public final class SecretEngine: Sendable {
         -> [(match: Range<Int>, accepted: SecretMatch?)] {
         guard let regex = patterns[r].regex else { return [] }
         var out: [(match: Range<Int>, accepted: SecretMatch?)] = []
-        let pre = window.lowerBound > 0 ? 1 : 0
+        // An anchored attempt right after an escape (`%3D`, `\n`) sees no byte before it: decoded, the
+        // escape is no word character, so the rule's `\b` or start group holds there.
+        let pre = window.lowerBound > 0 && !(anchored && RulePattern.endsEscape(base, window.lowerBound)) ? 1 : 0
         let post = window.upperBound < n ? 1 : 0
         let lo = window.lowerBound - pre
         // The text as ASCII: bytes above 0x7f become SUB, so UTF-16 offsets are byte offsets.
