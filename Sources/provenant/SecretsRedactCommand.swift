@@ -15,7 +15,8 @@ struct SecretsRedactCommand: ParsableCommand {
     func run() throws {
         // Logs stream through at hundreds of MB/s: high-confidence rules, known values and the generic
         // detector; the context rules (medium and low confidence) are left to `secrets scan` at rest.
-        let engine = SecretsEngineLoader.engine(known: known.known, minimumConfidence: .high)
+        // A bare assignment after any field boundary of a line is taken: logs write `… INFO password=…`.
+        let engine = SecretsEngineLoader.engine(known: known.known, minimumConfidence: .high, assignmentsAnywhere: true)
         // Reading ahead and writing behind on their own threads overlap the kernel's copies with the scan.
         let input = ReadAhead(fd: STDIN_FILENO, name: "standard input")
         let output = WriteBehind(fd: STDOUT_FILENO, name: "standard output")

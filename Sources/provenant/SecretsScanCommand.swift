@@ -114,16 +114,16 @@ struct SecretsScanCommand: AsyncParsableCommand {
 /// Builds the engine with Provenant's rules and the `--known` files, or exits 2 saying which file or
 /// rule is wrong.
 enum SecretsEngineLoader {
-    static func engine(known files: [String], minimumConfidence: Confidence = .low) -> SecretEngine {
+    static func engine(known files: [String], minimumConfidence: Confidence = .low, assignmentsAnywhere: Bool = false) -> SecretEngine {
         var values: [KnownSecrets.Value] = []
         for f in files {
             do { values += try KnownSecretsFile.read(path: f) } catch { CLI.fail("error: --known \(error)") }
         }
         // Without known values, the engine the redactor already uses: the rules are parsed once a run.
-        if values.isEmpty, minimumConfidence == .low, let shared = EngineSpotter.shared { return shared }
+        if values.isEmpty, minimumConfidence == .low, !assignmentsAnywhere, let shared = EngineSpotter.shared { return shared }
         do {
             let known = values.isEmpty ? nil : try KnownSecrets(values)
-            return try SecretEngine.standard(known: known, minimumConfidence: minimumConfidence)
+            return try SecretEngine.standard(known: known, minimumConfidence: minimumConfidence, assignmentsAnywhere: assignmentsAnywhere)
         } catch {
             CLI.fail("error: \(error)")
         }

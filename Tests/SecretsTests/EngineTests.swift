@@ -184,6 +184,32 @@ import Testing
         }
     }
 
+    /// Bare assignments were taken only where a line starts: log lines, logfmt, coloured and
+    /// carriage-return output, JSON inside a JSON string, a Dockerfile's ENV and ARG, cmd's set and a
+    /// `--password VALUE` option passed `secrets redact` readable (found by helper-132).
+    @Test func assignmentsInLogLinesAreFound() throws {
+        let v = "Zq8Wm2Nc7Vb4Xk1Lp9RtQw3E"
+        let anywhere = try SecretEngine.standard(minimumConfidence: .high, assignmentsAnywhere: true)
+        let both = ["level=info msg=x api_key=\(v)", "\u{1B}[32mDB_PASSWORD=\(v)\u{1B}[0m", "progress 10%\rDB_PASSWORD=\(v)",
+                    #"{\"api_key\":\"\#(v)\"}"#, "ENV API_TOKEN=\(v)", "ARG NPM_TOKEN=\(v)", "set PASSWORD=\(v)",
+                    "mysql -u root --password \(v) db", "A=1 DB_PASSWORD=\(v) ./run.sh"]
+        for line in both {
+            for engine in [Self.engine, anywhere] {
+                let found = Self.scan("x\n" + line + "\n", engine)
+                #expect(found.contains { $0.ruleID.hasPrefix("generic-") && Self.value("x\n" + line + "\n", $0) == v }, "\(line): \(found.map(\.ruleID))")
+            }
+        }
+        // Mid-line after any field boundary: in streams that are redacted only.
+        for line in ["2024-05-01T10:00:00Z INFO connect db password=\(v)", "Server=db;User Id=app;Password=\(v);"] {
+            #expect(Self.scan(line + "\n", anywhere).contains { $0.ruleID == "generic-password" }, "\(line)")
+            #expect(!Self.scan(line + "\n").contains { $0.ruleID == "generic-password" }, "\(line)")
+        }
+        // Code is still no assignment list.
+        for code in ["if (x) password=\(v)", "f(a < b) token=\(v)", "x == y password=\(v)"] {
+            #expect(!Self.scan(code + "\n").contains { $0.ruleID.hasPrefix("generic-") }, "\(code)")
+        }
+    }
+
     /// A named match inside a wider generic one won, and redaction covered only it: the 40-character
     /// half after `AKIA…:` was printed (found by helper-132). Redaction covers both values.
     @Test func redactionCoversEveryOverlappingMatch() throws {

@@ -73,7 +73,7 @@ enum GenericAssignments {
     /// Looks for an assignment around the keyword ending at `end` in `b` (`n` bytes).
     /// `identEnd` receives where the identifier ends, so the caller looks at each name once even when
     /// several keywords occur in it (`secret_token`).
-    static func detect(_ b: UnsafePointer<UInt8>, _ n: Int, keyword: Int, end: Int, identEnd: inout Int) -> Hit? {
+    static func detect(_ b: UnsafePointer<UInt8>, _ n: Int, keyword: Int, end: Int, identEnd: inout Int, anywhere: Bool = false) -> Hit? {
         let fam = families[keyword]
         if fam == .bearer { return bearer(b, n, end: end) }
         if fam == .basic { return basic(b, n, end: end) }
@@ -85,17 +85,30 @@ enum GenericAssignments {
         steps = 0
         while t < n, isIdent(b[t]), steps < 64 { t += 1; steps += 1 }
         identEnd = t
+        // A terminal colour sequence's parameters and final `m` (`ESC[32mDB_PASSWORD`) are not part of
+        // the name.
+        if s >= 2, b[s - 1] == 91, b[s - 2] == 27 {
+            var k = s
+            while k < t, (b[k] >= 48 && b[k] <= 57) || b[k] == 59 { k += 1 }
+            if k + 1 < t, b[k] == 109 { s = k + 1 }
+        }
         guard s >= 0, t - s <= 96 else { return nil }
         // The cheap test first: most keyword hits in text are not followed by an assignment.
         // The assignment: optional closing quote of a quoted key, spaces, then `=`, `:`, `:=` or `=>`.
         var i = t
+        // A key quoted inside a JSON string (`{\"api_key\":\"…\"}`) closes with `\"`.
+        if i + 1 < n, b[i] == 92, b[i + 1] == 34 { i += 1 }
         if i < n, b[i] == 34 || b[i] == 39 { i += 1 }
         if i < n, b[i] == 93 { i += 1 } // ]
         while i < n, b[i] == 32 || b[i] == 9 { i += 1 }
         guard i < n else { return nil }
         // Kubernetes' env list: `- name: DB_PASSWORD`, then `value: …` on the next line.
         var pair: Range<Int>?
-        if b[i] == 58 { // :
+        // A command-line option and its value: `--password VALUE` (found by helper-132).
+        let flag = t - s > 2 && b[s] == 45 && b[s + 1] == 45 && i == t + 1 && b[t] == 32
+        if flag {
+            guard b[i] != 45, b[i] != 58, b[i] != 61 else { return nil }
+        } else if b[i] == 58 { // :
             i += 1; if i < n, b[i] == 61 { i += 1 }
         } else if b[i] == 61 { // =
             i += 1
@@ -120,6 +133,10 @@ enum GenericAssignments {
         if pair == nil, (b[i] == 98 || b[i] == 114 || b[i] == 117) && i + 1 < n && (b[i + 1] == 34 || b[i + 1] == 39) { i += 1; v0 = i } // b"…", r'…'
         if let p = pair {
             v0 = p.lowerBound; v1 = p.upperBound
+        } else if b[i] == 92, i + 1 < n, b[i + 1] == 34 {
+            // A value quoted inside a JSON string: `\"…\"`, no other backslash in it (found by helper-132).
+            guard let r = escapedQuotedValue(b, n, openAt: i) else { return nil }
+            v0 = r.lowerBound; v1 = r.upperBound
         } else if b[i] == 34 || b[i] == 39 || b[i] == 96 {
             guard let r = quotedValue(b, n, openAt: i) else { return nil }
             v0 = r.lowerBound; v1 = r.upperBound
@@ -140,11 +157,12 @@ enum GenericAssignments {
             }
             while v1 > v0, b[v1 - 1] == 44 || b[v1 - 1] == 59 || b[v1 - 1] == 46 { v1 -= 1 }
         } else {
-            guard startsLine(b, s) else { return nil }
+            guard flag || startsLine(b, s) || startsField(b, s, anywhere: anywhere) else { return nil }
             v0 = i; v1 = i
-            while v1 < n, b[v1] != 10, b[v1] != 13, b[v1] != 32, b[v1] != 9, b[v1] != 35, b[v1] != 59, b[v1] != 44, v1 - v0 <= 512 { v1 += 1 }
+            // A terminal escape (`ESC[0m` after a coloured value) ends it too.
+            while v1 < n, b[v1] != 10, b[v1] != 13, b[v1] != 32, b[v1] != 9, b[v1] != 35, b[v1] != 59, b[v1] != 44, b[v1] != 27, v1 - v0 <= 512 { v1 += 1 }
             var e = v1
-            while e < n, b[e] != 10, b[e] != 13, b[e] != 32, b[e] != 9, e - v0 <= 512 { e += 1 }
+            while e < n, b[e] != 10, b[e] != 13, b[e] != 32, b[e] != 9, b[e] != 27, e - v0 <= 512 { e += 1 }
             while e > v1, b[e - 1] == 44 || b[e - 1] == 59 { e -= 1 }
             // A value starting with `#` or `;` is a comment written straight after the separator.
             if e > v1, b[v0] != 35, b[v0] != 59 { longer = e }
@@ -243,14 +261,72 @@ enum GenericAssignments {
         return v1 > v0 ? v0..<v1 : nil
     }
 
-    private static func startsLine(_ b: UnsafePointer<UInt8>, _ s: Int) -> Bool {
+    /// The inside of `\"…\"` whose backslash is at `open`, on one line, at most 512 bytes, holding no
+    /// other backslash.
+    static func escapedQuotedValue(_ b: UnsafePointer<UInt8>, _ n: Int, openAt open: Int) -> Range<Int>? {
+        let v0 = open + 2
+        var v1 = v0
+        while v1 < n, b[v1] != 10, v1 - v0 <= 512 {
+            if b[v1] == 92 { return v1 + 1 < n && b[v1 + 1] == 34 ? v0..<v1 : nil }
+            v1 += 1
+        }
+        return nil
+    }
+
+    /// Where the line holding `s` starts before it: spaces, tabs and terminal colour sequences
+    /// (`ESC[32m`) skipped back; the index of the last other byte, or -1.
+    private static func before(_ b: UnsafePointer<UInt8>, _ s: Int) -> Int {
         var j = s - 1
-        while j >= 0, b[j] == 32 || b[j] == 9 { j -= 1 }
-        if j < 0 || b[j] == 10 { return true }
-        // `export NAME=…` and `- NAME=…` (compose environment lists).
-        if j >= 5, b[j] == 116, b[j - 1] == 114, b[j - 2] == 111, b[j - 3] == 112, b[j - 4] == 120, b[j - 5] == 101 { return j - 6 < 0 || b[j - 6] == 10 || b[j - 6] == 32 }
+        while j >= 0 {
+            if b[j] == 32 || b[j] == 9 { j -= 1; continue }
+            // ESC [ digits and ; m
+            if b[j] == 109 {
+                var k = j - 1
+                while k >= 0, (b[k] >= 48 && b[k] <= 57) || b[k] == 59, j - k < 16 { k -= 1 }
+                if k >= 1, b[k] == 91, b[k - 1] == 27 { j = k - 2; continue }
+            }
+            break
+        }
+        return j
+    }
+
+    private static func startsLine(_ b: UnsafePointer<UInt8>, _ s: Int) -> Bool {
+        let j = before(b, s)
+        // A carriage return alone ends a line too (progress output; found by helper-132).
+        if j < 0 || b[j] == 10 || b[j] == 13 { return true }
+        // `export NAME=…` and `- NAME=…` (compose environment lists); a Dockerfile's `ENV` and `ARG`,
+        // and cmd's `set` (found by helper-132).
+        for word in Self.declaringWords where j + 1 >= word.count {
+            let w0 = j + 1 - word.count
+            guard (0..<word.count).allSatisfy({ lower(b[w0 + $0]) == word[$0] }) else { continue }
+            let k = before(b, w0)
+            return k < 0 || b[k] == 10 || b[k] == 13
+        }
         if b[j] == 45 { return j == 0 || b[j - 1] == 32 || b[j - 1] == 10 }
         return false
+    }
+    static let declaringWords: [[UInt8]] = ["export", "env", "arg", "set"].map { Array($0.utf8) }
+
+    /// A bare value's name is also a field when the token before it is a `k=v` pair (logfmt, a shell's
+    /// `A=1 PASSWORD=… cmd`, a Dockerfile's `ENV A=1 B=…`); and, with `anywhere`, after any space, tab,
+    /// `;`, `,` or `|` (`… INFO password=…`, `…;Password=…;` in a connection string). Only line starts
+    /// were taken, so logs passed `secrets redact` readable (found by helper-132).
+    static func startsField(_ b: UnsafePointer<UInt8>, _ s: Int, anywhere: Bool) -> Bool {
+        guard s > 0 else { return true }
+        let c = b[s - 1]
+        if anywhere, c == 32 || c == 9 || c == 59 || c == 44 || c == 124 { return true }
+        guard c == 32 || c == 9 else { return false }
+        var j = s - 1
+        while j >= 0, b[j] == 32 || b[j] == 9 { j -= 1 }
+        guard j >= 0, b[j] != 61 else { return false }
+        var k = j, sawEquals = false
+        while k >= 0, b[k] != 32, b[k] != 9, b[k] != 10, b[k] != 13, j - k < 256 {
+            if b[k] == 61 { sawEquals = true }
+            // Code's comparisons and calls are no `k=v` list.
+            if b[k] == 40 || b[k] == 41 || b[k] == 60 || b[k] == 62 || b[k] == 33 { return false }
+            k -= 1
+        }
+        return sawEquals && (k < 0 || b[k] == 32 || b[k] == 9 || b[k] == 10 || b[k] == 13)
     }
 
     static func score(_ v: UnsafeBufferPointer<UInt8>, family: Family, name: [UInt8]) -> Confidence? {

@@ -47,6 +47,10 @@ public final class SecretEngine: Sendable {
     let longestWindow: Int
     public let known: KnownSecrets?
     public let generic: Bool
+    /// The generic detector takes a bare value after any field boundary of a line (a space, `;`, `,`,
+    /// `|`), not only where a line or a `k=v` list starts: for streams that are redacted (`secrets
+    /// redact`), where a log line's `… INFO password=…` must not pass and over-masking costs little.
+    public let assignmentsAnywhere: Bool
 
     /// Bytes of context a streaming caller must keep around a chunk boundary so no match is cut.
     public var overlap: Int { max(longestWindow + 512, (known?.longest ?? 0) * 6 + 64, 4096) }
@@ -55,12 +59,13 @@ public final class SecretEngine: Sendable {
     /// costs about what the attempts do. Tests set it out of reach to compare against one by one.
     let crowdMinimum: Int
 
-    public convenience init(rules: [Rule], known: KnownSecrets? = nil, generic: Bool = true) throws(BrokenRule) {
-        try self.init(rules: rules, known: known, generic: generic, crowdMinimum: 16)
+    public convenience init(rules: [Rule], known: KnownSecrets? = nil, generic: Bool = true, assignmentsAnywhere: Bool = false) throws(BrokenRule) {
+        try self.init(rules: rules, known: known, generic: generic, assignmentsAnywhere: assignmentsAnywhere, crowdMinimum: 16)
     }
 
-    init(rules: [Rule], known: KnownSecrets? = nil, generic: Bool = true, crowdMinimum: Int) throws(BrokenRule) {
+    init(rules: [Rule], known: KnownSecrets? = nil, generic: Bool = true, assignmentsAnywhere: Bool = false, crowdMinimum: Int) throws(BrokenRule) {
         self.crowdMinimum = crowdMinimum
+        self.assignmentsAnywhere = assignmentsAnywhere
         self.rules = rules
         // Each pattern's literals are worked out on every core (part of the engine's start).
         let width = Parallel.cores
@@ -96,8 +101,9 @@ public final class SecretEngine: Sendable {
     /// The engine with Provenant's own rules; `minimumConfidence: .high` keeps the prefix and checksum
     /// rules only, for streams (`secrets redact`, the egress guard) where context rules cost the most
     /// and a miss is caught at rest by `secrets scan`.
-    public static func standard(known: KnownSecrets? = nil, minimumConfidence: Confidence = .low) throws -> SecretEngine {
-        try SecretEngine(rules: RuleCatalog.load().filter { $0.confidence >= minimumConfidence || urlPasswordRules.contains($0.id) }, known: known)
+    public static func standard(known: KnownSecrets? = nil, minimumConfidence: Confidence = .low, assignmentsAnywhere: Bool = false) throws -> SecretEngine {
+        try SecretEngine(rules: RuleCatalog.load().filter { $0.confidence >= minimumConfidence || urlPasswordRules.contains($0.id) }, known: known,
+                         assignmentsAnywhere: assignmentsAnywhere)
     }
 
     /// Passwords in URLs (`postgres://app:…@db`, `https://u:…@host`): format rules, kept by streams
@@ -194,7 +200,7 @@ public final class SecretEngine: Sendable {
             for t in targets[kw] {
                 if t < 0 {
                     guard end > identEnd else { continue }
-                    if let h = GenericAssignments.detect(base, n, keyword: Int(-1 - t), end: end, identEnd: &identEnd) {
+                    if let h = GenericAssignments.detect(base, n, keyword: Int(-1 - t), end: end, identEnd: &identEnd, anywhere: assignmentsAnywhere) {
                         found.append(SecretMatch(ruleID: h.ruleID, title: "Generic credential assignment", severity: .medium,
                                                  confidence: h.confidence, value: h.value, match: h.match))
                     }
