@@ -212,6 +212,23 @@ import TestSupport
         #expect(found.contains { $0.hasPrefix("amended.env slack") }, "\(found)")
     }
 
+    /// Found by helper-132: an encrypted entry stored uncompressed was scanned as if its bytes were its
+    /// content, and passed clean. It is not read, and the archive is partly scanned. (The entry here
+    /// holds plain text under the encryption flag, so reading it would find the token.)
+    @Test func encryptedZipEntriesAreNotCheckedNotClean() throws {
+        let dir = try Self.tree(["README.md": "hello\n"])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let make = """
+        python3 -c "import zipfile; z=zipfile.ZipFile('enc.zip','w'); z.writestr('s.env','token=\(Self.token)\\n'); z.close(); b=bytearray(open('enc.zip','rb').read()); [b.__setitem__(i+o, b[i+o] | 1) for sig, o in ((b'PK\\x03\\x04', 6), (b'PK\\x01\\x02', 8)) for i in [b.find(sig)]]; open('enc.zip','wb').write(b)"
+        """
+        let m = try Self.sh(make, in: dir)
+        #expect(m.code == 0, "\(m.err)")
+        let r = try Self.sh("\"$PROVENANT\" secrets scan enc.zip --fail-on low --format json", in: dir)
+        #expect(r.code == 1, "\(r.out) \(r.err)")
+        #expect(r.err.contains("is encrypted; not read"), "\(r.err)")
+        #expect(!r.out.contains("github-personal-access-token"))
+    }
+
     /// Found by helper-115: a zip entry named like a known value was printed in full in the warning
     /// that it could not be read.
     @Test func unreadableArchiveEntriesNamedLikeKnownValuesAreMasked() throws {

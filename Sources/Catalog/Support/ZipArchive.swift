@@ -50,6 +50,8 @@ public struct ZipArchive {
     public struct Entry {
         public var path: String
         var method: UInt16
+        /// The general-purpose flags; bit 0 marks an encrypted entry.
+        var flags: UInt16 = 0
         var compressedSize: UInt64
         var uncompressedSize: UInt64
         /// Where the entry's (compressed) bytes start in the archive; `dataStart + compressedSize` is in range.
@@ -130,7 +132,7 @@ public struct ZipArchive {
         var firstHeader = Int.max
         for n in 0..<Int(count) {
             guard at + 46 <= cd.upperBound, Self.u32(bytes, at) == 0x0201_4B50 else { throw bad("central directory record \(n + 1) is damaged") }
-            let method = Self.u16(bytes, at + 10)
+            let flags = Self.u16(bytes, at + 8), method = Self.u16(bytes, at + 10)
             var csize = UInt64(Self.u32(bytes, at + 20)), usize = UInt64(Self.u32(bytes, at + 24))
             let nameLen = Int(Self.u16(bytes, at + 28)), extraLen = Int(Self.u16(bytes, at + 30)), commentLen = Int(Self.u16(bytes, at + 32))
             var local = UInt64(Self.u32(bytes, at + 42))
@@ -165,7 +167,9 @@ public struct ZipArchive {
             guard let data = range(local, skip).flatMap({ range(UInt64($0.upperBound), csize) }) else {
                 throw bad("the data of \(which) (\(csize) bytes) runs past the end of the file")
             }
-            entries.append(Entry(path: path, method: method, compressedSize: csize, uncompressedSize: usize, dataStart: data.lowerBound))
+            // An entry is encrypted when either header says so.
+            let localFlags = Self.u16(bytes, header.lowerBound + 6)
+            entries.append(Entry(path: path, method: method, flags: flags | (localFlags & 1), compressedSize: csize, uncompressedSize: usize, dataStart: data.lowerBound))
             firstHeader = min(firstHeader, header.lowerBound)
             at = next
         }
@@ -195,6 +199,9 @@ public struct ZipArchive {
             }
         }
         let src = e.dataStart..<(e.dataStart + Int(e.compressedSize))
+        // Ciphertext read as content says nothing of what it hides: an encrypted entry stored
+        // uncompressed was scanned as text and passed clean (found by helper-132).
+        guard e.flags & 1 == 0 else { throw ParseError("'\(Redactor.quote(e.path, max: 120))' is encrypted; not read") }
         switch e.method {
         case 0:
             try count(UInt64(src.count), total: UInt64(src.count))
