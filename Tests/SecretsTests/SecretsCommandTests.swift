@@ -144,7 +144,10 @@ import TestSupport
         # A bomb: 64 MiB of zeros in about 64 KiB, past the 16 MiB a small archive may inflate.
         with zipfile.ZipFile('bomb.zip', 'w', zipfile.ZIP_DEFLATED) as z:
             z.writestr('zeros.txt', b'0' * (64 << 20))
-        open('blob.bin', 'wb').write(b'\\x00\\x01' + tok.encode())
+        open('blob.bin', 'wb').write(b'\\x7fELF\\x02\\x01\\x01\\x00' + b'\\x00\\x01\\x02\\x03' * 64 + tok.encode())
+        # A log that logrotate's copytruncate left starting with NULs is text, as is a stray NUL.
+        open('rotated.log', 'wb').write(b'\\x00' * 9000 + ('after rotation ' + tok + '\\n').encode())
+        open('stray.log', 'wb').write(('line one\\n\\x00line two ' + tok + '\\n').encode())
         # Two gzip members back to back (rotated logs concatenated): the secret is in the second.
         import gzip
         open('two.log.gz', 'wb').write(gzip.compress(b'first member\\n') + gzip.compress(('second ' + tok + '\\n').encode()))
@@ -158,7 +161,7 @@ import TestSupport
         #expect(r.code == 0, "\(r.err)")
         let doc = try #require(try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any])
         let paths = ((doc["findings"] as? [[String: Any]]) ?? []).map { ($0["path"] as? String ?? "").replacingOccurrences(of: dir.path + "/", with: "") }
-        #expect(paths == ["app.jar!META-INF/app.properties", "bundle.tar.gz!lib/inner.zip!deep/creds.txt", "damaged.log.gz", "two.log.gz"])
+        #expect(paths == ["app.jar!META-INF/app.properties", "bundle.tar.gz!lib/inner.zip!deep/creds.txt", "damaged.log.gz", "rotated.log", "stray.log", "two.log.gz"])
         #expect(r.err.contains("damaged.log.gz"), "\(r.err)")
         #expect(r.err.contains("deep.zip") && r.err.contains("nested more than 4 deep"))
         #expect(r.err.contains("bomb.zip") && r.err.contains("zip bomb"))

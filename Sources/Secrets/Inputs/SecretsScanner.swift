@@ -424,7 +424,16 @@ public struct SecretsScanner: Sendable {
     }
 
     /// Binary when the first 8 KiB hold a NUL byte (UTF-16 text included, as git does).
-    static func isBinary(_ head: [UInt8]) -> Bool { head.contains(0) }
+    /// Whether a file's first bytes say it is binary: a NUL after any leading run of them, among more
+    /// than a tenth of control bytes. A log that `logrotate copytruncate` left starting with NULs, or
+    /// text with a stray NUL, was skipped whole as binary (found by helper-132).
+    static func isBinary(_ head: [UInt8]) -> Bool {
+        let body = head.drop { $0 == 0 }
+        guard body.contains(0) else { return false }
+        var control = 0
+        for c in body where (c < 32 && c != 9 && c != 10 && c != 12 && c != 13 && c != 27) || c == 127 { control += 1 }
+        return control * 10 > body.count
+    }
 
     /// Valid UTF-8, allowing a sequence cut at the end of the sample.
     static func isUTF8(_ head: [UInt8]) -> Bool {
