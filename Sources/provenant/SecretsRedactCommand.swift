@@ -22,7 +22,8 @@ struct SecretsRedactCommand: ParsableCommand {
         let output = WriteBehind(fd: STDOUT_FILENO, name: "standard output")
         do throws(StreamIOError) {
             try StreamRedactor(engine: engine).run(read: { (buffer: inout [UInt8], max: Int) throws(StreamIOError) -> Int in
-                try input.read(into: &buffer, max: max)
+                // A pause of a quarter second settles what came up to its last whole line.
+                try input.read(into: &buffer, max: max, idleAfter: 0.25)
             }, write: { (bytes: [UInt8]) throws(StreamIOError) in
                 try output.write(bytes)
             }, incomplete: {

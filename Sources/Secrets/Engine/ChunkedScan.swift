@@ -44,7 +44,29 @@ public struct ChunkedScan: Sendable {
         return (engine.resolve(parts.flatMap(\.matches)), parts.allSatisfy(\.complete))
     }
 
-    /// `read` appends up to `max` bytes to its argument and returns how many (0 at the end).
+    /// Where an idle stream's bytes can be settled: after the last line feed from `handled`, but not
+    /// past the line of a PEM block's `-----BEGIN ` whose `-----END ` has not come yet, since the
+    /// key's lines would pass before the block could be matched whole.
+    static func idleLimit(_ buffer: [UInt8], from handled: Int) -> Int {
+        guard handled < buffer.count, let nl = buffer[handled...].lastIndex(of: 10) else { return handled }
+        var limit = nl + 1
+        let begin = Array("-----BEGIN ".utf8), end = Array("-----END ".utf8)
+        func last(_ needle: [UInt8], in r: Range<Int>) -> Int? {
+            guard r.count >= needle.count else { return nil }
+            var i = r.upperBound - needle.count
+            while i >= r.lowerBound { if buffer[i..<(i + needle.count)].elementsEqual(needle) { return i }; i -= 1 }
+            return nil
+        }
+        if let b = last(begin, in: handled..<buffer.count), last(end, in: b..<buffer.count) == nil {
+            let lineStart = buffer[handled..<b].lastIndex(of: 10).map { $0 + 1 } ?? handled
+            limit = min(limit, lineStart)
+        }
+        return limit
+    }
+
+    /// `read` appends up to `max` bytes to its argument and returns how many (0 at the end), or -1 when
+    /// the input is idle (nothing came for a while): what was read is then settled up to its last whole
+    /// line, so a live stream (`tail -f | secrets redact`) is not held back until a chunk fills.
     /// `visit(buffer, base, done, matches)` sees the bytes whose handling is now final: `done` is the
     /// range of `buffer` (at absolute offset `base`) newly final, and `matches` those starting in it,
     /// sorted, with offsets relative to `buffer`. A match may end past `done`; the next `done` then
@@ -62,11 +84,14 @@ public struct ChunkedScan: Sendable {
         var handled = 0
         var atEnd = false
         while true {
+            var idle = false
             while !atEnd && buffer.count < handled + chunkSize + overlap {
                 let got = try read(&buffer, handled + chunkSize + overlap - buffer.count)
                 if got == 0 { atEnd = true }
+                if got < 0 { idle = true; break }
             }
-            let limit = atEnd ? buffer.count : max(handled, buffer.count - overlap)
+            var limit = atEnd ? buffer.count : max(handled, buffer.count - overlap)
+            if idle, !atEnd { limit = max(limit, Self.idleLimit(buffer, from: handled)) }
             var cut = limit
             let goOn = buffer.withUnsafeBytes { raw in
                 let (matches, checked) = scanSegments(raw, handled..<limit, overlap: overlap)

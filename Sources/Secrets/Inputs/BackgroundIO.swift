@@ -72,13 +72,21 @@ public final class ReadAhead: @unchecked Sendable {
         }
     }
 
-    /// Appends up to `max` bytes to `buffer` and returns how many: 0 only at the end of the input.
+    /// Appends up to `max` bytes to `buffer` and returns how many: 0 only at the end of the input;
+    /// -1 when `idleAfter` seconds passed with nothing to hand out (`ChunkedScan`'s idle signal).
     /// A read error is thrown once the bytes read before it have been handed out.
-    public func read(into buffer: inout [UInt8], max: Int) throws(StreamIOError) -> Int {
+    public func read(into buffer: inout [UInt8], max: Int, idleAfter: TimeInterval? = nil) throws(StreamIOError) -> Int {
         guard max > 0 else { return 0 }
         condition.lock()
         defer { condition.unlock() }
-        while blocks.isEmpty && !ended { condition.wait() }
+        let deadline = idleAfter.map { Date(timeIntervalSinceNow: $0) }
+        while blocks.isEmpty && !ended {
+            if let deadline {
+                if !condition.wait(until: deadline), blocks.isEmpty, !ended { return -1 }
+            } else {
+                condition.wait()
+            }
+        }
         guard let first = blocks.first else {
             if let failure { throw failure }
             return 0
