@@ -40,6 +40,32 @@ import TestSupport
         #expect(finding("!bin/tool") == nil, "binary files are skipped")
     }
 
+    /// In a layer as on disk (found by helper-132): a zip behind a `#!` line or a binary stub is opened
+    /// from its end, and a file compressed in a format no reader here opens is NOT CHECKED.
+    @Test func layerFilesAreJudgedAsFilesOnDiskAre() throws {
+        let dir = try temporaryDirectory("image-secrets-parity")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let zipPath = dir.appendingPathComponent("s.zip").path
+        let make = "import sys, zipfile\nwith zipfile.ZipFile(sys.argv[2], 'w') as z: z.writestr('s.env', 'SLACK_BOT_TOKEN=' + sys.argv[1] + '\\n')\n"
+        let zip = try runProcess("/usr/bin/env", ["python3", "-c", make, Self.slack, zipPath])
+        #expect(zip.code == 0, "\(zip.err)")
+        let zipBytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: zipPath)))
+        try FileManager.default.removeItem(atPath: zipPath)
+        var layer = TarWriter()
+        layer.add("opt/app.pyz", data: Array("#!/bin/sh\nexec python3 \"$0\"\n".utf8) + zipBytes, mode: 0o755)
+        layer.add("opt/sfx.bin", data: [0x7f, 0x45, 0x4c, 0x46, 2, 1, 1, 0] + [UInt8](repeating: 0, count: 64) + zipBytes, mode: 0o755)
+        layer.add("etc/s.env.xz", data: [0xFD, 0x37, 0x7A, 0x58, 0x5A, 0x00] + [UInt8](repeating: 7, count: 40))
+        var w = try LayoutWriter(dir)
+        try w.addLayer(layer.finished(), createdBy: "COPY . /")
+        try w.write()
+        let r = try runProcess(provenantBinary, ["secrets", "scan", "oci-dir:" + dir.path, "--format", "json", "--fail-on", "high"])
+        let doc = try JSONParser.parse(Array(r.out.utf8))
+        let paths = (doc["findings"]?.arrayValue ?? []).compactMap { $0["path"]?.stringValue }
+        #expect(paths.contains { $0.hasSuffix("!opt/app.pyz!s.env") } && paths.contains { $0.hasSuffix("!opt/sfx.bin!s.env") }, "\(paths) \(r.err)")
+        #expect(r.err.contains("etc/s.env.xz: xz-compressed") && r.err.contains("not checked"), "\(r.err)")
+        if case .int(let partial)? = doc["summary"]?["partlyScanned"] { #expect(partial == 1, "\(r.out)") } else { Issue.record("no partial count: \(r.out)") }
+    }
+
     /// A file linked under two names in its layer stays in the image when a later layer deletes one
     /// name: the finding names the one still there and is not "removed". Deleting every name, or
     /// writing other bytes over the other names in the same layer, makes it removed.

@@ -105,14 +105,21 @@ extension SecretsScanner {
         }
     }
 
-    /// One file of a layer: binary files are skipped, archives (up to the archive limit) opened, and
-    /// text streamed through the engine in chunks.
+    /// A binary layer file up to this size is read whole to look for a zip behind a prefix; a larger
+    /// one keeps only its last 64 KiB for that look.
+    static let wholeBinaryLimit = 64 << 20
+
+    /// One file of a layer, judged as a file on disk is (`scanFile`): archives (up to the archive limit)
+    /// opened, a zip behind a prefix opened from its end, compressed formats no reader opens and
+    /// archives too large to open NOT CHECKED, binary files skipped, and text streamed through the
+    /// engine in chunks. In a layer all four of these passed clean (found by helper-132).
     func scanLayerFile(_ data: LayerFileReader, size: Int, display: String, into result: inout SecretsScanResult) throws(ImageError) {
         var head: [UInt8] = []
         while head.count < 8192, try data.read(appendingTo: &head, max: 8192 - head.count) > 0 {}
         if Self.isArchive(head) {
             guard size <= options.maxArchiveBytes else {
-                result.warnings.append("\(shownPath(display)): archive larger than \(options.maxArchiveBytes >> 20) MiB; scanned as bytes, not opened")
+                result.partial += 1
+                result.warnings.append("\(shownPath(display)): archive larger than \(options.maxArchiveBytes >> 20) MiB; not opened, so what it holds is not checked; its bytes are scanned as they are")
                 return try streamText(head, nil, data, display: display, into: &result)
             }
             var all = head
@@ -122,7 +129,33 @@ extension SecretsScanner {
             return
         }
         let order = UTF16Text.detect(head)
-        if order == nil, Self.isBinary(head) { result.skippedBinary += 1; return }
+        if order == nil {
+            if let format = Self.unopenedCompression(head) {
+                result.partial += 1
+                result.warnings.append("\(shownPath(display)): \(format)-compressed, which this scanner cannot open; what it holds is not checked")
+                return
+            }
+            let binary = Self.isBinary(head)
+            if binary || (Self.mayHaveZipBehind(head) && size <= Self.wholeBinaryLimit) {
+                // Read on to see whether a zip's directory ends it (a zipapp, a self-extractor).
+                var all = head, whole = true
+                while try data.read(appendingTo: &all, max: 1 << 20) > 0 {
+                    if all.count > Self.wholeBinaryLimit { whole = false; all.removeFirst(all.count - (22 + 0xFFFF)) }
+                }
+                if ZipArchive.endRecordOffset(Array(all.suffix(22 + 0xFFFF))) != nil {
+                    guard whole, all.count <= options.maxArchiveBytes else {
+                        result.partial += 1
+                        result.warnings.append("\(shownPath(display)): a zip behind a prefix, larger than \(Self.wholeBinaryLimit >> 20) MiB; not opened, so what it holds is not checked")
+                        return
+                    }
+                    var budget = InflateBudget(options.archiveLimits, archiveSize: all.count)
+                    scanArchive(all, display: shownPath(display), depth: 0, budget: &budget, into: &result)
+                    return
+                }
+                if binary { result.skippedBinary += 1; return }
+                return scanBytes(all, display: shownPath(display), into: &result)
+            }
+        }
         try streamText(head, order, data, display: display, into: &result)
     }
 
