@@ -1,4 +1,6 @@
 import Foundation
+import Catalog
+import ProvenantCore
 import Testing
 import Secrets
 import TestSupport
@@ -237,6 +239,27 @@ import TestSupport
         let lines = r.out.split(separator: "\n").map(String.init)
         #expect(lines.count >= 3 && lines[0] == "line one" && lines[1] == "tok [REDACTED:github-personal-access-token]", "\(r.out) \(r.err)")
         #expect(lines.count >= 3 && lines[2] == "TIMEOUT", "a PEM block that has begun is held until it ends: \(r.out)")
+    }
+
+    /// Found by helper-132: a weak value's first characters, length and plain SHA-256 were in the
+    /// report and the baseline, and a six-word wordlist recovered it. A weak value shows neither its
+    /// start nor a hash of it, and is fingerprinted by rule, path and length, so a baseline still
+    /// suppresses it.
+    @Test func aWeakValueIsNeitherStartedNorHashedInReports() throws {
+        let weak = "Summer2024!x"
+        let dir = try Self.tree(["app.env": "DB_PASSWORD=\(weak)\nGITHUB=\(Self.token)\n"])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let r = try Self.sh("\"$PROVENANT\" secrets scan app.env --format json --write-baseline base.json; \"$PROVENANT\" secrets scan app.env --format sarif > out.sarif; \"$PROVENANT\" secrets scan app.env > out.txt", in: dir)
+        let everything = r.out + (try String(contentsOf: dir.appendingPathComponent("base.json"), encoding: .utf8))
+            + (try String(contentsOf: dir.appendingPathComponent("out.sarif"), encoding: .utf8)) + (try String(contentsOf: dir.appendingPathComponent("out.txt"), encoding: .utf8))
+        let weakHash = FileDigest.sha256(Array(weak.utf8)).value
+        #expect(!everything.contains(weakHash) && !everything.contains(String(weakHash.prefix(16))), "no hash of the weak value")
+        #expect(!everything.contains("\"Sum\"") && !everything.contains("Sum…"), "no start of the weak value")
+        #expect(everything.contains("weak, so neither its start nor a hash is shown"))
+        let strongHash = FileDigest.sha256(Array(Self.token.utf8)).value
+        #expect(everything.contains(strongHash), "a strong value keeps its hash")
+        let again = try Self.sh("\"$PROVENANT\" secrets scan app.env --baseline base.json --fail-on low", in: dir)
+        #expect(again.code == 0, "the baseline suppresses both: \(again.out) \(again.err)")
     }
 
     /// Found by helper-132: an encrypted entry stored uncompressed was scanned as if its bytes were its

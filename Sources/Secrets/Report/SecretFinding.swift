@@ -1,26 +1,40 @@
 import Crypto
 import ProvenantCore
 
-/// A secret as it may be shown: its first 4 characters, its length, and a SHA-256 fingerprint.
-/// The value itself is never kept.
+/// A secret as it may be shown: its length, and for a strong value its first 4 characters and its
+/// SHA-256. The value itself is never kept.
 public struct MaskedSecret: Sendable, Hashable, CustomStringConvertible {
+    /// Empty for a weak value.
     public var prefix: String
     public var length: Int
-    /// SHA-256 of the value, hex; reports show its first 16 characters.
-    public var fingerprint: String
+    /// SHA-256 of the value, hex, for a value strong enough that its hash gives nothing away; nil for a
+    /// weak one, which a wordlist would recover from its hash, its start and its length
+    /// (`password=Summer2024!x` was: found by helper-132). Reports show its first 16 characters.
+    public var valueDigest: String?
+
+    /// A value of at least 20 characters with at least 128 bits by its characters' entropy.
+    public static func isStrong<C: Collection>(_ bytes: C) -> Bool where C.Element == UInt8 {
+        bytes.count >= 20 && ValueShape.entropy(bytes) * Double(bytes.count) >= 128
+    }
 
     public init<C: Collection>(_ value: C) where C.Element == UInt8 {
         let bytes = Array(value)
-        // The first 4 characters, but never more than a quarter of the value, so a short one keeps most
-        // of its characters hidden.
-        let head = bytes.prefix(min(4, bytes.count / 4)).map { $0 >= 0x20 && $0 < 0x7f ? $0 : UInt8(ascii: "?") }
-        prefix = String(decoding: head, as: UTF8.self)
         length = bytes.count
-        fingerprint = Hex.encode(SHA256.hash(data: bytes))
+        if Self.isStrong(bytes) {
+            // The first 4 characters, but never more than a quarter of the value.
+            let head = bytes.prefix(min(4, bytes.count / 4)).map { $0 >= 0x20 && $0 < 0x7f ? $0 : UInt8(ascii: "?") }
+            prefix = String(decoding: head, as: UTF8.self)
+            valueDigest = Hex.encode(SHA256.hash(data: bytes))
+        } else {
+            prefix = ""
+            valueDigest = nil
+        }
     }
 
-    public var shortFingerprint: String { String(fingerprint.prefix(16)) }
-    public var description: String { "\(prefix)… (\(length) chars, sha256:\(shortFingerprint))" }
+    public var description: String {
+        guard let d = valueDigest else { return "(\(length) chars; weak, so neither its start nor a hash is shown)" }
+        return "\(prefix)… (\(length) chars, sha256:\(d.prefix(16)))"
+    }
 }
 
 /// One finding of `secrets scan`.
@@ -41,6 +55,12 @@ public struct SecretFinding: Sendable, Hashable {
     /// replaced it (the secret is then still in the layer's blob, for anyone who pulls the image).
     public var layer: String?
     public var removedLater = false
+
+    /// What baselines and SARIF track the finding by: the value's SHA-256 when it is strong; else a
+    /// SHA-256 of the rule, the path and the length, which says nothing of the value.
+    public var fingerprint: String {
+        secret.valueDigest ?? Hex.encode(SHA256.hash(data: Array("provenant-weak-secret-v1\u{0}\(ruleID)\u{0}\(path)\u{0}\(secret.length)".utf8)))
+    }
 
     public init(ruleID: String, title: String, severity: SeverityLevel, confidence: Confidence, path: String, line: Int,
                 column: Int, secret: MaskedSecret, commit: String? = nil, pairedWith: String? = nil) {

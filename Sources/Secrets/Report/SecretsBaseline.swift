@@ -13,7 +13,7 @@ public struct SecretsBaseline: Sendable, Equatable {
     public var entries: Set<Entry>
 
     public init(findings: [SecretFinding]) {
-        entries = Set(findings.map { Entry(rule: $0.ruleID, path: $0.path, fingerprint: $0.secret.fingerprint) })
+        entries = Set(findings.map { Entry(rule: $0.ruleID, path: $0.path, fingerprint: $0.fingerprint) })
     }
 
     public static func read(path: String) throws(InputError) -> SecretsBaseline {
@@ -53,7 +53,7 @@ public struct SecretsBaseline: Sendable, Equatable {
         var new: [SecretFinding] = [], suppressed: [SecretFinding] = []
         var seen = Set<Entry>()
         for f in findings {
-            let e = Entry(rule: f.ruleID, path: f.path, fingerprint: f.secret.fingerprint)
+            let e = Entry(rule: f.ruleID, path: f.path, fingerprint: f.fingerprint)
             if entries.contains(e) { suppressed.append(f); seen.insert(e) } else { new.append(f) }
         }
         return (new, suppressed, entries.subtracting(seen).sorted())

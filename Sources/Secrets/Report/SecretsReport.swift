@@ -2,7 +2,7 @@ import Foundation
 import ProvenantCore
 
 /// The report of `secrets scan` in the three formats. No format carries a secret value: only its
-/// first 4 characters, its length and its SHA-256 fingerprint.
+/// length, and for a strong value its first 4 characters and its SHA-256 (`MaskedSecret`).
 public struct SecretsReport: Sendable {
     public var findings: [SecretFinding]
     public var suppressed: [SecretFinding]
@@ -22,7 +22,8 @@ public struct SecretsReport: Sendable {
             ("confidence", .string(f.confidence.description)), ("path", .string(f.path)), ("line", .int(f.line)),
             ("column", .int(f.column)),
             ("secret", .object([("prefix", .string(f.secret.prefix)), ("length", .int(f.secret.length)),
-                                ("fingerprint", .string(f.secret.fingerprint))])),
+                                ("fingerprint", .string(f.fingerprint)),
+                                ("fingerprintOf", .string(f.secret.valueDigest == nil ? "rule, path and length (the value is weak)" : "value"))])),
         ]
         if let c = f.commit { o.append(("commit", .string(c))) }
         if let l = f.layer { o.append(("layer", .string(l))); o.append(("removedByLaterLayer", .bool(f.removedLater))) }
@@ -92,7 +93,7 @@ public struct SecretsReport: Sendable {
         let results = findings.map { f in
             SARIF.Result(ruleID: f.ruleID, level: SARIF.level(forSeverity: f.severity.description),
                          message: "\(f.title): \(f.secret)\(f.commit.map { " in commit \($0)" } ?? "")\(f.layer.map { " in layer \($0)" } ?? "")\(f.removedLater ? " (removed by a later layer, still in this one)" : "")",
-                         locations: [(f.path, f.line)], fingerprint: f.secret.fingerprint,
+                         locations: [(f.path, f.line)], fingerprint: f.fingerprint,
                          properties: ["confidence": f.confidence.description, "column": String(f.column)])
         }
         let notes = result.warnings.prefix(1000).map { SARIF.Notification(id: "secrets/not-scanned", level: "warning", message: $0) }
