@@ -262,6 +262,22 @@ import TestSupport
         #expect(again.code == 0, "the baseline suppresses both: \(again.out) \(again.err)")
     }
 
+    /// Found by helper-132: `.git` directories were skipped whole, so a token in a remote's URL in
+    /// `.git/config` (as CI checkouts write it) was never read. The config is read, at every depth.
+    @Test func aGitConfigIsScanned() throws {
+        let dir = try Self.tree(["README.md": "hello\n", "vendor/lib/README.md": "x\n"])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let setup = """
+        git init -q . && git remote add origin https://x-access-token:\(Self.token)@github.com/acme/app.git &&
+        git init -q vendor/lib && git -C vendor/lib remote add origin https://x-access-token:\(Self.token)@github.com/acme/lib.git
+        """
+        #expect(try Self.sh(setup, in: dir).code == 0)
+        let r = try runProcess(provenantBinary, ["secrets", "scan", dir.path, "--format", "json"])
+        let doc = try #require(try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any], "\(r.err)")
+        let paths = Set(((doc["findings"] as? [[String: Any]]) ?? []).compactMap { ($0["path"] as? String)?.replacingOccurrences(of: dir.path + "/", with: "") })
+        #expect(paths == [".git/config", "vendor/lib/.git/config"], "\(paths)")
+    }
+
     /// Found by helper-132: an encrypted entry stored uncompressed was scanned as if its bytes were its
     /// content, and passed clean. It is not read, and the archive is partly scanned. (The entry here
     /// holds plain text under the encryption flag, so reading it would find the token.)

@@ -37,7 +37,10 @@ public struct FileIndex: Sendable {
     /// can lead it outside the root, and link loops cannot trap it.
     /// `skippingGitDirectories`: a source tree's `.git` holds history, not what ships, and is passed
     /// over; a check of installed files (where a `.git` under `usr/bin` is itself suspect) walks it.
-    public init(root: String, excludes: [Glob] = [], readBudget: Int = FileIndex.defaultReadBudget, skippingGitDirectories: Bool = true) {
+    /// `keptFromGitDirectories`: files of a skipped `.git` still listed, when they are regular files
+    /// (`config`, where a remote's URL may carry a token, for a secrets scan).
+    public init(root: String, excludes: [Glob] = [], readBudget: Int = FileIndex.defaultReadBudget, skippingGitDirectories: Bool = true,
+                keptFromGitDirectories: [String] = []) {
         self.root = root
         self.excludes = excludes
         let budget = ReadBudget(total: readBudget)
@@ -95,7 +98,20 @@ public struct FileIndex: Sendable {
                 }
                 let kind = st.st_mode & S_IFMT
                 if kind == S_IFDIR {
-                    if name == ".git", skippingGitDirectories { continue }
+                    if name == ".git", skippingGitDirectories {
+                        let gitFD = openat(dir.fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+                        guard gitFD >= 0 else { continue }
+                        defer { close(gitFD) }
+                        for kept in keptFromGitDirectories {
+                            var ks = stat()
+                            guard fstatat(gitFD, kept, &ks, AT_SYMLINK_NOFOLLOW) == 0, ks.st_mode & S_IFMT == S_IFREG else { continue }
+                            let keptRel = childRel + "/" + kept
+                            if excludes.contains(where: { $0.matches(keptRel) }) { continue }
+                            byPath[PathKey(keptRel)] = files.count
+                            files.append(IndexedFile(path: keptRel, size: Int(ks.st_size), isExecutable: ks.st_mode & 0o111 != 0))
+                        }
+                        continue
+                    }
                     if isFilesystemRoot && rel.isEmpty && ["proc", "sys", "dev", "run", "tmp"].contains(name) { continue }
                     guard depth < Self.maxDepth else {
                         diagnostics.append(Diagnostic(Location(childRel), "more than \(Self.maxDepth) directories deep; not walked", unscanned: .input))
