@@ -278,6 +278,18 @@ import TestSupport
         #expect(paths == [".git/config", "vendor/lib/.git/config"], "\(paths)")
     }
 
+    /// Found by helper-132: an archive piped to standard input was scanned as bytes and passed clean.
+    @Test func archivesOnStandardInputAreOpened() throws {
+        let dir = try Self.tree(["s.env": "t=\(Self.token)\n"])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        for pipe in ["gzip -c s.env", "tar czf - s.env", "tar cf - s.env"] {
+            let r = try Self.sh("\(pipe) | \"$PROVENANT\" secrets scan - --format json --fail-on high", in: dir)
+            #expect(r.code == 1 && r.out.contains("github-personal-access-token"), "\(pipe): \(r.out) \(r.err)")
+        }
+        let xz = try Self.sh("printf '\\375\\067\\172\\130\\132\\000rest' | \"$PROVENANT\" secrets scan - --fail-on high", in: dir)
+        #expect(xz.code == 1 && xz.err.contains("xz-compressed"), "\(xz.err)")
+    }
+
     /// Found by helper-132: an encrypted entry stored uncompressed was scanned as if its bytes were its
     /// content, and passed clean. It is not read, and the archive is partly scanned. (The entry here
     /// holds plain text under the encryption flag, so reading it would find the token.)
