@@ -5,7 +5,8 @@ import ProvenantCore
 /// DSSE envelopes (a bare envelope, or a `.intoto.jsonl` with one per line).
 public enum AttestationDocument: Sendable {
     case bundle(SigstoreBundle)
-    case envelopes([DSSEEnvelope])
+    /// The envelopes, each with the line it was read from (nil for a single document).
+    case envelopes([DSSEEnvelope], lines: [Int?])
 
     /// The largest attestation file read.
     public static let maxBytes = DSSEEnvelope.maxPayload * 2
@@ -27,12 +28,13 @@ public enum AttestationDocument: Sendable {
         guard docs.count <= maxEnvelopes else {
             throw InputError("\(docs.count) envelopes; at most \(maxEnvelopes) are read from one file", at: Location(path))
         }
-        var out: [DSSEEnvelope] = []
+        var out: [DSSEEnvelope] = [], lines: [Int?] = []
         for (line, obj) in docs {
             do { out.append(try DSSEEnvelope.parse((obj["dsseEnvelope"] as? [String: Any]) ?? obj)) } catch { throw InputError(error.message, at: Location(path, line: line)) }
+            lines.append(line)
         }
         guard !out.isEmpty else { throw InputError("no envelope found", at: Location(path)) }
-        return .envelopes(out)
+        return .envelopes(out, lines: lines)
     }
 
     /// The JSON objects in `data`: one document, or one per line, each with its line number.
@@ -104,21 +106,29 @@ public struct AttestationRequirements: Sendable {
             let request = BundleVerificationRequest(artifact: artifact, trustedRootPath: trustedRootPath, keyPEM: keyPEM, identity: identity,
                                                     issuer: issuer, predicateType: predicateType, builderID: builderID, sourceURI: sourceURI)
             return try request.verify(bundle)
-        case .envelopes(let envelopes):
+        case .envelopes(let envelopes, let lines):
             guard let pem = keyPEM else { throw InputError("a bare envelope has no certificate: the signer's public key is needed") }
             if trustedRootPath != nil || identity != nil || issuer != nil {
                 throw InputError("a trusted root and a certificate identity apply to Sigstore bundles; this is a bare envelope")
             }
             let verifier = try keyVerifier(try VerifyingKey.load(pem: pem), digests: artifact.digests, logNote: "transparency log")
-            // An .intoto.jsonl passes when one of its envelopes passes every check: the first that does ends the run.
-            var last: VerificationReport?
-            for envelope in envelopes {
+            // An .intoto.jsonl passes when one of its envelopes passes every check. Every envelope is
+            // judged and the report says which passed: "verified: FILE" alone let a reader take a
+            // forged first line for the verified one (found by helper-130).
+            var outcomes: [EnvelopeOutcome] = []
+            var first: VerificationReport?, last: VerificationReport?
+            for (i, envelope) in envelopes.enumerated() {
                 let report = verifier.verify(envelope)
-                if report.verified { return report }
+                outcomes.append(EnvelopeOutcome(line: lines.indices.contains(i) ? lines[i] : nil, index: i + 1, verified: report.verified,
+                                                failure: report.failure.map { "\($0.check): \($0.reason)" },
+                                                predicateType: (try? Statement.parse(envelope.payload))?.predicateType))
+                if report.verified, first == nil { first = report }
                 last = report
             }
-            guard let last else { throw InputError("no envelope found") }
-            return last
+            guard var chosen = first ?? last else { throw InputError("no envelope found") }
+            chosen.envelopes = envelopes.count > 1 ? outcomes : []
+            chosen.verifiedEnvelope = outcomes.first(where: \.verified)
+            return chosen
         }
     }
 

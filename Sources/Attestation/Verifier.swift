@@ -30,6 +30,26 @@ public struct VerificationReport: Sendable {
     public var notRequested: [String]
     public var failure: VerificationFailure?
     public var verified: Bool { failure == nil }
+    /// For a file of several envelopes: how each fared, in order.
+    public var envelopes: [EnvelopeOutcome] = []
+    /// The envelope the report's checks passed for, when one did.
+    public var verifiedEnvelope: EnvelopeOutcome?
+
+    public init(passed: [(check: String, detail: String)], notRequested: [String], failure: VerificationFailure?) {
+        self.passed = passed; self.notRequested = notRequested; self.failure = failure
+    }
+}
+
+/// One envelope of an `.intoto.jsonl`, as verification judged it.
+public struct EnvelopeOutcome: Sendable {
+    /// The line it was read from, and its place among the envelopes (1-based).
+    public var line: Int?
+    public var index: Int
+    public var verified: Bool
+    public var failure: String?
+    public var predicateType: String?
+    /// `line 3` or `envelope 3`.
+    public var place: String { line.map { "line \($0)" } ?? "envelope \(index)" }
 }
 
 public struct Verifier: Sendable {

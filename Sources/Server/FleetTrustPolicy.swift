@@ -144,7 +144,7 @@ public enum FleetProvenance {
         case .bundle(let b):
             kind = "sigstore-bundle"
             if case .dsse(let env) = b.content { predicateType = (try? Statement.parse(env.payload))?.predicateType ?? "" } else { predicateType = "" }
-        case .envelopes(let envs):
+        case .envelopes(let envs, _):
             kind = "dsse"
             predicateType = envs.lazy.compactMap { try? Statement.parse($0.payload).predicateType }.first ?? ""
         }
@@ -169,6 +169,8 @@ public enum FleetProvenance {
             if case .envelopes = document { requirements.trustedRootPath = nil }
             let report = try requirements.verify(document, artifact: .digests(["sha256": artifactSHA256]))
             stored.status = (report.verified ? Status.verified : Status.failed).rawValue
+            // The type stored is the verified envelope's, not the first one's (found by helper-130).
+            if let v = report.verifiedEnvelope { stored.predicateType = Redactor.quote(v.predicateType ?? "", max: 200) }
             stored.reasons = report.passed.map { "passed \($0.check): \($0.detail)" }
                 + (report.failure.map { ["FAILED \($0.check): \($0.reason)"] } ?? [])
                 + report.notRequested.map { "not checked: \($0)" }

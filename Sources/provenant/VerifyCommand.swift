@@ -195,16 +195,38 @@ struct VerifyCommand: AsyncParsableCommand {
                 "notRequested": r.notRequested,
             ]
             if let f = r.failure { obj["failure"] = ["check": f.check, "reason": f.reason] }
+            if !r.envelopes.isEmpty {
+                obj["envelopes"] = r.envelopes.map { e -> [String: Any] in
+                    var o: [String: Any] = ["index": e.index, "verified": e.verified]
+                    if let l = e.line { o["line"] = l }
+                    if let f = e.failure { o["failure"] = f }
+                    if let t = e.predicateType, e.verified { o["predicateType"] = t }
+                    return o
+                }
+            }
             let data = (try? JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes])) ?? Data()
             print(String(decoding: data, as: UTF8.self))
             return
         }
         if let f = r.failure {
             Self.line("verification FAILED: \(f)")
+            Self.envelopeLines(r)
             return
         }
-        Self.line("verified: \(file)")
+        if let v = r.verifiedEnvelope, !r.envelopes.isEmpty {
+            Self.line("verified: \(file): \(r.envelopes.filter(\.verified).count) of \(r.envelopes.count) envelopes, the checks below for the one at \(v.place)")
+        } else {
+            Self.line("verified: \(file)")
+        }
         Self.details(r)
+        Self.envelopeLines(r)
+    }
+
+    /// Each envelope of a file of several, and how it fared.
+    static func envelopeLines(_ r: VerificationReport) {
+        for e in r.envelopes {
+            line(e.verified ? "  envelope at \(e.place): verified" : "  envelope at \(e.place): FAILED \(e.failure ?? "")")
+        }
     }
 
     /// One line of the text report. Reasons and details can quote the attestation or the registry (a

@@ -126,6 +126,54 @@ func run(_ exe: String, _ args: [String], env: [String: String] = [:]) throws ->
         }
     }
 
+    /// Found by helper-130: a bundle holding a verified messageSignature and an unsigned dsseEnvelope
+    /// (or two kinds of verification material) was read by its first field and passed. Protobuf's
+    /// `oneof` allows one; such a bundle is refused, as sigstore-go refuses it.
+    @Test func aBundleWithTwoContentsOrTwoMaterialsIsRefused() {
+        let media = "application/vnd.dev.sigstore.bundle.v0.3+json"
+        let signature: [String: Any] = ["messageDigest": ["algorithm": "SHA2_256", "digest": "AAAA"], "signature": "AAAA"]
+        let envelope: [String: Any] = ["payloadType": "application/vnd.in-toto+json", "payload": "e30=", "signatures": [["sig": "AAAA"]]]
+        let both: [String: Any] = ["mediaType": media, "verificationMaterial": ["publicKey": ["hint": "k"]], "messageSignature": signature, "dsseEnvelope": envelope]
+        do { _ = try SigstoreBundle.parse(both); Issue.record("accepted") } catch {
+            #expect(error.message.contains("both messageSignature and dsseEnvelope"), "\(error.message)")
+        }
+        let twoMaterials: [String: Any] = ["mediaType": media, "verificationMaterial": ["publicKey": ["hint": "k"], "certificate": ["rawBytes": "AAAA"]], "dsseEnvelope": envelope]
+        do { _ = try SigstoreBundle.parse(twoMaterials); Issue.record("accepted") } catch {
+            #expect(error.message.contains("certificate and publicKey"), "\(error.message)")
+        }
+    }
+
+    /// Found by helper-130: an `.intoto.jsonl` whose first line was forged (another statement under a
+    /// copied signature) and whose second was signed said only "verified: FILE", and a reader of the
+    /// file took the first line. Every envelope is judged, and the report says which one verified.
+    @Test func aJSONLinesFileSaysWhichEnvelopeVerified() throws {
+        let dir = try scratch("jsonl-lines")
+        #expect(try run(provenantBinary, ["key", "generate", "-o", dir + "/k"]).0 == 0)
+        try "hi".write(toFile: dir + "/a.txt", atomically: true, encoding: .utf8)
+        try #"{"scanner":{"result":{"critical":7}}}"#.write(toFile: dir + "/pred.json", atomically: true, encoding: .utf8)
+        #expect(try run(provenantBinary, ["attest", "--subject", dir + "/a.txt", "--type", "https://cosign.sigstore.dev/attestation/vuln/v1",
+                                          "--predicate", dir + "/pred.json", "--key", dir + "/k.key", "-o", dir + "/env.json"]).0 == 0)
+        let env = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/env.json"))) as? [String: Any])
+        var statement = try #require(try JSONSerialization.jsonObject(with: Data(base64Encoded: env["payload"] as? String ?? "") ?? Data()) as? [String: Any])
+        statement["predicate"] = ["scanner": ["result": ["critical": 0]]]
+        var forged = env
+        forged["payload"] = try JSONSerialization.data(withJSONObject: statement).base64EncodedString()
+        let line = { (o: [String: Any]) in String(decoding: try JSONSerialization.data(withJSONObject: o), as: UTF8.self) }
+        try (try line(forged) + "\n" + (try line(env)) + "\n").write(toFile: dir + "/mixed.intoto.jsonl", atomically: true, encoding: .utf8)
+        let text = try run(provenantBinary, ["verify", dir + "/mixed.intoto.jsonl", "--key", dir + "/k.pub", "--artifact", dir + "/a.txt"])
+        #expect(text.0 == 0, "\(text.1)")
+        #expect(text.1.contains("1 of 2 envelopes, the checks below for the one at line 2"), "\(text.1)")
+        #expect(text.1.contains("envelope at line 1: FAILED signature"), "\(text.1)")
+        let json = try run(provenantBinary, ["verify", dir + "/mixed.intoto.jsonl", "--key", dir + "/k.pub", "--artifact", dir + "/a.txt", "--format", "json"])
+        let doc = try #require(try JSONSerialization.jsonObject(with: Data(json.1.utf8)) as? [String: Any], "\(json.1)")
+        let outcomes = (doc["envelopes"] as? [[String: Any]]) ?? []
+        #expect(outcomes.map { $0["verified"] as? Bool } == [false, true] && outcomes.map { $0["line"] as? Int } == [1, 2], "\(outcomes)")
+        // Only forged lines: it fails, and says so per line.
+        try (try line(forged) + "\n" + (try line(forged)) + "\n").write(toFile: dir + "/forged.intoto.jsonl", atomically: true, encoding: .utf8)
+        let bad = try run(provenantBinary, ["verify", dir + "/forged.intoto.jsonl", "--key", dir + "/k.pub", "--artifact", dir + "/a.txt"])
+        #expect(bad.0 == 1 && bad.1.contains("envelope at line 2: FAILED"), "\(bad.1)")
+    }
+
     /// Found by helper-121: `key generate -o ''` wrote hidden `.key` and `.pub` files, and a private
     /// key given to `verify --key` was reported against the envelope's file.
     @Test func keyNamesAndKeyErrorsNameTheRightFiles() throws {

@@ -78,6 +78,12 @@ public struct SigstoreBundle: Sendable {
 
         guard let vm = obj["verificationMaterial"] as? [String: Any] else { throw InputError("bundle has no verificationMaterial") }
         let material: Material
+        // Protobuf `oneof` fields: one of each set, as sigstore-go insists. The first one found won, and
+        // an unsigned DSSE statement beside a verified message signature went unread (found by helper-130).
+        let materials = ["x509CertificateChain", "certificate", "publicKey"].filter { vm[$0] != nil && !(vm[$0] is NSNull) }
+        guard materials.count <= 1 else { throw InputError("verificationMaterial holds \(materials.joined(separator: " and ")); a bundle has one of them") }
+        let contents = ["messageSignature", "dsseEnvelope"].filter { obj[$0] != nil && !(obj[$0] is NSNull) }
+        guard contents.count <= 1 else { throw InputError("bundle holds both messageSignature and dsseEnvelope; a bundle has one of them") }
         if let chain = vm["x509CertificateChain"] as? [String: Any] {
             let raws = chain["certificates"] as? [[String: Any]] ?? []
             guard !raws.isEmpty else { throw InputError("bundle certificate chain is empty") }
