@@ -101,7 +101,9 @@ public struct PredicateTypeIs: VerificationPolicy {
     public init(_ expected: String) { self.expected = expected }
     public func check(_ s: inout VerificationSubject) throws(VerificationFailure) -> String {
         let got = s.statement?.predicateType ?? ""
-        guard got == expected else { throw VerificationFailure(check: name, reason: "expected \(expected), got \(got)") }
+        // Compared as bytes, as Go's policy engines compare: Swift's `==` took a Kelvin sign for a `K`
+        // (found by helper-130).
+        guard got.utf8.elementsEqual(expected.utf8) else { throw VerificationFailure(check: name, reason: "expected \(expected), got \(got)") }
         return got
     }
 }
@@ -135,7 +137,7 @@ public struct BuilderIs: VerificationPolicy {
     public init(_ expected: String) { self.expected = expected }
     public func check(_ s: inout VerificationSubject) throws(VerificationFailure) -> String {
         let got = SLSA.builderID(s.statement?.predicate)
-        guard got == expected else { throw VerificationFailure(check: name, reason: "expected \(expected), got \(got ?? "none")") }
+        guard let got, got.utf8.elementsEqual(expected.utf8) else { throw VerificationFailure(check: name, reason: "expected \(expected), got \(got ?? "none")") }
         return expected
     }
 }
@@ -158,7 +160,8 @@ public struct SourceIs: VerificationPolicy {
         guard let want = SourceLocator(expected), let have = SourceLocator(got) else {
             throw VerificationFailure(check: name, reason: "expected \(expected), got \(got), which is not a repository URI")
         }
-        guard want.repository == have.repository, want.ref == nil || want.ref == have.ref else {
+        guard want.repository.utf8.elementsEqual(have.repository.utf8),
+              want.ref.map({ w in have.ref.map { w.utf8.elementsEqual($0.utf8) } ?? false }) ?? true else {
             throw VerificationFailure(check: name, reason: "expected \(expected), got \(got)")
         }
         return got

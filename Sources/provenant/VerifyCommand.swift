@@ -97,6 +97,8 @@ struct VerifyCommand: AsyncParsableCommand {
     static func isAnchored(_ pattern: String) -> Bool {
         let b = Array(pattern.utf8)
         guard b.first == UInt8(ascii: "^"), b.count >= 2, b.last == UInt8(ascii: "$") else { return false }
+        // A quantifier on the `^` makes it optional: `^?`, `^*` and `^{0}` match mid-text (found by helper-130).
+        if b.count > 2, "?*+{".utf8.contains(b[1]) { return false }
         // Comments, quoting and flags (`(?#(`, `\Q(\E`, `(?x)` making `$` a comment) change what the
         // counting below sees: such a pattern is not called anchored (found by review).
         if pattern.contains("(?#") || pattern.contains("\\Q") { return false }

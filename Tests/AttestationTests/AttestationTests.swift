@@ -126,6 +126,21 @@ func run(_ exe: String, _ args: [String], env: [String: String] = [:]) throws ->
         }
     }
 
+    /// Found by helper-130: Swift's `==` holds a Kelvin sign (U+212A) equal to `K`, so a statement of
+    /// type `…/\u{212A}ind/v1` passed `--type …/Kind/v1`. Types, builders, issuers and identities are
+    /// compared as bytes, as Go's policy engines compare them.
+    @Test func typesAreComparedAsBytes() throws {
+        let dir = try scratch("kelvin")
+        #expect(try run(provenantBinary, ["key", "generate", "-o", dir + "/k"]).0 == 0)
+        try "hi".write(toFile: dir + "/a.txt", atomically: true, encoding: .utf8)
+        try "{}".write(toFile: dir + "/pred.json", atomically: true, encoding: .utf8)
+        #expect(try run(provenantBinary, ["attest", "--subject", dir + "/a.txt", "--type", "https://example.com/\u{212A}ind/v1",
+                                          "--predicate", dir + "/pred.json", "--key", dir + "/k.key", "-o", dir + "/env.json"]).0 == 0)
+        let r = try run(provenantBinary, ["verify", dir + "/env.json", "--key", dir + "/k.pub", "--artifact", dir + "/a.txt", "--type", "https://example.com/Kind/v1"])
+        #expect(r.0 == 1 && r.1.contains("predicate type"), "\(r.1)")
+        #expect(PredicateTypeIs("K").expected.utf8.count == 1 && !"\u{212A}".utf8.elementsEqual("K".utf8))
+    }
+
     /// Found by helper-130: a bundle holding a verified messageSignature and an unsigned dsseEnvelope
     /// (or two kinds of verification material) was read by its first field and passed. Protobuf's
     /// `oneof` allows one; such a bundle is refused, as sigstore-go refuses it.

@@ -35,6 +35,11 @@ import TestSupport
             let r = try verify(regexp: nested)
             #expect(r.code == 0 && r.err.contains("is not anchored"), "\(nested): \(r.err)")
         }
+        // A quantified `^` is optional, so the pattern matches mid-text (found by helper-130).
+        for optional in ["^?github\\.com/sigstore-conformance/.*$", "^*github\\.com/sigstore-conformance/.*$", "^{0}github\\.com/sigstore-conformance/.*$"] {
+            let r = try verify(regexp: optional)
+            #expect(r.code == 0 && r.err.contains("is not anchored"), "\(optional): \(r.err)")
+        }
         let set = try verify(regexp: "^https://github\\.com/sigstore-conformance/[[a-z]-]+/.*$")
         #expect(set.code == 0 && !set.err.contains("warning"), "\(set.err)")
     }

@@ -446,7 +446,7 @@ public struct IdentityIs: BundlePolicy {
         let said = sans.map { Redactor.quote($0, max: 200) }.joined(separator: ", ")
         switch match {
         case .exact(let want):
-            if sans.contains(want) { return want }
+            if sans.contains(where: { $0.utf8.elementsEqual(want.utf8) }) { return want }
             throw fail(name, "expected \(want), got \(sans.isEmpty ? "no SAN" : said)")
         case .regex(let pattern):
             guard let re = try? NSRegularExpression(pattern: pattern) else { throw fail(name, "invalid regular expression '\(pattern)'") }
@@ -465,7 +465,7 @@ public struct IssuerIs: BundlePolicy {
     public init(_ expected: String) { self.expected = expected }
     public func check(_ c: inout BundleContext) throws(VerificationFailure) -> String {
         let got = FulcioIdentity.issuer(try c.leaf(for: name))
-        guard got == expected else { throw fail(name, "expected \(expected), got \(got ?? "no issuer extension")") }
+        guard let got, got.utf8.elementsEqual(expected.utf8) else { throw fail(name, "expected \(expected), got \(got ?? "no issuer extension")") }
         return expected
     }
 }
