@@ -173,8 +173,7 @@ struct VerifyCommand: AsyncParsableCommand {
 
     func artifactInput() throws(InputError) -> ArtifactInput {
         if let a = artifact {
-            guard let data = FileManager.default.contents(atPath: a) else { throw InputError("cannot read artifact", at: Location(a)) }
-            return .bytes(data)
+            do { return .file(try ArtifactFile(path: a)) } catch { throw InputError("cannot read artifact", at: Location(a)) }
         }
         let parts = (digest ?? "").split(separator: ":", maxSplits: 1).map(String.init)
         guard parts.count == 2, ["sha256", "sha512"].contains(parts[0].lowercased()),

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Testing
 import TestSupport
@@ -124,6 +125,19 @@ func run(_ exe: String, _ args: [String], env: [String: String] = [:]) throws ->
         do { _ = try AttestationDocument.parse(Data(lines.utf8), path: "a.jsonl"); Issue.record("accepted") } catch {
             #expect(error.location?.line == 2 && error.message.contains("twice"), "\(error.message)")
         }
+    }
+
+    /// Found by helper-130: `verify --artifact` and `attest --subject` held the whole file in memory
+    /// (1 GiB took 1.08 GB). It is hashed as it streams; the digests are those of the bytes whole.
+    @Test func anArtifactIsHashedAsItStreams() throws {
+        let dir = try scratch("stream-hash")
+        var bytes = [UInt8](repeating: 0, count: (3 << 20) + 17)
+        for i in bytes.indices { bytes[i] = UInt8(truncatingIfNeeded: i &* 31 &+ i >> 9) }
+        try Data(bytes).write(to: URL(fileURLWithPath: dir + "/a.bin"))
+        let f = try ArtifactFile(path: dir + "/a.bin")
+        #expect(ArtifactInput.file(f).digests == ArtifactInput.bytes(Data(bytes)).digests)
+        #expect(Data(f.sha384) == Data(SHA384.hash(data: bytes)))
+        #expect(throws: InputError.self) { try ArtifactFile(path: dir + "/missing") }
     }
 
     /// Found by helper-130: Swift's `==` holds a Kelvin sign (U+212A) equal to `K`, so a statement of

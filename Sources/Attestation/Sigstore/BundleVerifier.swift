@@ -8,12 +8,38 @@ import X509
 public enum ArtifactInput: Sendable {
     case bytes(Data)
     case digests([String: String])
+    /// A file hashed as it streams: a multi-gigabyte artifact is never held whole (it was: found by
+    /// helper-130). Its bytes are read again only for a message signature no digest can check.
+    case file(ArtifactFile)
 
     public var digests: [String: String] {
         switch self {
         case .bytes(let d): return ["sha256": Hex.encode(SHA256.hash(data: d)), "sha512": Hex.encode(SHA512.hash(data: d))]
         case .digests(let m): return m
+        case .file(let f): return ["sha256": Hex.encode(f.sha256), "sha512": Hex.encode(f.sha512)]
         }
+    }
+}
+
+/// A file's SHA-256, SHA-384 and SHA-512, computed in one streaming pass.
+public struct ArtifactFile: Sendable {
+    public let path: String
+    public let sha256: SHA256Digest
+    public let sha384: SHA384Digest
+    public let sha512: SHA512Digest
+
+    public init(path: String) throws(InputError) {
+        guard let h = FileHandle(forReadingAtPath: path) else { throw InputError("cannot read file", at: Location(path)) }
+        defer { try? h.close() }
+        var a = SHA256(), b = SHA384(), c = SHA512()
+        while true {
+            let chunk: Data
+            do { chunk = try h.read(upToCount: 1 << 20) ?? Data() } catch { throw InputError("cannot read file: \(error.localizedDescription)", at: Location(path)) }
+            if chunk.isEmpty { break }
+            a.update(data: chunk); b.update(data: chunk); c.update(data: chunk)
+        }
+        self.path = path
+        sha256 = a.finalize(); sha384 = b.finalize(); sha512 = c.finalize()
     }
 }
 
@@ -368,19 +394,42 @@ public struct ContentSignature: BundlePolicy {
         if c.leaf != nil, let k = c.key, k != key { throw fail(name, "the signing certificate's key is not the --key given") }
         switch c.bundle.content {
         case .messageSignature(let alg, let digest, let sig):
-            guard case .bytes(let data) = c.artifact else { throw fail(name, "a message signature covers the artifact's bytes: pass --artifact, not --digest") }
+            let file: ArtifactFile?, data: Data?
+            switch c.artifact {
+            case .bytes(let d): file = nil; data = d
+            case .file(let f): file = f; data = nil
+            case .digests: throw fail(name, "a message signature covers the artifact's bytes: pass --artifact, not --digest")
+            }
             // The digest is a hint, not signed; still, one that names another artifact is refused.
             if let digest {
                 let actual: Data
                 switch alg ?? "SHA2_256" {
-                case "SHA2_256": actual = Data(SHA256.hash(data: data))
-                case "SHA2_384": actual = Data(SHA384.hash(data: data))
-                case "SHA2_512": actual = Data(SHA512.hash(data: data))
+                case "SHA2_256": actual = file.map { Data($0.sha256) } ?? Data(SHA256.hash(data: data!))
+                case "SHA2_384": actual = file.map { Data($0.sha384) } ?? Data(SHA384.hash(data: data!))
+                case "SHA2_512": actual = file.map { Data($0.sha512) } ?? Data(SHA512.hash(data: data!))
                 default: throw fail(name, "unsupported messageDigest algorithm '\(alg ?? "")'")
                 }
                 guard digest == actual else { throw fail(name, "the bundle's message digest \(Hex.encode(digest).prefix(16))… is not the artifact's \(Hex.encode(actual).prefix(16))…") }
             }
-            guard key.verifies(sig, over: data) else { throw fail(name, "the signature does not verify over the artifact with the \(c.leaf != nil ? "certificate's" : "given") key") }
+            let verified: Bool
+            if let file {
+                // ECDSA signs a digest, which the stream gave; Ed25519 and RSA are checked over the bytes.
+                if let k = P256.Signing.PublicKey(key), let s = try? P256.Signing.ECDSASignature(derRepresentation: sig) {
+                    verified = k.isValidSignature(s, for: file.sha256)
+                } else if let k = P384.Signing.PublicKey(key), let s = try? P384.Signing.ECDSASignature(derRepresentation: sig) {
+                    verified = k.isValidSignature(s, for: file.sha384)
+                } else if let k = P521.Signing.PublicKey(key), let s = try? P521.Signing.ECDSASignature(derRepresentation: sig) {
+                    verified = k.isValidSignature(s, for: file.sha512)
+                } else if P256.Signing.PublicKey(key) != nil || P384.Signing.PublicKey(key) != nil || P521.Signing.PublicKey(key) != nil {
+                    verified = false
+                } else {
+                    guard let bytes = FileManager.default.contents(atPath: file.path) else { throw fail(name, "cannot read the artifact again to check its signature") }
+                    verified = key.verifies(sig, over: bytes)
+                }
+            } else {
+                verified = key.verifies(sig, over: data!)
+            }
+            guard verified else { throw fail(name, "the signature does not verify over the artifact with the \(c.leaf != nil ? "certificate's" : "given") key") }
             return "message signature over the artifact (sha256 \(c.artifact.digests["sha256"]?.prefix(16) ?? "")…)"
         case .dsse(let env):
             let pae = DSSEEnvelope.pae(env.payloadType, env.payload)
