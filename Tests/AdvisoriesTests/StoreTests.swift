@@ -52,6 +52,11 @@ import ZIPFoundation
         for bad in ["2024-99-99T99:99:99Z", "2024-06-01T00:00:00<b>", "2024-02-30T00:00:00Z", "2024-06-01T24:00:00Z"] {
             #expect(throws: ParseError.self, "\(bad)") { try OSVRecord.decode(Data(osv("X-1", modified: bad, ecosystem: "PyPI", name: "d", events: [["introduced": "0"]]).utf8), yaml: false) }
         }
+        // An ecosystem spelt in another case lands in OSV's bucket, its release kept (found by helper-131).
+        for (spelt, canonical) in [("pypi", "PyPI"), ("PYPI", "PyPI"), ("debian:12", "Debian:12"), ("CRATES.IO", "crates.io"), ("PyPI", "PyPI"), ("Nonesuch", "Nonesuch")] {
+            let r = try OSVRecord.decode(Data(osv("X-2", ecosystem: spelt, name: "d", events: [["introduced": "0"]]).utf8), yaml: false)
+            #expect(r.affected?.first?.package?.ecosystem == canonical, "\(spelt)")
+        }
         #expect(Timestamp.sortKey("2024-06-01T09:00:00.25+10:00") == "2024-05-31T23:00:00.250000000Z")
         #expect(Timestamp.sortKey("9999-12-31T23:00:00-05:00") == "9999-12-31T23:59:59.999999999Z")
     }

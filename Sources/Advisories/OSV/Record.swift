@@ -93,7 +93,7 @@ public struct OSVRecord: Codable, Sendable, Equatable {
 
     /// Reads one record from OSV JSON or PyPA-style YAML, checking what matching relies on.
     public static func decode(_ data: Data, yaml: Bool) throws(ParseError) -> OSVRecord {
-        let r: OSVRecord
+        var r: OSVRecord
         do {
             if yaml {
                 guard let text = String(data: data, encoding: .utf8) else { throw ParseError("not UTF-8 text") }
@@ -114,6 +114,16 @@ public struct OSVRecord: Codable, Sendable, Equatable {
         if let w = r.withdrawn, !Timestamp.valid(w) {
             throw ParseError("\(r.id): 'withdrawn' is not an RFC 3339 time: '\(Redactor.quote(w, max: 40))'")
         }
+        // An ecosystem spelt in another case (`pypi`) went into a bucket no lookup reads, while PyPI
+        // still counted as covered: its packages came out clean (found by helper-131). OSV's names are
+        // restored, the release after `:` kept.
+        if let affected = r.affected {
+            r.affected = affected.map { a in
+                var a = a
+                if let e = a.package?.ecosystem { a.package?.ecosystem = Self.canonicalEcosystem(e) }
+                return a
+            }
+        }
         for a in r.affected ?? [] {
             for range in a.ranges ?? [] where range.type != "GIT" {
                 guard ["SEMVER", "ECOSYSTEM"].contains(range.type) else { throw ParseError("\(r.id): unknown range type '\(range.type)'") }
@@ -124,6 +134,20 @@ public struct OSVRecord: Codable, Sendable, Equatable {
             }
         }
         return r
+    }
+
+    /// OSV's ecosystem names, as the schema spells them.
+    static let ecosystems = ["AlmaLinux", "Alpine", "Android", "Azure Linux", "Bioconductor", "Bitnami", "Chainguard", "ConanCenter", "CRAN",
+                             "crates.io", "Debian", "Echo", "GHC", "GitHub Actions", "Go", "Hackage", "Hex", "Julia", "Linux", "Mageia", "Maven",
+                             "MinimOS", "npm", "NuGet", "openEuler", "openSUSE", "OSS-Fuzz", "Packagist", "Photon OS", "Pub", "PyPI", "Red Hat",
+                             "Rocky Linux", "RubyGems", "SUSE", "SwiftURL", "Ubuntu", "VSCode", "Wolfi"]
+    static let ecosystemByFolded = Dictionary(ecosystems.map { ($0.lowercased(), $0) }, uniquingKeysWith: { a, _ in a })
+
+    /// `pypi` → `PyPI`, `debian:12` → `Debian:12`; a name OSV does not know is left as it is.
+    static func canonicalEcosystem(_ e: String) -> String {
+        let parts = e.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
+        guard let base = parts.first, let known = ecosystemByFolded[base.lowercased()], known != base else { return e }
+        return parts.count == 2 ? known + ":" + parts[1] : known
     }
 
     /// Decoding errors as one line: which field, and what was wrong with it.
