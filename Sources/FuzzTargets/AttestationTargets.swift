@@ -11,6 +11,14 @@ enum AttestationTargets {
             _ = try? Statement.parse(envelope.payload)
             _ = envelopeVerifier.verify(envelope)
         },
+        FuzzTarget("attestation-document", "an attestation file as verify reads it: a bundle, an envelope or an .intoto.jsonl, every envelope judged") { bytes in
+            guard let doc = try? AttestationDocument.parse(Data(bytes), path: "fuzz.intoto.jsonl") else { return }
+            guard case .envelopes = doc else { return }
+            let requirements = AttestationRequirements(keyPEM: fuzzKeyPEM, predicateType: "https://slsa.dev/provenance/v1")
+            if let report = try? requirements.verify(doc, artifact: .digests(["sha256": String(repeating: "0", count: 64)])) {
+                precondition(report.verifiedEnvelope == nil || report.verified, "a verified envelope in a failed report")
+            }
+        },
         FuzzTarget("sigstore-bundle", "a Sigstore bundle, parsed and verified against the production root") { bytes in
             guard let obj = (try? JSONSerialization.jsonObject(with: Data(bytes))) as? [String: Any],
                   SigstoreBundle.isBundle(obj), let bundle = try? SigstoreBundle.parse(obj) else { return }
@@ -46,4 +54,5 @@ enum AttestationTargets {
         notRequested: [])
 
     static let productionRoot: TrustedRoot? = try? TrustedRoot.production()
+    static let fuzzKeyPEM = SigningKey.generate(.ecdsaP256).publicKey.pem
 }
