@@ -43,6 +43,8 @@ struct SecretsScanCommand: AsyncParsableCommand {
         do { previous = try baseline.map(SecretsBaseline.read(path:)) } catch { CLI.fail("error: \(error)") }
         var options = SecretsScanOptions()
         options.excludes = exclude.map(Glob.init(excluding:))
+        // Weak values are fingerprinted with the baseline's salt, or a new one for a new baseline.
+        options.baselineSalt = previous?.salt ?? (writeBaseline != nil ? SecretsBaseline.newSalt() : nil)
         let scanner = SecretsScanner(engine: engine, options: options)
         var result = SecretsScanResult()
         // Images (oci-dir:, oci-archive:, docker-archive:, or a path that is one) are scanned layer by layer.
@@ -88,7 +90,7 @@ struct SecretsScanCommand: AsyncParsableCommand {
         result.findings.sort(by: SecretFinding.order)
         for w in result.warnings { CLI.stderr("warning: \(w)") }
         if let path = writeBaseline {
-            let doc = SecretsBaseline(findings: result.findings).json
+            let doc = SecretsBaseline(findings: result.findings, salt: options.baselineSalt).json
             try CLI.withOutput(path) { write in doc.write(to: write) }
         }
         let (new, suppressed, gone) = previous?.apply(result.findings) ?? (result.findings, [], [])

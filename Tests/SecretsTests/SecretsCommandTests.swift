@@ -260,6 +260,15 @@ import TestSupport
         #expect(everything.contains(strongHash), "a strong value keeps its hash")
         let again = try Self.sh("\"$PROVENANT\" secrets scan app.env --baseline base.json --fail-on low", in: dir)
         #expect(again.code == 0, "the baseline suppresses both: \(again.out) \(again.err)")
+        // A rotated weak value of the same length, and a new one, are not the accepted one (found by
+        // helper-133: rule, path and length alone matched them).
+        try "DB_PASSWORD=Wint3r2025?y\nAPI_PASSWORD=Kq8!zR2#pLm5\nGITHUB=\(Self.token)\n".write(to: dir.appendingPathComponent("app.env"), atomically: true, encoding: .utf8)
+        let rotated = try Self.sh("\"$PROVENANT\" secrets scan app.env --baseline base.json --fail-on low --format json", in: dir)
+        #expect(rotated.code == 1, "\(rotated.out) \(rotated.err)")
+        let doc = try #require(try JSONSerialization.jsonObject(with: Data(rotated.out.utf8)) as? [String: Any], "\(rotated.err)")
+        #expect(((doc["findings"] as? [[String: Any]]) ?? []).count == 2, "both weak values are new; the token stays accepted: \(rotated.out)")
+        let base = try String(contentsOf: dir.appendingPathComponent("base.json"), encoding: .utf8)
+        #expect(base.contains("\"salt\"") && base.contains("\"version\": 2"), "\(base)")
     }
 
     /// Found by helper-132: `.git` directories were skipped whole, so a token in a remote's URL in

@@ -10,6 +10,8 @@ public struct SecretsScanOptions: Sendable {
     public var archiveLimits: ArchiveLimits = { var l = ArchiveLimits(); l.totalInflatedBytes = 128 << 20; return l }()
     /// Archives larger than this are not opened (their bytes are still scanned as a file would be).
     public var maxArchiveBytes = 256 << 20
+    /// The baseline's salt, when one is read or written: weak values get its slow digest.
+    public var baselineSalt: [UInt8]?
     public init() {}
 }
 
@@ -209,7 +211,7 @@ public struct SecretsScanner: Sendable {
                 let mapped = lineNumbers.flatMap { line - 1 < $0.count ? $0[line - 1] : nil } ?? line
                 let value = UnsafeRawBufferPointer(rebasing: buffer[m.value])
                 result.findings.append(SecretFinding(ruleID: m.ruleID, title: m.title, severity: m.severity, confidence: m.confidence,
-                                                     path: shown!, line: mapped, column: column, secret: MaskedSecret(value),
+                                                     path: shown!, line: mapped, column: column, secret: MaskedSecret(value, baselineSalt: options.baselineSalt),
                                                      commit: commit, pairedWith: m.pairedWith))
             }
             lines.advance(buffer, base: base, to: base + done.upperBound)

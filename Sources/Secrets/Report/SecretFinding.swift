@@ -11,15 +11,21 @@ public struct MaskedSecret: Sendable, Hashable, CustomStringConvertible {
     /// weak one, which a wordlist would recover from its hash, its start and its length
     /// (`password=Summer2024!x` was: found by helper-132). Reports show its first 16 characters.
     public var valueDigest: String?
+    /// For a weak value, when the scan keeps a baseline: a slow salted digest of it (PBKDF2-HMAC-SHA256,
+    /// `baselineIterations` rounds, the baseline's random salt), so a baseline tells a rotated weak
+    /// value from the accepted one without giving the value to a wordlist cheaply.
+    public var baselineDigest: String?
+    public static let baselineIterations = 100_000
 
     /// A value of at least 20 characters with at least 128 bits by its characters' entropy.
     public static func isStrong<C: Collection>(_ bytes: C) -> Bool where C.Element == UInt8 {
         bytes.count >= 20 && ValueShape.entropy(bytes) * Double(bytes.count) >= 128
     }
 
-    public init<C: Collection>(_ value: C) where C.Element == UInt8 {
+    public init<C: Collection>(_ value: C, baselineSalt: [UInt8]? = nil) where C.Element == UInt8 {
         let bytes = Array(value)
         length = bytes.count
+        baselineDigest = nil
         if Self.isStrong(bytes) {
             // The first 4 characters, but never more than a quarter of the value.
             let head = bytes.prefix(min(4, bytes.count / 4)).map { $0 >= 0x20 && $0 < 0x7f ? $0 : UInt8(ascii: "?") }
@@ -28,7 +34,24 @@ public struct MaskedSecret: Sendable, Hashable, CustomStringConvertible {
         } else {
             prefix = ""
             valueDigest = nil
+            if let salt = baselineSalt { baselineDigest = Hex.encode(Self.pbkdf2(bytes, salt: salt, rounds: Self.baselineIterations)) }
         }
+    }
+
+    /// PBKDF2-HMAC-SHA256, one 32-byte block (RFC 8018).
+    static func pbkdf2(_ password: [UInt8], salt: [UInt8], rounds: Int) -> [UInt8] {
+        let keyed = HMAC<SHA256>(key: SymmetricKey(data: password))
+        var first = keyed
+        first.update(data: salt + [0, 0, 0, 1])
+        var u = Array(first.finalize())
+        var t = u
+        for _ in 1..<max(1, rounds) {
+            var h = keyed
+            h.update(data: u)
+            u = Array(h.finalize())
+            for i in 0..<t.count { t[i] ^= u[i] }
+        }
+        return t
     }
 
     public var description: String {
@@ -56,10 +79,13 @@ public struct SecretFinding: Sendable, Hashable {
     public var layer: String?
     public var removedLater = false
 
-    /// What baselines and SARIF track the finding by: the value's SHA-256 when it is strong; else a
-    /// SHA-256 of the rule, the path and the length, which says nothing of the value.
+    /// What baselines and SARIF track the finding by: the value's SHA-256 when it is strong; for a weak
+    /// value, its slow salted digest when the scan keeps a baseline, else a SHA-256 of the rule, path,
+    /// length and line, which says nothing of the value. (Rule, path and length alone let a baselined
+    /// weak value hide a rotated one of the same length: found by helper-133.)
     public var fingerprint: String {
-        secret.valueDigest ?? Hex.encode(SHA256.hash(data: Array("provenant-weak-secret-v1\u{0}\(ruleID)\u{0}\(path)\u{0}\(secret.length)".utf8)))
+        secret.valueDigest ?? secret.baselineDigest
+            ?? Hex.encode(SHA256.hash(data: Array("provenant-weak-secret-v2\u{0}\(ruleID)\u{0}\(path)\u{0}\(secret.length)\u{0}\(line)".utf8)))
     }
 
     public init(ruleID: String, title: String, severity: SeverityLevel, confidence: Confidence, path: String, line: Int,

@@ -11,9 +11,20 @@ public struct SecretsBaseline: Sendable, Equatable {
         public static func < (a: Entry, b: Entry) -> Bool { (a.path, a.rule, a.fingerprint) < (b.path, b.rule, b.fingerprint) }
     }
     public var entries: Set<Entry>
+    /// The random salt weak values' digests were made with (`MaskedSecret.baselineDigest`); nil in a
+    /// version 1 baseline, whose weak entries then match nothing (they were plain SHA-256s).
+    public var salt: [UInt8]?
 
-    public init(findings: [SecretFinding]) {
+    /// `salt` must be the one the findings were scanned with.
+    public init(findings: [SecretFinding], salt: [UInt8]?) {
         entries = Set(findings.map { Entry(rule: $0.ruleID, path: $0.path, fingerprint: $0.fingerprint) })
+        self.salt = salt
+    }
+
+    /// 16 random bytes for a new baseline.
+    public static func newSalt() -> [UInt8] {
+        var g = SystemRandomNumberGenerator()
+        return (0..<16).map { _ in UInt8.random(in: 0...255, using: &g) }
     }
 
     public static func read(path: String) throws(InputError) -> SecretsBaseline {
@@ -24,6 +35,18 @@ public struct SecretsBaseline: Sendable, Equatable {
         }
         guard case .object(let top) = doc, let list = top.first(where: { $0.0 == "findings" })?.1, case .array(let items) = list else {
             throw InputError("--baseline \(Redactor.quote(path, max: 200)): expected an object with a \"findings\" array")
+        }
+        var salt: [UInt8]?
+        if let s = top.first(where: { $0.0 == "salt" })?.1 {
+            let digits = { (hex: String) -> [UInt8]? in
+                let b = Array(hex.utf8)
+                guard b.count == 32 else { return nil }
+                return stride(from: 0, to: 32, by: 2).compactMap { i in Hex.nibble(b[i]).flatMap { h in Hex.nibble(b[i + 1]).map { h << 4 | $0 } } }
+            }
+            guard case .string(let hex) = s, let bytes = digits(hex), bytes.count == 16 else {
+                throw InputError("--baseline \(Redactor.quote(path, max: 200)): \"salt\" must be 32 hex digits")
+            }
+            salt = bytes
         }
         var entries = Set<Entry>()
         for (i, item) in items.enumerated() {
@@ -36,14 +59,15 @@ public struct SecretsBaseline: Sendable, Equatable {
             }
             entries.insert(Entry(rule: rule, path: p, fingerprint: fp.lowercased()))
         }
-        return SecretsBaseline(entries: entries)
+        return SecretsBaseline(entries: entries, salt: salt)
     }
 
-    init(entries: Set<Entry>) { self.entries = entries }
+    init(entries: Set<Entry>, salt: [UInt8]? = nil) { self.entries = entries; self.salt = salt }
 
     public var json: JSONValue {
         .object([
-            ("version", .int(1)),
+            ("version", .int(salt == nil ? 1 : 2)),
+            ("salt", salt.map { .string(Hex.encode($0)) } ?? .null),
             ("findings", .array(entries.sorted().map { .object([("rule", .string($0.rule)), ("path", .string($0.path)), ("fingerprint", .string($0.fingerprint))]) })),
         ])
     }

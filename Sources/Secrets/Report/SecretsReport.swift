@@ -23,7 +23,9 @@ public struct SecretsReport: Sendable {
             ("column", .int(f.column)),
             ("secret", .object([("prefix", .string(f.secret.prefix)), ("length", .int(f.secret.length)),
                                 ("fingerprint", .string(f.fingerprint)),
-                                ("fingerprintOf", .string(f.secret.valueDigest == nil ? "rule, path and length (the value is weak)" : "value"))])),
+                                ("fingerprintOf", .string(f.secret.valueDigest != nil ? "value"
+                                    : f.secret.baselineDigest != nil ? "value, by PBKDF2 with the baseline's salt (the value is weak)"
+                                    : "rule, path, length and line (the value is weak)"))])),
         ]
         if let c = f.commit { o.append(("commit", .string(c))) }
         if let l = f.layer { o.append(("layer", .string(l))); o.append(("removedByLaterLayer", .bool(f.removedLater))) }
@@ -73,7 +75,9 @@ public struct SecretsReport: Sendable {
             out += "\n"
         }
         if !suppressed.isEmpty { out += "\n\(suppressed.count) finding(s) suppressed by the baseline.\n" }
-        for g in goneFromBaseline.map(Self.shown) { out += "baseline entry no longer found: \(g.rule) in \(g.path) (sha256:\(g.fingerprint.prefix(16)))\n" }
+        // Without its fingerprint: an old baseline's entry for a weak value is the value's plain SHA-256
+        // (found by helper-133).
+        for g in goneFromBaseline.map(Self.shown) { out += "baseline entry no longer found: \(g.rule) in \(g.path)\n" }
         out += "\n\(result.filesScanned) file(s), \(result.bytesScanned) bytes scanned; \(result.skippedBinary) binary skipped; \(result.unreadable) unreadable; \(result.partial) partly scanned; \(findings.count) finding(s).\n"
         // Paths and baseline entries come from the input: shown with their control characters escaped.
         return Redactor.escapeControlsPerLine(out)
