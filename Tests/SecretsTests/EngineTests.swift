@@ -230,6 +230,31 @@ import Testing
         #expect(found.first?.ruleID == "aws-access-key-id" && found.first?.covering != nil, "\(found)")
     }
 
+    /// The named match that won covers the generic value before it; when a round of the stream ended
+    /// between the two values' starts, the generic part passed in clear (found by helper-133).
+    @Test func redactionCoversAnOverlapAcrossTheRoundsEdge() throws {
+        let line = "api_key=Qm7vR2xLp9Tz4Wk8-AKIANDIBHUAPMDGOH542\n"
+        let chunk = 4096
+        for d in [1, 5, 10, 20] {
+            // The value (after `api_key=`) starts d bytes before the first round's end.
+            let before = chunk - d - 8
+            var text = String(repeating: String(repeating: "w", count: 63) + "\n", count: before / 64)
+            text += String(repeating: "w", count: before % 64)
+            text = String(text.dropLast()) + "\n"
+            text += line + String(repeating: String(repeating: "z", count: 63) + "\n", count: 4 * Self.engine.overlap / 64)
+            let input = Array(text.utf8)
+            var offset = 0, out: [UInt8] = []
+            StreamRedactor(engine: Self.engine, chunkSize: chunk).run(read: { (buf: inout [UInt8], max: Int) -> Int in
+                let k = min(max, 700, input.count - offset)
+                buf += input[offset..<(offset + k)]; offset += k
+                return k
+            }, write: { out += $0 })
+            let result = String(decoding: out, as: UTF8.self)
+            #expect(!result.contains("Qm7v") && !result.contains("AKIAND"), "d=\(d): \(result.split(separator: "\n").first { $0.contains("api_key") } ?? "")")
+            #expect(result.filter { $0 == "\n" }.count == text.filter { $0 == "\n" }.count)
+        }
+    }
+
     @Test func awsSecretIsPairedWithItsKeyIDNearby() throws {
         let text = """
         [default]

@@ -22,7 +22,10 @@ public struct ChunkedScan: Sendable {
         let segments = max(1, min(Parallel.cores, range.count / max(1, chunkSize / 2)))
         if segments == 1 {
             var complete = true
-            let found = engine.scan(raw, complete: &complete).filter { range.contains($0.value.lowerBound) }
+            // By where redaction must start: a named match that won over an earlier generic one covers
+            // bytes before its value, and accepted by its value it left them to pass in clear when
+            // the round ended between the two (found by helper-133).
+            let found = engine.scan(raw, complete: &complete).filter { range.contains($0.redacted.lowerBound) }
             return (found, complete)
         }
         nonisolated(unsafe) let shared = raw
@@ -37,7 +40,7 @@ public struct ChunkedScan: Sendable {
                 m.value = (m.value.lowerBound + lo)..<(m.value.upperBound + lo)
                 m.match = (m.match.lowerBound + lo)..<(m.match.upperBound + lo)
                 m.covering = m.covering.map { ($0.lowerBound + lo)..<($0.upperBound + lo) }
-                return accept.contains(m.value.lowerBound) ? m : nil
+                return accept.contains(m.redacted.lowerBound) ? m : nil
             }
             return (found, complete)
         }
