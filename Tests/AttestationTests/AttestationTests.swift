@@ -166,6 +166,11 @@ func run(_ exe: String, _ args: [String], env: [String: String] = [:]) throws ->
         do { _ = try SigstoreBundle.parse(both); Issue.record("accepted") } catch {
             #expect(error.message.contains("both messageSignature and dsseEnvelope"), "\(error.message)")
         }
+        // The proto field name counts as the JSON name does (found by helper-133).
+        let snake: [String: Any] = ["mediaType": media, "verificationMaterial": ["publicKey": ["hint": "k"]], "messageSignature": signature, "dsse_envelope": envelope]
+        do { _ = try SigstoreBundle.parse(snake); Issue.record("accepted") } catch {
+            #expect(error.message.contains("both messageSignature and dsseEnvelope"), "\(error.message)")
+        }
         let twoMaterials: [String: Any] = ["mediaType": media, "verificationMaterial": ["publicKey": ["hint": "k"], "certificate": ["rawBytes": "AAAA"]], "dsseEnvelope": envelope]
         do { _ = try SigstoreBundle.parse(twoMaterials); Issue.record("accepted") } catch {
             #expect(error.message.contains("certificate and publicKey"), "\(error.message)")

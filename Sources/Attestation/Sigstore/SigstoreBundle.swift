@@ -80,9 +80,17 @@ public struct SigstoreBundle: Sendable {
         let material: Material
         // Protobuf `oneof` fields: one of each set, as sigstore-go insists. The first one found won, and
         // an unsigned DSSE statement beside a verified message signature went unread (found by helper-130).
-        let materials = ["x509CertificateChain", "certificate", "publicKey"].filter { vm[$0] != nil && !(vm[$0] is NSNull) }
+        // Protobuf JSON also accepts the fields' proto names (`dsse_envelope`), which this reader does
+        // not read but another may: they count too (found by helper-133).
+        func present(_ o: [String: Any], _ names: [String]) -> [String] {
+            names.filter { n in
+                let proto = n.reduce(into: "") { s, c in if c.isUppercase { s += "_" + c.lowercased() } else { s.append(c) } }
+                return [n, proto].contains { o[$0] != nil && !(o[$0] is NSNull) }
+            }
+        }
+        let materials = present(vm, ["x509CertificateChain", "certificate", "publicKey"])
         guard materials.count <= 1 else { throw InputError("verificationMaterial holds \(materials.joined(separator: " and ")); a bundle has one of them") }
-        let contents = ["messageSignature", "dsseEnvelope"].filter { obj[$0] != nil && !(obj[$0] is NSNull) }
+        let contents = present(obj, ["messageSignature", "dsseEnvelope"])
         guard contents.count <= 1 else { throw InputError("bundle holds both messageSignature and dsseEnvelope; a bundle has one of them") }
         if let chain = vm["x509CertificateChain"] as? [String: Any] {
             let raws = chain["certificates"] as? [[String: Any]] ?? []
