@@ -192,7 +192,7 @@ import Testing
         let anywhere = try SecretEngine.standard(minimumConfidence: .high, assignmentsAnywhere: true)
         let both = ["level=info msg=x api_key=\(v)", "\u{1B}[32mDB_PASSWORD=\(v)\u{1B}[0m", "progress 10%\rDB_PASSWORD=\(v)",
                     #"{\"api_key\":\"\#(v)\"}"#, "ENV API_TOKEN=\(v)", "ARG NPM_TOKEN=\(v)", "set PASSWORD=\(v)",
-                    "mysql -u root --password \(v) db", "A=1 DB_PASSWORD=\(v) ./run.sh"]
+                    "mysql -u root --password \(v) db", "A=1 DB_PASSWORD=\(v) ./run.sh", "RUN export API_TOKEN=\(v)"]
         for line in both {
             for engine in [Self.engine, anywhere] {
                 let found = Self.scan("x\n" + line + "\n", engine)

@@ -299,6 +299,8 @@ enum GenericAssignments {
         for word in Self.declaringWords where j + 1 >= word.count {
             let w0 = j + 1 - word.count
             guard (0..<word.count).allSatisfy({ lower(b[w0 + $0]) == word[$0] }) else { continue }
+            // `export` also after a space (`RUN export TOKEN=…`), as before; the others where a line starts.
+            if word == Self.declaringWords[0], w0 > 0, b[w0 - 1] == 32 || b[w0 - 1] == 9 { return true }
             let k = before(b, w0)
             return k < 0 || b[k] == 10 || b[k] == 13
         }
