@@ -164,6 +164,12 @@ import ZIPFoundation
         _ = try await AdvisoryImporter.importPaths([dir + "/w.json"], into: store)
         #expect(try store.status().withdrawn == 1)
         #expect(try Scanner(store: store).scan([pkg("pkg:npm/left-pad@1.0.0")]).findings.isEmpty)
+        // A withdrawal still to come does not switch the advisory off yet (found by helper-131); an
+        // offset time counts by its instant.
+        try write(osv("GHSA-f", ecosystem: "npm", name: "right-pad", events: [["introduced": "0"]], withdrawn: "2999-01-01T09:00:00+10:00"), to: dir + "/f.json")
+        _ = try await AdvisoryImporter.importPaths([dir + "/f.json"], into: store)
+        #expect(try store.status().withdrawn == 1)
+        #expect(try Scanner(store: store).scan([pkg("pkg:npm/right-pad@1.0.0")]).findings.map(\.id) == ["GHSA-f"])
     }
 
     @Test func aliasesAreIndexedAndNamesCanonicalised() async throws {

@@ -95,7 +95,9 @@ public final class AdvisoryStore: Sendable {
                     // The record is stored without its affected list, which lives in `affected`.
                     var lean = r
                     lean.affected = nil
-                    try insertAdvisory.execute(arguments: [id, r.modified, key, r.withdrawn, try encoder.encode(lean)])
+                    // The withdrawal's instant as a sortable key, so a withdrawal still to come is compared
+                    // with the time of each scan.
+                    try insertAdvisory.execute(arguments: [id, r.modified, key, r.withdrawn.flatMap(Timestamp.sortKey), try encoder.encode(lean)])
                     try insertBrief.execute(arguments: AdvisoryBrief(r).arguments)
                     for a in r.affected ?? [] {
                         guard let pkg = a.package else { continue }
@@ -125,12 +127,17 @@ public final class AdvisoryStore: Sendable {
         public var ecosystems: [EcosystemStatus]
     }
 
+    /// Now, as a withdrawal's key: an advisory is withdrawn from the instant its `withdrawn` names,
+    /// not before. One whose withdrawal was still to come was switched off at once (found by
+    /// helper-131). Keys of databases written before are the raw text, which sorts the same for UTC.
+    static func nowKey() -> String { Timestamp.sortKey(RFC3339.string(from: Date())) ?? "9999-12-31T23:59:59.999999999Z" }
+
     /// Counts and the newest `modified`; per-ecosystem figures only when asked, since they cost a
     /// grouped scan of every affected entry and a scan report does not print them.
     public func status(perEcosystem: Bool = true) throws(InputError) -> Status {
         try read { db in
             let total = try Int.fetchOne(db, sql: "SELECT count(*) FROM advisory") ?? 0
-            let withdrawn = try Int.fetchOne(db, sql: "SELECT count(*) FROM advisory WHERE withdrawn IS NOT NULL") ?? 0
+            let withdrawn = try Int.fetchOne(db, sql: "SELECT count(*) FROM advisory WHERE withdrawn IS NOT NULL AND withdrawn <= ?", arguments: [Self.nowKey()]) ?? 0
             let newest = try String.fetchOne(db, sql: "SELECT modified FROM advisory ORDER BY modified_key DESC LIMIT 1")
             guard perEcosystem else { return Status(path: path, records: total, withdrawn: withdrawn, newestModified: newest, ecosystems: []) }
             let rows = try Row.fetchAll(db, sql: """
@@ -153,7 +160,8 @@ public final class AdvisoryStore: Sendable {
             var out: [String: Set<String>] = [:]
             for (ecosystem, releases) in wanted {
                 // Withdrawn advisories are never matched, so they cover nothing.
-                let live = "AND NOT EXISTS (SELECT 1 FROM advisory a WHERE a.id = f.advisory_id AND a.withdrawn IS NOT NULL)"
+                let now = Self.nowKey()
+                let live = "AND NOT EXISTS (SELECT 1 FROM advisory a WHERE a.id = f.advisory_id AND a.withdrawn IS NOT NULL AND a.withdrawn <= '\(now)')"
                 let any = try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM affected f WHERE f.ecosystem = ? \(live))", arguments: [ecosystem]) ?? false
                 guard any else { continue }
                 var covered: Set<String> = []
@@ -185,7 +193,7 @@ public final class AdvisoryStore: Sendable {
     /// still encoded; one read. Per name, entries keep the order they were stored in.
     public func candidateRows(_ names: [String: Set<String>]) throws(InputError) -> [String: [String: [RawCandidate]]] {
         try read { db in
-            let withdrawn = try Set(String.fetchAll(db, sql: "SELECT id FROM advisory WHERE withdrawn IS NOT NULL"))
+            let withdrawn = try Set(String.fetchAll(db, sql: "SELECT id FROM advisory WHERE withdrawn IS NOT NULL AND withdrawn <= ?", arguments: [Self.nowKey()]))
             var out: [String: [String: [RawCandidate]]] = [:]
             for (ecosystem, ecosystemNames) in names {
                 var found: [String: [RawCandidate]] = [:]
