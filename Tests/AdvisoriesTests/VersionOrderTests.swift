@@ -63,6 +63,19 @@ import Testing
         #expect(throws: Never.self) { try MavenVersion().parse("1" + String(repeating: "a1", count: 30)) }
     }
 
+    /// Numbers past a SemVer version's third were ignored, so `1.2.3.4` was `1.2.3` (found by
+    /// helper-131). They are ordered, a missing one as zero.
+    @Test func semverNumbersPastTheThirdAreOrdered() throws {
+        for eco in ["npm", "crates.io", "Pub"] {
+            let s = try #require(AnyVersionScheme.forEcosystem(eco))
+            #expect(try s.compare("1.2.3.4", "1.2.3") > 0, "\(eco)")
+            #expect(try s.compare("1.2.3.4", "1.2.3.5") < 0, "\(eco)")
+            #expect(try s.compare("1.2.3.0", "1.2.3") == 0, "\(eco)")
+            #expect(try s.compare("1.2.3.4-rc.1", "1.2.3.4") < 0, "\(eco)")
+            #expect(try s.compare("1.2.4", "1.2.3.9") > 0, "\(eco)")
+        }
+    }
+
     @Test func totalFactCount() throws {
         let total = try Self.files.reduce(0) { $0 + (try Self.check($1.0, $1.1)).0 }
         #expect(total == 71_818)

@@ -8,7 +8,7 @@ public struct SemVer: VersionScheme {
     public init(buildOrders: Bool = false) { self.buildOrders = buildOrders }
 
     public struct Parsed: Sendable {
-        var core: [Substring]          // up to three digit strings
+        var core: [Substring]          // three digit strings, or more when the version has more
         var pre: [Substring]           // pre-release identifiers; empty for a release
         var build: [Substring] = []
     }
@@ -22,7 +22,9 @@ public struct SemVer: VersionScheme {
         if s.utf8.first == UInt8(ascii: "v") || s.utf8.first == UInt8(ascii: "V") { s = s[s.utf8.index(after: s.startIndex)...] }
         var core: [Substring] = []
         core.reserveCapacity(3)
-        while core.count < 3 {
+        // Numbers past the third (`1.2.3.4`) are ordered too: ignored, they made `1.2.3.4` the same
+        // version as `1.2.3` (found by helper-131).
+        while core.count < Self.maxComponents {
             let u = s.utf8
             var end = u.startIndex
             while end < u.endIndex, isDigit(u[end]) { end = u.index(after: end) }
@@ -33,7 +35,7 @@ public struct SemVer: VersionScheme {
             core.append(s[..<end])
             s = s[end...]
             // A dot continues the core only before another number; anything else is left for below.
-            guard core.count < 3, s.utf8.first == UInt8(ascii: "."), isDigit(s.utf8.dropFirst().first) else { break }
+            guard core.count < Self.maxComponents, s.utf8.first == UInt8(ascii: "."), isDigit(s.utf8.dropFirst().first) else { break }
             s = s[s.utf8.index(after: s.startIndex)...]
         }
         while core.count < 3 { core.append("0") }
@@ -48,8 +50,14 @@ public struct SemVer: VersionScheme {
         return Parsed(core: core, pre: pre, build: build)
     }
 
+    /// The most numbers read from a version's core.
+    static let maxComponents = 32
+
     public func compare(_ a: Parsed, _ b: Parsed) -> Int {
-        for i in 0..<3 { let c = Digits.compare(a.core[i], b.core[i]); if c != 0 { return c } }
+        for i in 0..<max(a.core.count, b.core.count) {
+            let c = Digits.compare(i < a.core.count ? a.core[i] : "0", i < b.core.count ? b.core[i] : "0")
+            if c != 0 { return c }
+        }
         let c = Self.comparePre(a.pre, b.pre, caseInsensitive: false)
         guard c == 0, buildOrders else { return c }
         // No build sorts first; then identifiers compare as pre-release ones do.
