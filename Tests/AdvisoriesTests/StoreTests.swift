@@ -82,6 +82,26 @@ import ZIPFoundation
         #expect(try await AdvisoryImporter.importPaths([dir + "/b"], into: reopened).result.updated == 2)
     }
 
+    /// A database written before withdrawals were instants held their raw text, which compared
+    /// wrongly with now for offset and lowercase times, both ways (found by helper-134). The v5
+    /// migration rekeys them; a value that names no instant leaves the advisory live.
+    @Test func theWithdrawalKeyMigrationRekeysOldDatabases() async throws {
+        let dir = try tempDir("rekey-withdrawn")
+        let path = dir + "/db.sqlite"
+        let raw = ["P-1": "2024-02-01T09:00:00+10:00", "P-2": "2024-02-01t00:00:00z", "F-1": "2999-01-01T00:00:00-08:00", "X-1": "unknown"]
+        for id in raw.keys { try write(osv(id, ecosystem: "npm", name: "pkg-" + id.lowercased(), events: [["introduced": "0"]]), to: dir + "/a/\(id).json") }
+        let store = try AdvisoryStore(path: path)
+        _ = try await AdvisoryImporter.importPaths([dir + "/a"], into: store)
+        try await store.queue.write { db in
+            for (id, w) in raw { try db.execute(sql: "UPDATE advisory SET withdrawn = ? WHERE id = ?", arguments: [w, id]) }
+            try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier = 'v5 withdrawal keys in UTC'")
+        }
+        let reopened = try AdvisoryStore(path: path)
+        let found = try Scanner(store: reopened).scan(try raw.keys.map { try pkg("pkg:npm/pkg-\($0.lowercased())@1.0.0") }).findings.map(\.id).sorted()
+        #expect(found == ["F-1", "X-1"], "past withdrawals off, a future or unreadable one live: \(found)")
+        #expect(try reopened.status().withdrawn == 2)
+    }
+
     /// Packages no OSV database covers still count as scanned, and are NOT CHECKED (never clean):
     /// grouped by purl type (with the namespace for OS packages), with the reason, and no update
     /// command, since no download can help.

@@ -73,7 +73,13 @@ import Testing
             #expect(try s.compare("1.2.3.0", "1.2.3") == 0, "\(eco)")
             #expect(try s.compare("1.2.3.4-rc.1", "1.2.3.4") < 0, "\(eco)")
             #expect(try s.compare("1.2.4", "1.2.3.9") > 0, "\(eco)")
+            // More numbers than are read are refused, not dropped with what follows (helper-134).
+            let many = Array(repeating: "1", count: 32).joined(separator: ".")
+            #expect(throws: VersionError.self, "\(eco)") { try s.compare(many + ".5", many + ".9") }
         }
+        // Go's semver has three numbers.
+        #expect(throws: VersionError.self) { try GoVersion().parse("v1.2.3.4") }
+        #expect(try GoVersion().compare(GoVersion().parse("v1.2.3"), GoVersion().parse("v1.2.4")) < 0)
     }
 
     @Test func totalFactCount() throws {

@@ -129,7 +129,7 @@ public final class AdvisoryStore: Sendable {
 
     /// Now, as a withdrawal's key: an advisory is withdrawn from the instant its `withdrawn` names,
     /// not before. One whose withdrawal was still to come was switched off at once (found by
-    /// helper-131). Keys of databases written before are the raw text, which sorts the same for UTC.
+    /// helper-131). Databases written before are rekeyed by the v5 migration.
     static func nowKey() -> String { Timestamp.sortKey(RFC3339.string(from: Date())) ?? "9999-12-31T23:59:59.999999999Z" }
 
     /// Counts and the newest `modified`; per-ecosystem figures only when asked, since they cost a
@@ -156,13 +156,13 @@ public final class AdvisoryStore: Sendable {
     /// that release or one naming no release. One indexed probe per pair, so a scan pays a few
     /// lookups, not a grouped pass over every entry.
     public func coveredReleases(_ wanted: [String: Set<String>]) throws(InputError) -> [String: Set<String>] {
-        try read { db in
+        let now = Self.nowKey()
+        return try read { db in
             var out: [String: Set<String>] = [:]
             for (ecosystem, releases) in wanted {
                 // Withdrawn advisories are never matched, so they cover nothing.
-                let now = Self.nowKey()
-                let live = "AND NOT EXISTS (SELECT 1 FROM advisory a WHERE a.id = f.advisory_id AND a.withdrawn IS NOT NULL AND a.withdrawn <= '\(now)')"
-                let any = try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM affected f WHERE f.ecosystem = ? \(live))", arguments: [ecosystem]) ?? false
+                let live = "AND NOT EXISTS (SELECT 1 FROM advisory a WHERE a.id = f.advisory_id AND a.withdrawn IS NOT NULL AND a.withdrawn <= ?)"
+                let any = try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM affected f WHERE f.ecosystem = ? \(live))", arguments: [ecosystem, now]) ?? false
                 guard any else { continue }
                 var covered: Set<String> = []
                 for release in releases {
@@ -171,7 +171,7 @@ public final class AdvisoryStore: Sendable {
                     let spellings = Ecosystems.releaseSpellings(ecosystem: ecosystem, release: release)
                     let marks = Array(repeating: "?", count: spellings.count).joined(separator: ", ")
                     let hit = try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM affected f WHERE f.ecosystem = ? AND f.release IN (\(marks), '') \(live))",
-                                                arguments: StatementArguments([ecosystem] + spellings)) ?? false
+                                                arguments: StatementArguments([ecosystem] + spellings + [now])) ?? false
                     if hit { covered.insert(release) }
                 }
                 out[ecosystem] = covered

@@ -75,6 +75,18 @@ extension AdvisoryStore {
                 if key != old { try db.execute(sql: "UPDATE advisory SET modified_key = ? WHERE id = ?", arguments: [key, id]) }
             }
         }
+        // A withdrawal is compared with the time of each scan, as its instant's key; databases written
+        // before held the raw text, which sorted wrongly for offset and lowercase times, both ways
+        // (found by helper-134). A value that names no instant (from before such records were refused)
+        // leaves the advisory live.
+        m.registerMigration("v5 withdrawal keys in UTC") { db in
+            let rows = try Row.fetchAll(db, sql: "SELECT id, withdrawn FROM advisory WHERE withdrawn IS NOT NULL")
+            for row in rows {
+                let id: String = row["id"], raw: String = row["withdrawn"]
+                let key = Timestamp.sortKey(raw)
+                if key != raw { try db.execute(sql: "UPDATE advisory SET withdrawn = ? WHERE id = ?", arguments: [key, id]) }
+            }
+        }
         return m
     }
 }

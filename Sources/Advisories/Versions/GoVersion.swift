@@ -8,7 +8,11 @@ public struct GoVersion: VersionScheme {
         var s = raw.trimmed[...]
         if s.utf8.starts(with: "go".utf8) { s = s.dropFirst(2) }
         let rest = Self.toolchainPrerelease(s.trimmed) ?? s.trimmed
-        do { return try SemVer().parse(rest[...], raw: rest) } catch { throw VersionError(raw, name, error.reason) }
+        let parsed: SemVer.Parsed
+        do { parsed = try SemVer().parse(rest[...], raw: rest) } catch { throw VersionError(raw, name, error.reason) }
+        // Go's semver has three numbers; `v1.2.3.4` is no module version.
+        guard parsed.core.count <= 3 else { throw VersionError(raw, name, "has more than three numbers") }
+        return parsed
     }
 
     /// A Go toolchain pre-release as OSV writes it: `1.24rc1` is `1.24.0-rc.1`, `1.9beta2` is

@@ -1,6 +1,6 @@
 /// SemVer 2.0 ordering (npm, crates.io, Hex, Pub), read leniently the way advisories write
-/// versions: an optional `v`, missing minor or patch as zero, and anything after the third number
-/// that is not a pre-release treated as build metadata.
+/// versions: an optional `v`, missing minor or patch as zero, numbers past the third ordered too (up
+/// to 32), and anything after the numbers that is not a pre-release treated as build metadata.
 public struct SemVer: VersionScheme {
     public var name: String { buildOrders ? "Pub" : "SemVer" }
     /// Pub orders build metadata too: `1.0.0` < `1.0.0+1` < `1.0.0+a`.
@@ -37,6 +37,10 @@ public struct SemVer: VersionScheme {
             // A dot continues the core only before another number; anything else is left for below.
             guard core.count < Self.maxComponents, s.utf8.first == UInt8(ascii: "."), isDigit(s.utf8.dropFirst().first) else { break }
             s = s[s.utf8.index(after: s.startIndex)...]
+        }
+        // More numbers than are read would be dropped with what follows them (found by helper-134).
+        if s.utf8.first == UInt8(ascii: "."), isDigit(s.utf8.dropFirst().first) {
+            throw VersionError(raw, name, "has more than \(Self.maxComponents) numbers")
         }
         while core.count < 3 { core.append("0") }
         var pre: [Substring] = []
