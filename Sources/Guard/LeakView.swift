@@ -1,3 +1,4 @@
+import ProvenantCore
 import Foundation
 import Secrets
 
@@ -130,13 +131,6 @@ enum LeakView {
         let hits = bytes.withUnsafeBytes { engine.scan($0) }
         guard !hits.isEmpty else { return text }
         // Each hit's whole redacted span, the values of overlapping matches it won over included.
-        var out: [UInt8] = [], at = 0
-        for h in hits.sorted(by: { $0.redacted.lowerBound < $1.redacted.lowerBound }) where h.redacted.upperBound > at {
-            if h.redacted.lowerBound > at { out += bytes[at..<h.redacted.lowerBound] }
-            out += Array("[REDACTED:\(h.ruleID)]".utf8)
-            at = h.redacted.upperBound
-        }
-        out += bytes[min(at, bytes.count)...]
-        return String(decoding: out, as: UTF8.self)
+        return String(decoding: Redactor.masking(bytes, hits.map { ($0.redacted, "[REDACTED:\($0.ruleID)]") }), as: UTF8.self)
     }
 }

@@ -23,15 +23,24 @@ extension Redactor {
         return masking(bytes, s.secretRanges(in: bytes, identityField: identityField))
     }
 
-    /// `bytes` with each of `ranges` (in any order; overlapping ones skipped) replaced by the mark.
+    /// `bytes` with each of `ranges` (in any order) replaced by the mark.
     public static func masking(_ bytes: [UInt8], _ ranges: [Range<Int>]) -> [UInt8] {
-        guard !ranges.isEmpty else { return bytes }
+        masking(bytes, ranges.map { ($0, mark) })
+    }
+
+    /// `bytes` with each span replaced by its text, in any order. Overlapping spans are masked as
+    /// their union, under the first one's text: one that began inside another was skipped whole, and
+    /// what it held past the other's end stayed readable.
+    public static func masking(_ bytes: [UInt8], _ spans: [(range: Range<Int>, text: String)]) -> [UInt8] {
+        guard !spans.isEmpty else { return bytes }
         var out: [UInt8] = []
         var at = 0
-        for r in ranges.sorted(by: { $0.lowerBound < $1.lowerBound }) where r.lowerBound >= at && r.upperBound <= bytes.count {
-            out += bytes[at..<r.lowerBound]
-            out += Array(mark.utf8)
-            at = r.upperBound
+        for s in spans.sorted(by: { $0.range.lowerBound < $1.range.lowerBound }) where s.range.upperBound > at && s.range.upperBound <= bytes.count {
+            if s.range.lowerBound >= at {
+                out += bytes[at..<s.range.lowerBound]
+                out += Array(s.text.utf8)
+            }
+            at = s.range.upperBound
         }
         out += bytes[at...]
         return out

@@ -39,6 +39,17 @@ import TestSupport
         #expect(r.err.contains("leaves the scan target"), "the skipped include is reported: \(r.err)")
     }
 
+    /// Spans that overlap are masked as their union: one that began inside another was skipped
+    /// whole, and what it held past the other's end stayed readable (found re-reading the change, once
+    /// the engine's redacted spans could overlap a later match). Adjacent spans keep a mark each.
+    @Test func overlappingMaskedSpansAreMaskedAsTheirUnion() {
+        let bytes = Array("a=0123456789ABCDEF;".utf8)
+        let out = String(decoding: Redactor.masking(bytes, [2..<10, 6..<18]), as: UTF8.self)
+        #expect(out == "a=" + Redactor.mark + ";", "\(out)")
+        let adjacent = String(decoding: Redactor.masking(bytes, [(2..<10, "[A]"), (10..<18, "[B]")]), as: UTF8.self)
+        #expect(adjacent == "a=[A][B];", "\(adjacent)")
+    }
+
     @Test func symlinkOutOfTheTargetIsNotFollowed() throws {
         let (outside, app) = try makeTarget()
         defer { try? FileManager.default.removeItem(atPath: outside) }
