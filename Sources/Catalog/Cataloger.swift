@@ -70,9 +70,10 @@ public struct Cataloger: Sendable {
     static let unreadDatabases = ["var/lib/rpm/Packages", "var/lib/rpm/Packages.db", "var/lib/rpm/rpmdb.sqlite",
                                   "usr/lib/sysimage/rpm/Packages", "usr/lib/sysimage/rpm/Packages.db", "usr/lib/sysimage/rpm/rpmdb.sqlite"]
     static let unreadDatabaseSuffixes = unreadDatabases.map { "/" + $0 }
+    static let unreadDatabaseNames = Array(Set(unreadDatabases.map { PathText.lastComponent($0) })).sorted()
     static func isUnreadDatabase(_ path: String) -> Bool {
-        // Most paths end in none of the three names: rejected on the last bytes, with no allocation.
-        guard path.hasSuffix("Packages") || path.hasSuffix("Packages.db") || path.hasSuffix("rpmdb.sqlite") else { return false }
+        // Most paths end in none of the names: rejected on the last bytes, with no allocation.
+        guard unreadDatabaseNames.contains(where: { path.hasSuffix($0) }) else { return false }
         return unreadDatabases.contains(path) || unreadDatabaseSuffixes.contains { path.hasSuffix($0) }
     }
 
