@@ -193,6 +193,7 @@ public enum Workloads {
     /// was never seen.
     static func kustomizationFindings(_ doc: Node, kind: String, file: String, root: String?) -> [PolicyFinding] {
         let dir = PathText.parent(file).isEmpty ? "." : PathText.parent(file)
+        let name = PathText.lastComponent(dir).isEmpty ? "." : PathText.lastComponent(dir)
         let shownKind = kind.isEmpty ? "Kustomization" : kind
         let fix = "check what it renders: kubectl kustomize \(Redactor.quote(dir, max: 120)) > rendered.yaml"
         var isDir: ObjCBool = false
@@ -207,7 +208,7 @@ public enum Workloads {
                 // Looked up only inside the checked path.
                 guard remote || !inside || !FileManager.default.fileExists(atPath: resolved) else { continue }
                 let why = remote ? "a remote \(key == "bases" ? "base" : "resource")" : !inside ? "outside the checked path" : "not found"
-                out.append(PolicyFinding(rule: "k8s:not-checked", severity: "high", kind: shownKind, name: PathText.lastComponent(dir), container: nil,
+                out.append(PolicyFinding(rule: "k8s:not-checked", severity: "high", kind: shownKind, name: name, container: nil,
                                          location: Location(file, line: entry.mark?.line),
                                          found: "NOT CHECKED: \(key) entry \(Redactor.quote(written, max: 200)) is \(why); what it renders is not read",
                                          allowed: "resources inside the checked path", fix: fix))
@@ -215,8 +216,7 @@ public enum Workloads {
         }
         let changes = (doc.mapping ?? [:]).compactMap(\.key.string).filter { !kustomizeListingKeys.contains($0) }.sorted()
         if !changes.isEmpty {
-            let shown = PathText.lastComponent(PathText.parent(file))
-            out.append(PolicyFinding(rule: "k8s:not-checked", severity: "high", kind: shownKind, name: shown.isEmpty ? "." : shown, container: nil,
+            out.append(PolicyFinding(rule: "k8s:not-checked", severity: "high", kind: shownKind, name: name, container: nil,
                                      location: Location(file, line: doc.mark?.line),
                                      found: "NOT CHECKED: a kustomization that changes what it renders (\(changes.prefix(8).map { Redactor.quote($0, max: 40) }.joined(separator: ", "))); the checked files are its input, not what is deployed",
                                      allowed: "rendered manifests", fix: fix))
