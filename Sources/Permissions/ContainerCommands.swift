@@ -49,9 +49,10 @@ enum ContainerCommands {
         while i < c.count {
             guard c[i] == "$", i + 1 < c.count else { out.append(c[i]); i += 1; continue }
             if c[i + 1] == "{", let close = c[(i + 2)...].firstIndex(of: "}") {
-                let inner = String(String.UnicodeScalarView(c[(i + 2)..<close]))
-                let name = String(inner.prefix { $0 == "_" || $0.isLetter || $0.isNumber })
-                let rest = inner.dropFirst(name.count)
+                let inner = c[(i + 2)..<close]
+                let nameEnd = inner.indices.first { !isName(inner[$0], first: $0 == i + 2) } ?? close
+                let name = String(String.UnicodeScalarView(c[(i + 2)..<nameEnd]))
+                let rest = String(String.UnicodeScalarView(c[nameEnd..<close]))
                 var value: String?
                 if let v = env[name], !(rest.hasPrefix(":-") && v.isEmpty) { value = v }
                 else if rest.hasPrefix(":-") { value = String(rest.dropFirst(2)) }
