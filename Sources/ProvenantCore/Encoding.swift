@@ -16,6 +16,21 @@ public enum Hex {
         default: return nil
         }
     }
+
+    /// The bytes an even run of hex digits (either case) spells; nil for anything else.
+    public static func decode(_ s: String) -> [UInt8]? {
+        let u = Array(s.utf8)
+        guard u.count % 2 == 0 else { return nil }
+        var out: [UInt8] = []
+        out.reserveCapacity(u.count / 2)
+        var i = 0
+        while i < u.count {
+            guard let hi = nibble(u[i]), let lo = nibble(u[i + 1]) else { return nil }
+            out.append(hi << 4 | lo)
+            i += 2
+        }
+        return out
+    }
 }
 
 /// Base64 decoding that accepts both the standard and the URL-safe alphabet, with or without padding.

@@ -105,18 +105,7 @@ public enum CosignAttestationLayer {
                                        signedEntryTimestamp: set, inclusionProof: nil, body: body)
     }
 
-    static func hexBytes(_ s: String) -> Data? {
-        let u = Array(s.utf8)
-        guard u.count % 2 == 0 else { return nil }
-        var out = Data(capacity: u.count / 2)
-        var i = 0
-        while i < u.count {
-            guard let hi = Hex.nibble(u[i]), let lo = Hex.nibble(u[i + 1]) else { return nil }
-            out.append(hi << 4 | lo)
-            i += 2
-        }
-        return out
-    }
+    static func hexBytes(_ s: String) -> Data? { Hex.decode(s).map { Data($0) } }
 
     /// Every `CERTIFICATE` block of a PEM text, each parsed; any other text or block, or none at all, is an error.
     static func certificates(_ pem: String, _ field: String, max: Int) throws(InputError) -> [Certificate] {

@@ -38,12 +38,7 @@ public struct SecretsBaseline: Sendable, Equatable {
         }
         var salt: [UInt8]?
         if let s = top.first(where: { $0.0 == "salt" })?.1 {
-            let digits = { (hex: String) -> [UInt8]? in
-                let b = Array(hex.utf8)
-                guard b.count == 32 else { return nil }
-                return stride(from: 0, to: 32, by: 2).compactMap { i in Hex.nibble(b[i]).flatMap { h in Hex.nibble(b[i + 1]).map { h << 4 | $0 } } }
-            }
-            guard case .string(let hex) = s, let bytes = digits(hex), bytes.count == 16 else {
+            guard case .string(let hex) = s, let bytes = Hex.decode(hex), bytes.count == 16 else {
                 throw InputError("--baseline \(Redactor.quote(path, max: 200)): \"salt\" must be 32 hex digits")
             }
             salt = bytes
