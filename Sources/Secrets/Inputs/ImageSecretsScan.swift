@@ -118,8 +118,7 @@ extension SecretsScanner {
         while head.count < 8192, try data.read(appendingTo: &head, max: 8192 - head.count) > 0 {}
         if Self.isArchive(head) {
             guard size <= options.maxArchiveBytes else {
-                result.partial += 1
-                result.warnings.append("\(shownPath(display)): archive larger than \(options.maxArchiveBytes >> 20) MiB; not opened, so what it holds is not checked; its bytes are scanned as they are")
+                result.tooLargeToOpen(shownPath(display), limit: options.maxArchiveBytes)
                 return try streamText(head, nil, data, display: display, into: &result)
             }
             var all = head
@@ -131,8 +130,7 @@ extension SecretsScanner {
         let order = UTF16Text.detect(head)
         if order == nil {
             if let format = Self.unopenedCompression(head) {
-                result.partial += 1
-                result.warnings.append("\(shownPath(display)): \(format)-compressed, which this scanner cannot open; what it holds is not checked")
+                result.notOpened(shownPath(display), format: format)
                 return
             }
             let binary = Self.isBinary(head)

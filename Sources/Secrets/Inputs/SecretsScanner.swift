@@ -31,6 +31,19 @@ public struct SecretsScanResult: Sendable {
         findings += o.findings; warnings += o.warnings; filesScanned += o.filesScanned; bytesScanned += o.bytesScanned
         skippedBinary += o.skippedBinary; unreadable += o.unreadable; partial += o.partial
     }
+
+    /// A file in a compressed format no reader here opens: NOT CHECKED, not binary and not clean (a
+    /// `.tar.xz` holds text: found by helper-88).
+    mutating func notOpened(_ shown: String, format: String) {
+        partial += 1
+        warnings.append("\(shown): \(format)-compressed, which this scanner cannot open; what it holds is not checked")
+    }
+
+    /// An archive over the size that is opened: what it holds is NOT CHECKED; its bytes are scanned.
+    mutating func tooLargeToOpen(_ shown: String, limit: Int) {
+        partial += 1
+        warnings.append("\(shown): archive larger than \(limit >> 20) MiB; not opened, so what it holds is not checked; its bytes are scanned as they are")
+    }
 }
 
 /// Walks files, directories and archives and runs the engine over every text it finds.
@@ -143,9 +156,8 @@ public struct SecretsScanner: Sendable {
             }
             // Not opened, so what it holds is NOT CHECKED; its bytes are scanned as they are (the binary
             // check would have skipped them and said clean: found by helper-88).
-            result.partial += 1
             scanAsBytes = true
-            result.warnings.append("\(shown): archive larger than \(options.maxArchiveBytes >> 20) MiB; not opened, so what it holds is not checked; its bytes are scanned as they are")
+            result.tooLargeToOpen(shown, limit: options.maxArchiveBytes)
         }
         // UTF-16 text is read as the UTF-8 it stands for; lines and columns are those of that text.
         let order = scanAsBytes ? nil : UTF16Text.detect(head)
@@ -153,8 +165,7 @@ public struct SecretsScanner: Sendable {
             // Compressed formats this scanner cannot open are NOT CHECKED, not binary: a `.tar.xz`
             // holds text (found by helper-88).
             if let format = Self.unopenedCompression(head) {
-                result.partial += 1
-                result.warnings.append("\(shown): \(format)-compressed, which this scanner cannot open; what it holds is not checked")
+                result.notOpened(shown, format: format)
                 return
             }
             if Self.isBinary(head) { result.skippedBinary += 1; return }
@@ -248,15 +259,13 @@ public struct SecretsScanner: Sendable {
                 scanArchive(all, display: display, depth: 0, budget: &budget, into: &result)
                 return
             }
-            result.partial += 1
-            result.warnings.append("\(display): archive larger than \(options.maxArchiveBytes >> 20) MiB; not opened, so what it holds is not checked; its bytes are scanned as they are")
+            result.tooLargeToOpen(display, limit: options.maxArchiveBytes)
             return try scanStream(head: all, decoding: nil, display: display, into: &result) { (buffer: inout [UInt8], max: Int) throws(FileAccessError) -> Int in
                 try Self.readSome(STDIN_FILENO, into: &buffer, max: max)
             }
         }
         if let format = Self.unopenedCompression(head) {
-            result.partial += 1
-            result.warnings.append("\(display): \(format)-compressed, which this scanner cannot open; what it holds is not checked")
+            result.notOpened(display, format: format)
             return
         }
         if let order = UTF16Text.detect(head) {
@@ -316,8 +325,7 @@ public struct SecretsScanner: Sendable {
             let head = Array(data.prefix(8192))
             if UTF16Text.detect(head) == nil {
                 if let format = Self.unopenedCompression(head) {
-                    result.partial += 1
-                    result.warnings.append("\(shown): \(format)-compressed, which this scanner cannot open; what it holds is not checked")
+                    result.notOpened(shown, format: format)
                     return
                 }
                 if Self.mayHaveZipBehind(head), ZipArchive.endRecordOffset(data) != nil {
