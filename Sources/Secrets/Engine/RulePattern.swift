@@ -1,4 +1,5 @@
 import Foundation
+import ProvenantCore
 
 /// A rule's regular expression, compiled on first use (most rules never see a candidate in a given
 /// run, and compiling all of them cost a fifth of a scan), and what its start says about where a
@@ -119,22 +120,24 @@ final class RulePattern: @unchecked Sendable {
     /// token right after one (`?t=%3Dghp_…`, `"cloning\nghp_…"`) starts at a boundary once decoded,
     /// and was missed because its `\b` saw the escape's last letter (found by helper-132).
     static func endsEscape(_ b: UnsafePointer<UInt8>, _ at: Int) -> Bool {
-        func hex(_ c: UInt8) -> Bool { (c >= 48 && c <= 57) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102) }
-        func decodedIsWord(_ digits: [UInt8]) -> Bool {
-            guard let v = UInt32(String(decoding: digits, as: UTF8.self), radix: 16) else { return true }
-            return v < 0x80 ? isWordByte(UInt8(v)) : true
+        // The character the `count` hex digits before `at` spell; nil when one is no hex digit.
+        func decoded(_ count: Int) -> UInt32? {
+            var v: UInt32 = 0
+            for k in stride(from: count, to: 0, by: -1) {
+                guard let d = Hex.nibble(b[at - k]) else { return nil }
+                v = v << 4 | UInt32(d)
+            }
+            return v
         }
-        if at >= 3, b[at - 3] == 37 || b[at - 3] == 61, hex(b[at - 2]), hex(b[at - 1]) {   // %XX, =XX
-            return !decodedIsWord([b[at - 2], b[at - 1]])
+        func noWord(_ v: UInt32) -> Bool { v < 0x80 && !isWordByte(UInt8(v)) }
+        if at >= 3, b[at - 3] == 37 || b[at - 3] == 61, let v = decoded(2) { return noWord(v) }        // %XX, =XX
+        if at >= 6, b[at - 6] == 92, b[at - 5] == UInt8(ascii: "u"), let v = decoded(4) { return noWord(v) }
+        if at >= 4, b[at - 4] == 92, b[at - 3] == UInt8(ascii: "x"), let v = decoded(2) { return noWord(v) }
+        guard at >= 2, b[at - 2] == 92 else { return false }
+        switch b[at - 1] {
+        case UInt8(ascii: "n"), UInt8(ascii: "t"), UInt8(ascii: "r"), UInt8(ascii: "f"), UInt8(ascii: "v"), UInt8(ascii: "b"), UInt8(ascii: "0"): return true
+        default: return false
         }
-        if at >= 6, b[at - 6] == 92, b[at - 5] == UInt8(ascii: "u"), (1...4).allSatisfy({ hex(b[at - $0]) }) {
-            return !decodedIsWord([b[at - 4], b[at - 3], b[at - 2], b[at - 1]])
-        }
-        if at >= 4, b[at - 4] == 92, b[at - 3] == UInt8(ascii: "x"), hex(b[at - 2]), hex(b[at - 1]) {
-            return !decodedIsWord([b[at - 2], b[at - 1]])
-        }
-        if at >= 2, b[at - 2] == 92, Array("ntrfvb0".utf8).contains(b[at - 1]) { return true }
-        return false
     }
 
     @inline(__always)
