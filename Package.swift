@@ -80,6 +80,7 @@ let package = Package(
         .target(name: "Secrets", dependencies: [
             "ProvenantCore", "Catalog",
             .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "_CryptoExtras", package: "swift-crypto"),
             .product(name: "Yams", package: "Yams"),
         ], exclude: ["Rules/Catalog/FORMAT.md", "Rules/Catalog/README.md"]),
         // The Linux system calls the exec launcher makes (Landlock, prctl, capabilities, execveat):

@@ -255,6 +255,15 @@ import Testing
         }
     }
 
+    /// The baseline digest of a weak value is PBKDF2-HMAC-SHA256 as RFC 8018 defines it (values from
+    /// Python's hashlib), so baselines stay readable whichever implementation computes it.
+    @Test func theBaselineDigestIsStandardPBKDF2() {
+        #expect(MaskedSecret.pbkdf2(Array("passwd".utf8), salt: Array("salt".utf8), rounds: 1).map { Hex.encode($0) }
+                == "55ac046e56e3089fec1691c22544b605f94185216dde0465e68b9d57c20dacbc")
+        #expect(MaskedSecret(Array("Summer2024!x".utf8), baselineSalt: Array(0..<16)).baselineDigest
+                == "11a1dd773b3904ded234088f4b6de0c6578292ea627373628cc1a60f37f407af")
+    }
+
     @Test func awsSecretIsPairedWithItsKeyIDNearby() throws {
         let text = """
         [default]
