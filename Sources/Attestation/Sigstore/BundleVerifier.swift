@@ -414,14 +414,8 @@ public struct ContentSignature: BundlePolicy {
             let verified: Bool
             if let file {
                 // ECDSA signs a digest, which the stream gave; Ed25519 and RSA are checked over the bytes.
-                if let k = P256.Signing.PublicKey(key), let s = try? P256.Signing.ECDSASignature(derRepresentation: sig) {
-                    verified = k.isValidSignature(s, for: file.sha256)
-                } else if let k = P384.Signing.PublicKey(key), let s = try? P384.Signing.ECDSASignature(derRepresentation: sig) {
-                    verified = k.isValidSignature(s, for: file.sha384)
-                } else if let k = P521.Signing.PublicKey(key), let s = try? P521.Signing.ECDSASignature(derRepresentation: sig) {
-                    verified = k.isValidSignature(s, for: file.sha512)
-                } else if P256.Signing.PublicKey(key) != nil || P384.Signing.PublicKey(key) != nil || P521.Signing.PublicKey(key) != nil {
-                    verified = false
+                if let byDigest = key.verifies(sig, overDigestsOf: file) {
+                    verified = byDigest
                 } else {
                     guard let bytes = FileManager.default.contents(atPath: file.path) else { throw fail(name, "cannot read the artifact again to check its signature") }
                     verified = key.verifies(sig, over: bytes)

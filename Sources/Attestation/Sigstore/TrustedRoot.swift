@@ -103,6 +103,21 @@ extension Certificate.PublicKey {
         return isValidSignature(signature, for: message, signatureAlgorithm: alg)
     }
 
+    /// Verifies `signature` over a streamed file by the digest this key type signs (ECDSA, as in
+    /// `verifies(_:over:)`); nil for a key type that signs the message itself (Ed25519, RSA here).
+    func verifies(_ signature: Data, overDigestsOf f: ArtifactFile) -> Bool? {
+        if let k = P256.Signing.PublicKey(self) {
+            return (try? P256.Signing.ECDSASignature(derRepresentation: signature)).map { k.isValidSignature($0, for: f.sha256) } ?? false
+        }
+        if let k = P384.Signing.PublicKey(self) {
+            return (try? P384.Signing.ECDSASignature(derRepresentation: signature)).map { k.isValidSignature($0, for: f.sha384) } ?? false
+        }
+        if let k = P521.Signing.PublicKey(self) {
+            return (try? P521.Signing.ECDSASignature(derRepresentation: signature)).map { k.isValidSignature($0, for: f.sha512) } ?? false
+        }
+        return nil
+    }
+
     /// SHA-256 of the whole SubjectPublicKeyInfo DER (`subjectPublicKeyInfoBytes` is only the key bits).
     var spkiSHA256: Data? {
         var ser = DER.Serializer()
