@@ -14,14 +14,7 @@ enum LeakView {
     /// at once, without building a copy to compare.
     static func decoded(_ b: UnsafeRawBufferPointer) -> [UInt8]? {
         guard b.count > 1, mayBeEscaped(b) else { return nil }
-        func hex(_ c: UInt8) -> UInt8? {
-            switch c {
-            case 48...57: c - 48
-            case 97...102: c - 87
-            case 65...70: c - 55
-            default: nil
-            }
-        }
+        let hex = Hex.nibble
         var out: [UInt8] = []
         out.reserveCapacity(b.count)
         var changed = false
