@@ -43,8 +43,8 @@ public struct Finding: Sendable, Codable, Equatable {
     /// else each CVE it stands for (GO-2022-0536 is both CVE-2019-9512 and CVE-2019-9514), so a
     /// statement about one of them does not hide the other.
     public var suppressionParts: [String?] {
-        let cves = Set(([id] + aliases).filter { $0.hasPrefix("CVE-") })
-        return cves.count > 1 ? cves.sorted() : [nil]
+        let cves = Self.cves(id, aliases)
+        return cves.count > 1 ? cves : [nil]
     }
 
     /// The CVEs an advisory with this id and these aliases stands for.
