@@ -106,12 +106,14 @@ public final class SecretEngine: Sendable {
                          assignmentsAnywhere: assignmentsAnywhere)
     }
 
-    /// Passwords in URLs (`postgres://app:…@db`, `https://u:…@host`): format rules, kept by streams
+    /// Passwords in URLs (`postgres://app:…@db`, `https://u:…@host`) and on command lines (`mysql -p…`,
+    /// `sshpass -p …`): format rules, kept by streams
     /// too although rated medium (a placeholder such as `user:password@` is not one of them), since a
     /// connection string in a log or a request is the commonest leak there is.
     static let urlPasswordRules: Set<String> = [
         "credentials-in-url", "postgres-uri-password", "mysql-uri-password", "mongodb-uri-password", "redis-uri-password",
         "amqp-uri-password", "mssql-uri-password", "database-uri-password", "jdbc-url-password", "ftp-url-password",
+        "mysql-cli-password", "sshpass-cli-password",
     ]
 
     /// Answers "does the literal occur in `[from, to)`?" for queries whose `from` never decreases, as

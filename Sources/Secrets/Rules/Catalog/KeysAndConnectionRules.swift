@@ -197,6 +197,40 @@ negative: mysql://user:<password>@localhost/db
 negative: mysql://user:@localhost/db
 negative: mysql://user:$password@localhost/db
 
+id: mysql-cli-password
+title: MySQL / MariaDB password on a command line
+severity: high
+keywords: mysql mariadb
+pattern: (?i:\b(?:mysql|mysqldump|mysqladmin|mysqlimport|mysqlcheck|mysqlshow|mysqlslap|mysqlpump|mariadb|mariadb-dump|mariadb-admin)(?:\.exe)?)['"]?[ \t,][^\n;|&]{0,200}?(?<=[\s'"])-p((?![$%\{<*\[(]|(?i:password|passwd|pass|pwd|secret|\*+|x{3,}|\.\.\.)(?:[\s'"]|$))[^\s'"]{4,128})
+window: 512
+entropy: 2.5
+confidence: medium
+positive: mysql -h db.internal -u root -pkyc91dJvoMQJv9 shop
+positive: RUN mysqldump --single-transaction -uadmin -pRt6Yn3Qm8Wx2Lk7P app > /backup/app.sql
+positive: ["mysql", "-u", "etl", "-pWd7Kq2Lm9Xv4Np8T"]
+negative: mysql -u root -p shop
+negative: mysql -u root -p$MYSQL_ROOT_PASSWORD shop
+negative: mysql -u root -p"${DB_PASSWORD}" shop
+negative: mysql -u root -ppassword shop
+negative: mysqldump -h db -P 3306 -u root app
+negative: mysql -u root --port 3306 -pxxxxxxxx app
+
+id: sshpass-cli-password
+title: Password given to sshpass on a command line
+severity: high
+keywords: sshpass
+pattern: \bsshpass(?:[ \t]+-[a-oq-zA-Z]\S*)*[ \t]+-p[ \t]*((?![$%\{<*\[(]|(?i:password|passwd|pass|pwd|secret|\*+|x{3,}|\.\.\.)(?:[\s'"]|$))[^\s'"]{4,128})
+window: 256
+entropy: 2.5
+confidence: medium
+positive: sshpass -p Vq7Lm2Xn9Kw4Tz8R ssh deploy@10.0.0.5
+positive: sshpass -pYBklAN6a08aHjA7j scp build.tar ci@host:/srv
+positive: sshpass -v -p 9BYmRsBJXEcl901Q rsync -a out/ deploy@web:/srv
+negative: sshpass -p "$SSHPASS" ssh deploy@10.0.0.5
+negative: sshpass -e ssh deploy@10.0.0.5
+negative: sshpass -p password ssh deploy@host
+negative: sshpass -f ~/.pw ssh deploy@host
+
 id: mongodb-uri-password
 title: MongoDB connection URI with a password
 severity: high

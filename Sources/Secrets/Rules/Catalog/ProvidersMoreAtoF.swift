@@ -294,8 +294,8 @@ negative: precious59nXOvHrSYy8d1DOU7sugt1wE38JNmke
 id: credentials-in-url
 title: Password in a URL
 severity: high
-keywords: ://
-pattern: (?i)\b[a-z][a-z0-9+.-]{1,15}://[A-Za-z0-9._%~-]{2,64}:([A-Za-z0-9._%~!*+=-]{3,100})@(?:[A-Za-z0-9-]|\[[0-9A-Fa-f:.]{2,45}(?:%25[\w.-]{1,32})?\])
+keywords: :// :\/\/
+pattern: (?i)\b[a-z][a-z0-9+.-]{1,15}:(?://|\\/\\/)[A-Za-z0-9._%~-]{2,64}:([A-Za-z0-9._%~!*+=-]{3,100})@(?:[A-Za-z0-9-]|\[[0-9A-Fa-f:.]{2,45}(?:%25[\w.-]{1,32})?\])
 near: @
 entropy: 2.9
 confidence: medium
@@ -303,6 +303,7 @@ positive: DATABASE_URL=postgres://app:9BYmRsBJXEcl901Q@db.internal:5432/app
 positive: url = "http://admin:Rt6Yn3Qm8Wx2Lk7P@[::1]:8080/x"
 positive: https://ci:Vq7Lm2Xn9Kw4Tz8R@[fe80::1%25eth0]/hook
 positive: amqp://svc_ingest:YBklAN6a08aHjA7j@rabbit-01
+positive: {"url":"https:\/\/ci:Vq7Lm2Xn9Kw4Tz8R@hooks.example.com\/x"}
 negative: http://user:password@example.com
 negative: redis://default:${REDIS_PASSWORD}@cache:6379
 negative: https://user:pass@host
