@@ -62,6 +62,19 @@ import ProvenantCore
         #expect(RangeEvaluator.evaluate(rec.affected![0], version: "2.0", ecosystem: "PyPI") == .notAffected)
     }
 
+    /// An entry naming the package without versions or ranges (or with GIT ranges only) was
+    /// "not affected" for every version; older Go entries meant every version by it.
+    @Test func anEntryWithoutVersionsOrRangesIsUnknown() throws {
+        guard case .unknown(let why) = try eval([], "1.0") else { Issue.record("an entry with nothing to match must be unknown"); return }
+        #expect(why.contains("no affected versions"))
+        var rec = try OSVRecord.decode(Data(osv("T-3", ecosystem: "PyPI", name: "p", events: []).utf8), yaml: false)
+        rec.affected![0].ranges = [OSVRecord.Range(type: "GIT", repo: "https://example.com/r", events: [.init(introduced: "abc123")])]
+        guard case .unknown = RangeEvaluator.evaluate(rec.affected![0], version: "1.0", ecosystem: "PyPI") else {
+            Issue.record("an entry with GIT ranges only must be unknown for a package version"); return
+        }
+        #expect(try eval([], "0.2.0", versions: ["0.1.0"]) == .notAffected, "a list alone still decides")
+    }
+
     @Test func unparsableVersionsGiveUnknownNeverNotAffected() throws {
         guard case .unknown(let why) = try eval([["introduced": "0"], ["fixed": "1.0"]], "not a version!", eco: "Debian") else {
             Issue.record("an unparsable package version must be unknown"); return

@@ -119,6 +119,12 @@ public enum RangeEvaluator {
             }
             ranges.append(PreparedRange(scheme: s, events: typed, broken: broken))
         }
+        // An entry that names the package but no versions and no ranges (or GIT ranges only) says
+        // nothing this can place a version in: older Go entries meant "every version" by it, and the
+        // schema now leaves it undefined. Unknown, never "not affected".
+        if ranges.isEmpty && listed.isEmpty {
+            ranges.append(PreparedRange(scheme: nil, events: [], broken: "the advisory lists no affected versions and no version ranges for the package"))
+        }
         return PreparedEntry(listed: listed, ranges: ranges, ecoScheme: ecoScheme,
                              fixed: fixed.count < 2 ? fixed : Array(Set(fixed)).sorted(), severity: severity)
     }
