@@ -19,6 +19,9 @@ public struct SBOMDiff: Sendable {
     /// Image settings (user, entrypoint, cmd, working directory) whose text is redacted on both sides
     /// and reads the same: a change inside the redacted part cannot be told without both images.
     public var imageTextNotCompared: [String] = []
+    /// The baseline records where packages are resolved from and the current side records nowhere for
+    /// any (an SBOM by a tool that leaves sources out): moved or dropped sources were not compared.
+    public var sourcesNotCompared = false
 
     /// Names a new package is compared with for the lookalike check, beyond both sides' own.
     public struct Options: Sendable {
@@ -35,6 +38,13 @@ public struct SBOMDiff: Sendable {
         d.currentCount = current.packages.count
         let old = Side(baseline.packages), new = Side(current.packages)
         var raw: [(DriftFinding, DriftPolicy.Change?)] = []
+        // A package whose source is no longer recorded is a finding only where the current side records
+        // sources at all; otherwise the whole comparison of sources is NOT CHECKED, said once.
+        let sources = SourceSides(before: old.recordsSources, after: new.recordsSources)
+        if sources.before && !sources.after {
+            d.sourcesNotCompared = true
+            d.notes.append("NOT CHECKED: the current side records no package's source (resolved URL or commit), so moved or dropped sources were not compared")
+        }
 
         // Name keys are compared across sides; an SBOM without purls is paired by name, and said so.
         let withoutPurl = (baseline.packages + current.packages).filter { $0.foundBy == SBOMReader.withoutPurl }.count
@@ -49,7 +59,7 @@ public struct SBOMDiff: Sendable {
             for v in beforeVersions.intersection(afterVersions).sorted() {
                 let key = PackageKey(nameKey: name, version: v)
                 let (b, a) = (old.packages[key] ?? [], new.packages[key] ?? [])
-                raw += content(key, b, a).map { ($0, nil) }
+                raw += content(key, b, a, sources).map { ($0, nil) }
                 if !Self.comparable(b, a) { d.contentNotCompared.append(key.description) }
             }
             var gone = beforeVersions.subtracting(afterVersions).sorted(by: order(name, old, new))
@@ -58,7 +68,7 @@ public struct SBOMDiff: Sendable {
             while let g = gone.first, let c = came.first {
                 gone.removeFirst(); came.removeFirst()
                 let from = PackageKey(nameKey: name, version: g), to = PackageKey(nameKey: name, version: c)
-                raw += moved(from: from, to: to, old: old, new: new, notCompared: &d.contentNotCompared)
+                raw += moved(from: from, to: to, old: old, new: new, sources: sources, notCompared: &d.contentNotCompared)
             }
             for v in gone { raw.append((DriftFinding(rule: .removed, subject: name + "@" + v, message: "\(name)@\(v) is no longer present"), nil)) }
             for v in came { addedKeys.append(PackageKey(nameKey: name, version: v)) }
@@ -143,9 +153,12 @@ public struct SBOMDiff: Sendable {
         var byName: [String: [PackageKey]] = [:]
         var keyOfRef: [String: PackageKey] = [:]
         var all: [Package]
+        /// Whether any package records where it is resolved from.
+        var recordsSources = false
 
         init(_ list: [Package]) {
             all = list
+            recordsSources = list.contains { $0.source != nil || !($0.otherSources ?? []).isEmpty }
             for p in list {
                 let k = PackageKey(p)
                 if packages[k] == nil { byName[k.name, default: []].append(k) }
@@ -230,7 +243,7 @@ public struct SBOMDiff: Sendable {
     }
 
     /// A version change: up, down, or (when the ecosystem's ordering cannot read one side) a possible downgrade.
-    static func moved(from: PackageKey, to: PackageKey, old: Side, new: Side, notCompared: inout [String]) -> [(DriftFinding, DriftPolicy.Change?)] {
+    static func moved(from: PackageKey, to: PackageKey, old: Side, new: Side, sources: SourceSides, notCompared: inout [String]) -> [(DriftFinding, DriftPolicy.Change?)] {
         let p = new.packages[to]?.first
         let eco = p?.ecosystem ?? old.packages[from]?.first?.ecosystem
         let subject = from.name
@@ -251,7 +264,7 @@ public struct SBOMDiff: Sendable {
             out.append((DriftFinding(rule: .upgraded, subject: subject,
                                      message: "\(subject) changed from \(from.version) to \(to.version), which order as the same version; no policy approves it",
                                      location: p?.locations.first), nil))
-            out += content(to, old.packages[from] ?? [], new.packages[to] ?? []).map { ($0, nil) }
+            out += content(to, old.packages[from] ?? [], new.packages[to] ?? [], sources).map { ($0, nil) }
             // As for an unchanged version, content that cannot be compared is not checked: respelt as
             // `1.3.0+rebuilt` with its digest dropped, it passed as a low finding (found by helper-131).
             if !comparable(old.packages[from] ?? [], new.packages[to] ?? []) { notCompared.append(to.description) }
@@ -277,8 +290,11 @@ public struct SBOMDiff: Sendable {
                                      message: "\(to.description) \(scriptsBefore.isEmpty ? "added" : "changed its") install-time script: " + added.joined(separator: "; "),
                                      location: p?.locations.first), nil))
         }
-        for s in sourceChanges(before, after, sameVersion: false) {
-            out.append((DriftFinding(rule: .sourceChanged, subject: to.description, message: "\(to.description): \(s)", location: p?.locations.first), nil))
+        // Two spellings of one version had their sources compared as the same version (`content`).
+        if compared != 0 {
+            for s in sourceChanges(before, after, sameVersion: false, sources) {
+                out.append((DriftFinding(rule: .sourceChanged, subject: to.description, message: "\(to.description): \(s)", location: p?.locations.first), nil))
+            }
         }
         return out
     }
@@ -289,7 +305,7 @@ public struct SBOMDiff: Sendable {
     }
 
     /// The same package and version on both sides: its content, source, scripts and license must agree.
-    static func content(_ key: PackageKey, _ before: [Package], _ after: [Package]) -> [DriftFinding] {
+    static func content(_ key: PackageKey, _ before: [Package], _ after: [Package], _ sources: SourceSides) -> [DriftFinding] {
         guard let a = after.first, !before.isEmpty else { return [] }
         var out: [DriftFinding] = []
         let location = a.locations.first
@@ -338,7 +354,7 @@ public struct SBOMDiff: Sendable {
             out.append(DriftFinding(rule: .tampered, subject: key.description,
                                     message: "\(key.description) has the same version but different content: " + tampered.joined(separator: "; "), location: location))
         }
-        for s in sourceChanges(before, after, sameVersion: true) {
+        for s in sourceChanges(before, after, sameVersion: true, sources) {
             out.append(DriftFinding(rule: .sourceChanged, subject: key.description, message: "\(key.description): \(s)", location: location))
         }
         // Scripts and licenses of every copy (a qualified second copy was not looked at: helper-106).
@@ -382,14 +398,28 @@ public struct SBOMDiff: Sendable {
     /// Every place the after side was resolved from that none of the before side's places is the same
     /// source as (`sourceChange`): a second lockfile resolving the package from another host is a change
     /// too, not only the first source (found by helper-90).
-    static func sourceChanges(_ before: [Package], _ after: [Package], sameVersion: Bool) -> [String] {
-        func all(_ ps: [Package]) -> [String] { ps.flatMap { ($0.source.map { [$0] } ?? []) + ($0.otherSources ?? []) }.reduce(into: Set<String>()) { $0.insert($1) }.sorted() }
-        let was = all(before)
+    static func sourceChanges(_ before: [Package], _ after: [Package], sameVersion: Bool, _ sources: SourceSides) -> [String] {
+        let was = Self.sources(before), now = Self.sources(after)
         guard !was.isEmpty else { return [] }
-        return all(after).compactMap { s in
+        // A dropped source leaves the choice to the installer's configured index (`.npmrc`, pip's
+        // `--index-url`): a move that passed unseen (found by a hunt). Only where the current side
+        // records sources at all; when it records none, `compare` says so once.
+        if now.isEmpty {
+            guard sources.after else { return [] }
+            let host = SourceLocation(was[0]).host.map { " (was \($0))" } ?? ""
+            return ["no longer records where it is resolved from\(host); the installer's configured index now decides"]
+        }
+        return now.compactMap { s in
             let changes = was.map { sourceChange($0, s, sameVersion: sameVersion) }
             return changes.allSatisfy { $0 != nil } ? changes.first ?? nil : nil
         }
+    }
+
+    /// Whether each side records any package's source.
+    struct SourceSides { let before: Bool, after: Bool }
+
+    static func sources(_ ps: [Package]) -> [String] {
+        ps.flatMap { ($0.source.map { [$0] } ?? []) + ($0.otherSources ?? []) }.reduce(into: Set<String>()) { $0.insert($1) }.sorted()
     }
 
     /// A moved registry or host, or a git dependency at another commit. A registry tarball URL that

@@ -230,6 +230,38 @@ struct NpmEdits {
         #expect(d.findings.contains { $0.message.contains("new commit") && $0.message.contains(String(repeating: "2", count: 40)) })
     }
 
+    /// A source dropped from the lockfile passed: npm then fetches from whatever registry `.npmrc` names,
+    /// and a Cargo package without `source` is a local path (found by a hunt). It is a finding where the
+    /// current side records sources for other packages, and NOT CHECKED once where it records none.
+    @Test func aDroppedSourceIsAFindingOrNotChecked() async throws {
+        let dir = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let integrity = "sha512-" + Data(repeating: 7, count: 64).base64EncodedString()
+        func entry(_ name: String, _ resolved: Bool) -> String {
+            "\"node_modules/\(name)\": {\"version\": \"1.3.0\", "
+                + (resolved ? "\"resolved\": \"https://registry.npmjs.org/\(name)/-/\(name)-1.3.0.tgz\", " : "") + "\"integrity\": \"\(integrity)\"}"
+        }
+        func lock(_ a: Bool, _ b: Bool) -> String {
+            "{\"name\": \"x\", \"version\": \"1.0.0\", \"lockfileVersion\": 3, \"packages\": {\"\": {\"name\": \"x\", \"version\": \"1.0.0\"}, "
+                + entry("left-pad", a) + ", " + entry("right-pad", b) + "}}"
+        }
+        for (name, a, b) in [("base", true, true), ("dropped", false, true), ("none", false, false)] {
+            try FileManager.default.createDirectory(at: dir.appendingPathComponent(name), withIntermediateDirectories: true)
+            try lock(a, b).write(to: dir.appendingPathComponent("\(name)/package-lock.json"), atomically: true, encoding: .utf8)
+        }
+        let base = try await catalog(dir.appendingPathComponent("base").path)
+        let dropped = compare(base, try await catalog(dir.appendingPathComponent("dropped").path))
+        #expect(pairs(dropped.findings) == ["drift:source-changed pkg:npm/left-pad@1.3.0"])
+        #expect(dropped.findings.first?.message.contains("no longer records where it is resolved from (was registry.npmjs.org)") == true)
+        #expect(!dropped.sourcesNotCompared)
+        let none = compare(base, try await catalog(dir.appendingPathComponent("none").path))
+        #expect(none.findings.isEmpty && none.sourcesNotCompared)
+        #expect(none.notes.contains { $0.hasPrefix("NOT CHECKED") && $0.contains("no package's source") })
+        // A baseline without sources compares nothing and says nothing about it.
+        let reverse = compare(try await catalog(dir.appendingPathComponent("none").path), base)
+        #expect(reverse.findings.isEmpty && !reverse.sourcesNotCompared)
+    }
+
     /// A second lockfile resolving the same name and version from another host was folded into the one
     /// component, its source dropped: in no SBOM format, and `diff` passed it (found by helper-90). Every
     /// source is kept, written in CycloneDX and SPDX, read back, and compared.
