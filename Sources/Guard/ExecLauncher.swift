@@ -329,11 +329,14 @@ public enum ExecLauncher {
         }
         switch reference {
         case .command:
-            script = .init(name: names[0], paths: [real])
+            script = .init(name: names[0], paths: [real], realName: names.last)
         case .inline(let how):
-            // The interpreter stands for its inline code: declaring it allows what it is given.
+            // The interpreter stands for its inline code: declaring it allows what it is given. The
+            // interpreter, not the name of a link to it: `deploy.sh -c CODE` through a link named after
+            // a declared script to `sh` ran inline code as that script (found by helper-136).
             audit.inline = how
-            script = .init(name: names[0], paths: [real])
+            let interpreter = names.first(where: ScriptReference.isInterpreter) ?? names[0]
+            script = .init(name: interpreter, paths: [real], realName: names.last)
         case .refused(let why):
             return refuse(why)
         case .file(let index, let searchPATH):
@@ -344,7 +347,7 @@ public enum ExecLauncher {
             let fd = searchPATH ? openForExec(path) : open(path, O_RDONLY | O_CLOEXEC)
             guard fd >= 0 else { return refuse("cannot open the script \(path): \(String(cString: strerror(errno)))") }
             guard let opened = openedPath(fd) else { return refuse("cannot tell which file the script \(path) is") }
-            script = .init(name: PathText.lastComponent(written), paths: [opened])
+            script = .init(name: PathText.lastComponent(written), paths: [opened], realName: PathText.lastComponent(opened))
             scriptFD = fd
             scriptArgument = (index, path, fd)
         }

@@ -18,7 +18,13 @@ public struct ExecPolicy: Sendable {
         public var paths: [String]
         /// SHA-256 of the file's bytes, hex; nil when there is no file or it was not hashed.
         public var sha256: String?
-        public init(name: String, paths: [String] = [], sha256: String? = nil) { self.name = name; self.paths = paths; self.sha256 = sha256 }
+        /// The basename of the file that was opened, when a symbolic link gave it another name: a link
+        /// named `deploy.sh` to a test-only `cleanup.sh` is still `cleanup.sh`.
+        public var realName: String?
+        public init(name: String, paths: [String] = [], sha256: String? = nil, realName: String? = nil) {
+            self.name = name; self.paths = paths; self.sha256 = sha256
+            self.realName = realName == name ? nil : realName
+        }
     }
 
     public struct Decision: Sendable, Equatable {
@@ -43,6 +49,13 @@ public struct ExecPolicy: Sendable {
     public func wantsDigest(_ script: Script) -> Bool { key(for: script).map { digests[$0] != nil } ?? false }
 
     public func decide(_ script: Script, in environment: ExecEnvironment) -> Decision {
+        // A declared script is bound to its environments under any other name: run through a link with
+        // a name declared elsewhere, the test-only `cleanup.sh` ran in production (found by helper-136).
+        if let real = script.realName, !real.contains("/"), let environments = scripts[real], !environments.contains(environment.name) {
+            let list = environments.isEmpty ? "no environment" : environments.joined(separator: ", ")
+            return Decision(allowed: false, declaredAs: real,
+                            reason: "'\(script.name)' is '\(real)' under another name, and '\(real)' is declared for \(list), not for \(environment.name)")
+        }
         guard let key = key(for: script) else {
             if environment.isProduction {
                 return Decision(allowed: false, declaredAs: nil,

@@ -349,6 +349,29 @@ import TestSupport
         #expect(viaShell.code == 0 && viaShell.out == "cleaned --all\n", "\(viaShell.err)")
     }
 
+    /// Matched by the name typed, a link named after a production script ran the test-only
+    /// `cleanup.sh` in production, and a link of that name to `sh` ran inline code as it; directly and
+    /// as an interpreter's operand (found by helper-136).
+    @Test func aLinkNamedAfterADeclaredScriptRunsNothingElseUnderItsName() throws {
+        let s = try Scratch(manifest: "name: agent\nscripts:\n  cleanup.sh: [test]\n  deploy.sh: [production]\n", files: ["ro/cleanup.sh": Self.cleanup])
+        defer { s.remove() }
+        try FileManager.default.createDirectory(atPath: s.dir + "/rw", withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: s.dir + "/rw/deploy.sh", withDestinationPath: s.dir + "/ro/cleanup.sh")
+        for command in [[s.dir + "/rw/deploy.sh"], ["/bin/sh", s.dir + "/rw/deploy.sh"]] {
+            let r = try s.exec(["--environment", "production"], command)
+            #expect(r.code == 126 && !r.out.contains("cleaned"), "\(command): \(r.code) \(r.out) \(r.err)")
+            #expect(r.err.contains("'deploy.sh' is 'cleanup.sh' under another name, and 'cleanup.sh' is declared for test, not for production"), "\(r.err)")
+        }
+        try FileManager.default.removeItem(atPath: s.dir + "/rw/deploy.sh")
+        try FileManager.default.createSymbolicLink(atPath: s.dir + "/rw/deploy.sh", withDestinationPath: "/bin/sh")
+        let inline = try s.exec(["--environment", "production"], [s.dir + "/rw/deploy.sh", "-c", "echo INLINE"])
+        #expect(inline.code == 126 && !inline.out.contains("INLINE"), "\(inline.code) \(inline.out) \(inline.err)")
+        #expect(inline.err.contains("is not a declared script"), "\(inline.err)")
+        // Where both names are allowed, the link runs.
+        let test = try s.exec(["--environment", "test"], [s.dir + "/ro/cleanup.sh", "x"])
+        #expect(test.code == 0 && test.out == "cleaned x\n", "\(test.err)")
+    }
+
     @Test func aDeclaredScriptWhoseDigestChangedIsRefused() throws {
         let s = try Scratch(manifest: "name: agent\n", files: ["rotate.sh": Self.cleanup])
         defer { s.remove() }
