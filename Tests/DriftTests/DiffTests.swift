@@ -459,6 +459,27 @@ struct NpmEdits {
         }
     }
 
+    /// A manifest or `--config` file that is a symbolic link was left out without a word, so a changed
+    /// manifest behind the link passed `diff` (found by helper-135). It is read through the link, inside
+    /// the target only; a link that leads out or nowhere is NOT CHECKED.
+    @Test func configurationFilesBehindLinksAreRecordedOrNotChecked() async throws {
+        let dir = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let fm = FileManager.default
+        for d in ["t/real", "t/app", "t/x"] { try fm.createDirectory(at: dir.appendingPathComponent(d), withIntermediateDirectories: true) }
+        let real = dir.appendingPathComponent("t/real/agent.yaml")
+        try "egress: []\n".write(to: real, atomically: true, encoding: .utf8)
+        try fm.createSymbolicLink(atPath: dir.appendingPathComponent("t/app/provenant.agent.yaml").path, withDestinationPath: "../real/agent.yaml")
+        try fm.createSymbolicLink(atPath: dir.appendingPathComponent("t/x/provenant.agent.yaml").path, withDestinationPath: "../../../../../../etc/hostname")
+        let target = dir.appendingPathComponent("t").path
+        let a = try await catalog(target)
+        #expect(a.configFiles?.map(\.path) == ["app/provenant.agent.yaml"])
+        #expect(a.diagnostics.contains { $0.location.path == "x/provenant.agent.yaml" && $0.unscanned != nil && $0.message.contains("leaves the scan target") })
+        try "egress: [\"0.0.0.0/0\"]\n".write(to: real, atomically: true, encoding: .utf8)
+        let b = try await catalog(target)
+        #expect(pairs(compare(a, b).findings) == ["drift:config-changed app/provenant.agent.yaml"])
+    }
+
     @Test func lookalikesAreJudgedAgainstEstablishedNamesAndTheNamesFile() throws {
         let dir = try scratchDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
