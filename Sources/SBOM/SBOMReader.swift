@@ -443,9 +443,17 @@ public enum SBOMReader {
             var idsOf: [String: [String]] = [:]
             for (id, ref) in refOf { idsOf[ref, default: []].append(id) }
             let rootRefs = Set(extras.rootIDs.compactMap { refOf[$0] })
+            // Once per ref: thousands of components sharing one purl, each with edges, took minutes when
+            // every copy gathered every copy's edges again (found by helper-135).
+            var dependsOnOf: [String: [String]] = [:]
             for i in packages.indices {
-                let ids = (idsOf[packages[i].ref] ?? []).sorted()
-                packages[i].dependsOn = Array(Set(ids.flatMap { (extras.edges[$0] ?? []).compactMap { refOf[$0] } })).sorted()
+                let ref = packages[i].ref
+                if dependsOnOf[ref] == nil {
+                    var refs = Set<String>()
+                    for id in idsOf[ref] ?? [] { for e in extras.edges[id] ?? [] { if let r = refOf[e] { refs.insert(r) } } }
+                    dependsOnOf[ref] = refs.sorted()
+                }
+                packages[i].dependsOn = dependsOnOf[ref] ?? []
                 packages[i].dependenciesKnown = true
                 if packages[i].isDirect == nil, !rootRefs.isEmpty { packages[i].isDirect = rootRefs.contains(packages[i].ref) }
             }
