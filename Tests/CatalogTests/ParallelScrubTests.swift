@@ -44,4 +44,18 @@ import Testing
         InputRedaction.scrub(&c); Self.oldScrub(&d)
         #expect(c[500].dependsOn == d[500].dependsOn)
     }
+
+    /// A package database's file list is input too: a token written as a RECORD path reached the SBOM's
+    /// file components whole (found by helper-135). Digests are kept.
+    @Test func filePathsAreRedacted() {
+        let token = "ghp_R8x2Kq9ZpL4mT7vW1nB5cY3hJ6dF0sA2gE8k"
+        let digest = Digest(.sha256, String(repeating: "ab", count: 32))
+        var p = [Package(ecosystem: .pypi, name: "foo", version: "1.0", purl: PackageURL(type: "pypi", name: "foo", version: "1.0"),
+                         files: [PackageFile(path: "foo/__init__.py", digest: digest), PackageFile(path: token, digest: nil),
+                                 PackageFile(path: "https://bob:hunter2pass@example.com/x", digest: digest)], foundBy: "t")]
+        InputRedaction.scrub(&p)
+        let paths = p[0].files.map(\.path)
+        #expect(paths.contains("foo/__init__.py") && !paths.contains { $0.contains(token) || $0.contains("hunter2pass") }, "\(paths)")
+        #expect(p[0].files.filter { $0.digest == digest }.count == 2)
+    }
 }

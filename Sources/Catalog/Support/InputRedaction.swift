@@ -75,6 +75,14 @@ public enum InputRedaction {
         p.source = p.source.map { memo.field($0) }
         p.otherSources = p.otherSources.map { $0.map { memo.field($0) } }
         p.installScripts = p.installScripts?.map { memo.text($0) }
+        // The file lists of package databases (RECORD, md5sums, apk's F:/R:) are input too, and are
+        // written as the package's file components: a token written as a RECORD path was copied into
+        // the SBOM whole (found by helper-135). Paths are mostly unique, so they are not memoized.
+        for i in p.files.indices {
+            let path = p.files[i].path
+            let shown = Redactor.redactField(path)
+            if !shown.utf8.elementsEqual(path.utf8) { p.files[i].path = shown }
+        }
     }
 
     /// An image's facts, as an image is read or as a document gives them back (an SBOM's properties, an
