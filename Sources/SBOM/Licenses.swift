@@ -32,7 +32,10 @@ public enum Licenses {
 
     public static func canonicalID(_ s: String) -> String? {
         let k = s.trimmingCharacters(in: .whitespaces).lowercased()
-        return ids[k] ?? aliases[k].flatMap { $0.hasPrefix("LicenseRef-") ? nil : $0 }
+        // An exception alone is no license (SPDX readers refuse it outside `WITH`: helper-135); it is
+        // kept as the name it is.
+        if let id = ids[k] { return isException(id) ? nil : id }
+        return aliases[k].flatMap { $0.hasPrefix("LicenseRef-") ? nil : $0 }
     }
 
     public static func classify(_ raw: String) -> LicenseKind {

@@ -40,6 +40,11 @@ public enum SBOMReader {
         for (key, _) in fields where !seen.insert(key).inserted {
             throw InputError("the key '\(Redactor.quote(key, max: 60))' appears twice at the top level; readers differ on which counts", at: Location(path))
         }
+        // At any depth too: a component with two `purl`s was read by its last, where a reader keeping
+        // the first saw the vulnerable version (found by helper-135).
+        if let key = json.ambiguousKey() {
+            throw InputError("the key '\(Redactor.quote(key, max: 60))' appears twice in one object; readers differ on which counts", at: Location(path))
+        }
         let cyclone = json["bomFormat"] != nil, spdx = json["spdxVersion"] != nil
         if cyclone && spdx { throw InputError("has both 'bomFormat' (CycloneDX) and 'spdxVersion' (SPDX); readers differ on which it is", at: Location(path)) }
         if cyclone, let v = json["specVersion"]?.stringValue, !v.hasPrefix("1.") {
@@ -63,11 +68,24 @@ public enum SBOMReader {
 
     /// The file's inventory when it is a JSON SBOM, nil when it is anything else.
     public static func readIfSBOM(_ path: String) throws(InputError) -> Inventory? {
-        guard let data = FileManager.default.contents(atPath: path), data.first(where: { !$0.isWhitespace }) == UInt8(ascii: "{"),
-              let json = try? JSONParser.parse(data), let (listed, extras) = listing(Doc(json)) else { return nil }
+        guard let data = FileManager.default.contents(atPath: path), data.first(where: { !$0.isWhitespace }) == UInt8(ascii: "{") else { return nil }
+        let json: JSONValue
+        do { json = try JSONParser.parse(data) } catch {
+            // A file that names an SBOM format and does not parse is a broken SBOM, not some other file:
+            // it was "no extractor recognises this file", exit 0 (found by helper-135).
+            guard namesSBOMFormat(data) else { return nil }
+            throw InputError("not valid JSON: \(error.reason)", at: Location(path, line: error.line))
+        }
+        guard let (listed, extras) = listing(Doc(json)) else { return nil }
         try checkShape(json, path: path)
         try checkListTypes(json, path: path)
         return inventory(listed, extras: extras, path: path)
+    }
+
+    /// Whether the first 64 KiB hold a CycloneDX or SPDX marker key.
+    static func namesSBOMFormat(_ data: Data) -> Bool {
+        let head = data.prefix(64 << 10)
+        return ["\"bomFormat\"", "\"spdxVersion\""].contains { head.range(of: Data($0.utf8)) != nil }
     }
 
     /// How a warning names an SBOM entry that could not be scanned (`<origin> '<name>' has no purl,

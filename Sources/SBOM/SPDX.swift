@@ -11,7 +11,7 @@ public enum SPDXWriter {
         var extracted: [String: String] = [:]
         var packages: [JSONValue] = []
         // One id per ref: relationships name the same packages many times over.
-        let ids = Dictionary(inv.packages.map { ($0.ref, spdxID($0.ref)) }, uniquingKeysWith: { a, _ in a })
+        let ids = uniqueIDs(inv.packages.map(\.ref) + (inv.configFiles ?? []).map { "config:" + $0.path })
         func id(_ ref: String) -> String { ids[ref] ?? spdxID(ref) }
         var root = ObjectBuilder()
         root.add("SPDXID", .string(rootID))
@@ -41,7 +41,7 @@ public enum SPDXWriter {
         // Configuration files as FILE-purpose packages: a checksum and a role, no bytes.
         for f in inv.configFiles ?? [] {
             var o = ObjectBuilder()
-            o.add("SPDXID", .string(spdxID("config:" + f.path)))
+            o.add("SPDXID", .string(id("config:" + f.path)))
             o.add("name", .string(f.path))
             o.add("downloadLocation", .string("NOASSERTION"))
             o.add("filesAnalyzed", .bool(false))
@@ -99,7 +99,21 @@ public enum SPDXWriter {
         .object([("spdxElementId", .string(a)), ("relationshipType", .string(type)), ("relatedSpdxElement", .string(b))])
     }
 
-    /// SPDX ids allow letters, digits, '.' and '-'; a short hash of the purl keeps them unique.
+    /// Each key's id, unique in the document: two refs that spell the same id (`a-_~b` and `a~_-b`
+    /// collapse alike, and 32 bits of hash were found to collide in seconds: helper-135) get `-2`,
+    /// `-3`, … in the keys' byte order, so the ids are the same on every run.
+    static func uniqueIDs(_ keys: [String]) -> [String: String] {
+        var used: Set<String> = ["SPDXRef-DOCUMENT", "SPDXRef-Root"], out: [String: String] = [:]
+        for key in Set(keys).sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) {
+            let base = spdxID(key)
+            var id = base, n = 1
+            while !used.insert(id).inserted { n += 1; id = base + "-" + String(n) }
+            out[key] = id
+        }
+        return out
+    }
+
+    /// SPDX ids allow letters, digits, '.' and '-'; a short hash of the purl keeps them apart.
     static func spdxID(_ ref: String) -> String {
         var s = "SPDXRef-Package-"
         var lastDash = false

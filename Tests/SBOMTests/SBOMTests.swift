@@ -156,4 +156,53 @@ func json(_ s: String) throws -> [String: Any] {
         #expect(PackageURL(parsing: "pkg:deb/debian/openssl@3.0.11-1~deb12u2?distro=debian-12&arch=amd64")?.description
                 == "pkg:deb/debian/openssl@3.0.11-1~deb12u2?arch=amd64&distro=debian-12")
     }
+
+    /// Two `purl`s in one component were read by the last, where a reader keeping the first saw the
+    /// vulnerable version; and a broken JSON SBOM was "no extractor recognises this file", exit 0
+    /// (both found by helper-135). Both are refused, naming the file.
+    @Test func repeatedKeysAtAnyDepthAndBrokenSBOMsAreRefused() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sbom-refuse-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let dup = dir + "/dup.json", comma = dir + "/comma.json", other = dir + "/other.json"
+        try #"{"bomFormat":"CycloneDX","specVersion":"1.6","components":[{"type":"library","name":"x","purl":"pkg:pypi/django@2.0","purl":"pkg:pypi/django@9.9"}]}"#
+            .write(toFile: dup, atomically: true, encoding: .utf8)
+        try "{\"bomFormat\":\"CycloneDX\",\"specVersion\":\"1.6\",\n\"components\":[{\"name\":\"x\",\"purl\":\"pkg:pypi/django@2.0\"},]}"
+            .write(toFile: comma, atomically: true, encoding: .utf8)
+        try "{\"name\": \"not an sbom\",}".write(toFile: other, atomically: true, encoding: .utf8)
+        for path in [dup, comma] {
+            #expect(throws: InputError.self) { _ = try SBOMReader.read(path) }
+            do { _ = try SBOMReader.readIfSBOM(path); Issue.record("\(path) was read") } catch {
+                #expect(error.location?.path == path && (path == dup ? error.message.contains("'purl' appears twice") : error.location?.line == 2), "\(error.message)")
+            }
+        }
+        // A broken JSON file that names no SBOM format is left to the other readers.
+        #expect(try SBOMReader.readIfSBOM(other) == nil)
+    }
+
+    /// Found by helper-135: two npm names that collapse to one SPDX id and share its 32 bits of hash gave
+    /// one SPDXID to two packages (pyspdxtools refuses the document); an exception alone was written as
+    /// the declared license; a FIFO named `package-lock.json` was dropped and the SBOM said complete.
+    @Test func spdxIdsAreUniqueExceptionsAloneAreNamesAndSpecialFilesAreNotChecked() async throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("sbom-ids-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: root + "/fifo", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let lock = #"{"lockfileVersion":3,"packages":{"":{"dependencies":{"a-_~~-~~_~___b":"1"}},"node_modules/a-_~~-~~_~___b":{"version":"1.0.0","dependencies":{"evil":"1"}},"node_modules/a-_~~_~_-_-~_b":{"version":"1.0.0"},"node_modules/evil":{"version":"6.6.6"},"node_modules/d":{"version":"1.0.0","license":"Classpath-exception-2.0"}}}"#
+        try lock.write(toFile: root + "/package-lock.json", atomically: true, encoding: .utf8)
+        let refs = ["pkg:npm/a-_~~-~~_~___b@1.0.0", "pkg:npm/a-_~~_~_-_-~_b@1.0.0"]
+        #expect(SPDXWriter.spdxID(refs[0]) == SPDXWriter.spdxID(refs[1]), "the colliding pair this test stands on")
+        let inv = try await Cataloger().catalog(root)
+        let info = try DocumentInfo(toolVersion: "test", environment: ["SOURCE_DATE_EPOCH": "1700000000"])
+        let spdx = try JSONParser.parse(Data(try OutputFormat.spdxJSON.render(inv, info: info).utf8))
+        let ids = (spdx["packages"]?.arrayValue ?? []).compactMap { $0["SPDXID"]?.stringValue }
+        #expect(ids.count == inv.packages.count + 1 && Set(ids).count == ids.count, "\(ids)")
+        let d = (spdx["packages"]?.arrayValue ?? []).first { $0["name"]?.stringValue == "d" }
+        #expect(d?["licenseDeclared"]?.stringValue?.hasPrefix("LicenseRef-") == true, "\(String(describing: d?["licenseDeclared"]))")
+        #expect(Licenses.classify("Classpath-exception-2.0") == .name("Classpath-exception-2.0"))
+        #expect(Licenses.classify("GPL-2.0-only WITH Classpath-exception-2.0") == .expression("GPL-2.0-only WITH Classpath-exception-2.0"))
+        // A FIFO under a name an extractor reads is not checked, and said.
+        #expect(mkfifo(root + "/fifo/package-lock.json", 0o600) == 0)
+        let withFIFO = try await Cataloger().catalog(root)
+        #expect(withFIFO.diagnostics.contains { $0.location.path == "fifo/package-lock.json" && $0.unscanned != nil && $0.message.contains("not a regular file") })
+    }
 }

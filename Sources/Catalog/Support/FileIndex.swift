@@ -18,6 +18,9 @@ public struct FileIndex: Sendable {
     /// The symbolic links the walk met, by their own paths: not files, but a package database may be
     /// reached through one (`addingLinkedPaths`).
     public private(set) var links: [String] = []
+    /// Entries that are neither files, directories nor links (FIFOs, sockets, devices), by path: never
+    /// read, and said where an extractor reads the name (`addingLinkedPaths`).
+    public private(set) var specials: [String] = []
     /// What the scan's whole-file reads draw from, shared by every copy of this index.
     public let budget: ReadBudget
     /// Files one job of the scan reads for all (shared by every copy of this index).
@@ -124,6 +127,8 @@ public struct FileIndex: Sendable {
                                              isExecutable: st.st_mode & 0o111 != 0))
                 } else if kind == S_IFLNK {
                     links.append(childRel)
+                } else {
+                    specials.append(childRel)
                 }
             }
         }
@@ -152,7 +157,8 @@ public struct FileIndex: Sendable {
     public func addingLinkedPaths(_ extractors: [any Extractor], excludes: [Glob] = [],
                                   maxDirectoryEntries: Int = FileIndex.maxLinkedDirectoryEntries,
                                   maxLinkedSteps: Int = FileIndex.maxLinkedEntrySteps) -> FileIndex {
-        guard let directory, !links.isEmpty else { return self }
+        guard let directory, !links.isEmpty || !specials.isEmpty else { return self }
+        guard !links.isEmpty else { return withSpecialsSaid(extractors, excludes: excludes) }
         var unreadableNames: [String] = []
         let found = LinkedPaths.find(extractors, lookUp: { path -> LinkedPaths.Target<IndexedFile> in
             let looked: (canonical: String, status: stat)?
@@ -292,6 +298,17 @@ public struct FileIndex: Sendable {
         if unchecked > 0 {
             copy.diagnostics.append(Diagnostic(Location(Redactor.quote(directory.root, max: 160)),
                                                "\(unchecked) more symbolic links named as files an extractor reads were not looked up; files reached through them were not read", unscanned: .input))
+        }
+        return copy.withSpecialsSaid(extractors, excludes: excludes)
+    }
+
+    /// A FIFO, socket or device under a name an extractor reads (`package-lock.json`) is not read, and
+    /// is said as not checked: it was dropped by the walk and the SBOM said complete (found by helper-135).
+    func withSpecialsSaid(_ extractors: [any Extractor], excludes: [Glob]) -> FileIndex {
+        var copy = self
+        for path in specials where !Glob.excludes(excludes, path) && LinkedPaths.read(path, by: extractors) {
+            copy.diagnostics.append(Diagnostic(Location(Redactor.quote(path, max: 160)),
+                                               "is not a regular file (a FIFO, socket or device); not read", unscanned: .input))
         }
         return copy
     }

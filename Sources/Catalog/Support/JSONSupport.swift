@@ -18,7 +18,8 @@ enum JSON {
             }
             let ns = error as NSError
             let detail = (ns.userInfo[NSDebugDescriptionErrorKey] as? String) ?? "invalid JSON"
-            throw ParseError("invalid JSON: \(detail)", line: line(ofCharacterIn: detail, bytes))
+            // Foundation's text may quote the input at length (a 5,000-digit number whole): cut short.
+            throw ParseError("invalid JSON: \(Redactor.quote(detail, max: 200))", line: line(ofCharacterIn: detail, bytes))
         }
     }
 
