@@ -1,3 +1,4 @@
+import Foundation
 import Yams
 
 /// Every command line the kubelet runs in a container: its `command` and `args`, and the exec
@@ -71,14 +72,84 @@ enum ContainerCommands {
 
     /// The words of a command line as written and, when a shell would expand something in it, as
     /// expanded from `env` too: what a script check looks for a script's name in.
+    /// Quotes and backslashes are removed as a shell removes them, too: `/opt/clean''up.sh` and
+    /// `clean\up.sh` run cleanup.sh (found by helper-136).
     static func wordsAsRun(_ strings: [String], env: [String: String]) -> [String] {
         let expanded = strings.map { shellExpanded($0, env) }
-        return words(strings) + (expanded == strings ? [] : words(expanded))
+        var out = words(strings) + (expanded == strings ? [] : words(expanded))
+        let unquoted = expanded.map(quotesRemoved)
+        if unquoted != expanded { out += words(unquoted) }
+        return out
     }
 
-    /// Whether the words name `script`, by itself or as the last element of a path.
+    /// `s` without the quote characters and backslashes a shell removes (a backslash keeps the
+    /// character after it).
+    static func quotesRemoved(_ s: String) -> String {
+        guard s.contains(where: { $0 == "'" || $0 == "\"" || $0 == "\\" }) else { return s }
+        var out = "", escaped = false
+        for ch in s {
+            if escaped { out.append(ch); escaped = false; continue }
+            switch ch {
+            case "\\": escaped = true
+            case "'", "\"": continue
+            default: out.append(ch)
+            }
+        }
+        return out
+    }
+
+    /// Whether the words name `script`, by itself or as the last element of a path; a glob in the
+    /// last element (`cleanup.s?`, `clean*`) that the name matches counts too, as the shell would
+    /// expand it to the script.
     static func runs(_ words: [String], _ script: String) -> Bool {
-        words.contains { $0 == script || $0.hasSuffix("/" + script) }
+        words.contains { w in
+            if w == script || w.hasSuffix("/" + script) { return true }
+            let last = w.split(separator: "/", omittingEmptySubsequences: false).last.map(String.init) ?? w
+            guard last.contains(where: { $0 == "*" || $0 == "?" || $0 == "[" }), !script.contains("/") else { return false }
+            return fnmatch(last, script, 0) == 0
+        }
+    }
+
+    /// Names a command line refers to (`$NAME`, `${NAME}`, `$(NAME)`) whose values the workload sets
+    /// from outside itself: a `valueFrom` (ConfigMap, Secret, field), or, when the container has
+    /// `envFrom`, any name the shell does not set itself. Which script such a line runs is not known
+    /// here (found by helper-136: `sh -c "$(SCRIPT)"` from a ConfigMap passed as clean).
+    static func unknownReferences(_ strings: [String], container: Node) -> [String] {
+        let literal = environment(container)
+        var fromOutside = Set<String>()
+        for e in container["env"]?.sequence ?? [] where e["value"]?.string == nil && e["valueFrom"] != nil {
+            if let name = e["name"]?.string { fromOutside.insert(name) }
+        }
+        let envFrom = !(container["envFrom"]?.sequence ?? []).isEmpty
+        var out = Set<String>()
+        for name in referencedNames(strings) where literal[name] == nil {
+            if fromOutside.contains(name) || (envFrom && !shellOwn.contains(name)) { out.insert(name) }
+        }
+        return out.sorted()
+    }
+
+    /// Variables a shell or the kubelet sets whatever the workload says.
+    static let shellOwn: Set<String> = ["HOME", "PATH", "PWD", "OLDPWD", "HOSTNAME", "USER", "SHELL", "IFS", "UID", "EUID", "PPID", "RANDOM", "LINENO", "SECONDS", "OPTARG", "OPTIND", "TERM"]
+
+    /// The names after `$`, `${` and `$(` in `strings` (`$$` is a literal dollar for the kubelet).
+    static func referencedNames(_ strings: [String]) -> Set<String> {
+        var out = Set<String>()
+        func isName(_ u: Unicode.Scalar, first: Bool) -> Bool { u == "_" || (u.isASCII && u.properties.isAlphabetic) || (!first && ("0"..."9").contains(u)) }
+        for s in strings where s.contains("$") {
+            let c = Array(s.unicodeScalars)
+            var i = 0
+            while i < c.count {
+                guard c[i] == "$", i + 1 < c.count else { i += 1; continue }
+                var j = i + 1
+                if c[j] == "$" { i += 2; continue }
+                if c[j] == "{" || c[j] == "(" { j += 1 }
+                let start = j
+                while j < c.count, isName(c[j], first: j == start) { j += 1 }
+                if j > start { out.insert(String(String.UnicodeScalarView(c[start..<j]))) }
+                i = max(j, i + 1)
+            }
+        }
+        return out
     }
 
     /// The container's literal env values in order, each expanded with those before it, as the
@@ -86,7 +157,8 @@ enum ContainerCommands {
     static func environment(_ container: Node) -> [String: String] {
         var env: [String: String] = [:]
         for e in container["env"]?.sequence ?? [] {
-            guard let name = e["name"]?.string else { continue }
+            // A value from elsewhere (`valueFrom`) is not known: not the empty text (`unknownReferences`).
+            guard let name = e["name"]?.string, e["value"] != nil || e["valueFrom"] == nil else { continue }
             env[name] = expand(e["value"]?.string ?? "", env)
         }
         return env

@@ -39,6 +39,9 @@ public enum ManifestDrafter {
                     if vol?["configMap"] != nil || vol?["projected"] != nil || vol?["downwardAPI"] != nil { continue }
                     let path = FieldSyntax.normalizedPath(mp) ?? mp
                     if vm["readOnly"]?.bool == true { read.insert(path) } else { write.insert(path) }
+                    // A host path mounted writable is written, as `check` judges it: drafted as read, the
+                    // draft failed `check` on the deployment it came from (found by helper-136).
+                    if vm["readOnly"]?.bool != true, let hp = vol?["hostPath"]?["path"]?.string { write.insert(FieldSyntax.normalizedPath(hp) ?? hp) }
                 }
                 for e in c.node["env"]?.sequence ?? [] {
                     if let ref = e["valueFrom"]?["secretKeyRef"], let s = ref["name"]?.string { secrets[s, default: []].insert(ref["key"]?.string ?? "") }

@@ -285,6 +285,16 @@ struct ScriptEnvironments: ManifestControl {
                                          found: "runs \(script) in the \(c.environment) environment", allowed: "\(script) only in \(envs.joined(separator: ", "))",
                                          fix: "remove \(script) from this \(c.environment) workload, or deploy it only to \(envs.joined(separator: ", "))"))
                 }
+                // Text whose value is set outside the workload may name a script barred here: not
+                // checked, never clean. Only where the manifest bars some script from this environment.
+                let barred = m.scripts.filter { !$0.value.contains(c.environment) }.keys.sorted()
+                let unknown = ContainerCommands.unknownReferences(line.strings, container: k.node)
+                if !barred.isEmpty, !unknown.isEmpty {
+                    out.append(c.finding(self, "script-environment", "high", line.node, container: k.name,
+                                         found: "NOT CHECKED: the command runs text from \(unknown.joined(separator: ", ")), set outside the workload (valueFrom or envFrom), so whether it runs \(barred.joined(separator: ", ")) in the \(c.environment) environment is not known",
+                                         allowed: "commands whose scripts can be read from the workload",
+                                         fix: "write the command literally, or give \(unknown.joined(separator: ", ")) a literal value"))
+                }
             }
         }
         return out

@@ -113,7 +113,16 @@ public enum Workloads {
                 notChecked += Self.kustomizationFindings(doc, kind: kind, file: file, root: root)
                 continue
             }
-            if kind == "Namespace", let env = doc["metadata"]?["labels"]?["environment"]?.string { environments[name] = env }
+            if kind == "Namespace" {
+                // Defined twice with different labels (or once without), the cluster holds whichever is
+                // applied last: judged as production, the strictest, and said (found by helper-136:
+                // the first definition won, and a test label hid a production one).
+                let env = doc["metadata"]?["labels"]?["environment"]?.string ?? Self.unlabelled
+                if let old = environments[name], old != env {
+                    problems.append(Self.conflictingNamespace(name, Location(file, line: doc.mark?.line)))
+                    environments[name] = "production"
+                } else { environments[name] = env }
+            }
             switch kind {
             case "Role", "ClusterRole": objects.roles.append(.init(node: doc, file: file))
             case "RoleBinding", "ClusterRoleBinding": objects.bindings.append(.init(node: doc, file: file))
@@ -313,7 +322,13 @@ public enum Workloads {
                         }
                     }
                     let r = try read(f, root: p)
-                    c.pods += r.pods; c.objects.merge(r.objects); c.environments.merge(r.environments) { a, _ in a }
+                    c.pods += r.pods; c.objects.merge(r.objects)
+                    for (name, env) in r.environments {
+                        if let old = c.environments[name], old != env {
+                            c.problems.append(Self.conflictingNamespace(name, Location(f)))
+                            c.environments[name] = "production"
+                        } else { c.environments[name] = env }
+                    }
                     c.problems += r.problems; c.notChecked += r.notChecked
                     if template == nil { c.rejected += r.rejected }
                 } catch {
@@ -326,6 +341,13 @@ public enum Workloads {
     }
 
     enum JSONKind { case kubernetes, oci, other }
+
+    /// A Namespace without an `environment` label: production, as a namespace never defined is.
+    static let unlabelled = "production"
+
+    static func conflictingNamespace(_ name: String, _ at: Location) -> Diagnostic {
+        Diagnostic(at, "Namespace '\(Redactor.quote(name, max: 100))' is defined more than once with different environment labels; judged as production")
+    }
 
     /// Keys of a kustomization that only say what it renders, unchanged.
     static let kustomizeListingKeys: Set<String> = ["apiVersion", "kind", "metadata", "resources", "bases", "sortOptions", "buildMetadata", "openapi"]

@@ -72,6 +72,31 @@ func tmpFile(_ name: String, _ text: String) throws -> String {
         return r.pods.flatMap { ManifestCheck.check($0, manifest: m, environment: r.environments[$0.namespace] ?? "production") }
     }
 
+    /// The first Namespace definition won: a `test` label in one file hid a `production` one in another,
+    /// and a later unlabelled definition (which `kubectl apply` leaves without the label) changed nothing
+    /// (found by helper-136). A namespace defined with different labels is judged as production.
+    @Test func aNamespaceDefinedTwiceWithDifferentLabelsIsProduction() throws {
+        let m = try AgentManifest.load(try tmpFile("provenant.agent.yaml", Self.manifest))
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ns-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try "apiVersion: v1\nkind: Namespace\nmetadata: {name: prod, labels: {environment: test}}\n".write(toFile: dir + "/a.yaml", atomically: true, encoding: .utf8)
+        try Self.workload(namespace: "prod", label: "production").write(toFile: dir + "/b.yaml", atomically: true, encoding: .utf8)
+        let r = try Workloads.collect([dir])
+        #expect(r.environments["prod"] == "production")
+        #expect(r.problems.contains { $0.message.contains("defined more than once with different environment labels") })
+        let f = r.pods.flatMap { ManifestCheck.check($0, manifest: m, environment: r.environments[$0.namespace] ?? "production") }
+        #expect(f.contains { $0.rule == "manifest:script-environment" && $0.severity == "critical" })
+        // In one file: labelled test, then defined again without the label.
+        let one = try tmpFile("one.yaml", "apiVersion: v1\nkind: Namespace\nmetadata: {name: prod, labels: {environment: test}}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: prod}\n---\n"
+                              + Self.workload(namespace: "prod", label: nil))
+        #expect(try Workloads.read(one).environments["prod"] == "production")
+        // The same label twice is no conflict.
+        let same = try tmpFile("same.yaml", "apiVersion: v1\nkind: Namespace\nmetadata: {name: prod, labels: {environment: test}}\n---\n" + Self.workload(namespace: "prod", label: "test"))
+        let s = try Workloads.read(same)
+        #expect(s.environments["prod"] == "test" && s.problems.isEmpty)
+    }
+
     @Test func excessOverTheManifestIsReported() throws {
         let f = try findings(namespace: "ops", label: nil)
         let rules = f.map(\.rule).sorted()

@@ -187,6 +187,29 @@ import TestSupport
         #expect(c["name"]?.string == "c\n  securityContext: {privileged: true}", "\(patch)")
         #expect(c["securityContext"]?["privileged"] == nil && c["securityContext"]?["allowPrivilegeEscalation"]?.bool == false)
     }
+    /// A host path mounted without readOnly was drafted as read, so the draft failed `check` on the
+    /// deployment it came from (found by helper-136).
+    @Test func aWritableHostPathIsDraftedAsWritten() throws {
+        let path = try tmpFile("d.yaml", """
+            apiVersion: apps/v1
+            kind: Deployment
+            metadata: {name: d}
+            spec:
+              template:
+                spec:
+                  containers:
+                  - {name: c, image: x, volumeMounts: [{name: h, mountPath: /data}]}
+                  volumes: [{name: h, hostPath: {path: /etc}}]
+            """)
+        let r = try Workloads.read(path)
+        let draft = ManifestDrafter.draft(pods: r.pods, objects: r.objects, environments: [:], sources: [path])
+        let d = try #require(try Yams.compose(yaml: draft))
+        #expect(d["filesystem"]?["write"]?.sequence?.compactMap(\.string).contains("/etc") == true, "\(draft)")
+        let m = try AgentManifest.load(try tmpFile("provenant.agent.yaml", draft))
+        let f = r.pods.flatMap { ManifestCheck.check($0, manifest: m, environment: "production") }
+        #expect(!f.contains { $0.rule == "manifest:writable-mount" }, "\(f.map(\.found))")
+    }
+
     /// An unpinned image is quoted in the draft's comments through the redactor (helper-105).
     @Test func theDraftQuotesUnpinnedImagesRedacted() throws {
         let path = try tmpFile("pod.yaml", "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: c, image: \"u:ghp_1234567890abcdefghijklmnopqrstuvwxyzAB@registry.example.com/app:1\"}]\n")
