@@ -513,6 +513,8 @@ public enum Redactor {
         "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "glpat-", "gldt-", "glrt-", "glptt-",
         "xoxb-", "xoxp-", "xoxa-", "xoxs-", "xoxr-", "xapp-", "sk-", "sk_live_", "rk_live_", "pk_live_",
         "AKIA", "ASIA", "AIza", "npm_", "pypi-", "hf_", "dop_v1_", "shpat_", "SG.", "eyJ",
+        // The fleet server's own bearer tokens: accepted as an agent name and stored whole (helper-137).
+        "pvt_",
     ].map { Array($0.utf8) }
 
     /// Long, random-looking runs of token characters (when `generic`), and runs with a credential prefix.
@@ -545,6 +547,14 @@ public enum Redactor {
     }
 
     /// What may stand before a credential prefix for it to count at a boundary.
+    /// The bytes a credential prefix, or an AWS key id in either case, begins with.
+    private static let startsAPrefix: [Bool] = {
+        var t = [Bool](repeating: false, count: 256)
+        for p in prefixes { t[Int(p[0])] = true }
+        t[Int(UInt8(ascii: "A"))] = true; t[Int(UInt8(ascii: "a"))] = true
+        return t
+    }()
+
     private static let boundaryBytes: [UInt8] = [UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "="), UInt8(ascii: "+")]
     private static let akia = Array("akia".utf8), asia = Array("asia".utf8)
 
@@ -601,6 +611,10 @@ public enum Redactor {
         for piece in pieces {
             var i = piece.startIndex
             while i < piece.endIndex {
+                // Only where a prefix can start: asking every prefix at every byte was most of the time
+                // a package's file list took to redact (review).
+                let c = piece[i]
+                guard startsAPrefix[Int(c)] else { i += 1; continue }
                 let atBoundary = i == piece.startIndex || boundaryBytes.contains(piece[i - 1])
                 if atBoundary, let p = prefixes.first(where: { piece[i...].starts(with: $0) }), prefixedToken(piece[(i + p.count)...]) { return true }
                 // Inside a word, a distinctive prefix counts when a token's worth of letters and digits

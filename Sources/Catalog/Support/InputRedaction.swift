@@ -81,12 +81,13 @@ public enum InputRedaction {
     /// The file lists of package databases (RECORD, md5sums, apk's F:/R:) are input too, and are written
     /// as the package's file components: a token written as a RECORD path was copied into the SBOM whole
     /// (found by helper-135). Asking the redactor path by path cost a second on an image of 7,000
-    /// packages, so a package's paths are first redacted as one text, a line each: only the lines that
-    /// changed there (and any with an `@`, for userinfo without a scheme) are redacted as fields.
+    /// packages, so a package's paths are first redacted as one field, a line each: only the lines that
+    /// changed there (and any with an `@`, for userinfo without a scheme, which a field loses only at
+    /// its start) are redacted as fields of their own.
     static func scrubFiles(_ p: inout Package) {
         guard !p.files.isEmpty else { return }
         let joined = p.files.map(\.path).joined(separator: "\n")
-        let shown = Redactor.redact(joined)
+        let shown = Redactor.redactField(joined)
         let unchanged = shown.utf8.elementsEqual(joined.utf8)
         if unchanged && !joined.utf8.contains(UInt8(ascii: "@")) { return }
         let lines = unchanged ? nil : shown.utf8.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
