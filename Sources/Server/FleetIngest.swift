@@ -69,6 +69,9 @@ public enum FleetIngest {
         if json["bomFormat"]?.stringValue == "CycloneDX" { format = "cyclonedx" }
         else if json["spdxVersion"]?.stringValue != nil { format = "spdx" }
         else { throw FleetAPIError(.unsupportedMediaType, field: "body", "JSON, but neither a CycloneDX (bomFormat) nor an SPDX (spdxVersion) document") }
+        if let (key, length, limit) = oversizedField(json) {
+            throw FleetAPIError(.contentTooLarge, field: "body", "a '\(Redactor.quote(key, max: 40))' text is \(length) bytes, more than the \(limit) it may be")
+        }
         let inventory: Inventory
         // Components without a readable purl are kept (as pkg:generic, by name): dropped, a vulnerable one
         // would read as clean; kept, they are listed under notChecked.
@@ -83,17 +86,26 @@ public enum FleetIngest {
         guard inventory.packages.count <= maxComponents else {
             throw FleetAPIError(.contentTooLarge, field: "body", "the SBOM lists \(inventory.packages.count) components, more than the \(maxComponents) a release may hold")
         }
-        var seen = Set<String>()
+        var seen = Set<String>(), matched = Set<String>()
         var pairs: [(StoredComponent, ComponentSource)] = []
         for p in inventory.packages {
             let key = PackageKey(p)
-            let purl = key.name + "@" + key.version
-            guard seen.insert(purl).inserted else { continue }
+            var purl = key.name + "@" + key.version
             let type = p.purl.type
             let name = key.name.hasPrefix("pkg:\(type)/") ? String(key.name.dropFirst("pkg:\(type)/".count)) : key.name
             let osv = Ecosystems.key(for: p.purl).map { OSVName(ecosystem: $0.ecosystem, name: $0.name) }
             // Its source is no purl then, so that the findings list it as unreadable, not as pkg:generic.
             let noPurl = p.foundBy == SBOMReader.withoutPurl
+            // Copies of one package are one row, unless advisories know them by another name: a Debian
+            // binary listed with `upstream=openssl` and without it kept the copy matched as `libssl3`,
+            // and the release showed clean where `scan` found the advisory (found by helper-137). Such a
+            // copy is a row of its own, named by its whole purl.
+            let match = purl + "\u{0}" + (noPurl ? "(no purl)" : osv.map { $0.ecosystem + "\u{0}" + $0.name } ?? "")
+            guard matched.insert(match).inserted else { continue }
+            if !seen.insert(purl).inserted {
+                purl = p.purl.description
+                guard seen.insert(purl).inserted else { continue }
+            }
             pairs.append((StoredComponent(purl: purl, ecosystem: type, name: name, version: key.version, licenses: p.licenses.sorted()),
                           ComponentSource(purl: noPurl ? "(no purl) " + p.name + (p.version.isEmpty ? "" : "@" + p.version) : p.purl.description,
                                           osv: noPurl ? nil : osv)))
@@ -114,6 +126,33 @@ public enum FleetIngest {
         }
         return NewRelease(agent: agent, version: version, sbomFormat: format, sbomSHA256: Hex.encode(SHA256.hash(data: body)),
                           artifactSHA256: artifactSHA256, sbom: body, components: pairs.map(\.0), sources: pairs.map(\.1), createdAt: FleetClock.now())
+    }
+
+    /// Keys that name a component; their values are short in any real SBOM.
+    static let identityKeys: Set<String> = ["name", "version", "purl", "group", "bom-ref", "SPDXID", "versionInfo", "referenceLocator", "ref"]
+    static let maxIdentityBytes = 4096
+    static let maxTextBytes = 1 << 20
+
+    /// The first string longer than its key allows: a 6 MB component name cost its push (and every
+    /// push waiting behind it for the SBOM readers) seconds per megabyte in the redactor (found by
+    /// helper-137). The walk is bounded by the parser's depth limit.
+    static func oversizedField(_ json: JSONValue) -> (key: String, length: Int, limit: Int)? {
+        var stack: [(String, JSONValue)] = [("", json)]
+        while let (key, v) = stack.popLast() {
+            switch v {
+            case .string(let s):
+                let limit = identityKeys.contains(key) ? maxIdentityBytes : maxTextBytes
+                if s.utf8.count > limit { return (key, s.utf8.count, limit) }
+            case .object(let fields):
+                for (k, value) in fields {
+                    if k.utf8.count > maxIdentityBytes { return ("key", k.utf8.count, maxIdentityBytes) }
+                    stack.append((k, value))
+                }
+            case .array(let items): for item in items { stack.append((key, item)) }
+            default: break
+            }
+        }
+        return nil
     }
 
     /// `sha256:HEX` as 64 lowercase hex digits, or nil.

@@ -140,7 +140,8 @@ enum FleetWeb {
             }
             try await advisories.sync()
             let ids = try advisories.ids(for: id)
-            guard !ids.isEmpty else { return html(FleetPages.notFound("The server's advisory database knows no advisory \(id)."), status: .notFound) }
+            // Echoed through the redactor, as the API's error is: a pasted token was shown whole (helper-137).
+            guard !ids.isEmpty else { return html(FleetPages.notFound("The server's advisory database knows no advisory \(Redactor.quote(id, max: 100))."), status: .notFound) }
             return html(FleetPages.vulnerability(id: id, advisories: ids, affected: try await store.affected(advisoryIDs: ids)))
         }
         // The sign-in form: a read or admin token, as `application/x-www-form-urlencoded`.

@@ -70,6 +70,26 @@ final class WebhookReceiver: Sendable {
         try Data(contentsOf: Bundle.module.url(forResource: id, withExtension: "json", subdirectory: "Fixtures/advisories")!)
     }
 
+    /// A Debian binary listed twice, with `upstream=openssl` and without, kept only the copy matched as
+    /// `libssl3`, which Debian's advisories never name: the release showed no finding and nothing not
+    /// checked, where `scan` found the advisory (found by helper-137). Each copy matched under its own
+    /// name is kept, in either order.
+    @Test(arguments: FleetBackend.allCases) func copiesMatchedUnderAnotherNameAreKept(_ backend: FleetBackend) async throws {
+        let s = try FleetServerProcess(backend: backend)
+        let admin = try s.token("admin")
+        let advisory = #"{"id":"DSA-9999-1","modified":"2024-01-01T00:00:00Z","affected":[{"package":{"ecosystem":"Debian:12","name":"openssl"},"ranges":[{"type":"ECOSYSTEM","events":[{"introduced":"0"},{"fixed":"3.0.13-1~deb12u1"}]}]}]}"#
+        #expect(try await s.call("POST", "/v1/advisories/import", token: admin, body: Data(advisory.utf8)).status == 200)
+        let plain = "pkg:deb/debian/libssl3@3.0.11-1~deb12u2?arch=amd64&distro=debian-12"
+        func component(_ purl: String) -> String { #"{"type":"library","name":"libssl3","version":"3.0.11-1~deb12u2","purl":"\#(purl)"}"# }
+        for (version, order) in [("1", [plain + "&upstream=openssl", plain]), ("2", [plain, plain + "&upstream=openssl"])] {
+            let body = #"{"bomFormat":"CycloneDX","specVersion":"1.5","components":["# + order.map(component).joined(separator: ",") + "]}"
+            #expect(try await s.call("POST", "/v1/agents/alpha/releases/\(version)", token: admin, body: Data(body.utf8)).status == 201)
+            let findings = try await s.call("GET", "/v1/agents/alpha/releases/\(version)/findings", token: admin)
+            let ids = (findings.json["findings"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
+            #expect(ids == ["DSA-9999-1"], "order \(version): \(String(decoding: findings.body, as: UTF8.self))")
+        }
+    }
+
     @Test(arguments: FleetBackend.allCases) func importRematchesAndTellsTheWebhook(_ backend: FleetBackend) async throws {
         let receiver = try await WebhookReceiver(failFirst: 1)
         #expect(receiver.port > 0)

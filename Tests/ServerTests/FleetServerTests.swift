@@ -339,6 +339,15 @@ enum FleetFixtures {
         let secretName = try await s.call("POST", "/v1/agents/ghp_ABCDEFGHIJKLMNOPQRSTUVWXYZabcdef012345/releases/1", token: admin,
                                           body: Data(#"{"bomFormat":"CycloneDX","specVersion":"1.6","components":[]}"#.utf8))
         #expect(secretName.status == 400 && secretName.body.range(of: Data("ABCDEFGHIJKLMNOP".utf8)) == nil, "\(String(decoding: secretName.body, as: UTF8.self))")
+        // A name of megabytes held every push behind it in the redactor for seconds a megabyte (helper-137).
+        let long = String(repeating: "b", count: 5000)
+        let longName = try await s.call("POST", "/v1/agents/a/releases/1", token: admin,
+                                        body: Data(#"{"bomFormat":"CycloneDX","specVersion":"1.6","components":[{"type":"library","name":"\#(long)","purl":"pkg:npm/x@1"}]}"#.utf8))
+        #expect(longName.status == 413 && String(decoding: longName.body, as: UTF8.self).contains("'name' text is 5000 bytes, more than the 4096"), "\(String(decoding: longName.body, as: UTF8.self))")
+        // The server's own tokens too: the admin token was taken as an agent name and listed whole (helper-137).
+        let ownToken = try await s.call("POST", "/v1/agents/\(admin)/releases/1", token: admin,
+                                        body: Data(#"{"bomFormat":"CycloneDX","specVersion":"1.6","components":[]}"#.utf8))
+        #expect(ownToken.status == 400 && ownToken.body.range(of: Data(admin.utf8)) == nil, "\(String(decoding: ownToken.body, as: UTF8.self))")
         let agents = try await s.call("GET", "/v1/agents", token: admin).json["agents"] as? [[String: Any]]
         #expect(agents?.isEmpty == true, "nothing stored")
     }

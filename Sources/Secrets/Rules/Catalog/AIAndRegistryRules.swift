@@ -279,6 +279,17 @@ positive: machine api.wandb.ai\n  login user\n  password df8ada9402f57e8d6fce159
 negative: WANDB_API_KEY=$WANDB_API_KEY
 negative: WANDB_API_KEY=0000000000000000000000000000000000000000
 
+id: provenant-server-token
+title: Provenant fleet server token
+severity: critical
+keywords: pvt_
+pattern: (?<![A-Za-z0-9_-])(pvt_[A-Za-z0-9_-]{43})(?![A-Za-z0-9_-])
+entropy: 3.5
+positive: PROVENANT_SERVER_TOKEN=pvt_NypixG063lZp_zu35aWGmayPuLNVVaY71D601Hnaeb0
+positive: Authorization: Bearer pvt_ao2g5LZnILT_91zZoF4u7zfwqYvIgA6TUt8o8FswS20
+negative: PROVENANT_SERVER_TOKEN=pvt_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
+negative: pvt_key_rotation_schedule
+
 id: npm-access-token
 title: npm access token
 severity: critical
