@@ -122,6 +122,9 @@ enum FleetPages {
         var policy: [StoredPolicyResult]
     }
 
+    /// Components a release's page lists; the API pages through the rest.
+    static let componentsShown = 1000
+
     static func release(_ r: Release) -> String {
         let s = r.summary
         var body = "<h1 id=\"release\" data-agent=\"\(escape(s.agent))\" data-version=\"\(escape(s.version))\">\(escape(s.agent)) \(escape(s.version))</h1>\n"
@@ -145,9 +148,12 @@ enum FleetPages {
         body += "\n<h2>Policy findings</h2>\n" + table("policy", headers: ["Severity", "Rule", "Subject", "Found", "Where"], rows: r.policy.map { p in
             [badge(p.severity), escape(p.rule), escape(p.subject), escape(p.found), escape(p.location)]
         }, empty: "No policy-check results were attached to this release.")
-        body += "\n<h2>Components (\(r.components.count))</h2>\n" + table("components", headers: ["Package", "Version", "Licenses"], rows: r.components.map { c in
+        body += "\n<h2>Components (\(s.components))</h2>\n" + table("components", headers: ["Package", "Version", "Licenses"], rows: r.components.map { c in
             [escape(c.purl), escape(c.version), escape(c.licenses.joined(separator: ", "))]
         }, empty: "The SBOM lists no component.")
+        if s.components > r.components.count {
+            body += "<p>\(s.components - r.components.count) more: GET /v1/agents/\(escape(s.agent))/releases/\(escape(s.version))/components lists them page by page.</p>"
+        }
         return page(title: "\(s.agent) \(s.version)", body)
     }
 

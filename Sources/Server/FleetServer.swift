@@ -205,7 +205,17 @@ public struct FleetServer: Sendable {
             return FleetJSON.response(["releases": releases])
         }
         Self.releaseRead(router, "") { agent, version in try await store.release(agent: agent, version: version) }
-        Self.releaseRead(router, "/components") { agent, version in try await store.components(agent: agent, version: version).map { ["components": $0] } }
+        // Page by page: a release of 250,000 components built whole, a dozen at once, held the server's
+        // threads (health checks included) for seconds (found by helper-137).
+        router.get("/v1/agents/:agent/releases/:version/components") { request, context in
+            try Self.requireRead(context)
+            let (agent, version) = try Self.agentAndVersion(context)
+            let page = try ComponentPage(request.uri.queryParameters)
+            guard let found = try await store.components(agent: agent, version: version, after: page.after, limit: page.limit + 1) else {
+                throw FleetAPIError(.notFound, field: "version", "no release \(agent) \(version)")
+            }
+            return FleetJSON.response(ComponentPage.Answer(components: Array(found.prefix(page.limit)), next: found.count > page.limit ? found[page.limit - 1].purl : nil))
+        }
         router.get("/v1/agents/:agent/releases/:version/findings") { _, context in
             try Self.requireRead(context)
             let (agent, version) = try Self.agentAndVersion(context)

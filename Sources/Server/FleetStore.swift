@@ -24,8 +24,9 @@ public protocol FleetStore: Sendable {
     /// nil when the agent is unknown.
     func releases(agent: String) async throws -> [ReleaseSummary]?
     func release(agent: String, version: String) async throws -> ReleaseSummary?
+    /// A page of the release's components in purl byte order: at most `limit`, those after `after`.
     /// nil when the release is unknown.
-    func components(agent: String, version: String) async throws -> [StoredComponent]?
+    func components(agent: String, version: String, after: String?, limit: Int) async throws -> [StoredComponent]?
     /// Releases holding the component with exactly `purl` (qualifiers and subpath dropped).
     func components(purl: String) async throws -> [ComponentHit]
     /// Releases holding a component of `ecosystem` and `name`, any version.

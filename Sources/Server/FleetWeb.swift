@@ -122,7 +122,7 @@ enum FleetWeb {
             guard let agent = context.parameters.get("agent"), let version = context.parameters.get("version"),
                   AgentName.isValid(agent), AgentName.isValid(version),
                   let summary = try await store.release(agent: agent, version: version),
-                  let components = try await store.components(agent: agent, version: version),
+                  let components = try await store.components(agent: agent, version: version, after: nil, limit: FleetPages.componentsShown),
                   let findings = try await store.findings(agent: agent, version: version),
                   let sources = try await store.sources(agent: agent, version: version),
                   let attestations = try await store.attestations(agent: agent, version: version),

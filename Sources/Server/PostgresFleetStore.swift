@@ -262,13 +262,13 @@ public final class PostgresFleetStore: FleetStore {
         return found
     }
 
-    public func components(agent: String, version: String) async throws -> [StoredComponent]? {
+    public func components(agent: String, version: String, after: String?, limit: Int) async throws -> [StoredComponent]? {
         let logger = self.logger
         return try await timed { [client, self] in
             guard let id = try await self.releaseID(client, agent: agent, version: version) else { return nil }
             var out: [StoredComponent] = []
             for try await (purl, eco, name, v, licenses) in try await client.query(
-                "SELECT purl, ecosystem, name, version, licenses FROM components WHERE release_id = \(id) ORDER BY purl COLLATE \"C\"", logger: logger)
+                "SELECT purl, ecosystem, name, version, licenses FROM components WHERE release_id = \(id) AND purl COLLATE \"C\" > \(after ?? "") ORDER BY purl COLLATE \"C\" LIMIT \(max(0, limit))", logger: logger)
                 .decode((String, String, String, String, String).self) {
                 out.append(StoredComponent(purl: purl, ecosystem: eco, name: name, version: v, licenses: FleetSchema.items(licenses)))
             }

@@ -155,11 +155,13 @@ public final class SQLiteFleetStore: FleetStore {
         }
     }
 
-    public func components(agent: String, version: String) async throws -> [StoredComponent]? {
+    public func components(agent: String, version: String, after: String?, limit: Int) async throws -> [StoredComponent]? {
         try await pool.read { db in
             guard let id = try Int64.fetchOne(db, sql: "SELECT r.id FROM releases r JOIN agents a ON a.id = r.agent_id WHERE a.name = ? AND r.version = ?",
                                               arguments: [agent, version]) else { return nil }
-            return try Row.fetchAll(db, sql: "SELECT purl, ecosystem, name, version, licenses FROM components WHERE release_id = ? ORDER BY purl", arguments: [id]).map {
+            // Byte order, as PostgreSQL's COLLATE "C": the page after `after` is the same on both.
+            return try Row.fetchAll(db, sql: "SELECT purl, ecosystem, name, version, licenses FROM components WHERE release_id = ? AND purl > ? ORDER BY purl LIMIT ?",
+                                    arguments: [id, after ?? "", max(0, limit)]).map {
                 let licenses: String = $0["licenses"]
                 return StoredComponent(purl: $0["purl"], ecosystem: $0["ecosystem"], name: $0["name"], version: $0["version"],
                                        licenses: FleetSchema.items(licenses))

@@ -230,6 +230,24 @@ enum FleetFixtures {
         let purls = Set((doc["components"] as? [[String: Any]] ?? []).compactMap { $0["purl"] as? String })
         #expect(count == purls.count && count == 198, "every component of the SBOM (cdxgen's lockfile without its dev entries)")
         #expect(try await s.call("POST", "/v1/agents/collector/releases/1.2.3", token: admin, body: cdx).status == 200, "the same SBOM again changes nothing")
+        // Components come a page at a time, in byte order, and the pages join up to the whole list; a
+        // release of 250,000 built whole held the server's threads (helper-137).
+        var paged: [String] = [], after: String?
+        for _ in 0..<10 {
+            let page = try await s.call("GET", "/v1/agents/collector/releases/1.2.3/components?limit=90" + (after.map { "&after=" + ($0.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "") } ?? ""), token: admin)
+            #expect(page.status == 200, "\(String(decoding: page.body, as: UTF8.self))")
+            let items = (page.json["components"] as? [[String: Any]] ?? []).compactMap { $0["purl"] as? String }
+            #expect(items.count <= 90)
+            paged += items
+            after = page.json["next"] as? String
+            if after == nil { break }
+        }
+        #expect(paged.count == 198 && paged == paged.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) } && Set(paged).count == 198)
+        let whole = try await s.call("GET", "/v1/agents/collector/releases/1.2.3/components", token: admin)
+        #expect((whole.json["components"] as? [Any])?.count == 198 && whole.json["next"] == nil)
+        for bad in ["limit=0", "limit=10001", "limit=x", "after=", "page=2"] {
+            #expect(try await s.call("GET", "/v1/agents/collector/releases/1.2.3/components?" + bad, token: admin).status == 400, "\(bad)")
+        }
         // The same SBOM naming an artifact the release was not stored with is refused, not dropped (helper-74).
         let other = try await s.call("POST", "/v1/agents/collector/releases/1.2.3?artifact=sha256:" + String(repeating: "a", count: 64), token: admin, body: cdx)
         #expect(other.status == 409 && other.errorField == "artifact", "\(String(decoding: other.body, as: UTF8.self))")

@@ -1,0 +1,34 @@
+/// `?limit=N&after=PURL` of `GET /v1/agents/{agent}/releases/{version}/components`: a page of the
+/// release's components in purl byte order, and the cursor of the next page.
+struct ComponentPage {
+    static let defaultLimit = 1000
+    static let maxLimit = 10_000
+
+    var limit = ComponentPage.defaultLimit
+    var after: String?
+
+    struct Answer: Encodable {
+        var components: [StoredComponent]
+        /// The `after` of the next page; absent on the last.
+        var next: String?
+    }
+
+    /// An unknown parameter is refused, as on every other route.
+    init(_ q: some Sequence<(key: Substring, value: Substring)>) throws {
+        for (k, v) in q {
+            switch k {
+            case "limit":
+                guard let n = Int(v), n >= 1, n <= Self.maxLimit else {
+                    throw FleetAPIError(.badRequest, field: "limit", "limit must be a whole number from 1 to \(Self.maxLimit)")
+                }
+                limit = n
+            case "after":
+                guard !v.isEmpty, v.utf8.count <= 4096, !v.utf8.contains(0) else {
+                    throw FleetAPIError(.badRequest, field: "after", "after must be the next value of a previous page")
+                }
+                after = String(v)
+            default: throw FleetServer.unknownParameter(k)
+            }
+        }
+    }
+}
