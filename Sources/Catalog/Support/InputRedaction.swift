@@ -46,6 +46,25 @@ public enum InputRedaction {
     struct Memo {
         private var fields: [String: (key: String, value: String)] = [:], texts: [String: (key: String, value: String)] = [:]
         mutating func field(_ s: String) -> String { Self.answer(s, &fields, Redactor.redactField) }
+
+        /// Names within paths known clean, each asked of the redactor once.
+        private var cleanNames = Set<[UInt8]>()
+
+        /// Whether the path needs asking whole: a character userinfo, an assignment or an encoding needs,
+        /// a PEM marker, or a name that is not clean on its own.
+        mutating func pathMayHoldSecret(_ path: String) -> Bool {
+            let b = Array(path.utf8)
+            for c in b where c == UInt8(ascii: "@") || c == UInt8(ascii: ":") || c == UInt8(ascii: "=") || c == UInt8(ascii: "%") { return true }
+            if b.count >= 5, (0...(b.count - 5)).contains(where: { b[$0] == 45 && b[$0 + 1] == 45 && b[$0 + 2] == 45 && b[$0 + 3] == 45 && b[$0 + 4] == 45 }) { return true }
+            for name in b.split(separator: UInt8(ascii: "/")) {
+                let key = Array(name)
+                if cleanNames.contains(key) { continue }
+                let text = String(decoding: key, as: UTF8.self)
+                guard Redactor.redactField(text).utf8.elementsEqual(text.utf8) else { return true }
+                cleanNames.insert(key)
+            }
+            return false
+        }
         mutating func text(_ s: String) -> String { Self.answer(s, &texts, Redactor.redact) }
 
         private static func answer(_ s: String, _ memo: inout [String: (key: String, value: String)], _ ask: (String) -> String) -> String {
@@ -75,28 +94,19 @@ public enum InputRedaction {
         p.source = p.source.map { memo.field($0) }
         p.otherSources = p.otherSources.map { $0.map { memo.field($0) } }
         p.installScripts = p.installScripts?.map { memo.text($0) }
-        scrubFiles(&p)
+        scrubFiles(&p, &memo)
     }
 
     /// The file lists of package databases (RECORD, md5sums, apk's F:/R:) are input too, and are written
     /// as the package's file components: a token written as a RECORD path was copied into the SBOM whole
     /// (found by helper-135). Asking the redactor path by path cost a second on an image of 7,000
-    /// packages, so a package's paths are first redacted as one field, a line each: only the lines that
-    /// changed there (and any with an `@`, for userinfo without a scheme, which a field loses only at
-    /// its start) are redacted as fields of their own.
-    static func scrubFiles(_ p: inout Package) {
-        guard !p.files.isEmpty else { return }
-        let joined = p.files.map(\.path).joined(separator: "\n")
-        let shown = Redactor.redactField(joined)
-        let unchanged = shown.utf8.elementsEqual(joined.utf8)
-        if unchanged && !joined.utf8.contains(UInt8(ascii: "@")) { return }
-        let lines = unchanged ? nil : shown.utf8.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
-        // A name holding a newline puts the lines out of step: then every path is asked.
-        let aligned = lines.map { $0.count == p.files.count } ?? true
+    /// packages (140,000 paths), and paths repeat their directories: a path with none of the characters
+    /// userinfo, assignments and encodings need (`@ : = %`) or a PEM marker is redacted only when one
+    /// of its `/`-separated names, each asked once, is not clean on its own.
+    static func scrubFiles(_ p: inout Package, _ memo: inout Memo) {
         for i in p.files.indices {
             let path = p.files[i].path
-            let changed = !aligned || (lines.map { !$0[i].elementsEqual(path.utf8) } ?? false)
-            guard changed || path.utf8.contains(UInt8(ascii: "@")) else { continue }
+            guard memo.pathMayHoldSecret(path) else { continue }
             let field = Redactor.redactField(path)
             if !field.utf8.elementsEqual(path.utf8) { p.files[i].path = field }
         }
