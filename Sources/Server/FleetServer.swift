@@ -224,7 +224,7 @@ public struct FleetServer: Sendable {
             // Fail closed: components no advisory could be matched against are listed, so an empty
             // list of findings is never read as "clean" for them.
             try await advisories.sync()
-            return FleetJSON.response(FleetFindingsAnswer(findings: findings, notChecked: try advisories.notChecked(sources, awaitingRematch: try await store.pendingSources(agent: agent, version: version))))
+            return FleetJSON.response(FleetFindingsAnswer(findings: try advisories.live(findings, id: \.id), notChecked: try advisories.notChecked(sources, awaitingRematch: try await store.pendingSources(agent: agent, version: version))))
         }
         router.post("/v1/agents/:agent/releases/:version/attestations") { request, context in
             let (agent, version) = try Self.agentAndVersion(context)
@@ -311,7 +311,8 @@ public struct FleetServer: Sendable {
             }
             // With what the findings do not cover: deployed releases with components no advisory could
             // be matched against, so an empty list is never read as a clean fleet.
-            let findings = try await store.findings(minimumRank: minimum.rawValue)
+            try await advisories.sync()
+            let findings = try advisories.live(try await store.findings(minimumRank: minimum.rawValue), id: \.finding.id)
             let (notChecked, notJudged) = try await advisories.fleetNotChecked(store, deployments: try await store.deployments())
             return FleetJSON.response(FleetFleetFindingsAnswer(findings: findings, notChecked: notChecked, releasesNotJudged: notJudged))
         }
@@ -323,7 +324,7 @@ public struct FleetServer: Sendable {
             try await advisories.sync()
             let ids = try advisories.ids(for: id)
             guard !ids.isEmpty else { throw FleetAPIError(.notFound, field: "id", "the server's advisory database knows no advisory '\(id)'; import it first") }
-            return FleetJSON.response(FleetAffectedAnswer(id: id, advisories: ids, affected: try await store.affected(advisoryIDs: ids)))
+            return FleetJSON.response(FleetAffectedAnswer(id: id, advisories: ids, affected: try await store.affected(advisoryIDs: try advisories.live(ids, id: { $0 }))))
         }
         router.post("/v1/advisories/import") { request, context in
             guard context.scope?.isAdmin == true else { throw FleetAPIError(.forbidden, field: "authorization", "importing advisories needs an admin token") }

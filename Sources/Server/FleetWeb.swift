@@ -113,7 +113,7 @@ enum FleetWeb {
             let deployments = try await store.deployments()
             let (notChecked, notJudged) = try await advisories.fleetNotChecked(store, deployments: deployments)
             let fleet = FleetPages.Fleet(agents: try await store.agents(), deployments: deployments,
-                                         findings: try await store.findings(minimumRank: SeverityLevel.unknown.rawValue),
+                                         findings: try advisories.live(try await store.findings(minimumRank: SeverityLevel.unknown.rawValue), id: \.finding.id),
                                          notChecked: notChecked, releasesNotJudged: notJudged)
             return html(FleetPages.fleet(fleet))
         }
@@ -130,7 +130,7 @@ enum FleetWeb {
                 return html(FleetPages.notFound("No such release."), status: .notFound)
             }
             try await advisories.sync()
-            return html(FleetPages.release(.init(summary: summary, components: components, findings: findings, notChecked: try advisories.notChecked(sources, awaitingRematch: try await store.pendingSources(agent: agent, version: version)),
+            return html(FleetPages.release(.init(summary: summary, components: components, findings: try advisories.live(findings, id: \.id), notChecked: try advisories.notChecked(sources, awaitingRematch: try await store.pendingSources(agent: agent, version: version)),
                                                  attestations: attestations, policy: policy)))
         }
         router.get("/ui/vulnerabilities/:id") { _, context in
@@ -142,7 +142,7 @@ enum FleetWeb {
             let ids = try advisories.ids(for: id)
             // Echoed through the redactor, as the API's error is: a pasted token was shown whole (helper-137).
             guard !ids.isEmpty else { return html(FleetPages.notFound("The server's advisory database knows no advisory \(Redactor.quote(id, max: 100))."), status: .notFound) }
-            return html(FleetPages.vulnerability(id: id, advisories: ids, affected: try await store.affected(advisoryIDs: ids)))
+            return html(FleetPages.vulnerability(id: id, advisories: ids, affected: try await store.affected(advisoryIDs: try advisories.live(ids, id: { $0 }))))
         }
         // The sign-in form: a read or admin token, as `application/x-www-form-urlencoded`.
         router.post("/session") { request, _ in

@@ -189,6 +189,11 @@ public final class AdvisoryStore: Sendable {
         func prepared(_ schemes: RangeEvaluator.Schemes) -> RangeEvaluator.PreparedEntry { EntryCodec.prepare(encodedEntry, schemes) }
     }
 
+    /// The ids of advisories withdrawn by now: a withdrawal still to come counts from its instant on.
+    public func withdrawnNow() throws(InputError) -> Set<String> {
+        try read { db in try Set(String.fetchAll(db, sql: "SELECT id FROM advisory WHERE withdrawn IS NOT NULL AND withdrawn <= ?", arguments: [Self.nowKey()])) }
+    }
+
     /// Affected entries of live advisories for many packages, by ecosystem and canonical name,
     /// still encoded; one read. Per name, entries keep the order they were stored in.
     public func candidateRows(_ names: [String: Set<String>]) throws(InputError) -> [String: [String: [RawCandidate]]] {
