@@ -302,11 +302,12 @@ public struct Diagnostic: Sendable, Hashable, Codable, Comparable, CustomStringC
     private enum CodingKeys: String, CodingKey { case location, message }
 
     /// The message goes through `Redactor`: diagnostics quote input, and input may hold credentials.
-    /// The location's path is a name from the input too: its control characters are escaped, so a file
-    /// named with a terminal escape cannot rewrite the warning lines a user reads.
+    /// The location's path is a name from the input too: redacted as a field (a directory named
+    /// `https:/bob:pw@host` was echoed whole: helper-135), and its control characters escaped, so a
+    /// file named with a terminal escape cannot rewrite the warning lines a user reads.
     public init(_ location: Location, _ message: String, unscanned: Unscanned? = nil) {
         var location = location
-        location.path = Redactor.escapeControls(location.path)
+        location.path = Redactor.escapeControls(Redactor.redactField(location.path))
         self.location = location; self.message = Redactor.escapeControls(Redactor.redact(message))
         switch unscanned {
         case .componentWithoutPurl(let name): self.unscanned = .componentWithoutPurl(Redactor.escapeControls(Redactor.redact(name)))
