@@ -7,6 +7,14 @@ public protocol SecretSpotter: Sendable {
     /// Byte ranges of `bytes` that hold a secret value. For an `identityField` (a package name, a
     /// version, a purl) only sure findings count, so public random-looking ids stay readable.
     func secretRanges(in bytes: [UInt8], identityField: Bool) -> [Range<Int>]
+    /// False only when `secretRanges` with the same `identityField` can find nothing in `bytes` (no
+    /// keyword of a rule it would report is there): a cheap first look for texts asked by the hundred
+    /// thousand.
+    func mayFind(in bytes: [UInt8], identityField: Bool) -> Bool
+}
+
+extension SecretSpotter {
+    public func mayFind(in bytes: [UInt8], identityField: Bool) -> Bool { true }
 }
 
 extension Redactor {

@@ -18,6 +18,11 @@ public struct EngineSpotter: SecretSpotter {
         thread.start()
     }
 
+    public func mayFind(in bytes: [UInt8], identityField: Bool) -> Bool {
+        guard let engine = Self.shared else { return false }
+        return bytes.withUnsafeBytes { engine.mayMatch($0, minimumConfidence: identityField ? .high : .low) }
+    }
+
     public func secretRanges(in bytes: [UInt8], identityField: Bool) -> [Range<Int>] {
         guard let engine = Self.shared else { return [] }
         return bytes.withUnsafeBytes { engine.scan($0) }

@@ -152,6 +152,19 @@ public final class SecretEngine: Sendable {
     }
 
     /// Every match in `bytes`, sorted by position, overlaps resolved in favour of the surest rule.
+    /// False only when `scan` can find nothing of `minimumConfidence` or above: no keyword of such a
+    /// rule occurs (a rule's matches have its confidence), nor a generic assignment's in text holding a
+    /// character its forms need (`=`, `:`, a blank), and no known secrets are set.
+    public func mayMatch(_ bytes: UnsafeRawBufferPointer, minimumConfidence: Confidence = .low) -> Bool {
+        if known != nil { return true }
+        let assigns = bytes.contains { $0 == UInt8(ascii: "=") || $0 == UInt8(ascii: ":") || $0 == 32 || $0 == 9 || $0 == 10 || $0 == 13 }
+        var found = false
+        automaton.scan(bytes) { kw, _ in
+            if !found, targets[kw].contains(where: { $0 >= 0 ? rules[Int($0)].confidence >= minimumConfidence : assigns }) { found = true }
+        }
+        return found
+    }
+
     public func scan(_ bytes: UnsafeRawBufferPointer) -> [SecretMatch] {
         var complete = true
         return scan(bytes, complete: &complete)
