@@ -158,9 +158,22 @@ public final class SecretEngine: Sendable {
     public func mayMatch(_ bytes: UnsafeRawBufferPointer, minimumConfidence: Confidence = .low) -> Bool {
         if known != nil { return true }
         let assigns = bytes.contains { $0 == UInt8(ascii: "=") || $0 == UInt8(ascii: ":") || $0 == 32 || $0 == 9 || $0 == 10 || $0 == 13 }
+        guard let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return false }
+        let n = bytes.count
         var found = false
-        automaton.scan(bytes) { kw, _ in
-            if !found, targets[kw].contains(where: { $0 >= 0 ? rules[Int($0)].confidence >= minimumConfidence : assigns }) { found = true }
+        automaton.scan(bytes) { kw, end in
+            guard !found else { return }
+            for t in targets[kw] {
+                guard t >= 0 else { if assigns { found = true; return }; continue }
+                let r = Int(t)
+                guard rules[r].confidence >= minimumConfidence else { continue }
+                // As `scan` reads an anchored rule's hit: only its own keyword, and only where the bytes
+                // can start a match (the literal, then its guard class). Any other rule counts outright.
+                if anchoredRules.contains(r) {
+                    guard anchoredKeyword[kw].contains(t), patterns[r].mayMatch(base, n, at: end - automaton.keywords[kw].count) else { continue }
+                }
+                found = true; return
+            }
         }
         return found
     }
