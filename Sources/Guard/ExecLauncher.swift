@@ -335,8 +335,10 @@ public enum ExecLauncher {
             // interpreter, not the name of a link to it: `deploy.sh -c CODE` through a link named after
             // a declared script to `sh` ran inline code as that script (found by helper-136).
             audit.inline = how
+            // The interpreter was checked to be one only root could have put there, so its own name (`sh`
+            // for dash) stands, with no second name to hold it to.
             let interpreter = names.first(where: ScriptReference.isInterpreter) ?? names[0]
-            script = .init(name: interpreter, paths: [real], realName: names.last)
+            script = .init(name: interpreter, paths: [real])
         case .refused(let why):
             return refuse(why)
         case .file(let index, let searchPATH):

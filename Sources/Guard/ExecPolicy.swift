@@ -56,6 +56,14 @@ public struct ExecPolicy: Sendable {
             return Decision(allowed: false, declaredAs: real,
                             reason: "'\(script.name)' is '\(real)' under another name, and '\(real)' is declared for \(list), not for \(environment.name)")
         }
+        // In production, a link whose file has another name no key declares is refused too: a link named
+        // `deploy.sh` to any undeclared program ran it as `deploy.sh` (helper-138). Declare the file's
+        // own name or its path. (A hard link has no other name to see: a digest covers that.)
+        if environment.isProduction, let real = script.realName, !real.contains("/"), scripts[real] == nil,
+           key(for: Script(name: "", paths: script.paths)) == nil {
+            return Decision(allowed: false, declaredAs: nil,
+                            reason: "'\(script.name)' is '\(real)' under another name, and '\(real)' is not a declared script, and undeclared scripts are refused in \(environment.name)")
+        }
         guard let key = key(for: script) else {
             if environment.isProduction {
                 return Decision(allowed: false, declaredAs: nil,

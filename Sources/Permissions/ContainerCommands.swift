@@ -117,8 +117,9 @@ enum ContainerCommands {
     static func unknownReferences(_ strings: [String], container: Node) -> [String] {
         let literal = environment(container)
         var fromOutside = Set<String>()
-        for e in container["env"]?.sequence ?? [] where e["value"]?.string == nil && e["valueFrom"] != nil {
-            if let name = e["name"]?.string { fromOutside.insert(name) }
+        for e in container["env"]?.sequence ?? [] {
+            guard let name = e["name"]?.string else { continue }
+            if e["value"] == nil && e["valueFrom"] != nil { fromOutside.insert(name) } else { fromOutside.remove(name) }
         }
         let envFrom = !(container["envFrom"]?.sequence ?? []).isEmpty
         var out = Set<String>()
@@ -157,8 +158,10 @@ enum ContainerCommands {
     static func environment(_ container: Node) -> [String: String] {
         var env: [String: String] = [:]
         for e in container["env"]?.sequence ?? [] {
-            // A value from elsewhere (`valueFrom`) is not known: not the empty text (`unknownReferences`).
-            guard let name = e["name"]?.string, e["value"] != nil || e["valueFrom"] == nil else { continue }
+            guard let name = e["name"]?.string else { continue }
+            // A value from elsewhere (`valueFrom`) is not known: not the empty text, and it replaces a
+            // literal given before, as the kubelet keeps the last (`unknownReferences`; helper-138).
+            guard e["value"] != nil || e["valueFrom"] == nil else { env[name] = nil; continue }
             env[name] = expand(e["value"]?.string ?? "", env)
         }
         return env

@@ -367,6 +367,13 @@ import TestSupport
         let inline = try s.exec(["--environment", "production"], [s.dir + "/rw/deploy.sh", "-c", "echo INLINE"])
         #expect(inline.code == 126 && !inline.out.contains("INLINE"), "\(inline.code) \(inline.out) \(inline.err)")
         #expect(inline.err.contains("is not a declared script"), "\(inline.err)")
+        // A link named after a production script to a program no key declares is refused in production
+        // (helper-138), and runs elsewhere.
+        try FileManager.default.removeItem(atPath: s.dir + "/rw/deploy.sh")
+        try FileManager.default.createSymbolicLink(atPath: s.dir + "/rw/deploy.sh", withDestinationPath: "/usr/bin/id")
+        let undeclared = try s.exec(["--environment", "production"], [s.dir + "/rw/deploy.sh"])
+        #expect(undeclared.code == 126 && !undeclared.out.contains("uid="), "\(undeclared.code) \(undeclared.out) \(undeclared.err)")
+        #expect(undeclared.err.contains("'deploy.sh' is 'id' under another name, and 'id' is not a declared script"), "\(undeclared.err)")
         // Where both names are allowed, the link runs.
         let test = try s.exec(["--environment", "test"], [s.dir + "/ro/cleanup.sh", "x"])
         #expect(test.code == 0 && test.out == "cleaned x\n", "\(test.err)")
