@@ -1,3 +1,4 @@
+import Foundation
 import ProvenantCore
 
 /// A configuration file recorded in the SBOM so `diff` can see it change: its path inside the target
@@ -43,6 +44,35 @@ public struct ConfigSelection: Sendable {
                 files.append(ConfigFile(path: link, digest: FileDigest.sha256(bytes)))
             } catch {
                 diags.append(Diagnostic(Location(link), "configuration file is a symbolic link, not recorded through it: \(error)", unscanned: .input))
+            }
+        }
+        // A `--config` glob may name files through a linked directory (`etc/app -> /opt/app/conf`):
+        // matched nothing and dropped without a word (helper-138). The files under a linked directory
+        // inside the target are matched under the link's name too, and read where they are; a link
+        // that leads out, when a glob names something below it, is not checked.
+        if !globs.isEmpty, let dir = index.directory {
+            var recorded = Set(files.map(\.path))
+            for link in index.links where !index.contains(link) {
+                var steps = 4096
+                guard let (real, st) = try? dir.lookUp(link, steps: &steps) else {
+                    if globs.contains(where: { $0.pattern.hasPrefix(link + "/") }) {
+                        diags.append(Diagnostic(Location(link), "configuration named below this symbolic link is not recorded: it leads outside the target or nowhere", unscanned: .input))
+                    }
+                    continue
+                }
+                guard st.st_mode & S_IFMT == S_IFDIR else { continue }
+                let prefix = real.isEmpty ? "" : real + "/"
+                for f in index.files where f.path.hasPrefix(prefix) {
+                    let aliased = link + "/" + f.path.dropFirst(prefix.count)
+                    guard !recorded.contains(aliased), globs.contains(where: { $0.matches(aliased) }) else { continue }
+                    recorded.insert(aliased)
+                    do {
+                        let bytes = try index.source.read(f.path, limit: 64 << 20)
+                        files.append(ConfigFile(path: aliased, digest: FileDigest.sha256(bytes)))
+                    } catch {
+                        diags.append(Diagnostic(Location(aliased), "configuration file not recorded: \(error)", unscanned: .input))
+                    }
+                }
             }
         }
         return (files.sorted(), diags)

@@ -478,6 +478,13 @@ struct NpmEdits {
         try "egress: [\"0.0.0.0/0\"]\n".write(to: real, atomically: true, encoding: .utf8)
         let b = try await catalog(target)
         #expect(pairs(compare(a, b).findings) == ["drift:config-changed app/provenant.agent.yaml"])
+        // A --config glob naming files through a linked directory matched nothing (helper-138): they are
+        // matched under the link's name, and a link out of the target that a glob names below is not checked.
+        try fm.createSymbolicLink(atPath: dir.appendingPathComponent("t/conf").path, withDestinationPath: "real")
+        try fm.createSymbolicLink(atPath: dir.appendingPathComponent("t/outside").path, withDestinationPath: "/etc")
+        let c = try await catalog(target, config: ["conf/*.yaml", "outside/*.conf"])
+        #expect(c.configFiles?.map(\.path) == ["app/provenant.agent.yaml", "conf/agent.yaml"], "\(String(describing: c.configFiles))")
+        #expect(c.diagnostics.contains { $0.location.path == "outside" && $0.unscanned != nil })
     }
 
     @Test func lookalikesAreJudgedAgainstEstablishedNamesAndTheNamesFile() throws {
