@@ -48,29 +48,48 @@ public struct ConfigSelection: Sendable {
         }
         // A `--config` glob may name files through a linked directory (`etc/app -> /opt/app/conf`):
         // matched nothing and dropped without a word (helper-138). The files under a linked directory
-        // inside the target are matched under the link's name too, and read where they are; a link
-        // that leads out, when a glob names something below it, is not checked.
+        // inside the target are matched under the link's name too, and read where they are, for links
+        // a glob could match below; a link there that leads out, or a link within the linked directory
+        // (not followed again), is not checked. Bounded: thousands of links to a large directory took
+        // half a minute (helper-139).
         if !globs.isEmpty, let dir = index.directory {
+            let literals = globs.map { g in String(g.pattern.prefix { !"*?[{".contains($0) }) }
+            func couldMatchBelow(_ path: String) -> Bool {
+                let d = path + "/"
+                return literals.contains { $0.hasPrefix(d) || d.hasPrefix($0) }
+            }
             var recorded = Set(files.map(\.path))
-            for link in index.links where !index.contains(link) {
+            var checks = 2_000_000, aliased = 10_000
+            linkLoop: for link in index.links where !index.contains(link) && couldMatchBelow(link) {
                 var steps = 4096
                 guard let (real, st) = try? dir.lookUp(link, steps: &steps) else {
-                    if globs.contains(where: { $0.pattern.hasPrefix(link + "/") }) {
-                        diags.append(Diagnostic(Location(link), "configuration named below this symbolic link is not recorded: it leads outside the target or nowhere", unscanned: .input))
-                    }
+                    diags.append(Diagnostic(Location(link), "configuration a --config glob may name below this symbolic link is not recorded: it leads outside the target or nowhere", unscanned: .input))
                     continue
                 }
                 guard st.st_mode & S_IFMT == S_IFDIR else { continue }
                 let prefix = real.isEmpty ? "" : real + "/"
+                for nested in index.links where nested.hasPrefix(prefix) && nested != link {
+                    let alias = link + "/" + nested.dropFirst(prefix.count)
+                    if couldMatchBelow(alias) || globs.contains(where: { $0.matches(alias) }) {
+                        diags.append(Diagnostic(Location(alias), "is a symbolic link within a linked directory, not followed; configuration a --config glob may name there is not recorded", unscanned: .input))
+                    }
+                }
                 for f in index.files where f.path.hasPrefix(prefix) {
-                    let aliased = link + "/" + f.path.dropFirst(prefix.count)
-                    guard !recorded.contains(aliased), globs.contains(where: { $0.matches(aliased) }) else { continue }
-                    recorded.insert(aliased)
+                    checks -= 1
+                    let aliasedPath = link + "/" + f.path.dropFirst(prefix.count)
+                    guard checks > 0 else {
+                        diags.append(Diagnostic(Location(link), "more files through linked directories than --config globs are matched against (2,000,000 looks, 10,000 files); configuration there is not recorded", unscanned: .input))
+                        break linkLoop
+                    }
+                    guard !recorded.contains(aliasedPath), globs.contains(where: { $0.matches(aliasedPath) }) else { continue }
+                    aliased -= 1
+                    guard aliased > 0 else { checks = 0; continue }
+                    recorded.insert(aliasedPath)
                     do {
                         let bytes = try index.source.read(f.path, limit: 64 << 20)
-                        files.append(ConfigFile(path: aliased, digest: FileDigest.sha256(bytes)))
+                        files.append(ConfigFile(path: aliasedPath, digest: FileDigest.sha256(bytes)))
                     } catch {
-                        diags.append(Diagnostic(Location(aliased), "configuration file not recorded: \(error)", unscanned: .input))
+                        diags.append(Diagnostic(Location(aliasedPath), "configuration file not recorded: \(error)", unscanned: .input))
                     }
                 }
             }

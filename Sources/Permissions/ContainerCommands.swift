@@ -115,12 +115,7 @@ enum ContainerCommands {
     /// `envFrom`, any name the shell does not set itself. Which script such a line runs is not known
     /// here (found by helper-136: `sh -c "$(SCRIPT)"` from a ConfigMap passed as clean).
     static func unknownReferences(_ strings: [String], container: Node) -> [String] {
-        let literal = environment(container)
-        var fromOutside = Set<String>()
-        for e in container["env"]?.sequence ?? [] {
-            guard let name = e["name"]?.string else { continue }
-            if e["value"] == nil && e["valueFrom"] != nil { fromOutside.insert(name) } else { fromOutside.remove(name) }
-        }
+        let (literal, fromOutside) = environmentParts(container)
         let envFrom = !(container["envFrom"]?.sequence ?? []).isEmpty
         var out = Set<String>()
         for name in referencedNames(strings) where literal[name] == nil {
@@ -155,16 +150,24 @@ enum ContainerCommands {
 
     /// The container's literal env values in order, each expanded with those before it, as the
     /// kubelet builds them (a value from a Secret or field is not known here and stays unexpanded).
-    static func environment(_ container: Node) -> [String: String] {
-        var env: [String: String] = [:]
+    static func environment(_ container: Node) -> [String: String] { environmentParts(container).literal }
+
+    /// The container's env, in order, as the kubelet builds it: the values known here, and the names
+    /// whose values come from outside the workload. A `valueFrom` (with no value, or an empty one,
+    /// which the API allows beside it) is not known and replaces a literal given before, as the kubelet
+    /// keeps the last entry (helper-138); a literal that takes in such a name through `$(NAME)` is not
+    /// known either (helper-139).
+    static func environmentParts(_ container: Node) -> (literal: [String: String], outside: Set<String>) {
+        var env: [String: String] = [:], outside = Set<String>()
         for e in container["env"]?.sequence ?? [] {
             guard let name = e["name"]?.string else { continue }
-            // A value from elsewhere (`valueFrom`) is not known: not the empty text, and it replaces a
-            // literal given before, as the kubelet keeps the last (`unknownReferences`; helper-138).
-            guard e["value"] != nil || e["valueFrom"] == nil else { env[name] = nil; continue }
-            env[name] = expand(e["value"]?.string ?? "", env)
+            let value = e["value"]?.string ?? ""
+            if e["valueFrom"] != nil && value.isEmpty { env[name] = nil; outside.insert(name); continue }
+            if outside.contains(where: { value.contains("$(" + $0 + ")") }) { env[name] = nil; outside.insert(name); continue }
+            env[name] = expand(value, env)
+            outside.remove(name)
         }
-        return env
+        return (env, outside)
     }
 
     /// Kubernetes' `$(VAR)` expansion: a defined name is replaced, an undefined one kept as written,

@@ -485,6 +485,9 @@ struct NpmEdits {
         let c = try await catalog(target, config: ["conf/*.yaml", "outside/*.conf"])
         #expect(c.configFiles?.map(\.path) == ["app/provenant.agent.yaml", "conf/agent.yaml"], "\(String(describing: c.configFiles))")
         #expect(c.diagnostics.contains { $0.location.path == "outside" && $0.unscanned != nil })
+        // A glob of any depth through a link out is not checked either (helper-139).
+        let d = try await catalog(target, config: ["**/*.conf"])
+        #expect(d.diagnostics.contains { $0.location.path == "outside" && $0.unscanned != nil })
     }
 
     @Test func lookalikesAreJudgedAgainstEstablishedNamesAndTheNamesFile() throws {
