@@ -96,7 +96,12 @@ public enum Redactor {
         let spotter = Redactor.installedSpotter
         public init() {}
 
-        public func mayChange(_ b: [UInt8]) -> Bool {
+        /// Whether the spotter could find anything in `b`: asked once of many texts joined, a false
+        /// answer spares asking it of each (a rule's keyword inside one text is inside the join too).
+        public func spotterMayFind(_ b: [UInt8]) -> Bool { spotter?.mayFind(in: b, identityField: true) ?? false }
+
+        /// `askSpotter` false: the spotter is known to find nothing here (`spotterMayFind` on a join).
+        public func mayChange(_ b: [UInt8], askSpotter: Bool = true) -> Bool {
             var dashes = 0
             for i in b.indices {
                 let c = b[i]
@@ -108,7 +113,7 @@ public enum Redactor {
                     if byFirst[Int(c)].contains(where: { rest.starts(with: $0) }) || Redactor.startsFolded(rest, akia) || Redactor.startsFolded(rest, asia) { return true }
                 }
             }
-            return spotter?.mayFind(in: b, identityField: true) ?? false
+            return askSpotter && (spotter?.mayFind(in: b, identityField: true) ?? false)
         }
     }
 

@@ -47,9 +47,8 @@ public enum InputRedaction {
         private var fields: [String: (key: String, value: String)] = [:], texts: [String: (key: String, value: String)] = [:]
         mutating func field(_ s: String) -> String { Self.answer(s, &fields, Redactor.redactField) }
 
-        /// Whether the path needs asking whole (`Redactor.fieldMayChange`).
-        private let prefilter = Redactor.FieldPrefilter()
-        func pathMayHoldSecret(_ path: String) -> Bool { prefilter.mayChange(Array(path.utf8)) }
+        /// Whether a path needs asking whole (`Redactor.fieldMayChange`).
+        let prefilter = Redactor.FieldPrefilter()
         mutating func text(_ s: String) -> String { Self.answer(s, &texts, Redactor.redact) }
 
         private static func answer(_ s: String, _ memo: inout [String: (key: String, value: String)], _ ask: (String) -> String) -> String {
@@ -90,9 +89,16 @@ public enum InputRedaction {
     /// packages (140,000 paths): a byte scan first rules out the paths it cannot change
     /// (`Redactor.fieldMayChange`), and only the rest are asked.
     static func scrubFiles(_ p: inout Package, _ memo: inout Memo) {
+        guard !p.files.isEmpty else { return }
+        // The spotter's keywords are looked for once in the package's paths joined: most packages hold
+        // none, and then no path needs asking it. Joined by NUL, which is neither a word byte nor one
+        // an assignment needs, so the join finds whatever a path alone would, and no more than needed.
+        var joined: [UInt8] = []
+        for f in p.files { joined += f.path.utf8; joined.append(0) }
+        let askSpotter = memo.prefilter.spotterMayFind(joined)
         for i in p.files.indices {
             let path = p.files[i].path
-            guard memo.pathMayHoldSecret(path) else { continue }
+            guard memo.prefilter.mayChange(Array(path.utf8), askSpotter: askSpotter) else { continue }
             let field = Redactor.redactField(path)
             if !field.utf8.elementsEqual(path.utf8) { p.files[i].path = field }
         }
