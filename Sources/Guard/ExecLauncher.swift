@@ -331,12 +331,11 @@ public enum ExecLauncher {
         case .command:
             script = .init(name: names[0], paths: [real], realName: names.last)
         case .inline(let how):
-            // The interpreter stands for its inline code: declaring it allows what it is given. The
-            // interpreter, not the name of a link to it: `deploy.sh -c CODE` through a link named after
-            // a declared script to `sh` ran inline code as that script (found by helper-136).
+            // The interpreter stands for its inline code: declaring it allows what it is given. Its name,
+            // not a link's: `deploy.sh -c CODE` through a link named after a declared script to `sh` ran
+            // inline code as that script (helper-136). It was checked to be one only root could have put
+            // there, so the name it is run by (`sh` for dash) stands, with no second name to hold it to.
             audit.inline = how
-            // The interpreter was checked to be one only root could have put there, so its own name (`sh`
-            // for dash) stands, with no second name to hold it to.
             let interpreter = names.first(where: ScriptReference.isInterpreter) ?? names[0]
             script = .init(name: interpreter, paths: [real])
         case .refused(let why):

@@ -49,20 +49,21 @@ public struct ExecPolicy: Sendable {
     public func wantsDigest(_ script: Script) -> Bool { key(for: script).map { digests[$0] != nil } ?? false }
 
     public func decide(_ script: Script, in environment: ExecEnvironment) -> Decision {
-        // A declared script is bound to its environments under any other name: run through a link with
-        // a name declared elsewhere, the test-only `cleanup.sh` ran in production (found by helper-136).
-        if let real = script.realName, !real.contains("/"), let environments = scripts[real], !environments.contains(environment.name) {
-            let list = environments.isEmpty ? "no environment" : environments.joined(separator: ", ")
-            return Decision(allowed: false, declaredAs: real,
-                            reason: "'\(script.name)' is '\(real)' under another name, and '\(real)' is declared for \(list), not for \(environment.name)")
-        }
-        // In production, a link whose file has another name no key declares is refused too: a link named
-        // `deploy.sh` to any undeclared program ran it as `deploy.sh` (helper-138). Declare the file's
-        // own name or its path. (A hard link has no other name to see: a digest covers that.)
-        if environment.isProduction, let real = script.realName, !real.contains("/"), scripts[real] == nil,
-           key(for: Script(name: "", paths: script.paths)) == nil {
-            return Decision(allowed: false, declaredAs: nil,
-                            reason: "'\(script.name)' is '\(real)' under another name, and '\(real)' is not a declared script, and undeclared scripts are refused in \(environment.name)")
+        // Reached through a link, the file's own name is held to its own declaration too: the test-only
+        // `cleanup.sh` ran in production under a link named after a production script (helper-136), and
+        // in production an undeclared program ran under one (helper-138). A path key matching the file
+        // is the more specific declaration, and decides alone. (A hard link has no other name to see: a
+        // digest covers that.)
+        if let real = script.realName, !real.contains("/"), key(for: Script(name: "", paths: script.paths)) == nil {
+            if let environments = scripts[real], !environments.contains(environment.name) {
+                let list = environments.isEmpty ? "no environment" : environments.joined(separator: ", ")
+                return Decision(allowed: false, declaredAs: real,
+                                reason: "'\(script.name)' is '\(real)' under another name, and '\(real)' is declared for \(list), not for \(environment.name)")
+            }
+            if scripts[real] == nil, environment.isProduction {
+                return Decision(allowed: false, declaredAs: nil,
+                                reason: "'\(script.name)' is '\(real)' under another name, and '\(real)' is not a declared script, and undeclared scripts are refused in \(environment.name)")
+            }
         }
         guard let key = key(for: script) else {
             if environment.isProduction {

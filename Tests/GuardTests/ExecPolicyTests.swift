@@ -206,6 +206,23 @@ import Testing
         #expect(p.decide(other, in: ExecEnvironment(name: "staging", source: "--environment")).allowed)
     }
 
+    /// Reached through a link, the file's own name is held to its declaration (helper-136), and in
+    /// production an undeclared one is refused (helper-138); a path key matching the file decides alone.
+    @Test func aLinkIsHeldToTheDeclarationOfItsFile() {
+        let p = Self.policy()
+        let toCleanup = ExecPolicy.Script(name: "rotate.sh", paths: ["/w/cleanup.sh"], sha256: Self.digest, realName: "cleanup.sh")
+        let refused = p.decide(toCleanup, in: Self.production)
+        #expect(!refused.allowed && refused.reason.contains("'rotate.sh' is 'cleanup.sh' under another name") && refused.declaredAs == "cleanup.sh")
+        #expect(p.decide(toCleanup, in: Self.test).allowed, "both names are allowed in test")
+        let toUndeclared = ExecPolicy.Script(name: "rotate.sh", paths: ["/usr/bin/id"], sha256: Self.digest, realName: "id")
+        #expect(!p.decide(toUndeclared, in: Self.production).allowed)
+        #expect(p.decide(toUndeclared, in: Self.test).allowed)
+        let toPathKey = ExecPolicy.Script(name: "report.py", paths: ["/srv/jobs/report.py"], realName: "report.py")
+        #expect(toPathKey.realName == nil, "one name is no alias")
+        let aliasOfPathKey = ExecPolicy.Script(name: "run", paths: ["/srv/jobs/report.py"], realName: "report.py")
+        #expect(p.decide(aliasOfPathKey, in: Self.production).allowed, "the path key decides")
+    }
+
     @Test func pathKeysMatchPathsAndBasenameKeysMatchNames() {
         let p = Self.policy()
         #expect(p.key(for: .init(name: "migrate", paths: ["/opt/jobs/migrate"])) == "/opt/jobs/migrate")
