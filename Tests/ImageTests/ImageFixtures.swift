@@ -8,7 +8,7 @@ import TestSupport
 struct TarWriter {
     var bytes: [UInt8] = []
 
-    enum Kind: UInt8 { case file = 48, hardLink = 49, symlink = 50, directory = 53 }
+    enum Kind: UInt8 { case file = 48, hardLink = 49, symlink = 50, characterDevice = 51, directory = 53, fifo = 54 }
 
     mutating func add(_ name: String, _ kind: Kind = .file, data: [UInt8] = [], link: String = "", mode: Int = 0o644,
                       uid: Int = 0, pax: [String: String] = [:]) {

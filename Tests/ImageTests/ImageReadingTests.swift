@@ -93,6 +93,23 @@ struct TwoLayerImage {
         #expect(contents.info.layers.map(\.createdBy) == ["ADD rootfs.tar /", "RUN npm install left-pad"])
     }
 
+    /// A FIFO or device named like a lockfile in an image was dropped without a word and the SBOM said
+    /// complete, where a directory's is NOT CHECKED (found by helper-138).
+    @Test func specialFilesNamedLikeLockfilesAreNotChecked() async throws {
+        let dir = try temporaryDirectory("special-files")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var t = TarWriter()
+        t.add("app/package-lock.json", .fifo)
+        t.add("app/requirements.txt", .characterDevice)
+        t.add("app/notes.txt", .fifo)
+        var w = try LayoutWriter(dir)
+        try w.addLayer(t.finished(), createdBy: "ADD special /")
+        _ = try w.write(user: "app")
+        let inv = try await catalogImage("oci-dir:" + dir.path)
+        let unchecked = Set(inv.diagnostics.filter { $0.unscanned != nil && $0.message.contains("not a regular file") }.map(\.location.path))
+        #expect(unchecked == ["app/package-lock.json", "app/requirements.txt"], "\(inv.diagnostics)")
+    }
+
     @Test func packagesNameTheLayerThatAddedThem() async throws {
         let dir = try temporaryDirectory("attribution")
         defer { try? FileManager.default.removeItem(at: dir) }

@@ -157,8 +157,7 @@ public struct FileIndex: Sendable {
     public func addingLinkedPaths(_ extractors: [any Extractor], excludes: [Glob] = [],
                                   maxDirectoryEntries: Int = FileIndex.maxLinkedDirectoryEntries,
                                   maxLinkedSteps: Int = FileIndex.maxLinkedEntrySteps) -> FileIndex {
-        guard let directory, !links.isEmpty || !specials.isEmpty else { return self }
-        guard !links.isEmpty else { return withSpecialsSaid(extractors, excludes: excludes) }
+        guard let directory, !links.isEmpty else { return specials.isEmpty ? self : withSpecialsSaid(extractors, excludes: excludes) }
         var unreadableNames: [String] = []
         let found = LinkedPaths.find(extractors, lookUp: { path -> LinkedPaths.Target<IndexedFile> in
             let looked: (canonical: String, status: stat)?
@@ -358,6 +357,10 @@ public struct FileIndex: Sendable {
         for f in listed where f.node.content?.screenedOut != true && f.node.content?.excluded != true && !filter.excludes(f.path) {
             byPath[PathKey(f.path)] = files.count
             files.append(IndexedFile(path: f.path, size: f.node.size, isExecutable: f.node.mode & 0o111 != 0))
+        }
+        // FIFOs and devices, said where an extractor reads their names, as in a directory (helper-138).
+        image.filesystem.walk { path, node in
+            if case .other = node.kind, !filter.excludes(path) { specials.append(path) }
         }
     }
 }
