@@ -74,12 +74,58 @@ enum ContainerCommands {
     /// expanded from `env` too: what a script check looks for a script's name in.
     /// Quotes and backslashes are removed as a shell removes them, too: `/opt/clean''up.sh` and
     /// `clean\up.sh` run cleanup.sh (found by helper-136).
+    /// Also as a shell reads them after variables the command sets itself (`S=cleanup; ./$S.sh`), ANSI-C
+    /// quoting (`clean$'u'p.sh`) and brace expansion (`clean{up,}.sh`) (helper-138).
     static func wordsAsRun(_ strings: [String], env: [String: String]) -> [String] {
-        let expanded = strings.map { shellExpanded($0, env) }
+        let local = env.merging(shellAssignments(strings)) { given, _ in given }
+        let expanded = strings.map { shellExpanded($0, local) }
         var out = words(strings) + (expanded == strings ? [] : words(expanded))
         let unquoted = expanded.map(quotesRemoved)
         if unquoted != expanded { out += words(unquoted) }
+        // Brace groups span what `words` splits at (`,`, `{`), so they are expanded in blank-separated words.
+        for s in unquoted where s.contains("{") {
+            for w in s.split(whereSeparator: { " \t\n;&|()".contains($0) }) where w.contains("{") { out += words(bracesExpanded(String(w))) }
+        }
         return out
+    }
+
+    /// `NAME=VALUE` words a shell command line sets, with literal values only (no `$`, backquote or
+    /// parenthesis), quotes removed.
+    static func shellAssignments(_ strings: [String]) -> [String: String] {
+        var out: [String: String] = [:]
+        for s in strings where s.contains("=") {
+            for word in s.split(whereSeparator: { " \t\n;&|()".contains($0) }) {
+                guard let eq = word.firstIndex(of: "="), eq > word.startIndex else { continue }
+                let name = word[..<eq], value = quotesRemoved(String(word[word.index(after: eq)...]))
+                guard let first = name.first, first == "_" || (first.isASCII && first.isLetter),
+                      name.allSatisfy({ $0 == "_" || ($0.isASCII && ($0.isLetter || $0.isNumber)) }),
+                      !value.contains(where: { "$`(".contains($0) }) else { continue }
+                out[String(name)] = value
+            }
+        }
+        return out
+    }
+
+    /// A word with `{a,b}` groups as the shell expands them (each group's alternatives, at most 64
+    /// words); `${…}` is no group.
+    static func bracesExpanded(_ word: String) -> [String] {
+        var results = [""]
+        var rest = Substring(word)
+        while let open = rest.firstIndex(of: "{") {
+            let before = rest[..<open]
+            guard rest[..<open].last != "$", let close = rest[open...].firstIndex(of: "}") else { break }
+            let inner = rest[rest.index(after: open)..<close]
+            guard inner.contains(","), !inner.contains("{") else {
+                results = results.map { $0 + rest[...close] }
+                rest = rest[rest.index(after: close)...]
+                continue
+            }
+            let alternatives = inner.split(separator: ",", omittingEmptySubsequences: false)
+            // Lazily: a group of 100,000 alternatives must not build millions of words first.
+            results = Array(results.lazy.flatMap { r in alternatives.lazy.map { r + before + $0 } }.prefix(64))
+            rest = rest[rest.index(after: close)...]
+        }
+        return results.map { $0 + rest }
     }
 
     /// `s` without the quote characters and backslashes a shell removes (a backslash keeps the
@@ -87,7 +133,11 @@ enum ContainerCommands {
     static func quotesRemoved(_ s: String) -> String {
         guard s.contains(where: { $0 == "'" || $0 == "\"" || $0 == "\\" }) else { return s }
         var out = "", escaped = false
-        for ch in s {
+        var chars = Array(s)
+        // `$'…'` is ANSI-C quoting: the `$` goes with the quotes.
+        var i = 0
+        while i + 1 < chars.count { if chars[i] == "$" && chars[i + 1] == "'" { chars.remove(at: i) } else { i += 1 } }
+        for ch in chars {
             if escaped { out.append(ch); escaped = false; continue }
             switch ch {
             case "\\": escaped = true
