@@ -79,17 +79,10 @@ public enum Redactor {
         return out == bytes ? text : String(decoding: out, as: UTF8.self)
     }
 
-    /// For identity fields quoted from input (package names, versions, purl qualifiers, licenses):
-    /// the same rules without the generic high-entropy one, which random-looking but public values
-    /// such as Go pseudo-versions (`v0.0.0-20210913185402-3e247af027bc`) would trip. Userinfo in a
-    /// field without a scheme (`user:token@github.com/acme/x`, as Package.resolved locations become
-    /// names) is removed outright, so the field still names the package.
-    /// False only when `redactField` leaves `bytes` as they are, found by a byte scan: none of `@ : = %`
-    /// (userinfo, assignments, encodings), no PEM marker, no credential prefix (nor an AWS key id's in
-    /// either case), and nothing the spotter could find. File lists ask this of 140,000 paths an image.
-    public static func fieldMayChange(_ b: [UInt8]) -> Bool { FieldPrefilter().mayChange(b) }
-
-    /// `fieldMayChange` with its tables and the spotter looked up once, for a loop over many texts.
+    /// Whether `redactField` could change a text, found by a byte scan: false only when it holds none
+    /// of `@ : = %` (userinfo, assignments, encodings), no PEM marker, no credential prefix (nor an AWS
+    /// key id's in either case), and nothing the spotter could find. File lists ask this of 140,000
+    /// paths an image; the tables and the spotter are looked up once, for the loop.
     public struct FieldPrefilter {
         let starts = Redactor.startsAPrefix, byFirst = Redactor.prefixesByFirstByte
         let akia = Redactor.akia, asia = Redactor.asia
@@ -117,6 +110,11 @@ public enum Redactor {
         }
     }
 
+    /// For identity fields quoted from input (package names, versions, purl qualifiers, licenses):
+    /// the same rules without the generic high-entropy one, which random-looking but public values
+    /// such as Go pseudo-versions (`v0.0.0-20210913185402-3e247af027bc`) would trip. Userinfo in a
+    /// field without a scheme (`user:token@github.com/acme/x`, as Package.resolved locations become
+    /// names) is removed outright, so the field still names the package.
     public static func redactField(_ text: String) -> String {
         guard mayNeedRedaction(text.utf8) else { return spotted(text, identityField: true) }
         var out = stripSchemelessUserinfo(Array(text.utf8))
@@ -656,7 +654,7 @@ public enum Redactor {
                 let c = piece[i]
                 guard startsAPrefix[Int(c)] else { i += 1; continue }
                 let atBoundary = i == piece.startIndex || boundaryBytes.contains(piece[i - 1])
-                if atBoundary, let p = prefixes.first(where: { piece[i...].starts(with: $0) }), prefixedToken(piece[(i + p.count)...]) { return true }
+                if atBoundary, let p = prefixesByFirstByte[Int(c)].first(where: { piece[i...].starts(with: $0) }), prefixedToken(piece[(i + p.count)...]) { return true }
                 // Inside a word, a distinctive prefix counts when a token's worth of letters and digits
                 // follows it at once (`pnpm_lock_parser` or `testpypi-canmatrix` are names, not keys).
                 // At a boundary the line above has already asked the same.

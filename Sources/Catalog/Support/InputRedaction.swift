@@ -47,7 +47,7 @@ public enum InputRedaction {
         private var fields: [String: (key: String, value: String)] = [:], texts: [String: (key: String, value: String)] = [:]
         mutating func field(_ s: String) -> String { Self.answer(s, &fields, Redactor.redactField) }
 
-        /// Whether a path needs asking whole (`Redactor.fieldMayChange`).
+        /// Whether a path needs asking whole (`Redactor.FieldPrefilter`).
         let prefilter = Redactor.FieldPrefilter()
         mutating func text(_ s: String) -> String { Self.answer(s, &texts, Redactor.redact) }
 
@@ -87,7 +87,7 @@ public enum InputRedaction {
     /// as the package's file components: a token written as a RECORD path was copied into the SBOM whole
     /// (found by helper-135). Asking the redactor path by path cost a second on an image of 7,000
     /// packages (140,000 paths): a byte scan first rules out the paths it cannot change
-    /// (`Redactor.fieldMayChange`), and only the rest are asked.
+    /// (`Redactor.FieldPrefilter`), and only the rest are asked.
     static func scrubFiles(_ p: inout Package, _ memo: inout Memo) {
         guard !p.files.isEmpty else { return }
         // The spotter's keywords are looked for once in the package's paths joined: most packages hold
