@@ -46,7 +46,6 @@ enum ContainerCommands {
         let c = Array(s.unicodeScalars)
         var out = String.UnicodeScalarView()
         var i = 0
-        func isName(_ u: Unicode.Scalar, first: Bool) -> Bool { u == "_" || (u.isASCII && u.properties.isAlphabetic) || (!first && ("0"..."9").contains(u)) }
         while i < c.count {
             guard c[i] == "$", i + 1 < c.count else { out.append(c[i]); i += 1; continue }
             if c[i + 1] == "{", let close = c[(i + 2)...].firstIndex(of: "}") {
@@ -97,9 +96,7 @@ enum ContainerCommands {
             for word in s.split(whereSeparator: { " \t\n;&|()".contains($0) }) {
                 guard let eq = word.firstIndex(of: "="), eq > word.startIndex else { continue }
                 let name = word[..<eq], value = quotesRemoved(String(word[word.index(after: eq)...]))
-                guard let first = name.first, first == "_" || (first.isASCII && first.isLetter),
-                      name.allSatisfy({ $0 == "_" || ($0.isASCII && ($0.isLetter || $0.isNumber)) }),
-                      !value.contains(where: { "$`(".contains($0) }) else { continue }
+                guard isName(name), !value.contains(where: { "$`(".contains($0) }) else { continue }
                 out[String(name)] = value
             }
         }
@@ -177,10 +174,17 @@ enum ContainerCommands {
     /// Variables a shell or the kubelet sets whatever the workload says.
     static let shellOwn: Set<String> = ["HOME", "PATH", "PWD", "OLDPWD", "HOSTNAME", "USER", "SHELL", "IFS", "UID", "EUID", "PPID", "RANDOM", "LINENO", "SECONDS", "OPTARG", "OPTIND", "TERM"]
 
+    /// A shell variable name's character: a letter, `_`, or (not first) a digit, in ASCII.
+    static func isName(_ u: Unicode.Scalar, first: Bool) -> Bool { u == "_" || (u.isASCII && u.properties.isAlphabetic) || (!first && ("0"..."9").contains(u)) }
+
+    /// Whether `s` is a shell variable name.
+    static func isName(_ s: Substring) -> Bool {
+        !s.isEmpty && s.unicodeScalars.enumerated().allSatisfy { isName($0.element, first: $0.offset == 0) }
+    }
+
     /// The names after `$`, `${` and `$(` in `strings` (`$$` is a literal dollar for the kubelet).
     static func referencedNames(_ strings: [String]) -> Set<String> {
         var out = Set<String>()
-        func isName(_ u: Unicode.Scalar, first: Bool) -> Bool { u == "_" || (u.isASCII && u.properties.isAlphabetic) || (!first && ("0"..."9").contains(u)) }
         for s in strings where s.contains("$") {
             let c = Array(s.unicodeScalars)
             var i = 0
