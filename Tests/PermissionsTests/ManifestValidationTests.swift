@@ -187,20 +187,20 @@ import TestSupport
         #expect(c["name"]?.string == "c\n  securityContext: {privileged: true}", "\(patch)")
         #expect(c["securityContext"]?["privileged"] == nil && c["securityContext"]?["allowPrivilegeEscalation"]?.bool == false)
     }
+    /// A Deployment `d` whose pod spec is `podSpec` (its lines at the pod spec's level, unindented).
+    static func deployment(_ podSpec: String) -> String {
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec:\n  template:\n    spec:\n"
+            + podSpec.split(separator: "\n", omittingEmptySubsequences: false).map { $0.isEmpty ? "" : "      " + $0 }.joined(separator: "\n")
+    }
+
     /// A host path mounted without readOnly was drafted as read, so the draft failed `check` on the
     /// deployment it came from (found by helper-136).
     @Test func aWritableHostPathIsDraftedAsWritten() throws {
-        let path = try tmpFile("d.yaml", """
-            apiVersion: apps/v1
-            kind: Deployment
-            metadata: {name: d}
-            spec:
-              template:
-                spec:
-                  containers:
-                  - {name: c, image: x, volumeMounts: [{name: h, mountPath: /data}]}
-                  volumes: [{name: h, hostPath: {path: /etc}}]
-            """)
+        let path = try tmpFile("d.yaml", Self.deployment("""
+              containers:
+              - {name: c, image: x, volumeMounts: [{name: h, mountPath: /data}]}
+              volumes: [{name: h, hostPath: {path: /etc}}]
+            """))
         let r = try Workloads.read(path)
         let draft = ManifestDrafter.draft(pods: r.pods, objects: r.objects, environments: [:], sources: [path])
         let d = try #require(try Yams.compose(yaml: draft))
@@ -221,18 +221,12 @@ import TestSupport
     /// A container's securityContext overrides the pod's: the patch resets root and unconfined settings
     /// there too, or the patched workload still ran as root, unconfined (helper-105).
     @Test func thePatchResetsContainerLevelOverrides() throws {
-        let path = try tmpFile("dep.yaml", """
-            apiVersion: apps/v1
-            kind: Deployment
-            metadata: {name: d}
-            spec:
-              template:
-                spec:
-                  containers:
-                  - name: c
-                    image: x
-                    securityContext: {runAsUser: 0, runAsNonRoot: false, seccompProfile: {type: Unconfined}, appArmorProfile: {type: Unconfined}}
-            """)
+        let path = try tmpFile("dep.yaml", Self.deployment("""
+              containers:
+              - name: c
+                image: x
+                securityContext: {runAsUser: 0, runAsNonRoot: false, seccompProfile: {type: Unconfined}, appArmorProfile: {type: Unconfined}}
+            """))
         let r = try Workloads.read(path)
         let m = try AgentManifest.load(try tmpFile("m.yaml", "name: a\nuser: {nonRoot: true, uid: 10001}\n"))
         let docs = try Self.documents(PolicyPatch.patches(for: r.pods, manifest: m))
