@@ -171,6 +171,112 @@ enum ContainerCommands {
         return out.sorted()
     }
 
+    /// The words a shell runs as a command (or hands to a runner such as `exec`, `sh` or `python3`)
+    /// whose text is only known when it runs: a command substitution (`$(cat f)`, backquotes), or a
+    /// variable neither the container's literal env nor the command itself sets literally
+    /// (`S=$(cat f); ./$S`, `for f in *; do ./$f; done`). Which script such a word runs is not known
+    /// here (left undone by helper-138). Only shell text (`sh -c TEXT`) is read: a word the kubelet
+    /// runs directly is not expanded by a shell. Positional and special parameters (`"$@"`, `$1`)
+    /// are not counted, as their values are words of the command line, checked themselves.
+    static func runtimeNamedCommands(_ strings: [String], env: [String: String]) -> [String] {
+        let local = env.merging(shellAssignments(strings)) { given, _ in given }
+        var out: [String] = []
+        for text in shellTexts(strings) { out += runtimeNamedWords(shellExpanded(text, local), known: local) }
+        return out
+    }
+
+    static let shells: Set<String> = ["sh", "bash", "dash", "ash", "zsh", "ksh", "mksh", "busybox"]
+
+    /// The text after `-c` (or a flag group holding `c`, as `-ec`) of each shell the line runs.
+    static func shellTexts(_ strings: [String]) -> [String] {
+        var out: [String] = []
+        var i = 0
+        while i < strings.count {
+            let name = strings[i].split(separator: "/").last.map(String.init) ?? strings[i]
+            guard shells.contains(name) else { i += 1; continue }
+            var j = i + 1
+            while j < strings.count, strings[j].hasPrefix("-"), !strings[j].hasPrefix("--") {
+                if strings[j].dropFirst().contains("c"), j + 1 < strings.count { out.append(strings[j + 1]); j += 1; break }
+                j += 1
+            }
+            i = j + 1
+        }
+        return out
+    }
+
+    /// Words that keep the next word in a position the shell runs: command prefixes, shells and
+    /// interpreters (whose first operand is the program they run), and the keywords before a command.
+    static let runners: Set<String> = ["exec", "eval", "command", "builtin", "nohup", "env", "sudo", "nice", "xargs", "then", "do", "else", "elif", "if",
+                                       "while", "until", "!", "time", "source", ".", "{", "sh", "bash", "dash", "ash", "zsh", "ksh", "mksh",
+                                       "python", "python3", "node", "perl", "ruby", "php"]
+
+    /// `runtimeNamedCommands` on one shell text, already expanded from what is known.
+    static func runtimeNamedWords(_ text: String, known: [String: String]) -> [String] {
+        let c = Array(text.unicodeScalars)
+        var out: [String] = []
+        var word = String.UnicodeScalarView(), dynamic = false
+        var runPosition = true, afterRunner = false
+        var quote: Unicode.Scalar?
+        func endWord() {
+            defer { word = String.UnicodeScalarView(); dynamic = false }
+            guard !word.isEmpty else { return }
+            let w = String(word)
+            if runPosition && dynamic, !isAssignment(w) { out.append(w) }
+            if isAssignment(w) { return }
+            let base = w.split(separator: "/").last.map(String.init) ?? w
+            if runPosition && runners.contains(base) { afterRunner = true; return }
+            if afterRunner && w.hasPrefix("-") { return }
+            runPosition = false; afterRunner = false
+        }
+        /// The end of a `$(…)` or backquoted text from `start`, nested parentheses counted.
+        func substitutionEnd(_ start: Int, close: Unicode.Scalar) -> Int {
+            var depth = 0, k = start
+            while k < c.count {
+                if c[k] == "\\" { k += 2; continue }
+                if close == ")" && c[k] == "(" { depth += 1 }
+                if c[k] == close { if depth == 0 { return k }; depth -= 1 }
+                k += 1
+            }
+            return c.count - 1
+        }
+        var i = 0
+        while i < c.count {
+            let ch = c[i]
+            if let q = quote {
+                if ch == q { quote = nil; i += 1; continue }
+                if q == "\"" && ch == "\\", i + 1 < c.count { word.append(c[i + 1]); i += 2; continue }
+                if q == "'" { word.append(ch); i += 1; continue }
+            } else {
+                if ch == "'" || ch == "\"" { quote = ch; i += 1; continue }
+                if ch == "\\", i + 1 < c.count { word.append(c[i + 1]); i += 2; continue }
+                if ch == " " || ch == "\t" { endWord(); i += 1; continue }
+                if ";&|\n()".unicodeScalars.contains(ch) { endWord(); runPosition = true; afterRunner = false; i += 1; continue }
+            }
+            // Unquoted, or inside double quotes: substitutions and parameters.
+            if ch == "`" || (ch == "$" && i + 1 < c.count && c[i + 1] == "(") {
+                let end = ch == "`" ? substitutionEnd(i + 1, close: "`") : substitutionEnd(i + 2, close: ")")
+                word.append(contentsOf: c[i...end]); dynamic = true; i = end + 1; continue
+            }
+            if ch == "$", i + 1 < c.count {
+                var j = i + 1
+                if c[j] == "{" { j += 1 }
+                let start = j
+                while j < c.count, isName(c[j], first: j == start) { j += 1 }
+                let name = String(String.UnicodeScalarView(c[start..<j]))
+                if !name.isEmpty, known[name] == nil, !shellOwn.contains(name) { dynamic = true }
+            }
+            word.append(ch); i += 1
+        }
+        endWord()
+        return out
+    }
+
+    /// `NAME=…`, a shell assignment word.
+    static func isAssignment(_ w: String) -> Bool {
+        guard let eq = w.firstIndex(of: "=") else { return false }
+        return isName(w[..<eq])
+    }
+
     /// Variables a shell or the kubelet sets whatever the workload says.
     static let shellOwn: Set<String> = ["HOME", "PATH", "PWD", "OLDPWD", "HOSTNAME", "USER", "SHELL", "IFS", "UID", "EUID", "PPID", "RANDOM", "LINENO", "SECONDS", "OPTARG", "OPTIND", "TERM"]
 

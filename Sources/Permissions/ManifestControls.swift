@@ -295,9 +295,24 @@ struct ScriptEnvironments: ManifestControl {
                                          allowed: "commands whose scripts can be read from the workload",
                                          fix: "write the command literally, or give \(unknown.joined(separator: ", ")) a literal value"))
                 }
+                let runtimeNamed = ContainerCommands.runtimeNamedCommands(line.strings, env: env)
+                if !barred.isEmpty, unknown.isEmpty, !runtimeNamed.isEmpty {
+                    out.append(c.finding(self, "script-environment", "high", line.node, container: k.name,
+                                         found: "NOT CHECKED: the shell runs \(Self.listed(runtimeNamed)), whose name is only known when it runs, so whether it runs \(barred.joined(separator: ", ")) in the \(c.environment) environment is not known",
+                                         allowed: "commands whose scripts can be read from the workload",
+                                         fix: "name the script the command runs literally"))
+                }
             }
         }
         return out
+    }
+}
+
+extension ScriptEnvironments {
+    /// Words quoted in a finding: the first three, each cut short.
+    static func listed(_ words: [String]) -> String {
+        let shown = words.prefix(3).map { "`" + ($0.count > 60 ? String($0.prefix(60)) + "…" : $0) + "`" }
+        return shown.joined(separator: ", ") + (words.count > 3 ? " and \(words.count - 3) more" : "")
     }
 }
 

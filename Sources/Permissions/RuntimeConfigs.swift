@@ -317,6 +317,13 @@ public enum RuntimeConfigs {
                         declared("script-environment", "critical", line.node, "runs \(script) in the \(environment) environment", "\(script) only in \(envs.joined(separator: ", "))",
                                  "remove \(script) from this \(environment) service, or label it with an environment the manifest allows")
                     }
+                    let barred = m.scripts.filter { !$0.value.contains(environment) }.keys.sorted()
+                    let runtimeNamed = ContainerCommands.runtimeNamedCommands(line.strings, env: serviceEnv)
+                    if !barred.isEmpty, !runtimeNamed.isEmpty {
+                        declared("script-environment", "high", line.node,
+                                 "NOT CHECKED: the shell runs \(ScriptEnvironments.listed(runtimeNamed)), whose name is only known when it runs, so whether it runs \(barred.joined(separator: ", ")) in the \(environment) environment is not known",
+                                 "commands whose scripts can be read from the service", "name the script the command runs literally")
+                    }
                 }
             }
             if Self.composeUserIsRoot(user) {

@@ -157,7 +157,9 @@ func tmpFile(_ name: String, _ text: String) throws -> String {
         }
         // `$$(SCRIPT)` is a literal `$(SCRIPT)`, and a name no env value sets stays as written.
         #expect(try found("    command: [sh, -c, \"echo $$(SCRIPT)\"]\n    env: [{name: SCRIPT, value: /scripts/cleanup.sh}]\n").isEmpty)
-        #expect(try found("    command: [sh, -c, \"$(OTHER)\"]\n    env: [{name: SCRIPT, value: /scripts/cleanup.sh}]\n").isEmpty)
+        // The shell then runs `$(OTHER)` as a command substitution, whose output it runs: not known here.
+        let other = try found("    command: [sh, -c, \"$(OTHER)\"]\n    env: [{name: SCRIPT, value: /scripts/cleanup.sh}]\n")
+        #expect(other.count == 1 && other[0].found.hasPrefix("NOT CHECKED: the shell runs `$(OTHER)`"), "\(other.map(\.found))")
         #expect(ContainerCommands.expand("a $(X) $$(X) $(Y) $", ["X": "1"]) == "a 1 $(X) $(Y) $")
     }
 
@@ -586,6 +588,42 @@ extension CiliumEgressTests {
         let cf = c.objects.compose.flatMap { RuntimeConfigs.compose($0.node, file: $0.file, manifest: m) }.filter { $0.rule == "manifest:script-environment" }
         #expect(cf.map(\.name) == ["job"], "\(cf.map { "\($0.name): \($0.found)" })")
         #expect(ContainerCommands.shellExpanded("a $X ${Y} ${Z:-d} $$ $", ["X": "1", "Y": "2"]) == "a 1 2 d $$ $")
+    }
+
+    /// Left undone by helper-138: a shell that runs a word only known when it runs (a command
+    /// substitution, a variable set from one, a loop variable) may run a barred script; that is NOT
+    /// CHECKED, never clean. Words the shell runs literally, or hands such text only as an argument,
+    /// stay clean.
+    @Test func commandsNamedAtRunTimeAreNotChecked() throws {
+        let m = try AgentManifest.load(try tmpFile("provenant.agent.yaml", "name: a\nscripts: {cleanup.sh: [test]}\n"))
+        let pod = try tmpFile("pod.yaml", """
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: p}
+            spec:
+              containers:
+              - {name: subst, image: x, command: [sh, -c, "S=$(cat /etc/job); ./$S"]}
+              - {name: backquote, image: x, command: [/bin/bash, -ec, "exec `cat /etc/job`"]}
+              - {name: loop, image: x, command: [sh, -c, "for f in $(ls /opt); do /opt/$f; done"]}
+              - {name: runner, image: x, command: [sh, -c, "python3 -u \\"$JOB\\""]}
+              - {name: clean, image: x, env: [{name: JOB, value: /opt/run.py}], command: [sh, -c, "echo \\"started $(date) by $HOSTNAME\\"; S=run; python3 $JOB; exec \\"$@\\" ./$S.sh '$NOPE'"]}
+              - {name: direct, image: x, command: [/opt/collector, "$S"]}
+            """)
+        let r = try Workloads.read(pod)
+        let found = r.pods.flatMap { ManifestCheck.check($0, manifest: m, environment: "production") }.filter { $0.rule == "manifest:script-environment" }
+        #expect(Set(found.compactMap(\.container)) == ["subst", "backquote", "loop", "runner"], "\(found.map { "\($0.container ?? ""): \($0.found)" })")
+        #expect(found.allSatisfy { $0.severity == "high" && $0.found.hasPrefix("NOT CHECKED: the shell runs") })
+        // Where no script is barred from the environment, nothing is said.
+        let test = r.pods.flatMap { ManifestCheck.check($0, manifest: m, environment: "test") }.filter { $0.rule == "manifest:script-environment" }
+        #expect(test.isEmpty, "\(test.map(\.found))")
+        let compose = try tmpFile("docker-compose.yml", """
+            services:
+              job: {image: x, network_mode: none, command: [sh, -c, "S=$$(cat /etc/job); ./$$S"]}
+              other: {image: x, network_mode: none, environment: [JOB=backup.sh], command: [sh, -c, "./$$JOB"]}
+            """)
+        let c = try Workloads.read(compose)
+        let cf = c.objects.compose.flatMap { RuntimeConfigs.compose($0.node, file: $0.file, manifest: m) }.filter { $0.rule == "manifest:script-environment" }
+        #expect(cf.map(\.name) == ["job"] && cf.allSatisfy { $0.found.hasPrefix("NOT CHECKED") }, "\(cf.map { "\($0.name): \($0.found)" })")
     }
 
     /// Found by helper-124: an image volume mounts another image's files into the pod, and neither
