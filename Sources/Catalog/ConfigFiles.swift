@@ -35,6 +35,12 @@ public struct ConfigSelection: Sendable {
             out.add(link, reading: link, note: "configuration file is a symbolic link, not recorded through it")
         }
         if !globs.isEmpty, let dir = index.directory { recordThroughLinkedDirectories(index, dir, &out) }
+        // A FIFO, socket or device under a selected name is never opened: not checked, where `diff`
+        // had read it as the manifest removed (left undone by helper-138).
+        for path in index.specials where selects(path) {
+            out.diagnostics.append(Diagnostic(Location(Redactor.quote(path, max: 160)),
+                                              "configuration file is not a regular file (a FIFO, socket or device); not recorded", unscanned: .input))
+        }
         return (out.files.sorted(), out.diagnostics)
     }
 

@@ -488,6 +488,12 @@ struct NpmEdits {
         // A glob of any depth through a link out is not checked either (helper-139).
         let d = try await catalog(target, config: ["**/*.conf"])
         #expect(d.diagnostics.contains { $0.location.path == "outside" && $0.unscanned != nil })
+        // A FIFO named as the manifest is never opened, and is said as not checked (left undone by helper-138).
+        try fm.createDirectory(at: dir.appendingPathComponent("t/f"), withIntermediateDirectories: true)
+        #expect(mkfifo(dir.appendingPathComponent("t/f/provenant.agent.yaml").path, 0o600) == 0)
+        let e = try await catalog(target)
+        #expect(e.diagnostics.contains { $0.location.path == "f/provenant.agent.yaml" && $0.unscanned != nil && $0.message.contains("not a regular file") },
+                "\(e.diagnostics.map(\.message))")
     }
 
     @Test func lookalikesAreJudgedAgainstEstablishedNamesAndTheNamesFile() throws {
