@@ -559,9 +559,14 @@ public enum Redactor {
         while i < b.count {
             guard isTokenByte(b[i]) || b[i] == UInt8(ascii: ".") else { out.append(b[i]); i += 1; continue }
             var e = i
-            // JWTs and a few prefixed tokens carry dots; other runs stop at one.
-            let dotted = b[i...].starts(with: Array("eyJ".utf8)) || b[i...].starts(with: Array("SG.".utf8))
-            while e < b.count, isTokenByte(b[e]) || (dotted && b[e] == UInt8(ascii: ".")) { e += 1 }
+            // JWTs and a few prefixed tokens carry dots; other runs stop at one. The prefix may start
+            // inside the run, after a `/` or `+` (`x/SG.…`), which are token bytes too.
+            var dotted = false
+            while e < b.count {
+                if !dotted, b[e] == UInt8(ascii: "e") || b[e] == UInt8(ascii: "S") { dotted = b[e...].starts(with: eyJ) || b[e...].starts(with: sendGrid) }
+                guard isTokenByte(b[e]) || (dotted && b[e] == UInt8(ascii: ".")) else { break }
+                e += 1
+            }
             if e == i { out.append(b[i]); i += 1; continue }
             let run = b[i..<e]
             if isCredential(run, generic: generic) || (awsPaired && awsSecretHalf(run)) { out += Array(mark.utf8) } else { out += run }
@@ -569,6 +574,8 @@ public enum Redactor {
         }
         return out
     }
+
+    private static let eyJ = Array("eyJ".utf8), sendGrid = Array("SG.".utf8)
 
     /// The prefixes long and odd enough that finding one inside a word is still a credential: four or
     /// more lower-case characters with a `_` or `-` in them (`ghp_`, `glpat-`, `xoxb-`, `npm_`), not
