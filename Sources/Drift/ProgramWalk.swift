@@ -30,6 +30,11 @@ struct ProgramWalk: Sendable {
     /// Symbolic links below site-packages: imports follow them, so one nobody claims can stand for an
     /// added module or package directory.
     var pythonLinks: [String] = []
+    /// Symbolic links elsewhere in the walked directories: the loader and PATH follow them, so one that
+    /// leads out of the walked directories stands for a program or library there.
+    var programLinks: [String] = []
+    /// The walked directories' real paths, none inside another.
+    var tops: [String] = []
     var notChecked: [Diagnostic] = []
 
     static let bases = ["", "usr", "usr/local"]
@@ -99,9 +104,16 @@ struct ProgramWalk: Sendable {
                 // Any file makes a `.dist-info` a distribution's (its METADATA may be gone with its RECORD).
                 if distInfos.last != dir, PythonFiles.isRecord(dir + "/RECORD") { distInfos.append(dir) }
             }
-            for link in index.links where PythonFiles.isBelowSitePackages(top + "/" + link) { pythonLinks.append(top + "/" + link) }
+            for link in index.links {
+                let path = top + "/" + link
+                if PythonFiles.isBelowSitePackages(path) { pythonLinks.append(path) } else { programLinks.append(path) }
+            }
         }
+        self.tops = chosen
     }
+
+    /// Whether a real path inside the root is in a walked directory.
+    func isWalked(_ path: String) -> Bool { tops.contains { path == $0 || path.hasPrefix($0 + "/") } }
 
     /// How deep below the root a virtual environment is looked for (`/srv/app/.venv` is three), and how
     /// many directories the search lists at most.

@@ -204,6 +204,7 @@ public struct VerifyFiles: Sendable {
             findings.append(FileDrift(rule: .fileUnowned, path: "/" + link, source: nil, package: nil, check: "unowned", conffile: false,
                                       note: what, message: "\(what) that no package database claims"))
         }
+        linksOut(walk, owned: owned, rooted: rooted, &findings, &notChecked)
         for (k, kind) in kinds.enumerated() {
             let file = walk.files[candidates[k]]
             let shown = "/" + file.path
@@ -217,6 +218,62 @@ public struct VerifyFiles: Sendable {
             }
         }
         return (findings, notChecked)
+    }
+}
+
+extension VerifyFiles {
+    /// Names walked through the program directories' links, at most.
+    static let maxLinkSteps = 1_000_000
+
+    /// Links in the program directories that lead out of them: `/usr/bin/sudo -> /opt/implant` or a
+    /// claimed `libpam.so.0` turned to `/var/tmp/.x.so` ran a file no database claims and nothing
+    /// walked, and passed (found by helper-142; dpkg records no link targets). A link whose target,
+    /// resolved inside the root, is a file no database claims outside the walked directories is
+    /// unowned; one to a directory out there is not checked, as its files are not walked. A link to a
+    /// name in its own directory, or into the walked directories, leads to what the walk judges itself.
+    static func linksOut(_ walk: ProgramWalk, owned: Set<String>, rooted: RootedDirectory, _ findings: inout [FileDrift], _ notChecked: inout [Diagnostic]) {
+        var steps = maxLinkSteps
+        for link in walk.programLinks {
+            var buf = [CChar](repeating: 0, count: 4097)
+            let host = rooted.root == "/" ? "/" + link : rooted.root + "/" + link
+            let n = readlink(host, &buf, buf.count - 1)
+            guard n > 0 else { continue }
+            let target = String(decoding: buf[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            if !target.contains("/"), target != "..", target != "." { continue }
+            guard steps > 0 else {
+                notChecked.append(Diagnostic(Location("/"), "the program directories' symbolic links walked \(maxLinkSteps) names; where the rest lead is not checked", unscanned: .input))
+                break
+            }
+            guard let (canonical, st) = try? rooted.lookUp(link, steps: &steps), !walk.isWalked(canonical), !owned.contains(canonical) else { continue }
+            let claimed = owned.contains(link)
+            switch st.st_mode & S_IFMT {
+            case S_IFREG:
+                // A program or library, as an unowned file in the walk is told: by its mode, either
+                // name (the loader loads `libx.so.1` whatever it leads to), or its ELF header.
+                let parent = PathText.parent(canonical)
+                var file = ProgramWalk.File(dir: 0, name: PathText.lastComponent(canonical), executable: st.st_mode & 0o111 != 0, path: canonical)
+                if PathText.lastComponent(link).contains(".so") { file.name = PathText.lastComponent(link) }
+                let kind: ProgramWalk.Kind
+                if let known = ProgramWalk.kindByName(file) { kind = known } else if let (fd, _) = try? rooted.openDirectoryResolved(parent) {
+                    defer { close(fd) }
+                    file.name = PathText.lastComponent(canonical)
+                    kind = ProgramWalk.kind(file, rooted: rooted, dirFD: fd)
+                } else { kind = .unreadable("its directory cannot be opened") }
+                switch kind {
+                case .program(let what):
+                    let how = claimed ? "symbolic link a package claims, leading out of the program directories" : "symbolic link leading out of the program directories"
+                    findings.append(FileDrift(rule: .fileUnowned, path: "/" + link, source: nil, package: nil, check: "unowned", conffile: false,
+                                              note: how, message: "\(how) to /\(canonical), \(what == "executable" ? "an executable" : "a " + what) no package database claims"))
+                case .other: continue
+                case .unreadable(let reason):
+                    notChecked.append(Diagnostic(Location("/" + link), "symbolic link to /\(canonical), outside the program directories, not read, so whether it is a library is unknown: \(reason)", unscanned: .input))
+                }
+            case S_IFDIR where !claimed:
+                // (A claimed one, such as `/usr/lib/ssl/certs -> /etc/ssl/certs`, is the package's own layout.)
+                notChecked.append(Diagnostic(Location("/" + link), "symbolic link to /\(canonical), a directory outside the program directories: its files are not walked for unowned programs", unscanned: .input))
+            default: continue
+            }
+        }
     }
 }
 

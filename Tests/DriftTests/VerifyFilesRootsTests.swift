@@ -745,3 +745,42 @@ import TestSupport
         #expect(r.notChecked.isEmpty, "\(r.notChecked)")
     }
 }
+
+/// Found by helper-142: a link in a bin or lib directory to a program outside them ran a file nothing
+/// walked: `/usr/bin/sudo -> /opt/implant`, or a claimed `libpam.so.0` turned to `/var/tmp/.x.so`
+/// (dpkg records no link targets), and verify-files said all checked. Such a link is unowned; one into
+/// the walked directories, to a sibling, to data, or to nothing stays clean.
+@Suite struct VerifyFilesLinksOutTests {
+    @Test func linksToProgramsOutsideTheWalkedDirectoriesAreUnowned() throws {
+        let root = try TestRoot.make("verify-links-out")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let lib = "usr/lib/x86_64-linux-gnu"
+        try TestRoot.write(root, "usr/bin/hello", "#!/bin/sh\necho hi\n", mode: 0o755)
+        try TestRoot.write(root, "\(lib)/libpam.so.0.85.1", "not really ELF\n")
+        try TestRoot.write(root, "var/lib/dpkg/status", "Package: hello\nStatus: install ok installed\nArchitecture: amd64\nVersion: 1.0\n\n")
+        try TestRoot.write(root, "var/lib/dpkg/info/hello.list", "/.\n/usr\n/usr/bin\n/usr/bin/hello\n/\(lib)/libpam.so.0.85.1\n/\(lib)/libpam.so.0\n")
+        try TestRoot.write(root, "var/lib/dpkg/info/hello.md5sums",
+                           "\(try TestRoot.md5("#!/bin/sh\necho hi\n"))  usr/bin/hello\n\(try TestRoot.md5("not really ELF\n"))  \(lib)/libpam.so.0.85.1\n")
+        try TestRoot.write(root, "opt/implant", "#!/bin/sh\necho pwned\n", mode: 0o755)
+        try TestRoot.write(root, "var/tmp/blob", "not executable\n")
+        try TestRoot.write(root, "etc/environment", "A=1\n")
+        var elf = [UInt8](repeating: 0, count: 64)
+        elf[0] = 0x7f; elf[1] = 0x45; elf[2] = 0x4c; elf[3] = 0x46; elf[5] = 1; elf[16] = 3
+        try TestRoot.write(root, "var/tmp/.x", elf)
+        for (link, target) in [("usr/bin/sudo", "/opt/implant"), ("\(lib)/libevil.so.1", "../../../var/tmp/blob"),
+                               ("\(lib)/libpam.so.0", "/var/tmp/.x"), ("usr/bin/editor", "/etc/alternatives/editor"),
+                               ("etc/alternatives/editor", "/usr/bin/hello"), ("usr/lib/environment.conf", "/etc/environment"),
+                               ("usr/bin/hi", "hello"), ("usr/bin/gone", "/opt/missing")] {
+            try TestRoot.link(root, link, to: target)
+        }
+        let r = try VerifyRun.run(root.path, ["--fail-on", "low"])
+        #expect(r.code == 1 && r.rule("files:unowned") == ["/usr/bin/sudo", "/\(lib)/libevil.so.1", "/\(lib)/libpam.so.0"],
+                "\(r.findings.map { "\($0.rule) \($0.path) \($0.note ?? "")" }) \(r.notChecked) \(r.err)")
+        #expect(r.findings.contains { $0.path == "/\(lib)/libpam.so.0" && $0.note?.contains("a package claims") == true })
+        #expect(r.notChecked.isEmpty, "\(r.notChecked)")
+        // A link to a directory out there: its files are not walked, so not checked.
+        try TestRoot.link(root, "usr/lib/plugins", to: "/opt")
+        let d = try VerifyRun.run(root.path, ["--fail-on", "low"])
+        #expect(d.notChecked.contains { $0.hasPrefix("/usr/lib/plugins:") && $0.contains("not walked") }, "\(d.notChecked)")
+    }
+}
