@@ -34,6 +34,13 @@ enum PythonFiles {
         return path.hasSuffix(".pyc") && !path.contains("/__pycache__/")
     }
 
+    /// The files installers list in a RECORD without a hash: the RECORD itself, its signatures, and
+    /// compiled modules.
+    static func isUnhashedByInstallers(_ path: String) -> Bool {
+        let name = PathText.lastComponent(path)
+        return name == "RECORD" || name == "RECORD.jws" || name == "RECORD.p7s" || name.hasSuffix(".pyc")
+    }
+
     static func plan(_ plan: inout CheckPlan, records: [String], distInfos: [String] = [], eggLists: [String] = [], osOwned: Set<String>,
                      rooted: RootedDirectory, paths: ReadBudget) {
         // Legacy installs (`setup.py install`) list their files, relative to the `.egg-info`, without
@@ -96,9 +103,10 @@ enum PythonFiles {
                     if vouched { plan.notChecked.append(Diagnostic(origin, "'\(row.path)' leaves the root; not read", unscanned: .input)) }
                     continue
                 }
-                // pip hashes every file it installs but the RECORD and compiled files: code without a
-                // hash would be claimed unread (found by review).
-                if vouched, row.digest == nil, row.unreadableHash == nil, isCode(rel) {
+                // pip hashes every file it installs but the RECORD (and its signatures) and compiled
+                // files: code without a hash would be claimed unread (found by review), and so would any
+                // other file (`/usr/bin/implant,,` claimed an unowned program, found by helper-142).
+                if vouched, row.digest == nil, row.unreadableHash == nil, isCode(rel) || !isUnhashedByInstallers(rel) {
                     plan.notChecked.append(Diagnostic(origin, "'\(row.path)' has no hash, so its content is not checked", unscanned: .input))
                 }
                 if vouched, let bad = row.unreadableHash {
