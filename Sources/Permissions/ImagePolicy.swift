@@ -70,6 +70,12 @@ public enum ImagePolicy {
         if userPart.isEmpty {
             return [root("\(shown)\(spec.isEmpty ? "" : " names no user"): the container runs as uid 0, root")]
         } else if let n = Int(userPart) {
+            // Out of uid_t's range: containerd before 1.6.38, 1.7.27 and 2.0.4 cut it to 32 bits, so
+            // `4294967296` ran as root (CVE-2024-40635, found by helper-140); fixed runtimes refuse it.
+            if let wrapped = Self.outOfRange(n) {
+                if wrapped == 0 { return [root("\(shown): uid \(n) is out of range, and runtimes that cut it to 32 bits run it as uid 0, root (CVE-2024-40635)")] }
+                return [root("NOT CHECKED: \(shown): uid \(n) is out of range; runtimes read it differently (older containerd as uid \(wrapped)), so which user runs cannot be told")]
+            }
             // A number is a uid whether or not /etc/passwd lists it, as runc reads it.
             uid = n
             if case .read(let entries) = passwd { entry = entries.first { $0.id == n } }
@@ -99,6 +105,10 @@ public enum ImagePolicy {
         }
         if let g = groupPart {
             if g == "root" || Int(g) == 0 { return [rootGroup("\(shown): gid 0, the root group")] }
+            if let n = Int(g), let wrapped = Self.outOfRange(n) {
+                if wrapped == 0 { return [rootGroup("\(shown): gid \(n) is out of range, and runtimes that cut it to 32 bits give gid 0, the root group (CVE-2024-40635)")] }
+                return [rootGroup("NOT CHECKED: \(shown): gid \(n) is out of range; runtimes read it differently (older containerd as gid \(wrapped)), so which group runs cannot be told")]
+            }
             if Int(g) != nil { return [] }
             let group = c.accounts("etc/group")
             switch group {
@@ -122,6 +132,12 @@ public enum ImagePolicy {
         let none: String
         if case .missing = passwd { none = "the image has no /etc/passwd" } else { none = "uid \(uid) has no /etc/passwd entry" }
         return [rootGroup("\(shown) names no group, and \(none), so the runtime gives uid \(uid) gid 0, the root group")]
+    }
+
+    /// For a numeric uid or gid outside 0…2³¹−1 (which runc and fixed containerd accept), the id an
+    /// older containerd ran instead: the number cut to 32 bits. Nil within range.
+    static func outOfRange(_ n: Int) -> UInt32? {
+        (0...Int(Int32.max)).contains(n) ? nil : UInt32(truncatingIfNeeded: n)
     }
 
     /// One line of /etc/passwd or /etc/group: the name, the uid or gid, and (passwd only) the gid.

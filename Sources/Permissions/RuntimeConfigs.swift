@@ -75,7 +75,8 @@ public enum RuntimeConfigs {
     static func composeUserIsRoot(_ user: String?) -> Bool {
         guard let user else { return true }
         let userPart = user.firstIndex(of: ":").map { String(user[..<$0]) } ?? user
-        return userPart.isEmpty || userPart == "root" || Int(userPart) == 0
+        // A uid out of range is root to runtimes that cut it to 32 bits (CVE-2024-40635), and unknown to others.
+        return userPart.isEmpty || userPart == "root" || Int(userPart).map { $0 == 0 || ImagePolicy.outOfRange($0) != nil } == true
     }
 
     /// Whether `security_opt` (with `=` read as `:`) sets no_new_privs, as the Docker daemon reads it:

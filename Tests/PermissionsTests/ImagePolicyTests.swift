@@ -151,6 +151,11 @@ import TestSupport
             ("app:root", "image:root-group", "gid 0, the root group"),
             ("app:nogroup", "image:root-group", "NOT CHECKED: USER 'app:nogroup' names a group /etc/group does not list"),
             ("4242", "image:root-group", "uid 4242 has no /etc/passwd entry, so the runtime gives uid 4242 gid 0"),
+            // Out of range: older containerd cut ids to 32 bits (CVE-2024-40635, found by helper-140).
+            ("4294967296:1000", "image:root-user", "uid 4294967296 is out of range, and runtimes that cut it to 32 bits run it as uid 0"),
+            ("-4294967296:1000", "image:root-user", "uid -4294967296 is out of range"),
+            ("8589934593", "image:root-user", "NOT CHECKED: USER '8589934593': uid 8589934593 is out of range; runtimes read it differently (older containerd as uid 1)"),
+            ("app:4294967296", "image:root-group", "gid 4294967296 is out of range"),
         ]
         for (user, rule, text) in cases {
             try image.config(["--config.user", user])

@@ -285,6 +285,7 @@ import TestSupport
         // runc reads `+0` as uid 0 and an empty user part as its default, root (found by helper-80).
         ("root as +0", "user: 10001:10001", "user: \"+0:10001\"", "pss:runasnonroot", "user: +0:10001"),
         ("root as an empty user part", "user: 10001:10001", "user: \":10001\"", "pss:runasnonroot", "user: :10001"),
+        ("root as a uid out of range", "user: 10001:10001", "user: \"4294967296:10001\"", "pss:runasnonroot", "user: 4294967296:10001"),
         // The daemon reads the value with strconv.ParseBool, and the last entry wins.
         ("no-new-privileges=0", "security_opt: ['no-new-privileges:true']", "security_opt: ['no-new-privileges=0']",
          "pss:allowprivilegeescalation", "no-new-privileges is not set"),
