@@ -375,6 +375,9 @@ import TestSupport
         #expect(!said.contains("redirect-pass") && !said.contains(Data("carol:redirect-pass".utf8).base64EncodedString()), "\(said)")
         // Echoed in another case too (found by helper-120).
         #expect(!said.lowercased().contains("redirect-pass"), "\(said)")
+        // And in a header the client quotes (found by helper-140).
+        let header = await #expect(throws: ImageError.self) { try await client.fetchManifest("echo-digest") }
+        #expect(header?.description.contains("Docker-Content-Digest") == true && header?.description.contains("redirect-pass") == false, "\(String(describing: header))")
 
         let loop = await #expect(throws: ImageError.self) { try await client.fetchBlob("sha256:" + String(repeating: "0", count: 64), limit: 1024) }
         #expect(loop?.message.contains("redirected more than 5 times") == true, "\(String(describing: loop))")

@@ -198,7 +198,7 @@ public final class RegistryClient: Sendable {
             guard digest == reference else { throw ImageError(subject, "has digest \(digest), not the \(reference) it is named by") }
         } else if let header = response.headers.first(name: "Docker-Content-Digest") {
             guard ImageDigest.isSHA256(header) else {
-                throw ImageError(subject, "is sent with Docker-Content-Digest '\(Redactor.quote(header, max: 100))', which is not a sha256 digest this client can check")
+                throw ImageError(subject, "is sent with Docker-Content-Digest '\(echoed(header, max: 100))', which is not a sha256 digest this client can check")
             }
             guard header == digest else { throw ImageError(subject, "has digest \(digest), not the \(header) the registry says it has") }
         }
@@ -270,7 +270,7 @@ public final class RegistryClient: Sendable {
         } catch let e as ImageError {
             throw e
         } catch {
-            throw ImageError(subject, "could not be downloaded: \(Self.describe(error))")
+            throw ImageError(subject, "could not be downloaded: \(withoutCredentials(Self.describe(error)))")
         }
         if let expectedSize, total != expectedSize {
             throw ImageError(subject, "is \(total) bytes, not the \(expectedSize) its descriptor gives (truncated?)")
@@ -360,7 +360,7 @@ public final class RegistryClient: Sendable {
         try await expect(put, [201], subject: subject)
         await discard(put)
         if let said = put.headers.first(name: "Docker-Content-Digest"), said != digest {
-            throw ImageError(subject, "was stored as '\(Redactor.quote(said, max: 100))', not as the digest uploaded")
+            throw ImageError(subject, "was stored as '\(echoed(said, max: 100))', not as the digest uploaded")
         }
         return digest
     }
@@ -396,7 +396,7 @@ public final class RegistryClient: Sendable {
         try await expect(response, [201], subject: subject)
         await discard(response)
         if let said = response.headers.first(name: "Docker-Content-Digest"), said != digest {
-            throw ImageError(subject, "was stored as '\(Redactor.quote(said, max: 100))', not as the \(digest) sent")
+            throw ImageError(subject, "was stored as '\(echoed(said, max: 100))', not as the \(digest) sent")
         }
         return digest
     }
@@ -451,7 +451,7 @@ public final class RegistryClient: Sendable {
             return "Basic " + Data("\(user):\(password)".utf8).base64EncodedString()
         }
         let schemes = challenges.map(\.scheme).joined(separator: ", ")
-        throw ImageError(subject, "was refused (401 Unauthorized) with \(schemes.isEmpty ? "no challenge" : "only the challenge(s) '\(Redactor.quote(schemes, max: 80))'") this client can answer")
+        throw ImageError(subject, "was refused (401 Unauthorized) with \(schemes.isEmpty ? "no challenge" : "only the challenge(s) '\(echoed(schemes, max: 80))'") this client can answer")
     }
 
     /// A token from the challenge's realm: `GET realm?service=…&scope=…`, with Basic credentials when
@@ -536,7 +536,7 @@ public final class RegistryClient: Sendable {
             guard scheme == "https" || (scheme == "http" && options.allowsPlainHTTP(hostPort)) else {
                 throw ImageError(subject, scheme == "http"
                     ? "could not be requested: \(hostPort) would be reached over plain HTTP; allow it with --insecure-registry \(hostPort)"
-                    : "could not be requested: the registry led to a '\(Redactor.quote(scheme, max: 20))' URL")
+                    : "could not be requested: the registry led to a '\(echoed(scheme, max: 20))' URL")
             }
             if hostPort != authHost { authorization = nil }
             var request = HTTPClientRequest(url: url)
@@ -550,7 +550,7 @@ public final class RegistryClient: Sendable {
                 response = try await Self.http.execute(request, deadline: until)
             } catch {
                 if outOfTime { throw timedOut(subject) }
-                var why = "could not be requested from \(hostPort): \(Self.describe(error))"
+                var why = "could not be requested from \(hostPort): \(withoutCredentials(Self.describe(error)))"
                 if scheme == "https" && Self.looksLikeTLSFailure(error) {
                     why += " (if \(hostPort) serves plain HTTP, allow it with --insecure-registry \(hostPort))"
                 }
@@ -601,6 +601,11 @@ public final class RegistryClient: Sendable {
         return (text.isEmpty ? "" : ", " + Redactor.quote(text, max: 160), code.isEmpty ? nil : Redactor.quote(withoutCredentials(code), max: 40))
     }
 
+    /// A value the registry sent (a header, a media type), quoted for a message: without the
+    /// credentials this client holds (a registry echoed the password in Docker-Content-Digest, and it was
+    /// printed, found by helper-140), then through the redactor.
+    func echoed(_ text: String, max: Int) -> String { Redactor.quote(withoutCredentials(text), max: max) }
+
     /// `text` (a registry's own words) without the credentials this client holds for its host or has
     /// sent it: a registry may echo what it was sent, and a plain password looks like any word to the
     /// redactor. The password, identity token, Basic value and Bearer tokens are each replaced, as
@@ -642,7 +647,7 @@ public final class RegistryClient: Sendable {
         } catch is NIOTooManyBytesError {
             throw ImageError(subject, "is larger than the \(limit >> 10) KiB \(what) may be; not read")
         } catch {
-            throw ImageError(subject, "could not be read: \(Self.describe(error))")
+            throw ImageError(subject, "could not be read: \(withoutCredentials(Self.describe(error)))")
         }
     }
 

@@ -32,7 +32,7 @@ public struct RegistryImageSource: ImageSource {
         }
         let subject = client.name + "@" + fetched.digest
         guard MediaType.isManifest(fetched.mediaType) || fetched.mediaType.isEmpty else {
-            throw ImageError(subject, "has media type '\(Redactor.quote(fetched.mediaType, max: 120))', not an image manifest this reader supports")
+            throw ImageError(subject, "has media type '\(client.echoed(fetched.mediaType, max: 120))', not an image manifest this reader supports")
         }
         let manifest = try ImageManifest(fetched.bytes, subject: subject)
         let config = try await client.fetchBlob(manifest.config.digest, limit: maxDocumentBytes, expectedSize: manifest.config.size)

@@ -139,13 +139,18 @@ def redirect_server(portfile, logfile, blobfile, account):
                 self.reply(200, b'{"token": "storage-token"}', [("Content-Type", "application/json")])
             elif self.path.startswith("/v2/") and basic_user(auth, users) is None:
                 self.reply(401, b"", [("WWW-Authenticate", 'Basic realm="helper"')])
-            elif "/manifests/echo" in self.path:
+            elif self.path.endswith("/manifests/echo"):
                 # A registry that echoes what it was sent into its error message.
                 sent = base64.b64decode(auth.split(" ", 1)[1]).decode()
                 password = sent.split(":", 1)[1]
                 message = "no manifest for %s (sent %s as %s; %s, %s)" % (sent.split(":", 1)[0], password, auth, password.upper(), password.lower())
                 body = json.dumps({"errors": [{"code": "MANIFEST_UNKNOWN", "message": message}]}).encode()
                 self.reply(404, body, [("Content-Type", "application/json")])
+            elif "/manifests/echo-digest" in self.path:
+                # And one that echoes the password in a header the client quotes (found by helper-140).
+                password = base64.b64decode(auth.split(" ", 1)[1]).decode().split(":", 1)[1]
+                body = b'{"schemaVersion":2}'
+                self.reply(200, body, [("Content-Type", "application/vnd.oci.image.manifest.v1+json"), ("Docker-Content-Digest", password)])
             elif "/blobs/loop/" in self.path:
                 n = int(parts[-1]) + 1
                 self.reply(307, b"", [("Location", "/v2/r/blobs/loop/%d" % n)])
