@@ -42,7 +42,10 @@ public enum AttestationDocument: Sendable {
         func reason(_ error: Error) -> String { (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String ?? "\(error)" }
         let whole: Any
         do { whole = try JSONSerialization.jsonObject(with: data) } catch {
-            let lines = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).enumerated()
+            // Split at LF bytes, a CR before one dropped: as Characters, CRLF is one and split nothing,
+            // so a valid file with Windows line ends was refused, naming line 1 (found by helper-142).
+            let lines = data.split(separator: 10, omittingEmptySubsequences: false)
+                .map { String(decoding: $0.last == 13 ? $0.dropLast() : $0, as: UTF8.self) }.enumerated()
                 .filter { !$0.element.allSatisfy(\.isWhitespace) }
             guard lines.count > 1 else { throw InputError("malformed JSON: \(reason(error))", at: Location(path, line: 1)) }
             // Counted before any line is parsed: a file of many tiny lines costs nothing more.

@@ -206,6 +206,10 @@ func run(_ exe: String, _ args: [String], env: [String: String] = [:]) throws ->
         try (try line(forged) + "\n" + (try line(forged)) + "\n").write(toFile: dir + "/forged.intoto.jsonl", atomically: true, encoding: .utf8)
         let bad = try run(provenantBinary, ["verify", dir + "/forged.intoto.jsonl", "--key", dir + "/k.pub", "--artifact", dir + "/a.txt"])
         #expect(bad.0 == 1 && bad.1.contains("envelope at line 2: FAILED"), "\(bad.1)")
+        // Windows line ends: the same lines, the same verdict (found by helper-142).
+        try (try line(forged) + "\r\n" + (try line(env)) + "\r\n").write(toFile: dir + "/crlf.intoto.jsonl", atomically: true, encoding: .utf8)
+        let crlf = try run(provenantBinary, ["verify", dir + "/crlf.intoto.jsonl", "--key", dir + "/k.pub", "--artifact", dir + "/a.txt"])
+        #expect(crlf.0 == 0 && crlf.1.contains("1 of 2 envelopes, the checks below for the one at line 2"), "\(crlf.1)")
     }
 
     /// Found by helper-121: `key generate -o ''` wrote hidden `.key` and `.pub` files, and a private
