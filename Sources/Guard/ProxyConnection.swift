@@ -475,7 +475,33 @@ final class ProxyConnection: ChannelInboundHandler, @unchecked Sendable {
     /// The whole request, as sent and as a server would decode it (%XX, \uXXXX, \/), since a secret
     /// written with one character escaped is the secret: the first secret found, and whether every
     /// candidate could be checked. The decoded view exists only when the request holds a `%` or a `\`.
-    static func leakScan(_ whole: UnsafeRawBufferPointer, _ engine: SecretEngine) -> (SecretMatch?, complete: Bool) {
+    static func leakScan(_ whole: UnsafeRawBufferPointer, _ engine: SecretEngine, bodyFrom: Int = 0) -> LeakVerdict {
+        let (hit, complete) = rawLeakScan(whole, engine)
+        if let hit { return LeakVerdict(rule: hit.ruleID, complete: complete) }
+        // A body `scan` would open (gzip, zip, tar, UTF-16 text) is read as `scan` reads a file of the
+        // same bytes: a token in a gzipped or UTF-16 upload passed (found by helper-141). One that
+        // cannot be opened (xz, a damaged or over-budget archive) is not checked, so not sent.
+        guard bodyFrom < whole.count else { return LeakVerdict(rule: nil, complete: complete) }
+        let body = Array(whole[bodyFrom...])
+        guard SecretsScanner.needsOpening(body) else { return LeakVerdict(rule: nil, complete: complete) }
+        let opened = SecretsScanner(engine: engine).scanPayload(body, display: "the request body")
+        if let f = opened.findings.first { return LeakVerdict(rule: f.ruleID, complete: complete) }
+        guard opened.partial == 0, opened.unreadable == 0 else {
+            return LeakVerdict(rule: nil, complete: false, unchecked: "the request body is compressed or archived in a way that cannot be opened and checked for secrets; nothing was sent")
+        }
+        return LeakVerdict(rule: nil, complete: complete)
+    }
+
+    struct LeakVerdict: Sendable {
+        /// The rule of the first secret found.
+        var rule: String?
+        /// Whether every candidate could be checked.
+        var complete: Bool
+        /// Why not, when it is not the engine's budget.
+        var unchecked: String?
+    }
+
+    static func rawLeakScan(_ whole: UnsafeRawBufferPointer, _ engine: SecretEngine) -> (SecretMatch?, complete: Bool) {
         var complete = true
         if let h = engine.scan(whole, complete: &complete).first { return (h, complete) }
         if let known = engine.known, let joined = LeakView.unwrapped(whole),
@@ -510,14 +536,15 @@ final class ProxyConnection: ChannelInboundHandler, @unchecked Sendable {
         let request = moved
         let engine = shared.engine
         let loop = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        let headLength = r.headLength
         shared.scanPool.runIfActive(eventLoop: context.eventLoop) {
-            request.withUnsafeBytes { Self.leakScan($0, engine) }
+            request.withUnsafeBytes { Self.leakScan($0, engine, bodyFrom: headLength) }
         }.whenComplete { result in
             let (me, ctx) = loop.value
             guard case .scanning = me.state, ctx.channel.isActive else { return }
             me.heldBody = 0
             switch result {
-            case .success(let (hit, complete)): me.forward(ctx, r, t, length, request: request, hit: hit, complete: complete)
+            case .success(let verdict): me.forward(ctx, r, t, length, request: request, verdict: verdict)
             case .failure:
                 me.shared.releaseBody(length)
                 me.refuse(ctx, ProxyRefusal(status: 503, rule: "leak:unchecked", reason: "the request could not be checked for secrets; nothing was sent"))
@@ -526,16 +553,16 @@ final class ProxyConnection: ChannelInboundHandler, @unchecked Sendable {
     }
 
     /// The checked request: refused with what the scan found, or sent upstream in origin-form.
-    func forward(_ context: ChannelHandlerContext, _ r: ProxyRequest, _ t: ProxyTarget, _ length: Int, request: [UInt8], hit: SecretMatch?, complete: Bool) {
+    func forward(_ context: ChannelHandlerContext, _ r: ProxyRequest, _ t: ProxyTarget, _ length: Int, request: [UInt8], verdict: LeakVerdict) {
         defer { shared.releaseBody(length) }
         let total = r.headLength + length
-        if hit == nil, !complete {
+        if verdict.rule == nil, !verdict.complete {
             // Not every candidate could be checked within the engine's budget: refused, not passed unchecked.
-            refuse(context, ProxyRefusal(status: 403, rule: "leak:unchecked", reason: "the request's keywords repeat too densely to check it for secrets; nothing was sent"))
+            refuse(context, ProxyRefusal(status: 403, rule: "leak:unchecked", reason: verdict.unchecked ?? "the request's keywords repeat too densely to check it for secrets; nothing was sent"))
             return
         }
-        if let hit {
-            refuse(context, ProxyRefusal(status: 403, rule: "leak:\(hit.ruleID)", reason: "the request carries a secret (\(hit.ruleID)); nothing was sent"))
+        if let rule = verdict.rule {
+            refuse(context, ProxyRefusal(status: 403, rule: "leak:\(rule)", reason: "the request carries a secret (\(rule)); nothing was sent"))
             return
         }
         let connectionTokens = Set(r.header("connection").flatMap { $0.lowercased().split(separator: ",").map { ProxyRequest.trimmed($0) } })

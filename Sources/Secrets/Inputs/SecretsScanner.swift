@@ -302,6 +302,34 @@ public struct SecretsScanner: Sendable {
         }
     }
 
+    /// Whether a payload is read differently from its raw bytes by `scanPayload`: an archive, a
+    /// compressed stream, a zip behind a prefix, or UTF-16 text.
+    public static func needsOpening(_ bytes: [UInt8]) -> Bool {
+        let head = Array(bytes.prefix(8192))
+        return isArchive(head) || unopenedCompression(head) != nil || UTF16Text.detect(head) != nil
+            || (mayHaveZipBehind(head) && ZipArchive.endRecordOffset(bytes) != nil)
+    }
+
+    /// A payload held in memory (an HTTP body the guard's proxy is about to send) read as `scan` reads
+    /// a file of those bytes: an archive or gzip opened within the archive budget, UTF-16 decoded. A
+    /// token in a gzipped or UTF-16 body went through the proxy that `scan` found in the same bytes at
+    /// rest (found by helper-141). What cannot be opened counts in `partial`: not checked.
+    public func scanPayload(_ bytes: [UInt8], display: String) -> SecretsScanResult {
+        var result = SecretsScanResult()
+        let head = Array(bytes.prefix(8192))
+        if bytes.count > options.maxArchiveBytes, Self.needsOpening(bytes), UTF16Text.detect(head) == nil {
+            result.tooLargeToOpen(display, limit: options.maxArchiveBytes)
+        } else if Self.isArchive(head) || (UTF16Text.detect(head) == nil && Self.mayHaveZipBehind(head) && ZipArchive.endRecordOffset(bytes) != nil) {
+            var budget = InflateBudget(options.archiveLimits, archiveSize: bytes.count)
+            scanArchive(bytes, display: display, depth: 0, budget: &budget, into: &result)
+        } else if UTF16Text.detect(head) == nil, let format = Self.unopenedCompression(head) {
+            result.notOpened(display, format: format)
+        } else {
+            scanText(bytes, display: display, into: &result)
+        }
+        return result
+    }
+
     /// Bytes in memory that are not an archive: UTF-16 text decoded, binary skipped, the rest scanned.
     func scanText(_ data: [UInt8], display: String, into result: inout SecretsScanResult) {
         let head = data.prefix(8192)
