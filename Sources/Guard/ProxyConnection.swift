@@ -834,7 +834,11 @@ final class ProxyConnection: ChannelInboundHandler, @unchecked Sendable {
         record.decision = "deny"; record.rule = r.rule; record.reason = r.reason
         state = .finished
         // " - " rather than ": ", which the redactor would read as an assignment after a rule id ending in _TOKEN.
-        let reason = Self.headerSafe("\(r.rule) - \(r.reason)")
+        // Masked as the audit line is, with the known values too: a `--known` value sent as a host name
+        // came back whole in the header and body, which only the redactor had seen (found by helper-141).
+        let engine = shared.engine
+        let host = record.host
+        let reason = Self.headerSafe(Self.hidingHost(host, masked: LeakView.masked(host, engine), in: LeakView.masked("\(r.rule) - \(r.reason)", engine)))
         let body = "provenant guard: denied: \(reason)\n"
         var b = context.channel.allocator.buffer(capacity: 256 + body.utf8.count)
         b.writeString("HTTP/1.1 \(r.status) \(Self.phrase(r.status))\r\nX-Provenant-Decision: deny\r\nX-Provenant-Reason: \(reason)\r\n")
@@ -879,8 +883,11 @@ final class ProxyConnection: ChannelInboundHandler, @unchecked Sendable {
         audit.record(record)
     }
 
-    /// The record's host and reason through `mask`, and the host the reason quotes hidden as the host was.
+    /// The record's host, method and reason through `mask`, and the host the reason quotes hidden as the
+    /// host was. The method is client text too: a `--known` value made of token characters is a valid
+    /// method, and reached the audit line whole (found by helper-141).
     private func maskHostAndReason(_ mask: (String) -> String) {
+        record.method = mask(record.method)
         let host = record.host
         record.host = mask(host)
         record.reason = Self.hidingHost(host, masked: record.host, in: mask(record.reason))

@@ -6,6 +6,8 @@ import TestSupport
 /// server and a TCP echo server), probed by a client that speaks raw HTTP and real TLS ClientHellos.
 @Suite(.serialized) struct ProxyTests {
     static let known = "agent-Secret-Value-123/xyz"
+    /// A known value of token characters only: a valid HTTP method, and a host label.
+    static let knownWord = "9f3c1a7e5b2d4f6a8c0e1b3d5f7a9c2e"
 
     /// A started process with its standard error collected; `line(containing:)` waits for a line.
     /// A started process whose output and errors go to a file (a pipe read on Linux could block to its
@@ -91,7 +93,7 @@ import TestSupport
             (httpPort, echoPort, resetPort, floodPort, retryPort) = (ports[0], ports[1], ports[2], ports[3], ports[4])
             manifestPath = dir.appendingPathComponent("agent.yaml").path
             try ProxyTests.manifest(httpPort: httpPort, echoPort: echoPort, resetPort: resetPort, floodPort: floodPort, retryPort: retryPort).write(toFile: manifestPath, atomically: true, encoding: .utf8)
-            try "AGENT_KEY=\(ProxyTests.known)\n".write(toFile: dir.appendingPathComponent("creds.env").path, atomically: true, encoding: .utf8)
+            try "AGENT_KEY=\(ProxyTests.known)\nAGENT_WORD=\(ProxyTests.knownWord)\n".write(toFile: dir.appendingPathComponent("creds.env").path, atomically: true, encoding: .utf8)
             auditPath = dir.appendingPathComponent("audit.jsonl").path
             proxy = try Running(provenantBinary, ["guard", "proxy", "--manifest", manifestPath, "--listen", "127.0.0.1:0",
                                                   "--known", dir.appendingPathComponent("creds.env").path, "--audit", auditPath,
@@ -276,6 +278,40 @@ import TestSupport
         #expect(quiet >= 1.5 && quiet < 8, "the quiet tunnel closed after \(quiet) s with a 2 s idle timeout")
         let audit = try String(contentsOfFile: h.auditPath, encoding: .utf8)
         #expect(audit.contains("upstream-timeout"), "\(audit)")
+    }
+
+    /// Found by helper-141: a `--known` value sent as the method reached the audit line whole, and one
+    /// sent as a host name came back whole in the refusal's header and body, which only the redactor
+    /// (not the known values) had masked.
+    @Test func knownValuesAreMaskedInTheMethodAndTheRefusal() throws {
+        let h = try Harness.start("known-echo")
+        defer { h.stop() }
+        let word = Self.knownWord
+        let r = try runProcess("/usr/bin/env", ["python3", "-c", """
+            import socket
+            def ask(raw):
+                s = socket.create_connection(('127.0.0.1', \(h.proxyPort)), timeout=10)
+                s.sendall(raw)
+                data = b''
+                while True:
+                    k = s.recv(65536)
+                    if not k: break
+                    data += k
+                s.close()
+                return data
+            print(repr(ask(b'\(word) http://127.0.0.1:\(h.httpPort)/ HTTP/1.1\\r\\nHost: 127.0.0.1:\(h.httpPort)\\r\\n\\r\\n')))
+            print(repr(ask(b'GET http://\(word).example.org/ HTTP/1.1\\r\\nHost: \(word).example.org\\r\\n\\r\\n')))
+            """])
+        let lines = r.out.split(separator: "\n")
+        #expect(lines.count == 2 && lines.allSatisfy { $0.contains("403") }, "\(r.out) \(r.err)")
+        #expect(!r.out.lowercased().contains(word.lowercased()) && r.out.contains("REDACTED"), "\(r.out)")
+        var audit = ""
+        for _ in 0..<50 {
+            audit = (try? String(contentsOfFile: h.auditPath, encoding: .utf8)) ?? ""
+            if audit.split(separator: "\n").count >= 2 { break }
+            usleep(100_000)
+        }
+        #expect(audit.split(separator: "\n").count >= 2 && !audit.lowercased().contains(word.lowercased()), "\(audit)")
     }
 
     /// Found by review: a plain request's kept-alive upstream was orphaned when a CONNECT followed on the
