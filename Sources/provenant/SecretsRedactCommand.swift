@@ -8,7 +8,7 @@ struct SecretsRedactCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "redact",
         abstract: "Copy standard input to standard output with every detected or known secret replaced by [REDACTED:<rule>].",
-        discussion: "A streaming filter for an agent's logs before they leave the host: memory stays bounded, and a secret split between two reads is still caught. It applies the known values (--known), the high-confidence rules (distinctive prefixes and formats) and the generic assignment detector; the context rules that need a provider name nearby are left to `secrets scan`. Exit codes: 0 success, 2 usage or input error."
+        discussion: "A streaming filter for an agent's logs before they leave the host: memory stays bounded, and a secret split between two reads is still caught. UTF-16 text is redacted and written back in UTF-16; a compressed or archived input is refused (exit 2), nothing written. It applies the known values (--known), the high-confidence rules (distinctive prefixes and formats) and the generic assignment detector; the context rules that need a provider name nearby are left to `secrets scan`. Exit codes: 0 success, 2 usage or input error."
     )
     @OptionGroup var known: KnownSecretsOption
 
@@ -21,7 +21,7 @@ struct SecretsRedactCommand: ParsableCommand {
         let input = ReadAhead(fd: STDIN_FILENO, name: "standard input")
         let output = WriteBehind(fd: STDOUT_FILENO, name: "standard output")
         do throws(StreamIOError) {
-            try StreamRedactor(engine: engine).run(read: { (buffer: inout [UInt8], max: Int) throws(StreamIOError) -> Int in
+            let (_, refused) = try StreamRedactor(engine: engine).runDetecting(read: { (buffer: inout [UInt8], max: Int) throws(StreamIOError) -> Int in
                 // A pause of a quarter second settles what came up to its last whole line.
                 try input.read(into: &buffer, max: max, idleAfter: 0.25)
             }, write: { (bytes: [UInt8]) throws(StreamIOError) in
@@ -30,6 +30,10 @@ struct SecretsRedactCommand: ParsableCommand {
                 CLI.stderr("warning: standard input: keywords repeat too densely to check every candidate; some were not checked, and a secret among them may have passed unredacted")
             })
             try output.finish()
+            if let refused {
+                input.stop()
+                CLI.fail("error: standard input is \(refused), which redact cannot rewrite: nothing was written; decompress or unpack it first")
+            }
         } catch {
             input.stop()
             CLI.fail("error: \(error)")

@@ -2,7 +2,7 @@ import Foundation
 import Catalog
 import ProvenantCore
 import Testing
-import Secrets
+@testable import Secrets
 import TestSupport
 
 /// `provenant secrets` end to end, through the built binary.
@@ -239,6 +239,56 @@ import TestSupport
         let lines = r.out.split(separator: "\n").map(String.init)
         #expect(lines.count >= 3 && lines[0] == "line one" && lines[1] == "tok [REDACTED:github-personal-access-token]", "\(r.out) \(r.err)")
         #expect(lines.count >= 3 && lines[2] == "TIMEOUT", "a PEM block that has begun is held until it ends: \(r.out)")
+    }
+
+    /// Found by helper-141: a pause inside a PuTTY key, or after a line a backslash continues, let
+    /// the lines before it out unredacted. Such a block is held until it closes, as a PEM block was.
+    @Test(.timeLimit(.minutes(1))) func redactHoldsMultiLineSecretsAcrossAPause() throws {
+        let ppk = "PuTTY-User-Key-File-3: ssh-ed25519\nEncryption: none\nComment: deploy@build\nPublic-Lines: 2\nAAAAC3NzaC1lZDI1NTE5AAAAIhPQpaP6dNvHPThBB4q6VaB+Yk8Pfz6vmZRvg/Wty\ns7ZWGTgKMfH1wO9CphUx\nPrivate-Lines: 1\nAAAAIu1ouclS3nA0EeAvL4hUMgEjqIgFhVOK292sdVqkvR0E\n"
+        let mac = "Private-MAC: e78f86c7ee2ef83d1e1ca3567cd21421588dea66da489284ff0f0349409632ba\n"
+        let driver = #"""
+        import subprocess, sys, time
+        p = subprocess.Popen([sys.argv[1], "secrets", "redact"], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        p.stdin.write(sys.argv[2].encode()); p.stdin.flush(); time.sleep(0.8)
+        p.stdin.write(sys.argv[3].encode()); p.stdin.close()
+        sys.stdout.write(p.stdout.read().decode())
+        """#
+        let r = try runProcess("/usr/bin/env", ["python3", "-c", driver, provenantBinary, ppk, mac])
+        #expect(r.out.contains("[REDACTED:putty-private-key]") && !r.out.contains("AAAAIu1ouclS3nA0"), "\(r.out) \(r.err)")
+        // ChunkedScan's idle limit, directly: a continued line is held, with the lines it continues.
+        let text = Array("done\ncurl -H 'Authorization: Bearer x' \\\n  -d a \\\r\n".utf8)
+        #expect(ChunkedScan.idleLimit(text, from: 0) == 5)
+        #expect(ChunkedScan.idleLimit(Array("a\nb\n".utf8), from: 0) == 4)
+    }
+
+    /// Found by helper-141: UTF-16 input came out of `secrets redact` byte for byte, token and all, and
+    /// so did a gzipped log. UTF-16 is redacted and written back in UTF-16; a compressed or archived
+    /// input is refused with nothing written.
+    @Test func redactRewritesUTF16AndRefusesCompressedInput() throws {
+        let dir = try Self.tree(["README": "inputs for redact\n"])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let made = try runProcess("/usr/bin/env", ["python3", "-c", """
+            import gzip, sys
+            d, t = sys.argv[1], sys.argv[2]
+            open(d + "/le.txt", "wb").write(b"\\xff\\xfe" + ("caf\\u00e9 \\U0001F600\\ntoken=" + t + "\\n").encode("utf-16-le"))
+            open(d + "/be.txt", "wb").write(('{"token":"' + t + '","note":"plain words here"}').encode("utf-16-be"))
+            open(d + "/log.gz", "wb").write(gzip.compress(("token=" + t + "\\n").encode(), mtime=0))
+            """, dir.path, Self.token])
+        try #require(made.code == 0, "\(made.err)")
+        for (name, encoding) in [("le.txt", String.Encoding.utf16LittleEndian), ("be.txt", .utf16BigEndian)] {
+            let r = try Self.sh("\"$PROVENANT\" secrets redact < \(name) > \(name).red", in: dir)
+            #expect(r.code == 0, "\(r.err)")
+            var out = try Data(contentsOf: dir.appendingPathComponent(name + ".red"))
+            let input = try Data(contentsOf: dir.appendingPathComponent(name))
+            #expect(out.prefix(2) == input.prefix(2), "the byte order mark, or its absence, is kept")
+            if name == "le.txt" { out = out.dropFirst(2) }
+            let text = String(data: out, encoding: encoding) ?? ""
+            #expect(text.contains("[REDACTED:github-personal-access-token]") && !text.contains("R7wQ2bX9"), "\(name): \(text)")
+            #expect(name != "le.txt" || text.hasPrefix("caf\u{e9} \u{1F600}\n"), "\(text)")
+        }
+        let gz = try Self.sh("\"$PROVENANT\" secrets redact < log.gz > log.red", in: dir)
+        let written = try Data(contentsOf: dir.appendingPathComponent("log.red"))
+        #expect(gz.code == 2 && gz.err.contains("gzip-compressed") && written.isEmpty, "\(gz.err)")
     }
 
     /// Found by helper-132: a weak value's first characters, length and plain SHA-256 were in the

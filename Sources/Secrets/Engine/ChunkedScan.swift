@@ -47,22 +47,37 @@ public struct ChunkedScan: Sendable {
         return (engine.resolve(parts.flatMap(\.matches)), parts.allSatisfy(\.complete))
     }
 
+    /// Blocks a multi-line secret is written in, by the text that opens one and the text of its last
+    /// line: PEM, SSH2 (RFC 4716) and PuTTY keys.
+    static let blocks: [(open: [UInt8], closes: [[UInt8]])] = [("-----BEGIN ", ["-----END "]), ("---- BEGIN SSH2", ["---- END SSH2"]),
+                                                               ("PuTTY-User-Key-File-", ["Private-MAC:", "Private-Hash:"])].map { (Array($0.utf8), $1.map { Array($0.utf8) }) }
+
     /// Where an idle stream's bytes can be settled: after the last line feed from `handled`, but not
-    /// past the line of a PEM block's `-----BEGIN ` whose `-----END ` has not come yet, since the
-    /// key's lines would pass before the block could be matched whole.
+    /// past the line of a block that has opened and not closed yet (a PEM, SSH2 or PuTTY key), nor
+    /// past a line a backslash continues (`Authorization: Bearer … \`), since the secret's lines would
+    /// pass before it could be matched whole (PuTTY and SSH2 keys passed on a pause, helper-141).
     static func idleLimit(_ buffer: [UInt8], from handled: Int) -> Int {
         guard handled < buffer.count, let nl = buffer[handled...].lastIndex(of: 10) else { return handled }
         var limit = nl + 1
-        let begin = Array("-----BEGIN ".utf8), end = Array("-----END ".utf8)
         func last(_ needle: [UInt8], in r: Range<Int>) -> Int? {
             guard r.count >= needle.count else { return nil }
             var i = r.upperBound - needle.count
             while i >= r.lowerBound { if buffer[i..<(i + needle.count)].elementsEqual(needle) { return i }; i -= 1 }
             return nil
         }
-        if let b = last(begin, in: handled..<buffer.count), last(end, in: b..<buffer.count) == nil {
-            let lineStart = buffer[handled..<b].lastIndex(of: 10).map { $0 + 1 } ?? handled
-            limit = min(limit, lineStart)
+        func lineStart(_ at: Int) -> Int { buffer[handled..<at].lastIndex(of: 10).map { $0 + 1 } ?? handled }
+        for (open, closes) in blocks {
+            if let b = last(open, in: handled..<buffer.count), !closes.contains(where: { last($0, in: b..<buffer.count) != nil }) { limit = min(limit, lineStart(b)) }
+        }
+        // Lines ending in a backslash (CR allowed) are one line to a shell: held from the first of them.
+        var end = limit - 1
+        while end > handled {
+            var e = end
+            if e > handled, buffer[e - 1] == 13 { e -= 1 }
+            guard e > handled, buffer[e - 1] == UInt8(ascii: "\\") else { break }
+            let start = lineStart(end)
+            limit = start
+            end = start - 1
         }
         return limit
     }
