@@ -102,6 +102,63 @@ import TestSupport
         }
     }
 
+    /// Found by helper-140: BuildKit's provenance attestation (`mode=max`) records build arguments, and an
+    /// image whose attestation held `build-arg:GITHUB_TOKEN=ghp_…` was clean to `secrets scan`. The
+    /// index's attestation manifests are read, a DSSE payload decoded too; one that cannot be read is
+    /// NOT CHECKED.
+    @Test func attestationManifestsAreScanned() throws {
+        let dir = try temporaryDirectory("image-secrets-attestation")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let token = "ghp_" + "R4nd0mT0k3nV4lu3xYzAbCdEfGhIjKlMnOpQ"
+        let script = #"""
+            import base64, hashlib, io, json, os, sys, tarfile
+            d, token, mode = sys.argv[1], sys.argv[2], sys.argv[3]
+            os.makedirs(d + "/blobs/sha256", exist_ok=True)
+            def put(b):
+                h = hashlib.sha256(b).hexdigest(); open(d + "/blobs/sha256/" + h, "wb").write(b); return "sha256:" + h, len(b)
+            tb = io.BytesIO(); tf = tarfile.open(fileobj=tb, mode="w")
+            data = b"ID=debian\n"; info = tarfile.TarInfo("etc/os-release"); info.size = len(data); tf.addfile(info, io.BytesIO(data)); tf.close()
+            layer, lsize = put(tb.getvalue())
+            cfg, csize = put(json.dumps({"architecture": "amd64", "os": "linux", "config": {}, "rootfs": {"type": "layers", "diff_ids": [layer]}}).encode())
+            m = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                 "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": cfg, "size": csize},
+                 "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": layer, "size": lsize}]}
+            md, msize = put(json.dumps(m).encode())
+            statement = json.dumps({"_type": "https://in-toto.io/Statement/v0.1", "predicateType": "https://slsa.dev/provenance/v0.2",
+                                    "subject": [{"name": "x", "digest": {"sha256": md[7:]}}],
+                                    "predicate": {"invocation": {"parameters": {"args": {"build-arg:GITHUB_TOKEN": token}}}}}).encode()
+            if mode == "dsse":
+                statement = json.dumps({"payloadType": "application/vnd.in-toto+json", "payload": base64.b64encode(statement).decode(), "signatures": []}).encode()
+            sd, ssize = put(statement)
+            if mode == "missing": os.remove(d + "/blobs/sha256/" + sd[7:])
+            acfg, acsize = put(b'{"architecture":"unknown","os":"unknown","config":{},"rootfs":{"type":"layers","diff_ids":[]}}')
+            am = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                  "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": acfg, "size": acsize},
+                  "layers": [{"mediaType": "application/vnd.in-toto+json", "digest": sd, "size": ssize}]}
+            ad, asize = put(json.dumps(am).encode())
+            index = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": [
+                {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": md, "size": msize, "platform": {"os": "linux", "architecture": "amd64"}},
+                {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": ad, "size": asize, "platform": {"os": "unknown", "architecture": "unknown"},
+                 "annotations": {"vnd.docker.reference.type": "attestation-manifest", "vnd.docker.reference.digest": md}}]}
+            open(d + "/index.json", "w").write(json.dumps(index))
+            open(d + "/oci-layout", "w").write('{"imageLayoutVersion":"1.0.0"}')
+            """#
+        for mode in ["plain", "dsse", "missing"] {
+            let image = dir.appendingPathComponent(mode).path
+            let made = try runProcess("/usr/bin/env", ["python3", "-c", script, image, token, mode])
+            try #require(made.code == 0, "\(made.err)")
+            let r = try runProcess(provenantBinary, ["secrets", "scan", "oci-dir:" + image, "--format", "json", "--fail-on", "high"])
+            #expect(r.code == 1 && !r.out.contains(token) && !r.err.contains(token), "\(mode): \(r.out) \(r.err)")
+            let doc = try JSONParser.parse(Array(r.out.utf8))
+            let paths = (doc["findings"]?.arrayValue ?? []).compactMap { $0["path"]?.stringValue }
+            if mode == "missing" {
+                #expect(paths.isEmpty && r.err.contains("NOT CHECKED: the attestation could not be read"), "\(mode): \(r.out) \(r.err)")
+            } else {
+                #expect(paths.contains { $0.contains("!attestation sha256:") }, "\(mode): \(paths)")
+            }
+        }
+    }
+
     /// The health check, ONBUILD triggers, the shell and the manifest's annotations are scanned too, and
     /// their values are not printed.
     @Test func configCornersAndAnnotationsAreScanned() throws {

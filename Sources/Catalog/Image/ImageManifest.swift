@@ -179,6 +179,12 @@ public struct ImageIndex: Sendable {
         for m in ms { manifests.append(try ImageDescriptor(m, subject: name)) }
     }
 
+    /// The index's attestation manifests (BuildKit's `attestation-manifest`, or an `unknown/unknown`
+    /// platform): in-toto statements that may record build arguments, secrets among them.
+    public var attestations: [ImageDescriptor] {
+        manifests.filter { $0.annotations["vnd.docker.reference.type"] == "attestation-manifest" || $0.platform?.os == "unknown" }
+    }
+
     /// The platforms of the index's other images than `chosen` (attestations left out), for saying
     /// what a one-platform read did not look at.
     public func otherPlatforms(than chosen: ImageDescriptor) -> [String] {

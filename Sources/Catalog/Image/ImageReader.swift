@@ -65,6 +65,8 @@ public struct ImageInfo: Sendable, Codable, Equatable {
     public var secretsInConfig: [String] = []
     /// Platforms the index offered besides the one read: not looked at.
     public var otherPlatforms: [String] = []
+    /// The index's attestation manifests, for `secrets scan` to read (`ImageSource.document`); never encoded.
+    public var attestations: [ImageDescriptor] = []
     /// For the user, entrypoint, cmd and working directory whose text redaction changed: an HMAC of the
     /// text as the image gives it under a key made for this run and never kept, so `diff` of two images
     /// read in one run still sees a change that redacts to the same words, and nothing written lets
@@ -116,11 +118,15 @@ public protocol ImageSource: Sendable {
     var layersArriveVerified: Bool { get }
     /// Files of an image archive that are not part of the image and were not read (sorted).
     var unreadEntries: [String] { get }
+    /// A manifest or blob the image's index names (an attestation's manifest and layers), checked
+    /// against its digest, at most 4 MiB.
+    func document(_ d: ImageDescriptor) async throws -> [UInt8]
 }
 
 extension ImageSource {
     public var layersArriveVerified: Bool { false }
     public var unreadEntries: [String] { [] }
+    public func document(_ d: ImageDescriptor) async throws -> [UInt8] { throw ImageError(d.digest, "is not readable from this kind of image") }
 }
 
 /// Which files of the image to keep in memory while the layers stream: those an extractor will read.

@@ -33,12 +33,14 @@ struct LayoutImageSource: ImageSource {
         let annotated = chosen.digest
         var depth = 0
         var others = index.otherPlatforms(than: chosen)
+        var attestations = index.attestations
         while MediaType.isIndex(chosen.mediaType) {
             depth += 1
             guard depth <= 4 else { throw ImageError(chosen.digest, "is an index nested more than 4 deep; refused") }
             index = try ImageIndex(try blob(chosen), subject: chosen.digest)
             chosen = try index.select(platform, tag: nil, subject: chosen.digest)
             others += index.otherPlatforms(than: chosen)
+            attestations += index.attestations
         }
         guard MediaType.isManifest(chosen.mediaType) || chosen.mediaType.isEmpty else {
             throw ImageError(chosen.digest, "has media type '\(Redactor.quote(chosen.mediaType, max: 120))', not an image manifest this reader supports")
@@ -56,9 +58,12 @@ struct LayoutImageSource: ImageSource {
                                               tag: recordedTag, fallbackName: fallbackName, pinned: named?.digest != nil && !foreignPin,
                                               layerKey: { "blobs/sha256/" + $0.digest.dropFirst(7) })
         resolved.info.otherPlatforms = Array(Set(others)).sorted()
+        resolved.info.attestations = attestations
         resolved.chosenByPlatform = chosen.platform != nil
         return resolved
     }
+
+    func document(_ d: ImageDescriptor) async throws -> [UInt8] { try blob(d) }
 
     func openLayer(_ layer: LayerPlan) async throws -> ByteStream { try files.open(layer.key).stream }
     var unreadEntries: [String] { files.unreadEntries }

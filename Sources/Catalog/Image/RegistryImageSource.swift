@@ -19,6 +19,7 @@ public struct RegistryImageSource: ImageSource {
         var fetched = try await client.fetchManifest(wanted)
         var depth = 0
         var others: [String] = []
+        var attestations: [ImageDescriptor] = []
         var byPlatform = false
         while try Self.isIndex(fetched) {
             depth += 1
@@ -27,6 +28,7 @@ public struct RegistryImageSource: ImageSource {
             let index = try ImageIndex(fetched.bytes, subject: subject)
             let chosen = try index.select(platform, tag: nil, subject: subject)
             others += index.otherPlatforms(than: chosen)
+            attestations += index.attestations
             byPlatform = chosen.platform != nil
             fetched = try await client.fetchManifest(chosen.digest, expectedSize: chosen.size)
         }
@@ -41,8 +43,18 @@ public struct RegistryImageSource: ImageSource {
                                               tag: reference.tag, fallbackName: reference.repository,
                                               pinned: reference.digest != nil, layerKey: { $0.digest })
         resolved.info.otherPlatforms = Array(Set(others)).sorted()
+        resolved.info.attestations = attestations
         resolved.chosenByPlatform = byPlatform
         return resolved
+    }
+
+    public func document(_ d: ImageDescriptor) async throws -> [UInt8] {
+        guard d.size <= maxDocumentBytes else { throw ImageError(d.digest, "is \(d.size) bytes, over the \(maxDocumentBytes >> 10) KiB a document may be") }
+        if MediaType.isManifest(d.mediaType) || MediaType.isIndex(d.mediaType) {
+            let fetched = try await client.fetchManifest(d.digest, expectedSize: d.size)
+            return fetched.bytes
+        }
+        return try await client.fetchBlob(d.digest, limit: maxDocumentBytes, expectedSize: d.size)
     }
 
     /// `downloadBlob` hashes a layer as it arrives and refuses it unless it has its digest and size.

@@ -53,6 +53,7 @@ extension SecretsScanner {
             }
         }
         scanConfig(contents.config, display: display, into: &result)
+        await scanAttestations(source, contents.info.attestations, display: display, into: &result)
         if !contents.info.otherPlatforms.isEmpty {
             // The other platforms' layers were not read: not clean, not checked.
             result.partial += 1
@@ -67,6 +68,30 @@ extension SecretsScanner {
         result.findings.sort(by: SecretFinding.order)
         result.warnings.sort()
         return result
+    }
+
+    /// The index's attestation manifests: BuildKit's provenance (`mode=max`) records build arguments,
+    /// `GITHUB_TOKEN=…` among them, and `secrets scan` passed an image holding one as clean (found by
+    /// helper-140). Each statement layer is scanned as text, and a DSSE envelope's payload decoded
+    /// too; what cannot be read is NOT CHECKED.
+    func scanAttestations(_ source: any ImageSource, _ attestations: [ImageDescriptor], display: String, into result: inout SecretsScanResult) async {
+        for a in attestations {
+            let shown = "\(display)!attestation \(a.digest)"
+            do {
+                let manifest = try ImageManifest(try await source.document(a), subject: a.digest)
+                for layer in manifest.layers {
+                    let bytes = try await source.document(layer)
+                    scanText(bytes, display: shown, into: &result)
+                    // A signed statement is base64 in a DSSE envelope's payload.
+                    if let v = try? JSONParser.parse(bytes), case .string(let payload)? = v["payload"], let decoded = Data(base64Encoded: payload) {
+                        scanText(Array(decoded), display: shown + " (payload)", into: &result)
+                    }
+                }
+            } catch {
+                result.partial += 1
+                result.warnings.append("\(shownPath(shown)): NOT CHECKED: the attestation could not be read: \(shownPath(String(describing: error)))")
+            }
+        }
     }
 
     /// An image config's environment values (named, never printed), history commands and comments,
