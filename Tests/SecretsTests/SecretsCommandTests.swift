@@ -328,13 +328,15 @@ import TestSupport
         defer { try? FileManager.default.removeItem(at: dir) }
         let setup = """
         git init -q . && git remote add origin https://x-access-token:\(Self.token)@github.com/acme/app.git &&
-        git init -q vendor/lib && git -C vendor/lib remote add origin https://x-access-token:\(Self.token)@github.com/acme/lib.git
+        git init -q vendor/lib && git -C vendor/lib remote add origin https://x-access-token:\(Self.token)@github.com/acme/lib.git &&
+        printf '#!/bin/sh\\ncurl -H "Authorization: token \(Self.token)" https://ci.example.com/hook\\n' > .git/hooks/pre-push && chmod +x .git/hooks/pre-push
         """
         #expect(try Self.sh(setup, in: dir).code == 0)
         let r = try runProcess(provenantBinary, ["secrets", "scan", dir.path, "--format", "json"])
         let doc = try #require(try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any], "\(r.err)")
         let paths = Set(((doc["findings"] as? [[String: Any]]) ?? []).compactMap { ($0["path"] as? String)?.replacingOccurrences(of: dir.path + "/", with: "") })
-        #expect(paths == [".git/config", "vendor/lib/.git/config"], "\(paths)")
+        // Hooks are scripts git runs, and were never read (found by helper-141).
+        #expect(paths == [".git/config", "vendor/lib/.git/config", ".git/hooks/pre-push"], "\(paths)")
     }
 
     /// Found by helper-132: an archive piped to standard input was scanned as bytes and passed clean.

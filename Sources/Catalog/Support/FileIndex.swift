@@ -41,7 +41,8 @@ public struct FileIndex: Sendable {
     /// `skippingGitDirectories`: a source tree's `.git` holds history, not what ships, and is passed
     /// over; a check of installed files (where a `.git` under `usr/bin` is itself suspect) walks it.
     /// `keptFromGitDirectories`: files of a skipped `.git` still listed, when they are regular files
-    /// (`config`, where a remote's URL may carry a token, for a secrets scan).
+    /// (`config`, where a remote's URL may carry a token, for a secrets scan); a name ending in `/`
+    /// lists the regular files directly in that directory (`hooks/`).
     public init(root: String, excludes: [Glob] = [], readBudget: Int = FileIndex.defaultReadBudget, skippingGitDirectories: Bool = true,
                 keptFromGitDirectories: [String] = []) {
         self.root = root
@@ -106,6 +107,28 @@ public struct FileIndex: Sendable {
                         guard gitFD >= 0 else { continue }
                         defer { close(gitFD) }
                         for kept in keptFromGitDirectories {
+                            // `hooks/`: the regular files directly in that directory (scripts git runs,
+                            // where a token may be written: found by helper-141).
+                            if kept.hasSuffix("/") {
+                                let sub = String(kept.dropLast())
+                                let subFD = openat(gitFD, sub, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+                                guard subFD >= 0 else { continue }
+                                defer { close(subFD) }
+                                let subRel = childRel + "/" + sub
+                                for bytes in (try? RootedDirectory.names(in: subFD, fullPath: subRel, limit: 10_000)) ?? [] {
+                                    guard let n = String(validating: bytes, as: UTF8.self) else {
+                                        diagnostics.append(Diagnostic(Location(subRel), "a file name that is not UTF-8; not read", unscanned: .input))
+                                        continue
+                                    }
+                                    var ks = stat()
+                                    guard fstatat(subFD, n, &ks, AT_SYMLINK_NOFOLLOW) == 0, ks.st_mode & S_IFMT == S_IFREG else { continue }
+                                    let keptRel = subRel + "/" + n
+                                    if excludes.contains(where: { $0.matches(keptRel) }) { continue }
+                                    byPath[PathKey(keptRel)] = files.count
+                                    files.append(IndexedFile(path: keptRel, size: Int(ks.st_size), isExecutable: ks.st_mode & 0o111 != 0))
+                                }
+                                continue
+                            }
                             var ks = stat()
                             guard fstatat(gitFD, kept, &ks, AT_SYMLINK_NOFOLLOW) == 0, ks.st_mode & S_IFMT == S_IFREG else { continue }
                             let keptRel = childRel + "/" + kept

@@ -74,7 +74,7 @@ public struct SecretsScanner: Sendable {
             if st.st_mode & S_IFMT == S_IFDIR {
                 // A `.git` directory is history (read with --git), but its config is a file of the
                 // checkout, where a remote's URL may carry a token (found by helper-132).
-                let index = FileIndex(root: target, excludes: options.excludes, keptFromGitDirectories: ["config"])
+                let index = FileIndex(root: target, excludes: options.excludes, keptFromGitDirectories: ["config", "hooks/"])
                 // A directory that could not be listed is input not read, not a clean one.
                 result.unreadable += index.diagnostics.count
                 for d in index.diagnostics { result.warnings.append(Redactor.escapeControls(Redactor.redact(d.description))) }
