@@ -24,6 +24,11 @@ enum GuardTargets {
             precondition(r.headLength <= bytes.count)
             _ = r.bodyLength()
             if case .success(let t) = ProxyTarget.of(r) { precondition((0...65535).contains(t.port)) }
+            // The leak check of the whole request, its body opened as `secrets scan` opens a file.
+            if let engine = SecretTargets.engine {
+                let v = bytes.withUnsafeBytes { LeakCheck.request($0, engine, bodyFrom: r.headLength) }
+                precondition(v.unchecked == nil || !v.complete)
+            }
         },
         FuzzTarget("guard-response", "an upstream's response as the proxy frames it for keep-alive, whole and byte by byte") { bytes in
             var whole = ResponseFramer(requestMethod: "GET", clientKeepsAlive: true)

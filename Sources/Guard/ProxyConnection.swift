@@ -472,49 +472,6 @@ final class ProxyConnection: ChannelInboundHandler, @unchecked Sendable {
     static let hopByHop: Set<String> = ["connection", "proxy-connection", "keep-alive", "proxy-authorization", "proxy-authenticate", "te", "trailer", "transfer-encoding", "upgrade", "content-length",
                                         "expect"]
 
-    /// The whole request, as sent and as a server would decode it (%XX, \uXXXX, \/), since a secret
-    /// written with one character escaped is the secret: the first secret found, and whether every
-    /// candidate could be checked. The decoded view exists only when the request holds a `%` or a `\`.
-    static func leakScan(_ whole: UnsafeRawBufferPointer, _ engine: SecretEngine, bodyFrom: Int = 0) -> LeakVerdict {
-        let (hit, complete) = rawLeakScan(whole, engine)
-        if let hit { return LeakVerdict(rule: hit.ruleID, complete: complete) }
-        // A body `scan` would open (gzip, zip, tar, UTF-16 text) is read as `scan` reads a file of the
-        // same bytes: a token in a gzipped or UTF-16 upload passed (found by helper-141). One that
-        // cannot be opened (xz, a damaged or over-budget archive) is not checked, so not sent.
-        guard bodyFrom < whole.count else { return LeakVerdict(rule: nil, complete: complete) }
-        let body = Array(whole[bodyFrom...])
-        guard SecretsScanner.needsOpening(body) else { return LeakVerdict(rule: nil, complete: complete) }
-        let opened = SecretsScanner(engine: engine).scanPayload(body, display: "the request body")
-        if let f = opened.findings.first { return LeakVerdict(rule: f.ruleID, complete: complete) }
-        guard opened.partial == 0, opened.unreadable == 0 else {
-            return LeakVerdict(rule: nil, complete: false, unchecked: "the request body is compressed or archived in a way that cannot be opened and checked for secrets; nothing was sent")
-        }
-        return LeakVerdict(rule: nil, complete: complete)
-    }
-
-    struct LeakVerdict: Sendable {
-        /// The rule of the first secret found.
-        var rule: String?
-        /// Whether every candidate could be checked.
-        var complete: Bool
-        /// Why not, when it is not the engine's budget.
-        var unchecked: String?
-    }
-
-    static func rawLeakScan(_ whole: UnsafeRawBufferPointer, _ engine: SecretEngine) -> (SecretMatch?, complete: Bool) {
-        var complete = true
-        if let h = engine.scan(whole, complete: &complete).first { return (h, complete) }
-        if let known = engine.known, let joined = LeakView.unwrapped(whole),
-           let h = joined.withUnsafeBytes({ known.scan($0).first }) { return (h, complete) }
-        guard let decoded = LeakView.decoded(whole) else { return (nil, complete) }
-        if let h = decoded.withUnsafeBytes({ engine.scan($0, complete: &complete).first }) { return (h, complete) }
-        // Wrapped base64 sent form-encoded: its breaks are `%0A` until decoded (found by review),
-        // and its indentation may be `+`, a form's space.
-        guard let known = engine.known else { return (nil, complete) }
-        if let joined = decoded.withUnsafeBytes({ LeakView.unwrapped($0) }), let h = joined.withUnsafeBytes({ known.scan($0).first }) { return (h, complete) }
-        return (decoded.withUnsafeBytes { LeakView.unwrapped($0, plusIsSpace: true) }.flatMap { j in j.withUnsafeBytes { known.scan($0).first } }, complete)
-    }
-
     /// Plain HTTP: the whole request is checked for secrets off the event loop (a large body took a
     /// loop for seconds, and every connection on it waited: found by helper-126), then forwarded.
     func scanThenForward(_ context: ChannelHandlerContext, _ r: ProxyRequest, _ t: ProxyTarget, _ length: Int) {
@@ -538,7 +495,7 @@ final class ProxyConnection: ChannelInboundHandler, @unchecked Sendable {
         let loop = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         let headLength = r.headLength
         shared.scanPool.runIfActive(eventLoop: context.eventLoop) {
-            request.withUnsafeBytes { Self.leakScan($0, engine, bodyFrom: headLength) }
+            request.withUnsafeBytes { LeakCheck.request($0, engine, bodyFrom: headLength) }
         }.whenComplete { result in
             let (me, ctx) = loop.value
             guard case .scanning = me.state, ctx.channel.isActive else { return }
@@ -553,7 +510,7 @@ final class ProxyConnection: ChannelInboundHandler, @unchecked Sendable {
     }
 
     /// The checked request: refused with what the scan found, or sent upstream in origin-form.
-    func forward(_ context: ChannelHandlerContext, _ r: ProxyRequest, _ t: ProxyTarget, _ length: Int, request: [UInt8], verdict: LeakVerdict) {
+    func forward(_ context: ChannelHandlerContext, _ r: ProxyRequest, _ t: ProxyTarget, _ length: Int, request: [UInt8], verdict: LeakCheck.Verdict) {
         defer { shared.releaseBody(length) }
         let total = r.headLength + length
         if verdict.rule == nil, !verdict.complete {

@@ -32,7 +32,7 @@ import Permissions
         #expect(LeakView.decoded(ArraySlice(Array(#"a\nb\tc\"d\\e"#.utf8))) == Array("a\nb\tc\"d\\e".utf8))
         for escape in [#"\n"#, #"\t"#, #"\r"#, #"\""#] {
             let body = Array(#"{"t":"x\#(escape)ghp_R7wQ2bX9kLm4Np8sT1vY6zC3dF5gH0jK2mQe"}"#.utf8)
-            let verdict = body.withUnsafeBytes { ProxyConnection.leakScan($0, engine) }
+            let verdict = body.withUnsafeBytes { LeakCheck.request($0, engine) }
             #expect(verdict.rule?.hasPrefix("github") == true && verdict.complete, "\(escape): \(String(describing: verdict.rule))")
         }
     }
@@ -62,10 +62,10 @@ import Permissions
             open(d + "/clean.gz", "wb").write(gzip.compress(b"nothing to see here\n" * 50, mtime=0))
             """#, dir.path, token])
         try #require(made.code == 0, "\(made.err)")
-        func verdict(_ name: String) throws -> ProxyConnection.LeakVerdict {
+        func verdict(_ name: String) throws -> LeakCheck.Verdict {
             let body = try Array(Data(contentsOf: dir.appendingPathComponent(name)))
             let head = Array("POST http://a.test/up HTTP/1.1\r\nHost: a.test\r\nContent-Length: \(body.count)\r\n\r\n".utf8)
-            return (head + body).withUnsafeBytes { ProxyConnection.leakScan($0, engine, bodyFrom: head.count) }
+            return (head + body).withUnsafeBytes { LeakCheck.request($0, engine, bodyFrom: head.count) }
         }
         for name in ["body.gz", "body.zip", "body.tar", "body.u16", "body.u16be"] {
             let v = try verdict(name)

@@ -126,6 +126,7 @@ public enum UTF16Text {
 
         public mutating func feed(_ bytes: some Sequence<UInt8>, into out: inout [UInt8]) {
             pending += bytes
+            guard !pending.isEmpty else { return }
             // The last character may still be arriving: kept back when its lead byte says more follow.
             var cut = pending.count
             for back in 1...min(3, pending.count) {
