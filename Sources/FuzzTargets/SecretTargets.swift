@@ -43,7 +43,10 @@ enum SecretTargets {
                 encoder.finish(into: &pieces)
                 var once = UTF16Text.Encoder(order), all: [UInt8] = []
                 once.feed(whole, into: &all); once.finish(into: &all)
-                precondition(pieces == all && UTF16Text.decode(all, order) == whole, "encoding in pieces differs, or does not decode back")
+                // Decoded after a byte order mark, which the decoder drops, as redact writes one when
+                // the input had it: a leading U+FEFF of the text itself then stays.
+                let mark: [UInt8] = order == .little ? [0xFF, 0xFE] : [0xFE, 0xFF]
+                precondition(pieces == all && UTF16Text.decode(mark + all, order) == whole, "encoding in pieces differs, or does not decode back")
             }
         },
         FuzzTarget("secrets-archive", "a file as `secrets scan` opens it: zip/jar, tar, tar.gz or text, nested archives included") { bytes in
