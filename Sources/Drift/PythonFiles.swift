@@ -34,11 +34,12 @@ enum PythonFiles {
         return path.hasSuffix(".pyc") && !path.contains("/__pycache__/")
     }
 
-    /// The files installers list in a RECORD without a hash: the RECORD itself, its signatures, and
-    /// compiled modules.
-    static func isUnhashedByInstallers(_ path: String) -> Bool {
-        let name = PathText.lastComponent(path)
-        return name == "RECORD" || name == "RECORD.jws" || name == "RECORD.p7s" || name.hasSuffix(".pyc")
+    /// The files installers list in a RECORD without a hash: this RECORD itself and its signatures,
+    /// in its own `.dist-info`, and compiled modules below site-packages. By name alone, a program
+    /// named `RECORD` or an ELF `x.pyc` anywhere in the root was claimed unread (helper-143).
+    static func isUnhashedByInstallers(_ path: String, distInfo: String) -> Bool {
+        if [distInfo + "/RECORD", distInfo + "/RECORD.jws", distInfo + "/RECORD.p7s"].contains(path) { return true }
+        return path.hasSuffix(".pyc") && isBelowSitePackages(path)
     }
 
     static func plan(_ plan: inout CheckPlan, records: [String], distInfos: [String] = [], eggLists: [String] = [], osOwned: Set<String>,
@@ -106,7 +107,7 @@ enum PythonFiles {
                 // pip hashes every file it installs but the RECORD (and its signatures) and compiled
                 // files: code without a hash would be claimed unread (found by review), and so would any
                 // other file (`/usr/bin/implant,,` claimed an unowned program, found by helper-142).
-                if vouched, row.digest == nil, row.unreadableHash == nil, isCode(rel) || !isUnhashedByInstallers(rel) {
+                if vouched, row.digest == nil, row.unreadableHash == nil, isCode(rel) || !isUnhashedByInstallers(rel, distInfo: distInfo) {
                     plan.notChecked.append(Diagnostic(origin, "'\(row.path)' has no hash, so its content is not checked", unscanned: .input))
                 }
                 if vouched, let bad = row.unreadableHash {

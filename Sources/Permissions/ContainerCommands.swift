@@ -187,7 +187,9 @@ enum ContainerCommands {
 
     static let shells: Set<String> = ["sh", "bash", "dash", "ash", "zsh", "ksh", "mksh", "busybox"]
 
-    /// The text after `-c` (or a flag group holding `c`, as `-ec`) of each shell the line runs.
+    /// The command text of each shell the line runs with `-c` (or a flag group holding `c`, as `-ec`):
+    /// the first operand after the options, which may come before or after `-c` and take arguments
+    /// (`-o pipefail`), beside long options (`--noprofile`), and behind `busybox sh` (helper-143).
     static func shellTexts(_ strings: [String]) -> [String] {
         var out: [String] = []
         var i = 0
@@ -195,10 +197,20 @@ enum ContainerCommands {
             let name = strings[i].split(separator: "/").last.map(String.init) ?? strings[i]
             guard shells.contains(name) else { i += 1; continue }
             var j = i + 1
-            while j < strings.count, strings[j].hasPrefix("-"), !strings[j].hasPrefix("--") {
-                if strings[j].dropFirst().contains("c"), j + 1 < strings.count { out.append(strings[j + 1]); j += 1; break }
-                j += 1
+            // busybox's applet name, then the applet's own options.
+            if name == "busybox", j < strings.count, shells.contains(strings[j]) { j += 1 }
+            var command = false
+            while j < strings.count {
+                let w = strings[j]
+                if w == "--" { j += 1; break }
+                if w.hasPrefix("--") { j += 1; continue }
+                guard w.count > 1, w.hasPrefix("-") || w.hasPrefix("+") else { break }
+                let flags = w.dropFirst()
+                if w.hasPrefix("-"), flags.contains("c") { command = true }
+                // `-o NAME` / `+o NAME` (and `-O` for bash's shopt) take the next word.
+                j += flags.last == "o" || flags.last == "O" ? 2 : 1
             }
+            if command, j < strings.count { out.append(strings[j]) }
             i = j + 1
         }
         return out

@@ -262,11 +262,14 @@ import TestSupport
             foo/weird.py,md5=abc,3
             foo-1.0.dist-info/RECORD,,
             /usr/bin/implant,,
+            ../../../bin/RECORD,,
 
             """)
         try TestRoot.write(root, "\(site)/foo/weird.py", "abc")
         // A row without a hash claiming a program anywhere in the root (found by helper-142).
         try TestRoot.write(root, "usr/bin/implant", "#!/bin/sh\n", mode: 0o755)
+        // Nor by a name installers leave unhashed, outside its place (helper-143).
+        try TestRoot.write(root, "usr/bin/RECORD", "#!/bin/sh\n", mode: 0o755)
         let r = try VerifyRun.run(root.path)
         #expect(r.code == 0, "\(r.err)")
         #expect(r.rule("files:modified") == ["/\(site)/foo/mod.py", "/\(site)/foo/link.py"], "\(r.findings)")
@@ -278,6 +281,7 @@ import TestSupport
         #expect(r.notChecked.contains { $0.contains("RECORD:8:") && $0.contains("leaves the root") }, "\(r.notChecked)")
         #expect(r.notChecked.contains { $0.contains("RECORD:9:") && $0.contains("md5=abc") }, "\(r.notChecked)")
         #expect(r.notChecked.contains { $0.contains("RECORD:11:") && $0.contains("has no hash") }, "\(r.notChecked)")
+        #expect(r.notChecked.contains { $0.contains("RECORD:12:") && $0.contains("has no hash") }, "\(r.notChecked)")
         #expect(!r.notChecked.contains { $0.contains("RECORD:6:") || $0.contains("RECORD:10:") }, "a .pyc and the RECORD need no hash: \(r.notChecked)")
         #expect((r.summary["filesChecked"] as? Int) == 6, "__init__, mod, gone, hexed, link, foo-cli")
         #expect(try VerifyRun.run(root.path, ["--fail-on", "critical"]).code == 1, "NOT CHECKED rows fail --fail-on")

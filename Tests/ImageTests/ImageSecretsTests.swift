@@ -129,6 +129,10 @@ import TestSupport
                                     "predicate": {"invocation": {"parameters": {"args": {"build-arg:GITHUB_TOKEN": token}}}}}).encode()
             if mode == "dsse":
                 statement = json.dumps({"payloadType": "application/vnd.in-toto+json", "payload": base64.b64encode(statement).decode(), "signatures": []}).encode()
+            if mode == "dsse-url":
+                statement = json.dumps({"payloadType": "application/vnd.in-toto+json", "payload": base64.urlsafe_b64encode(statement).decode().rstrip("="), "signatures": []}).encode()
+            if mode == "gz":
+                import gzip; statement = gzip.compress(statement, mtime=0)
             sd, ssize = put(statement)
             if mode == "missing": os.remove(d + "/blobs/sha256/" + sd[7:])
             acfg, acsize = put(b'{"architecture":"unknown","os":"unknown","config":{},"rootfs":{"type":"layers","diff_ids":[]}}')
@@ -143,7 +147,8 @@ import TestSupport
             open(d + "/index.json", "w").write(json.dumps(index))
             open(d + "/oci-layout", "w").write('{"imageLayoutVersion":"1.0.0"}')
             """#
-        for mode in ["plain", "dsse", "missing"] {
+        // DSSE allows base64url, and a layer may be gzipped (helper-143).
+        for mode in ["plain", "dsse", "dsse-url", "gz", "missing"] {
             let image = dir.appendingPathComponent(mode).path
             let made = try runProcess("/usr/bin/env", ["python3", "-c", script, image, token, mode])
             try #require(made.code == 0, "\(made.err)")

@@ -378,6 +378,9 @@ import TestSupport
         // And in a header the client quotes (found by helper-140).
         let header = await #expect(throws: ImageError.self) { try await client.fetchManifest("echo-digest") }
         #expect(header?.description.contains("Docker-Content-Digest") == true && header?.description.contains("redirect-pass") == false, "\(String(describing: header))")
+        // And in a document it sends, quoted by the image reader (helper-143).
+        let body = await #expect(throws: ImageError.self) { try await Self.catalog("registry:\(host)/r:echo-body", options: Self.options(port, creds)) }
+        #expect(body?.description.contains("redirect-pass") == false && body?.description.contains("REDACTED") == true, "\(String(describing: body))")
 
         let loop = await #expect(throws: ImageError.self) { try await client.fetchBlob("sha256:" + String(repeating: "0", count: 64), limit: 1024) }
         #expect(loop?.message.contains("redirected more than 5 times") == true, "\(String(describing: loop))")

@@ -13,7 +13,20 @@ public struct RegistryImageSource: ImageSource {
         client = try RegistryClient(reference, options: options)
     }
 
+    /// The documents a registry sends are its own words too: an error quoting one (a descriptor whose
+    /// digest is the password it was sent) is said without the client's credentials (helper-143).
     public func resolve(platform: ImagePlatform) async throws -> ResolvedImage {
+        do { return try await resolveQuoting(platform: platform) } catch let e as ImageError { throw masked(e) }
+    }
+
+    func masked(_ e: ImageError) -> ImageError {
+        var m = e
+        m.subject = client.withoutCredentials(e.subject)
+        m.message = client.withoutCredentials(e.message)
+        return m
+    }
+
+    func resolveQuoting(platform: ImagePlatform) async throws -> ResolvedImage {
         // A pinned digest wins over a tag given beside it: the tag may have moved, the digest cannot.
         let wanted = reference.digest ?? reference.tag ?? "latest"
         var fetched = try await client.fetchManifest(wanted)
@@ -49,6 +62,10 @@ public struct RegistryImageSource: ImageSource {
     }
 
     public func document(_ d: ImageDescriptor) async throws -> [UInt8] {
+        do { return try await documentQuoting(d) } catch let e as ImageError { throw masked(e) }
+    }
+
+    func documentQuoting(_ d: ImageDescriptor) async throws -> [UInt8] {
         guard d.size <= maxDocumentBytes else { throw ImageError(d.digest, "is \(d.size) bytes, over the \(maxDocumentBytes >> 10) KiB a document may be") }
         if MediaType.isManifest(d.mediaType) || MediaType.isIndex(d.mediaType) {
             let fetched = try await client.fetchManifest(d.digest, expectedSize: d.size)

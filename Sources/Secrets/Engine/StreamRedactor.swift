@@ -40,7 +40,9 @@ public struct StreamRedactor {
         while head.count < 512 {
             let got = try read(&head, 512 - head.count)
             if got == 0 { ended = true; break }
-            if got < 0, !head.isEmpty { break }
+            // A pause decides the form, unless what came holds a NUL and is too short to tell UTF-16
+            // by its shape: `OK\r\n` in UTF-16 then a token was read as text (helper-143).
+            if got < 0, !head.isEmpty, !(head.contains(0) && head.count < 64) { break }
         }
         let form = RedactInput.form(of: head)
         if case .packed(let what) = form { return (0, what) }

@@ -74,24 +74,48 @@ extension SecretsScanner {
     /// `GITHUB_TOKEN=…` among them, and `secrets scan` passed an image holding one as clean (found by
     /// helper-140). Each statement layer is scanned as text, and a DSSE envelope's payload decoded
     /// too; what cannot be read is NOT CHECKED.
+    /// Each blob is read once, and at most `maxAttestationBlobs` of them and `maxAttestationBytes` in
+    /// all: a manifest listing one blob thousands of times held a scan for minutes (helper-143).
     func scanAttestations(_ source: any ImageSource, _ attestations: [ImageDescriptor], display: String, into result: inout SecretsScanResult) async {
-        for a in attestations {
+        var seen = Set<String>()
+        var blobs = 0, bytesRead = 0
+        func notChecked(_ shown: String, _ why: String) {
+            result.partial += 1
+            result.warnings.append("\(shownPath(shown)): NOT CHECKED: \(why)")
+        }
+        for a in attestations where seen.insert(a.digest).inserted {
             let shown = "\(display)!attestation \(a.digest)"
             do {
                 let manifest = try ImageManifest(try await source.document(a), subject: a.digest)
-                for layer in manifest.layers {
+                for layer in manifest.layers where seen.insert(layer.digest).inserted {
+                    blobs += 1
+                    guard blobs <= Self.maxAttestationBlobs, bytesRead <= Self.maxAttestationBytes - layer.size else {
+                        notChecked(shown, "more attestation blobs than the \(Self.maxAttestationBlobs) (\(Self.maxAttestationBytes >> 20) MiB) read; the rest are not scanned")
+                        return
+                    }
                     let bytes = try await source.document(layer)
-                    scanText(bytes, display: shown, into: &result)
-                    // A signed statement is base64 in a DSSE envelope's payload.
-                    if let v = try? JSONParser.parse(bytes), case .string(let payload)? = v["payload"], let decoded = Data(base64Encoded: payload) {
-                        scanText(Array(decoded), display: shown + " (payload)", into: &result)
+                    bytesRead += bytes.count
+                    // As a file of the same bytes: a gzipped statement is opened.
+                    result.merge(scanPayload(bytes, display: shown))
+                    // A signed statement is base64 (or base64url) in a DSSE envelope's payload.
+                    if let v = try? JSONParser.parse(bytes), case .string(let payload)? = v["payload"], let decoded = Self.base64(payload) {
+                        result.merge(scanPayload(decoded, display: shown + " (payload)"))
                     }
                 }
             } catch {
-                result.partial += 1
-                result.warnings.append("\(shownPath(shown)): NOT CHECKED: the attestation could not be read: \(shownPath(String(describing: error)))")
+                notChecked(shown, "the attestation could not be read: \(shownPath(String(describing: error)))")
             }
         }
+    }
+
+    static let maxAttestationBlobs = 256
+    static let maxAttestationBytes = 64 << 20
+
+    /// Standard or URL-safe base64, padded or not (DSSE allows either alphabet).
+    static func base64(_ s: String) -> [UInt8]? {
+        var t = s.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        while t.utf8.count % 4 != 0 { t += "=" }
+        return Data(base64Encoded: t).map(Array.init)
     }
 
     /// An image config's environment values (named, never printed), history commands and comments,

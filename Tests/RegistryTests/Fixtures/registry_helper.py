@@ -33,7 +33,7 @@
 
 The bound port is written to PORTFILE once the server listens.
 """
-import base64, json, os, signal, subprocess, sys, time, uuid
+import base64, hashlib, json, os, signal, subprocess, sys, time, uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlparse, parse_qs
 
@@ -146,6 +146,14 @@ def redirect_server(portfile, logfile, blobfile, account):
                 message = "no manifest for %s (sent %s as %s; %s, %s)" % (sent.split(":", 1)[0], password, auth, password.upper(), password.lower())
                 body = json.dumps({"errors": [{"code": "MANIFEST_UNKNOWN", "message": message}]}).encode()
                 self.reply(404, body, [("Content-Type", "application/json")])
+            elif "/manifests/echo-body" in self.path:
+                # And one that echoes it in the document it sends (found by helper-143).
+                password = base64.b64decode(auth.split(" ", 1)[1]).decode().split(":", 1)[1]
+                body = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                                   "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": password, "size": 2},
+                                   "layers": []}).encode()
+                digest = "sha256:" + hashlib.sha256(body).hexdigest()
+                self.reply(200, body, [("Content-Type", "application/vnd.oci.image.manifest.v1+json"), ("Docker-Content-Digest", digest)])
             elif "/manifests/echo-digest" in self.path:
                 # And one that echoes the password in a header the client quotes (found by helper-140).
                 password = base64.b64decode(auth.split(" ", 1)[1]).decode().split(":", 1)[1]
