@@ -268,8 +268,10 @@ extension VerifyFiles {
                 case .unreadable(let reason):
                     notChecked.append(Diagnostic(Location("/" + link), "symbolic link to /\(canonical), outside the program directories, not read, so whether it is a library is unknown: \(reason)", unscanned: .input))
                 }
-            case S_IFDIR where !claimed:
-                // (A claimed one, such as `/usr/lib/ssl/certs -> /etc/ssl/certs`, is the package's own layout.)
+            case S_IFDIR where !claimed || !owned.contains(canonical):
+                // A claimed one to a directory a package lists (`/usr/lib/ssl/certs -> /etc/ssl/certs`) is
+                // the package's layout; to one none lists, its target may have been changed, as dpkg
+                // records no targets (`default-java -> /opt/evil`, helper-143).
                 notChecked.append(Diagnostic(Location("/" + link), "symbolic link to /\(canonical), a directory outside the program directories: its files are not walked for unowned programs", unscanned: .input))
             default: continue
             }

@@ -787,9 +787,15 @@ import TestSupport
                 "\(r.findings.map { "\($0.rule) \($0.path) \($0.note ?? "")" }) \(r.notChecked) \(r.err)")
         #expect(r.findings.contains { $0.path == "/\(lib)/libpam.so.0" && $0.note?.contains("a package claims") == true })
         #expect(r.notChecked.isEmpty, "\(r.notChecked)")
-        // A link to a directory out there: its files are not walked, so not checked.
+        // A link to a directory out there: its files are not walked, so not checked; a claimed one too,
+        // unless a package lists the directory it leads to (helper-143).
         try TestRoot.link(root, "usr/lib/plugins", to: "/opt")
+        try TestRoot.write(root, "var/lib/dpkg/info/hello.list", "/.\n/usr\n/usr/bin\n/usr/bin/hello\n/\(lib)/libpam.so.0.85.1\n/\(lib)/libpam.so.0\n/usr/lib/jvm\n/usr/lib/jvm/default-java\n/etc/ssl/certs\n/usr/lib/ssl/certs\n")
+        try FileManager.default.createDirectory(at: root.appendingPathComponent("etc/ssl/certs"), withIntermediateDirectories: true)
+        try TestRoot.link(root, "usr/lib/ssl/certs", to: "/etc/ssl/certs")
+        try TestRoot.link(root, "usr/lib/jvm/default-java", to: "/opt")
         let d = try VerifyRun.run(root.path, ["--fail-on", "low"])
         #expect(d.notChecked.contains { $0.hasPrefix("/usr/lib/plugins:") && $0.contains("not walked") }, "\(d.notChecked)")
+        #expect(d.notChecked.contains { $0.hasPrefix("/usr/lib/jvm/default-java:") } && !d.notChecked.contains { $0.hasPrefix("/usr/lib/ssl/certs:") }, "\(d.notChecked)")
     }
 }

@@ -259,6 +259,14 @@ import TestSupport
         let text = Array("done\ncurl -H 'Authorization: Bearer x' \\\n  -d a \\\r\n".utf8)
         #expect(ChunkedScan.idleLimit(text, from: 0) == 5)
         #expect(ChunkedScan.idleLimit(Array("a\nb\n".utf8), from: 0) == 4)
+        // A line naming the format is no key's start; a close inside a key's comment is no close (helper-143).
+        let named = Array("warn: PuTTY-User-Key-File-3 keys are not supported\nline 1\n".utf8)
+        #expect(ChunkedScan.idleLimit(named, from: 0) == named.count)
+        let commented = Array("PuTTY-User-Key-File-3: ssh-ed25519\nComment: see Private-MAC: below\nPublic-Lines: 2\n".utf8)
+        #expect(ChunkedScan.idleLimit(commented, from: 0) == 0)
+        // Held at most 64 KiB: an opening never closed does not hold a stream for good.
+        let endless = Array(("PuTTY-User-Key-File-3: x\n" + String(repeating: "line\n", count: 20_000)).utf8)
+        #expect(ChunkedScan.idleLimit(endless, from: 0) == endless.count)
     }
 
     /// Found by helper-141: UTF-16 input came out of `secrets redact` byte for byte, token and all, and
@@ -340,6 +348,10 @@ import TestSupport
         let paths = Set(((doc["findings"] as? [[String: Any]]) ?? []).compactMap { ($0["path"] as? String)?.replacingOccurrences(of: dir.path + "/", with: "") })
         // Hooks are scripts git runs, and were never read (found by helper-141).
         #expect(paths == [".git/config", "vendor/lib/.git/config", ".git/hooks/pre-push"], "\(paths)")
+        // A hooks directory past the listing bound is NOT CHECKED, not cut short in silence (helper-143).
+        #expect(try Self.sh("python3 -c \"import os\nfor i in range(10001): os.mkdir('vendor/lib/.git/hooks/d%d' % i)\"", in: dir).code == 0)
+        let crowded = try runProcess(provenantBinary, ["secrets", "scan", dir.path + "/vendor", "--fail-on", "high"])
+        #expect(crowded.code == 1 && crowded.err.contains("more than 10000 entries"), "\(crowded.out) \(crowded.err)")
     }
 
     /// Found by helper-132: an archive piped to standard input was scanned as bytes and passed clean.

@@ -115,7 +115,17 @@ public struct FileIndex: Sendable {
                                 guard subFD >= 0 else { continue }
                                 defer { close(subFD) }
                                 let subRel = childRel + "/" + sub
-                                for bytes in (try? RootedDirectory.names(in: subFD, fullPath: subRel, limit: 10_000)) ?? [] {
+                                // Listed up to a bound, and what is past it or unlistable said (helper-143).
+                                let listed: [[UInt8]]
+                                do { listed = try RootedDirectory.names(in: subFD, fullPath: subRel, limit: Self.maxKeptGitEntries + 1) } catch {
+                                    diagnostics.append(Diagnostic(Location(subRel), "directory not listed: \(error)", unscanned: .input))
+                                    continue
+                                }
+                                if listed.count > Self.maxKeptGitEntries {
+                                    diagnostics.append(Diagnostic(Location(subRel), "more than \(Self.maxKeptGitEntries) entries; none of them read", unscanned: .input))
+                                    continue
+                                }
+                                for bytes in listed {
                                     guard let n = String(validating: bytes, as: UTF8.self) else {
                                         diagnostics.append(Diagnostic(Location(subRel), "a file name that is not UTF-8; not read", unscanned: .input))
                                         continue
@@ -334,6 +344,9 @@ public struct FileIndex: Sendable {
         }
         return copy
     }
+
+    /// Entries of a kept `.git` directory (`hooks/`) listed, at most; one with more is not read, and said.
+    public static let maxKeptGitEntries = 10_000
 
     /// Entries of a linked database directory (`status.d`) looked at, at most; one with more is not
     /// read, and said.

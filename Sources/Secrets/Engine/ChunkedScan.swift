@@ -52,6 +52,9 @@ public struct ChunkedScan: Sendable {
     static let blocks: [(open: [UInt8], closes: [[UInt8]])] = [("-----BEGIN ", ["-----END "]), ("---- BEGIN SSH2", ["---- END SSH2"]),
                                                                ("PuTTY-User-Key-File-", ["Private-MAC:", "Private-Hash:"])].map { (Array($0.utf8), $1.map { Array($0.utf8) }) }
 
+    /// Bytes past an unclosed block's opening held back on a pause, at most: more than any key rule's window.
+    static let maxHeld = 64 << 10
+
     /// Where an idle stream's bytes can be settled: after the last line feed from `handled`, but not
     /// past the line of a block that has opened and not closed yet (a PEM, SSH2 or PuTTY key), nor
     /// past a line a backslash continues (`Authorization: Bearer … \`), since the secret's lines would
@@ -66,8 +69,26 @@ public struct ChunkedScan: Sendable {
             return nil
         }
         func lineStart(_ at: Int) -> Int { buffer[handled..<at].lastIndex(of: 10).map { $0 + 1 } ?? handled }
-        for (open, closes) in blocks {
-            if let b = last(open, in: handled..<buffer.count), !closes.contains(where: { last($0, in: b..<buffer.count) != nil }) { limit = min(limit, lineStart(b)) }
+        // Whether `at` begins a line, after blanks or quotes, or an escaped `\n` (a key in a JSON string).
+        func startsLine(_ at: Int) -> Bool {
+            var i = at
+            while i > handled, buffer[i - 1] == 32 || buffer[i - 1] == 9 || buffer[i - 1] == 34 || buffer[i - 1] == 39 { i -= 1 }
+            return i == handled || buffer[i - 1] == 10 || buffer[i - 1] == 13 || (i - 2 >= handled && buffer[i - 2] == 92 && buffer[i - 1] == UInt8(ascii: "n"))
+        }
+        for (n, (open, closes)) in blocks.enumerated() {
+            // PEM's markers count anywhere (keys pasted into one line); the others' only where a line
+            // begins, so a log line naming the format holds nothing back (helper-143).
+            guard let b = last(open, in: handled..<buffer.count), n == 0 || startsLine(b) else { continue }
+            let closed = closes.contains { c in
+                var upper = buffer.count
+                while let e = last(c, in: b..<upper) {
+                    if n == 0 || startsLine(e) { return true }
+                    upper = e + c.count - 1
+                }
+                return false
+            }
+            // Held at most `maxHeld` bytes: past that the rules' windows cannot match the block whole anyway.
+            if !closed, buffer.count - b <= Self.maxHeld { limit = min(limit, lineStart(b)) }
         }
         // Lines ending in a backslash (CR allowed) are one line to a shell: held from the first of them.
         var end = limit - 1
