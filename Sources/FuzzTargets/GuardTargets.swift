@@ -26,7 +26,7 @@ enum GuardTargets {
             if case .success(let t) = ProxyTarget.of(r) { precondition((0...65535).contains(t.port)) }
             // The leak check of the whole request, its body opened as `secrets scan` opens a file.
             if let engine = SecretTargets.engine {
-                let v = bytes.withUnsafeBytes { LeakCheck.request($0, engine, bodyFrom: r.headLength) }
+                let v = bytes.withUnsafeBytes { LeakCheck.request($0, engine, bodyFrom: r.headLength, contentTypes: r.header("content-type")) }
                 precondition(v.unchecked == nil || !v.complete)
             }
         },

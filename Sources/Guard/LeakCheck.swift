@@ -19,18 +19,80 @@ public enum LeakCheck {
     /// the same bytes when it is a gzip, zip or tar archive or UTF-16 text: a token in a gzipped or
     /// UTF-16 upload passed (found by helper-141). One that cannot be opened (xz, a damaged or
     /// over-budget archive) is not checked, so not sent.
-    public static func request(_ whole: UnsafeRawBufferPointer, _ engine: SecretEngine, bodyFrom: Int = 0) -> Verdict {
+    /// A `multipart/…` body (a `contentTypes` value names its boundary; every one given is read, as
+    /// servers differ on which of two they take) is read part by part, each as a file of its bytes: a
+    /// gzip or UTF-16 file uploaded as a form field passed (helper-143).
+    public static func request(_ whole: UnsafeRawBufferPointer, _ engine: SecretEngine, bodyFrom: Int = 0, contentTypes: [String] = []) -> Verdict {
         let (hit, complete) = raw(whole, engine)
         if let hit { return Verdict(rule: hit.ruleID, complete: complete) }
         guard bodyFrom >= 0, bodyFrom < whole.count else { return Verdict(rule: nil, complete: complete) }
         let body = Array(whole[bodyFrom...])
-        guard SecretsScanner.needsOpening(body) else { return Verdict(rule: nil, complete: complete) }
-        let opened = SecretsScanner(engine: engine).scanPayload(body, display: "the request body")
-        if let f = opened.findings.first { return Verdict(rule: f.ruleID, complete: complete) }
-        guard opened.partial == 0, opened.unreadable == 0 else {
-            return Verdict(rule: nil, complete: false, unchecked: "the request body is compressed or archived in a way that cannot be opened and checked for secrets; nothing was sent")
+        var pieces = [body]
+        for boundary in Set(contentTypes.compactMap(multipartBoundary)).sorted() {
+            guard let parts = multipartParts(body, boundary: boundary) else {
+                return Verdict(rule: nil, complete: false, unchecked: "the multipart body has more than \(maxParts) parts; nothing was sent")
+            }
+            pieces += parts
+        }
+        let scanner = SecretsScanner(engine: engine)
+        for piece in pieces where SecretsScanner.needsOpening(piece) {
+            let opened = scanner.scanPayload(piece, display: "the request body")
+            if let f = opened.findings.first { return Verdict(rule: f.ruleID, complete: complete) }
+            guard opened.partial == 0, opened.unreadable == 0 else {
+                return Verdict(rule: nil, complete: false, unchecked: "the request body is compressed or archived in a way that cannot be opened and checked for secrets; nothing was sent")
+            }
         }
         return Verdict(rule: nil, complete: complete)
+    }
+
+    static let maxParts = 1000
+
+    /// The `boundary` parameter of a `multipart/…` content type, quotes removed.
+    static func multipartBoundary(_ contentType: String) -> String? {
+        let fields = contentType.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }
+        guard let type = fields.first, type.lowercased().hasPrefix("multipart/") else { return nil }
+        for f in fields.dropFirst() {
+            let kv = f.split(separator: "=", maxSplits: 1).map(String.init)
+            guard kv.count == 2, kv[0].trimmingCharacters(in: .whitespaces).lowercased() == "boundary" else { continue }
+            var v = kv[1].trimmingCharacters(in: .whitespaces)
+            if v.hasPrefix("\""), v.hasSuffix("\""), v.count >= 2 { v = String(v.dropFirst().dropLast()) }
+            return v.isEmpty ? nil : v
+        }
+        return nil
+    }
+
+    /// Each part's content (after its headers' blank line, before the line break ahead of the next
+    /// delimiter); nil past `maxParts`.
+    static func multipartParts(_ body: [UInt8], boundary: String) -> [[UInt8]]? {
+        let delimiter = Array(("--" + boundary).utf8)
+        var starts: [Int] = []
+        var i = 0
+        while i + delimiter.count <= body.count {
+            if body[i] == delimiter[0], body[i..<(i + delimiter.count)].elementsEqual(delimiter) {
+                starts.append(i)
+                guard starts.count <= maxParts + 1 else { return nil }
+                i += delimiter.count
+            } else { i += 1 }
+        }
+        var parts: [[UInt8]] = []
+        for (k, s) in starts.enumerated() {
+            let end = k + 1 < starts.count ? starts[k + 1] : body.count
+            let part = body[(s + delimiter.count)..<end]
+            // Headers end at the first blank line (CRLF CRLF, or LF LF).
+            var contentStart: Int?
+            var j = part.startIndex
+            while j + 1 < part.endIndex {
+                if part[j] == 10, part[j + 1] == 10 { contentStart = j + 2; break }
+                if j + 3 < part.endIndex, part[j] == 13, part[j + 1] == 10, part[j + 2] == 13, part[j + 3] == 10 { contentStart = j + 4; break }
+                j += 1
+            }
+            guard let c = contentStart else { continue }
+            var e = part.endIndex
+            if e > c, part[e - 1] == 10 { e -= 1 }
+            if e > c, part[e - 1] == 13 { e -= 1 }
+            parts.append(Array(part[c..<e]))
+        }
+        return parts
     }
 
     /// The bytes as sent and as decoded: the first secret found, and whether every candidate was checked.

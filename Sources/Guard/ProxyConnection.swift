@@ -494,8 +494,9 @@ final class ProxyConnection: ChannelInboundHandler, @unchecked Sendable {
         let engine = shared.engine
         let loop = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         let headLength = r.headLength
+        let contentTypes = r.header("content-type")
         shared.scanPool.runIfActive(eventLoop: context.eventLoop) {
-            request.withUnsafeBytes { LeakCheck.request($0, engine, bodyFrom: headLength) }
+            request.withUnsafeBytes { LeakCheck.request($0, engine, bodyFrom: headLength, contentTypes: contentTypes) }
         }.whenComplete { result in
             let (me, ctx) = loop.value
             guard case .scanning = me.state, ctx.channel.isActive else { return }

@@ -71,6 +71,15 @@ import Permissions
             let v = try verdict(name)
             #expect(v.rule?.hasPrefix("github") == true, "\(name): \(String(describing: v.rule)) \(v.complete)")
         }
+        // The same files uploaded as form fields (helper-143).
+        for name in ["body.gz", "body.u16"] {
+            let file = try Array(Data(contentsOf: dir.appendingPathComponent(name)))
+            let body = Array("--XyZ\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\nhello\r\n--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"f\"\r\nContent-Type: application/octet-stream\r\n\r\n".utf8) + file + Array("\r\n--XyZ--\r\n".utf8)
+            let head = Array("POST http://a.test/up HTTP/1.1\r\nHost: a.test\r\nContent-Type: multipart/form-data; boundary=\"XyZ\"\r\nContent-Length: \(body.count)\r\n\r\n".utf8)
+            let v = (head + body).withUnsafeBytes { LeakCheck.request($0, engine, bodyFrom: head.count, contentTypes: ["multipart/form-data; boundary=\"XyZ\""]) }
+            #expect(v.rule?.hasPrefix("github") == true, "multipart \(name): \(String(describing: v.rule))")
+        }
+        #expect(LeakCheck.multipartBoundary("Multipart/Form-Data; charset=x; Boundary=abc") == "abc" && LeakCheck.multipartBoundary("text/plain; boundary=x") == nil)
         let xz = try verdict("body.xz")
         #expect(xz.rule == nil && !xz.complete && xz.unchecked?.contains("cannot be opened") == true)
         let clean = try verdict("clean.gz")
