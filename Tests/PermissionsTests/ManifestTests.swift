@@ -561,17 +561,22 @@ extension CiliumEgressTests {
         #expect(!plain.contains { $0.rule.hasPrefix("manifest:") })
     }
 
+    /// A manifest allowing cleanup.sh only in the test environment.
+    static func cleanupForTestOnly() throws -> AgentManifest {
+        try AgentManifest.load(try tmpFile("provenant.agent.yaml", "name: a\nscripts: {cleanup.sh: [test]}\n"))
+    }
+
+    /// A Pod file whose containers are the given flow-mapping lines (indented by two spaces).
+    static func pod(_ containers: String) throws -> String {
+        try tmpFile("pod.yaml", "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n" + containers + "\n")
+    }
+
     /// Left undone last stop: `sh -c "$CLEANUP"` runs what the container's env sets, and only the
     /// kubelet's `$(VAR)` was expanded. A shell's `$VAR` and `${VAR:-default}` are read too, in
     /// Kubernetes containers and compose services alike.
     @Test func scriptsNamedThroughAShellVariableAreFound() throws {
-        let m = try AgentManifest.load(try tmpFile("provenant.agent.yaml", "name: a\nscripts: {cleanup.sh: [test]}\n"))
-        let pod = try tmpFile("pod.yaml", """
-            apiVersion: v1
-            kind: Pod
-            metadata: {name: p}
-            spec:
-              containers:
+        let m = try Self.cleanupForTestOnly()
+        let pod = try Self.pod("""
               - {name: a, image: x, env: [{name: JOB, value: /opt/cleanup.sh}], command: [sh, -c, "$JOB --all"]}
               - {name: b, image: x, command: [sh, -c, "${NOPE:-cleanup.sh}"]}
               - {name: c, image: x, env: [{name: JOB, value: backup.sh}], command: [sh, -c, "$JOB"]}
@@ -595,13 +600,8 @@ extension CiliumEgressTests {
     /// CHECKED, never clean. Words the shell runs literally, or hands such text only as an argument,
     /// stay clean.
     @Test func commandsNamedAtRunTimeAreNotChecked() throws {
-        let m = try AgentManifest.load(try tmpFile("provenant.agent.yaml", "name: a\nscripts: {cleanup.sh: [test]}\n"))
-        let pod = try tmpFile("pod.yaml", """
-            apiVersion: v1
-            kind: Pod
-            metadata: {name: p}
-            spec:
-              containers:
+        let m = try Self.cleanupForTestOnly()
+        let pod = try Self.pod("""
               - {name: subst, image: x, command: [sh, -c, "S=$(cat /etc/job); ./$S"]}
               - {name: backquote, image: x, command: [/bin/bash, -ec, "exec `cat /etc/job`"]}
               - {name: loop, image: x, command: [sh, -c, "for f in $(ls /opt); do /opt/$f; done"]}

@@ -130,21 +130,11 @@ public struct FileIndex: Sendable {
                                         diagnostics.append(Diagnostic(Location(subRel), "a file name that is not UTF-8; not read", unscanned: .input))
                                         continue
                                     }
-                                    var ks = stat()
-                                    guard fstatat(subFD, n, &ks, AT_SYMLINK_NOFOLLOW) == 0, ks.st_mode & S_IFMT == S_IFREG else { continue }
-                                    let keptRel = subRel + "/" + n
-                                    if excludes.contains(where: { $0.matches(keptRel) }) { continue }
-                                    byPath[PathKey(keptRel)] = files.count
-                                    files.append(IndexedFile(path: keptRel, size: Int(ks.st_size), isExecutable: ks.st_mode & 0o111 != 0))
+                                    keepGitFile(n, in: subFD, as: subRel + "/" + n)
                                 }
                                 continue
                             }
-                            var ks = stat()
-                            guard fstatat(gitFD, kept, &ks, AT_SYMLINK_NOFOLLOW) == 0, ks.st_mode & S_IFMT == S_IFREG else { continue }
-                            let keptRel = childRel + "/" + kept
-                            if excludes.contains(where: { $0.matches(keptRel) }) { continue }
-                            byPath[PathKey(keptRel)] = files.count
-                            files.append(IndexedFile(path: keptRel, size: Int(ks.st_size), isExecutable: ks.st_mode & 0o111 != 0))
+                            keepGitFile(kept, in: gitFD, as: childRel + "/" + kept)
                         }
                         continue
                     }
@@ -343,6 +333,15 @@ public struct FileIndex: Sendable {
                                                "is not a regular file (a FIFO, socket or device); not read", unscanned: .input))
         }
         return copy
+    }
+
+    /// A file of a skipped `.git` listed as `rel`, when it is a regular file and not excluded.
+    private mutating func keepGitFile(_ name: String, in dirFD: Int32, as rel: String) {
+        var st = stat()
+        guard fstatat(dirFD, name, &st, AT_SYMLINK_NOFOLLOW) == 0, st.st_mode & S_IFMT == S_IFREG else { return }
+        if excludes.contains(where: { $0.matches(rel) }) { return }
+        byPath[PathKey(rel)] = files.count
+        files.append(IndexedFile(path: rel, size: Int(st.st_size), isExecutable: st.st_mode & 0o111 != 0))
     }
 
     /// Entries of a kept `.git` directory (`hooks/`) listed, at most; one with more is not read, and said.
