@@ -39,7 +39,10 @@ enum PythonFiles {
     /// named `RECORD` or an ELF `x.pyc` anywhere in the root was claimed unread (helper-143).
     static func isUnhashedByInstallers(_ path: String, distInfo: String) -> Bool {
         if [distInfo + "/RECORD", distInfo + "/RECORD.jws", distInfo + "/RECORD.p7s"].contains(path) { return true }
-        return path.hasSuffix(".pyc") && isBelowSitePackages(path)
+        // Below this RECORD's own site-packages, in a `__pycache__` (any directory named site-packages
+        // did, helper-144).
+        let site = PathText.parent(distInfo)
+        return path.hasSuffix(".pyc") && path.hasPrefix(site + "/") && path.contains("/__pycache__/")
     }
 
     static func plan(_ plan: inout CheckPlan, records: [String], distInfos: [String] = [], eggLists: [String] = [], osOwned: Set<String>,

@@ -27,21 +27,32 @@ public enum LeakCheck {
         if let hit { return Verdict(rule: hit.ruleID, complete: complete) }
         guard bodyFrom >= 0, bodyFrom < whole.count else { return Verdict(rule: nil, complete: complete) }
         let body = Array(whole[bodyFrom...])
-        var pieces = [body]
-        for boundary in Set(contentTypes.compactMap(multipartBoundary)).sorted() {
-            guard let parts = multipartParts(body, boundary: boundary) else {
-                return Verdict(rule: nil, complete: false, unchecked: "the multipart body has more than \(maxParts) parts; nothing was sent")
-            }
-            pieces += parts
-        }
         let scanner = SecretsScanner(engine: engine)
-        for piece in pieces where SecretsScanner.needsOpening(piece) {
-            let opened = scanner.scanPayload(piece, display: "the request body")
-            if let f = opened.findings.first { return Verdict(rule: f.ruleID, complete: complete) }
-            guard opened.partial == 0, opened.unreadable == 0 else {
+        func opened(_ piece: ArraySlice<UInt8>) -> Verdict? {
+            let bytes = Array(piece)
+            guard SecretsScanner.needsOpening(bytes) else { return nil }
+            let r = scanner.scanPayload(bytes, display: "the request body")
+            if let f = r.findings.first { return Verdict(rule: f.ruleID, complete: complete) }
+            guard r.partial == 0, r.unreadable == 0 else {
                 return Verdict(rule: nil, complete: false, unchecked: "the request body is compressed or archived in a way that cannot be opened and checked for secrets; nothing was sent")
             }
+            return nil
         }
+        if let v = opened(body[...]) { return v }
+        // One boundary at most, of at most 70 characters (RFC 2046): several, or a long one, made the
+        // split cost the body's size times theirs (helper-144). Refused rather than read partly.
+        let boundaries = Set(contentTypes.compactMap(multipartBoundary))
+        guard let boundary = boundaries.first else { return Verdict(rule: nil, complete: complete) }
+        guard boundaries.count == 1, boundary.utf8.count <= 70 else {
+            return Verdict(rule: nil, complete: false, unchecked: "the multipart body names several boundaries, or one longer than 70 characters; nothing was sent")
+        }
+        var verdict: Verdict?
+        let split = multipartParts(body, boundary: boundary) { part in
+            verdict = opened(part)
+            return verdict == nil
+        }
+        if let verdict { return verdict }
+        guard split else { return Verdict(rule: nil, complete: false, unchecked: "the multipart body has more than \(maxParts) parts; nothing was sent") }
         return Verdict(rule: nil, complete: complete)
     }
 
@@ -62,19 +73,20 @@ public enum LeakCheck {
     }
 
     /// Each part's content (after its headers' blank line, before the line break ahead of the next
-    /// delimiter); nil past `maxParts`.
-    static func multipartParts(_ body: [UInt8], boundary: String) -> [[UInt8]]? {
+    /// delimiter), handed to `visit` in order until it returns false. Delimiters count only where a
+    /// line begins, as RFC 2046 writes them, so the search is linear. False past `maxParts`.
+    static func multipartParts(_ body: [UInt8], boundary: String, visit: (ArraySlice<UInt8>) -> Bool) -> Bool {
         let delimiter = Array(("--" + boundary).utf8)
         var starts: [Int] = []
         var i = 0
         while i + delimiter.count <= body.count {
-            if body[i] == delimiter[0], body[i..<(i + delimiter.count)].elementsEqual(delimiter) {
+            if body[i..<(i + delimiter.count)].elementsEqual(delimiter) {
                 starts.append(i)
-                guard starts.count <= maxParts + 1 else { return nil }
-                i += delimiter.count
-            } else { i += 1 }
+                guard starts.count <= maxParts + 1 else { return false }
+            }
+            guard let nl = body[i...].firstIndex(of: 10) else { break }
+            i = nl + 1
         }
-        var parts: [[UInt8]] = []
         for (k, s) in starts.enumerated() {
             let end = k + 1 < starts.count ? starts[k + 1] : body.count
             let part = body[(s + delimiter.count)..<end]
@@ -90,9 +102,9 @@ public enum LeakCheck {
             var e = part.endIndex
             if e > c, part[e - 1] == 10 { e -= 1 }
             if e > c, part[e - 1] == 13 { e -= 1 }
-            parts.append(Array(part[c..<e]))
+            if !visit(part[c..<e]) { return true }
         }
-        return parts
+        return true
     }
 
     /// The bytes as sent and as decoded: the first secret found, and whether every candidate was checked.

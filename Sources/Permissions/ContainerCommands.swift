@@ -203,7 +203,8 @@ enum ContainerCommands {
             while j < strings.count {
                 let w = strings[j]
                 if w == "--" { j += 1; break }
-                if w.hasPrefix("--") { j += 1; continue }
+                // bash's long options; `--rcfile FILE` and `--init-file FILE` take the next word (helper-144).
+                if w.hasPrefix("--") { j += w == "--rcfile" || w == "--init-file" ? 2 : 1; continue }
                 guard w.count > 1, w.hasPrefix("-") || w.hasPrefix("+") else { break }
                 let flags = w.dropFirst()
                 if w.hasPrefix("-"), flags.contains("c") { command = true }

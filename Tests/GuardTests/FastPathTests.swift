@@ -80,6 +80,12 @@ import Permissions
             #expect(v.rule?.hasPrefix("github") == true, "multipart \(name): \(String(describing: v.rule))")
         }
         #expect(LeakCheck.multipartBoundary("Multipart/Form-Data; charset=x; Boundary=abc") == "abc" && LeakCheck.multipartBoundary("text/plain; boundary=x") == nil)
+        // A boundary past RFC 2046's 70 characters, or two, are refused, not split at their cost (helper-144).
+        let dashes = Array(repeating: UInt8(ascii: "-"), count: 1 << 20)
+        let long = dashes.withUnsafeBytes { LeakCheck.request($0, engine, contentTypes: ["multipart/form-data; boundary=" + String(repeating: "-", count: 100) + "X"]) }
+        #expect(long.rule == nil && !long.complete && long.unchecked?.contains("70 characters") == true)
+        let two = dashes.withUnsafeBytes { LeakCheck.request($0, engine, contentTypes: ["multipart/form-data; boundary=a", "multipart/form-data; boundary=b"]) }
+        #expect(!two.complete && two.unchecked?.contains("several boundaries") == true)
         let xz = try verdict("body.xz")
         #expect(xz.rule == nil && !xz.complete && xz.unchecked?.contains("cannot be opened") == true)
         let clean = try verdict("clean.gz")

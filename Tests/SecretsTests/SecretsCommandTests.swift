@@ -264,6 +264,8 @@ import TestSupport
         #expect(ChunkedScan.idleLimit(named, from: 0) == named.count)
         let commented = Array("PuTTY-User-Key-File-3: ssh-ed25519\nComment: see Private-MAC: below\nPublic-Lines: 2\n".utf8)
         #expect(ChunkedScan.idleLimit(commented, from: 0) == 0)
+        // An opening after a prefix (a dotenv value) holds too (helper-144).
+        #expect(ChunkedScan.idleLimit(Array("ok\nPPK=\"PuTTY-User-Key-File-3: ssh-ed25519\nEncryption: none\n".utf8), from: 0) == 3)
         // Held at most 64 KiB: an opening never closed does not hold a stream for good.
         let endless = Array(("PuTTY-User-Key-File-3: x\n" + String(repeating: "line\n", count: 20_000)).utf8)
         #expect(ChunkedScan.idleLimit(endless, from: 0) == endless.count)
@@ -297,6 +299,9 @@ import TestSupport
         // A short first write, then a pause: the form is told from more than it (helper-143).
         let paused = try Self.sh("( printf 'OK\\r\\n' | iconv -t utf-16le; sleep 1; printf 'GITHUB_TOKEN=\(Self.token)\\r\\n' | iconv -t utf-16le ) | \"$PROVENANT\" secrets redact | iconv -f utf-16le -t utf-8", in: dir)
         #expect(paused.out.contains("[REDACTED:github-personal-access-token]") && !paused.out.contains("R7wQ2bX9"), "\(paused.out) \(paused.err)")
+        // Nor when it holds no NUL: UTF-16 of CJK text (helper-144).
+        let cjk = try Self.sh("( printf '\\350\\277\\233\\345\\272\\246' | iconv -f utf-8 -t utf-16le; sleep 1; printf ' ok\\r\\nGITHUB_TOKEN=\(Self.token)\\r\\n' | iconv -t utf-16le ) | \"$PROVENANT\" secrets redact | iconv -f utf-16le -t utf-8", in: dir)
+        #expect(cjk.out.contains("[REDACTED:github-personal-access-token]") && !cjk.out.contains("R7wQ2bX9"), "\(cjk.out) \(cjk.err)")
         let gz = try Self.sh("\"$PROVENANT\" secrets redact < log.gz > log.red", in: dir)
         let written = try Data(contentsOf: dir.appendingPathComponent("log.red"))
         #expect(gz.code == 2 && gz.err.contains("gzip-compressed") && written.isEmpty, "\(gz.err)")

@@ -49,8 +49,11 @@ public struct ChunkedScan: Sendable {
 
     /// Blocks a multi-line secret is written in, by the text that opens one and the text of its last
     /// line: PEM, SSH2 (RFC 4716) and PuTTY keys.
-    static let blocks: [(open: [UInt8], closes: [[UInt8]])] = [("-----BEGIN ", ["-----END "]), ("---- BEGIN SSH2", ["---- END SSH2"]),
-                                                               ("PuTTY-User-Key-File-", ["Private-MAC:", "Private-Hash:"])].map { (Array($0.utf8), $1.map { Array($0.utf8) }) }
+    static let blocks: [(opens: [[UInt8]], closes: [[UInt8]])] = [
+        (["-----BEGIN "], ["-----END "]),
+        (["---- BEGIN SSH2 ENCRYPTED PRIVATE KEY ----"], ["---- END SSH2"]),
+        (["PuTTY-User-Key-File-2:", "PuTTY-User-Key-File-3:"], ["Private-MAC:", "Private-Hash:"]),
+    ].map { ($0.map { Array($0.utf8) }, $1.map { Array($0.utf8) }) }
 
     /// Bytes past an unclosed block's opening held back on a pause, at most: more than any key rule's window.
     static let maxHeld = 64 << 10
@@ -75,20 +78,28 @@ public struct ChunkedScan: Sendable {
             while i > handled, buffer[i - 1] == 32 || buffer[i - 1] == 9 || buffer[i - 1] == 34 || buffer[i - 1] == 39 { i -= 1 }
             return i == handled || buffer[i - 1] == 10 || buffer[i - 1] == 13 || (i - 2 >= handled && buffer[i - 2] == 92 && buffer[i - 1] == UInt8(ascii: "n"))
         }
-        for (n, (open, closes)) in blocks.enumerated() {
-            // PEM's markers count anywhere (keys pasted into one line); the others' only where a line
-            // begins, so a log line naming the format holds nothing back (helper-143).
-            guard let b = last(open, in: handled..<buffer.count), n == 0 || startsLine(b) else { continue }
-            let closed = closes.contains { c in
+        func first(_ needle: [UInt8], in r: Range<Int>) -> Int? {
+            guard r.count >= needle.count else { return nil }
+            var i = r.lowerBound
+            while i + needle.count <= r.upperBound { if buffer[i..<(i + needle.count)].elementsEqual(needle) { return i }; i += 1 }
+            return nil
+        }
+        for (n, (opens, closes)) in blocks.enumerated() {
+            // The last close that counts: PEM's anywhere (keys pasted into one line); the others' only
+            // where a line begins, so a comment holding `Private-MAC:` closes nothing (helper-143).
+            var lastClose = handled
+            for c in closes {
                 var upper = buffer.count
-                while let e = last(c, in: b..<upper) {
-                    if n == 0 || startsLine(e) { return true }
+                while let e = last(c, in: handled..<upper) {
+                    if n == 0 || startsLine(e) { lastClose = max(lastClose, e + 1); break }
                     upper = e + c.count - 1
                 }
-                return false
             }
+            // Held from the first opening after it: the openings are the formats' own first words
+            // (`PuTTY-User-Key-File-3:`), anywhere in a line (`PPK="…`, helper-144), not a mention.
+            guard let b = opens.compactMap({ first($0, in: lastClose..<buffer.count) }).min() else { continue }
             // Held at most `maxHeld` bytes: past that the rules' windows cannot match the block whole anyway.
-            if !closed, buffer.count - b <= Self.maxHeld { limit = min(limit, lineStart(b)) }
+            if buffer.count - b <= Self.maxHeld { limit = min(limit, lineStart(b)) }
         }
         // Lines ending in a backslash (CR allowed) are one line to a shell: held from the first of them.
         var end = limit - 1

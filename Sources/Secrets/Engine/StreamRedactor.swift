@@ -42,7 +42,8 @@ public struct StreamRedactor {
             if got == 0 { ended = true; break }
             // A pause decides the form, unless what came holds a NUL and is too short to tell UTF-16
             // by its shape: `OK\r\n` in UTF-16 then a token was read as text (helper-143).
-            if got < 0, !head.isEmpty, !(head.contains(0) && head.count < 64) { break }
+            // Nor while it is not UTF-8 either: UTF-16 of CJK text has no NUL (helper-144).
+            if got < 0, !head.isEmpty, !(head.count < 64 && (head.contains(0) || String(validating: head, as: UTF8.self) == nil)) { break }
         }
         let form = RedactInput.form(of: head)
         if case .packed(let what) = form { return (0, what) }
