@@ -268,10 +268,10 @@ extension VerifyFiles {
                 case .unreadable(let reason):
                     notChecked.append(Diagnostic(Location("/" + link), "symbolic link to /\(canonical), outside the program directories, not read, so whether it is a library is unknown: \(reason)", unscanned: .input))
                 }
-            case S_IFDIR where !claimed || !owned.contains(canonical):
-                // A claimed one to a directory a package lists (`/usr/lib/ssl/certs -> /etc/ssl/certs`) is
-                // the package's layout; to one none lists, its target may have been changed, as dpkg
-                // records no targets (`default-java -> /opt/evil`, helper-143).
+            case S_IFDIR:
+                // Claimed or not: dpkg records no targets (`default-java -> /opt/evil`, helper-143). One
+                // to a directory a package lists (`/usr/lib/ssl/certs -> /etc/ssl/certs`) was passed
+                // over above, with its content unwalked (Left undone: `-> /var/tmp`, helper-144).
                 notChecked.append(Diagnostic(Location("/" + link), "symbolic link to /\(canonical), a directory outside the program directories: its files are not walked for unowned programs", unscanned: .input))
             default: continue
             }
