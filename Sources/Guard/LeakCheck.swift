@@ -26,9 +26,16 @@ public enum LeakCheck {
         let (hit, complete) = raw(whole, engine)
         if let hit { return Verdict(rule: hit.ruleID, complete: complete) }
         guard bodyFrom >= 0, bodyFrom < whole.count else { return Verdict(rule: nil, complete: complete) }
+        let boundaries = Set(contentTypes.compactMap(multipartBoundary))
+        // Most bodies are text no reader opens, told by their first 8 KiB: the body is copied out of
+        // the request only when it or its parts may need opening.
+        guard !boundaries.isEmpty || SecretsScanner.mayNeedOpening(head: Array(whole[bodyFrom..<min(whole.count, bodyFrom + 8192)])) else {
+            return Verdict(rule: nil, complete: complete)
+        }
         let body = Array(whole[bodyFrom...])
         let scanner = SecretsScanner(engine: engine)
         func opened(_ piece: ArraySlice<UInt8>) -> Verdict? {
+            guard SecretsScanner.mayNeedOpening(head: Array(piece.prefix(8192))) else { return nil }
             let bytes = Array(piece)
             guard SecretsScanner.needsOpening(bytes) else { return nil }
             let r = scanner.scanPayload(bytes, display: "the request body")
@@ -41,7 +48,6 @@ public enum LeakCheck {
         if let v = opened(body[...]) { return v }
         // One boundary at most, of at most 70 characters (RFC 2046): several, or a long one, made the
         // split cost the body's size times theirs (helper-144). Refused rather than read partly.
-        let boundaries = Set(contentTypes.compactMap(multipartBoundary))
         guard let boundary = boundaries.first else { return Verdict(rule: nil, complete: complete) }
         guard boundaries.count == 1, boundary.utf8.count <= 70 else {
             return Verdict(rule: nil, complete: false, unchecked: "the multipart body names several boundaries, or one longer than 70 characters; nothing was sent")

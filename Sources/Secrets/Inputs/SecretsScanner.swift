@@ -306,8 +306,15 @@ public struct SecretsScanner: Sendable {
     /// compressed stream, a zip behind a prefix, or UTF-16 text.
     public static func needsOpening(_ bytes: [UInt8]) -> Bool {
         let head = Array(bytes.prefix(8192))
-        return isArchive(head) || unopenedCompression(head) != nil || UTF16Text.detect(head) != nil
-            || (mayHaveZipBehind(head) && ZipArchive.endRecordOffset(bytes) != nil)
+        return opensByItsHead(head) || (mayHaveZipBehind(head) && ZipArchive.endRecordOffset(bytes) != nil)
+    }
+
+    /// What `needsOpening` can tell from the first 8 KiB alone: an archive, a compressed stream or
+    /// UTF-16; and whether a zip may sit behind them (`needsOpening` then reads the end).
+    public static func mayNeedOpening(head: [UInt8]) -> Bool { opensByItsHead(head) || mayHaveZipBehind(head) }
+
+    static func opensByItsHead(_ head: [UInt8]) -> Bool {
+        isArchive(head) || unopenedCompression(head) != nil || UTF16Text.detect(head) != nil
     }
 
     /// A payload held in memory (an HTTP body the guard's proxy is about to send) read as `scan` reads
