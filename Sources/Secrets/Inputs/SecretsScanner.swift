@@ -324,12 +324,16 @@ public struct SecretsScanner: Sendable {
     public func scanPayload(_ bytes: [UInt8], display: String) -> SecretsScanResult {
         var result = SecretsScanResult()
         let head = Array(bytes.prefix(8192))
-        if bytes.count > options.maxArchiveBytes, Self.needsOpening(bytes), UTF16Text.detect(head) == nil {
+        // Each look at the head once: the UTF-16 test reads up to 8 KiB, the zip end record 64 KiB.
+        let utf16 = UTF16Text.detect(head) != nil, archive = Self.isArchive(head)
+        let unopened = Self.unopenedCompression(head)
+        let zipBehind = Self.mayHaveZipBehind(head) && ZipArchive.endRecordOffset(bytes) != nil
+        if !utf16, bytes.count > options.maxArchiveBytes, archive || unopened != nil || zipBehind {
             result.tooLargeToOpen(display, limit: options.maxArchiveBytes)
-        } else if Self.isArchive(head) || (UTF16Text.detect(head) == nil && Self.mayHaveZipBehind(head) && ZipArchive.endRecordOffset(bytes) != nil) {
+        } else if archive || (!utf16 && zipBehind) {
             var budget = InflateBudget(options.archiveLimits, archiveSize: bytes.count)
             scanArchive(bytes, display: display, depth: 0, budget: &budget, into: &result)
-        } else if UTF16Text.detect(head) == nil, let format = Self.unopenedCompression(head) {
+        } else if !utf16, let format = unopened {
             result.notOpened(display, format: format)
         } else {
             scanText(bytes, display: display, into: &result)
