@@ -63,18 +63,17 @@ public struct StreamRedactor {
         }
         var stream = UTF16Text.Stream(order, head: [])
         var encoder = UTF16Text.Encoder(order)
-        var first = true
+        // The input's byte order mark, until it is written ahead of the first output.
+        var unwritten: [UInt8] = !mark ? [] : order == .little ? [0xFF, 0xFE] : [0xFE, 0xFF]
         let replaced = try run(read: { (buffer: inout [UInt8], max: Int) throws(E) -> Int in
             try stream.read(into: &buffer, max: max, from: rest)
         }, write: { (bytes: [UInt8]) throws(E) in
-            var out: [UInt8] = []
-            if first, mark { out = order == .little ? [0xFF, 0xFE] : [0xFE, 0xFF] }
-            first = false
+            var out = unwritten
+            unwritten = []
             encoder.feed(bytes, into: &out)
             if !out.isEmpty { try write(out) }
         }, incomplete: incomplete)
-        var tail: [UInt8] = []
-        if first, mark { tail = order == .little ? [0xFF, 0xFE] : [0xFE, 0xFF] }
+        var tail = unwritten
         encoder.finish(into: &tail)
         if !tail.isEmpty { try write(tail) }
         return (replaced, nil)
