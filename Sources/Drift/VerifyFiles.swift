@@ -233,18 +233,31 @@ extension VerifyFiles {
     /// name in its own directory, or into the walked directories, leads to what the walk judges itself.
     static func linksOut(_ walk: ProgramWalk, owned: Set<String>, rooted: RootedDirectory, _ findings: inout [FileDrift], _ notChecked: inout [Diagnostic]) {
         var steps = maxLinkSteps
+        var buf = [CChar](repeating: 0, count: 4097)
+        let spent = Diagnostic(Location("/"), "the program directories' symbolic links walked \(maxLinkSteps) names; where the rest lead is not checked", unscanned: .input)
         for link in walk.programLinks {
-            var buf = [CChar](repeating: 0, count: 4097)
+            // A target naming a file in the link's own directory leads into the walk; a link whose
+            // text cannot be read is looked up as any other.
             let host = rooted.root == "/" ? "/" + link : rooted.root + "/" + link
             let n = readlink(host, &buf, buf.count - 1)
-            guard n > 0 else { continue }
-            let target = String(decoding: buf[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            if !target.contains("/"), target != "..", target != "." { continue }
-            guard steps > 0 else {
-                notChecked.append(Diagnostic(Location("/"), "the program directories' symbolic links walked \(maxLinkSteps) names; where the rest lead is not checked", unscanned: .input))
-                break
+            if n > 0 {
+                let target = String(decoding: buf[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                if !target.contains("/"), target != "..", target != "." { continue }
             }
-            guard let (canonical, st) = try? rooted.lookUp(link, steps: &steps), !walk.isWalked(canonical), !owned.contains(canonical) else { continue }
+            guard steps > 0 else { notChecked.append(spent); break }
+            let canonical: String, st: stat
+            do { (canonical, st) = try rooted.lookUp(link, steps: &steps) } catch {
+                switch error {
+                // Nothing there, or a loop: nothing the loader or PATH could run through it.
+                case .notFound, .tooManyLinks where steps > 0: continue
+                case .tooManyLinks: notChecked.append(spent); return
+                // Where it leads could not be told: not checked, never passed over as clean.
+                default:
+                    notChecked.append(Diagnostic(Location("/" + link), "symbolic link not followed, so whether it leads to an unowned program is not known: \(error)", unscanned: .input))
+                    continue
+                }
+            }
+            guard !walk.isWalked(canonical), !owned.contains(canonical) else { continue }
             let claimed = owned.contains(link)
             switch st.st_mode & S_IFMT {
             case S_IFREG:
