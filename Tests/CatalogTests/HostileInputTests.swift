@@ -294,6 +294,50 @@ import ZIPFoundation
         try YAMLNesting.check("a:\n  b: [1, {c: [2]}]\n")
     }
 
+    /// A bun.lock tarball URL with a password: split at the last `@`, the password became the name and
+    /// purl (helper-146). Now the URL entry is not resolved, and said; scoped and git entries still read.
+    @Test func bunTarballURLsAreNotResolvedAndKeepNoCredentials() throws {
+        let dir = try Self.tempDir("bun-url")
+        try Self.write(Array("""
+        { "lockfileVersion": 1, "packages": {
+          "foo": ["foo@https://deploy:HunterTwo2024@pkgs.example.com/foo-1.0.0.tgz", {}],
+          "@sc/bar": ["@sc/bar@2.0.0", "", {}, ""],
+          "baz": ["baz@git+https://u:pw123456@git.example.com/baz.git#abc123", {}],
+        } }
+        """.utf8), dir + "/bun.lock")
+        let x = try Self.extract(BunLockExtractor(), dir, "bun.lock")
+        #expect(Set(x.packages.map { "\($0.name)@\($0.version)" }) == ["@sc/bar@2.0.0", "baz@abc123"])
+        let all = "\(x.packages.map { $0.purl.description + $0.name + $0.version + $0.ref }) \(x.diagnostics.map(\.message))"
+        #expect(!all.contains("HunterTwo2024") && !all.lowercased().contains("huntertwo2024") && !all.contains("pw123456"), "\(all)")
+        let d = try #require(x.diagnostics.first)
+        #expect(d.unscanned == .entry && d.message.contains("'foo'") && d.location.line == 2, "\(x.diagnostics)")
+    }
+
+    /// package-lock.json entries without a version were dropped without a word, and a scan said clean.
+    @Test func npmEntriesWithoutAVersionAreSaid() throws {
+        let dir = try Self.tempDir("npm-noversion")
+        try Self.write(Array("""
+        { "lockfileVersion": 3, "packages": {
+          "": { "dependencies": { "noversion": "^1.0.0" } },
+          "node_modules/noversion": { "resolved": "https://registry.npmjs.org/noversion/-/noversion-1.0.0.tgz" },
+          "node_modules/ok": { "version": "1.0.0" }
+        } }
+        """.utf8), dir + "/package-lock.json")
+        let x = try Self.extract(NpmLockExtractor(), dir, "package-lock.json")
+        #expect(x.packages.map(\.name) == ["ok"])
+        #expect(x.diagnostics.contains { $0.unscanned == .entry && $0.message.contains("node_modules/noversion") && $0.location.line == 3 }, "\(x.diagnostics)")
+        let v1 = try Self.tempDir("npm-noversion-v1")
+        try Self.write(Array("""
+        { "lockfileVersion": 1, "dependencies": {
+          "noversion": { "resolved": "https://registry.npmjs.org/noversion/-/noversion-1.0.0.tgz" },
+          "ok": { "version": "1.0.0" }
+        } }
+        """.utf8), v1 + "/package-lock.json")
+        let y = try Self.extract(NpmLockExtractor(), v1, "package-lock.json")
+        #expect(y.packages.map(\.name) == ["ok"])
+        #expect(y.diagnostics.contains { $0.unscanned == .entry && $0.message.contains("noversion") }, "\(y.diagnostics)")
+    }
+
     @Test func npmEdgesPastTheResolutionLimitsAreSaidNotDropped() throws {
         let dir = try Self.tempDir("npm-deep")
         defer { try? FileManager.default.removeItem(atPath: dir) }

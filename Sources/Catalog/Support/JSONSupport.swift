@@ -102,7 +102,8 @@ extension Dictionary where Key == String, Value == Any {
 struct JSONKeyLines {
     private var first: [String: Int] = [:]
 
-    init(_ bytes: [UInt8]) {
+    /// `arrays`: keys whose value is an array count too (bun.lock's package tuples), not only objects.
+    init(_ bytes: [UInt8], arrays: Bool = false) {
         var line = 1
         var i = 0
         let n = bytes.count
@@ -129,7 +130,7 @@ struct JSONKeyLines {
                 if k < n && b[k] == 58 {
                     var m = k + 1
                     while m < n && (b[m] == 32 || b[m] == 9 || b[m] == 13 || b[m] == 10) { m += 1 }
-                    if m < n && b[m] == 123 {
+                    if m < n && (b[m] == 123 || (arrays && b[m] == 91)) {
                         let raw = String(decoding: UnsafeBufferPointer(rebasing: b[start..<j]), as: UTF8.self)
                         let key = escaped ? ((try? JSONSerialization.jsonObject(with: Data(("\"" + raw + "\"").utf8),
                                                                                  options: [.fragmentsAllowed])) as? String ?? raw) : raw

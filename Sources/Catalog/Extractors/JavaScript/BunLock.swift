@@ -13,7 +13,7 @@ public struct BunLockExtractor: Extractor {
     public func extract(_ input: ExtractInput) throws -> Extraction {
         let bytes = JSONC.strip(try input.bytes())
         let doc = try JSON.object(bytes)
-        let lines = JSONKeyLines(bytes)
+        let lines = JSONKeyLines(bytes, arrays: true)
         guard let pk = doc.obj("packages") else { return Extraction() }
         var packages: [Package] = []
         var keyIndex: [String: Int] = [:]
@@ -25,15 +25,25 @@ public struct BunLockExtractor: Extractor {
                 diags.append(Diagnostic(Location(input.path, line: lines.line(key)), "package '\(key)' is not a [name@version, …] tuple, skipped", unscanned: .entry))
                 continue
             }
+            // A name holds no `@` but its scope's first: the version starts at the first one after it. Split
+            // at the last, a tarball URL's userinfo (`foo@https://user:pass@host/foo.tgz`) became the name,
+            // password and all (found by helper-146).
             let body = spec.dropFirst()
-            guard let at = body.lastIndex(of: "@") else {
+            guard let at = body.firstIndex(of: "@") else {
                 diags.append(Diagnostic(Location(input.path, line: lines.line(key)), "package '\(key)' has no version, skipped", unscanned: .entry)); continue
             }
             let n = String(spec[..<at]), v = String(spec[spec.index(after: at)...])
             if v.hasPrefix("workspace:") || v.hasPrefix("link:") || v.hasPrefix("file:") { continue }
             var version = v
             // Git and GitHub sources carry `github:owner/repo#sha`; keep the commit as the version.
-            if let hash = v.lastIndex(of: "#"), v.contains(":") { version = String(v[v.index(after: hash)...]) }
+            if let hash = v.lastIndex(of: "#"), v.contains(":") {
+                version = String(v[v.index(after: hash)...])
+            } else if v.contains(":") {
+                // A tarball URL or another source without a version: which release it is cannot be told.
+                diags.append(Diagnostic(Location(input.path, line: lines.line(key)),
+                                        "package '\(key)' comes from a URL, not a registry version: entry not resolved", unscanned: .entry))
+                continue
+            }
             var p = Make.package(.npm, n, version, at: input.path, line: lines.line(key), by: name)
             if tuple.count > 3, let i = tuple[3] as? String { p.digests = Digest.sri(i) }
             p.dependenciesKnown = true

@@ -67,21 +67,25 @@ public struct NpmLockExtractor: Extractor {
         let lines = JSONKeyLines(bytes)
         var packages: [Package] = []
         var cut: Set<String> = []
+        // Entries without a version are said, not dropped: a scan would otherwise call them clean
+        // (found by helper-146).
+        var unversioned: [Diagnostic] = []
         if let pk = doc.obj("packages"), !pk.isEmpty {
-            packages = v2(pk, lines: lines, path: input.path, cut: &cut)
+            packages = v2(pk, lines: lines, path: input.path, cut: &cut, unversioned: &unversioned)
             return Extraction(packages.filteredForDev(input.context.includeDev),
-                              diagnostics: NodePath.cutOff(cut, path: input.path, lines: lines, lineKey: { $0 }))
+                              diagnostics: unversioned + NodePath.cutOff(cut, path: input.path, lines: lines, lineKey: { $0 }))
         } else if let deps = doc.obj("dependencies") {
-            packages = v1(deps, lines: lines, path: input.path, cut: &cut)
+            packages = v1(deps, lines: lines, path: input.path, cut: &cut, unversioned: &unversioned)
             return Extraction(packages.filteredForDev(input.context.includeDev),
-                              diagnostics: NodePath.cutOff(cut, path: input.path, lines: lines, lineKey: NodePath.packageName))
+                              diagnostics: unversioned + NodePath.cutOff(cut, path: input.path, lines: lines, lineKey: NodePath.packageName))
         } else if doc["lockfileVersion"] == nil {
             throw ParseError("not an npm lockfile: no lockfileVersion, packages or dependencies")
         }
         return Extraction(packages)
     }
 
-    private func v2(_ pk: [String: Any], lines: JSONKeyLines, path: String, cut: inout Set<String>) -> [Package] {
+    private func v2(_ pk: [String: Any], lines: JSONKeyLines, path: String, cut: inout Set<String>,
+                    unversioned: inout [Diagnostic]) -> [Package] {
         var keyToIndex: [String: Int] = [:]
         var packages: [Package] = []
         var rawDeps: [[String: Any]] = []
@@ -89,7 +93,10 @@ public struct NpmLockExtractor: Extractor {
         for key in pk.keys.sorted() where key.containsBytes("node_modules/") {
             guard let e = pk[key] as? [String: Any], e.bool("link") != true else { continue }
             let n = e.str("name") ?? NodePath.packageName(key)
-            guard let v = e.str("version"), !v.isEmpty else { continue }
+            guard let v = e.str("version"), !v.isEmpty else {
+                unversioned.append(Self.noVersion(key, path: path, line: lines.line(key)))
+                continue
+            }
             var p = Make.package(.npm, n, v, at: path, line: lines.line(key), by: name)
             if e.bool("dev") == true { p.scope = .dev }
             else if e.bool("optional") == true || e.bool("devOptional") == true { p.scope = .optional }
@@ -126,7 +133,12 @@ public struct NpmLockExtractor: Extractor {
         return m
     }
 
-    private func v1(_ deps: [String: Any], lines: JSONKeyLines, path: String, cut: inout Set<String>) -> [Package] {
+    static func noVersion(_ key: String, path: String, line: Int?) -> Diagnostic {
+        Diagnostic(Location(path, line: line), "entry '\(key)' has no version, skipped", unscanned: .entry)
+    }
+
+    private func v1(_ deps: [String: Any], lines: JSONKeyLines, path: String, cut: inout Set<String>,
+                    unversioned: inout [Diagnostic]) -> [Package] {
         var packages: [Package] = []
         // Flatten nested trees into path keys like npm v2 does, so resolution is shared.
         var keyToIndex: [String: Int] = [:]
@@ -149,6 +161,8 @@ public struct NpmLockExtractor: Extractor {
                     keyToIndex[key] = packages.count
                     packages.append(p)
                     requires.append((key, Array((e.obj("requires") ?? [:]).keys)))
+                } else {
+                    unversioned.append(Self.noVersion(key, path: path, line: lines.line(n)))
                 }
                 if let nested = e.obj("dependencies") { walk(nested, prefix: key) }
             }
