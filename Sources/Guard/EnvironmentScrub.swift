@@ -94,6 +94,15 @@ public struct EnvironmentScrub: Sendable {
         // (RUSTC ran a program from the write directory under a pinned cargo build: found by review).
         "RUSTC", "RUSTFLAGS", "CARGO_ENCODED_RUSTFLAGS", "CARGO_BUILD_RUSTC", "CARGO_BUILD_RUSTFLAGS", "CARGO_HOME", "RUSTUP_TOOLCHAIN",
         "GOENV", "GOTOOLCHAIN", "JAVA_HOME", "GRADLE_USER_HOME", "MAVEN_ARGS", "MAVEN_CONFIG",
+        // make's extra makefiles and options (`--eval=$(shell …)`), the compilers and flags make's
+        // built-in rules, cgo, CMake and the cc crate run (`-fplugin=`, `-wrapper`), where gcc finds its
+        // programs and headers, and rsync's and yarn's remote shell and path (MAKEFILES ran a makefile
+        // from the write directory under a pinned build script: found by helper-146).
+        "MAKEFLAGS", "MFLAGS", "GNUMAKEFLAGS", "MAKEFILES", "MAKESHELL",
+        "CC", "CXX", "CPP", "LD", "AS", "AR", "FC", "CFLAGS", "CXXFLAGS", "CPPFLAGS", "LDFLAGS", "FFLAGS", "LDLIBS",
+        "GCC_EXEC_PREFIX", "COMPILER_PATH", "CPATH", "C_INCLUDE_PATH", "CPLUS_INCLUDE_PATH", "LIBRARY_PATH",
+        "PKG_CONFIG", "PKG_CONFIG_PATH", "PKG_CONFIG_LIBDIR", "PKG_CONFIG_SYSROOT_DIR", "CCACHE_PREFIX", "DISTCC_HOSTS",
+        "RSYNC_RSH", "RSYNC_CONNECT_PROG", "CVS_RSH",
         // Not code, but it writes TLS session keys, which decrypt the command's traffic, to a file.
         "SSLKEYLOGFILE",
     ]
@@ -112,6 +121,9 @@ public struct EnvironmentScrub: Sendable {
             || name.hasPrefix("LUA_PATH_") || name.hasPrefix("LUA_CPATH_") { return true }
         // npm reads `npm_config_*` in any case: `node-options`, `script-shell`.
         if name.uppercased().hasPrefix("NPM_CONFIG_") { return true }
+        // cgo's compiler flags, yarn's settings (`YARN_YARN_PATH` runs another yarn), bun's options and
+        // CMake's compiler launchers and toolchain files.
+        if name.hasPrefix("CGO_") || name.hasPrefix("YARN_") || name.hasPrefix("BUN_") || name.hasPrefix("CMAKE_") { return true }
         // cargo's per-target runner and linker (`CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUNNER`).
         if name.hasPrefix("CARGO_TARGET_") && (name.hasSuffix("_RUNNER") || name.hasSuffix("_LINKER") || name.hasSuffix("_RUSTFLAGS")) { return true }
         return name.hasPrefix("PYTHON") && !harmlessPython.contains(name)

@@ -81,7 +81,10 @@ public enum ExecLauncher {
         for p in systemExecutable { r.paths.append(.init(p, Landlock.read | Landlock.execute)) }
         for p in systemRead { r.paths.append(.init(p, Landlock.read)) }
         for (p, a) in devices { r.paths.append(.init(p, a)) }
-        for p in manifest.read { r.paths.append(.init(p, Landlock.read | Landlock.execute)) }
+        // Landlock's rights add up down a tree: a read path holding a write path (or lying within one)
+        // would let the command run what it wrote there. Such a read path is granted without execute, so
+        // `filesystem.write` never grants execute (found by helper-146).
+        for p in manifest.read { r.paths.append(.init(p, overlapsWrite(p, manifest.write) ? Landlock.read : Landlock.read | Landlock.execute)) }
         for p in manifest.write { r.paths.append(.init(p, Landlock.write)) }
         for p in manifest.secrets.compactMap(\.file) { r.paths.append(.init(p, Landlock.readFile)) }
         for p in executables { r.paths.append(.init(p, Landlock.readFile | Landlock.execute)) }
@@ -94,6 +97,12 @@ public enum ExecLauncher {
             }
         }
         return r
+    }
+
+    /// Whether `path` holds, or lies within, one of `writes`, as written or as resolved.
+    static func overlapsWrite(_ path: String, _ writes: [String]) -> Bool {
+        let ws = writes.flatMap(Landlock.spellings)
+        return Landlock.spellings(path).contains { p in ws.contains { w in Landlock.isWithin(p, w) || Landlock.isWithin(w, p) } }
     }
 
     /// HOME's files and folders that shells, Python, Node, git and package tools read code or
@@ -480,6 +489,16 @@ public enum ExecLauncher {
             for name in ["HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"] { env.kept.append(Array("\(name)=\(proxy.url)".utf8)) }
         }
 
+        // The system's own programs and libraries keep execute, so no write path may reach them.
+        for w in request.manifest.write {
+            if let sys = Self.systemExecutable.first(where: { Self.overlapsWrite($0, [w]) }) {
+                return refuse("the write path \(w) \(Landlock.isWithin(sys, w) ? "holds" : "lies within") \(sys), whose programs the command may run: what it wrote there it could run; declare a narrower write path")
+            }
+        }
+        let unexecutable = request.manifest.read.filter { Self.overlapsWrite($0, request.manifest.write) }
+        if !unexecutable.isEmpty {
+            audit.notes.append("read paths that hold or lie within a write path are granted without execute: \(unexecutable.joined(separator: ", "))")
+        }
         guard let declared = Capabilities.mask(request.manifest.capabilities) else { return refuse("the manifest names an unknown capability") }
         var ruleset: Landlock.Ruleset?
         switch Landlock.abi() {

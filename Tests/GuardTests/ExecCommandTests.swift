@@ -68,6 +68,21 @@ import TestSupport
         #expect(FileManager.default.fileExists(atPath: s.dir + "/out/a") && !FileManager.default.fileExists(atPath: s.dir + "/b"))
     }
 
+    /// helper-146: with the write path inside the read path, a binary the command copied there ran.
+    @Test func whatTheCommandWroteInsideAReadPathCannotRun() throws {
+        let s = try Scratch(manifest: "name: agent\nfilesystem:\n  read: [$DIR]\n  write: [$DIR/out]\n", files: ["out/.keep": ""])
+        defer { s.remove() }
+        let script = "cp /usr/bin/id \(s.dir)/out/tool && chmod 755 \(s.dir)/out/tool && \(s.dir)/out/tool -u && echo RAN; cat \(s.dir)/m.yaml >/dev/null && echo READ"
+        let r = try s.exec(["--environment", "test", "--audit", "-"], ["/bin/sh", "-c", script])
+        #expect(!r.out.contains("RAN") && r.out.contains("READ") && r.err.contains("Permission denied"), "\(r.out) \(r.err)")
+        let notes = try #require(try Self.audit(r.err)["notes"] as? [String])
+        #expect(notes.contains { $0.contains("granted without execute: \(s.dir)") }, "\(notes)")
+        let system = try Scratch(manifest: "name: agent\nfilesystem:\n  write: [/usr/lib/provenant-test]\n")
+        defer { system.remove() }
+        let refused = try system.exec(["--environment", "test"], ["/bin/true"])
+        #expect(refused.code == 126 && refused.err.contains("the write path /usr/lib/provenant-test lies within /"), "\(refused.err)")
+    }
+
     @Test func readingAnUndeclaredSecretFileFails() throws {
         let s = try Scratch(manifest: "name: agent\nfilesystem:\n  read: [$DIR/config]\nsecrets:\n  - file: $DIR/run/token\n",
                             files: ["config/app.conf": "level=info\n", "undeclared/secret.txt": "hunter2\n", "run/token": "declared-token\n", "run/other": "other\n"])

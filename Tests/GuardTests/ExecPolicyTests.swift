@@ -127,7 +127,9 @@ import Testing
                      // Another repository's config through GIT_COMMON_DIR ran core.fsmonitor (helper-101).
                      "GIT_COMMON_DIR", "GIT_SEQUENCE_EDITOR", "GIT_ALTERNATE_OBJECT_DIRECTORIES", "npm_config_node_options", "RUSTC_WRAPPER", "SSLKEYLOGFILE",
                      // RUSTC ran a program from the write directory under a pinned cargo build (review).
-                     "RUSTC", "RUSTFLAGS", "GOENV", "JAVA_HOME", "CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUNNER"]
+                     "RUSTC", "RUSTFLAGS", "GOENV", "JAVA_HOME", "CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUNNER",
+                     // MAKEFILES and MAKEFLAGS ran a makefile's $(shell) under a pinned build script (helper-146).
+                     "MAKEFILES", "MAKEFLAGS", "CC", "CFLAGS", "CGO_CFLAGS", "YARN_YARN_PATH", "RSYNC_RSH", "CMAKE_C_COMPILER_LAUNCHER"]
         let scrub = EnvironmentScrub(named: ["BASH_ENV"], engine: nil)
         let r = scrub.scrub((names + ["HOME", "PYTHONUNBUFFERED"]).map { Array("\($0)=x".utf8) })
         #expect(r.removed == names)
@@ -321,6 +323,19 @@ import Testing
         #expect(open.connectPorts == nil && open.tcpNote != nil)
         #expect(Landlock.Ruleset(abi: 3).tcpNote?.contains("ABI 3") == true)
         #expect(Landlock.handledFilesystem(abi: 1) == 0x1fff && Landlock.handledFilesystem(abi: 3) == 0x7fff && Landlock.handledFilesystem(abi: 7) == 0xffff)
+    }
+
+    /// A write path nested in a read path (or holding one) took the read path's execute right: the
+    /// command ran a binary it had written (helper-146). Such read paths lose execute.
+    @Test func readPathsOverlappingAWritePathAreNotExecutable() {
+        var m = AgentManifest(name: "a")
+        m.read = ["/srv/app", "/srv/data/cfg", "/etc/agent"]; m.write = ["/srv/app/out", "/srv/data"]
+        let r = ExecLauncher.ruleset(abi: 7, manifest: m, executables: [], proxy: nil)
+        #expect(r.paths.contains(.init("/srv/app", Landlock.read)))
+        #expect(r.paths.contains(.init("/srv/data/cfg", Landlock.read)))
+        #expect(r.paths.contains(.init("/etc/agent", Landlock.read | Landlock.execute)))
+        #expect(!r.paths.contains { $0.path.hasPrefix("/srv") && $0.access & Landlock.execute != 0 })
+        #expect(!ExecLauncher.overlapsWrite("/srv/application", ["/srv/app"]))
     }
 
     @Test func theShebangLineIsReadAsTheKernelReadsIt() throws {
