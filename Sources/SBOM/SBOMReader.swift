@@ -42,7 +42,10 @@ public enum SBOMReader {
         }
         // At any depth too: a component with two `purl`s was read by its last, where a reader keeping
         // the first saw the vulnerable version (found by helper-135).
-        if let key = json.ambiguousKey() {
+        // Every CycloneDX and SPDX object is a struct to Go's readers (cyclonedx-go, spdx/tools-golang),
+        // which take `Purl` for `purl`, the last spelling winning: keys are compared case-folded
+        // (found by helper-145).
+        if let key = json.ambiguousKey(folds: { _ in true }) {
             throw InputError("the key '\(Redactor.quote(key, max: 60))' appears twice in one object; readers differ on which counts", at: Location(path))
         }
         let cyclone = json["bomFormat"] != nil, spdx = json["spdxVersion"] != nil
@@ -63,6 +66,25 @@ public enum SBOMReader {
             guard let v = json[field] else { continue }
             guard let items = v.arrayValue else { throw InputError("'\(field)' is not an array", at: Location(path)) }
             if items.contains(where: { $0.objectFields == nil }) { throw InputError("'\(field)' holds an entry that is not an object", at: Location(path)) }
+        }
+        // Nested components too (a component's own `components`, and the subject's under `metadata`):
+        // an object or a string there was read as none, and the packages in it went unseen (found by
+        // helper-145). The parser bounds depth, so the walk is bounded too.
+        if let metadata = json["metadata"] {
+            guard metadata.objectFields != nil else { throw InputError("'metadata' is not an object", at: Location(path)) }
+            if let subject = metadata["component"], subject.objectFields == nil {
+                throw InputError("'metadata.component' is not an object", at: Location(path))
+            }
+        }
+        var pending = (json["components"]?.arrayValue ?? []) + (json["metadata"]?["component"].map { [$0] } ?? [])
+        while let c = pending.popLast() {
+            guard let nested = c["components"] else { continue }
+            let name = Redactor.quote(c["name"]?.stringValue ?? "", max: 60)
+            guard let items = nested.arrayValue else { throw InputError("the 'components' of component '\(name)' is not an array", at: Location(path)) }
+            if items.contains(where: { $0.objectFields == nil }) {
+                throw InputError("the 'components' of component '\(name)' holds an entry that is not an object", at: Location(path))
+            }
+            pending += items
         }
     }
 

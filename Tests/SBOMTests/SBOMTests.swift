@@ -180,6 +180,27 @@ func json(_ s: String) throws -> [String: Any] {
         #expect(try SBOMReader.readIfSBOM(other) == nil)
     }
 
+    /// helper-145: `purl` beside `Purl` (Go's readers take the last spelling) and nested `components`
+    /// of the wrong type (read as none) were accepted; both are refused.
+    @Test func caseVariantKeysAndMistypedNestedComponentsAreRefused() throws {
+        let head = #"{"bomFormat":"CycloneDX","specVersion":"1.6","#
+        let lodash = #"{"type":"library","name":"lodash","purl":"pkg:npm/lodash@4.17.20"}"#
+        let cases: [(String, String)] = [
+            (#""components":[{"type":"library","name":"x","purl":"pkg:npm/lodash@4.17.21","Purl":"pkg:npm/lodash@4.17.20"}]}"#, "'Purl' appears twice"),
+            (#""components":[{"type":"application","name":"app","components":{"0":\#(lodash)}}]}"#, "of component 'app' is not an array"),
+            (#""components":[{"type":"application","name":"app","components":[{"name":"b","components":["x"]}]}]}"#, "of component 'b' holds an entry"),
+            (#""metadata":{"component":{"type":"application","name":"m","components":{"0":\#(lodash)}}},"components":[]}"#, "of component 'm' is not an array"),
+            (#""metadata":{"component":"m"},"components":[]}"#, "'metadata.component' is not an object"),
+        ]
+        for (body, said) in cases {
+            do { _ = try SBOMReader.read(Data((head + body).utf8), path: "x.json"); Issue.record("read: \(body)") } catch {
+                #expect(error.message.contains(said), "\(error.message)")
+            }
+        }
+        let nested = try SBOMReader.read(Data((head + #""components":[{"type":"application","name":"app","components":[\#(lodash)]}]}"#).utf8), path: "x.json")
+        #expect(nested.packages.map(\.purl.description) == ["pkg:npm/lodash@4.17.20"])
+    }
+
     /// Found by helper-135: two npm names that collapse to one SPDX id and share its 32 bits of hash gave
     /// one SPDXID to two packages (pyspdxtools refuses the document); an exception alone was written as
     /// the declared license; a FIFO named `package-lock.json` was dropped and the SBOM said complete.
