@@ -290,7 +290,8 @@ public struct SBOMDiff: Sendable {
                                      message: "\(to.description) \(scriptsBefore.isEmpty ? "added" : "changed its") install-time script: " + added.joined(separator: "; "),
                                      location: p?.locations.first), nil))
         }
-        // Two spellings of one version had their sources compared as the same version (`content`).
+        // Two spellings of one version had their licenses and sources compared as the same version (`content`).
+        if compared != 0, let l = licenseChange(to.description, before, after, p?.locations.first) { out.append((l, nil)) }
         if compared != 0 {
             for s in sourceChanges(before, after, sameVersion: false, sources) {
                 out.append((DriftFinding(rule: .sourceChanged, subject: to.description, message: "\(to.description): \(s)", location: p?.locations.first), nil))
@@ -364,13 +365,21 @@ public struct SBOMDiff: Sendable {
                                     message: "\(key.description) \(scriptsBefore.isEmpty ? "now has" : "changed its") install-time script: " + addedScripts.joined(separator: "; "),
                                     location: location))
         }
-        let lb = Set(before.flatMap(\.licenses)), la = Set(after.flatMap(\.licenses))
-        if !lb.isEmpty, !la.isEmpty, Licenses.terms(lb.sorted()) != Licenses.terms(la.sorted()) {
-            out.append(DriftFinding(rule: .licenseChanged, subject: key.description,
-                                    message: "\(key.description) license was \(lb.sorted().joined(separator: ", ")), now \(la.sorted().joined(separator: ", "))",
-                                    location: location))
-        }
+        if let l = licenseChange(key.description, before, after, location) { out.append(l) }
         return out
+    }
+
+    /// A license that changed, or that the baseline recorded and the current side no longer does. A
+    /// license only the current side records is not a change of terms. Looked at for a version move
+    /// too: 4.17.21 (MIT) to 4.17.22 (BUSL-1.1) passed as an approvable patch upgrade, and a dropped
+    /// license passed as no change (found by helper-145).
+    static func licenseChange(_ subject: String, _ before: [Package], _ after: [Package], _ location: Location?) -> DriftFinding? {
+        // NOASSERTION says nothing is known, as no license does (SPDX writes it where CycloneDX writes none).
+        let lb = Set(before.flatMap(\.licenses)).subtracting(["NOASSERTION"]), la = Set(after.flatMap(\.licenses)).subtracting(["NOASSERTION"])
+        guard !lb.isEmpty, la.isEmpty || Licenses.terms(lb.sorted()) != Licenses.terms(la.sorted()) else { return nil }
+        let now = la.isEmpty ? "none is recorded" : la.sorted().joined(separator: ", ")
+        return DriftFinding(rule: .licenseChanged, subject: subject,
+                            message: "\(subject) license was \(lb.sorted().joined(separator: ", ")), now \(now)", location: location)
     }
 
     /// The install scripts of every copy of a package, each once, in order.

@@ -379,7 +379,8 @@ struct NpmEdits {
         }
         let fromDocs = try #require(try DriftInput.read(cdx.path))
         #expect(compare(fromDocs, try #require(try DriftInput.read(spdx.path))).findings.map(\.rule.rawValue).sorted() == expected.map { String($0.split(separator: " ")[0]) }.sorted())
-        #expect(pairs(compare(fromDocs, try #require(try DriftInput.read(inv.path))).findings) == expected)
+        let fromInv = try #require(try DriftInput.read(inv.path))
+        #expect(pairs(compare(fromDocs, fromInv).findings) == expected, "\(compare(fromDocs, fromInv).findings.map(\.message))")
         #expect(pairs(compare(fromDocs, try #require(try DriftInput.read(spdx.path))).findings) == expected)
     }
 
@@ -526,6 +527,32 @@ struct NpmEdits {
                         try #require(try DriftInput.read(dir.appendingPathComponent("b.json").path)))
         #expect(pairs(d.findings) == ["drift:license-changed pkg:npm/left-pad@1.3.0", "drift:install-script pkg:npm/left-pad@1.3.0"])
         #expect(d.findings.contains { $0.message.contains("postinstall: node steal.js") })
+    }
+
+    /// helper-145: a license changed along with an approved patch upgrade, or dropped at the same
+    /// version, passed as no unapproved change.
+    @Test func aLicenseChangedWithTheVersionOrDroppedIsReported() throws {
+        let dir = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        func bom(_ version: String, _ license: String?) -> String {
+            let l = license.map { #","licenses":[{"license":{"id":"\#($0)"}}]"# } ?? ""
+            return #"{"bomFormat":"CycloneDX","specVersion":"1.6","components":[{"type":"library","name":"lodash","version":"\#(version)","purl":"pkg:npm/lodash@\#(version)"\#(l)}]}"#
+        }
+        func read(_ name: String, _ text: String) throws -> Inventory {
+            try text.write(to: dir.appendingPathComponent(name), atomically: true, encoding: .utf8)
+            return try #require(try DriftInput.read(dir.appendingPathComponent(name).path))
+        }
+        let base = try read("a.json", bom("4.17.21", "MIT"))
+        let policy = try DriftPolicy.parse("approve:\n  - id: patches\n    allow: patch-upgrades\n", path: "p.yaml")
+        let moved = compare(base, try read("b.json", bom("4.17.22", "BUSL-1.1")), policy: policy)
+        #expect(pairs(moved.findings) == ["drift:license-changed pkg:npm/lodash@4.17.22"], "\(moved.findings)")
+        #expect(moved.approved.map(\.rule) == [.upgraded])
+        #expect(moved.findings.first?.message.contains("was MIT, now BUSL-1.1") == true)
+        let dropped = compare(base, try read("c.json", bom("4.17.21", nil)))
+        #expect(pairs(dropped.findings) == ["drift:license-changed pkg:npm/lodash@4.17.21"], "\(dropped.findings)")
+        #expect(dropped.findings.first?.message.contains("now none is recorded") == true)
+        #expect(compare(try read("d.json", bom("4.17.21", nil)), base).findings.isEmpty, "a license only the current side records changes no terms")
+        #expect(compare(base, try read("e.json", bom("4.17.22", "MIT")), policy: policy).findings.isEmpty)
     }
 
     /// Found by review: at the same version, an md5sums digest made unreadable, or a line swapped for
