@@ -15,6 +15,9 @@ enum FleetDrift {
         var notes: [String]
         /// Same-version packages whose content neither SBOM gives a digest for: not compared, not clean.
         var contentNotCompared: [String]
+        /// What either SBOM says it could not read (a known unknown, an incomplete composition, a
+        /// component whose purl does not read): not compared, never clean, as `diff` says it.
+        var notChecked: [String]
         var baselineCount: Int
         var currentCount: Int
     }
@@ -33,8 +36,15 @@ enum FleetDrift {
             }
         }
         let today = String(FleetClock.now().prefix(10))
-        let d = SBOMDiff.compare(baseline: try read(from), current: try read(to), options: SBOMDiff.Options(today: today))
-        return Answer(agent: agent, from: from.version, to: to.version, findings: d.findings, notes: d.notes, contentNotCompared: d.contentNotCompared,
-                      baselineCount: d.baselineCount, currentCount: d.currentCount)
+        let before = try read(from), after = try read(to)
+        let d = SBOMDiff.compare(baseline: before, current: after, options: SBOMDiff.Options(today: today))
+        // The drift answer left out what `diff` reports as NOT CHECKED (found by helper-145).
+        let unread = [(from.version, before), (to.version, after)].flatMap { version, inv in
+            inv.diagnostics.filter { $0.unscanned != nil }.map { "\(version): \($0.message)" }
+        }
+        var notes = d.notes
+        if !unread.isEmpty { notes.append("NOT CHECKED: \(unread.count) input\(unread.count == 1 ? "" : "s") of the two sides could not be read (see notChecked)") }
+        return Answer(agent: agent, from: from.version, to: to.version, findings: d.findings, notes: notes, contentNotCompared: d.contentNotCompared,
+                      notChecked: unread.map { Redactor.escapeControls(Redactor.redact($0)) }, baselineCount: d.baselineCount, currentCount: d.currentCount)
     }
 }

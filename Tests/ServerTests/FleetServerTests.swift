@@ -417,6 +417,16 @@ enum FleetFixtures {
         #expect(try await s.call("GET", "/v1/agents/collector/releases/1.0.1/drift?from=9.9", token: read).status == 404)
         #expect(try await s.call("GET", "/v1/agents/collector/releases/1.0.1/drift", token: read).status == 400)
         #expect(try await s.call("GET", "/v1/agents/collector/releases/1.0.1/drift?from=1.0.0", token: ingest).status == 403)
+        #expect((drift.json["notChecked"] as? [Any])?.isEmpty == true)
+        // A side that says it could not read an input is NOT CHECKED, as `diff` says (helper-145): the
+        // answer read as one low removal and clean otherwise.
+        var partial = doc
+        partial["metadata"] = ["properties": [["name": "provenant:known-unknown", "value": "app/vendor.lock: cannot read"]]]
+        #expect(try await s.call("POST", "/v1/agents/collector/releases/1.0.2", token: ingest, body: try JSONSerialization.data(withJSONObject: partial)).status == 201)
+        let unread = try await s.call("GET", "/v1/agents/collector/releases/1.0.2/drift?from=1.0.0", token: read)
+        let notChecked = unread.json["notChecked"] as? [String] ?? []
+        #expect(notChecked.count == 1 && notChecked[0].hasPrefix("1.0.2: ") && notChecked[0].contains("vendor.lock"), "\(unread.json)")
+        #expect((unread.json["notes"] as? [String] ?? []).contains { $0.hasPrefix("NOT CHECKED") })
 
         // Components without a purl are compared by name: dropped, a downgrade among them read as no
         // drift (found by helper-97).
