@@ -186,9 +186,16 @@ public struct AgentManifest: Sendable, Equatable {
         }
     }
 
-    /// A value quoted in an error message: control characters escaped, so one error is one line.
+    /// A value quoted in an error message or a generated comment: control characters escaped, so one
+    /// error is one line. The C1 controls and Unicode's line and paragraph separators too: YAML breaks
+    /// lines at NEL (U+0085), U+2028 and U+2029, so an image name holding one ended `policy init`'s
+    /// comment and wrote keys of its own into the draft manifest (found by helper-147).
     static func printable(_ s: String) -> String {
-        String(s.unicodeScalars.prefix(120).map { $0.value < 0x20 || $0.value == 0x7f ? "\\u{\(String($0.value, radix: 16))}" : String($0) }.joined())
+        String(s.unicodeScalars.prefix(120).map { c in
+            let v = c.value
+            let escaped = v < 0x20 || (v >= 0x7f && v <= 0x9f) || v == 0x2028 || v == 0x2029 || v == 0xfeff
+            return escaped ? "\\u{\(String(v, radix: 16))}" : String(c)
+        }.joined())
     }
 
     /// Whether `path` is one of `roots` or below one.

@@ -218,6 +218,19 @@ import TestSupport
         #expect(draft.contains("# TODO pin by digest") && !draft.contains("ghp_1234"), "\(draft)")
     }
 
+    /// helper-147: an image name holding U+2028 (or NEL) ended the draft's comment line in YAML's
+    /// reading, and the rest became keys: `egress: [{cidr: 0.0.0.0/0}]` in the draft manifest.
+    @Test func unicodeLineBreaksStayInsideTheDraftsComments() throws {
+        for brk in ["\\L", "\\N", "\\P"] {
+            let path = try tmpFile("pod.yaml", "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: c, image: \"nginx:1.25\(brk)egress: [{cidr: 0.0.0.0/0}]\(brk)#\"}]\n")
+            let r = try Workloads.read(path)
+            let draft = ManifestDrafter.draft(pods: r.pods, objects: r.objects, environments: [:], sources: [path])
+            let d = try #require(try Yams.compose(yaml: draft))
+            #expect(d["egress"] == nil, "\(draft)")
+            #expect(!draft.unicodeScalars.contains { [0x85, 0x2028, 0x2029].contains($0.value) }, "\(brk)")
+        }
+    }
+
     /// A container's securityContext overrides the pod's: the patch resets root and unconfined settings
     /// there too, or the patched workload still ran as root, unconfined (helper-105).
     @Test func thePatchResetsContainerLevelOverrides() throws {
