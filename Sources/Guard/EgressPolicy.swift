@@ -43,6 +43,15 @@ public struct EgressPolicy: Sendable {
     }
 
     static func covers(_ r: NetworkRule, _ a: IPAddress) -> Bool {
+        // An IPv4-mapped address (`::ffff:127.0.0.1`) is dialled as the IPv4 address inside it, so it is
+        // judged as that: an IPv6 CIDR such as `::/0` let every IPv4 address through, loopback and
+        // metadata included (found by helper-147). Only a rule inside ::ffff:0:0/96 names mapped ones.
+        if case .v6(let x) = a, x >> 32 == 0xffff {
+            switch r.network {
+            case .v4(let net): return IPAddress.inV4(UInt32(truncatingIfNeeded: x), net, r.bits)
+            case .v6(let net): return r.bits >= 96 && IPAddress.inV6(x, net, r.bits)
+            }
+        }
         switch (r.network, a) {
         case (.v4(let net), .v4(let x)): return IPAddress.inV4(x, net, r.bits)
         case (.v6(let net), .v6(let x)): return IPAddress.inV6(x, net, r.bits)

@@ -67,6 +67,26 @@ import Testing
         #expect(p.check(try Destination.parse("evil.example.com"), port: 443).rule == "undeclared-host")
     }
 
+    /// helper-147: `cidr: ::/0` let `[::ffff:127.0.0.1]` through, which Linux dials as 127.0.0.1. A
+    /// mapped address is judged as the IPv4 address it is.
+    @Test func ipv4MappedAddressesAreJudgedAsIPv4() throws {
+        var m = AgentManifest(name: "agent")
+        m.egress = [.init(host: nil, cidr: "::/0", ports: [8001], proto: "TCP"), .init(host: "api.example.com", cidr: nil, ports: [443], proto: "TCP")]
+        let p = EgressPolicy(manifest: m)
+        #expect(!p.check(try Destination.parse("[::ffff:127.0.0.1]"), port: 8001).allowed)
+        #expect(!p.check(try Destination.parse("[::ffff:7f00:1]"), port: 8001).allowed)
+        #expect(!p.check(try Destination.parse("[::ffff:169.254.169.254]"), port: 8001).allowed)
+        #expect(!p.admit(.v6(try #require(IPAddress.ipv6("::ffff:127.0.0.1"[...]))), name: "api.example.com", port: 8001).allowed)
+        #expect(p.check(try Destination.parse("[2001:db8::1]"), port: 8001).allowed)
+        var v4 = AgentManifest(name: "agent")
+        v4.egress = [.init(host: nil, cidr: "10.0.0.0/8", ports: [], proto: "TCP")]
+        #expect(EgressPolicy(manifest: v4).check(try Destination.parse("[::ffff:10.1.2.3]"), port: 80).allowed)
+        #expect(!EgressPolicy(manifest: v4).check(try Destination.parse("[::ffff:11.1.2.3]"), port: 80).allowed)
+        var mapped = AgentManifest(name: "agent")
+        mapped.egress = [.init(host: nil, cidr: "::ffff:10.0.0.0/104", ports: [], proto: "TCP")]
+        #expect(EgressPolicy(manifest: mapped).check(try Destination.parse("[::ffff:10.1.2.3]"), port: 80).allowed)
+    }
+
     @Test func hostsAreNormalizedAndOddFormsRefused() throws {
         #expect(try Destination.parse("Bücher.example.") == .name("xn--bcher-kva.example"))
         #expect(try Destination.parse("münchen.de") == .name("xn--mnchen-3ya.de"))
