@@ -187,7 +187,7 @@ func jsonObject(_ s: String) throws -> [String: Any] {
         try write("""
             ignore:
               - id: PYSEC-2024-60
-                reason: idna is only used on trusted input
+                reason: idna is only used on trusted input, token ghp_abcdefghijklmnopqrstuvwxyz0123456789 https://bob:s3cretpw99@example.com/x
                 expires: 2099-01-01
               - id: PYSEC-2023-212
                 reason: accepted until the upgrade
@@ -195,6 +195,11 @@ func jsonObject(_ s: String) throws -> [String: Any] {
             """, to: proj + "/.provenant-ignore.yaml")
         let r = try provenant(["scan", proj, "--db", sharedDB])
         #expect(r.out.contains("suppressed: PYSEC-2024-60") && r.out.contains("ignore " + proj + "/.provenant-ignore.yaml:2"))
+        // The reason is input: echoed through the redactor, in every format (helper-148).
+        for format in ["table", "json", "sarif"] {
+            let out = format == "table" ? r.out : try provenant(["scan", proj, "--db", sharedDB, "--format", format]).out
+            #expect(out.contains("only used on trusted input") && !out.contains("ghp_abcdefghijklmnopqrstuvwxyz0123456789") && !out.contains("s3cretpw99"), "\(format): \(out)")
+        }
         #expect(r.out.contains("expired ignore: PYSEC-2023-212"))
         #expect(r.err.contains("expired on 2020-01-01"))
         #expect(r.out.split(separator: "\n").contains { $0.contains("PYSEC-2023-212") && $0.contains("medium") }, "an expired entry no longer suppresses")
@@ -244,7 +249,6 @@ func jsonObject(_ s: String) throws -> [String: Any] {
         var comps = try #require(doc["components"] as? [[String: Any]])
         let i = try #require(comps.firstIndex { $0["purl"] != nil })
         comps[i]["version"] = 42          // a number where CycloneDX has a string
-        comps[i]["components"] = "none"   // a string where it has a list
         doc["components"] = comps
         let tmp = try tempDir("odd-sbom")
         try JSONSerialization.data(withJSONObject: doc).write(to: URL(fileURLWithPath: tmp + "/odd.cdx.json"))
@@ -258,6 +262,13 @@ func jsonObject(_ s: String) throws -> [String: Any] {
         let clean = try findings(dir + "/syft.cdx.json")
         #expect(!clean.isEmpty)
         #expect(try findings(tmp + "/odd.cdx.json") == clean)
+        // Nested components that are not a list are refused, not read as none: an object there held
+        // packages no scan saw (helper-145).
+        comps[i]["components"] = "none"
+        doc["components"] = comps
+        try JSONSerialization.data(withJSONObject: doc).write(to: URL(fileURLWithPath: tmp + "/nested.cdx.json"))
+        let nested = try provenant(["scan", tmp + "/nested.cdx.json", "--db", sharedDB])
+        #expect(nested.code == 2 && nested.err.contains("is not an array"), "\(nested.err)")
     }
 
     /// Issue 11, item 7: lodash 4.17.15 against the bundled snapshot, which holds no npm

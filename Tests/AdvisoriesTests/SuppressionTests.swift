@@ -220,6 +220,28 @@ import ProvenantCore
         #expect(byTime.suppressing == nil && byTime.conflict == nil)
     }
 
+    /// helper-148: two files of the same time that disagree were settled by the order they were given
+    /// in; a statement dated in the future outranked every real one; and a newer statement in a
+    /// malformed list vanished, so an older not_affected decided. Each now keeps the finding or is an error.
+    @Test func tiesFutureTimesAndMistypedListsDoNotDecide() throws {
+        let f = finding()
+        let clear = try load(openVEX(timestamp: "2025-01-01T00:00:00Z", notAffected), name: "clear.json")
+        let keep = try load(openVEX(timestamp: "2025-01-01T00:00:00Z", affected), name: "keep.json")
+        for order in [[clear, keep], [keep, clear]] {
+            let d = VEXDocument.decide(f, in: order)
+            #expect(d.suppressing == nil && d.conflict?.contains("at the same time") == true, "\(d)")
+        }
+        #expect(throws: InputError.self) { try load(openVEX(timestamp: "2999-01-01T00:00:00Z", notAffected)) }
+        let bad: [String] = [
+            #"{"bomFormat": "CycloneDX", "specVersion": "1.6", "vulnerabilities": [{"id": "CVE-2024-3651", "analysis": {"state": "exploitable"}, "affects": [{"ref": "pkg:pypi/idna"}]}, "oops"]}"#,
+            #"{"bomFormat": "CycloneDX", "specVersion": "1.6", "vulnerabilities": [{"id": "CVE-2024-3651", "analysis": {"state": "exploitable"}, "affects": [null]}]}"#,
+            #"{"bomFormat": "CycloneDX", "specVersion": "1.6", "vulnerabilities": {"0": {"id": "CVE-2024-3651"}}}"#,
+            #"{"bomFormat": "CycloneDX", "specVersion": "1.6", "vulnerabilities": [{"id": "CVE-2024-3651", "analysis": "exploitable"}]}"#,
+            openVEX(timestamp: "2025-02-01T00:00:00Z", #"{"vulnerability": {"name": "CVE-2024-3651"}, "products": {"@id": "pkg:pypi/idna@2.8"}, "status": "affected", "action_statement": "upgrade"}"#),
+        ]
+        for text in bad { #expect(throws: InputError.self, "\(text)") { try load(text) } }
+    }
+
     @Test func notAffectedWithoutAValidJustificationIsRefused() throws {
         let f = finding()
         func statement(_ extra: String) -> String {

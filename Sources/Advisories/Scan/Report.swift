@@ -49,10 +49,12 @@ public struct ScanReport: Sendable {
             for f in result.findings {
                 let decision = vex.isEmpty ? VEXDocument.Decision(suppressing: nil, conflict: nil) : VEXDocument.decide(f, in: vex)
                 if let c = decision.conflict { warnings.append(c) }   // and no VEX statement suppresses it
+                // The reason and justification are input, echoed through the redactor: a token pasted
+                // into one was printed in full in the table, JSON and SARIF (found by helper-148).
                 if let s = decision.suppressing {
-                    out.append(Suppressed(finding: f, by: "VEX \(s.origin) (\(s.status)\(s.justification.map { ": " + $0 } ?? ""))"))
+                    out.append(Suppressed(finding: f, by: Redactor.redact("VEX \(s.origin) (\(s.status)\(s.justification.map { ": " + $0 } ?? ""))")))
                 } else if let e = ignore?.suppressing(f, today: today) {
-                    out.append(Suppressed(finding: f, by: "ignore \(e.origin) (\(e.reason))"))
+                    out.append(Suppressed(finding: f, by: Redactor.redact("ignore \(e.origin) (\(e.reason))")))
                 } else {
                     kept.append(f)
                 }

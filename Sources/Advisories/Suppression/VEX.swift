@@ -76,7 +76,12 @@ public struct VEXDocument: Sendable {
         for (value, what) in fields {
             guard let value else { continue }
             guard let s = value as? String, let t = VEXTimestamp(s) else {
-                throw InputError("\(what) '\(value)' is not an RFC 3339 timestamp", at: Location(path))
+                throw InputError("\(what) '\(Redactor.quote("\(value)", max: 60))' is not an RFC 3339 timestamp", at: Location(path))
+            }
+            // The newest statement decides, so one dated in the future would outrank every real one
+            // still to come (found by helper-148). A day's leeway covers clocks and time zones.
+            if t.seconds > Int(Date().timeIntervalSince1970) + 86_400 {
+                throw InputError("\(what) '\(t)' is in the future; a VEX statement cannot be newer than now", at: Location(path))
             }
             return t
         }
@@ -98,11 +103,17 @@ public struct VEXDocument: Sendable {
             guard let vuln, !vuln.isEmpty else { throw InputError("statement \(i + 1) names no vulnerability", at: Location(path)) }
             guard let status = s["status"] as? String else { throw InputError("statement \(i + 1) has no status", at: Location(path)) }
             var products: [Product] = []
+            // Lists of the wrong type are refused, not read as empty: a newer statement whose products
+            // were an object vanished, and an older not_affected decided (found by helper-148).
+            if s["products"] != nil, !(s["products"] is [Any]) { throw InputError("statement \(i + 1): 'products' is not a list", at: Location(path)) }
             for p in (s["products"] as? [Any]) ?? [] {
                 if let id = p as? String { products.append(Product(id)); continue }
-                guard let d = p as? [String: Any] else { continue }
+                guard let d = p as? [String: Any] else { throw InputError("statement \(i + 1): a product is neither a string nor an object", at: Location(path)) }
                 if let id = d["@id"] as? String { products.append(Product(id)) }
                 if let ids = d["identifiers"] as? [String: Any], let purl = ids["purl"] as? String { products.append(Product(purl)) }
+                if d["subcomponents"] != nil, !(d["subcomponents"] is [[String: Any]]) {
+                    throw InputError("statement \(i + 1): a product's 'subcomponents' is not a list of objects", at: Location(path))
+                }
                 for sub in (d["subcomponents"] as? [[String: Any]]) ?? [] {
                     if let id = sub["@id"] as? String { products.append(Product(id)) }
                     if let ids = sub["identifiers"] as? [String: Any], let purl = ids["purl"] as? String { products.append(Product(purl)) }
@@ -136,9 +147,18 @@ public struct VEXDocument: Sendable {
         }
         let documentTime = try time([((obj["metadata"] as? [String: Any])?["timestamp"], "metadata.timestamp")], path: path)
         var out: [Statement] = []
+        // Lists and objects of the wrong type are refused, not read as empty: a newer `exploitable`
+        // whose list held a stray string, or whose affects held a null, vanished, and an older
+        // not_affected decided (found by helper-148).
+        if obj["vulnerabilities"] != nil, !(obj["vulnerabilities"] is [[String: Any]]) {
+            throw InputError("'vulnerabilities' is not a list of objects", at: Location(path))
+        }
         for (i, v) in ((obj["vulnerabilities"] as? [[String: Any]]) ?? []).enumerated() {
             guard let id = v["id"] as? String else { throw InputError("vulnerability \(i + 1) has no id", at: Location(path)) }
-            guard let analysis = v["analysis"] as? [String: Any], let state = analysis["state"] as? String else { continue }
+            if v["analysis"] != nil, !(v["analysis"] is [String: Any]) { throw InputError("vulnerability \(i + 1): 'analysis' is not an object", at: Location(path)) }
+            if v["affects"] != nil, !(v["affects"] is [[String: Any]]) { throw InputError("vulnerability \(i + 1): 'affects' is not a list of objects", at: Location(path)) }
+            guard let analysis = v["analysis"] as? [String: Any], analysis["state"] != nil else { continue }
+            guard let state = analysis["state"] as? String else { throw InputError("vulnerability \(i + 1): 'analysis.state' is not a string", at: Location(path)) }
             // CycloneDX's words for the two OpenVEX statuses that suppress.
             let status: String
             switch state {
@@ -152,7 +172,7 @@ public struct VEXDocument: Sendable {
             // 3.6 suppressed the finding on 2.8 (found by helper-122). The statement is refused instead.
             var malformed: String?
             for a in (v["affects"] as? [[String: Any]]) ?? [] {
-                guard var ref = a["ref"] as? String else { continue }
+                guard var ref = a["ref"] as? String else { throw InputError("vulnerability \(i + 1): an affects entry has no 'ref' string", at: Location(path)) }
                 // BOM-Link: urn:cdx:serial/version#bom-ref
                 if ref.hasPrefix("urn:cdx:"), let h = ref.firstIndex(of: "#") { ref = String(ref[ref.index(after: h)...]).removingPercentEncoding ?? ref }
                 var versions: [Versions] = []
@@ -243,10 +263,10 @@ public struct VEXDocument: Sendable {
     }
 
     /// Of every statement in `documents` that speaks about `f`, the newest decides (its own
-    /// timestamp, else its document's; among equals, the one read last); it suppresses only when
-    /// it is valid and says `not_affected` or `fixed`. When the statements disagree and one of
-    /// them has no time, which is newest cannot be known: the finding is kept (fail closed) and
-    /// the conflict named.
+    /// timestamp, else its document's; within one document, the later); it suppresses only when it
+    /// is valid and says `not_affected` or `fixed`. When the statements disagree and one of them has
+    /// no time, or the newest of two files share their time, which is newest cannot be known: the
+    /// finding is kept (fail closed) and the conflict named.
     /// A finding that stands for several CVEs is taken out only when each of them is (by statements
     /// naming it or the finding's own id); a statement about one CVE leaves the finding in.
     public static func decide(_ f: Finding, in documents: [VEXDocument]) -> Decision {
@@ -262,19 +282,31 @@ public struct VEXDocument: Sendable {
     static func decide(_ f: Finding, part: String?, in documents: [VEXDocument]) -> Decision {
         var newest: (statement: Statement, verdict: Verdict)?
         var verdicts: Set<Bool> = [], undated: [Statement] = [], all: [Statement] = []
-        for d in documents {
+        var judged: [(statement: Statement, verdict: Verdict, document: Int)] = [], newestDocument = 0
+        for (di, d) in documents.enumerated() {
             for s in d.statements {
                 guard let v = verdict(s, on: f, part: part) else { continue }
-                verdicts.insert(v == .suppressing); all.append(s)
+                verdicts.insert(v == .suppressing); all.append(s); judged.append((s, v, di))
                 if s.timestamp == nil { undated.append(s) }
                 if let n = newest, let a = n.statement.timestamp, let t = s.timestamp, t < a { continue }
-                newest = (s, v)
+                newest = (s, v); newestDocument = di
             }
         }
         if verdicts.count > 1, !undated.isEmpty {
             let said = all.map { "\($0.origin) (\($0.status)\($0.timestamp.map { ", " + $0.description } ?? ", undated"))" }
             return Decision(suppressing: nil, conflict: "VEX statements on \(f.id) in \(f.purl) disagree and not all are dated, so the newest "
                 + "cannot be known: \(said.joined(separator: "; ")); the finding is kept")
+        }
+        // Statements of two files with the same time that disagree: which is newer cannot be known
+        // either, and the order the files were given in decided (found by helper-148). Within one
+        // document, a later statement supersedes an earlier one, as an OpenVEX document is appended to.
+        if let n = newest, let t = n.statement.timestamp {
+            let tied = judged.filter { $0.statement.timestamp == t && $0.verdict != n.verdict && $0.document != newestDocument }.map(\.statement)
+            if !tied.isEmpty {
+                let said = ([n.statement] + tied).map { "\($0.origin) (\($0.status), \(t))" }
+                return Decision(suppressing: nil, conflict: "VEX statements on \(f.id) in \(f.purl) disagree at the same time, so the newest "
+                    + "cannot be known: \(said.joined(separator: "; ")); the finding is kept")
+            }
         }
         guard let newest, newest.verdict == .suppressing else { return Decision(suppressing: nil, conflict: nil) }
         return Decision(suppressing: newest.statement, conflict: nil)
