@@ -88,7 +88,7 @@ public enum CycloneDXWriter {
     /// controls or characters URLs never hold bare, and a host when it names an authority. An IPv6
     /// literal's brackets are refused too: the schema validators' IRI grammar refuses `https://[::1]/`.
     static func isIRI(_ s: String) -> Bool {
-        guard !s.isEmpty, s.unicodeScalars.allSatisfy({ $0.value > 32 && $0.value != 127 && !(0x80...0x9F).contains($0.value) && !"\"<>\\^`{|}[]".unicodeScalars.contains($0) }),
+        guard !s.isEmpty, s.unicodeScalars.allSatisfy({ $0.isASCII ? ($0.value > 32 && $0.value != 127 && !"\"<>\\^`{|}[]".unicodeScalars.contains($0)) : isUCSChar($0.value) }),
               let colon = s.firstIndex(of: ":"), s[..<colon].first?.isLetter == true,
               s[..<colon].allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "+-.".contains($0)) }) else { return false }
         // Each `%` starts an escape of two hex digits (`%zz` made the document invalid: found by review).
@@ -102,11 +102,27 @@ public enum CycloneDXWriter {
         if rest.hasPrefix("//") {
             // A port is digits (`:8o` made the document invalid: found by review).
             let authority = rest.dropFirst(2).prefix { $0 != "/" && $0 != "?" && $0 != "#" }
+            // One `@` at most, and one `:` before the port (`https://host:80:90/` made the document
+            // invalid under the format check: found by helper-148).
+            guard authority.filter({ $0 == "@" }).count <= 1 else { return false }
             let hostPort = authority.split(separator: "@").last ?? authority
+            guard hostPort.filter({ $0 == ":" }).count <= 1 else { return false }
             if let c = hostPort.lastIndex(of: ":"), !hostPort[hostPort.index(after: c)...].allSatisfy({ $0.isASCII && $0.isNumber }) { return false }
             return authority.contains { $0 != "@" && $0 != ":" }
         }
         return true
+    }
+
+    /// RFC 3987's `ucschar`: the characters beyond ASCII an IRI may hold bare. Not the C1 controls,
+    /// private-use characters, noncharacters, surrogates or the tag characters (U+E0000…U+E0FFF),
+    /// which the schema's format check refuses (found by helper-148).
+    static func isUCSChar(_ v: UInt32) -> Bool {
+        switch v {
+        case 0xA0...0xD7FF, 0xF900...0xFDCF, 0xFDF0...0xFFEF: return true
+        case 0x10000...0xDFFFD: return v & 0xFFFF <= 0xFFFD
+        case 0xE1000...0xEFFFD: return true
+        default: return false
+        }
     }
 
     /// A git or other VCS source (a commit is part of it), as opposed to a registry download.

@@ -15,7 +15,13 @@ public struct DocumentInfo: Sendable {
     /// Throws when SOURCE_DATE_EPOCH is set but is not a whole number of seconds (see `SourceDateEpoch`).
     public init(toolVersion: String, author: String? = nil, environment: [String: String] = ProcessInfo.processInfo.environment) throws(InputError) {
         self.toolVersion = toolVersion
-        self.author = author ?? environment["PROVENANT_AUTHOR"] ?? "Provenant"
+        // An empty author or one with a control character (a newline) made an SPDX creator no reader
+        // takes (found by helper-148): empty is unset, a control character an input error.
+        let given = (author ?? environment["PROVENANT_AUTHOR"])?.trimmingCharacters(in: .whitespaces)
+        if let given, given.unicodeScalars.contains(where: { $0.properties.generalCategory == .control || $0.value == 0x2028 || $0.value == 0x2029 }) {
+            throw InputError("PROVENANT_AUTHOR holds a control character; an SBOM's author is one line", at: Location("PROVENANT_AUTHOR"))
+        }
+        self.author = given.flatMap { $0.isEmpty ? nil : $0 } ?? "Provenant"
         // SOURCE_DATE_EPOCH makes the timestamp, and so the whole document, reproducible.
         let t = try SourceDateEpoch.date(from: environment) ?? Date()
         timestamp = t

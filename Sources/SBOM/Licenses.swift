@@ -77,7 +77,12 @@ public enum Licenses {
             if afterWith {
                 guard let id = ids[t.lowercased()], isException(id) else { return nil }
                 out.append(id)
-            } else if let id = ids[base.lowercased()], !isException(id) { out.append(id + (t.hasSuffix("+") ? "+" : "")) }
+            } else if let id = ids[base.lowercased()], !isException(id),
+                      // `+` only where the list knows an "or later" (`GPL-2.0+`, `GPL-2.0-or-later`):
+                      // `MIT+ AND ISC` was written as it came, and SPDX tools refuse `MIT+` (helper-148).
+                      !t.hasSuffix("+") || ids[t.lowercased()] != nil || ids[base.lowercased() + "-or-later"] != nil {
+                out.append(id + (t.hasSuffix("+") ? "+" : ""))
+            }
             else if isLicenseRef(t) { out.append(t) }
             else { return nil }
             expectOperand = false; afterWith = false

@@ -136,6 +136,13 @@ import ProvenantCore
         #expect(SPDXWriter.actor("Ann <ann@mail.example>") == "Ann (ann@mail.example)")
         #expect(!CycloneDXWriter.isIRI("http://my site.example.com/") && !CycloneDXWriter.isIRI("http://") && CycloneDXWriter.isIRI("https://a.example/x?y#z"))
         #expect(!CycloneDXWriter.isIRI("https://ok.example.com/%zz") && CycloneDXWriter.isIRI("https://ok.example.com/a%20b"))
+        // What the schema's iri-reference format check refuses (helper-148): two ports, two userinfos,
+        // private-use characters, noncharacters and tag characters; ucschar passes.
+        for bad in ["https://host:80:90/", "https://a@b@host/", "https://x:1:2/", "https://h.example/\u{E000}", "https://h.example/" + String(Unicode.Scalar(0xFFFF)!),
+                    "https://h.example/\u{E0001}", "https://h.example/" + String(Unicode.Scalar(0xFDD0)!), "https://h.example/" + String(Unicode.Scalar(0x1FFFE)!), "https://h.example/\u{85}"] {
+            #expect(!CycloneDXWriter.isIRI(bad), "\(bad)")
+        }
+        #expect(CycloneDXWriter.isIRI("https://user:pw@bücher.example:8080/straße?q=ü#frag") && CycloneDXWriter.isIRI("https://h.example/\u{1F600}"))
 
         func package(_ name: String) -> Package {
             Package(ecosystem: .npm, name: name, version: "1.0.0", purl: PackageURL(type: "npm", name: name, version: "1.0.0"), foundBy: "test")

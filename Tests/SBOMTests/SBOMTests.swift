@@ -136,6 +136,9 @@ func json(_ s: String) throws -> [String: Any] {
         #expect(Licenses.classify("Apache 2.0") == .id("Apache-2.0"))
         #expect(Licenses.classify("(MIT OR Apache-2.0)") == .expression("(MIT OR Apache-2.0)"))
         #expect(Licenses.classify("GPL-2.0+ WITH Classpath-exception-2.0") == .expression("GPL-2.0+ WITH Classpath-exception-2.0"))
+        // `+` where the list knows no "or later" is no expression SPDX tools take (helper-148).
+        if case .expression(let e) = Licenses.classify("MIT+ AND ISC") { Issue.record("read as \(e)") }
+        #expect(Licenses.classify("LGPL-2.1+ AND ISC") == .expression("LGPL-2.1+ AND ISC"))
         #expect(Licenses.classify("Some Custom License") == .name("Some Custom License"))
         // A name that is an idstring is its own reference; any other keeps a hash of itself, so two
         // names that differ only in what an idstring cannot hold stay two references.
@@ -178,6 +181,14 @@ func json(_ s: String) throws -> [String: Any] {
         }
         // A broken JSON file that names no SBOM format is left to the other readers.
         #expect(try SBOMReader.readIfSBOM(other) == nil)
+    }
+
+    /// helper-148: an empty PROVENANT_AUTHOR, or one with a newline, made the SPDX creator invalid.
+    @Test func theAuthorIsOneLineAndNeverEmpty() throws {
+        #expect(try DocumentInfo(toolVersion: "t", environment: ["PROVENANT_AUTHOR": ""]).author == "Provenant")
+        #expect(try DocumentInfo(toolVersion: "t", environment: ["PROVENANT_AUTHOR": "  "]).author == "Provenant")
+        #expect(try DocumentInfo(toolVersion: "t", environment: ["PROVENANT_AUTHOR": " Acme Ltd "]).author == "Acme Ltd")
+        #expect(throws: InputError.self) { try DocumentInfo(toolVersion: "t", environment: ["PROVENANT_AUTHOR": "Acme\nCreator: Tool: x"]) }
     }
 
     /// helper-145: `purl` beside `Purl` (Go's readers take the last spelling) and nested `components`
