@@ -320,12 +320,16 @@ import ZIPFoundation
         { "lockfileVersion": 3, "packages": {
           "": { "dependencies": { "noversion": "^1.0.0" } },
           "node_modules/noversion": { "resolved": "https://registry.npmjs.org/noversion/-/noversion-1.0.0.tgz" },
-          "node_modules/ok": { "version": "1.0.0" }
+          "node_modules/ok": { "version": "1.0.0" },
+          "node_modules/peer-not-installed": { "dev": true, "optional": true, "peer": true },
+          "node_modules/dev-only": { "dev": true, "resolved": "https://registry.npmjs.org/dev-only/-/dev-only-1.0.0.tgz" }
         } }
         """.utf8), dir + "/package-lock.json")
         let x = try Self.extract(NpmLockExtractor(), dir, "package-lock.json")
         #expect(x.packages.map(\.name) == ["ok"])
         #expect(x.diagnostics.contains { $0.unscanned == .entry && $0.message.contains("node_modules/noversion") && $0.location.line == 3 }, "\(x.diagnostics)")
+        // An optional peer npm did not install holds nothing; a dev entry counts only with dev (helper-149).
+        #expect(x.diagnostics.filter { $0.unscanned == .entry }.count == 1, "\(x.diagnostics)")
         let v1 = try Self.tempDir("npm-noversion-v1")
         try Self.write(Array("""
         { "lockfileVersion": 1, "dependencies": {

@@ -71,11 +71,11 @@ public struct NpmLockExtractor: Extractor {
         // (found by helper-146).
         var unversioned: [Diagnostic] = []
         if let pk = doc.obj("packages"), !pk.isEmpty {
-            packages = v2(pk, lines: lines, path: input.path, cut: &cut, unversioned: &unversioned)
+            packages = v2(pk, lines: lines, path: input.path, cut: &cut, unversioned: &unversioned, includeDev: input.context.includeDev)
             return Extraction(packages.filteredForDev(input.context.includeDev),
                               diagnostics: unversioned + NodePath.cutOff(cut, path: input.path, lines: lines, lineKey: { $0 }))
         } else if let deps = doc.obj("dependencies") {
-            packages = v1(deps, lines: lines, path: input.path, cut: &cut, unversioned: &unversioned)
+            packages = v1(deps, lines: lines, path: input.path, cut: &cut, unversioned: &unversioned, includeDev: input.context.includeDev)
             return Extraction(packages.filteredForDev(input.context.includeDev),
                               diagnostics: unversioned + NodePath.cutOff(cut, path: input.path, lines: lines, lineKey: NodePath.packageName))
         } else if doc["lockfileVersion"] == nil {
@@ -85,7 +85,7 @@ public struct NpmLockExtractor: Extractor {
     }
 
     private func v2(_ pk: [String: Any], lines: JSONKeyLines, path: String, cut: inout Set<String>,
-                    unversioned: inout [Diagnostic]) -> [Package] {
+                    unversioned: inout [Diagnostic], includeDev: Bool) -> [Package] {
         var keyToIndex: [String: Int] = [:]
         var packages: [Package] = []
         var rawDeps: [[String: Any]] = []
@@ -94,7 +94,7 @@ public struct NpmLockExtractor: Extractor {
             guard let e = pk[key] as? [String: Any], e.bool("link") != true else { continue }
             let n = e.str("name") ?? NodePath.packageName(key)
             guard let v = e.str("version"), !v.isEmpty else {
-                unversioned.append(Self.noVersion(key, path: path, line: lines.line(key)))
+                if Self.installed(e, includeDev: includeDev) { unversioned.append(Self.noVersion(key, path: path, line: lines.line(key))) }
                 continue
             }
             var p = Make.package(.npm, n, v, at: path, line: lines.line(key), by: name)
@@ -133,12 +133,22 @@ public struct NpmLockExtractor: Extractor {
         return m
     }
 
+    /// Whether an entry without a version stands for something installed that a scan should judge: npm
+    /// writes an optional peer it did not install as `{"dev": true, "optional": true, "peer": true}`,
+    /// with nothing to fetch (found by helper-149); a dev entry counts only with `--include-dev`.
+    static func installed(_ e: [String: Any], includeDev: Bool) -> Bool {
+        if e.bool("dev") == true, !includeDev { return false }
+        let fetched = e.str("resolved") != nil || e.str("integrity") != nil
+        let optional = e.bool("optional") == true || e.bool("devOptional") == true || e.bool("peer") == true
+        return fetched || !optional
+    }
+
     static func noVersion(_ key: String, path: String, line: Int?) -> Diagnostic {
         Diagnostic(Location(path, line: line), "entry '\(key)' has no version, skipped", unscanned: .entry)
     }
 
     private func v1(_ deps: [String: Any], lines: JSONKeyLines, path: String, cut: inout Set<String>,
-                    unversioned: inout [Diagnostic]) -> [Package] {
+                    unversioned: inout [Diagnostic], includeDev: Bool) -> [Package] {
         var packages: [Package] = []
         // Flatten nested trees into path keys like npm v2 does, so resolution is shared.
         var keyToIndex: [String: Int] = [:]
@@ -161,7 +171,7 @@ public struct NpmLockExtractor: Extractor {
                     keyToIndex[key] = packages.count
                     packages.append(p)
                     requires.append((key, Array((e.obj("requires") ?? [:]).keys)))
-                } else {
+                } else if Self.installed(e, includeDev: includeDev) {
                     unversioned.append(Self.noVersion(key, path: path, line: lines.line(n)))
                 }
                 if let nested = e.obj("dependencies") { walk(nested, prefix: key) }
