@@ -103,6 +103,10 @@ public struct EnvironmentScrub: Sendable {
         "GCC_EXEC_PREFIX", "COMPILER_PATH", "CPATH", "C_INCLUDE_PATH", "CPLUS_INCLUDE_PATH", "LIBRARY_PATH",
         "PKG_CONFIG", "PKG_CONFIG_PATH", "PKG_CONFIG_LIBDIR", "PKG_CONFIG_SYSROOT_DIR", "CCACHE_PREFIX", "DISTCC_HOSTS",
         "RSYNC_RSH", "RSYNC_CONNECT_PROG", "CVS_RSH",
+        // configure's site script, clang's option override (`-fplugin=`), the cc crate's host and
+        // target compilers, and cargo's workspace wrapper (found by helper-149).
+        "CONFIG_SITE", "CCC_OVERRIDE_OPTIONS", "HOST_CC", "HOST_CXX", "HOST_CFLAGS", "HOST_CXXFLAGS", "HOST_AR",
+        "TARGET_CC", "TARGET_CXX", "TARGET_CFLAGS", "TARGET_CXXFLAGS", "TARGET_AR", "CARGO_BUILD_RUSTC_WORKSPACE_WRAPPER",
         // Not code, but it writes TLS session keys, which decrypt the command's traffic, to a file.
         "SSLKEYLOGFILE",
     ]
@@ -123,7 +127,11 @@ public struct EnvironmentScrub: Sendable {
         if name.uppercased().hasPrefix("NPM_CONFIG_") { return true }
         // cgo's compiler flags, yarn's settings (`YARN_YARN_PATH` runs another yarn), bun's options and
         // CMake's compiler launchers and toolchain files.
-        if name.hasPrefix("CGO_") || name.hasPrefix("YARN_") || name.hasPrefix("BUN_") || name.hasPrefix("CMAKE_") { return true }
+        // Yarn lower-cases names before matching `yarn_` (`yarn_yarn_path`: found by helper-149); the cc
+        // crate reads per-target `CC_x86_64-unknown-linux-gnu`, `CFLAGS_…`.
+        let upper = name.uppercased()
+        if name.hasPrefix("CGO_") || upper.hasPrefix("YARN_") || name.hasPrefix("BUN_") || name.hasPrefix("CMAKE_") { return true }
+        if ["CC_", "CXX_", "CFLAGS_", "CXXFLAGS_", "AR_"].contains(where: { name.hasPrefix($0) }) { return true }
         // cargo's per-target runner and linker (`CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUNNER`).
         if name.hasPrefix("CARGO_TARGET_") && (name.hasSuffix("_RUNNER") || name.hasSuffix("_LINKER") || name.hasSuffix("_RUSTFLAGS")) { return true }
         return name.hasPrefix("PYTHON") && !harmlessPython.contains(name)

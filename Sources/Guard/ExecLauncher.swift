@@ -497,7 +497,10 @@ public enum ExecLauncher {
         }
         let unexecutable = request.manifest.read.filter { Self.overlapsWrite($0, request.manifest.write) }
         if !unexecutable.isEmpty {
-            audit.notes.append("read paths that hold or lie within a write path are granted without execute: \(unexecutable.joined(separator: ", "))")
+            let said = "read paths that hold or lie within a write path are granted without execute: \(unexecutable.joined(separator: ", "))"
+            audit.notes.append(said)
+            // Said where the user looks too: programs there now fail with EACCES (helper-149).
+            notice("warning: \(Redactor.redact(said)) (Landlock cannot take execute from the write path alone; declare read paths beside the write paths to run programs from them)")
         }
         guard let declared = Capabilities.mask(request.manifest.capabilities) else { return refuse("the manifest names an unknown capability") }
         var ruleset: Landlock.Ruleset?

@@ -78,6 +78,13 @@ import Testing
         #expect(!p.check(try Destination.parse("[::ffff:169.254.169.254]"), port: 8001).allowed)
         #expect(!p.admit(.v6(try #require(IPAddress.ipv6("::ffff:127.0.0.1"[...]))), name: "api.example.com", port: 8001).allowed)
         #expect(p.check(try Destination.parse("[2001:db8::1]"), port: 8001).allowed)
+        // NAT64 and 6to4 reach their IPv4 host through a gateway: the same (helper-149).
+        for embedded in ["[64:ff9b::a9fe:a9fe]", "[64:ff9b::a00:1]", "[64:ff9b:1::a00:1]", "[2002:a9fe:a9fe::1]", "[::7f00:1]"] {
+            #expect((try? Destination.parse(embedded)).map { p.check($0, port: 8001).allowed } == false, "\(embedded)")
+        }
+        var nat64 = AgentManifest(name: "agent")
+        nat64.egress = [.init(host: nil, cidr: "64:ff9b::/96", ports: [], proto: "TCP")]
+        #expect(EgressPolicy(manifest: nat64).check(try Destination.parse("[64:ff9b::a00:1]"), port: 80).allowed)
         var v4 = AgentManifest(name: "agent")
         v4.egress = [.init(host: nil, cidr: "10.0.0.0/8", ports: [], proto: "TCP")]
         #expect(EgressPolicy(manifest: v4).check(try Destination.parse("[::ffff:10.1.2.3]"), port: 80).allowed)

@@ -129,7 +129,9 @@ import Testing
                      // RUSTC ran a program from the write directory under a pinned cargo build (review).
                      "RUSTC", "RUSTFLAGS", "GOENV", "JAVA_HOME", "CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUNNER",
                      // MAKEFILES and MAKEFLAGS ran a makefile's $(shell) under a pinned build script (helper-146).
-                     "MAKEFILES", "MAKEFLAGS", "CC", "CFLAGS", "CGO_CFLAGS", "YARN_YARN_PATH", "RSYNC_RSH", "CMAKE_C_COMPILER_LAUNCHER"]
+                     "MAKEFILES", "MAKEFLAGS", "CC", "CFLAGS", "CGO_CFLAGS", "YARN_YARN_PATH", "RSYNC_RSH", "CMAKE_C_COMPILER_LAUNCHER",
+                     // ...and yarn's lower-cased settings, configure's site script, clang's override and the cc crate's (helper-149).
+                     "yarn_yarn_path", "CONFIG_SITE", "CCC_OVERRIDE_OPTIONS", "CC_x86_64-unknown-linux-gnu", "TARGET_CFLAGS"]
         let scrub = EnvironmentScrub(named: ["BASH_ENV"], engine: nil)
         let r = scrub.scrub((names + ["HOME", "PYTHONUNBUFFERED"]).map { Array("\($0)=x".utf8) })
         #expect(r.removed == names)
