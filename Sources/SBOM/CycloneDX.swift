@@ -87,7 +87,7 @@ public enum CycloneDXWriter {
     /// Whether `s` is a URL the CycloneDX schema's `iri-reference` takes: a scheme, no whitespace,
     /// controls or characters URLs never hold bare, and a host when it names an authority. An IPv6
     /// literal's brackets are refused too: the schema validators' IRI grammar refuses `https://[::1]/`.
-    static func isIRI(_ s: String) -> Bool {
+    public static func isIRI(_ s: String) -> Bool {
         guard !s.isEmpty, s.unicodeScalars.allSatisfy({ $0.isASCII ? ($0.value > 32 && $0.value != 127 && !"\"<>\\^`{|}[]".unicodeScalars.contains($0)) : isUCSChar($0.value) }),
               let colon = s.firstIndex(of: ":"), s[..<colon].first?.isLetter == true,
               s[..<colon].allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "+-.".contains($0)) }) else { return false }

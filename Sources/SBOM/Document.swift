@@ -19,9 +19,10 @@ public struct DocumentInfo: Sendable {
         // takes (found by helper-148): empty is unset, a control character an input error.
         let given = (author ?? environment["PROVENANT_AUTHOR"])?.trimmingCharacters(in: .whitespaces)
         if let given, given.unicodeScalars.contains(where: { $0.properties.generalCategory == .control || $0.value == 0x2028 || $0.value == 0x2029 }) {
-            throw InputError("PROVENANT_AUTHOR holds a control character; an SBOM's author is one line", at: Location("PROVENANT_AUTHOR"))
+            throw InputError("the author holds a control character; an SBOM's author is one line", at: Location(author == nil ? "PROVENANT_AUTHOR" : "author"))
         }
-        self.author = given.flatMap { $0.isEmpty ? nil : $0 } ?? "Provenant"
+        // Parentheses would read as an SPDX creator's email part (`Organization: Acme (Inc`).
+        self.author = given.flatMap { $0.isEmpty ? nil : $0.replacingOccurrences(of: "(", with: "[").replacingOccurrences(of: ")", with: "]") } ?? "Provenant"
         // SOURCE_DATE_EPOCH makes the timestamp, and so the whole document, reproducible.
         let t = try SourceDateEpoch.date(from: environment) ?? Date()
         timestamp = t

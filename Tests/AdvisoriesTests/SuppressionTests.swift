@@ -239,7 +239,13 @@ import ProvenantCore
             #"{"bomFormat": "CycloneDX", "specVersion": "1.6", "vulnerabilities": [{"id": "CVE-2024-3651", "analysis": "exploitable"}]}"#,
             openVEX(timestamp: "2025-02-01T00:00:00Z", #"{"vulnerability": {"name": "CVE-2024-3651"}, "products": {"@id": "pkg:pypi/idna@2.8"}, "status": "affected", "action_statement": "upgrade"}"#),
         ]
-        for text in bad { #expect(throws: InputError.self, "\(text)") { try load(text) } }
+        // ...and a product's @id or purl of the wrong type, or a stray item in components (helper-149).
+        let moreBad: [String] = [
+            openVEX(timestamp: "2025-02-01T00:00:00Z", #"{"vulnerability": {"name": "CVE-2024-3651"}, "products": [{"identifiers": {"purl": ["pkg:pypi/idna@2.8"]}}], "status": "affected", "action_statement": "upgrade"}"#),
+            openVEX(timestamp: "2025-02-01T00:00:00Z", #"{"vulnerability": {"name": "CVE-2024-3651"}, "products": [{"@id": 7}], "status": "affected", "action_statement": "upgrade"}"#),
+            #"{"bomFormat": "CycloneDX", "specVersion": "1.6", "components": [{"bom-ref": "a", "purl": "pkg:pypi/idna@2.8"}, "x"], "vulnerabilities": [{"id": "CVE-2024-3651", "analysis": {"state": "exploitable"}, "affects": [{"ref": "a"}]}]}"#,
+        ]
+        for text in bad + moreBad { #expect(throws: InputError.self, "\(text)") { try load(text) } }
     }
 
     @Test func notAffectedWithoutAValidJustificationIsRefused() throws {

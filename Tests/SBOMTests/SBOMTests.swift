@@ -188,6 +188,7 @@ func json(_ s: String) throws -> [String: Any] {
         #expect(try DocumentInfo(toolVersion: "t", environment: ["PROVENANT_AUTHOR": ""]).author == "Provenant")
         #expect(try DocumentInfo(toolVersion: "t", environment: ["PROVENANT_AUTHOR": "  "]).author == "Provenant")
         #expect(try DocumentInfo(toolVersion: "t", environment: ["PROVENANT_AUTHOR": " Acme Ltd "]).author == "Acme Ltd")
+        #expect(try DocumentInfo(toolVersion: "t", environment: ["PROVENANT_AUTHOR": "Acme (Inc"]).author == "Acme [Inc")
         #expect(throws: InputError.self) { try DocumentInfo(toolVersion: "t", environment: ["PROVENANT_AUTHOR": "Acme\nCreator: Tool: x"]) }
     }
 

@@ -48,7 +48,7 @@ public struct ScanReport: Sendable {
             var kept: [Finding] = [], out: [Suppressed] = [], warnings: [String] = []
             for f in result.findings {
                 let decision = vex.isEmpty ? VEXDocument.Decision(suppressing: nil, conflict: nil) : VEXDocument.decide(f, in: vex)
-                if let c = decision.conflict { warnings.append(c) }   // and no VEX statement suppresses it
+                if let c = decision.conflict { warnings.append(Redactor.redact(c)) }   // and no VEX statement suppresses it
                 // The reason and justification are input, echoed through the redactor: a token pasted
                 // into one was printed in full in the table, JSON and SARIF (found by helper-148).
                 if let s = decision.suppressing {
@@ -269,7 +269,8 @@ extension ScanReport {
             var v = ObjectBuilder()
             v.add("bom-ref", .string("vuln:" + id))
             v.add("id", .string(id))
-            v.add("source", .object([("name", .string("OSV")), ("url", .string("https://osv.dev/vulnerability/" + id))]))
+            let url = "https://osv.dev/vulnerability/" + id
+            v.add("source", .object([("name", .string("OSV"))] + (CycloneDXWriter.isIRI(url) ? [("url", .string(url))] : [])))
             v.add("references", array: f.aliases.map { a in
                 .object([("id", .string(a)), ("source", .object([("name", .string(a.hasPrefix("CVE-") ? "NVD" : a.hasPrefix("GHSA-") ? "GitHub" : "OSV"))]))])
             })

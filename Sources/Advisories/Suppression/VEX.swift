@@ -109,14 +109,20 @@ public struct VEXDocument: Sendable {
             for p in (s["products"] as? [Any]) ?? [] {
                 if let id = p as? String { products.append(Product(id)); continue }
                 guard let d = p as? [String: Any] else { throw InputError("statement \(i + 1): a product is neither a string nor an object", at: Location(path)) }
-                if let id = d["@id"] as? String { products.append(Product(id)) }
-                if let ids = d["identifiers"] as? [String: Any], let purl = ids["purl"] as? String { products.append(Product(purl)) }
                 if d["subcomponents"] != nil, !(d["subcomponents"] is [[String: Any]]) {
                     throw InputError("statement \(i + 1): a product's 'subcomponents' is not a list of objects", at: Location(path))
                 }
-                for sub in (d["subcomponents"] as? [[String: Any]]) ?? [] {
-                    if let id = sub["@id"] as? String { products.append(Product(id)) }
-                    if let ids = sub["identifiers"] as? [String: Any], let purl = ids["purl"] as? String { products.append(Product(purl)) }
+                // An `@id` or purl of the wrong type named no product, so the statement applied to
+                // nothing and an older one decided (found by helper-149).
+                for c in [d] + ((d["subcomponents"] as? [[String: Any]]) ?? []) {
+                    if let id = c["@id"] { guard let id = id as? String else { throw InputError("statement \(i + 1): a product's '@id' is not a string", at: Location(path)) }; products.append(Product(id)) }
+                    if let ids = c["identifiers"] {
+                        guard let ids = ids as? [String: Any] else { throw InputError("statement \(i + 1): a product's 'identifiers' is not an object", at: Location(path)) }
+                        if let purl = ids["purl"] {
+                            guard let purl = purl as? String else { throw InputError("statement \(i + 1): a product's 'identifiers.purl' is not a string", at: Location(path)) }
+                            products.append(Product(purl))
+                        }
+                    }
                 }
             }
             let stamp = try time([(s["last_updated"], "statement \(i + 1) last_updated"), (s["timestamp"], "statement \(i + 1) timestamp")], path: path)
@@ -140,8 +146,11 @@ public struct VEXDocument: Sendable {
     static func cyclonedx(_ obj: [String: Any], name: String, path: String) throws(InputError) -> VEXDocument {
         // affects[].ref names a bom-ref; resolve it to the component's purl when the VEX lists components.
         var purlByRef: [String: String] = [:]
+        // A components list of the wrong type left every affects ref unresolved (found by helper-149).
+        if obj["components"] != nil, !(obj["components"] is [[String: Any]]) { throw InputError("'components' is not a list of objects", at: Location(path)) }
         var stack = (obj["components"] as? [[String: Any]]) ?? []
         while let c = stack.popLast() {
+            if c["components"] != nil, !(c["components"] is [[String: Any]]) { throw InputError("a component's 'components' is not a list of objects", at: Location(path)) }
             stack += (c["components"] as? [[String: Any]]) ?? []
             if let ref = c["bom-ref"] as? String, let purl = c["purl"] as? String { purlByRef[ref] = purl }
         }
