@@ -24,7 +24,11 @@ struct KeyGenerate: ParsableCommand {
             throw ValidationError("-o needs a file name for NAME.key and NAME.pub, not '\(output)'")
         }
         let key = SigningKey.generate(t)
-        do { try key.write(to: output, password: ProcessInfo.processInfo.environment["PROVENANT_KEY_PASSWORD"]) } catch { CLI.fail("error: \(error)") }
+        let password = ProcessInfo.processInfo.environment["PROVENANT_KEY_PASSWORD"]
+        // Set but empty (a CI secret that expanded to nothing) reads as no password: said, so a key the
+        // user meant sealed is not written in the clear without a word (helper-150).
+        if password == "" { CLI.stderr("warning: PROVENANT_KEY_PASSWORD is set but empty: \(output).key is written unencrypted") }
+        do { try key.write(to: output, password: password) } catch { CLI.fail("error: \(error)") }
         print("wrote \(output).key and \(output).pub (\(t.rawValue), key id \(key.publicKey.keyID.prefix(16)))")
     }
 }

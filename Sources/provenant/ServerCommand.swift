@@ -1,6 +1,7 @@
 import Advisories
 import Catalog
 import ArgumentParser
+import Attestation
 import Foundation
 import Logging
 import ProvenantCore
@@ -119,6 +120,12 @@ struct ServerRun: AsyncParsableCommand {
         var policy: FleetTrustPolicy?
         if let trustPolicy {
             do { policy = try FleetTrustPolicy.load(trustPolicy) } catch { CLI.fail("error: --trust-policy: \(error)") }
+            // As `verify` warns: unanchored, `github\.com/acme/` also matches https://evil.example/github.com/acme/… (helper-150).
+            for (agent, req) in (policy?.agents ?? [:]).sorted(by: { $0.key < $1.key }) {
+                if case .regex(let re) = req.identity, !VerifyCommand.isAnchored(re) {
+                    CLI.stderr("warning: --trust-policy: agent \(Redactor.quote(agent, max: 80)): certificateIdentityRegexp '\(Redactor.quote(re, max: 200))' is not anchored with ^…$, so it accepts any identity that merely contains a match; write '^(?:…)$' unless that is meant")
+                }
+            }
         }
         var tls: FleetTLS?
         if let tlsCert, let tlsKey {
@@ -163,7 +170,7 @@ struct ServerRun: AsyncParsableCommand {
             let stale = try await FleetProvenance.markStale(store, policy: policy)
             if stale > 0 { CLI.stderr("\(stale) attestation(s) were judged under another trust policy: not checked until verified again, now, in the background") }
         } catch { fail("error: cannot mark attestations judged under another trust policy: \(error)") }
-        let reverify = Task {
+        let reverify = Task { [policy] in
             do { _ = try await FleetProvenance.reverifyStale(store, policy: policy) } catch {
                 CLI.stderr("warning: verifying stored attestations under the trust policy stopped (\(error)); they stay not checked until the next start")
             }

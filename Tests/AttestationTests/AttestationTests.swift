@@ -143,6 +143,15 @@ func run(_ exe: String, _ args: [String], env: [String: String] = [:]) throws ->
     /// Found by helper-130: Swift's `==` holds a Kelvin sign (U+212A) equal to `K`, so a statement of
     /// type `…/\u{212A}ind/v1` passed `--type …/Kind/v1`. Types, builders, issuers and identities are
     /// compared as bytes, as Go's policy engines compare them.
+    /// helper-150: a PROVENANT_KEY_PASSWORD that is set but empty wrote the key in the clear without a word.
+    @Test func anEmptyKeyPasswordIsSaid() throws {
+        let dir = try scratch("empty-password")
+        let (code, out) = try run(provenantBinary, ["key", "generate", "-o", dir + "/k"], env: ["PROVENANT_KEY_PASSWORD": ""])
+        #expect(code == 0 && out.contains("set but empty") && out.contains("unencrypted"), "\(out)")
+        let (_, sealed) = try run(provenantBinary, ["key", "generate", "-o", dir + "/s"], env: ["PROVENANT_KEY_PASSWORD": "correct horse"])
+        #expect(!sealed.contains("set but empty"))
+    }
+
     @Test func typesAreComparedAsBytes() throws {
         let dir = try scratch("kelvin")
         #expect(try run(provenantBinary, ["key", "generate", "-o", dir + "/k"]).0 == 0)

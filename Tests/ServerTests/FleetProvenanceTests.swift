@@ -191,6 +191,20 @@ import TestSupport
         }
     }
 
+    /// helper-150: `verify` warns about an unanchored identity pattern; the server's trust policy did not.
+    @Test func anUnanchoredIdentityPatternInTheTrustPolicyWarns() throws {
+        let dir = try scratchDirectory("trust-regexp")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let policy = dir.appendingPathComponent("trust.yaml")
+        for (pattern, warns) in [("github\\.com/acme/collector/", true), ("^https://github\\.com/acme/collector/.*$", false)] {
+            try Data("agents:\n  collector:\n    certificateIdentityRegexp: '\(pattern)'\n    certificateOidcIssuer: https://token.actions.githubusercontent.com\n".utf8).write(to: policy)
+            // A database that cannot be opened stops the server once the policy has been read.
+            let r = try runProcess(provenantBinary, ["server", "--database", "sqlite:" + dir.path + "/missing/dir/f.sqlite",
+                                                     "--listen", "127.0.0.1:0", "--trust-policy", policy.path])
+            #expect(r.code != 0 && r.err.contains("is not anchored") == warns, "\(pattern): \(r.err)")
+        }
+    }
+
     @Test(arguments: FleetBackend.allCases) func policyResultsAndNotCheckedComponentsAreKeptWithTheRelease(_ backend: FleetBackend) async throws {
         let s = try FleetServerProcess(backend: backend)
         let ingest = try s.token("ingest:collector")
