@@ -53,16 +53,31 @@ struct AccessContext {
         podLabels = labels
         let ns = pod.namespace
         func inNamespace(_ d: Workloads.Objects.Doc) -> Bool { (d.node["metadata"]?["namespace"]?.setName ?? "default") == ns }
-        networkPolicies = objects.networkPolicies.filter { d in
-            (d.node["spec"]?["policyTypes"]?.sequence?.compactMap(\.string).contains("Egress") ?? (d.node["spec"]?["egress"] != nil))
-                && inNamespace(d) && LabelSelector.selects(d.node["spec"]?["podSelector"], labels)
+        // Only the last definition of a name counts (`kubectl apply` replaces the first with it), and
+        // Kubernetes defaults policyTypes (absent or empty) to Egress only when the egress list is
+        // non-empty: `egress: []` restricts nothing (both found by helper-152).
+        networkPolicies = Self.lastDefinitions(objects.networkPolicies).filter { d in
+            let types = d.node["spec"]?["policyTypes"]?.sequence?.compactMap(\.string) ?? []
+            let egress = types.isEmpty ? (d.node["spec"]?["egress"]?.sequence?.isEmpty == false) : types.contains("Egress")
+            return egress && inNamespace(d) && LabelSelector.selects(d.node["spec"]?["podSelector"], labels)
         }
         // Cilium selects by labels that may carry a source prefix, and knows the pod's namespace as a label.
         var ciliumLabels = labels
         ciliumLabels["io.kubernetes.pod.namespace"] = ns
-        ciliumPolicies = objects.ciliumPolicies.filter { d in
-            d.node["spec"]?["egress"] != nil && inNamespace(d) && LabelSelector.selects(d.node["spec"]?["endpointSelector"], ciliumLabels)
+        // Cilium denies by default only in a direction that has rules: an empty egress list does not apply.
+        ciliumPolicies = Self.lastDefinitions(objects.ciliumPolicies).filter { d in
+            d.node["spec"]?["egress"]?.sequence?.isEmpty == false && inNamespace(d) && LabelSelector.selects(d.node["spec"]?["endpointSelector"], ciliumLabels)
         }
+    }
+
+    /// Each namespace and name once, its last definition: what the cluster holds after `kubectl apply`.
+    static func lastDefinitions(_ docs: [Workloads.Objects.Doc]) -> [Workloads.Objects.Doc] {
+        func key(_ d: Workloads.Objects.Doc) -> String {
+            (d.node["metadata"]?["namespace"]?.setName ?? "default") + "\u{0}" + (d.node["metadata"]?["name"]?.string ?? "")
+        }
+        var last: [String: Int] = [:]
+        for (i, d) in docs.enumerated() { last[key(d)] = i }
+        return docs.enumerated().filter { last[key($0.element)] == $0.offset }.map(\.element)
     }
 
     func finding(_ rule: String, _ severity: String, _ node: Node?, file: String? = nil, found: String, allowed: String, fix: String, because: String) -> PolicyFinding {

@@ -322,7 +322,8 @@ struct ServiceAccountToken: ManifestControl {
     func findings(_ c: ManifestContext) -> [PolicyFinding] {
         guard c.manifest.kubernetes.isEmpty else { return [] }
         let saName = c.spec["serviceAccountName"]?.setName ?? c.spec["serviceAccount"]?.setName ?? "default"
-        let saAutomount = c.serviceAccounts.first {
+        // The last definition, which `kubectl apply` leaves in the cluster (found by helper-152).
+        let saAutomount = c.serviceAccounts.last {
             $0.node["metadata"]?["name"]?.string == saName && ($0.node["metadata"]?["namespace"]?.setName ?? "default") == c.pod.namespace
         }?.node["automountServiceAccountToken"]?.bool
         // A projected serviceAccountToken source mounts a working token whatever automount says (found by helper-80).

@@ -129,6 +129,36 @@ enum YAMLInput {
     /// order, so a merge after `privileged: false` sets it true, where compose's and kustomize's (v3)
     /// keep the written key; and with two merge keys in one mapping v2 applies both, v3 the last.
     /// Aliases are copies, so the walk has a budget of nodes; nil when it runs out.
+    /// A line that starts with `---` but is no YAML document marker (`---#`, `---x`): kubectl splits
+    /// documents at such lines (a `---#` line started a privileged Pod it applied, which YAML readers
+    /// took for a mapping key: found by helper-152), so the file is refused.
+    static func checkDocumentMarkers(_ text: String, path: String) throws(InputError) {
+        var line = 0
+        for l in text.utf8.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
+            line += 1
+            guard l.count > 3, l.starts(with: "---".utf8) else { continue }
+            let next = l[l.index(l.startIndex, offsetBy: 3)]
+            if next != UInt8(ascii: " ") && next != UInt8(ascii: "\t") && next != UInt8(ascii: "\r") {
+                throw InputError("a line starting '---' without a space after it: kubectl splits documents there and YAML readers do not; write '--- ' or indent it",
+                                 at: Location(path, line: line))
+            }
+        }
+    }
+
+    /// Compose's `!reset` (compose-go's loader) removes the value it tags: read as absent, so
+    /// `user: !reset "10001"` no longer passes as a non-root user (found by helper-152).
+    static func droppingResets(_ n: Node) -> Node {
+        switch n {
+        case .mapping(let map):
+            let pairs = map.compactMap { (k, v) -> (Node, Node)? in v.tag.rawValue == "!reset" ? nil : (k, droppingResets(v)) }
+            return .mapping(Node.Mapping(pairs, map.tag, map.style, map.mark))
+        case .sequence(let seq):
+            return .sequence(Node.Sequence(seq.compactMap { $0.tag.rawValue == "!reset" ? nil : droppingResets($0) }, seq.tag, seq.style, seq.mark))
+        default:
+            return n
+        }
+    }
+
     static func expandingMerges(_ doc: Node, budget: inout Int, strict: Bool = true) throws(AmbiguousMerge) -> Node? {
         budget -= 1
         guard budget >= 0 else { return nil }
