@@ -98,8 +98,10 @@ enum RootProjectDetector {
             if let c = path.range(of: "//") { path = String(path[..<c.lowerBound]).trimmed }
             path = path.trimmingCharacters(in: CharacterSet(charactersIn: "\""))
             guard !path.isEmpty else { return nil }
+            // `module /` has no last part: its `!` trapped (found by helper-151).
             let parts = path.split(separator: "/")
-            let name = String(parts.last!)
+            guard let last = parts.last else { return nil }
+            let name = String(last)
             let ns = parts.count > 1 ? parts.dropLast().joined(separator: "/") : nil
             return RootProject(name: path, version: nil, purl: PackageURL(type: "golang", namespace: ns, name: name),
                                source: Location("go.mod", line: n))
