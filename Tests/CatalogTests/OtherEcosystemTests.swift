@@ -68,6 +68,22 @@ import ProvenantCore
         #expect(x.packages.allSatisfy { $0.digests.first?.algorithm == .sha1 })
     }
 
+    /// helper-151: guava-extras-2.0.jar bundling guava's pom.properties gave guava (a prefix of the file
+    /// name) the archive's digest, license and supplier; the exact name wins now.
+    @Test func theExactArtifactNameOwnsTheArchive() throws {
+        let dir = try Self.tempDir("shaded-prefix")
+        try Self.jar(dir.appendingPathComponent("guava-extras-2.0.jar"), pom: "groupId=org.ex\nartifactId=guava-extras\nversion=2.0\n",
+                     manifest: "Manifest-Version: 1.0\nBundle-License: MIT\nImplementation-Vendor: Extras Inc\n",
+                     nested: ("META-INF/maven/com.google.guava/guava/pom.properties", Data("groupId=com.google.guava\nartifactId=guava\nversion=31.0\n".utf8)))
+        let index = FileIndex(root: dir.path)
+        let x = try JarExtractor().extract(ExtractInput(file: try #require(index.file("guava-extras-2.0.jar")), index: index,
+                                                        context: ExtractContext(mode: .source, includeDev: false)))
+        let own = try #require(x.packages.first { $0.name.hasSuffix("guava-extras") })
+        let bundled = try #require(x.packages.first { $0.name.hasSuffix(":guava") || $0.purl.name == "guava" })
+        #expect(!own.digests.isEmpty && own.licenses == ["MIT"] && own.supplier == "Extras Inc")
+        #expect(bundled.digests.isEmpty && bundled.licenses.isEmpty && bundled.supplier == nil)
+    }
+
     /// A jar whose only pom.properties is a bundled dependency is still identified itself, from its manifest.
     @Test func shadedJarIdentifiedFromManifest() throws {
         let dir = try Self.tempDir("shaded")

@@ -317,6 +317,21 @@ public struct FileIndex: Sendable {
             copy.diagnostics.append(Diagnostic(Location(Redactor.quote(link, max: 160)),
                                                "is a symbolic link, not read through: it leads outside the target, to nothing readable, or to a file not read under its own name", unscanned: .input))
         }
+        // A link standing for a package's directory (`node_modules/x`, `x-1.0.dist-info`) whose manifest
+        // an extractor would read: not followed, it dropped the package without a word (found by
+        // helper-151), unless it leads to a directory inside the root read where it is.
+        let packageFiles = ["package.json", "METADATA", "PKG-INFO"]
+        for link in links where copy.byPath[PathKey(link)] == nil && !Glob.excludes(excludes, link) && !isDatabasePath(link)
+            && !LinkedPaths.read(link, by: extractors) {
+            guard let inner = packageFiles.first(where: { LinkedPaths.read(link + "/" + $0, by: extractors) }) else { continue }
+            guard budget > 0 else { unchecked += 1; continue }
+            budget -= 1
+            var steps = maxLinkedSteps
+            if let (real, st) = try? directory.lookUp(link, steps: &steps), st.st_mode & S_IFMT == S_IFDIR,
+               copy.byPath[PathKey(real + "/" + inner)] != nil { continue }
+            copy.diagnostics.append(Diagnostic(Location(Redactor.quote(link, max: 160)),
+                                               "is a symbolic link to a package's directory, not read through: it leads outside the target or to a directory not read where it is", unscanned: .input))
+        }
         if unchecked > 0 {
             copy.diagnostics.append(Diagnostic(Location(Redactor.quote(directory.root, max: 160)),
                                                "\(unchecked) more symbolic links named as files an extractor reads were not looked up; files reached through them were not read", unscanned: .input))

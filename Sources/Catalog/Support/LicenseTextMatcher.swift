@@ -134,8 +134,11 @@ public enum LicenseTextMatcher {
             if contains("can be found", in: window) || contains("common-licenses", in: window) {
                 references.append((fam.stem, version)); continue
             }
-            let orLater = contains("any later version", in: window) || contains("or later", in: window)
-                || contains("\(version)+", in: window) || contains("or newer", in: window)
+            // "version 2 only, and not any later version" states no "or later" (found by helper-151).
+            let denied = contains("not any later", in: window) || contains("no later version", in: window)
+                || contains("\(version) only", in: window) || contains("\(version)-only", in: window)
+            let orLater = !denied && (contains("any later version", in: window) || contains("or later", in: window)
+                || contains("\(version)+", in: window) || contains("or newer", in: window))
             if let id = gnuID(stem: fam.stem, version: version, orLater: orLater) {
                 out.insert(id)
                 versioned[fam.stem, default: []].insert(id.split(separator: "-")[1].description)

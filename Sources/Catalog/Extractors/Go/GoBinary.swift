@@ -15,6 +15,25 @@ public struct GoBinaryExtractor: Extractor {
 
     static let buildInfoMagic: [UInt8] = [0xFF] + Array(" Go buildinf:".utf8)
 
+    /// Whether `r` is an ELF file without section headers that holds the build-info magic, searched
+    /// a MiB at a time.
+    static func sectionlessHoldsBuildInfo(_ r: RandomAccessFile) -> Bool {
+        guard let h = r.read(0, 64), h[0] == 0x7F, h[1] == 0x45, h[2] == 0x4C, h[3] == 0x46, h[4] == 1 || h[4] == 2 else { return false }
+        let shnum = h[5] == 2 ? Int(h[h[4] == 2 ? 0x3C : 0x30]) << 8 | Int(h[h[4] == 2 ? 0x3D : 0x31])
+                              : Int(h[h[4] == 2 ? 0x3D : 0x31]) << 8 | Int(h[h[4] == 2 ? 0x3C : 0x30])
+        guard shnum == 0 else { return false }
+        let chunk = 1 << 20, overlap = UInt64(buildInfoMagic.count - 1)
+        var offset: UInt64 = 0
+        while offset < r.size {
+            let count = Int(min(UInt64(chunk), r.size - offset))
+            guard let bytes = r.read(offset, count) else { return false }
+            if bytes.withUnsafeBytes({ b in buildInfoMagic.withUnsafeBytes { ByteSearch.firstOffset(of: $0, in: b) } }) != nil { return true }
+            guard UInt64(count) > overlap, offset + UInt64(count) < r.size else { break }
+            offset += UInt64(count) - overlap
+        }
+        return false
+    }
+
     /// Only ELF files holding the Go build-info magic: an image's other executables are not kept.
     public func keeps(_ bytes: UnsafeRawBufferPointer) -> Bool {
         guard bytes.count > 16, bytes[0] == 0x7f, bytes[1] == 0x45, bytes[2] == 0x4c, bytes[3] == 0x46 else { return false }
@@ -26,7 +45,16 @@ public struct GoBinaryExtractor: Extractor {
         // A file that cannot be opened (a link out of the target, say) is an error the scan reports
         // as not read; only a readable file that is not a Go binary yields nothing.
         let ra = try input.randomAccess()
-        guard let elf = try ELFFile(ra), let info = try elf.goBuildInfo() else { return Extraction() }
+        guard let elf = try ELFFile(ra) else {
+            // Without section headers (stripped after linking: it still runs) the build info is not
+            // found by section; such a binary holding Go's magic went by as no packages, its SBOM
+            // complete (found by helper-151). It is said instead.
+            if Self.sectionlessHoldsBuildInfo(ra) {
+                return Extraction([], diagnostics: [Diagnostic(Location(input.path), "an ELF binary without section headers that holds Go build info: its modules are not read", unscanned: .input)])
+            }
+            return Extraction()
+        }
+        guard let info = try elf.goBuildInfo() else { return Extraction() }
         var packages: [Package] = []
         if let v = info.goVersion {
             var p = Make.package(.golang, "stdlib", v, at: input.path, by: name)

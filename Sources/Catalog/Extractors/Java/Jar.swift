@@ -69,7 +69,10 @@ public struct JarExtractor: Extractor {
         // Shaded jars carry the pom.properties of what they bundle; the archive's own is the one
         // matching its file name. Without one, the manifest names the archive.
         let (fnName, fnVersion) = Self.splitFileName(stem)
-        if let own = found.firstIndex(where: { p in p.purl.name == fnName || stem.hasPrefix(p.purl.name) }) {
+        // The exact name first, else the longest that starts the file name: guava-extras-2.0.jar bundling
+        // guava's pom.properties gave guava the archive's digest, license and supplier (found by helper-151).
+        let prefixed = found.indices.filter { stem.hasPrefix(found[$0].purl.name) }
+        if let own = found.firstIndex(where: { $0.purl.name == fnName }) ?? prefixed.max(by: { found[$0].purl.name.utf8.count < found[$1].purl.name.utf8.count }) {
             found[own].digests = [digest]
         } else if var p = Self.fromManifest(manifest, fileName: (fnName, fnVersion), stem: stem, label: label, by: name) {
             p.digests = [digest]

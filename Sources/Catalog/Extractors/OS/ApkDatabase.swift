@@ -74,7 +74,9 @@ public enum ApkDatabase {
         var cur: [Field] = []
         var start = 1
         for (n, line) in Lines(text: text) {
-            if line.isEmpty {
+            // apk-tools ends a record at any line shorter than two bytes: a line of one space merged
+            // two records here, and the second package went unlisted (found by helper-151).
+            if line.utf8.count < 2 {
                 if !cur.isEmpty { out.append(Record(line: start, fields: cur)); cur = [] }
                 start = n + 1
                 continue

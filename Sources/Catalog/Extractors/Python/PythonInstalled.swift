@@ -28,9 +28,10 @@ public struct PythonInstalledExtractor: Extractor {
         else if let l = st.first("License"), !l.isEmpty, l != "UNKNOWN", !l.contains("\n") { p.licenses = [l] }
         else {
             // Classifiers are the only license statement many packages make.
+            // "License :: OSI Approved" alone names a category, not a license (found by helper-151).
             p.licenses = st.all("Classifier").compactMap { c in
                 c.hasPrefix("License :: ") ? String(c.split(separator: ":").last.map { $0.trimmed } ?? "") : nil
-            }.filter { !$0.isEmpty }
+            }.filter { !$0.isEmpty && $0 != "OSI Approved" && $0 != "DFSG approved" }
         }
         let author = st.first("Author").flatMap { $0.isEmpty ? nil : $0 } ?? st.first("Author-email")
         p.author = author.flatMap { $0.isEmpty ? nil : $0 }
