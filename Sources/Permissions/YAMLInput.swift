@@ -122,13 +122,6 @@ enum YAMLInput {
         k.scalar?.string == "<<" && !isMergeKey(k)
     }
 
-    /// `doc` with YAML merge keys (`<<: *defaults`) applied: read without this, `<<: {privileged: true}`
-    /// would hide the field from every check. Keys written after a merge win over merged ones, and
-    /// earlier merged mappings over later ones; every Go YAML reader agrees there. Where they do not,
-    /// the document is refused (found by helper-80): kubectl's reader (yaml v2) applies merges in
-    /// order, so a merge after `privileged: false` sets it true, where compose's and kustomize's (v3)
-    /// keep the written key; and with two merge keys in one mapping v2 applies both, v3 the last.
-    /// Aliases are copies, so the walk has a budget of nodes; nil when it runs out.
     /// A line that starts with `---` but is no YAML document marker (`---#`, `---x`): kubectl splits
     /// documents at such lines (a `---#` line started a privileged Pod it applied, which YAML readers
     /// took for a mapping key: found by helper-152), so the file is refused.
@@ -159,6 +152,13 @@ enum YAMLInput {
         }
     }
 
+    /// `doc` with YAML merge keys (`<<: *defaults`) applied: read without this, `<<: {privileged: true}`
+    /// would hide the field from every check. Keys written after a merge win over merged ones, and
+    /// earlier merged mappings over later ones; every Go YAML reader agrees there. Where they do not,
+    /// the document is refused (found by helper-80): kubectl's reader (yaml v2) applies merges in
+    /// order, so a merge after `privileged: false` sets it true, where compose's and kustomize's (v3)
+    /// keep the written key; and with two merge keys in one mapping v2 applies both, v3 the last.
+    /// Aliases are copies, so the walk has a budget of nodes; nil when it runs out.
     static func expandingMerges(_ doc: Node, budget: inout Int, strict: Bool = true) throws(AmbiguousMerge) -> Node? {
         budget -= 1
         guard budget >= 0 else { return nil }
