@@ -53,10 +53,11 @@ struct AccessContext {
         podLabels = labels
         let ns = pod.namespace
         func inNamespace(_ d: Workloads.Objects.Doc) -> Bool { (d.node["metadata"]?["namespace"]?.setName ?? "default") == ns }
-        // Only the last definition of a name counts (`kubectl apply` replaces the first with it), and
         // Kubernetes defaults policyTypes (absent or empty) to Egress only when the egress list is
-        // non-empty: `egress: []` restricts nothing (both found by helper-152).
-        networkPolicies = Self.lastDefinitions(objects.networkPolicies).filter { d in
+        // non-empty: `egress: []` restricts nothing. A name defined twice counts only when every
+        // definition restricts: which one the cluster keeps depends on how the files are applied
+        // (`apply` keeps the last, `create` and Helm the first; helper-152, helper-153).
+        networkPolicies = Self.everyDefinition(objects.networkPolicies) { d in
             let types = d.node["spec"]?["policyTypes"]?.sequence?.compactMap(\.string) ?? []
             let egress = types.isEmpty ? (d.node["spec"]?["egress"]?.sequence?.isEmpty == false) : types.contains("Egress")
             return egress && inNamespace(d) && LabelSelector.selects(d.node["spec"]?["podSelector"], labels)
@@ -65,19 +66,20 @@ struct AccessContext {
         var ciliumLabels = labels
         ciliumLabels["io.kubernetes.pod.namespace"] = ns
         // Cilium denies by default only in a direction that has rules: an empty egress list does not apply.
-        ciliumPolicies = Self.lastDefinitions(objects.ciliumPolicies).filter { d in
+        ciliumPolicies = Self.everyDefinition(objects.ciliumPolicies) { d in
             d.node["spec"]?["egress"]?.sequence?.isEmpty == false && inNamespace(d) && LabelSelector.selects(d.node["spec"]?["endpointSelector"], ciliumLabels)
         }
     }
 
-    /// Each namespace and name once, its last definition: what the cluster holds after `kubectl apply`.
-    static func lastDefinitions(_ docs: [Workloads.Objects.Doc]) -> [Workloads.Objects.Doc] {
+    /// The definitions of each namespace and name for which `holds` is true of every definition of
+    /// it: a name defined twice counts only when it would whichever definition the cluster keeps.
+    static func everyDefinition(_ docs: [Workloads.Objects.Doc], _ holds: (Workloads.Objects.Doc) -> Bool) -> [Workloads.Objects.Doc] {
         func key(_ d: Workloads.Objects.Doc) -> String {
             (d.node["metadata"]?["namespace"]?.setName ?? "default") + "\u{0}" + (d.node["metadata"]?["name"]?.string ?? "")
         }
-        var last: [String: Int] = [:]
-        for (i, d) in docs.enumerated() { last[key(d)] = i }
-        return docs.enumerated().filter { last[key($0.element)] == $0.offset }.map(\.element)
+        var failing = Set<String>()
+        for d in docs where !holds(d) { failing.insert(key(d)) }
+        return docs.filter { !failing.contains(key($0)) }
     }
 
     func finding(_ rule: String, _ severity: String, _ node: Node?, file: String? = nil, found: String, allowed: String, fix: String, because: String) -> PolicyFinding {

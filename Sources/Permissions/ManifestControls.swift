@@ -322,10 +322,12 @@ struct ServiceAccountToken: ManifestControl {
     func findings(_ c: ManifestContext) -> [PolicyFinding] {
         guard c.manifest.kubernetes.isEmpty else { return [] }
         let saName = c.spec["serviceAccountName"]?.setName ?? c.spec["serviceAccount"]?.setName ?? "default"
-        // The last definition, which `kubectl apply` leaves in the cluster (found by helper-152).
-        let saAutomount = c.serviceAccounts.last {
+        // Defined twice, the token counts as not mounted only when every definition says so: `apply`
+        // keeps the last, `create` and Helm the first (found by helper-152, helper-153).
+        let definitions = c.serviceAccounts.filter {
             $0.node["metadata"]?["name"]?.string == saName && ($0.node["metadata"]?["namespace"]?.setName ?? "default") == c.pod.namespace
-        }?.node["automountServiceAccountToken"]?.bool
+        }
+        let saAutomount: Bool? = definitions.isEmpty ? nil : !definitions.allSatisfy { $0.node["automountServiceAccountToken"]?.bool == false }
         // A projected serviceAccountToken source mounts a working token whatever automount says (found by helper-80).
         let projected = (c.spec["volumes"]?.sequence ?? []).filter { v in
             (v["projected"]?["sources"]?.sequence ?? []).contains { $0["serviceAccountToken"] != nil }

@@ -64,14 +64,20 @@ public enum Workloads {
             // Whether it is compose is decided on the document as expanded: a `kind` merged in at the
             // top makes it Kubernetes's, whatever else it holds (found by review).
             do throws(YAMLInput.AmbiguousMerge) {
-                if let e = try YAMLInput.expandingMerges(d, budget: &budget) { return RuntimeConfigs.isCompose(e) ? YAMLInput.droppingResets(e) : e }
+                if let e = try YAMLInput.expandingMerges(d, budget: &budget) {
+                    guard RuntimeConfigs.isCompose(e) else { return e }
+                    // Compose drops `!reset` values before it applies merges, so a reset key lets the
+                    // merged value through (`<<: {privileged: true}` beside `privileged: !reset false`:
+                    // found by helper-153); dropped after, the merged value was lost too.
+                    return try YAMLInput.expandingMerges(YAMLInput.droppingResets(d), budget: &budget) ?? YAMLInput.droppingResets(e)
+                }
                 rejected.append(Diagnostic(Location(file, line: d.mark?.line), "too large once its aliases are expanded, skipped"))
                 return nil
             } catch {
                 var spare = budget
                 if let loose = try? YAMLInput.expandingMerges(d, budget: &spare, strict: false), RuntimeConfigs.isCompose(loose) {
                     budget = spare
-                    return YAMLInput.droppingResets(loose)
+                    return (try? YAMLInput.expandingMerges(YAMLInput.droppingResets(d), budget: &budget, strict: false)) ?? YAMLInput.droppingResets(loose)
                 }
                 // By the keys' names, whatever their tags: `!x kind:` is still Kubernetes's `kind`.
                 let workload = d.mapping?.keys.contains(where: { ["kind", "apiVersion", "services", "<<"].contains($0.string ?? "") }) == true
@@ -83,26 +89,38 @@ public enum Workloads {
         // `kubectl get -o yaml|json` prints a List (or a typed list such as PodList) whose items are the objects.
         // kubectl unpacks Lists within Lists as well (found by helper-105: an inner List was skipped, and
         // the privileged Pod in it with it); nesting is bounded.
+        /// An item without a kind takes the list's, less `List`, and its apiVersion, as kubectl's list
+        /// flattening gives them (`kind: PodList` items are Pods: found by helper-153).
+        func inheriting(_ item: Node, from list: Node) -> Node {
+            guard case .mapping(var m) = item, m["kind"] == nil, let kind = list["kind"]?.string else { return item }
+            let own = kind.hasSuffix("List") ? String(kind.dropLast(4)) : kind
+            guard !own.isEmpty else { return item }
+            m[Node("kind")] = Node(own)
+            if m["apiVersion"] == nil, let v = list["apiVersion"] { m[Node("apiVersion")] = v }
+            return .mapping(m)
+        }
+        func tooDeep(_ d: Node, _ kind: String) -> [Node] {
+            notChecked.append(PolicyFinding(rule: "k8s:not-checked", severity: "high", kind: kind, name: "?", container: nil,
+                                            location: Location(file, line: d.mark?.line),
+                                            found: "NOT CHECKED: \(kind) nested more than 16 Lists deep; its items are not read",
+                                            allowed: "Lists nested at most 16 deep", fix: "flatten the List"))
+            return []
+        }
         func unpacked(_ d: Node, depth: Int) -> [Node] {
             guard let kind = d["kind"]?.string, kind == "List" || (kind.hasSuffix("List") && d["apiVersion"] != nil) else {
                 // kubectl reads any object with an `items` list as a List, applying the items and not
                 // the object: a compliant Pod carrying `items: [privileged Pod]` passed (found by
                 // helper-152). Both are checked.
-                guard let items = d["items"]?.sequence, depth < 16 else { return [d] }
-                return [d] + items.flatMap { unpacked($0, depth: depth + 1) }
+                guard let items = d["items"]?.sequence else { return [d] }
+                guard depth < 16 else { return [d] + tooDeep(d, d["kind"]?.string ?? "(none)") }
+                return [d] + items.flatMap { unpacked(inheriting($0, from: d), depth: depth + 1) }
             }
             guard let items = d["items"]?.sequence else {
                 problems.append(Diagnostic(Location(file, line: d.mark?.line), "\(kind) without an items list, skipped"))
                 return []
             }
-            guard depth < 16 else {
-                notChecked.append(PolicyFinding(rule: "k8s:not-checked", severity: "high", kind: kind, name: "?", container: nil,
-                                                location: Location(file, line: d.mark?.line),
-                                                found: "NOT CHECKED: \(kind) nested more than 16 Lists deep; its items are not read",
-                                                allowed: "Lists nested at most 16 deep", fix: "flatten the List"))
-                return []
-            }
-            return items.flatMap { unpacked($0, depth: depth + 1) }
+            guard depth < 16 else { return tooDeep(d, kind) }
+            return items.flatMap { unpacked(inheriting($0, from: d), depth: depth + 1) }
         }
         docs = docs.flatMap { unpacked($0, depth: 0) }
         var pods: [PodSecurity.PodSpec] = []

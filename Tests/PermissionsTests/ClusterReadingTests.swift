@@ -34,17 +34,34 @@ import TestSupport
         #expect(try Self.findings(text, file: "clean.yaml").isEmpty)
         let empty = try LeastPrivilegeEditTests.edited(text, "  policyTypes: [Egress]\n  egress:\n", "  egress: []\n  ingress:\n")
         #expect(try Self.findings(empty, file: "empty.yaml").contains { $0.rule == "manifest:egress-unrestricted" })
-        let replaced = text + "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: telemetry-collector-egress, namespace: default}\nspec:\n  podSelector: {}\n  policyTypes: [Ingress]\n"
-        #expect(try Self.findings(replaced, file: "replaced.yaml").contains { $0.rule == "manifest:egress-unrestricted" })
+        let ingressOnly = "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: telemetry-collector-egress, namespace: default}\nspec:\n  podSelector: {}\n  policyTypes: [Ingress]\n"
+        #expect(try Self.findings(text + "---\n" + ingressOnly, file: "replaced.yaml").contains { $0.rule == "manifest:egress-unrestricted" })
+        // Defined twice, whichever comes first: `create` and Helm keep the first, `apply` the last (helper-153).
+        #expect(try Self.findings(ingressOnly + "---\n" + text, file: "first.yaml").contains { $0.rule == "manifest:egress-unrestricted" })
     }
 
-    @Test func theLastServiceAccountDefinitionCounts() throws {
+    @Test func aServiceAccountDefinedTwiceCountsItsWorstDefinition() throws {
         var m = try LeastPrivilegeEditTests.manifest()
         m.kubernetes = []
         let pod = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: c, image: x}]\n"
-        let sa = "---\napiVersion: v1\nkind: ServiceAccount\nmetadata: {name: default}\nautomountServiceAccountToken: false\n---\napiVersion: v1\nkind: ServiceAccount\nmetadata: {name: default}\nautomountServiceAccountToken: true\n"
-        let f = try Self.findings(pod + sa, file: "sa.yaml", manifest: m)
-        #expect(f.contains { $0.rule == "manifest:service-account-token" || $0.found.contains("token") }, "\(f.map(\.rule))")
+        func sa(_ automount: Bool) -> String { "---\napiVersion: v1\nkind: ServiceAccount\nmetadata: {name: default}\nautomountServiceAccountToken: \(automount)\n" }
+        for defs in [sa(false) + sa(true), sa(true) + sa(false)] {
+            let f = try Self.findings(pod + defs, file: "sa.yaml", manifest: m)
+            #expect(f.contains { $0.rule == "manifest:service-account-token" }, "\(f.map(\.rule))")
+        }
+        #expect(!(try Self.findings(pod + sa(false) + sa(false), file: "sa.yaml", manifest: m)).contains { $0.rule == "manifest:service-account-token" })
+    }
+
+    /// helper-153: deeper than 16 was dropped silently for non-List objects, and kind-less items of a
+    /// typed list (kubectl makes them the list's kind) were not checked.
+    @Test func deepItemsAreSaidAndTypedListItemsTakeTheirKind() throws {
+        var nested = Self.privileged
+        for _ in 0..<17 { nested = "{apiVersion: v1, kind: ConfigMap, metadata: {name: c}, items: [\(nested)]}" }
+        let deep = try Self.findings(nested + "\n", file: "deep.yaml")
+        #expect(deep.contains { $0.rule == "k8s:not-checked" }, "\(deep.map(\.rule))")
+        let typed = "apiVersion: v1\nkind: PodList\nitems:\n- {metadata: {name: evil}, spec: {hostPID: true, containers: [{name: c, image: x, securityContext: {privileged: true}}]}}\n"
+        let f = try Self.findings(typed, file: "podlist.yaml")
+        #expect(f.contains { $0.rule.hasPrefix("pss:") && $0.name == "evil" }, "\(f.map { "\($0.rule) \($0.name)" })")
     }
 
     @Test func composesResetTagRemovesTheValue() throws {
@@ -53,5 +70,9 @@ import TestSupport
         let reset = try LeastPrivilegeEditTests.edited(text, "    user: 10001:10001\n", "    user: !reset 10001:10001\n")
         let f = try Self.findings(reset, file: "docker-compose.yml")
         #expect(!f.isEmpty, "user: !reset leaves the image's user, root")
+        // Compose drops the reset key before merging, so a merged value shows through (helper-153).
+        let merged = try LeastPrivilegeEditTests.edited(text, "    read_only: true\n", "    <<: {privileged: true}\n    privileged: !reset false\n    read_only: true\n")
+        let g = try Self.findings(merged, file: "docker-compose.yml")
+        #expect(g.contains { $0.rule == "pss:privileged" }, "\(g.map(\.rule))")
     }
 }
