@@ -82,6 +82,12 @@ import ProvenantCore
         let bundled = try #require(x.packages.first { $0.name.hasSuffix(":guava") || $0.purl.name == "guava" })
         #expect(!own.digests.isEmpty && own.licenses == ["MIT"] && own.supplier == "Extras Inc")
         #expect(bundled.digests.isEmpty && bundled.licenses.isEmpty && bundled.supplier == nil)
+        // Without a pom of its own (a shadow jar), the bundled guava still does not own it (helper-153).
+        try Self.jar(dir.appendingPathComponent("guava-extras-3.0.jar"), pom: nil, manifest: "Manifest-Version: 1.0\nBundle-License: MIT\n",
+                     nested: ("META-INF/maven/com.google.guava/guava/pom.properties", Data("groupId=com.google.guava\nartifactId=guava\nversion=31.0\n".utf8)))
+        let shadow = try JarExtractor().extract(ExtractInput(file: try #require(FileIndex(root: dir.path).file("guava-extras-3.0.jar")), index: FileIndex(root: dir.path),
+                                                             context: ExtractContext(mode: .source, includeDev: false)))
+        #expect(shadow.packages.first { $0.purl.name == "guava" }.map { $0.digests.isEmpty && $0.licenses.isEmpty } == true, "\(shadow.packages)")
     }
 
     /// A jar whose only pom.properties is a bundled dependency is still identified itself, from its manifest.

@@ -320,15 +320,22 @@ public struct FileIndex: Sendable {
         // A link standing for a package's directory (`node_modules/x`, `x-1.0.dist-info`) whose manifest
         // an extractor would read: not followed, it dropped the package without a word (found by
         // helper-151), unless it leads to a directory inside the root read where it is.
-        let packageFiles = ["package.json", "METADATA", "PKG-INFO"]
+        // Only links named as a package's directory are asked: any other link (`README.md -> docs/…`,
+        // a venv's `lib64 -> lib`) was flagged too (found by helper-153).
+        func packageDirectory(_ link: String) -> Bool {
+            let parts = link.split(separator: "/")
+            guard let last = parts.last, !last.hasPrefix(".") else { return false }
+            if last.hasSuffix(".dist-info") || last.hasSuffix(".egg-info") { return true }
+            if parts.count >= 2, parts[parts.count - 2] == "node_modules" { return true }
+            return parts.count >= 3 && parts[parts.count - 3] == "node_modules" && parts[parts.count - 2].hasPrefix("@")
+        }
         for link in links where copy.byPath[PathKey(link)] == nil && !Glob.excludes(excludes, link) && !isDatabasePath(link)
-            && !LinkedPaths.read(link, by: extractors) {
-            guard let inner = packageFiles.first(where: { LinkedPaths.read(link + "/" + $0, by: extractors) }) else { continue }
+            && !LinkedPaths.read(link, by: extractors) && packageDirectory(link) {
             guard budget > 0 else { unchecked += 1; continue }
             budget -= 1
+            // Anywhere inside the root is read where it is (a pnpm store, an alias).
             var steps = maxLinkedSteps
-            if let (real, st) = try? directory.lookUp(link, steps: &steps), st.st_mode & S_IFMT == S_IFDIR,
-               copy.byPath[PathKey(real + "/" + inner)] != nil { continue }
+            if (try? directory.lookUp(link, steps: &steps)) != nil { continue }
             copy.diagnostics.append(Diagnostic(Location(Redactor.quote(link, max: 160)),
                                                "is a symbolic link to a package's directory, not read through: it leads outside the target or to a directory not read where it is", unscanned: .input))
         }

@@ -21,7 +21,11 @@ public struct GoBinaryExtractor: Extractor {
         guard let h = r.read(0, 64), h[0] == 0x7F, h[1] == 0x45, h[2] == 0x4C, h[3] == 0x46, h[4] == 1 || h[4] == 2 else { return false }
         let shnum = h[5] == 2 ? Int(h[h[4] == 2 ? 0x3C : 0x30]) << 8 | Int(h[h[4] == 2 ? 0x3D : 0x31])
                               : Int(h[h[4] == 2 ? 0x3D : 0x31]) << 8 | Int(h[h[4] == 2 ? 0x3C : 0x30])
-        guard shnum == 0 else { return false }
+        return shnum == 0 && holdsBuildInfo(r)
+    }
+
+    /// Whether the build-info magic is anywhere in `r`, searched a MiB at a time.
+    static func holdsBuildInfo(_ r: RandomAccessFile) -> Bool {
         let chunk = 1 << 20, overlap = UInt64(buildInfoMagic.count - 1)
         var offset: UInt64 = 0
         while offset < r.size {
@@ -54,7 +58,14 @@ public struct GoBinaryExtractor: Extractor {
             }
             return Extraction()
         }
-        guard let info = try elf.goBuildInfo() else { return Extraction() }
+        guard let info = try elf.goBuildInfo() else {
+            // A renamed or dropped `.go.buildinfo` section header leaves the build info in the load
+            // segment, where `go version -m` still finds it (found by helper-153).
+            if !elf.sections.contains(where: { $0.name == ".go.buildinfo" }), Self.holdsBuildInfo(ra) {
+                return Extraction([], diagnostics: [Diagnostic(Location(input.path), "an ELF binary that holds Go build info outside a .go.buildinfo section: its modules are not read", unscanned: .input)])
+            }
+            return Extraction()
+        }
         var packages: [Package] = []
         if let v = info.goVersion {
             var p = Make.package(.golang, "stdlib", v, at: input.path, by: name)

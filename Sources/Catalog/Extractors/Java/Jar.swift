@@ -71,7 +71,9 @@ public struct JarExtractor: Extractor {
         let (fnName, fnVersion) = Self.splitFileName(stem)
         // The exact name first, else the longest that starts the file name: guava-extras-2.0.jar bundling
         // guava's pom.properties gave guava the archive's digest, license and supplier (found by helper-151).
-        let prefixed = found.indices.filter { stem.hasPrefix(found[$0].purl.name) }
+        // A prefix counts with its version (`log4j-1.2-api-2.17.1`): a bundled guava's name alone
+        // prefixes guava-extras-2.0 (helper-153).
+        let prefixed = found.indices.filter { stem.hasPrefix(found[$0].purl.name + "-" + found[$0].version) }
         if let own = found.firstIndex(where: { $0.purl.name == fnName }) ?? prefixed.max(by: { found[$0].purl.name.utf8.count < found[$1].purl.name.utf8.count }) {
             found[own].digests = [digest]
         } else if var p = Self.fromManifest(manifest, fileName: (fnName, fnVersion), stem: stem, label: label, by: name) {

@@ -45,22 +45,27 @@ struct LineCursor {
     /// the end of the file in turn, so a Package.resolved whose slashes were not escaped took a pass
     /// over the rest of the file per pin: 4,000 pins, 108 s (found by helper-151).
     static let window = 64 << 10
+    /// Finds missed in a row; past a few, no more are looked for (lines are then not given): a file
+    /// whose names are written some other way (`\u0068ttps`, minified) missed every pin, each after
+    /// a window's scan (found by helper-153).
+    var misses = 0
     init(_ bytes: [UInt8]) { self.bytes = bytes }
     /// The line of the first of `needles` (any spelling) from the last find on, within the window;
     /// nil, and the cursor stays, when none is there.
     mutating func next(_ needles: String...) -> Int? {
         let ns = needles.map { Array($0.utf8) }.filter { !$0.isEmpty }
-        guard !ns.isEmpty else { return nil }
+        guard !ns.isEmpty, misses < 8 else { return nil }
         var i = pos, l = line
         let end = min(bytes.count, pos + Self.window)
         while i < end {
             for n in ns where bytes[i] == n[0] && i + n.count <= bytes.count && bytes[i..<i + n.count].elementsEqual(n) {
-                pos = i + n.count; line = l
+                pos = i + n.count; line = l; misses = 0
                 return l
             }
             if bytes[i] == 10 { l += 1 }
             i += 1
         }
+        misses += 1
         return nil
     }
 }
