@@ -44,6 +44,10 @@ struct AccessContext {
     /// Egress policies in the pod's namespace whose selector selects it.
     var networkPolicies: [Workloads.Objects.Doc]
     var ciliumPolicies: [Workloads.Objects.Doc]
+    /// Those that restrict the pod whichever of a name's definitions the cluster keeps: what says
+    /// egress is restricted. The allow rules of every definition above are checked (helper-154).
+    var restrictingNetworkPolicies: [Workloads.Objects.Doc]
+    var restrictingCiliumPolicies: [Workloads.Objects.Doc]
     var roles: RoleIndex
 
     init(pod: PodSecurity.PodSpec, manifest: AgentManifest, objects: Workloads.Objects, roles: RoleIndex) {
@@ -57,18 +61,29 @@ struct AccessContext {
         // non-empty: `egress: []` restricts nothing. A name defined twice counts only when every
         // definition restricts: which one the cluster keeps depends on how the files are applied
         // (`apply` keeps the last, `create` and Helm the first; helper-152, helper-153).
-        networkPolicies = Self.everyDefinition(objects.networkPolicies) { d in
+        func restricts(_ d: Workloads.Objects.Doc) -> Bool {
             let types = d.node["spec"]?["policyTypes"]?.sequence?.compactMap(\.string) ?? []
             let egress = types.isEmpty ? (d.node["spec"]?["egress"]?.sequence?.isEmpty == false) : types.contains("Egress")
             return egress && inNamespace(d) && LabelSelector.selects(d.node["spec"]?["podSelector"], labels)
         }
+        networkPolicies = objects.networkPolicies.filter(restricts)
+        restrictingNetworkPolicies = Self.everyDefinition(objects.networkPolicies, restricts)
         // Cilium selects by labels that may carry a source prefix, and knows the pod's namespace as a label.
         var ciliumLabels = labels
         ciliumLabels["io.kubernetes.pod.namespace"] = ns
         // Cilium denies by default only in a direction that has rules: an empty egress list does not apply.
-        ciliumPolicies = Self.everyDefinition(objects.ciliumPolicies) { d in
+        func ciliumRestricts(_ d: Workloads.Objects.Doc) -> Bool {
+            // A Cilium policy with `enableDefaultDeny: {egress: false}` adds allowances without putting
+            // the endpoint into default deny: by itself it restricts nothing (found by helper-124).
+            // Every spelling kubectl's YAML reader (v2) takes for false, `n` included (helper-125).
+            let allowsOnly = d.node["spec"]?["enableDefaultDeny"]?["egress"]?.string.map { ["false", "no", "off", "n"].contains($0.lowercased()) } == true
+            return !allowsOnly && d.node["spec"]?["egress"]?.sequence?.isEmpty == false && inNamespace(d)
+                && LabelSelector.selects(d.node["spec"]?["endpointSelector"], ciliumLabels)
+        }
+        ciliumPolicies = objects.ciliumPolicies.filter { d in
             d.node["spec"]?["egress"]?.sequence?.isEmpty == false && inNamespace(d) && LabelSelector.selects(d.node["spec"]?["endpointSelector"], ciliumLabels)
         }
+        restrictingCiliumPolicies = Self.everyDefinition(objects.ciliumPolicies, ciliumRestricts)
     }
 
     /// The definitions of each namespace and name for which `holds` is true of every definition of
@@ -222,15 +237,12 @@ struct RoleBindingGrants: AccessControl {
 /// Some egress policy must select the pod: without one, its egress is unrestricted.
 struct EgressRestricted: AccessControl {
     func findings(_ c: AccessContext) -> [PolicyFinding] {
-        // A Cilium policy with `enableDefaultDeny: {egress: false}` adds allowances without putting the
-        // endpoint into default deny: by itself it restricts nothing (found by helper-124).
-        let denying = c.ciliumPolicies.filter { d in
-            // Every spelling kubectl's YAML reader (v2) takes for false, `n` included (helper-125).
-            d.node["spec"]?["enableDefaultDeny"]?["egress"]?.string.map { ["false", "no", "off", "n"].contains($0.lowercased()) } != true
-        }
-        guard c.networkPolicies.isEmpty, denying.isEmpty else { return [] }
+        // Cilium policies allowing without default deny restrict nothing (`AccessContext`); a name
+        // defined twice restricts only when every definition does.
+        let denying = c.restrictingCiliumPolicies
+        guard c.restrictingNetworkPolicies.isEmpty, denying.isEmpty else { return [] }
         let m = c.manifest
-        return [c.finding("egress-unrestricted", "high", c.pod.spec, found: "no NetworkPolicy or CiliumNetworkPolicy restricts this workload's egress" + (denying.count < c.ciliumPolicies.count ? " (a CiliumNetworkPolicy that selects it sets enableDefaultDeny.egress to false)" : ""),
+        return [c.finding("egress-unrestricted", "high", c.pod.spec, found: "no NetworkPolicy or CiliumNetworkPolicy restricts this workload's egress" + (denying.count < c.ciliumPolicies.count ? " (a CiliumNetworkPolicy that selects it sets enableDefaultDeny.egress to false, or is defined again without restricting)" : ""),
                           allowed: m.egress.isEmpty ? "no egress" : m.egress.map(\.label).joined(separator: "; "),
                           fix: "apply the NetworkPolicy from `provenant policy generate`",
                           because: "a policy selects a pod only when its podSelector's matchLabels and matchExpressions all hold for the pod's labels")]

@@ -64,20 +64,29 @@ public enum Workloads {
             // Whether it is compose is decided on the document as expanded: a `kind` merged in at the
             // top makes it Kubernetes's, whatever else it holds (found by review).
             do throws(YAMLInput.AmbiguousMerge) {
+                let before = budget
                 if let e = try YAMLInput.expandingMerges(d, budget: &budget) {
                     guard RuntimeConfigs.isCompose(e) else { return e }
                     // Compose drops `!reset` values before it applies merges, so a reset key lets the
                     // merged value through (`<<: {privileged: true}` beside `privileged: !reset false`:
-                    // found by helper-153); dropped after, the merged value was lost too.
-                    return try YAMLInput.expandingMerges(YAMLInput.droppingResets(d), budget: &budget) ?? YAMLInput.droppingResets(e)
+                    // found by helper-153); dropped after, the merged value was lost too. The second
+                    // pass gets what the first used (dropping only removes nodes), not the budget
+                    // left, which fell back to the old order past half of it (helper-154).
+                    var again = before - budget + 1
+                    if let r = try YAMLInput.expandingMerges(YAMLInput.droppingResets(d), budget: &again) { return r }
+                    rejected.append(Diagnostic(Location(file, line: d.mark?.line), "too large once its aliases are expanded, skipped"))
+                    return nil
                 }
                 rejected.append(Diagnostic(Location(file, line: d.mark?.line), "too large once its aliases are expanded, skipped"))
                 return nil
             } catch {
                 var spare = budget
                 if let loose = try? YAMLInput.expandingMerges(d, budget: &spare, strict: false), RuntimeConfigs.isCompose(loose) {
+                    var again = budget - spare + 1
                     budget = spare
-                    return (try? YAMLInput.expandingMerges(YAMLInput.droppingResets(d), budget: &budget, strict: false)) ?? YAMLInput.droppingResets(loose)
+                    if let r = try? YAMLInput.expandingMerges(YAMLInput.droppingResets(d), budget: &again, strict: false) { return r }
+                    rejected.append(Diagnostic(Location(file, line: d.mark?.line), "too large once its aliases are expanded, skipped"))
+                    return nil
                 }
                 // By the keys' names, whatever their tags: `!x kind:` is still Kubernetes's `kind`.
                 let workload = d.mapping?.keys.contains(where: { ["kind", "apiVersion", "services", "<<"].contains($0.string ?? "") }) == true
@@ -92,11 +101,13 @@ public enum Workloads {
         /// An item without a kind takes the list's, less `List`, and its apiVersion, as kubectl's list
         /// flattening gives them (`kind: PodList` items are Pods: found by helper-153).
         func inheriting(_ item: Node, from list: Node) -> Node {
-            guard case .mapping(var m) = item, m["kind"] == nil, let kind = list["kind"]?.string else { return item }
+            // Only when both are empty (a null or "" counts as empty), as kubectl fills them (helper-154).
+            func empty(_ n: Node?) -> Bool { n == nil || n?.string == "" || n?.null != nil }
+            guard case .mapping(var m) = item, empty(m["kind"]), empty(m["apiVersion"]), let kind = list["kind"]?.string else { return item }
             let own = kind.hasSuffix("List") ? String(kind.dropLast(4)) : kind
             guard !own.isEmpty else { return item }
             m[Node("kind")] = Node(own)
-            if m["apiVersion"] == nil, let v = list["apiVersion"] { m[Node("apiVersion")] = v }
+            if let v = list["apiVersion"] { m[Node("apiVersion")] = v }
             return .mapping(m)
         }
         func tooDeep(_ d: Node, _ kind: String) -> [Node] {

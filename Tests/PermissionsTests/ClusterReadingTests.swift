@@ -38,6 +38,14 @@ import TestSupport
         #expect(try Self.findings(text + "---\n" + ingressOnly, file: "replaced.yaml").contains { $0.rule == "manifest:egress-unrestricted" })
         // Defined twice, whichever comes first: `create` and Helm keep the first, `apply` the last (helper-153).
         #expect(try Self.findings(ingressOnly + "---\n" + text, file: "first.yaml").contains { $0.rule == "manifest:egress-unrestricted" })
+        // The allow rules of every definition are still checked: a second, ingress-only definition of a
+        // name hid the first's egress to 0.0.0.0/0 (helper-154).
+        let wide = "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: extra, namespace: default}\nspec:\n  podSelector: {}\n  policyTypes: [Egress]\n  egress: [{to: [{ipBlock: {cidr: 0.0.0.0/0}}]}]\n"
+        let narrow = "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: extra, namespace: default}\nspec:\n  podSelector: {matchLabels: {nothing: here}}\n  policyTypes: [Ingress]\n"
+        for pair in [wide + "---\n" + narrow, narrow + "---\n" + wide] {
+            let f = try Self.findings(text + "---\n" + pair, file: "twice.yaml")
+            #expect(f.contains { $0.rule == "manifest:egress-excess" && $0.found.contains("0.0.0.0/0") }, "\(f.map { "\($0.rule) \($0.found)" })")
+        }
     }
 
     @Test func aServiceAccountDefinedTwiceCountsItsWorstDefinition() throws {
@@ -59,7 +67,7 @@ import TestSupport
         for _ in 0..<17 { nested = "{apiVersion: v1, kind: ConfigMap, metadata: {name: c}, items: [\(nested)]}" }
         let deep = try Self.findings(nested + "\n", file: "deep.yaml")
         #expect(deep.contains { $0.rule == "k8s:not-checked" }, "\(deep.map(\.rule))")
-        let typed = "apiVersion: v1\nkind: PodList\nitems:\n- {metadata: {name: evil}, spec: {hostPID: true, containers: [{name: c, image: x, securityContext: {privileged: true}}]}}\n"
+        let typed = "apiVersion: v1\nkind: PodList\nitems:\n- {kind: \"\", metadata: {name: evil}, spec: {hostPID: true, containers: [{name: c, image: x, securityContext: {privileged: true}}]}}\n"
         let f = try Self.findings(typed, file: "podlist.yaml")
         #expect(f.contains { $0.rule.hasPrefix("pss:") && $0.name == "evil" }, "\(f.map { "\($0.rule) \($0.name)" })")
     }
