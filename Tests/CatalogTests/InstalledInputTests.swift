@@ -50,6 +50,10 @@ import ProvenantCore
     @Test func aGoBinaryWithoutSectionHeadersIsSaid() throws {
         var elf = [UInt8](repeating: 0, count: 8192)
         elf[0] = 0x7F; elf[1] = 0x45; elf[2] = 0x4C; elf[3] = 0x46; elf[4] = 2; elf[5] = 1
+        // One program header at 64: a writable, non-executable PT_LOAD over bytes 4096..<8192, where
+        // Go's debug/buildinfo looks (helper-154).
+        elf[0x20] = 64; elf[0x36] = 56; elf[0x38] = 1
+        elf[64] = 1; elf[68] = 6; elf[64 + 9] = 0x10; elf[64 + 33] = 0x10
         elf.replaceSubrange(5000..<5000 + GoBinaryExtractor.buildInfoMagic.count, with: GoBinaryExtractor.buildInfoMagic)
         let dir = try Self.root("go", [:])
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -60,6 +64,11 @@ import ProvenantCore
         elf.replaceSubrange(5000..<5001, with: [0])
         try Data(elf).write(to: URL(fileURLWithPath: dir + "/app"))
         #expect(try Self.extract(GoBinaryExtractor(), dir, "app", mode: .source).diagnostics.isEmpty, "no magic, not Go")
+        // Magic outside the data segment is not where Go looks, and is not searched for.
+        elf.replaceSubrange(5000..<5001, with: [0xFF])
+        elf[68] = 5
+        try Data(elf).write(to: URL(fileURLWithPath: dir + "/app"))
+        #expect(try Self.extract(GoBinaryExtractor(), dir, "app", mode: .source).diagnostics.isEmpty, "an executable segment is not the data segment")
     }
 
     @Test func aPackageDirectoryLinkedOutOfTheRootIsSaid() async throws {
@@ -69,6 +78,13 @@ import ProvenantCore
         let inv = try await Cataloger(mode: .installed).catalog(dir)
         #expect(inv.packages.map(\.name) == ["ok"])
         #expect(inv.diagnostics.contains { $0.unscanned == .input && $0.location.path.hasSuffix("node_modules/leftpad") }, "\(inv.diagnostics.map(\.message))")
+        // Inside the root but where the walk does not go (`.git`) is not read either (helper-154).
+        try FileManager.default.createDirectory(atPath: dir + "/.git/hid", withIntermediateDirectories: true)
+        try #"{"name": "hid", "version": "1.0.0"}"#.write(toFile: dir + "/.git/hid/package.json", atomically: true, encoding: .utf8)
+        try FileManager.default.createSymbolicLink(atPath: dir + "/app/node_modules/hid", withDestinationPath: "../../.git/hid")
+        let hidden = try await Cataloger(mode: .installed).catalog(dir)
+        #expect(hidden.diagnostics.contains { $0.location.path.hasSuffix("node_modules/hid") }, "\(hidden.diagnostics.map(\.message))")
+        try FileManager.default.removeItem(atPath: dir + "/app/node_modules/hid")
         // A link to a package directory read where it is stays quiet.
         try FileManager.default.removeItem(atPath: dir + "/app/node_modules/leftpad")
         try FileManager.default.createSymbolicLink(atPath: dir + "/app/node_modules/alias", withDestinationPath: "ok")

@@ -322,6 +322,7 @@ public struct FileIndex: Sendable {
         // helper-151), unless it leads to a directory inside the root read where it is.
         // Only links named as a package's directory are asked: any other link (`README.md -> docs/…`,
         // a venv's `lib64 -> lib`) was flagged too (found by helper-153).
+        let packageFiles = ["package.json", "METADATA", "PKG-INFO"]
         func packageDirectory(_ link: String) -> Bool {
             let parts = link.split(separator: "/")
             guard let last = parts.last, !last.hasPrefix(".") else { return false }
@@ -333,9 +334,11 @@ public struct FileIndex: Sendable {
             && !LinkedPaths.read(link, by: extractors) && packageDirectory(link) {
             guard budget > 0 else { unchecked += 1; continue }
             budget -= 1
-            // Anywhere inside the root is read where it is (a pnpm store, an alias).
+            // A directory inside the root whose manifest is read where it is (a pnpm store, a workspace);
+            // one the walk skipped (under `.git`, excluded, too deep) is not (helper-154).
             var steps = maxLinkedSteps
-            if (try? directory.lookUp(link, steps: &steps)) != nil { continue }
+            if let (real, st) = try? directory.lookUp(link, steps: &steps), st.st_mode & S_IFMT == S_IFDIR,
+               packageFiles.contains(where: { copy.byPath[PathKey(real + "/" + $0)] != nil }) { continue }
             copy.diagnostics.append(Diagnostic(Location(Redactor.quote(link, max: 160)),
                                                "is a symbolic link to a package's directory, not read through: it leads outside the target or to a directory not read where it is", unscanned: .input))
         }

@@ -73,7 +73,7 @@ public struct JarExtractor: Extractor {
         // guava's pom.properties gave guava the archive's digest, license and supplier (found by helper-151).
         // A prefix counts with its version (`log4j-1.2-api-2.17.1`): a bundled guava's name alone
         // prefixes guava-extras-2.0 (helper-153).
-        let prefixed = found.indices.filter { stem.hasPrefix(found[$0].purl.name + "-" + found[$0].version) }
+        let prefixed = found.indices.filter { stem == found[$0].purl.name || stem.hasPrefix(found[$0].purl.name + "-" + found[$0].version) }
         if let own = found.firstIndex(where: { $0.purl.name == fnName }) ?? prefixed.max(by: { found[$0].purl.name.utf8.count < found[$1].purl.name.utf8.count }) {
             found[own].digests = [digest]
         } else if var p = Self.fromManifest(manifest, fileName: (fnName, fnVersion), stem: stem, label: label, by: name) {
