@@ -15,15 +15,6 @@ public struct GoBinaryExtractor: Extractor {
 
     static let buildInfoMagic: [UInt8] = [0xFF] + Array(" Go buildinf:".utf8)
 
-    /// Whether `r` is an ELF file without section headers that holds the build-info magic, searched
-    /// a MiB at a time.
-    static func sectionlessHoldsBuildInfo(_ r: RandomAccessFile) -> Bool {
-        guard let h = r.read(0, 64), h[0] == 0x7F, h[1] == 0x45, h[2] == 0x4C, h[3] == 0x46, h[4] == 1 || h[4] == 2 else { return false }
-        let shnum = h[5] == 2 ? Int(h[h[4] == 2 ? 0x3C : 0x30]) << 8 | Int(h[h[4] == 2 ? 0x3D : 0x31])
-                              : Int(h[h[4] == 2 ? 0x3D : 0x31]) << 8 | Int(h[h[4] == 2 ? 0x3C : 0x30])
-        return shnum == 0 && holdsBuildInfo(r)
-    }
-
     /// Whether `r` is an ELF file that holds the build-info magic where Go's `debug/buildinfo` looks
     /// when no `.go.buildinfo` section leads to it: the first writable, non-executable `PT_LOAD`
     /// segment, its first 64 MiB, a MiB at a time. Not the whole file: every other executable of a
@@ -71,22 +62,16 @@ public struct GoBinaryExtractor: Extractor {
         // A file that cannot be opened (a link out of the target, say) is an error the scan reports
         // as not read; only a readable file that is not a Go binary yields nothing.
         let ra = try input.randomAccess()
-        guard let elf = try ELFFile(ra) else {
-            // Without section headers (stripped after linking: it still runs) the build info is not
-            // found by section; such a binary holding Go's magic went by as no packages, its SBOM
-            // complete (found by helper-151). It is said instead.
-            if Self.sectionlessHoldsBuildInfo(ra) {
-                return Extraction([], diagnostics: [Diagnostic(Location(input.path), "an ELF binary without section headers that holds Go build info: its modules are not read", unscanned: .input)])
-            }
-            return Extraction()
-        }
-        guard let info = try elf.goBuildInfo() else {
-            // A renamed or dropped `.go.buildinfo` section header, or a decoy one, leaves the build info
-            // in the data segment, where `go version -m` still finds it (helper-153, helper-154).
-            if Self.holdsBuildInfo(ra) {
-                return Extraction([], diagnostics: [Diagnostic(Location(input.path), "an ELF binary that holds Go build info outside a .go.buildinfo section: its modules are not read", unscanned: .input)])
-            }
-            return Extraction()
+        let parsed = try ELFFile(ra)
+        guard let elf = parsed, let info = try elf.goBuildInfo() else {
+            // Without section headers (stripped after linking: it still runs), or with a renamed,
+            // dropped or decoy `.go.buildinfo` header, the build info is not found by section, though
+            // `go version -m` finds it in the data segment. Such a binary went by as no packages, its
+            // SBOM complete (helper-151, helper-153, helper-154); it is said instead.
+            guard Self.holdsBuildInfo(ra) else { return Extraction() }
+            let said = parsed == nil ? "an ELF binary without section headers that holds Go build info"
+                                     : "an ELF binary that holds Go build info outside a .go.buildinfo section"
+            return Extraction([], diagnostics: [Diagnostic(Location(input.path), said + ": its modules are not read", unscanned: .input)])
         }
         var packages: [Package] = []
         if let v = info.goVersion {
