@@ -72,18 +72,17 @@ struct AccessContext {
         var ciliumLabels = labels
         ciliumLabels["io.kubernetes.pod.namespace"] = ns
         // Cilium denies by default only in a direction that has rules: an empty egress list does not apply.
-        func ciliumRestricts(_ d: Workloads.Objects.Doc) -> Bool {
-            // A Cilium policy with `enableDefaultDeny: {egress: false}` adds allowances without putting
-            // the endpoint into default deny: by itself it restricts nothing (found by helper-124).
-            // Every spelling kubectl's YAML reader (v2) takes for false, `n` included (helper-125).
-            let allowsOnly = d.node["spec"]?["enableDefaultDeny"]?["egress"]?.string.map { ["false", "no", "off", "n"].contains($0.lowercased()) } == true
-            return !allowsOnly && d.node["spec"]?["egress"]?.sequence?.isEmpty == false && inNamespace(d)
-                && LabelSelector.selects(d.node["spec"]?["endpointSelector"], ciliumLabels)
-        }
-        ciliumPolicies = objects.ciliumPolicies.filter { d in
+        func ciliumSelects(_ d: Workloads.Objects.Doc) -> Bool {
             d.node["spec"]?["egress"]?.sequence?.isEmpty == false && inNamespace(d) && LabelSelector.selects(d.node["spec"]?["endpointSelector"], ciliumLabels)
         }
-        restrictingCiliumPolicies = Self.everyDefinition(objects.ciliumPolicies, ciliumRestricts)
+        ciliumPolicies = objects.ciliumPolicies.filter(ciliumSelects)
+        // A Cilium policy with `enableDefaultDeny: {egress: false}` adds allowances without putting
+        // the endpoint into default deny: by itself it restricts nothing (found by helper-124).
+        // Every spelling kubectl's YAML reader (v2) takes for false, `n` included (helper-125).
+        restrictingCiliumPolicies = Self.everyDefinition(objects.ciliumPolicies) { d in
+            let allowsOnly = d.node["spec"]?["enableDefaultDeny"]?["egress"]?.string.map { ["false", "no", "off", "n"].contains($0.lowercased()) } == true
+            return !allowsOnly && ciliumSelects(d)
+        }
     }
 
     /// The definitions of each namespace and name for which `holds` is true of every definition of
