@@ -123,15 +123,13 @@ public struct EnvironmentScrub: Sendable {
         if codeLoading.contains(name) || name.hasPrefix("LD_") || name.hasPrefix("BASH_FUNC_") { return true }
         if name.hasPrefix("GIT_CONFIG_KEY_") || name.hasPrefix("GIT_CONFIG_VALUE_") || name.hasPrefix("LUA_INIT_")
             || name.hasPrefix("LUA_PATH_") || name.hasPrefix("LUA_CPATH_") { return true }
-        // npm reads `npm_config_*` in any case: `node-options`, `script-shell`.
-        if name.uppercased().hasPrefix("NPM_CONFIG_") { return true }
-        // cgo's compiler flags, yarn's settings (`YARN_YARN_PATH` runs another yarn), bun's options and
-        // CMake's compiler launchers and toolchain files.
-        // Yarn lower-cases names before matching `yarn_` (`yarn_yarn_path`: found by helper-149); the cc
-        // crate reads per-target `CC_x86_64-unknown-linux-gnu`, `CFLAGS_…`.
+        // npm reads `npm_config_*` in any case (`node-options`, `script-shell`), and yarn lower-cases names
+        // before matching `yarn_` (`yarn_yarn_path`, which runs another yarn: found by helper-149).
         let upper = name.uppercased()
-        if name.hasPrefix("CGO_") || upper.hasPrefix("YARN_") || name.hasPrefix("BUN_") || name.hasPrefix("CMAKE_") { return true }
-        if ["CC_", "CXX_", "CFLAGS_", "CXXFLAGS_", "AR_"].contains(where: { name.hasPrefix($0) }) { return true }
+        if upper.hasPrefix("NPM_CONFIG_") || upper.hasPrefix("YARN_") { return true }
+        // cgo's compiler flags, bun's options, CMake's compiler launchers and toolchain files, and the cc
+        // crate's per-target `CC_x86_64-unknown-linux-gnu`, `CFLAGS_…`.
+        if ["CGO_", "BUN_", "CMAKE_", "CC_", "CXX_", "CFLAGS_", "CXXFLAGS_", "AR_"].contains(where: { name.hasPrefix($0) }) { return true }
         // cargo's per-target runner and linker (`CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUNNER`).
         if name.hasPrefix("CARGO_TARGET_") && (name.hasSuffix("_RUNNER") || name.hasSuffix("_LINKER") || name.hasSuffix("_RUSTFLAGS")) { return true }
         return name.hasPrefix("PYTHON") && !harmlessPython.contains(name)
