@@ -24,6 +24,12 @@ public struct AddressClassification: Sendable, Equatable {
     /// For mapped, compatible, NAT64 and 6to4 addresses: the IPv4 address inside. Teredo obfuscates
     /// its client address, so it has none.
     public var embedded: UInt32?
+    /// For those and Teredo: the IPv6 prefix the IPv4 address is carried in (`64:ff9b::/96`).
+    public var embedding: (network: UInt128, bits: Int)?
+
+    public static func == (a: Self, b: Self) -> Bool {
+        a.kind == b.kind && a.embedded == b.embedded && a.embedding?.network == b.embedding?.network && a.embedding?.bits == b.embedding?.bits
+    }
 }
 
 extension IPAddress {
@@ -74,14 +80,18 @@ extension IPAddress {
 
     static func classify(v6 a: UInt128) -> AddressClassification {
         func kind(_ k: AddressClass, _ embedded: UInt32? = nil) -> AddressClassification { AddressClassification(kind: k, embedded: embedded) }
+        func carried(_ k: AddressClass, _ embedded: UInt32?, in network: UInt128, _ bits: Int) -> AddressClassification {
+            AddressClassification(kind: k, embedded: embedded, embedding: (network, bits))
+        }
         if a == 0 { return kind(.unspecified) }
         if a == 1 { return kind(.loopback) }
-        if inV6(a, v6([0, 0, 0, 0, 0, 0xFFFF]), 96) { return kind(.ipv4Mapped, low32(a)) }
-        if inV6(a, 0, 96) { return kind(.ipv4Compatible, low32(a)) }
-        if inV6(a, v6([0x64, 0xFF9B]), 96) { return kind(.ipv6EmbeddedIPv4, low32(a)) }          // NAT64, well-known
-        if inV6(a, v6([0x64, 0xFF9B, 1]), 48) { return kind(.ipv6EmbeddedIPv4, low32(a)) }       // NAT64, local use
-        if inV6(a, v6([0x2002]), 16) { return kind(.ipv6EmbeddedIPv4, UInt32(truncatingIfNeeded: a >> 80)) } // 6to4
-        if inV6(a, v6([0x2001, 0]), 32) { return kind(.ipv6EmbeddedIPv4) }                        // Teredo
+        for (net, bits, k) in [(v6([0, 0, 0, 0, 0, 0xFFFF]), 96, AddressClass.ipv4Mapped), (0, 96, .ipv4Compatible),
+                               (v6([0x64, 0xFF9B]), 96, .ipv6EmbeddedIPv4),        // NAT64, well-known
+                               (v6([0x64, 0xFF9B, 1]), 48, .ipv6EmbeddedIPv4)] where inV6(a, net, bits) { // NAT64, local use
+            return carried(k, low32(a), in: net, bits)
+        }
+        if inV6(a, v6([0x2002]), 16) { return carried(.ipv6EmbeddedIPv4, UInt32(truncatingIfNeeded: a >> 80), in: v6([0x2002]), 16) } // 6to4
+        if inV6(a, v6([0x2001, 0]), 32) { return carried(.ipv6EmbeddedIPv4, nil, in: v6([0x2001, 0]), 32) }                        // Teredo
         let table: [(UInt128, Int, AddressClass)] = [
             (v6([0x100]), 64, .reserved),                    // discard-only
             (v6([0x2001, 0x2]), 48, .benchmarking),

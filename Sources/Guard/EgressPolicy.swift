@@ -48,10 +48,11 @@ public struct EgressPolicy: Sendable {
         // host through a gateway. An IPv6 CIDR such as `::/0` let every IPv4 address through, loopback
         // and metadata included (found by helper-147, NAT64 by helper-149). Only an IPv4 rule covering
         // the address inside, or an IPv6 rule lying within the embedding prefix itself, covers one.
-        if case .v6(let x) = a, let (prefix, prefixBits) = Self.embeddingPrefix(x) {
+        let c = a.classification
+        if case .v6(let x) = a, let (prefix, prefixBits) = c.embedding {
             switch r.network {
             case .v4(let net):
-                guard let inner = a.classification.embedded else { return false }
+                guard let inner = c.embedded else { return false }
                 return IPAddress.inV4(inner, net, r.bits)
             case .v6(let net):
                 return r.bits >= prefixBits && IPAddress.inV6(net, prefix, prefixBits) && IPAddress.inV6(x, net, r.bits)
@@ -62,17 +63,6 @@ public struct EgressPolicy: Sendable {
         case (.v6(let net), .v6(let x)): return IPAddress.inV6(x, net, r.bits)
         default: return false
         }
-    }
-
-    /// The prefix of the IPv6 range an address carries an IPv4 one in: mapped and compatible
-    /// (`::ffff:0:0/96`, `::/96`), NAT64 (`64:ff9b::/96`, `64:ff9b:1::/48`), 6to4 (`2002::/16`) and
-    /// Teredo (`2001::/32`); nil for any other address.
-    static func embeddingPrefix(_ x: UInt128) -> (UInt128, Int)? {
-        let prefixes: [(UInt128, Int)] = [(0xFFFF << 32, 96), (0, 96), (0x64_FF9B << 96, 96), (0x64_FF9B_0001 << 80, 48),
-                                          (0x2002 << 112, 16), (0x2001_0000 << 96, 32)]
-        // The unspecified and loopback addresses lie in ::/96 but carry no IPv4 address.
-        guard x > 1 else { return nil }
-        return prefixes.first { IPAddress.inV6(x, $0.0, $0.1) }
     }
 
     static func portAllowed(_ ports: [Int], _ port: Int) -> Bool { ports.isEmpty || ports.contains(port) }
