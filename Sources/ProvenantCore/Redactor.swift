@@ -84,31 +84,65 @@ public enum Redactor {
     /// key id's in either case), and nothing the spotter could find. File lists ask this of 140,000
     /// paths an image; the tables and the spotter are looked up once, for the loop.
     public struct FieldPrefilter {
-        let starts = Redactor.startsAPrefix, byFirst = Redactor.prefixesByFirstByte
+        let byFirst = Redactor.prefixesByFirstByte
         let akia = Redactor.akia, asia = Redactor.asia
         let spotter = Redactor.installedSpotter
         public init() {}
 
-        /// Whether the spotter could find anything in `b`: asked once of many texts joined, a false
-        /// answer spares asking it of each (a rule's keyword inside one text is inside the join too).
-        public func spotterMayFind(_ b: [UInt8]) -> Bool { spotter?.mayFind(in: b, identityField: true) ?? false }
+        /// Where in `bytes` the spotter's keywords lie, for texts joined by NUL: a text none of them
+        /// touches is one the spotter finds nothing in. Nil when that cannot be said place by place.
+        public func spotterKeywordSpans(_ b: [UInt8]) -> [Range<Int>]? { spotter.map { $0.keywordSpans(in: b) } ?? [] }
 
-        /// `askSpotter` false: the spotter is known to find nothing here (`spotterMayFind` on a join).
-        public func mayChange(_ b: [UInt8], askSpotter: Bool = true) -> Bool {
-            var dashes = 0
-            for i in b.indices {
-                let c = b[i]
-                if c == UInt8(ascii: "@") || c == UInt8(ascii: ":") || c == UInt8(ascii: "=") || c == UInt8(ascii: "%") { return true }
-                dashes = c == UInt8(ascii: "-") ? dashes + 1 : 0
-                if dashes >= 5 { return true }
-                if starts[Int(c)] {
-                    let rest = b[i...]
-                    if byFirst[Int(c)].contains(where: { rest.starts(with: $0) }) || Redactor.startsFolded(rest, akia) || Redactor.startsFolded(rest, asia) { return true }
+        public func mayChange(_ b: [UInt8]) -> Bool {
+            var fired = false
+            b.withUnsafeBufferPointer { p in byteRules(p, stopAtFirst: true) { _ in fired = true } }
+            return fired || (spotter?.mayFind(in: b, identityField: true) ?? false)
+        }
+
+        /// Reports each offset of `b` where a byte rule of `mayChange` fires, in order: a byte of
+        /// `@ : = %`, a fifth dash in a row, or the start of a token prefix (an AWS key id's in either
+        /// case). For texts joined by NUL, each offset lies in the one text that alone would fire there:
+        /// no rule spans a NUL. A table of the bytes that matter keeps the loop to a load per byte, for
+        /// the hundred thousand file paths of an image's package databases.
+        public func byteRules(_ b: UnsafeBufferPointer<UInt8>, stopAtFirst: Bool, _ report: (Int) -> Void) {
+            Redactor.byteClass.withUnsafeBufferPointer { kind in
+                var dashes = 0
+                var i = 0
+                while i < b.count {
+                    let c = b[i]
+                    switch kind[Int(c)] {
+                    case 0:
+                        dashes = 0
+                    case 1:
+                        report(i)
+                        if stopAtFirst { return }
+                        dashes = 0
+                    case 2:
+                        dashes += 1
+                        if dashes >= 5 { report(i); if stopAtFirst { return } }
+                    default:
+                        dashes = 0
+                        let rest = b[i...]
+                        if byFirst[Int(c)].contains(where: { rest.starts(with: $0) }) || Redactor.startsFolded(rest, akia) || Redactor.startsFolded(rest, asia) {
+                            report(i)
+                            if stopAtFirst { return }
+                        }
+                    }
+                    i += 1
                 }
             }
-            return askSpotter && (spotter?.mayFind(in: b, identityField: true) ?? false)
         }
     }
+
+    /// For `FieldPrefilter.byteRules`: 1 for `@ : = %`, 2 for a dash, 3 for a byte that starts a
+    /// token prefix, 0 for the rest.
+    static let byteClass: [UInt8] = {
+        var t = [UInt8](repeating: 0, count: 256)
+        for i in 0..<256 where startsAPrefix[i] { t[i] = 3 }
+        for c in "@:=%".utf8 { t[Int(c)] = 1 }
+        t[Int(UInt8(ascii: "-"))] = 2
+        return t
+    }()
 
     /// For identity fields quoted from input (package names, versions, purl qualifiers, licenses):
     /// the same rules without the generic high-entropy one, which random-looking but public values
@@ -605,6 +639,13 @@ public enum Redactor {
 
     /// Whether `s` starts with `lower` (lowercase ASCII), ignoring ASCII case.
     private static func startsFolded(_ s: ArraySlice<UInt8>, _ lower: [UInt8]) -> Bool {
+        guard s.count >= lower.count else { return false }
+        var i = s.startIndex
+        for c in lower { if Self.lower(s[i]) != c { return false }; i += 1 }
+        return true
+    }
+
+    private static func startsFolded(_ s: Slice<UnsafeBufferPointer<UInt8>>, _ lower: [UInt8]) -> Bool {
         guard s.count >= lower.count else { return false }
         var i = s.startIndex
         for c in lower { if Self.lower(s[i]) != c { return false }; i += 1 }

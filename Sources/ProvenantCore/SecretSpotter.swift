@@ -11,10 +11,14 @@ public protocol SecretSpotter: Sendable {
     /// keyword of a rule it would report is there): a cheap first look for texts asked by the hundred
     /// thousand.
     func mayFind(in bytes: [UInt8], identityField: Bool) -> Bool
+    /// Every span of `bytes` holding a keyword `mayFind` looks for, so that `mayFind` is false for
+    /// any part of `bytes` that touches none of them; nil when no such part can be ruled out.
+    func keywordSpans(in bytes: [UInt8]) -> [Range<Int>]?
 }
 
 extension SecretSpotter {
     public func mayFind(in bytes: [UInt8], identityField: Bool) -> Bool { true }
+    public func keywordSpans(in bytes: [UInt8]) -> [Range<Int>]? { nil }
 }
 
 extension Redactor {

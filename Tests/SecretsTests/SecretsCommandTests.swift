@@ -640,4 +640,24 @@ import TestSupport
         let big = SecretsScanner(engine: try SecretEngine.standard(), options: options).scan(targets: [dir.appendingPathComponent("big").path])
         #expect(big.partial == 1 && big.skippedBinary == 0 && big.findings.contains { $0.ruleID == "github-personal-access-token" }, "\(big)")
     }
+
+    /// A package's file list is asked of the redactor only where its joined paths hold a byte rule or
+    /// a keyword: a key only the secrets engine knows (no `@ : = %`, no prefix of the redactor's own),
+    /// written as one path among hundreds, is still removed, and the paths around it are kept whole.
+    @Test func aKeyOnlyTheEngineKnowsIsRedactedFromALongFileList() throws {
+        let key = "aio_v9O5yqeZ1LGKN9bemzYumle29nmw"
+        var byteRule = false
+        Array("foo/\(key)/x.py".utf8).withUnsafeBufferPointer { b in Redactor.FieldPrefilter().byteRules(b, stopAtFirst: true) { _ in byteRule = true } }
+        #expect(!byteRule, "only the engine can find this key")
+        var rows = (0..<400).map { "foo/module_\($0).py,sha256=47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU,0" }
+        rows[213] = "foo/\(key)/x.py,,"
+        rows[350] = "foo/api_token_helpers.py,,"
+        let dir = try SecretsCommandTests.tree(["lib/python3.11/site-packages/foo-1.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: foo\nVersion: 1.0\n",
+                                 "lib/python3.11/site-packages/foo-1.0.dist-info/RECORD": rows.joined(separator: "\n") + "\n"])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let r = try runProcess(provenantBinary, ["sbom", dir.path, "--quiet"])
+        #expect(r.code == 0, "\(r.err)")
+        #expect(r.out.contains("foo/module_399.py") && r.out.contains("foo/api_token_helpers.py"), "the other paths are kept")
+        #expect(!r.out.contains(String(key.dropFirst(4))) && !r.err.contains(String(key.dropFirst(4))), "the key reached the SBOM")
+    }
 }

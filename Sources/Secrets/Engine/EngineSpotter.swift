@@ -23,6 +23,11 @@ public struct EngineSpotter: SecretSpotter {
         return bytes.withUnsafeBytes { engine.mayMatch($0, minimumConfidence: identityField ? .high : .low) }
     }
 
+    public func keywordSpans(in bytes: [UInt8]) -> [Range<Int>]? {
+        guard let engine = Self.shared else { return [] }
+        return bytes.withUnsafeBytes { engine.keywordSpans($0) }
+    }
+
     public func secretRanges(in bytes: [UInt8], identityField: Bool) -> [Range<Int>] {
         guard let engine = Self.shared else { return [] }
         return bytes.withUnsafeBytes { engine.scan($0) }

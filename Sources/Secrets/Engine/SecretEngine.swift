@@ -178,6 +178,16 @@ public final class SecretEngine: Sendable {
         return found
     }
 
+    /// Every span of `bytes` that holds a rule's keyword: `mayMatch` is false for any part of `bytes`
+    /// that touches none of them, as it looks no further than a keyword's hit. Nil with known secrets
+    /// set, which any text may hold.
+    public func keywordSpans(_ bytes: UnsafeRawBufferPointer) -> [Range<Int>]? {
+        guard known == nil else { return nil }
+        var spans: [Range<Int>] = []
+        automaton.scan(bytes) { kw, end in spans.append((end - automaton.keywords[kw].count)..<end) }
+        return spans
+    }
+
     public func scan(_ bytes: UnsafeRawBufferPointer) -> [SecretMatch] {
         var complete = true
         return scan(bytes, complete: &complete)
