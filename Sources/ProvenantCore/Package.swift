@@ -167,6 +167,26 @@ public struct PackageFile: Sendable, Hashable, Codable, Comparable {
 
     public init(path: String, digest: Digest?) { self.path = path; stored = Stored(digest) }
 
+    /// A file whose MD5 is given as hex bytes (an md5sums line): what `Digest(.md5, hex:)` accepts (32
+    /// hex digits in either case) is kept, without a string made for it; anything else is no digest.
+    public init(path: String, md5Hex hex: Slice<UnsafeBufferPointer<UInt8>>) {
+        self.path = path
+        stored = .none
+        guard hex.count == 32 else { return }
+        var words: (UInt64, UInt64) = (0, 0)
+        for (k, c) in hex.enumerated() {
+            let n: UInt8
+            switch c {
+            case 48...57: n = c - 48
+            case 97...102: n = c - 87
+            case 65...70: n = c - 55
+            default: return
+            }
+            if k < 16 { words.0 = words.0 << 4 | UInt64(n) } else { words.1 = words.1 << 4 | UInt64(n) }
+        }
+        stored = .md5(words.0, words.1)
+    }
+
     public var digest: Digest? {
         get { stored.digest }
         set { stored = Stored(newValue) }

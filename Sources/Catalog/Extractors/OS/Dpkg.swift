@@ -125,8 +125,12 @@ public struct DpkgExtractor: Extractor {
             diags.append(Diagnostic(Location(path), "md5sums file is not readable text, skipped"))
             return []
         }
-        return DpkgDatabase.md5sums(bytes).lines.map { l in
-            PackageFile(path: l.path.hasPrefix("/") ? l.path : "/" + l.path, digest: Digest(.md5, hex: l.hash))
+        var files: [PackageFile] = []
+        _ = DpkgDatabase.md5sumLines(bytes) { b, hash, path, _ in
+            // Paths are written absolute, as dpkg's .list files give them.
+            let p = b[path].first == UInt8(ascii: "/") ? String(decoding: b[path], as: UTF8.self) : "/" + String(decoding: b[path], as: UTF8.self)
+            files.append(PackageFile(path: p, md5Hex: b[hash]))
         }
+        return files
     }
 }

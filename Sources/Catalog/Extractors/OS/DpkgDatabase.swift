@@ -121,28 +121,38 @@ public enum DpkgDatabase {
     /// without both parts is returned in `malformed` by its number.
     public static func md5sums(_ bytes: [UInt8]) -> (lines: [SumLine], malformed: [Int]) {
         var out: [SumLine] = []
-        var malformed: [Int] = []
-        var i = 0, lineNo = 0
-        let n = bytes.count
-        while i < n {
-            lineNo += 1
-            var e = i
-            while e < n, bytes[e] != 10 { e += 1 }
-            var end = e
-            if end > i, bytes[end - 1] == 13 { end -= 1 }
-            var sp = i
-            while sp < end, bytes[sp] != 32 { sp += 1 }
-            var ps = sp
-            while ps < end, bytes[ps] == 32 { ps += 1 }
-            if sp < end, ps < end {
-                out.append(SumLine(hash: String(decoding: bytes[i..<sp], as: UTF8.self),
-                                   path: String(decoding: bytes[ps..<end], as: UTF8.self), line: lineNo))
-            } else if end > i {
-                malformed.append(lineNo)
-            }
-            i = e + 1
+        let malformed = md5sumLines(bytes) { b, hash, path, line in
+            out.append(SumLine(hash: String(decoding: b[hash], as: UTF8.self), path: String(decoding: b[path], as: UTF8.self), line: line))
         }
         return (out, malformed)
+    }
+
+    /// The lines of an md5sums file as byte ranges, each hash and path handed to `visit` with its line
+    /// number, so a reader of 100,000 lines makes only the strings it keeps. Returns the malformed lines.
+    public static func md5sumLines(_ bytes: [UInt8], _ visit: (UnsafeBufferPointer<UInt8>, Range<Int>, Range<Int>, Int) -> Void) -> [Int] {
+        var malformed: [Int] = []
+        bytes.withUnsafeBufferPointer { b in
+            var i = 0, lineNo = 0
+            let n = b.count
+            while i < n {
+                lineNo += 1
+                var e = i
+                while e < n, b[e] != 10 { e += 1 }
+                var end = e
+                if end > i, b[end - 1] == 13 { end -= 1 }
+                var sp = i
+                while sp < end, b[sp] != 32 { sp += 1 }
+                var ps = sp
+                while ps < end, b[ps] == 32 { ps += 1 }
+                if sp < end, ps < end {
+                    visit(b, i..<sp, ps..<end, lineNo)
+                } else if end > i {
+                    malformed.append(lineNo)
+                }
+                i = e + 1
+            }
+        }
+        return malformed
     }
 
     /// A `.list` file: one absolute path per line, in the order dpkg unpacked them. Paths that are not
