@@ -79,27 +79,24 @@ public enum Redactor {
         return out == bytes ? text : String(decoding: out, as: UTF8.self)
     }
 
-    /// Whether `redactField` could change a text, found by a byte scan: false only when it holds none
-    /// of `@ : = %` (userinfo, assignments, encodings), no PEM marker, no credential prefix (nor an AWS
-    /// key id's in either case), and nothing the spotter could find. File lists ask this of 140,000
-    /// paths an image; the tables and the spotter are looked up once, for the loop.
+    /// Whether `redactField` could change a text, found without asking it: only when its byte rules
+    /// fire (a byte of `@ : = %` for userinfo, assignments and encodings, a PEM marker, a credential
+    /// prefix or an AWS key id's in either case) or the spotter may find something. File lists ask this
+    /// of 140,000 paths an image, joined, in one pass of each; the tables and the spotter are looked up
+    /// once.
     public struct FieldPrefilter {
         let byFirst = Redactor.prefixesByFirstByte
         let akia = Redactor.akia, asia = Redactor.asia
         let spotter = Redactor.installedSpotter
         public init() {}
 
-        /// Where in `bytes` the spotter's keywords lie, for texts joined by NUL: a text none of them
-        /// touches is one the spotter finds nothing in. Nil when that cannot be said place by place.
-        public func spotterKeywordSpans(_ b: [UInt8]) -> [Range<Int>]? { spotter.map { $0.keywordSpans(in: b) } ?? [] }
-
-        public func mayChange(_ b: [UInt8]) -> Bool {
-            var fired = false
-            b.withUnsafeBufferPointer { p in byteRules(p, stopAtFirst: true) { _ in fired = true } }
-            return fired || (spotter?.mayFind(in: b, identityField: true) ?? false)
+        /// Whether the spotter could find anything in each of many texts, joined as
+        /// `SecretSpotter.mayFindEach` takes them: one pass for all.
+        public func spotterMayFindEach(_ joined: [UInt8], starts: [Int]) -> [Bool] {
+            spotter?.mayFindEach(in: joined, starts: starts, identityField: true) ?? [Bool](repeating: false, count: starts.count)
         }
 
-        /// Reports each offset of `b` where a byte rule of `mayChange` fires, in order: a byte of
+        /// Reports each offset of `b` where a byte rule fires, in order: a byte of
         /// `@ : = %`, a fifth dash in a row, or the start of a token prefix (an AWS key id's in either
         /// case). For texts joined by NUL, each offset lies in the one text that alone would fire there:
         /// no rule spans a NUL. A table of the bytes that matter keeps the loop to a load per byte, for
@@ -122,6 +119,8 @@ public enum Redactor {
                         if dashes >= 5 { report(i); if stopAtFirst { return } }
                     default:
                         dashes = 0
+                        // Most letters start some prefix; few pairs of bytes do.
+                        guard i + 1 < b.count, Redactor.startsAPrefixPair[Int(c) << 8 | Int(b[i + 1])] else { break }
                         let rest = b[i...]
                         if byFirst[Int(c)].contains(where: { rest.starts(with: $0) }) || Redactor.startsFolded(rest, akia) || Redactor.startsFolded(rest, asia) {
                             report(i)
@@ -133,6 +132,17 @@ public enum Redactor {
             }
         }
     }
+
+    /// Whether a token prefix (an AWS key id's in either case) starts with the two bytes `a << 8 | b`.
+    /// Every prefix is longer than two bytes.
+    static let startsAPrefixPair: [Bool] = {
+        var t = [Bool](repeating: false, count: 1 << 16)
+        for p in prefixes { t[Int(p[0]) << 8 | Int(p[1])] = true }
+        for w in [akia, asia] {
+            for a in [w[0], w[0] - 32] { for b in [w[1], w[1] - 32] { t[Int(a) << 8 | Int(b)] = true } }
+        }
+        return t
+    }()
 
     /// For `FieldPrefilter.byteRules`: 1 for `@ : = %`, 2 for a dash, 3 for a byte that starts a
     /// token prefix, 0 for the rest.

@@ -11,14 +11,18 @@ public protocol SecretSpotter: Sendable {
     /// keyword of a rule it would report is there): a cheap first look for texts asked by the hundred
     /// thousand.
     func mayFind(in bytes: [UInt8], identityField: Bool) -> Bool
-    /// Every span of `bytes` holding a keyword `mayFind` looks for, so that `mayFind` is false for
-    /// any part of `bytes` that touches none of them; nil when no such part can be ruled out.
-    func keywordSpans(in bytes: [UInt8]) -> [Range<Int>]?
+    /// `mayFind` of each of many texts, given joined: each text followed by one NUL, text `i` starting
+    /// at `starts[i]`. A spotter may answer from one pass over the join.
+    func mayFindEach(in joined: [UInt8], starts: [Int], identityField: Bool) -> [Bool]
 }
 
 extension SecretSpotter {
     public func mayFind(in bytes: [UInt8], identityField: Bool) -> Bool { true }
-    public func keywordSpans(in bytes: [UInt8]) -> [Range<Int>]? { nil }
+    public func mayFindEach(in joined: [UInt8], starts: [Int], identityField: Bool) -> [Bool] {
+        starts.indices.map { i in
+            mayFind(in: Array(joined[starts[i]..<(i + 1 < starts.count ? starts[i + 1] - 1 : joined.count - 1)]), identityField: identityField)
+        }
+    }
 }
 
 extension Redactor {

@@ -5,47 +5,52 @@ import Testing
 import TestSupport
 
 /// An image's package databases list 140,000 file paths, and each is input the redactor must see. The
-/// catalog looks for the redactor's byte rules and the spotter's keywords once, in a package's paths
-/// joined by NUL, and asks only the paths where something lies. These tests hold the two facts that
-/// rests on: a path the spotter could find something in is touched by a keyword span of the join, and
-/// the byte rules fire in the join exactly where they fire in each path alone.
+/// catalog runs the redactor's byte rules and the spotter once over a package's paths joined by NUL,
+/// and asks only the paths where either may find something. These tests hold the two facts that rests
+/// on: the engine's answer for each text of a join is its answer for the text alone, and the byte
+/// rules fire in the join exactly where they fire in each path alone.
 @Suite struct JoinedPrefilterTests {
     static func fillers(_ n: Int) -> [String] {
         (0..<n).map { "usr/lib/python3/dist-packages/pkg\($0 % 97)/module_\($0).py" }
     }
 
-    /// Every labelled example, secret or not, hidden among ordinary paths: wherever `mayMatch` says the
-    /// engine could find something in an example alone, a keyword span of the join touches it.
-    @Test func keywordSpansOfAJoinTouchEveryTextTheEngineMayMatch() throws {
+    /// Every labelled example, secret or not, among ordinary paths and paths made of an example's
+    /// pieces (its head, its tail, the join of two): each answer from the join is `mayMatch` of the
+    /// text alone, at both confidences the callers ask.
+    @Test func eachAnswerFromAJoinIsTheAnswerForTheTextAlone() throws {
         let engine = try SecretEngine.standard()
         let examples = try RecallTests.examples().map(\.text)
         var texts: [String] = []
-        for (i, e) in examples.enumerated() { texts.append(e); texts += Self.fillers(3).map { "\(i)/\($0)" } }
+        for (i, e) in examples.enumerated() {
+            texts.append(e)
+            texts += Self.fillers(2).map { "\(i)/\($0)" }
+            let u = Array(e.utf8)
+            texts.append(String(decoding: u.prefix(u.count / 2), as: UTF8.self))
+            texts.append(String(decoding: u.suffix(u.count / 3), as: UTF8.self) + "/x y")
+            texts.append("")
+            texts.append(String(decoding: u.suffix(4), as: UTF8.self) + String(decoding: Array(examples[(i + 1) % examples.count].utf8).prefix(6), as: UTF8.self))
+        }
         var joined: [UInt8] = [], starts: [Int] = []
         for t in texts { starts.append(joined.count); joined += t.utf8; joined.append(0) }
-        let spans = try #require(joined.withUnsafeBytes { engine.keywordSpans($0) })
-        var touched = Set<Int>()
-        for s in spans {
-            let first = starts.lastIndex { $0 <= s.lowerBound }!, last = starts.lastIndex { $0 <= s.upperBound - 1 }!
-            touched.formUnion(first...last)
+        for confidence in [Confidence.low, .high] {
+            let each = joined.withUnsafeBytes { engine.mayMatchEach($0, starts: starts, minimumConfidence: confidence) }
+            #expect(each.count == texts.count)
+            var yes = 0
+            for (i, t) in texts.enumerated() {
+                let alone = Array(t.utf8).withUnsafeBytes { engine.mayMatch($0, minimumConfidence: confidence) }
+                #expect(each[i] == alone, "\(confidence): \(t.prefix(60).debugDescription)")
+                if alone { yes += 1 }
+            }
+            #expect(yes > 1000 && yes < texts.count - 1000, "both answers are tried: \(yes) of \(texts.count)")
         }
-        var mayMatch = 0
-        for (i, t) in texts.enumerated() {
-            let bytes = Array(t.utf8)
-            let low = bytes.withUnsafeBytes { engine.mayMatch($0, minimumConfidence: .low) }
-            let high = bytes.withUnsafeBytes { engine.mayMatch($0, minimumConfidence: .high) }
-            if low || high { mayMatch += 1; #expect(touched.contains(i), "the join's spans miss \(t.prefix(60))") }
-        }
-        #expect(mayMatch > 1000, "the examples the engine may match: \(mayMatch)")
-        // Ordinary paths hold no keyword: the join spares asking them.
-        #expect(texts.indices.filter { $0 % 4 != 0 && touched.contains($0) }.count < texts.count / 8)
     }
 
-    /// With known secrets set, any text may hold one: no span can rule a path out.
+    /// With known secrets set, any text may hold one: every text is asked.
     @Test func knownSecretsRuleNothingOut() throws {
         let known = try KnownSecrets([.init(name: .init(source: "env", key: "S1"), bytes: Array("correct-horse-battery-staple".utf8))])
         let engine = try SecretEngine.standard(known: known)
-        #expect(Array("usr/bin/x".utf8).withUnsafeBytes { engine.keywordSpans($0) } == nil)
+        let joined = Array("usr/bin/x\0usr/bin/y\0".utf8)
+        #expect(joined.withUnsafeBytes { engine.mayMatchEach($0, starts: [0, 10]) } == [true, true])
     }
 
     /// The byte rules as they were written per path, before they were run over joins.

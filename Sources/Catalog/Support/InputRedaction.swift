@@ -86,35 +86,29 @@ public enum InputRedaction {
     /// The file lists of package databases (RECORD, md5sums, apk's F:/R:) are input too, and are written
     /// as the package's file components: a token written as a RECORD path was copied into the SBOM whole
     /// (found by helper-135). An image of 7,000 packages holds 140,000 paths, so the byte rules and the
-    /// spotter's keywords are looked for once in the package's paths joined, and only the paths where
-    /// one of them lies are asked whole. Joined by NUL, which no rule or keyword spans, so each place
-    /// found lies in the one path that alone would show it.
+    /// spotter are run once over the package's paths joined, and only the paths where either may find
+    /// something are asked whole. Joined by NUL, which no rule or keyword spans, so each answer is
+    /// the one the path alone would get.
     static func scrubFiles(_ p: inout Package, _ memo: inout Memo) {
         guard !p.files.isEmpty else { return }
         var joined: [UInt8] = [], starts: [Int] = []
         starts.reserveCapacity(p.files.count)
         for f in p.files { starts.append(joined.count); joined += f.path.utf8; joined.append(0) }
-        var ask = [Bool](repeating: false, count: p.files.count)
-        // The path holding offset `o`: the last one starting at or before it.
-        func owner(_ o: Int) -> Int {
-            var lo = 0, hi = starts.count - 1
-            while lo < hi {
-                let mid = (lo + hi + 1) / 2
-                if starts[mid] <= o { lo = mid } else { hi = mid - 1 }
+        // The spotter's answer for each path, from one pass; the byte rules' too.
+        var ask = memo.prefilter.spotterMayFindEach(joined, starts: starts)
+        joined.withUnsafeBufferPointer { b in
+            memo.prefilter.byteRules(b, stopAtFirst: false) { o in
+                // The path holding offset `o`: the last one starting at or before it.
+                var lo = 0, hi = starts.count - 1
+                while lo < hi {
+                    let mid = (lo + hi + 1) / 2
+                    if starts[mid] <= o { lo = mid } else { hi = mid - 1 }
+                }
+                ask[lo] = true
             }
-            return lo
-        }
-        joined.withUnsafeBufferPointer { b in memo.prefilter.byteRules(b, stopAtFirst: false) { ask[owner($0)] = true } }
-        if let spans = memo.prefilter.spotterKeywordSpans(joined) {
-            for s in spans where !s.isEmpty {
-                for k in owner(s.lowerBound)...owner(s.upperBound - 1) { ask[k] = true }
-            }
-        } else {
-            ask = [Bool](repeating: true, count: p.files.count)
         }
         for i in p.files.indices where ask[i] {
             let path = p.files[i].path
-            guard memo.prefilter.mayChange(Array(path.utf8)) else { continue }
             let field = Redactor.redactField(path)
             if !field.utf8.elementsEqual(path.utf8) { p.files[i].path = field }
         }

@@ -23,9 +23,9 @@ public struct EngineSpotter: SecretSpotter {
         return bytes.withUnsafeBytes { engine.mayMatch($0, minimumConfidence: identityField ? .high : .low) }
     }
 
-    public func keywordSpans(in bytes: [UInt8]) -> [Range<Int>]? {
-        guard let engine = Self.shared else { return [] }
-        return bytes.withUnsafeBytes { engine.keywordSpans($0) }
+    public func mayFindEach(in joined: [UInt8], starts: [Int], identityField: Bool) -> [Bool] {
+        guard let engine = Self.shared else { return [Bool](repeating: false, count: starts.count) }
+        return joined.withUnsafeBytes { engine.mayMatchEach($0, starts: starts, minimumConfidence: identityField ? .high : .low) }
     }
 
     public func secretRanges(in bytes: [UInt8], identityField: Bool) -> [Range<Int>] {

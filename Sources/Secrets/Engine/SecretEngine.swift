@@ -157,35 +157,63 @@ public final class SecretEngine: Sendable {
     /// character its forms need (`=`, `:`, a blank), and no known secrets are set.
     public func mayMatch(_ bytes: UnsafeRawBufferPointer, minimumConfidence: Confidence = .low) -> Bool {
         if known != nil { return true }
-        let assigns = bytes.contains { $0 == UInt8(ascii: "=") || $0 == UInt8(ascii: ":") || $0 == 32 || $0 == 9 || $0 == 10 || $0 == 13 }
         guard let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return false }
-        let n = bytes.count
+        let assigns = Self.holdsAssignment(UnsafeBufferPointer(start: base, count: bytes.count))
         var found = false
         automaton.scan(bytes) { kw, end in
             guard !found else { return }
-            for t in targets[kw] {
-                guard t >= 0 else { if assigns { found = true; return }; continue }
-                let r = Int(t)
-                guard rules[r].confidence >= minimumConfidence else { continue }
-                // As `scan` reads an anchored rule's hit: only its own keyword, and only where the bytes
-                // can start a match (the literal, then its guard class). Any other rule counts outright.
-                if anchoredRules.contains(r) {
-                    guard anchoredKeyword[kw].contains(t), patterns[r].mayMatch(base, n, at: end - automaton.keywords[kw].count) else { continue }
-                }
-                found = true; return
-            }
+            found = hitCounts(kw, end: end, base, bytes.count, assigns: assigns, minimumConfidence)
         }
         return found
     }
 
-    /// Every span of `bytes` that holds a rule's keyword: `mayMatch` is false for any part of `bytes`
-    /// that touches none of them, as it looks no further than a keyword's hit. Nil with known secrets
-    /// set, which any text may hold.
-    public func keywordSpans(_ bytes: UnsafeRawBufferPointer) -> [Range<Int>]? {
-        guard known == nil else { return nil }
-        var spans: [Range<Int>] = []
-        automaton.scan(bytes) { kw, end in spans.append((end - automaton.keywords[kw].count)..<end) }
-        return spans
+    /// `mayMatch` of each of many texts at once, from one pass over them joined: `bytes` holds the
+    /// texts in order, each followed by one NUL, text `i` starting at `starts[i]`. The answers are
+    /// `mayMatch`'s for each text alone: a keyword is only counted inside one text, and its rule's
+    /// first bytes and the text's assignment characters are looked at within that text alone.
+    public func mayMatchEach(_ bytes: UnsafeRawBufferPointer, starts: [Int], minimumConfidence: Confidence = .low) -> [Bool] {
+        var out = [Bool](repeating: known != nil, count: starts.count)
+        guard known == nil, !starts.isEmpty, let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return out }
+        func bounds(_ t: Int) -> Range<Int> { starts[t]..<(t + 1 < starts.count ? starts[t + 1] - 1 : bytes.count - 1) }
+        func text(at o: Int) -> Int {
+            var lo = 0, hi = starts.count - 1
+            while lo < hi {
+                let mid = (lo + hi + 1) / 2
+                if starts[mid] <= o { lo = mid } else { hi = mid - 1 }
+            }
+            return lo
+        }
+        var assigns = [Int8](repeating: -1, count: starts.count)   // -1 not yet looked at
+        automaton.scan(bytes) { kw, end in
+            let t = text(at: end - automaton.keywords[kw].count)
+            let r = bounds(t)
+            guard !out[t], end <= r.upperBound else { return }   // a keyword across the NUL is in neither text
+            if assigns[t] < 0 { assigns[t] = Self.holdsAssignment(UnsafeBufferPointer(start: base + r.lowerBound, count: r.count)) ? 1 : 0 }
+            out[t] = hitCounts(kw, end: end - r.lowerBound, base + r.lowerBound, r.count, assigns: assigns[t] == 1, minimumConfidence)
+        }
+        return out
+    }
+
+    /// Whether text holds a character a generic assignment's forms need.
+    static func holdsAssignment(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        b.contains { $0 == UInt8(ascii: "=") || $0 == UInt8(ascii: ":") || $0 == 32 || $0 == 9 || $0 == 10 || $0 == 13 }
+    }
+
+    /// Whether keyword `kw`'s hit ending at `end` of the `n` bytes at `base` could start a finding of
+    /// `minimumConfidence` or above.
+    private func hitCounts(_ kw: Int, end: Int, _ base: UnsafePointer<UInt8>, _ n: Int, assigns: Bool, _ minimumConfidence: Confidence) -> Bool {
+        for t in targets[kw] {
+            guard t >= 0 else { if assigns { return true }; continue }
+            let r = Int(t)
+            guard rules[r].confidence >= minimumConfidence else { continue }
+            // As `scan` reads an anchored rule's hit: only its own keyword, and only where the bytes
+            // can start a match (the literal, then its guard class). Any other rule counts outright.
+            if anchoredRules.contains(r) {
+                guard anchoredKeyword[kw].contains(t), patterns[r].mayMatch(base, n, at: end - automaton.keywords[kw].count) else { continue }
+            }
+            return true
+        }
+        return false
     }
 
     public func scan(_ bytes: UnsafeRawBufferPointer) -> [SecretMatch] {
