@@ -1,24 +1,33 @@
 import ProvenantCore
 
 /// A compact text form for `affected` entries. Scans read thousands of them, and JSON decoding
-/// was most of a scan's time. Control characters never occur in versions, so they separate:
-/// ranges by RS (0x1E), fields and events by US (0x1F), list items by GS (0x1D).
+/// was most of a scan's time. Control characters separate: parts by LF, ranges by RS (0x1E), fields
+/// and events by US (0x1F), list items by GS (0x1D). No real version, name or score holds one, but a
+/// record may: `"fixed": "1.0\n"` moved the ranges after it into the versions list, and the package
+/// scanned clean (found by helper-155). Every control character of a field is written as a space,
+/// which the version schemes trim as they trim the space itself.
 enum EntryCodec {
     static let rs: Character = "\u{1E}", us: Character = "\u{1F}", gs: Character = "\u{1D}"
+
+    /// `s` with each C0 control and DEL as a space.
+    static func field(_ s: String) -> String {
+        guard s.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) else { return s }
+        return String(String.UnicodeScalarView(s.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? " " : $0 }))
+    }
 
     static func encode(_ a: OSVRecord.Affected) -> String {
         let ranges = (a.ranges ?? []).map { r -> String in
             let events = r.events.map { e -> String in
-                if let v = e.introduced { return "i" + v }
-                if let v = e.fixed { return "f" + v }
-                if let v = e.lastAffected { return "l" + v }
-                return "m" + (e.limit ?? "")
+                if let v = e.introduced { return "i" + field(v) }
+                if let v = e.fixed { return "f" + field(v) }
+                if let v = e.lastAffected { return "l" + field(v) }
+                return "m" + field(e.limit ?? "")
             }
-            return ([r.type, r.repo ?? ""] + events).joined(separator: String(us))
+            return ([field(r.type), field(r.repo ?? "")] + events).joined(separator: String(us))
         }.joined(separator: String(rs))
-        let versions = list(a.versions ?? [])
-        let severity = severities(a.severity ?? [])
-        let pkg = a.package.map { [$0.ecosystem, $0.name, $0.purl ?? ""].joined(separator: String(us)) } ?? ""
+        let versions = list((a.versions ?? []).map(field))
+        let severity = severities((a.severity ?? []).map { OSVRecord.Severity(type: field($0.type), score: field($0.score)) })
+        let pkg = a.package.map { [field($0.ecosystem), field($0.name), field($0.purl ?? "")].joined(separator: String(us)) } ?? ""
         // Flags say which optional lists were present, so decoding gives back nil, not [].
         let flags = (a.ranges == nil ? "-" : "r") + (a.versions == nil ? "-" : "v") + (a.severity == nil ? "-" : "s")
         return [flags, pkg, ranges, versions, severity].joined(separator: "\n")
