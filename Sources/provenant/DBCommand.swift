@@ -23,7 +23,7 @@ struct DBImport: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "import",
         abstract: "Import OSV records from JSON or YAML files, directories of them, or all.zip archives.",
-        discussion: "The import is one transaction: if it fails or is interrupted, the previous database stays as it was. A record replaces a stored one only when its 'modified' is newer. Malformed records are skipped and counted."
+        discussion: "The import is one transaction: if it fails or is interrupted, the previous database stays as it was. A record replaces a stored one when its 'modified' is newer, or the same with other content. Malformed or unreadable records are skipped and named, the rest imported, and the run exits 2."
     )
     @OptionGroup var database: DatabaseOption
     @Argument(help: "OSV JSON or YAML files, directories, or .zip archives in OSV's all.zip layout.")
@@ -34,7 +34,7 @@ struct DBImport: AsyncParsableCommand {
         let report = try await AdvisoryImporter.importPaths(paths, into: store) {
             CLI.stderr("writing to \(store.path)")
         }
-        DBReport.print(report, path: store.path)
+        try DBReport.print(report, path: store.path)
     }
 }
 
@@ -75,7 +75,7 @@ struct DBUpdate: AsyncParsableCommand {
         let report = try await AdvisoryUpdater.update(store: store, source: source, ecosystems: ecos, insecure: insecure,
                                                       limits: DownloadLimits(maxBytes: DownloadLimits.bytes(maxDownloadSize) ?? DownloadLimits.defaultMaxBytes,
                                                                              seconds: ImageAccessOptions.seconds(timeout))) { CLI.stderr($0) }
-        DBReport.print(report, path: store.path)
+        try DBReport.print(report, path: store.path)
     }
 }
 
@@ -102,11 +102,14 @@ struct DBStatus: AsyncParsableCommand {
 }
 
 enum DBReport {
-    static func print(_ r: AdvisoryImporter.Report, path: String) {
+    /// Prints what an import did; what it skipped is an input error, exit 2, once the rest is in
+    /// (a run that skipped every file it was given exited 0: found by helper-155).
+    static func print(_ r: AdvisoryImporter.Report, path: String) throws {
         let l = r.loaded
         Swift.print("imported \(l.files) file\(l.files == 1 ? "" : "s") into \(path): \(r.result.added) added, \(r.result.updated) updated, \(r.result.unchanged) unchanged, \(l.skipped.count) skipped")
         for d in l.skipped.prefix(5) { CLI.stderr("skipped: \(d)") }
         if l.skipped.count > 5 { CLI.stderr("skipped: … and \(l.skipped.count - 5) more") }
+        if !l.skipped.isEmpty { throw ExitCode(2) }
     }
 }
 

@@ -65,9 +65,8 @@ public enum AdvisoryImporter {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else { throw InputError("no such file or directory", at: Location(path)) }
         if isDir.boolValue {
-            guard let walker = FileManager.default.enumerator(atPath: path) else { throw InputError("cannot list directory", at: Location(path)) }
             var rel: [String] = []
-            while let r = walker.nextObject() as? String { rel.append(r) }
+            walk(path, "", depth: 0, into: &rel, skipped: &loaded.skipped)
             var batch: [Input] = [], held = 0
             for r in rel.sorted() {
                 let full = path + "/" + r
@@ -77,7 +76,11 @@ public enum AdvisoryImporter {
                     continue
                 }
                 let (ok, yaml) = isRecordName(r)
-                guard ok, let data = FileManager.default.contents(atPath: full) else { continue }
+                guard ok else { continue }
+                guard let data = FileManager.default.contents(atPath: full) else {
+                    loaded.skipped.append(Diagnostic(Location(full), "cannot read file"))
+                    continue
+                }
                 batch.append(Input(origin: full, data: data, yaml: yaml)); held += data.count
                 if held >= batchBytes { add(batch, to: &loaded); batch = []; held = 0 }
             }
@@ -88,6 +91,58 @@ public enum AdvisoryImporter {
         guard let data = FileManager.default.contents(atPath: path) else { throw InputError("cannot read file", at: Location(path)) }
         let (_, yaml) = isRecordName(path)
         add([Input(origin: path, data: data, yaml: yaml)], to: &loaded)
+    }
+
+    /// Directories of records are walked this deep at most.
+    static let maxDepth = 32
+
+    /// The regular files under `root/rel`, relative to `root`. What cannot be listed, a link to a
+    /// directory or to something a record or archive is named, and a record-named entry that is not a
+    /// regular file are each named in `skipped`: a walk that passed over them in silence imported less
+    /// than it said, and the packages those records affect scanned clean (found by helper-155). Links
+    /// are not followed, so the walk reads only inside the directory it was given.
+    static func walk(_ root: String, _ rel: String, depth: Int, into files: inout [String], skipped: inout [Diagnostic]) {
+        let dir = rel.isEmpty ? root : root + "/" + rel
+        let names: [String]
+        do { names = try FileManager.default.contentsOfDirectory(atPath: dir) } catch {
+            skipped.append(Diagnostic(Location(dir), "cannot list directory (\(Self.reason(error)))"))
+            return
+        }
+        for name in names.sorted() {
+            let r = rel.isEmpty ? name : rel + "/" + name
+            let full = root + "/" + r
+            var st = stat()
+            guard lstat(full, &st) == 0 else {
+                skipped.append(Diagnostic(Location(full), "cannot be read (\(String(cString: strerror(errno))))"))
+                continue
+            }
+            let wanted = isRecordName(name).0 || name.lowercased().hasSuffix(".zip")
+            switch st.st_mode & S_IFMT {
+            case S_IFDIR:
+                if depth + 1 >= maxDepth {
+                    skipped.append(Diagnostic(Location(full), "nested more than \(maxDepth) directories deep; not read"))
+                } else {
+                    walk(root, r, depth: depth + 1, into: &files, skipped: &skipped)
+                }
+            case S_IFREG:
+                files.append(r)
+            case S_IFLNK:
+                var target = stat()
+                let toDirectory = stat(full, &target) == 0 && target.st_mode & S_IFMT == S_IFDIR
+                if toDirectory || wanted {
+                    skipped.append(Diagnostic(Location(full), "is a symbolic link; links are not followed, name its target instead"))
+                }
+            default:
+                if wanted { skipped.append(Diagnostic(Location(full), "is not a regular file")) }
+            }
+        }
+    }
+
+    static func reason(_ error: any Error) -> String {
+        if let e = error as? CocoaError, let u = e.userInfo[NSUnderlyingErrorKey] as? NSError, u.domain == NSPOSIXErrorDomain {
+            return String(cString: strerror(Int32(u.code)))
+        }
+        return (error as NSError).localizedDescription
     }
 
     /// An OSV export (`all.zip`), read with the project's own zip reader: every offset and size checked
@@ -143,7 +198,7 @@ public enum AdvisoryImporter {
 
     static func decodeOne(_ input: Input) -> Result<OSVRecord, Diagnostic> {
         do { return .success(try OSVRecord.decode(input.data, yaml: input.yaml)) } catch {
-            return .failure(Diagnostic(Location(input.origin), error.message))
+            return .failure(Diagnostic(Location(input.origin, line: error.line), error.message))
         }
     }
 }

@@ -105,6 +105,17 @@ public struct OSVRecord: Codable, Sendable, Equatable {
                 r = try JSONDecoder().decode(OSVRecord.self, from: data)
             }
         } catch let e as ParseError { throw e } catch {
+            // A file that does not parse at all is named with the line its parser stopped at, in the
+            // format its name gives (found by helper-155).
+            if case DecodingError.dataCorrupted(let ctx) = error, ctx.codingPath.isEmpty {
+                if yaml, let mark = (ctx.underlyingError as? YamlError).flatMap(Self.line) {
+                    throw ParseError("not valid YAML", line: mark)
+                }
+                if !yaml {
+                    do { _ = try JSONParser.parse(data) } catch { throw ParseError("not valid JSON: \(error.reason)", line: error.line) }
+                }
+            }
+            if yaml, let e = error as? YamlError, let line = Self.line(e) { throw ParseError("not valid YAML", line: line) }
             throw ParseError(Self.describe(error))
         }
         guard !r.id.isEmpty else { throw ParseError("empty id") }
@@ -151,6 +162,14 @@ public struct OSVRecord: Codable, Sendable, Equatable {
     }
 
     /// Decoding errors as one line: which field, and what was wrong with it.
+    /// The line a YAML error names, counted from 1.
+    static func line(_ e: YamlError) -> Int? {
+        switch e {
+        case .scanner(_, _, let mark, _), .parser(_, _, let mark, _), .composer(_, _, let mark, _): return mark.line
+        default: return nil
+        }
+    }
+
     static func describe(_ error: Error) -> String {
         func path(_ ctx: DecodingError.Context) -> String {
             ctx.codingPath.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined().trimmingPrefix(".").description
