@@ -54,8 +54,10 @@ public final class AdvisoryStore: Sendable {
         public var changedIDs: [String] = []
     }
 
-    /// Writes records in one transaction. A record replaces the stored one only when its
-    /// `modified` is newer, so importing the same data again changes nothing.
+    /// Writes records in one transaction. A record replaces the stored one when its `modified` is
+    /// newer, or when it is the same but the record says something else: golang/vulndb's exports give
+    /// every record the one placeholder time, and a corrected record was never applied (found by
+    /// helper-155). Importing the same data again changes nothing.
     /// `willWrite` runs inside the transaction, before the first row is written.
     public func write(_ records: [OSVRecord], willWrite: @Sendable () -> Void = {}) throws(InputError) -> ImportResult {
         let encoder = JSONEncoder()
@@ -73,18 +75,35 @@ public final class AdvisoryStore: Sendable {
                 let insertAffected = try db.makeStatement(sql: "INSERT INTO affected (advisory_id, ecosystem, release, name, entry) VALUES (?, ?, ?, ?, ?)")
                 let insertAlias = try db.makeStatement(sql: "INSERT INTO alias (alias, advisory_id) VALUES (?, ?)")
                 let insertBrief = try db.makeStatement(sql: Self.insertBrief)
-                // Within one import the newest copy of an id wins too.
+                // Within one import the newest copy of an id wins too; of copies with one time, the
+                // last read (inputs are read in a fixed order: arguments, then sorted paths).
                 var newest: [String: OSVRecord] = [:]
                 for r in records {
                     // Every record here was parsed, so its time is valid and has a key.
-                    if let seen = newest[r.id], Timestamp.sortKey(seen.modified) ?? "" >= Timestamp.sortKey(r.modified) ?? "" { continue }
+                    if let seen = newest[r.id], Timestamp.sortKey(seen.modified) ?? "" > Timestamp.sortKey(r.modified) ?? "" { continue }
                     newest[r.id] = r
                 }
+                let storedRecord = try db.makeStatement(sql: "SELECT record FROM advisory WHERE id = ?")
+                let storedAffected = try db.makeStatement(sql: "SELECT ecosystem, release, name, entry FROM affected WHERE advisory_id = ? ORDER BY rowid")
                 for id in newest.keys.sorted() {
                     guard let r = newest[id] else { continue }
                     let key = Timestamp.sortKey(r.modified) ?? ""
+                    // The record is stored without its affected list, which lives in `affected`.
+                    var lean = r
+                    lean.affected = nil
+                    let encoded = try encoder.encode(lean)
+                    let rows: [[String]] = (r.affected ?? []).compactMap { a in
+                        guard let pkg = a.package else { return nil }
+                        let (eco, release) = Ecosystems.split(pkg.ecosystem)
+                        return [eco, release, Ecosystems.canonicalName(eco, pkg.name), EntryCodec.encode(a)]
+                    }
                     if let old = try String.fetchOne(lookup, arguments: [id]) {
-                        if old >= key { result.unchanged += 1; continue }
+                        if old > key { result.unchanged += 1; continue }
+                        if old == key {
+                            let same = try Data.fetchOne(storedRecord, arguments: [id]) == encoded
+                                && (try Row.fetchAll(storedAffected, arguments: [id])).map { row in (0..<4).map { row[$0] as String } } == rows
+                            if same { result.unchanged += 1; continue }
+                        }
                         try db.execute(sql: "DELETE FROM affected WHERE advisory_id = ?", arguments: [id])
                         try db.execute(sql: "DELETE FROM alias WHERE advisory_id = ?", arguments: [id])
                         result.updated += 1
@@ -92,18 +111,11 @@ public final class AdvisoryStore: Sendable {
                         result.added += 1
                     }
                     result.changedIDs.append(id)
-                    // The record is stored without its affected list, which lives in `affected`.
-                    var lean = r
-                    lean.affected = nil
                     // The withdrawal's instant as a sortable key, so a withdrawal still to come is compared
                     // with the time of each scan.
-                    try insertAdvisory.execute(arguments: [id, r.modified, key, r.withdrawn.flatMap(Timestamp.sortKey), try encoder.encode(lean)])
+                    try insertAdvisory.execute(arguments: [id, r.modified, key, r.withdrawn.flatMap(Timestamp.sortKey), encoded])
                     try insertBrief.execute(arguments: AdvisoryBrief(r).arguments)
-                    for a in r.affected ?? [] {
-                        guard let pkg = a.package else { continue }
-                        let (eco, release) = Ecosystems.split(pkg.ecosystem)
-                        try insertAffected.execute(arguments: [id, eco, release, Ecosystems.canonicalName(eco, pkg.name), EntryCodec.encode(a)])
-                    }
+                    for row in rows { try insertAffected.execute(arguments: StatementArguments([id] + row)) }
                     for alias in Set(r.aliases ?? []).sorted() { try insertAlias.execute(arguments: [alias, id]) }
                 }
                 return result
