@@ -33,6 +33,20 @@ public struct Finding: Sendable, Codable, Equatable {
         case id, aliases, summary, severity, score, vector, severitySource, package, ecosystem, version, purl, locations, fixed, status, note, published, modified
     }
 
+    /// The finding as reports show it: what the advisory says (its id, aliases, summary, fixed
+    /// versions, vector and the note quoting its versions) through the redactor. An advisory is input
+    /// like any other: a token in a summary was printed whole in every format (found by helper-155).
+    public var echoed: Finding {
+        var f = self
+        f.id = Redactor.redactField(id)
+        f.aliases = aliases.map(Redactor.redactField)
+        f.summary = Redactor.redact(summary)
+        f.fixed = fixed.map(Redactor.redactField)
+        f.vector = vector.map(Redactor.redactField)
+        f.note = note.map(Redactor.redact)
+        return f
+    }
+
     /// Severity first, so sorting puts the worst at the top.
     var sortKey: (Int, String, String, String) { (-severity.rawValue, package, version, id) }
 

@@ -61,6 +61,9 @@ public struct ScanReport: Sendable {
             }
             findings = kept; suppressed = out; suppressionWarnings = warnings
         }
+        // Judged by what the advisories say; shown through the redactor.
+        findings = findings.map(\.echoed)
+        suppressed = suppressed.map { Suppressed(finding: $0.finding.echoed, by: $0.by) }
         expiredIgnores = ignore?.expired(today: today) ?? []
     }
 
