@@ -154,6 +154,13 @@ public enum FleetSchema {
         DELETE FROM pending_rematch WHERE ecosystem = 'Go' AND name <> lower(name);
         INSERT INTO pending_rematch (ecosystem, name) SELECT DISTINCT osv_ecosystem, osv_name FROM components WHERE osv_ecosystem = 'Go' AND osv_name IS NOT NULL ON CONFLICT DO NOTHING;
         """,
+        // Swift package URLs likewise (found by helper-155).
+        """
+        UPDATE components SET osv_name = lower(osv_name) WHERE osv_ecosystem = 'SwiftURL' AND osv_name <> lower(osv_name);
+        INSERT INTO pending_rematch (ecosystem, name) SELECT ecosystem, lower(name) FROM pending_rematch WHERE ecosystem = 'SwiftURL' AND name <> lower(name) ON CONFLICT DO NOTHING;
+        DELETE FROM pending_rematch WHERE ecosystem = 'SwiftURL' AND name <> lower(name);
+        INSERT INTO pending_rematch (ecosystem, name) SELECT DISTINCT osv_ecosystem, osv_name FROM components WHERE osv_ecosystem = 'SwiftURL' AND osv_name IS NOT NULL ON CONFLICT DO NOTHING;
+        """,
     ]
 
     /// The PostgreSQL advisory lock key that serialises advisory imports across replicas ("osvi").

@@ -109,4 +109,27 @@ import ProvenantCore
         let f = try #require((json["findings"] as? [[String: Any]])?.first)
         #expect(f["vector"] as? String == "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H", "a vector is kept whole: \(f)")
     }
+
+    /// A Package.resolved pin at `Apple/Swift-Crypto` was matched case-exact against an advisory for
+    /// `apple/swift-crypto`, and scanned clean. Names are compared lowercased, and a database written
+    /// before keeps its names as given until it is opened: then they are lowercased.
+    @Test func swiftPackageURLsAreMatchedWhateverTheirCase() throws {
+        let dir = try tempDir("swifturl")
+        try write(osv("GHSA-SWIFT-1", ecosystem: "SwiftURL", name: "github.com/Apple/swift-crypto", events: [["introduced": "0"], ["fixed": "3.8.1"]]),
+                  to: dir + "/in/s.json")
+        let proj = try tempDir("swift-proj")
+        try write(#"{"pins": [{"identity": "swift-crypto", "kind": "remoteSourceControl", "location": "https://github.com/Apple/Swift-Crypto.git", "state": {"revision": "abc", "version": "3.0.0"}}], "version": 2}"#,
+                  to: proj + "/Package.resolved")
+        #expect(try provenant(["db", "import", dir + "/in", "--db", dir + "/osv.sqlite"]).code == 0)
+        func ids() throws -> [String] {
+            let r = try provenant(["scan", proj, "--db", dir + "/osv.sqlite", "--format", "json", "--fail-on", "critical", "--allow-unrated"])
+            return ((try jsonObject(r.out)["findings"] as? [[String: Any]]) ?? []).compactMap { $0["id"] as? String }
+        }
+        #expect(try ids() == ["GHSA-SWIFT-1"])
+        // As an older build left it: the name as the record gave it, the migration not yet run.
+        let sql = "UPDATE affected SET name = 'github.com/Apple/swift-crypto' WHERE ecosystem = 'SwiftURL'; DELETE FROM grdb_migrations WHERE identifier LIKE 'v6 %';"
+        let r = try runProcess("/usr/bin/python3", ["-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.executescript(sys.argv[2]); c.commit()", dir + "/osv.sqlite", sql])
+        #expect(r.code == 0, "\(r.err)")
+        #expect(try ids() == ["GHSA-SWIFT-1"], "the stored name is lowercased when the database is opened")
+    }
 }

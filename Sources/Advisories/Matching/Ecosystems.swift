@@ -17,7 +17,9 @@ public enum Ecosystems {
     public static func canonicalName(_ ecosystem: String, _ name: String) -> String {
         switch ecosystem {
         case "PyPI": return PackageIdentity.pep503(name)
-        case "npm", "NuGet", "Packagist", "Hex", "Debian", "Ubuntu", "Alpine", "crates.io", "Go": return name.lowercasedFast
+        // Swift packages are their URLs, whose hosts and (on GitHub, GitLab) paths ignore case, as
+        // SwiftPM's identities do: a pin at `Apple/Swift-Crypto` scanned clean (found by helper-155).
+        case "npm", "NuGet", "Packagist", "Hex", "Debian", "Ubuntu", "Alpine", "crates.io", "Go", "SwiftURL": return name.lowercasedFast
         default: return name
         }
     }

@@ -87,6 +87,10 @@ extension AdvisoryStore {
                 if key != raw { try db.execute(sql: "UPDATE advisory SET withdrawn = ? WHERE id = ?", arguments: [key, id]) }
             }
         }
+        // Swift package URLs are stored lowercased too (found by helper-155).
+        m.registerMigration("v6 SwiftURL names in lower case") { db in
+            try db.execute(sql: "UPDATE affected SET name = lower(name) WHERE ecosystem = 'SwiftURL' AND name <> lower(name)")
+        }
         return m
     }
 }
