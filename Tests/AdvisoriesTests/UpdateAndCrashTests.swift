@@ -62,6 +62,12 @@ func makeAllZip(_ path: String, records: [(String, String)]) throws {
         #expect(again.code == 0 && again.out.contains("0 added, 0 updated, 2 unchanged"))
         let missing = try provenant(["db", "update", "--db", db, "--source", "http://127.0.0.1:\(port)", "--insecure", "--ecosystem", "npm"])
         #expect(missing.code == 2 && missing.err.contains("HTTP 404"))
+        // A damaged archive is named by the URL it came from, not the temporary file it was kept in
+        // (helper-155).
+        try write("not a zip archive", to: root + "/Go/all.zip")
+        let damaged = try provenant(["db", "update", "--db", db, "--source", "http://127.0.0.1:\(port)", "--insecure", "--ecosystem", "Go"])
+        #expect(damaged.code == 2 && damaged.err.contains("127.0.0.1:\(port)/Go/all.zip: not a readable zip") && !damaged.err.contains("provenant-update-"),
+                "\(damaged.err)")
         #expect(try provenant(["db", "status", "--db", db]).out.contains("records: 2"), "a failed update leaves the database as it was")
     }
 

@@ -150,8 +150,11 @@ public enum AdvisoryImporter {
     /// error instead of a loop (the general-purpose zip library spun forever on a truncated entry).
     static func readZip(_ path: String, into loaded: inout Loaded) throws(InputError) {
         guard let bytes = FileManager.default.contents(atPath: path) else { throw InputError("cannot read file", at: Location(path)) }
-        try zipInputs(Array(bytes), origin: path, maxInflated: 8 << 30, into: &loaded)
+        try zipInputs(Array(bytes), origin: path, maxInflated: maxInflatedArchive, into: &loaded)
     }
+
+    /// What one export archive may inflate to.
+    static let maxInflatedArchive = 8 << 30
 
     /// The archive's records, in the order of their names, inflated and decoded a batch at a time.
     /// A damaged entry fails the whole archive, and nothing of it is added.

@@ -52,7 +52,7 @@ public enum AdvisoryUpdater {
         do { try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700]) } catch {
             throw InputError("cannot create a temporary directory (\(error))")
         }
-        var files: [String] = []
+        var files: [(path: String, shown: String)] = []
         let download = ArchiveDownload(limits: limits, insecure: insecure)
         var taken: Int64 = 0
         for eco in ecosystems {
@@ -65,8 +65,15 @@ public enum AdvisoryUpdater {
             progress("downloading \(shown)")
             let file = dir.appendingPathComponent("\(files.count)-all.zip")
             taken += try await download.fetch(url, to: file, shown: shown, budget: limits.maxBytes - taken)
-            files.append(file.path)
+            files.append((file.path, shown))
         }
-        return try await AdvisoryImporter.importPaths(files, into: store)
+        // Each archive is named by the URL it came from: a damaged one was reported against the
+        // temporary file, already gone (found by helper-155).
+        var loaded = AdvisoryImporter.Loaded()
+        for f in files {
+            guard let bytes = FileManager.default.contents(atPath: f.path) else { throw InputError("cannot read the downloaded archive", at: Location(f.shown)) }
+            try AdvisoryImporter.zipInputs(Array(bytes), origin: f.shown, maxInflated: AdvisoryImporter.maxInflatedArchive, into: &loaded)
+        }
+        return AdvisoryImporter.Report(loaded: loaded, result: try store.write(loaded.records))
     }
 }
