@@ -317,8 +317,10 @@ actor ImportGate {
 }
 
 extension StoredFinding {
-    /// A scanner finding as the fleet stores it, under the component's stored purl.
-    init(_ f: Finding, purl: String, firstSeen: String) {
+    /// A scanner finding as the fleet stores it, under the component's stored purl, with what its
+    /// advisory says through the redactor (`Finding.echoed`).
+    init(_ finding: Finding, purl: String, firstSeen: String) {
+        let f = finding.echoed
         self.init(purl: purl, id: f.id, aliases: f.aliases, severity: f.severity.description, severityRank: f.severity.rawValue,
                   summary: f.summary, fixed: f.fixed, status: f.status.rawValue, firstSeen: firstSeen)
     }
