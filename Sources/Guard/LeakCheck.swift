@@ -33,7 +33,9 @@ public enum LeakCheck {
             return Verdict(rule: nil, complete: complete)
         }
         let body = Array(whole[bodyFrom...])
-        let scanner = SecretsScanner(engine: engine)
+        var options = SecretsScanOptions()
+        options.scanBinary = true
+        let scanner = SecretsScanner(engine: engine, options: options)
         func opened(_ piece: ArraySlice<UInt8>) -> Verdict? {
             guard SecretsScanner.mayNeedOpening(head: Array(piece.prefix(8192))) else { return nil }
             let bytes = Array(piece)

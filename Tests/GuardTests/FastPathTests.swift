@@ -60,6 +60,13 @@ import Permissions
             open(d + "/body.u16be", "wb").write(('{"token":"' + t + '"}').encode("utf-16-be"))
             open(d + "/body.xz", "wb").write(bytes([0xFD, 0x37, 0x7A, 0x58, 0x5A, 0x00]) + b"\x00" * 64)
             open(d + "/clean.gz", "wb").write(gzip.compress(b"nothing to see here\n" * 50, mtime=0))
+            # Binary bodies holding the token: its raw bytes are refused, so the same bytes compressed
+            # or archived must be too (helper-156).
+            blob = bytes(range(256)) * 8 + ("token=" + t).encode() + b"\x00\x01\x02" * 200
+            open(d + "/bin.gz", "wb").write(gzip.compress(blob, mtime=0))
+            z = io.BytesIO(); zf = zipfile.ZipFile(z, "w", zipfile.ZIP_DEFLATED); zf.writestr("blob.bin", blob); zf.close()
+            open(d + "/bin.zip", "wb").write(z.getvalue())
+            open(d + "/bin.raw", "wb").write(blob)
             """#, dir.path, token])
         try #require(made.code == 0, "\(made.err)")
         func verdict(_ name: String) throws -> LeakCheck.Verdict {
@@ -67,12 +74,12 @@ import Permissions
             let head = Array("POST http://a.test/up HTTP/1.1\r\nHost: a.test\r\nContent-Length: \(body.count)\r\n\r\n".utf8)
             return (head + body).withUnsafeBytes { LeakCheck.request($0, engine, bodyFrom: head.count) }
         }
-        for name in ["body.gz", "body.zip", "body.tar", "body.u16", "body.u16be"] {
+        for name in ["body.gz", "body.zip", "body.tar", "body.u16", "body.u16be", "bin.raw", "bin.gz", "bin.zip"] {
             let v = try verdict(name)
             #expect(v.rule?.hasPrefix("github") == true, "\(name): \(String(describing: v.rule)) \(v.complete)")
         }
         // The same files uploaded as form fields (helper-143).
-        for name in ["body.gz", "body.u16"] {
+        for name in ["body.gz", "body.u16", "bin.gz"] {
             let file = try Array(Data(contentsOf: dir.appendingPathComponent(name)))
             let body = Array("--XyZ\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\nhello\r\n--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"f\"\r\nContent-Type: application/octet-stream\r\n\r\n".utf8) + file + Array("\r\n--XyZ--\r\n".utf8)
             let head = Array("POST http://a.test/up HTTP/1.1\r\nHost: a.test\r\nContent-Type: multipart/form-data; boundary=\"XyZ\"\r\nContent-Length: \(body.count)\r\n\r\n".utf8)

@@ -12,6 +12,10 @@ public struct SecretsScanOptions: Sendable {
     public var maxArchiveBytes = 256 << 20
     /// The baseline's salt, when one is read or written: weak values get its slow digest.
     public var baselineSalt: [UInt8]?
+    /// Binary content is scanned as bytes, not skipped: for a payload on its way out, where a binary
+    /// body's bytes are checked whole and the same bytes compressed must be checked too (a gzipped
+    /// binary body holding a token went through the egress guard: found by helper-156).
+    public var scanBinary = false
     public init() {}
 }
 
@@ -345,7 +349,7 @@ public struct SecretsScanner: Sendable {
     func scanText(_ data: [UInt8], display: String, into result: inout SecretsScanResult) {
         let head = data.prefix(8192)
         if let order = UTF16Text.detect(head) { return scanBytes(UTF16Text.decode(data, order), display: display, into: &result) }
-        if Self.isBinary(Array(head)) { result.skippedBinary += 1; return }
+        if !options.scanBinary, Self.isBinary(Array(head)) { result.skippedBinary += 1; return }
         scanBytes(data, display: display, into: &result)
     }
 
