@@ -255,6 +255,37 @@ import Testing
         }
     }
 
+    /// A chain of overlapping matches across a round's edge: a token, the Bearer value it widens
+    /// over, a generic password starting inside that, and a second token inside the password. The
+    /// password started in the first round's redacted part, so no round took it, and the second
+    /// token passed whole (found by helper-156).
+    @Test func aChainOfOverlappingMatchesAcrossTheRoundsEdgeIsRedacted() throws {
+        let line = "Authorization: Bearer ghp_Xk9mQ2vL7pR4tY8wB3nC6dF1hJ5zA0sE2gUi.db_pwd=S3cr3tV4lu3Xy:ghp_Pq7Rt2Wx9Zb4Nc6Md8Lf1Kg3Jh5Hs0Vy2Ea4\n"
+        let chunk = 4 << 20
+        // As `secrets redact` builds it.
+        let engine = try SecretEngine.standard(minimumConfidence: .high, assignmentsAnywhere: true)
+        let lead = Array(line.utf8).firstIndex(of: UInt8(ascii: "g"))!   // where the first token starts in the line
+        let filler = "INFO request handled ok id=12345 path=/api/v1/items status=200\n"
+        for d in [6, 14, 30] {
+            // The first token starts d bytes before the first round's end.
+            let before = chunk - d - lead
+            var text = String(repeating: filler, count: before / filler.utf8.count + 1)
+            text = String(decoding: Array(text.utf8).prefix(before - 1), as: UTF8.self) + "\n"
+            text += line + "after line\n" + String(repeating: "trailing filler line 0123456789\n", count: 2000)
+            let input = Array(text.utf8)
+            var offset = 0, out: [UInt8] = []
+            StreamRedactor(engine: engine, chunkSize: chunk).run(read: { (buf: inout [UInt8], max: Int) -> Int in
+                let k = min(max, 1 << 16, input.count - offset)
+                buf += input[offset..<(offset + k)]; offset += k
+                return k
+            }, write: { out += $0 })
+            let result = String(decoding: out, as: UTF8.self)
+            let shown = result.split(separator: "\n").first { $0.contains("Authorization") } ?? ""
+            #expect(!result.contains("Xk9mQ2vL7pR4") && !result.contains("Pq7Rt2Wx9Zb4") && !result.contains("S3cr3tV4"), "d=\(d): \(shown)")
+            #expect(result.filter { $0 == "\n" }.count == text.filter { $0 == "\n" }.count)
+        }
+    }
+
     /// The baseline digest of a weak value is PBKDF2-HMAC-SHA256 as RFC 8018 defines it (values from
     /// Python's hashlib), so baselines stay readable whichever implementation computes it.
     @Test func theBaselineDigestIsStandardPBKDF2() {

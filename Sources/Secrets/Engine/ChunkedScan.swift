@@ -19,13 +19,33 @@ public struct ChunkedScan: Sendable {
     /// segment it starts in), then resolved across segment edges.
     /// Also whether every candidate in them was checked (`SecretEngine.scan(_:complete:)`).
     func scanSegments(_ raw: UnsafeRawBufferPointer, _ range: Range<Int>, overlap: Int) -> (matches: [SecretMatch], complete: Bool) {
+        let (matches, complete) = scanSegmentsFrom(raw, range, overlap: overlap)
+        // A match that starts in what the last round redacted and runs past it is this round's from
+        // where that ended: one starting inside a match the last round widened (a chain of overlapping
+        // matches) was the last round's by where it started, and not accepted there, and its tail
+        // passed in clear (found by helper-156). Its redaction is cut to start at `range`.
+        return (matches.map { m in
+            guard m.redacted.lowerBound < range.lowerBound else { return m }
+            var m = m
+            m.covering = range.lowerBound..<m.redacted.upperBound
+            return m
+        }, complete)
+    }
+
+    /// Whether a match found in a round over `range` is that round's: it starts in `range`, or starts
+    /// before it (in the last round's part) and runs into it.
+    static func belongs(_ m: SecretMatch, to range: Range<Int>, first: Bool) -> Bool {
+        range.contains(m.redacted.lowerBound) || first && m.redacted.lowerBound < range.lowerBound && m.redacted.upperBound > range.lowerBound
+    }
+
+    func scanSegmentsFrom(_ raw: UnsafeRawBufferPointer, _ range: Range<Int>, overlap: Int) -> (matches: [SecretMatch], complete: Bool) {
         let segments = max(1, min(Parallel.cores, range.count / max(1, chunkSize / 2)))
         if segments == 1 {
             var complete = true
             // By where redaction must start: a named match that won over an earlier generic one covers
             // bytes before its value, and accepted by its value it left them to pass in clear when
             // the round ended between the two (found by helper-133).
-            let found = engine.scan(raw, complete: &complete).filter { range.contains($0.redacted.lowerBound) }
+            let found = engine.scan(raw, complete: &complete).filter { Self.belongs($0, to: range, first: true) }
             return (found, complete)
         }
         nonisolated(unsafe) let shared = raw
@@ -40,7 +60,7 @@ public struct ChunkedScan: Sendable {
                 m.value = (m.value.lowerBound + lo)..<(m.value.upperBound + lo)
                 m.match = (m.match.lowerBound + lo)..<(m.match.upperBound + lo)
                 m.covering = m.covering.map { ($0.lowerBound + lo)..<($0.upperBound + lo) }
-                return accept.contains(m.redacted.lowerBound) ? m : nil
+                return Self.belongs(m, to: accept, first: k == 0) ? m : nil
             }
             return (found, complete)
         }
