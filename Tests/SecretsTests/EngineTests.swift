@@ -288,6 +288,32 @@ import Testing
 
     /// The baseline digest of a weak value is PBKDF2-HMAC-SHA256 as RFC 8018 defines it (values from
     /// Python's hashlib), so baselines stay readable whichever implementation computes it.
+    /// A weak value escaped or encoded was judged by its encoded bytes, which are long and varied,
+    /// and shown with a plain SHA-256 a wordlist reverses (found by helper-156).
+    @Test func aWeakValueIsWeakInAnyEncoding() {
+        let weak = "Summer2024!"
+        let forms = [
+            weak.unicodeScalars.map { "\\u" + String(repeating: "0", count: 4 - String($0.value, radix: 16).count) + String($0.value, radix: 16) }.joined(),
+            weak.utf8.map { "\\x" + Hex.encode([$0]) }.joined(),
+            weak.utf8.map { "%" + Hex.encode([$0]).uppercased() }.joined(),
+            Data("deploy-bot@example.com:\(weak)".utf8).base64EncodedString(),
+            Hex.encode(Array("deploy-bot:\(weak)".utf8)),
+        ]
+        #expect(forms.filter { MaskedSecret.isStrong(Array($0.utf8)) }.count >= 3, "most encoded forms alone look strong")
+        for f in forms {
+            let m = MaskedSecret(Array(f.utf8))
+            #expect(m.valueDigest == nil && m.prefix.isEmpty, "\(f): \(m)")
+        }
+        // Strong values stay strong: tokens, random base64 and hex (binary when decoded), and the
+        // base64 of a strong password.
+        var rng = SplitMix(state: 7)
+        let randomBytes = (0..<30).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+        let strong = ["ghp_R8x2Kq9ZpL4mT7vW1nB5cY3hJ6dF0sA2gE8k", "xoxb-2048123456-1234567890123-Qz8xK2mN7pR4tV1wY6bC3dF9",
+                      Data(randomBytes).base64EncodedString(), Hex.encode(randomBytes),
+                      Data("user:Qm7vR2xLp9Tz4Wk8Yb3Nc6Df1Hj5Ks0Le".utf8).base64EncodedString()]
+        for t in strong { #expect(MaskedSecret(Array(t.utf8)).valueDigest != nil, "\(t)") }
+    }
+
     @Test func theBaselineDigestIsStandardPBKDF2() {
         #expect(MaskedSecret.pbkdf2(Array("passwd".utf8), salt: Array("salt".utf8), rounds: 1).map { Hex.encode($0) }
                 == "55ac046e56e3089fec1691c22544b605f94185216dde0465e68b9d57c20dacbc")

@@ -23,11 +23,60 @@ public struct MaskedSecret: Sendable, Hashable, CustomStringConvertible {
         bytes.count >= 20 && ValueShape.entropy(bytes) * Double(bytes.count) >= 128
     }
 
+    /// Strong as written and as what it encodes: `\u`, `\x` and `%` escapes, and base64 or hex that
+    /// stands for printable text, add length and characters but no secrecy. `Summer2024!` written
+    /// `\u0053…` or inside `Basic base64(user:Summer2024!)` got a plain SHA-256 a wordlist reverses
+    /// (found by helper-156). Base64 standing for `user:password` is judged by the password.
+    public static func isStrongDecoded(_ bytes: [UInt8]) -> Bool {
+        guard isStrong(bytes) else { return false }
+        var view = bytes
+        if let unescaped = unescaped(view) { view = unescaped }
+        if let text = printableDecoding(view) {
+            view = text
+            if let colon = view.firstIndex(of: UInt8(ascii: ":")) { view = Array(view[(colon + 1)...]) }
+        }
+        return view == bytes || isStrong(view)
+    }
+
+    /// `b` with its `\uXXXX`, `\xXX` and `%XX` escapes decoded (as bytes, UTF-8 for `\u`); nil when
+    /// it holds none.
+    static func unescaped(_ b: [UInt8]) -> [UInt8]? {
+        func hex(_ c: UInt8) -> UInt32? { Hex.nibble(c).map(UInt32.init) }
+        func number(_ at: Int, _ n: Int) -> UInt32? {
+            guard at + n <= b.count else { return nil }
+            var v: UInt32 = 0
+            for k in at..<(at + n) { guard let d = hex(b[k]) else { return nil }; v = v << 4 | d }
+            return v
+        }
+        var out: [UInt8] = [], i = 0, changed = false
+        while i < b.count {
+            if b[i] == UInt8(ascii: "\\"), i + 1 < b.count {
+                if b[i + 1] == UInt8(ascii: "u"), let v = number(i + 2, 4) {
+                    out += Array(String(Unicode.Scalar(v).map(Character.init) ?? "?").utf8); i += 6; changed = true; continue
+                }
+                if b[i + 1] == UInt8(ascii: "x"), let v = number(i + 2, 2) { out.append(UInt8(v)); i += 4; changed = true; continue }
+            }
+            if b[i] == UInt8(ascii: "%"), let v = number(i + 1, 2) { out.append(UInt8(v)); i += 3; changed = true; continue }
+            out.append(b[i]); i += 1
+        }
+        return changed ? out : nil
+    }
+
+    /// What base64 (either alphabet) or hex of the whole of `b` stands for, when that is printable
+    /// ASCII text: random tokens decode to binary and are judged as written.
+    static func printableDecoding(_ b: [UInt8]) -> [UInt8]? {
+        func printable(_ d: [UInt8]) -> Bool { d.count >= 4 && d.allSatisfy { $0 >= 0x20 && $0 < 0x7F } }
+        if let d = Hex.decode(String(decoding: b, as: UTF8.self)), printable(d) { return d }
+        let alphabet = b.allSatisfy { c in (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || "+/-_=".utf8.contains(c) }
+        if alphabet, let d = Base64.decode(bytes: b), printable(d) { return d }
+        return nil
+    }
+
     public init<C: Collection>(_ value: C, baselineSalt: [UInt8]? = nil) where C.Element == UInt8 {
         let bytes = Array(value)
         length = bytes.count
         baselineDigest = nil
-        if Self.isStrong(bytes) {
+        if Self.isStrongDecoded(bytes) {
             // The first 4 characters, but never more than a quarter of the value.
             let head = bytes.prefix(min(4, bytes.count / 4)).map { $0 >= 0x20 && $0 < 0x7f ? $0 : UInt8(ascii: "?") }
             prefix = String(decoding: head, as: UTF8.self)
