@@ -288,6 +288,26 @@ import Testing
 
     /// The baseline digest of a weak value is PBKDF2-HMAC-SHA256 as RFC 8018 defines it (values from
     /// Python's hashlib), so baselines stay readable whichever implementation computes it.
+    /// A match a round takes from the last round's part starts before what the line count has
+    /// reached; it was given the line the count had got to (found by review).
+    @Test func aPlaceBeforeTheCountHasItsOwnLineAndColumn() {
+        let text = Array("ab\ncd\nefg\nhi".utf8)
+        text.withUnsafeBytes { buffer in
+            do {
+                let base = 0
+                var lines = LineCounter()
+                lines.advance(buffer, base: base, to: 9)   // into "efg", line 3
+                #expect(lines.position(of: 7, in: buffer, base: base) == (3, 2))
+                #expect(lines.position(of: 4, in: buffer, base: base) == (2, 2))
+                #expect(lines.position(of: 1, in: buffer, base: base) == (1, 2))
+                #expect(lines.position(of: 3, in: buffer, base: base) == (2, 1))
+                lines.advance(buffer, base: base, to: 12)
+                #expect(lines.position(of: 11, in: buffer, base: base) == (4, 2))
+                #expect(lines.position(of: 5, in: buffer, base: base) == (2, 3))
+            }
+        }
+    }
+
     /// A weak value escaped or encoded was judged by its encoded bytes, which are long and varied,
     /// and shown with a plain SHA-256 a wordlist reverses (found by helper-156).
     @Test func aWeakValueIsWeakInAnyEncoding() {
@@ -298,6 +318,12 @@ import Testing
             weak.utf8.map { "%" + Hex.encode([$0]).uppercased() }.joined(),
             Data("deploy-bot@example.com:\(weak)".utf8).base64EncodedString(),
             Hex.encode(Array("deploy-bot:\(weak)".utf8)),
+            // Two layers, and the escapes of other languages (review).
+            weak.utf8.map { "%25" + Hex.encode([$0]).uppercased() }.joined(),
+            weak.unicodeScalars.map { "\\U000000" + Hex.encode([UInt8($0.value)]) }.joined(),
+            weak.unicodeScalars.map { "&#\($0.value);" }.joined(),
+            weak.unicodeScalars.map { "&#x" + Hex.encode([UInt8($0.value)]) + ";" }.joined(),
+            Data(Data("deploy-bot:\(weak)".utf8).base64EncodedString().utf8).base64EncodedString(),
         ]
         #expect(forms.filter { MaskedSecret.isStrong(Array($0.utf8)) }.count >= 3, "most encoded forms alone look strong")
         for f in forms {

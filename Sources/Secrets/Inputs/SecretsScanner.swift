@@ -222,7 +222,7 @@ public struct SecretsScanner: Sendable {
                 found += 1
                 if shown == nil { shown = display() }
                 lines.advance(buffer, base: base, to: base + m.value.lowerBound)
-                let (line, column) = lines.position(of: base + m.value.lowerBound)
+                let (line, column) = lines.position(of: base + m.value.lowerBound, in: buffer, base: base)
                 let mapped = lineNumbers.flatMap { line - 1 < $0.count ? $0[line - 1] : nil } ?? line
                 let value = UnsafeRawBufferPointer(rebasing: buffer[m.value])
                 result.findings.append(SecretFinding(ruleID: m.ruleID, title: m.title, severity: m.severity, confidence: m.confidence,

@@ -27,19 +27,26 @@ public struct MaskedSecret: Sendable, Hashable, CustomStringConvertible {
     /// stands for printable text, add length and characters but no secrecy. `Summer2024!` written
     /// `\u0053…` or inside `Basic base64(user:Summer2024!)` got a plain SHA-256 a wordlist reverses
     /// (found by helper-156). Base64 standing for `user:password` is judged by the password.
+    /// Layers are peeled up to `maxLayers` deep (`%2553` is `%53` is `S`).
     public static func isStrongDecoded(_ bytes: [UInt8]) -> Bool {
         guard isStrong(bytes) else { return false }
         var view = bytes
-        if let unescaped = unescaped(view) { view = unescaped }
-        if let text = printableDecoding(view) {
-            view = text
-            if let colon = view.firstIndex(of: UInt8(ascii: ":")) { view = Array(view[(colon + 1)...]) }
+        for _ in 0..<maxLayers {
+            if let unescaped = unescaped(view) { view = unescaped; continue }
+            if let text = printableDecoding(view) {
+                view = text
+                if let colon = view.firstIndex(of: UInt8(ascii: ":")) { view = Array(view[(colon + 1)...]) }
+                continue
+            }
+            break
         }
         return view == bytes || isStrong(view)
     }
 
-    /// `b` with its `\uXXXX`, `\xXX` and `%XX` escapes decoded (as bytes, UTF-8 for `\u`); nil when
-    /// it holds none.
+    static let maxLayers = 4
+
+    /// `b` with its `\uXXXX`, `\UXXXXXXXX`, `\xXX`, `%XX` and `&#N;`/`&#xN;` escapes decoded (as
+    /// bytes, UTF-8 for characters); nil when it holds none.
     static func unescaped(_ b: [UInt8]) -> [UInt8]? {
         func hex(_ c: UInt8) -> UInt32? { Hex.nibble(c).map(UInt32.init) }
         func number(_ at: Int, _ n: Int) -> UInt32? {
@@ -48,12 +55,20 @@ public struct MaskedSecret: Sendable, Hashable, CustomStringConvertible {
             for k in at..<(at + n) { guard let d = hex(b[k]) else { return nil }; v = v << 4 | d }
             return v
         }
+        func character(_ v: UInt32) -> [UInt8] { Array(String(Unicode.Scalar(v).map(Character.init) ?? "?").utf8) }
         var out: [UInt8] = [], i = 0, changed = false
         while i < b.count {
-            if b[i] == UInt8(ascii: "\\"), i + 1 < b.count {
-                if b[i + 1] == UInt8(ascii: "u"), let v = number(i + 2, 4) {
-                    out += Array(String(Unicode.Scalar(v).map(Character.init) ?? "?").utf8); i += 6; changed = true; continue
+            if b[i] == UInt8(ascii: "&"), i + 3 < b.count, b[i + 1] == UInt8(ascii: "#") {
+                let hex = b[i + 2] == UInt8(ascii: "x") || b[i + 2] == UInt8(ascii: "X")
+                var k = i + (hex ? 3 : 2), v: UInt32 = 0, digits = 0
+                while k < b.count, digits < 8, let d = hex ? Hex.nibble(b[k]).map(UInt32.init) : (b[k] >= 48 && b[k] <= 57 ? UInt32(b[k] - 48) : nil) {
+                    v = v * (hex ? 16 : 10) + d; k += 1; digits += 1
                 }
+                if digits > 0, k < b.count, b[k] == UInt8(ascii: ";") { out += character(v); i = k + 1; changed = true; continue }
+            }
+            if b[i] == UInt8(ascii: "\\"), i + 1 < b.count {
+                if b[i + 1] == UInt8(ascii: "u"), let v = number(i + 2, 4) { out += character(v); i += 6; changed = true; continue }
+                if b[i + 1] == UInt8(ascii: "U"), let v = number(i + 2, 8) { out += character(v); i += 10; changed = true; continue }
                 if b[i + 1] == UInt8(ascii: "x"), let v = number(i + 2, 2) { out.append(UInt8(v)); i += 4; changed = true; continue }
             }
             if b[i] == UInt8(ascii: "%"), let v = number(i + 1, 2) { out.append(UInt8(v)); i += 3; changed = true; continue }
