@@ -119,6 +119,13 @@ public struct OSVRecord: Codable, Sendable, Equatable {
             throw ParseError(Self.describe(error))
         }
         guard !r.id.isEmpty else { throw ParseError("empty id") }
+        // An id or alias is a key (of findings, suppressions, the fleet's stored rows) and is shown
+        // through the redactor: one the redactor would change holds what looks like a credential, and
+        // is refused rather than kept under a masked key (found by review).
+        if Redactor.redactField(r.id) != r.id { throw ParseError("the record's id holds what looks like a credential") }
+        if (r.aliases ?? []).contains(where: { Redactor.redactField($0) != $0 }) {
+            throw ParseError("\(r.id): an alias holds what looks like a credential")
+        }
         guard Timestamp.valid(r.modified) else { throw ParseError("\(r.id): 'modified' is not an RFC 3339 time: '\(Redactor.quote(r.modified, max: 40))'") }
         // A withdrawn record is never matched: a `withdrawn` that is no time must not switch one off
         // silently (found by helper-72). The record is refused, and the import says so.
