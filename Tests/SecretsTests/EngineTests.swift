@@ -288,6 +288,39 @@ import Testing
 
     /// The baseline digest of a weak value is PBKDF2-HMAC-SHA256 as RFC 8018 defines it (values from
     /// Python's hashlib), so baselines stay readable whichever implementation computes it.
+    /// A stream read as text from its head may carry UTF-16 after it (a shell's `OK`, a pause, then
+    /// PowerShell's output; or a log's text, then a UTF-16 dump): the token in it passed `secrets
+    /// redact` whole (found by helper-156). Runs of UTF-16 code units are scanned as the text they encode.
+    @Test func utf16AfterATextHeadIsRedacted() throws {
+        let token = "ghp_R7wQ2bX9kLm4Np8sT1vY6zC3dF5gH0jK2mQe"
+        func utf16(_ s: String, little: Bool) -> [UInt8] { Array(s.utf16).flatMap { little ? [UInt8($0 & 0xFF), UInt8($0 >> 8)] : [UInt8($0 >> 8), UInt8($0 & 0xFF)] } }
+        func holds(_ a: [UInt8], _ b: [UInt8]) -> Bool { a.count >= b.count && (0...(a.count - b.count)).contains { a[$0..<($0 + b.count)].elementsEqual(b) } }
+        let engine = try SecretEngine.standard(minimumConfidence: .high, assignmentsAnywhere: true)
+        let longHead = Array(String(repeating: "INFO request ok\n", count: 40).utf8)
+        for (head, little, pause) in [(longHead, true, false), (longHead, false, false), (Array("OK\r\n".utf8), true, true)] {
+            let body = utf16("PS> Get-Secret\r\ntoken: \(token)\r\nPS> exit\r\n", little: little)
+            let input = head + body + Array("\ndone\n".utf8)
+            var offset = 0, out: [UInt8] = [], paused = false
+            StreamRedactor(engine: engine).runDetecting(read: { (buf: inout [UInt8], max: Int) -> Int in
+                if pause, offset == head.count, !paused { paused = true; return -1 }
+                let k = min(max, pause && offset < head.count ? head.count - offset : 700, input.count - offset)
+                buf += input[offset..<(offset + k)]; offset += k
+                return k
+            }, write: { out += $0 })
+            let what = "little \(little), pause \(pause)"
+            #expect(!holds(out, utf16(String(token.dropFirst(4)), little: little)), "\(what): the token passed")
+            #expect(holds(out, utf16("[REDACTED:github-personal-access-token]", little: little)), "\(what): no mark in the stream's order")
+            #expect(out.starts(with: head) && holds(out, utf16("PS> exit\r\n", little: little)) && holds(out, Array("\ndone\n".utf8)), "\(what): the rest is kept")
+        }
+        // Text without UTF-16 in it comes out as before.
+        let plain = Array("user=bob token \(token) ok\n".utf8)
+        var at = 0, out: [UInt8] = []
+        StreamRedactor(engine: engine).runDetecting(read: { (buf: inout [UInt8], max: Int) -> Int in
+            let k = min(max, plain.count - at); buf += plain[at..<(at + k)]; at += k; return k
+        }, write: { out += $0 })
+        #expect(String(decoding: out, as: UTF8.self) == "user=bob token [REDACTED:github-personal-access-token] ok\n")
+    }
+
     /// A match a round takes from the last round's part starts before what the line count has
     /// reached; it was given the line the count had got to (found by review).
     @Test func aPlaceBeforeTheCountHasItsOwnLineAndColumn() {

@@ -1,4 +1,5 @@
 import Catalog
+import ProvenantCore
 /// What a stream's first bytes say it is, for `secrets redact`.
 public enum RedactInput: Equatable, Sendable {
     case text
@@ -59,7 +60,7 @@ public struct StreamRedactor {
             return ended ? 0 : try read(&buffer, max)
         }
         guard case .utf16(let order, let mark) = form else {
-            return (try run(read: rest, write: write, incomplete: incomplete), nil)
+            return (try run(read: rest, write: write, incomplete: incomplete, utf16Runs: true), nil)
         }
         var stream = UTF16Text.Stream(order, head: [])
         var encoder = UTF16Text.Encoder(order)
@@ -82,13 +83,29 @@ public struct StreamRedactor {
     /// Returns how many secrets were replaced.
     /// `incomplete` is called once the stream is done if keyword hits somewhere were too dense to check
     /// them all (`ChunkedScan.run`): what passed through may then hold a secret that was not replaced.
+    /// `utf16Runs`: the stream was read as text, but UTF-16 may follow its head (a shell's `OK` then
+    /// PowerShell's output); runs of UTF-16 code units in it are scanned as the text they encode.
     @discardableResult
     public func run<E: Error>(read: (inout [UInt8], Int) throws(E) -> Int, write: ([UInt8]) throws(E) -> Void,
-                              incomplete: () -> Void = {}) throws(E) -> Int {
+                              incomplete: () -> Void = {}, utf16Runs: Bool = false) throws(E) -> Int {
         var replaced = 0
         var failure: E?
         let complete = try ChunkedScan(engine: engine, chunkSize: chunkSize).run(read: read) { buffer, _, done, matches in
             guard failure == nil else { return false }
+            let within = utf16Runs ? Self.utf16Spans(buffer, engine).filter { $0.range.upperBound > done.lowerBound && $0.range.lowerBound < done.upperBound } : []
+            if !within.isEmpty {
+                // Both kinds of span over this round's part, masked as their union where they overlap.
+                var all: [(range: Range<Int>, text: String)] = matches.map { (range: $0.redacted, text: "[REDACTED:\($0.ruleID)]") }
+                all += within.map { (range: $0.range, text: $0.mark) }
+                var spans: [(range: Range<Int>, text: String)] = []
+                for s in all {
+                    let lo = Swift.max(s.range.lowerBound, done.lowerBound), hi = Swift.min(s.range.upperBound, done.upperBound)
+                    if lo < hi { spans.append((range: (lo - done.lowerBound)..<(hi - done.lowerBound), text: s.text)) }
+                }
+                replaced += spans.count
+                do throws(E) { try write(Redactor.masking(Array(buffer[done]), spans)) } catch { failure = error }
+                return failure == nil
+            }
             var out: [UInt8] = []
             out.reserveCapacity(done.count + matches.count * 24)
             var at = done.lowerBound
@@ -106,5 +123,37 @@ public struct StreamRedactor {
         if let failure { throw failure }
         if !complete { incomplete() }
         return replaced
+    }
+
+    /// Code units of UTF-16 text in a stream read as text: each ASCII character with a NUL after it
+    /// (little-endian) or before it (big-endian), 16 or more in a row. Text read as text holds no NUL.
+    static let minimumRun = 16
+
+    /// The secrets in the UTF-16 runs of `buffer`, found by scanning the ASCII each run encodes, as
+    /// byte ranges of `buffer` and the mark that replaces each, in the run's byte order.
+    static func utf16Spans(_ buffer: UnsafeRawBufferPointer, _ engine: SecretEngine) -> [(range: Range<Int>, mark: String)] {
+        func ascii(_ b: UInt8) -> Bool { b == 9 || b == 10 || b == 13 || (b >= 0x20 && b < 0x7F) }
+        let n = buffer.count
+        var spans: [(range: Range<Int>, mark: String)] = []
+        var i = 0
+        while i + 1 < n {
+            let little = ascii(buffer[i]) && buffer[i + 1] == 0, big = buffer[i] == 0 && ascii(buffer[i + 1])
+            guard little || big else { i += 1; continue }
+            let start = i
+            var text: [UInt8] = []
+            while i + 1 < n, little ? ascii(buffer[i]) && buffer[i + 1] == 0 : buffer[i] == 0 && ascii(buffer[i + 1]) {
+                text.append(little ? buffer[i] : buffer[i + 1])
+                i += 2
+            }
+            guard text.count >= minimumRun else { continue }
+            let found: [SecretMatch] = text.withUnsafeBytes { engine.scan($0) }
+            for m in found {
+                var mark: [UInt8] = []
+                for c in "[REDACTED:\(m.ruleID)]".utf8 { if little { mark += [c, 0] } else { mark += [0, c] } }
+                let range: Range<Int> = (start + 2 * m.redacted.lowerBound)..<(start + 2 * m.redacted.upperBound)
+                spans.append((range: range, mark: String(decoding: mark, as: UTF8.self)))
+            }
+        }
+        return spans
     }
 }
