@@ -19,9 +19,26 @@ public protocol SecretSpotter: Sendable {
 extension SecretSpotter {
     public func mayFind(in bytes: [UInt8], identityField: Bool) -> Bool { true }
     public func mayFindEach(in joined: [UInt8], starts: [Int], identityField: Bool) -> [Bool] {
-        starts.indices.map { i in
-            mayFind(in: Array(joined[starts[i]..<(i + 1 < starts.count ? starts[i + 1] - 1 : joined.count - 1)]), identityField: identityField)
+        starts.indices.map { i in mayFind(in: Array(joined[JoinedTexts.bounds(i, starts: starts, count: joined.count)]), identityField: identityField) }
+    }
+}
+
+/// Many texts joined, each followed by one NUL, text `i` starting at `starts[i]`: how file lists are
+/// handed to the byte rules and the spotter in one pass.
+public enum JoinedTexts {
+    /// Text `i`'s bytes, without its NUL, in a join of `count` bytes.
+    public static func bounds(_ i: Int, starts: [Int], count: Int) -> Range<Int> {
+        starts[i]..<(i + 1 < starts.count ? starts[i + 1] - 1 : count - 1)
+    }
+
+    /// The text holding offset `o`: the last one starting at or before it. `starts` is not empty.
+    public static func text(containing o: Int, starts: [Int]) -> Int {
+        var lo = 0, hi = starts.count - 1
+        while lo < hi {
+            let mid = (lo + hi + 1) / 2
+            if starts[mid] <= o { lo = mid } else { hi = mid - 1 }
         }
+        return lo
     }
 }
 

@@ -97,15 +97,7 @@ public enum InputRedaction {
         // The spotter's answer for each path, from one pass; the byte rules' too.
         var ask = memo.prefilter.spotterMayFindEach(joined, starts: starts)
         joined.withUnsafeBufferPointer { b in
-            memo.prefilter.byteRules(b, stopAtFirst: false) { o in
-                // The path holding offset `o`: the last one starting at or before it.
-                var lo = 0, hi = starts.count - 1
-                while lo < hi {
-                    let mid = (lo + hi + 1) / 2
-                    if starts[mid] <= o { lo = mid } else { hi = mid - 1 }
-                }
-                ask[lo] = true
-            }
+            memo.prefilter.byteRules(b, stopAtFirst: false) { ask[JoinedTexts.text(containing: $0, starts: starts)] = true }
         }
         for i in p.files.indices where ask[i] {
             let path = p.files[i].path

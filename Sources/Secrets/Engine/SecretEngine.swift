@@ -174,19 +174,10 @@ public final class SecretEngine: Sendable {
     public func mayMatchEach(_ bytes: UnsafeRawBufferPointer, starts: [Int], minimumConfidence: Confidence = .low) -> [Bool] {
         var out = [Bool](repeating: known != nil, count: starts.count)
         guard known == nil, !starts.isEmpty, let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return out }
-        func bounds(_ t: Int) -> Range<Int> { starts[t]..<(t + 1 < starts.count ? starts[t + 1] - 1 : bytes.count - 1) }
-        func text(at o: Int) -> Int {
-            var lo = 0, hi = starts.count - 1
-            while lo < hi {
-                let mid = (lo + hi + 1) / 2
-                if starts[mid] <= o { lo = mid } else { hi = mid - 1 }
-            }
-            return lo
-        }
         var assigns = [Int8](repeating: -1, count: starts.count)   // -1 not yet looked at
         automaton.scan(bytes) { kw, end in
-            let t = text(at: end - automaton.keywords[kw].count)
-            let r = bounds(t)
+            let t = JoinedTexts.text(containing: end - automaton.keywords[kw].count, starts: starts)
+            let r = JoinedTexts.bounds(t, starts: starts, count: bytes.count)
             guard !out[t], end <= r.upperBound else { return }   // a keyword across the NUL is in neither text
             if assigns[t] < 0 { assigns[t] = Self.holdsAssignment(UnsafeBufferPointer(start: base + r.lowerBound, count: r.count)) ? 1 : 0 }
             out[t] = hitCounts(kw, end: end - r.lowerBound, base + r.lowerBound, r.count, assigns: assigns[t] == 1, minimumConfidence)

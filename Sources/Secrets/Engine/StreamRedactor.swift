@@ -95,7 +95,7 @@ public struct StreamRedactor {
             let within = utf16Runs ? Self.utf16Spans(buffer, engine).filter { $0.range.upperBound > done.lowerBound && $0.range.lowerBound < done.upperBound } : []
             if !within.isEmpty {
                 // Both kinds of span over this round's part, masked as their union where they overlap.
-                var all: [(range: Range<Int>, text: String)] = matches.map { (range: $0.redacted, text: "[REDACTED:\($0.ruleID)]") }
+                var all: [(range: Range<Int>, text: String)] = matches.map { (range: $0.redacted, text: Self.mark($0.ruleID)) }
                 all += within.map { (range: $0.range, text: $0.mark) }
                 var spans: [(range: Range<Int>, text: String)] = []
                 for s in all {
@@ -112,7 +112,7 @@ public struct StreamRedactor {
             for m in matches where m.redacted.upperBound > at {
                 let r = m.redacted
                 if r.lowerBound > at { out += buffer[at..<r.lowerBound] }
-                out += Array("[REDACTED:\(m.ruleID)]".utf8)
+                out += Array(Self.mark(m.ruleID).utf8)
                 at = r.upperBound
                 replaced += 1
             }
@@ -124,6 +124,9 @@ public struct StreamRedactor {
         if !complete { incomplete() }
         return replaced
     }
+
+    /// What replaces a secret of `rule`.
+    static func mark(_ rule: String) -> String { "[REDACTED:\(rule)]" }
 
     /// Code units of UTF-16 text in a stream read as text: each ASCII character with a NUL after it
     /// (little-endian) or before it (big-endian), 16 or more in a row. Text read as text holds no NUL.
@@ -149,7 +152,7 @@ public struct StreamRedactor {
             let found: [SecretMatch] = text.withUnsafeBytes { engine.scan($0) }
             for m in found {
                 var mark: [UInt8] = []
-                for c in "[REDACTED:\(m.ruleID)]".utf8 { if little { mark += [c, 0] } else { mark += [0, c] } }
+                for c in Self.mark(m.ruleID).utf8 { if little { mark += [c, 0] } else { mark += [0, c] } }
                 let range: Range<Int> = (start + 2 * m.redacted.lowerBound)..<(start + 2 * m.redacted.upperBound)
                 spans.append((range: range, mark: String(decoding: mark, as: UTF8.self)))
             }
