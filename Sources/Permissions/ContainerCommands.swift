@@ -182,7 +182,24 @@ enum ContainerCommands {
         let local = env.merging(shellAssignments(strings)) { given, _ in given }
         var out: [String] = []
         for text in shellTexts(strings) { out += runtimeNamedWords(shellExpanded(text, local), known: local) }
-        return out
+        return maskingSecrets(out, local)
+    }
+
+    /// The words, for quoting in a finding, with every value a secret-holding variable filled in put
+    /// back as the variable's name: `$(/opt/boot.sh $DB_PASSWORD)` was quoted with the password in it
+    /// (found by helper-159). A value split into words by the shell is masked word by word too.
+    static func maskingSecrets(_ words: [String], _ env: [String: String]) -> [String] {
+        var pieces: [(value: String, name: String)] = []
+        for (name, value) in env where Hygiene.looksSecret(name: name, value: value) {
+            pieces.append((value, name))
+            for part in value.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }) where part.count >= 4 && part.count < value.count {
+                pieces.append((String(part), name))
+            }
+        }
+        guard !pieces.isEmpty else { return words }
+        // Longest first, so a value is never masked by a shorter one inside it.
+        pieces.sort { $0.value.count != $1.value.count ? $0.value.count > $1.value.count : ($0.value, $0.name) < ($1.value, $1.name) }
+        return words.map { w in pieces.reduce(w) { $0.replacingOccurrences(of: $1.value, with: "$" + $1.name) } }
     }
 
     static let shells: Set<String> = ["sh", "bash", "dash", "ash", "zsh", "ksh", "mksh", "busybox"]

@@ -169,6 +169,26 @@ import TestSupport
         #expect(f.contains { $0.rule == rule && $0.found.contains(words) }, "\(what): \(f.map { "\($0.rule): \($0.found)" })")
     }
 
+    /// A literal secret the shell would fill into a command named only at run time is never quoted
+    /// with it (found by helper-159): the finding names the variable instead.
+    @Test func aSecretFilledIntoARuntimeCommandIsNotQuoted() throws {
+        let password = "correct horse-battery staple"
+        let k = try Self.edited(Self.kubernetes(), "        image: ghcr.io/acme/collector@sha256:",
+                                "        command: [/bin/sh, -c, \"$(/opt/boot.sh $DB_PASSWORD)\"]\n        env: [{name: DB_PASSWORD, value: \"\(password)\"}]\n        image: ghcr.io/acme/collector@sha256:")
+        let c = try Self.edited(Self.compose(), "    read_only: true\n",
+                                "    read_only: true\n    command: [/bin/sh, -c, \"$$(/opt/boot.sh $$DB_PASSWORD)\"]\n    environment: {DB_PASSWORD: \"\(password)\"}\n")
+        for (text, file) in [(k, "edited.yaml"), (c, "docker-compose.yml")] {
+            let f = try Self.findings(text, file: file)
+            let quoted = f.filter { $0.rule == "manifest:script-environment" && $0.found.hasPrefix("NOT CHECKED: the shell runs") }
+            #expect(quoted.contains { $0.found.contains("$DB_PASSWORD") }, "\(file): \(f.map { "\($0.rule): \($0.found)" })")
+            for x in f {
+                for piece in [password, "horse-battery", "staple"] {
+                    #expect(![x.found, x.allowed, x.fix].contains { $0.contains(piece) }, "\(file): \(x.rule): \(x.found)")
+                }
+            }
+        }
+    }
+
     /// PersistentVolumes read beside the workload, and whether the claim `data` may reach one on the node's disk.
     static let claimCases: [(String, String, Bool)] = [
         ("bound by volumeName to a hostPath volume", """
