@@ -113,6 +113,8 @@ import TestSupport
             """, "manifest:rbac-aggregated", "ClusterRole monitoring is aggregated"),
         ("a non-resource URL", "  verbs: [get, list, watch]\n", "  verbs: [get, list, watch]\n- nonResourceURLs: [/metrics]\n  verbs: [get]\n",
          "manifest:rbac-excess", "on URL /metrics"),
+        ("a subresource of every resource", "  verbs: [get, list, watch]\n", "  verbs: [get, list, watch]\n- apiGroups: [\"\"]\n  resources: [\"*/exec\"]\n  verbs: [create]\n",
+         "manifest:rbac-wildcard", "on [*/exec]"),
         // The same class of gap elsewhere: capability case, and the image.
         // The root group: gid 0 set, left to the image, or added beside.
         ("runAsGroup 0", "        runAsGroup: 10001\n", "        runAsGroup: 0\n", "hygiene:root-group", "runAsGroup: 0"),
