@@ -461,6 +461,13 @@ public enum Workloads {
         let scFields: [(String, String)] = [("privileged", "bool"), ("allowPrivilegeEscalation", "bool"), ("runAsNonRoot", "bool"), ("readOnlyRootFilesystem", "bool"),
                                             ("runAsUser", "int"), ("runAsGroup", "int"), ("capabilities", "map")]
         for (f, k) in scFields { if let e = want(spec["securityContext"]?[f], "securityContext.\(f)", k) { return e } }
+        // The pod's groups, which the root-group check reads as numbers: `fsGroup: 0.0` read as no
+        // group passed it, where kubectl sends gid 0 (found by helper-159).
+        if let e = want(spec["securityContext"]?["fsGroup"], "securityContext.fsGroup", "int") { return e }
+        if let e = want(spec["securityContext"]?["supplementalGroups"], "securityContext.supplementalGroups", "list") { return e }
+        for g in spec["securityContext"]?["supplementalGroups"]?.sequence ?? [] {
+            if let e = want(g, "securityContext.supplementalGroups", "int") { return e }
+        }
         // Kubernetes reads YAML 1.1, where `y` and `n` are booleans and Yams reads strings: a field the
         // controls read as a boolean must be one, or the workload is not checked.
         if let e = want(spec["securityContext"]?["windowsOptions"]?["hostProcess"], "securityContext.windowsOptions.hostProcess", "bool") { return e }

@@ -263,6 +263,11 @@ import TestSupport
         #expect(c4 == 2 && e4.contains(".yaml:10: Pod 'p': a.securityContext.windowsOptions.hostProcess must be a boolean"), "\(e4)")
         let (c5, e5) = try check("apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  securityContext:\n    windowsOptions:\n      hostProcess: \"true\"\n  containers:\n  - name: a\n    image: x\n")
         #expect(c5 == 2 && e5.contains("securityContext.windowsOptions.hostProcess must be a boolean"), "\(e5)")
+        // The pod's groups are numbers too: `0.0` is gid 0 to kubectl, and was read as no group (helper-159).
+        for (field, line) in [("fsGroup: 0.0", 7), ("supplementalGroups: [10001, 0.0]", 7), ("supplementalGroups: '0'", 7)] {
+            let (c, e) = try check("apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  securityContext:\n    \(field)\n  containers:\n  - name: a\n    image: x\n")
+            #expect(c == 2 && e.contains(".yaml:\(line): Pod 'p': securityContext.\(field.prefix { $0 != ":" }) must be a"), "\(field): \(e)")
+        }
         // An explicit null is the field unset, as Kubernetes reads it: checked, not refused.
         let nulls = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  securityContext: null\n  hostNetwork: ~\n  containers:\n  - name: a\n    image: x\n    securityContext: ~\n"
         let (c6, e6) = try check(nulls)
