@@ -359,7 +359,8 @@ public enum Workloads {
                     }
                     let r = try read(f, root: p)
                     c.pods += r.pods; c.objects.merge(r.objects)
-                    for (name, env) in r.environments {
+                    // In name order: the dictionary's own order changes every run (helper-159).
+                    for (name, env) in r.environments.sorted(by: { $0.key < $1.key }) {
                         if let old = c.environments[name], old != env {
                             c.problems.append(Self.conflictingNamespace(name, Location(f)))
                             c.environments[name] = "production"

@@ -235,6 +235,15 @@ import TestSupport
         #expect(r.code != 0 && Set(names) == ["open", "allow-all", "calico", "listed"], "\(r.code) \(r.out) \(r.err)")
     }
 
+    /// Namespaces labelled differently in two files are warned about in name order, every run (helper-159).
+    @Test func conflictingNamespacesAreWarnedAboutInNameOrder() throws {
+        let names = (0..<12).map { "ns\($0)" }
+        let doc = { (env: String) in names.map { "apiVersion: v1\nkind: Namespace\nmetadata: {name: \($0), labels: {environment: \(env)}}\n" }.joined(separator: "---\n") }
+        let a = try tmpFile("ns-a.yaml", doc("test")), b = try tmpFile("ns-b.yaml", doc("dev"))
+        let warned = try Workloads.collect([a, b]).problems.map(\.message).filter { $0.contains("defined more than once") }
+        #expect(warned == names.sorted().map { "Namespace '\($0)' is defined more than once with different environment labels; judged as production" }, "\(warned)")
+    }
+
     @Test func duplicateKeysAreErrorsNamingBothLines() throws {
         let (code, err) = try check("apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  hostNetwork: false\n  containers:\n  - name: a\n    image: x\n  hostNetwork: true\n")
         #expect(code == 2 && err.contains(".yaml:10: duplicate key 'hostNetwork' (first at line 6)"), "\(err)")
