@@ -121,7 +121,15 @@ public struct ProvenanceBuilder: Sendable {
         }
         var metadata: [String: Any] = ["finishedOn": RFC3339.string(from: now)]
         if let i = invocation { metadata["invocationId"] = i }
-        if let s = started ?? e["PROVENANT_BUILD_STARTED_ON"] { metadata["startedOn"] = s }
+        // SLSA's startedOn is a timestamp: any text was written as given (found by helper-158).
+        let startVariable = started != nil ? "CI_JOB_STARTED_AT" : "PROVENANT_BUILD_STARTED_ON"
+        if let s = started ?? e["PROVENANT_BUILD_STARTED_ON"] {
+            guard RFC3339.date(from: s) != nil else {
+                let shown = s.unicodeScalars.count > 40 ? String(String.UnicodeScalarView(s.unicodeScalars.prefix(40))) + "…" : s
+                throw InputError("\(startVariable) '\(Redactor.escapeControls(Redactor.redact(shown)))' is not an RFC 3339 UTC time (YYYY-MM-DDTHH:MM:SSZ)")
+            }
+            metadata["startedOn"] = s
+        }
         return Self.withoutUserinfo([
             "buildDefinition": [
                 "buildType": buildType,

@@ -347,6 +347,20 @@ func run(_ exe: String, _ args: [String], env: [String: String] = [:]) throws ->
                                                  .init(uri: "pkg:npm/dep@1.0.0?vcs_url=git%2Bhttps://bot:npm_SECRET%40github.com/acme/dep.git", digest: [:])],
                                   environment: env, now: Date(timeIntervalSince1970: 0))
         let json = String(decoding: try JSONSerialization.data(withJSONObject: try b.predicate(), options: [.sortedKeys]), as: UTF8.self)
+        // The start time is a timestamp, or the predicate is refused naming the variable (helper-158).
+        for (variable, value, ok) in [("CI_JOB_STARTED_AT", "2026-11-30T08:00:00Z", true), ("CI_JOB_STARTED_AT", "garbage; not a time", false),
+                                      ("PROVENANT_BUILD_STARTED_ON", "2026-11-30T08:00:00.25Z", true), ("PROVENANT_BUILD_STARTED_ON", "not a date", false)] {
+            var withStart = variable == "CI_JOB_STARTED_AT" ? env : [:]
+            withStart[variable] = value
+            let built = ProvenanceBuilder(subjects: [.init(name: "agent", digest: ["sha256": "ab"])], builderID: nil, sourceDir: nil, dependencies: [],
+                                          environment: withStart, now: Date(timeIntervalSince1970: 0))
+            do {
+                let metadata = (try built.predicate()["runDetails"] as? [String: Any])?["metadata"] as? [String: Any]
+                #expect(ok && metadata?["startedOn"] as? String == value, "\(variable)=\(value): \(String(describing: metadata))")
+            } catch {
+                #expect(!ok && error.message.contains("\(variable) '\(value)' is not an RFC 3339 UTC time"), "\(variable)=\(value): \(error.message)")
+            }
+        }
         #expect(!json.contains("SECRET") && !json.contains("x:y@") && !json.contains("bot:"), "\(json)")
         let uris = (((try b.predicate()["buildDefinition"] as? [String: Any])?["resolvedDependencies"] as? [[String: Any]]) ?? []).compactMap { $0["uri"] as? String }
         #expect(uris.contains("pkg:npm/dep@1.0.0?vcs_url=git%2Bhttps:%2F%2Fgithub.com%2Facme%2Fdep.git"), "the purl stays, without its credentials: \(uris)")
