@@ -125,6 +125,9 @@ public struct Statement: Sendable {
         guard let pt = obj["predicateType"] as? String else { throw InputError("statement without predicateType") }
         guard let raw = obj["subject"] as? [[String: Any]], !raw.isEmpty else { throw InputError("statement without subjects") }
         let subjects = raw.map { Subject(name: $0["name"] as? String ?? "", digest: ($0["digest"] as? [String: String]) ?? [:]) }
+        // The predicate is an object when there is one: an array or a string passed as a verified
+        // statement a Go reader refuses (found by helper-158).
+        if let p = obj["predicate"], !(p is NSNull), !(p is [String: Any]) { throw InputError("the statement's predicate is not a JSON object") }
         return Statement(subjects: subjects, predicateType: pt, predicate: obj["predicate"])
     }
 }

@@ -47,9 +47,14 @@ struct AttestCommand: AsyncParsableCommand {
         do {
             let type = try Statement.predicateType(predicateType)
             guard let pdata = FileManager.default.contents(atPath: predicate),
-                  let pobj = try? JSONSerialization.jsonObject(with: pdata) else { CLI.fail("error: \(predicate): predicate is not readable JSON") }
+                  let parsed = try? JSONSerialization.jsonObject(with: pdata) else { CLI.fail("error: \(predicate): predicate is not readable JSON") }
+            // An in-toto Statement's predicate is an object: `[1,2]` was signed, and verified (found by helper-158).
+            guard let pobj = parsed as? [String: Any] else { CLI.fail("error: \(predicate): the predicate must be a JSON object, as an in-toto Statement holds it") }
             guard let pem = try? String(contentsOfFile: key, encoding: .utf8) else { CLI.fail("error: \(key): cannot read key") }
-            let signer = try SigningKey.load(pem: pem, password: ProcessInfo.processInfo.environment["PROVENANT_KEY_PASSWORD"])
+            // A key that does not load is named, as every other input is (helper-158).
+            let signer: SigningKey
+            do { signer = try SigningKey.load(pem: pem, password: ProcessInfo.processInfo.environment["PROVENANT_KEY_PASSWORD"]) }
+            catch { throw InputError(error.message, at: error.location ?? Location(key)) }
             guard let image else {
                 let statement = Statement(subjects: try Statement.subjects(files: subject), predicateType: type, predicate: pobj)
                 let env = try DSSEEnvelope.sign(payload: try statement.payload(), type: DSSEEnvelope.inTotoType, with: signer)

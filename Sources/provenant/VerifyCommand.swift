@@ -158,10 +158,10 @@ struct VerifyCommand: AsyncParsableCommand {
         guard let data = FileManager.default.contents(atPath: file) else { throw InputError("cannot read file", at: Location(file)) }
         let document = try AttestationDocument.parse(data, path: file)
         if case .envelopes = document, key == nil {
-            throw InputError("a bare envelope has no certificate: pass the signer's public key with --key")
+            throw InputError("a bare envelope has no certificate: pass the signer's public key with --key", at: Location(file))
         }
         if case .envelopes = document, trustedRoot != nil || certificateIdentity != nil || certificateIdentityRegexp != nil || certificateOidcIssuer != nil {
-            throw InputError("--trusted-root and the certificate flags apply to Sigstore bundles; this is a bare envelope")
+            throw InputError("--trusted-root and the certificate flags apply to Sigstore bundles; this is a bare envelope", at: Location(file))
         }
         do { return try requirements().verify(document, artifact: input) } catch { throw InputError(error.message, at: error.location ?? Location(file)) }
     }
