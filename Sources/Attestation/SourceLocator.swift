@@ -20,7 +20,12 @@ public struct SourceLocator: Sendable, Equatable {
             t = t[..<colon] + "/" + t[t.index(after: colon)...]
         }
         var ref: String?
-        if let hash = t.firstIndex(of: "#") { ref = String(t[t.index(after: hash)...]); t = t[..<hash] }
+        // `@REF` names the ref when it comes before any `#`: a branch may hold `#` itself
+        // (`@refs/heads/fix#12` was no repository at all: found by helper-158). Else `#REF` does.
+        let hash = t.firstIndex(of: "#")
+        if let at = t[(t.firstIndex(of: "/") ?? t.endIndex)...].firstIndex(of: "@"), hash.map({ at < $0 }) ?? false {
+            ref = String(t[t.index(after: at)...]); t = t[..<at]
+        } else if let hash { ref = String(t[t.index(after: hash)...]); t = t[..<hash] }
         let slash = t.firstIndex(of: "/") ?? t.endIndex
         var authority = t[..<slash]
         var path = t[slash...].drop { $0 == "/" }

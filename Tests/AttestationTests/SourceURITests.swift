@@ -96,6 +96,9 @@ import TestSupport
         for s in same { #expect(SourceLocator(s)?.repository == "github.com/acme/agent", "\(s)") }
         #expect(SourceLocator("git+https://github.com/acme/agent@refs/heads/main")?.ref == "refs/heads/main")
         #expect(SourceLocator("https://github.com/acme/agent#refs/tags/v1")?.ref == "refs/tags/v1")
+        // A branch may hold `#`; after `@`, it is part of the ref (helper-158).
+        let hashed = SourceLocator("git+https://github.com/acme/agent@refs/heads/fix#12")
+        #expect(hashed?.repository == "github.com/acme/agent" && hashed?.ref == "refs/heads/fix#12", "\(String(describing: hashed))")
         #expect(SourceLocator("github.com/Acme/agent")?.repository != "github.com/acme/agent", "paths keep their case")
         #expect(SourceLocator("") == nil && SourceLocator("https://github.com") == nil)
     }
