@@ -56,6 +56,10 @@ public struct BundleVerificationRequest: Sendable {
             if predicateType != nil || builderID != nil || sourceURI != nil {
                 throw InputError("--type, --builder-id and --source-uri apply to attestations; this bundle holds a plain message signature")
             }
+            // A usage error, as the flags above are: not a failed verification (found by helper-158).
+            if case .digests = artifact {
+                throw InputError("a message signature covers the artifact's bytes: pass --artifact, not --digest")
+            }
         }
         let context = BundleContext(bundle: bundle, root: root, artifact: artifact, key: key)
         return BundleVerifier(policies: policies, notRequested: notRequested).verify(context)
