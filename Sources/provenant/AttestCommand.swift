@@ -63,11 +63,13 @@ struct AttestCommand: AsyncParsableCommand {
             }
             let client: RegistryClient
             let target: FetchedManifest
+            let reference: RegistryReference
             do {
-                let reference = try Self.registryReference(image)
+                reference = try Self.registryReference(image)
                 client = try RegistryClient(reference, options: try access.registryOptions(quiet: false))
-                target = try await ReferrerAttachment.subject(client, reference)
             } catch { CLI.fail("error: \(error)") }
+            // The registry's words may echo the credentials it was sent (found by helper-160).
+            do { target = try await ReferrerAttachment.subject(client, reference) } catch { CLI.fail("error: \(client.withoutCredentials("\(error)"))") }
             let statement = Statement(subjects: [.init(name: client.name, digest: ["sha256": String(target.digest.dropFirst(7))])],
                                       predicateType: type, predicate: pobj)
             let env = try DSSEEnvelope.sign(payload: try statement.payload(), type: DSSEEnvelope.inTotoType, with: signer)
@@ -80,7 +82,7 @@ struct AttestCommand: AsyncParsableCommand {
             do {
                 referrer = try await ReferrerAttachment.attach(client, subject: target, artifactType: MediaType.sigstoreBundle,
                                                                payloadMediaType: MediaType.sigstoreBundle, payload: bundle)
-            } catch { CLI.fail("error: \(error)") }
+            } catch { CLI.fail("error: \(client.withoutCredentials("\(error)"))") }
             CLI.stderr("attached a \(type) attestation to \(client.name)@\(target.digest)")
             print(referrer)
         } catch let e as InputError { CLI.fail("error: \(e)") }

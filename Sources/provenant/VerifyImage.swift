@@ -37,10 +37,10 @@ struct ImageVerification {
     func run() async throws {
         let client: RegistryClient
         let target: FetchedManifest
-        do {
-            client = try RegistryClient(reference, options: try command.access.registryOptions(quiet: command.format == "json"))
-            target = try await ReferrerAttachment.subject(client, reference)
-        } catch { CLI.fail("error: \(error)") }
+        do { client = try RegistryClient(reference, options: try command.access.registryOptions(quiet: command.format == "json")) } catch { CLI.fail("error: \(error)") }
+        // Everything printed from here may quote the registry, which may echo the credentials it was
+        // sent: a password written as a descriptor's digest was printed (found by helper-160).
+        do { target = try await ReferrerAttachment.subject(client, reference) } catch { CLI.fail("error: \(client.withoutCredentials("\(error)"))") }
         let digests = ["sha256": String(target.digest.dropFirst(7))]
         let keyPEM: String?
         let pub: VerifyingKey?
@@ -57,9 +57,11 @@ struct ImageVerification {
         } catch { CLI.fail("error: \(error)") }
 
         var outcomes: [Outcome] = []
-        let referrers: [ImageDescriptor]
+        // Referrers that cannot be listed are not checked, and said so; the cosign tag is still read, as
+        // a failure there is one outcome too (the run stopped with exit 2 before: helper-160).
+        var referrers: [ImageDescriptor] = []
         do { referrers = try await client.referrers(of: target.digest, artifactType: MediaType.sigstoreBundle) } catch {
-            CLI.fail("error: cannot list the referrers of \(client.name)@\(target.digest): \(error)")
+            outcomes.append(Outcome(source: "referrers", digest: "", state: .notChecked, reason: "the referrers could not be listed: \(error)"))
         }
         // One referrer listed many times is checked once, and at most maxAttLayers are: a referrers tag
         // anyone who may push could fill with 18,000 copies made each verify run for minutes (found by helper-79).
@@ -82,7 +84,7 @@ struct ImageVerification {
         }
 
         let verified = outcomes.contains { $0.state == .verified }
-        emit(outcomes, image: client.name + "@" + target.digest, verified: verified)
+        emit(outcomes.map { Self.masked($0, client.withoutCredentials) }, image: client.name + "@" + target.digest, verified: verified)
         if !verified {
             if outcomes.isEmpty {
                 CLI.stderr("error: no attestations found for \(client.name)@\(target.digest) (no Sigstore bundle referrer, no cosign \(attTag) tag)")
@@ -202,6 +204,19 @@ struct ImageVerification {
             outs.append(out)
         }
         return outs
+    }
+
+    /// An outcome with every text in it passed through `mask`.
+    static func masked(_ o: Outcome, _ mask: (String) -> String) -> Outcome {
+        var o = o
+        o.source = mask(o.source); o.digest = mask(o.digest); o.reason = o.reason.map(mask)
+        if var r = o.report {
+            r.passed = r.passed.map { ($0.check, mask($0.detail)) }
+            r.notRequested = r.notRequested.map(mask)
+            r.failure = r.failure.map { VerificationFailure(check: $0.check, reason: mask($0.reason)) }
+            o.report = r
+        }
+        return o
     }
 
     func emit(_ outcomes: [Outcome], image: String, verified: Bool) {

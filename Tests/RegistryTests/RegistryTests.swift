@@ -382,6 +382,20 @@ import TestSupport
         let body = await #expect(throws: ImageError.self) { try await Self.catalog("registry:\(host)/r:echo-body", options: Self.options(port, creds)) }
         #expect(body?.description.contains("redirect-pass") == false && body?.description.contains("REDACTED") == true, "\(String(describing: body))")
 
+        // `verify` on an image whose referrers the registry lists with the password as a digest: one
+        // NOT CHECKED outcome, masked, and the run goes on to the cosign tag (helper-160).
+        let keys = dir.path + "/k"
+        #expect(try runProcess(provenantBinary, ["key", "generate", "-o", keys]).code == 0)
+        let env = ["PROVENANT_REGISTRY_AUTH": "\(host)=carol:redirect-pass"]
+        let verify = { (tag: String) in try runProcess(provenantBinary, ["verify", "registry:\(host)/r:\(tag)", "--key", keys + ".pub", "--insecure-registry", host], env: env) }
+        let echoedList = try verify("echo-subject")
+        #expect(echoedList.code == 1 && echoedList.out.contains("NOT CHECKED") && echoedList.out.contains("the referrers could not be listed") && echoedList.out.contains("REDACTED"), "\(echoedList)")
+        #expect(!(echoedList.out + echoedList.err).lowercased().contains("redirect-pass"), "\(echoedList)")
+        // Referrers on the API's second page are read: the bundle there is tried (and cannot be fetched).
+        let paged = try verify("paged-subject")
+        #expect(paged.code == 1 && paged.out.contains("referrer sha256:" + String(repeating: "2", count: 64)), "\(paged)")
+        #expect(try String(contentsOfFile: log, encoding: .utf8).contains("?page=2"))
+
         let loop = await #expect(throws: ImageError.self) { try await client.fetchBlob("sha256:" + String(repeating: "0", count: 64), limit: 1024) }
         #expect(loop?.message.contains("redirected more than 5 times") == true, "\(String(describing: loop))")
         let looping = try RegistryClient(host: host, repository: "r", options: Self.options(port, creds))

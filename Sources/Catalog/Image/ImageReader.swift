@@ -121,12 +121,16 @@ public protocol ImageSource: Sendable {
     /// A manifest or blob the image's index names (an attestation's manifest and layers), checked
     /// against its digest, at most 4 MiB.
     func document(_ d: ImageDescriptor) async throws -> [UInt8]
+    /// `text` (an error that may quote what the image's server sent) without the credentials this
+    /// source holds or has sent: a registry may echo a password back in a document (helper-160).
+    func withoutCredentials(_ text: String) -> String
 }
 
 extension ImageSource {
     public var layersArriveVerified: Bool { false }
     public var unreadEntries: [String] { [] }
     public func document(_ d: ImageDescriptor) async throws -> [UInt8] { throw ImageError(d.digest, "is not readable from this kind of image") }
+    public func withoutCredentials(_ text: String) -> String { text }
 }
 
 /// Which files of the image to keep in memory while the layers stream: those an extractor will read.

@@ -303,19 +303,60 @@ public final class RegistryClient: Sendable {
         var url = base + "/referrers/" + digest
         if let artifactType { url += "?artifactType=" + PercentEncoding.encode(artifactType) }
         let response = try await send(.GET, url, access: .pull, subject: subject, headers: [("Accept", MediaType.ociIndex)])
-        let index: ImageIndex
+        var listed: [ImageDescriptor]
         if response.status.code == 404 {
             await discard(response)
             let tag = Self.referrersTag(digest)
             guard try await manifestExists(tag) else { return [] }
             let fetched = try await fetchManifest(tag)
-            index = try ImageIndex(fetched.bytes, subject: name + ":" + tag)
+            listed = try ImageIndex(fetched.bytes, subject: name + ":" + tag).manifests
         } else {
-            try await expect(response, [200], subject: subject)
-            index = try ImageIndex(try await collect(response, limit: maxDocumentBytes, subject: subject, what: "a referrers index"), subject: subject)
+            // The API may answer in pages, each naming the next in `Link: <URL>; rel="next"` (OCI
+            // distribution 1.1): only the first was read, and a bundle on the second went unseen
+            // (found by helper-160). Followed on this registry only, up to `maxReferrerPages`.
+            var page = response, pageURL = url, pages = 1
+            listed = []
+            while true {
+                try await expect(page, [200], subject: subject)
+                let next = Self.nextPage(page.headers, after: pageURL)
+                listed += try ImageIndex(try await collect(page, limit: maxDocumentBytes, subject: subject, what: "a referrers index"), subject: subject).manifests
+                guard let next else { break }
+                guard pages < Self.maxReferrerPages else {
+                    throw ImageError(subject, "names more than \(Self.maxReferrerPages) pages of referrers; the rest were not read")
+                }
+                guard Self.sameOrigin(next, pageURL) else { throw ImageError(subject, "names its next page on another host; not followed") }
+                pageURL = next
+                page = try await send(.GET, next, access: .pull, subject: subject, headers: [("Accept", MediaType.ociIndex)])
+                pages += 1
+            }
         }
-        guard let artifactType else { return index.manifests }
-        return index.manifests.filter { $0.artifactType == artifactType }
+        guard let artifactType else { return listed }
+        return listed.filter { $0.artifactType == artifactType }
+    }
+
+    static let maxReferrerPages = 16
+
+    /// The `rel="next"` target of a `Link` header, resolved against the page it came with.
+    /// Link values are `<URL>; param; …`, comma-separated; a comma inside `<…>` is the URL's own.
+    static func nextPage(_ headers: HTTPHeaders, after url: String) -> String? {
+        for header in headers["Link"] {
+            var rest = Substring(header)
+            while let open = rest.firstIndex(of: "<"), let close = rest[open...].firstIndex(of: ">") {
+                let target = rest[rest.index(after: open)..<close]
+                let tail = rest[rest.index(after: close)...]
+                let end = tail.firstIndex(of: ",") ?? tail.endIndex
+                let params = tail[..<end].split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+                if params.contains("rel=\"next\"") || params.contains("rel=next") { return resolve(String(target), against: url) }
+                rest = tail[end...]
+            }
+        }
+        return nil
+    }
+
+    /// Whether two URLs share scheme, host and port.
+    static func sameOrigin(_ a: String, _ b: String) -> Bool {
+        guard let x = URL(string: a), let y = URL(string: b) else { return false }
+        return x.scheme?.lowercased() == y.scheme?.lowercased() && hostPort(x) == hostPort(y)
     }
 
     /// Whether a tag or digest names a manifest in the repository (`HEAD`).
@@ -610,7 +651,7 @@ public final class RegistryClient: Sendable {
     /// sent it: a registry may echo what it was sent, and a plain password looks like any word to the
     /// redactor. The password, identity token, Basic value and Bearer tokens are each replaced, as
     /// sent and percent-encoded, in any letter case.
-    func withoutCredentials(_ text: String) -> String {
+    public func withoutCredentials(_ text: String) -> String {
         var secrets: [String] = []
         switch options.credentials.credential(for: host) {
         case .basic(let user, let password)?:

@@ -19,6 +19,8 @@ public struct RegistryImageSource: ImageSource {
         do { return try await resolveQuoting(platform: platform) } catch let e as ImageError { throw masked(e) }
     }
 
+    public func withoutCredentials(_ text: String) -> String { client.withoutCredentials(text) }
+
     func masked(_ e: ImageError) -> ImageError {
         var m = e
         m.subject = client.withoutCredentials(e.subject)

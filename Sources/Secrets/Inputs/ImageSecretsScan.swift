@@ -103,7 +103,8 @@ extension SecretsScanner {
                     }
                 }
             } catch {
-                notChecked(shown, "the attestation could not be read: \(shownPath(String(describing: error)))")
+                // The registry's own words may quote what it was sent (helper-160).
+                notChecked(shown, "the attestation could not be read: \(shownPath(source.withoutCredentials(String(describing: error))))")
             }
         }
     }

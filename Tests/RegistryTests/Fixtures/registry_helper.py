@@ -119,6 +119,13 @@ class Replying(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
 
+def subject_manifest(name):
+    return json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                       "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                                  "digest": "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a", "size": 2},
+                       "layers": [], "annotations": {"name": name}}, sort_keys=True).encode()
+
+
 def redirect_server(portfile, logfile, blobfile, account):
     users = dict([account.split(":", 1)])
     blob = open(blobfile, "rb").read()
@@ -159,6 +166,28 @@ def redirect_server(portfile, logfile, blobfile, account):
                 password = base64.b64decode(auth.split(" ", 1)[1]).decode().split(":", 1)[1]
                 body = b'{"schemaVersion":2}'
                 self.reply(200, body, [("Content-Type", "application/vnd.oci.image.manifest.v1+json"), ("Docker-Content-Digest", password)])
+            elif "/manifests/echo-subject" in self.path or "/manifests/paged-subject" in self.path:
+                # Images whose referrers the API lists: for echo-subject, a descriptor whose digest is
+                # the password; for paged-subject, nothing on the first page and a bundle on the
+                # second, which the first names in a Link header (both found by helper-160).
+                body = subject_manifest(self.path.rsplit("/", 1)[-1])
+                digest = "sha256:" + hashlib.sha256(body).hexdigest()
+                self.reply(200, body, [("Content-Type", "application/vnd.oci.image.manifest.v1+json"), ("Docker-Content-Digest", digest)])
+            elif "/referrers/" in self.path:
+                password = base64.b64decode(auth.split(" ", 1)[1]).decode().split(":", 1)[1]
+                bundle = "application/vnd.dev.sigstore.bundle.v0.3+json"
+                echo = "sha256:" + hashlib.sha256(subject_manifest("echo-subject")).hexdigest()
+                if echo in self.path:
+                    listed = [{"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": password, "size": 10, "artifactType": bundle}]
+                    links = []
+                elif "page=2" in self.path:
+                    listed = [{"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": "sha256:" + "2" * 64, "size": 10, "artifactType": bundle}]
+                    links = []
+                else:
+                    listed = []
+                    links = [("Link", '<%s?page=2>; rel="next"' % self.path.split("?")[0])]
+                body = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": listed}).encode()
+                self.reply(200, body, [("Content-Type", "application/vnd.oci.image.index.v1+json")] + links)
             elif "/blobs/loop/" in self.path:
                 n = int(parts[-1]) + 1
                 self.reply(307, b"", [("Location", "/v2/r/blobs/loop/%d" % n)])
