@@ -1,4 +1,5 @@
 import Catalog
+import Foundation
 import ProvenantCore
 
 /// The registry client's parsers of what a registry or the user's environment hands it.
@@ -26,6 +27,16 @@ enum RegistryTargets {
                         precondition(!error.message.contains(password), "the refusal quotes a password")
                     }
                 }
+            }
+        },
+        FuzzTarget("referrers-link", "a referrers page's Link headers (<URL>; rel=\"next\", comma-separated), resolved against the page") { bytes in
+            let text = String(decoding: bytes, as: UTF8.self)
+            let links = text.split(separator: "\n", omittingEmptySubsequences: false).prefix(8).map(String.init)
+            let page = "http://127.0.0.1:5000/v2/team/app/referrers/sha256:" + String(repeating: "0", count: 64)
+            // A next page is a URL, and only one on the page's own registry is ever followed.
+            if let next = RegistryClient.nextPage(links: links, after: page) {
+                precondition(URL(string: next) != nil, "the next page is not a URL")
+                _ = RegistryClient.sameOrigin(next, page)
             }
         },
     ]

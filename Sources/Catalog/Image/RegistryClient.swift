@@ -338,8 +338,10 @@ public final class RegistryClient: Sendable {
 
     /// The `rel="next"` target of a `Link` header, resolved against the page it came with.
     /// Link values are `<URL>; param; …`, comma-separated; a comma inside `<…>` is the URL's own.
-    static func nextPage(_ headers: HTTPHeaders, after url: String) -> String? {
-        for header in headers["Link"] {
+    static func nextPage(_ headers: HTTPHeaders, after url: String) -> String? { nextPage(links: headers["Link"], after: url) }
+
+    public static func nextPage(links: [String], after url: String) -> String? {
+        for header in links {
             var rest = Substring(header)
             while let open = rest.firstIndex(of: "<"), let close = rest[open...].firstIndex(of: ">") {
                 let target = rest[rest.index(after: open)..<close]
@@ -354,7 +356,7 @@ public final class RegistryClient: Sendable {
     }
 
     /// Whether two URLs share scheme, host and port.
-    static func sameOrigin(_ a: String, _ b: String) -> Bool {
+    public static func sameOrigin(_ a: String, _ b: String) -> Bool {
         guard let x = URL(string: a), let y = URL(string: b) else { return false }
         return x.scheme?.lowercased() == y.scheme?.lowercased() && hostPort(x) == hostPort(y)
     }
