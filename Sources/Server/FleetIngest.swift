@@ -106,7 +106,10 @@ public enum FleetIngest {
                 purl = p.purl.description
                 guard seen.insert(purl).inserted else { continue }
             }
-            pairs.append((StoredComponent(purl: purl, ecosystem: type, name: name, version: key.version, licenses: p.licenses.sorted()),
+            // A license is one line: the store keeps a list one item per line, and `Proprietary\nMIT`
+            // was read back as two licenses, MIT among them (found by helper-161).
+            let licenses = p.licenses.map(Redactor.escapeControls).sorted()
+            pairs.append((StoredComponent(purl: purl, ecosystem: type, name: name, version: key.version, licenses: licenses),
                           ComponentSource(purl: noPurl ? "(no purl) " + p.name + (p.version.isEmpty ? "" : "@" + p.version) : p.purl.description,
                                           osv: noPurl ? nil : osv)))
         }

@@ -118,6 +118,23 @@ final class WebhookReceiver: Sendable {
         }
     }
 
+    /// A copy stored by its whole purl kept a `password=` qualifier, which the redactor alone passed,
+    /// and every reader was served it; a license holding a newline was read back as two (helper-161).
+    @Test(arguments: FleetBackend.allCases) func storedPurlsHoldNoCredentialAndLicensesStayWhole(_ backend: FleetBackend) async throws {
+        let s = try FleetServerProcess(backend: backend)
+        let admin = try s.token("admin")
+        let plain = "pkg:deb/debian/libssl3@3.0.2?distro=debian-12"
+        let body = #"{"bomFormat":"CycloneDX","specVersion":"1.5","components":["#
+            + #"{"type":"library","name":"libssl3","version":"3.0.2","purl":"\#(plain)","licenses":[{"license":{"name":"Proprietary\nMIT"}}]},"#
+            + #"{"type":"library","name":"libssl3","version":"3.0.2","purl":"\#(plain)&upstream=openssl&password=Sup3rS3cret99&token=plainword42"}]}"#
+        #expect(try await s.call("POST", "/v1/agents/alpha/releases/1", token: admin, body: Data(body.utf8)).status == 201)
+        let listed = try await s.call("GET", "/v1/agents/alpha/releases/1/components", token: admin)
+        let text = String(decoding: listed.body, as: UTF8.self)
+        #expect(listed.status == 200 && text.contains("password=REDACTED") && !text.contains("Sup3rS3cret99") && !text.contains("plainword42"), "\(text)")
+        let licenses = (listed.json["components"] as? [[String: Any]] ?? []).compactMap { $0["licenses"] as? [String] }
+        #expect(licenses.contains { $0.count == 1 && $0[0].hasPrefix("Proprietary") } && !licenses.contains { $0.contains("MIT") }, "\(licenses)")
+    }
+
     @Test(arguments: FleetBackend.allCases) func importRematchesAndTellsTheWebhook(_ backend: FleetBackend) async throws {
         let receiver = try await WebhookReceiver(failFirst: 1)
         #expect(receiver.port > 0)

@@ -126,6 +126,16 @@ public enum InputRedaction {
         return o
     }
 
+    /// Whether a key's name says its value is a credential, as an env variable's name would.
+    static func namesCredential(_ key: String) -> Bool {
+        let k = key.lowercased().filter { $0 != "_" && $0 != "-" && $0 != "." }
+        // Words a name may start or end with (`dbpassword`, `tokenvalue`), and whole names only
+        // (`auth`, not `author`; `sig`, not `signed`).
+        if ["password", "passwd", "secret", "token", "apikey", "accesskey", "privatekey", "credential", "credentials", "signature"]
+            .contains(where: { k.hasSuffix($0) || k.hasPrefix($0) }) { return true }
+        return ["pwd", "auth", "authorization", "sig", "key"].contains(k)
+    }
+
     public static func scrub(_ purl: PackageURL) -> PackageURL {
         var memo = Memo()
         return scrub(purl, &memo)
@@ -134,7 +144,12 @@ public enum InputRedaction {
     static func scrub(_ purl: PackageURL, _ memo: inout Memo) -> PackageURL {
         let namespace = purl.namespace.map { memo.field($0) }, name = memo.field(purl.name)
         let version = purl.version.map { memo.field($0) }, subpath = purl.subpath.map { memo.field($0) }
-        let qualifiers = purl.qualifiers.mapValues { memo.field($0) }
+        // A qualifier named for a credential (`password=`, `token=`) holds one, however plain it looks:
+        // `password=Sup3rS3cret99` passed the redactor alone and the fleet server served it back
+        // (found by helper-161).
+        let qualifiers = Dictionary(uniqueKeysWithValues: purl.qualifiers.map { key, value in
+            (key, Self.namesCredential(key) && !value.isEmpty ? Redactor.mark : memo.field(value))
+        })
         guard namespace != purl.namespace || name != purl.name || version != purl.version || subpath != purl.subpath
                 || qualifiers != purl.qualifiers else { return purl }
         return PackageURL(type: purl.type, namespace: namespace, name: name, version: version, qualifiers: qualifiers, subpath: subpath)
