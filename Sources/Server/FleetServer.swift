@@ -181,11 +181,8 @@ public struct FleetServer: Sendable {
         }
         router.post("/v1/deployments") { request, context in
             var request = request
-            let body: ByteBuffer
-            do { body = try await request.collectBody(upTo: 64 << 10) } catch is NIOTooManyBytesError {
-                throw FleetAPIError(.contentTooLarge, field: "body", "a deployment is larger than 64 KiB")
-            }
-            let d = try FleetIngest.deployment(Data(buffer: body))
+            // At the gate's minimum rate, as uploads are: a slow body was never timed out (helper-161).
+            let d = try await gate.withBody(&request, limit: 64 << 10, what: "deployment", holder: context.tokenHash) { try FleetIngest.deployment(Data(buffer: $0)) }
             guard context.scope?.mayWrite(agent: d.agent) == true else {
                 throw FleetAPIError(.forbidden, field: "agent", "this token may not write agent '\(d.agent)'")
             }
@@ -337,7 +334,7 @@ public struct FleetServer: Sendable {
             try Self.requireRead(context)
             return FleetJSON.response(try await FleetComponentQuery(request.uri.queryParameters).answer(store))
         }
-        FleetWeb.addRoutes(to: router, store: store, advisories: advisories, limiter: limiter, secureCookies: secureCookies)
+        FleetWeb.addRoutes(to: router, store: store, advisories: advisories, limiter: limiter, secureCookies: secureCookies, gate: gate)
         return router
     }
 

@@ -46,9 +46,11 @@ enum FleetWeb {
 
     /// One field of a small `application/x-www-form-urlencoded` body (the sign-in forms); the last
     /// occurrence wins, as the two forms read it before.
-    static func formField(_ request: Request, _ name: String) async -> String? {
+    /// Read through the upload gate, at its minimum rate: a sign-in body sent a byte every ten seconds
+    /// held its connection open for as long as the sender liked, without a token (found by helper-161).
+    static func formField(_ request: Request, _ name: String, gate: UploadGate) async throws -> String? {
         var request = request
-        let body = (try? await request.collectBody(upTo: 4096)).map { String(buffer: $0) } ?? ""
+        let body = try await gate.withBody(&request, limit: 4096, what: "form", holder: nil) { String(buffer: $0) }
         var value: String?
         for pair in body.split(separator: "&") where pair.hasPrefix(name + "=") {
             value = String(pair.dropFirst(name.count + 1)).replacingOccurrences(of: "+", with: " ").removingPercentEncoding
@@ -105,7 +107,7 @@ enum FleetWeb {
         return s
     }
 
-    static func addRoutes(to router: Router<FleetContext>, store: any FleetStore, advisories: FleetAdvisories, limiter: RateLimiter, secureCookies: Bool) {
+    static func addRoutes(to router: Router<FleetContext>, store: any FleetStore, advisories: FleetAdvisories, limiter: RateLimiter, secureCookies: Bool, gate: UploadGate) {
         @Sendable func reader(_ context: FleetContext) -> Bool { context.scope?.mayRead == true }
 
         router.get("/") { _, context in
@@ -147,7 +149,7 @@ enum FleetWeb {
         // The sign-in form: a read or admin token, as `application/x-www-form-urlencoded`.
         router.post("/session") { request, _ in
             guard site(request) != .elsewhere else { return signInPage("Sign in from this server's own page.") }
-            let token = (await formField(request, "token") ?? "").trimmingCharacters(in: .whitespaces)
+            let token = (try await formField(request, "token", gate: gate) ?? "").trimmingCharacters(in: .whitespaces)
             guard TokenHash.isWellFormed(token), let scope = try await store.token(hash: TokenHash.hash(token)) else {
                 return signInPage("That is not a token this server knows.")
             }
@@ -188,7 +190,7 @@ enum FleetWeb {
         }
         router.post("/session/:link") { request, context in
             guard site(request) != .elsewhere else { return signInPage("Open sign-in links directly, not from another site.") }
-            return try await useLink(context.parameters.get("link"), next: await formField(request, "next"))
+            return try await useLink(context.parameters.get("link"), next: try await formField(request, "next", gate: gate))
         }
         @Sendable func useLink(_ link: String?, next: String?) async throws -> Response {
             guard let link, TokenHash.isWellFormed(link),

@@ -208,6 +208,19 @@ enum FleetFixtures {
             answer = status(slow, 0.3)
             if answer != "no answer": break
         print("slow", answer)
+        # A sign-in form (no token needed) and a deployment read at the same rate (helper-161).
+        def trickle(head):
+            c = socket.create_connection(("127.0.0.1", port))
+            c.sendall(head.encode())
+            answer = "no answer"
+            for _ in range(40):
+                try: c.sendall(b"x")
+                except OSError: pass
+                answer = status(c, 0.3)
+                if answer != "no answer": break
+            return answer
+        print("signin", trickle("POST /session HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 4000\r\n\r\ntoken="))
+        print("deploy", trickle("POST /v1/deployments HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: 60000\r\n\r\n{" % token))
         """#
         let dir = try scratchDirectory("upload-gate")
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -217,6 +230,7 @@ enum FleetFixtures {
         #expect(r.out.contains("third HTTP/1.1 503"), "\(r.out) \(r.err)")
         #expect(r.out.contains("slow HTTP/1.1 408"), "\(r.out) \(r.err)")
         #expect(r.out.contains("big HTTP/1.1 413"), "\(r.out) \(r.err)")
+        #expect(r.out.contains("signin HTTP/1.1 408") && r.out.contains("deploy HTTP/1.1 408"), "\(r.out) \(r.err)")
     }
 
     @Test(arguments: FleetBackend.allCases) func ingestStoresReleasesAndQueriesFindTheirComponents(_ backend: FleetBackend) async throws {
