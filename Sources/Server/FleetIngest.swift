@@ -307,6 +307,8 @@ struct FleetComponentQuery {
             throw FleetAPIError(.badRequest, field: field, "\(field) holds a NUL character")
         }
         if let purl {
+            // Both ways of asking at once: type and name were ignored (found by helper-161).
+            guard type == nil, name == nil else { throw FleetAPIError(.badRequest, field: "purl", "give purl, or type and name, not both") }
             guard let parsed = PackageURL(parsing: purl) else { throw FleetAPIError(.badRequest, field: "purl", "not a package URL") }
             let p = Package(ecosystem: .npm, name: parsed.name, version: parsed.version ?? "", purl: parsed, foundBy: "query")
             let key = PackageKey(p)

@@ -180,6 +180,7 @@ public struct FleetServer: Sendable {
             }
         }
         router.post("/v1/deployments") { request, context in
+            try Self.refuseParameters(request)
             var request = request
             // At the gate's minimum rate, as uploads are: a slow body was never timed out (helper-161).
             let d = try await gate.withBody(&request, limit: 64 << 10, what: "deployment", holder: context.tokenHash) { try FleetIngest.deployment(Data(buffer: $0)) }
@@ -191,11 +192,13 @@ public struct FleetServer: Sendable {
             }
             return FleetJSON.response(d, status: .created)
         }
-        router.get("/v1/agents") { _, context in
+        router.get("/v1/agents") { request, context in
+            try Self.refuseParameters(request)
             try Self.requireRead(context)
             return FleetJSON.response(["agents": try await store.agents()])
         }
-        router.get("/v1/agents/:agent/releases") { _, context in
+        router.get("/v1/agents/:agent/releases") { request, context in
+            try Self.refuseParameters(request)
             try Self.requireRead(context)
             let agent = try Self.segment(context, "agent")
             guard let releases = try await store.releases(agent: agent) else { throw FleetAPIError(.notFound, field: "agent", "no agent '\(agent)'") }
@@ -213,7 +216,8 @@ public struct FleetServer: Sendable {
             }
             return FleetJSON.response(ComponentPage.Answer(components: Array(found.prefix(page.limit)), next: found.count > page.limit ? found[page.limit - 1].purl : nil))
         }
-        router.get("/v1/agents/:agent/releases/:version/findings") { _, context in
+        router.get("/v1/agents/:agent/releases/:version/findings") { request, context in
+            try Self.refuseParameters(request)
             try Self.requireRead(context)
             let (agent, version) = try Self.agentAndVersion(context)
             guard let findings = try await store.findings(agent: agent, version: version),
@@ -224,6 +228,7 @@ public struct FleetServer: Sendable {
             return FleetJSON.response(FleetFindingsAnswer(findings: try advisories.live(findings, id: \.id), notChecked: try advisories.notChecked(sources, awaitingRematch: try await store.pendingSources(agent: agent, version: version))))
         }
         router.post("/v1/agents/:agent/releases/:version/attestations") { request, context in
+            try Self.refuseParameters(request)
             let (agent, version) = try Self.agentAndVersion(context)
             guard context.scope?.mayWrite(agent: agent) == true else {
                 throw FleetAPIError(.forbidden, field: "agent", "this token may not write agent '\(agent)'")
@@ -253,6 +258,7 @@ public struct FleetServer: Sendable {
         }
         Self.releaseRead(router, "/attestations") { agent, version in try await store.attestations(agent: agent, version: version).map { ["attestations": $0] } }
         router.post("/v1/agents/:agent/releases/:version/policy-results") { request, context in
+            try Self.refuseParameters(request)
             let (agent, version) = try Self.agentAndVersion(context)
             guard context.scope?.mayWrite(agent: agent) == true else {
                 throw FleetAPIError(.forbidden, field: "agent", "this token may not write agent '\(agent)'")
@@ -313,7 +319,8 @@ public struct FleetServer: Sendable {
             let (notChecked, notJudged) = try await advisories.fleetNotChecked(store, deployments: try await store.deployments())
             return FleetJSON.response(FleetFleetFindingsAnswer(findings: findings, notChecked: notChecked, releasesNotJudged: notJudged))
         }
-        router.get("/v1/vulnerabilities/:id/affected") { _, context in
+        router.get("/v1/vulnerabilities/:id/affected") { request, context in
+            try Self.refuseParameters(request)
             try Self.requireRead(context)
             guard let id = context.parameters.get("id"), Self.isAdvisoryID(id) else {
                 throw FleetAPIError(.badRequest, field: "id", "id must be an OSV, CVE or GHSA id: 1 to 128 letters, digits and . _ - :")
@@ -342,7 +349,8 @@ public struct FleetServer: Sendable {
     /// when `fetch` finds no such release.
     static func releaseRead<T: Encodable & Sendable>(_ router: Router<FleetContext>, _ suffix: String,
                                                       _ fetch: @escaping @Sendable (String, String) async throws -> T?) {
-        router.get(RouterPath("/v1/agents/:agent/releases/:version" + suffix)) { _, context in
+        router.get(RouterPath("/v1/agents/:agent/releases/:version" + suffix)) { request, context in
+            try refuseParameters(request)
             try requireRead(context)
             let (agent, version) = try agentAndVersion(context)
             guard let answer = try await fetch(agent, version) else { throw FleetAPIError(.notFound, field: "version", "no release \(agent) \(version)") }
@@ -356,6 +364,12 @@ public struct FleetServer: Sendable {
 
     /// A query parameter the route does not take. The name is input: it is named in the message only,
     /// quoted and redacted, as an unknown body field is, never echoed as the error's field.
+    /// Refuses any query parameter on a route that takes none: `?severity=critical` answered every
+    /// severity, and `POST /v1/deployments?dry_run=1` recorded a deployment (found by helper-161).
+    static func refuseParameters(_ request: Request) throws {
+        if let first = request.uri.queryParameters.first { throw unknownParameter(first.key) }
+    }
+
     static func unknownParameter(_ name: Substring) -> FleetAPIError {
         FleetAPIError(.badRequest, field: "query", "unknown parameter '\(Redactor.quote(name, max: 40))'")
     }

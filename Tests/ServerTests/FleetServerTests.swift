@@ -284,6 +284,16 @@ enum FleetFixtures {
         let anyVersion = try await s.call("GET", "/v1/components?purl=pkg:npm/semver", token: admin).json["components"] as? [[String: Any]] ?? []
         #expect(anyVersion.contains { $0["agent"] as? String == "collector" && $0["version"] as? String == "7.5.0" }, "\(anyVersion)")
         #expect(try await s.call("GET", "/v1/components?type=cargo&name=mio&rnage=vers:cargo/%3E9", token: admin).status == 400)
+        // Routes that take no parameter refuse any, and a purl with type and name is refused (helper-161).
+        for path in ["/v1/agents?limit=1", "/v1/agents/collector/releases?limit=1", "/v1/agents/collector/releases/1.2.3?bogus=1",
+                     "/v1/agents/collector/releases/1.2.3/findings?severity=critical", "/v1/agents/collector/releases/1.2.3/attestations?x=1",
+                     "/v1/vulnerabilities/CVE-2024-1/affected?x=1", "/v1/components?purl=pkg:npm/semver@7.5.0&type=pypi&name=zzz"] {
+            let refused = try await s.call("GET", path, token: admin)
+            #expect(refused.status == 400, "\(path): \(refused.status) \(String(decoding: refused.body, as: UTF8.self))")
+        }
+        let dryRun = try await s.call("POST", "/v1/deployments?dry_run=1", token: admin,
+                                      body: Data(#"{"agent":"collector","version":"1.2.3","environment":"staging","cluster":"dry"}"#.utf8))
+        #expect(dryRun.status == 400, "\(dryRun.status)")
         let cargoName = try #require(String(decoding: spdx, as: UTF8.self).range(of: "pkg:cargo/").map { r in
             String(String(decoding: spdx, as: UTF8.self)[r.upperBound...].prefix { $0 != "@" })
         })
