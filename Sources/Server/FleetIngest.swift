@@ -302,7 +302,21 @@ struct FleetComponentQuery {
         }
     }
 
+    /// Hits one answer may hold. Past it the query is refused, never cut short: a read token asking
+    /// for a name with a million versions across the fleet held gigabytes and the server's threads for
+    /// a minute a request (found by helper-161). The stores read at most one more than this.
+    static let maxHits = 50_000
+
     func run(_ store: any FleetStore) async throws -> [ComponentHit] {
+        let hits = try await lookUp(store)
+        guard hits.count <= Self.maxHits else {
+            throw FleetAPIError(.badRequest, field: purl != nil ? "purl" : "name",
+                                "more than \(Self.maxHits) components match; ask for one version with a purl that names it")
+        }
+        return hits
+    }
+
+    func lookUp(_ store: any FleetStore) async throws -> [ComponentHit] {
         for (field, value) in [("purl", purl), ("type", type), ("name", name)] where value?.utf8.contains(0) == true {
             throw FleetAPIError(.badRequest, field: field, "\(field) holds a NUL character")
         }

@@ -292,7 +292,7 @@ public final class PostgresFleetStore: FleetStore {
                 SELECT a.name, r.version, c.purl, c.name, c.version FROM components c
                 JOIN releases r ON r.id = c.release_id JOIN agents a ON a.id = r.agent_id
                 WHERE (\(purl)::text IS NULL OR c.purl = \(purl)) AND (\(ecosystem)::text IS NULL OR (c.ecosystem = \(ecosystem) AND c.name = \(name)))
-                ORDER BY a.name COLLATE "C", r.created_at, r.id, c.purl COLLATE "C"
+                ORDER BY a.name COLLATE "C", r.created_at, r.id, c.purl COLLATE "C" LIMIT \(FleetComponentQuery.maxHits + 1)
                 """, logger: logger).decode((String, String, String, String, String).self) {
                 out.append(ComponentHit(agent: agent, release: release, purl: p, name: n, version: v))
             }

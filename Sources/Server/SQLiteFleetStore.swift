@@ -182,7 +182,7 @@ public final class SQLiteFleetStore: FleetStore {
             try Row.fetchAll(db, sql: """
                 SELECT a.name AS agent, r.version AS release, c.purl, c.name, c.version FROM components c
                 JOIN releases r ON r.id = c.release_id JOIN agents a ON a.id = r.agent_id
-                WHERE \(whereSQL) ORDER BY a.name, r.created_at, r.id, c.purl
+                WHERE \(whereSQL) ORDER BY a.name, r.created_at, r.id, c.purl LIMIT \(FleetComponentQuery.maxHits + 1)
                 """, arguments: arguments).map {
                 ComponentHit(agent: $0["agent"], release: $0["release"], purl: $0["purl"], name: $0["name"], version: $0["version"])
             }

@@ -233,6 +233,23 @@ enum FleetFixtures {
         #expect(r.out.contains("signin HTTP/1.1 408") && r.out.contains("deploy HTTP/1.1 408"), "\(r.out) \(r.err)")
     }
 
+    /// A name matched in more places than one answer holds is refused, not served whole or cut short:
+    /// a million versions of one name held gigabytes and the server's threads (found by helper-161).
+    @Test(arguments: FleetBackend.allCases) func aFleetQueryOfTooManyHitsIsRefused(_ backend: FleetBackend) async throws {
+        let s = try FleetServerProcess(backend: backend)
+        let admin = try s.token("admin")
+        let cap = 50_000   // FleetComponentQuery.maxHits
+        let count = cap + 1
+        let components = (0..<count).map { #"{"type":"library","name":"x","version":"1.0.\#($0)","purl":"pkg:npm/x@1.0.\#($0)"}"# }
+        let body = #"{"bomFormat":"CycloneDX","specVersion":"1.5","components":["# + components.joined(separator: ",") + "]}"
+        let pushed = try await s.call("POST", "/v1/agents/wide/releases/1", token: admin, body: Data(body.utf8))
+        #expect(pushed.status == 201, "\(String(decoding: pushed.body, as: UTF8.self))")
+        let all = try await s.call("GET", "/v1/components?type=npm&name=x", token: admin)
+        #expect(all.status == 400 && String(decoding: all.body, as: UTF8.self).contains("more than \(cap) components match"), "\(all.status)")
+        let one = try await s.call("GET", "/v1/components?purl=pkg:npm/x@1.0.7", token: admin)
+        #expect(one.status == 200 && (one.json["components"] as? [Any])?.count == 1, "\(one.status)")
+    }
+
     @Test(arguments: FleetBackend.allCases) func ingestStoresReleasesAndQueriesFindTheirComponents(_ backend: FleetBackend) async throws {
         let s = try FleetServerProcess(backend: backend)
         let admin = try s.token("admin")
