@@ -28,10 +28,6 @@ public enum ManifestDrafter {
                 if let i = c.node["image"]?.string { if FieldSyntax.isPinnedImage(i) { images.insert(i) } else { unpinned.insert(i) } }
                 let sc = c.node["securityContext"]
                 for cap in sc?["capabilities"]?["add"]?.sequence?.compactMap(\.string) ?? [] { caps.insert(PodSecurity.runtimeCapability(cap)) }
-                // The runtime's defaults a container does not drop are held too, as `check` judges them:
-                // left out, the draft failed `check` on the deployment it came from (helper-159).
-                let dropped = Set((sc?["capabilities"]?["drop"]?.sequence?.compactMap(\.string) ?? []).map(PodSecurity.runtimeCapability))
-                if !dropped.contains("ALL") { caps.formUnion(DeclaredCapabilities.runtimeDefaults.subtracting(dropped)) }
                 let uid = sc?["runAsUser"]?.int ?? podSC?["runAsUser"]?.int
                 let nonRoot = sc?["runAsNonRoot"]?.bool ?? podSC?["runAsNonRoot"]?.bool
                 if let u = uid, u != 0 { uids.insert(u) }

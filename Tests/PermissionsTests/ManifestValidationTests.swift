@@ -178,9 +178,7 @@ import TestSupport
         let r = try Workloads.read(path)
         let draft = ManifestDrafter.draft(pods: r.pods, objects: r.objects, environments: [:], sources: [path + "\nname: evil"])
         let d = try #require(try Yams.compose(yaml: draft))
-        // The runtime's defaults the container keeps, and nothing the crafted values spell.
-        let caps = Set(d["capabilities"]?.sequence?.compactMap(\.string) ?? [])
-        #expect(caps == DeclaredCapabilities.runtimeDefaults && !caps.contains("SYS_ADMIN") && d["name"]?.string == "collector", "\(draft)")
+        #expect(d["capabilities"]?.sequence?.isEmpty == true && d["name"]?.string == "collector", "\(draft)")
         #expect(d["secrets"]?.sequence?.first?["secret"]?.string == "creds\ncapabilities: [SYS_ADMIN]")
         let m = try AgentManifest.load(try tmpFile("m.yaml", "name: a\n"))
         let patch = PolicyPatch.patches(for: r.pods, manifest: m)
@@ -210,24 +208,6 @@ import TestSupport
         let m = try AgentManifest.load(try tmpFile("provenant.agent.yaml", draft))
         let f = r.pods.flatMap { ManifestCheck.check($0, manifest: m, environment: "production") }
         #expect(!f.contains { $0.rule == "manifest:writable-mount" }, "\(f.map(\.found))")
-    }
-
-    /// The runtime's default capabilities a container keeps are drafted, as `check` counts them at
-    /// baseline; a container that drops ALL adds only its own (helper-159).
-    @Test func keptDefaultCapabilitiesAreDrafted() throws {
-        let path = try tmpFile("d.yaml", Self.deployment("""
-              containers:
-              - {name: c, image: x, securityContext: {capabilities: {drop: [NET_RAW]}}}
-              - {name: d, image: y, securityContext: {capabilities: {drop: [ALL], add: [NET_BIND_SERVICE]}}}
-            """))
-        let r = try Workloads.read(path)
-        let draft = ManifestDrafter.draft(pods: r.pods, objects: r.objects, environments: [:], sources: [path])
-        let d = try #require(try Yams.compose(yaml: draft))
-        let caps = d["capabilities"]?.sequence?.compactMap(\.string) ?? []
-        #expect(caps.contains("CHOWN") && caps.contains("NET_BIND_SERVICE") && !caps.contains("NET_RAW"), "\(draft)")
-        let m = try AgentManifest.load(try tmpFile("provenant.agent.yaml", draft))
-        let f = r.pods.flatMap { ManifestCheck.check($0, manifest: m, environment: "production", level: .baseline) }
-        #expect(!f.contains { $0.rule == "manifest:capability" }, "\(f.map(\.found))")
     }
 
     /// An unpinned image is quoted in the draft's comments through the redactor (helper-105).
