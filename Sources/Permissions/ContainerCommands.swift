@@ -1,4 +1,5 @@
 import Foundation
+import ProvenantCore
 import Yams
 
 /// Every command line the kubelet runs in a container: its `command` and `args`, and the exec
@@ -180,27 +181,26 @@ enum ContainerCommands {
     /// are not counted, as their values are words of the command line, checked themselves.
     static func runtimeNamedCommands(_ strings: [String], env: [String: String]) -> [String] {
         let local = env.merging(shellAssignments(strings)) { given, _ in given }
+        // The words are quoted in findings: a secret's value is never filled in, only the redaction
+        // mark. `$(/opt/boot.sh $DB_PASSWORD)` was quoted with the password in it (found by
+        // helper-159); masking the words afterwards missed values the shell's quoting and word
+        // splitting had changed, and took minutes on long values (review, helper-162). The mark is
+        // letters only, so no quote, separator or glob of the value can change the words either.
+        let secrets = local.filter { Hygiene.looksSecret(name: $0.key, value: $0.value) }
+        let shown = local.merging(secrets.mapValues { _ in Redactor.mark }) { _, mark in mark }
         var out: [String] = []
-        for text in shellTexts(strings) { out += runtimeNamedWords(shellExpanded(text, local), known: local) }
-        return maskingSecrets(out, local)
+        for text in shellTexts(strings) { out += runtimeNamedWords(shellExpanded(text, shown), known: shown) }
+        // A value written into the command itself as well (`${NOPE:-VALUE}`) is masked in the words
+        // findings quote (the first few: `ScriptEnvironments.listed`), longest value first.
+        let values = secrets.values.filter { $0.count >= 4 }.sorted { $0.count != $1.count ? $0.count > $1.count : $0 < $1 }
+        for i in out.indices.prefix(quotedWords) {
+            out[i] = values.reduce(out[i]) { $0.replacingOccurrences(of: $1, with: Redactor.mark) }
+        }
+        return out
     }
 
-    /// The words, for quoting in a finding, with every value a secret-holding variable filled in put
-    /// back as the variable's name: `$(/opt/boot.sh $DB_PASSWORD)` was quoted with the password in it
-    /// (found by helper-159). A value split into words by the shell is masked word by word too.
-    static func maskingSecrets(_ words: [String], _ env: [String: String]) -> [String] {
-        var pieces: [(value: String, name: String)] = []
-        for (name, value) in env where Hygiene.looksSecret(name: name, value: value) {
-            pieces.append((value, name))
-            for part in value.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }) where part.count >= 4 && part.count < value.count {
-                pieces.append((String(part), name))
-            }
-        }
-        guard !pieces.isEmpty else { return words }
-        // Longest first, so a value is never masked by a shorter one inside it.
-        pieces.sort { $0.value.count != $1.value.count ? $0.value.count > $1.value.count : ($0.value, $0.name) < ($1.value, $1.name) }
-        return words.map { w in pieces.reduce(w) { $0.replacingOccurrences(of: $1.value, with: "$" + $1.name) } }
-    }
+    /// How many run-time-named words a finding quotes.
+    static let quotedWords = 3
 
     static let shells: Set<String> = ["sh", "bash", "dash", "ash", "zsh", "ksh", "mksh", "busybox"]
 

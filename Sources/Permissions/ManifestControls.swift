@@ -311,7 +311,7 @@ struct ScriptEnvironments: ManifestControl {
 extension ScriptEnvironments {
     /// Words quoted in a finding: the first three, each cut short.
     static func listed(_ words: [String]) -> String {
-        let shown = words.prefix(3).map { "`" + ($0.count > 60 ? String($0.prefix(60)) + "…" : $0) + "`" }
+        let shown = words.prefix(ContainerCommands.quotedWords).map { "`" + ($0.count > 60 ? String($0.prefix(60)) + "…" : $0) + "`" }
         return shown.joined(separator: ", ") + (words.count > 3 ? " and \(words.count - 3) more" : "")
     }
 }

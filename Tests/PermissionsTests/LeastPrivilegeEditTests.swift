@@ -182,13 +182,27 @@ import TestSupport
         for (text, file) in [(k, "edited.yaml"), (c, "docker-compose.yml")] {
             let f = try Self.findings(text, file: file)
             let quoted = f.filter { $0.rule == "manifest:script-environment" && $0.found.hasPrefix("NOT CHECKED: the shell runs") }
-            #expect(quoted.contains { $0.found.contains("$DB_PASSWORD") }, "\(file): \(f.map { "\($0.rule): \($0.found)" })")
+            #expect(quoted.contains { $0.found.contains("REDACTED") }, "\(file): \(f.map { "\($0.rule): \($0.found)" })")
             for x in f {
                 for piece in [password, "horse-battery", "staple"] {
                     #expect(![x.found, x.allowed, x.fix].contains { $0.contains(piece) }, "\(file): \(x.rule): \(x.found)")
                 }
             }
         }
+        // Outside `$(…)`, where the shell takes out quotes and backslashes and ends words at `;` and
+        // `&`: the value as printed differed from the value as written, and passed (review, helper-162).
+        for value in ["ab'Zq9hunterXY'cd", "Zq9\\\\hunter2XYZ", "Zq9hunter;2XYZabc", "Zq9hunter&2XYZabc"] {
+            let text = try Self.edited(Self.kubernetes(), "        image: ghcr.io/acme/collector@sha256:",
+                                       "        command: [/bin/sh, -c, \"$X$DB_PASSWORD\"]\n        env: [{name: DB_PASSWORD, value: \"\(value)\"}]\n        image: ghcr.io/acme/collector@sha256:")
+            let f = try Self.findings(text, file: "edited.yaml")
+            #expect(f.contains { $0.found.hasPrefix("NOT CHECKED: the shell runs") }, "\(value): \(f.map { "\($0.rule): \($0.found)" })")
+            #expect(!f.contains { $0.found.contains("Zq9hunter") }, "\(value): \(f.map { "\($0.rule): \($0.found)" })")
+        }
+        // The same value written into the command too, as a default.
+        let inline = try Self.edited(Self.kubernetes(), "        image: ghcr.io/acme/collector@sha256:",
+                                     "        command: [/bin/sh, -c, \"$(/opt/boot.sh ${NOPE:-Zq9hunter2XYZ})\"]\n        env: [{name: DB_PASSWORD, value: Zq9hunter2XYZ}]\n        image: ghcr.io/acme/collector@sha256:")
+        let f = try Self.findings(inline, file: "edited.yaml")
+        #expect(f.contains { $0.found.hasPrefix("NOT CHECKED: the shell runs") } && !f.contains { $0.found.contains("Zq9hunter") }, "\(f.map { "\($0.rule): \($0.found)" })")
     }
 
     /// PersistentVolumes read beside the workload, and whether the claim `data` may reach one on the node's disk.
