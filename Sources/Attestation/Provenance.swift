@@ -124,11 +124,13 @@ public struct ProvenanceBuilder: Sendable {
         // SLSA's startedOn is a timestamp: any text was written as given (found by helper-158).
         let startVariable = started != nil ? "CI_JOB_STARTED_AT" : "PROVENANT_BUILD_STARTED_ON"
         if let s = started ?? e["PROVENANT_BUILD_STARTED_ON"] {
-            guard RFC3339.date(from: s) != nil else {
+            guard let date = RFC3339.date(from: s) else {
                 let shown = s.unicodeScalars.count > 40 ? String(String.UnicodeScalarView(s.unicodeScalars.prefix(40))) + "…" : s
                 throw InputError("\(startVariable) '\(Redactor.escapeControls(Redactor.redact(shown)))' is not an RFC 3339 UTC time (YYYY-MM-DDTHH:MM:SSZ)")
             }
-            metadata["startedOn"] = s
+            // Written in the one form every reader takes, as finishedOn is: `t`/`z` and a leap second
+            // were copied as given, and Go's RFC 3339 parser refuses both (review, helper-162).
+            metadata["startedOn"] = RFC3339.string(from: date)
         }
         return Self.withoutUserinfo([
             "buildDefinition": [

@@ -361,14 +361,15 @@ func run(_ exe: String, _ args: [String], env: [String: String] = [:]) throws ->
         let json = String(decoding: try JSONSerialization.data(withJSONObject: try b.predicate(), options: [.sortedKeys]), as: UTF8.self)
         // The start time is a timestamp, or the predicate is refused naming the variable (helper-158).
         for (variable, value, ok) in [("CI_JOB_STARTED_AT", "2026-11-30T08:00:00Z", true), ("CI_JOB_STARTED_AT", "garbage; not a time", false),
-                                      ("PROVENANT_BUILD_STARTED_ON", "2026-11-30T08:00:00.25Z", true), ("PROVENANT_BUILD_STARTED_ON", "not a date", false)] {
+                                      ("PROVENANT_BUILD_STARTED_ON", "2026-11-30t08:00:00.25z", true), ("PROVENANT_BUILD_STARTED_ON", "not a date", false)] {
             var withStart = variable == "CI_JOB_STARTED_AT" ? env : [:]
             withStart[variable] = value
             let built = ProvenanceBuilder(subjects: [.init(name: "agent", digest: ["sha256": "ab"])], builderID: nil, sourceDir: nil, dependencies: [],
                                           environment: withStart, now: Date(timeIntervalSince1970: 0))
             do {
                 let metadata = (try built.predicate()["runDetails"] as? [String: Any])?["metadata"] as? [String: Any]
-                #expect(ok && metadata?["startedOn"] as? String == value, "\(variable)=\(value): \(String(describing: metadata))")
+                // Written in the canonical form Go's parser takes: upper-case T and Z, whole seconds.
+                #expect(ok && metadata?["startedOn"] as? String == "2026-11-30T08:00:00Z", "\(variable)=\(value): \(String(describing: metadata))")
             } catch {
                 #expect(!ok && error.message.contains("\(variable) '\(value)' is not an RFC 3339 UTC time"), "\(variable)=\(value): \(error.message)")
             }

@@ -47,6 +47,20 @@ import Testing
 
     /// A package database's file list is input too: a token written as a RECORD path reached the SBOM's
     /// file components whole (found by helper-135). Digests are kept.
+    /// A purl qualifier named for a credential is masked, however plain its value; standard and
+    /// look-alike names are kept, since they are part of the package's identity (helper-161, helper-162).
+    @Test func qualifiersNamedForCredentialsAreMasked() {
+        let masked = ["password", "db_password", "passphrase", "passwort", "pass", "pw", "access_token", "client_secret", "x-api-key",
+                      "signing_key", "ssh_key", "authkey", "bearer", "jwt", "token"]
+        let kept = ["checksum", "download_url", "repository_url", "vcs_url", "key_id", "tokenizer", "token_type", "signature_url",
+                    "credential_helper", "secret_ref", "author", "bypass", "arch", "distro", "upstream"]
+        for name in masked + kept {
+            let purl = PackageURL(type: "npm", name: "x", version: "1.0.0", qualifiers: [name: "Zq9PlainValue42"])
+            let shown = InputRedaction.scrub(purl).description
+            #expect(shown.contains("Zq9PlainValue42") == kept.contains(name), "\(name): \(shown)")
+        }
+    }
+
     @Test func filePathsAreRedacted() {
         let token = "ghp_R8x2Kq9ZpL4mT7vW1nB5cY3hJ6dF0sA2gE8k"
         let digest = Digest(.sha256, String(repeating: "ab", count: 32))

@@ -129,11 +129,13 @@ public enum InputRedaction {
     /// Whether a key's name says its value is a credential, as an env variable's name would.
     static func namesCredential(_ key: String) -> Bool {
         let k = key.lowercased().filter { $0 != "_" && $0 != "-" && $0 != "." }
-        // Words a name may start or end with (`dbpassword`, `tokenvalue`), and whole names only
-        // (`auth`, not `author`; `sig`, not `signed`).
-        if ["password", "passwd", "secret", "token", "apikey", "accesskey", "privatekey", "credential", "credentials", "signature"]
-            .contains(where: { k.hasSuffix($0) || k.hasPrefix($0) }) { return true }
-        return ["pwd", "auth", "authorization", "sig", "key"].contains(k)
+        // Words a name ends with (`db_password`, `client_secret`, `x-api-key`), and whole names only
+        // (`auth`, not `author`; `pass`, not `bypass`). Not as a start: `tokenizer`, `token_type`,
+        // `secret_ref` and `credential_helper` name no credential (review, helper-162).
+        if ["password", "passwd", "passwort", "passphrase", "secret", "token", "apikey", "accesskey", "privatekey", "signingkey",
+            "sshkey", "authkey", "credential", "credentials", "signature", "bearer", "jwt", "cookie"]
+            .contains(where: { k.hasSuffix($0) }) { return true }
+        return ["pass", "pw", "pwd", "auth", "authorization", "sig", "key", "sas", "pat", "session"].contains(k)
     }
 
     public static func scrub(_ purl: PackageURL) -> PackageURL {
