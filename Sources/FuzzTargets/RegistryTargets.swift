@@ -35,8 +35,13 @@ enum RegistryTargets {
             let page = "http://127.0.0.1:5000/v2/team/app/referrers/sha256:" + String(repeating: "0", count: 64)
             // A next page is a URL, and only one on the page's own registry is ever followed.
             if let next = RegistryClient.nextPage(links: links, after: page) {
-                precondition(URL(string: next) != nil, "the next page is not a URL")
-                _ = RegistryClient.sameOrigin(next, page)
+                let url = URL(string: next)
+                precondition(url != nil, "the next page is not a URL")
+                // What counts as the same registry is the page's scheme, host and port, and nothing else.
+                if RegistryClient.sameOrigin(next, page) {
+                    precondition(url?.scheme?.lowercased() == "http" && url?.host?.lowercased() == "127.0.0.1" && (url?.port ?? 80) == 5000,
+                                 "a page on another registry counts as the same: \(next)")
+                }
             }
         },
     ]

@@ -60,7 +60,13 @@ struct ImageVerification {
         // Referrers that cannot be listed are not checked, and said so; the cosign tag is still read, as
         // a failure there is one outcome too (the run stopped with exit 2 before: helper-160).
         var referrers: [ImageDescriptor] = []
-        do { referrers = try await client.referrers(of: target.digest, artifactType: MediaType.sigstoreBundle) } catch {
+        do {
+            let listing = try await client.referrerListing(of: target.digest, artifactType: MediaType.sigstoreBundle)
+            referrers = listing.descriptors
+            if let unread = listing.unread {
+                outcomes.append(Outcome(source: "referrers", digest: "", state: .notChecked, reason: "not every referrer could be listed: \(unread)"))
+            }
+        } catch {
             outcomes.append(Outcome(source: "referrers", digest: "", state: .notChecked, reason: "the referrers could not be listed: \(error)"))
         }
         // One referrer listed many times is checked once, and at most maxAttLayers are: a referrers tag

@@ -395,6 +395,11 @@ import TestSupport
         let paged = try verify("paged-subject")
         #expect(paged.code == 1 && paged.out.contains("referrer sha256:" + String(repeating: "2", count: 64)), "\(paged)")
         #expect(try String(contentsOfFile: log, encoding: .utf8).contains("?page=2"))
+        // A page naming itself as the next: its referrer is still tried, and the listing said to be
+        // incomplete, not read sixteen times and thrown away (review, helper-162).
+        let looped = try verify("looped-subject")
+        #expect(looped.code == 1 && looped.out.contains("referrer sha256:" + String(repeating: "3", count: 64))
+                && looped.out.contains("names a page it has already sent as the next"), "\(looped)")
 
         let loop = await #expect(throws: ImageError.self) { try await client.fetchBlob("sha256:" + String(repeating: "0", count: 64), limit: 1024) }
         #expect(loop?.message.contains("redirected more than 5 times") == true, "\(String(describing: loop))")

@@ -298,40 +298,53 @@ public final class RegistryClient: Sendable {
     /// the OCI 1.1 referrers API, or, where the registry answers 404 to it, the referrers tag
     /// (`sha256-<hex>`, an index that clients keep up to date).
     public func referrers(of digest: String, artifactType: String? = nil) async throws -> [ImageDescriptor] {
+        let listing = try await referrerListing(of: digest, artifactType: artifactType)
+        if let unread = listing.unread { throw ImageError(name + "@" + digest + " referrers", unread) }
+        return listing.descriptors
+    }
+
+    /// The referrers read, and why the rest could not be (a later page that failed, went to another
+    /// host, came round again or was one too many): what was read is still checked, and the rest is
+    /// said not to be (review, helper-162). A failure on the first page throws.
+    public func referrerListing(of digest: String, artifactType: String? = nil) async throws -> (descriptors: [ImageDescriptor], unread: String?) {
         guard ImageDigest.isSHA256(digest) else { throw ImageError("'\(Redactor.quote(digest, max: 100))'", "is not a sha256 digest") }
         let subject = name + "@" + digest + " referrers"
         var url = base + "/referrers/" + digest
         if let artifactType { url += "?artifactType=" + PercentEncoding.encode(artifactType) }
         let response = try await send(.GET, url, access: .pull, subject: subject, headers: [("Accept", MediaType.ociIndex)])
         var listed: [ImageDescriptor]
+        var unread: String?
         if response.status.code == 404 {
             await discard(response)
             let tag = Self.referrersTag(digest)
-            guard try await manifestExists(tag) else { return [] }
+            guard try await manifestExists(tag) else { return ([], nil) }
             let fetched = try await fetchManifest(tag)
             listed = try ImageIndex(fetched.bytes, subject: name + ":" + tag).manifests
         } else {
             // The API may answer in pages, each naming the next in `Link: <URL>; rel="next"` (OCI
             // distribution 1.1): only the first was read, and a bundle on the second went unseen
-            // (found by helper-160). Followed on this registry only, up to `maxReferrerPages`.
-            var page = response, pageURL = url, pages = 1
-            listed = []
-            while true {
-                try await expect(page, [200], subject: subject)
-                let next = Self.nextPage(page.headers, after: pageURL)
-                listed += try ImageIndex(try await collect(page, limit: maxDocumentBytes, subject: subject, what: "a referrers index"), subject: subject).manifests
-                guard let next else { break }
-                guard pages < Self.maxReferrerPages else {
-                    throw ImageError(subject, "names more than \(Self.maxReferrerPages) pages of referrers; the rest were not read")
+            // (found by helper-160). Followed on this registry only, each page once, up to `maxReferrerPages`.
+            try await expect(response, [200], subject: subject)
+            var next = Self.nextPage(response.headers, after: url)
+            listed = try ImageIndex(try await collect(response, limit: maxDocumentBytes, subject: subject, what: "a referrers index"), subject: subject).manifests
+            var read: Set<String> = [url]
+            while let pageURL = next {
+                guard read.count < Self.maxReferrerPages else { unread = "names more than \(Self.maxReferrerPages) pages of referrers; the rest were not read"; break }
+                guard Self.sameOrigin(pageURL, url) else { unread = "names its next page on another host; the rest were not read"; break }
+                guard read.insert(pageURL).inserted else { unread = "names a page it has already sent as the next; the rest were not read"; break }
+                do {
+                    let page = try await send(.GET, pageURL, access: .pull, subject: subject, headers: [("Accept", MediaType.ociIndex)])
+                    try await expect(page, [200], subject: subject)
+                    next = Self.nextPage(page.headers, after: pageURL)
+                    listed += try ImageIndex(try await collect(page, limit: maxDocumentBytes, subject: subject, what: "a referrers index"), subject: subject).manifests
+                } catch let e as ImageError {
+                    unread = "page \(read.count) could not be read (\(withoutCredentials(e.message))); the rest were not read"
+                    break
                 }
-                guard Self.sameOrigin(next, pageURL) else { throw ImageError(subject, "names its next page on another host; not followed") }
-                pageURL = next
-                page = try await send(.GET, next, access: .pull, subject: subject, headers: [("Accept", MediaType.ociIndex)])
-                pages += 1
             }
         }
-        guard let artifactType else { return listed }
-        return listed.filter { $0.artifactType == artifactType }
+        guard let artifactType else { return (listed, unread) }
+        return (listed.filter { $0.artifactType == artifactType }, unread)
     }
 
     static let maxReferrerPages = 16
@@ -347,8 +360,14 @@ public final class RegistryClient: Sendable {
                 let target = rest[rest.index(after: open)..<close]
                 let tail = rest[rest.index(after: close)...]
                 let end = tail.firstIndex(of: ",") ?? tail.endIndex
-                let params = tail[..<end].split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
-                if params.contains("rel=\"next\"") || params.contains("rel=next") { return resolve(String(target), against: url) }
+                // `rel` may hold several relations (`rel="prev next"`), and spaces around `=` (RFC 8288).
+                let isNext = tail[..<end].split(separator: ";").contains { param in
+                    let parts = param.split(separator: "=", maxSplits: 1)
+                    guard parts.count == 2, parts[0].trimmingCharacters(in: .whitespaces).lowercased() == "rel" else { return false }
+                    let value = parts[1].trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+                    return value.lowercased().split(whereSeparator: { $0 == " " || $0 == "\t" }).contains("next")
+                }
+                if isNext { return resolve(String(target), against: url) }
                 rest = tail[end...]
             }
         }

@@ -166,7 +166,7 @@ def redirect_server(portfile, logfile, blobfile, account):
                 password = base64.b64decode(auth.split(" ", 1)[1]).decode().split(":", 1)[1]
                 body = b'{"schemaVersion":2}'
                 self.reply(200, body, [("Content-Type", "application/vnd.oci.image.manifest.v1+json"), ("Docker-Content-Digest", password)])
-            elif "/manifests/echo-subject" in self.path or "/manifests/paged-subject" in self.path:
+            elif "/manifests/echo-subject" in self.path or "/manifests/paged-subject" in self.path or "/manifests/looped-subject" in self.path:
                 # Images whose referrers the API lists: for echo-subject, a descriptor whose digest is
                 # the password; for paged-subject, nothing on the first page and a bundle on the
                 # second, which the first names in a Link header (both found by helper-160).
@@ -177,7 +177,12 @@ def redirect_server(portfile, logfile, blobfile, account):
                 password = base64.b64decode(auth.split(" ", 1)[1]).decode().split(":", 1)[1]
                 bundle = "application/vnd.dev.sigstore.bundle.v0.3+json"
                 echo = "sha256:" + hashlib.sha256(subject_manifest("echo-subject")).hexdigest()
-                if echo in self.path:
+                looped = "sha256:" + hashlib.sha256(subject_manifest("looped-subject")).hexdigest()
+                if looped in self.path:
+                    # A page naming itself as the next, with two relations in one rel (review, helper-162).
+                    listed = [{"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": "sha256:" + "3" * 64, "size": 10, "artifactType": bundle}]
+                    links = [("Link", '<%s>; rel = "prev next"' % self.path)]
+                elif echo in self.path:
                     listed = [{"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": password, "size": 10, "artifactType": bundle}]
                     links = []
                 elif "page=2" in self.path:
