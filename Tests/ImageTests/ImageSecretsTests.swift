@@ -38,6 +38,8 @@ import TestSupport
         #expect(finding("(config Env API_TOKEN)") == nil, "the fixture's placeholder token is not a real format")
         #expect(findings.contains { $0["path"]?.stringValue?.contains("(config history step 2)") == true }, "history commands are scanned: \(r.out)")
         #expect(finding("!bin/tool") == nil, "binary files are skipped")
+        // And counted as skipped: the image's count was always 0 (Left undone last stop).
+        #expect(doc["summary"]?["skippedBinary"] == .int(1), "\(String(describing: doc["summary"]))")
     }
 
     /// In a layer as on disk (found by helper-132): a zip behind a `#!` line or a binary stub is opened

@@ -19,7 +19,9 @@ extension SecretsScanner {
             if excludes.excludes(path) { return }
             var part = SecretsScanResult()
             try scanner.scanLayerFile(data, size: size, display: "\(display)!\(path)", into: &part)
-            if !part.findings.isEmpty || !part.warnings.isEmpty || part.filesScanned > 0 {
+            // Counts too: a skipped binary was dropped with its part, and an image always said
+            // "0 binary skipped" (Left undone last stop).
+            if !part.findings.isEmpty || !part.warnings.isEmpty || part.filesScanned > 0 || part.skippedBinary > 0 || part.unreadable > 0 || part.partial > 0 {
                 shared.withLock { s in
                     s.result.merge(part)
                     s.origins += repeatElement((layer: layer, path: path, entry: data.entry), count: part.findings.count)
