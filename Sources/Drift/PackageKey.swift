@@ -47,7 +47,9 @@ public struct PackageKey: Sendable, Hashable, Comparable, CustomStringConvertibl
         // A component without a purl is compared by its name too (it was skipped: found by helper-106).
         if name.hasPrefix(Self.withoutPurl) { return String(name.dropFirst(Self.withoutPurl.count)) }
         guard name.hasPrefix("pkg:"), let slash = name.firstIndex(of: "/") else { return String(name.drop { $0 != ":" }.dropFirst()) }
-        return String(name[name.index(after: slash)...]).removingPercentEncoding ?? String(name[name.index(after: slash)...])
+        // The key holds the purl's parts decoded already: decoding again read `%2540types` (a namespace
+        // `%40types`) as the `@types` scope, which an additions glob then approved (found by helper-163).
+        return String(name[name.index(after: slash)...])
     }
     public static func < (a: PackageKey, b: PackageKey) -> Bool { (a.name, a.version) < (b.name, b.version) }
 }

@@ -90,6 +90,10 @@ import Testing
         #expect(try key("pkg:golang/github.com/SirupSen/logrus@v1") != key("pkg:golang/github.com/sirupsen/logrus@v1"))
         #expect(PackageKey(name: "(no purl) 1odash", version: "1.0.0").displayName == "1odash")
         #expect(Lookalike.Index(["lodash"]).nearMiss(PackageKey(name: "(no purl) 1odash", version: "1.0.0").displayName) != nil)
+        // A namespace written `%2540types` is `%40types`, not the `@types` scope: decoded twice, an
+        // additions glob for `@types/*` approved it (helper-163).
+        #expect(try key("pkg:npm/%2540types/evil@1.0.0").displayName == "%40types/evil")
+        #expect(try key("pkg:npm/%40types/node@1.0.0").displayName == "@types/node")
     }
 
     /// Found by review: the index kept every one-deletion key as a string, so 30,000 `--names` of 214
