@@ -58,6 +58,9 @@ import ProvenantCore
         #expect(VEXDocument.purlCovers("pkg:golang/golang.org/x/net#html", "pkg:golang/golang.org/x/net@v0.0.1#html/"))
         #expect(VEXDocument.purlCovers("pkg:golang/golang.org/x/net", "pkg:golang/golang.org/x/net@v0.0.1#http2"))
         #expect(VEXDocument.purlCovers("pkg:golang/golang.org/x/net", "pkg:golang/golang.org/x/net@v0.0.1"))
+        // An empty version after `@` covers no version, not every one (helper-163).
+        #expect(!VEXDocument.purlCovers("pkg:pypi/requests@", "pkg:pypi/requests@2.25.0"))
+        #expect(!VEXDocument.purlCovers("pkg:pypi/requests@?x=1", "pkg:pypi/requests@2.25.0"))
     }
 
     @Test func aFindingOfSeveralCVEsNeedsEachOfThemCleared() throws {
@@ -287,6 +290,8 @@ import ProvenantCore
         #expect(packageBlock?.contains("i.yaml:5") == true && packageBlock?.contains("not a list") == true, "\(packageBlock ?? "accepted")")
         let notPurl = try error("    package: idna")
         #expect(notPurl?.contains("i.yaml:4") == true && notPurl?.contains("package 'idna' is not a purl") == true, "\(notPurl ?? "accepted")")
+        let emptyVersion = try error("    package: pkg:pypi/idna@")
+        #expect(emptyVersion?.contains("i.yaml:4") == true && emptyVersion?.contains("is not a purl") == true, "\(emptyVersion ?? "accepted")")
         #expect(try error("    reason2: x")?.contains("unknown key 'reason2'") == true)
         // A YAML null is no value (helper-122: `reason: ~` was the reason "~"); a quoted "~" is a string.
         for null in ["~", "null", "NULL", ""] {

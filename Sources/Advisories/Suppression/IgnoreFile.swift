@@ -79,7 +79,7 @@ public struct IgnoreFile: Sendable {
                 throw InputError("expires '\(e)' is not a YYYY-MM-DD date that exists", at: Location(path, line: m["expires"]?.mark?.line))
             }
             // A package that is not a purl would match nothing, or, read leniently, everything.
-            if let p = fields["package"], PackageURL(parsing: p) == nil {
+            if let p = fields["package"], PackageURL(parsing: p) == nil || VEXDocument.hasEmptyVersion(p) {
                 throw InputError("package '\(p)' is not a purl (pkg:TYPE/NAME[@VERSION])", at: Location(path, line: m["package"]?.mark?.line))
             }
             out.append(Entry(id: id, reason: reason, expires: expires, package: fields["package"], line: line ?? 0, file: path))

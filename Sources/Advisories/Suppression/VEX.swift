@@ -332,12 +332,21 @@ public struct VEXDocument: Sendable {
     /// (if it names one) is the package's: a statement about `golang.org/x/net#html` is about that
     /// package only, and suppressed the whole module's findings (found by helper-102).
     static func purlCovers(_ statement: String, _ package: String) -> Bool {
+        // `pkg:pypi/requests@` names a version and leaves it empty: read as no version, it covered every
+        // one (found by helper-163). It covers none.
+        guard !hasEmptyVersion(statement) else { return false }
         if statement == package { return true }
         guard let s = PackageURL(parsing: statement), let p = PackageURL(parsing: package) else { return false }
         guard s.type == p.type, s.name == p.name, (s.namespace ?? "") == (p.namespace ?? "") else { return false }
         if let v = s.version, v != p.version { return false }
         if let sp = s.subpath.map(Self.segments), !sp.isEmpty, sp != p.subpath.map(Self.segments) { return false }
         return s.qualifiers.allSatisfy { p.qualifiers[$0.key] == $0.value }
+    }
+
+    /// Whether a purl's text ends its name with `@` and nothing after it (before any `?` or `#`).
+    static func hasEmptyVersion(_ purl: String) -> Bool {
+        let core = purl.prefix { $0 != "?" && $0 != "#" }
+        return core.hasSuffix("@")
     }
 
     /// A subpath's segments, without empty ones (`/html/` is `html`).
