@@ -125,8 +125,7 @@ public struct ProvenanceBuilder: Sendable {
         let startVariable = started != nil ? "CI_JOB_STARTED_AT" : "PROVENANT_BUILD_STARTED_ON"
         if let s = started ?? e["PROVENANT_BUILD_STARTED_ON"] {
             guard let date = RFC3339.date(from: s) else {
-                let shown = s.unicodeScalars.count > 40 ? String(String.UnicodeScalarView(s.unicodeScalars.prefix(40))) + "…" : s
-                throw InputError("\(startVariable) '\(Redactor.escapeControls(Redactor.redact(shown)))' is not an RFC 3339 UTC time (YYYY-MM-DDTHH:MM:SSZ)")
+                throw InputError("\(startVariable) '\(Redactor.quote(s, max: 40))' is not an RFC 3339 UTC time (YYYY-MM-DDTHH:MM:SSZ)")
             }
             // Written in the one form every reader takes, as finishedOn is: `t`/`z` and a leap second
             // were copied as given, and Go's RFC 3339 parser refuses both (review, helper-162).
