@@ -274,18 +274,25 @@ public enum FleetIngest {
     }
 }
 
-/// `GET /v1/components?purl=…` or `?type=…&name=…[&range=vers:…]`.
+/// `GET /v1/components?purl=…` or `?type=…&name=…[&range=vers:…]`, whole or with `limit` (and
+/// `after`) a page at a time.
 struct FleetComponentQuery {
     var purl: String?
     var type: String?
     var name: String?
     /// A `vers:` range (`vers:cargo/>=0.7.0|<0.8.0`), judged with the scheme's own version ordering.
     var range: String?
+    /// Given, the answer is one page of at most this many hits read from the store (fewer once a range
+    /// is applied), with `next` when more follow; absent, the whole answer, or a refusal past `maxHits`.
+    var limit: Int?
+    var after: ComponentHitCursor?
 
     /// The hits, and with a range those whose version the scheme cannot read: neither in nor out.
     struct Answer: Encodable {
         var components: [ComponentHit]
         var undecided: [ComponentHit]?
+        /// The `after` of the next page; absent on the last, and on an answer asked for whole.
+        var next: String?
     }
 
     /// An unknown parameter is refused, as on every other route: a misspelt `rnage=` answered every
@@ -297,9 +304,20 @@ struct FleetComponentQuery {
             case "type": type = String(v)
             case "name": name = String(v)
             case "range": range = String(v)
+            case "limit":
+                guard let n = Int(v), n >= 1, n <= ComponentPage.maxLimit else {
+                    throw FleetAPIError(.badRequest, field: "limit", "limit must be a whole number from 1 to \(ComponentPage.maxLimit)")
+                }
+                limit = n
+            case "after":
+                guard let cursor = ComponentHitCursor(v) else {
+                    throw FleetAPIError(.badRequest, field: "after", "after must be the next value of a previous page")
+                }
+                after = cursor
             default: throw FleetServer.unknownParameter(k)
             }
         }
+        if after != nil, limit == nil { throw FleetAPIError(.badRequest, field: "after", "after goes with limit") }
     }
 
     /// Hits one answer may hold. Past it the query is refused, never cut short: a read token asking
@@ -307,16 +325,28 @@ struct FleetComponentQuery {
     /// a minute a request (found by helper-161). The stores read at most one more than this.
     static let maxHits = 50_000
 
-    func run(_ store: any FleetStore) async throws -> [ComponentHit] {
-        let hits = try await lookUp(store)
-        guard hits.count <= Self.maxHits else {
-            throw FleetAPIError(.badRequest, field: purl != nil ? "purl" : "name",
-                                "more than \(Self.maxHits) components match; ask for one version with a purl that names it")
+    /// The hits of the answer or page, and the cursor of the next page when one follows.
+    func run(_ store: any FleetStore) async throws -> (hits: [ComponentHit], next: ComponentHitCursor?) {
+        if let limit {
+            let rows = try await lookUp(store, limit: limit + 1)
+            return (rows.prefix(limit).map(\.hit), rows.count > limit ? rows[limit - 1].cursor : nil)
         }
-        return hits
+        let rows = try await lookUp(store, limit: Self.maxHits + 1)
+        guard rows.count <= Self.maxHits else {
+            throw FleetAPIError(.badRequest, field: purl != nil ? "purl" : "name",
+                                "more than \(Self.maxHits) components match; ask for one version with a purl that names it, or a page at a time with limit")
+        }
+        return (rows.map(\.hit), nil)
     }
 
-    func lookUp(_ store: any FleetStore) async throws -> [ComponentHit] {
+    func lookUp(_ store: any FleetStore, limit: Int) async throws -> [ComponentHitRow] {
+        guard let rows = try await lookUpRows(store, limit: limit) else {
+            throw FleetAPIError(.badRequest, field: "after", "after must be the next value of a previous page")
+        }
+        return rows
+    }
+
+    func lookUpRows(_ store: any FleetStore, limit: Int) async throws -> [ComponentHitRow]? {
         for (field, value) in [("purl", purl), ("type", type), ("name", name)] where value?.utf8.contains(0) == true {
             throw FleetAPIError(.badRequest, field: field, "\(field) holds a NUL character")
         }
@@ -331,33 +361,37 @@ struct FleetComponentQuery {
             guard let version = parsed.version, !version.isEmpty else {
                 let prefix = "pkg:\(parsed.type.lowercased())/"
                 let bare = key.name.hasPrefix(prefix) ? String(key.name.dropFirst(prefix.count)) : parsed.name
-                return try await store.components(ecosystem: parsed.type.lowercased(), name: bare)
+                return try await store.components(ecosystem: parsed.type.lowercased(), name: bare, after: after, limit: limit)
             }
-            return try await store.components(purl: key.name + "@" + key.version)
+            return try await store.components(purl: key.name + "@" + key.version, after: after, limit: limit)
         }
         guard let type, let name, !type.isEmpty, !name.isEmpty else {
             throw FleetAPIError(.badRequest, field: "purl", "give purl, or type and name")
         }
         let folded = PackageKey(Package(ecosystem: .npm, name: name, version: "", purl: PackageURL(type: type, name: name), foundBy: "query")).name
         let bare = folded.hasPrefix("pkg:\(type.lowercased())/") ? String(folded.dropFirst("pkg:\(type.lowercased())/".count)) : name
-        return try await store.components(ecosystem: type.lowercased(), name: bare)
+        return try await store.components(ecosystem: type.lowercased(), name: bare, after: after, limit: limit)
     }
 
     /// `run`, then the range applied when one is given.
     func answer(_ store: any FleetStore) async throws -> Answer {
-        guard let range else { return Answer(components: try await run(store), undecided: nil) }
+        guard let range else {
+            let (hits, next) = try await run(store)
+            return Answer(components: hits, undecided: nil, next: next?.text)
+        }
         guard purl == nil, type != nil else { throw FleetAPIError(.badRequest, field: "range", "range goes with type and name, not purl") }
         guard let vers = VersRange(range) else {
             throw FleetAPIError(.badRequest, field: "range", "range must be a vers: range, e.g. vers:cargo/>=0.7.0|<0.8.0")
         }
         var inside: [ComponentHit] = [], undecided: [ComponentHit] = []
-        for hit in try await run(store) {
+        let (hits, next) = try await run(store)
+        for hit in hits {
             switch vers.contains(hit.version, fallbackEcosystem: "") {
             case true?: inside.append(hit)
             case false?: continue
             case nil: undecided.append(hit)
             }
         }
-        return Answer(components: inside, undecided: undecided)
+        return Answer(components: inside, undecided: undecided, next: next?.text)
     }
 }

@@ -226,6 +226,35 @@ public struct ComponentHit: Sendable, Codable, Equatable {
     public var version: String
 }
 
+/// Where a page of fleet-wide component hits resumes: after the component `purl` of the release
+/// `releaseID`, in the answer's order (agent name, then release creation, release id and purl, all
+/// in byte order). Written `ID:PURL`; releases are never deleted, so a cursor stays good.
+public struct ComponentHitCursor: Sendable, Equatable {
+    public var releaseID: Int64
+    public var purl: String
+    public init(releaseID: Int64, purl: String) { self.releaseID = releaseID; self.purl = purl }
+
+    /// Reads `ID:PURL`: a positive decimal id of at most 18 digits, then a purl of 1 to 4,096 bytes
+    /// without NUL. nil for anything else.
+    public init?(_ text: Substring) {
+        guard let colon = text.firstIndex(of: ":") else { return nil }
+        let digits = text[..<colon], purl = text[text.index(after: colon)...]
+        guard (1...18).contains(digits.utf8.count), digits.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
+              let id = Int64(digits), id > 0,
+              (1...4096).contains(purl.utf8.count), !purl.utf8.contains(0) else { return nil }
+        releaseID = id; self.purl = String(purl)
+    }
+
+    public var text: String { "\(releaseID):\(purl)" }
+}
+
+/// One fleet-wide hit with the cursor that resumes after it.
+public struct ComponentHitRow: Sendable, Equatable {
+    public var hit: ComponentHit
+    public var cursor: ComponentHitCursor
+    public init(hit: ComponentHit, cursor: ComponentHitCursor) { self.hit = hit; self.cursor = cursor }
+}
+
 public enum ReleaseInsert: Sendable, Equatable {
     case created
     /// The same agent and version with the same SBOM: nothing changed.

@@ -27,10 +27,12 @@ public protocol FleetStore: Sendable {
     /// A page of the release's components in purl byte order: at most `limit`, those after `after`.
     /// nil when the release is unknown.
     func components(agent: String, version: String, after: String?, limit: Int) async throws -> [StoredComponent]?
-    /// Releases holding the component with exactly `purl` (qualifiers and subpath dropped).
-    func components(purl: String) async throws -> [ComponentHit]
-    /// Releases holding a component of `ecosystem` and `name`, any version.
-    func components(ecosystem: String, name: String) async throws -> [ComponentHit]
+    /// Releases holding the component with exactly `purl` (qualifiers and subpath dropped): at most
+    /// `limit` hits, those after `after` in the order `ComponentHitCursor` names. nil when `after`
+    /// names no release.
+    func components(purl: String, after: ComponentHitCursor?, limit: Int) async throws -> [ComponentHitRow]?
+    /// Releases holding a component of `ecosystem` and `name`, any version, paged as above.
+    func components(ecosystem: String, name: String, after: ComponentHitCursor?, limit: Int) async throws -> [ComponentHitRow]?
 
     /// The full purls (qualifiers kept) of a release's components, as pushed; nil when the release is unknown.
     func sources(agent: String, version: String) async throws -> [String]?

@@ -276,25 +276,36 @@ public final class PostgresFleetStore: FleetStore {
         }
     }
 
-    public func components(purl: String) async throws -> [ComponentHit] {
-        try await hits(purl: purl, ecosystem: nil, name: nil)
+    public func components(purl: String, after: ComponentHitCursor?, limit: Int) async throws -> [ComponentHitRow]? {
+        try await hits(purl: purl, ecosystem: nil, name: nil, after: after, limit: limit)
     }
 
-    public func components(ecosystem: String, name: String) async throws -> [ComponentHit] {
-        try await hits(purl: nil, ecosystem: ecosystem, name: name)
+    public func components(ecosystem: String, name: String, after: ComponentHitCursor?, limit: Int) async throws -> [ComponentHitRow]? {
+        try await hits(purl: nil, ecosystem: ecosystem, name: name, after: after, limit: limit)
     }
 
-    func hits(purl: String?, ecosystem: String?, name: String?) async throws -> [ComponentHit] {
+    /// The hits in byte order of agent name, release creation, release id and purl, resuming after the
+    /// cursor's row (see the SQLite store).
+    func hits(purl: String?, ecosystem: String?, name: String?, after: ComponentHitCursor?, limit: Int) async throws -> [ComponentHitRow]? {
         let logger = self.logger
         return try await timed { [client] in
-            var out: [ComponentHit] = []
-            for try await (agent, release, p, n, v) in try await client.query("""
-                SELECT a.name, r.version, c.purl, c.name, c.version FROM components c
+            if let after {
+                var known = false
+                for try await _ in try await client.query("SELECT id FROM releases WHERE id = \(after.releaseID)", logger: logger).decode(Int64.self) { known = true }
+                guard known else { return nil }
+            }
+            var out: [ComponentHitRow] = []
+            for try await (id, agent, release, p, n, v) in try await client.query("""
+                SELECT r.id, a.name, r.version, c.purl, c.name, c.version FROM components c
                 JOIN releases r ON r.id = c.release_id JOIN agents a ON a.id = r.agent_id
                 WHERE (\(purl)::text IS NULL OR c.purl = \(purl)) AND (\(ecosystem)::text IS NULL OR (c.ecosystem = \(ecosystem) AND c.name = \(name)))
-                ORDER BY a.name COLLATE "C", r.created_at, r.id, c.purl COLLATE "C" LIMIT \(FleetComponentQuery.maxHits + 1)
-                """, logger: logger).decode((String, String, String, String, String).self) {
-                out.append(ComponentHit(agent: agent, release: release, purl: p, name: n, version: v))
+                AND (\(after?.releaseID)::bigint IS NULL OR (a.name COLLATE "C", r.created_at COLLATE "C", r.id, c.purl COLLATE "C") >
+                     (SELECT a2.name COLLATE "C", r2.created_at COLLATE "C", r2.id, \(after?.purl)::text COLLATE "C" FROM releases r2
+                      JOIN agents a2 ON a2.id = r2.agent_id WHERE r2.id = \(after?.releaseID)::bigint))
+                ORDER BY a.name COLLATE "C", r.created_at COLLATE "C", r.id, c.purl COLLATE "C" LIMIT \(max(0, limit))
+                """, logger: logger).decode((Int64, String, String, String, String, String).self) {
+                out.append(ComponentHitRow(hit: ComponentHit(agent: agent, release: release, purl: p, name: n, version: v),
+                                           cursor: ComponentHitCursor(releaseID: id, purl: p)))
             }
             return out
         }

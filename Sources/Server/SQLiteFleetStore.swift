@@ -169,22 +169,37 @@ public final class SQLiteFleetStore: FleetStore {
         }
     }
 
-    public func components(purl: String) async throws -> [ComponentHit] {
-        try await hits("c.purl = ?", [purl])
+    public func components(purl: String, after: ComponentHitCursor?, limit: Int) async throws -> [ComponentHitRow]? {
+        try await hits("c.purl = ?", [purl], after: after, limit: limit)
     }
 
-    public func components(ecosystem: String, name: String) async throws -> [ComponentHit] {
-        try await hits("c.ecosystem = ? AND c.name = ?", [ecosystem, name])
+    public func components(ecosystem: String, name: String, after: ComponentHitCursor?, limit: Int) async throws -> [ComponentHitRow]? {
+        try await hits("c.ecosystem = ? AND c.name = ?", [ecosystem, name], after: after, limit: limit)
     }
 
-    func hits(_ whereSQL: String, _ arguments: StatementArguments) async throws -> [ComponentHit] {
+    /// The hits in byte order of agent name, release creation, release id and purl (PostgreSQL's
+    /// COLLATE "C"), resuming after the cursor's row, so both stores page alike.
+    func hits(_ whereSQL: String, _ arguments: StatementArguments, after: ComponentHitCursor?, limit: Int) async throws -> [ComponentHitRow]? {
         try await pool.read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT a.name AS agent, r.version AS release, c.purl, c.name, c.version FROM components c
-                JOIN releases r ON r.id = c.release_id JOIN agents a ON a.id = r.agent_id
-                WHERE \(whereSQL) ORDER BY a.name, r.created_at, r.id, c.purl LIMIT \(FleetComponentQuery.maxHits + 1)
-                """, arguments: arguments).map {
-                ComponentHit(agent: $0["agent"], release: $0["release"], purl: $0["purl"], name: $0["name"], version: $0["version"])
+            var sql = """
+                SELECT r.id AS release_id, a.name AS agent, r.version AS release, c.purl, c.name, c.version FROM components c
+                JOIN releases r ON r.id = c.release_id JOIN agents a ON a.id = r.agent_id WHERE \(whereSQL)
+                """
+            var arguments = arguments
+            if let after {
+                guard try Int64.fetchOne(db, sql: "SELECT id FROM releases WHERE id = ?", arguments: [after.releaseID]) != nil else { return nil }
+                sql += """
+                     AND (a.name, r.created_at, r.id, c.purl) > (SELECT a2.name, r2.created_at, r2.id, ? FROM releases r2
+                    JOIN agents a2 ON a2.id = r2.agent_id WHERE r2.id = ?)
+                    """
+                arguments += [after.purl, after.releaseID]
+            }
+            sql += " ORDER BY a.name, r.created_at, r.id, c.purl LIMIT ?"
+            arguments += [max(0, limit)]
+            return try Row.fetchAll(db, sql: sql, arguments: arguments).map {
+                let purl: String = $0["purl"]
+                return ComponentHitRow(hit: ComponentHit(agent: $0["agent"], release: $0["release"], purl: purl, name: $0["name"], version: $0["version"]),
+                                       cursor: ComponentHitCursor(releaseID: $0["release_id"], purl: purl))
             }
         }
     }

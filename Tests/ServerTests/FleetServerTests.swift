@@ -248,6 +248,46 @@ enum FleetFixtures {
         #expect(all.status == 400 && String(decoding: all.body, as: UTF8.self).contains("more than \(cap) components match"), "\(all.status)")
         let one = try await s.call("GET", "/v1/components?purl=pkg:npm/x@1.0.7", token: admin)
         #expect(one.status == 200 && (one.json["components"] as? [Any])?.count == 1, "\(one.status)")
+
+        // A page at a time the same query is answered in full: every hit once, in the answer's order
+        // (agent, then release), the pages joined by `next`, on both stores alike.
+        let small = #"{"bomFormat":"CycloneDX","specVersion":"1.5","components":[{"type":"library","name":"x","version":"1.0.3","purl":"pkg:npm/x@1.0.3"},{"type":"library","name":"x","version":"9.0.0","purl":"pkg:npm/x@9.0.0"}]}"#
+        for (agent, release) in [("another", "1"), ("zeta", "2"), ("another", "0")] {
+            #expect(try await s.call("POST", "/v1/agents/\(agent)/releases/\(release)", token: admin, body: Data(small.utf8)).status == 201)
+        }
+        func pages(_ query: String, limit: Int) async throws -> (hits: [String], pages: Int, undecided: Int) {
+            var hits: [String] = [], after: String?, pages = 0, undecided = 0
+            while pages < 100 {
+                let page = try await s.call("GET", "/v1/components?\(query)&limit=\(limit)" + (after.map { "&after=" + ($0.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "") } ?? ""), token: admin)
+                #expect(page.status == 200, "\(String(decoding: page.body, as: UTF8.self).prefix(300))")
+                pages += 1
+                let items = page.json["components"] as? [[String: Any]] ?? []
+                #expect(items.count <= limit)
+                hits += items.map { "\($0["agent"] as? String ?? "?") \($0["release"] as? String ?? "?") \($0["version"] as? String ?? "?")" }
+                undecided += (page.json["undecided"] as? [Any])?.count ?? 0
+                after = page.json["next"] as? String
+                if after == nil { break }
+            }
+            return (hits, pages, undecided)
+        }
+        let paged = try await pages("type=npm&name=x", limit: 9_000)
+        #expect(paged.hits.count == count + 6 && Set(paged.hits).count == count + 6 && paged.pages == 6, "\(paged.hits.count) in \(paged.pages)")
+        #expect(Array(paged.hits.prefix(4)) == ["another 1 1.0.3", "another 1 9.0.0", "another 0 1.0.3", "another 0 9.0.0"], "by agent, then by release as pushed")
+        #expect(Array(paged.hits.suffix(2)) == ["zeta 2 1.0.3", "zeta 2 9.0.0"])
+        let wide = paged.hits.filter { $0.hasPrefix("wide ") }
+        #expect(wide.count == count && wide == wide.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }, "one release's hits in purl byte order")
+        // With a range, each page keeps the hits inside it; the pages still join up.
+        let ranged = try await pages("type=npm&name=x&range=" + ("vers:npm/>=1.0.3|<1.0.6".addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""), limit: 7_000)
+        #expect(ranged.hits.sorted() == ["another 0 1.0.3", "another 1 1.0.3", "wide 1 1.0.3", "wide 1 1.0.4", "wide 1 1.0.5", "zeta 2 1.0.3"] && ranged.pages == 8,
+                "\(ranged.hits) in \(ranged.pages)")
+        let byPurl = try await pages("purl=pkg:npm/x@1.0.3", limit: 1)
+        #expect(byPurl.hits == ["another 1 1.0.3", "another 0 1.0.3", "wide 1 1.0.3", "zeta 2 1.0.3"] && byPurl.pages == 4, "\(byPurl)")
+        let lastOfAll = try #require(try await s.call("GET", "/v1/components?type=npm&name=x&limit=1", token: admin).json["next"] as? String)
+        for bad in ["limit=0", "limit=10001", "limit=x", "after=" + lastOfAll, "limit=5&after=", "limit=5&after=x", "limit=5&after=0:pkg:npm/x",
+                    "limit=5&after=999999:pkg:npm/x@1", "limit=5&after=-1:pkg:npm/x@1"] {
+            let r = try await s.call("GET", "/v1/components?type=npm&name=x&" + bad, token: admin)
+            #expect(r.status == 400, "\(bad): \(r.status)")
+        }
     }
 
     @Test(arguments: FleetBackend.allCases) func ingestStoresReleasesAndQueriesFindTheirComponents(_ backend: FleetBackend) async throws {
