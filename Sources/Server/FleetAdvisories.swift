@@ -382,6 +382,9 @@ struct FleetFleetFindingsAnswer: Encodable, Sendable {
     var notChecked: [FleetReleaseNotChecked]
     /// Deployed releases past `fleetReleaseLimit`, not judged for what is not checked.
     var releasesNotJudged: Int
+    /// With `limit`: the `after` of the next page; absent on the last. Withdrawn advisories are left
+    /// out of a page after it is read, so a page may hold fewer than `limit`.
+    var next: String?
 }
 
 public struct FleetNotChecked: Sendable, Codable, Equatable {

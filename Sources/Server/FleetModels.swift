@@ -105,6 +105,45 @@ public struct FleetFinding: Sendable, Codable, Equatable {
     public var finding: StoredFinding
 }
 
+/// Where a page of the fleet's findings resumes: after the finding with these values, in the answer's
+/// order (worst rank first, then agent, release version, purl and advisory id in byte order). The
+/// values themselves are carried, not a row's id, since a re-match replaces findings between pages.
+/// Written as unpadded base64url of a JSON array.
+public struct FleetFindingCursor: Sendable, Equatable {
+    public var rank: Int
+    public var agent: String
+    public var version: String
+    public var purl: String
+    public var id: String
+
+    public init(_ f: FleetFinding) {
+        rank = f.finding.severityRank; agent = f.agent; version = f.version; purl = f.finding.purl; id = f.finding.id
+    }
+
+    /// Reads what `text` wrote; nil for anything else (a rank outside 0...99, a string empty, over
+    /// 4,096 bytes or holding NUL).
+    public init?(_ text: Substring) {
+        guard (1...32_768).contains(text.utf8.count), text.utf8.allSatisfy({ Self.isBase64URL($0) }) else { return nil }
+        var b64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        b64 += String(repeating: "=", count: (4 - b64.utf8.count % 4) % 4)
+        guard let data = Data(base64Encoded: b64),
+              let items = try? JSONSerialization.jsonObject(with: data) as? [Any], items.count == 5,
+              let rank = items[0] as? Int, (0...99).contains(rank) else { return nil }
+        let strings = items.dropFirst().compactMap { $0 as? String }
+        guard strings.count == 4, strings.allSatisfy({ (1...4096).contains($0.utf8.count) && !$0.utf8.contains(0) }) else { return nil }
+        self.rank = rank; agent = strings[0]; version = strings[1]; purl = strings[2]; id = strings[3]
+    }
+
+    public var text: String {
+        let data = (try? JSONSerialization.data(withJSONObject: [rank, agent, version, purl, id] as [Any])) ?? Data()
+        return String(data.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").prefix { $0 != "=" })
+    }
+
+    static func isBase64URL(_ b: UInt8) -> Bool {
+        (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) || (b >= 0x30 && b <= 0x39) || b == 0x2d || b == 0x5f
+    }
+}
+
 /// A stored component to be matched again after an import.
 public struct MatchTarget: Sendable {
     public var releaseID: Int64

@@ -105,11 +105,11 @@ enum FleetPages {
         }
         if environments.isEmpty { body += "<p class=\"empty\">Nothing is deployed.</p>" }
         body += "\n<h2>Findings</h2>\n" + table("findings", headers: ["Severity", "Advisory", "Package", "Release", "Environments"],
-            rows: f.findings.prefix(500).map { x in
+            rows: f.findings.prefix(findingsShown).map { x in
                 [badge(x.finding.severity.lowercased()), advisoryLink(x.finding.id), escape(x.finding.purl), releaseLink(x.agent, x.version),
                  escape(x.environments.joined(separator: ", "))]
             }, empty: uncovered > 0 || f.releasesNotJudged > 0 ? "No finding in what was checked (see NOT CHECKED above)." : "No finding in the fleet.")
-        if f.findings.count > 500 { body += "<p>\(f.findings.count - 500) more: GET /v1/findings lists them all.</p>" }
+        if f.findings.count > findingsShown { body += "<p>More follow: GET /v1/findings lists them all, a page at a time with limit.</p>" }
         return page(title: "Fleet", body)
     }
 
@@ -124,6 +124,8 @@ enum FleetPages {
 
     /// Components a release's page lists; the API pages through the rest.
     static let componentsShown = 1000
+    /// Findings the fleet page lists, worst first; the API pages through the rest.
+    static let findingsShown = 500
 
     static func release(_ r: Release) -> String {
         let s = r.summary

@@ -307,17 +307,39 @@ public struct FleetServer: Sendable {
         router.get("/v1/findings") { request, context in
             try Self.requireRead(context)
             var minimum = SeverityLevel.unknown
+            var limit: Int?, after: FleetFindingCursor?
             for (k, v) in request.uri.queryParameters {
-                guard k == "severity" else { throw Self.unknownParameter(k) }
-                guard let level = SeverityLevel(threshold: String(v)) else { throw FleetAPIError(.badRequest, field: "severity", "severity must be low, medium, high or critical") }
-                minimum = level
+                switch k {
+                case "severity":
+                    guard let level = SeverityLevel(threshold: String(v)) else { throw FleetAPIError(.badRequest, field: "severity", "severity must be low, medium, high or critical") }
+                    minimum = level
+                case "limit":
+                    guard let n = Int(v), n >= 1, n <= ComponentPage.maxLimit else {
+                        throw FleetAPIError(.badRequest, field: "limit", "limit must be a whole number from 1 to \(ComponentPage.maxLimit)")
+                    }
+                    limit = n
+                case "after":
+                    guard let cursor = FleetFindingCursor(v) else { throw FleetAPIError(.badRequest, field: "after", "after must be the next value of a previous page") }
+                    after = cursor
+                default: throw Self.unknownParameter(k)
+                }
             }
+            if after != nil, limit == nil { throw FleetAPIError(.badRequest, field: "after", "after goes with limit") }
             // With what the findings do not cover: deployed releases with components no advisory could
             // be matched against, so an empty list is never read as a clean fleet.
             try await advisories.sync()
-            let findings = try advisories.live(try await store.findings(minimumRank: minimum.rawValue), id: \.finding.id)
+            // Whole, past `maxHits` it is refused, as a component query is (never cut short); a page
+            // reads one more than it holds to know whether another follows.
+            let read = try await store.findings(minimumRank: minimum.rawValue, after: after, limit: (limit ?? FleetComponentQuery.maxHits) + 1)
+            var next: String?
+            if let limit {
+                if read.count > limit { next = FleetFindingCursor(read[limit - 1]).text }
+            } else if read.count > FleetComponentQuery.maxHits {
+                throw FleetAPIError(.badRequest, field: "limit", "more than \(FleetComponentQuery.maxHits) findings; ask for a higher severity, or a page at a time with limit")
+            }
+            let findings = try advisories.live(Array(read.prefix(limit ?? read.count)), id: \.finding.id)
             let (notChecked, notJudged) = try await advisories.fleetNotChecked(store, deployments: try await store.deployments())
-            return FleetJSON.response(FleetFleetFindingsAnswer(findings: findings, notChecked: notChecked, releasesNotJudged: notJudged))
+            return FleetJSON.response(FleetFleetFindingsAnswer(findings: findings, notChecked: notChecked, releasesNotJudged: notJudged, next: next))
         }
         router.get("/v1/vulnerabilities/:id/affected") { request, context in
             try Self.refuseParameters(request)

@@ -51,7 +51,8 @@ public protocol FleetStore: Sendable {
     func findings(agent: String, version: String) async throws -> [StoredFinding]?
     /// Every finding of at least `minimumRank` (`SeverityLevel.rawValue`) in the fleet, worst first, and
     /// every unrated one (rank 0: an advisory without a severity cannot be ruled below any level), last.
-    func findings(minimumRank: Int) async throws -> [FleetFinding]
+    /// At most `limit`, those after `after`.
+    func findings(minimumRank: Int, after: FleetFindingCursor?, limit: Int) async throws -> [FleetFinding]
     /// Deployed releases with a finding whose advisory id is one of `ids`.
     func affected(advisoryIDs: [String]) async throws -> [AffectedRelease]
 

@@ -115,7 +115,7 @@ enum FleetWeb {
             let deployments = try await store.deployments()
             let (notChecked, notJudged) = try await advisories.fleetNotChecked(store, deployments: deployments)
             let fleet = FleetPages.Fleet(agents: try await store.agents(), deployments: deployments,
-                                         findings: try advisories.live(try await store.findings(minimumRank: SeverityLevel.unknown.rawValue), id: \.finding.id),
+                                         findings: try advisories.live(try await store.findings(minimumRank: SeverityLevel.unknown.rawValue, after: nil, limit: FleetPages.findingsShown + 1), id: \.finding.id),
                                          notChecked: notChecked, releasesNotJudged: notJudged)
             return html(FleetPages.fleet(fleet))
         }

@@ -468,7 +468,7 @@ public final class PostgresFleetStore: FleetStore {
         }
     }
 
-    public func findings(minimumRank: Int) async throws -> [FleetFinding] {
+    public func findings(minimumRank: Int, after: FleetFindingCursor?, limit: Int) async throws -> [FleetFinding] {
         let logger = self.logger
         return try await timed { [client] in
             var envs: [Int64: [String]] = [:]
@@ -480,7 +480,9 @@ public final class PostgresFleetStore: FleetStore {
                 SELECT f.release_id, a.name, r.version, \(unescaped: Self.findingColumns) FROM findings f
                 JOIN releases r ON r.id = f.release_id JOIN agents a ON a.id = r.agent_id
                 WHERE (f.severity_rank >= \(minimumRank) OR f.severity_rank = 0)
-                ORDER BY f.severity_rank DESC, a.name COLLATE "C", r.version COLLATE "C", f.purl COLLATE "C", f.advisory_id COLLATE "C"
+                AND (\(after?.id)::text IS NULL OR (-f.severity_rank, a.name COLLATE "C", r.version COLLATE "C", f.purl COLLATE "C", f.advisory_id COLLATE "C") >
+                     (\(after.map { -$0.rank })::bigint, \(after?.agent)::text COLLATE "C", \(after?.version)::text COLLATE "C", \(after?.purl)::text COLLATE "C", \(after?.id)::text COLLATE "C"))
+                ORDER BY -f.severity_rank, a.name COLLATE "C", r.version COLLATE "C", f.purl COLLATE "C", f.advisory_id COLLATE "C" LIMIT \(max(0, limit))
                 """, logger: logger).decode((Int64, String, String, String, String, String, String, Int64, String, String, String, String).self) {
                 out.append(FleetFinding(agent: agent, version: version, environments: envs[id] ?? [], finding: Self.finding((p, i, a, s, r, m, f, st, fs))))
             }

@@ -311,16 +311,25 @@ public final class SQLiteFleetStore: FleetStore {
         }
     }
 
-    public func findings(minimumRank: Int) async throws -> [FleetFinding] {
+    public func findings(minimumRank: Int, after: FleetFindingCursor?, limit: Int) async throws -> [FleetFinding] {
         try await pool.read { db in
             var envs: [Int64: [String]] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT DISTINCT release_id, environment FROM deployments ORDER BY environment") {
                 envs[row["release_id"], default: []].append(row["environment"])
             }
+            // Worst first is the negated rank rising, so one row-value comparison resumes after the cursor.
+            var arguments: StatementArguments = [minimumRank]
+            var resume = ""
+            if let after {
+                resume = " AND (-f.severity_rank, a.name, r.version, f.purl, f.advisory_id) > (?, ?, ?, ?, ?)"
+                arguments += [-after.rank, after.agent, after.version, after.purl, after.id]
+            }
+            arguments += [max(0, limit)]
             return try Row.fetchAll(db, sql: """
                 SELECT f.release_id, a.name, r.version, \(Self.findingColumns) FROM findings f JOIN releases r ON r.id = f.release_id JOIN agents a ON a.id = r.agent_id
-                WHERE (f.severity_rank >= ? OR f.severity_rank = 0) ORDER BY f.severity_rank DESC, a.name, r.version, f.purl, f.advisory_id
-                """, arguments: [minimumRank]).map {
+                WHERE (f.severity_rank >= ? OR f.severity_rank = 0)\(resume)
+                ORDER BY -f.severity_rank, a.name, r.version, f.purl, f.advisory_id LIMIT ?
+                """, arguments: arguments).map {
                 FleetFinding(agent: $0["name"], version: $0["version"], environments: envs[$0["release_id"]] ?? [], finding: Self.finding($0))
             }
         }

@@ -215,6 +215,23 @@ final class WebhookReceiver: Sendable {
         #expect(highIDs == ["RUSTSEC-2022-0013", "RUSTSEC-2022-0013", "RUSTSEC-2024-0019", "RUSTSEC-2024-0019"], "\(high.json)")
         let all = try await s.call("GET", "/v1/findings", token: read)
         #expect((all.json["findings"] as? [Any])?.count == 4)
+        // A page at a time, the same findings in the same order, on both stores.
+        var paged: [String] = [], after: String?, pages = 0
+        repeat {
+            let page = try await s.call("GET", "/v1/findings?severity=high&limit=1" + (after.map { "&after=" + $0 } ?? ""), token: read)
+            #expect(page.status == 200 && (page.json["findings"] as? [Any])?.count == 1, "\(page.json)")
+            paged += (page.json["findings"] as? [[String: Any]] ?? []).map { "\($0["agent"] as? String ?? "") \($0["version"] as? String ?? "") \((($0["finding"] as? [String: Any])?["purl"] as? String) ?? "") \(($0["finding"] as? [String: Any])?["id"] as? String ?? "")" }
+            after = page.json["next"] as? String
+            pages += 1
+        } while after != nil && pages < 10
+        #expect(paged.map { String($0.split(separator: " ").last ?? "") } == highIDs && Set(paged).count == 4 && pages == 4, "\(paged)")
+        let three = try await s.call("GET", "/v1/findings?limit=3", token: read)
+        #expect((three.json["findings"] as? [Any])?.count == 3 && three.json["next"] is String && all.json["next"] == nil)
+        for bad in ["limit=0", "limit=10001", "after=" + ((three.json["next"] as? String) ?? "x"), "limit=2&after=", "limit=2&after=%2B%2B",
+                    "limit=2&after=WzEsMiwzXQ", "limit=2&after=WzEwMCwiYSIsImIiLCJjIiwiZCJd"] {
+            let r = try await s.call("GET", "/v1/findings?" + bad, token: read)
+            #expect(r.status == 400, "\(bad): \(r.status)")
+        }
 
         // The same advisory again changes nothing and matches nothing.
         let again = try await s.call("POST", "/v1/advisories/import", token: admin, body: mio)
