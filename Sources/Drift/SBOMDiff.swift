@@ -22,6 +22,9 @@ public struct SBOMDiff: Sendable {
     /// The baseline records where packages are resolved from and the current side records nowhere for
     /// any (an SBOM by a tool that leaves sources out): moved or dropped sources were not compared.
     public var sourcesNotCompared = false
+    /// The baseline holds packages and the current side none: a wrong path, an empty mount or a
+    /// target nothing could be read from looks the same as every package removed, so it is not clean.
+    public var currentEmpty = false
 
     /// Names a new package is compared with for the lookalike check, beyond both sides' own.
     public struct Options: Sendable {
@@ -44,6 +47,11 @@ public struct SBOMDiff: Sendable {
         if sources.before && !sources.after {
             d.sourcesNotCompared = true
             d.notes.append("NOT CHECKED: the current side records no package's source (resolved URL or commit), so moved or dropped sources were not compared")
+        }
+
+        if current.packages.isEmpty, !baseline.packages.isEmpty {
+            d.currentEmpty = true
+            d.notes.append("NOT CHECKED: the current side holds no package where the baseline holds \(baseline.packages.count): an empty or unreadable target is not compared")
         }
 
         // Name keys are compared across sides; an SBOM without purls is paired by name, and said so.

@@ -167,4 +167,19 @@ import Testing
         let allowed = try runProcess(provenantBinary, ["diff", a.path, b.path, "--fail-on", "critical", "--allow-unchecked"])
         #expect(allowed.code == 0)
     }
+
+    /// An empty directory as the current side read as every package removed, low findings only, and
+    /// passed --fail-on high: a wrong path or an empty mount is not a clean target (found by helper-163).
+    @Test func anEmptyCurrentSideIsNotChecked() throws {
+        let dir = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let base = dir.appendingPathComponent("base"), empty = dir.appendingPathComponent("empty")
+        for d in [base, empty] { try FileManager.default.createDirectory(at: d, withIntermediateDirectories: true) }
+        // Pinned requirements record no source, so nothing else is NOT CHECKED here.
+        try "requests==2.31.0\n".write(to: base.appendingPathComponent("requirements.txt"), atomically: true, encoding: .utf8)
+        let r = try runProcess(provenantBinary, ["diff", base.path, empty.path, "--fail-on", "high"])
+        #expect(r.code == 1 && r.out.contains("NOT CHECKED: the current side holds no package where the baseline holds 1"), "\(r.out) \(r.err)")
+        #expect(try runProcess(provenantBinary, ["diff", base.path, empty.path, "--fail-on", "high", "--allow-unchecked"]).code == 0)
+        #expect(try runProcess(provenantBinary, ["diff", empty.path, base.path, "--fail-on", "high"]).code == 0, "an empty baseline: the package is added")
+    }
 }
