@@ -40,12 +40,14 @@ enum FleetPages {
         "<span class=\"badge \(escape(status))\" data-status=\"\(escape(status))\">\(escape(status))</span>"
     }
 
-    static func page(title: String, _ body: String) -> String {
-        """
+    /// A page; `signOut` puts the sign-out button in its header (pages a session reads).
+    static func page(title: String, _ body: String, signOut: Bool = false) -> String {
+        let button = signOut ? "<form class=\"signout\" method=\"post\" action=\"/signout\"><button id=\"signout\" type=\"submit\">Sign out</button></form>" : ""
+        return """
         <!DOCTYPE html>
         <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
         <title>\(escape(title)) · Provenant</title><style>\(stylesheet)</style></head>
-        <body><header><a class="home" href="/">Provenant fleet</a></header><main>
+        <body><header><a class="home" href="/">Provenant fleet</a>\(button)</header><main>
         \(body)
         </main></body></html>
         """
@@ -110,7 +112,7 @@ enum FleetPages {
                  escape(x.environments.joined(separator: ", "))]
             }, empty: uncovered > 0 || f.releasesNotJudged > 0 ? "No finding in what was checked (see NOT CHECKED above)." : "No finding in the fleet.")
         if f.findings.count > findingsShown { body += "<p>More follow: GET /v1/findings lists them all, a page at a time with limit.</p>" }
-        return page(title: "Fleet", body)
+        return page(title: "Fleet", body, signOut: true)
     }
 
     struct Release {
@@ -156,7 +158,7 @@ enum FleetPages {
         if s.components > r.components.count {
             body += "<p>\(s.components - r.components.count) more: GET /v1/agents/\(escape(s.agent))/releases/\(escape(s.version))/components lists them page by page.</p>"
         }
-        return page(title: "\(s.agent) \(s.version)", body)
+        return page(title: "\(s.agent) \(s.version)", body, signOut: true)
     }
 
     static func vulnerability(id: String, advisories: [String], affected: [AffectedRelease]) -> String {
@@ -171,7 +173,7 @@ enum FleetPages {
         }
         body += "<h2>Affected deployments</h2>\n" + table("affected", headers: ["Agent release", "Environment", "Cluster", "Packages"], rows: rows,
                                                        empty: "No deployed release is affected.")
-        return page(title: id, body)
+        return page(title: id, body, signOut: true)
     }
 
     static func signIn(message: String) -> String {
@@ -200,6 +202,7 @@ enum FleetPages {
     static let stylesheet = """
         body { font: 14px/1.45 system-ui, sans-serif; margin: 0; color: #1b1f24; background: #f6f7f9; }
         header { background: #14213d; padding: 10px 24px; } header a { color: #fff; text-decoration: none; font-weight: 600; }
+        header form.signout { float: right; margin: 0; } header button { background: none; border: 1px solid #fff; color: #fff; border-radius: 4px; padding: 2px 10px; cursor: pointer; }
         main { padding: 8px 24px 40px; max-width: 1200px; }
         h1 { font-size: 22px; } h2 { font-size: 17px; margin-top: 28px; } h3 { font-size: 15px; }
         table { border-collapse: collapse; width: 100%; background: #fff; } th, td { text-align: left; padding: 5px 8px; border-bottom: 1px solid #e2e5e9; vertical-align: top; }

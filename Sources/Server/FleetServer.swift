@@ -79,6 +79,26 @@ struct BearerAuthMiddleware: RouterMiddleware {
     }
 }
 
+/// Over TLS every answer, errors included, tells the browser to come back over HTTPS only for a
+/// year (`Strict-Transport-Security`): a sign-in form is never then sent over plain HTTP by a
+/// browser that was sent there.
+struct StrictTransportMiddleware: RouterMiddleware {
+    typealias Context = FleetContext
+    static let field = HTTPField.Name("Strict-Transport-Security")!
+    static let value = "max-age=31536000"
+
+    func handle(_ request: Request, context: FleetContext, next: (Request, FleetContext) async throws -> Response) async throws -> Response {
+        do {
+            var response = try await next(request, context)
+            response.headers[Self.field] = Self.value
+            return response
+        } catch var e as FleetAPIError {
+            e.headers[Self.field] = Self.value
+            throw e
+        }
+    }
+}
+
 /// Turns a store that cannot be reached into `503` with a JSON error and `Retry-After`, so clients
 /// retry instead of treating an outage as a refusal.
 struct StoreOutageMiddleware: RouterMiddleware {
@@ -115,9 +135,11 @@ public struct FleetServer: Sendable {
         self.store = store; self.advisories = advisories; self.options = options; self.trustPolicy = trustPolicy
     }
 
-    /// The routes; `secureCookies` marks session cookies `Secure` (the server runs over TLS).
+    /// The routes; `secureCookies` marks session cookies `Secure` and every answer HSTS (the server
+    /// runs over TLS).
     public func router(secureCookies: Bool = false) -> Router<FleetContext> {
         let router = Router(context: FleetContext.self)
+        if secureCookies { router.add(middleware: StrictTransportMiddleware()) }
         router.add(middleware: StoreOutageMiddleware())
         let limiter = RateLimiter(perSecond: options.requestsPerSecond, burst: options.burst)
         router.add(middleware: BearerAuthMiddleware(store: store, limiter: limiter))

@@ -84,6 +84,8 @@ public protocol FleetStore: Sendable {
     func consumeLink(hash: String, now: String) async throws -> String?
     /// The scope and token hash a session acts for; nil when unknown, expired, or its token is gone.
     func session(hash: String, now: String) async throws -> (scope: TokenScope, tokenHash: String)?
+    /// Deletes the browser session whose hash is `hash` (signing out); nothing when there is none.
+    func endSession(hash: String) async throws
     /// Whether replicas share this database, so advisories go through the shared log (PostgreSQL);
     /// an embedded database has one server, whose OSV database is the only copy.
     var sharesAdvisories: Bool { get }

@@ -22,9 +22,11 @@ enum FleetWeb {
         request.method == .get && (request.uri.path == "/" || request.uri.path.hasPrefix("/ui/"))
     }
 
-    /// Sign-in routes authenticate by what they are given, not by a bearer token.
+    /// Sign-in routes authenticate by what they are given, not by a bearer token; signing out, by the
+    /// session cookie it ends.
     static func isSignIn(_ request: Request) -> Bool {
-        (request.method == .post && request.uri.path == "/session") || ((request.method == .get || request.method == .post) && request.uri.path.hasPrefix("/session/"))
+        (request.method == .post && (request.uri.path == "/session" || request.uri.path == "/signout"))
+            || ((request.method == .get || request.method == .post) && request.uri.path.hasPrefix("/session/"))
     }
 
     /// Where a sign-in request came from, as far as the browser says: a page elsewhere must not sign a
@@ -161,6 +163,14 @@ enum FleetWeb {
                 return page
             }
             return try await startSession(store, tokenHash: TokenHash.hash(token), next: "/", secure: secureCookies)
+        }
+        // Signing out ends the session on the server, not only in this browser: a copied cookie is
+        // worth nothing after. From another site it is refused, as signing in is.
+        router.post("/signout") { request, _ in
+            guard site(request) != .elsewhere else { return signInPage("Sign out from this server's own page.") }
+            if let secret = sessionCookie(request), TokenHash.isWellFormed(secret) { try await store.endSession(hash: TokenHash.hash(secret)) }
+            let cookie = "\(cookieName)=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0" + (secureCookies ? "; Secure" : "")
+            return Response(status: .seeOther, headers: [.location: "/", .setCookie: cookie, .cacheControl: "no-store", FleetWeb.referrerPolicy: referrerValue])
         }
         // A one-time sign-in link for a browser, made with a bearer token: `provenant` prints it, a
         // test opens it in Chromium. It works once, within two minutes.

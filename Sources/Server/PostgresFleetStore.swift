@@ -691,6 +691,13 @@ public final class PostgresFleetStore: FleetStore {
         }
     }
 
+    public func endSession(hash: String) async throws {
+        let logger = self.logger
+        try await timed { [client] in
+            try await client.query("DELETE FROM sessions WHERE hash = \(hash) AND kind = 'session'", logger: logger)
+        }
+    }
+
     public func session(hash: String, now: String) async throws -> (scope: TokenScope, tokenHash: String)? {
         let logger = self.logger
         return try await timed { [client] in

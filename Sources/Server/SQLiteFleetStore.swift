@@ -477,6 +477,12 @@ public final class SQLiteFleetStore: FleetStore {
         }
     }
 
+    public func endSession(hash: String) async throws {
+        try await pool.write { db in
+            try db.execute(sql: "DELETE FROM sessions WHERE hash = ? AND kind = 'session'", arguments: [hash])
+        }
+    }
+
     public func session(hash: String, now: String) async throws -> (scope: TokenScope, tokenHash: String)? {
         try await pool.read { db in
             guard let row = try Row.fetchOne(db, sql: """

@@ -169,7 +169,7 @@ import TestSupport
             return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: body, as: UTF8.self))
         }
         let (status, body) = try await withCookie("GET", "/")
-        #expect(status == 200 && body.contains("id=\"agent-count\""))
+        #expect(status == 200 && body.contains("id=\"agent-count\"") && body.contains(#"<form class="signout" method="post" action="/signout">"#))
         for (method, path) in [("GET", "/v1/agents"), ("GET", "/openapi.json"), ("POST", "/v1/sessions"), ("POST", "/v1/deployments"), ("POST", "/v1/advisories/import")] {
             #expect(try await withCookie(method, path).0 == 401, "\(method) \(path) with only the cookie")
         }
@@ -207,6 +207,25 @@ import TestSupport
             let (_, response) = try await URLSession(configuration: .ephemeral, delegate: NoRedirect(), delegateQueue: nil).data(for: forged)
             #expect((response as? HTTPURLResponse)?.statusCode == 401, "\(header): \(value)")
         }
+
+        // Signing out ends the session on the server: the cookie's value opens nothing after. A page
+        // elsewhere cannot sign the browser out.
+        func signOut(origin: String?) async throws -> (Int, String?) {
+            var post = URLRequest(url: URL(string: s.base + "/signout")!)
+            post.httpMethod = "POST"
+            post.setValue(String(cookie.split(separator: ";")[0]), forHTTPHeaderField: "Cookie")
+            if let origin { post.setValue(origin, forHTTPHeaderField: "Origin") }
+            let (_, r) = try await URLSession(configuration: .ephemeral, delegate: NoRedirect(), delegateQueue: nil).data(for: post)
+            let http = r as? HTTPURLResponse
+            return (http?.statusCode ?? 0, http?.value(forHTTPHeaderField: "Set-Cookie"))
+        }
+        #expect(try await signOut(origin: "https://evil.example").0 == 401)
+        #expect(try await withCookie("GET", "/").0 == 200, "still signed in after a forged sign-out")
+        let out = try await signOut(origin: s.base)
+        #expect(out.0 == 303 && out.1?.contains("provenant_session=;") == true && out.1?.contains("Max-Age=0") == true, "\(out)")
+        let after = try await withCookie("GET", "/")
+        #expect(after.0 == 401 && !after.1.contains("id=\"agent-count\""), "the old cookie opens nothing")
+        #expect(try await signOut(origin: nil).0 == 303, "signing out again, or without a session, is harmless")
     }
 }
 

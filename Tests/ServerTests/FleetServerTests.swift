@@ -546,6 +546,14 @@ enum FleetFixtures {
         #expect(secure.out == "200", "\(secure.err)")
         let plain = try runProcess("curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", s.base.replacingOccurrences(of: "https://", with: "http://") + "/healthz"])
         #expect(plain.out != "200", "plain HTTP is not served on the TLS port")
+        // Over TLS every answer, an error too, tells browsers to use HTTPS only.
+        for path in ["/healthz", "/", "/v1/agents"] {
+            let head = try runProcess("curl", ["-s", "--cacert", cert, "-o", "/dev/null", "-D", "-", s.base + path])
+            #expect(head.out.lowercased().contains("strict-transport-security: max-age=31536000"), "\(path): \(head.out)")
+        }
+        let plainServer = try FleetServerProcess()
+        let plainHead = try runProcess("curl", ["-s", "-o", "/dev/null", "-D", "-", plainServer.base + "/healthz"])
+        #expect(plainHead.code == 0 && !plainHead.out.lowercased().contains("strict-transport-security"), "not over plain HTTP: \(plainHead.out)")
         let untrusted = try runProcess("curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", s.base + "/healthz"])
         #expect(untrusted.code != 0, "a client that does not trust the certificate refuses it")
         // `push --ca-file` trusts the private CA.
