@@ -364,14 +364,17 @@ public enum ExecLauncher {
         audit.script = script.name
 
         // A script whose digest is declared runs from a sealed copy of the bytes that were hashed, when
-        // it is read by an interpreter: one named on the command line, or the `#!` line's. A binary (or
-        // a command env looks up) is hashed in place and executed through the same descriptor.
+        // it is read by an interpreter: one named on the command line, or the `#!` line's (a `#!` script
+        // env looks up too: env then executes the copy, and the kernel hands the interpreter the copy;
+        // hashed in place, a writer flipping the file between the hash and the interpreter's read ran
+        // its own code under the pin, found by helper-165). A binary is hashed in place and executed
+        // through the same descriptor.
         let policy = ExecPolicy(manifest: request.manifest)
         var sealed: Int32?
         if policy.wantsDigest(script), let fd = scriptFD {
             let interpreted: Bool
             switch reference {
-            case .file(_, let searchPATH): interpreted = !searchPATH
+            case .file(_, let searchPATH): interpreted = !searchPATH || startsWithShebang(fd)
             case .command: interpreted = startsWithShebang(fd)
             default: interpreted = false
             }

@@ -457,6 +457,22 @@ import TestSupport
         #expect(try String(contentsOfFile: s.dir + "/rotate.sh", encoding: .utf8) == text)
     }
 
+    /// `env NAME` with NAME found on PATH ran a pinned `#!` script hashed in place, and the interpreter
+    /// read the live file after the hash: a writer flipping it ran its own code under the pin
+    /// (found by helper-165). It runs from the sealed copy too.
+    @Test func aPinnedScriptEnvFindsOnPathRunsFromTheSealedCopy() throws {
+        let text = "#!/bin/sh\nreadlink \"$0\"\necho ran\n"
+        let s = try Scratch(manifest: "name: agent\n", files: ["report.sh": text])
+        defer { s.remove() }
+        chmod(s.dir + "/report.sh", 0o755)
+        let fd = open(s.dir + "/report.sh", O_RDONLY)
+        let digest = try #require(ExecLauncher.sha256(fd))
+        close(fd)
+        try "name: agent\nscripts:\n  report.sh: {environments: [production], sha256: \(digest)}\n".write(toFile: s.dir + "/m.yaml", atomically: false, encoding: .utf8)
+        let r = try s.exec(["--environment", "production"], ["/usr/bin/env", "report.sh"], env: ["PATH": s.dir + ":/usr/bin:/bin"])
+        #expect(r.code == 0 && r.out == "/memfd:provenant-script (deleted)\nran\n", "\(r.out) \(r.err)")
+    }
+
     @Test func theEnvironmentComesFromTheDownwardAPIFile() throws {
         let s = try Scratch(manifest: "name: agent\nscripts:\n  cleanup.sh: [test]\n",
                             files: ["cleanup.sh": Self.cleanup, "labels-test": "app=\"agent\"\nenvironment=\"test\"\n", "labels-prod": "environment=\"production\"\n"])
