@@ -1,9 +1,10 @@
 import Foundation
 import ProvenantCore
 
-/// One decision of `provenant guard exec`, as a JSON line. Command-line words pass through the
-/// redactor (a token in an argument is not copied into the log) and removed variables are named,
-/// never shown.
+/// One decision of `provenant guard exec`, as a JSON line. Every text from the command line, the
+/// files it names or the environment passes through the redactor (a token in an argument, a script's
+/// file name or an environment label is not copied into the log; the program, script, environment and
+/// notes were written whole, found by helper-165), and removed variables are named, never shown.
 public struct ExecAuditRecord: Sendable, Equatable {
     public var time = Date()
     /// `allow` or `refuse`.
@@ -41,18 +42,18 @@ public struct ExecAuditRecord: Sendable, Equatable {
                 w.field("time", RFC3339.string(from: time))
                 w.field("decision", decision)
                 w.field("command", strings: Redactor.redactArguments(command))
-                w.field("program", program)
-                w.field("script", script)
-                w.field("declaredAs", declaredAs)
+                w.field("program", program.map(Redactor.redact))
+                w.field("script", script.map(Redactor.redact))
+                w.field("declaredAs", declaredAs.map(Redactor.redact))
                 w.field("sha256", sha256)
-                w.field("inline", inline)
-                w.field("environment", environment)
-                w.field("environmentSource", environmentSource)
+                w.field("inline", inline.map(Redactor.redact))
+                w.field("environment", Redactor.redact(environment))
+                w.field("environmentSource", Redactor.redact(environmentSource))
                 w.field("reason", Redactor.redact(reason))
                 w.field("removedEnvironment", strings: removedEnvironment)
                 w.field("capabilities", strings: capabilities)
-                w.field("confinement", confinement)
-                w.field("notes", strings: notes)
+                w.field("confinement", confinement.map(Redactor.redact))
+                w.field("notes", strings: notes.map(Redactor.redact))
             }
         }
         out.append(UInt8(ascii: "\n"))

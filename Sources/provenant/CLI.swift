@@ -2,8 +2,10 @@ import ProvenantCore
 import Foundation
 
 enum CLI {
-    /// Warnings and errors quote input: whatever reaches the terminal has its control characters escaped.
-    static func stderr(_ s: String) { FileHandle.standardError.write(Data((Redactor.escapeControlsPerLine(s) + "\n").utf8)) }
+    /// Warnings and errors quote input: whatever reaches the terminal goes through the redactor and has
+    /// its control characters escaped. A token in a path given on the command line (`--manifest
+    /// /run/ghp_….yaml`) was printed whole by every command but `secrets scan` (found by helper-165).
+    static func stderr(_ s: String) { FileHandle.standardError.write(Data((Redactor.escapeControlsPerLine(Redactor.redact(s)) + "\n").utf8)) }
 
     /// Input errors exit 2, as usage errors do.
     static func fail(_ message: String) -> Never {

@@ -87,7 +87,7 @@ struct GuardProxyCommand: ParsableCommand {
             try proxy.runUntilSignalled(watching: { FileHandle.standardError.write(Data(ready.utf8)) }) { result in
                 switch result {
                 case .success: FileHandle.standardError.write(Data("provenant guard proxy: manifest reloaded\n".utf8))
-                case .failure(let e): FileHandle.standardError.write(Data("provenant guard proxy: reload failed, the previous manifest stays in force: \(e)\n".utf8))
+                case .failure(let e): CLI.stderr("provenant guard proxy: reload failed, the previous manifest stays in force: \(e)")
                 }
             }
         } catch {

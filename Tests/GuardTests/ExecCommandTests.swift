@@ -510,6 +510,25 @@ import TestSupport
         #expect(!log.contains(Self.token) && !log.contains("hunter2") && !r.err.contains("hunter2"))
     }
 
+    /// A token in a script's file name, an environment label file's path or the manifest's path was
+    /// written whole in the audit record's program, script and notes, and in the error, beside a
+    /// redacted command (found by helper-165).
+    @Test func theAuditRecordAndErrorsRedactEveryField() throws {
+        let name = "upload-\(Self.token).sh"
+        let s = try Scratch(manifest: "name: agent\n", files: [name: "#!/bin/sh\necho hi\n"])
+        defer { s.remove() }
+        chmod(s.dir + "/" + name, 0o755)
+        let refused = try s.exec(["--environment", "production"], [s.dir + "/" + name])
+        #expect(refused.code == 126 && !refused.err.contains(Self.token), "\(refused.err)")
+        #expect((try Self.audit(refused.err))["script"] as? String == "REDACTED.sh")
+        let allowed = try s.exec(["--environment", "test", "--audit", "-"], ["/bin/sh", s.dir + "/" + name])
+        #expect(allowed.code == 0 && allowed.out == "hi\n" && !allowed.err.contains(Self.token), "\(allowed.err)")
+        let labels = try s.exec(["--environment-file", s.dir + "/labels-\(Self.token)"], ["/bin/true"])
+        #expect(labels.code == 126 && !labels.err.contains(Self.token) && labels.err.contains("cannot be read"), "\(labels.err)")
+        let manifest = try runProcess(provenantBinary, ["guard", "exec", "--manifest", s.dir + "/\(Self.token).yaml", "--environment", "test", "--", "/bin/true"])
+        #expect(manifest.code == 2 && !manifest.err.contains(Self.token) && manifest.err.contains("cannot read manifest"), "\(manifest.err)")
+    }
+
     @Test func theProxyIsSetForHTTPAndHTTPS() throws {
         let s = try Scratch(manifest: "name: agent\n")
         defer { s.remove() }
