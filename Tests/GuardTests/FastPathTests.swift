@@ -67,6 +67,13 @@ import Permissions
             z = io.BytesIO(); zf = zipfile.ZipFile(z, "w", zipfile.ZIP_DEFLATED); zf.writestr("blob.bin", blob); zf.close()
             open(d + "/bin.zip", "wb").write(z.getvalue())
             open(d + "/bin.raw", "wb").write(blob)
+            # zlib streams (HTTP deflate without the header) at each level's header, a 16 KiB window,
+            # and one whose checksum is wrong (helper-165); text that starts like a zlib header.
+            import zlib
+            for level in (1, 3, 6, 9): open(d + "/body%d.zlib" % level, "wb").write(zlib.compress(text, level))
+            c = zlib.compressobj(6, zlib.DEFLATED, 14); open(d + "/window.zlib", "wb").write(c.compress(text) + c.flush())
+            bad = zlib.compress(text); open(d + "/badsum.zlib", "wb").write(bad[:-4] + bytes(4))
+            open(d + "/hk.txt", "wb").write(b"HKEY_LOCAL_MACHINE\\Software: nothing here\n" * 20)
             """#, dir.path, token])
         try #require(made.code == 0, "\(made.err)")
         func verdict(_ name: String) throws -> LeakCheck.Verdict {
@@ -74,7 +81,8 @@ import Permissions
             let head = Array("POST http://a.test/up HTTP/1.1\r\nHost: a.test\r\nContent-Length: \(body.count)\r\n\r\n".utf8)
             return (head + body).withUnsafeBytes { LeakCheck.request($0, engine, bodyFrom: head.count) }
         }
-        for name in ["body.gz", "body.zip", "body.tar", "body.u16", "body.u16be", "bin.raw", "bin.gz", "bin.zip"] {
+        for name in ["body.gz", "body.zip", "body.tar", "body.u16", "body.u16be", "bin.raw", "bin.gz", "bin.zip",
+                     "body1.zlib", "body3.zlib", "body6.zlib", "body9.zlib", "window.zlib"] {
             let v = try verdict(name)
             #expect(v.rule?.hasPrefix("github") == true, "\(name): \(String(describing: v.rule)) \(v.complete)")
         }
@@ -97,6 +105,10 @@ import Permissions
         #expect(xz.rule == nil && !xz.complete && xz.unchecked?.contains("cannot be opened") == true)
         let clean = try verdict("clean.gz")
         #expect(clean.rule == nil && clean.complete && clean.unchecked == nil)
+        let badsum = try verdict("badsum.zlib")
+        #expect(badsum.rule == nil && !badsum.complete && badsum.unchecked?.contains("cannot be opened") == true, "a damaged zlib stream is not checked")
+        let hk = try verdict("hk.txt")
+        #expect(hk.rule == nil && hk.complete && hk.unchecked == nil, "text that begins like a zlib header is text")
     }
 
     /// A known secret sent as a host name is masked in the audit's reason too, which quotes the name

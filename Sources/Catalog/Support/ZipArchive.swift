@@ -296,5 +296,35 @@ public enum Gzip {
     }
 }
 
+/// A zlib stream (RFC 1950): what HTTP's `deflate` content coding and many libraries' "compress"
+/// write, inflated against a budget.
+public enum Zlib {
+    /// A two-byte header zlib accepts: deflate (CM 8) with a window of at most 32 KiB, no preset
+    /// dictionary, and its check bits right.
+    public static func isZlib(_ b: [UInt8]) -> Bool {
+        guard b.count >= 2 else { return false }
+        return b[0] & 0x0F == 8 && b[0] >> 4 <= 7 && b[1] & 0x20 == 0 && (Int(b[0]) << 8 | Int(b[1])) % 31 == 0
+    }
+
+    /// The headers zlib itself writes (a 32 KiB window, any level): `78 01`, `78 5E`, `78 9C`, `78 DA`.
+    /// Text never starts with the three binary ones, and hardly with `x^`; other valid headers (`hC`,
+    /// `HK`) begin ordinary text too, so only these are sure enough to call damaged when they fail.
+    public static func isStandard(_ b: [UInt8]) -> Bool {
+        b.count >= 2 && b[0] == 0x78 && [0x01, 0x5E, 0x9C, 0xDA].contains(b[1])
+    }
+
+    /// Throws `InflateBudget.Exhausted` when the budget runs out, `ParseError` when the stream is
+    /// damaged (its checksum included).
+    public static func decompress(_ bytes: [UInt8], name: String, budget: inout InflateBudget) throws -> [UInt8] {
+        var remaining = budget.remaining
+        let limit = budget.limit
+        defer { budget.remaining = remaining }
+        return try Inflate.run(bytes, 0..<bytes.count, windowBits: MAX_WBITS, path: name) { produced, _ in
+            guard produced <= remaining else { remaining = 0; throw InflateBudget.Exhausted(limit: limit) }
+            remaining -= produced
+        }
+    }
+}
+
 /// `inflate` with no flush, named so the call reads the same whichever zlib module provides it.
 @inline(__always) private func CZlibInflate(_ s: inout z_stream) -> Int32 { inflate(&s, Z_NO_FLUSH) }

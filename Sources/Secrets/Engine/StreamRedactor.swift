@@ -14,6 +14,7 @@ public enum RedactInput: Equatable, Sendable {
             return .utf16(order, mark: mark)
         }
         if Gzip.isGzip(head) { return .packed("gzip-compressed") }
+        if Zlib.isStandard(head) { return .packed("zlib-compressed") }
         if ZipArchive.isZip(head) { return .packed("a zip archive") }
         if TarArchive.isTar(head) { return .packed("a tar archive") }
         if let format = SecretsScanner.unopenedCompression(head) { return .packed("\(format)-compressed") }

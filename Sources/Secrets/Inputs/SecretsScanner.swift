@@ -391,6 +391,18 @@ public struct SecretsScanner: Sendable {
                 else if Self.isArchive(inner) { scanArchive(inner, display: display, depth: depth + 1, budget: &budget, into: &result) }
                 // A compressed file (`app.log.gz`) is named as itself, its lines those of its content, as zgrep does.
                 else { scanText(inner, display: display, into: &result) }
+            } else if Self.looksZlib(Array(bytes.prefix(8192))) {
+                // A zlib stream (an HTTP `deflate` body without its header, a library's compressed
+                // blob) passed as the binary it looks like (found by helper-165). Damaged, it is NOT
+                // CHECKED when its header is one zlib writes; any other only looked like one and is text.
+                let inner: [UInt8]
+                do { inner = try Zlib.decompress(bytes, name: display, budget: &budget) } catch let e as ParseError {
+                    guard !Zlib.isStandard(bytes) else { throw e }
+                    scanText(bytes, display: display, into: &result)
+                    return
+                }
+                if Self.isArchive(inner) { scanArchive(inner, display: display, depth: depth + 1, budget: &budget, into: &result) }
+                else { scanText(inner, display: display, into: &result) }
             } else if ZipArchive.isZip(bytes) || (!TarArchive.isTar(bytes) && ZipArchive.endRecordOffset(bytes) != nil) {
                 let zip: ZipArchive
                 do { zip = try ZipArchive(bytes) } catch {
@@ -453,7 +465,13 @@ public struct SecretsScanner: Sendable {
         return Redactor.escapeControls(Redactor.redact(String(decoding: out, as: UTF8.self)))
     }
 
-    static func isArchive(_ head: [UInt8]) -> Bool { ZipArchive.isZip(head) || Gzip.isGzip(head) || TarArchive.isTar(head) }
+    static func isArchive(_ head: [UInt8]) -> Bool { ZipArchive.isZip(head) || Gzip.isGzip(head) || TarArchive.isTar(head) || looksZlib(head) }
+
+    /// A zlib stream by its header: one zlib writes, or another valid one followed by a control byte
+    /// text does not hold (`HK` and `hC` are valid headers that begin ordinary text).
+    static func looksZlib(_ head: [UInt8]) -> Bool {
+        Zlib.isStandard(head) || (Zlib.isZlib(head) && head.dropFirst(2).contains { $0 < 9 || ($0 > 13 && $0 < 32) || $0 == 127 })
+    }
 
     /// The compressed formats scanned files may be in that no reader here opens, by their magic.
     static func unopenedCompression(_ head: [UInt8]) -> String? {
