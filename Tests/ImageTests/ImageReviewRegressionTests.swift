@@ -228,6 +228,39 @@ import TestSupport
         return try await ImageReader().read(source, budget: ReadBudget(total: 1 << 30))
     }
 
+    /// Names that are not UTF-8 were decoded to U+FFFD, so `bin/a\xFF` and `bin/a\xFE` were one file:
+    /// a harmless entry or a whiteout under the second hid the setuid first, which umoci keeps (found
+    /// by helper-164). Each byte name is its own file, and a name really holding U+FFFD is a third.
+    @Test func namesThatAreNotUTF8AreNotMergedOrWhitedOutByEachOther() async throws {
+        func raw(_ t: inout TarWriter, _ name: [UInt8], data: [UInt8] = [], mode: Int = 0o644) {
+            t.header("", type: 48, size: data.count, mode: mode, extra: [(0, name)])
+            t.append(data)
+        }
+        var same = TarWriter()
+        same.add("bin/", .directory, mode: 0o755)
+        raw(&same, Array("bin/a".utf8) + [0xFF], data: Self.elf, mode: 0o4755)
+        raw(&same, Array("bin/a".utf8) + [0xFE], data: Array("#!/bin/sh\n".utf8), mode: 0o755)
+        same.add("bin/a\u{FFFD}", data: Array("plain".utf8), mode: 0o755)
+        let one = try await Self.read("utf8-same-layer", [same])
+        let setuid = one.filesystem.files().filter { $0.node.mode & 0o4000 != 0 }.map(\.path)
+        #expect(setuid == ["bin/a\u{FFFD}ff"], "\(setuid)")
+        #expect(Set(one.filesystem.files().map(\.path)) == ["bin/a\u{FFFD}ff", "bin/a\u{FFFD}fe", "bin/a\u{FFFD}U"])
+        var lower = TarWriter()
+        lower.add("bin/", .directory, mode: 0o755)
+        raw(&lower, Array("bin/a".utf8) + [0xFF], data: Self.elf, mode: 0o4755)
+        var upper = TarWriter()
+        raw(&upper, Array("bin/.wh.a".utf8) + [0xFE])
+        upper.add("bin/.wh.a\u{FFFD}")
+        let two = try await Self.read("utf8-whiteout", [lower, upper])
+        #expect(two.filesystem.files().filter { $0.node.mode & 0o4000 != 0 }.map(\.path) == ["bin/a\u{FFFD}ff"])
+        // The whiteout of the same bytes still deletes it.
+        var exact = TarWriter()
+        raw(&exact, Array("bin/.wh.a".utf8) + [0xFF])
+        #expect(try await Self.read("utf8-whiteout-exact", [lower, exact]).filesystem.files().isEmpty)
+        #expect(TarName.decode([0x61, 0xC3, 0xA9, 0xED, 0xA0, 0x80, 0xF0, 0x9F, 0x98, 0x80, 0xC0, 0xAF]) == "a\u{E9}\u{FFFD}ed\u{FFFD}a0\u{FFFD}80\u{1F600}\u{FFFD}c0\u{FFFD}af",
+                "valid sequences kept; a surrogate and an overlong form are bytes")
+    }
+
     @Test func anEntryWrittenThroughItsOwnLayersLinkIsRefused() async throws {
         var one = TarWriter()
         one.add("b/", .directory, mode: 0o755)

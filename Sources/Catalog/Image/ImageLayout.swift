@@ -127,8 +127,8 @@ final class ArchiveLayout: LayoutFiles, @unchecked Sendable {
             var link = TarArchive.cString(header[157..<257])
             for (k, v) in pax ?? [:] where !v.isEmpty {
                 switch k {
-                case "path": name = String(decoding: v, as: UTF8.self)
-                case "linkpath": link = String(decoding: v, as: UTF8.self)
+                case "path": name = TarName.decode(v)
+                case "linkpath": link = TarName.decode(v)
                 case "size":
                     guard let s = StreamingTar.paxSize(v) else { throw ImageError(displayName, "has a pax size that is not a number of bytes") }
                     size = s

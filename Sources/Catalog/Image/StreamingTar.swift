@@ -100,8 +100,8 @@ public final class StreamingTar {
                                    linkName: TarArchive.cString(block[157..<257]), xattrs: [:])
             for (k, v) in pax ?? [:] where !v.isEmpty {
                 switch k {
-                case "path": header.name = String(decoding: v, as: UTF8.self)
-                case "linkpath": header.linkName = String(decoding: v, as: UTF8.self)
+                case "path": header.name = TarName.decode(v)
+                case "linkpath": header.linkName = TarName.decode(v)
                 case "size":
                     guard let s = Self.paxSize(v) else { throw ImageError(name, "has a pax size that is not a number of bytes") }
                     header.size = s

@@ -125,7 +125,7 @@ public struct TarArchive {
     public func content(_ e: Entry) -> ArraySlice<UInt8> { bytes[e.data] }
 
     static func cString(_ s: ArraySlice<UInt8>) -> String {
-        String(decoding: s.prefix(while: { $0 != 0 }), as: UTF8.self)
+        TarName.decode(s.prefix(while: { $0 != 0 }))
     }
 
     /// The `path` record of a pax header: lines `LEN key=value\n`.
@@ -134,8 +134,58 @@ public struct TarArchive {
         for line in s.split(separator: 10) {
             guard let space = line.firstIndex(of: 32) else { continue }
             let kv = line[(space + 1)...]
-            if kv.starts(with: "path=".utf8) { found = String(decoding: kv.dropFirst(5), as: UTF8.self) }
+            if kv.starts(with: "path=".utf8) { found = TarName.decode(kv.dropFirst(5)) }
         }
         return found
+    }
+}
+
+/// A tar entry's name (or link target) as text, one to one with its bytes. Names are bytes to the
+/// kernel: decoding invalid UTF-8 to U+FFFD made `bin/a\xFF` and `bin/a\xFE` one file, so a later
+/// entry or whiteout under one name replaced or deleted the other, and a setuid file a runtime keeps
+/// vanished from `policy check` (found by helper-164). Valid UTF-8 is kept as it is; each byte that is
+/// not is written U+FFFD and its two lowercase hex digits, and a U+FFFD the name really holds is
+/// written U+FFFD `U`. The mapping works character by character, so prefixes (`.wh.`) and `/` keep
+/// their meaning.
+public enum TarName {
+    public static func decode<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 {
+        if let s = String(validating: bytes, as: UTF8.self), !s.unicodeScalars.contains("\u{FFFD}") { return s }
+        let b = Array(bytes)
+        var out = String.UnicodeScalarView()
+        let hex = Array("0123456789abcdef".unicodeScalars)
+        var i = 0
+        while i < b.count {
+            let c = b[i]
+            if c < 0x80 { out.append(Unicode.Scalar(c)); i += 1; continue }
+            var length = 0, scalar = UInt32(0), low: UInt8 = 0x80, high: UInt8 = 0xBF
+            switch c {
+            case 0xC2...0xDF: length = 2; scalar = UInt32(c & 0x1F)
+            case 0xE0: length = 3; scalar = UInt32(c & 0x0F); low = 0xA0
+            case 0xE1...0xEC, 0xEE...0xEF: length = 3; scalar = UInt32(c & 0x0F)
+            case 0xED: length = 3; scalar = UInt32(c & 0x0F); high = 0x9F
+            case 0xF0: length = 4; scalar = UInt32(c & 0x07); low = 0x90
+            case 0xF1...0xF3: length = 4; scalar = UInt32(c & 0x07)
+            case 0xF4: length = 4; scalar = UInt32(c & 0x07); high = 0x8F
+            default: length = 0
+            }
+            var valid = length > 0 && i + length <= b.count
+            if valid {
+                for k in 1..<length {
+                    let d = b[i + k]
+                    if d < (k == 1 ? low : 0x80) || d > (k == 1 ? high : 0xBF) { valid = false; break }
+                    scalar = scalar << 6 | UInt32(d & 0x3F)
+                }
+            }
+            if valid, let u = Unicode.Scalar(scalar) {
+                out.append(u)
+                if u == "\u{FFFD}" { out.append("U") }
+                i += length
+            } else {
+                out.append("\u{FFFD}")
+                out.append(hex[Int(c >> 4)]); out.append(hex[Int(c & 0x0F)])
+                i += 1
+            }
+        }
+        return String(out)
     }
 }
