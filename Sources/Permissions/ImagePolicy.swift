@@ -304,6 +304,14 @@ public enum ImagePolicy {
             pinned = pinned || r.digest != nil
         } else {
             tag = info.tag
+            // Another name `docker load` gives the same archive: a `:latest` among them is the same risk.
+            func isLatest(_ s: String) -> Bool {
+                s == "latest" || ((s.contains(":") || s.contains("/") || s.contains("@")) && RegistryReference(s).map { $0.tagWasGiven && $0.tag == "latest" } ?? false)
+            }
+            if let other = info.otherTags.first(where: isLatest), !(tag.map(isLatest) ?? false) {
+                return [c.finding("image:latest-tag", "high", found: "the image is also tagged '\(quote(other))', :latest" + (pinned ? "" : ", and not pinned by digest"),
+                                  allowed: "a versioned tag pinned by digest", fix: "tag a version only, and pin it by digest", because: latestBecause)]
+            }
         }
         guard let recorded = tag, !recorded.isEmpty else { return [] }
         // A recorded name may be a whole reference (`ghcr.io/acme/app:1.2@sha256:…`), not only a tag.

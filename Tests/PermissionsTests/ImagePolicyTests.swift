@@ -299,7 +299,7 @@ import TestSupport
                 for m in t.getmembers():
                     data = t.extractfile(m).read() if m.isfile() else None
                     if m.name == "manifest.json":
-                        doc = json.loads(data); doc[0]["RepoTags"] = [tag]; data = json.dumps(doc).encode(); m.size = len(data)
+                        doc = json.loads(data); doc[0]["RepoTags"] = json.loads(tag) if tag.startswith("[") else [tag]; data = json.dumps(doc).encode(); m.size = len(data)
                     o.addfile(m, io.BytesIO(data) if data is not None else None)
             """
         let pinnedArchive = image.root + "/pinned-rewritten.tar"
@@ -308,6 +308,12 @@ import TestSupport
         let foreign = try check(["docker-archive:" + pinnedArchive])
         #expect(foreign.findings.filter { $0.rule.hasSuffix("-tag") }.map(\.found) == ["the image is recorded as 'example.com/app@\(digest)', whose digest is not this image's"],
                 "\(foreign.err) \(foreign.findings.map(\.found))")
+        // `docker load` applies every RepoTag: a :latest after the first was missed (found by helper-164).
+        let twoTags = image.root + "/two-tags.tar"
+        #expect(try runProcess("/usr/bin/python3", ["-c", rewrite, archive, twoTags, #"["example.com/app:1.2", "example.com/app:latest"]"#]).code == 0)
+        let both = try check(["docker-archive:" + twoTags, "--fail-on", "high"])
+        #expect(both.code == 1 && both.findings.filter { $0.rule.hasSuffix("-tag") }.map(\.found) == ["the image is also tagged 'example.com/app:latest', :latest, and not pinned by digest"],
+                "\(both.err) \(both.findings.map(\.found))")
 
         // A registry reference is judged as written.
         let registry: [(String, String?)] = [

@@ -44,6 +44,9 @@ public struct ImageInfo: Sendable, Codable, Equatable {
     /// The repository name: `host/path` for registry images, else the name the layout gives, else the file's.
     public var name: String
     public var tag: String?
+    /// A `docker save` archive's other `RepoTags` (`docker load` applies every one): a `:latest` among
+    /// them is judged as the first would be (found by helper-164).
+    public var otherTags: [String] = []
     /// The manifest's digest; nil only for an old `docker save` archive, which holds no manifest.
     public var manifestDigest: String?
     /// The config's digest (Docker's image ID).

@@ -116,9 +116,10 @@ struct DockerArchiveSource: ImageSource {
         // A recorded digest pins nothing here (the archive holds no manifest it could be checked against,
         // or another one): the whole name is kept as the tag, so the policy says so.
         let foreignPin = tagged?.digest != nil && tagged?.digest != manifestDigest
-        let info = ImageInfo.make(reference: reference, named: tagged, tag: foreignPin ? repoTag : tagged?.tag, fallbackName: fallbackName,
+        var info = ImageInfo.make(reference: reference, named: tagged, tag: foreignPin ? repoTag : tagged?.tag, fallbackName: fallbackName,
                                   manifestDigest: manifestDigest, imageID: "sha256:" + imageID.value,
                                   pinned: tagged?.digest != nil && !foreignPin, config: config, layers: layers)
+        info.otherTags = (first[goField: "RepoTags"]?.arrayValue ?? []).dropFirst().compactMap(\.stringValue)
         return ResolvedImage(info: info, config: config, layers: layers)
     }
 
