@@ -37,6 +37,12 @@ public enum InventoryJSON {
         struct Doc: Encodable {
             var tool: String; var version: String; var timestamp: String; var inventory: Inventory
         }
+        // The catalogue keeps the paths it read as they are (layer attribution reads them again); written
+        // out, they are input like every other path: a token as a directory name was printed whole
+        // (found by helper-164).
+        var inv = inv
+        inv.sources = Dictionary(inv.sources.sorted { PathKey.byBytes($0.key, $1.key) }.map { (Redactor.redactField($0.key), $0.value) },
+                                 uniquingKeysWith: { a, b in a + "," + b })
         let d = try enc.encode(Doc(tool: info.toolName, version: info.toolVersion, timestamp: info.isoTimestamp, inventory: inv))
         return String(decoding: d, as: UTF8.self) + "\n"
     }

@@ -130,6 +130,21 @@ import TestSupport
         try runProcess(provenantBinary, ["sbom", target, "--format", format], env: ["SOURCE_DATE_EPOCH": "1700000000"])
     }
 
+    /// The inventory's `sources` named the files read by their paths as they were: a token as a
+    /// directory name was written whole in `--format json`, every other format masking it (found by
+    /// helper-164).
+    @Test func theInventorysSourcePathsAreRedacted() throws {
+        let d = try dir()
+        defer { try? FileManager.default.removeItem(atPath: d) }
+        let token = "ghp_" + "aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5"
+        try FileManager.default.createDirectory(atPath: d + "/srv/" + token, withIntermediateDirectories: true)
+        try "requests==2.31.0\n".write(toFile: d + "/srv/\(token)/requirements.txt", atomically: true, encoding: .utf8)
+        for format in ["json", "cyclonedx-json", "spdx-json", "table"] {
+            let r = try sbom(d, format)
+            #expect(r.code == 0 && r.out.contains("requests") && !r.out.contains(token) && !r.out.contains("aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5"), "\(format): \(r.out)")
+        }
+    }
+
     /// A FIFO (or device) a link names is never opened for reading: opening one releases a blocked
     /// writer (or calls a driver, as /dev/watchdog's). Here a writer waits on a FIFO that dpkg's copyright
     /// link and a requirements include both lead to (found by helper-75).

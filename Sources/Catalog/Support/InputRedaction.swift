@@ -111,7 +111,7 @@ public enum InputRedaction {
     public static func scrub(_ i: ImageInfo) -> ImageInfo {
         let r = Redactor.redact
         var o = i
-        o.reference = r(i.reference); o.name = r(i.name); o.tag = i.tag.map(r); o.platform = i.platform.map(r)
+        o.reference = r(i.reference); o.name = r(i.name); o.tag = i.tag.map(r); o.otherTags = i.otherTags.map(r); o.platform = i.platform.map(r)
         o.imageID = r(i.imageID); o.manifestDigest = i.manifestDigest.map(r)
         o.user = i.user.map(r); o.exposedPorts = i.exposedPorts.map(r)
         o.entrypoint = i.entrypoint.map(Redactor.redactArguments); o.cmd = i.cmd.map(Redactor.redactArguments)
