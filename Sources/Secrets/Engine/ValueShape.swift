@@ -13,12 +13,58 @@ public enum ValueShape {
         return h
     }
 
-    /// Markers no real credential carries.
+    /// Words no real credential carries.
     private static let placeholderMarkers: [[UInt8]] = [
-        "example", "xxxx", "****", "....", "changeme", "change_me", "change-me", "placeholder", "your_", "your-",
-        "yourkey", "yourtoken", "yoursecret", "yourpassword", "redacted", "<", ">", "${", "{{", "%(", "#{", "$(",
+        "example", "changeme", "change_me", "change-me", "placeholder", "your_", "your-",
+        "yourkey", "yourtoken", "yoursecret", "yourpassword", "redacted",
         "_here", "notreal", "not_real", "not-set", "notset",
     ].map { Array($0.utf8) }
+    /// Template openers, each a placeholder only with its closer after it (`${VAR}`, `{{ .token }}`).
+    private static let templates: [([UInt8], [UInt8])] = [("${", "}"), ("{{", "}}"), ("%(", ")"), ("#{", "}"), ("$(", ")")].map { (Array($0.0.utf8), Array($0.1.utf8)) }
+
+    /// Marks that stand in for a value only when they are much of it. Anywhere, they threw real
+    /// secrets away: about one PEM key body in 600 holds `xxxx` (case ignored), and a third of
+    /// generated passwords hold a `<` or `>` (found by helper-166). Runs of four or more `x`, `*` or
+    /// `.` making up a quarter of the value (`sk_live_xxxx`, `AKIAXXXXXXXXXXXXXXXX`), or a `<word>`
+    /// making up half of it (`<your-key>`, `Bearer <token>`).
+    static func mostlyFiller(_ v: [UInt8]) -> Bool {
+        var filler = 0, i = 0
+        while i < v.count {
+            let b = v[i]
+            var j = i + 1
+            while j < v.count, v[j] == b { j += 1 }
+            if j - i >= 4, b == UInt8(ascii: "x") || b == UInt8(ascii: "*") || b == UInt8(ascii: ".") { filler += j - i }
+            i = j
+        }
+        if filler * 4 >= v.count, filler > 0 { return true }
+        var k = 0
+        while k < v.count {
+            guard v[k] == UInt8(ascii: "<") else { k += 1; continue }
+            var e = k + 1
+            while e < v.count, isWordByte(v[e]) { e += 1 }
+            if e < v.count, v[e] == UInt8(ascii: ">"), e > k + 1, (e - k + 1) * 2 >= v.count { return true }
+            k = e
+        }
+        return false
+    }
+
+    static func isWordByte(_ b: UInt8) -> Bool {
+        (b >= 97 && b <= 122) || (b >= 48 && b <= 57) || b == UInt8(ascii: "_") || b == UInt8(ascii: "-") || b == UInt8(ascii: " ") || b == UInt8(ascii: ".")
+    }
+
+    static func holdsTemplate(_ v: [UInt8]) -> Bool {
+        for (open, close) in templates {
+            guard let at = firstIndex(v, open) else { continue }
+            if firstIndex(Array(v[(at + open.count)...]), close) != nil { return true }
+        }
+        return false
+    }
+
+    static func firstIndex(_ hay: [UInt8], _ needle: [UInt8]) -> Int? {
+        guard needle.count <= hay.count else { return nil }
+        for i in 0...(hay.count - needle.count) where hay[i] == needle[0] && hay[i..<(i + needle.count)].elementsEqual(needle) { return i }
+        return nil
+    }
     /// Words that make a free-form value (a generic assignment) a stand-in rather than a secret.
     private static let placeholderWords: [[UInt8]] = [
         "dummy", "sample", "insert", "replace", "todo", "fixme", "fake", "abcdefgh", "12345678", "00000000",
@@ -33,6 +79,7 @@ public enum ValueShape {
         let v = value.map { $0 >= 65 && $0 <= 90 ? $0 + 32 : $0 }
         if v.isEmpty { return true }
         for w in placeholderMarkers where contains(v, w) { return true }
+        if mostlyFiller(v) || holdsTemplate(v) { return true }
         if strict { for w in placeholderWords where contains(v, w) { return true } }
         var counts = [Int](repeating: 0, count: 256)
         var run = 1, longest = 1
