@@ -638,6 +638,20 @@ import TestSupport
         #expect(fakeScan.code == 1 && fakeScan.out.contains("fake.sh:2") && fakeScan.err.contains("not a readable zip archive"), "\(fakeScan.out)\(fakeScan.err)")
         let xz = try runProcess(provenantBinary, ["secrets", "scan", dir.appendingPathComponent("xz").path, "--fail-on", "low"])
         #expect(xz.code == 1 && xz.err.contains("xz-compressed") && xz.out.contains("NOT CHECKED"), "\(xz.out)\(xz.err)")
+        // More formats counted as clean binaries (helper-166): LZMA-alone, lz4's legacy frame, compress's
+        // .Z, lzip and ar (a .deb). Written by hand, as their tools may not be installed.
+        let headers: [(String, [UInt8], String)] = [
+            ("s.lzma", [0x5D, 0x00, 0x00, 0x80, 0x00] + [UInt8](repeating: 0xFF, count: 8) + [0x00, 0x21, 0x9A, 0x4C], "lzma-compressed"),
+            ("s.lz4", [0x02, 0x21, 0x4C, 0x18, 0x20, 0x00, 0x00, 0x00, 0x9F], "lz4-compressed"),
+            ("s.Z", [0x1F, 0x9D, 0x90, 0x47, 0x49, 0x54], "compress (.Z)-compressed"),
+            ("s.lz", Array("LZIP".utf8) + [0x01, 0x0C, 0x00, 0x33], "lzip-compressed"),
+            ("s.deb", Array("!<arch>\ndebian-binary   0           0     0     100644  4         `\n2.0\n".utf8), "ar (.deb)-compressed"),
+        ]
+        for (name, bytes, said) in headers {
+            try Data(bytes + Array("GITHUB_TOKEN=\(Self_.token)\n".utf8)).write(to: dir.appendingPathComponent(name))
+            let r = try runProcess(provenantBinary, ["secrets", "scan", dir.appendingPathComponent(name).path, "--fail-on", "low"])
+            #expect(r.code == 1 && r.err.contains(said) && r.out.contains("NOT CHECKED"), "\(name): \(r.out)\(r.err)")
+        }
         // Over the size archives are opened to (256 MiB; 1 MiB here): its bytes are scanned, and it is NOT CHECKED.
         var options = SecretsScanOptions()
         options.maxArchiveBytes = 1 << 20

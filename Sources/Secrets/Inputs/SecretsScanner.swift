@@ -483,6 +483,17 @@ public struct SecretsScanner: Sendable {
         if starts([0x37, 0x7A, 0xBC, 0xAF, 0x27, 0x1C]) { return "7z" }
         if starts(Array("Rar!\u{1A}\u{07}".utf8)) { return "rar" }
         if starts([0x04, 0x22, 0x4D, 0x18]) { return "lz4" }
+        // Found by helper-166 counted as clean binaries: lz4's legacy frame, LZMA-alone (`.lzma`: the
+        // properties byte 0x5D, then a dictionary size of at least 4 KiB), compress's `.Z`, lzip, and
+        // an ar archive (a `.deb`, whose members no reader here opens yet).
+        if starts([0x02, 0x21, 0x4C, 0x18]) { return "lz4" }
+        if head.count >= 13, head[0] == 0x5D {
+            let dictionary = UInt32(head[1]) | UInt32(head[2]) << 8 | UInt32(head[3]) << 16 | UInt32(head[4]) << 24
+            if dictionary >= 4096 { return "lzma" }
+        }
+        if starts([0x1F, 0x9D]) { return "compress (.Z)" }
+        if starts(Array("LZIP".utf8)) { return "lzip" }
+        if starts(Array("!<arch>\n".utf8)) { return "ar (.deb)" }
         return nil
     }
 
