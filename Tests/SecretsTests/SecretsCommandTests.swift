@@ -604,6 +604,18 @@ import TestSupport
         #expect(r.err.contains("many.txt: more than 1000 findings; the rest of this input was not scanned"))
     }
 
+    /// A `--known` value in a file name the walk could not read (not UTF-8) was printed whole in the
+    /// warning and the JSON report; a finding's path masked it (found by helper-166).
+    @Test func knownValuesInNamesTheWalkReportsAreMasked() throws {
+        let secret = "Tr0ub4dor-and-3-horses-XYZ"
+        let dir = try SecretsCommandTests.tree(["known.env": "DB_PASSWORD=\(secret)\n"])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let made = try SecretsCommandTests.sh("mkdir t && python3 -c \"open(b't/backup-\(secret)-\\xff.sql','wb').write(b'hello')\"", in: dir)
+        #expect(made.code == 0, "\(made.err)")
+        let r = try runProcess(provenantBinary, ["secrets", "scan", dir.appendingPathComponent("t").path, "--known", dir.appendingPathComponent("known.env").path, "--format", "json"])
+        #expect(r.err.contains("not valid UTF-8") && !r.err.contains(secret) && !r.out.contains(secret), "\(r.out)\(r.err)")
+    }
+
     /// Files the scanner said were clean that hold a secret (found by helper-88): a zip behind a `#!`
     /// line (python -m zipapp), an archive over the size that is opened, and compressed formats no
     /// reader here opens. Each is read, or NOT CHECKED, never clean.

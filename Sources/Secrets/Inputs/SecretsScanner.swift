@@ -81,7 +81,7 @@ public struct SecretsScanner: Sendable {
                 let index = FileIndex(root: target, excludes: options.excludes, keptFromGitDirectories: ["config", "hooks/"])
                 // A directory that could not be listed is input not read, not a clean one.
                 result.unreadable += index.diagnostics.count
-                for d in index.diagnostics { result.warnings.append(Redactor.escapeControls(Redactor.redact(d.description))) }
+                for d in index.diagnostics { result.warnings.append(shownPath(d.description)) }
                 let prefix = target.hasSuffix("/") ? target : target + "/"
                 let dir = RootedDirectory(root: index.root, budget: index.budget)
                 for f in index.files { jobs.append((dir, f.path, prefix == "./" ? f.path : prefix + f.path)) }
