@@ -461,6 +461,9 @@ public struct ImageReader: Sendable {
             guard inflated.takeEntry() else {
                 throw ImageError(subject, "brings the image past \(SharedInflateBudget.maxEntries) entries in all its layers; stopped")
             }
+            guard inflated.takeNames(h.name.utf8.count + h.linkName.utf8.count) else {
+                throw ImageError(subject, "brings the image past \(SharedInflateBudget.maxNameBytes >> 20) MiB of entry names in all its layers; stopped")
+            }
             let parts = try SquashedFileSystem.components(of: h.name, entry: builder.entryName(h.name))
             var content: FileContent?
             if let inspect, h.kind == .file, let last = parts.last, !last.hasPrefix(".wh.") {
@@ -571,8 +574,14 @@ final class SharedInflateBudget: Sendable {
     /// bomb costs what a gzip layer of its size could, not a minute and more within `limit`.
     static let maxRatio = 1_032
     static let ratioAllowance = 1 << 30
+    /// Bytes of entry names and link targets all the layers may hold: they are kept for the whole run,
+    /// and 300,000 names of 4,000 bytes took 1.3 GB (found by helper-164). A real image of two million
+    /// files with 80-byte paths needs 160 MB.
+    static let maxNameBytes = 256 << 20
+    let nameBytes = Mutex(0)
     init(limit: Int) { self.limit = limit }
     func takeEntry() -> Bool { entries.withLock { n in n += 1; return n <= Self.maxEntries } }
+    func takeNames(_ bytes: Int) -> Bool { nameBytes.withLock { n in n += bytes; return n <= Self.maxNameBytes } }
     /// Counts compressed bytes read by a ratio-limited stream.
     func fed(_ n: Int) { used.withLock { u in u.fed = u.fed.addingReportingOverflow(n).overflow ? Int.max : u.fed + n } }
     enum Refusal { case limit, ratio }
