@@ -278,6 +278,41 @@ import TestSupport
                 && PathKey("caf\u{E9}") != PathKey("cafe\u{301}") && PathKey("x/y") == PathKey("x/y"))
     }
 
+    /// A layer that writes `bin/su` through a lower `bin -> realbin` and then lists `bin/` itself: a
+    /// runtime puts su in realbin, then replaces the link with an empty directory. Read as one
+    /// directory, su sat under /bin, where a later whiteout hid it (found by helper-164).
+    @Test func entriesBeforeTheLayersOwnDirectoryEntryGoThroughTheLowerLink() async throws {
+        var one = TarWriter()
+        one.add("realbin/", .directory, mode: 0o755)
+        one.add("bin", .symlink, link: "realbin")
+        var two = TarWriter()
+        two.add("bin/su", data: Self.elf, mode: 0o4755)
+        two.add("bin/", .directory, mode: 0o750)
+        two.add("bin/ls", data: Self.elf, mode: 0o755)
+        var three = TarWriter()
+        three.add("bin/.wh.su")
+        let read = try await Self.read("link-then-dir", [one, two, three])
+        #expect(read.filesystem.files().filter { $0.node.mode & 0o4000 != 0 }.map(\.path) == ["realbin/su"])
+        #expect(read.filesystem.files().map(\.path).sorted() == ["bin/ls", "realbin/su"])
+        #expect(try read.filesystem.resolve("bin", followLast: false).node.isDirectory)
+        // Without a link below, the entries before and after a directory's own entry are one directory,
+        // at any depth of a tree that is new in its layer.
+        var fresh = TarWriter()
+        fresh.add("opt/a/su", data: Self.elf, mode: 0o4755)
+        fresh.add("opt/a/", .directory, mode: 0o755)
+        fresh.add("opt/a/x", data: Self.elf)
+        fresh.add("n/", .directory, mode: 0o755)
+        fresh.add("n/b/c/tool", data: Self.elf, mode: 0o2755)
+        fresh.add("n/b/", .directory, mode: 0o755)
+        let new = try await Self.read("dir-after-entries", [fresh])
+        #expect(new.filesystem.files().map(\.path).sorted() == ["n/b/c/tool", "opt/a/su", "opt/a/x"])
+        // Over a real lower directory the same layer merges into it.
+        var lower = TarWriter()
+        lower.add("bin/", .directory, mode: 0o755)
+        lower.add("bin/sh", data: Self.elf, mode: 0o755)
+        #expect(try await Self.read("dir-over-dir", [lower, two]).filesystem.files().map(\.path).sorted() == ["bin/ls", "bin/sh", "bin/su"])
+    }
+
     @Test func anEntryWrittenThroughItsOwnLayersLinkIsRefused() async throws {
         var one = TarWriter()
         one.add("b/", .directory, mode: 0o755)

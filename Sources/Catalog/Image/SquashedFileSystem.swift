@@ -56,6 +56,12 @@ public final class ImageNode: @unchecked Sendable {
     var whiteouts: Set<PathKey> = []
     /// A directory the layer never listed itself, only made to hold its entries.
     var implicit = false
+    /// What the layer wrote beneath this directory's path before its own entry for the directory: a
+    /// runtime wrote those through whatever the lower layers had there (a link's target), and only then
+    /// did the directory entry replace a link with an empty directory. Merged first, as an implicit
+    /// directory; read as one, a setuid file written through `bin -> realbin` stayed under `/bin`,
+    /// where a later whiteout hid it (found by helper-164).
+    var writtenBefore: ImageNode?
 
     init(kind: Kind, layer: Int, mode: Int = 0o755, uid: Int = 0, gid: Int = 0, size: Int = 0) {
         self.kind = kind; self.layer = layer; self.mode = mode; self.uid = uid; self.gid = gid; self.size = size
@@ -127,58 +133,79 @@ public final class SquashedFileSystem: @unchecked Sendable {
             lower.mode = upper.mode; lower.uid = upper.uid; lower.gid = upper.gid; lower.layer = upper.layer
         }
         for (name, u) in upper.children {
-            let childPath = path.isEmpty ? name : path + "/" + name
-            // Through a lower layer's link a layer can build a tree deeper than any name it holds, which
-            // the walks that list files and look for setuid files stop short of (found by helper-89).
-            if depth + 1 > Self.maxDepth {
-                throw ImageError(entryName(childPath), "lies more than \(Self.maxDepth) directories deep once symbolic links of lower layers are followed; refused")
-            }
-            if u.isDirectory, let l = lower.children[name] {
-                if l.isDirectory {
-                    try merge(u, into: l, path: childPath, depth: depth + 1, name: entryName)
-                    continue
-                }
-                // A directory the layer did not list itself, only the parent of its entries, where a lower
-                // layer has a link: the runtime resolves the entries' parents through the link (merged
-                // /usr's `lib -> usr/lib`), so they land in the link's target. A link that leads to no
-                // directory would have the runtime make or refuse what it leads to; reading the entries
-                // under the link's own name put them where a later whiteout of the link hid them (found by
-                // helper-89), so such a layer is refused.
-                if u.implicit, case .symbolicLink = l.kind {
-                    guard let (target, targetPath) = try? resolve(childPath), target.isDirectory else {
-                        throw ImageError(entryName(childPath), "is written beneath a symbolic link of a lower layer that leads to no directory in the image; refused")
-                    }
-                    try merge(u, into: target, path: targetPath, depth: PathText.components(targetPath).count, name: entryName)
-                    continue
-                }
-            }
-            if Self.clearMarkers(u, depth: depth + 1) > Self.maxDepth {
-                throw ImageError(entryName(childPath), "holds entries more than \(Self.maxDepth) directories deep once symbolic links of lower layers are followed; refused")
-            }
-            if u.isRegularFile, let uc = u.content, let l = lower.children[name], l.isRegularFile, let c = l.content,
-               uc.bytes != nil ? c.bytes != nil : (historyNames.contains(name) && uc.streamedPast && c.streamedPast) {
-                // Taken over from the replaced node, which is dropped: appending then copies nothing, so
-                // a file rewritten by every layer costs each merge one step, not its whole history.
-                // (The same tree applied twice has the node replace itself: nothing to record.)
-                if u !== l {
-                    swap(&u.earlier, &l.earlier)
-                    u.historyCut = l.historyCut || u.earlier.count >= Self.maxHistory
-                    if u.historyCut { u.earlier = [] } else { u.earlier.append((l.layer, c)) }
-                }
-            }
-            lower.children[name] = u
+            if let before = u.writtenBefore { try mergeChild(name, before, into: lower, path: path, depth: depth, name: entryName) }
+            try mergeChild(name, u, into: lower, path: path, depth: depth, name: entryName)
         }
+    }
+
+    /// Merges one entry `u` of a layer directory into `lower`, the real directory at `path`.
+    private func mergeChild(_ name: String, _ u: ImageNode, into lower: ImageNode, path: String, depth: Int, name entryName: (String) -> String) throws(ImageError) {
+        let childPath = path.isEmpty ? name : path + "/" + name
+        // Through a lower layer's link a layer can build a tree deeper than any name it holds, which
+        // the walks that list files and look for setuid files stop short of (found by helper-89).
+        if depth + 1 > Self.maxDepth {
+            throw ImageError(entryName(childPath), "lies more than \(Self.maxDepth) directories deep once symbolic links of lower layers are followed; refused")
+        }
+        if u.isDirectory, let l = lower.children[name] {
+            if l.isDirectory {
+                try merge(u, into: l, path: childPath, depth: depth + 1, name: entryName)
+                return
+            }
+            // A directory the layer did not list itself, only the parent of its entries, where a lower
+            // layer has a link: the runtime resolves the entries' parents through the link (merged
+            // /usr's `lib -> usr/lib`), so they land in the link's target. A link that leads to no
+            // directory would have the runtime make or refuse what it leads to; reading the entries
+            // under the link's own name put them where a later whiteout of the link hid them (found by
+            // helper-89), so such a layer is refused.
+            if u.implicit, case .symbolicLink = l.kind {
+                guard let (target, targetPath) = try? resolve(childPath), target.isDirectory else {
+                    throw ImageError(entryName(childPath), "is written beneath a symbolic link of a lower layer that leads to no directory in the image; refused")
+                }
+                try merge(u, into: target, path: targetPath, depth: PathText.components(targetPath).count, name: entryName)
+                return
+            }
+        }
+        if Self.clearMarkers(u, depth: depth + 1) > Self.maxDepth {
+            throw ImageError(entryName(childPath), "holds entries more than \(Self.maxDepth) directories deep once symbolic links of lower layers are followed; refused")
+        }
+        if u.isRegularFile, let uc = u.content, let l = lower.children[name], l.isRegularFile, let c = l.content,
+           uc.bytes != nil ? c.bytes != nil : (historyNames.contains(name) && uc.streamedPast && c.streamedPast) {
+            // Taken over from the replaced node, which is dropped: appending then copies nothing, so
+            // a file rewritten by every layer costs each merge one step, not its whole history.
+            // (The same tree applied twice has the node replace itself: nothing to record.)
+            if u !== l {
+                swap(&u.earlier, &l.earlier)
+                u.historyCut = l.historyCut || u.earlier.count >= Self.maxHistory
+                if u.historyCut { u.earlier = [] } else { u.earlier.append((l.layer, c)) }
+            }
+        }
+        lower.children[name] = u
     }
 
     /// Clears a layer's markers in the subtree `n` (whose path has `depth` components) and returns the
     /// depth of its deepest entry (past `maxDepth`, it stops looking).
+    /// A subtree placed whole has nothing beneath it in the lower layers, so what its layer wrote
+    /// before a directory's own entry lands in that same directory: folded back in.
     private static func clearMarkers(_ n: ImageNode, depth: Int) -> Int {
         guard n.isDirectory else { return depth }
+        if let before = n.writtenBefore { n.writtenBefore = nil; fold(before, into: n, depth: depth) }
         n.opaque = false; n.whiteouts = []
         guard depth <= maxDepth else { return depth }
         var deepest = depth
         for c in n.children.values { deepest = max(deepest, c.isDirectory ? clearMarkers(c, depth: depth + 1) : depth + 1) }
         return deepest
+    }
+
+    /// `before`'s entries into `n`, the later entries of `n` winning, directories folded alike.
+    private static func fold(_ before: ImageNode, into n: ImageNode, depth: Int) {
+        guard depth <= maxDepth else { return }
+        for (k, b) in before.children {
+            if let later = n.children[k] {
+                if later.isDirectory, b.isDirectory { fold(b, into: later, depth: depth + 1) }
+            } else {
+                n.children[k] = b
+            }
+        }
     }
 
     /// The node at `components` without following any link (for hard link targets), or nil.
@@ -379,6 +406,13 @@ struct LayerBuilder {
         switch h.kind {
         case .directory:
             if let d = dir.children[name], d.isDirectory {
+                if d.implicit, !d.children.isEmpty || !d.whiteouts.isEmpty || d.opaque {
+                    let before = ImageNode(kind: .directory, layer: index)
+                    before.implicit = true
+                    before.children = d.children; before.whiteouts = d.whiteouts; before.opaque = d.opaque
+                    d.children.removeAll(); d.whiteouts = []; d.opaque = false
+                    d.writtenBefore = before
+                }
                 d.implicit = false; d.mode = h.mode; d.uid = h.uid; d.gid = h.gid
             } else {
                 dir.children[name] = ImageNode(kind: .directory, layer: index, mode: h.mode, uid: h.uid, gid: h.gid)
