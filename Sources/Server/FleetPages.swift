@@ -111,7 +111,7 @@ enum FleetPages {
                 [badge(x.finding.severity.lowercased()), advisoryLink(x.finding.id), escape(x.finding.purl), releaseLink(x.agent, x.version),
                  escape(x.environments.joined(separator: ", "))]
             }, empty: uncovered > 0 || f.releasesNotJudged > 0 ? "No finding in what was checked (see NOT CHECKED above)." : "No finding in the fleet.")
-        if f.findings.count > findingsShown { body += "<p>More follow: GET /v1/findings lists them all, a page at a time with limit.</p>" }
+        if f.findings.count > findingsShown { body += "<p>\(f.findings.count - findingsShown) more: GET /v1/findings lists them all, a page at a time with limit.</p>" }
         return page(title: "Fleet", body, signOut: true)
     }
 

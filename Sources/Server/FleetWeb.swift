@@ -117,7 +117,9 @@ enum FleetWeb {
             let deployments = try await store.deployments()
             let (notChecked, notJudged) = try await advisories.fleetNotChecked(store, deployments: deployments)
             let fleet = FleetPages.Fleet(agents: try await store.agents(), deployments: deployments,
-                                         findings: try advisories.live(try await store.findings(minimumRank: SeverityLevel.unknown.rawValue, after: nil, limit: FleetPages.findingsShown + 1), id: \.finding.id),
+                                         // Every finding: the page counts them by severity, and withdrawn ones are left out only after
+                                         // they are read (a first page of them read as a clean fleet, found by review).
+                                         findings: try advisories.live(try await store.findings(minimumRank: SeverityLevel.unknown.rawValue, after: nil, limit: Int(Int32.max)), id: \.finding.id),
                                          notChecked: notChecked, releasesNotJudged: notJudged)
             return html(FleetPages.fleet(fleet))
         }

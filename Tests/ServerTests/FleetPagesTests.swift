@@ -139,6 +139,32 @@ import TestSupport
         #expect(statuses.prefix(2) == [303, 303] && statuses.contains(429) && statuses.allSatisfy { $0 == 303 || $0 == 429 }, "\(statuses)")
     }
 
+    /// The fleet page counts every finding by severity: reading only the 501 it lists put all 1,200
+    /// findings here under critical (found by review).
+    @Test func theFleetPageCountsEveryFinding() async throws {
+        let s = try FleetServerProcess()
+        let admin = try s.token("admin")
+        let components = (0..<600).map { #"{"type":"library","name":"lodash","version":"5.0.\#($0)","purl":"pkg:npm/lodash@5.0.\#($0)"}"# }
+        let body = #"{"bomFormat":"CycloneDX","specVersion":"1.5","components":["# + components.joined(separator: ",") + "]}"
+        #expect(try await s.call("POST", "/v1/agents/wide/releases/1", token: admin, body: Data(body.utf8)).status == 201)
+        for (id, severity) in [("GHSA-aaaa-aaaa-aaaa", "CRITICAL"), ("GHSA-bbbb-bbbb-bbbb", "HIGH")] {
+            let osv = #"{"id":"\#(id)","modified":"2026-01-01T00:00:00Z","database_specific":{"severity":"\#(severity)"},"affected":[{"package":{"ecosystem":"npm","name":"lodash"},"ranges":[{"type":"SEMVER","events":[{"introduced":"0"}]}]}]}"#
+            #expect(try await s.call("POST", "/v1/advisories/import", token: admin, body: Data(osv.utf8)).status == 200)
+        }
+        #expect((try await s.call("GET", "/v1/findings", token: admin).json["findings"] as? [Any])?.count == 1200)
+        var request = URLRequest(url: URL(string: s.base + "/session")!)
+        request.httpMethod = "POST"
+        request.httpBody = Data("token=\(admin)".utf8)
+        request.setValue("application/x-www-form-urlencoded", forHTTPHeaderField: "Content-Type")
+        let (_, response) = try await URLSession(configuration: .ephemeral, delegate: NoRedirect(), delegateQueue: nil).data(for: request)
+        let cookie = try #require((response as? HTTPURLResponse)?.value(forHTTPHeaderField: "Set-Cookie"))
+        var page = URLRequest(url: URL(string: s.base + "/")!)
+        page.setValue(String(cookie.split(separator: ";")[0]), forHTTPHeaderField: "Cookie")
+        let (html, _) = try await URLSession(configuration: .ephemeral).data(for: page)
+        let text = String(decoding: html, as: UTF8.self)
+        #expect(text.contains(#"data-count="critical">600<"#) && text.contains(#"data-count="high">600<"#) && text.contains("700 more"), "\(text.prefix(3000))")
+    }
+
     @Test(arguments: FleetBackend.allCases) func theSignInFormStartsASessionForAReadToken(_ backend: FleetBackend) async throws {
         let s = try FleetServerProcess(backend: backend)
         let read = try s.token("read")
