@@ -120,23 +120,36 @@ public struct FleetFindingCursor: Sendable, Equatable {
         rank = f.finding.severityRank; agent = f.agent; version = f.version; purl = f.finding.purl; id = f.finding.id
     }
 
+    /// The longest string a cursor carries: a stored purl is a name and a version of at most 4,096
+    /// bytes each with its type; one of 4,107 bytes made the server refuse its own `next` (found by review).
+    public static let maxField = 16_384
+
     /// Reads what `text` wrote; nil for anything else (a rank outside 0...99, a string empty, over
-    /// 4,096 bytes or holding NUL).
+    /// `maxField` bytes or holding NUL).
     public init?(_ text: Substring) {
-        guard (1...32_768).contains(text.utf8.count), text.utf8.allSatisfy({ Self.isBase64URL($0) }) else { return nil }
-        var b64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        b64 += String(repeating: "=", count: (4 - b64.utf8.count % 4) % 4)
-        guard let data = Data(base64Encoded: b64),
-              let items = try? JSONSerialization.jsonObject(with: data) as? [Any], items.count == 5,
+        guard let bytes = Self.base64URL(text),
+              let items = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [Any], items.count == 5,
               let rank = items[0] as? Int, (0...99).contains(rank) else { return nil }
         let strings = items.dropFirst().compactMap { $0 as? String }
-        guard strings.count == 4, strings.allSatisfy({ (1...4096).contains($0.utf8.count) && !$0.utf8.contains(0) }) else { return nil }
+        guard strings.count == 4, strings.allSatisfy({ (1...Self.maxField).contains($0.utf8.count) && !$0.utf8.contains(0) }) else { return nil }
         self.rank = rank; agent = strings[0]; version = strings[1]; purl = strings[2]; id = strings[3]
     }
 
     public var text: String {
-        let data = (try? JSONSerialization.data(withJSONObject: [rank, agent, version, purl, id] as [Any])) ?? Data()
-        return String(data.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").prefix { $0 != "=" })
+        Self.base64URL((try? JSONSerialization.data(withJSONObject: [rank, agent, version, purl, id] as [Any])) ?? Data())
+    }
+
+    /// Unpadded base64url.
+    static func base64URL(_ data: Data) -> String {
+        String(data.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").prefix { $0 != "=" })
+    }
+
+    /// The bytes of unpadded base64url text of at most 128 KiB; nil for anything else.
+    static func base64URL(_ text: Substring) -> [UInt8]? {
+        guard (1...131_072).contains(text.utf8.count), text.utf8.allSatisfy({ isBase64URL($0) }) else { return nil }
+        var b64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        b64 += String(repeating: "=", count: (4 - b64.utf8.count % 4) % 4)
+        return Data(base64Encoded: b64).map { Array($0) }
     }
 
     static func isBase64URL(_ b: UInt8) -> Bool {
@@ -267,24 +280,27 @@ public struct ComponentHit: Sendable, Codable, Equatable {
 
 /// Where a page of fleet-wide component hits resumes: after the component `purl` of the release
 /// `releaseID`, in the answer's order (agent name, then release creation, release id and purl, all
-/// in byte order). Written `ID:PURL`; releases are never deleted, so a cursor stays good.
+/// in byte order). Written as unpadded base64url of `ID:PURL`, so it passes through a query string
+/// as it is (a purl's `+`, space or `#` did not, found by review); releases are never deleted, so a
+/// cursor stays good.
 public struct ComponentHitCursor: Sendable, Equatable {
     public var releaseID: Int64
     public var purl: String
     public init(releaseID: Int64, purl: String) { self.releaseID = releaseID; self.purl = purl }
 
-    /// Reads `ID:PURL`: a positive decimal id of at most 18 digits, then a purl of 1 to 4,096 bytes
-    /// without NUL. nil for anything else.
+    /// Reads what `text` wrote: a positive decimal id of at most 18 digits, `:`, then a purl of 1 to
+    /// `FleetFindingCursor.maxField` bytes without NUL. nil for anything else.
     public init?(_ text: Substring) {
-        guard let colon = text.firstIndex(of: ":") else { return nil }
-        let digits = text[..<colon], purl = text[text.index(after: colon)...]
-        guard (1...18).contains(digits.utf8.count), digits.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
-              let id = Int64(digits), id > 0,
-              (1...4096).contains(purl.utf8.count), !purl.utf8.contains(0) else { return nil }
-        releaseID = id; self.purl = String(purl)
+        guard let bytes = FleetFindingCursor.base64URL(text), let colon = bytes.firstIndex(of: UInt8(ascii: ":")) else { return nil }
+        let digits = bytes[..<colon], purl = bytes[(colon + 1)...]
+        guard (1...18).contains(digits.count), digits.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
+              let id = Int64(String(decoding: digits, as: UTF8.self)), id > 0,
+              (1...FleetFindingCursor.maxField).contains(purl.count), !purl.contains(0),
+              let text = String(validating: purl, as: UTF8.self) else { return nil }
+        releaseID = id; self.purl = text
     }
 
-    public var text: String { "\(releaseID):\(purl)" }
+    public var text: String { FleetFindingCursor.base64URL(Data("\(releaseID):\(purl)".utf8)) }
 }
 
 /// One fleet-wide hit with the cursor that resumes after it.

@@ -252,13 +252,22 @@ enum FleetFixtures {
         // A page at a time the same query is answered in full: every hit once, in the answer's order
         // (agent, then release), the pages joined by `next`, on both stores alike.
         let small = #"{"bomFormat":"CycloneDX","specVersion":"1.5","components":[{"type":"library","name":"x","version":"1.0.3","purl":"pkg:npm/x@1.0.3"},{"type":"library","name":"x","version":"9.0.0","purl":"pkg:npm/x@9.0.0"}]}"#
+        // Purls a query string would mangle (`+`, `#`) and one longer than 4,096 bytes: the cursor after
+        // each must still lead on (review found the server refusing its own `next`).
+        let long = "9." + String(repeating: "1", count: 4090)
+        let odd = #"{"bomFormat":"CycloneDX","specVersion":"1.5","components":[{"type":"library","name":"y","version":"1.0.0+build","purl":"pkg:npm/y@1.0.0+build"},{"type":"library","name":"y","version":"1.0.0#frag","purl":"pkg:npm/y@1.0.0%23frag"},{"type":"library","name":"y","version":"\#(long)","purl":"pkg:npm/y@\#(long.prefix(4000))"}]}"#
+        for release in ["1", "2"] {
+            let oddPushed = try await s.call("POST", "/v1/agents/odd/releases/" + release, token: admin, body: Data(odd.utf8))
+            #expect(oddPushed.status == 201, "\(String(decoding: oddPushed.body, as: UTF8.self))")
+        }
         for (agent, release) in [("another", "1"), ("zeta", "2"), ("another", "0")] {
             #expect(try await s.call("POST", "/v1/agents/\(agent)/releases/\(release)", token: admin, body: Data(small.utf8)).status == 201)
         }
         func pages(_ query: String, limit: Int) async throws -> (hits: [String], pages: Int, undecided: Int) {
             var hits: [String] = [], after: String?, pages = 0, undecided = 0
             while pages < 100 {
-                let page = try await s.call("GET", "/v1/components?\(query)&limit=\(limit)" + (after.map { "&after=" + ($0.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "") } ?? ""), token: admin)
+                // The cursor as it is, unencoded: it is base64url.
+                let page = try await s.call("GET", "/v1/components?\(query)&limit=\(limit)" + (after.map { "&after=" + $0 } ?? ""), token: admin)
                 #expect(page.status == 200, "\(String(decoding: page.body, as: UTF8.self).prefix(300))")
                 pages += 1
                 let items = page.json["components"] as? [[String: Any]] ?? []
@@ -272,6 +281,10 @@ enum FleetFixtures {
         }
         let paged = try await pages("type=npm&name=x", limit: 9_000)
         #expect(paged.hits.count == count + 6 && Set(paged.hits).count == count + 6 && paged.pages == 6, "\(paged.hits.count) in \(paged.pages)")
+        let oddPaged = try await pages("type=npm&name=y", limit: 1)
+        // Four rows a release: the long version is stored under its purl and its name and version too.
+        let whole = try await s.call("GET", "/v1/components?type=npm&name=y", token: admin).json["components"] as? [[String: Any]] ?? []
+        #expect(whole.count == 8 && oddPaged.hits.count == 8 && oddPaged.pages == 8, "\(oddPaged.hits.map { $0.prefix(40) })")
         #expect(Array(paged.hits.prefix(4)) == ["another 1 1.0.3", "another 1 9.0.0", "another 0 1.0.3", "another 0 9.0.0"], "by agent, then by release as pushed")
         #expect(Array(paged.hits.suffix(2)) == ["zeta 2 1.0.3", "zeta 2 9.0.0"])
         let wide = paged.hits.filter { $0.hasPrefix("wide ") }
@@ -283,8 +296,10 @@ enum FleetFixtures {
         let byPurl = try await pages("purl=pkg:npm/x@1.0.3", limit: 1)
         #expect(byPurl.hits == ["another 1 1.0.3", "another 0 1.0.3", "wide 1 1.0.3", "zeta 2 1.0.3"] && byPurl.pages == 4, "\(byPurl)")
         let lastOfAll = try #require(try await s.call("GET", "/v1/components?type=npm&name=x&limit=1", token: admin).json["next"] as? String)
+        func cursor(_ s: String) -> String { Data(s.utf8).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "") }
         for bad in ["limit=0", "limit=10001", "limit=x", "after=" + lastOfAll, "limit=5&after=", "limit=5&after=x", "limit=5&after=0:pkg:npm/x",
-                    "limit=5&after=999999:pkg:npm/x@1", "limit=5&after=-1:pkg:npm/x@1"] {
+                    "limit=5&after=" + cursor("999999:pkg:npm/x@1"), "limit=5&after=" + cursor("-1:pkg:npm/x@1"), "limit=5&after=" + cursor("0:pkg:npm/x@1"),
+                    "limit=5&after=" + cursor("1:"), "limit=5&after=" + cursor("1:pkg\u{0}x")] {
             let r = try await s.call("GET", "/v1/components?type=npm&name=x&" + bad, token: admin)
             #expect(r.status == 400, "\(bad): \(r.status)")
         }
