@@ -74,6 +74,8 @@ import Permissions
             c = zlib.compressobj(6, zlib.DEFLATED, 14); open(d + "/window.zlib", "wb").write(c.compress(text) + c.flush())
             bad = zlib.compress(text); open(d + "/badsum.zlib", "wb").write(bad[:-4] + bytes(4))
             open(d + "/hk.txt", "wb").write(b"HKEY_LOCAL_MACHINE\\Software: nothing here\n" * 20)
+            open(d + "/math.txt", "wb").write(b"x^2 + y^2 = z^2\n" * 20)
+            open(d + "/section.txt", "wb").write(b"]] end of section: nothing here\n" * 20)
             """#, dir.path, token])
         try #require(made.code == 0, "\(made.err)")
         func verdict(_ name: String) throws -> LeakCheck.Verdict {
@@ -107,8 +109,10 @@ import Permissions
         #expect(clean.rule == nil && clean.complete && clean.unchecked == nil)
         let badsum = try verdict("badsum.zlib")
         #expect(badsum.rule == nil && !badsum.complete && badsum.unchecked?.contains("cannot be opened") == true, "a damaged zlib stream is not checked")
-        let hk = try verdict("hk.txt")
-        #expect(hk.rule == nil && hk.complete && hk.unchecked == nil, "text that begins like a zlib header is text")
+        for name in ["hk.txt", "math.txt", "section.txt"] {
+            let text = try verdict(name)
+            #expect(text.rule == nil && text.complete && text.unchecked == nil, "\(name): text that begins like a zlib or LZMA header is text")
+        }
     }
 
     /// A known secret sent as a host name is masked in the audit's reason too, which quotes the name

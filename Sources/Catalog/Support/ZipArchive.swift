@@ -260,10 +260,19 @@ enum Inflate {
                 out += chunk[0..<produced]
                 if rc == Z_STREAM_END {
                     completeEnd = out.count
-                    guard members, stream.avail_in >= 3, let next = stream.next_in,
-                          next[0] == 0x1f, next[1] == 0x8b, next[2] == 8 else { return }
-                    guard inflateReset(&stream) == Z_OK else { throw corrupt("zlib could not restart for the next member") }
-                    continue
+                    guard members, stream.avail_in > 0, let next = stream.next_in else { return }
+                    let rest = UnsafeBufferPointer(start: next, count: Int(stream.avail_in))
+                    // Another member (gzip), or another stream (zlib): inflated too.
+                    let another = windowBits == MAX_WBITS ? rest.count >= 2 && Zlib.isZlib([rest[0], rest[1]])
+                        : rest.count >= 3 && rest[0] == 0x1f && rest[1] == 0x8b && rest[2] == 8
+                    if another {
+                        guard inflateReset(&stream) == Z_OK else { throw corrupt("zlib could not restart for the next member") }
+                        continue
+                    }
+                    // Zeros padding a block are nothing; other bytes after the last stream are said, not
+                    // dropped unseen (a token appended in clear, found by review).
+                    if rest.allSatisfy({ $0 == 0 }) { return }
+                    throw corrupt("\(rest.count) bytes follow the last compressed stream and are not another")
                 }
                 // Every pass either makes output (bounded by the budget) or ends here: a stream that
                 // stops before its end marker cannot spin.
@@ -306,20 +315,29 @@ public enum Zlib {
         return b[0] & 0x0F == 8 && b[0] >> 4 <= 7 && b[1] & 0x20 == 0 && (Int(b[0]) << 8 | Int(b[1])) % 31 == 0
     }
 
-    /// The headers zlib itself writes (a 32 KiB window, any level): `78 01`, `78 5E`, `78 9C`, `78 DA`.
-    /// Text never starts with the three binary ones, and hardly with `x^`; other valid headers (`hC`,
-    /// `HK`) begin ordinary text too, so only these are sure enough to call damaged when they fail.
+    /// The headers zlib itself writes (a 32 KiB window, any level): `78 01`, `78 9C`, `78 DA`, which
+    /// text never starts with, and `78 5E` (`x^`, which `x^2 + y^2` starts with too: only with a control
+    /// byte after it, found by review). Other valid headers (`hC`, `HK`) begin ordinary text, so only
+    /// these are sure enough to call damaged when they fail.
     public static func isStandard(_ b: [UInt8]) -> Bool {
-        b.count >= 2 && b[0] == 0x78 && [0x01, 0x5E, 0x9C, 0xDA].contains(b[1])
+        guard b.count >= 2, b[0] == 0x78 else { return false }
+        if [0x01, 0x9C, 0xDA].contains(b[1]) { return true }
+        return b[1] == 0x5E && hasControlByte(b.dropFirst(2).prefix(8190))
     }
 
-    /// Throws `InflateBudget.Exhausted` when the budget runs out, `ParseError` when the stream is
-    /// damaged (its checksum included).
-    public static func decompress(_ bytes: [UInt8], name: String, budget: inout InflateBudget) throws -> [UInt8] {
+    /// A byte text does not hold: below tab, between carriage return and space, or DEL.
+    public static func hasControlByte(_ b: some Sequence<UInt8>) -> Bool {
+        b.contains { $0 < 9 || ($0 > 13 && $0 < 32) || $0 == 127 }
+    }
+
+    /// Throws `InflateBudget.Exhausted` when the budget runs out, `ParseError` when the first stream
+    /// is damaged (its checksum included). Streams that follow one another are all inflated; what
+    /// follows them that is no stream is reported in `damagedTail`, the output kept.
+    public static func decompress(_ bytes: [UInt8], name: String, budget: inout InflateBudget, damagedTail: inout ParseError?) throws -> [UInt8] {
         var remaining = budget.remaining
         let limit = budget.limit
         defer { budget.remaining = remaining }
-        return try Inflate.run(bytes, 0..<bytes.count, windowBits: MAX_WBITS, path: name) { produced, _ in
+        return try Inflate.run(bytes, 0..<bytes.count, windowBits: MAX_WBITS, path: name, members: true, damagedTail: &damagedTail) { produced, _ in
             guard produced <= remaining else { remaining = 0; throw InflateBudget.Exhausted(limit: limit) }
             remaining -= produced
         }

@@ -396,10 +396,18 @@ public struct SecretsScanner: Sendable {
                 // blob) passed as the binary it looks like (found by helper-165). Damaged, it is NOT
                 // CHECKED when its header is one zlib writes; any other only looked like one and is text.
                 let inner: [UInt8]
-                do { inner = try Zlib.decompress(bytes, name: display, budget: &budget) } catch let e as ParseError {
+                var trailing: ParseError?
+                do { inner = try Zlib.decompress(bytes, name: display, budget: &budget, damagedTail: &trailing) } catch let e as ParseError {
                     guard !Zlib.isStandard(bytes) else { throw e }
                     scanText(bytes, display: display, into: &result)
                     return
+                }
+                // Bytes after the streams (a token appended in clear) are scanned as they are, as they
+                // were before zlib was opened, and the file is NOT CHECKED past its streams (found by review).
+                if let trailing {
+                    result.partial += 1
+                    result.warnings.append("\(display): \(shownPath(String(describing: trailing)))")
+                    scanText(bytes, display: display, into: &result)
                 }
                 if Self.isArchive(inner) { scanArchive(inner, display: display, depth: depth + 1, budget: &budget, into: &result) }
                 else { scanText(inner, display: display, into: &result) }
@@ -470,7 +478,7 @@ public struct SecretsScanner: Sendable {
     /// A zlib stream by its header: one zlib writes, or another valid one followed by a control byte
     /// text does not hold (`HK` and `hC` are valid headers that begin ordinary text).
     static func looksZlib(_ head: [UInt8]) -> Bool {
-        Zlib.isStandard(head) || (Zlib.isZlib(head) && head.dropFirst(2).contains { $0 < 9 || ($0 > 13 && $0 < 32) || $0 == 127 })
+        Zlib.isStandard(head) || (Zlib.isZlib(head) && Zlib.hasControlByte(head.dropFirst(2)))
     }
 
     /// The compressed formats scanned files may be in that no reader here opens, by their magic.
@@ -487,9 +495,13 @@ public struct SecretsScanner: Sendable {
         // properties byte 0x5D, then a dictionary size of at least 4 KiB), compress's `.Z`, lzip, and
         // an ar archive (a `.deb`, whose members no reader here opens yet).
         if starts([0x02, 0x21, 0x4C, 0x18]) { return "lz4" }
+        // LZMA-alone: a dictionary of 2^n or 3·2^(n-1) bytes, then an uncompressed size that is unknown
+        // (all FF) or under 2^40; text starting with `]` does not (found by review).
         if head.count >= 13, head[0] == 0x5D {
             let dictionary = UInt32(head[1]) | UInt32(head[2]) << 8 | UInt32(head[3]) << 16 | UInt32(head[4]) << 24
-            if dictionary >= 4096 { return "lzma" }
+            let shaped = dictionary >= 4096 && (dictionary & (dictionary - 1) == 0 || (dictionary / 3) & (dictionary / 3 - 1) == 0 && dictionary % 3 == 0)
+            let size = head[5..<13]
+            if shaped, size.allSatisfy({ $0 == 0xFF }) || size.suffix(3).allSatisfy({ $0 == 0 }) { return "lzma" }
         }
         if starts([0x1F, 0x9D]) { return "compress (.Z)" }
         if starts(Array("LZIP".utf8)) { return "lzip" }
