@@ -274,6 +274,13 @@ import TestSupport
         deep.gnuLong(path)
         deep.add("x", data: Array("hi".utf8))
         #expect(try await Self.read("long-path", [deep]).filesystem.files().map(\.path) == [path])
+        // 255 bytes that are not UTF-8 are a legal name, though each decodes to five (found by review).
+        var invalid = TarWriter()
+        invalid.header("././@LongLink", type: UInt8(ascii: "L"), size: 258)
+        invalid.append(Array("d/".utf8) + [UInt8](repeating: 0xFF, count: 255) + [0])
+        invalid.add("x", data: Array("hi".utf8))
+        let legal = try await Self.read("invalid-255", [invalid]).filesystem.files().map(\.path)
+        #expect(legal.count == 1 && legal.first.map { TarName.rawByteCount($0.dropFirst(2)[...]) } == 255, "\(legal.map(\.count))")
         #expect(PathKey.byBytes("a\u{E9}b", "a\u{E9}c") && !PathKey.byBytes("ab", "ab") && PathKey.byBytes("ab", "abc") && !PathKey.byBytes("b", "a\u{FF}")
                 && PathKey("caf\u{E9}") != PathKey("cafe\u{301}") && PathKey("x/y") == PathKey("x/y"))
     }

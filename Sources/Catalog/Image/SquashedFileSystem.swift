@@ -96,10 +96,10 @@ public final class SquashedFileSystem: @unchecked Sendable {
     public static let maxLinks = 40
     /// PATH_MAX: no name or link target can be longer in a real filesystem.
     public static let maxPathBytes = 4096
-    /// One part of a name, as decoded (`TarName`: a byte that is not UTF-8 takes five): Linux file
-    /// systems hold 255 bytes, so no runtime extracts more. Thousands of names sharing a 4,000-byte
-    /// part took minutes and gigabytes to list (found by helper-164).
-    public static let maxNameBytes = 1024
+    /// One part of a name, in the bytes the tar held (`TarName.rawByteCount`): Linux file systems hold
+    /// 255, so no runtime extracts more. Thousands of names sharing a 4,000-byte part took minutes and
+    /// gigabytes to list (found by helper-164).
+    public static let maxNameBytes = 255
     /// Names one lookup may step through, links included.
     static let maxResolveSteps = 4096
 
@@ -113,8 +113,8 @@ public final class SquashedFileSystem: @unchecked Sendable {
         if parts.count > maxDepth { throw ImageError(entry(), "is more than \(maxDepth) directories deep; refused") }
         if name.utf8.contains(0) { throw ImageError(entry(), "has a NUL byte in its name") }
         if name.utf8.count > maxPathBytes { throw ImageError(entry(), "has a name of \(name.utf8.count) bytes, longer than any path the kernel accepts (\(maxPathBytes)); refused") }
-        if let long = parts.first(where: { $0.utf8.count > maxNameBytes }) {
-            throw ImageError(entry(), "has a name part of \(long.utf8.count) bytes, longer than any file name a Linux file system holds (255); refused")
+        if let long = parts.first(where: { $0.utf8.count > maxNameBytes && TarName.rawByteCount($0) > maxNameBytes }) {
+            throw ImageError(entry(), "has a name part of \(TarName.rawByteCount(long)) bytes, longer than any file name a Linux file system holds (\(maxNameBytes)); refused")
         }
         return parts
     }

@@ -148,6 +148,17 @@ public struct TarArchive {
 /// written U+FFFD `U`. The mapping works character by character, so prefixes (`.wh.`) and `/` keep
 /// their meaning.
 public enum TarName {
+    /// The bytes `decode` read to make `s`: an escape of an invalid byte is one, of a real U+FFFD three.
+    public static func rawByteCount(_ s: Substring) -> Int {
+        var n = 0
+        var scalars = s.unicodeScalars.makeIterator()
+        while let u = scalars.next() {
+            guard u == "\u{FFFD}" else { n += UTF8.width(u); continue }
+            if let next = scalars.next(), next == "U" { n += 3 } else { _ = scalars.next(); n += 1 }
+        }
+        return n
+    }
+
     public static func decode<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 {
         if let s = String(validating: bytes, as: UTF8.self), !s.unicodeScalars.contains("\u{FFFD}") { return s }
         let b = Array(bytes)
