@@ -75,6 +75,7 @@ import Permissions
             bad = zlib.compress(text); open(d + "/badsum.zlib", "wb").write(bad[:-4] + bytes(4))
             open(d + "/hk.txt", "wb").write(b"HKEY_LOCAL_MACHINE\\Software: nothing here\n" * 20)
             open(d + "/math.txt", "wb").write(b"x^2 + y^2 = z^2\n" * 20)
+            open(d + "/colour.txt", "wb").write(b"x^2 + y^2\n\x1b[31mred\x1b[0m\n" * 20)
             open(d + "/section.txt", "wb").write(b"]] end of section: nothing here\n" * 20)
             """#, dir.path, token])
         try #require(made.code == 0, "\(made.err)")
@@ -109,7 +110,7 @@ import Permissions
         #expect(clean.rule == nil && clean.complete && clean.unchecked == nil)
         let badsum = try verdict("badsum.zlib")
         #expect(badsum.rule == nil && !badsum.complete && badsum.unchecked?.contains("cannot be opened") == true, "a damaged zlib stream is not checked")
-        for name in ["hk.txt", "math.txt", "section.txt"] {
+        for name in ["hk.txt", "math.txt", "section.txt", "colour.txt"] {
             let text = try verdict(name)
             #expect(text.rule == nil && text.complete && text.unchecked == nil, "\(name): text that begins like a zlib or LZMA header is text")
         }

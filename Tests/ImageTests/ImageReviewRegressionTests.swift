@@ -281,6 +281,16 @@ import TestSupport
         invalid.add("x", data: Array("hi".utf8))
         let legal = try await Self.read("invalid-255", [invalid]).filesystem.files().map(\.path)
         #expect(legal.count == 1 && legal.first.map { TarName.rawByteCount($0.dropFirst(2)[...]) } == 255, "\(legal.map(\.count))")
+        // Deleting a 255-byte name writes a whiteout of 259: legal too (found by review).
+        let name255 = String(repeating: "f", count: 255)
+        var made = TarWriter()
+        made.gnuLong("data/" + name255)
+        made.add("x", data: Array("hi".utf8))
+        made.add("data/keep", data: Array("hi".utf8))
+        var deleted = TarWriter()
+        deleted.gnuLong("data/.wh." + name255)
+        deleted.add("x")
+        #expect(try await Self.read("whiteout-255", [made, deleted]).filesystem.files().map(\.path) == ["data/keep"])
         #expect(PathKey.byBytes("a\u{E9}b", "a\u{E9}c") && !PathKey.byBytes("ab", "ab") && PathKey.byBytes("ab", "abc") && !PathKey.byBytes("b", "a\u{FF}")
                 && PathKey("caf\u{E9}") != PathKey("cafe\u{301}") && PathKey("x/y") == PathKey("x/y"))
     }

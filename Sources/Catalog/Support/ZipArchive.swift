@@ -325,9 +325,10 @@ public enum Zlib {
         return b[1] == 0x5E && hasControlByte(b.dropFirst(2).prefix(8190))
     }
 
-    /// A byte text does not hold: below tab, between carriage return and space, or DEL.
+    /// A byte text does not hold: below tab, between carriage return and space but ESC (a colour
+    /// code is text, as the scanner's binary test has it; found by review), or DEL.
     public static func hasControlByte(_ b: some Sequence<UInt8>) -> Bool {
-        b.contains { $0 < 9 || ($0 > 13 && $0 < 32) || $0 == 127 }
+        b.contains { $0 < 9 || ($0 > 13 && $0 < 32 && $0 != 27) || $0 == 127 }
     }
 
     /// Throws `InflateBudget.Exhausted` when the budget runs out, `ParseError` when the first stream
