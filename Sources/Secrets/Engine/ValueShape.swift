@@ -1,4 +1,5 @@
 import Foundation
+import ProvenantCore
 
 /// What a candidate value looks like: how random, and whether it is a placeholder.
 public enum ValueShape {
@@ -54,17 +55,12 @@ public enum ValueShape {
 
     static func holdsTemplate(_ v: [UInt8]) -> Bool {
         for (open, close) in templates {
-            guard let at = firstIndex(v, open) else { continue }
-            if firstIndex(Array(v[(at + open.count)...]), close) != nil { return true }
+            guard let at = ByteSearch.firstOffset(of: open, in: v) else { continue }
+            if ByteSearch.firstOffset(of: close, in: v, from: at + open.count) != nil { return true }
         }
         return false
     }
 
-    static func firstIndex(_ hay: [UInt8], _ needle: [UInt8]) -> Int? {
-        guard needle.count <= hay.count else { return nil }
-        for i in 0...(hay.count - needle.count) where hay[i] == needle[0] && hay[i..<(i + needle.count)].elementsEqual(needle) { return i }
-        return nil
-    }
     /// Words that make a free-form value (a generic assignment) a stand-in rather than a secret.
     private static let placeholderWords: [[UInt8]] = [
         "dummy", "sample", "insert", "replace", "todo", "fixme", "fake", "abcdefgh", "12345678", "00000000",
