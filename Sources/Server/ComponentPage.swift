@@ -13,15 +13,19 @@ struct ComponentPage {
         var next: String?
     }
 
+    /// A `limit` parameter of any paged route: 1 to `maxLimit`.
+    static func limit(_ v: Substring) throws -> Int {
+        guard let n = Int(v), n >= 1, n <= maxLimit else {
+            throw FleetAPIError(.badRequest, field: "limit", "limit must be a whole number from 1 to \(maxLimit)")
+        }
+        return n
+    }
+
     /// An unknown parameter is refused, as on every other route.
     init(_ q: some Sequence<(key: Substring, value: Substring)>) throws {
         for (k, v) in q {
             switch k {
-            case "limit":
-                guard let n = Int(v), n >= 1, n <= Self.maxLimit else {
-                    throw FleetAPIError(.badRequest, field: "limit", "limit must be a whole number from 1 to \(Self.maxLimit)")
-                }
-                limit = n
+            case "limit": limit = try Self.limit(v)
             case "after":
                 guard !v.isEmpty, v.utf8.count <= 4096, !v.utf8.contains(0) else {
                     throw FleetAPIError(.badRequest, field: "after", "after must be the next value of a previous page")

@@ -304,11 +304,7 @@ struct FleetComponentQuery {
             case "type": type = String(v)
             case "name": name = String(v)
             case "range": range = String(v)
-            case "limit":
-                guard let n = Int(v), n >= 1, n <= ComponentPage.maxLimit else {
-                    throw FleetAPIError(.badRequest, field: "limit", "limit must be a whole number from 1 to \(ComponentPage.maxLimit)")
-                }
-                limit = n
+            case "limit": limit = try ComponentPage.limit(v)
             case "after":
                 guard let cursor = ComponentHitCursor(v) else {
                     throw FleetAPIError(.badRequest, field: "after", "after must be the next value of a previous page")

@@ -335,11 +335,7 @@ public struct FleetServer: Sendable {
                 case "severity":
                     guard let level = SeverityLevel(threshold: String(v)) else { throw FleetAPIError(.badRequest, field: "severity", "severity must be low, medium, high or critical") }
                     minimum = level
-                case "limit":
-                    guard let n = Int(v), n >= 1, n <= ComponentPage.maxLimit else {
-                        throw FleetAPIError(.badRequest, field: "limit", "limit must be a whole number from 1 to \(ComponentPage.maxLimit)")
-                    }
-                    limit = n
+                case "limit": limit = try ComponentPage.limit(v)
                 case "after":
                     guard let cursor = FleetFindingCursor(v) else { throw FleetAPIError(.badRequest, field: "after", "after must be the next value of a previous page") }
                     after = cursor
