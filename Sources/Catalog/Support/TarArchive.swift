@@ -160,7 +160,8 @@ public enum TarName {
     }
 
     public static func decode<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 {
-        if let s = String(validating: bytes, as: UTF8.self), !s.unicodeScalars.contains("\u{FFFD}") { return s }
+        // U+FFFD is EF BF BD: a name without an EF byte (almost every name) needs no second look.
+        if let s = String(validating: bytes, as: UTF8.self), !s.utf8.contains(0xEF) || !s.unicodeScalars.contains("\u{FFFD}") { return s }
         let b = Array(bytes)
         var out = String.UnicodeScalarView()
         let hex = Array("0123456789abcdef".unicodeScalars)
