@@ -76,7 +76,9 @@ final class WebhookReceiver: Sendable {
     @Test(arguments: FleetBackend.allCases) func aWithdrawalThatComesDropsItsStoredFindings(_ backend: FleetBackend) async throws {
         let s = try FleetServerProcess(backend: backend)
         let admin = try s.token("admin")
-        let instant = Date().addingTimeInterval(10)
+        // A whole second: the timestamp written below drops fractions, and the check after the listing
+        // must compare with the instant the server reads, not one up to a second later.
+        let instant = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 + 10).rounded(.down))
         let soon = ISO8601DateFormatter().string(from: instant)
         let advisory = #"{"id":"GHSA-wwww-xxxx-yyyy","modified":"2024-01-01T00:00:00Z","withdrawn":"\#(soon)","aliases":["CVE-2099-0001"],"affected":[{"package":{"ecosystem":"npm","name":"left-pad"},"ranges":[{"type":"SEMVER","events":[{"introduced":"0"},{"fixed":"2.0.0"}]}]}]}"#
         #expect(try await s.call("POST", "/v1/advisories/import", token: admin, body: Data(advisory.utf8)).status == 200)
