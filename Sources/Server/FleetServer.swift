@@ -99,6 +99,25 @@ struct StrictTransportMiddleware: RouterMiddleware {
     }
 }
 
+/// The router's responder, whose answers all carry HSTS when `strictTransport` is set: the router's
+/// middleware does not see what the router answers by itself (a method no route has, as
+/// `DELETE /healthz`, was a 404 without it).
+struct FleetResponder<Inner: HTTPResponder>: HTTPResponder where Inner.Context == FleetContext {
+    typealias Context = FleetContext
+    let inner: Inner
+    let strictTransport: Bool
+
+    func respond(to request: Request, context: FleetContext) async throws -> Response {
+        guard strictTransport else { return try await inner.respond(to: request, context: context) }
+        var response: Response
+        do { response = try await inner.respond(to: request, context: context) } catch let e as any HTTPResponseError {
+            response = try e.response(from: request, context: context)
+        }
+        response.headers[StrictTransportMiddleware.field] = StrictTransportMiddleware.value
+        return response
+    }
+}
+
 /// Turns a store that cannot be reached into `503` with a JSON error and `Retry-After`, so clients
 /// retry instead of treating an outage as a refusal.
 struct StoreOutageMiddleware: RouterMiddleware {
@@ -460,7 +479,8 @@ public struct FleetServer: Sendable {
                     onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
         // A connection idle for 30 s (a request head that never ends, say) is closed.
         let http1 = HTTPServerBuilder.http1(configuration: .init(idleTimeout: .seconds(30)))
-        let app = Application(router: router(secureCookies: tls != nil), server: try tls.map { try .tls(http1, tlsConfiguration: $0.configuration) } ?? http1,
+        let responder = FleetResponder(inner: router(secureCookies: tls != nil).buildResponder(), strictTransport: tls != nil)
+        let app = Application(responder: responder, server: try tls.map { try .tls(http1, tlsConfiguration: $0.configuration) } ?? http1,
                               configuration: .init(address: .hostname(host, port: port), serverName: "provenant"),
                               onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) }, logger: logger)
         try await app.runService()
