@@ -68,6 +68,48 @@ import TestSupport
         if case .int(let partial)? = doc["summary"]?["partlyScanned"] { #expect(partial == 1, "\(r.out)") } else { Issue.record("no partial count: \(r.out)") }
     }
 
+    /// Found by helper-164: bytes of a layer that no file holds were never read, though everyone who
+    /// pulls the layer gets them: a pax record (`comment=`), a global pax header, a whiteout entry's
+    /// data, and bytes after the tar's two zero blocks. Each is scanned now, named by what it is and
+    /// by its layer, and none is called a file removed by a later layer.
+    @Test func bytesNoFileHoldsAreScanned() throws {
+        let dir = try temporaryDirectory("image-secrets-hidden")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let tokens = (0..<4).map { "ghp_" + "R4nd0mT0k3nV4lu3xYzAbCdEfGhIjKlM\($0)Q\($0)Z" }
+        var layer = TarWriter()
+        layer.add("etc/motd", data: Array("hello\n".utf8), pax: ["comment": "GITHUB_TOKEN=\(tokens[0])"])
+        layer.paxHeader([("comment", "GITHUB_TOKEN=\(tokens[1])")], type: UInt8(ascii: "g"))
+        layer.add("etc/issue", data: Array("hi\n".utf8))
+        layer.add("etc/.wh.old.env", data: Array("GITHUB_TOKEN=\(tokens[2])\n".utf8))
+        var w = try LayoutWriter(dir)
+        try w.addLayer(layer.finished() + Array("GITHUB_TOKEN=\(tokens[3])\n".utf8), createdBy: "COPY . /")
+        try w.write()
+        let r = try runProcess(provenantBinary, ["secrets", "scan", "oci-dir:" + dir.path, "--format", "json", "--fail-on", "high"])
+        #expect(r.code == 1, "\(r.err)")
+        #expect(!tokens.contains { r.out.contains($0) || r.err.contains($0) }, "no value is printed whole")
+        let findings = try JSONParser.parse(Array(r.out.utf8))["findings"]?.arrayValue ?? []
+        for (i, place) in ["!etc/motd (tar extended header)", "!etc/issue (tar extended header)", "!etc/.wh.old.env (whiteout data)",
+                           "!(bytes after the layer's end of archive)"].enumerated() {
+            let f = findings.first { $0["path"]?.stringValue?.hasSuffix(place) == true }
+            #expect(f != nil, "token \(i) in \(place) is found: \(r.out) \(r.err)")
+            #expect(f?["layer"]?.stringValue?.hasPrefix("sha256:") == true, "\(String(describing: f))")
+            if case .bool(let removed)? = f?["removedByLaterLayer"] { #expect(!removed) }
+        }
+        // The four are bytes, not files: the count is that of the same image without them.
+        let plainDir = try temporaryDirectory("image-secrets-hidden-plain")
+        defer { try? FileManager.default.removeItem(at: plainDir) }
+        var plain = TarWriter()
+        plain.add("etc/motd", data: Array("hello\n".utf8))
+        plain.add("etc/issue", data: Array("hi\n".utf8))
+        var pw = try LayoutWriter(plainDir)
+        try pw.addLayer(plain.finished(), createdBy: "COPY . /")
+        try pw.write()
+        let p = try runProcess(provenantBinary, ["secrets", "scan", "oci-dir:" + plainDir.path, "--format", "json"])
+        #expect(p.code == 0, "\(p.err)")
+        let files = try JSONParser.parse(Array(r.out.utf8))["summary"]?["files"], plainFiles = try JSONParser.parse(Array(p.out.utf8))["summary"]?["files"]
+        #expect(files != nil && files == plainFiles, "\(String(describing: files)) \(String(describing: plainFiles))")
+    }
+
     /// A file linked under two names in its layer stays in the image when a later layer deletes one
     /// name: the finding names the one still there and is not "removed". Deleting every name, or
     /// writing other bytes over the other names in the same layer, makes it removed.

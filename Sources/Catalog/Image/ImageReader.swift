@@ -192,6 +192,11 @@ public struct ImageReader: Sendable {
     /// file's path and a reader of its bytes. Files it sees are not also captured. Called from the
     /// layer tasks at once, so it must be safe to call concurrently.
     public var inspect: (@Sendable (_ layer: Int, _ path: String, _ size: Int, _ data: LayerFileReader) throws(ImageError) -> Void)?
+    /// Sees the bytes of a layer no file of it holds, beside `inspect` (the secret scan): its extended
+    /// headers (pax records, long names), the data of its whiteout entries, and what follows the
+    /// tar's end (`cut` when only the first part is given). `what` names them: the entry's path, with
+    /// what they are in parentheses. Called concurrently, as `inspect` is.
+    public var inspectHidden: (@Sendable (_ layer: Int, _ what: String, _ bytes: [UInt8], _ cut: Bool) throws(ImageError) -> Void)?
 
     public static let defaultInflateLimit = 64 << 30
 
@@ -258,7 +263,7 @@ public struct ImageReader: Sendable {
         var trees: [Int: ImageNode] = [:]
         var next = 0
         let width = max(2, ProcessInfo.processInfo.activeProcessorCount)
-        let capture = self.capture, maxFileBytes = self.maxFileBytes, inspect = self.inspect
+        let capture = self.capture, maxFileBytes = self.maxFileBytes, inspect = self.inspect, inspectHidden = self.inspectHidden
         let arriveVerified = source.layersArriveVerified
         // Layers are read two at a time but merged, and their errors reported, in order: when several
         // layers are bad, the lowest one's error is the one said, whichever task failed first.
@@ -276,7 +281,7 @@ public struct ImageReader: Sendable {
                         let links = LinkedBytes()
                         let tree = try Self.readLayer(plan, raw, arrivedVerified: arriveVerified, checks: checks, capture: capture,
                                                       maxFileBytes: maxFileBytes, inflated: inflated, budget: budget, inspect: inspect,
-                                                      linkedBytes: links)
+                                                      inspectHidden: inspectHidden, linkedBytes: links)
                         layerTimer.lap("layer \(plan.index)" + (plan.size.map { " (\($0 >> 20) MiB)" } ?? ""))
                         if !links.wanted.isEmpty {
                             try Self.fill(links, plan, try await source.openLayer(plan), arrivedVerified: arriveVerified,
@@ -395,6 +400,7 @@ public struct ImageReader: Sendable {
     static func readLayer(_ plan: LayerPlan, _ raw: ByteStream, arrivedVerified: Bool = false, checks: LayerDigestChecks? = nil,
                           capture: ImageCapture, maxFileBytes: Int, inflated: SharedInflateBudget, budget: ReadBudget,
                           inspect: (@Sendable (Int, String, Int, LayerFileReader) throws(ImageError) -> Void)? = nil,
+                          inspectHidden: (@Sendable (Int, String, [UInt8], Bool) throws(ImageError) -> Void)? = nil,
                           linkedBytes: LinkedBytes? = nil, refill: LinkedBytes? = nil) throws(ImageError) -> ImageNode {
         let subject = plan.subject
         // A local layer (a range of a file) whose file can be held (`LayerDigestChecks.hold`, before
@@ -452,6 +458,7 @@ public struct ImageReader: Sendable {
         // A large layer is hashed and inflated a few chunks ahead on a thread of its own.
         if busy || compression != .none, (plan.size ?? Int.max) > 4 << 20 { stream = PrefetchingStream(stream) }
         let tar = StreamingTar(stream, name: subject)
+        tar.keepsExtendedHeaders = inspectHidden != nil
         var builder = LayerBuilder(index: plan.index) { "\(subject) entry '\(Redactor.quote($0, max: 160))'" }
         builder.takeNode = { inflated.takeEntry() }
         var ordinal = -1   // of the entry in the layer's tar, headers that only extend the next one aside
@@ -466,8 +473,16 @@ public struct ImageReader: Sendable {
             }
             let parts = try SquashedFileSystem.components(of: h.name, entry: builder.entryName(h.name))
             var content: FileContent?
+            if let inspectHidden {
+                for meta in tar.extendedHeaders { try inspectHidden(plan.index, parts.joined(separator: "/") + " (tar extended header)", meta, false) }
+            }
             if let inspect, h.kind == .file, let last = parts.last, !last.hasPrefix(".wh.") {
                 try inspect(plan.index, parts.joined(separator: "/"), h.size, LayerFileReader(tar: tar, entry: ordinal))
+            } else if let inspectHidden, h.kind == .file, h.size > 0, parts.last?.hasPrefix(".wh.") == true {
+                // A whiteout's data: no runtime writes it, but it is in the layer. One too large to hold is
+                // said to be cut, with nothing of it.
+                let fits = h.size <= maxFileBytes
+                try inspectHidden(plan.index, parts.joined(separator: "/") + " (whiteout data)", fits ? try tar.readData(limit: maxFileBytes) : [], !fits)
             } else if h.kind == .file, let last = parts.last, !last.hasPrefix(".wh.") {
                 let path = parts.joined(separator: "/")
                 // Read again for the entries hard links wanted: those entries alone, whatever their names.
@@ -512,7 +527,14 @@ public struct ImageReader: Sendable {
                 if rule.wantsBytes { linkedBytes.want(entry, c, rule) }
             }
         }
-        try tar.drain()
+        if let inspectHidden {
+            for meta in tar.extendedHeaders { try inspectHidden(plan.index, "(tar extended header at the layer's end)", meta, false) }
+            if let after = try tar.trailingBytes(keep: maxFileBytes) {
+                try inspectHidden(plan.index, "(bytes after the layer's end of archive)", after.bytes, after.more)
+            }
+        } else {
+            try tar.drain()
+        }
         return builder.top
     }
 }

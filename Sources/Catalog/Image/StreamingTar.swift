@@ -32,6 +32,12 @@ public final class StreamingTar {
     var entries = 0
     var ended = false
     var block = [UInt8](repeating: 0, count: 512)
+    /// When set, `extendedHeaders` keeps what `next()` read before its entry (or before the end).
+    public var keepsExtendedHeaders = false
+    /// The extended headers (pax, global pax, GNU long name and long link) the last `next()` read,
+    /// their data as stored, when `keepsExtendedHeaders` is set: a secret scan reads what they carry,
+    /// which no file of the layer holds.
+    public private(set) var extendedHeaders: [[UInt8]] = []
 
     /// Long names, pax headers and the like may not exceed this.
     public static let maxMetaSize = 1 << 20
@@ -51,6 +57,7 @@ public final class StreamingTar {
     /// headers (magic `ustar\0`) have a name prefix, GNU ones keep times there.
     public func next() throws(ImageError) -> TarHeader? {
         try skipData()
+        if !extendedHeaders.isEmpty { extendedHeaders.removeAll() }
         guard !ended else { return nil }
         var longName: String?, longLink: String?
         var pax: [String: [UInt8]]?
@@ -74,6 +81,7 @@ public final class StreamingTar {
             case UInt8(ascii: "L"), UInt8(ascii: "K"), UInt8(ascii: "x"):
                 guard size <= Self.maxMetaSize else { throw ImageError(name, "has an extended header of \(size) bytes; refused") }
                 let meta = try readMeta(size)
+                if keepsExtendedHeaders { extendedHeaders.append(meta) }
                 if type == UInt8(ascii: "L") { longName = TarArchive.cString(meta[...]) }
                 else if type == UInt8(ascii: "K") { longLink = TarArchive.cString(meta[...]) }
                 // A later pax header replaces an earlier one (Go does not merge them).
@@ -83,7 +91,8 @@ public final class StreamingTar {
                 // A global pax header changes defaults this reader does not use. Go returns it as an entry
                 // of its own, which extractors skip, so whatever extended headers preceded it apply to nothing.
                 guard size <= Self.maxMetaSize else { throw ImageError(name, "has a global header of \(size) bytes; refused") }
-                _ = try readMeta(size)
+                let meta = try readMeta(size)
+                if keepsExtendedHeaders { extendedHeaders.append(meta) }
                 longName = nil; longLink = nil; pax = nil
                 continue
             default:
@@ -203,6 +212,25 @@ public final class StreamingTar {
     public func drain() throws(ImageError) {
         while try next() != nil {}
         while try stream.skip(1 << 30) > 0 {}
+    }
+
+    /// After the end of the archive: reads what the stream holds past it, for a digest over all of it,
+    /// and returns the first `keep` bytes of it when any byte is not zero (writers pad with zeros), with
+    /// whether more followed. A secret scan reads those bytes, which no extractor writes out but
+    /// everyone who pulls the layer gets.
+    public func trailingBytes(keep: Int) throws(ImageError) -> (bytes: [UInt8], more: Bool)? {
+        while try next() != nil {}
+        var kept: [UInt8] = [], more = false, nonZero = false
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let got = try withBytes(&chunk) { (b) throws(ImageError) -> Int in try stream.readFully(into: b) }
+            if got == 0 { break }
+            let part = chunk[..<got]
+            if !nonZero, part.contains(where: { $0 != 0 }) { nonZero = true }
+            let room = keep - kept.count
+            if room >= got { kept += part } else { kept += part.prefix(max(0, room)); more = true }
+        }
+        return nonZero ? (kept, more) : nil
     }
 
     private func skipData() throws(ImageError) {

@@ -7,11 +7,14 @@ extension SecretsScanner {
     /// Scans an image: its config (every environment value and history step, where build-time secrets
     /// leak) and every regular file of every layer as the layers stream, including files a later layer
     /// deletes or replaces, which are still in the image for anyone who pulls it. Findings are named
-    /// `IMAGE!path` with the layer's digest. Nothing is unpacked to disk.
+    /// `IMAGE!path` with the layer's digest. Bytes of a layer that no file holds are scanned too: its
+    /// tar extended headers (pax records such as `comment=`), its whiteouts' data and what follows its
+    /// tar's end, all shipped to whoever pulls it. Nothing is unpacked to disk.
     public func scanImage(_ source: any ImageSource, display: String, platform: ImagePlatform = .linuxAMD64,
                           inflateLimit: Int = ImageReader.defaultInflateLimit) async throws -> SecretsScanResult {
-        // Findings of the layers, and beside each (same index) the layer, image path and tar entry it came from.
-        let shared = Mutex((result: SecretsScanResult(), origins: [(layer: Int, path: String, entry: Int)]()))
+        // Findings of the layers, and beside each (same index) the layer, image path and tar entry it came
+        // from; no entry for bytes no file of the image holds.
+        let shared = Mutex((result: SecretsScanResult(), origins: [(layer: Int, path: String, entry: Int?)]()))
         let scanner = self
         let excludes = ExcludeFilter(options.excludes)
         var reader = ImageReader(platform: platform, inflateLimit: inflateLimit)
@@ -24,7 +27,23 @@ extension SecretsScanner {
             if !part.findings.isEmpty || !part.warnings.isEmpty || part.filesScanned > 0 || part.skippedBinary > 0 || part.unreadable > 0 || part.partial > 0 {
                 shared.withLock { s in
                     s.result.merge(part)
-                    s.origins += repeatElement((layer: layer, path: path, entry: data.entry), count: part.findings.count)
+                    s.origins += repeatElement((layer: layer, path: path, entry: Optional(data.entry)), count: part.findings.count)
+                }
+            }
+        }
+        reader.inspectHidden = { layer, what, bytes, cut throws(ImageError) in
+            let shown = scanner.shownPath("\(display)!\(what)")
+            var part = SecretsScanResult()
+            scanner.scanUnlisted(bytes, display: shown, into: &part)
+            if cut {
+                part.partial += 1
+                part.warnings.append(bytes.isEmpty ? "\(shown): too large to read; not checked"
+                                                   : "\(shown): only the first \(bytes.count >> 20) MiB scanned; the rest is not checked")
+            }
+            if !part.findings.isEmpty || !part.warnings.isEmpty || part.partial > 0 {
+                shared.withLock { s in
+                    s.result.merge(part)
+                    s.origins += repeatElement((layer: layer, path: what, entry: nil), count: part.findings.count)
                 }
             }
         }
@@ -42,7 +61,8 @@ extension SecretsScanner {
         }
         for (i, origin) in origins.enumerated() where origin.layer < layers.count {
             result.findings[i].layer = layers[origin.layer].digest
-            let names = live[origin.layer]?[origin.entry] ?? []
+            guard let entry = origin.entry else { continue }
+            let names = live[origin.layer]?[entry] ?? []
             guard let still = names.contains(origin.path) ? origin.path : names.min() else {
                 result.findings[i].removedLater = true
                 continue
