@@ -181,6 +181,40 @@ import TestSupport
         #expect(((doc["summary"] as? [String: Any])?["skippedBinary"] as? Int) == 1)
     }
 
+    /// Found by helper-168: in a tar, in a file or in a gzip, only the entries were scanned: a pax
+    /// `comment=` record and a token appended after the tar's end marker went unseen, though whoever
+    /// gets the archive gets them. They are scanned now, named by what they are; zeros after the end
+    /// (the padding writers add) are not.
+    @Test func tarBytesNoEntryHoldsAreScanned() throws {
+        let dir = try Self.tree([:])
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let make = """
+        import gzip, io, tarfile, sys
+        tok = sys.argv[1]
+        def tar(extra):
+            b = io.BytesIO()
+            with tarfile.open(fileobj=b, mode='w', format=tarfile.PAX_FORMAT) as t:
+                info = tarfile.TarInfo('etc/motd'); data = b'hello\\n'; info.size = len(data)
+                info.pax_headers = {'comment': 'GITHUB_TOKEN=' + tok} if extra else {}
+                t.addfile(info, io.BytesIO(data))
+            return b.getvalue() + (('\\nGITHUB_TOKEN=' + tok + '\\n').encode() if extra else b'')
+        open('plain.tar', 'wb').write(tar(True))
+        open('packed.tar.gz', 'wb').write(gzip.compress(tar(True)))
+        open('clean.tar', 'wb').write(tar(False))
+        """
+        try make.write(to: dir.appendingPathComponent("make.py"), atomically: true, encoding: .utf8)
+        let made = try Self.sh("python3 make.py \(Self.token) && rm make.py", in: dir)
+        #expect(made.code == 0, "\(made.err)")
+        let r = try runProcess(provenantBinary, ["secrets", "scan", dir.path, "--format", "json"])
+        #expect(r.code == 0 && !r.out.contains(Self.token) && !r.err.contains(Self.token), "\(r.err)")
+        let doc = try #require(try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any])
+        let paths = ((doc["findings"] as? [[String: Any]]) ?? []).map { ($0["path"] as? String ?? "").replacingOccurrences(of: dir.path + "/", with: "") }
+        #expect(paths == ["packed.tar.gz (bytes after the tar's end)", "packed.tar.gz (tar extended header)",
+                          "plain.tar (bytes after the tar's end)", "plain.tar (tar extended header)"], "\(paths)")
+        #expect(((doc["summary"] as? [String: Any])?["files"] as? Int) == 3, "the archives' one file each: \(r.out)")
+    }
+
     @Test func gitHistoryFindsATokenThatWasLaterRemovedAndNamesTheCommit() throws {
         let dir = try Self.tree(["README.md": "hello\n"])
         defer { try? FileManager.default.removeItem(at: dir) }

@@ -11,6 +11,10 @@ public struct TarArchive {
     public private(set) var entries: [Entry] = []
     /// Entries that could not be read, one line each; reading goes on after them where it can.
     public private(set) var problems: [String] = []
+    /// Bytes the listing leaves out that everyone who gets the archive gets too: the data of extended
+    /// headers (pax records, long names) and of entries that are not regular files, and what follows
+    /// the end of the archive when any of it is not zero. Each with what it is.
+    public private(set) var unlisted: [(what: String, data: Range<Int>)] = []
 
     /// At most this many entries are listed, against archives of millions of empty files.
     public static let maxEntries = 200_000
@@ -90,16 +94,25 @@ public struct TarArchive {
         var at = 0
         var longName: String?
         var paxPath: String?
-        while at + 512 <= bytes.count, entries.count < Self.maxEntries {
+        var stopped = false
+        while at + 512 <= bytes.count {
             if bytes[at..<(at + 512)].allSatisfy({ $0 == 0 }) { break }
-            guard Self.checksumMatches(bytes, at) else { problems.append("header at offset \(at) has a bad checksum; stopped reading"); break }
-            guard let size = Self.octal(bytes, at + 124, 12) else { problems.append("header at offset \(at) has an unreadable size; stopped reading"); break }
+            guard entries.count < Self.maxEntries else { problems.append("more than \(Self.maxEntries) entries; the rest is not read"); stopped = true; break }
+            guard Self.checksumMatches(bytes, at) else { problems.append("header at offset \(at) has a bad checksum; stopped reading"); stopped = true; break }
+            guard let size = Self.octal(bytes, at + 124, 12) else { problems.append("header at offset \(at) has an unreadable size; stopped reading"); stopped = true; break }
             let dataStart = at + 512
             let (padded, o) = size.addingReportingOverflow(511)
-            guard !o, dataStart + size <= bytes.count else { problems.append("entry at offset \(at) claims \(size) bytes, past the end of the archive; stopped reading"); break }
+            guard !o, dataStart + size <= bytes.count else { problems.append("entry at offset \(at) claims \(size) bytes, past the end of the archive; stopped reading"); stopped = true; break }
             let next = dataStart + (padded / 512) * 512
             let type = bytes[at + 156]
             let data = dataStart..<(dataStart + size)
+            switch type {
+            case UInt8(ascii: "L"), UInt8(ascii: "K"), UInt8(ascii: "x"), UInt8(ascii: "g"):
+                if size > 0 { unlisted.append(("tar extended header", data)) }
+            case UInt8(ascii: "0"), 0, UInt8(ascii: "7"): break
+            default:
+                if size > 0 { unlisted.append(("data of a tar entry that is not a file", data)) }
+            }
             switch type {
             case UInt8(ascii: "L"):
                 longName = Self.cString(bytes[data])
@@ -119,6 +132,9 @@ public struct TarArchive {
                 longName = nil; paxPath = nil
             }
             at = next
+        }
+        if !stopped, at < bytes.count, bytes[at...].contains(where: { $0 != 0 }) {
+            unlisted.append(("bytes after the tar's end", at..<bytes.count))
         }
     }
 

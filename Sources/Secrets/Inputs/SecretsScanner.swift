@@ -345,6 +345,15 @@ public struct SecretsScanner: Sendable {
         return result
     }
 
+    /// Bytes of an archive or a layer that no file holds (extended headers, what follows the end): scanned
+    /// as a file of those bytes would be, but not counted as a file.
+    func scanUnlisted(_ bytes: [UInt8], display: String, into result: inout SecretsScanResult) {
+        var part = scanPayload(bytes, display: display)
+        part.filesScanned = 0
+        part.skippedBinary = 0
+        result.merge(part)
+    }
+
     /// Bytes in memory that are not an archive: UTF-16 text decoded, binary skipped, the rest scanned.
     func scanText(_ data: [UInt8], display: String, into result: inout SecretsScanResult) {
         let head = data.prefix(8192)
@@ -442,6 +451,19 @@ public struct SecretsScanner: Sendable {
                 result.partial += tar.problems.isEmpty ? 0 : 1
                 for p in tar.problems { result.warnings.append("\(display): \(shownPath(String(describing: p)))") }
                 for e in tar.entries { entry(Array(tar.content(e)), e.path) }
+                // What no entry lists is in the archive too: a pax `comment=`, a token after the end
+                // (found by helper-168). Scanned as text, under what it is.
+                // An archive there is opened one level down, on this archive's budget.
+                for u in tar.unlisted {
+                    let data = Array(tar.bytes[u.data]), shown = "\(display) (\(u.what))"
+                    var part = SecretsScanResult()
+                    if Self.isArchive(data) { scanArchive(data, display: shown, depth: depth + 1, budget: &budget, into: &part) }
+                    else if let format = Self.unopenedCompression(Array(data.prefix(8192))) { part.notOpened(shown, format: format) }
+                    else { scanText(data, display: shown, into: &part) }
+                    part.filesScanned = 0
+                    part.skippedBinary = 0
+                    result.merge(part)
+                }
             }
         } catch {
             // Budget exhausted or a damaged archive: what follows in it was not scanned.
