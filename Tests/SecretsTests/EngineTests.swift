@@ -18,6 +18,10 @@ import Testing
             (#"{"client_secret": "q8Z3n1Xv7T4mK9pB2wR6sL0d"}"#, "q8Z3n1Xv7T4mK9pB2wR6sL0d"),
             ("auth_token: 9fQ2xL7vK3mN8pR1tW5zB0cD4", "9fQ2xL7vK3mN8pR1tW5zB0cD4"),
             ("Authorization: Bearer eyZ0b2tlbi1hYmMxMjM0NTY3ODkwLXh5eg9Q8w7E", "eyZ0b2tlbi1hYmMxMjM0NTY3ODkwLXh5eg9Q8w7E"),
+            // A JWT with a payload and a signature of HS256's length, and an unsigned one.
+            ("Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJzdmMtcmVwb3J0In0.Qm9xV3RnN2tYcEw0ZHJZOGZtSzJ2cVpjMW5XczNIa",
+             "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJzdmMtcmVwb3J0In0.Qm9xV3RnN2tYcEw0ZHJZOGZtSzJ2cVpjMW5XczNIa"),
+            ("Authorization: Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJzdmMtcmVwb3J0In0.", "eyJhbGciOiJub25lIn0.eyJzdWIiOiJzdmMtcmVwb3J0In0."),
             // Basic credentials: base64 of user:password, in a header or a header map.
             ("Authorization: Basic ZGVwbG95OlM5dnEyTG1YdzhSdA==", "ZGVwbG95OlM5dnEyTG1YdzhSdA=="),
             (#"headers = {"Authorization": "Basic YWRtaW46czNjcjN0UGFzcw=="}"#, "YWRtaW46czNjcjN0UGFzcw=="),
@@ -81,7 +85,10 @@ import Testing
         #expect(Self.scan("aws_access_key_id = AKIAIOSFODNN7EXAMPLE").isEmpty)
         #expect(Self.scan("ghp_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx").isEmpty)
         for text in ["AWS_ACCESS_KEY_ID=AKIAXXXXXXXXXXXXXXXX", "stripe_key = sk_live_xxxx", #"password = "<your-password>""#, "Authorization: Bearer <token>",
-                     #"password = "{{ .Values.password }}""#, "postgres://app:${DB_PASSWORD}@db:5432/x", "api_token: \"********************\""] {
+                     #"password = "{{ .Values.password }}""#, "postgres://app:${DB_PASSWORD}@db:5432/x", "api_token: \"********************\"",
+                     // A JWT's shape around filler: no JSON payload, or a signature no algorithm makes.
+                     "Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.xxxxx.yyyyy",
+                     "Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.aaaaa"] {
             #expect(Self.scan(text).isEmpty, "flagged: \(text)")
         }
     }

@@ -397,8 +397,21 @@ enum GenericAssignments {
         }
         let value = UnsafeBufferPointer(start: b + v0, count: i - v0)
         guard value.count >= 20, ValueShape.entropy(value) >= 3.5, ValueShape.classes(value) >= 3,
-              !ValueShape.isPlaceholder(value, strict: true) else { return nil }
+              !ValueShape.isPlaceholder(value, strict: true), !isJWTPlaceholder(value) else { return nil }
         return Hit(value: v0..<i, match: (end - 6)..<i, ruleID: "generic-bearer-token", confidence: .medium)
+    }
+
+    /// A JWT's shape (`eyJ…` and three parts) around filler: a payload that is no JSON object's
+    /// base64url (`.xxxxx.`), or a signature too short for any algorithm (`.yyyyy`; HS256 is 43
+    /// characters). Documentation writes `Bearer eyJhbGciOi….xxxxx.yyyyy`, and it was a medium
+    /// finding. An unsigned token (empty signature) is still one.
+    static func isJWTPlaceholder(_ v: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard v.count > 3, v[0] == 101, v[1] == 121, v[2] == 74 else { return false }   // "eyJ"
+        let parts = v.split(separator: 46, omittingEmptySubsequences: false)
+        guard parts.count == 3 else { return false }
+        let payload = parts[1], signature = parts[2]
+        if payload.count < 4 || payload.first != 101 { return true }                    // "{" encodes as "e…"
+        return !signature.isEmpty && signature.count < 32
     }
 }
 
