@@ -29,6 +29,15 @@ extension ParserEntryPoints {
         // everything before that still runs. Plain tars pass it.
         let tree = try ImageReader.readLayer(plan, MemoryStream(bytes), capture: capture, maxFileBytes: 16 << 20,
                                              inflated: SharedInflateBudget(limit: 64 << 20), budget: budget)
+        // As the secret scan reads it: each file's bytes, and the bytes no file holds (extended
+        // headers, whiteouts' data, what follows the tar's end).
+        _ = try? ImageReader.readLayer(plan, MemoryStream(bytes), capture: .nothing, maxFileBytes: 1 << 20,
+                                       inflated: SharedInflateBudget(limit: 64 << 20), budget: budget,
+                                       inspect: { _, _, _, data throws(ImageError) in
+                                           var b: [UInt8] = []
+                                           while try data.read(appendingTo: &b, max: 4096) > 0 { if b.count > 1 << 20 { b.removeAll() } }
+                                       },
+                                       inspectHidden: { _, _, hidden, _ in precondition(hidden.count <= 1 << 20) })
         let fs = SquashedFileSystem()
         try fs.apply(tree)
         try fs.apply(tree)
