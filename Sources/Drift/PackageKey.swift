@@ -28,6 +28,14 @@ public struct PackageKey: Sendable, Hashable, Comparable, CustomStringConvertibl
         if p.foundBy == SBOMReader.withoutPurl { name = Self.withoutPurl + n.lowercased() }
         else { name = "pkg:\(purl.type)/" + (ns.map { $0 + "/" } ?? "") + n }
         version = purl.version ?? p.version
+        // An epoch written as a qualifier (trivy's deb and rpm purls) orders the version before its
+        // numbers do: without it, `2.38.1` with epoch 1 to `2.38.2` read as a patch upgrade, which a
+        // policy approved, where it is a downgrade (found by helper-170). It joins the version as
+        // Debian and RPM write it; epoch 0 is no epoch.
+        if purl.type == "deb" || purl.type == "rpm" || purl.type == "alpm", let e = purl.qualifiers["epoch"],
+           !e.isEmpty, e.allSatisfy({ $0.isASCII && $0.isNumber }), e.contains(where: { $0 != "0" }), !version.contains(":") {
+            version = e + ":" + version
+        }
     }
 
     static let withoutPurl = "(no purl) "

@@ -56,6 +56,24 @@ func document(_ components: [String], extra: String = "") throws -> Inventory {
         #expect(compare(before, kept).contentNotCompared.isEmpty)
     }
 
+    /// trivy writes a Debian or RPM epoch as a qualifier: `2.38.1` with epoch 1 to `2.38.2` read as a
+    /// patch upgrade, approved by `patch-upgrades`, where it is a downgrade (found by helper-170).
+    @Test func anEpochQualifierOrdersTheVersion() throws {
+        func deb(_ purl: String, _ d: Character) -> String {
+            #"{"type": "library", "name": "foo", "purl": "\#(purl)", "hashes": [{"alg": "SHA-256", "content": "\#(String(repeating: d, count: 64))"}]}"#
+        }
+        let policy = try DriftPolicy.parse("approve:\n  - allow: patch-upgrades\n", path: "p.yaml")
+        for (purl, type) in [("pkg:deb/debian/foo@2.38.1?arch=amd64&epoch=1", "deb"), ("pkg:rpm/redhat/foo@2.38.1-5?arch=x86_64&epoch=1", "rpm")] {
+            let newer = type == "deb" ? "pkg:deb/debian/foo@2.38.2?arch=amd64" : "pkg:rpm/redhat/foo@2.38.2-5?arch=x86_64"
+            let d = compare(try document([deb(purl, "a")]), try document([deb(newer, "b")]), policy: policy)
+            #expect(pairs(d.findings).contains("drift:downgraded pkg:\(type)/\(type == "deb" ? "debian" : "redhat")/foo"), "\(type): \(pairs(d.findings)) approved: \(pairs(d.approved))")
+            #expect(d.approved.isEmpty, "\(pairs(d.approved))")
+        }
+        // The same epoch written either way is the same version: nothing changed.
+        let inline = compare(try document([deb("pkg:deb/debian/foo@1:2.38.1?arch=amd64", "a")]), try document([deb("pkg:deb/debian/foo@2.38.1?arch=amd64&epoch=1", "a")]))
+        #expect(inline.findings.isEmpty, "\(pairs(inline.findings))")
+    }
+
     /// A second copy of the same version, with no digest, beside the checked one.
     @Test func aSecondCopyWithoutDigestIsNotChecked() throws {
         let before = try document([#"{"type": "library", "name": "foo", "version": "1.0", "purl": "pkg:pypi/foo@1.0", \#(sha)}"#])
