@@ -231,11 +231,15 @@ extension VerifyFiles {
     /// resolved inside the root, is a file no database claims outside the walked directories is
     /// unowned; one to a directory out there is not checked, as its files are not walked. A link to a
     /// name in its own directory, or into the walked directories, leads to what the walk judges itself.
+    /// Links below site-packages that a package claims are followed too: `dist-packages/foo -> /srv/x`
+    /// or `bar.py -> /srv/evil.py` made imports load code nothing walked, and passed (found by
+    /// helper-170); those nobody claims are findings already.
     static func linksOut(_ walk: ProgramWalk, owned: Set<String>, rooted: RootedDirectory, _ findings: inout [FileDrift], _ notChecked: inout [Diagnostic]) {
         var steps = maxLinkSteps
         var buf = [CChar](repeating: 0, count: 4097)
         let spent = Diagnostic(Location("/"), "the program directories' symbolic links walked \(maxLinkSteps) names; where the rest lead is not checked", unscanned: .input)
-        for link in walk.programLinks {
+        let claimedPython = walk.pythonLinks.filter { owned.contains($0) }
+        for (link, python) in walk.programLinks.map({ ($0, false) }) + claimedPython.map({ ($0, true) }) {
             // A target naming a file in the link's own directory leads into the walk; a link whose
             // text cannot be read is looked up as any other.
             let host = rooted.root == "/" ? "/" + link : rooted.root + "/" + link
@@ -260,6 +264,12 @@ extension VerifyFiles {
             guard !walk.isWalked(canonical), !owned.contains(canonical) else { continue }
             let claimed = owned.contains(link)
             switch st.st_mode & S_IFMT {
+            case S_IFREG where python:
+                // Imports load it by the link's name, whatever the target is called.
+                guard PythonFiles.isCode(link) || PathText.lastComponent(link).contains(".so") else { continue }
+                let how = "symbolic link a package claims, leading out of site-packages"
+                findings.append(FileDrift(rule: .fileUnowned, path: "/" + link, source: nil, package: nil, check: "unowned", conffile: false,
+                                          note: how, message: "\(how) to /\(canonical), Python code no package database claims"))
             case S_IFREG:
                 // A program or library, as an unowned file in the walk is told: by its mode, either
                 // name (the loader loads `libx.so.1` whatever it leads to), or its ELF header.
@@ -285,7 +295,8 @@ extension VerifyFiles {
                 // Claimed or not: dpkg records no targets (`default-java -> /opt/evil`, helper-143). One
                 // to a directory a package lists (`/usr/lib/ssl/certs -> /etc/ssl/certs`) was passed
                 // over above, with its content unwalked (Left undone: `-> /var/tmp`, helper-144).
-                notChecked.append(Diagnostic(Location("/" + link), "symbolic link to /\(canonical), a directory outside the program directories: its files are not walked for unowned programs", unscanned: .input))
+                let whose = python ? "imports load it as a package, and its files are not walked for unowned code" : "its files are not walked for unowned programs"
+                notChecked.append(Diagnostic(Location("/" + link), "symbolic link to /\(canonical), a directory outside the \(python ? "walked" : "program") directories: \(whose)", unscanned: .input))
             default: continue
             }
         }

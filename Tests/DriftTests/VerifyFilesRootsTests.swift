@@ -215,7 +215,9 @@ import TestSupport
 
     /// The walk follows no link, so a module or package directory added as a symbolic link below
     /// site-packages went unreported (found by review). Unclaimed links to code or to a directory are
-    /// unowned; a link a RECORD claims, and one to data, are not.
+    /// unowned; one to data is not. A link a package claims was passed over too, wherever it led: a
+    /// claimed module retargeted to code nothing claims is unowned, and a claimed package directory
+    /// turned into a link out of the walk is not checked (found by helper-170).
     @Test func pythonLinksNobodyClaimsAreUnowned() throws {
         let root = try TestRoot.make("verify-python-links")
         defer { try? FileManager.default.removeItem(at: root) }
@@ -223,14 +225,20 @@ import TestSupport
         try TestRoot.write(root, "srv/payload/__init__.py", "import os\n")
         try TestRoot.write(root, "srv/payload.py", "import os\n")
         try TestRoot.write(root, "srv/data.txt", "words\n")
-        try TestRoot.distribution(root, site, "six", unhashed: ["claimed.py"])
+        try TestRoot.distribution(root, site, "six", unhashed: ["claimed.py", "claimeddir", "claimednotes.txt", "claimedsix.py"])
         for (link, target) in [("requests", "/srv/payload"), ("urllib4.py", "../../../../../srv/payload.py"), ("claimed.py", "/srv/payload.py"),
-                               ("notes.txt", "/srv/data.txt"), ("dangling.py", "/srv/missing.py")] {
+                               ("notes.txt", "/srv/data.txt"), ("dangling.py", "/srv/missing.py"), ("claimeddir", "/srv/payload"),
+                               ("claimednotes.txt", "/srv/data.txt"), ("claimedsix.py", "six.py")] {
             try TestRoot.link(root, "\(site)/" + link, to: target)
         }
         let r = try VerifyRun.run(root.path, ["--fail-on", "low"])
         let unowned = Set(r.findings.filter { $0.rule.contains("unowned") }.map(\.path))
-        #expect(r.code == 1 && unowned == ["/\(site)/requests", "/\(site)/urllib4.py", "/\(site)/dangling.py"], "\(r.findings.map { "\($0.rule) \($0.path)" }) \(r.err)")
+        #expect(r.code == 1 && unowned == ["/\(site)/requests", "/\(site)/urllib4.py", "/\(site)/dangling.py", "/\(site)/claimed.py"],
+                "\(r.findings.map { "\($0.rule) \($0.path)" }) \(r.err)")
+        #expect(r.findings.contains { $0.path == "/\(site)/claimed.py" && $0.note?.contains("a package claims") == true })
+        #expect(r.notChecked.contains { $0.hasPrefix("/\(site)/claimeddir:") && $0.hasSuffix("symbolic link to /srv/payload, a directory outside the walked directories: imports load it as a package, and its files are not walked for unowned code") },
+                "\(r.notChecked)")
+        #expect(!r.notChecked.contains { $0.hasPrefix("/\(site)/claimednotes.txt:") || $0.hasPrefix("/\(site)/claimedsix.py:") }, "\(r.notChecked)")
     }
 
     @Test func pythonRecordModifiedMissingAndEscaping() throws {
