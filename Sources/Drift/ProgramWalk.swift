@@ -175,6 +175,7 @@ struct ProgramWalk: Sendable {
     /// What the mode and name alone say: an execute bit, a shared-library name, or Python source below
     /// site-packages; nil when the header must tell.
     static func kindByName(_ file: File) -> Kind? {
+        if isPythonCache(file) { return nil }
         if file.executable { return .program("executable") }
         if file.name.hasSuffix(".so") || file.name.contains(".so.") { return .program("shared library") }
         // Python code where imports find it: a distribution's RECORD (or dpkg) claims every module it
@@ -185,6 +186,23 @@ struct ProgramWalk: Sendable {
             return .program("Python module")
         }
         return nil
+    }
+
+    /// A compiled cache imports load in place of a module's source: `__pycache__/*.pyc` below a
+    /// site-packages or dist-packages directory.
+    static func isPythonCache(_ file: File) -> Bool {
+        file.name.hasSuffix(".pyc") && file.path.contains("/__pycache__/") && PythonFiles.isBelowSitePackages(file.path)
+    }
+
+    /// A cache by its header (PEP 552): a magic number ending in CR LF, then flags. Bit 0 set and bit 1
+    /// clear is a hash-based cache Python loads without reading its source; any other is checked
+    /// against the source (its time and size, or its hash) and, when that differs, ignored. A file
+    /// that is no cache at all is not loaded either.
+    static func cacheKind(_ header: ArraySlice<UInt8>) -> Kind {
+        let h = Array(header)
+        guard h.count >= 8, h[2] == 0x0D, h[3] == 0x0A else { return .other }
+        if h[4] & 0b11 == 0b01 { return .program("Python compiled cache that imports load without checking its source") }
+        return .pythonCache
     }
 
     /// Python source, path files, and compiled modules outside `__pycache__`, below a site-packages or
@@ -208,6 +226,9 @@ struct ProgramWalk: Sendable {
 
     enum Kind: Sendable, Equatable {
         case program(String)
+        /// A compiled cache Python checks against its source before loading it: not unowned, but its
+        /// code is not checked.
+        case pythonCache
         case other
         case unreadable(String)
     }
@@ -222,6 +243,7 @@ struct ProgramWalk: Sendable {
         var header = [UInt8](repeating: 0, count: 18)
         let n = header.withUnsafeMutableBytes { read(fd, $0.baseAddress, 18) }
         if n < 0 { return .unreadable(String(cString: strerror(errno))) }
+        if isPythonCache(file) { return cacheKind(header[..<max(0, n)]) }
         guard n == 18, header[0] == 0x7f, header[1] == 0x45, header[2] == 0x4c, header[3] == 0x46 else { return .other }
         let type = header[5] == 2 ? UInt16(header[16]) << 8 | UInt16(header[17]) : UInt16(header[17]) << 8 | UInt16(header[16])
         return type == 3 ? .program("ELF shared object") : .other

@@ -77,7 +77,8 @@ public struct VerifyFiles: Sendable {
         timer.lap("read and check \(walk.records.count) Python RECORDs (\(python.items.count) paths)")
 
         owned.formUnion(Self.owned(python, pythonChecked))
-        let unowned = Self.unowned(walk, owned: owned, rooted: rooted, width: width)
+        let digested = Self.digestChecked(os, osChecked).union(Self.digestChecked(python, pythonChecked))
+        let unowned = Self.unowned(walk, owned: owned, digested: digested, rooted: rooted, width: width)
         timer.lap("find unowned programs")
         var findings = tally.findings + unowned.findings
         var notChecked = tally.notChecked + walk.notChecked + unowned.notChecked
@@ -103,6 +104,16 @@ public struct VerifyFiles: Sendable {
             owned.insert(dir.isEmpty ? item.name : dir + "/" + item.name)
         }
         return owned
+    }
+
+    /// The real paths of the files a plan hashed against a recorded digest.
+    static func digestChecked(_ plan: CheckPlan, _ checked: FileChecker.Result) -> Set<String> {
+        var out = Set<String>()
+        for (item, outcome) in zip(plan.items, checked.outcomes) {
+            guard case .present(hashed: true, _) = outcome, let dir = checked.canonicalDirs[item.dir] else { continue }
+            out.insert(dir.isEmpty ? item.name : dir + "/" + item.name)
+        }
+        return out
     }
 
     /// Outcomes turned into findings, NOT CHECKED entries and counts.
@@ -153,11 +164,19 @@ public struct VerifyFiles: Sendable {
     /// The walked files no database claims that are programs or libraries. Telling an ELF shared
     /// object by its header reads every unowned file without an execute bit or a library name (compiled
     /// Python files left by installers are thousands), so that is spread over the cores.
-    static func unowned(_ walk: ProgramWalk, owned: Set<String>, rooted: RootedDirectory, width: Int) -> (findings: [FileDrift], notChecked: [Diagnostic]) {
+    ///
+    /// Compiled caches below site-packages (`__pycache__/*.pyc`) that no database hashed are read too,
+    /// claimed or not: imports load them in place of their checked source, and a planted one ran its
+    /// own code while this said all checked (found by helper-170). One that Python loads without
+    /// looking at its source (an unchecked hash-based cache) is unowned code; one it checks against the
+    /// source's time and size, or hash, may still hold other code, which only compiling the source
+    /// would show: those are NOT CHECKED, counted on one line.
+    static func unowned(_ walk: ProgramWalk, owned: Set<String>, digested: Set<String> = [], rooted: RootedDirectory, width: Int) -> (findings: [FileDrift], notChecked: [Diagnostic]) {
         // Python code inside an egg (easy_install's, with its EGG-INFO) is the egg's, which lists no
         // files and records no digests: not unowned, but not checked either.
         var eggsWithCode = Set<String>()
         let candidates = walk.files.indices.filter {
+            if ProgramWalk.isPythonCache(walk.files[$0]) { return !digested.contains(walk.files[$0].path) }
             guard !owned.contains(walk.files[$0].path) else { return false }
             if ProgramWalk.isPythonCode(walk.files[$0]), let egg = walk.egg(holding: walk.files[$0].path) { eggsWithCode.insert(egg); return false }
             return true
@@ -185,6 +204,10 @@ public struct VerifyFiles: Sendable {
         for part in parts { for (k, kind) in part { kinds[k] = kind } }
         var findings: [FileDrift] = []
         var notChecked: [Diagnostic] = []
+        let caches = kinds.filter { $0 == .pythonCache }.count
+        if caches > 0 {
+            notChecked.append(Diagnostic(Location("/"), "\(caches) compiled Python cache\(caches == 1 ? "" : "s") below site-packages (__pycache__/*.pyc) that no package records a digest of: imports load \(caches == 1 ? "it" : "them") in place of the checked source, so \(caches == 1 ? "its" : "their") code is not checked", unscanned: .input))
+        }
         for egg in eggsWithCode.sorted() {
             notChecked.append(Diagnostic(Location("/" + egg), "an egg: its Python files have no digests to check against; not checked", unscanned: .input))
         }
@@ -212,7 +235,7 @@ public struct VerifyFiles: Sendable {
             case .program(let what):
                 findings.append(FileDrift(rule: .fileUnowned, path: shown, source: nil, package: nil, check: "unowned", conffile: false,
                                           note: what, message: "\(what) that no package database claims"))
-            case .other: continue
+            case .other, .pythonCache: continue
             case .unreadable(let reason):
                 notChecked.append(Diagnostic(Location(shown), "unowned file not read, so whether it is a library is unknown: \(reason)", unscanned: .input))
             }
@@ -287,7 +310,7 @@ extension VerifyFiles {
                     let how = claimed ? "symbolic link a package claims, leading out of the program directories" : "symbolic link leading out of the program directories"
                     findings.append(FileDrift(rule: .fileUnowned, path: "/" + link, source: nil, package: nil, check: "unowned", conffile: false,
                                               note: how, message: "\(how) to /\(canonical), \(what == "executable" ? "an executable" : "a " + what) no package database claims"))
-                case .other: continue
+                case .other, .pythonCache: continue
                 case .unreadable(let reason):
                     notChecked.append(Diagnostic(Location("/" + link), "symbolic link to /\(canonical), outside the program directories, not read, so whether it is a library is unknown: \(reason)", unscanned: .input))
                 }

@@ -241,6 +241,36 @@ import TestSupport
         #expect(!r.notChecked.contains { $0.hasPrefix("/\(site)/claimednotes.txt:") || $0.hasPrefix("/\(site)/claimedsix.py:") }, "\(r.notChecked)")
     }
 
+    /// A compiled cache Python loads in place of a checked module's source passed as all checked
+    /// (found by helper-170): no database records its digest, dpkg's none, pip's RECORD lists it without
+    /// a hash. One loaded without a look at its source is unowned code; one checked against its
+    /// source's time and size, or hash, may still hold other code: NOT CHECKED, counted once.
+    @Test func compiledCachesAreNotPassedAsChecked() throws {
+        let root = try TestRoot.make("verify-python-caches")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let site = "usr/local/lib/python3.11/site-packages"
+        try TestRoot.distribution(root, site, "six", unhashed: ["__pycache__/six.cpython-311.pyc"])
+        let magic: [UInt8] = [0xA7, 0x0D, 0x0D, 0x0A]
+        func cache(_ flags: UInt8) -> [UInt8] { magic + [flags, 0, 0, 0] + [UInt8](repeating: 7, count: 8) + [0xE3, 0, 0, 0] }
+        // Claimed without a hash and checked against its source's time and size: not checked.
+        try TestRoot.write(root, "\(site)/__pycache__/six.cpython-311.pyc", cache(0))
+        // Nobody's, hash-based and checked: not checked either.
+        try TestRoot.write(root, "\(site)/__pycache__/extra.cpython-311.pyc", cache(3))
+        // Nobody's, hash-based and never checked: Python runs it whatever the source says.
+        try TestRoot.write(root, "\(site)/__pycache__/planted.cpython-311.pyc", cache(1))
+        // No cache at all: Python ignores it.
+        try TestRoot.write(root, "\(site)/__pycache__/junk.cpython-311.pyc", "not a cache\n")
+        let r = try VerifyRun.run(root.path, ["--fail-on", "high"])
+        #expect(r.rule("files:unowned") == ["/\(site)/__pycache__/planted.cpython-311.pyc"], "\(r.findings.map { "\($0.rule) \($0.path)" }) \(r.err)")
+        #expect(r.notChecked.contains { $0.contains("2 compiled Python caches below site-packages") }, "\(r.notChecked)")
+        #expect(r.code == 1)
+        // Without them (and the RECORD's row), the distribution is all checked.
+        try TestRoot.distribution(root, site, "six")
+        for name in ["six", "extra", "planted", "junk"] { try FileManager.default.removeItem(at: root.appendingPathComponent("\(site)/__pycache__/\(name).cpython-311.pyc")) }
+        let clean = try VerifyRun.run(root.path, ["--fail-on", "low"])
+        #expect(clean.code == 0 && !clean.notChecked.contains { $0.contains("compiled Python cache") }, "\(clean.notChecked) \(clean.findings.map(\.path))")
+    }
+
     @Test func pythonRecordModifiedMissingAndEscaping() throws {
         let dir = try TestRoot.make("verify-python")
         defer { try? FileManager.default.removeItem(at: dir) }
