@@ -22,6 +22,8 @@ import Testing
             ("Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJzdmMtcmVwb3J0In0.Qm9xV3RnN2tYcEw0ZHJZOGZtSzJ2cVpjMW5XczNIa",
              "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJzdmMtcmVwb3J0In0.Qm9xV3RnN2tYcEw0ZHJZOGZtSzJ2cVpjMW5XczNIa"),
             ("Authorization: Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJzdmMtcmVwb3J0In0.", "eyJhbGciOiJub25lIn0.eyJzdWIiOiJzdmMtcmVwb3J0In0."),
+            // Empty claims (`{}` is `e30`) with a real signature (found by review).
+            ("Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.e30.Qm9xV3RnN2tYcEw0ZHJZOGZtSzJ2cVpjMW5XczNIa", "eyJhbGciOiJIUzI1NiJ9.e30.Qm9xV3RnN2tYcEw0ZHJZOGZtSzJ2cVpjMW5XczNIa"),
             // Basic credentials: base64 of user:password, in a header or a header map.
             ("Authorization: Basic ZGVwbG95OlM5dnEyTG1YdzhSdA==", "ZGVwbG95OlM5dnEyTG1YdzhSdA=="),
             (#"headers = {"Authorization": "Basic YWRtaW46czNjcjN0UGFzcw=="}"#, "YWRtaW46czNjcjN0UGFzcw=="),

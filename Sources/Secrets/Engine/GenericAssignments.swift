@@ -401,17 +401,16 @@ enum GenericAssignments {
         return Hit(value: v0..<i, match: (end - 6)..<i, ruleID: "generic-bearer-token", confidence: .medium)
     }
 
-    /// A JWT's shape (`eyJ…` and three parts) around filler: a payload that is no JSON object's
-    /// base64url (`.xxxxx.`), or a signature too short for any algorithm (`.yyyyy`; HS256 is 43
-    /// characters). Documentation writes `Bearer eyJhbGciOi….xxxxx.yyyyy`, and it was a medium
-    /// finding. An unsigned token (empty signature) is still one.
+    /// A JWT's shape (`eyJ…` and three parts) around filler: a payload or a signature that is one
+    /// character repeated (`.xxxxx.yyyyy`, `.aaaaa`). Documentation writes
+    /// `Bearer eyJhbGciOi….xxxxx.yyyyy`, and it was a medium finding. A real payload, however short
+    /// (`e30` is `{}`), and an unsigned token (empty signature) are still tokens (found by review).
     static func isJWTPlaceholder(_ v: UnsafeBufferPointer<UInt8>) -> Bool {
         guard v.count > 3, v[0] == 101, v[1] == 121, v[2] == 74 else { return false }   // "eyJ"
         let parts = v.split(separator: 46, omittingEmptySubsequences: false)
         guard parts.count == 3 else { return false }
-        let payload = parts[1], signature = parts[2]
-        if payload.count < 4 || payload.first != 101 { return true }                    // "{" encodes as "e…"
-        return !signature.isEmpty && signature.count < 32
+        func filler(_ p: Slice<UnsafeBufferPointer<UInt8>>) -> Bool { p.count >= 3 && p.allSatisfy { $0 == p.first } }
+        return filler(parts[1]) || filler(parts[2])
     }
 }
 
