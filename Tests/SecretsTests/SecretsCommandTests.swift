@@ -202,6 +202,14 @@ import TestSupport
         open('plain.tar', 'wb').write(tar(True))
         open('packed.tar.gz', 'wb').write(gzip.compress(tar(True)))
         open('clean.tar', 'wb').write(tar(False))
+        # Found by review: a second tar after the first's end and its zero padding, and a token followed
+        # by zeros, read as binary and were dropped without a word.
+        second = io.BytesIO()
+        with tarfile.open(fileobj=second, mode='w') as t:
+            data = ('GITHUB_TOKEN=' + tok + '\\n').encode(); info = tarfile.TarInfo('etc/secret.env'); info.size = len(data)
+            t.addfile(info, io.BytesIO(data))
+        open('appended.tar', 'wb').write(tar(False) + second.getvalue())
+        open('padded.tar', 'wb').write(tar(False) + ('GITHUB_TOKEN=' + tok).encode() + bytes(600))
         """
         try make.write(to: dir.appendingPathComponent("make.py"), atomically: true, encoding: .utf8)
         let made = try Self.sh("python3 make.py \(Self.token) && rm make.py", in: dir)
@@ -210,9 +218,9 @@ import TestSupport
         #expect(r.code == 0 && !r.out.contains(Self.token) && !r.err.contains(Self.token), "\(r.err)")
         let doc = try #require(try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any])
         let paths = ((doc["findings"] as? [[String: Any]]) ?? []).map { ($0["path"] as? String ?? "").replacingOccurrences(of: dir.path + "/", with: "") }
-        #expect(paths == ["packed.tar.gz (bytes after the tar's end)", "packed.tar.gz (tar extended header)",
-                          "plain.tar (bytes after the tar's end)", "plain.tar (tar extended header)"], "\(paths)")
-        #expect(((doc["summary"] as? [String: Any])?["files"] as? Int) == 3, "the archives' one file each: \(r.out)")
+        #expect(paths == ["appended.tar (bytes after the tar's end)!etc/secret.env", "packed.tar.gz (bytes after the tar's end)", "packed.tar.gz (tar extended header)",
+                          "padded.tar (bytes after the tar's end)", "plain.tar (bytes after the tar's end)", "plain.tar (tar extended header)"], "\(paths)")
+        #expect(((doc["summary"] as? [String: Any])?["files"] as? Int) == 5, "the archives' one file each: \(r.out)")
     }
 
     @Test func gitHistoryFindsATokenThatWasLaterRemovedAndNamesTheCommit() throws {

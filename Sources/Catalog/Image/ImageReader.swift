@@ -396,6 +396,9 @@ public struct ImageReader: Sendable {
         return ImageContents(info: resolved.info, config: resolved.config, filesystem: fs, diagnostics: diagnostics, unreadArchiveEntries: extra)
     }
 
+    /// Bytes no file holds that the secret scan is given whole, at most: what is held is not streamed.
+    static let hiddenBytesKept = 64 << 20
+
     /// Streams one layer into its own tree. Its digests are checked at the end of the stream, or, for a
     /// local layer when `checks` is given, by `checks` beside it; either way a layer that fails them
     /// fails the read even though its entries were seen.
@@ -477,14 +480,19 @@ public struct ImageReader: Sendable {
             var content: FileContent?
             if let inspectHidden {
                 for meta in tar.extendedHeaders { try inspectHidden(plan.index, parts.joined(separator: "/") + " (tar extended header)", meta, false) }
+                if tar.extendedHeadersCut { try inspectHidden(plan.index, parts.joined(separator: "/") + " (tar extended headers)", [], true) }
             }
             if let inspect, h.kind == .file, let last = parts.last, !last.hasPrefix(".wh.") {
                 try inspect(plan.index, parts.joined(separator: "/"), h.size, LayerFileReader(tar: tar, entry: ordinal))
             } else if let inspectHidden, h.kind == .file, h.size > 0, parts.last?.hasPrefix(".wh.") == true {
                 // A whiteout's data: no runtime writes it, but it is in the layer. One too large to hold is
                 // said to be cut, with nothing of it.
-                let fits = h.size <= maxFileBytes
-                try inspectHidden(plan.index, parts.joined(separator: "/") + " (whiteout data)", fits ? try tar.readData(limit: maxFileBytes) : [], !fits)
+                let fits = h.size <= Self.hiddenBytesKept
+                try inspectHidden(plan.index, parts.joined(separator: "/") + " (whiteout data)", fits ? try tar.readData(limit: h.size) : [], !fits)
+            } else if let inspectHidden, case .other(let type) = h.kind, h.size > 0, !StreamingTar.isHeaderOnly(type) {
+                // The data of an entry no runtime writes as a file (a volume label, a multi-volume part).
+                let fits = h.size <= Self.hiddenBytesKept, what = parts.joined(separator: "/") + " (data of a tar entry that is not a file)"
+                try inspectHidden(plan.index, what, fits ? try tar.readData(limit: h.size) : [], !fits)
             } else if h.kind == .file, let last = parts.last, !last.hasPrefix(".wh.") {
                 let path = parts.joined(separator: "/")
                 // Read again for the entries hard links wanted: those entries alone, whatever their names.
@@ -531,7 +539,8 @@ public struct ImageReader: Sendable {
         }
         if let inspectHidden {
             for meta in tar.extendedHeaders { try inspectHidden(plan.index, "(tar extended header at the layer's end)", meta, false) }
-            if let after = try tar.trailingBytes(keep: maxFileBytes) {
+            if tar.extendedHeadersCut { try inspectHidden(plan.index, "(tar extended headers at the layer's end)", [], true) }
+            if let after = try tar.trailingBytes(keep: Self.hiddenBytesKept) {
                 try inspectHidden(plan.index, "(bytes after the layer's end of archive)", after.bytes, after.more)
             }
         } else {

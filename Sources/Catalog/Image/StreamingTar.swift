@@ -38,6 +38,12 @@ public final class StreamingTar {
     /// their data as stored, when `keepsExtendedHeaders` is set: a secret scan reads what they carry,
     /// which no file of the layer holds.
     public private(set) var extendedHeaders: [[UInt8]] = []
+    /// Set when the headers before one entry passed `keptHeaderBytes`: the rest were read past, not kept.
+    public private(set) var extendedHeadersCut = false
+    /// Extended headers kept before one entry, at most: thousands of 1 MiB pax headers in a row held
+    /// gigabytes (found by review).
+    public static let keptHeaderBytes = 8 << 20
+    private var keptBytes = 0
 
     /// Long names, pax headers and the like may not exceed this.
     public static let maxMetaSize = 1 << 20
@@ -57,7 +63,7 @@ public final class StreamingTar {
     /// headers (magic `ustar\0`) have a name prefix, GNU ones keep times there.
     public func next() throws(ImageError) -> TarHeader? {
         try skipData()
-        if !extendedHeaders.isEmpty { extendedHeaders.removeAll() }
+        if !extendedHeaders.isEmpty || extendedHeadersCut { extendedHeaders.removeAll(); extendedHeadersCut = false; keptBytes = 0 }
         guard !ended else { return nil }
         var longName: String?, longLink: String?
         var pax: [String: [UInt8]]?
@@ -81,7 +87,7 @@ public final class StreamingTar {
             case UInt8(ascii: "L"), UInt8(ascii: "K"), UInt8(ascii: "x"):
                 guard size <= Self.maxMetaSize else { throw ImageError(name, "has an extended header of \(size) bytes; refused") }
                 let meta = try readMeta(size)
-                if keepsExtendedHeaders { extendedHeaders.append(meta) }
+                keep(meta)
                 if type == UInt8(ascii: "L") { longName = TarArchive.cString(meta[...]) }
                 else if type == UInt8(ascii: "K") { longLink = TarArchive.cString(meta[...]) }
                 // A later pax header replaces an earlier one (Go does not merge them).
@@ -92,7 +98,7 @@ public final class StreamingTar {
                 // of its own, which extractors skip, so whatever extended headers preceded it apply to nothing.
                 guard size <= Self.maxMetaSize else { throw ImageError(name, "has a global header of \(size) bytes; refused") }
                 let meta = try readMeta(size)
-                if keepsExtendedHeaders { extendedHeaders.append(meta) }
+                keep(meta)
                 longName = nil; longLink = nil; pax = nil
                 continue
             default:
@@ -214,21 +220,34 @@ public final class StreamingTar {
         while try stream.skip(1 << 30) > 0 {}
     }
 
+    private func keep(_ meta: [UInt8]) {
+        guard keepsExtendedHeaders else { return }
+        guard keptBytes + meta.count <= Self.keptHeaderBytes else { extendedHeadersCut = true; return }
+        keptBytes += meta.count
+        extendedHeaders.append(meta)
+    }
+
     /// After the end of the archive: reads what the stream holds past it, for a digest over all of it,
-    /// and returns the first `keep` bytes of it when any byte is not zero (writers pad with zeros), with
-    /// whether more followed. A secret scan reads those bytes, which no extractor writes out but
+    /// and returns up to `keep` bytes of it from the first 512-byte block that is not all zeros (writers
+    /// pad with zeros; a second archive appended starts on a block), with whether more followed; nil
+    /// when all of it is zeros. A secret scan reads those bytes, which no extractor writes out but
     /// everyone who pulls the layer gets.
     public func trailingBytes(keep: Int) throws(ImageError) -> (bytes: [UInt8], more: Bool)? {
         while try next() != nil {}
         var kept: [UInt8] = [], more = false, nonZero = false
+        // A multiple of 512, and the stream is at a block boundary: a block never spans two chunks.
         var chunk = [UInt8](repeating: 0, count: 1 << 16)
         while true {
             let got = try withBytes(&chunk) { (b) throws(ImageError) -> Int in try stream.readFully(into: b) }
             if got == 0 { break }
-            let part = chunk[..<got]
-            if !nonZero, part.contains(where: { $0 != 0 }) { nonZero = true }
+            var part = chunk[..<got]
+            if !nonZero {
+                guard let first = part.firstIndex(where: { $0 != 0 }) else { continue }
+                nonZero = true
+                part = part[(first / 512 * 512)...]
+            }
             let room = keep - kept.count
-            if room >= got { kept += part } else { kept += part.prefix(max(0, room)); more = true }
+            if room >= part.count { kept += part } else { kept += part.prefix(max(0, room)); more = true }
         }
         return nonZero ? (kept, more) : nil
     }

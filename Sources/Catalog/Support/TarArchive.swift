@@ -133,8 +133,12 @@ public struct TarArchive {
             }
             at = next
         }
-        if !stopped, at < bytes.count, bytes[at...].contains(where: { $0 != 0 }) {
-            unlisted.append(("bytes after the tar's end", at..<bytes.count))
+        // From the first block that is not zeros: a second archive appended starts on one, and is then
+        // told by its head (found by review: the zeros before it made it read as binary).
+        var rest = at
+        while rest + 512 <= bytes.count, bytes[rest..<(rest + 512)].allSatisfy({ $0 == 0 }) { rest += 512 }
+        if !stopped, rest < bytes.count, bytes[rest...].contains(where: { $0 != 0 }) {
+            unlisted.append(("bytes after the tar's end", rest..<bytes.count))
         }
     }
 

@@ -34,13 +34,14 @@ extension SecretsScanner {
         reader.inspectHidden = { layer, what, bytes, cut throws(ImageError) in
             let shown = scanner.shownPath("\(display)!\(what)")
             var part = SecretsScanResult()
-            scanner.scanUnlisted(bytes, display: shown, into: &part)
+            var budget = InflateBudget(scanner.options.archiveLimits, archiveSize: bytes.count)
+            scanner.scanHidden(bytes, display: shown, depth: -1, budget: &budget, into: &part)
             if cut {
                 part.partial += 1
                 part.warnings.append(bytes.isEmpty ? "\(shown): too large to read; not checked"
                                                    : "\(shown): only the first \(bytes.count >> 20) MiB scanned; the rest is not checked")
             }
-            if !part.findings.isEmpty || !part.warnings.isEmpty || part.partial > 0 {
+            if !part.findings.isEmpty || !part.warnings.isEmpty || part.partial > 0 || part.bytesScanned > 0 {
                 shared.withLock { s in
                     s.result.merge(part)
                     s.origins += repeatElement((layer: layer, path: what, entry: nil), count: part.findings.count)

@@ -345,10 +345,18 @@ public struct SecretsScanner: Sendable {
         return result
     }
 
-    /// Bytes of an archive or a layer that no file holds (extended headers, what follows the end): scanned
-    /// as a file of those bytes would be, but not counted as a file.
-    func scanUnlisted(_ bytes: [UInt8], display: String, into result: inout SecretsScanResult) {
-        var part = scanPayload(bytes, display: display)
+    /// Bytes of an archive or a layer that no file holds (extended headers, what follows the end), not
+    /// counted as a file: an archive there is opened one level down on `budget`, a compressed format
+    /// no reader opens is NOT CHECKED, and the rest is scanned even when it looks binary. They have no
+    /// file type to skip them by, and a pax `comment=` beside a binary capability record, or a token
+    /// padded with zeros, was dropped as binary without a word (found by review).
+    func scanHidden(_ data: [UInt8], display: String, depth: Int, budget: inout InflateBudget, into result: inout SecretsScanResult) {
+        var part = SecretsScanResult()
+        let head = Array(data.prefix(8192)), utf16 = UTF16Text.detect(head)
+        if Self.isArchive(head) { scanArchive(data, display: display, depth: depth + 1, budget: &budget, into: &part) }
+        else if utf16 == nil, let format = Self.unopenedCompression(head) { part.notOpened(display, format: format) }
+        else if let utf16 { scanBytes(UTF16Text.decode(data, utf16), display: display, into: &part) }
+        else { scanBytes(data, display: display, into: &part) }
         part.filesScanned = 0
         part.skippedBinary = 0
         result.merge(part)
@@ -454,16 +462,7 @@ public struct SecretsScanner: Sendable {
                 // What no entry lists is in the archive too: a pax `comment=`, a token after the end
                 // (found by helper-168). Scanned as text, under what it is.
                 // An archive there is opened one level down, on this archive's budget.
-                for u in tar.unlisted {
-                    let data = Array(tar.bytes[u.data]), shown = "\(display) (\(u.what))"
-                    var part = SecretsScanResult()
-                    if Self.isArchive(data) { scanArchive(data, display: shown, depth: depth + 1, budget: &budget, into: &part) }
-                    else if let format = Self.unopenedCompression(Array(data.prefix(8192))) { part.notOpened(shown, format: format) }
-                    else { scanText(data, display: shown, into: &part) }
-                    part.filesScanned = 0
-                    part.skippedBinary = 0
-                    result.merge(part)
-                }
+                for u in tar.unlisted { scanHidden(Array(tar.bytes[u.data]), display: "\(display) (\(u.what))", depth: depth, budget: &budget, into: &result) }
             }
         } catch {
             // Budget exhausted or a damaged archive: what follows in it was not scanned.
