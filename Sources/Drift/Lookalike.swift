@@ -97,8 +97,10 @@ public enum Lookalike {
             return h
         }
 
-        /// The first known name (in sorted order) `name` is a near miss of, and why.
-        public func nearMiss(_ name: String) -> (name: String, reason: String)? {
+        /// The first known name (in sorted order) `name` is a near miss of that `accept` takes, and why.
+        /// The caller's judgment is asked of each: one near miss it refuses (a case-only match in
+        /// another ecosystem) must not hide the next (found by helper-170).
+        public func nearMiss(_ name: String, where accept: (_ other: String, _ reason: String) -> Bool = { _, _ in true }) -> (name: String, reason: String)? {
             let n = Name(name)
             var candidates = Set<Int32>()
             for k in Self.keys(n) {
@@ -107,7 +109,7 @@ public enum Lookalike {
                 while lo < hi { let mid = (lo + hi) / 2; if entries[mid].key < k { lo = mid + 1 } else { hi = mid } }
                 while lo < entries.count, entries[lo].key == k { candidates.insert(entries[lo].name); lo += 1 }
             }
-            for i in candidates.sorted() { if let r = Lookalike.reason(n, names[Int(i)]) { return (names[Int(i)].text, r) } }
+            for i in candidates.sorted() { if let r = Lookalike.reason(n, names[Int(i)]), accept(names[Int(i)].text, r) { return (names[Int(i)].text, r) } }
             return nil
         }
     }

@@ -112,8 +112,9 @@ public struct SBOMDiff: Sendable {
             // Names that differ only in case are two packages only within one purl type whose names
             // keep case (a gem `Ascii85` is not an npm `ascii85`), and never for a component without a
             // purl, whose name is compared folded (review).
-            if let (other, why) = known.nearMiss(key.displayName),
-               why != Lookalike.caseOnly || key.purlType.map({ typedNames.contains($0 + "\u{0}" + other) || options.knownNames.contains(other) }) == true {
+            if let (other, why) = known.nearMiss(key.displayName, where: { other, why in
+                why != Lookalike.caseOnly || key.purlType.map({ typedNames.contains($0 + "\u{0}" + other) || options.knownNames.contains(other) }) == true
+            }) {
                 raw.append((DriftFinding(rule: .lookalike, subject: key.description,
                                          message: "new package '\(key.displayName)' \(why) from '\(other)'", location: location), nil))
             }

@@ -74,6 +74,17 @@ func document(_ components: [String], extra: String = "") throws -> Inventory {
         #expect(inline.findings.isEmpty, "\(pairs(inline.findings))")
     }
 
+    /// The first near miss of a new name was the only one judged: a gem `Lodahs` (a case-only match,
+    /// which does not count across ecosystems) hid npm's `lodash` from a new npm `lodahs` (found by
+    /// helper-170).
+    @Test func aRefusedNearMissDoesNotHideTheNext() throws {
+        func lib(_ purl: String, _ name: String) -> String { #"{"type": "library", "name": "\#(name)", "purl": "\#(purl)"}"# }
+        let base = [lib("pkg:npm/lodash@4.17.21", "lodash"), lib("pkg:gem/Lodahs@1.0.0", "Lodahs")]
+        let d = compare(try document(base), try document(base + [lib("pkg:npm/lodahs@1.0.0", "lodahs")]))
+        let lookalike = d.findings.first { $0.rule == .lookalike }
+        #expect(lookalike?.subject == "pkg:npm/lodahs@1.0.0" && lookalike?.message.contains("'lodash'") == true, "\(pairs(d.findings))")
+    }
+
     /// A second copy of the same version, with no digest, beside the checked one.
     @Test func aSecondCopyWithoutDigestIsNotChecked() throws {
         let before = try document([#"{"type": "library", "name": "foo", "version": "1.0", "purl": "pkg:pypi/foo@1.0", \#(sha)}"#])
