@@ -106,7 +106,7 @@ struct ProgramWalk: Sendable {
             }
             for link in index.links {
                 let path = top + "/" + link
-                if PythonFiles.isBelowSitePackages(path) { pythonLinks.append(path) } else { programLinks.append(path) }
+                if PythonFiles.isOnImportPath(path) { pythonLinks.append(path) } else { programLinks.append(path) }
             }
         }
         self.tops = chosen
@@ -188,10 +188,10 @@ struct ProgramWalk: Sendable {
         return nil
     }
 
-    /// A compiled cache imports load in place of a module's source: `__pycache__/*.pyc` below a
-    /// site-packages or dist-packages directory.
+    /// A compiled cache imports load in place of a module's source: `__pycache__/*.pyc` where imports
+    /// look (`PythonFiles.isOnImportPath`).
     static func isPythonCache(_ file: File) -> Bool {
-        file.name.hasSuffix(".pyc") && file.path.contains("/__pycache__/") && PythonFiles.isBelowSitePackages(file.path)
+        file.name.hasSuffix(".pyc") && file.path.contains("/__pycache__/") && PythonFiles.isOnImportPath(file.path)
     }
 
     /// A cache by its header (PEP 552): a magic number ending in CR LF, then flags. Bit 0 set and bit 1
@@ -205,10 +205,10 @@ struct ProgramWalk: Sendable {
         return .pythonCache
     }
 
-    /// Python source, path files, and compiled modules outside `__pycache__`, below a site-packages or
-    /// dist-packages directory (extension modules are shared libraries, told by their name already).
+    /// Python source, path files, and compiled modules outside `__pycache__`, where imports look
+    /// (`PythonFiles.isOnImportPath`; extension modules are shared libraries, told by their name already).
     static func isPythonCode(_ file: File) -> Bool {
-        PythonFiles.isBelowSitePackages(file.path) && PythonFiles.isCode(file.path, extensions: false)
+        PythonFiles.isOnImportPath(file.path) && PythonFiles.isCode(file.path, extensions: false)
     }
 
     /// The egg the walk found that holds `path`, if any.

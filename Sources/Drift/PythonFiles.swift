@@ -27,6 +27,19 @@ enum PythonFiles {
     /// Whether `path` lies below a `site-packages` or `dist-packages` directory.
     static func isBelowSitePackages(_ path: String) -> Bool { path.contains("/site-packages/") || path.contains("/dist-packages/") }
 
+    /// Whether imports find `path` (relative to the root): below site-packages or dist-packages, or in
+    /// an interpreter's own library directory (`usr/lib/python3.11/`), where a planted
+    /// `sitecustomize.py` runs at every start (found by helper-170).
+    static func isOnImportPath(_ path: String) -> Bool {
+        if isBelowSitePackages(path) { return true }
+        var rest = Substring("/" + path)
+        while let r = rest.range(of: "/lib/python") {
+            rest = rest[r.upperBound...]
+            if let c = rest.first, c == "2" || c == "3" { return rest.contains("/") }
+        }
+        return false
+    }
+
     /// Python code imports load: source, path files, compiled modules outside `__pycache__` (imported
     /// when no source is beside them), and extension modules when `extensions`.
     static func isCode(_ path: String, extensions: Bool = true) -> Bool {

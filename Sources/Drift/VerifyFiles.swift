@@ -165,7 +165,7 @@ public struct VerifyFiles: Sendable {
     /// object by its header reads every unowned file without an execute bit or a library name (compiled
     /// Python files left by installers are thousands), so that is spread over the cores.
     ///
-    /// Compiled caches below site-packages (`__pycache__/*.pyc`) that no database hashed are read too,
+    /// Compiled caches where imports look (`__pycache__/*.pyc`) that no database hashed are read too,
     /// claimed or not: imports load them in place of their checked source, and a planted one ran its
     /// own code while this said all checked (found by helper-170). One that Python loads without
     /// looking at its source (an unchecked hash-based cache) is unowned code; one it checks against the
@@ -206,7 +206,7 @@ public struct VerifyFiles: Sendable {
         var notChecked: [Diagnostic] = []
         let caches = kinds.filter { $0 == .pythonCache }.count
         if caches > 0 {
-            notChecked.append(Diagnostic(Location("/"), "\(caches) compiled Python cache\(caches == 1 ? "" : "s") below site-packages (__pycache__/*.pyc) that no package records a digest of: imports load \(caches == 1 ? "it" : "them") in place of the checked source, so \(caches == 1 ? "its" : "their") code is not checked", unscanned: .input))
+            notChecked.append(Diagnostic(Location("/"), "\(caches) compiled Python cache\(caches == 1 ? "" : "s") where imports look (__pycache__/*.pyc) that no package records a digest of: imports load \(caches == 1 ? "it" : "them") in place of the checked source, so \(caches == 1 ? "its" : "their") code is not checked", unscanned: .input))
         }
         for egg in eggsWithCode.sorted() {
             notChecked.append(Diagnostic(Location("/" + egg), "an egg: its Python files have no digests to check against; not checked", unscanned: .input))

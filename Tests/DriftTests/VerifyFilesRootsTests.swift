@@ -262,13 +262,29 @@ import TestSupport
         try TestRoot.write(root, "\(site)/__pycache__/junk.cpython-311.pyc", "not a cache\n")
         let r = try VerifyRun.run(root.path, ["--fail-on", "high"])
         #expect(r.rule("files:unowned") == ["/\(site)/__pycache__/planted.cpython-311.pyc"], "\(r.findings.map { "\($0.rule) \($0.path)" }) \(r.err)")
-        #expect(r.notChecked.contains { $0.contains("2 compiled Python caches below site-packages") }, "\(r.notChecked)")
+        #expect(r.notChecked.contains { $0.contains("2 compiled Python caches where imports look") }, "\(r.notChecked)")
         #expect(r.code == 1)
         // Without them (and the RECORD's row), the distribution is all checked.
         try TestRoot.distribution(root, site, "six")
         for name in ["six", "extra", "planted", "junk"] { try FileManager.default.removeItem(at: root.appendingPathComponent("\(site)/__pycache__/\(name).cpython-311.pyc")) }
         let clean = try VerifyRun.run(root.path, ["--fail-on", "low"])
         #expect(clean.code == 0 && !clean.notChecked.contains { $0.contains("compiled Python cache") }, "\(clean.notChecked) \(clean.findings.map(\.path))")
+    }
+
+    /// Only site-packages was walked for Python code: a `sitecustomize.py` planted in the interpreter's
+    /// own library directory, which runs at every start, passed (found by helper-170).
+    @Test func pythonCodeInTheInterpretersLibraryIsUnowned() throws {
+        let root = try TestRoot.make("verify-python-stdlib")
+        defer { try? FileManager.default.removeItem(at: root) }
+        try TestRoot.write(root, "usr/lib/python3.11/os.py", "import sys\n")
+        try TestRoot.write(root, "usr/lib/python3.11/sitecustomize.py", "import os; os.system('id')\n")
+        try TestRoot.write(root, "usr/lib/python3.11/LICENSE.txt", "words\n")
+        try TestRoot.write(root, "var/lib/dpkg/status", "Package: libpython3.11-stdlib\nStatus: install ok installed\nArchitecture: amd64\nVersion: 3.11.2-6\n\n")
+        try TestRoot.write(root, "var/lib/dpkg/info/libpython3.11-stdlib:amd64.list", "/.\n/usr\n/usr/lib\n/usr/lib/python3.11\n/usr/lib/python3.11/os.py\n/usr/lib/python3.11/LICENSE.txt\n")
+        try TestRoot.write(root, "var/lib/dpkg/info/libpython3.11-stdlib:amd64.md5sums",
+                           "\(try TestRoot.md5("import sys\n"))  usr/lib/python3.11/os.py\n\(try TestRoot.md5("words\n"))  usr/lib/python3.11/LICENSE.txt\n")
+        let r = try VerifyRun.run(root.path, ["--fail-on", "high"])
+        #expect(r.code == 1 && r.rule("files:unowned") == ["/usr/lib/python3.11/sitecustomize.py"], "\(r.findings.map { "\($0.rule) \($0.path)" }) \(r.err)")
     }
 
     @Test func pythonRecordModifiedMissingAndEscaping() throws {
