@@ -73,10 +73,16 @@ struct DiffCommand: AsyncParsableCommand {
         if let n = names {
             do {
                 let text = String(decoding: try InputFile.read(n, limit: 64 << 20), as: UTF8.self)
-                known = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty && !$0.hasPrefix("#") }
                 // Package names are short (npm's limit is 214); the index holds a key per character.
-                guard known.count <= 100_000, known.allSatisfy({ $0.utf8.count <= 214 }) else {
-                    CLI.fail("error: --names \(n): more than 100000 names, or a name longer than 214 bytes")
+                // The line and the limit are named (found by helper-170: one message for both).
+                for (i, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+                    let name = line.trimmingCharacters(in: .whitespacesAndNewlines)
+                    guard !name.isEmpty, !name.hasPrefix("#") else { continue }
+                    guard name.utf8.count <= 214 else {
+                        CLI.fail("error: --names \(n):\(i + 1): a name of \(name.utf8.count) bytes; names are at most 214 bytes")
+                    }
+                    known.append(name)
+                    guard known.count <= 100_000 else { CLI.fail("error: --names \(n):\(i + 1): more than 100000 names") }
                 }
             } catch { CLI.fail("error: --names \(error)") }
         }
@@ -169,7 +175,9 @@ struct DiffCommand: AsyncParsableCommand {
         args += ["--", attestation]
         let verify = try VerifyCommand.parse(args)
         let report: VerificationReport
-        do { report = try verify.verifyFile(ArtifactInput.bytes(Data(bytes))) } catch { CLI.fail("error: --baseline-attestation \(error)") }
+        // The error names its own file (the attestation, or --key's): said as the verification's, not
+        // as the attestation's (found by helper-170).
+        do { report = try verify.verifyFile(ArtifactInput.bytes(Data(bytes))) } catch { CLI.fail("error: verifying --baseline-attestation: \(error)") }
         guard report.verified else {
             CLI.stderr("baseline attestation FAILED: \(report.failure.map { "\($0)" } ?? "not verified"); the baseline is not trusted")
             throw ExitCode(1)

@@ -168,6 +168,23 @@ import Testing
         #expect(allowed.code == 0)
     }
 
+    /// A name over the limit was one message for two limits, without its line; a missing --key was
+    /// blamed on --baseline-attestation (found by helper-170).
+    @Test func namesAndKeyErrorsSayWhereAndWhich() throws {
+        let dir = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let bom = dir.appendingPathComponent("bom.json")
+        try #"{"bomFormat": "CycloneDX", "specVersion": "1.5", "components": []}"#.write(to: bom, atomically: true, encoding: .utf8)
+        let names = dir.appendingPathComponent("names.txt")
+        try "# known\nlodash\n\(String(repeating: "a", count: 215))\n".write(to: names, atomically: true, encoding: .utf8)
+        let r = try runProcess(provenantBinary, ["diff", bom.path, bom.path, "--names", names.path])
+        #expect(r.code == 2 && r.err.contains("names.txt:3: a name of 215 bytes; names are at most 214 bytes"), "\(r.err)")
+        let att = dir.appendingPathComponent("bom.intoto.jsonl")
+        try #"{"payloadType": "application/vnd.in-toto+json", "payload": "e30=", "signatures": [{"sig": "AAAA"}]}"#.write(to: att, atomically: true, encoding: .utf8)
+        let k = try runProcess(provenantBinary, ["diff", bom.path, bom.path, "--baseline-attestation", att.path, "--key", dir.appendingPathComponent("nonexist.pub").path])
+        #expect(k.code == 2 && k.err.contains("verifying --baseline-attestation") && k.err.contains("nonexist.pub"), "\(k.code) \(k.err)")
+    }
+
     /// An empty directory as the current side read as every package removed, low findings only, and
     /// passed --fail-on high: a wrong path or an empty mount is not a clean target (found by helper-163).
     @Test func anEmptyCurrentSideIsNotChecked() throws {
