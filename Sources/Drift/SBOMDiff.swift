@@ -79,7 +79,18 @@ public struct SBOMDiff: Sendable {
                 raw += moved(from: from, to: to, old: old, new: new, sources: sources, notCompared: &d.contentNotCompared)
             }
             for v in gone { raw.append((DriftFinding(rule: .removed, subject: name + "@" + v, message: "\(name)@\(v) is no longer present"), nil)) }
-            for v in came { addedKeys.append(PackageKey(nameKey: name, version: v)) }
+            // A copy left over whose version orders equal to one the baseline has (`4.17.21+1` beside
+            // `4.17.21`, `2.31.0.0` beside `2.31.0`) is that release spelt otherwise: added, and its
+            // content must be the release's (found by helper-170: other bytes passed as an addition).
+            let scheme = came.isEmpty ? nil : Self.scheme(name, old, new)
+            for v in came {
+                let key = PackageKey(nameKey: name, version: v)
+                addedKeys.append(key)
+                guard let s = scheme, let same = beforeVersions.sorted().first(where: { (try? s.compare($0, v)) == 0 }) else { continue }
+                let (b, a) = (old.packages[PackageKey(nameKey: name, version: same)] ?? [], new.packages[key] ?? [])
+                raw += content(key, b, a, sources).map { ($0, nil) }
+                if !Self.comparable(b, a) { d.contentNotCompared.append(key.description) }
+            }
         }
         // Additions: the lookalike check, install scripts, and the new-transitive signal.
         // New names are compared with the established ones (every name of the baseline, and of the
@@ -241,10 +252,15 @@ public struct SBOMDiff: Sendable {
     }
 
     /// Oldest first, by the ecosystem's own ordering when it can read both versions.
-    static func order(_ name: String, _ old: Side, _ new: Side) -> (String, String) -> Bool {
+    /// The version scheme of a name's ecosystem, as either side records it.
+    static func scheme(_ name: String, _ old: Side, _ new: Side) -> AnyVersionScheme? {
         let eco = (old.byName[name]?.first).flatMap { old.packages[$0]?.first?.ecosystem }
             ?? (new.byName[name]?.first).flatMap { new.packages[$0]?.first?.ecosystem }
-        let scheme = eco.flatMap { AnyVersionScheme.forEcosystem($0.osvName) }
+        return eco.flatMap { AnyVersionScheme.forEcosystem($0.osvName) }
+    }
+
+    static func order(_ name: String, _ old: Side, _ new: Side) -> (String, String) -> Bool {
+        let scheme = Self.scheme(name, old, new)
         return { a, b in
             if let s = scheme, let c = try? s.compare(a, b), c != 0 { return c < 0 }
             return a < b

@@ -85,6 +85,20 @@ func document(_ components: [String], extra: String = "") throws -> Inventory {
         #expect(lookalike?.subject == "pkg:npm/lodahs@1.0.0" && lookalike?.message.contains("'lodash'") == true, "\(pairs(d.findings))")
     }
 
+    /// A second copy of a release under another spelling of its version (`4.17.21+1` beside `4.17.21`,
+    /// `2.31.0.0` beside `2.31.0`) with other bytes was only an addition, low (found by helper-170).
+    @Test func aRespeltSecondCopyIsComparedWithTheRelease() throws {
+        func lib(_ purl: String, _ d: Character) -> String {
+            #"{"type": "library", "name": "x", "purl": "\#(purl)", "hashes": [{"alg": "SHA-256", "content": "\#(String(repeating: d, count: 64))"}]}"#
+        }
+        for (kept, respelt) in [("pkg:npm/lodash@4.17.21", "pkg:npm/lodash@4.17.21%2B1"), ("pkg:pypi/requests@2.31.0", "pkg:pypi/requests@2.31.0.0")] {
+            let d = compare(try document([lib(kept, "a")]), try document([lib(kept, "a"), lib(respelt, "b")]))
+            #expect(d.findings.contains { $0.rule == .tampered }, "\(respelt): \(pairs(d.findings))")
+            let same = compare(try document([lib(kept, "a")]), try document([lib(kept, "a"), lib(respelt, "a")]))
+            #expect(!same.findings.contains { $0.rule == .tampered }, "\(respelt): \(pairs(same.findings))")
+        }
+    }
+
     /// A second copy of the same version, with no digest, beside the checked one.
     @Test func aSecondCopyWithoutDigestIsNotChecked() throws {
         let before = try document([#"{"type": "library", "name": "foo", "version": "1.0", "purl": "pkg:pypi/foo@1.0", \#(sha)}"#])
