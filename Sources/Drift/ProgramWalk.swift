@@ -198,10 +198,14 @@ struct ProgramWalk: Sendable {
     /// clear is a hash-based cache Python loads without reading its source; any other is checked
     /// against the source (its time and size, or its hash) and, when that differs, ignored. A file
     /// that is no cache at all is not loaded either.
+    /// Before Python 3.7 (magic below 3392) the four bytes after the magic are the source's time, not
+    /// flags: such a cache is always checked against its source (found by review: a time whose low bit
+    /// was set read as an unchecked cache).
     static func cacheKind(_ header: ArraySlice<UInt8>) -> Kind {
         let h = Array(header)
         guard h.count >= 8, h[2] == 0x0D, h[3] == 0x0A else { return .other }
-        if h[4] & 0b11 == 0b01 { return .program("Python compiled cache that imports load without checking its source") }
+        let magic = Int(h[0]) | Int(h[1]) << 8
+        if magic >= 3392, magic < 20000, h[4] & 0b11 == 0b01 { return .program("Python compiled cache that imports load without checking its source") }
         return .pythonCache
     }
 

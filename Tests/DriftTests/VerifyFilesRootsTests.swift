@@ -260,13 +260,22 @@ import TestSupport
         try TestRoot.write(root, "\(site)/__pycache__/planted.cpython-311.pyc", cache(1))
         // No cache at all: Python ignores it.
         try TestRoot.write(root, "\(site)/__pycache__/junk.cpython-311.pyc", "not a cache\n")
+        // Python 3.6's (magic 3379): the word after the magic is the source's time, whose low bit says
+        // nothing of hashes (found by review).
+        try TestRoot.write(root, "\(site)/__pycache__/old.cpython-36.pyc", [0x33, 0x0D, 0x0D, 0x0A, 0x01, 0x5B, 0x3C, 0x65, 6, 0, 0, 0, 0xE3])
+        // A link where a cache belongs loads whatever it leads to (found by review).
+        try TestRoot.write(root, "srv/evil.pyc", cache(1))
+        try TestRoot.link(root, "\(site)/__pycache__/linked.cpython-311.pyc", to: "/srv/evil.pyc")
         let r = try VerifyRun.run(root.path, ["--fail-on", "high"])
-        #expect(r.rule("files:unowned") == ["/\(site)/__pycache__/planted.cpython-311.pyc"], "\(r.findings.map { "\($0.rule) \($0.path)" }) \(r.err)")
-        #expect(r.notChecked.contains { $0.contains("2 compiled Python caches where imports look") }, "\(r.notChecked)")
+        #expect(r.rule("files:unowned") == ["/\(site)/__pycache__/planted.cpython-311.pyc", "/\(site)/__pycache__/linked.cpython-311.pyc"],
+                "\(r.findings.map { "\($0.rule) \($0.path)" }) \(r.err)")
+        #expect(r.notChecked.contains { $0.contains("3 compiled Python caches where imports look") }, "\(r.notChecked)")
         #expect(r.code == 1)
         // Without them (and the RECORD's row), the distribution is all checked.
         try TestRoot.distribution(root, site, "six")
-        for name in ["six", "extra", "planted", "junk"] { try FileManager.default.removeItem(at: root.appendingPathComponent("\(site)/__pycache__/\(name).cpython-311.pyc")) }
+        for name in ["six.cpython-311", "extra.cpython-311", "planted.cpython-311", "junk.cpython-311", "old.cpython-36", "linked.cpython-311"] {
+            try FileManager.default.removeItem(at: root.appendingPathComponent("\(site)/__pycache__/\(name).pyc"))
+        }
         let clean = try VerifyRun.run(root.path, ["--fail-on", "low"])
         #expect(clean.code == 0 && !clean.notChecked.contains { $0.contains("compiled Python cache") }, "\(clean.notChecked) \(clean.findings.map(\.path))")
     }
