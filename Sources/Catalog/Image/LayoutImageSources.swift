@@ -175,12 +175,15 @@ extension ImageInfo {
                                     ("working-dir", config.workingDir, config.workingDir.map { r($0) != $0 })] {
             if let raw, changed == true { digests[key] = ImageInfo.keyedDigest(raw) }
         }
-        // What no output carries, compared only by these digests: each environment value (the last
-        // of a name, as runtimes keep it), the health check, the shell and the ONBUILD triggers.
+        // What no output carries, compared only by these digests: the environment values (every value
+        // of a name, in order: a process's getenv reads the first, a shell keeps the last; found by
+        // review), the health check, the shell and the ONBUILD triggers.
+        var values: [String: [String]] = [:]
         for pair in config.environment {
             let eq = pair.firstIndex(of: "=") ?? pair.endIndex
-            digests["env:" + pair[..<eq]] = ImageInfo.keyedDigest(eq < pair.endIndex ? String(pair[pair.index(after: eq)...]) : "")
+            values[String(pair[..<eq]), default: []].append(eq < pair.endIndex ? String(pair[pair.index(after: eq)...]) : "")
         }
+        for (name, v) in values { digests["env:" + name] = ImageInfo.keyedDigest(v.joined(separator: "\u{0}")) }
         for (key, raw) in [("healthcheck", config.healthcheck), ("shell", config.shell), ("onbuild", config.onBuild)] {
             if let raw { digests[key] = ImageInfo.keyedDigest(words(raw)) }
         }
