@@ -90,7 +90,10 @@ import Testing
                      #"password = "{{ .Values.password }}""#, "postgres://app:${DB_PASSWORD}@db:5432/x", "api_token: \"********************\"",
                      // A JWT's shape around filler: no JSON payload, or a signature no algorithm makes.
                      "Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.xxxxx.yyyyy",
-                     "Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.aaaaa"] {
+                     "Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.aaaaa",
+                     "Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.PAYLOAD.SIGNATURE",
+                     "Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.<payload>.<signature>",
+                     "Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.sig"] {
             #expect(Self.scan(text).isEmpty, "flagged: \(text)")
         }
     }

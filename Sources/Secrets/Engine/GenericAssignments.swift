@@ -405,11 +405,20 @@ enum GenericAssignments {
     /// character repeated (`.xxxxx.yyyyy`, `.aaaaa`). Documentation writes
     /// `Bearer eyJhbGciOi….xxxxx.yyyyy`, and it was a medium finding. A real payload, however short
     /// (`e30` is `{}`), and an unsigned token (empty signature) are still tokens (found by review).
+    ///
+    /// A part that is one word in one case (`.PAYLOAD.SIGNATURE`, `.sig`) is filler too: base64url of
+    /// JSON or of a signature mixes cases and digits. A header with nothing after its dot (the value cut
+    /// at `<payload>`) is no token either (found by review).
     static func isJWTPlaceholder(_ v: UnsafeBufferPointer<UInt8>) -> Bool {
         guard v.count > 3, v[0] == 101, v[1] == 121, v[2] == 74 else { return false }   // "eyJ"
         let parts = v.split(separator: 46, omittingEmptySubsequences: false)
+        if parts.count == 2 { return parts[1].isEmpty }
         guard parts.count == 3 else { return false }
-        func filler(_ p: Slice<UnsafeBufferPointer<UInt8>>) -> Bool { p.count >= 3 && p.allSatisfy { $0 == p.first } }
+        func filler(_ p: Slice<UnsafeBufferPointer<UInt8>>) -> Bool {
+            guard p.count >= 3 else { return false }
+            if p.allSatisfy({ $0 == p.first }) { return true }
+            return p.allSatisfy { $0 >= 65 && $0 <= 90 } || p.allSatisfy { $0 >= 97 && $0 <= 122 }
+        }
         return filler(parts[1]) || filler(parts[2])
     }
 }
