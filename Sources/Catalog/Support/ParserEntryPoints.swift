@@ -37,7 +37,7 @@ extension ParserEntryPoints {
                                            var b: [UInt8] = []
                                            while try data.read(appendingTo: &b, max: 4096) > 0 { if b.count > 1 << 20 { b.removeAll() } }
                                        },
-                                       inspectHidden: { _, _, hidden, _ in precondition(hidden.count <= 1 << 20) })
+                                       inspectHidden: { _, _, hidden, _ in precondition(hidden.count <= ImageReader.hiddenBytesKept) })
         let fs = SquashedFileSystem()
         try fs.apply(tree)
         try fs.apply(tree)
