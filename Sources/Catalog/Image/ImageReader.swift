@@ -399,6 +399,25 @@ public struct ImageReader: Sendable {
     /// Bytes no file holds that the secret scan is given whole, at most: what is held is not streamed.
     static let hiddenBytesKept = 64 << 20
 
+    /// What an entry's data is when no runtime writes it as a file: a whiteout's, or an entry type's
+    /// that is no file (a volume label, a multi-volume part); nil for data that is a file's, or none.
+    static func hiddenData(_ h: TarHeader, _ parts: [Substring]) -> String? {
+        switch h.kind {
+        case .file: parts.last?.hasPrefix(".wh.") == true ? "whiteout data" : nil
+        case .other(let type): StreamingTar.isHeaderOnly(type) ? nil : "data of a tar entry that is not a file"
+        default: nil
+        }
+    }
+
+    /// Gives `inspect` the extended headers the tar read before an entry (named `prefix`) or before its
+    /// end, and says when some were read past.
+    static func passHeaders(_ tar: StreamingTar, _ prefix: String, _ layer: Int, _ inspect: (Int, String, [UInt8], Bool) throws(ImageError) -> Void,
+                            atEnd: Bool = false) throws(ImageError) {
+        let end = atEnd ? " at the layer's end" : ""
+        for meta in tar.extendedHeaders { try inspect(layer, prefix + "(tar extended header\(end))", meta, false) }
+        if tar.extendedHeadersCut { try inspect(layer, prefix + "(tar extended headers\(end))", [], true) }
+    }
+
     /// Streams one layer into its own tree. Its digests are checked at the end of the stream, or, for a
     /// local layer when `checks` is given, by `checks` beside it; either way a layer that fails them
     /// fails the read even though its entries were seen.
@@ -465,34 +484,26 @@ public struct ImageReader: Sendable {
         let tar = StreamingTar(stream, name: subject)
         tar.keepsExtendedHeaders = inspectHidden != nil
         var builder = LayerBuilder(index: plan.index) { "\(subject) entry '\(Redactor.quote($0, max: 160))'" }
-        builder.takeNode = { inflated.takeEntry() }
+        builder.takeNode = { inflated.takeEntry() == nil }
         var ordinal = -1   // of the entry in the layer's tar, headers that only extend the next one aside
         let screen = ScreeningBuffer()
         while let h = try tar.next() {
             ordinal += 1
-            guard inflated.takeEntry() else {
-                throw ImageError(subject, "brings the image past \(SharedInflateBudget.maxEntries) entries in all its layers; stopped")
-            }
-            guard inflated.takeNames(h.name.utf8.count + h.linkName.utf8.count) else {
-                throw ImageError(subject, "brings the image past \(SharedInflateBudget.maxNameBytes >> 20) MiB of entry names in all its layers; stopped")
+            switch inflated.takeEntry(names: h.name.utf8.count + h.linkName.utf8.count) {
+            case .entries?: throw ImageError(subject, "brings the image past \(SharedInflateBudget.maxEntries) entries in all its layers; stopped")
+            case .names?: throw ImageError(subject, "brings the image past \(SharedInflateBudget.maxNameBytes >> 20) MiB of entry names in all its layers; stopped")
+            case nil: break
             }
             let parts = try SquashedFileSystem.components(of: h.name, entry: builder.entryName(h.name))
             var content: FileContent?
-            if let inspectHidden {
-                for meta in tar.extendedHeaders { try inspectHidden(plan.index, parts.joined(separator: "/") + " (tar extended header)", meta, false) }
-                if tar.extendedHeadersCut { try inspectHidden(plan.index, parts.joined(separator: "/") + " (tar extended headers)", [], true) }
-            }
+            if let inspectHidden { try Self.passHeaders(tar, parts.joined(separator: "/") + " ", plan.index, inspectHidden) }
             if let inspect, h.kind == .file, let last = parts.last, !last.hasPrefix(".wh.") {
                 try inspect(plan.index, parts.joined(separator: "/"), h.size, LayerFileReader(tar: tar, entry: ordinal))
-            } else if let inspectHidden, h.kind == .file, h.size > 0, parts.last?.hasPrefix(".wh.") == true {
-                // A whiteout's data: no runtime writes it, but it is in the layer. One too large to hold is
-                // said to be cut, with nothing of it.
+            } else if let inspectHidden, h.size > 0, let what = Self.hiddenData(h, parts) {
+                // Data no runtime writes as a file, but in the layer. One too large to hold is said to be
+                // cut, with nothing of it.
                 let fits = h.size <= Self.hiddenBytesKept
-                try inspectHidden(plan.index, parts.joined(separator: "/") + " (whiteout data)", fits ? try tar.readData(limit: h.size) : [], !fits)
-            } else if let inspectHidden, case .other(let type) = h.kind, h.size > 0, !StreamingTar.isHeaderOnly(type) {
-                // The data of an entry no runtime writes as a file (a volume label, a multi-volume part).
-                let fits = h.size <= Self.hiddenBytesKept, what = parts.joined(separator: "/") + " (data of a tar entry that is not a file)"
-                try inspectHidden(plan.index, what, fits ? try tar.readData(limit: h.size) : [], !fits)
+                try inspectHidden(plan.index, parts.joined(separator: "/") + " (\(what))", fits ? try tar.readData(limit: h.size) : [], !fits)
             } else if h.kind == .file, let last = parts.last, !last.hasPrefix(".wh.") {
                 let path = parts.joined(separator: "/")
                 // Read again for the entries hard links wanted: those entries alone, whatever their names.
@@ -538,8 +549,7 @@ public struct ImageReader: Sendable {
             }
         }
         if let inspectHidden {
-            for meta in tar.extendedHeaders { try inspectHidden(plan.index, "(tar extended header at the layer's end)", meta, false) }
-            if tar.extendedHeadersCut { try inspectHidden(plan.index, "(tar extended headers at the layer's end)", [], true) }
+            try Self.passHeaders(tar, "", plan.index, inspectHidden, atEnd: true)
             if let after = try tar.trailingBytes(keep: Self.hiddenBytesKept) {
                 try inspectHidden(plan.index, "(bytes after the layer's end of archive)", after.bytes, after.more)
             }
@@ -599,7 +609,8 @@ final class SharedInflateBudget: Sendable {
     let limit: Int
     /// Bytes inflated by all the layers; bytes fed to and inflated by ratio-limited streams alone.
     let used = Mutex((inflated: 0, fed: 0, ratioInflated: 0))
-    let entries = Mutex(0)
+    /// Nodes taken, and bytes of entry names and link targets: one lock for both, taken once per entry.
+    let counts = Mutex((entries: 0, names: 0))
     /// Nodes (entries, and the directories their paths make) all the layers of one image may hold.
     static let maxEntries = 2_000_000
     /// Deflate cannot inflate more than about 1,032 bytes per compressed byte; zstd can, by far (64 GiB
@@ -611,10 +622,15 @@ final class SharedInflateBudget: Sendable {
     /// and 300,000 names of 4,000 bytes took 1.3 GB (found by helper-164). A real image of two million
     /// files with 80-byte paths needs 160 MB.
     static let maxNameBytes = 256 << 20
-    let nameBytes = Mutex(0)
     init(limit: Int) { self.limit = limit }
-    func takeEntry() -> Bool { entries.withLock { n in n += 1; return n <= Self.maxEntries } }
-    func takeNames(_ bytes: Int) -> Bool { nameBytes.withLock { n in n += bytes; return n <= Self.maxNameBytes } }
+    enum EntryRefusal { case entries, names }
+    /// Takes a node and `names` bytes of names; which limit it passed, if any.
+    func takeEntry(names bytes: Int = 0) -> EntryRefusal? {
+        counts.withLock { c in
+            c.entries += 1; c.names += bytes
+            return c.entries > Self.maxEntries ? .entries : c.names > Self.maxNameBytes ? .names : nil
+        }
+    }
     /// Counts compressed bytes read by a ratio-limited stream.
     func fed(_ n: Int) { used.withLock { u in u.fed = u.fed.addingReportingOverflow(n).overflow ? Int.max : u.fed + n } }
     enum Refusal { case limit, ratio }
