@@ -106,12 +106,10 @@ public struct TarArchive {
             let next = dataStart + (padded / 512) * 512
             let type = bytes[at + 156]
             let data = dataStart..<(dataStart + size)
-            switch type {
-            case UInt8(ascii: "L"), UInt8(ascii: "K"), UInt8(ascii: "x"), UInt8(ascii: "g"):
-                if size > 0 { unlisted.append(("tar extended header", data)) }
-            case UInt8(ascii: "0"), 0, UInt8(ascii: "7"): break
-            default:
-                if size > 0 { unlisted.append(("data of a tar entry that is not a file", data)) }
+            let file = type == UInt8(ascii: "0") || type == 0 || type == UInt8(ascii: "7")
+            if size > 0, !file {
+                let extended = type == UInt8(ascii: "L") || type == UInt8(ascii: "K") || type == UInt8(ascii: "x") || type == UInt8(ascii: "g")
+                unlisted.append((extended ? "tar extended header" : "data of a tar entry that is not a file", data))
             }
             switch type {
             case UInt8(ascii: "L"):
@@ -135,9 +133,10 @@ public struct TarArchive {
         }
         // From the first block that is not zeros: a second archive appended starts on one, and is then
         // told by its head (found by review: the zeros before it made it read as binary).
+        guard !stopped else { return }
         var rest = at
         while rest + 512 <= bytes.count, bytes[rest..<(rest + 512)].allSatisfy({ $0 == 0 }) { rest += 512 }
-        if !stopped, rest < bytes.count, bytes[rest...].contains(where: { $0 != 0 }) {
+        if rest < bytes.count, bytes[rest...].contains(where: { $0 != 0 }) {
             unlisted.append(("bytes after the tar's end", rest..<bytes.count))
         }
     }
