@@ -190,8 +190,9 @@ struct ProgramWalk: Sendable {
 
     /// A compiled cache imports load in place of a module's source: `__pycache__/*.pyc` where imports
     /// look (`PythonFiles.isOnImportPath`).
-    static func isPythonCache(_ file: File) -> Bool {
-        file.name.hasSuffix(".pyc") && file.path.contains("/__pycache__/") && PythonFiles.isOnImportPath(file.path)
+    static func isPythonCache(_ file: File) -> Bool { isPythonCache(file.path) }
+    static func isPythonCache(_ path: String) -> Bool {
+        path.hasSuffix(".pyc") && path.contains("/__pycache__/") && PythonFiles.isOnImportPath(path)
     }
 
     /// A cache by its header (PEP 552): a magic number ending in CR LF, then flags. Bit 0 set and bit 1

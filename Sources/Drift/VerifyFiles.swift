@@ -216,12 +216,12 @@ public struct VerifyFiles: Sendable {
         // unreported (found by helper-96).
         // A compiled cache is never installed as a link: one there, claimed or not, loads whatever it
         // leads to in place of a checked source (found by review: the cache check read regular files only).
-        for link in walk.pythonLinks where ProgramWalk.isPythonCache(ProgramWalk.File(dir: 0, name: PathText.lastComponent(link), executable: false, path: link)) {
+        for link in walk.pythonLinks where ProgramWalk.isPythonCache(link) {
             findings.append(FileDrift(rule: .fileUnowned, path: "/" + link, source: nil, package: nil, check: "unowned", conffile: false,
                                       note: "symbolic link as a compiled Python cache",
                                       message: "symbolic link where imports load a compiled Python cache, which no package installs as a link"))
         }
-        for link in walk.pythonLinks where !owned.contains(link) && walk.egg(holding: link) == nil && !link.contains("/__pycache__/") {
+        for link in walk.pythonLinks where !owned.contains(link) && walk.egg(holding: link) == nil && !ProgramWalk.isPythonCache(link) {
             let what: String
             if PythonFiles.isCode(link) || link.contains(".so.") {
                 what = "symbolic link to Python code"
@@ -270,7 +270,7 @@ extension VerifyFiles {
         var steps = maxLinkSteps
         var buf = [CChar](repeating: 0, count: 4097)
         let spent = Diagnostic(Location("/"), "the program directories' symbolic links walked \(maxLinkSteps) names; where the rest lead is not checked", unscanned: .input)
-        let claimedPython = walk.pythonLinks.filter { owned.contains($0) && !$0.contains("/__pycache__/") }
+        let claimedPython = walk.pythonLinks.filter { owned.contains($0) && !ProgramWalk.isPythonCache($0) }
         for (link, python) in walk.programLinks.map({ ($0, false) }) + claimedPython.map({ ($0, true) }) {
             // A target naming a file in the link's own directory leads into the walk; a link whose
             // text cannot be read is looked up as any other.
