@@ -79,31 +79,16 @@ struct BearerAuthMiddleware: RouterMiddleware {
     }
 }
 
-/// Over TLS every answer, errors included, tells the browser to come back over HTTPS only for a
-/// year (`Strict-Transport-Security`): a sign-in form is never then sent over plain HTTP by a
-/// browser that was sent there.
-struct StrictTransportMiddleware: RouterMiddleware {
-    typealias Context = FleetContext
-    static let field = HTTPField.Name("Strict-Transport-Security")!
-    static let value = "max-age=31536000"
 
-    func handle(_ request: Request, context: FleetContext, next: (Request, FleetContext) async throws -> Response) async throws -> Response {
-        do {
-            var response = try await next(request, context)
-            response.headers[Self.field] = Self.value
-            return response
-        } catch var e as FleetAPIError {
-            e.headers[Self.field] = Self.value
-            throw e
-        }
-    }
-}
-
-/// The router's responder, whose answers all carry HSTS when `strictTransport` is set: the router's
-/// middleware does not see what the router answers by itself (a method no route has, as
+/// The router's responder. Over TLS (`strictTransport`) every answer it gives, errors included, tells
+/// the browser to come back over HTTPS only for a year (`Strict-Transport-Security`): a sign-in form is
+/// never then sent over plain HTTP by a browser that was sent there. Done here, not in a router
+/// middleware, which does not see what the router answers by itself (a method no route has, as
 /// `DELETE /healthz`, was a 404 without it).
 struct FleetResponder<Inner: HTTPResponder>: HTTPResponder where Inner.Context == FleetContext {
     typealias Context = FleetContext
+    static var field: HTTPField.Name { .init("Strict-Transport-Security")! }
+    static var value: String { "max-age=31536000" }
     let inner: Inner
     let strictTransport: Bool
 
@@ -113,7 +98,7 @@ struct FleetResponder<Inner: HTTPResponder>: HTTPResponder where Inner.Context =
         do { response = try await inner.respond(to: request, context: context) } catch let e as any HTTPResponseError {
             response = try e.response(from: request, context: context)
         }
-        response.headers[StrictTransportMiddleware.field] = StrictTransportMiddleware.value
+        response.headers[Self.field] = Self.value
         return response
     }
 }
@@ -154,11 +139,10 @@ public struct FleetServer: Sendable {
         self.store = store; self.advisories = advisories; self.options = options; self.trustPolicy = trustPolicy
     }
 
-    /// The routes; `secureCookies` marks session cookies `Secure` and every answer HSTS (the server
-    /// runs over TLS).
+    /// The routes; `secureCookies` marks session cookies `Secure` (the server runs over TLS, where
+    /// `run` also gives every answer HSTS).
     public func router(secureCookies: Bool = false) -> Router<FleetContext> {
         let router = Router(context: FleetContext.self)
-        if secureCookies { router.add(middleware: StrictTransportMiddleware()) }
         router.add(middleware: StoreOutageMiddleware())
         let limiter = RateLimiter(perSecond: options.requestsPerSecond, burst: options.burst)
         router.add(middleware: BearerAuthMiddleware(store: store, limiter: limiter))
