@@ -24,7 +24,7 @@ extension SecretsScanner {
             try scanner.scanLayerFile(data, size: size, display: "\(display)!\(path)", into: &part)
             // Counts too: a skipped binary was dropped with its part, and an image always said
             // "0 binary skipped" (Left undone last stop).
-            if !part.findings.isEmpty || !part.warnings.isEmpty || part.filesScanned > 0 || part.skippedBinary > 0 || part.unreadable > 0 || part.partial > 0 {
+            if !part.isEmpty {
                 shared.withLock { s in
                     s.result.merge(part)
                     s.origins += repeatElement((layer: layer, path: path, entry: Optional(data.entry)), count: part.findings.count)
@@ -41,7 +41,7 @@ extension SecretsScanner {
                 part.warnings.append(bytes.isEmpty ? "\(shown): too large to read; not checked"
                                                    : "\(shown): only the first \(bytes.count >> 20) MiB scanned; the rest is not checked")
             }
-            if !part.findings.isEmpty || !part.warnings.isEmpty || part.partial > 0 || part.bytesScanned > 0 {
+            if !part.isEmpty {
                 shared.withLock { s in
                     s.result.merge(part)
                     s.origins += repeatElement((layer: layer, path: what, entry: nil), count: part.findings.count)

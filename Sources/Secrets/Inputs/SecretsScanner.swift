@@ -31,6 +31,11 @@ public struct SecretsScanResult: Sendable {
     public var partial = 0
     public init() {}
 
+    /// Nothing found, counted or said: merging it changes nothing.
+    public var isEmpty: Bool {
+        findings.isEmpty && warnings.isEmpty && filesScanned == 0 && bytesScanned == 0 && skippedBinary == 0 && unreadable == 0 && partial == 0
+    }
+
     public mutating func merge(_ o: SecretsScanResult) {
         findings += o.findings; warnings += o.warnings; filesScanned += o.filesScanned; bytesScanned += o.bytesScanned
         skippedBinary += o.skippedBinary; unreadable += o.unreadable; partial += o.partial
