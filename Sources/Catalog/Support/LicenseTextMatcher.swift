@@ -224,7 +224,9 @@ public enum LicenseTextMatcher {
         // text with an accented name hashes as before.
         var foreign: [String] = [], word = "", nonASCII = 0
         func endWord() { if nonASCII >= 2 { foreign.append(word) }; word = ""; nonASCII = 0 }
-        for u in text.precomposedStringWithCanonicalMapping.lowercased().unicodeScalars {
+        // An ASCII text has no such word; most license texts are ASCII, and this walk costs most of the hash.
+        let scalars = text.utf8.allSatisfy { $0 < 0x80 } ? "".unicodeScalars : text.precomposedStringWithCanonicalMapping.lowercased().unicodeScalars
+        for u in scalars {
             if u.properties.isAlphabetic || u.properties.numericType != nil {
                 word.unicodeScalars.append(u)
                 if !u.isASCII { nonASCII += 1 }
