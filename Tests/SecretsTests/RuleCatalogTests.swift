@@ -12,8 +12,25 @@ import Testing
         #expect(Set(rules.map(\.id)).count == rules.count)
     }
 
+    /// The engine's catalog skips the examples; every rule is otherwise the one the tests check, down
+    /// to the line it is named by. A record that starts with an example keeps that line.
+    @Test func catalogWithoutExamplesIsTheSameRules() throws {
+        let with = try RuleCatalog.load(examples: true), without = try RuleCatalog.load()
+        #expect(with.count == without.count)
+        for (a, b) in zip(with, without) {
+            #expect(a.id == b.id && a.origin == b.origin && a.pattern == b.pattern && a.keywords == b.keywords && a.window == b.window)
+            #expect(b.positives.isEmpty && b.negatives.isEmpty)
+        }
+        #expect(with.contains { !$0.positives.isEmpty })
+        let text = "# c\n\npositive: x\nid: a\ntitle: t\nseverity: high\nkeywords: abc\npattern: abc\nnegative: y\n\nid: b\ntitle: t\nseverity: low\nkeywords: abd\npattern: abd\n"
+        let full = try RuleText.parse(text, file: "x.swift"), bare = try RuleText.parse(text, file: "x.swift", examples: false)
+        #expect(full.map(\.origin) == ["x.swift:3", "x.swift:11"])
+        #expect(bare.map(\.origin) == full.map(\.origin))
+        #expect(full[0].positives == ["x"] && bare[0].positives.isEmpty)
+    }
+
     @Test func everyRuleFindsItsPositivesAndNotItsNegatives() throws {
-        let rules = try RuleCatalog.load()
+        let rules = try RuleCatalog.load(examples: true)
         #expect(!rules.isEmpty)
         var failures: [String] = []
         for rule in rules {

@@ -23,14 +23,15 @@ public enum RuleCatalog {
     }
 
     /// All rules, parsed. A malformed record is a programming error caught by the rule tests, so the
-    /// throwing form is what tests use; the engine uses `all`.
-    public static func load() throws(RuleTextError) -> [Rule] {
+    /// throwing form is what tests use; the engine uses `all`. Only the rule tests need each rule's
+    /// own `positive:` and `negative:` examples (`examples: true`).
+    public static func load(examples: Bool = false) throws(RuleTextError) -> [Rule] {
         // The groups are parsed on every core: this is most of the engine's start, and an image's read
         // waits on it for the first name it echoes.
         let groups = self.groups, width = min(Parallel.cores, groups.count)
         let parsed = Parallel.map(width: width) { w -> [Result<[Rule], RuleTextError>] in
             groups[Parallel.share(w, of: width, groups.indices)].map { g in
-                Result { () throws(RuleTextError) -> [Rule] in try RuleText.parse(g.text, file: g.name) }
+                Result { () throws(RuleTextError) -> [Rule] in try RuleText.parse(g.text, file: g.name, examples: examples) }
             }
         }
         var rules: [Rule] = []

@@ -14,15 +14,19 @@ public enum RuleText {
     static let fields: Set<String> = ["id", "title", "severity", "keywords", "pattern", "entropy", "window",
                                       "confidence", "pair", "near", "positive", "negative"]
 
-    public static func parse(_ text: String, file: String) throws(RuleTextError) -> [Rule] {
+    /// `examples: false` skips the `positive:` and `negative:` lines, more than half the catalog's
+    /// bytes: only the rule tests read them, and the engine is built at every start.
+    public static func parse(_ text: String, file: String, examples: Bool = true) throws(RuleTextError) -> [Rule] {
         var rules: [Rule] = []
         var record: [String: String] = [:]
         var positives: [String] = [], negatives: [String] = []
         var start = 0
+        /// Whether the record so far had examples, when they are skipped.
+        var skipped = false
         func fail(_ line: Int, _ reason: String) -> RuleTextError { RuleTextError(file: file, line: line, reason: reason) }
         func finish() throws(RuleTextError) {
-            defer { record = [:]; positives = []; negatives = [] }
-            guard !record.isEmpty || !positives.isEmpty || !negatives.isEmpty else { return }
+            defer { record = [:]; positives = []; negatives = []; skipped = false }
+            guard !record.isEmpty || !positives.isEmpty || !negatives.isEmpty || skipped else { return }
             for f in ["id", "title", "severity", "keywords", "pattern"] where record[f] == nil {
                 throw fail(start, "rule has no \(f)")
             }
@@ -59,13 +63,18 @@ public enum RuleText {
             number += 1
             let line = raw.last == 13 ? raw.dropLast() : raw
             if line.first == UInt8(ascii: "#") { continue }
+            if !examples, line.starts(with: "positive:".utf8) || line.starts(with: "negative:".utf8) {
+                if record.isEmpty && !skipped { start = number }
+                skipped = true
+                continue
+            }
             if line.allSatisfy({ $0 == 32 || $0 == 9 }) { try finish(); continue }
             guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else { throw fail(number, "expected 'field: value'") }
             let key = String(decoding: line[..<colon], as: UTF8.self)
             var value = line[line.index(after: colon)...]
             if value.first == 32 { value = value.dropFirst() }
             guard fields.contains(key) else { throw fail(number, "unknown field '\(key)'") }
-            if record.isEmpty && positives.isEmpty && negatives.isEmpty { start = number }
+            if record.isEmpty && positives.isEmpty && negatives.isEmpty && !skipped { start = number }
             let text = String(decoding: value, as: UTF8.self)
             switch key {
             case "positive": positives.append(value.contains(92) ? unescape(text[...]) : text)
