@@ -156,6 +156,28 @@ import ProvenantCore
         #expect(DebianCopyright.parse(Array("  \n\n".utf8)).licenses.isEmpty)
     }
 
+    /// Paragraphs as Debian writes them, and as they are mangled: field names in any case and with
+    /// spaces before the colon, CRLF endings, a text only in a paragraph without `Files:` (wherever that
+    /// field stands in it), continuation lines kept to the field they follow.
+    @Test func licenseFieldsAreReadPerParagraph() {
+        let file = [
+            "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/", "",
+            "LICENSE : Odd-One", " First line of the odd text.", " .", " Second paragraph.", "Files: *", "",
+            "license:Other-One", "Comment: not part of the text", " still the comment", "", "",
+            "License: Other-One", "   Text of the other one.  ", "Copyright: 2020 X", "", "garbage without colon",
+            " continuation of nothing", "", "License: GPL-2+ or MIT", "",
+        ].joined(separator: "\r\n")
+        let c = DebianCopyright.parse(Array(file.utf8))
+        #expect(c.machineReadable)
+        #expect(c.licenses.contains("GPL-2.0-or-later") && c.licenses.contains("MIT"))
+        // Odd-One's body sits in a paragraph with `Files:` after it: no stand-alone text, a name only.
+        #expect(c.licenses.contains(LicenseTextMatcher.nameRef("Odd-One")))
+        let other = c.licenses.filter { $0.hasPrefix("LicenseRef-Other-One-") }
+        #expect(other.count == 1)
+        #expect(c.texts[other.first ?? ""] == "Text of the other one.")
+        #expect(c.licenses.count == 4, "\(c.licenses)")
+    }
+
     @Test func machineReadableFileWithoutLicenseFieldsFallsBackToItsText() {
         let c = DebianCopyright.parse(Array("Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\nFiles: *\nComment: Permission is hereby granted, free of charge, to any person obtaining a copy\n".utf8))
         #expect(c.licenses == ["MIT"])

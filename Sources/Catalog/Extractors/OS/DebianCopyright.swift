@@ -51,22 +51,58 @@ public struct DebianCopyright: Sendable, Equatable {
 
     static func parseMachineReadable(_ text: String) -> DebianCopyright {
         // Each `License:` field: its first line names licenses; a paragraph with no `Files:` whose
-        // License field has a body is a stand-alone license text for that name.
+        // License field has a body is a stand-alone license text for that name. Paragraphs are read as
+        // dpkg's status is (`Stanzas.rfc822`), but in one pass over the bytes that makes strings of the
+        // License fields alone: the Files and Copyright fields are most of a file, and a Debian image's
+        // catalog waited on them.
         var named: [String] = []
         var bodies: [String: String] = [:]
-        for st in Stanzas.rfc822(text).prefix(maxParagraphs) {
-            let isFiles = st.fields.contains { $0.0.lowercased() == "files" }
-            for (k, v) in st.fields where k.lowercased() == "license" {
-                let lines = v.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false)
-                let first = lines.first.map(String.init)?.trimmed ?? ""
-                let body = lines.count > 1 ? String(lines[1]) : ""
-                let names = shortNames(first)
+        let b = Array(text.utf8)
+        func string(_ r: Range<Int>) -> String {
+            var s = r.lowerBound, e = r.upperBound
+            while s < e, b[s] == 32 || b[s] == 9 { s += 1 }
+            while e > s, b[e - 1] == 32 || b[e - 1] == 9 { e -= 1 }
+            return String(decoding: b[s..<e], as: UTF8.self)
+        }
+        func keyIs(_ r: Range<Int>, _ word: String) -> Bool {
+            var s = r.lowerBound, e = r.upperBound
+            while s < e, b[s] == 32 || b[s] == 9 { s += 1 }
+            while e > s, b[e - 1] == 32 || b[e - 1] == 9 { e -= 1 }
+            return e - s == word.utf8.count && zip(b[s..<e], word.utf8).allSatisfy { $0 | 0x20 == $1 }
+        }
+        var paragraphs = 0, inParagraph = false, isFiles = false, lastIsLicense = false
+        var licenses: [(first: String, body: [String])] = []
+        func endParagraph() {
+            guard inParagraph else { return }
+            paragraphs += 1
+            for l in licenses {
+                let names = shortNames(l.first)
                 named += names
+                let body = l.body.joined(separator: "\n")
                 if !isFiles, names.count == 1, !body.trimmed.isEmpty, bodies[names[0].lowercased()] == nil {
                     bodies[names[0].lowercased()] = body
                 }
             }
+            inParagraph = false; isFiles = false; lastIsLicense = false; licenses = []
         }
+        var i = 0
+        while i < b.count, paragraphs < maxParagraphs {
+            var e = b[i...].firstIndex(of: 10) ?? b.count
+            let next = e + 1
+            if e > i, b[e - 1] == 13 { e -= 1 }
+            defer { i = next }
+            if b[i..<e].allSatisfy({ $0 == 32 || $0 == 9 || $0 == 13 }) { endParagraph(); continue }
+            if b[i] == 32 || b[i] == 9 {
+                if inParagraph, lastIsLicense { licenses[licenses.count - 1].body.append(string(i..<e)) }
+                continue
+            }
+            guard let colon = b[i..<e].firstIndex(of: UInt8(ascii: ":")) else { continue }
+            inParagraph = true
+            if keyIs(i..<colon, "files") { isFiles = true }
+            lastIsLicense = keyIs(i..<colon, "license")
+            if lastIsLicense { licenses.append((string((colon + 1)..<e), [])) }
+        }
+        if paragraphs < maxParagraphs { endParagraph() }
         var out: Set<String> = []
         var texts: [String: String] = [:]
         // Each name once: a License line may repeat a name many times, and each unknown one hashes its text.
