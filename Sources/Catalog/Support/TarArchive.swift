@@ -28,8 +28,14 @@ public struct TarArchive {
 
     static func checksumMatches(_ b: [UInt8], _ at: Int) -> Bool {
         guard let stored = octal(b, at + 148, 8) else { return false }
-        var sum = 0
-        for i in 0..<512 { sum += (i >= 148 && i < 156) ? 32 : Int(b[at + i]) }
+        // The checksum field counts as eight spaces. Summed unchecked over the block (a header is
+        // checked at every entry of every layer), after one bounds check for the whole block.
+        guard at >= 0, at + 512 <= b.count else { return false }
+        var sum = 8 * 32
+        b.withUnsafeBufferPointer { p in
+            for i in at..<(at + 148) { sum &+= Int(p[i]) }
+            for i in (at + 156)..<(at + 512) { sum &+= Int(p[i]) }
+        }
         return sum == stored && sum != 8 * 32
     }
 
