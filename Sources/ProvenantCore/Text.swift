@@ -83,8 +83,22 @@ public enum PathText {
     /// The components of a path, split at every `/` as the kernel and Go's `path` package split it.
     /// Splitting a `String` on the Character "/" would miss a `/` followed by a combining mark (one
     /// grapheme to Swift, a separator to everyone else): `cfg/\u{301}.json` is two names.
+    /// Found on the UTF-8 bytes (a `/` byte is always the scalar), and cut on the scalars: a Substring
+    /// cut at a String index would round it down to the Character, taking the `/` back in.
     public static func components(_ p: some StringProtocol, omittingEmpty: Bool = true) -> [Substring] {
-        Substring(p).unicodeScalars.split(separator: "/", omittingEmptySubsequences: omittingEmpty).map { Substring($0) }
+        let s = Substring(p)
+        let u = s.utf8, scalars = s.unicodeScalars
+        var out: [Substring] = []
+        var start = u.startIndex, i = u.startIndex
+        while i < u.endIndex {
+            if u[i] == 0x2F {
+                if !omittingEmpty || start < i { out.append(Substring(scalars[start..<i])) }
+                start = u.index(after: i)
+            }
+            i = u.index(after: i)
+        }
+        if !omittingEmpty || start < u.endIndex { out.append(Substring(scalars[start..<u.endIndex])) }
+        return out
     }
 
     /// `path` split at its last `/` (a scalar, not a Character): the directory ("" when there is no
