@@ -156,6 +156,32 @@ import ProvenantCore
         #expect(DebianCopyright.parse(Array("  \n\n".utf8)).licenses.isEmpty)
     }
 
+    /// Copyright files are parsed on every core but read in the status file's order: under a read
+    /// budget they all cannot fit in, the packages given a license are the first ones, every run. Read
+    /// from several threads, which ones got through varied from run to run (found by review).
+    @Test func aTightReadBudgetGoesToTheFirstPackagesEveryRun() throws {
+        let names = (0..<40).map { String(format: "p%02d", $0) }
+        let root = try Self.tempRoot("budget", status: names.map(Self.record).joined())
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let body = "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\nFiles: *\nCopyright: x\nLicense: MIT\n"
+            + String(repeating: " pad line of text\n", count: 3500)
+        for n in names {
+            try FileManager.default.createDirectory(atPath: root + "/usr/share/doc/\(n)", withIntermediateDirectories: true)
+            try body.write(toFile: root + "/usr/share/doc/\(n)/copyright", atomically: true, encoding: .utf8)
+        }
+        var runs: [[String]] = []
+        for _ in 0..<4 {
+            let index = FileIndex(root: root, readBudget: 1 << 20)
+            let file = try #require(index.file("var/lib/dpkg/status"))
+            let x = try DpkgExtractor().extract(ExtractInput(file: file, index: index, context: ExtractContext(mode: .installed, includeDev: false)))
+            runs.append(x.packages.filter { $0.licenses == ["MIT"] }.map(\.name))
+        }
+        let first = try #require(runs.first)
+        #expect(first.count > 4 && first.count < names.count, "\(first)")
+        #expect(first == Array(names.prefix(first.count)), "\(first)")
+        #expect(runs.allSatisfy { $0 == first }, "\(runs)")
+    }
+
     /// Paragraphs as Debian writes them, and as they are mangled: field names in any case and with
     /// spaces before the colon, CRLF endings, a text only in a paragraph without `Files:` (wherever that
     /// field stands in it), continuation lines kept to the field they follow.

@@ -66,30 +66,35 @@ public struct DpkgExtractor: Extractor {
             provides += Self.dependencyNames(st.first("Provides")).map { ($0, packages.count) }
             packages.append(p)
         }
-        // Each package's md5sums and copyright files are its own, so they are read on every core: on a
-        // Debian image these are most of the extractor's time, and the whole catalog waits for it.
-        // Worker `w` takes every `width`-th package (copyright files differ a hundredfold in size), and
-        // the results go back in the status file's order, diagnostics too.
-        let count = owners.count, byIndex = owners
-        let width = count < 16 ? 1 : Parallel.cores
-        let done = Parallel.map(width: width) { w in
-            var out: [(index: Int, files: [PackageFile], license: DebianCopyright?, diags: [Diagnostic])] = []
-            for i in stride(from: w, to: count, by: width) {
-                var d: [Diagnostic] = []
-                let files = md5sums(for: byIndex[i].name, arch: byIndex[i].arch, input: input, diags: &d)
-                let license = isOpkg ? nil : license(for: byIndex[i].name, input: input, diags: &d)
-                out.append((i, files, license, d))
-            }
-            return out
-        }
+        // Each package's md5sums and copyright files are its own, so they are parsed on every core: on
+        // a Debian image that is most of the extractor's time, and the whole catalog waits for it. They
+        // are read on this thread, in the status file's order, a batch at a time: the read budget is
+        // shared, and reads racing for it made which packages got a license vary from run to run
+        // (found by review). Worker `w` parses every `width`-th package of a batch (copyright files
+        // differ a hundredfold in size); results and diagnostics go back in the status file's order.
+        let count = owners.count
         var perPackage = [[Diagnostic]](repeating: [], count: count)
-        for r in done.joined() {
-            packages[r.index].files = r.files
-            if let c = r.license {
-                packages[r.index].licenses = c.licenses
-                if !c.texts.isEmpty { packages[r.index].licenseTexts = c.texts }
+        for batch in stride(from: 0, to: count, by: Self.batch) {
+            let range = batch..<min(count, batch + Self.batch)
+            var read: [(md5: [UInt8]?, copyright: [UInt8]?)] = []
+            for i in range {
+                read.append((md5sumBytes(for: owners[i].name, arch: owners[i].arch, input: input, diags: &perPackage[i]),
+                             isOpkg ? nil : copyrightBytes(for: owners[i].name, input: input, diags: &perPackage[i])))
             }
-            perPackage[r.index] = r.diags
+            let bytes = read, width = range.count < 16 ? 1 : Parallel.cores
+            let parsed = Parallel.map(width: width) { w in
+                stride(from: w, to: bytes.count, by: width).map { j in
+                    (j, bytes[j].md5.map(Self.md5sumFiles) ?? [], bytes[j].copyright.map(DebianCopyright.parse))
+                }
+            }
+            for (j, files, license) in parsed.joined() {
+                let i = range.lowerBound + j
+                packages[i].files = files
+                if let c = license {
+                    packages[i].licenses = c.licenses
+                    if !c.texts.isEmpty { packages[i].licenseTexts = c.texts }
+                }
+            }
         }
         diags += perPackage.joined()
         // Depends lines name packages; resolve them to installed packages, real names before Provides.
@@ -123,7 +128,10 @@ public struct DpkgExtractor: Extractor {
     /// reader (a doc directory that is a link to another package's, as for libgcc-s1, is followed inside
     /// the root only). A missing file is normal (distroless images strip them) and says nothing; one that
     /// is refused is a diagnostic. Either way the package stays listed.
-    private func license(for pkg: String, input: ExtractInput, diags: inout [Diagnostic]) -> DebianCopyright? {
+    /// Packages whose md5sums and copyright files are held at once, read and then parsed.
+    static let batch = 256
+
+    private func copyrightBytes(for pkg: String, input: ExtractInput, diags: inout [Diagnostic]) -> [UInt8]? {
         guard let prefix = Self.rootPrefix(input.path), !pkg.contains("/"), pkg != "..", pkg != "." else { return nil }
         let rel = prefix + "usr/share/doc/\(pkg)/copyright"
         // `--exclude /usr/share/doc` leaves copyright files unread, wherever a link would lead (helper-75).
@@ -131,24 +139,26 @@ public struct DpkgExtractor: Extractor {
             if Glob.excludes(input.index.excludes, rel) { return nil }
             if let real = try? input.index.source.canonicalPath(rel), Glob.excludes(input.index.excludes, real) { return nil }
         }
-        let bytes: [UInt8]
-        do { bytes = try input.readBytes(rel, limit: DebianCopyright.maxBytes) }
+        do { return try input.readBytes(rel, limit: DebianCopyright.maxBytes) }
         catch .notFound { return nil }
         catch { diags.append(Diagnostic(Location(rel), "copyright file not read, so no license is given for '\(pkg)': \(error)")); return nil }
-        return DebianCopyright.parse(bytes)
     }
 
-    private func md5sums(for pkg: String, arch: String?, input: ExtractInput, diags: inout [Diagnostic]) -> [PackageFile] {
+    private func md5sumBytes(for pkg: String, arch: String?, input: ExtractInput, diags: inout [Diagnostic]) -> [UInt8]? {
         // status.d keeps md5sums beside each record; the status file keeps them in info/.
         var candidates = [input.sibling(input.fileName + ".md5sums"), input.sibling(pkg + ".md5sums")]
         let info = input.sibling("info/")
         if let a = arch { candidates.append(info + "\(pkg):\(a).md5sums") }
         candidates.append(info + "\(pkg).md5sums")
-        guard let path = candidates.first(where: { input.index.contains($0) }) else { return [] }
+        guard let path = candidates.first(where: { input.index.contains($0) }) else { return nil }
         guard let bytes = try? input.readBytes(path), !bytes.contains(0) else {
             diags.append(Diagnostic(Location(path), "md5sums file is not readable text, skipped"))
-            return []
+            return nil
         }
+        return bytes
+    }
+
+    static func md5sumFiles(_ bytes: [UInt8]) -> [PackageFile] {
         var files: [PackageFile] = []
         _ = DpkgDatabase.md5sumLines(bytes) { b, hash, path, _ in
             // Paths are written absolute, as dpkg's .list files give them.
