@@ -1,4 +1,5 @@
 import Foundation
+import ProvenantCore
 import TestSupport
 import Testing
 
@@ -33,5 +34,67 @@ import Testing
         #expect(cleanSBOM.code == 0 && !cleanSBOM.err.contains("outside the image"))
         let cleanScan = try runProcess(provenantBinary, ["secrets", "scan", "oci-archive:" + clean])
         #expect(!(cleanScan.out + cleanScan.err).contains("NOT CHECKED"))
+    }
+
+    /// The archive's own bytes that no file holds went unscanned, where a layer's were scanned
+    /// (Left undone, helper-169 #3): a pax `comment=` before one of its files, a volume label, and what
+    /// follows its end, a second archive among it. They are scanned, named by what they are and with
+    /// no layer; an SBOM of the same archive is unchanged by them.
+    @Test func theArchivesOwnHiddenBytesAreScanned() throws {
+        let dir = try temporaryDirectory("archive-hidden")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var layer = TarWriter()
+        layer.add("etc/", .directory)
+        layer.add("etc/hostname", data: Array("agent\n".utf8))
+        let layout = dir.appendingPathComponent("layout")
+        var w = try LayoutWriter(layout)
+        try w.addLayer(layer.finished())
+        _ = try w.write()
+        let tokens = (0..<4).map { "ghp_" + "Ou7erT0k3nV4lu3xYzAbCdEfGhIjKlMn\($0)Q\($0)Z" }
+        func archive(hidden: Bool) throws -> String {
+            var outer = TarWriter()
+            let files = (FileManager.default.subpaths(atPath: layout.path) ?? []).sorted()
+            for f in files {
+                var isDir: ObjCBool = false
+                _ = FileManager.default.fileExists(atPath: layout.appendingPathComponent(f).path, isDirectory: &isDir)
+                if isDir.boolValue { continue }
+                if hidden && f == "index.json" { outer.paxHeader([("comment", "GITHUB_TOKEN=\(tokens[0])")]) }
+                outer.add(f, data: Array(try Data(contentsOf: layout.appendingPathComponent(f))))
+            }
+            if hidden {
+                let label = Array("GITHUB_TOKEN=\(tokens[1])\n".utf8)
+                outer.header("label", type: UInt8(ascii: "V"), size: label.count)
+                outer.append(label)
+            }
+            var bytes = outer.finished()
+            if hidden {
+                var second = TarWriter()
+                second.add("notes/deploy.env", data: Array("GITHUB_TOKEN=\(tokens[2])\n".utf8))
+                bytes += [UInt8](repeating: 0, count: 4096) + second.finished() + Array("GITHUB_TOKEN=\(tokens[3])\n".utf8)
+            }
+            // One name in two directories: the SBOMs differ only by the directory.
+            let sub = dir.appendingPathComponent(hidden ? "with" : "without")
+            try FileManager.default.createDirectory(at: sub, withIntermediateDirectories: true)
+            let path = sub.appendingPathComponent("img.tar").path
+            try Data(bytes).write(to: URL(fileURLWithPath: path))
+            return path
+        }
+        let hidden = try archive(hidden: true), plain = try archive(hidden: false)
+        let r = try runProcess(provenantBinary, ["secrets", "scan", "oci-archive:" + hidden, "--format", "json", "--fail-on", "high"])
+        #expect(r.code == 1, "\(r.err)")
+        #expect(!tokens.contains { r.out.contains($0) || r.err.contains($0) }, "no value is printed whole")
+        let findings = try JSONParser.parse(Array(r.out.utf8))["findings"]?.arrayValue ?? []
+        for (i, place) in ["!index.json (tar extended header of the archive)", "!label (data of an archive entry that is not a file)",
+                           "!(bytes after the archive's end)!notes/deploy.env", "!(bytes after the archive's end) (bytes after the tar's end)"].enumerated() {
+            let f = findings.first { $0["path"]?.stringValue?.hasSuffix(place) == true }
+            #expect(f != nil, "token \(i) in \(place) is found: \(r.out) \(r.err)")
+            #expect(f?["layer"] == nil || f?["layer"] == .null, "\(String(describing: f))")
+        }
+        let clean = try runProcess(provenantBinary, ["secrets", "scan", "oci-archive:" + plain, "--format", "json", "--fail-on", "high"])
+        #expect(clean.code == 0, "\(clean.out) \(clean.err)")
+        let a = try runProcess(provenantBinary, ["sbom", "oci-archive:" + hidden, "--format", "json"], env: ["SOURCE_DATE_EPOCH": "1700000000"])
+        let b = try runProcess(provenantBinary, ["sbom", "oci-archive:" + plain, "--format", "json"], env: ["SOURCE_DATE_EPOCH": "1700000000"])
+        #expect(a.code == 0 && b.code == 0, "\(a.err) \(b.err)")
+        #expect(a.out.replacingOccurrences(of: "/with/img.tar", with: "/without/img.tar") == b.out, "\(a.err)")
     }
 }

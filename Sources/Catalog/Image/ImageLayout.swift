@@ -11,12 +11,15 @@ protocol LayoutFiles: Sendable {
     func open(_ path: String) throws(ImageError) -> (stream: ByteStream, size: Int)
     /// Files of the archive the read never opened and that are not an image's own (see `ArchiveLayout`).
     var unreadEntries: [String] { get }
+    /// Bytes of the archive no file holds (see `ArchiveLayout.eachHidden`), at most `keep` of each.
+    func eachHidden(keep: Int, _ body: (String, [UInt8], Bool) throws(ImageError) -> Void) throws(ImageError)
 }
 
 extension LayoutFiles {
     /// A directory layout: only what the image references is looked at, and a directory beside it is
     /// not part of the target.
     var unreadEntries: [String] { [] }
+    func eachHidden(keep: Int, _ body: (String, [UInt8], Bool) throws(ImageError) -> Void) throws(ImageError) {}
 
     func read(_ path: String, limit: Int) throws(ImageError) -> [UInt8] {
         let (s, size) = try open(path)
@@ -76,6 +79,12 @@ final class ArchiveLayout: LayoutFiles, @unchecked Sendable {
     let descriptor: SharedDescriptor
     let displayName: String
     private(set) var entries: [String: Entry] = [:]
+    /// Bytes of the archive that no file of it holds, which `docker load` and skopeo pass over but
+    /// whoever is handed the archive has: its extended headers (pax records, a `comment=` among them,
+    /// GNU long names), the data of entries that are no file (a volume label), and what follows the
+    /// archive's end from its first block that is not zeros (a second archive appended there). By
+    /// what each is, and where: the secret scan reads them (`hiddenBytes(keep:)`).
+    private(set) var hidden: [(what: String, offset: Int, length: Int)] = []
     static let maxEntries = 100_000
     /// Every entry `open` reached, links followed.
     private let opened = Mutex<Set<String>>([])
@@ -94,6 +103,8 @@ final class ArchiveLayout: LayoutFiles, @unchecked Sendable {
         var longName: String?, longLink: String?
         var pax: [String: [UInt8]]?
         var named: Set<String> = []
+        // Extended headers, named once the entry they belong to is read.
+        var pending: [(offset: Int, length: Int)] = []
         while at + 512 <= fileSize {
             guard header.withUnsafeMutableBytes({ pread(fd, $0.baseAddress!, 512, off_t(at)) }) == 512 else {
                 throw ImageError(displayName, "cannot be read at offset \(at)")
@@ -113,6 +124,7 @@ final class ArchiveLayout: LayoutFiles, @unchecked Sendable {
                 guard meta.withUnsafeMutableBytes({ pread(fd, $0.baseAddress!, size, off_t(at + 512)) }) == size else {
                     throw ImageError(displayName, "cannot be read at offset \(at)")
                 }
+                if size > 0, hidden.count + pending.count < Self.maxEntries { pending.append((at + 512, size)) }
                 switch type {
                 case UInt8(ascii: "L"): longName = TarArchive.cString(meta[...])
                 case UInt8(ascii: "K"): longLink = TarArchive.cString(meta[...])
@@ -153,13 +165,52 @@ final class ArchiveLayout: LayoutFiles, @unchecked Sendable {
                     throw ImageError(displayName, "has two entries named '\(Redactor.escapeControls(Redactor.quote(key, max: 120)))'; refused, since loaders disagree on which one is the image's")
                 }
             }
+            for m in pending { hidden.append(("\(key) (tar extended header of the archive)", m.offset, m.length)) }
+            pending = []
             if type == UInt8(ascii: "0") || type == UInt8(ascii: "7") {
                 entries[key] = .file(offset: at + 512, size: size)
             } else if type == UInt8(ascii: "2") {
                 entries[key] = .link(link)
             }
+            if size > 0, type != UInt8(ascii: "0"), type != UInt8(ascii: "7"), hidden.count < Self.maxEntries {
+                hidden.append(("\(key) (data of an archive entry that is not a file)", at + 512, size))
+            }
             guard entries.count <= Self.maxEntries else { throw ImageError(displayName, "has more than \(Self.maxEntries) entries; refused") }
             at = (end + 511) / 512 * 512
+        }
+        for m in pending { hidden.append(("(tar extended header at the archive's end)", m.offset, m.length)) }
+        archiveEnd = at
+        self.fileSize = fileSize
+    }
+
+    /// Where the archive's entries end, and its file's size: what lies between is looked at only by
+    /// `eachHidden`, so an SBOM does not read through a padded tail.
+    private var archiveEnd = 0, fileSize = 0
+
+    /// Gives `body` each `hidden` part, and what follows the archive's end from its first block (or
+    /// short tail) that is not all zeros, one at a time: at most `keep` bytes of each, with whether
+    /// more of it was left unread.
+    func eachHidden(keep: Int, _ body: (String, [UInt8], Bool) throws(ImageError) -> Void) throws(ImageError) {
+        func read(_ offset: Int, _ count: Int) throws(ImageError) -> [UInt8] {
+            var bytes = [UInt8](repeating: 0, count: count)
+            guard count == 0 || bytes.withUnsafeMutableBytes({ pread(descriptor.fd, $0.baseAddress!, count, off_t(offset)) }) == count else {
+                throw ImageError(displayName, "cannot be read at offset \(offset)")
+            }
+            return bytes
+        }
+        let keep = max(0, keep)
+        for h in hidden {
+            try body(h.what, try read(h.offset, min(h.length, keep)), h.length > keep)
+        }
+        var scan = archiveEnd
+        while scan < fileSize {
+            let block = try read(scan, min(1 << 16, fileSize - scan))
+            if let first = block.firstIndex(where: { $0 != 0 }) {
+                let start = scan + first / 512 * 512
+                try body("(bytes after the archive's end)", try read(start, min(fileSize - start, keep)), fileSize - start > keep)
+                return
+            }
+            scan += block.count
         }
     }
 

@@ -129,6 +129,9 @@ public protocol ImageSource: Sendable {
     /// `text` (an error that may quote what the image's server sent) without the credentials this
     /// source holds or has sent: a registry may echo a password back in a document (helper-160).
     func withoutCredentials(_ text: String) -> String
+    /// Gives `body` each part of an image archive that no file of it holds (see
+    /// `ArchiveLayout.eachHidden`): what it is, at most `keep` of its bytes, and whether more were left.
+    func eachHiddenArchivePart(keep: Int, _ body: (String, [UInt8], Bool) throws(ImageError) -> Void) throws(ImageError)
 }
 
 extension ImageSource {
@@ -136,6 +139,7 @@ extension ImageSource {
     public var unreadEntries: [String] { [] }
     public func document(_ d: ImageDescriptor) async throws -> [UInt8] { throw ImageError(d.digest, "is not readable from this kind of image") }
     public func withoutCredentials(_ text: String) -> String { text }
+    public func eachHiddenArchivePart(keep: Int, _ body: (String, [UInt8], Bool) throws(ImageError) -> Void) throws(ImageError) {}
 }
 
 /// Which files of the image to keep in memory while the layers stream: those an extractor will read.
@@ -397,7 +401,7 @@ public struct ImageReader: Sendable {
     }
 
     /// Bytes no file holds that the secret scan is given whole, at most: what is held is not streamed.
-    static let hiddenBytesKept = 64 << 20
+    public static let hiddenBytesKept = 64 << 20
 
     /// What an entry's data is when no runtime writes it as a file: a whiteout's, or an entry type's
     /// that is no file (a volume label, a multi-volume part); nil for data that is a file's, or none.

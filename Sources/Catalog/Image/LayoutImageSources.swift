@@ -67,6 +67,9 @@ struct LayoutImageSource: ImageSource {
 
     func openLayer(_ layer: LayerPlan) async throws -> ByteStream { try files.open(layer.key).stream }
     var unreadEntries: [String] { files.unreadEntries }
+    func eachHiddenArchivePart(keep: Int, _ body: (String, [UInt8], Bool) throws(ImageError) -> Void) throws(ImageError) {
+        try files.eachHidden(keep: keep, body)
+    }
 }
 
 /// `docker save` output of the classic kind: `manifest.json` naming a config file and layer tars,
@@ -125,6 +128,9 @@ struct DockerArchiveSource: ImageSource {
 
     func openLayer(_ layer: LayerPlan) async throws -> ByteStream { try files.open(layer.key).stream }
     var unreadEntries: [String] { files.unreadEntries }
+    func eachHiddenArchivePart(keep: Int, _ body: (String, [UInt8], Bool) throws(ImageError) -> Void) throws(ImageError) {
+        try files.eachHidden(keep: keep, body)
+    }
 }
 
 extension ResolvedImage {

@@ -32,15 +32,7 @@ extension SecretsScanner {
             }
         }
         reader.inspectHidden = { layer, what, bytes, cut throws(ImageError) in
-            let shown = scanner.shownPath("\(display)!\(what)")
-            var part = SecretsScanResult()
-            var budget = InflateBudget(scanner.options.archiveLimits, archiveSize: bytes.count)
-            scanner.scanHidden(bytes, display: shown, depth: -1, budget: &budget, into: &part)
-            if cut {
-                part.partial += 1
-                part.warnings.append(bytes.isEmpty ? "\(shown): too large to read; not checked"
-                                                   : "\(shown): only the first \(bytes.count >> 20) MiB scanned; the rest is not checked")
-            }
+            let part = scanner.scanHiddenPart("\(display)!\(what)", bytes, cut: cut)
             if !part.isEmpty {
                 shared.withLock { s in
                     s.result.merge(part)
@@ -75,6 +67,11 @@ extension SecretsScanner {
                 }
             }
         }
+        // The archive's own bytes that no file holds: its extended headers, entries that are no file,
+        // what follows its end (Left undone, helper-169). They belong to no layer.
+        try source.eachHiddenArchivePart(keep: ImageReader.hiddenBytesKept) { (what, bytes, cut) throws(ImageError) in
+            result.merge(scanHiddenPart("\(display)!\(what)", bytes, cut: cut))
+        }
         scanConfig(contents.config, display: display, into: &result)
         await scanAttestations(source, contents.info.attestations, display: display, into: &result)
         if !contents.info.otherPlatforms.isEmpty {
@@ -91,6 +88,21 @@ extension SecretsScanner {
         result.findings.sort(by: SecretFinding.order)
         result.warnings.sort()
         return result
+    }
+
+    /// Bytes no file holds, named `shown` as what they are: scanned whole, even when they look binary,
+    /// and NOT CHECKED past what was kept of them.
+    func scanHiddenPart(_ name: String, _ bytes: [UInt8], cut: Bool) -> SecretsScanResult {
+        let shown = shownPath(name)
+        var part = SecretsScanResult()
+        var budget = InflateBudget(options.archiveLimits, archiveSize: bytes.count)
+        scanHidden(bytes, display: shown, depth: -1, budget: &budget, into: &part)
+        if cut {
+            part.partial += 1
+            part.warnings.append(bytes.isEmpty ? "\(shown): too large to read; not checked"
+                                               : "\(shown): only the first \(bytes.count >> 20) MiB scanned; the rest is not checked")
+        }
+        return part
     }
 
     /// The index's attestation manifests: BuildKit's provenance (`mode=max`) records build arguments,
