@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import Synchronization
 import ProvenantCore
 import CZstd
 #if canImport(CZlib)
@@ -195,15 +196,98 @@ public final class GzipStream: ByteStream {
     let name: String
     let budget: InflatedBytes
 
-    public init(_ inner: ByteStream, name: String, budget: InflatedBytes) throws(ImageError) {
+    /// What a gzip stream carries that no decompressor writes out, kept for the secret scan when asked
+    /// (`keepingHidden`): each member's header fields (FEXTRA, FNAME, FCOMMENT), and what follows the
+    /// last member from its first byte that is not zero. At most `GzipStream.hiddenKept` of each.
+    public struct Hidden: Sendable {
+        public var headers: [(bytes: [UInt8], cut: Bool)] = []
+        public var trailing: [UInt8] = []
+        public var trailingCut = false
+    }
+    /// Each header field read whole up to this many bytes (FEXTRA cannot be longer).
+    static let headerFieldKept = 1 << 20
+    private let header: UnsafeMutablePointer<gz_header>?
+    private var headerTaken = false
+    private let hiddenState = Mutex(Hidden())
+    private let trailingKept: Int
+    /// What was kept, once the stream has been read to its end.
+    public var hidden: Hidden { hiddenState.withLock { $0 } }
+
+    public init(_ inner: ByteStream, name: String, budget: InflatedBytes, keepingHidden: Int? = nil) throws(ImageError) {
         self.inner = inner; self.name = name; self.budget = budget
+        trailingKept = keepingHidden ?? 0
         input = .allocate(byteCount: 128 << 10, alignment: 16)
         guard inflateInit2_(&z, 16 + MAX_WBITS, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
             input.deallocate()
             throw ImageError(name, "zlib could not start")
         }
+        if keepingHidden != nil {
+            let h = UnsafeMutablePointer<gz_header>.allocate(capacity: 1)
+            h.initialize(to: gz_header())
+            fields = (.allocate(capacity: 65536), .allocate(capacity: Self.headerFieldKept), .allocate(capacity: Self.headerFieldKept))
+            header = h
+            armHeader()
+        } else {
+            header = nil
+            fields = nil
+        }
     }
-    deinit { inflateEnd(&z); input.deallocate() }
+    /// The buffers zlib writes a member's FEXTRA, FNAME and FCOMMENT into; it sets a field's pointer
+    /// in `header` to nil when the member has no such field, so they are kept here and handed back
+    /// for each member.
+    private let fields: (extra: UnsafeMutablePointer<UInt8>, name: UnsafeMutablePointer<UInt8>, comment: UnsafeMutablePointer<UInt8>)?
+    deinit {
+        inflateEnd(&z); input.deallocate()
+        if let f = fields { f.extra.deallocate(); f.name.deallocate(); f.comment.deallocate() }
+        header?.deallocate()
+    }
+
+    /// Asks zlib for the next member's header fields.
+    private func armHeader() {
+        guard let h = header, let f = fields else { return }
+        h.pointee = gz_header()
+        h.pointee.extra = f.extra; h.pointee.extra_max = 65536
+        f.name[0] = 0; f.comment[0] = 0
+        h.pointee.name = f.name; h.pointee.name_max = UInt32(Self.headerFieldKept)
+        h.pointee.comment = f.comment; h.pointee.comm_max = UInt32(Self.headerFieldKept)
+        headerTaken = false
+        _ = inflateGetHeader(&z, h)
+    }
+
+    /// Keeps the header fields of the member being read, once zlib has read them all.
+    private func takeHeader() {
+        guard let h = header, !headerTaken, h.pointee.done == 1 else { return }
+        headerTaken = true
+        var bytes: [UInt8] = [], cut = false
+        if h.pointee.extra != nil, h.pointee.extra_len > 0 {
+            let n = Int(min(h.pointee.extra_len, h.pointee.extra_max))
+            bytes += UnsafeBufferPointer(start: h.pointee.extra, count: n)
+            cut = cut || h.pointee.extra_len > h.pointee.extra_max
+        }
+        for (field, size) in [(h.pointee.name, Self.headerFieldKept), (h.pointee.comment, Self.headerFieldKept)] {
+            guard let field else { continue }
+            let b = UnsafeBufferPointer(start: field, count: size)
+            let end = b.firstIndex(of: 0) ?? size
+            // Full without its NUL: zlib kept only the first part of a longer field.
+            if end == size { cut = true }
+            if end > 0 { if !bytes.isEmpty { bytes.append(10) }; bytes += b[..<end] }
+        }
+        if !bytes.isEmpty || cut { hiddenState.withLock { $0.headers.append((bytes, cut)) } }
+    }
+
+    /// Keeps what follows the last member, from its first byte that is not zero (padding).
+    private func keepTrailing(_ b: UnsafeRawBufferPointer) {
+        guard trailingKept > 0, b.count > 0 else { return }
+        hiddenState.withLock { s in
+            var part = b[...]
+            if s.trailing.isEmpty && !s.trailingCut {
+                guard let first = part.firstIndex(where: { $0 != 0 }) else { return }
+                part = part[first...]
+            }
+            let room = trailingKept - s.trailing.count
+            if part.count <= room { s.trailing += part } else { s.trailing += part.prefix(max(0, room)); s.trailingCut = true }
+        }
+    }
 
     /// Reads more input until at least `want` bytes are waiting or the input ends; bytes still waiting
     /// are first moved to the front of the buffer.
@@ -228,6 +312,7 @@ public final class GzipStream: ByteStream {
             z.avail_out = UInt32(room)
             let rc = inflate(&z, Z_NO_FLUSH)
             let produced = room - Int(z.avail_out)
+            if header != nil { takeHeader() }
             switch rc {
             case Z_OK, Z_BUF_ERROR:
                 if produced > 0 { try budget.take(produced, name); return produced }
@@ -238,12 +323,18 @@ public final class GzipStream: ByteStream {
                 try refill(atLeast: 2)
                 if z.avail_in >= 2, z.next_in[0] == 0x1f, z.next_in[1] == 0x8b {
                     guard inflateReset(&z) == Z_OK else { throw ImageError(name, "zlib could not restart") }
+                    armHeader()
                 } else {
                     finished = true
+                    keepTrailing(UnsafeRawBufferPointer(start: z.next_in, count: Int(z.avail_in)))
                     // Drain the rest so a digest over the compressed bytes sees all of them.
                     let sink = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 << 10, alignment: 16)
                     defer { sink.deallocate() }
-                    while try inner.read(into: sink) > 0 {}
+                    while true {
+                        let n = try inner.read(into: sink)
+                        if n == 0 { break }
+                        keepTrailing(UnsafeRawBufferPointer(rebasing: sink[..<n]))
+                    }
                 }
                 if produced > 0 { try budget.take(produced, name); return produced }
                 if finished { return 0 }

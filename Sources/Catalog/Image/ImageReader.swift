@@ -462,9 +462,13 @@ public struct ImageReader: Sendable {
             throw ImageError(subject, "has media type '\(Redactor.quote(plan.mediaType, max: 120))', which is not an image layer this reader supports")
         }
         let inflateBudget = InflatedBytes(shared: inflated)
+        var gzip: GzipStream?
         switch compression {
         case .none: break
-        case .gzip: stream = try GzipStream(stream, name: subject, budget: inflateBudget)
+        case .gzip:
+            let g = try GzipStream(stream, name: subject, budget: inflateBudget, keepingHidden: inspectHidden == nil ? nil : Self.hiddenBytesKept)
+            gzip = g
+            stream = g
         case .zstd: stream = try ZstdStream(stream, name: subject, budget: inflateBudget)
         }
         if let diffID = plan.diffID {
@@ -556,6 +560,13 @@ public struct ImageReader: Sendable {
             try Self.passHeaders(tar, "", plan.index, inspectHidden, atEnd: true)
             if let after = try tar.trailingBytes(keep: Self.hiddenBytesKept) {
                 try inspectHidden(plan.index, "(bytes after the layer's end of archive)", after.bytes, after.more)
+            }
+            // The compressed stream's own: read to its end above, so all of it is known here.
+            if let hidden = gzip?.hidden {
+                for h in hidden.headers { try inspectHidden(plan.index, "(gzip header of the layer)", h.bytes, h.cut) }
+                if !hidden.trailing.isEmpty || hidden.trailingCut {
+                    try inspectHidden(plan.index, "(bytes after the layer's gzip stream)", hidden.trailing, hidden.trailingCut)
+                }
             }
         } else {
             try tar.drain()
