@@ -198,11 +198,15 @@ public final class GzipStream: ByteStream {
 
     /// What a gzip stream carries that no decompressor writes out, kept for the secret scan when asked
     /// (`keepingHidden`): each member's header fields (FEXTRA, FNAME, FCOMMENT), and what follows the
-    /// last member from its first byte that is not zero. At most `GzipStream.hiddenKept` of each.
+    /// last member from its first byte that is not zero. At most `keepingHidden` bytes in all.
     public struct Hidden: Sendable {
-        public var headers: [(bytes: [UInt8], cut: Bool)] = []
+        /// Every member's header fields, a line break between members (a stream may have thousands).
+        public var headers: [UInt8] = []
+        public var headersCut = false
         public var trailing: [UInt8] = []
         public var trailingCut = false
+        /// Bytes kept in all, headers and trailing together.
+        var kept = 0
     }
     /// Each header field read whole up to this many bytes (FEXTRA cannot be longer).
     static let headerFieldKept = 1 << 20
@@ -272,7 +276,17 @@ public final class GzipStream: ByteStream {
             if end == size { cut = true }
             if end > 0 { if !bytes.isEmpty { bytes.append(10) }; bytes += b[..<end] }
         }
-        if !bytes.isEmpty || cut { hiddenState.withLock { $0.headers.append((bytes, cut)) } }
+        guard !bytes.isEmpty || cut else { return }
+        // All that is kept of one stream counts against one cap: ten thousand members with a 1 MiB
+        // comment each are ten thousand headers.
+        hiddenState.withLock { s in
+            if !s.headers.isEmpty, !bytes.isEmpty { bytes.insert(10, at: 0) }
+            let room = max(0, trailingKept - s.kept)
+            if bytes.count > room { bytes = Array(bytes.prefix(room)); cut = true }
+            s.kept += bytes.count
+            s.headers += bytes
+            s.headersCut = s.headersCut || cut
+        }
     }
 
     /// Keeps what follows the last member, from its first byte that is not zero (padding).
@@ -284,8 +298,8 @@ public final class GzipStream: ByteStream {
                 guard let first = part.firstIndex(where: { $0 != 0 }) else { return }
                 part = part[first...]
             }
-            let room = trailingKept - s.trailing.count
-            if part.count <= room { s.trailing += part } else { s.trailing += part.prefix(max(0, room)); s.trailingCut = true }
+            let room = max(0, trailingKept - s.kept)
+            if part.count <= room { s.trailing += part; s.kept += part.count } else { s.trailing += part.prefix(room); s.kept += room; s.trailingCut = true }
         }
     }
 
@@ -358,7 +372,20 @@ public final class ZstdStream: ByteStream {
     let name: String
     let budget: InflatedBytes
 
-    public init(_ inner: ByteStream, name: String, budget: InflatedBytes) throws(ImageError) {
+    /// Skippable frames (magic 0x184D2A5?), which every decoder passes over: kept for the secret scan
+    /// when it asks (`keepingHidden`), at most that many bytes of all of them, each with whether more
+    /// of it was left.
+    private let skippableKept: Int?
+    private let skippedState = Mutex<(bytes: [UInt8], cut: Bool)>(([], false))
+    /// The skippable frames read, a line break between frames, once the stream has been read to its
+    /// end; and whether any was not kept whole.
+    public var skippableFrames: (bytes: [UInt8], cut: Bool) { skippedState.withLock { $0 } }
+    /// Whether the next byte of input starts a frame (at the start, and after a frame ends).
+    private var atFrameStart = true
+    private var skippedKept = 0
+
+    public init(_ inner: ByteStream, name: String, budget: InflatedBytes, keepingHidden: Int? = nil) throws(ImageError) {
+        skippableKept = keepingHidden
         guard let ds = ZSTD_createDStream() else { throw ImageError(name, "zstd could not start") }
         // Frames asking for windows beyond 128 MiB are refused (zstd's own default limit).
         _ = ZSTD_DCtx_setParameter(ds, ZSTD_d_windowLogMax, 27)
@@ -369,9 +396,57 @@ public final class ZstdStream: ByteStream {
     }
     deinit { ZSTD_freeDStream(ds); input.deallocate() }
 
+    /// Moves the unread input to the front of the buffer and reads until `want` bytes wait or the
+    /// input ends.
+    private func fill(atLeast want: Int) throws(ImageError) {
+        let base = input.baseAddress!
+        let have = inBuffer.size - inBuffer.pos
+        if have > 0, inBuffer.pos > 0 { memmove(base, base + inBuffer.pos, have) }
+        inBuffer.size = have; inBuffer.pos = 0
+        while inBuffer.size < want, !inputEnd {
+            let n = try inner.read(into: UnsafeMutableRawBufferPointer(rebasing: input[inBuffer.size...]))
+            if n == 0 { inputEnd = true } else { sawData = true; budget.fed(n); inBuffer.size += n }
+        }
+    }
+
+    /// At a frame's start: reads the skippable frames that come next, keeping what is asked of each.
+    private func readSkippableFrames(keep: Int) throws(ImageError) {
+        while true {
+            if inBuffer.size - inBuffer.pos < 8 { try fill(atLeast: 8) }
+            // Fewer than 8 bytes left: zstd judges them.
+            guard inBuffer.size - inBuffer.pos >= 8 else { return }
+            let p = input.baseAddress!.assumingMemoryBound(to: UInt8.self) + inBuffer.pos
+            func le32(_ at: Int) -> UInt32 { UInt32(p[at]) | UInt32(p[at + 1]) << 8 | UInt32(p[at + 2]) << 16 | UInt32(p[at + 3]) << 24 }
+            guard le32(0) & 0xFFFF_FFF0 == 0x184D_2A50 else { atFrameStart = false; return }
+            var left = Int(le32(4))
+            inBuffer.pos += 8
+            var kept: [UInt8] = [], cut = false
+            while left > 0 {
+                if inBuffer.pos == inBuffer.size {
+                    try fill(atLeast: 1)
+                    guard inBuffer.size > 0 else { throw ImageError(name, "ends inside a zstd skippable frame (truncated layer)") }
+                }
+                let take = min(left, inBuffer.size - inBuffer.pos)
+                let room = keep - skippedKept - kept.count
+                if room > 0 { kept += UnsafeRawBufferPointer(start: input.baseAddress! + inBuffer.pos, count: min(take, room)) }
+                if take > room { cut = true }
+                inBuffer.pos += take; left -= take
+            }
+            lastHint = 0
+            skippedKept += kept.count
+            if !kept.isEmpty || cut {
+                skippedState.withLock { s in
+                    if !s.bytes.isEmpty, !kept.isEmpty { s.bytes.append(10) }
+                    s.bytes += kept; s.cut = s.cut || cut
+                }
+            }
+        }
+    }
+
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws(ImageError) -> Int {
         guard buffer.count > 0 else { return 0 }
         while true {
+            if let keep = skippableKept, atFrameStart { try readSkippableFrames(keep: keep) }
             if inBuffer.pos == inBuffer.size && !inputEnd {
                 let n = try inner.read(into: input)
                 if n == 0 { inputEnd = true } else { sawData = true; budget.fed(n) }
@@ -384,7 +459,7 @@ public final class ZstdStream: ByteStream {
             if ZSTD_isError(rc) != 0 {
                 throw ImageError(name, "has damaged zstd data: \(String(cString: ZSTD_getErrorName(rc)))")
             }
-            if out.pos > 0 || inBuffer.pos > before { lastHint = rc }
+            if out.pos > 0 || inBuffer.pos > before { lastHint = rc; if rc == 0 { atFrameStart = true } }
             if out.pos > 0 { try budget.take(out.pos, name, ratioLimited: true); return out.pos }
             if inputEnd && inBuffer.pos == inBuffer.size {
                 // A zero hint from the last call that made progress means the last frame was complete.

@@ -462,14 +462,17 @@ public struct ImageReader: Sendable {
             throw ImageError(subject, "has media type '\(Redactor.quote(plan.mediaType, max: 120))', which is not an image layer this reader supports")
         }
         let inflateBudget = InflatedBytes(shared: inflated)
-        var gzip: GzipStream?
+        var gzip: GzipStream?, zstd: ZstdStream?
         switch compression {
         case .none: break
         case .gzip:
             let g = try GzipStream(stream, name: subject, budget: inflateBudget, keepingHidden: inspectHidden == nil ? nil : Self.hiddenBytesKept)
             gzip = g
             stream = g
-        case .zstd: stream = try ZstdStream(stream, name: subject, budget: inflateBudget)
+        case .zstd:
+            let z = try ZstdStream(stream, name: subject, budget: inflateBudget, keepingHidden: inspectHidden == nil ? nil : Self.hiddenBytesKept)
+            zstd = z
+            stream = z
         }
         if let diffID = plan.diffID {
             if compression == .none, let d = plan.digest {
@@ -563,10 +566,15 @@ public struct ImageReader: Sendable {
             }
             // The compressed stream's own: read to its end above, so all of it is known here.
             if let hidden = gzip?.hidden {
-                for h in hidden.headers { try inspectHidden(plan.index, "(gzip header of the layer)", h.bytes, h.cut) }
+                if !hidden.headers.isEmpty || hidden.headersCut {
+                    try inspectHidden(plan.index, "(gzip header of the layer)", hidden.headers, hidden.headersCut)
+                }
                 if !hidden.trailing.isEmpty || hidden.trailingCut {
                     try inspectHidden(plan.index, "(bytes after the layer's gzip stream)", hidden.trailing, hidden.trailingCut)
                 }
+            }
+            if let frames = zstd?.skippableFrames, !frames.bytes.isEmpty || frames.cut {
+                try inspectHidden(plan.index, "(zstd skippable frames of the layer)", frames.bytes, frames.cut)
             }
         } else {
             try tar.drain()
