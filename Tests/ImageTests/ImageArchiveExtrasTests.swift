@@ -6,15 +6,20 @@ import Testing
 /// A file put in an image archive beside the image is outside every layer: nothing reads it, and the
 /// report says so instead of implying the archive was scanned whole.
 @Suite struct ImageArchiveExtrasTests {
-    @Test func filesBesideTheImageAreReportedAsNotRead() throws {
-        let dir = try temporaryDirectory("archive-extras")
-        defer { try? FileManager.default.removeItem(at: dir) }
+    /// An OCI layout of one small layer (`etc/hostname`) at `path`.
+    static func writeLayout(_ path: URL) throws {
         var layer = TarWriter()
         layer.add("etc/", .directory)
         layer.add("etc/hostname", data: Array("agent\n".utf8))
-        var w = try LayoutWriter(dir.appendingPathComponent("layout"))
+        var w = try LayoutWriter(path)
         try w.addLayer(layer.finished())
         _ = try w.write()
+    }
+
+    @Test func filesBesideTheImageAreReportedAsNotRead() throws {
+        let dir = try temporaryDirectory("archive-extras")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try Self.writeLayout(dir.appendingPathComponent("layout"))
         let clean = dir.appendingPathComponent("clean.tar").path
         try tool("tar", ["-cf", clean, "-C", dir.appendingPathComponent("layout").path, "."])
         let extra = dir.appendingPathComponent("layout/notes")
@@ -43,13 +48,8 @@ import Testing
     @Test func theArchivesOwnHiddenBytesAreScanned() throws {
         let dir = try temporaryDirectory("archive-hidden")
         defer { try? FileManager.default.removeItem(at: dir) }
-        var layer = TarWriter()
-        layer.add("etc/", .directory)
-        layer.add("etc/hostname", data: Array("agent\n".utf8))
         let layout = dir.appendingPathComponent("layout")
-        var w = try LayoutWriter(layout)
-        try w.addLayer(layer.finished())
-        _ = try w.write()
+        try Self.writeLayout(layout)
         let tokens = (0..<4).map { "ghp_" + "Ou7erT0k3nV4lu3xYzAbCdEfGhIjKlMn\($0)Q\($0)Z" }
         func archive(hidden: Bool) throws -> String {
             var outer = TarWriter()

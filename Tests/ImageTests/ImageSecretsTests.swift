@@ -138,20 +138,26 @@ import TestSupport
         let stored = Array(gz[0..<3]) + [gz[3] | 0x08 | 0x10] + Array(gz[4..<10])
             + Array("GITHUB_TOKEN=\(tokens[0])".utf8) + [0] + Array("GITHUB_TOKEN=\(tokens[1])".utf8) + [0]
             + Array(gz[10...]) + [UInt8](repeating: 0, count: 100) + Array("GITHUB_TOKEN=\(tokens[2])\n".utf8)
-        var w = try LayoutWriter(dir)
-        w.addStoredLayer(stored, mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", diffID: LayoutWriter.digest(tar))
-        try w.write()
-        let r = try runProcess(provenantBinary, ["secrets", "scan", "oci-dir:" + dir.path, "--format", "json", "--fail-on", "high"])
-        #expect(r.code == 1, "\(r.err)")
-        #expect(!tokens.contains { r.out.contains($0) || r.err.contains($0) }, "no value is printed whole")
-        let findings = try JSONParser.parse(Array(r.out.utf8))["findings"]?.arrayValue ?? []
+        let (r, findings) = try Self.scanStoredLayer(stored, of: tar, mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", in: dir, tokens: tokens)
         let header = findings.filter { $0["path"]?.stringValue?.hasSuffix("!(gzip header of the layer)") == true }
         #expect(header.count == 2, "both fields of the header: \(r.out) \(r.err)")
         let after = findings.first { $0["path"]?.stringValue?.hasSuffix("!(bytes after the layer's gzip stream)") == true }
         #expect(after?["layer"]?.stringValue?.hasPrefix("sha256:") == true, "\(r.out) \(r.err)")
-        // Its SBOM reads the same layer as before: the bytes around the stream change nothing else.
+    }
+
+    /// A one-layer layout of `stored` (inflating to `tar`), scanned with `--fail-on high`: it must find
+    /// something, print no token whole, and still read as an SBOM. The run and its findings.
+    static func scanStoredLayer(_ stored: [UInt8], of tar: [UInt8], mediaType: String, in dir: URL,
+                                tokens: [String]) throws -> (run: (code: Int32, out: String, err: String), findings: [JSONValue]) {
+        var w = try LayoutWriter(dir)
+        w.addStoredLayer(stored, mediaType: mediaType, diffID: LayoutWriter.digest(tar))
+        try w.write()
+        let r = try runProcess(provenantBinary, ["secrets", "scan", "oci-dir:" + dir.path, "--format", "json", "--fail-on", "high"])
+        #expect(r.code == 1, "\(r.err)")
+        #expect(!tokens.contains { r.out.contains($0) || r.err.contains($0) }, "no value is printed whole")
         let sbom = try runProcess(provenantBinary, ["sbom", "oci-dir:" + dir.path, "--format", "json"])
         #expect(sbom.code == 0, "\(sbom.err)")
+        return (r, try JSONParser.parse(Array(r.out.utf8))["findings"]?.arrayValue ?? [])
     }
 
     /// zstd's skippable frames, which every decoder passes over, were never read (Left undone,
@@ -172,18 +178,10 @@ import TestSupport
         let h = UInt32(tar.count) << 3 | 1
         let frame: [UInt8] = [0x28, 0xB5, 0x2F, 0xFD, 0x00, 0x38, UInt8(h & 0xFF), UInt8(h >> 8 & 0xFF), UInt8(h >> 16 & 0xFF)] + tar
         let stored = skippable("GITHUB_TOKEN=\(tokens[0])\n") + frame + skippable("GITHUB_TOKEN=\(tokens[1])\n")
-        var w = try LayoutWriter(dir)
-        w.addStoredLayer(stored, mediaType: "application/vnd.oci.image.layer.v1.tar+zstd", diffID: LayoutWriter.digest(tar))
-        try w.write()
-        let r = try runProcess(provenantBinary, ["secrets", "scan", "oci-dir:" + dir.path, "--format", "json", "--fail-on", "high"])
-        #expect(r.code == 1, "\(r.err)")
-        #expect(!tokens.contains { r.out.contains($0) || r.err.contains($0) }, "no value is printed whole")
-        let findings = try JSONParser.parse(Array(r.out.utf8))["findings"]?.arrayValue ?? []
+        let (r, findings) = try Self.scanStoredLayer(stored, of: tar, mediaType: "application/vnd.oci.image.layer.v1.tar+zstd", in: dir, tokens: tokens)
         let frames = findings.filter { $0["path"]?.stringValue?.hasSuffix("!(zstd skippable frames of the layer)") == true }
         #expect(frames.count == 2, "\(r.out) \(r.err)")
         #expect(frames.allSatisfy { $0["layer"]?.stringValue?.hasPrefix("sha256:") == true })
-        let sbom = try runProcess(provenantBinary, ["sbom", "oci-dir:" + dir.path, "--format", "json"])
-        #expect(sbom.code == 0, "\(sbom.err)")
     }
 
     /// Extended headers before one entry were all kept: thousands of 1 MiB pax headers in a 4 MB layer
