@@ -4,6 +4,7 @@ import Foundation
 import GRDB
 import HTTPTypes
 import Hummingbird
+import NIOHTTPTypes
 import HummingbirdCore
 import HummingbirdTLS
 import NIOSSL
@@ -80,26 +81,24 @@ struct BearerAuthMiddleware: RouterMiddleware {
 }
 
 
-/// The router's responder. Over TLS (`strictTransport`) every answer it gives, errors included, tells
-/// the browser to come back over HTTPS only for a year (`Strict-Transport-Security`): a sign-in form is
-/// never then sent over plain HTTP by a browser that was sent there. Done here, not in a router
-/// middleware, which does not see what the router answers by itself (a method no route has, as
-/// `DELETE /healthz`, was a 404 without it).
-struct FleetResponder<Inner: HTTPResponder>: HTTPResponder where Inner.Context == FleetContext {
-    typealias Context = FleetContext
+/// Over TLS, every answer on a connection tells the browser to come back over HTTPS only for a year
+/// (`Strict-Transport-Security`): a sign-in form is never then sent over plain HTTP by a browser that
+/// was sent there. Added to each response head as it is written, whoever wrote it: the router, what
+/// the router answers by itself (a method no route has, as `DELETE /healthz`), errors, and the 400
+/// Hummingbird answers to a request it cannot parse, which no responder sees.
+final class StrictTransportSecurityHandler: ChannelOutboundHandler, RemovableChannelHandler, Sendable {
+    typealias OutboundIn = HTTPResponsePart
+    typealias OutboundOut = HTTPResponsePart
     static var field: HTTPField.Name { .init("Strict-Transport-Security")! }
-    static var value: String { "max-age=31536000" }
-    let inner: Inner
-    let strictTransport: Bool
+    static let value = "max-age=31536000"
 
-    func respond(to request: Request, context: FleetContext) async throws -> Response {
-        guard strictTransport else { return try await inner.respond(to: request, context: context) }
-        var response: Response
-        do { response = try await inner.respond(to: request, context: context) } catch let e as any HTTPResponseError {
-            response = try e.response(from: request, context: context)
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        var part = unwrapOutboundIn(data)
+        if case .head(var head) = part {
+            head.headerFields[Self.field] = Self.value
+            part = .head(head)
         }
-        response.headers[Self.field] = Self.value
-        return response
+        context.write(wrapOutboundOut(part), promise: promise)
     }
 }
 
@@ -462,8 +461,12 @@ public struct FleetServer: Sendable {
     public func run(host: String, port: Int, logger: Logger, tls: FleetTLS? = nil,
                     onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
         // A connection idle for 30 s (a request head that never ends, say) is closed.
-        let http1 = HTTPServerBuilder.http1(configuration: .init(idleTimeout: .seconds(30)))
-        let responder = FleetResponder(inner: router(secureCookies: tls != nil).buildResponder(), strictTransport: tls != nil)
+        // Over TLS, HSTS is added where the response heads leave, after the responder: the 400 that
+        // Hummingbird answers to a request NIO cannot parse (a malformed request line, an oversized
+        // header) never reaches a responder, and had none (Left undone, helper-169 #7).
+        let http1 = HTTPServerBuilder.http1(configuration: .init(
+            additionalChannelHandlers: tls == nil ? [] : [StrictTransportSecurityHandler()], idleTimeout: .seconds(30)))
+        let responder = router(secureCookies: tls != nil).buildResponder()
         let app = Application(responder: responder, server: try tls.map { try .tls(http1, tlsConfiguration: $0.configuration) } ?? http1,
                               configuration: .init(address: .hostname(host, port: port), serverName: "provenant"),
                               onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) }, logger: logger)
