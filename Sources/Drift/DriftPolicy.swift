@@ -47,7 +47,8 @@ public struct DriftPolicy: Sendable {
         do { try YAMLNesting.check(text, maxAliases: 0) } catch { throw InputError(error.message, at: Location(path, line: error.line)) }
         let node: Node?
         do { node = try Yams.compose(yaml: text) } catch {
-            throw InputError("not valid YAML: \(String(describing: error).split(separator: "\n").first ?? "")", at: Location(path))
+            // With its line, a duplicated key's too (helper-170 #10).
+            throw InputError("not valid YAML: \(String(describing: error).split(separator: "\n").first ?? "")", at: Location(path, line: YAMLErrorLine.of(error)))
         }
         guard let root = node else { return DriftPolicy(rules: [], path: path) }
         guard let map = root.mapping else { throw InputError("expected a mapping with an 'approve:' list", at: Location(path, line: root.mark.map { $0.line })) }

@@ -12,6 +12,9 @@ import Testing
             ("approve:\n  - allow: additions\n    match: x\n    color: red\n", "unknown key 'color'", 4),
             ("approve: yes\n", "'approve' must be a list", 1),
             ("ignore: []\n", "unknown key 'ignore'", 1),
+            // A duplicated key names the mapping it is in (helper-170 #10), and a syntax error its line.
+            ("approve:\n  - allow: additions\n    match: x\n\n  - allow: patch-upgrades\n    allow: additions\n", "duplicated key(s): 'allow'", 5),
+            ("approve:\n  - allow: patch-upgrades\n    match: [x\n", "not valid YAML", 4),
         ]
         for (text, message, line) in cases {
             do {

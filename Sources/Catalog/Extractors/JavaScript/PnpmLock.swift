@@ -21,7 +21,7 @@ public struct PnpmLockExtractor: Extractor {
             guard let r = try Yams.compose(yaml: text, .basic) else { return Extraction() }
             root = r
         } catch let e as YamlError {
-            throw ParseError("invalid YAML: \(Self.describe(e))", line: Self.line(of: e))
+            throw ParseError("invalid YAML: \(Self.describe(e))", line: YAMLErrorLine.of(e))
         }
         guard let doc = root.mapping else { throw ParseError("expected a YAML mapping at the top level") }
         let version = doc["lockfileVersion"]?.string ?? ""
@@ -142,12 +142,6 @@ public struct PnpmLockExtractor: Extractor {
         switch e {
         case .scanner(_, let problem, _, _), .parser(_, let problem, _, _): return problem
         default: return "\(e)".split(separator: "\n").first.map(String.init) ?? "invalid YAML"
-        }
-    }
-    static func line(of e: YamlError) -> Int? {
-        switch e {
-        case .scanner(_, _, let mark, _), .parser(_, _, let mark, _): return mark.line
-        default: return nil
         }
     }
 }
