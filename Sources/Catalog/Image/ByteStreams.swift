@@ -427,13 +427,14 @@ public final class ZstdStream: ByteStream {
                     guard inBuffer.size > 0 else { throw ImageError(name, "ends inside a zstd skippable frame (truncated layer)") }
                 }
                 let take = min(left, inBuffer.size - inBuffer.pos)
-                let room = keep - skippedKept - kept.count
+                // The line break before a frame's bytes counts against the cap too (found by review).
+                let room = keep - skippedKept - kept.count - (skippedKept > 0 ? 1 : 0)
                 if room > 0 { kept += UnsafeRawBufferPointer(start: input.baseAddress! + inBuffer.pos, count: min(take, room)) }
                 if take > room { cut = true }
                 inBuffer.pos += take; left -= take
             }
             lastHint = 0
-            skippedKept += kept.count
+            skippedKept += kept.count + (skippedKept > 0 && !kept.isEmpty ? 1 : 0)
             if !kept.isEmpty || cut {
                 skippedState.withLock { s in
                     if !s.bytes.isEmpty, !kept.isEmpty { s.bytes.append(10) }

@@ -108,7 +108,7 @@ extension SecretsScanner {
         scanHidden(bytes, display: shown, depth: -1, budget: &budget, into: &part)
         if cut {
             part.partial += 1
-            part.warnings.append(bytes.isEmpty ? "\(shown): too large to read; not checked"
+            part.warnings.append(bytes.isEmpty ? "\(shown): over the limit, not read; not checked"
                                                : "\(shown): only the first \(bytes.count >> 20) MiB scanned; the rest is not checked")
         }
         return part
