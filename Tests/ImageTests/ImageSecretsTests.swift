@@ -160,6 +160,23 @@ import TestSupport
         return (r, try JSONParser.parse(Array(r.out.utf8))["findings"]?.arrayValue ?? [])
     }
 
+    /// The padding after a file's data, which no runtime writes out, was never read (found by review,
+    /// helper-173 #4): a token there is found, named as padding, with its layer.
+    @Test func paddingAfterAFilesDataIsScanned() throws {
+        let dir = try temporaryDirectory("image-secrets-padding")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let token = "ghp_" + "P4dd1ngT0k3nV4lu3xYzAbCdEfGhIjKlMnOp"
+        var layer = TarWriter()
+        let data = Array("hi\n".utf8), pad = Array("GITHUB_TOKEN=\(token)\n".utf8)
+        layer.header("etc/motd", type: UInt8(ascii: "0"), size: data.count)
+        layer.bytes += data + pad + [UInt8](repeating: 0, count: 512 - data.count - pad.count)
+        layer.add("etc/issue", data: Array("plain\n".utf8))
+        let tar = layer.finished()
+        let (r, findings) = try Self.scanStoredLayer(tar, of: tar, mediaType: "application/vnd.oci.image.layer.v1.tar", in: dir, tokens: [token])
+        let f = findings.first { $0["path"]?.stringValue?.hasSuffix("!(tar padding after the layer's entries)") == true }
+        #expect(f?["layer"]?.stringValue?.hasPrefix("sha256:") == true, "\(r.out) \(r.err)")
+    }
+
     /// zstd's skippable frames, which every decoder passes over, were never read (Left undone,
     /// helper-169 #5): one before the layer's frame and one after it. Both are scanned, named as what
     /// they are, and the layer still reads as the tar its config names.

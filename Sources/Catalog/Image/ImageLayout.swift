@@ -204,6 +204,21 @@ final class ArchiveLayout: LayoutFiles, @unchecked Sendable {
         for h in hidden {
             try body(h.what, try read(h.offset, min(h.length, keep)), h.length > keep)
         }
+        // The padding after each file's data that is not zeros, in the archive's order (found by review).
+        var padding: [UInt8] = [], paddingCut = false
+        let files = entries.values.compactMap { e -> (offset: Int, size: Int)? in if case .file(let o, let n) = e { return (o, n) } else { return nil } }
+        for f in files.sorted(by: { $0.offset < $1.offset }) {
+            let pad = (512 - f.size % 512) % 512
+            guard pad > 0, f.offset + f.size + pad <= fileSize else { continue }
+            let bytes = try read(f.offset + f.size, pad)
+            guard let first = bytes.firstIndex(where: { $0 != 0 }) else { continue }
+            var part = bytes[first...]
+            if !padding.isEmpty { padding.append(10) }
+            let room = keep - padding.count
+            if part.count > room { part = part.prefix(max(0, room)); paddingCut = true }
+            padding += part
+        }
+        if !padding.isEmpty || paddingCut { try body("(tar padding after the archive's entries)", padding, paddingCut) }
         if hiddenDropped > 0 { try body("(\(hiddenDropped) more extended headers and entries that are not files, past \(Self.maxEntries))", [], true) }
         var scan = archiveEnd
         while scan < fileSize {

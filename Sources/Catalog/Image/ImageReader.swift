@@ -564,6 +564,9 @@ public struct ImageReader: Sendable {
             if let after = try tar.trailingBytes(keep: Self.hiddenBytesKept) {
                 try inspectHidden(plan.index, "(bytes after the layer's end of archive)", after.bytes, after.more)
             }
+            if !tar.padding.isEmpty || tar.paddingCut {
+                try inspectHidden(plan.index, "(tar padding after the layer's entries)", tar.padding, tar.paddingCut)
+            }
             // The compressed stream's own: read to its end above, so all of it is known here.
             if let hidden = gzip?.hidden {
                 if !hidden.headers.isEmpty || hidden.headersCut {

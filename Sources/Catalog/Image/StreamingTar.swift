@@ -252,7 +252,28 @@ public final class StreamingTar {
         return nonZero ? (kept, more) : nil
     }
 
+    /// The padding after entries' data that is not zeros, kept when `keepsExtendedHeaders` is set (a
+    /// secret scan): no extractor writes it out, and a writer may put anything there (found by review).
+    /// Each entry's, a line break between them, at most `keptHeaderBytes` in all.
+    public private(set) var padding: [UInt8] = []
+    public private(set) var paddingCut = false
+
     private func skipData() throws(ImageError) {
+        if keepsExtendedHeaders, padLeft > 0 {
+            let data = dataLeft, pad = padLeft
+            dataLeft = 0; padLeft = 0
+            guard try stream.skip(data) == data else { throw ImageError(name, "ends inside a file's data (truncated layer)") }
+            var bytes = [UInt8](repeating: 0, count: pad)
+            let got = try withBytes(&bytes) { (b) throws(ImageError) -> Int in try stream.readFully(into: b) }
+            guard got == pad else { throw ImageError(name, "ends inside a file's data (truncated layer)") }
+            guard let first = bytes.firstIndex(where: { $0 != 0 }) else { return }
+            var part = bytes[first...]
+            if !padding.isEmpty { padding.append(10) }
+            let room = Self.keptHeaderBytes - padding.count
+            if part.count > room { part = part.prefix(max(0, room)); paddingCut = true }
+            padding += part
+            return
+        }
         let left = dataLeft + padLeft
         dataLeft = 0; padLeft = 0
         guard left > 0 else { return }
