@@ -201,18 +201,15 @@ public final class GzipStream: ByteStream {
     /// last member from its first byte that is not zero. At most `keepingHidden` bytes in all.
     public struct Hidden: Sendable {
         /// Every member's header fields, a line break between members (a stream may have thousands).
-        public var headers: [UInt8] = []
-        public var headersCut = false
-        public var trailing: [UInt8] = []
-        public var trailingCut = false
-        /// Bytes kept in all, headers and trailing together.
-        var kept = 0
+        public var headers: CappedBytes
+        /// What follows the last member: the room the headers left (they all come before it).
+        public var trailing: CappedBytes?
     }
     /// Each header field read whole up to this many bytes (FEXTRA cannot be longer).
     static let headerFieldKept = 1 << 20
     private let header: UnsafeMutablePointer<gz_header>?
     private var headerTaken = false
-    private let hiddenState = Mutex(Hidden())
+    private let hiddenState: Mutex<Hidden>
     private let trailingKept: Int
     /// What was kept, once the stream has been read to its end.
     public var hidden: Hidden { hiddenState.withLock { $0 } }
@@ -220,6 +217,7 @@ public final class GzipStream: ByteStream {
     public init(_ inner: ByteStream, name: String, budget: InflatedBytes, keepingHidden: Int? = nil) throws(ImageError) {
         self.inner = inner; self.name = name; self.budget = budget
         trailingKept = keepingHidden ?? 0
+        hiddenState = Mutex(Hidden(headers: CappedBytes(cap: keepingHidden ?? 0)))
         input = .allocate(byteCount: 128 << 10, alignment: 16)
         guard inflateInit2_(&z, 16 + MAX_WBITS, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
             input.deallocate()
@@ -262,30 +260,22 @@ public final class GzipStream: ByteStream {
     private func takeHeader() {
         guard let h = header, !headerTaken, h.pointee.done == 1 else { return }
         headerTaken = true
-        var bytes: [UInt8] = [], cut = false
-        if h.pointee.extra != nil, h.pointee.extra_len > 0 {
-            let n = Int(min(h.pointee.extra_len, h.pointee.extra_max))
-            bytes += UnsafeBufferPointer(start: h.pointee.extra, count: n)
-            cut = cut || h.pointee.extra_len > h.pointee.extra_max
-        }
-        for (field, size) in [(h.pointee.name, Self.headerFieldKept), (h.pointee.comment, Self.headerFieldKept)] {
-            guard let field else { continue }
-            let b = UnsafeBufferPointer(start: field, count: size)
-            let end = b.firstIndex(of: 0) ?? size
-            // Full without its NUL: zlib kept only the first part of a longer field.
-            if end == size { cut = true }
-            if end > 0 { if !bytes.isEmpty { bytes.append(10) }; bytes += b[..<end] }
-        }
-        guard !bytes.isEmpty || cut else { return }
         // All that is kept of one stream counts against one cap: ten thousand members with a 1 MiB
-        // comment each are ten thousand headers.
+        // comment each are ten thousand headers. Each field is a part of its own.
         hiddenState.withLock { s in
-            if !s.headers.isEmpty, !bytes.isEmpty { bytes.insert(10, at: 0) }
-            let room = max(0, trailingKept - s.kept)
-            if bytes.count > room { bytes = Array(bytes.prefix(room)); cut = true }
-            s.kept += bytes.count
-            s.headers += bytes
-            s.headersCut = s.headersCut || cut
+            if h.pointee.extra != nil, h.pointee.extra_len > 0 {
+                let n = Int(min(h.pointee.extra_len, h.pointee.extra_max))
+                s.headers.appendPart(UnsafeBufferPointer(start: h.pointee.extra, count: n))
+                if h.pointee.extra_len > h.pointee.extra_max { s.headers.markCut() }
+            }
+            for field in [h.pointee.name, h.pointee.comment] {
+                guard let field else { continue }
+                let b = UnsafeBufferPointer(start: field, count: Self.headerFieldKept)
+                let end = b.firstIndex(of: 0) ?? b.count
+                s.headers.appendPart(b[..<end])
+                // Full without its NUL: zlib kept only the first part of a longer field.
+                if end == b.count { s.headers.markCut() }
+            }
         }
     }
 
@@ -293,13 +283,14 @@ public final class GzipStream: ByteStream {
     private func keepTrailing(_ b: UnsafeRawBufferPointer) {
         guard trailingKept > 0, b.count > 0 else { return }
         hiddenState.withLock { s in
-            var part = b[...]
-            if s.trailing.isEmpty && !s.trailingCut {
-                guard let first = part.firstIndex(where: { $0 != 0 }) else { return }
-                part = part[first...]
+            if var trailing = s.trailing {
+                trailing.append(b)
+                s.trailing = trailing
+            } else if let first = b.firstIndex(where: { $0 != 0 }) {
+                var trailing = CappedBytes(cap: s.headers.room)
+                trailing.append(b[first...])
+                s.trailing = trailing
             }
-            let room = max(0, trailingKept - s.kept)
-            if part.count <= room { s.trailing += part; s.kept += part.count } else { s.trailing += part.prefix(room); s.kept += room; s.trailingCut = true }
         }
     }
 
@@ -376,16 +367,16 @@ public final class ZstdStream: ByteStream {
     /// when it asks (`keepingHidden`), at most that many bytes of all of them, each with whether more
     /// of it was left.
     private let skippableKept: Int?
-    private let skippedState = Mutex<(bytes: [UInt8], cut: Bool)>(([], false))
+    private let skippedState: Mutex<CappedBytes>
     /// The skippable frames read, a line break between frames, once the stream has been read to its
     /// end; and whether any was not kept whole.
-    public var skippableFrames: (bytes: [UInt8], cut: Bool) { skippedState.withLock { $0 } }
+    public var skippableFrames: CappedBytes { skippedState.withLock { $0 } }
     /// Whether the next byte of input starts a frame (at the start, and after a frame ends).
     private var atFrameStart = true
-    private var skippedKept = 0
 
     public init(_ inner: ByteStream, name: String, budget: InflatedBytes, keepingHidden: Int? = nil) throws(ImageError) {
         skippableKept = keepingHidden
+        skippedState = Mutex(CappedBytes(cap: keepingHidden ?? 0))
         guard let ds = ZSTD_createDStream() else { throw ImageError(name, "zstd could not start") }
         // Frames asking for windows beyond 128 MiB are refused (zstd's own default limit).
         _ = ZSTD_DCtx_setParameter(ds, ZSTD_d_windowLogMax, 27)
@@ -410,7 +401,7 @@ public final class ZstdStream: ByteStream {
     }
 
     /// At a frame's start: reads the skippable frames that come next, keeping what is asked of each.
-    private func readSkippableFrames(keep: Int) throws(ImageError) {
+    private func readSkippableFrames() throws(ImageError) {
         while true {
             if inBuffer.size - inBuffer.pos < 8 { try fill(atLeast: 8) }
             // Fewer than 8 bytes left: zstd judges them.
@@ -420,34 +411,27 @@ public final class ZstdStream: ByteStream {
             guard le32(0) & 0xFFFF_FFF0 == 0x184D_2A50 else { atFrameStart = false; return }
             var left = Int(le32(4))
             inBuffer.pos += 8
-            var kept: [UInt8] = [], cut = false
+            var first = true
             while left > 0 {
                 if inBuffer.pos == inBuffer.size {
                     try fill(atLeast: 1)
                     guard inBuffer.size > 0 else { throw ImageError(name, "ends inside a zstd skippable frame (truncated layer)") }
                 }
                 let take = min(left, inBuffer.size - inBuffer.pos)
-                // The line break before a frame's bytes counts against the cap too (found by review).
-                let room = keep - skippedKept - kept.count - (skippedKept > 0 ? 1 : 0)
-                if room > 0 { kept += UnsafeRawBufferPointer(start: input.baseAddress! + inBuffer.pos, count: min(take, room)) }
-                if take > room { cut = true }
+                // A frame is one part, read in chunks; the line break before it counts against the cap.
+                let chunk = UnsafeRawBufferPointer(start: input.baseAddress! + inBuffer.pos, count: take)
+                skippedState.withLock { s in if first { s.appendPart(chunk) } else { s.append(chunk) } }
+                first = false
                 inBuffer.pos += take; left -= take
             }
             lastHint = 0
-            skippedKept += kept.count + (skippedKept > 0 && !kept.isEmpty ? 1 : 0)
-            if !kept.isEmpty || cut {
-                skippedState.withLock { s in
-                    if !s.bytes.isEmpty, !kept.isEmpty { s.bytes.append(10) }
-                    s.bytes += kept; s.cut = s.cut || cut
-                }
-            }
         }
     }
 
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws(ImageError) -> Int {
         guard buffer.count > 0 else { return 0 }
         while true {
-            if let keep = skippableKept, atFrameStart { try readSkippableFrames(keep: keep) }
+            if skippableKept != nil, atFrameStart { try readSkippableFrames() }
             if inBuffer.pos == inBuffer.size && !inputEnd {
                 let n = try inner.read(into: input)
                 if n == 0 { inputEnd = true } else { sawData = true; budget.fed(n) }

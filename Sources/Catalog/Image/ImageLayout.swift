@@ -83,7 +83,7 @@ final class ArchiveLayout: LayoutFiles, @unchecked Sendable {
     /// whoever is handed the archive has: its extended headers (pax records, a `comment=` among them,
     /// GNU long names), the data of entries that are no file (a volume label), and what follows the
     /// archive's end from its first block that is not zeros (a second archive appended there). By
-    /// what each is, and where: the secret scan reads them (`hiddenBytes(keep:)`).
+    /// what each is, and where: the secret scan reads them (`eachHidden(keep:_:)`).
     private(set) var hidden: [(what: String, offset: Int, length: Int)] = []
     /// Parts past `maxEntries` of them, not kept: the scan says they were not checked (found by review).
     private(set) var hiddenDropped = 0
@@ -205,20 +205,16 @@ final class ArchiveLayout: LayoutFiles, @unchecked Sendable {
             try body(h.what, try read(h.offset, min(h.length, keep)), h.length > keep)
         }
         // The padding after each file's data that is not zeros, in the archive's order (found by review).
-        var padding: [UInt8] = [], paddingCut = false
+        var padding = CappedBytes(cap: keep)
         let files = entries.values.compactMap { e -> (offset: Int, size: Int)? in if case .file(let o, let n) = e { return (o, n) } else { return nil } }
         for f in files.sorted(by: { $0.offset < $1.offset }) {
             let pad = (512 - f.size % 512) % 512
             guard pad > 0, f.offset + f.size + pad <= fileSize else { continue }
             let bytes = try read(f.offset + f.size, pad)
             guard let first = bytes.firstIndex(where: { $0 != 0 }) else { continue }
-            var part = bytes[first...]
-            if !padding.isEmpty { padding.append(10) }
-            let room = keep - padding.count
-            if part.count > room { part = part.prefix(max(0, room)); paddingCut = true }
-            padding += part
+            padding.appendPart(bytes[first...])
         }
-        if !padding.isEmpty || paddingCut { try body("(tar padding after the archive's entries)", padding, paddingCut) }
+        if !padding.isEmpty { try body("(tar padding after the archive's entries)", padding.bytes, padding.cut) }
         if hiddenDropped > 0 { try body("(\(hiddenDropped) more extended headers and entries that are not files, past \(Self.maxEntries))", [], true) }
         var scan = archiveEnd
         while scan < fileSize {

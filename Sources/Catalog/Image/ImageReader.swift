@@ -564,19 +564,19 @@ public struct ImageReader: Sendable {
             if let after = try tar.trailingBytes(keep: Self.hiddenBytesKept) {
                 try inspectHidden(plan.index, "(bytes after the layer's end of archive)", after.bytes, after.more)
             }
-            if !tar.padding.isEmpty || tar.paddingCut {
-                try inspectHidden(plan.index, "(tar padding after the layer's entries)", tar.padding, tar.paddingCut)
+            if !tar.padding.isEmpty {
+                try inspectHidden(plan.index, "(tar padding after the layer's entries)", tar.padding.bytes, tar.padding.cut)
             }
             // The compressed stream's own: read to its end above, so all of it is known here.
             if let hidden = gzip?.hidden {
-                if !hidden.headers.isEmpty || hidden.headersCut {
-                    try inspectHidden(plan.index, "(gzip header of the layer)", hidden.headers, hidden.headersCut)
+                if !hidden.headers.isEmpty {
+                    try inspectHidden(plan.index, "(gzip header of the layer)", hidden.headers.bytes, hidden.headers.cut)
                 }
-                if !hidden.trailing.isEmpty || hidden.trailingCut {
-                    try inspectHidden(plan.index, "(bytes after the layer's gzip stream)", hidden.trailing, hidden.trailingCut)
+                if let trailing = hidden.trailing, !trailing.isEmpty {
+                    try inspectHidden(plan.index, "(bytes after the layer's gzip stream)", trailing.bytes, trailing.cut)
                 }
             }
-            if let frames = zstd?.skippableFrames, !frames.bytes.isEmpty || frames.cut {
+            if let frames = zstd?.skippableFrames, !frames.isEmpty {
                 try inspectHidden(plan.index, "(zstd skippable frames of the layer)", frames.bytes, frames.cut)
             }
         } else {

@@ -234,7 +234,7 @@ public final class StreamingTar {
     /// everyone who pulls the layer gets.
     public func trailingBytes(keep: Int) throws(ImageError) -> (bytes: [UInt8], more: Bool)? {
         while try next() != nil {}
-        var kept: [UInt8] = [], more = false, nonZero = false
+        var kept = CappedBytes(cap: keep), nonZero = false
         // A multiple of 512, and the stream is at a block boundary: a block never spans two chunks.
         var chunk = [UInt8](repeating: 0, count: 1 << 16)
         while true {
@@ -246,17 +246,15 @@ public final class StreamingTar {
                 nonZero = true
                 part = part[(first / 512 * 512)...]
             }
-            let room = keep - kept.count
-            if room >= part.count { kept += part } else { kept += part.prefix(max(0, room)); more = true }
+            kept.append(part)
         }
-        return nonZero ? (kept, more) : nil
+        return nonZero ? (kept.bytes, kept.cut) : nil
     }
 
     /// The padding after entries' data that is not zeros, kept when `keepsExtendedHeaders` is set (a
     /// secret scan): no extractor writes it out, and a writer may put anything there (found by review).
     /// Each entry's, a line break between them, at most `keptHeaderBytes` in all.
-    public private(set) var padding: [UInt8] = []
-    public private(set) var paddingCut = false
+    public private(set) var padding = CappedBytes(cap: keptHeaderBytes)
 
     private func skipData() throws(ImageError) {
         if keepsExtendedHeaders, padLeft > 0 {
@@ -267,11 +265,7 @@ public final class StreamingTar {
             let got = try withBytes(&bytes) { (b) throws(ImageError) -> Int in try stream.readFully(into: b) }
             guard got == pad else { throw ImageError(name, "ends inside a file's data (truncated layer)") }
             guard let first = bytes.firstIndex(where: { $0 != 0 }) else { return }
-            var part = bytes[first...]
-            if !padding.isEmpty { padding.append(10) }
-            let room = Self.keptHeaderBytes - padding.count
-            if part.count > room { part = part.prefix(max(0, room)); paddingCut = true }
-            padding += part
+            padding.appendPart(bytes[first...])
             return
         }
         let left = dataLeft + padLeft
