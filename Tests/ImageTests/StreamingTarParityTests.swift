@@ -257,6 +257,54 @@ import TestSupport
         #expect(try Self.headers(t.finished()).map(\.name) == ["usr/bin/evil", "usr/bin/evil2"])
     }
 
+    // (g') But a GNU header whose access or change time is set and does not parse as a number has its
+    // prefix after all, when it is ASCII (Go's fallback for archives Go wrote before 1.8): found by
+    // re-reading, where this reader named the file `evil` and umoci put it at `usr/bin/evil`.
+    static func gnuPrefixLayer() -> [UInt8] {
+        var t = Self.base()
+        let gnu = Array("ustar  \u{0}".utf8)
+        t.header("evil", type: UInt8(ascii: "0"), size: 1, mode: 0o4755, magic: gnu, extra: [(345, Array("usr/bin".utf8))])
+        t.append([1])
+        // A change time that does not parse, after an access time that does.
+        t.header("evil2", type: UInt8(ascii: "0"), size: 1, magic: gnu, extra: [(345, Array("00000000000\u{0}x".utf8))])
+        t.append([2])
+        t.header("plain", type: UInt8(ascii: "0"), size: 1, magic: gnu, extra: [(345, Array("00000000000\u{0}00000000000\u{0}".utf8))])
+        t.append([3])
+        t.header("wide", type: UInt8(ascii: "0"), size: 1, magic: gnu, extra: [(345, Array("usr/b\u{E9}n".utf8))])
+        t.append([4])
+        // `ustar ` with another version is an old-style header to Go: no prefix.
+        t.header("old", type: UInt8(ascii: "0"), size: 1, magic: Array("ustar x\u{0}".utf8), extra: [(345, Array("usr/bin".utf8))])
+        t.append([5])
+        return t.finished()
+    }
+
+    @Test func gnuHeaderWithUnreadableTimesHasAPrefix() throws {
+        let names = try Self.headers(Self.gnuPrefixLayer()).map(\.name).filter { !$0.hasSuffix("/") && $0 != "etc/passwd" }
+        #expect(names == ["usr/bin/evil", "00000000000/evil2", "plain", "wide", "old"])
+    }
+
+    /// The same layer unpacked by umoci (Go's archive/tar): its files are where this reader puts them.
+    @Test func gnuPrefixMatchesUmoci() async throws {
+        let dir = try temporaryDirectory("gnu-prefix")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let layer = dir.appendingPathComponent("layer.tar").path, layout = dir.appendingPathComponent("layout").path
+        try Data(Self.gnuPrefixLayer()).write(to: URL(fileURLWithPath: layer))
+        _ = try tool("umoci", ["init", "--layout", layout])
+        _ = try tool("umoci", ["new", "--image", layout + ":t"])
+        _ = try tool("umoci", ["raw", "add-layer", "--image", layout + ":t", layer])
+        let bundle = dir.appendingPathComponent("bundle").path
+        _ = try tool("umoci", ["unpack", "--image", layout + ":t", bundle])
+        let rootfs = bundle + "/rootfs/"
+        let unpacked = Set((FileManager.default.subpaths(atPath: rootfs) ?? []).filter { p in
+            var isDir: ObjCBool = false
+            return FileManager.default.fileExists(atPath: rootfs + p, isDirectory: &isDir) && !isDir.boolValue
+        })
+        #expect(unpacked.contains("usr/bin/evil") && unpacked.contains("00000000000/evil2"), "\(unpacked.sorted())")
+        let source = try ImageSources.open(.ociDirectory(path: layout, tag: "t"))
+        let contents = try await ImageReader(capture: ImageCapture { _, _, _ in .keep }).read(source, budget: ReadBudget(total: 1 << 30))
+        #expect(Set(contents.filesystem.files().map(\.path)) == unpacked)
+    }
+
     // (h) A second gzip member is read even when the first ends one byte before the read buffer does.
     static func splitGzip() throws -> (tar: [UInt8], gzip: [UInt8]) {
         var a = base()

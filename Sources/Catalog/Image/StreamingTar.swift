@@ -171,15 +171,28 @@ public final class StreamingTar {
     /// and symbolic links, character and block devices, directories and FIFOs.
     static func isHeaderOnly(_ type: UInt8) -> Bool { type >= UInt8(ascii: "1") && type <= UInt8(ascii: "6") }
 
-    /// A header's own name: the name field, after the prefix field only in a ustar header (magic
-    /// `ustar\0`; its star variant, with `tar\0` at 508, has a shorter prefix). A GNU header (`ustar  \0`)
-    /// keeps access and change times where ustar has the prefix, and an old one has neither.
+    /// A header's own name: the name field, after the prefix field in a ustar header (magic
+    /// `ustar\0`; its star variant, with `tar\0` at 508, has a shorter prefix). A GNU header (`ustar `,
+    /// version ` \0`) keeps access and change times where ustar has the prefix, and an old one has
+    /// neither; but when a GNU header's access or change time is set and does not parse as a number, Go
+    /// reads the field as a ustar prefix after all if it is ASCII (its fallback for archives Go wrote
+    /// before 1.8, golang.org/issue/12594), and so do containerd, Docker and umoci: a file this reader
+    /// named `evil` was put at `usr/bin/evil` (found by re-reading, checked with umoci).
     static func entryName(_ b: [UInt8]) -> String {
         let n = TarArchive.cString(b[0..<100])
-        guard b[257..<263].elementsEqual("ustar\0".utf8) else { return n }
-        let star = b[508..<512].elementsEqual("tar\0".utf8)
-        let prefix = TarArchive.cString(b[345..<(star ? 476 : 500)])
-        return prefix.isEmpty ? n : prefix + "/" + n
+        let magic = b[257..<263]
+        if magic.elementsEqual("ustar\0".utf8) {
+            let star = b[508..<512].elementsEqual("tar\0".utf8)
+            let prefix = TarArchive.cString(b[345..<(star ? 476 : 500)])
+            return prefix.isEmpty ? n : prefix + "/" + n
+        }
+        guard magic.elementsEqual("ustar ".utf8), b[263..<265].elementsEqual(" \0".utf8) else { return n }
+        let timeUnreadable = (b[345] != 0 && TarArchive.goNumeric(b, 345, 12) == nil) || (b[357] != 0 && TarArchive.goNumeric(b, 357, 12) == nil)
+        guard timeUnreadable else { return n }
+        let field = b[345..<500]
+        let prefix = field[..<(field.firstIndex(of: 0) ?? field.endIndex)]
+        guard !prefix.isEmpty, prefix.allSatisfy({ $0 < 0x80 }) else { return n }
+        return String(decoding: prefix, as: UTF8.self) + "/" + n
     }
 
     /// A pax `size` value, or nil when it is not a plausible number of bytes.
