@@ -50,7 +50,7 @@ import Testing
         defer { try? FileManager.default.removeItem(at: dir) }
         let layout = dir.appendingPathComponent("layout")
         try Self.writeLayout(layout)
-        let tokens = (0..<5).map { "ghp_" + "Ou7erT0k3nV4lu3xYzAbCdEfGhIjKlMn\($0)Q\($0)Z" }
+        let tokens = (0..<6).map { "ghp_" + "Ou7erT0k3nV4lu3xYzAbCdEfGhIjKlMn\($0)Q\($0)Z" }
         func archive(hidden: Bool) throws -> String {
             var outer = TarWriter()
             let files = (FileManager.default.subpaths(atPath: layout.path) ?? []).sorted()
@@ -63,7 +63,8 @@ import Testing
                 if hidden && f == "oci-layout" {
                     // The padding after its data (found by review, helper-173 #4).
                     let pad = Array("GITHUB_TOKEN=\(tokens[4])\n".utf8)
-                    outer.header(f, type: UInt8(ascii: "0"), size: data.count)
+                    // And a link field, which no loader reads for a regular file (re-reading, helper-173 #4).
+                    outer.header(f, type: UInt8(ascii: "0"), size: data.count, link: "GITHUB_TOKEN=\(tokens[5])")
                     outer.bytes += data + pad + [UInt8](repeating: 0, count: 512 - data.count - pad.count)
                 } else {
                     outer.add(f, data: data)
@@ -94,7 +95,7 @@ import Testing
         let findings = try JSONParser.parse(Array(r.out.utf8))["findings"]?.arrayValue ?? []
         for (i, place) in ["!index.json (tar extended header of the archive)", "!label (data of an archive entry that is not a file)",
                            "!(bytes after the archive's end)!notes/deploy.env", "!(bytes after the archive's end) (bytes after the tar's end)",
-                           "!(tar padding after the archive's entries)"].enumerated() {
+                           "!(tar padding after the archive's entries)", "!(tar header fields of the archive no loader reads)"].enumerated() {
             let f = findings.first { $0["path"]?.stringValue?.hasSuffix(place) == true }
             #expect(f != nil, "token \(i) in \(place) is found: \(r.out) \(r.err)")
             #expect(f?["layer"] == nil || f?["layer"] == .null, "\(String(describing: f))")

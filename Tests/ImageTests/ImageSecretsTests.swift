@@ -177,6 +177,26 @@ import TestSupport
         #expect(f?["layer"]?.stringValue?.hasPrefix("sha256:") == true, "\(r.out) \(r.err)")
     }
 
+    /// Header fields no runtime reads were never scanned (helper-173 #4): a regular file's link field,
+    /// and a GNU header's times, where ustar keeps its prefix. Both are found, named as header fields,
+    /// with their layer.
+    @Test func headerFieldsNoRuntimeReadsAreScanned() throws {
+        let dir = try temporaryDirectory("image-secrets-fields")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let tokens = (0..<2).map { "ghp_" + "H34d3T0k3nV4lu3xYzAbCdEfGhIjKlMn\($0)Q\($0)Z" }
+        var layer = TarWriter()
+        layer.header("etc/motd", type: UInt8(ascii: "0"), size: 3, link: "GITHUB_TOKEN=\(tokens[0])")
+        layer.append(Array("hi\n".utf8))
+        layer.header("etc/issue", type: UInt8(ascii: "0"), size: 3, magic: Array("ustar  \u{0}".utf8),
+                     extra: [(345, Array("00000000000\u{0}00000000000\u{0}".utf8)), (369, Array("GITHUB_TOKEN=\(tokens[1])".utf8))])
+        layer.append(Array("hi\n".utf8))
+        let tar = layer.finished()
+        let (r, findings) = try Self.scanStoredLayer(tar, of: tar, mediaType: "application/vnd.oci.image.layer.v1.tar", in: dir, tokens: tokens)
+        let found = findings.filter { $0["path"]?.stringValue?.hasSuffix("!(tar header fields no runtime reads)") == true }
+        #expect(found.count == 2, "\(r.out) \(r.err)")
+        #expect(found.allSatisfy { $0["layer"]?.stringValue?.hasPrefix("sha256:") == true })
+    }
+
     /// zstd's skippable frames, which every decoder passes over, were never read (Left undone,
     /// helper-169 #5): one before the layer's frame and one after it. Both are scanned, named as what
     /// they are, and the layer still reads as the tar its config names.

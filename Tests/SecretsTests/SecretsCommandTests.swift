@@ -223,6 +223,39 @@ import TestSupport
         #expect(((doc["summary"] as? [String: Any])?["files"] as? Int) == 5, "the archives' one file each: \(r.out)")
     }
 
+    /// Found by helper-173 and re-reading: a plain tar's header fields that no runtime reads (a regular
+    /// file's link field) and the padding after an entry's data were not scanned, where an image
+    /// layer's were. They are now, named by what they are.
+    @Test func tarHeaderFieldsAndPaddingAreScanned() throws {
+        let dir = try Self.tree([:])
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let make = """
+        import io, tarfile, sys
+        tok = sys.argv[1]
+        def tar(link):
+            b = io.BytesIO()
+            with tarfile.open(fileobj=b, mode='w', format=tarfile.USTAR_FORMAT) as t:
+                info = tarfile.TarInfo('etc/motd'); data = b'hello\\n'; info.size = len(data); info.linkname = link
+                t.addfile(info, io.BytesIO(data))
+            return bytearray(b.getvalue())
+        open('fields.tar', 'wb').write(tar('GITHUB_TOKEN=' + tok))
+        raw = tar(''); pad = ('GITHUB_TOKEN=' + tok + '\\n').encode()
+        raw[518:518 + len(pad)] = pad
+        open('padding.tar', 'wb').write(raw)
+        open('clean.tar', 'wb').write(tar(''))
+        """
+        try make.write(to: dir.appendingPathComponent("make.py"), atomically: true, encoding: .utf8)
+        let made = try Self.sh("python3 make.py \(Self.token) && rm make.py", in: dir)
+        #expect(made.code == 0, "\(made.err)")
+        let r = try runProcess(provenantBinary, ["secrets", "scan", dir.path, "--format", "json"])
+        #expect(r.code == 0 && !r.out.contains(Self.token) && !r.err.contains(Self.token), "\(r.err)")
+        let doc = try #require(try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any])
+        let paths = ((doc["findings"] as? [[String: Any]]) ?? []).map { ($0["path"] as? String ?? "").replacingOccurrences(of: dir.path + "/", with: "") }
+        #expect(paths == ["fields.tar (tar header fields no runtime reads)", "padding.tar (tar padding after entries' data)"], "\(paths)")
+        #expect(((doc["summary"] as? [String: Any])?["files"] as? Int) == 3, "the archives' one file each: \(r.out)")
+    }
+
     @Test func gitHistoryFindsATokenThatWasLaterRemovedAndNamesTheCommit() throws {
         let dir = try Self.tree(["README.md": "hello\n"])
         defer { try? FileManager.default.removeItem(at: dir) }

@@ -87,6 +87,10 @@ final class ArchiveLayout: LayoutFiles, @unchecked Sendable {
     private(set) var hidden: [(what: String, offset: Int, length: Int)] = []
     /// Parts past `maxEntries` of them, not kept: the scan says they were not checked (found by review).
     private(set) var hiddenDropped = 0
+    /// Where the header fields no loader reads are (`TarArchive.unusedHeaderFields`), at most
+    /// `maxEntries` of them; and whether more were left out.
+    private var unusedFields: [(offset: Int, length: Int)] = []
+    private var unusedFieldsDropped = false
     static let maxEntries = 100_000
     /// Every entry `open` reached, links followed.
     private let opened = Mutex<Set<String>>([])
@@ -118,7 +122,13 @@ final class ArchiveLayout: LayoutFiles, @unchecked Sendable {
             guard TarArchive.checksumMatches(header, 0) else { throw ImageError(displayName, "is not a tar archive (bad header at offset \(at))") }
             guard var size = TarArchive.octal(header, 124, 12) else { throw ImageError(displayName, "has an unreadable entry size at offset \(at)") }
             var type = header[156]
+            func noteUnusedFields(usesName: Bool, usesLink: Bool) {
+                for r in TarArchive.unusedHeaderFields(header, 0, usesName: usesName, usesLink: usesLink) {
+                    if unusedFields.count < Self.maxEntries { unusedFields.append((at + r.lowerBound, r.count)) } else { unusedFieldsDropped = true }
+                }
+            }
             if type == UInt8(ascii: "L") || type == UInt8(ascii: "K") || type == UInt8(ascii: "x") || type == UInt8(ascii: "g") {
+                noteUnusedFields(usesName: false, usesLink: false)
                 guard size <= StreamingTar.maxMetaSize else { throw ImageError(displayName, "has an extended header of \(size) bytes; refused") }
                 let end = at + 512 + size
                 guard end <= fileSize else { throw ImageError(displayName, "is truncated: the entry at offset \(at) claims \(size) bytes past its end") }
@@ -149,6 +159,9 @@ final class ArchiveLayout: LayoutFiles, @unchecked Sendable {
                 default: break
                 }
             }
+            let nameReplaced = (longName.map { !$0.isEmpty } ?? false) || (pax?["path"].map { !$0.isEmpty } ?? false)
+            let linkReplaced = (longLink.map { !$0.isEmpty } ?? false) || (pax?["linkpath"].map { !$0.isEmpty } ?? false)
+            noteUnusedFields(usesName: !nameReplaced, usesLink: (type == UInt8(ascii: "1") || type == UInt8(ascii: "2")) && !linkReplaced)
             if let l = longName, !l.isEmpty { name = l }
             if let l = longLink, !l.isEmpty { link = l }
             longName = nil; longLink = nil; pax = nil
@@ -215,6 +228,14 @@ final class ArchiveLayout: LayoutFiles, @unchecked Sendable {
             padding.appendPart(bytes[first...])
         }
         if !padding.isEmpty { try body("(tar padding after the archive's entries)", padding.bytes, padding.cut) }
+        var fields = CappedBytes(cap: keep)
+        for f in unusedFields {
+            // Full: what is left is not read (each field is at most 167 bytes).
+            guard fields.bytes.isEmpty || fields.room > 1 else { fields.markCut(); break }
+            fields.appendPart(try read(f.offset, f.length))
+        }
+        if unusedFieldsDropped { fields.markCut() }
+        if !fields.isEmpty { try body("(tar header fields of the archive no loader reads)", fields.bytes, fields.cut) }
         if hiddenDropped > 0 { try body("(\(hiddenDropped) more extended headers and entries that are not files, past \(Self.maxEntries))", [], true) }
         var scan = archiveEnd
         while scan < fileSize {

@@ -567,6 +567,9 @@ public struct ImageReader: Sendable {
             if !tar.padding.isEmpty {
                 try inspectHidden(plan.index, "(tar padding after the layer's entries)", tar.padding.bytes, tar.padding.cut)
             }
+            if !tar.unusedFields.isEmpty {
+                try inspectHidden(plan.index, "(tar header fields no runtime reads)", tar.unusedFields.bytes, tar.unusedFields.cut)
+            }
             // The compressed stream's own: read to its end above, so all of it is known here.
             if let hidden = gzip?.hidden {
                 if !hidden.headers.isEmpty {

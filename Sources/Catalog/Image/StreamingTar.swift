@@ -86,6 +86,7 @@ public final class StreamingTar {
             switch type {
             case UInt8(ascii: "L"), UInt8(ascii: "K"), UInt8(ascii: "x"):
                 guard size <= Self.maxMetaSize else { throw ImageError(name, "has an extended header of \(size) bytes; refused") }
+                keepUnusedFields(usesName: false, usesLink: false)
                 let meta = try readMeta(size)
                 keep(meta)
                 if type == UInt8(ascii: "L") { longName = TarArchive.cString(meta[...]) }
@@ -97,6 +98,7 @@ public final class StreamingTar {
                 // A global pax header changes defaults this reader does not use. Go returns it as an entry
                 // of its own, which extractors skip, so whatever extended headers preceded it apply to nothing.
                 guard size <= Self.maxMetaSize else { throw ImageError(name, "has a global header of \(size) bytes; refused") }
+                keepUnusedFields(usesName: false, usesLink: false)
                 let meta = try readMeta(size)
                 keep(meta)
                 longName = nil; longLink = nil; pax = nil
@@ -129,6 +131,12 @@ public final class StreamingTar {
             }
             if let l = longName, !l.isEmpty { header.name = l }
             if let l = longLink, !l.isEmpty { header.linkName = l }
+            if keepsExtendedHeaders {
+                let named = (longName.map { !$0.isEmpty } ?? false) || (pax?["path"].map { !$0.isEmpty } ?? false)
+                let linked = (longLink.map { !$0.isEmpty } ?? false) || (pax?["linkpath"].map { !$0.isEmpty } ?? false)
+                let isLink = type == UInt8(ascii: "1") || type == UInt8(ascii: "2")
+                keepUnusedFields(usesName: !named, usesLink: isLink && !linked)
+            }
             if type == 0 { type = header.name.hasSuffix("/") ? UInt8(ascii: "5") : UInt8(ascii: "0") }
             switch type {
             case UInt8(ascii: "0"), UInt8(ascii: "7"): header.kind = .file
@@ -262,6 +270,15 @@ public final class StreamingTar {
             kept.append(part)
         }
         return nonZero ? (kept.bytes, kept.cut) : nil
+    }
+
+    /// The header fields no runtime reads (`TarArchive.unusedHeaderFields`), kept when
+    /// `keepsExtendedHeaders` is set: each field a part, at most `keptHeaderBytes` in all.
+    public private(set) var unusedFields = CappedBytes(cap: keptHeaderBytes)
+
+    private func keepUnusedFields(usesName: Bool, usesLink: Bool) {
+        guard keepsExtendedHeaders else { return }
+        for r in TarArchive.unusedHeaderFields(block, 0, usesName: usesName, usesLink: usesLink) { unusedFields.appendPart(block[r]) }
     }
 
     /// The padding after entries' data that is not zeros, kept when `keepsExtendedHeaders` is set (a

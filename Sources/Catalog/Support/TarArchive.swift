@@ -15,6 +15,11 @@ public struct TarArchive {
     /// headers (pax records, long names) and of entries that are not regular files, and what follows
     /// the end of the archive when any of it is not zero. Each with what it is.
     public private(set) var unlisted: [(what: String, data: Range<Int>)] = []
+    /// The header fields no runtime reads (`unusedHeaderFields`) and the padding after entries' data
+    /// that is not zeros: each field or padding a part, at most `keptBytes` of each.
+    public private(set) var unusedFields = CappedBytes(cap: keptBytes)
+    public private(set) var padding = CappedBytes(cap: keptBytes)
+    public static let keptBytes = 8 << 20
 
     /// At most this many entries are listed, against archives of millions of empty files.
     public static let maxEntries = 200_000
@@ -113,6 +118,15 @@ public struct TarArchive {
             let type = bytes[at + 156]
             let data = dataStart..<(dataStart + size)
             let file = type == UInt8(ascii: "0") || type == 0 || type == UInt8(ascii: "7")
+            let meta = type == UInt8(ascii: "L") || type == UInt8(ascii: "K") || type == UInt8(ascii: "x") || type == UInt8(ascii: "g")
+            let link = type == UInt8(ascii: "1") || type == UInt8(ascii: "2")
+            for r in Self.unusedHeaderFields(bytes, at, usesName: !meta && !(file && (longName != nil || paxPath != nil)), usesLink: link) {
+                unusedFields.appendPart(bytes[r])
+            }
+            if size > 0, !link, type != UInt8(ascii: "3"), type != UInt8(ascii: "4"), type != UInt8(ascii: "5"), type != UInt8(ascii: "6") {
+                let pad = data.upperBound..<min(next, bytes.count)
+                if let first = bytes[pad].firstIndex(where: { $0 != 0 }) { padding.appendPart(bytes[first..<pad.upperBound]) }
+            }
             if size > 0, !file {
                 let extended = type == UInt8(ascii: "L") || type == UInt8(ascii: "K") || type == UInt8(ascii: "x") || type == UInt8(ascii: "g")
                 unlisted.append((extended ? "tar extended header" : "data of a tar entry that is not a file", data))
@@ -148,6 +162,41 @@ public struct TarArchive {
     }
 
     public func content(_ e: Entry) -> ArraySlice<UInt8> { bytes[e.data] }
+
+    /// The fields of the 512-byte header at `at` that no runtime reads (Go's archive/tar, and so
+    /// containerd, Docker, skopeo and umoci, apply the numeric owner and the name and link as given):
+    /// the name field when a GNU long name or pax `path` replaces it, or in an extended header; the
+    /// link field unless the entry is a link that it names; the owner and group names; the device
+    /// numbers of an entry that is no device; and what the format leaves after its fields: a ustar
+    /// header's bytes past its prefix (all of the prefix when the name is replaced), a GNU header's
+    /// times and sparse map, everything past an old-style header's link field. Each from its first
+    /// to its last byte that is not NUL; fields that are all NULs are left out. A writer may put
+    /// anything there, and everyone who pulls the archive gets it.
+    public static func unusedHeaderFields(_ b: [UInt8], _ at: Int, usesName: Bool, usesLink: Bool) -> [Range<Int>] {
+        guard at >= 0, at + 512 <= b.count else { return [] }
+        var fields: [Range<Int>] = []
+        if !usesName { fields.append(0..<100) }
+        if !usesLink { fields.append(157..<257) }
+        let magic = b[(at + 257)..<(at + 263)]
+        if magic.elementsEqual("ustar\0".utf8) || magic.elementsEqual("ustar ".utf8) {
+            fields += [265..<297, 297..<329]
+            let type = b[at + 156]
+            if type != UInt8(ascii: "3"), type != UInt8(ascii: "4") { fields.append(329..<345) }
+            if magic.last == 0 {
+                let star = b[(at + 508)..<(at + 512)].elementsEqual("tar\0".utf8)
+                fields.append(usesName ? (star ? 476..<508 : 500..<512) : 345..<512)
+            } else {
+                fields.append(345..<512)
+            }
+        } else {
+            fields.append(257..<512)
+        }
+        return fields.compactMap { f in
+            let r = (at + f.lowerBound)..<(at + f.upperBound)
+            guard let first = b[r].firstIndex(where: { $0 != 0 }), let last = b[r].lastIndex(where: { $0 != 0 }) else { return nil }
+            return first..<(last + 1)
+        }
+    }
 
     static func cString(_ s: ArraySlice<UInt8>) -> String {
         TarName.decode(s.prefix(while: { $0 != 0 }))

@@ -468,6 +468,15 @@ public struct SecretsScanner: Sendable {
                 // (found by helper-168). Scanned as text, under what it is.
                 // An archive there is opened one level down, on this archive's budget.
                 for u in tar.unlisted { scanHidden(Array(tar.bytes[u.data]), display: "\(display) (\(u.what))", depth: depth, budget: &budget, into: &result) }
+                // So are the header fields no runtime reads and the padding after entries' data (found by
+                // helper-173: a layer's were scanned, a plain tar's were not).
+                for (what, kept) in [("tar header fields no runtime reads", tar.unusedFields), ("tar padding after entries' data", tar.padding)] where !kept.isEmpty {
+                    scanHidden(kept.bytes, display: "\(display) (\(what))", depth: depth, budget: &budget, into: &result)
+                    if kept.cut {
+                        result.partial += 1
+                        result.warnings.append("\(display) (\(what)): over \(TarArchive.keptBytes >> 20) MiB; the rest was not scanned")
+                    }
+                }
             }
         } catch {
             // Budget exhausted or a damaged archive: what follows in it was not scanned.
