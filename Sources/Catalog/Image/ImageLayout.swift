@@ -217,10 +217,11 @@ final class ArchiveLayout: LayoutFiles, @unchecked Sendable {
         for h in hidden {
             try body(h.what, try read(h.offset, min(h.length, keep)), h.length > keep)
         }
-        // The padding after each file's data that is not zeros, in the archive's order (found by review).
+        // The padding after each entry's data that is not zeros, in the archive's order (found by review;
+        // extended headers' and other entries' too, helper-175).
         var padding = CappedBytes(cap: keep)
         let files = entries.values.compactMap { e -> (offset: Int, size: Int)? in if case .file(let o, let n) = e { return (o, n) } else { return nil } }
-        for f in files.sorted(by: { $0.offset < $1.offset }) {
+        for f in (files + hidden.map { ($0.offset, $0.length) }).sorted(by: { $0.offset < $1.offset }) {
             let pad = (512 - f.size % 512) % 512
             guard pad > 0, f.offset + f.size + pad <= fileSize else { continue }
             let bytes = try read(f.offset + f.size, pad)
@@ -228,11 +229,12 @@ final class ArchiveLayout: LayoutFiles, @unchecked Sendable {
             padding.appendPart(bytes[first...])
         }
         if !padding.isEmpty { try body("(tar padding after the archive's entries)", padding.bytes, padding.cut) }
-        var fields = CappedBytes(cap: keep)
+        var fields = CappedBytes(cap: keep), seen: Set<[UInt8]> = []
         for f in unusedFields {
-            // Full: what is left is not read (each field is at most 167 bytes).
+            // Full: what is left is not read (each range is at most 512 bytes).
             guard fields.bytes.isEmpty || fields.room > 1 else { fields.markCut(); break }
-            fields.appendPart(try read(f.offset, f.length))
+            let part = try read(f.offset, f.length)
+            if seen.insert(part).inserted { fields.appendPart(part) }
         }
         if unusedFieldsDropped { fields.markCut() }
         if !fields.isEmpty { try body("(tar header fields of the archive no loader reads)", fields.bytes, fields.cut) }

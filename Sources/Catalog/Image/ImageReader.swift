@@ -507,7 +507,13 @@ public struct ImageReader: Sendable {
             }
             let parts = try SquashedFileSystem.components(of: h.name, entry: builder.entryName(h.name))
             var content: FileContent?
-            if let inspectHidden { try Self.passHeaders(tar, parts.joined(separator: "/") + " ", plan.index, inspectHidden) }
+            if let inspectHidden {
+                try Self.passHeaders(tar, parts.joined(separator: "/") + " ", plan.index, inspectHidden)
+                if tar.unusedFields.bytes.count >= 1 << 20 {
+                    let fields = tar.takeUnusedFields()
+                    try inspectHidden(plan.index, "(tar header fields no runtime reads)", fields.bytes, fields.cut)
+                }
+            }
             if let inspect, h.kind == .file, let last = parts.last, !last.hasPrefix(".wh.") {
                 try inspect(plan.index, parts.joined(separator: "/"), h.size, LayerFileReader(tar: tar, entry: ordinal))
             } else if let inspectHidden, h.size > 0, let what = Self.hiddenData(h, parts) {
@@ -567,9 +573,8 @@ public struct ImageReader: Sendable {
             if !tar.padding.isEmpty {
                 try inspectHidden(plan.index, "(tar padding after the layer's entries)", tar.padding.bytes, tar.padding.cut)
             }
-            if !tar.unusedFields.isEmpty {
-                try inspectHidden(plan.index, "(tar header fields no runtime reads)", tar.unusedFields.bytes, tar.unusedFields.cut)
-            }
+            let fields = tar.takeUnusedFields()
+            if !fields.isEmpty { try inspectHidden(plan.index, "(tar header fields no runtime reads)", fields.bytes, fields.cut) }
             // The compressed stream's own: read to its end above, so all of it is known here.
             if let hidden = gzip?.hidden {
                 if !hidden.headers.isEmpty {

@@ -194,13 +194,17 @@ public final class StreamingTar {
             let prefix = TarArchive.cString(b[345..<(star ? 476 : 500)])
             return prefix.isEmpty ? n : prefix + "/" + n
         }
-        guard magic.elementsEqual("ustar ".utf8), b[263..<265].elementsEqual(" \0".utf8) else { return n }
-        let timeUnreadable = (b[345] != 0 && TarArchive.goNumeric(b, 345, 12) == nil) || (b[357] != 0 && TarArchive.goNumeric(b, 357, 12) == nil)
-        guard timeUnreadable else { return n }
+        guard magic.elementsEqual("ustar ".utf8), b[263..<265].elementsEqual(" \0".utf8), gnuTimesReadAsPrefix(b, 0) else { return n }
         let field = b[345..<500]
         let prefix = field[..<(field.firstIndex(of: 0) ?? field.endIndex)]
         guard !prefix.isEmpty, prefix.allSatisfy({ $0 < 0x80 }) else { return n }
         return String(decoding: prefix, as: UTF8.self) + "/" + n
+    }
+
+    /// Whether Go reads the times of the GNU header at `at` as a ustar prefix: one of them is set and
+    /// does not parse as a number (see `entryName`).
+    static func gnuTimesReadAsPrefix(_ b: [UInt8], _ at: Int) -> Bool {
+        (b[at + 345] != 0 && TarArchive.goNumeric(b, at + 345, 12) == nil) || (b[at + 357] != 0 && TarArchive.goNumeric(b, at + 357, 12) == nil)
     }
 
     /// A pax `size` value, or nil when it is not a plausible number of bytes.
@@ -272,13 +276,25 @@ public final class StreamingTar {
         return nonZero ? (kept.bytes, kept.cut) : nil
     }
 
-    /// The header fields no runtime reads (`TarArchive.unusedHeaderFields`), kept when
-    /// `keepsExtendedHeaders` is set: each field a part, at most `keptHeaderBytes` in all.
+    /// The header bytes no runtime reads (`TarArchive.unusedHeaderFields`), kept when
+    /// `keepsExtendedHeaders` is set: each range a part, once (Go's writer puts the same owner names and
+    /// device numbers in every header), at most `keptHeaderBytes` until `takeUnusedFields()`.
     public private(set) var unusedFields = CappedBytes(cap: keptHeaderBytes)
+    private var seenFields: Set<[UInt8]> = []
 
     private func keepUnusedFields(usesName: Bool, usesLink: Bool) {
         guard keepsExtendedHeaders else { return }
-        for r in TarArchive.unusedHeaderFields(block, 0, usesName: usesName, usesLink: usesLink) { unusedFields.appendPart(block[r]) }
+        for r in TarArchive.unusedHeaderFields(block, 0, usesName: usesName, usesLink: usesLink) {
+            let part = Array(block[r])
+            if seenFields.insert(part).inserted { unusedFields.appendPart(part) }
+        }
+    }
+
+    /// The unused header bytes kept so far, which are then let go: a scan takes them as they grow, so
+    /// a layer of millions of entries is read in pieces, not cut at the cap.
+    public func takeUnusedFields() -> CappedBytes {
+        defer { unusedFields = CappedBytes(cap: Self.keptHeaderBytes); seenFields = [] }
+        return unusedFields
     }
 
     /// The padding after entries' data that is not zeros, kept when `keepsExtendedHeaders` is set (a
@@ -316,6 +332,8 @@ public final class StreamingTar {
         var out = [UInt8](repeating: 0, count: padded)
         let got = try withBytes(&out) { (b) throws(ImageError) -> Int in try stream.readFully(into: b) }
         guard got == padded else { throw ImageError(name, "ends inside an extended header (truncated layer)") }
+        // Its padding is kept as an entry's is (found by helper-175).
+        if keepsExtendedHeaders, let first = out[size...].firstIndex(where: { $0 != 0 }) { padding.appendPart(out[first...]) }
         return Array(out[0..<size])
     }
 

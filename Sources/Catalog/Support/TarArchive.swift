@@ -103,8 +103,9 @@ public struct TarArchive {
     public init(_ bytes: [UInt8]) {
         self.bytes = bytes
         var at = 0
-        var longName: String?
-        var paxPath: String?
+        var longName: String?, longLink = false
+        var paxPath: String?, paxLink = false
+        var seenFields: Set<ArraySlice<UInt8>> = []
         var stopped = false
         while at + 512 <= bytes.count {
             if bytes[at..<(at + 512)].allSatisfy({ $0 == 0 }) { break }
@@ -120,7 +121,9 @@ public struct TarArchive {
             let file = type == UInt8(ascii: "0") || type == 0 || type == UInt8(ascii: "7")
             let meta = type == UInt8(ascii: "L") || type == UInt8(ascii: "K") || type == UInt8(ascii: "x") || type == UInt8(ascii: "g")
             let link = type == UInt8(ascii: "1") || type == UInt8(ascii: "2")
-            for r in Self.unusedHeaderFields(bytes, at, usesName: !meta && !(file && (longName != nil || paxPath != nil)), usesLink: link) {
+            // As a layer's are (`StreamingTar.next`): a long name or pax path replaces any entry's name field.
+            for r in Self.unusedHeaderFields(bytes, at, usesName: !meta && longName == nil && paxPath == nil,
+                                             usesLink: link && !longLink && !paxLink) where seenFields.insert(bytes[r]).inserted {
                 unusedFields.appendPart(bytes[r])
             }
             if size > 0, !link, type != UInt8(ascii: "3"), type != UInt8(ascii: "4"), type != UInt8(ascii: "5"), type != UInt8(ascii: "6") {
@@ -134,8 +137,11 @@ public struct TarArchive {
             switch type {
             case UInt8(ascii: "L"):
                 longName = Self.cString(bytes[data])
+            case UInt8(ascii: "K"):
+                longLink = !Self.cString(bytes[data]).isEmpty
             case UInt8(ascii: "x"):
                 paxPath = Self.paxPath(bytes[data]) ?? paxPath
+                paxLink = Self.paxPath(bytes[data], key: "linkpath").map { !$0.isEmpty } ?? paxLink
             case UInt8(ascii: "0"), 0, UInt8(ascii: "7"):
                 var name = Self.cString(bytes[at..<(at + 100)])
                 if bytes[(at + 257)..<(at + 262)].elementsEqual("ustar".utf8) {
@@ -145,9 +151,9 @@ public struct TarArchive {
                 if let l = longName { name = l }
                 if let p = paxPath { name = p }
                 entries.append(Entry(path: name, data: data))
-                longName = nil; paxPath = nil
+                longName = nil; paxPath = nil; longLink = false; paxLink = false
             default:
-                longName = nil; paxPath = nil
+                longName = nil; paxPath = nil; longLink = false; paxLink = false
             }
             at = next
         }
@@ -163,35 +169,56 @@ public struct TarArchive {
 
     public func content(_ e: Entry) -> ArraySlice<UInt8> { bytes[e.data] }
 
-    /// The fields of the 512-byte header at `at` that no runtime reads (Go's archive/tar, and so
+    /// The bytes of the 512-byte header at `at` that no runtime reads (Go's archive/tar, and so
     /// containerd, Docker, skopeo and umoci, apply the numeric owner and the name and link as given):
     /// the name field when a GNU long name or pax `path` replaces it, or in an extended header; the
     /// link field unless the entry is a link that it names; the owner and group names; the device
-    /// numbers of an entry that is no device; and what the format leaves after its fields: a ustar
-    /// header's bytes past its prefix (all of the prefix when the name is replaced), a GNU header's
-    /// times and sparse map, everything past an old-style header's link field. Each from its first
-    /// to its last byte that is not NUL; fields that are all NULs are left out. A writer may put
-    /// anything there, and everyone who pulls the archive gets it.
+    /// numbers of an entry that is no device; what the format leaves after its fields (a ustar
+    /// header's bytes past its prefix, a GNU header's times and sparse map, everything past an
+    /// old-style header's link field); and, in a name, link or prefix field that is read, the bytes
+    /// after the NUL that ends it (found by helper-175). Fields next to each other are one range, so a
+    /// value written across two is kept whole (helper-175); each range from its first to its last
+    /// byte that is not NUL, and ranges that are all NULs are left out. A writer may put anything
+    /// there, and everyone who pulls the archive gets it.
     public static func unusedHeaderFields(_ b: [UInt8], _ at: Int, usesName: Bool, usesLink: Bool) -> [Range<Int>] {
         guard at >= 0, at + 512 <= b.count else { return [] }
         var fields: [Range<Int>] = []
-        if !usesName { fields.append(0..<100) }
-        if !usesLink { fields.append(157..<257) }
+        // A field read as text ends at its first NUL.
+        func text(_ f: Range<Int>, read: Bool) {
+            guard read else { fields.append(f); return }
+            if let nul = b[(at + f.lowerBound)..<(at + f.upperBound)].firstIndex(of: 0) { fields.append((nul - at + 1)..<f.upperBound) }
+        }
+        text(0..<100, read: usesName)
+        text(157..<257, read: usesLink)
         let magic = b[(at + 257)..<(at + 263)]
-        if magic.elementsEqual("ustar\0".utf8) || magic.elementsEqual("ustar ".utf8) {
+        let ustar = magic.elementsEqual("ustar\0".utf8)
+        let gnu = magic.elementsEqual("ustar ".utf8) && b[(at + 263)..<(at + 265)].elementsEqual(" \0".utf8)
+        if ustar || gnu {
             fields += [265..<297, 297..<329]
             let type = b[at + 156]
             if type != UInt8(ascii: "3"), type != UInt8(ascii: "4") { fields.append(329..<345) }
-            if magic.last == 0 {
-                let star = b[(at + 508)..<(at + 512)].elementsEqual("tar\0".utf8)
-                fields.append(usesName ? (star ? 476..<508 : 500..<512) : 345..<512)
+            if ustar {
+                let prefixEnd = b[(at + 508)..<(at + 512)].elementsEqual("tar\0".utf8) ? 476 : 500
+                text(345..<prefixEnd, read: usesName)
+                fields.append(prefixEnd..<512)
+            } else if usesName, StreamingTar.gnuTimesReadAsPrefix(b, at) {
+                text(345..<500, read: true)
+                fields.append(500..<512)
             } else {
                 fields.append(345..<512)
             }
         } else {
             fields.append(257..<512)
         }
-        return fields.compactMap { f in
+        var merged: [Range<Int>] = []
+        for f in fields.sorted(by: { $0.lowerBound < $1.lowerBound }) where !f.isEmpty {
+            if let last = merged.last, last.upperBound >= f.lowerBound {
+                merged[merged.count - 1] = last.lowerBound..<max(last.upperBound, f.upperBound)
+            } else {
+                merged.append(f)
+            }
+        }
+        return merged.compactMap { f in
             let r = (at + f.lowerBound)..<(at + f.upperBound)
             guard let first = b[r].firstIndex(where: { $0 != 0 }), let last = b[r].lastIndex(where: { $0 != 0 }) else { return nil }
             return first..<(last + 1)
@@ -203,12 +230,13 @@ public struct TarArchive {
     }
 
     /// The `path` record of a pax header: lines `LEN key=value\n`.
-    static func paxPath(_ s: ArraySlice<UInt8>) -> String? {
+    static func paxPath(_ s: ArraySlice<UInt8>, key: String = "path") -> String? {
         var found: String?
+        let prefix = Array((key + "=").utf8)
         for line in s.split(separator: 10) {
             guard let space = line.firstIndex(of: 32) else { continue }
             let kv = line[(space + 1)...]
-            if kv.starts(with: "path=".utf8) { found = TarName.decode(kv.dropFirst(5)) }
+            if kv.starts(with: prefix) { found = TarName.decode(kv.dropFirst(prefix.count)) }
         }
         return found
     }
