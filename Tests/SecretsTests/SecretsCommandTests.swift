@@ -20,6 +20,36 @@ import TestSupport
         return dir
     }
 
+    /// Runs the Python `script` in an empty directory, after a prelude that gives it the token (`tok`)
+    /// and `tar(format, link, pax)`, a tar of one small file (`etc/motd`); then `secrets scan` on that
+    /// directory as JSON, which must exit 0 and print no token whole: the run, the findings' paths
+    /// relative to the directory, and the document.
+    static func scanMade(_ script: String) throws -> (run: (code: Int32, out: String, err: String), paths: [String], doc: [String: Any]) {
+        let dir = try Self.tree([:])
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let prelude = """
+        import gzip, io, tarfile, sys
+        tok = sys.argv[1]
+        def tar(fmt=tarfile.PAX_FORMAT, link='', pax=None):
+            b = io.BytesIO()
+            with tarfile.open(fileobj=b, mode='w', format=fmt) as t:
+                info = tarfile.TarInfo('etc/motd'); data = b'hello\\n'; info.size = len(data); info.linkname = link
+                info.pax_headers = pax or {}
+                t.addfile(info, io.BytesIO(data))
+            return bytearray(b.getvalue())
+
+        """
+        try (prelude + script).write(to: dir.appendingPathComponent("make.py"), atomically: true, encoding: .utf8)
+        let made = try Self.sh("python3 make.py \(Self.token) && rm make.py", in: dir)
+        #expect(made.code == 0, "\(made.err)")
+        let r = try runProcess(provenantBinary, ["secrets", "scan", dir.path, "--format", "json"])
+        #expect(r.code == 0 && !r.out.contains(Self.token) && !r.err.contains(Self.token), "\(r.err)")
+        let doc = try #require(try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any])
+        let paths = ((doc["findings"] as? [[String: Any]]) ?? []).map { ($0["path"] as? String ?? "").replacingOccurrences(of: dir.path + "/", with: "") }
+        return (r, paths, doc)
+    }
+
     static func sh(_ script: String, in dir: URL) throws -> (code: Int32, out: String, err: String) {
         try runProcess("/bin/sh", ["-c", "cd '\(dir.path)' && \(script)"], env: ["PROVENANT": provenantBinary])
     }
@@ -186,38 +216,20 @@ import TestSupport
     /// gets the archive gets them. They are scanned now, named by what they are; zeros after the end
     /// (the padding writers add) are not.
     @Test func tarBytesNoEntryHoldsAreScanned() throws {
-        let dir = try Self.tree([:])
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let make = """
-        import gzip, io, tarfile, sys
-        tok = sys.argv[1]
-        def tar(extra):
-            b = io.BytesIO()
-            with tarfile.open(fileobj=b, mode='w', format=tarfile.PAX_FORMAT) as t:
-                info = tarfile.TarInfo('etc/motd'); data = b'hello\\n'; info.size = len(data)
-                info.pax_headers = {'comment': 'GITHUB_TOKEN=' + tok} if extra else {}
-                t.addfile(info, io.BytesIO(data))
-            return b.getvalue() + (('\\nGITHUB_TOKEN=' + tok + '\\n').encode() if extra else b'')
-        open('plain.tar', 'wb').write(tar(True))
-        open('packed.tar.gz', 'wb').write(gzip.compress(tar(True)))
-        open('clean.tar', 'wb').write(tar(False))
+        let (r, paths, doc) = try Self.scanMade("""
+        marked = bytes(tar(pax={'comment': 'GITHUB_TOKEN=' + tok})) + ('\\nGITHUB_TOKEN=' + tok + '\\n').encode()
+        open('plain.tar', 'wb').write(marked)
+        open('packed.tar.gz', 'wb').write(gzip.compress(marked))
+        open('clean.tar', 'wb').write(tar())
         # Found by review: a second tar after the first's end and its zero padding, and a token followed
         # by zeros, read as binary and were dropped without a word.
         second = io.BytesIO()
         with tarfile.open(fileobj=second, mode='w') as t:
             data = ('GITHUB_TOKEN=' + tok + '\\n').encode(); info = tarfile.TarInfo('etc/secret.env'); info.size = len(data)
             t.addfile(info, io.BytesIO(data))
-        open('appended.tar', 'wb').write(tar(False) + second.getvalue())
-        open('padded.tar', 'wb').write(tar(False) + ('GITHUB_TOKEN=' + tok).encode() + bytes(600))
-        """
-        try make.write(to: dir.appendingPathComponent("make.py"), atomically: true, encoding: .utf8)
-        let made = try Self.sh("python3 make.py \(Self.token) && rm make.py", in: dir)
-        #expect(made.code == 0, "\(made.err)")
-        let r = try runProcess(provenantBinary, ["secrets", "scan", dir.path, "--format", "json"])
-        #expect(r.code == 0 && !r.out.contains(Self.token) && !r.err.contains(Self.token), "\(r.err)")
-        let doc = try #require(try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any])
-        let paths = ((doc["findings"] as? [[String: Any]]) ?? []).map { ($0["path"] as? String ?? "").replacingOccurrences(of: dir.path + "/", with: "") }
+        open('appended.tar', 'wb').write(tar() + second.getvalue())
+        open('padded.tar', 'wb').write(tar() + ('GITHUB_TOKEN=' + tok).encode() + bytes(600))
+        """)
         #expect(paths == ["appended.tar (bytes after the tar's end)!etc/secret.env", "packed.tar.gz (bytes after the tar's end)", "packed.tar.gz (tar extended header)",
                           "padded.tar (bytes after the tar's end)", "plain.tar (bytes after the tar's end)", "plain.tar (tar extended header)"], "\(paths)")
         #expect(((doc["summary"] as? [String: Any])?["files"] as? Int) == 5, "the archives' one file each: \(r.out)")
@@ -227,31 +239,13 @@ import TestSupport
     /// file's link field) and the padding after an entry's data were not scanned, where an image
     /// layer's were. They are now, named by what they are.
     @Test func tarHeaderFieldsAndPaddingAreScanned() throws {
-        let dir = try Self.tree([:])
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let make = """
-        import io, tarfile, sys
-        tok = sys.argv[1]
-        def tar(link):
-            b = io.BytesIO()
-            with tarfile.open(fileobj=b, mode='w', format=tarfile.USTAR_FORMAT) as t:
-                info = tarfile.TarInfo('etc/motd'); data = b'hello\\n'; info.size = len(data); info.linkname = link
-                t.addfile(info, io.BytesIO(data))
-            return bytearray(b.getvalue())
-        open('fields.tar', 'wb').write(tar('GITHUB_TOKEN=' + tok))
-        raw = tar(''); pad = ('GITHUB_TOKEN=' + tok + '\\n').encode()
+        let (r, paths, doc) = try Self.scanMade("""
+        open('fields.tar', 'wb').write(tar(tarfile.USTAR_FORMAT, link='GITHUB_TOKEN=' + tok))
+        raw = tar(tarfile.USTAR_FORMAT); pad = ('GITHUB_TOKEN=' + tok + '\\n').encode()
         raw[518:518 + len(pad)] = pad
         open('padding.tar', 'wb').write(raw)
-        open('clean.tar', 'wb').write(tar(''))
-        """
-        try make.write(to: dir.appendingPathComponent("make.py"), atomically: true, encoding: .utf8)
-        let made = try Self.sh("python3 make.py \(Self.token) && rm make.py", in: dir)
-        #expect(made.code == 0, "\(made.err)")
-        let r = try runProcess(provenantBinary, ["secrets", "scan", dir.path, "--format", "json"])
-        #expect(r.code == 0 && !r.out.contains(Self.token) && !r.err.contains(Self.token), "\(r.err)")
-        let doc = try #require(try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any])
-        let paths = ((doc["findings"] as? [[String: Any]]) ?? []).map { ($0["path"] as? String ?? "").replacingOccurrences(of: dir.path + "/", with: "") }
+        open('clean.tar', 'wb').write(tar(tarfile.USTAR_FORMAT))
+        """)
         #expect(paths == ["fields.tar (tar header fields no runtime reads)", "padding.tar (tar padding after entries' data)"], "\(paths)")
         #expect(((doc["summary"] as? [String: Any])?["files"] as? Int) == 3, "the archives' one file each: \(r.out)")
     }
