@@ -184,7 +184,7 @@ import TestSupport
     @Test func headerFieldsNoRuntimeReadsAreScanned() throws {
         let dir = try temporaryDirectory("image-secrets-fields")
         defer { try? FileManager.default.removeItem(at: dir) }
-        let tokens = (0..<5).map { "ghp_" + "H34d3T0k3nV4lu3xYzAbCdEfGhIjKlMn\($0)Q\($0)Z" }
+        let tokens = (0..<6).map { "ghp_" + "H34d3T0k3nV4lu3xYzAbCdEfGhIjKlMn\($0)Q\($0)Z" }
         var layer = TarWriter()
         layer.header("etc/motd", type: UInt8(ascii: "0"), size: 3, link: "GITHUB_TOKEN=\(tokens[0])")
         layer.append(Array("hi\n".utf8))
@@ -200,13 +200,34 @@ import TestSupport
         layer.bytes += records + pad + [UInt8](repeating: 0, count: 512 - records.count - pad.count)
         layer.header("etc/x", type: UInt8(ascii: "0"), size: 3)
         layer.append(Array("hi\n".utf8))
+        // From the ustar version, which no one reads, into the owner name (helper-176).
+        layer.header("etc/passwd", type: UInt8(ascii: "0"), size: 3, extra: [(263, Array(tokens[5].utf8))])
+        layer.append(Array("hi\n".utf8))
         let tar = layer.finished()
-        #expect(try StreamingTarParityTests.headers(tar).map(\.name) == ["etc/motd", "etc/issue", "etc/hosts", "etc/group", "etc/shadow"])
+        #expect(try StreamingTarParityTests.headers(tar).map(\.name) == ["etc/motd", "etc/issue", "etc/hosts", "etc/group", "etc/shadow", "etc/passwd"])
         let (r, findings) = try Self.scanStoredLayer(tar, of: tar, mediaType: "application/vnd.oci.image.layer.v1.tar", in: dir, tokens: tokens)
         let found = findings.filter { $0["path"]?.stringValue?.hasSuffix("!(tar header fields no runtime reads)") == true }
-        #expect(found.count == 4, "\(r.out) \(r.err)")
+        #expect(found.count == 5, "\(r.out) \(r.err)")
         #expect(found.allSatisfy { $0["layer"]?.stringValue?.hasPrefix("sha256:") == true })
         #expect(findings.contains { $0["path"]?.stringValue?.hasSuffix("!(tar padding after the layer's entries)") == true }, "\(r.out)")
+    }
+
+    /// The kept header bytes are many parts joined, and the first says nothing of the rest: an owner name
+    /// that begins like a zlib stream (`HK`) in the first header made the whole piece read as binary,
+    /// and a token in the last header's owner name passed without a word (found by helper-176).
+    @Test func aFirstPartThatLooksCompressedHidesNothingAfterIt() throws {
+        let dir = try temporaryDirectory("image-secrets-zlib-head")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let token = "ghp_" + "Z1ibH34dT0k3nV4lu3xYzAbCdEfGhIjKlMnO"
+        let gnu = Array("ustar  \u{0}".utf8)
+        var layer = TarWriter()
+        layer.header("etc/motd", type: UInt8(ascii: "0"), size: 3, magic: gnu, extra: [(265, Array("HKadmin".utf8)), (297, Array("staff".utf8))])
+        layer.append(Array("hi\n".utf8))
+        layer.header("etc/issue", type: UInt8(ascii: "0"), size: 3, magic: gnu, extra: [(265, Array("u \(token)".utf8))])
+        layer.append(Array("hi\n".utf8))
+        let tar = layer.finished()
+        let (r, findings) = try Self.scanStoredLayer(tar, of: tar, mediaType: "application/vnd.oci.image.layer.v1.tar", in: dir, tokens: [token])
+        #expect(findings.contains { $0["path"]?.stringValue?.hasSuffix("!(tar header fields no runtime reads)") == true }, "\(r.out) \(r.err)")
     }
 
     /// A layer whose unused header bytes pass the 8 MiB a part may keep is scanned in pieces, not cut

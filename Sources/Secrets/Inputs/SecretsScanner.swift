@@ -358,10 +358,22 @@ public struct SecretsScanner: Sendable {
     func scanHidden(_ data: [UInt8], display: String, depth: Int, budget: inout InflateBudget, into result: inout SecretsScanResult) {
         var part = SecretsScanResult()
         let head = Array(data.prefix(8192)), utf16 = UTF16Text.detect(head)
-        if Self.isArchive(head) { scanArchive(data, display: display, depth: depth + 1, budget: &budget, into: &part) }
-        else if utf16 == nil, let format = Self.unopenedCompression(head) { part.notOpened(display, format: format) }
-        else if let utf16 { scanBytes(UTF16Text.decode(data, utf16), display: display, into: &part) }
-        else { scanBytes(data, display: display, into: &part) }
+        // Hidden bytes are often many parts joined (header fields, padding), and the first part says
+        // nothing of the rest: what is read as something else is scanned as the bytes it is too, when
+        // that reading could not open it, found only binary, or decoded UTF-16. A zlib-looking owner
+        // name in a layer's first header hid a token in its last without a word (found by helper-176).
+        if Self.isArchive(head) {
+            scanArchive(data, display: display, depth: depth + 1, budget: &budget, into: &part)
+            if part.partial > 0 || (part.skippedBinary > 0 && part.filesScanned == 0) { scanBytes(data, display: display, into: &part) }
+        } else if utf16 == nil, let format = Self.unopenedCompression(head) {
+            part.notOpened(display, format: format)
+            scanBytes(data, display: display, into: &part)
+        } else if let utf16 {
+            scanBytes(UTF16Text.decode(data, utf16), display: display, into: &part)
+            scanBytes(data, display: display, into: &part)
+        } else {
+            scanBytes(data, display: display, into: &part)
+        }
         part.filesScanned = 0
         part.skippedBinary = 0
         result.merge(part)
