@@ -184,7 +184,7 @@ import TestSupport
     @Test func headerFieldsNoRuntimeReadsAreScanned() throws {
         let dir = try temporaryDirectory("image-secrets-fields")
         defer { try? FileManager.default.removeItem(at: dir) }
-        let tokens = (0..<6).map { "ghp_" + "H34d3T0k3nV4lu3xYzAbCdEfGhIjKlMn\($0)Q\($0)Z" }
+        let tokens = (0..<7).map { "ghp_" + "H34d3T0k3nV4lu3xYzAbCdEfGhIjKlMn\($0)Q\($0)Z" }
         var layer = TarWriter()
         layer.header("etc/motd", type: UInt8(ascii: "0"), size: 3, link: "GITHUB_TOKEN=\(tokens[0])")
         layer.append(Array("hi\n".utf8))
@@ -203,11 +203,14 @@ import TestSupport
         // From the ustar version, which no one reads, into the owner name (helper-176).
         layer.header("etc/passwd", type: UInt8(ascii: "0"), size: 3, extra: [(263, Array(tokens[5].utf8))])
         layer.append(Array("hi\n".utf8))
+        // A token that begins the owner name, after the usual version `00` (helper-177).
+        layer.header("etc/shells", type: UInt8(ascii: "0"), size: 3, extra: [(265, Array(tokens[6].utf8))])
+        layer.append(Array("hi\n".utf8))
         let tar = layer.finished()
-        #expect(try StreamingTarParityTests.headers(tar).map(\.name) == ["etc/motd", "etc/issue", "etc/hosts", "etc/group", "etc/shadow", "etc/passwd"])
+        #expect(try StreamingTarParityTests.headers(tar).map(\.name) == ["etc/motd", "etc/issue", "etc/hosts", "etc/group", "etc/shadow", "etc/passwd", "etc/shells"])
         let (r, findings) = try Self.scanStoredLayer(tar, of: tar, mediaType: "application/vnd.oci.image.layer.v1.tar", in: dir, tokens: tokens)
         let found = findings.filter { $0["path"]?.stringValue?.hasSuffix("!(tar header fields no runtime reads)") == true }
-        #expect(found.count == 5, "\(r.out) \(r.err)")
+        #expect(found.count == 6, "\(r.out) \(r.err)")
         #expect(found.allSatisfy { $0["layer"]?.stringValue?.hasPrefix("sha256:") == true })
         #expect(findings.contains { $0["path"]?.stringValue?.hasSuffix("!(tar padding after the layer's entries)") == true }, "\(r.out)")
     }

@@ -195,8 +195,10 @@ public struct TarArchive {
         let ustar = magic.elementsEqual("ustar\0".utf8)
         let gnu = magic.elementsEqual("ustar ".utf8) && b[(at + 263)..<(at + 265)].elementsEqual(" \0".utf8)
         if ustar || gnu {
-            // A ustar header's version (`00`) is read by no one either (found by helper-176).
-            fields += [ustar ? 263..<297 : 265..<297, 297..<329]
+            // A ustar header's version is read by no one either (found by helper-176); the usual `00` is
+            // left out, since joined to the owner name it hid a token that name began with (helper-177).
+            let version = b[(at + 263)..<(at + 265)]
+            fields += [ustar && !version.elementsEqual("00".utf8) ? 263..<297 : 265..<297, 297..<329]
             let type = b[at + 156]
             if type != UInt8(ascii: "3"), type != UInt8(ascii: "4") { fields.append(329..<345) }
             if ustar {

@@ -359,24 +359,38 @@ public struct SecretsScanner: Sendable {
         var part = SecretsScanResult()
         let head = Array(data.prefix(8192)), utf16 = UTF16Text.detect(head)
         // Hidden bytes are often many parts joined (header fields, padding), and the first part says
-        // nothing of the rest: what is read as something else is scanned as the bytes it is too, when
-        // that reading could not open it, found only binary, or decoded UTF-16. A zlib-looking owner
-        // name in a layer's first header hid a token in its last without a word (found by helper-176).
+        // nothing of the rest: what is read as something else (an archive, UTF-16) is scanned as the
+        // bytes it is too, and only what that finds anew is kept. A zlib-looking owner name in a
+        // layer's first header, or a zip in its first padding, hid a token in a later one without a
+        // word (found by helper-176 and helper-177).
         if Self.isArchive(head) {
             scanArchive(data, display: display, depth: depth + 1, budget: &budget, into: &part)
-            if part.partial > 0 || (part.skippedBinary > 0 && part.filesScanned == 0) { scanBytes(data, display: display, into: &part) }
+            addRawFindings(data, display: display, to: &part)
         } else if utf16 == nil, let format = Self.unopenedCompression(head) {
             part.notOpened(display, format: format)
-            scanBytes(data, display: display, into: &part)
+            addRawFindings(data, display: display, to: &part)
         } else if let utf16 {
             scanBytes(UTF16Text.decode(data, utf16), display: display, into: &part)
-            scanBytes(data, display: display, into: &part)
+            addRawFindings(data, display: display, to: &part)
         } else {
             scanBytes(data, display: display, into: &part)
         }
         part.filesScanned = 0
         part.skippedBinary = 0
         result.merge(part)
+    }
+
+    /// Scans `data` as the bytes it is and adds to `part` the findings it did not have already: a
+    /// strong value by rule and value, a weak one by rule, shown prefix and length. Bytes are counted
+    /// once.
+    private func addRawFindings(_ data: [UInt8], display: String, to part: inout SecretsScanResult) {
+        var raw = SecretsScanResult()
+        scanBytes(data, display: display, into: &raw)
+        func key(_ f: SecretFinding) -> String { f.ruleID + "\u{0}" + (f.secret.valueDigest ?? "\(f.secret.prefix)\u{0}\(f.secret.length)") }
+        let known = Set(part.findings.map(key))
+        part.findings += raw.findings.filter { !known.contains(key($0)) }
+        part.warnings += raw.warnings
+        part.partial += raw.partial
     }
 
     /// Bytes in memory that are not an archive: UTF-16 text decoded, binary skipped, the rest scanned.
