@@ -380,17 +380,22 @@ public struct SecretsScanner: Sendable {
         result.merge(part)
     }
 
-    /// Scans `data` as the bytes it is and adds to `part` the findings it did not have already: a
-    /// strong value by rule and value, a weak one by rule, shown prefix and length. Bytes are counted
-    /// once.
+    /// Scans `data` as the bytes it is and adds to `part` the findings it did not have already. A
+    /// strong value is told by its rule and value digest; a weak one has no digest that tells it from
+    /// another of its rule and length (every AWS key ID is 20 characters), so each is kept, a repeat
+    /// rather than a miss (found by helper-178). Bytes are counted once, and the raw pass's warnings
+    /// (a findings cap) only when the reading said nothing of the kind.
     private func addRawFindings(_ data: [UInt8], display: String, to part: inout SecretsScanResult) {
         var raw = SecretsScanResult()
         scanBytes(data, display: display, into: &raw)
-        func key(_ f: SecretFinding) -> String { f.ruleID + "\u{0}" + (f.secret.valueDigest ?? "\(f.secret.prefix)\u{0}\(f.secret.length)") }
-        let known = Set(part.findings.map(key))
-        part.findings += raw.findings.filter { !known.contains(key($0)) }
-        part.warnings += raw.warnings
-        part.partial += raw.partial
+        func key(_ f: SecretFinding) -> String? { f.secret.valueDigest.map { f.ruleID + "\u{0}" + $0 } }
+        let known = Set(part.findings.compactMap(key))
+        part.findings += raw.findings.filter { key($0).map { !known.contains($0) } ?? true }
+        if part.bytesScanned == 0 { part.bytesScanned = raw.bytesScanned }
+        if part.partial == 0 {
+            part.warnings += raw.warnings
+            part.partial += raw.partial
+        }
     }
 
     /// Bytes in memory that are not an archive: UTF-16 text decoded, binary skipped, the rest scanned.
