@@ -64,6 +64,9 @@ public struct ZipArchive {
     /// Bytes before the archive's first record (a zipapp's `#!` line, a launch script): 0 for a zip
     /// that starts the file.
     public private(set) var prefixLength = 0
+    /// Each entry's comment and the archive's, which no extraction writes out: a secret scan reads
+    /// them (found by review). At most 1 MiB, the rest left out (`cut`).
+    public private(set) var comments = CappedBytes(cap: 1 << 20)
 
     private static func u16(_ b: [UInt8], _ o: Int) -> UInt16 { UInt16(b[o]) | UInt16(b[o + 1]) << 8 }
     private static func u32(_ b: [UInt8], _ o: Int) -> UInt32 { (0..<4).reduce(0) { $0 | UInt32(b[o + $1]) << (8 * UInt32($1)) } }
@@ -171,8 +174,12 @@ public struct ZipArchive {
             let localFlags = Self.u16(bytes, header.lowerBound + 6)
             entries.append(Entry(path: path, method: method, flags: flags | (localFlags & 1), compressedSize: csize, uncompressedSize: usize, dataStart: data.lowerBound))
             firstHeader = min(firstHeader, header.lowerBound)
+            if commentLen > 0 { comments.appendPart(bytes[(extraStart + extraLen)..<next]) }
             at = next
         }
+        // The archive's own comment, after the end record (as long as the file has it).
+        let archiveComment = (eocd + 22)..<min(bytes.count, eocd + 22 + Int(Self.u16(bytes, eocd + 20)))
+        if !archiveComment.isEmpty { comments.appendPart(bytes[archiveComment]) }
         prefixLength = min(firstHeader, Int(cdOffset))
         // Entries never share bytes in a real archive; many records pointing at one compressed blob
         // would make a small file inflate the same data over and over.
@@ -290,6 +297,28 @@ enum Inflate {
 /// A gzip file (every member, one after another, as `gzip -d` reads it), inflated against a budget.
 public enum Gzip {
     public static func isGzip(_ b: [UInt8]) -> Bool { b.count >= 3 && b[0] == 0x1f && b[1] == 0x8b && b[2] == 8 }
+
+    /// The first member's header fields no decompressor writes out (FEXTRA, FNAME, FCOMMENT), a line
+    /// break between them: a writer may put anything there, and a secret scan reads them (found by
+    /// review: a token as a `.gz` file's stored name passed).
+    public static func headerFields(_ b: [UInt8]) -> [UInt8] {
+        guard isGzip(b), b.count >= 10 else { return [] }
+        let flags = b[3]
+        var at = 10, out = CappedBytes(cap: 1 << 20)
+        if flags & 0x04 != 0 {
+            guard at + 2 <= b.count else { return out.bytes }
+            let end = min(b.count, at + 2 + (Int(b[at]) | Int(b[at + 1]) << 8))
+            out.appendPart(b[(at + 2)..<end])
+            at = end
+        }
+        for bit: UInt8 in [0x08, 0x10] where flags & bit != 0 {
+            guard at < b.count else { break }
+            let end = b[at...].firstIndex(of: 0) ?? b.count
+            out.appendPart(b[at..<end])
+            at = end + 1
+        }
+        return out.bytes
+    }
 
     /// Throws `InflateBudget.Exhausted` when the budget runs out, `ParseError` when the first member is
     /// damaged. Damage in a later member ends the output after the last complete one and is reported in

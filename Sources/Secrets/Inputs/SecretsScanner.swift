@@ -433,6 +433,9 @@ public struct SecretsScanner: Sendable {
         do {
             if Gzip.isGzip(bytes) {
                 var damaged: ParseError?
+                // The stored name and comment, which gunzip does not write out, are scanned as hidden bytes (found by review).
+                let fields = Gzip.headerFields(bytes)
+                if !fields.isEmpty { scanHidden(fields, display: "\(display) (gzip header)", depth: depth, budget: &budget, into: &result) }
                 let inner = try Gzip.decompress(bytes, name: display, budget: &budget, damagedTail: &damaged)
                 if let damaged {
                     // The complete members are scanned; what follows the damage is not.
@@ -477,6 +480,11 @@ public struct SecretsScanner: Sendable {
                 // What comes before a zip behind a prefix (a launch script) is scanned as text too:
                 // only the entries were, and a secret in the script went unseen (found by review).
                 if zip.prefixLength > 0 { scanText(Array(bytes[..<zip.prefixLength]), display: display, into: &result) }
+                // Its comments, which no extraction writes out, as hidden bytes (found by review).
+                if !zip.comments.isEmpty {
+                    scanHidden(zip.comments.bytes, display: "\(display) (zip comments)", depth: depth, budget: &budget, into: &result)
+                    if zip.comments.cut { result.partial += 1; result.warnings.append("\(display) (zip comments): over 1 MiB; the rest was not scanned") }
+                }
                 for e in zip.entries where !e.isDirectory {
                     do { entry(try zip.read(e, budget: &budget), e.path) }
                     catch let stop as InflateBudget.Exhausted { throw stop }
