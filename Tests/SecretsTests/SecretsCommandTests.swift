@@ -282,6 +282,19 @@ import TestSupport
         #expect(((doc["summary"] as? [String: Any])?["files"] as? Int) == 10, "the archives' files: one each, two in zippad.tar and weak.tar: \(r.out)")
     }
 
+    /// A gzip's stored name over the 1 MiB kept of it is said to be partly scanned, not passed as
+    /// clean (found by helper-179).
+    @Test func aLongGzipNameIsPartlyScanned() throws {
+        let (r, paths, doc) = try Self.scanMade("""
+        g = io.BytesIO()
+        with gzip.GzipFile(filename='x' * (1 << 20) + ' GITHUB_TOKEN=' + tok, mode='wb', fileobj=g, mtime=0) as f: f.write(b'hello\\n')
+        open('long.log.gz', 'wb').write(g.getvalue())
+        """)
+        #expect(paths.isEmpty, "\(paths)")
+        #expect(((doc["summary"] as? [String: Any])?["partlyScanned"] as? Int) == 1, "\(r.out)")
+        #expect((r.out + r.err).contains("long.log.gz (gzip header): over 1 MiB"), "\(r.err)")
+    }
+
     @Test func gitHistoryFindsATokenThatWasLaterRemovedAndNamesTheCommit() throws {
         let dir = try Self.tree(["README.md": "hello\n"])
         defer { try? FileManager.default.removeItem(at: dir) }

@@ -299,14 +299,16 @@ public enum Gzip {
     public static func isGzip(_ b: [UInt8]) -> Bool { b.count >= 3 && b[0] == 0x1f && b[1] == 0x8b && b[2] == 8 }
 
     /// The first member's header fields no decompressor writes out (FEXTRA, FNAME, FCOMMENT), a line
-    /// break between them: a writer may put anything there, and a secret scan reads them (found by
-    /// review: a token as a `.gz` file's stored name passed).
-    public static func headerFields(_ b: [UInt8]) -> [UInt8] {
-        guard isGzip(b), b.count >= 10 else { return [] }
+    /// break between them, at most 1 MiB (`cut` when more was left out, found by helper-179): a
+    /// writer may put anything there, and a secret scan reads them (found by review: a token as a
+    /// `.gz` file's stored name passed).
+    public static func headerFields(_ b: [UInt8]) -> CappedBytes {
+        var out = CappedBytes(cap: 1 << 20)
+        guard isGzip(b), b.count >= 10 else { return out }
         let flags = b[3]
-        var at = 10, out = CappedBytes(cap: 1 << 20)
+        var at = 10
         if flags & 0x04 != 0 {
-            guard at + 2 <= b.count else { return out.bytes }
+            guard at + 2 <= b.count else { return out }
             let end = min(b.count, at + 2 + (Int(b[at]) | Int(b[at + 1]) << 8))
             out.appendPart(b[(at + 2)..<end])
             at = end
@@ -317,7 +319,7 @@ public enum Gzip {
             out.appendPart(b[at..<end])
             at = end + 1
         }
-        return out.bytes
+        return out
     }
 
     /// Throws `InflateBudget.Exhausted` when the budget runs out, `ParseError` when the first member is

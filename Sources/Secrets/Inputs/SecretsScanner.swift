@@ -435,7 +435,8 @@ public struct SecretsScanner: Sendable {
                 var damaged: ParseError?
                 // The stored name and comment, which gunzip does not write out, are scanned as hidden bytes (found by review).
                 let fields = Gzip.headerFields(bytes)
-                if !fields.isEmpty { scanHidden(fields, display: "\(display) (gzip header)", depth: depth, budget: &budget, into: &result) }
+                if !fields.bytes.isEmpty { scanHidden(fields.bytes, display: "\(display) (gzip header)", depth: depth, budget: &budget, into: &result) }
+                if fields.cut { result.partial += 1; result.warnings.append("\(display) (gzip header): over 1 MiB; the rest was not scanned") }
                 let inner = try Gzip.decompress(bytes, name: display, budget: &budget, damagedTail: &damaged)
                 if let damaged {
                     // The complete members are scanned; what follows the damage is not.
