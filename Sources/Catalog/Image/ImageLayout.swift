@@ -159,9 +159,8 @@ final class ArchiveLayout: LayoutFiles, @unchecked Sendable {
                 default: break
                 }
             }
-            let nameReplaced = (longName.map { !$0.isEmpty } ?? false) || (pax?["path"].map { !$0.isEmpty } ?? false)
-            let linkReplaced = (longLink.map { !$0.isEmpty } ?? false) || (pax?["linkpath"].map { !$0.isEmpty } ?? false)
-            noteUnusedFields(usesName: !nameReplaced, usesLink: (type == UInt8(ascii: "1") || type == UInt8(ascii: "2")) && !linkReplaced)
+            let read = StreamingTar.fieldsRead(type: type, longName: longName, longLink: longLink, pax: pax)
+            noteUnusedFields(usesName: read.name, usesLink: read.link)
             if let l = longName, !l.isEmpty { name = l }
             if let l = longLink, !l.isEmpty { link = l }
             longName = nil; longLink = nil; pax = nil

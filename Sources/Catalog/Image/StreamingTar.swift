@@ -132,10 +132,8 @@ public final class StreamingTar {
             if let l = longName, !l.isEmpty { header.name = l }
             if let l = longLink, !l.isEmpty { header.linkName = l }
             if keepsExtendedHeaders {
-                let named = (longName.map { !$0.isEmpty } ?? false) || (pax?["path"].map { !$0.isEmpty } ?? false)
-                let linked = (longLink.map { !$0.isEmpty } ?? false) || (pax?["linkpath"].map { !$0.isEmpty } ?? false)
-                let isLink = type == UInt8(ascii: "1") || type == UInt8(ascii: "2")
-                keepUnusedFields(usesName: !named, usesLink: isLink && !linked)
+                let read = Self.fieldsRead(type: type, longName: longName, longLink: longLink, pax: pax)
+                keepUnusedFields(usesName: read.name, usesLink: read.link)
             }
             if type == 0 { type = header.name.hasSuffix("/") ? UInt8(ascii: "5") : UInt8(ascii: "0") }
             switch type {
@@ -199,6 +197,15 @@ public final class StreamingTar {
         let prefix = field[..<(field.firstIndex(of: 0) ?? field.endIndex)]
         guard !prefix.isEmpty, prefix.allSatisfy({ $0 < 0x80 }) else { return n }
         return String(decoding: prefix, as: UTF8.self) + "/" + n
+    }
+
+    /// Whether a runtime reads a header's name and link fields, after the extended headers before it:
+    /// a GNU long name or pax `path` replaces the name, a long link or pax `linkpath` the link, which
+    /// only links read (empty values are ignored, as Go ignores them).
+    static func fieldsRead(type: UInt8, longName: String?, longLink: String?, pax: [String: [UInt8]]?) -> (name: Bool, link: Bool) {
+        let nameReplaced = !(longName ?? "").isEmpty || !(pax?["path"] ?? []).isEmpty
+        let linkReplaced = !(longLink ?? "").isEmpty || !(pax?["linkpath"] ?? []).isEmpty
+        return (!nameReplaced, (type == UInt8(ascii: "1") || type == UInt8(ascii: "2")) && !linkReplaced)
     }
 
     /// Whether Go reads the times of the GNU header at `at` as a ustar prefix: one of them is set and
