@@ -380,6 +380,16 @@ public struct SecretsScanner: Sendable {
         result.merge(part)
     }
 
+    /// Scans what was kept of an archive's hidden bytes as one hidden part; what the cap left out
+    /// makes it partly scanned, with a warning.
+    func scanKept(_ kept: CappedBytes, display: String, depth: Int, budget: inout InflateBudget, into result: inout SecretsScanResult) {
+        if !kept.bytes.isEmpty { scanHidden(kept.bytes, display: display, depth: depth, budget: &budget, into: &result) }
+        if kept.cut {
+            result.partial += 1
+            result.warnings.append("\(display): over \(kept.cap >> 20) MiB; the rest was not scanned")
+        }
+    }
+
     /// Scans `data` as the bytes it is and adds to `part` the findings it did not have already. A
     /// strong value is told by its rule and value digest; a weak one has no digest that tells it from
     /// another of its rule and length (every AWS key ID is 20 characters), so each is kept, a repeat
@@ -434,9 +444,7 @@ public struct SecretsScanner: Sendable {
             if Gzip.isGzip(bytes) {
                 var damaged: ParseError?
                 // The stored name and comment, which gunzip does not write out, are scanned as hidden bytes (found by review).
-                let fields = Gzip.headerFields(bytes)
-                if !fields.bytes.isEmpty { scanHidden(fields.bytes, display: "\(display) (gzip header)", depth: depth, budget: &budget, into: &result) }
-                if fields.cut { result.partial += 1; result.warnings.append("\(display) (gzip header): over 1 MiB; the rest was not scanned") }
+                scanKept(Gzip.headerFields(bytes), display: "\(display) (gzip header)", depth: depth, budget: &budget, into: &result)
                 let inner = try Gzip.decompress(bytes, name: display, budget: &budget, damagedTail: &damaged)
                 if let damaged {
                     // The complete members are scanned; what follows the damage is not.
@@ -482,10 +490,7 @@ public struct SecretsScanner: Sendable {
                 // only the entries were, and a secret in the script went unseen (found by review).
                 if zip.prefixLength > 0 { scanText(Array(bytes[..<zip.prefixLength]), display: display, into: &result) }
                 // Its comments, which no extraction writes out, as hidden bytes (found by review).
-                if !zip.comments.isEmpty {
-                    scanHidden(zip.comments.bytes, display: "\(display) (zip comments)", depth: depth, budget: &budget, into: &result)
-                    if zip.comments.cut { result.partial += 1; result.warnings.append("\(display) (zip comments): over 1 MiB; the rest was not scanned") }
-                }
+                scanKept(zip.comments, display: "\(display) (zip comments)", depth: depth, budget: &budget, into: &result)
                 for e in zip.entries where !e.isDirectory {
                     do { entry(try zip.read(e, budget: &budget), e.path) }
                     catch let stop as InflateBudget.Exhausted { throw stop }
@@ -510,13 +515,8 @@ public struct SecretsScanner: Sendable {
                 for u in tar.unlisted { scanHidden(Array(tar.bytes[u.data]), display: "\(display) (\(u.what))", depth: depth, budget: &budget, into: &result) }
                 // So are the header fields no runtime reads and the padding after entries' data (found by
                 // helper-173: a layer's were scanned, a plain tar's were not).
-                for (what, kept) in [("tar header fields no runtime reads", tar.unusedFields), ("tar padding after entries' data", tar.padding)] where !kept.isEmpty {
-                    scanHidden(kept.bytes, display: "\(display) (\(what))", depth: depth, budget: &budget, into: &result)
-                    if kept.cut {
-                        result.partial += 1
-                        result.warnings.append("\(display) (\(what)): over \(TarArchive.keptBytes >> 20) MiB; the rest was not scanned")
-                    }
-                }
+                scanKept(tar.unusedFields, display: "\(display) (tar header fields no runtime reads)", depth: depth, budget: &budget, into: &result)
+                scanKept(tar.padding, display: "\(display) (tar padding after entries' data)", depth: depth, budget: &budget, into: &result)
             }
         } catch {
             // Budget exhausted or a damaged archive: what follows in it was not scanned.
