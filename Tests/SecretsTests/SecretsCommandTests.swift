@@ -278,8 +278,49 @@ import TestSupport
         #expect(paths == ["commented.zip (zip comments)", "dirpad.tar (tar padding after entries' data)", "fields.tar (tar header fields no runtime reads)", "named.log.gz (gzip header)",
                           "owner.tar (tar header fields no runtime reads)",
                           "padding.tar (tar padding after entries' data)", "weak.tar (tar padding after entries' data)",
-                          "weak.tar (tar padding after entries' data)!k.env", "zippad.tar (tar padding after entries' data)"], "\(paths)")
+                          // The second weak value follows the zip's end record in the padding kept: read there
+                          // too, and a weak value has no digest to tell it is the one the raw pass found.
+                          "weak.tar (tar padding after entries' data) (zip bytes outside its entries)",
+                          "weak.tar (tar padding after entries' data)!k.env",
+                          // The token after the zip is found by its reading first; the raw pass knows the value.
+                          "zippad.tar (tar padding after entries' data) (zip bytes outside its entries)"], "\(paths)")
         #expect(((doc["summary"] as? [String: Any])?["files"] as? Int) == 10, "the archives' files: one each, two in zippad.tar and weak.tar: \(r.out)")
+    }
+
+    /// The bytes of a zip no extraction writes out: an entry's name (said once, though both headers
+    /// hold it), a local header's own name, an extra field, a local entry the directory does not list
+    /// and what follows the end record. Each passed a scan that `grep` failed (found by helper-179).
+    @Test func zipBytesOutsideItsEntriesAreScanned() throws {
+        let (r, paths, doc) = try Self.scanMade("""
+        import struct, zipfile
+        def z(build):
+            b = io.BytesIO()
+            with zipfile.ZipFile(b, 'w') as zf: build(zf)
+            return bytearray(b.getvalue())
+        open('name.zip', 'wb').write(z(lambda zf: zf.writestr('cfg/' + tok + '.txt', 'hello\\n')))
+        # The local header names the entry differently from the directory, which readers go by.
+        other = 'cfg/' + 'x' * 40 + '.txt'
+        d = z(lambda zf: zf.writestr(other, 'hello\\n'))
+        d[30:30 + len(other)] = ('cfg/' + tok + '.txt').encode()
+        open('local.zip', 'wb').write(d)
+        def extra(zf):
+            i = zipfile.ZipInfo('a.txt'); i.extra = b'\\x99\\x99' + struct.pack('<H', len(tok)) + tok.encode()
+            zf.writestr(i, 'hello\\n')
+        open('extra.zip', 'wb').write(z(extra))
+        open('after.zip', 'wb').write(z(lambda zf: zf.writestr('a.txt', 'hello\\n')) + b'\\nGITHUB_TOKEN=' + tok.encode() + b'\\n')
+        # Two stored entries, the first then dropped from the central directory: its bytes stay.
+        d = z(lambda zf: (zf.writestr('gone.env', 'GITHUB_TOKEN=' + tok + '\\n'), zf.writestr('b.txt', 'hi')))
+        end = d.rindex(b'PK\\x05\\x06'); size, at = struct.unpack('<II', d[end + 12:end + 20])
+        first = 46 + sum(struct.unpack('<HHH', d[at + 28:at + 34]))
+        kept = d[at + first:at + size]
+        open('unlisted.zip', 'wb').write(d[:at] + kept + d[end:end + 8] + struct.pack('<HHII', 1, 1, len(kept), at) + d[end + 20:])
+        # Names as a jar has them, with no value in them: nothing is found.
+        open('clean.jar', 'wb').write(z(lambda zf: [zf.writestr(n, 'x') for n in ('META-INF/MANIFEST.MF', 'com/example/auth/PasswordEncoder.class', 'com/example/auth/SecretKeyTokenProvider$Builder.class', 'application.properties')]))
+        """)
+        #expect(paths == ["after.zip (zip bytes outside its entries)", "extra.zip (zip bytes outside its entries)", "local.zip (zip bytes outside its entries)",
+                          "name.zip (zip bytes outside its entries)", "unlisted.zip (zip bytes outside its entries)"], "\(paths)")
+        let summary = doc["summary"] as? [String: Any]
+        #expect(summary?["partlyScanned"] as? Int == 0 && summary?["unreadable"] as? Int == 0, "\(r.out)")
     }
 
     /// A gzip's stored name over the 1 MiB kept of it is said to be partly scanned, not passed as

@@ -67,6 +67,9 @@ public struct ZipArchive {
     /// Each entry's comment and the archive's, which no extraction writes out: a secret scan reads
     /// them (found by review). At most 1 MiB, the rest left out (`cut`).
     public private(set) var comments = CappedBytes(cap: 1 << 20)
+    /// Ranges whose bytes a reader has elsewhere: the comments (in `comments`) and each local header's
+    /// name where it repeats the directory's.
+    private var readElsewhere: [Range<Int>] = []
 
     private static func u16(_ b: [UInt8], _ o: Int) -> UInt16 { UInt16(b[o]) | UInt16(b[o + 1]) << 8 }
     private static func u32(_ b: [UInt8], _ o: Int) -> UInt32 { (0..<4).reduce(0) { $0 | UInt32(b[o + $1]) << (8 * UInt32($1)) } }
@@ -174,12 +177,20 @@ public struct ZipArchive {
             let localFlags = Self.u16(bytes, header.lowerBound + 6)
             entries.append(Entry(path: path, method: method, flags: flags | (localFlags & 1), compressedSize: csize, uncompressedSize: usize, dataStart: data.lowerBound))
             firstHeader = min(firstHeader, header.lowerBound)
-            if commentLen > 0 { comments.appendPart(bytes[(extraStart + extraLen)..<next]) }
+            if commentLen > 0 {
+                comments.appendPart(bytes[(extraStart + extraLen)..<next])
+                readElsewhere.append((extraStart + extraLen)..<next)
+            }
+            let localName = (header.lowerBound + 30)..<min(bytes.count, header.lowerBound + 30 + Int(Self.u16(bytes, header.lowerBound + 26)))
+            if bytes[localName].elementsEqual(bytes[nameStart..<extraStart]) { readElsewhere.append(localName) }
             at = next
         }
         // The archive's own comment, after the end record (as long as the file has it).
         let archiveComment = (eocd + 22)..<min(bytes.count, eocd + 22 + Int(Self.u16(bytes, eocd + 20)))
-        if !archiveComment.isEmpty { comments.appendPart(bytes[archiveComment]) }
+        if !archiveComment.isEmpty {
+            comments.appendPart(bytes[archiveComment])
+            readElsewhere.append(archiveComment)
+        }
         prefixLength = min(firstHeader, Int(cdOffset))
         // Entries never share bytes in a real archive; many records pointing at one compressed blob
         // would make a small file inflate the same data over and over.
@@ -188,6 +199,26 @@ public struct ZipArchive {
         for (a, b) in zip(spans, spans.dropFirst()) where b.lowerBound < a.upperBound {
             throw bad("entries share compressed data (at offset \(b.lowerBound)); refused as a zip bomb")
         }
+    }
+
+    /// The bytes of the archive, after its prefix, that no entry's content, comment or name holds, each
+    /// stretch a part: the headers' fixed fields and extra fields, each name once, data descriptors,
+    /// whatever lies between entries (a local entry the directory does not list) and what follows the
+    /// end record. No extraction writes them out, and a token there passed a secret scan that `grep`
+    /// would have failed (found by helper-179). Made when asked: the SBOM's jar reader never does.
+    /// `withPrefix` starts them at the file's first byte, for a prefix not read otherwise.
+    public func bytesOutsideEntries(withPrefix: Bool = false, cap: Int = 8 << 20) -> CappedBytes {
+        var covered = readElsewhere
+        for e in entries where e.compressedSize > 0 { covered.append(e.dataStart..<(e.dataStart + Int(e.compressedSize))) }
+        covered.sort { $0.lowerBound < $1.lowerBound }
+        var out = CappedBytes(cap: cap)
+        var at = withPrefix ? 0 : prefixLength
+        for r in covered {
+            if r.lowerBound > at { out.appendPart(bytes[at..<r.lowerBound]) }
+            at = max(at, r.upperBound)
+        }
+        if at < bytes.count { out.appendPart(bytes[at...]) }
+        return out
     }
 
     /// The entry's content, inflated while counting against `budget`. Throws `InflateBudget.Exhausted`

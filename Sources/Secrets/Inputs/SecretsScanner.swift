@@ -381,9 +381,16 @@ public struct SecretsScanner: Sendable {
     }
 
     /// Scans what was kept of an archive's hidden bytes as one hidden part; what the cap left out
-    /// makes it partly scanned, with a warning.
-    func scanKept(_ kept: CappedBytes, display: String, depth: Int, budget: inout InflateBudget, into result: inout SecretsScanResult) {
-        if !kept.bytes.isEmpty { scanHidden(kept.bytes, display: display, depth: depth, budget: &budget, into: &result) }
+    /// makes it partly scanned, with a warning. Without `opening`, the bytes are scanned only as they are.
+    func scanKept(_ kept: CappedBytes, display: String, depth: Int, budget: inout InflateBudget, opening: Bool = true, into result: inout SecretsScanResult) {
+        if !kept.bytes.isEmpty, opening { scanHidden(kept.bytes, display: display, depth: depth, budget: &budget, into: &result) }
+        if !kept.bytes.isEmpty, !opening {
+            var part = SecretsScanResult()
+            scanBytes(kept.bytes, display: display, into: &part)
+            part.filesScanned = 0
+            part.skippedBinary = 0
+            result.merge(part)
+        }
         if kept.cut {
             result.partial += 1
             result.warnings.append("\(display): over \(kept.cap >> 20) MiB; the rest was not scanned")
@@ -488,9 +495,16 @@ public struct SecretsScanner: Sendable {
                 }
                 // What comes before a zip behind a prefix (a launch script) is scanned as text too:
                 // only the entries were, and a secret in the script went unseen (found by review).
-                if zip.prefixLength > 0 { scanText(Array(bytes[..<zip.prefixLength]), display: display, into: &result) }
+                // A binary one (an executable stub, a local entry the directory does not list) is scanned
+                // with the bytes outside the entries, not skipped as a binary file would be.
+                let prefixHead = Array(bytes[..<zip.prefixLength].prefix(8192))
+                let textPrefix = zip.prefixLength > 0 && (UTF16Text.detect(prefixHead) != nil || !Self.isBinary(prefixHead))
+                if textPrefix { scanText(Array(bytes[..<zip.prefixLength]), display: display, into: &result) }
                 // Its comments, which no extraction writes out, as hidden bytes (found by review).
                 scanKept(zip.comments, display: "\(display) (zip comments)", depth: depth, budget: &budget, into: &result)
+                // And the rest no extraction writes out: names, extra fields, bytes between entries and after the end.
+                // They begin with a local header's signature, which is no archive of its own to open.
+                scanKept(zip.bytesOutsideEntries(withPrefix: !textPrefix), display: "\(display) (zip bytes outside its entries)", depth: depth, budget: &budget, opening: false, into: &result)
                 for e in zip.entries where !e.isDirectory {
                     do { entry(try zip.read(e, budget: &budget), e.path) }
                     catch let stop as InflateBudget.Exhausted { throw stop }
