@@ -265,9 +265,11 @@ enum Inflate {
     }
 
     /// With `members`, damage after the first complete member ends the inflation there: what the
-    /// complete members held is returned and the damage goes to `damagedTail`.
+    /// complete members held is returned and the damage goes to `damagedTail`. `nextMember` is told
+    /// the offset in `bytes` where each member after the first begins.
     static func run(_ bytes: [UInt8], _ src: Range<Int>, windowBits: Int32, path: String, members: Bool,
-                    damagedTail: inout ParseError?, step: (UInt64, UInt64) throws -> Void) throws -> [UInt8] {
+                    damagedTail: inout ParseError?, nextMember: (Int) -> Void = { _ in },
+                    step: (UInt64, UInt64) throws -> Void) throws -> [UInt8] {
         func corrupt(_ why: String) -> ParseError { ParseError("'\(Redactor.quote(path, max: 120))' has damaged deflate data: \(why)") }
         guard src.count <= Int(UInt32.max) else { throw corrupt("compressed entry larger than 4 GiB") }
         var stream = z_stream()
@@ -304,6 +306,7 @@ enum Inflate {
                     let another = windowBits == MAX_WBITS ? rest.count >= 2 && Zlib.isZlib([rest[0], rest[1]])
                         : rest.count >= 3 && rest[0] == 0x1f && rest[1] == 0x8b && rest[2] == 8
                     if another {
+                        if let base = all.baseAddress { nextMember(UnsafePointer(next) - base) }
                         guard inflateReset(&stream) == Z_OK else { throw corrupt("zlib could not restart for the next member") }
                         continue
                     }
@@ -335,11 +338,17 @@ public enum Gzip {
     /// `.gz` file's stored name passed).
     public static func headerFields(_ b: [UInt8]) -> CappedBytes {
         var out = CappedBytes(cap: 1 << 20)
-        guard isGzip(b), b.count >= 10 else { return out }
-        let flags = b[3]
-        var at = 10
+        headerFields(b, at: 0, into: &out)
+        return out
+    }
+
+    /// Adds the header fields of the member that begins at `start` to `out`.
+    static func headerFields(_ b: [UInt8], at start: Int, into out: inout CappedBytes) {
+        guard start >= 0, start <= b.count - 10, isGzip(Array(b[start..<(start + 3)])) else { return }
+        let flags = b[start + 3]
+        var at = start + 10
         if flags & 0x04 != 0 {
-            guard at + 2 <= b.count else { return out }
+            guard at + 2 <= b.count else { return }
             let end = min(b.count, at + 2 + (Int(b[at]) | Int(b[at + 1]) << 8))
             out.appendPart(b[(at + 2)..<end])
             at = end
@@ -350,17 +359,21 @@ public enum Gzip {
             out.appendPart(b[at..<end])
             at = end + 1
         }
-        return out
     }
 
     /// Throws `InflateBudget.Exhausted` when the budget runs out, `ParseError` when the first member is
     /// damaged. Damage in a later member ends the output after the last complete one and is reported in
-    /// `damagedTail`.
-    public static func decompress(_ bytes: [UInt8], name: String, budget: inout InflateBudget, damagedTail: inout ParseError?) throws -> [UInt8] {
+    /// `damagedTail`. Each later member's header fields are added to `headers`: `cat a.gz b.gz` keeps
+    /// `b.gz`'s name and comment as well, which no reader writes out either (found by helper-179).
+    public static func decompress(_ bytes: [UInt8], name: String, budget: inout InflateBudget, damagedTail: inout ParseError?,
+                                  headers: inout CappedBytes) throws -> [UInt8] {
         var remaining = budget.remaining
         let limit = budget.limit
         defer { budget.remaining = remaining }
-        return try Inflate.run(bytes, 0..<bytes.count, windowBits: 16 + MAX_WBITS, path: name, members: true, damagedTail: &damagedTail) { produced, _ in
+        var starts: [Int] = []
+        defer { for s in starts { headerFields(bytes, at: s, into: &headers) } }
+        return try Inflate.run(bytes, 0..<bytes.count, windowBits: 16 + MAX_WBITS, path: name, members: true, damagedTail: &damagedTail,
+                               nextMember: { starts.append($0) }) { produced, _ in
             guard produced <= remaining else { remaining = 0; throw InflateBudget.Exhausted(limit: limit) }
             remaining -= produced
         }

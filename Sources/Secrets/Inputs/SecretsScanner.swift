@@ -451,8 +451,14 @@ public struct SecretsScanner: Sendable {
             if Gzip.isGzip(bytes) {
                 var damaged: ParseError?
                 // The stored name and comment, which gunzip does not write out, are scanned as hidden bytes (found by review).
-                scanKept(Gzip.headerFields(bytes), display: "\(display) (gzip header)", depth: depth, budget: &budget, into: &result)
-                let inner = try Gzip.decompress(bytes, name: display, budget: &budget, damagedTail: &damaged)
+                // Every member's, as `cat a.gz b.gz` has them; scanned however the inflation ends.
+                var headers = Gzip.headerFields(bytes)
+                let inner: [UInt8]
+                do { inner = try Gzip.decompress(bytes, name: display, budget: &budget, damagedTail: &damaged, headers: &headers) } catch {
+                    scanKept(headers, display: "\(display) (gzip header)", depth: depth, budget: &budget, into: &result)
+                    throw error
+                }
+                scanKept(headers, display: "\(display) (gzip header)", depth: depth, budget: &budget, into: &result)
                 if let damaged {
                     // The complete members are scanned; what follows the damage is not.
                     result.partial += 1
