@@ -30,6 +30,17 @@ import Testing
         #expect(CappedBytes(cap: -3).cap == 0 && CappedBytes(cap: 0).isEmpty)
     }
 
+    /// Padding is kept from its first non-zero byte to the block's end (a zip hidden there ends in
+    /// zero fields); all zeros, it is nothing.
+    @Test func paddingIsKeptFromItsFirstNonZeroByte() {
+        var c = CappedBytes(cap: 64)
+        c.appendPadding([0, 0, 0][...])
+        #expect(c.isEmpty)
+        c.appendPadding(([0, 0] + Array("hi".utf8) + [0, 0])[...])
+        c.appendPadding(([9, 0, 0] + Array("ok".utf8) + [0])[2...])
+        #expect(c.bytes == Array("hi".utf8) + [0, 0, 10] + Array("ok".utf8) + [0], "\(c.bytes)")
+    }
+
     /// Found by re-reading: a layer's padding appended its line break before checking for room, so
     /// each entry past the cap added one byte more.
     @Test func layerPaddingStaysWithinTheCap() throws {

@@ -336,6 +336,29 @@ import TestSupport
         #expect((r.out + r.err).contains("long.log.gz (gzip header): over 1 MiB"), "\(r.err)")
     }
 
+    /// Hidden bytes whose first part reads as UTF-16 are scanned as the bytes they are too: a token in
+    /// a later, ASCII part was garbled by the decoding alone (`8e095b8`, which had no test of its own).
+    @Test func aUTF16FirstHiddenPartHidesNothingAfterIt() throws {
+        let (r, paths, _) = try Self.scanMade("""
+        import zipfile
+        # An entry's comment in UTF-16, then the archive's with the token: two parts of the comments kept.
+        for name, u in (('bom.zip', 'hello world, in UTF-16'.encode('utf-16')), ('plain.zip', 'hello world, in UTF-16'.encode('utf-16-le'))):
+            c = io.BytesIO()
+            with zipfile.ZipFile(c, 'w') as zf:
+                i = zipfile.ZipInfo('x.txt'); i.comment = u; zf.writestr(i, 'hi')
+                zf.comment = b'GITHUB_TOKEN=' + tok.encode()
+            open(name, 'wb').write(c.getvalue())
+        # A token in UTF-16 in a tar's padding, with and without a byte-order mark: the zeros to the
+        # block's end hid that it was UTF-16 (helper-177).
+        for name, enc in (('bompad.tar', 'utf-16'), ('lepad.tar', 'utf-16-le'), ('bepad.tar', 'utf-16-be')):
+            u = ('GITHUB_TOKEN=' + tok).encode(enc)
+            one = tar(tarfile.USTAR_FORMAT); one[518:518 + len(u)] = u
+            open(name, 'wb').write(one)
+        """)
+        #expect(paths == ["bepad.tar (tar padding after entries' data)", "bom.zip (zip comments)", "bompad.tar (tar padding after entries' data)",
+                          "lepad.tar (tar padding after entries' data)", "plain.zip (zip comments)"], "\(paths) \(r.err)")
+    }
+
     /// A later member's stored name, as `cat a.gz b.gz` keeps it, is scanned as the first member's is,
     /// also when that member is damaged after its header (found by helper-179).
     @Test func laterGzipMembersHeadersAreScanned() throws {

@@ -28,6 +28,14 @@ public struct CappedBytes: Sendable, Equatable {
         append(part)
     }
 
+    /// Starts a new part of a tar block's padding, from its first non-zero byte; nothing when every
+    /// byte is zero. The zeros after the last non-zero byte stay: an archive hidden there ends in
+    /// zero fields (a zip's comment length).
+    public mutating func appendPadding(_ part: ArraySlice<UInt8>) {
+        guard let first = part.firstIndex(where: { $0 != 0 }) else { return }
+        appendPart(part[first...])
+    }
+
     /// Adds to the part being kept, as a stream's bytes arrive in chunks.
     public mutating func append<C: Collection<UInt8>>(_ more: C) {
         guard !refusing else { if !more.isEmpty { cut = true }; return }

@@ -224,8 +224,7 @@ final class ArchiveLayout: LayoutFiles, @unchecked Sendable {
             let pad = (512 - f.size % 512) % 512
             guard pad > 0, f.offset + f.size + pad <= fileSize else { continue }
             let bytes = try read(f.offset + f.size, pad)
-            guard let first = bytes.firstIndex(where: { $0 != 0 }) else { continue }
-            padding.appendPart(bytes[first...])
+            padding.appendPadding(bytes[...])
         }
         if !padding.isEmpty { try body("(tar padding after the archive's entries)", padding.bytes, padding.cut) }
         var fields = CappedBytes(cap: keep), seen: Set<[UInt8]> = []

@@ -317,8 +317,7 @@ public final class StreamingTar {
             var bytes = [UInt8](repeating: 0, count: pad)
             let got = try withBytes(&bytes) { (b) throws(ImageError) -> Int in try stream.readFully(into: b) }
             guard got == pad else { throw ImageError(name, "ends inside a file's data (truncated layer)") }
-            guard let first = bytes.firstIndex(where: { $0 != 0 }) else { return }
-            padding.appendPart(bytes[first...])
+            padding.appendPadding(bytes[...])
             return
         }
         let left = dataLeft + padLeft
@@ -340,7 +339,7 @@ public final class StreamingTar {
         let got = try withBytes(&out) { (b) throws(ImageError) -> Int in try stream.readFully(into: b) }
         guard got == padded else { throw ImageError(name, "ends inside an extended header (truncated layer)") }
         // Its padding is kept as an entry's is (found by helper-175).
-        if keepsExtendedHeaders, let first = out[size...].firstIndex(where: { $0 != 0 }) { padding.appendPart(out[first...]) }
+        if keepsExtendedHeaders { padding.appendPadding(out[size...]) }
         return Array(out[0..<size])
     }
 

@@ -129,7 +129,7 @@ public struct TarArchive {
             // Every entry's: this reader steps over `size` bytes whatever the type (found by helper-176).
             if size > 0 {
                 let pad = data.upperBound..<min(next, bytes.count)
-                if let first = bytes[pad].firstIndex(where: { $0 != 0 }) { padding.appendPart(bytes[first..<pad.upperBound]) }
+                padding.appendPadding(bytes[pad])
             }
             if size > 0, !file {
                 let extended = type == UInt8(ascii: "L") || type == UInt8(ascii: "K") || type == UInt8(ascii: "x") || type == UInt8(ascii: "g")

@@ -357,7 +357,9 @@ public struct SecretsScanner: Sendable {
     /// padded with zeros, was dropped as binary without a word (found by review).
     func scanHidden(_ data: [UInt8], display: String, depth: Int, budget: inout InflateBudget, into result: inout SecretsScanResult) {
         var part = SecretsScanResult()
-        let head = Array(data.prefix(8192)), utf16 = UTF16Text.detect(head)
+        // A first part of UTF-16 text in a block's padding is followed by the zeros that fill the block,
+        // which no text holds: its byte order is read from what comes before them (found by helper-177).
+        let head = Array(data.prefix(8192)), utf16 = UTF16Text.detect(head) ?? UTF16Text.detect(Self.beforeFirstZeroUnit(head))
         // Hidden bytes are often many parts joined (header fields, padding), and the first part says
         // nothing of the rest: what is read as something else (an archive, UTF-16) is scanned as the
         // bytes it is too, and only what that finds anew is kept. A zlib-looking owner name in a
@@ -378,6 +380,13 @@ public struct SecretsScanner: Sendable {
         part.filesScanned = 0
         part.skippedBinary = 0
         result.merge(part)
+    }
+
+    /// The bytes before the first two-byte zero at an even offset: where a UTF-16 text's code units end.
+    static func beforeFirstZeroUnit(_ head: [UInt8]) -> ArraySlice<UInt8> {
+        var i = 0
+        while i + 1 < head.count, head[i] != 0 || head[i + 1] != 0 { i += 2 }
+        return head[..<min(i, head.count)]
     }
 
     /// Scans what was kept of an archive's hidden bytes as one hidden part; what the cap left out
