@@ -36,8 +36,10 @@ let package = Package(
         .target(name: "ProvenantCore"),
         // Debian's libzstd-dev: zstd-compressed image layers.
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        // Debian's liblzma-dev: xz and `.lzma` files, and the members of `.deb` packages, for the secret scan.
+        .systemLibrary(name: "CLzma", pkgConfig: "liblzma", providers: [.apt(["liblzma-dev"])]),
         .target(name: "Catalog", dependencies: [
-            "ProvenantCore", "CZstd",
+            "ProvenantCore", "CZstd", "CLzma",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Yams", package: "Yams"),
             .product(name: "ZIPFoundation", package: "ZIPFoundation"),

@@ -56,7 +56,8 @@ import TestSupport
         var layer = TarWriter()
         layer.add("opt/app.pyz", data: Array("#!/bin/sh\nexec python3 \"$0\"\n".utf8) + zipBytes, mode: 0o755)
         layer.add("opt/sfx.bin", data: [0x7f, 0x45, 0x4c, 0x46, 2, 1, 1, 0] + [UInt8](repeating: 0, count: 64) + zipBytes, mode: 0o755)
-        layer.add("etc/s.env.xz", data: [0xFD, 0x37, 0x7A, 0x58, 0x5A, 0x00] + [UInt8](repeating: 7, count: 40))
+        // bzip2, which no reader here opens (xz is opened now).
+        layer.add("etc/s.env.bz2", data: Array("BZh9".utf8) + [0x31, 0x41, 0x59, 0x26, 0x53, 0x59] + [UInt8](repeating: 7, count: 40))
         var w = try LayoutWriter(dir)
         try w.addLayer(layer.finished(), createdBy: "COPY . /")
         try w.write()
@@ -64,7 +65,7 @@ import TestSupport
         let doc = try JSONParser.parse(Array(r.out.utf8))
         let paths = (doc["findings"]?.arrayValue ?? []).compactMap { $0["path"]?.stringValue }
         #expect(paths.contains { $0.hasSuffix("!opt/app.pyz!s.env") } && paths.contains { $0.hasSuffix("!opt/sfx.bin!s.env") }, "\(paths) \(r.err)")
-        #expect(r.err.contains("etc/s.env.xz: xz-compressed") && r.err.contains("not checked"), "\(r.err)")
+        #expect(r.err.contains("etc/s.env.bz2: bzip2-compressed") && r.err.contains("not checked"), "\(r.err)")
         if case .int(let partial)? = doc["summary"]?["partlyScanned"] { #expect(partial == 1, "\(r.out)") } else { Issue.record("no partial count: \(r.out)") }
     }
 

@@ -359,6 +359,54 @@ import TestSupport
                           "lepad.tar (tar padding after entries' data)", "plain.zip (zip comments)"], "\(paths) \(r.err)")
     }
 
+    /// xz, `.lzma` and zstd files, and `.deb` packages (ar archives whose members are tars in any of
+    /// them), are opened: each was NOT CHECKED before. A zstd skippable frame is read as hidden bytes,
+    /// and damage, a dictionary too large to decode and a bomb make the file partly scanned.
+    @Test func compressedFilesAndDebPackagesAreOpened() throws {
+        let (r, paths, doc) = try Self.scanMade("""
+        import lzma, struct
+        line = ('GITHUB_TOKEN=' + tok + '\\n').encode()
+        def zst(data):
+            # One frame of one raw block: what a zstd decoder reads, written without a zstd library.
+            n = len(data)
+            head = bytes([0x20, n]) if n < 256 else bytes([0x60]) + struct.pack('<H', n - 256)
+            return b'\\x28\\xb5\\x2f\\xfd' + head + struct.pack('<I', 1 | (n << 3))[:3] + data
+        def ar(members):
+            out = b'!<arch>\\n'
+            for name, data in members:
+                out += ('%-16s%-12d%-6d%-6d%-8d%-10d' % (name, 0, 0, 0, 100644, len(data))).encode() + b'`\\n' + data + (b'\\n' if len(data) % 2 else b'')
+            return out
+        def tarred(name, data):
+            b = io.BytesIO()
+            with tarfile.open(fileobj=b, mode='w', format=tarfile.GNU_FORMAT) as t:
+                i = tarfile.TarInfo(name); i.size = len(data); t.addfile(i, io.BytesIO(data))
+            return b.getvalue()
+        open('a.txt.xz', 'wb').write(lzma.compress(line))
+        open('a.txt.lzma', 'wb').write(lzma.compress(line, format=lzma.FORMAT_ALONE))
+        open('a.txt.zst', 'wb').write(zst(line))
+        skippable = b'\\x50\\x2a\\x4d\\x18' + struct.pack('<I', len(line)) + line
+        open('skip.zst', 'wb').write(zst(b'hello\\n') + skippable + zst(b'bye\\n'))
+        open('skipfirst.zst', 'wb').write(skippable + zst(b'hello\\n'))
+        control = lzma.compress(tarred('./control', b'Package: demo\\nVersion: 1.0\\n'))
+        open('demo_1.0_all.deb', 'wb').write(ar([('debian-binary', b'2.0\\n'), ('control.tar.xz', control), ('data.tar.zst', zst(tarred('./etc/app/env', line)))]))
+        # Cut inside its data: what was read before the cut is scanned, and the file is partly scanned.
+        x = lzma.compress(b'hello\\n' * 10000 + line)
+        open('cut.txt.xz', 'wb').write(x[:len(x) - 40])
+        open('bigdict.xz', 'wb').write(lzma.compress(line, filters=[{'id': lzma.FILTER_LZMA2, 'dict_size': 1 << 30}]))
+        open('bomb.xz', 'wb').write(lzma.compress(bytes(40 << 20), preset=1))
+        open('cut.deb', 'wb').write(ar([('debian-binary', b'2.0\\n'), ('data.tar.zst', zst(tarred('./etc/app/env', line)))])[:200])
+        """)
+        #expect(paths == ["a.txt.lzma", "a.txt.xz", "a.txt.zst", "cut.txt.xz", "demo_1.0_all.deb!data.tar.zst!./etc/app/env", "skip.zst (zstd skippable frames)",
+                          "skipfirst.zst (zstd skippable frames)"], "\(paths) \(r.err)")
+        let summary = doc["summary"] as? [String: Any]
+        #expect(summary?["partlyScanned"] as? Int == 4, "\(r.out)")
+        for said in ["cut.txt.xz' has damaged xz data", "bigdict.xz' has damaged xz data: it needs more than 128 MiB of memory to decode",
+                     "bomb.xz: archive inflates to more than", "cut.deb: member 2 ("] {
+            #expect(r.out.contains(said), "\(said): \(r.out)")
+        }
+        #expect(!r.out.contains("which this scanner cannot open"), "\(r.out)")
+    }
+
     /// A later member's stored name, as `cat a.gz b.gz` keeps it, is scanned as the first member's is,
     /// also when that member is damaged after its header (found by helper-179).
     @Test func laterGzipMembersHeadersAreScanned() throws {

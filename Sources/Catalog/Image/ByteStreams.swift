@@ -374,7 +374,11 @@ public final class ZstdStream: ByteStream {
     /// Whether the next byte of input starts a frame (at the start, and after a frame ends).
     private var atFrameStart = true
 
-    public init(_ inner: ByteStream, name: String, budget: InflatedBytes, keepingHidden: Int? = nil) throws(ImageError) {
+    /// What the stream is, in the message that says it was cut short: a layer, or a file a secret scan opened.
+    let whole: String
+
+    public init(_ inner: ByteStream, name: String, budget: InflatedBytes, keepingHidden: Int? = nil, whole: String = "layer") throws(ImageError) {
+        self.whole = whole
         skippableKept = keepingHidden
         skippedState = Mutex(CappedBytes(cap: keepingHidden ?? 0))
         guard let ds = ZSTD_createDStream() else { throw ImageError(name, "zstd could not start") }
@@ -415,7 +419,7 @@ public final class ZstdStream: ByteStream {
             while left > 0 {
                 if inBuffer.pos == inBuffer.size {
                     try fill(atLeast: 1)
-                    guard inBuffer.size > 0 else { throw ImageError(name, "ends inside a zstd skippable frame (truncated layer)") }
+                    guard inBuffer.size > 0 else { throw ImageError(name, "ends inside a zstd skippable frame (truncated \(whole))") }
                 }
                 let take = min(left, inBuffer.size - inBuffer.pos)
                 // A frame is one part, read in chunks; the line break before it counts against the cap.
@@ -448,7 +452,7 @@ public final class ZstdStream: ByteStream {
             if out.pos > 0 { try budget.take(out.pos, name, ratioLimited: true); return out.pos }
             if inputEnd && inBuffer.pos == inBuffer.size {
                 // A zero hint from the last call that made progress means the last frame was complete.
-                if lastHint != 0 || !sawData { throw ImageError(name, "ends inside its zstd stream (truncated layer)") }
+                if lastHint != 0 || !sawData { throw ImageError(name, "ends inside its zstd stream (truncated \(whole))") }
                 return 0
             }
         }

@@ -498,6 +498,37 @@ public struct SecretsScanner: Sendable {
                 }
                 if Self.isArchive(inner) { scanArchive(inner, display: display, depth: depth + 1, budget: &budget, into: &result) }
                 else { scanText(inner, display: display, into: &result) }
+            } else if let format = Self.openedCompression(Array(bytes.prefix(16))) {
+                // xz, `.lzma` and zstd as gzip is: a tar inside is this archive, anything else one level down.
+                var damaged: ParseError?
+                let inner: [UInt8]
+                if format == .zstd {
+                    // Skippable frames, which every decoder passes over, as hidden bytes; however the inflation ends.
+                    var skippable = CappedBytes(cap: 1 << 20)
+                    do { inner = try Zstd.decompress(bytes, name: display, budget: &budget, damagedTail: &damaged, skippable: &skippable) } catch {
+                        scanKept(skippable, display: "\(display) (zstd skippable frames)", depth: depth, budget: &budget, into: &result)
+                        throw error
+                    }
+                    scanKept(skippable, display: "\(display) (zstd skippable frames)", depth: depth, budget: &budget, into: &result)
+                } else {
+                    inner = try Xz.decompress(bytes, name: display, lzmaAlone: format == .lzma, budget: &budget, damagedTail: &damaged)
+                }
+                if let damaged {
+                    result.partial += 1
+                    result.warnings.append("\(display): \(shownPath(String(describing: damaged)))")
+                }
+                if TarArchive.isTar(inner) { scanArchive(inner, display: display, depth: depth, budget: &budget, into: &result) }
+                else if Self.isArchive(inner) { scanArchive(inner, display: display, depth: depth + 1, budget: &budget, into: &result) }
+                else { scanText(inner, display: display, into: &result) }
+            } else if ArArchive.isAr(bytes) {
+                // A `.deb`: its members (`control.tar.xz`, `data.tar.zst`) are entries as a zip's are.
+                let ar = ArArchive(bytes)
+                for m in ar.members { entry(Array(bytes[m.data]), m.name) }
+                scanKept(ar.unusedFields, display: "\(display) (ar header fields)", depth: depth, budget: &budget, opening: false, into: &result)
+                if let p = ar.problem {
+                    result.partial += 1
+                    result.warnings.append("\(display): \(shownPath(String(describing: p)))")
+                }
             } else if ZipArchive.isZip(bytes) || (!TarArchive.isTar(bytes) && ZipArchive.endRecordOffset(bytes) != nil) {
                 let zip: ZipArchive
                 do { zip = try ZipArchive(bytes) } catch {
@@ -577,7 +608,29 @@ public struct SecretsScanner: Sendable {
         return Redactor.escapeControls(Redactor.redact(String(decoding: out, as: UTF8.self)))
     }
 
-    static func isArchive(_ head: [UInt8]) -> Bool { ZipArchive.isZip(head) || Gzip.isGzip(head) || TarArchive.isTar(head) || looksZlib(head) }
+    static func isArchive(_ head: [UInt8]) -> Bool {
+        ZipArchive.isZip(head) || Gzip.isGzip(head) || TarArchive.isTar(head) || looksZlib(head) || openedCompression(head) != nil || ArArchive.isAr(head)
+    }
+
+    /// The compressed formats opened here besides gzip and zlib, by their magic.
+    enum OpenedCompression: String { case xz, lzma, zstd }
+    static func openedCompression(_ head: [UInt8]) -> OpenedCompression? {
+        if Xz.isXz(head) { return .xz }
+        if Zstd.isZstd(head) { return .zstd }
+        if isLzmaAlone(head) { return .lzma }
+        return nil
+    }
+
+    /// LZMA-alone (`.lzma`): the properties byte 0x5D, a dictionary of 2^n or 3·2^(n-1) bytes (at
+    /// least 4 KiB), then an uncompressed size that is unknown (all FF) or under 2^40; text starting
+    /// with `]` does not (found by review).
+    static func isLzmaAlone(_ head: [UInt8]) -> Bool {
+        guard head.count >= 13, head[0] == 0x5D else { return false }
+        let dictionary = UInt32(head[1]) | UInt32(head[2]) << 8 | UInt32(head[3]) << 16 | UInt32(head[4]) << 24
+        let shaped = dictionary >= 4096 && (dictionary & (dictionary - 1) == 0 || (dictionary / 3) & (dictionary / 3 - 1) == 0 && dictionary % 3 == 0)
+        let size = head[5..<13]
+        return shaped && (size.allSatisfy { $0 == 0xFF } || size.suffix(3).allSatisfy { $0 == 0 })
+    }
 
     /// A zlib stream by its header: one zlib writes, or another valid one followed by a control byte
     /// text does not hold (`HK` and `hC` are valid headers that begin ordinary text).
@@ -585,7 +638,8 @@ public struct SecretsScanner: Sendable {
         Zlib.isStandard(head) || (Zlib.isZlib(head) && Zlib.hasControlByte(head.dropFirst(2)))
     }
 
-    /// The compressed formats scanned files may be in that no reader here opens, by their magic.
+    /// Compressed formats and archives by their magic: those the scanner opens (xz, lzma, zstd and ar,
+    /// which `isArchive` tells first) and those no reader here opens. `secrets redact` rewrites none.
     static func unopenedCompression(_ head: [UInt8]) -> String? {
         func starts(_ m: [UInt8]) -> Bool { head.count >= m.count && head.starts(with: m) }
         if starts([0xFD, 0x37, 0x7A, 0x58, 0x5A, 0x00]) { return "xz" }
@@ -599,14 +653,7 @@ public struct SecretsScanner: Sendable {
         // properties byte 0x5D, then a dictionary size of at least 4 KiB), compress's `.Z`, lzip, and
         // an ar archive (a `.deb`, whose members no reader here opens yet).
         if starts([0x02, 0x21, 0x4C, 0x18]) { return "lz4" }
-        // LZMA-alone: a dictionary of 2^n or 3·2^(n-1) bytes, then an uncompressed size that is unknown
-        // (all FF) or under 2^40; text starting with `]` does not (found by review).
-        if head.count >= 13, head[0] == 0x5D {
-            let dictionary = UInt32(head[1]) | UInt32(head[2]) << 8 | UInt32(head[3]) << 16 | UInt32(head[4]) << 24
-            let shaped = dictionary >= 4096 && (dictionary & (dictionary - 1) == 0 || (dictionary / 3) & (dictionary / 3 - 1) == 0 && dictionary % 3 == 0)
-            let size = head[5..<13]
-            if shaped, size.allSatisfy({ $0 == 0xFF }) || size.suffix(3).allSatisfy({ $0 == 0 }) { return "lzma" }
-        }
+        if isLzmaAlone(head) { return "lzma" }
         if starts([0x1F, 0x9D]) { return "compress (.Z)" }
         if starts(Array("LZIP".utf8)) { return "lzip" }
         if starts(Array("!<arch>\n".utf8)) { return "ar (.deb)" }
