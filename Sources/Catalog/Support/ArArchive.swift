@@ -15,6 +15,8 @@ public struct ArArchive {
     public private(set) var members: [Member] = []
     /// What could not be read, in order: the members before it are kept.
     public private(set) var problem: ParseError?
+    /// The bytes from the damage on, which no member holds: a secret scan reads them as they are.
+    public private(set) var rest: Range<Int>?
     /// The header fields no extractor reads (dates, owners, modes) and the bytes between members
     /// that are not the one padding byte: a secret scan reads them. At most 1 MiB.
     public private(set) var unusedFields = CappedBytes(cap: 1 << 20)
@@ -31,13 +33,13 @@ public struct ArArchive {
                 if at >= bytes.count { break }
             }
             let which = "member \(members.count + 1)"
-            guard at + 60 <= bytes.count else { problem = ParseError("the header of \(which) runs past the end of the file"); return }
-            guard bytes[at + 58] == 0x60, bytes[at + 59] == 10 else { problem = ParseError("the header of \(which) does not end with its magic"); return }
+            guard at + 60 <= bytes.count else { problem = ParseError("the header of \(which) runs past the end of the file"); rest = at..<bytes.count; return }
+            guard bytes[at + 58] == 0x60, bytes[at + 59] == 10 else { problem = ParseError("the header of \(which) does not end with its magic"); rest = at..<bytes.count; return }
             guard let size = Self.decimal(bytes[(at + 48)..<(at + 58)]) else {
-                problem = ParseError("the header of \(which) has no decimal size"); return
+                problem = ParseError("the header of \(which) has no decimal size"); rest = at..<bytes.count; return
             }
             let start = at + 60
-            guard size <= bytes.count - start else { problem = ParseError("\(which) (\(size) bytes) runs past the end of the file"); return }
+            guard size <= bytes.count - start else { problem = ParseError("\(which) (\(size) bytes) runs past the end of the file"); rest = at..<bytes.count; return }
             unusedFields.appendPart(Self.trimmed(bytes[(at + 16)..<(at + 48)]))
             let field = Self.trimmed(bytes[at..<(at + 16)])
             var data = start..<(start + size)
@@ -46,12 +48,12 @@ public struct ArArchive {
                 longNames = data
             } else if field.starts(with: "#1/".utf8), let n = Self.decimal(field.dropFirst(3)) {
                 // BSD: the name is the first N bytes of the data.
-                guard n <= size else { problem = ParseError("the name of \(which) runs past its data"); return }
+                guard n <= size else { problem = ParseError("the name of \(which) runs past its data"); rest = at..<bytes.count; return }
                 name = String(decoding: bytes[start..<(start + n)].prefix { $0 != 0 }, as: UTF8.self)
                 data = (start + n)..<(start + size)
             } else if field.count > 1, field.first == UInt8(ascii: "/"), let offset = Self.decimal(field.dropFirst()), let table = longNames {
                 // GNU: `/N` names the entry at offset N of the `//` member, ended by `/\n`.
-                guard offset < table.count else { problem = ParseError("the long name of \(which) lies outside the name table"); return }
+                guard offset < table.count else { problem = ParseError("the long name of \(which) lies outside the name table"); rest = at..<bytes.count; return }
                 let rest = bytes[(table.lowerBound + offset)..<table.upperBound]
                 let end = rest.firstIndex { $0 == 10 } ?? rest.endIndex
                 var n = bytes[rest.startIndex..<end]

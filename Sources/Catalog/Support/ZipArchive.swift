@@ -56,6 +56,8 @@ public struct ZipArchive {
         var uncompressedSize: UInt64
         /// Where the entry's (compressed) bytes start in the archive; `dataStart + compressedSize` is in range.
         var dataStart: Int
+        /// Where its local header starts.
+        var headerStart = 0
         public var isDirectory: Bool { path.hasSuffix("/") }
     }
 
@@ -70,6 +72,11 @@ public struct ZipArchive {
     /// Ranges whose bytes a reader has elsewhere: the comments (in `comments`) and each local header's
     /// name where it repeats the directory's.
     private var readElsewhere: [Range<Int>] = []
+    /// Names and extra fields: each is a part of its own in `bytesOutsideEntries`, so a token that
+    /// is a name does not run into the next record's signature (found by helper-180).
+    private var ownParts: [Range<Int>] = []
+    /// The central directory through the end record and the archive's comment.
+    private var directory = 0..<0
 
     private static func u16(_ b: [UInt8], _ o: Int) -> UInt16 { UInt16(b[o]) | UInt16(b[o + 1]) << 8 }
     private static func u32(_ b: [UInt8], _ o: Int) -> UInt32 { (0..<4).reduce(0) { $0 | UInt32(b[o + $1]) << (8 * UInt32($1)) } }
@@ -175,14 +182,21 @@ public struct ZipArchive {
             }
             // An entry is encrypted when either header says so.
             let localFlags = Self.u16(bytes, header.lowerBound + 6)
-            entries.append(Entry(path: path, method: method, flags: flags | (localFlags & 1), compressedSize: csize, uncompressedSize: usize, dataStart: data.lowerBound))
+            entries.append(Entry(path: path, method: method, flags: flags | (localFlags & 1), compressedSize: csize, uncompressedSize: usize,
+                                 dataStart: data.lowerBound, headerStart: header.lowerBound))
+            ownParts.append(nameStart..<extraStart)
+            ownParts.append(extraStart..<(extraStart + extraLen))
+            let localExtraStart = header.lowerBound + 30 + Int(Self.u16(bytes, header.lowerBound + 26))
+            let localExtra = localExtraStart..<(localExtraStart + Int(Self.u16(bytes, header.lowerBound + 28)))
+            // Said once when both headers hold the same extra field, as for the name.
+            if bytes[localExtra].elementsEqual(bytes[extraStart..<(extraStart + extraLen)]) { readElsewhere.append(localExtra) } else { ownParts.append(localExtra) }
             firstHeader = min(firstHeader, header.lowerBound)
             if commentLen > 0 {
                 comments.appendPart(bytes[(extraStart + extraLen)..<next])
                 readElsewhere.append((extraStart + extraLen)..<next)
             }
             let localName = (header.lowerBound + 30)..<min(bytes.count, header.lowerBound + 30 + Int(Self.u16(bytes, header.lowerBound + 26)))
-            if bytes[localName].elementsEqual(bytes[nameStart..<extraStart]) { readElsewhere.append(localName) }
+            if bytes[localName].elementsEqual(bytes[nameStart..<extraStart]) { readElsewhere.append(localName) } else { ownParts.append(localName) }
             at = next
         }
         // The archive's own comment, after the end record (as long as the file has it).
@@ -192,6 +206,7 @@ public struct ZipArchive {
             readElsewhere.append(archiveComment)
         }
         prefixLength = min(firstHeader, Int(cdOffset))
+        directory = cd.lowerBound..<max(eocd + 22, archiveComment.upperBound)
         // Entries never share bytes in a real archive; many records pointing at one compressed blob
         // would make a small file inflate the same data over and over.
         let spans = entries.filter { $0.compressedSize > 0 }.map { $0.dataStart..<($0.dataStart + Int($0.compressedSize)) }
@@ -201,23 +216,65 @@ public struct ZipArchive {
         }
     }
 
-    /// The bytes of the archive, after its prefix, that no entry's content, comment or name holds, each
-    /// stretch a part: the headers' fixed fields and extra fields, each name once, data descriptors,
-    /// whatever lies between entries (a local entry the directory does not list) and what follows the
-    /// end record. No extraction writes them out, and a token there passed a secret scan that `grep`
-    /// would have failed (found by helper-179). Made when asked: the SBOM's jar reader never does.
-    /// `withPrefix` starts them at the file's first byte, for a prefix not read otherwise.
-    public func bytesOutsideEntries(withPrefix: Bool = false, cap: Int = 8 << 20) -> CappedBytes {
-        var covered = readElsewhere
-        for e in entries where e.compressedSize > 0 { covered.append(e.dataStart..<(e.dataStart + Int(e.compressedSize))) }
+    /// What follows the end record and the archive's comment: another archive (`cat a.zip b.gz`) is
+    /// opened there, as after a tar's end (found by helper-180).
+    public var trailing: Range<Int> { directory.upperBound..<bytes.count }
+
+    /// Local entries the central directory does not list, found by their signature in the bytes no
+    /// listed entry or the directory holds (the prefix included): Java's streaming reader (`jar x <`)
+    /// extracts them, and a deflated one passed a secret scan (found by helper-180). At most 10,000;
+    /// one with a data descriptor runs to the end of its stretch (deflate ends itself). Made when
+    /// asked: the SBOM's jar reader never does.
+    public func unlistedEntries() -> [Entry] {
+        var taken = entries.map { $0.headerStart..<($0.dataStart + Int($0.compressedSize)) } + [directory, trailing]
+        taken.sort { $0.lowerBound < $1.lowerBound }
+        var found: [Entry] = []
+        var at = 0
+        func search(_ gap: Range<Int>) {
+            var p = gap.lowerBound
+            while p + 30 <= gap.upperBound, found.count < 10_000 {
+                guard bytes[p] == 0x50, Self.u32(bytes, p) == 0x0403_4B50 else { p += 1; continue }
+                let flags = Self.u16(bytes, p + 6), method = Self.u16(bytes, p + 8)
+                let csize = Int(Self.u32(bytes, p + 18)), usize = UInt64(Self.u32(bytes, p + 22))
+                let nameLength = Int(Self.u16(bytes, p + 26)), nameEnd = p + 30 + nameLength
+                let dataStart = nameEnd + Int(Self.u16(bytes, p + 28))
+                // Only what could be an entry: a stub that holds the signature as data (a self-extractor
+                // looks for it) has no name, an unknown method or the encrypted flag there.
+                guard (1...4096).contains(nameLength), method == 0 || method == 8, flags & 1 == 0,
+                      nameEnd <= gap.upperBound, dataStart <= gap.upperBound else { p += 4; continue }
+                let sized = csize > 0 && csize <= gap.upperBound - dataStart
+                let length = sized ? csize : gap.upperBound - dataStart
+                found.append(Entry(path: String(decoding: bytes[(p + 30)..<nameEnd], as: UTF8.self), method: method, flags: flags,
+                                   compressedSize: UInt64(length), uncompressedSize: usize, dataStart: dataStart, headerStart: p))
+                p = sized ? dataStart + length : dataStart
+            }
+        }
+        for r in taken {
+            if r.lowerBound > at { search(at..<r.lowerBound) }
+            at = max(at, r.upperBound)
+        }
+        return found
+    }
+
+    /// The bytes of the archive, after its prefix and before `trailing`, that no entry's content or
+    /// comment holds: the headers' fixed fields, data descriptors, whatever lies between entries, and
+    /// as parts of their own each name (once) and extra field. No extraction writes them out, and a
+    /// token there passed a secret scan that `grep` would have failed (found by helper-179). `unlisted`
+    /// (from `unlistedEntries`) are left out but for their names. Made when asked: the SBOM's jar
+    /// reader never does. Held in memory already, they are kept whole.
+    public func bytesOutsideEntries(unlisted: [Entry] = []) -> CappedBytes {
+        var covered = readElsewhere + ownParts + [trailing]
+        for e in entries + unlisted where e.compressedSize > 0 { covered.append(e.dataStart..<(e.dataStart + Int(e.compressedSize))) }
+        let unlistedNames = unlisted.map { ($0.headerStart + 30)..<($0.headerStart + 30 + Int(Self.u16(bytes, $0.headerStart + 26))) }
+        covered += unlistedNames
         covered.sort { $0.lowerBound < $1.lowerBound }
-        var out = CappedBytes(cap: cap)
-        var at = withPrefix ? 0 : prefixLength
+        var out = CappedBytes(cap: .max)
+        var at = prefixLength
         for r in covered {
             if r.lowerBound > at { out.appendPart(bytes[at..<r.lowerBound]) }
             at = max(at, r.upperBound)
         }
-        if at < bytes.count { out.appendPart(bytes[at...]) }
+        for r in ownParts + unlistedNames where !r.isEmpty { out.appendPart(bytes[r]) }
         return out
     }
 
@@ -333,11 +390,11 @@ public enum Gzip {
     public static func isGzip(_ b: [UInt8]) -> Bool { b.count >= 3 && b[0] == 0x1f && b[1] == 0x8b && b[2] == 8 }
 
     /// The first member's header fields no decompressor writes out (FEXTRA, FNAME, FCOMMENT), a line
-    /// break between them, at most 1 MiB (`cut` when more was left out, found by helper-179): a
+    /// break between them, at most `cap` (`cut` when more was left out, found by helper-179): a
     /// writer may put anything there, and a secret scan reads them (found by review: a token as a
     /// `.gz` file's stored name passed).
-    public static func headerFields(_ b: [UInt8]) -> CappedBytes {
-        var out = CappedBytes(cap: 1 << 20)
+    public static func headerFields(_ b: [UInt8], cap: Int = 1 << 20) -> CappedBytes {
+        var out = CappedBytes(cap: cap)
         headerFields(b, at: 0, into: &out)
         return out
     }

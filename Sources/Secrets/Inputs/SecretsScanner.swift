@@ -460,14 +460,17 @@ public struct SecretsScanner: Sendable {
             if Gzip.isGzip(bytes) {
                 var damaged: ParseError?
                 // The stored name and comment, which gunzip does not write out, are scanned as hidden bytes (found by review).
-                // Every member's, as `cat a.gz b.gz` has them; scanned however the inflation ends.
-                var headers = Gzip.headerFields(bytes)
+                // The first member's before inflating, so an archive there has the budget first; the later
+                // members' (`cat a.gz b.gz`) after, however the inflation ends. Held in memory, they are
+                // kept whole: a file's many members' names made it partly scanned (helper-180).
+                scanKept(Gzip.headerFields(bytes, cap: bytes.count), display: "\(display) (gzip header)", depth: depth, budget: &budget, into: &result)
+                var later = CappedBytes(cap: bytes.count)
                 let inner: [UInt8]
-                do { inner = try Gzip.decompress(bytes, name: display, budget: &budget, damagedTail: &damaged, headers: &headers) } catch {
-                    scanKept(headers, display: "\(display) (gzip header)", depth: depth, budget: &budget, into: &result)
+                do { inner = try Gzip.decompress(bytes, name: display, budget: &budget, damagedTail: &damaged, headers: &later) } catch {
+                    scanKept(later, display: "\(display) (gzip header)", depth: depth, budget: &budget, into: &result)
                     throw error
                 }
-                scanKept(headers, display: "\(display) (gzip header)", depth: depth, budget: &budget, into: &result)
+                scanKept(later, display: "\(display) (gzip header)", depth: depth, budget: &budget, into: &result)
                 if let damaged {
                     // The complete members are scanned; what follows the damage is not.
                     result.partial += 1
@@ -529,6 +532,9 @@ public struct SecretsScanner: Sendable {
                     result.partial += 1
                     result.warnings.append("\(display): \(shownPath(String(describing: p)))")
                 }
+                if let rest = ar.rest, !rest.isEmpty {
+                    scanHidden(Array(bytes[rest]), display: "\(display) (ar bytes from the damage on)", depth: depth, budget: &budget, into: &result)
+                }
             } else if ZipArchive.isZip(bytes) || (!TarArchive.isTar(bytes) && ZipArchive.endRecordOffset(bytes) != nil) {
                 let zip: ZipArchive
                 do { zip = try ZipArchive(bytes) } catch {
@@ -541,16 +547,23 @@ public struct SecretsScanner: Sendable {
                 }
                 // What comes before a zip behind a prefix (a launch script) is scanned as text too:
                 // only the entries were, and a secret in the script went unseen (found by review).
-                // A binary one (an executable stub, a local entry the directory does not list) is scanned
-                // with the bytes outside the entries, not skipped as a binary file would be.
-                let prefixHead = Array(bytes[..<zip.prefixLength].prefix(8192))
-                let textPrefix = zip.prefixLength > 0 && (UTF16Text.detect(prefixHead) != nil || !Self.isBinary(prefixHead))
-                if textPrefix { scanText(Array(bytes[..<zip.prefixLength]), display: display, into: &result) }
+                if zip.prefixLength > 0 { scanText(Array(bytes[..<zip.prefixLength]), display: display, into: &result) }
                 // Its comments, which no extraction writes out, as hidden bytes (found by review).
                 scanKept(zip.comments, display: "\(display) (zip comments)", depth: depth, budget: &budget, into: &result)
                 // And the rest no extraction writes out: names, extra fields, bytes between entries and after the end.
+                // Local entries the directory does not list, as a streaming reader extracts them. A
+                // signature met by chance (in a stub) is no entry: what cannot be read of one is not said.
+                let unlisted = zip.unlistedEntries()
+                for e in unlisted where !e.isDirectory {
+                    guard let data = try? zip.read(e, budget: &budget) else { continue }
+                    entry(data, "(not in the zip's directory) " + e.path)
+                }
                 // They begin with a local header's signature, which is no archive of its own to open.
-                scanKept(zip.bytesOutsideEntries(withPrefix: !textPrefix), display: "\(display) (zip bytes outside its entries)", depth: depth, budget: &budget, opening: false, into: &result)
+                scanKept(zip.bytesOutsideEntries(unlisted: unlisted), display: "\(display) (zip bytes outside its entries)", depth: depth, budget: &budget, opening: false, into: &result)
+                // What follows the end: another archive there is opened (`cat a.zip b.gz`).
+                if !zip.trailing.isEmpty {
+                    scanHidden(Array(bytes[zip.trailing]), display: "\(display) (bytes after the zip's end)", depth: depth, budget: &budget, into: &result)
+                }
                 for e in zip.entries where !e.isDirectory {
                     do { entry(try zip.read(e, budget: &budget), e.path) }
                     catch let stop as InflateBudget.Exhausted { throw stop }
