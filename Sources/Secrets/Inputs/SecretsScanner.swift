@@ -471,16 +471,7 @@ public struct SecretsScanner: Sendable {
                     throw error
                 }
                 scanKept(later, display: "\(display) (gzip header)", depth: depth, budget: &budget, into: &result)
-                if let damaged {
-                    // The complete members are scanned; what follows the damage is not.
-                    result.partial += 1
-                    result.warnings.append("\(display): \(shownPath(String(describing: damaged)))")
-                }
-                // Entries are named under the file that holds them (`pkg.tar.gz!s.env`), which exists.
-                if TarArchive.isTar(inner) { scanArchive(inner, display: display, depth: depth, budget: &budget, into: &result) }
-                else if Self.isArchive(inner) { scanArchive(inner, display: display, depth: depth + 1, budget: &budget, into: &result) }
-                // A compressed file (`app.log.gz`) is named as itself, its lines those of its content, as zgrep does.
-                else { scanText(inner, display: display, into: &result) }
+                scanInflated(inner, damaged: damaged, display: display, depth: depth, budget: &budget, into: &result)
             } else if Self.looksZlib(Array(bytes.prefix(8192))) {
                 // A zlib stream (an HTTP `deflate` body without its header, a library's compressed
                 // blob) passed as the binary it looks like (found by helper-165). Damaged, it is NOT
@@ -507,7 +498,7 @@ public struct SecretsScanner: Sendable {
                 let inner: [UInt8]
                 if format == .zstd {
                     // Skippable frames, which every decoder passes over, as hidden bytes; however the inflation ends.
-                    var skippable = CappedBytes(cap: 1 << 20)
+                    var skippable = CappedBytes(cap: bytes.count)
                     do { inner = try Zstd.decompress(bytes, name: display, budget: &budget, damagedTail: &damaged, skippable: &skippable) } catch {
                         scanKept(skippable, display: "\(display) (zstd skippable frames)", depth: depth, budget: &budget, into: &result)
                         throw error
@@ -516,13 +507,7 @@ public struct SecretsScanner: Sendable {
                 } else {
                     inner = try Xz.decompress(bytes, name: display, lzmaAlone: format == .lzma, budget: &budget, damagedTail: &damaged)
                 }
-                if let damaged {
-                    result.partial += 1
-                    result.warnings.append("\(display): \(shownPath(String(describing: damaged)))")
-                }
-                if TarArchive.isTar(inner) { scanArchive(inner, display: display, depth: depth, budget: &budget, into: &result) }
-                else if Self.isArchive(inner) { scanArchive(inner, display: display, depth: depth + 1, budget: &budget, into: &result) }
-                else { scanText(inner, display: display, into: &result) }
+                scanInflated(inner, damaged: damaged, display: display, depth: depth, budget: &budget, into: &result)
             } else if ArArchive.isAr(bytes) {
                 // A `.deb`: its members (`control.tar.xz`, `data.tar.zst`) are entries as a zip's are.
                 let ar = ArArchive(bytes)
@@ -596,6 +581,20 @@ public struct SecretsScanner: Sendable {
             result.partial += 1
             result.warnings.append("\(display): \(shownPath(String(describing: error)))")
         }
+    }
+
+    /// What a gzip, xz, `.lzma` or zstd file inflated to: a tar inside is the file itself (its entries
+    /// named under it, `pkg.tar.gz!s.env`), another archive one level down, and anything else its text,
+    /// named as the file with the lines of its content, as zgrep does. Damage after what was read makes
+    /// the file partly scanned: what follows it is not.
+    private func scanInflated(_ inner: [UInt8], damaged: ParseError?, display: String, depth: Int, budget: inout InflateBudget, into result: inout SecretsScanResult) {
+        if let damaged {
+            result.partial += 1
+            result.warnings.append("\(display): \(shownPath(String(describing: damaged)))")
+        }
+        if TarArchive.isTar(inner) { scanArchive(inner, display: display, depth: depth, budget: &budget, into: &result) }
+        else if Self.isArchive(inner) { scanArchive(inner, display: display, depth: depth + 1, budget: &budget, into: &result) }
+        else { scanText(inner, display: display, into: &result) }
     }
 
     /// `--git`: every added line in the repository's history, findings naming their commit.
