@@ -426,6 +426,40 @@ import TestSupport
         #expect(!r.out.contains("which this scanner cannot open"), "\(r.out)")
     }
 
+    /// Found by helper-181 in the new formats: a token after an `.lzma` stream, a zipapp or a bzip2
+    /// file inside xz, a BSD ar member's name, and clear text behind a zip local header met by chance
+    /// between entries each passed clean.
+    @Test func whatFollowsOrHidesInTheNewFormatsIsRead() throws {
+        let (r, paths, doc) = try Self.scanMade("""
+        import lzma, struct, zipfile
+        line = ('GITHUB_TOKEN=' + tok + '\\n').encode()
+        open('after.lzma', 'wb').write(lzma.compress(b'hello\\n', format=lzma.FORMAT_ALONE) + line)
+        b = io.BytesIO()
+        with zipfile.ZipFile(b, 'w') as zf: zf.writestr('__main__.py', line)
+        open('app.pyz.xz', 'wb').write(lzma.compress(b'#!/usr/bin/env python3\\n' + b.getvalue()))
+        open('t.bz2.xz', 'wb').write(lzma.compress(b'BZh91AY&SY' + bytes(40)))
+        name = 'GITHUB_TOKEN=' + tok + '.txt'
+        open('bsd.a', 'wb').write(b'!<arch>\\n' + ('%-16s%-12d%-6d%-6d%-8d%-10d' % ('#1/' + str(len(name)), 0, 0, 0, 100644, len(name) + 2)).encode() + b'`\\n' + name.encode() + b'hi')
+        # A stored local header with no size, then binary bytes and the token in clear, between entries.
+        fake = struct.pack('<IHHHHHIIIHH', 0x04034b50, 20, 0, 0, 0, 0, 0, 0, 0, 1, 0) + b'x' + b'\\x01\\x00' * 64 + line
+        plain = io.BytesIO()
+        with zipfile.ZipFile(plain, 'w') as zf: zf.writestr('b.txt', 'hi')
+        plain = bytearray(plain.getvalue()); end = plain.rindex(b'PK\\x05\\x06')
+        cd = struct.unpack('<I', plain[end + 16:end + 20])[0]
+        open('fakegap.zip', 'wb').write(plain[:cd] + fake + plain[cd:end + 16] + struct.pack('<I', cd + len(fake)) + plain[end + 20:])
+        # An unlisted deflated entry that inflates past the ratio: said, as for a listed one.
+        b = io.BytesIO()
+        with zipfile.ZipFile(b, 'w', zipfile.ZIP_DEFLATED) as zf: zf.writestr('hidden.env', b'A' * (3 << 20) + line)
+        hidden = b.getvalue()
+        open('bomb.zip', 'wb').write(hidden[:hidden.index(b'PK\\x01\\x02')] + bytes(plain))
+        """)
+        #expect(paths == ["after.lzma (its bytes as they are)", "app.pyz.xz!__main__.py", "bsd.a (ar header fields)", "fakegap.zip (zip bytes outside its entries)"], "\(paths) \(r.err)")
+        #expect((r.out + r.err).contains("after.lzma' has damaged lzma data: 54 bytes follow the end of the stream"), "\(r.out)")
+        #expect((r.out + r.err).contains("t.bz2.xz: bzip2-compressed"), "\(r.out)")
+        #expect((r.out + r.err).contains("bomb.zip!(not in the zip's directory) hidden.env: not read (zip bomb?)"), "\(r.out)")
+        #expect(((doc["summary"] as? [String: Any])?["partlyScanned"] as? Int) == 3, "\(r.out)")
+    }
+
     /// A later member's stored name, as `cat a.gz b.gz` keeps it, is scanned as the first member's is,
     /// also when that member is damaged after its header (found by helper-179).
     @Test func laterGzipMembersHeadersAreScanned() throws {
@@ -933,8 +967,9 @@ import TestSupport
         for (name, bytes, said) in headers {
             try Data(bytes + Array("GITHUB_TOKEN=\(Self_.token)\n".utf8)).write(to: dir.appendingPathComponent(name))
             let r = try runProcess(provenantBinary, ["secrets", "scan", dir.appendingPathComponent(name).path, "--fail-on", "low"])
-            // The damaged ar's bytes after its first member are scanned: the token is found there.
-            let shown = name == "s.deb" ? "s.deb (ar bytes from the damage on):1:14" : "NOT CHECKED"
+            // The damaged ar's bytes after its first member, and the damaged lzma file's bytes as they
+            // are, are scanned: the token is found there.
+            let shown = ["s.deb": "s.deb (ar bytes from the damage on):1:14", "s.lzma": "s.lzma (its bytes as they are):1:"][name] ?? "NOT CHECKED"
             #expect(r.code == 1 && r.err.contains(said) && r.out.contains(shown), "\(name): \(r.out)\(r.err)")
         }
         // Over the size archives are opened to (256 MiB; 1 MiB here): its bytes are scanned, and it is NOT CHECKED.

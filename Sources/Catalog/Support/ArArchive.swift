@@ -18,8 +18,9 @@ public struct ArArchive {
     /// The bytes from the damage on, which no member holds: a secret scan reads them as they are.
     public private(set) var rest: Range<Int>?
     /// The header fields no extractor reads (dates, owners, modes) and the bytes between members
-    /// that are not the one padding byte: a secret scan reads them. At most 1 MiB.
-    public private(set) var unusedFields = CappedBytes(cap: 1 << 20)
+    /// that are not the one padding byte, and BSD names (kept in the data, where no member's content
+    /// holds them): a secret scan reads them. Held in memory already, they are kept whole.
+    public private(set) var unusedFields = CappedBytes(cap: .max)
 
     public init(_ bytes: [UInt8]) {
         guard Self.isAr(bytes) else { problem = ParseError("not an ar archive"); return }
@@ -50,6 +51,7 @@ public struct ArArchive {
                 // BSD: the name is the first N bytes of the data.
                 guard n <= size else { problem = ParseError("the name of \(which) runs past its data"); rest = at..<bytes.count; return }
                 name = String(decoding: bytes[start..<(start + n)].prefix { $0 != 0 }, as: UTF8.self)
+                unusedFields.appendPart(bytes[start..<(start + n)])
                 data = (start + n)..<(start + size)
             } else if field.count > 1, field.first == UInt8(ascii: "/"), let offset = Self.decimal(field.dropFirst()), let table = longNames {
                 // GNU: `/N` names the entry at offset N of the `//` member, ended by `/\n`.

@@ -41,7 +41,13 @@ public enum Xz {
                     budget.remaining -= UInt64(produced)
                     out += chunk[0..<produced]
                 }
-                if rc == LZMA_STREAM_END { return }
+                if rc == LZMA_STREAM_END {
+                    // LZMA-alone ends at its end marker or size; xz reads joined streams and their
+                    // padding itself. Bytes left over are no part of it (a token appended in clear, or a
+                    // second stream nothing reads, found by helper-181).
+                    if stream.avail_in > 0 { failure = damaged("\(stream.avail_in) bytes follow the end of the stream") }
+                    return
+                }
                 // Every call consumes input or makes output; one that can do neither says LZMA_BUF_ERROR.
                 guard rc == LZMA_OK else { failure = damaged(why(rc)); return }
             }

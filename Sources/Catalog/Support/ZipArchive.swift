@@ -242,11 +242,20 @@ public struct ZipArchive {
                 // looks for it) has no name, an unknown method or the encrypted flag there.
                 guard (1...4096).contains(nameLength), method == 0 || method == 8, flags & 1 == 0,
                       nameEnd <= gap.upperBound, dataStart <= gap.upperBound else { p += 4; continue }
-                let sized = csize > 0 && csize <= gap.upperBound - dataStart
-                let length = sized ? csize : gap.upperBound - dataStart
+                // Without a size (one in a data descriptor after it), the data runs to the next local
+                // header or descriptor signature: deflate ends itself, and entries never overlap, so the
+                // work stays linear in the file (found by helper-181).
+                let length: Int
+                if csize > 0 && csize <= gap.upperBound - dataStart {
+                    length = csize
+                } else {
+                    var q = dataStart
+                    while q + 4 <= gap.upperBound, !(bytes[q] == 0x50 && bytes[q + 1] == 0x4B && (Self.u16(bytes, q + 2) == 0x0403 || Self.u16(bytes, q + 2) == 0x0807)) { q += 1 }
+                    length = (q + 4 <= gap.upperBound ? q : gap.upperBound) - dataStart
+                }
                 found.append(Entry(path: String(decoding: bytes[(p + 30)..<nameEnd], as: UTF8.self), method: method, flags: flags,
                                    compressedSize: UInt64(length), uncompressedSize: usize, dataStart: dataStart, headerStart: p))
-                p = sized ? dataStart + length : dataStart
+                p = dataStart + length
             }
         }
         for r in taken {
@@ -259,14 +268,14 @@ public struct ZipArchive {
     /// The bytes of the archive, after its prefix and before `trailing`, that no entry's content or
     /// comment holds: the headers' fixed fields, data descriptors, whatever lies between entries, and
     /// as parts of their own each name (once) and extra field. No extraction writes them out, and a
-    /// token there passed a secret scan that `grep` would have failed (found by helper-179). `unlisted`
-    /// (from `unlistedEntries`) are left out but for their names. Made when asked: the SBOM's jar
-    /// reader never does. Held in memory already, they are kept whole.
+    /// token there passed a secret scan that `grep` would have failed (found by helper-179). The bytes
+    /// of `unlisted` (from `unlistedEntries`) are kept too, what they hold may not read as their content,
+    /// and their names are parts of their own as well. Made when asked: the SBOM's jar reader never
+    /// does. Held in memory already, they are kept whole.
     public func bytesOutsideEntries(unlisted: [Entry] = []) -> CappedBytes {
         var covered = readElsewhere + ownParts + [trailing]
-        for e in entries + unlisted where e.compressedSize > 0 { covered.append(e.dataStart..<(e.dataStart + Int(e.compressedSize))) }
+        for e in entries where e.compressedSize > 0 { covered.append(e.dataStart..<(e.dataStart + Int(e.compressedSize))) }
         let unlistedNames = unlisted.map { ($0.headerStart + 30)..<($0.headerStart + 30 + Int(Self.u16(bytes, $0.headerStart + 26))) }
-        covered += unlistedNames
         covered.sort { $0.lowerBound < $1.lowerBound }
         var out = CappedBytes(cap: .max)
         var at = prefixLength
@@ -277,6 +286,9 @@ public struct ZipArchive {
         for r in ownParts + unlistedNames where !r.isEmpty { out.appendPart(bytes[r]) }
         return out
     }
+
+    /// How the message ends when an entry inflates past the ratio a real archive has.
+    public static let bombRefusal = "not read (zip bomb?)"
 
     /// The entry's content, inflated while counting against `budget`. Throws `InflateBudget.Exhausted`
     /// when the archive as a whole is over budget, and `ParseError` for this entry alone otherwise.
@@ -290,7 +302,7 @@ public struct ZipArchive {
             budget.remaining -= produced
             let (cap, o) = e.compressedSize.multipliedReportingOverflow(by: limits.maxRatio)
             if total > limits.ratioCheckedAbove, !o, total > cap {
-                throw ParseError("'\(Redactor.quote(e.path, max: 120))' inflates more than \(limits.maxRatio) times its \(e.compressedSize) compressed bytes; not read (zip bomb?)")
+                throw ParseError("'\(Redactor.quote(e.path, max: 120))' inflates more than \(limits.maxRatio) times its \(e.compressedSize) compressed bytes; \(Self.bombRefusal)")
             }
         }
         let src = e.dataStart..<(e.dataStart + Int(e.compressedSize))

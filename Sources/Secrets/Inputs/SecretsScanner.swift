@@ -440,21 +440,7 @@ public struct SecretsScanner: Sendable {
             return
         }
         func entry(_ data: [UInt8], _ name: String) {
-            let shown = display + "!" + shownPath(name)
-            if Self.isArchive(data) { scanArchive(data, display: shown, depth: depth + 1, budget: &budget, into: &result); return }
-            // Inside an archive as on disk: a zip behind a prefix is opened, and what cannot be opened
-            // is NOT CHECKED, not binary (found by review).
-            let head = Array(data.prefix(8192))
-            if UTF16Text.detect(head) == nil {
-                if let format = Self.unopenedCompression(head) {
-                    result.notOpened(shown, format: format)
-                    return
-                }
-                if Self.mayHaveZipBehind(head), ZipArchive.endRecordOffset(data) != nil {
-                    scanArchive(data, display: shown, depth: depth + 1, budget: &budget, into: &result); return
-                }
-            }
-            scanText(data, display: shown, into: &result)
+            scanContent(data, display: display + "!" + shownPath(name), depth: depth + 1, budget: &budget, into: &result)
         }
         do {
             if Gzip.isGzip(bytes) {
@@ -507,6 +493,13 @@ public struct SecretsScanner: Sendable {
                 } else {
                     inner = try Xz.decompress(bytes, name: display, lzmaAlone: format == .lzma, budget: &budget, damagedTail: &damaged)
                 }
+                // Damaged or followed by other bytes: the file is scanned as the bytes it is too, so text
+                // after the stream is read (found by helper-181).
+                if damaged != nil {
+                    var whole = CappedBytes(cap: bytes.count)
+                    whole.appendPart(bytes)
+                    scanKept(whole, display: "\(display) (its bytes as they are)", depth: depth, budget: &budget, opening: false, into: &result)
+                }
                 scanInflated(inner, damaged: damaged, display: display, depth: depth, budget: &budget, into: &result)
             } else if ArArchive.isAr(bytes) {
                 // A `.deb`: its members (`control.tar.xz`, `data.tar.zst`) are entries as a zip's are.
@@ -538,9 +531,18 @@ public struct SecretsScanner: Sendable {
                 // And the rest no extraction writes out: names, extra fields, bytes between entries and after the end.
                 // Local entries the directory does not list, as a streaming reader extracts them. A
                 // signature met by chance (in a stub) is no entry: what cannot be read of one is not said.
+                // Their bytes are scanned as they are too: what one holds may not read as its content
+                // (a header met by chance before clear text), and a failed read says nothing (helper-181).
                 let unlisted = zip.unlistedEntries()
                 for e in unlisted where !e.isDirectory {
-                    guard let data = try? zip.read(e, budget: &budget) else { continue }
+                    let data: [UInt8]
+                    do { data = try zip.read(e, budget: &budget) } catch let stop as InflateBudget.Exhausted { throw stop } catch {
+                        // A bomb's refusal is said, as for a listed entry; other failures are no entry.
+                        guard String(describing: error).hasSuffix(ZipArchive.bombRefusal) else { continue }
+                        result.partial += 1
+                        result.warnings.append("\(display)!(not in the zip's directory) \(String(shownPath(e.path).prefix(120))): \(ZipArchive.bombRefusal)")
+                        continue
+                    }
                     entry(data, "(not in the zip's directory) " + e.path)
                 }
                 // They begin with a local header's signature, which is no archive of its own to open.
@@ -593,8 +595,26 @@ public struct SecretsScanner: Sendable {
             result.warnings.append("\(display): \(shownPath(String(describing: damaged)))")
         }
         if TarArchive.isTar(inner) { scanArchive(inner, display: display, depth: depth, budget: &budget, into: &result) }
-        else if Self.isArchive(inner) { scanArchive(inner, display: display, depth: depth + 1, budget: &budget, into: &result) }
-        else { scanText(inner, display: display, into: &result) }
+        // A zipapp or a bzip2 file inside is judged as an archive's entry is (found by helper-181).
+        else { scanContent(inner, display: display, depth: depth + 1, budget: &budget, into: &result) }
+    }
+
+    /// An archive's entry, or what a compressed file inflated to, as a file on disk is judged: an
+    /// archive, or a zip behind a prefix, opened at `depth`; what cannot be opened NOT CHECKED, not
+    /// binary (found by review); the rest scanned as text.
+    private func scanContent(_ data: [UInt8], display shown: String, depth: Int, budget: inout InflateBudget, into result: inout SecretsScanResult) {
+        if Self.isArchive(data) { scanArchive(data, display: shown, depth: depth, budget: &budget, into: &result); return }
+        let head = Array(data.prefix(8192))
+        if UTF16Text.detect(head) == nil {
+            if let format = Self.unopenedCompression(head) {
+                result.notOpened(shown, format: format)
+                return
+            }
+            if Self.mayHaveZipBehind(head), ZipArchive.endRecordOffset(data) != nil {
+                scanArchive(data, display: shown, depth: depth, budget: &budget, into: &result); return
+            }
+        }
+        scanText(data, display: shown, into: &result)
     }
 
     /// `--git`: every added line in the repository's history, findings naming their commit.
