@@ -186,8 +186,9 @@ public struct ZipArchive {
                                  dataStart: data.lowerBound, headerStart: header.lowerBound))
             ownParts.append(nameStart..<extraStart)
             ownParts.append(extraStart..<(extraStart + extraLen))
-            let localExtraStart = header.lowerBound + 30 + Int(Self.u16(bytes, header.lowerBound + 26))
-            let localExtra = localExtraStart..<(localExtraStart + Int(Self.u16(bytes, header.lowerBound + 28)))
+            // The local header's name and extra field, in range: `data` starts after both.
+            let localName = (header.lowerBound + 30)..<(header.lowerBound + 30 + Int(Self.u16(bytes, header.lowerBound + 26)))
+            let localExtra = localName.upperBound..<(localName.upperBound + Int(Self.u16(bytes, header.lowerBound + 28)))
             // Said once when both headers hold the same extra field, as for the name.
             if bytes[localExtra].elementsEqual(bytes[extraStart..<(extraStart + extraLen)]) { readElsewhere.append(localExtra) } else { ownParts.append(localExtra) }
             firstHeader = min(firstHeader, header.lowerBound)
@@ -195,7 +196,6 @@ public struct ZipArchive {
                 comments.appendPart(bytes[(extraStart + extraLen)..<next])
                 readElsewhere.append((extraStart + extraLen)..<next)
             }
-            let localName = (header.lowerBound + 30)..<min(bytes.count, header.lowerBound + 30 + Int(Self.u16(bytes, header.lowerBound + 26)))
             if bytes[localName].elementsEqual(bytes[nameStart..<extraStart]) { readElsewhere.append(localName) } else { ownParts.append(localName) }
             at = next
         }
