@@ -393,17 +393,20 @@ public struct SecretsScanner: Sendable {
     /// makes it partly scanned, with a warning. Without `opening`, the bytes are scanned only as they are.
     func scanKept(_ kept: CappedBytes, display: String, depth: Int, budget: inout InflateBudget, opening: Bool = true, into result: inout SecretsScanResult) {
         if !kept.bytes.isEmpty, opening { scanHidden(kept.bytes, display: display, depth: depth, budget: &budget, into: &result) }
-        if !kept.bytes.isEmpty, !opening {
-            var part = SecretsScanResult()
-            scanBytes(kept.bytes, display: display, into: &part)
-            part.filesScanned = 0
-            part.skippedBinary = 0
-            result.merge(part)
-        }
+        if !kept.bytes.isEmpty, !opening { scanRaw(kept.bytes, display: display, into: &result) }
         if kept.cut {
             result.partial += 1
             result.warnings.append("\(display): over \(kept.cap >> 20) MiB; the rest was not scanned")
         }
+    }
+
+    /// Hidden bytes scanned only as the bytes they are, even when they look binary; no file is counted.
+    private func scanRaw(_ data: [UInt8], display: String, into result: inout SecretsScanResult) {
+        var part = SecretsScanResult()
+        scanBytes(data, display: display, into: &part)
+        part.filesScanned = 0
+        part.skippedBinary = 0
+        result.merge(part)
     }
 
     /// Scans `data` as the bytes it is and adds to `part` the findings it did not have already. A
@@ -495,11 +498,7 @@ public struct SecretsScanner: Sendable {
                 }
                 // Damaged or followed by other bytes: the file is scanned as the bytes it is too, so text
                 // after the stream is read (found by helper-181).
-                if damaged != nil {
-                    var whole = CappedBytes(cap: bytes.count)
-                    whole.appendPart(bytes)
-                    scanKept(whole, display: "\(display) (its bytes as they are)", depth: depth, budget: &budget, opening: false, into: &result)
-                }
+                if damaged != nil { scanRaw(bytes, display: "\(display) (its bytes as they are)", into: &result) }
                 scanInflated(inner, damaged: damaged, display: display, depth: depth, budget: &budget, into: &result)
             } else if ArArchive.isAr(bytes) {
                 // A `.deb`: its members (`control.tar.xz`, `data.tar.zst`) are entries as a zip's are.
@@ -528,11 +527,9 @@ public struct SecretsScanner: Sendable {
                 if zip.prefixLength > 0 { scanText(Array(bytes[..<zip.prefixLength]), display: display, into: &result) }
                 // Its comments, which no extraction writes out, as hidden bytes (found by review).
                 scanKept(zip.comments, display: "\(display) (zip comments)", depth: depth, budget: &budget, into: &result)
-                // And the rest no extraction writes out: names, extra fields, bytes between entries and after the end.
                 // Local entries the directory does not list, as a streaming reader extracts them. A
-                // signature met by chance (in a stub) is no entry: what cannot be read of one is not said.
-                // Their bytes are scanned as they are too: what one holds may not read as its content
-                // (a header met by chance before clear text), and a failed read says nothing (helper-181).
+                // signature met by chance (in a stub) is no entry, so a failed read is not said, but for
+                // a bomb's refusal; their bytes are scanned as they are with the rest (helper-181).
                 let unlisted = zip.unlistedEntries()
                 for e in unlisted where !e.isDirectory {
                     let data: [UInt8]
@@ -545,7 +542,8 @@ public struct SecretsScanner: Sendable {
                     }
                     entry(data, "(not in the zip's directory) " + e.path)
                 }
-                // They begin with a local header's signature, which is no archive of its own to open.
+                // And the rest no extraction writes out: names, extra fields, bytes between entries. They
+                // begin with a local header's signature, which is no archive of its own to open.
                 scanKept(zip.bytesOutsideEntries(unlisted: unlisted), display: "\(display) (zip bytes outside its entries)", depth: depth, budget: &budget, opening: false, into: &result)
                 // What follows the end: another archive there is opened (`cat a.zip b.gz`).
                 if !zip.trailing.isEmpty {
@@ -674,7 +672,7 @@ public struct SecretsScanner: Sendable {
     /// which `isArchive` tells first) and those no reader here opens. `secrets redact` rewrites none.
     static func unopenedCompression(_ head: [UInt8]) -> String? {
         func starts(_ m: [UInt8]) -> Bool { head.count >= m.count && head.starts(with: m) }
-        if starts([0xFD, 0x37, 0x7A, 0x58, 0x5A, 0x00]) { return "xz" }
+        if Xz.isXz(head) { return "xz" }
         if starts([0x42, 0x5A, 0x68]), head.count >= 10, (0x31...0x39).contains(head[3]),
            Array(head[4..<10]) == [0x31, 0x41, 0x59, 0x26, 0x53, 0x59] || Array(head[4..<10]) == [0x17, 0x72, 0x45, 0x38, 0x50, 0x90] { return "bzip2" }
         if starts([0x28, 0xB5, 0x2F, 0xFD]) { return "zstd" }
@@ -683,12 +681,12 @@ public struct SecretsScanner: Sendable {
         if starts([0x04, 0x22, 0x4D, 0x18]) { return "lz4" }
         // Found by helper-166 counted as clean binaries: lz4's legacy frame, LZMA-alone (`.lzma`: the
         // properties byte 0x5D, then a dictionary size of at least 4 KiB), compress's `.Z`, lzip, and
-        // an ar archive (a `.deb`, whose members no reader here opens yet).
+        // an ar archive (a `.deb`; the scanner opens it, `secrets redact` does not).
         if starts([0x02, 0x21, 0x4C, 0x18]) { return "lz4" }
         if isLzmaAlone(head) { return "lzma" }
         if starts([0x1F, 0x9D]) { return "compress (.Z)" }
         if starts(Array("LZIP".utf8)) { return "lzip" }
-        if starts(Array("!<arch>\n".utf8)) { return "ar (.deb)" }
+        if ArArchive.isAr(head) { return "ar (.deb)" }
         return nil
     }
 
