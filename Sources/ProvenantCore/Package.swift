@@ -345,6 +345,9 @@ public struct Diagnostic: Sendable, Hashable, Codable, Comparable, CustomStringC
 public struct ParseError: Error, Sendable, CustomStringConvertible {
     public var line: Int?
     public var message: String
+    /// Set when the input was refused as a decompression bomb rather than as damaged: a reader that
+    /// passes over damage quietly still says a bomb's refusal.
+    public var refusedAsBomb = false
     public init(_ message: String, line: Int? = nil) { self.message = Redactor.escapeControls(Redactor.redact(message)); self.line = line }
     public var description: String { message }
 }

@@ -67,8 +67,9 @@ public struct ZipArchive {
     /// that starts the file.
     public private(set) var prefixLength = 0
     /// Each entry's comment and the archive's, which no extraction writes out: a secret scan reads
-    /// them (found by review). At most 1 MiB, the rest left out (`cut`).
-    public private(set) var comments = CappedBytes(cap: 1 << 20)
+    /// them (found by review). All of them: the archive is in memory already, and 65,535 entries may
+    /// each carry 64 KiB of comment, which a 1 MiB cap left partly scanned.
+    public private(set) var comments = CappedBytes(cap: .max)
     /// Ranges whose bytes a reader has elsewhere: the comments (in `comments`) and each local header's
     /// name where it repeats the directory's.
     private var readElsewhere: [Range<Int>] = []
@@ -302,7 +303,9 @@ public struct ZipArchive {
             budget.remaining -= produced
             let (cap, o) = e.compressedSize.multipliedReportingOverflow(by: limits.maxRatio)
             if total > limits.ratioCheckedAbove, !o, total > cap {
-                throw ParseError("'\(Redactor.quote(e.path, max: 120))' inflates more than \(limits.maxRatio) times its \(e.compressedSize) compressed bytes; \(Self.bombRefusal)")
+                var refusal = ParseError("'\(Redactor.quote(e.path, max: 120))' inflates more than \(limits.maxRatio) times its \(e.compressedSize) compressed bytes; \(Self.bombRefusal)")
+                refusal.refusedAsBomb = true
+                throw refusal
             }
         }
         let src = e.dataStart..<(e.dataStart + Int(e.compressedSize))

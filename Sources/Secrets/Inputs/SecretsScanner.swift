@@ -535,7 +535,7 @@ public struct SecretsScanner: Sendable {
                     let data: [UInt8]
                     do { data = try zip.read(e, budget: &budget) } catch let stop as InflateBudget.Exhausted { throw stop } catch {
                         // A bomb's refusal is said, as for a listed entry; other failures are no entry.
-                        guard String(describing: error).hasSuffix(ZipArchive.bombRefusal) else { continue }
+                        guard (error as? ParseError)?.refusedAsBomb == true else { continue }
                         result.partial += 1
                         result.warnings.append("\(display)!(not in the zip's directory) \(String(shownPath(e.path).prefix(120))): \(ZipArchive.bombRefusal)")
                         continue
