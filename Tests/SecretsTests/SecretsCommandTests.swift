@@ -385,6 +385,41 @@ import TestSupport
                           "lepad.tar (tar padding after entries' data)", "plain.zip (zip comments)"], "\(paths) \(r.err)")
     }
 
+    /// UTF-16 anywhere in hidden bytes is read, not only a first part's: after a one-byte first part
+    /// (at an odd offset), in a later block's padding, after an ASCII comment, and in a zip's extra
+    /// field, each hid a token (helper-180). Each is found by its own rule, whole: the comments' first
+    /// part misread the rest as UTF-16 a byte out, which gave only a generic assignment of a garbled value.
+    @Test func utf16AnywhereInHiddenBytesIsRead() throws {
+        let (r, _, doc) = try Self.scanMade("""
+        import struct, zipfile
+        le = ('GITHUB_TOKEN=' + tok).encode('utf-16-le')
+        one = tar(tarfile.USTAR_FORMAT); one[518:519] = b'x'; one[519:519 + len(le)] = le
+        open('odd.tar', 'wb').write(one)
+        b = io.BytesIO()
+        with tarfile.open(fileobj=b, mode='w', format=tarfile.USTAR_FORMAT) as t:
+            for name in ('a.txt', 'b.txt'):
+                info = tarfile.TarInfo(name); info.size = 6; t.addfile(info, io.BytesIO(b'hello\\n'))
+        two = bytearray(b.getvalue()); two[518:530] = b'hello world!'; two[1542:1542 + len(le)] = le
+        open('later.tar', 'wb').write(two)
+        def z(build):
+            b = io.BytesIO()
+            with zipfile.ZipFile(b, 'w') as zf: build(zf)
+            return b.getvalue()
+        def mixed(zf):
+            i = zipfile.ZipInfo('x.txt'); i.comment = b'an ASCII comment first'; zf.writestr(i, 'hi')
+            zf.comment = ('GITHUB_TOKEN=' + tok).encode('utf-16-be')
+        open('mixed.zip', 'wb').write(z(mixed))
+        def extra(zf):
+            i = zipfile.ZipInfo('a.txt'); i.extra = b'\\x99\\x99' + struct.pack('<H', len(le)) + le
+            zf.writestr(i, 'hello\\n')
+        open('extra16.zip', 'wb').write(z(extra))
+        """)
+        let pats = ((doc["findings"] as? [[String: Any]]) ?? []).filter { $0["rule"] as? String == "github-personal-access-token" }
+            .map { ($0["path"] as? String ?? "").components(separatedBy: "/").last ?? "" }
+        #expect(pats == ["extra16.zip (zip bytes outside its entries)", "later.tar (tar padding after entries' data)", "mixed.zip (zip comments)",
+                         "odd.tar (tar padding after entries' data)"], "\(pats) \(r.err)")
+    }
+
     /// xz, `.lzma` and zstd files, and `.deb` packages (ar archives whose members are tars in any of
     /// them), are opened: each was NOT CHECKED before. A zstd skippable frame is read as hidden bytes,
     /// and damage, a dictionary too large to decode and a bomb make the file partly scanned.

@@ -377,9 +377,21 @@ public struct SecretsScanner: Sendable {
         } else {
             scanBytes(data, display: display, into: &part)
         }
+        addUTF16Runs(data, display: display, to: &part)
         part.filesScanned = 0
         part.skippedBinary = 0
         result.merge(part)
+    }
+
+    /// Adds what the UTF-16 runs anywhere in hidden bytes hold that `part` did not find already: a
+    /// token written as UTF-16 after a first part in another form, or at an odd offset, or in a zip's
+    /// extra field, has a NUL in every other byte, which no rule reads through (helper-180).
+    private func addUTF16Runs(_ data: [UInt8], display: String, to part: inout SecretsScanResult) {
+        let runs = UTF16Text.asciiRuns(data)
+        guard !runs.isEmpty else { return }
+        let bytes = part.bytesScanned
+        addRawFindings(runs, display: display, to: &part)
+        part.bytesScanned = bytes
     }
 
     /// The bytes before the first two-byte zero at an even offset: where a UTF-16 text's code units end.
@@ -404,6 +416,7 @@ public struct SecretsScanner: Sendable {
     private func scanRaw(_ data: [UInt8], display: String, into result: inout SecretsScanResult) {
         var part = SecretsScanResult()
         scanBytes(data, display: display, into: &part)
+        addUTF16Runs(data, display: display, to: &part)
         part.filesScanned = 0
         part.skippedBinary = 0
         result.merge(part)

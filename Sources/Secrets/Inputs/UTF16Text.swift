@@ -44,6 +44,47 @@ public enum UTF16Text {
         return passing.max { $0.1.text < $1.1.text }?.0
     }
 
+    /// The runs of printable ASCII written as UTF-16 anywhere in `bytes`, each at least `minimum`
+    /// characters, one per line in the order they stand: what `strings -el` and `strings -eb` find
+    /// together, at even and odd offsets. Hidden bytes join many parts, and UTF-16 in a later part (a
+    /// second block's padding, a zip extra field) is no first bytes to detect it by (found by
+    /// helper-180). Text of one byte order read in the other a byte along is the same run, bar an end
+    /// character: of runs that share bytes, the longer is kept.
+    public static func asciiRuns(_ bytes: [UInt8], minimum: Int = 8) -> [UInt8] {
+        // Each run's byte range and where in each pair its characters are (0 little-endian, 1 big).
+        var found: [(bytes: Range<Int>, at: Int)] = []
+        guard minimum > 0, bytes.count >= 2 * minimum else { return [] }
+        bytes.withUnsafeBufferPointer { b in
+            for (start, zero) in [(0, 1), (1, 1), (0, 0), (1, 0)] {
+                var from = start, i = start
+                while i + 1 < b.count {
+                    let c = b[i + 1 - zero]
+                    if b[i + zero] != 0 || !(c == 0x09 || (0x20...0x7E).contains(c)) {
+                        if i - from >= 2 * minimum { found.append((from..<i, 1 - zero)) }
+                        from = i + 2
+                    }
+                    i += 2
+                }
+                if i - from >= 2 * minimum { found.append((from..<i, 1 - zero)) }
+            }
+        }
+        found.sort { $0.bytes.lowerBound < $1.bytes.lowerBound }
+        var kept: [(bytes: Range<Int>, at: Int)] = []
+        for r in found {
+            if let last = kept.last, last.bytes.overlaps(r.bytes) {
+                if r.bytes.count > last.bytes.count { kept[kept.count - 1] = r }
+            } else {
+                kept.append(r)
+            }
+        }
+        var out: [UInt8] = []
+        for r in kept {
+            out.append(contentsOf: stride(from: r.bytes.lowerBound + r.at, to: r.bytes.upperBound, by: 2).map { bytes[$0] })
+            out.append(0x0A)
+        }
+        return out
+    }
+
     /// Code units of the scripts and punctuation text is written in: Latin-1 and Latin Extended,
     /// Greek, Cyrillic, Hebrew, Arabic, general punctuation, CJK (with kana and Hangul), surrogates
     /// (the halves of a pair) and fullwidth forms.
