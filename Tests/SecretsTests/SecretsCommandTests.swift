@@ -389,6 +389,9 @@ import TestSupport
     /// (at an odd offset), in a later block's padding, after an ASCII comment, and in a zip's extra
     /// field, each hid a token (helper-180). Each is found by its own rule, whole: the comments' first
     /// part misread the rest as UTF-16 a byte out, which gave only a generic assignment of a garbled value.
+    /// Big-endian text after a printable byte or a character whose low byte is printable is found whole
+    /// too, as is a weak value once, with no second, truncated credential beside a token; and a finding
+    /// is placed on its line in the hidden bytes (helper-182).
     @Test func utf16AnywhereInHiddenBytesIsRead() throws {
         let (r, _, doc) = try Self.scanMade("""
         import struct, zipfile
@@ -413,11 +416,26 @@ import TestSupport
             i = zipfile.ZipInfo('a.txt'); i.extra = b'\\x99\\x99' + struct.pack('<H', len(le)) + le
             zf.writestr(i, 'hello\\n')
         open('extra16.zip', 'wb').write(z(extra))
+        def comment(name, c):
+            open(name, 'wb').write(z(lambda zf: (zf.writestr('a.txt', 'hi'), setattr(zf, 'comment', c))))
+        comment('hash.zip', b'#' + ('GITHUB_TOKEN=' + tok).encode('utf-16-be'))
+        comment('spaces.zip', b'  ' + ('GITHUB_TOKEN=' + tok).encode('utf-16-be'))
+        comment('han.zip', ('\\u4e2dtoken ' + tok).encode('utf-16-be'))
+        comment('lines.zip', b'one\\ntwo\\nthree\\n' + ('GITHUB_TOKEN=' + tok).encode('utf-16-le'))
+        comment('pem.zip', b'\\xff\\xfe' + ('-----BEGIN RSA PRIVATE KEY-----\\r\\n' + 'MIIEowIBAAKCAQEAx7' * 4 + '\\r\\n' + 'q' * 64 + '\\r\\n-----END RSA PRIVATE KEY-----\\r\\n').encode('utf-16-le'))
+        comment('weak.zip', 'db_password=Summer2024!x'.encode('utf-16-le'))
+        pad = tar(tarfile.USTAR_FORMAT); u = ('token ' + tok + '\\u0141').encode('utf-16-be'); pad[518:518 + len(u)] = u
+        open('ell.tar', 'wb').write(pad)
         """)
-        let pats = ((doc["findings"] as? [[String: Any]]) ?? []).filter { $0["rule"] as? String == "github-personal-access-token" }
-            .map { ($0["path"] as? String ?? "").components(separatedBy: "/").last ?? "" }
-        #expect(pats == ["extra16.zip (zip bytes outside its entries)", "later.tar (tar padding after entries' data)", "mixed.zip (zip comments)",
-                         "odd.tar (tar padding after entries' data)"], "\(pats) \(r.err)")
+        let findings = (doc["findings"] as? [[String: Any]]) ?? []
+        let seen = findings.map { ($0["path"] as? String ?? "").components(separatedBy: "/").last! + " " + ($0["rule"] as? String ?? "") }
+        let pat = " github-personal-access-token"
+        #expect(seen == ["ell.tar (tar padding after entries' data)" + pat, "extra16.zip (zip bytes outside its entries)" + pat, "han.zip (zip comments)" + pat,
+                         "hash.zip (zip comments)" + pat, "later.tar (tar padding after entries' data)" + pat, "lines.zip (zip comments)" + pat,
+                         "mixed.zip (zip comments)" + pat, "odd.tar (tar padding after entries' data)" + pat, "pem.zip (zip comments) pem-private-key", "spaces.zip (zip comments)" + pat,
+                         "weak.zip (zip comments) generic-password"], "\(seen) \(r.err)")
+        let lines = try #require(findings.first { ($0["path"] as? String ?? "").hasSuffix("lines.zip (zip comments)") })
+        #expect(lines["line"] as? Int == 4 && lines["column"] as? Int == 27, "\(lines)")
     }
 
     /// xz, `.lzma` and zstd files, and `.deb` packages (ar archives whose members are tars in any of

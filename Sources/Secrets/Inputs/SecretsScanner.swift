@@ -371,10 +371,10 @@ public struct SecretsScanner: Sendable {
         } else if utf16 == nil, let format = Self.unopenedCompression(head) {
             part.notOpened(display, format: format)
             addRawFindings(data, display: display, to: &part)
-        } else if let utf16 {
-            scanBytes(UTF16Text.decode(data, utf16), display: display, into: &part)
-            addRawFindings(data, display: display, to: &part)
         } else {
+            // UTF-16 is read by its runs, in either byte order at any offset, below: decoding the whole
+            // by its first part's order misread what followed a part one byte out as garbled values
+            // (helper-182).
             scanBytes(data, display: display, into: &part)
         }
         addUTF16Runs(data, display: display, to: &part)
@@ -385,13 +385,46 @@ public struct SecretsScanner: Sendable {
 
     /// Adds what the UTF-16 runs anywhere in hidden bytes hold that `part` did not find already: a
     /// token written as UTF-16 after a first part in another form, or at an odd offset, or in a zip's
-    /// extra field, has a NUL in every other byte, which no rule reads through (helper-180).
+    /// extra field, has a NUL in every other byte, which no rule reads through (helper-180). Each
+    /// finding is placed where it stands in `data` (line and byte column, as the raw pass places
+    /// them), not in the list of runs; where the two readings of one run both find something at one
+    /// place, the longer value is kept, so a reading one character short adds no second credential;
+    /// and a weak value `part` has already (same rule and length) is not said again (helper-182).
     private func addUTF16Runs(_ data: [UInt8], display: String, to part: inout SecretsScanResult) {
         let runs = UTF16Text.asciiRuns(data)
-        guard !runs.isEmpty else { return }
-        let bytes = part.bytesScanned
-        addRawFindings(runs, display: display, to: &part)
-        part.bytesScanned = bytes
+        guard !runs.text.isEmpty else { return }
+        var found = SecretsScanResult()
+        scanBytes(runs.text, display: display, into: &found)
+        var lineStarts = [0]
+        for (i, c) in runs.text.enumerated() where c == 0x0A { lineStarts.append(i + 1) }
+        var placed: [(at: Int, finding: SecretFinding)] = []
+        for f in found.findings where f.line >= 1 && f.line <= lineStarts.count {
+            if let at = runs.source(of: lineStarts[f.line - 1] + max(0, f.column - 1)) { placed.append((at, f)) }
+        }
+        placed.sort { ($0.at, $1.finding.secret.length, $1.finding.severity) < ($1.at, $0.finding.secret.length, $0.finding.severity) }
+        var line = 1, lineStart = 0, scanned = 0
+        var kept: [SecretFinding] = []
+        let strong = Set(part.findings.compactMap { f in f.secret.valueDigest.map { f.ruleID + "\u{0}" + $0 } })
+        let weak = Set(part.findings.filter { $0.secret.valueDigest == nil }.map { "\($0.ruleID)\u{0}\($0.secret.length)" })
+        var lastAt = -1
+        for (at, f) in placed where at != lastAt && at < data.count {
+            lastAt = at
+            while scanned < at {
+                if data[scanned] == 0x0A { line += 1; lineStart = scanned + 1 }
+                scanned += 1
+            }
+            if let d = f.secret.valueDigest { if strong.contains(f.ruleID + "\u{0}" + d) { continue } }
+            else if weak.contains("\(f.ruleID)\u{0}\(f.secret.length)") { continue }
+            var moved = f
+            moved.line = line
+            moved.column = at - lineStart + 1
+            kept.append(moved)
+        }
+        part.findings += kept
+        if part.partial == 0 {
+            part.warnings += found.warnings
+            part.partial += found.partial
+        }
     }
 
     /// The bytes before the first two-byte zero at an even offset: where a UTF-16 text's code units end.

@@ -44,45 +44,67 @@ public enum UTF16Text {
         return passing.max { $0.1.text < $1.1.text }?.0
     }
 
-    /// The runs of printable ASCII written as UTF-16 anywhere in `bytes`, each at least `minimum`
-    /// characters, one per line in the order they stand: what `strings -el` and `strings -eb` find
-    /// together, at even and odd offsets. Hidden bytes join many parts, and UTF-16 in a later part (a
-    /// second block's padding, a zip extra field) is no first bytes to detect it by (found by
-    /// helper-180). Text of one byte order read in the other a byte along is the same run, bar an end
-    /// character: of runs that share bytes, the longer is kept.
-    public static func asciiRuns(_ bytes: [UInt8], minimum: Int = 8) -> [UInt8] {
-        // Each run's byte range and where in each pair its characters are (0 little-endian, 1 big).
-        var found: [(bytes: Range<Int>, at: Int)] = []
-        guard minimum > 0, bytes.count >= 2 * minimum else { return [] }
+    /// Runs of ASCII text written as UTF-16, each followed by a line break in `text`: run i starts at
+    /// `textStart[i]` there, and its first character stands at `firstCharacter[i]` in the bytes they
+    /// were read from, the others every second byte after it.
+    public struct ASCIIRuns: Sendable, Equatable {
+        public var text: [UInt8] = []
+        public var textStart: [Int] = []
+        public var firstCharacter: [Int] = []
+
+        /// Where the character at `offset` in `text` stands in the bytes read.
+        public func source(of offset: Int) -> Int? {
+            guard offset >= 0, offset < text.count, let first = textStart.first, offset >= first else { return nil }
+            var lo = 0, hi = textStart.count - 1
+            while lo < hi {
+                let mid = (lo + hi + 1) / 2
+                if textStart[mid] <= offset { lo = mid } else { hi = mid - 1 }
+            }
+            return firstCharacter[lo] + 2 * (offset - textStart[lo])
+        }
+    }
+
+    /// The runs of printable ASCII, tabs and line breaks written as UTF-16 anywhere in `bytes`, each at
+    /// least 8 characters,
+    /// in the order they stand: what `strings -el` and `strings -eb` find together, at even and odd
+    /// offsets. Hidden bytes join many parts, and UTF-16 in a later part (a second block's padding, a
+    /// zip extra field) is no first bytes to detect it by (found by helper-180). Every run also reads
+    /// in the other byte order a byte along, its characters the same bar one at an end: a reading
+    /// whose characters another holds all of is left out, and where each has one the other lacks, both
+    /// are kept, for either may be the one that holds a whole token (helper-182).
+    public static func asciiRuns(_ bytes: [UInt8]) -> ASCIIRuns {
+        let minimum = 8
+        var runs = ASCIIRuns()
+        guard bytes.count >= 2 * minimum else { return runs }
+        // Each reading's first character and the end of its last; characters are every other byte.
+        var spans: [(first: Int, end: Int)] = []
         bytes.withUnsafeBufferPointer { b in
+            // Little-endian pairs are `c 00`, big-endian `00 c`: `zero` is where the zero stands.
             for (start, zero) in [(0, 1), (1, 1), (0, 0), (1, 0)] {
                 var from = start, i = start
                 while i + 1 < b.count {
                     let c = b[i + 1 - zero]
-                    if b[i + zero] != 0 || !(c == 0x09 || (0x20...0x7E).contains(c)) {
-                        if i - from >= 2 * minimum { found.append((from..<i, 1 - zero)) }
+                    if b[i + zero] != 0 || !(c == 0x09 || c == 0x0A || c == 0x0D || (0x20...0x7E).contains(c)) {
+                        if i - from >= 2 * minimum { spans.append((from + 1 - zero, i + 1 - zero)) }
                         from = i + 2
                     }
                     i += 2
                 }
-                if i - from >= 2 * minimum { found.append((from..<i, 1 - zero)) }
+                if i - from >= 2 * minimum { spans.append((from + 1 - zero, i + 1 - zero)) }
             }
         }
-        found.sort { $0.bytes.lowerBound < $1.bytes.lowerBound }
-        var kept: [(bytes: Range<Int>, at: Int)] = []
-        for r in found {
-            if let last = kept.last, last.bytes.overlaps(r.bytes) {
-                if r.bytes.count > last.bytes.count { kept[kept.count - 1] = r }
-            } else {
-                kept.append(r)
-            }
+        // Readings that share a byte have their characters at the same offsets: sorted by start, and
+        // the longer first, one is inside another exactly when it ends no later than one kept before.
+        spans.sort { ($0.first, $1.end) < ($1.first, $0.end) }
+        var reach = 0
+        for s in spans where s.end > reach {
+            reach = s.end
+            runs.textStart.append(runs.text.count)
+            runs.firstCharacter.append(s.first)
+            runs.text.append(contentsOf: stride(from: s.first, to: s.end, by: 2).lazy.map { bytes[$0] })
+            runs.text.append(0x0A)
         }
-        var out: [UInt8] = []
-        for r in kept {
-            out.append(contentsOf: stride(from: r.bytes.lowerBound + r.at, to: r.bytes.upperBound, by: 2).map { bytes[$0] })
-            out.append(0x0A)
-        }
-        return out
+        return runs
     }
 
     /// Code units of the scripts and punctuation text is written in: Latin-1 and Latin Extended,
