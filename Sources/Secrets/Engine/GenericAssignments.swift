@@ -121,6 +121,9 @@ enum GenericAssignments {
         if pair == nil {
             if s > 0, b[s - 1] == 33 || b[s - 1] == 60 || b[s - 1] == 62 { return nil }
             while i < n, b[i] == 32 || b[i] == 9 { i += 1 }
+            // A coloured value starts after its colour code (`\e[1m…\e[0m`, helper-183).
+            var codes = 0
+            while codes < 4, let e = RulePattern.colourEnd(b, n, at: i) { i = e; codes += 1 }
             guard i < n else { return nil }
         }
         // The value: a quoted literal anywhere, or a bare value on a line that starts with the name
@@ -159,10 +162,12 @@ enum GenericAssignments {
         } else {
             guard flag || startsLine(b, s) || startsField(b, s, anywhere: anywhere) else { return nil }
             v0 = i; v1 = i
-            // A terminal escape (`ESC[0m` after a coloured value) ends it too.
-            while v1 < n, b[v1] != 10, b[v1] != 13, b[v1] != 32, b[v1] != 9, b[v1] != 35, b[v1] != 59, b[v1] != 44, b[v1] != 27, v1 - v0 <= 512 { v1 += 1 }
+            // A terminal escape (`ESC[0m` after a coloured value, or `\u001b[0m` as a JSON log writes
+            // it) ends it too.
+            func colour(_ k: Int) -> Bool { b[k] == 27 || (b[k] == 92 && RulePattern.colourEnd(b, n, at: k) != nil) }
+            while v1 < n, b[v1] != 10, b[v1] != 13, b[v1] != 32, b[v1] != 9, b[v1] != 35, b[v1] != 59, b[v1] != 44, !colour(v1), v1 - v0 <= 512 { v1 += 1 }
             var e = v1
-            while e < n, b[e] != 10, b[e] != 13, b[e] != 32, b[e] != 9, b[e] != 27, e - v0 <= 512 { e += 1 }
+            while e < n, b[e] != 10, b[e] != 13, b[e] != 32, b[e] != 9, !colour(e), e - v0 <= 512 { e += 1 }
             while e > v1, b[e - 1] == 44 || b[e - 1] == 59 { e -= 1 }
             // A value starting with `#` or `;` is a comment written straight after the separator.
             if e > v1, b[v0] != 35, b[v0] != 59 { longer = e }

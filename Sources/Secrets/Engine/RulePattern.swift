@@ -120,6 +120,9 @@ final class RulePattern: @unchecked Sendable {
     /// token right after one (`?t=%3Dghp_…`, `"cloning\nghp_…"`) starts at a boundary once decoded,
     /// and was missed because its `\b` saw the escape's last letter (found by helper-132).
     static func endsEscape(_ b: UnsafePointer<UInt8>, _ at: Int) -> Bool {
+        // A terminal colour code (`ESC[1m`, or `\u001b[1m` as Docker's JSON logs write it) is no
+        // character at all: a token right after one was missed by every rule (helper-183).
+        if endsColour(b, at) { return true }
         // The character the `count` hex digits before `at` spell; nil when one is no hex digit.
         func decoded(_ count: Int) -> UInt32? {
             var v: UInt32 = 0
@@ -138,6 +141,45 @@ final class RulePattern: @unchecked Sendable {
         case UInt8(ascii: "n"), UInt8(ascii: "t"), UInt8(ascii: "r"), UInt8(ascii: "f"), UInt8(ascii: "v"), UInt8(ascii: "b"), UInt8(ascii: "0"): return true
         default: return false
         }
+    }
+
+    /// Whether the bytes before `at` end a terminal control sequence (`CSI params final`): its
+    /// introducer ESC written as the byte or as `\e`, `\x1b`, `\033` or `\u001b`, then `[`, at most
+    /// 16 digits or `;`, and a final byte `@` to `~`.
+    static func endsColour(_ b: UnsafePointer<UInt8>, _ at: Int) -> Bool {
+        guard at >= 3, (64...126).contains(b[at - 1]) else { return false }
+        var k = at - 2
+        while k >= 0, at - 2 - k < 16, (48...57).contains(b[k]) || b[k] == 59 { k -= 1 }
+        guard k >= 1, b[k] == 91 else { return false }
+        return introducesControl(b, before: k)
+    }
+
+    /// Where the terminal control sequence starting at `at` ends (see `endsColour`), or nil.
+    static func colourEnd(_ b: UnsafePointer<UInt8>, _ n: Int, at: Int) -> Int? {
+        var k = at
+        if k < n, b[k] == 27 { k += 1 }
+        else if k + 1 < n, b[k] == 92, b[k + 1] == 101 { k += 2 }                       // \e
+        else if k + 3 < n, b[k] == 92, b[k + 1] == 120, b[k + 2] == 49, b[k + 3] | 32 == 98 { k += 4 }   // \x1b
+        else if k + 3 < n, b[k] == 92, b[k + 1] == 48, b[k + 2] == 51, b[k + 3] == 51 { k += 4 }      // \033
+        else if k + 5 < n, b[k] == 92, b[k + 1] == 117, b[k + 2] == 48, b[k + 3] == 48, b[k + 4] == 49, b[k + 5] | 32 == 98 { k += 6 } // \u001b
+        else { return nil }
+        guard k < n, b[k] == 91 else { return nil }
+        k += 1
+        let params = k
+        while k < n, k - params < 16, (48...57).contains(b[k]) || b[k] == 59 { k += 1 }
+        guard k < n, (64...126).contains(b[k]) else { return nil }
+        return k + 1
+    }
+
+    /// Whether the bytes before `bracket` are ESC, as the byte or as one of its escapes.
+    private static func introducesControl(_ b: UnsafePointer<UInt8>, before bracket: Int) -> Bool {
+        func text(_ s: String) -> Bool {
+            let u = Array(s.utf8)
+            guard bracket >= u.count else { return false }
+            for (i, c) in u.enumerated() where b[bracket - u.count + i] | (c >= 97 ? 32 : 0) != c { return false }
+            return true
+        }
+        return b[bracket - 1] == 27 || text("\\e") || text("\\x1b") || text("\\033") || text("\\u001b")
     }
 
     @inline(__always)
