@@ -26,7 +26,9 @@ public enum LeakCheck {
         let (hit, complete) = raw(whole, engine)
         if let hit { return Verdict(rule: hit.ruleID, complete: complete) }
         guard bodyFrom >= 0, bodyFrom < whole.count else { return Verdict(rule: nil, complete: complete) }
-        let boundaries = Set(contentTypes.compactMap(multipartBoundary))
+        // Every boundary named, in every content type: servers differ on which of two they take (Python's
+        // readers the last, this check the first), so a body with two is refused below (helper-183).
+        let boundaries = Set(contentTypes.flatMap(multipartBoundaries))
         // Most bodies are text no reader opens, told by their first 8 KiB: the body is copied out of
         // the request only when it or its parts may need opening.
         guard !boundaries.isEmpty || SecretsScanner.mayNeedOpening(head: Array(whole[bodyFrom..<min(whole.count, bodyFrom + 8192)])) else {
@@ -60,30 +62,62 @@ public enum LeakCheck {
             return verdict == nil
         }
         if let verdict { return verdict }
+        guard let split else {
+            // No delimiter where a line begins: the body is no multipart this check can split, and a
+            // server that reads it otherwise would find the parts it holds (helper-183).
+            return Verdict(rule: nil, complete: false, unchecked: "the multipart body has no part delimited by its boundary; nothing was sent")
+        }
         guard split else { return Verdict(rule: nil, complete: false, unchecked: "the multipart body has more than \(maxParts) parts; nothing was sent") }
         return Verdict(rule: nil, complete: complete)
     }
 
     static let maxParts = 1000
 
-    /// The `boundary` parameter of a `multipart/…` content type, quotes removed.
-    static func multipartBoundary(_ contentType: String) -> String? {
-        let fields = contentType.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }
-        guard let type = fields.first, type.lowercased().hasPrefix("multipart/") else { return nil }
-        for f in fields.dropFirst() {
-            let kv = f.split(separator: "=", maxSplits: 1).map(String.init)
-            guard kv.count == 2, kv[0].trimmingCharacters(in: .whitespaces).lowercased() == "boundary" else { continue }
-            var v = kv[1].trimmingCharacters(in: .whitespaces)
-            if v.hasPrefix("\""), v.hasSuffix("\""), v.count >= 2 { v = String(v.dropFirst().dropLast()) }
-            return v.isEmpty ? nil : v
+    /// The `boundary` parameter of a `multipart/…` content type, quotes removed: the first, when it names one.
+    static func multipartBoundary(_ contentType: String) -> String? { multipartBoundaries(contentType).first }
+
+    /// Every `boundary` parameter of a `multipart/…` content type, as RFC 2045 writes parameters: a
+    /// quoted value may hold `;` and `\"`, which split the value where the quotes were ignored
+    /// (`boundary="xx;yy"` was read as `"xx`, found by helper-183). An empty value is kept, as no
+    /// boundary a body can be split by.
+    static func multipartBoundaries(_ contentType: String) -> [String] {
+        let c = Array(contentType.utf8)
+        var fields: [[UInt8]] = [[]]
+        var i = 0, quoted = false
+        while i < c.count {
+            let b = c[i]
+            if quoted, b == 92, i + 1 < c.count { fields[fields.count - 1] += [b, c[i + 1]]; i += 2; continue }
+            if b == 34 { quoted.toggle() }
+            if b == 59, !quoted { fields.append([]) } else { fields[fields.count - 1].append(b) }
+            i += 1
         }
-        return nil
+        func trimmed(_ f: [UInt8]) -> [UInt8] { Array(f.drop { $0 == 32 || $0 == 9 }.reversed().drop { $0 == 32 || $0 == 9 }.reversed()) }
+        guard let type = fields.first, String(decoding: trimmed(type), as: UTF8.self).lowercased().hasPrefix("multipart/") else { return [] }
+        var out: [String] = []
+        for f in fields.dropFirst() {
+            guard let eq = f.firstIndex(of: 61), String(decoding: trimmed(Array(f[..<eq])), as: UTF8.self).lowercased() == "boundary" else { continue }
+            var v = trimmed(Array(f[(eq + 1)...]))
+            if v.count >= 2, v.first == 34, v.last == 34 {
+                var unquoted: [UInt8] = []
+                var k = 1
+                while k < v.count - 1 {
+                    if v[k] == 92, k + 1 < v.count - 1 { k += 1 }
+                    unquoted.append(v[k]); k += 1
+                }
+                v = unquoted
+            }
+            out.append(String(decoding: v, as: UTF8.self))
+        }
+        return out
     }
 
     /// Each part's content (after its headers' blank line, before the line break ahead of the next
-    /// delimiter), handed to `visit` in order until it returns false. Delimiters count only where a
-    /// line begins, as RFC 2046 writes them, so the search is linear. False past `maxParts`.
-    static func multipartParts(_ body: [UInt8], boundary: String, visit: (ArraySlice<UInt8>) -> Bool) -> Bool {
+    /// delimiter), handed to `visit` in order until it returns false; a part whose headers never end,
+    /// whole. Delimiters count only where a line
+    /// begins, as RFC 2046 writes them, so the search is linear. False past `maxParts`, nil when no
+    /// delimiter is found in a body that is not empty.
+    static func multipartParts(_ body: [UInt8], boundary: String, visit: (ArraySlice<UInt8>) -> Bool) -> Bool? {
+        guard !boundary.isEmpty else { return body.isEmpty ? true : nil }
         let delimiter = Array(("--" + boundary).utf8)
         var starts: [Int] = []
         var i = 0
@@ -95,6 +129,9 @@ public enum LeakCheck {
             guard let nl = body[i...].firstIndex(of: 10) else { break }
             i = nl + 1
         }
+        // The preamble before the first delimiter is no part; an archive there starts the body, which is
+        // opened whole before it is split.
+        guard !starts.isEmpty else { return body.isEmpty ? true : nil }
         for (k, s) in starts.enumerated() {
             let end = k + 1 < starts.count ? starts[k + 1] : body.count
             let part = body[(s + delimiter.count)..<end]
@@ -106,7 +143,16 @@ public enum LeakCheck {
                 if j + 3 < part.endIndex, part[j] == 13, part[j + 1] == 10, part[j + 2] == 13, part[j + 3] == 10 { contentStart = j + 4; break }
                 j += 1
             }
-            guard let c = contentStart else { continue }
+            // Headers that never end: what a lenient reader takes for content is opened as it stands.
+            guard let c = contentStart else {
+                // From the line after the delimiter's, without the line break ahead of the next.
+                guard let nl = part.firstIndex(of: 10) else { continue }
+                var e = part.endIndex
+                if e > nl + 1, part[e - 1] == 10 { e -= 1 }
+                if e > nl + 1, part[e - 1] == 13 { e -= 1 }
+                if e > nl + 1, !visit(part[(nl + 1)..<e]) { return true }
+                continue
+            }
             var e = part.endIndex
             if e > c, part[e - 1] == 10 { e -= 1 }
             if e > c, part[e - 1] == 13 { e -= 1 }

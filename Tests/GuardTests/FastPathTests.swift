@@ -98,6 +98,26 @@ import Permissions
             #expect(v.rule?.hasPrefix("github") == true, "multipart \(name): \(String(describing: v.rule))")
         }
         #expect(LeakCheck.multipartBoundary("Multipart/Form-Data; charset=x; Boundary=abc") == "abc" && LeakCheck.multipartBoundary("text/plain; boundary=x") == nil)
+        // Parameters as RFC 2045 writes them: a quoted boundary may hold `;` and an escaped quote; two
+        // boundary parameters in one header are both seen (helper-183).
+        #expect(LeakCheck.multipartBoundaries(#"multipart/form-data; boundary="xx;yy""#) == ["xx;yy"])
+        #expect(LeakCheck.multipartBoundaries(#"multipart/mixed; boundary="a\"b"; x=1"#) == [#"a"b"#])
+        #expect(LeakCheck.multipartBoundaries("multipart/form-data; boundary=AAA; boundary=BBB") == ["AAA", "BBB"])
+        let gz = try Array(Data(contentsOf: dir.appendingPathComponent("body.gz")))
+        func form(_ boundary: String, _ contentType: String) -> LeakCheck.Verdict {
+            let body = Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"file\"; filename=\"f.gz\"\r\n\r\n".utf8) + gz + Array("\r\n--\(boundary)--\r\n".utf8)
+            return body.withUnsafeBytes { LeakCheck.request($0, engine, bodyFrom: 0, contentTypes: [contentType]) }
+        }
+        let semicolon = form("xx;yy", #"multipart/form-data; boundary="xx;yy""#)
+        #expect(semicolon.rule?.hasPrefix("github") == true, "\(semicolon)")
+        let twice = form("BBB", "multipart/form-data; boundary=AAA; boundary=BBB")
+        #expect(twice.rule == nil && !twice.complete && twice.unchecked?.contains("several boundaries") == true, "\(twice)")
+        let undelimited = form("BBB", "multipart/form-data; boundary=CCC")
+        #expect(undelimited.rule == nil && !undelimited.complete && undelimited.unchecked?.contains("no part delimited") == true, "\(undelimited)")
+        // A part whose headers never end is opened as it stands, as a lenient reader takes it.
+        let headless = Array("--BBB\r\n".utf8) + gz + Array("\r\n--BBB--\r\n".utf8)
+        let lenient = headless.withUnsafeBytes { LeakCheck.request($0, engine, bodyFrom: 0, contentTypes: ["multipart/form-data; boundary=BBB"]) }
+        #expect(lenient.rule?.hasPrefix("github") == true, "\(lenient)")
         // A boundary past RFC 2046's 70 characters, or two, are refused, not split at their cost (helper-144).
         let dashes = Array(repeating: UInt8(ascii: "-"), count: 1 << 20)
         let long = dashes.withUnsafeBytes { LeakCheck.request($0, engine, contentTypes: ["multipart/form-data; boundary=" + String(repeating: "-", count: 100) + "X"]) }
