@@ -223,6 +223,13 @@ import Testing
             }
             #expect(!Self.scan("token: [1m" + token + "\n").contains { $0.ruleID == rule }, "no ESC before the bracket")
         }
+        // A double-quoted value with escapes in it is the escaped text as written (PHP's `\/`, `\"`, a
+        // shell's `\$`); a regular expression is still no password (helper-183).
+        for (text, value) in [(#"{"password":"Xk9\/mQ2vL7pR4wZ5tA=="}"#, #"Xk9\/mQ2vL7pR4wZ5tA=="#), (#"{"password":"Xk9#mQ2\"vL7pR4wZ"}"#, #"Xk9#mQ2\"vL7pR4wZ"#),
+                              (#"export DB_PASSWORD="Xk9mQ2\$vL7pR4wZ5t""#, #"Xk9mQ2\$vL7pR4wZ5t"#)] {
+            #expect(Self.scan(text + "\n").contains { $0.ruleID == "generic-password" && Self.value(text + "\n", $0) == value }, "\(text)")
+        }
+        #expect(!Self.scan(#"password_re = "(?P<pw>\S+)""# + "\n").contains { $0.ruleID.hasPrefix("generic-") })
         // A coloured assignment's value starts after its code and ends before the next.
         let v = "Xk9mQ2vL7pR4wZ5t"
         for (open, close) in [("\u{1B}[1m", "\u{1B}[0m"), ("\\u001b[1m", "\\u001b[0m")] {
