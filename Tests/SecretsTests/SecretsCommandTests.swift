@@ -343,7 +343,7 @@ import TestSupport
     /// A gzip's stored name over 1 MiB is scanned whole: the file is in memory already, and a cap made
     /// ordinary files with many members partly scanned (helper-180). So are a zip's comments past
     /// 1 MiB, which 17 entries of 65,000 bytes of comment pass.
-    @Test func aLongGzipNameIsScannedWhole() throws {
+    @Test func longGzipNamesAndZipCommentsAreScannedWhole() throws {
         let (r, paths, doc) = try Self.scanMade("""
         import zipfile
         b = io.BytesIO()
