@@ -114,6 +114,14 @@ import Permissions
         #expect(twice.rule == nil && !twice.complete && twice.unchecked?.contains("several boundaries") == true, "\(twice)")
         let undelimited = form("BBB", "multipart/form-data; boundary=CCC")
         #expect(undelimited.rule == nil && !undelimited.complete && undelimited.unchecked?.contains("no part delimited") == true, "\(undelimited)")
+        // UTF-16 after 9,000 bytes of UTF-8, in either byte order, and at an odd offset (helper-183).
+        for order in [String.Encoding.utf16LittleEndian, .utf16BigEndian] {
+            for lead in ["", "x"] {
+                let body = Array((String(repeating: "A", count: 9000) + "\n" + lead).utf8) + Array(("token=" + token + "\r\n").data(using: order)!)
+                let v = body.withUnsafeBytes { LeakCheck.request($0, engine, bodyFrom: 0) }
+                #expect(v.rule?.hasPrefix("github") == true, "\(order) \(lead): \(v)")
+            }
+        }
         // A part whose headers never end is opened as it stands, as a lenient reader takes it.
         let headless = Array("--BBB\r\n".utf8) + gz + Array("\r\n--BBB--\r\n".utf8)
         let lenient = headless.withUnsafeBytes { LeakCheck.request($0, engine, bodyFrom: 0, contentTypes: ["multipart/form-data; boundary=BBB"]) }
