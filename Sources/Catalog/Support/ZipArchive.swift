@@ -140,6 +140,9 @@ public struct ZipArchive {
             if cdSize >= 4, Self.u32(bytes, Int(actual)) == 0x0201_4B50 { shift = actual - cdOffset; cdOffset = actual }
         }
         guard let cd = range(cdOffset, cdSize) else { throw bad("the central directory (offset \(cdOffset), \(cdSize) bytes) lies outside the \(bytes.count)-byte file") }
+        // The directory comes before its end record in every archive a tool writes; one said to lie
+        // after it trapped the reader where it joins the two (found by fuzzing).
+        guard cd.upperBound <= eocd else { throw bad("the central directory (offset \(cdOffset), \(cdSize) bytes) runs past its end record at \(eocd)") }
         // Each record takes at least 46 bytes, so the count cannot claim more than the directory holds.
         guard count <= UInt64(cd.count / 46) else { throw bad("the central directory claims \(count) entries in \(cd.count) bytes") }
         var at = cd.lowerBound
