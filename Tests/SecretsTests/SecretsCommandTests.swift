@@ -426,14 +426,22 @@ import TestSupport
         comment('weak.zip', 'db_password=Summer2024!x'.encode('utf-16-le'))
         pad = tar(tarfile.USTAR_FORMAT); u = ('token ' + tok + '\\u0141').encode('utf-16-be'); pad[518:518 + len(u)] = u
         open('ell.tar', 'wb').write(pad)
+        # A reading with a printable byte at one end holds the other (helper-184): a big-endian token
+        # then zeros, a little-endian one before a printable byte, one after a printable length byte,
+        # and an assignment whose longer reading is only a generic token.
+        for name, u in (('zeros.tar', b'\\x07Z' + tok.encode('utf-16-be') + b'\\x00\\x00'), ('pk.tar', b'\\x07\\x07\\x00' + le[26:] + b'AB\\x01'),
+                        ('len.tar', b'\\x07\\x07P\\x00' + le[26:] + b'\\x01\\x02'), ('sev.tar', b'\\x07\\x07P\\x00' + le + b'AB\\x07')):
+            pad = tar(tarfile.USTAR_FORMAT); pad[518:518 + len(u)] = u
+            open(name, 'wb').write(pad)
         """)
         let findings = (doc["findings"] as? [[String: Any]]) ?? []
         let seen = findings.map { ($0["path"] as? String ?? "").components(separatedBy: "/").last! + " " + ($0["rule"] as? String ?? "") }
         let pat = " github-personal-access-token"
         #expect(seen == ["ell.tar (tar padding after entries' data)" + pat, "extra16.zip (zip bytes outside its entries)" + pat, "han.zip (zip comments)" + pat,
-                         "hash.zip (zip comments)" + pat, "later.tar (tar padding after entries' data)" + pat, "lines.zip (zip comments)" + pat,
-                         "mixed.zip (zip comments)" + pat, "odd.tar (tar padding after entries' data)" + pat, "pem.zip (zip comments) pem-private-key", "spaces.zip (zip comments)" + pat,
-                         "weak.zip (zip comments) generic-password"], "\(seen) \(r.err)")
+                         "hash.zip (zip comments)" + pat, "later.tar (tar padding after entries' data)" + pat, "len.tar (tar padding after entries' data)" + pat,
+                         "lines.zip (zip comments)" + pat, "mixed.zip (zip comments)" + pat, "odd.tar (tar padding after entries' data)" + pat, "pem.zip (zip comments) pem-private-key",
+                         "pk.tar (tar padding after entries' data)" + pat, "sev.tar (tar padding after entries' data)" + pat, "spaces.zip (zip comments)" + pat,
+                         "weak.zip (zip comments) generic-password", "zeros.tar (tar padding after entries' data)" + pat], "\(seen) \(r.err)")
         let lines = try #require(findings.first { ($0["path"] as? String ?? "").hasSuffix("lines.zip (zip comments)") })
         #expect(lines["line"] as? Int == 4 && lines["column"] as? Int == 27, "\(lines)")
     }

@@ -387,8 +387,9 @@ public struct SecretsScanner: Sendable {
     /// token written as UTF-16 after a first part in another form, or at an odd offset, or in a zip's
     /// extra field, has a NUL in every other byte, which no rule reads through (helper-180). Each
     /// finding is placed where it stands in `data` (line and byte column, as the raw pass places
-    /// them), not in the list of runs; where the two readings of one run both find something at one
-    /// place, the longer value is kept, so a reading one character short adds no second credential;
+    /// them), not in the list of runs; where the readings of one run both find something at one place,
+    /// the most severe is kept, then the longer (a reading one character long gave a generic token
+    /// where the other gave the GitHub token, helper-184), so no reading adds a second credential;
     /// and a weak value `part` has already (same rule and length) is not said again (helper-182).
     private func addUTF16Runs(_ data: [UInt8], display: String, to part: inout SecretsScanResult) {
         let runs = UTF16Text.asciiRuns(data)
@@ -401,7 +402,7 @@ public struct SecretsScanner: Sendable {
         for f in found.findings where f.line >= 1 && f.line <= lineStarts.count {
             if let at = runs.source(of: lineStarts[f.line - 1] + max(0, f.column - 1)) { placed.append((at, f)) }
         }
-        placed.sort { ($0.at, $1.finding.secret.length, $1.finding.severity) < ($1.at, $0.finding.secret.length, $0.finding.severity) }
+        placed.sort { ($0.at, $1.finding.severity, $1.finding.confidence, $1.finding.secret.length) < ($1.at, $0.finding.severity, $0.finding.confidence, $0.finding.secret.length) }
         var line = 1, lineStart = 0, scanned = 0
         var kept: [SecretFinding] = []
         let strong = Set(part.findings.compactMap { f in f.secret.valueDigest.map { f.ruleID + "\u{0}" + $0 } })

@@ -69,9 +69,10 @@ public enum UTF16Text {
     /// in the order they stand: what `strings -el` and `strings -eb` find together, at even and odd
     /// offsets. Hidden bytes join many parts, and UTF-16 in a later part (a second block's padding, a
     /// zip extra field) is no first bytes to detect it by (found by helper-180). Every run also reads
-    /// in the other byte order a byte along, its characters the same bar one at an end: a reading
-    /// whose characters another holds all of is left out, and where each has one the other lacks, both
-    /// are kept, for either may be the one that holds a whole token (helper-182).
+    /// in the other byte order a byte along, its characters the same bar one at either end, and any
+    /// of them may be the one with clean edges around a token (a printable length byte before it, a
+    /// printable byte after it): every reading is kept, but for exact repeats, and where two overlap,
+    /// also the characters they share (helper-182, helper-184).
     public static func asciiRuns(_ bytes: [UInt8]) -> ASCIIRuns {
         let minimum = 8
         var runs = ASCIIRuns()
@@ -93,12 +94,18 @@ public enum UTF16Text {
                 if i - from >= 2 * minimum { spans.append((from + 1 - zero, i + 1 - zero)) }
             }
         }
-        // Readings that share a byte have their characters at the same offsets: sorted by start, and
-        // the longer first, one is inside another exactly when it ends no later than one kept before.
-        spans.sort { ($0.first, $1.end) < ($1.first, $0.end) }
-        var reach = 0
-        for s in spans where s.end > reach {
-            reach = s.end
+        // Readings that share a byte have their characters at the same offsets (a byte cannot be both a
+        // character and a pair's zero), so what two overlapping readings share is a reading too.
+        spans.sort { ($0.first, $0.end) < ($1.first, $1.end) }
+        var all: [(first: Int, end: Int)] = []
+        for (k, s) in spans.enumerated() {
+            if k > 0, spans[k - 1] == s { continue }
+            all.append(s)
+            if k > 0, spans[k - 1].end > s.first, spans[k - 1].end < s.end, spans[k - 1].first < s.first, spans[k - 1].end - s.first >= 2 * minimum {
+                all.append((s.first, spans[k - 1].end))
+            }
+        }
+        for s in all {
             runs.textStart.append(runs.text.count)
             runs.firstCharacter.append(s.first)
             runs.text.append(contentsOf: stride(from: s.first, to: s.end, by: 2).lazy.map { bytes[$0] })
