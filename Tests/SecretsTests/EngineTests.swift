@@ -230,6 +230,10 @@ import Testing
             #expect(Self.scan(text + "\n").contains { $0.ruleID == "generic-password" && Self.value(text + "\n", $0) == value }, "\(text)")
         }
         #expect(!Self.scan(#"password_re = "(?P<pw>\S+)""# + "\n").contains { $0.ruleID.hasPrefix("generic-") })
+        // Escaped non-ASCII text (a translated label) and a Windows path are no password (helper-184).
+        for text in [#"{"password": "\u5bc6\u7801"}"#, #"{"password": "\u041f\u0430\u0440\u043e\u043b\u044c"}"#, #"db_password = "C:\Users\admin\AppData\pw1.txt""#] {
+            #expect(!Self.scan(text + "\n").contains { $0.ruleID.hasPrefix("generic-") }, "\(text)")
+        }
         // A coloured assignment's value starts after its code and ends before the next.
         let v = "Xk9mQ2vL7pR4wZ5t"
         for (open, close) in [("\u{1B}[1m", "\u{1B}[0m"), ("\\u001b[1m", "\\u001b[0m")] {

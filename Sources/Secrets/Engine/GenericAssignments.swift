@@ -212,11 +212,12 @@ enum GenericAssignments {
 
     /// The inside of the quoted literal whose opening quote is at `open`, up to its closing quote on
     /// the same line and at most 512 bytes; nil when it does not close. YAML writes a `'` inside single
-    /// quotes as `''`: the value goes on past it (helper-119). In double quotes a backslash escapes
-    /// the byte after it, as JSON, shells and most languages read them, and the value is the escaped
-    /// text as written: PHP's `json_encode` writes every `/` as `\/`, and such a value was never
-    /// found (helper-183). In single quotes and backticks, which read a backslash differently from one
-    /// language to the next, a backslash still makes no value.
+    /// quotes as `''`: the value goes on past it (helper-119). In double quotes the escapes of a quote,
+    /// `/`, `$` and a backtick are read, and the value is the escaped text as written: PHP's
+    /// `json_encode` writes every `/` as `\/`, and such a value was never found (helper-183). Any other
+    /// backslash still makes no value: `\\` is a Windows path, and `\uXXXX` escaped non-ASCII text
+    /// (a translated label), which scored as a password (helper-184); nor does any in single quotes
+    /// and backticks, which languages read differently.
     static func quotedValue(_ b: UnsafePointer<UInt8>, _ n: Int, openAt open: Int) -> Range<Int>? {
         let q = b[open]
         let v0 = open + 1
@@ -227,7 +228,7 @@ enum GenericAssignments {
                 v1 += 2; continue
             }
             if b[v1] == 92 {
-                guard q == 34, v1 + 1 < n, b[v1 + 1] != 10, b[v1 + 1] != 13 else { return nil }
+                guard q == 34, v1 + 1 < n, b[v1 + 1] == 34 || b[v1 + 1] == 47 || b[v1 + 1] == 36 || b[v1 + 1] == 96 else { return nil }
                 v1 += 2; continue
             }
             v1 += 1
