@@ -26,6 +26,7 @@ public enum LeakCheck {
         let (hit, complete) = raw(whole, engine)
         if let hit { return Verdict(rule: hit.ruleID, complete: complete) }
         guard bodyFrom >= 0, bodyFrom < whole.count else { return Verdict(rule: nil, complete: complete) }
+        if let rule = embeddedArchiveFinding(whole, from: bodyFrom + 1, engine) { return Verdict(rule: rule, complete: complete) }
         // Every boundary named, in every content type: servers differ on which of two they take (Python's
         // readers the last, this check the first), so a body with two is refused below (helper-183).
         let boundaries = Set(contentTypes.flatMap(multipartBoundaries))
@@ -72,6 +73,36 @@ public enum LeakCheck {
     }
 
     static let maxParts = 1000
+
+    /// Archive starts opened wherever they stand after the body's first byte, at most this many.
+    static let maxEmbedded = 16
+
+    /// The rule of a secret in a gzip, zip, zstd or xz stream that starts anywhere in `whole` from
+    /// `from` on, opened from its magic as `secrets scan` opens a file of those bytes. Servers split a
+    /// multipart body in ways this check does not (RFC 2231's `boundary*`, a first delimiter mid-line,
+    /// headers ending in `\r\r`), and a gzip part then passed (found by helper-184); wherever a server
+    /// finds a part, its archive starts at one of these offsets. What cannot be opened from there (an
+    /// archive's inside, bytes that look like a start by chance) says nothing, so it refuses nothing.
+    static func embeddedArchiveFinding(_ whole: UnsafeRawBufferPointer, from: Int, _ engine: SecretEngine) -> String? {
+        guard from >= 0, whole.count >= from + 4 else { return nil }
+        var options = SecretsScanOptions()
+        options.scanBinary = true
+        let scanner = SecretsScanner(engine: engine, options: options)
+        var tried = 0
+        var i = from
+        while i + 4 <= whole.count, tried < maxEmbedded {
+            let b0 = whole[i], b1 = whole[i + 1], b2 = whole[i + 2], b3 = whole[i + 3]
+            let start = (b0 == 0x1F && b1 == 0x8B && b2 == 8) || (b0 == 0x50 && b1 == 0x4B && b2 == 3 && b3 == 4)
+                || (b0 == 0x28 && b1 == 0xB5 && b2 == 0x2F && b3 == 0xFD) || (b0 == 0xFD && b1 == 0x37 && b2 == 0x7A && b3 == 0x58)
+            if start {
+                tried += 1
+                let piece = Array(whole[i...])
+                if SecretsScanner.needsOpening(piece), let f = scanner.scanPayload(piece, display: "the request body").findings.first { return f.ruleID }
+            }
+            i += 1
+        }
+        return nil
+    }
 
     /// The `boundary` parameter of a `multipart/…` content type, quotes removed: the first, when it names one.
     static func multipartBoundary(_ contentType: String) -> String? { multipartBoundaries(contentType).first }
