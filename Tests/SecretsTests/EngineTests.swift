@@ -216,7 +216,7 @@ import Testing
             #expect(!Self.scan("xQ" + token + " \n").contains { $0.ruleID == rule })
             // After a terminal colour code, as the byte or as a log's escapes, the token is found whole;
             // a letter `m` before it with no code is still a word (helper-183).
-            for code in ["\u{1B}[1m", "\u{1B}[0;32m", "\\u001b[1m", "\\u001B[31m", "\\x1b[1m", "\\033[1m", "\\e[1m"] {
+            for code in ["\u{1B}[1m", "\u{1B}[0;32m", "\u{1B}[1;38;2;255;255;255m", "\\u001b[1m", "\\u001B[31m", "\\x1b[1m", "\\X1B[1m", "\\033[1m", "\\e[1m", "\\E[1m"] {
                 let text = "token: " + code + token + "\u{1B}[0m\n"
                 let found = Self.scan(text)
                 #expect(found.contains { $0.ruleID == rule && Self.value(text, $0) == token }, "\(code.debugDescription) \(rule): \(found.map(\.ruleID))")
@@ -236,7 +236,8 @@ import Testing
         }
         // A coloured assignment's value starts after its code and ends before the next.
         let v = "Xk9mQ2vL7pR4wZ5t"
-        for (open, close) in [("\u{1B}[1m", "\u{1B}[0m"), ("\\u001b[1m", "\\u001b[0m")] {
+        for (open, close) in [("\u{1B}[1m", "\u{1B}[0m"), ("\\u001b[1m", "\\u001b[0m"), (" \u{1B}[1m ", "\u{1B}[0m"), ("\\E[1m\\E[32m", "\\E[0m"),
+                              (String(repeating: "\u{1B}[1m", count: 6), "\u{1B}[0m")] {
             let text = "DB_PASSWORD=" + open + v + close + "\n"
             #expect(Self.scan(text).contains { $0.ruleID == "generic-password" && Self.value(text, $0) == v }, "\(open.debugDescription)")
         }

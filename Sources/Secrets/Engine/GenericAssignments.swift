@@ -121,9 +121,13 @@ enum GenericAssignments {
         if pair == nil {
             if s > 0, b[s - 1] == 33 || b[s - 1] == 60 || b[s - 1] == 62 { return nil }
             while i < n, b[i] == 32 || b[i] == 9 { i += 1 }
-            // A coloured value starts after its colour code (`\e[1m…\e[0m`, helper-183).
+            // A coloured value starts after its colour codes (`\e[1m…\e[0m`, helper-183), and any
+            // spaces around them (helper-184).
             var codes = 0
-            while codes < 4, let e = RulePattern.colourEnd(b, n, at: i) { i = e; codes += 1 }
+            while codes < 8, let e = RulePattern.colourEnd(b, n, at: i) {
+                i = e; codes += 1
+                while i < n, b[i] == 32 || b[i] == 9 { i += 1 }
+            }
             guard i < n else { return nil }
         }
         // The value: a quoted literal anywhere, or a bare value on a line that starts with the name

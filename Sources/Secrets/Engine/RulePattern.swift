@@ -144,12 +144,14 @@ final class RulePattern: @unchecked Sendable {
     }
 
     /// Whether the bytes before `at` end a terminal control sequence (`CSI params final`): its
-    /// introducer ESC written as the byte or as `\e`, `\x1b`, `\033` or `\u001b`, then `[`, at most
-    /// 16 digits or `;`, and a final byte `@` to `~`.
+    /// introducer ESC written as the byte or as `\e`, `\x1b`, `\033` or `\u001b` (in either case), then
+    /// `[`, at most 64 digits or `;` (a 24-bit colour takes 18), and a final byte `@` to `~`.
+    static let maxColourParameters = 64
+
     static func endsColour(_ b: UnsafePointer<UInt8>, _ at: Int) -> Bool {
         guard at >= 3, (64...126).contains(b[at - 1]) else { return false }
         var k = at - 2
-        while k >= 0, at - 2 - k < 16, (48...57).contains(b[k]) || b[k] == 59 { k -= 1 }
+        while k >= 0, at - 2 - k < maxColourParameters, (48...57).contains(b[k]) || b[k] == 59 { k -= 1 }
         guard k >= 1, b[k] == 91 else { return false }
         return introducesControl(b, before: k)
     }
@@ -158,15 +160,15 @@ final class RulePattern: @unchecked Sendable {
     static func colourEnd(_ b: UnsafePointer<UInt8>, _ n: Int, at: Int) -> Int? {
         var k = at
         if k < n, b[k] == 27 { k += 1 }
-        else if k + 1 < n, b[k] == 92, b[k + 1] == 101 { k += 2 }                       // \e
-        else if k + 3 < n, b[k] == 92, b[k + 1] == 120, b[k + 2] == 49, b[k + 3] | 32 == 98 { k += 4 }   // \x1b
+        else if k + 1 < n, b[k] == 92, b[k + 1] | 32 == 101 { k += 2 }                       // \e
+        else if k + 3 < n, b[k] == 92, b[k + 1] | 32 == 120, b[k + 2] == 49, b[k + 3] | 32 == 98 { k += 4 }   // \x1b
         else if k + 3 < n, b[k] == 92, b[k + 1] == 48, b[k + 2] == 51, b[k + 3] == 51 { k += 4 }      // \033
-        else if k + 5 < n, b[k] == 92, b[k + 1] == 117, b[k + 2] == 48, b[k + 3] == 48, b[k + 4] == 49, b[k + 5] | 32 == 98 { k += 6 } // \u001b
+        else if k + 5 < n, b[k] == 92, b[k + 1] | 32 == 117, b[k + 2] == 48, b[k + 3] == 48, b[k + 4] == 49, b[k + 5] | 32 == 98 { k += 6 } // \u001b
         else { return nil }
         guard k < n, b[k] == 91 else { return nil }
         k += 1
         let params = k
-        while k < n, k - params < 16, (48...57).contains(b[k]) || b[k] == 59 { k += 1 }
+        while k < n, k - params < maxColourParameters, (48...57).contains(b[k]) || b[k] == 59 { k += 1 }
         guard k < n, (64...126).contains(b[k]) else { return nil }
         return k + 1
     }
