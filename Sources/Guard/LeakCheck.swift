@@ -19,16 +19,17 @@ public enum LeakCheck {
     /// the same bytes when it is a gzip, zip or tar archive or UTF-16 text: a token in a gzipped or
     /// UTF-16 upload passed (found by helper-141). One that cannot be opened (xz, a damaged or
     /// over-budget archive) is not checked, so not sent.
-    /// A `multipart/…` body (a `contentTypes` value names its boundary; every one given is read, as
-    /// servers differ on which of two they take) is read part by part, each as a file of its bytes: a
-    /// gzip or UTF-16 file uploaded as a form field passed (helper-143).
+    /// A `multipart/…` body (a `contentTypes` value names its boundary) is read part by part, each as a
+    /// file of its bytes: a gzip or UTF-16 file uploaded as a form field passed (helper-143). Two
+    /// boundaries, a body no delimiter splits, or more than `maxParts` parts are refused; and an
+    /// archive that starts anywhere in the body is opened where it starts (helper-184).
     public static func request(_ whole: UnsafeRawBufferPointer, _ engine: SecretEngine, bodyFrom: Int = 0, contentTypes: [String] = []) -> Verdict {
         let (hit, complete) = raw(whole, engine)
         if let hit { return Verdict(rule: hit.ruleID, complete: complete) }
         guard bodyFrom >= 0, bodyFrom < whole.count else { return Verdict(rule: nil, complete: complete) }
         if let rule = embeddedArchiveFinding(whole, from: bodyFrom + 1, engine) { return Verdict(rule: rule, complete: complete) }
         // Every boundary named, in every content type: servers differ on which of two they take (Python's
-        // readers the last, this check the first), so a body with two is refused below (helper-183).
+        // readers the last), so a body with two is refused below (helper-183).
         let boundaries = Set(contentTypes.flatMap(multipartBoundaries))
         // Most bodies are text no reader opens, told by their first 8 KiB: the body is copied out of
         // the request only when it or its parts may need opening.
@@ -103,9 +104,6 @@ public enum LeakCheck {
         }
         return nil
     }
-
-    /// The `boundary` parameter of a `multipart/…` content type, quotes removed: the first, when it names one.
-    static func multipartBoundary(_ contentType: String) -> String? { multipartBoundaries(contentType).first }
 
     /// Every `boundary` parameter of a `multipart/…` content type, as RFC 2045 writes parameters: a
     /// quoted value may hold `;` and `\"`, which split the value where the quotes were ignored

@@ -97,7 +97,7 @@ import Permissions
             let v = (head + body).withUnsafeBytes { LeakCheck.request($0, engine, bodyFrom: head.count, contentTypes: ["multipart/form-data; boundary=\"XyZ\""]) }
             #expect(v.rule?.hasPrefix("github") == true, "multipart \(name): \(String(describing: v.rule))")
         }
-        #expect(LeakCheck.multipartBoundary("Multipart/Form-Data; charset=x; Boundary=abc") == "abc" && LeakCheck.multipartBoundary("text/plain; boundary=x") == nil)
+        #expect(LeakCheck.multipartBoundaries("Multipart/Form-Data; charset=x; Boundary=abc") == ["abc"] && LeakCheck.multipartBoundaries("text/plain; boundary=x").isEmpty)
         // Parameters as RFC 2045 writes them: a quoted boundary may hold `;` and an escaped quote; two
         // boundary parameters in one header are both seen (helper-183).
         #expect(LeakCheck.multipartBoundaries(#"multipart/form-data; boundary="xx;yy""#) == ["xx;yy"])

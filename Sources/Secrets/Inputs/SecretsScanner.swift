@@ -357,8 +357,8 @@ public struct SecretsScanner: Sendable {
     /// padded with zeros, was dropped as binary without a word (found by review).
     func scanHidden(_ data: [UInt8], display: String, depth: Int, budget: inout InflateBudget, into result: inout SecretsScanResult) {
         var part = SecretsScanResult()
-        // A first part of UTF-16 text in a block's padding is followed by the zeros that fill the block,
-        // which no text holds: its byte order is read from what comes before them (found by helper-177).
+        // Whether the first part reads as UTF-16 (before the zeros that fill a block, helper-177) says
+        // only that a compression magic there is text; UTF-16 itself is read by its runs below.
         let head = Array(data.prefix(8192)), utf16 = UTF16Text.detect(head) ?? UTF16Text.detect(Self.beforeFirstZeroUnit(head))
         // Hidden bytes are often many parts joined (header fields, padding), and the first part says
         // nothing of the rest: what is read as something else (an archive, UTF-16) is scanned as the
