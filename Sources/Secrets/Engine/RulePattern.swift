@@ -153,7 +153,8 @@ final class RulePattern: @unchecked Sendable {
         var k = at - 2
         while k >= 0, at - 2 - k < maxColourParameters, (48...57).contains(b[k]) || b[k] == 59 { k -= 1 }
         guard k >= 1, b[k] == 91 else { return false }
-        return introducesControl(b, before: k)
+        // The introducer is one of `colourEnd`'s spellings, 1, 2, 4 or 6 bytes before the bracket.
+        return [1, 2, 4, 6].contains { k >= $0 && colourEnd(b, at, at: k - $0) == at }
     }
 
     /// Where the terminal control sequence starting at `at` ends (see `endsColour`), or nil.
@@ -171,17 +172,6 @@ final class RulePattern: @unchecked Sendable {
         while k < n, k - params < maxColourParameters, (48...57).contains(b[k]) || b[k] == 59 { k += 1 }
         guard k < n, (64...126).contains(b[k]) else { return nil }
         return k + 1
-    }
-
-    /// Whether the bytes before `bracket` are ESC, as the byte or as one of its escapes.
-    private static func introducesControl(_ b: UnsafePointer<UInt8>, before bracket: Int) -> Bool {
-        func text(_ s: String) -> Bool {
-            let u = Array(s.utf8)
-            guard bracket >= u.count else { return false }
-            for (i, c) in u.enumerated() where b[bracket - u.count + i] | (c >= 97 ? 32 : 0) != c { return false }
-            return true
-        }
-        return b[bracket - 1] == 27 || text("\\e") || text("\\x1b") || text("\\033") || text("\\u001b")
     }
 
     @inline(__always)
