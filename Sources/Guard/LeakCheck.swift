@@ -197,7 +197,7 @@ public enum LeakCheck {
         // UTF-16 anywhere, not only a body that starts as UTF-16: text after a UTF-8 head, a header or
         // a part read as UTF-8 passed (helper-183). Only a request with a NUL byte can hold any.
         if whole.contains(0) {
-            let runs = UTF16Text.asciiRuns(Array(whole))
+            let runs = UTF16Text.asciiRuns(whole)
             if !runs.text.isEmpty, let h = runs.text.withUnsafeBytes({ engine.scan($0, complete: &complete).first }) { return (h, complete) }
         }
         if let known = engine.known, let joined = LeakView.unwrapped(whole),

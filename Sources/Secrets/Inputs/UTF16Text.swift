@@ -73,43 +73,43 @@ public enum UTF16Text {
     /// of them may be the one with clean edges around a token (a printable length byte before it, a
     /// printable byte after it): every reading is kept, but for exact repeats, and where two overlap,
     /// also the characters they share (helper-182, helper-184).
-    public static func asciiRuns(_ bytes: [UInt8]) -> ASCIIRuns {
+    public static func asciiRuns(_ bytes: [UInt8]) -> ASCIIRuns { bytes.withUnsafeBytes { asciiRuns($0) } }
+
+    /// `asciiRuns` over bytes held elsewhere (a proxied request), read in place.
+    public static func asciiRuns(_ b: UnsafeRawBufferPointer) -> ASCIIRuns {
         let minimum = 8
         var runs = ASCIIRuns()
-        guard bytes.count >= 2 * minimum else { return runs }
+        guard b.count >= 2 * minimum else { return runs }
         // Each reading's first character and the end of its last; characters are every other byte.
         var spans: [(first: Int, end: Int)] = []
-        bytes.withUnsafeBufferPointer { b in
-            // Little-endian pairs are `c 00`, big-endian `00 c`: `zero` is where the zero stands.
-            for (start, zero) in [(0, 1), (1, 1), (0, 0), (1, 0)] {
-                var from = start, i = start
-                while i + 1 < b.count {
-                    let c = b[i + 1 - zero]
-                    if b[i + zero] != 0 || !(c == 0x09 || c == 0x0A || c == 0x0D || (0x20...0x7E).contains(c)) {
-                        if i - from >= 2 * minimum { spans.append((from + 1 - zero, i + 1 - zero)) }
-                        from = i + 2
-                    }
-                    i += 2
+        // Little-endian pairs are `c 00`, big-endian `00 c`: `zero` is where the zero stands.
+        for (start, zero) in [(0, 1), (1, 1), (0, 0), (1, 0)] {
+            var from = start, i = start
+            while i + 1 < b.count {
+                let c = b[i + 1 - zero]
+                if b[i + zero] != 0 || !(c == 0x09 || c == 0x0A || c == 0x0D || (0x20...0x7E).contains(c)) {
+                    if i - from >= 2 * minimum { spans.append((from + 1 - zero, i + 1 - zero)) }
+                    from = i + 2
                 }
-                if i - from >= 2 * minimum { spans.append((from + 1 - zero, i + 1 - zero)) }
+                i += 2
             }
+            if i - from >= 2 * minimum { spans.append((from + 1 - zero, i + 1 - zero)) }
+        }
+        func add(_ first: Int, _ end: Int) {
+            runs.textStart.append(runs.text.count)
+            runs.firstCharacter.append(first)
+            runs.text.append(contentsOf: stride(from: first, to: end, by: 2).lazy.map { b[$0] })
+            runs.text.append(0x0A)
         }
         // Readings that share a byte have their characters at the same offsets (a byte cannot be both a
         // character and a pair's zero), so what two overlapping readings share is a reading too.
         spans.sort { ($0.first, $0.end) < ($1.first, $1.end) }
-        var all: [(first: Int, end: Int)] = []
         for (k, s) in spans.enumerated() {
             if k > 0, spans[k - 1] == s { continue }
-            all.append(s)
+            add(s.first, s.end)
             if k > 0, spans[k - 1].end > s.first, spans[k - 1].end < s.end, spans[k - 1].first < s.first, spans[k - 1].end - s.first >= 2 * minimum {
-                all.append((s.first, spans[k - 1].end))
+                add(s.first, spans[k - 1].end)
             }
-        }
-        for s in all {
-            runs.textStart.append(runs.text.count)
-            runs.firstCharacter.append(s.first)
-            runs.text.append(contentsOf: stride(from: s.first, to: s.end, by: 2).lazy.map { bytes[$0] })
-            runs.text.append(0x0A)
         }
         return runs
     }
