@@ -405,7 +405,7 @@ public struct SecretsScanner: Sendable {
         placed.sort { ($0.at, $1.finding.severity, $1.finding.confidence, $1.finding.secret.length) < ($1.at, $0.finding.severity, $0.finding.confidence, $0.finding.secret.length) }
         var line = 1, lineStart = 0, scanned = 0
         var kept: [SecretFinding] = []
-        let strong = Set(part.findings.compactMap { f in f.secret.valueDigest.map { f.ruleID + "\u{0}" + $0 } })
+        let strong = Set(part.findings.compactMap(Self.strongKey))
         let weak = Set(part.findings.filter { $0.secret.valueDigest == nil }.map { "\($0.ruleID)\u{0}\($0.secret.length)" })
         var lastAt = -1
         for (at, f) in placed where at != lastAt && at < data.count {
@@ -414,7 +414,7 @@ public struct SecretsScanner: Sendable {
                 if data[scanned] == 0x0A { line += 1; lineStart = scanned + 1 }
                 scanned += 1
             }
-            if let d = f.secret.valueDigest { if strong.contains(f.ruleID + "\u{0}" + d) { continue } }
+            if let key = Self.strongKey(f) { if strong.contains(key) { continue } }
             else if weak.contains("\(f.ruleID)\u{0}\(f.secret.length)") { continue }
             var moved = f
             moved.line = line
@@ -422,10 +422,7 @@ public struct SecretsScanner: Sendable {
             kept.append(moved)
         }
         part.findings += kept
-        if part.partial == 0 {
-            part.warnings += found.warnings
-            part.partial += found.partial
-        }
+        Self.addWarnings(of: found, to: &part)
     }
 
     /// The bytes before the first two-byte zero at an even offset: where a UTF-16 text's code units end.
@@ -464,14 +461,20 @@ public struct SecretsScanner: Sendable {
     private func addRawFindings(_ data: [UInt8], display: String, to part: inout SecretsScanResult) {
         var raw = SecretsScanResult()
         scanBytes(data, display: display, into: &raw)
-        func key(_ f: SecretFinding) -> String? { f.secret.valueDigest.map { f.ruleID + "\u{0}" + $0 } }
-        let known = Set(part.findings.compactMap(key))
-        part.findings += raw.findings.filter { key($0).map { !known.contains($0) } ?? true }
+        let known = Set(part.findings.compactMap(Self.strongKey))
+        part.findings += raw.findings.filter { Self.strongKey($0).map { !known.contains($0) } ?? true }
         if part.bytesScanned == 0 { part.bytesScanned = raw.bytesScanned }
-        if part.partial == 0 {
-            part.warnings += raw.warnings
-            part.partial += raw.partial
-        }
+        Self.addWarnings(of: raw, to: &part)
+    }
+
+    /// What tells one strong value's finding from another's: its rule and value digest; nil for a weak value.
+    static func strongKey(_ f: SecretFinding) -> String? { f.secret.valueDigest.map { f.ruleID + "\u{0}" + $0 } }
+
+    /// A second reading's warnings (a findings cap), kept only when the first said nothing of the kind.
+    static func addWarnings(of other: SecretsScanResult, to part: inout SecretsScanResult) {
+        guard part.partial == 0 else { return }
+        part.warnings += other.warnings
+        part.partial += other.partial
     }
 
     /// Bytes in memory that are not an archive: UTF-16 text decoded, binary skipped, the rest scanned.
