@@ -37,9 +37,7 @@ public enum LeakCheck {
             return Verdict(rule: nil, complete: complete)
         }
         let body = Array(whole[bodyFrom...])
-        var options = SecretsScanOptions()
-        options.scanBinary = true
-        let scanner = SecretsScanner(engine: engine, options: options)
+        let scanner = bodyScanner(engine)
         func opened(_ piece: ArraySlice<UInt8>) -> Verdict? {
             guard SecretsScanner.mayNeedOpening(head: Array(piece.prefix(8192))) else { return nil }
             let bytes = Array(piece)
@@ -75,6 +73,13 @@ public enum LeakCheck {
 
     static let maxParts = 1000
 
+    /// How a body and its parts are read: as `secrets scan` reads a file, binary-looking bytes included.
+    static func bodyScanner(_ engine: SecretEngine) -> SecretsScanner {
+        var options = SecretsScanOptions()
+        options.scanBinary = true
+        return SecretsScanner(engine: engine, options: options)
+    }
+
     /// Archive starts opened wherever they stand after the body's first byte, at most this many.
     static let maxEmbedded = 16
 
@@ -86,9 +91,7 @@ public enum LeakCheck {
     /// archive's inside, bytes that look like a start by chance) says nothing, so it refuses nothing.
     static func embeddedArchiveFinding(_ whole: UnsafeRawBufferPointer, from: Int, _ engine: SecretEngine) -> String? {
         guard from >= 0, whole.count >= from + 4 else { return nil }
-        var options = SecretsScanOptions()
-        options.scanBinary = true
-        let scanner = SecretsScanner(engine: engine, options: options)
+        let scanner = bodyScanner(engine)
         var tried = 0
         var i = from
         while i + 4 <= whole.count, tried < maxEmbedded {
@@ -142,9 +145,8 @@ public enum LeakCheck {
 
     /// Each part's content (after its headers' blank line, before the line break ahead of the next
     /// delimiter), handed to `visit` in order until it returns false; a part whose headers never end,
-    /// whole. Delimiters count only where a line
-    /// begins, as RFC 2046 writes them, so the search is linear. False past `maxParts`, nil when no
-    /// delimiter is found in a body that is not empty.
+    /// whole. Delimiters count only where a line begins, as RFC 2046 writes them, so the search is
+    /// linear. False past `maxParts`, nil when no delimiter is found in a body that is not empty.
     static func multipartParts(_ body: [UInt8], boundary: String, visit: (ArraySlice<UInt8>) -> Bool) -> Bool? {
         guard !boundary.isEmpty else { return body.isEmpty ? true : nil }
         let delimiter = Array(("--" + boundary).utf8)
@@ -172,16 +174,9 @@ public enum LeakCheck {
                 if j + 3 < part.endIndex, part[j] == 13, part[j + 1] == 10, part[j + 2] == 13, part[j + 3] == 10 { contentStart = j + 4; break }
                 j += 1
             }
-            // Headers that never end: what a lenient reader takes for content is opened as it stands.
-            guard let c = contentStart else {
-                // From the line after the delimiter's, without the line break ahead of the next.
-                guard let nl = part.firstIndex(of: 10) else { continue }
-                var e = part.endIndex
-                if e > nl + 1, part[e - 1] == 10 { e -= 1 }
-                if e > nl + 1, part[e - 1] == 13 { e -= 1 }
-                if e > nl + 1, !visit(part[(nl + 1)..<e]) { return true }
-                continue
-            }
+            // Headers that never end: what a lenient reader takes for content, from the line after the
+            // delimiter's, is opened as it stands.
+            guard let c = contentStart ?? part.firstIndex(of: 10).map({ $0 + 1 }) else { continue }
             var e = part.endIndex
             if e > c, part[e - 1] == 10 { e -= 1 }
             if e > c, part[e - 1] == 13 { e -= 1 }
