@@ -27,7 +27,17 @@ public enum LeakCheck {
         let (hit, complete) = raw(whole, engine)
         if let hit { return Verdict(rule: hit.ruleID, complete: complete) }
         guard bodyFrom >= 0, bodyFrom < whole.count else { return Verdict(rule: nil, complete: complete) }
-        if let rule = embeddedArchiveFinding(whole, from: bodyFrom + 1, engine) { return Verdict(rule: rule, complete: complete) }
+        // Where the body or a part was opened already, an archive start is not opened again.
+        var opened = Set<Int>()
+        let verdict = body(whole, engine, from: bodyFrom, contentTypes: contentTypes, complete: complete, opened: &opened)
+        guard verdict.rule == nil, let rule = embeddedArchiveFinding(whole, from: bodyFrom + 1, engine, skipping: opened) else { return verdict }
+        return Verdict(rule: rule, complete: complete)
+    }
+
+    /// The body read whole and, when multipart, part by part; `opened` gets where each piece that was
+    /// opened as an archive or UTF-16 starts in `whole`.
+    static func body(_ whole: UnsafeRawBufferPointer, _ engine: SecretEngine, from bodyFrom: Int, contentTypes: [String], complete: Bool,
+                     opened starts: inout Set<Int>) -> Verdict {
         // Every boundary named, in every content type: servers differ on which of two they take (Python's
         // readers the last), so a body with two is refused below (helper-183).
         let boundaries = Set(contentTypes.flatMap(multipartBoundaries))
@@ -42,6 +52,7 @@ public enum LeakCheck {
             guard SecretsScanner.mayNeedOpening(head: Array(piece.prefix(8192))) else { return nil }
             let bytes = Array(piece)
             guard SecretsScanner.needsOpening(bytes) else { return nil }
+            starts.insert(bodyFrom + piece.startIndex)
             let r = scanner.scanPayload(bytes, display: "the request body")
             if let f = r.findings.first { return Verdict(rule: f.ruleID, complete: complete) }
             guard r.partial == 0, r.unreadable == 0 else {
@@ -84,12 +95,12 @@ public enum LeakCheck {
     static let maxEmbedded = 16
 
     /// The rule of a secret in a gzip, zip, zstd or xz stream that starts anywhere in `whole` from
-    /// `from` on, opened from its magic as `secrets scan` opens a file of those bytes. Servers split a
+    /// `from` on but at `skipping`, opened from its magic as `secrets scan` opens a file of those bytes. Servers split a
     /// multipart body in ways this check does not (RFC 2231's `boundary*`, a first delimiter mid-line,
     /// headers ending in `\r\r`), and a gzip part then passed (found by helper-184); wherever a server
     /// finds a part, its archive starts at one of these offsets. What cannot be opened from there (an
     /// archive's inside, bytes that look like a start by chance) says nothing, so it refuses nothing.
-    static func embeddedArchiveFinding(_ whole: UnsafeRawBufferPointer, from: Int, _ engine: SecretEngine) -> String? {
+    static func embeddedArchiveFinding(_ whole: UnsafeRawBufferPointer, from: Int, _ engine: SecretEngine, skipping: Set<Int> = []) -> String? {
         guard from >= 0, whole.count >= from + 4 else { return nil }
         let scanner = bodyScanner(engine)
         var tried = 0
@@ -98,7 +109,7 @@ public enum LeakCheck {
             let b0 = whole[i], b1 = whole[i + 1], b2 = whole[i + 2], b3 = whole[i + 3]
             let start = (b0 == 0x1F && b1 == 0x8B && b2 == 8) || (b0 == 0x50 && b1 == 0x4B && b2 == 3 && b3 == 4)
                 || (b0 == 0x28 && b1 == 0xB5 && b2 == 0x2F && b3 == 0xFD) || (b0 == 0xFD && b1 == 0x37 && b2 == 0x7A && b3 == 0x58)
-            if start {
+            if start, !skipping.contains(i) {
                 tried += 1
                 let piece = Array(whole[i...])
                 if SecretsScanner.needsOpening(piece), let f = scanner.scanPayload(piece, display: "the request body").findings.first { return f.ruleID }
