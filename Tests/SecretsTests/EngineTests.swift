@@ -380,6 +380,85 @@ import Testing
         #expect(String(decoding: out, as: UTF8.self) == "user=bob token [REDACTED:github-personal-access-token] ok\n")
     }
 
+    /// Found by helper-183: a stream that starts as UTF-16 and goes on in UTF-8 (a PowerShell log a
+    /// UTF-8 program then wrote to) was decoded as UTF-16 whole, and the token in its UTF-8 came out
+    /// as it went in. Redaction is now in place: the UTF-8 is text, and ASCII in UTF-16 is read as the
+    /// text it encodes, its mark written in UTF-16 in the same byte order.
+    @Test func utf16ThenUTF8IsRedactedBothWays() throws {
+        let engine = try SecretEngine.standard(minimumConfidence: .high, assignmentsAnywhere: true)
+        let mark = "[REDACTED:github-personal-access-token]"
+        for little in [true, false] {
+            for bom in [true, false] {
+                let order: [UInt8] = !bom ? [] : little ? [0xFF, 0xFE] : [0xFE, 0xFF]
+                let input = order + Self.utf16("PS> Get-Secret\r\ntoken: \(Self.token(1))\r\n", little: little)
+                    + Array("then in UTF-8: token \(Self.token(2)) ok\n".utf8)
+                let expected = order + Self.utf16("PS> Get-Secret\r\ntoken: \(mark)\r\n", little: little) + Array("then in UTF-8: token \(mark) ok\n".utf8)
+                let out = Self.redact(input, engine, reads: [700])
+                #expect(out == expected, "little \(little), mark \(bom): \(String(decoding: out.filter { $0 != 0 }, as: UTF8.self))")
+            }
+        }
+    }
+
+    /// UTF-16 redacted in place stays in its code units wherever a round or a pause cuts it: a long
+    /// stream after an odd-length text head (so its code units start at odd offsets), read in pieces
+    /// of many sizes with pauses between some, comes out as the input with each token's characters
+    /// replaced by the mark's, byte for byte. Marks over whole code units, placed from where a round's
+    /// buffer started, shifted the rest of the stream by a byte when a round began a byte into a unit.
+    @Test func utf16RedactedInPlaceKeepsItsCodeUnitsAcrossRounds() throws {
+        let engine = try SecretEngine.standard(minimumConfidence: .high, assignmentsAnywhere: true)
+        let mark = "[REDACTED:github-personal-access-token]"
+        for little in [true, false] {
+            for pauses in [false, true] {
+                var text = "", redacted = ""
+                for k in 0..<300 {
+                    let line = "line \(k) " + String(repeating: "x", count: k % 37) + " id "
+                    text += line + Self.token(k) + " end\r\n"
+                    redacted += line + mark + " end\r\n"
+                }
+                let head = Array("ok\n".utf8)
+                let input = head + Self.utf16(text, little: little), expected = head + Self.utf16(redacted, little: little)
+                let out = Self.redact(input, engine, reads: [1, 7, 700, 4093, 13, 2048], pauseEvery: pauses ? 3 : nil)
+                #expect(out == expected, "little \(little), pauses \(pauses): \(out.count) bytes out of \(expected.count) expected")
+            }
+        }
+        // A mark that starts or ends on a code unit's zero keeps the zero there.
+        let inner = ChunkedScan.interleaved(Array("[REDACTED:r]".utf8))
+        #expect(inner.count == 23 && inner[1] == 0 && inner.last == UInt8(ascii: "]"))
+        #expect(StreamRedactor.wideMark("r", from: 10, to: 15, characterAt: 10) == inner)
+        #expect(StreamRedactor.wideMark("r", from: 9, to: 15, characterAt: 10) == [0] + inner)
+        #expect(StreamRedactor.wideMark("r", from: 10, to: 16, characterAt: 10) == inner + [0])
+        #expect(StreamRedactor.wideMark("r", from: 11, to: 16, characterAt: 13) == inner)
+    }
+
+    static func utf16(_ s: String, little: Bool) -> [UInt8] {
+        Array(s.utf16).flatMap { little ? [UInt8($0 & 0xFF), UInt8($0 >> 8)] : [UInt8($0 >> 8), UInt8($0 & 0xFF)] }
+    }
+
+    /// A GitHub token of its real shape, different for each `k`.
+    static func token(_ k: Int) -> String {
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
+        var state = UInt64(k) &* 6364136223846793005 &+ 1442695040888963407
+        return "ghp_" + String((0..<36).map { _ in
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return alphabet[Int(state >> 33) % alphabet.count]
+        })
+    }
+
+    /// `secrets redact` over `input` read in pieces of the sizes in `reads`, in turn, with the source
+    /// idle (a live stream's pause) before every `pauseEvery`th read.
+    static func redact(_ input: [UInt8], _ engine: SecretEngine, reads: [Int], pauseEvery: Int? = nil) -> [UInt8] {
+        var offset = 0, n = 0, out: [UInt8] = [], paused = false
+        StreamRedactor(engine: engine, chunkSize: 4096).runDetecting(read: { (buf: inout [UInt8], max: Int) -> Int in
+            if let p = pauseEvery, n % p == p - 1, !paused, offset < input.count { paused = true; return -1 }
+            paused = false
+            let k = min(max, reads[n % reads.count], input.count - offset)
+            n += 1
+            buf += input[offset..<(offset + k)]; offset += k
+            return k
+        }, write: { out += $0 })
+        return out
+    }
+
     /// A match a round takes from the last round's part starts before what the line count has
     /// reached; it was given the line the count had got to (found by review).
     @Test func aPlaceBeforeTheCountHasItsOwnLineAndColumn() {

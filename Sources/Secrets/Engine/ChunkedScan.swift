@@ -8,10 +8,15 @@ import ProvenantCore
 public struct ChunkedScan: Sendable {
     public let engine: SecretEngine
     public var chunkSize: Int
+    /// Also find secrets in ASCII written as UTF-16 anywhere in the stream (`wideMatches`), with twice
+    /// the context, as `secrets redact` rewrites a stream in place: UTF-16 text, or text with UTF-16
+    /// in it (a shell's `OK`, then PowerShell's output; UTF-16 output, then a UTF-8 program's).
+    public var wide: Bool
 
-    public init(engine: SecretEngine, chunkSize: Int = 4 << 20) {
+    public init(engine: SecretEngine, chunkSize: Int = 4 << 20, wide: Bool = false) {
         self.engine = engine
         self.chunkSize = max(1 << 12, chunkSize)
+        self.wide = wide
     }
 
     /// The matches starting in `range` of `raw`, found by scanning it in parallel segments of about one
@@ -67,6 +72,57 @@ public struct ChunkedScan: Sendable {
         return (engine.resolve(parts.flatMap(\.matches)), parts.allSatisfy(\.complete))
     }
 
+    /// Runs of ASCII written as UTF-16 (each character with a zero after it, or before it) in `buffer`,
+    /// at least `minimumRun` characters, and the secrets in the text they encode, as matches whose
+    /// ranges run from the first character's byte to the last's (`SecretMatch.everyOtherByte`).
+    /// A run read from inside, a byte out, reads as the other byte order with the same characters at
+    /// the same bytes, so where a buffer starts does not move a match (it did when ranges were of
+    /// whole code units, and a mark then shifted the rest of the stream by a byte).
+    static func wideMatches(_ buffer: UnsafeRawBufferPointer, _ engine: SecretEngine, complete: inout Bool) -> [SecretMatch] {
+        func ascii(_ b: UInt8) -> Bool { b == 9 || b == 10 || b == 13 || (b >= 0x20 && b < 0x7F) }
+        let n = buffer.count
+        var found: [SecretMatch] = []
+        var text: [UInt8] = []
+        var i = 0
+        while i + 1 < n {
+            let little = ascii(buffer[i]) && buffer[i + 1] == 0, big = buffer[i] == 0 && ascii(buffer[i + 1])
+            guard little || big else { i += 1; continue }
+            let first = little ? i : i + 1
+            text.removeAll(keepingCapacity: true)
+            while i + 1 < n, little ? ascii(buffer[i]) && buffer[i + 1] == 0 : buffer[i] == 0 && ascii(buffer[i + 1]) {
+                text.append(little ? buffer[i] : buffer[i + 1])
+                i += 2
+            }
+            guard text.count >= minimumRun else { continue }
+            let matches: [SecretMatch] = text.withUnsafeBytes { engine.scan($0, complete: &complete) }
+            for var m in matches {
+                func bytes(_ r: Range<Int>) -> Range<Int> { (first + 2 * r.lowerBound)..<(first + 2 * r.upperBound - 1) }
+                m.value = bytes(m.value)
+                m.match = bytes(m.match)
+                m.covering = m.covering.map(bytes)
+                m.everyOtherByte = true
+                found.append(m)
+            }
+        }
+        return found
+    }
+
+    /// The fewest characters a run of UTF-16 code units has for `wideMatches` to read it: a short word
+    /// between two non-ASCII characters holds no secret a rule would take.
+    static let minimumRun = 8
+
+    /// `text` with a zero between each two bytes: ASCII as UTF-16 either way round, from the first
+    /// character to the last.
+    static func interleaved(_ text: [UInt8]) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(2 * text.count)
+        for (k, c) in text.enumerated() {
+            if k > 0 { out.append(0) }
+            out.append(c)
+        }
+        return out
+    }
+
     /// Blocks a multi-line secret is written in, by the text that opens one and the text of its last
     /// line: PEM, SSH2 (RFC 4716) and PuTTY keys.
     static let blocks: [(opens: [[UInt8]], closes: [[UInt8]])] = [
@@ -74,6 +130,8 @@ public struct ChunkedScan: Sendable {
         (["---- BEGIN SSH2 ENCRYPTED PRIVATE KEY ----"], ["---- END SSH2"]),
         (["PuTTY-User-Key-File-2:", "PuTTY-User-Key-File-3:"], ["Private-MAC:", "Private-Hash:"]),
     ].map { ($0.map { Array($0.utf8) }, $1.map { Array($0.utf8) }) }
+    /// The same, each also as UTF-16 (`interleaved`): a key in PowerShell's output is held as one in text.
+    static let wideBlocks = blocks.map { b in (b.opens + b.opens.map(interleaved), b.closes + b.closes.map(interleaved)) }
 
     /// Bytes past an unclosed block's opening held back on a pause, at most: more than any key rule's window.
     static let maxHeld = 64 << 10
@@ -82,7 +140,7 @@ public struct ChunkedScan: Sendable {
     /// past the line of a block that has opened and not closed yet (a PEM, SSH2 or PuTTY key), nor
     /// past a line a backslash continues (`Authorization: Bearer … \`), since the secret's lines would
     /// pass before it could be matched whole (PuTTY and SSH2 keys passed on a pause, helper-141).
-    static func idleLimit(_ buffer: [UInt8], from handled: Int) -> Int {
+    static func idleLimit(_ buffer: [UInt8], from handled: Int, wide: Bool = false) -> Int {
         guard handled < buffer.count, let nl = buffer[handled...].lastIndex(of: 10) else { return handled }
         var limit = nl + 1
         func last(_ needle: [UInt8], in r: Range<Int>) -> Int? {
@@ -93,9 +151,10 @@ public struct ChunkedScan: Sendable {
         }
         func lineStart(_ at: Int) -> Int { buffer[handled..<at].lastIndex(of: 10).map { $0 + 1 } ?? handled }
         // Whether `at` begins a line, after blanks or quotes, or an escaped `\n` (a key in a JSON string).
+        // In UTF-16 the zero of each code unit is passed over too.
         func startsLine(_ at: Int) -> Bool {
             var i = at
-            while i > handled, buffer[i - 1] == 32 || buffer[i - 1] == 9 || buffer[i - 1] == 34 || buffer[i - 1] == 39 { i -= 1 }
+            while i > handled, buffer[i - 1] == 32 || buffer[i - 1] == 9 || buffer[i - 1] == 34 || buffer[i - 1] == 39 || (wide && buffer[i - 1] == 0) { i -= 1 }
             return i == handled || buffer[i - 1] == 10 || buffer[i - 1] == 13 || (i - 2 >= handled && buffer[i - 2] == 92 && buffer[i - 1] == UInt8(ascii: "n"))
         }
         func first(_ needle: [UInt8], in r: Range<Int>) -> Int? {
@@ -104,7 +163,7 @@ public struct ChunkedScan: Sendable {
             while i + needle.count <= r.upperBound { if buffer[i..<(i + needle.count)].elementsEqual(needle) { return i }; i += 1 }
             return nil
         }
-        for (n, (opens, closes)) in blocks.enumerated() {
+        for (n, (opens, closes)) in (wide ? wideBlocks : blocks).enumerated() {
             // The last close that counts: PEM's anywhere (keys pasted into one line); the others' only
             // where a line begins, so a comment holding `Private-MAC:` closes nothing (helper-143).
             var lastClose = handled
@@ -122,10 +181,13 @@ public struct ChunkedScan: Sendable {
             if buffer.count - b <= Self.maxHeld { limit = min(limit, lineStart(b)) }
         }
         // Lines ending in a backslash (CR allowed) are one line to a shell: held from the first of them.
+        // In UTF-16 the zero of each code unit is passed over.
         var end = limit - 1
         while end > handled {
             var e = end
-            if e > handled, buffer[e - 1] == 13 { e -= 1 }
+            func back() { if wide, e > handled, buffer[e - 1] == 0 { e -= 1 } }
+            back()
+            if e > handled, buffer[e - 1] == 13 { e -= 1; back() }
             guard e > handled, buffer[e - 1] == UInt8(ascii: "\\") else { break }
             let start = lineStart(end)
             limit = start
@@ -146,7 +208,8 @@ public struct ChunkedScan: Sendable {
     @discardableResult
     public func run<E: Error>(read: (inout [UInt8], Int) throws(E) -> Int,
                               visit: (UnsafeRawBufferPointer, _ base: Int, _ done: Range<Int>, [SecretMatch]) -> Bool) throws(E) -> Bool {
-        let overlap = engine.overlap
+        // UTF-16 takes two bytes a character: twice the context for the same rules.
+        let overlap = wide ? 2 * engine.overlap : engine.overlap
         var complete = true
         var buffer: [UInt8] = []
         buffer.reserveCapacity(chunkSize + 2 * overlap)
@@ -161,10 +224,23 @@ public struct ChunkedScan: Sendable {
                 if got < 0 { idle = true; break }
             }
             var limit = atEnd ? buffer.count : max(handled, buffer.count - overlap)
-            if idle, !atEnd { limit = max(limit, Self.idleLimit(buffer, from: handled)) }
+            if idle, !atEnd { limit = max(limit, Self.idleLimit(buffer, from: handled, wide: wide)) }
             var cut = limit
             let goOn = buffer.withUnsafeBytes { raw in
-                let (matches, checked) = scanSegments(raw, handled..<limit, overlap: overlap)
+                var (matches, checked) = scanSegments(raw, handled..<limit, overlap: overlap)
+                if wide {
+                    // Taken by the round they start in, as the engine's are, and cut to start at
+                    // `handled` when a match the last round took ended inside them.
+                    let range = handled..<limit
+                    let more = Self.wideMatches(raw, engine, complete: &checked).compactMap { m -> SecretMatch? in
+                        guard Self.belongs(m, to: range, first: true) else { return nil }
+                        guard m.redacted.lowerBound < range.lowerBound else { return m }
+                        var m = m
+                        m.covering = range.lowerBound..<m.redacted.upperBound
+                        return m
+                    }
+                    if !more.isEmpty { matches = (matches + more).sorted { ($0.redacted.lowerBound, $0.redacted.upperBound) < ($1.redacted.lowerBound, $1.redacted.upperBound) } }
+                }
                 if !checked { complete = false }
                 for m in matches { cut = max(cut, m.redacted.upperBound) }
                 return visit(raw, base, handled..<cut, matches)

@@ -2,17 +2,14 @@ import Catalog
 import ProvenantCore
 /// What a stream's first bytes say it is, for `secrets redact`.
 public enum RedactInput: Equatable, Sendable {
+    /// Text, UTF-16 text among it: rewritten in place.
     case text
-    /// UTF-16 text, and whether it opened with a byte order mark.
-    case utf16(UTF16Text.ByteOrder, mark: Bool)
     /// An archive or compressed stream, which redact cannot rewrite: named.
     case packed(String)
 
     public static func form(of head: [UInt8]) -> RedactInput {
-        if let order = UTF16Text.detect(head) {
-            let mark = head.count >= 2 && (order == .little ? head[0] == 0xFF && head[1] == 0xFE : head[0] == 0xFE && head[1] == 0xFF)
-            return .utf16(order, mark: mark)
-        }
+        // UTF-16 text is text, whatever its first bytes would otherwise pass for.
+        if UTF16Text.detect(head) != nil { return .text }
         if Gzip.isGzip(head) { return .packed("gzip-compressed") }
         if Zlib.isStandard(head) { return .packed("zlib-compressed") }
         if ZipArchive.isZip(head) { return .packed("a zip archive") }
@@ -31,10 +28,12 @@ public struct StreamRedactor {
 
     public init(engine: SecretEngine, chunkSize: Int = 4 << 20) { self.engine = engine; self.chunkSize = chunkSize }
 
-    /// `run` on a stream whose first bytes tell its form (`RedactInput`): UTF-16 text is redacted as the
-    /// UTF-8 it decodes to and written back in UTF-16, its byte order mark kept; an archive or
-    /// compressed stream is not copied at all, and its form is returned. UTF-16 and gzipped logs came
-    /// out byte for byte as they went in, secrets and all (found by helper-141).
+    /// `run` on a stream whose first bytes tell its form (`RedactInput`): an archive or compressed
+    /// stream is not copied at all, and its form is returned; text and UTF-16 are rewritten in place,
+    /// ASCII written as UTF-16 anywhere in them scanned as the text it encodes (`ChunkedScan.wide`).
+    /// UTF-16 and gzipped logs came out byte for byte as they went in, secrets and all (found by
+    /// helper-141). UTF-16 was then decoded, redacted and encoded again, and text after it (UTF-8
+    /// appended to a UTF-16 log) decoded as CJK and passed, token and all (found by helper-183).
     public func runDetecting<E: Error>(read: (inout [UInt8], Int) throws(E) -> Int, write: ([UInt8]) throws(E) -> Void,
                                        incomplete: () -> Void = {}) throws(E) -> (replaced: Int, refused: String?) {
         var head: [UInt8] = []
@@ -47,8 +46,7 @@ public struct StreamRedactor {
             // Nor while it is not UTF-8 either: UTF-16 of CJK text has no NUL (helper-144).
             if got < 0, !head.isEmpty, !(head.count < 64 && (head.contains(0) || String(validating: head, as: UTF8.self) == nil)) { break }
         }
-        let form = RedactInput.form(of: head)
-        if case .packed(let what) = form { return (0, what) }
+        if case .packed(let what) = RedactInput.form(of: head) { return (0, what) }
         var given = 0
         // The head first, then the rest of the stream.
         func rest(_ buffer: inout [UInt8], _ max: Int) throws(E) -> Int {
@@ -60,62 +58,52 @@ public struct StreamRedactor {
             }
             return ended ? 0 : try read(&buffer, max)
         }
-        guard case .utf16(let order, let mark) = form else {
-            return (try run(read: rest, write: write, incomplete: incomplete, utf16Runs: true), nil)
-        }
-        var stream = UTF16Text.Stream(order, head: [])
-        var encoder = UTF16Text.Encoder(order)
-        // The input's byte order mark, until it is written ahead of the first output.
-        var unwritten: [UInt8] = !mark ? [] : order == .little ? [0xFF, 0xFE] : [0xFE, 0xFF]
-        let replaced = try run(read: { (buffer: inout [UInt8], max: Int) throws(E) -> Int in
-            try stream.read(into: &buffer, max: max, from: rest)
-        }, write: { (bytes: [UInt8]) throws(E) in
-            var out = unwritten
-            unwritten = []
-            encoder.feed(bytes, into: &out)
-            if !out.isEmpty { try write(out) }
-        }, incomplete: incomplete)
-        var tail = unwritten
-        encoder.finish(into: &tail)
-        if !tail.isEmpty { try write(tail) }
-        return (replaced, nil)
+        return (try run(read: rest, write: write, incomplete: incomplete), nil)
     }
 
     /// Returns how many secrets were replaced.
     /// `incomplete` is called once the stream is done if keyword hits somewhere were too dense to check
     /// them all (`ChunkedScan.run`): what passed through may then hold a secret that was not replaced.
-    /// `utf16Runs`: the stream was read as text, but UTF-16 may follow its head (a shell's `OK` then
-    /// PowerShell's output); runs of UTF-16 code units in it are scanned as the text they encode.
+    /// Runs of UTF-16 code units in the stream are scanned as the text they encode, and a secret in
+    /// them is replaced by a mark in UTF-16 of the same byte order.
     @discardableResult
     public func run<E: Error>(read: (inout [UInt8], Int) throws(E) -> Int, write: ([UInt8]) throws(E) -> Void,
-                              incomplete: () -> Void = {}, utf16Runs: Bool = false) throws(E) -> Int {
+                              incomplete: () -> Void = {}) throws(E) -> Int {
         var replaced = 0
         var failure: E?
-        let complete = try ChunkedScan(engine: engine, chunkSize: chunkSize).run(read: read) { buffer, _, done, matches in
+        let complete = try ChunkedScan(engine: engine, chunkSize: chunkSize, wide: true).run(read: read) { buffer, _, done, matches in
             guard failure == nil else { return false }
-            let within = utf16Runs ? Self.utf16Spans(buffer, engine).filter { $0.range.upperBound > done.lowerBound && $0.range.lowerBound < done.upperBound } : []
-            if !within.isEmpty {
-                // Both kinds of span over this round's part, masked as their union where they overlap.
-                var all: [(range: Range<Int>, text: String)] = matches.map { (range: $0.redacted, text: Self.mark($0.ruleID)) }
-                all += within.map { (range: $0.range, text: $0.mark) }
-                var spans: [(range: Range<Int>, text: String)] = []
-                for s in all {
-                    let lo = Swift.max(s.range.lowerBound, done.lowerBound), hi = Swift.min(s.range.upperBound, done.upperBound)
-                    if lo < hi { spans.append((range: (lo - done.lowerBound)..<(hi - done.lowerBound), text: s.text)) }
-                }
-                replaced += spans.count
-                do throws(E) { try write(Redactor.masking(Array(buffer[done]), spans)) } catch { failure = error }
-                return failure == nil
-            }
             var out: [UInt8] = []
             out.reserveCapacity(done.count + matches.count * 24)
             var at = done.lowerBound
-            for m in matches where m.redacted.upperBound > at {
-                let r = m.redacted
-                if r.lowerBound > at { out += buffer[at..<r.lowerBound] }
-                out += Array(Self.mark(m.ruleID).utf8)
-                at = r.upperBound
-                replaced += 1
+            var k = 0
+            while k < matches.count {
+                // Matches that overlap one another, as a group: one found in UTF-16 among them makes one
+                // mark in UTF-16 over all of them, since a mark in bytes there (a known value's UTF-16
+                // form) would shift the rest of the stream by a byte.
+                var j = k + 1, upper = matches[k].redacted.upperBound
+                while j < matches.count, matches[j].redacted.lowerBound < upper {
+                    upper = Swift.max(upper, matches[j].redacted.upperBound)
+                    j += 1
+                }
+                if let w = matches[k..<j].first(where: \.everyOtherByte) {
+                    let lo = Swift.max(at, matches[k].redacted.lowerBound)
+                    if upper > at {
+                        if lo > at { out += buffer[at..<lo] }
+                        out += Self.wideMark(w.ruleID, from: lo, to: upper, characterAt: w.value.lowerBound)
+                        at = upper
+                        replaced += 1
+                    }
+                } else {
+                    for m in matches[k..<j] where m.redacted.upperBound > at {
+                        let r = m.redacted
+                        if r.lowerBound > at { out += buffer[at..<r.lowerBound] }
+                        out += Array(Self.mark(m.ruleID).utf8)
+                        at = r.upperBound
+                        replaced += 1
+                    }
+                }
+                k = j
             }
             if at < done.upperBound { out += buffer[at..<done.upperBound] }
             do throws(E) { try write(out) } catch { failure = error }
@@ -126,38 +114,18 @@ public struct StreamRedactor {
         return replaced
     }
 
+    /// The mark for bytes `from..<to` of ASCII written as UTF-16 whose characters stand at the parity of
+    /// `characterAt`: the mark's characters at the same parity with zeros between them, and a zero
+    /// first or last where the bytes start or end on a code unit's zero, so that what follows keeps
+    /// its place in its code units, whichever byte order the text is in.
+    static func wideMark(_ rule: String, from: Int, to: Int, characterAt: Int) -> [UInt8] {
+        let parity = characterAt & 1
+        var out: [UInt8] = from & 1 != parity ? [0] : []
+        out += ChunkedScan.interleaved(Array(mark(rule).utf8))
+        if to & 1 == parity { out.append(0) }
+        return out
+    }
+
     /// What replaces a secret of `rule`.
     static func mark(_ rule: String) -> String { "[REDACTED:\(rule)]" }
-
-    /// Code units of UTF-16 text in a stream read as text: each ASCII character with a NUL after it
-    /// (little-endian) or before it (big-endian), 16 or more in a row. Text read as text holds no NUL.
-    static let minimumRun = 16
-
-    /// The secrets in the UTF-16 runs of `buffer`, found by scanning the ASCII each run encodes, as
-    /// byte ranges of `buffer` and the mark that replaces each, in the run's byte order.
-    static func utf16Spans(_ buffer: UnsafeRawBufferPointer, _ engine: SecretEngine) -> [(range: Range<Int>, mark: String)] {
-        func ascii(_ b: UInt8) -> Bool { b == 9 || b == 10 || b == 13 || (b >= 0x20 && b < 0x7F) }
-        let n = buffer.count
-        var spans: [(range: Range<Int>, mark: String)] = []
-        var i = 0
-        while i + 1 < n {
-            let little = ascii(buffer[i]) && buffer[i + 1] == 0, big = buffer[i] == 0 && ascii(buffer[i + 1])
-            guard little || big else { i += 1; continue }
-            let start = i
-            var text: [UInt8] = []
-            while i + 1 < n, little ? ascii(buffer[i]) && buffer[i + 1] == 0 : buffer[i] == 0 && ascii(buffer[i + 1]) {
-                text.append(little ? buffer[i] : buffer[i + 1])
-                i += 2
-            }
-            guard text.count >= minimumRun else { continue }
-            let found: [SecretMatch] = text.withUnsafeBytes { engine.scan($0) }
-            for m in found {
-                var mark: [UInt8] = []
-                for c in Self.mark(m.ruleID).utf8 { if little { mark += [c, 0] } else { mark += [0, c] } }
-                let range: Range<Int> = (start + 2 * m.redacted.lowerBound)..<(start + 2 * m.redacted.upperBound)
-                spans.append((range: range, mark: String(decoding: mark, as: UTF8.self)))
-            }
-        }
-        return spans
-    }
 }

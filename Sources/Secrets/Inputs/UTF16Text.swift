@@ -187,43 +187,6 @@ public enum UTF16Text {
         return out
     }
 
-    /// UTF-8 back to UTF-16, fed in pieces that may split a character: what `secrets redact` writes for
-    /// UTF-16 input. Bytes that are no UTF-8 become U+FFFD, as String decoding makes them.
-    public struct Encoder: Sendable {
-        let order: ByteOrder
-        var pending: [UInt8] = []
-        public init(_ order: ByteOrder) { self.order = order }
-
-        public mutating func feed(_ bytes: some Sequence<UInt8>, into out: inout [UInt8]) {
-            pending += bytes
-            guard !pending.isEmpty else { return }
-            // The last character may still be arriving: kept back when its lead byte says more follow.
-            var cut = pending.count
-            for back in 1...min(3, pending.count) {
-                let b = pending[pending.count - back]
-                guard b & 0xC0 == 0x80 else {
-                    let need = b >= 0xF0 ? 4 : b >= 0xE0 ? 3 : b >= 0xC0 ? 2 : 1
-                    if need > back { cut = pending.count - back }
-                    break
-                }
-            }
-            emit(pending[..<cut], into: &out)
-            pending.removeFirst(cut)
-        }
-
-        public mutating func finish(into out: inout [UInt8]) {
-            emit(pending[...], into: &out)
-            pending.removeAll()
-        }
-
-        func emit(_ bytes: ArraySlice<UInt8>, into out: inout [UInt8]) {
-            guard !bytes.isEmpty else { return }
-            for u in String(decoding: bytes, as: UTF8.self).utf16 {
-                if order == .little { out += [UInt8(u & 0xFF), UInt8(u >> 8)] } else { out += [UInt8(u >> 8), UInt8(u & 0xFF)] }
-            }
-        }
-    }
-
     /// A UTF-8 reader over a UTF-16 source: `read` appends at most `max` decoded bytes and returns how
     /// many, 0 at the end, as the chunked scan expects of its reads. `head` is what was read already.
     public struct Stream: Sendable {
