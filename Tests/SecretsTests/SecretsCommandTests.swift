@@ -657,8 +657,13 @@ import TestSupport
             open(d + "/le.txt", "wb").write(b"\\xff\\xfe" + ("caf\\u00e9 \\U0001F600\\ntoken=" + t + "\\n").encode("utf-16-le"))
             open(d + "/be.txt", "wb").write(('{"token":"' + t + '","note":"plain words here"}').encode("utf-16-be"))
             open(d + "/log.gz", "wb").write(gzip.compress(("token=" + t + "\\n").encode(), mtime=0))
+            open(d + "/mixed.txt", "wb").write(b"\\xff\\xfe" + "PS> whoami\\r\\nadmin\\r\\n".encode("utf-16-le") + ("then UTF-8: token " + t + "\\n").encode())
             """, dir.path, Self.token])
         try #require(made.code == 0, "\(made.err)")
+        // UTF-16, then UTF-8 (helper-183): the token in the UTF-8 is redacted, and found by a scan.
+        let mixed = try Self.sh("\"$PROVENANT\" secrets redact < mixed.txt | tail -c 80; \"$PROVENANT\" secrets scan mixed.txt --fail-on high", in: dir)
+        #expect(mixed.out.contains("then UTF-8: token [REDACTED:github-personal-access-token]") && !mixed.out.contains("R7wQ2bX9"), "\(mixed.out) \(mixed.err)")
+        #expect(mixed.code == 1 && mixed.out.contains("mixed.txt:3:"), "\(mixed.out) \(mixed.err)")
         for (name, encoding) in [("le.txt", String.Encoding.utf16LittleEndian), ("be.txt", .utf16BigEndian)] {
             let r = try Self.sh("\"$PROVENANT\" secrets redact < \(name) > \(name).red", in: dir)
             #expect(r.code == 0, "\(r.err)")

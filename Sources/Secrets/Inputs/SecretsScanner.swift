@@ -180,9 +180,24 @@ public struct SecretsScanner: Sendable {
             if Self.isBinary(head) { result.skippedBinary += 1; return }
             if !Self.isUTF8(head) { result.warnings.append("\(shown): not valid UTF-8; scanned as bytes") }
         }
+        let partialBefore = result.partial
         do {
             try scanStream(head: head, decoding: order, display: shown, into: &result) { (buffer: inout [UInt8], max: Int) throws(FileAccessError) -> Int in
                 try Self.readSome(fd, into: &buffer, max: max)
+            }
+            // A file that starts as UTF-16 may go on in UTF-8 (a PowerShell log a UTF-8 program then
+            // wrote to, `cat` of two files): read again as it is, and what that finds on a line the
+            // decoded reading found nothing of the rule on is added. The token after such a head
+            // passed clean (found by helper-183).
+            if order != nil, lseek(fd, 0, SEEK_SET) == 0 {
+                var raw = SecretsScanResult()
+                try scanStream(head: [], decoding: nil, display: shown, into: &raw) { (buffer: inout [UInt8], max: Int) throws(FileAccessError) -> Int in
+                    try Self.readSome(fd, into: &buffer, max: max)
+                }
+                let decoded = Set(result.findings.filter { $0.path == shown }.map { "\($0.ruleID) \($0.line)" })
+                result.findings += raw.findings.filter { !decoded.contains("\($0.ruleID) \($0.line)") }
+                result.warnings += raw.warnings.filter { !result.warnings.contains($0) }
+                if raw.partial > 0, result.partial == partialBefore { result.partial += 1 }
             }
         } catch {
             result.unreadable += 1
