@@ -42,6 +42,37 @@ import TestSupport
         #expect(doc["summary"]?["skippedBinary"] == .int(1), "\(String(describing: doc["summary"]))")
     }
 
+    /// A file that starts as UTF-16 and goes on in UTF-8 (a PowerShell log a UTF-8 program then wrote
+    /// to) was read decoded only, and the token in its UTF-8 passed (found by helper-183): in a layer
+    /// and in a zip in a layer, it is read as it is too, and found once.
+    @Test func textAfterUTF16IsScanned() throws {
+        let dir = try temporaryDirectory("image-secrets-utf16")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let mixed: [UInt8] = [0xFF, 0xFE] + Array("PS> whoami\r\nadmin\r\n".utf16).flatMap { [UInt8($0 & 0xFF), UInt8($0 >> 8)] }
+            + Array("then UTF-8: SLACK_BOT_TOKEN=\(Self.slack)\n".utf8)
+        let zipPath = dir.appendingPathComponent("m.zip").path
+        let make = "import sys, zipfile\nwith zipfile.ZipFile(sys.argv[2], 'w') as z: z.writestr('mixed.log', open(sys.argv[1], 'rb').read())\n"
+        let logPath = dir.appendingPathComponent("mixed.log")
+        try Data(mixed).write(to: logPath)
+        let zip = try runProcess("/usr/bin/env", ["python3", "-c", make, logPath.path, zipPath])
+        #expect(zip.code == 0, "\(zip.err)")
+        let zipBytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: zipPath)))
+        try FileManager.default.removeItem(atPath: zipPath)
+        try FileManager.default.removeItem(at: logPath)
+        var layer = TarWriter()
+        layer.add("var/log/mixed.log", data: mixed)
+        layer.add("opt/logs.zip", data: zipBytes)
+        var w = try LayoutWriter(dir)
+        try w.addLayer(layer.finished(), createdBy: "COPY logs /")
+        try w.write()
+        let r = try runProcess(provenantBinary, ["secrets", "scan", "oci-dir:" + dir.path, "--format", "json"])
+        #expect(r.code == 0 && !r.out.contains(Self.slack), "\(r.err)")
+        let doc = try JSONParser.parse(Array(r.out.utf8))
+        let paths = (doc["findings"]?.arrayValue ?? []).filter { $0["rule"]?.stringValue?.hasPrefix("slack") == true }.compactMap { $0["path"]?.stringValue }
+        #expect(paths.filter { $0.hasSuffix("!var/log/mixed.log") }.count == 1, "\(r.out)")
+        #expect(paths.filter { $0.hasSuffix("opt/logs.zip!mixed.log") }.count == 1, "\(r.out)")
+    }
+
     /// In a layer as on disk (found by helper-132): a zip behind a `#!` line or a binary stub is opened
     /// from its end, and a file compressed in a format no reader here opens is NOT CHECKED.
     @Test func layerFilesAreJudgedAsFilesOnDiskAre() throws {

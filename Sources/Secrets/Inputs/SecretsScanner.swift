@@ -194,10 +194,7 @@ public struct SecretsScanner: Sendable {
                 try scanStream(head: [], decoding: nil, display: shown, into: &raw) { (buffer: inout [UInt8], max: Int) throws(FileAccessError) -> Int in
                     try Self.readSome(fd, into: &buffer, max: max)
                 }
-                let decoded = Set(result.findings.filter { $0.path == shown }.map { "\($0.ruleID) \($0.line)" })
-                result.findings += raw.findings.filter { !decoded.contains("\($0.ruleID) \($0.line)") }
-                result.warnings += raw.warnings.filter { !result.warnings.contains($0) }
-                if raw.partial > 0, result.partial == partialBefore { result.partial += 1 }
+                Self.join(raw, into: &result, path: shown, partialBefore: partialBefore)
             }
         } catch {
             result.unreadable += 1
@@ -299,9 +296,7 @@ public struct SecretsScanner: Sendable {
             while all.count <= Self.stdinBoth, try Self.readSome(STDIN_FILENO, into: &all, max: 1 << 20) > 0 {}
             if all.count <= Self.stdinBoth {
                 var both = SecretsScanResult()
-                scanBytes(UTF16Text.decode(all, order), display: display, into: &both)
-                scanBytes(all, display: display, into: &both)
-                both.filesScanned = 1
+                scanBothReadings(all, order, display: display, into: &both)
                 both.findings.sort(by: SecretFinding.order)
                 result.merge(both)
                 return
@@ -324,6 +319,27 @@ public struct SecretsScanner: Sendable {
             offset += n
             return n
         }
+    }
+
+    /// Bytes that start as UTF-16, scanned decoded and as they are: text that goes on in UTF-8 after a
+    /// UTF-16 head (a PowerShell log a UTF-8 program then wrote to, `cat` of two files) decodes as CJK,
+    /// and a token in it passed clean (found by helper-183).
+    func scanBothReadings(_ data: [UInt8], _ order: UTF16Text.ByteOrder, display: String, into result: inout SecretsScanResult) {
+        let partialBefore = result.partial
+        scanBytes(UTF16Text.decode(data, order), display: display, into: &result)
+        var raw = SecretsScanResult()
+        scanBytes(data, display: display, into: &raw)
+        Self.join(raw, into: &result, path: display, partialBefore: partialBefore)
+    }
+
+    /// The reading of a UTF-16 input's bytes as they are, added to its decoded reading's: findings of a
+    /// rule on a line the decoded reading found nothing of that rule on, warnings not said already, and
+    /// the input counted partly scanned once.
+    static func join(_ raw: SecretsScanResult, into result: inout SecretsScanResult, path: String, partialBefore: Int) {
+        let decoded = Set(result.findings.filter { $0.path == path }.map { "\($0.ruleID) \($0.line)" })
+        result.findings += raw.findings.filter { !decoded.contains("\($0.ruleID) \($0.line)") }
+        result.warnings += raw.warnings.filter { !result.warnings.contains($0) }
+        if raw.partial > 0, result.partial == partialBefore { result.partial += 1 }
     }
 
     /// Whether a payload is read differently from its raw bytes by `scanPayload`: an archive, a
@@ -492,10 +508,11 @@ public struct SecretsScanner: Sendable {
         part.partial += other.partial
     }
 
-    /// Bytes in memory that are not an archive: UTF-16 text decoded, binary skipped, the rest scanned.
+    /// Bytes in memory that are not an archive: UTF-16 text decoded (and read as it is too), binary
+    /// skipped, the rest scanned.
     func scanText(_ data: [UInt8], display: String, into result: inout SecretsScanResult) {
         let head = data.prefix(8192)
-        if let order = UTF16Text.detect(head) { return scanBytes(UTF16Text.decode(data, order), display: display, into: &result) }
+        if let order = UTF16Text.detect(head) { return scanBothReadings(data, order, display: display, into: &result) }
         if !options.scanBinary, Self.isBinary(Array(head)) { result.skippedBinary += 1; return }
         scanBytes(data, display: display, into: &result)
     }
