@@ -380,6 +380,42 @@ import Testing
         #expect(String(decoding: out, as: UTF8.self) == "user=bob token [REDACTED:github-personal-access-token] ok\n")
     }
 
+    /// Found by helper-184: after a terminal colour code, rules whose match starts before their
+    /// prefix (EasyPost's `EZAK`), rules that want their value straight after `=` or `":"` (AWS
+    /// secret keys), and a coloured name (`ESC[32mDB_PASSWORD ESC[0m=`) missed the value. The text is
+    /// read without its codes too, and what that finds is placed where it stood.
+    @Test func valuesAmongColourCodesAreFoundWhereTheyStand() throws {
+        let engine = try SecretEngine.standard()
+        let e = "\u{1B}"
+        let cases: [(coloured: String, value: String)] = [
+            ("\(e)[32mDB_PASSWORD\(e)[0m=Kq8zR2pLm5Xw9Tv3\n", "Kq8zR2pLm5Xw9Tv3"),
+            ("EASYPOST key \(e)[1mEZAK1234abcd5678efgh9012ijkl3456mnop7890qrst1234uvwx5678yz\(e)[0m\n", "EZAK1234abcd5678efgh9012ijkl3456mnop7890qrst1234uvwx5678yz"),
+            ("foo.backup.archive.aws.secretkey=\(e)[31msBmHlDFrNcsz35N+LRjwlUxF8/wypT4tiJCQ0wP4\(e)[0m\n", "sBmHlDFrNcsz35N+LRjwlUxF8/wypT4tiJCQ0wP4"),
+            (#""awsSecretKey":"\e[2m3lyTWqHMt5UySny2drdPYheRTEzrNux8Cn5JWFHL\e[0m""# + "\n", "3lyTWqHMt5UySny2drdPYheRTEzrNux8Cn5JWFHL"),
+            (#"{"log":"token=\u001b[33mghp_A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8\u001b[0m"}"# + "\n", "ghp_A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"),
+        ]
+        for (coloured, value) in cases {
+            let plainText = Array(Self.withoutColour(coloured).utf8), text = Array(coloured.utf8)
+            let expected = plainText.withUnsafeBytes { engine.scan($0) }.first { Array(plainText[$0.value]) == Array(value.utf8) }
+            let rule = try #require(expected?.ruleID, "the case's value is found without colour: \(coloured)")
+            let found = text.withUnsafeBytes { engine.scan($0) }
+            let m = found.first { $0.ruleID == rule }
+            #expect(m.map { Array(text[$0.value]) } == Array(value.utf8), "\(rule) in \(coloured.debugDescription): \(found.map(\.ruleID))")
+        }
+        // Text without a code is read once, as it was.
+        let plain = Array("DB_PASSWORD=Kq8zR2pLm5Xw9Tv3 \\d \\e[ \\x1b".utf8)
+        #expect(plain.withUnsafeBytes { ColourlessText($0.baseAddress!.assumingMemoryBound(to: UInt8.self), $0.count) } == nil)
+        // And a view maps back across the codes it dropped.
+        let text = Array("a\(e)[1mbc\\e[0md".utf8)
+        let view = try #require(text.withUnsafeBytes { ColourlessText($0.baseAddress!.assumingMemoryBound(to: UInt8.self), $0.count) })
+        #expect(view.bytes == Array("abcd".utf8))
+        #expect(view.original(1..<3) == 5..<7 && view.original(0..<4) == 0..<13 && view.original(2..<4) == 6..<13)
+    }
+
+    static func withoutColour(_ s: String) -> String {
+        s.replacing(#/(\u{1B}|\\e|\\u001b|\\x1b|\\033)\[[0-9;]*[@-~]/#, with: "")
+    }
+
     /// Found by helper-183: a stream that starts as UTF-16 and goes on in UTF-8 (a PowerShell log a
     /// UTF-8 program then wrote to) was decoded as UTF-16 whole, and the token in its UTF-8 came out
     /// as it went in. Redaction is now in place: the UTF-8 is text, and ASCII in UTF-16 is read as the

@@ -235,6 +235,22 @@ public final class SecretEngine: Sendable {
     /// attempts' budget (`workBudget`) ran out and the rest of them were skipped (the caller reports the input as
     /// only partly scanned, or refuses it).
     public func scan(_ bytes: UnsafeRawBufferPointer, complete: inout Bool) -> [SecretMatch] {
+        let found = scanAsWritten(bytes, complete: &complete)
+        // Text with terminal colour codes is read without them too, and what that finds is placed
+        // back where it stood (`ColourlessText`).
+        guard let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), let view = ColourlessText(base, bytes.count) else { return found }
+        let more = view.bytes.withUnsafeBytes { scanAsWritten($0, complete: &complete) }.map { m -> SecretMatch in
+            var m = m
+            m.value = view.original(m.value)
+            m.match = view.original(m.match)
+            m.covering = m.covering.map(view.original)
+            return m
+        }
+        return more.isEmpty ? found : resolve(found + more)
+    }
+
+    /// `scan` of the bytes as they are.
+    func scanAsWritten(_ bytes: UnsafeRawBufferPointer, complete: inout Bool) -> [SecretMatch] {
         guard let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), bytes.count > 0 else { return [] }
         let n = bytes.count
         var found: [SecretMatch] = []
