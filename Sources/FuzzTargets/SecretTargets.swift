@@ -24,19 +24,24 @@ enum SecretTargets {
                 return n
             }, write: { _ in })
         },
-        FuzzTarget("utf16-text", "UTF-16 detection and decoding of a file's bytes: whole and in pieces alike, always valid UTF-8") { bytes in
+        FuzzTarget("utf16-text", "UTF-16 detection and decoding, and the UTF-16 stretches redact and scan read: valid UTF-8, ranges within the bytes") { bytes in
             _ = UTF16Text.detect(bytes)
             for order in [UTF16Text.ByteOrder.little, .big] {
-                let whole = UTF16Text.decode(bytes, order)
-                precondition(String(validating: whole, as: UTF8.self) != nil, "decoded UTF-16 is not valid UTF-8")
-                var stream = UTF16Text.Stream(order, head: Array(bytes.prefix(3)))
-                var offset = Swift.min(3, bytes.count), out: [UInt8] = []
-                while (try? stream.read(into: &out, max: 5, from: { (raw: inout [UInt8], max: Int) -> Int in
-                    let n = Swift.min(max, 7, bytes.count - offset)
-                    raw += bytes[offset..<(offset + n)]; offset += n
-                    return n
-                })) ?? 0 > 0 {}
-                precondition(out == whole, "decoding in pieces differs from decoding whole")
+                precondition(String(validating: UTF16Text.decode(bytes, order), as: UTF8.self) != nil, "decoded UTF-16 is not valid UTF-8")
+            }
+            bytes.withUnsafeBytes { raw in
+                for lead in [nil, UTF16Runs.Reading(little: true, start: 1), UTF16Runs.Reading(little: false, start: 0)] {
+                    var start = 0
+                    UTF16Runs.find(raw, lead: lead) { run in
+                        precondition(run.bytes.lowerBound >= start && run.bytes.upperBound <= raw.count && run.bytes.count % 2 == 0, "a stretch out of order or out of the bytes")
+                        precondition(String(validating: run.text, as: UTF8.self) != nil && run.unit.count == run.text.count, "a stretch's text is no UTF-8")
+                        start = run.bytes.lowerBound
+                        for r in [0..<run.text.count, (run.text.count / 3)..<(run.text.count / 2), 1..<run.text.count] where r.lowerBound < r.upperBound {
+                            let b = UTF16Runs.bytes(r, of: run, in: raw)
+                            precondition(b.lowerBound >= run.bytes.lowerBound && b.upperBound <= run.bytes.upperBound && !b.isEmpty, "a range outside its stretch")
+                        }
+                    }
+                }
             }
         },
         FuzzTarget("secrets-archive", "a file as `secrets scan` opens it: zip/jar, tar, tar.gz or text, nested archives included") { bytes in

@@ -428,11 +428,42 @@ import Testing
                 let order: [UInt8] = !bom ? [] : little ? [0xFF, 0xFE] : [0xFE, 0xFF]
                 let input = order + Self.utf16("PS> Get-Secret\r\ntoken: \(Self.token(1))\r\n", little: little)
                     + Array("then in UTF-8: token \(Self.token(2)) ok\n".utf8)
-                let expected = order + Self.utf16("PS> Get-Secret\r\ntoken: \(mark)\r\n", little: little) + Array("then in UTF-8: token \(mark) ok\n".utf8)
+                let expected = order + Self.utf16("PS> Get-Secret\r\ntoken: \(mark)\r\n", little: little) + Array("then in UTF-8: token \(mark)  ok\n".utf8)
+                // The mark in UTF-8 has a space after it, to keep the stream's parity (helper-185).
                 let out = Self.redact(input, engine, reads: [700])
                 #expect(out == expected, "little \(little), mark \(bom): \(String(decoding: out.filter { $0 != 0 }, as: UTF8.self))")
             }
         }
+    }
+
+    /// Found by helper-185: redacting UTF-16 in place read only runs of ASCII, so a value next to a
+    /// character of another script or a colour code passed where decoding had replaced it; and a mark
+    /// in UTF-8 between two UTF-16 parts shifted the second by a byte. Stretches now read through other
+    /// scripts (`UTF16Runs`), and a mark in bytes keeps the stream's parity.
+    @Test func utf16BesideOtherScriptsAndCodesIsRedacted() throws {
+        let engine = try SecretEngine.standard(minimumConfidence: .high, assignmentsAnywhere: true)
+        let token = Self.token(7)
+        let e = "\u{1B}"
+        let lines = [
+            "token=\(e)[33m\(token)\(e)[0m\r\n",
+            "password=P\u{E4}sswort_Geheim_2024x\r\n",
+            "password=\u{201C}S3cr3tP4ssw0rdXyz\u{201D}\r\n",
+            "secret=Zq8vLp3x\u{20AC}W9tRk2Nm\r\n",
+            "\u{5BC6}\u{7801}\u{FF1A}\(token)\r\n",
+        ]
+        let secrets = [String(token.dropFirst(4)), "sswort_Geheim", "S3cr3tP4ssw0rd", "Zq8vLp3x", String(token.dropFirst(4))]
+        for (line, secret) in zip(lines, secrets) {
+            for little in [true, false] {
+                let out = Self.redact(Self.utf16(line, little: little), engine, reads: [4096])
+                let text = String(decoding: UTF16Text.decode(out, little ? .little : .big), as: UTF8.self)
+                #expect(!text.contains(secret) && text.contains("[REDACTED:") && out.count % 2 == 0, "little \(little): \(text.debugDescription)")
+            }
+        }
+        // UTF-16, a UTF-8 line with a token, UTF-16 again: the last part keeps its code units.
+        let input = Self.utf16("PS> one\r\n", little: true) + Array("tok \(token) \n".utf8) + Self.utf16("PS> three after\r\n", little: true)
+        let out = Self.redact(input, engine, reads: [4096])
+        #expect(out.count % 2 == 0 && out.suffix(34) == Self.utf16("PS> three after\r\n", little: true)[...], "\(out)")
+        #expect(!String(decoding: out, as: UTF8.self).contains(String(token.dropFirst(4))))
     }
 
     /// UTF-16 redacted in place stays in its code units wherever a round or a pause cuts it: a long
@@ -460,10 +491,10 @@ import Testing
         // A mark that starts or ends on a code unit's zero keeps the zero there.
         let inner = ChunkedScan.interleaved(Array("[REDACTED:r]".utf8))
         #expect(inner.count == 23 && inner[1] == 0 && inner.last == UInt8(ascii: "]"))
-        #expect(StreamRedactor.wideMark("r", from: 10, to: 15, characterAt: 10) == inner)
-        #expect(StreamRedactor.wideMark("r", from: 9, to: 15, characterAt: 10) == [0] + inner)
-        #expect(StreamRedactor.wideMark("r", from: 10, to: 16, characterAt: 10) == inner + [0])
-        #expect(StreamRedactor.wideMark("r", from: 11, to: 16, characterAt: 13) == inner)
+        #expect(StreamRedactor.wideMark("r", from: 10, to: 15, lowBytes: 0) == inner)
+        #expect(StreamRedactor.wideMark("r", from: 9, to: 15, lowBytes: 0) == [0] + inner)
+        #expect(StreamRedactor.wideMark("r", from: 10, to: 16, lowBytes: 0) == inner + [0])
+        #expect(StreamRedactor.wideMark("r", from: 11, to: 16, lowBytes: 1) == inner)
     }
 
     static func utf16(_ s: String, little: Bool) -> [UInt8] {

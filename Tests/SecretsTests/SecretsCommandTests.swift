@@ -664,6 +664,23 @@ import TestSupport
         let mixed = try Self.sh("\"$PROVENANT\" secrets redact < mixed.txt | tail -c 80; \"$PROVENANT\" secrets scan mixed.txt --fail-on high", in: dir)
         #expect(mixed.out.contains("then UTF-8: token [REDACTED:github-personal-access-token]") && !mixed.out.contains("R7wQ2bX9"), "\(mixed.out) \(mixed.err)")
         #expect(mixed.code == 1 && mixed.out.contains("mixed.txt:3:"), "\(mixed.out) \(mixed.err)")
+        // Each token once, wherever its part stands (helper-185): a UTF-8 token on a line the decoded
+        // reading numbered as a UTF-16 token's was dropped; UTF-16 after text, and little-endian
+        // then big-endian, were not read at all.
+        let second = "ghp_Z9y8X7w6V5u4T3s2R1q0P9o8N7m6L5k4J3i2"
+        let parts = try runProcess("/usr/bin/env", ["python3", "-c", """
+            import sys
+            d, t, u = sys.argv[1], sys.argv[2], sys.argv[3]
+            le = lambda s: s.encode('utf-16-le')
+            open(d + '/lines.txt', 'wb').write(b'\\xff\\xfe' + le('l1\\r\\n') + ('a\\nb\\nc\\nB ' + u + ' \\n').encode() + le('x\\r\\ny\\r\\nz\\r\\nA ' + t + '\\r\\n'))
+            open(d + '/after.log', 'wb').write(('INFO started\\n' * 600).encode() + ('token ' + t + '\\r\\n').encode('utf-16-be'))
+            open(d + '/orders.txt', 'wb').write(le('first part\\r\\n') + ('then ' + u + '\\r\\n').encode('utf-16-be'))
+            """, dir.path, Self.token, second])
+        try #require(parts.code == 0, "\(parts.err)")
+        let found = try Self.sh("\"$PROVENANT\" secrets scan lines.txt after.log orders.txt --format json", in: dir)
+        let doc = try #require(try JSONSerialization.jsonObject(with: Data(found.out.utf8)) as? [String: Any], "\(found.err)")
+        let seen = ((doc["findings"] as? [[String: Any]]) ?? []).map { "\(($0["path"] as? String) ?? "") \(($0["line"] as? Int) ?? 0)" }.sorted()
+        #expect(seen == ["after.log 601", "lines.txt 5", "lines.txt 9", "orders.txt 2"], "\(seen) \(found.err)")
         for (name, encoding) in [("le.txt", String.Encoding.utf16LittleEndian), ("be.txt", .utf16BigEndian)] {
             let r = try Self.sh("\"$PROVENANT\" secrets redact < \(name) > \(name).red", in: dir)
             #expect(r.code == 0, "\(r.err)")

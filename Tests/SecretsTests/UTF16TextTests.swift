@@ -66,24 +66,61 @@ import TestSupport
         #expect(UTF16Text.asciiRuns([]).text.isEmpty && UTF16Text.asciiRuns([0x41, 0]).text.isEmpty)
     }
 
-    @Test func decodesWholeAndInPiecesAlike() throws {
+    @Test func decodesWhole() throws {
         for (order, encoding) in [(UTF16Text.ByteOrder.little, String.Encoding.utf16LittleEndian), (.big, .utf16BigEndian)] {
             let bytes = (order == .little ? [0xFF, 0xFE] : [0xFE, 0xFF]) + Array(Self.text.data(using: encoding)!)
-            let whole = UTF16Text.decode(bytes, order)
-            #expect(String(decoding: whole, as: UTF8.self) == Self.text, "the mark is dropped, the surrogate pair joined")
-            for piece in [1, 2, 3, 5] {
-                var stream = UTF16Text.Stream(order, head: Array(bytes.prefix(piece)))
-                var offset = min(piece, bytes.count), out: [UInt8] = []
-                while try stream.read(into: &out, max: piece, from: { (raw: inout [UInt8], max: Int) -> Int in
-                    let n = Swift.min(max, piece, bytes.count - offset)
-                    raw += bytes[offset..<(offset + n)]; offset += n
-                    return n
-                }) > 0 {}
-                #expect(out == whole, "pieces of \(piece)")
-            }
+            #expect(String(decoding: UTF16Text.decode(bytes, order), as: UTF8.self) == Self.text, "the mark is dropped, the surrogate pair joined")
         }
         // Unpaired surrogates and a last odd byte become U+FFFD.
         #expect(String(decoding: UTF16Text.decode([0x00, 0xD8, 0x41, 0x00, 0x00, 0xDC, 0x42], .little), as: UTF8.self) == "\u{FFFD}A\u{FFFD}\u{FFFD}")
+    }
+
+    /// The UTF-16 stretches redact and scan read where they stand (helper-185): through characters of
+    /// other scripts, typographic quotes and colour codes, in either byte order after any bytes, to
+    /// no more than `maximumGap` units with a high byte in a row; UTF-8 is none.
+    @Test func utf16StretchesAreReadThroughOtherScripts() throws {
+        func le(_ s: String) -> [UInt8] { Array(s.data(using: .utf16LittleEndian)!) }
+        func be(_ s: String) -> [UInt8] { Array(s.data(using: .utf16BigEndian)!) }
+        func stretches(_ b: [UInt8], lead: UTF16Runs.Reading? = nil) -> [(text: String, bytes: Range<Int>, little: Bool)] {
+            var out: [(text: String, bytes: Range<Int>, little: Bool)] = []
+            b.withUnsafeBytes { raw in UTF16Runs.find(raw, lead: lead) { out.append((String(decoding: $0.text, as: UTF8.self), $0.bytes, $0.reading.little)) } }
+            return out
+        }
+        let line = "password=\u{201C}P\u{E4}sswort\u{20AC}\u{201D} \u{1B}[1mok\u{1B}[0m \u{5BC6}\u{7801}"
+        let utf8 = Array("plain UTF-8 before, ".utf8)
+        // Little-endian after text, at an odd offset; big-endian from the start (after a character it
+        // would read as little-endian from that character: a limit).
+        for (bytes, little) in [(utf8 + [0x21] + le(line), true), (be(line), false)] {
+            // A byte, a zero, a byte could start either order: both are read.
+            let found = stretches(bytes + Array(" and after".utf8))
+            #expect(found.contains { $0.little == little && $0.text.contains("password=\u{201C}P\u{E4}sswort\u{20AC}\u{201D} \u{1B}[1mok") }, "\(found)")
+        }
+        #expect(stretches(utf8 + Array("caf\u{E9} \u{5BC6}\u{7801} no zero here".utf8)).isEmpty, "UTF-8 has no zero byte")
+        // Nine units with a high byte in a row end a stretch before them, and the search goes on from
+        // there (they may be the other order); eight do not.
+        let nine = stretches(le("token=abc" + String(repeating: "\u{5BC6}", count: 9) + "ghp_1234567890")).filter(\.little)
+        #expect(nine.map(\.text) == ["token=abc", "ghp_1234567890"], "\(nine)")
+        #expect(stretches(le("token=abc" + String(repeating: "\u{5BC6}", count: 8) + "ghp_1234567890")).filter(\.little).count == 1)
+        // Little-endian, then big-endian: the second part is read from its first character, not as
+        // the first part's units a byte out.
+        let orders = stretches(le("PS> dir\r\n") + be("ghp_1234567890 ok"))
+        #expect(orders.contains { !$0.little && $0.text.hasPrefix("ghp_1234567890") }, "\(orders)")
+        // A stretch the buffer starts inside is read the way the round before read it: from a byte
+        // into `ab密码cdefgh` in little-endian, the units with a high byte decode as they did.
+        let text = le("xab\u{5BC6}\u{7801}cdefghij")
+        let carried = stretches(Array(text.dropFirst(3)), lead: UTF16Runs.Reading(little: true, start: 1))
+        #expect(carried.first?.text == "b\u{5BC6}\u{7801}cdefghij", "\(carried)")
+        // A range of a stretch's text covers its units' low bytes, high bytes too where they are not zero.
+        let bytes = [0x41] + le("key=\u{E4}\u{5BC6}z123456")
+        bytes.withUnsafeBytes { raw in
+            UTF16Runs.find(raw, lead: nil) { run in
+                guard run.reading.little else { return }
+                #expect(run.bytes == 1..<bytes.count)
+                #expect(UTF16Runs.bytes(0..<4, of: run, in: raw) == 1..<8, "k to =: low byte of k to low byte of =")
+                // `ä` is two UTF-8 bytes from one unit with a zero high byte; `密` three from one whose high byte is not zero.
+                #expect(UTF16Runs.bytes(4..<9, of: run, in: raw) == 9..<13, "ä and 密: through 密's high byte")
+            }
+        }
     }
 
     @Test func secretsInUTF16FilesArchivesAndCompressedFilesAreFound() throws {

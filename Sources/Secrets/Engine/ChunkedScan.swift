@@ -72,44 +72,27 @@ public struct ChunkedScan: Sendable {
         return (engine.resolve(parts.flatMap(\.matches)), parts.allSatisfy(\.complete))
     }
 
-    /// Runs of ASCII written as UTF-16 (each character with a zero after it, or before it) in `buffer`,
-    /// at least `minimumRun` characters, and the secrets in the text they encode, as matches whose
-    /// ranges run from the first character's byte to the last's (`SecretMatch.everyOtherByte`).
-    /// A run read from inside, a byte out, reads as the other byte order with the same characters at
-    /// the same bytes, so where a buffer starts does not move a match (it did when ranges were of
-    /// whole code units, and a mark then shifted the rest of the stream by a byte).
-    static func wideMatches(_ buffer: UnsafeRawBufferPointer, _ engine: SecretEngine, complete: inout Bool) -> [SecretMatch] {
-        func ascii(_ b: UInt8) -> Bool { b == 9 || b == 10 || b == 13 || (b >= 0x20 && b < 0x7F) }
-        let n = buffer.count
+    /// The secrets in the UTF-16 stretches of `buffer` (`UTF16Runs`), as matches over the bytes of their
+    /// code units (`SecretMatch.utf16LowBytes`), and the stretches read, by bytes and reading. `lead`
+    /// is the reading of a stretch the buffer starts inside.
+    static func wideMatches(_ buffer: UnsafeRawBufferPointer, _ engine: SecretEngine, lead: UTF16Runs.Reading?,
+                            complete: inout Bool) -> (matches: [SecretMatch], runs: [(bytes: Range<Int>, reading: UTF16Runs.Reading)]) {
         var found: [SecretMatch] = []
-        var text: [UInt8] = []
-        var i = 0
-        while i + 1 < n {
-            let little = ascii(buffer[i]) && buffer[i + 1] == 0, big = buffer[i] == 0 && ascii(buffer[i + 1])
-            guard little || big else { i += 1; continue }
-            let first = little ? i : i + 1
-            text.removeAll(keepingCapacity: true)
-            while i + 1 < n, little ? ascii(buffer[i]) && buffer[i + 1] == 0 : buffer[i] == 0 && ascii(buffer[i + 1]) {
-                text.append(little ? buffer[i] : buffer[i + 1])
-                i += 2
-            }
-            guard text.count >= minimumRun else { continue }
-            let matches: [SecretMatch] = text.withUnsafeBytes { engine.scan($0, complete: &complete) }
+        var runs: [(bytes: Range<Int>, reading: UTF16Runs.Reading)] = []
+        UTF16Runs.find(buffer, lead: lead) { run in
+            runs.append((run.bytes, run.reading))
+            let matches = run.text.withUnsafeBytes { engine.scan($0, complete: &complete) }
             for var m in matches {
-                func bytes(_ r: Range<Int>) -> Range<Int> { (first + 2 * r.lowerBound)..<(first + 2 * r.upperBound - 1) }
-                m.value = bytes(m.value)
-                m.match = bytes(m.match)
-                m.covering = m.covering.map(bytes)
-                m.everyOtherByte = true
+                m.value = UTF16Runs.bytes(m.value, of: run, in: buffer)
+                m.match = UTF16Runs.bytes(m.match, of: run, in: buffer)
+                m.covering = m.covering.map { UTF16Runs.bytes($0, of: run, in: buffer) }
+                m.utf16LowBytes = run.reading.lowBytes
                 found.append(m)
             }
         }
-        return found
+        // A stretch read both ways finds its secrets twice, a byte apart: one each.
+        return (found.count > 1 ? engine.resolve(found) : found, runs)
     }
-
-    /// The fewest characters a run of UTF-16 code units has for `wideMatches` to read it: a short word
-    /// between two non-ASCII characters holds no secret a rule would take.
-    static let minimumRun = 8
 
     /// `text` with a zero between each two bytes: ASCII as UTF-16 either way round, from the first
     /// character to the last.
@@ -211,6 +194,8 @@ public struct ChunkedScan: Sendable {
         // UTF-16 takes two bytes a character: twice the context for the same rules.
         let overlap = wide ? 2 * engine.overlap : engine.overlap
         var complete = true
+        // The reading of the UTF-16 stretch the buffer starts inside, from the round before.
+        var lead: UTF16Runs.Reading?
         var buffer: [UInt8] = []
         buffer.reserveCapacity(chunkSize + 2 * overlap)
         var base = 0
@@ -226,13 +211,16 @@ public struct ChunkedScan: Sendable {
             var limit = atEnd ? buffer.count : max(handled, buffer.count - overlap)
             if idle, !atEnd { limit = max(limit, Self.idleLimit(buffer, from: handled, wide: wide)) }
             var cut = limit
+            var runs: [(bytes: Range<Int>, reading: UTF16Runs.Reading)] = []
             let goOn = buffer.withUnsafeBytes { raw in
                 var (matches, checked) = scanSegments(raw, handled..<limit, overlap: overlap)
                 if wide {
                     // Taken by the round they start in, as the engine's are, and cut to start at
                     // `handled` when a match the last round took ended inside them.
                     let range = handled..<limit
-                    let more = Self.wideMatches(raw, engine, complete: &checked).compactMap { m -> SecretMatch? in
+                    let wide = Self.wideMatches(raw, engine, lead: lead, complete: &checked)
+                    runs = wide.runs
+                    let more = wide.matches.compactMap { m -> SecretMatch? in
                         guard Self.belongs(m, to: range, first: true) else { return nil }
                         guard m.redacted.lowerBound < range.lowerBound else { return m }
                         var m = m
@@ -247,6 +235,8 @@ public struct ChunkedScan: Sendable {
             }
             if !goOn || (atEnd && cut >= buffer.count) { return complete }
             let keepFrom = max(0, cut - overlap)
+            lead = runs.first { $0.bytes.lowerBound <= keepFrom && keepFrom < $0.bytes.upperBound }
+                .map { UTF16Runs.Reading(little: $0.reading.little, start: ($0.bytes.lowerBound - keepFrom) & 1) }
             buffer.removeFirst(keepFrom)
             base += keepFrom
             handled = cut - keepFrom

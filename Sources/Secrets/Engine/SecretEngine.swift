@@ -16,9 +16,9 @@ public struct SecretMatch: Sendable, Equatable {
     /// When this match won over overlapping ones: the union of their values and its own, which is
     /// what redaction must cover; nil when it is `value`.
     public var covering: Range<Int>? = nil
-    /// Whether the match was found in ASCII written as UTF-16: its ranges then run from its first
-    /// character's byte to its last's, every other byte between them a zero (`ChunkedScan.wide`).
-    public var everyOtherByte = false
+    /// For a match found in UTF-16 (`ChunkedScan.wide`), the parity of the offsets its code units' low
+    /// bytes stand at; its ranges then run from its first unit's low byte to its last's (`UTF16Runs.bytes`).
+    public var utf16LowBytes: Int? = nil
     /// What redaction replaces.
     public var redacted: Range<Int> { covering ?? value }
 }

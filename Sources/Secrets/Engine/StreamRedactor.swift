@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Catalog
 import ProvenantCore
 /// What a stream's first bytes say it is, for `secrets redact`.
@@ -71,6 +76,7 @@ public struct StreamRedactor {
                               incomplete: () -> Void = {}) throws(E) -> Int {
         var replaced = 0
         var failure: E?
+        var sawZero = false
         let complete = try ChunkedScan(engine: engine, chunkSize: chunkSize, wide: true).run(read: read) { buffer, _, done, matches in
             guard failure == nil else { return false }
             var out: [UInt8] = []
@@ -86,19 +92,25 @@ public struct StreamRedactor {
                     upper = Swift.max(upper, matches[j].redacted.upperBound)
                     j += 1
                 }
-                if let w = matches[k..<j].first(where: \.everyOtherByte) {
+                if let w = matches[k..<j].first(where: { $0.utf16LowBytes != nil }), let lowBytes = w.utf16LowBytes {
                     let lo = Swift.max(at, matches[k].redacted.lowerBound)
                     if upper > at {
                         if lo > at { out += buffer[at..<lo] }
-                        out += Self.wideMark(w.ruleID, from: lo, to: upper, characterAt: w.value.lowerBound)
+                        out += Self.wideMark(w.ruleID, from: lo, to: upper, lowBytes: lowBytes)
                         at = upper
                         replaced += 1
                     }
                 } else {
+                    if !sawZero, let p = buffer.baseAddress { sawZero = memchr(p, 0, buffer.count) != nil }
                     for m in matches[k..<j] where m.redacted.upperBound > at {
                         let r = m.redacted
                         if r.lowerBound > at { out += buffer[at..<r.lowerBound] }
-                        out += Array(Self.mark(m.ruleID).utf8)
+                        var mark = Array(Self.mark(m.ruleID).utf8)
+                        // In a stream with UTF-16 in it, a mark as long as what it replaces, to a byte's
+                        // parity: text between UTF-16 parts shifted all that followed by a byte, and it
+                        // read as CJK (found by helper-185).
+                        if sawZero, (mark.count - (r.upperBound - Swift.max(at, r.lowerBound))) & 1 != 0 { mark.append(32) }
+                        out += mark
                         at = r.upperBound
                         replaced += 1
                     }
@@ -114,12 +126,12 @@ public struct StreamRedactor {
         return replaced
     }
 
-    /// The mark for bytes `from..<to` of ASCII written as UTF-16 whose characters stand at the parity of
-    /// `characterAt`: the mark's characters at the same parity with zeros between them, and a zero
-    /// first or last where the bytes start or end on a code unit's zero, so that what follows keeps
-    /// its place in its code units, whichever byte order the text is in.
-    static func wideMark(_ rule: String, from: Int, to: Int, characterAt: Int) -> [UInt8] {
-        let parity = characterAt & 1
+    /// The mark for bytes `from..<to` of UTF-16 whose code units' low bytes stand at offsets of parity
+    /// `lowBytes`: the mark's characters at that parity with zeros between them, and a zero first or
+    /// last where the bytes start or end on a unit's high byte, so that what follows keeps its place in
+    /// its code units, whichever byte order the text is in.
+    static func wideMark(_ rule: String, from: Int, to: Int, lowBytes: Int) -> [UInt8] {
+        let parity = lowBytes & 1
         var out: [UInt8] = from & 1 != parity ? [0] : []
         out += ChunkedScan.interleaved(Array(mark(rule).utf8))
         if to & 1 == parity { out.append(0) }

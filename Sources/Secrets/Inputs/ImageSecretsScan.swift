@@ -213,7 +213,7 @@ extension SecretsScanner {
         if Self.isArchive(head) {
             guard size <= options.maxArchiveBytes else {
                 result.tooLargeToOpen(shownPath(display), limit: options.maxArchiveBytes)
-                return try streamText(head, nil, data, display: display, into: &result)
+                return try streamText(head, data, display: display, into: &result)
             }
             var all = head
             while try data.read(appendingTo: &all, max: 1 << 20) > 0 {}
@@ -248,31 +248,12 @@ extension SecretsScanner {
                 return scanBytes(all, display: shownPath(display), into: &result)
             }
         }
-        if let order {
-            // Read whole to be scanned decoded and as it is (`scanBothReadings`), up to what standard
-            // input is; past that decoded only, and said.
-            var all = head
-            while all.count <= Self.stdinBoth, try data.read(appendingTo: &all, max: 1 << 20) > 0 {}
-            if all.count <= Self.stdinBoth { return scanBothReadings(all, order, display: shownPath(display), into: &result) }
-            result.partial += 1
-            result.warnings.append("\(shownPath(display)): UTF-16 text larger than \(Self.stdinBoth >> 20) MiB; read only as UTF-16, so text in another encoding after it is not checked")
-            var rest = all[...]
-            return try scanStream(head: [], decoding: order, display: shownPath(display), into: &result) { (buffer: inout [UInt8], max: Int) throws(ImageError) -> Int in
-                if !rest.isEmpty {
-                    let n = Swift.min(max, rest.count)
-                    buffer += rest.prefix(n)
-                    rest = rest.dropFirst(n)
-                    return n
-                }
-                return try data.read(appendingTo: &buffer, max: max)
-            }
-        }
-        try streamText(head, nil, data, display: display, into: &result)
+        try streamText(head, data, display: display, into: &result)
     }
 
-    private func streamText(_ head: [UInt8], _ order: UTF16Text.ByteOrder?, _ data: LayerFileReader, display: String,
+    private func streamText(_ head: [UInt8], _ data: LayerFileReader, display: String,
                             into result: inout SecretsScanResult) throws(ImageError) {
-        try scanStream(head: head, decoding: order, display: shownPath(display), into: &result) { (buffer: inout [UInt8], max: Int) throws(ImageError) -> Int in
+        try scanStream(head: head, display: shownPath(display), into: &result) { (buffer: inout [UInt8], max: Int) throws(ImageError) -> Int in
             try data.read(appendingTo: &buffer, max: max)
         }
     }

@@ -168,7 +168,7 @@ public struct SecretsScanner: Sendable {
             scanAsBytes = true
             result.tooLargeToOpen(shown, limit: options.maxArchiveBytes)
         }
-        // UTF-16 text is read as the UTF-8 it stands for; lines and columns are those of that text.
+        // UTF-16 text is read where it stands (`ChunkedScan.wide`), not as binary.
         let order = scanAsBytes ? nil : UTF16Text.detect(head)
         if order == nil, !scanAsBytes {
             // Compressed formats this scanner cannot open are NOT CHECKED, not binary: a `.tar.xz`
@@ -180,21 +180,9 @@ public struct SecretsScanner: Sendable {
             if Self.isBinary(head) { result.skippedBinary += 1; return }
             if !Self.isUTF8(head) { result.warnings.append("\(shown): not valid UTF-8; scanned as bytes") }
         }
-        let partialBefore = result.partial
         do {
-            try scanStream(head: head, decoding: order, display: shown, into: &result) { (buffer: inout [UInt8], max: Int) throws(FileAccessError) -> Int in
+            try scanStream(head: head, display: shown, into: &result) { (buffer: inout [UInt8], max: Int) throws(FileAccessError) -> Int in
                 try Self.readSome(fd, into: &buffer, max: max)
-            }
-            // A file that starts as UTF-16 may go on in UTF-8 (a PowerShell log a UTF-8 program then
-            // wrote to, `cat` of two files): read again as it is, and what that finds on a line the
-            // decoded reading found nothing of the rule on is added. The token after such a head
-            // passed clean (found by helper-183).
-            if order != nil, lseek(fd, 0, SEEK_SET) == 0 {
-                var raw = SecretsScanResult()
-                try scanStream(head: [], decoding: nil, display: shown, into: &raw) { (buffer: inout [UInt8], max: Int) throws(FileAccessError) -> Int in
-                    try Self.readSome(fd, into: &buffer, max: max)
-                }
-                Self.join(raw, into: &result, path: shown, partialBefore: partialBefore)
             }
         } catch {
             result.unreadable += 1
@@ -202,16 +190,9 @@ public struct SecretsScanner: Sendable {
         }
     }
 
-    /// `scanStream` over a source whose first bytes (`head`) were read already to judge it: UTF-16 text
-    /// (`order`) is decoded as it streams, anything else is read as it is.
-    func scanStream<E: Error>(head: [UInt8], decoding order: UTF16Text.ByteOrder?, display: String, into result: inout SecretsScanResult,
+    /// `scanStream` over a source whose first bytes (`head`) were read already to judge it.
+    func scanStream<E: Error>(head: [UInt8], display: String, into result: inout SecretsScanResult,
                               read: (inout [UInt8], Int) throws(E) -> Int) throws(E) {
-        if let order {
-            var text = UTF16Text.Stream(order, head: head)
-            return try scanStream(display: display, into: &result) { (buffer: inout [UInt8], max: Int) throws(E) -> Int in
-                try text.read(into: &buffer, max: max, from: read)
-            }
-        }
         var pending = head[...]
         try scanStream(display: display, into: &result) { (buffer: inout [UInt8], max: Int) throws(E) -> Int in
             if !pending.isEmpty {
@@ -227,19 +208,25 @@ public struct SecretsScanner: Sendable {
     /// Runs the chunked engine over one stream and appends its findings under `display`.
     /// A match that ends within the first `reported` bytes was reported before (a git piece's overlap).
     public func scanStream<E: Error>(display: @autoclosure () -> String, commit: String? = nil, lineNumbers: [Int]? = nil, reported: Int = 0,
-                                     into result: inout SecretsScanResult, read: (inout [UInt8], Int) throws(E) -> Int) throws(E) {
+                                     wide: Bool = true, into result: inout SecretsScanResult, read: (inout [UInt8], Int) throws(E) -> Int) throws(E) {
         var lines = LineCounter()
         var total = 0
         var shown: String?
         var found = 0
         result.filesScanned += 1
         var cutShort = false
-        let complete = try ChunkedScan(engine: engine).run(read: read) { buffer, base, done, matches in
+        // UTF-16 is read where it stands, in either byte order and anywhere in the stream: a file that
+        // starts as UTF-16 and goes on in UTF-8 (a PowerShell log a UTF-8 program then wrote to), or
+        // the other way round, was read one way whole, and the token in the other part passed (found
+        // by helper-183 and helper-185).
+        let complete = try ChunkedScan(engine: engine, wide: wide).run(read: read) { buffer, base, done, matches in
             for m in matches where found < Self.maxFindingsPerFile && base + m.value.upperBound > reported {
                 found += 1
                 if shown == nil { shown = display() }
                 lines.advance(buffer, base: base, to: base + m.value.lowerBound)
-                let (line, column) = lines.position(of: base + m.value.lowerBound, in: buffer, base: base)
+                var (line, column) = lines.position(of: base + m.value.lowerBound, in: buffer, base: base)
+                // In UTF-16, characters from the line's start: two bytes each.
+                if m.utf16LowBytes != nil { column = (column - 1) / 2 + 1 }
                 let mapped = lineNumbers.flatMap { line - 1 < $0.count ? $0[line - 1] : nil } ?? line
                 let value = UnsafeRawBufferPointer(rebasing: buffer[m.value])
                 result.findings.append(SecretFinding(ruleID: m.ruleID, title: m.title, severity: m.severity, confidence: m.confidence,
@@ -263,9 +250,6 @@ public struct SecretsScanner: Sendable {
         result.bytesScanned += total
     }
 
-    /// Standard input read whole to be scanned both decoded and as it is, when it starts as UTF-16.
-    static let stdinBoth = 64 << 20
-
     /// Standard input: streamed as it comes, UTF-16 text decoded as a file's is (its first 8 KiB tell).
     public func scanStandardInput(display: String, into result: inout SecretsScanResult) throws(FileAccessError) {
         var head: [UInt8] = []
@@ -281,7 +265,7 @@ public struct SecretsScanner: Sendable {
                 return
             }
             result.tooLargeToOpen(display, limit: options.maxArchiveBytes)
-            return try scanStream(head: all, decoding: nil, display: display, into: &result) { (buffer: inout [UInt8], max: Int) throws(FileAccessError) -> Int in
+            return try scanStream(head: all, display: display, into: &result) { (buffer: inout [UInt8], max: Int) throws(FileAccessError) -> Int in
                 try Self.readSome(STDIN_FILENO, into: &buffer, max: max)
             }
         }
@@ -289,57 +273,22 @@ public struct SecretsScanner: Sendable {
             result.notOpened(display, format: format)
             return
         }
-        if let order = UTF16Text.detect(head) {
-            // A stream may be several files (`cat *`), not one encoding: up to 64 MiB it is scanned both
-            // decoded and as it is, so text after the UTF-16 part is not lost (found by review).
-            var all = head
-            while all.count <= Self.stdinBoth, try Self.readSome(STDIN_FILENO, into: &all, max: 1 << 20) > 0 {}
-            if all.count <= Self.stdinBoth {
-                var both = SecretsScanResult()
-                scanBothReadings(all, order, display: display, into: &both)
-                both.findings.sort(by: SecretFinding.order)
-                result.merge(both)
-                return
-            }
-            return try scanStream(head: all, decoding: order, display: display, into: &result) { (buffer: inout [UInt8], max: Int) throws(FileAccessError) -> Int in
-                try Self.readSome(STDIN_FILENO, into: &buffer, max: max)
-            }
-        }
-        try scanStream(head: head, decoding: nil, display: display, into: &result) { (buffer: inout [UInt8], max: Int) throws(FileAccessError) -> Int in
+        try scanStream(head: head, display: display, into: &result) { (buffer: inout [UInt8], max: Int) throws(FileAccessError) -> Int in
             try Self.readSome(STDIN_FILENO, into: &buffer, max: max)
         }
     }
 
     /// `scanStream` over bytes already in memory (an archive entry, a commit's added lines).
-    func scanBytes(_ data: [UInt8], display: String, commit: String? = nil, lineNumbers: [Int]? = nil, reported: Int = 0, into result: inout SecretsScanResult) {
+    /// `wide: false` leaves UTF-16 to the caller (hidden bytes read by `UTF16Text.asciiRuns`).
+    func scanBytes(_ data: [UInt8], display: String, commit: String? = nil, lineNumbers: [Int]? = nil, reported: Int = 0, wide: Bool = true,
+                   into result: inout SecretsScanResult) {
         var offset = 0
-        scanStream(display: display, commit: commit, lineNumbers: lineNumbers, reported: reported, into: &result) { (buffer: inout [UInt8], max: Int) -> Int in
+        scanStream(display: display, commit: commit, lineNumbers: lineNumbers, reported: reported, wide: wide, into: &result) { (buffer: inout [UInt8], max: Int) -> Int in
             let n = Swift.min(max, data.count - offset)
             buffer += data[offset..<(offset + n)]
             offset += n
             return n
         }
-    }
-
-    /// Bytes that start as UTF-16, scanned decoded and as they are: text that goes on in UTF-8 after a
-    /// UTF-16 head (a PowerShell log a UTF-8 program then wrote to, `cat` of two files) decodes as CJK,
-    /// and a token in it passed clean (found by helper-183).
-    func scanBothReadings(_ data: [UInt8], _ order: UTF16Text.ByteOrder, display: String, into result: inout SecretsScanResult) {
-        let partialBefore = result.partial
-        scanBytes(UTF16Text.decode(data, order), display: display, into: &result)
-        var raw = SecretsScanResult()
-        scanBytes(data, display: display, into: &raw)
-        Self.join(raw, into: &result, path: display, partialBefore: partialBefore)
-    }
-
-    /// The reading of a UTF-16 input's bytes as they are, added to its decoded reading's: findings of a
-    /// rule on a line the decoded reading found nothing of that rule on, warnings not said already, and
-    /// the input counted partly scanned once.
-    static func join(_ raw: SecretsScanResult, into result: inout SecretsScanResult, path: String, partialBefore: Int) {
-        let decoded = Set(result.findings.filter { $0.path == path }.map { "\($0.ruleID) \($0.line)" })
-        result.findings += raw.findings.filter { !decoded.contains("\($0.ruleID) \($0.line)") }
-        result.warnings += raw.warnings.filter { !result.warnings.contains($0) }
-        if raw.partial > 0, result.partial == partialBefore { result.partial += 1 }
     }
 
     /// Whether a payload is read differently from its raw bytes by `scanPayload`: an archive, a
@@ -405,8 +354,8 @@ public struct SecretsScanner: Sendable {
         } else {
             // UTF-16 is read by its runs, in either byte order at any offset, below: decoding the whole
             // by its first part's order misread what followed a part one byte out as garbled values
-            // (helper-182).
-            scanBytes(data, display: display, into: &part)
+            // (helper-182). So not by the stream's own UTF-16 stretches too, which would find each twice.
+            scanBytes(data, display: display, wide: false, into: &part)
         }
         addUTF16Runs(data, display: display, to: &part)
         part.filesScanned = 0
@@ -477,7 +426,7 @@ public struct SecretsScanner: Sendable {
     /// Hidden bytes scanned only as the bytes they are, even when they look binary; no file is counted.
     private func scanRaw(_ data: [UInt8], display: String, into result: inout SecretsScanResult) {
         var part = SecretsScanResult()
-        scanBytes(data, display: display, into: &part)
+        scanBytes(data, display: display, wide: false, into: &part)
         addUTF16Runs(data, display: display, to: &part)
         part.filesScanned = 0
         part.skippedBinary = 0
@@ -491,7 +440,7 @@ public struct SecretsScanner: Sendable {
     /// (a findings cap) only when the reading said nothing of the kind.
     private func addRawFindings(_ data: [UInt8], display: String, to part: inout SecretsScanResult) {
         var raw = SecretsScanResult()
-        scanBytes(data, display: display, into: &raw)
+        scanBytes(data, display: display, wide: false, into: &raw)
         let known = Set(part.findings.compactMap(Self.strongKey))
         part.findings += raw.findings.filter { Self.strongKey($0).map { !known.contains($0) } ?? true }
         if part.bytesScanned == 0 { part.bytesScanned = raw.bytesScanned }
@@ -508,11 +457,11 @@ public struct SecretsScanner: Sendable {
         part.partial += other.partial
     }
 
-    /// Bytes in memory that are not an archive: UTF-16 text decoded (and read as it is too), binary
-    /// skipped, the rest scanned.
+    /// Bytes in memory that are not an archive: UTF-16 text read where it stands, binary skipped, the
+    /// rest scanned.
     func scanText(_ data: [UInt8], display: String, into result: inout SecretsScanResult) {
         let head = data.prefix(8192)
-        if let order = UTF16Text.detect(head) { return scanBothReadings(data, order, display: display, into: &result) }
+        if UTF16Text.detect(head) != nil { return scanBytes(data, display: display, into: &result) }
         if !options.scanBinary, Self.isBinary(Array(head)) { result.skippedBinary += 1; return }
         scanBytes(data, display: display, into: &result)
     }

@@ -186,42 +186,4 @@ public enum UTF16Text {
         d.finish(into: &out)
         return out
     }
-
-    /// A UTF-8 reader over a UTF-16 source: `read` appends at most `max` decoded bytes and returns how
-    /// many, 0 at the end, as the chunked scan expects of its reads. `head` is what was read already.
-    public struct Stream: Sendable {
-        var decoder: Decoder
-        var out: [UInt8] = []
-        var position = 0
-        var ended = false
-        var raw: [UInt8] = []
-
-        public init(_ order: ByteOrder, head: [UInt8]) {
-            decoder = Decoder(order)
-            decoder.feed(head, into: &out)
-        }
-
-        public mutating func read<E: Error>(into buffer: inout [UInt8], max: Int,
-                                            from source: (inout [UInt8], Int) throws(E) -> Int) throws(E) -> Int {
-            while position == out.count && !ended {
-                out.removeAll(keepingCapacity: true)
-                position = 0
-                raw.removeAll(keepingCapacity: true)
-                let got = try source(&raw, 64 << 10)
-                if got == 0 {
-                    decoder.finish(into: &out)
-                    ended = true
-                } else if got < 0 {
-                    // The source is idle (a live stream paused): said on, as a chunked scan expects.
-                    return -1
-                } else {
-                    decoder.feed(raw, into: &out)
-                }
-            }
-            let n = Swift.min(max, out.count - position)
-            buffer += out[position..<(position + n)]
-            position += n
-            return n
-        }
-    }
 }

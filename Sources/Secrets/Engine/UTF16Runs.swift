@@ -1,0 +1,125 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Stretches of UTF-16 anywhere in a stream's bytes, each read as the UTF-8 text it encodes, with the
+/// code unit each byte of that text came from: what `ChunkedScan.wide` scans, so that `secrets
+/// redact` and `secrets scan` read UTF-16 where it stands, whatever comes before or after it (UTF-8
+/// appended to a PowerShell log, UTF-16 after a shell's `OK`, a file of each byte order `cat` joined).
+///
+/// A stretch starts at a code unit whose high byte is zero and low byte is not (ASCII or Latin-1, the
+/// characters keys, names and secrets are written in), and goes on through any units but U+0000, as
+/// long as no more than `maximumGap` units in a row have a high byte (other scripts, quotes such as
+/// `“`, `«` and `€`, the halves of an emoji): so a password with an `ä` in it, a token in typographic
+/// quotes and a token after a colour code are read as decoding the whole text reads them (found by
+/// helper-185), while UTF-8, which has no zero byte, is no stretch.
+public enum UTF16Runs {
+    /// How a stretch is read: its byte order, and the parity of the offsets its code units start at.
+    public struct Reading: Equatable, Sendable {
+        public var little: Bool
+        public var start: Int
+        public init(little: Bool, start: Int) { self.little = little; self.start = start & 1 }
+        /// The parity of the offsets the units' low bytes stand at.
+        public var lowBytes: Int { little ? start : start ^ 1 }
+    }
+
+    public struct Run {
+        public var reading: Reading
+        /// The bytes of its code units.
+        public var bytes: Range<Int>
+        /// Its text, in UTF-8.
+        public var text: [UInt8]
+        /// For each byte of `text`, the index of the code unit it came from.
+        public var unit: [Int32]
+    }
+
+    static let maximumGap = 8
+    /// The fewest code units a stretch has to be read: a short word between two binary bytes holds no
+    /// secret a rule would take.
+    static let minimumUnits = 8
+
+    /// Each stretch of `b` with at least `minimumUnits` units, in order. `lead` is the reading of a
+    /// stretch that began before `b` and goes on into it (`ChunkedScan` carries it from one round to
+    /// the next): read from the start of `b` that way, since ASCII in UTF-16 reads the same in both byte
+    /// orders a byte apart, and only the units with a high byte tell which it is.
+    /// Where a stretch could start either way (a byte, a zero, a byte: UTF-8 then big-endian UTF-16,
+    /// or little-endian UTF-16 from that byte), both are read: the other way round, a token after
+    /// `Get-Item ` lost its first character, or had the text's last character glued to it
+    /// (helper-185).
+    public static func find(_ b: UnsafeRawBufferPointer, lead: Reading?, _ visit: (Run) -> Void) {
+        let n = b.count
+        guard n >= 2, let base = b.baseAddress, memchr(base, 0, n) != nil else { return }
+        var text: [UInt8] = [], unit: [Int32] = []
+        // Reads the stretch from `at` in `reading`, visits it if it is long enough, and returns where it ends.
+        func read(_ reading: Reading, from at: Int) -> Int {
+            text.removeAll(keepingCapacity: true)
+            unit.removeAll(keepingCapacity: true)
+            var j = at, k: Int32 = 0, gap = 0
+            // Where the units with a high byte in a row began: more than `maximumGap` of them end the
+            // stretch there, and the search goes on from there, since they may be text in the other
+            // order (big-endian, then little-endian: the first characters of the second part were
+            // taken as the first part's units, and a token lost its `gh`).
+            var gapStart = at, gapText = 0
+            while j + 1 < n {
+                let lo = reading.little ? b[j] : b[j + 1], hi = reading.little ? b[j + 1] : b[j]
+                if lo == 0 && hi == 0 { break }
+                if hi == 0 { gap = 0 } else {
+                    if gap == 0 { gapStart = j; gapText = text.count }
+                    gap += 1
+                    if gap > maximumGap {
+                        j = gapStart
+                        k -= Int32(maximumGap)
+                        text.removeSubrange(gapText...)
+                        unit.removeSubrange(gapText...)
+                        break
+                    }
+                }
+                let before = text.count
+                Self.append(UInt16(hi) << 8 | UInt16(lo), to: &text)
+                unit.append(contentsOf: repeatElement(k, count: text.count - before))
+                k += 1
+                j += 2
+            }
+            if k >= minimumUnits { visit(Run(reading: reading, bytes: at..<j, text: text, unit: unit)) }
+            return j
+        }
+        var i = 0
+        if let lead { i = max(read(lead, from: lead.start), 1) }
+        while i + 1 < n {
+            let little = b[i] != 0 && b[i + 1] == 0, big = b[i] == 0 && b[i + 1] != 0
+            guard little || big else { i += 1; continue }
+            var end = read(Reading(little: little, start: i & 1), from: i)
+            if little, i + 2 < n, b[i + 2] != 0 { end = max(end, read(Reading(little: false, start: (i + 1) & 1), from: i + 1)) }
+            i = max(end, i + 1)
+        }
+    }
+
+    /// One code unit as UTF-8; a surrogate, which is half a character, as U+FFFD.
+    static func append(_ u: UInt16, to out: inout [UInt8]) {
+        switch u {
+        case ..<0x80: out.append(UInt8(u))
+        case ..<0x800: out += [0xC0 | UInt8(u >> 6), 0x80 | UInt8(u & 0x3F)]
+        case 0xD800...0xDFFF: out += [0xEF, 0xBF, 0xBD]
+        default: out += [0xE0 | UInt8(u >> 12), 0x80 | UInt8(u >> 6 & 0x3F), 0x80 | UInt8(u & 0x3F)]
+        }
+    }
+
+    /// The bytes a range of `run.text` stands for: from its first unit's low byte to its last unit's
+    /// low byte, a unit's high byte too when it is not zero, so that a mark written over them in the
+    /// same parity (`StreamRedactor.wideMark`) leaves every code unit around them whole.
+    public static func bytes(_ r: Range<Int>, of run: Run, in b: UnsafeRawBufferPointer) -> Range<Int> {
+        guard !r.isEmpty else {
+            let at = r.lowerBound < run.unit.count ? run.bytes.lowerBound + 2 * Int(run.unit[r.lowerBound]) : run.bytes.upperBound
+            return at..<at
+        }
+        let lowOffset = run.reading.little ? 0 : 1
+        func unitStart(_ textOffset: Int) -> Int { run.bytes.lowerBound + 2 * Int(run.unit[textOffset]) }
+        func highIsZero(_ start: Int) -> Bool { b[start + 1 - lowOffset] == 0 }
+        let first = unitStart(r.lowerBound), last = unitStart(r.upperBound - 1)
+        let from = highIsZero(first) ? first + lowOffset : first
+        let to = highIsZero(last) ? last + lowOffset + 1 : last + 2
+        return from..<to
+    }
+}
