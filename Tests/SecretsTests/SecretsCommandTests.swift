@@ -643,6 +643,10 @@ import TestSupport
         // Held at most 64 KiB: an opening never closed does not hold a stream for good.
         let endless = Array(("PuTTY-User-Key-File-3: x\n" + String(repeating: "line\n", count: 20_000)).utf8)
         #expect(ChunkedScan.idleLimit(endless, from: 0) == endless.count)
+        // But a stray opening that far back does not stop a later real key from being held (helper-183).
+        let stray = Array(("-----BEGIN in a log line\n" + String(repeating: "line\n", count: 20_000)).utf8)
+        let later = stray + Array("ok\n-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n".utf8)
+        #expect(ChunkedScan.idleLimit(later, from: 0) == stray.count + 3)
     }
 
     /// Found by helper-141: UTF-16 input came out of `secrets redact` byte for byte, token and all, and

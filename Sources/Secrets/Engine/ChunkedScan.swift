@@ -159,9 +159,12 @@ public struct ChunkedScan: Sendable {
             }
             // Held from the first opening after it: the openings are the formats' own first words
             // (`PuTTY-User-Key-File-3:`), anywhere in a line (`PPK="…`, helper-144), not a mention.
-            guard let b = opens.compactMap({ first($0, in: lastClose..<buffer.count) }).min() else { continue }
-            // Held at most `maxHeld` bytes: past that the rules' windows cannot match the block whole anyway.
-            if buffer.count - b <= Self.maxHeld { limit = min(limit, lineStart(b)) }
+            // Held at most `maxHeld` bytes: past that the rules' windows cannot match the block whole
+            // anyway. So the first opening within that reach: an opening never closed further back
+            // (a stray `-----BEGIN ` in a log) stopped a later real key from being held (helper-183).
+            let reach = max(lastClose, buffer.count - Self.maxHeld)
+            guard let b = opens.compactMap({ first($0, in: reach..<buffer.count) }).min() else { continue }
+            limit = min(limit, lineStart(b))
         }
         // Lines ending in a backslash (CR allowed) are one line to a shell: held from the first of them.
         // In UTF-16 the zero of each code unit is passed over.
