@@ -450,8 +450,10 @@ import Testing
             "password=\u{201C}S3cr3tP4ssw0rdXyz\u{201D}\r\n",
             "secret=Zq8vLp3x\u{20AC}W9tRk2Nm\r\n",
             "\u{5BC6}\u{7801}\u{FF1A}\(token)\r\n",
+            // More than eight characters of another script in a row (helper-186).
+            "password = \"\u{41F}\u{430}\u{440}\u{43E}\u{43B}\u{44C}-\u{441}\u{443}\u{43F}\u{435}\u{440}\u{441}\u{435}\u{43A}\u{440}\u{435}\u{442}-2024\"\r\n",
         ]
-        let secrets = [String(token.dropFirst(4)), "sswort_Geheim", "S3cr3tP4ssw0rd", "Zq8vLp3x", String(token.dropFirst(4))]
+        let secrets = [String(token.dropFirst(4)), "sswort_Geheim", "S3cr3tP4ssw0rd", "Zq8vLp3x", String(token.dropFirst(4)), "\u{441}\u{443}\u{43F}\u{435}\u{440}"]
         for (line, secret) in zip(lines, secrets) {
             for little in [true, false] {
                 let out = Self.redact(Self.utf16(line, little: little), engine, reads: [4096])

@@ -685,6 +685,13 @@ import TestSupport
         let doc = try #require(try JSONSerialization.jsonObject(with: Data(found.out.utf8)) as? [String: Any], "\(found.err)")
         let seen = ((doc["findings"] as? [[String: Any]]) ?? []).map { "\(($0["path"] as? String) ?? "") \(($0["line"] as? Int) ?? 0)" }.sorted()
         #expect(seen == ["after.log 601", "lines.txt 5", "lines.txt 9", "orders.txt 2"], "\(seen) \(found.err)")
+        // A weak value in UTF-16 is judged, measured and fingerprinted as the text it encodes: from its
+        // bytes, the zeros made it strong and its plain SHA-256 was printed (helper-186).
+        try Data("password = \"Summer2024!Summer2024!Summer2024!\"\n".data(using: .utf16LittleEndian)!).write(to: dir.appendingPathComponent("weak16.txt"))
+        let weak = try Self.sh("\"$PROVENANT\" secrets scan weak16.txt --format json", in: dir)
+        #expect(weak.out.contains("\"length\": 33") && weak.out.contains("\"prefix\": \"\"") && !weak.out.contains("\"fingerprintOf\": \"value\""), "\(weak.out)")
+        let strong = try Self.sh("\"$PROVENANT\" secrets scan mixed.txt --format json", in: dir)
+        #expect(strong.out.contains(FileDigest.sha256(Array(Self.token.utf8)).value), "a token's fingerprint is its text's, in either encoding: \(strong.out)")
         for (name, encoding) in [("le.txt", String.Encoding.utf16LittleEndian), ("be.txt", .utf16BigEndian)] {
             let r = try Self.sh("\"$PROVENANT\" secrets redact < \(name) > \(name).red", in: dir)
             #expect(r.code == 0, "\(r.err)")

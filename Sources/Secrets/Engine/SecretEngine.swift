@@ -19,6 +19,10 @@ public struct SecretMatch: Sendable, Equatable {
     /// For a match found in UTF-16 (`ChunkedScan.wide`), the parity of the offsets its code units' low
     /// bytes stand at; its ranges then run from its first unit's low byte to its last's (`UTF16Runs.bytes`).
     public var utf16LowBytes: Int? = nil
+    /// For a match found in UTF-16, its value as the text it encodes: what a finding's fingerprint,
+    /// length and strength are taken from. Taken from the bytes, a weak password's zeros made it
+    /// strong, and its plain SHA-256 was printed (found by helper-186).
+    public var utf16Value: [UInt8]? = nil
     /// What redaction replaces.
     public var redacted: Range<Int> { covering ?? value }
 }

@@ -10,11 +10,12 @@ import Darwin
 /// appended to a PowerShell log, UTF-16 after a shell's `OK`, a file of each byte order `cat` joined).
 ///
 /// A stretch starts at a code unit whose high byte is zero and low byte is not (ASCII or Latin-1, the
-/// characters keys, names and secrets are written in), and goes on through any units but U+0000, as
-/// long as no more than `maximumGap` units in a row have a high byte (other scripts, quotes such as
-/// `“`, `«` and `€`, the halves of an emoji): so a password with an `ä` in it, a token in typographic
-/// quotes and a token after a colour code are read as decoding the whole text reads them (found by
-/// helper-185), while UTF-8, which has no zero byte, is no stretch.
+/// characters keys, names and secrets are written in), and goes on through any units but U+0000
+/// (other scripts, quotes such as `“`, `«` and `€`, the halves of an emoji) until more than
+/// `maximumGap` units in a row read as ASCII the other way round: so a password with an `ä` or in
+/// Cyrillic, a token in typographic quotes and a token after a colour code are read as decoding the
+/// whole text reads them (found by helper-185 and helper-186), while UTF-8, which has no zero byte,
+/// starts no stretch.
 public enum UTF16Runs {
     /// How a stretch is read: its byte order, and the parity of the offsets its code units start at.
     public struct Reading: Equatable, Sendable {
@@ -57,23 +58,31 @@ public enum UTF16Runs {
             text.removeAll(keepingCapacity: true)
             unit.removeAll(keepingCapacity: true)
             var j = at, k: Int32 = 0, gap = 0
-            // Where the units with a high byte in a row began: more than `maximumGap` of them end the
-            // stretch there, and the search goes on from there, since they may be text in the other
-            // order (big-endian, then little-endian: the first characters of the second part were
-            // taken as the first part's units, and a token lost its `gh`).
+            // Where the units that read as ASCII the other way round (a zero low byte, an ASCII high
+            // byte) or as two ASCII characters began: more than `maximumGap` of them in a row are text
+            // in the other order, a byte out (after an odd-length piece of UTF-8), or UTF-8, so they
+            // end the stretch there and the search goes on from a byte before them, where both orders
+            // are tried. Counting every unit with a high byte cut passwords in Cyrillic or CJK (found
+            // by helper-186).
             var gapStart = at, gapText = 0
             while j + 1 < n {
                 let lo = reading.little ? b[j] : b[j + 1], hi = reading.little ? b[j + 1] : b[j]
                 if lo == 0 && hi == 0 { break }
-                if hi == 0 { gap = 0 } else {
+                func isText(_ c: UInt8) -> Bool { c == 9 || c == 10 || c == 13 || (c >= 0x20 && c < 0x7F) }
+                // Also units of two ASCII bytes: UTF-8 after UTF-16, whose next UTF-16 part may be in
+                // the other order a byte out (the stretch read on through it and glued its first
+                // character to the last byte of the UTF-8). Real text in another script rarely has
+                // nine such units in a row.
+                if !isText(hi) || (lo != 0 && !isText(lo)) { gap = 0 } else {
                     if gap == 0 { gapStart = j; gapText = text.count }
                     gap += 1
                     if gap > maximumGap {
-                        j = gapStart
+                        j = max(at, gapStart - 1)
                         k -= Int32(maximumGap)
                         text.removeSubrange(gapText...)
                         unit.removeSubrange(gapText...)
-                        break
+                        if k >= minimumUnits { visit(Run(reading: reading, bytes: at..<gapStart, text: text, unit: unit)) }
+                        return j
                     }
                 }
                 let before = text.count
