@@ -461,6 +461,16 @@ import Testing
                 #expect(!text.contains(secret) && text.contains("[REDACTED:") && out.count % 2 == 0, "little \(little): \(text.debugDescription)")
             }
         }
+        // Parts of either order with a short odd piece between them (UTF-8, or one stray byte): the
+        // token at the start of the second part was read with the piece's last byte glued to it.
+        for (first, piece, little) in [(Self.utf16("PS> dir\r\n", little: false), Array(" \n ok \n".utf8), true),
+                                       (Self.utf16("PS> dir\r\n", little: true), Array(" \n ok \n".utf8), false),
+                                       (Self.utf16("lorem ipsum ", little: false), [UInt8(1)], true),
+                                       (Self.utf16("lorem ipsum ", little: true), [UInt8(1)], false)] {
+            let out = Self.redact(first + piece + Self.utf16("\(token) ok\r\n", little: little), engine, reads: [4096])
+            #expect(!out.filter { $0 != 0 }.starts(with: Array(token.utf8)) && !String(decoding: out.filter { $0 != 0 }, as: UTF8.self).contains(String(token.dropFirst(4))),
+                    "little \(little), piece \(piece): \(out)")
+        }
         // UTF-16, a UTF-8 line with a token, UTF-16 again: the last part keeps its code units.
         let input = Self.utf16("PS> one\r\n", little: true) + Array("tok \(token) \n".utf8) + Self.utf16("PS> three after\r\n", little: true)
         let out = Self.redact(input, engine, reads: [4096])

@@ -102,6 +102,11 @@ import TestSupport
         #expect(nine.contains { $0.little && $0.text == "token=abc" } && nine.contains { !$0.little && $0.text == "ghp_1234567890abc" }, "\(nine)")
         let cyrillic = stretches(le("password = \"\u{41F}\u{430}\u{440}\u{43E}\u{43B}\u{44C}-\u{441}\u{443}\u{43F}\u{435}\u{440}\u{441}\u{435}\u{43A}\u{440}\u{435}\u{442}-2024\""))
         #expect(cyrillic.filter(\.little).count == 1 && cyrillic.first?.text.hasSuffix("2024\"") == true, "\(cyrillic)")
+        // Big-endian, an odd-length piece of UTF-8, then little-endian: the stretch reads on through
+        // the UTF-8 and takes the second part a byte out, its first character in the unit before;
+        // from that turn it is read the other way too.
+        let turned = stretches(be("PS> dir\r\n") + Array(" \n ok \n".utf8) + le("ghp_1234567890 ok"))
+        #expect(turned.contains { $0.little && $0.text.hasPrefix("ghp_1234567890") }, "\(turned)")
         // Little-endian, then big-endian: the second part is read from its first character, not as
         // the first part's units a byte out.
         let orders = stretches(le("PS> dir\r\n") + be("ghp_1234567890 ok"))

@@ -37,6 +37,8 @@ public enum UTF16Runs {
     }
 
     static let maximumGap = 8
+    /// How far a stretch is read the other way from a turn in it: more than a token and its name.
+    static let turnUnits = 256
     /// The fewest code units a stretch has to be read: a short word between two binary bytes holds no
     /// secret a rule would take.
     static let minimumUnits = 8
@@ -53,11 +55,16 @@ public enum UTF16Runs {
         let n = b.count
         guard n >= 2, let base = b.baseAddress, memchr(base, 0, n) != nil else { return }
         var text: [UInt8] = [], unit: [Int32] = []
-        // Reads the stretch from `at` in `reading`, visits it if it is long enough, and returns where it ends.
-        func read(_ reading: Reading, from at: Int) -> Int {
+        // Where a stretch turned from a unit of two bytes to an ASCII character in a way that may be
+        // text in the other order a byte out (`turnUnits`).
+        var turns: [Int] = []
+        // Reads the stretch from `at` in `reading`, at most `limit` units, visits it if it is long
+        // enough, and returns where it ends.
+        func read(_ reading: Reading, from at: Int, limit: Int = .max) -> Int {
             text.removeAll(keepingCapacity: true)
             unit.removeAll(keepingCapacity: true)
             var j = at, k: Int32 = 0, gap = 0
+            var mixed = false
             // Where the units that read as ASCII the other way round (a zero low byte, an ASCII high
             // byte) or as two ASCII characters began: more than `maximumGap` of them in a row are text
             // in the other order, a byte out (after an odd-length piece of UTF-8), or UTF-8, so they
@@ -85,6 +92,15 @@ public enum UTF16Runs {
                         return j
                     }
                 }
+                if limit < .max, k >= limit { break }
+                // A unit of two bytes, then an ASCII character: big-endian, the unit's low byte may be
+                // that text's first character, little-endian a byte out; little-endian after two
+                // ASCII bytes (UTF-8), the character may be the UTF-8's last, and the text big-endian
+                // from its zero. Read the other way from the unit's second byte as well.
+                // Only before eight ASCII characters in a row, as a token has: a short word between
+                // two characters of CJK text made a turn at every word, and redaction ten times slower.
+                if hi == 0, lo != 0, mixed, limit == .max, asciiAhead(reading, from: j) { turns.append(j - 1) }
+                mixed = lo != 0 && hi != 0 && isText(lo) && (!reading.little || isText(hi))
                 let before = text.count
                 Self.append(UInt16(hi) << 8 | UInt16(lo), to: &text)
                 unit.append(contentsOf: repeatElement(k, count: text.count - before))
@@ -94,13 +110,30 @@ public enum UTF16Runs {
             if k >= minimumUnits { visit(Run(reading: reading, bytes: at..<j, text: text, unit: unit)) }
             return j
         }
+        // Whether the 8 units from `at` are all ASCII or Latin-1 characters.
+        func asciiAhead(_ reading: Reading, from at: Int) -> Bool {
+            guard at + 16 <= n else { return false }
+            for u in 0..<8 {
+                let p = at + 2 * u
+                let lo = reading.little ? b[p] : b[p + 1], hi = reading.little ? b[p + 1] : b[p]
+                if hi != 0 || lo == 0 { return false }
+            }
+            return true
+        }
+        // A stretch, then a short one the other way from each turn in it.
+        func readWithTurns(_ reading: Reading, from at: Int) -> Int {
+            turns.removeAll(keepingCapacity: true)
+            let end = read(reading, from: at)
+            for t in turns { _ = read(Reading(little: !reading.little, start: t & 1), from: t, limit: turnUnits) }
+            return end
+        }
         var i = 0
-        if let lead { i = max(read(lead, from: lead.start), 1) }
+        if let lead { i = max(readWithTurns(lead, from: lead.start), 1) }
         while i + 1 < n {
             let little = b[i] != 0 && b[i + 1] == 0, big = b[i] == 0 && b[i + 1] != 0
             guard little || big else { i += 1; continue }
-            var end = read(Reading(little: little, start: i & 1), from: i)
-            if little, i + 2 < n, b[i + 2] != 0 { end = max(end, read(Reading(little: false, start: (i + 1) & 1), from: i + 1)) }
+            var end = readWithTurns(Reading(little: little, start: i & 1), from: i)
+            if little, i + 2 < n, b[i + 2] != 0 { end = max(end, readWithTurns(Reading(little: false, start: (i + 1) & 1), from: i + 1)) }
             i = max(end, i + 1)
         }
     }
