@@ -31,11 +31,11 @@ enum SecretTargets {
             }
             bytes.withUnsafeBytes { raw in
                 for lead in [nil, UTF16Runs.Reading(little: true, start: 1), UTF16Runs.Reading(little: false, start: 0)] {
-                    var start = 0
+                    // Stretches come in no set order: one read the other way from a turn starts inside
+                    // the stretch before it.
                     UTF16Runs.find(raw, lead: lead) { run in
-                        precondition(run.bytes.lowerBound >= start && run.bytes.upperBound <= raw.count && run.bytes.count % 2 == 0, "a stretch out of order or out of the bytes")
+                        precondition(run.bytes.lowerBound >= 0 && run.bytes.upperBound <= raw.count && run.bytes.count % 2 == 0, "a stretch out of the bytes")
                         precondition(String(validating: run.text, as: UTF8.self) != nil && run.unit.count == run.text.count, "a stretch's text is no UTF-8")
-                        start = run.bytes.lowerBound
                         for r in [0..<run.text.count, (run.text.count / 3)..<(run.text.count / 2), 1..<run.text.count] where r.lowerBound < r.upperBound {
                             let b = UTF16Runs.bytes(r, of: run, in: raw)
                             precondition(b.lowerBound >= run.bytes.lowerBound && b.upperBound <= run.bytes.upperBound && !b.isEmpty, "a range outside its stretch")
