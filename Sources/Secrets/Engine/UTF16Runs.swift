@@ -52,7 +52,9 @@ public enum UTF16Runs {
     /// `Get-Item ` lost its first character, or had the text's last character glued to it
     /// (helper-185).
     public static func find(_ b: UnsafeRawBufferPointer, lead: Reading?, _ visit: (Run) -> Void) {
-        let n = b.count
+        // Unit indices are 32-bit: `ChunkedScan` hands over a chunk and its context, far below that;
+        // a caller with more than 2 GiB at once has what lies past it read by its next call.
+        let n = min(b.count, Int(Int32.max))
         guard n >= 2, let base = b.baseAddress, memchr(base, 0, n) != nil else { return }
         var text: [UInt8] = [], unit: [Int32] = []
         // Where a stretch turned from a unit of two bytes to an ASCII character in a way that may be
