@@ -462,8 +462,7 @@ public struct SecretsScanner: Sendable {
     /// rest scanned.
     func scanText(_ data: [UInt8], display: String, into result: inout SecretsScanResult) {
         let head = data.prefix(8192)
-        if UTF16Text.detect(head) != nil { return scanBytes(data, display: display, into: &result) }
-        if !options.scanBinary, Self.isBinary(Array(head)) { result.skippedBinary += 1; return }
+        if !options.scanBinary, UTF16Text.detect(head) == nil, Self.isBinary(Array(head)) { result.skippedBinary += 1; return }
         scanBytes(data, display: display, into: &result)
     }
 
