@@ -201,11 +201,14 @@ public enum LeakCheck {
         var complete = true
         if let h = engine.scan(whole, complete: &complete).first { return (h, complete) }
         // UTF-16 anywhere, not only a body that starts as UTF-16: text after a UTF-8 head, a header or
-        // a part read as UTF-8 passed (helper-183). Only a request with a NUL byte can hold any.
-        if whole.contains(0) {
-            let runs = UTF16Text.asciiRuns(whole)
-            if !runs.text.isEmpty, let h = runs.text.withUnsafeBytes({ engine.scan($0, complete: &complete).first }) { return (h, complete) }
+        // a part read as UTF-8 passed (helper-183). Its stretches are read as `secrets scan` and
+        // `redact` read them, past non-ASCII characters too (only a request with a NUL holds any).
+        var wide: SecretMatch?
+        UTF16Runs.find(whole, lead: nil) { run in
+            guard wide == nil else { return }
+            wide = run.text.withUnsafeBytes { engine.scan($0, complete: &complete).first }
         }
+        if let wide { return (wide, complete) }
         if let known = engine.known, let joined = LeakView.unwrapped(whole),
            let h = joined.withUnsafeBytes({ known.scan($0).first }) { return (h, complete) }
         guard let decoded = LeakView.decoded(whole) else { return (nil, complete) }

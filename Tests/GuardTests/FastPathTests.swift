@@ -137,6 +137,15 @@ import Permissions
                 #expect(v.rule?.hasPrefix("github") == true, "\(order) \(lead): \(v)")
             }
         }
+        // Text around and inside the value need not be ASCII: a known secret with umlauts, in UTF-16
+        // after 9,000 bytes of UTF-8, was not seen by a reader of ASCII runs alone.
+        let umlauts = "Zürich-Kennwort-9qR7tLm2"
+        let knownEngine = try SecretEngine.standard(known: try KnownSecrets([.init(name: .init(source: "known", key: "K"), bytes: Array(umlauts.utf8))]), minimumConfidence: .high)
+        for order in [String.Encoding.utf16LittleEndian, .utf16BigEndian] {
+            let body = Array((String(repeating: "A", count: 9000) + "\n{\"log\": \"").utf8) + Array(("Passwort für das Konto: «" + umlauts + "»\n").data(using: order)!)
+            let v = body.withUnsafeBytes { LeakCheck.request($0, knownEngine, bodyFrom: 0) }
+            #expect(v.rule != nil, "\(order): \(v)")
+        }
         // A part whose headers never end is opened as it stands, as a lenient reader takes it.
         let headless = Array("--BBB\r\n".utf8) + gz + Array("\r\n--BBB--\r\n".utf8)
         let lenient = headless.withUnsafeBytes { LeakCheck.request($0, engine, bodyFrom: 0, contentTypes: ["multipart/form-data; boundary=BBB"]) }

@@ -42,30 +42,6 @@ import TestSupport
         #expect(UTF16Text.detect(spread) == nil)
     }
 
-    /// Runs of UTF-16 ASCII are found in either byte order at either offset, each with where its first
-    /// character stands. Every reading of a run is kept, the other byte order's a byte along too, and
-    /// what two overlapping readings share: any of them may be the one with clean edges around a token
-    /// (helper-182, helper-184). Short runs and plain bytes give nothing.
-    @Test func asciiRunsAreFoundAnywhere() {
-        func runs(_ b: [UInt8]) -> Set<String> { Set(String(decoding: UTF16Text.asciiRuns(b).text, as: UTF8.self).split(separator: "\n").map(String.init)) }
-        let le = Array("token=abcdef123".data(using: .utf16LittleEndian)!), be = Array("password=hunter22".data(using: .utf16BigEndian)!)
-        #expect(runs(le) == ["token=abcdef123", "oken=abcdef123"])
-        #expect(runs(be) == ["password=hunter22", "password=hunter2"])
-        #expect(UTF16Text.asciiRuns([0xC3] + le).firstCharacter == [1, 3])
-        // At an odd offset after ASCII, then the other order after a binary byte, and the end.
-        let mixed = Array("x".utf8) + le + [0xC3, 0xA9] + be + Array("tail".utf8)
-        #expect(runs(mixed) == ["token=abcdef123", "oken=abcdef123", "password=hunter22", "password=hunter2"])
-        #expect(UTF16Text.asciiRuns(mixed).firstCharacter.sorted() == [1, 3, 34, 34])
-        // Big-endian text after a printable byte reads little-endian a byte along, with that byte first
-        // and short of its last character: both readings are there, and the characters they share.
-        #expect(runs(Array("#".utf8) + be) == ["#password=hunter2", "password=hunter22", "password=hunter2"])
-        // Text that reads the same both ways (zeros around it) is there once.
-        let framed = [0] + le + [0]
-        #expect(String(decoding: UTF16Text.asciiRuns(framed).text, as: UTF8.self).split(separator: "\n").filter { $0 == "token=abcdef123" }.count == 1)
-        #expect(runs(Array("short".data(using: .utf16LittleEndian)!) + [0xFF] + Array(String(repeating: "plain ASCII, no zeros ", count: 4).utf8)).isEmpty)
-        #expect(UTF16Text.asciiRuns([]).text.isEmpty && UTF16Text.asciiRuns([0x41, 0]).text.isEmpty)
-    }
-
     @Test func decodesWhole() throws {
         for (order, encoding) in [(UTF16Text.ByteOrder.little, String.Encoding.utf16LittleEndian), (.big, .utf16BigEndian)] {
             let bytes = (order == .little ? [0xFF, 0xFE] : [0xFE, 0xFF]) + Array(Self.text.data(using: encoding)!)

@@ -208,7 +208,7 @@ public struct SecretsScanner: Sendable {
     /// Runs the chunked engine over one stream and appends its findings under `display`.
     /// A match that ends within the first `reported` bytes was reported before (a git piece's overlap).
     public func scanStream<E: Error>(display: @autoclosure () -> String, commit: String? = nil, lineNumbers: [Int]? = nil, reported: Int = 0,
-                                     wide: Bool = true, into result: inout SecretsScanResult, read: (inout [UInt8], Int) throws(E) -> Int) throws(E) {
+                                     into result: inout SecretsScanResult, read: (inout [UInt8], Int) throws(E) -> Int) throws(E) {
         var lines = LineCounter()
         var total = 0
         var shown: String?
@@ -219,7 +219,7 @@ public struct SecretsScanner: Sendable {
         // starts as UTF-16 and goes on in UTF-8 (a PowerShell log a UTF-8 program then wrote to), or
         // the other way round, was read one way whole, and the token in the other part passed (found
         // by helper-183 and helper-185).
-        let complete = try ChunkedScan(engine: engine, wide: wide).run(read: read) { buffer, base, done, matches in
+        let complete = try ChunkedScan(engine: engine, wide: true).run(read: read) { buffer, base, done, matches in
             for m in matches where found < Self.maxFindingsPerFile && base + m.value.upperBound > reported {
                 found += 1
                 if shown == nil { shown = display() }
@@ -280,11 +280,10 @@ public struct SecretsScanner: Sendable {
     }
 
     /// `scanStream` over bytes already in memory (an archive entry, a commit's added lines).
-    /// `wide: false` leaves UTF-16 to the caller (hidden bytes read by `UTF16Text.asciiRuns`).
-    func scanBytes(_ data: [UInt8], display: String, commit: String? = nil, lineNumbers: [Int]? = nil, reported: Int = 0, wide: Bool = true,
+    func scanBytes(_ data: [UInt8], display: String, commit: String? = nil, lineNumbers: [Int]? = nil, reported: Int = 0,
                    into result: inout SecretsScanResult) {
         var offset = 0
-        scanStream(display: display, commit: commit, lineNumbers: lineNumbers, reported: reported, wide: wide, into: &result) { (buffer: inout [UInt8], max: Int) -> Int in
+        scanStream(display: display, commit: commit, lineNumbers: lineNumbers, reported: reported, into: &result) { (buffer: inout [UInt8], max: Int) -> Int in
             let n = Swift.min(max, data.count - offset)
             buffer += data[offset..<(offset + n)]
             offset += n
@@ -353,57 +352,14 @@ public struct SecretsScanner: Sendable {
             part.notOpened(display, format: format)
             addRawFindings(data, display: display, to: &part)
         } else {
-            // UTF-16 is read by its runs, in either byte order at any offset, below: decoding the whole
-            // by its first part's order misread what followed a part one byte out as garbled values
-            // (helper-182). So not by the stream's own UTF-16 stretches too, which would find each twice.
-            scanBytes(data, display: display, wide: false, into: &part)
+            // UTF-16 is read by its stretches, in either byte order at any offset (`ChunkedScan.wide`):
+            // decoding the whole by its first part's order misread what followed a part one byte out
+            // as garbled values (helper-182).
+            scanBytes(data, display: display, into: &part)
         }
-        addUTF16Runs(data, display: display, to: &part)
         part.filesScanned = 0
         part.skippedBinary = 0
         result.merge(part)
-    }
-
-    /// Adds what the UTF-16 runs anywhere in hidden bytes hold that `part` did not find already: a
-    /// token written as UTF-16 after a first part in another form, or at an odd offset, or in a zip's
-    /// extra field, has a NUL in every other byte, which no rule reads through (helper-180). Each
-    /// finding is placed where it stands in `data` (line and byte column, as the raw pass places
-    /// them), not in the list of runs; where the readings of one run both find something at one place,
-    /// the most severe is kept, then the longer (a reading one character long gave a generic token
-    /// where the other gave the GitHub token, helper-184), so no reading adds a second credential;
-    /// and a weak value `part` has already (same rule and length) is not said again (helper-182).
-    private func addUTF16Runs(_ data: [UInt8], display: String, to part: inout SecretsScanResult) {
-        let runs = UTF16Text.asciiRuns(data)
-        guard !runs.text.isEmpty else { return }
-        var found = SecretsScanResult()
-        scanBytes(runs.text, display: display, into: &found)
-        var lineStarts = [0]
-        for (i, c) in runs.text.enumerated() where c == 0x0A { lineStarts.append(i + 1) }
-        var placed: [(at: Int, finding: SecretFinding)] = []
-        for f in found.findings where f.line >= 1 && f.line <= lineStarts.count {
-            if let at = runs.source(of: lineStarts[f.line - 1] + max(0, f.column - 1)) { placed.append((at, f)) }
-        }
-        placed.sort { ($0.at, $1.finding.severity, $1.finding.confidence, $1.finding.secret.length) < ($1.at, $0.finding.severity, $0.finding.confidence, $0.finding.secret.length) }
-        var line = 1, lineStart = 0, scanned = 0
-        var kept: [SecretFinding] = []
-        let strong = Set(part.findings.compactMap(Self.strongKey))
-        let weak = Set(part.findings.filter { $0.secret.valueDigest == nil }.map { "\($0.ruleID)\u{0}\($0.secret.length)" })
-        var lastAt = -1
-        for (at, f) in placed where at != lastAt && at < data.count {
-            lastAt = at
-            while scanned < at {
-                if data[scanned] == 0x0A { line += 1; lineStart = scanned + 1 }
-                scanned += 1
-            }
-            if let key = Self.strongKey(f) { if strong.contains(key) { continue } }
-            else if weak.contains("\(f.ruleID)\u{0}\(f.secret.length)") { continue }
-            var moved = f
-            moved.line = line
-            moved.column = at - lineStart + 1
-            kept.append(moved)
-        }
-        part.findings += kept
-        Self.addWarnings(of: found, to: &part)
     }
 
     /// The bytes before the first two-byte zero at an even offset: where a UTF-16 text's code units end.
@@ -427,8 +383,7 @@ public struct SecretsScanner: Sendable {
     /// Hidden bytes scanned only as the bytes they are, even when they look binary; no file is counted.
     private func scanRaw(_ data: [UInt8], display: String, into result: inout SecretsScanResult) {
         var part = SecretsScanResult()
-        scanBytes(data, display: display, wide: false, into: &part)
-        addUTF16Runs(data, display: display, to: &part)
+        scanBytes(data, display: display, into: &part)
         part.filesScanned = 0
         part.skippedBinary = 0
         result.merge(part)
@@ -441,7 +396,7 @@ public struct SecretsScanner: Sendable {
     /// (a findings cap) only when the reading said nothing of the kind.
     private func addRawFindings(_ data: [UInt8], display: String, to part: inout SecretsScanResult) {
         var raw = SecretsScanResult()
-        scanBytes(data, display: display, wide: false, into: &raw)
+        scanBytes(data, display: display, into: &raw)
         let known = Set(part.findings.compactMap(Self.strongKey))
         part.findings += raw.findings.filter { Self.strongKey($0).map { !known.contains($0) } ?? true }
         if part.bytesScanned == 0 { part.bytesScanned = raw.bytesScanned }
