@@ -815,6 +815,28 @@ import TestSupport
         #expect(!(r.out + r.err).contains("SuperSecre"), "\(r.err)")
     }
 
+    /// A UTF-16 file's history is read as the file is: a PowerShell log that a UTF-8 program appended a
+    /// token to was decoded whole as UTF-16, and the token in its tail passed (helper-183 #2, in `--git`).
+    @Test func gitHistoryReadsUTF16WhereItStands() throws {
+        let dir = try Self.tree(["README.md": "hello\n"])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let t = Self.token
+        let setup = """
+        git init -q . && git config user.email t@example.com && git config user.name t &&
+        python3 -c "
+        open('mixed.log', 'wb').write(b'\\xff\\xfe' + 'PS> whoami\\r\\nadmin\\r\\n'.encode('utf-16-le') + b'then UTF-8: token \(t)\\n')
+        open('wide.log', 'wb').write(('line one\\r\\nGITHUB_TOKEN=\(t)\\r\\n').encode('utf-16-be'))
+        " && git add . && git commit -qm add && rm mixed.log wide.log && git commit -qam remove
+        """
+        let s = try Self.sh(setup, in: dir)
+        #expect(s.code == 0, "\(s.err)")
+        let r = try runProcess(provenantBinary, ["secrets", "scan", dir.path, "--git", "--format", "json"])
+        let doc = try #require(try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any], "\(r.err)")
+        let found = ((doc["findings"] as? [[String: Any]]) ?? []).map { "\(($0["path"] as? String ?? "").split(separator: "/").last ?? "") \($0["line"] ?? "") \($0["rule"] ?? "")" }
+        #expect(found.sorted() == ["mixed.log 3 github-personal-access-token", "wide.log 2 github-personal-access-token"], "\(found) \(r.err)")
+        #expect(!r.out.contains(t) && !r.err.contains(t))
+    }
+
     /// Found by helper-115: git C-quotes a name holding a quote and ends one holding a space with a
     /// tab; findings showed `"b/sp ace\"q.env"` and a trailing tab.
     @Test func gitHistoryPathsAreUnquoted() throws {

@@ -606,11 +606,10 @@ public struct SecretsScanner: Sendable {
         let prefix = repository.hasSuffix("/") ? repository : repository + "/"
         let cut = try GitHistory(repository: repository).additions { a in
             let shown = shownPath(prefix == "./" ? a.path : prefix + a.path)
-            // A UTF-16 file's added lines, joined again, are its UTF-16 text (found by review).
-            let order = UTF16Text.detect(a.text.prefix(8192))
-            let text = order.map { UTF16Text.decode(a.text, $0) } ?? a.text
-            // What a piece repeats of the one before was scanned there (offsets hold only undecoded).
-            scanBytes(text, display: shown, commit: a.commit, lineNumbers: a.lines, reported: order == nil ? a.overlap : 0, into: &result)
+            // A UTF-16 file's added lines, joined again, are its UTF-16 text (found by review), read where
+            // it stands as a file's is: decoded whole by its first bytes, a UTF-8 tail became CJK and
+            // its token passed. What a piece repeats of the one before was scanned there.
+            scanBytes(a.text, display: shown, commit: a.commit, lineNumbers: a.lines, reported: a.overlap, into: &result)
         }
         result.partial += cut.count
         result.warnings += cut.map(shownPath)
