@@ -14,7 +14,18 @@ enum SecretTargets {
     static let all: [FuzzTarget] = [
         FuzzTarget("secrets-engine", "any bytes through the secrets engine, whole and in small chunks, and through redaction") { bytes in
             guard let engine else { return }
-            _ = bytes.withUnsafeBytes { engine.scan($0) }
+            let matches = bytes.withUnsafeBytes { engine.scan($0) }
+            for m in matches {
+                precondition(m.value.lowerBound >= 0 && m.value.upperBound <= bytes.count && m.redacted.upperBound <= bytes.count, "a match outside the bytes")
+            }
+            // The wrapped-base64 view: each byte is the text's byte it says it came from, in order.
+            bytes.withUnsafeBytes { raw in
+                guard let view = WrappedBase64(raw) else { return }
+                precondition(view.bytes.count == view.source.count && view.bytes.count < raw.count, "a joined view no shorter than its text")
+                for (k, at) in view.source.enumerated() {
+                    precondition(Int(at) < raw.count && raw[Int(at)] == view.bytes[k] && (k == 0 || at > view.source[k - 1]), "a joined byte from nowhere")
+                }
+            }
             var offset = 0
             // As `secrets redact` reads a stream: its form told from the first bytes (packed input
             // refused), then redacted in place, UTF-16 in it too.

@@ -209,14 +209,11 @@ public enum LeakCheck {
             wide = run.text.withUnsafeBytes { engine.scan($0, complete: &complete).first }
         }
         if let wide { return (wide, complete) }
-        if let known = engine.known, let joined = LeakView.unwrapped(whole),
-           let h = joined.withUnsafeBytes({ known.scan($0).first }) { return (h, complete) }
         guard let decoded = LeakView.decoded(whole) else { return (nil, complete) }
         if let h = decoded.withUnsafeBytes({ engine.scan($0, complete: &complete).first }) { return (h, complete) }
-        // Wrapped base64 sent form-encoded: its breaks are `%0A` until decoded (found by review),
-        // and its indentation may be `+`, a form's space.
+        // Wrapped base64 (which the engine joins for known values, `WrappedBase64`) sent form-encoded:
+        // its breaks are `%0A` until decoded (found by review), and its indentation may be `+`, a form's space.
         guard let known = engine.known else { return (nil, complete) }
-        if let joined = decoded.withUnsafeBytes({ LeakView.unwrapped($0) }), let h = joined.withUnsafeBytes({ known.scan($0).first }) { return (h, complete) }
         return (decoded.withUnsafeBytes { LeakView.unwrapped($0, plusIsSpace: true) }.flatMap { j in j.withUnsafeBytes { known.scan($0).first } }, complete)
     }
 }

@@ -63,6 +63,40 @@ import Testing
         #expect(Self.found(#"{"p": "p\u00e4ssw\u00f6rd-1234"}"#, accented) == ["known:agent-creds/token"])
     }
 
+    /// Base64 wrapped at any width, with CRLF, indented as in a YAML block, quoted as in a reply, or
+    /// joined with spaces, is joined back for known values (helper-183 #5): the match spans the breaks
+    /// where they stand, and its value is the joined form, fingerprinted as the unwrapped one is.
+    @Test func aKnownValueInWrappedBase64IsFoundAcrossTheBreaks() throws {
+        let e = try Self.engine()
+        let payload = Data(#"{"user":"x","key":"\#(Self.secret)","n":1}"#.utf8).base64EncodedString()
+        func wrapped(_ width: Int, _ sep: String) -> String {
+            var lines: [Substring] = []
+            var rest = payload[...]
+            while !rest.isEmpty { lines.append(rest.prefix(width)); rest = rest.dropFirst(width) }
+            return lines.joined(separator: sep)
+        }
+        let plain = Array(("v: " + payload).utf8).withUnsafeBytes { e.scan($0) }
+        let plainValue = try #require(plain.first.map { Array(Array(("v: " + payload).utf8)[$0.value]) })
+        for (width, sep) in [(76, "\n"), (64, "\r\n"), (12, "\n"), (20, "\n      "), (24, "\n> "), (16, " "), (20, "\\n")] {
+            let text = "data: |\n  " + wrapped(width, sep) + "\nend\n"
+            let bytes = Array(text.utf8)
+            let m = bytes.withUnsafeBytes { e.scan($0) }
+            #expect(m.map(\.ruleID) == ["known:agent-creds/token"], "\(width) \(sep.debugDescription)")
+            guard let hit = m.first else { continue }
+            // (Unsplit, where the form falls inside one line, it is found as written.)
+            #expect((hit.decodedValue ?? Array(bytes[hit.value])) == plainValue, "\(width) \(sep.debugDescription)")
+            // The match runs from the form's first character to its last, the breaks between included,
+            // so masking it leaves none of the form.
+            let spanned = String(decoding: bytes[hit.redacted], as: UTF8.self).replacingOccurrences(of: "\\n", with: "").filter { !" \n\r>".contains($0) }
+            #expect(Array(spanned.utf8) == plainValue, "\(width) \(sep.debugDescription): \(spanned)")
+        }
+        // Only known values are looked for joined: two words of a pattern's prefix and body are not one.
+        let rules = try SecretEngine.standard()
+        #expect(Array("ghp_A1b2C3d4E5f6G7h8\nI9j0K1l2M3n4O5p6Q7r8\n".utf8).withUnsafeBytes { rules.scan($0) }.allSatisfy { $0.ruleID != "github-personal-access-token" })
+        // Prose split at a space is not one word; a value in the clear beside wrapped text is found once.
+        #expect(Self.found("Super Secret words " + Self.secret, e) == ["known:agent-creds/token"])
+    }
+
     /// The engine finds known forms during its keyword pass, only where the prefilter passes; that must
     /// find exactly what testing every position finds, on noise full of near-misses and plants.
     @Test func theKeywordPassFindsWhatAFullPassFinds() throws {

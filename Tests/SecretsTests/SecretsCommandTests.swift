@@ -887,6 +887,17 @@ import TestSupport
         #expect(r.out.contains("[REDACTED:github-personal-access-token]"))
         #expect(r.out.contains("plain [REDACTED:known:creds/API_TOKEN] end"))
         #expect(!r.out.contains(payload) && r.out.contains("body="))
+        // Wrapped as `base64` wraps it, with CRLF: the lines the form runs over are redacted, the breaks
+        // inside it with them, and scan finds it on the line it starts (helper-183 #5).
+        let b64 = Array(Data(#"{"user":"bob","key":"agent-Secret-Value-123","n":1}"#.utf8).base64EncodedString())
+        let chunks = stride(from: 0, to: b64.count, by: 12).map { String(b64[$0..<min(b64.count, $0 + 12)]) }
+        try ("dump:\r\n" + chunks.joined(separator: "\r\n") + "\r\nend\r\n").write(to: dir.appendingPathComponent("wrapped.log"), atomically: true, encoding: .utf8)
+        let w = try Self.sh("\"$PROVENANT\" secrets redact --known creds.env < wrapped.log", in: dir)
+        // The value's bytes 21..<43 of the JSON are base64 characters 28 to 58: chunk 3 (36..<48) lies inside.
+        #expect(w.code == 0 && w.out.contains("[REDACTED:known:creds/API_TOKEN]") && !w.out.contains(chunks[3]), "\(w.out) \(w.err)")
+        #expect(w.out.hasPrefix("dump:\r\n" + chunks[0] + "\r\n") && w.out.hasSuffix("\r\nend\r\n"), "\(w.out)")
+        let ws = try Self.sh("\"$PROVENANT\" secrets scan wrapped.log --known creds.env --format json", in: dir)
+        #expect(ws.out.contains("known:creds/API_TOKEN") && !ws.out.contains("agent-Secret"), "\(ws.out) \(ws.err)")
         let short = try Self.sh("\"$PROVENANT\" secrets redact --known short.env < in.log", in: dir)
         #expect(short.code == 2)
         #expect(short.err.contains("known:short/PIN") && short.err.contains("at least 8"))

@@ -83,7 +83,7 @@ public struct ChunkedScan: Sendable {
             runs.append((run.bytes, run.reading))
             let matches = run.text.withUnsafeBytes { engine.scan($0, complete: &complete) }
             for var m in matches {
-                m.utf16Value = Array(run.text[m.value])
+                m.decodedValue = m.decodedValue ?? Array(run.text[m.value])
                 m.value = UTF16Runs.bytes(m.value, of: run, in: buffer)
                 m.match = UTF16Runs.bytes(m.match, of: run, in: buffer)
                 m.covering = m.covering.map { UTF16Runs.bytes($0, of: run, in: buffer) }

@@ -19,10 +19,11 @@ public struct SecretMatch: Sendable, Equatable {
     /// For a match found in UTF-16 (`ChunkedScan.wide`), the parity of the offsets its code units' low
     /// bytes stand at; its ranges then run from its first unit's low byte to its last's (`UTF16Runs.bytes`).
     public var utf16LowBytes: Int? = nil
-    /// For a match found in UTF-16, its value as the text it encodes: what a finding's fingerprint,
-    /// length and strength are taken from. Taken from the bytes, a weak password's zeros made it
-    /// strong, and its plain SHA-256 was printed (found by helper-186).
-    public var utf16Value: [UInt8]? = nil
+    /// For a match found in a reading of the bytes (UTF-16, wrapped base64 joined), its value as that
+    /// reading has it: what a finding's fingerprint, length and strength are taken from. Taken from the
+    /// bytes, a weak UTF-16 password's zeros made it strong, and its plain SHA-256 was printed (found
+    /// by helper-186).
+    public var decodedValue: [UInt8]? = nil
     /// What redaction replaces.
     public var redacted: Range<Int> { covering ?? value }
 }
@@ -239,18 +240,34 @@ public final class SecretEngine: Sendable {
     /// attempts' budget (`workBudget`) ran out and the rest of them were skipped (the caller reports the input as
     /// only partly scanned, or refuses it).
     public func scan(_ bytes: UnsafeRawBufferPointer, complete: inout Bool) -> [SecretMatch] {
-        let found = scanAsWritten(bytes, complete: &complete)
+        var found = scanAsWritten(bytes, complete: &complete)
+        var more: [SecretMatch] = []
         // Text with terminal colour codes is read without them too, and what that finds is placed
         // back where it stood (`ColourlessText`).
-        guard let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), let view = ColourlessText(base, bytes.count) else { return found }
-        let more = view.bytes.withUnsafeBytes { scanAsWritten($0, complete: &complete) }.map { m -> SecretMatch in
-            var m = m
-            m.value = view.original(m.value)
-            m.match = view.original(m.match)
-            m.covering = m.covering.map(view.original)
-            return m
+        if let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), let view = ColourlessText(base, bytes.count) {
+            more += view.bytes.withUnsafeBytes { scanAsWritten($0, complete: &complete) }.map { m -> SecretMatch in
+                var m = m
+                m.value = view.original(m.value)
+                m.match = view.original(m.match)
+                m.covering = m.covering.map(view.original)
+                return m
+            }
         }
-        return more.isEmpty ? found : resolve(found + more)
+        // Known values also with the breaks of wrapped base64 taken out (`WrappedBase64`): the match
+        // spans the break where it stood, and its value is the joined form.
+        if let known, let view = WrappedBase64(bytes) {
+            more += view.bytes.withUnsafeBytes { known.scan($0) }.map { m -> SecretMatch in
+                var m = m
+                m.decodedValue = Array(view.bytes[m.value])
+                m.value = view.original(m.value)
+                m.match = view.original(m.match)
+                m.covering = m.covering.map(view.original)
+                return m
+            }
+        }
+        guard !more.isEmpty else { return found }
+        found += more
+        return resolve(found)
     }
 
     /// `scan` of the bytes as they are.

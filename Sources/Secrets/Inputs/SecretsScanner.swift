@@ -228,7 +228,7 @@ public struct SecretsScanner: Sendable {
                 // In UTF-16, characters from the line's start: two bytes each.
                 if m.utf16LowBytes != nil { column = (column - 1) / 2 + 1 }
                 let mapped = lineNumbers.flatMap { line - 1 < $0.count ? $0[line - 1] : nil } ?? line
-                let secret = m.utf16Value.map { v in v.withUnsafeBytes { MaskedSecret($0, baselineSalt: options.baselineSalt) } }
+                let secret = m.decodedValue.map { v in v.withUnsafeBytes { MaskedSecret($0, baselineSalt: options.baselineSalt) } }
                     ?? MaskedSecret(UnsafeRawBufferPointer(rebasing: buffer[m.value]), baselineSalt: options.baselineSalt)
                 result.findings.append(SecretFinding(ruleID: m.ruleID, title: m.title, severity: m.severity, confidence: m.confidence,
                                                      path: shown!, line: mapped, column: column, secret: secret,
