@@ -105,6 +105,68 @@ import TestSupport
         }
     }
 
+    /// Found by helper-187: after a U+0000 little-endian text was read only as big-endian a byte out,
+    /// which glued each character with a high byte to the next (`д` made a token 37 characters long);
+    /// an emoji was two U+FFFD, so two secrets differing in one shared a fingerprint; and CJK text
+    /// with English words made a turn every few units, each read anew (a 200 KB log took 13 s).
+    @Test func zerosEmojiAndTurnsAreReadOnce() throws {
+        func le(_ s: String) -> [UInt8] { Array(s.data(using: .utf16LittleEndian)!) }
+        func texts(_ b: [UInt8]) -> [(text: String, little: Bool, bytes: Range<Int>)] {
+            var out: [(text: String, little: Bool, bytes: Range<Int>)] = []
+            b.withUnsafeBytes { raw in UTF16Runs.find(raw, lead: nil) { out.append((String(decoding: $0.text, as: UTF8.self), $0.reading.little, $0.bytes)) } }
+            return out
+        }
+        let token = SecretsCommandTests.token
+        for lead in [le("\u{0}"), le("a\u{0}b\n"), [0]] {
+            let found = texts(lead + le("line ghp \(token)\u{434} end"))
+            #expect(found.contains { $0.little && $0.text.contains(token + "\u{434} end") }, "\(lead): \(found)")
+        }
+        // An emoji decodes whole, and a range ending on it covers both its units.
+        let emoji = le("password=Xq9vT2mLp8\u{1F600}Ab3Cd5")
+        let run = try #require(texts(emoji).first { $0.little })
+        #expect(run.text == "password=Xq9vT2mLp8\u{1F600}Ab3Cd5", "\(run.text)")
+        emoji.withUnsafeBytes { raw in
+            UTF16Runs.find(raw, lead: nil) { r in
+                guard r.reading.little, r.bytes.lowerBound == 0 else { return }
+                // Text bytes 0..<23 end with the emoji's four: units 0 to 19, the pair's second included.
+                #expect(UTF16Runs.bytes(0..<23, of: r, in: raw) == 0..<42)
+            }
+        }
+        // Turns every nine units: what is read is a small multiple of the text (two readings from an
+        // ambiguous start, a third more for turns), not 28 times it.
+        let cjk = le(String(repeating: "\u{4E2D} Bearer ", count: 2000))
+        let read = texts(cjk).reduce(0) { $0 + $1.bytes.count }
+        #expect(read <= 6 * cjk.count, "\(read) bytes read for \(cjk.count)")
+        // Through the commands: the token after a U+0000 is redacted and found, an emoji secret's
+        // fingerprint is its UTF-8 one, and a file that starts with a U+0000 or goes on in UTF-8 is
+        // no binary file.
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("utf16-zero-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let files: [String: [UInt8]] = [
+            "zero.txt": le("\u{0}token: \(token)\u{434}\n"),
+            "tail.txt": le("token: \(token)\n") + Array(String(repeating: "build finished ok, 3 warnings\n", count: 3).utf8),
+            "emoji16.txt": le("password = \"Xq9vT2mLp8Rz4Kw7Jh\u{1F600}Ab3Cd5Ef7Gh\"\n"),
+            "emoji8.txt": Array("password = \"Xq9vT2mLp8Rz4Kw7Jh\u{1F600}Ab3Cd5Ef7Gh\"\n".utf8),
+            "key16.txt": le("password = \"Xq9vT2mLp8Rz4Kw7Jh\u{1F511}Ab3Cd5Ef7Gh\"\n"),
+        ]
+        for (name, bytes) in files { try Data(bytes).write(to: dir.appendingPathComponent(name)) }
+        let r = try runProcess(provenantBinary, ["secrets", "scan", dir.path, "--format", "json"])
+        let doc = try #require(try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any], "\(r.err)")
+        var print: [String: String] = [:]
+        for f in (doc["findings"] as? [[String: Any]]) ?? [] {
+            let name = (f["path"] as? String ?? "").components(separatedBy: "/").last ?? ""
+            print[name + " " + (f["rule"] as? String ?? "")] = (f["secret"] as? [String: Any])?["fingerprint"] as? String
+        }
+        #expect(print["zero.txt github-personal-access-token"] != nil && print["tail.txt github-personal-access-token"] != nil, "\(print.keys.sorted())")
+        let e16 = print["emoji16.txt generic-password"], e8 = print["emoji8.txt generic-password"], k16 = print["key16.txt generic-password"]
+        #expect(e16 != nil && e16 == e8 && k16 != nil && k16 != e16, "\(print)")
+        #expect(!r.out.contains(token))
+        let redacted = try runProcess("/bin/sh", ["-c", "\"$0\" secrets redact < \"$1\"", provenantBinary, dir.appendingPathComponent("zero.txt").path])
+        let back = String(data: Data(redacted.out.utf8), encoding: .utf16LittleEndian) ?? ""
+        #expect(!back.contains(token) && back.contains("[REDACTED:github-personal-access-token]"), "\(back)")
+    }
+
     @Test func secretsInUTF16FilesArchivesAndCompressedFilesAreFound() throws {
         let token = SecretsCommandTests.token
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("utf16-\(UUID().uuidString)")

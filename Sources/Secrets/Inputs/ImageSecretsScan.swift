@@ -221,8 +221,7 @@ extension SecretsScanner {
             scanArchive(all, display: shownPath(display), depth: 0, budget: &budget, into: &result)
             return
         }
-        let order = UTF16Text.detect(head)
-        if order == nil {
+        if !Self.readsAsUTF16(head) {
             if let format = Self.unopenedCompression(head) {
                 result.notOpened(shownPath(display), format: format)
                 return

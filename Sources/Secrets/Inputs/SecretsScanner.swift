@@ -169,8 +169,7 @@ public struct SecretsScanner: Sendable {
             result.tooLargeToOpen(shown, limit: options.maxArchiveBytes)
         }
         // UTF-16 text is read where it stands (`ChunkedScan.wide`), not as binary.
-        let order = scanAsBytes ? nil : UTF16Text.detect(head)
-        if order == nil, !scanAsBytes {
+        if !scanAsBytes, !Self.readsAsUTF16(head) {
             // Compressed formats this scanner cannot open are NOT CHECKED, not binary: a `.tar.xz`
             // holds text (found by helper-88).
             if let format = Self.unopenedCompression(head) {
@@ -417,7 +416,7 @@ public struct SecretsScanner: Sendable {
     /// rest scanned.
     func scanText(_ data: [UInt8], display: String, into result: inout SecretsScanResult) {
         let head = data.prefix(8192)
-        if !options.scanBinary, UTF16Text.detect(head) == nil, Self.isBinary(Array(head)) { result.skippedBinary += 1; return }
+        if !options.scanBinary, !Self.readsAsUTF16(Array(head)), Self.isBinary(Array(head)) { result.skippedBinary += 1; return }
         scanBytes(data, display: display, into: &result)
     }
 
@@ -710,6 +709,21 @@ public struct SecretsScanner: Sendable {
     /// Whether a file's first bytes say it is binary: a NUL after any leading run of them, among more
     /// than a tenth of control bytes. A log that `logrotate copytruncate` left starting with NULs, or
     /// text with a stray NUL, was skipped whole as binary (found by helper-132).
+    /// Whether a file's first bytes are UTF-16 text, so not binary: as a whole (`UTF16Text.detect`), or
+    /// in the stretch of UTF-16 it starts with (`UTF16Runs`), within its first 4 bytes. A U+0000 among
+    /// the first units, or UTF-8 appended after a short UTF-16 text, failed the test of the whole, and
+    /// the file was skipped as binary with its token (found by helper-187).
+    static func readsAsUTF16(_ head: [UInt8]) -> Bool {
+        if UTF16Text.detect(head) != nil { return true }
+        var first: Range<Int>?
+        head.withUnsafeBytes { raw in
+            UTF16Runs.find(raw, lead: nil) { run in
+                if run.bytes.lowerBound <= 4, first.map({ run.bytes.count > $0.count }) ?? true { first = run.bytes }
+            }
+        }
+        return first.map { UTF16Text.detect(head[$0]) != nil } ?? false
+    }
+
     static func isBinary(_ head: [UInt8]) -> Bool {
         let body = head.drop { $0 == 0 }
         guard body.contains(0) else { return false }
