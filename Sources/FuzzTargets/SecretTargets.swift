@@ -26,6 +26,16 @@ enum SecretTargets {
                     precondition(Int(at) < raw.count && raw[Int(at)] == view.bytes[k] && (k == 0 || at > view.source[k - 1]), "a joined byte from nowhere")
                 }
             }
+            // The unescaped view: each byte is the text's own, or decoded from an escape at its place.
+            bytes.withUnsafeBytes { raw in
+                guard let base = raw.baseAddress?.assumingMemoryBound(to: UInt8.self), let view = UnescapedText(base, raw.count) else { return }
+                precondition(view.bytes.count == view.source.count, "an unescaped view without a place for each byte")
+                for (k, at) in view.source.enumerated() {
+                    precondition(Int(at) < raw.count && (raw[Int(at)] == view.bytes[k] || raw[Int(at)] == 92) && (k == 0 || at >= view.source[k - 1]), "an unescaped byte from nowhere")
+                    let r = view.original(k..<(k + 1), in: base, raw.count)
+                    precondition(r.lowerBound == Int(at) && r.upperBound <= raw.count && r.upperBound > r.lowerBound, "an unescaped byte mapped outside the text")
+                }
+            }
             var offset = 0
             // As `secrets redact` reads a stream: its form told from the first bytes (packed input
             // refused), then redacted in place, UTF-16 in it too.

@@ -412,6 +412,42 @@ import Testing
         #expect(view.original(1..<3) == 5..<7 && view.original(0..<4) == 0..<13 && view.original(2..<4) == 6..<13)
     }
 
+    /// Found by helper-183 #9: JSON's escapes changed a secret's characters, and scan and redact read
+    /// only the text as written, as the proxy did not: a Slack webhook from PHP's `json_encode`
+    /// (`https:\/\/hooks…`) and a Gson `\u003d` before a password passed. The escapes are decoded
+    /// in a view, and what it finds is placed over the escapes it stood at.
+    @Test func valuesBehindJSONEscapesAreFoundOverTheEscapes() throws {
+        let engine = try SecretEngine.standard(minimumConfidence: .high, assignmentsAnywhere: true)
+        let hook = #"https:\/\/hooks.slack.com\/services\/T0ABCDEFG\/B0ABCDEFG\/abcdefghijklmnopqrstuvwx"#
+        let cases: [(text: String, value: String, decoded: String?)] = [
+            (#"{"url":""# + hook + #""}"#, hook, hook.replacingOccurrences(of: "\\/", with: "/")),
+            (#"{"msg":"env DB_PASSWORD\u003dXq9vT2mLp8Rz4Kw7Jh ok"}"#, "Xq9vT2mLp8Rz4Kw7Jh", "Xq9vT2mLp8Rz4Kw7Jh"),
+            // (The value as written is taken too; which of the two is kept, the escape is covered.)
+            (#"{"msg":"env DB_PASSWORD=Xq9vT2mLp8Rz4Kw7J\u0068 ok"}"#, #"Xq9vT2mLp8Rz4Kw7J\u0068"#, nil),
+        ]
+        for (text, value, decoded) in cases {
+            let bytes = Array(text.utf8)
+            let found = bytes.withUnsafeBytes { engine.scan($0) }
+            let m = try #require(found.first, "\(text): nothing found")
+            #expect(Array(bytes[m.value]) == Array(value.utf8), "\(text): \(String(decoding: bytes[m.value], as: UTF8.self))")
+            if let decoded { #expect((m.decodedValue ?? Array(bytes[m.value])) == Array(decoded.utf8), "\(text)") }
+        }
+        // `\\/` is a backslash and a slash, `\u005c` and control characters stay escaped, and text
+        // without an escape is read once.
+        func view(_ s: String) -> String? {
+            Array(s.utf8).withUnsafeBytes { raw in UnescapedText(raw.baseAddress!.assumingMemoryBound(to: UInt8.self), raw.count).map { String(decoding: $0.bytes, as: UTF8.self) } }
+        }
+        #expect(view(#"a\\/b \u005c \u001b[0m \n"#) == nil)
+        #expect(view(#"x\\\/y \u00e4\u0041"#) == #"x\\/y äA"#)
+        let text = Array(#"ab\/c\u0041d"#.utf8)
+        let v = try #require(text.withUnsafeBytes { UnescapedText($0.baseAddress!.assumingMemoryBound(to: UInt8.self), $0.count) })
+        #expect(v.bytes == Array("ab/cAd".utf8))
+        text.withUnsafeBytes { raw in
+            let b = raw.baseAddress!.assumingMemoryBound(to: UInt8.self)
+            #expect(v.original(0..<3, in: b, raw.count) == 0..<4 && v.original(3..<5, in: b, raw.count) == 4..<11 && v.original(5..<6, in: b, raw.count) == 11..<12)
+        }
+    }
+
     static func withoutColour(_ s: String) -> String {
         s.replacing(#/(\u{1B}|\\e|\\u001b|\\x1b|\\033)\[[0-9;]*[@-~]/#, with: "")
     }

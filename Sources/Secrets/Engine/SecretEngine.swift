@@ -240,16 +240,18 @@ public final class SecretEngine: Sendable {
     /// attempts' budget (`workBudget`) ran out and the rest of them were skipped (the caller reports the input as
     /// only partly scanned, or refuses it).
     public func scan(_ bytes: UnsafeRawBufferPointer, complete: inout Bool) -> [SecretMatch] {
-        var found = scanAsWritten(bytes, complete: &complete)
+        var found = scanWithoutColour(bytes, complete: &complete)
         var more: [SecretMatch] = []
-        // Text with terminal colour codes is read without them too, and what that finds is placed
-        // back where it stood (`ColourlessText`).
-        if let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), let view = ColourlessText(base, bytes.count) {
-            more += view.bytes.withUnsafeBytes { scanAsWritten($0, complete: &complete) }.map { m -> SecretMatch in
+        // Text with JSON's `\/` and `\uXXXX` escapes is read decoded too (`UnescapedText`), and what
+        // that finds is placed back over the escapes it stood at.
+        if let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), let view = UnescapedText(base, bytes.count) {
+            let n = bytes.count
+            more += view.bytes.withUnsafeBytes { scanWithoutColour($0, complete: &complete) }.map { m -> SecretMatch in
                 var m = m
-                m.value = view.original(m.value)
-                m.match = view.original(m.match)
-                m.covering = m.covering.map(view.original)
+                if m.decodedValue == nil { m.decodedValue = Array(view.bytes[m.value]) }
+                m.value = view.original(m.value, in: base, n)
+                m.match = view.original(m.match, in: base, n)
+                m.covering = m.covering.map { view.original($0, in: base, n) }
                 return m
             }
         }
@@ -268,6 +270,21 @@ public final class SecretEngine: Sendable {
         guard !more.isEmpty else { return found }
         found += more
         return resolve(found)
+    }
+
+    /// The bytes as they are, and with their terminal colour codes taken out (`ColourlessText`): what
+    /// that finds is placed back where it stood.
+    func scanWithoutColour(_ bytes: UnsafeRawBufferPointer, complete: inout Bool) -> [SecretMatch] {
+        let found = scanAsWritten(bytes, complete: &complete)
+        guard let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), let view = ColourlessText(base, bytes.count) else { return found }
+        let more = view.bytes.withUnsafeBytes { scanAsWritten($0, complete: &complete) }.map { m -> SecretMatch in
+            var m = m
+            m.value = view.original(m.value)
+            m.match = view.original(m.match)
+            m.covering = m.covering.map(view.original)
+            return m
+        }
+        return more.isEmpty ? found : resolve(found + more)
     }
 
     /// `scan` of the bytes as they are.
