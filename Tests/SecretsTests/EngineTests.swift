@@ -448,6 +448,16 @@ import Testing
         }
     }
 
+    /// Found by helper-184: a value with two or more `/` was always taken for a path, and base64 secrets
+    /// (an AWS-style secret key under a password's name) passed. Paths, URLs and file names still do not count.
+    @Test func base64WithSlashesIsNoPath() {
+        let secrets = [#"password: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzQ8vT2mLp""#, #"secret_key = "Xq9vT2mLp8/Rz4Kw7J/hAb3Cd5Ef""#]
+        for t in secrets { #expect(Self.scan(t).contains { $0.ruleID.hasPrefix("generic-") }, "\(t)") }
+        let paths = [#"password: "src/Main2/App.swift""#, #"token = "config/secrets/prod-01.yaml""#, #"api_key = "/usr/local/Bin9x/tool""#,
+                     #"secret = "./keys/Prod2Key/current""#, #"password = "~/x/Ab3Cd5Ef/y""#, #"secret = "vault:kv/Data9Prod/app""#]
+        for t in paths { #expect(Self.scan(t).isEmpty, "\(t)") }
+    }
+
     static func withoutColour(_ s: String) -> String {
         s.replacing(#/(\u{1B}|\\e|\\u001b|\\x1b|\\033)\[[0-9;]*[@-~]/#, with: "")
     }

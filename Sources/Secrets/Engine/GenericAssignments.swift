@@ -363,7 +363,7 @@ enum GenericAssignments {
             }
         }
         // Sentences, paths, expressions, templates and dotted names are not secrets.
-        if spaces > 0 || slashes > 1 { return nil }
+        if spaces > 0 || (slashes > 1 && !slashesInBase64(v)) { return nil }
         if let first = v.first, first == 36 || first == 37 || first == 123 || first == 40 { return nil } // $VAR, %(x)s, {x}, (expr)
         if ValueShape.isPlaceholder(v, strict: true) { return nil }
         let lowered = v.map(lower)
@@ -386,6 +386,26 @@ enum GenericAssignments {
         }
         if entropy >= 4.0 && count >= 24 && classes >= 3 { return .medium }
         return .low
+    }
+
+    /// Whether a value with two or more `/` is base64 rather than a path: it starts with no `/`, `.` or
+    /// `~`, names no scheme or file extension, and one of its segments mixes upper case, lower case and
+    /// digits, as a random one does and a path's words rarely do. Every value with two slashes was
+    /// taken for a path, and an AWS-style secret key under a password's name passed (found by helper-184).
+    static func slashesInBase64(_ v: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let first = v.first, first != 47, first != 46, first != 126, !v.contains(58) else { return false }
+        if let lastSlash = v.lastIndex(of: 47), v[(lastSlash + 1)...].contains(46) { return false }
+        var upper = false, lower = false, digit = false, length = 0
+        for c in v {
+            if c == 47 {
+                if upper && lower && digit && length >= 6 { return true }
+                upper = false; lower = false; digit = false; length = 0
+                continue
+            }
+            length += 1
+            if c >= 65 && c <= 90 { upper = true } else if c >= 97 && c <= 122 { lower = true } else if c >= 48 && c <= 57 { digit = true }
+        }
+        return upper && lower && digit && length >= 6
     }
 
     private static func tally(_ v: UnsafeBufferPointer<UInt8>, _ c: UInt8) -> Int { v.reduce(0) { $0 + ($1 == c ? 1 : 0) } }
