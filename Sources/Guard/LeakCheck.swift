@@ -63,6 +63,11 @@ public enum LeakCheck {
         if let v = opened(body[...]) { return v }
         // One boundary at most, of at most 70 characters (RFC 2046): several, or a long one, made the
         // split cost the body's size times theirs (helper-144). Refused rather than read partly.
+        // RFC 2231's `boundary*` names a boundary this check does not read, and a server that does
+        // splits parts it never saw: refused, as two boundaries are (helper-184).
+        if contentTypes.contains(where: namesExtendedBoundary) {
+            return Verdict(rule: nil, complete: false, unchecked: "the multipart body names its boundary in RFC 2231's extended form (boundary*), which this check does not read; nothing was sent")
+        }
         guard let boundary = boundaries.first else { return Verdict(rule: nil, complete: complete) }
         guard boundaries.count == 1, boundary.utf8.count <= 70 else {
             return Verdict(rule: nil, complete: false, unchecked: "the multipart body names several boundaries, or one longer than 70 characters; nothing was sent")
@@ -152,6 +157,20 @@ public enum LeakCheck {
             out.append(String(decoding: v, as: UTF8.self))
         }
         return out
+    }
+
+    /// Whether a `multipart/…` content type has a `boundary*` parameter (RFC 2231), in any case.
+    static func namesExtendedBoundary(_ contentType: String) -> Bool {
+        let lower = contentType.lowercased()
+        guard lower.drop(while: { $0 == " " || $0 == "\t" }).hasPrefix("multipart/") else { return false }
+        var rest = lower[...]
+        while let r = rest.range(of: "boundary") {
+            let after = rest[r.upperBound...].drop { $0 == " " || $0 == "\t" }
+            let before = rest[..<r.lowerBound].reversed().drop { $0 == " " || $0 == "\t" }.first
+            if after.first == "*", before == nil || before == ";" { return true }
+            rest = rest[r.upperBound...]
+        }
+        return false
     }
 
     /// Each part's content (after its headers' blank line, before the line break ahead of the next

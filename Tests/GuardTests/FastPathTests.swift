@@ -146,6 +146,13 @@ import Permissions
             let v = body.withUnsafeBytes { LeakCheck.request($0, knownEngine, bodyFrom: 0) }
             #expect(v.rule != nil, "\(order): \(v)")
         }
+        // RFC 2231's `boundary*` is refused when nothing is found (helper-184), in any case and spacing.
+        let cleanForm = Array("--abc\r\n".utf8) + Array("Content-Disposition: form-data; name=\"f\"; filename=\"a.gz\"\r\n\r\n".utf8) + cleanGz + Array("\r\n--abc--\r\n".utf8)
+        for type in ["multipart/form-data; boundary*=utf-8''abc", "Multipart/Mixed;BOUNDARY *=us-ascii'en'abc", "multipart/form-data; boundary=abc; boundary*0=abc"] {
+            let v = cleanForm.withUnsafeBytes { LeakCheck.request($0, engine, bodyFrom: 0, contentTypes: [type]) }
+            #expect(v.rule == nil && !v.complete && v.unchecked?.contains("boundary*") == true, "\(type): \(v)")
+        }
+        #expect(!LeakCheck.namesExtendedBoundary("multipart/form-data; xboundary*=a") && !LeakCheck.namesExtendedBoundary("text/plain; boundary*=a"))
         // A part whose headers never end is opened as it stands, as a lenient reader takes it.
         let headless = Array("--BBB\r\n".utf8) + gz + Array("\r\n--BBB--\r\n".utf8)
         let lenient = headless.withUnsafeBytes { LeakCheck.request($0, engine, bodyFrom: 0, contentTypes: ["multipart/form-data; boundary=BBB"]) }
