@@ -146,6 +146,7 @@ import TestSupport
         let files: [String: [UInt8]] = [
             "zero.txt": le("\u{0}token: \(token)\u{434}\n"),
             "tail.txt": le("token: \(token)\n") + Array(String(repeating: "build finished ok, 3 warnings\n", count: 3).utf8),
+            "cjk-tail.txt": le("token: \(token)") + Array("\u{65E5}\u{672C}\u{8A9E}\u{306E}\u{30C6}\u{30AD}\u{30B9}\u{30C8}\r\n\u{4E2D}\u{6587} ok\n".utf8),
             "emoji16.txt": le("password = \"Xq9vT2mLp8Rz4Kw7Jh\u{1F600}Ab3Cd5Ef7Gh\"\n"),
             "emoji8.txt": Array("password = \"Xq9vT2mLp8Rz4Kw7Jh\u{1F600}Ab3Cd5Ef7Gh\"\n".utf8),
             "key16.txt": le("password = \"Xq9vT2mLp8Rz4Kw7Jh\u{1F511}Ab3Cd5Ef7Gh\"\n"),
@@ -158,7 +159,8 @@ import TestSupport
             let name = (f["path"] as? String ?? "").components(separatedBy: "/").last ?? ""
             print[name + " " + (f["rule"] as? String ?? "")] = (f["secret"] as? [String: Any])?["fingerprint"] as? String
         }
-        #expect(print["zero.txt github-personal-access-token"] != nil && print["tail.txt github-personal-access-token"] != nil, "\(print.keys.sorted())")
+        #expect(print["zero.txt github-personal-access-token"] != nil && print["tail.txt github-personal-access-token"] != nil
+                && print["cjk-tail.txt github-personal-access-token"] != nil, "\(print.keys.sorted())")
         let e16 = print["emoji16.txt generic-password"], e8 = print["emoji8.txt generic-password"], k16 = print["key16.txt generic-password"]
         #expect(e16 != nil && e16 == e8 && k16 != nil && k16 != e16, "\(print)")
         #expect(!r.out.contains(token))

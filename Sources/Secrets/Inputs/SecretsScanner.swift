@@ -721,7 +721,9 @@ public struct SecretsScanner: Sendable {
                 if run.bytes.lowerBound <= 4, first.map({ run.bytes.count > $0.count }) ?? true { first = run.bytes }
             }
         }
-        return first.map { UTF16Text.detect(head[$0]) != nil } ?? false
+        // Its first 32 units (the fewest the test reads): what follows may be UTF-8 the stretch read
+        // on through as CJK, and the whole then failed the test (found by review).
+        return first.map { UTF16Text.detect(head[$0.lowerBound..<min($0.upperBound, $0.lowerBound + 64)]) != nil } ?? false
     }
 
     static func isBinary(_ head: [UInt8]) -> Bool {
