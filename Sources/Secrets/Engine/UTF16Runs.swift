@@ -189,7 +189,8 @@ public enum UTF16Runs {
         let from = highIsZero(first) ? first + lowOffset : first
         // A surrogate pair's text stands on its first unit: the range takes its second unit too.
         let highAt = last + 1 - lowOffset, nextHigh = last + 3 - lowOffset
-        let pair = (0xD8...0xDB).contains(b[highAt]) && nextHigh < b.count && (0xDC...0xDF).contains(b[nextHigh])
+        // (Within the stretch: a high surrogate its reading ended on stands alone, whatever follows it.)
+        let pair = (0xD8...0xDB).contains(b[highAt]) && last + 4 <= run.bytes.upperBound && (0xDC...0xDF).contains(b[nextHigh])
         let to = highIsZero(last) ? last + lowOffset + 1 : (pair ? last + 4 : last + 2)
         return from..<to
     }
