@@ -422,6 +422,14 @@ import Testing
         let cases: [(text: String, value: String, decoded: String?)] = [
             (#"{"url":""# + hook + #""}"#, hook, hook.replacingOccurrences(of: "\\/", with: "/")),
             (#"{"msg":"env DB_PASSWORD\u003dXq9vT2mLp8Rz4Kw7Jh ok"}"#, "Xq9vT2mLp8Rz4Kw7Jh", "Xq9vT2mLp8Rz4Kw7Jh"),
+            // A string that is the assignment, as Gson writes a command, a compose list or an exec
+            // array holds it, and one that goes on (helper-188).
+            (#"{"cmd":"DB_PASSWORD\u003dXq9vT2mLp8Rz4Kw7Jh"}"#, "Xq9vT2mLp8Rz4Kw7Jh", "Xq9vT2mLp8Rz4Kw7Jh"),
+            (#"{"k":"DB_PASSWORD\u003dXq9vT2mLp8Rz4Kw7Jh ok"}"#, "Xq9vT2mLp8Rz4Kw7Jh", "Xq9vT2mLp8Rz4Kw7Jh"),
+            ("environment:\n  - \"DB_PASSWORD=Xq9vT2mLp8Rz4Kw7Jh\"\n", "Xq9vT2mLp8Rz4Kw7Jh", "Xq9vT2mLp8Rz4Kw7Jh"),
+            (#"CMD ["env", "API_TOKEN=f3Kq8ZpT1xW7nB4mR9sD2vL6"]"#, "f3Kq8ZpT1xW7nB4mR9sD2vL6", "f3Kq8ZpT1xW7nB4mR9sD2vL6"),
+            // An escape far from the value: read in a window around the escape, the value as written.
+            (#"{"a":"x\/y"}"# + String(repeating: " ", count: 20_000) + #"{"msg":"env DB_PASSWORD=Xq9vT2mLp8Rz4Kw7Jh ok"}"#, "Xq9vT2mLp8Rz4Kw7Jh", "Xq9vT2mLp8Rz4Kw7Jh"),
             // (The value as written is taken too; which of the two is kept, the escape is covered.)
             (#"{"msg":"env DB_PASSWORD=Xq9vT2mLp8Rz4Kw7J\u0068 ok"}"#, #"Xq9vT2mLp8Rz4Kw7J\u0068"#, nil),
         ]
@@ -454,7 +462,10 @@ import Testing
         let secrets = [#"password: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzQ8vT2mLp""#, #"secret_key = "Xq9vT2mLp8/Rz4Kw7J/hAb3Cd5Ef""#]
         for t in secrets { #expect(Self.scan(t).contains { $0.ruleID.hasPrefix("generic-") }, "\(t)") }
         let paths = [#"password: "src/Main2/App.swift""#, #"token = "config/secrets/prod-01.yaml""#, #"api_key = "/usr/local/Bin9x/tool""#,
-                     #"secret = "./keys/Prod2Key/current""#, #"password = "~/x/Ab3Cd5Ef/y""#, #"secret = "vault:kv/Data9Prod/app""#]
+                     #"secret = "./keys/Prod2Key/current""#, #"password = "~/x/Ab3Cd5Ef/y""#, #"secret = "vault:kv/Data9Prod/app""#,
+                     // Names in AWS Secrets Manager, S3 keys, Vault paths and git refs (helper-188).
+                     "SECRET=prod/PaymentService2/Database", "DB_SECRET=staging/Billing2Svc/rds", #"aws_secret = "prod/MyApp2/DbCreds""#,
+                     #"secret_key = "uploads/UserAvatars2/original""#, #"password: "kv/Team42/Service""#, #"token = "refs/heads/Feature2Branch""#]
         for t in paths { #expect(Self.scan(t).isEmpty, "\(t)") }
     }
 

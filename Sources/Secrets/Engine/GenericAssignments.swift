@@ -164,17 +164,28 @@ enum GenericAssignments {
             }
             while v1 > v0, b[v1 - 1] == 44 || b[v1 - 1] == 59 || b[v1 - 1] == 46 { v1 -= 1 }
         } else {
-            guard flag || startsLine(b, s) || startsField(b, s, anywhere: anywhere) else { return nil }
+            // A whole string that is the assignment, `"NAME=…"`: a compose list's `- "DB_PASSWORD=…"`, an
+            // exec array's `["env", "TOKEN=…"]`, a JSON field (`"cmd":"DB_PASSWORD\u003d…"` as Gson
+            // writes it); its value ends at the closing quote (found by helper-188).
+            let opening: UInt8? = s > 0 && (b[s - 1] == 34 || b[s - 1] == 39) && Self.opensField(b, s - 1) ? b[s - 1] : nil
+            guard flag || startsLine(b, s) || startsField(b, s, anywhere: anywhere) || opening != nil else { return nil }
             v0 = i; v1 = i
             // A terminal escape (`ESC[0m` after a coloured value, or `\u001b[0m` as a JSON log writes
             // it) ends it too.
             func colour(_ k: Int) -> Bool { b[k] == 27 || (b[k] == 92 && RulePattern.colourEnd(b, n, at: k) != nil) }
+            if let opening {
+                while v1 < n, b[v1] != opening, b[v1] != 10, b[v1] != 13, b[v1] != 32, b[v1] != 9, b[v1] != 92, !colour(v1), v1 - v0 <= 512 { v1 += 1 }
+                // A string that ends with its value; within a longer one, only where a field may start
+                // anywhere (`redact`'s `… "DB_PASSWORD=… ok"`).
+                guard v1 < n, b[v1] == opening || anywhere else { return nil }
+            } else {
             while v1 < n, b[v1] != 10, b[v1] != 13, b[v1] != 32, b[v1] != 9, b[v1] != 35, b[v1] != 59, b[v1] != 44, !colour(v1), v1 - v0 <= 512 { v1 += 1 }
             var e = v1
             while e < n, b[e] != 10, b[e] != 13, b[e] != 32, b[e] != 9, !colour(e), e - v0 <= 512 { e += 1 }
             while e > v1, b[e - 1] == 44 || b[e - 1] == 59 { e -= 1 }
             // A value starting with `#` or `;` is a comment written straight after the separator.
             if e > v1, b[v0] != 35, b[v0] != 59 { longer = e }
+            }
         }
         // An unquoted value with brackets, or a dotted name, is code: `getpass.getpass()`, `cfg.token`.
         func isCode(_ end: Int) -> Bool {
@@ -196,7 +207,10 @@ enum GenericAssignments {
         // The bare word `key` (or `auth`) names too many things; it needs a qualifier in front.
         if name == Array("key".utf8) || name == Array("auth".utf8) { return nil }
         var confidence: Confidence?
-        for end in [v1] + (longer.map { [$0] } ?? []) where end > v0 && (quoted || !isCode(end)) {
+        // Last, a bare value cut at its first quote: inside a JSON string, `…=Xq9…Jh"}` ran on past it
+        // and was no value at all (found by helper-188).
+        let atQuote = quoted ? nil : (v0..<v1).first { b[$0] == 34 || b[$0] == 39 }
+        for end in [v1] + (longer.map { [$0] } ?? []) + (atQuote.map { [$0] } ?? []) where end > v0 && (quoted || !isCode(end)) {
             if let c = score(UnsafeBufferPointer(start: b + v0, count: end - v0), family: fam, name: name) {
                 confidence = c; v1 = end
                 break
@@ -323,6 +337,14 @@ enum GenericAssignments {
         if b[j] == 45 { return j == 0 || b[j - 1] == 32 || b[j - 1] == 10 }
         return false
     }
+    /// Whether the quote at `q` opens a string where a field starts: after a line start, a blank, a
+    /// list's `-`, `[`, `(`, `{`, `,`, `:` or `=`.
+    static func opensField(_ b: UnsafePointer<UInt8>, _ q: Int) -> Bool {
+        guard q > 0 else { return true }
+        let c = b[q - 1]
+        return c == 10 || c == 13 || c == 32 || c == 9 || c == 45 || c == 91 || c == 40 || c == 123 || c == 44 || c == 58 || c == 61
+    }
+
     static let declaringWords: [[UInt8]] = ["export", "env", "arg", "set"].map { Array($0.utf8) }
 
     /// A bare value's name is also a field when the token before it is a `k=v` pair (logfmt, a shell's
@@ -389,23 +411,34 @@ enum GenericAssignments {
     }
 
     /// Whether a value with two or more `/` is base64 rather than a path: it starts with no `/`, `.` or
-    /// `~`, names no scheme or file extension, and one of its segments mixes upper case, lower case and
-    /// digits, as a random one does and a path's words rarely do. Every value with two slashes was
-    /// taken for a path, and an AWS-style secret key under a password's name passed (found by helper-184).
+    /// `~`, names no scheme or file extension, and one of its segments of 10 or more characters mixes
+    /// upper case, lower case and digits and changes case at every third letter or more often, as a
+    /// random one does and a path's words (`PaymentService2`, `UserAvatars2`) do not. Every value with
+    /// two slashes was taken for a path, and an AWS-style secret key under a password's name passed
+    /// (found by helper-184); names in AWS Secrets Manager, S3 keys and Vault paths were then taken for
+    /// secrets, with a segment mixing cases and digits alone (helper-188).
     static func slashesInBase64(_ v: UnsafeBufferPointer<UInt8>) -> Bool {
         guard let first = v.first, first != 47, first != 46, first != 126, !v.contains(58) else { return false }
         if let lastSlash = v.lastIndex(of: 47), v[(lastSlash + 1)...].contains(46) { return false }
-        var upper = false, lower = false, digit = false, length = 0
+        var upper = false, lower = false, digit = false, length = 0, letters = 0, changes = 0
+        var lastCase: Bool?
+        func random() -> Bool { upper && lower && digit && length >= 10 && changes * 3 >= letters }
         for c in v {
             if c == 47 {
-                if upper && lower && digit && length >= 6 { return true }
-                upper = false; lower = false; digit = false; length = 0
+                if random() { return true }
+                upper = false; lower = false; digit = false; length = 0; letters = 0; changes = 0; lastCase = nil
                 continue
             }
             length += 1
-            if c >= 65 && c <= 90 { upper = true } else if c >= 97 && c <= 122 { lower = true } else if c >= 48 && c <= 57 { digit = true }
+            let isUpper = c >= 65 && c <= 90, isLower = c >= 97 && c <= 122
+            if isUpper { upper = true } else if isLower { lower = true } else if c >= 48 && c <= 57 { digit = true }
+            if isUpper || isLower {
+                letters += 1
+                if let l = lastCase, l != isUpper { changes += 1 }
+                lastCase = isUpper
+            }
         }
-        return upper && lower && digit && length >= 6
+        return random()
     }
 
     private static func tally(_ v: UnsafeBufferPointer<UInt8>, _ c: UInt8) -> Int { v.reduce(0) { $0 + ($1 == c ? 1 : 0) } }
