@@ -90,6 +90,9 @@ import Testing
             let spanned = String(decoding: bytes[hit.redacted], as: UTF8.self).replacingOccurrences(of: "\\n", with: "").filter { !" \n\r>".contains($0) }
             #expect(Array(spanned.utf8) == plainValue, "\(width) \(sep.debugDescription): \(spanned)")
         }
+        // Wrapped in a JSON string by PHP, whose `\/` must be decoded before the lines are joined (helper-188).
+        let php = #"{"blob":""# + wrapped(20, #"\n"#).replacingOccurrences(of: "/", with: #"\/"#) + #"\n"}"#
+        #expect(Self.found(php, e) == ["known:agent-creds/token"], "\(php)")
         // Only known values are looked for joined: two words of a pattern's prefix and body are not one.
         let rules = try SecretEngine.standard()
         #expect(Array("ghp_A1b2C3d4E5f6G7h8\nI9j0K1l2M3n4O5p6Q7r8\n".utf8).withUnsafeBytes { rules.scan($0) }.allSatisfy { $0.ruleID != "github-personal-access-token" })

@@ -633,6 +633,18 @@ import TestSupport
         """#
         let r = try runProcess("/usr/bin/env", ["python3", "-c", driver, provenantBinary, ppk, mac])
         #expect(r.out.contains("[REDACTED:putty-private-key]") && !r.out.contains("AAAAIu1ouclS3nA0"), "\(r.out) \(r.err)")
+        // With known values, a base64 form wrapped over lines is held across a pause after its first
+        // line, not written half in clear (helper-188).
+        let knownDriver = #"""
+        import base64, subprocess, sys, tempfile, time
+        k = tempfile.NamedTemporaryFile("w", suffix=".env", delete=False); k.write("API_TOKEN=agent-Secret-Value-123\n"); k.close()
+        p = subprocess.Popen([sys.argv[1], "secrets", "redact", "--known", k.name], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        p.stdin.write(b'eyJub3RlIjoicHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwIiwidG9rZW4iOiJhZ2VudC1TZWNy\n'); p.stdin.flush(); time.sleep(0.8)
+        p.stdin.write(b'ZXQtVmFsdWUtMTIzIn0=\nINFO done\n'); p.stdin.close()
+        sys.stdout.write(p.stdout.read().decode())
+        """#
+        let w = try runProcess("/usr/bin/env", ["python3", "-c", knownDriver, provenantBinary])
+        #expect(w.out.contains("[REDACTED:known:") && !w.out.contains("dG9rZW4iOiJhZ2VudC1TZWNy") && w.out.hasSuffix("INFO done\n"), "\(w.out) \(w.err)")
         // ChunkedScan's idle limit, directly: a continued line is held, with the lines it continues.
         let text = Array("done\ncurl -H 'Authorization: Bearer x' \\\n  -d a \\\r\n".utf8)
         #expect(ChunkedScan.idleLimit(text, from: 0) == 5)
@@ -651,6 +663,13 @@ import TestSupport
         let stray = Array(("-----BEGIN in a log line\n" + String(repeating: "line\n", count: 20_000)).utf8)
         let later = stray + Array("ok\n-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n".utf8)
         #expect(ChunkedScan.idleLimit(later, from: 0) == stray.count + 3)
+        // With known values, trailing lines that end in 16 or more base64 characters are held from the
+        // first such run within reach; a line of words is not (helper-188).
+        let wrapped = Array("log line\ndata: eyJub3RlIjoicHBwcHBw\ncHBwcHBwcHBwcHBwcHBw\n".utf8)
+        #expect(ChunkedScan.idleLimit(wrapped, from: 0, base64Reach: 4096) == 15)
+        #expect(ChunkedScan.idleLimit(wrapped, from: 0, base64Reach: 30) == 36)
+        #expect(ChunkedScan.idleLimit(wrapped, from: 0) == wrapped.count)
+        #expect(ChunkedScan.idleLimit(Array("INFO started ok\nline two\n".utf8), from: 0, base64Reach: 4096) == 25)
     }
 
     /// Found by helper-141: UTF-16 input came out of `secrets redact` byte for byte, token and all, and

@@ -149,6 +149,8 @@ import TestSupport
             "cjk-tail.txt": le("token: \(token)") + Array("\u{65E5}\u{672C}\u{8A9E}\u{306E}\u{30C6}\u{30AD}\u{30B9}\u{30C8}\r\n\u{4E2D}\u{6587} ok\n".utf8),
             "emoji16.txt": le("password = \"Xq9vT2mLp8Rz4Kw7Jh\u{1F600}Ab3Cd5Ef7Gh\"\n"),
             "emoji8.txt": Array("password = \"Xq9vT2mLp8Rz4Kw7Jh\u{1F600}Ab3Cd5Ef7Gh\"\n".utf8),
+            // A value ending in a lone high surrogate, then one byte: its range ended past the bytes (helper-188).
+            "surrogate-end.txt": Array("password=Xq9vT2mLp8Rz4Kw7Jh".data(using: .utf16BigEndian)!) + [0xD8, 0x3D, 0xDC],
             "key16.txt": le("password = \"Xq9vT2mLp8Rz4Kw7Jh\u{1F511}Ab3Cd5Ef7Gh\"\n"),
         ]
         for (name, bytes) in files { try Data(bytes).write(to: dir.appendingPathComponent(name)) }
@@ -164,6 +166,7 @@ import TestSupport
         let e16 = print["emoji16.txt generic-password"], e8 = print["emoji8.txt generic-password"], k16 = print["key16.txt generic-password"]
         #expect(e16 != nil && e16 == e8 && k16 != nil && k16 != e16, "\(print)")
         #expect(!r.out.contains(token))
+        #expect(r.code == 0 && print["surrogate-end.txt generic-password"] != nil, "\(r.err)")
         let redacted = try runProcess("/bin/sh", ["-c", "\"$0\" secrets redact < \"$1\"", provenantBinary, dir.appendingPathComponent("zero.txt").path])
         let back = String(data: Data(redacted.out.utf8), encoding: .utf16LittleEndian) ?? ""
         #expect(!back.contains(token) && back.contains("[REDACTED:github-personal-access-token]"), "\(back)")

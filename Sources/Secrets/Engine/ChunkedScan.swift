@@ -79,9 +79,12 @@ public struct ChunkedScan: Sendable {
                             complete: inout Bool) -> (matches: [SecretMatch], runs: [(bytes: Range<Int>, reading: UTF16Runs.Reading)]) {
         var found: [SecretMatch] = []
         var runs: [(bytes: Range<Int>, reading: UTF16Runs.Reading)] = []
+        // One budget for every stretch of the buffer, as for its bytes: each of them with its own let
+        // keyword-dense text read a turn at a time cost far more than the same text in UTF-8.
+        var budget = SecretEngine.workBudget(buffer.count)
         UTF16Runs.find(buffer, lead: lead) { run in
             runs.append((run.bytes, run.reading))
-            let matches = run.text.withUnsafeBytes { engine.scan($0, complete: &complete) }
+            let matches = run.text.withUnsafeBytes { engine.scan($0, complete: &complete, budget: &budget) }
             for var m in matches {
                 m.decodedValue = m.decodedValue ?? Array(run.text[m.value])
                 m.value = UTF16Runs.bytes(m.value, of: run, in: buffer)
@@ -124,7 +127,7 @@ public struct ChunkedScan: Sendable {
     /// past the line of a block that has opened and not closed yet (a PEM, SSH2 or PuTTY key), nor
     /// past a line a backslash continues (`Authorization: Bearer … \`), since the secret's lines would
     /// pass before it could be matched whole (PuTTY and SSH2 keys passed on a pause, helper-141).
-    static func idleLimit(_ buffer: [UInt8], from handled: Int, wide: Bool = false) -> Int {
+    static func idleLimit(_ buffer: [UInt8], from handled: Int, wide: Bool = false, base64Reach: Int? = nil) -> Int {
         guard handled < buffer.count, let nl = buffer[handled...].lastIndex(of: 10) else { return handled }
         var limit = nl + 1
         func last(_ needle: [UInt8], in r: Range<Int>) -> Int? {
@@ -180,6 +183,31 @@ public struct ChunkedScan: Sendable {
             limit = start
             end = start - 1
         }
+        // With known values, whose base64 form may be wrapped across lines (`WrappedBase64`): the
+        // trailing lines that end in a run of 16 or more base64 characters, as wrapped lines do, are
+        // held from the first of those runs within `base64Reach`, so a form a pause cut after its first
+        // line is not written half in clear (found by helper-188).
+        if let reach = base64Reach {
+            func isBase64(_ c: UInt8) -> Bool {
+                (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c == 43 || c == 47 || c == 45 || c == 95 || c == 61
+            }
+            var held = limit
+            var lineEnd = limit - 1
+            while lineEnd > handled, buffer[lineEnd] == 10 {
+                var e = lineEnd
+                if e > handled, buffer[e - 1] == 13 { e -= 1 }
+                var s = e
+                while s > handled, isBase64(buffer[s - 1]) { s -= 1 }
+                guard e - s >= 16, limit - s <= reach else { break }
+                held = s
+                // On to the line before, unless this run starts the line (after blanks or a quote's `>`).
+                var k = s
+                while k > handled, buffer[k - 1] == 32 || buffer[k - 1] == 9 || buffer[k - 1] == 62 { k -= 1 }
+                guard k > handled, buffer[k - 1] == 10 else { break }
+                lineEnd = k - 1
+            }
+            limit = held
+        }
         return limit
     }
 
@@ -213,7 +241,7 @@ public struct ChunkedScan: Sendable {
                 if got < 0 { idle = true; break }
             }
             var limit = atEnd ? buffer.count : max(handled, buffer.count - overlap)
-            if idle, !atEnd { limit = max(limit, Self.idleLimit(buffer, from: handled, wide: wide)) }
+            if idle, !atEnd { limit = max(limit, Self.idleLimit(buffer, from: handled, wide: wide, base64Reach: engine.known == nil ? nil : overlap)) }
             var cut = limit
             var runs: [(bytes: Range<Int>, reading: UTF16Runs.Reading)] = []
             let goOn = buffer.withUnsafeBytes { raw in

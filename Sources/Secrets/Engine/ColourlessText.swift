@@ -31,6 +31,19 @@ struct ColourlessText {
         }
     }
 
+    /// Where each colour code in the text starts, in order.
+    static func codes(_ b: UnsafePointer<UInt8>, _ n: Int) -> [Int] {
+        var out: [Int] = []
+        for introducer in [UInt8(27), 92] {
+            var from = 0
+            while from < n, let p = memchr(b + from, Int32(introducer), n - from) {
+                let at = b.distance(to: p.assumingMemoryBound(to: UInt8.self))
+                if let end = RulePattern.colourEnd(b, n, at: at) { out.append(at); from = end } else { from = at + 1 }
+            }
+        }
+        return out.sorted()
+    }
+
     /// Where the first colour code in the text starts: ESC and backslash bytes found by `memchr`, each
     /// then checked whole.
     static func firstCode(_ b: UnsafePointer<UInt8>, _ n: Int) -> Int? {

@@ -240,55 +240,101 @@ public final class SecretEngine: Sendable {
     /// attempts' budget (`workBudget`) ran out and the rest of them were skipped (the caller reports the input as
     /// only partly scanned, or refuses it).
     public func scan(_ bytes: UnsafeRawBufferPointer, complete: inout Bool) -> [SecretMatch] {
-        var found = scanWithoutColour(bytes, complete: &complete)
-        var more: [SecretMatch] = []
-        // Text with JSON's `\/` and `\uXXXX` escapes is read decoded too (`UnescapedText`), and what
-        // that finds is placed back over the escapes it stood at.
-        if let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), let view = UnescapedText(base, bytes.count) {
+        var budget = Self.workBudget(bytes.count)
+        return scan(bytes, complete: &complete, budget: &budget)
+    }
+
+    /// `scan` within `budget` (bytes of pattern windows, `workBudget`), shared by every reading of the
+    /// bytes, so a view of them adds no budget of its own: each view with its own made dense keywords
+    /// cost four times as much once text held an escape and a colour code (found by helper-188).
+    public func scan(_ bytes: UnsafeRawBufferPointer, complete: inout Bool, budget: inout Int) -> [SecretMatch] {
+        var found = scanReadings(bytes, complete: &complete, budget: &budget)
+        let readings = found.count
+        // Text with JSON's `\/` and `\uXXXX` escapes is read decoded too (`UnescapedText`), around
+        // each escape, and what that finds is placed back over the escapes it stood at.
+        if let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) {
             let n = bytes.count
-            more += view.bytes.withUnsafeBytes { scanWithoutColour($0, complete: &complete) }.map { m -> SecretMatch in
-                var m = m
-                if m.decodedValue == nil { m.decodedValue = Array(view.bytes[m.value]) }
-                m.value = view.original(m.value, in: base, n)
-                m.match = view.original(m.match, in: base, n)
-                m.covering = m.covering.map { view.original($0, in: base, n) }
-                return m
+            for window in viewWindows(around: UnescapedText.escapes(base, n), in: n) {
+                guard let view = UnescapedText(base + window.lowerBound, window.count) else { continue }
+                let more = view.bytes.withUnsafeBytes { scanReadings($0, complete: &complete, budget: &budget) }
+                for var m in more where Self.inside(m, view.bytes.count, window, n) {
+                    if m.decodedValue == nil { m.decodedValue = Array(view.bytes[m.value]) }
+                    let back = { (r: Range<Int>) in view.original(r, in: base + window.lowerBound, window.count).shifted(by: window.lowerBound) }
+                    m.value = back(m.value)
+                    m.match = back(m.match)
+                    m.covering = m.covering.map(back)
+                    found.append(m)
+                }
             }
         }
+        return found.count > readings ? resolve(found) : found
+    }
+
+    /// The bytes as written and without colour codes, and known values in them with wrapped base64
+    /// joined: what every view of the text is read as too (so a known value wrapped in a PHP-escaped
+    /// JSON string is joined after its `\/` are decoded, found by helper-188).
+    func scanReadings(_ bytes: UnsafeRawBufferPointer, complete: inout Bool, budget: inout Int) -> [SecretMatch] {
+        var found = scanWithoutColour(bytes, complete: &complete, budget: &budget)
         // Known values also with the breaks of wrapped base64 taken out (`WrappedBase64`): the match
         // spans the break where it stood, and its value is the joined form.
         if let known, let view = WrappedBase64(bytes) {
-            more += view.bytes.withUnsafeBytes { known.scan($0) }.map { m -> SecretMatch in
-                var m = m
+            let more = view.bytes.withUnsafeBytes { known.scan($0) }
+            guard !more.isEmpty else { return found }
+            for var m in more {
                 m.decodedValue = Array(view.bytes[m.value])
                 m.value = view.original(m.value)
                 m.match = view.original(m.match)
                 m.covering = m.covering.map(view.original)
-                return m
+                found.append(m)
+            }
+            return resolve(found)
+        }
+        return found
+    }
+
+    /// The bytes as they are, and with their terminal colour codes taken out (`ColourlessText`) around
+    /// each code: what that finds is placed back where it stood.
+    func scanWithoutColour(_ bytes: UnsafeRawBufferPointer, complete: inout Bool, budget: inout Int) -> [SecretMatch] {
+        var found = scanAsWritten(bytes, complete: &complete, budget: &budget)
+        guard let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return found }
+        let n = bytes.count
+        var more = false
+        for window in viewWindows(around: ColourlessText.codes(base, n), in: n) {
+            guard let view = ColourlessText(base + window.lowerBound, window.count) else { continue }
+            for var m in view.bytes.withUnsafeBytes({ scanAsWritten($0, complete: &complete, budget: &budget) }) where Self.inside(m, view.bytes.count, window, n) {
+                let back = { (r: Range<Int>) in view.original(r).shifted(by: window.lowerBound) }
+                m.value = back(m.value)
+                m.match = back(m.match)
+                m.covering = m.covering.map(back)
+                found.append(m)
+                more = true
             }
         }
-        guard !more.isEmpty else { return found }
-        found += more
-        return resolve(found)
+        return more ? resolve(found) : found
     }
 
-    /// The bytes as they are, and with their terminal colour codes taken out (`ColourlessText`): what
-    /// that finds is placed back where it stood.
-    func scanWithoutColour(_ bytes: UnsafeRawBufferPointer, complete: inout Bool) -> [SecretMatch] {
-        let found = scanAsWritten(bytes, complete: &complete)
-        guard let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), let view = ColourlessText(base, bytes.count) else { return found }
-        let more = view.bytes.withUnsafeBytes { scanAsWritten($0, complete: &complete) }.map { m -> SecretMatch in
-            var m = m
-            m.value = view.original(m.value)
-            m.match = view.original(m.match)
-            m.covering = m.covering.map(view.original)
-            return m
+    /// Windows of the text around `places` (escapes, colour codes), `overlap` bytes to either side and
+    /// merged where they meet: a match that takes one in lies within its window, and text far from any
+    /// is read once, not twice (a colour code on a log's first line had the whole chunk read again).
+    func viewWindows(around places: [Int], in n: Int) -> [Range<Int>] {
+        var out: [Range<Int>] = []
+        let reach = overlap
+        for p in places {
+            let lo = max(0, p - reach), hi = min(n, p + reach)
+            if let last = out.last, lo <= last.upperBound { out[out.count - 1] = last.lowerBound..<max(last.upperBound, hi) } else { out.append(lo..<hi) }
         }
-        return more.isEmpty ? found : resolve(found + more)
+        return out
     }
 
-    /// `scan` of the bytes as they are.
-    func scanAsWritten(_ bytes: UnsafeRawBufferPointer, complete: inout Bool) -> [SecretMatch] {
+    /// Whether a match in a window's view stays clear of the window's edges inside the text: one that
+    /// touches them may be cut short there, and is no match of the whole text.
+    static func inside(_ m: SecretMatch, _ viewCount: Int, _ window: Range<Int>, _ n: Int) -> Bool {
+        let r = m.covering ?? m.match
+        return (window.lowerBound == 0 || r.lowerBound > 0) && (window.upperBound == n || r.upperBound < viewCount)
+    }
+
+    /// `scan` of the bytes as they are, within what is left of `budget`.
+    func scanAsWritten(_ bytes: UnsafeRawBufferPointer, complete: inout Bool, budget: inout Int) -> [SecretMatch] {
         guard let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), bytes.count > 0 else { return [] }
         let n = bytes.count
         var found: [SecretMatch] = []
@@ -362,8 +408,8 @@ public final class SecretEngine: Sendable {
             }
         }
         if perRule { for r in 0..<rules.count where pendingStart[r] >= 0 { windows.append((r, pendingStart[r]..<pendingEnd[r], pendingHits[r])) } }
-        // 2. Patterns on the windows, within one budget of window bytes for the scan (`workBudget`).
-        var budget = Self.workBudget(n)
+        // 2. Patterns on the windows, within one budget of window bytes for the scan (`workBudget`),
+        // shared with the scan's other readings.
         // Each rule also has a share of its own, so one rule's dense keyword cannot spend what another
         // rule's single hit needs.
         let share = Self.ruleBudget(n)
@@ -625,4 +671,9 @@ public final class SecretEngine: Sendable {
         }
         return kept
     }
+}
+
+extension Range where Bound == Int {
+    /// The range `d` further on.
+    func shifted(by d: Int) -> Range<Int> { (lowerBound + d)..<(upperBound + d) }
 }

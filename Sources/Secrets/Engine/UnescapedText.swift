@@ -57,15 +57,24 @@ public struct UnescapedText {
     }
 
     /// Where the first escape this view decodes starts: backslashes found by `memchr`, each checked.
-    static func firstEscape(_ b: UnsafePointer<UInt8>, _ n: Int) -> Int? {
+    static func firstEscape(_ b: UnsafePointer<UInt8>, _ n: Int) -> Int? { escapes(b, n, first: true).first }
+
+    /// Where each escape this view decodes starts (only the first with `first`), in order.
+    static func escapes(_ b: UnsafePointer<UInt8>, _ n: Int, first: Bool = false) -> [Int] {
+        var out: [Int] = []
         var from = 0
         while from < n, let p = memchr(b + from, 92, n - from) {
             let at = b.distance(to: p.assumingMemoryBound(to: UInt8.self))
-            if escape(b, n, at: at) != nil { return at }
+            if let (_, length) = escape(b, n, at: at) {
+                out.append(at)
+                if first { break }
+                from = at + length
+                continue
+            }
             // `\\` escapes the backslash: what follows it is no escape.
             from = at + (at + 1 < n && b[at + 1] == 92 ? 2 : 1)
         }
-        return nil
+        return out
     }
 
     static func appendUTF8(_ u: UInt16, to out: inout [UInt8]) {
