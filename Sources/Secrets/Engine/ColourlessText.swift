@@ -11,22 +11,19 @@ import Darwin
 /// wants its value straight after its `=` (an AWS secret key, Azure's client secret) missed the value
 /// after a code (found by helper-184).
 struct ColourlessText {
-    var bytes: [UInt8] = []
+    private var mapped: MappedBytes
+    var bytes: [UInt8] { mapped.bytes }
     /// For each byte of `bytes`, its offset in the text.
-    var source: [Int32] = []
+    var source: [Int32] { mapped.source }
 
     /// The text without its colour codes, or nil when it has none (or is too long to map).
     init?(_ b: UnsafePointer<UInt8>, _ n: Int) {
         guard n < Int(Int32.max), let first = Self.firstCode(b, n) else { return nil }
-        bytes.reserveCapacity(n)
-        source.reserveCapacity(n)
-        bytes.append(contentsOf: UnsafeBufferPointer(start: b, count: first))
-        source.append(contentsOf: (0..<Int32(first)))
+        mapped = MappedBytes(b, first: first, capacity: n)
         var i = first
         while i < n {
             if b[i] == 27 || b[i] == 92, let e = RulePattern.colourEnd(b, n, at: i) { i = e; continue }
-            bytes.append(b[i])
-            source.append(Int32(i))
+            mapped.append(b[i], from: i)
             i += 1
         }
     }

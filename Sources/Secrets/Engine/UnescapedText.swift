@@ -12,33 +12,30 @@ import ProvenantCore
 /// well as the text, in `secrets scan` and `redact` as the proxy reads a request (found by
 /// helper-183 #9). Control characters stay escaped: a colour code's `\u001b[` is `ColourlessText`'s.
 public struct UnescapedText {
-    public private(set) var bytes: [UInt8] = []
+    private var mapped: MappedBytes
+    public var bytes: [UInt8] { mapped.bytes }
     /// For each byte of `bytes`, its offset in the text (an escape's first byte for what it decodes to).
-    public private(set) var source: [Int32] = []
+    public var source: [Int32] { mapped.source }
     /// The text decoded, or nil when it holds none of these escapes (or is too long to map).
     public init?(_ b: UnsafePointer<UInt8>, _ n: Int) {
         guard n < Int(Int32.max), let first = Self.firstEscape(b, n) else { return nil }
-        bytes.reserveCapacity(n)
-        source.reserveCapacity(n)
-        bytes.append(contentsOf: UnsafeBufferPointer(start: b, count: first))
-        source.append(contentsOf: (0..<Int32(first)))
+        mapped = MappedBytes(b, first: first, capacity: n)
         var i = first
         while i < n {
             if b[i] == 92, i + 1 < n, b[i + 1] == 92 {
-                bytes += [92, 92]
-                source += [Int32(i), Int32(i + 1)]
+                mapped.append(92, from: i)
+                mapped.append(92, from: i + 1)
                 i += 2
                 continue
             }
             if b[i] == 92, let (decoded, length) = Self.escape(b, n, at: i) {
-                let before = bytes.count
-                Self.appendUTF8(decoded, to: &bytes)
-                source.append(contentsOf: repeatElement(Int32(i), count: bytes.count - before))
+                var utf8: [UInt8] = []
+                Self.appendUTF8(decoded, to: &utf8)
+                for c in utf8 { mapped.append(c, from: i) }
                 i += length
                 continue
             }
-            bytes.append(b[i])
-            source.append(Int32(i))
+            mapped.append(b[i], from: i)
             i += 1
         }
     }
