@@ -469,6 +469,19 @@ import Testing
         for t in paths { #expect(Self.scan(t).isEmpty, "\(t)") }
     }
 
+    /// A value in a YAML block scalar (`password: |` then the value on the next, deeper line) was no
+    /// value at all (helper-183 #9). Its first line is the value; a line no deeper, a placeholder, or
+    /// a block under a name that names no secret stays clean.
+    @Test func yamlBlockScalarsHoldTheirValue() {
+        for t in ["db:\n  password: |\n    Xq9vT2mLp8Rz4Kw7Jh\n", "- name: x\n  password: >-\n      Xq9vT2mLp8Rz4Kw7Jh  \r\n", "api_token: |2\n  f3Kq8ZpT1xW7nB4mR9sD2vL6\n"] {
+            let m = Self.scan(t)
+            #expect(m.contains { $0.ruleID.hasPrefix("generic-") && ["Xq9vT2mLp8Rz4Kw7Jh", "f3Kq8ZpT1xW7nB4mR9sD2vL6"].contains(Self.value(t, $0)) }, "\(t.debugDescription): \(m.map(\.ruleID))")
+        }
+        for t in ["password: |\nXq9vT2mLp8Rz4Kw7Jh\n", "password: |\n  ${DB_PASSWORD}\n", "description: |\n  Xq9vT2mLp8Rz4Kw7Jh\n", "password: |\n\n"] {
+            #expect(Self.scan(t).isEmpty, "\(t.debugDescription)")
+        }
+    }
+
     static func withoutColour(_ s: String) -> String {
         s.replacing(#/(\u{1B}|\\e|\\u001b|\\x1b|\\033)\[[0-9;]*[@-~]/#, with: "")
     }

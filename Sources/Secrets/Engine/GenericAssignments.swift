@@ -104,11 +104,13 @@ enum GenericAssignments {
         guard i < n else { return nil }
         // Kubernetes' env list: `- name: DB_PASSWORD`, then `value: …` on the next line.
         var pair: Range<Int>?
+        var colon = false
         // A command-line option and its value: `--password VALUE` (found by helper-132).
         let flag = t - s > 2 && b[s] == 45 && b[s + 1] == 45 && i == t + 1 && b[t] == 32
         if flag {
             guard b[i] != 45, b[i] != 58, b[i] != 61 else { return nil }
         } else if b[i] == 58 { // :
+            colon = true
             i += 1; if i < n, b[i] == 61 { i += 1 }
         } else if b[i] == 61 { // =
             i += 1
@@ -129,6 +131,12 @@ enum GenericAssignments {
                 while i < n, b[i] == 32 || b[i] == 9 { i += 1 }
             }
             guard i < n else { return nil }
+            // A YAML block scalar (`password: |`, `>-`): the value is its first line, indented deeper
+            // than the key (found by helper-183 #9; a Helm values file's password passed).
+            if colon, b[i] == 124 || b[i] == 62 {
+                guard let block = Self.blockScalarLine(b, n, indicator: i, key: s) else { return nil }
+                pair = block
+            }
         }
         // The value: a quoted literal anywhere, or a bare value on a line that starts with the name
         // (.env, YAML, properties, INI), where it cannot be an expression.
@@ -337,6 +345,25 @@ enum GenericAssignments {
         if b[j] == 45 { return j == 0 || b[j - 1] == 32 || b[j - 1] == 10 }
         return false
     }
+    /// The first line of the YAML block scalar whose indicator (`|` or `>`, then `-`, `+` or a digit)
+    /// stands at `at`, when it is indented deeper than the key at `key` and holds something.
+    static func blockScalarLine(_ b: UnsafePointer<UInt8>, _ n: Int, indicator at: Int, key: Int) -> Range<Int>? {
+        var k = at + 1
+        while k < n, k - at <= 3, b[k] == 45 || b[k] == 43 || (b[k] >= 49 && b[k] <= 57) { k += 1 }
+        while k < n, b[k] == 32 || b[k] == 9 { k += 1 }
+        if k < n, b[k] == 13 { k += 1 }
+        guard k < n, b[k] == 10 else { return nil }
+        var lineStart = key
+        while lineStart > 0, key - lineStart <= 512, b[lineStart - 1] != 10 { lineStart -= 1 }
+        var c0 = k + 1
+        while c0 < n, b[c0] == 32, c0 - k <= 512 { c0 += 1 }
+        guard c0 - (k + 1) > key - lineStart, c0 < n, b[c0] != 10, b[c0] != 13 else { return nil }
+        var c1 = c0
+        while c1 < n, b[c1] != 10, b[c1] != 13, c1 - c0 <= 512 { c1 += 1 }
+        while c1 > c0, b[c1 - 1] == 32 || b[c1 - 1] == 9 { c1 -= 1 }
+        return c1 > c0 ? c0..<c1 : nil
+    }
+
     /// Whether the quote at `q` opens a string where a field starts: after a line start, a blank, a
     /// list's `-`, `[`, `(`, `{`, `,`, `:` or `=`.
     static func opensField(_ b: UnsafePointer<UInt8>, _ q: Int) -> Bool {
