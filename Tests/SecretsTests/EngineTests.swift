@@ -459,7 +459,10 @@ import Testing
     /// Found by helper-184: a value with two or more `/` was always taken for a path, and base64 secrets
     /// (an AWS-style secret key under a password's name) passed. Paths, URLs and file names still do not count.
     @Test func base64WithSlashesIsNoPath() {
-        let secrets = [#"password: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzQ8vT2mLp""#, #"secret_key = "Xq9vT2mLp8/Rz4Kw7J/hAb3Cd5Ef""#]
+        let secrets = [#"password: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzQ8vT2mLp""#, #"secret_key = "Xq9vT2mLp8/Rz4Kw7J/hAb3Cd5Ef""#,
+                       // Random segments that change case seldom (helper-189).
+                       "DB_PASSWORD=XA43PMQdv8i+ewQOkuN2N/Bnrrpzm2lsrMQa91/l", "SECRET_KEY=1jPo7Bca/hXKJi0vCY4YB/LHEChg5b6jEXm/mKqj",
+                       #"client_secret: "UWrVME3Y917YgW19Pzsj3u8w1i6bMR/uNpk/UQFh""#]
         for t in secrets { #expect(Self.scan(t).contains { $0.ruleID.hasPrefix("generic-") }, "\(t)") }
         let paths = [#"password: "src/Main2/App.swift""#, #"token = "config/secrets/prod-01.yaml""#, #"api_key = "/usr/local/Bin9x/tool""#,
                      #"secret = "./keys/Prod2Key/current""#, #"password = "~/x/Ab3Cd5Ef/y""#, #"secret = "vault:kv/Data9Prod/app""#,
@@ -467,6 +470,25 @@ import Testing
                      "SECRET=prod/PaymentService2/Database", "DB_SECRET=staging/Billing2Svc/rds", #"aws_secret = "prod/MyApp2/DbCreds""#,
                      #"secret_key = "uploads/UserAvatars2/original""#, #"password: "kv/Team42/Service""#, #"token = "refs/heads/Feature2Branch""#]
         for t in paths { #expect(Self.scan(t).isEmpty, "\(t)") }
+    }
+
+    /// A log with a token, a colour code and an escaped slash on every line is read whole: one budget
+    /// for the text and its views made it "not fully checked" at 450 KB (helper-189).
+    @Test func viewsOfEveryLineAreReadWithinTheBudget() {
+        let engine = try! SecretEngine.standard(minimumConfidence: .high, assignmentsAnywhere: true)
+        var seed: UInt64 = 7
+        func next() -> UInt64 { seed = seed &* 6364136223846793005 &+ 1442695040888963407; return seed >> 33 }
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
+        func b64(_ n: Int) -> String { String(decoding: (0..<n).map { _ in alphabet[Int(next() % 64)] }, as: UTF8.self) }
+        var text = ""
+        for i in 1..<2000 {
+            let jwt = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiI" + b64(30) + "." + b64(43)
+            text += "\u{1B}[90m2024-05-01T12:00:\(i % 60)\u{1B}[0m {\"path\":\"\\/api\\/v1\\/users\\/\(i)\",\"status\":200,\"auth\":\"Bearer \(jwt)\"}\n"
+        }
+        var complete = true
+        let found = Array(text.utf8).withUnsafeBytes { engine.scan($0, complete: &complete) }
+        #expect(complete, "not every candidate was checked")
+        #expect(found.count >= 1999, "\(found.count)")
     }
 
     /// A value in a YAML block scalar (`password: |` then the value on the next, deeper line) was no

@@ -663,13 +663,21 @@ import TestSupport
         let stray = Array(("-----BEGIN in a log line\n" + String(repeating: "line\n", count: 20_000)).utf8)
         let later = stray + Array("ok\n-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n".utf8)
         #expect(ChunkedScan.idleLimit(later, from: 0) == stray.count + 3)
-        // With known values, trailing lines that end in 16 or more base64 characters are held from the
-        // first such run within reach; a line of words is not (helper-188).
-        let wrapped = Array("log line\ndata: eyJub3RlIjoicHBwcHBw\ncHBwcHBwcHBwcHBwcHBw\n".utf8)
+        // With known values, trailing lines that look wrapped are held from the first of their runs
+        // within reach: a line of base64 alone (12 or more, trailing blanks passed over), or one ending
+        // in 40 or more after a prefix; a log line ending in an id or a word is not (helper-188, helper-189).
+        let b64 = String(repeating: "eyJub3RlIjoicHBw", count: 3)
+        let wrapped = Array(("log line\ndata: " + b64.prefix(44) + "\n" + b64.prefix(20) + " \n").utf8)
         #expect(ChunkedScan.idleLimit(wrapped, from: 0, base64Reach: 4096) == 15)
-        #expect(ChunkedScan.idleLimit(wrapped, from: 0, base64Reach: 30) == 36)
+        #expect(ChunkedScan.idleLimit(wrapped, from: 0, base64Reach: 30) == 60)
         #expect(ChunkedScan.idleLimit(wrapped, from: 0) == wrapped.count)
-        #expect(ChunkedScan.idleLimit(Array("INFO started ok\nline two\n".utf8), from: 0, base64Reach: 4096) == 25)
+        #expect(ChunkedScan.idleLimit(Array("ok\n\(b64.prefix(12))\n".utf8), from: 0, base64Reach: 4096) == 3)
+        for quiet in ["INFO started ok\nline two\n", "INFO GET /api/v1/orders/1234 trace=4bf92f3577b34da6a3ce929d0e0e4736\n"] {
+            #expect(ChunkedScan.idleLimit(Array(quiet.utf8), from: 0, base64Reach: 4096) == quiet.utf8.count, "\(quiet)")
+        }
+        // In UTF-16, the zero of each unit is passed over.
+        let wide = Array(("ok\n" + b64.prefix(20) + "\n").data(using: .utf16LittleEndian)!)
+        #expect(ChunkedScan.idleLimit(wide, from: 0, wide: true, base64Reach: 4096) == 6)
     }
 
     /// Found by helper-141: UTF-16 input came out of `secrets redact` byte for byte, token and all, and

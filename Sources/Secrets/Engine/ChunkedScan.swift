@@ -184,26 +184,36 @@ public struct ChunkedScan: Sendable {
             end = start - 1
         }
         // With known values, whose base64 form may be wrapped across lines (`WrappedBase64`): the
-        // trailing lines that end in a run of 16 or more base64 characters, as wrapped lines do, are
-        // held from the first of those runs within `base64Reach`, so a form a pause cut after its first
-        // line is not written half in clear (found by helper-188).
+        // trailing lines that look wrapped are held from the first of their runs within `base64Reach`
+        // (the longest known form and its breaks), so a form a pause cut after its first line is not
+        // written half in clear (found by helper-188). A wrapped line is base64 alone (after blanks or
+        // a quote's `>`), 12 or more characters as `base64 -w 12` writes them; or a line ending in 40
+        // or more after a prefix (`data: …`), which log lines ending in an id or a path do not, so a
+        // quiet log is not held back (helper-189). Trailing blanks, and in UTF-16 each unit's zero,
+        // are passed over.
         if let reach = base64Reach {
             func isBase64(_ c: UInt8) -> Bool {
                 (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c == 43 || c == 47 || c == 45 || c == 95 || c == 61
             }
+            func skippable(_ c: UInt8) -> Bool { wide && c == 0 }
             var held = limit
             var lineEnd = limit - 1
             while lineEnd > handled, buffer[lineEnd] == 10 {
                 var e = lineEnd
-                if e > handled, buffer[e - 1] == 13 { e -= 1 }
-                var s = e
-                while s > handled, isBase64(buffer[s - 1]) { s -= 1 }
-                guard e - s >= 16, limit - s <= reach else { break }
-                held = s
-                // On to the line before, unless this run starts the line (after blanks or a quote's `>`).
+                while e > handled, buffer[e - 1] == 13 || buffer[e - 1] == 32 || buffer[e - 1] == 9 || skippable(buffer[e - 1]) { e -= 1 }
+                var s = e, run = 0
+                while s > handled, isBase64(buffer[s - 1]) || skippable(buffer[s - 1]) {
+                    if !skippable(buffer[s - 1]) { run += 1 }
+                    s -= 1
+                }
+                while s < e, skippable(buffer[s]) { s += 1 }
                 var k = s
-                while k > handled, buffer[k - 1] == 32 || buffer[k - 1] == 9 || buffer[k - 1] == 62 { k -= 1 }
-                guard k > handled, buffer[k - 1] == 10 else { break }
+                while k > handled, buffer[k - 1] == 32 || buffer[k - 1] == 9 || buffer[k - 1] == 62 || skippable(buffer[k - 1]) { k -= 1 }
+                let alone = k == handled || buffer[k - 1] == 10
+                guard run >= (alone ? 12 : 40), limit - s <= reach else { break }
+                held = s
+                // On to the line before, when this run is the whole line.
+                guard alone, k > handled else { break }
                 lineEnd = k - 1
             }
             limit = held
@@ -241,7 +251,7 @@ public struct ChunkedScan: Sendable {
                 if got < 0 { idle = true; break }
             }
             var limit = atEnd ? buffer.count : max(handled, buffer.count - overlap)
-            if idle, !atEnd { limit = max(limit, Self.idleLimit(buffer, from: handled, wide: wide, base64Reach: engine.known == nil ? nil : overlap)) }
+            if idle, !atEnd { limit = max(limit, Self.idleLimit(buffer, from: handled, wide: wide, base64Reach: engine.known.map { 2 * $0.longest + 64 })) }
             var cut = limit
             var runs: [(bytes: Range<Int>, reading: UTF16Runs.Reading)] = []
             let goOn = buffer.withUnsafeBytes { raw in

@@ -443,22 +443,29 @@ enum GenericAssignments {
     /// random one does and a path's words (`PaymentService2`, `UserAvatars2`) do not. Every value with
     /// two slashes was taken for a path, and an AWS-style secret key under a password's name passed
     /// (found by helper-184); names in AWS Secrets Manager, S3 keys and Vault paths were then taken for
-    /// secrets, with a segment mixing cases and digits alone (helper-188).
+    /// secrets, with a segment mixing cases and digits alone (helper-188). A `+`, or digits in two
+    /// places of a segment, tell base64 too.
     static func slashesInBase64(_ v: UnsafeBufferPointer<UInt8>) -> Bool {
         guard let first = v.first, first != 47, first != 46, first != 126, !v.contains(58) else { return false }
         if let lastSlash = v.lastIndex(of: 47), v[(lastSlash + 1)...].contains(46) { return false }
-        var upper = false, lower = false, digit = false, length = 0, letters = 0, changes = 0
-        var lastCase: Bool?
-        func random() -> Bool { upper && lower && digit && length >= 10 && changes * 3 >= letters }
+        // `+` is base64's and no path's.
+        if v.contains(43) { return true }
+        var upper = false, lower = false, digit = false, length = 0, letters = 0, changes = 0, digitRuns = 0
+        var lastCase: Bool?, lastDigit = false
+        // Random too: digits in two places or more (a path's name carries one number, at its end),
+        // since a random segment changes case less often about one time in ten (helper-189).
+        func random() -> Bool { upper && lower && digit && length >= 10 && (changes * 3 >= letters || digitRuns >= 2) }
         for c in v {
             if c == 47 {
                 if random() { return true }
-                upper = false; lower = false; digit = false; length = 0; letters = 0; changes = 0; lastCase = nil
+                upper = false; lower = false; digit = false; length = 0; letters = 0; changes = 0; digitRuns = 0; lastCase = nil; lastDigit = false
                 continue
             }
             length += 1
-            let isUpper = c >= 65 && c <= 90, isLower = c >= 97 && c <= 122
-            if isUpper { upper = true } else if isLower { lower = true } else if c >= 48 && c <= 57 { digit = true }
+            let isUpper = c >= 65 && c <= 90, isLower = c >= 97 && c <= 122, isDigit = c >= 48 && c <= 57
+            if isDigit, !lastDigit { digitRuns += 1 }
+            lastDigit = isDigit
+            if isUpper { upper = true } else if isLower { lower = true } else if isDigit { digit = true }
             if isUpper || isLower {
                 letters += 1
                 if let l = lastCase, l != isUpper { changes += 1 }

@@ -256,6 +256,11 @@ public final class SecretEngine: Sendable {
             let n = bytes.count
             for window in viewWindows(around: UnescapedText.escapes(base, n), in: n) {
                 guard let view = UnescapedText(base + window.lowerBound, window.count) else { continue }
+                // Each byte a view reads again gets the allowance a byte of the text has: one budget
+                // for all made a log with a token, a colour code and an escape on every line fail as
+                // not fully checked (helper-189).
+                let allowance = Self.scaled(window.count, by: 128, plus: 0)
+                budget = allowance.addingReportingOverflow(budget).overflow ? Int.max : budget + allowance
                 let more = view.bytes.withUnsafeBytes { scanReadings($0, complete: &complete, budget: &budget) }
                 for var m in more where Self.inside(m, view.bytes.count, window, n) {
                     if m.decodedValue == nil { m.decodedValue = Array(view.bytes[m.value]) }
@@ -301,6 +306,8 @@ public final class SecretEngine: Sendable {
         var more = false
         for window in viewWindows(around: ColourlessText.codes(base, n), in: n) {
             guard let view = ColourlessText(base + window.lowerBound, window.count) else { continue }
+            let allowance = Self.scaled(window.count, by: 128, plus: 0)
+            budget = allowance.addingReportingOverflow(budget).overflow ? Int.max : budget + allowance
             for var m in view.bytes.withUnsafeBytes({ scanAsWritten($0, complete: &complete, budget: &budget) }) where Self.inside(m, view.bytes.count, window, n) {
                 let back = { (r: Range<Int>) in view.original(r).shifted(by: window.lowerBound) }
                 m.value = back(m.value)
