@@ -468,7 +468,10 @@ import Testing
                      #"secret = "./keys/Prod2Key/current""#, #"password = "~/x/Ab3Cd5Ef/y""#, #"secret = "vault:kv/Data9Prod/app""#,
                      // Names in AWS Secrets Manager, S3 keys, Vault paths and git refs (helper-188).
                      "SECRET=prod/PaymentService2/Database", "DB_SECRET=staging/Billing2Svc/rds", #"aws_secret = "prod/MyApp2/DbCreds""#,
-                     #"secret_key = "uploads/UserAvatars2/original""#, #"password: "kv/Team42/Service""#, #"token = "refs/heads/Feature2Branch""#]
+                     #"secret_key = "uploads/UserAvatars2/original""#, #"password: "kv/Team42/Service""#, #"token = "refs/heads/Feature2Branch""#,
+                     // With a `+`, or numbers in two places (helper-190).
+                     "UPLOAD_KEY=uploads/2024/05/Quarterly+Report+Q1", "CACHE_TOKEN=builds/gcc12+clang17/linux", "VAULT_SECRET=kv/data/Team1/Postgres14Replica2",
+                     "DB_PASSWORD=ops/rds/Mysql8Primary1", "BACKUP_SECRET=backups/2024-05-01/Snapshot01of12"]
         for t in paths { #expect(Self.scan(t).isEmpty, "\(t)") }
     }
 
@@ -499,6 +502,8 @@ import Testing
             let m = Self.scan(t)
             #expect(m.contains { $0.ruleID.hasPrefix("generic-") && ["Xq9vT2mLp8Rz4Kw7Jh", "f3Kq8ZpT1xW7nB4mR9sD2vL6"].contains(Self.value(t, $0)) }, "\(t.debugDescription): \(m.map(\.ruleID))")
         }
+        // A value that starts with `|` or `>` on the key's line is a value still (helper-190).
+        #expect(Self.scan("db_password: |Xk9mP2vLq8w\napi_token: >Zq7Lm2Np9Xw4Rt8Vb3Kc\n").count == 2)
         for t in ["password: |\nXq9vT2mLp8Rz4Kw7Jh\n", "password: |\n  ${DB_PASSWORD}\n", "description: |\n  Xq9vT2mLp8Rz4Kw7Jh\n", "password: |\n\n"] {
             #expect(Self.scan(t).isEmpty, "\(t.debugDescription)")
         }

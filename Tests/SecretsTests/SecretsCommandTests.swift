@@ -663,21 +663,30 @@ import TestSupport
         let stray = Array(("-----BEGIN in a log line\n" + String(repeating: "line\n", count: 20_000)).utf8)
         let later = stray + Array("ok\n-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n".utf8)
         #expect(ChunkedScan.idleLimit(later, from: 0) == stray.count + 3)
-        // With known values, trailing lines that look wrapped are held from the first of their runs
-        // within reach: a line of base64 alone (12 or more, trailing blanks passed over), or one ending
-        // in 40 or more after a prefix; a log line ending in an id or a word is not (helper-188, helper-189).
-        let b64 = String(repeating: "eyJub3RlIjoicHBw", count: 3)
-        let wrapped = Array(("log line\ndata: " + b64.prefix(44) + "\n" + b64.prefix(20) + " \n").utf8)
-        #expect(ChunkedScan.idleLimit(wrapped, from: 0, base64Reach: 4096) == 15)
-        #expect(ChunkedScan.idleLimit(wrapped, from: 0, base64Reach: 30) == 60)
-        #expect(ChunkedScan.idleLimit(wrapped, from: 0) == wrapped.count)
-        #expect(ChunkedScan.idleLimit(Array("ok\n\(b64.prefix(12))\n".utf8), from: 0, base64Reach: 4096) == 3)
-        for quiet in ["INFO started ok\nline two\n", "INFO GET /api/v1/orders/1234 trace=4bf92f3577b34da6a3ce929d0e0e4736\n"] {
-            #expect(ChunkedScan.idleLimit(Array(quiet.utf8), from: 0, base64Reach: 4096) == quiet.utf8.count, "\(quiet)")
+        // With known values, the base64 the last lines end in, joined across their breaks, is held from
+        // where a known form begins in it; nothing else is (helper-188, helper-189, helper-190).
+        let first = "eyJub3RlIjoicHBwcHBwcHBwcHBwcHBwcHBwcHBwIiwidG9r", second = "ZW4iOiJhZ2VudC1TZWNy"
+        let form = String(first.dropFirst(10)) + second + "ZXQtVmFsdWU"
+        func begins(_ f: String) -> ([UInt8]) -> Int? {
+            { j in
+                let f = Array(f.utf8)
+                for l in stride(from: min(j.count, f.count), through: 6, by: -1) where Array(j.suffix(l)) == Array(f.prefix(l)) { return l }
+                return nil
+            }
+        }
+        let wrapped = Array(("log line\ndata: " + first + "\n" + second + " \n").utf8)
+        #expect(ChunkedScan.idleLimit(wrapped, from: 0, base64Reach: 4096, formStart: begins(form)) == 25)
+        #expect(ChunkedScan.idleLimit(wrapped, from: 0, base64Reach: 30, formStart: begins(form)) == wrapped.count)
+        #expect(ChunkedScan.idleLimit(wrapped, from: 0, base64Reach: 4096) == wrapped.count)
+        // A short first line after a prefix is held as well; lines ending in ids, paths or words are not.
+        let short = Array(("INFO backup key: " + form.prefix(12) + "\n").utf8)
+        #expect(ChunkedScan.idleLimit(short, from: 0, base64Reach: 4096, formStart: begins(form)) == 17)
+        for quiet in ["INFO started ok\nline two\n", "commit 3f2a9c1b7e4d5a6f8b0c1d2e3f4a5b6c7d8e9f01\n", "----------------------------------------\n"] {
+            #expect(ChunkedScan.idleLimit(Array(quiet.utf8), from: 0, base64Reach: 4096, formStart: begins(form)) == quiet.utf8.count, "\(quiet)")
         }
         // In UTF-16, the zero of each unit is passed over.
-        let wide = Array(("ok\n" + b64.prefix(20) + "\n").data(using: .utf16LittleEndian)!)
-        #expect(ChunkedScan.idleLimit(wide, from: 0, wide: true, base64Reach: 4096) == 6)
+        let wide = Array(("ok\n" + form.prefix(20) + "\n").data(using: .utf16LittleEndian)!)
+        #expect(ChunkedScan.idleLimit(wide, from: 0, wide: true, base64Reach: 4096, formStart: begins(form)) == 6)
     }
 
     /// Found by helper-141: UTF-16 input came out of `secrets redact` byte for byte, token and all, and

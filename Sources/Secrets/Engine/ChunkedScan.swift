@@ -127,7 +127,8 @@ public struct ChunkedScan: Sendable {
     /// past the line of a block that has opened and not closed yet (a PEM, SSH2 or PuTTY key), nor
     /// past a line a backslash continues (`Authorization: Bearer … \`), since the secret's lines would
     /// pass before it could be matched whole (PuTTY and SSH2 keys passed on a pause, helper-141).
-    static func idleLimit(_ buffer: [UInt8], from handled: Int, wide: Bool = false, base64Reach: Int? = nil) -> Int {
+    static func idleLimit(_ buffer: [UInt8], from handled: Int, wide: Bool = false, base64Reach: Int? = nil,
+                          formStart: ([UInt8]) -> Int? = { _ in nil }) -> Int {
         guard handled < buffer.count, let nl = buffer[handled...].lastIndex(of: 10) else { return handled }
         var limit = nl + 1
         func last(_ needle: [UInt8], in r: Range<Int>) -> Int? {
@@ -184,39 +185,40 @@ public struct ChunkedScan: Sendable {
             end = start - 1
         }
         // With known values, whose base64 form may be wrapped across lines (`WrappedBase64`): the
-        // trailing lines that look wrapped are held from the first of their runs within `base64Reach`
-        // (the longest known form and its breaks), so a form a pause cut after its first line is not
-        // written half in clear (found by helper-188). A wrapped line is base64 alone (after blanks or
-        // a quote's `>`), 12 or more characters as `base64 -w 12` writes them; or a line ending in 40
-        // or more after a prefix (`data: …`), which log lines ending in an id or a path do not, so a
-        // quiet log is not held back (helper-189). Trailing blanks, and in UTF-16 each unit's zero,
-        // are passed over.
+        // base64 the trailing lines end in, joined across their breaks within `base64Reach`, is held
+        // from where a known form begins in it (`formStart`, `KnownSecrets.base64FormStart`), so a form
+        // a pause cut after its first line is not written half in clear (found by helper-188), and no
+        // other line is held back (guessing by the lines' shape held ids and paths, and let a short
+        // first line out: helper-189, helper-190). Trailing blanks, a quote's `>` and indentation, and
+        // in UTF-16 each unit's zero, are passed over.
         if let reach = base64Reach {
             func isBase64(_ c: UInt8) -> Bool {
-                (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c == 43 || c == 47 || c == 45 || c == 95 || c == 61
+                (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c == 43 || c == 47 || c == 45 || c == 95
             }
             func skippable(_ c: UInt8) -> Bool { wide && c == 0 }
-            var held = limit
+            // The joined characters, last first, and where each stands.
+            var joined: [UInt8] = [], places: [Int] = []
             var lineEnd = limit - 1
-            while lineEnd > handled, buffer[lineEnd] == 10 {
+            lines: while lineEnd > handled, buffer[lineEnd] == 10, joined.count < reach {
                 var e = lineEnd
                 while e > handled, buffer[e - 1] == 13 || buffer[e - 1] == 32 || buffer[e - 1] == 9 || skippable(buffer[e - 1]) { e -= 1 }
-                var s = e, run = 0
+                var s = e
                 while s > handled, isBase64(buffer[s - 1]) || skippable(buffer[s - 1]) {
-                    if !skippable(buffer[s - 1]) { run += 1 }
                     s -= 1
+                    if !skippable(buffer[s]) {
+                        joined.append(buffer[s]); places.append(s)
+                        if joined.count >= reach { break lines }
+                    }
                 }
-                while s < e, skippable(buffer[s]) { s += 1 }
+                guard s < e else { break }
+                // On to the line before, when this run is the whole line.
                 var k = s
                 while k > handled, buffer[k - 1] == 32 || buffer[k - 1] == 9 || buffer[k - 1] == 62 || skippable(buffer[k - 1]) { k -= 1 }
-                let alone = k == handled || buffer[k - 1] == 10
-                guard run >= (alone ? 12 : 40), limit - s <= reach else { break }
-                held = s
-                // On to the line before, when this run is the whole line.
-                guard alone, k > handled else { break }
+                guard k > handled, buffer[k - 1] == 10 else { break }
                 lineEnd = k - 1
             }
-            limit = held
+            joined.reverse(); places.reverse()
+            if let l = formStart(joined), l > 0, l <= joined.count { limit = min(limit, places[joined.count - l]) }
         }
         return limit
     }
@@ -251,7 +253,8 @@ public struct ChunkedScan: Sendable {
                 if got < 0 { idle = true; break }
             }
             var limit = atEnd ? buffer.count : max(handled, buffer.count - overlap)
-            if idle, !atEnd { limit = max(limit, Self.idleLimit(buffer, from: handled, wide: wide, base64Reach: engine.known.map { 2 * $0.longest + 64 })) }
+            if idle, !atEnd { limit = max(limit, Self.idleLimit(buffer, from: handled, wide: wide, base64Reach: engine.known.map { 2 * $0.longest + 64 },
+                                                                formStart: { engine.known?.base64FormStart(in: $0) })) }
             var cut = limit
             var runs: [(bytes: Range<Int>, reading: UTF16Runs.Reading)] = []
             let goOn = buffer.withUnsafeBytes { raw in

@@ -133,10 +133,8 @@ enum GenericAssignments {
             guard i < n else { return nil }
             // A YAML block scalar (`password: |`, `>-`): the value is its first line, indented deeper
             // than the key (found by helper-183 #9; a Helm values file's password passed).
-            if colon, b[i] == 124 || b[i] == 62 {
-                guard let block = Self.blockScalarLine(b, n, indicator: i, key: s) else { return nil }
-                pair = block
-            }
+            // (`|Xk9…` on the same line is a value that starts with the character, as before: helper-190.)
+            if colon, b[i] == 124 || b[i] == 62, let block = Self.blockScalarLine(b, n, indicator: i, key: s) { pair = block }
         }
         // The value: a quoted literal anywhere, or a bare value on a line that starts with the name
         // (.env, YAML, properties, INI), where it cannot be an expression.
@@ -438,39 +436,32 @@ enum GenericAssignments {
     }
 
     /// Whether a value with two or more `/` is base64 rather than a path: it starts with no `/`, `.` or
-    /// `~`, names no scheme or file extension, and one of its segments of 10 or more characters mixes
-    /// upper case, lower case and digits and changes case at every third letter or more often, as a
-    /// random one does and a path's words (`PaymentService2`, `UserAvatars2`) do not. Every value with
-    /// two slashes was taken for a path, and an AWS-style secret key under a password's name passed
-    /// (found by helper-184); names in AWS Secrets Manager, S3 keys and Vault paths were then taken for
-    /// secrets, with a segment mixing cases and digits alone (helper-188). A `+`, or digits in two
-    /// places of a segment, tell base64 too.
+    /// `~`, names no scheme or file extension, and one of its segments of 10 or more characters holds
+    /// upper case, lower case and digits and changes between them (and any other character) at 45% or
+    /// more of its steps (40% from 16 characters), as random base64 does (about 65%) and names made of
+    /// words and numbers do not (`PaymentService2`, `Postgres14Replica2`, `gcc12+clang17`: 30 to 40%).
+    /// Every value with two slashes was taken for a path, and an AWS-style secret key under a
+    /// password's name passed (found by helper-184); tests of case changes alone, of a `+`, or of
+    /// digit runs took names for secrets or secrets for names (helper-188, helper-189, helper-190).
     static func slashesInBase64(_ v: UnsafeBufferPointer<UInt8>) -> Bool {
         guard let first = v.first, first != 47, first != 46, first != 126, !v.contains(58) else { return false }
         if let lastSlash = v.lastIndex(of: 47), v[(lastSlash + 1)...].contains(46) { return false }
-        // `+` is base64's and no path's.
-        if v.contains(43) { return true }
-        var upper = false, lower = false, digit = false, length = 0, letters = 0, changes = 0, digitRuns = 0
-        var lastCase: Bool?, lastDigit = false
-        // Random too: digits in two places or more (a path's name carries one number, at its end),
-        // since a random segment changes case less often about one time in ten (helper-189).
-        func random() -> Bool { upper && lower && digit && length >= 10 && (changes * 3 >= letters || digitRuns >= 2) }
+        func kind(_ c: UInt8) -> Int { c >= 65 && c <= 90 ? 0 : c >= 97 && c <= 122 ? 1 : c >= 48 && c <= 57 ? 2 : 3 }
+        var seen = Set<Int>(), length = 0, changes = 0, last = -1
+        func random() -> Bool {
+            seen.isSuperset(of: [0, 1, 2]) && length >= 10 && changes * 100 >= (length >= 16 ? 40 : 45) * (length - 1)
+        }
         for c in v {
             if c == 47 {
                 if random() { return true }
-                upper = false; lower = false; digit = false; length = 0; letters = 0; changes = 0; digitRuns = 0; lastCase = nil; lastDigit = false
+                seen = []; length = 0; changes = 0; last = -1
                 continue
             }
+            let k = kind(c)
+            if last >= 0, k != last { changes += 1 }
+            last = k
+            seen.insert(k)
             length += 1
-            let isUpper = c >= 65 && c <= 90, isLower = c >= 97 && c <= 122, isDigit = c >= 48 && c <= 57
-            if isDigit, !lastDigit { digitRuns += 1 }
-            lastDigit = isDigit
-            if isUpper { upper = true } else if isLower { lower = true } else if isDigit { digit = true }
-            if isUpper || isLower {
-                letters += 1
-                if let l = lastCase, l != isUpper { changes += 1 }
-                lastCase = isUpper
-            }
         }
         return random()
     }

@@ -31,6 +31,11 @@ public final class KnownSecrets: Sendable {
     /// so that the engine's one pass over the bytes also finds where a form may start. A lossy 18-bit
     /// hash, like the rest never the bytes themselves.
     let startSlots: [Int]
+    /// Salted digests of every beginning (6 characters or more) of each value's base64 forms: what
+    /// tells a live stream's last lines may hold the start of a wrapped form (`base64FormStart`),
+    /// never the forms themselves.
+    let base64Beginnings: Set<[UInt8]>
+    let longestBase64: Int
 
     public struct Value { public var name: Name; public var bytes: [UInt8]
         public init(name: Name, bytes: [UInt8]) { self.name = name; self.bytes = bytes }
@@ -49,6 +54,7 @@ public final class KnownSecrets: Sendable {
         var bits = [UInt64](repeating: 0, count: (1 << Self.bitsLog2) / 64)
         var longest = 0
         var startSlots = Set<Int>()
+        var beginnings = Set<[UInt8]>(), longestBase64 = 0
         for v in values {
             guard v.bytes.count >= Self.minimumLength else {
                 throw KnownSecretsError(path: v.name.source, line: 0, reason: "known secret \(v.name.ruleID) is \(v.bytes.count) bytes; at least \(Self.minimumLength) are needed, since a shorter value would match unrelated text")
@@ -65,13 +71,31 @@ public final class KnownSecrets: Sendable {
                 byAnchor[anchor, default: []].append(Int32(forms.count))
                 forms.append(Form(length: form.count, digest: Self.digest(salt, form[...]), name: nameIndex, encoding: encoding))
                 longest = max(longest, form.count)
+                if encoding.hasPrefix("base64") {
+                    longestBase64 = max(longestBase64, form.count)
+                    for l in Self.shortestBeginning...form.count { beginnings.insert(Self.digest(salt, form[..<l])) }
+                }
             }
         }
         self.names = names; self.forms = forms; self.byAnchor = byAnchor; self.bits = bits; self.longest = longest
+        self.base64Beginnings = beginnings; self.longestBase64 = longestBase64
         self.startSlots = startSlots.sorted()
     }
 
     public var isEmpty: Bool { forms.isEmpty }
+
+    static let shortestBeginning = 6
+
+    /// How many of `text`'s last characters begin a known value's base64 form (the most, at least 6),
+    /// or nil: where a live stream that paused may be in the middle of writing one, wrapped.
+    public func base64FormStart(in text: [UInt8]) -> Int? {
+        guard !base64Beginnings.isEmpty, text.count >= Self.shortestBeginning else { return nil }
+        for l in stride(from: min(text.count, longestBase64), through: Self.shortestBeginning, by: -1)
+        where base64Beginnings.contains(Self.digest(salt, text[(text.count - l)...])) {
+            return l
+        }
+        return nil
+    }
 
     @inline(__always) static func load(_ b: [UInt8], _ i: Int) -> UInt64 {
         var x: UInt64 = 0
