@@ -93,6 +93,19 @@ import Testing
         // Wrapped in a JSON string by PHP, whose `\/` must be decoded before the lines are joined (helper-188).
         let php = #"{"blob":""# + wrapped(20, #"\n"#).replacingOccurrences(of: "/", with: #"\/"#) + #"\n"}"#
         #expect(Self.found(php, e) == ["known:agent-creds/token"], "\(php)")
+        // Where a text ends in the beginning of a base64 form: the longest such ending, from 3 characters
+        // (helper-191); a value of 100 KB is taken in and looked for in one pass each.
+        let b64form = Array(Data(Self.secret.utf8).base64EncodedString().utf8.dropLast(4))
+        #expect(e.known?.base64FormStart(in: Array("data: ".utf8) + Array(b64form.prefix(11))) == 11)
+        #expect(e.known?.base64FormStart(in: Array("data: ".utf8) + Array(b64form.prefix(3))) == 3)
+        #expect(e.known?.base64FormStart(in: Array("data: ".utf8) + Array(b64form.prefix(2))) == nil)
+        #expect(e.known?.base64FormStart(in: Array("data: plain words".utf8)) == nil)
+        var big = [UInt8](repeating: 0, count: 100_000)
+        var x: UInt64 = 99
+        for i in big.indices { x = x &* 6364136223846793005 &+ 1; big[i] = UInt8(truncatingIfNeeded: x >> 40) }
+        let bigKnown = try KnownSecrets([.init(name: .init(source: "ca", key: "bundle"), bytes: big)])
+        let bigForm = Array(Data(big).base64EncodedString().utf8.dropLast(4))
+        #expect(bigKnown.base64FormStart(in: Array(bigForm.prefix(50_000))) == 50_000)
         // Only known values are looked for joined: two words of a pattern's prefix and body are not one.
         let rules = try SecretEngine.standard()
         #expect(Array("ghp_A1b2C3d4E5f6G7h8\nI9j0K1l2M3n4O5p6Q7r8\n".utf8).withUnsafeBytes { rules.scan($0) }.allSatisfy { $0.ruleID != "github-personal-access-token" })

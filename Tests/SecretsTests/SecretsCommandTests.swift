@@ -678,6 +678,9 @@ import TestSupport
         #expect(ChunkedScan.idleLimit(wrapped, from: 0, base64Reach: 4096, formStart: begins(form)) == 25)
         #expect(ChunkedScan.idleLimit(wrapped, from: 0, base64Reach: 30, formStart: begins(form)) == wrapped.count)
         #expect(ChunkedScan.idleLimit(wrapped, from: 0, base64Reach: 4096) == wrapped.count)
+        // Across blank lines, a CR alone and a quote's `>` (helper-191).
+        let spaced = Array(("log line\ndata: " + first + "\n\n\r\n>\n" + second + "\n").utf8)
+        #expect(ChunkedScan.idleLimit(spaced, from: 0, base64Reach: 4096, formStart: begins(form)) == 25)
         // A short first line after a prefix is held as well; lines ending in ids, paths or words are not.
         let short = Array(("INFO backup key: " + form.prefix(12) + "\n").utf8)
         #expect(ChunkedScan.idleLimit(short, from: 0, base64Reach: 4096, formStart: begins(form)) == 17)

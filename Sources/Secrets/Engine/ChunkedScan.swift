@@ -210,11 +210,12 @@ public struct ChunkedScan: Sendable {
                         if joined.count >= reach { break lines }
                     }
                 }
-                guard s < e else { break }
-                // On to the line before, when this run is the whole line.
+                // On to the line before, when this run is the whole line, or the line is blank (an
+                // empty line, a CR or a quote's `>` alone: `WrappedBase64` joins across those too,
+                // found by helper-191).
                 var k = s
-                while k > handled, buffer[k - 1] == 32 || buffer[k - 1] == 9 || buffer[k - 1] == 62 || skippable(buffer[k - 1]) { k -= 1 }
-                guard k > handled, buffer[k - 1] == 10 else { break }
+                while k > handled, buffer[k - 1] == 32 || buffer[k - 1] == 9 || buffer[k - 1] == 62 || buffer[k - 1] == 13 || skippable(buffer[k - 1]) { k -= 1 }
+                guard k > handled, buffer[k - 1] == 10, s < e || limit - k <= 1024 + reach else { break }
                 lineEnd = k - 1
             }
             joined.reverse(); places.reverse()

@@ -31,11 +31,14 @@ public final class KnownSecrets: Sendable {
     /// so that the engine's one pass over the bytes also finds where a form may start. A lossy 18-bit
     /// hash, like the rest never the bytes themselves.
     let startSlots: [Int]
-    /// Salted digests of every beginning (6 characters or more) of each value's base64 forms: what
-    /// tells a live stream's last lines may hold the start of a wrapped form (`base64FormStart`),
-    /// never the forms themselves.
-    let base64Beginnings: Set<[UInt8]>
+    /// Salted 64-bit rolling hashes of every beginning (3 characters or more) of each value's base64
+    /// forms, each with its length: what tells a live stream's last lines may hold the start of a
+    /// wrapped form (`base64FormStart`), never the forms themselves. Rolling, so that both making them
+    /// and looking a text's ends up take time linear in the form's length (a digest of each beginning
+    /// took seconds for a value of 24 KB, found by helper-191); a collision only holds a line back.
+    let base64Beginnings: Set<UInt64>
     let longestBase64: Int
+    let rollingBase: UInt64
 
     public struct Value { public var name: Name; public var bytes: [UInt8]
         public init(name: Name, bytes: [UInt8]) { self.name = name; self.bytes = bytes }
@@ -54,7 +57,9 @@ public final class KnownSecrets: Sendable {
         var bits = [UInt64](repeating: 0, count: (1 << Self.bitsLog2) / 64)
         var longest = 0
         var startSlots = Set<Int>()
-        var beginnings = Set<[UInt8]>(), longestBase64 = 0
+        var beginnings = Set<UInt64>(), longestBase64 = 0
+        let rollingBase = rng.next() | 1
+        self.rollingBase = rollingBase
         for v in values {
             guard v.bytes.count >= Self.minimumLength else {
                 throw KnownSecretsError(path: v.name.source, line: 0, reason: "known secret \(v.name.ruleID) is \(v.bytes.count) bytes; at least \(Self.minimumLength) are needed, since a shorter value would match unrelated text")
@@ -73,7 +78,11 @@ public final class KnownSecrets: Sendable {
                 longest = max(longest, form.count)
                 if encoding.hasPrefix("base64") {
                     longestBase64 = max(longestBase64, form.count)
-                    for l in Self.shortestBeginning...form.count { beginnings.insert(Self.digest(salt, form[..<l])) }
+                    var h: UInt64 = 0
+                    for (k, c) in form.enumerated() {
+                        h = h &* rollingBase &+ UInt64(c) &+ 1
+                        if k + 1 >= Self.shortestBeginning { beginnings.insert(Self.beginningKey(h, length: k + 1, anchorSalt)) }
+                    }
                 }
             }
         }
@@ -84,17 +93,24 @@ public final class KnownSecrets: Sendable {
 
     public var isEmpty: Bool { forms.isEmpty }
 
-    static let shortestBeginning = 6
+    /// Three characters: a form begun in a line's last one or two goes out with them (12 bits at
+    /// most), and a line ends in the beginning of one of 60 forms by chance once in 4,000 pauses.
+    static let shortestBeginning = 3
 
-    /// How many of `text`'s last characters begin a known value's base64 form (the most, at least 6),
-    /// or nil: where a live stream that paused may be in the middle of writing one, wrapped.
+    static func beginningKey(_ h: UInt64, length: Int, _ salt: UInt64) -> UInt64 { mix(h ^ (UInt64(length) &* 0x9E37_79B9_7F4A_7C15), salt) }
+
+    /// How many of `text`'s last characters begin a known value's base64 form (the most, at least 3),
+    /// or nil: where a live stream that paused may be in the middle of writing one, wrapped. One pass
+    /// from the end, each longer ending's hash from the last's.
     public func base64FormStart(in text: [UInt8]) -> Int? {
         guard !base64Beginnings.isEmpty, text.count >= Self.shortestBeginning else { return nil }
-        for l in stride(from: min(text.count, longestBase64), through: Self.shortestBeginning, by: -1)
-        where base64Beginnings.contains(Self.digest(salt, text[(text.count - l)...])) {
-            return l
+        var h: UInt64 = 0, power: UInt64 = 1, best: Int?
+        for l in 1...min(text.count, longestBase64) {
+            h = h &+ (UInt64(text[text.count - l]) &+ 1) &* power
+            power = power &* rollingBase
+            if l >= Self.shortestBeginning, base64Beginnings.contains(Self.beginningKey(h, length: l, anchorSalt)) { best = l }
         }
-        return nil
+        return best
     }
 
     @inline(__always) static func load(_ b: [UInt8], _ i: Int) -> UInt64 {
