@@ -222,10 +222,13 @@ public enum LeakCheck {
         // UTF-16 anywhere, not only a body that starts as UTF-16: text after a UTF-8 head, a header or
         // a part read as UTF-8 passed (helper-183). Its stretches are read as `secrets scan` and
         // `redact` read them, past non-ASCII characters too (only a request with a NUL holds any).
+        // One budget for every stretch, as `ChunkedScan` gives a buffer's: each with its own let a
+        // request of many short stretches cost far more than its size.
         var wide: SecretMatch?
+        var budget = SecretEngine.workBudget(whole.count)
         UTF16Runs.find(whole, lead: nil) { run in
             guard wide == nil else { return }
-            wide = run.text.withUnsafeBytes { engine.scan($0, complete: &complete).first }
+            wide = run.text.withUnsafeBytes { engine.scan($0, complete: &complete, budget: &budget).first }
         }
         if let wide { return (wide, complete) }
         guard let decoded = LeakView.decoded(whole) else { return (nil, complete) }

@@ -225,7 +225,7 @@ public final class SecretEngine: Sendable {
     /// starts an attempt at each repeat, each over the rule's whole window: without a bound, megabytes
     /// of it take minutes. Real text stays far below: a log of nothing but JWTs spends about 30 bytes
     /// per byte.
-    static func workBudget(_ n: Int) -> Int { scaled(n, by: 128, plus: 128 << 20) }
+    public static func workBudget(_ n: Int) -> Int { scaled(n, by: 128, plus: 128 << 20) }
 
     /// One rule's share of `workBudget`. A log of base64 JSON (`eyJ` on every line, where each attempt of
     /// the JWT rule is charged its whole window) spends about 40 bytes per byte of it.
