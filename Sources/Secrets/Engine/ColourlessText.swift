@@ -10,7 +10,7 @@ import Darwin
 /// ESC[0m=…`), a rule whose match starts before its prefix (`pvt_`, EasyPost's `EZAK`), and a rule that
 /// wants its value straight after its `=` (an AWS secret key, Azure's client secret) missed the value
 /// after a code (found by helper-184).
-struct ColourlessText {
+struct ColourlessText: TextView {
     private var mapped: MappedBytes
     var bytes: [UInt8] { mapped.bytes }
     /// For each byte of `bytes`, its offset in the text.
@@ -59,8 +59,6 @@ struct ColourlessText {
 
     /// `r`, a range of `bytes`, as the range of the text it was read from: from its first byte's place
     /// to just past its last's, the codes between them included.
-    func original(_ r: Range<Int>) -> Range<Int> {
-        guard !r.isEmpty else { let at = r.lowerBound < source.count ? Int(source[r.lowerBound]) : (source.last.map { Int($0) + 1 } ?? 0); return at..<at }
-        return Int(source[r.lowerBound])..<(Int(source[r.upperBound - 1]) + 1)
-    }
+    func original(_ r: Range<Int>) -> Range<Int> { mapped.original(r) }
+    func original(_ r: Range<Int>, in _: UnsafePointer<UInt8>, _: Int) -> Range<Int> { original(r) }
 }

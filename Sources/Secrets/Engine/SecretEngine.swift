@@ -253,24 +253,8 @@ public final class SecretEngine: Sendable {
         // Text with JSON's `\/` and `\uXXXX` escapes is read decoded too (`UnescapedText`), around
         // each escape, and what that finds is placed back over the escapes it stood at.
         if let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) {
-            let n = bytes.count
-            for window in viewWindows(around: UnescapedText.escapes(base, n), in: n) {
-                guard let view = UnescapedText(base + window.lowerBound, window.count) else { continue }
-                // Each byte a view reads again gets the allowance a byte of the text has: one budget
-                // for all made a log with a token, a colour code and an escape on every line fail as
-                // not fully checked (helper-189).
-                let allowance = Self.scaled(window.count, by: 128, plus: 0)
-                budget = allowance.addingReportingOverflow(budget).overflow ? Int.max : budget + allowance
-                let more = view.bytes.withUnsafeBytes { scanReadings($0, complete: &complete, budget: &budget) }
-                for var m in more where Self.inside(m, view.bytes.count, window, n) {
-                    if m.decodedValue == nil { m.decodedValue = Array(view.bytes[m.value]) }
-                    let back = { (r: Range<Int>) in view.original(r, in: base + window.lowerBound, window.count).shifted(by: window.lowerBound) }
-                    m.value = back(m.value)
-                    m.match = back(m.match)
-                    m.covering = m.covering.map(back)
-                    found.append(m)
-                }
-            }
+            found += scanViews(UnescapedText.self, of: base, bytes.count, around: UnescapedText.escapes(base, bytes.count), keepingDecoded: true,
+                               complete: &complete, budget: &budget, scanReadings)
         }
         return found.count > readings ? resolve(found) : found
     }
@@ -300,24 +284,38 @@ public final class SecretEngine: Sendable {
     /// The bytes as they are, and with their terminal colour codes taken out (`ColourlessText`) around
     /// each code: what that finds is placed back where it stood.
     func scanWithoutColour(_ bytes: UnsafeRawBufferPointer, complete: inout Bool, budget: inout Int) -> [SecretMatch] {
-        var found = scanAsWritten(bytes, complete: &complete, budget: &budget)
+        let found = scanAsWritten(bytes, complete: &complete, budget: &budget)
         guard let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return found }
-        let n = bytes.count
-        var more = false
-        for window in viewWindows(around: ColourlessText.codes(base, n), in: n) {
-            guard let view = ColourlessText(base + window.lowerBound, window.count) else { continue }
-            let allowance = Self.scaled(window.count, by: 128, plus: 0)
-            budget = allowance.addingReportingOverflow(budget).overflow ? Int.max : budget + allowance
-            for var m in view.bytes.withUnsafeBytes({ scanAsWritten($0, complete: &complete, budget: &budget) }) where Self.inside(m, view.bytes.count, window, n) {
-                let back = { (r: Range<Int>) in view.original(r).shifted(by: window.lowerBound) }
+        let more = scanViews(ColourlessText.self, of: base, bytes.count, around: ColourlessText.codes(base, bytes.count), keepingDecoded: false,
+                             complete: &complete, budget: &budget, scanAsWritten)
+        return more.isEmpty ? found : resolve(found + more)
+    }
+
+    /// What `read` finds in the `View` of each window of the `n` bytes at `base` around `places`
+    /// (`viewWindows`), placed back over the text; with `keepingDecoded`, a match's value is kept as
+    /// the view read it. Each byte a view reads again adds the allowance a byte of the text has to the
+    /// one `budget`: a budget for each view made keyword-dense text cost four times as much once it held
+    /// an escape and a colour code (helper-188), and none made a log with a token, a colour code and an
+    /// escape on every line fail as not fully checked (helper-189).
+    func scanViews<View: TextView>(_: View.Type, of base: UnsafePointer<UInt8>, _ n: Int, around places: [Int], keepingDecoded: Bool,
+                                   complete: inout Bool, budget: inout Int,
+                                   _ read: (UnsafeRawBufferPointer, inout Bool, inout Int) -> [SecretMatch]) -> [SecretMatch] {
+        var found: [SecretMatch] = []
+        for window in viewWindows(around: places, in: n) {
+            let start = base + window.lowerBound
+            guard let view = View(start, window.count) else { continue }
+            let (more, overflow) = budget.addingReportingOverflow(Self.scaled(window.count, by: 128, plus: 0))
+            budget = overflow ? Int.max : more
+            for var m in view.bytes.withUnsafeBytes({ read($0, &complete, &budget) }) where Self.inside(m, view.bytes.count, window, n) {
+                if keepingDecoded, m.decodedValue == nil { m.decodedValue = Array(view.bytes[m.value]) }
+                let back = { (r: Range<Int>) in view.original(r, in: start, window.count).shifted(by: window.lowerBound) }
                 m.value = back(m.value)
                 m.match = back(m.match)
                 m.covering = m.covering.map(back)
                 found.append(m)
-                more = true
             }
         }
-        return more ? resolve(found) : found
+        return found
     }
 
     /// Windows of the text around `places` (escapes, colour codes), `overlap` bytes to either side and

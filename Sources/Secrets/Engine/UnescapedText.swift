@@ -11,7 +11,7 @@ import ProvenantCore
 /// `password=` were cut off), and where each byte of it stood in the text. The engine reads it as
 /// well as the text, in `secrets scan` and `redact` as the proxy reads a request (found by
 /// helper-183 #9). Control characters stay escaped: a colour code's `\u001b[` is `ColourlessText`'s.
-public struct UnescapedText {
+public struct UnescapedText: TextView {
     private var mapped: MappedBytes
     public var bytes: [UInt8] { mapped.bytes }
     /// For each byte of `bytes`, its offset in the text (an escape's first byte for what it decodes to).

@@ -10,9 +10,10 @@
 /// one (an indented YAML block, a quoted reply). With `plusIsSpace` (a form body's `+`), a `+` after a
 /// line break is indentation too.
 public struct WrappedBase64 {
-    public private(set) var bytes: [UInt8] = []
+    private var mapped = MappedBytes()
+    public var bytes: [UInt8] { mapped.bytes }
     /// For each byte of `bytes`, its offset in the text.
-    public private(set) var source: [Int32] = []
+    public var source: [Int32] { mapped.source }
 
     /// The text joined, or nil when no break was taken out (or it is too long to map).
     public init?(_ b: UnsafeRawBufferPointer, plusIsSpace: Bool = false) {
@@ -34,8 +35,7 @@ public struct WrappedBase64 {
         var copied = 0
         func copy(to end: Int) {
             guard changed, end > copied else { return }
-            bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: b[copied..<end]))
-            source.append(contentsOf: (Int32(copied)..<Int32(end)))
+            mapped.append(b, copied..<end)
             copied = end
         }
         var i = 0
@@ -61,8 +61,7 @@ public struct WrappedBase64 {
                 if skip <= (afterBreak ? 1024 : 32), i + skip < b.count, isBase64(b[i + skip]), afterBreak || run >= 16 {
                     if !changed {
                         changed = true
-                        bytes.reserveCapacity(b.count)
-                        source.reserveCapacity(b.count)
+                        mapped.reserve(b.count)
                     }
                     copy(to: i)
                     i += skip
@@ -83,8 +82,5 @@ public struct WrappedBase64 {
 
     /// `r`, a range of `bytes`, as the range of the text it was read from: from its first byte's place
     /// to just past its last's, the breaks between them included.
-    func original(_ r: Range<Int>) -> Range<Int> {
-        guard !r.isEmpty else { let at = r.lowerBound < source.count ? Int(source[r.lowerBound]) : (source.last.map { Int($0) + 1 } ?? 0); return at..<at }
-        return Int(source[r.lowerBound])..<(Int(source[r.upperBound - 1]) + 1)
-    }
+    func original(_ r: Range<Int>) -> Range<Int> { mapped.original(r) }
 }
