@@ -689,7 +689,7 @@ import TestSupport
         }
         // In UTF-16, the zero of each unit is passed over.
         let wide = Array(("ok\n" + form.prefix(20) + "\n").data(using: .utf16LittleEndian)!)
-        #expect(ChunkedScan.idleLimit(wide, from: 0, wide: true, base64Reach: 4096, formStart: begins(form)) == 6)
+        #expect(ChunkedScan.idleLimit(wide, from: 0, base64Reach: 4096, formStart: begins(form)) == 6)
     }
 
     /// Found by helper-141: UTF-16 input came out of `secrets redact` byte for byte, token and all, and

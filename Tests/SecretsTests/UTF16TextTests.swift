@@ -196,6 +196,34 @@ import TestSupport
         #expect(!r.out.contains(token) && r.out.components(separatedBy: "\"line\": 3,").count - 1 == 5, "\(r.out)")
     }
 
+    /// A finding's line counts line feeds, not bytes 10: in UTF-16 a byte 10 is as often half of
+    /// another character (`上` is `0A 4E` little-endian, `ਪ` is `0A 2A` big-endian, `ഊ` is `0A 0D` one
+    /// way and `0D 0A` the other), and each added a line. Its column counts characters from the line's
+    /// start, not the byte order mark.
+    @Test func linesAndColumnsInUTF16CountCharacters() throws {
+        let token = SecretsCommandTests.token
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("utf16-lines-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let text = "\u{4E0A}\u{6D77} \u{4E0A}\u{4E0A}\u{0D0A} config\r\n\u{0A2A}\u{0A3E}\u{4E0A} second \u{0D0A}\n"
+            + "github_token = \(token)\r\n" + "\u{4E0A}\n" + "token \(token)\n"
+        let files: [(String, [UInt8])] = [
+            ("le.txt", Array(text.data(using: .utf16LittleEndian)!)), ("be.txt", Array(text.data(using: .utf16BigEndian)!)),
+            ("le-bom.txt", [0xFF, 0xFE] + Array(text.data(using: .utf16LittleEndian)!)), ("be-bom.txt", [0xFE, 0xFF] + Array(text.data(using: .utf16BigEndian)!)),
+            ("utf8-bom.txt", [0xEF, 0xBB, 0xBF] + Array(text.utf8)), ("utf8-zero.txt", Array("a\u{0}b\u{0}".utf8) + Array(text.utf8)),
+        ]
+        for (name, bytes) in files { try Data(bytes).write(to: dir.appendingPathComponent(name)) }
+        let r = try runProcess(provenantBinary, ["secrets", "scan", dir.path, "--format", "json"])
+        let doc = try #require(try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any], "\(r.err)")
+        let findings = (doc["findings"] as? [[String: Any]]) ?? []
+        for (name, _) in files {
+            let mine = findings.filter { ($0["path"] as? String ?? "").hasSuffix("/" + name) }
+                .map { "\($0["line"] as? Int ?? 0):\($0["column"] as? Int ?? 0)" }.sorted()
+            // UTF-8 columns count bytes, as for any UTF-8 file.
+            #expect(mine == ["3:16", "5:7"], "\(name): \(mine)")
+        }
+    }
+
     /// Standard input and `--git` history decode UTF-16 too (found by review).
     @Test func standardInputAndGitHistoryDecodeUTF16() throws {
         let token = SecretsCommandTests.token

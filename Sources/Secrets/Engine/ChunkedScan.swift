@@ -8,15 +8,12 @@ import ProvenantCore
 public struct ChunkedScan: Sendable {
     public let engine: SecretEngine
     public var chunkSize: Int
-    /// Also find secrets in ASCII written as UTF-16 anywhere in the stream (`wideMatches`), with twice
-    /// the context, as `secrets redact` rewrites a stream in place: UTF-16 text, or text with UTF-16
-    /// in it (a shell's `OK`, then PowerShell's output; UTF-16 output, then a UTF-8 program's).
-    public var wide: Bool
-
-    public init(engine: SecretEngine, chunkSize: Int = 4 << 20, wide: Bool = false) {
+    /// Secrets in text written as UTF-16 anywhere in the stream are found too (`wideMatches`), with
+    /// twice the context: UTF-16 text, or text with UTF-16 in it (a shell's `OK`, then PowerShell's
+    /// output; UTF-16 output, then a UTF-8 program's), as `secrets scan` and `redact` read it.
+    public init(engine: SecretEngine, chunkSize: Int = 4 << 20) {
         self.engine = engine
         self.chunkSize = max(1 << 12, chunkSize)
-        self.wide = wide
     }
 
     /// The matches starting in `range` of `raw`, found by scanning it in parallel segments of about one
@@ -76,14 +73,14 @@ public struct ChunkedScan: Sendable {
     /// code units (`SecretMatch.utf16LowBytes`), and the stretches read, by bytes and reading. `lead`
     /// is the reading of a stretch the buffer starts inside.
     static func wideMatches(_ buffer: UnsafeRawBufferPointer, _ engine: SecretEngine, lead: UTF16Runs.Reading?,
-                            complete: inout Bool) -> (matches: [SecretMatch], runs: [(bytes: Range<Int>, reading: UTF16Runs.Reading)]) {
+                            complete: inout Bool) -> (matches: [SecretMatch], runs: [UTF16Runs.Stretch]) {
         var found: [SecretMatch] = []
-        var runs: [(bytes: Range<Int>, reading: UTF16Runs.Reading)] = []
+        var runs: [UTF16Runs.Stretch] = []
         // One budget for every stretch of the buffer, as for its bytes: each of them with its own let
         // keyword-dense text read a turn at a time cost far more than the same text in UTF-8.
         var budget = SecretEngine.workBudget(buffer.count)
         UTF16Runs.find(buffer, lead: lead) { run in
-            runs.append((run.bytes, run.reading))
+            runs.append(UTF16Runs.Stretch(bytes: run.bytes, reading: run.reading))
             let matches = run.text.withUnsafeBytes { engine.scan($0, complete: &complete, budget: &budget) }
             for var m in matches {
                 m.decodedValue = m.decodedValue ?? Array(run.text[m.value])
@@ -127,7 +124,7 @@ public struct ChunkedScan: Sendable {
     /// past the line of a block that has opened and not closed yet (a PEM, SSH2 or PuTTY key), nor
     /// past a line a backslash continues (`Authorization: Bearer … \`), since the secret's lines would
     /// pass before it could be matched whole (PuTTY and SSH2 keys passed on a pause, helper-141).
-    static func idleLimit(_ buffer: [UInt8], from handled: Int, wide: Bool = false, base64Reach: Int? = nil,
+    static func idleLimit(_ buffer: [UInt8], from handled: Int, base64Reach: Int? = nil,
                           formStart: ([UInt8]) -> Int? = { _ in nil }) -> Int {
         guard handled < buffer.count, let nl = buffer[handled...].lastIndex(of: 10) else { return handled }
         var limit = nl + 1
@@ -142,7 +139,7 @@ public struct ChunkedScan: Sendable {
         // In UTF-16 the zero of each code unit is passed over too.
         func startsLine(_ at: Int) -> Bool {
             var i = at
-            while i > handled, buffer[i - 1] == 32 || buffer[i - 1] == 9 || buffer[i - 1] == 34 || buffer[i - 1] == 39 || (wide && buffer[i - 1] == 0) { i -= 1 }
+            while i > handled, buffer[i - 1] == 32 || buffer[i - 1] == 9 || buffer[i - 1] == 34 || buffer[i - 1] == 39 || buffer[i - 1] == 0 { i -= 1 }
             return i == handled || buffer[i - 1] == 10 || buffer[i - 1] == 13 || (i - 2 >= handled && buffer[i - 2] == 92 && buffer[i - 1] == UInt8(ascii: "n"))
         }
         func first(_ needle: [UInt8], in r: Range<Int>) -> Int? {
@@ -151,7 +148,7 @@ public struct ChunkedScan: Sendable {
             while i + needle.count <= r.upperBound { if buffer[i..<(i + needle.count)].elementsEqual(needle) { return i }; i += 1 }
             return nil
         }
-        for (n, (opens, closes)) in (wide ? wideBlocks : blocks).enumerated() {
+        for (n, (opens, closes)) in wideBlocks.enumerated() {
             // The last close that counts: PEM's anywhere (keys pasted into one line); the others' only
             // where a line begins, so a comment holding `Private-MAC:` closes nothing (helper-143).
             var lastClose = handled
@@ -176,7 +173,7 @@ public struct ChunkedScan: Sendable {
         var end = limit - 1
         while end > handled {
             var e = end
-            func back() { if wide, e > handled, buffer[e - 1] == 0 { e -= 1 } }
+            func back() { if e > handled, buffer[e - 1] == 0 { e -= 1 } }
             back()
             if e > handled, buffer[e - 1] == 13 { e -= 1; back() }
             guard e > handled, buffer[e - 1] == UInt8(ascii: "\\") else { break }
@@ -195,7 +192,7 @@ public struct ChunkedScan: Sendable {
             func isBase64(_ c: UInt8) -> Bool {
                 (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c == 43 || c == 47 || c == 45 || c == 95
             }
-            func skippable(_ c: UInt8) -> Bool { wide && c == 0 }
+            func skippable(_ c: UInt8) -> Bool { c == 0 }
             // The joined characters, last first, and where each stands.
             var joined: [UInt8] = [], places: [Int] = []
             var lineEnd = limit - 1
@@ -227,17 +224,18 @@ public struct ChunkedScan: Sendable {
     /// `read` appends up to `max` bytes to its argument and returns how many (0 at the end), or -1 when
     /// the input is idle (nothing came for a while): what was read is then settled up to its last whole
     /// line, so a live stream (`tail -f | secrets redact`) is not held back until a chunk fills.
-    /// `visit(buffer, base, done, matches)` sees the bytes whose handling is now final: `done` is the
-    /// range of `buffer` (at absolute offset `base`) newly final, and `matches` those starting in it,
-    /// sorted, with offsets relative to `buffer`. A match may end past `done`; the next `done` then
-    /// starts after it. `visit` returns false to stop reading.
+    /// `visit(buffer, base, done, matches, utf16)` sees the bytes whose handling is now final: `done` is
+    /// the range of `buffer` (at absolute offset `base`) newly final, and `matches` those starting in
+    /// it, sorted, with offsets relative to `buffer`. A match may end past `done`; the next `done` then
+    /// starts after it. `utf16` is where the buffer's UTF-16 stretches stand, in the order they were
+    /// found, as `LineCounter` needs them. `visit` returns false to stop reading.
     /// Returns whether every candidate was checked: false when a round's keyword hits were too dense
     /// for the engine's budget (`SecretEngine.workBudget`), and some were skipped.
     @discardableResult
     public func run<E: Error>(read: (inout [UInt8], Int) throws(E) -> Int,
-                              visit: (UnsafeRawBufferPointer, _ base: Int, _ done: Range<Int>, [SecretMatch]) -> Bool) throws(E) -> Bool {
+                              visit: (UnsafeRawBufferPointer, _ base: Int, _ done: Range<Int>, [SecretMatch], _ utf16: [UTF16Runs.Stretch]) -> Bool) throws(E) -> Bool {
         // UTF-16 takes two bytes a character: twice the context for the same rules.
-        let overlap = wide ? 2 * engine.overlap : engine.overlap
+        let overlap = 2 * engine.overlap
         var complete = true
         // The reading of the UTF-16 stretch the buffer starts inside, from the round before.
         var lead: UTF16Runs.Reading?
@@ -254,30 +252,28 @@ public struct ChunkedScan: Sendable {
                 if got < 0 { idle = true; break }
             }
             var limit = atEnd ? buffer.count : max(handled, buffer.count - overlap)
-            if idle, !atEnd { limit = max(limit, Self.idleLimit(buffer, from: handled, wide: wide, base64Reach: engine.known.map { 2 * $0.longest + 64 },
+            if idle, !atEnd { limit = max(limit, Self.idleLimit(buffer, from: handled, base64Reach: engine.known.map { 2 * $0.longest + 64 },
                                                                 formStart: { engine.known?.base64FormStart(in: $0) })) }
             var cut = limit
-            var runs: [(bytes: Range<Int>, reading: UTF16Runs.Reading)] = []
+            var runs: [UTF16Runs.Stretch] = []
             let goOn = buffer.withUnsafeBytes { raw in
                 var (matches, checked) = scanSegments(raw, handled..<limit, overlap: overlap)
-                if wide {
-                    // Taken by the round they start in, as the engine's are, and cut to start at
-                    // `handled` when a match the last round took ended inside them.
-                    let range = handled..<limit
-                    let wide = Self.wideMatches(raw, engine, lead: lead, complete: &checked)
-                    runs = wide.runs
-                    let more = wide.matches.compactMap { m -> SecretMatch? in
-                        guard Self.belongs(m, to: range, first: true) else { return nil }
-                        guard m.redacted.lowerBound < range.lowerBound else { return m }
-                        var m = m
-                        m.covering = range.lowerBound..<m.redacted.upperBound
-                        return m
-                    }
-                    if !more.isEmpty { matches = (matches + more).sorted { ($0.redacted.lowerBound, $0.redacted.upperBound) < ($1.redacted.lowerBound, $1.redacted.upperBound) } }
+                // Taken by the round they start in, as the engine's are, and cut to start at
+                // `handled` when a match the last round took ended inside them.
+                let range = handled..<limit
+                let wide = Self.wideMatches(raw, engine, lead: lead, complete: &checked)
+                runs = wide.runs
+                let more = wide.matches.compactMap { m -> SecretMatch? in
+                    guard Self.belongs(m, to: range, first: true) else { return nil }
+                    guard m.redacted.lowerBound < range.lowerBound else { return m }
+                    var m = m
+                    m.covering = range.lowerBound..<m.redacted.upperBound
+                    return m
                 }
+                if !more.isEmpty { matches = (matches + more).sorted { ($0.redacted.lowerBound, $0.redacted.upperBound) < ($1.redacted.lowerBound, $1.redacted.upperBound) } }
                 if !checked { complete = false }
                 for m in matches { cut = max(cut, m.redacted.upperBound) }
-                return visit(raw, base, handled..<cut, matches)
+                return visit(raw, base, handled..<cut, matches, runs)
             }
             if !goOn || (atEnd && cut >= buffer.count) { return complete }
             let keepFrom = max(0, cut - overlap)

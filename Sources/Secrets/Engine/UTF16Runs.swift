@@ -26,6 +26,13 @@ public enum UTF16Runs {
         public var lowBytes: Int { little ? start : start ^ 1 }
     }
 
+    /// Where a stretch stands in the bytes, and how it is read.
+    public struct Stretch: Equatable, Sendable {
+        public var bytes: Range<Int>
+        public var reading: Reading
+        public init(bytes: Range<Int>, reading: Reading) { self.bytes = bytes; self.reading = reading }
+    }
+
     public struct Run {
         public var reading: Reading
         /// The bytes of its code units.
