@@ -139,7 +139,7 @@ import Testing
                 let n = min(max, 7, text.count - offset)   // tiny reads: every cut position is exercised
                 buf += text[offset..<(offset + n)]; offset += n
                 return n
-            }) { _, base, _, matches, _ in found += matches.map { var m = $0; m.value = (base + m.value.lowerBound)..<(base + m.value.upperBound); return m }; return true }
+            }) { _, base, _, matches in found += matches.map { var m = $0; m.value = (base + m.value.lowerBound)..<(base + m.value.upperBound); return m }; return true }
             #expect(found.count == 1, "pad \(pad): \(found.map(\.ruleID))")
             #expect(found.first.map { String(decoding: text[$0.value], as: UTF8.self) } == token)
         }
@@ -174,7 +174,7 @@ import Testing
                 let n = min(max, 1000, bytes.count - offset)
                 buf += bytes[offset..<(offset + n)]; offset += n
                 return n
-            }) { _, _, _, matches, _ in chunked += matches; return true }
+            }) { _, _, _, matches in chunked += matches; return true }
             #expect(chunked.count == 1, "\(name) chunked: \(chunked.map(\.ruleID))")
         }
     }

@@ -224,16 +224,15 @@ public struct ChunkedScan: Sendable {
     /// `read` appends up to `max` bytes to its argument and returns how many (0 at the end), or -1 when
     /// the input is idle (nothing came for a while): what was read is then settled up to its last whole
     /// line, so a live stream (`tail -f | secrets redact`) is not held back until a chunk fills.
-    /// `visit(buffer, base, done, matches, utf16)` sees the bytes whose handling is now final: `done` is
-    /// the range of `buffer` (at absolute offset `base`) newly final, and `matches` those starting in
-    /// it, sorted, with offsets relative to `buffer`. A match may end past `done`; the next `done` then
-    /// starts after it. `utf16` is where the buffer's UTF-16 stretches stand, in the order they were
-    /// found, as `LineCounter` needs them. `visit` returns false to stop reading.
+    /// `visit(buffer, base, done, matches)` sees the bytes whose handling is now final: `done` is the
+    /// range of `buffer` (at absolute offset `base`) newly final, and `matches` those starting in it,
+    /// sorted, with offsets relative to `buffer`. A match may end past `done`; the next `done` then
+    /// starts after it. `visit` returns false to stop reading.
     /// Returns whether every candidate was checked: false when a round's keyword hits were too dense
     /// for the engine's budget (`SecretEngine.workBudget`), and some were skipped.
     @discardableResult
     public func run<E: Error>(read: (inout [UInt8], Int) throws(E) -> Int,
-                              visit: (UnsafeRawBufferPointer, _ base: Int, _ done: Range<Int>, [SecretMatch], _ utf16: [UTF16Runs.Stretch]) -> Bool) throws(E) -> Bool {
+                              visit: (UnsafeRawBufferPointer, _ base: Int, _ done: Range<Int>, [SecretMatch]) -> Bool) throws(E) -> Bool {
         // UTF-16 takes two bytes a character: twice the context for the same rules.
         let overlap = 2 * engine.overlap
         var complete = true
@@ -273,7 +272,7 @@ public struct ChunkedScan: Sendable {
                 if !more.isEmpty { matches = (matches + more).sorted { ($0.redacted.lowerBound, $0.redacted.upperBound) < ($1.redacted.lowerBound, $1.redacted.upperBound) } }
                 if !checked { complete = false }
                 for m in matches { cut = max(cut, m.redacted.upperBound) }
-                return visit(raw, base, handled..<cut, matches, runs)
+                return visit(raw, base, handled..<cut, matches)
             }
             if !goOn || (atEnd && cut >= buffer.count) { return complete }
             let keepFrom = max(0, cut - overlap)

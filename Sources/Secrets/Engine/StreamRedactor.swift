@@ -77,7 +77,7 @@ public struct StreamRedactor {
         var replaced = 0
         var failure: E?
         var sawZero = false
-        let complete = try ChunkedScan(engine: engine, chunkSize: chunkSize).run(read: read) { buffer, _, done, matches, _ in
+        let complete = try ChunkedScan(engine: engine, chunkSize: chunkSize).run(read: read) { buffer, _, done, matches in
             guard failure == nil else { return false }
             var out: [UInt8] = []
             out.reserveCapacity(done.count + matches.count * 24)

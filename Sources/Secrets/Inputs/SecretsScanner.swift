@@ -218,12 +218,12 @@ public struct SecretsScanner: Sendable {
         // starts as UTF-16 and goes on in UTF-8 (a PowerShell log a UTF-8 program then wrote to), or
         // the other way round, was read one way whole, and the token in the other part passed (found
         // by helper-183 and helper-185).
-        let complete = try ChunkedScan(engine: engine).run(read: read) { buffer, base, done, matches, utf16 in
+        let complete = try ChunkedScan(engine: engine).run(read: read) { buffer, base, done, matches in
             for m in matches where found < Self.maxFindingsPerFile && base + m.value.upperBound > reported {
                 found += 1
                 if shown == nil { shown = display() }
-                lines.advance(buffer, base: base, to: base + m.value.lowerBound, utf16: utf16)
-                var (line, column) = lines.position(of: base + m.value.lowerBound, in: buffer, base: base, utf16: utf16)
+                lines.advance(buffer, base: base, to: base + m.value.lowerBound)
+                var (line, column) = lines.position(of: base + m.value.lowerBound, in: buffer, base: base)
                 // In UTF-16, characters from the line's start: two bytes each.
                 if m.utf16LowBytes != nil { column = (column - 1) / 2 + 1 }
                 let mapped = lineNumbers.flatMap { line - 1 < $0.count ? $0[line - 1] : nil } ?? line
@@ -233,7 +233,7 @@ public struct SecretsScanner: Sendable {
                                                      path: shown!, line: mapped, column: column, secret: secret,
                                                      commit: commit, pairedWith: m.pairedWith))
             }
-            lines.advance(buffer, base: base, to: base + done.upperBound, utf16: utf16)
+            lines.advance(buffer, base: base, to: base + done.upperBound)
             total = base + done.upperBound
             if found >= Self.maxFindingsPerFile {
                 result.warnings.append("\(shown ?? display()): more than \(Self.maxFindingsPerFile) findings; the rest of this input was not scanned")
