@@ -248,13 +248,48 @@ public final class SecretEngine: Sendable {
     /// bytes, so a view of them adds no budget of its own: each view with its own made dense keywords
     /// cost four times as much once text held an escape and a colour code (found by helper-188).
     public func scan(_ bytes: UnsafeRawBufferPointer, complete: inout Bool, budget: inout Int) -> [SecretMatch] {
-        var found = scanReadings(bytes, complete: &complete, budget: &budget)
+        scan(bytes, complete: &complete, budget: &budget, depth: 0)
+    }
+
+    /// How many times base64 is decoded within base64 (`DecodedBase64`): a Secret's value that is
+    /// itself a base64 config (a `.dockerconfigjson` whose `auth` is base64 too).
+    static let maximumDecodeDepth = 2
+
+    /// `scan`, in text `depth` decodings deep.
+    func scan(_ bytes: UnsafeRawBufferPointer, complete: inout Bool, budget: inout Int, depth: Int) -> [SecretMatch] {
+        var found = scanDecoding(bytes, complete: &complete, budget: &budget, depth: depth)
         let readings = found.count
         // Text with JSON's `\/` and `\uXXXX` escapes is read decoded too (`UnescapedText`), around
-        // each escape, and what that finds is placed back over the escapes it stood at.
+        // each escape, and what that finds is placed back over the escapes it stood at: base64 in PHP's
+        // JSON has its slashes escaped.
         if let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) {
             found += scanViews(UnescapedText.self, of: base, bytes.count, around: UnescapedText.escapes(base, bytes.count), keepingDecoded: true,
-                               complete: &complete, budget: &budget, scanReadings)
+                               complete: &complete, budget: &budget) { self.scanDecoding($0, complete: &$1, budget: &$2, depth: depth) }
+        }
+        return found.count > readings ? resolve(found) : found
+    }
+
+    /// `scanReadings`, and the text that runs of base64 in the bytes decode to (`DecodedBase64`), read
+    /// as any text is, to `maximumDecodeDepth`: what that finds stands on the characters encoding it,
+    /// and its value is the decoded one.
+    func scanDecoding(_ bytes: UnsafeRawBufferPointer, complete: inout Bool, budget: inout Int, depth: Int) -> [SecretMatch] {
+        var found = scanReadings(bytes, complete: &complete, budget: &budget)
+        guard depth < Self.maximumDecodeDepth, let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return found }
+        let readings = found.count
+        DecodedBase64.find(base, bytes.count) { run in
+            // Each decoded byte gets the allowance a byte of the text has, as a view's do.
+            let (more, overflow) = budget.addingReportingOverflow(Self.scaled(run.bytes.count, by: 128, plus: 0))
+            budget = overflow ? Int.max : more
+            for var m in run.bytes.withUnsafeBytes({ scan($0, complete: &complete, budget: &budget, depth: depth + 1) }) {
+                if m.decodedValue == nil { m.decodedValue = Array(run.bytes[m.value]) }
+                m.value = run.original(m.value)
+                m.match = run.original(m.match)
+                m.covering = m.covering.map(run.original)
+                // A known value's base64 forms are found as written (`KnownEncodings`, `WrappedBase64`),
+                // and named so: the same value found again in the decoding adds nothing.
+                if found[..<readings].contains(where: { $0.ruleID == m.ruleID && $0.redacted.overlaps(m.redacted) }) { continue }
+                found.append(m)
+            }
         }
         return found.count > readings ? resolve(found) : found
     }

@@ -75,6 +75,9 @@ probe("gzip-body", get("api.example.test", http_port, "/z", method=b"POST", extr
 probe("connection-smuggle", get("api.example.test", http_port, "/s", method=b"POST", extra=b"Connection: content-length\r\n", body=b"GET /admin HTTP/1.1\r\nHost: x\r\n\r\n"))
 probe("secret-in-target", b"GET https://api.example.test/reset/" + known.encode() + b" HTTP/1.1\r\nHost: api.example.test\r\n\r\n")
 probe("github-token-header", get("api.example.test", http_port, extra=b"Authorization: token ghp_R7wQ2bX9kLm4Np8sT1vY6zC3dF5gH0jK2mQe\r\n"))
+# A config file sent base64 in a JSON payload: the token in it is the same leak (betterleaks decodes base64).
+probe("github-token-base64-body", get("api.example.test", http_port, "/upload", method=b"POST",
+      body=b'{"file":"' + base64.b64encode(b"[auth]\nuser = ci\ntoken = ghp_R7wQ2bX9kLm4Np8sT1vY6zC3dF5gH0jK2mQe\n") + b'"}'))
 probe("malformed", b"GET\r\n\r\n")
 probe("bare-lf", b"GET http://api.example.test/ HTTP/1.1\nHost: api.example.test\n\n")
 probe("huge-header", b"GET http://api.example.test:" + str(http_port).encode() + b"/ HTTP/1.1\r\nHost: api.example.test\r\nX-Big: " + b"a" * (1 << 20) + b"\r\n\r\n")
