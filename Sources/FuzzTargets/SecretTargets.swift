@@ -45,6 +45,34 @@ enum SecretTargets {
                 return n
             }, write: { _ in })
         },
+        FuzzTarget("decoded-base64", "runs of base64 found and decoded within the bytes, and the bytes as base64 through the engine and redaction") { bytes in
+            bytes.withUnsafeBufferPointer { b in
+                guard let base = b.baseAddress else { return }
+                DecodedBase64.find(base, b.count) { run in
+                    precondition(run.run.lowerBound >= 0 && run.run.upperBound <= b.count && run.run.contains(run.start), "a run outside the bytes")
+                    let n = run.bytes.count
+                    for r in [0..<n, 0..<0, (n / 3)..<(n / 2), n..<n, (n - 1)..<n] where r.lowerBound >= 0 && r.lowerBound <= r.upperBound {
+                        let o = run.original(r)
+                        precondition(o.lowerBound >= run.run.lowerBound && o.upperBound <= run.run.upperBound, "a decoded range mapped outside its run")
+                    }
+                }
+            }
+            // The fuzzer's bytes as the decoded text: whole, and URL-safe after a few bytes of text.
+            guard let engine else { return }
+            let encoded = Data(bytes).base64EncodedString()
+            for text in ["k: " + encoded + "\n", "{\"x\":\"" + encoded.replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_") + "\"}"] {
+                let t = Array(text.utf8)
+                for m in t.withUnsafeBytes({ engine.scan($0) }) {
+                    precondition(m.value.lowerBound >= 0 && m.redacted.upperBound <= t.count && m.value.upperBound <= t.count, "a match outside the bytes")
+                }
+                var offset = 0
+                _ = StreamRedactor(engine: engine, chunkSize: 4096).run(read: { (buf: inout [UInt8], max: Int) -> Int in
+                    let n = Swift.min(max, 700, t.count - offset)
+                    buf += t[offset..<(offset + n)]; offset += n
+                    return n
+                }, write: { _ in })
+            }
+        },
         FuzzTarget("utf16-text", "UTF-16 detection and decoding, and the UTF-16 stretches redact and scan read: valid UTF-8, ranges within the bytes") { bytes in
             _ = UTF16Text.detect(bytes)
             for order in [UTF16Text.ByteOrder.little, .big] {

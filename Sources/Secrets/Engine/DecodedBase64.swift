@@ -9,13 +9,13 @@
 /// It is taken for text when nine in ten of its decoded bytes are printable ASCII, a tab or a line
 /// break: random bytes are that with a chance of about 0.37 a byte, so a hash, a long identifier or
 /// binary data is given up within a few bytes.
-struct DecodedBase64 {
+public struct DecodedBase64: Sendable {
     /// The base64 characters, padding included, in the text.
-    let run: Range<Int>
+    public let run: Range<Int>
     /// Where its first quantum starts in the text.
-    let start: Int
+    public let start: Int
     /// The bytes they decode to.
-    let bytes: [UInt8]
+    public let bytes: [UInt8]
 
     static let minimumRun = 20
 
@@ -34,7 +34,7 @@ struct DecodedBase64 {
     /// Each run of `n` bytes at `b` that decodes to text. A run that starts at the first byte may be
     /// the tail of one cut there (a chunk's window): its quanta are tried from each of its first
     /// four characters.
-    static func find(_ b: UnsafePointer<UInt8>, _ n: Int, _ visit: (DecodedBase64) -> Void) {
+    public static func find(_ b: UnsafePointer<UInt8>, _ n: Int, _ visit: (DecodedBase64) -> Void) {
         // A run of `minimumRun` holds the byte `minimumRun - 1` after any place it may start from, so
         // text is probed a run's length at a time, and only a probe that lands on base64 is walked back
         // and on to its run's ends: byte by byte, a scan of a corpus spent a tenth of its time here.
@@ -97,7 +97,7 @@ struct DecodedBase64 {
 
     /// `r`, a range of `bytes`, as the characters of the text that encode it: whole quanta, and the
     /// padding too when they reach the run's last character.
-    func original(_ r: Range<Int>) -> Range<Int> {
+    public func original(_ r: Range<Int>) -> Range<Int> {
         let lo = min(run.upperBound, start + 4 * (r.lowerBound / 3))
         guard !r.isEmpty else { return lo..<lo }
         var hi = min(run.upperBound, start + 4 * ((r.upperBound + 2) / 3))
