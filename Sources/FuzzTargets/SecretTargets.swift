@@ -11,6 +11,17 @@ enum SecretTargets {
         return try? SecretEngine.standard(known: known)
     }()
 
+    /// A stream's reads of `bytes`, `size` at most at a time: what is cut between reads is exercised.
+    static func pieces(_ bytes: [UInt8], of size: Int) -> (inout [UInt8], Int) -> Int {
+        var offset = 0
+        return { buf, max in
+            let n = Swift.min(max, size, bytes.count - offset)
+            buf += bytes[offset..<(offset + n)]
+            offset += n
+            return n
+        }
+    }
+
     static let all: [FuzzTarget] = [
         FuzzTarget("secrets-engine", "any bytes through the secrets engine, whole and in small chunks, and through redaction") { bytes in
             guard let engine else { return }
@@ -36,14 +47,9 @@ enum SecretTargets {
                     precondition(r.lowerBound == Int(at) && r.upperBound <= raw.count && r.upperBound > r.lowerBound, "an unescaped byte mapped outside the text")
                 }
             }
-            var offset = 0
             // As `secrets redact` reads a stream: its form told from the first bytes (packed input
             // refused), then redacted in place, UTF-16 in it too.
-            _ = StreamRedactor(engine: engine, chunkSize: 4096).runDetecting(read: { (buf: inout [UInt8], max: Int) -> Int in
-                let n = Swift.min(max, 1000, bytes.count - offset)
-                buf += bytes[offset..<(offset + n)]; offset += n
-                return n
-            }, write: { _ in })
+            _ = StreamRedactor(engine: engine, chunkSize: 4096).runDetecting(read: pieces(bytes, of: 1000), write: { _ in })
         },
         FuzzTarget("decoded-base64", "runs of base64 found and decoded within the bytes, and the bytes as base64 through the engine and redaction") { bytes in
             bytes.withUnsafeBufferPointer { b in
@@ -65,12 +71,7 @@ enum SecretTargets {
                 for m in t.withUnsafeBytes({ engine.scan($0) }) {
                     precondition(m.value.lowerBound >= 0 && m.redacted.upperBound <= t.count && m.value.upperBound <= t.count, "a match outside the bytes")
                 }
-                var offset = 0
-                _ = StreamRedactor(engine: engine, chunkSize: 4096).run(read: { (buf: inout [UInt8], max: Int) -> Int in
-                    let n = Swift.min(max, 700, t.count - offset)
-                    buf += t[offset..<(offset + n)]; offset += n
-                    return n
-                }, write: { _ in })
+                _ = StreamRedactor(engine: engine, chunkSize: 4096).run(read: pieces(t, of: 700), write: { _ in })
             }
         },
         FuzzTarget("utf16-text", "UTF-16 detection and decoding, and the UTF-16 stretches redact and scan read: valid UTF-8, ranges within the bytes") { bytes in

@@ -85,20 +85,11 @@ import Testing
         #expect(encoded.count > 20_000)
         for pad in stride(from: 0, to: 4096, by: 397) {
             let bytes = Array((String(repeating: "x", count: pad) + "\n{\"file\":\"" + encoded + "\"}\n").utf8)
-            var offset = 0, found: [SecretMatch] = []
-            ChunkedScan(engine: EngineTests.engine, chunkSize: 4096).run(read: { (buf: inout [UInt8], max: Int) -> Int in
-                let n = min(max, 1000, bytes.count - offset)
-                buf += bytes[offset..<(offset + n)]; offset += n
-                return n
-            }) { _, _, _, matches in found += matches; return true }
+            var found: [SecretMatch] = []
+            ChunkedScan(engine: EngineTests.engine, chunkSize: 4096).run(read: EngineTests.pieces(bytes, of: 1000)) { _, _, _, matches in found += matches; return true }
             #expect(found.map(\.ruleID) == ["github-personal-access-token"], "pad \(pad): \(found.map(\.ruleID))")
-            offset = 0
             var out: [UInt8] = []
-            let n = StreamRedactor(engine: EngineTests.engine, chunkSize: 4096).run(read: { (buf: inout [UInt8], max: Int) -> Int in
-                let k = min(max, 333, bytes.count - offset)
-                buf += bytes[offset..<(offset + k)]; offset += k
-                return k
-            }, write: { out += $0 })
+            let n = StreamRedactor(engine: EngineTests.engine, chunkSize: 4096).run(read: EngineTests.pieces(bytes, of: 333), write: { out += $0 })
             #expect(n == 1 && String(decoding: out, as: UTF8.self).contains("[REDACTED:github-personal-access-token]"), "pad \(pad)")
         }
     }

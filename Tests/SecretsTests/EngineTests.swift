@@ -10,6 +10,16 @@ import Testing
         Array(text.utf8).withUnsafeBytes { engine.scan($0) }
     }
     static func value(_ text: String, _ m: SecretMatch) -> String { String(decoding: Array(text.utf8)[m.value], as: UTF8.self) }
+    /// A stream's reads of `bytes`, `size` at most at a time.
+    static func pieces(_ bytes: [UInt8], of size: Int) -> (inout [UInt8], Int) -> Int {
+        var offset = 0
+        return { buf, max in
+            let n = min(max, size, bytes.count - offset)
+            buf += bytes[offset..<(offset + n)]
+            offset += n
+            return n
+        }
+    }
 
     @Test func genericAssignmentsAreScoredByNameAndShape() {
         let real: [(String, String)] = [
@@ -169,12 +179,8 @@ import Testing
             #expect(found.count == 1 && found.first.map { Self.value("x\n" + text + "\ny\n", $0) } == whole, "\(name): \(found.map(\.ruleID))")
             // Read in small chunks: the overlap between them holds a whole key.
             let bytes = Array(("x\n" + text + "\ny\n").utf8)
-            var offset = 0, chunked: [SecretMatch] = []
-            ChunkedScan(engine: Self.engine, chunkSize: 4096).run(read: { (buf: inout [UInt8], max: Int) -> Int in
-                let n = min(max, 1000, bytes.count - offset)
-                buf += bytes[offset..<(offset + n)]; offset += n
-                return n
-            }) { _, _, _, matches in chunked += matches; return true }
+            var chunked: [SecretMatch] = []
+            ChunkedScan(engine: Self.engine, chunkSize: 4096).run(read: Self.pieces(bytes, of: 1000)) { _, _, _, matches in chunked += matches; return true }
             #expect(chunked.count == 1, "\(name) chunked: \(chunked.map(\.ruleID))")
         }
     }
