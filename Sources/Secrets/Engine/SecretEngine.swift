@@ -286,8 +286,14 @@ public final class SecretEngine: Sendable {
                 m.match = run.original(m.match)
                 m.covering = m.covering.map(run.original)
                 // A known value's base64 forms are found as written (`KnownEncodings`, `WrappedBase64`),
-                // and named so: the same value found again in the decoding adds nothing.
-                if found[..<readings].contains(where: { $0.ruleID == m.ruleID && $0.redacted.overlaps(m.redacted) }) { continue }
+                // and named so: the same value found again in the decoding is not another finding. Its
+                // whole quanta are the mark's, though: the form leaves out its last character, which
+                // holds the value's last bits when its length is no multiple of three.
+                if let k = found[..<readings].firstIndex(where: { $0.ruleID == m.ruleID && $0.redacted.overlaps(m.redacted) }) {
+                    let both = min(found[k].redacted.lowerBound, m.redacted.lowerBound)..<max(found[k].redacted.upperBound, m.redacted.upperBound)
+                    found[k].covering = both == found[k].value ? nil : both
+                    continue
+                }
                 found.append(m)
             }
         }
