@@ -51,10 +51,10 @@ enum SecretTargets {
             // refused), then redacted in place, UTF-16 in it too.
             _ = StreamRedactor(engine: engine, chunkSize: 4096).runDetecting(read: pieces(bytes, of: 1000), write: { _ in })
         },
-        FuzzTarget("decoded-base64", "runs of base64 found and decoded within the bytes, and the bytes as base64 through the engine and redaction") { bytes in
+        FuzzTarget("decoded-runs", "runs of base64 and hex found and decoded within the bytes, and the bytes as base64 and hex through the engine and redaction") { bytes in
             bytes.withUnsafeBufferPointer { b in
                 guard let base = b.baseAddress else { return }
-                DecodedBase64.find(base, b.count) { run in
+                DecodedRun.find(base, b.count) { run in
                     precondition(run.run.lowerBound >= 0 && run.run.upperBound <= b.count && run.run.contains(run.start), "a run outside the bytes")
                     let n = run.bytes.count
                     for r in [0..<n, 0..<0, (n / 3)..<(n / 2), n..<n, (n - 1)..<n] where r.lowerBound >= 0 && r.lowerBound <= r.upperBound {
@@ -63,10 +63,11 @@ enum SecretTargets {
                     }
                 }
             }
-            // The fuzzer's bytes as the decoded text: whole, and URL-safe after a few bytes of text.
+            // The fuzzer's bytes as the decoded text: base64, URL-safe base64 in JSON, and hex.
             guard let engine else { return }
             let encoded = Data(bytes).base64EncodedString()
-            for text in ["k: " + encoded + "\n", "{\"x\":\"" + encoded.replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_") + "\"}"] {
+            for text in ["k: " + encoded + "\n", "{\"x\":\"" + encoded.replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_") + "\"}",
+                         "h " + bytes.map { String(format: "%02x", $0) }.joined() + "\n"] {
                 let t = Array(text.utf8)
                 for m in t.withUnsafeBytes({ engine.scan($0) }) {
                     precondition(m.value.lowerBound >= 0 && m.redacted.upperBound <= t.count && m.value.upperBound <= t.count, "a match outside the bytes")

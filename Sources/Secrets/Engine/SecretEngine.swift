@@ -251,7 +251,7 @@ public final class SecretEngine: Sendable {
         scan(bytes, complete: &complete, budget: &budget, depth: 0)
     }
 
-    /// How many times base64 is decoded within base64 (`DecodedBase64`): a Secret's value that is
+    /// How many times runs are decoded within decoded text (`DecodedRun`): a Secret's value that is
     /// itself a base64 config (a `.dockerconfigjson` whose `auth` is base64 too).
     static let maximumDecodeDepth = 2
 
@@ -269,14 +269,14 @@ public final class SecretEngine: Sendable {
         return found.count > readings ? resolve(found) : found
     }
 
-    /// `scanReadings`, and the text that runs of base64 in the bytes decode to (`DecodedBase64`), read
+    /// `scanReadings`, and the text that runs of base64 or hex in the bytes decode to (`DecodedRun`), read
     /// as any text is, to `maximumDecodeDepth`: what that finds stands on the characters encoding it,
     /// and its value is the decoded one.
     func scanDecoding(_ bytes: UnsafeRawBufferPointer, complete: inout Bool, budget: inout Int, depth: Int) -> [SecretMatch] {
         var found = scanReadings(bytes, complete: &complete, budget: &budget)
         guard depth < Self.maximumDecodeDepth, let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return found }
         let readings = found.count
-        DecodedBase64.find(base, bytes.count) { run in
+        DecodedRun.find(base, bytes.count) { run in
             // Each decoded byte gets the allowance a byte of the text has, as a view's do.
             let (more, overflow) = budget.addingReportingOverflow(Self.scaled(run.bytes.count, by: 128, plus: 0))
             budget = overflow ? Int.max : more

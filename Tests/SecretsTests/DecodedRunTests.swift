@@ -3,9 +3,9 @@ import ProvenantCore
 import Testing
 @testable import Secrets
 
-/// Base64 that decodes to text is read as text (`DecodedBase64`): a token in a Kubernetes Secret, or
-/// in a config sent base64 in a payload, was a generic token or passed.
-@Suite struct DecodedBase64Tests {
+/// Base64 and hex that decode to text are read as text (`DecodedRun`): a token in a Kubernetes
+/// Secret, or in a config sent base64 or hex in a payload, was a generic token or passed.
+@Suite struct DecodedRunTests {
     static let token = "ghp_R7wQ2bX9kLm4Np8sT1vY6zC3dF5gH0jK2mQe"
     static func b64(_ s: String) -> String { Data(s.utf8).base64EncodedString() }
 
@@ -41,6 +41,22 @@ import Testing
         }
     }
 
+    /// Hex that decodes to text, as `xxd -p` or a hex dump in a log writes it, in either case: the
+    /// finding stands on the pairs that encode the token. A hex hash is not text, and not read.
+    @Test func aTokenInHexIsFound() throws {
+        let config = Array("[auth]\nuser = ci\ntoken = \(Self.token)\n".utf8)
+        for upper in [false, true] {
+            let hex = config.map { String(format: upper ? "%02X" : "%02x", $0) }.joined()
+            let text = "dump: " + hex + "\n"
+            let found = EngineTests.scan(text)
+            let m = try #require(found.first, "\(upper)")
+            #expect(found.map(\.ruleID) == ["github-personal-access-token"] && m.decodedValue == Array(Self.token.utf8))
+            let at = config.count - Self.token.utf8.count - 1
+            #expect(m.redacted == (6 + 2 * at)..<(6 + 2 * (at + Self.token.utf8.count)), "\(m.redacted)")
+        }
+        #expect(EngineTests.scan("sha256: " + String(repeating: "e3b0c44298fc1c149afbf4c8996fb924", count: 2) + "\n").isEmpty)
+    }
+
     /// Base64 within base64, as a `.dockerconfigjson` Secret holds its `auth`, is decoded twice; a
     /// third time is past the depth, so nesting cannot make a scan do unbounded work.
     @Test func baseSixtyFourIsDecodedTwiceDeep() {
@@ -58,19 +74,19 @@ import Testing
         for _ in 0..<2000 {
             let bytes = (0..<Int.random(in: 15...200, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) }
             let text = Array(Data(bytes).base64EncodedString().utf8)
-            text.withUnsafeBufferPointer { b in DecodedBase64.find(b.baseAddress!, b.count) { _ in decoded += 1 } }
+            text.withUnsafeBufferPointer { b in DecodedRun.find(b.baseAddress!, b.count) { _ in decoded += 1 } }
         }
         #expect(decoded == 0)
         for s in ["sha512-z4PhNX7vuL3xVChQ1m2AB9Yg5AULVxXcg/SpIdNs6c5H0NE8XYXysP+DGNKHfuwvY7kxvUR7Q1+gfQvoDSrn9A==",
                   "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", "AbstractSingletonProxyFactoryBean_getObjectType"] {
             let text = Array(s.utf8)
-            text.withUnsafeBufferPointer { b in DecodedBase64.find(b.baseAddress!, b.count) { _ in decoded += 1 } }
+            text.withUnsafeBufferPointer { b in DecodedRun.find(b.baseAddress!, b.count) { _ in decoded += 1 } }
         }
         #expect(decoded == 0)
         // Text is: the decoding is exact, and a run shorter than 20 characters is not read.
         let text = Array(("x " + Self.b64("the quick brown fox jumps") + " " + Self.b64("short one") + " y").utf8)
         var seen: [String] = []
-        text.withUnsafeBufferPointer { b in DecodedBase64.find(b.baseAddress!, b.count) { seen.append(String(decoding: $0.bytes, as: UTF8.self)) } }
+        text.withUnsafeBufferPointer { b in DecodedRun.find(b.baseAddress!, b.count) { seen.append(String(decoding: $0.bytes, as: UTF8.self)) } }
         #expect(seen == ["the quick brown fox jumps"])
     }
 
