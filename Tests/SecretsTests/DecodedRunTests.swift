@@ -41,6 +41,43 @@ import Testing
         }
     }
 
+    /// Base64 wrapped at 76 or 64 columns (`base64`, MIME, GitHub's contents API with JSON's `\n`)
+    /// is decoded joined: a token cut by a break was half marked, or passed (helper-193). Wherever
+    /// the break falls, the mark covers every character that encodes the token.
+    @Test func wrappedBase64IsDecodedJoined() throws {
+        let config = "[auth]\nuser = ci\ntoken = \(Self.token)\n"
+        for (width, sep) in [(76, "\n"), (64, "\n"), (76, "\r\n"), (60, "\\n")] {
+            for lead in stride(from: 0, to: 80, by: 7) {
+                let payload = Array((String(repeating: "x", count: lead) + config).utf8)
+                let encoded = Array(Data(payload).base64EncodedString().utf8)
+                let lines = stride(from: 0, to: encoded.count, by: width).map { String(decoding: encoded[$0..<min($0 + width, encoded.count)], as: UTF8.self) }
+                let text = "body: " + lines.joined(separator: sep) + sep + "end\n"
+                let found = EngineTests.scan(text)
+                let m = try #require(found.first { $0.ruleID == "github-personal-access-token" }, "\(width) \(lead): \(found.map(\.ruleID))")
+                // The token's bytes, their characters in the joined base64, and those in the text.
+                let a = lead + config.utf8.count - Self.token.utf8.count - 1, b = a + Self.token.utf8.count
+                func place(_ j: Int) -> Int { 6 + j + (j / width) * sep.utf8.count }
+                #expect(m.redacted.lowerBound <= place(a / 3 * 4) && m.redacted.upperBound > place(min(encoded.count, (b + 2) / 3 * 4) - 1),
+                        "\(width) \(lead): \(m.redacted)")
+            }
+        }
+    }
+
+    /// A run glued to base64 characters before it (a URL's path, JSON's `\t` escape) is decoded from
+    /// the alignment that gives text (helper-193).
+    @Test func aRunGluedToOtherCharactersIsDecoded() {
+        let config = Self.b64("[auth]\nuser = ci\ntoken = \(Self.token)\n")
+        for text in ["POST https://h.example.io/upload/" + config + " HTTP/1.1", #"{"f": "k:\t"# + config + #""}"#, "GET /x%2F" + config + "\n", "GET /a/" + config] {
+            #expect(EngineTests.scan(text).map(\.ruleID) == ["github-personal-access-token"], "\(text)")
+        }
+    }
+
+    /// A stand-in ends in `_here`; a token whose random part begins `HeRE` is no stand-in.
+    @Test func hereInsideATokenIsNoPlaceholder() {
+        #expect(EngineTests.scan("GITHUB_TOKEN=ghp_HeREFwgkWX5OUOlx3IbeyBaya1y27IdDTuWC\n").map(\.ruleID) == ["github-personal-access-token"])
+        #expect(ValueShape.isPlaceholder(Array("paste_your_token_here".utf8)) && ValueShape.isPlaceholder(Array("API_KEY_HERE".utf8)))
+    }
+
     /// Hex that decodes to text, as `xxd -p` or a hex dump in a log writes it, in either case: the
     /// finding stands on the pairs that encode the token. A hex hash is not text, and not read.
     @Test func aTokenInHexIsFound() throws {

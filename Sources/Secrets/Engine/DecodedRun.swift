@@ -38,28 +38,49 @@ public struct DecodedRun: Sendable {
         }
     }
 
-    /// Each run of `n` bytes at `b` that decodes to text. A run that starts at the first byte may be
-    /// the tail of one cut there (a chunk's window): its quanta are tried from each of its first
-    /// four characters (pairs from each of two).
+    /// Each run of `n` bytes at `b` that decodes to text. Its quanta are tried from each of its first
+    /// four characters (pairs from each of two): a run may be glued to base64 characters before it
+    /// (a URL's path, `k:\t` in JSON), or be the tail of one a chunk's window cut (helper-193).
     public static func find(_ b: UnsafePointer<UInt8>, _ n: Int, _ visit: (DecodedRun) -> Void) {
-        // A run of `minimumRun` holds the byte `minimumRun - 1` after any place it may start from, so
-        // text is probed a run's length at a time, and only a probe that lands on base64 is walked back
-        // and on to its run's ends: byte by byte, a scan of a corpus spent a tenth of its time here.
+        runs(b, n, minimum: minimumRun) { r, padded in
+            if let run = decoded(b, r, padded: padded) { visit(run) }
+            return true
+        }
+    }
+
+    /// Where the first line of base64 wrapped across lines starts: a run of 40 or more characters
+    /// that a line break (or JSON's `\n`) ends, as `base64`, MIME and GitHub's API wrap at 76 or 64.
+    public static func firstWrappedLine(_ b: UnsafePointer<UInt8>, _ n: Int) -> Int? {
+        var first: Int?
+        runs(b, n, minimum: 40) { r, padded in
+            guard padded == r.upperBound, r.upperBound < n else { return true }
+            let c = b[r.upperBound]
+            if c == 10 || c == 13 || (c == 92 && r.upperBound + 1 < n && b[r.upperBound + 1] == 110) { first = r.lowerBound; return false }
+            return true
+        }
+        return first
+    }
+
+    /// Each run of at least `minimum` base64 characters, and where its padding ends, until `visit`
+    /// says stop. A run of `minimum` holds the byte `minimum - 1` after any place it may start from,
+    /// so text is probed a run's length at a time, and only a probe that lands on base64 is walked back
+    /// and on to its run's ends: byte by byte, a scan of a corpus spent a tenth of its time here.
+    static func runs(_ b: UnsafePointer<UInt8>, _ n: Int, minimum: Int, _ visit: (Range<Int>, _ padded: Int) -> Bool) {
         sextets.withUnsafeBufferPointer { table in
             let t = table.baseAddress!
             // Every run starting before `i` has been seen.
             var i = 0
-            while i + minimumRun <= n {
-                let probe = i + minimumRun - 1
+            while i + minimum <= n {
+                let probe = i + minimum - 1
                 guard t[Int(b[probe])] < 64 else { i = probe + 1; continue }
                 var s = probe
                 while s > i, t[Int(b[s - 1])] < 64 { s -= 1 }
                 var characters = probe + 1
                 while characters < n, t[Int(b[characters])] < 64 { characters += 1 }
                 i = characters
-                guard characters - s >= minimumRun else { continue }
+                guard characters - s >= minimum else { continue }
                 while i < n, i - characters < 2, b[i] == 61 { i += 1 }
-                if let run = decoded(b, s..<characters, padded: i) { visit(run) }
+                guard visit(s..<characters, i) else { return }
             }
         }
     }
@@ -67,13 +88,13 @@ public struct DecodedRun: Sendable {
     /// The characters `r` of `b` (and their padding up to `padded`) decoded, as base64, or else as
     /// hex when they are all hex digits, or nil when neither gives text.
     static func decoded(_ b: UnsafePointer<UInt8>, _ r: Range<Int>, padded: Int) -> DecodedRun? {
-        for shift in 0..<(r.lowerBound == 0 ? 4 : 1) {
+        for shift in 0..<4 where r.count - shift >= minimumRun {
             if let bytes = base64(b, from: r.lowerBound + shift, to: r.upperBound) {
                 return DecodedRun(encoding: .base64, run: r.lowerBound..<padded, start: r.lowerBound + shift, bytes: bytes)
             }
         }
         guard padded == r.upperBound, r.count >= minimumHexRun, (r.lowerBound..<r.upperBound).allSatisfy({ Hex.nibble(b[$0]) != nil }) else { return nil }
-        for shift in 0..<(r.lowerBound == 0 ? 2 : 1) {
+        for shift in 0..<2 {
             if let bytes = hex(b, from: r.lowerBound + shift, to: r.upperBound) {
                 return DecodedRun(encoding: .hex, run: r, start: r.lowerBound + shift, bytes: bytes)
             }

@@ -276,15 +276,18 @@ public final class SecretEngine: Sendable {
         var found = scanReadings(bytes, complete: &complete, budget: &budget)
         guard depth < Self.maximumDecodeDepth, let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return found }
         let readings = found.count
-        DecodedRun.find(base, bytes.count) { run in
+        let n = bytes.count
+        // What the decoding of `run` finds, on the text's characters (`back` maps a range of the
+        // characters it was found in onto them).
+        func read(_ run: DecodedRun, _ back: (Range<Int>) -> Range<Int>) {
             // Each decoded byte gets the allowance a byte of the text has, as a view's do.
             let (more, overflow) = budget.addingReportingOverflow(Self.scaled(run.bytes.count, by: 128, plus: 0))
             budget = overflow ? Int.max : more
             for var m in run.bytes.withUnsafeBytes({ scan($0, complete: &complete, budget: &budget, depth: depth + 1) }) {
                 if m.decodedValue == nil { m.decodedValue = Array(run.bytes[m.value]) }
-                m.value = run.original(m.value)
-                m.match = run.original(m.match)
-                m.covering = m.covering.map(run.original)
+                m.value = back(run.original(m.value))
+                m.match = back(run.original(m.match))
+                m.covering = m.covering.map { back(run.original($0)) }
                 // A known value's base64 forms are found as written (`KnownEncodings`, `WrappedBase64`),
                 // and named so: the same value found again in the decoding is not another finding. Its
                 // whole quanta are the mark's, though: the form leaves out its last character, which
@@ -295,6 +298,19 @@ public final class SecretEngine: Sendable {
                     continue
                 }
                 found.append(m)
+            }
+        }
+        DecodedRun.find(base, n) { read($0) { $0 } }
+        // Base64 wrapped across lines is decoded joined (`WrappedBase64`), from its first long line on:
+        // decoded line by line, a token cut by a break was half marked, or passed (helper-193). Runs
+        // within one line were read above.
+        if let from = DecodedRun.firstWrappedLine(base, n), let view = WrappedBase64(UnsafeRawBufferPointer(start: base + from, count: n - from)) {
+            view.bytes.withUnsafeBufferPointer { joined in
+                DecodedRun.find(joined.baseAddress!, joined.count) { run in
+                    let first = Int(view.source[run.run.lowerBound]), last = Int(view.source[run.run.upperBound - 1])
+                    guard last - first != run.run.count - 1 else { return }
+                    read(run) { view.original($0).shifted(by: from) }
+                }
             }
         }
         return found.count > readings ? resolve(found) : found

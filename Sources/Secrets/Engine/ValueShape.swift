@@ -18,7 +18,7 @@ public enum ValueShape {
     private static let placeholderMarkers: [[UInt8]] = [
         "example", "changeme", "change_me", "change-me", "placeholder", "your_", "your-",
         "yourkey", "yourtoken", "yoursecret", "yourpassword", "redacted",
-        "_here", "notreal", "not_real", "not-set", "notset",
+        "notreal", "not_real", "not-set", "notset",
     ].map { Array($0.utf8) }
     /// Template openers, each a placeholder only with its closer after it (`${VAR}`, `{{ .token }}`).
     private static let templates: [([UInt8], [UInt8])] = [("${", "}"), ("{{", "}}"), ("%(", ")"), ("#{", "}"), ("$(", ")")].map { (Array($0.0.utf8), Array($0.1.utf8)) }
@@ -75,6 +75,9 @@ public enum ValueShape {
         let v = value.map { $0 >= 65 && $0 <= 90 ? $0 + 32 : $0 }
         if v.isEmpty { return true }
         for w in placeholderMarkers where contains(v, w) { return true }
+        // `_here` ends a stand-in (`paste_token_here`); anywhere, it threw away a GitHub token whose
+        // random part began `HeRE` after `ghp_` (found by helper-193).
+        if v.count >= 5, v.suffix(5).elementsEqual("_here".utf8) { return true }
         if mostlyFiller(v) || holdsTemplate(v) { return true }
         if strict { for w in placeholderWords where contains(v, w) { return true } }
         var counts = [Int](repeating: 0, count: 256)
