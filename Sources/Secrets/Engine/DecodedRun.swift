@@ -41,24 +41,52 @@ public struct DecodedRun: Sendable {
     /// Each run of `n` bytes at `b` that decodes to text. Its quanta are tried from each of its first
     /// four characters (pairs from each of two): a run may be glued to base64 characters before it
     /// (a URL's path, `k:\t` in JSON), or be the tail of one a chunk's window cut (helper-193).
-    public static func find(_ b: UnsafePointer<UInt8>, _ n: Int, _ visit: (DecodedRun) -> Void) {
+    /// `wrapped` is told each block of base64 wrapped across lines (`wrappedBlock`), found on the
+    /// same pass.
+    public static func find(_ b: UnsafePointer<UInt8>, _ n: Int, wrapped: (Range<Int>) -> Void = { _ in }, _ visit: (DecodedRun) -> Void) {
+        var blockEnd = 0
         runs(b, n, minimum: minimumRun) { r, padded in
             if let run = decoded(b, r, padded: padded) { visit(run) }
+            if r.lowerBound >= blockEnd, r.count >= 40, padded == r.upperBound, breakLength(b, n, at: r.upperBound) > 0 {
+                let block = wrappedBlock(b, n, from: r.lowerBound)
+                blockEnd = block.upperBound
+                wrapped(block)
+            }
             return true
         }
     }
 
-    /// Where the first line of base64 wrapped across lines starts: a run of 40 or more characters
-    /// that a line break (or JSON's `\n`) ends, as `base64`, MIME and GitHub's API wrap at 76 or 64.
-    public static func firstWrappedLine(_ b: UnsafePointer<UInt8>, _ n: Int) -> Int? {
-        var first: Int?
-        runs(b, n, minimum: 40) { r, padded in
-            guard padded == r.upperBound, r.upperBound < n else { return true }
-            let c = b[r.upperBound]
-            if c == 10 || c == 13 || (c == 92 && r.upperBound + 1 < n && b[r.upperBound + 1] == 110) { first = r.lowerBound; return false }
-            return true
+    /// The length of a line break at `at`: CR LF, LF, CR, or JSON's `\n` (`\r\n`), or 0.
+    static func breakLength(_ b: UnsafePointer<UInt8>, _ n: Int, at: Int) -> Int {
+        guard at < n else { return 0 }
+        switch b[at] {
+        case 13: return at + 1 < n && b[at + 1] == 10 ? 2 : 1
+        case 10: return 1
+        case 92 where at + 1 < n && b[at + 1] == 110: return 2
+        case 92 where at + 3 < n && b[at + 1] == 114 && b[at + 2] == 92 && b[at + 3] == 110: return 4
+        default: return 0
         }
-        return first
+    }
+
+    /// The block of base64 wrapped across lines that starts with the line at `from` (a run of 40 or
+    /// more characters a line break ends, as `base64`, MIME and GitHub's API wrap at 76 or 64): the
+    /// lines after it, each indented or quoted (`>`) as it may be, while the one before was 40
+    /// characters or more; the last may be shorter, and padded.
+    static func wrappedBlock(_ b: UnsafePointer<UInt8>, _ n: Int, from: Int) -> Range<Int> {
+        var end = from, i = from
+        while i < n {
+            var e = i
+            while e < n, sextets[Int(b[e])] < 64 { e += 1 }
+            let length = e - i
+            while e < n, e - i - length < 2, b[e] == 61 { e += 1 }
+            guard length > 0 else { break }
+            end = e
+            let br = breakLength(b, n, at: e)
+            guard length >= 40, br > 0 else { break }
+            i = e + br
+            while i < n, b[i] == 32 || b[i] == 9 || b[i] == 62 { i += 1 }
+        }
+        return from..<end
     }
 
     /// Each run of at least `minimum` base64 characters, and where its padding ends, until `visit`
@@ -73,11 +101,15 @@ public struct DecodedRun: Sendable {
             while i + minimum <= n {
                 let probe = i + minimum - 1
                 guard t[Int(b[probe])] < 64 else { i = probe + 1; continue }
-                var s = probe
-                while s > i, t[Int(b[s - 1])] < 64 { s -= 1 }
                 var characters = probe + 1
                 while characters < n, t[Int(b[characters])] < 64 { characters += 1 }
+                // A run long enough holds the byte `minimum` before its end: most words do not, and
+                // are passed without walking back to their start.
+                let from = i
                 i = characters
+                guard t[Int(b[characters - minimum])] < 64 else { continue }
+                var s = probe
+                while s > from, t[Int(b[s - 1])] < 64 { s -= 1 }
                 guard characters - s >= minimum else { continue }
                 while i < n, i - characters < 2, b[i] == 61 { i += 1 }
                 guard visit(s..<characters, i) else { return }

@@ -300,16 +300,18 @@ public final class SecretEngine: Sendable {
                 found.append(m)
             }
         }
-        DecodedRun.find(base, n) { read($0) { $0 } }
-        // Base64 wrapped across lines is decoded joined (`WrappedBase64`), from its first long line on:
-        // decoded line by line, a token cut by a break was half marked, or passed (helper-193). Runs
-        // within one line were read above.
-        if let from = DecodedRun.firstWrappedLine(base, n), let view = WrappedBase64(UnsafeRawBufferPointer(start: base + from, count: n - from)) {
+        var blocks: [Range<Int>] = []
+        DecodedRun.find(base, n, wrapped: { blocks.append($0) }) { read($0) { $0 } }
+        // Base64 wrapped across lines is decoded joined (`WrappedBase64`), block by block: decoded line
+        // by line, a token cut by a break was half marked, or passed (helper-193). Runs within one
+        // line were read above.
+        for block in blocks {
+            guard let view = WrappedBase64(UnsafeRawBufferPointer(start: base + block.lowerBound, count: block.count)) else { continue }
             view.bytes.withUnsafeBufferPointer { joined in
                 DecodedRun.find(joined.baseAddress!, joined.count) { run in
                     let first = Int(view.source[run.run.lowerBound]), last = Int(view.source[run.run.upperBound - 1])
                     guard last - first != run.run.count - 1 else { return }
-                    read(run) { view.original($0).shifted(by: from) }
+                    read(run) { view.original($0).shifted(by: block.lowerBound) }
                 }
             }
         }
