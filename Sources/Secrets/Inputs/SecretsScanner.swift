@@ -168,7 +168,7 @@ public struct SecretsScanner: Sendable {
             scanAsBytes = true
             result.tooLargeToOpen(shown, limit: options.maxArchiveBytes)
         }
-        // UTF-16 text is read where it stands (`ChunkedScan.wide`), not as binary.
+        // UTF-16 text is read where it stands (`ChunkedScan`), not as binary.
         if !scanAsBytes, !Self.readsAsUTF16(head) {
             // Compressed formats this scanner cannot open are NOT CHECKED, not binary: a `.tar.xz`
             // holds text (found by helper-88).
@@ -728,7 +728,9 @@ public struct SecretsScanner: Sendable {
 
     static func isBinary(_ head: [UInt8]) -> Bool {
         let body = head.drop { $0 == 0 }
-        guard body.contains(0) else { return false }
+        // Most text has no zero at all: found by `memchr`, not byte by byte (a corpus scan spent 1%
+        // here).
+        guard body.withContiguousStorageIfAvailable({ b in b.baseAddress.map { memchr($0, 0, b.count) != nil } ?? false }) ?? body.contains(0) else { return false }
         var control = 0
         for c in body where (c < 32 && c != 9 && c != 10 && c != 12 && c != 13 && c != 27) || c == 127 { control += 1 }
         return control * 10 > body.count
@@ -737,6 +739,13 @@ public struct SecretsScanner: Sendable {
     /// Valid UTF-8, allowing a sequence cut at the end of the sample.
     static func isUTF8(_ head: [UInt8]) -> Bool {
         var i = 0
+        // ASCII eight bytes at a time.
+        let ascii = head.withUnsafeBytes { raw in
+            var k = 0
+            while k + 8 <= raw.count, raw.loadUnaligned(fromByteOffset: k, as: UInt64.self) & 0x8080_8080_8080_8080 == 0 { k += 8 }
+            return k
+        }
+        i = ascii
         while i < head.count {
             let b = head[i]
             let need: Int
@@ -753,11 +762,14 @@ public struct SecretsScanner: Sendable {
         try readSome(fd, into: &buffer, max: max)
     }
 
+    static let zeros = [UInt8](repeating: 0, count: 64 << 10)
+
     static func readSome(_ fd: Int32, into buffer: inout [UInt8], max wanted: Int) throws(FileAccessError) -> Int {
         // At most 64 KiB a call: the buffer is zero-filled before the read, and most files are small.
+        // Filled by copying zeros: element by element (`repeatElement`) it was 1.6% of a corpus scan.
         let max = Swift.min(wanted, 64 << 10)
         let old = buffer.count
-        buffer.append(contentsOf: repeatElement(0, count: max))
+        buffer.append(contentsOf: Self.zeros[..<max])
         while true {
             let n = buffer.withUnsafeMutableBytes { Foundation.read(fd, $0.baseAddress! + old, max) }
             if n < 0 && errno == EINTR { continue }
