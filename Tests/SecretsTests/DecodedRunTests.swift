@@ -46,7 +46,8 @@ import Testing
     /// the break falls, the mark covers every character that encodes the token.
     @Test func wrappedBase64IsDecodedJoined() throws {
         let config = "[auth]\nuser = ci\ntoken = \(Self.token)\n"
-        for (width, sep) in [(76, "\n"), (64, "\n"), (76, "\r\n"), (60, "\\n")] {
+        // (Trailing blanks, and JSON's `\t` after its `\n`: helper-194.)
+        for (width, sep) in [(76, "\n"), (64, "\n"), (76, "\r\n"), (60, "\\n"), (76, "  \n"), (64, "\\n\\t")] {
             for lead in stride(from: 0, to: 80, by: 7) {
                 let payload = Array((String(repeating: "x", count: lead) + config).utf8)
                 let encoded = Array(Data(payload).base64EncodedString().utf8)
@@ -92,6 +93,11 @@ import Testing
             #expect(m.redacted == (6 + 2 * at)..<(6 + 2 * (at + Self.token.utf8.count)), "\(m.redacted)")
         }
         #expect(EngineTests.scan("sha256: " + String(repeating: "e3b0c44298fc1c149afbf4c8996fb924", count: 2) + "\n").isEmpty)
+        // With a prefix or a name glued on (helper-194).
+        let hex = config.map { String(format: "%02x", $0) }.joined()
+        for text in ["key: 0x" + hex + "\n", "secret_" + hex + "\n", "v=" + hex + "zz\n"] {
+            #expect(EngineTests.scan(text).map(\.ruleID) == ["github-personal-access-token"], "\(text)")
+        }
     }
 
     /// Base64 within base64, as a `.dockerconfigjson` Secret holds its `auth`, is decoded twice; a

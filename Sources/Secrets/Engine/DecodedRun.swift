@@ -47,13 +47,20 @@ public struct DecodedRun: Sendable {
         var blockEnd = 0
         runs(b, n, minimum: minimumRun) { r, padded in
             if let run = decoded(b, r, padded: padded) { visit(run) }
-            if r.lowerBound >= blockEnd, r.count >= 40, padded == r.upperBound, breakLength(b, n, at: r.upperBound) > 0 {
+            if r.lowerBound >= blockEnd, r.count >= 40, padded == r.upperBound, breakLength(b, n, at: blanks(b, n, from: r.upperBound)) > 0 {
                 let block = wrappedBlock(b, n, from: r.lowerBound)
                 blockEnd = block.upperBound
                 wrapped(block)
             }
             return true
         }
+    }
+
+    /// Where the spaces and tabs from `at` end: trailing blanks before a line break (helper-194).
+    static func blanks(_ b: UnsafePointer<UInt8>, _ n: Int, from at: Int) -> Int {
+        var i = at
+        while i < n, b[i] == 32 || b[i] == 9 { i += 1 }
+        return i
     }
 
     /// The length of a line break at `at`: CR LF, LF, CR, or JSON's `\n` (`\r\n`), or 0.
@@ -70,7 +77,8 @@ public struct DecodedRun: Sendable {
 
     /// The block of base64 wrapped across lines that starts with the line at `from` (a run of 40 or
     /// more characters a line break ends, as `base64`, MIME and GitHub's API wrap at 76 or 64): the
-    /// lines after it, each indented or quoted (`>`) as it may be, while the one before was 40
+    /// lines after it, each indented or quoted (`>`) as it may be, and each line ending in blanks as
+    /// it may, while the one before was 40
     /// characters or more; the last may be shorter, and padded.
     static func wrappedBlock(_ b: UnsafePointer<UInt8>, _ n: Int, from: Int) -> Range<Int> {
         var end = from, i = from
@@ -81,10 +89,12 @@ public struct DecodedRun: Sendable {
             while e < n, e - i - length < 2, b[e] == 61 { e += 1 }
             guard length > 0 else { break }
             end = e
-            let br = breakLength(b, n, at: e)
+            let after = blanks(b, n, from: e)
+            let br = breakLength(b, n, at: after)
             guard length >= 40, br > 0 else { break }
-            i = e + br
-            while i < n, b[i] == 32 || b[i] == 9 || b[i] == 62 { i += 1 }
+            i = after + br
+            // Indentation: blanks, a quote's `>`, JSON's `\t` (helper-194).
+            while i < n, b[i] == 32 || b[i] == 9 || b[i] == 62 || (b[i] == 92 && i + 1 < n && b[i + 1] == 116) { i += b[i] == 92 ? 2 : 1 }
         }
         return from..<end
     }
@@ -117,19 +127,28 @@ public struct DecodedRun: Sendable {
         }
     }
 
-    /// The characters `r` of `b` (and their padding up to `padded`) decoded, as base64, or else as
-    /// hex when they are all hex digits, or nil when neither gives text.
+    /// The characters `r` of `b` (and their padding up to `padded`) decoded, as base64, or else a
+    /// stretch of `minimumHexRun` or more hex digits in them as hex, or nil when neither gives text.
     static func decoded(_ b: UnsafePointer<UInt8>, _ r: Range<Int>, padded: Int) -> DecodedRun? {
         for shift in 0..<4 where r.count - shift >= minimumRun {
             if let bytes = base64(b, from: r.lowerBound + shift, to: r.upperBound) {
                 return DecodedRun(encoding: .base64, run: r.lowerBound..<padded, start: r.lowerBound + shift, bytes: bytes)
             }
         }
-        guard padded == r.upperBound, r.count >= minimumHexRun, (r.lowerBound..<r.upperBound).allSatisfy({ Hex.nibble(b[$0]) != nil }) else { return nil }
-        for shift in 0..<2 {
-            if let bytes = hex(b, from: r.lowerBound + shift, to: r.upperBound) {
-                return DecodedRun(encoding: .hex, run: r, start: r.lowerBound + shift, bytes: bytes)
+        guard padded == r.upperBound, r.count >= minimumHexRun else { return nil }
+        // Hex may have a prefix or a name glued on (`0x…`, `secret_…`), which base64's alphabet takes
+        // into the run: each stretch of hex digits long enough is tried (found by helper-194).
+        var i = r.lowerBound
+        while i < r.upperBound {
+            guard Hex.nibble(b[i]) != nil else { i += 1; continue }
+            var e = i
+            while e < r.upperBound, Hex.nibble(b[e]) != nil { e += 1 }
+            if e - i >= minimumHexRun {
+                for shift in 0..<2 {
+                    if let bytes = hex(b, from: i + shift, to: e) { return DecodedRun(encoding: .hex, run: i..<e, start: i + shift, bytes: bytes) }
+                }
             }
+            i = e
         }
         return nil
     }
