@@ -59,9 +59,7 @@ public struct ChunkedScan: Sendable {
             var complete = true
             let found = engine.scan(UnsafeRawBufferPointer(rebasing: shared[lo..<hi]), complete: &complete).compactMap { m in
                 var m = m
-                m.value = (m.value.lowerBound + lo)..<(m.value.upperBound + lo)
-                m.match = (m.match.lowerBound + lo)..<(m.match.upperBound + lo)
-                m.covering = m.covering.map { ($0.lowerBound + lo)..<($0.upperBound + lo) }
+                m.place { $0.shifted(by: lo) }
                 return Self.belongs(m, to: accept, first: k == 0) ? m : nil
             }
             return (found, complete)
@@ -84,9 +82,7 @@ public struct ChunkedScan: Sendable {
             let matches = run.text.withUnsafeBytes { engine.scan($0, complete: &complete, budget: &budget) }
             for var m in matches {
                 m.decodedValue = m.decodedValue ?? Array(run.text[m.value])
-                m.value = UTF16Runs.bytes(m.value, of: run, in: buffer)
-                m.match = UTF16Runs.bytes(m.match, of: run, in: buffer)
-                m.covering = m.covering.map { UTF16Runs.bytes($0, of: run, in: buffer) }
+                m.place { UTF16Runs.bytes($0, of: run, in: buffer) }
                 m.utf16LowBytes = run.reading.lowBytes
                 found.append(m)
             }

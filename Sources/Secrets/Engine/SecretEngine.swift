@@ -16,7 +16,7 @@ public struct SecretMatch: Sendable, Equatable {
     /// When this match won over overlapping ones: the union of their values and its own, which is
     /// what redaction must cover; nil when it is `value`.
     public var covering: Range<Int>? = nil
-    /// For a match found in UTF-16 (`ChunkedScan.wide`), the parity of the offsets its code units' low
+    /// For a match found in UTF-16 (`ChunkedScan.wideMatches`), the parity of the offsets its code units' low
     /// bytes stand at; its ranges then run from its first unit's low byte to its last's (`UTF16Runs.bytes`).
     public var utf16LowBytes: Int? = nil
     /// For a match found in a reading of the bytes (UTF-16, wrapped base64 joined), its value as that
@@ -26,6 +26,14 @@ public struct SecretMatch: Sendable, Equatable {
     public var decodedValue: [UInt8]? = nil
     /// What redaction replaces.
     public var redacted: Range<Int> { covering ?? value }
+
+    /// Its ranges placed by `back`: from a reading of the text (a view, a decoding, a UTF-16 stretch,
+    /// a window) onto the text.
+    mutating func place(by back: (Range<Int>) -> Range<Int>) {
+        value = back(value)
+        match = back(match)
+        covering = covering.map(back)
+    }
 }
 
 /// A rule pattern that did not compile, reported once instead of silently finding nothing.
@@ -231,6 +239,13 @@ public final class SecretEngine: Sendable {
     /// the JWT rule is charged its whole window) spends about 40 bytes per byte of it.
     static func ruleBudget(_ n: Int) -> Int { scaled(n, by: 48, plus: 64 << 20) }
 
+    /// Adds to `budget` the allowance `n` bytes of text have, for `n` bytes a view or a decoding reads
+    /// again: every reading spends the one budget, and each gets what its bytes would.
+    static func allow(_ n: Int, into budget: inout Int) {
+        let (more, overflow) = budget.addingReportingOverflow(scaled(n, by: 128, plus: 0))
+        budget = overflow ? Int.max : more
+    }
+
     static func scaled(_ n: Int, by factor: Int, plus constant: Int) -> Int {
         let (product, overflow) = n.multipliedReportingOverflow(by: factor)
         return overflow ? Int.max : product.addingReportingOverflow(constant).partialValue
@@ -280,14 +295,10 @@ public final class SecretEngine: Sendable {
         // What the decoding of `run` finds, on the text's characters (`back` maps a range of the
         // characters it was found in onto them).
         func read(_ run: DecodedRun, _ back: (Range<Int>) -> Range<Int>) {
-            // Each decoded byte gets the allowance a byte of the text has, as a view's do.
-            let (more, overflow) = budget.addingReportingOverflow(Self.scaled(run.bytes.count, by: 128, plus: 0))
-            budget = overflow ? Int.max : more
+            Self.allow(run.bytes.count, into: &budget)
             for var m in run.bytes.withUnsafeBytes({ scan($0, complete: &complete, budget: &budget, depth: depth + 1) }) {
                 if m.decodedValue == nil { m.decodedValue = Array(run.bytes[m.value]) }
-                m.value = back(run.original(m.value))
-                m.match = back(run.original(m.match))
-                m.covering = m.covering.map { back(run.original($0)) }
+                m.place { back(run.original($0)) }
                 // A known value's base64 forms are found as written (`KnownEncodings`, `WrappedBase64`),
                 // and named so: the same value found again in the decoding is not another finding. Its
                 // whole quanta are the mark's, though: the form leaves out its last character, which
@@ -330,9 +341,7 @@ public final class SecretEngine: Sendable {
             guard !more.isEmpty else { return found }
             for var m in more {
                 m.decodedValue = Array(view.bytes[m.value])
-                m.value = view.original(m.value)
-                m.match = view.original(m.match)
-                m.covering = m.covering.map(view.original)
+                m.place(by: view.original)
                 found.append(m)
             }
             return resolve(found)
@@ -363,14 +372,10 @@ public final class SecretEngine: Sendable {
         for window in viewWindows(around: places, in: n) {
             let start = base + window.lowerBound
             guard let view = View(start, window.count) else { continue }
-            let (more, overflow) = budget.addingReportingOverflow(Self.scaled(window.count, by: 128, plus: 0))
-            budget = overflow ? Int.max : more
+            Self.allow(window.count, into: &budget)
             for var m in view.bytes.withUnsafeBytes({ read($0, &complete, &budget) }) where Self.inside(m, view.bytes.count, window, n) {
                 if keepingDecoded, m.decodedValue == nil { m.decodedValue = Array(view.bytes[m.value]) }
-                let back = { (r: Range<Int>) in view.original(r, in: start, window.count).shifted(by: window.lowerBound) }
-                m.value = back(m.value)
-                m.match = back(m.match)
-                m.covering = m.covering.map(back)
+                m.place { view.original($0, in: start, window.count).shifted(by: window.lowerBound) }
                 found.append(m)
             }
         }

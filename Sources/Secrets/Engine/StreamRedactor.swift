@@ -35,7 +35,7 @@ public struct StreamRedactor {
 
     /// `run` on a stream whose first bytes tell its form (`RedactInput`): an archive or compressed
     /// stream is not copied at all, and its form is returned; text and UTF-16 are rewritten in place,
-    /// ASCII written as UTF-16 anywhere in them scanned as the text it encodes (`ChunkedScan.wide`).
+    /// ASCII written as UTF-16 anywhere in them scanned as the text it encodes (`ChunkedScan.wideMatches`).
     /// UTF-16 and gzipped logs came out byte for byte as they went in, secrets and all (found by
     /// helper-141). UTF-16 was then decoded, redacted and encoded again, and text after it (UTF-8
     /// appended to a UTF-16 log) decoded as CJK and passed, token and all (found by helper-183).

@@ -5,7 +5,7 @@ import Darwin
 #endif
 
 /// Stretches of UTF-16 anywhere in a stream's bytes, each read as the UTF-8 text it encodes, with the
-/// code unit each byte of that text came from: what `ChunkedScan.wide` scans, so that `secrets
+/// code unit each byte of that text came from: what `ChunkedScan.wideMatches` scans, so that `secrets
 /// redact` and `secrets scan` read UTF-16 where it stands, whatever comes before or after it (UTF-8
 /// appended to a PowerShell log, UTF-16 after a shell's `OK`, a file of each byte order `cat` joined).
 ///

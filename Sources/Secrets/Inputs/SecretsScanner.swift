@@ -351,7 +351,7 @@ public struct SecretsScanner: Sendable {
             part.notOpened(display, format: format)
             addRawFindings(data, display: display, to: &part)
         } else {
-            // UTF-16 is read by its stretches, in either byte order at any offset (`ChunkedScan.wide`):
+            // UTF-16 is read by its stretches, in either byte order at any offset (`ChunkedScan.wideMatches`):
             // decoding the whole by its first part's order misread what followed a part one byte out
             // as garbled values (helper-182).
             scanBytes(data, display: display, into: &part)
