@@ -80,7 +80,7 @@ public enum JSONValue: Sendable, Equatable {
                 }
                 let total = cumulative.last!
                 let width = end - start < 2 || total < 256 ? 1 : Parallel.cores
-                let bounds = Self.shares(of: start..<end, cumulative: cumulative, width: width)
+                let bounds = Parallel.shares(of: start..<end, cumulative: cumulative, width: width)
                 let (first, guess, weights) = (start, perUnit, cumulative)
                 let parts = Parallel.map(width: width) { w -> [UInt8] in
                     var part: [UInt8] = []
@@ -120,22 +120,6 @@ public enum JSONValue: Sendable, Equatable {
             Self.newline(&o, indent, pretty)
             o.append(UInt8(ascii: "}"))
         }
-    }
-
-    /// Where each of `width` workers starts in `range`, and the range's end: worker w starts at the
-    /// first element whose preceding weight (`cumulative[k]`, the weight before `range.lowerBound + k`)
-    /// reaches w/width of the total. The bounds never go back, so every element falls to one worker.
-    static func shares(of range: Range<Int>, cumulative: [Int], width: Int) -> [Int] {
-        let total = cumulative.last ?? 0
-        var bounds = [range.lowerBound]
-        for w in 1..<max(width, 1) {
-            let target = Int((Double(total) * Double(w) / Double(width)).rounded(.down))
-            var k = bounds.last! - range.lowerBound
-            while k < range.count, cumulative[k] < target { k += 1 }
-            bounds.append(range.lowerBound + k)
-        }
-        bounds.append(range.upperBound)
-        return bounds
     }
 
     public static func newline(_ o: inout [UInt8], _ indent: Int, _ pretty: Bool) {

@@ -20,6 +20,22 @@ public enum Parallel {
         (range.lowerBound + range.count * w / width)..<(range.lowerBound + range.count * (w + 1) / width)
     }
 
+    /// Where each of `width` workers starts in `range`, and the range's end: worker w starts at the
+    /// first element whose preceding weight (`cumulative[k]`, the weight before `range.lowerBound + k`)
+    /// reaches w/width of the total. The bounds never go back, so every element falls to one worker.
+    public static func shares(of range: Range<Int>, cumulative: [Int], width: Int) -> [Int] {
+        let total = cumulative.last ?? 0
+        var bounds = [range.lowerBound]
+        for w in 1..<max(width, 1) {
+            let target = Int((Double(total) * Double(w) / Double(width)).rounded(.down))
+            var k = bounds.last! - range.lowerBound
+            while k < range.count, cumulative[k] < target { k += 1 }
+            bounds.append(range.lowerBound + k)
+        }
+        bounds.append(range.upperBound)
+        return bounds
+    }
+
     /// Concatenates each worker's list, moving the first rather than copying it: the elements
     /// here are structs of many references, and a copy retains every one.
     public static func joined<T>(_ lists: inout [[T]]) -> [T] {

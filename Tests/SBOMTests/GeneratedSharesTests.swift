@@ -18,7 +18,7 @@ import TestSupport
                 cumulative.append(cumulative.last! + w)
             }
             for width in 1...8 {
-                let b = JSONValue.shares(of: start..<(start + count), cumulative: cumulative, width: width)
+                let b = Parallel.shares(of: start..<(start + count), cumulative: cumulative, width: width)
                 #expect(b.count == width + 1 && b.first == start && b.last == start + count, "trial \(trial) width \(width): \(b)")
                 #expect(zip(b, b.dropFirst()).allSatisfy { $0 <= $1 }, "trial \(trial) width \(width): \(b)")
                 // Without a dominant element, no worker's share is more than its part plus one element's weight.
