@@ -37,6 +37,50 @@ public struct Digest: Sendable, Hashable, Codable, Comparable {
     /// Every hash of the strongest algorithm in an SRI string, in their order: npm accepts a tarball
     /// that matches any of them, so a second one pins another tarball (found by review).
     public static func sri(_ s: String) -> [Digest] {
+        // Lockfiles hold one per package (thousands per file): read as bytes where that reads the same.
+        if let fast = s.utf8.withContiguousStorageIfAvailable({ sriBytes($0) }), let found = fast { return found }
+        return sriByCharacters(s)
+    }
+
+    /// `sri` on the bytes of ASCII text without a carriage return, where every byte is a Character of
+    /// its own and splitting bytes splits Characters alike (`\r\n` is one Character, and a combining
+    /// mark joins the space before it); nil for any other text, which `sriByCharacters` reads.
+    static func sriBytes(_ b: UnsafeBufferPointer<UInt8>) -> [Digest]? {
+        guard !b.contains(where: { $0 >= 0x80 || $0 == 13 }) else { return nil }
+        func isBlank(_ c: UInt8) -> Bool { c == 32 || c == 9 || c == 10 }
+        var best = -1
+        var out: [Digest] = []
+        var i = 0
+        while i < b.count {
+            while i < b.count, isBlank(b[i]) { i += 1 }
+            var start = i
+            while i < b.count, !isBlank(b[i]) { i += 1 }
+            guard i > start else { break }
+            // As `split(separator: "?", maxSplits: 1).first`: leading `?`s cut off empty parts, which are
+            // dropped and not counted, so the hash is the first non-empty part.
+            while start < i, b[start] == UInt8(ascii: "?") { start += 1 }
+            let end = b[start..<i].firstIndex(of: UInt8(ascii: "?")) ?? i
+            guard start < end, let dash = b[start..<end].firstIndex(of: UInt8(ascii: "-")) else { continue }
+            let ranked: (Int, Algorithm)
+            switch String(decoding: UnsafeBufferPointer(rebasing: b[start..<dash]), as: UTF8.self).lowercased() {
+            case "md5": ranked = (0, .md5)
+            case "sha1": ranked = (1, .sha1)
+            case "sha256": ranked = (2, .sha256)
+            case "sha384": ranked = (3, .sha384)
+            case "sha512": ranked = (4, .sha512)
+            default: continue
+            }
+            guard ranked.0 >= best, let bytes = Base64.decode(bytes: UnsafeBufferPointer(rebasing: b[(dash + 1)..<end])),
+                  bytes.count * 2 == ranked.1.hexLength else { continue }
+            let d = Digest(ranked.1, Hex.encode(bytes))
+            if ranked.0 > best { best = ranked.0; out = [] }
+            if !out.contains(d) { out.append(d) }
+        }
+        return out
+    }
+
+    /// `sri` read by Characters: the reading for any text, and the reference `sriBytes` is tested against.
+    static func sriByCharacters(_ s: String) -> [Digest] {
         var best = -1
         var out: [Digest] = []
         for token in s.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }) {
