@@ -447,20 +447,21 @@ enum GenericAssignments {
         guard let first = v.first, first != 47, first != 46, first != 126, !v.contains(58) else { return false }
         if let lastSlash = v.lastIndex(of: 47), v[(lastSlash + 1)...].contains(46) { return false }
         func kind(_ c: UInt8) -> Int { c >= 65 && c <= 90 ? 0 : c >= 97 && c <= 122 ? 1 : c >= 48 && c <= 57 ? 2 : 3 }
-        var seen = Set<Int>(), length = 0, changes = 0, last = -1
+        // The kinds seen in the segment, a bit each: upper case, lower case, digits (and anything else).
+        var seen: UInt8 = 0, length = 0, changes = 0, last = -1
         func random() -> Bool {
-            seen.isSuperset(of: [0, 1, 2]) && length >= 10 && changes * 100 >= (length >= 16 ? 40 : 45) * (length - 1)
+            seen & 0b111 == 0b111 && length >= 10 && changes * 100 >= (length >= 16 ? 40 : 45) * (length - 1)
         }
         for c in v {
             if c == 47 {
                 if random() { return true }
-                seen = []; length = 0; changes = 0; last = -1
+                seen = 0; length = 0; changes = 0; last = -1
                 continue
             }
             let k = kind(c)
             if last >= 0, k != last { changes += 1 }
             last = k
-            seen.insert(k)
+            seen |= 1 << UInt8(k)
             length += 1
         }
         return random()
