@@ -102,7 +102,9 @@ public enum Redactor {
         /// no rule spans a NUL. A table of the bytes that matter keeps the loop to a load per byte, for
         /// the hundred thousand file paths of an image's package databases.
         public func byteRules(_ b: UnsafeBufferPointer<UInt8>, stopAtFirst: Bool, _ report: (Int) -> Void) {
-            Redactor.byteClass.withUnsafeBufferPointer { kind in
+            // The tables are read once, outside the loop.
+            let triples = Redactor.prefixTriples
+            Redactor.byteClass.withUnsafeBufferPointer { kind in triples.slot.withUnsafeBufferPointer { slot in triples.thirds.withUnsafeBufferPointer { thirds in
                 var dashes = 0
                 var i = 0
                 while i < b.count {
@@ -119,8 +121,10 @@ public enum Redactor {
                         if dashes >= 5 { report(i); if stopAtFirst { return } }
                     default:
                         dashes = 0
-                        // Most letters start some prefix; few pairs of bytes do.
-                        guard i + 1 < b.count, Redactor.startsAPrefixPair[Int(c) << 8 | Int(b[i + 1])] else { break }
+                        // Most letters start some prefix; few triples of bytes do.
+                        guard i + 2 < b.count else { break }
+                        let s = Int(slot[Int(c) << 8 | Int(b[i + 1])]), third = b[i + 2]
+                        guard s != 0, thirds[(s - 1) * 4 + Int(third >> 6)] & (1 << UInt64(third & 63)) != 0 else { break }
                         let rest = b[i...]
                         if byFirst[Int(c)].contains(where: { rest.starts(with: $0) }) || Redactor.startsFolded(rest, akia) || Redactor.startsFolded(rest, asia) {
                             report(i)
@@ -129,19 +133,27 @@ public enum Redactor {
                     }
                     i += 1
                 }
-            }
+            } } }
         }
     }
 
-    /// Whether a token prefix (an AWS key id's in either case) starts with the two bytes `a << 8 | b`.
-    /// Every prefix is longer than two bytes.
-    static let startsAPrefixPair: [Bool] = {
-        var t = [Bool](repeating: false, count: 1 << 16)
-        for p in prefixes { t[Int(p[0]) << 8 | Int(p[1])] = true }
-        for w in [akia, asia] {
-            for a in [w[0], w[0] - 32] { for b in [w[1], w[1] - 32] { t[Int(a) << 8 | Int(b)] = true } }
+    /// The first three bytes of every token prefix (an AWS key id's in either case), for
+    /// `FieldPrefilter.byteRules`: `slot[a << 8 | b]` is 0 when no prefix starts with the bytes `a b`,
+    /// and otherwise 1 + the slot whose four words in `thirds` hold a bit for each byte that follows
+    /// them in some prefix. Every prefix is longer than two bytes. Pairs alone let most of a path
+    /// through to the full test (`sh` of every `share`, `do` of every `doc`); few triples do.
+    static let prefixTriples: (slot: [UInt8], thirds: [UInt64]) = {
+        var slot = [UInt8](repeating: 0, count: 1 << 16), thirds: [UInt64] = []
+        func add(_ a: UInt8, _ b: UInt8, _ c: UInt8) {
+            let pair = Int(a) << 8 | Int(b)
+            if slot[pair] == 0 { thirds += [0, 0, 0, 0]; slot[pair] = UInt8(thirds.count / 4) }
+            thirds[(Int(slot[pair]) - 1) * 4 + Int(c >> 6)] |= 1 << UInt64(c & 63)
         }
-        return t
+        for p in prefixes { add(p[0], p[1], p[2]) }
+        for w in [akia, asia] {
+            for a in [w[0], w[0] - 32] { for b in [w[1], w[1] - 32] { for c in [w[2], w[2] - 32] { add(a, b, c) } } }
+        }
+        return (slot, thirds)
     }()
 
     /// For `FieldPrefilter.byteRules`: 1 for `@ : = %`, 2 for a dash, 3 for a byte that starts a
