@@ -61,15 +61,7 @@ public struct Digest: Sendable, Hashable, Codable, Comparable {
             while start < i, b[start] == UInt8(ascii: "?") { start += 1 }
             let end = b[start..<i].firstIndex(of: UInt8(ascii: "?")) ?? i
             guard start < end, let dash = b[start..<end].firstIndex(of: UInt8(ascii: "-")) else { continue }
-            let ranked: (Int, Algorithm)
-            switch String(decoding: UnsafeBufferPointer(rebasing: b[start..<dash]), as: UTF8.self).lowercased() {
-            case "md5": ranked = (0, .md5)
-            case "sha1": ranked = (1, .sha1)
-            case "sha256": ranked = (2, .sha256)
-            case "sha384": ranked = (3, .sha384)
-            case "sha512": ranked = (4, .sha512)
-            default: continue
-            }
+            guard let ranked = sriRank(String(decoding: UnsafeBufferPointer(rebasing: b[start..<dash]), as: UTF8.self)) else { continue }
             guard ranked.0 >= best, let bytes = Base64.decode(bytes: UnsafeBufferPointer(rebasing: b[(dash + 1)..<end])),
                   bytes.count * 2 == ranked.1.hexLength else { continue }
             let d = Digest(ranked.1, Hex.encode(bytes))
@@ -79,6 +71,18 @@ public struct Digest: Sendable, Hashable, Codable, Comparable {
         return out
     }
 
+    /// An SRI algorithm's name (any case) and its strength, strongest last; nil for names npm does not use.
+    static func sriRank(_ name: String) -> (Int, Algorithm)? {
+        switch name.lowercased() {
+        case "md5": (0, .md5)
+        case "sha1": (1, .sha1)
+        case "sha256": (2, .sha256)
+        case "sha384": (3, .sha384)
+        case "sha512": (4, .sha512)
+        default: nil
+        }
+    }
+
     /// `sri` read by Characters: the reading for any text, and the reference `sriBytes` is tested against.
     static func sriByCharacters(_ s: String) -> [Digest] {
         var best = -1
@@ -86,15 +90,7 @@ public struct Digest: Sendable, Hashable, Codable, Comparable {
         for token in s.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }) {
             let hash = token.split(separator: "?", maxSplits: 1).first ?? token
             guard let dash = hash.firstIndex(of: "-") else { continue }
-            let ranked: (Int, Algorithm)
-            switch hash[..<dash].lowercased() {
-            case "md5": ranked = (0, .md5)
-            case "sha1": ranked = (1, .sha1)
-            case "sha256": ranked = (2, .sha256)
-            case "sha384": ranked = (3, .sha384)
-            case "sha512": ranked = (4, .sha512)
-            default: continue
-            }
+            guard let ranked = sriRank(String(hash[..<dash])) else { continue }
             guard ranked.0 >= best, let d = Digest(ranked.1, base64: String(hash[hash.index(after: dash)...])) else { continue }
             if ranked.0 > best { best = ranked.0; out = [] }
             if !out.contains(d) { out.append(d) }
