@@ -22,8 +22,11 @@ public struct Digest: Sendable, Hashable, Codable, Comparable {
     }
 
     /// Decodes base64 digests such as SRI `sha512-...`, apk `Q1...` and go.sum `h1:...`.
-    public init?(_ algorithm: Algorithm, base64: String) {
-        guard let bytes = Base64.decode(base64), bytes.count * 2 == algorithm.hexLength else { return nil }
+    public init?(_ algorithm: Algorithm, base64: String) { self.init(algorithm, base64Bytes: base64.utf8) }
+
+    /// The same, from the base64 text's bytes.
+    public init?(_ algorithm: Algorithm, base64Bytes: some Collection<UInt8>) {
+        guard let bytes = Base64.decode(bytes: base64Bytes), bytes.count * 2 == algorithm.hexLength else { return nil }
         self.init(algorithm, Hex.encode(bytes))
     }
 
@@ -62,9 +65,7 @@ public struct Digest: Sendable, Hashable, Codable, Comparable {
             let end = b[start..<i].firstIndex(of: UInt8(ascii: "?")) ?? i
             guard start < end, let dash = b[start..<end].firstIndex(of: UInt8(ascii: "-")) else { continue }
             guard let ranked = sriRank(String(decoding: UnsafeBufferPointer(rebasing: b[start..<dash]), as: UTF8.self)) else { continue }
-            guard ranked.0 >= best, let bytes = Base64.decode(bytes: UnsafeBufferPointer(rebasing: b[(dash + 1)..<end])),
-                  bytes.count * 2 == ranked.1.hexLength else { continue }
-            let d = Digest(ranked.1, Hex.encode(bytes))
+            guard ranked.0 >= best, let d = Digest(ranked.1, base64Bytes: UnsafeBufferPointer(rebasing: b[(dash + 1)..<end])) else { continue }
             if ranked.0 > best { best = ranked.0; out = [] }
             if !out.contains(d) { out.append(d) }
         }
