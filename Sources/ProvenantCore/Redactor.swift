@@ -103,8 +103,8 @@ public enum Redactor {
         /// the hundred thousand file paths of an image's package databases.
         public func byteRules(_ b: UnsafeBufferPointer<UInt8>, stopAtFirst: Bool, _ report: (Int) -> Void) {
             // The tables are read once, outside the loop.
-            let triples = Redactor.prefixTriples
-            Redactor.byteClass.withUnsafeBufferPointer { kind in triples.slot.withUnsafeBufferPointer { slot in triples.thirds.withUnsafeBufferPointer { thirds in
+            let (slot, thirds) = Redactor.prefixTriples
+            Redactor.byteClass.withUnsafeBufferPointer { kind in
                 var dashes = 0
                 var i = 0
                 while i < b.count {
@@ -133,7 +133,7 @@ public enum Redactor {
                     }
                     i += 1
                 }
-            } } }
+            }
         }
     }
 
