@@ -78,8 +78,7 @@ public struct DecodedRun: Sendable {
     /// The block of base64 wrapped across lines that starts with the line at `from` (a run of 40 or
     /// more characters a line break ends, as `base64`, MIME and GitHub's API wrap at 76 or 64): the
     /// lines after it, each indented or quoted (`>`) as it may be, and each line ending in blanks as
-    /// it may, while the one before was 40
-    /// characters or more; the last may be shorter, and padded.
+    /// it may, while the one before was 40 characters or more; the last may be shorter, and padded.
     static func wrappedBlock(_ b: UnsafePointer<UInt8>, _ n: Int, from: Int) -> Range<Int> {
         var end = from, i = from
         while i < n {

@@ -738,14 +738,12 @@ public struct SecretsScanner: Sendable {
 
     /// Valid UTF-8, allowing a sequence cut at the end of the sample.
     static func isUTF8(_ head: [UInt8]) -> Bool {
-        var i = 0
         // ASCII eight bytes at a time.
-        let ascii = head.withUnsafeBytes { raw in
+        var i = head.withUnsafeBytes { raw in
             var k = 0
             while k + 8 <= raw.count, raw.loadUnaligned(fromByteOffset: k, as: UInt64.self) & 0x8080_8080_8080_8080 == 0 { k += 8 }
             return k
         }
-        i = ascii
         while i < head.count {
             let b = head[i]
             let need: Int
