@@ -218,11 +218,11 @@ import ProvenantCore
 
     /// A v5 name with '_' was cut at it (`/string_decoder/1.3.0`) and the package lost (found by helper-82).
     @Test func pnpmV5NamesWithUnderscores() {
-        #expect(PnpmLockExtractor.parseKey("/string_decoder/1.3.0", major: 5, entry: nil)! == ("string_decoder", "1.3.0"))
-        #expect(PnpmLockExtractor.parseKey("/@types/lodash_x/4.14.0_react@16.0.0", major: 5, entry: nil)! == ("@types/lodash_x", "4.14.0"))
-        #expect(PnpmLockExtractor.parseKey("/react-dom/16.14.0_react@16.14.0", major: 5, entry: nil)! == ("react-dom", "16.14.0"))
-        #expect(PnpmLockExtractor.parseKey("/@babel/plugin-x/7.0.0_@babel+core@7.0.0", major: 5, entry: nil)! == ("@babel/plugin-x", "7.0.0"))
-        #expect(PnpmLockExtractor.parseKey("/a/b/c", major: 5, entry: nil) == nil)
+        #expect(PnpmLockExtractor.parseKey("/string_decoder/1.3.0", major: 5, entry: LockYAML?.none)! == ("string_decoder", "1.3.0"))
+        #expect(PnpmLockExtractor.parseKey("/@types/lodash_x/4.14.0_react@16.0.0", major: 5, entry: LockYAML?.none)! == ("@types/lodash_x", "4.14.0"))
+        #expect(PnpmLockExtractor.parseKey("/react-dom/16.14.0_react@16.14.0", major: 5, entry: LockYAML?.none)! == ("react-dom", "16.14.0"))
+        #expect(PnpmLockExtractor.parseKey("/@babel/plugin-x/7.0.0_@babel+core@7.0.0", major: 5, entry: LockYAML?.none)! == ("@babel/plugin-x", "7.0.0"))
+        #expect(PnpmLockExtractor.parseKey("/a/b/c", major: 5, entry: LockYAML?.none) == nil)
     }
 
     @Test func pnpmV9Snapshots() throws {

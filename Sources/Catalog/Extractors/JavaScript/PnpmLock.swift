@@ -12,7 +12,13 @@ public struct PnpmLockExtractor: Extractor {
     }
 
     public func extract(_ input: ExtractInput) throws -> Extraction {
-        let text = try input.text()
+        try extract(input, text: try input.text(), fast: true)
+    }
+
+    /// `fast` reads the text with `LockYAML` first, and with Yams where that declines; false reads
+    /// it with Yams alone (for the tests that hold the two equal).
+    func extract(_ input: ExtractInput, text: String, fast: Bool) throws -> Extraction {
+        if fast, let root = LockYAML.read(text) { return try extract(input, root: root) }
         try YAMLNesting.check(text)
         let root: Node
         do {
@@ -23,39 +29,43 @@ public struct PnpmLockExtractor: Extractor {
         } catch let e as YamlError {
             throw ParseError("invalid YAML: \(Self.describe(e))", line: YAMLErrorLine.of(e))
         }
-        guard let doc = root.mapping else { throw ParseError("expected a YAML mapping at the top level") }
+        return try extract(input, root: root)
+    }
+
+    func extract<Tree: LockYAMLNode>(_ input: ExtractInput, root doc: Tree) throws -> Extraction {
+        guard doc.isMapping else { throw ParseError("expected a YAML mapping at the top level") }
         let version = doc["lockfileVersion"]?.string ?? ""
         let major = Int(version.split(separator: ".").first ?? "") ?? 5
         var packages: [Package] = []
         var keyIndex: [String: Int] = [:]
         var nameVersion: [String: Int] = [:]
         var rawDeps: [[(String, String)]] = []
-        let packagesMap = doc["packages"]?.mapping
-        let snapshots = doc["snapshots"]?.mapping
+        let packagesMap = doc["packages"]?.pairs
+        let snapshots = doc["snapshots"]?.pairs
         var diags: [Diagnostic] = []
         // v9 snapshots are keyed with peer suffixes (`a@1.0.0(b@2.0.0)`); group them by the plain key.
-        var snapshotsByKey: [String: [Node.Mapping?]] = [:]
-        for (k, v) in snapshots ?? [:] {
+        var snapshotsByKey: [String: [Tree?]] = [:]
+        for (k, _, v) in snapshots ?? [] {
             guard let key = k.string else { continue }
             let plain = key.firstIndex(of: "(").map { String(key[..<$0]) } ?? key
-            snapshotsByKey[plain, default: []].append(v.mapping)
+            snapshotsByKey[plain, default: []].append(v.isMapping ? v : nil)
         }
-        for (k, v) in packagesMap ?? [:] {
+        for (k, line, v) in packagesMap ?? [] {
             guard let key = k.string else { continue }
-            let entry = v.mapping
+            let entry = v.isMapping ? v : nil
             guard let (n, ver) = Self.parseKey(key, major: major, entry: entry) else {
-                diags.append(Diagnostic(Location(input.path, line: k.mark.map { $0.line }), "cannot read package key '\(Redactor.quote(key, max: 80))', skipped", unscanned: .entry))
+                diags.append(Diagnostic(Location(input.path, line: line), "cannot read package key '\(Redactor.quote(key, max: 80))', skipped", unscanned: .entry))
                 continue
             }
-            var p = Make.package(.npm, n, ver, at: input.path, line: k.mark.map { $0.line }, by: name)
+            var p = Make.package(.npm, n, ver, at: input.path, line: line, by: name)
             if entry?["dev"]?.bool == true { p.scope = .dev }
             else if entry?["optional"]?.bool == true { p.scope = .optional }
-            if let i = entry?["resolution"]?.mapping?["integrity"]?.string { p.digests = Digest.sri(i) }
+            if let i = entry?["resolution"].flatMap({ $0.isMapping ? $0["integrity"] : nil })?.string { p.digests = Digest.sri(i) }
             p.dependenciesKnown = true
             var deps: [(String, String)] = []
             for node in (snapshots == nil ? [entry] : snapshotsByKey[key] ?? []) {
                 for field in ["dependencies", "optionalDependencies"] {
-                    for (dk, dv) in node?[field]?.mapping ?? [:] {
+                    for (dk, _, dv) in node?[field]?.pairs ?? [] {
                         if let dn = dk.string, let vs = dv.string { deps.append((dn, vs)) }
                     }
                 }
@@ -72,7 +82,7 @@ public struct PnpmLockExtractor: Extractor {
             if let i = nameVersion["\(dep)@\(plain)"] { return i }
             // Aliases and v5 paths: the version field holds a full key.
             if let i = keyIndex[ver] ?? keyIndex["/" + ver] ?? keyIndex["/\(dep)/\(ver)"] ?? keyIndex["/\(dep)@\(ver)"] { return i }
-            if let (n, v) = Self.parseKey(ver, major: major, entry: nil) { return nameVersion["\(n)@\(Self.stripPeers(v))"] }
+            if let (n, v) = Self.parseKey(ver, major: major, entry: Tree?.none) { return nameVersion["\(n)@\(Self.stripPeers(v))"] }
             return nil
         }
         Graph.link(&packages, rawDeps, lookup)
@@ -80,13 +90,13 @@ public struct PnpmLockExtractor: Extractor {
         // every workspace member's, not the root's alone. A package the root uses for development and
         // a member at run time is a production package: judged by the root alone it was dev, and
         // dropped (found by helper-82).
-        let importers = doc["importers"]?.mapping.map { Array($0.values.compactMap(\.mapping)) } ?? [doc]
+        let importers = doc["importers"]?.pairs.map { $0.compactMap { $0.value.isMapping ? $0.value : nil } } ?? [doc]
         func roots(_ field: String) -> Set<String> {
             var out = Set<String>()
             for importer in importers {
-                for (k, v) in importer[field]?.mapping ?? [:] {
+                for (k, _, v) in importer[field]?.pairs ?? [] {
                     guard let n = k.string else { continue }
-                    let ver = v.mapping?["version"]?.string ?? v.string ?? ""
+                    let ver = (v.isMapping ? v["version"] : nil)?.string ?? v.string ?? ""
                     if let i = lookup(n, ver) { out.insert(packages[i].ref) }
                 }
             }
@@ -113,7 +123,7 @@ public struct PnpmLockExtractor: Extractor {
     }
 
     /// `/name/1.0.0_peer` (v5), `/name@1.0.0(peer)` (v6), `name@1.0.0` (v9); tarball keys use the entry's fields.
-    static func parseKey(_ key: String, major: Int, entry: Node.Mapping?) -> (String, String)? {
+    static func parseKey<Tree: LockYAMLNode>(_ key: String, major: Int, entry: Tree?) -> (String, String)? {
         if let n = entry?["name"]?.string, let v = entry?["version"]?.string { return (n, v) }
         var k = key.hasPrefix("/") ? String(key.dropFirst()) : key
         if let p = k.firstIndex(of: "(") { k = String(k[..<p]) }
