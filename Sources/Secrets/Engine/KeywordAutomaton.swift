@@ -1,23 +1,31 @@
 /// Finds every occurrence of every keyword (ASCII case-insensitive, each at least 3 bytes) in one pass.
 ///
-/// Each position's next three bytes, as they are, are hashed into a 256 Ki-bit set (32 KiB, the L1
-/// cache) that holds every upper/lower-case spelling of every keyword's first three bytes; only where
-/// the set says a keyword may start are the bytes folded and the candidates with those three bytes
-/// compared. No position depends on the one before (no rolling state, no fold table in the hot loop),
-/// so the processor overlaps them: a state-machine table of a thousand keywords missed the cache on
-/// most bytes, and a rolling folded key made each byte wait for the last.
+/// Each position's next four bytes, with the 0x20 bit set in each (which folds upper case onto lower,
+/// and some punctuation onto other punctuation), are hashed into a 256 Ki-bit set (32 KiB, the L1
+/// cache) that holds every keyword's first four bytes folded so; the next three bytes are hashed
+/// into the same set for the keywords of three bytes. One spelling per keyword, and four bytes
+/// rather than three: on the agent image's 141,000 file paths three raw bytes let one position in
+/// seven through (`pat` of `path`, `doc` of `doc`, `goo`), four let one in 100 through. Only where the
+/// set says a keyword may start are the bytes folded exactly and the candidates with those three
+/// bytes compared. No position depends on the one before (no rolling state, no fold table in the
+/// hot loop), so the processor overlaps them: a state-machine table of a thousand keywords missed
+/// the cache on most bytes, and a rolling folded key made each byte wait for the last.
 public struct KeywordAutomaton: Sendable {
     /// The keywords, lowercased, in the order given.
     public let keywords: [[UInt8]]
     private let fold: [UInt8]
-    /// The prefilter, indexed by `prefilterSlot` of the raw three bytes.
+    /// The prefilter, indexed by `slot` of four folded bytes (keywords of four bytes or more) and of
+    /// three (keywords of three).
     private let bits: [UInt64]
+    /// The extra slots, indexed by `prefilterSlot` of the raw three bytes; empty when there are none.
+    private let extraBits: [UInt64]
     /// Candidates per hash bucket: `start[h]..<start[h+1]` in `entries`.
     private let start: [Int32]
     private let entryKey: [UInt32]
     private let entryKeyword: [Int32]
     static let hashBits = 16
     static let prefilterBits = 18
+    static let fold4: UInt32 = 0x2020_2020, fold3: UInt32 = 0x20_2020
 
     /// `extraSlots` are further prefilter slots (of `prefilterSlot`) whose positions `scan` also
     /// reports to its `candidate` callback: where a known secret's encoded form may start.
@@ -34,36 +42,49 @@ public struct KeywordAutomaton: Sendable {
             let key = UInt32(w[0]) | UInt32(w[1]) << 8 | UInt32(w[2]) << 16
             let h = Self.hash(key)
             buckets[h].append((key, Int32(id)))
-            // Every spelling of the first three bytes that folds to them.
-            let spellings = w[0..<3].map { c -> [UInt8] in (97...122).contains(c) ? [c, c - 32] : [c] }
-            for a in spellings[0] { for b in spellings[1] { for c in spellings[2] {
-                let p = Self.prefilterSlot(UInt32(a) | UInt32(b) << 8 | UInt32(c) << 16)
-                bits[p >> 6] |= 1 << UInt64(p & 63)
-            } } }
+            // Text whose bytes fold (A-Z to a-z) to the keyword's has the keyword's bytes with the
+            // 0x20 bit set, so this one slot holds every spelling.
+            let p = w.count == 3 ? Self.prefilterSlot(key | Self.fold3) : Self.prefilterSlot(key | UInt32(w[3]) << 24 | Self.fold4)
+            bits[p >> 6] |= 1 << UInt64(p & 63)
         }
-        for p in extraSlots where p >= 0 && p < 1 << Self.prefilterBits { bits[p >> 6] |= 1 << UInt64(p & 63) }
+        var extraBits = [UInt64]()
+        for p in extraSlots where p >= 0 && p < 1 << Self.prefilterBits {
+            if extraBits.isEmpty { extraBits = [UInt64](repeating: 0, count: (1 << Self.prefilterBits) / 64) }
+            extraBits[p >> 6] |= 1 << UInt64(p & 63)
+        }
         var start: [Int32] = [], keys: [UInt32] = [], ids: [Int32] = []
         for b in buckets {
             start.append(Int32(keys.count))
             for (k, id) in b { keys.append(k); ids.append(id) }
         }
         start.append(Int32(keys.count))
-        self.bits = bits; self.start = start; self.entryKey = keys; self.entryKeyword = ids
+        self.bits = bits; self.extraBits = extraBits; self.start = start; self.entryKey = keys; self.entryKeyword = ids
     }
 
     @inline(__always) static func hash(_ key: UInt32) -> Int { Int((key &* 0x9E37_79B1) >> UInt32(32 - hashBits)) }
     @inline(__always) static func prefilterSlot(_ raw: UInt32) -> Int { Int((raw &* 0x9E37_79B1) >> UInt32(32 - prefilterBits)) }
 
-    /// The first position in `from...through` whose raw three bytes pass the prefilter, or `through + 1`.
-    /// A function of its own so that the hot loop keeps its four values in registers: inlined into the
-    /// caller, it shared them with the confirmation's and spilled the position to the stack.
+    /// The first position in `from...through` whose four bytes pass the prefilter (or whose raw three
+    /// are an extra slot, when `extra` is given), or `through + 1`. A function of its own so that
+    /// the hot loop keeps its values in registers: inlined into the caller, it shared them with the
+    /// confirmation's and spilled the position to the stack.
     @inline(never)
-    static func nextCandidate(_ base: UnsafePointer<UInt8>, from: Int, through last: Int, _ set: UnsafePointer<UInt64>) -> Int {
+    static func nextCandidate(_ base: UnsafePointer<UInt8>, from: Int, through last: Int, _ set: UnsafePointer<UInt64>, extra: UnsafePointer<UInt64>?) -> Int {
         var i = from
+        if let extra {
+            while i <= last {
+                let raw = UInt32(littleEndian: UnsafeRawPointer(base + i).loadUnaligned(as: UInt32.self))
+                let p4 = prefilterSlot(raw | fold4), p3 = prefilterSlot((raw & 0xFF_FFFF) | fold3), pe = prefilterSlot(raw & 0xFF_FFFF)
+                if set[p4 >> 6] & (1 << UInt64(p4 & 63)) != 0 || set[p3 >> 6] & (1 << UInt64(p3 & 63)) != 0
+                    || extra[pe >> 6] & (1 << UInt64(pe & 63)) != 0 { return i }
+                i &+= 1
+            }
+            return i
+        }
         while i <= last {
-            let raw = UInt32(littleEndian: UnsafeRawPointer(base + i).loadUnaligned(as: UInt32.self)) & 0xFF_FFFF
-            let p = prefilterSlot(raw)
-            if set[p >> 6] & (1 << UInt64(p & 63)) != 0 { return i }
+            let raw = UInt32(littleEndian: UnsafeRawPointer(base + i).loadUnaligned(as: UInt32.self))
+            let p4 = prefilterSlot(raw | fold4), p3 = prefilterSlot((raw & 0xFF_FFFF) | fold3)
+            if set[p4 >> 6] & (1 << UInt64(p4 & 63)) != 0 || set[p3 >> 6] & (1 << UInt64(p3 & 63)) != 0 { return i }
             i &+= 1
         }
         return i
@@ -78,6 +99,8 @@ public struct KeywordAutomaton: Sendable {
         let n = bytes.count
         fold.withUnsafeBufferPointer { f in
             bits.withUnsafeBufferPointer { set in
+              extraBits.withUnsafeBufferPointer { extraSet in
+                let extra = extraSet.isEmpty ? nil : extraSet.baseAddress
                 start.withUnsafeBufferPointer { st in
                     entryKey.withUnsafeBufferPointer { ek in
                         entryKeyword.withUnsafeBufferPointer { ew in
@@ -101,19 +124,22 @@ public struct KeywordAutomaton: Sendable {
                                 // Four bytes are read at a time while there is room, the top one dropped.
                                 let wide = n - 4
                                 while true {
-                                    i = Self.nextCandidate(base, from: i, through: wide, set.baseAddress!)
+                                    i = Self.nextCandidate(base, from: i, through: wide, set.baseAddress!, extra: extra)
                                     if i > wide { break }
                                     confirm(i)
                                     i &+= 1
                                 }
+                                // The last three bytes: only a keyword of three fits, or an extra slot.
                                 if i == n - 3 {
-                                    let p = Self.prefilterSlot(UInt32(base[i]) | UInt32(base[i &+ 1]) << 8 | UInt32(base[i &+ 2]) << 16)
-                                    if set[p >> 6] & (1 << UInt64(p & 63)) != 0 { confirm(i) }
+                                    let raw = UInt32(base[i]) | UInt32(base[i &+ 1]) << 8 | UInt32(base[i &+ 2]) << 16
+                                    let p = Self.prefilterSlot(raw | Self.fold3), pe = Self.prefilterSlot(raw)
+                                    if set[p >> 6] & (1 << UInt64(p & 63)) != 0 || extra.map({ $0[pe >> 6] & (1 << UInt64(pe & 63)) != 0 }) == true { confirm(i) }
                                 }
                             }
                         }
                     }
                 }
+              }
             }
         }
     }
