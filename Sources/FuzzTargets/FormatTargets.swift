@@ -10,6 +10,12 @@ enum FormatTargets {
             guard let text = try? TextDecoding.string(bytes) else { return }
             try? ParserEntryPoints.toml(text)
         },
+        FuzzTarget("lock-yaml", "pnpm-lock's block-YAML reading, which must agree with Yams wherever it reads") { bytes in
+            ParserEntryPoints.lockYAML(String(decoding: bytes, as: UTF8.self))
+        },
+        FuzzTarget("yarn-readings", "yarn.lock's byte reading, which must agree with the reading by Characters") { bytes in
+            ParserEntryPoints.yarnLockReadings(String(decoding: bytes, as: UTF8.self))
+        },
         FuzzTarget("xml", "the XML reader behind pom.xml") { bytes in
             try? ParserEntryPoints.xml(bytes)
         },

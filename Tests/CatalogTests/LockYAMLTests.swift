@@ -8,25 +8,6 @@ import Yams
 /// `LockYAML` reads the block YAML pnpm writes without Yams, and declines anything else; where it
 /// reads, its tree must be Yams' tree, and pnpm-lock's packages the same either way.
 @Suite struct LockYAMLTests {
-    /// Yams' tree in `LockYAML`'s terms: the scalars' text, the pairs in order with the keys' lines.
-    static func tree(_ node: Node) -> LockYAML? {
-        switch node {
-        case .scalar(let s): return .scalar(s.string)
-        case .sequence(let s):
-            var items: [LockYAML] = []
-            for n in s { guard let t = tree(n) else { return nil }; items.append(t) }
-            return .sequence(items)
-        case .mapping(let m):
-            var pairs: [LockYAML.Pair] = []
-            for (k, v) in m {
-                guard let kt = tree(k), let vt = tree(v), let line = k.mark?.line else { return nil }
-                pairs.append(LockYAML.Pair(key: kt, line: line, value: vt))
-            }
-            return .mapping(pairs)
-        case .alias: return nil
-        }
-    }
-
     /// Every pnpm-lock fixture, read both ways: the same packages, edges, scopes, lines and
     /// diagnostics, or the same error. The large lockfiles are the ones read without Yams.
     @Test func pnpmFixturesGiveTheSameExtractionBothWays() throws {
@@ -115,7 +96,7 @@ import Yams
                 Issue.record("LockYAML read what Yams refuses: \(text.debugDescription)")
                 continue
             }
-            let theirs = Self.tree(node)
+            let theirs = LockYAML(yams: node)
             #expect(mine == theirs, "\(text.debugDescription)")
             if mine == theirs, text.contains(":\n ") { agreedWithNesting += 1 }
         }

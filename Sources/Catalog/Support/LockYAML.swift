@@ -60,6 +60,26 @@ indirect enum LockYAML: LockYAMLNode, Equatable, Sendable {
         return ps.last(where: { $0.key == .scalar(key) })?.value
     }
 
+    /// Yams' tree in these terms (the scalars' text, the pairs in order with their keys' lines), for
+    /// the checks that hold the two readings equal; nil for an alias or a key without a line.
+    init?(yams node: Node) {
+        switch node {
+        case .scalar(let s): self = .scalar(s.string)
+        case .sequence(let s):
+            var items: [LockYAML] = []
+            for n in s { guard let t = LockYAML(yams: n) else { return nil }; items.append(t) }
+            self = .sequence(items)
+        case .mapping(let m):
+            var pairs: [Pair] = []
+            for (k, v) in m {
+                guard let kt = LockYAML(yams: k), let vt = LockYAML(yams: v), let line = k.mark?.line else { return nil }
+                pairs.append(Pair(key: kt, line: line, value: vt))
+            }
+            self = .mapping(pairs)
+        case .alias: return nil
+        }
+    }
+
     /// Collections nest at most this deep here; deeper text goes to Yams and its own depth check.
     static let maxDepth = 64
 

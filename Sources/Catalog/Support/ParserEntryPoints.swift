@@ -1,4 +1,5 @@
 import ProvenantCore
+import Yams
 
 /// Public doors into the internal text parsers, so the fuzz harnesses reach exactly the code the
 /// extractors run. Each parses and discards; a thrown error is an ordinary rejection.
@@ -6,6 +7,32 @@ public enum ParserEntryPoints {
     /// The TOML reader behind Cargo.lock, poetry.lock, uv.lock, pdm.lock and pylock.toml.
     public static func toml(_ text: String) throws {
         _ = try TOMLParser.parse(text)
+    }
+
+    /// The block-YAML reading behind pnpm-lock.yaml, held to Yams: whatever it reads, Yams must read
+    /// to the same tree. A disagreement stops the process, so the fuzzer reports it.
+    public static func lockYAML(_ text: String) {
+        guard let mine = LockYAML.read(text) else { return }
+        guard (try? YAMLNesting.check(text)) != nil, let node = try? Yams.compose(yaml: text, .basic) else {
+            preconditionFailure("LockYAML read text that Yams refuses")
+        }
+        precondition(LockYAML(yams: node) == mine, "LockYAML and Yams read different trees")
+    }
+
+    /// yarn.lock's two readings, held equal: on ASCII text the byte reading must give the entries,
+    /// or the error, of the reading by Characters.
+    public static func yarnLockReadings(_ text: String) {
+        var copy = text
+        let bytes = copy.withUTF8 { b in b.allSatisfy({ $0 < 0x80 }) ? Result { try YarnLockExtractor.blocks(ascii: b) } : nil }
+        guard let bytes else { return }
+        let characters = Result { try YarnLockExtractor.blocks(text: text) }
+        switch (bytes, characters) {
+        case let (.success(a), .success(b)): precondition(a.0 == b.0 && a.1 == b.1, "yarn.lock readings differ")
+        case let (.failure(a), .failure(b)):
+            let (x, y) = (a as? ParseError, b as? ParseError)
+            precondition(x?.message == y?.message && x?.line == y?.line, "yarn.lock readings fail differently")
+        default: preconditionFailure("one yarn.lock reading failed and the other did not")
+        }
     }
 
     /// The XML reader behind pom.xml; every callback is visited, as the pom reader does.
