@@ -42,6 +42,23 @@ import Yams
         #expect(readFast >= 25 && packages > 2_000, "\(readFast) of \(names.count) read without Yams, \(packages) packages")
     }
 
+    /// `dev: 'true'` is text to Yams, so the package stays a production package either way (found by
+    /// helper-197: read as a bool, it was marked dev and dropped from the SBOM).
+    @Test func aQuotedTrueDoesNotMakeADevPackage() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("lockyaml-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let text = "lockfileVersion: '6.0'\n\npackages:\n\n  /quoted@1.0.0:\n    resolution: {integrity: sha512-AAAA}\n    dev: 'true'\n\n  /plain@2.0.0:\n    resolution: {integrity: sha512-BBBB}\n    dev: true\n"
+        try text.write(toFile: dir + "/pnpm-lock.yaml", atomically: true, encoding: .utf8)
+        #expect(LockYAML.read(text) != nil)
+        let index = FileIndex(root: dir)
+        let input = ExtractInput(file: try #require(index.file("pnpm-lock.yaml")), index: index, context: ExtractContext(mode: .source, includeDev: false))
+        let fast = try PnpmLockExtractor().extract(input, text: text, fast: true)
+        let yams = try PnpmLockExtractor().extract(input, text: text, fast: false)
+        #expect(fast.packages == yams.packages)
+        #expect(fast.packages.map(\.name) == ["quoted"])
+    }
+
     /// Random documents of pnpm's shapes with things YAML reads otherwise mixed in (comments, tabs,
     /// anchors, tags, block scalars, escapes, odd indents, empty values, long keys, duplicate keys):
     /// whatever `LockYAML` reads, Yams reads to the same tree; and it declines often enough that
@@ -52,9 +69,9 @@ import Yams
         let keys = ["lockfileVersion", "'@babel/core@7.0.0'", "/a/1.0.0", "a@1.0.0(b@2.0.0)", "\"q\"", "dev", "resolution", "x",
                     "'it''s'", "-a", ":b", "?c", "a:b", "@bad", "k ", "a #b", "'a' ", "!t", "&x", "*y", "[a]", "a,b", String(repeating: "k", count: 1_100)]
         let scalars = ["1.0.0", "'9.0'", "\"6.0\"", "true", "no", "https://x.org/a.tgz", "sha512-AbC+/==", "^1 || >=2", "a: b", "a #c", "a#c",
-                       "'unclosed", "\"esc\\n\"", "|", ">-", "&a v", "*a", "!!str x", "- x", "-1", "x  ", "''", "\"\"", "'a''b'", "~", "v # c", "[x]", "a]"]
+                       "'unclosed", "\"esc\\n\"", "|", ">-", "&a v", "*a", "!!str x", "- x", "-1", "x  ", "''", "\"\"", "'a''b'", "~", "v # c", "[x]", "a]", "'true'", "\"on\""]
         let flows = ["{integrity: sha512-x==}", "{integrity: sha512-x==, tarball: https://a/b.tgz}", "{}", "[]", "[arm64]", "[a, 'b', \"c\"]",
-                     "{node: '>=6', npm: ^7 || >=8}", "{a: {b: c}}", "[a, [b]]", "{a: b,}", "{a:b}", "{'a': b}", "{a}", "[a: b]", "{a: b} x", "{ a: b }"]
+                     "{node: '>=6', npm: ^7 || >=8}", "{a: {b: c}}", "[a, [b]]", "{a: b,}", "{a:b}", "{'a': b}", "{a}", "[a: b]", "{a: b} x", "{ a: b }", "[a:?b]", "{k: x:?y}", "[x?]", "{a: 'true', b: on}"]
         // Half the documents keep to what pnpm writes (the first few choices of each list, keys
         // unique within a mapping); the others mix in everything.
         let cleanKeys = 9, cleanScalars = 8, cleanFlows = 7
@@ -83,7 +100,7 @@ import Yams
                         text += pad + k + ":\n"
                         for _ in 0..<(1 + rng.next() % 3) { text += pad + (clean ? "  - " : pick(["  - ", "  - ", "  -", "- ", "   - "])) + some(scalars, cleanScalars) + "\n" }
                     default:
-                        text += pick(["", "\n", pad + "# note\n", pad + k + ":\n", pad + k + ":" + pick(scalars) + "\n", pad + "\t" + k + ": x\n", "---\n", pad + k + ": x\r\n"])
+                        text += pick(["", "\n", pad + "# note\n", pad + k + ":\n", pad + k + ":" + pick(scalars) + "\n", pad + "\t" + k + ": x\n", "---\n", "... x: y\n", "--- x: y\n", pad + k + ": x\r\n"])
                     }
                 }
             }
@@ -109,14 +126,21 @@ import Yams
     @Test func declinesWhatItDoesNotRead() {
         for text in ["a: b # c\n", "a:\n\tb: c\n", "a: &x b\nc: *x\n", "a: !!str 1\n", "a: |\n  x\n", "a: \"x\\ty\"\n",
                      "a:\n  b\n", "a: b\n  c\n", "a:\n", "a:\n- b\n", "a: b\n b: c\n", "# c\na: b\n", "---\na: b\n", "a: é\n",
-                     "- a\n", "a: [b, [c]]\n", "a: {b: {c: d}}\n", "'a':b\n", "a: b\rc: d\n", String(repeating: "k", count: 1_100) + ": v\n"] {
+                     "- a\n", "a: [b, [c]]\n", "a: {b: {c: d}}\n", "'a':b\n", "a: b\rc: d\n", String(repeating: "k", count: 1_100) + ": v\n",
+                     // Found by helper-197: document markers after the first line, `:?` in a flow.
+                     "a: b\n--- c: d\n", "a: b\n... c: d\n", "a: b\n---\n", "a: [a:?b]\n", "a: {k: x:?y}\n", "a: [x?]\n",
+                     "a: {b: 1, 'b': 2}\n", "a: 1\n'a': 2\n"] {
             #expect(LockYAML.read(text) == nil, "\(text.debugDescription)")
         }
+        // A quoted scalar is text, never a bool, as Yams tags it `!!str` (found by helper-197).
+        let bools = LockYAML.read("a: 'true'\nb: true\nc: \"yes\"\nd: Off\n")
+        #expect(bools?["a"]?.bool == nil && bools?["b"]?.bool == true && bools?["c"]?.bool == nil && bools?["d"]?.bool == false)
+        #expect(bools?["a"]?.string == "true")
         #expect(LockYAML.read("a: b\n'c''d':\n  - e\n  - 'f'\ng: {h: i, 'j': \"k\"}\n") == .mapping([
             .init(key: .scalar("a"), line: 1, value: .scalar("b")),
-            .init(key: .scalar("c'd"), line: 2, value: .sequence([.scalar("e"), .scalar("f")])),
+            .init(key: .scalar("c'd", quoted: true), line: 2, value: .sequence([.scalar("e"), .scalar("f", quoted: true)])),
             .init(key: .scalar("g"), line: 5, value: .mapping([.init(key: .scalar("h"), line: 5, value: .scalar("i")),
-                                                                .init(key: .scalar("j"), line: 5, value: .scalar("k"))])),
+                                                                .init(key: .scalar("j", quoted: true), line: 5, value: .scalar("k", quoted: true))])),
         ]))
     }
 }

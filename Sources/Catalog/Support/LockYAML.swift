@@ -6,7 +6,8 @@ import Yams
 protocol LockYAMLNode {
     /// A scalar's text; nil for a mapping or a sequence.
     var string: String? { get }
-    /// `true`/`yes`/`on` and `false`/`no`/`off` in any case, for a scalar.
+    /// `true`/`yes`/`on` and `false`/`no`/`off` in any case, for a plain scalar; nil for a quoted one,
+    /// which Yams tags `!!str` (`dev: 'true'` does not make a package a dev package).
     var bool: Bool? { get }
     /// A mapping's pairs in document order with each key's line; nil for anything else.
     var pairs: [(key: Self, line: Int?, value: Self)]? { get }
@@ -29,7 +30,9 @@ extension Node: LockYAMLNode {
 /// the caller reads the text with Yams as before: this reading only ever agrees with Yams or
 /// declines. Yams took 80 ms and most of the allocations of a 450 KB `pnpm-lock.yaml`.
 indirect enum LockYAML: LockYAMLNode, Equatable, Sendable {
-    case scalar(String)
+    /// A scalar's text, and whether it was quoted: Yams tags a quoted scalar `!!str`, and no
+    /// `bool` is read from it.
+    case scalar(String, quoted: Bool = false)
     case mapping([Pair])
     case sequence([LockYAML])
 
@@ -37,10 +40,10 @@ indirect enum LockYAML: LockYAMLNode, Equatable, Sendable {
         var key: LockYAML, line: Int, value: LockYAML
     }
 
-    var string: String? { if case .scalar(let s) = self { s } else { nil } }
+    var string: String? { if case .scalar(let s, _) = self { s } else { nil } }
 
     var bool: Bool? {
-        guard case .scalar(let s) = self else { return nil }
+        guard case .scalar(let s, quoted: false) = self else { return nil }
         switch s.lowercased() {
         case "true", "yes", "on": return true
         case "false", "no", "off": return false
@@ -57,14 +60,14 @@ indirect enum LockYAML: LockYAMLNode, Equatable, Sendable {
 
     subscript(key: String) -> LockYAML? {
         guard case .mapping(let ps) = self else { return nil }
-        return ps.last(where: { $0.key == .scalar(key) })?.value
+        return ps.last(where: { $0.key.string == key })?.value
     }
 
     /// Yams' tree in these terms (the scalars' text, the pairs in order with their keys' lines), for
     /// the checks that hold the two readings equal; nil for an alias or a key without a line.
     init?(yams node: Node) {
         switch node {
-        case .scalar(let s): self = .scalar(s.string)
+        case .scalar(let s): self = .scalar(s.string, quoted: s.style == .singleQuoted || s.style == .doubleQuoted)
         case .sequence(let s):
             var items: [LockYAML] = []
             for n in s { guard let t = LockYAML(yams: n) else { return nil }; items.append(t) }
@@ -126,6 +129,9 @@ indirect enum LockYAML: LockYAMLNode, Equatable, Sendable {
                 while i < end, b[i] == 32 { i += 1 }
                 if i == end { continue }
                 indent = i - start
+                // `---` and `...` at the start of any line may mark a document's start or end.
+                if indent == 0, end - start >= 3, (b[start] == 45 && b[start + 1] == 45 && b[start + 2] == 45)
+                    || (b[start] == 46 && b[start + 1] == 46 && b[start + 2] == 46) { return nil }
                 return true
             }
             atEnd = true
@@ -134,10 +140,9 @@ indirect enum LockYAML: LockYAMLNode, Equatable, Sendable {
 
         mutating func document() -> LockYAML? {
             guard advance() == true, !atEnd, indent == 0 else { return nil }
-            // Directives, document markers and comments.
+            // Directives and comments.
             let first = b[start]
             if first == UInt8(ascii: "%") || first == UInt8(ascii: "#") { return nil }
-            if end - start >= 3, (b[start] == 45 && b[start + 1] == 45 && b[start + 2] == 45) || (b[start] == 46 && b[start + 1] == 46 && b[start + 2] == 46) { return nil }
             guard let root = mapping(at: 0, depth: 1), atEnd else { return nil }
             return root
         }
@@ -189,7 +194,7 @@ indirect enum LockYAML: LockYAMLNode, Equatable, Sendable {
                 while i < end, b[i] == 32 { i += 1 }
                 guard i < end, let item = inlineValue(i..<end) else { return nil }
                 // An item that is itself a mapping or sequence (`- a: b`, `- - a`) is Yams' to read.
-                if case .scalar(let s) = item, !isQuoted(i), s.utf8.contains(58) || s.hasPrefix("- ") { return nil }
+                if case .scalar(let s, quoted: false) = item, s.utf8.contains(58) || s.hasPrefix("- ") { return nil }
                 items.append(item)
                 guard advance() == true else { return nil }
                 if !atEnd && indent > column { return nil }
@@ -205,9 +210,11 @@ indirect enum LockYAML: LockYAMLNode, Equatable, Sendable {
         func key(_ i: inout Int) -> LockYAML? {
             guard i < end else { return nil }
             let text: String
+            var wasQuoted = false
             if isQuoted(i) {
                 guard let (s, after) = quoted(i, limit: end) else { return nil }
                 text = s
+                wasQuoted = true
                 i = after
                 guard i < end, b[i] == 58 else { return nil }
             } else {
@@ -226,7 +233,7 @@ indirect enum LockYAML: LockYAMLNode, Equatable, Sendable {
             guard i - start < 1000 else { return nil }
             i += 1
             guard i == end || b[i] == 32 else { return nil }
-            return .scalar(text)
+            return .scalar(text, quoted: wasQuoted)
         }
 
         /// The value after `key: `: a quoted or plain scalar, or a one-line flow collection.
@@ -241,7 +248,7 @@ indirect enum LockYAML: LockYAMLNode, Equatable, Sendable {
             }
             if isQuoted(r.lowerBound) {
                 guard let (s, after) = quoted(r.lowerBound, limit: e), after == e else { return nil }
-                return .scalar(s)
+                return .scalar(s, quoted: true)
             }
             guard plainMayStart(at: r.lowerBound, limit: e) else { return nil }
             var i = r.lowerBound
@@ -275,7 +282,7 @@ indirect enum LockYAML: LockYAMLNode, Equatable, Sendable {
                     i += 1
                     skipSpaces(&i)
                     guard let value = flowScalar(&i, limit: limit, key: false),
-                          !pairs.contains(where: { $0.key == first }) else { return nil }
+                          !pairs.contains(where: { $0.key.string == first.string }) else { return nil }
                     pairs.append(Pair(key: first, line: line, value: value))
                     skipSpaces(&i)
                 } else {
@@ -290,25 +297,27 @@ indirect enum LockYAML: LockYAMLNode, Equatable, Sendable {
             return isMapping ? .mapping(pairs) : .sequence(items)
         }
 
-        /// A scalar inside a flow collection: quoted, or plain up to `, `, `: ` (a key's), or the
+        /// A scalar inside a flow collection: quoted, or plain up to `,`, `: ` (a key's), or the
         /// closing bracket.
         func flowScalar(_ i: inout Int, limit: Int, key: Bool) -> LockYAML? {
             guard i < limit else { return nil }
             if isQuoted(i) {
                 guard let (s, after) = quoted(i, limit: limit) else { return nil }
                 i = after
-                return .scalar(s)
+                return .scalar(s, quoted: true)
             }
             guard plainMayStart(at: i, limit: limit, flow: true) else { return nil }
             let from = i
             while i < limit {
                 let c = b[i]
                 if c == 44 || c == UInt8(ascii: "}") || c == UInt8(ascii: "]") { break }
-                if c == 58 && i + 1 < limit && (b[i + 1] == 32 || b[i + 1] == 44 || b[i + 1] == UInt8(ascii: "}") || b[i + 1] == UInt8(ascii: "]")) {
-                    guard key else { return nil }
-                    break
+                if c == 58 {
+                    // A key ends at `: `; libyaml refuses `:` before `,?[]{}` in a flow, and `?` is
+                    // left to it too.
+                    if key && i + 1 < limit && b[i + 1] == 32 { break }
+                    if i + 1 == limit || b[i + 1] == 32 || b[i + 1] == UInt8(ascii: "?") || isFlowIndicator(b[i + 1]) { return nil }
                 }
-                if c == UInt8(ascii: "{") || c == UInt8(ascii: "[") || c == 35 || c == 58 && i + 1 == limit { return nil }
+                if c == UInt8(ascii: "{") || c == UInt8(ascii: "[") || c == 35 || c == UInt8(ascii: "?") { return nil }
                 i += 1
             }
             var e = i
