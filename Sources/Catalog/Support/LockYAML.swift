@@ -312,12 +312,12 @@ indirect enum LockYAML: LockYAMLNode, Equatable, Sendable {
                 let c = b[i]
                 if c == 44 || c == UInt8(ascii: "}") || c == UInt8(ascii: "]") { break }
                 if c == 58 {
-                    // A key ends at `: `; libyaml refuses `:` before `,?[]{}` in a flow, and `?` is
-                    // left to it too.
+                    // A key ends at `: `; libyaml refuses `:` before `,?[]{}` in a flow. A `?` later
+                    // in a scalar is text (a tarball URL's query).
                     if key && i + 1 < limit && b[i + 1] == 32 { break }
                     if i + 1 == limit || b[i + 1] == 32 || b[i + 1] == UInt8(ascii: "?") || isFlowIndicator(b[i + 1]) { return nil }
                 }
-                if c == UInt8(ascii: "{") || c == UInt8(ascii: "[") || c == 35 || c == UInt8(ascii: "?") { return nil }
+                if c == UInt8(ascii: "{") || c == UInt8(ascii: "[") || c == 35 { return nil }
                 i += 1
             }
             var e = i
