@@ -12,8 +12,9 @@ protocol LockYAMLNode {
     /// A mapping's pairs in document order with each key's line; nil for anything else.
     var pairs: [(key: Self, line: Int?, value: Self)]? { get }
     var isMapping: Bool { get }
-    /// The value of the last pair whose key is the scalar `key`, in a mapping.
-    subscript(key: String) -> Self? { get }
+    /// The value of the last pair whose key is the scalar `key`, in a mapping; nil for anything else,
+    /// so a lookup needs no check of what the node is first.
+    func value(_ key: String) -> Self?
 }
 
 extension Node: LockYAMLNode {
@@ -21,6 +22,7 @@ extension Node: LockYAMLNode {
         mapping.map { $0.map { (key: $0.key, line: $0.key.mark?.line, value: $0.value) } }
     }
     var isMapping: Bool { if case .mapping = self { true } else { false } }
+    func value(_ key: String) -> Node? { mapping?[key] }
 }
 
 /// The block YAML that lockfile tools write (pnpm's), read without building Yams' tree: mappings
@@ -58,7 +60,7 @@ indirect enum LockYAML: LockYAMLNode, Equatable, Sendable {
         return ps.map { (key: $0.key, line: $0.line, value: $0.value) }
     }
 
-    subscript(key: String) -> LockYAML? {
+    func value(_ key: String) -> LockYAML? {
         guard case .mapping(let ps) = self else { return nil }
         return ps.last(where: { $0.key.string == key })?.value
     }

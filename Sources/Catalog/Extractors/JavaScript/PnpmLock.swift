@@ -34,38 +34,37 @@ public struct PnpmLockExtractor: Extractor {
 
     func extract<Tree: LockYAMLNode>(_ input: ExtractInput, root doc: Tree) throws -> Extraction {
         guard doc.isMapping else { throw ParseError("expected a YAML mapping at the top level") }
-        let version = doc["lockfileVersion"]?.string ?? ""
+        let version = doc.value("lockfileVersion")?.string ?? ""
         let major = Int(version.split(separator: ".").first ?? "") ?? 5
         var packages: [Package] = []
         var keyIndex: [String: Int] = [:]
         var nameVersion: [String: Int] = [:]
         var rawDeps: [[(String, String)]] = []
-        let packagesMap = doc["packages"]?.pairs
-        let snapshots = doc["snapshots"]?.pairs
+        let packagesMap = doc.value("packages")?.pairs
+        let snapshots = doc.value("snapshots")?.pairs
         var diags: [Diagnostic] = []
         // v9 snapshots are keyed with peer suffixes (`a@1.0.0(b@2.0.0)`); group them by the plain key.
-        var snapshotsByKey: [String: [Tree?]] = [:]
+        var snapshotsByKey: [String: [Tree]] = [:]
         for (k, _, v) in snapshots ?? [] {
             guard let key = k.string else { continue }
             let plain = key.firstIndex(of: "(").map { String(key[..<$0]) } ?? key
-            snapshotsByKey[plain, default: []].append(v.isMapping ? v : nil)
+            snapshotsByKey[plain, default: []].append(v)
         }
         for (k, line, v) in packagesMap ?? [] {
             guard let key = k.string else { continue }
-            let entry = v.isMapping ? v : nil
-            guard let (n, ver) = Self.parseKey(key, major: major, entry: entry) else {
+            guard let (n, ver) = Self.parseKey(key, major: major, entry: v) else {
                 diags.append(Diagnostic(Location(input.path, line: line), "cannot read package key '\(Redactor.quote(key, max: 80))', skipped", unscanned: .entry))
                 continue
             }
             var p = Make.package(.npm, n, ver, at: input.path, line: line, by: name)
-            if entry?["dev"]?.bool == true { p.scope = .dev }
-            else if entry?["optional"]?.bool == true { p.scope = .optional }
-            if let i = entry?["resolution"].flatMap({ $0.isMapping ? $0["integrity"] : nil })?.string { p.digests = Digest.sri(i) }
+            if v.value("dev")?.bool == true { p.scope = .dev }
+            else if v.value("optional")?.bool == true { p.scope = .optional }
+            if let i = v.value("resolution")?.value("integrity")?.string { p.digests = Digest.sri(i) }
             p.dependenciesKnown = true
             var deps: [(String, String)] = []
-            for node in (snapshots == nil ? [entry] : snapshotsByKey[key] ?? []) {
+            for node in (snapshots == nil ? [v] : snapshotsByKey[key] ?? []) {
                 for field in ["dependencies", "optionalDependencies"] {
-                    for (dk, _, dv) in node?[field]?.pairs ?? [] {
+                    for (dk, _, dv) in node.value(field)?.pairs ?? [] {
                         if let dn = dk.string, let vs = dv.string { deps.append((dn, vs)) }
                     }
                 }
@@ -90,13 +89,13 @@ public struct PnpmLockExtractor: Extractor {
         // every workspace member's, not the root's alone. A package the root uses for development and
         // a member at run time is a production package: judged by the root alone it was dev, and
         // dropped (found by helper-82).
-        let importers = doc["importers"]?.pairs.map { $0.compactMap { $0.value.isMapping ? $0.value : nil } } ?? [doc]
+        let importers = doc.value("importers")?.pairs.map { $0.map(\.value) } ?? [doc]
         func roots(_ field: String) -> Set<String> {
             var out = Set<String>()
             for importer in importers {
-                for (k, _, v) in importer[field]?.pairs ?? [] {
+                for (k, _, v) in importer.value(field)?.pairs ?? [] {
                     guard let n = k.string else { continue }
-                    let ver = (v.isMapping ? v["version"] : nil)?.string ?? v.string ?? ""
+                    let ver = v.value("version")?.string ?? v.string ?? ""
                     if let i = lookup(n, ver) { out.insert(packages[i].ref) }
                 }
             }
@@ -124,7 +123,7 @@ public struct PnpmLockExtractor: Extractor {
 
     /// `/name/1.0.0_peer` (v5), `/name@1.0.0(peer)` (v6), `name@1.0.0` (v9); tarball keys use the entry's fields.
     static func parseKey<Tree: LockYAMLNode>(_ key: String, major: Int, entry: Tree?) -> (String, String)? {
-        if let n = entry?["name"]?.string, let v = entry?["version"]?.string { return (n, v) }
+        if let n = entry?.value("name")?.string, let v = entry?.value("version")?.string { return (n, v) }
         var k = key.hasPrefix("/") ? String(key.dropFirst()) : key
         if let p = k.firstIndex(of: "(") { k = String(k[..<p]) }
         if k.contains("://") || k.hasPrefix("github.com/") || k.hasPrefix("file:") || k.contains(".tgz") { return nil }
