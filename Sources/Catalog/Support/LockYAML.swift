@@ -97,20 +97,16 @@ indirect enum LockYAML: LockYAMLNode, Equatable, Sendable {
         }
     }
 
-    /// Reads lines at a time. `line` is the current line's 0-based index; `start..<end` its bytes
-    /// without the line break, and `indent` its leading spaces.
+    /// Reads lines at a time. `number` is the current line's number from 1, `start..<end` its bytes
+    /// without the line break, `indent` its leading spaces; `atEnd` is set past the last line.
     struct Reader {
         let b: UnsafeBufferPointer<UInt8>
         var start = 0, end = 0, next = 0, number = 0, indent = 0
         var atEnd = false
 
-        init(b: UnsafeBufferPointer<UInt8>) {
-            self.b = b
-        }
-
-        /// Moves to the next line that is not blank, from `next`; false at the end of the text or
-        /// on a byte this reading does not take.
-        mutating func advance() -> Bool? {
+        /// Moves to the next line that is not blank, from `next`, or to the end of the text; false
+        /// on a byte or line this reading does not take.
+        mutating func advance() -> Bool {
             while next <= b.count {
                 if next == b.count { atEnd = true; return true }
                 start = next
@@ -119,21 +115,21 @@ indirect enum LockYAML: LockYAMLNode, Equatable, Sendable {
                 while e < b.count, b[e] != 10 {
                     let c = b[e]
                     // Tabs, other control bytes and non-ASCII: Yams reads them.
-                    if c >= 0x80 || (c < 32 && c != 13) || c == 127 { return nil }
+                    if c >= 0x80 || (c < 32 && c != 13) || c == 127 { return false }
                     e += 1
                 }
                 next = e + 1
                 end = e
                 if end > start, b[end - 1] == 13 { end -= 1 }
                 // A carriage return anywhere else is a line break to YAML.
-                if b[start..<end].contains(13) { return nil }
+                if b[start..<end].contains(13) { return false }
                 var i = start
                 while i < end, b[i] == 32 { i += 1 }
                 if i == end { continue }
                 indent = i - start
                 // `---` and `...` at the start of any line may mark a document's start or end.
                 if indent == 0, end - start >= 3, (b[start] == 45 && b[start + 1] == 45 && b[start + 2] == 45)
-                    || (b[start] == 46 && b[start + 1] == 46 && b[start + 2] == 46) { return nil }
+                    || (b[start] == 46 && b[start + 1] == 46 && b[start + 2] == 46) { return false }
                 return true
             }
             atEnd = true
@@ -141,11 +137,8 @@ indirect enum LockYAML: LockYAMLNode, Equatable, Sendable {
         }
 
         mutating func document() -> LockYAML? {
-            guard advance() == true, !atEnd, indent == 0 else { return nil }
-            // Directives and comments.
-            let first = b[start]
-            if first == UInt8(ascii: "%") || first == UInt8(ascii: "#") { return nil }
-            guard let root = mapping(at: 0, depth: 1), atEnd else { return nil }
+            // Directives (`%`) and comments (`#`) fail as keys.
+            guard advance(), !atEnd, indent == 0, let root = mapping(at: 0, depth: 1), atEnd else { return nil }
             return root
         }
 
@@ -161,24 +154,19 @@ indirect enum LockYAML: LockYAMLNode, Equatable, Sendable {
                 let line = number
                 // After `key:`: a value on the line, or a nested block on the lines below.
                 while i < end, b[i] == 32 { i += 1 }
+                let value: LockYAML?
                 if i < end {
-                    guard let value = inlineValue(i..<end) else { return nil }
-                    guard advance() == true else { return nil }
+                    value = inlineValue(i..<end)
                     // A more-indented line after a scalar would continue it.
-                    if !atEnd && indent > column { return nil }
-                    pairs.append(Pair(key: key, line: line, value: value))
+                    guard value != nil, advance(), atEnd || indent <= column else { return nil }
                 } else {
-                    guard advance() == true, !atEnd, indent > column else { return nil }
-                    let child = indent
-                    let value: LockYAML?
-                    if b[start + child] == 45 && start + child + 1 < end && b[start + child + 1] == 32 {
-                        value = sequence(at: child, depth: depth + 1)
-                    } else {
-                        value = mapping(at: child, depth: depth + 1)
-                    }
-                    guard let value else { return nil }
-                    pairs.append(Pair(key: key, line: line, value: value))
+                    guard advance(), !atEnd, indent > column else { return nil }
+                    let child = indent, dash = start + child
+                    let isSequence = b[dash] == 45 && dash + 1 < end && b[dash + 1] == 32
+                    value = isSequence ? sequence(at: child, depth: depth + 1) : mapping(at: child, depth: depth + 1)
                 }
+                guard let value else { return nil }
+                pairs.append(Pair(key: key, line: line, value: value))
             }
             // A line indented between this mapping's column and its parent's is an error to YAML.
             if !atEnd && indent > column { return nil }
@@ -195,13 +183,12 @@ indirect enum LockYAML: LockYAMLNode, Equatable, Sendable {
                 var i = dash + 2
                 while i < end, b[i] == 32 { i += 1 }
                 guard i < end, let item = inlineValue(i..<end) else { return nil }
-                // An item that is itself a mapping or sequence (`- a: b`, `- - a`) is Yams' to read.
-                if case .scalar(let s, quoted: false) = item, s.utf8.contains(58) || s.hasPrefix("- ") { return nil }
+                // `- a: b` is a mapping in a sequence (`- - a` fails as a plain scalar): Yams' to read.
+                if case .scalar(let s, quoted: false) = item, s.utf8.contains(58) { return nil }
                 items.append(item)
-                guard advance() == true else { return nil }
-                if !atEnd && indent > column { return nil }
+                // Items hold no blocks, so a deeper line continues or breaks this one.
+                guard advance(), atEnd || indent <= column else { return nil }
             }
-            if !atEnd && indent > column { return nil }
             return .sequence(items)
         }
 
