@@ -22,12 +22,11 @@ public enum ParserEntryPoints {
     /// yarn.lock's two readings, held equal: on ASCII text the byte reading must give the entries,
     /// or the error, of the reading by Characters.
     public static func yarnLockReadings(_ text: String) {
-        var copy = text
-        let bytes = copy.withUTF8 { b in b.allSatisfy({ $0 < 0x80 }) ? Result { try YarnLockExtractor.blocks(ascii: b) } : nil }
-        guard let bytes else { return }
+        let bytes = Result { try YarnLockExtractor.asciiBlocks(text) }
+        if case .success(nil) = bytes { return }
         let characters = Result { try YarnLockExtractor.blocks(text: text) }
         switch (bytes, characters) {
-        case let (.success(a), .success(b)): precondition(a.0 == b.0 && a.1 == b.1, "yarn.lock readings differ")
+        case let (.success(a?), .success(b)): precondition(a.0 == b.0 && a.1 == b.1, "yarn.lock readings differ")
         case let (.failure(a), .failure(b)):
             let (x, y) = (a as? ParseError, b as? ParseError)
             precondition(x?.message == y?.message && x?.line == y?.line, "yarn.lock readings fail differently")

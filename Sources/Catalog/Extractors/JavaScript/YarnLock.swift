@@ -59,11 +59,13 @@ public struct YarnLockExtractor: Extractor {
     /// splits exactly as the reading by Characters, which stays for anything else (a combining mark
     /// after a space is not a space there).
     static func blocks(_ text: String) throws -> ([Block], Bool) {
+        try asciiBlocks(text) ?? blocks(text: text)
+    }
+
+    /// The byte reading's entries, or nil when the text is not all ASCII.
+    static func asciiBlocks(_ text: String) throws -> ([Block], Bool)? {
         var text = text
-        let ascii = try text.withUTF8 { bytes in
-            bytes.allSatisfy({ $0 < 0x80 }) ? try Self.blocks(ascii: bytes) : nil
-        }
-        return try ascii ?? blocks(text: text)
+        return try text.withUTF8 { bytes in bytes.allSatisfy({ $0 < 0x80 }) ? try blocks(ascii: bytes) : nil }
     }
 
     /// The entries, by Characters: the reading for text that is not all ASCII.
@@ -126,17 +128,17 @@ public struct YarnLockExtractor: Extractor {
             for i in 0..<r.count where b[r.lowerBound + i] != w[i] { return false }
             return true
         }
-        // `split`: the key and value either side of the first `: `, else of the first space, else
-        // the line without its final colon and no value.
-        func split(_ line: Range<Int>) -> (key: Range<Int>, value: Range<Int>?, quoted: Bool) {
+        // `split`: the key and value, unquoted, either side of the first `: `, else of the first
+        // space; else the line as it is without its final colon, and no value.
+        func split(_ line: Range<Int>) -> (key: String, value: String) {
             var i = line.lowerBound
             while i + 1 < line.upperBound {
-                if b[i] == 58 && b[i + 1] == 32 { return (line.lowerBound..<i, i + 2..<line.upperBound, true) }
+                if b[i] == 58 && b[i + 1] == 32 { return (unquoted(line.lowerBound..<i), unquoted(i + 2..<line.upperBound)) }
                 i += 1
             }
-            if let sp = line.firstIndex(where: { b[$0] == 32 }) { return (line.lowerBound..<sp, sp + 1..<line.upperBound, true) }
+            if let sp = line.firstIndex(where: { b[$0] == 32 }) { return (unquoted(line.lowerBound..<sp), unquoted(sp + 1..<line.upperBound)) }
             let end = line.upperBound > line.lowerBound && b[line.upperBound - 1] == 58 ? line.upperBound - 1 : line.upperBound
-            return (line.lowerBound..<end, nil, false)
+            return (string(line.lowerBound..<end), "")
         }
         while at <= count {
             n += 1
@@ -168,13 +170,11 @@ public struct YarnLockExtractor: Extractor {
             if indent <= 2 {
                 inDeps = equals(line, "dependencies:") || equals(line, "optionalDependencies:") || equals(line, "peerDependencies:")
                 if inDeps { continue }
-                let kv = split(line)
-                let key = kv.quoted ? unquoted(kv.key) : string(kv.key)
-                guard usedFields.contains(key) else { continue }
-                blocks[blocks.count - 1].fields[key] = kv.value.map(unquoted) ?? ""
+                let (k, v) = split(line)
+                if usedFields.contains(k) { blocks[blocks.count - 1].fields[k] = v }
             } else if inDeps {
-                let kv = split(line)
-                blocks[blocks.count - 1].deps.append(Dependency(name: kv.quoted ? unquoted(kv.key) : string(kv.key), range: kv.value.map(unquoted) ?? ""))
+                let (k, v) = split(line)
+                blocks[blocks.count - 1].deps.append(Dependency(name: k, range: v))
             }
         }
         return (blocks, berry)
