@@ -5,7 +5,7 @@
 /// cache) that holds every keyword's first four bytes folded so; the next three bytes are hashed
 /// into the same set for the keywords of three bytes. One spelling per keyword, and four bytes
 /// rather than three: on the agent image's 141,000 file paths three raw bytes let one position in
-/// seven through (`pat` of `path`, `doc` of `doc`, `goo`), four let one in 100 through. Only where the
+/// seven through (`pat` of `path`, `doc` of `doc`, `goo`), four let one in seventeen through. Only where the
 /// set says a keyword may start are the bytes folded exactly and the candidates with those three
 /// bytes compared. No position depends on the one before (no rolling state, no fold table in the
 /// hot loop), so the processor overlaps them: a state-machine table of a thousand keywords missed
@@ -63,6 +63,13 @@ public struct KeywordAutomaton: Sendable {
 
     @inline(__always) static func hash(_ key: UInt32) -> Int { Int((key &* 0x9E37_79B1) >> UInt32(32 - hashBits)) }
     @inline(__always) static func prefilterSlot(_ raw: UInt32) -> Int { Int((raw &* 0x9E37_79B1) >> UInt32(32 - prefilterBits)) }
+    @inline(__always) static func holds(_ set: UnsafePointer<UInt64>, _ slot: Int) -> Bool { set[slot >> 6] & (1 << UInt64(slot & 63)) != 0 }
+
+    /// Whether the four bytes `raw` (little-endian) may start a keyword: of four bytes or more, by
+    /// all four folded, or of three, by the first three.
+    @inline(__always) static func passes(_ raw: UInt32, _ set: UnsafePointer<UInt64>) -> Bool {
+        holds(set, prefilterSlot(raw | fold4)) || holds(set, prefilterSlot((raw & 0xFF_FFFF) | fold3))
+    }
 
     /// The first position in `from...through` whose four bytes pass the prefilter (or whose raw three
     /// are an extra slot, when `extra` is given), or `through + 1`. A function of its own so that
@@ -71,20 +78,17 @@ public struct KeywordAutomaton: Sendable {
     @inline(never)
     static func nextCandidate(_ base: UnsafePointer<UInt8>, from: Int, through last: Int, _ set: UnsafePointer<UInt64>, extra: UnsafePointer<UInt64>?) -> Int {
         var i = from
+        // One loop per case, so the one without extra slots tests no optional on every byte.
         if let extra {
             while i <= last {
                 let raw = UInt32(littleEndian: UnsafeRawPointer(base + i).loadUnaligned(as: UInt32.self))
-                let p4 = prefilterSlot(raw | fold4), p3 = prefilterSlot((raw & 0xFF_FFFF) | fold3), pe = prefilterSlot(raw & 0xFF_FFFF)
-                if set[p4 >> 6] & (1 << UInt64(p4 & 63)) != 0 || set[p3 >> 6] & (1 << UInt64(p3 & 63)) != 0
-                    || extra[pe >> 6] & (1 << UInt64(pe & 63)) != 0 { return i }
+                if passes(raw, set) || holds(extra, prefilterSlot(raw & 0xFF_FFFF)) { return i }
                 i &+= 1
             }
             return i
         }
         while i <= last {
-            let raw = UInt32(littleEndian: UnsafeRawPointer(base + i).loadUnaligned(as: UInt32.self))
-            let p4 = prefilterSlot(raw | fold4), p3 = prefilterSlot((raw & 0xFF_FFFF) | fold3)
-            if set[p4 >> 6] & (1 << UInt64(p4 & 63)) != 0 || set[p3 >> 6] & (1 << UInt64(p3 & 63)) != 0 { return i }
+            if passes(UInt32(littleEndian: UnsafeRawPointer(base + i).loadUnaligned(as: UInt32.self)), set) { return i }
             i &+= 1
         }
         return i
@@ -121,7 +125,7 @@ public struct KeywordAutomaton: Sendable {
                                     }
                                 }
                                 var i = 0
-                                // Four bytes are read at a time while there is room, the top one dropped.
+                                // Four bytes are read at each position while there is room.
                                 let wide = n - 4
                                 while true {
                                     i = Self.nextCandidate(base, from: i, through: wide, set.baseAddress!, extra: extra)
@@ -132,8 +136,8 @@ public struct KeywordAutomaton: Sendable {
                                 // The last three bytes: only a keyword of three fits, or an extra slot.
                                 if i == n - 3 {
                                     let raw = UInt32(base[i]) | UInt32(base[i &+ 1]) << 8 | UInt32(base[i &+ 2]) << 16
-                                    let p = Self.prefilterSlot(raw | Self.fold3), pe = Self.prefilterSlot(raw)
-                                    if set[p >> 6] & (1 << UInt64(p & 63)) != 0 || extra.map({ $0[pe >> 6] & (1 << UInt64(pe & 63)) != 0 }) == true { confirm(i) }
+                                    if Self.holds(set.baseAddress!, Self.prefilterSlot(raw | Self.fold3))
+                                        || extra.map({ Self.holds($0, Self.prefilterSlot(raw)) }) ?? false { confirm(i) }
                                 }
                             }
                         }
