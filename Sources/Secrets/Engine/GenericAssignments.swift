@@ -447,7 +447,8 @@ enum GenericAssignments {
         guard let first = v.first, first != 47, first != 46, first != 126, !v.contains(58) else { return false }
         if let lastSlash = v.lastIndex(of: 47), v[(lastSlash + 1)...].contains(46) { return false }
         func kind(_ c: UInt8) -> Int { c >= 65 && c <= 90 ? 0 : c >= 97 && c <= 122 ? 1 : c >= 48 && c <= 57 ? 2 : 3 }
-        // The kinds seen in the segment, a bit each: upper case, lower case, digits (and anything else).
+        // The kinds seen in the segment, a bit each: upper case, lower case, digits, and a fourth for
+        // anything else, which `random` does not ask for.
         var seen: UInt8 = 0, length = 0, changes = 0, last = -1
         func random() -> Bool {
             seen & 0b111 == 0b111 && length >= 10 && changes * 100 >= (length >= 16 ? 40 : 45) * (length - 1)
