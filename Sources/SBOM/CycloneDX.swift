@@ -7,6 +7,8 @@ public enum CycloneDXWriter {
 
     public static func document(_ inv: Inventory, info: DocumentInfo) -> JSONValue {
         let rootRef = "root:" + inv.rootName
+        // Each a pass over every package, done on two cores at once.
+        let (serial, rootDeps) = Parallel.both({ "urn:uuid:" + UUIDv5.make(bytes: inv.contentKey) }, { inv.rootDependencies })
         var meta = ObjectBuilder()
         meta.add("timestamp", .string(info.isoTimestamp))
         // Lockfiles describe what a build will pull in; an installed tree is what was deployed.
@@ -52,7 +54,7 @@ public enum CycloneDXWriter {
         doc.add("$schema", .string("http://cyclonedx.org/schema/bom-1.6.schema.json"))
         doc.add("bomFormat", .string("CycloneDX"))
         doc.add("specVersion", .string(specVersion))
-        doc.add("serialNumber", .string("urn:uuid:" + UUIDv5.make(inv.contentKey)))
+        doc.add("serialNumber", .string(serial))
         doc.add("version", .int(1))
         doc.add("metadata", meta.value)
         let layers = inv.image.map(ImageFacts.layerLines)
@@ -63,7 +65,6 @@ public enum CycloneDXWriter {
         }) { i in
             i < inv.packages.count ? component(inv.packages[i], layers: layers) : configComponent(configs[i - inv.packages.count], layers: layers)
         })
-        let rootDeps = inv.rootDependencies
         doc.add("dependencies", .generated(count: inv.packages.count + 1) { i in
             let (ref, on) = i == 0 ? (rootRef, rootDeps) : (inv.packages[i - 1].ref, inv.packages[i - 1].dependsOn)
             return .object([("ref", .string(ref)), ("dependsOn", .array(on.map { .string($0) }))])
@@ -197,13 +198,27 @@ public enum CycloneDXWriter {
     /// 30,000), which made this list the slowest part of the write. Pretty output puts each record on
     /// a line of its own, written compact: spread over seven lines, records made three fifths of a
     /// 48 MB document, and a line per file is what `grep` wants (a path and its hash together).
-    /// Written in place: splitting a long list over the cores saved milliseconds and held a second
-    /// copy of it.
+    /// A list as long as `JSONValue.alone` is written over the cores: its component is then written
+    /// alone while they are free (the agent image's `google-cloud-cli`, 45,000 files and 8 MB, took
+    /// 40 ms on one core while the other waited). Shorter ones are written in place, on the core that
+    /// writes their component, with the other cores busy with other components.
     static func writeFiles(_ files: [PackageFile], into o: inout [UInt8], indent: Int, pretty: Bool) {
         guard !files.isEmpty else { o.append(contentsOf: "[]".utf8); return }
         let layout = FileListLayout(indent: indent, pretty: pretty)
         o.append(UInt8(ascii: "["))
-        for i in files.indices { layout.element(files[i], first: i == 0, into: &o) }
+        if files.count >= JSONValue.alone, Parallel.cores > 1 {
+            let pieces = Parallel.cores * 4
+            let parts = Parallel.map(width: pieces) { w -> [UInt8] in
+                var part: [UInt8] = []
+                let mine = Parallel.share(w, of: pieces, files.indices)
+                part.reserveCapacity(mine.count * 160)
+                for i in mine { layout.element(files[i], first: i == 0, into: &part) }
+                return part
+            }
+            for p in parts { o.append(contentsOf: p) }
+        } else {
+            for i in files.indices { layout.element(files[i], first: i == 0, into: &o) }
+        }
         JSONValue.newline(&o, indent, pretty)
         o.append(UInt8(ascii: "]"))
     }

@@ -17,7 +17,7 @@ import TestSupport
                 let w = i == heavy ? 1 << 40 : 1 + Int(rng.next() % 20)
                 cumulative.append(cumulative.last! + w)
             }
-            for width in 1...8 {
+            for width in Array(1...8) + [16, 32, 64] {
                 let b = Parallel.shares(of: start..<(start + count), cumulative: cumulative, width: width)
                 #expect(b.count == width + 1 && b.first == start && b.last == start + count, "trial \(trial) width \(width): \(b)")
                 #expect(zip(b, b.dropFirst()).allSatisfy { $0 <= $1 }, "trial \(trial) width \(width): \(b)")

@@ -138,7 +138,9 @@ import ProvenantCore
         let count = 9000
         let plain: JSONValue = .object([("a", .array((0..<count).map(element))), ("z", .array([]))])
         // Unweighted; weighted as the bytes go; weighted wrongly, down to nothing and up to overflowing.
-        let weights: [(@Sendable (Int) -> Int)?] = [nil, { (3000..<3200).contains($0) ? 100 : 1 }, { $0 % 2 == 0 ? 0 : -5 }, { _ in 400 }, { _ in Int.max / 3 }]
+        // And some heavy enough to be written alone: the first, the last, a run of them, scattered ones.
+        let weights: [(@Sendable (Int) -> Int)?] = [nil, { (3000..<3200).contains($0) ? 100 : 1 }, { $0 % 2 == 0 ? 0 : -5 }, { _ in 400 }, { _ in Int.max / 3 },
+                                                    { $0 == 0 || $0 == count - 1 || (3100..<3104).contains($0) || $0 % 997 == 5 ? JSONValue.alone : 1 }]
         for (weight, pretty) in weights.flatMap({ w in [(w, true), (w, false)] }) {
             let generated: JSONValue = .object([("a", .generated(count: count, weight: weight) { element($0) }), ("z", .generated(count: 0) { element($0) })])
             #expect(generated.serialized(pretty: pretty) == plain.serialized(pretty: pretty))
