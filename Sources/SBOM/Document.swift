@@ -32,11 +32,13 @@ public struct DocumentInfo: Sendable {
 
 public enum UUIDv5 {
     /// RFC 4122 name-based UUID (SHA-1) under the URL namespace.
-    public static func make(_ name: String) -> String {
+    public static func make(_ name: String) -> String { make(bytes: Array(name.utf8)) }
+
+    public static func make(bytes name: [UInt8]) -> String {
         let ns: [UInt8] = [0x6b, 0xa7, 0xb8, 0x11, 0x9d, 0xad, 0x11, 0xd1, 0x80, 0xb4, 0x00, 0xc0, 0x4f, 0xd4, 0x30, 0xc8]
         var h = Insecure.SHA1()
         h.update(data: ns)
-        h.update(data: Array(name.utf8))
+        h.update(data: name)
         var b = Array(h.finalize().prefix(16))
         b[6] = (b[6] & 0x0F) | 0x50
         b[8] = (b[8] & 0x3F) | 0x80
@@ -61,10 +63,24 @@ extension Inventory {
         return packages.filter { $0.isDirect == true || ($0.isDirect == nil && !incoming.contains($0.ref)) }.map(\.ref)
     }
 
-    /// A fingerprint of the content, for serial numbers and namespaces.
-    var contentKey: String {
-        var s = "\(rootName)|\(mode)|"
-        for p in packages { s += p.ref + "|" + p.dependsOn.joined(separator: ",") + "|" + p.digests.map(\.value).joined() + ";" }
+    /// A fingerprint of the content, for serial numbers and namespaces: the UTF-8 of
+    /// `root|mode|` and, per package, `ref|dependsOn joined by commas|digests' values;`. Built as
+    /// bytes: as a String, thousands of appends took 25 ms of the agent image's write.
+    var contentKey: [UInt8] {
+        var s: [UInt8] = []
+        s.reserveCapacity(packages.count * 96)
+        s += "\(rootName)|\(mode)|".utf8
+        for p in packages {
+            s += p.ref.utf8
+            s.append(UInt8(ascii: "|"))
+            for (i, d) in p.dependsOn.enumerated() {
+                if i > 0 { s.append(UInt8(ascii: ",")) }
+                s += d.utf8
+            }
+            s.append(UInt8(ascii: "|"))
+            for d in p.digests { s += d.value.utf8 }
+            s.append(UInt8(ascii: ";"))
+        }
         return s
     }
 }

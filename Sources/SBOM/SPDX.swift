@@ -6,7 +6,7 @@ import Catalog
 /// SPDX 2.3 JSON.
 public enum SPDXWriter {
     public static func document(_ inv: Inventory, info: DocumentInfo) -> JSONValue {
-        let uuid = UUIDv5.make(inv.contentKey)
+        let uuid = UUIDv5.make(bytes: inv.contentKey)
         let rootID = "SPDXRef-Root"
         var extracted: [String: String] = [:]
         var packages: [JSONValue] = []

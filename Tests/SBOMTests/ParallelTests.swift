@@ -31,6 +31,28 @@ import ProvenantCore
         #expect(freed.value == 1 + 2 + 7 + 1000)
     }
 
+    /// A discarded value is freed exactly once, and not by the thread that gave it up.
+    @Test func discardFreesTheValueOnAnotherThread() {
+        let done = DispatchSemaphore(value: 0)
+        let caller = pthread_self()
+        let elsewhere = Counter(), freed = Counter()
+        let item = Tracked(1, onDeinit: {
+            if pthread_equal(pthread_self(), caller) == 0 { elsewhere.add() }
+            freed.add()
+            done.signal()
+        })
+        Parallel.discard(consume item)
+        #expect(done.wait(timeout: .now() + 30) == .success)
+        #expect(elsewhere.value == 1)
+        #expect(freed.value == 1)
+    }
+
+    @Test func bothGivesEachResultInItsPlace() {
+        let ran = Counter()
+        let (a, b) = Parallel.both({ ran.add(); return (0..<1000).reduce(0, +) }, { ran.add(); return "b" })
+        #expect(a == 499_500 && b == "b" && ran.value == 2)
+    }
+
     @Test func sortedIndicesMatchesASerialSortOnLargeInputs() {
         let keys = (0..<20_000).map { _ in Int.random(in: 0..<500) }
         let expected = Array(0..<keys.count).sorted { keys[$0] < keys[$1] || (keys[$0] == keys[$1] && $0 < $1) }

@@ -228,6 +228,7 @@ public struct ImageReader: Sendable {
         do {
             let contents = try await readLayers(source, budget: budget, checks: checks)
             result = try await body(contents)
+            Parallel.discard(consume contents)
         } catch let decided as DecidedFailure {
             throw decided.error
         } catch {
