@@ -27,10 +27,19 @@ public enum Parallel {
     /// Drops `value` on another thread. Freeing a large structure (an image's squashed file system of
     /// 140,000 nodes, the extractors' results) took tens of milliseconds on the one busy core between
     /// two phases, with the other idle. The work moves only when the caller gives up the last
-    /// reference, so call it with `consume`.
+    /// reference, so call it with `consume`. The value is moved into a box that the other thread
+    /// empties: captured directly, it was copied into the closure, and the copy left here was
+    /// sometimes the last to go, so the freeing stayed on this thread.
     public static func discard<T: Sendable>(_ value: consuming T) {
-        let held = value
-        DispatchQueue.global(qos: .utility).async { withExtendedLifetime(held) {} }
+        let box = Held(value)
+        DispatchQueue.global(qos: .utility).async { box.empty() }
+    }
+
+    final class Held<T: Sendable>: @unchecked Sendable {
+        private var value: T?
+        init(_ value: consuming T) { self.value = value }
+        /// Called once, by the one thread that frees the value.
+        func empty() { value = nil }
     }
 
     /// Worker `w`'s contiguous share of `range` when `width` workers split it evenly; the shares
