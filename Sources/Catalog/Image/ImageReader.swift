@@ -332,6 +332,7 @@ public struct ImageReader: Sendable {
             }
         }
         timer.lap("read and merge \(resolved.layers.count) layers")
+        fs.freeze()
         try fs.checkLinks()
         timer.lap("check links")
         var diagnostics: [Diagnostic] = []
