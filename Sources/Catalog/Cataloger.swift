@@ -194,12 +194,15 @@ public struct Cataloger: Sendable {
                 }
                 return introduced[path]?[ref] ?? node.layer
             }
+            // Thousands of packages share a location (dpkg's status file): each path is resolved once.
+            var resolvedAt: [String: (node: ImageNode, path: String)?] = [:]
             for i in inv.packages.indices {
                 for j in inv.packages[i].locations.indices {
                     // The path the package was read at (a database reached through a link is read at its
                     // usual path), resolved to the file whose versions are compared.
                     let path = inv.packages[i].locations[j].path
-                    guard let (node, canonical) = try? fs.resolve(path) else { continue }
+                    if resolvedAt[path] == nil { resolvedAt[path] = .some(try? fs.resolve(path)) }
+                    guard let (node, canonical) = resolvedAt[path] ?? nil else { continue }
                     let layer = node.earlier.isEmpty ? node.layer : firstLayer(of: inv.packages[i].ref, in: path, canonical: canonical, node: node)
                     if layer < layers.count { inv.packages[i].locations[j].layer = layers[layer].digest }
                 }
@@ -372,14 +375,36 @@ public struct Cataloger: Sendable {
             return sorted
         }
         let known: Set<String>? = packages.contains { !$0.dependsOn.isEmpty } ? Set(refs) : nil
+        let input = consume packages
+        // Folded on every core, in pieces cut where a ref's run starts, joined in order: one core
+        // took 35 ms of the agent image's run for this, with the other idle.
+        let pieces = order.count >= 4096 ? Parallel.cores * 4 : 1
+        var cuts = [0]
+        for k in 1..<pieces {
+            var c = max(cuts[k - 1], order.count * k / pieces)
+            while c > 0, c < order.count, refs[order[c]] == refs[order[c - 1]] { c += 1 }
+            cuts.append(c)
+        }
+        cuts.append(order.count)
+        let bounds = cuts
+        var folded = Parallel.map(width: pieces) { w in
+            fold(input, order: order, refs: refs, known: known, bounds[w]..<bounds[w + 1])
+        }
+        // The sightings' lists (143,000 file records in the agent bench image) are freed elsewhere.
+        Parallel.discard(consume input)
+        return Parallel.joined(&folded)
+    }
+
+    /// The packages of `range` of `order`, each run of one ref folded into its first.
+    private static func fold(_ packages: [Package], order: [Int], refs: [String], known: Set<String>?, _ range: Range<Int>) -> [Package] {
         var out: [Package] = []
-        out.reserveCapacity(packages.count)
-        var i = 0
-        while i < order.count {
+        out.reserveCapacity(range.count)
+        var i = range.lowerBound
+        while i < range.upperBound {
             let ref = refs[order[i]]
             var m = packages[order[i]]
             var j = i + 1
-            while j < order.count, refs[order[j]] == ref {
+            while j < range.upperBound, refs[order[j]] == ref {
                 let p = packages[order[j]]
                 m.locations += p.locations
                 m.digests += p.digests
@@ -409,8 +434,6 @@ public struct Cataloger: Sendable {
             out.append(m)
             i = j
         }
-        // The sightings' lists (143,000 file records in the agent bench image) are freed elsewhere.
-        Parallel.discard(consume packages)
         return out
     }
 
