@@ -125,10 +125,12 @@ public enum PathText {
 
     /// The last component, trailing slashes ignored: "/usr/bin/env" → "env", "a//" → "a", "/" → "/".
     public static func lastComponent(_ p: String) -> String {
-        var u = Substring(p).unicodeScalars
-        while u.last == "/", !u.dropFirst().isEmpty { u = u.dropLast() }
-        if u.first == "/", u.dropFirst().isEmpty { return "/" }
-        guard let slash = u.lastIndex(of: "/") else { return String(Substring(u)) }
+        // By UTF-8 bytes: '/' is never part of another scalar's bytes, so the cuts are the scalars'
+        // (by scalars, this took 10 ms of an image's run, asked for each of its files).
+        var u = Substring(p).utf8
+        while u.last == 0x2F, !u.dropFirst().isEmpty { u = u.dropLast() }
+        if u.first == 0x2F, u.dropFirst().isEmpty { return "/" }
+        guard let slash = u.lastIndex(of: 0x2F) else { return String(Substring(u)) }
         return String(Substring(u[u.index(after: slash)...]))
     }
 

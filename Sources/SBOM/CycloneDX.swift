@@ -89,7 +89,7 @@ public enum CycloneDXWriter {
     /// controls or characters URLs never hold bare, and a host when it names an authority. An IPv6
     /// literal's brackets are refused too: the schema validators' IRI grammar refuses `https://[::1]/`.
     public static func isIRI(_ s: String) -> Bool {
-        guard !s.isEmpty, s.unicodeScalars.allSatisfy({ $0.isASCII ? ($0.value > 32 && $0.value != 127 && !"\"<>\\^`{|}[]".unicodeScalars.contains($0)) : isUCSChar($0.value) }),
+        guard !s.isEmpty, s.unicodeScalars.allSatisfy({ $0.isASCII ? isBareURLByte(UInt8($0.value)) : isUCSChar($0.value) }),
               let colon = s.firstIndex(of: ":"), s[..<colon].first?.isLetter == true,
               s[..<colon].allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "+-.".contains($0)) }) else { return false }
         // Each `%` starts an escape of two hex digits (`%zz` made the document invalid: found by review).
@@ -117,6 +117,14 @@ public enum CycloneDXWriter {
     /// RFC 3987's `ucschar`: the characters beyond ASCII an IRI may hold bare. Not the C1 controls,
     /// private-use characters, noncharacters, surrogates or the tag characters (U+E0000…U+E0FFF),
     /// which the schema's format check refuses (found by helper-148).
+    /// An ASCII byte a URL may hold bare: no space, control, DEL, or any of `"<>\^`{|}[]`.
+    static func isBareURLByte(_ b: UInt8) -> Bool {
+        switch b {
+        case 0...32, 127, 0x22, 0x3C, 0x3E, 0x5C, 0x5E, 0x60, 0x7B, 0x7C, 0x7D, 0x5B, 0x5D: false
+        default: true
+        }
+    }
+
     static func isUCSChar(_ v: UInt32) -> Bool {
         switch v {
         case 0xA0...0xD7FF, 0xF900...0xFDCF, 0xFDF0...0xFFEF: return true
@@ -127,7 +135,7 @@ public enum CycloneDXWriter {
     }
 
     /// A git or other VCS source (a commit is part of it), as opposed to a registry download.
-    static func sourceIsVCS(_ s: String) -> Bool { s.hasPrefix("git+") || s.hasPrefix("git:") || s.hasPrefix("git@") || s.contains(".git#") }
+    static func sourceIsVCS(_ s: String) -> Bool { s.hasPrefix("git+") || s.hasPrefix("git:") || s.hasPrefix("git@") || (s.utf8.contains(0x23) && s.contains(".git#")) }
 
     /// A configuration file: its path and SHA-256, never its bytes.
     static func configComponent(_ f: ConfigFile, layers: [String: String]?) -> JSONValue {

@@ -53,6 +53,27 @@ import ZIPFoundation
         }
     }
 
+    /// The last component is cut by bytes; it is the one cutting by scalars gave, on random paths of
+    /// slashes, ASCII, multi-byte letters, combining marks and emoji.
+    @Test func lastComponentByBytesIsTheScalarsOne() {
+        func byScalars(_ p: String) -> String {
+            var u = Substring(p).unicodeScalars
+            while u.last == "/", !u.dropFirst().isEmpty { u = u.dropLast() }
+            if u.first == "/", u.dropFirst().isEmpty { return "/" }
+            guard let slash = u.lastIndex(of: "/") else { return String(Substring(u)) }
+            return String(Substring(u[u.index(after: slash)...]))
+        }
+        let pieces = ["/", "/", "a", "b.json", "é", "e\u{301}", "\u{301}", "😀", "ß", "\u{0}", " ", "//"]
+        var rng = SystemRandomNumberGenerator()
+        var differing = 0
+        for _ in 0..<20_000 {
+            let p = (0..<Int.random(in: 0...8, using: &rng)).map { _ in pieces.randomElement(using: &rng)! }.joined()
+            let (a, b) = (PathText.lastComponent(p), byScalars(p))
+            if !a.utf8.elementsEqual(b.utf8) { differing += 1 }
+        }
+        #expect(differing == 0)
+    }
+
     // MARK: The walk and the scan's read budget
 
     /// Many large files must not stall a scan: past the scan's budget a file is not read, and says so,

@@ -143,6 +143,11 @@ import ProvenantCore
             #expect(!CycloneDXWriter.isIRI(bad), "\(bad)")
         }
         #expect(CycloneDXWriter.isIRI("https://user:pw@bücher.example:8080/straße?q=ü#frag") && CycloneDXWriter.isIRI("https://h.example/\u{1F600}"))
+        // The bytes a URL may hold bare, as a table: every ASCII byte against the characters listed.
+        for b in UInt8(0)...127 {
+            let listed = b > 32 && b != 127 && !"\"<>\\^`{|}[]".utf8.contains(b)
+            #expect(CycloneDXWriter.isBareURLByte(b) == listed, "\(b)")
+        }
 
         func package(_ name: String) -> Package {
             Package(ecosystem: .npm, name: name, version: "1.0.0", purl: PackageURL(type: "npm", name: name, version: "1.0.0"), foundBy: "test")

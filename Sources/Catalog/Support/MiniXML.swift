@@ -86,7 +86,7 @@ enum MiniXML {
     }
 
     static func decodeEntities(_ s: String) -> String {
-        guard s.contains("&") else { return s }
+        guard s.utf8.contains(0x26) else { return s }   // '&', by bytes: Foundation's search was 12 ms of an image's jars
         var out = ""
         var rest = Substring(s)
         while let amp = rest.firstIndex(of: "&") {
