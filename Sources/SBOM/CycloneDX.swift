@@ -114,9 +114,6 @@ public enum CycloneDXWriter {
         return true
     }
 
-    /// RFC 3987's `ucschar`: the characters beyond ASCII an IRI may hold bare. Not the C1 controls,
-    /// private-use characters, noncharacters, surrogates or the tag characters (U+E0000…U+E0FFF),
-    /// which the schema's format check refuses (found by helper-148).
     /// An ASCII byte a URL may hold bare: no space, control, DEL, or any of `"<>\^`{|}[]`.
     static func isBareURLByte(_ b: UInt8) -> Bool {
         switch b {
@@ -125,6 +122,9 @@ public enum CycloneDXWriter {
         }
     }
 
+    /// RFC 3987's `ucschar`: the characters beyond ASCII an IRI may hold bare. Not the C1 controls,
+    /// private-use characters, noncharacters, surrogates or the tag characters (U+E0000…U+E0FFF),
+    /// which the schema's format check refuses (found by helper-148).
     static func isUCSChar(_ v: UInt32) -> Bool {
         switch v {
         case 0xA0...0xD7FF, 0xF900...0xFDCF, 0xFDF0...0xFFEF: return true
