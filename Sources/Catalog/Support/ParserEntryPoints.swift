@@ -67,6 +67,14 @@ extension ParserEntryPoints {
         let fs = SquashedFileSystem()
         try fs.apply(tree)
         try fs.apply(tree)
+        // The kept walk (`freeze`, as the reader calls it once the layers are merged) replays the
+        // tree's own walk: the same names, nodes and order.
+        var live: [(String, ObjectIdentifier)] = []
+        fs.walk { p, n in live.append((p, ObjectIdentifier(n))) }
+        fs.freeze()
+        var kept: [(String, ObjectIdentifier)] = []
+        fs.walk { p, n in kept.append((p, ObjectIdentifier(n))) }
+        precondition(live.count == kept.count && zip(live, kept).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }, "the kept walk differs from the tree's")
         try fs.checkLinks()
         let source = ImageFileSource(filesystem: fs, budget: budget)
         var paths: [String] = []
