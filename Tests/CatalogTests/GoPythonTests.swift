@@ -252,3 +252,23 @@ import ProvenantCore
         #expect(m["Implementation-Version"] == "1.5")
     }
 }
+
+/// requirements.txt comments are found by bytes in ASCII lines; the place is the one the reading by
+/// Characters finds, on random lines of `#`, spaces, tabs, carriage returns and text, and the
+/// Character reading still takes lines that are not ASCII.
+@Suite struct RequirementsCommentTests {
+    @Test func theByteReadingFindsTheCharactersComment() {
+        let pieces = ["#", "#", " ", "\t", "\r", "a", "==1.0", "--hash=sha256:ab", "\\", "x#y", " # via", "e\u{301}", "\u{301}#", "é"]
+        var rng = SystemRandomNumberGenerator()
+        var found = 0, ascii = 0
+        for _ in 0..<20_000 {
+            let line = (0..<Int.random(in: 0...7, using: &rng)).map { _ in pieces.randomElement(using: &rng)! }.joined()
+            let (a, b) = (RequirementsExtractor.commentStart(line), RequirementsExtractor.commentStartByCharacters(line))
+            #expect(a == b, "\(Array(line.utf8))")
+            if a != nil { found += 1 }
+            if line.utf8.allSatisfy({ $0 < 0x80 }) { ascii += 1 }
+        }
+        // Both kinds of line, with and without comments, were met.
+        #expect(found > 5_000 && ascii > 5_000 && ascii < 19_000)
+    }
+}
