@@ -143,6 +143,17 @@ import ProvenantCore
             #expect(!CycloneDXWriter.isIRI(bad), "\(bad)")
         }
         #expect(CycloneDXWriter.isIRI("https://user:pw@bücher.example:8080/straße?q=ü#frag") && CycloneDXWriter.isIRI("https://h.example/\u{1F600}"))
+        // ASCII URLs are read by bytes; the answers are the Characters' on random URL-like texts.
+        let parts = ["https", "http", "git+ssh", "a1", ":", ":", "//", "/", "@", "@", "#", "?", "%20", "%zz", "%2", "host", "h.example", "80", "8o", "[", "]", " ", "+", "-", ".", "1", "x"]
+        var rng = SystemRandomNumberGenerator()
+        var accepted = 0
+        for _ in 0..<20_000 {
+            let s = (0..<Int.random(in: 0...9, using: &rng)).map { _ in parts.randomElement(using: &rng)! }.joined()
+            let (a, b) = (CycloneDXWriter.isASCIIIRI(Array(s.utf8)), CycloneDXWriter.isIRIByCharacters(s))
+            #expect(a == b, "\(s)")
+            if a { accepted += 1 }
+        }
+        #expect(accepted > 200)
         // The bytes a URL may hold bare, as a table: every ASCII byte against the characters listed.
         for b in UInt8(0)...127 {
             let listed = b > 32 && b != 127 && !"\"<>\\^`{|}[]".utf8.contains(b)
