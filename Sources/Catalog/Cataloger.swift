@@ -378,7 +378,7 @@ public struct Cataloger: Sendable {
         let input = consume packages
         // Folded on every core, in pieces cut where a ref's run starts, joined in order: one core
         // took 35 ms of the agent image's run for this, with the other idle.
-        let pieces = order.count >= 4096 ? Parallel.cores * 4 : 1
+        let pieces = order.count >= 4096 ? Parallel.pieces : 1
         var cuts = [0]
         for k in 1..<pieces {
             var c = max(cuts[k - 1], order.count * k / pieces)

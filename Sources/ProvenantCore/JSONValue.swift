@@ -88,7 +88,7 @@ public enum JSONValue: Sendable, Equatable {
                 let total = cumulative.last!
                 // Several pieces per core, taken by whichever core is free: one share per core
                 // waited on the slower one (40 ms against 27 for the agent image's third batch).
-                let width = end - start < 2 || total < 256 ? 1 : Parallel.cores * 8
+                let width = end - start < 2 || total < 256 ? 1 : Parallel.pieces
                 let bounds = Parallel.shares(of: start..<end, cumulative: cumulative, width: width)
                 let (first, guess, weights) = (start, perUnit, cumulative)
                 let parts = Parallel.map(width: width) { w -> [UInt8] in

@@ -8,6 +8,10 @@ public enum Parallel {
     /// that disagreed crashed a scan or dropped files. A later change only leaves a core idle or busy.
     public static let cores: Int = max(1, min(ProcessInfo.processInfo.activeProcessorCount, 8))
 
+    /// How many pieces a split over the cores makes: several per core, taken by whichever core is
+    /// free, so a core still busy with other work holds back one piece and not a whole share.
+    public static let pieces = cores * 8
+
     public static func map<T: Sendable>(width: Int = cores, _ body: @Sendable (Int) -> T) -> [T] {
         // One worker runs here: inside another `map`, the caller may then spread over the cores.
         if width <= 1 { return [body(0)] }

@@ -233,7 +233,7 @@ public enum CycloneDXWriter {
         let layout = FileListLayout(indent: indent, pretty: pretty)
         o.append(UInt8(ascii: "["))
         if files.count >= JSONValue.alone, Parallel.cores > 1 {
-            let pieces = Parallel.cores * 4
+            let pieces = Parallel.pieces
             let parts = Parallel.map(width: pieces) { w -> [UInt8] in
                 var part: [UInt8] = []
                 let mine = Parallel.share(w, of: pieces, files.indices)

@@ -21,7 +21,7 @@ public enum InputRedaction {
             let (sum, overflow) = cumulative[cumulative.count - 1].addingReportingOverflow(6 + p.files.count)
             cumulative.append(overflow ? Int.max : sum)
         }
-        let width = cumulative[cumulative.count - 1] >= 4096 ? Parallel.cores * 8 : 1
+        let width = cumulative[cumulative.count - 1] >= 4096 ? Parallel.pieces : 1
         let bounds = Parallel.shares(of: input.indices, cumulative: cumulative, width: width)
         var parts = Parallel.map(width: width) { w -> (packages: [Package], renamed: [String: String]) in
             var mine = Array(input[bounds[w]..<bounds[w + 1]])
