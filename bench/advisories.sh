@@ -10,7 +10,7 @@ here="$(cd "$(dirname "$0")" && pwd)"; repo="$(dirname "$here")"
 runs="${RUNS:-7}"
 work="$here/out/advisories"; mkdir -p "$work"
 command -v /usr/bin/time >/dev/null || { echo "needs /usr/bin/time (apt-get install time)" >&2; exit 2; }
-(cd "$repo" && swift build -c release --product provenant >/dev/null)
+(cd "$repo" && swift build -c release --static-swift-stdlib --product provenant >/dev/null)
 prov="$repo/.build/release/provenant"
 snap="$repo/Sources/Advisories/Resources/osv-snapshot.zip"
 

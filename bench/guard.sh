@@ -16,7 +16,7 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"; repo="$(dirname "$here")"
 runs="${RUNS:-3}"; duration="${DURATION:-10}"; conns="${CONNECTIONS:-64}"
 for t in wrk nginx squid python3; do command -v "$t" >/dev/null || { echo "needs $t (apt-get install wrk nginx-light squid)" >&2; exit 2; }; done
-if [ -z "${PROVENANT:-}" ]; then (cd "$repo" && swift build -c release --product provenant >&2); PROVENANT="$repo/.build/release/provenant"; fi
+if [ -z "${PROVENANT:-}" ]; then (cd "$repo" && swift build -c release --static-swift-stdlib --product provenant >&2); PROVENANT="$repo/.build/release/provenant"; fi
 work="$here/out/guard"; rm -rf "$work"; mkdir -p "$work"
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }

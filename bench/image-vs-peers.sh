@@ -72,7 +72,7 @@ for img in debian agent big; do build_image "$img"; done
 
 [ -n "${IMAGES_ONLY:-}" ] && { ls -l "$work"/*.tar; exit 0; }
 # PROVENANT=path/to/provenant uses that build instead of building one here.
-if [ -z "${PROVENANT:-}" ]; then (cd "$repo" && swift build -c release --product provenant >/dev/null); PROVENANT="$repo/.build/release/provenant"; fi
+if [ -z "${PROVENANT:-}" ]; then (cd "$repo" && swift build -c release --static-swift-stdlib --product provenant >/dev/null); PROVENANT="$repo/.build/release/provenant"; fi
 prov="$PROVENANT"
 
 count() { python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1])).get("components",[])))' "$1"; }

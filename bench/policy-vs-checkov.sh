@@ -10,7 +10,7 @@ venv="$here/tools/checkov-venv"
 if [ ! -x "$venv/bin/checkov" ]; then
   python3 -m venv "$venv" && "$venv/bin/pip" install -q checkov
 fi
-(cd "$repo" && swift build -c release --product provenant >/dev/null)
+(cd "$repo" && swift build -c release --static-swift-stdlib --product provenant >/dev/null)
 prov="$repo/.build/release/provenant"
 out="$here/out/checkov"; rm -rf "$out"; mkdir -p "$out"
 for level in baseline restricted; do

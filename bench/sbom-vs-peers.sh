@@ -34,7 +34,7 @@ for pair in "package-lock-v3.json:npm-a/package-lock.json" "package-json_theia_p
 done
 echo "tree: $(find "$tree" -type f | wc -l) files"
 
-(cd "$repo" && swift build -c release --product provenant >/dev/null)
+(cd "$repo" && swift build -c release --static-swift-stdlib --product provenant >/dev/null)
 prov="$repo/.build/release/provenant"
 
 

@@ -48,7 +48,7 @@ if [ -n "${PROVENANT:-}" ]; then
   prov="$PROVENANT"
 else
   prov="$repo/.build/release/provenant"
-  (cd "$repo" && swift build -c release --product provenant >"$work/provenant-build.log" 2>&1) \
+  (cd "$repo" && swift build -c release --static-swift-stdlib --product provenant >"$work/provenant-build.log" 2>&1) \
     || echo "provenant: build failed, see $work/provenant-build.log" >&2
 fi
 have_prov=0

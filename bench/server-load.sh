@@ -11,14 +11,14 @@
 #    database; clients retry what got no answer. Every acknowledged release is present and whole.
 # 3. Database restart (PostgreSQL): PostgreSQL stopped 5 s into a load and started 3 s later; the
 #    requests meanwhile get 503 and are retried; then nothing is missing.
-# Needs a release build (swift build -c release) and Debian's postgresql; runs as root or as a user
+# Needs a release build (swift build -c release --static-swift-stdlib --product provenant) and Debian's postgresql; runs as root or as a user
 # who may run initdb.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-5000}
 CLIENTS=${2:-32}
 BIN="${PROVENANT_BIN:-$PWD/.build/release/provenant}"
-[ -x "$BIN" ] || { echo "build first: swift build -c release" >&2; exit 2; }
+[ -x "$BIN" ] || { echo "build first: swift build -c release --static-swift-stdlib --product provenant" >&2; exit 2; }
 work=$(mktemp -d /tmp/provenant-server-load.XXXXXX)
 chmod 755 "$work"
 pg="$work/pg"

@@ -14,7 +14,7 @@ work="$here/out"; mkdir -p "$work"
 command -v /usr/bin/time >/dev/null || { echo "needs /usr/bin/time (apt-get install time)" >&2; exit 2; }
 command -v dpkg >/dev/null || { echo "needs dpkg" >&2; exit 2; }
 if [ -z "${PROVENANT:-}" ]; then
-  (cd "$repo" && swift build -c release --product provenant >/dev/null)
+  (cd "$repo" && swift build -c release --static-swift-stdlib --product provenant >/dev/null)
   PROVENANT="$repo/.build/release/provenant"
 fi
 dpkg_args=(--verify); [ "$root" = / ] || dpkg_args+=("--root=$root")
