@@ -137,15 +137,20 @@ import TestSupport
 
     /// The cached filter images use answers as `Glob.excludes` does, path for path.
     @Test func theExcludeFilterAgreesWithGlobExcludes() {
-        var rng = SplitMix(state: 7)
-        let parts = ["a", "b", "x", "y", "lib", "usr", "status.d"]
-        let patterns = [["a"], ["/a"], ["**/x/**/y"], ["x/*"], ["./usr/lib", "b"], ["*"], ["**"], ["lib/**"], []]
+        expectAgreement(seed: 7, parts: ["a", "b", "x", "y", "lib", "usr", "status.d"], maxDepth: 7, paths: 400,
+                        patterns: [["a"], ["/a"], ["**/x/**/y"], ["x/*"], ["./usr/lib", "b"], ["*"], ["**"], ["lib/**"], []])
+    }
+
+    /// Random paths of `parts` joined by '/', each asked of the filter and of `Glob.excludes` for every
+    /// set of `patterns`.
+    func expectAgreement(seed: UInt64, parts: [String], maxDepth: Int, paths: Int, patterns: [[String]]) {
+        var rng = SplitMix(state: seed)
         for globs in patterns.map({ $0.map { Glob(excluding: $0) } }) {
             let filter = ExcludeFilter(globs)
-            for _ in 0..<400 {
-                let depth = Int(rng.next() % 7) + 1
+            for _ in 0..<paths {
+                let depth = Int(rng.next() % UInt64(maxDepth)) + 1
                 let path = (0..<depth).map { _ in parts[Int(rng.next() % UInt64(parts.count))] }.joined(separator: "/")
-                #expect(filter.excludes(path) == Glob.excludes(globs, path), "\(globs.map(\.pattern)) \(path)")
+                #expect(filter.excludes(path) == Glob.excludes(globs, path), "\(globs.map(\.pattern)) '\(path)'")
             }
         }
     }
@@ -156,17 +161,8 @@ import TestSupport
     @Test func theExcludeFilterAgreesOnOddSlashes() {
         #expect(Glob.excludes([Glob("**b")], "x/a/b/") && ExcludeFilter([Glob("**b")]).excludes("x/a/b/"))
         #expect(ExcludeFilter.shorterPrefix("a//b") == "a/" && ExcludeFilter.shorterPrefix("/a") == nil && ExcludeFilter.shorterPrefix("//") == "/")
-        var rng = SplitMix(state: 11)
-        let parts = ["a", "b", "", "x", "lib"]
-        let patterns = [["a"], ["/a"], ["**b"], ["a/"], ["*/"], ["/"], ["**/x/**/b"], ["x/*"], ["*"], ["**"], ["lib/**", "b"]]
-        for globs in patterns.map({ $0.map { Glob(excluding: $0) } }) {
-            let filter = ExcludeFilter(globs)
-            for _ in 0..<600 {
-                let depth = Int(rng.next() % 6) + 1
-                let path = (0..<depth).map { _ in parts[Int(rng.next() % UInt64(parts.count))] }.joined(separator: "/")
-                #expect(filter.excludes(path) == Glob.excludes(globs, path), "\(globs.map(\.pattern)) '\(path)'")
-            }
-        }
+        expectAgreement(seed: 11, parts: ["a", "b", "", "x", "lib"], maxDepth: 6, paths: 600,
+                        patterns: [["a"], ["/a"], ["**b"], ["a/"], ["*/"], ["/"], ["**/x/**/b"], ["x/*"], ["*"], ["**"], ["lib/**", "b"]])
     }
 
     @Test func globsAnchoredAtTheRoot() {
