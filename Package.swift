@@ -155,7 +155,7 @@ let package = Package(
         .testTarget(name: "ServerTests", dependencies: ["Server", "ProvenantCore", "Advisories", "TestSupport", .product(name: "Hummingbird", package: "hummingbird"),
                                                    .product(name: "Crypto", package: "swift-crypto"), .product(name: "ZIPFoundation", package: "ZIPFoundation")],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "FuzzReplayTests", dependencies: ["FuzzTargets"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "FuzzReplayTests", dependencies: ["FuzzTargets", "Catalog"], resources: [.copy("Fixtures")]),
         // The registry client against the real `docker-registry` (distribution), started by the tests.
         // Keyless cosign attestations are made there too, with a Fulcio, CT log and Rekor of the tests' own.
         .testTarget(name: "RegistryTests", dependencies: ["Catalog", "Attestation", "ProvenantCore", "TestSupport",

@@ -23,6 +23,7 @@ enum ExtractorTargets {
         target(PnpmLockExtractor(), "pnpm-lock.yaml"),
         target(BunLockExtractor(), "bun.lock"),
         target(NodeModulesExtractor(), "node_modules/pkg/package.json", mode: .installed),
+        target(PackageJSONExtractor(), "package.json"),
         target(JarExtractor(), "app.jar"),
         target(PomExtractor(), "pom.xml"),
         target(GradleLockExtractor(), "gradle.lockfile"),

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import Catalog
 import FuzzTargets
 
 /// Every committed fuzz input, replayed through the same harness code `scripts/fuzz` runs under
@@ -51,6 +52,15 @@ func onOwnThread(_ body: @escaping @Sendable () -> Void) async {
         let target = try #require(FuzzTargets.named(name))
         for input in ["", "{}", "[", "a = 1\n", "<a/>", "\u{0}\u{1}\u{2}"] {
             await onOwnThread { target.run(Array(input.utf8)) }
+        }
+    }
+
+    /// Every extractor a scan runs has a harness of its own name: `package-json` had none until a
+    /// review of the list against `Cataloger.defaultExtractors` found it.
+    @Test func everyDefaultExtractorHasAHarness() {
+        let names = Set(FuzzTargets.all.map(\.name))
+        for e in Cataloger.defaultExtractors {
+            #expect(names.contains(e.name), "the \(e.name) extractor has no fuzz harness")
         }
     }
 
