@@ -32,6 +32,10 @@ public struct FleetTrustPolicy: Sendable {
     static let entryKeys: Set<String> = ["key", "certificateIdentity", "certificateIdentityRegexp", "certificateOidcIssuer",
                                          "predicateType", "builderId", "sourceUri"]
 
+    /// A key file (SPKI PEM) and a trusted root are read whole, as regular files of at most these sizes.
+    static let maxKeyBytes = 64 << 10
+    static let maxTrustedRootBytes = 8 << 20
+
     public static func load(_ path: String) throws(InputError) -> FleetTrustPolicy {
         let bytes: [UInt8]
         do { bytes = try InputFile.read(path, limit: 1 << 20) } catch { throw InputError("cannot read the trust policy: \(error)", at: Location(path)) }
@@ -39,6 +43,22 @@ public struct FleetTrustPolicy: Sendable {
         let dir = (path as NSString).deletingLastPathComponent
         func resolve(_ p: String) -> String { p.hasPrefix("/") || dir.isEmpty ? p : dir + "/" + p }
         func fail(_ message: String, _ node: Node?) -> InputError { InputError(message, at: Location(path, line: node?.mark?.line)) }
+        func readBounded(_ file: String, limit: Int, what: String, _ node: Node) throws(InputError) -> [UInt8] {
+            do { return try InputFile.read(file, limit: limit) } catch {
+                let why: String
+                switch error {
+                case .notFound: why = "no such file"
+                case .notRegularFile: why = "not a regular file"
+                case .tooLarge(_, let size, let limit): why = "\(size) bytes, over the \(limit) this file may have"
+                case .unreadable(_, let reason): why = reason
+                default: why = "cannot be read"
+                }
+                throw fail("\(what) '\(Redactor.redact(file))': \(why)", node)
+            }
+        }
+        // Nesting is bounded before Yams' node builder recurses, and aliases are refused: a policy needs
+        // none, and each use is expanded in full wherever the tree is walked.
+        do { try YAMLNesting.check(text, maxAliases: 0) } catch { throw InputError(error.message, at: Location(path, line: error.line)) }
         let root: Node
         do {
             guard let r = try Yams.compose(yaml: text) else { throw fail("the trust policy is empty", nil) }
@@ -47,15 +67,17 @@ public struct FleetTrustPolicy: Sendable {
             throw InputError("not valid YAML: \(String(describing: error).split(separator: "\n").first ?? "")", at: Location(path))
         }
         guard let top = root.mapping else { throw fail("the trust policy is a mapping with 'agents' (and optionally 'trustedRoot')", root) }
-        var trustedRoot: String?
+        var trustedRoot: String?, trustedRootBytes: [UInt8] = []
         var agentsNode: Node.Mapping?
         for (k, v) in top {
             switch k.string {
             case "trustedRoot":
                 guard let s = v.string, !s.isEmpty else { throw fail("trustedRoot is a path", v) }
                 trustedRoot = resolve(s)
-                // Loaded now, so a bad root stops the server at start, not each verification.
-                _ = try TrustedRoot.load(trustedRoot!)
+                // Loaded now, so a bad root stops the server at start, not each verification. Read as a
+                // regular file of bounded size: a FIFO or device named there must not hang the start.
+                trustedRootBytes = try readBounded(trustedRoot!, limit: maxTrustedRootBytes, what: "cannot read trustedRoot", v)
+                _ = try TrustedRoot.parse(Data(trustedRootBytes), path: trustedRoot!)
             case "agents":
                 guard let m = v.mapping else { throw fail("agents maps agent names (or \"*\") to what their attestations must show", v) }
                 agentsNode = m
@@ -97,7 +119,9 @@ public struct FleetTrustPolicy: Sendable {
             }
             var keyPEM: String?
             if let k = fields["key"] {
-                guard let pem = try? String(contentsOfFile: resolve(k), encoding: .utf8) else { throw fail("agent \(name): cannot read key \(Redactor.redact(k))", v) }
+                guard let pem = String(validating: try readBounded(resolve(k), limit: maxKeyBytes, what: "agent \(name): cannot read key", v), as: UTF8.self) else {
+                    throw fail("agent \(name): key \(Redactor.redact(k)) is not UTF-8 text", v)
+                }
                 do { _ = try VerifyingKey.load(pem: pem) } catch { throw fail("agent \(name): key \(Redactor.redact(k)): \(error.message)", v) }
                 keyPEM = pem
             }
@@ -115,10 +139,9 @@ public struct FleetTrustPolicy: Sendable {
             hasher.update(data: Data("\u{0}\(name)\u{0}".utf8))
             if let pem = agents[name]?.keyPEM { hasher.update(data: Data(pem.utf8)) }
         }
-        if let trustedRoot {
-            guard let root = FileManager.default.contents(atPath: trustedRoot) else { throw InputError("cannot read trustedRoot", at: Location(trustedRoot)) }
+        if trustedRoot != nil {
             hasher.update(data: Data("\u{0}trustedRoot\u{0}".utf8))
-            hasher.update(data: root)
+            hasher.update(data: trustedRootBytes)
         }
         return FleetTrustPolicy(agents: agents, sha256: Hex.encode(hasher.finalize()))
     }

@@ -177,11 +177,17 @@ import TestSupport
     @Test func aTrustPolicyThatNamesNoSignerStopsTheServer() throws {
         let dir = try scratchDirectory("trust")
         defer { try? FileManager.default.removeItem(at: dir) }
+        #expect(mkfifo(dir.appendingPathComponent("fifo.pub").path, 0o600) == 0)
         for (text, line, words) in [("agents:\n  collector:\n    predicateType: slsaprovenance1\n", 3, "name the signer"),
                                     ("agents:\n  collector:\n    key: fleet.pub\n    colour: blue\n", 4, "unknown key 'colour'"),
                                     ("agent:\n  collector: {}\n", 1, "unknown key 'agent'"),
                                     ("agents:\n  collector:\n    key: missing.pub\n", 3, "cannot read key"),
-                                    ("agents:\n  collector:\n    key: k.pub\n    certificateIdentity: a\n    certificateOidcIssuer: b\n", 3, "not both")] {
+                                    ("agents:\n  collector:\n    key: k.pub\n    certificateIdentity: a\n    certificateOidcIssuer: b\n", 3, "not both"),
+                                    // Named files are read only as bounded regular files: a FIFO would hang the start.
+                                    ("agents:\n  collector:\n    key: fifo.pub\n", 3, "not a regular file"),
+                                    ("trustedRoot: /dev/zero\nagents:\n  collector:\n    key: k.pub\n", 1, "not a regular file"),
+                                    // A policy needs no aliases, and each use is expanded wherever the tree is walked.
+                                    ("x: &a [1, 2]\nagents:\n  collector: *a\n", 3, "aliases")] {
             let policy = dir.appendingPathComponent("trust.yaml")
             try Data(text.utf8).write(to: policy)
             let r = try runProcess(provenantBinary, ["server", "--database", "sqlite:" + dir.appendingPathComponent("f.sqlite").path,
