@@ -25,5 +25,30 @@ enum AdvisoryTargets {
                 _ = (try? IgnoreFile.load(path))?.expired(today: "2026-01-01")
             }
         },
+        FuzzTarget("version-order", "three version strings (one per line) under every ecosystem's ordering: each comparison is reflexive, antisymmetric and transitive") { bytes in
+            let lines = String(decoding: bytes.prefix(4096), as: UTF8.self).split(separator: "\n", maxSplits: 3, omittingEmptySubsequences: false).prefix(3).map(String.init)
+            guard lines.count >= 2 else { return }
+            for name in versionOrderEcosystems {
+                guard let order = AnyVersionScheme.forEcosystem(name) else { preconditionFailure("no ordering for \(name)") }
+                func cmp(_ a: String, _ b: String) -> Int? { (try? order.compare(a, b)).map { $0.signum() } }
+                for a in lines {
+                    if let same = cmp(a, a) { precondition(same == 0, "\(name): a version is not equal to itself") }
+                    for b in lines {
+                        if let ab = cmp(a, b), let ba = cmp(b, a) { precondition(ab == -ba, "\(name): a < b and b < a disagree") }
+                    }
+                }
+                // Transitivity over the orderings of the three: a ≤ b ≤ c implies a ≤ c.
+                if lines.count == 3 {
+                    for (a, b, c) in [(0, 1, 2), (0, 2, 1), (1, 0, 2), (1, 2, 0), (2, 0, 1), (2, 1, 0)].map({ (lines[$0.0], lines[$0.1], lines[$0.2]) }) {
+                        if let ab = cmp(a, b), let bc = cmp(b, c), let ac = cmp(a, c), ab <= 0, bc <= 0 {
+                            precondition(ac <= 0 && (ab < 0 || bc < 0 ? ac < 0 : ac == 0), "\(name): the order is not transitive")
+                        }
+                    }
+                }
+            }
+        },
     ]
+
+    /// One OSV ecosystem name for each ordering `AnyVersionScheme.forEcosystem` knows.
+    static let versionOrderEcosystems = ["npm", "Pub", "Go", "PyPI", "Maven", "RubyGems", "NuGet", "Packagist", "Debian", "Alpine", "Red Hat", "CRAN"]
 }
