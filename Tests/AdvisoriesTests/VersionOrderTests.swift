@@ -63,6 +63,18 @@ import Testing
         #expect(throws: Never.self) { try MavenVersion().parse("1" + String(repeating: "a1", count: 30)) }
     }
 
+    /// apk versions with unparsed tails: a tail starting with `-` (a broken `-r` build) was equal to
+    /// any other tail, so `1.0-*x` = `1.0.-y` and `1.0-*x` = `1.0Z` while `1.0.-y` < `1.0Z`: not an
+    /// order (found by fuzzing, version-order). Only two broken builds are equal, as apk ignores them.
+    @Test func alpineUnparsedTailsAreOrderedTransitively() throws {
+        let o = AlpineVersion()
+        func c(_ a: String, _ b: String) throws -> Int { o.compare(try o.parse(a), try o.parse(b)).signum() }
+        let (a, b, z) = ("1.0-*NAPSHOT", "1.0.-SNAP0", "1.0SH")
+        #expect(try c(a, b) == -1 && c(b, z) == -1 && c(a, z) == -1)
+        #expect(try c(b, a) == 1 && c(z, b) == 1 && c(z, a) == 1)
+        #expect(try c("1.0-rX", "1.0-rY") == 0 && c("1.0-r1", "1.0-rX") == 1)
+    }
+
     /// Numbers past a SemVer version's third were ignored, so `1.2.3.4` was `1.2.3` (found by
     /// helper-131). They are ordered, a missing one as zero.
     @Test func semverNumbersPastTheThirdAreOrdered() throws {

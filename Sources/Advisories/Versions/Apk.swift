@@ -80,7 +80,7 @@ public struct AlpineVersion: VersionScheme {
         // Unparsed text sorts lower; two such tails compare as text unless both are a broken
         // `-r` build, whose contents apk ignores.
         if a.remainder.isEmpty != b.remainder.isEmpty { return a.remainder.isEmpty ? 1 : -1 }
-        if a.remainder.first == "-" || b.remainder.first == "-" { return 0 }
+        if a.remainder.first == "-" && b.remainder.first == "-" { return 0 }
         return lex(a.remainder.utf8, b.remainder.utf8)
     }
 }
