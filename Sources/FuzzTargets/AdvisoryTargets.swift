@@ -25,7 +25,7 @@ enum AdvisoryTargets {
                 _ = (try? IgnoreFile.load(path))?.expired(today: "2026-01-01")
             }
         },
-        FuzzTarget("version-order", "three version strings (one per line) under every ecosystem's ordering: each comparison is reflexive, antisymmetric and transitive") { bytes in
+        FuzzTarget("version-order", "three version strings (one per line) under every ecosystem's ordering: each comparison is reflexive and antisymmetric, and transitive where the ecosystem's own order is") { bytes in
             let lines = String(decoding: bytes.prefix(4096), as: UTF8.self).split(separator: "\n", maxSplits: 3, omittingEmptySubsequences: false).prefix(3).map(String.init)
             guard lines.count >= 2 else { return }
             for name in versionOrderEcosystems {
@@ -37,8 +37,10 @@ enum AdvisoryTargets {
                         if let ab = cmp(a, b), let ba = cmp(b, a) { precondition(ab == -ba, "\(name): a < b and b < a disagree") }
                     }
                 }
-                // Transitivity over the orderings of the three: a ≤ b ≤ c implies a ≤ c.
-                if lines.count == 3 {
+                // Transitivity over the orderings of the three: a ≤ b ≤ c implies a ≤ c. Not for Maven:
+                // ComparableVersion itself has cycles, which Provenant keeps (`1.x` > `1` > `1-rc-1`, yet
+                // a list item sorts after a string item, so `1-rc-1` > `1.x`).
+                if lines.count == 3, !intransitiveUpstream.contains(name) {
                     for (a, b, c) in [(0, 1, 2), (0, 2, 1), (1, 0, 2), (1, 2, 0), (2, 0, 1), (2, 1, 0)].map({ (lines[$0.0], lines[$0.1], lines[$0.2]) }) {
                         if let ab = cmp(a, b), let bc = cmp(b, c), let ac = cmp(a, c), ab <= 0, bc <= 0 {
                             precondition(ac <= 0 && (ab < 0 || bc < 0 ? ac < 0 : ac == 0), "\(name): the order is not transitive")
@@ -48,6 +50,9 @@ enum AdvisoryTargets {
             }
         },
     ]
+
+    /// Orderings whose own definition is not transitive on every input; the harness follows them.
+    static let intransitiveUpstream: Set<String> = ["Maven"]
 
     /// One OSV ecosystem name for each ordering `AnyVersionScheme.forEcosystem` knows.
     static let versionOrderEcosystems = ["npm", "Pub", "Go", "PyPI", "Maven", "RubyGems", "NuGet", "Packagist", "Debian", "Alpine", "Red Hat", "CRAN"]
