@@ -73,6 +73,21 @@ import Testing
         #expect(try c(a, b) == -1 && c(b, z) == -1 && c(a, z) == -1)
         #expect(try c(b, a) == 1 && c(z, b) == 1 && c(z, a) == 1)
         #expect(try c("1.0-rX", "1.0-rY") == 0 && c("1.0-r1", "1.0-rX") == 1)
+        // Every triple of these is ordered consistently: tails whose first Character is a `-` with a
+        // combining mark, and a first digit carrying one (both found by review), among plain ones.
+        let odd = ["1.0-a", "1.0-\u{301}", "1.0-\u{5E2}", "10", "9", "1\u{301}", "a1", "*1", "1.0", "1.0-r1", "1.0-rX", "1.0.-y", "1.0Z", "2.0~abc-r1"]
+        var order: [[Int]] = []
+        for x in odd { order.append(try odd.map { try c(x, $0) }) }
+        for i in odd.indices {
+            #expect(order[i][i] == 0)
+            for j in odd.indices {
+                #expect(order[i][j] == -order[j][i], "\(odd[i]) \(odd[j])")
+                for k in odd.indices where order[i][j] <= 0 && order[j][k] <= 0 {
+                    #expect(order[i][k] <= 0 && (order[i][j] < 0 || order[j][k] < 0 ? order[i][k] < 0 : order[i][k] == 0),
+                            "\(odd[i]) ≤ \(odd[j]) ≤ \(odd[k])")
+                }
+            }
+        }
     }
 
     /// Numbers past a SemVer version's third were ignored, so `1.2.3.4` was `1.2.3` (found by

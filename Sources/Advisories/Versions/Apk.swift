@@ -1,7 +1,7 @@
 /// Alpine (apk): `1.2.3a_rc1_p2-r4` is numbers, one optional lower-case letter, suffixes (`_alpha`
 /// to `_rc` sort before the plain release, `_cvs` to `_p` after it), then the `-r` build number.
 /// Whatever does not fit is kept as a remainder that sorts lower, and a string that does not even
-/// start with a number falls back to plain string order.
+/// start with a number sorts below all that do, in plain string order among its kind.
 public struct AlpineVersion: VersionScheme {
     public var name: String { "Alpine" }
     public init() {}
@@ -52,7 +52,13 @@ public struct AlpineVersion: VersionScheme {
     }
 
     public func compare(_ a: Parsed, _ b: Parsed) -> Int {
-        if !a.valid || !b.valid { return lex(a.original.utf8, b.original.utf8) }
+        // A string that does not start with a number sorts below every one that does, and among its
+        // kind as text. By text alone the two kinds interleaved where a combining mark follows the
+        // first digit (`1\u{301}`, not a number here, sorted between `10` and `9`; found by review).
+        if !a.valid || !b.valid {
+            if a.valid != b.valid { return a.valid ? 1 : -1 }
+            return lex(a.original.utf8, b.original.utf8)
+        }
         for i in 0..<max(a.components.count, b.components.count) {
             if i == a.components.count { return -1 }
             if i == b.components.count { return 1 }
@@ -80,7 +86,9 @@ public struct AlpineVersion: VersionScheme {
         // Unparsed text sorts lower; two such tails compare as text unless both are a broken
         // `-r` build, whose contents apk ignores.
         if a.remainder.isEmpty != b.remainder.isEmpty { return a.remainder.isEmpty ? 1 : -1 }
-        if a.remainder.first == "-" && b.remainder.first == "-" { return 0 }
+        // By byte, as `lex` compares: a `-` carrying a combining mark is another Character, not
+        // another byte (found by review).
+        if a.remainder.utf8.first == 0x2D && b.remainder.utf8.first == 0x2D { return 0 }
         return lex(a.remainder.utf8, b.remainder.utf8)
     }
 }
