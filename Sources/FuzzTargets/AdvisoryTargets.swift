@@ -37,9 +37,12 @@ enum AdvisoryTargets {
                         if let ab = cmp(a, b), let ba = cmp(b, a) { precondition(ab == -ba, "\(name): a < b and b < a disagree") }
                     }
                 }
-                // Transitivity over the orderings of the three: a ≤ b ≤ c implies a ≤ c. Not for Maven:
-                // ComparableVersion itself has cycles, which Provenant keeps (`1.x` > `1` > `1-rc-1`, yet
-                // a list item sorts after a string item, so `1-rc-1` > `1.x`).
+                // Transitivity over the orderings of the three: a ≤ b ≤ c implies a ≤ c. Not for the two
+                // whose own definitions have cycles, which Provenant keeps as the ordering facts require:
+                // Maven's ComparableVersion (`1.x` > `1` > `1-rc-1`, yet a list item sorts after a string
+                // item, so `1-rc-1` > `1.x`), and Packagist's, where a `#` part is version_compare's name
+                // for a number and equals every number (`1.2.3.#` = `1.2.3.1`, an osv-scalibr fact), so
+                // `1.01` = `1.#x` = `1.0.9` while `1.0.9` < `1.01`.
                 if lines.count == 3, !intransitiveUpstream.contains(name) {
                     for (a, b, c) in [(0, 1, 2), (0, 2, 1), (1, 0, 2), (1, 2, 0), (2, 0, 1), (2, 1, 0)].map({ (lines[$0.0], lines[$0.1], lines[$0.2]) }) {
                         if let ab = cmp(a, b), let bc = cmp(b, c), let ac = cmp(a, c), ab <= 0, bc <= 0 {
@@ -52,7 +55,7 @@ enum AdvisoryTargets {
     ]
 
     /// Orderings whose own definition is not transitive on every input; the harness follows them.
-    static let intransitiveUpstream: Set<String> = ["Maven"]
+    static let intransitiveUpstream: Set<String> = ["Maven", "Packagist"]
 
     /// One OSV ecosystem name for each ordering `AnyVersionScheme.forEcosystem` knows.
     static let versionOrderEcosystems = ["npm", "Pub", "Go", "PyPI", "Maven", "RubyGems", "NuGet", "Packagist", "Debian", "Alpine", "Red Hat", "CRAN"]
