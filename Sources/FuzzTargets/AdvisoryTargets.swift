@@ -41,8 +41,9 @@ enum AdvisoryTargets {
                 // whose own definitions have cycles, which Provenant keeps as the ordering facts require:
                 // Maven's ComparableVersion (`1.x` > `1` > `1-rc-1`, yet a list item sorts after a string
                 // item, so `1-rc-1` > `1.x`), and Packagist's, where a `#` part is version_compare's name
-                // for a number and equals every number (`1.2.3.#` = `1.2.3.1`, an osv-scalibr fact), so
-                // `1.01` = `1.#x` = `1.0.9` while `1.0.9` < `1.01`.
+                // for a number: the osv-scalibr facts say `1.2.3.#` = `1.2.3` and `1.2.3.#` = `1.2.3.1`,
+                // while a trailing number beats a missing part (`1.0.0` > `1.0`), so `1.2.3.1` > `1.2.3`
+                // (`packagistsOwnOrderHasACycle`).
                 if lines.count == 3, !intransitiveUpstream.contains(name) {
                     for (a, b, c) in [(0, 1, 2), (0, 2, 1), (1, 0, 2), (1, 2, 0), (2, 0, 1), (2, 1, 0)].map({ (lines[$0.0], lines[$0.1], lines[$0.2]) }) {
                         if let ab = cmp(a, b), let bc = cmp(b, c), let ac = cmp(a, c), ab <= 0, bc <= 0 {

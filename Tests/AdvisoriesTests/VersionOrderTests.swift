@@ -90,6 +90,15 @@ import Testing
         }
     }
 
+    /// Packagist's ordering has a cycle, and the ordering facts put it there: `1.2.3.#` equals both
+    /// `1.2.3` and `1.2.3.1`, while a trailing number beats a missing part. So the `version-order`
+    /// harness asks no transitivity of it; should this test fail, the ordering became transitive and
+    /// the harness can ask it again.
+    @Test func packagistsOwnOrderHasACycle() throws {
+        let o = try #require(AnyVersionScheme.forEcosystem("Packagist"))
+        #expect(try o.compare("1.2.3.#", "1.2.3") == 0 && o.compare("1.2.3.#", "1.2.3.1") == 0 && o.compare("1.2.3.1", "1.2.3") > 0)
+    }
+
     /// Numbers past a SemVer version's third were ignored, so `1.2.3.4` was `1.2.3` (found by
     /// helper-131). They are ordered, a missing one as zero.
     @Test func semverNumbersPastTheThirdAreOrdered() throws {
