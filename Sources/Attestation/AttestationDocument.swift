@@ -78,6 +78,8 @@ public struct AttestationRequirements: Sendable {
     public var keyPEM: String?
     /// A trusted root file; the embedded production root when nil.
     public var trustedRootPath: String?
+    /// A trusted root already read, used instead of `trustedRootPath` (see `BundleVerificationRequest`).
+    public var trustedRoot: TrustedRoot?
     public var identity: IdentityIs.Match?
     public var issuer: String?
     public var predicateType: String?
@@ -103,15 +105,16 @@ public struct AttestationRequirements: Sendable {
                 }
                 var report = try keyVerifier(try VerifyingKey.load(pem: pem), digests: artifact.digests,
                                              logNote: "transparency log (the bundle has no log entry: signed offline)").verify(env)
-                if trustedRootPath != nil { report.notRequested.append("the trusted root (nothing in this bundle is checked against it)") }
+                if trustedRootPath != nil || trustedRoot != nil { report.notRequested.append("the trusted root (nothing in this bundle is checked against it)") }
                 return report
             }
-            let request = BundleVerificationRequest(artifact: artifact, trustedRootPath: trustedRootPath, keyPEM: keyPEM, identity: identity,
+            var request = BundleVerificationRequest(artifact: artifact, trustedRootPath: trustedRootPath, keyPEM: keyPEM, identity: identity,
                                                     issuer: issuer, predicateType: predicateType, builderID: builderID, sourceURI: sourceURI)
+            request.trustedRoot = trustedRoot
             return try request.verify(bundle)
         case .envelopes(let envelopes, let lines):
             guard let pem = keyPEM else { throw InputError("a bare envelope has no certificate: the signer's public key is needed") }
-            if trustedRootPath != nil || identity != nil || issuer != nil {
+            if trustedRootPath != nil || trustedRoot != nil || identity != nil || issuer != nil {
                 throw InputError("a trusted root and a certificate identity apply to Sigstore bundles; this is a bare envelope")
             }
             let verifier = try keyVerifier(try VerifyingKey.load(pem: pem), digests: artifact.digests, logNote: "transparency log")

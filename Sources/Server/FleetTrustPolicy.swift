@@ -67,7 +67,7 @@ public struct FleetTrustPolicy: Sendable {
             throw InputError("not valid YAML: \(String(describing: error).split(separator: "\n").first ?? "")", at: Location(path))
         }
         guard let top = root.mapping else { throw fail("the trust policy is a mapping with 'agents' (and optionally 'trustedRoot')", root) }
-        var trustedRoot: String?, trustedRootBytes: [UInt8] = []
+        var trustedRoot: String?, trustedRootBytes: [UInt8] = [], parsedRoot: TrustedRoot?
         var agentsNode: Node.Mapping?
         for (k, v) in top {
             switch k.string {
@@ -77,7 +77,9 @@ public struct FleetTrustPolicy: Sendable {
                 // Loaded now, so a bad root stops the server at start, not each verification. Read as a
                 // regular file of bounded size: a FIFO or device named there must not hang the start.
                 trustedRootBytes = try readBounded(trustedRoot!, limit: maxTrustedRootBytes, what: "cannot read trustedRoot", v)
-                _ = try TrustedRoot.parse(Data(trustedRootBytes), path: trustedRoot!)
+                // Kept: every verification uses these bytes, the ones the policy's hash names, and the
+                // file is never read again (found by helper-201).
+                parsedRoot = try TrustedRoot.parse(Data(trustedRootBytes), path: trustedRoot!)
             case "agents":
                 guard let m = v.mapping else { throw fail("agents maps agent names (or \"*\") to what their attestations must show", v) }
                 agentsNode = m
@@ -137,8 +139,10 @@ public struct FleetTrustPolicy: Sendable {
             if let t = fields["predicateType"] {
                 do { _ = try Statement.predicateType(t) } catch { throw fail("agent \(name): predicateType: \(error.message)", v) }
             }
-            agents[name] = AttestationRequirements(keyPEM: keyPEM, trustedRootPath: trustedRoot, identity: identity, issuer: fields["certificateOidcIssuer"],
-                                                   predicateType: fields["predicateType"], builderID: fields["builderId"], sourceURI: fields["sourceUri"])
+            var requirements = AttestationRequirements(keyPEM: keyPEM, trustedRootPath: nil, identity: identity, issuer: fields["certificateOidcIssuer"],
+                                                       predicateType: fields["predicateType"], builderID: fields["builderId"], sourceURI: fields["sourceUri"])
+            requirements.trustedRoot = parsedRoot
+            agents[name] = requirements
         }
         // The policy is what it says and what it points at: replacing a key file or the trusted root
         // (a compromised key rotated out) changes it as much as editing the YAML does.
@@ -198,7 +202,7 @@ public enum FleetProvenance {
         do {
             var requirements = requirements
             // The policy's trusted root is for Sigstore bundles; a bare envelope is checked with the key alone.
-            if case .envelopes = document { requirements.trustedRootPath = nil }
+            if case .envelopes = document { requirements.trustedRootPath = nil; requirements.trustedRoot = nil }
             let report = try requirements.verify(document, artifact: .digests(["sha256": artifactSHA256]))
             stored.status = (report.verified ? Status.verified : Status.failed).rawValue
             // The type stored is the verified envelope's, not the first one's (found by helper-130).

@@ -7,6 +7,9 @@ public struct BundleVerificationRequest: Sendable {
     public var artifact: ArtifactInput
     /// A trusted root file; the embedded production root when nil.
     public var trustedRootPath: String?
+    /// A trusted root already read, used instead of `trustedRootPath`: a server reads its policy's root
+    /// once, so a file changed or replaced later (by a FIFO, say) is never read again.
+    public var trustedRoot: TrustedRoot?
     /// A managed public key (SPKI PEM) for bundles signed without a certificate.
     public var keyPEM: String?
     public var identity: IdentityIs.Match?
@@ -24,7 +27,7 @@ public struct BundleVerificationRequest: Sendable {
     /// Verifies `bundle`. Input problems (an unreadable trust root or key, missing policy flags) throw; check failures are in the report.
     public func verify(_ bundle: SigstoreBundle) throws(InputError) -> VerificationReport {
         let root: TrustedRoot
-        if let p = trustedRootPath { root = try TrustedRoot.load(p) } else { root = try TrustedRoot.production() }
+        if let loaded = trustedRoot { root = loaded } else if let p = trustedRootPath { root = try TrustedRoot.load(p) } else { root = try TrustedRoot.production() }
         var key: Certificate.PublicKey?
         if let pem = keyPEM {
             guard let der = PEM.decode(pem, label: "PUBLIC KEY"), let k = try? Certificate.PublicKey(derEncoded: Array(der)) else {
