@@ -280,25 +280,33 @@ import TestSupport
 
     /// The policy's trusted root is read once, at start: verification used to read the file again each
     /// time, unbounded, so one replaced later (by a FIFO, or another root the policy's hash does not
-    /// name) hung or changed every verification after it (found by helper-201). Here it is deleted.
+    /// name) hung or changed every verification after it (found by helper-201). Here it is deleted once
+    /// the server runs. With a copy of the production root the conformance bundle verifies; with a
+    /// custom root that does not list its log it fails, so the root used is the policy's, not the
+    /// embedded one.
     @Test func thePolicysTrustedRootIsReadOnceAtStart() async throws {
-        let dir = try scratchDirectory("provenance")
-        defer { try? FileManager.default.removeItem(at: dir) }
         let production = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("Sources/Attestation/Resources/trusted_root.production.json")
-        let root = dir.appendingPathComponent("root.json")
-        try FileManager.default.copyItem(at: production, to: root)
-        let policy = dir.appendingPathComponent("rooted.yaml")
-        try Data("trustedRoot: root.json\nagents:\n  collector:\n    certificateIdentityRegexp: ^https://github\\.com/sigstore-conformance/\n    certificateOidcIssuer: \(Self.conformanceIssuer)\n".utf8).write(to: policy)
-        let s = try FleetServerProcess(["--trust-policy", policy.path], backend: .sqlite)
-        try FileManager.default.removeItem(at: root)
-        let admin = try s.token("admin")
-        let sbom = try FleetFixtures.sbom("package-lock-v3.json", format: "cyclonedx-json", in: s.dir)
-        let aTxt = "sha256:a0cfc71271d6e278e57cd332ff957c3f7043fdda354c4cbb190a30d56efa01bf"
-        #expect(try await s.call("POST", "/v1/agents/collector/releases/1.0.0?artifact=\(aTxt)", token: admin, body: sbom).status == 201)
-        let bundle = try Data(contentsOf: Self.fixture("happy-path-intoto-in-dsse-v3.sigstore.json"))
-        let r = try await s.call("POST", "/v1/agents/collector/releases/1.0.0/attestations", token: admin, body: bundle)
-        #expect(r.status == 201 && r.json["status"] as? String == "verified", "\(String(decoding: r.body, as: UTF8.self))")
+        for (source, want) in [(production, "verified"), (Self.fixture("custom-trusted-root.json"), "failed")] {
+            let dir = try scratchDirectory("provenance")
+            defer { try? FileManager.default.removeItem(at: dir) }
+            let root = dir.appendingPathComponent("root.json")
+            try FileManager.default.copyItem(at: source, to: root)
+            let policy = dir.appendingPathComponent("rooted.yaml")
+            try Data("trustedRoot: root.json\nagents:\n  collector:\n    certificateIdentityRegexp: ^https://github\\.com/sigstore-conformance/\n    certificateOidcIssuer: \(Self.conformanceIssuer)\n".utf8).write(to: policy)
+            let s = try FleetServerProcess(["--trust-policy", policy.path], backend: .sqlite)
+            try FileManager.default.removeItem(at: root)
+            let admin = try s.token("admin")
+            let sbom = try FleetFixtures.sbom("package-lock-v3.json", format: "cyclonedx-json", in: s.dir)
+            let aTxt = "sha256:a0cfc71271d6e278e57cd332ff957c3f7043fdda354c4cbb190a30d56efa01bf"
+            #expect(try await s.call("POST", "/v1/agents/collector/releases/1.0.0?artifact=\(aTxt)", token: admin, body: sbom).status == 201)
+            let bundle = try Data(contentsOf: Self.fixture("happy-path-intoto-in-dsse-v3.sigstore.json"))
+            let r = try await s.call("POST", "/v1/agents/collector/releases/1.0.0/attestations", token: admin, body: bundle)
+            #expect(r.status == 201 && r.json["status"] as? String == want, "\(source.lastPathComponent): \(String(decoding: r.body, as: UTF8.self))")
+            if want == "failed" {
+                #expect((r.json["reasons"] as? [String] ?? []).contains { $0.contains("is not a transparency log in the trusted root") }, "\(r.json)")
+            }
+        }
     }
 
     @Test(arguments: FleetBackend.allCases) func aTrustedRootAppliesToBundlesAndLeavesKeyedEnvelopesAlone(_ backend: FleetBackend) async throws {
