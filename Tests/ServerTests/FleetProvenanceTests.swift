@@ -162,14 +162,20 @@ import TestSupport
                 == "a0cfc71271d6e278e57cd332ff957c3f7043fdda354c4cbb190a30d56efa01bf")
     }
 
-    @Test(arguments: FleetBackend.allCases) func withoutATrustPolicyAttestationsAreNotChecked(_ backend: FleetBackend) async throws {
-        let s = try FleetServerProcess(backend: backend)
-        let admin = try s.token("admin")
+    /// Pushes release 1.0.0 of `collector`, naming `a.txt`'s digest as its artifact, then the
+    /// conformance bundle that attests `a.txt`; the bundle's answer.
+    static func pushConformanceBundle(to s: FleetServerProcess, token admin: String) async throws -> FleetServerProcess.Answer {
         let sbom = try FleetFixtures.sbom("package-lock-v3.json", format: "cyclonedx-json", in: s.dir)
         let aTxt = "sha256:a0cfc71271d6e278e57cd332ff957c3f7043fdda354c4cbb190a30d56efa01bf"
         #expect(try await s.call("POST", "/v1/agents/collector/releases/1.0.0?artifact=\(aTxt)", token: admin, body: sbom).status == 201)
-        let bundle = try Data(contentsOf: Self.fixture("happy-path-intoto-in-dsse-v3.sigstore.json"))
-        let r = try await s.call("POST", "/v1/agents/collector/releases/1.0.0/attestations", token: admin, body: bundle)
+        let bundle = try Data(contentsOf: fixture("happy-path-intoto-in-dsse-v3.sigstore.json"))
+        return try await s.call("POST", "/v1/agents/collector/releases/1.0.0/attestations", token: admin, body: bundle)
+    }
+
+    @Test(arguments: FleetBackend.allCases) func withoutATrustPolicyAttestationsAreNotChecked(_ backend: FleetBackend) async throws {
+        let s = try FleetServerProcess(backend: backend)
+        let admin = try s.token("admin")
+        let r = try await Self.pushConformanceBundle(to: s, token: admin)
         #expect(r.json["status"] as? String == "not-checked")
         #expect(try await s.call("GET", "/v1/agents/collector/releases/1.0.0", token: admin).json["provenance"] as? String == "not-checked")
     }
@@ -296,12 +302,7 @@ import TestSupport
             try Data("trustedRoot: root.json\nagents:\n  collector:\n    certificateIdentityRegexp: ^https://github\\.com/sigstore-conformance/\n    certificateOidcIssuer: \(Self.conformanceIssuer)\n".utf8).write(to: policy)
             let s = try FleetServerProcess(["--trust-policy", policy.path], backend: .sqlite)
             try FileManager.default.removeItem(at: root)
-            let admin = try s.token("admin")
-            let sbom = try FleetFixtures.sbom("package-lock-v3.json", format: "cyclonedx-json", in: s.dir)
-            let aTxt = "sha256:a0cfc71271d6e278e57cd332ff957c3f7043fdda354c4cbb190a30d56efa01bf"
-            #expect(try await s.call("POST", "/v1/agents/collector/releases/1.0.0?artifact=\(aTxt)", token: admin, body: sbom).status == 201)
-            let bundle = try Data(contentsOf: Self.fixture("happy-path-intoto-in-dsse-v3.sigstore.json"))
-            let r = try await s.call("POST", "/v1/agents/collector/releases/1.0.0/attestations", token: admin, body: bundle)
+            let r = try await Self.pushConformanceBundle(to: s, token: try s.token("admin"))
             #expect(r.status == 201 && r.json["status"] as? String == want, "\(source.lastPathComponent): \(String(decoding: r.body, as: UTF8.self))")
             if want == "failed" {
                 #expect((r.json["reasons"] as? [String] ?? []).contains { $0.contains("is not a transparency log in the trusted root") }, "\(r.json)")
