@@ -80,6 +80,8 @@ public struct AttestationRequirements: Sendable {
     public var trustedRootPath: String?
     /// A trusted root already read, used instead of `trustedRootPath` (see `BundleVerificationRequest`).
     public var trustedRoot: TrustedRoot?
+    /// Whether a trusted root other than the embedded production one was asked for, by either field.
+    var namesTrustedRoot: Bool { trustedRootPath != nil || trustedRoot != nil }
     public var identity: IdentityIs.Match?
     public var issuer: String?
     public var predicateType: String?
@@ -105,7 +107,7 @@ public struct AttestationRequirements: Sendable {
                 }
                 var report = try keyVerifier(try VerifyingKey.load(pem: pem), digests: artifact.digests,
                                              logNote: "transparency log (the bundle has no log entry: signed offline)").verify(env)
-                if trustedRootPath != nil || trustedRoot != nil { report.notRequested.append("the trusted root (nothing in this bundle is checked against it)") }
+                if namesTrustedRoot { report.notRequested.append("the trusted root (nothing in this bundle is checked against it)") }
                 return report
             }
             var request = BundleVerificationRequest(artifact: artifact, trustedRootPath: trustedRootPath, keyPEM: keyPEM, identity: identity,
@@ -114,7 +116,7 @@ public struct AttestationRequirements: Sendable {
             return try request.verify(bundle)
         case .envelopes(let envelopes, let lines):
             guard let pem = keyPEM else { throw InputError("a bare envelope has no certificate: the signer's public key is needed") }
-            if trustedRootPath != nil || trustedRoot != nil || identity != nil || issuer != nil {
+            if namesTrustedRoot || identity != nil || issuer != nil {
                 throw InputError("a trusted root and a certificate identity apply to Sigstore bundles; this is a bare envelope")
             }
             let verifier = try keyVerifier(try VerifyingKey.load(pem: pem), digests: artifact.digests, logNote: "transparency log")

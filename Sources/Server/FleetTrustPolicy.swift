@@ -67,19 +67,19 @@ public struct FleetTrustPolicy: Sendable {
             throw InputError("not valid YAML: \(String(describing: error).split(separator: "\n").first ?? "")", at: Location(path))
         }
         guard let top = root.mapping else { throw fail("the trust policy is a mapping with 'agents' (and optionally 'trustedRoot')", root) }
-        var trustedRoot: String?, trustedRootBytes: [UInt8] = [], parsedRoot: TrustedRoot?
+        var trustedRootBytes: [UInt8] = [], parsedRoot: TrustedRoot?
         var agentsNode: Node.Mapping?
         for (k, v) in top {
             switch k.string {
             case "trustedRoot":
                 guard let s = v.string, !s.isEmpty else { throw fail("trustedRoot is a path", v) }
-                trustedRoot = resolve(s)
+                let trustedRoot = resolve(s)
                 // Loaded now, so a bad root stops the server at start, not each verification. Read as a
                 // regular file of bounded size: a FIFO or device named there must not hang the start.
-                trustedRootBytes = try readBounded(trustedRoot!, limit: maxTrustedRootBytes, what: "cannot read trustedRoot", v)
+                trustedRootBytes = try readBounded(trustedRoot, limit: maxTrustedRootBytes, what: "cannot read trustedRoot", v)
                 // Kept: every verification uses these bytes, the ones the policy's hash names, and the
                 // file is never read again (found by helper-201).
-                parsedRoot = try TrustedRoot.parse(Data(trustedRootBytes), path: trustedRoot!)
+                parsedRoot = try TrustedRoot.parse(Data(trustedRootBytes), path: trustedRoot)
             case "agents":
                 guard let m = v.mapping else { throw fail("agents maps agent names (or \"*\") to what their attestations must show", v) }
                 agentsNode = m
@@ -152,7 +152,7 @@ public struct FleetTrustPolicy: Sendable {
             hasher.update(data: Data("\u{0}\(name)\u{0}".utf8))
             if let pem = agents[name]?.keyPEM { hasher.update(data: Data(pem.utf8)) }
         }
-        if trustedRoot != nil {
+        if parsedRoot != nil {
             hasher.update(data: Data("\u{0}trustedRoot\u{0}".utf8))
             hasher.update(data: trustedRootBytes)
         }
