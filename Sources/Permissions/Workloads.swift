@@ -39,7 +39,12 @@ public enum Workloads {
     /// `root` is the path the command was given that holds `file`: a kustomization's resources are
     /// read only when they lie inside it.
     public static func read(_ file: String, root: String? = nil) throws(InputError) -> FileContents {
-        guard let data = FileManager.default.contents(atPath: file), let text = String(data: data, encoding: .utf8) else {
+        try read(file, bytes: try NamedInputFile.read(file, limit: maxFileBytes), root: root)
+    }
+
+    /// What `bytes`, the contents of `file`, hold.
+    static func read(_ file: String, bytes: [UInt8], root: String?) throws(InputError) -> FileContents {
+        guard let text = String(validating: bytes, as: UTF8.self) else {
             throw InputError("cannot read file as UTF-8 text", at: Location(file))
         }
         var docs: [Node] = []
@@ -249,9 +254,17 @@ public enum Workloads {
                 guard let written = entry.string else { continue }
                 let remote = written.contains("://") || written.contains("?ref=") || written.hasPrefix("git@") || written.hasPrefix("github.com/")
                 let resolved = ((written.hasPrefix("/") ? written : dir + "/" + written) as NSString).standardizingPath
-                let inside = top.map { resolved == $0 || resolved.hasPrefix($0.hasSuffix("/") ? $0 : $0 + "/") } ?? false
-                // Looked up only inside the checked path.
-                guard remote || !inside || !FileManager.default.fileExists(atPath: resolved) else { continue }
+                var inside = top.map { resolved == $0 || resolved.hasPrefix($0.hasSuffix("/") ? $0 : $0 + "/") } ?? false
+                // Looked up only inside the checked path, through its links: a resource that is a link
+                // out of it was never read by the walk, which follows no link out.
+                var found = false
+                if !remote, inside, let top {
+                    let rel = resolved == top ? "" : String(resolved.dropFirst(top.hasSuffix("/") ? top.count : top.count + 1))
+                    do throws(FileAccessError) { _ = try RootedDirectory(root: top).lookUp(rel.isEmpty ? "." : rel); found = true } catch {
+                        if case .outsideRoot = error { inside = false }
+                    }
+                }
+                guard remote || !inside || !found else { continue }
                 let why = remote ? "a remote \(key == "bases" ? "base" : "resource")" : !inside ? "outside the checked path" : "not found"
                 out.append(PolicyFinding(rule: "k8s:not-checked", severity: "high", kind: shownKind, name: name, container: nil,
                                          location: Location(file, line: entry.mark?.line),
@@ -323,18 +336,39 @@ public enum Workloads {
         public var ociConfigs: [String] = []
     }
 
+    /// Bytes one manifest file may hold: `kubectl get -o yaml` of a large namespace is tens of MiB.
+    public static let maxFileBytes = 256 << 20
+
     public static func collect(_ paths: [String]) throws(InputError) -> Collected {
         var c = Collected()
         for p in paths {
-            let found = files(p)
-            if found.isEmpty { throw InputError("no such file, or no .yaml files in it", at: Location(p)) }
-            for f in found {
+            let listing = try files(p)
+            c.rejected += listing.unread
+            if listing.files.isEmpty && listing.unread.isEmpty { throw InputError("no such file, or no .yaml files in it", at: Location(p)) }
+            for (f, rel) in listing.files {
+                // A file in a directory is read inside it: a link that leads out of the directory, a
+                // FIFO or a device is rejected, not read. A file named alone is the operator's own.
+                let bytes: [UInt8]
+                if let rel, let directory = listing.directory {
+                    do throws(FileAccessError) { bytes = try directory.read(rel, limit: maxFileBytes) } catch {
+                        switch error {
+                        case .outsideRoot where listing.links.contains(rel), .notFound where listing.links.contains(rel):
+                            // Links resolve inside the directory, an absolute target from its top.
+                            c.rejected.append(Diagnostic(Location(f), "a symbolic link to no file inside \(Redactor.quote(p, max: 160)); not read"))
+                        default:
+                            c.rejected.append(Diagnostic(Location(f), "not read: \(error)"))
+                        }
+                        continue
+                    }
+                } else {
+                    bytes = try NamedInputFile.read(f, limit: maxFileBytes)
+                }
                 // A Helm chart's templates are Go templates: what they render is NOT CHECKED. One that
                 // still reads as YAML is checked as written too (a privileged pod with a `{{` in an
                 // annotation hid behind the NOT CHECKED finding); one that does not is not an input
                 // error that stops the whole run. A plain manifest among them is checked as any other.
                 var template: PolicyFinding?
-                if f != p, let chart = helmChart(holdingTemplate: f, under: p), isGoTemplate(f) {
+                if f != p, let chart = helmChart(holdingTemplate: f, under: p), isGoTemplate(bytes) {
                     template = PolicyFinding(rule: "k8s:not-checked", severity: "high", kind: "HelmTemplate", name: chart, container: nil,
                                              location: Location(f),
                                              found: "NOT CHECKED: a template of Helm chart '\(Redactor.quote(chart, max: 120))'; its objects exist only once rendered",
@@ -347,7 +381,7 @@ public enum Workloads {
                 do throws(InputError) {
                     if f.hasSuffix(".json") {
                         // JSON is told apart by content: `kubectl get -o json` prints Kubernetes objects, runc reads OCI configs.
-                        switch try jsonKind(f) {
+                        switch try jsonKind(f, bytes: bytes) {
                         case .oci: c.ociConfigs.append(f); continue
                         case .kubernetes: break
                         case .other where f != p:
@@ -357,7 +391,7 @@ public enum Workloads {
                             throw InputError("neither a Kubernetes object (apiVersion and kind) nor an OCI runtime config (ociVersion, or process and root)", at: Location(f))
                         }
                     }
-                    let r = try read(f, root: p)
+                    let r = try read(f, bytes: bytes, root: p)
                     c.pods += r.pods; c.objects.merge(r.objects)
                     // In name order: the dictionary's own order changes every run (helper-159).
                     for (name, env) in r.environments.sorted(by: { $0.key < $1.key }) {
@@ -399,8 +433,7 @@ public enum Workloads {
 
     /// Whether `file` holds a Go template action (`{{`) outside a comment line; an unreadable file is
     /// left to the reader.
-    static func isGoTemplate(_ file: String) -> Bool {
-        guard let data = FileManager.default.contents(atPath: file) else { return false }
+    static func isGoTemplate(_ data: [UInt8]) -> Bool {
         for line in data.split(separator: 10, omittingEmptySubsequences: true) {
             guard line.first(where: { $0 != 32 && $0 != 9 }) != UInt8(ascii: "#") else { continue }
             var prev: UInt8 = 0
@@ -429,10 +462,11 @@ public enum Workloads {
 
     /// What a JSON file holds: an object with apiVersion and kind is Kubernetes (a List too); one with
     /// ociVersion, or process and root, is an OCI runtime config.
-    static func jsonKind(_ file: String) throws(InputError) -> JSONKind {
-        guard let data = FileManager.default.contents(atPath: file), let text = String(data: data, encoding: .utf8) else {
+    static func jsonKind(_ file: String, bytes: [UInt8]) throws(InputError) -> JSONKind {
+        guard let text = String(validating: bytes, as: UTF8.self) else {
             throw InputError("cannot read file as UTF-8 text", at: Location(file))
         }
+        try YAMLInput.checkEvents(text, path: file)
         let root: Node?
         do { root = try Yams.compose(yaml: text) } catch { throw YAMLInput.error(error, text: text, path: file) }
         guard let root, root.mapping != nil else { return .other }
@@ -484,18 +518,43 @@ public enum Workloads {
     }
 
     /// YAML files under a directory (or the file itself), sorted.
-    public static func files(_ path: String) -> [String] {
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else { return [] }
-        guard isDir.boolValue else { return [path] }
-        let e = FileManager.default.enumerator(atPath: path)
-        var out: [String] = []
-        while let r = e?.nextObject() as? String {
-            // A directory named `x.yaml` is walked into, not read.
-            if (e?.fileAttributes?[.type] as? FileAttributeType) == .typeDirectory { continue }
-            if r.hasSuffix(".yaml") || r.hasSuffix(".yml") || r.hasSuffix(".json") { out.append(path + "/" + r) }
+    /// What `policy check` reads from one path it was given.
+    public struct Listing {
+        /// Each manifest file: its path as shown, and for a file found in a directory its path
+        /// inside it (nil for a file named alone).
+        public var files: [(path: String, inDirectory: String?)] = []
+        /// What the walk found and could not read: FIFOs, devices and sockets with a manifest's name,
+        /// directories it could not open or that lie too deep. Rejected: what they hold is not checked.
+        public var unread: [Diagnostic] = []
+        /// The directory walked, read only inside itself.
+        public var directory: RootedDirectory?
+        /// The entries of `files` that are symbolic links.
+        public var links: Set<String> = []
+    }
+
+    /// The `.yaml`, `.yml` and `.json` files under `path` (or `path` itself when it is not a
+    /// directory), in name order. The directory is walked by descriptors that never follow a link
+    /// (`FileIndex`); a link with a manifest's name is listed and later read inside the directory.
+    public static func files(_ path: String) throws(InputError) -> Listing {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return Listing() }
+        guard st.st_mode & S_IFMT == S_IFDIR else { return Listing(files: [(path, nil)]) }
+        let index = FileIndex(root: path)
+        func isManifest(_ rel: String) -> Bool { rel.hasSuffix(".yaml") || rel.hasSuffix(".yml") || rel.hasSuffix(".json") }
+        func shown(_ rel: String) -> String { path.hasSuffix("/") ? path + rel : path + "/" + rel }
+        var listing = Listing(directory: RootedDirectory(root: path))
+        // A link to a directory named `x.yaml` is not walked, as no link is; one to a file is read.
+        let links = index.links.filter(isManifest).filter { rel in
+            guard let (_, st) = try? RootedDirectory(root: path).lookUp(rel) else { return true }
+            return st.st_mode & S_IFMT != S_IFDIR
         }
-        return out.sorted()
+        listing.links = Set(links)
+        listing.files = (index.files.map(\.path).filter(isManifest) + links)
+            .sorted(by: PathKey.byBytes).map { (shown($0), $0) }
+        listing.unread = index.specials.filter(isManifest).sorted(by: PathKey.byBytes).map {
+            Diagnostic(Location(shown($0)), "not a regular file; not read")
+        } + index.diagnostics.map { Diagnostic(Location($0.location.path == "." ? path : shown($0.location.path)), $0.message) }
+        return listing
     }
 }
 
