@@ -5,6 +5,9 @@ import ProvenantCore
 
 /// A signing key Provenant can use: ECDSA P-256 with SHA-256, or Ed25519.
 public enum SigningKey: Sendable {
+    /// The largest key file read: a PEM key, or a certificate chain, is a few KiB.
+    public static let maxPEMBytes = 64 << 10
+
     case p256(P256.Signing.PrivateKey)
     case ed25519(Curve25519.Signing.PrivateKey)
 

@@ -37,9 +37,12 @@ public struct AgentManifest: Sendable, Equatable {
 
     public init(name: String) { self.name = name }
 
+    /// The largest manifest read; one declaring a great deal is a few KiB.
+    public static let maxBytes = 16 << 20
+
     public static func load(_ path: String) throws(InputError) -> AgentManifest {
-        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
-            throw InputError("cannot read manifest", at: Location(path))
+        guard let text = String(validating: try NamedInputFile.read(path, limit: maxBytes, what: "manifest"), as: UTF8.self) else {
+            throw InputError("cannot read manifest: not UTF-8 text", at: Location(path))
         }
         let root: Node
         try YAMLInput.checkEvents(text, path: path)

@@ -13,7 +13,7 @@ public enum PolicyRun {
     public static func check(_ input: Workloads.Collected, level: PodSecurity.Level, manifest: AgentManifest?) throws(InputError) -> Result {
         var findings: [PolicyFinding] = input.notChecked
         var workloads = input.pods.count + input.ociConfigs.count
-        for f in input.ociConfigs { findings += try RuntimeConfigs.ociConfig(f, manifest: manifest) }
+        for f in input.ociConfigs { findings += try RuntimeConfigs.ociConfig(f, bytes: input.ociConfigBytes[f], manifest: manifest) }
         for c in input.objects.compose {
             findings += RuntimeConfigs.compose(c.node, file: c.file, manifest: manifest)
             workloads += c.node["services"]?.mapping?.count ?? 0

@@ -429,10 +429,12 @@ public enum RuntimeConfigs {
         return true
     }
 
-    /// An OCI runtime bundle's `config.json`.
-    public static func ociConfig(_ path: String, manifest: AgentManifest? = nil) throws(InputError) -> [PolicyFinding] {
-        guard let data = FileManager.default.contents(atPath: path),
-              let obj = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else { throw InputError("not a readable JSON OCI runtime config", at: Location(path)) }
+    /// An OCI runtime bundle's `config.json`: `bytes` when the walk already read it inside its
+    /// directory, else the file at `path`, read within `Workloads.maxFileBytes`.
+    public static func ociConfig(_ path: String, bytes: [UInt8]? = nil, manifest: AgentManifest? = nil) throws(InputError) -> [PolicyFinding] {
+        let data: Data
+        if let bytes { data = Data(bytes) } else { data = Data(try NamedInputFile.read(path, limit: Workloads.maxFileBytes, what: "OCI runtime config")) }
+        guard let obj = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else { throw InputError("not a readable JSON OCI runtime config", at: Location(path)) }
         guard obj["ociVersion"] is String || (obj["process"] is [String: Any] && obj["root"] is [String: Any]) else {
             throw InputError("no ociVersion (nor process and root): not an OCI runtime config", at: Location(path))
         }

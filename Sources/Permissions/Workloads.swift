@@ -334,6 +334,8 @@ public enum Workloads {
         public var notChecked: [PolicyFinding] = []
         /// OCI runtime `config.json` files, checked on their own.
         public var ociConfigs: [String] = []
+        /// What each of `ociConfigs` held when the walk read it, so it is not read again by path.
+        public var ociConfigBytes: [String: [UInt8]] = [:]
     }
 
     /// Bytes one manifest file may hold: `kubectl get -o yaml` of a large namespace is tens of MiB.
@@ -382,7 +384,7 @@ public enum Workloads {
                     if f.hasSuffix(".json") {
                         // JSON is told apart by content: `kubectl get -o json` prints Kubernetes objects, runc reads OCI configs.
                         switch try jsonKind(f, bytes: bytes) {
-                        case .oci: c.ociConfigs.append(f); continue
+                        case .oci: c.ociConfigs.append(f); c.ociConfigBytes[f] = bytes; continue
                         case .kubernetes: break
                         case .other where f != p:
                             c.problems.append(Diagnostic(Location(f), "neither a Kubernetes object (apiVersion and kind) nor an OCI runtime config (ociVersion), skipped"))

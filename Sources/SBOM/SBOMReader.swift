@@ -14,8 +14,7 @@ public enum SBOMReader {
     /// `pkg:generic/NAME@VERSION` package marked `withoutPurl` (and is still a diagnostic) instead of
     /// being left out: a scan cannot match it, but a comparison can pair it by name.
     public static func read(_ path: String, keepingComponentsWithoutPurl: Bool = false) throws(InputError) -> Inventory {
-        guard let data = FileManager.default.contents(atPath: path) else { throw InputError("cannot read file", at: Location(path)) }
-        return try read(data, path: path, keepingComponentsWithoutPurl: keepingComponentsWithoutPurl)
+        try read(Data(try NamedInputFile.read(path, limit: maxBytes, what: "SBOM")), path: path, keepingComponentsWithoutPurl: keepingComponentsWithoutPurl)
     }
 
     /// The inventory of an SBOM already read from `path` (named in messages only).
@@ -90,7 +89,10 @@ public enum SBOMReader {
 
     /// The file's inventory when it is a JSON SBOM, nil when it is anything else.
     public static func readIfSBOM(_ path: String) throws(InputError) -> Inventory? {
-        guard let data = FileManager.default.contents(atPath: path), data.first(where: { !$0.isWhitespace }) == UInt8(ascii: "{") else { return nil }
+        // A regular file is peeked at first, so a large file of another kind is never read whole here.
+        if let head = regularFileHead(path), head.first(where: { !$0.isWhitespace }).map({ $0 != UInt8(ascii: "{") }) ?? false { return nil }
+        let data = Data(try NamedInputFile.read(path, limit: maxBytes, what: "SBOM"))
+        guard data.first(where: { !$0.isWhitespace }) == UInt8(ascii: "{") else { return nil }
         let json: JSONValue
         do { json = try JSONParser.parse(data) } catch {
             // A file that names an SBOM format and does not parse is a broken SBOM, not some other file:
@@ -102,6 +104,23 @@ public enum SBOMReader {
         try checkShape(json, path: path)
         try checkListTypes(json, path: path)
         return inventory(listed, extras: extras, path: path)
+    }
+
+    /// The largest SBOM read: an image's, with a component for every file, is a few hundred MiB.
+    public static let maxBytes = 2 << 30
+
+    /// The first 64 KiB of `path` when it is a regular file; nil for anything else or what cannot be read.
+    static func regularFileHead(_ path: String) -> [UInt8]? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG else { return nil }
+        var head = [UInt8](repeating: 0, count: 64 << 10)
+        let n = head.withUnsafeMutableBytes { Foundation.read(fd, $0.baseAddress!, $0.count) }
+        guard n >= 0 else { return nil }
+        head.removeLast(head.count - n)
+        return head
     }
 
     /// Whether the first 64 KiB hold a CycloneDX or SPDX marker key.

@@ -33,8 +33,8 @@ public struct FleetTrustPolicy: Sendable {
                                          "predicateType", "builderId", "sourceUri"]
 
     /// A key file (SPKI PEM) and a trusted root are read whole, as regular files of at most these sizes.
-    static let maxKeyBytes = 64 << 10
-    static let maxTrustedRootBytes = 8 << 20
+    static let maxKeyBytes = SigningKey.maxPEMBytes
+    static let maxTrustedRootBytes = TrustedRoot.maxBytes
 
     public static func load(_ path: String) throws(InputError) -> FleetTrustPolicy {
         let bytes: [UInt8]

@@ -46,11 +46,13 @@ struct AttestCommand: AsyncParsableCommand {
     func run() async throws {
         do {
             let type = try Statement.predicateType(predicateType)
-            guard let pdata = FileManager.default.contents(atPath: predicate),
-                  let parsed = try? JSONSerialization.jsonObject(with: pdata) else { CLI.fail("error: \(predicate): predicate is not readable JSON") }
+            let pdata = Data(try NamedInputFile.read(predicate, limit: DSSEEnvelope.maxPayload, what: "predicate"))
+            guard let parsed = try? JSONSerialization.jsonObject(with: pdata) else { CLI.fail("error: \(predicate): predicate is not readable JSON") }
             // An in-toto Statement's predicate is an object: `[1,2]` was signed, and verified (found by helper-158).
             guard let pobj = parsed as? [String: Any] else { CLI.fail("error: \(predicate): the predicate must be a JSON object, as an in-toto Statement holds it") }
-            guard let pem = try? String(contentsOfFile: key, encoding: .utf8) else { CLI.fail("error: \(key): cannot read key") }
+            guard let pem = String(validating: try NamedInputFile.read(key, limit: SigningKey.maxPEMBytes, what: "key"), as: UTF8.self) else {
+                CLI.fail("error: \(key): cannot read key: not UTF-8 text")
+            }
             // A key that does not load is named, as every other input is (helper-158).
             let signer: SigningKey
             do { signer = try SigningKey.load(pem: pem, password: ProcessInfo.processInfo.environment["PROVENANT_KEY_PASSWORD"]) }

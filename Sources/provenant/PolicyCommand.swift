@@ -123,7 +123,8 @@ struct PolicyGenerate: ParsableCommand {
         switch self.for {
         case "compose": text = PolicyGenerator.compose(m)
         case "proxy":
-            guard let manifestText = try? String(contentsOfFile: manifest, encoding: .utf8) else { CLI.fail("error: \(manifest): cannot read") }
+            let manifestText: String
+            do { manifestText = String(decoding: try NamedInputFile.read(manifest, limit: AgentManifest.maxBytes, what: "manifest"), as: UTF8.self) } catch { CLI.fail("error: \(error)") }
             text = PolicyGenerator.kubernetes(m, namespace: namespace, networkPolicy: flavor,
                                               guardSidecar: .init(image: guardImage, manifestText: manifestText))
         default: text = PolicyGenerator.kubernetes(m, namespace: namespace, networkPolicy: flavor)

@@ -153,9 +153,7 @@ struct VerifyCommand: AsyncParsableCommand {
     /// Verifies `file` (a bundle, an envelope, or a `.intoto.jsonl` of envelopes) against `input`.
     /// An input problem throws; a failed check is a report that is not verified.
     func verifyFile(_ input: ArtifactInput) throws(InputError) -> VerificationReport {
-        guard let attrs = try? FileManager.default.attributesOfItem(atPath: file) else { throw InputError("cannot read file", at: Location(file)) }
-        if let size = attrs[.size] as? Int, size > AttestationDocument.maxBytes { throw InputError("file is larger than 128 MiB; refused", at: Location(file)) }
-        guard let data = FileManager.default.contents(atPath: file) else { throw InputError("cannot read file", at: Location(file)) }
+        let data = Data(try NamedInputFile.read(file, limit: AttestationDocument.maxBytes))
         let document = try AttestationDocument.parse(data, path: file)
         if case .envelopes = document, key == nil {
             throw InputError("a bare envelope has no certificate: pass the signer's public key with --key", at: Location(file))
@@ -184,7 +182,9 @@ struct VerifyCommand: AsyncParsableCommand {
     }
 
     static func readText(_ path: String) throws(InputError) -> String {
-        guard let s = try? String(contentsOfFile: path, encoding: .utf8) else { throw InputError("cannot read file", at: Location(path)) }
+        guard let s = String(validating: try NamedInputFile.read(path, limit: SigningKey.maxPEMBytes, what: "key"), as: UTF8.self) else {
+            throw InputError("cannot read key: not UTF-8 text", at: Location(path))
+        }
         return s
     }
 

@@ -77,8 +77,9 @@ public enum AdvisoryImporter {
                 }
                 let (ok, yaml) = isRecordName(r)
                 guard ok else { continue }
-                guard let data = FileManager.default.contents(atPath: full) else {
-                    loaded.skipped.append(Diagnostic(Location(full), "cannot read file"))
+                let data: Data
+                do { data = Data(try NamedInputFile.read(full, limit: maxRecordBytes, what: "advisory record")) } catch {
+                    loaded.skipped.append(Diagnostic(Location(full), error.message))
                     continue
                 }
                 batch.append(Input(origin: full, data: data, yaml: yaml)); held += data.count
@@ -88,7 +89,7 @@ public enum AdvisoryImporter {
             return
         }
         if path.lowercased().hasSuffix(".zip") { return try readZip(path, into: &loaded) }
-        guard let data = FileManager.default.contents(atPath: path) else { throw InputError("cannot read file", at: Location(path)) }
+        let data = Data(try NamedInputFile.read(path, limit: maxRecordBytes, what: "advisory record"))
         let (_, yaml) = isRecordName(path)
         add([Input(origin: path, data: data, yaml: yaml)], to: &loaded)
     }
@@ -149,9 +150,13 @@ public enum AdvisoryImporter {
     /// against the bytes present and inflation budgeted, so a damaged or hostile archive ends with an
     /// error instead of a loop (the general-purpose zip library spun forever on a truncated entry).
     static func readZip(_ path: String, into loaded: inout Loaded) throws(InputError) {
-        guard let bytes = FileManager.default.contents(atPath: path) else { throw InputError("cannot read file", at: Location(path)) }
-        try zipInputs(Array(bytes), origin: path, maxInflated: maxInflatedArchive, into: &loaded)
+        try zipInputs(try NamedInputFile.read(path, limit: maxArchiveBytes, what: "export archive"), origin: path, maxInflated: maxInflatedArchive, into: &loaded)
     }
+
+    /// The largest record read: real ones are a few KiB, the largest a few hundred.
+    static let maxRecordBytes = 64 << 20
+    /// The largest export archive read (osv.dev's all.zip of every ecosystem is about 1 GiB).
+    static let maxArchiveBytes = 4 << 30
 
     /// What one export archive may inflate to.
     static let maxInflatedArchive = 8 << 30

@@ -55,8 +55,11 @@ public struct VEXDocument: Sendable {
         "protected_by_compiler", "protected_at_runtime", "protected_at_perimeter", "protected_by_mitigating_control",
     ]
 
+    /// The largest VEX document read.
+    public static let maxBytes = 64 << 20
+
     public static func load(_ path: String) throws(InputError) -> VEXDocument {
-        guard let data = FileManager.default.contents(atPath: path) else { throw InputError("cannot read VEX file", at: Location(path)) }
+        let data = Data(try NamedInputFile.read(path, limit: maxBytes, what: "VEX file"))
         guard let obj = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
             // Where and what, from the project's own parser, which counts lines (helper-72).
             do { _ = try JSONParser.parse(data) } catch {

@@ -42,9 +42,11 @@ public struct TrustedRoot: Sendable {
         return try parse(data, path: "embedded trusted_root.production.json")
     }
 
+    /// The largest trusted root read; the production root is about 10 KiB.
+    public static let maxBytes = 8 << 20
+
     public static func load(_ path: String) throws(InputError) -> TrustedRoot {
-        guard let data = FileManager.default.contents(atPath: path) else { throw InputError("cannot read trusted root", at: Location(path)) }
-        return try parse(data, path: path)
+        try parse(Data(try NamedInputFile.read(path, limit: maxBytes, what: "trusted root")), path: path)
     }
 
     public static func parse(_ data: Data, path: String) throws(InputError) -> TrustedRoot {

@@ -7,10 +7,10 @@ import Yams
 /// name without its extension (`agent-creds.env` -> `agent-creds`).
 public enum KnownSecretsFile {
     public static func read(path: String) throws(KnownSecretsError) -> [KnownSecrets.Value] {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw KnownSecretsError(path: path, line: 0, reason: "cannot read the file")
+        let data: [UInt8]
+        do { data = try NamedInputFile.read(path, limit: 16 << 20, what: "the secrets file") } catch {
+            throw KnownSecretsError(path: path, line: 0, reason: error.message)
         }
-        guard data.count <= 16 << 20 else { throw KnownSecretsError(path: path, line: 0, reason: "larger than 16 MiB; not a secrets file") }
         let text = String(decoding: data, as: UTF8.self)
         let stem = sourceName(path)
         let trimmed = text.drop(while: { $0.isWhitespace })

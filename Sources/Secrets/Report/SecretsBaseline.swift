@@ -27,8 +27,14 @@ public struct SecretsBaseline: Sendable, Equatable {
         return (0..<16).map { _ in UInt8.random(in: 0...255, using: &g) }
     }
 
+    /// The largest baseline read: a report of a few hundred thousand findings.
+    public static let maxBytes = 256 << 20
+
     public static func read(path: String) throws(InputError) -> SecretsBaseline {
-        guard let data = FileManager.default.contents(atPath: path) else { throw InputError("--baseline \(Redactor.quote(path, max: 200)): cannot read the file") }
+        let data: [UInt8]
+        do { data = try NamedInputFile.read(path, limit: maxBytes, what: "the baseline") } catch {
+            throw InputError("--baseline \(Redactor.quote(path, max: 200)): \(error.message)")
+        }
         let doc: JSONValue
         do { doc = try JSONParser.parse(Array(data)) } catch {
             throw InputError("--baseline \(Redactor.quote(path, max: 200)): not valid JSON: \(error)")
