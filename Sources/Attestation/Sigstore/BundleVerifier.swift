@@ -418,6 +418,11 @@ public struct ContentSignature: BundlePolicy {
                     verified = byDigest
                 } else {
                     guard let bytes = FileManager.default.contents(atPath: file.path) else { throw fail(name, "cannot read the artifact again to check its signature") }
+                    // The bytes signed must be the bytes digested: a file replaced (or a pipe drained)
+                    // between the two reads is not verified.
+                    guard Data(SHA256.hash(data: bytes)) == Data(file.sha256) else {
+                        throw fail(name, "the artifact changed between the digest and the signature check; nothing is verified")
+                    }
                     verified = key.verifies(sig, over: bytes)
                 }
             } else {
