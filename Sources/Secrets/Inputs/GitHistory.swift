@@ -1,4 +1,5 @@
 import Foundation
+import Catalog
 import ProvenantCore
 
 /// `--git`: the lines each commit added, read through the `git` CLI, scanned per commit and file.
@@ -68,7 +69,9 @@ public struct GitHistory {
         if lstat(root + "/.git", &st) == 0 {
             if st.st_mode & S_IFMT == S_IFREG {
                 // A worktree's or submodule's `gitdir: PATH`.
-                guard let text = try? String(contentsOfFile: root + "/.git", encoding: .utf8), text.hasPrefix("gitdir:") else {
+                // Read as the regular file it was seen to be, and never past a gitdir line's length.
+                guard let bytes = try? InputFile.read(root + "/.git", limit: 64 << 10), let text = String(validating: bytes, as: UTF8.self),
+                      text.hasPrefix("gitdir:") else {
                     throw InputError("--git: \(shown)/.git is a file that names no git directory")
                 }
                 let named = text.dropFirst(7).trimmingCharacters(in: .whitespacesAndNewlines)
