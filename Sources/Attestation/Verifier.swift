@@ -114,11 +114,6 @@ public struct SubjectMatches: VerificationPolicy {
     public var name: String { "subject digest" }
     public init(digests: [String: String]) { self.digests = digests.mapValues { $0.lowercased() } }
 
-    public static func digests(ofFile path: String) throws(InputError) -> [String: String] {
-        guard let data = FileManager.default.contents(atPath: path) else { throw InputError("cannot read artifact", at: Location(path)) }
-        return ["sha256": Hex.encode(SHA256.hash(data: data)), "sha512": Hex.encode(SHA512.hash(data: data))]
-    }
-
     public func check(_ s: inout VerificationSubject) throws(VerificationFailure) -> String {
         for subj in s.statement?.subjects ?? [] {
             let shared = subj.digest.keys.filter { digests[$0] != nil }
