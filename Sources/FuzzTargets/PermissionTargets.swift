@@ -17,6 +17,9 @@ enum PermissionTargets {
         FuzzTarget("k8s", "Kubernetes YAML, with every `policy check` and `policy patch` check") { bytes in
             Scratch.withFile(bytes, target: "k8s", as: "workload.yaml") { path, _ in check(path) }
         },
+        FuzzTarget("k8s-json", "Kubernetes JSON as kubectl prints it, told apart from an OCI config by content, with every `policy check` check") { bytes in
+            Scratch.withFile(bytes, target: "k8s-json", as: "workload.json") { path, _ in check(path) }
+        },
         FuzzTarget("compose", "a docker-compose file, with every `policy check` check") { bytes in
             Scratch.withFile(bytes, target: "compose", as: "compose.yaml") { path, _ in check(path) }
         },
