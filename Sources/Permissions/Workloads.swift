@@ -260,8 +260,10 @@ public enum Workloads {
                 var found = false
                 if !remote, inside, let top {
                     let rel = resolved == top ? "" : String(resolved.dropFirst(top.hasSuffix("/") ? top.count : top.count + 1))
-                    do throws(FileAccessError) { _ = try RootedDirectory(root: top).lookUp(rel.isEmpty ? "." : rel); found = true } catch {
-                        if case .outsideRoot = error { inside = false }
+                    if rel.isEmpty { found = true } else if let directory = RootedDirectory(hostDirectory: top) {
+                        do throws(FileAccessError) { _ = try directory.lookUp(rel); found = true } catch {
+                            if case .outsideRoot = error { inside = false }
+                        }
                     }
                 }
                 guard remote || !inside || !found else { continue }
@@ -344,7 +346,7 @@ public enum Workloads {
     public static func collect(_ paths: [String]) throws(InputError) -> Collected {
         var c = Collected()
         for p in paths {
-            let listing = try files(p)
+            let listing = files(p)
             c.rejected += listing.unread
             if listing.files.isEmpty && listing.unread.isEmpty { throw InputError("no such file, or no .yaml files in it", at: Location(p)) }
             for (f, rel) in listing.files {
@@ -353,13 +355,7 @@ public enum Workloads {
                 let bytes: [UInt8]
                 if let rel, let directory = listing.directory {
                     do throws(FileAccessError) { bytes = try directory.read(rel, limit: maxFileBytes) } catch {
-                        switch error {
-                        case .outsideRoot where listing.links.contains(rel), .notFound where listing.links.contains(rel):
-                            // Links resolve inside the directory, an absolute target from its top.
-                            c.rejected.append(Diagnostic(Location(f), "a symbolic link to no file inside \(Redactor.quote(p, max: 160)); not read"))
-                        default:
-                            c.rejected.append(Diagnostic(Location(f), "not read: \(error)"))
-                        }
+                        c.rejected.append(Diagnostic(Location(f), unreadWhy(error, in: p)))
                         continue
                     }
                 } else {
@@ -413,6 +409,20 @@ public enum Workloads {
         return c
     }
 
+    /// Why a file of a checked directory was not read, in that directory's terms.
+    static func unreadWhy(_ error: FileAccessError, in directory: String) -> String {
+        let shown = Redactor.quote(directory, max: 160)
+        switch error {
+        case .outsideRoot: return "a symbolic link out of \(shown); not read"
+        case .notFound: return "a symbolic link to nothing in \(shown); not read"
+        case .notRegularFile: return "not a regular file; not read"
+        case .tooLarge(_, let size, let limit): return "\(size) bytes, over the \(limit >> 20) MiB a manifest may have; not read"
+        case .tooManyLinks: return "goes through too many symbolic links; not read"
+        case .unreadable(_, let reason): return "cannot be read: \(reason)"
+        case .overBudget, .linkBudgetSpent: return "not read: \(error)"
+        }
+    }
+
     enum JSONKind { case kubernetes, oci, other }
 
     /// A Namespace without an `environment` label: production, as a namespace never defined is.
@@ -433,8 +443,7 @@ public enum Workloads {
         return kind == nil && ["kustomization.yaml", "kustomization.yml", "Kustomization"].contains(PathText.lastComponent(file))
     }
 
-    /// Whether `file` holds a Go template action (`{{`) outside a comment line; an unreadable file is
-    /// left to the reader.
+    /// Whether a file's bytes hold a Go template action (`{{`) outside a comment line.
     static func isGoTemplate(_ data: [UInt8]) -> Bool {
         for line in data.split(separator: 10, omittingEmptySubsequences: true) {
             guard line.first(where: { $0 != 32 && $0 != 9 }) != UInt8(ascii: "#") else { continue }
@@ -462,8 +471,8 @@ public enum Workloads {
         return nil
     }
 
-    /// What a JSON file holds: an object with apiVersion and kind is Kubernetes (a List too); one with
-    /// ociVersion, or process and root, is an OCI runtime config.
+    /// What `bytes`, the JSON file `file`, hold: an object with apiVersion and kind is Kubernetes (a
+    /// List too); one with ociVersion, or process and root, is an OCI runtime config.
     static func jsonKind(_ file: String, bytes: [UInt8]) throws(InputError) -> JSONKind {
         guard let text = String(validating: bytes, as: UTF8.self) else {
             throw InputError("cannot read file as UTF-8 text", at: Location(file))
@@ -536,18 +545,24 @@ public enum Workloads {
 
     /// The `.yaml`, `.yml` and `.json` files under `path` (or `path` itself when it is not a
     /// directory), in name order. The directory is walked by descriptors that never follow a link
-    /// (`FileIndex`); a link with a manifest's name is listed and later read inside the directory.
-    public static func files(_ path: String) throws(InputError) -> Listing {
+    /// (`FileIndex`), `.git` included (`kubectl apply -R` skips no hidden name); a link with a
+    /// manifest's name is listed and later read inside the directory, absolute targets as host paths.
+    /// What the walk could not list (a directory it cannot open or that lies too deep, a name that
+    /// is not UTF-8) is `unread`: what it may hold is not checked.
+    public static func files(_ path: String) -> Listing {
         var st = stat()
         guard stat(path, &st) == 0 else { return Listing() }
         guard st.st_mode & S_IFMT == S_IFDIR else { return Listing(files: [(path, nil)]) }
-        let index = FileIndex(root: path)
+        guard let directory = RootedDirectory(hostDirectory: path) else {
+            return Listing(unread: [Diagnostic(Location(path), "cannot resolve the directory's real path; nothing in it read")])
+        }
+        let index = FileIndex(root: path, skippingGitDirectories: false)
         func isManifest(_ rel: String) -> Bool { rel.hasSuffix(".yaml") || rel.hasSuffix(".yml") || rel.hasSuffix(".json") }
         func shown(_ rel: String) -> String { path.hasSuffix("/") ? path + rel : path + "/" + rel }
-        var listing = Listing(directory: RootedDirectory(root: path))
+        var listing = Listing(directory: directory)
         // A link to a directory named `x.yaml` is not walked, as no link is; one to a file is read.
         let links = index.links.filter(isManifest).filter { rel in
-            guard let (_, st) = try? RootedDirectory(root: path).lookUp(rel) else { return true }
+            guard let (_, st) = try? directory.lookUp(rel) else { return true }
             return st.st_mode & S_IFMT != S_IFDIR
         }
         listing.links = Set(links)

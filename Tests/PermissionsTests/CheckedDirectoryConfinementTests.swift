@@ -30,10 +30,24 @@ import TestSupport
         try fm.createSymbolicLink(atPath: c + "/loop.yaml", withDestinationPath: "loop.yaml")
         try fm.createSymbolicLink(atPath: c + "/outdir.yaml", withDestinationPath: "../outside")
         #expect(mkfifo(c + "/fifo.yaml", 0o600) == 0)
+        // Found by review (helper-204): an absolute link is a host path, as kubectl follows it. Read
+        // as if the directory were a filesystem image, `abs.yaml` gave this harmless decoy inside it,
+        // and the privileged pod kubectl would apply was never seen.
+        try fm.createDirectory(atPath: c + d + "/outside", withIntermediateDirectories: true)
+        try "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: decoy}\n".write(toFile: c + d + "/outside/priv.yaml", atomically: true, encoding: .utf8)
+        // An absolute link into the directory itself is read; so is a manifest under `.git`, which
+        // `kubectl apply -R` applies too.
+        let real = try #require(PathText.real(c))
+        try fm.createSymbolicLink(atPath: c + "/absin.yaml", withDestinationPath: real + "/inner/real.yaml")
+        try fm.createDirectory(atPath: c + "/.git", withIntermediateDirectories: true)
+        try Self.pod.replacingOccurrences(of: "NAME", with: "ingit").write(toFile: c + "/.git/priv.yaml", atomically: true, encoding: .utf8)
 
         let got = try Workloads.collect([c])
-        // The file inside, once as itself and once through the link inside; nothing from outside.
-        #expect(got.pods.map(\.name).sorted() == ["inside", "inside"], "\(got.pods.map { "\($0.file): \($0.name)" })")
+        // The file inside, as itself and through both links inside, and the one under .git; nothing
+        // from outside.
+        #expect(got.pods.map(\.name).sorted() == ["ingit", "inside", "inside", "inside"], "\(got.pods.map { "\($0.file): \($0.name)" })")
+        // The decoy is a file of the directory and is read as itself, never as `abs.yaml`.
+        #expect(got.objects.serviceAccounts.map(\.file) == [c + d + "/outside/priv.yaml"], "\(got.objects.serviceAccounts.map(\.file))")
         let rejected = Set(got.rejected.map { PathText.lastComponent($0.location.path) })
         #expect(rejected == ["abs.yaml", "up.yaml", "zero.yaml", "loop.yaml", "outdir.yaml", "fifo.yaml"], "\(got.rejected)")
         #expect(got.rejected.allSatisfy { $0.message.contains("not read") }, "\(got.rejected)")
@@ -43,7 +57,8 @@ import TestSupport
         let r = try runProcess(provenantBinary, ["policy", "check", c])
         #expect(r.code == 2, "\(r.out)\(r.err)")
         #expect(r.out.contains("Pod/inside") && !r.out.contains("outsider") && !r.err.contains("outsider"), "\(r.out)\(r.err)")
-        #expect(r.err.contains("abs.yaml: a symbolic link to no file inside"), "\(r.err)")
+        #expect(r.err.contains("abs.yaml: a symbolic link out of "), "\(r.err)")
+        #expect(r.err.contains("fifo.yaml: not a regular file; not read"), "\(r.err)")
     }
 
     /// A kustomization resource that is a link out of the checked path renders files the walk never
@@ -53,6 +68,9 @@ import TestSupport
         try FileManager.default.createSymbolicLink(atPath: c + "/rel", withDestinationPath: "../outside")
         try FileManager.default.createSymbolicLink(atPath: c + "/abs", withDestinationPath: d + "/outside")
         try "resources:\n- inner\n- rel\n- abs\n".write(toFile: c + "/kustomization.yaml", atomically: true, encoding: .utf8)
+        // A resource that is the checked directory itself is inside it (helper-204: it was "not found").
+        try FileManager.default.createDirectory(atPath: c + "/prod", withIntermediateDirectories: true)
+        try "resources:\n- ..\n".write(toFile: c + "/prod/kustomization.yaml", atomically: true, encoding: .utf8)
         let found = try Workloads.collect([c]).notChecked.map(\.found)
         #expect(found.count == 2, "\(found)")
         #expect(found.contains { $0.contains("entry rel is") } && found.contains { $0.contains("entry abs is") }, "\(found)")

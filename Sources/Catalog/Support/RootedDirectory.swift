@@ -79,9 +79,22 @@ public struct RootedDirectory: Sendable {
     /// reader: one lookup is held to `maxResolveSteps`, and this holds many (a copyright file per
     /// package behind a `usr/share/doc` of long link chains) to a bound.
     public let linkNames: LinkNameBudget
+    /// Set when the root is a directory of this host rather than a filesystem image (a directory of
+    /// manifests that `kubectl apply` reads): the root's real path. An absolute link target is then a
+    /// host path, followed only when it lies under this one, and from the root; any other is
+    /// `outsideRoot`. Read from the root instead, it named a decoy inside the directory while the
+    /// host's tools follow the link out (found by helper-204).
+    public let hostRoot: String?
 
     public init(root: String, budget: ReadBudget? = nil, linkNames: LinkNameBudget = LinkNameBudget()) {
-        self.root = root; self.budget = budget; self.linkNames = linkNames
+        self.root = root; self.budget = budget; self.linkNames = linkNames; hostRoot = nil
+    }
+
+    /// A reader of `root` as a directory of this host, whose absolute links are host paths; nil when
+    /// the root's real path cannot be found.
+    public init?(hostDirectory root: String) {
+        guard let real = PathText.real(root) else { return nil }
+        self.root = root; budget = nil; linkNames = LinkNameBudget(); hostRoot = real
     }
 
     /// The bytes of the regular file at `path`, refusing files larger than `limit`.
@@ -326,9 +339,16 @@ public struct RootedDirectory: Sendable {
             if links > Self.maxLinks { throw .tooManyLinks(path) }
             // Once the scan's budget is spent, no lookup goes through another link.
             if linkNames.isSpent { throw .linkBudgetSpent(path, names: linkNames.total) }
-            let targetNames = PathText.components(target)
+            var targetNames = PathText.components(target)
             if target.hasPrefix("/") {
-                // Absolute targets resolve from the root, never from the host's `/`.
+                // Absolute targets resolve from the root, never from the host's `/`: in an image the
+                // root is `/`; on a host directory the target must name a path under the root's.
+                if let hostRoot {
+                    let rootNames = PathText.components(hostRoot)
+                    // Compared as bytes: names a filesystem holds apart (é and e + U+0301) stay apart.
+                    guard targetNames.count >= rootNames.count, zip(rootNames, targetNames).allSatisfy({ $0.utf8.elementsEqual($1.utf8) }) else { throw .outsideRoot(path) }
+                    targetNames.removeFirst(rootNames.count)
+                }
                 for d in dirs.dropFirst() { close(d) }
                 dirs.removeLast(dirs.count - 1)
                 names.removeAll()
