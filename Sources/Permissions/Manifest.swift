@@ -41,9 +41,20 @@ public struct AgentManifest: Sendable, Equatable {
     public static let maxBytes = 16 << 20
 
     public static func load(_ path: String) throws(InputError) -> AgentManifest {
+        try parse(try text(path), path: path)
+    }
+
+    /// The text of the manifest at `path`, read once within `maxBytes`: a caller that needs both the
+    /// text and the manifest parses this, never a second read of a pipe the first drained.
+    public static func text(_ path: String) throws(InputError) -> String {
         guard let text = String(validating: try NamedInputFile.read(path, limit: maxBytes, what: "manifest"), as: UTF8.self) else {
             throw InputError("cannot read manifest: not UTF-8 text", at: Location(path))
         }
+        return text
+    }
+
+    /// The manifest `text` holds; `path` names it in errors.
+    public static func parse(_ text: String, path: String) throws(InputError) -> AgentManifest {
         let root: Node
         try YAMLInput.checkEvents(text, path: path)
         do {

@@ -117,14 +117,16 @@ struct PolicyGenerate: ParsableCommand {
         guard PolicyGenerator.isNamespace(namespace) else {
             throw ValidationError("--namespace '\(namespace)' is not a DNS-1123 label (lowercase letters, digits and '-', at most 63 characters)")
         }
-        let m: AgentManifest
-        do { m = try AgentManifest.load(manifest) } catch { CLI.fail("error: \(error)") }
+        // Read once: the proxy's config carries the same text the checks were generated from.
+        let m: AgentManifest, manifestText: String
+        do {
+            manifestText = try AgentManifest.text(manifest)
+            m = try AgentManifest.parse(manifestText, path: manifest)
+        } catch { CLI.fail("error: \(error)") }
         var text: String
         switch self.for {
         case "compose": text = PolicyGenerator.compose(m)
         case "proxy":
-            let manifestText: String
-            do { manifestText = String(decoding: try NamedInputFile.read(manifest, limit: AgentManifest.maxBytes, what: "manifest"), as: UTF8.self) } catch { CLI.fail("error: \(error)") }
             text = PolicyGenerator.kubernetes(m, namespace: namespace, networkPolicy: flavor,
                                               guardSidecar: .init(image: guardImage, manifestText: manifestText))
         default: text = PolicyGenerator.kubernetes(m, namespace: namespace, networkPolicy: flavor)

@@ -49,5 +49,9 @@ import TestSupport
         #expect(known.code == 0 && known.out.contains("Known secret") && known.out.contains("app.env.txt:1"), "\(known.code) \(known.out) \(known.err)")
         let manifest = try runProcess("/bin/bash", ["-c", "\(provenantBinary) policy generate --manifest <(printf 'name: agent\\n')"])
         #expect(manifest.code == 0 && manifest.out.contains("agent"), "\(manifest.code) \(manifest.out) \(manifest.err)")
+        // The proxy's config carries the manifest's own text: read once, not read again from a
+        // drained pipe (helper-204: it carried an empty manifest).
+        let proxy = try runProcess("/bin/bash", ["-c", "\(provenantBinary) policy generate --for proxy --manifest <(printf '# marker-7f3\\nname: agent\\n')"])
+        #expect(proxy.code == 0 && proxy.out.contains("# marker-7f3"), "\(proxy.code) \(proxy.out) \(proxy.err)")
     }
 }
