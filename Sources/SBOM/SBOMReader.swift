@@ -89,8 +89,13 @@ public enum SBOMReader {
 
     /// The file's inventory when it is a JSON SBOM, nil when it is anything else.
     public static func readIfSBOM(_ path: String) throws(InputError) -> Inventory? {
-        // A regular file is peeked at first, so a large file of another kind is never read whole here.
-        if let head = regularFileHead(path), head.first(where: { !$0.isWhitespace }).map({ $0 != UInt8(ascii: "{") }) ?? false { return nil }
+        // A regular file is peeked at first, so a large file of another kind is never read whole
+        // here, and one that cannot be read is left to the catalog, as before. A pipe is opened once.
+        var st = stat()
+        guard stat(path, &st) == 0 else { return nil }
+        if st.st_mode & S_IFMT == S_IFREG {
+            guard let head = regularFileHead(path), head.first(where: { !$0.isWhitespace }).map({ $0 == UInt8(ascii: "{") }) ?? true else { return nil }
+        }
         let data = Data(try NamedInputFile.read(path, limit: maxBytes, what: "SBOM"))
         guard data.first(where: { !$0.isWhitespace }) == UInt8(ascii: "{") else { return nil }
         let json: JSONValue
@@ -109,7 +114,8 @@ public enum SBOMReader {
     /// The largest SBOM read: an image's, with a component for every file, is a few hundred MiB.
     public static let maxBytes = 2 << 30
 
-    /// The first 64 KiB of `path` when it is a regular file; nil for anything else or what cannot be read.
+    /// The first 64 KiB of `path` when it is a regular file; nil for anything else or what cannot be
+    /// read. Opened without blocking, so a regular file swapped for a FIFO is not waited on.
     static func regularFileHead(_ path: String) -> [UInt8]? {
         let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else { return nil }
