@@ -16,10 +16,12 @@ import Darwin
 /// - A directory, a socket or a block device is refused.
 public enum NamedInputFile {
     /// `what` names the file in errors ("VEX document", "key"); the path is redacted there.
-    public static func read(_ path: String, limit: Int, what: String = "file") throws(InputError) -> [UInt8] {
+    /// `regularOnly`: a file read a second time, which must still be the regular file it was, is
+    /// opened without blocking and refused when it is anything else.
+    public static func read(_ path: String, limit: Int, what: String = "file", regularOnly: Bool = false) throws(InputError) -> [UInt8] {
         func fail(_ why: String) -> InputError { InputError("cannot read \(what): \(why)", at: Location(Redactor.redact(path))) }
         var fd: Int32
-        repeat { fd = open(path, O_RDONLY | O_CLOEXEC) } while fd < 0 && errno == EINTR
+        repeat { fd = open(path, O_RDONLY | O_CLOEXEC | (regularOnly ? O_NONBLOCK : 0)) } while fd < 0 && errno == EINTR
         guard fd >= 0 else { throw fail(errorText()) }
         defer { close(fd) }
         var st = stat()
@@ -30,7 +32,7 @@ public enum NamedInputFile {
             // A size read from the filesystem is checked before it sizes a buffer.
             guard st.st_size >= 0, st.st_size <= Int64(limit) else { throw fail("\(st.st_size) bytes, over the \(describe(limit)) this file may have") }
         case S_IFIFO, S_IFCHR:
-            break
+            if regularOnly { throw fail("no longer a regular file") }
         case S_IFDIR:
             throw fail("a directory, not a file")
         default:

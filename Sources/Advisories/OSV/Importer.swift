@@ -78,7 +78,8 @@ public enum AdvisoryImporter {
                 let (ok, yaml) = isRecordName(r)
                 guard ok else { continue }
                 let data: Data
-                do { data = Data(try NamedInputFile.read(full, limit: maxRecordBytes, what: "advisory record")) } catch {
+                // Listed by the walk as a regular file: read as one, never waiting on what replaced it.
+                do { data = Data(try NamedInputFile.read(full, limit: maxRecordBytes, what: "advisory record", regularOnly: true)) } catch {
                     loaded.skipped.append(Diagnostic(Location(full), error.message))
                     continue
                 }

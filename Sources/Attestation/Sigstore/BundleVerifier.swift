@@ -27,10 +27,17 @@ public struct ArtifactFile: Sendable {
     public let sha256: SHA256Digest
     public let sha384: SHA384Digest
     public let sha512: SHA512Digest
+    /// Whether the artifact was a regular file when digested: only such a file can be read again
+    /// for a signature over its bytes (a pipe is drained, a device gives other bytes).
+    public let isRegularFile: Bool
+    /// The largest artifact read whole, for an Ed25519 or RSA signature over its bytes.
+    public static let maxSignedBytes = 4 << 30
 
     public init(path: String) throws(InputError) {
         guard let h = FileHandle(forReadingAtPath: path) else { throw InputError("cannot read file", at: Location(path)) }
         defer { try? h.close() }
+        var st = stat()
+        isRegularFile = fstat(h.fileDescriptor, &st) == 0 && st.st_mode & S_IFMT == S_IFREG
         var a = SHA256(), b = SHA384(), c = SHA512()
         while true {
             let chunk: Data
@@ -417,13 +424,17 @@ public struct ContentSignature: BundlePolicy {
                 if let byDigest = key.verifies(sig, overDigestsOf: file) {
                     verified = byDigest
                 } else {
-                    guard let bytes = FileManager.default.contents(atPath: file.path) else { throw fail(name, "cannot read the artifact again to check its signature") }
+                    guard file.isRegularFile else { throw fail(name, "an Ed25519 or RSA signature is checked over the artifact's bytes, read a second time, and the artifact is not a regular file; give it as one") }
+                    let bytes: [UInt8]
+                    do { bytes = try NamedInputFile.read(file.path, limit: ArtifactFile.maxSignedBytes, what: "the artifact again", regularOnly: true) } catch {
+                        throw fail(name, error.description)
+                    }
                     // The bytes signed must be the bytes digested: a file replaced (or a pipe drained)
                     // between the two reads is not verified.
                     guard Data(SHA256.hash(data: bytes)) == Data(file.sha256) else {
                         throw fail(name, "the artifact changed between the digest and the signature check; nothing is verified")
                     }
-                    verified = key.verifies(sig, over: bytes)
+                    verified = key.verifies(sig, over: Data(bytes))
                 }
             } else {
                 verified = key.verifies(sig, over: data!)

@@ -69,7 +69,8 @@ public struct GitHistory {
         if lstat(root + "/.git", &st) == 0 {
             if st.st_mode & S_IFMT == S_IFREG {
                 // A worktree's or submodule's `gitdir: PATH`.
-                // Read as the regular file it was seen to be, and never past a gitdir line's length.
+                // Read only while a regular file (a FIFO or device put in its place is refused, not
+                // waited on) and within a bound far past a gitdir line's length.
                 guard let bytes = try? InputFile.read(root + "/.git", limit: 64 << 10), let text = String(validating: bytes, as: UTF8.self),
                       text.hasPrefix("gitdir:") else {
                     throw InputError("--git: \(shown)/.git is a file that names no git directory")
