@@ -74,6 +74,7 @@ enum PermissionTargets {
         guard let input = try? Workloads.collect([path]) else { return }
         var findings: [PolicyFinding] = []
         for c in input.objects.compose { findings += RuntimeConfigs.compose(c.node, file: c.file) }
+        for f in input.ociConfigs { findings += (try? RuntimeConfigs.ociConfig(f, bytes: input.ociConfigBytes[f], manifest: manifest)) ?? [] }
         for pod in input.pods {
             for level in PodSecurity.Level.allCases { findings += PodSecurity.check(pod, level: level) }
             findings += Hygiene.check(pod) + ClaimedHostPaths.check(pod, objects: input.objects, manifest: manifest)
