@@ -39,13 +39,14 @@ import TestSupport
         // `kubectl apply -R` applies too.
         let real = try #require(PathText.real(c))
         try fm.createSymbolicLink(atPath: c + "/absin.yaml", withDestinationPath: real + "/inner/real.yaml")
+        try fm.createSymbolicLink(atPath: c + "/absdot.yaml", withDestinationPath: real + "/./inner/./real.yaml")
         try fm.createDirectory(atPath: c + "/.git", withIntermediateDirectories: true)
         try Self.pod.replacingOccurrences(of: "NAME", with: "ingit").write(toFile: c + "/.git/priv.yaml", atomically: true, encoding: .utf8)
 
         let got = try Workloads.collect([c])
         // The file inside, as itself and through both links inside, and the one under .git; nothing
         // from outside.
-        #expect(got.pods.map(\.name).sorted() == ["ingit", "inside", "inside", "inside"], "\(got.pods.map { "\($0.file): \($0.name)" })")
+        #expect(got.pods.map(\.name).sorted() == ["ingit", "inside", "inside", "inside", "inside"], "\(got.pods.map { "\($0.file): \($0.name)" })")
         // The decoy is a file of the directory and is read as itself, never as `abs.yaml`.
         #expect(got.objects.serviceAccounts.map(\.file) == [c + d + "/outside/priv.yaml"], "\(got.objects.serviceAccounts.map(\.file))")
         let rejected = Set(got.rejected.map { PathText.lastComponent($0.location.path) })
@@ -59,6 +60,28 @@ import TestSupport
         #expect(r.out.contains("Pod/inside") && !r.out.contains("outsider") && !r.err.contains("outsider"), "\(r.out)\(r.err)")
         #expect(r.err.contains("abs.yaml: a symbolic link out of "), "\(r.err)")
         #expect(r.err.contains("fifo.yaml: not a regular file; not read"), "\(r.err)")
+    }
+
+    /// A link target that is not UTF-8 reads back with U+FFFD in place of its bad bytes, so it could
+    /// match a directory whose name holds a real U+FFFD: `deploy\xff/priv.yaml`, outside, would read
+    /// the decoy `deploy\u{FFFD}/priv.yaml` inside (helper-205). Such a target is refused.
+    @Test func aTargetThatIsNotUTF8IsNotFollowed() throws {
+        let d = try scratch()
+        let checked = d + "/deploy\u{FFFD}"
+        try FileManager.default.createDirectory(atPath: checked, withIntermediateDirectories: true)
+        try "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: decoy}\n".write(toFile: checked + "/priv.yaml", atomically: true, encoding: .utf8)
+        func cString(_ bytes: [UInt8]) -> [CChar] { bytes.map { CChar(bitPattern: $0) } + [0] }
+        let sibling = Array((d + "/deploy").utf8) + [0xFF]
+        #expect(mkdir(cString(sibling), 0o755) == 0)
+        let pod = Self.pod.replacingOccurrences(of: "NAME", with: "outsider")
+        let fd = open(cString(sibling + Array("/priv.yaml".utf8)), O_WRONLY | O_CREAT, 0o644)
+        #expect(fd >= 0 && write(fd, pod, pod.utf8.count) == pod.utf8.count)
+        close(fd)
+        #expect(symlink(cString(sibling + Array("/priv.yaml".utf8)), cString(Array((checked + "/pod.yaml").utf8))) == 0)
+        let got = try Workloads.collect([checked])
+        #expect(got.objects.serviceAccounts.map(\.file) == [checked + "/priv.yaml"], "\(got.objects.serviceAccounts.map(\.file))")
+        #expect(got.rejected.map { PathText.lastComponent($0.location.path) } == ["pod.yaml"], "\(got.rejected)")
+        #expect(got.rejected.first?.message.contains("a symbolic link out of") == true, "\(got.rejected)")
     }
 
     /// A kustomization resource that is a link out of the checked path renders files the walk never

@@ -93,6 +93,8 @@ public struct RootedDirectory: Sendable {
     /// A reader of `root` as a directory of this host, whose absolute links are host paths; nil when
     /// the root's real path cannot be found.
     public init?(hostDirectory root: String) {
+        // A real path that is not UTF-8 reads back repaired (U+FFFD); no target it could then match
+        // is followed, as a target holding U+FFFD is refused.
         guard let real = PathText.real(root) else { return nil }
         self.root = root; budget = nil; linkNames = LinkNameBudget(); hostRoot = real
     }
@@ -340,10 +342,15 @@ public struct RootedDirectory: Sendable {
             // Once the scan's budget is spent, no lookup goes through another link.
             if linkNames.isSpent { throw .linkBudgetSpent(path, names: linkNames.total) }
             var targetNames = PathText.components(target)
+            // On a host directory a target is read back repaired when it is not UTF-8: `deploy\xff`
+            // and `deploy\u{FFFD}` would be one name here and two to the kernel (helper-205).
+            if hostRoot != nil, target.unicodeScalars.contains("\u{FFFD}") { throw .outsideRoot(path) }
             if target.hasPrefix("/") {
                 // Absolute targets resolve from the root, never from the host's `/`: in an image the
                 // root is `/`; on a host directory the target must name a path under the root's.
                 if let hostRoot {
+                    // `.` names nothing, to the kernel as here; `..` is kept and met below.
+                    targetNames.removeAll { $0 == "." }
                     let rootNames = PathText.components(hostRoot)
                     // Compared as bytes: names a filesystem holds apart (é and e + U+0301) stay apart.
                     guard targetNames.count >= rootNames.count, zip(rootNames, targetNames).allSatisfy({ $0.utf8.elementsEqual($1.utf8) }) else { throw .outsideRoot(path) }
