@@ -355,7 +355,7 @@ public enum Workloads {
                 let bytes: [UInt8]
                 if let rel, let directory = listing.directory {
                     do throws(FileAccessError) { bytes = try directory.read(rel, limit: maxFileBytes) } catch {
-                        c.rejected.append(Diagnostic(Location(f), unreadWhy(error, in: p)))
+                        c.rejected.append(Diagnostic(Location(f), unreadWhy(error, in: p, isLink: listing.links.contains(rel))))
                         continue
                     }
                 } else {
@@ -410,15 +410,15 @@ public enum Workloads {
     }
 
     /// Why a file of a checked directory was not read, in that directory's terms.
-    static func unreadWhy(_ error: FileAccessError, in directory: String) -> String {
+    static func unreadWhy(_ error: FileAccessError, in directory: String, isLink: Bool) -> String {
         let shown = Redactor.quote(directory, max: 160)
         switch error {
         case .outsideRoot: return "a symbolic link out of \(shown); not read"
-        case .notFound: return "a symbolic link to nothing in \(shown); not read"
+        case .notFound: return isLink ? "a symbolic link to nothing in \(shown); not read" : "gone since the walk listed it; not read"
         case .notRegularFile: return "not a regular file; not read"
         case .tooLarge(_, let size, let limit): return "\(size) bytes, over the \(limit >> 20) MiB a manifest may have; not read"
         case .tooManyLinks: return "goes through too many symbolic links; not read"
-        case .unreadable(_, let reason): return "cannot be read: \(reason)"
+        case .unreadable(_, let reason): return "cannot be read (\(reason)); not read"
         case .overBudget, .linkBudgetSpent: return "not read: \(error)"
         }
     }
@@ -557,6 +557,12 @@ public enum Workloads {
             return Listing(unread: [Diagnostic(Location(path), "cannot resolve the directory's real path; nothing in it read")])
         }
         let index = FileIndex(root: path, skippingGitDirectories: false)
+        // At `/` the walk leaves out /proc, /sys, /dev, /run and /tmp: said, as what they hold is not
+        // checked (helper-205).
+        let skipped = (path as NSString).standardizingPath == "/"
+            ? FileIndex.skippedAtFilesystemRoot.sorted().filter { FileManager.default.fileExists(atPath: "/" + $0) }.map {
+                Diagnostic(Location("/" + $0), "not walked (the host's \($0)); manifests in it are not checked")
+            } : []
         func isManifest(_ rel: String) -> Bool { rel.hasSuffix(".yaml") || rel.hasSuffix(".yml") || rel.hasSuffix(".json") }
         func shown(_ rel: String) -> String { path.hasSuffix("/") ? path + rel : path + "/" + rel }
         var listing = Listing(directory: directory)
@@ -570,7 +576,7 @@ public enum Workloads {
             .sorted(by: PathKey.byBytes).map { (shown($0), $0) }
         listing.unread = index.specials.filter(isManifest).sorted(by: PathKey.byBytes).map {
             Diagnostic(Location(shown($0)), "not a regular file; not read")
-        } + index.diagnostics.map { Diagnostic(Location($0.location.path == "." ? path : shown($0.location.path)), $0.message) }
+        } + index.diagnostics.map { Diagnostic(Location($0.location.path == "." ? path : shown($0.location.path)), $0.message) } + skipped
         return listing
     }
 }

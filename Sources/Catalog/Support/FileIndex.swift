@@ -30,6 +30,8 @@ public struct FileIndex: Sendable {
     public private(set) var excludes: [Glob] = []
     /// The root-scoped reader every extractor reads through.
     public let source: any FileSource
+    /// The host's pseudo-filesystems and scratch directories, not walked when the root is `/`.
+    public static let skippedAtFilesystemRoot: Set<String> = ["proc", "sys", "dev", "run", "tmp"]
     /// Directories deeper than this are not walked (and said so).
     public static let maxDepth = 256
     /// Bytes a scan reads whole before it refuses more: eight files at the one-file limit.
@@ -138,7 +140,7 @@ public struct FileIndex: Sendable {
                         }
                         continue
                     }
-                    if isFilesystemRoot && rel.isEmpty && ["proc", "sys", "dev", "run", "tmp"].contains(name) { continue }
+                    if isFilesystemRoot && rel.isEmpty && Self.skippedAtFilesystemRoot.contains(name) { continue }
                     guard depth < Self.maxDepth else {
                         diagnostics.append(Diagnostic(Location(childRel), "more than \(Self.maxDepth) directories deep; not walked", unscanned: .input))
                         continue
