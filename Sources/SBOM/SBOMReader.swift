@@ -93,10 +93,11 @@ public enum SBOMReader {
         // here, and one that cannot be read is left to the catalog, as before. A pipe is opened once.
         var st = stat()
         guard stat(path, &st) == 0 else { return nil }
-        if st.st_mode & S_IFMT == S_IFREG {
+        let isRegular = st.st_mode & S_IFMT == S_IFREG
+        if isRegular {
             guard let head = regularFileHead(path), head.first(where: { !$0.isWhitespace }).map({ $0 == UInt8(ascii: "{") }) ?? true else { return nil }
         }
-        let data = Data(try NamedInputFile.read(path, limit: maxBytes, what: "SBOM"))
+        let data = Data(try NamedInputFile.read(path, limit: maxBytes, what: "SBOM", regularOnly: isRegular))
         guard data.first(where: { !$0.isWhitespace }) == UInt8(ascii: "{") else { return nil }
         let json: JSONValue
         do { json = try JSONParser.parse(data) } catch {

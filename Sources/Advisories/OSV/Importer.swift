@@ -72,7 +72,7 @@ public enum AdvisoryImporter {
                 let full = path + "/" + r
                 if r.lowercased().hasSuffix(".zip") {
                     add(batch, to: &loaded); batch = []; held = 0
-                    try collect(full, into: &loaded)
+                    try readZip(full, into: &loaded, regularOnly: true)
                     continue
                 }
                 let (ok, yaml) = isRecordName(r)
@@ -150,8 +150,10 @@ public enum AdvisoryImporter {
     /// An OSV export (`all.zip`), read with the project's own zip reader: every offset and size checked
     /// against the bytes present and inflation budgeted, so a damaged or hostile archive ends with an
     /// error instead of a loop (the general-purpose zip library spun forever on a truncated entry).
-    static func readZip(_ path: String, into loaded: inout Loaded) throws(InputError) {
-        try zipInputs(try NamedInputFile.read(path, limit: maxArchiveBytes, what: "export archive"), origin: path, maxInflated: maxInflatedArchive, into: &loaded)
+    /// `regularOnly`: an archive the directory walk listed as a regular file, read only while it is one.
+    static func readZip(_ path: String, into loaded: inout Loaded, regularOnly: Bool = false) throws(InputError) {
+        try zipInputs(try NamedInputFile.read(path, limit: maxArchiveBytes, what: "export archive", regularOnly: regularOnly),
+                      origin: path, maxInflated: maxInflatedArchive, into: &loaded)
     }
 
     /// The largest record read: real ones are a few KiB, the largest a few hundred.
