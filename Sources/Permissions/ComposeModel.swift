@@ -196,11 +196,16 @@ enum ComposeModel {
     /// listed, so that what it might set is not taken as unset. The file is read through the confined
     /// reader, as a scan reads: a regular file of at most 1 MiB, links resolved inside the compose
     /// file's directory (a FIFO or a link to `/dev/zero` named `.env` would otherwise hold the run);
-    /// one it refuses is `unreadable`, with why.
+    /// one it refuses is `unreadable`, with why. An absolute link is a host path, as compose follows
+    /// it: read only when it leads inside the directory, never as a name under it (a decoy
+    /// `DIR/etc/app.env` stood in for the `/etc/app.env` compose reads).
     static func dotEnv(beside composeFile: String) -> (values: [String: String], unread: [Int], unreadable: String?)? {
         let dir = PathText.parent(composeFile)
+        guard let directory = RootedDirectory(hostDirectory: dir.isEmpty ? "." : dir) else {
+            return ([:], [], "the compose file's directory cannot be resolved")
+        }
         let data: [UInt8]
-        do { data = try RootedDirectory(root: dir.isEmpty ? "." : dir).read(".env", limit: 1 << 20) }
+        do { data = try directory.read(".env", limit: 1 << 20) }
         catch .notFound { return nil }
         catch { return ([:], [], error.description) }
         var values: [String: String] = [:], unread: [Int] = []

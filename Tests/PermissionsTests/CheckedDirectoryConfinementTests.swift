@@ -84,6 +84,29 @@ import TestSupport
         #expect(got.rejected.first?.message.contains("a symbolic link out of") == true, "\(got.rejected)")
     }
 
+    /// A compose project's `.env` that is an absolute link is the host file compose reads. Read as a
+    /// path under the compose file's directory, a decoy there set `PRIV=false` while the real file
+    /// compose interpolates with sets `PRIV=true`. It is NOT CHECKED now; a link inside is read.
+    @Test func aComposeDotEnvLinkedOutIsNotReadAsADecoy() throws {
+        let d = try scratch(), c = d + "/checked"
+        try "services:\n  app:\n    image: x@sha256:\(String(repeating: "0", count: 64))\n    privileged: ${PRIV:-false}\n".write(toFile: c + "/compose.yaml", atomically: true, encoding: .utf8)
+        try "PRIV=true\n".write(toFile: d + "/outside/real.env", atomically: true, encoding: .utf8)
+        try FileManager.default.createDirectory(atPath: c + d + "/outside", withIntermediateDirectories: true)
+        try "PRIV=false\n".write(toFile: c + d + "/outside/real.env", atomically: true, encoding: .utf8)
+        try FileManager.default.createSymbolicLink(atPath: c + "/.env", withDestinationPath: d + "/outside/real.env")
+        func rules() throws -> [String] {
+            try Workloads.collect([c + "/compose.yaml"]).objects.compose.flatMap { RuntimeConfigs.compose($0.node, file: $0.file) }.map(\.rule)
+        }
+        let outside = try rules()
+        #expect(outside.contains("compose:not-checked") && !outside.contains("pss:privileged"), "\(outside)")
+        // A link to a file inside the directory, even spelled absolute, is read.
+        try FileManager.default.removeItem(atPath: c + "/.env")
+        try "PRIV=true\n".write(toFile: c + "/in.env", atomically: true, encoding: .utf8)
+        try FileManager.default.createSymbolicLink(atPath: c + "/.env", withDestinationPath: try #require(PathText.real(c)) + "/in.env")
+        let inside = try rules()
+        #expect(inside.contains("pss:privileged") && !inside.contains("compose:not-checked"), "\(inside)")
+    }
+
     /// A kustomization resource that is a link out of the checked path renders files the walk never
     /// read: NOT CHECKED, whether the link is absolute or relative (the relative one passed before).
     @Test func aKustomizationResourceLinkedOutIsNotChecked() throws {
