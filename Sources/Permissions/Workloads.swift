@@ -249,6 +249,8 @@ public enum Workloads {
         var isDir: ObjCBool = false
         let top = root.flatMap { FileManager.default.fileExists(atPath: $0, isDirectory: &isDir) && isDir.boolValue ? ($0 as NSString).standardizingPath : nil }
         var out: [PolicyFinding] = []
+        // One reader for every entry: its real path is resolved once.
+        let directory = top.flatMap { RootedDirectory(hostDirectory: $0) }
         for key in ["resources", "bases", "components"] {
             for entry in doc[key]?.sequence ?? [] {
                 guard let written = entry.string else { continue }
@@ -260,7 +262,7 @@ public enum Workloads {
                 var found = false
                 if !remote, inside, let top {
                     let rel = resolved == top ? "" : String(resolved.dropFirst(top.hasSuffix("/") ? top.count : top.count + 1))
-                    if rel.isEmpty { found = true } else if let directory = RootedDirectory(hostDirectory: top) {
+                    if rel.isEmpty { found = true } else if let directory {
                         do throws(FileAccessError) { _ = try directory.lookUp(rel); found = true } catch {
                             if case .outsideRoot = error { inside = false }
                         }
@@ -559,10 +561,7 @@ public enum Workloads {
         let index = FileIndex(root: path, skippingGitDirectories: false)
         // At `/` the walk leaves out /proc, /sys, /dev, /run and /tmp: said, as what they hold is not
         // checked (helper-205).
-        let skipped = (path as NSString).standardizingPath == "/"
-            ? FileIndex.skippedAtFilesystemRoot.sorted().filter { FileManager.default.fileExists(atPath: "/" + $0) }.map {
-                Diagnostic(Location("/" + $0), "not walked (the host's \($0)); manifests in it are not checked")
-            } : []
+        let skipped = index.skippedAtRoot.map { Diagnostic(Location("/" + $0), "not walked (the host's \($0)); manifests in it are not checked") }
         func isManifest(_ rel: String) -> Bool { rel.hasSuffix(".yaml") || rel.hasSuffix(".yml") || rel.hasSuffix(".json") }
         func shown(_ rel: String) -> String { path.hasSuffix("/") ? path + rel : path + "/" + rel }
         var listing = Listing(directory: directory)

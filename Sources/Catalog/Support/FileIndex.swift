@@ -21,6 +21,9 @@ public struct FileIndex: Sendable {
     /// Entries that are neither files, directories nor links (FIFOs, sockets, devices), by path: never
     /// read, and said where an extractor reads the name (`addingLinkedPaths`).
     public private(set) var specials: [String] = []
+    /// The directories of `skippedAtFilesystemRoot` the walk left out, when the root is `/`, in name
+    /// order: a caller that must say what went unread (`policy check /`) names them.
+    public private(set) var skippedAtRoot: [String] = []
     /// What the scan's whole-file reads draw from, shared by every copy of this index.
     public let budget: ReadBudget
     /// Files one job of the scan reads for all (shared by every copy of this index).
@@ -140,7 +143,7 @@ public struct FileIndex: Sendable {
                         }
                         continue
                     }
-                    if isFilesystemRoot && rel.isEmpty && Self.skippedAtFilesystemRoot.contains(name) { continue }
+                    if isFilesystemRoot && rel.isEmpty && Self.skippedAtFilesystemRoot.contains(name) { skippedAtRoot.append(name); continue }
                     guard depth < Self.maxDepth else {
                         diagnostics.append(Diagnostic(Location(childRel), "more than \(Self.maxDepth) directories deep; not walked", unscanned: .input))
                         continue
