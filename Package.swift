@@ -135,7 +135,7 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "AttestationTests", dependencies: ["Attestation", "ProvenantCore", "TestSupport",
                                                      .product(name: "X509", package: "swift-certificates"), .product(name: "SwiftASN1", package: "swift-asn1"),
-                                                     .product(name: "Crypto", package: "swift-crypto")],
+                                                     .product(name: "Crypto", package: "swift-crypto"), .product(name: "_CryptoExtras", package: "swift-crypto")],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "PermissionsTests", dependencies: ["Permissions", "Catalog", "ProvenantCore", "TestSupport", .product(name: "Yams", package: "Yams")],
                     resources: [.copy("Fixtures")]),

@@ -30,7 +30,7 @@ public struct ArtifactFile: Sendable {
     /// Whether the artifact was a regular file when digested: only such a file can be read again
     /// for a signature over its bytes (a pipe is drained, a device gives other bytes).
     public let isRegularFile: Bool
-    /// The largest artifact read whole, for an Ed25519 or RSA signature over its bytes.
+    /// The largest artifact read whole, for an Ed25519 signature over its bytes.
     public static let maxSignedBytes = 4 << 30
 
     public init(path: String) throws(InputError) {
@@ -420,11 +420,11 @@ public struct ContentSignature: BundlePolicy {
             }
             let verified: Bool
             if let file {
-                // ECDSA signs a digest, which the stream gave; Ed25519 and RSA are checked over the bytes.
+                // ECDSA and RSA sign a digest, which the stream gave; Ed25519 is checked over the bytes.
                 if let byDigest = key.verifies(sig, overDigestsOf: file) {
                     verified = byDigest
                 } else {
-                    guard file.isRegularFile else { throw fail(name, "an Ed25519 or RSA signature is checked over the artifact's bytes, read a second time, and the artifact is not a regular file; give it as one") }
+                    guard file.isRegularFile else { throw fail(name, "an Ed25519 signature is checked over the artifact's bytes, read a second time, and the artifact is not a regular file; give it as one") }
                     let bytes: [UInt8]
                     do { bytes = try NamedInputFile.read(file.path, limit: ArtifactFile.maxSignedBytes, what: "the artifact again", regularOnly: true) } catch {
                         throw fail(name, error.description)
@@ -434,7 +434,7 @@ public struct ContentSignature: BundlePolicy {
                     guard Data(SHA256.hash(data: bytes)) == Data(file.sha256) else {
                         throw fail(name, "the artifact changed between the digest and the signature check; nothing is verified")
                     }
-                    verified = key.verifies(sig, over: Data(bytes))
+                    verified = key.verifies(sig, over: bytes)
                 }
             } else {
                 verified = key.verifies(sig, over: data!)

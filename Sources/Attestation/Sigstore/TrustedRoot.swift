@@ -1,4 +1,5 @@
 @preconcurrency import Crypto
+import _CryptoExtras
 import Foundation
 import ProvenantCore
 import SwiftASN1
@@ -105,9 +106,13 @@ extension Certificate.PublicKey {
         return isValidSignature(signature, for: message, signatureAlgorithm: alg)
     }
 
-    /// Verifies `signature` over a streamed file by the digest this key type signs (ECDSA, as in
-    /// `verifies(_:over:)`); nil for a key type that signs the message itself (Ed25519, RSA here).
+    /// Verifies `signature` over a streamed file by the digest this key type signs (ECDSA, and RSA
+    /// with PKCS #1 v1.5 over SHA-256, as in `verifies(_:over:)`); nil for Ed25519, which signs the
+    /// message itself and so needs the artifact's bytes.
     func verifies(_ signature: Data, overDigestsOf f: ArtifactFile) -> Bool? {
+        if let k = _RSA.Signing.PublicKey(self) {
+            return k.isValidSignature(_RSA.Signing.RSASignature(rawRepresentation: signature), for: f.sha256, padding: .insecurePKCS1v1_5)
+        }
         if let k = P256.Signing.PublicKey(self) {
             return (try? P256.Signing.ECDSASignature(derRepresentation: signature)).map { k.isValidSignature($0, for: f.sha256) } ?? false
         }
