@@ -17,7 +17,7 @@ public enum DriftInput {
 
     /// The file's bytes, read once, for a caller that also verifies them (`--baseline-attestation`).
     public static func bytes(_ path: String) throws(InputError) -> [UInt8] {
-        do { return try InputFile.read(path, limit: maxDocumentBytes) } catch { throw InputError("cannot read: \(error)", at: Location(path)) }
+        try NamedInputFile.read(path, limit: maxDocumentBytes, what: "the inventory", regularOnly: true)
     }
 
     /// The inventory `bytes` (read from `path`, named in messages) hold, as `read(_:)`.

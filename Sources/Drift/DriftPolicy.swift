@@ -35,10 +35,7 @@ public struct DriftPolicy: Sendable {
     public init(rules: [Rule], path: String = "policy") { self.rules = rules; self.path = path }
 
     public static func load(_ path: String) throws(InputError) -> DriftPolicy {
-        let bytes: [UInt8]
-        do { bytes = try InputFile.read(path, limit: 4 << 20) } catch {
-            throw InputError("cannot read the policy: \(error)", at: Location(path))
-        }
+        let bytes = try NamedInputFile.read(path, limit: 4 << 20, what: "the policy", regularOnly: true)
         return try parse(String(decoding: bytes, as: UTF8.self), path: path)
     }
 

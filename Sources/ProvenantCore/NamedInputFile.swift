@@ -16,14 +16,21 @@ import Darwin
 /// - A directory, a socket or a block device is refused.
 public enum NamedInputFile {
     /// `what` names the file in errors ("VEX document", "key"); the path is redacted there.
-    /// `regularOnly`: a file read a second time, which must still be the regular file it was, is
-    /// opened without blocking and refused when it is anything else.
+    /// `regularOnly`: the file must be a regular file (a config the run looks up itself, or a file
+    /// read a second time, which must still be the regular file it was); it is opened without
+    /// blocking, so a FIFO in its place is refused instead of hanging the run.
     public static func read(_ path: String, limit: Int, what: String = "file", regularOnly: Bool = false) throws(InputError) -> [UInt8] {
-        func fail(_ why: String) -> InputError { InputError("cannot read \(what): \(why)", at: Location(Redactor.redact(path))) }
         var fd: Int32
         repeat { fd = open(path, O_RDONLY | O_CLOEXEC | (regularOnly ? O_NONBLOCK : 0)) } while fd < 0 && errno == EINTR
-        guard fd >= 0 else { throw fail(errorText()) }
+        guard fd >= 0 else { throw failure(path, what, errorText()) }
         defer { close(fd) }
+        return try read(fd: fd, path: path, limit: limit, what: what, regularOnly: regularOnly)
+    }
+
+    /// Reads the open file `fd` whole, as `read(_:limit:what:regularOnly:)` does; `path` only names
+    /// it in errors. The caller opened it (with `O_NONBLOCK` when `regularOnly`) and closes it.
+    public static func read(fd: Int32, path: String, limit: Int, what: String = "file", regularOnly: Bool = false) throws(InputError) -> [UInt8] {
+        func fail(_ why: String) -> InputError { failure(path, what, why) }
         var st = stat()
         guard fstat(fd, &st) == 0 else { throw fail(errorText()) }
         let kind = st.st_mode & S_IFMT
@@ -32,7 +39,7 @@ public enum NamedInputFile {
             // A size read from the filesystem is checked before it sizes a buffer.
             guard st.st_size >= 0, st.st_size <= Int64(limit) else { throw fail("\(st.st_size) bytes, over the \(describe(limit)) this file may have") }
         case S_IFIFO, S_IFCHR:
-            if regularOnly { throw fail("no longer a regular file") }
+            if regularOnly { throw fail("not a regular file") }
         case S_IFDIR:
             throw fail("a directory, not a file")
         default:
@@ -53,6 +60,10 @@ public enum NamedInputFile {
             out.append(contentsOf: chunk[0..<n])
         }
         return out
+    }
+
+    static func failure(_ path: String, _ what: String, _ why: String) -> InputError {
+        path.isEmpty ? InputError("cannot read \(what): \(why)") : InputError("cannot read \(what): \(why)", at: Location(Redactor.redact(path)))
     }
 
     /// `limit` in the largest whole unit: "64 KiB", "16 MiB".

@@ -37,23 +37,15 @@ public struct FleetTrustPolicy: Sendable {
     static let maxTrustedRootBytes = TrustedRoot.maxBytes
 
     public static func load(_ path: String) throws(InputError) -> FleetTrustPolicy {
-        let bytes: [UInt8]
-        do { bytes = try InputFile.read(path, limit: 1 << 20) } catch { throw InputError("cannot read the trust policy: \(error)", at: Location(path)) }
+        let bytes = try NamedInputFile.read(path, limit: 1 << 20, what: "the trust policy", regularOnly: true)
         let text = String(decoding: bytes, as: UTF8.self)
         let dir = (path as NSString).deletingLastPathComponent
         func resolve(_ p: String) -> String { p.hasPrefix("/") || dir.isEmpty ? p : dir + "/" + p }
         func fail(_ message: String, _ node: Node?) -> InputError { InputError(message, at: Location(path, line: node?.mark?.line)) }
         func readBounded(_ file: String, limit: Int, what: String, _ node: Node) throws(InputError) -> [UInt8] {
-            do { return try InputFile.read(file, limit: limit) } catch {
-                let why: String
-                switch error {
-                case .notFound: why = "no such file"
-                case .notRegularFile: why = "not a regular file"
-                case .tooLarge(_, let size, let limit): why = "\(size) bytes, over the \(limit) this file may have"
-                case .unreadable(_, let reason): why = reason
-                default: why = "cannot be read"
-                }
-                throw fail("\(what) '\(Redactor.redact(file))': \(why)", node)
+            // Named by the policy, not the operator: only a regular file, so a FIFO cannot hang the load.
+            do { return try NamedInputFile.read(file, limit: limit, what: "\(what) '\(Redactor.redact(file))'", regularOnly: true) } catch {
+                throw fail(error.message, node)
             }
         }
         // Nesting is bounded before Yams' node builder recurses, and aliases are refused: a policy needs

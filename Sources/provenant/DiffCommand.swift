@@ -72,7 +72,7 @@ struct DiffCommand: AsyncParsableCommand {
         var known: [String] = []
         if let n = names {
             do {
-                let text = String(decoding: try InputFile.read(n, limit: 64 << 20), as: UTF8.self)
+                let text = String(decoding: try NamedInputFile.read(n, limit: 64 << 20, what: "the package names", regularOnly: true), as: UTF8.self)
                 // Package names are short (npm's limit is 214); the index holds a key per character.
                 // The line and the limit are named (found by helper-170: one message for both).
                 for (i, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {

@@ -64,7 +64,7 @@ struct PushCommand: AsyncParsableCommand {
 
     func token() throws -> String {
         if let f = tokenFile {
-            do { return String(decoding: try InputFile.read(f, limit: 4096), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) } catch {
+            do { return String(decoding: try NamedInputFile.read(f, limit: 4096, what: "the token", regularOnly: true), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) } catch {
                 CLI.fail("error: --token-file \(error)")
             }
         }
@@ -77,7 +77,7 @@ struct PushCommand: AsyncParsableCommand {
     func run() async throws {
         let token = try token()
         let body: [UInt8]
-        do { body = try InputFile.read(sbom, limit: 1 << 30) } catch { CLI.fail("error: \(sbom): \(error)") }
+        do { body = try NamedInputFile.read(sbom, limit: 1 << 30, what: "the SBOM", regularOnly: true) } catch { CLI.fail("error: \(error)") }
         let base = server.hasSuffix("/") ? String(server.dropLast()) : server
         // A client of its own: a connection that cannot be made (refused, or a certificate that does not
         // verify) fails at once instead of being retried until the request's deadline, which took 90 s
@@ -114,11 +114,11 @@ struct PushCommand: AsyncParsableCommand {
         // Every file is read before anything is sent, so a bad path stores nothing.
         var attachments: [(String, [UInt8])] = []
         for a in attestation {
-            do { attachments.append((a, try InputFile.read(a, limit: 256 << 20))) } catch { CLI.fail("error: --attestation \(error)") }
+            do { attachments.append((a, try NamedInputFile.read(a, limit: 256 << 20, what: "the attestation", regularOnly: true))) } catch { CLI.fail("error: --attestation \(error)") }
         }
         var policy: [UInt8]?
         if let p = policyResults {
-            do { policy = try InputFile.read(p, limit: 16 << 20) } catch { CLI.fail("error: --policy-results \(error)") }
+            do { policy = try NamedInputFile.read(p, limit: 16 << 20, what: "the policy results", regularOnly: true) } catch { CLI.fail("error: --policy-results \(error)") }
         }
         let release = "/v1/agents/\(agent)/releases/\(version)"
         let (status, text) = try await send(release + (artifactDigest.map { "?artifact=" + $0 } ?? ""), body)

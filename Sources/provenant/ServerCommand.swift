@@ -136,7 +136,7 @@ struct ServerRun: AsyncParsableCommand {
         var hook: FleetWebhook?
         if let webhook, let webhookSecretFile {
             let secret: [UInt8]
-            do { secret = Array(try InputFile.read(webhookSecretFile, limit: 4096)) } catch { CLI.fail("error: --webhook-secret-file: \(error)") }
+            do { secret = try NamedInputFile.read(webhookSecretFile, limit: 4096, what: "the webhook secret", regularOnly: true) } catch { CLI.fail("error: --webhook-secret-file \(error)") }
             let trimmed = Array(String(decoding: secret, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines).utf8)
             guard trimmed.count >= 16 else { CLI.fail("error: --webhook-secret-file: the secret must be at least 16 bytes") }
             hook = FleetWebhook(url: webhook, secret: trimmed, logger: logger)

@@ -246,13 +246,8 @@ public struct RegistryCredentials: Sendable {
     }
 
     private static func readSmallFile(_ fd: Int32, limit: Int) -> ([UInt8], String?) {
-        do { return (try InputFile.read(fd: fd, path: "", limit: limit), nil) } catch {
-            switch error {
-            case .notRegularFile: return ([], "is not a regular file")
-            case .tooLarge: return ([], "is larger than \(limit >> 20) MiB")
-            case .unreadable(_, let reason): return ([], "cannot be read (\(reason))")
-            default: return ([], "cannot be read")
-            }
+        do { return (try NamedInputFile.read(fd: fd, path: "", limit: limit, what: "it", regularOnly: true), nil) } catch {
+            return ([], error.message)
         }
     }
 }

@@ -71,7 +71,7 @@ public struct GitHistory {
                 // A worktree's or submodule's `gitdir: PATH`.
                 // Read only while a regular file (a FIFO or device put in its place is refused, not
                 // waited on) and within a bound far past a gitdir line's length.
-                guard let bytes = try? InputFile.read(root + "/.git", limit: 64 << 10), let text = String(validating: bytes, as: UTF8.self),
+                guard let bytes = try? NamedInputFile.read(root + "/.git", limit: 64 << 10, regularOnly: true), let text = String(validating: bytes, as: UTF8.self),
                       text.hasPrefix("gitdir:") else {
                     throw InputError("--git: \(shown)/.git is a file that names no git directory")
                 }
