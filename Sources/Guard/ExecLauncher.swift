@@ -111,10 +111,13 @@ public enum ExecLauncher {
                                 ".profile", ".node_modules", ".node_libraries", ".gitconfig", ".npmrc", ".yarnrc", ".pip", ".pydistutils.cfg",
                                 ".ssh", ".cargo/config", ".cargo/config.toml", ".m2/settings.xml"]
 
-    /// The entries of a PATH that are absolute and outside every declared write path.
+    /// The entries of a PATH that are absolute and outside every declared write path, compared as the
+    /// kernel resolves them too: `/ws/bin` kept beside a write path `/data/ws` that `/ws` links to let a
+    /// bare command name run a file the agent wrote (found by helper-208).
     static func safePath(_ path: String, write: [String]) -> [String] {
-        path.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
-            .filter { e in e.hasPrefix("/") && !write.contains { Landlock.isWithin(absolute(e), $0) } }
+        let ws = write.flatMap(Landlock.spellings)
+        return path.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+            .filter { e in e.hasPrefix("/") && !Landlock.spellings(absolute(e)).contains { p in ws.contains { Landlock.isWithin(p, $0) } } }
     }
 
     /// The file `command` names: a path (relative to the working directory) when it has a `/`, else the
@@ -513,6 +516,16 @@ public enum ExecLauncher {
             ruleset = r
             audit.confinement = "landlock ABI \(abi)"
             if let n = r.tcpNote { audit.notes.append(n) }
+            // TCP limits asked for (the proxy's port, or the manifest's egress ports) that this kernel
+            // cannot apply: the command could connect anywhere, around the proxy and its leak check,
+            // while the run said it was confined (found by helper-208). As for no Landlock at all, only
+            // --allow-unconfined runs it, and says so.
+            if abi < 4, r.connectPorts != nil {
+                let why = "Landlock ABI \(abi) cannot limit TCP connects (that needs ABI 4, Linux 6.7), so \(request.proxy != nil ? "the command could connect around the proxy" : "the manifest's egress ports are not enforced")"
+                guard request.allowUnconfined else { return refuse("\(why); refusing to run without TCP limits unless --allow-unconfined") }
+                audit.confinement = "landlock ABI \(abi), TCP unconfined by --allow-unconfined"
+                notice("warning: \(why): running WITHOUT TCP LIMITS by --allow-unconfined (file limits still apply)")
+            }
         case .failure(let e):
             let why = "Landlock is not available in this kernel (\(e))"
             guard request.allowUnconfined else { return refuse("\(why); refusing to run unconfined without --allow-unconfined") }

@@ -36,12 +36,19 @@ public struct ExecPolicy: Sendable {
 
     /// The manifest key for `script`. Keys with a `/` are paths and match only a path: an absolute key
     /// the whole path, a relative one its tail; other keys match the basename. A path key wins over a
-    /// basename key, being the more specific declaration.
+    /// basename key, being the more specific declaration, and of several path keys that match, the most
+    /// specific wins: an absolute one, else the one with the most components. The first in name order
+    /// won before, so `deploy/run.sh: [production]` decided for `…/test/deploy/run.sh`, which its own
+    /// key pins to test with a digest (found by helper-208).
     public func key(for script: Script) -> String? {
-        let pathKeys = scripts.keys.filter { $0.contains("/") }.sorted()
-        for k in pathKeys {
-            for p in script.paths where k.hasPrefix("/") ? p == k : p.hasSuffix("/" + k) { return k }
+        var best: (key: String, rank: (Int, Int))?
+        for k in scripts.keys where k.contains("/") {
+            guard script.paths.contains(where: { k.hasPrefix("/") ? $0 == k : $0.hasSuffix("/" + k) }) else { continue }
+            let rank = (k.hasPrefix("/") ? Int.max : k.split(separator: "/").count, k.utf8.count)
+            if let b = best, b.rank > rank || (b.rank == rank && b.key < k) { continue }
+            best = (k, rank)
         }
+        if let best { return best.key }
         return scripts[script.name] != nil && !script.name.contains("/") ? script.name : nil
     }
 

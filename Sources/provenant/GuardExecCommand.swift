@@ -34,7 +34,7 @@ struct GuardExecCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("The egress proxy: sets HTTP(S)_PROXY and limits TCP connects to its port.", valueName: "host:port"))
     var proxy: String?
 
-    @Flag(name: .customLong("allow-unconfined"), help: "Run without Landlock when the kernel lacks it (refused otherwise).")
+    @Flag(name: .customLong("allow-unconfined"), help: "Run without Landlock when the kernel lacks it, or without TCP limits when its Landlock cannot apply them (refused otherwise).")
     var allowUnconfined = false
 
     @Option(name: .long, help: ArgumentHelp("Append a JSON audit record of every decision to FILE ('-': standard error). Default: refusals only, to standard error.", valueName: "file"))

@@ -579,6 +579,28 @@ import TestSupport
         #expect(allowed.code == 0 && allowed.out == "ran\n" && allowed.err.contains("UNCONFINED"), "\(allowed.err)")
     }
 
+    /// A kernel whose Landlock cannot limit TCP (ABI below 4) is refused when the run asks for TCP
+    /// limits (a proxy, egress ports), as no Landlock is; a manifest that allows every port needs none.
+    @Test func tcpLimitsTheKernelCannotApplyAreRefusedUnlessAllowed() throws {
+        let s = try Scratch(manifest: "name: agent\negress:\n  - host: api.example.com\n    ports: [443]\n")
+        defer { s.remove() }
+        let old = ["PROVENANT_GUARD_TEST_LANDLOCK_ABI": "3"]
+        for extra in [["--proxy", "127.0.0.1:3128"], []] {
+            let refused = try s.exec(["--environment", "test"] + extra, ["/bin/echo", "ran"], env: old)
+            #expect(refused.code == 126 && refused.out.isEmpty, "\(extra): \(refused.err)")
+            #expect(refused.err.contains("ABI 3 cannot limit TCP") && refused.err.contains("--allow-unconfined"), "\(refused.err)")
+            let allowed = try s.exec(["--environment", "test", "--allow-unconfined"] + extra, ["/bin/echo", "ran"], env: old)
+            #expect(allowed.code == 0 && allowed.out == "ran\n" && allowed.err.contains("WITHOUT TCP LIMITS"), "\(allowed.err)")
+        }
+        // ABI 4 limits TCP: no refusal, no warning.
+        let four = try s.exec(["--environment", "test", "--proxy", "127.0.0.1:3128"], ["/bin/echo", "ran"], env: ["PROVENANT_GUARD_TEST_LANDLOCK_ABI": "4"])
+        #expect(four.code == 0 && four.out == "ran\n" && !four.err.contains("TCP"), "\(four.err)")
+        let any = try Scratch(manifest: "name: agent\negress:\n  - host: api.example.com\n")
+        defer { any.remove() }
+        let all = try any.exec(["--environment", "test"], ["/bin/echo", "ran"], env: old)
+        #expect(all.code == 0 && all.out == "ran\n", "every port is allowed: nothing to limit; \(all.err)")
+    }
+
     @Test func aMissingCommandExits127AndTheCommandsOwnStatusPassesThrough() throws {
         let s = try Scratch(manifest: "name: agent\n")
         defer { s.remove() }

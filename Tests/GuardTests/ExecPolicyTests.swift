@@ -236,6 +236,37 @@ import Testing
         #expect(p.key(for: .init(name: "cleanup.sh", paths: ["/anywhere/cleanup.sh"])) == "cleanup.sh")
     }
 
+    /// Of two path keys that match, the more specific decides, whatever their names' order.
+    @Test func theMostSpecificPathKeyDecides() {
+        var m = AgentManifest(name: "a")
+        m.scripts = ["deploy/run.sh": ["production"], "test/deploy/run.sh": ["test"], "/repo/x/deploy/run.sh": ["staging"],
+                     "a/b/run.sh": ["production"], "z/b/run.sh": ["test"]]
+        m.scriptDigests = ["test/deploy/run.sh": String(repeating: "0", count: 64)]
+        let p = ExecPolicy(manifest: m)
+        let testScript = ExecPolicy.Script(name: "run.sh", paths: ["/repo/test/deploy/run.sh"], sha256: String(repeating: "1", count: 64))
+        #expect(p.key(for: testScript) == "test/deploy/run.sh")
+        #expect(p.wantsDigest(testScript))
+        let d = p.decide(testScript, in: Self.production)
+        #expect(!d.allowed && d.declaredAs == "test/deploy/run.sh", "\(d)")
+        #expect(p.key(for: .init(name: "run.sh", paths: ["/repo/deploy/run.sh"])) == "deploy/run.sh")
+        #expect(p.key(for: .init(name: "run.sh", paths: ["/repo/x/deploy/run.sh"])) == "/repo/x/deploy/run.sh", "an absolute key is the most specific")
+        // Reached through a link: the path as written and the file it names; the longer key of either.
+        #expect(p.key(for: .init(name: "run.sh", paths: ["/repo/deploy/run.sh", "/repo/test/deploy/run.sh"])) == "test/deploy/run.sh")
+        // Equally specific keys can match only different paths; the choice is stable: the first by name.
+        #expect(p.key(for: .init(name: "run.sh", paths: ["/z/b/run.sh", "/a/b/run.sh"])) == "a/b/run.sh")
+    }
+
+    /// A PATH entry inside a write path is dropped however either is spelled: through a link too.
+    @Test func pathEntriesInsideAWritePathAreDroppedThroughLinks() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("guard-path-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir + "/data/ws/bin", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try FileManager.default.createSymbolicLink(atPath: dir + "/ws", withDestinationPath: dir + "/data/ws")
+        let path = "\(dir)/ws/bin:/usr/bin:\(dir)/data/ws/bin:relative/bin:\(dir)/data"
+        #expect(ExecLauncher.safePath(path, write: [dir + "/data/ws"]) == ["/usr/bin", dir + "/data"])
+        #expect(ExecLauncher.safePath(path, write: [dir + "/ws"]) == ["/usr/bin", dir + "/data"], "the write path given through the link")
+    }
+
     @Test func theEnvironmentComesFromTheOptionTheVariableOrTheLabelsFileElseProduction() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("guard-env-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
