@@ -76,7 +76,10 @@ public enum ExecLauncher {
     /// `--proxy`; else the TCP ports the egress entries declare (and 53 with `dns: true`), unless an entry
     /// declares none, which allows every port. Landlock sees ports, not addresses: the port of the
     /// proxy on any host is reachable, which is why the proxy, not this rule, decides destinations.
-    public static func ruleset(abi: Int, manifest: AgentManifest, executables: [String], proxy: ProxyAddress?) -> Landlock.Ruleset {
+    /// `scripts`: files an interpreter only reads (`bash build.sh`), granted reading, never execute: on
+    /// the script's inode, execute let the command overwrite a script in its write path with a binary and
+    /// run it (found by helper-208).
+    public static func ruleset(abi: Int, manifest: AgentManifest, executables: [String], scripts: [String] = [], proxy: ProxyAddress?) -> Landlock.Ruleset {
         var r = Landlock.Ruleset(abi: abi)
         for p in systemExecutable { r.paths.append(.init(p, Landlock.read | Landlock.execute)) }
         for p in systemRead { r.paths.append(.init(p, Landlock.read)) }
@@ -88,6 +91,7 @@ public enum ExecLauncher {
         for p in manifest.write { r.paths.append(.init(p, Landlock.write)) }
         for p in manifest.secrets.compactMap(\.file) { r.paths.append(.init(p, Landlock.readFile)) }
         for p in executables { r.paths.append(.init(p, Landlock.readFile | Landlock.execute)) }
+        for p in scripts where !executables.contains(p) { r.paths.append(.init(p, Landlock.readFile)) }
         if let proxy {
             r.connectPorts = [proxy.port]
         } else {
@@ -272,6 +276,11 @@ public enum ExecLauncher {
         return b.withUnsafeMutableBytes { pread(fd, $0.baseAddress, 2, 0) } == 2 && b == [0x23, 0x21]
     }
 
+    static func startsWithELF(_ fd: Int32) -> Bool {
+        var b: [UInt8] = [0, 0, 0, 0]
+        return b.withUnsafeMutableBytes { pread(fd, $0.baseAddress, 4, 0) } == 4 && b == [0x7f, 0x45, 0x4c, 0x46]
+    }
+
     static func keepAcrossExec(_ fd: Int32) {
         let flags = fcntl(fd, F_GETFD)
         if flags >= 0 { _ = fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC) }
@@ -377,7 +386,9 @@ public enum ExecLauncher {
         if policy.wantsDigest(script), let fd = scriptFD {
             let interpreted: Bool
             switch reference {
-            case .file(_, let searchPATH): interpreted = !searchPATH || startsWithShebang(fd)
+            // A file found on PATH without `#!` and not a binary is still read by a shell: execvp
+            // retries it with /bin/sh, which read the live file after the hash (found by helper-208).
+            case .file(_, let searchPATH): interpreted = !searchPATH || startsWithShebang(fd) || !startsWithELF(fd)
             case .command: interpreted = startsWithShebang(fd)
             default: interpreted = false
             }
@@ -390,6 +401,12 @@ public enum ExecLauncher {
                 script.sha256 = copy.sha256
             } else {
                 script.sha256 = sha256(fd)
+                if interpreted {
+                    // Said, not silent: the interpreter reads the file itself after this hash.
+                    let said = "\(script.name) is hashed in place, not run from a sealed copy (over \(sealedCopyLimit >> 20) MiB, or the copy failed): a writer could change it between the hash and the interpreter's read"
+                    audit.notes.append(said)
+                    notice("warning: \(Redactor.redact(said))")
+                }
             }
             audit.sha256 = script.sha256
         }
@@ -399,14 +416,14 @@ public enum ExecLauncher {
         audit.reason = decision.reason
 
         // Execute through the descriptors that were checked.
-        var executables = [program]
+        var executables = [program], scripts: [String] = []
         var fds = [program: programFD]
         var execFD = programFD
         if let s = scriptArgument {
             let runFrom = sealed ?? s.fd
             keepAcrossExec(runFrom)
             argv[s.index] = "/proc/self/fd/\(runFrom)"
-            executables.append(s.path)
+            scripts.append(s.path)
             fds[s.path] = s.fd
         } else if let sealed {
             // Do what the kernel does with a `#!` script, on the sealed copy.
@@ -512,7 +529,7 @@ public enum ExecLauncher {
         var ruleset: Landlock.Ruleset?
         switch Landlock.abi() {
         case .success(let abi):
-            let r = Self.ruleset(abi: abi, manifest: request.manifest, executables: executables, proxy: request.proxy)
+            let r = Self.ruleset(abi: abi, manifest: request.manifest, executables: executables, scripts: scripts, proxy: request.proxy)
             ruleset = r
             audit.confinement = "landlock ABI \(abi)"
             if let n = r.tcpNote { audit.notes.append(n) }

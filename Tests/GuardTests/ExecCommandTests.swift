@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TestSupport
+import Permissions
 @testable import Guard
 
 /// `provenant guard exec` end to end: the built binary confines real programs on this kernel
@@ -471,6 +472,16 @@ import TestSupport
         try "name: agent\nscripts:\n  report.sh: {environments: [production], sha256: \(digest)}\n".write(toFile: s.dir + "/m.yaml", atomically: false, encoding: .utf8)
         let r = try s.exec(["--environment", "production"], ["/usr/bin/env", "report.sh"], env: ["PATH": s.dir + ":/usr/bin:/bin"])
         #expect(r.code == 0 && r.out == "/memfd:provenant-script (deleted)\nran\n", "\(r.out) \(r.err)")
+        // Without `#!`, execvp hands the file to /bin/sh, which read the live file after the hash
+        // (found by helper-208): it runs from the sealed copy as well.
+        let bare = "readlink \"$0\"\necho ran\n"
+        try bare.write(toFile: s.dir + "/report.sh", atomically: false, encoding: .utf8)
+        let bfd = open(s.dir + "/report.sh", O_RDONLY)
+        let bareDigest = try #require(ExecLauncher.sha256(bfd))
+        close(bfd)
+        try "name: agent\nscripts:\n  report.sh: {environments: [production], sha256: \(bareDigest)}\n".write(toFile: s.dir + "/m.yaml", atomically: false, encoding: .utf8)
+        let b = try s.exec(["--environment", "production"], ["/usr/bin/env", "report.sh"], env: ["PATH": s.dir + ":/usr/bin:/bin"])
+        #expect(b.code == 0 && b.out == "/memfd:provenant-script (deleted)\nran\n", "\(b.out) \(b.err)")
     }
 
     @Test func theEnvironmentComesFromTheDownwardAPIFile() throws {
@@ -577,6 +588,19 @@ import TestSupport
         #expect(refused.err.contains("Landlock is not available") && refused.err.contains("--allow-unconfined"), "\(refused.err)")
         let allowed = try s.exec(["--environment", "test", "--allow-unconfined"], ["/bin/echo", "ran"], env: ["PROVENANT_GUARD_TEST_NO_LANDLOCK": "1"])
         #expect(allowed.code == 0 && allowed.out == "ran\n" && allowed.err.contains("UNCONFINED"), "\(allowed.err)")
+    }
+
+    /// The script an interpreter reads is granted reading only: with execute on its inode, the command
+    /// overwrote the script in its write path with a binary and ran it (found by helper-208).
+    @Test func theScriptAnInterpreterReadsCannotBeRunAsAProgram() throws {
+        let code = "import os, subprocess, sys\np = sys.argv[1]\ndata = open('/bin/true', 'rb').read()\nwith open(p, 'r+b') as f:\n  f.write(data); f.truncate()\nos.chmod(p, 0o755)\ntry:\n  print('ran', subprocess.run([p]).returncode)\nexcept PermissionError:\n  print('EACCES')\n"
+        let s = try Scratch(manifest: "name: agent\nfilesystem:\n  write: [$DIR/ws]\n", files: ["ws/job.py": code])
+        defer { s.remove() }
+        let r = try s.exec(["--environment", "test"], [Self.python, s.dir + "/ws/job.py", s.dir + "/ws/job.py"])
+        #expect(r.code == 0 && r.out == "EACCES\n", "\(r.out) \(r.err)")
+        let rules = ExecLauncher.ruleset(abi: 7, manifest: AgentManifest(name: "a"), executables: ["/usr/bin/python3"], scripts: ["/ws/job.py"], proxy: nil)
+        #expect(rules.paths.contains(.init("/ws/job.py", Landlock.readFile)))
+        #expect(!rules.paths.contains { $0.path == "/ws/job.py" && $0.access & Landlock.execute != 0 })
     }
 
     /// A kernel whose Landlock cannot limit TCP (ABI below 4) is refused when the run asks for TCP
