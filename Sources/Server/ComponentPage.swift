@@ -27,7 +27,9 @@ struct ComponentPage {
             switch k {
             case "limit": limit = try Self.limit(v)
             case "after":
-                guard !v.isEmpty, v.utf8.count <= 4096, !v.utf8.contains(0) else {
+                // As long as a stored purl may be: a 4,211-byte one ended a page with a `next` this
+                // refused, and the components after it could not be reached (found by helper-207).
+                guard !v.isEmpty, v.utf8.count <= FleetFindingCursor.maxField, !v.utf8.contains(0) else {
                     throw FleetAPIError(.badRequest, field: "after", "after must be the next value of a previous page")
                 }
                 after = String(v)

@@ -161,6 +161,10 @@ public enum FleetSchema {
         DELETE FROM pending_rematch WHERE ecosystem = 'SwiftURL' AND name <> lower(name);
         INSERT INTO pending_rematch (ecosystem, name) SELECT DISTINCT osv_ecosystem, osv_name FROM components WHERE osv_ecosystem = 'SwiftURL' AND osv_name IS NOT NULL ON CONFLICT DO NOTHING;
         """,
+        // Expired sessions and links are deleted at each new one, by this index (found by helper-207).
+        """
+        CREATE INDEX sessions_by_expiry ON sessions (expires_at);
+        """,
     ]
 
     /// The PostgreSQL advisory lock key that serialises advisory imports across replicas ("osvi").

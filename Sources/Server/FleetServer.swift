@@ -181,7 +181,10 @@ public struct FleetServer: Sendable {
                 var release = try await FleetIngest.offPool { try FleetIngest.release(agent: agent, version: version, body: data, artifact: given) }
                 let generation = advisories.currentGeneration
                 let seq = try await advisories.sync()
-                release.findings = try advisories.match(release.components, release.sources)
+                // Matching a large release blocks its thread (the scanner's concurrentPerform): off the
+                // pool, as the parse above, or two pushes held both of its threads (found by helper-207).
+                let (components, sources) = (release.components, release.sources)
+                release.findings = try await FleetIngest.offPool { try advisories.match(components, sources) }
                 switch try await store.addRelease(release) {
                 case .created:
                     // An import ran while this release was matched (here, or on another replica): its
@@ -249,7 +252,10 @@ public struct FleetServer: Sendable {
             // Fail closed: components no advisory could be matched against are listed, so an empty
             // list of findings is never read as "clean" for them.
             try await advisories.sync()
-            return FleetJSON.response(FleetFindingsAnswer(findings: try advisories.live(findings, id: \.id), notChecked: try advisories.notChecked(sources, awaitingRematch: try await store.pendingSources(agent: agent, version: version))))
+            // Up to 250,000 sources looked up: off the pool, as `fleetNotChecked` is (found by helper-207).
+            let pending = try await store.pendingSources(agent: agent, version: version)
+            let notChecked = try await FleetIngest.offPool { try advisories.notChecked(sources, awaitingRematch: pending) }
+            return FleetJSON.response(FleetFindingsAnswer(findings: try advisories.live(findings, id: \.id), notChecked: notChecked))
         }
         router.post("/v1/agents/:agent/releases/:version/attestations") { request, context in
             try Self.refuseParameters(request)

@@ -79,7 +79,9 @@ public protocol FleetStore: Sendable {
     /// Every deployment with its release's provenance, by environment, agent and cluster.
     func deployments() async throws -> [DeploymentRow]
     /// Stores a browser session or one-time sign-in link (`kind` `session` or `link`).
-    func createSession(hash: String, kind: String, tokenHash: String, expiresAt: String) async throws
+    /// Rows expired by `now` are deleted first: a read-token holder posting the sign-in form in a loop
+    /// added rows nothing removed unless a sign-in link happened to be used (found by helper-207).
+    func createSession(hash: String, kind: String, tokenHash: String, expiresAt: String, now: String) async throws
     /// The token hash a link was made for, deleting the link (it is used once); nil when unknown or expired.
     func consumeLink(hash: String, now: String) async throws -> String?
     /// The scope and token hash a session acts for; nil when unknown, expired, or its token is gone.

@@ -97,7 +97,7 @@ enum FleetWeb {
     /// A new session for the token with `tokenHash`: its cookie, and a redirect to `next`.
     static func startSession(_ store: any FleetStore, tokenHash: String, next: String, secure: Bool) async throws -> Response {
         let secret = TokenHash.generate()
-        try await store.createSession(hash: TokenHash.hash(secret), kind: "session", tokenHash: tokenHash, expiresAt: timestamp(sessionLifetime))
+        try await store.createSession(hash: TokenHash.hash(secret), kind: "session", tokenHash: tokenHash, expiresAt: timestamp(sessionLifetime), now: FleetClock.now())
         let cookie = "\(cookieName)=\(secret); Path=/; HttpOnly; SameSite=Strict; Max-Age=\(Int(sessionLifetime))" + (secure ? "; Secure" : "")
         return Response(status: .seeOther, headers: [.location: next, .setCookie: cookie, .cacheControl: "no-store", FleetWeb.referrerPolicy: referrerValue])
     }
@@ -136,7 +136,9 @@ enum FleetWeb {
                 return html(FleetPages.notFound("No such release."), status: .notFound)
             }
             try await advisories.sync()
-            return html(FleetPages.release(.init(summary: summary, components: components, findings: try advisories.live(findings, id: \.id), notChecked: try advisories.notChecked(sources, awaitingRematch: try await store.pendingSources(agent: agent, version: version)),
+            let pending = try await store.pendingSources(agent: agent, version: version)
+            let notChecked = try await FleetIngest.offPool { try advisories.notChecked(sources, awaitingRematch: pending) }
+            return html(FleetPages.release(.init(summary: summary, components: components, findings: try advisories.live(findings, id: \.id), notChecked: notChecked,
                                                  attestations: attestations, policy: policy)))
         }
         router.get("/ui/vulnerabilities/:id") { _, context in
@@ -181,7 +183,7 @@ enum FleetWeb {
             guard let tokenHash = context.tokenHash else { throw FleetAPIError.unauthorized("a bearer token is required") }
             let secret = TokenHash.generate()
             let expires = timestamp(linkLifetime)
-            try await store.createSession(hash: TokenHash.hash(secret), kind: "link", tokenHash: tokenHash, expiresAt: expires)
+            try await store.createSession(hash: TokenHash.hash(secret), kind: "link", tokenHash: tokenHash, expiresAt: expires, now: FleetClock.now())
             return FleetJSON.response(["link": "/session/" + secret, "expiresAt": expires], status: .created)
         }
         router.get("/session/:link") { request, context in

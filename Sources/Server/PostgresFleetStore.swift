@@ -671,9 +671,10 @@ public final class PostgresFleetStore: FleetStore {
         }
     }
 
-    public func createSession(hash: String, kind: String, tokenHash: String, expiresAt: String) async throws {
+    public func createSession(hash: String, kind: String, tokenHash: String, expiresAt: String, now: String) async throws {
         let logger = self.logger
         try await timed { [client] in
+            try await client.query("DELETE FROM sessions WHERE expires_at <= \(now)", logger: logger)
             try await client.query("INSERT INTO sessions (hash, kind, token_hash, expires_at) VALUES (\(hash), \(kind), \(tokenHash), \(expiresAt))", logger: logger)
         }
     }

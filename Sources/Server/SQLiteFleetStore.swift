@@ -460,8 +460,9 @@ public final class SQLiteFleetStore: FleetStore {
         }
     }
 
-    public func createSession(hash: String, kind: String, tokenHash: String, expiresAt: String) async throws {
+    public func createSession(hash: String, kind: String, tokenHash: String, expiresAt: String, now: String) async throws {
         try await pool.write { db in
+            try db.execute(sql: "DELETE FROM sessions WHERE expires_at <= ?", arguments: [now])
             try db.execute(sql: "INSERT INTO sessions (hash, kind, token_hash, expires_at) VALUES (?, ?, ?, ?)", arguments: [hash, kind, tokenHash, expiresAt])
         }
     }

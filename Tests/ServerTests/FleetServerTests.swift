@@ -305,6 +305,30 @@ enum FleetFixtures {
         }
     }
 
+    /// A component's stored purl can be longer than a page cursor used to allow: one without a purl, of
+    /// a 4,000-byte name and a 200-byte version (each within its field's limit), ended a page with a
+    /// `next` the server refused, and the components after it could not be reached (helper-207).
+    @Test(arguments: FleetBackend.allCases) func pagesJoinUpPastALongPurl(_ backend: FleetBackend) async throws {
+        let s = try FleetServerProcess(backend: backend)
+        let admin = try s.token("admin")
+        let long = String(repeating: "a", count: 4000), version = String(repeating: "1", count: 200)
+        let components: [[String: Any]] = [["type": "library", "name": "b", "version": "1.0.0", "purl": "pkg:npm/b@1.0.0", "bom-ref": "b"],
+                                           ["type": "library", "name": long, "version": version, "bom-ref": "long"],
+                                           ["type": "library", "name": "c", "version": "1.0.0", "purl": "pkg:npm/c@1.0.0", "bom-ref": "c"]]
+        let body = try JSONSerialization.data(withJSONObject: ["bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1, "components": components])
+        let stored = try await s.call("POST", "/v1/agents/collector/releases/1.0.0", token: admin, body: body)
+        #expect(stored.status == 201, "\(stored.status) \(String(decoding: stored.body.prefix(300), as: UTF8.self))")
+        var paged: [String] = [], after: String?
+        for _ in 0..<5 {
+            let page = try await s.call("GET", "/v1/agents/collector/releases/1.0.0/components?limit=1" + (after.map { "&after=" + ($0.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "") } ?? ""), token: admin)
+            #expect(page.status == 200, "\(String(decoding: page.body.prefix(300), as: UTF8.self))")
+            paged += (page.json["components"] as? [[String: Any]] ?? []).compactMap { $0["purl"] as? String }
+            after = page.json["next"] as? String
+            if after == nil { break }
+        }
+        #expect(paged.count == 3 && paged.contains { $0.utf8.count > 4096 } && paged.contains("pkg:npm/c@1.0.0"), "\(paged.map { "\($0.prefix(20))… \($0.utf8.count)" })")
+    }
+
     @Test(arguments: FleetBackend.allCases) func ingestStoresReleasesAndQueriesFindTheirComponents(_ backend: FleetBackend) async throws {
         let s = try FleetServerProcess(backend: backend)
         let admin = try s.token("admin")
