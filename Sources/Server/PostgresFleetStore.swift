@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOSSL
 import PostgresNIO
 import ProvenantCore
 
@@ -14,33 +15,116 @@ public final class PostgresFleetStore: FleetStore {
     /// instead of hanging while the database is away.
     let deadline: Duration
 
-    /// `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE`; the password may come from `PGPASSWORD` instead.
+    /// `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?sslmode=MODE[&sslrootcert=FILE]]`; the password
+    /// may come from `PGPASSWORD` instead.
+    ///
+    /// `sslmode` is libpq's, less the modes that fall back to plain text without a word (`allow`,
+    /// `prefer`). Without it, a loopback host is `disable` and any other `verify-full`: the link carries
+    /// token hashes and attestation verdicts, and was always plain text, `?sslmode=require` included,
+    /// which was ignored (found by helper-207). Any other parameter is refused, not ignored.
     public struct Address: Sendable, Equatable, CustomStringConvertible {
+        public enum TLSMode: String, Sendable, Equatable {
+            /// Plain text.
+            case disable
+            /// Encrypted, the server's certificate not checked (libpq's `require`).
+            case require
+            /// Encrypted, the certificate checked against the trusted roots, its name not.
+            case verifyCA = "verify-ca"
+            /// Encrypted, the certificate and its name checked.
+            case verifyFull = "verify-full"
+        }
         public var user: String
         public var password: String?
         public var host: String
         public var port: Int
         public var database: String
+        public var tls: TLSMode
+        /// PEM certificates to trust instead of the system's (`sslrootcert`).
+        public var rootCertificates: String?
 
         public init?(_ url: String, environment: [String: String] = ProcessInfo.processInfo.environment) {
+            guard case .success(let a) = Self.parse(url, environment: environment) else { return nil }
+            self = a
+        }
+
+        /// The address, or why `url` is not one.
+        public static func parse(_ url: String, environment: [String: String] = ProcessInfo.processInfo.environment) -> Result<Address, AddressError> {
+            let usage = AddressError("must be postgres://USER@HOST[:PORT]/DATABASE[?sslmode=disable|require|verify-ca|verify-full]")
             guard let c = URLComponents(string: url), c.scheme == "postgres" || c.scheme == "postgresql",
-                  let user = c.user, !user.isEmpty, let host = c.host, !host.isEmpty else { return nil }
+                  let user = c.user, !user.isEmpty, let host = c.host, !host.isEmpty else { return .failure(usage) }
             let db = String(c.path.drop(while: { $0 == "/" }))
-            guard !db.isEmpty, !db.contains("/"), (c.port ?? 5432) > 0, (c.port ?? 5432) < 65536 else { return nil }
-            self.user = user
-            self.password = c.password ?? environment["PGPASSWORD"]
-            self.host = host
-            self.port = c.port ?? 5432
-            self.database = db
+            guard !db.isEmpty, !db.contains("/"), (c.port ?? 5432) > 0, (c.port ?? 5432) < 65536 else { return .failure(usage) }
+            var mode: TLSMode?, root: String?
+            for item in c.queryItems ?? [] {
+                switch item.name {
+                case "sslmode":
+                    guard mode == nil, let m = item.value.flatMap(TLSMode.init(rawValue:)) else {
+                        return .failure(AddressError("sslmode must be given once, as disable, require, verify-ca or verify-full ('allow' and 'prefer' may fall back to plain text, and are refused)"))
+                    }
+                    mode = m
+                case "sslrootcert":
+                    guard root == nil, let v = item.value, !v.isEmpty else { return .failure(AddressError("sslrootcert must be given once, as a file of PEM certificates")) }
+                    root = v
+                default:
+                    return .failure(AddressError("the parameter '\(Redactor.quote(item.name, max: 40))' is not one Provenant reads (sslmode, sslrootcert); refused rather than ignored"))
+                }
+            }
+            let bare = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
+            let tls = mode ?? (isLoopback(bare) ? .disable : .verifyFull)
+            if tls == .verifyFull, isIPAddress(bare) {
+                return .failure(AddressError("sslmode=verify-full checks the certificate's name, and \(bare) is an address, not a name: connect by host name, or give sslmode=verify-ca to check the certificate's chain only"))
+            }
+            if root != nil, tls == .disable || tls == .require {
+                return .failure(AddressError("sslrootcert is only read with sslmode=verify-ca or verify-full"))
+            }
+            return .success(Address(user: user, password: c.password ?? environment["PGPASSWORD"], host: bare, port: c.port ?? 5432,
+                                    database: db, tls: tls, rootCertificates: root))
+        }
+
+        init(user: String, password: String?, host: String, port: Int, database: String, tls: TLSMode, rootCertificates: String?) {
+            self.user = user; self.password = password; self.host = host; self.port = port; self.database = database
+            self.tls = tls; self.rootCertificates = rootCertificates
+        }
+
+        static func isIPAddress(_ h: String) -> Bool {
+            var v4 = in_addr(), v6 = in6_addr()
+            return inet_pton(AF_INET, h, &v4) == 1 || inet_pton(AF_INET6, h, &v6) == 1
+        }
+
+        static func isLoopback(_ h: String) -> Bool {
+            if h.lowercased() == "localhost" || h == "::1" { return true }
+            var v4 = in_addr()
+            return inet_pton(AF_INET, h, &v4) == 1 && UInt32(bigEndian: v4.s_addr) >> 24 == 127
         }
 
         /// Never with the password.
-        public var description: String { "postgres://\(user)@\(host):\(port)/\(database)" }
+        public var description: String { "postgres://\(user)@\(host.contains(":") ? "[\(host)]" : host):\(port)/\(database)?sslmode=\(tls.rawValue)" }
     }
 
-    public init(_ address: Address, deadline: Duration = .seconds(10), logger: Logger = Logger(label: "provenant.postgres")) {
+    public struct AddressError: Error, Sendable, Equatable, CustomStringConvertible {
+        public var description: String
+        init(_ d: String) { description = d }
+    }
+
+    public init(_ address: Address, deadline: Duration = .seconds(10), logger: Logger = Logger(label: "provenant.postgres")) throws {
+        let tls: PostgresClient.Configuration.TLS
+        switch address.tls {
+        case .disable:
+            tls = .disable
+        case .require, .verifyCA, .verifyFull:
+            var t = TLSConfiguration.makeClientConfiguration()
+            t.certificateVerification = address.tls == .require ? .none : address.tls == .verifyCA ? .noHostnameVerification : .fullVerification
+            if let root = address.rootCertificates {
+                // Read here, bounded, so a bad file is an error at start and not a failure per connection.
+                let bytes = try NamedInputFile.read(root, limit: 1 << 20, what: "sslrootcert", regularOnly: true)
+                let certificates = try NIOSSLCertificate.fromPEMBytes(bytes)
+                guard !certificates.isEmpty else { throw AddressError("sslrootcert \(Redactor.redact(root)) holds no PEM certificate") }
+                t.trustRoots = .certificates(certificates)
+            }
+            tls = .require(t)
+        }
         var config = PostgresClient.Configuration(host: address.host, port: address.port, username: address.user, password: address.password,
-                                                  database: address.database, tls: .disable)
+                                                  database: address.database, tls: tls)
         config.options.maximumConnections = 16
         client = PostgresClient(configuration: config, backgroundLogger: logger)
         self.logger = logger

@@ -18,7 +18,7 @@ struct ServerCommand: AsyncParsableCommand {
 
 /// `--database sqlite:PATH` (the embedded default).
 struct FleetDatabaseOption: ParsableArguments {
-    @Option(name: .long, help: "The database: sqlite:PATH (embedded; created when absent), or postgres://USER@HOST[:PORT]/DATABASE (the password from PGPASSWORD).")
+    @Option(name: .long, help: "The database: sqlite:PATH (embedded; created when absent), or postgres://USER@HOST[:PORT]/DATABASE[?sslmode=…] (the password from PGPASSWORD; TLS verified unless the host is loopback or sslmode says otherwise).")
     var database: String = "sqlite:provenant-fleet.sqlite"
 
     func open() throws -> any FleetStore {
@@ -30,8 +30,10 @@ struct FleetDatabaseOption: ParsableArguments {
             do { return try SQLiteFleetStore(path: path) } catch { CLI.fail("error: --database \(path): \(error)") }
         }
         if database.hasPrefix("postgres://") || database.hasPrefix("postgresql://") {
-            guard let address = PostgresFleetStore.Address(database) else {
-                throw ValidationError("--database must be postgres://USER@HOST[:PORT]/DATABASE")
+            let address: PostgresFleetStore.Address
+            switch PostgresFleetStore.Address.parse(database) {
+            case .success(let a): address = a
+            case .failure(let why): throw ValidationError("--database: \(why)")
             }
             // Its client runs on NIO's shared event loops, which stop the process when they cannot open
             // their descriptors: said first (`server run` asked before anything else).
@@ -39,7 +41,7 @@ struct FleetDatabaseOption: ParsableArguments {
             // postgres-nio logs every failed connection attempt at info; an outage is reported once per request instead.
             var logger = Logger(label: "provenant.postgres")
             logger.logLevel = .error
-            return PostgresFleetStore(address, logger: logger)
+            do { return try PostgresFleetStore(address, logger: logger) } catch { CLI.fail("error: --database: \(error)") }
         }
         throw ValidationError("--database must be sqlite:PATH or postgres://USER@HOST[:PORT]/DATABASE")
     }

@@ -17,7 +17,14 @@ public final class PostgresCluster: Sendable {
             throw Unavailable(description: "PROVENANT_TEST_POSTGRES is not set: run the tests with scripts/test, which starts PostgreSQL (scripts/test-postgres)")
         }
         self.url = url; self.host = host; self.port = String(c.port ?? 5432); self.user = user
+        caFile = environment["PROVENANT_TEST_POSTGRES_CA"]
     }
+
+    /// The server's TLS certificate (for the name localhost), which `scripts/test` names.
+    public let caFile: String?
+
+    /// The cluster's port, for a URL of another host name or parameters.
+    public var portNumber: String { port }
 
     /// A new empty database, and the URL `provenant server --database` takes for it.
     public func createDatabase() throws -> String {
