@@ -471,7 +471,7 @@ public struct FleetServer: Sendable {
         // Hummingbird answers to a request NIO cannot parse (a malformed request line, an oversized
         // header) never reaches a responder, and had none (Left undone, helper-169 #7).
         let http1 = HTTPServerBuilder.http1(configuration: .init(
-            additionalChannelHandlers: tls == nil ? [] : [StrictTransportSecurityHandler()], idleTimeout: .seconds(30)))
+            additionalChannelHandlers: [UnreadBodyCloser()] + (tls == nil ? [] : [StrictTransportSecurityHandler()]), idleTimeout: .seconds(30)))
         let responder = router(secureCookies: tls != nil).buildResponder()
         let app = Application(responder: responder, server: try tls.map { try .tls(http1, tlsConfiguration: $0.configuration) } ?? http1,
                               configuration: .init(address: .hostname(host, port: port), serverName: "provenant"),

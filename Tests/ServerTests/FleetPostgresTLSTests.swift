@@ -46,17 +46,17 @@ import TestSupport
     @Test func verifiedTLSConnectsAndIsEncrypted() async throws {
         let (cluster, ca, db) = try Self.cluster()
         let url = "postgres://provenant@localhost:\(cluster.portNumber)/\(db)?sslmode=verify-full&sslrootcert=\(ca)"
-        let store = try PostgresFleetStore(try #require(Address(url)), deadline: .seconds(5))
+        let store = try PostgresFleetStore(try #require(Address(url)))
         try await store.migrate()
         #expect(try Self.encrypted(cluster, db) > 0, "the store's connections are encrypted")
         // require encrypts too, on an address, where the name cannot be checked.
         let (_, _, other) = try Self.cluster()
-        let required = try PostgresFleetStore(try #require(Address("postgres://provenant@127.0.0.1:\(cluster.portNumber)/\(other)?sslmode=require")), deadline: .seconds(5))
+        let required = try PostgresFleetStore(try #require(Address("postgres://provenant@127.0.0.1:\(cluster.portNumber)/\(other)?sslmode=require")))
         try await required.migrate()
         #expect(try Self.encrypted(cluster, other) > 0)
         // Without sslmode, loopback is plain text.
         let (_, _, plain) = try Self.cluster()
-        let open = try PostgresFleetStore(try #require(Address("postgres://provenant@127.0.0.1:\(cluster.portNumber)/\(plain)")), deadline: .seconds(5))
+        let open = try PostgresFleetStore(try #require(Address("postgres://provenant@127.0.0.1:\(cluster.portNumber)/\(plain)")))
         try await open.migrate()
         #expect(try Self.encrypted(cluster, plain) == 0)
     }

@@ -1,0 +1,67 @@
+import Foundation
+import Testing
+
+/// A request answered before its body was read (here `401`, without a token) closes its connection:
+/// a client trickling the rest of a huge body held it open for ever (found by helper-207).
+@Suite struct UnreadBodyCloserTests {
+    /// A TCP connection to the server, with reads that give up after `timeout` seconds.
+    final class Connection {
+        let fd: Int32
+        init(port: UInt16) throws {
+            fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var a = sockaddr_in()
+            a.sin_family = sa_family_t(AF_INET); a.sin_port = port.bigEndian; a.sin_addr.s_addr = inet_addr("127.0.0.1")
+            let r = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+            guard r == 0 else { throw POSIXError(.ECONNREFUSED) }
+        }
+        deinit { close(fd) }
+        /// false once the server has closed the connection.
+        @discardableResult func send(_ s: String) -> Bool { s.utf8CString.withUnsafeBufferPointer { Foundation.send(fd, $0.baseAddress, $0.count - 1, Int32(MSG_NOSIGNAL)) } > 0 }
+        /// What arrives within `timeout` seconds, and whether the server closed the connection.
+        func read(timeout: Double) -> (text: String, closed: Bool) {
+            var out: [UInt8] = [], buf = [UInt8](repeating: 0, count: 4096)
+            let end = Date().addingTimeInterval(timeout)
+            while Date() < end {
+                var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+                guard poll(&p, 1, Int32(max(1, end.timeIntervalSinceNow * 1000))) > 0 else { continue }
+                let n = buf.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+                if n <= 0 { return (String(decoding: out, as: UTF8.self), true) }
+                out += buf[0..<n]
+            }
+            return (String(decoding: out, as: UTF8.self), false)
+        }
+    }
+
+    @Test func aConnectionAnsweredBeforeItsBodyIsReadIsClosed() throws {
+        let s = try FleetServerProcess(backend: .sqlite)
+        let port = try #require(UInt16(s.base.split(separator: ":").last ?? ""))
+        let c = try Connection(port: port)
+        c.send("POST /v1/deployments HTTP/1.1\r\nHost: fleet\r\nContent-Type: application/json\r\nContent-Length: 1000000000\r\n\r\n{\"a\":")
+        let answer = c.read(timeout: 3)
+        #expect(answer.text.hasPrefix("HTTP/1.1 401") && answer.text.lowercased().contains("connection: close"), "\(answer.text.prefix(300))")
+        // A byte a second: the connection is closed within the drain time, not kept for the trickle.
+        let start = Date()
+        var closed = answer.closed
+        while !closed && Date().timeIntervalSince(start) < 12 {
+            c.send("x")
+            closed = c.read(timeout: 1).closed
+        }
+        #expect(closed && Date().timeIntervalSince(start) < 9, "still open after \(Date().timeIntervalSince(start)) s")
+
+        // The rest of a short body, sent after the answer: the connection closes once it is read.
+        let rest = try Connection(port: port)
+        rest.send("POST /v1/deployments HTTP/1.1\r\nHost: fleet\r\nContent-Type: application/json\r\nContent-Length: 10\r\n\r\n{\"a\":")
+        let r = rest.read(timeout: 2)
+        #expect(r.text.hasPrefix("HTTP/1.1 401") && r.text.contains("a bearer token is required") && !r.closed, "\(r.text.prefix(300)) closed: \(r.closed)")
+        rest.send("1}   ")
+        #expect(rest.read(timeout: 2).closed, "closed once the body ended")
+
+        // A request read whole before its answer keeps its connection: the next one is answered too.
+        let kept = try Connection(port: port)
+        kept.send("GET /healthz HTTP/1.1\r\nHost: fleet\r\n\r\n")
+        let first = kept.read(timeout: 1)
+        kept.send("GET /healthz HTTP/1.1\r\nHost: fleet\r\n\r\n")
+        let second = kept.read(timeout: 1)
+        #expect(first.text.hasPrefix("HTTP/1.1 200") && !first.closed && second.text.hasPrefix("HTTP/1.1 200") && !second.closed, "\(first) \(second)")
+    }
+}
