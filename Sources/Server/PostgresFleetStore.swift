@@ -70,7 +70,7 @@ public final class PostgresFleetStore: FleetStore {
                 }
             }
             let bare = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
-            let tls = mode ?? (isLoopback(bare) ? .disable : .verifyFull)
+            let tls = mode ?? (LoopbackHost.contains(bare) ? .disable : .verifyFull)
             if tls == .verifyFull, isIPAddress(bare) {
                 return .failure(AddressError("sslmode=verify-full checks the certificate's name, and \(bare) is an address, not a name: connect by host name, or give sslmode=verify-ca to check the certificate's chain only"))
             }
@@ -89,12 +89,6 @@ public final class PostgresFleetStore: FleetStore {
         static func isIPAddress(_ h: String) -> Bool {
             var v4 = in_addr(), v6 = in6_addr()
             return inet_pton(AF_INET, h, &v4) == 1 || inet_pton(AF_INET6, h, &v6) == 1
-        }
-
-        static func isLoopback(_ h: String) -> Bool {
-            if h.lowercased() == "localhost" || h == "::1" { return true }
-            var v4 = in_addr()
-            return inet_pton(AF_INET, h, &v4) == 1 && UInt32(bigEndian: v4.s_addr) >> 24 == 127
         }
 
         /// Never with the password.

@@ -23,6 +23,9 @@ struct PushCommand: AsyncParsableCommand {
 
     @Option(name: .long, help: "The server's base URL, such as http://127.0.0.1:8080.")
     var server: String
+    @Flag(name: .customLong("insecure-http"), help: "Allow a plain http --server that is not loopback (the token is then sent in clear).")
+    var insecureHTTP = false
+
     @Option(name: .long, help: "Trust this PEM CA bundle for an https --server, instead of the system's roots.")
     var caFile: String?
     @Option(name: .long, help: "A file holding the bearer token (else PROVENANT_SERVER_TOKEN).")
@@ -52,6 +55,10 @@ struct PushCommand: AsyncParsableCommand {
             throw ValidationError("--server must be an http or https URL")
         }
         guard RegistryClient.portIsValid(server) else { throw ValidationError("--server names a port outside 1 to 65535") }
+        // The bearer token travels in every request: in plain text only to this machine, or when asked.
+        if url.scheme == "http", !LoopbackHost.contains(url.host ?? ""), !insecureHTTP {
+            throw ValidationError("--server is plain http to a host that is not loopback, which would send the token in clear; use https, or pass --insecure-http")
+        }
         if let d = artifactDigest {
             guard FleetIngest.sha256Hex(d) != nil else {
                 throw ValidationError("--artifact-digest must be sha256:<64 hex digits>")

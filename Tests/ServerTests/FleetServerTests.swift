@@ -658,6 +658,21 @@ enum FleetFixtures {
         let unreachable = try runProcess(provenantBinary, ["push", "--server", "http://deploy:\(password)@127.0.0.1:1", "--agent", "collector", "--version", "3", sbomPath.path],
                                          env: ["PROVENANT_SERVER_TOKEN": ingest])
         #expect(unreachable.code != 0 && unreachable.err.contains("cannot reach") && !unreachable.err.contains(password), "\(unreachable.err)")
+        // Plain http carries the token in clear: only to this machine, unless asked for (helper-207).
+        for host in ["fleet.example", "10.1.2.3", "[2001:db8::1]"] {
+            let clear = try runProcess(provenantBinary, ["push", "--server", "http://\(host):8080", "--agent", "collector", "--version", "3", sbomPath.path],
+                                       env: ["PROVENANT_SERVER_TOKEN": ingest])
+            #expect(clear.code == 2 && clear.err.contains("--insecure-http") && !clear.err.contains(ingest), "\(host): \(clear.err)")
+        }
+        // 0.0.0.0 is not loopback by name, and a connection to it is refused at once on Linux.
+        let asked = try runProcess(provenantBinary, ["push", "--server", "http://0.0.0.0:1", "--insecure-http", "--agent", "collector", "--version", "3", sbomPath.path],
+                                   env: ["PROVENANT_SERVER_TOKEN": ingest])
+        #expect(asked.err.contains("cannot reach") && !asked.err.contains("--insecure-http"), "asked for: tried, not refused: \(asked.err)")
+        for loopback in ["localhost", "127.0.0.2", "[::1]"] {
+            let local = try runProcess(provenantBinary, ["push", "--server", "http://\(loopback):1", "--agent", "collector", "--version", "3", sbomPath.path],
+                                       env: ["PROVENANT_SERVER_TOKEN": ingest])
+            #expect(local.err.contains("cannot reach") && !local.err.contains("--insecure-http"), "\(loopback): \(local.err)")
+        }
         #expect(!refused.err.contains(ingest), "the token is never printed")
         let noToken = try runProcess(provenantBinary, ["push", "--server", s.base, "--agent", "collector", "--version", "3", sbomPath.path])
         #expect(noToken.code == 2)
