@@ -71,15 +71,16 @@ enum FleetPages {
     struct Fleet {
         var agents: [AgentSummary]
         var deployments: [DeploymentRow]
+        /// The first `findingsShown` findings, with the counts by severity and the total of all.
         var findings: [FleetFinding]
+        var counts: [String: Int]
+        var findingsTotal: Int
         var notChecked: [FleetReleaseNotChecked] = []
         var releasesNotJudged = 0
     }
 
     static func fleet(_ f: Fleet) -> String {
-        var counts: [String: Int] = [:]
-        for x in f.findings { counts[bucket(x.finding.severity), default: 0] += 1 }
-        let severityRows = severities.map { s in ["<span data-severity=\"\(s)\">\(s)</span>", "<span class=\"count\" data-count=\"\(s)\">\(counts[s] ?? 0)</span>"] }
+        let severityRows = severities.map { s in ["<span data-severity=\"\(s)\">\(s)</span>", "<span class=\"count\" data-count=\"\(s)\">\(f.counts[s] ?? 0)</span>"] }
         let environments = Array(Set(f.deployments.map(\.environment))).sorted()
         let notVerified = f.deployments.filter { $0.provenance != "verified" }
         var body = "<h1>Fleet</h1>\n<section class=\"summary\"><p><span id=\"agent-count\">\(f.agents.count)</span> agents, "
@@ -111,7 +112,7 @@ enum FleetPages {
                 [badge(x.finding.severity.lowercased()), advisoryLink(x.finding.id), escape(x.finding.purl), releaseLink(x.agent, x.version),
                  escape(x.environments.joined(separator: ", "))]
             }, empty: uncovered > 0 || f.releasesNotJudged > 0 ? "No finding in what was checked (see NOT CHECKED above)." : "No finding in the fleet.")
-        if f.findings.count > findingsShown { body += "<p>\(f.findings.count - findingsShown) more: GET /v1/findings lists them all, a page at a time with limit.</p>" }
+        if f.findingsTotal > f.findings.count { body += "<p>\(f.findingsTotal - f.findings.count) more: GET /v1/findings lists them all, a page at a time with limit.</p>" }
         return page(title: "Fleet", body, signOut: true)
     }
 
@@ -128,6 +129,8 @@ enum FleetPages {
     static let componentsShown = 1000
     /// Findings the fleet page lists, worst first; the API pages through the rest.
     static let findingsShown = 500
+    /// Findings read at once to count the fleet's.
+    static let findingsPage = 1_000
 
     static func release(_ r: Release) -> String {
         let s = r.summary

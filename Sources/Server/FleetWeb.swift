@@ -116,10 +116,23 @@ enum FleetWeb {
             guard reader(context) else { return signInPage(context.scope == nil ? "Sign in to see the fleet." : "This token may not read.") }
             let deployments = try await store.deployments()
             let (notChecked, notJudged) = try await advisories.fleetNotChecked(store, deployments: deployments)
-            let fleet = FleetPages.Fleet(agents: try await store.agents(), deployments: deployments,
-                                         // Every finding: the page counts them by severity, and withdrawn ones are left out only after
-                                         // they are read (a first page of them read as a clean fleet, found by review).
-                                         findings: try advisories.live(try await store.findings(minimumRank: SeverityLevel.unknown.rawValue, after: nil, limit: Int(Int32.max)), id: \.finding.id),
+            // Every finding is counted by severity, and withdrawn ones are left out only after they are
+            // read (a first page of them read as a clean fleet, found by review); read a page at a time,
+            // keeping only the counts and the findings shown: the whole fleet's findings were held at
+            // once, per request (found by helper-207).
+            var counts: [String: Int] = [:], shown: [FleetFinding] = [], total = 0
+            var after: FleetFindingCursor?
+            while true {
+                let page = try await store.findings(minimumRank: SeverityLevel.unknown.rawValue, after: after, limit: FleetPages.findingsPage)
+                for x in try advisories.live(page, id: \.finding.id) {
+                    counts[FleetPages.bucket(x.finding.severity), default: 0] += 1
+                    total += 1
+                    if shown.count < FleetPages.findingsShown { shown.append(x) }
+                }
+                guard page.count == FleetPages.findingsPage, let last = page.last else { break }
+                after = FleetFindingCursor(last)
+            }
+            let fleet = FleetPages.Fleet(agents: try await store.agents(), deployments: deployments, findings: shown, counts: counts, findingsTotal: total,
                                          notChecked: notChecked, releasesNotJudged: notJudged)
             return html(FleetPages.fleet(fleet))
         }
