@@ -270,10 +270,13 @@ final class ProxyConnection: ChannelInboundHandler, @unchecked Sendable {
             scanThenForward(context, r, t, length)
         case .hello(let t):
             checkHello(context, t)
-        case .dialing:
+        case .dialing where isTunnel:
             // Bytes that arrive while dialing wait in `pending` (bounded: a tunnel's first flight).
             if pending.count > Self.heldLimit { refuse(context, ProxyRefusal(status: 400, rule: "too-early", reason: "too many bytes before the tunnel opened")) }
-        case .scanning, .awaitingResponse:
+        case .dialing, .scanning, .awaitingResponse:
+            // A plain request's dial is its wait for a response: a pipelined request after it was
+            // refused as "too many bytes before the tunnel opened", and the first one dropped (found
+            // by helper-208). It waits as behind a scan.
             // A pipelined request waits for the scan and the response of the one before it. Past one
             // head's worth, reading stops until that response is done: the bytes were held outside the
             // body budget, 8 MiB a connection, and 60 connections took 312 MB (found by helper-116; the
