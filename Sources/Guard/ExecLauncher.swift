@@ -27,8 +27,11 @@ public struct ExecRequest: Sendable {
     public var argv: [String]
     public var proxy: ProxyAddress?
     public var allowUnconfined: Bool
-    public init(manifest: AgentManifest, environment: ExecEnvironment, argv: [String], proxy: ProxyAddress?, allowUnconfined: Bool) {
+    /// Runs with `--proxy` on a kernel whose Landlock cannot limit TCP (ABI below 4).
+    public var allowUnlimitedTCP: Bool
+    public init(manifest: AgentManifest, environment: ExecEnvironment, argv: [String], proxy: ProxyAddress?, allowUnconfined: Bool, allowUnlimitedTCP: Bool = false) {
         self.manifest = manifest; self.environment = environment; self.argv = argv; self.proxy = proxy; self.allowUnconfined = allowUnconfined
+        self.allowUnlimitedTCP = allowUnlimitedTCP
     }
 }
 
@@ -76,9 +79,9 @@ public enum ExecLauncher {
     /// `--proxy`; else the TCP ports the egress entries declare (and 53 with `dns: true`), unless an entry
     /// declares none, which allows every port. Landlock sees ports, not addresses: the port of the
     /// proxy on any host is reachable, which is why the proxy, not this rule, decides destinations.
-    /// `scripts`: files an interpreter only reads (`bash build.sh`), granted reading, never execute: on
-    /// the script's inode, execute let the command overwrite a script in its write path with a binary and
-    /// run it (found by helper-208).
+    /// `scripts`: the file the command names as its script (`bash build.sh`, `env ./deploy.sh`). One in a
+    /// write path is granted reading only: with execute on its inode, the command overwrote the script
+    /// with a binary and ran it (found by helper-208). Elsewhere it keeps execute, which `env` needs.
     public static func ruleset(abi: Int, manifest: AgentManifest, executables: [String], scripts: [String] = [], proxy: ProxyAddress?) -> Landlock.Ruleset {
         var r = Landlock.Ruleset(abi: abi)
         for p in systemExecutable { r.paths.append(.init(p, Landlock.read | Landlock.execute)) }
@@ -91,7 +94,9 @@ public enum ExecLauncher {
         for p in manifest.write { r.paths.append(.init(p, Landlock.write)) }
         for p in manifest.secrets.compactMap(\.file) { r.paths.append(.init(p, Landlock.readFile)) }
         for p in executables { r.paths.append(.init(p, Landlock.readFile | Landlock.execute)) }
-        for p in scripts where !executables.contains(p) { r.paths.append(.init(p, Landlock.readFile)) }
+        for p in scripts where !executables.contains(p) {
+            r.paths.append(.init(p, overlapsWrite(p, manifest.write) ? Landlock.readFile : Landlock.readFile | Landlock.execute))
+        }
         if let proxy {
             r.connectPorts = [proxy.port]
         } else {
@@ -533,15 +538,19 @@ public enum ExecLauncher {
             ruleset = r
             audit.confinement = "landlock ABI \(abi)"
             if let n = r.tcpNote { audit.notes.append(n) }
-            // TCP limits asked for (the proxy's port, or the manifest's egress ports) that this kernel
-            // cannot apply: the command could connect anywhere, around the proxy and its leak check,
-            // while the run said it was confined (found by helper-208). As for no Landlock at all, only
-            // --allow-unconfined runs it, and says so.
+            // TCP limits this kernel cannot apply: the command could connect anywhere while the run
+            // said it was confined, and only the audit record said otherwise (found by helper-208).
+            // With --proxy the run relies on them (the proxy's egress policy and leak check are what
+            // it is for), so it is refused unless --allow-unlimited-tcp; without, it is said on stderr.
             if abi < 4, r.connectPorts != nil {
-                let why = "Landlock ABI \(abi) cannot limit TCP connects (that needs ABI 4, Linux 6.7), so \(request.proxy != nil ? "the command could connect around the proxy" : "the manifest's egress ports are not enforced")"
-                guard request.allowUnconfined else { return refuse("\(why); refusing to run without TCP limits unless --allow-unconfined") }
-                audit.confinement = "landlock ABI \(abi), TCP unconfined by --allow-unconfined"
-                notice("warning: \(why): running WITHOUT TCP LIMITS by --allow-unconfined (file limits still apply)")
+                let why = "Landlock ABI \(abi) cannot limit TCP connects (that needs ABI 4, Linux 6.7), so \(request.proxy != nil ? "the command could connect around the proxy" : "the manifest's egress ports are not enforced by the kernel")"
+                if request.proxy != nil {
+                    guard request.allowUnlimitedTCP else { return refuse("\(why); refusing to run with --proxy unless --allow-unlimited-tcp") }
+                    audit.confinement = "landlock ABI \(abi), TCP not limited by --allow-unlimited-tcp"
+                    notice("warning: \(why): running WITHOUT TCP LIMITS by --allow-unlimited-tcp (file limits still apply)")
+                } else {
+                    notice("warning: \(why) (file limits apply)")
+                }
             }
         case .failure(let e):
             let why = "Landlock is not available in this kernel (\(e))"

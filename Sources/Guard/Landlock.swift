@@ -130,8 +130,22 @@ public enum Landlock {
         guard r == 0 else { throw ConfinementError("landlock_restrict_self", errno: -r) }
     }
 
-    /// `p` as written and, when it resolves, as the kernel has it: what a path comparison must try both of.
-    static func spellings(_ p: String) -> [String] { [p] + (realPath(p).map { [$0] } ?? []) }
+    /// `p` as written and as the kernel has it: what a path comparison must try both of. A path that
+    /// does not exist yet is resolved through its deepest existing ancestor: `/ws/bin` not yet made,
+    /// with `/ws` a link to a write path, is already inside it (found by helper-209).
+    static func spellings(_ p: String) -> [String] {
+        if let r = realPath(p) { return r == p ? [p] : [p, r] }
+        var head = p, tail: [Substring] = []
+        while let slash = head.lastIndex(of: "/"), slash > head.startIndex {
+            tail.insert(head[head.index(after: slash)...], at: 0)
+            head = String(head[..<slash])
+            if let r = realPath(head) {
+                let joined = (r.hasSuffix("/") ? r : r + "/") + tail.joined(separator: "/")
+                return joined == p ? [p] : [p, joined]
+            }
+        }
+        return [p]
+    }
 
     static func realPath(_ p: String) -> String? { PathText.real(p) }
 

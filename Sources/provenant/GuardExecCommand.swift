@@ -34,8 +34,11 @@ struct GuardExecCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("The egress proxy: sets HTTP(S)_PROXY and limits TCP connects to its port.", valueName: "host:port"))
     var proxy: String?
 
-    @Flag(name: .customLong("allow-unconfined"), help: "Run without Landlock when the kernel lacks it, or without TCP limits when its Landlock cannot apply them (refused otherwise).")
+    @Flag(name: .customLong("allow-unconfined"), help: "Run without Landlock when the kernel lacks it (refused otherwise).")
     var allowUnconfined = false
+
+    @Flag(name: .customLong("allow-unlimited-tcp"), help: "Run with --proxy when the kernel's Landlock cannot limit TCP connects (ABI below 4; refused otherwise).")
+    var allowUnlimitedTCP = false
 
     @Option(name: .long, help: ArgumentHelp("Append a JSON audit record of every decision to FILE ('-': standard error). Default: refusals only, to standard error.", valueName: "file"))
     var audit: String?
@@ -64,7 +67,7 @@ struct GuardExecCommand: ParsableCommand {
         let engine: SecretEngine
         do { engine = try SecretEngine.standard(minimumConfidence: .high) } catch { CLI.fail("error: the secret rules cannot be loaded: \(error)") }
         let named = Set(m.secrets.compactMap(\.env))
-        let request = ExecRequest(manifest: m, environment: env, argv: command, proxy: proxy.flatMap(ProxyAddress.parse), allowUnconfined: allowUnconfined)
+        let request = ExecRequest(manifest: m, environment: env, argv: command, proxy: proxy.flatMap(ProxyAddress.parse), allowUnconfined: allowUnconfined, allowUnlimitedTCP: allowUnlimitedTCP)
         let everyDecision = audit != nil
         let failure = ExecLauncher.launch(request, scrub: EnvironmentScrub(named: named, engine: engine), record: { r in
             guard everyDecision || r.decision != "allow" else { return }

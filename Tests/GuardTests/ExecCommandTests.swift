@@ -598,31 +598,46 @@ import Permissions
         defer { s.remove() }
         let r = try s.exec(["--environment", "test"], [Self.python, s.dir + "/ws/job.py", s.dir + "/ws/job.py"])
         #expect(r.code == 0 && r.out == "EACCES\n", "\(r.out) \(r.err)")
-        let rules = ExecLauncher.ruleset(abi: 7, manifest: AgentManifest(name: "a"), executables: ["/usr/bin/python3"], scripts: ["/ws/job.py"], proxy: nil)
+        var m = AgentManifest(name: "a")
+        m.write = ["/ws"]
+        let rules = ExecLauncher.ruleset(abi: 7, manifest: m, executables: ["/usr/bin/python3"], scripts: ["/ws/job.py", "/srv/job.py"], proxy: nil)
         #expect(rules.paths.contains(.init("/ws/job.py", Landlock.readFile)))
         #expect(!rules.paths.contains { $0.path == "/ws/job.py" && $0.access & Landlock.execute != 0 })
+        #expect(rules.paths.contains(.init("/srv/job.py", Landlock.readFile | Landlock.execute)), "outside a write path, env may run it")
     }
 
-    /// A kernel whose Landlock cannot limit TCP (ABI below 4) is refused when the run asks for TCP
-    /// limits (a proxy, egress ports), as no Landlock is; a manifest that allows every port needs none.
-    @Test func tcpLimitsTheKernelCannotApplyAreRefusedUnlessAllowed() throws {
+    /// A kernel whose Landlock cannot limit TCP (ABI below 4): with --proxy, which relies on the limit,
+    /// the run is refused unless --allow-unlimited-tcp (not --allow-unconfined, which is about no
+    /// Landlock at all); with only the manifest's egress ports, it runs and says so on stderr.
+    @Test func tcpLimitsTheKernelCannotApplyAreRefusedOrSaid() throws {
         let s = try Scratch(manifest: "name: agent\negress:\n  - host: api.example.com\n    ports: [443]\n")
         defer { s.remove() }
         let old = ["PROVENANT_GUARD_TEST_LANDLOCK_ABI": "3"]
-        for extra in [["--proxy", "127.0.0.1:3128"], []] {
-            let refused = try s.exec(["--environment", "test"] + extra, ["/bin/echo", "ran"], env: old)
+        for extra in [[], ["--allow-unconfined"]] {
+            let refused = try s.exec(["--environment", "test", "--proxy", "127.0.0.1:3128"] + extra, ["/bin/echo", "ran"], env: old)
             #expect(refused.code == 126 && refused.out.isEmpty, "\(extra): \(refused.err)")
-            #expect(refused.err.contains("ABI 3 cannot limit TCP") && refused.err.contains("--allow-unconfined"), "\(refused.err)")
-            let allowed = try s.exec(["--environment", "test", "--allow-unconfined"] + extra, ["/bin/echo", "ran"], env: old)
-            #expect(allowed.code == 0 && allowed.out == "ran\n" && allowed.err.contains("WITHOUT TCP LIMITS"), "\(allowed.err)")
+            #expect(refused.err.contains("ABI 3 cannot limit TCP") && refused.err.contains("--allow-unlimited-tcp"), "\(refused.err)")
         }
+        let allowed = try s.exec(["--environment", "test", "--proxy", "127.0.0.1:3128", "--allow-unlimited-tcp"], ["/bin/echo", "ran"], env: old)
+        #expect(allowed.code == 0 && allowed.out == "ran\n" && allowed.err.contains("WITHOUT TCP LIMITS"), "\(allowed.err)")
+        let ports = try s.exec(["--environment", "test"], ["/bin/echo", "ran"], env: old)
+        #expect(ports.code == 0 && ports.out == "ran\n" && ports.err.contains("egress ports are not enforced by the kernel"), "\(ports.err)")
         // ABI 4 limits TCP: no refusal, no warning.
         let four = try s.exec(["--environment", "test", "--proxy", "127.0.0.1:3128"], ["/bin/echo", "ran"], env: ["PROVENANT_GUARD_TEST_LANDLOCK_ABI": "4"])
         #expect(four.code == 0 && four.out == "ran\n" && !four.err.contains("TCP"), "\(four.err)")
         let any = try Scratch(manifest: "name: agent\negress:\n  - host: api.example.com\n")
         defer { any.remove() }
         let all = try any.exec(["--environment", "test"], ["/bin/echo", "ran"], env: old)
-        #expect(all.code == 0 && all.out == "ran\n", "every port is allowed: nothing to limit; \(all.err)")
+        #expect(all.code == 0 && all.out == "ran\n" && !all.err.contains("TCP"), "every port is allowed: nothing to limit; \(all.err)")
+    }
+
+    /// A file `env` runs is executed, not read: outside a write path it keeps execute (found by
+    /// helper-209, after the script rule above took it away from every script).
+    @Test func aFileEnvRunsOutsideAWritePathStillRuns() throws {
+        let s = try Scratch(manifest: "name: agent\nfilesystem:\n  write: [$DIR/ws]\n", files: ["tool.sh": "#!/bin/sh\necho tool ran\n", "ws/.keep": ""])
+        defer { s.remove() }
+        let r = try s.exec(["--environment", "test"], ["/usr/bin/env", s.dir + "/tool.sh"])
+        #expect(r.code == 0 && r.out == "tool ran\n", "\(r.code) \(r.out) \(r.err)")
     }
 
     @Test func aMissingCommandExits127AndTheCommandsOwnStatusPassesThrough() throws {

@@ -265,6 +265,8 @@ import Testing
         let path = "\(dir)/ws/bin:/usr/bin:\(dir)/data/ws/bin:relative/bin:\(dir)/data"
         #expect(ExecLauncher.safePath(path, write: [dir + "/data/ws"]) == ["/usr/bin", dir + "/data"])
         #expect(ExecLauncher.safePath(path, write: [dir + "/ws"]) == ["/usr/bin", dir + "/data"], "the write path given through the link")
+        // An entry that does not exist yet is resolved through its existing ancestor (helper-209).
+        #expect(ExecLauncher.safePath("\(dir)/ws/later/bin:/usr/bin", write: [dir + "/data/ws"]) == ["/usr/bin"])
     }
 
     @Test func theEnvironmentComesFromTheOptionTheVariableOrTheLabelsFileElseProduction() throws {
