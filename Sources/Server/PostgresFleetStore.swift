@@ -28,7 +28,7 @@ public final class PostgresFleetStore: FleetStore {
             case disable
             /// Encrypted, the server's certificate not checked (libpq's `require`).
             case require
-            /// Encrypted, the certificate checked against the trusted roots, its name not.
+            /// Encrypted, the certificate checked against `sslrootcert` (required), its name not.
             case verifyCA = "verify-ca"
             /// Encrypted, the certificate and its name checked.
             case verifyFull = "verify-full"
@@ -72,7 +72,12 @@ public final class PostgresFleetStore: FleetStore {
             let bare = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
             let tls = mode ?? (LoopbackHost.contains(bare) ? .disable : .verifyFull)
             if tls == .verifyFull, isIPAddress(bare) {
-                return .failure(AddressError("sslmode=verify-full checks the certificate's name, and \(bare) is an address, not a name: connect by host name, or give sslmode=verify-ca to check the certificate's chain only"))
+                return .failure(AddressError("sslmode=verify-full checks the certificate's name, and \(bare) is an address, not a name: connect by host name, or give sslmode=verify-ca with sslrootcert, your own CA"))
+            }
+            // Without the name checked, any certificate a public CA issued for any domain would pass:
+            // verify-ca means the operator's own CA (found by helper-209; libpq 16 agrees).
+            if tls == .verifyCA, root == nil {
+                return .failure(AddressError("sslmode=verify-ca does not check the certificate's name, so it needs sslrootcert, the CA that issues only the database's certificates"))
             }
             if root != nil, tls == .disable || tls == .require {
                 return .failure(AddressError("sslrootcert is only read with sslmode=verify-ca or verify-full"))

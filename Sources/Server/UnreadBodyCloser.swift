@@ -19,25 +19,33 @@ final class UnreadBodyCloser: ChannelDuplexHandler, RemovableChannelHandler, @un
     static let drainBytes = 64 << 10
     static let drainSeconds: Int64 = 5
 
-    /// A request head was read and its end not yet.
-    private var requestOpen = false
-    /// The response ended with the request still open: the connection is closing.
+    /// Request heads and ends read, and responses ended: response `n` answers request `n`, whatever
+    /// the client pipelined after it (Hummingbird reads on without pipelining assistance, so "the
+    /// request now open" may be the next one; found by helper-209).
+    private var requestEnds = 0
+    private var responseEnds = 0
+    /// The request being answered has not ended.
+    private var answeringOpenRequest: Bool { requestEnds <= responseEnds }
+    /// A response ended with its request open: the connection is closing.
     private var closing = false
+    /// That response has been written, and the output shut (a FIN, so the client reads it whole).
+    private var answered = false
     private var drained = 0
     private var deadline: Scheduled<Void>?
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head:
-            requestOpen = true
+            break
         case .body(let b):
             if closing {
                 drained += b.readableBytes
-                if drained > Self.drainBytes { context.close(promise: nil) }
+                // Closed only once the answer is out: a close fails the writes still pending.
+                if drained > Self.drainBytes, answered { context.close(promise: nil) }
             }
         case .end:
-            requestOpen = false
-            // Read whole in the end: nothing more comes on this connection, once the answer is out.
+            requestEnds += 1
+            // Read whole in the end: nothing more is answered on this connection.
             if closing, answered { context.close(promise: nil) }
         }
         context.fireChannelRead(data)
@@ -46,19 +54,26 @@ final class UnreadBodyCloser: ChannelDuplexHandler, RemovableChannelHandler, @un
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         var part = unwrapOutboundIn(data)
         switch part {
-        case .head(var head) where requestOpen && head.status.code >= 200:
+        case .head(var head) where answeringOpenRequest && head.status.code >= 200:
             head.headerFields[.connection] = "close"
             part = .head(head)
-        case .end where requestOpen && !closing:
+        case .end:
+            defer { responseEnds += 1 }
+            guard answeringOpenRequest, !closing else { break }
             closing = true
-            let channel = context.channel
+            let channel = context.channel, answering = responseEnds
             deadline = context.eventLoop.scheduleTask(in: .seconds(Self.drainSeconds)) { channel.close(promise: nil) }
-            // Closed only once the answer is written: a close fails the writes still pending.
             let written = context.eventLoop.makePromise(of: Void.self)
             written.futureResult.whenComplete { [self] result in
                 promise?.completeWith(result)
                 answered = true
-                if !requestOpen { channel.close(promise: nil) }
+                if requestEnds > answering {
+                    channel.close(promise: nil)
+                } else {
+                    // The answer is sent and the output shut; the rest of the body is read (and
+                    // dropped) until it ends, 64 KiB more, or the deadline.
+                    channel.close(mode: .output, promise: nil)
+                }
             }
             context.write(wrapOutboundOut(part), promise: written)
             return
@@ -67,9 +82,6 @@ final class UnreadBodyCloser: ChannelDuplexHandler, RemovableChannelHandler, @un
         }
         context.write(wrapOutboundOut(part), promise: promise)
     }
-
-    /// The response that ended with the request open has been written.
-    private var answered = false
 
     func channelInactive(context: ChannelHandlerContext) {
         deadline?.cancel()

@@ -23,6 +23,7 @@ import TestSupport
                              ("postgres://u@db.example/fleet?application_name=x", "'application_name' is not one"),
                              ("postgres://u@10.0.0.5/fleet", "not a name"), ("postgres://u@10.0.0.5/fleet?sslmode=verify-full", "not a name"),
                              ("postgres://u@db.example/fleet?sslmode=require&sslrootcert=/ca.pem", "only read with"),
+                             ("postgres://u@db.example/fleet?sslmode=verify-ca", "needs sslrootcert"),
                              ("postgres://db.example/fleet", "must be postgres://")] {
             guard case .failure(let why) = Address.parse(url, environment: [:]) else { Issue.record("\(url) was read"); continue }
             #expect(why.description.contains(words), "\(url): \(why)")
@@ -72,8 +73,8 @@ import TestSupport
         let store = try PostgresFleetStore(try #require(Address("postgres://provenant@localhost:\(cluster.portNumber)/\(db)?sslmode=verify-full&sslrootcert=\(other)")), deadline: .seconds(3))
         await #expect(throws: (any Error).self) { try await store.migrate() }
         #expect(try Self.encrypted(cluster, db) == 0)
-        // The system's roots do not vouch for it either (no sslrootcert).
-        let system = try PostgresFleetStore(try #require(Address("postgres://provenant@localhost:\(cluster.portNumber)/\(db)?sslmode=verify-ca")), deadline: .seconds(3))
+        // The system's roots do not vouch for it either (verify-full without sslrootcert).
+        let system = try PostgresFleetStore(try #require(Address("postgres://provenant@localhost:\(cluster.portNumber)/\(db)?sslmode=verify-full")), deadline: .seconds(3))
         await #expect(throws: (any Error).self) { try await system.migrate() }
         // A file of no certificate stops the start.
         #expect(throws: (any Error).self) { try PostgresFleetStore(try #require(Address("postgres://provenant@localhost/\(db)?sslmode=verify-full&sslrootcert=/dev/null"))) }
