@@ -1,4 +1,5 @@
 import Foundation
+import ProvenantCore
 import Server
 
 /// The fleet server's request bodies: an SBOM pushed as a release, and a deployment record. A refusal
@@ -18,6 +19,22 @@ enum ServerTargets {
         FuzzTarget("server-trust-policy", "server --trust-policy FILE: agents and their signers, the key files and trusted root it names (FleetTrustPolicy.load)") { bytes in
             // A refusal is an `InputError` by the type of `load`; only crashes, hangs and leaks are findings.
             Scratch.withFile(bytes, target: "server-trust-policy", as: "trust.yaml") { path, _ in _ = try? FleetTrustPolicy.load(path) }
+        },
+        FuzzTarget("postgres-url", "server --database postgres://USER@HOST[:PORT]/DB?sslmode=…: the address and its TLS mode (PostgresFleetStore.Address.parse)") { bytes in
+            let text = String(decoding: bytes, as: UTF8.self)
+            switch PostgresFleetStore.Address.parse(text, environment: [:]) {
+            case .success(let a):
+                // What it reads back is an address of the same kind, never plain text to another machine
+                // unless asked for, and never verify-full to an IP address.
+                precondition(!a.host.isEmpty && !a.database.isEmpty && (1...65535).contains(a.port))
+                let asked = URLComponents(string: text)?.queryItems?.contains { $0.name == "sslmode" && $0.value == "disable" } == true
+                precondition(a.tls != .disable || asked || LoopbackHost.contains(a.host))
+                // The password is never in the description: user and host only (a database may be named
+                // `u:pw@d`, which is no password, found by this harness's first run).
+                precondition(a.description.hasPrefix("postgres://\(a.user)@"), "the password is never in the description")
+            case .failure(let why):
+                precondition(!why.description.isEmpty && !why.description.contains("\n"))
+            }
         },
     ]
 }

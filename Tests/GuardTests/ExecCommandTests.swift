@@ -462,26 +462,20 @@ import Permissions
     /// read the live file after the hash: a writer flipping it ran its own code under the pin
     /// (found by helper-165). It runs from the sealed copy too.
     @Test func aPinnedScriptEnvFindsOnPathRunsFromTheSealedCopy() throws {
-        let text = "#!/bin/sh\nreadlink \"$0\"\necho ran\n"
-        let s = try Scratch(manifest: "name: agent\n", files: ["report.sh": text])
+        let s = try Scratch(manifest: "name: agent\n")
         defer { s.remove() }
-        chmod(s.dir + "/report.sh", 0o755)
-        let fd = open(s.dir + "/report.sh", O_RDONLY)
-        let digest = try #require(ExecLauncher.sha256(fd))
-        close(fd)
-        try "name: agent\nscripts:\n  report.sh: {environments: [production], sha256: \(digest)}\n".write(toFile: s.dir + "/m.yaml", atomically: false, encoding: .utf8)
-        let r = try s.exec(["--environment", "production"], ["/usr/bin/env", "report.sh"], env: ["PATH": s.dir + ":/usr/bin:/bin"])
-        #expect(r.code == 0 && r.out == "/memfd:provenant-script (deleted)\nran\n", "\(r.out) \(r.err)")
-        // Without `#!`, execvp hands the file to /bin/sh, which read the live file after the hash
-        // (found by helper-208): it runs from the sealed copy as well.
-        let bare = "readlink \"$0\"\necho ran\n"
-        try bare.write(toFile: s.dir + "/report.sh", atomically: false, encoding: .utf8)
-        let bfd = open(s.dir + "/report.sh", O_RDONLY)
-        let bareDigest = try #require(ExecLauncher.sha256(bfd))
-        close(bfd)
-        try "name: agent\nscripts:\n  report.sh: {environments: [production], sha256: \(bareDigest)}\n".write(toFile: s.dir + "/m.yaml", atomically: false, encoding: .utf8)
-        let b = try s.exec(["--environment", "production"], ["/usr/bin/env", "report.sh"], env: ["PATH": s.dir + ":/usr/bin:/bin"])
-        #expect(b.code == 0 && b.out == "/memfd:provenant-script (deleted)\nran\n", "\(b.out) \(b.err)")
+        // Without `#!` too: execvp hands the file to /bin/sh, which read the live file after the hash
+        // (found by helper-208). Both run from the sealed copy.
+        for text in ["#!/bin/sh\nreadlink \"$0\"\necho ran\n", "readlink \"$0\"\necho ran\n"] {
+            try text.write(toFile: s.dir + "/report.sh", atomically: false, encoding: .utf8)
+            chmod(s.dir + "/report.sh", 0o755)
+            let fd = open(s.dir + "/report.sh", O_RDONLY)
+            let digest = try #require(ExecLauncher.sha256(fd))
+            close(fd)
+            try "name: agent\nscripts:\n  report.sh: {environments: [production], sha256: \(digest)}\n".write(toFile: s.dir + "/m.yaml", atomically: false, encoding: .utf8)
+            let r = try s.exec(["--environment", "production"], ["/usr/bin/env", "report.sh"], env: ["PATH": s.dir + ":/usr/bin:/bin"])
+            #expect(r.code == 0 && r.out == "/memfd:provenant-script (deleted)\nran\n", "\(text.prefix(9)): \(r.out) \(r.err)")
+        }
     }
 
     @Test func theEnvironmentComesFromTheDownwardAPIFile() throws {
