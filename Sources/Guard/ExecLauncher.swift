@@ -79,9 +79,9 @@ public enum ExecLauncher {
     /// `--proxy`; else the TCP ports the egress entries declare (and 53 with `dns: true`), unless an entry
     /// declares none, which allows every port. Landlock sees ports, not addresses: the port of the
     /// proxy on any host is reachable, which is why the proxy, not this rule, decides destinations.
-    /// `scripts`: the file the command names as its script (`bash build.sh`, `env ./deploy.sh`). One in a
-    /// write path is granted reading only: with execute on its inode, the command overwrote the script
-    /// with a binary and ran it (found by helper-208). Elsewhere it keeps execute, which `env` needs.
+    /// `scripts`: files an interpreter only reads (`bash build.sh`), granted reading, never execute: on
+    /// the script's inode, execute let the command overwrite a script in its write path with a binary
+    /// and run it (found by helper-208). A file `env` runs is among `executables`, as the command is.
     public static func ruleset(abi: Int, manifest: AgentManifest, executables: [String], scripts: [String] = [], proxy: ProxyAddress?) -> Landlock.Ruleset {
         var r = Landlock.Ruleset(abi: abi)
         for p in systemExecutable { r.paths.append(.init(p, Landlock.read | Landlock.execute)) }
@@ -94,9 +94,7 @@ public enum ExecLauncher {
         for p in manifest.write { r.paths.append(.init(p, Landlock.write)) }
         for p in manifest.secrets.compactMap(\.file) { r.paths.append(.init(p, Landlock.readFile)) }
         for p in executables { r.paths.append(.init(p, Landlock.readFile | Landlock.execute)) }
-        for p in scripts where !executables.contains(p) {
-            r.paths.append(.init(p, overlapsWrite(p, manifest.write) ? Landlock.readFile : Landlock.readFile | Landlock.execute))
-        }
+        for p in scripts where !executables.contains(p) { r.paths.append(.init(p, Landlock.readFile)) }
         if let proxy {
             r.connectPorts = [proxy.port]
         } else {
@@ -123,10 +121,15 @@ public enum ExecLauncher {
     /// The entries of a PATH that are absolute and outside every declared write path, compared as the
     /// kernel resolves them too: `/ws/bin` kept beside a write path `/data/ws` that `/ws` links to let a
     /// bare command name run a file the agent wrote (found by helper-208).
+    /// An entry with `.` or `..` components is dropped (the kernel resolves `..` after a link, the
+    /// comparison would before), as is one below a link that leads nowhere yet: what it names could
+    /// be made inside a write path later (both found by helper-210).
     static func safePath(_ path: String, write: [String]) -> [String] {
         let ws = write.flatMap(Landlock.spellings)
-        return path.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
-            .filter { e in e.hasPrefix("/") && !Landlock.spellings(absolute(e)).contains { p in ws.contains { Landlock.isWithin(p, $0) } } }
+        return path.split(separator: ":", omittingEmptySubsequences: false).map(String.init).filter { e in
+            guard e.hasPrefix("/"), !e.split(separator: "/").contains(where: { $0 == "." || $0 == ".." }), !Landlock.hasDanglingLink(e) else { return false }
+            return !Landlock.spellings(e).contains { p in ws.contains { Landlock.isWithin(p, $0) } }
+        }
     }
 
     /// The file `command` names: a path (relative to the working directory) when it has a `/`, else the
@@ -428,7 +431,10 @@ public enum ExecLauncher {
             let runFrom = sealed ?? s.fd
             keepAcrossExec(runFrom)
             argv[s.index] = "/proc/self/fd/\(runFrom)"
-            scripts.append(s.path)
+            // A file env runs is executed, as the command itself is; one an interpreter reads is
+            // only read (found by helper-208 and helper-210).
+            let executedByEnv = names.contains("env") && (envInterpreters.last.map { PathText.lastComponent(argv[$0]) == "env" } ?? true)
+            if executedByEnv { executables.append(s.path) } else { scripts.append(s.path) }
             fds[s.path] = s.fd
         } else if let sealed {
             // Do what the kernel does with a `#!` script, on the sealed copy.

@@ -149,6 +149,18 @@ public enum Landlock {
 
     static func realPath(_ p: String) -> String? { PathText.real(p) }
 
+    /// Whether a component of the absolute path `p` is a symbolic link that does not resolve.
+    static func hasDanglingLink(_ p: String) -> Bool {
+        var prefix = ""
+        for c in p.split(separator: "/") {
+            prefix += "/" + c
+            var st = stat()
+            guard lstat(prefix, &st) == 0 else { return false }
+            if st.st_mode & S_IFMT == S_IFLNK, realPath(prefix) == nil { return true }
+        }
+        return false
+    }
+
     /// Whether `path` is `root` or below it, as text.
     static func isWithin(_ path: String, _ root: String) -> Bool {
         root == "/" || path == root || path.hasPrefix(root.hasSuffix("/") ? root : root + "/")

@@ -9,6 +9,9 @@ import ProvenantCore
 /// advisory lock, so servers starting together on one database migrate it once.
 public final class PostgresFleetStore: FleetStore {
     let client: PostgresClient
+    let address: Address
+    /// The TLS the pool connects with, for `connectionProblem`'s own connection.
+    let tlsConfiguration: TLSConfiguration?
     let logger: Logger
     let runner: Task<Void, Never>
     /// The longest one operation waits, for a connection included: past it the request fails (`503`)
@@ -107,6 +110,7 @@ public final class PostgresFleetStore: FleetStore {
 
     public init(_ address: Address, deadline: Duration = .seconds(10), logger: Logger = Logger(label: "provenant.postgres")) throws {
         let tls: PostgresClient.Configuration.TLS
+        var tlsConfiguration: TLSConfiguration?
         switch address.tls {
         case .disable:
             tls = .disable
@@ -121,7 +125,10 @@ public final class PostgresFleetStore: FleetStore {
                 t.trustRoots = .certificates(certificates)
             }
             tls = .require(t)
+            tlsConfiguration = t
         }
+        self.address = address
+        self.tlsConfiguration = tlsConfiguration
         var config = PostgresClient.Configuration(host: address.host, port: address.port, username: address.user, password: address.password,
                                                   database: address.database, tls: tls)
         config.options.maximumConnections = 16
@@ -133,6 +140,35 @@ public final class PostgresFleetStore: FleetStore {
     }
 
     deinit { runner.cancel() }
+
+    /// Why one connection of its own cannot be made, said plainly: the pool retries until its
+    /// deadline and then says only that PostgreSQL did not answer, where the cause is a server without
+    /// TLS or a certificate that does not verify (found by helper-209). nil when it connects.
+    public func connectionProblem() async -> String? {
+        let tls: PostgresConnection.Configuration.TLS
+        if let t = tlsConfiguration {
+            guard let context = try? NIOSSLContext(configuration: t) else { return "the TLS settings cannot be used" }
+            tls = .require(context)
+        } else {
+            tls = .disable
+        }
+        var config = PostgresConnection.Configuration(host: address.host, port: address.port, username: address.user, password: address.password,
+                                                      database: address.database, tls: tls)
+        config.options.connectTimeout = .seconds(10)
+        do {
+            let c = try await PostgresConnection.connect(on: NIOSingletons.posixEventLoopGroup.next(), configuration: config, id: 0, logger: logger).get()
+            try? await c.close().get()
+            return nil
+        } catch let e as PSQLError {
+            var why = "PostgreSQL at \(address): \(e.code)"
+            if let u = e.underlying { why += " (\(String(describing: u)))" }
+            if let m = e.serverInfo?[.message] { why += ": \(m)" }
+            if e.code == .sslUnsupported { why += "; the server offers no TLS: give sslmode=disable to accept plain text" }
+            return Redactor.escapeControls(Redactor.redact(why))
+        } catch {
+            return Redactor.escapeControls(Redactor.redact("PostgreSQL at \(address): \(error)"))
+        }
+    }
 
     /// Runs `body` within the deadline; the database being away is `StoreUnavailable`. The answer does
     /// not wait for `body` to notice its cancellation: a hung PostgreSQL (stopped, not refusing) never

@@ -30,6 +30,8 @@ final class UnreadBodyCloser: ChannelDuplexHandler, RemovableChannelHandler, @un
     private var closing = false
     /// That response has been written, and the output shut (a FIN, so the client reads it whole).
     private var answered = false
+    /// The response being written told the client the connection closes.
+    private var saidClose = false
     private var drained = 0
     private var deadline: Scheduled<Void>?
 
@@ -56,10 +58,12 @@ final class UnreadBodyCloser: ChannelDuplexHandler, RemovableChannelHandler, @un
         switch part {
         case .head(var head) where answeringOpenRequest && head.status.code >= 200:
             head.headerFields[.connection] = "close"
+            saidClose = true
             part = .head(head)
         case .end:
             defer { responseEnds += 1 }
-            guard answeringOpenRequest, !closing else { break }
+            // Closing as the head said, even if the body ended while the response was written.
+            guard saidClose, !closing, context.channel.isActive else { break }
             closing = true
             let channel = context.channel, answering = responseEnds
             deadline = context.eventLoop.scheduleTask(in: .seconds(Self.drainSeconds)) { channel.close(promise: nil) }
@@ -87,4 +91,6 @@ final class UnreadBodyCloser: ChannelDuplexHandler, RemovableChannelHandler, @un
         deadline?.cancel()
         context.fireChannelInactive()
     }
+
+    func handlerRemoved(context: ChannelHandlerContext) { deadline?.cancel() }
 }

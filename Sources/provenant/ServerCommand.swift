@@ -18,6 +18,13 @@ struct ServerCommand: AsyncParsableCommand {
 
 /// `--database sqlite:PATH` (the embedded default).
 struct FleetDatabaseOption: ParsableArguments {
+    /// The schema could not be prepared: for PostgreSQL, why a connection fails, when one does.
+    static func fail(_ store: any FleetStore, _ error: any Error) async -> Never {
+        if let pg = store as? PostgresFleetStore, let why = await pg.connectionProblem() { CLI.fail("error: --database: cannot connect: \(why)") }
+        CLI.fail("error: --database: cannot prepare the schema: \(error)")
+    }
+
+
     @Option(name: .long, help: "The database: sqlite:PATH (embedded; created when absent), or postgres://USER@HOST[:PORT]/DATABASE[?sslmode=…] (the password from PGPASSWORD; TLS verified unless the host is loopback or sslmode says otherwise).")
     var database: String = "sqlite:provenant-fleet.sqlite"
 
@@ -144,7 +151,7 @@ struct ServerRun: AsyncParsableCommand {
             hook = FleetWebhook(url: webhook, secret: trimmed, logger: logger)
         }
         let store = try db.open()
-        do { try await store.migrate() } catch { CLI.fail("error: --database: cannot prepare the schema: \(error)") }
+        do { try await store.migrate() } catch { await FleetDatabaseOption.fail(store, error) }
         var options = FleetServerOptions()
         options.maxBodyBytes = maxBodyMib << 20
         options.maxUploadBytes = maxUploadMib.map { $0 << 20 }
@@ -212,7 +219,7 @@ struct ServerTokenCreate: AsyncParsableCommand {
 
     func run() async throws {
         let store = try db.open()
-        do { try await store.migrate() } catch { CLI.fail("error: --database: cannot prepare the schema: \(error)") }
+        do { try await store.migrate() } catch { await FleetDatabaseOption.fail(store, error) }
         let token = TokenHash.generate()
         try await store.createToken(hash: TokenHash.hash(token), scope: TokenScope(scope)!, createdAt: ISO8601DateFormatter().string(from: Date()))
         print(token)
@@ -229,7 +236,7 @@ struct ServerTokenList: AsyncParsableCommand {
 
     func run() async throws {
         let store = try db.open()
-        do { try await store.migrate() } catch { CLI.fail("error: --database: cannot prepare the schema: \(error)") }
+        do { try await store.migrate() } catch { await FleetDatabaseOption.fail(store, error) }
         for t in try await store.tokens() { print("\(t.hash.prefix(16))  \(t.scope)  \(t.createdAt)") }
     }
 }
@@ -254,7 +261,7 @@ struct ServerTokenRevoke: AsyncParsableCommand {
 
     func run() async throws {
         let store = try db.open()
-        do { try await store.migrate() } catch { CLI.fail("error: --database: cannot prepare the schema: \(error)") }
+        do { try await store.migrate() } catch { await FleetDatabaseOption.fail(store, error) }
         let hash: String
         if stdin {
             let token = (readLine(strippingNewline: true) ?? "").trimmingCharacters(in: .whitespaces)

@@ -267,6 +267,9 @@ import Testing
         #expect(ExecLauncher.safePath(path, write: [dir + "/ws"]) == ["/usr/bin", dir + "/data"], "the write path given through the link")
         // An entry that does not exist yet is resolved through its existing ancestor (helper-209).
         #expect(ExecLauncher.safePath("\(dir)/ws/later/bin:/usr/bin", write: [dir + "/data/ws"]) == ["/usr/bin"])
+        // A link that leads nowhere yet, and `..` the kernel would take after a link (helper-210).
+        try FileManager.default.createSymbolicLink(atPath: dir + "/dangling", withDestinationPath: dir + "/data/ws/not-yet")
+        #expect(ExecLauncher.safePath("\(dir)/dangling/bin:\(dir)/ws/../bin:/usr/bin/../bin:/usr/bin", write: [dir + "/data/ws"]) == ["/usr/bin"])
     }
 
     @Test func theEnvironmentComesFromTheOptionTheVariableOrTheLabelsFileElseProduction() throws {

@@ -50,6 +50,7 @@ import TestSupport
         let store = try PostgresFleetStore(try #require(Address(url)))
         try await store.migrate()
         #expect(try Self.encrypted(cluster, db) > 0, "the store's connections are encrypted")
+        #expect(await store.connectionProblem() == nil)
         // require encrypts too, on an address, where the name cannot be checked.
         let (_, _, other) = try Self.cluster()
         let required = try PostgresFleetStore(try #require(Address("postgres://provenant@127.0.0.1:\(cluster.portNumber)/\(other)?sslmode=require")))
@@ -73,6 +74,9 @@ import TestSupport
         let store = try PostgresFleetStore(try #require(Address("postgres://provenant@localhost:\(cluster.portNumber)/\(db)?sslmode=verify-full&sslrootcert=\(other)")), deadline: .seconds(3))
         await #expect(throws: (any Error).self) { try await store.migrate() }
         #expect(try Self.encrypted(cluster, db) == 0)
+        // Said plainly, not as a timeout (helper-209): the certificate is what failed.
+        let why = await store.connectionProblem()
+        #expect(why?.contains("PostgreSQL at postgres://") == true && why?.contains("CERTIFICATE_VERIFY_FAILED") == true, "\(why ?? "nil")")
         // The system's roots do not vouch for it either (verify-full without sslrootcert).
         let system = try PostgresFleetStore(try #require(Address("postgres://provenant@localhost:\(cluster.portNumber)/\(db)?sslmode=verify-full")), deadline: .seconds(3))
         await #expect(throws: (any Error).self) { try await system.migrate() }
