@@ -311,7 +311,12 @@ struct ScriptEnvironments: ManifestControl {
 extension ScriptEnvironments {
     /// Words quoted in a finding: the first three, each cut short.
     static func listed(_ words: [String]) -> String {
-        let shown = words.prefix(ContainerCommands.quotedWords).map { "`" + ($0.count > 60 ? String($0.prefix(60)) + "…" : $0) + "`" }
+        // Redacted before it is cut: a URL cut before its `@` kept its password (found by helper-211).
+        let shown: [String] = words.prefix(ContainerCommands.quotedWords).map { word in
+            let r: String = Redactor.redact(word)
+            let cut: String = r.count > 60 ? String(r.prefix(60)) + "…" : r
+            return "`" + cut + "`"
+        }
         return shown.joined(separator: ", ") + (words.count > 3 ? " and \(words.count - 3) more" : "")
     }
 }

@@ -323,7 +323,8 @@ public enum Redactor {
 
     /// Whether `key` (lower-cased; `original` as written) names a secret: the secret word itself, or a
     /// name ending in it after `_` or `.` (DB_PASSWORD, client.secret), after a lower-to-upper step
-    /// (githubToken), or, in a command-line flag, after `-` (`--db-password`). Elsewhere a `-` before
+    /// (githubToken), run on in a name in capitals (PGPASSWORD), or, in a command-line flag, after `-`
+    /// (`--db-password`). Elsewhere a `-` before
     /// it marks a name such as `google-auth` rather than a credential's key, except in `api-key` forms.
     private static func isSecretKey(_ key: [UInt8], original: [UInt8], flag: Bool) -> Bool {
         !key.isEmpty && secretKeys.contains { name in
@@ -333,6 +334,9 @@ public enum Redactor {
             let first = original[original.count - name.count]
             if before == UInt8(ascii: "_") || before == UInt8(ascii: ".") || (flag && before == UInt8(ascii: "-")) { return true }
             if before >= 97 && before <= 122 && first >= 65 && first <= 90 { return true }
+            // An environment variable's name in capitals, the word run on: PGPASSWORD, GITHUBTOKEN
+            // (found by helper-211). Two characters at least before it, so OAUTH is not one.
+            if original.count - name.count >= 2, original.allSatisfy({ ($0 >= 65 && $0 <= 90) || ($0 >= 48 && $0 <= 57) || $0 == 95 }) { return true }
             return false
         }
     }

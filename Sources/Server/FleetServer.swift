@@ -120,7 +120,9 @@ struct StoreOutageMiddleware: RouterMiddleware {
             throw error
         } catch {
             // Anything else is the server's fault: logged, and answered 500 without the details.
-            context.logger.error("\(request.method) \(request.uri.path): \(Redactor.redact(String(reflecting: error)))")
+            // The path redacted too: `/session/pvt_…` is a sign-in link, still good when its use failed
+            // (found by helper-211).
+            context.logger.error("\(request.method) \(Redactor.redact(request.uri.path)): \(Redactor.redact(String(reflecting: error)))")
             throw FleetAPIError(.internalServerError, field: "server", "the server failed to answer this request; see its log")
         }
     }

@@ -209,6 +209,18 @@ import TestSupport
         #expect(Redactor.redact("build-9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A").contains(Redactor.mark))
     }
 
+    /// A secret word run on at the end of a name in capitals is a secret's key, as after `_` (found by
+    /// helper-211): PGPASSWORD's value was written whole in a layer's `created_by`.
+    @Test func runOnCapitalNamesOfSecretsAreKeys() {
+        for text in ["PGPASSWORD=hunter2xyz", "RUN PGPASSWORD=\"correct horse battery staple\" psql -h db", "GITHUBTOKEN=plainWords9"] {
+            let r = Redactor.redactCommandLine(text)
+            #expect(!r.contains("hunter2xyz") && !r.contains("battery") && !r.contains("plainWords9") && r.contains(Redactor.mark), "\(r)")
+        }
+        // Too short a stem to be a name of a secret, and not capitals: left alone.
+        #expect(Redactor.redact("OAUTH=enabled") == "OAUTH=enabled")
+        #expect(Redactor.redact("author=enabled") == "author=enabled")
+    }
+
     /// Presigned URLs grant access through their signature and session token (helper-107: an S3 URL
     /// in a lockfile's `resolved` was written with both).
     @Test func presignedURLsLoseTheirSignatures() {

@@ -19,8 +19,8 @@ public enum AdvisoryUpdater {
     public static func checkSource(_ source: String, insecure: Bool) throws(InputError) {
         let scheme = URL(string: source)?.scheme?.lowercased()
         if scheme == "https" || (insecure && scheme == "http") { return }
-        if scheme == "http" { throw InputError("--source '\(URLUserinfo.stripped(source))' is plain http, which anyone on the path can rewrite; use https, or pass --insecure to accept it") }
-        throw InputError("--source must be an https URL, got '\(URLUserinfo.stripped(source))'")
+        if scheme == "http" { throw InputError("--source '\(Redactor.redact(URLUserinfo.stripped(source)))' is plain http, which anyone on the path can rewrite; use https, or pass --insecure to accept it") }
+        throw InputError("--source must be an https URL, got '\(Redactor.redact(URLUserinfo.stripped(source)))'")
     }
 
     public static func update(store: AdvisoryStore, source: String, ecosystems: [String], insecure: Bool = false,
@@ -58,10 +58,10 @@ public enum AdvisoryUpdater {
         for eco in ecosystems {
             // checkSource has already required https (or http with --insecure).
             guard let url = archiveURL(base: source, ecosystem: eco) else {
-                throw InputError("--source must be an http(s) URL, got '\(URLUserinfo.stripped(source))'")
+                throw InputError("--source must be an http(s) URL, got '\(Redactor.redact(URLUserinfo.stripped(source)))'")
             }
             // Shown without any user info a mirror URL carries.
-            let shown = URLUserinfo.stripped(url.absoluteString)
+            let shown = Redactor.redact(URLUserinfo.stripped(url.absoluteString))
             progress("downloading \(shown)")
             let file = dir.appendingPathComponent("\(files.count)-all.zip")
             taken += try await download.fetch(url, to: file, shown: shown, budget: limits.maxBytes - taken)

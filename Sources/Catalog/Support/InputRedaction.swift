@@ -130,7 +130,9 @@ public enum InputRedaction {
         o.user = i.user.map(r); o.exposedPorts = i.exposedPorts.map(r)
         o.entrypoint = i.entrypoint.map(Redactor.redactArguments); o.cmd = i.cmd.map(Redactor.redactArguments)
         o.workingDir = i.workingDir.map(r)
-        o.labels = Dictionary(i.labels.map { (r($0.key), r($0.value)) }, uniquingKeysWith: { a, _ in a })
+        // A label is judged with its key, as an assignment: `db_password=Sup3rS3cret99` passed the
+        // redactor as a bare value and was written to the SBOM (found by helper-211).
+        o.labels = Dictionary(i.labels.map { (r($0.key), label($0.key, $0.value)) }, uniquingKeysWith: { a, _ in a })
         o.environmentNames = i.environmentNames.map(r)
         o.layers = i.layers.map { l in
             var l = l
@@ -138,6 +140,13 @@ public enum InputRedaction {
             return l
         }
         return o
+    }
+
+    /// A label's value: withheld when its key names a credential, else redacted as `key=value` is.
+    static func label(_ key: String, _ value: String) -> String {
+        if namesCredential(key), !value.isEmpty { return Redactor.mark }
+        let joined = Redactor.redact(key + "=" + value)
+        return joined.hasPrefix(key + "=") ? String(joined.dropFirst(key.count + 1)) : Redactor.redact(value)
     }
 
     /// Whether a key's name says its value is a credential, as an env variable's name would.
