@@ -281,7 +281,8 @@ public struct GitHistory {
                 // @@ -a,b +c,d @@ : added lines are numbered from c.
                 let text = String(decoding: l, as: UTF8.self)
                 if let plus = text.split(separator: " ").first(where: { $0.hasPrefix("+") }) {
-                    nextLine = Int(plus.dropFirst().split(separator: ",").first ?? "") ?? 0
+                    // Bounded: `+9223372036854775807` overflowed at the next added line (found by fuzzing).
+                    nextLine = max(0, min(Int(plus.dropFirst().split(separator: ",").first ?? "") ?? 0, Self.maxLineNumber))
                 }
                 return
             }
@@ -289,9 +290,12 @@ public struct GitHistory {
             current!.text += l.dropFirst()
             if complete { current!.text.append(10) } else { midAdded = true }
             current!.lines.append(nextLine)
-            nextLine += 1
+            nextLine = min(nextLine + 1, Self.maxLineNumber)
             splitIfLarge()
         }
+
+        /// The largest line number a hunk header gives that is kept as given: git's own are far below.
+        static let maxLineNumber = Int(Int32.max)
 
         /// Hands a piece that reached `maxPiece` to the scan, and starts the next with its last whole
         /// lines (up to `overlapBytes`), so a key across the cut is read whole: each piece was scanned
