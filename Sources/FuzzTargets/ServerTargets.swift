@@ -28,7 +28,7 @@ enum ServerTargets {
                 // unless asked for, and never verify-full to an IP address.
                 precondition(!a.host.isEmpty && !a.database.isEmpty && (1...65535).contains(a.port))
                 let asked = URLComponents(string: text)?.queryItems?.contains { $0.name == "sslmode" && $0.value == "disable" } == true
-                precondition(a.tls != .disable || asked || LoopbackHost.contains(a.host))
+                precondition(a.tls != .disable || asked || HostAddress.isLoopback(a.host))
                 // The password is never in the description: user and host only (a database may be named
                 // `u:pw@d`, which is no password, found by this harness's first run).
                 precondition(a.description.hasPrefix("postgres://\(a.user)@"), "the password is never in the description")

@@ -72,9 +72,9 @@ public final class PostgresFleetStore: FleetStore {
                     return .failure(AddressError("the parameter '\(Redactor.quote(item.name, max: 40))' is not one Provenant reads (sslmode, sslrootcert); refused rather than ignored"))
                 }
             }
-            let bare = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
-            let tls = mode ?? (LoopbackHost.contains(bare) ? .disable : .verifyFull)
-            if tls == .verifyFull, isIPAddress(bare) {
+            let bare = HostAddress.bare(host)
+            let tls = mode ?? (HostAddress.isLoopback(bare) ? .disable : .verifyFull)
+            if tls == .verifyFull, HostAddress.isIPLiteral(bare) {
                 return .failure(AddressError("sslmode=verify-full checks the certificate's name, and \(bare) is an address, not a name: connect by host name, or give sslmode=verify-ca with sslrootcert, your own CA"))
             }
             // Without the name checked, any certificate a public CA issued for any domain would pass:
@@ -92,11 +92,6 @@ public final class PostgresFleetStore: FleetStore {
         init(user: String, password: String?, host: String, port: Int, database: String, tls: TLSMode, rootCertificates: String?) {
             self.user = user; self.password = password; self.host = host; self.port = port; self.database = database
             self.tls = tls; self.rootCertificates = rootCertificates
-        }
-
-        static func isIPAddress(_ h: String) -> Bool {
-            var v4 = in_addr(), v6 = in6_addr()
-            return inet_pton(AF_INET, h, &v4) == 1 || inet_pton(AF_INET6, h, &v6) == 1
         }
 
         /// Never with the password.

@@ -56,7 +56,7 @@ struct PushCommand: AsyncParsableCommand {
         }
         guard RegistryClient.portIsValid(server) else { throw ValidationError("--server names a port outside 1 to 65535") }
         // The bearer token travels in every request: in plain text only to this machine, or when asked.
-        if url.scheme == "http", !LoopbackHost.contains(url.host ?? ""), !insecureHTTP {
+        if url.scheme == "http", !HostAddress.isLoopback(url.host ?? ""), !insecureHTTP {
             throw ValidationError("--server is plain http to a host that is not loopback, which would send the token in clear; use https, or pass --insecure-http")
         }
         if let d = artifactDigest {
