@@ -279,15 +279,16 @@ public enum ExecLauncher {
         return (path, arg.isEmpty ? nil : String(decoding: arg, as: UTF8.self))
     }
 
-    static func startsWithShebang(_ fd: Int32) -> Bool {
-        var b: [UInt8] = [0, 0]
-        return b.withUnsafeMutableBytes { pread(fd, $0.baseAddress, 2, 0) } == 2 && b == [0x23, 0x21]
+    static func startsWithShebang(_ fd: Int32) -> Bool { starts(fd, with: [0x23, 0x21]) }
+
+    /// Whether the file behind `fd` begins with `magic` (read at offset 0, the descriptor's own offset
+    /// untouched).
+    static func starts(_ fd: Int32, with magic: [UInt8]) -> Bool {
+        var b = [UInt8](repeating: 0, count: magic.count)
+        return b.withUnsafeMutableBytes { pread(fd, $0.baseAddress, magic.count, 0) } == magic.count && b == magic
     }
 
-    static func startsWithELF(_ fd: Int32) -> Bool {
-        var b: [UInt8] = [0, 0, 0, 0]
-        return b.withUnsafeMutableBytes { pread(fd, $0.baseAddress, 4, 0) } == 4 && b == [0x7f, 0x45, 0x4c, 0x46]
-    }
+    static func startsWithELF(_ fd: Int32) -> Bool { starts(fd, with: [0x7f, 0x45, 0x4c, 0x46]) }
 
     static func keepAcrossExec(_ fd: Int32) {
         let flags = fcntl(fd, F_GETFD)
