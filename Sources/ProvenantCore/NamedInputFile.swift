@@ -63,7 +63,7 @@ public enum NamedInputFile {
     }
 
     static func failure(_ path: String, _ what: String, _ why: String) -> InputError {
-        path.isEmpty ? InputError("cannot read \(what): \(why)") : InputError("cannot read \(what): \(why)", at: Location(Redactor.redact(path)))
+        InputError("cannot read \(what): \(why)", at: Location(Redactor.redact(path)))
     }
 
     /// `limit` in the largest whole unit: "64 KiB", "16 MiB".

@@ -226,7 +226,7 @@ public struct RegistryCredentials: Sendable {
             // Non-blocking: a FIFO put where the config is must not hang the run (it is refused below).
             let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
             if fd >= 0 {
-                let (bytes, problem) = readSmallFile(fd, limit: maxConfigBytes)
+                let (bytes, problem) = readSmallFile(fd, path: path, limit: maxConfigBytes)
                 close(fd)
                 if let problem {
                     notes.append("\(name) \(problem); its credentials are not used")
@@ -245,8 +245,8 @@ public struct RegistryCredentials: Sendable {
         return RegistryCredentials(creds, notes: notes)
     }
 
-    private static func readSmallFile(_ fd: Int32, limit: Int) -> ([UInt8], String?) {
-        do { return (try NamedInputFile.read(fd: fd, path: "", limit: limit, what: "it", regularOnly: true), nil) } catch {
+    private static func readSmallFile(_ fd: Int32, path: String, limit: Int) -> ([UInt8], String?) {
+        do { return (try NamedInputFile.read(fd: fd, path: path, limit: limit, what: "it", regularOnly: true), nil) } catch {
             return ([], error.message)
         }
     }
