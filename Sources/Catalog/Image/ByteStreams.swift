@@ -137,9 +137,10 @@ public final class DigestingStream: ByteStream {
 
     /// Reads to the end without handing the bytes on, for a check that only needs the digest: from a
     /// prefetching stream the chunks are hashed where they lie. Checked as `read` checks them at the
-    /// end. False when `stop` said so before a chunk; nothing was then verified.
+    /// end. False when `stop` said so before a chunk; nothing was then verified. A lending stream (a
+    /// prefetching or a mapped one) hands its chunks over in place.
     public func drain(until stop: () -> Bool) throws(ImageError) -> Bool {
-        if let lender = inner as? PrefetchingStream {
+        if let lender = inner as? LendingStream {
             while !stop() {
                 if try lender.lend({ (b) throws(ImageError) in try take(b) }) == 0 { try finish(); return true }
             }

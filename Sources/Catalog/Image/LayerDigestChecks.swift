@@ -53,6 +53,11 @@ final class LayerDigestChecks: @unchecked Sendable {
     /// A check that was stopped is not a failure to report: the read that stopped it fails anyway.
     enum Outcome: Sendable { case passed, failed(ImageError), stopped }
     private let state = Mutex(State())
+    /// Set once the reader has read everything and waits for the checks: a core is then free for a
+    /// large layer's read-ahead (`MappedRangeStream`'s hand-off).
+    private let readerWaiting = Atomic<Bool>(false)
+    /// Bytes the checks hashed straight from mappings of their files (`MappedRangeStream`).
+    let bytesMapped = Atomic<Int>(0)
     /// Threads hashing at once; further checks wait their turn, in the order they were added.
     let width: Int
     static let chunk = 1 << 20
@@ -65,7 +70,11 @@ final class LayerDigestChecks: @unchecked Sendable {
     /// layer); past this, layers are hashed inline.
     static let maxHeld = 64
 
-    init(width: Int) { self.width = max(1, width) }
+    /// Whether a mapped check may hand its rest to a read-ahead thread once the reader waits (tests
+    /// turn it off to see every window mapped).
+    let handsOff: Bool
+
+    init(width: Int, handsOff: Bool = true) { self.width = max(1, width); self.handsOff = handsOff }
 
     /// Holds `stream`'s file for a check of its range: takes the read lease, then the stamp. Nil when
     /// the file cannot be held; the layer must then be hashed inline. Called before any read of it.
@@ -127,15 +136,40 @@ final class LayerDigestChecks: @unchecked Sendable {
         do throws(ImageError) {
             // Holding the descriptor's owner: a read-ahead thread may outlive these checks by a chunk.
             var source: ByteStream = SharedRangeStream(job.hold.owner, offset: job.offset, length: job.length, name: job.name)
-            // A large layer is read on a second thread, so the copy out of the page cache (a fifth of
-            // the time of hashing straight from `pread`) is not on the hashing thread; the chunks
-            // are hashed where they lie. Two chunks ahead: reading outruns hashing anyway.
-            if job.length > Self.prefetchAbove { source = PrefetchingStream(source, chunk: Self.readAheadChunk, depth: 2) }
+            if job.length > Self.prefetchAbove {
+                if MappedRangeStream.usable {
+                    // A large layer is hashed where it lies in the page cache, a mapped window at a
+                    // time, with no copy at all; each window only while the file is still held.
+                    // Once the reader only waits for the checks, the rest is read ahead on its core.
+                    source = MappedRangeStream(job.hold.owner, offset: job.offset, length: job.length, name: job.name,
+                                               check: { end in Self.stillHeld(job, through: end) },
+                                               handOff: { [self] in handsOff && readerWaiting.load(ordering: .relaxed) })
+                } else {
+                    // Else it is read on a second thread, so the copy out of the page cache (a fifth
+                    // of the time of hashing straight from `pread`) is not on the hashing thread; the
+                    // chunks are hashed where they lie. Two chunks ahead: reading outruns hashing.
+                    source = PrefetchingStream(source, chunk: Self.readAheadChunk, depth: 2)
+                }
+            }
             let stream = try DigestingStream(source, expected: job.expected, size: job.expectedSize, name: job.name)
+            defer { if let mapped = source as? MappedRangeStream { bytesMapped.add(mapped.mappedBytes, ordering: .relaxed) } }
             return try stream.drain(until: { state.withLock { job.layer > $0.stoppedAbove } }) ? .passed : .stopped
         } catch {
             return .failed(error)
         }
+    }
+
+    /// Nil when `job`'s file is held as it was when the check was added and reaches `end`: what a
+    /// mapped window of it needs before it is read (`MappedRangeStream`).
+    static func stillHeld(_ job: Job, through end: Int) -> ImageError? {
+        guard ReadLease.held(job.hold.owner.fd) else {
+            return ImageError(job.name, "was opened for writing while it was read (its file's lease was broken); not trusted")
+        }
+        guard let now = FileStamp(job.hold.owner.fd), now == job.hold.before else {
+            return ImageError(job.name, "changed while it was read (its file's size or change time moved); not trusted")
+        }
+        guard Int64(end) <= now.size else { return ImageError(job.name, "ends \(Int64(end) - now.size) bytes early (truncated)") }
+        return nil
     }
 
     /// The outcome of layer `layer`'s check once it has run (passed when it has none). It passes when
@@ -170,6 +204,7 @@ final class LayerDigestChecks: @unchecked Sendable {
 
     /// Whether every check ran to its end and passed: what a result may be handed out on.
     func allPassed() async -> ImageError? {
+        readerWaiting.store(true, ordering: .relaxed)
         let layers = state.withLock { s in s.jobs.map(\.layer).sorted() }
         for l in layers {
             switch await outcome(layer: l) {

@@ -1,0 +1,99 @@
+import Foundation
+import ProvenantCore
+
+/// A stream that can hand its bytes to a reader where they lie, without copying them out: what a
+/// digest check drains (`DigestingStream.drain(until:)`).
+protocol LendingStream: ByteStream {
+    /// Hands the next bytes to `body` in place; the count handed over, 0 only at the end.
+    func lend(_ body: (UnsafeRawBufferPointer) throws(ImageError) -> Void) throws(ImageError) -> Int
+}
+
+extension PrefetchingStream: LendingStream {}
+
+/// A range of a held file, handed out where it lies in the page cache: mapped one window at a time,
+/// so a layer's digest check hashes it without the copy `pread` makes, and memory holds one window of
+/// it, never the layer.
+///
+/// Reading a mapping past its file's end raises SIGBUS, which would end the run. So a window is mapped
+/// only after `check` has said, for that window's end, that the file is still held as it was: its
+/// read lease whole and its size, times and identity unchanged (`LayerDigestChecks`). Under the lease
+/// the kernel makes anyone who truncates the file, or opens it for writing, wait for the lease-break
+/// time first; a window is hashed in milliseconds, and mapping is used only when that time is at least
+/// `minimumBreakSeconds` (`usable`).
+///
+/// Hashing from a mapping reads memory the hash meets cold, which is slower than hashing a buffer
+/// another core has just filled (`PrefetchingStream`); the copy only pays when that core is idle. So
+/// once `handOff` says the reader has nothing left to do but wait, the rest of the range is read ahead
+/// on a thread of its own instead.
+final class MappedRangeStream: LendingStream {
+    let owner: SharedDescriptor
+    private var offset: Int
+    private var remaining: Int
+    let name: String
+    /// Run before each window with the file offset the window ends at; an error stops the read.
+    private let check: (Int) -> ImageError?
+    /// Asked before each window: true to read the rest through a prefetching stream.
+    private let handOff: () -> Bool
+    /// The rest of the range, once handed off.
+    private var rest: PrefetchingStream?
+    /// Bytes handed out from mappings, before any hand-off.
+    private(set) var mappedBytes = 0
+    static let window = 4 << 20
+    static let minimumBreakSeconds = 5
+    private static let pageSize = max(4096, Int(sysconf(Int32(_SC_PAGESIZE))))
+
+    /// Whether the kernel makes a truncation wait long enough for a window to be hashed first
+    /// (`/proc/sys/fs/lease-break-time`, in seconds; 45 by default).
+    static let usable: Bool = {
+        guard let text = try? String(contentsOfFile: "/proc/sys/fs/lease-break-time", encoding: .utf8),
+              let seconds = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) else { return false }
+        return seconds >= minimumBreakSeconds
+    }()
+
+    init(_ owner: SharedDescriptor, offset: Int, length: Int, name: String,
+         check: @escaping (Int) -> ImageError?, handOff: @escaping () -> Bool = { false }) {
+        self.owner = owner; self.offset = max(0, offset); remaining = max(0, length); self.name = name
+        self.check = check; self.handOff = handOff
+    }
+
+    func lend(_ body: (UnsafeRawBufferPointer) throws(ImageError) -> Void) throws(ImageError) -> Int {
+        if let rest = rest ?? handingOff() { return try rest.lend(body) }
+        return try mapNext(upTo: Self.window, body)
+    }
+
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws(ImageError) -> Int {
+        if let rest = rest ?? handingOff() { return try rest.read(into: buffer) }
+        return try mapNext(upTo: buffer.count) { (bytes) throws(ImageError) in
+            buffer.baseAddress!.copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
+        }
+    }
+
+    /// The read-ahead stream over the rest of the range, started when `handOff` says so.
+    private func handingOff() -> PrefetchingStream? {
+        guard remaining > 0, handOff() else { return nil }
+        let stream = PrefetchingStream(SharedRangeStream(owner, offset: offset, length: remaining, name: name),
+                                       chunk: LayerDigestChecks.readAheadChunk, depth: 2)
+        rest = stream
+        remaining = 0
+        return stream
+    }
+
+    /// Maps the next window, of at most `limit` bytes, after `check` allowed it, and hands it to `body`.
+    private func mapNext(upTo limit: Int, _ body: (UnsafeRawBufferPointer) throws(ImageError) -> Void) throws(ImageError) -> Int {
+        guard remaining > 0, limit > 0 else { return 0 }
+        let lead = offset % Self.pageSize
+        let n = min(remaining, limit, Self.window - lead)
+        let (end, overflow) = offset.addingReportingOverflow(n)
+        guard !overflow else { throw ImageError(name, "lies past the largest file offset") }
+        if let problem = check(end) { throw problem }
+        let length = lead + n
+        guard let mapped = mmap(nil, length, PROT_READ, MAP_SHARED | MAP_POPULATE, owner.fd, off_t(offset - lead)),
+              mapped != MAP_FAILED else {
+            throw ImageError(name, "cannot be mapped: \(String(cString: strerror(errno)))")
+        }
+        defer { munmap(mapped, length) }
+        try body(UnsafeRawBufferPointer(start: mapped + lead, count: n))
+        offset = end; remaining -= n; mappedBytes += n
+        return n
+    }
+}
