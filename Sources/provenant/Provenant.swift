@@ -19,6 +19,12 @@ enum Main {
     static func main() async {
         // Every echo of input text goes through the redactor; with this, it also uses the secrets engine.
         Redactor.install(EngineSpotter())
+        // A command that catalogs certainly echoes input, and its first echo (an image archive's name)
+        // comes before anything else it reads: the engine's rules start compiling before the arguments
+        // are parsed, not after, so that wait is shorter (`SBOMCommand` asks again, at no cost).
+        if let first = CommandLine.arguments.dropFirst().first, first == "sbom" || first == "scan" {
+            EngineSpotter.prepareInBackground()
+        }
         do {
             var command = try Provenant.parseAsRoot()
             if var async = command as? AsyncParsableCommand { try await async.run() } else { try command.run() }
