@@ -14,7 +14,7 @@ import TestSupport
     let helpers = LayerDigestChecksTests()
 
     @Test func theRangeIsHandedOutWholeAcrossWindowsAndHandOffs() throws {
-        #expect(MappedRangeStream.usable, "this kernel's lease-break time allows mapping")
+        #expect(MappedRangeStream.breakTimeAllows, "this kernel's lease-break time allows mapping")
         let size = 3 * MappedRangeStream.window + 12_345
         let f = try helpers.randomFile(size, seed: 21)
         let owner = SharedDescriptor(f.fd)
@@ -88,6 +88,35 @@ import TestSupport
             Issue.record("a window was mapped after the file's lease broke")
         } catch {
             #expect(error.description.contains("opened for writing"), "\(error)")
+        }
+    }
+
+    @Test func filesOnTmpfsAreNotMapped() throws {
+        // Reading a mapping of a hole on tmpfs allocates a page: a sparse layer there would take memory
+        // its size, so such files are read with `pread`.
+        let f = try helpers.randomFile(10, seed: 2)
+        defer { close(f.fd) }
+        #expect(MappedRangeStream.usable(f.fd) == (LeasedFilesystem.type(f.fd) != LeasedFilesystem.tmpfs))
+        let path = "/dev/shm/provenant-mapped-\(getpid())"
+        try Data([1, 2, 3]).write(to: URL(fileURLWithPath: path))
+        defer { unlink(path) }
+        let fd = open(path, O_RDONLY)
+        defer { close(fd) }
+        #expect(LeasedFilesystem.type(fd) == LeasedFilesystem.tmpfs, "/dev/shm is tmpfs here")
+        #expect(!MappedRangeStream.usable(fd))
+    }
+
+    @Test func aPageThatCannotBeReadInIsAnErrorNotASignal() throws {
+        // A window past the file's end, mapped without the check: the read-in reports it (EFAULT)
+        // where touching the page would have raised SIGBUS.
+        let f = try helpers.randomFile(5_000, seed: 12)
+        let stream = MappedRangeStream(SharedDescriptor(f.fd), offset: 0, length: 3 * 4096 + 5_000, name: "layer z", check: { _ in nil })
+        var sum: UInt8 = 0
+        do {
+            _ = try stream.lend { b in for i in stride(from: 0, to: b.count, by: 4096) { sum &+= b[i] } }
+            Issue.record("a window past the end was handed out (\(sum))")
+        } catch {
+            #expect(error.description.contains("layer z") && error.description.contains("could not be read in"), "\(error)")
         }
     }
 

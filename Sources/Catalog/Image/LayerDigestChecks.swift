@@ -137,7 +137,7 @@ final class LayerDigestChecks: @unchecked Sendable {
             // Holding the descriptor's owner: a read-ahead thread may outlive these checks by a chunk.
             var source: ByteStream = SharedRangeStream(job.hold.owner, offset: job.offset, length: job.length, name: job.name)
             if job.length > Self.prefetchAbove {
-                if MappedRangeStream.usable {
+                if MappedRangeStream.usable(job.hold.owner.fd) {
                     // A large layer is hashed where it lies in the page cache, a mapped window at a
                     // time, with no copy at all; each window only while the file is still held.
                     // Once the reader only waits for the checks, the rest is read ahead on its core.
@@ -257,14 +257,23 @@ enum LeasedFilesystem {
     private static let fstatfs = SystemLibrary.symbol("fstatfs", as: FStatFS.self)
 
     static func allows(_ fd: Int32) -> Bool {
-        guard let fstatfs, MemoryLayout<Int>.size == 8 else { return false }
+        guard let t = type(fd) else { return false }
+        return allows(type: t)
+    }
+
+    /// The `statfs` magic number of the filesystem `fd`'s file is on; nil when it cannot be told.
+    static func type(_ fd: Int32) -> Int? {
+        guard let fstatfs, MemoryLayout<Int>.size == 8 else { return nil }
         // `struct statfs` is 120 bytes on 64-bit Linux; the buffer leaves room.
         let buffer = UnsafeMutableRawPointer.allocate(byteCount: 512, alignment: 16)
         defer { buffer.deallocate() }
         buffer.initializeMemory(as: UInt8.self, repeating: 0, count: 512)
-        guard fstatfs(fd, buffer) == 0 else { return false }
-        return allows(type: buffer.load(as: Int.self))
+        guard fstatfs(fd, buffer) == 0 else { return nil }
+        return buffer.load(as: Int.self)
     }
+
+    /// tmpfs, on which a hole in a file becomes a page of memory when a mapping of it is read.
+    static let tmpfs = 0x0102_1994
 
     static func allows(type: Int) -> Bool { local.contains(type) }
 }

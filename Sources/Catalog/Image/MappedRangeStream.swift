@@ -16,10 +16,14 @@ extension PrefetchingStream: LendingStream {}
 ///
 /// Reading a mapping past its file's end raises SIGBUS, which would end the run. So a window is mapped
 /// only after `check` has said, for that window's end, that the file is still held as it was: its
-/// read lease whole and its size, times and identity unchanged (`LayerDigestChecks`). Under the lease
-/// the kernel makes anyone who truncates the file, or opens it for writing, wait for the lease-break
-/// time first; a window is hashed in milliseconds, and mapping is used only when that time is at least
-/// `minimumBreakSeconds` (`usable`).
+/// read lease whole and its size, times and identity unchanged (`LayerDigestChecks`), and its pages
+/// are read in by `MADV_POPULATE_READ`, which reports a page that cannot be read as an error. Under
+/// the lease the kernel makes anyone who truncates the file, or opens it for writing, wait for the
+/// lease-break time first; a window is hashed in milliseconds, and mapping is used only when that time
+/// is at least `minimumBreakSeconds`, and not on tmpfs (`usable`). What is left: a run stopped (a
+/// debugger, SIGSTOP, a frozen cgroup) for longer than the break time inside one window, while someone
+/// with write access truncates the file, or a page reclaimed between its read-in and its hash whose
+/// second read fails, ends with SIGBUS instead of an error.
 ///
 /// Hashing from a mapping reads memory the hash meets cold, which is slower than hashing a buffer
 /// another core has just filled (`PrefetchingStream`); the copy only pays when that core is idle. So
@@ -42,13 +46,23 @@ final class MappedRangeStream: LendingStream {
     static let minimumBreakSeconds = 5
     private static let pageSize = max(4096, Int(sysconf(Int32(_SC_PAGESIZE))))
 
+    /// Linux's `MADV_POPULATE_READ` (5.14), which the Glibc module does not bring in.
+    static let populateRead: Int32 = 22
+
     /// Whether the kernel makes a truncation wait long enough for a window to be hashed first
     /// (`/proc/sys/fs/lease-break-time`, in seconds; 45 by default).
-    static let usable: Bool = {
+    static let breakTimeAllows: Bool = {
         guard let text = try? String(contentsOfFile: "/proc/sys/fs/lease-break-time", encoding: .utf8),
               let seconds = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) else { return false }
         return seconds >= minimumBreakSeconds
     }()
+
+    /// Whether the file open at `fd` (held under a lease) may be read through mappings: the break time
+    /// allows it and the file is not on tmpfs, where reading a mapping of a hole allocates memory
+    /// (`pread` reads it as zeros without).
+    static func usable(_ fd: Int32) -> Bool {
+        breakTimeAllows && LeasedFilesystem.type(fd).map { $0 != LeasedFilesystem.tmpfs } == true
+    }
 
     init(_ owner: SharedDescriptor, offset: Int, length: Int, name: String,
          check: @escaping (Int) -> ImageError?, handOff: @escaping () -> Bool = { false }) {
@@ -71,6 +85,10 @@ final class MappedRangeStream: LendingStream {
     /// The read-ahead stream over the rest of the range, started when `handOff` says so.
     private func handingOff() -> PrefetchingStream? {
         guard remaining > 0, handOff() else { return nil }
+        return handOffNow()
+    }
+
+    private func handOffNow() -> PrefetchingStream {
         let stream = PrefetchingStream(SharedRangeStream(owner, offset: offset, length: remaining, name: name),
                                        chunk: LayerDigestChecks.readAheadChunk, depth: 2)
         rest = stream
@@ -87,11 +105,23 @@ final class MappedRangeStream: LendingStream {
         guard !overflow else { throw ImageError(name, "lies past the largest file offset") }
         if let problem = check(end) { throw problem }
         let length = lead + n
-        guard let mapped = mmap(nil, length, PROT_READ, MAP_SHARED | MAP_POPULATE, owner.fd, off_t(offset - lead)),
-              mapped != MAP_FAILED else {
-            throw ImageError(name, "cannot be mapped: \(String(cString: strerror(errno)))")
+        guard let mapped = mmap(nil, length, PROT_READ, MAP_SHARED, owner.fd, off_t(offset - lead)), mapped != MAP_FAILED else {
+            // No mapping (out of address space, a filesystem without mmap): the rest is read instead.
+            return try handOffNow().lend(body)
         }
         defer { munmap(mapped, length) }
+        // Every page is read in before the hash touches it, by a call that answers a failure (an I/O
+        // error, a page past the file's end, a full tmpfs) with an error, where a touch would raise
+        // SIGBUS. `MAP_POPULATE` would ignore such a failure.
+        if madvise(mapped, length, Self.populateRead) != 0 {
+            let e = errno
+            if e == EFAULT || e == EIO {
+                throw ImageError(name, "cannot be read: a page of it could not be read in (an I/O error, or the file shrank)")
+            }
+            // A kernel before Linux 5.14 has no MADV_POPULATE_READ (EINVAL), or memory ran short: the
+            // rest is read with `pread`, which fails with an error, never a signal.
+            return try handOffNow().lend(body)
+        }
         try body(UnsafeRawBufferPointer(start: mapped + lead, count: n))
         offset = end; remaining -= n; mappedBytes += n
         return n
