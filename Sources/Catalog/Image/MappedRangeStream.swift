@@ -57,29 +57,53 @@ final class MappedRangeStream: LendingStream {
         return seconds >= minimumBreakSeconds
     }()
 
-    /// Whether the file open at `fd` (held under a lease) may be read through mappings: the break time
-    /// allows it and the file is not on tmpfs, where reading a mapping of a hole allocates memory
-    /// (`pread` reads it as zeros without).
-    static func usable(_ fd: Int32) -> Bool {
-        breakTimeAllows && LeasedFilesystem.type(fd).map { $0 != LeasedFilesystem.tmpfs } == true
+    /// Whether this kernel's `MADV_POPULATE_READ` fails on a page it cannot read: from Linux 6.9. From
+    /// 5.14, where it came, until then, a page whose read fails with EIO was retried without end (fixed
+    /// upstream by 631426ba1d45), so an unreadable sector would stall the run where `pread` fails.
+    static let kernelAllows: Bool = {
+        var name = utsname()
+        guard uname(&name) == 0 else { return false }
+        let release = withUnsafeBytes(of: &name.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        return kernel(release, atLeast: (6, 9))
+    }()
+
+    /// Whether a kernel release string (`6.18.44-fc-v1300`) names at least `version`.
+    static func kernel(_ release: String, atLeast version: (Int, Int)) -> Bool {
+        let parts = release.split(whereSeparator: { !$0.isNumber }).prefix(2).compactMap { Int($0) }
+        guard parts.count == 2 else { return false }
+        return (parts[0], parts[1]) >= version
     }
 
+    /// Whether the file open at `fd` (held under a lease) may be read through mappings: the kernel and
+    /// its break time allow it, and the file is not on tmpfs, where reading a mapping of a hole
+    /// allocates memory (`pread` reads it as zeros without).
+    static func usable(_ fd: Int32) -> Bool {
+        kernelAllows && breakTimeAllows && LeasedFilesystem.type(fd).map { $0 != LeasedFilesystem.tmpfs } == true
+    }
+
+    /// The advice each window is read in with: `populateRead`, or, in tests, one the kernel refuses.
+    private let advice: Int32
+
     init(_ owner: SharedDescriptor, offset: Int, length: Int, name: String,
-         check: @escaping (Int) -> ImageError?, handOff: @escaping () -> Bool = { false }) {
+         check: @escaping (Int) -> ImageError?, handOff: @escaping () -> Bool = { false },
+         advice: Int32 = MappedRangeStream.populateRead) {
         self.owner = owner; self.offset = max(0, offset); remaining = max(0, length); self.name = name
-        self.check = check; self.handOff = handOff
+        self.check = check; self.handOff = handOff; self.advice = advice
     }
 
     func lend(_ body: (UnsafeRawBufferPointer) throws(ImageError) -> Void) throws(ImageError) -> Int {
         if let rest = rest ?? handingOff() { return try rest.lend(body) }
-        return try mapNext(upTo: Self.window, body)
+        if let n = try mapNext(upTo: Self.window, body) { return n }
+        return try handOffNow().lend(body)
     }
 
     func read(into buffer: UnsafeMutableRawBufferPointer) throws(ImageError) -> Int {
         if let rest = rest ?? handingOff() { return try rest.read(into: buffer) }
-        return try mapNext(upTo: buffer.count) { (bytes) throws(ImageError) in
+        let copied = try mapNext(upTo: buffer.count) { (bytes) throws(ImageError) in
             buffer.baseAddress!.copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
         }
+        if let copied { return copied }
+        return try handOffNow().read(into: buffer)
     }
 
     /// The read-ahead stream over the rest of the range, started when `handOff` says so.
@@ -96,8 +120,10 @@ final class MappedRangeStream: LendingStream {
         return stream
     }
 
-    /// Maps the next window, of at most `limit` bytes, after `check` allowed it, and hands it to `body`.
-    private func mapNext(upTo limit: Int, _ body: (UnsafeRawBufferPointer) throws(ImageError) -> Void) throws(ImageError) -> Int {
+    /// Maps the next window, of at most `limit` bytes, after `check` allowed it, and hands it to `body`;
+    /// the count handed. Nil when the window could not be mapped and read in for a reason other than an
+    /// unreadable page: the caller then reads the rest from `handOffNow()`.
+    private func mapNext(upTo limit: Int, _ body: (UnsafeRawBufferPointer) throws(ImageError) -> Void) throws(ImageError) -> Int? {
         guard remaining > 0, limit > 0 else { return 0 }
         let lead = offset % Self.pageSize
         let n = min(remaining, limit, Self.window - lead)
@@ -107,20 +133,20 @@ final class MappedRangeStream: LendingStream {
         let length = lead + n
         guard let mapped = mmap(nil, length, PROT_READ, MAP_SHARED, owner.fd, off_t(offset - lead)), mapped != MAP_FAILED else {
             // No mapping (out of address space, a filesystem without mmap): the rest is read instead.
-            return try handOffNow().lend(body)
+            return nil
         }
         defer { munmap(mapped, length) }
         // Every page is read in before the hash touches it, by a call that answers a failure (an I/O
         // error, a page past the file's end, a full tmpfs) with an error, where a touch would raise
         // SIGBUS. `MAP_POPULATE` would ignore such a failure.
-        if madvise(mapped, length, Self.populateRead) != 0 {
+        if madvise(mapped, length, advice) != 0 {
             let e = errno
             if e == EFAULT || e == EIO {
                 throw ImageError(name, "cannot be read: a page of it could not be read in (an I/O error, or the file shrank)")
             }
             // A kernel before Linux 5.14 has no MADV_POPULATE_READ (EINVAL), or memory ran short: the
             // rest is read with `pread`, which fails with an error, never a signal.
-            return try handOffNow().lend(body)
+            return nil
         }
         try body(UnsafeRawBufferPointer(start: mapped + lead, count: n))
         offset = end; remaining -= n; mappedBytes += n
