@@ -36,7 +36,7 @@ struct ScanCommand: AsyncParsableCommand {
     @Option(name: .long, parsing: .singleValue, help: "OpenVEX or CycloneDX VEX file (repeatable). Per finding the newest statement across all files decides; not_affected (with a justification the spec lists) and fixed suppress.")
     var vex: [String] = []
 
-    @Flag(name: .long, help: "With --fail-on, do not fail because packages went unchecked (their ecosystem has no advisories in the database, or no database covers their purl).")
+    @Flag(name: .long, help: "With --fail-on, do not fail because packages went unchecked: their ecosystem has no advisories in the database, no database covers their purl, they have no purl, or the file listing them could not be read.")
     var allowUnchecked = false
 
     @Flag(name: .long, help: "With --fail-on, do not fail because of unrated findings (their advisory gives no severity). Without it they fail any --fail-on level.")

@@ -106,6 +106,22 @@ import ProvenantCore
         #expect(try eval([["introduced": "3.2"], ["fixed": "3.2.19"]], "3.2.5.post1") == .affected)
     }
 
+    /// A Composer branch sorted below every release and so missed every range starting above 0: it is
+    /// unknown now (found by helper-214). Pre-release snapshots of a release keep their place.
+    @Test func composerBranchesAreUnknown() throws {
+        let range = [["introduced": "1.2.0"], ["fixed": "1.5.0"]]
+        for branch in ["1.x-dev", "dev-main", "1.3.x-dev", " DEV-feature/x "] {
+            guard case .unknown(let why) = try eval(range, branch, eco: "Packagist") else {
+                Issue.record("\(branch) must be unknown"); continue
+            }
+            #expect(why.contains("is a branch"), "\(why)")
+        }
+        #expect(try eval(range, "1.3.0", eco: "Packagist") == .affected)
+        #expect(try eval(range, "1.5.0-dev", eco: "Packagist") == .affected, "a snapshot before 1.5.0 is below the fix")
+        #expect(try eval(range, "1.1.0", eco: "Packagist") == .notAffected)
+        #expect(try eval([["introduced": "0"]], "dev-main", eco: "Packagist") != .notAffected)
+    }
+
     @Test func semverRangesUseGoRulesForGo() throws {
         let ev = [["introduced": "0"], ["fixed": "1.19.2"]]
         #expect(try eval(ev, "1.19", eco: "Go", type: "SEMVER") == .affected, "1.19 is 1.19.0")

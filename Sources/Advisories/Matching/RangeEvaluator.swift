@@ -149,6 +149,13 @@ public enum RangeEvaluator {
         }
     }
 
+    /// Whether a Composer version names a branch: `dev-NAME`, or a branch alias ending in `x-dev`
+    /// (`1.x-dev`, `2.3.x-dev`). A dated snapshot such as `2.0.0-dev` is a release's pre-release, kept.
+    static func isComposerBranch(_ version: String) -> Bool {
+        let v = version.trimmed.lowercased()
+        return v.hasPrefix("dev-") || v.hasSuffix("x-dev")
+    }
+
     public static func evaluate(_ p: PreparedEntry, version: String) -> Outcome {
         var subject = Subject(version)
         return evaluate(p, &subject)
@@ -162,6 +169,12 @@ public enum RangeEvaluator {
         // helper-72). It is judged unknown, never "not affected".
         if let s = p.ecoScheme, s.name == "PyPI", !p.ranges.isEmpty || !p.listed.isEmpty, PEP440.strict(version.trimmed.lowercased()) == nil {
             return .unknown("'\(version)' is not a PEP 440 version, so it cannot be placed among the releases")
+        }
+        // A Composer branch (`dev-main`, `1.x-dev`, `2.3.x-dev`) is whatever commit the lock pinned; its
+        // word sorts below every release, so it missed every range starting above 0 (found by
+        // helper-214). It cannot be placed, so it is unknown.
+        if let s = p.ecoScheme, s.name == "Packagist", !p.ranges.isEmpty || !p.listed.isEmpty, RangeEvaluator.isComposerBranch(version) {
+            return .unknown("'\(version)' is a branch, not a release, so it cannot be placed among the releases")
         }
         var unknown: String?
         for range in p.ranges {

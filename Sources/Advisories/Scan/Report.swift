@@ -237,8 +237,11 @@ extension ScanReport {
             if !f.aliases.isEmpty { text += " (\(f.aliases.joined(separator: ", ")))" }
             text += f.fixed.isEmpty ? "; no fixed version is known." : "; fixed in \(f.fixed.joined(separator: ", "))."
             if let n = f.note { text += " Status \(n)." }
-            // An unknown status is at least a warning, whatever the advisory's severity.
-            let level = f.status == .unknown && f.severity < .medium ? "warning" : SARIF.level(forSeverity: f.severity.description)
+            // An unknown status is at least a warning, whatever the advisory's severity. An advisory
+            // without a severity may be of any, as `--fail-on` takes it: an error, not a note (every Go
+            // advisory is unrated, and a note ranks lowest in code scanning; found by helper-214).
+            let level = f.severity == .unknown ? "error"
+                : f.status == .unknown && f.severity < .medium ? "warning" : SARIF.level(forSeverity: f.severity.description)
             return SARIF.Result(ruleID: f.id, level: level, message: text,
                                 locations: f.locations.prefix(10).map { Self.splitLocation($0) },
                                 fingerprint: UUIDv5.make("\(f.id)|\(f.purl)"),
