@@ -119,7 +119,23 @@ import ProvenantCore
         #expect(try eval(range, "1.3.0", eco: "Packagist") == .affected)
         #expect(try eval(range, "1.5.0-dev", eco: "Packagist") == .affected, "a snapshot before 1.5.0 is below the fix")
         #expect(try eval(range, "1.1.0", eco: "Packagist") == .notAffected)
-        #expect(try eval([["introduced": "0"]], "dev-main", eco: "Packagist") != .notAffected)
+        // A range holding every version holds a branch too (found by helper-215).
+        #expect(try eval([["introduced": "0"]], "dev-main", eco: "Packagist") == .affected)
+        #expect(try eval([["introduced": "0"], ["limit": "*"]], "2.x-dev", eco: "Packagist") == .affected)
+        guard case .unknown = try eval([["introduced": "0"], ["fixed": "1.0.0"]], "dev-main", eco: "Packagist") else {
+            Issue.record("a branch against a fixed range must be unknown"); return
+        }
+    }
+
+    /// A VEX range cannot place a Composer branch either: `<2.0` does not hold `2.x-dev`, the tip of
+    /// the 2.x line (found by helper-215); `=` still matches its spelling.
+    @Test func versRangesDoNotPlaceComposerBranches() throws {
+        let below = try #require(VersRange("vers:composer/<2.0"))
+        #expect(below.contains("2.x-dev", fallbackEcosystem: "Packagist") == nil)
+        #expect(below.contains("dev-main", fallbackEcosystem: "Packagist") == nil)
+        #expect(below.contains("1.9.0", fallbackEcosystem: "Packagist") == true)
+        let pinned = try #require(VersRange("vers:composer/dev-main"))
+        #expect(pinned.contains("dev-main", fallbackEcosystem: "Packagist") == true)
     }
 
     @Test func semverRangesUseGoRulesForGo() throws {

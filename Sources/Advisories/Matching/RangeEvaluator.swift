@@ -24,6 +24,13 @@ public enum RangeEvaluator {
         init(scheme: AnyVersionScheme?, events: [(kind: Kind, version: String, parsed: ParsedVersion?)], broken: String?) {
             self.scheme = scheme; self.events = events; self.broken = broken
         }
+
+        /// Whether every version is in the range whatever its order: it is introduced at 0 and has no
+        /// fix, no last affected version and no limit but `*`.
+        var holdsEveryVersion: Bool {
+            broken == nil && events.contains { $0.kind == .introduced && $0.parsed == nil }
+                && events.allSatisfy { $0.kind == .introduced || ($0.kind == .limit && $0.version == "*") }
+        }
     }
 
     /// An `affected` entry prepared once and evaluated against every version of a package.
@@ -173,7 +180,10 @@ public enum RangeEvaluator {
         // A Composer branch (`dev-main`, `1.x-dev`, `2.3.x-dev`) is whatever commit the lock pinned; its
         // word sorts below every release, so it missed every range starting above 0 (found by
         // helper-214). It cannot be placed, so it is unknown.
+        // A range that holds every version (introduced at 0, never fixed or limited) holds the branch
+        // wherever it falls (found by helper-215).
         if let s = p.ecoScheme, s.name == "Packagist", !p.ranges.isEmpty || !p.listed.isEmpty, RangeEvaluator.isComposerBranch(version) {
+            if p.ranges.contains(where: \.holdsEveryVersion) { return .affected }
             return .unknown("'\(version)' is a branch, not a release, so it cannot be placed among the releases")
         }
         var unknown: String?

@@ -84,7 +84,7 @@ public struct ScanReport: Sendable {
         if !counts.isEmpty { s += " (" + counts.joined(separator: ", ") + ")" }
         s += " in \(pkgs) package\(pkgs == 1 ? "" : "s") of \(packagesScanned) scanned"
         let unknown = findings.filter { $0.status == .unknown }.count
-        if unknown > 0 { s += "; \(unknown) unknown (unparsable version)" }
+        if unknown > 0 { s += "; \(unknown) unknown (version not placed)" }
         if !suppressed.isEmpty { s += "; \(suppressed.count) suppressed" }
         if packagesNotChecked > 0 {
             s += "; \(packagesNotChecked) NOT CHECKED (" + notChecked.map { "\($0.ecosystem): \($0.packages)" }.joined(separator: ", ") + ")"
@@ -125,7 +125,7 @@ extension ScanReport {
         var rows: [[String]] = [["PACKAGE", "VERSION", "ECOSYSTEM", "ID", "SEVERITY", "SCORE", "FIXED IN", "SUMMARY"]]
         for g in ordered {
             for (i, f) in g.enumerated() {
-                let sev = f.status == .unknown ? "\(f.severity) (unknown: unparsable version)" : f.severity.description
+                let sev = f.status == .unknown ? "\(f.severity) (unknown: version not placed)" : f.severity.description
                 rows.append([i == 0 ? f.package : "", i == 0 ? f.version : "", i == 0 ? f.ecosystem : "", f.id, sev,
                              f.score.map { String(format: "%.1f", $0) } ?? "-", f.fixed.isEmpty ? "-" : f.fixed.joined(separator: ", "),
                              f.summary.count > 70 ? String(f.summary.prefix(67)) + "..." : f.summary].map(Redactor.escapeTableCell))
