@@ -136,6 +136,11 @@ import ProvenantCore
         #expect(below.contains("1.9.0", fallbackEcosystem: "Packagist") == true)
         let pinned = try #require(VersRange("vers:composer/dev-main"))
         #expect(pinned.contains("dev-main", fallbackEcosystem: "Packagist") == true)
+        // A single version names one branch, not every branch (found by helper-216).
+        #expect(VEXDocument.sameVersion("dev-legacy", "dev-main", ecosystem: "Packagist") == false)
+        #expect(VEXDocument.sameVersion("1.x-dev", "2.x-dev", ecosystem: "Packagist") == false)
+        #expect(VEXDocument.sameVersion("DEV-main", "dev-main", ecosystem: "Packagist") == true)
+        #expect(VEXDocument.sameVersion("1.0.0", "1.0.1", ecosystem: "Packagist") == false)
     }
 
     @Test func semverRangesUseGoRulesForGo() throws {

@@ -263,6 +263,11 @@ public struct VEXDocument: Sendable {
 
     static func sameVersion(_ a: String, _ b: String, ecosystem: String) -> Bool? {
         if a == b { return true }
+        // Composer branches are told apart by their names: the Packagist order ranks every branch
+        // word alike, so `dev-legacy` equalled `dev-main` (found by helper-216).
+        if ecosystem == "Packagist", RangeEvaluator.isComposerBranch(a) || RangeEvaluator.isComposerBranch(b) {
+            return a.trimmed.lowercased() == b.trimmed.lowercased()
+        }
         guard let order = AnyVersionScheme.forEcosystem(ecosystem) else { return false }
         return (try? order.compare(a, b)).map { $0 == 0 }
     }
