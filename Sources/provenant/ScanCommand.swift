@@ -58,7 +58,8 @@ struct ScanCommand: AsyncParsableCommand {
         // Refused statements: said on stderr, and kept with the report's warnings.
         let vexWarnings = zip(vex, vexDocs).flatMap { path, doc in doc.warnings.map { Diagnostic(Location(path), $0) } }
         for w in vexWarnings { CLI.stderr("warning: \(w.message)") }
-        let ignore = try ignorePath().map { found throws(InputError) in try IgnoreFile.load(found.path, within: found.within) }
+        let foundIgnore = ignorePath()
+        let ignore = try foundIgnore.map { found throws(InputError) in try IgnoreFile.load(found.path, within: found.within) }
         let store = try await Snapshot.openOrSeed(path: database.path) { CLI.stderr("note: \($0)") }
         timer.lap("open database")
         let result = try Scanner(store: store).scan(inventory.packages)
@@ -71,6 +72,15 @@ struct ScanCommand: AsyncParsableCommand {
         for n in report.notChecked { CLI.stderr("warning: " + n.message) }
         for w in report.suppressionWarnings { CLI.stderr("warning: " + w) }
         for e in report.expiredIgnores { CLI.stderr("warning: \(e.origin): ignore entry for \(e.id) expired on \(e.expires ?? "") and no longer suppresses") }
+        // The scanned tree's own ignore file, read by default, is said where a reviewer sees it: a
+        // change to the tree could otherwise silence an advisory with only the report listing it
+        // (found by helper-214).
+        if let found = foundIgnore, found.within != nil {
+            let byTree = report.suppressed.filter { $0.by.hasPrefix("ignore ") }.count
+            if byTree > 0 {
+                CLI.stderr("note: \(byTree) finding\(byTree == 1 ? " is" : "s are") suppressed by '\(Redactor.quote(found.path, max: 200))', which the scanned tree supplies; pass --ignore-file to use another")
+            }
+        }
         try CLI.withOutput(output) { sink in report.write(fmt, info: info, inventory: inventory, to: sink) }
         timer.lap("write \(fmt.rawValue)")
         if let t = failOn.threshold {
