@@ -159,16 +159,17 @@ final class LayerDigestChecks: @unchecked Sendable {
         }
     }
 
-    /// Nil when `job`'s file is held as it was when the check was added and reaches `end`: what a
-    /// mapped window of it needs before it is read (`MappedRangeStream`).
-    static func stillHeld(_ job: Job, through end: Int) -> ImageError? {
-        guard ReadLease.held(job.hold.owner.fd) else {
-            return ImageError(job.name, "was opened for writing while it was read (its file's lease was broken); not trusted")
-        }
+    /// Nil when `job`'s file is held as it was when the check was added (and reaches `end`, when one
+    /// is given): what a check's result needs at its end, and a mapped window before it is read
+    /// (`MappedRangeStream`).
+    static func stillHeld(_ job: Job, through end: Int? = nil) -> ImageError? {
         guard let now = FileStamp(job.hold.owner.fd), now == job.hold.before else {
             return ImageError(job.name, "changed while it was read (its file's size or change time moved); not trusted")
         }
-        guard Int64(end) <= now.size else { return ImageError(job.name, "ends \(Int64(end) - now.size) bytes early (truncated)") }
+        guard ReadLease.held(job.hold.owner.fd) else {
+            return ImageError(job.name, "was opened for writing while it was read (its file's lease was broken); not trusted")
+        }
+        if let end, Int64(end) > now.size { return ImageError(job.name, "ends \(Int64(end) - now.size) bytes early (truncated)") }
         return nil
     }
 
@@ -185,13 +186,7 @@ final class LayerDigestChecks: @unchecked Sendable {
             if let done { c.resume(returning: done) }
         }
         guard case .passed = hashed else { return hashed }
-        guard let after = FileStamp(job.hold.owner.fd), after == job.hold.before else {
-            return .failed(ImageError(job.name, "changed while it was read (its file's size or change time moved); not trusted"))
-        }
-        guard ReadLease.held(job.hold.owner.fd) else {
-            return .failed(ImageError(job.name, "was opened for writing while it was read (its file's lease was broken); not trusted"))
-        }
-        return .passed
+        return Self.stillHeld(job).map { .failed($0) } ?? .passed
     }
 
     /// The lowest layer up to `last` whose check failed, waiting for each; stopped checks are passed
