@@ -163,6 +163,11 @@ public enum RangeEvaluator {
         return v.hasPrefix("dev-") || v.hasSuffix("x-dev")
     }
 
+    /// Whether `version` of a package in `ecosystem` is a Composer branch, which no order places.
+    static func isBranch(_ version: String, ecosystem: String) -> Bool {
+        ecosystem == "Packagist" && isComposerBranch(version)
+    }
+
     public static func evaluate(_ p: PreparedEntry, version: String) -> Outcome {
         var subject = Subject(version)
         return evaluate(p, &subject)
@@ -182,7 +187,7 @@ public enum RangeEvaluator {
         // helper-214). It cannot be placed, so it is unknown.
         // A range that holds every version (introduced at 0, never fixed or limited) holds the branch
         // wherever it falls (found by helper-215).
-        if let s = p.ecoScheme, s.name == "Packagist", !p.ranges.isEmpty || !p.listed.isEmpty, RangeEvaluator.isComposerBranch(version) {
+        if let s = p.ecoScheme, !p.ranges.isEmpty || !p.listed.isEmpty, isBranch(version, ecosystem: s.name) {
             if p.ranges.contains(where: \.holdsEveryVersion) { return .affected }
             return .unknown("'\(version)' is a branch, not a release, so it cannot be placed among the releases")
         }

@@ -265,7 +265,7 @@ public struct VEXDocument: Sendable {
         if a == b { return true }
         // Composer branches are told apart by their names: the Packagist order ranks every branch
         // word alike, so `dev-legacy` equalled `dev-main` (found by helper-216).
-        if ecosystem == "Packagist", RangeEvaluator.isComposerBranch(a) || RangeEvaluator.isComposerBranch(b) {
+        if RangeEvaluator.isBranch(a, ecosystem: ecosystem) || RangeEvaluator.isBranch(b, ecosystem: ecosystem) {
             return a.trimmed.lowercased() == b.trimmed.lowercased()
         }
         guard let order = AnyVersionScheme.forEcosystem(ecosystem) else { return false }

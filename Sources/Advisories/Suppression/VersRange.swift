@@ -73,8 +73,7 @@ public struct VersRange: Sendable, Equatable {
         let eco = Self.ecosystem(forScheme: scheme) ?? fallbackEcosystem
         // A Composer branch has no place among releases (`RangeEvaluator.isComposerBranch`): only `=`
         // and `!=` judge it, by its spelling (found by helper-215: `<2.0` held `2.x-dev`).
-        let placeable = !(eco == "Packagist" && RangeEvaluator.isComposerBranch(version))
-        guard placeable, let order = AnyVersionScheme.forEcosystem(eco) else {
+        guard !RangeEvaluator.isBranch(version, ecosystem: eco), let order = AnyVersionScheme.forEcosystem(eco) else {
             // Without an ordering only `=` and `!=` can be judged.
             guard constraints.allSatisfy({ $0.comparator == .eq || $0.comparator == .ne }) else { return nil }
             if constraints.contains(where: { $0.comparator == .ne && $0.version == version }) { return false }
