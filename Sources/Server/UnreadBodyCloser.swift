@@ -7,8 +7,11 @@ import NIOHTTPTypes
 /// reach the next request, with no deadline, and each chunk resets the idle timer, so a client
 /// without a token could send `Content-Length: 1000000000` and a byte every 20 s and hold the
 /// connection (and its descriptor) for ever (found by helper-207). The response says
-/// `Connection: close`; up to `drainBytes` more, for `drainSeconds`, are read so the client sees the
-/// answer rather than a reset, and then the connection is closed.
+/// `Connection: close`, and the connection lingers as a web server's does: the rest of the body is
+/// read and dropped until it ends or `drainSeconds` pass, and then the connection is closed. Closing
+/// sooner, with the client still sending, resets the connection, and a client that fails on its
+/// send never reads the answer: a 2 MiB upload to a 1 MiB limit was reported as "Broken pipe", not
+/// as its `413`, when the drain stopped at 64 KiB.
 /// Used only on its channel's event loop (handler calls and that loop's futures), hence `@unchecked Sendable`.
 final class UnreadBodyCloser: ChannelDuplexHandler, RemovableChannelHandler, @unchecked Sendable {
     typealias InboundIn = HTTPRequestPart
@@ -16,7 +19,8 @@ final class UnreadBodyCloser: ChannelDuplexHandler, RemovableChannelHandler, @un
     typealias OutboundIn = HTTPResponsePart
     typealias OutboundOut = HTTPResponsePart
 
-    static let drainBytes = 64 << 10
+    /// How long the rest of a body is read after the answer: bounded in time, not in bytes, so a
+    /// fast client is read to its end, and a trickling one is let go.
     static let drainSeconds: Int64 = 5
 
     /// Request heads and ends read, and responses ended: response `n` answers request `n`, whatever
@@ -32,22 +36,18 @@ final class UnreadBodyCloser: ChannelDuplexHandler, RemovableChannelHandler, @un
     private var answered = false
     /// The response being written told the client the connection closes.
     private var saidClose = false
-    private var drained = 0
     private var deadline: Scheduled<Void>?
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head:
             break
-        case .body(let b):
-            if closing {
-                drained += b.readableBytes
-                // Closed only once the answer is out: a close fails the writes still pending.
-                if drained > Self.drainBytes, answered { context.close(promise: nil) }
-            }
+        case .body:
+            break
         case .end:
             requestEnds += 1
-            // Read whole in the end: nothing more is answered on this connection.
+            // Read whole in the end: nothing more is answered on this connection. Closed only once the
+            // answer is out: a close fails the writes still pending.
             if closing, answered { context.close(promise: nil) }
         }
         context.fireChannelRead(data)
@@ -75,7 +75,7 @@ final class UnreadBodyCloser: ChannelDuplexHandler, RemovableChannelHandler, @un
                     channel.close(promise: nil)
                 } else {
                     // The answer is sent and the output shut; the rest of the body is read (and
-                    // dropped) until it ends, 64 KiB more, or the deadline.
+                    // dropped) until it ends or the deadline.
                     channel.close(mode: .output, promise: nil)
                 }
             }
