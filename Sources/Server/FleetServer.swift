@@ -452,7 +452,11 @@ public struct FleetServer: Sendable {
             let chain = try NIOSSLCertificate.fromPEMFile(certificate).map { NIOSSLCertificateSource.certificate($0) }
             guard !chain.isEmpty else { throw FleetTLSError("--tls-cert \(Redactor.redact(certificate)): no certificate in it") }
             let privateKey = try NIOSSLPrivateKey(file: key, format: .pem)
-            return FleetTLS(configuration: TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(privateKey)))
+            var configuration = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(privateKey))
+            // A closing connection waits this long for the client's close_notify: 5 s by default, which
+            // doubled how long an early-answered connection held its descriptor (helper-217).
+            configuration.shutdownTimeout = .seconds(1)
+            return FleetTLS(configuration: configuration)
         } catch let e as FleetTLSError { throw e } catch {
             throw FleetTLSError("--tls-cert/--tls-key: not a PEM certificate chain and key (\(error))")
         }

@@ -39,18 +39,23 @@ final class UnreadBodyCloser: ChannelDuplexHandler, RemovableChannelHandler, @un
     private var deadline: Scheduled<Void>?
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch unwrapInboundIn(data) {
-        case .head:
-            break
-        case .body:
-            break
-        case .end:
-            requestEnds += 1
-            // Read whole in the end: nothing more is answered on this connection. Closed only once the
-            // answer is out: a close fails the writes still pending.
-            if closing, answered { context.close(promise: nil) }
-        }
-        context.fireChannelRead(data)
+        let part = unwrapInboundIn(data)
+        if case .end = part { requestEnds += 1 }
+        guard closing else { context.fireChannelRead(data); return }
+        // Closing: this handler reads the rest and drops it. Hummingbird reads on only when the request
+        // did not say `Connection: close`; when it did, nothing read, the client's send stalled, and the
+        // deadline reset it ("Broken pipe" in place of the answer, found by helper-217). Nothing more
+        // is answered on this connection, so nothing is passed on.
+        // Read whole in the end: closed, but only once the answer is out (a close fails the writes
+        // still pending).
+        if case .end = part, answered { context.close(promise: nil) }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        // Reads asked for here go to the socket, past Hummingbird's handler, which asks for none
+        // while its own queue is full.
+        if closing { context.read() }
+        context.fireChannelReadComplete()
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
@@ -65,21 +70,21 @@ final class UnreadBodyCloser: ChannelDuplexHandler, RemovableChannelHandler, @un
             // Closing as the head said, even if the body ended while the response was written.
             guard saidClose, !closing, context.channel.isActive else { break }
             closing = true
-            let channel = context.channel, answering = responseEnds
+            let channel = context.channel
             deadline = context.eventLoop.scheduleTask(in: .seconds(Self.drainSeconds)) { channel.close(promise: nil) }
             let written = context.eventLoop.makePromise(of: Void.self)
             written.futureResult.whenComplete { [self] result in
                 promise?.completeWith(result)
                 answered = true
-                if requestEnds > answering {
-                    channel.close(promise: nil)
-                } else {
-                    // The answer is sent and the output shut; the rest of the body is read (and
-                    // dropped) until it ends or the deadline.
-                    channel.close(mode: .output, promise: nil)
-                }
+                // The answer is sent and the output shut (a FIN after it); the rest of the body is
+                // read and dropped until it ends or the deadline. When it has ended already, the
+                // client's own close ends the connection, or the deadline does: a full close now,
+                // with a pipelined request unread, would reset it and could drop the answer still
+                // in the kernel's buffer (helper-217).
+                channel.close(mode: .output, promise: nil)
             }
             context.write(wrapOutboundOut(part), promise: written)
+            context.read()
             return
         default:
             break
