@@ -17,6 +17,11 @@ public struct Inventory: Sendable, Codable {
     /// Configuration files recorded with their digests (`sbom --config`, and the agent manifest).
     /// nil when none was found (and in inventories written before configuration was recorded).
     public var configFiles: [ConfigFile]?
+    /// An SBOM read as input: the purls of what it says it is of (CycloneDX `metadata.component`,
+    /// SPDX's described packages), and its CycloneDX `serialNumber`. A VEX statement about a package
+    /// inside one product is matched against them. nil for anything else.
+    public var describedPurls: [String]?
+    public var serialNumber: String?
 
     public init(target: String, mode: String, distro: Distro?, packages: [Package], diagnostics: [Diagnostic],
                 sources: [String: String], rootProject: RootProject? = nil) {

@@ -169,6 +169,9 @@ public enum SBOMReader {
         var edgesKnown = false
         /// The image the document is of, from its `provenant:image:` properties.
         var image: ImageInfo?
+        /// The purls of what the document is of: CycloneDX `metadata.component`, SPDX's described packages.
+        var describedPurls: [String] = []
+        var serialNumber: String?
         /// What the document's maker says it could not read: its `provenant:known-unknown` properties
         /// (SPDX: `known unknown:` annotations), or a root composition it calls incomplete.
         var knownUnknowns: [String] = []
@@ -209,6 +212,8 @@ public enum SBOMReader {
         }
         struct Dependency { var ref: String; var dependsOn: [String] }
         var bomFormat: String?; var spdxVersion: String?
+        /// CycloneDX's `urn:uuid:…`.
+        var serialNumber: String? = nil
         var metadata: Metadata?; var components: [Component]?
         var documentDescribes: [String]?; var relationships: [Relationship]?; var packages: [SPDXPackage]?
         var dependencies: [Dependency]? = nil
@@ -227,6 +232,7 @@ public enum SBOMReader {
         // back as such, the scan of a tree and of its SBOM agree (found by helper-90: the SBOM's scan
         // said clean).
         extras.knownUnknowns = doc.knownUnknowns
+        extras.serialNumber = doc.serialNumber
         if extras.knownUnknowns.isEmpty, doc.incomplete, !doc.marksNotChecked { extras.knownUnknowns = ["the SBOM says its list of components is incomplete"] }
         // A document without its package list at all (a generator that wrote only metadata, or the
         // list under another key) says nothing about what is inside: read as empty it scanned as clean
@@ -239,6 +245,7 @@ public enum SBOMReader {
             extras.missingList = "packages"
         }
         if doc.bomFormat == "CycloneDX" {
+            extras.describedPurls = doc.metadata?.component?.purl.map { [$0] } ?? []
             var out: [Listed] = []
             var stack = (doc.components ?? []) + (doc.metadata?.component?.components ?? [])
             // The document's subject is a package too when its purl says so (a library's own SBOM), as
@@ -317,6 +324,7 @@ public enum SBOMReader {
             // SPDX documents describe their own root (a directory, an image, a lockfile) as a
             // package without a purl.
             let isDescribed = p.SPDXID.map(described.contains) ?? false, purpose = p.primaryPackagePurpose ?? ""
+            if isDescribed { extras.describedPurls += purls }
             if isDescribed, extras.image == nil {
                 // SPDX has no properties: the image's are lines of the described package's comment.
                 let props = notes.compactMap { line -> (name: String, value: String)? in
@@ -530,6 +538,8 @@ public enum SBOMReader {
                             diagnostics: diagnostics, sources: [path: "sbom"])
         inv.configFiles = extras.configFiles.isEmpty ? nil : extras.configFiles.sorted()
         inv.image = extras.image
+        inv.describedPurls = extras.describedPurls
+        inv.serialNumber = extras.serialNumber
         return inv
     }
 }
@@ -549,6 +559,7 @@ extension SBOMReader.Doc {
         func objects(_ v: JSONValue?) -> [JSONValue]? { v?.arrayValue?.filter { $0.objectFields != nil } }
         bomFormat = o["bomFormat"]?.stringValue
         spdxVersion = o["spdxVersion"]?.stringValue
+        serialNumber = o["serialNumber"]?.stringValue
         metadata = o["metadata"]?["component"].flatMap { $0.objectFields == nil ? nil : Metadata(component: Component($0)) }
         components = objects(o["components"])?.map(Component.init)
         documentDescribes = o["documentDescribes"]?.arrayValue?.compactMap(\.stringValue)

@@ -66,7 +66,7 @@ struct ScanCommand: AsyncParsableCommand {
         timer.lap("scan")
         let info = try DocumentInfo(toolVersion: Provenant.version)
         let report = ScanReport(target: target, database: try store.status(perEcosystem: false), result: result, vex: vexDocs, ignore: ignore,
-                                today: CalendarDate.utcDay(), diagnostics: inventory.diagnostics + vexWarnings)
+                                today: CalendarDate.utcDay(), diagnostics: inventory.diagnostics + vexWarnings, subject: VEXDocument.Subject(inventory))
         timer.lap("suppress and status")
         catalog.warn(inventory)
         for n in report.notChecked { CLI.stderr("warning: " + n.message) }

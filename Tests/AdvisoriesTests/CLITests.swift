@@ -143,6 +143,54 @@ func jsonObject(_ s: String) throws -> [String: Any] {
         #expect(table.contains("1 suppressed") && table.contains("suppressed: PYSEC-2023-192"))
     }
 
+    /// A statement about a package inside one product (an OpenVEX subcomponent, a CycloneDX
+    /// BOM-Link into one BOM) clears it in a scan of that product only: read flat, a statement that
+    /// urllib3 in app-a is not affected cleared urllib3 in app-b too (found by helper-214).
+    @Test func vexStatementsAboutAProductsPartsApplyToThatProductOnly() throws {
+        let dir = try tempDir("vex-scope")
+        let serial = "3e671687-395b-41f5-a30f-a58921a69b79"
+        func sbom(_ app: String, serial: String) throws -> String {
+            let path = dir + "/\(app).cdx.json"
+            try write("""
+                {"bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1, "serialNumber": "urn:uuid:\(serial)",
+                 "metadata": {"component": {"type": "container", "name": "\(app)", "purl": "pkg:oci/\(app)@sha256%3A\(String(repeating: "a", count: 64))"}},
+                 "components": [{"type": "library", "bom-ref": "u", "name": "urllib3", "version": "1.25.7", "purl": "pkg:pypi/urllib3@1.25.7"}]}
+                """, to: path)
+            return path
+        }
+        let appA = try sbom("app-a", serial: serial), appB = try sbom("app-b", serial: "0e671687-395b-41f5-a30f-a58921a69b70")
+        try write("""
+            {"@context": "https://openvex.dev/ns/v0.2.0", "@id": "https://example.com/vex/scope", "author": "sec", "timestamp": "2024-01-01T00:00:00Z", "version": 1,
+             "statements": [{"vulnerability": {"name": "PYSEC-2023-192"},
+                             "products": [{"@id": "pkg:oci/app-a@sha256%3A\(String(repeating: "a", count: 64))", "subcomponents": [{"@id": "pkg:pypi/urllib3"}]}],
+                             "status": "not_affected", "justification": "vulnerable_code_not_in_execute_path"}]}
+            """, to: dir + "/open.vex.json")
+        try write("""
+            {"bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1,
+             "vulnerabilities": [{"id": "PYSEC-2023-212", "analysis": {"state": "not_affected", "justification": "code_not_reachable"},
+                                  "affects": [{"ref": "urn:cdx:\(serial)/1#pkg%3Apypi%2Furllib3%401.25.7"}]}]}
+            """, to: dir + "/link.vex.json")
+        func scan(_ target: String) throws -> (suppressed: [String], warnings: [String], err: String) {
+            let r = try provenant(["scan", target, "--db", sharedDB, "--format", "json", "--vex", dir + "/open.vex.json", "--vex", dir + "/link.vex.json"])
+            let doc = try jsonObject(r.out)
+            let ids = ((doc["suppressed"] as? [[String: Any]]) ?? []).compactMap { ($0["finding"] as? [String: Any])?["id"] as? String }
+            return (ids.sorted(), (doc["warnings"] as? [String]) ?? [], r.err)
+        }
+        let a = try scan(appA)
+        #expect(a.suppressed == ["PYSEC-2023-192", "PYSEC-2023-212"], "\(a)")
+        #expect(!a.warnings.contains { $0.contains("not applied") }, "\(a.warnings)")
+        let b = try scan(appB)
+        #expect(b.suppressed.isEmpty, "app-b is not the product the statements name: \(b)")
+        #expect(b.warnings.contains { $0.contains("open.vex.json#1") && $0.contains("inside pkg:oci/app-a@") && $0.contains("this scan is of pkg:oci/app-b@") && $0.hasSuffix("it is not applied") }, "\(b.warnings)")
+        #expect(b.warnings.contains { $0.contains("link.vex.json#1") && $0.contains("inside the BOM urn:uuid:\(serial) only") }, "\(b.warnings)")
+        #expect(b.err.contains("warning: VEX open.vex.json#1 (not_affected) speaks of PYSEC-2023-192 in pkg:pypi/urllib3@1.25.7 inside pkg:oci/app-a@"))
+        // A tree that names no product: no scoped statement applies to it.
+        let proj = try pinnedProject()
+        let tree = try scan(proj)
+        #expect(!tree.suppressed.contains("PYSEC-2023-192") && !tree.suppressed.contains("PYSEC-2023-212"), "\(tree.suppressed)")
+        #expect(tree.warnings.contains { $0.contains("this scan is of a target that names no product") }, "\(tree.warnings)")
+    }
+
     /// Issue 11, item 12: SARIF lists suppressed findings, each with an external suppression
     /// saying which statement took it out, as the README promises.
     @Test func sarifListsSuppressedFindingsWithTheirSuppressions() throws {

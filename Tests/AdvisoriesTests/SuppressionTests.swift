@@ -161,6 +161,38 @@ import ProvenantCore
     let notAffected = #"{"vulnerability": {"name": "PYSEC-2024-60"}, "products": [{"@id": "pkg:pypi/idna"}], "status": "not_affected", "justification": "vulnerable_code_not_in_execute_path"}"#
     let affected = #"{"vulnerability": {"name": "CVE-2024-3651"}, "products": [{"@id": "pkg:pypi/idna@2.8"}], "status": "affected", "action_statement": "upgrade"}"#
 
+    @Test func subcomponentsAndBOMLinksAreScopedToTheirProduct() throws {
+        let f = finding()
+        let doc = try load(openVEX(timestamp: "2024-01-01T00:00:00Z", #"""
+            {"vulnerability": {"name": "PYSEC-2024-60"}, "products": [{"@id": "pkg:oci/app-a", "identifiers": {"purl": "pkg:oci/app-a?tag=v1"},
+             "subcomponents": [{"@id": "pkg:pypi/idna"}]}], "status": "not_affected", "justification": "vulnerable_code_not_in_execute_path"}
+            """#))
+        #expect(doc.statements[0].products == [VEXDocument.Product("pkg:oci/app-a"), VEXDocument.Product("pkg:oci/app-a?tag=v1"),
+                                               VEXDocument.Product("pkg:pypi/idna", within: .product(["pkg:oci/app-a", "pkg:oci/app-a?tag=v1"]))])
+        #expect(VEXDocument.decide(f, in: [doc], subject: .init(purls: ["pkg:oci/app-a@sha256:abc?tag=v2"])).suppressing != nil, "the product's @id covers the scanned image")
+        let other = VEXDocument.decide(f, in: [doc], subject: .init(purls: ["pkg:oci/app-b@sha256:abc"]))
+        #expect(other.suppressing == nil && other.notApplied.count == 1, "\(other)")
+        #expect(VEXDocument.decide(f, in: [doc]).suppressing == nil, "a target that names no product")
+        // A later affected about the package anywhere still decides over an earlier scoped not_affected.
+        let later = try load(openVEX(timestamp: "2024-02-01T00:00:00Z", affected), name: "later.json")
+        #expect(VEXDocument.decide(f, in: [doc, later], subject: .init(purls: ["pkg:oci/app-a"])).suppressing == nil)
+        // A product without an id of its own scopes its subcomponents to nothing.
+        let anonymous = try load(openVEX(timestamp: "2024-01-01T00:00:00Z", #"""
+            {"vulnerability": {"name": "PYSEC-2024-60"}, "products": [{"subcomponents": [{"@id": "pkg:pypi/idna"}]}], "status": "fixed"}
+            """#), name: "anonymous.json")
+        #expect(VEXDocument.decide(f, in: [anonymous], subject: .init(purls: ["pkg:oci/app-a"])).suppressing == nil)
+
+        let link = try load("""
+            {"bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1,
+             "vulnerabilities": [{"id": "CVE-2024-3651", "analysis": {"state": "resolved"},
+                                  "affects": [{"ref": "urn:cdx:3E671687-395B-41F5-A30F-A58921A69B79/2#pkg:pypi/idna"}]}]}
+            """, name: "link.json")
+        #expect(link.statements[0].products == [VEXDocument.Product("pkg:pypi/idna", within: .bom(serial: "3e671687-395b-41f5-a30f-a58921a69b79"))])
+        #expect(VEXDocument.decide(f, in: [link], subject: .init(serialNumber: "urn:uuid:3e671687-395b-41f5-a30f-a58921a69b79")).suppressing != nil)
+        #expect(VEXDocument.decide(f, in: [link], subject: .init(serialNumber: "urn:uuid:0e671687-395b-41f5-a30f-a58921a69b79")).suppressing == nil)
+        #expect(VEXDocument.decide(f, in: [link], subject: .init(serialNumber: "3e671687-395b-41f5-a30f-a58921a69b79")).suppressing == nil, "not a urn:uuid")
+    }
+
     @Test func theNewestOpenVEXStatementWinsAcrossFiles() throws {
         let f = finding()
         let old = try load(openVEX(timestamp: "2024-01-01T00:00:00Z", notAffected), name: "old.json")

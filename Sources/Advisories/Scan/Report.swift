@@ -34,8 +34,9 @@ public struct ScanReport: Sendable {
         return list + (parts.count == 1 && counts[0].n == 1 ? " was" : " were")
     }
 
+    /// `subject` is what the scan is of: VEX statements about a package inside one product apply only there.
     public init(target: String, database: AdvisoryStore.Status, result: Scanner.Result, vex: [VEXDocument],
-                ignore: IgnoreFile?, today: String, diagnostics: [Diagnostic]) {
+                ignore: IgnoreFile?, today: String, diagnostics: [Diagnostic], subject: VEXDocument.Subject = .unnamed) {
         self.target = target; self.database = database
         packagesScanned = result.packagesScanned; packagesNotCovered = result.packagesNotCovered
         // Fail closed: input files that could not be read and SBOM components without a usable purl
@@ -47,8 +48,9 @@ public struct ScanReport: Sendable {
         } else {
             var kept: [Finding] = [], out: [Suppressed] = [], warnings: [String] = []
             for f in result.findings {
-                let decision = vex.isEmpty ? VEXDocument.Decision(suppressing: nil, conflict: nil) : VEXDocument.decide(f, in: vex)
+                let decision = vex.isEmpty ? VEXDocument.Decision(suppressing: nil, conflict: nil) : VEXDocument.decide(f, in: vex, subject: subject)
                 if let c = decision.conflict { warnings.append(Redactor.redact(c)) }   // and no VEX statement suppresses it
+                for n in decision.notApplied { warnings.append(Redactor.redact(n)) }
                 // The reason and justification are input, echoed through the redactor: a token pasted
                 // into one was printed in full in the table, JSON and SARIF (found by helper-148).
                 if let s = decision.suppressing {

@@ -11,7 +11,23 @@ public struct VEXDocument: Sendable {
         public var id: String
         /// Empty: every version `id` covers.
         public var versions: [Versions]
-        public init(_ id: String, versions: [Versions] = []) { self.id = id; self.versions = versions }
+        /// Where the statement speaks of `id`: nil, anywhere; else only inside that product.
+        public var within: Scope?
+        public init(_ id: String, versions: [Versions] = [], within: Scope? = nil) { self.id = id; self.versions = versions; self.within = within }
+    }
+
+    /// The product a statement's package is named inside: an OpenVEX product's subcomponents are
+    /// spoken of inside that product (its `@id` and `identifiers.purl`), and a CycloneDX BOM-Link
+    /// (`urn:cdx:SERIAL/VERSION#ref`) inside the BOM of that serial number.
+    public enum Scope: Sendable, Equatable, CustomStringConvertible {
+        case product([String])
+        case bom(serial: String)
+        public var description: String {
+            switch self {
+            case .product(let ids): ids.first ?? "an unnamed product"
+            case .bom(let serial): "the BOM urn:uuid:\(serial)"
+            }
+        }
     }
 
     /// One `affects[].versions[]` entry: a version or a `vers:` range, and its status.
@@ -117,15 +133,25 @@ public struct VEXDocument: Sendable {
                 }
                 // An `@id` or purl of the wrong type named no product, so the statement applied to
                 // nothing and an older one decided (found by helper-149).
-                for c in [d] + ((d["subcomponents"] as? [[String: Any]]) ?? []) {
-                    if let id = c["@id"] { guard let id = id as? String else { throw InputError("statement \(i + 1): a product's '@id' is not a string", at: Location(path)) }; products.append(Product(id)) }
+                func ids(_ c: [String: Any]) throws(InputError) -> [String] {
+                    var out: [String] = []
+                    if let id = c["@id"] { guard let id = id as? String else { throw InputError("statement \(i + 1): a product's '@id' is not a string", at: Location(path)) }; out.append(id) }
                     if let ids = c["identifiers"] {
                         guard let ids = ids as? [String: Any] else { throw InputError("statement \(i + 1): a product's 'identifiers' is not an object", at: Location(path)) }
                         if let purl = ids["purl"] {
                             guard let purl = purl as? String else { throw InputError("statement \(i + 1): a product's 'identifiers.purl' is not a string", at: Location(path)) }
-                            products.append(Product(purl))
+                            out.append(purl)
                         }
                     }
+                    return out
+                }
+                let own = try ids(d)
+                products += own.map { Product($0) }
+                // Subcomponents are spoken of inside their product only: a statement that x/net in
+                // app-a is not affected cleared x/net in app-b too (found by helper-214). A product
+                // that names no id of its own scopes them to nothing, and they apply nowhere.
+                for c in (d["subcomponents"] as? [[String: Any]]) ?? [] {
+                    products += try ids(c).map { Product($0, within: .product(own)) }
                 }
             }
             let stamp = try time([(s["last_updated"], "statement \(i + 1) last_updated"), (s["timestamp"], "statement \(i + 1) timestamp")], path: path)
@@ -185,8 +211,15 @@ public struct VEXDocument: Sendable {
             var malformed: String?
             for a in (v["affects"] as? [[String: Any]]) ?? [] {
                 guard var ref = a["ref"] as? String else { throw InputError("vulnerability \(i + 1): an affects entry has no 'ref' string", at: Location(path)) }
-                // BOM-Link: urn:cdx:serial/version#bom-ref
-                if ref.hasPrefix("urn:cdx:"), let h = ref.firstIndex(of: "#") { ref = String(ref[ref.index(after: h)...]).removingPercentEncoding ?? ref }
+                // BOM-Link: urn:cdx:serial/version#bom-ref, a component of the BOM of that serial
+                // only. Read as the bare bom-ref, it cleared a component of that name in any BOM
+                // (found by helper-214).
+                var within: Scope?
+                if ref.hasPrefix("urn:cdx:"), let h = ref.firstIndex(of: "#") {
+                    let serial = ref[ref.index(ref.startIndex, offsetBy: 8)..<h].prefix { $0 != "/" }.lowercased()
+                    within = .bom(serial: serial)
+                    ref = String(ref[ref.index(after: h)...]).removingPercentEncoding ?? ref
+                }
                 var versions: [Versions] = []
                 let entries = a["versions"] as? [Any] ?? []
                 if a["versions"] != nil, a["versions"] as? [Any] == nil { malformed = malformed ?? "affects[].versions is not a list" }
@@ -203,7 +236,7 @@ public struct VEXDocument: Sendable {
                         malformed = malformed ?? "affects[].versions entry \(k + 1) has neither a 'range' nor a 'version' string"
                     }
                 }
-                products.append(Product(purlByRef[ref] ?? ref, versions: versions))
+                products.append(Product(purlByRef[ref] ?? ref, versions: versions, within: within))
             }
             let unreadable = products.flatMap(\.versions).compactMap { v -> String? in if case .unreadable(let r) = v.match { return r }; return nil }
             let aliases = ((v["references"] as? [[String: Any]]) ?? []).compactMap { $0["id"] as? String }
@@ -237,10 +270,18 @@ public struct VEXDocument: Sendable {
     /// affected, or its versions do, or they cannot be judged); nil when it does not apply.
     enum Verdict { case suppressing, notSuppressing }
 
-    static func verdict(_ s: Statement, on f: Finding, part: String? = nil) -> Verdict? {
-        guard f.names([s.vulnerability] + s.aliases, cover: part) else { return nil }
+    static func verdict(_ s: Statement, on f: Finding, part: String? = nil, subject: Subject = .unnamed) -> Verdict? {
+        verdictAndScope(s, on: f, part: part, subject: subject).verdict
+    }
+
+    /// The verdict, and the product a statement would have spoken of the finding's package inside,
+    /// when the scan is not of it (and no entry of the statement applies otherwise).
+    static func verdictAndScope(_ s: Statement, on f: Finding, part: String?, subject: Subject) -> (verdict: Verdict?, outside: Scope?) {
+        guard f.names([s.vulnerability] + s.aliases, cover: part) else { return (nil, nil) }
         var applies = false, clears = false, keeps = false
+        var outside: Scope?
         for p in s.products where purlCovers(p.id, f.purl) {
+            if let scope = p.within, !subject.holds(scope) { outside = outside ?? scope; continue }
             guard !p.versions.isEmpty else { applies = true; clears = true; continue }
             // Versions listed, none of them this one: this product entry says nothing about it.
             for v in p.versions {
@@ -257,8 +298,8 @@ public struct VEXDocument: Sendable {
                 }
             }
         }
-        guard applies else { return nil }
-        return s.suppresses && clears && !keeps ? .suppressing : .notSuppressing
+        guard applies else { return (nil, outside) }
+        return (s.suppresses && clears && !keeps ? .suppressing : .notSuppressing, nil)
     }
 
     static func sameVersion(_ a: String, _ b: String, ecosystem: String) -> Bool? {
@@ -277,6 +318,9 @@ public struct VEXDocument: Sendable {
     public struct Decision: Sendable, Equatable {
         public var suppressing: Statement?
         public var conflict: String?
+        /// Statements that speak of the finding's package inside another product than the one
+        /// scanned, and so were not applied: one line each.
+        public var notApplied: [String] = []
     }
 
     /// Of every statement in `documents` that speaks about `f`, the newest decides (its own
@@ -286,23 +330,34 @@ public struct VEXDocument: Sendable {
     /// finding is kept (fail closed) and the conflict named.
     /// A finding that stands for several CVEs is taken out only when each of them is (by statements
     /// naming it or the finding's own id); a statement about one CVE leaves the finding in.
-    public static func decide(_ f: Finding, in documents: [VEXDocument]) -> Decision {
+    /// Statements scoped to a product (OpenVEX subcomponents, CycloneDX BOM-Links) apply only when
+    /// `subject`, what the scan is of, is that product; the others are named in `notApplied`.
+    public static func decide(_ f: Finding, in documents: [VEXDocument], subject: Subject = .unnamed) -> Decision {
         var first: Decision?
+        var notApplied: [String] = []
         for part in f.suppressionParts {
-            let d = decide(f, part: part, in: documents)
-            if d.conflict != nil || d.suppressing == nil { return Decision(suppressing: nil, conflict: d.conflict) }
+            let d = decide(f, part: part, in: documents, subject: subject)
+            for n in d.notApplied where !notApplied.contains(n) { notApplied.append(n) }
+            if d.conflict != nil || d.suppressing == nil { return Decision(suppressing: nil, conflict: d.conflict, notApplied: notApplied) }
             first = first ?? d
         }
-        return first ?? Decision(suppressing: nil, conflict: nil)
+        // Taken out by the statements that do apply: those that do not are beside the point.
+        return first ?? Decision(suppressing: nil, conflict: nil, notApplied: notApplied)
     }
 
-    static func decide(_ f: Finding, part: String?, in documents: [VEXDocument]) -> Decision {
+    static func decide(_ f: Finding, part: String?, in documents: [VEXDocument], subject: Subject = .unnamed) -> Decision {
         var newest: (statement: Statement, verdict: Verdict)?
         var verdicts: Set<Bool> = [], undated: [Statement] = [], all: [Statement] = []
         var judged: [(statement: Statement, verdict: Verdict, document: Int)] = [], newestDocument = 0
+        var notApplied: [String] = []
         for (di, d) in documents.enumerated() {
             for s in d.statements {
-                guard let v = verdict(s, on: f, part: part) else { continue }
+                let (verdict, outside) = verdictAndScope(s, on: f, part: part, subject: subject)
+                if let scope = outside, s.suppresses {
+                    notApplied.append("VEX \(s.origin) (\(s.status)) speaks of \(f.id) in \(f.purl) inside \(scope) only, and this scan is of "
+                        + "\(subject); it is not applied")
+                }
+                guard let v = verdict else { continue }
                 verdicts.insert(v == .suppressing); all.append(s); judged.append((s, v, di))
                 if s.timestamp == nil { undated.append(s) }
                 if let n = newest, let a = n.statement.timestamp, let t = s.timestamp, t < a { continue }
@@ -312,7 +367,7 @@ public struct VEXDocument: Sendable {
         if verdicts.count > 1, !undated.isEmpty {
             let said = all.map { "\($0.origin) (\($0.status)\($0.timestamp.map { ", " + $0.description } ?? ", undated"))" }
             return Decision(suppressing: nil, conflict: "VEX statements on \(f.id) in \(f.purl) disagree and not all are dated, so the newest "
-                + "cannot be known: \(said.joined(separator: "; ")); the finding is kept")
+                + "cannot be known: \(said.joined(separator: "; ")); the finding is kept", notApplied: notApplied)
         }
         // Statements of two files with the same time that disagree: which is newer cannot be known
         // either, and the order the files were given in decided (found by helper-148). Within one
@@ -322,10 +377,10 @@ public struct VEXDocument: Sendable {
             if !tied.isEmpty {
                 let said = ([n.statement] + tied).map { "\($0.origin) (\($0.status), \(t))" }
                 return Decision(suppressing: nil, conflict: "VEX statements on \(f.id) in \(f.purl) disagree at the same time, so the newest "
-                    + "cannot be known: \(said.joined(separator: "; ")); the finding is kept")
+                    + "cannot be known: \(said.joined(separator: "; ")); the finding is kept", notApplied: notApplied)
             }
         }
-        guard let newest, newest.verdict == .suppressing else { return Decision(suppressing: nil, conflict: nil) }
+        guard let newest, newest.verdict == .suppressing else { return Decision(suppressing: nil, conflict: nil, notApplied: notApplied) }
         return Decision(suppressing: newest.statement, conflict: nil)
     }
 
