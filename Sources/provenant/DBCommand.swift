@@ -28,10 +28,19 @@ struct DBImport: AsyncParsableCommand {
     @OptionGroup var database: DatabaseOption
     @Argument(help: "OSV JSON or YAML files, directories, or .zip archives in OSV's all.zip layout.")
     var paths: [String]
+    @Option(name: .long, help: ArgumentHelp("When the imported data was fetched (RFC 3339, or a day YYYY-MM-DD): its ecosystems count as current from then (see scan --max-db-age). Without it, each is as current as its newest record's modified or published time.", valueName: "time"))
+    var asOf: String?
+
+    func validate() throws {
+        guard let t = asOf else { return }
+        let full = t.count == 10 ? t + "T00:00:00Z" : t
+        guard let parsed = VEXTimestamp(full) else { throw ValidationError("--as-of '\(Redactor.quote(t, max: 60))' is neither an RFC 3339 time nor a day YYYY-MM-DD") }
+        if parsed.seconds > Int(Date().timeIntervalSince1970) + 86_400 { throw ValidationError("--as-of '\(Redactor.quote(t, max: 60))' is in the future") }
+    }
 
     func run() async throws {
         let store = try AdvisoryStore(path: database.path)
-        let report = try await AdvisoryImporter.importPaths(paths, into: store) {
+        let report = try await AdvisoryImporter.importPaths(paths, into: store, asOf: asOf.map { $0.count == 10 ? $0 + "T00:00:00Z" : $0 }) {
             CLI.stderr("writing to \(store.path)")
         }
         try DBReport.print(report, path: store.path)
@@ -90,12 +99,15 @@ struct DBStatus: AsyncParsableCommand {
         guard AdvisoryStore.exists(at: database.path) else {
             CLI.fail("error: \(database.path): no advisory database; `provenant scan` imports the bundled snapshot, or run `provenant db import PATH`")
         }
-        let s = try AdvisoryStore(path: database.path).status()
+        let store = try AdvisoryStore(path: database.path)
+        let s = try store.status()
+        let asOf = try store.asOf(Set(s.ecosystems.map(\.ecosystem)))
         var out = "database: \(s.path)\nrecords: \(s.records) (\(s.withdrawn) withdrawn, kept but never matched)\nnewest modified: \(s.newestModified ?? "none")\n"
         let w = max(9, s.ecosystems.map(\.ecosystem.count).max() ?? 0)
-        out += "\n" + "ECOSYSTEM".padding(toLength: w, withPad: " ", startingAt: 0) + "  RECORDS  NEWEST MODIFIED\n"
+        out += "\n" + "ECOSYSTEM".padding(toLength: w, withPad: " ", startingAt: 0) + "  RECORDS  AS OF       NEWEST MODIFIED\n"
         for e in s.ecosystems {
-            out += e.ecosystem.padding(toLength: w, withPad: " ", startingAt: 0) + "  " + String(e.records).leftPad(7) + "  " + (e.newestModified ?? "-") + "\n"
+            out += e.ecosystem.padding(toLength: w, withPad: " ", startingAt: 0) + "  " + String(e.records).leftPad(7) + "  "
+                + (asOf[e.ecosystem].map { String($0.prefix(10)) } ?? "unknown   ") + "  " + (e.newestModified ?? "-") + "\n"
         }
         print(out, terminator: "")
     }

@@ -42,10 +42,17 @@ struct ScanCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "With --fail-on, do not fail because of unrated findings (their advisory gives no severity). Without it they fail any --fail-on level.")
     var allowUnrated = false
 
+    @Option(name: .long, help: ArgumentHelp("Packages of an ecosystem whose advisories are older than DAYS (as of the newest record, or of the last `db update`) are NOT CHECKED. Without it any age is used, and one past \(Scanner.oldAfterDays) days is warned of.", valueName: "DAYS"))
+    var maxDBAge: Int?
+
     @Option(name: .long, help: "Ignore file. Default: .provenant-ignore.yaml in TARGET (a directory) or the current directory, when present.")
     var ignoreFile: String?
 
     @OptionGroup var catalog: CatalogOptions
+
+    func validate() throws {
+        if let d = maxDBAge, d < 0 { throw ValidationError("--max-db-age must be 0 or more days, got \(d)") }
+    }
 
     func run() async throws {
         guard let fmt = ScanFormat(rawValue: format) else {
@@ -62,7 +69,7 @@ struct ScanCommand: AsyncParsableCommand {
         let ignore = try foundIgnore.map { found throws(InputError) in try IgnoreFile.load(found.path, within: found.within) }
         let store = try await Snapshot.openOrSeed(path: database.path) { CLI.stderr("note: \($0)") }
         timer.lap("open database")
-        let result = try Scanner(store: store).scan(inventory.packages)
+        let result = try Scanner(store: store, maxAgeDays: maxDBAge).scan(inventory.packages)
         timer.lap("scan")
         let info = try DocumentInfo(toolVersion: Provenant.version)
         let report = ScanReport(target: target, database: try store.status(perEcosystem: false), result: result, vex: vexDocs, ignore: ignore,
@@ -71,6 +78,12 @@ struct ScanCommand: AsyncParsableCommand {
         catalog.warn(inventory)
         for n in report.notChecked { CLI.stderr("warning: " + n.message) }
         for w in report.suppressionWarnings { CLI.stderr("warning: " + w) }
+        if maxDBAge == nil {
+            for a in report.ages where (a.days ?? Int.max) > Scanner.oldAfterDays {
+                CLI.stderr("warning: the database's \(a.ecosystem) advisories are as of \(a.day)" + (a.days.map { ", \($0) days ago" } ?? "")
+                    + ": those published since are missing; run `provenant db update --ecosystem \(a.ecosystem)`, or pass --max-db-age DAYS so that packages judged on older data are reported as not checked")
+            }
+        }
         for e in report.expiredIgnores { CLI.stderr("warning: \(e.origin): ignore entry for \(e.id) expired on \(e.expires ?? "") and no longer suppresses") }
         // The scanned tree's own ignore file, read by default, is said where a reviewer sees it: a
         // change to the tree could otherwise silence an advisory with only the report listing it

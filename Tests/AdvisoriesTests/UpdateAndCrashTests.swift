@@ -57,6 +57,9 @@ func makeAllZip(_ path: String, records: [(String, String)]) throws {
         #expect(r.err.contains("/crates.io/all.zip"))
         let status = try provenant(["db", "status", "--db", db]).out
         #expect(status.contains("records: 2") && status.contains("PyPI") && status.contains("crates.io"))
+        // A whole export is as current as its download, whatever its records' times (2024-01-01 here).
+        let pypi = status.split(separator: "\n").map { $0.split(separator: " ").map(String.init) }.first { $0.first == "PyPI" } ?? []
+        #expect(pypi.prefix(3) == ["PyPI", "1", DatabaseAgeTests.today()], "\(status)")
         // Without --ecosystem, an update refreshes what the database already holds.
         let again = try provenant(["db", "update", "--db", db, "--source", "http://127.0.0.1:\(port)", "--insecure"])
         #expect(again.code == 0 && again.out.contains("0 added, 0 updated, 2 unchanged"))

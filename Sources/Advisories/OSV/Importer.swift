@@ -20,9 +20,16 @@ public enum AdvisoryImporter {
         public var result: AdvisoryStore.ImportResult
     }
 
-    public static func importPaths(_ paths: [String], into store: AdvisoryStore, willWrite: @Sendable () -> Void = {}) async throws(InputError) -> Report {
+    /// `asOf`: when the imported data was fetched (RFC 3339); every ecosystem it holds is counted as
+    /// current from then. Without it, each is as current as its newest record says.
+    public static func importPaths(_ paths: [String], into store: AdvisoryStore, asOf: String? = nil,
+                                   willWrite: @Sendable () -> Void = {}) async throws(InputError) -> Report {
         let loaded = try await load(paths)
-        let result = try store.write(loaded.records, willWrite: willWrite)
+        var current: [String: String] = [:]
+        if let asOf {
+            for r in loaded.records { for a in r.affected ?? [] { if let p = a.package { current[Ecosystems.split(p.ecosystem).0] = asOf } } }
+        }
+        let result = try store.write(loaded.records, current: current, willWrite: willWrite)
         return Report(loaded: loaded, result: result)
     }
 

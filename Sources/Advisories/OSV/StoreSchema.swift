@@ -91,7 +91,46 @@ extension AdvisoryStore {
         m.registerMigration("v6 SwiftURL names in lower case") { db in
             try db.execute(sql: "UPDATE affected SET name = lower(name) WHERE ecosystem = 'SwiftURL' AND name <> lower(name)")
         }
+        // How current each ecosystem's advisories are (`asOf`): set when they are written, and filled
+        // here from the records of databases written before.
+        m.registerMigration("v7 ecosystem as-of times") { db in
+            try db.execute(sql: Self.createEcosystemSource)
+            let rows = try Row.fetchCursor(db, sql: """
+                SELECT DISTINCT f.ecosystem, a.modified, b.published FROM affected f
+                JOIN advisory a ON a.id = f.advisory_id LEFT JOIN advisory_brief b ON b.id = f.advisory_id
+                """)
+            var newest: [String: String] = [:]
+            let now = Self.nowKey()
+            while let row = try rows.next() {
+                let eco: String = row[0]
+                guard let t = Self.recordTime(modified: row[1], published: row[2], cap: now) else { continue }
+                if t > newest[eco] ?? "" { newest[eco] = t }
+            }
+            for (eco, t) in newest { try Self.raiseAsOf(db, ecosystem: eco, to: t) }
+        }
         return m
+    }
+
+    static let createEcosystemSource = """
+        CREATE TABLE IF NOT EXISTS ecosystem_source (ecosystem TEXT PRIMARY KEY NOT NULL, as_of TEXT NOT NULL) WITHOUT ROWID
+        """
+
+    /// How current a record shows its ecosystem's data to be, as a time key: the later of its
+    /// `modified` and `published`, never later than `cap` (the time it is written: a record dated in
+    /// the future would keep its ecosystem current for ever). nil when neither is a real time
+    /// (golang/vulndb's exports give `modified` as 0001-01-01).
+    static func recordTime(modified: String?, published: String?, cap: String) -> String? {
+        let keys = [modified, published].compactMap { $0.flatMap(Timestamp.sortKey) }.filter { $0 >= "1971" }
+        guard let t = keys.max() else { return nil }
+        return min(t, cap)
+    }
+
+    /// Moves an ecosystem's as-of time forward to `key`, never back.
+    static func raiseAsOf(_ db: Database, ecosystem: String, to key: String) throws {
+        try db.execute(sql: """
+            INSERT INTO ecosystem_source (ecosystem, as_of) VALUES (?, ?)
+            ON CONFLICT(ecosystem) DO UPDATE SET as_of = max(as_of, excluded.as_of)
+            """, arguments: [ecosystem, key])
     }
 }
 

@@ -53,6 +53,8 @@ public enum AdvisoryUpdater {
             throw InputError("cannot create a temporary directory (\(error))")
         }
         var files: [(path: String, shown: String)] = []
+        // A whole export is as current as the moment its download began.
+        let fetched = RFC3339.string(from: Date())
         let download = ArchiveDownload(limits: limits, insecure: insecure)
         var taken: Int64 = 0
         for eco in ecosystems {
@@ -74,6 +76,7 @@ public enum AdvisoryUpdater {
             guard let bytes = FileManager.default.contents(atPath: f.path) else { throw InputError("cannot read the downloaded archive", at: Location(f.shown)) }
             try AdvisoryImporter.zipInputs(Array(bytes), origin: f.shown, maxInflated: AdvisoryImporter.maxInflatedArchive, into: &loaded)
         }
-        return AdvisoryImporter.Report(loaded: loaded, result: try store.write(loaded.records))
+        let current = Dictionary(ecosystems.map { (Ecosystems.split($0).0, fetched) }, uniquingKeysWith: { a, _ in a })
+        return AdvisoryImporter.Report(loaded: loaded, result: try store.write(loaded.records, current: current))
     }
 }

@@ -19,6 +19,8 @@ public struct ScanReport: Sendable {
     public var diagnostics: [Diagnostic]
     /// Findings kept because the VEX statements about them disagree and cannot be ordered.
     public var suppressionWarnings: [String] = []
+    /// How current the advisories of each ecosystem the scan used were.
+    public var ages: [Scanner.EcosystemAge] = []
 
     public var packagesNotChecked: Int { notChecked.reduce(0) { $0 + $1.packages } }
 
@@ -39,6 +41,7 @@ public struct ScanReport: Sendable {
                 ignore: IgnoreFile?, today: String, diagnostics: [Diagnostic], subject: VEXDocument.Subject = .unnamed) {
         self.target = target; self.database = database
         packagesScanned = result.packagesScanned; packagesNotCovered = result.packagesNotCovered
+        ages = result.ages
         // Fail closed: input files that could not be read and SBOM components without a usable purl
         // yielded no packages to match, so they are not checked, never clean.
         notChecked = result.notChecked + UnscannedInputs.groups(diagnostics)
@@ -153,6 +156,7 @@ extension ScanReport {
         for s in suppressed { out += "suppressed: \(s.finding.id) in \(s.finding.package) \(s.finding.version) by \(s.by)\n" }
         for e in expiredIgnores { out += "expired ignore: \(e.id) at \(e.origin) expired on \(e.expires ?? "") and no longer suppresses\n" }
         out += "advisories: \(database.records) records, newest \(database.newestModified ?? "none"), \(database.path)\n"
+        if !ages.isEmpty { out += "advisories as of: " + ages.map { "\($0.ecosystem) \($0.day)" }.joined(separator: ", ") + "\n" }
         // Ignore-file ids, origins and suppression notes quote the target's files too.
         return Redactor.escapeControlsPerLine(out)
     }
@@ -203,7 +207,8 @@ extension ScanReport {
         o.add("timestamp", .string(info.isoTimestamp))
         o.add("target", .string(target))
         o.add("database", .object([("path", .string(database.path)), ("records", .int(database.records)),
-                                   ("newestModified", database.newestModified.map { .string($0) } ?? .null)]))
+                                   ("newestModified", database.newestModified.map { .string($0) } ?? .null),
+                                   ("asOf", .object(ages.map { ($0.ecosystem, $0.asOf.map { .string(String($0.prefix(10))) } ?? .null) }))]))
         o.add("summary", .object([("packagesScanned", .int(packagesScanned)), ("packagesNotCovered", .int(packagesNotCovered)),
                                   ("findings", .int(findings.count)), ("suppressed", .int(suppressed.count)),
                                   ("unknown", .int(findings.filter { $0.status == .unknown }.count)),

@@ -5,7 +5,26 @@ import ProvenantCore
 /// Matches an inventory against the advisory store.
 public struct Scanner: Sendable {
     public let store: AdvisoryStore
-    public init(store: AdvisoryStore) { self.store = store }
+    /// Ecosystems whose advisories are older than this many days (by their as-of time) are NOT
+    /// CHECKED; nil: any age is used, and reported.
+    public var maxAgeDays: Int?
+    /// The time ages are measured from.
+    public var now: Date
+    public init(store: AdvisoryStore, maxAgeDays: Int? = nil, now: Date = Date()) { self.store = store; self.maxAgeDays = maxAgeDays; self.now = now }
+
+    /// Past this many days, advisories in use are said to be old on stderr (when no --max-db-age is given).
+    public static let oldAfterDays = 30
+
+    /// How current the advisories of one ecosystem a scan used are.
+    public struct EcosystemAge: Sendable, Equatable {
+        public var ecosystem: String
+        /// Their as-of time key, nil when no record tells it.
+        public var asOf: String?
+        /// Whole days from `asOf` to the scan, nil when unknown.
+        public var days: Int?
+        /// The calendar day of `asOf`, or `unknown`.
+        public var day: String { asOf.map { String($0.prefix(10)) } ?? "unknown" }
+    }
 
     public struct Result: Sendable {
         public var findings: [Finding]
@@ -17,6 +36,9 @@ public struct Scanner: Sendable {
         /// distribution releases) the database holds no advisories for, and those whose purl no
         /// advisory database covers. Not checked, never clean.
         public var notChecked: [NotChecked] = []
+        /// How current the advisories were, for each ecosystem whose packages were judged or were
+        /// NOT CHECKED for age; sorted.
+        public var ages: [EcosystemAge] = []
     }
 
     /// The packages of one group that could not be judged: an OSV ecosystem or distribution
@@ -124,7 +146,7 @@ public struct Scanner: Sendable {
     }
 
     /// The packages the database can judge, with their OSV coordinates, and those it cannot, by group.
-    func partition(_ packages: [Package]) throws(InputError) -> (keyed: [(Package, Ecosystems.Key)], notChecked: [NotChecked], notCovered: Int) {
+    func partition(_ packages: [Package]) throws(InputError) -> (keyed: [(Package, Ecosystems.Key)], notChecked: [NotChecked], notCovered: Int, ages: [EcosystemAge]) {
         var withKeys: [(Package, Ecosystems.Key)] = []
         var notCovered = 0
         var unchecked: [String: NotChecked] = [:]
@@ -141,9 +163,31 @@ public struct Scanner: Sendable {
         var wanted: [String: Set<String>] = [:]
         for (_, k) in withKeys { wanted[k.ecosystem, default: []].insert(k.release) }
         let coverage = try store.coveredReleases(wanted)
+        // Fail closed on age when asked: advisories older than --max-db-age miss what was published
+        // since, so their packages are NOT CHECKED, not judged clean against them.
+        let asOf = try store.asOf(Set(coverage.filter { !$0.value.isEmpty }.keys))
+        var ages: [String: EcosystemAge] = [:], stale: [String: String] = [:]
+        for eco in coverage.keys where !(coverage[eco] ?? []).isEmpty {
+            let key = asOf[eco]
+            let days = key.flatMap { Timestamp.parsed($0) }.map { Int((now.timeIntervalSince1970 - Double($0.seconds)) / 86_400) }
+            ages[eco] = EcosystemAge(ecosystem: eco, asOf: key, days: days)
+            guard let limit = maxAgeDays else { continue }
+            if let days, let key {
+                if days > limit {
+                    stale[eco] = "the database's \(eco) advisories are as of \(key.prefix(10)), older than --max-db-age \(limit) allows"
+                }
+            } else {
+                stale[eco] = "how current the database's \(eco) advisories are cannot be told (no record gives a time), so --max-db-age \(limit) cannot be met"
+            }
+        }
         var keyed: [(Package, Ecosystems.Key)] = []
         keyed.reserveCapacity(withKeys.count)
         for (p, k) in withKeys {
+            if let why = stale[k.ecosystem], coverage[k.ecosystem]?.contains(k.release) == true {
+                unchecked[k.osvEcosystem, default: NotChecked(ecosystem: k.osvEcosystem, updateEcosystem: k.ecosystem, reason: why, packages: 0, purls: [])].packages += 1
+                unchecked[k.osvEcosystem]?.purls.append(p.purl.description)
+                continue
+            }
             if coverage[k.ecosystem]?.contains(k.release) == true { keyed.append((p, k)); continue }
             unchecked[k.osvEcosystem, default: NotChecked(ecosystem: k.osvEcosystem, updateEcosystem: k.ecosystem, packages: 0, purls: [])].packages += 1
             unchecked[k.osvEcosystem]?.purls.append(p.purl.description)
@@ -151,7 +195,8 @@ public struct Scanner: Sendable {
         let notChecked = unchecked.keys.sorted().compactMap { eco in
             unchecked[eco].map { u in var u = u; u.purls = Array(Set(u.purls)).sorted(); return u }
         }
-        return (keyed, notChecked, notCovered)
+        let used = Set(withKeys.map(\.1.ecosystem))
+        return (keyed, notChecked, notCovered, ages.keys.filter(used.contains).sorted().compactMap { ages[$0] })
     }
 
     /// What `scan` would report not checked for these packages, without matching them.
@@ -161,7 +206,7 @@ public struct Scanner: Sendable {
 
     public func scan(_ packages: [Package]) throws(InputError) -> Result {
         var timer = PhaseTimer(indent: 1)
-        let (keyed, notChecked, notCovered) = try partition(packages)
+        let (keyed, notChecked, notCovered, ages) = try partition(packages)
         // Packages by ecosystem and name, once: the lookups go one batch per ecosystem, and each
         // name is a unit of matching work.
         var byName: [String: [String: [Int]]] = [:]
@@ -200,7 +245,7 @@ public struct Scanner: Sendable {
         timer.lap("build findings")
         Self.sortForReport(&findings)
         timer.lap("sort findings")
-        return Result(findings: findings, packagesScanned: packages.count, packagesNotCovered: notCovered, notChecked: notChecked)
+        return Result(findings: findings, packagesScanned: packages.count, packagesNotCovered: notCovered, notChecked: notChecked, ages: ages)
     }
 
     /// Findings for hits grouped by package and sorted by id, so aliases collapse one package at a
