@@ -296,6 +296,14 @@ public enum SBOMReader {
         guard doc.spdxVersion != nil else { return nil }
         var described = Set(doc.documentDescribes ?? [])
         for r in doc.relationships ?? [] where r.relationshipType == "DESCRIBES" { if let t = r.relatedSpdxElement { described.insert(t) } }
+        // What the document is of, for VEX statements scoped to a product: the one package the
+        // document itself describes. Generators that describe every package name no subject
+        // (helper-218: a library among them cleared statements scoped to it).
+        var subjects = Set(doc.documentDescribes ?? [])
+        for r in doc.relationships ?? [] where r.relationshipType == "DESCRIBES" && r.spdxElementId == "SPDXRef-DOCUMENT" {
+            if let t = r.relatedSpdxElement { subjects.insert(t) }
+        }
+        let subject = subjects.count == 1 ? subjects.first : nil
         if let rels = doc.relationships {
             for r in rels {
                 guard let a = r.spdxElementId, let b = r.relatedSpdxElement else { continue }
@@ -324,7 +332,7 @@ public enum SBOMReader {
             // SPDX documents describe their own root (a directory, an image, a lockfile) as a
             // package without a purl.
             let isDescribed = p.SPDXID.map(described.contains) ?? false, purpose = p.primaryPackagePurpose ?? ""
-            if isDescribed { extras.describedPurls += purls }
+            if let subject, p.SPDXID == subject { extras.describedPurls += purls }
             if isDescribed, extras.image == nil {
                 // SPDX has no properties: the image's are lines of the described package's comment.
                 let props = notes.compactMap { line -> (name: String, value: String)? in

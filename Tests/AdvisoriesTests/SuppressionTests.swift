@@ -169,13 +169,45 @@ import ProvenantCore
             """#))
         #expect(doc.statements[0].products == [VEXDocument.Product("pkg:oci/app-a"), VEXDocument.Product("pkg:oci/app-a?tag=v1"),
                                                VEXDocument.Product("pkg:pypi/idna", within: .product(["pkg:oci/app-a", "pkg:oci/app-a?tag=v1"]))])
-        #expect(VEXDocument.decide(f, in: [doc], subject: .init(purls: ["pkg:oci/app-a@sha256:abc?tag=v2"])).suppressing != nil, "the product's @id covers the scanned image")
+        // An image product without a digest must name its repository: a bare name matched any image so
+        // called, an archive's file name included (helper-218).
+        #expect(VEXDocument.decide(f, in: [doc], subject: .init(purls: ["pkg:oci/app-a@sha256:abc?tag=v1"])).suppressing == nil)
         let other = VEXDocument.decide(f, in: [doc], subject: .init(purls: ["pkg:oci/app-b@sha256:abc"]))
         #expect(other.suppressing == nil && other.notApplied.count == 1, "\(other)")
         #expect(VEXDocument.decide(f, in: [doc]).suppressing == nil, "a target that names no product")
+
+        let d1 = "sha256:" + String(repeating: "1", count: 64), d2 = "sha256:" + String(repeating: "2", count: 64)
+        func imageStatement(_ product: String) throws -> VEXDocument {
+            try load(openVEX(timestamp: "2024-01-01T00:00:00Z", #"""
+                {"vulnerability": {"name": "PYSEC-2024-60"}, "products": [{"@id": "\#(product)", "subcomponents": [{"@id": "pkg:pypi/idna"}]}],
+                 "status": "not_affected", "justification": "vulnerable_code_not_in_execute_path"}
+                """#), name: "image.json")
+        }
+        // By digest: any of the image's (manifest, config, an index its reference pins), any name or tag, any case.
+        let image = VEXDocument.Subject(purls: ["pkg:oci/app-tar@\(d1)?arch=amd64"], digests: [d1, d2])
+        for product in ["pkg:oci/collector@\(d2.uppercased())", "pkg:docker/team/collector@\(d1)?tag=v9", "pkg:oci/app-tar@sha256%3A\(d1.dropFirst(7))"] {
+            #expect(VEXDocument.decide(f, in: [try imageStatement(product)], subject: image).suppressing != nil, "\(product)")
+        }
+        #expect(VEXDocument.decide(f, in: [try imageStatement("pkg:oci/app-tar@sha256:" + String(repeating: "3", count: 64))], subject: image).suppressing == nil)
+        #expect(VEXDocument.decide(f, in: [try imageStatement("pkg:oci/app-tar")], subject: image).suppressing == nil, "a name alone")
+        let registry = VEXDocument.Subject(purls: ["pkg:oci/collector@\(d1)?repository_url=ghcr.io/team/collector&tag=v1"], digests: [d1])
+        #expect(VEXDocument.decide(f, in: [try imageStatement("pkg:oci/collector?repository_url=ghcr.io/team/collector")], subject: registry).suppressing != nil)
+        #expect(VEXDocument.decide(f, in: [try imageStatement("pkg:oci/collector?repository_url=ghcr.io/other/collector")], subject: registry).suppressing == nil)
+        // A package product (the project at a tree's top) is matched as purls are.
+        #expect(VEXDocument.decide(f, in: [try imageStatement("pkg:npm/app")], subject: .init(purls: ["pkg:npm/app@1.2.3"])).suppressing != nil)
+        #expect(VEXDocument.decide(f, in: [try imageStatement("")], subject: .init(purls: [""])).suppressing == nil, "an empty id names nothing")
+
         // A later affected about the package anywhere still decides over an earlier scoped not_affected.
         let later = try load(openVEX(timestamp: "2024-02-01T00:00:00Z", affected), name: "later.json")
-        #expect(VEXDocument.decide(f, in: [doc, later], subject: .init(purls: ["pkg:oci/app-a"])).suppressing == nil)
+        #expect(VEXDocument.decide(f, in: [doc, later], subject: .init(purls: ["pkg:oci/app-a?tag=v1"])).suppressing == nil)
+        // An undated scoped statement that does not apply is no verdict, so no conflict either.
+        let undatedScoped = try load(#"""
+            {"@context": "https://openvex.dev/ns/v0.2.0", "@id": "x", "author": "a", "version": 1, "statements": [
+             {"vulnerability": {"name": "PYSEC-2024-60"}, "products": [{"@id": "pkg:oci/x?repository_url=r/x", "subcomponents": [{"@id": "pkg:pypi/idna"}]}], "status": "not_affected", "justification": "component_not_present"}]}
+            """#, name: "undated.json")
+        let datedClear = try load(openVEX(timestamp: "2024-01-01T00:00:00Z", notAffected), name: "dated.json")
+        let mixed = VEXDocument.decide(f, in: [undatedScoped, datedClear], subject: .unnamed)
+        #expect(mixed.suppressing?.origin == "dated.json#1" && mixed.conflict == nil, "\(mixed)")
         // A product without an id of its own scopes its subcomponents to nothing.
         let anonymous = try load(openVEX(timestamp: "2024-01-01T00:00:00Z", #"""
             {"vulnerability": {"name": "PYSEC-2024-60"}, "products": [{"subcomponents": [{"@id": "pkg:pypi/idna"}]}], "status": "fixed"}
@@ -191,6 +223,18 @@ import ProvenantCore
         #expect(VEXDocument.decide(f, in: [link], subject: .init(serialNumber: "urn:uuid:3e671687-395b-41f5-a30f-a58921a69b79")).suppressing != nil)
         #expect(VEXDocument.decide(f, in: [link], subject: .init(serialNumber: "urn:uuid:0e671687-395b-41f5-a30f-a58921a69b79")).suppressing == nil)
         #expect(VEXDocument.decide(f, in: [link], subject: .init(serialNumber: "3e671687-395b-41f5-a30f-a58921a69b79")).suppressing == nil, "not a urn:uuid")
+        // Upper-case prefixes are BOM-Links too; one without a UUID or a '#' applies nowhere.
+        func linked(_ ref: String) throws -> VEXDocument {
+            try load("""
+                {"bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1,
+                 "vulnerabilities": [{"id": "CVE-2024-3651", "analysis": {"state": "resolved"}, "affects": [{"ref": "\(ref)"}]}]}
+                """, name: "linked.json")
+        }
+        let serialSubject = VEXDocument.Subject(serialNumber: "urn:uuid:3e671687-395b-41f5-a30f-a58921a69b79")
+        #expect(VEXDocument.decide(f, in: [try linked("URN:CDX:3e671687-395b-41f5-a30f-a58921a69b79/1#pkg:pypi/idna")], subject: serialSubject).suppressing != nil)
+        #expect(VEXDocument.decide(f, in: [try linked("urn:cdx:#pkg:pypi/idna")], subject: .init(serialNumber: "urn:uuid:")).suppressing == nil)
+        #expect(VEXDocument.decide(f, in: [try linked("urn:cdx:not-a-uuid/1#pkg:pypi/idna")], subject: serialSubject).suppressing == nil)
+        #expect(try linked("urn:cdx:3e671687-395b-41f5-a30f-a58921a69b79/1").statements[0].products[0].within == .bom(serial: ""), "the whole BOM, no component")
     }
 
     @Test func theNewestOpenVEXStatementWinsAcrossFiles() throws {

@@ -50,10 +50,16 @@ public struct ScanReport: Sendable {
             findings = result.findings; suppressed = []   // nothing can suppress: share, don't copy
         } else {
             var kept: [Finding] = [], out: [Suppressed] = [], warnings: [String] = []
+            // Statements scoped to another product, with the findings they were not applied to: one
+            // line per statement, not per finding (helper-218).
+            var notApplied: [VEXDocument.NotApplied: [Finding]] = [:], notAppliedOrder: [VEXDocument.NotApplied] = []
             for f in result.findings {
                 let decision = vex.isEmpty ? VEXDocument.Decision(suppressing: nil, conflict: nil) : VEXDocument.decide(f, in: vex, subject: subject)
                 if let c = decision.conflict { warnings.append(Redactor.redact(c)) }   // and no VEX statement suppresses it
-                for n in decision.notApplied { warnings.append(Redactor.redact(n)) }
+                for n in decision.notApplied {
+                    if notApplied[n] == nil { notAppliedOrder.append(n) }
+                    notApplied[n, default: []].append(f)
+                }
                 // The reason and justification are input, echoed through the redactor: a token pasted
                 // into one was printed in full in the table, JSON and SARIF (found by helper-148).
                 if let s = decision.suppressing {
@@ -63,6 +69,12 @@ public struct ScanReport: Sendable {
                 } else {
                     kept.append(f)
                 }
+            }
+            for n in notAppliedOrder {
+                let fs = notApplied[n] ?? []
+                let named = fs.prefix(3).map { "\($0.id) in \($0.purl)" }.joined(separator: ", ") + (fs.count > 3 ? ", …" : "")
+                warnings.append(Redactor.quote("VEX \(n.origin) (\(n.status)) speaks of packages inside \(n.scope) only, and this scan is of \(subject); "
+                    + "not applied to \(fs.count) finding\(fs.count == 1 ? "" : "s"): \(named)", max: 1000))
             }
             findings = kept; suppressed = out; suppressionWarnings = warnings
         }

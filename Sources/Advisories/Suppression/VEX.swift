@@ -19,13 +19,13 @@ public struct VEXDocument: Sendable {
     /// The product a statement's package is named inside: an OpenVEX product's subcomponents are
     /// spoken of inside that product (its `@id` and `identifiers.purl`), and a CycloneDX BOM-Link
     /// (`urn:cdx:SERIAL/VERSION#ref`) inside the BOM of that serial number.
-    public enum Scope: Sendable, Equatable, CustomStringConvertible {
+    public enum Scope: Sendable, Hashable, CustomStringConvertible {
         case product([String])
         case bom(serial: String)
         public var description: String {
             switch self {
-            case .product(let ids): ids.first ?? "an unnamed product"
-            case .bom(let serial): "the BOM urn:uuid:\(serial)"
+            case .product(let ids): ids.first.map { Redactor.quote($0, max: 200) } ?? "an unnamed product"
+            case .bom(let serial): serial.isEmpty ? "a BOM-Link that names no serial number" : "the BOM urn:uuid:\(serial)"
             }
         }
     }
@@ -145,7 +145,7 @@ public struct VEXDocument: Sendable {
                     }
                     return out
                 }
-                let own = try ids(d)
+                let own = try ids(d).filter { !$0.isEmpty }
                 products += own.map { Product($0) }
                 // Subcomponents are spoken of inside their product only: a statement that x/net in
                 // app-a is not affected cleared x/net in app-b too (found by helper-214). A product
@@ -215,10 +215,13 @@ public struct VEXDocument: Sendable {
                 // only. Read as the bare bom-ref, it cleared a component of that name in any BOM
                 // (found by helper-214).
                 var within: Scope?
-                if ref.hasPrefix("urn:cdx:"), let h = ref.firstIndex(of: "#") {
-                    let serial = ref[ref.index(ref.startIndex, offsetBy: 8)..<h].prefix { $0 != "/" }.lowercased()
-                    within = .bom(serial: serial)
-                    ref = String(ref[ref.index(after: h)...]).removingPercentEncoding ?? ref
+                if ref.lowercased().hasPrefix("urn:cdx:") {
+                    // One that cannot be read (no `#`, no UUID) is scoped to no BOM: it applies nowhere.
+                    let body = ref.dropFirst(8)
+                    let h = body.firstIndex(of: "#")
+                    let serial = h.map { body[..<$0].prefix { $0 != "/" } }.flatMap { VEXDocument.uuid(String($0)) }
+                    within = .bom(serial: serial ?? "")
+                    if let h { ref = String(body[body.index(after: h)...]).removingPercentEncoding ?? ref }
                 }
                 var versions: [Versions] = []
                 let entries = a["versions"] as? [Any] ?? []
@@ -319,8 +322,15 @@ public struct VEXDocument: Sendable {
         public var suppressing: Statement?
         public var conflict: String?
         /// Statements that speak of the finding's package inside another product than the one
-        /// scanned, and so were not applied: one line each.
-        public var notApplied: [String] = []
+        /// scanned, and so were not applied.
+        public var notApplied: [NotApplied] = []
+    }
+
+    /// A statement not applied to a finding because the scan is not of the product it speaks inside.
+    public struct NotApplied: Sendable, Hashable {
+        public var origin: String
+        public var status: String
+        public var scope: Scope
     }
 
     /// Of every statement in `documents` that speaks about `f`, the newest decides (its own
@@ -334,7 +344,7 @@ public struct VEXDocument: Sendable {
     /// `subject`, what the scan is of, is that product; the others are named in `notApplied`.
     public static func decide(_ f: Finding, in documents: [VEXDocument], subject: Subject = .unnamed) -> Decision {
         var first: Decision?
-        var notApplied: [String] = []
+        var notApplied: [NotApplied] = []
         for part in f.suppressionParts {
             let d = decide(f, part: part, in: documents, subject: subject)
             for n in d.notApplied where !notApplied.contains(n) { notApplied.append(n) }
@@ -349,14 +359,11 @@ public struct VEXDocument: Sendable {
         var newest: (statement: Statement, verdict: Verdict)?
         var verdicts: Set<Bool> = [], undated: [Statement] = [], all: [Statement] = []
         var judged: [(statement: Statement, verdict: Verdict, document: Int)] = [], newestDocument = 0
-        var notApplied: [String] = []
+        var notApplied: [NotApplied] = []
         for (di, d) in documents.enumerated() {
             for s in d.statements {
                 let (verdict, outside) = verdictAndScope(s, on: f, part: part, subject: subject)
-                if let scope = outside, s.suppresses {
-                    notApplied.append("VEX \(s.origin) (\(s.status)) speaks of \(f.id) in \(f.purl) inside \(scope) only, and this scan is of "
-                        + "\(subject); it is not applied")
-                }
+                if let scope = outside, s.suppresses { notApplied.append(NotApplied(origin: s.origin, status: s.status, scope: scope)) }
                 guard let v = verdict else { continue }
                 verdicts.insert(v == .suppressing); all.append(s); judged.append((s, v, di))
                 if s.timestamp == nil { undated.append(s) }
