@@ -28,7 +28,7 @@ struct DBImport: AsyncParsableCommand {
     @OptionGroup var database: DatabaseOption
     @Argument(help: "OSV JSON or YAML files, directories, or .zip archives in OSV's all.zip layout.")
     var paths: [String]
-    @Option(name: .long, help: ArgumentHelp("When the imported data was fetched (RFC 3339, or a day YYYY-MM-DD): its ecosystems count as current from then (see scan --max-db-age). Without it, each is as current as its newest record's modified or published time.", valueName: "time"))
+    @Option(name: .long, help: ArgumentHelp("The imported files are whole exports of their ecosystems, fetched at this time (RFC 3339, or a day YYYY-MM-DD): those ecosystems count as current from then (see scan --max-db-age). Without it, the import leaves how current they are as it was (unknown for an ecosystem never updated).", valueName: "time"))
     var asOf: String?
 
     func validate() throws {
@@ -40,7 +40,7 @@ struct DBImport: AsyncParsableCommand {
 
     func run() async throws {
         let store = try AdvisoryStore(path: database.path)
-        let report = try await AdvisoryImporter.importPaths(paths, into: store, asOf: asOf.map { $0.count == 10 ? $0 + "T00:00:00Z" : $0 }) {
+        let report = try await AdvisoryImporter.importPaths(paths, into: store, asOf: asOf.map { .fetched($0.count == 10 ? $0 + "T00:00:00Z" : $0) } ?? .unsaid) {
             CLI.stderr("writing to \(store.path)")
         }
         try DBReport.print(report, path: store.path)

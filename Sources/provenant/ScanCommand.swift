@@ -42,7 +42,7 @@ struct ScanCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "With --fail-on, do not fail because of unrated findings (their advisory gives no severity). Without it they fail any --fail-on level.")
     var allowUnrated = false
 
-    @Option(name: .long, help: ArgumentHelp("Packages of an ecosystem whose advisories are older than DAYS (as of the newest record, or of the last `db update`) are NOT CHECKED. Without it any age is used, and one past \(Scanner.oldAfterDays) days is warned of.", valueName: "DAYS"))
+    @Option(name: .long, help: ArgumentHelp("Packages of an ecosystem whose advisories are older than DAYS are NOT CHECKED, and so are those whose age is not known. An ecosystem is as of its last `db update`, its `db import --as-of`, or (the bundled snapshot) its newest record. Without it any age is used, and one past \(Scanner.oldAfterDays) days or unknown is warned of.", valueName: "DAYS"))
     var maxDBAge: Int?
 
     @Option(name: .long, help: "Ignore file. Default: .provenant-ignore.yaml in TARGET (a directory) or the current directory, when present.")
@@ -80,8 +80,10 @@ struct ScanCommand: AsyncParsableCommand {
         for w in report.suppressionWarnings { CLI.stderr("warning: " + w) }
         if maxDBAge == nil {
             for a in report.ages where (a.days ?? Int.max) > Scanner.oldAfterDays {
-                CLI.stderr("warning: the database's \(a.ecosystem) advisories are as of \(a.day)" + (a.days.map { ", \($0) days ago" } ?? "")
-                    + ": those published since are missing; run `provenant db update --ecosystem \(a.ecosystem)`, or pass --max-db-age DAYS so that packages judged on older data are reported as not checked")
+                let said = a.asOf == nil ? "how current the database's \(a.ecosystem) advisories are is not known (no `db update`, or `db import` without --as-of)"
+                    : "the database's \(a.ecosystem) advisories are as of \(a.day)" + (a.days.map { ", \($0) days ago" } ?? ", later than this machine's clock")
+                CLI.stderr("warning: \(said): advisories published since may be missing; run `provenant db update --ecosystem \(a.ecosystem)`, "
+                    + "or pass --max-db-age DAYS so that packages judged on older data are reported as not checked")
             }
         }
         for e in report.expiredIgnores { CLI.stderr("warning: \(e.origin): ignore entry for \(e.id) expired on \(e.expires ?? "") and no longer suppresses") }

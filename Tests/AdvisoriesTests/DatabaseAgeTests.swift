@@ -30,7 +30,7 @@ import Testing
     }
 
     @Test func oldAdvisoriesAreSaidAndWithMaxDBAgeNotChecked() throws {
-        let (db, proj) = try setUp(modified: "2020-03-04T05:06:07Z")
+        let (db, proj) = try setUp(modified: "2020-03-04T05:06:07Z", asOf: "2020-03-04T05:06:07Z")
         // Without the flag: matched, and the age said on stderr and as-of in the report.
         let plain = try provenant(["scan", proj, "--db", db, "--format", "json"])
         let doc = try jsonObject(plain.out)
@@ -56,37 +56,56 @@ import Testing
         #expect(try provenant(["scan", proj, "--db", db, "--max-db-age", "-1"]).code == 2)
     }
 
-    @Test func asOfComesFromTheFetchTimeOrTheNewestRecordAndNeverGoesBack() throws {
+    @Test func onlyAWholeExportSaysHowCurrentAnEcosystemIs() throws {
+        let today = Self.today()
         // Told when the data was fetched: current from then.
-        let (fetched, proj) = try setUp(modified: "2020-03-04T05:06:07Z", asOf: Self.today())
+        let (fetched, proj) = try setUp(modified: "2020-03-04T05:06:07Z", asOf: today)
         let fresh = try provenant(["scan", proj, "--db", fetched, "--max-db-age", "1", "--format", "json"])
         #expect(((try jsonObject(fresh.out)["findings"] as? [[String: Any]]) ?? []).count == 1, "\(fresh.err)")
-        #expect(try row(fetched, "PyPI") == ["PyPI", "1", Self.today(), "2020-03-04T05:06:07Z"])
-        // An older import afterwards does not move it back.
+        #expect(try row(fetched, "PyPI") == ["PyPI", "1", today, "2020-03-04T05:06:07Z"])
+        // An older export afterwards does not move it back.
         let dir = try tempDir("dbage-old")
         try write(osv("PYSEC-AGE-2", modified: "2019-01-01T00:00:00Z", ecosystem: "PyPI", name: "other"), to: dir + "/PYSEC-AGE-2.json")
-        #expect(try provenant(["db", "import", dir, "--db", fetched]).code == 0)
-        #expect(try row(fetched, "PyPI").prefix(3) == ["PyPI", "2", Self.today()])
-        // A record dated in the future counts as current now, not for ever.
-        let (future, _) = try setUp(modified: "2999-01-01T00:00:00Z")
-        #expect(try row(future, "PyPI").prefix(3) == ["PyPI", "1", Self.today()])
-        // Records without real times (golang/vulndb's 0001-01-01) cannot tell it: unknown, and NOT
-        // CHECKED under any limit.
-        let (unknown, p2) = try setUp(modified: "0001-01-01T00:00:00Z")
+        #expect(try provenant(["db", "import", dir, "--db", fetched, "--as-of", "2019-01-02"]).code == 0)
+        #expect(try row(fetched, "PyPI").prefix(3) == ["PyPI", "2", today])
+
+        // Records alone say nothing: a fresh one (or one dated in the future) imported into an old
+        // ecosystem left it "current" (helper-219).
+        let (old, p2) = try setUp(modified: "2020-03-04T05:06:07Z", asOf: "2020-03-04")
+        let news = try tempDir("dbage-new")
+        try write(osv("PYSEC-AGE-3", modified: "2999-01-01T00:00:00Z", ecosystem: "PyPI", name: "third"), to: news + "/a.json")
+        try write(osv("PYSEC-AGE-4", modified: RFC3339Now(), ecosystem: "PyPI", name: "fourth"), to: news + "/b.json")
+        #expect(try provenant(["db", "import", news, "--db", old]).code == 0)
+        #expect(try row(old, "PyPI").prefix(3) == ["PyPI", "3", "2020-03-04"])
+        let stillOld = try provenant(["scan", p2, "--db", old, "--max-db-age", "30", "--format", "json"])
+        #expect(((try jsonObject(stillOld.out)["notChecked"] as? [[String: Any]]) ?? []).count == 1, "\(stillOld.out.prefix(400))")
+
+        // Never said: unknown, warned of, and NOT CHECKED under any limit.
+        let (unknown, p3) = try setUp(modified: "2024-01-01T00:00:00Z")
         #expect(try row(unknown, "PyPI").prefix(3) == ["PyPI", "1", "unknown"])
-        let r = try provenant(["scan", p2, "--db", unknown, "--max-db-age", "100000", "--format", "json"])
-        #expect((((try jsonObject(r.out)["notChecked"] as? [[String: Any]])?.first?["reason"] as? String) ?? "").contains("cannot be told"), "\(r.out.prefix(600))")
+        let warned = try provenant(["scan", p3, "--db", unknown])
+        #expect(warned.out.contains("advisories as of: PyPI unknown") && warned.err.contains("how current the database's PyPI advisories are is not known"), "\(warned.err)")
+        let r = try provenant(["scan", p3, "--db", unknown, "--max-db-age", "100000", "--format", "json"])
+        #expect((((try jsonObject(r.out)["notChecked"] as? [[String: Any]])?.first?["reason"] as? String) ?? "").contains("is not known"), "\(r.out.prefix(600))")
         #expect(try provenant(["db", "import", dir, "--db", unknown, "--as-of", "2999-01-01"]).code == 2, "a fetch time in the future is refused")
         #expect(try provenant(["db", "import", dir, "--db", unknown, "--as-of", "yesterday"]).code == 2)
     }
 
-    @Test func theBundledSnapshotIsAsOfItsNewestRecord() throws {
+    /// Now in RFC 3339, to the second.
+    func RFC3339Now() -> String {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime]
+        return f.string(from: Date())
+    }
+
+    @Test func theBundledSnapshotIsAsOfEachEcosystemsNewestRecord() throws {
         let dir = try tempDir("dbage-seed")
         try write("idna==2.8\n", to: dir + "/proj/requirements.txt")
         let r = try provenant(["scan", dir + "/proj", "--db", dir + "/osv.sqlite", "--format", "json"])
         #expect(r.code == 0 && r.err.contains("imported the bundled snapshot"), "\(r.err)")
-        #expect(((try jsonObject(r.out)["database"] as? [String: Any])?["asOf"] as? [String: Any])?["PyPI"] as? String == String(Snapshot.asOf.prefix(10)))
-        // Go's records carry no time, and count from the snapshot's too.
-        #expect(try row(dir + "/osv.sqlite", "Go").prefix(3) == ["Go", "4291", String(Snapshot.asOf.prefix(10))])
+        #expect(((try jsonObject(r.out)["database"] as? [String: Any])?["asOf"] as? [String: Any])?["PyPI"] as? String == "2024-10-10")
+        // Go's newest real time is a `published` (golang/vulndb leaves most at 0001-01-01).
+        #expect(try row(dir + "/osv.sqlite", "Go").prefix(3) == ["Go", "4291", "2022-12-14"])
+        #expect(try row(dir + "/osv.sqlite", "crates.io").prefix(3) == ["crates.io", "1206", "2026-08-21"])
     }
 }

@@ -72,6 +72,14 @@ func makeAllZip(_ path: String, records: [(String, String)]) throws {
         #expect(damaged.code == 2 && damaged.err.contains("127.0.0.1:\(port)/Go/all.zip: not a readable zip") && !damaged.err.contains("provenant-update-"),
                 "\(damaged.err)")
         #expect(try provenant(["db", "status", "--db", db]).out.contains("records: 2"), "a failed update leaves the database as it was")
+        // An archive with a record that cannot be read is imported but not whole: its ecosystem gets
+        // no as-of time from the download (helper-219).
+        try makeAllZip(root + "/RubyGems/all.zip", records: [("GHSA-ok", osv("GHSA-ok", ecosystem: "RubyGems", name: "gem", events: [["introduced": "0"]])),
+                                                            ("GHSA-bad", "{not json")])
+        let partial = try provenant(["db", "update", "--db", db, "--source", "http://127.0.0.1:\(port)", "--insecure", "--ecosystem", "RubyGems"])
+        #expect(partial.code == 2 && partial.out.contains("1 added"), "\(partial.out) \(partial.err)")
+        let gems = try provenant(["db", "status", "--db", db]).out.split(separator: "\n").map { $0.split(separator: " ").map(String.init) }.first { $0.first == "RubyGems" } ?? []
+        #expect(gems.prefix(3) == ["RubyGems", "1", "unknown"], "\(gems)")
     }
 
     /// A mirror that misbehaves: an endless body without a length, a body sent a byte at a time,

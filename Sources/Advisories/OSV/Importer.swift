@@ -20,14 +20,25 @@ public enum AdvisoryImporter {
         public var result: AdvisoryStore.ImportResult
     }
 
-    /// `asOf`: when the imported data was fetched (RFC 3339); every ecosystem it holds is counted as
-    /// current from then. Without it, each is as current as its newest record says.
-    public static func importPaths(_ paths: [String], into store: AdvisoryStore, asOf: String? = nil,
+    /// How current imported data is.
+    public enum AsOf: Sendable {
+        /// It does not say: as-of times stay as they were.
+        case unsaid
+        /// Whole exports fetched at this time (RFC 3339): every ecosystem the records name.
+        case fetched(String)
+        /// Whole exports as current as their newest records (the bundled snapshot).
+        case newestRecords
+    }
+
+    public static func importPaths(_ paths: [String], into store: AdvisoryStore, asOf: AsOf = .unsaid,
                                    willWrite: @Sendable () -> Void = {}) async throws(InputError) -> Report {
         let loaded = try await load(paths)
         var current: [String: String] = [:]
-        if let asOf {
-            for r in loaded.records { for a in r.affected ?? [] { if let p = a.package { current[Ecosystems.split(p.ecosystem).0] = asOf } } }
+        switch asOf {
+        case .unsaid: break
+        case .fetched(let t):
+            for r in loaded.records { for a in r.affected ?? [] { if let e = a.package?.ecosystem, !e.isEmpty { current[e] = t } } }
+        case .newestRecords: current = AdvisoryStore.newestRecordTimes(loaded.records)
         }
         let result = try store.write(loaded.records, current: current, willWrite: willWrite)
         return Report(loaded: loaded, result: result)

@@ -8,10 +8,6 @@ public enum Snapshot {
         Bundle.module.url(forResource: "Resources/osv-snapshot", withExtension: "zip")?.path
     }
 
-    /// How current the snapshot is: its newest record's time (`SNAPSHOT.md`). Its Go records carry no
-    /// times of their own (golang/vulndb writes 0001-01-01), so they are counted from this too.
-    public static let asOf = "2026-08-21T06:28:40Z"
-
     /// Opens the database at `path`, first filling it from the snapshot when it does not exist.
     /// `notice` hears one line when that happens.
     public static func openOrSeed(path: String, notice: (String) -> Void) async throws(InputError) -> AdvisoryStore {
@@ -24,7 +20,9 @@ public enum Snapshot {
         do {
             // The store closes when it goes out of scope, before the file is renamed.
             let store = try AdvisoryStore(path: temp)
-            added = try await AdvisoryImporter.importPaths([zip], into: store, asOf: asOf).result.added
+            // Each ecosystem is as current as its newest record (`SNAPSHOT.md`): the day the snapshot was
+            // taken is not known, and one date for all made PyPI's 2024 data current in 2026 (helper-219).
+            added = try await AdvisoryImporter.importPaths([zip], into: store, asOf: .newestRecords).result.added
         }
         do {
             try FileManager.default.moveItem(atPath: temp, toPath: path)

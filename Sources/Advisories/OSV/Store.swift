@@ -59,8 +59,9 @@ public final class AdvisoryStore: Sendable {
     /// every record the one placeholder time, and a corrected record was never applied (found by
     /// helper-155). Importing the same data again changes nothing.
     /// `willWrite` runs inside the transaction, before the first row is written.
-    /// Each ecosystem's as-of time moves forward to its newest record's time (`recordTime`), or to
-    /// `current[ecosystem]` when given: the time a whole export of it was fetched.
+    /// `current`: OSV ecosystems (`PyPI`, `Debian:12`) this write holds a whole export of, with the
+    /// time it was fetched; their as-of times move forward to it. Other records say nothing of how
+    /// current their ecosystem is: one fresh record in an old database made it all current (helper-219).
     public func write(_ records: [OSVRecord], current: [String: String] = [:], willWrite: @Sendable () -> Void = {}) throws(InputError) -> ImportResult {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
@@ -85,19 +86,10 @@ public final class AdvisoryStore: Sendable {
                     if let seen = newest[r.id], Timestamp.sortKey(seen.modified) ?? "" > Timestamp.sortKey(r.modified) ?? "" { continue }
                     newest[r.id] = r
                 }
-                // Every record read counts, changed or not: importing an old export again says nothing newer.
                 let now = Self.nowKey()
-                var asOf: [String: String] = [:]
-                for r in newest.values {
-                    guard let t = Self.recordTime(modified: r.modified, published: r.published, cap: now) else { continue }
-                    for a in r.affected ?? [] {
-                        guard let pkg = a.package else { continue }
-                        let eco = Ecosystems.split(pkg.ecosystem).0
-                        if t > asOf[eco] ?? "" { asOf[eco] = t }
-                    }
+                for (eco, t) in current.sorted(by: { $0.key < $1.key }) {
+                    if let k = Timestamp.sortKey(t) { try Self.raiseAsOf(db, ecosystem: eco, to: min(k, now)) }
                 }
-                for (eco, t) in current { if let k = Timestamp.sortKey(t) { asOf[eco] = max(asOf[eco] ?? "", min(k, now)) } }
-                for (eco, t) in asOf.sorted(by: { $0.key < $1.key }) { try Self.raiseAsOf(db, ecosystem: eco, to: t) }
                 let storedRecord = try db.makeStatement(sql: "SELECT record FROM advisory WHERE id = ?")
                 let storedAffected = try db.makeStatement(sql: "SELECT ecosystem, release, name, entry FROM affected WHERE advisory_id = ? ORDER BY rowid")
                 for id in newest.keys.sorted() {

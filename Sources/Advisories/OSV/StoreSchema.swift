@@ -91,22 +91,11 @@ extension AdvisoryStore {
         m.registerMigration("v6 SwiftURL names in lower case") { db in
             try db.execute(sql: "UPDATE affected SET name = lower(name) WHERE ecosystem = 'SwiftURL' AND name <> lower(name)")
         }
-        // How current each ecosystem's advisories are (`asOf`): set when they are written, and filled
-        // here from the records of databases written before.
+        // How current each ecosystem's advisories are (`asOf`), as said by whoever wrote them: `db
+        // update` (its download), `db import --as-of`, the snapshot's seeding. Databases written before
+        // start without: what their records' times say cannot tell a partial import from a whole one.
         m.registerMigration("v7 ecosystem as-of times") { db in
             try db.execute(sql: Self.createEcosystemSource)
-            let rows = try Row.fetchCursor(db, sql: """
-                SELECT DISTINCT f.ecosystem, a.modified, b.published FROM affected f
-                JOIN advisory a ON a.id = f.advisory_id LEFT JOIN advisory_brief b ON b.id = f.advisory_id
-                """)
-            var newest: [String: String] = [:]
-            let now = Self.nowKey()
-            while let row = try rows.next() {
-                let eco: String = row[0]
-                guard let t = Self.recordTime(modified: row[1], published: row[2], cap: now) else { continue }
-                if t > newest[eco] ?? "" { newest[eco] = t }
-            }
-            for (eco, t) in newest { try Self.raiseAsOf(db, ecosystem: eco, to: t) }
         }
         return m
     }
@@ -116,13 +105,26 @@ extension AdvisoryStore {
         """
 
     /// How current a record shows its ecosystem's data to be, as a time key: the later of its
-    /// `modified` and `published`, never later than `cap` (the time it is written: a record dated in
-    /// the future would keep its ecosystem current for ever). nil when neither is a real time
-    /// (golang/vulndb's exports give `modified` as 0001-01-01).
-    static func recordTime(modified: String?, published: String?, cap: String) -> String? {
-        let keys = [modified, published].compactMap { $0.flatMap(Timestamp.sortKey) }.filter { $0 >= "1971" }
-        guard let t = keys.max() else { return nil }
-        return min(t, cap)
+    /// `modified` and `published`. nil when neither is a real time (golang/vulndb's exports give
+    /// `modified` as 0001-01-01) or when it is later than `now`: a record dated in the future would
+    /// keep its ecosystem current for ever (helper-219).
+    static func recordTime(modified: String?, published: String?, now: String) -> String? {
+        let keys = [modified, published].compactMap { $0.flatMap(Timestamp.sortKey) }.filter { $0 >= "1971" && $0 <= now }
+        return keys.max()
+    }
+
+    /// The newest record time of each OSV ecosystem (with its release, `Debian:12`) among `records`.
+    public static func newestRecordTimes(_ records: [OSVRecord]) -> [String: String] {
+        let now = nowKey()
+        var out: [String: String] = [:]
+        for r in records {
+            guard let t = recordTime(modified: r.modified, published: r.published, now: now) else { continue }
+            for a in r.affected ?? [] {
+                guard let eco = a.package?.ecosystem, !eco.isEmpty else { continue }
+                if t > out[eco] ?? "" { out[eco] = t }
+            }
+        }
+        return out
     }
 
     /// Moves an ecosystem's as-of time forward to `key`, never back.

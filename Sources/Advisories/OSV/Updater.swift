@@ -76,7 +76,13 @@ public enum AdvisoryUpdater {
             guard let bytes = FileManager.default.contents(atPath: f.path) else { throw InputError("cannot read the downloaded archive", at: Location(f.shown)) }
             try AdvisoryImporter.zipInputs(Array(bytes), origin: f.shown, maxInflated: AdvisoryImporter.maxInflatedArchive, into: &loaded)
         }
-        let current = Dictionary(ecosystems.map { (Ecosystems.split($0).0, fetched) }, uniquingKeysWith: { a, _ in a })
+        // Each ecosystem downloaded whole is current from the download; one whose archive had records
+        // that could not be read is not whole (the run exits 2, but a job that ignores that would
+        // still pass --max-db-age; helper-219).
+        var current: [String: String] = [:]
+        for (eco, f) in zip(ecosystems, files) where !loaded.skipped.contains(where: { $0.location.path.hasPrefix(f.shown + ":") }) {
+            current[eco] = fetched
+        }
         return AdvisoryImporter.Report(loaded: loaded, result: try store.write(loaded.records, current: current))
     }
 }

@@ -164,39 +164,56 @@ public struct Scanner: Sendable {
         for (_, k) in withKeys { wanted[k.ecosystem, default: []].insert(k.release) }
         let coverage = try store.coveredReleases(wanted)
         // Fail closed on age when asked: advisories older than --max-db-age miss what was published
-        // since, so their packages are NOT CHECKED, not judged clean against them.
-        let asOf = try store.asOf(Set(coverage.filter { !$0.value.isEmpty }.keys))
-        var ages: [String: EcosystemAge] = [:], stale: [String: String] = [:]
-        for eco in coverage.keys where !(coverage[eco] ?? []).isEmpty {
-            let key = asOf[eco]
-            let days = key.flatMap { Timestamp.parsed($0) }.map { Int((now.timeIntervalSince1970 - Double($0.seconds)) / 86_400) }
-            ages[eco] = EcosystemAge(ecosystem: eco, asOf: key, days: days)
-            guard let limit = maxAgeDays else { continue }
-            if let days, let key {
-                if days > limit {
-                    stale[eco] = "the database's \(eco) advisories are as of \(key.prefix(10)), older than --max-db-age \(limit) allows"
-                }
+        // since, so their packages are NOT CHECKED, not judged clean against them. A release's own
+        // export (`Debian:12`) speaks for it, else the ecosystem's (helper-219).
+        var names = Set<String>()
+        for (_, k) in withKeys where coverage[k.ecosystem]?.contains(k.release) == true { names.insert(k.osvEcosystem); names.insert(k.ecosystem) }
+        let asOf = try store.asOf(names)
+        var ages: [String: EcosystemAge] = [:], stale: [String: String?] = [:]
+        func age(_ k: Ecosystems.Key) -> EcosystemAge {
+            if let known = ages[k.osvEcosystem] { return known }
+            let key = asOf[k.osvEcosystem] ?? asOf[k.ecosystem]
+            var days = key.flatMap { Timestamp.parsed($0) }.map { Int((now.timeIntervalSince1970 - Double($0.seconds)) / 86_400) }
+            // Later than this clock: written where the clock was ahead, so how old cannot be told.
+            if let d = days, d < -1 { days = nil }
+            let a = EcosystemAge(ecosystem: k.osvEcosystem, asOf: key, days: days)
+            ages[k.osvEcosystem] = a
+            return a
+        }
+        func staleness(_ k: Ecosystems.Key) -> String? {
+            guard let limit = maxAgeDays else { return nil }
+            if let known = stale[k.osvEcosystem] { return known }
+            let a = age(k), why: String?
+            if let key = a.asOf, let days = a.days {
+                why = days > limit ? "the database's \(k.osvEcosystem) advisories are as of \(key.prefix(10)), older than --max-db-age \(limit) allows" : nil
+            } else if let key = a.asOf {
+                why = "the database's \(k.osvEcosystem) advisories are as of \(key.prefix(10)), later than this machine's clock, so how current they are cannot be told and --max-db-age \(limit) cannot be met"
             } else {
-                stale[eco] = "how current the database's \(eco) advisories are cannot be told (no record gives a time), so --max-db-age \(limit) cannot be met"
+                why = "how current the database's \(k.osvEcosystem) advisories are is not known (no `db update`, or `db import` without --as-of), so --max-db-age \(limit) cannot be met"
             }
+            stale[k.osvEcosystem] = why
+            return why
         }
         var keyed: [(Package, Ecosystems.Key)] = []
         keyed.reserveCapacity(withKeys.count)
         for (p, k) in withKeys {
-            if let why = stale[k.ecosystem], coverage[k.ecosystem]?.contains(k.release) == true {
-                unchecked[k.osvEcosystem, default: NotChecked(ecosystem: k.osvEcosystem, updateEcosystem: k.ecosystem, reason: why, packages: 0, purls: [])].packages += 1
-                unchecked[k.osvEcosystem]?.purls.append(p.purl.description)
+            if coverage[k.ecosystem]?.contains(k.release) == true {
+                _ = age(k)
+                if let why = staleness(k) {
+                    unchecked[k.osvEcosystem, default: NotChecked(ecosystem: k.osvEcosystem, updateEcosystem: k.ecosystem, reason: why, packages: 0, purls: [])].packages += 1
+                    unchecked[k.osvEcosystem]?.purls.append(p.purl.description)
+                } else {
+                    keyed.append((p, k))
+                }
                 continue
             }
-            if coverage[k.ecosystem]?.contains(k.release) == true { keyed.append((p, k)); continue }
             unchecked[k.osvEcosystem, default: NotChecked(ecosystem: k.osvEcosystem, updateEcosystem: k.ecosystem, packages: 0, purls: [])].packages += 1
             unchecked[k.osvEcosystem]?.purls.append(p.purl.description)
         }
         let notChecked = unchecked.keys.sorted().compactMap { eco in
             unchecked[eco].map { u in var u = u; u.purls = Array(Set(u.purls)).sorted(); return u }
         }
-        let used = Set(withKeys.map(\.1.ecosystem))
-        return (keyed, notChecked, notCovered, ages.keys.filter(used.contains).sorted().compactMap { ages[$0] })
+        return (keyed, notChecked, notCovered, ages.keys.sorted().compactMap { ages[$0] })
     }
 
     /// What `scan` would report not checked for these packages, without matching them.
