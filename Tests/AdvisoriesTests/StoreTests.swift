@@ -448,4 +448,20 @@ import ZIPFoundation
         _ = try await Snapshot.openOrSeed(path: dir + "/db.sqlite") { notes.append($0) }
         #expect(notes.count == 1)
     }
+
+    /// A snapshot with records that cannot be read says so: they were left out without a word.
+    @Test func aDamagedSnapshotSaysWhatItLeftOut() async throws {
+        let dir = try tempDir("seed-damaged")
+        try makeAllZip(dir + "/snap.zip", records: [("GHSA-ok", osv("GHSA-ok", ecosystem: "PyPI", name: "demo", events: [["introduced": "0"]])),
+                                                    ("GHSA-bad", "{not json")])
+        var notes: [String] = []
+        let store = try await Snapshot.openOrSeed(path: dir + "/db.sqlite", archive: dir + "/snap.zip") { notes.append($0) }
+        #expect(try store.status().records == 1)
+        #expect(notes.count == 2 && notes[1].hasPrefix("1 record of the bundled snapshot could not be read") && notes[1].contains("GHSA-bad"), "\(notes)")
+        // An archive that cannot be read at all leaves no half-built file behind.
+        try write("not a zip", to: dir + "/broken.zip")
+        await #expect(throws: InputError.self) { _ = try await Snapshot.openOrSeed(path: dir + "/other.sqlite", archive: dir + "/broken.zip") { _ in } }
+        let left = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasPrefix("other.sqlite") }
+        #expect(left.isEmpty, "\(left)")
+    }
 }
