@@ -22,6 +22,9 @@ public struct Inventory: Sendable, Codable {
     /// inside one product is matched against them. nil for anything else.
     public var describedPurls: [String]?
     public var serialNumber: String?
+    /// An SBOM read as input: its own ids for its packages (CycloneDX bom-refs, SPDX ids), with the
+    /// purl of the package each names; a CycloneDX BOM-Link names a component by its bom-ref.
+    public var documentRefs: [String: String]?
 
     public init(target: String, mode: String, distro: Distro?, packages: [Package], diagnostics: [Diagnostic],
                 sources: [String: String], rootProject: RootProject? = nil) {

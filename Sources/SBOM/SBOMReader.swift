@@ -548,6 +548,7 @@ public enum SBOMReader {
         inv.image = extras.image
         inv.describedPurls = extras.describedPurls
         inv.serialNumber = extras.serialNumber
+        inv.documentRefs = refOf.isEmpty ? nil : refOf
         return inv
     }
 }

@@ -283,7 +283,12 @@ public struct VEXDocument: Sendable {
         guard f.names([s.vulnerability] + s.aliases, cover: part) else { return (nil, nil) }
         var applies = false, clears = false, keeps = false
         var outside: Scope?
-        for p in s.products where purlCovers(p.id, f.purl) {
+        for p in s.products {
+            // A BOM-Link names a component of that BOM by its bom-ref: the scanned SBOM's own refs
+            // say which package (syft's and trivy's refs are not plain purls).
+            var id = p.id
+            if let scope = p.within, case .bom = scope, subject.holds(scope), let purl = subject.refs[id] { id = purl }
+            guard purlCovers(id, f.purl) else { continue }
             if let scope = p.within, !subject.holds(scope) { outside = outside ?? scope; continue }
             guard !p.versions.isEmpty else { applies = true; clears = true; continue }
             // Versions listed, none of them this one: this product entry says nothing about it.

@@ -11,8 +11,12 @@ extension VEXDocument {
         public var digests: [String]
         /// The UUID of a scanned CycloneDX SBOM's `serialNumber`, in lower case.
         public var bomSerial: String?
-        public init(purls: [String] = [], digests: [String] = [], serialNumber: String? = nil) {
+        /// The scanned SBOM's bom-refs, with the purls of the packages they name: what a BOM-Link
+        /// into it names by its bom-ref.
+        public var refs: [String: String]
+        public init(purls: [String] = [], digests: [String] = [], serialNumber: String? = nil, refs: [String: String] = [:]) {
             self.purls = purls.filter { !$0.isEmpty }
+            self.refs = refs
             self.digests = digests.map { $0.lowercased() }
             bomSerial = serialNumber.flatMap { s in
                 s.lowercased().hasPrefix("urn:uuid:") ? VEXDocument.uuid(String(s.dropFirst("urn:uuid:".count))) : nil
@@ -78,6 +82,6 @@ extension VEXDocument.Subject {
         for p in purls.compactMap(PackageURL.init(parsing:)) where p.type == "oci" || p.type == "docker" {
             if let v = p.version, v.lowercased().hasPrefix("sha256:") { digests.append(v) }
         }
-        self.init(purls: purls, digests: digests, serialNumber: inventory.serialNumber)
+        self.init(purls: purls, digests: digests, serialNumber: inventory.serialNumber, refs: inventory.documentRefs ?? [:])
     }
 }
