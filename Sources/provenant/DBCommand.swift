@@ -28,10 +28,14 @@ struct DBImport: AsyncParsableCommand {
     @OptionGroup var database: DatabaseOption
     @Argument(help: "OSV JSON or YAML files, directories, or .zip archives in OSV's all.zip layout.")
     var paths: [String]
-    @Option(name: .long, help: ArgumentHelp("The imported files are whole exports of their ecosystems, fetched at this time (RFC 3339, or a day YYYY-MM-DD): those ecosystems count as current from then (see scan --max-db-age). Without it, the import leaves how current they are as it was (unknown for an ecosystem never updated).", valueName: "time"))
+    @Option(name: .long, help: ArgumentHelp("With --ecosystem: the files are whole exports fetched at this time (RFC 3339, or a day YYYY-MM-DD), so those ecosystems count as current from then (see scan --max-db-age). Without it, the import leaves how current they are as it was (unknown for an ecosystem never updated).", valueName: "time"))
     var asOf: String?
+    @Option(name: .long, parsing: .singleValue, help: ArgumentHelp("With --as-of: an OSV ecosystem (PyPI, Debian, Debian:12) the files are whole exports of (repeatable). A file counts for it only when every one of its records names it.", valueName: "name"))
+    var ecosystem: [String] = []
 
     func validate() throws {
+        if asOf != nil, ecosystem.isEmpty { throw ValidationError("--as-of needs --ecosystem: which ecosystems the files are whole exports of") }
+        if asOf == nil, !ecosystem.isEmpty { throw ValidationError("--ecosystem needs --as-of: when the exports were fetched") }
         guard let t = asOf else { return }
         let full = t.count == 10 ? t + "T00:00:00Z" : t
         guard let parsed = VEXTimestamp(full) else { throw ValidationError("--as-of '\(Redactor.quote(t, max: 60))' is neither an RFC 3339 time nor a day YYYY-MM-DD") }
@@ -40,8 +44,12 @@ struct DBImport: AsyncParsableCommand {
 
     func run() async throws {
         let store = try AdvisoryStore(path: database.path)
-        let report = try await AdvisoryImporter.importPaths(paths, into: store, asOf: asOf.map { .fetched($0.count == 10 ? $0 + "T00:00:00Z" : $0) } ?? .unsaid) {
+        let report = try await AdvisoryImporter.importPaths(paths, into: store,
+                                                            asOf: asOf.map { .fetched($0.count == 10 ? $0 + "T00:00:00Z" : $0, ecosystems: ecosystem) } ?? .unsaid) {
             CLI.stderr("writing to \(store.path)")
+        }
+        for e in ecosystem where !report.current.contains(e) {
+            CLI.stderr("warning: --ecosystem \(Redactor.quote(e, max: 60)): no file given is a whole export of it (read without error, and every record naming it), so how current it is was left as it was")
         }
         try DBReport.print(report, path: store.path)
     }
@@ -91,7 +99,7 @@ struct DBUpdate: AsyncParsableCommand {
 struct DBStatus: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
-        abstract: "Print the database path, its ecosystems with record counts, and the newest 'modified' date."
+        abstract: "Print the database path, its ecosystems with record counts and as-of days, and the newest 'modified' date."
     )
     @OptionGroup var database: DatabaseOption
 

@@ -1,5 +1,7 @@
 import Foundation
 import Testing
+import Catalog
+import ProvenantCore
 @testable import Advisories
 
 /// How current the database's advisories are, per ecosystem: said in every scan, and with
@@ -23,7 +25,7 @@ import Testing
         let dir = try tempDir("dbage")
         try write(osv("PYSEC-AGE-1", modified: modified, ecosystem: "PyPI", name: "demo", events: [["introduced": "0"], ["fixed": "2.0"]], severity: "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"),
                   to: dir + "/in/PYSEC-AGE-1.json")
-        let r = try provenant(["db", "import", dir + "/in", "--db", dir + "/osv.sqlite"] + (asOf.map { ["--as-of", $0] } ?? []))
+        let r = try provenant(["db", "import", dir + "/in", "--db", dir + "/osv.sqlite"] + (asOf.map { ["--as-of", $0, "--ecosystem", "PyPI"] } ?? []))
         #expect(r.code == 0, "\(r.err)")
         try write("demo==1.0\n", to: dir + "/proj/requirements.txt")
         return (dir + "/osv.sqlite", dir + "/proj")
@@ -66,7 +68,7 @@ import Testing
         // An older export afterwards does not move it back.
         let dir = try tempDir("dbage-old")
         try write(osv("PYSEC-AGE-2", modified: "2019-01-01T00:00:00Z", ecosystem: "PyPI", name: "other"), to: dir + "/PYSEC-AGE-2.json")
-        #expect(try provenant(["db", "import", dir, "--db", fetched, "--as-of", "2019-01-02"]).code == 0)
+        #expect(try provenant(["db", "import", dir, "--db", fetched, "--as-of", "2019-01-02", "--ecosystem", "PyPI"]).code == 0)
         #expect(try row(fetched, "PyPI").prefix(3) == ["PyPI", "2", today])
 
         // Records alone say nothing: a fresh one (or one dated in the future) imported into an old
@@ -87,8 +89,87 @@ import Testing
         #expect(warned.out.contains("advisories as of: PyPI unknown") && warned.err.contains("how current the database's PyPI advisories are is not known"), "\(warned.err)")
         let r = try provenant(["scan", p3, "--db", unknown, "--max-db-age", "100000", "--format", "json"])
         #expect((((try jsonObject(r.out)["notChecked"] as? [[String: Any]])?.first?["reason"] as? String) ?? "").contains("is not known"), "\(r.out.prefix(600))")
-        #expect(try provenant(["db", "import", dir, "--db", unknown, "--as-of", "2999-01-01"]).code == 2, "a fetch time in the future is refused")
-        #expect(try provenant(["db", "import", dir, "--db", unknown, "--as-of", "yesterday"]).code == 2)
+        #expect(try provenant(["db", "import", dir, "--db", unknown, "--as-of", "2999-01-01", "--ecosystem", "PyPI"]).code == 2, "a fetch time in the future is refused")
+        #expect(try provenant(["db", "import", dir, "--db", unknown, "--as-of", "yesterday", "--ecosystem", "PyPI"]).code == 2)
+        #expect(try provenant(["db", "import", dir, "--db", unknown, "--as-of", "2024-01-01"]).code == 2, "which ecosystems must be said")
+        #expect(try provenant(["db", "import", dir, "--db", unknown, "--ecosystem", "PyPI"]).code == 2)
+    }
+
+    /// An SBOM listing `purls`, to scan.
+    func sbom(_ purls: [String]) throws -> String {
+        let dir = try tempDir("dbage-sbom")
+        let components = purls.enumerated().map { i, p in #"{"type": "library", "bom-ref": "c\#(i)", "name": "c\#(i)", "purl": "\#(p)"}"# }
+        try write(#"{"bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1, "components": [\#(components.joined(separator: ","))]}"#, to: dir + "/bom.json")
+        return dir + "/bom.json"
+    }
+
+    /// `db import DIR --as-of … --ecosystem …` of one record per `(id, ecosystems)`.
+    @discardableResult
+    func importExport(_ db: String, asOf: String, of exported: [String], _ records: [(id: String, ecosystems: [String])]) throws -> String {
+        let dir = try tempDir("dbage-export")
+        for r in records {
+            let affected = r.ecosystems.map { #"{"package": {"ecosystem": "\#($0)", "name": "pkg"}, "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}]}]}"# }
+            try write(#"{"id": "\#(r.id)", "modified": "2020-01-01T00:00:00Z", "affected": [\#(affected.joined(separator: ","))]}"#, to: dir + "/\(r.id).json")
+        }
+        let out = try provenant(["db", "import", dir, "--db", db, "--as-of", asOf] + exported.flatMap { ["--ecosystem", $0] })
+        #expect(out.code == 0, "\(out.err)")
+        return out.err
+    }
+
+    /// What `scan --max-db-age 30` leaves NOT CHECKED, by group, with the reason.
+    func notChecked(_ db: String, _ target: String) throws -> [String: String] {
+        let r = try provenant(["scan", target, "--db", db, "--max-db-age", "30", "--format", "json"])
+        let groups = (try jsonObject(r.out)["notChecked"] as? [[String: Any]]) ?? []
+        return Dictionary(groups.map { ($0["ecosystem"] as? String ?? "", $0["reason"] as? String ?? "") }, uniquingKeysWith: { a, _ in a })
+    }
+
+    @Test func anExportIsOfWhatEveryRecordNames() throws {
+        let db = try tempDir("dbage-names") + "/osv.sqlite"
+        // A PyPI export whose GHSA record also names an npm package is not an npm export (helper-220),
+        // even when it is said to be.
+        let err = try importExport(db, asOf: Self.today(), of: ["PyPI", "npm"], [("GHSA-1", ["PyPI", "npm"]), ("PYSEC-1", ["PyPI"])])
+        #expect(err.contains("warning: --ecosystem npm: no file given is a whole export of it"), "\(err)")
+        let target = try sbom(["pkg:pypi/pkg@1.0", "pkg:npm/pkg@1.0"])
+        let unchecked = try notChecked(db, target)
+        #expect(unchecked["PyPI"] == nil && unchecked["npm"]?.contains("is not known") == true, "\(unchecked)")
+    }
+
+    @Test func aReleaseIsAsCurrentAsTheLaterOfItsOwnExportAndItsDistributions() throws {
+        let db = try tempDir("dbage-distro") + "/osv.sqlite"
+        try importExport(db, asOf: "2020-01-01", of: ["Debian:12"], [("DSA-12", ["Debian:12"])])
+        let target = try sbom(["pkg:deb/debian/pkg@1.0?distro=debian-12"])
+        #expect(try notChecked(db, target)["Debian:12"]?.contains("as of 2020-01-01") == true)
+        // A later export of the whole distribution covers the release.
+        try importExport(db, asOf: Self.today(), of: ["Debian"], [("DSA-11", ["Debian:11"])])
+        #expect(try notChecked(db, target).isEmpty, "the distribution's export holds every release")
+        #expect(try row(db, "Debian").prefix(3) == ["Debian", "2", Self.today()])
+
+        // Ubuntu's spellings of one release are matched together: the oldest that holds entries decides.
+        let ubuntu = try tempDir("dbage-ubuntu") + "/osv.sqlite"
+        try importExport(ubuntu, asOf: Self.today(), of: ["Ubuntu:22.04:LTS"], [("USN-1", ["Ubuntu:22.04:LTS"])])
+        let jammy = try sbom(["pkg:deb/ubuntu/pkg@1.0?distro=ubuntu-22.04"])
+        #expect(try notChecked(ubuntu, jammy).isEmpty)
+        try importExport(ubuntu, asOf: "2020-01-01", of: ["Ubuntu:Pro:22.04:LTS"], [("USN-2", ["Ubuntu:Pro:22.04:LTS"])])
+        let stale = try notChecked(ubuntu, jammy)
+        #expect(stale.values.contains { $0.contains("as of 2020-01-01") }, "\(stale)")
+    }
+
+    @Test func agesAreMeasuredFromTheScansClock() async throws {
+        let db = try tempDir("dbage-clock") + "/osv.sqlite"
+        try importExport(db, asOf: "2024-06-01T00:00:00Z", of: ["PyPI"], [("PYSEC-1", ["PyPI"])])
+        let store = try AdvisoryStore(path: db)
+        let pkg = Package(ecosystem: Ecosystem(rawValue: "pypi") ?? .generic, name: "pkg", version: "1.0", purl: PackageURL(type: "pypi", name: "pkg", version: "1.0"),
+                          locations: [Location("requirements.txt", line: 1)], foundBy: "test")
+        func result(daysAfter: Double) throws -> Advisories.Scanner.Result {
+            try Advisories.Scanner(store: store, maxAgeDays: 30, now: Date(timeIntervalSince1970: 1_717_200_000 + daysAfter * 86_400)).scan([pkg])
+        }
+        // 2024-06-01T00:00:00Z is 1717200000.
+        let atLimit = try result(daysAfter: 30)
+        #expect(atLimit.notChecked.isEmpty && atLimit.ages.first?.days == 30, "at the limit is within it")
+        #expect(try result(daysAfter: 31).notChecked.first?.reason.contains("older than --max-db-age 30") == true)
+        // An as-of more than an hour ahead of the clock cannot be measured: unknown, NOT CHECKED.
+        let ahead = try result(daysAfter: -1.5)
+        #expect(ahead.ages.first?.days == nil && ahead.notChecked.first?.reason.contains("later than this machine's clock") == true, "\(ahead.notChecked)")
     }
 
     /// Now in RFC 3339, to the second.

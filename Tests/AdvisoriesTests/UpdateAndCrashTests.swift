@@ -80,6 +80,12 @@ func makeAllZip(_ path: String, records: [(String, String)]) throws {
         #expect(partial.code == 2 && partial.out.contains("1 added"), "\(partial.out) \(partial.err)")
         let gems = try provenant(["db", "status", "--db", db]).out.split(separator: "\n").map { $0.split(separator: " ").map(String.init) }.first { $0.first == "RubyGems" } ?? []
         #expect(gems.prefix(3) == ["RubyGems", "1", "unknown"], "\(gems)")
+        // An empty archive, or one named in another case than its records spell, is no export of it.
+        try makeAllZip(root + "/Hex/all.zip", records: [])
+        try makeAllZip(root + "/pypi/all.zip", records: [("PYSEC-Y", osv("PYSEC-Y", ecosystem: "PyPI", name: "other", events: [["introduced": "0"]]))])
+        let odd = try provenant(["db", "update", "--db", db, "--source", "http://127.0.0.1:\(port)", "--insecure", "--ecosystem", "Hex", "--ecosystem", "pypi"])
+        #expect(odd.code == 0, "\(odd.err)")
+        #expect(try AdvisoryStore(path: db).asOf(["Hex", "pypi"]).isEmpty)
     }
 
     /// A mirror that misbehaves: an endless body without a length, a body sent a byte at a time,

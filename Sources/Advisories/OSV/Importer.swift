@@ -18,30 +18,55 @@ public enum AdvisoryImporter {
     public struct Report: Sendable {
         public var loaded: Loaded
         public var result: AdvisoryStore.ImportResult
+        /// The ecosystems whose as-of time the import set.
+        public var current: [String] = []
     }
 
     /// How current imported data is.
     public enum AsOf: Sendable {
         /// It does not say: as-of times stay as they were.
         case unsaid
-        /// Whole exports fetched at this time (RFC 3339): every ecosystem the records name.
-        case fetched(String)
+        /// Whole exports of these OSV ecosystems (`PyPI`, `Debian:12`), fetched at this time (RFC 3339).
+        case fetched(String, ecosystems: [String])
         /// Whole exports as current as their newest records (the bundled snapshot).
         case newestRecords
     }
 
     public static func importPaths(_ paths: [String], into store: AdvisoryStore, asOf: AsOf = .unsaid,
                                    willWrite: @Sendable () -> Void = {}) async throws(InputError) -> Report {
-        let loaded = try await load(paths)
+        var loaded = Loaded()
         var current: [String: String] = [:]
         switch asOf {
-        case .unsaid: break
-        case .fetched(let t):
-            for r in loaded.records { for a in r.affected ?? [] { if let e = a.package?.ecosystem, !e.isEmpty { current[e] = t } } }
-        case .newestRecords: current = AdvisoryStore.newestRecordTimes(loaded.records)
+        case .unsaid:
+            loaded = try await load(paths)
+        case .fetched(let t, let ecosystems):
+            // An input is an export of an ecosystem it was said to be when every one of its records
+            // names it, and it was read whole. Every ecosystem any record named was taken before: a
+            // PyPI export's GHSA records that also name an npm package made npm current (helper-220).
+            for p in paths {
+                let one = try await load([p])
+                if one.skipped.isEmpty { for eco in ecosystems where isExport(one.records, of: eco) { current[eco] = t } }
+                loaded.records += one.records; loaded.skipped += one.skipped; loaded.files += one.files
+            }
+        case .newestRecords:
+            loaded = try await load(paths)
+            current = AdvisoryStore.newestRecordTimes(loaded.records)
         }
         let result = try store.write(loaded.records, current: current, willWrite: willWrite)
-        return Report(loaded: loaded, result: result)
+        return Report(loaded: loaded, result: result, current: current.keys.sorted())
+    }
+
+    /// Whether `records` are an export of `ecosystem`: there are some, and each names it (`Debian:12`),
+    /// or for an ecosystem without a release (`Debian`), some release of it.
+    public static func isExport(_ records: [OSVRecord], of ecosystem: String) -> Bool {
+        guard !records.isEmpty, !ecosystem.isEmpty else { return false }
+        let whole = !ecosystem.contains(":")
+        return records.allSatisfy { r in
+            (r.affected ?? []).contains { a in
+                guard let e = a.package?.ecosystem else { return false }
+                return e == ecosystem || (whole && Ecosystems.split(e).0 == ecosystem)
+            }
+        }
     }
 
     public static func load(_ paths: [String]) async throws(InputError) -> Loaded {

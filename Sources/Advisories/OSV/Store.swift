@@ -181,6 +181,17 @@ public final class AdvisoryStore: Sendable {
         }
     }
 
+    /// Which of `releases` (spellings of one release) hold entries of `ecosystem`.
+    public func releasesHoldingEntries(ecosystem: String, _ releases: [String]) throws(InputError) -> Set<String> {
+        try read { db in
+            var out: Set<String> = []
+            for r in releases where try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM affected WHERE ecosystem = ? AND release = ?)", arguments: [ecosystem, r]) ?? false {
+                out.insert(r)
+            }
+            return out
+        }
+    }
+
     /// Which of the asked ecosystem releases the database can judge: an ecosystem (release ``)
     /// when it holds any live advisory for it, a distribution release when it holds an entry for
     /// that release or one naming no release. One indexed probe per pair, so a scan pays a few

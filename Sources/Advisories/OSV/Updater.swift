@@ -72,17 +72,18 @@ public enum AdvisoryUpdater {
         // Each archive is named by the URL it came from: a damaged one was reported against the
         // temporary file, already gone (found by helper-155).
         var loaded = AdvisoryImporter.Loaded()
-        for f in files {
-            guard let bytes = FileManager.default.contents(atPath: f.path) else { throw InputError("cannot read the downloaded archive", at: Location(f.shown)) }
-            try AdvisoryImporter.zipInputs(Array(bytes), origin: f.shown, maxInflated: AdvisoryImporter.maxInflatedArchive, into: &loaded)
-        }
-        // Each ecosystem downloaded whole is current from the download; one whose archive had records
-        // that could not be read is not whole (the run exits 2, but a job that ignores that would
-        // still pass --max-db-age; helper-219).
+        // Each ecosystem downloaded whole is current from the download. Not one whose archive had
+        // records that could not be read (the run exits 2, but a job that ignores that would still
+        // pass --max-db-age; helper-219), nor one whose archive is empty or holds records that do not
+        // all name it (another ecosystem's, or the name typed in another case; helper-220).
         var current: [String: String] = [:]
-        for (eco, f) in zip(ecosystems, files) where !loaded.skipped.contains(where: { $0.location.path.hasPrefix(f.shown + ":") }) {
-            current[eco] = fetched
+        for (eco, f) in zip(ecosystems, files) {
+            guard let bytes = FileManager.default.contents(atPath: f.path) else { throw InputError("cannot read the downloaded archive", at: Location(f.shown)) }
+            var one = AdvisoryImporter.Loaded()
+            try AdvisoryImporter.zipInputs(Array(bytes), origin: f.shown, maxInflated: AdvisoryImporter.maxInflatedArchive, into: &one)
+            if one.skipped.isEmpty, AdvisoryImporter.isExport(one.records, of: eco) { current[eco] = fetched }
+            loaded.records += one.records; loaded.skipped += one.skipped; loaded.files += one.files
         }
-        return AdvisoryImporter.Report(loaded: loaded, result: try store.write(loaded.records, current: current))
+        return AdvisoryImporter.Report(loaded: loaded, result: try store.write(loaded.records, current: current), current: current.keys.sorted())
     }
 }

@@ -164,18 +164,37 @@ public struct Scanner: Sendable {
         for (_, k) in withKeys { wanted[k.ecosystem, default: []].insert(k.release) }
         let coverage = try store.coveredReleases(wanted)
         // Fail closed on age when asked: advisories older than --max-db-age miss what was published
-        // since, so their packages are NOT CHECKED, not judged clean against them. A release's own
-        // export (`Debian:12`) speaks for it, else the ecosystem's (helper-219).
-        var names = Set<String>()
-        for (_, k) in withKeys where coverage[k.ecosystem]?.contains(k.release) == true { names.insert(k.osvEcosystem); names.insert(k.ecosystem) }
-        let asOf = try store.asOf(names)
+        // since, so their packages are NOT CHECKED, not judged clean against them. A release is as
+        // current as the later of its own export (`Debian:12`) and its distribution's (which holds
+        // every release); Ubuntu's spellings of one release (LTS, Pro) are matched together, so
+        // the oldest of those that hold entries decides (helper-220).
+        var spellingsOf: [String: (base: String, keys: [String])] = [:]
+        for (_, k) in withKeys where coverage[k.ecosystem]?.contains(k.release) == true && spellingsOf[k.osvEcosystem] == nil {
+            var keys = [k.osvEcosystem]
+            if !k.release.isEmpty {
+                let spellings = Ecosystems.releaseSpellings(ecosystem: k.ecosystem, release: k.release)
+                if spellings.count > 1 {
+                    let held = try store.releasesHoldingEntries(ecosystem: k.ecosystem, spellings)
+                    keys = spellings.filter(held.contains).map { "\(k.ecosystem):\($0)" }
+                    if keys.isEmpty { keys = [k.osvEcosystem] }
+                }
+            }
+            spellingsOf[k.osvEcosystem] = (k.ecosystem, keys)
+        }
+        let asOf = try store.asOf(Set(spellingsOf.values.flatMap { [$0.base] + $0.keys }))
+        let nowSeconds = Int(now.timeIntervalSince1970)
         var ages: [String: EcosystemAge] = [:], stale: [String: String?] = [:]
         func age(_ k: Ecosystems.Key) -> EcosystemAge {
             if let known = ages[k.osvEcosystem] { return known }
-            let key = asOf[k.osvEcosystem] ?? asOf[k.ecosystem]
-            var days = key.flatMap { Timestamp.parsed($0) }.map { Int((now.timeIntervalSince1970 - Double($0.seconds)) / 86_400) }
-            // Later than this clock: written where the clock was ahead, so how old cannot be told.
-            if let d = days, d < -1 { days = nil }
+            let (base, keys) = spellingsOf[k.osvEcosystem] ?? (k.ecosystem, [k.osvEcosystem])
+            let times = keys.map { key in [asOf[key], asOf[base]].compactMap { $0 }.max() }
+            let key = times.contains(where: { $0 == nil }) ? nil : times.compactMap { $0 }.min()
+            var days: Int?
+            if let t = key.flatMap({ Timestamp.parsed($0) }) {
+                // Later than this clock (by more than an hour): written where the clock was ahead, so
+                // how old cannot be told.
+                days = t.seconds > nowSeconds + 3600 ? nil : max(0, nowSeconds - t.seconds) / 86_400
+            }
             let a = EcosystemAge(ecosystem: k.osvEcosystem, asOf: key, days: days)
             ages[k.osvEcosystem] = a
             return a
