@@ -26,6 +26,11 @@ public struct Inventory: Sendable, Codable {
     /// purl of the package each names; a CycloneDX BOM-Link names a component by its bom-ref.
     public var documentRefs: [String: String]?
 
+    // What an input SBOM says of itself is scan input, raw, and not part of an inventory written out.
+    private enum CodingKeys: String, CodingKey {
+        case target, mode, distro, packages, diagnostics, sources, rootProject, image, configFiles
+    }
+
     public init(target: String, mode: String, distro: Distro?, packages: [Package], diagnostics: [Diagnostic],
                 sources: [String: String], rootProject: RootProject? = nil) {
         self.target = target; self.mode = mode; self.distro = distro

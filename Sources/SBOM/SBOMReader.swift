@@ -232,7 +232,7 @@ public enum SBOMReader {
         // back as such, the scan of a tree and of its SBOM agree (found by helper-90: the SBOM's scan
         // said clean).
         extras.knownUnknowns = doc.knownUnknowns
-        extras.serialNumber = doc.serialNumber
+        extras.serialNumber = doc.bomFormat == "CycloneDX" ? doc.serialNumber : nil
         if extras.knownUnknowns.isEmpty, doc.incomplete, !doc.marksNotChecked { extras.knownUnknowns = ["the SBOM says its list of components is incomplete"] }
         // A document without its package list at all (a generator that wrote only metadata, or the
         // list under another key) says nothing about what is inside: read as empty it scanned as clean
@@ -515,7 +515,8 @@ public enum SBOMReader {
             [Diagnostic(Location(path), "has no '\($0)' " + missingList, unscanned: .input)]
         } ?? []
         let diagnostics = (slices.flatMap(\.1) + recorded + missing).uniqueSortedDiagnostics()
-        let refOf = Dictionary(slices.flatMap(\.2), uniquingKeysWith: { a, _ in a })
+        let slicesRefs = slices.flatMap(\.2)
+        let refOf = Dictionary(slicesRefs, uniquingKeysWith: { a, _ in a })
         var lists = slices.map(\.0)
         _ = consume slices
         var packages = Parallel.joined(&lists)
@@ -548,7 +549,14 @@ public enum SBOMReader {
         inv.image = extras.image
         inv.describedPurls = extras.describedPurls
         inv.serialNumber = extras.serialNumber
-        inv.documentRefs = refOf.isEmpty ? nil : refOf
+        // A bom-ref given to two packages names neither: a statement about one cleared the other
+        // (helper-221). Only CycloneDX has BOM-Links.
+        if extras.serialNumber != nil {
+            var seen: [String: String] = [:], twice = Set<String>()
+            for (id, ref) in slicesRefs { if let r = seen[id], r != ref { twice.insert(id) } else { seen[id] = ref } }
+            for id in twice { seen[id] = nil }
+            inv.documentRefs = seen.isEmpty ? nil : seen
+        }
         return inv
     }
 }

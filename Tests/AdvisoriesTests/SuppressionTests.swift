@@ -219,7 +219,7 @@ import ProvenantCore
              "vulnerabilities": [{"id": "CVE-2024-3651", "analysis": {"state": "resolved"},
                                   "affects": [{"ref": "urn:cdx:3E671687-395B-41F5-A30F-A58921A69B79/2#pkg:pypi/idna"}]}]}
             """, name: "link.json")
-        #expect(link.statements[0].products == [VEXDocument.Product("pkg:pypi/idna", within: .bom(serial: "3e671687-395b-41f5-a30f-a58921a69b79"))])
+        #expect(link.statements[0].products == [VEXDocument.Product("pkg:pypi/idna", within: .bom(serial: "3e671687-395b-41f5-a30f-a58921a69b79"), ref: "pkg:pypi/idna")])
         #expect(VEXDocument.decide(f, in: [link], subject: .init(serialNumber: "urn:uuid:3e671687-395b-41f5-a30f-a58921a69b79")).suppressing != nil)
         #expect(VEXDocument.decide(f, in: [link], subject: .init(serialNumber: "urn:uuid:0e671687-395b-41f5-a30f-a58921a69b79")).suppressing == nil)
         #expect(VEXDocument.decide(f, in: [link], subject: .init(serialNumber: "3e671687-395b-41f5-a30f-a58921a69b79")).suppressing == nil, "not a urn:uuid")

@@ -1,6 +1,7 @@
 import Catalog
 import Foundation
 import SBOM
+import ProvenantCore
 import Testing
 @testable import Advisories
 
@@ -17,6 +18,49 @@ import Testing
         #expect(subject.holds(.product(["pkg:oci/anything@\(index.uppercased())"])))
         #expect(!subject.holds(.product(["pkg:oci/collector@sha256:" + String(repeating: "f", count: 64)])))
         #expect(!subject.holds(.product(["pkg:oci/collector"])), "a bare name")
+    }
+
+    @Test func aBOMLinksRefIsTheScannedBOMsAndNamesEveryCopy() throws {
+        let serial = "3e671687-395b-41f5-a30f-a58921a69b79"
+        let dir = try tempDir("vex-links")
+        func vex(_ refs: [String], ownSerial: String? = nil) throws -> VEXDocument {
+            let affects = refs.map { #"{"ref": "urn:cdx:\#(serial)/1#\#($0)"}"# }.joined(separator: ",")
+            try write("""
+                {"bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1\(ownSerial.map { #", "serialNumber": "urn:uuid:\#($0)""# } ?? ""),
+                 "components": [{"type": "library", "bom-ref": "c1", "name": "django", "purl": "pkg:pypi/django@1.0"}],
+                 "vulnerabilities": [{"id": "CVE-2024-3651", "analysis": {"state": "resolved"}, "affects": [\(affects)]}]}
+                """, to: dir + "/v.json")
+            return try VEXDocument.load(dir + "/v.json")
+        }
+        func finding(_ name: String, _ version: String) -> Finding {
+            Finding(id: "PYSEC-2024-60", aliases: ["CVE-2024-3651"], summary: "", severity: .medium, score: nil, vector: nil, severitySource: "none",
+                    package: name, ecosystem: "PyPI", version: version, purl: "pkg:pypi/\(name)@\(version)", locations: [],
+                    fixed: [], status: .affected, note: nil, published: nil, modified: "2024-01-01T00:00:00Z")
+        }
+        let idna = finding("idna", "2.8"), django = finding("django", "1.0")
+        let scanned = VEXDocument.Subject(serialNumber: "urn:uuid:\(serial)", refs: ["c1": "pkg:pypi/idna@2.8"])
+        // The scanned BOM's c1 is idna: the VEX document's own c1 (django) does not speak for it (helper-221).
+        #expect(VEXDocument.decide(idna, in: [try vex(["c1"])], subject: scanned).suppressing != nil)
+        #expect(VEXDocument.decide(django, in: [try vex(["c1"])], subject: scanned).suppressing == nil)
+        // A link into the VEX document itself is read through its own components.
+        let own = VEXDocument.Subject(serialNumber: "urn:uuid:\(serial)")
+        #expect(VEXDocument.decide(django, in: [try vex(["c1"], ownSerial: serial)], subject: own).suppressing != nil)
+        // Two components of one purl: a statement naming one copy leaves the finding; naming both clears it.
+        let twins = VEXDocument.Subject(serialNumber: "urn:uuid:\(serial)", refs: ["a": "pkg:pypi/idna@2.8", "b": "pkg:pypi/idna@2.8"])
+        #expect(VEXDocument.decide(idna, in: [try vex(["a"])], subject: twins).suppressing == nil)
+        #expect(VEXDocument.decide(idna, in: [try vex(["a", "b"])], subject: twins).suppressing != nil)
+
+        // A bom-ref the scanned SBOM gives to two packages names neither.
+        let bom = try SBOMReader.read(Data("""
+            {"bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1, "serialNumber": "urn:uuid:\(serial)",
+             "components": [{"type": "library", "bom-ref": "u", "name": "idna", "version": "2.8", "purl": "pkg:pypi/idna@2.8"},
+                            {"type": "library", "bom-ref": "u", "name": "six", "version": "1.0", "purl": "pkg:pypi/six@1.0"},
+                            {"type": "library", "bom-ref": "v", "name": "six", "version": "1.0", "purl": "pkg:pypi/six@1.0"}]}
+            """.utf8), path: "bom.json")
+        #expect(bom.documentRefs == ["v": "pkg:pypi/six@1.0"], "\(bom.documentRefs ?? [:])")
+        // What an input SBOM says of itself is not written out with the inventory.
+        let encoded = String(decoding: try JSONEncoder().encode(bom), as: UTF8.self)
+        #expect(!encoded.contains("documentRefs") && !encoded.contains("serialNumber"))
     }
 
     @Test func anSPDXDocumentsSubjectIsTheOnePackageTheDocumentDescribes() throws {

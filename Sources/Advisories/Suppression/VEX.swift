@@ -13,7 +13,12 @@ public struct VEXDocument: Sendable {
         public var versions: [Versions]
         /// Where the statement speaks of `id`: nil, anywhere; else only inside that product.
         public var within: Scope?
-        public init(_ id: String, versions: [Versions] = [], within: Scope? = nil) { self.id = id; self.versions = versions; self.within = within }
+        /// A BOM-Link's bom-ref as written: a component of the linked BOM, looked up in the scanned
+        /// SBOM's own refs when the scan is of that BOM.
+        public var ref: String?
+        public init(_ id: String, versions: [Versions] = [], within: Scope? = nil, ref: String? = nil) {
+            self.id = id; self.versions = versions; self.within = within; self.ref = ref
+        }
     }
 
     /// The product a statement's package is named inside: an OpenVEX product's subcomponents are
@@ -239,7 +244,16 @@ public struct VEXDocument: Sendable {
                         malformed = malformed ?? "affects[].versions entry \(k + 1) has neither a 'range' nor a 'version' string"
                     }
                 }
-                products.append(Product(purlByRef[ref] ?? ref, versions: versions, within: within))
+                // A BOM-Link names a component of its own BOM: the VEX document's components speak for
+                // it only when the link is into the VEX document itself (helper-221: its `comp-1` was
+                // taken for the scanned BOM's `comp-1`).
+                if within != nil {
+                    let own = (obj["serialNumber"] as? String).flatMap { s in s.lowercased().hasPrefix("urn:uuid:") ? VEXDocument.uuid(String(s.dropFirst(9))) : nil }
+                    let id = (own != nil && within == .bom(serial: own ?? "")) ? (purlByRef[ref] ?? ref) : ref
+                    products.append(Product(id, versions: versions, within: within, ref: ref))
+                } else {
+                    products.append(Product(purlByRef[ref] ?? ref, versions: versions, within: within))
+                }
             }
             let unreadable = products.flatMap(\.versions).compactMap { v -> String? in if case .unreadable(let r) = v.match { return r }; return nil }
             let aliases = ((v["references"] as? [[String: Any]]) ?? []).compactMap { $0["id"] as? String }
@@ -283,11 +297,19 @@ public struct VEXDocument: Sendable {
         guard f.names([s.vulnerability] + s.aliases, cover: part) else { return (nil, nil) }
         var applies = false, clears = false, keeps = false
         var outside: Scope?
+        // The bom-refs the statement names, for a component whose purl other components share.
+        let namedRefs = Set(s.products.compactMap(\.ref))
         for p in s.products {
             // A BOM-Link names a component of that BOM by its bom-ref: the scanned SBOM's own refs
             // say which package (syft's and trivy's refs are not plain purls).
             var id = p.id
-            if let scope = p.within, case .bom = scope, subject.holds(scope), let purl = subject.refs[id] { id = purl }
+            if let scope = p.within, case .bom = scope, subject.holds(scope), let ref = p.ref, let purl = subject.refs[ref] {
+                // A finding is per purl, and a BOM-Link names one component: it clears the finding only
+                // when the statement names every component of that purl (helper-221: one copy of a jar
+                // cleared its twin at another path).
+                guard (subject.refsOfPurl[purl] ?? []).isSubset(of: namedRefs) else { continue }
+                id = purl
+            }
             guard purlCovers(id, f.purl) else { continue }
             if let scope = p.within, !subject.holds(scope) { outside = outside ?? scope; continue }
             guard !p.versions.isEmpty else { applies = true; clears = true; continue }

@@ -14,9 +14,14 @@ extension VEXDocument {
         /// The scanned SBOM's bom-refs, with the purls of the packages they name: what a BOM-Link
         /// into it names by its bom-ref.
         public var refs: [String: String]
+        /// The bom-refs of each purl, from `refs`.
+        public var refsOfPurl: [String: Set<String>]
         public init(purls: [String] = [], digests: [String] = [], serialNumber: String? = nil, refs: [String: String] = [:]) {
             self.purls = purls.filter { !$0.isEmpty }
             self.refs = refs
+            var of: [String: Set<String>] = [:]
+            for (ref, purl) in refs { of[purl, default: []].insert(ref) }
+            refsOfPurl = of
             self.digests = digests.map { $0.lowercased() }
             bomSerial = serialNumber.flatMap { s in
                 s.lowercased().hasPrefix("urn:uuid:") ? VEXDocument.uuid(String(s.dropFirst("urn:uuid:".count))) : nil
