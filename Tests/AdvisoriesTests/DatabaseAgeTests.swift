@@ -139,10 +139,20 @@ import ProvenantCore
         try importExport(db, asOf: "2020-01-01", of: ["Debian:12"], [("DSA-12", ["Debian:12"])])
         let target = try sbom(["pkg:deb/debian/pkg@1.0?distro=debian-12"])
         #expect(try notChecked(db, target)["Debian:12"]?.contains("as of 2020-01-01") == true)
-        // A later export of the whole distribution covers the release.
+        // An export said to be the distribution's speaks only for the releases it holds: a Debian 11
+        // export said to be Debian's made a stale Debian 12 current (helper-221).
         try importExport(db, asOf: Self.today(), of: ["Debian"], [("DSA-11", ["Debian:11"])])
-        #expect(try notChecked(db, target).isEmpty, "the distribution's export holds every release")
+        #expect(try notChecked(db, target)["Debian:12"]?.contains("as of 2020-01-01") == true)
         #expect(try row(db, "Debian").prefix(3) == ["Debian", "2", Self.today()])
+        // One that holds the release covers it.
+        try importExport(db, asOf: Self.today(), of: ["Debian"], [("DSA-11b", ["Debian:11"]), ("DSA-12b", ["Debian:12"])])
+        #expect(try notChecked(db, target).isEmpty, "the distribution's export holds the release")
+        // A release with no key of its own (its records imported without --as-of) is as current as its distribution.
+        let plain = try tempDir("dbage-plain")
+        try write(#"{"id": "DSA-10", "modified": "2020-01-01T00:00:00Z", "affected": [{"package": {"ecosystem": "Debian:10", "name": "pkg"}, "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}]}]}]}"#, to: plain + "/DSA-10.json")
+        #expect(try provenant(["db", "import", plain, "--db", db]).code == 0)
+        let buster = try sbom(["pkg:deb/debian/pkg@1.0?distro=debian-10"])
+        #expect(try notChecked(db, buster).isEmpty)
 
         // Ubuntu's spellings of one release are matched together: the oldest that holds entries decides.
         let ubuntu = try tempDir("dbage-ubuntu") + "/osv.sqlite"

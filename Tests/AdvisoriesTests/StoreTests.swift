@@ -29,6 +29,7 @@ import ZIPFoundation
         let f = try Scanner(store: store).scan([pkg("pkg:pypi/demo@2.0")]).findings
         #expect(f.map(\.id) == ["PYSEC-1"] && f.first?.fixed == ["3.0"])
         #expect(try store.status().records == 1)
+        #expect(try store.asOf(["PyPI"]).isEmpty, "records left out make it no whole export: its age is unknown")
     }
 
     /// Times are ordered by the instant they name: an offset, a lowercase `t` or a space does not let

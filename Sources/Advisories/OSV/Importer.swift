@@ -45,12 +45,13 @@ public enum AdvisoryImporter {
             // PyPI export's GHSA records that also name an npm package made npm current (helper-220).
             for p in paths {
                 let one = try await load([p])
-                if one.skipped.isEmpty { for eco in ecosystems where isExport(one.records, of: eco) { current[eco] = t } }
+                if one.skipped.isEmpty { for eco in ecosystems where isExport(one.records, of: eco) { for k in exportKeys(one.records, of: eco) { current[k] = t } } }
                 loaded.records += one.records; loaded.skipped += one.skipped; loaded.files += one.files
             }
         case .newestRecords:
             loaded = try await load(paths)
-            current = AdvisoryStore.newestRecordTimes(loaded.records)
+            // Records left out make it no whole export (helper-221).
+            if loaded.skipped.isEmpty { current = AdvisoryStore.newestRecordTimes(loaded.records) }
         }
         let result = try store.write(loaded.records, current: current, willWrite: willWrite)
         return Report(loaded: loaded, result: result, current: current.keys.sorted())
@@ -67,6 +68,16 @@ public enum AdvisoryImporter {
                 return e == ecosystem || (whole && Ecosystems.split(e).0 == ecosystem)
             }
         }
+    }
+
+    /// The keys an export of `ecosystem` is as current as: it, and for a distribution's (`Debian`),
+    /// each release its records name (`Debian:11`). A release the export does not hold keeps its own
+    /// time: a Debian 11 export said to be Debian's made a stale Debian 12 current (helper-221).
+    public static func exportKeys(_ records: [OSVRecord], of ecosystem: String) -> [String] {
+        guard !ecosystem.contains(":") else { return [ecosystem] }
+        var keys: Set<String> = [ecosystem]
+        for r in records { for a in r.affected ?? [] { if let e = a.package?.ecosystem, e.contains(":"), Ecosystems.split(e).0 == ecosystem { keys.insert(e) } } }
+        return keys.sorted()
     }
 
     public static func load(_ paths: [String]) async throws(InputError) -> Loaded {

@@ -81,7 +81,9 @@ public enum AdvisoryUpdater {
             guard let bytes = FileManager.default.contents(atPath: f.path) else { throw InputError("cannot read the downloaded archive", at: Location(f.shown)) }
             var one = AdvisoryImporter.Loaded()
             try AdvisoryImporter.zipInputs(Array(bytes), origin: f.shown, maxInflated: AdvisoryImporter.maxInflatedArchive, into: &one)
-            if one.skipped.isEmpty, AdvisoryImporter.isExport(one.records, of: eco) { current[eco] = fetched }
+            if one.skipped.isEmpty, AdvisoryImporter.isExport(one.records, of: eco) {
+                for k in AdvisoryImporter.exportKeys(one.records, of: eco) { current[k] = fetched }
+            }
             loaded.records += one.records; loaded.skipped += one.skipped; loaded.files += one.files
         }
         return AdvisoryImporter.Report(loaded: loaded, result: try store.write(loaded.records, current: current), current: current.keys.sorted())

@@ -165,9 +165,9 @@ public struct Scanner: Sendable {
         let coverage = try store.coveredReleases(wanted)
         // Fail closed on age when asked: advisories older than --max-db-age miss what was published
         // since, so their packages are NOT CHECKED, not judged clean against them. A release is as
-        // current as the later of its own export (`Debian:12`) and its distribution's (which holds
-        // every release); Ubuntu's spellings of one release (LTS, Pro) are matched together, so
-        // the oldest of those that hold entries decides (helper-220).
+        // current as its own key (`Debian:12`), which an export of it or of its whole distribution
+        // sets, else its distribution's; Ubuntu's spellings of one release (LTS, Pro) are matched
+        // together, so the oldest of those that hold entries decides (helper-220, helper-221).
         var spellingsOf: [String: (base: String, keys: [String])] = [:]
         for (_, k) in withKeys where coverage[k.ecosystem]?.contains(k.release) == true && spellingsOf[k.osvEcosystem] == nil {
             var keys = [k.osvEcosystem]
@@ -187,7 +187,7 @@ public struct Scanner: Sendable {
         func age(_ k: Ecosystems.Key) -> EcosystemAge {
             if let known = ages[k.osvEcosystem] { return known }
             let (base, keys) = spellingsOf[k.osvEcosystem] ?? (k.ecosystem, [k.osvEcosystem])
-            let times = keys.map { key in [asOf[key], asOf[base]].compactMap { $0 }.max() }
+            let times = keys.map { key in asOf[key] ?? asOf[base] }
             let key = times.contains(where: { $0 == nil }) ? nil : times.compactMap { $0 }.min()
             var days: Int?
             if let t = key.flatMap({ Timestamp.parsed($0) }) {
