@@ -22,9 +22,9 @@ public struct Inventory: Sendable, Codable {
     /// inside one product is matched against them. nil for anything else.
     public var describedPurls: [String]?
     public var serialNumber: String?
-    /// An SBOM read as input: its own ids for its packages (CycloneDX bom-refs, SPDX ids), with the
-    /// purl of the package each names; a CycloneDX BOM-Link names a component by its bom-ref.
-    public var documentRefs: [String: String]?
+    /// A CycloneDX SBOM read as input: its bom-refs and the packages they name, which a BOM-Link
+    /// into it names components by.
+    public var documentRefs: DocumentRefs?
 
     // What an input SBOM says of itself is scan input, raw, and not part of an inventory written out.
     private enum CodingKeys: String, CodingKey {
@@ -36,6 +36,33 @@ public struct Inventory: Sendable, Codable {
         self.target = target; self.mode = mode; self.distro = distro
         self.packages = packages; self.diagnostics = diagnostics; self.sources = sources
         self.rootProject = rootProject
+    }
+}
+
+/// A CycloneDX SBOM's bom-refs, with the purl of the package each names.
+public struct DocumentRefs: Sendable, Equatable {
+    /// Refs that name one package.
+    public var refs: [String: String]
+    /// Refs the document gives to more than one package, with their purls: they name none of them surely.
+    public var ambiguous: [String: Set<String>]
+    /// Purls with a component that has no bom-ref, or an ambiguous one: no set of refs names every copy.
+    public var unnamedCopies: Set<String>
+    public init(refs: [String: String] = [:], ambiguous: [String: Set<String>] = [:], unnamedCopies: Set<String> = []) {
+        self.refs = refs; self.ambiguous = ambiguous; self.unnamedCopies = unnamedCopies
+    }
+
+    /// From each component's bom-ref (nil when it has none) and its package's purl.
+    public init(_ pairs: [(id: String?, purl: String)]) {
+        var seen: [String: Set<String>] = [:], unnamed = Set<String>()
+        for (id, purl) in pairs {
+            guard let id, !id.isEmpty else { unnamed.insert(purl); continue }
+            seen[id, default: []].insert(purl)
+        }
+        var refs: [String: String] = [:], ambiguous: [String: Set<String>] = [:]
+        for (id, purls) in seen {
+            if purls.count == 1, let only = purls.first { refs[id] = only } else { ambiguous[id] = purls; unnamed.formUnion(purls) }
+        }
+        self.init(refs: refs, ambiguous: ambiguous, unnamedCopies: unnamed)
     }
 }
 

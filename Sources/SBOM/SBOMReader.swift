@@ -487,7 +487,7 @@ public enum SBOMReader {
                 p.otherSources = l.otherSources.isEmpty ? nil : l.otherSources
                 p.installScripts = l.installScripts.isEmpty ? nil : l.installScripts
                 p.isDirect = l.isDirect
-                if let id = l.id { ids.append((id, p.ref)) }
+                ids.append((l.id ?? "", p.ref))
                 packages.append(p)
                 // A version field that says another release than the purl: grype reads the field, trivy
                 // the purl, so a document can show each tool a different package. Both are scanned,
@@ -516,7 +516,8 @@ public enum SBOMReader {
         } ?? []
         let diagnostics = (slices.flatMap(\.1) + recorded + missing).uniqueSortedDiagnostics()
         let slicesRefs = slices.flatMap(\.2)
-        let refOf = Dictionary(slicesRefs, uniquingKeysWith: { a, _ in a })
+        // Components without an id are listed with "" (for `documentRefs`); edges name ids only.
+        let refOf = Dictionary(slicesRefs.filter { !$0.0.isEmpty }, uniquingKeysWith: { a, _ in a })
         var lists = slices.map(\.0)
         _ = consume slices
         var packages = Parallel.joined(&lists)
@@ -552,10 +553,7 @@ public enum SBOMReader {
         // A bom-ref given to two packages names neither: a statement about one cleared the other
         // (helper-221). Only CycloneDX has BOM-Links.
         if extras.serialNumber != nil {
-            var seen: [String: String] = [:], twice = Set<String>()
-            for (id, ref) in slicesRefs { if let r = seen[id], r != ref { twice.insert(id) } else { seen[id] = ref } }
-            for id in twice { seen[id] = nil }
-            inv.documentRefs = seen.isEmpty ? nil : seen
+            inv.documentRefs = DocumentRefs(slicesRefs.map { (id: $0.0.isEmpty ? nil : $0.0, purl: $0.1) })
         }
         return inv
     }

@@ -297,17 +297,26 @@ public struct VEXDocument: Sendable {
         guard f.names([s.vulnerability] + s.aliases, cover: part) else { return (nil, nil) }
         var applies = false, clears = false, keeps = false
         var outside: Scope?
-        // The bom-refs the statement names, for a component whose purl other components share.
-        let namedRefs = Set(s.products.compactMap(\.ref))
         for p in s.products {
-            // A BOM-Link names a component of that BOM by its bom-ref: the scanned SBOM's own refs
-            // say which package (syft's and trivy's refs are not plain purls).
             var id = p.id
-            if let scope = p.within, case .bom = scope, subject.holds(scope), let ref = p.ref, let purl = subject.refs[ref] {
-                // A finding is per purl, and a BOM-Link names one component: it clears the finding only
-                // when the statement names every component of that purl (helper-221: one copy of a jar
-                // cleared its twin at another path).
-                guard (subject.refsOfPurl[purl] ?? []).isSubset(of: namedRefs) else { continue }
+            // A BOM-Link names a component of that BOM by its bom-ref. When the scan is of that BOM and
+            // it has refs, they alone say which package (syft's and trivy's are not plain purls).
+            if let scope = p.within, case .bom = scope, subject.holds(scope), let ref = p.ref, let known = subject.refs {
+                // A ref the BOM gives to several packages names none surely: it keeps their findings.
+                if let purls = known.ambiguous[ref] {
+                    if purls.contains(f.purl) { applies = true; keeps = true }
+                    continue
+                }
+                guard let purl = known.refs[ref], purl == f.purl else { continue }
+                // A finding is per purl, and a BOM-Link names one component: it can clear the finding
+                // only when the statement names every copy of that purl (helper-221: one copy of a jar
+                // cleared its twin at another path). Otherwise it still speaks (a newer `affected`
+                // must keep deciding, helper-222), but it cannot clear.
+                let named = Set(s.products.filter { $0.within == scope }.compactMap(\.ref))
+                if known.unnamedCopies.contains(purl) || !(subject.refsOfPurl[purl] ?? []).isSubset(of: named) {
+                    applies = true; keeps = true
+                    continue
+                }
                 id = purl
             }
             guard purlCovers(id, f.purl) else { continue }

@@ -11,16 +11,15 @@ extension VEXDocument {
         public var digests: [String]
         /// The UUID of a scanned CycloneDX SBOM's `serialNumber`, in lower case.
         public var bomSerial: String?
-        /// The scanned SBOM's bom-refs, with the purls of the packages they name: what a BOM-Link
-        /// into it names by its bom-ref.
-        public var refs: [String: String]
+        /// The scanned SBOM's bom-refs: what a BOM-Link into it names by its bom-ref. nil when it has none.
+        public var refs: DocumentRefs?
         /// The bom-refs of each purl, from `refs`.
         public var refsOfPurl: [String: Set<String>]
-        public init(purls: [String] = [], digests: [String] = [], serialNumber: String? = nil, refs: [String: String] = [:]) {
+        public init(purls: [String] = [], digests: [String] = [], serialNumber: String? = nil, refs: DocumentRefs? = nil) {
             self.purls = purls.filter { !$0.isEmpty }
             self.refs = refs
             var of: [String: Set<String>] = [:]
-            for (ref, purl) in refs { of[purl, default: []].insert(ref) }
+            for (ref, purl) in refs?.refs ?? [:] { of[purl, default: []].insert(ref) }
             refsOfPurl = of
             self.digests = digests.map { $0.lowercased() }
             bomSerial = serialNumber.flatMap { s in
@@ -87,6 +86,6 @@ extension VEXDocument.Subject {
         for p in purls.compactMap(PackageURL.init(parsing:)) where p.type == "oci" || p.type == "docker" {
             if let v = p.version, v.lowercased().hasPrefix("sha256:") { digests.append(v) }
         }
-        self.init(purls: purls, digests: digests, serialNumber: inventory.serialNumber, refs: inventory.documentRefs ?? [:])
+        self.init(purls: purls, digests: digests, serialNumber: inventory.serialNumber, refs: inventory.documentRefs)
     }
 }
