@@ -181,6 +181,11 @@ public final class AdvisoryStore: Sendable {
         }
     }
 
+    /// Every release `ecosystem`'s entries name (`""` for entries that name none).
+    public func releasesHoldingEntries(ecosystem: String) throws(InputError) -> [String] {
+        try read { db in try String.fetchAll(db, sql: "SELECT DISTINCT release FROM affected WHERE ecosystem = ? ORDER BY release", arguments: [ecosystem]) }
+    }
+
     /// Which of `releases` (spellings of one release) hold entries of `ecosystem`.
     public func releasesHoldingEntries(ecosystem: String, _ releases: [String]) throws(InputError) -> Set<String> {
         try read { db in

@@ -164,14 +164,21 @@ public struct Scanner: Sendable {
         for (_, k) in withKeys { wanted[k.ecosystem, default: []].insert(k.release) }
         let coverage = try store.coveredReleases(wanted)
         // Fail closed on age when asked: advisories older than --max-db-age miss what was published
-        // since, so their packages are NOT CHECKED, not judged clean against them. A release is as
-        // current as its own key (`Debian:12`), which an export of it or of its whole distribution
-        // sets, else its distribution's; Ubuntu's spellings of one release (LTS, Pro) are matched
-        // together, so the oldest of those that hold entries decides (helper-220, helper-221).
-        var spellingsOf: [String: (base: String, keys: [String])] = [:]
+        // since, so their packages are NOT CHECKED, not judged clean against them.
+        // - A release is aged by its own key (`Debian:12`), which an export of it or of its whole
+        //   distribution sets; not by the distribution's, which an export that held no Debian 12
+        //   records also sets (helper-222). Ubuntu's spellings of one release (LTS, Pro) are matched
+        //   together, so the oldest of those that hold entries decides (helper-220).
+        // - A package without a release is matched against every release's entries, so the oldest of
+        //   the distribution's key and every release key that holds entries decides.
+        var spellingsOf: [String: (ecosystem: String, keys: [String])] = [:]
+        var releasesOf: [String: [String]] = [:]
         for (_, k) in withKeys where coverage[k.ecosystem]?.contains(k.release) == true && spellingsOf[k.osvEcosystem] == nil {
             var keys = [k.osvEcosystem]
-            if !k.release.isEmpty {
+            if k.release.isEmpty {
+                if releasesOf[k.ecosystem] == nil { releasesOf[k.ecosystem] = try store.releasesHoldingEntries(ecosystem: k.ecosystem) }
+                keys += (releasesOf[k.ecosystem] ?? []).filter { !$0.isEmpty }.map { "\(k.ecosystem):\($0)" }
+            } else {
                 let spellings = Ecosystems.releaseSpellings(ecosystem: k.ecosystem, release: k.release)
                 if spellings.count > 1 {
                     let held = try store.releasesHoldingEntries(ecosystem: k.ecosystem, spellings)
@@ -181,13 +188,13 @@ public struct Scanner: Sendable {
             }
             spellingsOf[k.osvEcosystem] = (k.ecosystem, keys)
         }
-        let asOf = try store.asOf(Set(spellingsOf.values.flatMap { [$0.base] + $0.keys }))
+        let asOf = try store.asOf(Set(spellingsOf.values.flatMap(\.keys)))
         let nowSeconds = Int(now.timeIntervalSince1970)
         var ages: [String: EcosystemAge] = [:], stale: [String: String?] = [:]
         func age(_ k: Ecosystems.Key) -> EcosystemAge {
             if let known = ages[k.osvEcosystem] { return known }
-            let (base, keys) = spellingsOf[k.osvEcosystem] ?? (k.ecosystem, [k.osvEcosystem])
-            let times = keys.map { key in asOf[key] ?? asOf[base] }
+            let keys = spellingsOf[k.osvEcosystem]?.keys ?? [k.osvEcosystem]
+            let times = keys.map { asOf[$0] }
             let key = times.contains(where: { $0 == nil }) ? nil : times.compactMap { $0 }.min()
             var days: Int?
             if let t = key.flatMap({ Timestamp.parsed($0) }) {
