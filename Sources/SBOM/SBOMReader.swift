@@ -504,6 +504,9 @@ public enum SBOMReader {
                     twin.purl = PackageURL(type: purl.type, namespace: purl.namespace, name: purl.name, version: other, qualifiers: q, subpath: purl.subpath)
                     twin.dependsOn = []
                     packages.append(twin)
+                    // The component's bom-ref names both readings: a link to it is unsure of either
+                    // (helper-223: a link naming only the other component of the twin's purl cleared it).
+                    ids.append((l.id ?? "", twin.ref))
                 }
             }
             return (packages, diags, ids)

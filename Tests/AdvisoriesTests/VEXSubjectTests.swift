@@ -66,6 +66,12 @@ import Testing
             {"bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1, "metadata": {"timestamp": "2024-06-01T00:00:00Z"},
              "vulnerabilities": [{"id": "CVE-2024-3651", "analysis": {"state": "exploitable"}, "affects": [{"ref": "urn:cdx:\(serial)/1#a"}]}]}
             """, to: dir + "/new.json")
+        // A bom-ref with a '%' of its own is found as written, not only decoded (helper-223).
+        let angular = Finding(id: "PYSEC-2024-60", aliases: ["CVE-2024-3651"], summary: "", severity: .medium, score: nil, vector: nil, severitySource: "none",
+                              package: "@angular/core", ecosystem: "npm", version: "15.0.0", purl: "pkg:npm/%40angular/core@15.0.0", locations: [],
+                              fixed: [], status: .affected, note: nil, published: nil, modified: "2024-01-01T00:00:00Z")
+        let percent = VEXDocument.Subject(serialNumber: "urn:uuid:\(serial)", refs: DocumentRefs(refs: ["pkg:npm/%40angular/core@15.0.0": "pkg:npm/%40angular/core@15.0.0"]))
+        #expect(VEXDocument.decide(angular, in: [try vex(["pkg:npm/%40angular/core@15.0.0"])], subject: percent).suppressing != nil)
         let older = try VEXDocument.load(dir + "/old.json"), newer = try VEXDocument.load(dir + "/new.json")
         #expect(VEXDocument.decide(idna, in: [older], subject: twins).suppressing != nil)
         #expect(VEXDocument.decide(idna, in: [older, newer], subject: twins).suppressing == nil)
@@ -79,6 +85,17 @@ import Testing
             """.utf8), path: "bom.json")
         #expect(bom.documentRefs == DocumentRefs(refs: ["v": "pkg:pypi/six@1.0"], ambiguous: ["u": ["pkg:pypi/idna@2.8", "pkg:pypi/six@1.0"]],
                                                  unnamedCopies: ["pkg:pypi/idna@2.8", "pkg:pypi/six@1.0"]), "\(String(describing: bom.documentRefs))")
+        // A component whose version field disagrees with its purl is scanned as both; its ref names
+        // both, so a link naming only the other component of the second purl cannot clear it (helper-223).
+        let twin = try SBOMReader.read(Data("""
+            {"bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1, "serialNumber": "urn:uuid:\(serial)",
+             "components": [{"type": "library", "bom-ref": "a", "name": "idna", "version": "3.6", "purl": "pkg:pypi/idna@2.8"},
+                            {"type": "library", "bom-ref": "b", "name": "idna", "version": "3.6", "purl": "pkg:pypi/idna@3.6"}]}
+            """.utf8), path: "bom.json")
+        #expect(twin.documentRefs?.ambiguous["a"] == ["pkg:pypi/idna@2.8", "pkg:pypi/idna@3.6"], "\(String(describing: twin.documentRefs))")
+        let twinSubject = VEXDocument.Subject(serialNumber: "urn:uuid:\(serial)", refs: twin.documentRefs)
+        #expect(VEXDocument.decide(finding("idna", "3.6"), in: [try vex(["b"])], subject: twinSubject).suppressing == nil)
+
         // What an input SBOM says of itself is not written out with the inventory.
         let encoded = String(decoding: try JSONEncoder().encode(bom), as: UTF8.self)
         #expect(!encoded.contains("documentRefs") && !encoded.contains("serialNumber"))

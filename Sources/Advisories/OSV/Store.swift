@@ -182,8 +182,17 @@ public final class AdvisoryStore: Sendable {
     }
 
     /// Every release `ecosystem`'s entries name (`""` for entries that name none).
+    /// One index seek a release (`affected_by_release`), not a pass over the ecosystem's entries.
     public func releasesHoldingEntries(ecosystem: String) throws(InputError) -> [String] {
-        try read { db in try String.fetchAll(db, sql: "SELECT DISTINCT release FROM affected WHERE ecosystem = ? ORDER BY release", arguments: [ecosystem]) }
+        try read { db in
+            try String.fetchAll(db, sql: """
+                WITH RECURSIVE r(x) AS (
+                    SELECT (SELECT min(release) FROM affected WHERE ecosystem = ?1)
+                    UNION ALL
+                    SELECT (SELECT min(release) FROM affected WHERE ecosystem = ?1 AND release > r.x) FROM r WHERE r.x IS NOT NULL
+                ) SELECT x FROM r WHERE x IS NOT NULL
+                """, arguments: [ecosystem])
+        }
     }
 
     /// Which of `releases` (spellings of one release) hold entries of `ecosystem`.

@@ -97,6 +97,12 @@ extension AdvisoryStore {
         m.registerMigration("v7 ecosystem as-of times") { db in
             try db.execute(sql: Self.createEcosystemSource)
         }
+        // Which releases an ecosystem's entries name, read a release at a time (a scan ages every
+        // release a package without one is matched against); without it, each scan read every entry
+        // of the ecosystem (helper-223).
+        m.registerMigration("v8 entries by release") { db in
+            try db.execute(sql: "CREATE INDEX IF NOT EXISTS affected_by_release ON affected(ecosystem, release)")
+        }
         return m
     }
 

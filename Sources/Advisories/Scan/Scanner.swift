@@ -22,6 +22,9 @@ public struct Scanner: Sendable {
         public var asOf: String?
         /// Whole days from `asOf` to the scan, nil when unknown.
         public var days: Int?
+        /// The key whose time decides, when it is not the ecosystem's own (a release's, for a package
+        /// that names none; the distribution's, for entries that name no release).
+        public var decidedBy: String? = nil
         /// The calendar day of `asOf`, or `unknown`.
         public var day: String { asOf.map { String($0.prefix(10)) } ?? "unknown" }
     }
@@ -180,11 +183,13 @@ public struct Scanner: Sendable {
                 keys += (releasesOf[k.ecosystem] ?? []).filter { !$0.isEmpty }.map { "\(k.ecosystem):\($0)" }
             } else {
                 let spellings = Ecosystems.releaseSpellings(ecosystem: k.ecosystem, release: k.release)
+                // Entries that name no release are matched too, and are as current as the distribution.
+                let held = try store.releasesHoldingEntries(ecosystem: k.ecosystem, spellings + [""])
                 if spellings.count > 1 {
-                    let held = try store.releasesHoldingEntries(ecosystem: k.ecosystem, spellings)
                     keys = spellings.filter(held.contains).map { "\(k.ecosystem):\($0)" }
                     if keys.isEmpty { keys = [k.osvEcosystem] }
                 }
+                if held.contains("") { keys.append(k.ecosystem) }
             }
             spellingsOf[k.osvEcosystem] = (k.ecosystem, keys)
         }
@@ -196,26 +201,33 @@ public struct Scanner: Sendable {
             let keys = spellingsOf[k.osvEcosystem]?.keys ?? [k.osvEcosystem]
             let times = keys.map { asOf[$0] }
             let key = times.contains(where: { $0 == nil }) ? nil : times.compactMap { $0 }.min()
+            // The key that decides, when it is not the package's own: said, so the user knows what to update.
+            let deciding = keys.first { asOf[$0] == nil } ?? keys.min { (asOf[$0] ?? "") < (asOf[$1] ?? "") }
             var days: Int?
             if let t = key.flatMap({ Timestamp.parsed($0) }) {
                 // Later than this clock (by more than an hour): written where the clock was ahead, so
                 // how old cannot be told.
                 days = t.seconds > nowSeconds + 3600 ? nil : max(0, nowSeconds - t.seconds) / 86_400
             }
-            let a = EcosystemAge(ecosystem: k.osvEcosystem, asOf: key, days: days)
+            var a = EcosystemAge(ecosystem: k.osvEcosystem, asOf: key, days: days)
+            if let d = deciding, d != k.osvEcosystem { a.decidedBy = d }
             ages[k.osvEcosystem] = a
             return a
         }
         func staleness(_ k: Ecosystems.Key) -> String? {
             guard let limit = maxAgeDays else { return nil }
             if let known = stale[k.osvEcosystem] { return known }
-            let a = age(k), why: String?
+            let a = age(k)
+            var why: String?
             if let key = a.asOf, let days = a.days {
                 why = days > limit ? "the database's \(k.osvEcosystem) advisories are as of \(key.prefix(10)), older than --max-db-age \(limit) allows" : nil
             } else if let key = a.asOf {
                 why = "the database's \(k.osvEcosystem) advisories are as of \(key.prefix(10)), later than this machine's clock, so how current they are cannot be told and --max-db-age \(limit) cannot be met"
             } else {
                 why = "how current the database's \(k.osvEcosystem) advisories are is not known (no `db update`, or `db import` without --as-of), so --max-db-age \(limit) cannot be met"
+            }
+            if let w = why, let by = a.decidedBy {
+                why = w + " (the oldest of the entries it is matched against are \(by)'s: `provenant db update --ecosystem \(by)`, or `db import --as-of TIME --ecosystem \(by)` of a whole export of it, dates them)"
             }
             stale[k.osvEcosystem] = why
             return why

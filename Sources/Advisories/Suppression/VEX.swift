@@ -13,9 +13,12 @@ public struct VEXDocument: Sendable {
         public var versions: [Versions]
         /// Where the statement speaks of `id`: nil, anywhere; else only inside that product.
         public var within: Scope?
-        /// A BOM-Link's bom-ref as written: a component of the linked BOM, looked up in the scanned
-        /// SBOM's own refs when the scan is of that BOM.
+        /// A BOM-Link's bom-ref, percent-decoded: a component of the linked BOM, looked up in the
+        /// scanned SBOM's own refs when the scan is of that BOM.
         public var ref: String?
+        /// The bom-ref as written, when decoding changed it: a ref with a `%` of its own (a purl such
+        /// as `pkg:npm/%40angular/core`) is looked up that way too (helper-223).
+        public var rawRef: String? = nil
         public init(_ id: String, versions: [Versions] = [], within: Scope? = nil, ref: String? = nil) {
             self.id = id; self.versions = versions; self.within = within; self.ref = ref
         }
@@ -220,13 +223,17 @@ public struct VEXDocument: Sendable {
                 // only. Read as the bare bom-ref, it cleared a component of that name in any BOM
                 // (found by helper-214).
                 var within: Scope?
+                var rawRef: String?
                 if ref.lowercased().hasPrefix("urn:cdx:") {
                     // One that cannot be read (no `#`, no UUID) is scoped to no BOM: it applies nowhere.
                     let body = ref.dropFirst(8)
                     let h = body.firstIndex(of: "#")
                     let serial = h.map { body[..<$0].prefix { $0 != "/" } }.flatMap { VEXDocument.uuid(String($0)) }
                     within = .bom(serial: serial ?? "")
-                    if let h { ref = String(body[body.index(after: h)...]).removingPercentEncoding ?? ref }
+                    if let h {
+                        rawRef = String(body[body.index(after: h)...])
+                        ref = rawRef?.removingPercentEncoding ?? rawRef ?? ref
+                    }
                 }
                 var versions: [Versions] = []
                 let entries = a["versions"] as? [Any] ?? []
@@ -250,7 +257,9 @@ public struct VEXDocument: Sendable {
                 if within != nil {
                     let own = (obj["serialNumber"] as? String).flatMap { s in s.lowercased().hasPrefix("urn:uuid:") ? VEXDocument.uuid(String(s.dropFirst(9))) : nil }
                     let id = (own != nil && within == .bom(serial: own ?? "")) ? (purlByRef[ref] ?? ref) : ref
-                    products.append(Product(id, versions: versions, within: within, ref: ref))
+                    var product = Product(id, versions: versions, within: within, ref: ref)
+                    if let raw = rawRef, raw != ref { product.rawRef = raw }
+                    products.append(product)
                 } else {
                     products.append(Product(purlByRef[ref] ?? ref, versions: versions, within: within))
                 }
@@ -303,17 +312,21 @@ public struct VEXDocument: Sendable {
             // it has refs, they alone say which package (syft's and trivy's are not plain purls).
             if let scope = p.within, case .bom = scope, subject.holds(scope), let ref = p.ref, let known = subject.refs {
                 // A ref the BOM gives to several packages names none surely: it keeps their findings.
-                if let purls = known.ambiguous[ref] {
-                    if purls.contains(f.purl) { applies = true; keeps = true }
+                // So does one whose decoded and written spellings name two packages.
+                let spellings = [ref] + (p.rawRef.map { [$0] } ?? [])
+                let named = Set(spellings.compactMap { known.refs[$0] })
+                let unsure = spellings.compactMap { known.ambiguous[$0] }.reduce(into: Set<String>()) { $0.formUnion($1) }
+                if !unsure.isEmpty || named.count > 1 {
+                    if unsure.contains(f.purl) || named.contains(f.purl) { applies = true; keeps = true }
                     continue
                 }
-                guard let purl = known.refs[ref], purl == f.purl else { continue }
+                guard let purl = named.first, purl == f.purl else { continue }
                 // A finding is per purl, and a BOM-Link names one component: it can clear the finding
                 // only when the statement names every copy of that purl (helper-221: one copy of a jar
                 // cleared its twin at another path). Otherwise it still speaks (a newer `affected`
                 // must keep deciding, helper-222), but it cannot clear.
-                let named = Set(s.products.filter { $0.within == scope }.compactMap(\.ref))
-                if known.unnamedCopies.contains(purl) || !(subject.refsOfPurl[purl] ?? []).isSubset(of: named) {
+                let namedRefs = Set(s.products.filter { $0.within == scope }.flatMap { [$0.ref, $0.rawRef].compactMap { $0 } })
+                if known.unnamedCopies.contains(purl) || !(subject.refsOfPurl[purl] ?? []).isSubset(of: namedRefs) {
                     applies = true; keeps = true
                     continue
                 }
