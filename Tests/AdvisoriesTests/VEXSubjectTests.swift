@@ -49,6 +49,19 @@ import Testing
         let twins = VEXDocument.Subject(serialNumber: "urn:uuid:\(serial)", refs: DocumentRefs([(id: "a", purl: "pkg:pypi/idna@2.8"), (id: "b", purl: "pkg:pypi/idna@2.8")]))
         #expect(VEXDocument.decide(idna, in: [try vex(["a"])], subject: twins).suppressing == nil)
         #expect(VEXDocument.decide(idna, in: [try vex(["a", "b"])], subject: twins).suppressing != nil)
+        // A ref counts as named only when its entry's versions clear the finding's: `b` listed at 9.9
+        // says nothing of the copy at 2.8 (helper-223).
+        func versioned(_ bVersion: String) throws -> VEXDocument {
+            try write("""
+                {"bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1,
+                 "vulnerabilities": [{"id": "CVE-2024-3651", "analysis": {"state": "not_affected", "justification": "code_not_reachable"},
+                   "affects": [{"ref": "urn:cdx:\(serial)/1#a", "versions": [{"version": "2.8", "status": "unaffected"}]},
+                               {"ref": "urn:cdx:\(serial)/1#b", "versions": [{"version": "\(bVersion)", "status": "unaffected"}]}]}]}
+                """, to: dir + "/versioned.json")
+            return try VEXDocument.load(dir + "/versioned.json")
+        }
+        #expect(VEXDocument.decide(idna, in: [try versioned("9.9")], subject: twins).suppressing == nil)
+        #expect(VEXDocument.decide(idna, in: [try versioned("2.8")], subject: twins).suppressing != nil)
         // A copy without a ref can never be named, so nothing clears its purl by link.
         let unnamed = VEXDocument.Subject(serialNumber: "urn:uuid:\(serial)", refs: DocumentRefs([(id: "a", purl: "pkg:pypi/idna@2.8"), (id: nil, purl: "pkg:pypi/idna@2.8")]))
         #expect(VEXDocument.decide(idna, in: [try vex(["a"])], subject: unnamed).suppressing == nil)

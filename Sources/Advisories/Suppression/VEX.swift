@@ -325,7 +325,9 @@ public struct VEXDocument: Sendable {
                 // only when the statement names every copy of that purl (helper-221: one copy of a jar
                 // cleared its twin at another path). Otherwise it still speaks (a newer `affected`
                 // must keep deciding, helper-222), but it cannot clear.
-                let namedRefs = Set(s.products.filter { $0.within == scope }.flatMap { [$0.ref, $0.rawRef].compactMap { $0 } })
+                // A ref counts as named only when its entry's versions clear this version: one listing
+                // 9.9 says nothing of the copy at 2.8 (helper-223).
+                let namedRefs = Set(s.products.filter { $0.within == scope && Self.clearsVersion($0, of: f) }.flatMap { [$0.ref, $0.rawRef].compactMap { $0 } })
                 if known.unnamedCopies.contains(purl) || !(subject.refsOfPurl[purl] ?? []).isSubset(of: namedRefs) {
                     applies = true; keeps = true
                     continue
@@ -337,13 +339,7 @@ public struct VEXDocument: Sendable {
             guard !p.versions.isEmpty else { applies = true; clears = true; continue }
             // Versions listed, none of them this one: this product entry says nothing about it.
             for v in p.versions {
-                let hit: Bool?
-                switch v.match {
-                case .version(let ver): hit = sameVersion(ver, f.version, ecosystem: f.ecosystem)
-                case .range(let r): hit = r.contains(f.version, fallbackEcosystem: f.ecosystem)
-                case .unreadable: hit = nil
-                }
-                switch hit {
+                switch versionHit(v, f) {
                 case true?: applies = true; if v.status == "unaffected" { clears = true } else { keeps = true }
                 case nil: applies = true; keeps = true   // a range that cannot be judged never clears
                 case false?: break
@@ -352,6 +348,30 @@ public struct VEXDocument: Sendable {
         }
         guard applies else { return (nil, outside) }
         return (s.suppresses && clears && !keeps ? .suppressing : .notSuppressing, nil)
+    }
+
+    /// Whether a versions entry holds the finding's version; nil when that cannot be judged.
+    static func versionHit(_ v: Versions, _ f: Finding) -> Bool? {
+        switch v.match {
+        case .version(let ver): sameVersion(ver, f.version, ecosystem: f.ecosystem)
+        case .range(let r): r.contains(f.version, fallbackEcosystem: f.ecosystem)
+        case .unreadable: nil
+        }
+    }
+
+    /// Whether a product entry's versions clear the finding's version: it lists none, or one that
+    /// holds the version says `unaffected` and none that holds it (or cannot be judged) says otherwise.
+    static func clearsVersion(_ p: Product, of f: Finding) -> Bool {
+        guard !p.versions.isEmpty else { return true }
+        var clears = false
+        for v in p.versions {
+            switch versionHit(v, f) {
+            case true?: if v.status == "unaffected" { clears = true } else { return false }
+            case nil: return false
+            case false?: break
+            }
+        }
+        return clears
     }
 
     static func sameVersion(_ a: String, _ b: String, ecosystem: String) -> Bool? {
