@@ -183,6 +183,8 @@ public struct VEXDocument: Sendable {
     static func cyclonedx(_ obj: [String: Any], name: String, path: String) throws(InputError) -> VEXDocument {
         // affects[].ref names a bom-ref; resolve it to the component's purl when the VEX lists components.
         var purlByRef: [String: String] = [:]
+        // The VEX document's own serial: BOM-Links into it are read through its components.
+        let ownSerial = serialUUID(obj["serialNumber"] as? String)
         // A components list of the wrong type left every affects ref unresolved (found by helper-149).
         if obj["components"] != nil, !(obj["components"] is [[String: Any]]) { throw InputError("'components' is not a list of objects", at: Location(path)) }
         var stack = (obj["components"] as? [[String: Any]]) ?? []
@@ -255,8 +257,7 @@ public struct VEXDocument: Sendable {
                 // it only when the link is into the VEX document itself (helper-221: its `comp-1` was
                 // taken for the scanned BOM's `comp-1`).
                 if within != nil {
-                    let own = (obj["serialNumber"] as? String).flatMap { s in s.lowercased().hasPrefix("urn:uuid:") ? VEXDocument.uuid(String(s.dropFirst(9))) : nil }
-                    let id = (own != nil && within == .bom(serial: own ?? "")) ? (purlByRef[ref] ?? ref) : ref
+                    let id = ownSerial.map { within == .bom(serial: $0) } == true ? (purlByRef[ref] ?? ref) : ref
                     var product = Product(id, versions: versions, within: within, ref: ref)
                     if let raw = rawRef, raw != ref { product.rawRef = raw }
                     products.append(product)

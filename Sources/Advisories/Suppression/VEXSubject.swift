@@ -22,9 +22,7 @@ extension VEXDocument {
             for (ref, purl) in refs?.refs ?? [:] { of[purl, default: []].insert(ref) }
             refsOfPurl = of
             self.digests = digests.map { $0.lowercased() }
-            bomSerial = serialNumber.flatMap { s in
-                s.lowercased().hasPrefix("urn:uuid:") ? VEXDocument.uuid(String(s.dropFirst("urn:uuid:".count))) : nil
-            }
+            bomSerial = VEXDocument.serialUUID(serialNumber)
         }
         /// A scan of something that names no product: no scoped statement applies to it.
         public static let unnamed = Subject()
@@ -64,6 +62,12 @@ extension VEXDocument {
         let parts = u.split(separator: "-", omittingEmptySubsequences: false).map(\.count)
         guard parts == [8, 4, 4, 4, 12], u.allSatisfy({ $0 == "-" || $0.isHexDigit }) else { return nil }
         return u
+    }
+
+    /// The UUID of a CycloneDX `serialNumber` (`urn:uuid:…`), in lower case; nil when it is not one.
+    static func serialUUID(_ serialNumber: String?) -> String? {
+        guard let s = serialNumber, s.lowercased().hasPrefix("urn:uuid:") else { return nil }
+        return uuid(String(s.dropFirst("urn:uuid:".count)))
     }
 }
 
