@@ -174,9 +174,9 @@ public struct Scanner: Sendable {
         //   together, so the oldest of those that hold entries decides (helper-220).
         // - A package without a release is matched against every release's entries, so the oldest of
         //   the distribution's key and every release key that holds entries decides.
-        var spellingsOf: [String: (ecosystem: String, keys: [String])] = [:]
+        var keysOf: [String: [String]] = [:]
         var releasesOf: [String: [String]] = [:]
-        for (_, k) in withKeys where coverage[k.ecosystem]?.contains(k.release) == true && spellingsOf[k.osvEcosystem] == nil {
+        for (_, k) in withKeys where coverage[k.ecosystem]?.contains(k.release) == true && keysOf[k.osvEcosystem] == nil {
             var keys = [k.osvEcosystem]
             if k.release.isEmpty {
                 if releasesOf[k.ecosystem] == nil { releasesOf[k.ecosystem] = try store.releasesHoldingEntries(ecosystem: k.ecosystem) }
@@ -191,14 +191,14 @@ public struct Scanner: Sendable {
                 }
                 if held.contains("") { keys.append(k.ecosystem) }
             }
-            spellingsOf[k.osvEcosystem] = (k.ecosystem, keys)
+            keysOf[k.osvEcosystem] = keys
         }
-        let asOf = try store.asOf(Set(spellingsOf.values.flatMap(\.keys)))
+        let asOf = try store.asOf(Set(keysOf.values.joined()))
         let nowSeconds = Int(now.timeIntervalSince1970)
         var ages: [String: EcosystemAge] = [:], stale: [String: String?] = [:]
         func age(_ k: Ecosystems.Key) -> EcosystemAge {
             if let known = ages[k.osvEcosystem] { return known }
-            let keys = spellingsOf[k.osvEcosystem]?.keys ?? [k.osvEcosystem]
+            let keys = keysOf[k.osvEcosystem] ?? [k.osvEcosystem]
             let times = keys.map { asOf[$0] }
             let key = times.contains(where: { $0 == nil }) ? nil : times.compactMap { $0 }.min()
             // The key that decides, when it is not the package's own: said, so the user knows what to update.
@@ -235,17 +235,14 @@ public struct Scanner: Sendable {
         var keyed: [(Package, Ecosystems.Key)] = []
         keyed.reserveCapacity(withKeys.count)
         for (p, k) in withKeys {
+            // Not checked: the database holds nothing for the release, or (asked) not recently enough.
+            var why: String? = "the advisory database holds no \(k.osvEcosystem) advisories"
             if coverage[k.ecosystem]?.contains(k.release) == true {
                 _ = age(k)
-                if let why = staleness(k) {
-                    unchecked[k.osvEcosystem, default: NotChecked(ecosystem: k.osvEcosystem, updateEcosystem: k.ecosystem, reason: why, packages: 0, purls: [])].packages += 1
-                    unchecked[k.osvEcosystem]?.purls.append(p.purl.description)
-                } else {
-                    keyed.append((p, k))
-                }
-                continue
+                why = staleness(k)
             }
-            unchecked[k.osvEcosystem, default: NotChecked(ecosystem: k.osvEcosystem, updateEcosystem: k.ecosystem, packages: 0, purls: [])].packages += 1
+            guard let why else { keyed.append((p, k)); continue }
+            unchecked[k.osvEcosystem, default: NotChecked(ecosystem: k.osvEcosystem, updateEcosystem: k.ecosystem, reason: why, packages: 0, purls: [])].packages += 1
             unchecked[k.osvEcosystem]?.purls.append(p.purl.description)
         }
         let notChecked = unchecked.keys.sorted().compactMap { eco in
