@@ -33,11 +33,13 @@ struct DBImport: AsyncParsableCommand {
     @Option(name: .long, parsing: .singleValue, help: ArgumentHelp("With --as-of: an OSV ecosystem (PyPI, Debian, Debian:12) the files are whole exports of (repeatable). A file counts for it only when every one of its records names it.", valueName: "name"))
     var ecosystem: [String] = []
 
+    /// `--as-of` as an RFC 3339 time: a day is its midnight, UTC.
+    var asOfTime: String? { asOf.map { $0.count == 10 ? $0 + "T00:00:00Z" : $0 } }
+
     func validate() throws {
         if asOf != nil, ecosystem.isEmpty { throw ValidationError("--as-of needs --ecosystem: which ecosystems the files are whole exports of") }
         if asOf == nil, !ecosystem.isEmpty { throw ValidationError("--ecosystem needs --as-of: when the exports were fetched") }
-        guard let t = asOf else { return }
-        let full = t.count == 10 ? t + "T00:00:00Z" : t
+        guard let t = asOf, let full = asOfTime else { return }
         guard let parsed = VEXTimestamp(full) else { throw ValidationError("--as-of '\(Redactor.quote(t, max: 60))' is neither an RFC 3339 time nor a day YYYY-MM-DD") }
         if parsed.seconds > Int(Date().timeIntervalSince1970) + 86_400 { throw ValidationError("--as-of '\(Redactor.quote(t, max: 60))' is in the future") }
     }
@@ -45,7 +47,7 @@ struct DBImport: AsyncParsableCommand {
     func run() async throws {
         let store = try AdvisoryStore(path: database.path)
         let report = try await AdvisoryImporter.importPaths(paths, into: store,
-                                                            asOf: asOf.map { .fetched($0.count == 10 ? $0 + "T00:00:00Z" : $0, ecosystems: ecosystem) } ?? .unsaid) {
+                                                            asOf: asOfTime.map { .fetched($0, ecosystems: ecosystem) } ?? .unsaid) {
             CLI.stderr("writing to \(store.path)")
         }
         for e in ecosystem where !report.current.contains(e) {
