@@ -23,9 +23,20 @@ public final class FleetAdvisories: Sendable {
     /// Each release's count of components not checked, with the database state it was judged under
     /// (a release's components never change; only the database and the pending matches do).
     let notCheckedCache = Mutex<[String: (state: String, packages: Int)]>([:])
+    /// Components of an ecosystem whose advisories are older than this many days, or of an unknown
+    /// age, are NOT CHECKED (`server --max-db-age`); their findings stay listed. Nil: any age.
+    let maxAgeDays: Int?
 
-    public init(database: AdvisoryStore, store: any FleetStore, webhook: FleetWebhook?, maxInflated: Int = 1 << 30) {
-        self.database = database; self.store = store; self.webhook = webhook; self.maxInflated = maxInflated
+    public init(database: AdvisoryStore, store: any FleetStore, webhook: FleetWebhook?, maxInflated: Int = 1 << 30, maxAgeDays: Int? = nil) {
+        self.database = database; self.store = store; self.webhook = webhook; self.maxInflated = maxInflated; self.maxAgeDays = maxAgeDays
+    }
+
+    /// The scanner NOT CHECKED answers are judged by, now: with the age limit, and this server's way of
+    /// dating an ecosystem in its reasons.
+    func judge() -> Advisories.Scanner {
+        Advisories.Scanner(store: database, maxAgeDays: maxAgeDays) { eco in
+            "an import of a whole export of it with `POST /v1/advisories/import?as_of=TIME&ecosystem=\(eco)` dates them"
+        }
     }
 
     /// What one import did.
@@ -41,6 +52,17 @@ public final class FleetAdvisories: Sendable {
         /// Findings those components have now, and those of them new on a deployed release.
         public var findings: Int
         public var newDeployedFindings: Int
+        /// OSV ecosystems (and releases) whose as-of time the import's `as_of` set.
+        public var current: [String] = []
+        /// What the import said and did not do: an `ecosystem` the body is no whole export of.
+        public var warnings: [String] = []
+    }
+
+    /// What an import says of its body: it is a whole export of these OSV ecosystems, fetched at `time`.
+    public struct ImportAsOf: Sendable {
+        public var time: String
+        public var ecosystems: [String]
+        public init(time: String, ecosystems: [String]) { self.time = time; self.ecosystems = ecosystems }
     }
 
     public var currentGeneration: Int { generation.withLock { $0 } }
@@ -70,16 +92,25 @@ public final class FleetAdvisories: Sendable {
     }
 
     func catchUp() async throws -> Int64 {
+        // The as-of times first: an import raises them after appending the records they date, so
+        // those records are among the ones read below, and no ecosystem is dated ahead of its records.
+        let asOf = try await store.advisoryAsOf()
         let decoder = JSONDecoder()
+        var from = currentSeq
         while true {
-            let from = currentSeq
+            from = currentSeq
             let page = try await store.advisories(after: from, limit: 2000)
-            guard let last = page.last?.seq else { return from }
+            guard let last = page.last?.seq else { break }
             // A record the log holds but this build cannot read is skipped, as an import skips it.
             let records = page.compactMap { try? decoder.decode(OSVRecord.self, from: Data($0.json.utf8)) }
             do throws(InputError) { _ = try database.write(records) } catch { throw FleetAPIError(.serviceUnavailable, field: "advisories", error.message) }
             syncedSeq.withLock { $0 = max($0, last) }
         }
+        do throws(InputError) {
+            let local = try database.allAsOf()
+            try database.raiseAsOf(asOf.filter { e in local[e.key].map { $0 < e.value } ?? true })
+        } catch { throw FleetAPIError(.serviceUnavailable, field: "advisories", error.message) }
+        return from
     }
 
     /// Whether the shared log moved past `seq` (another replica imported since).
@@ -131,7 +162,7 @@ public final class FleetAdvisories: Sendable {
             packages.append(Package(ecosystem: .generic, name: purl.name, version: purl.version ?? "", purl: purl, foundBy: "fleet"))
         }
         let groups: [Advisories.Scanner.NotChecked]
-        do { groups = try Advisories.Scanner(store: database).notChecked(packages) } catch { throw FleetAPIError(.serviceUnavailable, field: "advisories", "\(error)") }
+        do { groups = try judge().notChecked(packages) } catch { throw FleetAPIError(.serviceUnavailable, field: "advisories", "\(error)") }
         var out = groups.map { FleetNotChecked(group: $0.ecosystem, reason: $0.reason, packages: $0.packages, purls: $0.purls.map(Redactor.redact)) }
         if !awaiting.isEmpty {
             out.append(FleetNotChecked(group: "pending", reason: "an advisory import names these packages and has not matched them again yet",
@@ -146,11 +177,11 @@ public final class FleetAdvisories: Sendable {
 
     /// Imports a body (one OSV JSON record, or a zip of them), then matches again every stored
     /// component the changed advisories name, and sends the webhook for findings new on deployed releases.
-    public func importBody(_ body: Data) async throws -> ImportSummary {
-        try await importing.run { try await store.withImportLock { try await importLocked(body) } }
+    public func importBody(_ body: Data, asOf: ImportAsOf? = nil) async throws -> ImportSummary {
+        try await importing.run { try await store.withImportLock { try await importLocked(body, asOf: asOf) } }
     }
 
-    func importLocked(_ body: Data) async throws -> ImportSummary {
+    func importLocked(_ body: Data, asOf: ImportAsOf?) async throws -> ImportSummary {
         // What other replicas imported first, so "changed" is judged against the whole log.
         if store.sharesAdvisories { try await sync(atLeast: try await store.latestAdvisorySeq()) }
         var loaded: AdvisoryImporter.Loaded
@@ -175,6 +206,13 @@ public final class FleetAdvisories: Sendable {
         // Every name the body's records name, now and as stored before, is written down as pending
         // before the advisories are: if the re-match below fails, the next import (or the next
         // start) does it, and a retry of this import is not answered "unchanged, nothing to do".
+        // The ecosystems the body is a whole export of, read without a record skipped, as of `as_of`.
+        var current: [String: String] = [:]
+        if let asOf {
+            for (eco, time) in AdvisoryImporter.exportTimes(loaded.records, readWhole: loaded.skipped.isEmpty, of: asOf.ecosystems, fetched: asOf.time) {
+                if let key = AdvisoryStore.asOfKey(time) { current[eco] = key }
+            }
+        }
         let leftover = try await store.pending()
         let ids = Set(loaded.records.map(\.id))
         var stored: [(id: String, ecosystem: String, name: String)] = []
@@ -191,9 +229,10 @@ public final class FleetAdvisories: Sendable {
             logged = try await store.appendAdvisories(loaded.records.map { r in
                 (r.id, r.modified, String(decoding: (try? encoder.encode(r)) ?? Data("{}".utf8), as: UTF8.self))
             })
+            try await store.raiseAdvisoryAsOf(current)
         }
         let result: AdvisoryStore.ImportResult
-        do throws(InputError) { result = try database.write(loaded.records) } catch { throw FleetAPIError(.serviceUnavailable, field: "advisories", error.message) }
+        do throws(InputError) { result = try database.write(loaded.records, current: current) } catch { throw FleetAPIError(.serviceUnavailable, field: "advisories", error.message) }
         generation.withLock { $0 += 1 }
         // What changed: the names of added or updated records, old ones included (an advisory that
         // moved to another package leaves the first one's finding to be removed). On PostgreSQL a
@@ -205,7 +244,10 @@ public final class FleetAdvisories: Sendable {
         try await store.clearPending(named.union(leftover))
         return ImportSummary(records: loaded.records.count, added: result.added, updated: result.updated, unchanged: result.unchanged,
                              skipped: loaded.skipped.map { "\($0.location.path): \(Redactor.redact($0.message))" },
-                             componentsRematched: rematched, findings: total, newDeployedFindings: fresh.count)
+                             componentsRematched: rematched, findings: total, newDeployedFindings: fresh.count, current: current.keys.sorted(),
+                             warnings: (asOf?.ecosystems ?? []).filter { current[$0] == nil }.map { e in
+                                 "ecosystem '\(Redactor.quote(e, max: 100))': the body is no whole export of it (every record naming it, none skipped), so how current it is was left as it was"
+                             })
     }
 
     /// The names the affected entries of `records` give.
@@ -352,7 +394,9 @@ extension FleetAdvisories {
         try await sync()
         // Judged once per release and database state, on a thread of its own: judging every deployed
         // release on each page view held the request threads for minutes (found by review).
-        let state = "\(currentGeneration)|\(currentSeq)|\(try await store.pending().count)"
+        let ages: String
+        do { ages = try judge().ageSignature() } catch { throw FleetAPIError(.serviceUnavailable, field: "advisories", error.message) }
+        let state = "\(currentGeneration)|\(currentSeq)|\(try await store.pending().count)|\(ages)"
         var out: [FleetReleaseNotChecked] = []
         var judged: [String: (state: String, packages: Int)] = [:]
         let cached = notCheckedCache.withLock { $0 }

@@ -165,6 +165,14 @@ public enum FleetSchema {
         """
         CREATE INDEX sessions_by_expiry ON sessions (expires_at);
         """,
+        // How current the shared log's ecosystems are: as-of time keys that imports naming `as_of`
+        // raise, and every server's OSV database takes up when it catches up with the log.
+        """
+        CREATE TABLE osv_as_of (
+            ecosystem TEXT NOT NULL PRIMARY KEY,
+            as_of TEXT NOT NULL
+        );
+        """,
     ]
 
     /// The PostgreSQL advisory lock key that serialises advisory imports across replicas ("osvi").

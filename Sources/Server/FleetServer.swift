@@ -1,3 +1,4 @@
+import Advisories
 import Attestation
 import Drift
 import Foundation
@@ -382,9 +383,10 @@ public struct FleetServer: Sendable {
         }
         router.post("/v1/advisories/import") { request, context in
             guard context.scope?.isAdmin == true else { throw FleetAPIError(.forbidden, field: "authorization", "importing advisories needs an admin token") }
+            let asOf = try Self.importAsOf(request.uri.queryParameters)
             var request = request
             return try await gate.withBody(&request, limit: options.maxBodyBytes, what: "advisories", holder: context.tokenHash) { body in
-                FleetJSON.response(try await advisories.importBody(Data(buffer: body)))
+                FleetJSON.response(try await advisories.importBody(Data(buffer: body), asOf: asOf))
             }
         }
         router.get("/v1/components") { request, context in
@@ -418,6 +420,34 @@ public struct FleetServer: Sendable {
     /// severity, and `POST /v1/deployments?dry_run=1` recorded a deployment (found by helper-161).
     static func refuseParameters(_ request: Request) throws {
         if let first = request.uri.queryParameters.first { throw unknownParameter(first.key) }
+    }
+
+    /// An import's `as_of=TIME` (RFC 3339, or a day) and `ecosystem=NAME` (repeatable): the body is a
+    /// whole export of those OSV ecosystems, fetched then. One needs the other.
+    static func importAsOf(_ query: Hummingbird.Parameters) throws -> FleetAdvisories.ImportAsOf? {
+        var time: String?
+        var ecosystems: [String] = []
+        for (k, v) in query {
+            switch k {
+            case "as_of":
+                guard time == nil else { throw FleetAPIError(.badRequest, field: "as_of", "as_of is given twice") }
+                switch AdvisoryImporter.fetchedTime(String(v)) {
+                case .success(let t): time = t
+                case .failure(let e): throw FleetAPIError(.badRequest, field: "as_of", "as_of \(e.message)")
+                }
+            case "ecosystem":
+                let e = String(v)
+                guard (1...100).contains(e.utf8.count), e.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value != 0x7F }) else {
+                    throw FleetAPIError(.badRequest, field: "ecosystem", "ecosystem must be an OSV ecosystem name (PyPI, Debian:12) of 1 to 100 characters without spaces or control characters")
+                }
+                guard ecosystems.count < 64 else { throw FleetAPIError(.badRequest, field: "ecosystem", "at most 64 ecosystems an import") }
+                if !ecosystems.contains(e) { ecosystems.append(e) }
+            default: throw unknownParameter(k)
+            }
+        }
+        if time != nil, ecosystems.isEmpty { throw FleetAPIError(.badRequest, field: "ecosystem", "as_of needs ecosystem=NAME: which ecosystems the body is a whole export of") }
+        if time == nil, !ecosystems.isEmpty { throw FleetAPIError(.badRequest, field: "as_of", "ecosystem needs as_of=TIME: when the export was fetched") }
+        return time.map { FleetAdvisories.ImportAsOf(time: $0, ecosystems: ecosystems) }
     }
 
     static func unknownParameter(_ name: Substring) -> FleetAPIError {

@@ -98,6 +98,11 @@ public protocol FleetStore: Sendable {
     func advisories(after seq: Int64, limit: Int) async throws -> [(seq: Int64, json: String)]
     /// The newest `seq` of the shared log (0 when empty).
     func latestAdvisorySeq() async throws -> Int64
+    /// Moves the shared log's as-of time keys (`AdvisoryStore.asOfKey`) forward, never back, by OSV
+    /// ecosystem. Called after the records they date are appended.
+    func raiseAdvisoryAsOf(_ keys: [String: String]) async throws
+    /// The shared log's as-of time keys, by OSV ecosystem.
+    func advisoryAsOf() async throws -> [String: String]
     /// Runs `body` holding the import lock every replica on this database takes.
     func withImportLock<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T
     /// Releases deployed in `environment` with no attestation that verified, by agent and version.

@@ -858,6 +858,28 @@ public final class PostgresFleetStore: FleetStore {
         }
     }
 
+    public func raiseAdvisoryAsOf(_ keys: [String: String]) async throws {
+        guard !keys.isEmpty else { return }
+        let logger = self.logger
+        let sorted = keys.sorted { $0.key < $1.key }
+        try await timed { [client] in
+            // Keys are UTC times of one fixed width, compared byte by byte whatever the collation.
+            try await client.query("""
+                INSERT INTO osv_as_of (ecosystem, as_of) SELECT e, a FROM UNNEST(\(sorted.map(\.key))::text[], \(sorted.map(\.value))::text[]) AS t(e, a)
+                ON CONFLICT (ecosystem) DO UPDATE SET as_of = GREATEST(osv_as_of.as_of COLLATE "C", EXCLUDED.as_of COLLATE "C")
+                """, logger: logger)
+        }
+    }
+
+    public func advisoryAsOf() async throws -> [String: String] {
+        let logger = self.logger
+        return try await timed { [client] in
+            var out: [String: String] = [:]
+            for try await (e, a) in try await client.query("SELECT ecosystem, as_of FROM osv_as_of", logger: logger).decode((String, String).self) { out[e] = a }
+            return out
+        }
+    }
+
     public func ping() async throws {
         let logger = self.logger
         try await timed { [client] in

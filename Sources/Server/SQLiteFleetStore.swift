@@ -500,6 +500,8 @@ public final class SQLiteFleetStore: FleetStore {
     public func appendAdvisories(_ records: [(id: String, modified: String, json: String)]) async throws -> Set<String> { [] }
     public func advisories(after seq: Int64, limit: Int) async throws -> [(seq: Int64, json: String)] { [] }
     public func latestAdvisorySeq() async throws -> Int64 { 0 }
+    public func raiseAdvisoryAsOf(_ keys: [String: String]) async throws {}
+    public func advisoryAsOf() async throws -> [String: String] { [:] }
     public func ping() async throws { _ = try await pool.read { db in try Int.fetchOne(db, sql: "SELECT 1") } }
     /// One process: `FleetAdvisories`' own gate is the lock.
     public func withImportLock<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T { try await body() }

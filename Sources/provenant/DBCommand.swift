@@ -34,14 +34,12 @@ struct DBImport: AsyncParsableCommand {
     var ecosystem: [String] = []
 
     /// `--as-of` as an RFC 3339 time: a day is its midnight, UTC.
-    var asOfTime: String? { asOf.map { $0.count == 10 ? $0 + "T00:00:00Z" : $0 } }
+    var asOfTime: String? { asOf.flatMap { try? AdvisoryImporter.fetchedTime($0).get() } }
 
     func validate() throws {
         if asOf != nil, ecosystem.isEmpty { throw ValidationError("--as-of needs --ecosystem: which ecosystems the files are whole exports of") }
         if asOf == nil, !ecosystem.isEmpty { throw ValidationError("--ecosystem needs --as-of: when the exports were fetched") }
-        guard let t = asOf, let full = asOfTime else { return }
-        guard let parsed = VEXTimestamp(full) else { throw ValidationError("--as-of '\(Redactor.quote(t, max: 60))' is neither an RFC 3339 time nor a day YYYY-MM-DD") }
-        if parsed.seconds > Int(Date().timeIntervalSince1970) + 86_400 { throw ValidationError("--as-of '\(Redactor.quote(t, max: 60))' is in the future") }
+        if let t = asOf, case .failure(let e) = AdvisoryImporter.fetchedTime(t) { throw ValidationError("--as-of \(e.message)") }
     }
 
     func run() async throws {

@@ -80,8 +80,11 @@ struct ServerRun: AsyncParsableCommand {
     var webhook: String?
     @Option(name: .long, help: "A file holding the webhook's HMAC-SHA256 secret (required with --webhook).")
     var webhookSecretFile: String?
+    @Option(name: .long, help: ArgumentHelp("Components of an ecosystem whose advisories are older than DAYS, or of an unknown age, are listed as NOT CHECKED (their findings stay listed). An ecosystem is as of the last import that named it with as_of and was a whole export of it (POST /v1/advisories/import?as_of=TIME&ecosystem=NAME). Without it any age is used.", valueName: "DAYS"))
+    var maxDBAge: Int?
 
     func validate() throws {
+        if let d = maxDBAge, d < 0 { throw ValidationError("--max-db-age must be 0 or more days, got \(d)") }
         guard Self.hostPort(listen) != nil else { throw ValidationError("--listen must be HOST:PORT") }
         guard (1...1024).contains(maxBodyMib) else { throw ValidationError("--max-body-mib must be 1 to 1024") }
         if let maxUploadMib, !(maxBodyMib...65536).contains(maxUploadMib) { throw ValidationError("--max-upload-mib must be from --max-body-mib (\(maxBodyMib)) to 65536") }
@@ -167,7 +170,7 @@ struct ServerRun: AsyncParsableCommand {
         }
         let osv: AdvisoryStore
         do { osv = try AdvisoryStore(path: osvPath) } catch { fail("error: --advisories: \(error)") }
-        let fleetAdvisories = FleetAdvisories(database: osv, store: store, webhook: hook)
+        let fleetAdvisories = FleetAdvisories(database: osv, store: store, webhook: hook, maxAgeDays: maxDBAge)
         // The OSV database first catches up with the advisory log replicas share (PostgreSQL).
         do { try await fleetAdvisories.sync() } catch { fail("error: cannot read the shared advisory log: \(error)") }
         // What an import wrote down to match again and did not finish (a crash, an outage) is matched now.

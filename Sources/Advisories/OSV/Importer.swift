@@ -45,7 +45,7 @@ public enum AdvisoryImporter {
             // PyPI export's GHSA records that also name an npm package made npm current (helper-220).
             for p in paths {
                 let one = try await load([p])
-                if one.skipped.isEmpty { for eco in ecosystems where isExport(one.records, of: eco) { for k in exportKeys(one.records, of: eco) { current[k] = t } } }
+                current.merge(exportTimes(one.records, readWhole: one.skipped.isEmpty, of: ecosystems, fetched: t)) { a, _ in a }
                 loaded.records += one.records; loaded.skipped += one.skipped; loaded.files += one.files
             }
         case .newestRecords:
@@ -55,6 +55,25 @@ public enum AdvisoryImporter {
         }
         let result = try store.write(loaded.records, current: current, willWrite: willWrite)
         return Report(loaded: loaded, result: result, current: current.keys.sorted())
+    }
+
+    /// The time an `--as-of` (or the fleet's `as_of`) gives, as RFC 3339: it, or a day `YYYY-MM-DD`
+    /// as its midnight, UTC. Refused when it is neither, or more than a day ahead of `now`.
+    public static func fetchedTime(_ text: String, now: Date = Date()) -> Result<String, InputError> {
+        let full = text.count == 10 ? text + "T00:00:00Z" : text
+        guard let parsed = VEXTimestamp(full) else { return .failure(InputError("'\(Redactor.quote(text, max: 60))' is neither an RFC 3339 time nor a day YYYY-MM-DD")) }
+        if parsed.seconds > Int(now.timeIntervalSince1970) + 86_400 { return .failure(InputError("'\(Redactor.quote(text, max: 60))' is in the future")) }
+        return .success(full)
+    }
+
+    /// The as-of times one input sets: each of `ecosystems` it is an export of (`isExport`), with the
+    /// releases that export holds (`exportKeys`), as of `time`. Nothing when it was not `readWhole`
+    /// (a record skipped makes it no whole export, helper-221).
+    public static func exportTimes(_ records: [OSVRecord], readWhole: Bool, of ecosystems: [String], fetched time: String) -> [String: String] {
+        guard readWhole else { return [:] }
+        var out: [String: String] = [:]
+        for eco in ecosystems where isExport(records, of: eco) { for k in exportKeys(records, of: eco) { out[k] = time } }
+        return out
     }
 
     /// Whether `records` are an export of `ecosystem`: there are some, and each names it (`Debian:12`),

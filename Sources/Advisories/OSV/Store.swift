@@ -149,6 +149,9 @@ public final class AdvisoryStore: Sendable {
     /// Now, as a withdrawal's key: an advisory is withdrawn from the instant its `withdrawn` names,
     /// not before. One whose withdrawal was still to come was switched off at once (found by
     /// helper-131). Databases written before are rekeyed by the v5 migration.
+    /// The key an as-of time (RFC 3339) is stored under: its instant in UTC, never later than now.
+    public static func asOfKey(_ time: String) -> String? { Timestamp.sortKey(time).map { min($0, nowKey()) } }
+
     static func nowKey() -> String { Timestamp.sortKey(RFC3339.string(from: Date())) ?? "9999-12-31T23:59:59.999999999Z" }
 
     /// Counts and the newest `modified`; per-ecosystem figures only when asked, since they cost a
@@ -168,6 +171,22 @@ public final class AdvisoryStore: Sendable {
             return Status(path: path, records: total, withdrawn: withdrawn, newestModified: newest,
                           ecosystems: rows.map { EcosystemStatus(ecosystem: $0["eco"], records: $0["n"], newestModified: $0["newest"]) })
         }
+    }
+
+    /// Every as-of time the database holds, by OSV ecosystem (`PyPI`, `Debian:12`), as time keys.
+    public func allAsOf() throws(InputError) -> [String: String] {
+        try read { db in
+            var out: [String: String] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT ecosystem, as_of FROM ecosystem_source") { out[row[0]] = row[1] }
+            return out
+        }
+    }
+
+    /// Moves these ecosystems' as-of times (RFC 3339) forward, never back, and never past now: what
+    /// another server imported, as the log replicas share says.
+    public func raiseAsOf(_ times: [String: String]) throws(InputError) {
+        guard !times.isEmpty else { return }
+        _ = try write([], current: times)
     }
 
     /// How current the database's advisories of these ecosystems are, as time keys

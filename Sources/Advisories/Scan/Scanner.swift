@@ -10,7 +10,16 @@ public struct Scanner: Sendable {
     public var maxAgeDays: Int?
     /// The time ages are measured from.
     public var now: Date
-    public init(store: AdvisoryStore, maxAgeDays: Int? = nil, now: Date = Date()) { self.store = store; self.maxAgeDays = maxAgeDays; self.now = now }
+    /// How the user dates an ecosystem's advisories (`PyPI`), as said in a NOT CHECKED reason.
+    public var dating: @Sendable (String) -> String
+    public init(store: AdvisoryStore, maxAgeDays: Int? = nil, now: Date = Date(), dating: @escaping @Sendable (String) -> String = Scanner.cliDating) {
+        self.store = store; self.maxAgeDays = maxAgeDays; self.now = now; self.dating = dating
+    }
+
+    /// How the command line dates an ecosystem's advisories.
+    public static let cliDating: @Sendable (String) -> String = { eco in
+        "`provenant db update --ecosystem \(eco)`, or `db import --as-of TIME --ecosystem \(eco)` of a whole export of it, dates them"
+    }
 
     /// Past this many days, advisories in use are said to be old on stderr (when no --max-db-age is given).
     public static let oldAfterDays = 30
@@ -148,6 +157,24 @@ public struct Scanner: Sendable {
         return order.map { all[$0] }
     }
 
+    /// Whole days from the as-of time `key` to `now` (seconds); nil when it is later than `now` by more
+    /// than an hour (written where the clock was ahead, so how old cannot be told) or unreadable.
+    static func days(since key: String, now: Int) -> Int? {
+        guard let t = Timestamp.parsed(key), t.seconds <= now + 3600 else { return nil }
+        return max(0, now - t.seconds) / 86_400
+    }
+
+    /// What NOT CHECKED answers depend on besides the records and packages: each dated ecosystem, its
+    /// as-of time, and whether that is past `maxAgeDays` now or ahead of the clock. Equal signatures
+    /// give equal answers (a server caches them by it); "" without `maxAgeDays`.
+    public func ageSignature() throws(InputError) -> String {
+        guard let limit = maxAgeDays else { return "" }
+        let nowSeconds = Int(now.timeIntervalSince1970)
+        return try store.allAsOf().sorted { $0.key < $1.key }.map { k, v in
+            "\(k)=\(v):" + (Self.days(since: v, now: nowSeconds).map { $0 > limit ? "old" : "current" } ?? "ahead")
+        }.joined(separator: "\n")
+    }
+
     /// The packages the database can judge, with their OSV coordinates, and those it cannot, by group.
     func partition(_ packages: [Package]) throws(InputError) -> (keyed: [(Package, Ecosystems.Key)], notChecked: [NotChecked], notCovered: Int, ages: [EcosystemAge]) {
         var withKeys: [(Package, Ecosystems.Key)] = []
@@ -203,13 +230,7 @@ public struct Scanner: Sendable {
             let key = times.contains(where: { $0 == nil }) ? nil : times.compactMap { $0 }.min()
             // The key that decides, when it is not the package's own: said, so the user knows what to update.
             let deciding = keys.first { asOf[$0] == nil } ?? keys.min { (asOf[$0] ?? "") < (asOf[$1] ?? "") }
-            var days: Int?
-            if let t = key.flatMap({ Timestamp.parsed($0) }) {
-                // Later than this clock (by more than an hour): written where the clock was ahead, so
-                // how old cannot be told.
-                days = t.seconds > nowSeconds + 3600 ? nil : max(0, nowSeconds - t.seconds) / 86_400
-            }
-            var a = EcosystemAge(ecosystem: k.osvEcosystem, asOf: key, days: days)
+            var a = EcosystemAge(ecosystem: k.osvEcosystem, asOf: key, days: key.flatMap { Self.days(since: $0, now: nowSeconds) })
             if let d = deciding, d != k.osvEcosystem { a.decidedBy = d }
             ages[k.osvEcosystem] = a
             return a
@@ -224,10 +245,10 @@ public struct Scanner: Sendable {
             } else if let key = a.asOf {
                 why = "the database's \(k.osvEcosystem) advisories are as of \(key.prefix(10)), later than this machine's clock, so how current they are cannot be told and --max-db-age \(limit) cannot be met"
             } else {
-                why = "how current the database's \(k.osvEcosystem) advisories are is not known (no `db update`, or `db import` without --as-of), so --max-db-age \(limit) cannot be met"
+                why = "how current the database's \(k.osvEcosystem) advisories are is not known (nothing dated them: \(dating(k.osvEcosystem))), so --max-db-age \(limit) cannot be met"
             }
             if let w = why, let by = a.decidedBy {
-                why = w + " (the oldest of the entries it is matched against are \(by)'s: `provenant db update --ecosystem \(by)`, or `db import --as-of TIME --ecosystem \(by)` of a whole export of it, dates them)"
+                why = w + " (the oldest of the entries it is matched against are \(by)'s: \(dating(by)))"
             }
             stale[k.osvEcosystem] = why
             return why
