@@ -22,6 +22,9 @@ public struct Inventory: Sendable, Codable {
     /// inside one product is matched against them. nil for anything else.
     public var describedPurls: [String]?
     public var serialNumber: String?
+    /// The CycloneDX SBOM's `version` (1 when it gives none; nil when it gives one that is no
+    /// positive integer): a BOM-Link names one version of a BOM.
+    public var bomVersion: Int?
     /// A CycloneDX SBOM read as input: its bom-refs and the packages they name, which a BOM-Link
     /// into it names components by.
     public var documentRefs: DocumentRefs?

@@ -172,6 +172,7 @@ public enum SBOMReader {
         /// The purls of what the document is of: CycloneDX `metadata.component`, SPDX's described packages.
         var describedPurls: [String] = []
         var serialNumber: String?
+        var bomVersion: Int?
         /// What the document's maker says it could not read: its `provenant:known-unknown` properties
         /// (SPDX: `known unknown:` annotations), or a root composition it calls incomplete.
         var knownUnknowns: [String] = []
@@ -214,6 +215,8 @@ public enum SBOMReader {
         var bomFormat: String?; var spdxVersion: String?
         /// CycloneDX's `urn:uuid:…`.
         var serialNumber: String? = nil
+        /// CycloneDX's `version`: 1 when absent, nil when not a positive integer.
+        var bomVersion: Int? = 1
         var metadata: Metadata?; var components: [Component]?
         var documentDescribes: [String]?; var relationships: [Relationship]?; var packages: [SPDXPackage]?
         var dependencies: [Dependency]? = nil
@@ -233,6 +236,7 @@ public enum SBOMReader {
         // said clean).
         extras.knownUnknowns = doc.knownUnknowns
         extras.serialNumber = doc.bomFormat == "CycloneDX" ? doc.serialNumber : nil
+        extras.bomVersion = doc.bomFormat == "CycloneDX" ? doc.bomVersion : nil
         if extras.knownUnknowns.isEmpty, doc.incomplete, !doc.marksNotChecked { extras.knownUnknowns = ["the SBOM says its list of components is incomplete"] }
         // A document without its package list at all (a generator that wrote only metadata, or the
         // list under another key) says nothing about what is inside: read as empty it scanned as clean
@@ -553,6 +557,7 @@ public enum SBOMReader {
         inv.image = extras.image
         inv.describedPurls = extras.describedPurls
         inv.serialNumber = extras.serialNumber
+        inv.bomVersion = extras.bomVersion
         // A bom-ref given to two packages names neither: a statement about one cleared the other
         // (helper-221). Only CycloneDX has BOM-Links.
         if extras.serialNumber != nil {
@@ -578,6 +583,11 @@ extension SBOMReader.Doc {
         bomFormat = o["bomFormat"]?.stringValue
         spdxVersion = o["spdxVersion"]?.stringValue
         serialNumber = o["serialNumber"]?.stringValue
+        switch o["version"] {
+        case nil: bomVersion = 1
+        case .int(let v)?: bomVersion = v > 0 ? v : nil
+        default: bomVersion = nil
+        }
         metadata = o["metadata"]?["component"].flatMap { $0.objectFields == nil ? nil : Metadata(component: Component($0)) }
         components = objects(o["components"])?.map(Component.init)
         documentDescribes = o["documentDescribes"]?.arrayValue?.compactMap(\.stringValue)

@@ -149,10 +149,10 @@ func jsonObject(_ s: String) throws -> [String: Any] {
     @Test func vexStatementsAboutAProductsPartsApplyToThatProductOnly() throws {
         let dir = try tempDir("vex-scope")
         let serial = "3e671687-395b-41f5-a30f-a58921a69b79"
-        func sbom(_ app: String, serial: String) throws -> String {
+        func sbom(_ app: String, serial: String, version: Int = 1) throws -> String {
             let path = dir + "/\(app).cdx.json"
             try write("""
-                {"bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1, "serialNumber": "urn:uuid:\(serial)",
+                {"bomFormat": "CycloneDX", "specVersion": "1.6", "version": \(version), "serialNumber": "urn:uuid:\(serial)",
                  "metadata": {"component": {"type": "container", "name": "\(app)", "purl": "pkg:oci/\(app)@sha256%3A\(String(repeating: String(app.suffix(1)), count: 64))"}},
                  "components": [{"type": "library", "bom-ref": "u", "name": "urllib3", "version": "1.25.7", "purl": "pkg:pypi/urllib3@1.25.7"}]}
                 """, to: path)
@@ -187,7 +187,12 @@ func jsonObject(_ s: String) throws -> [String: Any] {
         #expect(b.suppressed.isEmpty, "app-b is not the product the statements name: \(b)")
         #expect(b.warnings.contains { $0.contains("open.vex.json#1") && $0.contains("inside pkg:oci/collector@") && $0.contains("this scan is of pkg:oci/app-b@")
                 && $0.hasSuffix("not applied to 1 finding: PYSEC-2023-192 in pkg:pypi/urllib3@1.25.7") }, "\(b.warnings)")
-        #expect(b.warnings.contains { $0.contains("link.vex.json#1") && $0.contains("inside the BOM urn:uuid:\(serial) only") }, "\(b.warnings)")
+        #expect(b.warnings.contains { $0.contains("link.vex.json#1") && $0.contains("inside version 1 of the BOM urn:uuid:\(serial) only") }, "\(b.warnings)")
+        // A BOM-Link names one version of its BOM: the next version of app-a's SBOM, whose bom-refs
+        // may name other packages, is not what it spoke of.
+        let next = try scan(try sbom("app-a", serial: serial, version: 2))
+        #expect(!next.suppressed.contains("PYSEC-2020-148"), "\(next.suppressed)")
+        #expect(next.warnings.contains { $0.contains("link.vex.json#1") && $0.contains("inside version 1 of the BOM urn:uuid:\(serial) only") }, "\(next.warnings)")
         #expect(b.err.contains("warning: VEX open.vex.json#1 (not_affected) speaks of packages inside pkg:oci/collector@"))
         // A tree that names no product: no scoped statement applies to it.
         let proj = try pinnedProject()

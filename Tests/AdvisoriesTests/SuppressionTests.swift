@@ -219,9 +219,11 @@ import ProvenantCore
              "vulnerabilities": [{"id": "CVE-2024-3651", "analysis": {"state": "resolved"},
                                   "affects": [{"ref": "urn:cdx:3E671687-395B-41F5-A30F-A58921A69B79/2#pkg:pypi/idna"}]}]}
             """, name: "link.json")
-        #expect(link.statements[0].products == [VEXDocument.Product("pkg:pypi/idna", within: .bom(serial: "3e671687-395b-41f5-a30f-a58921a69b79"), ref: "pkg:pypi/idna")])
-        #expect(VEXDocument.decide(f, in: [link], subject: .init(serialNumber: "urn:uuid:3e671687-395b-41f5-a30f-a58921a69b79")).suppressing != nil)
-        #expect(VEXDocument.decide(f, in: [link], subject: .init(serialNumber: "urn:uuid:0e671687-395b-41f5-a30f-a58921a69b79")).suppressing == nil)
+        #expect(link.statements[0].products == [VEXDocument.Product("pkg:pypi/idna", within: .bom(serial: "3e671687-395b-41f5-a30f-a58921a69b79", version: 2), ref: "pkg:pypi/idna")])
+        #expect(VEXDocument.decide(f, in: [link], subject: .init(serialNumber: "urn:uuid:3e671687-395b-41f5-a30f-a58921a69b79", bomVersion: 2)).suppressing != nil)
+        #expect(VEXDocument.decide(f, in: [link], subject: .init(serialNumber: "urn:uuid:3e671687-395b-41f5-a30f-a58921a69b79")).suppressing == nil, "version 1 of it")
+        #expect(VEXDocument.decide(f, in: [link], subject: .init(serialNumber: "urn:uuid:3e671687-395b-41f5-a30f-a58921a69b79", bomVersion: nil)).suppressing == nil, "a version that cannot be read")
+        #expect(VEXDocument.decide(f, in: [link], subject: .init(serialNumber: "urn:uuid:0e671687-395b-41f5-a30f-a58921a69b79", bomVersion: 2)).suppressing == nil)
         #expect(VEXDocument.decide(f, in: [link], subject: .init(serialNumber: "3e671687-395b-41f5-a30f-a58921a69b79")).suppressing == nil, "not a urn:uuid")
         // Upper-case prefixes are BOM-Links too; one without a UUID or a '#' applies nowhere.
         func linked(_ ref: String) throws -> VEXDocument {
@@ -234,7 +236,11 @@ import ProvenantCore
         #expect(VEXDocument.decide(f, in: [try linked("URN:CDX:3e671687-395b-41f5-a30f-a58921a69b79/1#pkg:pypi/idna")], subject: serialSubject).suppressing != nil)
         #expect(VEXDocument.decide(f, in: [try linked("urn:cdx:#pkg:pypi/idna")], subject: .init(serialNumber: "urn:uuid:")).suppressing == nil)
         #expect(VEXDocument.decide(f, in: [try linked("urn:cdx:not-a-uuid/1#pkg:pypi/idna")], subject: serialSubject).suppressing == nil)
-        #expect(try linked("urn:cdx:3e671687-395b-41f5-a30f-a58921a69b79/1").statements[0].products[0].within == .bom(serial: ""), "the whole BOM, no component")
+        // The version is part of a BOM-Link: one without it, or with one that is no positive integer, names nothing.
+        for bad in ["", "/", "/0", "/-1", "/+1", "/1.0", "/1/2", "/99999999999999999999"] {
+            #expect(try linked("urn:cdx:3e671687-395b-41f5-a30f-a58921a69b79\(bad)#pkg:pypi/idna").statements[0].products[0].within == .bom(serial: "", version: 0), "\(bad)")
+        }
+        #expect(try linked("urn:cdx:3e671687-395b-41f5-a30f-a58921a69b79/1").statements[0].products[0].within == .bom(serial: "", version: 0), "the whole BOM, no component")
     }
 
     @Test func theNewestOpenVEXStatementWinsAcrossFiles() throws {

@@ -111,7 +111,19 @@ import Testing
 
         // What an input SBOM says of itself is not written out with the inventory.
         let encoded = String(decoding: try JSONEncoder().encode(bom), as: UTF8.self)
-        #expect(!encoded.contains("documentRefs") && !encoded.contains("serialNumber"))
+        #expect(!encoded.contains("documentRefs") && !encoded.contains("serialNumber") && !encoded.contains("bomVersion"))
+
+        // The version a BOM-Link must name: the SBOM's, 1 when it gives none, none when it cannot be read.
+        func version(_ field: String) throws -> Int? {
+            try SBOMReader.read(Data("""
+                {"bomFormat": "CycloneDX", "specVersion": "1.6", \(field) "serialNumber": "urn:uuid:\(serial)", "components": []}
+                """.utf8), path: "bom.json").bomVersion
+        }
+        #expect(try version(#""version": 7,"#) == 7)
+        #expect(try version("") == 1)
+        #expect(try version(#""version": "7","#) == nil)
+        #expect(try version(#""version": 0,"#) == nil)
+        #expect(try version(#""version": 1.5,"#) == nil)
     }
 
     @Test func anSPDXDocumentsSubjectIsTheOnePackageTheDocumentDescribes() throws {

@@ -26,14 +26,15 @@ public struct VEXDocument: Sendable {
 
     /// The product a statement's package is named inside: an OpenVEX product's subcomponents are
     /// spoken of inside that product (its `@id` and `identifiers.purl`), and a CycloneDX BOM-Link
-    /// (`urn:cdx:SERIAL/VERSION#ref`) inside the BOM of that serial number.
+    /// (`urn:cdx:SERIAL/VERSION#ref`) inside that version of the BOM of that serial number.
     public enum Scope: Sendable, Hashable, CustomStringConvertible {
         case product([String])
-        case bom(serial: String)
+        /// `serial` "" (and `version` 0): a BOM-Link that cannot be read, which applies nowhere.
+        case bom(serial: String, version: Int)
         public var description: String {
             switch self {
             case .product(let ids): ids.first.map { Redactor.quote($0, max: 200) } ?? "an unnamed product"
-            case .bom(let serial): serial.isEmpty ? "a BOM-Link that names no serial number" : "the BOM urn:uuid:\(serial)"
+            case .bom(let serial, let version): serial.isEmpty ? "a BOM-Link that names no serial number and version" : "version \(version) of the BOM urn:uuid:\(serial)"
             }
         }
     }
@@ -185,6 +186,8 @@ public struct VEXDocument: Sendable {
         var purlByRef: [String: String] = [:]
         // The VEX document's own serial: BOM-Links into it are read through its components.
         let ownSerial = serialUUID(obj["serialNumber"] as? String)
+        // Its version: 1 when it gives none, as CycloneDX has it.
+        let ownVersion = obj["version"] == nil ? 1 : (obj["version"] as? Int) ?? 0
         // A components list of the wrong type left every affects ref unresolved (found by helper-149).
         if obj["components"] != nil, !(obj["components"] is [[String: Any]]) { throw InputError("'components' is not a list of objects", at: Location(path)) }
         var stack = (obj["components"] as? [[String: Any]]) ?? []
@@ -227,11 +230,15 @@ public struct VEXDocument: Sendable {
                 var within: Scope?
                 var rawRef: String?
                 if ref.lowercased().hasPrefix("urn:cdx:") {
-                    // One that cannot be read (no `#`, no UUID) is scoped to no BOM: it applies nowhere.
+                    // One that cannot be read (no `#`, no UUID, no version) is scoped to no BOM: it
+                    // applies nowhere. The version is the spec's: a link into version 1 said nothing
+                    // of version 2, whose components may have changed.
                     let body = ref.dropFirst(8)
                     let h = body.firstIndex(of: "#")
-                    let serial = h.map { body[..<$0].prefix { $0 != "/" } }.flatMap { VEXDocument.uuid(String($0)) }
-                    within = .bom(serial: serial ?? "")
+                    let parts = h.map { body[..<$0].split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false) } ?? []
+                    let serial = parts.first.flatMap { VEXDocument.uuid(String($0)) }
+                    let version = parts.count == 2 && parts[1].allSatisfy({ ("0"..."9").contains($0) }) ? Int(parts[1]).flatMap { $0 > 0 ? $0 : nil } : nil
+                    if let serial, let version { within = .bom(serial: serial, version: version) } else { within = .bom(serial: "", version: 0) }
                     if let h {
                         rawRef = String(body[body.index(after: h)...])
                         ref = rawRef?.removingPercentEncoding ?? rawRef ?? ref
@@ -257,7 +264,7 @@ public struct VEXDocument: Sendable {
                 // it only when the link is into the VEX document itself (helper-221: its `comp-1` was
                 // taken for the scanned BOM's `comp-1`).
                 if within != nil {
-                    let id = ownSerial.map { within == .bom(serial: $0) } == true ? (purlByRef[ref] ?? ref) : ref
+                    let id = ownSerial.map { within == .bom(serial: $0, version: ownVersion) } == true ? (purlByRef[ref] ?? ref) : ref
                     var product = Product(id, versions: versions, within: within, ref: ref)
                     if let raw = rawRef, raw != ref { product.rawRef = raw }
                     products.append(product)

@@ -11,11 +11,14 @@ extension VEXDocument {
         public var digests: [String]
         /// The UUID of a scanned CycloneDX SBOM's `serialNumber`, in lower case.
         public var bomSerial: String?
+        /// The scanned CycloneDX SBOM's `version` (nil when it gives one that cannot be read).
+        public var bomVersion: Int?
         /// The scanned SBOM's bom-refs: what a BOM-Link into it names by its bom-ref. nil when it has none.
         public var refs: DocumentRefs?
         /// The bom-refs of each purl, from `refs`.
         public var refsOfPurl: [String: Set<String>]
-        public init(purls: [String] = [], digests: [String] = [], serialNumber: String? = nil, refs: DocumentRefs? = nil) {
+        public init(purls: [String] = [], digests: [String] = [], serialNumber: String? = nil, bomVersion: Int? = 1, refs: DocumentRefs? = nil) {
+            self.bomVersion = bomVersion
             self.purls = purls.filter { !$0.isEmpty }
             self.refs = refs
             var of: [String: Set<String>] = [:]
@@ -30,7 +33,7 @@ extension VEXDocument {
         public func holds(_ scope: Scope) -> Bool {
             switch scope {
             case .product(let ids): ids.contains(where: holds(product:))
-            case .bom(let serial): bomSerial != nil && bomSerial == serial
+            case .bom(let serial, let version): bomSerial != nil && bomSerial == serial && bomVersion == version
             }
         }
 
@@ -49,7 +52,7 @@ extension VEXDocument {
 
         public var description: String {
             if let p = purls.first { return Redactor.quote(p, max: 200) }
-            if let s = bomSerial { return "the BOM urn:uuid:\(s)" }
+            if let s = bomSerial { return "version \(bomVersion.map(String.init) ?? "(unreadable)") of the BOM urn:uuid:\(s)" }
             return "a target that names no product (no image, no project manifest at its top, no SBOM subject)"
         }
     }
@@ -90,6 +93,6 @@ extension VEXDocument.Subject {
         for p in purls.compactMap(PackageURL.init(parsing:)) where p.type == "oci" || p.type == "docker" {
             if let v = p.version, v.lowercased().hasPrefix("sha256:") { digests.append(v) }
         }
-        self.init(purls: purls, digests: digests, serialNumber: inventory.serialNumber, refs: inventory.documentRefs)
+        self.init(purls: purls, digests: digests, serialNumber: inventory.serialNumber, bomVersion: inventory.bomVersion, refs: inventory.documentRefs)
     }
 }
