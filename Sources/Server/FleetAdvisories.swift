@@ -16,6 +16,10 @@ public final class FleetAdvisories: Sendable {
     let importing = ImportGate()
     /// How far this server's OSV database has read the shared advisory log.
     let syncedSeq = Mutex<Int64>(0)
+    /// Records of the shared log this build could not read: while there are any, this server's
+    /// database lacks some of what the shared as-of times speak for, so it takes none up (helper-224:
+    /// a replica of an older build marked an ecosystem current without all of its export).
+    let unreadLogRecords = Mutex(0)
     /// One catch-up with the log at a time; callers arriving meanwhile share it.
     let syncing = SharedRun()
     /// The most a zip body may inflate to.
@@ -35,7 +39,7 @@ public final class FleetAdvisories: Sendable {
     /// dating an ecosystem in its reasons.
     func judge() -> Advisories.Scanner {
         Advisories.Scanner(store: database, maxAgeDays: maxAgeDays) { eco in
-            "an import of a whole export of it with `POST /v1/advisories/import?as_of=TIME&ecosystem=\(eco)` dates them"
+            "an import of a whole export of it with `POST /v1/advisories/import?as_of=TIME&ecosystem=\(Self.queryValue(eco))` dates them"
         }
     }
 
@@ -63,6 +67,12 @@ public final class FleetAdvisories: Sendable {
         public var time: String
         public var ecosystems: [String]
         public init(time: String, ecosystems: [String]) { self.time = time; self.ecosystems = ecosystems }
+    }
+
+    /// `text` as a URL query value: what is not a letter, a digit or `-._~:` percent-encoded.
+    static func queryValue(_ text: String) -> String {
+        var allowed = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~:")
+        return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text
     }
 
     public var currentGeneration: Int { generation.withLock { $0 } }
@@ -103,12 +113,16 @@ public final class FleetAdvisories: Sendable {
             guard let last = page.last?.seq else { break }
             // A record the log holds but this build cannot read is skipped, as an import skips it.
             let records = page.compactMap { try? decoder.decode(OSVRecord.self, from: Data($0.json.utf8)) }
+            if records.count < page.count { unreadLogRecords.withLock { $0 += page.count - records.count } }
             do throws(InputError) { _ = try database.write(records) } catch { throw FleetAPIError(.serviceUnavailable, field: "advisories", error.message) }
             syncedSeq.withLock { $0 = max($0, last) }
         }
+        guard unreadLogRecords.withLock({ $0 }) == 0 else { return from }
+        // Compared as this server stores them, never later than its clock: a replica whose clock is
+        // behind the importer's wrote on every request otherwise (helper-224).
         do throws(InputError) {
             let local = try database.allAsOf()
-            try database.raiseAsOf(asOf.filter { e in local[e.key].map { $0 < e.value } ?? true })
+            try database.raiseAsOf(asOf.filter { e in AdvisoryStore.asOfKey(e.value).map { shared in local[e.key].map { $0 < shared } ?? true } ?? false })
         } catch { throw FleetAPIError(.serviceUnavailable, field: "advisories", error.message) }
         return from
     }

@@ -436,9 +436,14 @@ public struct FleetServer: Sendable {
                 case .failure(let e): throw FleetAPIError(.badRequest, field: "as_of", "as_of \(e.message)")
                 }
             case "ecosystem":
+                // OSV ecosystem names hold spaces (`Red Hat`, `Rocky Linux`): only control and
+                // bidirectional-override characters are refused (helper-224).
                 let e = String(v)
-                guard (1...100).contains(e.utf8.count), e.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value != 0x7F }) else {
-                    throw FleetAPIError(.badRequest, field: "ecosystem", "ecosystem must be an OSV ecosystem name (PyPI, Debian:12) of 1 to 100 characters without spaces or control characters")
+                let refused: (Unicode.Scalar) -> Bool = { c in
+                    c.value < 0x20 || (0x7F...0x9F).contains(c.value) || (0x202A...0x202E).contains(c.value) || (0x2066...0x2069).contains(c.value)
+                }
+                guard (1...100).contains(e.utf8.count), !e.unicodeScalars.contains(where: refused), e.trimmingCharacters(in: .whitespaces) == e else {
+                    throw FleetAPIError(.badRequest, field: "ecosystem", "ecosystem must be an OSV ecosystem name (PyPI, Debian:12, Red Hat) of 1 to 100 bytes, without control characters or spaces around it")
                 }
                 guard ecosystems.count < 64 else { throw FleetAPIError(.badRequest, field: "ecosystem", "at most 64 ecosystems an import") }
                 if !ecosystems.contains(e) { ecosystems.append(e) }
@@ -512,6 +517,8 @@ public struct FleetServer: Sendable {
         let app = Application(responder: responder, server: try tls.map { try .tls(http1, tlsConfiguration: $0.configuration) } ?? http1,
                               configuration: .init(address: .hostname(host, port: port), serverName: "provenant"),
                               onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) }, logger: logger)
+        let watchdog = ShutdownWatchdog(after: .seconds(15))
+        defer { watchdog.cancel() }
         try await app.runService()
     }
 }
@@ -554,4 +561,30 @@ enum FleetClock {
         f.formatOptions = [.withInternetDateTime]
         return f.string(from: Date())
     }
+}
+
+/// Ends the process when a graceful shutdown (SIGTERM, SIGINT) has not ended it in time. Hummingbird
+/// waits for every request in flight without limit, so one that never finished kept a stopped server
+/// running (and its test's wait for it) for good (found while testing `--max-db-age`).
+final class ShutdownWatchdog: @unchecked Sendable {
+    private let sources: [DispatchSourceSignal]
+
+    init(after limit: Duration) {
+        let seconds = Double(limit.components.seconds)
+        sources = [SIGTERM, SIGINT].map { sig in
+            // Ignored as a default action; the service group's own handler starts the graceful shutdown.
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            source.setEventHandler {
+                DispatchQueue.global().asyncAfter(deadline: .now() + seconds) {
+                    FileHandle.standardError.write(Data("provenant server: shutdown did not finish within \(Int(seconds)) s; exiting\n".utf8))
+                    exit(1)
+                }
+            }
+            source.resume()
+            return source
+        }
+    }
+
+    func cancel() { for s in sources { s.cancel() } }
 }

@@ -190,6 +190,15 @@ import ProvenantCore
         // An as-of more than an hour ahead of the clock cannot be measured: unknown, NOT CHECKED.
         let ahead = try result(daysAfter: -1.5)
         #expect(ahead.ages.first?.days == nil && ahead.notChecked.first?.reason.contains("later than this machine's clock") == true, "\(ahead.notChecked)")
+
+        // The signature a server caches NOT CHECKED answers by changes as the clock passes the limit.
+        func signature(daysAfter: Double, limit: Int? = 30) throws -> String {
+            try Advisories.Scanner(store: store, maxAgeDays: limit, now: Date(timeIntervalSince1970: 1_717_200_000 + daysAfter * 86_400)).ageSignature()
+        }
+        #expect(try signature(daysAfter: 30) == "PyPI=2024-06-01T00:00:00.000000000Z:current")
+        #expect(try signature(daysAfter: 31) == "PyPI=2024-06-01T00:00:00.000000000Z:old")
+        #expect(try signature(daysAfter: -1.5) == "PyPI=2024-06-01T00:00:00.000000000Z:ahead")
+        #expect(try signature(daysAfter: 31, limit: nil) == "", "no limit, nothing to tell apart")
     }
 
     /// Now in RFC 3339, to the second.

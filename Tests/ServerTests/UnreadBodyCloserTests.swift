@@ -47,6 +47,23 @@ import Testing
         }
     }
 
+    /// SIGTERM ends the server in bounded time: Hummingbird waits for every request in flight, so an
+    /// upload that never ended kept a stopped server running for good. Past 15 s it exits (status 1).
+    @Test func aStoppedServerEndsEvenWithARequestInFlight() throws {
+        let s = try FleetServerProcess(["--body-grace-seconds", "120"], backend: .sqlite)
+        let admin = try s.token("admin")
+        let port = try #require(UInt16(s.base.split(separator: ":").last ?? ""))
+        let c = try Connection(port: port)
+        c.send("POST /v1/advisories/import HTTP/1.1\r\nHost: fleet\r\nAuthorization: Bearer \(admin)\r\nContent-Length: 100000\r\n\r\n{\"id\":")
+        Thread.sleep(forTimeInterval: 1)
+        let start = Date()
+        s.process.terminate()
+        while s.process.isRunning && Date().timeIntervalSince(start) < 40 { Thread.sleep(forTimeInterval: 0.2) }
+        let took = Date().timeIntervalSince(start)
+        #expect(!s.process.isRunning && took > 10 && took < 30, "ran \(took) s after SIGTERM")
+        #expect(!s.process.isRunning && s.process.terminationStatus == 1)
+    }
+
     @Test func aConnectionAnsweredBeforeItsBodyIsReadIsClosed() throws {
         let s = try FleetServerProcess(backend: .sqlite)
         let port = try #require(UInt16(s.base.split(separator: ":").last ?? ""))

@@ -146,12 +146,12 @@ public final class AdvisoryStore: Sendable {
         public var ecosystems: [EcosystemStatus]
     }
 
-    /// Now, as a withdrawal's key: an advisory is withdrawn from the instant its `withdrawn` names,
-    /// not before. One whose withdrawal was still to come was switched off at once (found by
-    /// helper-131). Databases written before are rekeyed by the v5 migration.
     /// The key an as-of time (RFC 3339) is stored under: its instant in UTC, never later than now.
     public static func asOfKey(_ time: String) -> String? { Timestamp.sortKey(time).map { min($0, nowKey()) } }
 
+    /// Now, as a withdrawal's key: an advisory is withdrawn from the instant its `withdrawn` names,
+    /// not before. One whose withdrawal was still to come was switched off at once (found by
+    /// helper-131). Databases written before are rekeyed by the v5 migration.
     static func nowKey() -> String { Timestamp.sortKey(RFC3339.string(from: Date())) ?? "9999-12-31T23:59:59.999999999Z" }
 
     /// Counts and the newest `modified`; per-ecosystem figures only when asked, since they cost a
