@@ -3,6 +3,7 @@ import Logging
 import NIOSSL
 import PostgresNIO
 import ProvenantCore
+import Synchronization
 
 /// The store for a fleet one machine no longer holds: PostgreSQL through postgres-nio's pooled client,
 /// with the same tables and migrations as SQLite (`FleetSchema`). Migrations take a PostgreSQL
@@ -899,18 +900,37 @@ public final class PostgresFleetStore: FleetStore {
     /// A session-level advisory lock on a connection of its own, held for `body`: imports on every
     /// replica run one at a time. A replica that dies holding it loses its connection, and with it the lock.
     public func withImportLock<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
-        let logger = self.logger
-        return try await client.withConnection { conn in
-            try await conn.query("SELECT pg_advisory_lock(\(FleetSchema.importLock))", logger: logger)
-            do {
-                let result = try await body()
-                do { try await conn.query("SELECT pg_advisory_unlock(\(FleetSchema.importLock))", logger: logger) } catch { try? await conn.close() }
-                return result
-            } catch {
-                // A lock that cannot be released must not stay with a pooled connection (it would block
-                // every import): the connection is closed, and the lock goes with it.
-                do { try await conn.query("SELECT pg_advisory_unlock(\(FleetSchema.importLock))", logger: logger) } catch { try? await conn.close() }
-                throw error
+        let logger = self.logger, deadline = self.deadline, client = self.client
+        // The connection is waited for as long as any query's (`timed`), no longer: a pool that could
+        // not hand one out held the import request, and a stopping server with it, without end.
+        let leased = LeaseFlag()
+        return try await withoutActuallyEscaping(body) { body in
+            try await withThrowingTaskGroup(of: T?.self) { group in
+                group.addTask {
+                    try await client.withConnection { conn in
+                        leased.set()
+                        try await conn.query("SELECT pg_advisory_lock(\(FleetSchema.importLock))", logger: logger)
+                        do {
+                            let result = try await body()
+                            do { try await conn.query("SELECT pg_advisory_unlock(\(FleetSchema.importLock))", logger: logger) } catch { try? await conn.close() }
+                            return result
+                        } catch {
+                            // A lock that cannot be released must not stay with a pooled connection (it would block
+                            // every import): the connection is closed, and the lock goes with it.
+                            do { try await conn.query("SELECT pg_advisory_unlock(\(FleetSchema.importLock))", logger: logger) } catch { try? await conn.close() }
+                            throw error
+                        }
+                    }
+                }
+                group.addTask {
+                    try await Task.sleep(for: deadline)
+                    guard leased.isSet else { throw StoreUnavailable(reason: "no PostgreSQL connection for the import within \(deadline)") }
+                    return nil
+                }
+                while let next = try await group.next() {
+                    if let result = next { group.cancelAll(); return result }
+                }
+                throw StoreUnavailable(reason: "the import ended without an answer")
             }
         }
     }
@@ -953,6 +973,13 @@ public final class PostgresFleetStore: FleetStore {
 public struct StoreUnavailable: Error, Sendable, CustomStringConvertible {
     public var reason: String
     public var description: String { reason }
+}
+
+/// Whether the import's connection was handed out, set once.
+final class LeaseFlag: Sendable {
+    private let value = Mutex(false)
+    func set() { value.withLock { $0 = true } }
+    var isSet: Bool { value.withLock { $0 } }
 }
 
 /// The first of an operation and its deadline to finish resumes the caller; the other is ignored.
