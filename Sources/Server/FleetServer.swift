@@ -10,6 +10,7 @@ import HummingbirdCore
 import HummingbirdTLS
 import NIOSSL
 import Logging
+import ServiceLifecycle
 import NIOCore
 import ProvenantCore
 import SBOM
@@ -251,13 +252,14 @@ public struct FleetServer: Sendable {
             try Self.requireRead(context)
             let (agent, version) = try Self.agentAndVersion(context)
             guard let findings = try await store.findings(agent: agent, version: version),
-                  let sources = try await store.sources(agent: agent, version: version) else { throw FleetAPIError(.notFound, field: "version", "no release \(agent) \(version)") }
+                  let sources = try await store.sources(agent: agent, version: version),
+                  let unread = try await store.unreadInputs(agent: agent, version: version) else { throw FleetAPIError(.notFound, field: "version", "no release \(agent) \(version)") }
             // Fail closed: components no advisory could be matched against are listed, so an empty
             // list of findings is never read as "clean" for them.
             try await advisories.sync()
             // Up to 250,000 sources looked up: off the pool, as `fleetNotChecked` is (found by helper-207).
             let pending = try await store.pendingSources(agent: agent, version: version)
-            let notChecked = try await FleetIngest.offPool { try advisories.notChecked(sources, awaitingRematch: pending) }
+            let notChecked = try await FleetIngest.offPool { try advisories.notChecked(sources, awaitingRematch: pending, unreadInputs: unread) }
             return FleetJSON.response(FleetFindingsAnswer(findings: try advisories.live(findings, id: \.id), notChecked: notChecked))
         }
         router.post("/v1/agents/:agent/releases/:version/attestations") { request, context in
@@ -517,9 +519,13 @@ public struct FleetServer: Sendable {
         let app = Application(responder: responder, server: try tls.map { try .tls(http1, tlsConfiguration: $0.configuration) } ?? http1,
                               configuration: .init(address: .hostname(host, port: port), serverName: "provenant"),
                               onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) }, logger: logger)
-        let watchdog = ShutdownWatchdog(after: .seconds(15))
-        defer { watchdog.cancel() }
-        try await app.runService()
+        // SIGTERM and SIGINT start a graceful shutdown, which waits for the requests in flight; past
+        // 10 s they are cancelled. Hummingbird's own runService waits without limit, so one request that
+        // never finished (an upload that stalled) kept a stopped server running for good.
+        var group = ServiceGroupConfiguration(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        group.maximumGracefulShutdownDuration = .seconds(10)
+        group.maximumCancellationDuration = .seconds(10)
+        try await ServiceGroup(configuration: group).run()
     }
 }
 
@@ -561,30 +567,4 @@ enum FleetClock {
         f.formatOptions = [.withInternetDateTime]
         return f.string(from: Date())
     }
-}
-
-/// Ends the process when a graceful shutdown (SIGTERM, SIGINT) has not ended it in time. Hummingbird
-/// waits for every request in flight without limit, so one that never finished kept a stopped server
-/// running (and its test's wait for it) for good (found while testing `--max-db-age`).
-final class ShutdownWatchdog: @unchecked Sendable {
-    private let sources: [DispatchSourceSignal]
-
-    init(after limit: Duration) {
-        let seconds = Double(limit.components.seconds)
-        sources = [SIGTERM, SIGINT].map { sig in
-            // Ignored as a default action; the service group's own handler starts the graceful shutdown.
-            signal(sig, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            source.setEventHandler {
-                DispatchQueue.global().asyncAfter(deadline: .now() + seconds) {
-                    FileHandle.standardError.write(Data("provenant server: shutdown did not finish within \(Int(seconds)) s; exiting\n".utf8))
-                    exit(1)
-                }
-            }
-            source.resume()
-            return source
-        }
-    }
-
-    func cancel() { for s in sources { s.cancel() } }
 }

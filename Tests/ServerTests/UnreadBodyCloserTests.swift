@@ -48,7 +48,8 @@ import Testing
     }
 
     /// SIGTERM ends the server in bounded time: Hummingbird waits for every request in flight, so an
-    /// upload that never ended kept a stopped server running for good. Past 15 s it exits (status 1).
+    /// upload that never ended kept a stopped server running for good. Past 10 s the request is
+    /// cancelled and the server ends as it does after any shutdown (status 0, its files cleaned up).
     @Test func aStoppedServerEndsEvenWithARequestInFlight() throws {
         let s = try FleetServerProcess(["--body-grace-seconds", "120"], backend: .sqlite)
         let admin = try s.token("admin")
@@ -60,8 +61,8 @@ import Testing
         s.process.terminate()
         while s.process.isRunning && Date().timeIntervalSince(start) < 40 { Thread.sleep(forTimeInterval: 0.2) }
         let took = Date().timeIntervalSince(start)
-        #expect(!s.process.isRunning && took > 10 && took < 30, "ran \(took) s after SIGTERM")
-        #expect(!s.process.isRunning && s.process.terminationStatus == 1)
+        #expect(!s.process.isRunning && took > 8 && took < 30, "ran \(took) s after SIGTERM")
+        #expect(!s.process.isRunning && s.process.terminationReason == .exit && s.process.terminationStatus == 0)
     }
 
     @Test func aConnectionAnsweredBeforeItsBodyIsReadIsClosed() throws {
