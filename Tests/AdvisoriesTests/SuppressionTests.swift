@@ -232,7 +232,7 @@ import ProvenantCore
                  "vulnerabilities": [{"id": "CVE-2024-3651", "analysis": {"state": "resolved"}, "affects": [{"ref": "\(ref)"}]}]}
                 """, name: "linked.json")
         }
-        let serialSubject = VEXDocument.Subject(serialNumber: "urn:uuid:3e671687-395b-41f5-a30f-a58921a69b79")
+        let serialSubject = VEXDocument.Subject(serialNumber: "urn:uuid:3e671687-395b-41f5-a30f-a58921a69b79", bomVersion: 1)
         #expect(VEXDocument.decide(f, in: [try linked("URN:CDX:3e671687-395b-41f5-a30f-a58921a69b79/1#pkg:pypi/idna")], subject: serialSubject).suppressing != nil)
         #expect(VEXDocument.decide(f, in: [try linked("urn:cdx:#pkg:pypi/idna")], subject: .init(serialNumber: "urn:uuid:")).suppressing == nil)
         #expect(VEXDocument.decide(f, in: [try linked("urn:cdx:not-a-uuid/1#pkg:pypi/idna")], subject: serialSubject).suppressing == nil)

@@ -23,10 +23,10 @@ import Testing
     @Test func aBOMLinksRefIsTheScannedBOMsAndNamesEveryCopy() throws {
         let serial = "3e671687-395b-41f5-a30f-a58921a69b79"
         let dir = try tempDir("vex-links")
-        func vex(_ refs: [String], ownSerial: String? = nil) throws -> VEXDocument {
+        func vex(_ refs: [String], ownSerial: String? = nil, ownVersion: Int = 1) throws -> VEXDocument {
             let affects = refs.map { #"{"ref": "urn:cdx:\#(serial)/1#\#($0)"}"# }.joined(separator: ",")
             try write("""
-                {"bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1\(ownSerial.map { #", "serialNumber": "urn:uuid:\#($0)""# } ?? ""),
+                {"bomFormat": "CycloneDX", "specVersion": "1.6", "version": \(ownVersion)\(ownSerial.map { #", "serialNumber": "urn:uuid:\#($0)""# } ?? ""),
                  "components": [{"type": "library", "bom-ref": "c1", "name": "django", "purl": "pkg:pypi/django@1.0"}],
                  "vulnerabilities": [{"id": "CVE-2024-3651", "analysis": {"state": "resolved"}, "affects": [\(affects)]}]}
                 """, to: dir + "/v.json")
@@ -38,15 +38,20 @@ import Testing
                     fixed: [], status: .affected, note: nil, published: nil, modified: "2024-01-01T00:00:00Z")
         }
         let idna = finding("idna", "2.8"), django = finding("django", "1.0")
-        let scanned = VEXDocument.Subject(serialNumber: "urn:uuid:\(serial)", refs: DocumentRefs(refs: ["c1": "pkg:pypi/idna@2.8"]))
+        let scanned = VEXDocument.Subject(serialNumber: "urn:uuid:\(serial)", bomVersion: 1, refs: DocumentRefs(refs: ["c1": "pkg:pypi/idna@2.8"]))
         // The scanned BOM's c1 is idna: the VEX document's own c1 (django) does not speak for it (helper-221).
         #expect(VEXDocument.decide(idna, in: [try vex(["c1"])], subject: scanned).suppressing != nil)
         #expect(VEXDocument.decide(django, in: [try vex(["c1"])], subject: scanned).suppressing == nil)
         // A link into the VEX document itself is read through its own components.
-        let own = VEXDocument.Subject(serialNumber: "urn:uuid:\(serial)")
+        let own = VEXDocument.Subject(serialNumber: "urn:uuid:\(serial)", bomVersion: 1)
         #expect(VEXDocument.decide(django, in: [try vex(["c1"], ownSerial: serial)], subject: own).suppressing != nil)
+        // Only when the link names the VEX document's own version: version 2 of it does not speak through
+        // its components for links into version 1 (c1 stays a bare ref, which names no package here).
+        #expect(VEXDocument.decide(django, in: [try vex(["c1"], ownSerial: serial, ownVersion: 2)], subject: own).suppressing == nil)
+        #expect(VEXDocument.decide(django, in: [try vex(["c1"], ownSerial: serial)], subject: VEXDocument.Subject(serialNumber: "urn:uuid:\(serial)")).suppressing == nil,
+                "a scanned BOM whose version is not known is no version a link names")
         // Two components of one purl: a statement naming one copy leaves the finding; naming both clears it.
-        let twins = VEXDocument.Subject(serialNumber: "urn:uuid:\(serial)", refs: DocumentRefs([(id: "a", purl: "pkg:pypi/idna@2.8"), (id: "b", purl: "pkg:pypi/idna@2.8")]))
+        let twins = VEXDocument.Subject(serialNumber: "urn:uuid:\(serial)", bomVersion: 1, refs: DocumentRefs([(id: "a", purl: "pkg:pypi/idna@2.8"), (id: "b", purl: "pkg:pypi/idna@2.8")]))
         #expect(VEXDocument.decide(idna, in: [try vex(["a"])], subject: twins).suppressing == nil)
         #expect(VEXDocument.decide(idna, in: [try vex(["a", "b"])], subject: twins).suppressing != nil)
         // A ref counts as named only when its entry's versions clear the finding's: `b` listed at 9.9
@@ -63,11 +68,11 @@ import Testing
         #expect(VEXDocument.decide(idna, in: [try versioned("9.9")], subject: twins).suppressing == nil)
         #expect(VEXDocument.decide(idna, in: [try versioned("2.8")], subject: twins).suppressing != nil)
         // A copy without a ref can never be named, so nothing clears its purl by link.
-        let unnamed = VEXDocument.Subject(serialNumber: "urn:uuid:\(serial)", refs: DocumentRefs([(id: "a", purl: "pkg:pypi/idna@2.8"), (id: nil, purl: "pkg:pypi/idna@2.8")]))
+        let unnamed = VEXDocument.Subject(serialNumber: "urn:uuid:\(serial)", bomVersion: 1, refs: DocumentRefs([(id: "a", purl: "pkg:pypi/idna@2.8"), (id: nil, purl: "pkg:pypi/idna@2.8")]))
         #expect(VEXDocument.decide(idna, in: [try vex(["a"])], subject: unnamed).suppressing == nil)
         // A ref the scanned BOM gives to two packages names neither, whatever the VEX document's own
         // components say (helper-222).
-        let ambiguous = VEXDocument.Subject(serialNumber: "urn:uuid:\(serial)", refs: DocumentRefs([(id: "c1", purl: "pkg:pypi/django@1.0"), (id: "c1", purl: "pkg:pypi/six@1.0")]))
+        let ambiguous = VEXDocument.Subject(serialNumber: "urn:uuid:\(serial)", bomVersion: 1, refs: DocumentRefs([(id: "c1", purl: "pkg:pypi/django@1.0"), (id: "c1", purl: "pkg:pypi/six@1.0")]))
         #expect(VEXDocument.decide(django, in: [try vex(["c1"], ownSerial: serial)], subject: ambiguous).suppressing == nil)
         // A newer statement naming one copy still decides: it keeps the finding an older one cleared
         // (helper-222: it was passed over, and the older not_affected suppressed).
@@ -83,7 +88,7 @@ import Testing
         let angular = Finding(id: "PYSEC-2024-60", aliases: ["CVE-2024-3651"], summary: "", severity: .medium, score: nil, vector: nil, severitySource: "none",
                               package: "@angular/core", ecosystem: "npm", version: "15.0.0", purl: "pkg:npm/%40angular/core@15.0.0", locations: [],
                               fixed: [], status: .affected, note: nil, published: nil, modified: "2024-01-01T00:00:00Z")
-        let percent = VEXDocument.Subject(serialNumber: "urn:uuid:\(serial)", refs: DocumentRefs(refs: ["pkg:npm/%40angular/core@15.0.0": "pkg:npm/%40angular/core@15.0.0"]))
+        let percent = VEXDocument.Subject(serialNumber: "urn:uuid:\(serial)", bomVersion: 1, refs: DocumentRefs(refs: ["pkg:npm/%40angular/core@15.0.0": "pkg:npm/%40angular/core@15.0.0"]))
         #expect(VEXDocument.decide(angular, in: [try vex(["pkg:npm/%40angular/core@15.0.0"])], subject: percent).suppressing != nil)
         let older = try VEXDocument.load(dir + "/old.json"), newer = try VEXDocument.load(dir + "/new.json")
         #expect(VEXDocument.decide(idna, in: [older], subject: twins).suppressing != nil)
@@ -106,7 +111,7 @@ import Testing
                             {"type": "library", "bom-ref": "b", "name": "idna", "version": "3.6", "purl": "pkg:pypi/idna@3.6"}]}
             """.utf8), path: "bom.json")
         #expect(twin.documentRefs?.ambiguous["a"] == ["pkg:pypi/idna@2.8", "pkg:pypi/idna@3.6"], "\(String(describing: twin.documentRefs))")
-        let twinSubject = VEXDocument.Subject(serialNumber: "urn:uuid:\(serial)", refs: twin.documentRefs)
+        let twinSubject = VEXDocument.Subject(serialNumber: "urn:uuid:\(serial)", bomVersion: 1, refs: twin.documentRefs)
         #expect(VEXDocument.decide(finding("idna", "3.6"), in: [try vex(["b"])], subject: twinSubject).suppressing == nil)
 
         // What an input SBOM says of itself is not written out with the inventory.

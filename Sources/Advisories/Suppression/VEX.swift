@@ -34,7 +34,7 @@ public struct VEXDocument: Sendable {
         public var description: String {
             switch self {
             case .product(let ids): ids.first.map { Redactor.quote($0, max: 200) } ?? "an unnamed product"
-            case .bom(let serial, let version): serial.isEmpty ? "a BOM-Link that names no serial number and version" : "version \(version) of the BOM urn:uuid:\(serial)"
+            case .bom(let serial, let version): serial.isEmpty ? "a BOM-Link without a readable serial number and version" : "version \(version) of the BOM urn:uuid:\(serial)"
             }
         }
     }

@@ -17,7 +17,7 @@ extension VEXDocument {
         public var refs: DocumentRefs?
         /// The bom-refs of each purl, from `refs`.
         public var refsOfPurl: [String: Set<String>]
-        public init(purls: [String] = [], digests: [String] = [], serialNumber: String? = nil, bomVersion: Int? = 1, refs: DocumentRefs? = nil) {
+        public init(purls: [String] = [], digests: [String] = [], serialNumber: String? = nil, bomVersion: Int? = nil, refs: DocumentRefs? = nil) {
             self.bomVersion = bomVersion
             self.purls = purls.filter { !$0.isEmpty }
             self.refs = refs
