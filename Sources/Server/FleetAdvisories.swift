@@ -163,7 +163,7 @@ public final class FleetAdvisories: Sendable {
     /// `awaitingRematch`: the sources whose names an import wrote down and has not re-matched yet
     /// (`FleetStore.pendingSources`): their advisories may be in the database already, their findings
     /// not yet (an import in progress, or one that failed).
-    public func notChecked(_ sources: [String], awaitingRematch: Set<String>) throws -> [FleetNotChecked] {
+    public func notChecked(_ sources: [String], awaitingRematch: Set<String>, unreadInputs: [String] = []) throws -> [FleetNotChecked] {
         var packages: [Package] = []
         var unreadable: [String] = []
         var awaiting: [String] = []
@@ -181,6 +181,11 @@ public final class FleetAdvisories: Sendable {
         if !awaiting.isEmpty {
             out.append(FleetNotChecked(group: "pending", reason: "an advisory import names these packages and has not matched them again yet",
                                        packages: awaiting.count, purls: Array(Set(awaiting.map(Redactor.redact))).sorted()))
+        }
+        // What the SBOM itself says was not read: whatever it held is neither listed nor checked.
+        if !unreadInputs.isEmpty {
+            out.append(FleetNotChecked(group: "sbom", reason: "the SBOM records \(unreadInputs.count) input\(unreadInputs.count == 1 ? "" : "s") its maker could not read (listed under purls); what they hold is not among the components, so no advisory was matched against it",
+                                       packages: unreadInputs.count, purls: unreadInputs))
         }
         if !unreadable.isEmpty {
             out.append(FleetNotChecked(group: "unreadable", reason: "these components have no readable package URL (the SBOM gives none, or one that cannot be read, or none was stored)", packages: unreadable.count,
@@ -393,6 +398,9 @@ public struct FleetReleaseNotChecked: Sendable, Codable, Equatable {
 }
 
 extension FleetAdvisories {
+    /// The most known unknowns kept for a release.
+    static let maxUnreadInputs = 1000
+
     /// The most distinct deployed releases whose components are judged for a fleet-wide view; past it
     /// the rest are counted as not judged, never as clean.
     static let fleetReleaseLimit = 2_000
@@ -420,9 +428,10 @@ extension FleetAdvisories {
             if let c = cached[key], c.state == state {
                 n = c.packages
             } else {
-                guard let sources = try await store.sources(agent: agent, version: version) else { continue }
+                guard let sources = try await store.sources(agent: agent, version: version),
+                      let unread = try await store.unreadInputs(agent: agent, version: version) else { continue }
                 let pending = try await store.pendingSources(agent: agent, version: version)
-                let groups = try await FleetIngest.offPool { [self] in try notChecked(sources, awaitingRematch: pending) }
+                let groups = try await FleetIngest.offPool { [self] in try notChecked(sources, awaitingRematch: pending, unreadInputs: unread) }
                 n = groups.reduce(0) { $0 + $1.packages }
             }
             judged[key] = (state, n)

@@ -127,8 +127,13 @@ public enum FleetIngest {
             }
             artifactSHA256 = hex
         }
+        // What the SBOM says its maker could not read: kept, so the release is never clean of it
+        // (the findings of a release whose SBOM admits it is incomplete read as complete before).
+        let unread = inventory.diagnostics.filter { $0.unscanned == .input || $0.unscanned == .entry }
+            .map { Redactor.escapeControls($0.message) }.prefix(FleetAdvisories.maxUnreadInputs)
         return NewRelease(agent: agent, version: version, sbomFormat: format, sbomSHA256: Hex.encode(SHA256.hash(data: body)),
-                          artifactSHA256: artifactSHA256, sbom: body, components: pairs.map(\.0), sources: pairs.map(\.1), createdAt: FleetClock.now())
+                          artifactSHA256: artifactSHA256, sbom: body, components: pairs.map(\.0), sources: pairs.map(\.1), createdAt: FleetClock.now(),
+                          unreadInputs: Array(unread))
     }
 
     /// Keys that name a component; their values are short in any real SBOM.

@@ -66,6 +66,8 @@ public struct NewRelease: Sendable {
     /// The advisories matched at ingest.
     public var findings: [StoredFinding] = []
     public var createdAt: String
+    /// What the SBOM says its maker could not read (known unknowns), one line each.
+    public var unreadInputs: [String] = []
 }
 
 /// A component's full purl (with the qualifiers a distribution's release is read from) and its OSV

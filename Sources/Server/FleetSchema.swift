@@ -173,6 +173,11 @@ public enum FleetSchema {
             as_of TEXT NOT NULL
         );
         """,
+        // What a release's SBOM says its maker could not read (its known unknowns), one per line:
+        // listed as not checked, never left out as clean. Releases stored before hold none.
+        """
+        ALTER TABLE releases ADD COLUMN unread_inputs TEXT NOT NULL DEFAULT '';
+        """,
     ]
 
     /// The PostgreSQL advisory lock key that serialises advisory imports across replicas ("osvi").

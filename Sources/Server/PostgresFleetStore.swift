@@ -263,8 +263,8 @@ public final class PostgresFleetStore: FleetStore {
                 // Two pushes of one release at once: the second finds the first's row, never a duplicate.
                 var releaseID: Int64?
                 for try await id in try await conn.query("""
-                    INSERT INTO releases (agent_id, version, sbom_format, sbom_sha256, components, created_at, sbom, artifact_sha256)
-                    VALUES (\(agentID), \(r.version), \(r.sbomFormat), \(r.sbomSHA256), \(r.components.count), \(r.createdAt), \(r.sbom), \(r.artifactSHA256))
+                    INSERT INTO releases (agent_id, version, sbom_format, sbom_sha256, components, created_at, sbom, artifact_sha256, unread_inputs)
+                    VALUES (\(agentID), \(r.version), \(r.sbomFormat), \(r.sbomSHA256), \(r.components.count), \(r.createdAt), \(r.sbom), \(r.artifactSHA256), \(FleetSchema.column(r.unreadInputs)))
                     ON CONFLICT (agent_id, version) DO NOTHING RETURNING id
                     """, logger: logger).decode(Int64.self) { releaseID = id }
                 guard let releaseID else {
@@ -434,6 +434,16 @@ public final class PostgresFleetStore: FleetStore {
             for try await p in try await client.query("SELECT source_purl FROM components WHERE release_id = \(id) ORDER BY purl COLLATE \"C\"", logger: logger)
                 .decode(String.self) { out.append(p) }
             return out
+        }
+    }
+
+    public func unreadInputs(agent: String, version: String) async throws -> [String]? {
+        let logger = self.logger
+        return try await timed { [client, self] in
+            guard let id = try await self.releaseID(client, agent: agent, version: version) else { return nil }
+            var column = ""
+            for try await c in try await client.query("SELECT unread_inputs FROM releases WHERE id = \(id)", logger: logger).decode(String.self) { column = c }
+            return FleetSchema.items(column)
         }
     }
 

@@ -81,8 +81,8 @@ public final class SQLiteFleetStore: FleetStore {
                     return r.artifactSHA256 == nil || artifact == r.artifactSHA256 ? .unchanged : .artifactConflict(existing: artifact)
             }
             try db.execute(sql: """
-                INSERT INTO releases (agent_id, version, sbom_format, sbom_sha256, components, created_at, sbom, artifact_sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [agentID, r.version, r.sbomFormat, r.sbomSHA256, r.components.count, r.createdAt, r.sbom, r.artifactSHA256])
+                INSERT INTO releases (agent_id, version, sbom_format, sbom_sha256, components, created_at, sbom, artifact_sha256, unread_inputs) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [agentID, r.version, r.sbomFormat, r.sbomSHA256, r.components.count, r.createdAt, r.sbom, r.artifactSHA256, FleetSchema.column(r.unreadInputs)])
             let releaseID = db.lastInsertedRowID
             let insert = try db.makeStatement(sql: """
                 INSERT INTO components (release_id, purl, ecosystem, name, version, licenses, source_purl, osv_ecosystem, osv_name) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -226,6 +226,13 @@ public final class SQLiteFleetStore: FleetStore {
         try await pool.read { db in
             guard let id = try self.releaseID(db, agent: agent, version: version) else { return nil }
             return try String.fetchAll(db, sql: "SELECT source_purl FROM components WHERE release_id = ? ORDER BY purl", arguments: [id])
+        }
+    }
+
+    public func unreadInputs(agent: String, version: String) async throws -> [String]? {
+        try await pool.read { db in
+            guard let id = try self.releaseID(db, agent: agent, version: version) else { return nil }
+            return FleetSchema.items(try String.fetchOne(db, sql: "SELECT unread_inputs FROM releases WHERE id = ?", arguments: [id]) ?? "")
         }
     }
 

@@ -436,6 +436,44 @@ enum FleetFixtures {
         #expect((unreadable?["purls"] as? [String])?.sorted() == ["(no purl) left-pad@1.3.0", "(no purl) lodash@4.17.15", "(no purl) ref-9"], "\(groups)")
     }
 
+    /// What a release's SBOM says its maker could not read (its known unknowns, or a composition it
+    /// calls incomplete) is listed as not checked, for the release and the fleet: the fleet had answered
+    /// "no findings, nothing unchecked" for a release whose SBOM admits it is partial.
+    @Test(arguments: FleetBackend.allCases) func whatTheSBOMSaysItCouldNotReadIsNotChecked(_ backend: FleetBackend) async throws {
+        let s = try FleetServerProcess(backend: backend)
+        let admin = try s.token("admin")
+        let partial = Data(#"""
+            {"bomFormat":"CycloneDX","specVersion":"1.5","version":1,
+             "metadata":{"properties":[{"name":"provenant:known-unknown","value":"app/lib/agent.jar: not a zip archive"}]},
+             "components":[{"type":"library","name":"minimist","version":"1.2.6","purl":"pkg:npm/minimist@1.2.6"}]}
+            """#.utf8)
+        let incomplete = Data(#"""
+            {"bomFormat":"CycloneDX","specVersion":"1.5","version":1,"compositions":[{"aggregate":"incomplete"}],
+             "components":[{"type":"library","name":"minimist","version":"1.2.6","purl":"pkg:npm/minimist@1.2.6"}]}
+            """#.utf8)
+        let whole = Data(#"""
+            {"bomFormat":"CycloneDX","specVersion":"1.5","version":1,"components":[{"type":"library","name":"minimist","version":"1.2.6","purl":"pkg:npm/minimist@1.2.6"}]}
+            """#.utf8)
+        for (version, body) in [("1", partial), ("2", incomplete), ("3", whole)] {
+            #expect(try await s.call("POST", "/v1/agents/collector/releases/\(version)", token: admin, body: body).status == 201)
+            #expect(try await s.call("POST", "/v1/deployments", token: admin, body: Data(#"{"agent":"collector","version":"\#(version)","environment":"e\#(version)","cluster":"c"}"#.utf8)).status == 201)
+        }
+        func sbomGroup(_ version: String) async throws -> [String: Any]? {
+            let r = try await s.call("GET", "/v1/agents/collector/releases/\(version)/findings", token: admin)
+            #expect(r.status == 200)
+            return (r.json["notChecked"] as? [[String: Any]] ?? []).first { $0["group"] as? String == "sbom" }
+        }
+        let one = try await sbomGroup("1")
+        #expect(one?["packages"] as? Int == 1 && (one?["purls"] as? [String])?.first?.contains("app/lib/agent.jar: not a zip archive") == true, "\(String(describing: one))")
+        #expect((try await sbomGroup("2")?["purls"] as? [String])?.first?.contains("incomplete") == true)
+        #expect(try await sbomGroup("3") == nil)
+        let fleet = try await s.call("GET", "/v1/findings", token: admin)
+        // Each release's minimist is not checked too (the database holds no npm advisories); 1 and 2 add their SBOM's unread input.
+        var counts: [String: Int] = [:]
+        for r in fleet.json["notChecked"] as? [[String: Any]] ?? [] { counts[r["version"] as? String ?? "?"] = r["packages"] as? Int }
+        #expect(fleet.status == 200 && counts == ["1": 2, "2": 2, "3": 1], "\(String(decoding: fleet.body, as: UTF8.self))")
+    }
+
     @Test(arguments: FleetBackend.allCases) func badInputIsRefusedNamingTheFieldAndNothingIsStored(_ backend: FleetBackend) async throws {
         let s = try FleetServerProcess(["--max-body-mib", "1"], backend: backend)
         let admin = try s.token("admin")
