@@ -163,7 +163,7 @@ public final class FleetAdvisories: Sendable {
     /// `awaitingRematch`: the sources whose names an import wrote down and has not re-matched yet
     /// (`FleetStore.pendingSources`): their advisories may be in the database already, their findings
     /// not yet (an import in progress, or one that failed).
-    public func notChecked(_ sources: [String], awaitingRematch: Set<String>, unreadInputs: [String] = []) throws -> [FleetNotChecked] {
+    public func notChecked(_ sources: [String], awaitingRematch: Set<String>, unreadInputs: UnreadInputs = .recorded([])) throws -> [FleetNotChecked] {
         var packages: [Package] = []
         var unreadable: [String] = []
         var awaiting: [String] = []
@@ -183,9 +183,14 @@ public final class FleetAdvisories: Sendable {
                                        packages: awaiting.count, purls: Array(Set(awaiting.map(Redactor.redact))).sorted()))
         }
         // What the SBOM itself says was not read: whatever it held is neither listed nor checked.
-        if !unreadInputs.isEmpty {
-            out.append(FleetNotChecked(group: "sbom", reason: "the SBOM records \(unreadInputs.count) input\(unreadInputs.count == 1 ? "" : "s") its maker could not read (listed under purls); what they hold is not among the components, so no advisory was matched against it",
-                                       packages: unreadInputs.count, purls: unreadInputs))
+        switch unreadInputs {
+        case .recorded(let inputs) where !inputs.isEmpty:
+            out.append(FleetNotChecked(group: "sbom", reason: "the SBOM records \(inputs.count) input\(inputs.count == 1 ? "" : "s") its maker could not read (the first: \(inputs[0].prefix(300))); what they hold is not among the components, so no advisory was matched against it",
+                                       packages: inputs.count, purls: inputs))
+        case .notRecorded:
+            out.append(FleetNotChecked(group: "sbom", reason: "this release was stored before the server kept what its SBOM says its maker could not read, so whether it is whole is not known; push the same SBOM again to record it",
+                                       packages: 1, purls: []))
+        default: break
         }
         if !unreadable.isEmpty {
             out.append(FleetNotChecked(group: "unreadable", reason: "these components have no readable package URL (the SBOM gives none, or one that cannot be read, or none was stored)", packages: unreadable.count,

@@ -70,6 +70,13 @@ public struct NewRelease: Sendable {
     public var unreadInputs: [String] = []
 }
 
+/// What a stored release's SBOM says its maker could not read.
+public enum UnreadInputs: Sendable, Equatable {
+    case recorded([String])
+    /// The release was stored before the server kept them.
+    case notRecorded
+}
+
 /// A component's full purl (with the qualifiers a distribution's release is read from) and its OSV
 /// ecosystem and canonical name; nil when no OSV database covers it.
 public struct ComponentSource: Sendable, Hashable {

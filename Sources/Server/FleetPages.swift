@@ -90,8 +90,8 @@ enum FleetPages {
         // What the counts do not cover: never shown as clean (found by helper-128).
         let uncovered = f.notChecked.reduce(0) { $0 + $1.packages }
         if uncovered > 0 || f.releasesNotJudged > 0 {
-            body += "\n<p class=\"not-checked\" id=\"not-checked\"><span data-count=\"not-checked\">\(uncovered)</span> components of \(f.notChecked.count) deployed releases were NOT CHECKED "
-                + "(no advisory in the server's database could be matched against them)"
+            body += "\n<p class=\"not-checked\" id=\"not-checked\"><span data-count=\"not-checked\">\(uncovered)</span> components or SBOM inputs of \(f.notChecked.count) deployed releases were NOT CHECKED "
+                + "(no advisory in the server's database could be matched against them, or their SBOM says they could not be read)"
                 + (f.releasesNotJudged > 0 ? "; \(f.releasesNotJudged) more deployed releases were not judged at all" : "") + ": the findings say nothing about them.</p>\n"
                 + table("not-checked", headers: ["Agent release", "Not checked"], rows: f.notChecked.prefix(500).map { r in [releaseLink(r.agent, r.version), "\(r.packages)"] }, empty: "")
         }

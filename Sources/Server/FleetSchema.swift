@@ -174,9 +174,10 @@ public enum FleetSchema {
         );
         """,
         // What a release's SBOM says its maker could not read (its known unknowns), one per line:
-        // listed as not checked, never left out as clean. Releases stored before hold none.
+        // listed as not checked, never left out as clean. NULL for releases stored before: not
+        // recorded, which is said, not read as "nothing unread" (helper-226); a re-push records it.
         """
-        ALTER TABLE releases ADD COLUMN unread_inputs TEXT NOT NULL DEFAULT '';
+        ALTER TABLE releases ADD COLUMN unread_inputs TEXT;
         """,
     ]
 

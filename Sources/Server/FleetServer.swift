@@ -11,6 +11,7 @@ import HummingbirdTLS
 import NIOSSL
 import Logging
 import ServiceLifecycle
+import Synchronization
 import NIOCore
 import ProvenantCore
 import SBOM
@@ -507,8 +508,11 @@ public struct FleetServer: Sendable {
     }
 
     /// Runs the server until it is shut down (SIGTERM or SIGINT end it gracefully); over TLS when `tls` is given.
+    /// `giveUp` runs when a shutdown has not ended 25 s after it began (work that does not heed
+    /// cancellation, such as a lock wait on PostgreSQL): it must end the process.
     public func run(host: String, port: Int, logger: Logger, tls: FleetTLS? = nil,
-                    onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+                    onRunning: @escaping @Sendable (Int) async -> Void = { _ in },
+                    giveUp: @escaping @Sendable () -> Void = { exit(1) }) async throws {
         // A connection idle for 30 s (a request head that never ends, say) is closed.
         // Over TLS, HSTS is added where the response heads leave, after the responder: the 400 that
         // Hummingbird answers to a request NIO cannot parse (a malformed request line, an oversized
@@ -521,10 +525,13 @@ public struct FleetServer: Sendable {
                               onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) }, logger: logger)
         // SIGTERM and SIGINT start a graceful shutdown, which waits for the requests in flight; past
         // 10 s they are cancelled. Hummingbird's own runService waits without limit, so one request that
-        // never finished (an upload that stalled) kept a stopped server running for good.
-        var group = ServiceGroupConfiguration(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        // never finished (an upload that stalled) kept a stopped server running for good. Work that
+        // does not heed cancellation is given 15 s more, then `giveUp` ends the process (the service
+        // group's own limit on cancellation would trap instead, and skip the caller's cleanup).
+        let backstop = ShutdownBackstop(service: app, after: .seconds(25), giveUp: giveUp)
+        var group = ServiceGroupConfiguration(services: [backstop], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         group.maximumGracefulShutdownDuration = .seconds(10)
-        group.maximumCancellationDuration = .seconds(10)
+        defer { backstop.ended() }
         try await ServiceGroup(configuration: group).run()
     }
 }
@@ -566,5 +573,31 @@ enum FleetClock {
         let f = ISO8601DateFormatter()
         f.formatOptions = [.withInternetDateTime]
         return f.string(from: Date())
+    }
+}
+
+/// A service that runs another, and once a graceful shutdown has begun, calls `giveUp` if the
+/// server has not ended `after` it (`ended` says it has).
+final class ShutdownBackstop<Inner: Service>: Service, Sendable {
+    let service: Inner
+    let seconds: Double
+    let giveUp: @Sendable () -> Void
+    private let done = Mutex(false)
+
+    init(service: Inner, after: Duration, giveUp: @escaping @Sendable () -> Void) {
+        self.service = service; self.seconds = Double(after.components.seconds); self.giveUp = giveUp
+    }
+
+    func ended() { done.withLock { $0 = true } }
+
+    func run() async throws {
+        try await withGracefulShutdownHandler {
+            try await service.run()
+        } onGracefulShutdown: { [self] in
+            DispatchQueue.global().asyncAfter(deadline: .now() + seconds) { [self] in
+                guard !done.withLock({ $0 }) else { return }
+                giveUp()
+            }
+        }
     }
 }

@@ -37,7 +37,7 @@ public protocol FleetStore: Sendable {
     /// The full purls (qualifiers kept) of a release's components, as pushed; nil when the release is unknown.
     func sources(agent: String, version: String) async throws -> [String]?
     /// What the release's SBOM says its maker could not read; nil when there is no such release.
-    func unreadInputs(agent: String, version: String) async throws -> [String]?
+    func unreadInputs(agent: String, version: String) async throws -> UnreadInputs?
     /// The SBOM a release was pushed with; nil when the release is unknown.
     func sbom(agent: String, version: String) async throws -> Data?
     /// Names to match again, kept until `clearPending` (see `FleetSchema`'s `pending_rematch`).

@@ -273,7 +273,10 @@ public final class PostgresFleetStore: FleetStore {
                         .decode((String, String?).self) { existing = sha; artifact = art }
                     guard existing == r.sbomSHA256 else { return .conflict(existingSHA256: existing) }
                     // A re-push that names no digest contradicts nothing; one that names another does.
-                    return r.artifactSHA256 == nil || artifact == r.artifactSHA256 ? .unchanged : .artifactConflict(existing: artifact)
+                    guard r.artifactSHA256 == nil || artifact == r.artifactSHA256 else { return .artifactConflict(existing: artifact) }
+                    // The same SBOM again records what a release stored before the column did not.
+                    try await conn.query("UPDATE releases SET unread_inputs = \(FleetSchema.column(r.unreadInputs)) WHERE agent_id = \(agentID) AND version = \(r.version) AND unread_inputs IS NULL", logger: logger)
+                    return .unchanged
                 }
                 // One statement per table: the rows travel as arrays and UNNEST spreads them.
                 let cs = r.components, ss = r.sources
@@ -437,13 +440,13 @@ public final class PostgresFleetStore: FleetStore {
         }
     }
 
-    public func unreadInputs(agent: String, version: String) async throws -> [String]? {
+    public func unreadInputs(agent: String, version: String) async throws -> UnreadInputs? {
         let logger = self.logger
         return try await timed { [client, self] in
             guard let id = try await self.releaseID(client, agent: agent, version: version) else { return nil }
-            var column = ""
-            for try await c in try await client.query("SELECT unread_inputs FROM releases WHERE id = \(id)", logger: logger).decode(String.self) { column = c }
-            return FleetSchema.items(column)
+            var column: String?
+            for try await c in try await client.query("SELECT unread_inputs FROM releases WHERE id = \(id)", logger: logger).decode(String?.self) { column = c }
+            return column.map { .recorded(FleetSchema.items($0)) } ?? .notRecorded
         }
     }
 
@@ -918,7 +921,8 @@ public final class PostgresFleetStore: FleetStore {
             try await withThrowingTaskGroup(of: T?.self) { group in
                 group.addTask {
                     try await client.withConnection { conn in
-                        leased.set()
+                        // Too late once the deadline has passed: the caller was answered 503 already.
+                        guard leased.claim() else { throw StoreUnavailable(reason: "no PostgreSQL connection for the import within \(deadline)") }
                         try await conn.query("SELECT pg_advisory_lock(\(FleetSchema.importLock))", logger: logger)
                         do {
                             let result = try await body()
@@ -933,8 +937,10 @@ public final class PostgresFleetStore: FleetStore {
                     }
                 }
                 group.addTask {
-                    try await Task.sleep(for: deadline)
-                    guard leased.isSet else { throw StoreUnavailable(reason: "no PostgreSQL connection for the import within \(deadline)") }
+                    try? await Task.sleep(for: deadline)
+                    // The lease and the deadline each change the state once, in one step: the import
+                    // goes ahead only if it claimed the lease before the deadline expired it.
+                    if leased.expire() { throw StoreUnavailable(reason: "no PostgreSQL connection for the import within \(deadline)") }
                     return nil
                 }
                 while let next = try await group.next() {
@@ -985,11 +991,14 @@ public struct StoreUnavailable: Error, Sendable, CustomStringConvertible {
     public var description: String { reason }
 }
 
-/// Whether the import's connection was handed out, set once.
+/// The import's wait for a connection: still waiting, then leased or expired, whichever came first.
 final class LeaseFlag: Sendable {
-    private let value = Mutex(false)
-    func set() { value.withLock { $0 = true } }
-    var isSet: Bool { value.withLock { $0 } }
+    private enum State { case waiting, leased, expired }
+    private let state = Mutex(State.waiting)
+    /// Whether the lease came first (and so may be used).
+    func claim() -> Bool { state.withLock { s in guard s == .waiting else { return false }; s = .leased; return true } }
+    /// Whether the deadline came first (and so the import must not go ahead).
+    func expire() -> Bool { state.withLock { s in guard s == .waiting else { return false }; s = .expired; return true } }
 }
 
 /// The first of an operation and its deadline to finish resumes the caller; the other is ignored.

@@ -78,7 +78,11 @@ public final class SQLiteFleetStore: FleetStore {
                 let existing: String = row["sbom_sha256"], artifact: String? = row["artifact_sha256"]
                 guard existing == r.sbomSHA256 else { return .conflict(existingSHA256: existing) }
                 // A re-push that names no digest contradicts nothing; one that names another does.
-                    return r.artifactSHA256 == nil || artifact == r.artifactSHA256 ? .unchanged : .artifactConflict(existing: artifact)
+                guard r.artifactSHA256 == nil || artifact == r.artifactSHA256 else { return .artifactConflict(existing: artifact) }
+                // The same SBOM again records what a release stored before the column did not.
+                try db.execute(sql: "UPDATE releases SET unread_inputs = ? WHERE agent_id = ? AND version = ? AND unread_inputs IS NULL",
+                               arguments: [FleetSchema.column(r.unreadInputs), agentID, r.version])
+                return .unchanged
             }
             try db.execute(sql: """
                 INSERT INTO releases (agent_id, version, sbom_format, sbom_sha256, components, created_at, sbom, artifact_sha256, unread_inputs) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -229,10 +233,12 @@ public final class SQLiteFleetStore: FleetStore {
         }
     }
 
-    public func unreadInputs(agent: String, version: String) async throws -> [String]? {
+    public func unreadInputs(agent: String, version: String) async throws -> UnreadInputs? {
         try await pool.read { db in
-            guard let id = try self.releaseID(db, agent: agent, version: version) else { return nil }
-            return FleetSchema.items(try String.fetchOne(db, sql: "SELECT unread_inputs FROM releases WHERE id = ?", arguments: [id]) ?? "")
+            guard let id = try self.releaseID(db, agent: agent, version: version),
+                  let row = try Row.fetchOne(db, sql: "SELECT unread_inputs FROM releases WHERE id = ?", arguments: [id]) else { return nil }
+            let column: String? = row["unread_inputs"]
+            return column.map { .recorded(FleetSchema.items($0)) } ?? .notRecorded
         }
     }
 

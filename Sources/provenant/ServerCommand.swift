@@ -164,7 +164,7 @@ struct ServerRun: AsyncParsableCommand {
         let (host, port) = Self.hostPort(listen)!
         let (osvPath, temporary) = try advisoriesPath()
         // A private cache goes with the server, however it stops.
-        func fail(_ message: String) -> Never {
+        @Sendable func fail(_ message: String) -> Never {
             if temporary { try? FileManager.default.removeItem(atPath: (osvPath as NSString).deletingLastPathComponent) }
             CLI.fail(message)
         }
@@ -190,9 +190,11 @@ struct ServerRun: AsyncParsableCommand {
         defer { reverify.cancel() }
         let scheme = tls == nil ? "http" : "https"
         do {
-            try await FleetServer(store: store, advisories: fleetAdvisories, options: options, trustPolicy: policy).run(host: host, port: port, logger: logger, tls: tls) { bound in
+            try await FleetServer(store: store, advisories: fleetAdvisories, options: options, trustPolicy: policy).run(host: host, port: port, logger: logger, tls: tls, onRunning: { bound in
                 CLI.stderr("provenant server listening on \(scheme)://\(host.contains(":") ? "[\(host)]" : host):\(bound)")
-            }
+            }, giveUp: {
+                fail("error: the shutdown did not end within 25 s (a request that does not stop when cancelled); exiting")
+            })
         } catch {
             fail("error: \(error)")
         }

@@ -472,6 +472,23 @@ enum FleetFixtures {
         var counts: [String: Int] = [:]
         for r in fleet.json["notChecked"] as? [[String: Any]] ?? [] { counts[r["version"] as? String ?? "?"] = r["packages"] as? Int }
         #expect(fleet.status == 200 && counts == ["1": 2, "2": 2, "3": 1], "\(String(decoding: fleet.body, as: UTF8.self))")
+
+        // A release stored before the server kept them (the column NULL) is not known to be whole: said
+        // so, and the same SBOM pushed again records them.
+        let forget = "UPDATE releases SET unread_inputs = NULL"
+        switch backend {
+        case .sqlite:
+            let r = try runProcess("python3", ["-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute(sys.argv[2]); c.commit()", s.database, forget])
+            #expect(r.code == 0, "\(r.err)")
+        case .postgres:
+            _ = try FleetBackend.cluster.get().psql(s.database, forget)
+        }
+        let old = try await sbomGroup("3")
+        #expect(old?["packages"] as? Int == 1 && (old?["reason"] as? String)?.contains("push the same SBOM again") == true, "\(String(describing: old))")
+        #expect(try await s.call("POST", "/v1/agents/collector/releases/3", token: admin, body: whole).status == 200)
+        #expect(try await sbomGroup("3") == nil)
+        #expect(try await s.call("POST", "/v1/agents/collector/releases/1", token: admin, body: partial).status == 200)
+        #expect((try await sbomGroup("1")?["purls"] as? [String])?.first?.contains("app/lib/agent.jar") == true)
     }
 
     @Test(arguments: FleetBackend.allCases) func badInputIsRefusedNamingTheFieldAndNothingIsStored(_ backend: FleetBackend) async throws {
