@@ -192,7 +192,7 @@ func jsonObject(_ s: String) throws -> [String: Any] {
         // may name other packages, is not what it spoke of.
         let next = try scan(try sbom("app-a", serial: serial, version: 2))
         #expect(!next.suppressed.contains("PYSEC-2020-148"), "\(next.suppressed)")
-        #expect(next.warnings.contains { $0.contains("link.vex.json#1") && $0.contains("inside version 1 of the BOM urn:uuid:\(serial) only") }, "\(next.warnings)")
+        #expect(next.warnings.contains { $0.contains("link.vex.json#1") && $0.contains("inside version 1 of the BOM urn:uuid:\(serial) only, and this scan is of version 2 of the BOM urn:uuid:\(serial);") }, "\(next.warnings)")
         #expect(b.err.contains("warning: VEX open.vex.json#1 (not_affected) speaks of packages inside pkg:oci/collector@"))
         // A tree that names no product: no scoped statement applies to it.
         let proj = try pinnedProject()

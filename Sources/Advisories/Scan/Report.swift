@@ -72,8 +72,11 @@ public struct ScanReport: Sendable {
             }
             for n in notAppliedOrder {
                 let fs = notApplied[n] ?? []
+                // A BOM-Link's scope is a BOM and its version: the scan is told apart by the same.
+                var of = subject.description
+                if case .bom = n.scope { of = subject.bomDescription }
                 let named = fs.prefix(3).map { "\($0.id) in \($0.purl)" }.joined(separator: ", ") + (fs.count > 3 ? ", …" : "")
-                warnings.append(Redactor.quote("VEX \(n.origin) (\(n.status)) speaks of packages inside \(n.scope) only, and this scan is of \(subject); "
+                warnings.append(Redactor.quote("VEX \(n.origin) (\(n.status)) speaks of packages inside \(n.scope) only, and this scan is of \(of); "
                     + "not applied to \(fs.count) finding\(fs.count == 1 ? "" : "s"): \(named)", max: 1000))
             }
             findings = kept; suppressed = out; suppressionWarnings = warnings

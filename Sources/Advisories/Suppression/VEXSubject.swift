@@ -50,6 +50,12 @@ extension VEXDocument {
             return purls.contains { VEXDocument.purlCovers(id, $0) }
         }
 
+        /// The scan as a BOM-Link sees it: which version of which BOM, or none.
+        public var bomDescription: String {
+            guard let s = bomSerial else { return "a target that is no CycloneDX SBOM with a serial number" }
+            return bomVersion.map { "version \($0) of the BOM urn:uuid:\(s)" } ?? "the BOM urn:uuid:\(s), whose version cannot be read"
+        }
+
         public var description: String {
             if let p = purls.first { return Redactor.quote(p, max: 200) }
             if let s = bomSerial { return "version \(bomVersion.map(String.init) ?? "(unreadable)") of the BOM urn:uuid:\(s)" }
