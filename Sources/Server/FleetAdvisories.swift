@@ -71,7 +71,7 @@ public final class FleetAdvisories: Sendable {
 
     /// `text` as a URL query value: what is not a letter, a digit or `-._~:` percent-encoded.
     static func queryValue(_ text: String) -> String {
-        var allowed = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~:")
+        let allowed = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~:")
         return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text
     }
 
@@ -227,9 +227,6 @@ public final class FleetAdvisories: Sendable {
             let why = loaded.skipped.first.map { ": \($0.location.path): \(Redactor.redact($0.message))" } ?? ""
             throw FleetAPIError(.badRequest, field: "body", "no OSV record could be read\(why)")
         }
-        // Every name the body's records name, now and as stored before, is written down as pending
-        // before the advisories are: if the re-match below fails, the next import (or the next
-        // start) does it, and a retry of this import is not answered "unchanged, nothing to do".
         // The ecosystems the body is a whole export of, read without a record skipped, as of `as_of`.
         var current: [String: String] = [:]
         if let asOf {
@@ -237,6 +234,9 @@ public final class FleetAdvisories: Sendable {
                 if let key = AdvisoryStore.asOfKey(time) { current[eco] = key }
             }
         }
+        // Every name the body's records name, now and as stored before, is written down as pending
+        // before the advisories are: if the re-match below fails, the next import (or the next
+        // start) does it, and a retry of this import is not answered "unchanged, nothing to do".
         let leftover = try await store.pending()
         let ids = Set(loaded.records.map(\.id))
         var stored: [(id: String, ecosystem: String, name: String)] = []
