@@ -188,7 +188,7 @@ public final class FleetAdvisories: Sendable {
             out.append(FleetNotChecked(group: "sbom", reason: "the SBOM records \(inputs.count) input\(inputs.count == 1 ? "" : "s") its maker could not read (the first: \(inputs[0].prefix(300))); what they hold is not among the components, so no advisory was matched against it",
                                        packages: inputs.count, purls: inputs))
         case .notRecorded:
-            out.append(FleetNotChecked(group: "sbom", reason: "this release was stored before the server kept what its SBOM says its maker could not read, so whether it is whole is not known; push the same SBOM again to record it",
+            out.append(FleetNotChecked(group: "sbom", reason: "this release was stored before the server kept what its SBOM says its maker could not read, so whether it is whole is not known yet; the server records it from the stored SBOM when it starts, or when the same SBOM is pushed again",
                                        packages: 1, purls: []))
         default: break
         }
@@ -423,7 +423,8 @@ extension FleetAdvisories {
         // release on each page view held the request threads for minutes (found by review).
         let ages: String
         do { ages = try judge().ageSignature() } catch { throw FleetAPIError(.serviceUnavailable, field: "advisories", error.message) }
-        let state = "\(currentGeneration)|\(currentSeq)|\(try await store.pending().count)|\(ages)"
+        // Releases whose unread inputs are recorded since (a re-push, the start-up pass) count anew.
+        let state = "\(currentGeneration)|\(currentSeq)|\(try await store.pending().count)|\(ages)|\(try await store.countReleasesWithoutUnreadInputs())"
         var out: [FleetReleaseNotChecked] = []
         var judged: [String: (state: String, packages: Int)] = [:]
         let cached = notCheckedCache.withLock { $0 }

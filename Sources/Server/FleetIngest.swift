@@ -127,13 +127,38 @@ public enum FleetIngest {
             }
             artifactSHA256 = hex
         }
-        // What the SBOM says its maker could not read: kept, so the release is never clean of it
-        // (the findings of a release whose SBOM admits it is incomplete read as complete before).
-        let unread = inventory.diagnostics.filter { $0.unscanned == .input || $0.unscanned == .entry }
-            .map { Redactor.escapeControls($0.message) }.prefix(FleetAdvisories.maxUnreadInputs)
         return NewRelease(agent: agent, version: version, sbomFormat: format, sbomSHA256: Hex.encode(SHA256.hash(data: body)),
                           artifactSHA256: artifactSHA256, sbom: body, components: pairs.map(\.0), sources: pairs.map(\.1), createdAt: FleetClock.now(),
-                          unreadInputs: Array(unread))
+                          unreadInputs: unreadInputs(inventory))
+    }
+
+    /// What an SBOM says its maker could not read: kept with the release, so it is never clean of it
+    /// (the findings of a release whose SBOM admits it is incomplete read as complete before).
+    static func unreadInputs(_ inventory: Inventory) -> [String] {
+        Array(inventory.diagnostics.filter { $0.unscanned == .input || $0.unscanned == .entry }
+            .map { Redactor.escapeControls($0.message) }.prefix(FleetAdvisories.maxUnreadInputs))
+    }
+
+    /// Records the unread inputs of releases stored before they were kept, from their stored SBOMs,
+    /// one at a time (the server runs it in the background when it starts). A release whose SBOM
+    /// cannot be read now, or an outage, leaves it not recorded, which is said. Returns how many.
+    public static func recordUnreadInputs(_ store: any FleetStore) async throws -> Int {
+        var done = 0
+        var seen = Set<String>()
+        while true {
+            let batch = try await store.releasesWithoutUnreadInputs(limit: 100)
+            let fresh = batch.filter { seen.insert($0.agent + "\u{0}" + $0.version).inserted }
+            if fresh.isEmpty { return done }
+            for r in fresh {
+                try Task.checkCancellation()
+                guard let body = try await store.sbom(agent: r.agent, version: r.version) else { continue }
+                guard let inventory = try? await offPool({ () throws -> Inventory in
+                    do throws(InputError) { return try SBOMReader.read(body, path: "body", keepingComponentsWithoutPurl: true) } catch { throw error }
+                }) else { continue }
+                try await store.recordUnreadInputs(agent: r.agent, version: r.version, unreadInputs(inventory))
+                done += 1
+            }
+        }
     }
 
     /// Keys that name a component; their values are short in any real SBOM.

@@ -38,6 +38,12 @@ public protocol FleetStore: Sendable {
     func sources(agent: String, version: String) async throws -> [String]?
     /// What the release's SBOM says its maker could not read; nil when there is no such release.
     func unreadInputs(agent: String, version: String) async throws -> UnreadInputs?
+    /// Releases stored before their SBOM's unread inputs were kept, at most `limit`, oldest first.
+    func releasesWithoutUnreadInputs(limit: Int) async throws -> [(agent: String, version: String)]
+    /// How many releases are stored without them.
+    func countReleasesWithoutUnreadInputs() async throws -> Int
+    /// Records a release's unread inputs, when they are still not recorded.
+    func recordUnreadInputs(agent: String, version: String, _ inputs: [String]) async throws
     /// The SBOM a release was pushed with; nil when the release is unknown.
     func sbom(agent: String, version: String) async throws -> Data?
     /// Names to match again, kept until `clearPending` (see `FleetSchema`'s `pending_rematch`).

@@ -450,6 +450,33 @@ public final class PostgresFleetStore: FleetStore {
         }
     }
 
+    public func releasesWithoutUnreadInputs(limit: Int) async throws -> [(agent: String, version: String)] {
+        let logger = self.logger
+        return try await timed { [client] in
+            var out: [(agent: String, version: String)] = []
+            for try await (a, v) in try await client.query("SELECT a.name, r.version FROM releases r JOIN agents a ON a.id = r.agent_id WHERE r.unread_inputs IS NULL ORDER BY r.id LIMIT \(limit)",
+                                                           logger: logger).decode((String, String).self) { out.append((a, v)) }
+            return out
+        }
+    }
+
+    public func countReleasesWithoutUnreadInputs() async throws -> Int {
+        let logger = self.logger
+        return try await timed { [client] in
+            var n = 0
+            for try await c in try await client.query("SELECT count(*)::bigint FROM releases WHERE unread_inputs IS NULL", logger: logger).decode(Int64.self) { n = Int(c) }
+            return n
+        }
+    }
+
+    public func recordUnreadInputs(agent: String, version: String, _ inputs: [String]) async throws {
+        let logger = self.logger
+        try await timed { [client, self] in
+            guard let id = try await self.releaseID(client, agent: agent, version: version) else { return }
+            try await client.query("UPDATE releases SET unread_inputs = \(FleetSchema.column(inputs)) WHERE id = \(id) AND unread_inputs IS NULL", logger: logger)
+        }
+    }
+
     public func sbom(agent: String, version: String) async throws -> Data? {
         let logger = self.logger
         return try await timed { [client] in

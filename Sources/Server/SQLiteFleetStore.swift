@@ -242,6 +242,24 @@ public final class SQLiteFleetStore: FleetStore {
         }
     }
 
+    public func releasesWithoutUnreadInputs(limit: Int) async throws -> [(agent: String, version: String)] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT a.name, r.version FROM releases r JOIN agents a ON a.id = r.agent_id WHERE r.unread_inputs IS NULL ORDER BY r.id LIMIT ?",
+                             arguments: [limit]).map { (agent: $0[0], version: $0[1]) }
+        }
+    }
+
+    public func countReleasesWithoutUnreadInputs() async throws -> Int {
+        try await pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM releases WHERE unread_inputs IS NULL") ?? 0 }
+    }
+
+    public func recordUnreadInputs(agent: String, version: String, _ inputs: [String]) async throws {
+        try await pool.write { db in
+            guard let id = try self.releaseID(db, agent: agent, version: version) else { return }
+            try db.execute(sql: "UPDATE releases SET unread_inputs = ? WHERE id = ? AND unread_inputs IS NULL", arguments: [FleetSchema.column(inputs), id])
+        }
+    }
+
     public func sbom(agent: String, version: String) async throws -> Data? {
         try await pool.read { db in
             guard let row = try Row.fetchOne(db, sql: "SELECT r.sbom FROM releases r JOIN agents a ON a.id = r.agent_id WHERE a.name = ? AND r.version = ?",

@@ -188,6 +188,13 @@ struct ServerRun: AsyncParsableCommand {
             }
         }
         defer { reverify.cancel() }
+        // Releases stored before their SBOM's unread inputs were kept get them from the stored SBOM.
+        let recordUnread = Task {
+            do { _ = try await FleetIngest.recordUnreadInputs(store) } catch is CancellationError {} catch {
+                CLI.stderr("warning: recording what stored SBOMs say they could not read stopped (\(error)); those releases stay 'not recorded' until the next start")
+            }
+        }
+        defer { recordUnread.cancel() }
         let scheme = tls == nil ? "http" : "https"
         do {
             try await FleetServer(store: store, advisories: fleetAdvisories, options: options, trustPolicy: policy).run(host: host, port: port, logger: logger, tls: tls, onRunning: { bound in

@@ -484,11 +484,36 @@ enum FleetFixtures {
             _ = try FleetBackend.cluster.get().psql(s.database, forget)
         }
         let old = try await sbomGroup("3")
-        #expect(old?["packages"] as? Int == 1 && (old?["reason"] as? String)?.contains("push the same SBOM again") == true, "\(String(describing: old))")
+        #expect(old?["packages"] as? Int == 1 && (old?["reason"] as? String)?.contains("the same SBOM is pushed again") == true, "\(String(describing: old))")
         #expect(try await s.call("POST", "/v1/agents/collector/releases/3", token: admin, body: whole).status == 200)
         #expect(try await sbomGroup("3") == nil)
         #expect(try await s.call("POST", "/v1/agents/collector/releases/1", token: admin, body: partial).status == 200)
         #expect((try await sbomGroup("1")?["purls"] as? [String])?.first?.contains("app/lib/agent.jar") == true)
+        // A server that starts records them from the stored SBOMs, with no push; the fleet's counts follow.
+        switch backend {
+        case .sqlite:
+            let r = try runProcess("python3", ["-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute(sys.argv[2]); c.commit()", s.database, forget])
+            #expect(r.code == 0, "\(r.err)")
+        case .postgres:
+            _ = try FleetBackend.cluster.get().psql(s.database, forget)
+        }
+        let before = try await s.call("GET", "/v1/findings", token: admin)
+        #expect((before.json["notChecked"] as? [[String: Any]] ?? []).first { $0["version"] as? String == "3" }?["packages"] as? Int == 2, "\(String(decoding: before.body, as: UTF8.self))")
+        let restarted = try FleetServerProcess(backend: backend, sharing: s)
+        var recorded = false
+        for _ in 0..<50 where !recorded {
+            let r = try await restarted.call("GET", "/v1/agents/collector/releases/1/findings", token: admin)
+            recorded = (r.json["notChecked"] as? [[String: Any]] ?? []).contains { ($0["purls"] as? [String])?.first?.contains("app/lib/agent.jar") == true }
+            if !recorded { try await Task.sleep(for: .milliseconds(200)) }
+        }
+        #expect(recorded, "release 1's unread input recorded at start")
+        let after = try await restarted.call("GET", "/v1/findings", token: admin)
+        var afterCounts: [String: Int] = [:]
+        for r in after.json["notChecked"] as? [[String: Any]] ?? [] { afterCounts[r["version"] as? String ?? "?"] = r["packages"] as? Int }
+        #expect(afterCounts == ["1": 2, "2": 2, "3": 1], "\(String(decoding: after.body, as: UTF8.self))")
+        // The first server had counted release 3's unknown state; what the other recorded since is seen.
+        let first = try await s.call("GET", "/v1/findings", token: admin)
+        #expect((first.json["notChecked"] as? [[String: Any]] ?? []).first { $0["version"] as? String == "3" }?["packages"] as? Int == 1, "\(String(decoding: first.body, as: UTF8.self))")
     }
 
     @Test(arguments: FleetBackend.allCases) func badInputIsRefusedNamingTheFieldAndNothingIsStored(_ backend: FleetBackend) async throws {
