@@ -26,7 +26,9 @@ public final class FleetAdvisories: Sendable {
     let maxInflated: Int
     /// Each release's count of components not checked, with the database state it was judged under
     /// (a release's components never change; only the database and the pending matches do).
-    let notCheckedCache = Mutex<[String: (state: String, packages: Int)]>([:])
+    /// `unrecordedAt`: for a release judged while its unread inputs were not recorded, how many releases
+    /// were without them then (the count only falls, so a change says one was recorded since).
+    let notCheckedCache = Mutex<[String: (state: String, packages: Int, unrecordedAt: Int?)]>([:])
     /// Components of an ecosystem whose advisories are older than this many days, or of an unknown
     /// age, are NOT CHECKED (`server --max-db-age`); their findings stay listed. Nil: any age.
     let maxAgeDays: Int?
@@ -423,24 +425,28 @@ extension FleetAdvisories {
         // release on each page view held the request threads for minutes (found by review).
         let ages: String
         do { ages = try judge().ageSignature() } catch { throw FleetAPIError(.serviceUnavailable, field: "advisories", error.message) }
-        // Releases whose unread inputs are recorded since (a re-push, the start-up pass) count anew.
-        let state = "\(currentGeneration)|\(currentSeq)|\(try await store.pending().count)|\(ages)|\(try await store.countReleasesWithoutUnreadInputs())"
+        let state = "\(currentGeneration)|\(currentSeq)|\(try await store.pending().count)|\(ages)"
+        // Releases whose unread inputs were not recorded when judged are judged again once any was
+        // recorded since (a re-push, the start-up pass, another replica); the others keep their count
+        // (helper-227: one global count in the key re-judged the whole fleet at every recording).
+        let unrecorded = try await store.countReleasesWithoutUnreadInputs()
         var out: [FleetReleaseNotChecked] = []
-        var judged: [String: (state: String, packages: Int)] = [:]
+        var judged: [String: (state: String, packages: Int, unrecordedAt: Int?)] = [:]
         let cached = notCheckedCache.withLock { $0 }
         for (agent, version) in releases.prefix(Self.fleetReleaseLimit) {
             let key = agent + "\u{0}" + version
-            var n: Int
-            if let c = cached[key], c.state == state {
-                n = c.packages
+            var n: Int, at: Int?
+            if let c = cached[key], c.state == state, c.unrecordedAt == nil || c.unrecordedAt == unrecorded {
+                n = c.packages; at = c.unrecordedAt
             } else {
                 guard let sources = try await store.sources(agent: agent, version: version),
                       let unread = try await store.unreadInputs(agent: agent, version: version) else { continue }
                 let pending = try await store.pendingSources(agent: agent, version: version)
                 let groups = try await FleetIngest.offPool { [self] in try notChecked(sources, awaitingRematch: pending, unreadInputs: unread) }
                 n = groups.reduce(0) { $0 + $1.packages }
+                at = unread == .notRecorded ? unrecorded : nil
             }
-            judged[key] = (state, n)
+            judged[key] = (state, n, at)
             if n > 0 { out.append(FleetReleaseNotChecked(agent: agent, version: version, packages: n)) }
         }
         // Only the releases deployed now are kept.

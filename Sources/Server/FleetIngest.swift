@@ -140,23 +140,31 @@ public enum FleetIngest {
     }
 
     /// Records the unread inputs of releases stored before they were kept, from their stored SBOMs,
-    /// one at a time (the server runs it in the background when it starts). A release whose SBOM
-    /// cannot be read now, or an outage, leaves it not recorded, which is said. Returns how many.
-    public static func recordUnreadInputs(_ store: any FleetStore) async throws -> Int {
-        var done = 0
-        var seen = Set<String>()
+    /// one at a time, in id order (the server runs it in the background when it starts). A release
+    /// whose SBOM cannot be read again, or one an outage interrupts, is passed over and stays not
+    /// recorded, which is said. Returns how many were recorded and how many passed over.
+    public static func recordUnreadInputs(_ store: any FleetStore) async throws -> (recorded: Int, passedOver: Int) {
+        var recorded = 0, passedOver = 0
+        var after: Int64 = 0
         while true {
-            let batch = try await store.releasesWithoutUnreadInputs(limit: 100)
-            let fresh = batch.filter { seen.insert($0.agent + "\u{0}" + $0.version).inserted }
-            if fresh.isEmpty { return done }
-            for r in fresh {
+            // Paged by id: releases passed over stay NULL and must not fill the next page (helper-227).
+            let batch = try await store.releasesWithoutUnreadInputs(after: after, limit: 100)
+            guard let last = batch.last?.id else { return (recorded, passedOver) }
+            after = last
+            for r in batch {
                 try Task.checkCancellation()
-                guard let body = try await store.sbom(agent: r.agent, version: r.version) else { continue }
-                guard let inventory = try? await offPool({ () throws -> Inventory in
-                    do throws(InputError) { return try SBOMReader.read(body, path: "body", keepingComponentsWithoutPurl: true) } catch { throw error }
-                }) else { continue }
-                try await store.recordUnreadInputs(agent: r.agent, version: r.version, unreadInputs(inventory))
-                done += 1
+                do {
+                    guard let body = try await store.sbom(agent: r.agent, version: r.version), !body.isEmpty else { passedOver += 1; continue }
+                    guard let inventory = try? await offPool({ () throws -> Inventory in
+                        do throws(InputError) { return try SBOMReader.read(body, path: "body", keepingComponentsWithoutPurl: true) } catch { throw error }
+                    }) else { passedOver += 1; continue }
+                    try await store.recordUnreadInputs(agent: r.agent, version: r.version, unreadInputs(inventory))
+                    recorded += 1
+                } catch is CancellationError { throw CancellationError() } catch {
+                    // A moment's outage: this one is passed over, and the pass goes on after a pause.
+                    passedOver += 1
+                    try await Task.sleep(for: .seconds(1))
+                }
             }
         }
     }

@@ -179,6 +179,11 @@ public enum FleetSchema {
         """
         ALTER TABLE releases ADD COLUMN unread_inputs TEXT;
         """,
+        // The releases still without them, found without reading every row (and its SBOM) on each
+        // fleet view (helper-227).
+        """
+        CREATE INDEX releases_unread_not_recorded ON releases (id) WHERE unread_inputs IS NULL;
+        """,
     ]
 
     /// The PostgreSQL advisory lock key that serialises advisory imports across replicas ("osvi").

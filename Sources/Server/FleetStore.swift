@@ -38,8 +38,9 @@ public protocol FleetStore: Sendable {
     func sources(agent: String, version: String) async throws -> [String]?
     /// What the release's SBOM says its maker could not read; nil when there is no such release.
     func unreadInputs(agent: String, version: String) async throws -> UnreadInputs?
-    /// Releases stored before their SBOM's unread inputs were kept, at most `limit`, oldest first.
-    func releasesWithoutUnreadInputs(limit: Int) async throws -> [(agent: String, version: String)]
+    /// Releases stored before their SBOM's unread inputs were kept, with ids above `after`, at most
+    /// `limit`, in id order.
+    func releasesWithoutUnreadInputs(after: Int64, limit: Int) async throws -> [(id: Int64, agent: String, version: String)]
     /// How many releases are stored without them.
     func countReleasesWithoutUnreadInputs() async throws -> Int
     /// Records a release's unread inputs, when they are still not recorded.

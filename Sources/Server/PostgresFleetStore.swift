@@ -450,12 +450,12 @@ public final class PostgresFleetStore: FleetStore {
         }
     }
 
-    public func releasesWithoutUnreadInputs(limit: Int) async throws -> [(agent: String, version: String)] {
+    public func releasesWithoutUnreadInputs(after: Int64, limit: Int) async throws -> [(id: Int64, agent: String, version: String)] {
         let logger = self.logger
         return try await timed { [client] in
-            var out: [(agent: String, version: String)] = []
-            for try await (a, v) in try await client.query("SELECT a.name, r.version FROM releases r JOIN agents a ON a.id = r.agent_id WHERE r.unread_inputs IS NULL ORDER BY r.id LIMIT \(limit)",
-                                                           logger: logger).decode((String, String).self) { out.append((a, v)) }
+            var out: [(id: Int64, agent: String, version: String)] = []
+            for try await (id, a, v) in try await client.query("SELECT r.id, a.name, r.version FROM releases r JOIN agents a ON a.id = r.agent_id WHERE r.unread_inputs IS NULL AND r.id > \(after) ORDER BY r.id LIMIT \(limit)",
+                                                               logger: logger).decode((Int64, String, String).self) { out.append((id, a, v)) }
             return out
         }
     }

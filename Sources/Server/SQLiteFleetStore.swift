@@ -242,10 +242,10 @@ public final class SQLiteFleetStore: FleetStore {
         }
     }
 
-    public func releasesWithoutUnreadInputs(limit: Int) async throws -> [(agent: String, version: String)] {
+    public func releasesWithoutUnreadInputs(after: Int64, limit: Int) async throws -> [(id: Int64, agent: String, version: String)] {
         try await pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT a.name, r.version FROM releases r JOIN agents a ON a.id = r.agent_id WHERE r.unread_inputs IS NULL ORDER BY r.id LIMIT ?",
-                             arguments: [limit]).map { (agent: $0[0], version: $0[1]) }
+            try Row.fetchAll(db, sql: "SELECT r.id, a.name, r.version FROM releases r JOIN agents a ON a.id = r.agent_id WHERE r.unread_inputs IS NULL AND r.id > ? ORDER BY r.id LIMIT ?",
+                             arguments: [after, limit]).map { (id: $0[0], agent: $0[1], version: $0[2]) }
         }
     }
 

@@ -190,7 +190,10 @@ struct ServerRun: AsyncParsableCommand {
         defer { reverify.cancel() }
         // Releases stored before their SBOM's unread inputs were kept get them from the stored SBOM.
         let recordUnread = Task {
-            do { _ = try await FleetIngest.recordUnreadInputs(store) } catch is CancellationError {} catch {
+            do {
+                let (_, passedOver) = try await FleetIngest.recordUnreadInputs(store)
+                if passedOver > 0 { CLI.stderr("note: \(passedOver) stored release(s) could not have what their SBOM says it could not read recorded (the SBOM cannot be read again, or an outage); they are listed as 'not recorded'") }
+            } catch is CancellationError {} catch {
                 CLI.stderr("warning: recording what stored SBOMs say they could not read stopped (\(error)); those releases stay 'not recorded' until the next start")
             }
         }
