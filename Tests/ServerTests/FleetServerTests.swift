@@ -475,14 +475,17 @@ enum FleetFixtures {
 
         // A release stored before the server kept them (the column NULL) is not known to be whole: said
         // so, and the same SBOM pushed again records them.
-        let forget = "UPDATE releases SET unread_inputs = NULL"
-        switch backend {
-        case .sqlite:
-            let r = try runProcess("python3", ["-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute(sys.argv[2]); c.commit()", s.database, forget])
-            #expect(r.code == 0, "\(r.err)")
-        case .postgres:
-            _ = try FleetBackend.cluster.get().psql(s.database, forget)
+        func forgetUnreadInputs() throws {
+            let forget = "UPDATE releases SET unread_inputs = NULL"
+            switch backend {
+            case .sqlite:
+                let r = try runProcess("python3", ["-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute(sys.argv[2]); c.commit()", s.database, forget])
+                #expect(r.code == 0, "\(r.err)")
+            case .postgres:
+                _ = try FleetBackend.cluster.get().psql(s.database, forget)
+            }
         }
+        try forgetUnreadInputs()
         let old = try await sbomGroup("3")
         #expect(old?["packages"] as? Int == 1 && (old?["reason"] as? String)?.contains("the same SBOM is pushed again") == true, "\(String(describing: old))")
         #expect(try await s.call("POST", "/v1/agents/collector/releases/3", token: admin, body: whole).status == 200)
@@ -490,13 +493,7 @@ enum FleetFixtures {
         #expect(try await s.call("POST", "/v1/agents/collector/releases/1", token: admin, body: partial).status == 200)
         #expect((try await sbomGroup("1")?["purls"] as? [String])?.first?.contains("app/lib/agent.jar") == true)
         // A server that starts records them from the stored SBOMs, with no push; the fleet's counts follow.
-        switch backend {
-        case .sqlite:
-            let r = try runProcess("python3", ["-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute(sys.argv[2]); c.commit()", s.database, forget])
-            #expect(r.code == 0, "\(r.err)")
-        case .postgres:
-            _ = try FleetBackend.cluster.get().psql(s.database, forget)
-        }
+        try forgetUnreadInputs()
         // (A release never goes back to not recorded; an import changes the database state, so this
         // server judges its fleet again and counts release 3 as not recorded.)
         let advisory = #"{"id":"PYSEC-2099-7","modified":"2024-01-01T00:00:00Z","affected":[{"package":{"ecosystem":"PyPI","name":"nothing-here"},"ranges":[{"type":"ECOSYSTEM","events":[{"introduced":"0"}]}]}]}"#
