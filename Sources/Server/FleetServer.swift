@@ -203,6 +203,8 @@ public struct FleetServer: Sendable {
                     }
                     return FleetJSON.response(FleetIngest.Receipt(agent: agent, version: version, components: release.components.count, sbomSHA256: release.sbomSHA256), status: .created)
                 case .unchanged:
+                    // The same SBOM again records what a release stored before they were kept did not.
+                    try await store.recordUnreadInputs(agent: agent, version: version, release.unreadInputs)
                     return FleetJSON.response(FleetIngest.Receipt(agent: agent, version: version, components: release.components.count, sbomSHA256: release.sbomSHA256))
                 case .conflict(let existing):
                     throw FleetAPIError(.conflict, field: "version", "release \(agent) \(version) exists with another SBOM (sha256 \(existing.prefix(16))…); releases are immutable")

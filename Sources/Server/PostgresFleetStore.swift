@@ -273,10 +273,7 @@ public final class PostgresFleetStore: FleetStore {
                         .decode((String, String?).self) { existing = sha; artifact = art }
                     guard existing == r.sbomSHA256 else { return .conflict(existingSHA256: existing) }
                     // A re-push that names no digest contradicts nothing; one that names another does.
-                    guard r.artifactSHA256 == nil || artifact == r.artifactSHA256 else { return .artifactConflict(existing: artifact) }
-                    // The same SBOM again records what a release stored before the column did not.
-                    try await conn.query("UPDATE releases SET unread_inputs = \(FleetSchema.column(r.unreadInputs)) WHERE agent_id = \(agentID) AND version = \(r.version) AND unread_inputs IS NULL", logger: logger)
-                    return .unchanged
+                    return r.artifactSHA256 == nil || artifact == r.artifactSHA256 ? .unchanged : .artifactConflict(existing: artifact)
                 }
                 // One statement per table: the rows travel as arrays and UNNEST spreads them.
                 let cs = r.components, ss = r.sources

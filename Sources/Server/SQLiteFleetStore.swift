@@ -78,11 +78,7 @@ public final class SQLiteFleetStore: FleetStore {
                 let existing: String = row["sbom_sha256"], artifact: String? = row["artifact_sha256"]
                 guard existing == r.sbomSHA256 else { return .conflict(existingSHA256: existing) }
                 // A re-push that names no digest contradicts nothing; one that names another does.
-                guard r.artifactSHA256 == nil || artifact == r.artifactSHA256 else { return .artifactConflict(existing: artifact) }
-                // The same SBOM again records what a release stored before the column did not.
-                try db.execute(sql: "UPDATE releases SET unread_inputs = ? WHERE agent_id = ? AND version = ? AND unread_inputs IS NULL",
-                               arguments: [FleetSchema.column(r.unreadInputs), agentID, r.version])
-                return .unchanged
+                    return r.artifactSHA256 == nil || artifact == r.artifactSHA256 ? .unchanged : .artifactConflict(existing: artifact)
             }
             try db.execute(sql: """
                 INSERT INTO releases (agent_id, version, sbom_format, sbom_sha256, components, created_at, sbom, artifact_sha256, unread_inputs) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
